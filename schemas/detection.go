@@ -1,0 +1,198 @@
+package schemas
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// DetectionVersion is the version of the detection contract this build
+// writes and the only one it reads.
+const DetectionVersion = 1
+
+// Detection event types, used as the CloudEvents type.
+const (
+	DetectionType = "io.telekernel.detection.v1"
+	// SchemaDetection is the HeaderSchema value of detection messages.
+	SchemaDetection = "detection"
+)
+
+// Alert states.
+const (
+	StateFiring   = "firing"
+	StateResolved = "resolved"
+)
+
+// Severities, from least to most urgent.
+const (
+	SeverityInfo     = "info"
+	SeverityWarning  = "warning"
+	SeverityCritical = "critical"
+)
+
+// AlertName is the alertname label of every detection.
+const AlertName = "TelemetryAnomaly"
+
+// Band is the interval a detector expected the observed value in.
+type Band struct {
+	Lower float64 `json:"lower"`
+	Upper float64 `json:"upper"`
+}
+
+// Detection is one event of the detection contract, version 1: a firing or
+// resolved transition of an alert on one series. It is shaped like an
+// Alertmanager alert (labels, annotations, startsAt, endsAt, fingerprint) so
+// alerting systems can group and deduplicate with nothing but a JSON parser.
+// The JSON Schema is detection.v1.schema.json; see DetectionSchemaJSON.
+type Detection struct {
+	Version    int       `json:"version"`    // always DetectionVersion
+	ID         string    `json:"id"`         // unique per event; stable across re-delivery
+	EventTime  time.Time `json:"eventTime"`  // device time of the sample that caused the transition
+	DetectedAt time.Time `json:"detectedAt"` // wall time the detector emitted the event
+	State      string    `json:"state"`      // StateFiring or StateResolved
+
+	Device string `json:"device"`
+	Metric string `json:"metric"`
+	Keys   string `json:"keys"`
+
+	Detector  string   `json:"detector"`  // the detector that decided the transition
+	Detectors []string `json:"detectors"` // every detector that fired for this event
+	Score     float64  `json:"score"`     // calibrated anomaly score in [0,1]
+	Severity  string   `json:"severity"`  // SeverityInfo, SeverityWarning or SeverityCritical
+	Observed  float64  `json:"observed"`  // the value the detector saw (a rate for counters)
+	Expected  float64  `json:"expected"`  // the value it expected
+	Band      Band     `json:"band"`      // the interval it expected the value in
+
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	StartsAt    time.Time         `json:"startsAt"`
+	EndsAt      *time.Time        `json:"endsAt,omitempty"` // set when resolved
+	Fingerprint string            `json:"fingerprint"`
+}
+
+// AlertLabels returns the identity labels of the alert on a series. They do
+// not include severity or score, so one incident keeps one fingerprint while
+// its severity changes.
+func AlertLabels(device, metric, keys string) map[string]string {
+	l := map[string]string{"alertname": AlertName, "device": device, "metric": metric}
+	if keys != "" {
+		l["keys"] = keys
+	}
+	return l
+}
+
+// Fingerprint hashes a label set as Prometheus and Alertmanager do (FNV-1a
+// 64 over the sorted names and values, each followed by 0xff) and returns it
+// as 16 hex digits.
+func Fingerprint(labels map[string]string) string {
+	names := make([]string, 0, len(labels))
+	for k := range labels {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	h := fnv.New64a()
+	sep := []byte{0xff}
+	for _, k := range names {
+		h.Write([]byte(k))
+		h.Write(sep)
+		h.Write([]byte(labels[k]))
+		h.Write(sep)
+	}
+	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+// Validate reports the first field that breaks the contract.
+func (d *Detection) Validate() error {
+	switch {
+	case d.Version != DetectionVersion:
+		return fmt.Errorf("%w: detection version %d is not supported by this build (it reads version %d)", ErrUnknownVersion, d.Version, DetectionVersion)
+	case d.ID == "":
+		return errors.New("detection: id is empty")
+	case d.State != StateFiring && d.State != StateResolved:
+		return fmt.Errorf("detection: state %q is neither %q nor %q", d.State, StateFiring, StateResolved)
+	case d.Device == "" || d.Metric == "":
+		return errors.New("detection: device and metric must be set")
+	case d.Detector == "":
+		return errors.New("detection: detector is empty")
+	case math.IsNaN(d.Score) || d.Score < 0 || d.Score > 1:
+		return fmt.Errorf("detection: score %v is outside [0,1]", d.Score)
+	case d.Severity != SeverityInfo && d.Severity != SeverityWarning && d.Severity != SeverityCritical:
+		return fmt.Errorf("detection: severity %q is not info, warning or critical", d.Severity)
+	case d.EventTime.IsZero() || d.StartsAt.IsZero():
+		return errors.New("detection: eventTime and startsAt must be set")
+	case d.State == StateResolved && d.EndsAt == nil:
+		return errors.New("detection: a resolved detection needs endsAt")
+	case d.Fingerprint != Fingerprint(d.Labels):
+		return fmt.Errorf("detection: fingerprint %q does not match labels (want %q)", d.Fingerprint, Fingerprint(d.Labels))
+	}
+	for _, f := range []float64{d.Observed, d.Expected, d.Band.Lower, d.Band.Upper} {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return errors.New("detection: observed, expected and band must be finite")
+		}
+	}
+	return nil
+}
+
+// MarshalDetection validates d and encodes it as JSON.
+func MarshalDetection(d *Detection) ([]byte, error) {
+	if err := d.Validate(); err != nil {
+		return nil, fmt.Errorf("cannot encode detection: %w", err)
+	}
+	return json.Marshal(d)
+}
+
+// DetectionHeaders returns the Kafka headers of a detection message: the
+// content type, the contract version and the CloudEvents binary-mode
+// attributes (ce_specversion, ce_type, ce_source, ce_id, ce_time).
+func DetectionHeaders(d *Detection, source string) []Header {
+	return []Header{
+		{Key: HeaderContentType, Value: []byte(ContentTypeJSON)},
+		{Key: HeaderSchema, Value: []byte(SchemaDetection)},
+		{Key: HeaderSchemaVersion, Value: []byte(strconv.Itoa(DetectionVersion))},
+		{Key: "ce_specversion", Value: []byte("1.0")},
+		{Key: "ce_type", Value: []byte(DetectionType)},
+		{Key: "ce_source", Value: []byte(source)},
+		{Key: "ce_id", Value: []byte(d.ID)},
+		{Key: "ce_time", Value: []byte(d.DetectedAt.UTC().Format(time.RFC3339Nano))},
+	}
+}
+
+// DecodeDetection checks the version header, when present, and decodes and
+// validates one detection. Errors wrap ErrUnknownVersion or ErrMalformed.
+func DecodeDetection(headers []Header, value []byte) (*Detection, error) {
+	if v, ok := HeaderValue(headers, HeaderSchemaVersion); ok {
+		if err := checkVersion("detection", string(v), DetectionVersion); err != nil {
+			return nil, err
+		}
+	}
+	// Read the version first, so a future version with a different shape
+	// reports its version rather than a confusing field error.
+	var probe struct {
+		Version *int `json:"version"`
+	}
+	if err := json.Unmarshal(value, &probe); err != nil {
+		return nil, fmt.Errorf("%w: detection json: %v", ErrMalformed, err)
+	}
+	if probe.Version == nil {
+		return nil, fmt.Errorf("%w: detection has no version field", ErrUnknownVersion)
+	}
+	if *probe.Version != DetectionVersion {
+		return nil, checkVersion("detection", strconv.Itoa(*probe.Version), DetectionVersion)
+	}
+	var d Detection
+	if err := json.Unmarshal(value, &d); err != nil {
+		return nil, fmt.Errorf("%w: detection json: %v", ErrMalformed, err)
+	}
+	if err := d.Validate(); err != nil {
+		if errors.Is(err, ErrUnknownVersion) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return &d, nil
+}
