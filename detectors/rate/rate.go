@@ -1,0 +1,53 @@
+// Package rate turns monotonic counter samples into per-second rates.
+//
+// Differences are taken in uint64, so counters above 2^53 lose no precision
+// before the division. A counter that goes down is a reset (device reboot,
+// counter clear, or a 64-bit wrap, which at 400 Gb/s takes 11 years): the
+// sample becomes the new baseline and no rate is emitted for it, so a reset
+// never shows up as a spike.
+package rate
+
+// Counter holds the last sample of one counter series. The zero value is
+// ready to use. It is not safe for concurrent use.
+type Counter struct {
+	LastTS int64 // Unix ns of the last accepted sample; 0 before the first
+	Last   uint64
+	Resets uint64 // number of resets seen
+}
+
+// Result says what Update did with a sample.
+type Result uint8
+
+// Results of Counter.Update.
+const (
+	// OK means a rate was computed.
+	OK Result = iota
+	// First means the sample is the first one and only set the baseline.
+	First
+	// Reset means the counter went down; the sample is the new baseline.
+	Reset
+	// Stale means the sample is not newer than the last one (a repeat or
+	// out of order) and was ignored.
+	Stale
+)
+
+// Update feeds one sample and returns the rate in units per second since
+// the previous sample, and whether (and why not) a rate was computed.
+func (c *Counter) Update(ts int64, v uint64) (float64, Result) {
+	if c.LastTS == 0 {
+		c.LastTS, c.Last = ts, v
+		return 0, First
+	}
+	if ts <= c.LastTS {
+		return 0, Stale
+	}
+	if v < c.Last {
+		c.LastTS, c.Last = ts, v
+		c.Resets++
+		return 0, Reset
+	}
+	delta := v - c.Last
+	dt := ts - c.LastTS
+	c.LastTS, c.Last = ts, v
+	return float64(delta) / (float64(dt) / 1e9), OK
+}

@@ -1,0 +1,120 @@
+package robustz
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"testing"
+)
+
+func TestMedian(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := 1; n < 80; n++ {
+		for trial := 0; trial < 20; trial++ {
+			w := make([]float64, n)
+			for i := range w {
+				w[i] = float64(rng.IntN(10)) // many ties
+			}
+			s := slices.Clone(w)
+			slices.Sort(s)
+			want := s[n/2]
+			if n%2 == 0 {
+				want = (s[n/2-1] + s[n/2]) / 2
+			}
+			if got := median(w); got != want {
+				t.Fatalf("n=%d: median %v, want %v (%v)", n, got, want, s)
+			}
+		}
+	}
+}
+
+func TestDetectsSpikeNotNoise(t *testing.T) {
+	d := New(Config{}.WithDefaults())
+	rng := rand.New(rand.NewPCG(3, 4))
+	maxNoise := 0.0
+	for i := 0; i < 2000; i++ {
+		s := d.Update(1000 + rng.NormFloat64()*10)
+		maxNoise = math.Max(maxNoise, math.Abs(s.Z))
+	}
+	if maxNoise > 6 {
+		t.Errorf("gaussian noise scored |z| up to %.1f, want < 6", maxNoise)
+	}
+	s := d.Update(1300) // 30 sigma
+	if s.Z < 20 || math.Abs(s.Median-1000) > 5 {
+		t.Errorf("spike scored %+v, want z > 20 around median 1000", s)
+	}
+	s = d.Update(700)
+	if s.Z > -20 {
+		t.Errorf("dip scored %+v, want z < -20", s)
+	}
+}
+
+func TestWarmUpAndFlat(t *testing.T) {
+	d := New(Config{Window: 10, MinPoints: 5}.WithDefaults())
+	for i := 0; i < 5; i++ {
+		if s := d.Update(0); s.WarmedUp {
+			t.Fatalf("warmed up after %d points", i)
+		}
+	}
+	if s := d.Update(0); !s.WarmedUp || s.Z != 0 {
+		t.Fatalf("flat zero series: %+v", s)
+	}
+	if s := d.Update(1); s.Z < 1000 {
+		t.Fatalf("change on an exactly flat series should be extreme, got %+v", s)
+	}
+}
+
+// TestNoLookAhead proves a score depends only on the values before it.
+func TestNoLookAhead(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	xs := make([]float64, 500)
+	for i := range xs {
+		xs[i] = rng.NormFloat64()
+	}
+	run := func(n int) []Score {
+		d := New(Config{}.WithDefaults())
+		out := make([]Score, n)
+		for i := range out {
+			out[i] = d.Update(xs[i])
+		}
+		return out
+	}
+	full := run(len(xs))
+	prefix := run(300)
+	for i := range prefix {
+		if prefix[i] != full[i] {
+			t.Fatalf("score %d changed when data was appended: %+v vs %+v", i, prefix[i], full[i])
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, c := range []Config{{Window: 2, MinPoints: 2}, {Window: 10, MinPoints: 11}, {Window: 10, MinPoints: 5, MinMAD: -1}} {
+		if c.Validate() == nil {
+			t.Errorf("%+v: want an error", c)
+		}
+	}
+	if err := (Config{}).WithDefaults().Validate(); err != nil {
+		t.Errorf("defaults invalid: %v", err)
+	}
+}
+
+func BenchmarkUpdate(b *testing.B) {
+	for _, w := range []int{30, 60, 240} {
+		b.Run("window="+strconv.Itoa(w), func(b *testing.B) {
+			d := New(Config{Window: w}.WithDefaults())
+			rng := rand.New(rand.NewPCG(1, 1))
+			xs := make([]float64, 4096)
+			for i := range xs {
+				xs[i] = rng.NormFloat64()
+			}
+			b.ReportAllocs()
+			b.SetBytes(8)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				d.Update(xs[i&4095])
+			}
+		})
+	}
+}
