@@ -1,0 +1,116 @@
+// Command telekernel is the one binary of the telekernel pipeline: it runs
+// the embedded default, single stages, the simulator, and the schema and
+// config tools. See `telekernel help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/telekernel/telekernel/internal/config"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRoot(os.Stdout, os.Stderr).ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "telekernel: "+oneLine(err.Error()))
+		os.Exit(1)
+	}
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "telekernel",
+		Short:         "Streaming telemetry analytics for network operators",
+		Long:          "telekernel collects gNMI and SNMP telemetry into Kafka as Arrow batches, detects anomalies in stream stages,\nand writes results to ClickHouse, Parquet and a detection topic. `telekernel run` with no arguments runs\neverything in one process on a simulated fleet.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newRunCmd(), newSimCmd(), newSchemaCmd(), newCheckCmd(), newVersionCmd())
+	return root
+}
+
+// loadConfig loads path, or the default config when path is empty.
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		c := config.Default()
+		return &c, nil
+	}
+	return config.Load(path)
+}
+
+func newLogger(w io.Writer, c config.Log) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	format := c.Format
+	if format == "auto" {
+		format = "json"
+		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func newCheckCmd() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "check -c FILE",
+		Short: "Validate a config file; errors name the line and field at fault",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if path == "" {
+				return errors.New("check: -c FILE is required")
+			}
+			if _, err := config.Load(path); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", path)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "", "config file (YAML)")
+	return cmd
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version and the data contract versions",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			v := version
+			if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+				v = bi.Main.Version
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "telekernel %s (%s, %s/%s); contracts: samples v%d, detection v%d\n",
+				v, runtime.Version(), runtime.GOOS, runtime.GOARCH, schemas.SamplesVersion, schemas.DetectionVersion)
+		},
+	}
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/telekernel/telekernel/internal/app"
+	"github.com/telekernel/telekernel/internal/config"
+)
+
+// runFlags are the flags that override the config of `run` and `sim`.
+type runFlags struct {
+	path       string
+	dur        time.Duration
+	kafka      []string
+	clickhouse []string
+	speed      string
+	devices    int
+	data       string
+	http       string
+}
+
+func (f *runFlags) register(cmd *cobra.Command, full bool) {
+	fl := cmd.Flags()
+	fl.StringVarP(&f.path, "config", "c", "", "config file (YAML); default: the embedded default")
+	fl.DurationVar(&f.dur, "for", 0, "stop cleanly after this long (e.g. 20s) and print a summary")
+	fl.StringSliceVar(&f.kafka, "kafka", nil, "Kafka bootstrap host:port list instead of the embedded broker")
+	fl.StringVar(&f.speed, "speed", "", "simulated seconds per wall second, or \"max\" (default 600)")
+	fl.IntVar(&f.devices, "devices", 0, "number of simulated devices (default 20)")
+	fl.StringVar(&f.http, "http", "", "metrics and health listen address, or \"off\" (default 127.0.0.1:9464)")
+	if full {
+		fl.StringSliceVar(&f.clickhouse, "clickhouse", nil, "ClickHouse native host:port; creates the tables and writes samples and detections")
+		fl.StringVar(&f.data, "data", "", "Parquet output folder (default ./telekernel-data)")
+	}
+}
+
+// apply loads the config and applies the flags on top of it.
+func (f *runFlags) apply() (*config.Config, error) {
+	cfg, err := loadConfig(f.path)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.kafka) > 0 {
+		cfg.Kafka.Brokers = f.kafka
+	}
+	if len(f.clickhouse) > 0 {
+		cfg.ClickHouse.Addr = f.clickhouse
+	}
+	if f.data != "" {
+		cfg.Parquet.Root = f.data
+		cfg.Sim.LabelsFile = f.data + "/labels.jsonl"
+	}
+	if f.http != "" {
+		cfg.HTTP.Listen = f.http
+	}
+	if f.devices != 0 {
+		cfg.Sim.Devices = f.devices
+	}
+	switch f.speed {
+	case "":
+	case "max":
+		cfg.Sim.Speed = math.Inf(1)
+	default:
+		v, err := strconv.ParseFloat(f.speed, 64)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("--speed: %q is not a positive number or \"max\"", f.speed)
+		}
+		cfg.Sim.Speed = v
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("flags: %w", err)
+	}
+	return cfg, nil
+}
+
+func newRunCmd() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run [-c FILE]",
+		Short: "Run the pipeline; with no arguments, the embedded default on a simulated fleet",
+		Long: `Run the pipeline. With no arguments it runs everything in one process: an in-process
+Kafka-protocol broker, a simulated device fleet (replaying the last 24h at 600x, then live),
+the detect stage, Parquet files under ./telekernel-data/ and detections on tk.detections.
+--kafka and --clickhouse use a real broker and ClickHouse instead.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.apply()
+			if err != nil {
+				return err
+			}
+			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
+			opts := app.Options{Config: cfg, For: f.dur, Log: log}
+			if fd, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(fd.Fd())) {
+				opts.Progress = fd
+			}
+			sum, err := app.Run(cmd.Context(), opts)
+			fmt.Fprintln(cmd.OutOrStdout(), sum.String())
+			return err
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}

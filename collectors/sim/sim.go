@@ -1,0 +1,347 @@
+// Package sim simulates a fleet of network devices: interfaces with diurnal
+// traffic counters, temperatures, fans and power supplies whose power follows
+// the traffic load, and injected faults with ground-truth labels.
+//
+// A Fleet is deterministic: the same Config gives the same samples, tick by
+// tick, so tests can compare runs and count rows exactly.
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// Defaults of Config.
+const (
+	DefaultDevices    = 20
+	DefaultInterfaces = 4
+	DefaultInterval   = 10 * time.Second
+	DefaultSeed       = 1
+)
+
+// OpenConfig metric paths the simulator emits.
+const (
+	MetricInOctets      = "/interfaces/interface/state/counters/in-octets"
+	MetricOutOctets     = "/interfaces/interface/state/counters/out-octets"
+	MetricInPkts        = "/interfaces/interface/state/counters/in-unicast-pkts"
+	MetricOutPkts       = "/interfaces/interface/state/counters/out-unicast-pkts"
+	MetricInErrors      = "/interfaces/interface/state/counters/in-errors"
+	MetricOperStatus    = "/interfaces/interface/state/oper-status"
+	MetricTemperature   = "/components/component/state/temperature/instant"
+	MetricFanSpeed      = "/components/component/fan/state/speed"
+	MetricPSUOutPower   = "/components/component/power-supply/state/output-power"
+	MetricPSUInVoltage  = "/components/component/power-supply/state/input-voltage"
+	MetricPSUInCurrent  = "/components/component/power-supply/state/input-current"
+	componentsPerDevice = 2 + 2 + 2*3 // temperature sensors, fans, PSU power/voltage/current
+)
+
+// Fault kinds.
+const (
+	FaultTrafficSpike = "traffic_spike"
+	FaultTrafficDrop  = "traffic_drop"
+)
+
+// Fault is an injected anomaly.
+type Fault struct {
+	Device    string        `yaml:"device"`    // e.g. "sim-01"
+	Interface string        `yaml:"interface"` // e.g. "Ethernet1"
+	Kind      string        `yaml:"kind"`      // FaultTrafficSpike or FaultTrafficDrop
+	After     time.Duration `yaml:"after"`     // start, relative to Config.Start
+	Duration  time.Duration `yaml:"duration"`
+	Factor    float64       `yaml:"factor"` // traffic multiplier; default 5 for a spike, 0.05 for a drop
+}
+
+// Label is the ground truth of one injected fault, written as a JSON line.
+type Label struct {
+	Device string    `json:"device"`
+	Metric string    `json:"metric"`
+	Keys   string    `json:"keys"`
+	Kind   string    `json:"kind"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+}
+
+// Config configures a Fleet.
+type Config struct {
+	Devices    int           `yaml:"devices"`    // default DefaultDevices
+	Interfaces int           `yaml:"interfaces"` // per device; default DefaultInterfaces
+	Interval   time.Duration `yaml:"interval"`   // sample interval; default DefaultInterval
+	Seed       uint64        `yaml:"seed"`       // default DefaultSeed
+	Start      time.Time     `yaml:"start"`      // time of the first tick; required (the caller picks a clock)
+	// Faults to inject. Nil means DefaultFaults; an empty list means none.
+	Faults []Fault `yaml:"faults"`
+}
+
+// DefaultFaults returns the faults injected when Config.Faults is nil: one
+// traffic spike on sim-01's Ethernet1, 45 minutes in, lasting 10 minutes.
+func DefaultFaults() []Fault {
+	return []Fault{{Device: DeviceName(1), Interface: "Ethernet1", Kind: FaultTrafficSpike, After: 45 * time.Minute, Duration: 10 * time.Minute}}
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Devices == 0 {
+		c.Devices = DefaultDevices
+	}
+	if c.Interfaces == 0 {
+		c.Interfaces = DefaultInterfaces
+	}
+	if c.Interval == 0 {
+		c.Interval = DefaultInterval
+	}
+	if c.Seed == 0 {
+		c.Seed = DefaultSeed
+	}
+	if c.Faults == nil {
+		c.Faults = DefaultFaults()
+	}
+	for i := range c.Faults {
+		if c.Faults[i].Factor == 0 {
+			c.Faults[i].Factor = map[string]float64{FaultTrafficSpike: 5, FaultTrafficDrop: 0.05}[c.Faults[i].Kind]
+		}
+	}
+	return c
+}
+
+// Validate reports the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.Devices < 1 || c.Devices > 100000:
+		return fmt.Errorf("devices: %d must be between 1 and 100000", c.Devices)
+	case c.Interfaces < 1 || c.Interfaces > 1024:
+		return fmt.Errorf("interfaces: %d must be between 1 and 1024", c.Interfaces)
+	case c.Interval < time.Millisecond:
+		return fmt.Errorf("interval: %v is below 1ms", c.Interval)
+	case c.Start.IsZero():
+		return errors.New("start: must be set")
+	}
+	for i, f := range c.Faults {
+		if f.Kind != FaultTrafficSpike && f.Kind != FaultTrafficDrop {
+			return fmt.Errorf("faults[%d].kind: %q is not %s or %s", i, f.Kind, FaultTrafficSpike, FaultTrafficDrop)
+		}
+		if f.Duration <= 0 || f.After < 0 {
+			return fmt.Errorf("faults[%d]: after must be >= 0 and duration > 0", i)
+		}
+		if deviceIndex(f.Device, c.Devices) < 0 {
+			return fmt.Errorf("faults[%d].device: %q is not one of sim-00 … %s", i, f.Device, DeviceName(c.Devices-1))
+		}
+		if interfaceIndex(f.Interface, c.Interfaces) < 0 {
+			return fmt.Errorf("faults[%d].interface: %q is not one of Ethernet1 … Ethernet%d", i, f.Interface, c.Interfaces)
+		}
+	}
+	return nil
+}
+
+// DeviceName returns the name of device i.
+func DeviceName(i int) string { return fmt.Sprintf("sim-%02d", i) }
+
+func deviceIndex(name string, n int) int {
+	for i := 0; i < n; i++ {
+		if DeviceName(i) == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func interfaceIndex(name string, n int) int {
+	for i := 0; i < n; i++ {
+		if fmt.Sprintf("Ethernet%d", i+1) == name {
+			return i
+		}
+	}
+	return -1
+}
+
+type iface struct {
+	keys                string
+	speed               float64 // octets/s at full load
+	base                float64 // share of speed at the diurnal mean
+	phase               float64 // hours
+	inOct, outOct       uint64
+	inPkts, outPkts     uint64
+	inErr               uint64
+	spike               []*activeFault
+	inOctRem, outOctRem float64 // fractional octets carried between ticks
+}
+
+type activeFault struct {
+	start, end time.Time
+	factor     float64
+}
+
+type device struct {
+	name   string
+	ifaces []iface
+	rng    *rand.Rand
+	tempHW float64 // °C offset of this chassis
+}
+
+// Fleet generates the samples of all simulated devices. It is not safe for
+// concurrent use.
+type Fleet struct {
+	cfg     Config
+	devices []device
+	labels  []Label
+	tick    int64
+}
+
+// New returns a fleet whose first Next call yields the samples at cfg.Start.
+func New(cfg Config) (*Fleet, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	f := &Fleet{cfg: cfg}
+	for d := 0; d < cfg.Devices; d++ {
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%d/%d", cfg.Seed, d)
+		rng := rand.New(rand.NewPCG(cfg.Seed, h.Sum64()))
+		dev := device{name: DeviceName(d), rng: rng, tempHW: rng.Float64() * 6}
+		for i := 0; i < cfg.Interfaces; i++ {
+			speeds := []float64{1.25e9, 12.5e9, 50e9} // 10, 100, 400 Gb/s in octets/s
+			it := iface{
+				keys:  fmt.Sprintf("name=Ethernet%d", i+1),
+				speed: speeds[rng.IntN(len(speeds))],
+				base:  0.1 + 0.4*rng.Float64(),
+				phase: rng.Float64() * 3,
+			}
+			start := uint64(rng.Int64N(1 << 40))
+			if d == 0 && i == 0 {
+				// Exercise full 64-bit precision: beyond 2^53 a float64
+				// cannot hold every integer.
+				start = 1<<62 + start
+			}
+			it.inOct, it.outOct = start, start/2
+			it.inPkts, it.outPkts = start/800, start/1600
+			dev.ifaces = append(dev.ifaces, it)
+		}
+		f.devices = append(f.devices, dev)
+	}
+	for _, ft := range cfg.Faults {
+		d, i := deviceIndex(ft.Device, cfg.Devices), interfaceIndex(ft.Interface, cfg.Interfaces)
+		af := &activeFault{start: cfg.Start.Add(ft.After), end: cfg.Start.Add(ft.After + ft.Duration), factor: ft.Factor}
+		it := &f.devices[d].ifaces[i]
+		it.spike = append(it.spike, af)
+		for _, m := range []string{MetricInOctets, MetricInPkts} {
+			f.labels = append(f.labels, Label{Device: ft.Device, Metric: m, Keys: it.keys, Kind: ft.Kind, Start: af.start.UTC(), End: af.end.UTC()})
+		}
+	}
+	return f, nil
+}
+
+// Config returns the fleet's configuration with defaults applied.
+func (f *Fleet) Config() Config { return f.cfg }
+
+// Labels returns the ground truth of the injected faults.
+func (f *Fleet) Labels() []Label { return f.labels }
+
+// SeriesPerDevice returns how many samples each device yields per tick.
+func (f *Fleet) SeriesPerDevice() int { return f.cfg.Interfaces*6 + componentsPerDevice }
+
+// Devices returns the device names.
+func (f *Fleet) Devices() []string {
+	out := make([]string, len(f.devices))
+	for i := range f.devices {
+		out[i] = f.devices[i].name
+	}
+	return out
+}
+
+// Now returns the time of the next tick.
+func (f *Fleet) Now() time.Time { return f.cfg.Start.Add(time.Duration(f.tick) * f.cfg.Interval) }
+
+// Next generates the samples of every device at the next tick and passes
+// them to emit, one device after the other. The sample is reused after emit
+// returns.
+func (f *Fleet) Next(emit func(s *schemas.Sample)) {
+	now := f.Now()
+	ts := now.UnixNano()
+	dt := f.cfg.Interval.Seconds()
+	hour := float64(now.UTC().Hour()) + float64(now.UTC().Minute())/60
+	var s schemas.Sample
+	s.TS, s.Source = ts, schemas.SourceSim
+	for di := range f.devices {
+		d := &f.devices[di]
+		s.Device = d.name
+		load := 0.0
+		for ii := range d.ifaces {
+			it := &d.ifaces[ii]
+			// Diurnal: peak in the evening, trough before dawn.
+			diurnal := 1 + 0.6*math.Sin(2*math.Pi*(hour-14+it.phase)/24)
+			util := it.base * diurnal * (1 + 0.04*d.rng.NormFloat64())
+			util = math.Min(math.Max(util, 0.001), 1)
+			inRate := util * it.speed
+			outRate := 0.7 * util * it.speed * (1 + 0.04*d.rng.NormFloat64())
+			for _, af := range it.spike {
+				if !now.Before(af.start) && now.Before(af.end) {
+					inRate *= af.factor
+				}
+			}
+			load += util
+			inOct := inRate*dt + it.inOctRem
+			outOct := math.Max(outRate, 0)*dt + it.outOctRem
+			it.inOctRem, it.outOctRem = inOct-math.Floor(inOct), outOct-math.Floor(outOct)
+			it.inOct += uint64(inOct)
+			it.outOct += uint64(outOct)
+			it.inPkts += uint64(inOct / 800)
+			it.outPkts += uint64(outOct / 900)
+			if d.rng.Float64() < 0.05 {
+				it.inErr += uint64(d.rng.IntN(3) + 1)
+			}
+			s.Keys = it.keys
+			s.Kind = schemas.KindCounter
+			for _, m := range [...]struct {
+				metric string
+				v      uint64
+			}{{MetricInOctets, it.inOct}, {MetricOutOctets, it.outOct}, {MetricInPkts, it.inPkts}, {MetricOutPkts, it.outPkts}, {MetricInErrors, it.inErr}} {
+				s.Metric, s.U64 = m.metric, m.v
+				emit(&s)
+			}
+			s.Kind, s.Metric, s.Str = schemas.KindState, MetricOperStatus, "UP"
+			emit(&s)
+		}
+		load /= float64(len(d.ifaces))
+		s.Kind = schemas.KindGauge
+		temp := 0.0
+		for i, name := range [...]string{"CPU", "Inlet"} {
+			base := 38.0 + d.tempHW - 14*float64(i)
+			s.Keys, s.Metric = "name="+name, MetricTemperature
+			s.F64 = round(base+18*load+0.3*d.rng.NormFloat64(), 1)
+			temp = math.Max(temp, s.F64)
+			emit(&s)
+		}
+		for i := 1; i <= 2; i++ {
+			s.Keys, s.Metric = fmt.Sprintf("name=Fan%d", i), MetricFanSpeed
+			s.F64 = math.Round(4000 + 80*(temp-30) + 40*d.rng.NormFloat64())
+			emit(&s)
+		}
+		for i := 1; i <= 2; i++ {
+			keys := fmt.Sprintf("name=PSU%d", i)
+			// Two PSUs share the load: idle plus a part proportional to traffic.
+			out := (180 + 420*load) / 2 * (1 + 0.01*d.rng.NormFloat64())
+			volts := 230 + 1.5*d.rng.NormFloat64()
+			eff := 0.94 - 0.05*(1-load)
+			s.Keys = keys
+			for _, m := range [...]struct {
+				metric string
+				v      float64
+			}{{MetricPSUOutPower, round(out, 2)}, {MetricPSUInVoltage, round(volts, 2)}, {MetricPSUInCurrent, round(out/eff/volts, 3)}} {
+				s.Metric, s.F64 = m.metric, m.v
+				emit(&s)
+			}
+		}
+	}
+	f.tick++
+}
+
+func round(v float64, digits int) float64 {
+	p := math.Pow10(digits)
+	return math.Round(v*p) / p
+}

@@ -1,0 +1,435 @@
+// Package app wires telekernel's components into the processes the CLI runs:
+// the embedded default (simulator, in-process broker, detect stage, sinks)
+// and the same pipeline on a real Kafka and ClickHouse.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/telekernel/telekernel/collectors/publish"
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/internal/config"
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/sinks/parquet"
+)
+
+// drainTimeout bounds how long shutdown waits for stages to catch up.
+const drainTimeout = 2 * time.Minute
+
+// Options configure Run.
+type Options struct {
+	Config *config.Config
+	// For stops the run after this wall time; 0 runs until ctx is done or
+	// the simulator's span is over.
+	For time.Duration
+	Log *slog.Logger
+	// Registry receives the metrics; default a new registry.
+	Registry *prometheus.Registry
+	// Progress, when set, receives a live status line every second.
+	Progress io.Writer
+	// Now is the wall clock; default time.Now.
+	Now func() time.Time
+	// SimOnly runs the simulator and publisher without stages or sinks.
+	SimOnly bool
+}
+
+// Summary is what a run did.
+type Summary struct {
+	Elapsed        time.Duration
+	Samples        int64 // samples acknowledged by Kafka
+	Detections     int64 // detection events acknowledged by Kafka
+	DeadLetters    int64
+	ParquetRows    int64 // rows in Parquet files written by this run
+	ParquetFiles   int64
+	ClickHouseRows int64 // sample and detection rows inserted
+	Series         int
+	Labels         []sim.Label
+	Brokers        []string
+}
+
+// String is the one-line summary the CLI prints.
+func (s Summary) String() string {
+	rate := float64(s.Samples) / math.Max(s.Elapsed.Seconds(), 1e-9)
+	out := fmt.Sprintf("telekernel: %d samples in %s (%.0f samples/s), %d series, %d detections, %d parquet rows in %d files",
+		s.Samples, s.Elapsed.Round(time.Millisecond), rate, s.Series, s.Detections, s.ParquetRows, s.ParquetFiles)
+	if s.ClickHouseRows > 0 {
+		out += fmt.Sprintf(", %d clickhouse rows", s.ClickHouseRows)
+	}
+	return out + fmt.Sprintf(", %d dead letters", s.DeadLetters)
+}
+
+type stage struct {
+	name   string
+	runner *pipeline.Runner
+	topic  string
+}
+
+// Run runs the pipeline described by opts.Config until opts.For elapses,
+// the simulator's span ends, or ctx is done; then it stops the simulator,
+// lets every stage drain what was produced, and returns the summary.
+func Run(ctx context.Context, opts Options) (Summary, error) {
+	cfg := opts.Config
+	log := opts.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	var sum Summary
+	start := opts.Now()
+
+	kc := cfg.Kafka
+	if len(kc.Brokers) == 0 {
+		cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.DefaultNumPartitions(int(cfg.Topics.Partitions)))
+		if err != nil {
+			return sum, fmt.Errorf("embedded broker: %w", err)
+		}
+		defer cluster.Close()
+		kc.Brokers = cluster.ListenAddrs()
+		log.Info("started the embedded Kafka-protocol broker", "addr", kc.Brokers[0])
+	}
+	sum.Brokers = kc.Brokers
+
+	admin, err := pipeline.Connect(ctx, kc)
+	if err != nil {
+		return sum, err
+	}
+	defer admin.Close()
+	if err := pipeline.EnsureTopics(ctx, admin,
+		pipeline.TopicSpec{Name: cfg.Topics.Samples, Partitions: cfg.Topics.Partitions},
+		pipeline.TopicSpec{Name: cfg.Topics.Detections, Partitions: cfg.Topics.Partitions},
+		pipeline.TopicSpec{Name: cfg.Topics.DeadLetters, Partitions: 1},
+	); err != nil {
+		return sum, err
+	}
+
+	metrics := pipeline.NewMetrics(reg)
+	var ready atomic.Bool
+	if cfg.HTTP.Listen != "off" {
+		addr, err := pipeline.ServeHTTP(ctx, cfg.HTTP.Listen, reg, pipeline.Health{Ready: func() error {
+			if !ready.Load() {
+				return errors.New("starting")
+			}
+			return nil
+		}}, log)
+		if err != nil {
+			return sum, err
+		}
+		log.Info("serving /metrics, /healthz and /readyz", "addr", addr.String())
+	}
+
+	// Stages.
+	var inputs, outputs []stage // inputs drain first (they read samples), outputs after detect
+	out, err := pipeline.Connect(ctx, kc, kgo.ProducerLinger(5*time.Millisecond))
+	if err != nil {
+		return sum, err
+	}
+	defer out.Close()
+	detect, err := pipeline.NewDetect(cfg.Detect, out, cfg.Topics.Detections, metrics, log)
+	if err != nil {
+		return sum, err
+	}
+	add := func(list *[]stage, name, group, topic string, sink pipeline.Sink, rows int, every time.Duration) error {
+		r, err := pipeline.NewRunner(ctx, kc, pipeline.RunnerConfig{Name: name, Group: group, Topics: []string{topic},
+			DeadLetterTopic: cfg.Topics.DeadLetters, FlushRows: rows, FlushInterval: every}, sink, metrics, log)
+		if err != nil {
+			return err
+		}
+		*list = append(*list, stage{name: name, runner: r, topic: topic})
+		return nil
+	}
+	if !opts.SimOnly {
+		if err := add(&inputs, "detect", "telekernel-detect", cfg.Topics.Samples, detect, 0, 200*time.Millisecond); err != nil {
+			return sum, err
+		}
+	}
+	var pw *parquet.Writer
+	if *cfg.Parquet.Enabled && !opts.SimOnly {
+		pw, err = parquet.New(parquet.Config{Root: cfg.Parquet.Root, TimestampUnit: cfg.Parquet.TimestampUnit}, parquet.WithLogger(log))
+		if err != nil {
+			return sum, err
+		}
+		if err := add(&inputs, "parquet", "telekernel-parquet", cfg.Topics.Samples, &parquetSink{w: pw, mem: defaultMem}, cfg.Parquet.FlushRows, cfg.Parquet.FlushInterval); err != nil {
+			return sum, err
+		}
+	}
+	var chs io.Closer
+	if !opts.SimOnly {
+		chs, err = addClickHouse(ctx, cfg, log, func(name, group, topic string, sink pipeline.Sink, rows int, every time.Duration, second bool) error {
+			if second {
+				return add(&outputs, name, group, topic, sink, rows, every)
+			}
+			return add(&inputs, name, group, topic, sink, rows, every)
+		})
+		if err != nil {
+			return sum, err
+		}
+	}
+	if chs != nil {
+		defer chs.Close()
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	for _, st := range append(append([]stage(nil), inputs...), outputs...) {
+		g.Go(func() error { return st.runner.Run(gctx) })
+	}
+	ready.Store(true)
+
+	// The simulator, paced, until For, Span or ctx.
+	var pub *publish.Publisher
+	simDone := make(chan error, 1)
+	if *cfg.Sim.Enabled {
+		pub, err = publish.New(out, cfg.Topics.Samples, publish.WithLogger(log))
+		if err != nil {
+			return sum, err
+		}
+		defer pub.Close()
+		simCtx, stopSim := context.WithCancel(gctx)
+		defer stopSim()
+		if opts.For > 0 {
+			var cancel context.CancelFunc
+			simCtx, cancel = context.WithTimeout(simCtx, opts.For)
+			defer cancel()
+		}
+		labels, err := runSim(simCtx, cfg, pub, opts.Now, log, simDone)
+		if err != nil {
+			return sum, err
+		}
+		sum.Labels = labels
+	} else {
+		go func() {
+			if opts.For > 0 {
+				select {
+				case <-time.After(opts.For):
+				case <-gctx.Done():
+				}
+			} else {
+				<-gctx.Done()
+			}
+			simDone <- nil
+		}()
+	}
+
+	var progressDone chan struct{}
+	if opts.Progress != nil {
+		progressDone = make(chan struct{})
+		go progress(gctx, opts.Progress, start, pub, detect, inputs, progressDone)
+	}
+
+	simErr := <-simDone
+	if progressDone != nil {
+		close(progressDone)
+	}
+	if simErr != nil && !errors.Is(simErr, context.Canceled) && !errors.Is(simErr, context.DeadlineExceeded) {
+		log.Error("simulator stopped", "err", simErr)
+	}
+
+	// Drain: samples to the input stages, then detections to their sinks.
+	dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	drainErr := drain(dctx, admin, inputs, cfg.Topics.Samples)
+	if drainErr == nil {
+		drainErr = drain(dctx, admin, outputs, cfg.Topics.Detections)
+	}
+	waitErr := waitStages(g, dctx)
+
+	sum.Elapsed = opts.Now().Sub(start)
+	if pub != nil {
+		sum.Samples = pub.Stats().Samples
+	}
+	sum.Detections = detect.Emitted()
+	sum.Series = detect.Series()
+	for _, st := range append(inputs, outputs...) {
+		s := st.runner.Stats()
+		sum.DeadLetters += s.DeadLetters
+		if st.name == "clickhouse-samples" || st.name == "clickhouse-detections" {
+			sum.ClickHouseRows += s.Flushed
+		}
+	}
+	if pw != nil {
+		st := pw.Stats()
+		sum.ParquetRows, sum.ParquetFiles = st.Rows, st.Files
+	}
+	if err := errors.Join(drainErr, waitErr); err != nil {
+		return sum, err
+	}
+	return sum, nil
+}
+
+var defaultMem = memory.NewGoAllocator()
+
+func drain(ctx context.Context, admin *kgo.Client, stages []stage, topic string) error {
+	if len(stages) == 0 {
+		return nil
+	}
+	end, err := pipeline.EndOffsets(ctx, admin, topic)
+	if err != nil {
+		return err
+	}
+	for _, st := range stages {
+		st.runner.DrainTo(end)
+	}
+	return nil
+}
+
+// waitStages waits for every runner to return, or for ctx.
+func waitStages(g *errgroup.Group, ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- g.Wait() }()
+	select {
+	case err := <-done:
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("stages did not drain within %v; what they did not commit is re-read on the next start", drainTimeout)
+	}
+}
+
+// runSim starts the paced simulator in the background and returns the
+// ground-truth labels; the outcome arrives on done.
+func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, now func() time.Time, log *slog.Logger, done chan<- error) ([]sim.Label, error) {
+	sc := cfg.Sim.Config
+	if sc.Start.IsZero() {
+		sc.Start = now().Add(-cfg.Sim.Backfill).Truncate(sc.Interval).UTC()
+	}
+	fleet, err := sim.New(sc)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeLabels(cfg.Sim.LabelsFile, fleet.Labels()); err != nil {
+		return nil, err
+	}
+	log.Info("simulating a device fleet", "devices", sc.Devices, "series", sc.Devices*fleet.SeriesPerDevice(),
+		"interval", sc.Interval.String(), "start", sc.Start, "speed", strconv.FormatFloat(cfg.Sim.Speed, 'g', -1, 64), "labels", cfg.Sim.LabelsFile)
+	go func() { done <- pace(ctx, fleet, cfg.Sim.Speed, cfg.Sim.Span, pub, now) }()
+	return fleet.Labels(), nil
+}
+
+// pace advances the fleet at speed simulated seconds per wall second, never
+// past the wall clock, until span (if set) or ctx, and flushes the publisher
+// at the end.
+func pace(ctx context.Context, fleet *sim.Fleet, speed float64, span time.Duration, pub *publish.Publisher, now func() time.Time) error {
+	simStart := fleet.Now()
+	wallStart := now()
+	interval := fleet.Config().Interval
+	var addErr error
+	emit := func(s *schemas.Sample) {
+		if addErr == nil {
+			addErr = pub.Add(ctx, s)
+		}
+	}
+	lastFlush := now()
+	for {
+		if ctx.Err() != nil {
+			break
+		}
+		wall := now()
+		target := wall
+		if !math.IsInf(speed, 1) {
+			target = simStart.Add(time.Duration(float64(wall.Sub(wallStart)) * speed))
+			if target.After(wall) {
+				target = wall
+			}
+		}
+		for n := 0; !fleet.Now().After(target) && n < 1000 && ctx.Err() == nil; n++ {
+			if span > 0 && !fleet.Now().Before(simStart.Add(span)) {
+				return flushPublisher(pub)
+			}
+			fleet.Next(emit)
+			if addErr != nil {
+				return addErr
+			}
+		}
+		if now().Sub(lastFlush) > 500*time.Millisecond {
+			if err := pub.Flush(ctx); err != nil && ctx.Err() == nil {
+				return err
+			}
+			lastFlush = now()
+		}
+		if fleet.Now().After(target) {
+			wait := time.Duration(float64(interval) / speed)
+			wait = min(max(wait, time.Millisecond), 100*time.Millisecond)
+			select {
+			case <-ctx.Done():
+			case <-time.After(wait):
+			}
+		}
+	}
+	return flushPublisher(pub)
+}
+
+func flushPublisher(pub *publish.Publisher) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return pub.Flush(ctx)
+}
+
+func writeLabels(path string, labels []sim.Label) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("cannot write labels: %w", err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("cannot write labels: %w", err)
+	}
+	enc := json.NewEncoder(f)
+	for _, l := range labels {
+		if err := enc.Encode(l); err != nil {
+			f.Close()
+			return fmt.Errorf("cannot write labels: %w", err)
+		}
+	}
+	return f.Close()
+}
+
+func progress(ctx context.Context, w io.Writer, start time.Time, pub *publish.Publisher, d *pipeline.Detect, stages []stage, done <-chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-done:
+			fmt.Fprintln(w)
+			return
+		case <-t.C:
+		}
+		var samples int64
+		if pub != nil {
+			samples = pub.Stats().Samples
+		}
+		el := time.Since(start).Seconds()
+		line := fmt.Sprintf("\r%6.0fs  samples %d (%.0f/s)  series %d  detections %d", el, samples, float64(samples)/el, d.Series(), d.Emitted())
+		for _, st := range stages {
+			if st.name != "detect" {
+				line += fmt.Sprintf("  %s %d rows", st.name, st.runner.Stats().Flushed)
+			}
+		}
+		fmt.Fprint(w, line+"   ")
+	}
+}

@@ -1,0 +1,311 @@
+// Package config is telekernel's YAML configuration: one file for every
+// command, with defaults for everything, strict parsing (an unknown field is
+// an error) and validation errors that name the file, line and field at
+// fault.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/internal/secret"
+	"github.com/telekernel/telekernel/internal/tlsfiles"
+	"github.com/telekernel/telekernel/pipeline"
+)
+
+// Defaults.
+const (
+	DefaultDataDir   = "./telekernel-data"
+	DefaultHTTP      = "127.0.0.1:9464"
+	DefaultSimSpeed  = 600
+	DefaultBackfill  = 24 * time.Hour
+	DefaultCHDB      = "telekernel"
+	DefaultLogLevel  = "info"
+	DefaultLogFormat = "auto"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	Kafka      pipeline.KafkaConfig  `yaml:"kafka"`
+	Topics     Topics                `yaml:"topics"`
+	Sim        Sim                   `yaml:"sim"`
+	Detect     pipeline.DetectConfig `yaml:"detect"`
+	Parquet    Parquet               `yaml:"parquet"`
+	ClickHouse ClickHouse            `yaml:"clickhouse"`
+	HTTP       HTTP                  `yaml:"http"`
+	Log        Log                   `yaml:"log"`
+}
+
+// Topics names the Kafka topics.
+type Topics struct {
+	Samples     string `yaml:"samples"`      // default tk.samples
+	Detections  string `yaml:"detections"`   // default tk.detections
+	DeadLetters string `yaml:"dead_letters"` // default tk.deadletters
+	Partitions  int32  `yaml:"partitions"`   // for topics telekernel creates; default 6
+}
+
+// Sim configures the simulated fleet of the embedded default.
+type Sim struct {
+	sim.Config `yaml:",inline"`
+	// Enabled runs the simulator; default true in `telekernel run`.
+	Enabled *bool `yaml:"enabled"`
+	// Speed is simulated seconds per wall second; .inf runs as fast as the
+	// pipeline takes. Simulated time never runs ahead of the wall clock:
+	// the fleet replays Backfill of history at Speed, then goes on live.
+	Speed float64 `yaml:"speed"`
+	// Backfill is how far in the past the simulation starts; default 24h.
+	Backfill time.Duration `yaml:"backfill"`
+	// Span stops the simulator after this much simulated time; 0 runs
+	// until the process stops.
+	Span time.Duration `yaml:"span"`
+	// LabelsFile receives the ground truth of injected faults as JSON lines;
+	// default DATA_DIR/labels.jsonl.
+	LabelsFile string `yaml:"labels_file"`
+}
+
+// Parquet configures the Parquet sink.
+type Parquet struct {
+	Enabled       *bool         `yaml:"enabled"`        // default true
+	Root          string        `yaml:"root"`           // default ./telekernel-data
+	TimestampUnit string        `yaml:"timestamp_unit"` // "us" (default) or "ns"
+	FlushInterval time.Duration `yaml:"flush_interval"` // default 10s
+	FlushRows     int           `yaml:"flush_rows"`     // default 500000
+}
+
+// ClickHouse configures the ClickHouse sink; it is on when Addr is set.
+type ClickHouse struct {
+	Addr          []string        `yaml:"addr"`
+	Database      string          `yaml:"database"` // default telekernel
+	Username      string          `yaml:"username"`
+	Password      secret.Source   `yaml:"password"`
+	TLS           tlsfiles.Config `yaml:"tls"`
+	FlushInterval time.Duration   `yaml:"flush_interval"` // default 1s
+	FlushRows     int             `yaml:"flush_rows"`     // default 100000
+}
+
+// HTTP configures the metrics and health endpoint.
+type HTTP struct {
+	Listen string `yaml:"listen"` // default 127.0.0.1:9464; "off" disables it
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text, json, or auto (text on a terminal)
+}
+
+// Default returns the configuration of the embedded default.
+func Default() Config {
+	var c Config
+	c.applyDefaults()
+	return c
+}
+
+func (c *Config) applyDefaults() {
+	t := &c.Topics
+	if t.Samples == "" {
+		t.Samples = pipeline.DefaultSamplesTopic
+	}
+	if t.Detections == "" {
+		t.Detections = pipeline.DefaultDetectionsTopic
+	}
+	if t.DeadLetters == "" {
+		t.DeadLetters = pipeline.DefaultDeadLetterTopic
+	}
+	if t.Partitions == 0 {
+		t.Partitions = pipeline.DefaultPartitions
+	}
+	s := &c.Sim
+	if s.Enabled == nil {
+		s.Enabled = ptr(true)
+	}
+	if s.Speed == 0 {
+		s.Speed = DefaultSimSpeed
+	}
+	if s.Backfill == 0 {
+		s.Backfill = DefaultBackfill
+	}
+	s.Config = s.Config.WithDefaults()
+	p := &c.Parquet
+	if p.Enabled == nil {
+		p.Enabled = ptr(true)
+	}
+	if p.Root == "" {
+		p.Root = DefaultDataDir
+	}
+	if p.TimestampUnit == "" {
+		p.TimestampUnit = "us"
+	}
+	if p.FlushInterval == 0 {
+		p.FlushInterval = 10 * time.Second
+	}
+	if p.FlushRows == 0 {
+		p.FlushRows = 500_000
+	}
+	if s.LabelsFile == "" {
+		s.LabelsFile = strings.TrimSuffix(p.Root, "/") + "/labels.jsonl"
+	}
+	ch := &c.ClickHouse
+	if ch.Database == "" {
+		ch.Database = DefaultCHDB
+	}
+	if ch.FlushInterval == 0 {
+		ch.FlushInterval = time.Second
+	}
+	if ch.FlushRows == 0 {
+		ch.FlushRows = 100_000
+	}
+	if c.HTTP.Listen == "" {
+		c.HTTP.Listen = DefaultHTTP
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = DefaultLogLevel
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = DefaultLogFormat
+	}
+	c.Detect = c.Detect.WithDefaults()
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Validate reports the first bad field as "path.to.field: problem".
+func (c *Config) Validate() error {
+	check := func(prefix string, err error) error {
+		if err != nil {
+			return fmt.Errorf("%s.%w", prefix, err)
+		}
+		return nil
+	}
+	if err := check("kafka", c.Kafka.Validate()); err != nil {
+		return err
+	}
+	if c.Topics.Partitions < 1 {
+		return fmt.Errorf("topics.partitions: %d must be at least 1", c.Topics.Partitions)
+	}
+	if *c.Sim.Enabled {
+		sc := c.Sim.Config
+		if sc.Start.IsZero() {
+			sc.Start = time.Unix(0, 0) // picked at run time from backfill
+		}
+		if err := check("sim", sc.Validate()); err != nil {
+			return err
+		}
+	}
+	if c.Sim.Speed < 0 || math.IsNaN(c.Sim.Speed) {
+		return fmt.Errorf("sim.speed: %v must be positive (or .inf)", c.Sim.Speed)
+	}
+	if c.Sim.Backfill < 0 || c.Sim.Span < 0 {
+		return errors.New("sim.backfill: backfill and span must not be negative")
+	}
+	if err := check("detect", c.Detect.Validate()); err != nil {
+		return err
+	}
+	if u := c.Parquet.TimestampUnit; u != "us" && u != "ns" {
+		return fmt.Errorf("parquet.timestamp_unit: %q is not us or ns", u)
+	}
+	for _, a := range c.ClickHouse.Addr {
+		if !strings.Contains(a, ":") {
+			return fmt.Errorf("clickhouse.addr: %q is not host:port", a)
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level: %q is not debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json", "auto":
+	default:
+		return fmt.Errorf("log.format: %q is not text, json or auto", c.Log.Format)
+	}
+	return nil
+}
+
+// Parse decodes YAML from data (named name in errors), applies defaults and
+// validates. Errors name the file, the line and the field at fault.
+func Parse(name string, data []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	// An empty file (io.EOF) is the default config.
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %s", name, cleanYAMLError(err))
+	}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		path, _, _ := strings.Cut(err.Error(), ":")
+		if line := lineOf(&root, strings.Split(path, ".")); line > 0 {
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &c, nil
+}
+
+// Load reads and parses the file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// cleanYAMLError turns "yaml: unmarshal errors:\n  line 3: field x not found
+// in type config.Sim" into one line.
+func cleanYAMLError(err error) string {
+	s := strings.TrimPrefix(err.Error(), "yaml: ")
+	s = strings.TrimPrefix(s, "unmarshal errors:\n")
+	lines := strings.Split(s, "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+		if j := strings.Index(lines[i], " in type "); j > 0 {
+			lines[i] = lines[i][:j]
+		}
+	}
+	return strings.Join(lines, "; ")
+}
+
+// lineOf returns the line of the deepest node along path that exists in the
+// document (a field left to its default points at its parent).
+func lineOf(root *yaml.Node, path []string) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := 0
+	for _, key := range path {
+		if i := strings.IndexByte(key, '['); i > 0 {
+			key = key[:i]
+		}
+		if n.Kind != yaml.MappingNode {
+			break
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				line = n.Content[i].Line
+				next = n.Content[i+1]
+			}
+		}
+		if next == nil {
+			break
+		}
+		n = next
+	}
+	return line
+}

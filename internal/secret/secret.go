@@ -1,0 +1,66 @@
+// Package secret loads secrets from files or the environment and keeps them
+// out of logs: a Secret formats as "***" with fmt, slog and JSON.
+package secret
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+)
+
+// Source says where a secret comes from: at most one of File and Env. A
+// plain value in the config file is not supported on purpose: configs get
+// committed and pasted.
+type Source struct {
+	File string `yaml:"file"` // path of a file holding the secret; trailing newlines are trimmed
+	Env  string `yaml:"env"`  // name of an environment variable holding the secret
+}
+
+// IsZero reports whether no source is set.
+func (s Source) IsZero() bool { return s.File == "" && s.Env == "" }
+
+// Load reads the secret. A zero Source loads an empty secret.
+func (s Source) Load() (Secret, error) {
+	switch {
+	case s.File != "" && s.Env != "":
+		return "", errors.New("set either file or env, not both")
+	case s.File != "":
+		b, err := os.ReadFile(s.File)
+		if err != nil {
+			return "", fmt.Errorf("cannot read secret file: %w", err)
+		}
+		return Secret(strings.TrimRight(string(b), "\r\n")), nil
+	case s.Env != "":
+		v, ok := os.LookupEnv(s.Env)
+		if !ok {
+			return "", fmt.Errorf("environment variable %s is not set", s.Env)
+		}
+		return Secret(v), nil
+	}
+	return "", nil
+}
+
+// Secret is a sensitive string. Use Reveal to get the value.
+type Secret string
+
+// Reveal returns the secret's value.
+func (s Secret) Reveal() string { return string(s) }
+
+// String hides the value.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "***"
+}
+
+// GoString hides the value from %#v.
+func (s Secret) GoString() string { return s.String() }
+
+// LogValue hides the value from slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText hides the value from encoders.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }

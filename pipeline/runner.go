@@ -1,0 +1,362 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// Defaults of RunnerConfig.
+const (
+	DefaultFlushRows     = 100_000
+	DefaultFlushInterval = time.Second
+	DefaultMaxPoll       = 10_000
+	maxBackoff           = 30 * time.Second
+	pollTimeout          = 250 * time.Millisecond
+)
+
+// Dead-letter headers, set on every record sent to the dead-letter topic.
+const (
+	HeaderDLQReason    = "telekernel-dlq-reason"
+	HeaderDLQTopic     = "telekernel-dlq-topic"
+	HeaderDLQPartition = "telekernel-dlq-partition"
+	HeaderDLQOffset    = "telekernel-dlq-offset"
+	HeaderDLQStage     = "telekernel-dlq-stage"
+)
+
+// ErrStop, wrapped in an error from Sink.Flush, stops the runner without
+// retrying and without committing.
+var ErrStop = errors.New("stage cannot continue")
+
+// Sink receives the records a Runner consumes.
+type Sink interface {
+	// Add processes one record. The record and its slices must not be held
+	// after Add returns. An error wrapping schemas.ErrMalformed,
+	// schemas.ErrUnknownVersion or schemas.ErrContentType dead-letters the
+	// record and the runner goes on; any other error stops the runner.
+	Add(ctx context.Context, r *kgo.Record) error
+	// Flush makes everything added so far durable and returns the number of
+	// rows it wrote. The runner commits offsets only after Flush succeeds,
+	// and retries a failed Flush with backoff; a failed Flush must keep what
+	// it has so the retry can write it.
+	Flush(ctx context.Context) (int, error)
+	// Pending returns the number of rows added but not yet flushed.
+	Pending() int
+}
+
+// RunnerConfig configures a Runner.
+type RunnerConfig struct {
+	Name            string        // stage name, for logs and metrics
+	Group           string        // consumer group
+	Topics          []string      // topics to consume
+	DeadLetterTopic string        // where undecodable records go; default DefaultDeadLetterTopic
+	FlushRows       int           // flush when this many rows are pending; default DefaultFlushRows
+	FlushInterval   time.Duration // flush at least this often while rows are pending; default DefaultFlushInterval
+}
+
+// Runner consumes topics in a consumer group and feeds a Sink, committing
+// offsets after each successful flush (at-least-once into the sink; sinks
+// make re-delivery harmless). A slow sink slows consumption: nothing is
+// polled while a flush is running or being retried.
+type Runner struct {
+	cfg     RunnerConfig
+	client  *kgo.Client
+	sink    Sink
+	log     *slog.Logger
+	metrics *Metrics
+
+	mu      sync.Mutex // guards sink, done and drain between the loop and callers
+	done    map[string]map[int32]int64
+	drain   map[string]map[int32]int64
+	flushed atomic.Int64
+	dead    atomic.Int64
+	records atomic.Int64
+}
+
+// NewRunner connects a consumer-group client with base options (from
+// KafkaConfig.Opts) and returns a runner; Run starts consuming.
+func NewRunner(ctx context.Context, kc KafkaConfig, cfg RunnerConfig, sink Sink, m *Metrics, log *slog.Logger) (*Runner, error) {
+	if cfg.Name == "" || cfg.Group == "" || len(cfg.Topics) == 0 {
+		return nil, errors.New("pipeline: runner needs a name, a group and topics")
+	}
+	if cfg.DeadLetterTopic == "" {
+		cfg.DeadLetterTopic = DefaultDeadLetterTopic
+	}
+	if cfg.FlushRows <= 0 {
+		cfg.FlushRows = DefaultFlushRows
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = DefaultFlushInterval
+	}
+	r := &Runner{cfg: cfg, sink: sink, metrics: m, log: log.With("stage", cfg.Name), done: map[string]map[int32]int64{}}
+	cl, err := Connect(ctx, kc,
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(cfg.Topics...),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.OnPartitionsRevoked(r.onRevoked),
+	)
+	if err != nil {
+		return nil, err
+	}
+	r.client = cl
+	return r, nil
+}
+
+// onRevoked flushes and commits before partitions move to another member,
+// so the new owner starts where this one stopped.
+func (r *Runner) onRevoked(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.flushLocked(ctx); err != nil {
+		r.log.Warn("cannot flush on partition revocation; the new owner will re-read uncommitted records", "err", err)
+	}
+}
+
+// Run consumes until ctx is done, or until a target set by DrainTo is
+// reached, then flushes what it has and commits.
+func (r *Runner) Run(ctx context.Context) error {
+	return r.run(ctx)
+}
+
+// DrainTo makes Run return once every record below the given end offsets
+// (as read by EndOffsets) has been flushed and committed. Safe to call
+// while Run runs.
+func (r *Runner) DrainTo(end map[string]map[int32]int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.drain = end
+}
+
+// EndOffsets returns the current end offsets of the runner's topics.
+func (r *Runner) EndOffsets(ctx context.Context) (map[string]map[int32]int64, error) {
+	return EndOffsets(ctx, r.client, r.cfg.Topics...)
+}
+
+// EndOffsets lists the end offsets of topics.
+func EndOffsets(ctx context.Context, cl *kgo.Client, topics ...string) (map[string]map[int32]int64, error) {
+	lo, err := kadm.NewClient(cl).ListEndOffsets(ctx, topics...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: cannot list end offsets: %w", err)
+	}
+	out := map[string]map[int32]int64{}
+	var firstErr error
+	lo.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil && firstErr == nil {
+			firstErr = o.Err
+		}
+		if out[o.Topic] == nil {
+			out[o.Topic] = map[int32]int64{}
+		}
+		out[o.Topic][o.Partition] = o.Offset
+	})
+	if firstErr != nil {
+		return nil, fmt.Errorf("kafka: cannot list end offsets: %w", firstErr)
+	}
+	return out, nil
+}
+
+func (r *Runner) reached(end map[string]map[int32]int64) bool {
+	for t, ps := range end {
+		for p, off := range ps {
+			if off > 0 && r.done[t][p] < off {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (r *Runner) run(ctx context.Context) error {
+	defer r.client.Close()
+	lastFlush := time.Now()
+	for {
+		r.mu.Lock()
+		end := r.drain
+		if end != nil && r.sink.Pending() == 0 && r.reached(end) {
+			r.mu.Unlock()
+			return nil
+		}
+		r.mu.Unlock()
+		// Poll briefly so a flush interval or a drain target is noticed
+		// even when no records arrive.
+		pctx, cancel := context.WithTimeout(ctx, min(r.cfg.FlushInterval, pollTimeout))
+		fetches := r.client.PollRecords(pctx, DefaultMaxPoll)
+		cancel()
+		if ctx.Err() != nil {
+			r.client.AllowRebalance()
+			return r.final()
+		}
+		var runErr error
+		fetches.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				r.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
+			}
+		})
+		r.mu.Lock()
+		fetches.EachRecord(func(rec *kgo.Record) {
+			if runErr != nil {
+				return
+			}
+			r.records.Add(1)
+			r.metrics.records.WithLabelValues(r.cfg.Name).Inc()
+			if err := r.sink.Add(ctx, rec); err != nil {
+				if !isBadInput(err) {
+					runErr = fmt.Errorf("%s: %w", r.cfg.Name, err)
+					return
+				}
+				r.deadLetter(ctx, rec, err)
+			}
+			if r.done[rec.Topic] == nil {
+				r.done[rec.Topic] = map[int32]int64{}
+			}
+			r.done[rec.Topic][rec.Partition] = rec.Offset + 1
+		})
+		if runErr != nil {
+			r.mu.Unlock()
+			r.client.AllowRebalance()
+			return runErr
+		}
+		if r.sink.Pending() >= r.cfg.FlushRows || time.Since(lastFlush) >= r.cfg.FlushInterval || (end != nil && r.reached(end)) {
+			if err := r.flushRetrying(ctx); err != nil {
+				r.mu.Unlock()
+				r.client.AllowRebalance()
+				return err
+			}
+			lastFlush = time.Now()
+		}
+		r.mu.Unlock()
+		r.client.AllowRebalance()
+	}
+}
+
+// final flushes and commits on shutdown with a bounded grace period.
+func (r *Runner) final() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.flushLocked(ctx); err != nil {
+		return fmt.Errorf("%s: final flush: %w (uncommitted records will be re-read on restart)", r.cfg.Name, err)
+	}
+	return nil
+}
+
+// flushRetrying flushes with exponential backoff until it succeeds or ctx
+// ends. The caller holds r.mu.
+func (r *Runner) flushRetrying(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
+	failing := false
+	for {
+		err := r.flushLocked(ctx)
+		if err == nil {
+			if failing {
+				r.log.Info("flush recovered")
+			}
+			return nil
+		}
+		r.metrics.flushErrors.WithLabelValues(r.cfg.Name).Inc()
+		if errors.Is(err, ErrStop) {
+			return fmt.Errorf("%s: %w", r.cfg.Name, err)
+		}
+		if !failing {
+			r.log.Error("flush failed; retrying with backoff, consumption paused", "err", err)
+			failing = true
+		}
+		select {
+		case <-ctx.Done():
+			return r.final()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+func (r *Runner) flushLocked(ctx context.Context) error {
+	start := time.Now()
+	n, err := r.sink.Flush(ctx)
+	if err != nil {
+		return err
+	}
+	if err := r.client.CommitUncommittedOffsets(ctx); err != nil {
+		return fmt.Errorf("commit offsets: %w", err)
+	}
+	r.flushed.Add(int64(n))
+	r.metrics.written.WithLabelValues(r.cfg.Name).Add(float64(n))
+	r.metrics.flushTime.WithLabelValues(r.cfg.Name).Observe(time.Since(start).Seconds())
+	return nil
+}
+
+func isBadInput(err error) bool {
+	return errors.Is(err, schemas.ErrMalformed) || errors.Is(err, schemas.ErrUnknownVersion) || errors.Is(err, schemas.ErrContentType)
+}
+
+func reasonOf(err error) string {
+	switch {
+	case errors.Is(err, schemas.ErrUnknownVersion):
+		return "unknown_version"
+	case errors.Is(err, schemas.ErrContentType):
+		return "content_type"
+	}
+	return "malformed"
+}
+
+// deadLetter sends rec to the dead-letter topic with the reason and origin in
+// headers, synchronously, so its offset is committed only once it is safe.
+func (r *Runner) deadLetter(ctx context.Context, rec *kgo.Record, cause error) {
+	reason := reasonOf(cause)
+	r.dead.Add(1)
+	r.metrics.deadLetters.WithLabelValues(r.cfg.Name, reason).Inc()
+	r.log.Warn("dead-lettered a record", "topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "reason", cause.Error())
+	dl := &kgo.Record{
+		Topic: r.cfg.DeadLetterTopic,
+		Key:   rec.Key,
+		Value: rec.Value,
+		Headers: append(append([]kgo.RecordHeader(nil), rec.Headers...),
+			kgo.RecordHeader{Key: HeaderDLQReason, Value: []byte(cause.Error())},
+			kgo.RecordHeader{Key: HeaderDLQTopic, Value: []byte(rec.Topic)},
+			kgo.RecordHeader{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(int(rec.Partition)))},
+			kgo.RecordHeader{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(rec.Offset, 10))},
+			kgo.RecordHeader{Key: HeaderDLQStage, Value: []byte(r.cfg.Name)},
+		),
+	}
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, maxBackoff) {
+		err := r.client.ProduceSync(ctx, dl).FirstErr()
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		r.log.Error("cannot write dead letter; retrying", "topic", r.cfg.DeadLetterTopic, "err", err)
+		time.Sleep(backoff)
+	}
+}
+
+// Stats are a runner's counters.
+type Stats struct {
+	Records, Flushed, DeadLetters int64
+}
+
+// Stats returns the counters so far. Safe for concurrent use.
+func (r *Runner) Stats() Stats {
+	return Stats{Records: r.records.Load(), Flushed: r.flushed.Load(), DeadLetters: r.dead.Load()}
+}
+
+// headersOf converts Kafka headers for the schemas codecs.
+func headersOf(rec *kgo.Record) []schemas.Header {
+	hs := make([]schemas.Header, len(rec.Headers))
+	for i, h := range rec.Headers {
+		hs[i] = schemas.Header{Key: h.Key, Value: h.Value}
+	}
+	return hs
+}
