@@ -1,0 +1,59 @@
+# telekernel — build, run, test.
+#   make run    build and run the embedded default (`telekernel run`)
+#   make test   install and start Kafka, ClickHouse and snmpd (deploy/local/), then run every test
+SHELL := /bin/bash
+GO    ?= go
+BIN   ?= bin/telekernel
+PY    ?= python3
+# Test-side Python peers (readers that check our files independently).
+PY_TEST_DEPS ?= pyarrow
+FUZZTIME ?= 60s
+
+.PHONY: all build run test test-unit services services-stop py-deps vet fmt check-fmt staticcheck fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/telekernel
+
+run: build
+	./$(BIN) run
+
+# The whole suite, integration tests included: a missing service is a failure.
+test: services py-deps
+	source deploy/local/env.sh && TK_INTEGRATION=1 $(GO) test -count=1 -timeout 30m ./...
+
+# Unit tests only: integration tests skip when their service is not configured.
+test-unit:
+	$(GO) test ./...
+
+services:
+	bash deploy/local/services.sh start
+
+services-stop:
+	bash deploy/local/services.sh stop
+
+py-deps:
+	@$(PY) -c 'import pyarrow' 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check $(PY_TEST_DEPS)
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+check-fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+
+staticcheck:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./...
+
+fuzz:
+	$(GO) test ./schemas -run '^$$' -fuzz FuzzDecodeSamples -fuzztime $(FUZZTIME)
+	$(GO) test ./schemas -run '^$$' -fuzz FuzzDecodeDetection -fuzztime $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin telekernel-data

@@ -1,0 +1,134 @@
+package pipeline
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+func samplesRecord(t *testing.T, topic string, n int, ts0 int64) *kgo.Record {
+	t.Helper()
+	b := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	defer b.Release()
+	for i := 0; i < n; i++ {
+		b.Append(&schemas.Sample{TS: ts0 + int64(i)*1e10, Device: "d1", Metric: "/m", Keys: "name=e1", Kind: schemas.KindCounter, U64: uint64(i) * 1000, Source: "sim"})
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	val, err := schemas.EncodeSamples(nil, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &kgo.Record{Topic: topic, Key: []byte("d1"), Value: val}
+	for _, h := range schemas.SamplesHeaders() {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
+	return r
+}
+
+// TestDeadLetters feeds a malformed message and a message of an unknown
+// version between good ones: both are dead-lettered with their origin, the
+// stage counts them and goes on.
+func TestDeadLetters(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "in", "out", "dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kc := KafkaConfig{Brokers: cluster.ListenAddrs()}
+	prod, err := Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+
+	good := samplesRecord(t, "in", 30, 1e18)
+	garbage := &kgo.Record{Topic: "in", Value: []byte("not arrow"), Headers: good.Headers}
+	future := samplesRecord(t, "in", 3, 1e18)
+	for i, h := range future.Headers {
+		if h.Key == schemas.HeaderSchemaVersion {
+			future.Headers[i].Value = []byte("2")
+		}
+	}
+	if err := prod.ProduceSync(ctx, good, garbage, future, samplesRecord(t, "in", 30, 1e18+300e9)).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	det, err := NewDetect(DetectConfig{}, prod, "out", m, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRunner(ctx, kc, RunnerConfig{Name: "detect", Group: "g", Topics: []string{"in"}, DeadLetterTopic: "dlq"}, det, m, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end, err := r.EndOffsets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.DrainTo(end)
+	if err := r.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := r.Stats(); s.Records != 4 || s.DeadLetters != 2 {
+		t.Fatalf("stats %+v, want 4 records, 2 dead letters", s)
+	}
+	if det.Series() != 1 {
+		t.Fatalf("detect kept %d series, want 1", det.Series())
+	}
+	if v := testutil.ToFloat64(m.deadLetters.WithLabelValues("detect", "unknown_version")); v != 1 {
+		t.Errorf("unknown_version dead letters metric = %v", v)
+	}
+	if v := testutil.ToFloat64(m.deadLetters.WithLabelValues("detect", "malformed")); v != 1 {
+		t.Errorf("malformed dead letters metric = %v", v)
+	}
+
+	cons, err := kgo.NewClient(kgo.SeedBrokers(kc.Brokers...), kgo.ConsumeTopics("dlq"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	var dead []*kgo.Record
+	for len(dead) < 2 && ctx.Err() == nil {
+		cons.PollFetches(ctx).EachRecord(func(r *kgo.Record) { dead = append(dead, r) })
+	}
+	want := []struct{ offset int64 }{{1}, {2}}
+	for i, d := range dead {
+		h := map[string]string{}
+		for _, x := range d.Headers {
+			h[x.Key] = string(x.Value)
+		}
+		if h[HeaderDLQTopic] != "in" || h[HeaderDLQPartition] != "0" || h[HeaderDLQOffset] != strconv.FormatInt(want[i].offset, 10) || h[HeaderDLQReason] == "" {
+			t.Errorf("dead letter %d headers: %v", i, h)
+		}
+	}
+	if string(dead[0].Value) != "not arrow" {
+		t.Errorf("dead letter lost the original value: %q", dead[0].Value)
+	}
+	t.Logf("reasons: %q | %q", header(dead[0], HeaderDLQReason), header(dead[1], HeaderDLQReason))
+}
+
+func header(r *kgo.Record, k string) string {
+	for _, h := range r.Headers {
+		if h.Key == k {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
