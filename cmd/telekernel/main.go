@@ -28,12 +28,21 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRoot(os.Stdout, os.Stderr).ExecuteContext(ctx)
+	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "telekernel: "+oneLine(err.Error()))
-		os.Exit(1)
+	os.Exit(code)
+}
+
+// execute runs the command line args and returns the exit code. An error is
+// printed as one line on stderr.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(stderr, "telekernel: "+oneLine(err.Error()))
+		return 1
 	}
+	return 0
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

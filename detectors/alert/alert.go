@@ -14,7 +14,7 @@ import (
 const (
 	DefaultFireZ    = 6.0
 	DefaultResolveZ = 3.0
-	DefaultConfirm  = 1
+	DefaultConfirm  = 2
 	DefaultClear    = 3
 )
 

@@ -162,7 +162,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		return nil
 	}
 	if !opts.SimOnly {
-		if err := add(&inputs, "detect", "telekernel-detect", cfg.Topics.Samples, detect, 0, 200*time.Millisecond); err != nil {
+		if err := add(&inputs, "detect", cfg.Topics.GroupPrefix+"-detect", cfg.Topics.Samples, detect, 0, 200*time.Millisecond); err != nil {
 			return sum, err
 		}
 	}
@@ -172,7 +172,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		if err != nil {
 			return sum, err
 		}
-		if err := add(&inputs, "parquet", "telekernel-parquet", cfg.Topics.Samples, &parquetSink{w: pw, mem: defaultMem}, cfg.Parquet.FlushRows, cfg.Parquet.FlushInterval); err != nil {
+		if err := add(&inputs, "parquet", cfg.Topics.GroupPrefix+"-parquet", cfg.Topics.Samples, &parquetSink{w: pw, mem: defaultMem}, cfg.Parquet.FlushRows, cfg.Parquet.FlushInterval); err != nil {
 			return sum, err
 		}
 	}

@@ -51,6 +51,10 @@ type Topics struct {
 	Detections  string `yaml:"detections"`   // default tk.detections
 	DeadLetters string `yaml:"dead_letters"` // default tk.deadletters
 	Partitions  int32  `yaml:"partitions"`   // for topics telekernel creates; default 6
+	// GroupPrefix prefixes the consumer group of every stage, e.g.
+	// "telekernel-detect"; default "telekernel". Two deployments on one
+	// cluster need different prefixes (and topics).
+	GroupPrefix string `yaml:"group_prefix"`
 }
 
 // Sim configures the simulated fleet of the embedded default.
@@ -120,6 +124,9 @@ func (c *Config) applyDefaults() {
 	}
 	if t.DeadLetters == "" {
 		t.DeadLetters = pipeline.DefaultDeadLetterTopic
+	}
+	if t.GroupPrefix == "" {
+		t.GroupPrefix = "telekernel"
 	}
 	if t.Partitions == 0 {
 		t.Partitions = pipeline.DefaultPartitions

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/telekernel/telekernel/sinks/parquet"
+)
+
+// tk runs the CLI in-process and returns its exit code, stdout and stderr.
+func tk(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := execute(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCheck(t *testing.T) {
+	good := writeFile(t, "good.yaml", "sim:\n  devices: 3\ndetect:\n  alert:\n    fire_z: 7\n")
+	if code, out, _ := tk(t, "check", "-c", good); code != 0 || !strings.Contains(out, "ok") {
+		t.Fatalf("good config: code %d, %q", code, out)
+	}
+	f := func(body, want string) {
+		t.Helper()
+		p := writeFile(t, "bad.yaml", body)
+		code, _, stderr := tk(t, "check", "-c", p)
+		if code != 1 || !strings.Contains(stderr, want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("check %q: code %d, stderr %q, want one line containing %q", body, code, stderr, want)
+		}
+	}
+	f("sim:\n  devices: 3\ndetect:\n  alert:\n    fire_z: 6\n    resolve_z: 7\n", "bad.yaml:6: detect.alert.resolve_z")
+	f("kafka:\n  brokers: [localhost]\n", "bad.yaml:2: kafka.brokers")
+	f("clickhouse:\n  adr: [x:1]\n", "line 2: field adr not found")
+	if code, _, stderr := tk(t, "check", "-c", "/nonexistent.yaml"); code != 1 || !strings.Contains(stderr, "cannot read config") {
+		t.Errorf("missing file: %d %q", code, stderr)
+	}
+}
+
+func TestVersionAndSchema(t *testing.T) {
+	if code, out, _ := tk(t, "version"); code != 0 || !strings.Contains(out, "samples v1, detection v1") {
+		t.Errorf("version: %d %q", code, out)
+	}
+	_, modern, _ := tk(t, "schema", "ddl")
+	_, legacy, _ := tk(t, "schema", "ddl", "--server-version", "18.16.1")
+	if !strings.Contains(modern, "CODEC") || !strings.Contains(modern, "CREATE TABLE") {
+		t.Errorf("modern DDL lacks codecs:\n%s", modern)
+	}
+	if strings.Contains(legacy, "CODEC") || strings.Contains(legacy, "DateTime64") || !strings.Contains(legacy, "CREATE TABLE") {
+		t.Errorf("18.16 DDL uses features 18.16 lacks:\n%s", legacy)
+	}
+	if code, _, stderr := tk(t, "schema", "ddl", "--server-version", "banana"); code != 1 || !strings.Contains(stderr, "--server-version") {
+		t.Errorf("bad version: %d %q", code, stderr)
+	}
+	if _, out, _ := tk(t, "schema", "samples"); !strings.Contains(out, "value_u64: type=uint64") {
+		t.Errorf("samples schema: %q", out)
+	}
+}
+
+func TestBadAddressesFailInOneLine(t *testing.T) {
+	cfg := writeFile(t, "fast.yaml", "kafka:\n  connect_timeout: 2s\nhttp:\n  listen: \"off\"\n")
+	start := time.Now()
+	code, _, stderr := tk(t, "run", "-c", cfg, "--kafka", "127.0.0.1:1", "--for", "1s", "--data", t.TempDir())
+	if code != 1 || !strings.Contains(stderr, "telekernel: kafka 127.0.0.1:1: cannot connect") || !strings.HasSuffix(stderr, "?)\n") {
+		t.Errorf("bad kafka: code %d, stderr %q", code, stderr)
+	}
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("bad kafka took %v to fail", d)
+	}
+	code, _, stderr = tk(t, "run", "-c", cfg, "--clickhouse", "127.0.0.1:1", "--for", "1s", "--data", t.TempDir())
+	if code != 1 || !strings.Contains(stderr, "clickhouse 127.0.0.1:1") || !strings.Contains(stderr, "connection refused") {
+		t.Errorf("bad clickhouse: code %d, stderr %q", code, stderr)
+	}
+}
+
+// TestRunEmbeddedDefault runs `telekernel run --for` and checks that the
+// Parquet files hold the row count the summary printed.
+func TestRunEmbeddedDefault(t *testing.T) {
+	data := t.TempDir()
+	code, out, stderr := tk(t, "run", "--for", "3s", "--speed", "max", "--devices", "3", "--data", data, "--http", "127.0.0.1:0")
+	if code != 0 {
+		t.Fatalf("run: code %d\n%s", code, stderr)
+	}
+	m := regexp.MustCompile(`^telekernel: (\d+) samples in .* (\d+) parquet rows in (\d+) files, 0 dead letters\n$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("summary %q does not match", out)
+	}
+	samples, _ := strconv.ParseInt(m[1], 10, 64)
+	rows, _ := strconv.ParseInt(m[2], 10, 64)
+	if samples == 0 || rows != samples {
+		t.Fatalf("summary: %d samples, %d parquet rows", samples, rows)
+	}
+	if n, err := parquet.CountRows(data); err != nil || n != rows {
+		t.Fatalf("parquet files under %s hold %d rows (%v), summary says %d", data, n, err, rows)
+	}
+	if _, err := os.Stat(filepath.Join(data, "labels.jsonl")); err != nil {
+		t.Errorf("no ground-truth labels: %v", err)
+	}
+}

@@ -1,0 +1,154 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/internal/config"
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/sinks/clickhouse"
+	"github.com/telekernel/telekernel/sinks/parquet"
+)
+
+// service returns the address of an integration-test service from env, or
+// skips the test; under `make test` (TK_INTEGRATION=1) a missing service is
+// a failure.
+func service(t *testing.T, env string) string {
+	t.Helper()
+	if v := os.Getenv(env); v != "" {
+		return v
+	}
+	if os.Getenv("TK_INTEGRATION") == "1" {
+		t.Fatalf("%s is not set: run the suite with `make test`, which starts the services", env)
+	}
+	t.Skipf("%s is not set; `make test` starts Kafka and ClickHouse and sets it", env)
+	return ""
+}
+
+func randomSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// TestRealKafkaAndClickHouse is the walking skeleton end to end on the real
+// services: simulated samples → tk.samples → detect → tk.detections, and
+// samples and detections into ClickHouse and Parquet, with exact counts.
+func TestRealKafkaAndClickHouse(t *testing.T) {
+	kafkaAddr := service(t, "TK_KAFKA")
+	chAddr := service(t, "TK_CLICKHOUSE")
+	id := randomSuffix()
+
+	cfg := config.Default()
+	cfg.Kafka.Brokers = []string{kafkaAddr}
+	cfg.Topics.Samples = "it-" + id + ".samples"
+	cfg.Topics.Detections = "it-" + id + ".detections"
+	cfg.Topics.DeadLetters = "it-" + id + ".deadletters"
+	cfg.Topics.GroupPrefix = "it-" + id
+	cfg.Topics.Partitions = 3
+	cfg.ClickHouse.Addr = []string{chAddr}
+	cfg.ClickHouse.Database = "tk_it_" + id
+	cfg.HTTP.Listen = "off"
+	cfg.Parquet.Root = t.TempDir()
+	cfg.Sim.LabelsFile = cfg.Parquet.Root + "/labels.jsonl"
+	const devices = 4
+	cfg.Sim.Devices = devices
+	cfg.Sim.Speed = math.Inf(1)
+	cfg.Sim.Span = 4 * time.Hour
+	cfg.Sim.Start = time.Date(2026, 11, 1, 22, 0, 0, 0, time.UTC) // crosses midnight: two dt= partitions
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	// Two bad messages wait in the samples topic before the pipeline starts:
+	// every stage that reads samples must dead-letter both and go on.
+	admin, err := pipeline.Connect(ctx, cfg.Kafka)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := pipeline.EnsureTopics(ctx, admin, pipeline.TopicSpec{Name: cfg.Topics.Samples, Partitions: cfg.Topics.Partitions}); err != nil {
+		t.Fatal(err)
+	}
+	bad := []*kgo.Record{
+		{Topic: cfg.Topics.Samples, Key: []byte("x"), Value: []byte{0xff, 0xff, 0xff, 0xff, 1, 2, 3}, Headers: kafkaHeaders(schemas.SamplesHeaders())},
+		{Topic: cfg.Topics.Samples, Key: []byte("x"), Value: []byte("{}"), Headers: []kgo.RecordHeader{{Key: "content-type", Value: []byte("application/json")}}},
+	}
+	if err := admin.ProduceSync(ctx, bad...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	start := time.Now()
+	sum, err := Run(ctx, Options{Config: &cfg, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s (wall %v)", sum, time.Since(start).Round(time.Millisecond))
+
+	ticks := int64(cfg.Sim.Span / cfg.Sim.Interval)
+	want := ticks * devices * 34
+	if sum.Samples != want {
+		t.Fatalf("samples %d, want %d", sum.Samples, want)
+	}
+	if sum.DeadLetters != 2*3 {
+		t.Errorf("dead letters %d, want 6 (2 bad messages × detect, parquet, clickhouse-samples)", sum.DeadLetters)
+	}
+
+	// Parquet: exact rows, read back from the files.
+	if n, err := parquet.CountRows(cfg.Parquet.Root); err != nil || n != want {
+		t.Fatalf("parquet files hold %d rows (%v), want %d", n, err, want)
+	}
+	if sum.ParquetRows != want {
+		t.Errorf("summary parquet rows %d, want %d", sum.ParquetRows, want)
+	}
+
+	// Detections: on the topic, in ClickHouse, and the injected spike found.
+	dets := readDetections(t, cfg.Kafka.Brokers, cfg.Topics.Detections)
+	if int64(len(dets)) != sum.Detections || len(dets) == 0 {
+		t.Fatalf("topic holds %d detections, summary says %d", len(dets), sum.Detections)
+	}
+	checkDetections(t, dets, sum)
+
+	// ClickHouse: exact rows.
+	ch, err := clickhouse.New(ctx, clickhouse.Config{Addr: []string{chAddr}, Database: cfg.ClickHouse.Database})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if os.Getenv("TK_KEEP") == "" {
+			_ = ch.DropDatabase(context.Background())
+		}
+		ch.Close()
+	}()
+	if n, err := ch.Count(ctx, "samples"); err != nil || int64(n) != want {
+		t.Errorf("clickhouse samples: %d rows (%v), want %d", n, err, want)
+	}
+	if n, err := ch.Count(ctx, "detections"); err != nil || int64(n) != sum.Detections {
+		t.Errorf("clickhouse detections: %d rows (%v), want %d", n, err, sum.Detections)
+	}
+	if sum.ClickHouseRows != want+sum.Detections {
+		t.Errorf("summary clickhouse rows %d, want %d", sum.ClickHouseRows, want+sum.Detections)
+	}
+}
+
+func kafkaHeaders(hs []schemas.Header) []kgo.RecordHeader {
+	out := make([]kgo.RecordHeader, len(hs))
+	for i, h := range hs {
+		out[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+	}
+	return out
+}

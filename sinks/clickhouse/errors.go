@@ -1,0 +1,205 @@
+package clickhouse
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+)
+
+// Sentinel errors. None of them is retryable.
+var (
+	// ErrClosed is returned by calls on a closed Sink.
+	ErrClosed = errors.New("clickhouse sink is closed")
+	// ErrBadInput means the rows handed to an insert break the contract
+	// (wrong Arrow schema, a timestamp the table cannot hold, an invalid
+	// detection). Sending them again cannot succeed: dead-letter them.
+	ErrBadInput = errors.New("invalid input")
+	// ErrSchemaMismatch means a table exists but does not have the columns
+	// of either layout, or has a layout version this build does not write.
+	ErrSchemaMismatch = errors.New("table schema mismatch")
+)
+
+// ConnectError is returned by New when the server cannot be reached or
+// refuses the connection. Its text is one line naming the address, the
+// cause and a hint, e.g.
+//
+//	clickhouse 127.0.0.1:9999: cannot connect: dial tcp 127.0.0.1:9999: connect: connection refused (is the server running and the address right?)
+type ConnectError struct {
+	Addr string // the configured addresses, comma-separated
+	Err  error  // the cause
+	Hint string // what to check
+}
+
+// Error returns the one-line message.
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("clickhouse %s: cannot connect: %s (%s)", e.Addr, oneLine(e.Err.Error()), e.Hint)
+}
+
+// Unwrap returns the cause.
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+// ClickHouse server error codes used below (from the server's ErrorCodes).
+const (
+	codeUnexpectedEOF         = 3
+	codeAttemptToReadAfterEOF = 32
+	codeTimeoutExceeded       = 159
+	codeTooSlow               = 160
+	codeUnknownUser           = 192
+	codeWrongPassword         = 193
+	codeRequiredPassword      = 194
+	codeTooManyQueries        = 202
+	codeNoFreeConnection      = 203
+	codeSocketTimeout         = 209
+	codeNetworkError          = 210
+	codeAborted               = 236
+	codeMemoryLimitExceeded   = 241
+	codeTableIsReadOnly       = 242
+	codeTooManyParts          = 252
+	codeTooFewLiveReplicas    = 285
+	codeUnsatisfiedQuorum     = 286
+	codeUnknownStatusOfInsert = 319
+	codeQueryWasCancelled     = 394
+	codeSystemError           = 425
+	codeCannotScheduleTask    = 439
+	codeAuthenticationFailed  = 516
+	codeKeeperException       = 999
+)
+
+// retryableCodes are server errors that are about load, time or the
+// network, not about the statement or the data: the same insert may succeed
+// later.
+var retryableCodes = map[int32]bool{
+	codeUnexpectedEOF:         true,
+	codeAttemptToReadAfterEOF: true,
+	codeTimeoutExceeded:       true,
+	codeTooSlow:               true,
+	codeTooManyQueries:        true,
+	codeNoFreeConnection:      true,
+	codeSocketTimeout:         true,
+	codeNetworkError:          true,
+	codeAborted:               true,
+	codeMemoryLimitExceeded:   true,
+	codeTableIsReadOnly:       true,
+	codeTooManyParts:          true,
+	codeTooFewLiveReplicas:    true,
+	codeUnsatisfiedQuorum:     true,
+	codeUnknownStatusOfInsert: true,
+	codeQueryWasCancelled:     true,
+	codeSystemError:           true,
+	codeCannotScheduleTask:    true,
+	codeKeeperException:       true,
+}
+
+func isAuthCode(c int32) bool {
+	return c == codeUnknownUser || c == codeWrongPassword || c == codeRequiredPassword || c == codeAuthenticationFailed
+}
+
+// IsRetryable reports whether the same call may succeed if repeated later:
+// true for connection and network errors, timeouts and server errors about
+// load (too many parts, memory limit, too many queries…); false for schema
+// errors (unknown table or column, type mismatch, syntax), authentication
+// and TLS certificate errors, invalid input (ErrBadInput), a closed sink
+// and a cancelled context. Retries with backoff belong to the caller.
+func IsRetryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	switch {
+	case errors.Is(err, ErrBadInput), errors.Is(err, ErrSchemaMismatch), errors.Is(err, ErrClosed),
+		errors.Is(err, ch.ErrConnectionClosed), errors.Is(err, context.Canceled):
+		return false
+	case isTLSConfigError(err):
+		return false
+	}
+	var ex *ch.Exception
+	if errors.As(err, &ex) {
+		return retryableCodes[ex.Code]
+	}
+	var opErr *ch.OpError // a value the driver could not convert
+	if errors.As(err, &opErr) {
+		return false
+	}
+	var netErr net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, ch.ErrAcquireConnTimeout),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, syscall.ETIMEDOUT), errors.Is(err, syscall.EHOSTUNREACH),
+		errors.Is(err, syscall.ENETUNREACH):
+		return true
+	case errors.As(err, &netErr):
+		return true
+	}
+	return false
+}
+
+func isTLSConfigError(err error) bool {
+	var (
+		verr *tls.CertificateVerificationError
+		uerr x509.UnknownAuthorityError
+		herr x509.HostnameError
+		cerr x509.CertificateInvalidError
+		rerr tls.RecordHeaderError
+	)
+	return errors.As(err, &verr) || errors.As(err, &uerr) || errors.As(err, &herr) ||
+		errors.As(err, &cerr) || errors.As(err, &rerr)
+}
+
+// connectError wraps a failed connect in a ConnectError with a hint.
+func connectError(cfg Config, err error) *ConnectError {
+	e := &ConnectError{Addr: strings.Join(cfg.Addr, ","), Err: err, Hint: "see the server's log"}
+	var (
+		ex     *ch.Exception
+		dnsErr *net.DNSError
+		rerr   tls.RecordHeaderError
+		netErr net.Error
+	)
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		e.Hint = "is the server running and the address right?"
+	case errors.As(err, &dnsErr):
+		e.Hint = "check the host name in addr"
+	case errors.As(err, &ex) && isAuthCode(ex.Code):
+		e.Hint = "check username and password or password_file"
+	case errors.As(err, &ex):
+		e.Hint = "the server refused the connection; see the message"
+	case errors.As(err, &rerr):
+		e.Hint = "the server did not answer with TLS: is this its secure native port (usually 9440), or should tls.enable be false?"
+	case isTLSConfigError(err):
+		e.Hint = "check tls.ca_file, tls.server_name and the server's certificate"
+	case errors.Is(err, ch.ErrAcquireConnTimeout), errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &netErr) && netErr.Timeout():
+		e.Hint = fmt.Sprintf("no answer within %s: check the address, firewalls, and dial_timeout", cfg.DialTimeout.Round(time.Millisecond))
+		if errors.Is(err, ch.ErrAcquireConnTimeout) {
+			// The driver's own text suggests pool tuning, which is not
+			// what is wrong when the first connection cannot be made.
+			e.Err = fmt.Errorf("no connection within dial_timeout %s: %w", cfg.DialTimeout, context.DeadlineExceeded)
+		}
+	case strings.Contains(err.Error(), "[handshake] unexpected packet"):
+		// The driver has no typed error for this: an HTTP or other server
+		// answered the native handshake.
+		e.Hint = "the server does not speak the native protocol: is this its native port (usually 9000; 8123 is HTTP)?"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+		if cfg.TLS.Enable {
+			e.Hint = "the server closed the connection: is this a native-protocol port that speaks TLS?"
+		} else {
+			e.Hint = "the server closed the connection: is this the native-protocol port (usually 9000, not HTTP 8123), and does it expect TLS (set tls.enable)?"
+		}
+	}
+	return e
+}

@@ -1,0 +1,470 @@
+package clickhouse
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// Time ranges the table time types can hold.
+const (
+	// DateTime is seconds in a UInt32.
+	legacyMaxSec = math.MaxUint32
+	// DateTime64 starts at 1900-01-01.
+	modernMinNanos = -2208988800 * int64(time.Second)
+)
+
+// InsertSamples writes the rows of recs, which must have the samples Arrow
+// schema (schemas.SamplesSchema), as one INSERT into the samples table and
+// returns the number of rows written. Columns go to the driver as typed
+// slices built from the Arrow arrays, one append per column per record.
+//
+// All records are checked before anything is sent, so input that breaks
+// the contract (ErrBadInput) writes nothing. When the INSERT fails midway
+// some blocks may already be stored; re-sending the same rows is harmless,
+// because the table deduplicates on its sort key (see the package doc).
+// Classify errors with IsRetryable.
+//
+// InsertSamples blocks until the server acknowledges the insert. It only
+// reads recs and keeps no reference to them after it returns; the caller
+// still owns and releases them.
+func (s *Sink) InsertSamples(ctx context.Context, recs []arrow.RecordBatch) (int, error) {
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
+	total, err := checkSamples(recs)
+	if err != nil {
+		return 0, err
+	}
+	if total == 0 {
+		return 0, nil
+	}
+	l, err := s.layout(ctx, schemas.TableSamples)
+	if err != nil {
+		return 0, err
+	}
+	if l == schemas.LayoutLegacy {
+		if err := checkLegacyRange(recs); err != nil {
+			return 0, err
+		}
+	}
+	cols := schemas.ClickHouseColumns(schemas.TableSamples, l)
+	b, err := s.conn.PrepareBatch(ctx, insertStatement(s.db, schemas.TableSamples, cols))
+	if err != nil {
+		return 0, s.insertError(schemas.TableSamples, total, err)
+	}
+	defer b.Close()
+
+	sc, _ := s.scratch.Get().(*sampleScratch)
+	if sc == nil {
+		sc = new(sampleScratch)
+	}
+	defer func() { sc.reset(); s.scratch.Put(sc) }()
+
+	pending := 0
+	for _, rec := range recs {
+		if rec.NumRows() == 0 {
+			continue
+		}
+		if err := appendSamples(b, cols, sc, rec, l); err != nil {
+			return 0, s.insertError(schemas.TableSamples, total, err)
+		}
+		if pending += int(rec.NumRows()); pending >= s.cfg.BatchRows {
+			if err := b.Flush(); err != nil {
+				return 0, s.insertError(schemas.TableSamples, total, err)
+			}
+			pending = 0
+		}
+	}
+	if err := b.Send(); err != nil {
+		return 0, s.insertError(schemas.TableSamples, total, err)
+	}
+	return total, nil
+}
+
+func (s *Sink) insertError(table string, rows int, err error) error {
+	var ex *ch.Exception
+	if errors.As(err, &ex) && !IsRetryable(err) {
+		// The table may have been changed under us: look again next time.
+		s.forgetLayout(table)
+	}
+	return fmt.Errorf("cannot insert %d rows into %s.%s: %w", rows, s.cfg.Database, table, err)
+}
+
+// checkSamples checks the schema and required columns of every record and
+// returns the total number of rows.
+func checkSamples(recs []arrow.RecordBatch) (int, error) {
+	total := 0
+	for i, rec := range recs {
+		if !rec.Schema().Equal(schemas.SamplesSchema()) {
+			return 0, fmt.Errorf("%w: record %d does not have the samples v%d schema: %s", ErrBadInput, i, schemas.SamplesVersion, rec.Schema())
+		}
+		for _, c := range []int{schemas.ColTS, schemas.ColDevice, schemas.ColMetric, schemas.ColKeys, schemas.ColKind, schemas.ColSource} {
+			if rec.Column(c).NullN() != 0 {
+				return 0, fmt.Errorf("%w: record %d column %s has nulls", ErrBadInput, i, rec.Schema().Field(c).Name)
+			}
+		}
+		ts := rec.Column(schemas.ColTS).(*array.Timestamp).TimestampValues()
+		for j, v := range ts {
+			if int64(v) < modernMinNanos {
+				return 0, fmt.Errorf("%w: record %d row %d: ts %d is before 1900", ErrBadInput, i, j, int64(v))
+			}
+		}
+		total += int(rec.NumRows())
+	}
+	return total, nil
+}
+
+// checkLegacyRange checks that every ts fits a DateTime (1970 to 2106).
+func checkLegacyRange(recs []arrow.RecordBatch) error {
+	for i, rec := range recs {
+		for j, v := range rec.Column(schemas.ColTS).(*array.Timestamp).TimestampValues() {
+			if sec, _ := splitNanos(int64(v)); sec < 0 || sec > legacyMaxSec {
+				return fmt.Errorf("%w: record %d row %d: ts %s is outside the DateTime range of the legacy layout (1970 to 2106)",
+					ErrBadInput, i, j, time.Unix(0, int64(v)).UTC().Format(time.RFC3339Nano))
+			}
+		}
+	}
+	return nil
+}
+
+// splitNanos splits Unix nanoseconds into seconds and the nanoseconds within
+// that second, rounding the seconds down so frac is never negative.
+func splitNanos(ns int64) (sec int64, frac uint32) {
+	sec, rem := ns/int64(time.Second), ns%int64(time.Second)
+	if rem < 0 {
+		sec--
+		rem += int64(time.Second)
+	}
+	return sec, uint32(rem)
+}
+
+// columns is what appendSamples writes to: a driver batch, or columns under
+// test.
+type columns interface {
+	Column(int) driver.BatchColumn
+}
+
+// sampleScratch holds the typed slices handed to the driver for one record.
+// It is reused between records and calls (the driver copies what it is
+// given), and reset after each call so it pins no Arrow memory.
+type sampleScratch struct {
+	times                        []time.Time
+	secs                         []int64
+	fracs                        []uint32
+	device, metric, keys, source []string
+	strs                         []string
+	u64p                         []*uint64
+	f64p                         []*float64
+	strp                         []*string
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// reset drops references into Arrow buffers.
+func (sc *sampleScratch) reset() {
+	for _, s := range []*[]string{&sc.device, &sc.metric, &sc.keys, &sc.source, &sc.strs} {
+		clear((*s)[:cap(*s)])
+	}
+	clear(sc.u64p[:cap(sc.u64p)])
+	clear(sc.f64p[:cap(sc.f64p)])
+	clear(sc.strp[:cap(sc.strp)])
+}
+
+// dictStrings fills dst with the values of a dictionary-encoded string
+// column. The strings alias the record's memory.
+func dictStrings(dst []string, col arrow.Array) []string {
+	d := col.(*array.Dictionary)
+	dict := d.Dictionary().(*array.String)
+	dst = grow(dst, d.Len())
+	if idx, ok := d.Indices().(*array.Int32); ok {
+		for i, j := range idx.Int32Values() {
+			dst[i] = dict.Value(int(j))
+		}
+		return dst
+	}
+	for i := range dst {
+		dst[i] = dict.Value(d.GetValueIndex(i))
+	}
+	return dst
+}
+
+// appendSamples appends rec to the batch columns named cols (the samples
+// table columns of layout l, in insert order). rec must have passed
+// checkSamples (and checkLegacyRange for the legacy layout).
+func appendSamples(dst columns, cols []string, sc *sampleScratch, rec arrow.RecordBatch, l schemas.Layout) error {
+	n := int(rec.NumRows())
+	ts := rec.Column(schemas.ColTS).(*array.Timestamp).TimestampValues()
+	if l == schemas.LayoutLegacy {
+		sc.secs, sc.fracs = grow(sc.secs, n), grow(sc.fracs, n)
+		for i, v := range ts {
+			sc.secs[i], sc.fracs[i] = splitNanos(int64(v))
+		}
+	} else {
+		sc.times = grow(sc.times, n)
+		for i, v := range ts {
+			sc.times[i] = time.Unix(0, int64(v)).UTC()
+		}
+	}
+	for i, name := range cols {
+		var v any
+		switch name {
+		case "ts":
+			if l == schemas.LayoutLegacy {
+				v = sc.secs
+			} else {
+				v = sc.times
+			}
+		case "ts_frac":
+			v = sc.fracs
+		case "device":
+			sc.device = dictStrings(sc.device, rec.Column(schemas.ColDevice))
+			v = sc.device
+		case "metric":
+			sc.metric = dictStrings(sc.metric, rec.Column(schemas.ColMetric))
+			v = sc.metric
+		case "keys":
+			sc.keys = dictStrings(sc.keys, rec.Column(schemas.ColKeys))
+			v = sc.keys
+		case "source":
+			sc.source = dictStrings(sc.source, rec.Column(schemas.ColSource))
+			v = sc.source
+		case "kind":
+			v = rec.Column(schemas.ColKind).(*array.Uint8).Uint8Values()
+		case "value_u64":
+			a := rec.Column(schemas.ColValueU64).(*array.Uint64)
+			vals := a.Uint64Values()
+			if a.NullN() == 0 {
+				v = vals
+				break
+			}
+			sc.u64p = grow(sc.u64p, n)
+			for j := range vals {
+				if a.IsNull(j) {
+					sc.u64p[j] = nil
+				} else {
+					sc.u64p[j] = &vals[j]
+				}
+			}
+			v = sc.u64p
+		case "value_f64":
+			a := rec.Column(schemas.ColValueF64).(*array.Float64)
+			vals := a.Float64Values()
+			if a.NullN() == 0 {
+				v = vals
+				break
+			}
+			sc.f64p = grow(sc.f64p, n)
+			for j := range vals {
+				if a.IsNull(j) {
+					sc.f64p[j] = nil
+				} else {
+					sc.f64p[j] = &vals[j]
+				}
+			}
+			v = sc.f64p
+		case "value_str":
+			a := rec.Column(schemas.ColValueStr).(*array.String)
+			sc.strs, sc.strp = grow(sc.strs, n), grow(sc.strp, n)
+			for j := 0; j < n; j++ {
+				if a.IsNull(j) {
+					sc.strp[j] = nil
+				} else {
+					sc.strs[j] = a.Value(j)
+					sc.strp[j] = &sc.strs[j]
+				}
+			}
+			v = sc.strp
+		default:
+			return fmt.Errorf("samples column %s has no source (this build does not know the layout)", name)
+		}
+		if err := dst.Column(i).Append(v); err != nil {
+			return fmt.Errorf("column %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// InsertDetections validates ds and writes them as one INSERT into the
+// detections table, returning the number written. A detection that breaks
+// the contract fails the whole call with ErrBadInput before anything is
+// sent. Re-sending the same detections is harmless: the table deduplicates
+// on (device, metric, keys, event_time, id). It keeps no reference to ds.
+func (s *Sink) InsertDetections(ctx context.Context, ds []schemas.Detection) (int, error) {
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
+	if len(ds) == 0 {
+		return 0, nil
+	}
+	for i := range ds {
+		if err := ds[i].Validate(); err != nil {
+			return 0, fmt.Errorf("%w: detection %d (id %q): %v", ErrBadInput, i, ds[i].ID, err)
+		}
+	}
+	l, err := s.layout(ctx, schemas.TableDetections)
+	if err != nil {
+		return 0, err
+	}
+	dc, err := detectionColumns(ds, l)
+	if err != nil {
+		return 0, err
+	}
+	cols := schemas.ClickHouseColumns(schemas.TableDetections, l)
+	b, err := s.conn.PrepareBatch(ctx, insertStatement(s.db, schemas.TableDetections, cols))
+	if err != nil {
+		return 0, s.insertError(schemas.TableDetections, len(ds), err)
+	}
+	defer b.Close()
+	if err := dc.appendTo(b, cols); err != nil {
+		return 0, s.insertError(schemas.TableDetections, len(ds), err)
+	}
+	if err := b.Send(); err != nil {
+		return 0, s.insertError(schemas.TableDetections, len(ds), err)
+	}
+	return len(ds), nil
+}
+
+// detCols holds the detections table columns as typed slices, by name.
+type detCols map[string]any
+
+func (dc detCols) appendTo(dst columns, cols []string) error {
+	for i, name := range cols {
+		v, ok := dc[name]
+		if !ok {
+			return fmt.Errorf("detections column %s has no source (this build does not know the layout)", name)
+		}
+		if err := dst.Column(i).Append(v); err != nil {
+			return fmt.Errorf("column %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// detColumn returns get applied to every detection, as one column.
+func detColumn[T any](ds []schemas.Detection, get func(*schemas.Detection) T) []T {
+	out := make([]T, len(ds))
+	for i := range ds {
+		out[i] = get(&ds[i])
+	}
+	return out
+}
+
+// detectionColumns flattens ds into the columns of layout l.
+func detectionColumns(ds []schemas.Detection, l schemas.Layout) (detCols, error) {
+	type D = schemas.Detection
+	dc := detCols{
+		"id":       detColumn(ds, func(d *D) string { return d.ID }),
+		"version":  detColumn(ds, func(d *D) uint8 { return uint8(d.Version) }),
+		"state":    detColumn(ds, func(d *D) string { return d.State }),
+		"device":   detColumn(ds, func(d *D) string { return d.Device }),
+		"metric":   detColumn(ds, func(d *D) string { return d.Metric }),
+		"keys":     detColumn(ds, func(d *D) string { return d.Keys }),
+		"detector": detColumn(ds, func(d *D) string { return d.Detector }),
+		"detectors": detColumn(ds, func(d *D) []string {
+			if d.Detectors == nil {
+				return []string{}
+			}
+			return d.Detectors
+		}),
+		"score":       detColumn(ds, func(d *D) float64 { return d.Score }),
+		"severity":    detColumn(ds, func(d *D) string { return d.Severity }),
+		"observed":    detColumn(ds, func(d *D) float64 { return d.Observed }),
+		"expected":    detColumn(ds, func(d *D) float64 { return d.Expected }),
+		"band_lower":  detColumn(ds, func(d *D) float64 { return d.Band.Lower }),
+		"band_upper":  detColumn(ds, func(d *D) float64 { return d.Band.Upper }),
+		"fingerprint": detColumn(ds, func(d *D) string { return d.Fingerprint }),
+	}
+	for _, m := range []struct {
+		name string
+		get  func(*D) map[string]string
+	}{{"labels", func(d *D) map[string]string { return d.Labels }}, {"annotations", func(d *D) map[string]string { return d.Annotations }}} {
+		v := make([]string, len(ds))
+		for i := range ds {
+			var err error
+			if v[i], err = jsonObject(m.get(&ds[i])); err != nil {
+				return nil, fmt.Errorf("%w: detection %d (id %q) %s: %v", ErrBadInput, i, ds[i].ID, m.name, err)
+			}
+		}
+		dc[m.name] = v
+	}
+	times := []struct {
+		name string
+		get  func(*D) *time.Time // nil for a NULL
+	}{
+		{"event_time", func(d *D) *time.Time { return &d.EventTime }},
+		{"detected_at", func(d *D) *time.Time { return &d.DetectedAt }},
+		{"starts_at", func(d *D) *time.Time { return &d.StartsAt }},
+		{"ends_at", func(d *D) *time.Time { return d.EndsAt }},
+	}
+	for _, tc := range times {
+		nullable := tc.name == "ends_at"
+		if l == schemas.LayoutModern {
+			if nullable {
+				dc[tc.name] = detColumn(ds, func(d *D) *time.Time {
+					if t := tc.get(d); t != nil {
+						u := t.UTC()
+						return &u
+					}
+					return nil
+				})
+			} else {
+				dc[tc.name] = detColumn(ds, func(d *D) time.Time { return tc.get(d).UTC() })
+			}
+			continue
+		}
+		// Legacy: whole seconds in the DateTime column, nanoseconds in *_frac.
+		secs, fracs := make([]int64, len(ds)), make([]uint32, len(ds))
+		var secp []*int64
+		var fracp []*uint32
+		if nullable {
+			secp, fracp = make([]*int64, len(ds)), make([]*uint32, len(ds))
+		}
+		for i := range ds {
+			t := tc.get(&ds[i])
+			if t == nil {
+				continue
+			}
+			sec, frac := t.Unix(), uint32(t.Nanosecond())
+			if sec < 0 || sec > legacyMaxSec {
+				return nil, fmt.Errorf("%w: detection %d (id %q): %s %s is outside the DateTime range of the legacy layout (1970 to 2106)",
+					ErrBadInput, i, ds[i].ID, tc.name, t.UTC().Format(time.RFC3339Nano))
+			}
+			secs[i], fracs[i] = sec, frac
+			if nullable {
+				secp[i], fracp[i] = &secs[i], &fracs[i]
+			}
+		}
+		if nullable {
+			dc[tc.name], dc[tc.name+"_frac"] = secp, fracp
+		} else {
+			dc[tc.name], dc[tc.name+"_frac"] = secs, fracs
+		}
+	}
+	return dc, nil
+}
+
+// jsonObject encodes m as a JSON object with sorted keys; nil is {}.
+func jsonObject(m map[string]string) (string, error) {
+	if len(m) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(m)
+	return string(b), err
+}

@@ -1,0 +1,377 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// Option tunes a Sink beyond its Config.
+type Option func(*options)
+
+type options struct {
+	log *slog.Logger
+}
+
+// WithLogger sets the logger; the sink logs through a child with
+// component=clickhouse. By default nothing is logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.log = l
+		}
+	}
+}
+
+// Sink writes samples and detections to ClickHouse over the native
+// protocol. It is safe for concurrent use; each insert takes a connection
+// from a pool of at most Config.MaxOpenConns.
+type Sink struct {
+	cfg  Config
+	db   string // quoted database name
+	conn driver.Conn
+	log  *slog.Logger
+
+	closed atomic.Bool
+
+	mu      sync.Mutex
+	layouts map[string]schemas.Layout // table -> layout of the table as it exists
+
+	scratch sync.Pool // *sampleScratch
+}
+
+// New validates cfg, connects to ClickHouse and pings it. On failure it
+// returns a *ConnectError whose text is one actionable line, within about
+// cfg.DialTimeout. New does not create tables: call EnsureTables.
+func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("clickhouse: invalid config: %w", err)
+	}
+	o := options{log: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	password, err := cfg.password()
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: invalid config: %w", err)
+	}
+	tlsCfg, err := cfg.TLS.build()
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: invalid config: %w", err)
+	}
+	var comp *ch.Compression
+	switch cfg.Compression {
+	case "lz4":
+		comp = &ch.Compression{Method: ch.CompressionLZ4}
+	case "zstd":
+		comp = &ch.Compression{Method: ch.CompressionZSTD}
+	}
+	conn, err := ch.Open(&ch.Options{
+		Protocol:     ch.Native,
+		Addr:         cfg.Addr,
+		Auth:         ch.Auth{Username: cfg.Username, Password: password},
+		TLS:          tlsCfg,
+		DialTimeout:  cfg.DialTimeout,
+		ReadTimeout:  cfg.ReadTimeout,
+		Compression:  comp,
+		MaxOpenConns: cfg.MaxOpenConns,
+		MaxIdleConns: cfg.MaxOpenConns,
+		ClientInfo: ch.ClientInfo{Products: []struct{ Name, Version string }{
+			{Name: "telekernel", Version: fmt.Sprint(schemas.ClickHouseSchemaVersion)},
+		}},
+	})
+	if err != nil {
+		return nil, connectError(cfg, err)
+	}
+	// The driver bounds dialling by DialTimeout; bound the handshake and
+	// ping too, so a server that accepts and then says nothing cannot hang
+	// New.
+	pctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
+	defer cancel()
+	if err := conn.Ping(pctx); err != nil {
+		_ = conn.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("clickhouse %s: cannot connect: %w", strings.Join(cfg.Addr, ","), ctx.Err())
+		}
+		return nil, connectError(cfg, err)
+	}
+	s := &Sink{
+		cfg:     cfg,
+		db:      schemas.QuoteIdent(cfg.Database),
+		conn:    conn,
+		log:     o.log.With("component", "clickhouse"),
+		layouts: map[string]schemas.Layout{},
+	}
+	v, _ := s.ServerVersion()
+	s.log.Info("connected", "config", cfg, "server_version", v.String())
+	return s, nil
+}
+
+// ServerVersion returns the version of the server the sink is connected to.
+func (s *Sink) ServerVersion() (schemas.ServerVersion, error) {
+	sv, err := s.conn.ServerVersion()
+	if err != nil {
+		return schemas.ServerVersion{}, fmt.Errorf("cannot get clickhouse server version: %w", err)
+	}
+	return schemas.ServerVersion{Major: int(sv.Version.Major), Minor: int(sv.Version.Minor), Patch: int(sv.Version.Patch)}, nil
+}
+
+// Database returns the name of the database the sink writes to.
+func (s *Sink) Database() string { return s.cfg.Database }
+
+// EnsureTables creates the database and the samples, detections and
+// schema_version tables if they do not exist, choosing the DDL layout by the
+// server's version (see schemas.ClickHouseDDL) unless Config.Layout forces
+// one. It is idempotent and safe to run from many instances at once. Tables
+// that already exist are kept as they are; inserts follow their layout.
+// EnsureTables fails with ErrSchemaMismatch if a table lacks columns of its
+// layout or was created by a later layout version.
+func (s *Sink) EnsureTables(ctx context.Context) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	v, err := s.ServerVersion()
+	if err != nil {
+		return err
+	}
+	forced, _ := schemas.ParseLayout(s.cfg.Layout) // validated by New
+	layout := forced
+	if layout == schemas.LayoutAuto {
+		layout = schemas.ChooseLayout(v)
+	}
+	s.log.Info("ensuring tables", "database", s.cfg.Database, "server_version", v.String(),
+		"layout", layout.String(), "layout_config", s.cfg.Layout, "modern_floor", schemas.ModernLayoutFloor().String())
+	stmts := schemas.ClickHouseDDL(s.cfg.Database, v, schemas.DDLOptions{
+		Layout:            layout,
+		TTLDays:           s.cfg.TTLDays,
+		DetectionsTTLDays: s.cfg.DetectionsTTLDays,
+	})
+	for i, stmt := range stmts {
+		if err := s.conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("cannot apply clickhouse ddl (%s layout) statement %d/%d %q: %w", layout, i+1, len(stmts), firstLine(stmt), err)
+		}
+	}
+
+	s.mu.Lock()
+	clear(s.layouts)
+	s.mu.Unlock()
+	versions, err := s.layoutVersions(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	var record []string
+	for _, table := range []string{schemas.TableSamples, schemas.TableDetections} {
+		got, err := s.layout(ctx, table)
+		if err != nil {
+			return err
+		}
+		if got != layout {
+			s.log.Warn("table exists with another layout; keeping it and writing in its layout",
+				"table", s.cfg.Database+"."+table, "existing", got.String(), "would_create", layout.String())
+		}
+		switch v, ok := versions[table]; {
+		case ok && v > schemas.ClickHouseSchemaVersion:
+			return fmt.Errorf("%w: %s.%s has layout version %d, this build writes version %d: upgrade telekernel",
+				ErrSchemaMismatch, s.cfg.Database, table, v, schemas.ClickHouseSchemaVersion)
+		case !ok || v < schemas.ClickHouseSchemaVersion:
+			record = append(record, table, got.String())
+		}
+	}
+	if len(record) > 0 {
+		if err := s.recordVersions(ctx, record, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func firstLine(stmt string) string {
+	for _, l := range strings.Split(stmt, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "--") {
+			return l
+		}
+	}
+	return stmt
+}
+
+// layoutVersions returns the highest layout version recorded per table.
+func (s *Sink) layoutVersions(ctx context.Context) (map[string]uint32, error) {
+	rows, err := s.conn.Query(ctx, fmt.Sprintf("SELECT table_name, max(version) FROM %s.%s GROUP BY table_name", s.db, schemas.TableSchemaVersion))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s.%s: %w", s.cfg.Database, schemas.TableSchemaVersion, err)
+	}
+	defer rows.Close()
+	out := map[string]uint32{}
+	for rows.Next() {
+		var t string
+		var v uint32
+		if err := rows.Scan(&t, &v); err != nil {
+			return nil, fmt.Errorf("cannot read %s.%s: %w", s.cfg.Database, schemas.TableSchemaVersion, err)
+		}
+		out[t] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cannot read %s.%s: %w", s.cfg.Database, schemas.TableSchemaVersion, err)
+	}
+	return out, nil
+}
+
+// recordVersions inserts (table, layout) pairs into schema_version.
+func (s *Sink) recordVersions(ctx context.Context, pairs []string, now time.Time) error {
+	cols := schemas.ClickHouseColumns(schemas.TableSchemaVersion, schemas.LayoutLegacy)
+	b, err := s.conn.PrepareBatch(ctx, insertStatement(s.db, schemas.TableSchemaVersion, cols))
+	if err != nil {
+		return fmt.Errorf("cannot record layout version: %w", err)
+	}
+	defer b.Close()
+	for i := 0; i < len(pairs); i += 2 {
+		if err := b.Append(pairs[i], uint32(schemas.ClickHouseSchemaVersion), pairs[i+1], now); err != nil {
+			return fmt.Errorf("cannot record layout version: %w", err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("cannot record layout version: %w", err)
+	}
+	return nil
+}
+
+func insertStatement(db, table string, cols []string) string {
+	q := make([]string, len(cols))
+	for i, c := range cols {
+		q[i] = schemas.QuoteIdent(c)
+	}
+	return fmt.Sprintf("INSERT INTO %s.%s (%s)", db, schemas.QuoteIdent(table), strings.Join(q, ", "))
+}
+
+// layout returns the layout of table as it exists on the server, looking it
+// up in system.columns the first time.
+func (s *Sink) layout(ctx context.Context, table string) (schemas.Layout, error) {
+	s.mu.Lock()
+	l, ok := s.layouts[table]
+	s.mu.Unlock()
+	if ok {
+		return l, nil
+	}
+	rows, err := s.conn.Query(ctx, "SELECT name, type FROM system.columns WHERE database = ? AND table = ?", s.cfg.Database, table)
+	if err != nil {
+		return 0, fmt.Errorf("cannot read the columns of %s.%s: %w", s.cfg.Database, table, err)
+	}
+	defer rows.Close()
+	types := map[string]string{}
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			return 0, fmt.Errorf("cannot read the columns of %s.%s: %w", s.cfg.Database, table, err)
+		}
+		types[name] = typ
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("cannot read the columns of %s.%s: %w", s.cfg.Database, table, err)
+	}
+	l, err = layoutOf(s.cfg.Database, table, types)
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	s.layouts[table] = l
+	s.mu.Unlock()
+	return l, nil
+}
+
+// forgetLayout drops the cached layout of table, so the next insert looks
+// it up again (after a schema error, say).
+func (s *Sink) forgetLayout(table string) {
+	s.mu.Lock()
+	delete(s.layouts, table)
+	s.mu.Unlock()
+}
+
+// layoutOf tells the layout of a table from its column types: legacy tables
+// have a DateTime time column with a *_frac sibling, modern ones a
+// DateTime64(9) time column.
+func layoutOf(db, table string, types map[string]string) (schemas.Layout, error) {
+	if len(types) == 0 {
+		return 0, fmt.Errorf("%w: table %s.%s does not exist (call EnsureTables first)", ErrSchemaMismatch, db, table)
+	}
+	timeCol := "ts"
+	if table == schemas.TableDetections {
+		timeCol = "event_time"
+	}
+	l := schemas.LayoutModern
+	if _, ok := types[timeCol+"_frac"]; ok {
+		l = schemas.LayoutLegacy
+	}
+	var missing []string
+	for _, c := range schemas.ClickHouseColumns(table, l) {
+		if _, ok := types[c]; !ok {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return 0, fmt.Errorf("%w: table %s.%s lacks columns %s of the %s layout", ErrSchemaMismatch, db, table, strings.Join(missing, ", "), l)
+	}
+	t := types[timeCol]
+	if (l == schemas.LayoutModern && !strings.HasPrefix(t, "DateTime64(9")) || (l == schemas.LayoutLegacy && !strings.HasPrefix(t, "DateTime")) {
+		return 0, fmt.Errorf("%w: table %s.%s column %s is %s, want %s in the %s layout",
+			ErrSchemaMismatch, db, table, timeCol, t, map[schemas.Layout]string{schemas.LayoutModern: "DateTime64(9, 'UTC')", schemas.LayoutLegacy: "DateTime('UTC')"}[l], l)
+	}
+	return l, nil
+}
+
+// Count returns the number of rows of table ("samples", "detections" or
+// "schema_version") as a reader with FINAL sees them: rows written twice by
+// a re-delivered batch count once. FINAL merges at read time; on large
+// tables prefer a bounded query.
+func (s *Sink) Count(ctx context.Context, table string) (uint64, error) {
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
+	switch table {
+	case schemas.TableSamples, schemas.TableDetections, schemas.TableSchemaVersion:
+	default:
+		return 0, fmt.Errorf("%w: unknown table %q (want samples, detections or schema_version)", ErrBadInput, table)
+	}
+	var n uint64
+	if err := s.conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.%s FINAL", s.db, table)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("cannot count %s.%s: %w", s.cfg.Database, table, err)
+	}
+	return n, nil
+}
+
+// Close closes the connections. Calls after Close return ErrClosed.
+func (s *Sink) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	if err := s.conn.Close(); err != nil && !errors.Is(err, ch.ErrConnectionClosed) {
+		return fmt.Errorf("cannot close clickhouse connections: %w", err)
+	}
+	return nil
+}
+
+// DropDatabase drops the sink's database and everything in it. It is meant
+// for tests and teardown; the pipeline never calls it.
+func (s *Sink) DropDatabase(ctx context.Context) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if err := s.conn.Exec(ctx, "DROP DATABASE IF EXISTS "+s.db); err != nil {
+		return fmt.Errorf("cannot drop database %s: %w", s.cfg.Database, err)
+	}
+	s.mu.Lock()
+	s.layouts = map[string]schemas.Layout{}
+	s.mu.Unlock()
+	return nil
+}

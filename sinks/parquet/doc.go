@@ -1,0 +1,64 @@
+// Package parquet writes telekernel samples to Parquet files for the data
+// lake. It is the storage half of the Parquet sink: a Kafka consumer of the
+// tk.samples topic hands each decoded message to Writer.Add, calls
+// Writer.Flush every few seconds or rows, and commits the consumed offsets
+// only after Flush has returned the files it made durable.
+//
+// # Layout
+//
+// Files follow the Hive layout, partitioned by the UTC hour of each sample's
+// timestamp:
+//
+//	ROOT/TABLE/dt=YYYY-MM-DD/hour=HH/TOPIC-PARTITION-FIRST-LAST.parquet
+//
+// where FIRST and LAST are the zero-padded (12 digit) Kafka offsets of the
+// first and last message whose rows are in the file. One flush writes one
+// file per (topic, partition, dt, hour) it holds rows for. Because a file is
+// named by the offsets it holds and its content depends only on those
+// messages, re-processing the same offsets after a crash rewrites the same
+// file with the same bytes: re-delivery is harmless ("effectively once").
+// A file is written under a temporary name (".tmp-…") in its final
+// directory, fsynced, renamed into place, and the directory is fsynced, so a
+// reader never sees a partial file; files and directories whose names start
+// with "." or "_" are not data.
+//
+// # Columns
+//
+//	ts         INT64 TIMESTAMP(MICROS, UTC) (NANOS with timestamp_unit "ns"), DELTA_BINARY_PACKED
+//	device     BYTE_ARRAY STRING, dictionary
+//	metric     BYTE_ARRAY STRING, dictionary
+//	keys       BYTE_ARRAY STRING, dictionary
+//	kind       INT32 INT(8, unsigned)          (1 counter, 2 gauge, 3 state)
+//	value_u64  optional INT64 INT(64, unsigned) (counters, full 64-bit precision)
+//	value_f64  optional DOUBLE                  (gauges)
+//	value_str  optional BYTE_ARRAY STRING, dictionary (states)
+//	source     BYTE_ARRAY STRING, dictionary
+//
+// pyarrow reads these as timestamp[us, tz=UTC], string, uint8, uint64,
+// double; DuckDB as TIMESTAMP WITH TIME ZONE, VARCHAR, UTINYINT, UBIGINT,
+// DOUBLE. Microseconds are the default because Spark and other older readers
+// cannot read TIMESTAMP(NANOS); the nanosecond part of a timestamp is then
+// dropped (rounded towards minus infinity). Pages are compressed with zstd
+// by default and written as data page v1, which every reader supports.
+//
+// Within a file, rows are sorted by (device, metric, keys, ts), ties kept in
+// arrival order, and the row groups declare that order, so the min/max
+// statistics of each row group and page let query engines skip data. The
+// file's key-value metadata names the contract (telekernel.schema=samples,
+// telekernel.version) and the source (telekernel.topic, telekernel.partition,
+// telekernel.first_offset, telekernel.last_offset); see ReadFileInfo.
+//
+// # Memory
+//
+// The Writer buffers rows compactly, 48 bytes per row (plus the slack of
+// slice growth) and one copy of each distinct string (device, metric, keys,
+// source, state value) per partition; there are no per-row maps or
+// interfaces. Flush needs 28 more bytes per row for sorting and the
+// encoder's buffers for one row group (Config.RowGroupRows). Nothing bounds
+// the buffer by itself: the caller flushes every few seconds or when
+// BufferedRows reaches its limit (for example 1 M rows, about 50 MiB), and
+// does not poll while a flush runs, so a slow disk slows the consumer
+// instead of growing memory. After Flush the buffers keep their capacity for
+// reuse; partitions idle for a whole flush interval, or dropped with
+// Discard, give it back.
+package parquet

@@ -1,0 +1,323 @@
+package parquet
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"unsafe"
+
+	pq "github.com/parquet-go/parquet-go"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// Keys of the file's key-value metadata.
+const (
+	// MetaSchema names the contract: "samples".
+	MetaSchema = "telekernel.schema"
+	// MetaVersion is the contract version, schemas.SamplesVersion.
+	MetaVersion = "telekernel.version"
+	// MetaTopic, MetaPartition, MetaFirstOffset and MetaLastOffset name the
+	// Kafka messages the file's rows came from.
+	MetaTopic       = "telekernel.topic"
+	MetaPartition   = "telekernel.partition"
+	MetaFirstOffset = "telekernel.first_offset"
+	MetaLastOffset  = "telekernel.last_offset"
+)
+
+// fileRow declares the file schema; it is never instantiated with data.
+// Field order is column order. The ts tag is replaced for "ns".
+type fileRow struct {
+	TS       int64    `parquet:"ts,timestamp(microsecond:utc),delta"`
+	Device   string   `parquet:"device,dict"`
+	Metric   string   `parquet:"metric,dict"`
+	Keys     string   `parquet:"keys,dict"`
+	Kind     uint8    `parquet:"kind"`
+	ValueU64 *uint64  `parquet:"value_u64,optional"`
+	ValueF64 *float64 `parquet:"value_f64,optional"`
+	ValueStr *string  `parquet:"value_str,optional,dict"`
+	Source   string   `parquet:"source,dict"`
+}
+
+// Leaf column positions in fileRow order.
+const (
+	colTS = iota
+	colDevice
+	colMetric
+	colKeys
+	colKind
+	colU64
+	colF64
+	colStr
+	colSource
+	numCols
+)
+
+var colNames = [numCols]string{"ts", "device", "metric", "keys", "kind", "value_u64", "value_f64", "value_str", "source"}
+
+// dictionaryMaxBytes bounds a column chunk's dictionary; past it the column
+// falls back to plain encoding (think of a value_str with free text).
+const dictionaryMaxBytes = 2 << 20
+
+// writeBatch is how many rows are handed to the column writers at a time.
+const writeBatch = 4096
+
+// fileSchema returns the Parquet schema of samples files for a timestamp
+// unit.
+func fileSchema(unit string) *pq.Schema {
+	var opts []pq.SchemaOption
+	if unit == TimestampNanos {
+		opts = append(opts, pq.StructTag(`parquet:"ts,timestamp(nanosecond:utc),delta"`, "TS"))
+	}
+	return pq.SchemaOf(fileRow{}, opts...)
+}
+
+// encoder writes files; it is used under Writer.mu and reuses its buffers
+// from file to file.
+type encoder struct {
+	cfg    Config
+	nanos  bool
+	schema *pq.Schema
+	opts   []pq.WriterOption
+	bw     *bufio.Writer
+	vals   []pq.Value
+}
+
+func newEncoder(cfg Config) (*encoder, error) {
+	c, err := codec(cfg.Compression)
+	if err != nil {
+		return nil, err
+	}
+	schema := fileSchema(cfg.TimestampUnit)
+	for i, name := range colNames {
+		leaf, ok := schema.Lookup(name)
+		if !ok || leaf.ColumnIndex != i {
+			return nil, fmt.Errorf("internal error: column %s is not leaf %d of %s", name, i, schema)
+		}
+	}
+	return &encoder{
+		cfg:    cfg,
+		nanos:  cfg.TimestampUnit == TimestampNanos,
+		schema: schema,
+		opts: []pq.WriterOption{
+			schema,
+			pq.Compression(c),
+			pq.DataPageVersion(1),
+			pq.DictionaryMaxBytes(dictionaryMaxBytes),
+			pq.MaxRowsPerRowGroup(int64(cfg.RowGroupRows)),
+			pq.SortingWriterConfig(pq.SortingColumns(
+				pq.Ascending("device"), pq.Ascending("metric"), pq.Ascending("keys"), pq.Ascending("ts"))),
+			pq.KeyValueMetadata(MetaSchema, schemas.SchemaSamples),
+			pq.KeyValueMetadata(MetaVersion, strconv.Itoa(schemas.SamplesVersion)),
+		},
+		bw:   bufio.NewWriterSize(nil, 256<<10),
+		vals: make([]pq.Value, writeBatch),
+	}, nil
+}
+
+// writeFile writes rows[order...] to f.Path durably and returns its size.
+// On error it leaves no temporary file behind.
+func (e *encoder) writeFile(f File, rows []row, order []uint32, strs []string) (size int64, err error) {
+	dir := filepath.Dir(f.Path)
+	if err := mkdirDurable(dir); err != nil {
+		return 0, err
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(f.Path)+"-*")
+	if err != nil {
+		return 0, fmt.Errorf("cannot create file: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	cw := &countingWriter{w: tmp}
+	if err := e.encode(cw, f, rows, order, strs); err != nil {
+		return 0, fmt.Errorf("cannot write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return 0, fmt.Errorf("cannot chmod %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return 0, fmt.Errorf("cannot fsync %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return 0, fmt.Errorf("cannot close %s: %w", tmp.Name(), err)
+	}
+	if err := os.Rename(tmp.Name(), f.Path); err != nil {
+		return 0, fmt.Errorf("cannot rename %s: %w", tmp.Name(), err)
+	}
+	if err := syncDir(dir); err != nil {
+		return 0, err
+	}
+	return cw.n, nil
+}
+
+// encode writes the Parquet file to out.
+func (e *encoder) encode(out io.Writer, f File, rows []row, order []uint32, strs []string) error {
+	e.bw.Reset(out)
+	// A new pq.Writer per file: (*pq.Writer).Reset in parquet-go v0.32
+	// drops path_in_schema from the next file's column metadata.
+	pw := pq.NewWriter(e.bw, e.opts...)
+	pw.SetKeyValueMetadata(MetaTopic, f.Topic)
+	pw.SetKeyValueMetadata(MetaPartition, strconv.FormatInt(int64(f.Partition), 10))
+	pw.SetKeyValueMetadata(MetaFirstOffset, strconv.FormatInt(f.FirstOffset, 10))
+	pw.SetKeyValueMetadata(MetaLastOffset, strconv.FormatInt(f.LastOffset, 10))
+
+	groupRows := e.cfg.RowGroupRows
+	inGroup := 0
+	for start := 0; start < len(order); {
+		end := min(start+writeBatch, len(order), start+groupRows-inGroup)
+		if err := e.writeBatch(pw.ColumnWriters(), rows, order[start:end], strs); err != nil {
+			return err
+		}
+		inGroup += end - start
+		start = end
+		if inGroup == groupRows && start < len(order) {
+			if err := pw.Flush(); err != nil {
+				return err
+			}
+			inGroup = 0
+		}
+	}
+	if err := pw.Close(); err != nil {
+		return err
+	}
+	return e.bw.Flush()
+}
+
+// writeBatch writes the rows order[...] column by column.
+func (e *encoder) writeBatch(cols []*pq.ColumnWriter, rows []row, order []uint32, strs []string) error {
+	vals := e.vals[:len(order)]
+	for c := range numCols {
+		switch c {
+		case colTS:
+			for k, i := range order {
+				ts := rows[i].ts
+				if !e.nanos {
+					ts = floorDiv(ts, 1000)
+				}
+				vals[k] = pq.Int64Value(ts)
+			}
+		case colDevice, colMetric, colKeys, colSource:
+			for k, i := range order {
+				r := &rows[i]
+				id := r.device
+				switch c {
+				case colMetric:
+					id = r.metric
+				case colKeys:
+					id = r.keys
+				case colSource:
+					id = r.source
+				}
+				vals[k] = pq.ByteArrayValue(bytesOf(strs[id]))
+			}
+		case colKind:
+			for k, i := range order {
+				vals[k] = pq.Int32Value(int32(rows[i].kind))
+			}
+		case colU64:
+			for k, i := range order {
+				if r := &rows[i]; r.valid&validU64 != 0 {
+					vals[k] = pq.Int64Value(int64(r.u64))
+					vals[k].SetDefinitionLevel(1)
+				} else {
+					vals[k] = pq.Value{}
+				}
+			}
+		case colF64:
+			for k, i := range order {
+				if r := &rows[i]; r.valid&validF64 != 0 {
+					vals[k] = pq.DoubleValue(r.f64)
+					vals[k].SetDefinitionLevel(1)
+				} else {
+					vals[k] = pq.Value{}
+				}
+			}
+		case colStr:
+			for k, i := range order {
+				if r := &rows[i]; r.valid&validStr != 0 {
+					vals[k] = pq.ByteArrayValue(bytesOf(strs[r.str]))
+					vals[k].SetDefinitionLevel(1)
+				} else {
+					vals[k] = pq.Value{}
+				}
+			}
+		}
+		for k := range vals {
+			vals[k].SetColumnIndex(c)
+		}
+		if _, err := cols[c].WriteRowValues(vals); err != nil {
+			return fmt.Errorf("column %s: %w", colNames[c], err)
+		}
+	}
+	clear(vals) // drop references to the strings
+	return nil
+}
+
+var emptyBytes = []byte{}
+
+// bytesOf returns s's bytes without copying; the column writers copy them.
+func bytesOf(s string) []byte {
+	if len(s) == 0 {
+		return emptyBytes
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// mkdirDurable creates dir and its missing parents, fsyncing the parent of
+// each folder it creates so the new entries survive a crash.
+func mkdirDurable(dir string) error {
+	fi, err := os.Stat(dir)
+	if err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("cannot use %s: not a directory", dir)
+		}
+		return nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("cannot stat %s: %w", dir, err)
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := mkdirDurable(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("cannot create directory: %w", err)
+	}
+	return syncDir(parent)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("cannot open directory to fsync it: %w", err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("cannot fsync directory %s: %w", dir, err)
+	}
+	return nil
+}
