@@ -5,8 +5,9 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   ?= bin/telekernel
 PY    ?= python3
-# Test-side Python peers (readers that check our files independently).
-PY_TEST_DEPS ?= pyarrow
+# Test-side Python peers: pyarrow reads our Parquet files independently; chdb-core embeds a
+# current ClickHouse engine to check the modern DDL and the analyst queries.
+PY_TEST_DEPS ?= pyarrow==26.0.1 chdb-core==26.9.0
 FUZZTIME ?= 60s
 
 .PHONY: all build run test test-unit services services-stop py-deps vet fmt check-fmt staticcheck fuzz bench clean
@@ -20,7 +21,7 @@ run: build
 	./$(BIN) run
 
 # The whole suite, integration tests included: a missing service is a failure.
-test: services py-deps
+test: check-fmt vet services py-deps
 	source deploy/local/env.sh && TK_INTEGRATION=1 $(GO) test -count=1 -timeout 30m ./...
 
 # Unit tests only: integration tests skip when their service is not configured.
@@ -34,7 +35,7 @@ services-stop:
 	bash deploy/local/services.sh stop
 
 py-deps:
-	@$(PY) -c 'import pyarrow' 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check $(PY_TEST_DEPS)
+	@$(PY) -c 'import pyarrow, chdb' 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check $(PY_TEST_DEPS)
 
 vet:
 	$(GO) vet ./...
