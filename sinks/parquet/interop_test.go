@@ -16,23 +16,24 @@ import (
 	"github.com/telekernel/telekernel/schemas"
 )
 
-// requirePyarrow fails the test when python3 cannot import pyarrow, unless
-// TK_SKIP_PYTHON=1, in which case it skips it.
+// requirePyarrow fails the test when python3 cannot import pyarrow under
+// `make test` (TK_INTEGRATION=1), and skips it otherwise.
+
 func requirePyarrow(t *testing.T) {
 	t.Helper()
 	out, err := exec.Command("python3", "-c", "import pyarrow").CombinedOutput()
 	if err == nil {
 		return
 	}
-	if os.Getenv("TK_SKIP_PYTHON") == "1" {
-		t.Skipf("python3 cannot import pyarrow (TK_SKIP_PYTHON=1): %v", err)
+	if os.Getenv("TK_INTEGRATION") != "1" {
+		t.Skipf("python3 cannot import pyarrow (`make test` installs it): %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	reason := lines[len(lines)-1]
 	if reason == "" {
 		reason = err.Error()
 	}
-	t.Fatalf("python3 cannot import pyarrow (%s): run `pip install pyarrow`, or set TK_SKIP_PYTHON=1 to skip", reason)
+	t.Fatalf("python3 cannot import pyarrow (%s): run `make py-deps` or `pip install pyarrow`", reason)
 }
 
 // pyOutput is what testdata/read_pyarrow.py prints.
