@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,10 +31,20 @@ type DetectConfig struct {
 	Gauges robustz.Config `yaml:"gauges"`
 	// Alert configures firing and resolving.
 	Alert alert.Config `yaml:"alert"`
+	// Hold is the most points that are kept out of a series' baseline while
+	// its alert fires (points still at |z| >= alert.resolve_z), so a burst
+	// of any length is one alert that resolves when the series returns.
+	// After Hold points the new level is accepted as normal and the alert
+	// resolves. Default DefaultHold.
+	Hold int `yaml:"hold"`
 	// Source is the CloudEvents source of detections; default
 	// "telekernel/detect".
 	Source string `yaml:"source"`
 }
+
+// DefaultHold is the default of DetectConfig.Hold: one hour at a 10 s
+// sample interval.
+const DefaultHold = 360
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c DetectConfig) WithDefaults() DetectConfig {
@@ -45,6 +56,9 @@ func (c DetectConfig) WithDefaults() DetectConfig {
 	c.Alert = c.Alert.WithDefaults()
 	if c.Source == "" {
 		c.Source = "telekernel/detect"
+	}
+	if c.Hold == 0 {
+		c.Hold = DefaultHold
 	}
 	return c
 }
@@ -60,6 +74,9 @@ func (c DetectConfig) Validate() error {
 	if err := c.Alert.Validate(); err != nil {
 		return fmt.Errorf("alert.%w", err)
 	}
+	if c.Hold < 0 {
+		return fmt.Errorf("hold: %d must not be negative", c.Hold)
+	}
 	return nil
 }
 
@@ -67,6 +84,7 @@ type seriesState struct {
 	counter rate.Counter
 	z       *robustz.Detector
 	alert   alert.State
+	held    int32 // points kept out of the baseline in the current incident
 }
 
 // Detect is the detect stage as a Sink: it decodes sample batches, updates
@@ -147,7 +165,14 @@ func (d *Detect) Add(ctx context.Context, r *kgo.Record) error {
 		} else {
 			x, _ = sr.F64(i)
 		}
-		s := st.z.Update(x)
+		s := st.z.Score(x)
+		if st.alert.Firing && math.Abs(s.Z) >= d.cfg.Alert.ResolveZ && int(st.held) < d.cfg.Hold {
+			// Keep the incident out of the baseline, so it does not become
+			// the new normal halfway through and fire again when it ends.
+			st.held++
+		} else {
+			st.z.Add(x)
+		}
 		if !s.WarmedUp {
 			continue
 		}
@@ -156,6 +181,7 @@ func (d *Detect) Add(ctx context.Context, r *kgo.Record) error {
 		case alert.Fired:
 			d.emit(ctx, k, schemas.StateFiring, ts, st.alert.StartsAt, x, s)
 		case alert.Resolved:
+			st.held = 0
 			d.emit(ctx, k, schemas.StateResolved, ts, startedAt, x, s)
 		}
 	}
@@ -192,6 +218,8 @@ func (d *Detect) emit(ctx context.Context, k schemas.SeriesKey, state string, ts
 		end := time.Unix(0, ts).UTC()
 		det.EndsAt = &end
 	}
+	d.log.Info("detection", "state", state, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
+		"event_time", det.EventTime, "observed", x, "expected", s.Median, "z", s.Z, "severity", det.Severity)
 	val, err := schemas.MarshalDetection(det)
 	if err != nil {
 		d.fail(err)

@@ -98,19 +98,32 @@ func New(cfg Config) *Detector {
 // Update scores x against the window, then adds it to the window. NaN and
 // infinite values are ignored and score zero.
 func (d *Detector) Update(x float64) Score {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
+	s := d.Score(x)
+	d.Add(x)
+	return s
+}
+
+// Score scores x against the window without adding it. A caller that keeps
+// anomalous values out of the baseline calls Score, then Add only for the
+// values it accepts.
+func (d *Detector) Score(x float64) Score {
+	if math.IsNaN(x) || math.IsInf(x, 0) || d.n < d.cfg.MinPoints {
 		return Score{}
 	}
-	var s Score
-	if d.n >= d.cfg.MinPoints {
-		s = d.score(x)
+	return d.score(x)
+}
+
+// Add adds x to the window, evicting the oldest value when it is full. NaN
+// and infinite values are ignored.
+func (d *Detector) Add(x float64) {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return
 	}
 	d.ring[d.pos] = x
 	d.pos = (d.pos + 1) % len(d.ring)
 	if d.n < len(d.ring) {
 		d.n++
 	}
-	return s
 }
 
 func (d *Detector) score(x float64) Score {

@@ -118,3 +118,19 @@ func BenchmarkUpdate(b *testing.B) {
 		})
 	}
 }
+
+func TestScoreDoesNotAdd(t *testing.T) {
+	d := New(Config{Window: 10, MinPoints: 5}.WithDefaults())
+	for i := 0; i < 10; i++ {
+		d.Add(100 + float64(i%3))
+	}
+	a := d.Score(500)
+	for i := 0; i < 50; i++ {
+		if b := d.Score(500); b != a {
+			t.Fatalf("Score changed the window: %+v then %+v", a, b)
+		}
+	}
+	if a.Z < 100 {
+		t.Fatalf("500 against ~101 scored %+v", a)
+	}
+}

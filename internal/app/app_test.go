@@ -102,15 +102,26 @@ func TestEmbeddedDefaultFindsInjectedSpike(t *testing.T) {
 func checkDetections(t *testing.T, dets []*schemas.Detection, sum Summary) {
 	t.Helper()
 	for _, l := range sum.Labels {
-		hit := false
+		// One incident, one alert: it fires within the window and resolves
+		// once, shortly after the fault ends.
+		var firing, resolved int
 		for _, d := range dets {
-			if d.State == schemas.StateFiring && d.Device == l.Device && d.Metric == l.Metric && d.Keys == l.Keys &&
-				!d.EventTime.Before(l.Start) && !d.EventTime.After(l.End) {
-				hit = true
+			if d.Device != l.Device || d.Metric != l.Metric || d.Keys != l.Keys {
+				continue
+			}
+			switch {
+			case d.State == schemas.StateFiring && !d.EventTime.Before(l.Start) && !d.EventTime.After(l.End):
+				firing++
+			case d.State == schemas.StateResolved && !d.EventTime.Before(l.End) && d.EventTime.Before(l.End.Add(5*time.Minute)):
+				resolved++
+				if !d.StartsAt.After(l.Start) || d.EndsAt == nil || !d.EndsAt.Equal(d.EventTime) {
+					t.Errorf("resolved detection has startsAt %v, endsAt %v", d.StartsAt, d.EndsAt)
+				}
 			}
 		}
-		if !hit {
-			t.Errorf("no firing detection for %+v", l)
+		if firing != 1 || resolved != 1 {
+			t.Errorf("%s %s %s: %d firing in [%v, %v] and %d resolved after it, want 1 and 1",
+				l.Device, l.Metric, l.Keys, firing, l.Start.Format(time.TimeOnly), l.End.Format(time.TimeOnly), resolved)
 		}
 	}
 	for _, d := range dets {
