@@ -192,45 +192,47 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		defer chs.Close()
 	}
 
-	g, gctx := errgroup.WithContext(ctx)
+	// Stages run on their own context: a signal stops the simulator, then
+	// the stages drain what was produced before they stop.
+	stageCtx, cancelStages := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelStages()
+	g, gctx := errgroup.WithContext(stageCtx)
+	done := map[*pipeline.Runner]chan struct{}{}
 	for _, st := range append(append([]stage(nil), inputs...), outputs...) {
-		g.Go(func() error { return st.runner.Run(gctx) })
+		ch := make(chan struct{})
+		done[st.runner] = ch
+		g.Go(func() error {
+			defer close(ch)
+			return st.runner.Run(gctx)
+		})
 	}
 	ready.Store(true)
 
-	// The simulator, paced, until For, Span or ctx.
+	// The source: the paced simulator until For, Span, a signal, or a
+	// failed stage.
+	srcCtx, stopSrc := context.WithCancel(ctx)
+	defer stopSrc()
+	context.AfterFunc(gctx, stopSrc)
+	if opts.For > 0 {
+		var cancel context.CancelFunc
+		srcCtx, cancel = context.WithTimeout(srcCtx, opts.For)
+		defer cancel()
+	}
 	var pub *publish.Publisher
-	simDone := make(chan error, 1)
+	srcDone := make(chan error, 1)
 	if *cfg.Sim.Enabled {
 		pub, err = publish.New(out, cfg.Topics.Samples, publish.WithLogger(log))
 		if err != nil {
 			return sum, err
 		}
 		defer pub.Close()
-		simCtx, stopSim := context.WithCancel(gctx)
-		defer stopSim()
-		if opts.For > 0 {
-			var cancel context.CancelFunc
-			simCtx, cancel = context.WithTimeout(simCtx, opts.For)
-			defer cancel()
-		}
-		labels, err := runSim(simCtx, cfg, pub, opts.Now, log, simDone)
+		labels, err := runSim(srcCtx, cfg, pub, opts.Now, log, srcDone)
 		if err != nil {
 			return sum, err
 		}
 		sum.Labels = labels
 	} else {
-		go func() {
-			if opts.For > 0 {
-				select {
-				case <-time.After(opts.For):
-				case <-gctx.Done():
-				}
-			} else {
-				<-gctx.Done()
-			}
-			simDone <- nil
-		}()
+		go func() { <-srcCtx.Done(); srcDone <- nil }()
 	}
 
 	var progressDone chan struct{}
@@ -238,23 +240,27 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		progressDone = make(chan struct{})
 		go progress(gctx, opts.Progress, start, pub, detect, inputs, progressDone)
 	}
-
-	simErr := <-simDone
+	srcErr := <-srcDone
 	if progressDone != nil {
 		close(progressDone)
 	}
-	if simErr != nil && !errors.Is(simErr, context.Canceled) && !errors.Is(simErr, context.DeadlineExceeded) {
-		log.Error("simulator stopped", "err", simErr)
+	if srcErr != nil && !errors.Is(srcErr, context.Canceled) && !errors.Is(srcErr, context.DeadlineExceeded) {
+		log.Error("simulator stopped", "err", srcErr)
 	}
 
-	// Drain: samples to the input stages, then detections to their sinks.
+	// Drain: the stages that read samples, then, once detect is done, the
+	// stages that read detections.
 	dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	drainErr := drain(dctx, admin, inputs, cfg.Topics.Samples)
+	drainErr := drain(dctx, admin, inputs, cfg.Topics.Samples, done)
 	if drainErr == nil {
-		drainErr = drain(dctx, admin, outputs, cfg.Topics.Detections)
+		drainErr = drain(dctx, admin, outputs, cfg.Topics.Detections, done)
 	}
-	waitErr := waitStages(g, dctx)
+	cancelStages()
+	waitErr := g.Wait()
+	if errors.Is(waitErr, context.Canceled) {
+		waitErr = nil
+	}
 
 	sum.Elapsed = opts.Now().Sub(start)
 	if pub != nil {
@@ -281,7 +287,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 
 var defaultMem = memory.NewGoAllocator()
 
-func drain(ctx context.Context, admin *kgo.Client, stages []stage, topic string) error {
+// drain tells stages to stop once they have flushed everything now in
+// topic, and waits for them.
+func drain(ctx context.Context, admin *kgo.Client, stages []stage, topic string, done map[*pipeline.Runner]chan struct{}) error {
 	if len(stages) == 0 {
 		return nil
 	}
@@ -292,22 +300,14 @@ func drain(ctx context.Context, admin *kgo.Client, stages []stage, topic string)
 	for _, st := range stages {
 		st.runner.DrainTo(end)
 	}
-	return nil
-}
-
-// waitStages waits for every runner to return, or for ctx.
-func waitStages(g *errgroup.Group, ctx context.Context) error {
-	done := make(chan error, 1)
-	go func() { done <- g.Wait() }()
-	select {
-	case err := <-done:
-		if errors.Is(err, context.Canceled) {
-			return nil
+	for _, st := range stages {
+		select {
+		case <-done[st.runner]:
+		case <-ctx.Done():
+			return fmt.Errorf("stage %s did not drain %s within %v; what it did not commit is re-read on the next start", st.name, topic, drainTimeout)
 		}
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("stages did not drain within %v; what they did not commit is re-read on the next start", drainTimeout)
 	}
+	return nil
 }
 
 // runSim starts the paced simulator in the background and returns the
