@@ -2,11 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -81,51 +81,75 @@ func (c DetectConfig) Validate() error {
 }
 
 type seriesState struct {
+	kind    schemas.Kind
+	points  uint64 // values scored or used as baseline since the series began
 	counter rate.Counter
 	z       *robustz.Detector
 	alert   alert.State
 	held    int32 // points kept out of the baseline in the current incident
+	dirty   bool  // changed since the last checkpoint
 }
 
-// Detect is the detect stage as a Sink: it decodes sample batches, updates
-// per-series detector state and produces detection events to its output
-// topic. Its Flush waits until Kafka acknowledged every detection, so the
-// runner commits input offsets only after the outputs are durable
-// (at-least-once; detection ids are stable, so consumers deduplicate
-// re-deliveries by id).
+// partState is the state of the series of one input partition: the unit
+// that moves between stage instances on a rebalance.
+type partState struct {
+	series map[schemas.SeriesKey]*seriesState
+	dirty  []schemas.SeriesKey
+}
+
+// Detect is the detect stage: it decodes sample batches, keeps per-series
+// detector state per input partition, and emits detection events. It
+// implements Processor, for the exactly-once TransactRunner, which
+// checkpoints its state to a compacted changelog topic and restores it on
+// another instance after a rebalance. Detect is not safe for concurrent use
+// except for the counters (Emitted, Series, StateBytes).
 type Detect struct {
 	cfg     DetectConfig
-	out     *kgo.Client
 	topic   string
 	mem     memory.Allocator
 	log     *slog.Logger
 	metrics *Metrics
 	now     func() time.Time
 
-	series  map[schemas.SeriesKey]*seriesState
-	nseries atomic.Int64
-	pending int
+	parts   map[int32]*partState
+	scratch []float64
+	keyBuf  []byte
 
-	mu       sync.Mutex
-	firstErr error
-	emitted  int64
+	nseries atomic.Int64
+	emitted atomic.Int64
 }
 
-// NewDetect returns the detect stage producing to topic through out, a
-// client the caller owns.
-func NewDetect(cfg DetectConfig, out *kgo.Client, topic string, m *Metrics, log *slog.Logger) (*Detect, error) {
+// NewDetect returns the detect stage emitting detections to topic.
+func NewDetect(cfg DetectConfig, topic string, m *Metrics, log *slog.Logger) (*Detect, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
-	return &Detect{cfg: cfg, out: out, topic: topic, mem: memory.NewGoAllocator(), log: log.With("stage", "detect"),
-		metrics: m, now: time.Now, series: map[schemas.SeriesKey]*seriesState{}}, nil
+	return &Detect{cfg: cfg, topic: topic, mem: memory.NewGoAllocator(), log: log.With("stage", "detect"),
+		metrics: m, now: time.Now, parts: map[int32]*partState{}}, nil
 }
 
-var _ Sink = (*Detect)(nil)
+var _ Processor = (*Detect)(nil)
 
-// Add implements Sink.
-func (d *Detect) Add(ctx context.Context, r *kgo.Record) error {
+func (d *Detect) part(p int32) *partState {
+	ps := d.parts[p]
+	if ps == nil {
+		ps = &partState{series: map[schemas.SeriesKey]*seriesState{}}
+		d.parts[p] = ps
+	}
+	return ps
+}
+
+func (d *Detect) newSeries(kind schemas.Kind) *seriesState {
+	cfg := d.cfg.Gauges
+	if kind == schemas.KindCounter {
+		cfg = d.cfg.Counters
+	}
+	return &seriesState{kind: kind, z: robustz.New(cfg)}
+}
+
+// Process implements Processor.
+func (d *Detect) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
 	rec, err := schemas.DecodeSamples(d.mem, headersOf(r), r.Value)
 	if err != nil {
 		return err
@@ -135,6 +159,7 @@ func (d *Detect) Add(ctx context.Context, r *kgo.Record) error {
 	if err != nil {
 		return err
 	}
+	ps := d.part(r.Partition)
 	for i := 0; i < sr.Len(); i++ {
 		kind := sr.Kind(i)
 		if kind == schemas.KindState {
@@ -142,16 +167,16 @@ func (d *Detect) Add(ctx context.Context, r *kgo.Record) error {
 		}
 		// Look up with strings that alias the record; clone only to insert.
 		k := schemas.SeriesKey{Device: sr.Device(i), Metric: sr.Metric(i), Keys: sr.Keys(i)}
-		st := d.series[k]
+		st := ps.series[k]
 		if st == nil {
-			cfg := d.cfg.Gauges
-			if kind == schemas.KindCounter {
-				cfg = d.cfg.Counters
-			}
-			st = &seriesState{z: robustz.New(cfg)}
+			st = d.newSeries(kind)
 			k = schemas.SeriesKey{Device: strings.Clone(k.Device), Metric: strings.Clone(k.Metric), Keys: strings.Clone(k.Keys)}
-			d.series[k] = st
-			d.nseries.Store(int64(len(d.series)))
+			ps.series[k] = st
+			d.nseries.Add(1)
+		}
+		if !st.dirty {
+			st.dirty = true
+			ps.dirty = append(ps.dirty, k)
 		}
 		ts := sr.TS(i)
 		var x float64
@@ -165,6 +190,7 @@ func (d *Detect) Add(ctx context.Context, r *kgo.Record) error {
 		} else {
 			x, _ = sr.F64(i)
 		}
+		st.points++
 		s := st.z.Score(x)
 		if st.alert.Firing && math.Abs(s.Z) >= d.cfg.Alert.ResolveZ && int(st.held) < d.cfg.Hold {
 			// Keep the incident out of the baseline, so it does not become
@@ -179,17 +205,89 @@ func (d *Detect) Add(ctx context.Context, r *kgo.Record) error {
 		startedAt := st.alert.StartsAt
 		switch st.alert.Update(&d.cfg.Alert, ts, s.Z) {
 		case alert.Fired:
-			d.emit(ctx, k, schemas.StateFiring, ts, st.alert.StartsAt, x, s)
+			if err := d.emit(emit, k, schemas.StateFiring, ts, st.alert.StartsAt, x, s); err != nil {
+				return err
+			}
 		case alert.Resolved:
 			st.held = 0
-			d.emit(ctx, k, schemas.StateResolved, ts, startedAt, x, s)
+			if err := d.emit(emit, k, schemas.StateResolved, ts, startedAt, x, s); err != nil {
+				return err
+			}
 		}
 	}
-	d.metrics.series.WithLabelValues("detect").Set(float64(len(d.series)))
+	d.metrics.series.WithLabelValues("detect").Set(float64(d.nseries.Load()))
 	return nil
 }
 
-func (d *Detect) emit(ctx context.Context, k schemas.SeriesKey, state string, ts, startsAt int64, x float64, s robustz.Score) {
+// Checkpoint implements Processor: one changelog record per series changed
+// since the last checkpoint, keyed by series.
+func (d *Detect) Checkpoint(emit func(partition int32, key, value []byte)) {
+	for p, ps := range d.parts {
+		for _, k := range ps.dirty {
+			st := ps.series[k]
+			if st == nil {
+				continue
+			}
+			st.dirty = false
+			var val []byte
+			val, d.scratch = appendState(nil, st, d.scratch)
+			emit(p, stateKey(nil, k), val)
+		}
+		ps.dirty = ps.dirty[:0]
+	}
+}
+
+// Restore implements Processor. A record of an unknown state version is
+// skipped with a warning: that series starts cold.
+func (d *Detect) Restore(partition int32, key, value []byte) error {
+	k, err := parseStateKey(key)
+	if err != nil {
+		return err
+	}
+	ps := d.part(partition)
+	if value == nil { // a tombstone
+		if _, ok := ps.series[k]; ok {
+			delete(ps.series, k)
+			d.nseries.Add(-1)
+		}
+		return nil
+	}
+	st, err := decodeState(value, &d.cfg)
+	if err != nil {
+		if errors.Is(err, errStateVersion) {
+			d.log.Warn("cannot restore series state; it starts cold", "series", k.String(), "err", err)
+			return nil
+		}
+		return fmt.Errorf("restore %s: %w", k, err)
+	}
+	if _, ok := ps.series[k]; !ok {
+		d.nseries.Add(1)
+	}
+	ps.series[k] = st
+	return nil
+}
+
+// Drop implements Processor.
+func (d *Detect) Drop(partition int32) {
+	if ps, ok := d.parts[partition]; ok {
+		d.nseries.Add(-int64(len(ps.series)))
+		delete(d.parts, partition)
+	}
+}
+
+// SeriesStates returns the encoded state of every series held, keyed by
+// series, for tests that compare instances.
+func (d *Detect) SeriesStates() map[schemas.SeriesKey][]byte {
+	out := map[schemas.SeriesKey][]byte{}
+	for _, ps := range d.parts {
+		for k, st := range ps.series {
+			out[k], d.scratch = appendState(nil, st, d.scratch)
+		}
+	}
+	return out
+}
+
+func (d *Detect) emit(emit func(*kgo.Record), k schemas.SeriesKey, state string, ts, startsAt int64, x float64, s robustz.Score) error {
 	labels := schemas.AlertLabels(k.Device, k.Metric, k.Keys)
 	fp := schemas.Fingerprint(labels)
 	det := &schemas.Detection{
@@ -222,63 +320,24 @@ func (d *Detect) emit(ctx context.Context, k schemas.SeriesKey, state string, ts
 		"event_time", det.EventTime, "observed", x, "expected", s.Median, "z", s.Z, "severity", det.Severity)
 	val, err := schemas.MarshalDetection(det)
 	if err != nil {
-		d.fail(err)
-		return
+		return fmt.Errorf("%w: %v", ErrStop, err)
 	}
 	hs := schemas.DetectionHeaders(det, d.cfg.Source)
 	kh := make([]kgo.RecordHeader, len(hs))
 	for i, h := range hs {
 		kh[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
 	}
-	d.pending++
 	d.metrics.outputs.WithLabelValues(state).Inc()
-	d.out.Produce(ctx, &kgo.Record{Topic: d.topic, Key: []byte(fp), Value: val, Headers: kh}, func(_ *kgo.Record, err error) {
-		if err != nil {
-			d.fail(fmt.Errorf("produce detection to %s: %w", d.topic, err))
-			return
-		}
-		d.mu.Lock()
-		d.emitted++
-		d.mu.Unlock()
-	})
+	emit(&kgo.Record{Topic: d.topic, Key: []byte(fp), Value: val, Headers: kh})
+	return nil
 }
 
-func (d *Detect) fail(err error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.firstErr == nil {
-		d.firstErr = err
-	}
-}
+// Committed implements Processor: n detections became visible.
+func (d *Detect) Committed(n int) { d.emitted.Add(int64(n)) }
 
-// Flush implements Sink: it waits for every produced detection.
-func (d *Detect) Flush(ctx context.Context) (int, error) {
-	if err := d.out.Flush(ctx); err != nil {
-		return 0, err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.firstErr; err != nil {
-		d.firstErr = nil
-		// The client gave up on a detection (its retries are unbounded, so
-		// this is fatal: auth, topic deleted). Stop without committing so a
-		// restart re-reads the input and produces it again.
-		return 0, fmt.Errorf("%w: %v", ErrStop, err)
-	}
-	n := d.pending
-	d.pending = 0
-	return n, nil
-}
-
-// Pending implements Sink.
-func (d *Detect) Pending() int { return d.pending }
-
-// Emitted returns the number of detections Kafka acknowledged.
-func (d *Detect) Emitted() int64 {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.emitted
-}
+// Emitted returns the number of detections committed to Kafka. Safe for
+// concurrent use.
+func (d *Detect) Emitted() int64 { return d.emitted.Load() }
 
 // Series returns the number of series with state. Safe for concurrent use.
 func (d *Detect) Series() int { return int(d.nseries.Load()) }

@@ -14,6 +14,8 @@ type Metrics struct {
 	flushTime   *prometheus.HistogramVec
 	outputs     *prometheus.CounterVec
 	series      *prometheus.GaugeVec
+	rebalances  *prometheus.CounterVec
+	changelog   *prometheus.CounterVec
 }
 
 // NewMetrics registers the runtime's metrics with reg.
@@ -48,5 +50,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "telekernel", Subsystem: "detect", Name: "series",
 			Help: "Series with detector state in memory.",
 		}, []string{"stage"})).(*prometheus.GaugeVec),
+		rebalances: f(prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "telekernel", Subsystem: "stage", Name: "rebalances_total",
+			Help: "Partition assignments, revocations and losses.",
+		}, []string{"stage"})).(*prometheus.CounterVec),
+		changelog: f(prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "telekernel", Subsystem: "stage", Name: "changelog_records_total",
+			Help: "State records written to the changelog.",
+		}, []string{"stage"})).(*prometheus.CounterVec),
 	}
 }

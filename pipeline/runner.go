@@ -105,6 +105,9 @@ func NewRunner(ctx context.Context, kc KafkaConfig, cfg RunnerConfig, sink Sink,
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Transaction markers take offsets too; seeing them lets a drain
+		// reach the end offset of a transactional topic.
+		kgo.KeepControlRecords(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.OnPartitionsRevoked(r.onRevoked),
 	)
@@ -210,6 +213,13 @@ func (r *Runner) run(ctx context.Context) error {
 			if runErr != nil {
 				return
 			}
+			if rec.Attrs.IsControl() {
+				if r.done[rec.Topic] == nil {
+					r.done[rec.Topic] = map[int32]int64{}
+				}
+				r.done[rec.Topic][rec.Partition] = rec.Offset + 1
+				return
+			}
 			r.records.Add(1)
 			r.metrics.records.WithLabelValues(r.cfg.Name).Inc()
 			if err := r.sink.Add(ctx, rec); err != nil {
@@ -313,15 +323,11 @@ func reasonOf(err error) string {
 	return "malformed"
 }
 
-// deadLetter sends rec to the dead-letter topic with the reason and origin in
-// headers, synchronously, so its offset is committed only once it is safe.
-func (r *Runner) deadLetter(ctx context.Context, rec *kgo.Record, cause error) {
-	reason := reasonOf(cause)
-	r.dead.Add(1)
-	r.metrics.deadLetters.WithLabelValues(r.cfg.Name, reason).Inc()
-	r.log.Warn("dead-lettered a record", "topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "reason", cause.Error())
-	dl := &kgo.Record{
-		Topic: r.cfg.DeadLetterTopic,
+// deadLetter builds the dead-letter record of rec: the original key, value
+// and headers, plus the reason, origin and stage in headers.
+func deadLetter(rec *kgo.Record, cause error, topic, stage string) *kgo.Record {
+	return &kgo.Record{
+		Topic: topic,
 		Key:   rec.Key,
 		Value: rec.Value,
 		Headers: append(append([]kgo.RecordHeader(nil), rec.Headers...),
@@ -329,9 +335,18 @@ func (r *Runner) deadLetter(ctx context.Context, rec *kgo.Record, cause error) {
 			kgo.RecordHeader{Key: HeaderDLQTopic, Value: []byte(rec.Topic)},
 			kgo.RecordHeader{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(int(rec.Partition)))},
 			kgo.RecordHeader{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(rec.Offset, 10))},
-			kgo.RecordHeader{Key: HeaderDLQStage, Value: []byte(r.cfg.Name)},
+			kgo.RecordHeader{Key: HeaderDLQStage, Value: []byte(stage)},
 		),
 	}
+}
+
+// deadLetter sends rec to the dead-letter topic synchronously, so its
+// offset is committed only once it is safe.
+func (r *Runner) deadLetter(ctx context.Context, rec *kgo.Record, cause error) {
+	r.dead.Add(1)
+	r.metrics.deadLetters.WithLabelValues(r.cfg.Name, reasonOf(cause)).Inc()
+	r.log.Warn("dead-lettered a record", "topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "reason", cause.Error())
+	dl := deadLetter(rec, cause, r.cfg.DeadLetterTopic, r.cfg.Name)
 	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, maxBackoff) {
 		err := r.client.ProduceSync(ctx, dl).FirstErr()
 		if err == nil || ctx.Err() != nil {
@@ -342,9 +357,25 @@ func (r *Runner) deadLetter(ctx context.Context, rec *kgo.Record, cause error) {
 	}
 }
 
-// Stats are a runner's counters.
+// Stage is a runnable stage: a Runner or a TransactRunner.
+type Stage interface {
+	// Run runs the stage until ctx is done or a drain target is reached.
+	Run(ctx context.Context) error
+	// DrainTo sets the drain target (end offsets from EndOffsets).
+	DrainTo(end map[string]map[int32]int64)
+	// Stats returns the stage's counters.
+	Stats() Stats
+}
+
+var _ Stage = (*Runner)(nil)
+
+// Stats are a stage's counters.
 type Stats struct {
-	Records, Flushed, DeadLetters int64
+	Records     int64 // input records consumed
+	Flushed     int64 // rows made durable by a sink, or outputs committed by a transactional stage
+	DeadLetters int64
+	// Transactional stages only.
+	Transactions, Aborts, Restored int64
 }
 
 // Stats returns the counters so far. Safe for concurrent use.

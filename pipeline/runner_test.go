@@ -70,33 +70,46 @@ func TestDeadLetters(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	det, err := NewDetect(DetectConfig{}, prod, "out", m, log)
+	det, err := NewDetect(DetectConfig{}, "out", m, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := NewRunner(ctx, kc, RunnerConfig{Name: "detect", Group: "g", Topics: []string{"in"}, DeadLetterTopic: "dlq"}, det, m, log)
+	// The same input through both kinds of stage: the exactly-once detect
+	// stage and an at-least-once sink.
+	eos, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "detect", Group: "g", Input: "in", DeadLetterTopic: "dlq"}, det, m, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	end, err := r.EndOffsets(ctx)
+	sink := &countSink{}
+	alo, err := NewRunner(ctx, kc, RunnerConfig{Name: "count", Group: "g2", Topics: []string{"in"}, DeadLetterTopic: "dlq"}, sink, m, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.DrainTo(end)
-	if err := r.Run(ctx); err != nil {
+	end, err := EndOffsets(ctx, prod, "in")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if s := r.Stats(); s.Records != 4 || s.DeadLetters != 2 {
-		t.Fatalf("stats %+v, want 4 records, 2 dead letters", s)
+	for _, st := range []Stage{eos, alo} {
+		st.DrainTo(end)
+		if err := st.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if s := st.Stats(); s.Records != 4 || s.DeadLetters != 2 {
+			t.Fatalf("stats %+v, want 4 records, 2 dead letters", s)
+		}
 	}
 	if det.Series() != 1 {
 		t.Fatalf("detect kept %d series, want 1", det.Series())
 	}
-	if v := testutil.ToFloat64(m.deadLetters.WithLabelValues("detect", "unknown_version")); v != 1 {
-		t.Errorf("unknown_version dead letters metric = %v", v)
+	if sink.rows != 60 || sink.flushed != 60 {
+		t.Fatalf("sink saw %d rows, flushed %d; want 60", sink.rows, sink.flushed)
 	}
-	if v := testutil.ToFloat64(m.deadLetters.WithLabelValues("detect", "malformed")); v != 1 {
-		t.Errorf("malformed dead letters metric = %v", v)
+	for _, stage := range []string{"detect", "count"} {
+		for _, reason := range []string{"unknown_version", "malformed"} {
+			if v := testutil.ToFloat64(m.deadLetters.WithLabelValues(stage, reason)); v != 1 {
+				t.Errorf("%s %s dead letters metric = %v, want 1", stage, reason, v)
+			}
+		}
 	}
 
 	cons, err := kgo.NewClient(kgo.SeedBrokers(kc.Brokers...), kgo.ConsumeTopics("dlq"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
@@ -105,10 +118,14 @@ func TestDeadLetters(t *testing.T) {
 	}
 	defer cons.Close()
 	var dead []*kgo.Record
-	for len(dead) < 2 && ctx.Err() == nil {
-		cons.PollFetches(ctx).EachRecord(func(r *kgo.Record) { dead = append(dead, r) })
+	for len(dead) < 4 && ctx.Err() == nil {
+		cons.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			if !r.Attrs.IsControl() {
+				dead = append(dead, r)
+			}
+		})
 	}
-	want := []struct{ offset int64 }{{1}, {2}}
+	want := []struct{ offset int64 }{{1}, {2}, {1}, {2}}
 	for i, d := range dead {
 		h := map[string]string{}
 		for _, x := range d.Headers {
@@ -132,3 +149,28 @@ func header(r *kgo.Record, k string) string {
 	}
 	return ""
 }
+
+// countSink counts the sample rows it is given.
+type countSink struct {
+	rows, pending, flushed int
+}
+
+func (c *countSink) Add(_ context.Context, r *kgo.Record) error {
+	rec, err := schemas.DecodeSamples(memory.NewGoAllocator(), headersOf(r), r.Value)
+	if err != nil {
+		return err
+	}
+	c.rows += int(rec.NumRows())
+	c.pending += int(rec.NumRows())
+	rec.Release()
+	return nil
+}
+
+func (c *countSink) Flush(context.Context) (int, error) {
+	n := c.pending
+	c.flushed += n
+	c.pending = 0
+	return n, nil
+}
+
+func (c *countSink) Pending() int { return c.pending }

@@ -13,7 +13,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -63,6 +65,8 @@ type Summary struct {
 	Series         int
 	Labels         []sim.Label
 	Brokers        []string
+	Stages         []string // stages that ran
+	Records        int64    // input records consumed by all stages
 }
 
 // String is the one-line summary the CLI prints.
@@ -76,10 +80,25 @@ func (s Summary) String() string {
 	return out + fmt.Sprintf(", %d dead letters", s.DeadLetters)
 }
 
+// StageString is the one-line summary of a process that ran stages only.
+func (s Summary) StageString() string {
+	out := fmt.Sprintf("telekernel: ran %s for %s: %d records in, %d dead letters", strings.Join(s.Stages, ", "), s.Elapsed.Round(time.Millisecond), s.Records, s.DeadLetters)
+	if s.Detections > 0 || slices.Contains(s.Stages, "detect") {
+		out += fmt.Sprintf(", %d detections, %d series", s.Detections, s.Series)
+	}
+	if s.ParquetRows > 0 {
+		out += fmt.Sprintf(", %d parquet rows", s.ParquetRows)
+	}
+	if s.ClickHouseRows > 0 {
+		out += fmt.Sprintf(", %d clickhouse rows", s.ClickHouseRows)
+	}
+	return out
+}
+
 type stage struct {
-	name   string
-	runner *pipeline.Runner
-	topic  string
+	name  string
+	st    pipeline.Stage
+	topic string
 }
 
 // Run runs the pipeline described by opts.Config until opts.For elapses,
@@ -148,26 +167,31 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		return sum, err
 	}
 	defer out.Close()
-	detect, err := pipeline.NewDetect(cfg.Detect, out, cfg.Topics.Detections, metrics, log)
-	if err != nil {
-		return sum, err
-	}
+	want := func(name string) bool { return !opts.SimOnly && slices.Contains(cfg.Stages, name) }
 	add := func(list *[]stage, name, group, topic string, sink pipeline.Sink, rows int, every time.Duration) error {
 		r, err := pipeline.NewRunner(ctx, kc, pipeline.RunnerConfig{Name: name, Group: group, Topics: []string{topic},
 			DeadLetterTopic: cfg.Topics.DeadLetters, FlushRows: rows, FlushInterval: every}, sink, metrics, log)
 		if err != nil {
 			return err
 		}
-		*list = append(*list, stage{name: name, runner: r, topic: topic})
+		*list = append(*list, stage{name: name, st: r, topic: topic})
 		return nil
 	}
-	if !opts.SimOnly {
-		if err := add(&inputs, "detect", cfg.Topics.GroupPrefix+"-detect", cfg.Topics.Samples, detect, 0, 200*time.Millisecond); err != nil {
+	var detect *pipeline.Detect
+	if want("detect") {
+		detect, err = pipeline.NewDetect(cfg.Detect, cfg.Topics.Detections, metrics, log)
+		if err != nil {
 			return sum, err
 		}
+		tr, err := pipeline.NewTransactRunner(ctx, kc, pipeline.TransactConfig{Name: "detect", Group: cfg.Topics.GroupPrefix + "-detect",
+			Input: cfg.Topics.Samples, DeadLetterTopic: cfg.Topics.DeadLetters}, detect, metrics, log)
+		if err != nil {
+			return sum, err
+		}
+		inputs = append(inputs, stage{name: "detect", st: tr, topic: cfg.Topics.Samples})
 	}
 	var pw *parquet.Writer
-	if *cfg.Parquet.Enabled && !opts.SimOnly {
+	if want("parquet") && *cfg.Parquet.Enabled {
 		pw, err = parquet.New(parquet.Config{Root: cfg.Parquet.Root, TimestampUnit: cfg.Parquet.TimestampUnit}, parquet.WithLogger(log))
 		if err != nil {
 			return sum, err
@@ -176,9 +200,8 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 			return sum, err
 		}
 	}
-	var chs io.Closer
-	if !opts.SimOnly {
-		chs, err = addClickHouse(ctx, cfg, log, func(name, group, topic string, sink pipeline.Sink, rows int, every time.Duration, second bool) error {
+	if want("clickhouse") && len(cfg.ClickHouse.Addr) > 0 {
+		chs, err := addClickHouse(ctx, cfg, log, func(name, group, topic string, sink pipeline.Sink, rows int, every time.Duration, second bool) error {
 			if second {
 				return add(&outputs, name, group, topic, sink, rows, every)
 			}
@@ -187,8 +210,6 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		if err != nil {
 			return sum, err
 		}
-	}
-	if chs != nil {
 		defer chs.Close()
 	}
 
@@ -197,13 +218,13 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	stageCtx, cancelStages := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelStages()
 	g, gctx := errgroup.WithContext(stageCtx)
-	done := map[*pipeline.Runner]chan struct{}{}
+	done := map[string]chan struct{}{}
 	for _, st := range append(append([]stage(nil), inputs...), outputs...) {
 		ch := make(chan struct{})
-		done[st.runner] = ch
+		done[st.name] = ch
 		g.Go(func() error {
 			defer close(ch)
-			return st.runner.Run(gctx)
+			return st.st.Run(gctx)
 		})
 	}
 	ready.Store(true)
@@ -266,10 +287,14 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if pub != nil {
 		sum.Samples = pub.Stats().Samples
 	}
-	sum.Detections = detect.Emitted()
-	sum.Series = detect.Series()
+	if detect != nil {
+		sum.Detections = detect.Emitted()
+		sum.Series = detect.Series()
+	}
 	for _, st := range append(inputs, outputs...) {
-		s := st.runner.Stats()
+		s := st.st.Stats()
+		sum.Stages = append(sum.Stages, st.name)
+		sum.Records += s.Records
 		sum.DeadLetters += s.DeadLetters
 		if st.name == "clickhouse-samples" || st.name == "clickhouse-detections" {
 			sum.ClickHouseRows += s.Flushed
@@ -289,7 +314,7 @@ var defaultMem = memory.NewGoAllocator()
 
 // drain tells stages to stop once they have flushed everything now in
 // topic, and waits for them.
-func drain(ctx context.Context, admin *kgo.Client, stages []stage, topic string, done map[*pipeline.Runner]chan struct{}) error {
+func drain(ctx context.Context, admin *kgo.Client, stages []stage, topic string, done map[string]chan struct{}) error {
 	if len(stages) == 0 {
 		return nil
 	}
@@ -298,11 +323,11 @@ func drain(ctx context.Context, admin *kgo.Client, stages []stage, topic string,
 		return err
 	}
 	for _, st := range stages {
-		st.runner.DrainTo(end)
+		st.st.DrainTo(end)
 	}
 	for _, st := range stages {
 		select {
-		case <-done[st.runner]:
+		case <-done[st.name]:
 		case <-ctx.Done():
 			return fmt.Errorf("stage %s did not drain %s within %v; what it did not commit is re-read on the next start", st.name, topic, drainTimeout)
 		}
@@ -424,10 +449,13 @@ func progress(ctx context.Context, w io.Writer, start time.Time, pub *publish.Pu
 			samples = pub.Stats().Samples
 		}
 		el := time.Since(start).Seconds()
-		line := fmt.Sprintf("\r%6.0fs  samples %d (%.0f/s)  series %d  detections %d", el, samples, float64(samples)/el, d.Series(), d.Emitted())
+		line := fmt.Sprintf("\r%6.0fs  samples %d (%.0f/s)", el, samples, float64(samples)/el)
+		if d != nil {
+			line += fmt.Sprintf("  series %d  detections %d", d.Series(), d.Emitted())
+		}
 		for _, st := range stages {
 			if st.name != "detect" {
-				line += fmt.Sprintf("  %s %d rows", st.name, st.runner.Stats().Flushed)
+				line += fmt.Sprintf("  %s %d rows", st.name, st.st.Stats().Flushed)
 			}
 		}
 		fmt.Fprint(w, line+"   ")

@@ -22,7 +22,7 @@ import (
 func readDetections(t *testing.T, brokers []string, topic string) []*schemas.Detection {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +41,10 @@ func readDetections(t *testing.T, brokers []string, topic string) []*schemas.Det
 			t.Fatalf("reading %s: %v (have %v of %v)", topic, ctx.Err(), seen, end)
 		}
 		fs.EachRecord(func(r *kgo.Record) {
+			seen[r.Partition] = r.Offset + 1
+			if r.Attrs.IsControl() {
+				return
+			}
 			d, err := schemas.DecodeDetection(headersOf(r), r.Value)
 			if err != nil {
 				t.Errorf("detection at %d/%d does not decode: %v", r.Partition, r.Offset, err)

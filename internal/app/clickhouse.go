@@ -22,9 +22,6 @@ type addStage func(name, group, topic string, sink pipeline.Sink, rows int, ever
 // tables, and adds one stage for samples and one for detections.
 func addClickHouse(ctx context.Context, cfg *config.Config, log *slog.Logger, add addStage) (io.Closer, error) {
 	c := cfg.ClickHouse
-	if len(c.Addr) == 0 {
-		return nil, nil
-	}
 	pw, err := c.Password.Load()
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse.password: %w", err)

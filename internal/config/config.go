@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,10 @@ const (
 
 // Config is the whole configuration.
 type Config struct {
+	// Stages lists the stages this process runs: detect, parquet,
+	// clickhouse. Default all three; parquet runs when parquet.enabled,
+	// clickhouse when clickhouse.addr is set.
+	Stages     []string              `yaml:"stages"`
 	Kafka      pipeline.KafkaConfig  `yaml:"kafka"`
 	Topics     Topics                `yaml:"topics"`
 	Sim        Sim                   `yaml:"sim"`
@@ -114,7 +119,13 @@ func Default() Config {
 	return c
 }
 
+// StageNames are the stages a process can run.
+var StageNames = []string{"detect", "parquet", "clickhouse"}
+
 func (c *Config) applyDefaults() {
+	if c.Stages == nil {
+		c.Stages = slices.Clone(StageNames)
+	}
 	t := &c.Topics
 	if t.Samples == "" {
 		t.Samples = pipeline.DefaultSamplesTopic
@@ -195,6 +206,11 @@ func (c *Config) Validate() error {
 	}
 	if err := check("kafka", c.Kafka.Validate()); err != nil {
 		return err
+	}
+	for i, s := range c.Stages {
+		if !slices.Contains(StageNames, s) {
+			return fmt.Errorf("stages[%d]: %q is not one of %s", i, s, strings.Join(StageNames, ", "))
+		}
 	}
 	if c.Topics.Partitions < 1 {
 		return fmt.Errorf("topics.partitions: %d must be at least 1", c.Topics.Partitions)

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/telekernel/telekernel/internal/app"
+	"github.com/telekernel/telekernel/internal/config"
+)
+
+func newStageCmd() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "stage NAME -c FILE",
+		Short: "Run one stage (" + strings.Join(config.StageNames, ", ") + ") against a real Kafka until stopped",
+		Long: `Run one stage of the pipeline in this process, as a member of its consumer group, until
+SIGINT or SIGTERM (then it drains what it has, commits and exits). Start more processes with the
+same config to scale out: Kafka shares the partitions between them, and the detect stage
+restores each moved partition's detector state from its changelog topic before processing it.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if !slices.Contains(config.StageNames, name) {
+				return fmt.Errorf("stage: %q is not one of %s", name, strings.Join(config.StageNames, ", "))
+			}
+			cfg, err := f.apply()
+			if err != nil {
+				return err
+			}
+			if len(cfg.Kafka.Brokers) == 0 {
+				return fmt.Errorf("stage %s: kafka.brokers is empty (a stage runs against a real Kafka; give -c FILE or --kafka)", name)
+			}
+			if name == "clickhouse" && len(cfg.ClickHouse.Addr) == 0 {
+				return fmt.Errorf("stage clickhouse: clickhouse.addr is empty")
+			}
+			cfg.Stages = []string{name}
+			off := false
+			cfg.Sim.Enabled = &off
+			enabled := true // naming the stage enables it
+			cfg.Parquet.Enabled = &enabled
+			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
+			sum, err := app.Run(cmd.Context(), app.Options{Config: cfg, For: f.dur, Log: log})
+			fmt.Fprintln(cmd.OutOrStdout(), sum.StageString())
+			return err
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}

@@ -1,0 +1,411 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Processor is a Kafka→Kafka stage operator whose state is partitioned like
+// its input: the state of input partition p is checkpointed to partition p
+// of the stage's changelog topic, so whichever instance owns p can restore
+// it.
+type Processor interface {
+	// Process handles one input record and passes its outputs to emit. An
+	// error wrapping schemas.ErrMalformed, schemas.ErrUnknownVersion or
+	// schemas.ErrContentType dead-letters the record; any other error
+	// aborts the transaction and stops the stage.
+	Process(ctx context.Context, r *kgo.Record, emit func(*kgo.Record)) error
+	// Checkpoint passes the state changed since the last call to emit, one
+	// changelog record per key, with the input partition it belongs to.
+	Checkpoint(emit func(partition int32, key, value []byte))
+	// Restore loads one changelog record of an input partition. A nil
+	// value is a tombstone.
+	Restore(partition int32, key, value []byte) error
+	// Drop forgets the state of a partition: it was revoked, lost, or its
+	// transaction aborted (it is then restored again from the changelog).
+	Drop(partition int32)
+	// Committed says that n outputs of the last transaction became
+	// visible.
+	Committed(n int)
+}
+
+// TransactConfig configures a TransactRunner.
+type TransactConfig struct {
+	Name            string // stage name, for logs and metrics
+	Group           string // consumer group
+	Input           string // input topic
+	Changelog       string // compacted changelog topic; default GROUP-changelog
+	DeadLetterTopic string // default DefaultDeadLetterTopic
+	// TransactionalID must be unique per running instance; default
+	// GROUP-<random>. Fencing of zombies is by group generation (KIP-447).
+	TransactionalID string
+	// TransactionTimeout bounds how long a crashed instance's open
+	// transaction blocks read-committed readers; default 10s.
+	TransactionTimeout time.Duration
+	// MaxPoll is the most records in one transaction; default
+	// DefaultMaxPoll. It bounds memory with the fetch limits.
+	MaxPoll int
+}
+
+// TransactRunner runs a Processor exactly once from one Kafka topic to
+// others: each poll is one transaction holding the outputs, the changelog
+// records of the state they changed, and the consumed offsets. Consumers of
+// the outputs that read committed see every output once. On assignment of a
+// partition the runner restores its state from the changelog before
+// processing it; on revocation it drops it (everything it had is already in
+// the changelog).
+type TransactRunner struct {
+	cfg     TransactConfig
+	kc      KafkaConfig
+	sess    *kgo.GroupTransactSession
+	reader  *kgo.Client // reads the changelog on restore
+	proc    Processor
+	log     *slog.Logger
+	metrics *Metrics
+
+	mu       sync.Mutex
+	drain    map[string]map[int32]int64
+	toDrop   []int32 // partitions revoked or lost, dropped by the loop
+	restored map[int32]bool
+	done     map[int32]int64 // next input offset processed and committed
+
+	records, dead, txns, aborts, restoredKeys, outputs atomic.Int64
+}
+
+// NewTransactRunner connects and returns a runner; Run starts it. The
+// changelog topic is created (compacted, with the input's partition count)
+// when it does not exist.
+func NewTransactRunner(ctx context.Context, kc KafkaConfig, cfg TransactConfig, proc Processor, m *Metrics, log *slog.Logger) (*TransactRunner, error) {
+	if cfg.Name == "" || cfg.Group == "" || cfg.Input == "" {
+		return nil, errors.New("pipeline: transact runner needs a name, a group and an input topic")
+	}
+	if cfg.Changelog == "" {
+		cfg.Changelog = cfg.Group + "-changelog"
+	}
+	if cfg.DeadLetterTopic == "" {
+		cfg.DeadLetterTopic = DefaultDeadLetterTopic
+	}
+	if cfg.TransactionalID == "" {
+		cfg.TransactionalID = cfg.Group + "-" + randomID()
+	}
+	if cfg.TransactionTimeout == 0 {
+		cfg.TransactionTimeout = 10 * time.Second
+	}
+	if cfg.MaxPoll <= 0 {
+		cfg.MaxPoll = DefaultMaxPoll
+	}
+	t := &TransactRunner{cfg: cfg, kc: kc, proc: proc, metrics: m, log: log.With("stage", cfg.Name),
+		restored: map[int32]bool{}, done: map[int32]int64{}}
+
+	admin, err := Connect(ctx, kc)
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close()
+	parts, err := partitionCount(ctx, admin, cfg.Input)
+	if err != nil {
+		return nil, err
+	}
+	if err := EnsureTopics(ctx, admin, TopicSpec{Name: cfg.Changelog, Partitions: parts, Compacted: true}); err != nil {
+		return nil, err
+	}
+	if n, err := partitionCount(ctx, admin, cfg.Changelog); err != nil {
+		return nil, err
+	} else if n != parts {
+		return nil, fmt.Errorf("pipeline: changelog %s has %d partitions but input %s has %d; they must match (delete the changelog to rebuild it)", cfg.Changelog, n, cfg.Input, parts)
+	}
+
+	opts, err := kc.Opts()
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts,
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(cfg.Input),
+		kgo.TransactionalID(cfg.TransactionalID),
+		kgo.TransactionTimeout(cfg.TransactionTimeout),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.RequireStableFetchOffsets(),
+		kgo.KeepControlRecords(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.RecordPartitioner(changelogPartitioner{changelog: cfg.Changelog, dflt: kgo.StickyKeyPartitioner(nil)}),
+		kgo.OnPartitionsRevoked(t.onGone("revoked")),
+		kgo.OnPartitionsLost(t.onGone("lost")),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
+			t.metrics.rebalances.WithLabelValues(t.cfg.Name).Inc()
+			t.log.Info("partitions assigned", "partitions", a[t.cfg.Input])
+		}),
+	)
+	t.sess, err = kgo.NewGroupTransactSession(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	ropts, _ := kc.Opts()
+	t.reader, err = kgo.NewClient(append(ropts, kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
+	if err != nil {
+		t.sess.Close()
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	return t, nil
+}
+
+// changelogPartitioner sends changelog records to the partition set on the
+// record (the input partition whose state they hold) and everything else
+// by key hash, as Kafka's default partitioner does.
+type changelogPartitioner struct {
+	changelog string
+	dflt      kgo.Partitioner
+}
+
+func (p changelogPartitioner) ForTopic(t string) kgo.TopicPartitioner {
+	if t == p.changelog {
+		return kgo.ManualPartitioner().ForTopic(t)
+	}
+	return p.dflt.ForTopic(t)
+}
+
+func (t *TransactRunner) onGone(why string) func(context.Context, *kgo.Client, map[string][]int32) {
+	return func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		t.toDrop = append(t.toDrop, m[t.cfg.Input]...)
+		t.metrics.rebalances.WithLabelValues(t.cfg.Name).Inc()
+		t.log.Info("partitions "+why, "partitions", m[t.cfg.Input])
+	}
+}
+
+// DrainTo makes Run return once every input record below end (from
+// EndOffsets) is committed. Safe to call while Run runs.
+func (t *TransactRunner) DrainTo(end map[string]map[int32]int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.drain = end
+}
+
+func (t *TransactRunner) reachedLocked() bool {
+	if t.drain == nil {
+		return false
+	}
+	for p, off := range t.drain[t.cfg.Input] {
+		if off > 0 && t.done[p] < off {
+			return false
+		}
+	}
+	return true
+}
+
+// Run processes until ctx is done or a drain target is reached.
+func (t *TransactRunner) Run(ctx context.Context) error {
+	defer t.reader.Close()
+	defer t.sess.Close()
+	for {
+		t.mu.Lock()
+		for _, p := range t.toDrop {
+			t.proc.Drop(p)
+			delete(t.restored, p)
+			delete(t.done, p)
+		}
+		t.toDrop = t.toDrop[:0]
+		reached := t.reachedLocked()
+		t.mu.Unlock()
+		if reached || ctx.Err() != nil {
+			return nil
+		}
+		pctx, cancel := context.WithTimeout(ctx, pollTimeout)
+		fetches := t.sess.PollRecords(pctx, t.cfg.MaxPoll)
+		cancel()
+		if fetches.IsClientClosed() || ctx.Err() != nil {
+			return nil
+		}
+		fetches.EachError(func(topic string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				t.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
+			}
+		})
+		if fetches.NumRecords() == 0 {
+			continue
+		}
+		if err := t.transact(ctx, fetches); err != nil {
+			return err
+		}
+	}
+}
+
+func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) error {
+	start := time.Now()
+	// Restore before processing: a partition's first records wait for its
+	// state.
+	var restoreErr error
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if restoreErr == nil && !t.restored[p.Partition] {
+			restoreErr = t.restore(ctx, p.Partition)
+		}
+	})
+	if restoreErr != nil {
+		return restoreErr
+	}
+	if err := t.sess.Begin(); err != nil {
+		return fmt.Errorf("%s: begin transaction: %w", t.cfg.Name, err)
+	}
+	var (
+		outputs int
+		procErr error
+		next    = map[int32]int64{}
+	)
+	emit := func(r *kgo.Record) {
+		outputs++
+		t.sess.Produce(ctx, r, nil) // errors surface in End, which then aborts
+	}
+	fetches.EachRecord(func(r *kgo.Record) {
+		next[r.Partition] = r.Offset + 1
+		if procErr != nil || r.Attrs.IsControl() {
+			return
+		}
+		t.records.Add(1)
+		t.metrics.records.WithLabelValues(t.cfg.Name).Inc()
+		if err := t.proc.Process(ctx, r, emit); err != nil {
+			if !isBadInput(err) {
+				procErr = fmt.Errorf("%s: %w", t.cfg.Name, err)
+				return
+			}
+			t.dead.Add(1)
+			t.metrics.deadLetters.WithLabelValues(t.cfg.Name, reasonOf(err)).Inc()
+			t.log.Warn("dead-lettered a record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "reason", err.Error())
+			t.sess.Produce(ctx, deadLetter(r, err, t.cfg.DeadLetterTopic, t.cfg.Name), nil)
+		}
+	})
+	changelog := 0
+	t.proc.Checkpoint(func(p int32, key, value []byte) {
+		changelog++
+		t.sess.Produce(ctx, &kgo.Record{Topic: t.cfg.Changelog, Partition: p, Key: key, Value: value}, nil)
+	})
+	commit := kgo.TryCommit
+	if procErr != nil {
+		commit = kgo.TryAbort
+	}
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	committed, err := t.sess.End(ectx, commit)
+	cancel()
+	if procErr != nil {
+		return procErr
+	}
+	if err != nil || !committed {
+		// The session rewound to the committed offsets; the state those
+		// records changed must go back to what the changelog holds.
+		t.aborts.Add(1)
+		t.log.Warn("transaction aborted; re-reading from the last commit", "err", err)
+		t.mu.Lock()
+		for p := range t.restored {
+			t.proc.Drop(p)
+		}
+		t.restored = map[int32]bool{}
+		t.mu.Unlock()
+		if err != nil && ctx.Err() == nil && !isRetriableTxnErr(err) {
+			return fmt.Errorf("%s: end transaction: %w", t.cfg.Name, err)
+		}
+		return nil
+	}
+	t.txns.Add(1)
+	t.outputs.Add(int64(outputs))
+	t.proc.Committed(outputs)
+	t.mu.Lock()
+	for p, off := range next {
+		t.done[p] = off
+	}
+	t.mu.Unlock()
+	t.metrics.flushTime.WithLabelValues(t.cfg.Name).Observe(time.Since(start).Seconds())
+	t.metrics.written.WithLabelValues(t.cfg.Name).Add(float64(outputs))
+	t.metrics.changelog.WithLabelValues(t.cfg.Name).Add(float64(changelog))
+	return nil
+}
+
+// isRetriableTxnErr reports errors after which a fresh transaction may
+// succeed (the session already reset itself).
+func isRetriableTxnErr(err error) bool {
+	return !errors.Is(err, context.Canceled)
+}
+
+// restore reads partition p of the changelog up to its last stable offset
+// into the processor.
+func (t *TransactRunner) restore(ctx context.Context, p int32) error {
+	start := time.Now()
+	t.proc.Drop(p)
+	lso, err := kadm.NewClient(t.reader).ListEndOffsets(ctx, t.cfg.Changelog)
+	if err != nil {
+		return fmt.Errorf("%s: restore partition %d: %w", t.cfg.Name, p, err)
+	}
+	o, ok := lso.Lookup(t.cfg.Changelog, p)
+	if !ok || o.Err != nil {
+		return fmt.Errorf("%s: restore partition %d: no end offset for %s (%v)", t.cfg.Name, p, t.cfg.Changelog, o.Err)
+	}
+	end := o.Offset
+	n := 0
+	if end > 0 {
+		t.reader.AddConsumePartitions(map[string]map[int32]kgo.Offset{t.cfg.Changelog: {p: kgo.NewOffset().AtStart()}})
+		defer t.reader.RemoveConsumePartitions(map[string][]int32{t.cfg.Changelog: {p}})
+		for pos := int64(0); pos < end; {
+			rctx, cancel := context.WithTimeout(ctx, time.Minute)
+			fs := t.reader.PollFetches(rctx)
+			cancel()
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err := fs.Err0(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("%s: restore partition %d: %w", t.cfg.Name, p, err)
+			}
+			var rerr error
+			fs.EachRecord(func(r *kgo.Record) {
+				pos = r.Offset + 1
+				if rerr != nil || r.Attrs.IsControl() || r.Offset >= end {
+					return
+				}
+				n++
+				rerr = t.proc.Restore(p, r.Key, r.Value)
+			})
+			if rerr != nil {
+				return fmt.Errorf("%s: restore partition %d: %w", t.cfg.Name, p, rerr)
+			}
+		}
+	}
+	t.restored[p] = true
+	t.restoredKeys.Add(int64(n))
+	t.log.Info("restored partition state", "partition", p, "records", n, "took", time.Since(start).Round(time.Millisecond).String())
+	return nil
+}
+
+// Stats returns the counters so far. Safe for concurrent use.
+func (t *TransactRunner) Stats() Stats {
+	return Stats{Records: t.records.Load(), Flushed: t.outputs.Load(), DeadLetters: t.dead.Load(),
+		Transactions: t.txns.Load(), Aborts: t.aborts.Load(), Restored: t.restoredKeys.Load()}
+}
+
+var _ Stage = (*TransactRunner)(nil)
+
+func partitionCount(ctx context.Context, cl *kgo.Client, topic string) (int32, error) {
+	td, err := kadm.NewClient(cl).ListTopics(ctx, topic)
+	if err != nil {
+		return 0, fmt.Errorf("kafka: cannot describe topic %s: %w", topic, err)
+	}
+	d, ok := td[topic]
+	if !ok || d.Err != nil {
+		return 0, fmt.Errorf("kafka: topic %s does not exist (%v)", topic, d.Err)
+	}
+	return int32(len(d.Partitions)), nil
+}
+
+func randomID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
