@@ -113,7 +113,6 @@ type Detect struct {
 
 	parts   map[int32]*partState
 	scratch []float64
-	keyBuf  []byte
 
 	nseries atomic.Int64
 	emitted atomic.Int64

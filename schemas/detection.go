@@ -106,7 +106,8 @@ func Fingerprint(labels map[string]string) string {
 	return fmt.Sprintf("%016x", h.Sum64())
 }
 
-// Validate reports the first field that breaks the contract.
+// Validate reports the first field that breaks the contract; the message
+// names the field.
 func (d *Detection) Validate() error {
 	switch {
 	case d.Version != DetectionVersion:
@@ -115,35 +116,64 @@ func (d *Detection) Validate() error {
 		return errors.New("detection: id is empty")
 	case d.State != StateFiring && d.State != StateResolved:
 		return fmt.Errorf("detection: state %q is neither %q nor %q", d.State, StateFiring, StateResolved)
-	case d.Device == "" || d.Metric == "":
-		return errors.New("detection: device and metric must be set")
+	case d.Device == "":
+		return errors.New("detection: device is empty")
+	case d.Metric == "":
+		return errors.New("detection: metric is empty")
 	case d.Detector == "":
 		return errors.New("detection: detector is empty")
 	case math.IsNaN(d.Score) || d.Score < 0 || d.Score > 1:
 		return fmt.Errorf("detection: score %v is outside [0,1]", d.Score)
 	case d.Severity != SeverityInfo && d.Severity != SeverityWarning && d.Severity != SeverityCritical:
 		return fmt.Errorf("detection: severity %q is not info, warning or critical", d.Severity)
-	case d.EventTime.IsZero() || d.StartsAt.IsZero():
-		return errors.New("detection: eventTime and startsAt must be set")
+	case d.EventTime.IsZero():
+		return errors.New("detection: eventTime is not set")
+	case d.DetectedAt.IsZero():
+		return errors.New("detection: detectedAt is not set")
+	case d.StartsAt.IsZero():
+		return errors.New("detection: startsAt is not set")
 	case d.State == StateResolved && d.EndsAt == nil:
-		return errors.New("detection: a resolved detection needs endsAt")
+		return errors.New("detection: endsAt is not set on a resolved detection")
+	case d.EndsAt != nil && d.EndsAt.IsZero():
+		return errors.New("detection: endsAt is the zero time")
+	case d.Labels["alertname"] == "":
+		return errors.New("detection: labels have no alertname")
 	case d.Fingerprint != Fingerprint(d.Labels):
 		return fmt.Errorf("detection: fingerprint %q does not match labels (want %q)", d.Fingerprint, Fingerprint(d.Labels))
 	}
-	for _, f := range []float64{d.Observed, d.Expected, d.Band.Lower, d.Band.Upper} {
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return errors.New("detection: observed, expected and band must be finite")
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"observed", d.Observed}, {"expected", d.Expected}, {"band.lower", d.Band.Lower}, {"band.upper", d.Band.Upper}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("detection: %s %v is not finite", f.name, f.v)
 		}
 	}
 	return nil
 }
 
-// MarshalDetection validates d and encodes it as JSON.
+// MarshalDetection validates d and encodes it as JSON. A nil Detectors,
+// Labels or Annotations is written as an empty array or object, never null,
+// as the JSON Schema requires.
 func MarshalDetection(d *Detection) ([]byte, error) {
 	if err := d.Validate(); err != nil {
 		return nil, fmt.Errorf("cannot encode detection: %w", err)
 	}
-	return json.Marshal(d)
+	out := *d
+	if out.Detectors == nil {
+		out.Detectors = []string{}
+	}
+	if out.Labels == nil {
+		out.Labels = map[string]string{}
+	}
+	if out.Annotations == nil {
+		out.Annotations = map[string]string{}
+	}
+	b, err := json.Marshal(&out)
+	if err != nil {
+		return nil, fmt.Errorf("cannot encode detection: %w", err)
+	}
+	return b, nil
 }
 
 // DetectionHeaders returns the Kafka headers of a detection message: the
