@@ -39,6 +39,10 @@ type KafkaConfig struct {
 	// ConnectTimeout bounds the first contact with the cluster; default
 	// DefaultConnectTimeout.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// SessionTimeout is how long the group waits for a silent member (a
+	// crashed process) before moving its partitions; default 45s, Kafka's
+	// default. Lower means faster failover and more rebalances on hiccups.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
 }
 
 // SASLConfig configures SASL authentication.
@@ -67,6 +71,9 @@ func (c KafkaConfig) Validate() error {
 	if c.ConnectTimeout < 0 {
 		return errors.New("connect_timeout: must not be negative")
 	}
+	if c.SessionTimeout != 0 && (c.SessionTimeout < 6*time.Second || c.SessionTimeout > 30*time.Minute) {
+		return fmt.Errorf("session_timeout: %v is outside the broker's usual bounds (6s to 30m)", c.SessionTimeout)
+	}
 	return nil
 }
 
@@ -80,6 +87,9 @@ func (c KafkaConfig) Opts() ([]kgo.Opt, error) {
 		id = "telekernel"
 	}
 	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.ClientID(id)}
+	if c.SessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(c.SessionTimeout), kgo.HeartbeatInterval(c.SessionTimeout/10))
+	}
 	tc, err := c.TLS.Client()
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)

@@ -78,6 +78,7 @@ type Runner struct {
 	mu      sync.Mutex // guards sink, done and drain between the loop and callers
 	done    map[string]map[int32]int64
 	drain   map[string]map[int32]int64
+	owned   owned
 	flushed atomic.Int64
 	dead    atomic.Int64
 	records atomic.Int64
@@ -110,6 +111,13 @@ func NewRunner(ctx context.Context, kc KafkaConfig, cfg RunnerConfig, sink Sink,
 		kgo.KeepControlRecords(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.OnPartitionsRevoked(r.onRevoked),
+		kgo.OnPartitionsLost(r.onLost),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.owned.add(a)
+			r.metrics.rebalances.WithLabelValues(r.cfg.Name).Inc()
+		}),
 	)
 	if err != nil {
 		return nil, err
@@ -120,9 +128,11 @@ func NewRunner(ctx context.Context, kc KafkaConfig, cfg RunnerConfig, sink Sink,
 
 // onRevoked flushes and commits before partitions move to another member,
 // so the new owner starts where this one stopped.
-func (r *Runner) onRevoked(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {
+func (r *Runner) onRevoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.owned.remove(m)
+	r.metrics.rebalances.WithLabelValues(r.cfg.Name).Inc()
 	if err := r.flushLocked(ctx); err != nil {
 		r.log.Warn("cannot flush on partition revocation; the new owner will re-read uncommitted records", "err", err)
 	}
@@ -171,10 +181,58 @@ func EndOffsets(ctx context.Context, cl *kgo.Client, topics ...string) (map[stri
 	return out, nil
 }
 
+// onLost forgets partitions the group took away without a revocation (the
+// session timed out); what was not committed is re-read by the new owner.
+func (r *Runner) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.owned.remove(m)
+	r.metrics.rebalances.WithLabelValues(r.cfg.Name).Inc()
+}
+
 func (r *Runner) reached(end map[string]map[int32]int64) bool {
+	return r.owned.reached(end, r.done)
+}
+
+// owned tracks the partitions a group member holds, so a drain waits only
+// for the partitions this member is responsible for.
+type owned struct {
+	assigned bool // had an assignment at least once
+	parts    map[string]map[int32]bool
+}
+
+func (o *owned) add(m map[string][]int32) {
+	o.assigned = true
+	if o.parts == nil {
+		o.parts = map[string]map[int32]bool{}
+	}
+	for t, ps := range m {
+		if o.parts[t] == nil {
+			o.parts[t] = map[int32]bool{}
+		}
+		for _, p := range ps {
+			o.parts[t][p] = true
+		}
+	}
+}
+
+func (o *owned) remove(m map[string][]int32) {
+	for t, ps := range m {
+		for _, p := range ps {
+			delete(o.parts[t], p)
+		}
+	}
+}
+
+// reached reports whether done has reached end on every owned partition.
+// Before the first assignment nothing is reached.
+func (o *owned) reached(end map[string]map[int32]int64, done map[string]map[int32]int64) bool {
+	if !o.assigned {
+		return false
+	}
 	for t, ps := range end {
 		for p, off := range ps {
-			if off > 0 && r.done[t][p] < off {
+			if o.parts[t][p] && off > 0 && done[t][p] < off {
 				return false
 			}
 		}

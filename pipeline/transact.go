@@ -78,6 +78,7 @@ type TransactRunner struct {
 	toDrop   []int32 // partitions revoked or lost, dropped by the loop
 	restored map[int32]bool
 	done     map[int32]int64 // next input offset processed and committed
+	owned    owned
 
 	records, dead, txns, aborts, restoredKeys, outputs atomic.Int64
 }
@@ -119,7 +120,7 @@ func NewTransactRunner(ctx context.Context, kc KafkaConfig, cfg TransactConfig, 
 	if err := EnsureTopics(ctx, admin, TopicSpec{Name: cfg.Changelog, Partitions: parts, Compacted: true}); err != nil {
 		return nil, err
 	}
-	if n, err := partitionCount(ctx, admin, cfg.Changelog); err != nil {
+	if n, err := partitionCountWait(ctx, admin, cfg.Changelog); err != nil {
 		return nil, err
 	} else if n != parts {
 		return nil, fmt.Errorf("pipeline: changelog %s has %d partitions but input %s has %d; they must match (delete the changelog to rebuild it)", cfg.Changelog, n, cfg.Input, parts)
@@ -142,6 +143,9 @@ func NewTransactRunner(ctx context.Context, kc KafkaConfig, cfg TransactConfig, 
 		kgo.OnPartitionsRevoked(t.onGone("revoked")),
 		kgo.OnPartitionsLost(t.onGone("lost")),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
+			t.mu.Lock()
+			t.owned.add(a)
+			t.mu.Unlock()
 			t.metrics.rebalances.WithLabelValues(t.cfg.Name).Inc()
 			t.log.Info("partitions assigned", "partitions", a[t.cfg.Input])
 		}),
@@ -179,6 +183,7 @@ func (t *TransactRunner) onGone(why string) func(context.Context, *kgo.Client, m
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		t.toDrop = append(t.toDrop, m[t.cfg.Input]...)
+		t.owned.remove(m)
 		t.metrics.rebalances.WithLabelValues(t.cfg.Name).Inc()
 		t.log.Info("partitions "+why, "partitions", m[t.cfg.Input])
 	}
@@ -196,12 +201,7 @@ func (t *TransactRunner) reachedLocked() bool {
 	if t.drain == nil {
 		return false
 	}
-	for p, off := range t.drain[t.cfg.Input] {
-		if off > 0 && t.done[p] < off {
-			return false
-		}
-	}
-	return true
+	return t.owned.reached(t.drain, map[string]map[int32]int64{t.cfg.Input: t.done})
 }
 
 // Run processes until ctx is done or a drain target is reached.
@@ -390,6 +390,20 @@ func (t *TransactRunner) Stats() Stats {
 }
 
 var _ Stage = (*TransactRunner)(nil)
+
+// partitionCountWait is partitionCount retried for a few seconds: a topic
+// just created (maybe by another instance starting at the same time) takes
+// a moment to appear in metadata.
+func partitionCountWait(ctx context.Context, cl *kgo.Client, topic string) (int32, error) {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		n, err := partitionCount(ctx, cl, topic)
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return n, err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
 
 func partitionCount(ctx context.Context, cl *kgo.Client, topic string) (int32, error) {
 	td, err := kadm.NewClient(cl).ListTopics(ctx, topic)

@@ -269,13 +269,18 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		log.Error("simulator stopped", "err", srcErr)
 	}
 
-	// Drain: the stages that read samples, then, once detect is done, the
-	// stages that read detections.
+	// A process that produced the samples drains them: first the stages
+	// that read samples, then, once detect is done, those that read
+	// detections. A process of stages only stops after the current batch:
+	// what it did not commit is for the next owner.
 	dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	drainErr := drain(dctx, admin, inputs, cfg.Topics.Samples, done)
-	if drainErr == nil {
-		drainErr = drain(dctx, admin, outputs, cfg.Topics.Detections, done)
+	var drainErr error
+	if *cfg.Sim.Enabled {
+		drainErr = drain(dctx, admin, inputs, cfg.Topics.Samples, done)
+		if drainErr == nil {
+			drainErr = drain(dctx, admin, outputs, cfg.Topics.Detections, done)
+		}
 	}
 	cancelStages()
 	waitErr := g.Wait()

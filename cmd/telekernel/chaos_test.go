@@ -1,0 +1,389 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/collectors/publish"
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// kafkaAddr returns the real Kafka of the integration tests, or skips; under
+// `make test` (TK_INTEGRATION=1) a missing Kafka is a failure.
+func kafkaAddr(t *testing.T) string {
+	t.Helper()
+	if v := os.Getenv("TK_KAFKA"); v != "" {
+		return v
+	}
+	if os.Getenv("TK_INTEGRATION") == "1" {
+		t.Fatal("TK_KAFKA is not set: run the suite with `make test`, which starts Kafka")
+	}
+	t.Skip("TK_KAFKA is not set; `make test` starts Kafka and sets it")
+	return ""
+}
+
+// proc is one `telekernel stage detect` process.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	log  *bytes.Buffer
+	done chan error
+}
+
+func startStage(t *testing.T, bin, cfg, name string) *proc {
+	t.Helper()
+	p := &proc{name: name, log: &bytes.Buffer{}, done: make(chan error, 1)}
+	p.cmd = exec.Command(bin, "stage", "detect", "-c", cfg)
+	p.cmd.Stdout = p.log
+	p.cmd.Stderr = p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("%s exited with %v:\n%s", p.name, err, tail(p.log.String(), 20))
+		}
+	case <-time.After(60 * time.Second):
+		t.Errorf("%s did not stop within 60s after SIGTERM", p.name)
+	}
+}
+
+func tail(s string, n int) string {
+	lines := bytes.Split([]byte(s), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}
+
+// restoredRecords sums the changelog records a process restored.
+func restoredRecords(log string) int {
+	n := 0
+	sc := bufio.NewScanner(bytes.NewReader([]byte(log)))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	re := regexp.MustCompile(`"msg":"restored partition state".*"records":(\d+)`)
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			v, _ := strconv.Atoi(m[1])
+			n += v
+		}
+	}
+	return n
+}
+
+func writeConfig(t *testing.T, dir, name, broker, prefix, detections string, id string) string {
+	t.Helper()
+	cfg := fmt.Sprintf(`kafka:
+  brokers: [%s]
+  session_timeout: 6s
+topics:
+  samples: chaos-%s.samples
+  detections: %s
+  dead_letters: chaos-%s.deadletters
+  group_prefix: %s
+http:
+  listen: "off"
+log:
+  format: json
+`, broker, id, detections, id, prefix)
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestChaosExactlyOnce is the stage runtime's chaos test on real Kafka:
+// about 1 M simulated samples with injected anomalies go through three
+// detect processes; one is killed with SIGKILL mid-run and a fourth joins
+// later. The detections must be exactly those of a single process over the
+// same input (same set, no duplicates, none missing), and the detector
+// state at the end must be byte-identical to the single process's, which
+// holds only if moved partitions continued from their restored state (the
+// state counts every value a series has seen).
+func TestChaosExactlyOnce(t *testing.T) {
+	broker := kafkaAddr(t)
+	if testing.Short() {
+		t.Skip("chaos test skipped in -short mode")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "telekernel")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	idb := make([]byte, 4)
+	_, _ = rand.Read(idb)
+	id := hex.EncodeToString(idb)
+	samples := "chaos-" + id + ".samples"
+	chaosCfg := writeConfig(t, dir, "chaos.yaml", broker, "chaos-"+id, "chaos-"+id+".detections", id)
+	refCfg := writeConfig(t, dir, "ref.yaml", broker, "chaos-"+id+"-ref", "chaos-"+id+"-ref.detections", id)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	kc := pipeline.KafkaConfig{Brokers: []string{broker}}
+	cl, err := pipeline.Connect(ctx, kc, kgo.ProducerLinger(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	const partitions = 12
+	if err := pipeline.EnsureTopics(ctx, cl,
+		pipeline.TopicSpec{Name: samples, Partitions: partitions},
+		pipeline.TopicSpec{Name: "chaos-" + id + ".detections", Partitions: 3},
+		pipeline.TopicSpec{Name: "chaos-" + id + "-ref.detections", Partitions: 3},
+	); err != nil {
+		t.Fatal(err)
+	}
+
+	// The input: 40 devices × 34 series × 736 ticks = 1,000,960 samples,
+	// with six injected traffic faults.
+	var faults []sim.Fault
+	for i, dev := range []int{3, 7, 11, 19, 26, 33} {
+		kind := sim.FaultTrafficSpike
+		if i%2 == 1 {
+			kind = sim.FaultTrafficDrop
+		}
+		faults = append(faults, sim.Fault{Device: sim.DeviceName(dev), Interface: "Ethernet2", Kind: kind,
+			After: time.Duration(20+15*i) * time.Minute, Duration: 8 * time.Minute})
+	}
+	fleet, err := sim.New(sim.Config{Devices: 40, Start: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), Faults: faults})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := publish.New(cl, samples, publish.WithMaxRows(1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	const ticks = 736
+
+	procs := []*proc{
+		startStage(t, bin, chaosCfg, "p1"), startStage(t, bin, chaosCfg, "p2"), startStage(t, bin, chaosCfg, "p3"),
+	}
+	start := time.Now()
+	killed, joined := false, false
+	for tick := 1; tick <= ticks; tick++ {
+		var addErr error
+		fleet.Next(func(s *schemas.Sample) {
+			if addErr == nil {
+				addErr = pub.Add(ctx, s)
+			}
+		})
+		if addErr != nil {
+			t.Fatal(addErr)
+		}
+		if tick%8 == 0 || tick == ticks {
+			if err := pub.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Spread the input over about 15 s so the processes are mid-stream
+		// when one dies and another joins.
+		time.Sleep(time.Until(start.Add(time.Duration(tick) * 20 * time.Millisecond)))
+		if !killed && time.Since(start) > 6*time.Second {
+			killed = true
+			_ = procs[0].cmd.Process.Signal(syscall.SIGKILL)
+			<-procs[0].done
+			t.Logf("SIGKILLed p1 at %v (tick %d)", time.Since(start).Round(time.Millisecond), tick)
+		}
+		if !joined && time.Since(start) > 10*time.Second {
+			joined = true
+			procs = append(procs, startStage(t, bin, chaosCfg, "p4"))
+			t.Logf("started p4 at %v (tick %d)", time.Since(start).Round(time.Millisecond), tick)
+		}
+	}
+	if st := pub.Stats(); st.Samples != 40*34*ticks {
+		t.Fatalf("published %d samples, want %d", st.Samples, 40*34*ticks)
+	}
+	waitCaughtUp(ctx, t, cl, "chaos-"+id+"-detect", samples)
+	t.Logf("chaos run caught up at %v", time.Since(start).Round(time.Millisecond))
+	for _, p := range procs[1:] {
+		p.stop(t)
+	}
+
+	// The reference: one process over the same input.
+	ref := startStage(t, bin, refCfg, "ref")
+	waitCaughtUp(ctx, t, cl, "chaos-"+id+"-ref-detect", samples)
+	ref.stop(t)
+
+	got := readAll(ctx, t, broker, "chaos-"+id+".detections")
+	want := readAll(ctx, t, broker, "chaos-"+id+"-ref.detections")
+	gotDet, dups := detectionSet(t, got)
+	wantDet, _ := detectionSet(t, want)
+	if dups > 0 {
+		t.Errorf("the chaos run emitted %d duplicate detections", dups)
+	}
+	if len(wantDet) < 2*len(faults) {
+		t.Errorf("the reference run emitted %d detections for %d faults", len(wantDet), len(faults))
+	}
+	for id, d := range wantDet {
+		if g, ok := gotDet[id]; !ok {
+			t.Errorf("missing from the chaos run: %s", d)
+		} else if g != d {
+			t.Errorf("differs:\n chaos %s\n   ref %s", g, d)
+		}
+	}
+	for id, d := range gotDet {
+		if _, ok := wantDet[id]; !ok {
+			t.Errorf("extra in the chaos run: %s", d)
+		}
+	}
+
+	// Final state per series, from the changelogs: identical only if every
+	// partition that moved continued from its restored state.
+	gotState := lastByKey(readAll(ctx, t, broker, "chaos-"+id+"-detect-changelog"))
+	wantState := lastByKey(readAll(ctx, t, broker, "chaos-"+id+"-ref-detect-changelog"))
+	if len(wantState) != 40*30 { // 40 devices × 30 counter and gauge series
+		t.Errorf("reference changelog holds %d series, want %d", len(wantState), 40*30)
+	}
+	diff := 0
+	for k, v := range wantState {
+		if !bytes.Equal(gotState[k], v) {
+			diff++
+		}
+	}
+	if diff > 0 || len(gotState) != len(wantState) {
+		t.Errorf("final state differs for %d of %d series (chaos run holds %d)", diff, len(wantState), len(gotState))
+	}
+	restored := 0
+	for _, p := range procs[1:] {
+		restored += restoredRecords(p.log.String())
+	}
+	if restored == 0 {
+		t.Errorf("no process restored any state: no partition moved with its state")
+	}
+	t.Logf("%d detections, identical to the single-process run; %d series' final state identical; %d state records restored after handoffs",
+		len(gotDet), len(wantState), restored)
+}
+
+// waitCaughtUp waits until group has committed the end offsets of topic.
+func waitCaughtUp(ctx context.Context, t *testing.T, cl *kgo.Client, group, topic string) {
+	t.Helper()
+	adm := kadm.NewClient(cl)
+	for {
+		end, err := adm.ListEndOffsets(ctx, topic)
+		if err == nil {
+			committed, ferr := adm.FetchOffsets(ctx, group)
+			if ferr == nil {
+				behind := int64(0)
+				end.Each(func(o kadm.ListedOffset) {
+					c, ok := committed.Lookup(topic, o.Partition)
+					if !ok {
+						behind += o.Offset
+						return
+					}
+					behind += max(0, o.Offset-c.At)
+				})
+				if behind == 0 {
+					return
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("group %s did not catch up on %s: %v", group, topic, ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// readAll reads every committed record of topic.
+func readAll(ctx context.Context, t *testing.T, broker, topic string) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics(topic), kgo.KeepControlRecords(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	lo, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := map[int32]int64{}
+	lo.Each(func(o kadm.ListedOffset) { end[o.Partition] = o.Offset })
+	seen := map[int32]int64{}
+	var out []*kgo.Record
+	for {
+		caught := true
+		for p, e := range end {
+			if seen[p] < e {
+				caught = false
+			}
+		}
+		if caught {
+			return out
+		}
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("reading %s: %v", topic, ctx.Err())
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			seen[r.Partition] = r.Offset + 1
+			if !r.Attrs.IsControl() {
+				out = append(out, r)
+			}
+		})
+	}
+}
+
+// detectionSet maps detection ids to their JSON without the wall-clock
+// detectedAt, and counts ids seen more than once.
+func detectionSet(t *testing.T, recs []*kgo.Record) (map[string]string, int) {
+	t.Helper()
+	out, dups := map[string]string{}, 0
+	for _, r := range recs {
+		var d schemas.Detection
+		if err := json.Unmarshal(r.Value, &d); err != nil {
+			t.Fatal(err)
+		}
+		d.DetectedAt = time.Time{}
+		b, _ := json.Marshal(d)
+		if _, ok := out[d.ID]; ok {
+			dups++
+		}
+		out[d.ID] = string(b)
+	}
+	return out, dups
+}
+
+func lastByKey(recs []*kgo.Record) map[string][]byte {
+	out := map[string][]byte{}
+	for _, r := range recs {
+		out[string(r.Key)] = r.Value
+	}
+	return out
+}
