@@ -51,3 +51,25 @@ func (c *Counter) Update(ts int64, v uint64) (float64, Result) {
 	c.LastTS, c.Last = ts, v
 	return float64(delta) / (float64(dt) / 1e9), OK
 }
+
+// UpdateWidth is Update for a counter that is bits wide (32 for SNMP's
+// Counter32, 64 otherwise). A decrease that is explained by one wrap of a
+// bits-wide counter with an increase of less than half its range is a wrap,
+// and the rate counts through it; any other decrease is a reset (Reset),
+// the new baseline, never a spike. bits of 64 or more is Update.
+func (c *Counter) UpdateWidth(ts int64, v uint64, bits uint) (float64, Result) {
+	if bits >= 64 || bits == 0 || c.LastTS == 0 || ts <= c.LastTS || v >= c.Last {
+		return c.Update(ts, v)
+	}
+	mod := uint64(1) << bits
+	if c.Last >= mod || v >= mod {
+		return c.Update(ts, v) // not a bits-wide value: a reset
+	}
+	delta := mod - c.Last + v
+	if delta >= mod/2 {
+		return c.Update(ts, v) // too large for a wrap: a reset
+	}
+	dt := ts - c.LastTS
+	c.LastTS, c.Last = ts, v
+	return float64(delta) / (float64(dt) / 1e9), OK
+}

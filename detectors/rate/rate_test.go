@@ -38,3 +38,27 @@ func BenchmarkCounter(b *testing.B) {
 		c.Update(int64(i+1)*1e9, uint64(i)*1000)
 	}
 }
+
+func TestUpdateWidth(t *testing.T) {
+	const s = int64(1e9)
+	var c Counter
+	c.UpdateWidth(1*s, 1<<32-100, 32)
+	if r, res := c.UpdateWidth(2*s, 50, 32); res != OK || r != 150 {
+		t.Errorf("32-bit wrap: (%v, %v), want (150, OK)", r, res)
+	}
+	// A large drop is a reset (device reboot), not a wrap: no spike.
+	c = Counter{}
+	c.UpdateWidth(1*s, 1000, 32)
+	if r, res := c.UpdateWidth(2*s, 10, 32); res != Reset || r != 0 {
+		t.Errorf("reset of a 32-bit counter: (%v, %v), want (0, Reset)", r, res)
+	}
+	if r, res := c.UpdateWidth(3*s, 20, 32); res != OK || r != 10 {
+		t.Errorf("after a reset: (%v, %v), want (10, OK)", r, res)
+	}
+	// 64-bit counters never wrap in practice: a decrease is a reset.
+	c = Counter{}
+	c.UpdateWidth(1*s, math.MaxUint64-10, 64)
+	if _, res := c.UpdateWidth(2*s, 5, 64); res != Reset {
+		t.Errorf("64-bit decrease: %v, want Reset", res)
+	}
+}

@@ -80,19 +80,22 @@ type Score struct {
 	WarmedUp bool    // false until MinPoints values were seen
 }
 
-// Detector keeps the window of one series. It is not safe for concurrent use.
+// Detector keeps the window of one series: the values in arrival order (a
+// ring) and the same values sorted, so the median is read directly and the
+// MAD is found by a binary search, in O(log Window); adding a value moves
+// at most Window floats. It allocates only in New. It is not safe for
+// concurrent use.
 type Detector struct {
-	cfg  Config
-	ring []float64 // the window, oldest at pos when full
-	pos  int
-	n    int
-
-	scratch []float64 // reused by Update; not state
+	cfg    Config
+	ring   []float64 // the window, oldest at pos when full
+	sorted []float64 // the window's values in ascending order
+	pos    int
+	n      int
 }
 
 // New returns a detector; cfg must be valid after WithDefaults.
 func New(cfg Config) *Detector {
-	return &Detector{cfg: cfg, ring: make([]float64, cfg.Window)}
+	return &Detector{cfg: cfg, ring: make([]float64, cfg.Window), sorted: make([]float64, 0, cfg.Window)}
 }
 
 // Update scores x against the window, then adds it to the window. NaN and
@@ -119,21 +122,37 @@ func (d *Detector) Add(x float64) {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return
 	}
-	d.ring[d.pos] = x
-	d.pos = (d.pos + 1) % len(d.ring)
-	if d.n < len(d.ring) {
+	if d.n == len(d.ring) {
+		d.sorted = replaceSorted(d.sorted, d.ring[d.pos], x)
+	} else {
+		d.sorted = insertSorted(d.sorted, x)
 		d.n++
+	}
+	d.ring[d.pos] = x
+	if d.pos++; d.pos == len(d.ring) {
+		d.pos = 0
 	}
 }
 
-func (d *Detector) score(x float64) Score {
-	w := append(d.scratch[:0], d.ring[:d.n]...)
-	med := median(w)
-	for i, v := range w {
-		w[i] = math.Abs(v - med)
+// Median returns the median of the window (0 when empty).
+func (d *Detector) Median() float64 {
+	if d.n == 0 {
+		return 0
 	}
-	mad := median(w)
-	d.scratch = w
+	return sortedMedian(d.sorted)
+}
+
+// MAD returns the median absolute deviation of the window (not floored).
+func (d *Detector) MAD() float64 {
+	if d.n == 0 {
+		return 0
+	}
+	return sortedMAD(d.sorted, sortedMedian(d.sorted))
+}
+
+func (d *Detector) score(x float64) Score {
+	med := sortedMedian(d.sorted)
+	mad := sortedMAD(d.sorted, med)
 	floor := math.Max(d.cfg.MinMAD, d.cfg.MinMADFraction*math.Abs(med))
 	mad = math.Max(mad, floor)
 	sigma := mad / madScale
@@ -152,7 +171,7 @@ func (d *Detector) score(x float64) Score {
 func (d *Detector) Len() int { return d.n }
 
 // StateBytes returns the bytes of state the detector keeps per series.
-func (d *Detector) StateBytes() int { return 8*len(d.ring) + 16 }
+func (d *Detector) StateBytes() int { return 16*len(d.ring) + 16 }
 
 // median returns the median of w, reordering w.
 func median(w []float64) float64 {
@@ -211,4 +230,95 @@ func selectK(w []float64, k int) float64 {
 		}
 	}
 	return w[k]
+}
+
+// sortedMedian returns the median of ascending s (not empty).
+func sortedMedian(s []float64) float64 {
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// sortedMAD returns the median of |v − med| over ascending s (not empty).
+// The deviations of the values below the split p are descending in the
+// index and those from p on ascending: two sorted lists, whose k-th
+// smallest element is found by binary search.
+func sortedMAD(s []float64, med float64) float64 {
+	n := len(s)
+	p := lowerBound(s, med)
+	if n%2 == 1 {
+		return kthDev(s, p, med, n/2)
+	}
+	return (kthDev(s, p, med, n/2-1) + kthDev(s, p, med, n/2)) / 2
+}
+
+// kthDev returns the k-th smallest (0-based) of |s[i] − med|, where
+// s[:p] < med <= s[p:]. Left list: a[j] = med − s[p−1−j], j < p. Right
+// list: b[j] = s[p+j] − med, j < n−p. Both ascend.
+func kthDev(s []float64, p int, med float64, k int) float64 {
+	na, nb := p, len(s)-p
+	// Take i from the left list and k+1−i from the right, choosing i so
+	// that a[i−1] <= b[k+1−i] and b[k−i] <= a[i].
+	lo, hi := max(0, k+1-nb), min(k+1, na)
+	for lo < hi {
+		i := (lo + hi) / 2 // i < hi <= na, and k+1−i−1 >= 0 ... take i left
+		j := k + 1 - i     // j right elements
+		// If a[i] < b[j−1], more from the left.
+		if j > 0 && med-s[p-1-i] < s[p+j-1]-med {
+			lo = i + 1
+		} else {
+			hi = i
+		}
+	}
+	i, j := lo, k+1-lo
+	v := math.Inf(-1)
+	if i > 0 {
+		v = med - s[p-i]
+	}
+	if j > 0 {
+		v = math.Max(v, s[p+j-1]-med)
+	}
+	return v
+}
+
+// insertSorted inserts x into ascending s, which has spare capacity.
+func insertSorted(s []float64, x float64) []float64 {
+	i := lowerBound(s, x)
+	s = s[:len(s)+1]
+	copy(s[i+1:], s[i:])
+	s[i] = x
+	return s
+}
+
+// replaceSorted removes one occurrence of old from ascending s and inserts
+// x, moving only the values between the two positions.
+func replaceSorted(s []float64, old, x float64) []float64 {
+	r := lowerBound(s, old) // s[r] == old
+	q := lowerBound(s, x)
+	switch {
+	case q > r: // x goes after old: shift (r, q) left
+		copy(s[r:q-1], s[r+1:q])
+		s[q-1] = x
+	default: // shift [q, r) right
+		copy(s[q+1:r+1], s[q:r])
+		s[q] = x
+	}
+	return s
+}
+
+// lowerBound returns the first index i with s[i] >= x (len(s) if none).
+func lowerBound(s []float64, x float64) int {
+	lo, n := 0, len(s)
+	for n > 0 {
+		half := n >> 1
+		if s[lo+half] < x {
+			lo += half + 1
+			n -= half + 1
+		} else {
+			n = half
+		}
+	}
+	return lo
 }

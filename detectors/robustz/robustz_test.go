@@ -134,3 +134,32 @@ func TestScoreDoesNotAdd(t *testing.T) {
 		t.Fatalf("500 against ~101 scored %+v", a)
 	}
 }
+
+// TestSortedWindowMatchesSelection checks the sorted-window median and MAD
+// against a selection over a copy of the window, on data with many ties.
+func TestSortedWindowMatchesSelection(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, w := range []int{3, 4, 5, 10, 60, 61} {
+		d := New(Config{Window: w, MinPoints: 3}.WithDefaults())
+		for i := 0; i < 2000; i++ {
+			x := float64(rng.IntN(7))
+			if i%3 == 0 {
+				x = rng.NormFloat64() * 100
+			}
+			d.Add(x)
+			win := d.AppendWindow(nil)
+			med := median(slices.Clone(win))
+			dev := make([]float64, len(win))
+			for j, v := range win {
+				dev[j] = math.Abs(v - med)
+			}
+			mad := median(dev)
+			if got := d.Median(); got != med {
+				t.Fatalf("w=%d i=%d: median %v, want %v", w, i, got, med)
+			}
+			if got := d.MAD(); got != mad {
+				t.Fatalf("w=%d i=%d: MAD %v, want %v (window %v)", w, i, got, mad, win)
+			}
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package nab
+
+import (
+	"math"
+	"testing"
+
+	"github.com/telekernel/telekernel/detectors/ensemble"
+)
+
+// TestTelekernelOnNAB runs the default ensemble over the whole subset
+// (about 140 000 points, well under a second), writes NAB's results
+// layout, reads it back, and checks the scores agree and stay above the
+// floor this configuration reached (a regression guard, not the goal).
+func TestTelekernelOnNAB(t *testing.T) {
+	c := loadCorpus(t)
+	sh, err := ensemble.NewShared(ensemble.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scores := c.Run(Ensemble(sh, OutputOnset), 2)
+	res, err := c.Evaluate(scores, Profiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	floor := map[string]float64{"standard": 52, "reward_low_FP_rate": 45, "reward_low_FN_rate": 57}
+	for _, ps := range res {
+		t.Logf("%-20s %.2f (threshold %.6g)", ps.Profile.Name, ps.Normalized, ps.Threshold)
+		if ps.Normalized < floor[ps.Profile.Name] {
+			t.Errorf("%s: %.2f, below the floor %.0f", ps.Profile.Name, ps.Normalized, floor[ps.Profile.Name])
+		}
+	}
+	dir := t.TempDir()
+	if err := c.WriteResults(dir, DetectorName, scores); err != nil {
+		t.Fatal(err)
+	}
+	back, err := c.ReadResults(dir, DetectorName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res2, err := c.Evaluate(back, Profiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range res {
+		if math.Abs(res[i].Normalized-res2[i].Normalized) > 1e-12 {
+			t.Errorf("%s: %.12f from memory, %.12f from the written files", res[i].Profile.Name, res[i].Normalized, res2[i].Normalized)
+		}
+	}
+	// Prefixes: scoring a file's first half alone gives the same scores.
+	s := c.Series[0]
+	d := Ensemble(sh, OutputScore)()
+	half := s.Len() / 2
+	want := scoresOf(t, sh, s, half)
+	for j := 0; j < half; j++ {
+		if got := d.Update(s.Times[j].UnixNano(), s.Values[j]); got != want[j] {
+			t.Fatalf("%s point %d: %v, in a longer run %v", s.Name, j, got, want[j])
+		}
+	}
+}
+
+func scoresOf(t *testing.T, sh *ensemble.Shared, s *Series, n int) []float64 {
+	t.Helper()
+	d := Ensemble(sh, OutputScore)()
+	out := make([]float64, s.Len())
+	for j := range out {
+		out[j] = d.Update(s.Times[j].UnixNano(), s.Values[j])
+	}
+	return out[:n]
+}
+
+// BenchmarkEnsembleNAB measures the ensemble over the subset, one
+// goroutine.
+func BenchmarkEnsembleNAB(b *testing.B) {
+	c := loadCorpus(b)
+	sh, _ := ensemble.NewShared(ensemble.Config{})
+	points := 0
+	for _, s := range c.Series {
+		points += s.Len()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Run(Ensemble(sh, OutputOnset), 1)
+	}
+	b.ReportMetric(float64(points)*float64(b.N)/b.Elapsed().Seconds(), "points/s")
+}

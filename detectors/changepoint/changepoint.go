@@ -1,0 +1,288 @@
+// Package changepoint detects level shifts with two sequential tests on
+// standardised values: a two-sided CUSUM and the Page-Hinkley test. Both
+// accumulate small, persistent deviations that a point-wise z-score misses,
+// and both reset after an alarm so that one shift is one alarm.
+//
+// The baseline (an exponentially weighted mean and standard deviation) is
+// updated after the value is tested, and it is slow on purpose, so a shift
+// is detected before the baseline absorbs it. Nothing looks ahead.
+package changepoint
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/telekernel/telekernel/detectors/internal/enc"
+)
+
+// Defaults of Config.
+const (
+	DefaultK         = 0.5
+	DefaultH         = 8.0
+	DefaultAlpha     = 0.005
+	DefaultMinPoints = 30
+)
+
+// Config configures a CUSUM or a PageHinkley test.
+type Config struct {
+	// K is the allowance (drift) in standard deviations per point: shifts
+	// smaller than K do not accumulate. Default DefaultK. For PageHinkley
+	// it is delta.
+	K float64 `yaml:"k"`
+	// H is the alarm threshold of the accumulated statistic, in standard
+	// deviations. Default DefaultH. For PageHinkley it is lambda.
+	H float64 `yaml:"h"`
+	// Alpha smooths the baseline mean and variance. Default DefaultAlpha.
+	Alpha float64 `yaml:"alpha"`
+	// MinPoints is the number of values before testing starts. Default
+	// DefaultMinPoints.
+	MinPoints int `yaml:"min_points"`
+	// MinSigmaFraction floors sigma at this fraction of |mean|. Default
+	// 1e-3.
+	MinSigmaFraction float64 `yaml:"min_sigma_fraction"`
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.K == 0 {
+		c.K = DefaultK
+	}
+	if c.H == 0 {
+		c.H = DefaultH
+	}
+	if c.Alpha == 0 {
+		c.Alpha = DefaultAlpha
+	}
+	if c.MinPoints == 0 {
+		c.MinPoints = DefaultMinPoints
+	}
+	if c.MinSigmaFraction == 0 {
+		c.MinSigmaFraction = 1e-3
+	}
+	return c
+}
+
+// Validate reports the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.K < 0:
+		return fmt.Errorf("k: %v must not be negative", c.K)
+	case c.H <= 0:
+		return fmt.Errorf("h: %v must be positive", c.H)
+	case !(c.Alpha > 0 && c.Alpha < 1):
+		return fmt.Errorf("alpha: %v must be in (0, 1)", c.Alpha)
+	case c.MinPoints < 2:
+		return fmt.Errorf("min_points: %d must be at least 2", c.MinPoints)
+	case c.MinSigmaFraction < 0:
+		return fmt.Errorf("min_sigma_fraction: must not be negative")
+	}
+	return nil
+}
+
+// Score is the result of testing one value.
+type Score struct {
+	// Stat is the larger one-sided statistic divided by H: an alarm at 1.
+	Stat float64
+	// Dir is +1 for an upward shift, −1 for a downward one, 0 for none.
+	Dir int8
+	// Alarm is true on the value whose statistic crossed H; the test
+	// then restarts from the new level.
+	Alarm    bool
+	Mean     float64 // the baseline (expected value)
+	Sigma    float64
+	WarmedUp bool
+}
+
+// baseline is an exponentially weighted mean and variance.
+type baseline struct {
+	mean, vari float64
+	n          uint64
+}
+
+func (b *baseline) add(x, alpha float64) {
+	b.n++
+	a := math.Max(alpha, 1/float64(b.n))
+	diff := x - b.mean
+	inc := a * diff
+	b.mean += inc
+	b.vari = (1 - a) * (b.vari + diff*inc)
+}
+
+func (b *baseline) sigma(frac float64) float64 {
+	return math.Max(math.Sqrt(b.vari), frac*math.Abs(b.mean))
+}
+
+// CUSUM is a two-sided cumulative-sum test of one series. It is not safe
+// for concurrent use.
+type CUSUM struct {
+	cfg      Config
+	b        baseline
+	pos, neg float64
+}
+
+// NewCUSUM returns a CUSUM test for cfg after WithDefaults and Validate.
+func NewCUSUM(cfg Config) (*CUSUM, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("cusum: %w", err)
+	}
+	return &CUSUM{cfg: cfg}, nil
+}
+
+// Update tests x, then adds it to the baseline. After an alarm the
+// statistics restart and the baseline restarts at x, the new level.
+func (c *CUSUM) Update(x float64) Score {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return Score{Mean: c.b.mean}
+	}
+	if c.b.n < uint64(c.cfg.MinPoints) {
+		c.b.add(x, c.cfg.Alpha)
+		return Score{Mean: c.b.mean}
+	}
+	sigma := c.b.sigma(c.cfg.MinSigmaFraction)
+	s := Score{Mean: c.b.mean, Sigma: sigma, WarmedUp: true}
+	z := 0.0
+	if sigma > 0 {
+		z = (x - c.b.mean) / sigma
+	} else if x != c.b.mean {
+		z = math.Copysign(1e6, x-c.b.mean)
+	}
+	z = math.Max(-1e6, math.Min(1e6, z))
+	c.pos = math.Max(0, c.pos+z-c.cfg.K)
+	c.neg = math.Max(0, c.neg-z-c.cfg.K)
+	if c.pos >= c.neg {
+		s.Stat, s.Dir = c.pos/c.cfg.H, 1
+	} else {
+		s.Stat, s.Dir = c.neg/c.cfg.H, -1
+	}
+	if s.Stat == 0 {
+		s.Dir = 0
+	}
+	if s.Stat >= 1 {
+		s.Alarm = true
+		c.pos, c.neg = 0, 0
+		// Restart the baseline at the new level, keeping the scale.
+		c.b.mean = x
+		c.b.n = uint64(c.cfg.MinPoints)
+		return s
+	}
+	c.b.add(x, c.cfg.Alpha)
+	return s
+}
+
+// StateBytes returns the bytes of state kept per series.
+func (c *CUSUM) StateBytes() int { return 40 }
+
+const stateVersion = 1
+
+// MarshalBinary encodes the state (version 1).
+func (c *CUSUM) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) }
+
+// AppendBinary appends the encoded state to dst.
+func (c *CUSUM) AppendBinary(dst []byte) ([]byte, error) {
+	dst = enc.AppendHeader(dst, enc.TagCUSUM, stateVersion)
+	for _, f := range [...]float64{c.b.mean, c.b.vari, c.pos, c.neg} {
+		dst = enc.AppendF64(dst, f)
+	}
+	return enc.AppendU(dst, c.b.n), nil
+}
+
+// UnmarshalBinary restores a state written by MarshalBinary.
+func (c *CUSUM) UnmarshalBinary(b []byte) error {
+	r := enc.Reader{B: b}
+	r.Header(enc.TagCUSUM, stateVersion)
+	mean, vari, pos, neg, n := r.F64(), r.F64(), r.F64(), r.F64(), r.U()
+	if err := r.Done(); err != nil {
+		return fmt.Errorf("cusum: %w", err)
+	}
+	c.b, c.pos, c.neg = baseline{mean, vari, n}, pos, neg
+	return nil
+}
+
+// PageHinkley is a two-sided Page-Hinkley test of one series: the
+// cumulative deviation from the running mean, minus an allowance K per
+// point, against its running extreme. It is not safe for concurrent use.
+type PageHinkley struct {
+	cfg       Config
+	b         baseline
+	up, upMin float64 // cumulative sum of (z − K) and its minimum
+	dn, dnMax float64 // cumulative sum of (z + K) and its maximum
+}
+
+// NewPageHinkley returns a Page-Hinkley test for cfg (K is delta, H is
+// lambda) after WithDefaults and Validate.
+func NewPageHinkley(cfg Config) (*PageHinkley, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("page-hinkley: %w", err)
+	}
+	return &PageHinkley{cfg: cfg}, nil
+}
+
+// Update tests x, then adds it to the baseline.
+func (p *PageHinkley) Update(x float64) Score {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return Score{Mean: p.b.mean}
+	}
+	if p.b.n < uint64(p.cfg.MinPoints) {
+		p.b.add(x, p.cfg.Alpha)
+		return Score{Mean: p.b.mean}
+	}
+	sigma := p.b.sigma(p.cfg.MinSigmaFraction)
+	s := Score{Mean: p.b.mean, Sigma: sigma, WarmedUp: true}
+	z := 0.0
+	if sigma > 0 {
+		z = math.Max(-1e6, math.Min(1e6, (x-p.b.mean)/sigma))
+	}
+	p.up += z - p.cfg.K
+	p.upMin = math.Min(p.upMin, p.up)
+	p.dn += z + p.cfg.K
+	p.dnMax = math.Max(p.dnMax, p.dn)
+	u, d := p.up-p.upMin, p.dnMax-p.dn
+	if u >= d {
+		s.Stat, s.Dir = u/p.cfg.H, 1
+	} else {
+		s.Stat, s.Dir = d/p.cfg.H, -1
+	}
+	if s.Stat == 0 {
+		s.Dir = 0
+	}
+	if s.Stat >= 1 {
+		s.Alarm = true
+		p.up, p.upMin, p.dn, p.dnMax = 0, 0, 0, 0
+		p.b.mean = x
+		p.b.n = uint64(p.cfg.MinPoints)
+		return s
+	}
+	p.b.add(x, p.cfg.Alpha)
+	return s
+}
+
+// StateBytes returns the bytes of state kept per series.
+func (p *PageHinkley) StateBytes() int { return 64 }
+
+// MarshalBinary encodes the state (version 1).
+func (p *PageHinkley) MarshalBinary() ([]byte, error) { return p.AppendBinary(nil) }
+
+// AppendBinary appends the encoded state to dst.
+func (p *PageHinkley) AppendBinary(dst []byte) ([]byte, error) {
+	dst = enc.AppendHeader(dst, enc.TagPageHinkley, stateVersion)
+	for _, f := range [...]float64{p.b.mean, p.b.vari, p.up, p.upMin, p.dn, p.dnMax} {
+		dst = enc.AppendF64(dst, f)
+	}
+	return enc.AppendU(dst, p.b.n), nil
+}
+
+// UnmarshalBinary restores a state written by MarshalBinary.
+func (p *PageHinkley) UnmarshalBinary(b []byte) error {
+	r := enc.Reader{B: b}
+	r.Header(enc.TagPageHinkley, stateVersion)
+	mean, vari := r.F64(), r.F64()
+	up, upMin, dn, dnMax := r.F64(), r.F64(), r.F64(), r.F64()
+	n := r.U()
+	if err := r.Done(); err != nil {
+		return fmt.Errorf("page-hinkley: %w", err)
+	}
+	p.b, p.up, p.upMin, p.dn, p.dnMax = baseline{mean, vari, n}, up, upMin, dn, dnMax
+	return nil
+}

@@ -1,0 +1,106 @@
+package changepoint
+
+import (
+	"math"
+	"testing"
+
+	"github.com/telekernel/telekernel/detectors/internal/synth"
+)
+
+type tester interface {
+	Update(float64) Score
+	MarshalBinary() ([]byte, error)
+	UnmarshalBinary([]byte) error
+}
+
+func both(t testing.TB) map[string]func() tester {
+	return map[string]func() tester{
+		"cusum": func() tester { c, err := NewCUSUM(Config{}); must(t, err); return c },
+		"page-hinkley": func() tester {
+			p, err := NewPageHinkley(Config{K: 0.5, H: 8})
+			must(t, err)
+			return p
+		},
+	}
+}
+
+func must(t testing.TB, err error) {
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLevelShift: a shift of 3 sigma (each point alone is unremarkable
+// at a 6-sigma threshold) alarms within a few points, upwards; the clean
+// series does not alarm.
+func TestLevelShift(t *testing.T) {
+	const at = 1000
+	for name, mk := range both(t) {
+		_, clean := synth.Series(13, 2000, 0, synth.None, at)
+		d := mk()
+		for i, x := range clean {
+			if s := d.Update(x); s.Alarm {
+				t.Errorf("%s: alarm on clean data at %d", name, i)
+			}
+		}
+		_, xs := synth.Series(13, 2000, 0, synth.LevelShift, at)
+		d = mk()
+		alarm := -1
+		for i, x := range xs {
+			s := d.Update(x)
+			if s.Alarm && alarm < 0 {
+				alarm = i
+				if s.Dir != 1 {
+					t.Errorf("%s: alarm direction %d, want +1", name, s.Dir)
+				}
+			}
+		}
+		if alarm < at || alarm > at+10 {
+			t.Errorf("%s: first alarm at %d, want within 10 points of %d", name, alarm, at)
+		}
+	}
+}
+
+func TestNoLookAheadAndRoundTrip(t *testing.T) {
+	_, xs := synth.Series(14, 1500, 0, synth.LevelShift, 800)
+	for name, mk := range both(t) {
+		full := make([]Score, len(xs))
+		d := mk()
+		for i, x := range xs {
+			full[i] = d.Update(x)
+		}
+		d = mk()
+		for i, x := range xs[:900] {
+			if s := d.Update(x); s != full[i] {
+				t.Fatalf("%s: prefix scores differ at %d", name, i)
+			}
+		}
+		st, _ := d.MarshalBinary()
+		e := mk()
+		must(t, e.UnmarshalBinary(st))
+		for i := 900; i < len(xs); i++ {
+			if a, b := d.Update(xs[i]), e.Update(xs[i]); a != b || a != full[i] {
+				t.Fatalf("%s: restored %+v, original %+v, full run %+v", name, b, a, full[i])
+			}
+		}
+		if math.IsNaN(full[len(xs)-1].Mean) {
+			t.Fatal("nan")
+		}
+	}
+}
+
+func BenchmarkUpdate(b *testing.B) {
+	_, xs := synth.Series(15, 4096, 10, synth.None, 0)
+	for name, mk := range both(b) {
+		b.Run(name, func(b *testing.B) {
+			d := mk()
+			b.ReportAllocs()
+			b.SetBytes(8)
+			i := 0
+			for b.Loop() {
+				d.Update(xs[i&4095])
+				i++
+			}
+		})
+	}
+}

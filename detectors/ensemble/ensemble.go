@@ -1,0 +1,279 @@
+// Package ensemble combines telekernel's univariate detectors on one series
+// into one calibrated anomaly score in [0, 1], an expected value and band,
+// the list of detectors that fired, a severity, and firing/resolved alert
+// transitions with hysteresis, so one incident is one alert.
+//
+// Each member detector produces a raw score (|z| for the z-score
+// detectors, the normalised statistic for CUSUM, the mass score of the
+// forest). Each raw score is calibrated against that detector's own
+// history on this series (package likelihood's Record: the ratio to the
+// member's recent record), which makes the members comparable and one
+// threshold fit every series; the ensemble score maps the largest ratio r
+// to r/(1+r) in [0, 1).
+//
+// Everything is computed from the points seen so far: a score never
+// changes when later points arrive.
+package ensemble
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/telekernel/telekernel/detectors/changepoint"
+	"github.com/telekernel/telekernel/detectors/ewma"
+	"github.com/telekernel/telekernel/detectors/hst"
+	"github.com/telekernel/telekernel/detectors/likelihood"
+	"github.com/telekernel/telekernel/detectors/robustz"
+	"github.com/telekernel/telekernel/detectors/seasonal"
+)
+
+// Member identifies a member detector; a Mask is a set of members.
+type Member uint8
+
+// Members, in the order of their bits in a Mask.
+const (
+	RobustZ Member = iota
+	EWMA
+	Seasonal
+	CUSUM
+	Forest
+	numMembers
+)
+
+var memberNames = [numMembers]string{"robust_z", "ewma", "seasonal", "cusum", "forest"}
+
+// String returns the member's name as used in configs and detections.
+func (m Member) String() string {
+	if m < numMembers {
+		return memberNames[m]
+	}
+	return fmt.Sprintf("member(%d)", m)
+}
+
+// ParseMember returns the member named s.
+func ParseMember(s string) (Member, error) {
+	for i, n := range memberNames {
+		if n == s {
+			return Member(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown detector %q (known: robust_z, ewma, seasonal, cusum, forest)", s)
+}
+
+// Mask is a set of members.
+type Mask uint16
+
+// Has reports whether m is in the set.
+func (k Mask) Has(m Member) bool { return k&(1<<m) != 0 }
+
+// Names appends the names of the members in the set to dst.
+func (k Mask) Names(dst []string) []string {
+	for m := Member(0); m < numMembers; m++ {
+		if k.Has(m) {
+			dst = append(dst, m.String())
+		}
+	}
+	return dst
+}
+
+// Transition is what an update did to the alert.
+type Transition uint8
+
+// Transitions of Result.
+const (
+	None Transition = iota
+	Fired
+	Resolved
+)
+
+// Result is the ensemble's verdict on one point. It holds no references
+// into the ensemble and allocates nothing.
+type Result struct {
+	// Score is the calibrated anomaly score in [0, 1): r/(1+r), where r is
+	// the largest ratio of a member's raw score to that member's recent
+	// record on this series (both as log(1 + raw)). 0.5 means a member
+	// equals its record; the default firing threshold is 1.1 × the record.
+	Score float64
+	// Expected is the baseline's expected value for the point; Lower and
+	// Upper the band outside which it would be an anomaly.
+	Expected, Lower, Upper float64
+	// Fired is the set of members whose own calibrated score reached the
+	// firing threshold on this point; Top the member with the largest.
+	Fired Mask
+	Top   Member
+	// Transition is Fired on the point that started an alert and Resolved
+	// on the one that ended it; Firing is true while the alert is on.
+	Transition Transition
+	Firing     bool
+	// Onset is true on the point that started the alert, and Peak is the
+	// largest score of the current (or just resolved) alert.
+	Peak float64
+	// WarmedUp is false while the members are still learning.
+	WarmedUp bool
+}
+
+// Severity grades a score: "critical" at or above crit, "warning" at or
+// above fire, "info" below.
+func Severity(score, fire, crit float64) string {
+	switch {
+	case score >= crit:
+		return "critical"
+	case score >= fire:
+		return "warning"
+	}
+	return "info"
+}
+
+// Defaults of Config.
+const (
+	DefaultFire     = 0.525 // a member at 1.1 × its record
+	DefaultResolve  = 0.5   // below the record
+	DefaultCritical = 0.6   // 1.5 × the record
+	DefaultConfirm  = 1
+	DefaultClear    = 3
+	// DefaultRobustWindow is the ensemble's robust z-score window, longer
+	// than robustz's own default: the ensemble's baseline should span
+	// hours to days of points.
+	DefaultRobustWindow = 480
+	// DefaultForestShingle is the ensemble forest's shingle: shapes of
+	// four points (the forest's own default is two).
+	DefaultForestShingle = 4
+	DefaultCooldown      = 100
+	// DefaultSeasonalStrength is the share of the variance the seasonal
+	// profile must explain before it is used as the baseline.
+	DefaultSeasonalStrength = 0.5
+	DefaultBandZ            = 4.0
+)
+
+// Config configures an Ensemble. The zero value is the default ensemble.
+type Config struct {
+	// Detectors lists the members used. Default: all of robust_z, ewma,
+	// seasonal, cusum, forest.
+	Detectors []string `yaml:"detectors"`
+
+	RobustZ  robustz.Config     `yaml:"robust_z"`
+	EWMA     ewma.Config        `yaml:"ewma"`
+	Seasonal seasonal.Config    `yaml:"seasonal"`
+	CUSUM    changepoint.Config `yaml:"cusum"`
+	Forest   hst.Config         `yaml:"forest"`
+	// Calibration turns each member's raw score into the ratio to its
+	// own recent record on this series.
+	Calibration likelihood.RecordConfig `yaml:"calibration"`
+
+	// SeasonalStrength is the share of the variance (0..1) that the
+	// seasonal profile must explain before the seasonal member scores and
+	// provides the expected value. Default DefaultSeasonalStrength.
+	SeasonalStrength float64 `yaml:"seasonal_strength"`
+	// BandZ is the half-width of the reported band in baseline standard
+	// deviations. Default DefaultBandZ.
+	BandZ float64 `yaml:"band_z"`
+
+	// Fire is the score at which an alert fires (after Confirm points);
+	// Resolve the score below which it resolves (after Clear points);
+	// Critical the score graded critical. Defaults DefaultFire,
+	// DefaultResolve, DefaultCritical.
+	Fire     float64 `yaml:"fire"`
+	Resolve  float64 `yaml:"resolve"`
+	Critical float64 `yaml:"critical"`
+	Confirm  int     `yaml:"confirm"`
+	Clear    int     `yaml:"clear"`
+	// Cooldown is the least number of points between two alert onsets of
+	// the series, so a long or repeating incident is one alert. Default
+	// DefaultCooldown.
+	Cooldown int `yaml:"cooldown"`
+}
+
+// WithDefaults returns c with zero fields set to their defaults, including
+// the members' configs.
+func (c Config) WithDefaults() Config {
+	if c.Detectors == nil {
+		c.Detectors = memberNames[:]
+	}
+	if c.RobustZ.Window == 0 {
+		c.RobustZ.Window = DefaultRobustWindow
+	}
+	c.RobustZ = c.RobustZ.WithDefaults()
+	c.EWMA = c.EWMA.WithDefaults()
+	c.Seasonal = c.Seasonal.WithDefaults()
+	c.CUSUM = c.CUSUM.WithDefaults()
+	if c.Forest.Shingle == 0 {
+		c.Forest.Shingle = DefaultForestShingle
+	}
+	c.Forest = c.Forest.WithDefaults()
+	c.Calibration = c.Calibration.WithDefaults()
+	if c.SeasonalStrength == 0 {
+		c.SeasonalStrength = DefaultSeasonalStrength
+	}
+	if c.BandZ == 0 {
+		c.BandZ = DefaultBandZ
+	}
+	if c.Fire == 0 {
+		c.Fire = DefaultFire
+	}
+	if c.Resolve == 0 {
+		c.Resolve = math.Min(DefaultResolve, c.Fire*0.95)
+	}
+	if c.Critical == 0 {
+		c.Critical = math.Max(DefaultCritical, c.Fire)
+	}
+	if c.Confirm == 0 {
+		c.Confirm = DefaultConfirm
+	}
+	if c.Clear == 0 {
+		c.Clear = DefaultClear
+	}
+	if c.Cooldown == 0 {
+		c.Cooldown = DefaultCooldown
+	}
+	return c
+}
+
+// Validate reports the first bad field, with its path.
+func (c Config) Validate() error {
+	if _, err := c.mask(); err != nil {
+		return fmt.Errorf("detectors: %w", err)
+	}
+	for _, v := range []struct {
+		name string
+		err  error
+	}{
+		{"robust_z", c.RobustZ.Validate()}, {"ewma", c.EWMA.Validate()}, {"seasonal", c.Seasonal.Validate()},
+		{"cusum", c.CUSUM.Validate()}, {"forest", c.Forest.Validate()}, {"calibration", c.Calibration.Validate()},
+	} {
+		if v.err != nil {
+			return fmt.Errorf("%s.%w", v.name, v.err)
+		}
+	}
+	switch {
+	case c.SeasonalStrength < 0 || c.SeasonalStrength > 1:
+		return fmt.Errorf("seasonal_strength: %v must be in [0, 1]", c.SeasonalStrength)
+	case c.BandZ <= 0:
+		return fmt.Errorf("band_z: %v must be positive", c.BandZ)
+	case !(c.Fire > 0 && c.Fire <= 1):
+		return fmt.Errorf("fire: %v must be in (0, 1]", c.Fire)
+	case !(c.Resolve > 0 && c.Resolve < c.Fire):
+		return fmt.Errorf("resolve: %v must be positive and below fire (%v)", c.Resolve, c.Fire)
+	case c.Critical < c.Fire:
+		return fmt.Errorf("critical: %v must not be below fire (%v)", c.Critical, c.Fire)
+	case c.Cooldown < 0:
+		return fmt.Errorf("cooldown: %d must not be negative", c.Cooldown)
+	case c.Confirm < 1 || c.Clear < 1:
+		return fmt.Errorf("confirm and clear must be at least 1 (got %d, %d)", c.Confirm, c.Clear)
+	}
+	return nil
+}
+
+func (c Config) mask() (Mask, error) {
+	var k Mask
+	for _, n := range c.Detectors {
+		m, err := ParseMember(n)
+		if err != nil {
+			return 0, err
+		}
+		k |= 1 << m
+	}
+	if k == 0 {
+		return 0, fmt.Errorf("no detector enabled")
+	}
+	return k, nil
+}

@@ -1,0 +1,175 @@
+package ensemble
+
+import (
+	"testing"
+
+	"github.com/telekernel/telekernel/detectors/internal/synth"
+)
+
+const day = 288
+
+func run(t testing.TB, sh *Shared, ts []int64, xs []float64) []Result {
+	e := sh.New()
+	out := make([]Result, len(xs))
+	for i := range xs {
+		out[i] = e.Update(ts[i], xs[i])
+	}
+	return out
+}
+
+func shared(t testing.TB) *Shared {
+	sh, err := NewShared(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sh
+}
+
+// TestAnomaliesFireOnce: every kind of injected anomaly fires an alert
+// within a few points of its start, the alert names the detectors, carries
+// a band that excludes the point, and the incident is one alert.
+func TestAnomaliesFireOnce(t *testing.T) {
+	sh := shared(t)
+	at := 4*day + day/4
+	for _, tc := range []struct {
+		name  string
+		kind  synth.Kind
+		amp   float64
+		delay int
+	}{
+		{"spike", synth.Spike, 0, 0},
+		{"dip", synth.Dip, 0, 0},
+		{"level shift", synth.LevelShift, 0, 10},
+		{"variance change", synth.VarianceRatio, 0, 30},
+		{"seasonal break", synth.SeasonalBreak, 20, 10},
+	} {
+		ts, xs := synth.Series(21, 5*day, tc.amp, tc.kind, at)
+		rs := run(t, sh, ts, xs)
+		fired := -1
+		for i, r := range rs[at:] {
+			if r.Transition == Fired {
+				fired = at + i
+				break
+			}
+		}
+		if fired < 0 || fired > at+tc.delay {
+			t.Errorf("%s: first alert at %d, want within %d points of %d", tc.name, fired, tc.delay, at)
+			continue
+		}
+		r := rs[fired]
+		if r.Fired == 0 || r.Score < sh.cfg.Fire {
+			t.Errorf("%s: alert without a firing detector: %+v", tc.name, r)
+		}
+		if tc.kind == synth.Spike && !(xs[fired] > r.Upper) {
+			t.Errorf("%s: point %.1f inside the band [%.1f, %.1f]", tc.name, xs[fired], r.Lower, r.Upper)
+		}
+		onsets := 0
+		for _, r := range rs[at : at+day/2] {
+			if r.Transition == Fired {
+				onsets++
+			}
+		}
+		if tc.kind != synth.VarianceRatio && onsets > 1 {
+			t.Errorf("%s: %d alerts for one incident", tc.name, onsets)
+		}
+		t.Logf("%s: fired at +%d by %v (score %.3f)", tc.name, fired-at, r.Fired.Names(nil), r.Score)
+	}
+}
+
+func TestQuietOnCleanSeries(t *testing.T) {
+	sh := shared(t)
+	for _, amp := range []float64{0, 20} {
+		ts, xs := synth.Series(22, 6*day, amp, synth.None, 0)
+		alerts := 0
+		for _, r := range run(t, sh, ts, xs)[2*day:] {
+			if r.Transition == Fired {
+				alerts++
+			}
+		}
+		// Records are broken by chance now and then; far fewer than one a day.
+		if alerts > 4 {
+			t.Errorf("amplitude %v: %d alerts in 4 clean days", amp, alerts)
+		}
+	}
+}
+
+// TestNoLookAhead proves a prefix's results do not change when more data
+// is appended.
+func TestNoLookAhead(t *testing.T) {
+	sh := shared(t)
+	ts, xs := synth.Series(23, 3*day, 20, synth.LevelShift, 2*day)
+	full := run(t, sh, ts, xs)
+	for _, n := range []int{1, 100, 2 * day, 2*day + 5} {
+		for i, r := range run(t, sh, ts[:n], xs[:n]) {
+			if r != full[i] {
+				t.Fatalf("prefix %d: point %d: %+v, with more data %+v", n, i, r, full[i])
+			}
+		}
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	sh := shared(t)
+	ts, xs := synth.Series(24, 4*day, 20, synth.Spike, 3*day)
+	full := run(t, sh, ts, xs)
+	e := sh.New()
+	for i := range 2 * day {
+		e.Update(ts[i], xs[i])
+	}
+	st, err := e.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := sh.New()
+	if err := f.UnmarshalBinary(st); err != nil {
+		t.Fatal(err)
+	}
+	for i := 2 * day; i < len(xs); i++ {
+		if r := f.Update(ts[i], xs[i]); r != full[i] {
+			t.Fatalf("restored ensemble at %d: %+v, original %+v", i, r, full[i])
+		}
+	}
+	other, _ := NewShared(Config{Detectors: []string{"robust_z", "ewma"}})
+	if err := other.New().UnmarshalBinary(st); err == nil {
+		t.Fatal("state restored into an ensemble of another configuration")
+	}
+	t.Logf("state: %d bytes encoded, %d bytes in memory", len(st), e.StateBytes())
+}
+
+func TestConfig(t *testing.T) {
+	for _, c := range []Config{
+		{Detectors: []string{"nope"}},
+		{Detectors: []string{}},
+		{Fire: 0.5, Resolve: 0.6},
+		{Cooldown: -1},
+		{SeasonalStrength: 2},
+	} {
+		if _, err := NewShared(c); err == nil {
+			t.Errorf("%+v: want an error", c)
+		}
+	}
+}
+
+func BenchmarkUpdate(b *testing.B) {
+	ts, xs := synth.Series(25, 4096, 20, synth.None, 0)
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"all", Config{}},
+		{"statistical", Config{Detectors: []string{"robust_z", "ewma", "seasonal", "cusum"}}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			sh, _ := NewShared(tc.cfg)
+			e := sh.New()
+			b.ReportAllocs()
+			b.SetBytes(16)
+			b.ReportMetric(float64(e.StateBytes()), "state-bytes")
+			i := 0
+			for b.Loop() {
+				e.Update(ts[i&4095]+int64(i>>12)*4096*synth.Step, xs[i&4095])
+				i++
+			}
+		})
+	}
+}

@@ -1,0 +1,253 @@
+// Package seasonal scores values against a seasonal baseline: an additive
+// Holt-Winters model whose seasonal profile is kept per time-of-period bin
+// (by default 288 five-minute bins of a day), indexed by the sample's
+// timestamp, so irregular sampling and gaps do not shift the phase. The
+// residual x − (level + season[bin]) is scored by its z-score against an
+// exponentially weighted mean absolute residual.
+//
+// Strength reports how much of the series' variation the seasonal profile
+// explains (1 − residual variance / variance around the level), which an
+// ensemble uses to decide whether the series is seasonal at this period.
+//
+// A value is scored before it updates the model (no look-ahead).
+package seasonal
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/telekernel/telekernel/detectors/internal/enc"
+)
+
+// Defaults of Config.
+const (
+	DefaultPeriod     = 24 * time.Hour
+	DefaultBins       = 288
+	DefaultAlpha      = 0.01
+	DefaultGamma      = 0.2
+	DefaultSigmaAlpha = 0.01
+	// MaxBins bounds the memory of one series.
+	MaxBins = 4096
+)
+
+// Config configures a Detector.
+type Config struct {
+	// Period is the length of the season. Default DefaultPeriod (daily);
+	// 168h is weekly.
+	Period time.Duration `yaml:"period"`
+	// Bins is the number of time-of-period bins. Default DefaultBins; at
+	// most MaxBins.
+	Bins int `yaml:"bins"`
+	// Alpha smooths the level, per point. Default DefaultAlpha.
+	Alpha float64 `yaml:"alpha"`
+	// Gamma smooths a bin's seasonal offset, per visit. Default
+	// DefaultGamma.
+	Gamma float64 `yaml:"gamma"`
+	// SigmaAlpha smooths the residual scale, per point. Default
+	// DefaultSigmaAlpha.
+	SigmaAlpha float64 `yaml:"sigma_alpha"`
+	// MinSigma floors the residual sigma in absolute units. Default 0.
+	MinSigma float64 `yaml:"min_sigma"`
+	// MinSigmaFraction floors the residual sigma at this fraction of
+	// |level|. Default 1e-3.
+	MinSigmaFraction float64 `yaml:"min_sigma_fraction"`
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Period == 0 {
+		c.Period = DefaultPeriod
+	}
+	if c.Bins == 0 {
+		c.Bins = DefaultBins
+	}
+	if c.Alpha == 0 {
+		c.Alpha = DefaultAlpha
+	}
+	if c.Gamma == 0 {
+		c.Gamma = DefaultGamma
+	}
+	if c.SigmaAlpha == 0 {
+		c.SigmaAlpha = DefaultSigmaAlpha
+	}
+	if c.MinSigmaFraction == 0 {
+		c.MinSigmaFraction = 1e-3
+	}
+	return c
+}
+
+// Validate reports the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.Period <= 0:
+		return fmt.Errorf("period: %v must be positive", c.Period)
+	case c.Bins < 1 || c.Bins > MaxBins:
+		return fmt.Errorf("bins: %d must be between 1 and %d", c.Bins, MaxBins)
+	case !(c.Alpha > 0 && c.Alpha < 1):
+		return fmt.Errorf("alpha: %v must be in (0, 1)", c.Alpha)
+	case !(c.Gamma > 0 && c.Gamma <= 1):
+		return fmt.Errorf("gamma: %v must be in (0, 1]", c.Gamma)
+	case !(c.SigmaAlpha > 0 && c.SigmaAlpha < 1):
+		return fmt.Errorf("sigma_alpha: %v must be in (0, 1)", c.SigmaAlpha)
+	case c.MinSigma < 0 || c.MinSigmaFraction < 0:
+		return fmt.Errorf("min_sigma and min_sigma_fraction must not be negative")
+	}
+	return nil
+}
+
+// Score is the result of scoring one value.
+type Score struct {
+	Z        float64 // residual z-score; 0 while warming up
+	Expected float64 // level + seasonal offset of the value's bin
+	Sigma    float64 // residual scale (floored)
+	WarmedUp bool    // a full period has been seen
+}
+
+// Detector is the seasonal model of one series. It is not safe for
+// concurrent use.
+type Detector struct {
+	cfg    Config
+	binNS  int64
+	season []float64 // offset per bin; NaN until the bin is first visited
+	level  float64
+	mae    float64 // EW mean absolute residual
+	resVar float64 // EW variance of the residual
+	lvlVar float64 // EW variance around the level alone
+	first  int64   // timestamp of the first value
+	n      uint64
+	m      uint64 // values that updated the residual scale
+}
+
+// New returns a detector for cfg after WithDefaults and Validate.
+func New(cfg Config) (*Detector, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("seasonal: %w", err)
+	}
+	d := &Detector{cfg: cfg, season: make([]float64, cfg.Bins), binNS: max(int64(cfg.Period)/int64(cfg.Bins), 1)}
+	for i := range d.season {
+		d.season[i] = math.NaN()
+	}
+	return d, nil
+}
+
+func (d *Detector) bin(ts int64) int {
+	b := (ts / d.binNS) % int64(len(d.season))
+	if b < 0 {
+		b += int64(len(d.season))
+	}
+	return int(b)
+}
+
+// Update scores x at ts, then updates the model with it. NaN and infinite
+// values are ignored and score zero.
+func (d *Detector) Update(ts int64, x float64) Score {
+	s := d.Score(ts, x)
+	d.Add(ts, x)
+	return s
+}
+
+// Score scores x at ts without updating the model.
+func (d *Detector) Score(ts int64, x float64) Score {
+	if math.IsNaN(x) || math.IsInf(x, 0) || d.n == 0 {
+		return Score{}
+	}
+	off := d.season[d.bin(ts)]
+	if math.IsNaN(off) {
+		off = 0
+	}
+	exp := d.level + off
+	s := Score{Expected: exp}
+	if ts-d.first < int64(d.cfg.Period) {
+		return s
+	}
+	sigma := math.Max(1.2533141373155001*d.mae, math.Max(d.cfg.MinSigma, d.cfg.MinSigmaFraction*math.Abs(d.level)))
+	s.WarmedUp, s.Sigma = true, sigma
+	if sigma == 0 {
+		if x != exp {
+			s.Z = math.Copysign(1e6, x-exp)
+		}
+		return s
+	}
+	s.Z = (x - exp) / sigma
+	return s
+}
+
+// Add updates the level, the bin's offset and the residual scale with x.
+func (d *Detector) Add(ts int64, x float64) {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return
+	}
+	b := d.bin(ts)
+	if d.n == 0 {
+		d.first, d.level = ts, x
+	}
+	d.n++
+	off := d.season[b]
+	a := math.Max(d.cfg.Alpha, 1/float64(d.n))
+	if math.IsNaN(off) {
+		// A first visit: the offset is initialised from this value, so its
+		// residual (0 by construction) says nothing about the scale.
+		off = x - d.level
+		d.season[b] = off
+	} else {
+		d.m++
+		res := x - d.level - off
+		lres := x - d.level
+		sa := math.Max(d.cfg.SigmaAlpha, 1/float64(d.m))
+		d.mae += sa * (math.Abs(res) - d.mae)
+		d.resVar += sa * (res*res - d.resVar)
+		d.lvlVar += sa * (lres*lres - d.lvlVar)
+	}
+	d.level += a * (x - off - d.level)
+	d.season[b] = off + d.cfg.Gamma*(x-d.level-off)
+}
+
+// Strength returns 1 − residual variance / variance around the level, in
+// [0, 1]: near 1 when the seasonal profile explains the series, near 0
+// when it does not. It is 0 until a full period has been seen.
+func (d *Detector) Strength(ts int64) float64 {
+	if d.n == 0 || ts-d.first < int64(d.cfg.Period) || d.lvlVar == 0 {
+		return 0
+	}
+	return math.Max(0, 1-d.resVar/d.lvlVar)
+}
+
+// StateBytes returns the bytes of state kept per series.
+func (d *Detector) StateBytes() int { return 8*len(d.season) + 64 }
+
+const stateVersion = 1
+
+// MarshalBinary encodes the state (version 1).
+func (d *Detector) MarshalBinary() ([]byte, error) { return d.AppendBinary(nil) }
+
+// AppendBinary appends the encoded state to dst.
+func (d *Detector) AppendBinary(dst []byte) ([]byte, error) {
+	dst = enc.AppendHeader(dst, enc.TagSeasonal, stateVersion)
+	for _, f := range [...]float64{d.level, d.mae, d.resVar, d.lvlVar} {
+		dst = enc.AppendF64(dst, f)
+	}
+	dst = enc.AppendI(dst, d.first)
+	dst = enc.AppendU(dst, d.n)
+	dst = enc.AppendU(dst, d.m)
+	return enc.AppendF64s(dst, d.season), nil
+}
+
+// UnmarshalBinary restores a state written with the same number of bins.
+func (d *Detector) UnmarshalBinary(b []byte) error {
+	r := enc.Reader{B: b}
+	r.Header(enc.TagSeasonal, stateVersion)
+	level, mae, resVar, lvlVar := r.F64(), r.F64(), r.F64(), r.F64()
+	first, n, m := r.I(), r.U(), r.U()
+	season := r.F64s(make([]float64, 0, len(d.season)), len(d.season))
+	if err := r.Done(); err != nil {
+		return fmt.Errorf("seasonal: %w", err)
+	}
+	if len(season) != len(d.season) {
+		return fmt.Errorf("seasonal: state has %d bins, the detector %d", len(season), len(d.season))
+	}
+	d.level, d.mae, d.resVar, d.lvlVar, d.first, d.n, d.m = level, mae, resVar, lvlVar, first, n, m
+	copy(d.season, season)
+	return nil
+}
