@@ -81,6 +81,7 @@ type TransactRunner struct {
 	owned    owned
 
 	records, dead, txns, aborts, restoredKeys, outputs atomic.Int64
+	abortStreak                                        int // consecutive aborted transactions; Run goroutine only
 }
 
 // NewTransactRunner connects and returns a runner; Run starts it. The
@@ -293,28 +294,49 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 	if procErr != nil {
 		commit = kgo.TryAbort
 	}
-	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	committed, err := t.sess.End(ectx, commit)
-	cancel()
+	// End waits as long as the broker makes it (a broker that rejects
+	// writes stops the stage here, which is the back-pressure we want);
+	// only shutdown cancels it. franz-go documents that no End error is
+	// retryable, so one stops the stage: a restart resumes from the last
+	// commit.
+	committed, err := t.sess.End(ctx, commit)
 	if procErr != nil {
 		return procErr
 	}
-	if err != nil || !committed {
-		// The session rewound to the committed offsets; the state those
-		// records changed must go back to what the changelog holds.
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("%s: end transaction: %w (restart to resume from the last commit)", t.cfg.Name, err)
+	}
+	if !committed {
+		// A rebalance aborted the transaction and the session rewound to
+		// the committed offsets; the state those records changed goes back
+		// to what the changelog holds.
 		t.aborts.Add(1)
-		t.log.Warn("transaction aborted; re-reading from the last commit", "err", err)
+		t.abortStreak++
+		if t.abortStreak == 1 {
+			t.log.Info("transaction aborted by a rebalance; re-reading from the last commit")
+		}
 		t.mu.Lock()
 		for p := range t.restored {
 			t.proc.Drop(p)
 		}
 		t.restored = map[int32]bool{}
 		t.mu.Unlock()
-		if err != nil && ctx.Err() == nil && !isRetriableTxnErr(err) {
-			return fmt.Errorf("%s: end transaction: %w", t.cfg.Name, err)
+		if t.abortStreak > 1 {
+			backoff := min(50*time.Millisecond<<min(t.abortStreak, 8), maxBackoff)
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff):
+			}
 		}
 		return nil
 	}
+	if t.abortStreak > 1 {
+		t.log.Info("transactions commit again", "aborted", t.abortStreak)
+	}
+	t.abortStreak = 0
 	t.txns.Add(1)
 	t.outputs.Add(int64(outputs))
 	t.proc.Committed(outputs)
@@ -327,12 +349,6 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 	t.metrics.written.WithLabelValues(t.cfg.Name).Add(float64(outputs))
 	t.metrics.changelog.WithLabelValues(t.cfg.Name).Add(float64(changelog))
 	return nil
-}
-
-// isRetriableTxnErr reports errors after which a fresh transaction may
-// succeed (the session already reset itself).
-func isRetriableTxnErr(err error) bool {
-	return !errors.Is(err, context.Canceled)
 }
 
 // restore reads partition p of the changelog up to its last stable offset
