@@ -215,7 +215,14 @@ func (d *Detect) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record
 		}
 	}
 	d.metrics.series.WithLabelValues("detect").Set(float64(d.nseries.Load()))
+	d.metrics.stateBytes.WithLabelValues("detect").Set(float64(d.nseries.Load()) * float64(d.seriesBytes()))
 	return nil
+}
+
+// seriesBytes approximates the memory of one series' state: the detector
+// window plus the rest of seriesState and its map entry with key strings.
+func (d *Detect) seriesBytes() int {
+	return 16*max(d.cfg.Counters.Window, d.cfg.Gauges.Window) + 16 + 200
 }
 
 // Checkpoint implements Processor: one changelog record per series changed

@@ -16,6 +16,8 @@ type Metrics struct {
 	series      *prometheus.GaugeVec
 	rebalances  *prometheus.CounterVec
 	changelog   *prometheus.CounterVec
+	lag         *prometheus.GaugeVec
+	stateBytes  *prometheus.GaugeVec
 }
 
 // NewMetrics registers the runtime's metrics with reg.
@@ -58,5 +60,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "telekernel", Subsystem: "stage", Name: "changelog_records_total",
 			Help: "State records written to the changelog.",
 		}, []string{"stage"})).(*prometheus.CounterVec),
+		lag: f(prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "telekernel", Subsystem: "stage", Name: "lag_records",
+			Help: "Records (and transaction markers) between the stage's position and the end of its owned input partitions, sampled every few seconds.",
+		}, []string{"stage"})).(*prometheus.GaugeVec),
+		stateBytes: f(prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "telekernel", Subsystem: "detect", Name: "state_bytes",
+			Help: "Approximate bytes of per-series detector state in memory.",
+		}, []string{"stage"})).(*prometheus.GaugeVec),
 	}
 }

@@ -181,6 +181,26 @@ func EndOffsets(ctx context.Context, cl *kgo.Client, topics ...string) (map[stri
 	return out, nil
 }
 
+// sampleLag sets the lag gauge from the topics' end offsets and the owned
+// partitions' positions.
+func (r *Runner) sampleLag(ctx context.Context) {
+	end, err := EndOffsets(ctx, r.client, r.cfg.Topics...)
+	if err != nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lag := int64(0)
+	for t, ps := range end {
+		for p, off := range ps {
+			if r.owned.parts[t][p] {
+				lag += max(0, off-r.done[t][p])
+			}
+		}
+	}
+	r.metrics.lag.WithLabelValues(r.cfg.Name).Set(float64(lag))
+}
+
 // onLost forgets partitions the group took away without a revocation (the
 // session timed out); what was not committed is re-read by the new owner.
 func (r *Runner) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
@@ -242,8 +262,12 @@ func (o *owned) reached(end map[string]map[int32]int64, done map[string]map[int3
 
 func (r *Runner) run(ctx context.Context) error {
 	defer r.client.Close()
-	lastFlush := time.Now()
+	lastFlush, lagAt := time.Now(), time.Now()
 	for {
+		if time.Since(lagAt) > lagInterval {
+			lagAt = time.Now()
+			r.sampleLag(ctx)
+		}
 		r.mu.Lock()
 		end := r.drain
 		if end != nil && r.sink.Pending() == 0 && r.reached(end) {

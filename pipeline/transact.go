@@ -209,7 +209,12 @@ func (t *TransactRunner) reachedLocked() bool {
 func (t *TransactRunner) Run(ctx context.Context) error {
 	defer t.reader.Close()
 	defer t.sess.Close()
+	lagAt := time.Now()
 	for {
+		if time.Since(lagAt) > lagInterval {
+			lagAt = time.Now()
+			t.sampleLag(ctx)
+		}
 		t.mu.Lock()
 		for _, p := range t.toDrop {
 			t.proc.Drop(p)
@@ -397,6 +402,27 @@ func (t *TransactRunner) restore(ctx context.Context, p int32) error {
 	t.restoredKeys.Add(int64(n))
 	t.log.Info("restored partition state", "partition", p, "records", n, "took", time.Since(start).Round(time.Millisecond).String())
 	return nil
+}
+
+// lagInterval is how often stages sample their lag.
+const lagInterval = 5 * time.Second
+
+// sampleLag sets the lag gauge from the input's end offsets and the owned
+// partitions' positions.
+func (t *TransactRunner) sampleLag(ctx context.Context) {
+	end, err := EndOffsets(ctx, t.reader, t.cfg.Input)
+	if err != nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lag := int64(0)
+	for p, off := range end[t.cfg.Input] {
+		if t.owned.parts[t.cfg.Input][p] {
+			lag += max(0, off-t.done[p])
+		}
+	}
+	t.metrics.lag.WithLabelValues(t.cfg.Name).Set(float64(lag))
 }
 
 // Stats returns the counters so far. Safe for concurrent use.
