@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -44,13 +46,54 @@ func kafkaAddr(t *testing.T) string {
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	log  *bytes.Buffer
+	log  *syncBuffer
 	done chan error
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// owned returns the input partitions the process holds, from its logs.
+func (p *proc) owned() map[int32]bool {
+	own := map[int32]bool{}
+	for _, line := range strings.Split(p.log.String(), "\n") {
+		var l struct {
+			Msg        string  `json:"msg"`
+			Partitions []int32 `json:"partitions"`
+		}
+		if json.Unmarshal([]byte(line), &l) != nil {
+			continue
+		}
+		for _, x := range l.Partitions {
+			switch l.Msg {
+			case "partitions assigned":
+				own[x] = true
+			case "partitions revoked", "partitions lost":
+				delete(own, x)
+			}
+		}
+	}
+	return own
 }
 
 func startStage(t *testing.T, bin, cfg, name string) *proc {
 	t.Helper()
-	p := &proc{name: name, log: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &proc{name: name, log: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(bin, "stage", "detect", "-c", cfg)
 	p.cmd.Stdout = p.log
 	p.cmd.Stderr = p.log
@@ -128,8 +171,8 @@ log:
 
 // TestChaosExactlyOnce is the stage runtime's chaos test on real Kafka:
 // about 1 M simulated samples with injected anomalies go through three
-// detect processes; one is killed with SIGKILL mid-run and a fourth joins
-// later. The detections must be exactly those of a single process over the
+// detect processes; one is killed with SIGKILL mid-run, while it has a
+// transaction open (produced, not committed), and a fourth joins later. The detections must be exactly those of a single process over the
 // same input (same set, no duplicates, none missing), and the detector
 // state at the end must be byte-identical to the single process's, which
 // holds only if moved partitions continued from their restored state (the
@@ -194,6 +237,35 @@ func TestChaosExactlyOnce(t *testing.T) {
 		startStage(t, bin, chaosCfg, "p1"), startStage(t, bin, chaosCfg, "p2"), startStage(t, bin, chaosCfg, "p3"),
 	}
 	start := time.Now()
+	changelog := "chaos-" + id + "-detect-changelog"
+	// From 6 s on, SIGKILL p1 the moment one of its changelog partitions
+	// holds an open transaction (high watermark above the last stable
+	// offset): killed between produce and commit.
+	killedMidTxn := make(chan bool, 1)
+	go func() {
+		time.Sleep(6 * time.Second)
+		adm := kadm.NewClient(cl)
+		for deadline := time.Now().Add(6 * time.Second); time.Now().Before(deadline); {
+			own := procs[0].owned()
+			hwm, err1 := adm.ListEndOffsets(ctx, changelog)
+			lso, err2 := adm.ListCommittedOffsets(ctx, changelog)
+			open := false
+			if err1 == nil && err2 == nil {
+				hwm.Each(func(o kadm.ListedOffset) {
+					if l, ok := lso.Lookup(changelog, o.Partition); ok && own[o.Partition] && o.Offset > l.Offset {
+						open = true
+					}
+				})
+			}
+			if open {
+				_ = procs[0].cmd.Process.Signal(syscall.SIGKILL)
+				killedMidTxn <- true
+				return
+			}
+		}
+		_ = procs[0].cmd.Process.Signal(syscall.SIGKILL)
+		killedMidTxn <- false
+	}()
 	killed, joined := false, false
 	for tick := 1; tick <= ticks; tick++ {
 		var addErr error
@@ -213,16 +285,28 @@ func TestChaosExactlyOnce(t *testing.T) {
 		// Spread the input over about 15 s so the processes are mid-stream
 		// when one dies and another joins.
 		time.Sleep(time.Until(start.Add(time.Duration(tick) * 20 * time.Millisecond)))
-		if !killed && time.Since(start) > 6*time.Second {
+		select {
+		case mid := <-killedMidTxn:
 			killed = true
-			_ = procs[0].cmd.Process.Signal(syscall.SIGKILL)
 			<-procs[0].done
-			t.Logf("SIGKILLed p1 at %v (tick %d)", time.Since(start).Round(time.Millisecond), tick)
+			t.Logf("SIGKILLed p1 at %v (tick %d), inside an open transaction: %v", time.Since(start).Round(time.Millisecond), tick, mid)
+			if !mid {
+				t.Error("p1 had no open transaction to kill within 6 s")
+			}
+		default:
 		}
 		if !joined && time.Since(start) > 10*time.Second {
 			joined = true
 			procs = append(procs, startStage(t, bin, chaosCfg, "p4"))
 			t.Logf("started p4 at %v (tick %d)", time.Since(start).Round(time.Millisecond), tick)
+		}
+	}
+	if !killed {
+		mid := <-killedMidTxn
+		<-procs[0].done
+		t.Logf("SIGKILLed p1 after publishing, inside an open transaction: %v", mid)
+		if !mid {
+			t.Error("p1 had no open transaction to kill within 6 s")
 		}
 	}
 	if st := pub.Stats(); st.Samples != 40*34*ticks {
@@ -278,6 +362,14 @@ func TestChaosExactlyOnce(t *testing.T) {
 	if diff > 0 || len(gotState) != len(wantState) {
 		t.Errorf("final state differs for %d of %d series (chaos run holds %d)", diff, len(wantState), len(gotState))
 	}
+	// The kill left an aborted transaction behind: its records are in the
+	// log but invisible to read-committed readers, which saw no duplicate.
+	uncommitted := len(readAllIsolation(ctx, t, broker, changelog, kgo.ReadUncommitted()))
+	committed := len(readAll(ctx, t, broker, changelog))
+	if uncommitted <= committed {
+		t.Errorf("no aborted transaction in %s (%d records read uncommitted, %d committed): the kill did not land between produce and commit", changelog, uncommitted, committed)
+	}
+	t.Logf("%d changelog records of aborted transactions hidden from read-committed readers", uncommitted-committed)
 	restored := 0
 	for _, p := range procs[1:] {
 		restored += restoredRecords(p.log.String())
@@ -323,8 +415,14 @@ func waitCaughtUp(ctx context.Context, t *testing.T, cl *kgo.Client, group, topi
 // readAll reads every committed record of topic.
 func readAll(ctx context.Context, t *testing.T, broker, topic string) []*kgo.Record {
 	t.Helper()
+	return readAllIsolation(ctx, t, broker, topic, kgo.ReadCommitted())
+}
+
+// readAllIsolation reads every record of topic visible at level.
+func readAllIsolation(ctx context.Context, t *testing.T, broker, topic string, level kgo.IsolationLevel) []*kgo.Record {
+	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics(topic), kgo.KeepControlRecords(),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(level))
 	if err != nil {
 		t.Fatal(err)
 	}
