@@ -211,7 +211,7 @@ func (r *Runner) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32) 
 }
 
 func (r *Runner) reached(end map[string]map[int32]int64) bool {
-	return r.owned.reached(end, r.done)
+	return r.owned.reached(end, r.done, r.client.CommittedOffsets())
 }
 
 // owned tracks the partitions a group member holds, so a drain waits only
@@ -244,15 +244,17 @@ func (o *owned) remove(m map[string][]int32) {
 	}
 }
 
-// reached reports whether done has reached end on every owned partition.
+// reached reports whether every owned partition has reached end, by what
+// this member processed (done) or what the group had committed when the
+// member got the partition (a partition with nothing new is already there).
 // Before the first assignment nothing is reached.
-func (o *owned) reached(end map[string]map[int32]int64, done map[string]map[int32]int64) bool {
+func (o *owned) reached(end, done map[string]map[int32]int64, committed map[string]map[int32]kgo.EpochOffset) bool {
 	if !o.assigned {
 		return false
 	}
 	for t, ps := range end {
 		for p, off := range ps {
-			if o.parts[t][p] && off > 0 && done[t][p] < off {
+			if o.parts[t][p] && off > 0 && max(done[t][p], committed[t][p].Offset) < off {
 				return false
 			}
 		}

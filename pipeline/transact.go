@@ -202,7 +202,7 @@ func (t *TransactRunner) reachedLocked() bool {
 	if t.drain == nil {
 		return false
 	}
-	return t.owned.reached(t.drain, map[string]map[int32]int64{t.cfg.Input: t.done})
+	return t.owned.reached(t.drain, map[string]map[int32]int64{t.cfg.Input: t.done}, t.sess.Client().CommittedOffsets())
 }
 
 // Run processes until ctx is done or a drain target is reached.
