@@ -100,6 +100,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Faults == nil {
 		c.Faults = DefaultFaults()
+		if c.Devices == 1 {
+			c.Faults[0].Device = DeviceName(0)
+		}
 	}
 	for i := range c.Faults {
 		if c.Faults[i].Factor == 0 {
