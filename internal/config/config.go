@@ -152,7 +152,13 @@ func (c *Config) applyDefaults() {
 	if s.Backfill == 0 {
 		s.Backfill = DefaultBackfill
 	}
+	// Faults left unset stay nil: the simulator picks its default fault for
+	// the fleet size it ends up with (flags may change it).
+	unset := s.Faults == nil
 	s.Config = s.Config.WithDefaults()
+	if unset {
+		s.Faults = nil
+	}
 	p := &c.Parquet
 	if p.Enabled == nil {
 		p.Enabled = ptr(true)
