@@ -24,23 +24,10 @@ import (
 
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 )
-
-// kafkaAddr returns the real Kafka of the integration tests, or skips; under
-// `make test` (TK_INTEGRATION=1) a missing Kafka is a failure.
-func kafkaAddr(t *testing.T) string {
-	t.Helper()
-	if v := os.Getenv("TK_KAFKA"); v != "" {
-		return v
-	}
-	if os.Getenv("TK_INTEGRATION") == "1" {
-		t.Fatal("TK_KAFKA is not set: run the suite with `make test`, which starts Kafka")
-	}
-	t.Skip("TK_KAFKA is not set; `make test` starts Kafka and sets it")
-	return ""
-}
 
 // proc is one `telekernel stage detect` process.
 type proc struct {
@@ -178,7 +165,7 @@ log:
 // holds only if moved partitions continued from their restored state (the
 // state counts every value a series has seen).
 func TestChaosExactlyOnce(t *testing.T) {
-	broker := kafkaAddr(t)
+	broker := testenv.Service(t, "TK_KAFKA")
 	if testing.Short() {
 		t.Skip("chaos test skipped in -short mode")
 	}

@@ -17,19 +17,9 @@ import (
 	"github.com/gosnmp/gosnmp"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-)
 
-func service(t *testing.T, env string) string {
-	t.Helper()
-	if v := os.Getenv(env); v != "" {
-		return v
-	}
-	if os.Getenv("TK_INTEGRATION") == "1" {
-		t.Fatalf("%s is not set: run the suite with `make test`, which starts the services", env)
-	}
-	t.Skipf("%s is not set; `make test` starts the service and sets it", env)
-	return ""
-}
+	"github.com/telekernel/telekernel/internal/testenv"
+)
 
 func suffix() string {
 	b := make([]byte, 4)
@@ -40,7 +30,7 @@ func suffix() string {
 // TestKafkaTransactions checks the broker takes transactional writes and
 // that a read-committed consumer sees only committed ones.
 func TestKafkaTransactions(t *testing.T) {
-	addr := service(t, "TK_KAFKA")
+	addr := testenv.Service(t, "TK_KAFKA")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	topic := "local-test-" + suffix()
@@ -88,7 +78,7 @@ func TestKafkaTransactions(t *testing.T) {
 
 // TestClickHouse checks the server answers on the native protocol.
 func TestClickHouse(t *testing.T) {
-	addr := service(t, "TK_CLICKHOUSE")
+	addr := testenv.Service(t, "TK_CLICKHOUSE")
 	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, DialTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +100,7 @@ func TestClickHouse(t *testing.T) {
 // TestSNMP checks both the v2c community and the v3 authPriv user can read
 // sysUpTime and walk the ifXTable with GetBulk.
 func TestSNMP(t *testing.T) {
-	addr := service(t, "TK_SNMP_ADDR")
+	addr := testenv.Service(t, "TK_SNMP_ADDR")
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
 		t.Fatalf("TK_SNMP_ADDR: %v", err)

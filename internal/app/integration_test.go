@@ -14,26 +14,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/internal/config"
+	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
 	"github.com/telekernel/telekernel/sinks/parquet"
 )
-
-// service returns the address of an integration-test service from env, or
-// skips the test; under `make test` (TK_INTEGRATION=1) a missing service is
-// a failure.
-func service(t *testing.T, env string) string {
-	t.Helper()
-	if v := os.Getenv(env); v != "" {
-		return v
-	}
-	if os.Getenv("TK_INTEGRATION") == "1" {
-		t.Fatalf("%s is not set: run the suite with `make test`, which starts the services", env)
-	}
-	t.Skipf("%s is not set; `make test` starts Kafka and ClickHouse and sets it", env)
-	return ""
-}
 
 func randomSuffix() string {
 	b := make([]byte, 4)
@@ -45,8 +31,8 @@ func randomSuffix() string {
 // services: simulated samples → tk.samples → detect → tk.detections, and
 // samples and detections into ClickHouse and Parquet, with exact counts.
 func TestRealKafkaAndClickHouse(t *testing.T) {
-	kafkaAddr := service(t, "TK_KAFKA")
-	chAddr := service(t, "TK_CLICKHOUSE")
+	kafkaAddr := testenv.Service(t, "TK_KAFKA")
+	chAddr := testenv.Service(t, "TK_CLICKHOUSE")
 	id := randomSuffix()
 
 	cfg := config.Default()

@@ -1,0 +1,23 @@
+// Package testenv finds the real services integration tests talk to. Under
+// `make test` (TK_INTEGRATION=1) a service that is not configured is a test
+// failure; elsewhere the test is skipped with a line saying how to run it.
+package testenv
+
+import (
+	"os"
+	"testing"
+)
+
+// Service returns the address in the environment variable env (set by
+// deploy/local/env.sh), or fails or skips the test when it is unset.
+func Service(t testing.TB, env string) string {
+	t.Helper()
+	if v := os.Getenv(env); v != "" {
+		return v
+	}
+	if os.Getenv("TK_INTEGRATION") == "1" {
+		t.Fatalf("%s is not set: run the suite with `make test`, which starts the services and sets it", env)
+	}
+	t.Skipf("%s is not set; `make test` starts the services (deploy/local) and sets it", env)
+	return ""
+}
