@@ -88,6 +88,7 @@ type seriesState struct {
 	alert   alert.State
 	held    int32 // points kept out of the baseline in the current incident
 	dirty   bool  // changed since the last checkpoint
+	key     schemas.SeriesKey // the map key, kept to avoid rebuilding it per row
 }
 
 // partState is the state of the series of one input partition: the unit
@@ -113,6 +114,7 @@ type Detect struct {
 
 	parts   map[int32]*partState
 	scratch []float64
+	inRec   map[uint64]*seriesState // series of the record being processed, by SeriesIndex
 
 	nseries atomic.Int64
 	emitted atomic.Int64
@@ -159,24 +161,36 @@ func (d *Detect) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record
 		return err
 	}
 	ps := d.part(r.Partition)
+	if d.inRec == nil {
+		d.inRec = map[uint64]*seriesState{}
+	}
+	clear(d.inRec)
 	for i := 0; i < sr.Len(); i++ {
 		kind := sr.Kind(i)
 		if kind == schemas.KindState {
 			continue
 		}
-		// Look up with strings that alias the record; clone only to insert.
-		k := schemas.SeriesKey{Device: sr.Device(i), Metric: sr.Metric(i), Keys: sr.Keys(i)}
-		st := ps.series[k]
+		// Find the series once per record by its dictionary indices; the
+		// string lookup aliases the record and clones only to insert.
+		idx := sr.SeriesIndex(i)
+		st := d.inRec[idx]
+		k := schemas.SeriesKey{}
 		if st == nil {
-			st = d.newSeries(kind)
-			k = schemas.SeriesKey{Device: strings.Clone(k.Device), Metric: strings.Clone(k.Metric), Keys: strings.Clone(k.Keys)}
-			ps.series[k] = st
-			d.nseries.Add(1)
+			k = schemas.SeriesKey{Device: sr.Device(i), Metric: sr.Metric(i), Keys: sr.Keys(i)}
+			st = ps.series[k]
+			if st == nil {
+				st = d.newSeries(kind)
+				st.key = schemas.SeriesKey{Device: strings.Clone(k.Device), Metric: strings.Clone(k.Metric), Keys: strings.Clone(k.Keys)}
+				ps.series[st.key] = st
+				d.nseries.Add(1)
+			}
+			d.inRec[idx] = st
+			if !st.dirty {
+				st.dirty = true
+				ps.dirty = append(ps.dirty, st.key)
+			}
 		}
-		if !st.dirty {
-			st.dirty = true
-			ps.dirty = append(ps.dirty, k)
-		}
+		k = st.key
 		ts := sr.TS(i)
 		var x float64
 		if kind == schemas.KindCounter {
@@ -269,6 +283,7 @@ func (d *Detect) Restore(partition int32, key, value []byte) error {
 	if _, ok := ps.series[k]; !ok {
 		d.nseries.Add(1)
 	}
+	st.key = k
 	ps.series[k] = st
 	return nil
 }

@@ -257,6 +257,14 @@ func (r *SampleReader) Metric(i int) string { return dictValue(r.metric, r.metri
 // Keys returns row i's keys, aliasing the record's memory.
 func (r *SampleReader) Keys(i int) string { return dictValue(r.keys, r.keysDict, i) }
 
+// SeriesIndex returns an identifier of row i's series that is unique within
+// the record: its device, metric and keys dictionary indices packed into one
+// integer. Rows of one series in one record share it, so a consumer can look
+// a series up once per record instead of hashing three strings per row.
+func (r *SampleReader) SeriesIndex(i int) uint64 {
+	return uint64(r.device.GetValueIndex(i))<<42 | uint64(r.metric.GetValueIndex(i))<<21 | uint64(r.keys.GetValueIndex(i))
+}
+
 // Source returns row i's source, aliasing the record's memory.
 func (r *SampleReader) Source(i int) string { return dictValue(r.source, r.sourceDict, i) }
 
