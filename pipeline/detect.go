@@ -86,8 +86,8 @@ type seriesState struct {
 	counter rate.Counter
 	z       *robustz.Detector
 	alert   alert.State
-	held    int32 // points kept out of the baseline in the current incident
-	dirty   bool  // changed since the last checkpoint
+	held    int32             // points kept out of the baseline in the current incident
+	dirty   bool              // changed since the last checkpoint
 	key     schemas.SeriesKey // the map key, kept to avoid rebuilding it per row
 }
 
