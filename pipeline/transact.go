@@ -267,10 +267,23 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 		outputs int
 		procErr error
 		next    = map[int32]int64{}
+		prodMu  sync.Mutex
+		prodErr error // the first record the broker did not take
 	)
+	produce := func(r *kgo.Record) {
+		t.sess.Produce(ctx, r, func(r *kgo.Record, err error) {
+			if err != nil {
+				prodMu.Lock()
+				if prodErr == nil {
+					prodErr = fmt.Errorf("produce to %s: %w", r.Topic, err)
+				}
+				prodMu.Unlock()
+			}
+		})
+	}
 	emit := func(r *kgo.Record) {
 		outputs++
-		t.sess.Produce(ctx, r, nil) // errors surface in End, which then aborts
+		produce(r)
 	}
 	fetches.EachRecord(func(r *kgo.Record) {
 		next[r.Partition] = r.Offset + 1
@@ -287,16 +300,26 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 			t.dead.Add(1)
 			t.metrics.deadLetters.WithLabelValues(t.cfg.Name, reasonOf(err)).Inc()
 			t.log.Warn("dead-lettered a record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "reason", err.Error())
-			t.sess.Produce(ctx, deadLetter(r, err, t.cfg.DeadLetterTopic, t.cfg.Name), nil)
+			produce(deadLetter(r, err, t.cfg.DeadLetterTopic, t.cfg.Name))
 		}
 	})
 	changelog := 0
 	t.proc.Checkpoint(func(p int32, key, value []byte) {
 		changelog++
-		t.sess.Produce(ctx, &kgo.Record{Topic: t.cfg.Changelog, Partition: p, Key: key, Value: value}, nil)
+		produce(&kgo.Record{Topic: t.cfg.Changelog, Partition: p, Key: key, Value: value})
 	})
+	// Wait for every record of the transaction: one the broker did not take
+	// (a topic rejecting writes, an authorization error) must abort it, or
+	// the offsets would commit without it.
+	if err := t.sess.Client().Flush(ctx); err != nil && ctx.Err() != nil {
+		_, _ = t.sess.End(context.WithoutCancel(ctx), kgo.TryAbort)
+		return nil
+	}
+	prodMu.Lock()
+	failed := prodErr
+	prodMu.Unlock()
 	commit := kgo.TryCommit
-	if procErr != nil {
+	if procErr != nil || failed != nil {
 		commit = kgo.TryAbort
 	}
 	// End waits as long as the broker makes it (a broker that rejects
@@ -308,6 +331,13 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 	if procErr != nil {
 		return procErr
 	}
+	if failed != nil {
+		// The broker did not take a record: the transaction is aborted and
+		// nothing of it is visible. Stop rather than retry on a producer
+		// franz-go may have left in a failed state; a restart resumes from
+		// the last commit.
+		return fmt.Errorf("%s: %w; transaction aborted (restart to resume from the last commit)", t.cfg.Name, failed)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -315,12 +345,18 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 		return fmt.Errorf("%s: end transaction: %w (restart to resume from the last commit)", t.cfg.Name, err)
 	}
 	if !committed {
-		// A rebalance aborted the transaction and the session rewound to
-		// the committed offsets; the state those records changed goes back
-		// to what the changelog holds.
+		// A rebalance or a rejected write aborted the transaction and the
+		// session rewound to the committed offsets; the state those
+		// records changed goes back to what the changelog holds, and the
+		// records are processed again after a backoff.
 		t.aborts.Add(1)
 		t.abortStreak++
-		if t.abortStreak == 1 {
+		switch {
+		case failed != nil && t.abortStreak == 1:
+			t.log.Error("a write was rejected; transaction aborted, retrying from the last commit with backoff", "err", failed)
+		case failed != nil && t.abortStreak%20 == 0:
+			t.log.Error("writes still rejected", "aborted", t.abortStreak, "err", failed)
+		case t.abortStreak == 1:
 			t.log.Info("transaction aborted by a rebalance; re-reading from the last commit")
 		}
 		t.mu.Lock()
@@ -330,7 +366,7 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 		t.restored = map[int32]bool{}
 		t.mu.Unlock()
 		if t.abortStreak > 1 {
-			backoff := min(50*time.Millisecond<<min(t.abortStreak, 8), maxBackoff)
+			backoff := min(50*time.Millisecond<<min(t.abortStreak, 8), 5*time.Second)
 			select {
 			case <-ctx.Done():
 			case <-time.After(backoff):
