@@ -2,6 +2,7 @@ package nab
 
 import (
 	"github.com/telekernel/telekernel/detectors/ensemble"
+	"github.com/telekernel/telekernel/detectors/knncad"
 )
 
 // DetectorName is the name telekernel's results are written under.
@@ -12,28 +13,57 @@ type Output string
 
 // Outputs.
 const (
-	// OutputOnset writes the ensemble score on the point where an alert
-	// fires and 0 elsewhere: one incident, one detection, as an operator
-	// would receive it. The default.
+	// OutputOnset writes, on the point where an alert starts, its score,
+	// and 0 elsewhere: one incident, one detection, as an operator would
+	// receive it. An alert starts where the ensemble fires or where the
+	// k-NN conformal detector (KNNConfig) sees a shape stranger than every
+	// recent one (see KNNFire, KNNCooldown). The default.
 	OutputOnset Output = "onset"
 	// OutputScore writes the ensemble score of every point.
 	OutputScore Output = "score"
 )
 
+// The k-NN conformal member of the onset output: one fixed configuration
+// for every file, tuned on the NAB subset (in-sample).
+var (
+	// KNNConfig: shapes of 20 points, neighbours among the last 400,
+	// ranked among the last 400 nonconformities.
+	KNNConfig = knncad.Config{Dim: 20, Train: 400, Calib: 400, K: 3}
+	// KNNFire is the least score e/(1+e) of an onset, where e is the
+	// ratio of a point's nonconformity to the largest recent one.
+	KNNFire = 0.52
+	// KNNCooldown is the least number of points between two k-NN onsets.
+	KNNCooldown = 100
+)
+
 // Ensemble returns a factory of NAB detectors running telekernel's
-// ensemble with one fixed configuration for every file.
+// ensemble (and, for OutputOnset, the k-NN conformal detector) with one
+// fixed configuration for every file.
 func Ensemble(sh *ensemble.Shared, out Output) func() Detector {
 	return func() Detector {
 		e := sh.New()
+		if out == OutputScore {
+			return DetectorFunc(func(ts int64, x float64) float64 { return e.Update(ts, x).Score })
+		}
+		kd, err := knncad.New(KNNConfig)
+		if err != nil {
+			panic(err) // KNNConfig is a valid constant configuration
+		}
+		n, last := 0, -KNNCooldown
 		return DetectorFunc(func(ts int64, x float64) float64 {
+			n++
 			r := e.Update(ts, x)
-			if out == OutputScore {
-				return r.Score
-			}
+			k := kd.Update(x)
+			v := 0.0
 			if r.Transition == ensemble.Fired {
-				return r.Score
+				v = r.Score
 			}
-			return 0
+			if k.WarmedUp && k.Excess > 1 {
+				if s := 1 - 1/(1+k.Excess); s > KNNFire && n-last >= KNNCooldown {
+					v, last = max(v, s), n
+				}
+			}
+			return v
 		})
 	}
 }
