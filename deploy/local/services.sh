@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Start/stop/check the local integration-test services.
-#   services.sh start|stop|status [kafka|clickhouse|snmpd ...]   (default: all three)
-# start: Kafka starts in the background while the Debian packages install and ClickHouse
-# and snmpd start; exits non-zero unless every selected service answers.
+#   services.sh start|stop|status [kafka|clickhouse|snmpd|alertmanager ...]   (default: all)
+# start: Kafka starts in the background while the Debian packages install and ClickHouse,
+# snmpd and Alertmanager start; exits non-zero unless every selected service answers.
 set -euo pipefail
 TK_SERVICE=services
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 HERE="$TK_LOCAL_SCRIPTS"
-ALL=(kafka clickhouse snmpd)
+ALL=(kafka clickhouse snmpd alertmanager)
 
 action="${1:-}"
-[[ $action =~ ^(start|stop|status)$ ]] || { echo "usage: $0 start|stop|status [kafka|clickhouse|snmpd ...]" >&2; exit 2; }
+[[ $action =~ ^(start|stop|status)$ ]] || { echo "usage: $0 start|stop|status [kafka|clickhouse|snmpd|alertmanager ...]" >&2; exit 2; }
 shift
 services=("$@")
 ((${#services[@]})) || services=("${ALL[@]}")
@@ -30,6 +30,9 @@ install_missing() {
   if want snmpd; then
     [[ -x /usr/sbin/snmpd ]] || pkgs+=(snmpd)
     command -v snmpbulkwalk >/dev/null || pkgs+=(snmp)
+  fi
+  if want alertmanager; then
+    [[ -x /usr/bin/prometheus-alertmanager ]] || pkgs+=(prometheus-alertmanager)
   fi
   ((${#pkgs[@]})) || return 0
   local t0
@@ -52,6 +55,7 @@ start)
   if ((rc == 0)); then
     want clickhouse && { "$HERE/clickhouse.sh" start || rc=1; }
     want snmpd && { "$HERE/snmpd.sh" start || rc=1; }
+    want alertmanager && { "$HERE/alertmanager.sh" start || rc=1; }
   fi
   [[ -n $kafka_pid ]] && { wait "$kafka_pid" || rc=1; }
   if ((rc == 0)); then

@@ -1,0 +1,126 @@
+package alertmanager
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/telekernel/telekernel/internal/secret"
+	"github.com/telekernel/telekernel/internal/tlsfiles"
+)
+
+// Defaults of Config fields left at their zero value.
+const (
+	DefaultTimeout        = 10 * time.Second
+	DefaultResendInterval = time.Minute
+	// MaxBatch is the most alerts one request carries; a larger Flush sends
+	// several requests.
+	MaxBatch = 1000
+	// endsAtFactor × ResendInterval is how far in the future a firing
+	// alert's endsAt is set (Prometheus uses the same factor).
+	endsAtFactor = 4
+)
+
+// Config configures a Sink. The zero value of every field but URL means its
+// default. A Config is a plain value: copying it is fine.
+type Config struct {
+	// URL is Alertmanager's base URL, e.g. http://127.0.0.1:9093 or
+	// https://am.example.net/alertmanager; alerts go to URL/api/v2/alerts.
+	// Required. It must not carry credentials: use Username and Password.
+	URL string `yaml:"url"`
+	// Timeout bounds one HTTP request, connection included; default
+	// DefaultTimeout.
+	Timeout time.Duration `yaml:"timeout"`
+	// Username enables HTTP basic authentication (for an Alertmanager
+	// behind an authenticating proxy, or with web.config basic_auth_users).
+	Username string `yaml:"username"`
+	// Password of Username, from a file or an environment variable; never
+	// logged. Required when Username is set.
+	Password secret.Source `yaml:"password"`
+	// TLS configures the client for an https URL; with TLS.Enabled false an
+	// https URL uses the system roots.
+	TLS tlsfiles.Config `yaml:"tls"`
+	// ResendInterval is how often a firing alert is posted again, with a new
+	// endsAt of now + 4 × ResendInterval; default DefaultResendInterval. It
+	// relies on Flush being called at least this often, which the
+	// pipeline.Runner does every flush interval.
+	ResendInterval time.Duration `yaml:"resend_interval"`
+	// GeneratorURL, when set, is sent as every alert's generatorURL (e.g. a
+	// dashboard link); it must be an absolute URL.
+	GeneratorURL string `yaml:"generator_url"`
+}
+
+func (c Config) withDefaults() Config {
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.ResendInterval == 0 {
+		c.ResendInterval = DefaultResendInterval
+	}
+	return c
+}
+
+// Validate reports the first bad field; the message names it.
+func (c Config) Validate() error {
+	if c.URL == "" {
+		return errors.New("url: required (Alertmanager's base URL, e.g. http://127.0.0.1:9093)")
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return fmt.Errorf("url: %q is not a URL like http://127.0.0.1:9093", c.URL)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("url: scheme %q is not http or https (want a URL like http://127.0.0.1:9093)", u.Scheme)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("url: %q has no host", c.URL)
+	}
+	if u.User != nil {
+		return errors.New("url: must not contain credentials; use username and password")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("url: must not have a query or fragment")
+	}
+	if c.Timeout < 0 {
+		return errors.New("timeout: must not be negative")
+	}
+	if c.ResendInterval < 0 {
+		return errors.New("resend_interval: must not be negative")
+	}
+	if c.Username == "" && !c.Password.IsZero() {
+		return errors.New("password: set without username")
+	}
+	if c.Username != "" && c.Password.IsZero() {
+		return errors.New("password: required with username (file or env)")
+	}
+	if c.Password.File != "" && c.Password.Env != "" {
+		return errors.New("password: set either file or env, not both")
+	}
+	if c.TLS.Enabled && u.Scheme != "https" {
+		return errors.New("tls: enabled but url is not https")
+	}
+	if _, err := c.TLS.Client(); err != nil {
+		return err
+	}
+	if c.GeneratorURL != "" {
+		g, err := url.Parse(c.GeneratorURL)
+		if err != nil || !g.IsAbs() {
+			return fmt.Errorf("generator_url: %q is not an absolute URL", c.GeneratorURL)
+		}
+	}
+	return nil
+}
+
+// LogValue logs the config without secrets (the password's source only).
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("url", c.URL),
+		slog.Duration("timeout", c.Timeout),
+		slog.String("username", c.Username),
+		slog.Bool("password_set", !c.Password.IsZero()),
+		slog.Bool("tls", c.TLS.Enabled),
+		slog.Duration("resend_interval", c.ResendInterval),
+	)
+}

@@ -1,0 +1,23 @@
+// Package alertmanager is a pipeline.Sink that forwards detections from the
+// detection topic to a Prometheus Alertmanager through its v2 API
+// (POST /api/v2/alerts).
+//
+// Each detection becomes one Alertmanager alert whose labels are the
+// detection's identity labels (alertname, device, metric, keys) plus
+// severity, so Alertmanager groups and deduplicates per device and metric.
+// A firing detection is posted with endsAt a little in the future
+// (Config.ResendInterval × 4) and re-posted every Config.ResendInterval
+// while it fires, as Prometheus does, so an alert whose producer has gone
+// away resolves by itself instead of firing forever; a resolved detection
+// is posted with its endsAt. Everything added between two flushes goes out
+// in one request per Flush.
+//
+// A record that is not a valid detection is returned as an error wrapping
+// schemas.ErrMalformed or schemas.ErrUnknownVersion, so the pipeline.Runner
+// dead-letters it. Connection errors, timeouts and HTTP 5xx, 408 and 429
+// fail Flush and keep the batch, so the runner's retry posts it again
+// (re-posting is harmless: Alertmanager merges alerts by label set).
+// Rejected credentials or a wrong URL (HTTP 401, 403, 404, 405) wrap
+// pipeline.ErrStop: no retry can fix configuration. Alerts Alertmanager
+// rejects as invalid (HTTP 400, 422) are logged and counted as dropped.
+package alertmanager

@@ -1,0 +1,349 @@
+package alertmanager
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/internal/secret"
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// Option tunes a Sink beyond its Config.
+type Option func(*options)
+
+type options struct {
+	log     *slog.Logger
+	metrics *Metrics
+	now     func() time.Time
+}
+
+// WithLogger sets the logger; the sink logs through a child with
+// component=alertmanager. By default nothing is logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.log = l
+		}
+	}
+}
+
+// WithMetrics counts posted and dropped alerts in m (see NewMetrics). By
+// default nothing is counted.
+func WithMetrics(m *Metrics) Option {
+	return func(o *options) { o.metrics = m }
+}
+
+// WithClock replaces time.Now, which sets the endsAt of firing alerts and
+// decides when they are re-posted.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now != nil {
+			o.now = now
+		}
+	}
+}
+
+// alert is one element of Alertmanager's POST /api/v2/alerts body
+// (PostableAlert).
+type alert struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	StartsAt     time.Time         `json:"startsAt,omitzero"`
+	EndsAt       time.Time         `json:"endsAt,omitzero"`
+	GeneratorURL string            `json:"generatorURL,omitempty"`
+}
+
+// event is a detection added and not yet flushed.
+type event struct {
+	fp     string
+	firing bool
+	alert  alert // EndsAt is set at Flush for firing events
+}
+
+// active is a firing alert Alertmanager has been told about.
+type active struct {
+	alert  alert
+	sentAt time.Time // zero: post at the next Flush
+}
+
+// Sink posts detections to Alertmanager; see the package documentation. It
+// implements pipeline.Sink. Add, Flush, Pending and Restore are safe for
+// concurrent use, but the Runner calls them from one goroutine.
+type Sink struct {
+	cfg      Config
+	endpoint string
+	client   *http.Client
+	password secret.Secret
+	log      *slog.Logger
+	metrics  *Metrics
+	now      func() time.Time
+
+	mu      sync.Mutex
+	pending []event
+	active  map[string]active // by detection fingerprint
+	body    bytes.Buffer
+}
+
+var _ pipeline.Sink = (*Sink)(nil)
+
+// New validates cfg, loads the password and returns a Sink. It does not
+// contact Alertmanager: the first Flush does.
+func New(cfg Config, opts ...Option) (*Sink, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("alertmanager: invalid config: %w", err)
+	}
+	o := options{log: slog.New(slog.DiscardHandler), now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	pw, err := cfg.Password.Load()
+	if err != nil {
+		return nil, fmt.Errorf("alertmanager: invalid config: password: %w", err)
+	}
+	tc, err := cfg.TLS.Client()
+	if err != nil {
+		return nil, fmt.Errorf("alertmanager: invalid config: %w", err)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tc
+	s := &Sink{
+		cfg:      cfg,
+		endpoint: strings.TrimRight(cfg.URL, "/") + "/api/v2/alerts",
+		client:   &http.Client{Transport: tr, Timeout: cfg.Timeout},
+		password: pw,
+		log:      o.log.With("component", "alertmanager"),
+		metrics:  o.metrics,
+		now:      o.now,
+		active:   map[string]active{},
+	}
+	if cfg.Username != "" && strings.HasPrefix(cfg.URL, "http:") {
+		s.log.Warn("basic authentication over plain http sends the password in clear; use an https url")
+	}
+	s.log.Info("configured", "config", cfg)
+	return s, nil
+}
+
+// Add decodes one detection record and queues its alert for the next
+// Flush. A record that is not a valid detection returns an error wrapping
+// schemas.ErrMalformed or schemas.ErrUnknownVersion (the Runner
+// dead-letters it). Add does no I/O.
+func (s *Sink) Add(_ context.Context, r *kgo.Record) error {
+	hs := make([]schemas.Header, len(r.Headers))
+	for i, h := range r.Headers {
+		hs[i] = schemas.Header{Key: h.Key, Value: h.Value}
+	}
+	d, err := schemas.DecodeDetection(hs, r.Value)
+	if err != nil {
+		return fmt.Errorf("alertmanager: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending = append(s.pending, s.event(d))
+	return nil
+}
+
+// event builds the alert of a detection: its labels plus severity, its
+// annotations plus the detector's figures (where not already set).
+func (s *Sink) event(d *schemas.Detection) event {
+	labels := make(map[string]string, len(d.Labels)+1)
+	maps.Copy(labels, d.Labels)
+	labels["severity"] = d.Severity
+	ann := make(map[string]string, len(d.Annotations)+5)
+	for k, v := range map[string]string{
+		"detector": d.Detector,
+		"score":    strconv.FormatFloat(d.Score, 'g', 4, 64),
+		"observed": strconv.FormatFloat(d.Observed, 'g', -1, 64),
+		"expected": strconv.FormatFloat(d.Expected, 'g', -1, 64),
+		"band":     "[" + strconv.FormatFloat(d.Band.Lower, 'g', -1, 64) + ", " + strconv.FormatFloat(d.Band.Upper, 'g', -1, 64) + "]",
+	} {
+		ann[k] = v
+	}
+	maps.Copy(ann, d.Annotations)
+	ev := event{fp: d.Fingerprint, firing: d.State == schemas.StateFiring, alert: alert{
+		Labels: labels, Annotations: ann, StartsAt: d.StartsAt, GeneratorURL: s.cfg.GeneratorURL,
+	}}
+	if !ev.firing {
+		ev.alert.EndsAt = *d.EndsAt
+	}
+	return ev
+}
+
+// Restore seeds the set of firing alerts, e.g. from the current state in
+// the compacted alerts topic when a process starts, so alerts that fired
+// before a restart keep being re-posted (and do not expire in
+// Alertmanager). Resolved detections remove their alert from the set. The
+// next Flush posts the restored firing alerts.
+func (s *Sink) Restore(ds ...*schemas.Detection) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range ds {
+		if d.State != schemas.StateFiring {
+			delete(s.active, d.Fingerprint)
+			continue
+		}
+		s.active[d.Fingerprint] = active{alert: s.event(d).alert}
+	}
+}
+
+// Pending returns the number of detections added and not yet flushed.
+func (s *Sink) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
+}
+
+// Firing returns the number of alerts the sink keeps re-posting.
+func (s *Sink) Firing() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.active)
+}
+
+// Flush posts the alerts of the detections added since the last successful
+// Flush, and re-posts firing alerts last posted ResendInterval ago or more,
+// in requests of at most MaxBatch alerts, and returns the number of
+// detections flushed. On a retryable failure (connection error, timeout,
+// HTTP 5xx, 408, 429) it keeps everything, so a retry posts it again; on
+// HTTP 401, 403, 404 or 405 the error wraps pipeline.ErrStop. Flush blocks
+// for at most Config.Timeout per request.
+func (s *Sink) Flush(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	ttl := endsAtFactor * s.cfg.ResendInterval
+	out := make([]alert, 0, len(s.pending))
+	next := make(map[string]active, len(s.active))
+	maps.Copy(next, s.active)
+	for _, ev := range s.pending {
+		if prev, ok := next[ev.fp]; ok && !maps.Equal(prev.alert.Labels, ev.alert.Labels) {
+			// The severity changed: resolve the alert posted with the old one.
+			out = append(out, resolve(prev.alert, now))
+		}
+		a := ev.alert
+		if ev.firing {
+			a.EndsAt = later(now, a.StartsAt).Add(ttl)
+			next[ev.fp] = active{alert: a, sentAt: now}
+		} else {
+			delete(next, ev.fp)
+		}
+		out = append(out, a)
+	}
+	for fp, a := range next {
+		if a.sentAt.IsZero() || now.Sub(a.sentAt) >= s.cfg.ResendInterval {
+			a.alert.EndsAt = later(now, a.alert.StartsAt).Add(ttl)
+			a.sentAt = now
+			next[fp] = a
+			out = append(out, a.alert)
+		}
+	}
+	for len(out) > 0 {
+		n := min(len(out), MaxBatch)
+		if err := s.post(ctx, out[:n]); err != nil {
+			return 0, err
+		}
+		out = out[n:]
+	}
+	n := len(s.pending)
+	clear(s.pending)
+	s.pending = s.pending[:0]
+	s.active = next
+	return n, nil
+}
+
+// Close releases idle connections. The Sink must not be used afterwards.
+func (s *Sink) Close(context.Context) error {
+	s.client.CloseIdleConnections()
+	return nil
+}
+
+func resolve(a alert, now time.Time) alert {
+	a.EndsAt = later(now, a.StartsAt)
+	return a
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// post sends one request. The caller holds s.mu.
+func (s *Sink) post(ctx context.Context, alerts []alert) error {
+	s.body.Reset()
+	if err := json.NewEncoder(&s.body).Encode(alerts); err != nil {
+		return fmt.Errorf("alertmanager: cannot encode alerts: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(s.body.Bytes()))
+	if err != nil {
+		return fmt.Errorf("alertmanager %s: %w", s.cfg.URL, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "telekernel")
+	if s.cfg.Username != "" {
+		req.SetBasicAuth(s.cfg.Username, s.password.Reveal())
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		s.metrics.incErrors()
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("alertmanager %s: cannot post %d alerts: %v (is Alertmanager running there, and is the url right?)", s.cfg.URL, len(alerts), err)
+	}
+	defer resp.Body.Close()
+	msg := bodySnippet(resp.Body)
+	switch c := resp.StatusCode; {
+	case c >= 200 && c < 300:
+		s.metrics.addPosted(len(alerts))
+		return nil
+	case c == http.StatusBadRequest || c == http.StatusUnprocessableEntity:
+		// Alertmanager stores the valid alerts of a request and rejects the
+		// others; posting them again cannot help.
+		s.metrics.incErrors()
+		s.metrics.addDropped("rejected", len(alerts))
+		s.log.Warn("alertmanager rejected alerts; dropping them", "status", c, "alerts", len(alerts), "reason", msg)
+		return nil
+	case c == http.StatusUnauthorized || c == http.StatusForbidden:
+		s.metrics.incErrors()
+		return fmt.Errorf("%w: alertmanager %s refused the credentials (HTTP %d): check username and password", pipeline.ErrStop, s.cfg.URL, c)
+	case c == http.StatusNotFound || c == http.StatusMethodNotAllowed:
+		s.metrics.incErrors()
+		return fmt.Errorf("%w: alertmanager %s has no POST /api/v2/alerts (HTTP %d): check that url is Alertmanager's base URL (v0.16 or newer)", pipeline.ErrStop, s.cfg.URL, c)
+	case c >= 500 || c == http.StatusRequestTimeout || c == http.StatusTooManyRequests:
+		s.metrics.incErrors()
+		return fmt.Errorf("alertmanager %s: cannot post %d alerts: HTTP %d: %s (will retry)", s.cfg.URL, len(alerts), c, msg)
+	default:
+		s.metrics.incErrors()
+		return fmt.Errorf("%w: alertmanager %s: unexpected HTTP %d: %s", pipeline.ErrStop, s.cfg.URL, c, msg)
+	}
+}
+
+// bodySnippet reads up to 512 bytes of a response body as one line and
+// drains the rest (so the connection can be reused).
+func bodySnippet(r io.Reader) string {
+	b, _ := io.ReadAll(io.LimitReader(r, 512))
+	_, _ = io.Copy(io.Discard, io.LimitReader(r, 1<<20))
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if s == "" {
+		return "(empty body)"
+	}
+	return s
+}

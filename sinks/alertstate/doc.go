@@ -1,0 +1,11 @@
+// Package alertstate keeps the compacted alerts topic (tk.alerts by
+// default): each detection is written keyed by its fingerprint, so once
+// Kafka has compacted the topic the latest record of every key is the
+// current state (firing or resolved) of that alert. An alerting system can
+// read the current alerts with nothing but a Kafka client and a JSON
+// parser; Load does that in Go.
+//
+// Records are the detection records as they arrived (value and CloudEvents
+// headers unchanged), keyed by fingerprint. Resolved alerts stay in the
+// topic as their resolved record; nothing is deleted.
+package alertstate

@@ -1,0 +1,182 @@
+package alertstate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// DefaultTopic is the compacted alerts topic.
+const DefaultTopic = pipeline.DefaultAlertsTopic
+
+// Sink writes detections to the compacted alerts topic, keyed by
+// fingerprint. It implements pipeline.Sink: Add queues, Flush produces
+// synchronously. Safe for concurrent use.
+type Sink struct {
+	cl    *kgo.Client
+	topic string
+
+	mu      sync.Mutex
+	pending []*kgo.Record
+	index   map[string]int // fingerprint -> position in pending
+	added   int            // detections added since the last successful Flush
+}
+
+var _ pipeline.Sink = (*Sink)(nil)
+
+// New returns a Sink producing to topic (DefaultTopic when empty) with cl.
+// The caller owns cl (e.g. from pipeline.Connect) and closes it after the
+// Sink's last Flush; cl must not be transactional. Create the topic with
+// EnsureTopic.
+func New(cl *kgo.Client, topic string) (*Sink, error) {
+	if cl == nil {
+		return nil, errors.New("alertstate: a kafka client is required")
+	}
+	if topic == "" {
+		topic = DefaultTopic
+	}
+	return &Sink{cl: cl, topic: topic, index: map[string]int{}}, nil
+}
+
+// EnsureTopic creates the compacted topic with the given number of
+// partitions if it does not exist (an existing topic is left as it is).
+func EnsureTopic(ctx context.Context, cl *kgo.Client, topic string, partitions int32) error {
+	if topic == "" {
+		topic = DefaultTopic
+	}
+	return pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: topic, Partitions: partitions, Compacted: true})
+}
+
+// Add validates one detection record and queues it for the next Flush,
+// keyed by its fingerprint; of several detections of one alert in a
+// batch only the latest is kept. A record that is not a valid detection
+// returns an error wrapping schemas.ErrMalformed or
+// schemas.ErrUnknownVersion (the Runner dead-letters it). Add copies what
+// it keeps.
+func (s *Sink) Add(_ context.Context, r *kgo.Record) error {
+	hs := make([]schemas.Header, len(r.Headers))
+	for i, h := range r.Headers {
+		hs[i] = schemas.Header{Key: h.Key, Value: h.Value}
+	}
+	d, err := schemas.DecodeDetection(hs, r.Value)
+	if err != nil {
+		return fmt.Errorf("alertstate: %w", err)
+	}
+	out := &kgo.Record{
+		Topic:   s.topic,
+		Key:     []byte(d.Fingerprint),
+		Value:   append([]byte(nil), r.Value...),
+		Headers: make([]kgo.RecordHeader, len(r.Headers)),
+	}
+	for i, h := range r.Headers {
+		out.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: append([]byte(nil), h.Value...)}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.added++
+	if i, ok := s.index[d.Fingerprint]; ok {
+		s.pending[i] = out
+		return nil
+	}
+	s.index[d.Fingerprint] = len(s.pending)
+	s.pending = append(s.pending, out)
+	return nil
+}
+
+// Pending returns the number of detections added and not yet flushed.
+func (s *Sink) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.added
+}
+
+// Flush produces the queued records and waits until Kafka acknowledged
+// all of them; it returns the number of detections flushed. On failure it
+// keeps the batch, so a retry produces it again (a duplicate of the latest
+// state is harmless in a compacted topic).
+func (s *Sink) Flush(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.pending) == 0 {
+		n := s.added
+		s.added = 0
+		return n, nil
+	}
+	if err := s.cl.ProduceSync(ctx, s.pending...).FirstErr(); err != nil {
+		return 0, fmt.Errorf("alertstate: cannot produce %d alert states to %s: %w", len(s.pending), s.topic, err)
+	}
+	n := s.added
+	clear(s.pending)
+	s.pending = s.pending[:0]
+	clear(s.index)
+	s.added = 0
+	return n, nil
+}
+
+// Load reads topic from its start to its current end and returns the
+// latest detection of every fingerprint: the current state of every alert,
+// e.g. to seed alertmanager.Sink.Restore when a process starts. Records
+// that are not valid detections are skipped. kc is the connection config;
+// Load uses its own client and closes it.
+func Load(ctx context.Context, kc pipeline.KafkaConfig, topic string) (map[string]*schemas.Detection, error) {
+	if topic == "" {
+		topic = DefaultTopic
+	}
+	cl, err := pipeline.Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	starts, err := adm.ListStartOffsets(ctx, topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("alertstate: cannot list start offsets of %s: %w", topic, err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("alertstate: cannot list end offsets of %s: %w", topic, err)
+	}
+	// left: partition -> end offset still to reach.
+	left := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if s, ok := starts.Lookup(o.Topic, o.Partition); ok && s.Offset < o.Offset {
+			left[o.Partition] = o.Offset
+		}
+	})
+	out := map[string]*schemas.Detection{}
+	for len(left) > 0 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("alertstate: cannot read %s to its end: %w", topic, ctx.Err())
+		}
+		if err := fs.Err0(); err != nil {
+			return nil, fmt.Errorf("alertstate: cannot read %s: %w", topic, err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
+				delete(left, r.Partition)
+			}
+			hs := make([]schemas.Header, len(r.Headers))
+			for i, h := range r.Headers {
+				hs[i] = schemas.Header{Key: h.Key, Value: h.Value}
+			}
+			if d, err := schemas.DecodeDetection(hs, r.Value); err == nil {
+				out[d.Fingerprint] = d
+			}
+		})
+	}
+	return out, nil
+}
