@@ -14,7 +14,9 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -26,7 +28,8 @@ import (
 const DefaultMaxRows = 4096
 
 // Publisher batches and produces samples. Add and Flush must be called from
-// one goroutine; Stats is safe from any.
+// one goroutine; Publish, Wait, Stats and LastSuccess are safe from any, so
+// collectors with a goroutine per target share one Publisher.
 type Publisher struct {
 	client  *kgo.Client
 	topic   string
@@ -39,9 +42,11 @@ type Publisher struct {
 	headers  []kgo.RecordHeader
 
 	samples, batches, bytes, errs atomic.Int64
+	metrics                       *Metrics
 
 	mu       sync.Mutex
 	firstErr error
+	lastOK   map[string]int64 // device -> unix ns of its last acknowledged record
 }
 
 // Option configures a Publisher.
@@ -53,6 +58,12 @@ func WithMaxRows(n int) Option { return func(p *Publisher) { p.maxRows = n } }
 // WithLogger sets the logger; default slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(p *Publisher) { p.log = l } }
 
+// WithMetrics counts into m (see NewMetrics); default no metrics.
+func WithMetrics(m *Metrics) Option { return func(p *Publisher) { p.metrics = m } }
+
+// WithAllocator sets the Arrow allocator of Add's builders; default Go's.
+func WithAllocator(mem memory.Allocator) Option { return func(p *Publisher) { p.mem = mem } }
+
 // New returns a publisher producing to topic through client. The client
 // should be idempotent (franz-go's default) so retries do not duplicate.
 func New(client *kgo.Client, topic string, opts ...Option) (*Publisher, error) {
@@ -60,7 +71,7 @@ func New(client *kgo.Client, topic string, opts ...Option) (*Publisher, error) {
 		return nil, errors.New("publish: topic is empty")
 	}
 	p := &Publisher{client: client, topic: topic, maxRows: DefaultMaxRows, log: slog.Default(),
-		mem: memory.NewGoAllocator(), builders: map[string]*schemas.SampleBuilder{}}
+		mem: memory.NewGoAllocator(), builders: map[string]*schemas.SampleBuilder{}, lastOK: map[string]int64{}}
 	for _, o := range opts {
 		o(p)
 	}
@@ -101,28 +112,32 @@ func (p *Publisher) Flush(ctx context.Context) error {
 			}
 		}
 	}
-	if err := p.client.Flush(ctx); err != nil {
-		return fmt.Errorf("publish: flush: %w", err)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	err := p.firstErr
-	p.firstErr = nil
-	return err
+	return p.Wait(ctx)
 }
 
 func (p *Publisher) produce(ctx context.Context, device string, b *schemas.SampleBuilder) error {
 	rec := b.NewRecord()
+	defer rec.Release()
+	return p.Publish(ctx, device, rec)
+}
+
+// Publish encodes rec, a samples record of one device, and produces it
+// keyed by device. It is safe for concurrent use, does not take ownership
+// of rec, and blocks while the client's buffer is full (bound it with
+// kgo.MaxBufferedRecords or kgo.MaxBufferedBytes), so a down broker stops
+// collection instead of growing memory. An error acknowledged later is
+// returned by the next Flush or Wait.
+func (p *Publisher) Publish(ctx context.Context, device string, rec arrow.RecordBatch) error {
 	n := rec.NumRows()
 	val, err := schemas.EncodeSamples(nil, rec)
-	rec.Release()
 	if err != nil {
+		p.countError()
 		return err
 	}
 	r := &kgo.Record{Topic: p.topic, Key: []byte(device), Value: val, Headers: p.headers}
 	p.client.Produce(ctx, r, func(r *kgo.Record, err error) {
 		if err != nil {
-			p.errs.Add(1)
+			p.countError()
 			p.mu.Lock()
 			if p.firstErr == nil {
 				p.firstErr = fmt.Errorf("publish: produce to %s: %w", p.topic, err)
@@ -133,8 +148,61 @@ func (p *Publisher) produce(ctx context.Context, device string, b *schemas.Sampl
 		p.samples.Add(n)
 		p.batches.Add(1)
 		p.bytes.Add(int64(len(r.Value)))
+		now := time.Now()
+		p.mu.Lock()
+		p.lastOK[device] = now.UnixNano()
+		p.mu.Unlock()
+		if m := p.metrics; m != nil {
+			m.samples.Add(float64(n))
+			m.batches.Inc()
+			m.bytes.Add(float64(len(r.Value)))
+			m.lastSuccess.WithLabelValues(device).Set(float64(now.UnixNano()) / 1e9)
+		}
 	})
 	return ctx.Err()
+}
+
+func (p *Publisher) countError() {
+	p.errs.Add(1)
+	if p.metrics != nil {
+		p.metrics.errors.Inc()
+	}
+}
+
+// Wait waits until Kafka acknowledged every record produced so far and
+// returns the first produce error since the previous Wait or Flush. Unlike
+// Flush it does not touch Add's batches, so it is safe from any goroutine.
+func (p *Publisher) Wait(ctx context.Context) error {
+	if err := p.client.Flush(ctx); err != nil {
+		return fmt.Errorf("publish: flush: %w", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	err := p.firstErr
+	p.firstErr = nil
+	return err
+}
+
+// LastSuccess returns when Kafka last acknowledged a record of device (zero
+// if never).
+func (p *Publisher) LastSuccess(device string) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ns, ok := p.lastOK[device]; ok {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+// Forget drops what the publisher keeps about device (its last success and
+// metric labels), for a target that was removed.
+func (p *Publisher) Forget(device string) {
+	p.mu.Lock()
+	delete(p.lastOK, device)
+	p.mu.Unlock()
+	if p.metrics != nil {
+		p.metrics.lastSuccess.DeleteLabelValues(device)
+	}
 }
 
 // Stats are the publisher's counters of acknowledged writes.

@@ -1,9 +1,12 @@
 // Package sim simulates a fleet of network devices: interfaces with diurnal
-// traffic counters, temperatures, fans and power supplies whose power follows
-// the traffic load, and injected faults with ground-truth labels.
+// traffic counters, optional transceivers, temperatures, fans and power
+// supplies whose power follows the traffic load, and injected faults (link
+// flap, traffic spike or drop, optic degradation, fan failure, PSU
+// degradation, counter reset) with ground-truth labels.
 //
 // A Fleet is deterministic: the same Config gives the same samples, tick by
-// tick, so tests can compare runs and count rows exactly.
+// tick, so tests can compare runs and count rows exactly. The agent
+// subpackage serves a fleet over gNMI and SNMP.
 package sim
 
 import (
@@ -12,6 +15,8 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/telekernel/telekernel/schemas"
@@ -38,23 +43,50 @@ const (
 	MetricPSUOutPower   = "/components/component/power-supply/state/output-power"
 	MetricPSUInVoltage  = "/components/component/power-supply/state/input-voltage"
 	MetricPSUInCurrent  = "/components/component/power-supply/state/input-current"
+	MetricOpticInPower  = "/components/component/transceiver/state/input-power/instant"
+	MetricOpticOutPower = "/components/component/transceiver/state/output-power/instant"
+	MetricOpticBias     = "/components/component/transceiver/state/laser-bias-current/instant"
 	componentsPerDevice = 2 + 2 + 2*3 // temperature sensors, fans, PSU power/voltage/current
+	opticsPerInterface  = 3           // input power, output power, laser bias
 )
 
 // Fault kinds.
 const (
-	FaultTrafficSpike = "traffic_spike"
-	FaultTrafficDrop  = "traffic_drop"
+	FaultTrafficSpike     = "traffic_spike"     // inbound traffic × factor (default 5)
+	FaultTrafficDrop      = "traffic_drop"      // inbound traffic × factor (default 0.05)
+	FaultLinkFlap         = "link_flap"         // oper-status toggles DOWN/UP every tick, no traffic while down
+	FaultOpticDegradation = "optic_degradation" // transceiver input power falls by factor dB (default 6) over the window, laser bias rises
+	FaultFanFailure       = "fan_failure"       // the fan stops (0 rpm); the chassis runs hotter
+	FaultPSUDegradation   = "psu_degradation"   // PSU efficiency falls by factor (default 0.1): more input current for the same output
+	FaultCounterReset     = "counter_reset"     // the interface counters restart from 0 at the start (as after a line-card reload)
 )
+
+// FaultKinds lists the fault kinds.
+var FaultKinds = []string{FaultTrafficSpike, FaultTrafficDrop, FaultLinkFlap, FaultOpticDegradation, FaultFanFailure, FaultPSUDegradation, FaultCounterReset}
 
 // Fault is an injected anomaly.
 type Fault struct {
-	Device    string        `yaml:"device"`    // e.g. "sim-01"
-	Interface string        `yaml:"interface"` // e.g. "Ethernet1"
-	Kind      string        `yaml:"kind"`      // FaultTrafficSpike or FaultTrafficDrop
-	After     time.Duration `yaml:"after"`     // start, relative to Config.Start
-	Duration  time.Duration `yaml:"duration"`
-	Factor    float64       `yaml:"factor"` // traffic multiplier; default 5 for a spike, 0.05 for a drop
+	Device string `yaml:"device"` // e.g. "sim-01"
+	// Interface is the interface of traffic, link, optic and counter faults,
+	// e.g. "Ethernet1".
+	Interface string `yaml:"interface"`
+	// Component is the fan ("Fan1", "Fan2") or power supply ("PSU1",
+	// "PSU2") of fan and PSU faults.
+	Component string        `yaml:"component"`
+	Kind      string        `yaml:"kind"`  // one of FaultKinds
+	After     time.Duration `yaml:"after"` // start, relative to Config.Start
+	// Duration of the fault; a counter reset happens once, at the start.
+	Duration time.Duration `yaml:"duration"`
+	Factor   float64       `yaml:"factor"` // strength; defaults by kind (see the kinds)
+}
+
+// target of a fault: what it needs.
+func faultNeeds(kind string) (iface, component bool) {
+	switch kind {
+	case FaultFanFailure, FaultPSUDegradation:
+		return false, true
+	}
+	return true, false
 }
 
 // Label is the ground truth of one injected fault, written as a JSON line.
@@ -74,6 +106,10 @@ type Config struct {
 	Interval   time.Duration `yaml:"interval"`   // sample interval; default DefaultInterval
 	Seed       uint64        `yaml:"seed"`       // default DefaultSeed
 	Start      time.Time     `yaml:"start"`      // time of the first tick; required (the caller picks a clock)
+	// Transceivers adds an optic per interface (input and output power in
+	// dBm, laser bias current in mA); default false, so the series of a
+	// fleet stay as they were.
+	Transceivers bool `yaml:"transceivers"`
 	// Faults to inject. Nil means DefaultFaults; an empty list means none.
 	Faults []Fault `yaml:"faults"`
 }
@@ -104,9 +140,13 @@ func (c Config) WithDefaults() Config {
 			c.Faults[0].Device = DeviceName(0)
 		}
 	}
+	c.Faults = slices.Clone(c.Faults)
 	for i := range c.Faults {
 		if c.Faults[i].Factor == 0 {
-			c.Faults[i].Factor = map[string]float64{FaultTrafficSpike: 5, FaultTrafficDrop: 0.05}[c.Faults[i].Kind]
+			c.Faults[i].Factor = map[string]float64{FaultTrafficSpike: 5, FaultTrafficDrop: 0.05, FaultOpticDegradation: 6, FaultPSUDegradation: 0.1}[c.Faults[i].Kind]
+		}
+		if c.Faults[i].Kind == FaultCounterReset && c.Faults[i].Duration == 0 {
+			c.Faults[i].Duration = c.Interval
 		}
 	}
 	return c
@@ -125,8 +165,8 @@ func (c Config) Validate() error {
 		return errors.New("start: must be set")
 	}
 	for i, f := range c.Faults {
-		if f.Kind != FaultTrafficSpike && f.Kind != FaultTrafficDrop {
-			return fmt.Errorf("faults[%d].kind: %q is not %s or %s", i, f.Kind, FaultTrafficSpike, FaultTrafficDrop)
+		if !slices.Contains(FaultKinds, f.Kind) {
+			return fmt.Errorf("faults[%d].kind: %q is not one of %s", i, f.Kind, strings.Join(FaultKinds, ", "))
 		}
 		if f.Duration <= 0 || f.After < 0 {
 			return fmt.Errorf("faults[%d]: after must be >= 0 and duration > 0", i)
@@ -134,8 +174,21 @@ func (c Config) Validate() error {
 		if deviceIndex(f.Device, c.Devices) < 0 {
 			return fmt.Errorf("faults[%d].device: %q is not one of sim-00 … %s", i, f.Device, DeviceName(c.Devices-1))
 		}
-		if interfaceIndex(f.Interface, c.Interfaces) < 0 {
+		needIface, needComp := faultNeeds(f.Kind)
+		if needIface && interfaceIndex(f.Interface, c.Interfaces) < 0 {
 			return fmt.Errorf("faults[%d].interface: %q is not one of Ethernet1 … Ethernet%d", i, f.Interface, c.Interfaces)
+		}
+		if needComp {
+			want := []string{"Fan1", "Fan2"}
+			if f.Kind == FaultPSUDegradation {
+				want = []string{"PSU1", "PSU2"}
+			}
+			if !slices.Contains(want, f.Component) {
+				return fmt.Errorf("faults[%d].component: %q is not one of %s", i, f.Component, strings.Join(want, ", "))
+			}
+		}
+		if f.Kind == FaultOpticDegradation && !c.Transceivers {
+			return fmt.Errorf("faults[%d].kind: %s needs transceivers: true", i, f.Kind)
 		}
 	}
 	return nil
@@ -163,27 +216,36 @@ func interfaceIndex(name string, n int) int {
 }
 
 type iface struct {
-	keys                string
-	speed               float64 // octets/s at full load
-	base                float64 // share of speed at the diurnal mean
-	phase               float64 // hours
-	inOct, outOct       uint64
-	inPkts, outPkts     uint64
-	inErr               uint64
-	spike               []*activeFault
-	inOctRem, outOctRem float64 // fractional octets carried between ticks
+	keys                 string
+	opticKeys            string  // keys of its transceiver component
+	speed                float64 // octets/s at full load
+	base                 float64 // share of speed at the diurnal mean
+	phase                float64 // hours
+	inOct, outOct        uint64
+	inPkts, outPkts      uint64
+	inErr                uint64
+	spike                []*activeFault // traffic spikes and drops
+	flap, degrade, reset []*activeFault
+	inOctRem, outOctRem  float64 // fractional octets carried between ticks
+	rxBase, txBase       float64 // dBm of a healthy optic
+	biasBase             float64 // mA
 }
 
 type activeFault struct {
 	start, end time.Time
 	factor     float64
+	done       bool // a counter reset that happened
 }
+
+func (a *activeFault) active(now time.Time) bool { return !now.Before(a.start) && now.Before(a.end) }
 
 type device struct {
 	name   string
 	ifaces []iface
 	rng    *rand.Rand
 	tempHW float64 // °C offset of this chassis
+	fans   [2][]*activeFault
+	psus   [2][]*activeFault
 }
 
 // Fleet generates the samples of all simulated devices. It is not safe for
@@ -227,13 +289,56 @@ func New(cfg Config) (*Fleet, error) {
 		}
 		f.devices = append(f.devices, dev)
 	}
+	if cfg.Transceivers {
+		// Drawn from a stream of their own, so turning optics on leaves
+		// every other series as it was.
+		for d := range f.devices {
+			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(d)<<32|0x0971c5))
+			for i := range f.devices[d].ifaces {
+				it := &f.devices[d].ifaces[i]
+				it.opticKeys = fmt.Sprintf("name=Ethernet%d-transceiver", i+1)
+				it.rxBase = -2 - 3*rng.Float64()
+				it.txBase = 0.5 + rng.Float64()
+				it.biasBase = 6 + 2*rng.Float64()
+			}
+		}
+	}
 	for _, ft := range cfg.Faults {
-		d, i := deviceIndex(ft.Device, cfg.Devices), interfaceIndex(ft.Interface, cfg.Interfaces)
+		d := deviceIndex(ft.Device, cfg.Devices)
+		dev := &f.devices[d]
 		af := &activeFault{start: cfg.Start.Add(ft.After), end: cfg.Start.Add(ft.After + ft.Duration), factor: ft.Factor}
-		it := &f.devices[d].ifaces[i]
-		it.spike = append(it.spike, af)
-		for _, m := range []string{MetricInOctets, MetricInPkts} {
-			f.labels = append(f.labels, Label{Device: ft.Device, Metric: m, Keys: it.keys, Kind: ft.Kind, Start: af.start.UTC(), End: af.end.UTC()})
+		label := func(keys string, metrics ...string) {
+			for _, m := range metrics {
+				f.labels = append(f.labels, Label{Device: ft.Device, Metric: m, Keys: keys, Kind: ft.Kind, Start: af.start.UTC(), End: af.end.UTC()})
+			}
+		}
+		var it *iface
+		if i := interfaceIndex(ft.Interface, cfg.Interfaces); i >= 0 {
+			it = &dev.ifaces[i]
+		}
+		switch ft.Kind {
+		case FaultTrafficSpike, FaultTrafficDrop:
+			it.spike = append(it.spike, af)
+			label(it.keys, MetricInOctets, MetricInPkts)
+		case FaultLinkFlap:
+			it.flap = append(it.flap, af)
+			label(it.keys, MetricOperStatus, MetricInOctets, MetricOutOctets)
+		case FaultOpticDegradation:
+			it.degrade = append(it.degrade, af)
+			label(it.opticKeys, MetricOpticInPower, MetricOpticBias)
+		case FaultCounterReset:
+			it.reset = append(it.reset, af)
+			label(it.keys, MetricInOctets, MetricOutOctets, MetricInPkts, MetricOutPkts, MetricInErrors)
+		case FaultFanFailure:
+			n := int(ft.Component[len(ft.Component)-1] - '1')
+			dev.fans[n] = append(dev.fans[n], af)
+			label("name="+ft.Component, MetricFanSpeed)
+			label("name=CPU", MetricTemperature)
+			label("name=Inlet", MetricTemperature)
+		case FaultPSUDegradation:
+			n := int(ft.Component[len(ft.Component)-1] - '1')
+			dev.psus[n] = append(dev.psus[n], af)
+			label("name="+ft.Component, MetricPSUInCurrent)
 		}
 	}
 	return f, nil
@@ -246,7 +351,52 @@ func (f *Fleet) Config() Config { return f.cfg }
 func (f *Fleet) Labels() []Label { return f.labels }
 
 // SeriesPerDevice returns how many samples each device yields per tick.
-func (f *Fleet) SeriesPerDevice() int { return f.cfg.Interfaces*6 + componentsPerDevice }
+func (f *Fleet) SeriesPerDevice() int {
+	n := f.cfg.Interfaces*6 + componentsPerDevice
+	if f.cfg.Transceivers {
+		n += f.cfg.Interfaces * opticsPerInterface
+	}
+	return n
+}
+
+// Series describes one series of a device.
+type Series struct {
+	Metric, Keys string
+	Kind         schemas.Kind
+}
+
+// Series returns the series every device yields per tick, in the order Next
+// emits them for each device (the same for all devices).
+func (f *Fleet) Series() []Series {
+	var out []Series
+	for i := 1; i <= f.cfg.Interfaces; i++ {
+		k := fmt.Sprintf("name=Ethernet%d", i)
+		for _, m := range []string{MetricInOctets, MetricOutOctets, MetricInPkts, MetricOutPkts, MetricInErrors} {
+			out = append(out, Series{m, k, schemas.KindCounter})
+		}
+		out = append(out, Series{MetricOperStatus, k, schemas.KindState})
+	}
+	for _, n := range []string{"CPU", "Inlet"} {
+		out = append(out, Series{MetricTemperature, "name=" + n, schemas.KindGauge})
+	}
+	for _, n := range []string{"Fan1", "Fan2"} {
+		out = append(out, Series{MetricFanSpeed, "name=" + n, schemas.KindGauge})
+	}
+	for _, n := range []string{"PSU1", "PSU2"} {
+		for _, m := range []string{MetricPSUOutPower, MetricPSUInVoltage, MetricPSUInCurrent} {
+			out = append(out, Series{m, "name=" + n, schemas.KindGauge})
+		}
+	}
+	if f.cfg.Transceivers {
+		for i := 1; i <= f.cfg.Interfaces; i++ {
+			k := fmt.Sprintf("name=Ethernet%d-transceiver", i)
+			for _, m := range []string{MetricOpticInPower, MetricOpticOutPower, MetricOpticBias} {
+				out = append(out, Series{m, k, schemas.KindGauge})
+			}
+		}
+	}
+	return out
+}
 
 // Devices returns the device names.
 func (f *Fleet) Devices() []string {
@@ -261,8 +411,8 @@ func (f *Fleet) Devices() []string {
 func (f *Fleet) Now() time.Time { return f.cfg.Start.Add(time.Duration(f.tick) * f.cfg.Interval) }
 
 // Next generates the samples of every device at the next tick and passes
-// them to emit, one device after the other. The sample is reused after emit
-// returns.
+// them to emit, one device after the other, each in the order of Series.
+// The sample is reused after emit returns.
 func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 	now := f.Now()
 	ts := now.UnixNano()
@@ -283,8 +433,21 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			inRate := util * it.speed
 			outRate := 0.7 * util * it.speed * (1 + 0.04*d.rng.NormFloat64())
 			for _, af := range it.spike {
-				if !now.Before(af.start) && now.Before(af.end) {
+				if af.active(now) {
 					inRate *= af.factor
+				}
+			}
+			status := "UP"
+			for _, af := range it.flap {
+				// Down on every other tick of the window, from its start.
+				if af.active(now) && (now.Sub(af.start)/f.cfg.Interval)%2 == 0 {
+					status, inRate, outRate, util = "DOWN", 0, 0, 0
+				}
+			}
+			for _, af := range it.reset {
+				if !af.done && !now.Before(af.start) {
+					af.done = true
+					it.inOct, it.outOct, it.inPkts, it.outPkts, it.inErr = 0, 0, 0, 0, 0
 				}
 			}
 			load += util
@@ -307,14 +470,28 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 				s.Metric, s.U64 = m.metric, m.v
 				emit(&s)
 			}
-			s.Kind, s.Metric, s.Str = schemas.KindState, MetricOperStatus, "UP"
+			s.Kind, s.Metric, s.Str = schemas.KindState, MetricOperStatus, status
 			emit(&s)
 		}
 		load /= float64(len(d.ifaces))
 		s.Kind = schemas.KindGauge
+		failedFans := 0
+		for i := range d.fans {
+			for _, af := range d.fans[i] {
+				if af.active(now) {
+					failedFans++
+					break
+				}
+			}
+		}
 		temp := 0.0
 		for i, name := range [...]string{"CPU", "Inlet"} {
 			base := 38.0 + d.tempHW - 14*float64(i)
+			if failedFans > 0 && i == 0 {
+				base += 12 * float64(failedFans)
+			} else if failedFans > 0 {
+				base += 3 * float64(failedFans)
+			}
 			s.Keys, s.Metric = "name="+name, MetricTemperature
 			s.F64 = round(base+18*load+0.3*d.rng.NormFloat64(), 1)
 			temp = math.Max(temp, s.F64)
@@ -323,6 +500,11 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 		for i := 1; i <= 2; i++ {
 			s.Keys, s.Metric = fmt.Sprintf("name=Fan%d", i), MetricFanSpeed
 			s.F64 = math.Round(4000 + 80*(temp-30) + 40*d.rng.NormFloat64())
+			for _, af := range d.fans[i-1] {
+				if af.active(now) {
+					s.F64 = 0
+				}
+			}
 			emit(&s)
 		}
 		for i := 1; i <= 2; i++ {
@@ -331,6 +513,11 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			out := (180 + 420*load) / 2 * (1 + 0.01*d.rng.NormFloat64())
 			volts := 230 + 1.5*d.rng.NormFloat64()
 			eff := 0.94 - 0.05*(1-load)
+			for _, af := range d.psus[i-1] {
+				if af.active(now) {
+					eff -= af.factor
+				}
+			}
 			s.Keys = keys
 			for _, m := range [...]struct {
 				metric string
@@ -340,8 +527,45 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 				emit(&s)
 			}
 		}
+		if f.cfg.Transceivers {
+			for ii := range d.ifaces {
+				it := &d.ifaces[ii]
+				rx, bias := it.rxBase, it.biasBase
+				for _, af := range it.degrade {
+					if !now.Before(af.start) && now.Before(af.end) {
+						// Falls linearly to factor dB below normal over the
+						// window (an ageing laser or dirty connector), then
+						// back once the optic is replaced.
+						frac := float64(now.Sub(af.start)) / float64(af.end.Sub(af.start))
+						rx -= af.factor * frac
+						bias *= 1 + 0.5*frac
+					}
+				}
+				// Noise from the tick and the interface, so the fleet's
+				// main random streams are untouched.
+				h := uint64(ts) ^ uint64(ii+1)*0x9e3779b97f4a7c15 ^ uint64(di)<<48
+				n1, n2 := hashNoise(h), hashNoise(h+1)
+				s.Keys = it.opticKeys
+				s.Metric, s.F64 = MetricOpticInPower, round(rx+0.05*n1, 2)
+				emit(&s)
+				s.Metric, s.F64 = MetricOpticOutPower, round(it.txBase+0.03*n2, 2)
+				emit(&s)
+				s.Metric, s.F64 = MetricOpticBias, round(bias+0.02*n1, 2)
+				emit(&s)
+			}
+		}
 	}
 	f.tick++
+}
+
+// hashNoise returns a value in [-1, 1) from h.
+func hashNoise(h uint64) float64 {
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return float64(h>>11)/float64(1<<52) - 1
 }
 
 func round(v float64, digits int) float64 {

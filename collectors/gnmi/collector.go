@@ -1,0 +1,553 @@
+package gnmi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	pb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/telekernel/telekernel/collectors/publish"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// Stats counts what the collector did, over all targets.
+type Stats struct {
+	Responses, Updates, Samples uint64
+	Dropped                     map[string]uint64
+	Connects, Failures          uint64 // streams that reached sync / attempts that failed
+}
+
+// Collector subscribes to gNMI targets and publishes their samples. Create
+// it with New, start it with Run, change its targets with SetTargets.
+type Collector struct {
+	cfg     Config
+	pub     *publish.Publisher
+	log     *slog.Logger
+	mem     memory.Allocator
+	metrics *Metrics
+
+	mu      sync.Mutex
+	targets map[string]*target
+	ctx     context.Context // of Run, once started
+	// pctx is for producing: it outlives ctx by a grace period, so
+	// batches in flight at shutdown still reach Kafka, but a down broker
+	// cannot hold the shutdown for ever.
+	pctx context.Context
+	wg   sync.WaitGroup
+
+	connects, failures atomic.Uint64
+	done               struct {
+		sync.Mutex
+		stats DecoderStats // of streams that ended
+	}
+}
+
+// Option configures a Collector.
+type Option func(*Collector)
+
+// WithLogger sets the logger; default slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(c *Collector) { c.log = l } }
+
+// WithMetrics counts into m (see NewMetrics); default none.
+func WithMetrics(m *Metrics) Option { return func(c *Collector) { c.metrics = m } }
+
+// WithAllocator sets the Arrow allocator of the batches; default Go's.
+func WithAllocator(mem memory.Allocator) Option { return func(c *Collector) { c.mem = mem } }
+
+// New validates cfg and returns a collector publishing through pub.
+func New(cfg Config, pub *publish.Publisher, opts ...Option) (*Collector, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("gnmi: %w", err)
+	}
+	if pub == nil {
+		return nil, errors.New("gnmi: a publisher is required")
+	}
+	c := &Collector{cfg: cfg, pub: pub, log: slog.Default(), mem: memory.NewGoAllocator(), targets: map[string]*target{}}
+	for _, o := range opts {
+		o(c)
+	}
+	c.log = c.log.With("component", "gnmi")
+	return c, nil
+}
+
+// Run subscribes to every target and runs until ctx ends; then it stops the
+// streams, produces what they collected and waits for Kafka to acknowledge
+// it (bounded by 30 s). Each target runs on its own, so a failing target
+// never holds up the others.
+func (c *Collector) Run(ctx context.Context) error {
+	c.mu.Lock()
+	if c.ctx != nil {
+		c.mu.Unlock()
+		return errors.New("gnmi: Run called twice")
+	}
+	c.ctx = ctx
+	pctx, pcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer pcancel()
+	c.pctx = pctx
+	c.mu.Unlock()
+	if err := c.SetTargets(c.cfg.Targets); err != nil {
+		return err
+	}
+	tick := time.NewTicker(max(c.cfg.FlushInterval/4, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			grace := time.AfterFunc(ShutdownGrace, pcancel)
+			defer grace.Stop()
+			c.wg.Wait() // every stream produced its batch on the way out
+			return c.pub.Wait(pctx)
+		case <-tick.C:
+			c.flushOld(pctx)
+		}
+	}
+}
+
+// ShutdownGrace bounds how long Run, once its context ended, waits for the
+// last batches to reach Kafka.
+const ShutdownGrace = 30 * time.Second
+
+// SetTargets replaces the target list while the collector runs: new targets
+// start, removed ones stop (their pending samples are produced), and those
+// whose settings changed restart. Subscriptions are looked up in the
+// collector's config. Before Run it only validates.
+func (c *Collector) SetTargets(targets []Target) error {
+	cfg := c.cfg
+	cfg.Targets = targets
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("gnmi: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx == nil {
+		c.cfg.Targets = cfg.Targets
+		return nil
+	}
+	want := map[string]Target{}
+	for _, t := range cfg.Targets {
+		want[t.Name] = t
+	}
+	for name, t := range c.targets {
+		if nt, ok := want[name]; !ok || !reflect.DeepEqual(nt, t.cfg) {
+			t.stop()
+			delete(c.targets, name)
+			if !ok {
+				c.log.Info("target removed", "target", name)
+				c.forget(name)
+			}
+		}
+	}
+	for _, tc := range cfg.Targets {
+		if _, ok := c.targets[tc.Name]; ok {
+			continue
+		}
+		t, err := c.startTarget(tc)
+		if err != nil {
+			c.log.Error("cannot start target", "target", tc.Name, "err", err)
+			continue
+		}
+		c.targets[tc.Name] = t
+	}
+	return nil
+}
+
+// Targets returns the names of the targets now collected.
+func (c *Collector) Targets() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(c.targets))
+	for n := range c.targets {
+		out = append(out, n)
+	}
+	return out
+}
+
+func (c *Collector) forget(name string) {
+	c.pub.Forget(name)
+	if c.metrics != nil {
+		c.metrics.forget(name)
+	}
+}
+
+// Stats returns the counters so far.
+func (c *Collector) Stats() Stats {
+	c.done.Lock()
+	total := c.done.stats
+	c.done.Unlock()
+	c.mu.Lock()
+	for _, t := range c.targets {
+		for _, s := range t.streams {
+			s.mu.Lock()
+			addStats(&total, s.dec.Stats())
+			s.mu.Unlock()
+		}
+	}
+	c.mu.Unlock()
+	st := Stats{Responses: total.Responses, Updates: total.Updates, Samples: total.Samples, Dropped: map[string]uint64{},
+		Connects: c.connects.Load(), Failures: c.failures.Load()}
+	for i, r := range dropReasons {
+		st.Dropped[r] = total.Dropped[i]
+	}
+	return st
+}
+
+func addStats(dst *DecoderStats, s DecoderStats) {
+	dst.Responses += s.Responses
+	dst.Updates += s.Updates
+	dst.Samples += s.Samples
+	dst.Deletes += s.Deletes
+	dst.Syncs += s.Syncs
+	for i := range dst.Dropped {
+		dst.Dropped[i] += s.Dropped[i]
+	}
+}
+
+// flushOld produces the batches whose oldest sample waited FlushInterval.
+func (c *Collector) flushOld(ctx context.Context) {
+	c.mu.Lock()
+	var streams []*stream
+	for _, t := range c.targets {
+		streams = append(streams, t.streams...)
+	}
+	c.mu.Unlock()
+	now := time.Now()
+	for _, s := range streams {
+		if s.mu.TryLock() { // a stream busy decoding flushes itself
+			if s.batch.Len() > 0 && now.Sub(s.since) >= c.cfg.FlushInterval {
+				s.flushLocked(ctx)
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+// target is one device: a connection and a stream per subscription.
+type target struct {
+	c       *Collector
+	cfg     Target
+	conn    *grpc.ClientConn
+	cancel  context.CancelFunc
+	streams []*stream
+	done    sync.WaitGroup
+}
+
+func (c *Collector) startTarget(tc Target) (*target, error) {
+	creds := insecure.NewCredentials()
+	tlsCfg, err := tc.TLS.Client()
+	if err != nil {
+		return nil, err
+	}
+	if tlsCfg != nil {
+		creds = credentials.NewTLS(tlsCfg)
+	}
+	dopts := []grpc.DialOption{grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(Codec{}), grpc.MaxCallRecvMsgSize(64<<20))}
+	if tc.Username != "" {
+		pw, err := tc.Password.Load()
+		if err != nil {
+			return nil, fmt.Errorf("password: %w", err)
+		}
+		dopts = append(dopts, grpc.WithPerRPCCredentials(userPass{user: tc.Username, pass: pw.Reveal(), tls: tlsCfg != nil}))
+	}
+	conn, err := grpc.NewClient(tc.Address, dopts...)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	t := &target{c: c, cfg: tc, conn: conn, cancel: cancel}
+	for _, s := range c.cfg.Subscriptions {
+		if len(tc.Subscriptions) > 0 && !contains(tc.Subscriptions, s.Name) {
+			continue
+		}
+		opts := []DecoderOption{WithDedup(tc.Dedup == nil || *tc.Dedup), WithDerivedPower(tc.DerivePower == nil || *tc.DerivePower)}
+		if tc.Timestamp == "receive" {
+			opts = append(opts, WithTimestampMode(TimestampReceive))
+		}
+		b := publish.NewBatch(c.mem, tc.Name, schemas.SourceGNMI)
+		st := &stream{t: t, sub: s, req: s.request(), batch: b, dec: NewDecoder(b, opts...),
+			log: c.log.With("target", tc.Name, "address", tc.Address, "subscription", s.Name)}
+		if c.metrics != nil {
+			st.m = c.metrics.forStream(tc.Name)
+		}
+		t.streams = append(t.streams, st)
+	}
+	for _, st := range t.streams {
+		t.done.Add(1)
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			defer t.done.Done()
+			st.run(ctx)
+		}()
+	}
+	return t, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// stop ends the target's streams and waits until they produced their
+// batches.
+func (t *target) stop() {
+	t.cancel()
+	t.done.Wait()
+	t.conn.Close()
+	t.c.done.Lock()
+	for _, s := range t.streams {
+		addStats(&t.c.done.stats, s.dec.Stats())
+	}
+	t.c.done.Unlock()
+}
+
+// userPass sends the username and password metadata of each RPC.
+type userPass struct {
+	user, pass string
+	tls        bool
+}
+
+func (u userPass) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"username": u.user, "password": u.pass}, nil
+}
+
+// RequireTransportSecurity is false: many lab devices run gNMI in the clear.
+func (u userPass) RequireTransportSecurity() bool { return false }
+
+// stream is one subscription to one target, with its reconnect loop.
+type stream struct {
+	t   *target
+	sub Subscription
+	req *pb.SubscribeRequest
+	log *slog.Logger
+	m   *streamMetrics
+
+	mu    sync.Mutex // guards batch, dec and since (the flusher takes it)
+	batch *publish.Batch
+	dec   *Decoder
+	since time.Time // when the batch's first row came
+
+	lastErr  string // reason of the last failure, to log each reason once
+	failures int
+	msg      RawMessage
+}
+
+// run subscribes until ctx ends, reconnecting with backoff.
+func (s *stream) run(ctx context.Context) {
+	defer func() {
+		s.mu.Lock()
+		s.flushLocked(s.t.c.pctx) // what was collected, though ctx ended
+		s.batch.Release()
+		s.mu.Unlock()
+	}()
+	cfg := s.t.c.cfg.Backoff
+	backoff := cfg.Initial
+	for ctx.Err() == nil {
+		synced, err := s.once(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, errOnceRepeat) {
+			continue
+		}
+		if synced {
+			backoff = cfg.Initial
+		}
+		s.fail(err)
+		// Wait d/2 plus a random part of d/2, so targets that failed
+		// together do not reconnect together.
+		wait := backoff/2 + rand.N(backoff/2+1)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		backoff = min(2*backoff, cfg.Max)
+	}
+}
+
+// fail logs a failure: a new reason at warn level, a repeated one at debug.
+func (s *stream) fail(err error) {
+	s.failures++
+	s.t.c.failures.Add(1)
+	reason := describe(err)
+	if s.m != nil {
+		s.m.up.Set(0)
+		s.m.failures(reasonCode(err)).Inc()
+	}
+	if reason != s.lastErr {
+		s.log.Warn("target failed; retrying with backoff", "reason", reason)
+		s.lastErr = reason
+		return
+	}
+	s.log.Debug("target failed again", "reason", reason, "failures", s.failures)
+}
+
+// Errors of a stream.
+var (
+	errStalled = errors.New("stream stalled: nothing received within the stall timeout")
+	errNoSync  = errors.New("no sync_response within the dial timeout")
+)
+
+// once runs one subscription attempt and reports whether it reached sync.
+func (s *stream) once(ctx context.Context) (synced bool, err error) {
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stall := s.t.cfg.stallTimeout(s.sub)
+	// Until the first sync the dial timeout applies.
+	watchdog := time.AfterFunc(s.t.cfg.DialTimeout, func() { cancel(errNoSync) })
+	defer watchdog.Stop()
+	st, err := s.t.conn.NewStream(sctx, &pb.GNMI_ServiceDesc.Streams[0], pb.GNMI_Subscribe_FullMethodName)
+	if err != nil {
+		return false, cause(sctx, err)
+	}
+	if err := st.SendMsg(s.req); err != nil {
+		return false, cause(sctx, err)
+	}
+	var pollEvery *time.Ticker
+	for {
+		if err := st.RecvMsg(&s.msg); err != nil {
+			if err == io.EOF && s.sub.Mode == "once" && synced {
+				// ONCE ends after its sync: ask again after the interval.
+				select {
+				case <-ctx.Done():
+				case <-time.After(s.sub.SampleInterval):
+				}
+				return true, errOnceRepeat
+			}
+			return synced, cause(sctx, err)
+		}
+		recv := time.Now()
+		res, derr := s.decode(s.t.c.pctx, recv)
+		if derr != nil {
+			return synced, derr
+		}
+		if stall > 0 && synced {
+			watchdog.Reset(stall)
+		}
+		if res.Sync && !synced {
+			synced = true
+			s.t.c.connects.Add(1)
+			if s.m != nil {
+				s.m.up.Set(1)
+			}
+			if s.lastErr != "" {
+				s.log.Info("target recovered", "after_failures", s.failures, "last_reason", s.lastErr)
+			} else {
+				s.log.Info("subscribed")
+			}
+			s.lastErr, s.failures = "", 0
+			watchdog.Stop()
+			if stall > 0 {
+				watchdog = time.AfterFunc(stall, func() { cancel(errStalled) })
+			}
+			if s.sub.Mode == "poll" {
+				pollEvery = time.NewTicker(s.sub.SampleInterval)
+				defer pollEvery.Stop()
+				go s.poll(sctx, st, pollEvery)
+			}
+		}
+	}
+}
+
+var errOnceRepeat = errors.New("once subscription done; repeating")
+
+// poll sends a Poll request on every tick.
+func (s *stream) poll(ctx context.Context, st grpc.ClientStream, t *time.Ticker) {
+	req := &pb.SubscribeRequest{Request: &pb.SubscribeRequest_Poll{Poll: &pb.Poll{}}}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if st.SendMsg(req) != nil {
+				return
+			}
+		}
+	}
+}
+
+// decode decodes the message in s.msg and produces the batch when it is
+// full or at a sync.
+func (s *stream) decode(ctx context.Context, recv time.Time) (Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	before := s.batch.Len()
+	res, err := s.dec.Decode(s.msg.B, recv.UnixNano())
+	if before == 0 && s.batch.Len() > 0 {
+		s.since = recv
+	}
+	if err != nil {
+		return res, fmt.Errorf("malformed response: %w", err)
+	}
+	if s.batch.Len() >= s.t.c.cfg.MaxRows || (res.Sync && s.batch.Len() > 0) {
+		s.flushLocked(ctx)
+	}
+	return res, nil
+}
+
+// flushLocked produces the batch; s.mu is held.
+func (s *stream) flushLocked(ctx context.Context) {
+	if s.m != nil {
+		s.m.add(s.dec.Stats())
+	}
+	rec := s.batch.NewRecord()
+	if rec == nil {
+		return
+	}
+	defer rec.Release()
+	if err := s.t.c.pub.Publish(ctx, s.t.cfg.Name, rec); err != nil && ctx.Err() == nil {
+		s.log.Error("cannot publish", "err", err)
+	}
+}
+
+// cause prefers the reason a stream context was cancelled with.
+func cause(ctx context.Context, err error) error {
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
+		return c
+	}
+	return err
+}
+
+// describe turns a stream error into one line for the log.
+func describe(err error) string {
+	if st, ok := status.FromError(err); ok {
+		return st.Code().String() + ": " + st.Message()
+	}
+	return err.Error()
+}
+
+// reasonCode is the label of a failure in the metrics.
+func reasonCode(err error) string {
+	switch {
+	case errors.Is(err, errStalled):
+		return "stalled"
+	case errors.Is(err, errNoSync):
+		return "no_sync"
+	case errors.Is(err, errOnceRepeat):
+		return "once_done"
+	}
+	if st, ok := status.FromError(err); ok {
+		return st.Code().String()
+	}
+	return "malformed"
+}

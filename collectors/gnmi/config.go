@@ -1,0 +1,337 @@
+package gnmi
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	pb "github.com/openconfig/gnmi/proto/gnmi"
+
+	"github.com/telekernel/telekernel/internal/secret"
+	"github.com/telekernel/telekernel/internal/tlsfiles"
+)
+
+// Defaults of Config.
+const (
+	DefaultFlushInterval  = time.Second
+	DefaultMaxRows        = 4096
+	DefaultBackoffInitial = 500 * time.Millisecond
+	DefaultBackoffMax     = 30 * time.Second
+	DefaultSampleInterval = 10 * time.Second
+	DefaultDialTimeout    = 10 * time.Second
+	// DefaultStallTimeout is how long a stream may be silent before it is
+	// restarted when no sample or heartbeat interval tells better.
+	DefaultStallTimeout = 2 * time.Minute
+)
+
+// Config configures the gNMI collector.
+type Config struct {
+	// Targets are the devices to subscribe to.
+	Targets []Target `yaml:"targets"`
+	// Defaults fill the fields a target leaves unset.
+	Defaults Target `yaml:"defaults"`
+	// Subscriptions are named subscriptions; a target takes those it names,
+	// or all of them when it names none.
+	Subscriptions []Subscription `yaml:"subscriptions"`
+	// FlushInterval is the longest a sample waits in a batch before it is
+	// produced; default DefaultFlushInterval.
+	FlushInterval time.Duration `yaml:"flush_interval"`
+	// MaxRows produces a target's batch once it holds this many samples;
+	// default DefaultMaxRows.
+	MaxRows int `yaml:"max_rows"`
+	// Backoff between reconnects of a target: exponential from Initial to
+	// Max, with jitter (each wait is drawn from [d/2, d]).
+	Backoff Backoff `yaml:"backoff"`
+}
+
+// Backoff configures reconnect waits.
+type Backoff struct {
+	Initial time.Duration `yaml:"initial"` // default DefaultBackoffInitial
+	Max     time.Duration `yaml:"max"`     // default DefaultBackoffMax
+}
+
+// Target is one device.
+type Target struct {
+	// Name is the device name samples carry; required and unique.
+	Name string `yaml:"name"`
+	// Address is host:port of the device's gNMI server.
+	Address string `yaml:"address"`
+	// Subscriptions names the subscriptions this target takes; default all.
+	Subscriptions []string `yaml:"subscriptions"`
+	// TLS for the connection; off by default (plaintext).
+	TLS tlsfiles.Config `yaml:"tls"`
+	// Username and Password go in the "username"/"password" metadata of
+	// each RPC when Username is set. The password comes from a file or the
+	// environment and is never logged.
+	Username string        `yaml:"username"`
+	Password secret.Source `yaml:"password"`
+	// Timestamp is "device" (default: the notification's time, normalised
+	// to ns) or "receive" (the collector's receive time).
+	Timestamp string `yaml:"timestamp"`
+	// Dedup drops samples whose timestamp is not newer than the series'
+	// last one (resent snapshots after a reconnect, devices that stamp
+	// unchanged values with their last-change time); default true.
+	Dedup *bool `yaml:"dedup"`
+	// DerivePower adds the PSU input power (voltage × current); default
+	// true.
+	DerivePower *bool `yaml:"derive_power"`
+	// StallTimeout restarts a stream silent this long; default three sample
+	// or heartbeat intervals of its subscription (at least 10s), or
+	// DefaultStallTimeout; negative disables it.
+	StallTimeout time.Duration `yaml:"stall_timeout"`
+	// DialTimeout bounds connecting and the first response; default
+	// DefaultDialTimeout.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+}
+
+// Subscription is one SubscriptionList sent to each target that takes it.
+type Subscription struct {
+	Name string `yaml:"name"`
+	// Prefix is common to the paths, e.g. "/interfaces".
+	Prefix string `yaml:"prefix"`
+	// Paths in the usual string form, e.g.
+	// "/interfaces/interface[name=*]/state/counters".
+	Paths []string `yaml:"paths"`
+	// Mode is stream (default), once or poll.
+	Mode string `yaml:"mode"`
+	// StreamMode is sample (default), on_change or target_defined.
+	StreamMode string `yaml:"stream_mode"`
+	// SampleInterval of SAMPLE subscriptions; default
+	// DefaultSampleInterval. For once and poll, the interval between
+	// requests.
+	SampleInterval time.Duration `yaml:"sample_interval"`
+	// HeartbeatInterval asks ON_CHANGE (and suppress_redundant SAMPLE)
+	// subscriptions to resend unchanged values this often; 0 none.
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+	SuppressRedundant bool          `yaml:"suppress_redundant"`
+	// UpdatesOnly skips the initial snapshot.
+	UpdatesOnly bool `yaml:"updates_only"`
+	// Encoding is proto (default), json_ietf or json.
+	Encoding string `yaml:"encoding"`
+}
+
+// WithDefaults returns c with defaults applied: unset fields of targets
+// come from Defaults, and a config with no subscription gets one that
+// streams all interface counters and states and all components.
+func (c Config) WithDefaults() Config {
+	if c.FlushInterval == 0 {
+		c.FlushInterval = DefaultFlushInterval
+	}
+	if c.MaxRows == 0 {
+		c.MaxRows = DefaultMaxRows
+	}
+	if c.Backoff.Initial == 0 {
+		c.Backoff.Initial = DefaultBackoffInitial
+	}
+	if c.Backoff.Max == 0 {
+		c.Backoff.Max = max(DefaultBackoffMax, c.Backoff.Initial)
+	}
+	if len(c.Subscriptions) == 0 {
+		c.Subscriptions = []Subscription{{Name: "default", Paths: []string{"/interfaces/interface/state", "/components/component"}}}
+	}
+	c.Subscriptions = slices.Clone(c.Subscriptions)
+	for i := range c.Subscriptions {
+		s := &c.Subscriptions[i]
+		if s.Mode == "" {
+			s.Mode = "stream"
+		}
+		if s.StreamMode == "" {
+			s.StreamMode = "sample"
+		}
+		if s.Encoding == "" {
+			s.Encoding = "proto"
+		}
+		if s.SampleInterval == 0 && (s.StreamMode == "sample" || s.Mode != "stream") {
+			s.SampleInterval = DefaultSampleInterval
+		}
+	}
+	c.Targets = slices.Clone(c.Targets)
+	for i := range c.Targets {
+		c.Targets[i] = c.Targets[i].inherit(c.Defaults)
+	}
+	return c
+}
+
+func (t Target) inherit(d Target) Target {
+	if len(t.Subscriptions) == 0 {
+		t.Subscriptions = d.Subscriptions
+	}
+	if !t.TLS.Enabled && t.TLS == (tlsfiles.Config{}) {
+		t.TLS = d.TLS
+	}
+	if t.Username == "" {
+		t.Username, t.Password = d.Username, d.Password
+	}
+	if t.Timestamp == "" {
+		t.Timestamp = d.Timestamp
+	}
+	if t.Timestamp == "" {
+		t.Timestamp = "device"
+	}
+	if t.Dedup == nil {
+		t.Dedup = d.Dedup
+	}
+	if t.DerivePower == nil {
+		t.DerivePower = d.DerivePower
+	}
+	if t.StallTimeout == 0 {
+		t.StallTimeout = d.StallTimeout
+	}
+	if t.DialTimeout == 0 {
+		t.DialTimeout = d.DialTimeout
+	}
+	if t.DialTimeout == 0 {
+		t.DialTimeout = DefaultDialTimeout
+	}
+	return t
+}
+
+// Validate reports the first bad field as "path: problem".
+func (c Config) Validate() error {
+	if c.FlushInterval < 0 || c.MaxRows < 1 {
+		return errors.New("flush_interval: must be positive, and max_rows at least 1")
+	}
+	if c.Backoff.Initial < 0 || c.Backoff.Max < c.Backoff.Initial {
+		return errors.New("backoff: initial must be positive and at most max")
+	}
+	subs := map[string]bool{}
+	for i, s := range c.Subscriptions {
+		if err := s.validate(); err != nil {
+			return fmt.Errorf("subscriptions[%d].%w", i, err)
+		}
+		if subs[s.Name] {
+			return fmt.Errorf("subscriptions[%d].name: %q is used twice", i, s.Name)
+		}
+		subs[s.Name] = true
+	}
+	names := map[string]bool{}
+	for i, t := range c.Targets {
+		if err := t.validate(subs); err != nil {
+			return fmt.Errorf("targets[%d].%w", i, err)
+		}
+		if names[t.Name] {
+			return fmt.Errorf("targets[%d].name: %q is used twice", i, t.Name)
+		}
+		names[t.Name] = true
+	}
+	return nil
+}
+
+func (s Subscription) validate() error {
+	if s.Name == "" {
+		return errors.New("name: required")
+	}
+	if _, err := ParsePath(s.Prefix); s.Prefix != "" && err != nil {
+		return fmt.Errorf("prefix: %w", err)
+	}
+	if len(s.Paths) == 0 {
+		return errors.New("paths: at least one path is required")
+	}
+	for j, p := range s.Paths {
+		if _, err := ParsePath(p); err != nil {
+			return fmt.Errorf("paths[%d]: %w", j, err)
+		}
+	}
+	if _, ok := listModes[s.Mode]; !ok {
+		return fmt.Errorf("mode: %q is not stream, once or poll", s.Mode)
+	}
+	if _, ok := streamModes[s.StreamMode]; !ok {
+		return fmt.Errorf("stream_mode: %q is not sample, on_change or target_defined", s.StreamMode)
+	}
+	if _, ok := encodings[s.Encoding]; !ok {
+		return fmt.Errorf("encoding: %q is not proto, json_ietf or json", s.Encoding)
+	}
+	if s.SampleInterval < 0 || s.HeartbeatInterval < 0 {
+		return errors.New("sample_interval: intervals must not be negative")
+	}
+	if s.Mode != "stream" && s.SampleInterval == 0 {
+		return errors.New("sample_interval: once and poll need an interval between requests")
+	}
+	return nil
+}
+
+func (t Target) validate(subs map[string]bool) error {
+	if t.Name == "" {
+		return errors.New("name: required")
+	}
+	if _, _, err := net.SplitHostPort(t.Address); err != nil {
+		return fmt.Errorf("address: %q is not host:port", t.Address)
+	}
+	for j, s := range t.Subscriptions {
+		if !subs[s] {
+			return fmt.Errorf("subscriptions[%d]: no subscription is named %q", j, s)
+		}
+	}
+	if _, err := t.TLS.Client(); err != nil {
+		return fmt.Errorf("tls: %w", err)
+	}
+	if t.Timestamp != "device" && t.Timestamp != "receive" {
+		return fmt.Errorf("timestamp: %q is not device or receive", t.Timestamp)
+	}
+	if !t.Password.IsZero() && t.Username == "" {
+		return errors.New("username: required with a password")
+	}
+	if t.DialTimeout < 0 {
+		return errors.New("dial_timeout: must not be negative")
+	}
+	return nil
+}
+
+var (
+	listModes   = map[string]pb.SubscriptionList_Mode{"stream": pb.SubscriptionList_STREAM, "once": pb.SubscriptionList_ONCE, "poll": pb.SubscriptionList_POLL}
+	streamModes = map[string]pb.SubscriptionMode{"sample": pb.SubscriptionMode_SAMPLE, "on_change": pb.SubscriptionMode_ON_CHANGE, "target_defined": pb.SubscriptionMode_TARGET_DEFINED}
+	encodings   = map[string]pb.Encoding{"proto": pb.Encoding_PROTO, "json_ietf": pb.Encoding_JSON_IETF, "json": pb.Encoding_JSON}
+)
+
+// request builds the SubscribeRequest of s; it must be valid.
+func (s Subscription) request() *pb.SubscribeRequest {
+	sl := &pb.SubscriptionList{Mode: listModes[s.Mode], Encoding: encodings[s.Encoding], UpdatesOnly: s.UpdatesOnly}
+	if s.Prefix != "" {
+		sl.Prefix, _ = ParsePath(s.Prefix)
+	}
+	for _, p := range s.Paths {
+		path, _ := ParsePath(p)
+		sub := &pb.Subscription{Path: path}
+		if s.Mode == "stream" {
+			sub.Mode = streamModes[s.StreamMode]
+			sub.SampleInterval = uint64(s.SampleInterval)
+			sub.HeartbeatInterval = uint64(s.HeartbeatInterval)
+			sub.SuppressRedundant = s.SuppressRedundant
+		}
+		sl.Subscription = append(sl.Subscription, sub)
+	}
+	return &pb.SubscribeRequest{Request: &pb.SubscribeRequest_Subscribe{Subscribe: sl}}
+}
+
+// stallTimeout returns how long a stream of s on t may be silent.
+func (t Target) stallTimeout(s Subscription) time.Duration {
+	switch {
+	case t.StallTimeout < 0:
+		return 0
+	case t.StallTimeout > 0:
+		return t.StallTimeout
+	}
+	iv := max(s.SampleInterval, s.HeartbeatInterval)
+	if s.Mode == "stream" && (s.StreamMode != "sample" || s.SuppressRedundant) && s.HeartbeatInterval == 0 {
+		return 0 // on-change without heartbeats may be silent for ever
+	}
+	if iv > 0 {
+		return max(3*iv, 10*time.Second)
+	}
+	return DefaultStallTimeout
+}
+
+// String identifies a target in logs without secrets.
+func (t Target) String() string {
+	return t.Name + "@" + t.Address + strings.Repeat(" (tls)", btoi(t.TLS.Enabled))
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

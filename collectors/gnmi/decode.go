@@ -1,0 +1,918 @@
+package gnmi
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	pb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/telekernel/telekernel/collectors/publish"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// Drop reasons: every update that is not published is counted under one.
+const (
+	DropDuplicate   = "duplicate"      // (series, timestamp) already published
+	DropBadValue    = "bad_value"      // value does not fit the metric's kind
+	DropUnsupported = "unsupported"    // value type the collector does not map (any, proto_bytes, leaf-lists)
+	DropBadPath     = "bad_path"       // path that cannot be parsed or is empty
+	DropMalformed   = "malformed"      // update bytes that are not a valid gNMI Update
+	dropReasonCount = 5                // number of reasons above
+	maxSeries       = 1 << 20          // per stream; the cache starts over beyond it
+	jsonSep         = byte(0)          // separates a JSON member path from the update path in cache keys
+	nsPerMs         = int64(1e6)       // timestamp normalisation
+	sentinelTS      = math.MinInt64    // no sample seen yet
+	maxIntInFloat   = float64(1 << 53) // largest float64 that still holds every integer below it
+)
+
+var dropReasons = [dropReasonCount]string{DropDuplicate, DropBadValue, DropUnsupported, DropBadPath, DropMalformed}
+
+// TimestampMode says which time a sample carries.
+type TimestampMode uint8
+
+// Timestamp modes.
+const (
+	// TimestampDevice uses the notification's timestamp, normalised to
+	// nanoseconds (devices that send seconds, milliseconds or microseconds
+	// are recognised by magnitude).
+	TimestampDevice TimestampMode = iota
+	// TimestampReceive uses the time the collector received the response.
+	// Repeated values are then not recognised as duplicates.
+	TimestampReceive
+)
+
+// NormalizeTimestamp returns ts in nanoseconds since the epoch. The gNMI
+// spec says nanoseconds, but some devices send milliseconds (or seconds or
+// microseconds); they are told apart by magnitude, which is unambiguous for
+// any date between 1973 and 2286.
+func NormalizeTimestamp(ts int64) int64 {
+	switch {
+	case ts <= 0:
+		return ts
+	case ts < 1e11: // seconds
+		return ts * 1e9
+	case ts < 1e14: // milliseconds
+		return ts * nsPerMs
+	case ts < 1e17: // microseconds
+		return ts * 1e3
+	}
+	return ts
+}
+
+// series is one leaf of one stream, as cached by its raw path bytes.
+type series struct {
+	metric, keys string
+	info         leafInfo
+	kind         schemas.Kind // fixed by the first value when info.kind is 0
+	lastTS       int64        // of the last published sample, for deduplication
+	gen          uint32       // Batch generation of midx and kidx
+	midx, kidx   int32        // dictionary indices in the current record
+}
+
+// DecoderStats counts what a Decoder did. Plain counters: read them from the
+// goroutine that owns the Decoder.
+type DecoderStats struct {
+	Responses uint64 // SubscribeResponses decoded
+	Updates   uint64 // leaf values seen (an update holding a JSON object counts each leaf)
+	Samples   uint64 // samples appended to the builder
+	Deletes   uint64 // deleted paths
+	Syncs     uint64 // sync_responses
+	Dropped   [dropReasonCount]uint64
+}
+
+// Dropped returns the count of updates dropped for reason.
+func (s *DecoderStats) DroppedFor(reason string) uint64 {
+	for i, r := range dropReasons {
+		if r == reason {
+			return s.Dropped[i]
+		}
+	}
+	return 0
+}
+
+// Result tells what one SubscribeResponse held.
+type Result struct {
+	Sync    bool // a sync_response: the initial snapshot is complete
+	Samples int  // samples appended
+}
+
+// ErrResponse wraps the deprecated in-band error of a SubscribeResponse.
+var ErrResponse = errors.New("target sent an error response")
+
+// Decoder turns gNMI SubscribeResponses of one target into samples appended
+// to a publish.Batch, straight from the protobuf wire bytes: no
+// message tree is built, and a leaf's metric name and keys are worked out
+// once and cached by its raw path bytes, so steady-state decoding does not
+// allocate. It is not safe for concurrent use: give each stream its own.
+type Decoder struct {
+	b      *publish.Batch
+	s      schemas.Sample
+	tsMode TimestampMode
+	dedup  bool
+
+	cache  map[string]*series // raw prefix+path bytes -> series
+	canon  map[string]*series // metric \x00 keys -> series
+	key    []byte
+	derive bool
+
+	// per notification
+	psu   []psuReading
+	stats DecoderStats
+}
+
+// DecoderOption configures a Decoder.
+type DecoderOption func(*Decoder)
+
+// WithDerivedPower turns the derived PSU input power (MetricPSUInPower) on
+// or off; default on.
+func WithDerivedPower(on bool) DecoderOption { return func(d *Decoder) { d.derive = on } }
+
+// WithTimestampMode sets which time samples carry; default TimestampDevice.
+func WithTimestampMode(m TimestampMode) DecoderOption { return func(d *Decoder) { d.tsMode = m } }
+
+// WithDedup turns deduplication on or off; default on. With it, a sample
+// whose timestamp is not newer than the last one published for its series
+// is dropped: a resent initial snapshot after a reconnect, or a device that
+// stamps values with their last-change time repeating an unchanged value,
+// carry nothing new.
+func WithDedup(on bool) DecoderOption { return func(d *Decoder) { d.dedup = on } }
+
+// NewDecoder returns a decoder appending samples to b, whose device and
+// source the samples get.
+func NewDecoder(b *publish.Batch, opts ...DecoderOption) *Decoder {
+	d := &Decoder{b: b, dedup: true, derive: true, cache: map[string]*series{}, canon: map[string]*series{}}
+	for _, o := range opts {
+		o(d)
+	}
+	return d
+}
+
+// Stats returns the counters so far.
+func (d *Decoder) Stats() DecoderStats { return d.stats }
+
+// Decode decodes one SubscribeResponse in protobuf wire form. recvNS is the
+// receive time, used in TimestampReceive mode. raw is not retained. An
+// error means the response as a whole could not be read (or was the
+// deprecated in-band error); problems with single updates are counted in
+// Stats and do not stop the rest.
+func (d *Decoder) Decode(raw []byte, recvNS int64) (Result, error) {
+	var res Result
+	d.stats.Responses++
+	for len(raw) > 0 {
+		num, typ, n := protowire.ConsumeTag(raw)
+		if n < 0 {
+			return res, fmt.Errorf("cannot decode SubscribeResponse: %w", protowire.ParseError(n))
+		}
+		raw = raw[n:]
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(raw)
+			if n < 0 {
+				return res, fmt.Errorf("cannot decode notification: %w", protowire.ParseError(n))
+			}
+			raw = raw[n:]
+			k, err := d.notification(v, recvNS)
+			res.Samples += k
+			if err != nil {
+				return res, err
+			}
+		case num == 3 && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(raw)
+			if n < 0 {
+				return res, fmt.Errorf("cannot decode sync_response: %w", protowire.ParseError(n))
+			}
+			raw = raw[n:]
+			if v != 0 {
+				res.Sync = true
+				d.stats.Syncs++
+			}
+		case num == 4 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(raw)
+			if n < 0 {
+				return res, fmt.Errorf("cannot decode error: %w", protowire.ParseError(n))
+			}
+			//lint:ignore SA1019 deprecated, but older targets still send it
+			var e pb.Error
+			if err := proto.Unmarshal(v, &e); err != nil {
+				return res, fmt.Errorf("cannot decode error: %w", err)
+			}
+			return res, fmt.Errorf("%w: code %d: %s", ErrResponse, e.GetCode(), e.GetMessage())
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, raw)
+			if n < 0 {
+				return res, fmt.Errorf("cannot decode SubscribeResponse: %w", protowire.ParseError(n))
+			}
+			raw = raw[n:]
+		}
+	}
+	return res, nil
+}
+
+// DecodeResponse decodes a SubscribeResponse message; it marshals it first,
+// so it is for tests and tools, not the hot path.
+func (d *Decoder) DecodeResponse(r *pb.SubscribeResponse, recvNS int64) (Result, error) {
+	raw, err := proto.Marshal(r)
+	if err != nil {
+		return Result{}, err
+	}
+	return d.Decode(raw, recvNS)
+}
+
+func (d *Decoder) notification(raw []byte, recvNS int64) (int, error) {
+	// First pass: timestamp and prefix, which may come after the updates.
+	var ts int64
+	var prefix []byte
+	for b := raw; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return 0, fmt.Errorf("cannot decode notification: %w", protowire.ParseError(n))
+		}
+		b = b[n:]
+		switch {
+		case num == 1 && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return 0, fmt.Errorf("cannot decode timestamp: %w", protowire.ParseError(n))
+			}
+			ts, b = int64(v), b[n:]
+			continue
+		case num == 2 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return 0, fmt.Errorf("cannot decode prefix: %w", protowire.ParseError(n))
+			}
+			prefix, b = v, b[n:]
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return 0, fmt.Errorf("cannot decode notification: %w", protowire.ParseError(n))
+		}
+		b = b[n:]
+	}
+	if d.tsMode == TimestampReceive {
+		ts = recvNS
+	} else {
+		ts = NormalizeTimestamp(ts)
+	}
+	d.psu = d.psu[:0]
+	samples := 0
+	for b := raw; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		b = b[n:]
+		if typ != protowire.BytesType || (num != 4 && num != 5) {
+			b = b[protowire.ConsumeFieldValue(num, typ, b):]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		b = b[n:]
+		if num == 4 {
+			samples += d.update(prefix, v, ts)
+		} else {
+			d.delete(prefix, v)
+		}
+	}
+	samples += d.derivePSU(ts)
+	return samples, nil
+}
+
+func (d *Decoder) drop(reason int) { d.stats.Dropped[reason]++ }
+
+const (
+	dropDup = iota
+	dropBadValue
+	dropUnsupported
+	dropBadPath
+	dropMalformed
+)
+
+// update decodes one Update and returns the number of samples appended.
+func (d *Decoder) update(prefix, raw []byte, ts int64) int {
+	var path, val, legacy []byte
+	for len(raw) > 0 {
+		num, typ, n := protowire.ConsumeTag(raw)
+		if n < 0 {
+			d.stats.Updates++
+			d.drop(dropMalformed)
+			return 0
+		}
+		raw = raw[n:]
+		if typ == protowire.BytesType && num <= 3 {
+			v, n := protowire.ConsumeBytes(raw)
+			if n < 0 {
+				d.stats.Updates++
+				d.drop(dropMalformed)
+				return 0
+			}
+			raw = raw[n:]
+			switch num {
+			case 1:
+				path = v
+			case 2:
+				legacy = v
+			case 3:
+				val = v
+			}
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, raw)
+		if n < 0 {
+			d.stats.Updates++
+			d.drop(dropMalformed)
+			return 0
+		}
+		raw = raw[n:]
+	}
+	d.key = protowire.AppendVarint(d.key[:0], uint64(len(prefix)))
+	d.key = append(d.key, prefix...)
+	d.key = append(d.key, path...)
+	if val == nil && legacy != nil {
+		return d.legacyValue(prefix, path, legacy, ts)
+	}
+	// A JSON object or array is a subtree: flatten it into leaves.
+	if j, ok := jsonValue(val); ok && len(j) > 0 && (j[0] == '{' || j[0] == '[') {
+		return d.jsonTree(prefix, path, j, ts)
+	}
+	d.stats.Updates++
+	se := d.lookup(prefix, path, nil)
+	if se == nil {
+		return 0
+	}
+	return d.appendValue(se, val, ts)
+}
+
+// lookup returns the series of the leaf whose cache key is in d.key,
+// working it out on a miss. sub is the member path inside a JSON value.
+func (d *Decoder) lookup(prefix, path []byte, sub []string) *series {
+	if se, ok := d.cache[string(d.key)]; ok {
+		return se
+	}
+	se, err := d.newSeries(prefix, path, sub)
+	if err != nil {
+		d.drop(dropBadPath)
+		return nil
+	}
+	if len(d.cache) >= maxSeries {
+		clear(d.cache)
+	}
+	d.cache[string(d.key)] = se
+	return se
+}
+
+func (d *Decoder) newSeries(prefix, path []byte, sub []string) (*series, error) {
+	var pp, p pb.Path
+	if err := proto.Unmarshal(prefix, &pp); err != nil {
+		return nil, err
+	}
+	if err := proto.Unmarshal(path, &p); err != nil {
+		return nil, err
+	}
+	origin, elems, err := pathOf(&pp, &p)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range sub {
+		elems = append(elems, parseJSONMember(s))
+	}
+	metric, keys, err := canonical(origin, elems)
+	if err != nil {
+		return nil, err
+	}
+	ck := metric + "\x00" + keys
+	if se, ok := d.canon[ck]; ok {
+		return se, nil
+	}
+	if len(d.canon) >= maxSeries {
+		clear(d.canon)
+	}
+	info := classify(metric)
+	se := &series{metric: metric, keys: keys, info: info, kind: info.kind, lastTS: sentinelTS}
+	d.canon[ck] = se
+	return se, nil
+}
+
+// parseJSONMember turns a flattened JSON member ("interface\x01name=Eth1")
+// back into a path element.
+func parseJSONMember(s string) elem {
+	parts := strings.Split(s, "\x01")
+	e := elem{name: stripModule(parts[0])}
+	for _, p := range parts[1:] {
+		k, v, _ := strings.Cut(p, "=")
+		e.keys = append(e.keys, kv{k, v})
+	}
+	return e
+}
+
+// emit appends the sample in d.s for se, deduplicating.
+func (d *Decoder) emit(se *series, ts int64) int {
+	if d.dedup {
+		if ts <= se.lastTS {
+			d.drop(dropDup)
+			return 0
+		}
+		se.lastTS = ts
+	}
+	if g := d.b.Gen(); se.gen != g {
+		se.midx, se.kidx, se.gen = d.b.MetricIndex(se.metric), d.b.KeysIndex(se.keys), g
+	}
+	switch se.kind {
+	case schemas.KindCounter:
+		d.b.AppendCounter(ts, se.midx, se.kidx, d.s.U64)
+	case schemas.KindGauge:
+		d.b.AppendGauge(ts, se.midx, se.kidx, d.s.F64)
+		if se.info.float32 && d.derive {
+			d.notePSU(se, d.s.F64)
+		}
+	default:
+		d.b.AppendState(ts, se.midx, se.kidx, d.s.Str)
+	}
+	d.stats.Samples++
+	return 1
+}
+
+// scalar is a decoded value before it is fitted to a kind.
+type scalar struct {
+	typ  uint8 // one of the sc* constants
+	u    uint64
+	i    int64
+	f    float64
+	s    []byte // string or bytes; aliases the message
+	json bool   // s came from a JSON string (RFC 7951 numbers are strings)
+}
+
+const (
+	scNone = iota
+	scUint
+	scInt
+	scFloat
+	scString
+	scBytes
+	scBool
+	scUnsupported
+)
+
+// appendValue decodes a TypedValue and appends it as a sample of se.
+func (d *Decoder) appendValue(se *series, raw []byte, ts int64) int {
+	var sc scalar
+	if !parseTypedValue(raw, &sc) {
+		d.drop(dropMalformed)
+		return 0
+	}
+	if sc.typ == scUnsupported || sc.typ == scNone {
+		d.drop(dropUnsupported)
+		return 0
+	}
+	if sc.typ == scString && sc.json {
+		// A JSON_IETF scalar inside a TypedValue: parse it.
+		js := sc.s
+		sc = scalar{}
+		if !parseJSONScalar(js, &sc) {
+			d.drop(dropBadValue)
+			return 0
+		}
+	}
+	return d.appendScalar(se, &sc, ts)
+}
+
+func (d *Decoder) appendScalar(se *series, sc *scalar, ts int64) int {
+	if se.kind == 0 {
+		se.kind = kindOf(sc)
+	}
+	if !fit(se, sc, &d.s) {
+		d.drop(dropBadValue)
+		return 0
+	}
+	return d.emit(se, ts)
+}
+
+// kindOf picks the kind of a leaf not in the table from its first value.
+func kindOf(sc *scalar) schemas.Kind {
+	switch sc.typ {
+	case scUint, scInt, scFloat:
+		return schemas.KindGauge
+	case scString:
+		if sc.json && isNumber(sc.s) {
+			return schemas.KindGauge
+		}
+	}
+	return schemas.KindState
+}
+
+// fit converts sc to se's kind into s. Counters never go through float64.
+func fit(se *series, sc *scalar, s *schemas.Sample) bool {
+	switch se.kind {
+	case schemas.KindCounter:
+		switch sc.typ {
+		case scUint:
+			s.U64 = sc.u
+		case scInt:
+			if sc.i < 0 {
+				return false
+			}
+			s.U64 = uint64(sc.i)
+		case scFloat:
+			if sc.f < 0 || sc.f >= maxIntInFloat || sc.f != math.Trunc(sc.f) {
+				return false
+			}
+			s.U64 = uint64(sc.f)
+		case scString:
+			u, err := strconv.ParseUint(bstr(sc.s), 10, 64)
+			if err != nil {
+				return false
+			}
+			s.U64 = u
+		default:
+			return false
+		}
+	case schemas.KindGauge:
+		switch sc.typ {
+		case scUint:
+			s.F64 = float64(sc.u)
+		case scInt:
+			s.F64 = float64(sc.i)
+		case scFloat:
+			s.F64 = sc.f
+		case scBool:
+			s.F64 = float64(sc.u)
+		case scBytes:
+			if len(sc.s) != 4 {
+				return false
+			}
+			s.F64 = float32bytes(sc.s)
+		case scString:
+			f, err := strconv.ParseFloat(bstr(sc.s), 64)
+			if err != nil {
+				if !se.info.float32 || !sc.json {
+					return false
+				}
+				// RFC 7951: binary (ieeefloat32) is base64 in JSON.
+				var buf [8]byte
+				n, ok := decodeBase64(buf[:], sc.s)
+				if !ok || n != 4 {
+					return false
+				}
+				f = float32bytes(buf[:4])
+			}
+			s.F64 = f
+		default:
+			return false
+		}
+	default:
+		switch sc.typ {
+		case scString:
+			s.Str = stateString(sc.s)
+		case scBool:
+			s.Str = "false"
+			if sc.u != 0 {
+				s.Str = "true"
+			}
+		case scUint:
+			s.Str = strconv.FormatUint(sc.u, 10)
+		case scInt:
+			s.Str = strconv.FormatInt(sc.i, 10)
+		case scFloat:
+			s.Str = strconv.FormatFloat(sc.f, 'g', -1, 64)
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// stateString returns the state text, without the YANG module prefix of an
+// identityref ("openconfig-platform-types:FAN" is "FAN"), so PROTO and
+// JSON_IETF encodings of one value agree. The result aliases b: the builder
+// copies it.
+func stateString(b []byte) string {
+	if len(b) > 11 && string(b[:11]) == "openconfig-" {
+		for i := 11; i < len(b); i++ {
+			if b[i] == ':' {
+				return bstr(b[i+1:])
+			}
+		}
+	}
+	return bstr(b)
+}
+
+// bstr views b as a string without copying; the string must not outlive b.
+func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+func float32bytes(b []byte) float64 {
+	f := float64(math.Float32frombits(binary.BigEndian.Uint32(b)))
+	// float32 values like 12.3 print as 12.300000190734863 in float64:
+	// keep the float32's shortest decimal form.
+	g, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'g', -1, 32), 64)
+	return g
+}
+
+// parseTypedValue decodes a TypedValue's oneof.
+func parseTypedValue(raw []byte, sc *scalar) bool {
+	for len(raw) > 0 {
+		num, typ, n := protowire.ConsumeTag(raw)
+		if n < 0 {
+			return false
+		}
+		raw = raw[n:]
+		switch typ {
+		case protowire.VarintType:
+			v, n := protowire.ConsumeVarint(raw)
+			if n < 0 {
+				return false
+			}
+			raw = raw[n:]
+			switch num {
+			case 2:
+				sc.typ, sc.i = scInt, int64(v)
+			case 3:
+				sc.typ, sc.u = scUint, v
+			case 4:
+				sc.typ, sc.u = scBool, min(v, 1)
+			}
+		case protowire.Fixed32Type:
+			v, n := protowire.ConsumeFixed32(raw)
+			if n < 0 {
+				return false
+			}
+			raw = raw[n:]
+			if num == 6 { // float_val
+				sc.typ, sc.f = scFloat, float64(math.Float32frombits(v))
+			}
+		case protowire.Fixed64Type:
+			v, n := protowire.ConsumeFixed64(raw)
+			if n < 0 {
+				return false
+			}
+			raw = raw[n:]
+			if num == 14 { // double_val
+				sc.typ, sc.f = scFloat, math.Float64frombits(v)
+			}
+		case protowire.BytesType:
+			v, n := protowire.ConsumeBytes(raw)
+			if n < 0 {
+				return false
+			}
+			raw = raw[n:]
+			switch num {
+			case 1, 12: // string_val, ascii_val
+				sc.typ, sc.s, sc.json = scString, v, false
+			case 5: // bytes_val
+				sc.typ, sc.s = scBytes, v
+			case 7: // decimal_val
+				f, ok := parseDecimal64(v)
+				if !ok {
+					return false
+				}
+				sc.typ, sc.f = scFloat, f
+			case 10, 11: // json_val, json_ietf_val
+				sc.typ, sc.s, sc.json = scString, v, true
+			default: // leaflist_val, any_val, proto_bytes
+				sc.typ = scUnsupported
+			}
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, raw)
+			if n < 0 {
+				return false
+			}
+			raw = raw[n:]
+		}
+	}
+	return true
+}
+
+func parseDecimal64(raw []byte) (float64, bool) {
+	var digits int64
+	var prec uint64
+	for len(raw) > 0 {
+		num, typ, n := protowire.ConsumeTag(raw)
+		if n < 0 || typ != protowire.VarintType {
+			return 0, false
+		}
+		raw = raw[n:]
+		v, n := protowire.ConsumeVarint(raw)
+		if n < 0 {
+			return 0, false
+		}
+		raw = raw[n:]
+		switch num {
+		case 1:
+			digits = int64(v)
+		case 2:
+			prec = v
+		}
+	}
+	if prec > 18 {
+		return 0, false
+	}
+	// Divide by an exact power of ten, so 4530/10^2 is the nearest double
+	// to 45.3.
+	return float64(digits) / math.Pow10(int(prec)), true
+}
+
+// jsonValue returns the JSON text of a TypedValue that holds json_val or
+// json_ietf_val.
+func jsonValue(raw []byte) ([]byte, bool) {
+	for len(raw) > 0 {
+		num, typ, n := protowire.ConsumeTag(raw)
+		if n < 0 {
+			return nil, false
+		}
+		raw = raw[n:]
+		if typ == protowire.BytesType && (num == 10 || num == 11) {
+			v, n := protowire.ConsumeBytes(raw)
+			if n < 0 {
+				return nil, false
+			}
+			return trimSpace(v), true
+		}
+		n = protowire.ConsumeFieldValue(num, typ, raw)
+		if n < 0 {
+			return nil, false
+		}
+		raw = raw[n:]
+	}
+	return nil, false
+}
+
+// legacyValue handles the deprecated Update.value (Value{bytes, Encoding}).
+func (d *Decoder) legacyValue(prefix, path, raw []byte, ts int64) int {
+	var val []byte
+	var enc uint64
+	for len(raw) > 0 {
+		num, typ, n := protowire.ConsumeTag(raw)
+		if n < 0 {
+			d.drop(dropMalformed)
+			return 0
+		}
+		raw = raw[n:]
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(raw)
+			if n < 0 {
+				d.drop(dropMalformed)
+				return 0
+			}
+			val, raw = v, raw[n:]
+		case num == 2 && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(raw)
+			if n < 0 {
+				d.drop(dropMalformed)
+				return 0
+			}
+			enc, raw = v, raw[n:]
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, raw)
+			if n < 0 {
+				d.drop(dropMalformed)
+				return 0
+			}
+			raw = raw[n:]
+		}
+	}
+	switch pb.Encoding(enc) {
+	case pb.Encoding_JSON, pb.Encoding_JSON_IETF:
+		val = trimSpace(val)
+		if len(val) > 0 && (val[0] == '{' || val[0] == '[') {
+			return d.jsonTree(prefix, path, val, ts)
+		}
+		d.stats.Updates++
+		se := d.lookup(prefix, path, nil)
+		if se == nil {
+			return 0
+		}
+		var sc scalar
+		if !parseJSONScalar(val, &sc) {
+			d.drop(dropBadValue)
+			return 0
+		}
+		return d.appendScalar(se, &sc, ts)
+	case pb.Encoding_ASCII:
+		d.stats.Updates++
+		se := d.lookup(prefix, path, nil)
+		if se == nil {
+			return 0
+		}
+		return d.appendScalar(se, &scalar{typ: scString, s: val}, ts)
+	}
+	d.stats.Updates++
+	d.drop(dropUnsupported)
+	return 0
+}
+
+// delete forgets the series under a deleted path, so a list entry that
+// comes back later starts afresh and the caches do not keep what the
+// device no longer has.
+func (d *Decoder) delete(prefix, raw []byte) {
+	d.stats.Deletes++
+	var pp, p pb.Path
+	if proto.Unmarshal(prefix, &pp) != nil || proto.Unmarshal(raw, &p) != nil {
+		return
+	}
+	origin, elems, err := pathOf(&pp, &p)
+	if err != nil {
+		return
+	}
+	metric, keys, err := canonical(origin, elems)
+	if err != nil {
+		return
+	}
+	gone := map[*series]bool{}
+	for ck, se := range d.canon {
+		if (se.metric == metric || strings.HasPrefix(se.metric, metric+"/")) && keysWithin(se.keys, keys) {
+			gone[se] = true
+			delete(d.canon, ck)
+		}
+	}
+	if len(gone) == 0 {
+		return
+	}
+	for k, se := range d.cache {
+		if gone[se] {
+			delete(d.cache, k)
+		}
+	}
+}
+
+// keysWithin reports whether the canonical keys have the deleted path's
+// keys as a prefix.
+func keysWithin(keys, deleted string) bool {
+	return deleted == "" || keys == deleted || strings.HasPrefix(keys, deleted+",")
+}
+
+// psuReading collects a PSU's input voltage and current seen in one
+// notification, to derive its input power.
+type psuReading struct {
+	keys        string
+	volts, amps float64
+	has         uint8 // bit 0 volts, bit 1 amps
+}
+
+// MetricPSUInPower is derived by the collector: OpenConfig has no
+// input-power leaf, so when one notification carries a power supply's
+// input-voltage and input-current, the collector adds their product.
+const MetricPSUInPower = "/components/component/power-supply/state/input-power"
+
+func (d *Decoder) notePSU(se *series, v float64) {
+	var bit uint8
+	switch se.metric {
+	case MetricPSUInVoltage:
+		bit = 1
+	case MetricPSUInCurrent:
+		bit = 2
+	default:
+		return
+	}
+	i := 0
+	for ; i < len(d.psu) && d.psu[i].keys != se.keys; i++ {
+	}
+	if i == len(d.psu) {
+		d.psu = append(d.psu, psuReading{keys: se.keys})
+	}
+	r := &d.psu[i]
+	r.has |= bit
+	if bit == 1 {
+		r.volts = v
+	} else {
+		r.amps = v
+	}
+}
+
+func (d *Decoder) derivePSU(ts int64) int {
+	n := 0
+	for _, r := range d.psu {
+		if r.has != 3 {
+			continue
+		}
+		d.key = append(d.key[:0], "\x00psu-in-power\x00"...)
+		d.key = append(d.key, r.keys...)
+		se, ok := d.cache[string(d.key)]
+		if !ok {
+			ck := MetricPSUInPower + "\x00" + r.keys
+			se = d.canon[ck]
+			if se == nil {
+				se = &series{metric: MetricPSUInPower, keys: r.keys, kind: schemas.KindGauge, info: leafInfo{kind: schemas.KindGauge}, lastTS: sentinelTS}
+				d.canon[ck] = se
+			}
+			d.cache[string(d.key)] = se
+		}
+		d.s.F64 = math.Round(r.volts*r.amps*1000) / 1000
+		n += d.emit(se, ts)
+	}
+	return n
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\n' || b[0] == '\t' || b[0] == '\r') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\n' || b[len(b)-1] == '\t' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}

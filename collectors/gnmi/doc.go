@@ -1,0 +1,24 @@
+// Package gnmi is telekernel's gNMI collector: it subscribes to network
+// devices (STREAM with SAMPLE, ON_CHANGE or TARGET_DEFINED subscriptions,
+// ONCE and POLL; PROTO and JSON_IETF encodings), turns every update into a
+// sample of the samples contract, and hands Arrow records per device to the
+// publisher.
+//
+// Decoding works on the protobuf wire bytes of each SubscribeResponse and
+// appends straight into a schemas.SampleBuilder (Decoder): no generic
+// message tree is built, and a leaf's metric name and keys are worked out
+// once per series and cached by its raw path bytes.
+//
+// Paths map to metrics as the samples contract says: the metric is the
+// OpenConfig path without list keys
+// ("/interfaces/interface/state/counters/in-octets"), the keys are the list
+// keys in canonical form ("name=Ethernet1"). Counters go to value_u64 at
+// full precision (JSON_IETF uint64 strings are parsed as integers, never as
+// floats), gauges to value_f64, states to value_str. README.md in the
+// collectors folder has the table of documented metrics.
+//
+// The Collector runs one goroutine per subscription of each target, with
+// its own reconnect loop (exponential backoff with jitter), so a target that
+// misbehaves never holds up the others; targets can be replaced while it
+// runs (Collector.SetTargets).
+package gnmi

@@ -1,0 +1,88 @@
+package gnmi
+
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the collector's Prometheus metrics, labelled by target.
+// Create one per registry with NewMetrics.
+type Metrics struct {
+	updates, samples, responses *prometheus.CounterVec
+	dropped, failures           *prometheus.CounterVec
+	up                          *prometheus.GaugeVec
+}
+
+// NewMetrics registers the collector's metrics with reg:
+// telekernel_gnmi_{responses,updates,samples}_total{target},
+// telekernel_gnmi_dropped_total{target,reason},
+// telekernel_gnmi_failures_total{target,reason} (reason: a gRPC code,
+// stalled, no_sync or malformed) and telekernel_gnmi_target_up{target}
+// (1 while a subscription is synced). The last time a target's samples
+// reached Kafka is telekernel_publish_last_success_timestamp_seconds.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	cv := func(name, help string, labels ...string) *prometheus.CounterVec {
+		v := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "telekernel", Subsystem: "gnmi", Name: name, Help: help}, labels)
+		reg.MustRegister(v)
+		return v
+	}
+	m := &Metrics{
+		responses: cv("responses_total", "SubscribeResponses received.", "target"),
+		updates:   cv("updates_total", "Leaf values received.", "target"),
+		samples:   cv("samples_total", "Samples handed to the publisher.", "target"),
+		dropped:   cv("dropped_total", "Leaf values not published, by reason.", "target", "reason"),
+		failures:  cv("failures_total", "Subscription attempts that failed, by reason.", "target", "reason"),
+		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "telekernel", Subsystem: "gnmi", Name: "target_up",
+			Help: "1 while the target's subscription is synced, 0 while it is retrying."}, []string{"target"}),
+	}
+	reg.MustRegister(m.up)
+	return m
+}
+
+// streamMetrics are one stream's children, with the decoder counts last
+// added.
+type streamMetrics struct {
+	mu                          sync.Mutex
+	m                           *Metrics
+	target                      string
+	responses, updates, samples prometheus.Counter
+	dropped                     [dropReasonCount]prometheus.Counter
+	up                          prometheus.Gauge
+	last                        DecoderStats
+}
+
+func (m *Metrics) forStream(target string) *streamMetrics {
+	sm := &streamMetrics{m: m, target: target, responses: m.responses.WithLabelValues(target),
+		updates: m.updates.WithLabelValues(target), samples: m.samples.WithLabelValues(target), up: m.up.WithLabelValues(target)}
+	for i, r := range dropReasons {
+		sm.dropped[i] = m.dropped.WithLabelValues(target, r)
+	}
+	return sm
+}
+
+func (sm *streamMetrics) failures(reason string) prometheus.Counter {
+	return sm.m.failures.WithLabelValues(sm.target, reason)
+}
+
+// add counts what the decoder did since the last call.
+func (sm *streamMetrics) add(s DecoderStats) {
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	sm.responses.Add(float64(s.Responses - sm.last.Responses))
+	sm.updates.Add(float64(s.Updates - sm.last.Updates))
+	sm.samples.Add(float64(s.Samples - sm.last.Samples))
+	for i := range s.Dropped {
+		if d := s.Dropped[i] - sm.last.Dropped[i]; d > 0 {
+			sm.dropped[i].Add(float64(d))
+		}
+	}
+	sm.last = s
+}
+
+func (m *Metrics) forget(target string) {
+	for _, v := range []*prometheus.CounterVec{m.responses, m.updates, m.samples, m.dropped, m.failures} {
+		v.DeletePartialMatch(prometheus.Labels{"target": target})
+	}
+	m.up.DeleteLabelValues(target)
+}

@@ -1,0 +1,207 @@
+package publish
+
+import (
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// Batch accumulates the samples of one device and one source into Arrow
+// records of the samples schema, for collectors' hot paths: the device and
+// source are fixed, and a caller that keeps a series' dictionary indices
+// (MetricIndex, KeysIndex, valid while Gen is unchanged) appends a row
+// without hashing a string or allocating.
+//
+// A Batch is not safe for concurrent use. Call Release when done.
+type Batch struct {
+	device, source string
+	gen            uint32
+
+	ts                   *array.TimestampBuilder
+	deviceIdx, sourceIdx *array.Int32Builder
+	metricIdx, keysIdx   *array.Int32Builder
+	metricDict, keysDict *array.StringBuilder
+	metricMemo, keysMemo map[string]int32
+	kind                 *array.Uint8Builder
+	u64                  *array.Uint64Builder
+	f64                  *array.Float64Builder
+	str                  *array.StringBuilder
+	deviceDict, srcDict  *array.StringBuilder
+	devType, metricType  arrow.DataType
+	keysType, sourceType arrow.DataType
+	released             bool
+}
+
+// NewBatch returns an empty batch of device's samples from source.
+func NewBatch(mem memory.Allocator, device, source string) *Batch {
+	sch := schemas.SamplesSchema()
+	b := &Batch{device: device, source: source, gen: 1,
+		ts:         array.NewTimestampBuilder(mem, sch.Field(schemas.ColTS).Type.(*arrow.TimestampType)),
+		deviceIdx:  array.NewInt32Builder(mem),
+		sourceIdx:  array.NewInt32Builder(mem),
+		metricIdx:  array.NewInt32Builder(mem),
+		keysIdx:    array.NewInt32Builder(mem),
+		metricDict: array.NewStringBuilder(mem),
+		keysDict:   array.NewStringBuilder(mem),
+		metricMemo: map[string]int32{},
+		keysMemo:   map[string]int32{},
+		kind:       array.NewUint8Builder(mem),
+		u64:        array.NewUint64Builder(mem),
+		f64:        array.NewFloat64Builder(mem),
+		str:        array.NewStringBuilder(mem),
+		deviceDict: array.NewStringBuilder(mem),
+		srcDict:    array.NewStringBuilder(mem),
+		devType:    sch.Field(schemas.ColDevice).Type,
+		metricType: sch.Field(schemas.ColMetric).Type,
+		keysType:   sch.Field(schemas.ColKeys).Type,
+		sourceType: sch.Field(schemas.ColSource).Type,
+	}
+	return b
+}
+
+// SetDevice makes later rows belong to device. It panics if rows are
+// pending: take them with NewRecord first.
+func (b *Batch) SetDevice(device string) {
+	if b.Len() > 0 {
+		panic("publish: SetDevice on a batch with pending rows")
+	}
+	b.device = device
+}
+
+// Device returns the batch's device.
+func (b *Batch) Device() string { return b.device }
+
+// Len returns the number of rows appended since the last NewRecord.
+func (b *Batch) Len() int { return b.ts.Len() }
+
+// Gen returns the generation of the dictionary indices: it changes with
+// every NewRecord, and indices from an earlier generation are invalid. It
+// is never 0, so a zero value held by a caller always reads as stale.
+func (b *Batch) Gen() uint32 { return b.gen }
+
+// MetricIndex returns the dictionary index of metric in the current record,
+// adding it on first use.
+func (b *Batch) MetricIndex(metric string) int32 {
+	return dictIndex(b.metricMemo, b.metricDict, metric)
+}
+
+// KeysIndex returns the dictionary index of keys in the current record.
+func (b *Batch) KeysIndex(keys string) int32 {
+	return dictIndex(b.keysMemo, b.keysDict, keys)
+}
+
+func dictIndex(memo map[string]int32, dict *array.StringBuilder, s string) int32 {
+	if i, ok := memo[s]; ok {
+		return i
+	}
+	i := int32(dict.Len())
+	dict.Append(s)
+	memo[s] = i
+	return i
+}
+
+func (b *Batch) row(ts int64, metric, keys int32, kind schemas.Kind) {
+	b.ts.Append(arrow.Timestamp(ts))
+	b.deviceIdx.Append(0)
+	b.sourceIdx.Append(0)
+	b.metricIdx.Append(metric)
+	b.keysIdx.Append(keys)
+	b.kind.Append(uint8(kind))
+}
+
+// AppendCounter appends a counter sample; metric and keys are indices from
+// MetricIndex and KeysIndex of the current generation.
+func (b *Batch) AppendCounter(ts int64, metric, keys int32, v uint64) {
+	b.row(ts, metric, keys, schemas.KindCounter)
+	b.u64.Append(v)
+	b.f64.AppendNull()
+	b.str.AppendNull()
+}
+
+// AppendGauge appends a gauge sample.
+func (b *Batch) AppendGauge(ts int64, metric, keys int32, v float64) {
+	b.row(ts, metric, keys, schemas.KindGauge)
+	b.u64.AppendNull()
+	b.f64.Append(v)
+	b.str.AppendNull()
+}
+
+// AppendState appends a state sample. v is copied.
+func (b *Batch) AppendState(ts int64, metric, keys int32, v string) {
+	b.row(ts, metric, keys, schemas.KindState)
+	b.u64.AppendNull()
+	b.f64.AppendNull()
+	b.str.BinaryBuilder.Append(unsafe.Slice(unsafe.StringData(v), len(v)))
+}
+
+// Append appends s, whose Device and Source are ignored (the batch's are
+// used). It looks the metric and keys up by hashing: for paths that are not
+// hot.
+func (b *Batch) Append(s *schemas.Sample) {
+	m, k := b.MetricIndex(s.Metric), b.KeysIndex(s.Keys)
+	switch s.Kind {
+	case schemas.KindCounter:
+		b.AppendCounter(s.TS, m, k, s.U64)
+	case schemas.KindGauge:
+		b.AppendGauge(s.TS, m, k, s.F64)
+	default:
+		b.row(s.TS, m, k, s.Kind)
+		b.u64.AppendNull()
+		b.f64.AppendNull()
+		b.str.Append(s.Str)
+	}
+}
+
+// NewRecord returns the rows appended so far as a record of the samples
+// schema and starts a new generation. The caller owns the record and must
+// Release it. A batch without rows returns nil.
+func (b *Batch) NewRecord() arrow.RecordBatch {
+	n := b.Len()
+	if n == 0 {
+		return nil
+	}
+	b.deviceDict.Append(b.device)
+	b.srcDict.Append(b.source)
+	cols := make([]arrow.Array, 0, 9)
+	defer func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}()
+	dict := func(t arrow.DataType, idx *array.Int32Builder, values *array.StringBuilder) arrow.Array {
+		ia, va := idx.NewArray(), values.NewArray()
+		defer ia.Release()
+		defer va.Release()
+		return array.NewDictionaryArray(t, ia, va)
+	}
+	cols = append(cols, b.ts.NewArray(),
+		dict(b.devType, b.deviceIdx, b.deviceDict),
+		dict(b.metricType, b.metricIdx, b.metricDict),
+		dict(b.keysType, b.keysIdx, b.keysDict),
+		b.kind.NewArray(), b.u64.NewArray(), b.f64.NewArray(), b.str.NewArray(),
+		dict(b.sourceType, b.sourceIdx, b.srcDict))
+	rec := array.NewRecordBatch(schemas.SamplesSchema(), cols, int64(n))
+	clear(b.metricMemo)
+	clear(b.keysMemo)
+	b.gen++
+	if b.gen == 0 {
+		b.gen = 1
+	}
+	return rec
+}
+
+// Release frees the batch's memory. Rows not taken by NewRecord are lost.
+func (b *Batch) Release() {
+	if b.released {
+		return
+	}
+	b.released = true
+	for _, r := range []interface{ Release() }{b.ts, b.deviceIdx, b.sourceIdx, b.metricIdx, b.keysIdx, b.metricDict,
+		b.keysDict, b.kind, b.u64, b.f64, b.str, b.deviceDict, b.srcDict} {
+		r.Release()
+	}
+}

@@ -1,0 +1,717 @@
+// Package agent serves a simulated fleet (collectors/sim) over the network:
+// every virtual device is a real gNMI server (gRPC Subscribe over TCP,
+// optionally TLS or mutual TLS, optionally checking username/password
+// metadata) on its own 127.0.0.1 port, serving STREAM (SAMPLE, ON_CHANGE,
+// TARGET_DEFINED, with heartbeats and suppress_redundant), ONCE and POLL in
+// the PROTO, JSON_IETF and JSON encodings; and every device answers SNMP
+// (see SNMP).
+//
+// One server per device, rather than one listener that routes by the gNMI
+// target field: real fleets are one address per device, so the collector is
+// exercised as in production (a connection, TLS handshake, backoff and
+// failure per target), and a device can be restarted, stalled or made to
+// misbehave without touching the others.
+//
+// The fleet advances only when Step (or Run) is called; each step's values
+// go to every subscriber of each device. Subscribers are fed through a
+// bounded queue: when a collector reads slower than the fleet steps, Step
+// waits (back-pressure) instead of dropping values, so tests can count rows
+// exactly.
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/telekernel/telekernel/collectors/gnmi"
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// DefaultQueueTicks is the number of steps a subscriber may fall behind
+// before Step waits for it.
+const DefaultQueueTicks = 64
+
+// Options configures an Agent.
+type Options struct {
+	// Host is the address the device servers listen on; default 127.0.0.1.
+	Host string
+	// BasePort gives device i port BasePort+i; default 0, any free port.
+	BasePort int
+	// TLS, when set, serves gNMI over TLS with this config (set ClientAuth
+	// for mutual TLS). Keep crypto/tls defaults for versions and groups.
+	TLS *tls.Config
+	// Username and Password, when Username is set, are required in the
+	// "username" and "password" metadata of every Subscribe.
+	Username, Password string
+	// QueueTicks bounds each subscriber's queue; default DefaultQueueTicks.
+	QueueTicks int
+	// WholeDevice sends one notification per step with every leaf of the
+	// device (full paths, no prefix), as some devices batch; default one
+	// notification per interface or component, with the list entry as
+	// prefix.
+	WholeDevice bool
+	// Log receives connection events; default slog.Default().
+	Log *slog.Logger
+}
+
+// Target is one device's gNMI address.
+type Target struct {
+	Name, Addr string
+}
+
+// Stats counts what the agent served.
+type Stats struct {
+	Steps       int64 // fleet ticks
+	Updates     int64 // leaf values sent over gNMI
+	Responses   int64 // SubscribeResponses sent
+	Subscribers int64 // STREAM subscriptions now open
+}
+
+// Agent serves a fleet. Its methods are safe for concurrent use.
+type Agent struct {
+	opts    Options
+	log     *slog.Logger
+	tab     *table
+	devices []*device
+	byName  map[string]*device
+
+	stepMu sync.Mutex // serialises Step: the fleet is not safe for concurrent use
+	fleet  *sim.Fleet
+	nsteps atomic.Int64
+
+	updates, responses, subscribers atomic.Int64
+}
+
+type device struct {
+	a    *Agent
+	name string
+	addr string
+
+	mu      sync.Mutex
+	srv     *grpc.Server
+	cur     *tick
+	subs    map[*subscriber]struct{}
+	stalled bool
+	wake    chan struct{} // closed when the device is unstalled
+	garbage int           // malformed responses still to send
+
+	curve atomic.Uint32 // tls.CurveID of the last TLS handshake
+}
+
+// tick is the values of one device at one step. It is not modified once
+// published.
+type tick struct {
+	seq  int64
+	ts   int64
+	vals []value
+}
+
+// New starts one gNMI server per device of fleet and returns when all
+// listen. The fleet must not be used elsewhere afterwards: the agent steps
+// it. Close stops the servers.
+func New(fleet *sim.Fleet, opts Options) (*Agent, error) {
+	if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+	}
+	if opts.QueueTicks <= 0 {
+		opts.QueueTicks = DefaultQueueTicks
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	a := &Agent{opts: opts, log: opts.Log.With("component", "sim-agent"), tab: newTable(fleet.Series(), opts.WholeDevice), fleet: fleet, byName: map[string]*device{}}
+	for i, name := range fleet.Devices() {
+		d := &device{a: a, name: name, subs: map[*subscriber]struct{}{}}
+		port := 0
+		if opts.BasePort > 0 {
+			port = opts.BasePort + i
+		}
+		lis, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(port)))
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("sim agent: device %s: cannot listen: %w", name, err)
+		}
+		d.addr = lis.Addr().String()
+		d.serve(lis)
+		a.devices = append(a.devices, d)
+		a.byName[name] = d
+	}
+	return a, nil
+}
+
+func (d *device) serve(lis net.Listener) {
+	sopts := []grpc.ServerOption{grpc.ForceServerCodecV2(gnmi.Codec{})}
+	if d.a.opts.TLS != nil {
+		sopts = append(sopts, grpc.Creds(credentials.NewTLS(d.a.opts.TLS)))
+	}
+	srv := grpc.NewServer(sopts...)
+	pb.RegisterGNMIServer(srv, &gnmiServer{d: d})
+	d.mu.Lock()
+	d.srv = srv
+	d.mu.Unlock()
+	go func() { _ = srv.Serve(lis) }()
+}
+
+// Targets returns the devices' names and gNMI addresses.
+func (a *Agent) Targets() []Target {
+	out := make([]Target, len(a.devices))
+	for i, d := range a.devices {
+		out[i] = Target{Name: d.name, Addr: d.addr}
+	}
+	return out
+}
+
+// Fleet returns the simulated fleet (for its Config, Labels and Series; do
+// not step it).
+func (a *Agent) Fleet() *sim.Fleet { return a.fleet }
+
+// Stats returns the counters so far.
+func (a *Agent) Stats() Stats {
+	return Stats{Steps: a.nsteps.Load(), Updates: a.updates.Load(), Responses: a.responses.Load(), Subscribers: a.subscribers.Load()}
+}
+
+// Close stops every device server, ending open streams.
+func (a *Agent) Close() {
+	for _, d := range a.devices {
+		d.mu.Lock()
+		srv := d.srv
+		d.srv = nil
+		d.mu.Unlock()
+		if srv != nil {
+			srv.Stop()
+		}
+	}
+}
+
+// Step advances the fleet by one tick and queues the values to every
+// subscriber. It waits while a subscriber's queue is full, until ctx ends.
+// It returns the tick's time.
+func (a *Agent) Step(ctx context.Context) (time.Time, error) {
+	a.stepMu.Lock()
+	defer a.stepMu.Unlock()
+	now := a.fleet.Now()
+	per := len(a.tab.leaves)
+	seq := a.nsteps.Load()
+	all := make([]value, per*len(a.devices))
+	n := 0
+	a.fleet.Next(func(s *schemas.Sample) {
+		v := &all[n]
+		switch s.Kind {
+		case schemas.KindCounter:
+			v.u = s.U64
+		case schemas.KindGauge:
+			v.f = s.F64
+		default:
+			v.s = s.Str
+		}
+		n++
+	})
+	for i, d := range a.devices {
+		t := &tick{seq: seq, ts: now.UnixNano(), vals: all[i*per : (i+1)*per : (i+1)*per]}
+		if err := d.publish(ctx, t); err != nil {
+			return now, err
+		}
+	}
+	a.nsteps.Add(1)
+	return now, nil
+}
+
+// Now returns the time of the next step.
+func (a *Agent) Now() time.Time {
+	a.stepMu.Lock()
+	defer a.stepMu.Unlock()
+	return a.fleet.Now()
+}
+
+// Run steps the fleet at speed simulated seconds per wall second (+Inf: as
+// fast as subscribers take it), never past the wall clock, until span of
+// simulated time has passed (0: no end) or ctx ends.
+func (a *Agent) Run(ctx context.Context, speed float64, span time.Duration) error {
+	simStart, wallStart := a.Now(), time.Now()
+	interval := a.fleet.Config().Interval
+	for ctx.Err() == nil {
+		wall := time.Now()
+		target := wall
+		if !math.IsInf(speed, 1) {
+			target = simStart.Add(time.Duration(float64(wall.Sub(wallStart)) * speed))
+			if target.After(wall) {
+				target = wall
+			}
+		}
+		for !a.Now().After(target) && ctx.Err() == nil {
+			if span > 0 && !a.Now().Before(simStart.Add(span)) {
+				return nil
+			}
+			if _, err := a.Step(ctx); err != nil {
+				return err
+			}
+		}
+		wait := min(max(time.Duration(float64(interval)/speed), time.Millisecond), 100*time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+	return ctx.Err()
+}
+
+func (d *device) publish(ctx context.Context, t *tick) error {
+	d.mu.Lock()
+	d.cur = t
+	if d.stalled {
+		d.mu.Unlock()
+		return nil
+	}
+	subs := make([]*subscriber, 0, len(d.subs))
+	for s := range d.subs {
+		subs = append(subs, s)
+	}
+	d.mu.Unlock()
+	for _, s := range subs {
+		select {
+		case s.ch <- t:
+		case <-s.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (a *Agent) device(name string) (*device, error) {
+	d, ok := a.byName[name]
+	if !ok {
+		return nil, fmt.Errorf("sim agent: %w %q", ErrUnknownDevice, name)
+	}
+	return d, nil
+}
+
+// Stop stops one device's server, as a device reboot does: its streams end
+// and it refuses connections until Start.
+func (a *Agent) Stop(name string) error {
+	d, err := a.device(name)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	srv := d.srv
+	d.srv = nil
+	d.mu.Unlock()
+	if srv != nil {
+		srv.Stop()
+	}
+	return nil
+}
+
+// Start starts a stopped device's server again on the same address.
+func (a *Agent) Start(name string) error {
+	d, err := a.device(name)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	running := d.srv != nil
+	d.mu.Unlock()
+	if running {
+		return nil
+	}
+	var lis net.Listener
+	for i := 0; ; i++ { // the old socket may linger a moment
+		lis, err = net.Listen("tcp", d.addr)
+		if err == nil || i == 50 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("sim agent: device %s: cannot listen again: %w", name, err)
+	}
+	d.serve(lis)
+	return nil
+}
+
+// Stall makes a device hang (on) or recover (off): a hung device keeps its
+// connections open but sends nothing, and new subscriptions get no answer.
+// Steps taken while it hangs are lost to its subscribers.
+func (a *Agent) Stall(name string, on bool) error {
+	d, err := a.device(name)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case on && !d.stalled:
+		d.stalled, d.wake = true, make(chan struct{})
+	case !on && d.stalled:
+		d.stalled = false
+		close(d.wake)
+	}
+	return nil
+}
+
+// SendMalformed makes the device's next step send each subscriber n
+// responses that are not valid protobuf before the real ones.
+func (a *Agent) SendMalformed(name string, n int) error {
+	d, err := a.device(name)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.garbage = n
+	d.mu.Unlock()
+	return nil
+}
+
+// CurveID returns the key-exchange group negotiated by the device's last
+// TLS handshake (0 before any).
+func (a *Agent) CurveID(name string) tls.CurveID {
+	d, err := a.device(name)
+	if err != nil {
+		return 0
+	}
+	return tls.CurveID(d.curve.Load())
+}
+
+// gnmiServer is one device's gNMI service.
+type gnmiServer struct {
+	pb.UnimplementedGNMIServer
+	d *device
+}
+
+// Capabilities lists the encodings and models served.
+func (g *gnmiServer) Capabilities(context.Context, *pb.CapabilityRequest) (*pb.CapabilityResponse, error) {
+	return &pb.CapabilityResponse{
+		SupportedModels: []*pb.ModelData{
+			{Name: "openconfig-interfaces", Organization: "OpenConfig working group", Version: "3.0.0"},
+			{Name: "openconfig-platform", Organization: "OpenConfig working group", Version: "0.24.0"},
+		},
+		SupportedEncodings: []pb.Encoding{pb.Encoding_PROTO, pb.Encoding_JSON_IETF, pb.Encoding_JSON},
+		GNMIVersion:        "0.10.0",
+	}, nil
+}
+
+// Subscribe serves one subscription list.
+func (g *gnmiServer) Subscribe(stream pb.GNMI_SubscribeServer) error {
+	d := g.d
+	ctx := stream.Context()
+	if p, ok := peer.FromContext(ctx); ok {
+		if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok {
+			d.curve.Store(uint32(ti.State.CurveID))
+		}
+	}
+	if u := d.a.opts.Username; u != "" {
+		md, _ := metadata.FromIncomingContext(ctx)
+		if first(md.Get("username")) != u || first(md.Get("password")) != d.a.opts.Password {
+			return status.Error(codes.Unauthenticated, "bad username or password")
+		}
+	}
+	req, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	sl := req.GetSubscribe()
+	if sl == nil {
+		return status.Error(codes.InvalidArgument, "the first SubscribeRequest must hold a SubscriptionList")
+	}
+	switch sl.GetEncoding() {
+	case pb.Encoding_PROTO, pb.Encoding_JSON_IETF, pb.Encoding_JSON:
+	default:
+		return status.Errorf(codes.Unimplemented, "encoding %v is not supported (PROTO, JSON_IETF, JSON are)", sl.GetEncoding())
+	}
+	s, err := d.newSubscriber(sl)
+	if err != nil {
+		return err
+	}
+	if err := d.waitAwake(ctx); err != nil {
+		return err
+	}
+	switch sl.GetMode() {
+	case pb.SubscriptionList_ONCE:
+		return s.snapshot(stream, d.current())
+	case pb.SubscriptionList_POLL:
+		if err := s.snapshot(stream, d.current()); err != nil {
+			return err
+		}
+		for {
+			r, err := stream.Recv()
+			if err != nil {
+				return nil // the client went away
+			}
+			if r.GetPoll() == nil {
+				return status.Error(codes.InvalidArgument, "only Poll requests may follow a POLL subscription")
+			}
+			if err := s.snapshot(stream, d.current()); err != nil {
+				return err
+			}
+		}
+	}
+	// STREAM: register first, so no step falls between the snapshot and
+	// the queue.
+	d.mu.Lock()
+	cur := d.cur
+	d.subs[s] = struct{}{}
+	d.mu.Unlock()
+	d.a.subscribers.Add(1)
+	defer func() {
+		d.mu.Lock()
+		delete(d.subs, s)
+		d.mu.Unlock()
+		close(s.done)
+		d.a.subscribers.Add(-1)
+	}()
+	if !sl.GetUpdatesOnly() {
+		if cur != nil {
+			s.mark(cur)
+			if err := s.send(stream, cur, true); err != nil {
+				return err
+			}
+		}
+	}
+	if err := s.sync(stream); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case t := <-s.ch:
+			if err := d.sendGarbage(stream); err != nil {
+				return err
+			}
+			if err := s.send(stream, t, false); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+func (d *device) current() *tick {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cur
+}
+
+func (d *device) waitAwake(ctx context.Context) error {
+	d.mu.Lock()
+	stalled, wake := d.stalled, d.wake
+	d.mu.Unlock()
+	if !stalled {
+		return nil
+	}
+	select {
+	case <-wake:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (d *device) sendGarbage(stream pb.GNMI_SubscribeServer) error {
+	d.mu.Lock()
+	n := d.garbage
+	d.garbage = 0
+	d.mu.Unlock()
+	for range n {
+		// Field 1 (notification) claims 100 bytes and holds 2.
+		if err := stream.SendMsg(&gnmi.RawMessage{B: []byte{0x0a, 100, 1, 2}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entry is one leaf a subscriber receives, with its mode.
+type entry struct {
+	leaf      int
+	onChange  bool
+	every     int64 // send every this many steps (SAMPLE)
+	suppress  bool  // SAMPLE with suppress_redundant
+	heartbeat int64 // steps; 0 none
+	last      value
+	lastSeq   int64
+	sent      bool
+}
+
+type subscriber struct {
+	d       *device
+	enc     pb.Encoding
+	prefix  [][]byte // per group: the encoded prefix Path
+	byGroup [][]int  // per group: indices into entries
+	entries []entry  // by leaf order
+	ch      chan *tick
+	done    chan struct{}
+	buf     []byte
+}
+
+func (d *device) newSubscriber(sl *pb.SubscriptionList) (*subscriber, error) {
+	tab := d.a.tab
+	interval := int64(d.a.fleet.Config().Interval)
+	steps := func(ns uint64) int64 {
+		if ns == 0 {
+			return 0
+		}
+		return max(1, int64(math.Round(float64(ns)/float64(interval))))
+	}
+	s := &subscriber{d: d, enc: sl.GetEncoding(), ch: make(chan *tick, d.a.opts.QueueTicks), done: make(chan struct{}),
+		byGroup: make([][]int, len(tab.groups)), prefix: make([][]byte, len(tab.groups))}
+	taken := make([]bool, len(tab.leaves))
+	for _, sub := range sl.GetSubscription() {
+		path := append(slices.Clone(sl.GetPrefix().GetElem()), sub.GetPath().GetElem()...)
+		n := 0
+		for i := range tab.leaves {
+			if !matches(path, tab.leaves[i].elems) {
+				continue
+			}
+			n++
+			if taken[i] {
+				continue
+			}
+			taken[i] = true
+			e := entry{leaf: i, every: 1, heartbeat: steps(sub.GetHeartbeatInterval())}
+			switch sub.GetMode() {
+			case pb.SubscriptionMode_ON_CHANGE:
+				e.onChange = true
+			case pb.SubscriptionMode_SAMPLE:
+				e.every = max(1, steps(sub.GetSampleInterval()))
+				e.suppress = sub.GetSuppressRedundant()
+			default: // TARGET_DEFINED: states on change, the rest sampled
+				e.onChange = tab.leaves[i].kind == schemas.KindState
+			}
+			s.entries = append(s.entries, e)
+		}
+		if n == 0 {
+			return nil, status.Errorf(codes.NotFound, "no data at path %s", gnmi.FormatPath(&pb.Path{Origin: sub.GetPath().GetOrigin(), Elem: path}))
+		}
+	}
+	slices.SortFunc(s.entries, func(a, b entry) int { return a.leaf - b.leaf })
+	for i, e := range s.entries {
+		g := tab.leaves[e.leaf].group
+		s.byGroup[g] = append(s.byGroup[g], i)
+	}
+	target := sl.GetPrefix().GetTarget()
+	for g := range tab.groups {
+		if len(s.byGroup[g]) == 0 {
+			continue
+		}
+		p, err := proto.Marshal(&pb.Path{Elem: tab.groups[g].prefix, Target: target, Origin: sl.GetPrefix().GetOrigin()})
+		if err != nil {
+			return nil, status.Errorf(codes.Internal, "cannot encode prefix: %v", err)
+		}
+		s.prefix[g] = p
+	}
+	return s, nil
+}
+
+// mark records t's values as sent (for the initial snapshot).
+func (s *subscriber) mark(t *tick) {
+	for i := range s.entries {
+		e := &s.entries[i]
+		e.last, e.lastSeq, e.sent = t.vals[e.leaf], t.seq, true
+	}
+}
+
+// snapshot sends every leaf's current value and a sync_response.
+func (s *subscriber) snapshot(stream pb.GNMI_SubscribeServer, t *tick) error {
+	if t != nil {
+		if err := s.send(stream, t, true); err != nil {
+			return err
+		}
+	}
+	return s.sync(stream)
+}
+
+func (s *subscriber) sync(stream pb.GNMI_SubscribeServer) error {
+	b := protowire.AppendTag(nil, 3, protowire.VarintType)
+	b = protowire.AppendVarint(b, 1)
+	return stream.SendMsg(&gnmi.RawMessage{B: b})
+}
+
+// send sends the leaves due at t (all of them when all), one notification
+// per list entry.
+func (s *subscriber) send(stream pb.GNMI_SubscribeServer, t *tick, all bool) error {
+	tab := s.d.a.tab
+	for g, idx := range s.byGroup {
+		if len(idx) == 0 {
+			continue
+		}
+		body := s.buf[:0]
+		body = protowire.AppendTag(body, 1, protowire.VarintType)
+		body = protowire.AppendVarint(body, uint64(t.ts))
+		body = protowire.AppendTag(body, 2, protowire.BytesType)
+		body = protowire.AppendBytes(body, s.prefix[g])
+		n := 0
+		for _, i := range idx {
+			e := &s.entries[i]
+			v := &t.vals[e.leaf]
+			if !all && !e.due(t.seq, v) {
+				continue
+			}
+			body = appendUpdate(body, &tab.leaves[e.leaf], v, s.enc)
+			e.last, e.lastSeq, e.sent = *v, t.seq, true
+			n++
+		}
+		s.buf = body
+		if n == 0 {
+			continue
+		}
+		msg := make([]byte, 0, len(body)+protowire.SizeTag(1)+protowire.SizeVarint(uint64(len(body))))
+		msg = protowire.AppendTag(msg, 1, protowire.BytesType)
+		msg = protowire.AppendBytes(msg, body)
+		if err := stream.SendMsg(&gnmi.RawMessage{B: msg}); err != nil {
+			return err
+		}
+		s.d.a.updates.Add(int64(n))
+		s.d.a.responses.Add(1)
+	}
+	return nil
+}
+
+// due reports whether an entry is sent at step seq with value v.
+func (e *entry) due(seq int64, v *value) bool {
+	changed := !e.sent || *v != e.last
+	heartbeat := e.heartbeat > 0 && seq-e.lastSeq >= e.heartbeat
+	if e.onChange {
+		return changed || heartbeat
+	}
+	if seq%e.every != 0 {
+		return false
+	}
+	if e.suppress {
+		return changed || heartbeat
+	}
+	return true
+}
+
+var _ pb.GNMIServer = (*gnmiServer)(nil)
+
+// ErrUnknownDevice is returned for a device name the fleet does not have.
+var ErrUnknownDevice = errors.New("unknown device")

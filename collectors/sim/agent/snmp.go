@@ -1,0 +1,315 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gosnmp/gosnmp"
+
+	"github.com/telekernel/telekernel/collectors/sim"
+)
+
+// SNMP serves the fleet over SNMP v2c on one UDP socket, as snmpsim does:
+// the community names the device ("sim-00", "sim-01", ...). Each device
+// has IF-MIB (ifTable with 32-bit counters that wrap, ifXTable with HC
+// counters and ifName), ENTITY-MIB (entPhysicalTable: the temperature
+// sensors, fans, power supplies and the PSUs' sensors) and
+// ENTITY-SENSOR-MIB (entPhySensorTable, with scale and precision) and
+// sysUpTime, all from the values of the agent's last Step. GetRequest,
+// GetNextRequest and GetBulkRequest are answered.
+type SNMP struct {
+	a    *Agent
+	conn net.PacketConn
+	wg   sync.WaitGroup
+
+	mu   sync.Mutex
+	mibs map[int]*mib // device index -> MIB of a step
+
+	requests atomic.Int64
+	varbinds atomic.Int64
+}
+
+// ServeSNMP starts the SNMP responder on addr (e.g. "127.0.0.1:0") with
+// workers goroutines reading the socket (default 1).
+func (a *Agent) ServeSNMP(addr string, workers int) (*SNMP, error) {
+	conn, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("sim snmp: %w", err)
+	}
+	s := &SNMP{a: a, conn: conn, mibs: map[int]*mib{}}
+	for range max(workers, 1) {
+		s.wg.Add(1)
+		go s.serve()
+	}
+	return s, nil
+}
+
+// Addr returns the UDP address.
+func (s *SNMP) Addr() string { return s.conn.LocalAddr().String() }
+
+// Served returns the requests and varbinds answered so far.
+func (s *SNMP) Served() (requests, varbinds int64) { return s.requests.Load(), s.varbinds.Load() }
+
+// Close stops the responder.
+func (s *SNMP) Close() error {
+	err := s.conn.Close()
+	s.wg.Wait()
+	return err
+}
+
+func (s *SNMP) serve() {
+	defer s.wg.Done()
+	buf := make([]byte, 65536)
+	dec := &gosnmp.GoSNMP{Version: gosnmp.Version2c, Transport: "udp", Context: context.Background()}
+	for {
+		n, from, err := s.conn.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		req, err := dec.SnmpDecodePacket(buf[:n])
+		if err != nil || req.Version != gosnmp.Version2c {
+			continue
+		}
+		resp := s.answer(req)
+		if resp == nil {
+			continue
+		}
+		out, err := resp.MarshalMsg()
+		if err != nil {
+			continue
+		}
+		_, _ = s.conn.WriteTo(out, from)
+	}
+}
+
+func (s *SNMP) answer(req *gosnmp.SnmpPacket) *gosnmp.SnmpPacket {
+	d, ok := s.a.byName[req.Community]
+	if !ok {
+		return nil // a wrong community gets no answer, as with real agents
+	}
+	m := s.mib(d)
+	resp := &gosnmp.SnmpPacket{Version: gosnmp.Version2c, Community: req.Community, PDUType: gosnmp.GetResponse, RequestID: req.RequestID}
+	switch req.PDUType {
+	case gosnmp.GetRequest:
+		for _, v := range req.Variables {
+			resp.Variables = append(resp.Variables, m.get(v.Name))
+		}
+	case gosnmp.GetNextRequest:
+		for _, v := range req.Variables {
+			resp.Variables = append(resp.Variables, m.next(v.Name))
+		}
+	case gosnmp.GetBulkRequest:
+		nr := min(int(req.NonRepeaters), len(req.Variables))
+		for _, v := range req.Variables[:nr] {
+			resp.Variables = append(resp.Variables, m.next(v.Name))
+		}
+		reps := req.Variables[nr:]
+		cur := make([]string, len(reps))
+		for i, v := range reps {
+			cur[i] = v.Name
+		}
+		maxRep := min(int(req.MaxRepetitions), 256)
+		for r := 0; r < maxRep && len(reps) > 0; r++ {
+			for i := range cur {
+				v := m.next(cur[i])
+				resp.Variables = append(resp.Variables, v)
+				cur[i] = v.Name
+			}
+		}
+	default:
+		return nil
+	}
+	s.requests.Add(1)
+	s.varbinds.Add(int64(len(resp.Variables)))
+	return resp
+}
+
+// mib is one device's objects at one step, sorted by OID.
+type mib struct {
+	seq  int64
+	oids [][]uint32
+	vars []gosnmp.SnmpPDU
+}
+
+// OIDs of the MIB objects served.
+const (
+	oidSysUpTime     = "1.3.6.1.2.1.1.3.0"
+	oidIfEntry       = "1.3.6.1.2.1.2.2.1"
+	oidIfXEntry      = "1.3.6.1.2.1.31.1.1.1"
+	oidEntPhysEntry  = "1.3.6.1.2.1.47.1.1.1.1"
+	oidEntSensorEntr = "1.3.6.1.2.1.99.1.1.1"
+)
+
+func (s *SNMP) mib(d *device) *mib {
+	t := d.current()
+	idx := slices.Index(s.a.devices, d)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var seq int64 = -1
+	if t != nil {
+		seq = t.seq
+	}
+	if m, ok := s.mibs[idx]; ok && m.seq == seq {
+		return m
+	}
+	m := buildMIB(s.a, t)
+	m.seq = seq
+	s.mibs[idx] = m
+	return m
+}
+
+func buildMIB(a *Agent, t *tick) *mib {
+	type obj struct {
+		oid string
+		typ gosnmp.Asn1BER
+		val any
+	}
+	var objs []obj
+	add := func(oid string, typ gosnmp.Asn1BER, v any) { objs = append(objs, obj{oid, typ, v}) }
+	cfg := a.fleet.Config()
+	var vals []value
+	uptime := uint32(100)
+	if t != nil {
+		vals = t.vals
+		uptime = uint32((t.ts-cfg.Start.UnixNano())/1e7) + 100
+	} else {
+		vals = make([]value, len(a.tab.leaves))
+	}
+	add(oidSysUpTime, gosnmp.TimeTicks, uptime)
+	series := a.fleet.Series()
+	find := func(metric, keys string) *value {
+		for i, s := range series {
+			if s.Metric == metric && s.Keys == keys {
+				return &vals[i]
+			}
+		}
+		return nil
+	}
+	for i := 1; i <= cfg.Interfaces; i++ {
+		name := fmt.Sprintf("Ethernet%d", i)
+		k := "name=" + name
+		col := func(entry string, c int) string { return fmt.Sprintf("%s.%d.%d", entry, c, i) }
+		u := func(m string) uint64 { return find(m, k).u }
+		status := 1
+		if find(sim.MetricOperStatus, k).s == "DOWN" {
+			status = 2
+		}
+		add(col(oidIfEntry, 1), gosnmp.Integer, i)
+		add(col(oidIfEntry, 2), gosnmp.OctetString, []byte(name))
+		add(col(oidIfEntry, 8), gosnmp.Integer, status)
+		add(col(oidIfEntry, 10), gosnmp.Counter32, uint(uint32(u(sim.MetricInOctets))))
+		add(col(oidIfEntry, 11), gosnmp.Counter32, uint(uint32(u(sim.MetricInPkts))))
+		add(col(oidIfEntry, 13), gosnmp.Counter32, uint(0))
+		add(col(oidIfEntry, 14), gosnmp.Counter32, uint(uint32(u(sim.MetricInErrors))))
+		add(col(oidIfEntry, 16), gosnmp.Counter32, uint(uint32(u(sim.MetricOutOctets))))
+		add(col(oidIfEntry, 17), gosnmp.Counter32, uint(uint32(u(sim.MetricOutPkts))))
+		add(col(oidIfEntry, 19), gosnmp.Counter32, uint(0))
+		add(col(oidIfEntry, 20), gosnmp.Counter32, uint(0))
+		add(col(oidIfXEntry, 1), gosnmp.OctetString, []byte(name))
+		add(col(oidIfXEntry, 6), gosnmp.Counter64, u(sim.MetricInOctets))
+		add(col(oidIfXEntry, 7), gosnmp.Counter64, u(sim.MetricInPkts))
+		add(col(oidIfXEntry, 10), gosnmp.Counter64, u(sim.MetricOutOctets))
+		add(col(oidIfXEntry, 11), gosnmp.Counter64, u(sim.MetricOutPkts))
+		add(col(oidIfXEntry, 19), gosnmp.TimeTicks, uint32(0))
+	}
+	// ENTITY-MIB and ENTITY-SENSOR-MIB.
+	type ent struct {
+		name      string
+		class     int // entPhysicalClass: 6 powerSupply, 7 fan, 8 sensor, 12 cpu
+		parent    int
+		stype     int // entPhySensorType, 0 for none: 3 voltsAC, 5 amperes, 6 watts, 8 celsius, 10 rpm
+		scale     int // entPhySensorScale: 8 milli, 9 units
+		precision int
+		metric    string
+		keys      string
+	}
+	ents := []ent{
+		{name: "CPU", class: 12, stype: 8, scale: 9, precision: 1, metric: sim.MetricTemperature, keys: "name=CPU"},
+		{name: "Inlet", class: 8, stype: 8, scale: 9, precision: 1, metric: sim.MetricTemperature, keys: "name=Inlet"},
+		{name: "Fan1", class: 7, stype: 10, scale: 9, metric: sim.MetricFanSpeed, keys: "name=Fan1"},
+		{name: "Fan2", class: 7, stype: 10, scale: 9, metric: sim.MetricFanSpeed, keys: "name=Fan2"},
+		{name: "PSU1", class: 6},
+		{name: "PSU2", class: 6},
+	}
+	for p, psu := range []string{"PSU1", "PSU2"} {
+		parent := 5 + p
+		k := "name=" + psu
+		ents = append(ents,
+			ent{name: psu + " output power", class: 8, parent: parent, stype: 6, scale: 9, precision: 2, metric: sim.MetricPSUOutPower, keys: k},
+			ent{name: psu + " input voltage", class: 8, parent: parent, stype: 3, scale: 9, precision: 2, metric: sim.MetricPSUInVoltage, keys: k},
+			ent{name: psu + " input current", class: 8, parent: parent, stype: 5, scale: 8, precision: 0, metric: sim.MetricPSUInCurrent, keys: k})
+	}
+	for i, e := range ents {
+		idx := i + 1
+		col := func(entry string, c int) string { return fmt.Sprintf("%s.%d.%d", entry, c, idx) }
+		add(col(oidEntPhysEntry, 2), gosnmp.OctetString, []byte(e.name))
+		add(col(oidEntPhysEntry, 4), gosnmp.Integer, e.parent)
+		add(col(oidEntPhysEntry, 5), gosnmp.Integer, e.class)
+		add(col(oidEntPhysEntry, 7), gosnmp.OctetString, []byte(e.name))
+		if e.stype == 0 {
+			continue
+		}
+		v := 0.0
+		if p := find(e.metric, e.keys); p != nil {
+			v = p.f
+		}
+		raw := math.Round(v * math.Pow10(e.precision) / math.Pow10(3*(e.scale-9)))
+		add(col(oidEntSensorEntr, 1), gosnmp.Integer, e.stype)
+		add(col(oidEntSensorEntr, 2), gosnmp.Integer, e.scale)
+		add(col(oidEntSensorEntr, 3), gosnmp.Integer, e.precision)
+		add(col(oidEntSensorEntr, 4), gosnmp.Integer, int(raw))
+		add(col(oidEntSensorEntr, 5), gosnmp.Integer, 1) // ok
+	}
+	m := &mib{}
+	slices.SortFunc(objs, func(a, b obj) int { return compareOID(parseOID(a.oid), parseOID(b.oid)) })
+	for _, o := range objs {
+		m.oids = append(m.oids, parseOID(o.oid))
+		m.vars = append(m.vars, gosnmp.SnmpPDU{Name: "." + o.oid, Type: o.typ, Value: o.val})
+	}
+	return m
+}
+
+func parseOID(s string) []uint32 {
+	s = strings.TrimPrefix(s, ".")
+	parts := strings.Split(s, ".")
+	out := make([]uint32, 0, len(parts))
+	for _, p := range parts {
+		n, _ := strconv.ParseUint(p, 10, 32)
+		out = append(out, uint32(n))
+	}
+	return out
+}
+
+func compareOID(a, b []uint32) int { return slices.Compare(a, b) }
+
+func (m *mib) get(name string) gosnmp.SnmpPDU {
+	o := parseOID(name)
+	i, found := slices.BinarySearchFunc(m.oids, o, compareOID)
+	if !found {
+		return gosnmp.SnmpPDU{Name: name, Type: gosnmp.NoSuchObject}
+	}
+	return m.vars[i]
+}
+
+func (m *mib) next(name string) gosnmp.SnmpPDU {
+	o := parseOID(name)
+	i, found := slices.BinarySearchFunc(m.oids, o, compareOID)
+	if found {
+		i++
+	}
+	if i >= len(m.oids) {
+		return gosnmp.SnmpPDU{Name: name, Type: gosnmp.EndOfMibView}
+	}
+	return m.vars[i]
+}
