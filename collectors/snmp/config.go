@@ -1,0 +1,273 @@
+package snmp
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+
+	"github.com/telekernel/telekernel/internal/secret"
+)
+
+// Defaults of Config and Target.
+const (
+	DefaultWorkers        = 64
+	DefaultInterval       = 60 * time.Second
+	DefaultTimeout        = 2 * time.Second
+	DefaultRetries        = 1
+	DefaultMaxRepetitions = 25
+	DefaultPort           = 161
+)
+
+// MIB groups a target can be polled for.
+const (
+	MIBInterfaces = "if"     // IF-MIB: ifXTable HC counters and ifName, ifTable oper status, errors, discards
+	MIBEntity     = "entity" // ENTITY-MIB names and ENTITY-SENSOR-MIB values (temperature, fans, power, voltage, current)
+)
+
+// Config configures the SNMP collector.
+type Config struct {
+	Targets []Target `yaml:"targets"`
+	// Defaults fill the fields a target leaves unset.
+	Defaults Target `yaml:"defaults"`
+	// Workers is the number of polls in flight at once, over all targets:
+	// the global concurrency limit. An idle target costs no goroutine and
+	// no socket. Default DefaultWorkers.
+	Workers int `yaml:"workers"`
+}
+
+// Target is one SNMP agent.
+type Target struct {
+	// Name is the device name samples carry; required and unique.
+	Name string `yaml:"name"`
+	// Address is host or host:port (default port 161).
+	Address string `yaml:"address"`
+	// Version is v2c (default) or v3.
+	Version string `yaml:"version"`
+	// Community of v2c, from a file or the environment.
+	Community secret.Source `yaml:"community"`
+	// V3 holds the USM credentials of v3.
+	V3 V3 `yaml:"v3"`
+	// Interval between polls; default DefaultInterval.
+	Interval time.Duration `yaml:"interval"`
+	// Timeout of one request; default DefaultTimeout.
+	Timeout time.Duration `yaml:"timeout"`
+	// Retries of a request that timed out; default DefaultRetries (-1: none).
+	Retries int `yaml:"retries"`
+	// MaxRepetitions of GetBulk requests; default DefaultMaxRepetitions.
+	MaxRepetitions uint32 `yaml:"max_repetitions"`
+	// MIBs to poll: "if", "entity"; default both.
+	MIBs []string `yaml:"mibs"`
+}
+
+// V3 holds SNMPv3 USM settings. The security level is authPriv when a
+// privacy protocol is set, authNoPriv when only authentication is, and
+// noAuthNoPriv otherwise.
+type V3 struct {
+	Username string `yaml:"username"`
+	// AuthProtocol: MD5, SHA, SHA-224, SHA-256, SHA-384 or SHA-512.
+	AuthProtocol string        `yaml:"auth_protocol"`
+	AuthPassword secret.Source `yaml:"auth_password"`
+	// PrivProtocol: DES, AES (AES-128), AES-192, AES-256 (Blumenthal), or
+	// AES-192C, AES-256C (Reeder, as Cisco and Net-SNMP's non-standard ones).
+	PrivProtocol string        `yaml:"priv_protocol"`
+	PrivPassword secret.Source `yaml:"priv_password"`
+	// ContextName of the requests; default empty.
+	ContextName string `yaml:"context_name"`
+}
+
+var (
+	authProtocols = map[string]gosnmp.SnmpV3AuthProtocol{"MD5": gosnmp.MD5, "SHA": gosnmp.SHA, "SHA-224": gosnmp.SHA224,
+		"SHA-256": gosnmp.SHA256, "SHA-384": gosnmp.SHA384, "SHA-512": gosnmp.SHA512}
+	privProtocols = map[string]gosnmp.SnmpV3PrivProtocol{"DES": gosnmp.DES, "AES": gosnmp.AES, "AES-192": gosnmp.AES192,
+		"AES-256": gosnmp.AES256, "AES-192C": gosnmp.AES192C, "AES-256C": gosnmp.AES256C}
+)
+
+// WithDefaults returns c with defaults applied.
+func (c Config) WithDefaults() Config {
+	if c.Workers == 0 {
+		c.Workers = DefaultWorkers
+	}
+	c.Targets = slices.Clone(c.Targets)
+	for i := range c.Targets {
+		c.Targets[i] = c.Targets[i].inherit(c.Defaults)
+	}
+	return c
+}
+
+func (t Target) inherit(d Target) Target {
+	if t.Version == "" {
+		t.Version = d.Version
+	}
+	if t.Version == "" {
+		t.Version = "v2c"
+	}
+	if t.Community.IsZero() {
+		t.Community = d.Community
+	}
+	if t.V3 == (V3{}) {
+		t.V3 = d.V3
+	}
+	for _, f := range []struct {
+		dst *time.Duration
+		d   time.Duration
+		def time.Duration
+	}{{&t.Interval, d.Interval, DefaultInterval}, {&t.Timeout, d.Timeout, DefaultTimeout}} {
+		if *f.dst == 0 {
+			*f.dst = f.d
+		}
+		if *f.dst == 0 {
+			*f.dst = f.def
+		}
+	}
+	if t.Retries == 0 {
+		t.Retries = d.Retries
+	}
+	if t.Retries == 0 {
+		t.Retries = DefaultRetries
+	}
+	if t.MaxRepetitions == 0 {
+		t.MaxRepetitions = d.MaxRepetitions
+	}
+	if t.MaxRepetitions == 0 {
+		t.MaxRepetitions = DefaultMaxRepetitions
+	}
+	if len(t.MIBs) == 0 {
+		t.MIBs = d.MIBs
+	}
+	if len(t.MIBs) == 0 {
+		t.MIBs = []string{MIBInterfaces, MIBEntity}
+	}
+	return t
+}
+
+// Validate reports the first bad field as "path: problem".
+func (c Config) Validate() error {
+	if c.Workers < 1 {
+		return fmt.Errorf("workers: %d must be at least 1", c.Workers)
+	}
+	names := map[string]bool{}
+	for i, t := range c.Targets {
+		if err := t.validate(); err != nil {
+			return fmt.Errorf("targets[%d].%w", i, err)
+		}
+		if names[t.Name] {
+			return fmt.Errorf("targets[%d].name: %q is used twice", i, t.Name)
+		}
+		names[t.Name] = true
+	}
+	return nil
+}
+
+func (t Target) validate() error {
+	if t.Name == "" {
+		return errors.New("name: required")
+	}
+	if _, _, err := t.hostPort(); err != nil {
+		return fmt.Errorf("address: %w", err)
+	}
+	switch t.Version {
+	case "v2c":
+		if t.Community.IsZero() {
+			return errors.New("community: required for v2c (file or env)")
+		}
+	case "v3":
+		if t.V3.Username == "" {
+			return errors.New("v3.username: required for v3")
+		}
+		if p := t.V3.AuthProtocol; p != "" {
+			if _, ok := authProtocols[strings.ToUpper(p)]; !ok {
+				return fmt.Errorf("v3.auth_protocol: %q is not MD5, SHA, SHA-224, SHA-256, SHA-384 or SHA-512", p)
+			}
+			if t.V3.AuthPassword.IsZero() {
+				return errors.New("v3.auth_password: required with an auth protocol")
+			}
+		}
+		if p := t.V3.PrivProtocol; p != "" {
+			if _, ok := privProtocols[strings.ToUpper(p)]; !ok {
+				return fmt.Errorf("v3.priv_protocol: %q is not DES, AES, AES-192, AES-256, AES-192C or AES-256C", p)
+			}
+			if t.V3.AuthProtocol == "" {
+				return errors.New("v3.auth_protocol: privacy needs authentication")
+			}
+			if t.V3.PrivPassword.IsZero() {
+				return errors.New("v3.priv_password: required with a priv protocol")
+			}
+		}
+	default:
+		return fmt.Errorf("version: %q is not v2c or v3", t.Version)
+	}
+	if t.Interval < 100*time.Millisecond || t.Timeout <= 0 || t.Retries < -1 {
+		return errors.New("interval: must be at least 100ms, timeout positive and retries at least -1")
+	}
+	if t.MaxRepetitions > 255 {
+		return fmt.Errorf("max_repetitions: %d is above 255", t.MaxRepetitions)
+	}
+	for j, m := range t.MIBs {
+		if m != MIBInterfaces && m != MIBEntity {
+			return fmt.Errorf("mibs[%d]: %q is not if or entity", j, m)
+		}
+	}
+	return nil
+}
+
+func (t Target) hostPort() (string, uint16, error) {
+	host, port, err := net.SplitHostPort(t.Address)
+	if err != nil {
+		if t.Address == "" || strings.Contains(t.Address, ":") && !strings.HasPrefix(t.Address, "[") {
+			return "", 0, fmt.Errorf("%q is not host or host:port", t.Address)
+		}
+		return t.Address, DefaultPort, nil
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || p == 0 {
+		return "", 0, fmt.Errorf("%q has a bad port", t.Address)
+	}
+	return host, uint16(p), nil
+}
+
+// client returns an unconnected gosnmp client for the target, with its
+// secrets loaded.
+func (t Target) client() (*gosnmp.GoSNMP, error) {
+	host, port, err := t.hostPort()
+	if err != nil {
+		return nil, err
+	}
+	g := &gosnmp.GoSNMP{Target: host, Port: port, Transport: "udp", Timeout: t.Timeout, Retries: max(t.Retries, 0),
+		MaxOids: gosnmp.MaxOids, MaxRepetitions: t.MaxRepetitions, ExponentialTimeout: false}
+	switch t.Version {
+	case "v2c":
+		c, err := t.Community.Load()
+		if err != nil {
+			return nil, fmt.Errorf("community: %w", err)
+		}
+		g.Version, g.Community = gosnmp.Version2c, c.Reveal()
+	case "v3":
+		usm := &gosnmp.UsmSecurityParameters{UserName: t.V3.Username}
+		g.Version, g.SecurityModel, g.MsgFlags = gosnmp.Version3, gosnmp.UserSecurityModel, gosnmp.NoAuthNoPriv
+		g.ContextName = t.V3.ContextName
+		if p := t.V3.AuthProtocol; p != "" {
+			pw, err := t.V3.AuthPassword.Load()
+			if err != nil {
+				return nil, fmt.Errorf("v3.auth_password: %w", err)
+			}
+			usm.AuthenticationProtocol, usm.AuthenticationPassphrase = authProtocols[strings.ToUpper(p)], pw.Reveal()
+			g.MsgFlags = gosnmp.AuthNoPriv
+		}
+		if p := t.V3.PrivProtocol; p != "" {
+			pw, err := t.V3.PrivPassword.Load()
+			if err != nil {
+				return nil, fmt.Errorf("v3.priv_password: %w", err)
+			}
+			usm.PrivacyProtocol, usm.PrivacyPassphrase = privProtocols[strings.ToUpper(p)], pw.Reveal()
+			g.MsgFlags = gosnmp.AuthPriv
+		}
+		g.SecurityParameters = usm
+	}
+	return g, nil
+}

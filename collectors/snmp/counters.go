@@ -1,0 +1,54 @@
+package snmp
+
+// counter follows one SNMP counter and turns it into the monotonic 64-bit
+// counter the samples contract wants.
+//
+//   - A 32-bit counter (Counter32: ifInErrors, or ifInOctets where an agent
+//     has no HC counters) that went down without an agent restart wrapped:
+//     the published value goes on by raw + 2^32 - last, so rates stay right.
+//   - After an agent restart (sysUpTime went back), a change of the
+//     interface's ifCounterDiscontinuityTime, or a 64-bit counter that went
+//     down, the value is a new baseline: that poll publishes nothing, and
+//     the next one continues the published series by the increase since
+//     the baseline. The published series never jumps, so no rate computed
+//     from it can spike; the interval of the discontinuity is only
+//     averaged over two polls.
+type counter struct {
+	raw   uint64 // last raw value
+	out   uint64 // last published value
+	valid bool
+}
+
+// outcome of counter.update.
+type outcome uint8
+
+const (
+	publishValue outcome = iota // publish the returned value
+	wrapped                     // publish it; a 32-bit wrap was unwrapped
+	rebaselined                 // publish nothing: a discontinuity started a new baseline
+)
+
+// update takes a new raw value of a counter of bits (32 or 64) width;
+// discontinuity says the agent restarted or the counter's discontinuity
+// time changed since the last poll.
+func (c *counter) update(raw uint64, bits int, discontinuity bool) (uint64, outcome) {
+	switch {
+	case !c.valid:
+		c.raw, c.out, c.valid = raw, raw, true
+		return c.out, publishValue
+	case discontinuity:
+		c.raw = raw
+		return c.out, rebaselined
+	case raw >= c.raw:
+		c.out += raw - c.raw
+		c.raw = raw
+		return c.out, publishValue
+	case bits == 32:
+		c.out += raw + 1<<32 - c.raw
+		c.raw = raw
+		return c.out, wrapped
+	}
+	// A 64-bit counter does not wrap in practice: it was reset.
+	c.raw = raw
+	return c.out, rebaselined
+}

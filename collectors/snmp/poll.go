@@ -1,0 +1,435 @@
+package snmp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+
+	"github.com/telekernel/telekernel/collectors/publish"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// OIDs polled.
+const (
+	oidSysUpTime = ".1.3.6.1.2.1.1.3.0"
+	oidIfEntry   = ".1.3.6.1.2.1.2.2.1"
+	oidIfXEntry  = ".1.3.6.1.2.1.31.1.1.1"
+	oidEntPhys   = ".1.3.6.1.2.1.47.1.1.1.1"
+	oidEntSensor = ".1.3.6.1.2.1.99.1.1.1"
+)
+
+// Metric names. Those with an OpenConfig equivalent use its path, so a
+// device's SNMP and gNMI series line up; the rest carry the "snmp:" origin.
+const (
+	MetricInOctets        = "/interfaces/interface/state/counters/in-octets"
+	MetricOutOctets       = "/interfaces/interface/state/counters/out-octets"
+	MetricInUnicastPkts   = "/interfaces/interface/state/counters/in-unicast-pkts"
+	MetricOutUnicastPkts  = "/interfaces/interface/state/counters/out-unicast-pkts"
+	MetricInMulticast     = "/interfaces/interface/state/counters/in-multicast-pkts"
+	MetricOutMulticast    = "/interfaces/interface/state/counters/out-multicast-pkts"
+	MetricInBroadcast     = "/interfaces/interface/state/counters/in-broadcast-pkts"
+	MetricOutBroadcast    = "/interfaces/interface/state/counters/out-broadcast-pkts"
+	MetricInErrors        = "/interfaces/interface/state/counters/in-errors"
+	MetricOutErrors       = "/interfaces/interface/state/counters/out-errors"
+	MetricInDiscards      = "/interfaces/interface/state/counters/in-discards"
+	MetricOutDiscards     = "/interfaces/interface/state/counters/out-discards"
+	MetricOperStatus      = "/interfaces/interface/state/oper-status"
+	MetricTemperature     = "/components/component/state/temperature/instant"
+	MetricFanSpeed        = "/components/component/fan/state/speed"
+	MetricPSUOutPower     = "/components/component/power-supply/state/output-power"
+	MetricPSUInVoltage    = "/components/component/power-supply/state/input-voltage"
+	MetricPSUInCurrent    = "/components/component/power-supply/state/input-current"
+	MetricSensorPrefix    = "snmp:/entity-sensor/" // + the sensor type, for sensors without an OpenConfig leaf
+	MetricDiscontinuity   = "snmp:/counter-discontinuity"
+	DiscontinuityRestart  = "agent_restart"           // sysUpTime went back
+	DiscontinuityIface    = "interface_discontinuity" // ifCounterDiscontinuityTime changed
+	DiscontinuityDecrease = "counter_decrease"        // a 64-bit counter went down
+)
+
+// ifColumn is a column of ifTable or ifXTable that becomes a metric.
+type ifColumn struct {
+	oid    string
+	metric string
+	bits   int    // 32 or 64 for counters
+	hc     string // for a 32-bit octet or packet counter: the HC column that replaces it when present
+}
+
+var ifColumns = []ifColumn{
+	{oidIfXEntry + ".6", MetricInOctets, 64, ""},
+	{oidIfXEntry + ".7", MetricInUnicastPkts, 64, ""},
+	{oidIfXEntry + ".8", MetricInMulticast, 64, ""},
+	{oidIfXEntry + ".9", MetricInBroadcast, 64, ""},
+	{oidIfXEntry + ".10", MetricOutOctets, 64, ""},
+	{oidIfXEntry + ".11", MetricOutUnicastPkts, 64, ""},
+	{oidIfXEntry + ".12", MetricOutMulticast, 64, ""},
+	{oidIfXEntry + ".13", MetricOutBroadcast, 64, ""},
+	{oidIfEntry + ".10", MetricInOctets, 32, oidIfXEntry + ".6"},
+	{oidIfEntry + ".11", MetricInUnicastPkts, 32, oidIfXEntry + ".7"},
+	{oidIfEntry + ".16", MetricOutOctets, 32, oidIfXEntry + ".10"},
+	{oidIfEntry + ".17", MetricOutUnicastPkts, 32, oidIfXEntry + ".11"},
+	{oidIfEntry + ".13", MetricInDiscards, 32, ""},
+	{oidIfEntry + ".14", MetricInErrors, 32, ""},
+	{oidIfEntry + ".19", MetricOutDiscards, 32, ""},
+	{oidIfEntry + ".20", MetricOutErrors, 32, ""},
+}
+
+const (
+	colIfName   = oidIfXEntry + ".1"
+	colIfDescr  = oidIfEntry + ".2"
+	colIfOper   = oidIfEntry + ".8"
+	colIfDiscon = oidIfXEntry + ".19"
+)
+
+// ifOperStatus values as OpenConfig names them.
+var operStatus = map[int]string{1: "UP", 2: "DOWN", 3: "TESTING", 4: "UNKNOWN", 5: "DORMANT", 6: "NOT_PRESENT", 7: "LOWER_LAYER_DOWN"}
+
+// entPhySensorType names (ENTITY-SENSOR-MIB).
+var sensorTypes = map[int]string{1: "other", 2: "unknown", 3: "volts_ac", 4: "volts_dc", 5: "amperes", 6: "watts", 7: "hertz", 8: "celsius", 9: "percent_rh", 10: "rpm", 11: "cmm", 12: "truthvalue"}
+
+// entPhysicalClass values used in the mapping.
+const (
+	classPowerSupply = 6
+	classFan         = 7
+)
+
+// table holds walked columns: column OID -> row index -> value.
+type table map[string]map[string]gosnmp.SnmpPDU
+
+// walkColumns walks several columns of a table together with GetBulk, one
+// request per max-repetitions rows for all of them. It returns the number
+// of varbinds received.
+func walkColumns(g *gosnmp.GoSNMP, cols []string, t table) (int, error) {
+	cur := make([]string, len(cols))
+	copy(cur, cols)
+	active := make([]int, len(cols))
+	for i := range active {
+		active[i] = i
+		t[cols[i]] = map[string]gosnmp.SnmpPDU{}
+	}
+	n := 0
+	for len(active) > 0 {
+		oids := make([]string, len(active))
+		for i, c := range active {
+			oids[i] = cur[c]
+		}
+		resp, err := g.GetBulk(oids, 0, g.MaxRepetitions)
+		if err != nil {
+			return n, err
+		}
+		if resp.Error != gosnmp.NoError {
+			return n, fmt.Errorf("agent answered %v", resp.Error)
+		}
+		n += len(resp.Variables)
+		done := make([]bool, len(active))
+		progressed := false
+		for i, v := range resp.Variables {
+			j := i % len(active)
+			if done[j] {
+				continue
+			}
+			col := cols[active[j]]
+			if v.Type == gosnmp.EndOfMibView || v.Type == gosnmp.NoSuchObject || v.Type == gosnmp.NoSuchInstance ||
+				!strings.HasPrefix(v.Name, col+".") {
+				done[j] = true
+				continue
+			}
+			if compareOIDs(v.Name, cur[active[j]]) <= 0 {
+				return n, fmt.Errorf("agent returned OIDs out of order at %s", v.Name)
+			}
+			t[col][v.Name[len(col)+1:]] = v
+			cur[active[j]] = v.Name
+			progressed = true
+		}
+		next := active[:0]
+		for j, c := range active {
+			if !done[j] {
+				next = append(next, c)
+			}
+		}
+		active = next
+		if !progressed {
+			break
+		}
+	}
+	return n, nil
+}
+
+// compareOIDs compares dotted OIDs numerically.
+func compareOIDs(a, b string) int {
+	as, bs := strings.Split(strings.TrimPrefix(a, "."), "."), strings.Split(strings.TrimPrefix(b, "."), ".")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		x, _ := strconv.ParseUint(as[i], 10, 32)
+		y, _ := strconv.ParseUint(bs[i], 10, 32)
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return len(as) - len(bs)
+}
+
+// state is what the collector remembers of a target between polls. It is
+// only touched by the worker polling the target.
+type state struct {
+	uptime   uint32            // last sysUpTime, centiseconds
+	polled   bool              // uptime is set
+	discon   map[string]uint64 // ifIndex -> ifCounterDiscontinuityTime
+	counters map[string]*counter
+}
+
+// pollResult counts one poll.
+type pollResult struct {
+	oids, samples int
+	wraps         int
+	discont       []string // reasons
+}
+
+// poll polls one target and appends its samples to b.
+func poll(ctx context.Context, t Target, st *state, b *publish.Batch) (pollResult, error) {
+	var res pollResult
+	g, err := t.client()
+	if err != nil {
+		return res, err
+	}
+	g.Context = ctx
+	if err := g.Connect(); err != nil {
+		return res, fmt.Errorf("cannot connect: %w", err)
+	}
+	defer g.Conn.Close()
+	up, err := g.Get([]string{oidSysUpTime})
+	if err != nil {
+		return res, fmt.Errorf("cannot get sysUpTime: %w", err)
+	}
+	if len(up.Variables) != 1 || up.Variables[0].Type != gosnmp.TimeTicks {
+		return res, errors.New("agent has no sysUpTime")
+	}
+	res.oids++
+	uptime := uint32(gosnmp.ToBigInt(up.Variables[0].Value).Uint64())
+	restart := st.polled && uptime < st.uptime
+	st.uptime, st.polled = uptime, true
+	tab := table{}
+	for _, m := range t.MIBs {
+		var cols []string
+		switch m {
+		case MIBInterfaces:
+			cols = []string{colIfName, colIfDescr, colIfOper, colIfDiscon}
+			for _, c := range ifColumns {
+				cols = append(cols, c.oid)
+			}
+		case MIBEntity:
+			cols = []string{oidEntPhys + ".4", oidEntPhys + ".5", oidEntPhys + ".7",
+				oidEntSensor + ".1", oidEntSensor + ".2", oidEntSensor + ".3", oidEntSensor + ".4", oidEntSensor + ".5"}
+		}
+		n, err := walkColumns(g, cols, tab)
+		res.oids += n
+		if err != nil {
+			return res, fmt.Errorf("cannot walk %s: %w", m, err)
+		}
+	}
+	ts := time.Now().UnixNano()
+	if st.counters == nil {
+		st.counters = map[string]*counter{}
+		st.discon = map[string]uint64{}
+	}
+	if restart {
+		res.discont = append(res.discont, DiscontinuityRestart)
+		b.Append(&schemas.Sample{TS: ts, Metric: MetricDiscontinuity, Kind: schemas.KindState, Str: DiscontinuityRestart})
+		res.samples++
+	}
+	if len(tab[colIfName]) > 0 || len(tab[colIfDescr]) > 0 {
+		res.samples += appendInterfaces(tab, ts, restart, st, b, &res)
+	}
+	res.samples += appendSensors(tab, ts, b)
+	return res, nil
+}
+
+func appendInterfaces(tab table, ts int64, restart bool, st *state, b *publish.Batch, res *pollResult) int {
+	n := 0
+	// Rows: every ifIndex seen in any column, in ifDescr/ifName order.
+	rows := map[string]bool{}
+	for _, col := range []string{colIfName, colIfDescr} {
+		for idx := range tab[col] {
+			rows[idx] = true
+		}
+	}
+	var s schemas.Sample
+	s.TS = ts
+	for idx := range rows {
+		name := pduString(tab[colIfName][idx])
+		if name == "" {
+			name = pduString(tab[colIfDescr][idx])
+		}
+		if name == "" {
+			name = "ifIndex" + idx
+		}
+		s.Keys = "name=" + escapeKey(name)
+		discon := restart
+		if v, ok := tab[colIfDiscon][idx]; ok {
+			d := gosnmp.ToBigInt(v.Value).Uint64()
+			if old, seen := st.discon[idx]; seen && old != d && !restart {
+				discon = true
+				res.discont = append(res.discont, DiscontinuityIface)
+				s.Metric, s.Kind, s.Str = MetricDiscontinuity, schemas.KindState, DiscontinuityIface
+				b.Append(&s)
+				n++
+			}
+			st.discon[idx] = d
+		}
+		if v, ok := tab[colIfOper][idx]; ok {
+			code := int(gosnmp.ToBigInt(v.Value).Int64())
+			str, known := operStatus[code]
+			if !known {
+				str = strconv.Itoa(code)
+			}
+			s.Metric, s.Kind, s.Str = MetricOperStatus, schemas.KindState, str
+			b.Append(&s)
+			n++
+		}
+		for _, c := range ifColumns {
+			v, ok := tab[c.oid][idx]
+			if !ok || (c.hc != "" && hasValue(tab[c.hc][idx])) {
+				continue
+			}
+			if v.Type != gosnmp.Counter32 && v.Type != gosnmp.Counter64 {
+				continue
+			}
+			raw := gosnmp.ToBigInt(v.Value).Uint64()
+			key := c.metric + "\x00" + s.Keys
+			ctr := st.counters[key]
+			if ctr == nil {
+				ctr = &counter{}
+				st.counters[key] = ctr
+			}
+			out, o := ctr.update(raw, c.bits, discon)
+			switch o {
+			case rebaselined:
+				if !discon {
+					res.discont = append(res.discont, DiscontinuityDecrease)
+					s.Metric, s.Kind, s.Str = MetricDiscontinuity, schemas.KindState, DiscontinuityDecrease
+					b.Append(&s)
+					n++
+				}
+				continue
+			case wrapped:
+				res.wraps++
+			}
+			s.Metric, s.Kind, s.U64 = c.metric, schemas.KindCounter, out
+			b.Append(&s)
+			n++
+		}
+	}
+	return n
+}
+
+func hasValue(v gosnmp.SnmpPDU) bool {
+	return v.Type == gosnmp.Counter64 || v.Type == gosnmp.Counter32
+}
+
+// sensorValue applies ENTITY-SENSOR-MIB's scale (a power of 1000, units =
+// 9) and precision (decimal places) to a raw reading.
+func sensorValue(raw int64, scale, precision int) float64 {
+	v := float64(raw) * math.Pow10(3*(scale-9)) / math.Pow10(precision)
+	// Round to the digits the reading has, so 4530/10^2 is 45.3.
+	digits := precision - 3*(scale-9)
+	if digits >= 0 && digits <= 15 {
+		p := math.Pow10(digits)
+		v = math.Round(v*p) / p
+	}
+	return v
+}
+
+// sensorMetric maps a sensor to a metric and keys: OpenConfig's leaf where
+// there is one.
+func sensorMetric(stype int, name string, class int, parentName string, parentClass int) (string, string) {
+	owner, ownerClass := name, class
+	if parentName != "" && (parentClass == classPowerSupply || parentClass == classFan) {
+		owner, ownerClass = parentName, parentClass
+	}
+	keys := "name=" + escapeKey(owner)
+	switch stype {
+	case 8:
+		return MetricTemperature, "name=" + escapeKey(name)
+	case 10:
+		return MetricFanSpeed, keys
+	case 6:
+		if ownerClass == classPowerSupply {
+			return MetricPSUOutPower, keys
+		}
+	case 3, 4:
+		if ownerClass == classPowerSupply {
+			return MetricPSUInVoltage, keys
+		}
+	case 5:
+		if ownerClass == classPowerSupply {
+			return MetricPSUInCurrent, keys
+		}
+	}
+	t, ok := sensorTypes[stype]
+	if !ok {
+		t = strconv.Itoa(stype)
+	}
+	return MetricSensorPrefix + t, "name=" + escapeKey(name)
+}
+
+func appendSensors(tab table, ts int64, b *publish.Batch) int {
+	n := 0
+	types := tab[oidEntSensor+".1"]
+	for idx, tv := range types {
+		if st, ok := tab[oidEntSensor+".5"][idx]; ok && gosnmp.ToBigInt(st.Value).Int64() != 1 {
+			continue // not ok(1): unavailable or nonoperational
+		}
+		val, ok := tab[oidEntSensor+".4"][idx]
+		if !ok {
+			continue
+		}
+		scale := int(gosnmp.ToBigInt(tab[oidEntSensor+".2"][idx].Value).Int64())
+		if scale == 0 {
+			scale = 9
+		}
+		prec := int(gosnmp.ToBigInt(tab[oidEntSensor+".3"][idx].Value).Int64())
+		name := pduString(tab[oidEntPhys+".7"][idx])
+		if name == "" {
+			name = "entPhysicalIndex" + idx
+		}
+		class := int(gosnmp.ToBigInt(tab[oidEntPhys+".5"][idx].Value).Int64())
+		var parentName string
+		var parentClass int
+		if p := gosnmp.ToBigInt(tab[oidEntPhys+".4"][idx].Value).Int64(); p > 0 {
+			pi := strconv.FormatInt(p, 10)
+			parentName = pduString(tab[oidEntPhys+".7"][pi])
+			parentClass = int(gosnmp.ToBigInt(tab[oidEntPhys+".5"][pi].Value).Int64())
+		}
+		metric, keys := sensorMetric(int(gosnmp.ToBigInt(tv.Value).Int64()), name, class, parentName, parentClass)
+		b.Append(&schemas.Sample{TS: ts, Metric: metric, Keys: keys, Kind: schemas.KindGauge,
+			F64: sensorValue(gosnmp.ToBigInt(val.Value).Int64(), scale, prec)})
+		n++
+	}
+	return n
+}
+
+func pduString(v gosnmp.SnmpPDU) string {
+	if b, ok := v.Value.([]byte); ok {
+		return strings.TrimRight(string(b), "\x00")
+	}
+	if s, ok := v.Value.(string); ok {
+		return s
+	}
+	return ""
+}
+
+// escapeKey escapes a key value as collectors/gnmi does.
+func escapeKey(v string) string {
+	if !strings.ContainsAny(v, `\,=`) {
+		return v
+	}
+	r := strings.NewReplacer(`\`, `\\`, ",", `\,`, "=", `\=`)
+	return r.Replace(v)
+}
