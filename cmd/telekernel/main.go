@@ -60,7 +60,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCmd(), newStageCmd(), newSimCmd(), newSchemaCmd(), newCheckCmd(), newVersionCmd(), newEvalCmd())
+	root.AddCommand(newRunCmd(), newStageCmd(), newSimCmd(), newSchemaCmd(), newCheckCmd(), newVersionCmd(), newEvalCmd(), newCollectCmd())
 	return root
 }
 

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/telekernel/telekernel/collectors"
+	"github.com/telekernel/telekernel/internal/config"
+)
+
+func newCollectCmd() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "collect (gnmi|snmp) -c FILE",
+		Short: "Run the gNMI or SNMP collector alone, publishing samples to Kafka",
+		Long: `Run one collector until stopped: gnmi subscribes to the targets under gnmi:, snmp polls those
+under snmp:, and both publish Arrow batches per device to the samples topic. The file is checked
+every "reload" for a changed target list, which is applied without a restart. See
+collectors/README.md for the configuration.`,
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: []string{"gnmi", "snmp"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if path == "" {
+				return errors.New("collect: -c FILE is required")
+			}
+			if args[0] != "gnmi" && args[0] != "snmp" {
+				return fmt.Errorf("collect: %q is not gnmi or snmp", args[0])
+			}
+			cfg, err := collectors.LoadConfig(path)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cmd.ErrOrStderr(), config.Log{Level: cfg.Log.Level, Format: cfg.Log.Format})
+			return collectors.Run(cmd.Context(), args[0], path, cfg, log)
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "", "config file (YAML)")
+	return cmd
+}

@@ -1,0 +1,191 @@
+package collectors
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/telekernel/telekernel/collectors/gnmi"
+	"github.com/telekernel/telekernel/collectors/snmp"
+	"github.com/telekernel/telekernel/pipeline"
+)
+
+// Defaults of Config.
+const (
+	DefaultHTTP             = "127.0.0.1:9465"
+	DefaultMaxBufferedBytes = 64 << 20
+	DefaultReload           = 10 * time.Second
+)
+
+// Config is the YAML file of `telekernel collect gnmi|snmp -c FILE`.
+type Config struct {
+	Kafka pipeline.KafkaConfig `yaml:"kafka"`
+	// Topic receives the samples; default tk.samples.
+	Topic string `yaml:"topic"`
+	// Partitions of the topic when the collector creates it; default 6.
+	Partitions int32 `yaml:"partitions"`
+	// MaxBufferedBytes bounds the records waiting for Kafka: when a broker
+	// is slow or down, collection waits instead of growing memory.
+	// Default DefaultMaxBufferedBytes.
+	MaxBufferedBytes int `yaml:"max_buffered_bytes"`
+	// Reload is how often the file is checked for a changed target list,
+	// which is applied without a restart; default DefaultReload, negative
+	// disables. Other changes need a restart and are logged as such.
+	Reload time.Duration `yaml:"reload"`
+	HTTP   struct {
+		Listen string `yaml:"listen"` // /metrics; default DefaultHTTP, "off" disables
+	} `yaml:"http"`
+	Log struct {
+		Level  string `yaml:"level"`  // debug, info (default), warn, error
+		Format string `yaml:"format"` // text, json, auto (default)
+	} `yaml:"log"`
+	GNMI gnmi.Config `yaml:"gnmi"`
+	SNMP snmp.Config `yaml:"snmp"`
+}
+
+func (c *Config) applyDefaults() {
+	if c.Topic == "" {
+		c.Topic = pipeline.DefaultSamplesTopic
+	}
+	if c.Partitions == 0 {
+		c.Partitions = pipeline.DefaultPartitions
+	}
+	if c.MaxBufferedBytes == 0 {
+		c.MaxBufferedBytes = DefaultMaxBufferedBytes
+	}
+	if c.Reload == 0 {
+		c.Reload = DefaultReload
+	}
+	if c.HTTP.Listen == "" {
+		c.HTTP.Listen = DefaultHTTP
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "auto"
+	}
+	c.GNMI = c.GNMI.WithDefaults()
+	c.SNMP = c.SNMP.WithDefaults()
+}
+
+// Validate reports the first bad field as "path.to.field: problem".
+func (c *Config) Validate() error {
+	if err := c.Kafka.Validate(); err != nil {
+		return fmt.Errorf("kafka.%w", err)
+	}
+	if len(c.Kafka.Brokers) == 0 {
+		return errors.New("kafka.brokers: at least one broker is required")
+	}
+	if c.Partitions < 1 || c.MaxBufferedBytes < 1<<20 {
+		return errors.New("partitions: must be positive, and max_buffered_bytes at least 1 MiB")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level: %q is not debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json", "auto":
+	default:
+		return fmt.Errorf("log.format: %q is not text, json or auto", c.Log.Format)
+	}
+	if err := c.GNMI.Validate(); err != nil {
+		return fmt.Errorf("gnmi.%w", err)
+	}
+	if err := c.SNMP.Validate(); err != nil {
+		return fmt.Errorf("snmp.%w", err)
+	}
+	return nil
+}
+
+// ParseConfig decodes YAML (named name in errors) strictly: unknown fields
+// are errors, and errors name the file, line and field.
+func ParseConfig(name string, data []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %s", name, cleanYAMLError(err))
+	}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		path, _, _ := strings.Cut(err.Error(), ":")
+		if line := lineOf(&root, path); line > 0 {
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &c, nil
+}
+
+// LoadConfig reads and parses the file at path.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config: %w", err)
+	}
+	return ParseConfig(path, data)
+}
+
+func cleanYAMLError(err error) string {
+	s := strings.TrimPrefix(err.Error(), "yaml: ")
+	s = strings.TrimPrefix(s, "unmarshal errors:\n")
+	lines := strings.Split(s, "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+		if j := strings.Index(lines[i], " in type "); j > 0 {
+			lines[i] = lines[i][:j]
+		}
+	}
+	return strings.Join(lines, "; ")
+}
+
+// lineOf returns the line of the deepest node along a path like
+// "gnmi.targets[2].address" that exists in the document.
+func lineOf(root *yaml.Node, path string) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := 0
+	for _, part := range strings.Split(path, ".") {
+		key, idx := part, -1
+		if i := strings.IndexByte(part, '['); i > 0 && strings.HasSuffix(part, "]") {
+			key = part[:i]
+			idx, _ = strconv.Atoi(part[i+1 : len(part)-1])
+		}
+		if n.Kind != yaml.MappingNode {
+			break
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				line, next = n.Content[i].Line, n.Content[i+1]
+			}
+		}
+		if next == nil {
+			break
+		}
+		n = next
+		if idx >= 0 {
+			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
+				break
+			}
+			n = n.Content[idx]
+			line = n.Line
+		}
+	}
+	return line
+}

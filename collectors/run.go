@@ -1,0 +1,115 @@
+package collectors
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"reflect"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/collectors/gnmi"
+	"github.com/telekernel/telekernel/collectors/publish"
+	"github.com/telekernel/telekernel/collectors/snmp"
+	"github.com/telekernel/telekernel/pipeline"
+)
+
+// Run runs one collector, "gnmi" or "snmp", as `telekernel collect` does:
+// it connects to Kafka (creating the topic), serves /metrics, publishes
+// until ctx ends, and re-reads the file at path every cfg.Reload to apply a
+// changed target list without a restart.
+func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) error {
+	if kind != "gnmi" && kind != "snmp" {
+		return fmt.Errorf("collect: %q is not gnmi or snmp", kind)
+	}
+	if kind == "gnmi" && len(cfg.GNMI.Targets) == 0 || kind == "snmp" && len(cfg.SNMP.Targets) == 0 {
+		log.Warn("no targets configured yet; waiting for the config to list some", "collector", kind, "config", path)
+	}
+	cl, err := pipeline.Connect(ctx, cfg.Kafka, kgo.MaxBufferedBytes(cfg.MaxBufferedBytes), kgo.ProducerLinger(5*time.Millisecond))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if err := pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: cfg.Topic, Partitions: cfg.Partitions}); err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
+	pub, err := publish.New(cl, cfg.Topic, publish.WithLogger(log), publish.WithMetrics(publish.NewMetrics(reg)))
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	if cfg.HTTP.Listen != "off" {
+		addr, err := pipeline.ServeHTTP(ctx, cfg.HTTP.Listen, reg, pipeline.Health{}, log)
+		if err != nil {
+			return err
+		}
+		log.Info("serving /metrics, /healthz and /readyz", "addr", addr.String())
+	}
+	var run func(context.Context) error
+	var setTargets func(*Config) error
+	switch kind {
+	case "gnmi":
+		c, err := gnmi.New(cfg.GNMI, pub, gnmi.WithLogger(log), gnmi.WithMetrics(gnmi.NewMetrics(reg)))
+		if err != nil {
+			return err
+		}
+		run, setTargets = c.Run, func(n *Config) error { return c.SetTargets(n.GNMI.Targets) }
+	case "snmp":
+		c, err := snmp.New(cfg.SNMP, pub, snmp.WithLogger(log), snmp.WithMetrics(snmp.NewMetrics(reg)))
+		if err != nil {
+			return err
+		}
+		run, setTargets = c.Run, func(n *Config) error { return c.SetTargets(n.SNMP.Targets) }
+	}
+	log.Info("collecting", "collector", kind, "topic", cfg.Topic, "gnmi_targets", len(cfg.GNMI.Targets), "snmp_targets", len(cfg.SNMP.Targets))
+	if cfg.Reload > 0 {
+		go WatchConfig(ctx, path, cfg, log, setTargets)
+	}
+	return run(ctx)
+}
+
+// WatchConfig re-reads the file at path every cfg.Reload until ctx ends
+// and calls apply with each changed, valid config; an invalid one is logged
+// and the running one kept. Changes beyond the target lists are logged as
+// needing a restart.
+func WatchConfig(ctx context.Context, path string, cfg *Config, log *slog.Logger, apply func(*Config) error) {
+	last, _ := os.ReadFile(path)
+	cur := cfg
+	t := time.NewTicker(cfg.Reload)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		data, err := os.ReadFile(path)
+		if err != nil || bytes.Equal(data, last) {
+			continue
+		}
+		last = data
+		next, err := ParseConfig(path, data)
+		if err != nil {
+			log.Error("config changed but is not valid; keeping the running one", "err", err)
+			continue
+		}
+		if err := apply(next); err != nil {
+			log.Error("cannot apply the new targets", "err", err)
+			continue
+		}
+		log.Info("config reloaded: targets applied", "gnmi_targets", len(next.GNMI.Targets), "snmp_targets", len(next.SNMP.Targets))
+		a, b := *cur, *next
+		a.GNMI.Targets, b.GNMI.Targets, a.SNMP.Targets, b.SNMP.Targets = nil, nil, nil, nil
+		if !reflect.DeepEqual(a, b) {
+			log.Warn("config changes other than the target lists take effect after a restart")
+		}
+		cur = next
+	}
+}

@@ -1,0 +1,137 @@
+package collectors
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/collectors/sim/agent"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+func TestParseConfigErrors(t *testing.T) {
+	f := func(yaml, want string) {
+		t.Helper()
+		_, err := ParseConfig("c.yaml", []byte(yaml))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%q: got %v, want an error containing %q", yaml, err, want)
+		}
+	}
+	f("kafka: {brokers: [a:1]}\nbogus: 1\n", "field bogus not found")
+	f("kafka: {brokers: [a:1]}\ngnmi:\n  targets:\n    - {name: r1, address: r1:6030}\n    - {name: r2, address: nope}\n",
+		"c.yaml:5: gnmi.targets[1].address")
+	f("kafka: {brokers: [a:1]}\nsnmp:\n  targets:\n    - {name: s1, address: 10.0.0.1}\n", "c.yaml:4: snmp.targets[0].community")
+	f("kafka: {brokers: [a:1]}\nsnmp:\n  targets:\n    - {name: s1, address: 10.0.0.1, version: v3, v3: {username: u, priv_protocol: AES, priv_password: {env: X}}}\n",
+		"snmp.targets[0].v3.auth_protocol")
+	f("gnmi: {}\n", "kafka.brokers")
+	c, err := ParseConfig("c.yaml", []byte("kafka: {brokers: [a:1]}\ngnmi:\n  defaults: {username: admin, password: {env: GNMI_PW}}\n  targets: [{name: r1, address: r1:6030}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GNMI.Targets[0].Username != "admin" || c.Topic != "tk.samples" || len(c.GNMI.Subscriptions) != 1 {
+		t.Fatalf("defaults not applied: %+v", c.GNMI)
+	}
+}
+
+// TestRunReloadsTargets runs `collect gnmi` on a config with one device,
+// then adds a second to the file: it is collected without a restart.
+func TestRunReloadsTargets(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.Ports(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	fleet, err := sim.New(sim.Config{Devices: 2, Interfaces: 1, Start: time.Now().Add(-time.Hour), Faults: []sim.Fault{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(fleet, agent.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	tg := a.Targets()
+	path := filepath.Join(t.TempDir(), "collect.yaml")
+	write := func(n int) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "kafka: {brokers: [%s]}\ntopic: samples\nreload: 50ms\nhttp: {listen: \"127.0.0.1:0\"}\n", cluster.ListenAddrs()[0])
+		b.WriteString("gnmi:\n  flush_interval: 20ms\n  subscriptions: [{name: all, paths: [/]}]\n  targets:\n")
+		for _, x := range tg[:n] {
+			fmt.Fprintf(&b, "    - {name: %s, address: %q}\n", x.Name, x.Addr)
+		}
+		if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(1)
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, "gnmi", path, cfg, slog.New(slog.DiscardHandler)) }()
+	waitSubs := func(n int64) {
+		deadline := time.Now().Add(10 * time.Second)
+		for a.Stats().Subscribers != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d subscribers, want %d", a.Stats().Subscribers, n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitSubs(1)
+	time.Sleep(100 * time.Millisecond) // the initial sync
+	write(2)
+	waitSubs(2)
+	time.Sleep(100 * time.Millisecond)
+	for range 3 {
+		if _, err := a.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Read until both devices' three steps are there.
+	rd, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.ConsumeTopics("samples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	per := fleet.SeriesPerDevice() + 2
+	rows := map[string]int{}
+	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer rcancel()
+	for (rows["sim-00"] < 3*per || rows["sim-01"] < 3*per) && rctx.Err() == nil {
+		rd.PollFetches(rctx).EachRecord(func(r *kgo.Record) { countRows(t, r, rows) })
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if rows["sim-00"] != 3*per || rows["sim-01"] != 3*per {
+		t.Fatalf("rows %v, want %d each", rows, 3*per)
+	}
+}
+
+func countRows(t *testing.T, r *kgo.Record, rows map[string]int) {
+	t.Helper()
+	var hs []schemas.Header
+	for _, h := range r.Headers {
+		hs = append(hs, schemas.Header{Key: h.Key, Value: h.Value})
+	}
+	rec, err := schemas.DecodeSamples(memory.DefaultAllocator, hs, r.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows[string(r.Key)] += int(rec.NumRows())
+	rec.Release()
+}
