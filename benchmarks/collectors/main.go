@@ -1,0 +1,444 @@
+// Command collectors benchmarks the collectors end to end on a real Kafka.
+//
+// gnmi: a simulated fleet in a child process (gNMI servers on 127.0.0.1)
+// streams to the gNMI collector in this process, which publishes Arrow
+// batches to a fresh samples topic. It prints gNMI updates per second of
+// wall time and per CPU-second of this process (the collector, decoding,
+// Arrow, IPC encoding and the Kafka producer), next to the rate of a plain
+// proto.Unmarshal of the same SubscribeResponses into the gNMI message
+// types, measured in the same run.
+//
+//	go run ./benchmarks/collectors gnmi --kafka 127.0.0.1:9092 --devices 20 --steps 3000
+//
+// snmp: a child process answers SNMP v2c for many simulated devices (one
+// UDP socket, the community names the device); this process polls them all
+// with the SNMP collector on one core (GOMAXPROCS=1) and prints targets ×
+// OIDs per second, OIDs per CPU-second, and whether every poll started on
+// time (no late polls: the collector held that many targets at that
+// interval).
+//
+//	go run ./benchmarks/collectors snmp --kafka 127.0.0.1:9092 --devices 2000 --interval 10s --for 30s
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	pb "github.com/openconfig/gnmi/proto/gnmi"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/telekernel/telekernel/collectors/gnmi"
+	"github.com/telekernel/telekernel/collectors/publish"
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/collectors/sim/agent"
+	"github.com/telekernel/telekernel/collectors/snmp"
+	"github.com/telekernel/telekernel/internal/secret"
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+type flags struct {
+	kafka                string
+	devices, ifaces      int
+	steps                int
+	interval, dur        time.Duration
+	workers              int
+	serve                string // child mode
+	whole                bool
+	snmpResponderWorkers int
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: collectors (gnmi|snmp) [flags]")
+		os.Exit(2)
+	}
+	mode := os.Args[1]
+	var f flags
+	fs := flag.NewFlagSet(mode, flag.ExitOnError)
+	fs.StringVar(&f.kafka, "kafka", envOr("TK_KAFKA", "127.0.0.1:9092"), "Kafka bootstrap address")
+	fs.IntVar(&f.devices, "devices", 20, "simulated devices")
+	fs.IntVar(&f.ifaces, "interfaces", 16, "interfaces per device")
+	fs.IntVar(&f.steps, "steps", 2000, "gnmi: fleet steps to stream")
+	fs.BoolVar(&f.whole, "whole-device", false, "gnmi: one notification per device and step instead of one per interface/component")
+	fs.DurationVar(&f.interval, "interval", 10*time.Second, "snmp: poll interval per target")
+	fs.DurationVar(&f.dur, "for", 30*time.Second, "snmp: how long to poll")
+	fs.IntVar(&f.workers, "workers", 64, "snmp: collector workers (polls in flight)")
+	fs.IntVar(&f.snmpResponderWorkers, "responder-workers", 2, "snmp: goroutines answering in the child")
+	fs.StringVar(&f.serve, "serve", "", "internal: run as the simulator child")
+	_ = fs.Parse(os.Args[2:])
+	var err error
+	switch {
+	case f.serve == "gnmi":
+		err = serveGNMI(f)
+	case f.serve == "snmp":
+		err = serveSNMP(f)
+	case mode == "gnmi":
+		err = benchGNMI(f)
+	case mode == "snmp":
+		err = benchSNMP(f)
+	default:
+		err = fmt.Errorf("unknown mode %q (gnmi or snmp)", mode)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "collectors benchmark:", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(k, d string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return d
+}
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+func newFleet(f flags) (*sim.Fleet, error) {
+	return sim.New(sim.Config{Devices: f.devices, Interfaces: f.ifaces, Interval: time.Second,
+		Start: time.Now().Add(-time.Duration(f.steps+10) * time.Second).Truncate(time.Second), Faults: []sim.Fault{}})
+}
+
+// child starts this program in serve mode and returns its stdout lines and
+// stdin.
+func child(f flags, mode string) (*exec.Cmd, *bufio.Scanner, io.WriteCloser, error) {
+	args := []string{mode, "--serve", mode, "--devices", fmt.Sprint(f.devices), "--interfaces", fmt.Sprint(f.ifaces),
+		"--steps", fmt.Sprint(f.steps), "--responder-workers", fmt.Sprint(f.snmpResponderWorkers), fmt.Sprintf("--whole-device=%v", f.whole)}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	return cmd, bufio.NewScanner(out), in, nil
+}
+
+// serveGNMI is the child: it serves the fleet, prints the targets as JSON,
+// steps the fleet as fast as the collector takes it once a line arrives on
+// stdin, and exits when stdin closes.
+func serveGNMI(f flags) error {
+	fleet, err := newFleet(f)
+	if err != nil {
+		return err
+	}
+	a, err := agent.New(fleet, agent.Options{QueueTicks: 8, WholeDevice: f.whole})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := json.NewEncoder(os.Stdout).Encode(a.Targets()); err != nil {
+		return err
+	}
+	in := bufio.NewScanner(os.Stdin)
+	if !in.Scan() {
+		return nil
+	}
+	ctx := context.Background()
+	for range f.steps {
+		if _, err := a.Step(ctx); err != nil {
+			return err
+		}
+	}
+	fmt.Println("done", a.Stats().Updates)
+	in.Scan() // until the parent closes stdin
+	return nil
+}
+
+func benchGNMI(f flags) error {
+	ctx := context.Background()
+	cmd, out, in, err := child(f, "gnmi")
+	if err != nil {
+		return err
+	}
+	defer func() { in.Close(); _ = cmd.Wait() }()
+	if !out.Scan() {
+		return errors.New("the simulator child printed no targets")
+	}
+	var targets []agent.Target
+	if err := json.Unmarshal(out.Bytes(), &targets); err != nil {
+		return err
+	}
+	fleet, _ := newFleet(f)
+	perStep := uint64(f.devices * fleet.SeriesPerDevice())
+	total := perStep * uint64(f.steps)
+
+	topic := fmt.Sprintf("tk.samples.bench-gnmi-%d", time.Now().UnixNano())
+	kc := pipeline.KafkaConfig{Brokers: []string{f.kafka}}
+	cl, err := pipeline.Connect(ctx, kc, kgo.MaxBufferedBytes(64<<20), kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(4<<20))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if err := pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: topic, Partitions: 6}); err != nil {
+		return err
+	}
+	pub, err := publish.New(cl, topic)
+	if err != nil {
+		return err
+	}
+	var gt []gnmi.Target
+	for _, t := range targets {
+		gt = append(gt, gnmi.Target{Name: t.Name, Address: t.Addr})
+	}
+	// Sample every leaf at the fleet's step, so each step is one update per series.
+	cfg := gnmi.Config{Targets: gt, Subscriptions: []gnmi.Subscription{{Name: "all", Paths: []string{"/"}, SampleInterval: time.Second}}}
+	c, err := gnmi.New(cfg, pub, gnmi.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(rctx) }()
+	for t0 := time.Now(); c.Stats().Connects < uint64(len(gt)); time.Sleep(10 * time.Millisecond) {
+		if time.Since(t0) > 30*time.Second {
+			cancel()
+			<-done
+			return fmt.Errorf("only %d of %d targets connected in 30s", c.Stats().Connects, len(gt))
+		}
+	}
+	runtime.GC()
+	cpu0, wall0 := cpuSeconds(), time.Now()
+	fmt.Fprintln(in, "go")
+	// Wait for every update; fail with the counts if progress stops.
+	last, lastMove := uint64(0), time.Now()
+	for c.Stats().Updates < total {
+		time.Sleep(2 * time.Millisecond)
+		if u := c.Stats().Updates; u != last {
+			last, lastMove = u, time.Now()
+		} else if time.Since(lastMove) > 15*time.Second {
+			cancel()
+			<-done
+			return fmt.Errorf("no progress for 15s at %d of %d updates (collector %+v, publisher %+v)", u, total, c.Stats(), pub.Stats())
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		return err
+	}
+	cpu, wall := cpuSeconds()-cpu0, time.Since(wall0).Seconds()
+	st := c.Stats()
+	ps := pub.Stats()
+	if ps.Samples < int64(total) {
+		return fmt.Errorf("kafka acknowledged %d samples, want at least %d", ps.Samples, total)
+	}
+
+	// The baseline, on the same responses: record one step's responses
+	// from an in-process copy of the fleet.
+	resps, err := recordResponses(f)
+	if err != nil {
+		return err
+	}
+	ups := 0
+	size := 0
+	for _, r := range resps {
+		var m pb.SubscribeResponse
+		_ = proto.Unmarshal(r, &m)
+		ups += len(m.GetUpdate().GetUpdate())
+		size += len(r)
+	}
+	// Plain unmarshal, and our decoder alone, each for about a second.
+	rate := func(fn func([]byte)) (float64, float64) {
+		n := 0
+		c0, t0 := cpuSeconds(), time.Now()
+		for time.Since(t0) < time.Second {
+			for _, r := range resps {
+				fn(r)
+			}
+			n++
+		}
+		return float64(n*ups) / time.Since(t0).Seconds(), float64(n*ups) / (cpuSeconds() - c0)
+	}
+	_, unmarshalCPU := rate(func(b []byte) {
+		var m pb.SubscribeResponse
+		_ = proto.Unmarshal(b, &m)
+	})
+	batch := publish.NewBatch(memory.NewGoAllocator(), "bench", schemas.SourceGNMI)
+	dec := gnmi.NewDecoder(batch, gnmi.WithDedup(false))
+	_, decodeCPU := rate(func(b []byte) {
+		_, _ = dec.Decode(b, 0)
+		if batch.Len() >= 4096 {
+			batch.NewRecord().Release()
+		}
+	})
+
+	fmt.Printf("gnmi end to end: %d devices × %d interfaces, %d steps, %.1f updates per response, %d B per response\n",
+		f.devices, f.ifaces, f.steps, float64(ups)/float64(len(resps)), size/len(resps))
+	fmt.Printf("  collector: %d updates, %d samples to Kafka (%d batches) in %.2fs wall, %.2f CPU-s of the collector process\n",
+		st.Updates, ps.Samples, ps.Batches, wall, cpu)
+	fmt.Printf("  end to end: %.0f updates/s wall, %.0f updates per CPU-second (%.2f µs/update)\n",
+		float64(st.Updates)/wall, float64(st.Updates)/cpu, cpu/float64(st.Updates)*1e6)
+	fmt.Printf("  baseline proto.Unmarshal of the same responses: %.0f updates per CPU-second (%.2f µs/update)\n",
+		unmarshalCPU, 1e6/unmarshalCPU)
+	fmt.Printf("  decoder alone (wire → Arrow builders): %.0f updates per CPU-second (%.2f µs/update)\n", decodeCPU, 1e6/decodeCPU)
+	fmt.Printf("  ratio end to end / plain unmarshal: %.2f\n", float64(st.Updates)/cpu/unmarshalCPU)
+	return nil
+}
+
+// recordResponses subscribes to an in-process copy of the fleet and
+// returns the raw SubscribeResponses of a few steps.
+func recordResponses(f flags) ([][]byte, error) {
+	fleet, err := newFleet(f)
+	if err != nil {
+		return nil, err
+	}
+	a, err := agent.New(fleet, agent.Options{WholeDevice: f.whole})
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	ctx := context.Background()
+	cc, err := grpc.NewClient(a.Targets()[0].Addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(gnmi.Codec{})))
+	if err != nil {
+		return nil, err
+	}
+	defer cc.Close()
+	st, err := cc.NewStream(ctx, &pb.GNMI_ServiceDesc.Streams[0], pb.GNMI_Subscribe_FullMethodName)
+	if err != nil {
+		return nil, err
+	}
+	path, _ := gnmi.ParsePath("/")
+	req := &pb.SubscribeRequest{Request: &pb.SubscribeRequest_Subscribe{Subscribe: &pb.SubscriptionList{
+		Subscription: []*pb.Subscription{{Path: path, Mode: pb.SubscriptionMode_SAMPLE}}}}}
+	if err := st.SendMsg(req); err != nil {
+		return nil, err
+	}
+	var m gnmi.RawMessage
+	if err := st.RecvMsg(&m); err != nil { // the sync
+		return nil, err
+	}
+	const steps = 5
+	for range steps {
+		if _, err := a.Step(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var out [][]byte
+	want := steps * fleet.SeriesPerDevice()
+	got := 0
+	for got < want {
+		var m gnmi.RawMessage
+		if err := st.RecvMsg(&m); err != nil {
+			return nil, err
+		}
+		var r pb.SubscribeResponse
+		_ = proto.Unmarshal(m.B, &r)
+		got += len(r.GetUpdate().GetUpdate())
+		out = append(out, m.B)
+	}
+	return out, nil
+}
+
+// serveSNMP is the child of the snmp benchmark: it answers SNMP for the
+// fleet (stepped once a second) until stdin closes.
+func serveSNMP(f flags) error {
+	fleet, err := newFleet(f)
+	if err != nil {
+		return err
+	}
+	a, err := agent.New(fleet, agent.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	s, err := a.ServeSNMP("127.0.0.1:0", f.snmpResponderWorkers)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := a.Step(ctx); err != nil {
+		return err
+	}
+	go func() { _ = a.Run(ctx, 1, 0) }()
+	fmt.Println(s.Addr())
+	in := bufio.NewScanner(os.Stdin)
+	in.Scan()
+	req, vb := s.Served()
+	fmt.Println(req, vb)
+	return nil
+}
+
+func benchSNMP(f flags) error {
+	runtime.GOMAXPROCS(1)
+	ctx := context.Background()
+	cmd, out, in, err := child(f, "snmp")
+	if err != nil {
+		return err
+	}
+	defer func() { in.Close(); _ = cmd.Wait() }()
+	if !out.Scan() {
+		return errors.New("the SNMP child printed no address")
+	}
+	addr := out.Text()
+	topic := fmt.Sprintf("tk.samples.bench-snmp-%d", time.Now().UnixNano())
+	kc := pipeline.KafkaConfig{Brokers: []string{f.kafka}}
+	cl, err := pipeline.Connect(ctx, kc, kgo.MaxBufferedBytes(64<<20), kgo.ProducerLinger(5*time.Millisecond))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if err := pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: topic, Partitions: 6}); err != nil {
+		return err
+	}
+	pub, err := publish.New(cl, topic)
+	if err != nil {
+		return err
+	}
+	var targets []snmp.Target
+	for i := range f.devices {
+		name := sim.DeviceName(i)
+		env := "TK_BENCH_COMMUNITY_" + fmt.Sprint(i)
+		os.Setenv(env, name)
+		targets = append(targets, snmp.Target{Name: name, Address: addr, Community: secret.Source{Env: env},
+			Interval: f.interval, Timeout: 2 * time.Second, Retries: 1})
+	}
+	c, err := snmp.New(snmp.Config{Targets: targets, Workers: f.workers}, pub, snmp.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(ctx, f.dur)
+	defer cancel()
+	cpu0, wall0 := cpuSeconds(), time.Now()
+	if err := c.Run(rctx); err != nil {
+		return err
+	}
+	cpu, wall := cpuSeconds()-cpu0, time.Since(wall0).Seconds()
+	st := c.Stats()
+	fmt.Fprintln(in, "stop")
+	out.Scan()
+	fmt.Printf("snmp: %d targets × %v interval, %d workers, collector on one core (GOMAXPROCS=1), %.0fs\n", f.devices, f.interval, f.workers, wall)
+	fmt.Printf("  polls %d (%.0f/s), failed %d, late %d; OIDs %d: %.0f OIDs/s wall, %.0f OIDs per CPU-second; %d samples to Kafka (%.0f/s)\n",
+		st.Polls, float64(st.Polls)/wall, st.Failures, st.Late, st.OIDs, float64(st.OIDs)/wall, float64(st.OIDs)/cpu, pub.Stats().Samples, float64(pub.Stats().Samples)/wall)
+	fmt.Printf("  collector CPU %.2fs of %.0fs (%.0f%% of one core); OIDs per poll %.0f\n", cpu, wall, 100*cpu/wall, float64(st.OIDs)/math.Max(1, float64(st.Polls)))
+	return nil
+}
