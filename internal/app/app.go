@@ -25,11 +25,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/telekernel/telekernel/collectors/gnmi"
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/collectors/sim/agent"
 	"github.com/telekernel/telekernel/internal/config"
 	"github.com/telekernel/telekernel/pipeline"
-	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/sinks/parquet"
 )
 
@@ -242,12 +243,12 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	var pub *publish.Publisher
 	srcDone := make(chan error, 1)
 	if *cfg.Sim.Enabled {
-		pub, err = publish.New(out, cfg.Topics.Samples, publish.WithLogger(log))
+		pub, err = publish.New(out, cfg.Topics.Samples, publish.WithLogger(log), publish.WithMetrics(publish.NewMetrics(reg)))
 		if err != nil {
 			return sum, err
 		}
 		defer pub.Close()
-		labels, err := runSim(srcCtx, cfg, pub, opts.Now, log, srcDone)
+		labels, err := runSim(srcCtx, cfg, pub, reg, opts.Now, log, srcDone)
 		if err != nil {
 			return sum, err
 		}
@@ -340,9 +341,11 @@ func drain(ctx context.Context, admin *kgo.Client, stages []stage, topic string,
 	return nil
 }
 
-// runSim starts the paced simulator in the background and returns the
-// ground-truth labels; the outcome arrives on done.
-func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, now func() time.Time, log *slog.Logger, done chan<- error) ([]sim.Label, error) {
+// runSim serves the simulated fleet as gNMI devices on 127.0.0.1 and
+// collects it with the real gNMI collector into pub, paced at cfg.Sim.Speed;
+// it returns the ground-truth labels, and the outcome arrives on done once
+// the collector has published everything the devices sent.
+func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, reg prometheus.Registerer, now func() time.Time, log *slog.Logger, done chan<- error) ([]sim.Label, error) {
 	sc := cfg.Sim.Config
 	if sc.Start.IsZero() {
 		sc.Start = now().Add(-cfg.Sim.Backfill).Truncate(sc.Interval).UTC()
@@ -354,63 +357,69 @@ func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, now
 	if err := writeLabels(cfg.Sim.LabelsFile, fleet.Labels()); err != nil {
 		return nil, err
 	}
-	log.Info("simulating a device fleet", "devices", sc.Devices, "series", sc.Devices*fleet.SeriesPerDevice(),
+	devices, err := agent.New(fleet, agent.Options{Log: log})
+	if err != nil {
+		return nil, err
+	}
+	col, err := gnmi.New(simCollectorConfig(devices.Targets(), sc.Interval, cfg.Sim.Speed), pub,
+		gnmi.WithLogger(log), gnmi.WithMetrics(gnmi.NewMetrics(reg)))
+	if err != nil {
+		devices.Close()
+		return nil, err
+	}
+	// The collector outlives ctx: after the last step it must still
+	// receive and publish what the devices sent.
+	colCtx, stopCol := context.WithCancel(context.WithoutCancel(ctx))
+	colDone := make(chan error, 1)
+	go func() { colDone <- col.Run(colCtx) }()
+	stop := func() error {
+		stopCol()
+		err := <-colDone
+		devices.Close()
+		return err
+	}
+	// Ticks sent before a device has a subscriber are lost, so start
+	// stepping once every device is subscribed.
+	for t0 := now(); col.Stats().Connects < uint64(len(devices.Targets())); time.Sleep(5 * time.Millisecond) {
+		if ctx.Err() != nil || now().Sub(t0) > 30*time.Second {
+			return nil, errors.Join(fmt.Errorf("simulator: only %d of %d devices subscribed by the gNMI collector", col.Stats().Connects, len(devices.Targets())), stop())
+		}
+	}
+	log.Info("simulating a device fleet over gNMI", "devices", sc.Devices, "series", sc.Devices*fleet.SeriesPerDevice(),
 		"interval", sc.Interval.String(), "start", sc.Start, "speed", strconv.FormatFloat(cfg.Sim.Speed, 'g', -1, 64), "labels", cfg.Sim.LabelsFile)
-	go func() { done <- pace(ctx, fleet, cfg.Sim.Speed, cfg.Sim.Span, pub, now) }()
+	go func() {
+		err := devices.Run(ctx, cfg.Sim.Speed, cfg.Sim.Span)
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			err = nil
+		}
+		// Wait (bounded) until the collector decoded every update of
+		// every step: each step samples every series of every device.
+		sent := uint64(devices.Stats().Steps) * uint64(len(devices.Targets())*fleet.SeriesPerDevice())
+		for t0 := time.Now(); col.Stats().Updates < sent && time.Since(t0) < 30*time.Second; {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if got := col.Stats().Updates; got < sent {
+			err = errors.Join(err, fmt.Errorf("simulator: the gNMI collector received %d of the %d updates of %d steps", got, sent, devices.Stats().Steps))
+		}
+		err = errors.Join(err, stop(), flushPublisher(pub))
+		st, ps := col.Stats(), pub.Stats()
+		log.Info("simulator done", "steps", devices.Stats().Steps, "updates_expected", sent, "updates_sent", devices.Stats().Updates, "updates_received", st.Updates,
+			"samples_collected", st.Samples, "samples_published", ps.Samples, "dropped", st.Dropped, "publish_errors", ps.Errors)
+		done <- err
+	}()
 	return fleet.Labels(), nil
 }
 
-// pace advances the fleet at speed simulated seconds per wall second, never
-// past the wall clock, until span (if set) or ctx, and flushes the publisher
-// at the end.
-func pace(ctx context.Context, fleet *sim.Fleet, speed float64, span time.Duration, pub *publish.Publisher, now func() time.Time) error {
-	simStart := fleet.Now()
-	wallStart := now()
-	interval := fleet.Config().Interval
-	var addErr error
-	emit := func(s *schemas.Sample) {
-		if addErr == nil {
-			addErr = pub.Add(ctx, s)
-		}
+// simCollectorConfig subscribes to every leaf of the simulated devices,
+// sampled at the fleet's interval. A stream is stalled after three missed
+// steps at the slower of the replay and the live pace.
+func simCollectorConfig(targets []agent.Target, interval time.Duration, speed float64) gnmi.Config {
+	stall := max(time.Duration(3*float64(interval)/min(speed, 1)), 10*time.Second)
+	cfg := gnmi.Config{Subscriptions: []gnmi.Subscription{{Name: "fleet", Paths: []string{"/"}, SampleInterval: interval}}}
+	for _, t := range targets {
+		cfg.Targets = append(cfg.Targets, gnmi.Target{Name: t.Name, Address: t.Addr, StallTimeout: stall})
 	}
-	lastFlush := now()
-	for {
-		if ctx.Err() != nil {
-			break
-		}
-		wall := now()
-		target := wall
-		if !math.IsInf(speed, 1) {
-			target = simStart.Add(time.Duration(float64(wall.Sub(wallStart)) * speed))
-			if target.After(wall) {
-				target = wall
-			}
-		}
-		for n := 0; !fleet.Now().After(target) && n < 1000 && ctx.Err() == nil; n++ {
-			if span > 0 && !fleet.Now().Before(simStart.Add(span)) {
-				return flushPublisher(pub)
-			}
-			fleet.Next(emit)
-			if addErr != nil {
-				return addErr
-			}
-		}
-		if now().Sub(lastFlush) > 500*time.Millisecond {
-			if err := pub.Flush(ctx); err != nil && ctx.Err() == nil {
-				return err
-			}
-			lastFlush = now()
-		}
-		if fleet.Now().After(target) {
-			wait := time.Duration(float64(interval) / speed)
-			wait = min(max(wait, time.Millisecond), 100*time.Millisecond)
-			select {
-			case <-ctx.Done():
-			case <-time.After(wait):
-			}
-		}
-	}
-	return flushPublisher(pub)
+	return cfg
 }
 
 func flushPublisher(pub *publish.Publisher) error {

@@ -60,6 +60,11 @@ func readDetections(t *testing.T, brokers []string, topic string) []*schemas.Det
 	return out
 }
 
+// samplesPerDeviceTick is what the gNMI collector publishes per simulated
+// device and step: the fleet's 34 series, plus the input power it derives
+// for each of the 2 PSUs.
+const samplesPerDeviceTick = 34 + 2
+
 func TestEmbeddedDefaultFindsInjectedSpike(t *testing.T) {
 	cluster, err := kfake.NewCluster(kfake.Ports(0))
 	if err != nil {
@@ -85,7 +90,7 @@ func TestEmbeddedDefaultFindsInjectedSpike(t *testing.T) {
 	}
 	t.Log(sum)
 	ticks := int64(6 * time.Hour / cfg.Sim.Interval)
-	if want := ticks * 5 * 34; sum.Samples != want {
+	if want := ticks * 5 * samplesPerDeviceTick; sum.Samples != want {
 		t.Fatalf("samples %d, want %d", sum.Samples, want)
 	}
 	if sum.ParquetRows != sum.Samples {
