@@ -6,6 +6,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/collectors/sim/agent"
+	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/internal/tlsfiles"
 	"github.com/telekernel/telekernel/pipeline"
@@ -360,4 +363,54 @@ func TestMisbehavingTargets(t *testing.T) {
 	}
 	st := c.Stats()
 	t.Logf("stats: %+v", st)
+}
+
+// TestUsernamePassword: over TLS with the password read from a file, the
+// right credentials collect, a wrong password is logged once as
+// Unauthenticated and retried, and the password never appears in the log.
+func TestUsernamePassword(t *testing.T) {
+	const user, pass = "tk-collector", "s3cret-gnmi-pass"
+	pki, err := agent.NewPKI(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newAgent(t, 2, agent.Options{TLS: pki.ServerTLS(false), Username: user, Password: pass})
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good"), filepath.Join(dir, "bad")
+	if err := os.WriteFile(good, []byte(pass+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("wrong-"+pass), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tc := tlsfiles.Config{Enabled: true, CAFile: pki.CAFile}
+	tg := targetsOf(a, tc)
+	tg[0].Username, tg[0].Password = user, secret.Source{File: good}
+	tg[1].Username, tg[1].Password = user, secret.Source{File: bad}
+	logs := &syncBuffer{}
+	c, stop := runCollector(t, fastConfig(tg), fakeKafka(t), slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	waitFor(t, 10*time.Second, "the first subscription", func() bool { return c.Stats().Connects >= 1 })
+	if _, err := a.Step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	per := uint64(a.Fleet().SeriesPerDevice() + 2)
+	waitFor(t, 10*time.Second, "the good target's samples", func() bool { return c.Stats().Samples == per })
+	waitFor(t, 10*time.Second, "retries of the bad target", func() bool { return strings.Contains(logs.String(), "target failed again") })
+	stop()
+	if n := c.Stats().Connects; n != 1 {
+		t.Errorf("%d subscriptions reached sync, want only the good target's", n)
+	}
+	out := logs.String()
+	if strings.Contains(out, pass) {
+		t.Fatalf("the password appears in the log:\n%s", out)
+	}
+	var warns []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "level=WARN") && strings.Contains(l, "target=sim-01 ") {
+			warns = append(warns, l)
+		}
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], "Unauthenticated") {
+		t.Fatalf("want one warning naming Unauthenticated for sim-01, got:\n%s", strings.Join(warns, "\n"))
+	}
 }
