@@ -46,7 +46,15 @@ const (
 	MetricOpticInPower  = "/components/component/transceiver/state/input-power/instant"
 	MetricOpticOutPower = "/components/component/transceiver/state/output-power/instant"
 	MetricOpticBias     = "/components/component/transceiver/state/laser-bias-current/instant"
+	// Series of power mode (Config.Power).
+	MetricAdminStatus   = "/interfaces/interface/state/admin-status"
+	MetricPortSpeed     = "/interfaces/interface/ethernet/state/port-speed"
+	MetricAggregateID   = "/interfaces/interface/ethernet/state/aggregate-id"
+	MetricOpticPresent  = "/components/component/transceiver/state/present"
+	MetricPartNo        = "/components/component/state/part-no"
 	componentsPerDevice = 2 + 2 + 2*3 // temperature sensors, fans, PSU power/voltage/current
+	powerPerInterface   = 4           // admin-status, port-speed, aggregate-id, transceiver present
+	powerPerDevice      = 1           // chassis part number
 	opticsPerInterface  = 3           // input power, output power, laser bias
 )
 
@@ -112,7 +120,74 @@ type Config struct {
 	Transceivers bool `yaml:"transceivers"`
 	// Faults to inject. Nil means DefaultFaults; an empty list means none.
 	Faults []Fault `yaml:"faults"`
+	// Power gives every device a ground-truth power model (PowerModel):
+	// PSU power follows chassis, per-port and traffic-proportional power
+	// instead of the default load curve, ports get an admin state, a
+	// speed, a transceiver (or none) and link bundles, and those are
+	// emitted as series. Default false, so the series of a fleet stay as
+	// they were.
+	Power bool `yaml:"power"`
+	// PowerModel is the ground truth of power mode; nil means
+	// DefaultPowerModel.
+	PowerModel *PowerModel `yaml:"power_model"`
+	// Changes are configuration changes applied during the run (power
+	// mode only).
+	Changes []Change `yaml:"changes"`
 }
+
+// Port speeds of power mode, as OpenConfig names them.
+const (
+	Speed10G  = "SPEED_10GB"
+	Speed100G = "SPEED_100GB"
+	Speed400G = "SPEED_400GB"
+)
+
+// PowerModel is the ground-truth power model of power mode. Components draw
+// DC power from the PSUs; the PSUs draw DC/Efficiency from the mains:
+//
+//	DC = Chassis + FanW·running fans + Σ admin-up ports PortW[speed]·(1 + Dynamic·util)
+//	   + Σ present transceivers OpticW[speed]
+//
+// where util = (in+out)/(2·speed) of the port. The chassis and 1G figures
+// follow CARPO's 48×1G switch (chassis 66.7 W, 43.8/48 W per 1G port, dynamic
+// 5 % of static at full load); higher speeds are extrapolated.
+type PowerModel struct {
+	Chassis    float64            `yaml:"chassis"`    // W, without fans
+	FanW       float64            `yaml:"fan_w"`      // W per running fan
+	PortW      map[string]float64 `yaml:"port_w"`     // W per admin-up port, by speed
+	OpticW     map[string]float64 `yaml:"optic_w"`    // W per present transceiver, by speed
+	Dynamic    float64            `yaml:"dynamic"`    // share of a port's static power added at full utilisation
+	Efficiency float64            `yaml:"efficiency"` // PSU efficiency, flat in load
+	PartNo     string             `yaml:"part_no"`    // the chassis part number devices report
+}
+
+// DefaultPowerModel returns the ground truth used when Config.PowerModel is
+// nil.
+func DefaultPowerModel() PowerModel {
+	return PowerModel{
+		Chassis: 66.7, FanW: 6,
+		PortW:   map[string]float64{Speed10G: 2.5, Speed100G: 5.5, Speed400G: 12},
+		OpticW:  map[string]float64{Speed10G: 1, Speed100G: 3.5, Speed400G: 10},
+		Dynamic: 0.05, Efficiency: 0.92, PartNo: "TK-SIM-8",
+	}
+}
+
+// Change is a configuration change of power mode.
+type Change struct {
+	Device    string        `yaml:"device"`
+	Interface string        `yaml:"interface"`
+	After     time.Duration `yaml:"after"` // relative to Config.Start
+	// Admin sets the admin state: "up" or "down"; empty leaves it.
+	Admin string `yaml:"admin"`
+	// Speed sets the port speed (Speed10G, Speed100G, Speed400G); empty
+	// leaves it.
+	Speed string `yaml:"speed"`
+	// Optic inserts ("insert") or removes ("remove") the transceiver;
+	// empty leaves it.
+	Optic string `yaml:"optic"`
+}
+
+var speedBytes = map[string]float64{Speed10G: 1.25e9, Speed100G: 12.5e9, Speed400G: 50e9}
 
 // DefaultFaults returns the faults injected when Config.Faults is nil: one
 // traffic spike on sim-01's Ethernet1, 45 minutes in, lasting 10 minutes.
@@ -191,6 +266,39 @@ func (c Config) Validate() error {
 			return fmt.Errorf("faults[%d].kind: %s needs transceivers: true", i, f.Kind)
 		}
 	}
+	if len(c.Changes) > 0 && !c.Power {
+		return errors.New("changes: need power: true")
+	}
+	for i, ch := range c.Changes {
+		switch {
+		case deviceIndex(ch.Device, c.Devices) < 0:
+			return fmt.Errorf("changes[%d].device: %q is not one of sim-00 … %s", i, ch.Device, DeviceName(c.Devices-1))
+		case interfaceIndex(ch.Interface, c.Interfaces) < 0:
+			return fmt.Errorf("changes[%d].interface: %q is not one of Ethernet1 … Ethernet%d", i, ch.Interface, c.Interfaces)
+		case ch.After < 0:
+			return fmt.Errorf("changes[%d].after: must be >= 0", i)
+		case ch.Admin != "" && ch.Admin != "up" && ch.Admin != "down":
+			return fmt.Errorf("changes[%d].admin: %q is not up or down", i, ch.Admin)
+		case ch.Speed != "" && speedBytes[ch.Speed] == 0:
+			return fmt.Errorf("changes[%d].speed: %q is not %s, %s or %s", i, ch.Speed, Speed10G, Speed100G, Speed400G)
+		case ch.Optic != "" && ch.Optic != "insert" && ch.Optic != "remove":
+			return fmt.Errorf("changes[%d].optic: %q is not insert or remove", i, ch.Optic)
+		}
+	}
+	if c.PowerModel != nil {
+		m := c.PowerModel
+		if m.Efficiency <= 0 || m.Efficiency > 1 {
+			return fmt.Errorf("power_model.efficiency: %v must be in (0,1]", m.Efficiency)
+		}
+		for _, sp := range []string{Speed10G, Speed100G, Speed400G} {
+			if _, ok := m.PortW[sp]; !ok {
+				return fmt.Errorf("power_model.port_w: no %s", sp)
+			}
+			if _, ok := m.OpticW[sp]; !ok {
+				return fmt.Errorf("power_model.optic_w: no %s", sp)
+			}
+		}
+	}
 	return nil
 }
 
@@ -229,6 +337,13 @@ type iface struct {
 	inOctRem, outOctRem  float64 // fractional octets carried between ticks
 	rxBase, txBase       float64 // dBm of a healthy optic
 	biasBase             float64 // mA
+
+	// Power mode.
+	speedName string // Speed10G …
+	adminDown bool
+	noLink    bool   // admin up but no link (no cable or far end down)
+	optic     bool   // a transceiver is present
+	lag       string // aggregate id, "" when not bundled
 }
 
 type activeFault struct {
@@ -246,6 +361,14 @@ type device struct {
 	tempHW float64 // °C offset of this chassis
 	fans   [2][]*activeFault
 	psus   [2][]*activeFault
+	truthW float64 // power mode: noise-free PSU input power of the last tick
+}
+
+type change struct {
+	at     time.Time
+	device int
+	iface  int
+	c      Change
 }
 
 // Fleet generates the samples of all simulated devices. It is not safe for
@@ -255,6 +378,8 @@ type Fleet struct {
 	devices []device
 	labels  []Label
 	tick    int64
+	model   PowerModel
+	changes []change // power mode: pending, by time
 }
 
 // New returns a fleet whose first Next call yields the samples at cfg.Start.
@@ -303,6 +428,9 @@ func New(cfg Config) (*Fleet, error) {
 			}
 		}
 	}
+	if cfg.Power {
+		f.initPower()
+	}
 	for _, ft := range cfg.Faults {
 		d := deviceIndex(ft.Device, cfg.Devices)
 		dev := &f.devices[d]
@@ -344,6 +472,81 @@ func New(cfg Config) (*Fleet, error) {
 	return f, nil
 }
 
+// initPower draws the port configuration of power mode from a stream of
+// its own, so turning it on leaves the traffic of every port as it was.
+func (f *Fleet) initPower() {
+	f.model = DefaultPowerModel()
+	if f.cfg.PowerModel != nil {
+		f.model = *f.cfg.PowerModel
+	}
+	names := map[float64]string{1.25e9: Speed10G, 12.5e9: Speed100G, 50e9: Speed400G}
+	for d := range f.devices {
+		rng := rand.New(rand.NewPCG(f.cfg.Seed, uint64(d)<<32|0x90e2))
+		dev := &f.devices[d]
+		for i := range dev.ifaces {
+			it := &dev.ifaces[i]
+			it.speedName = names[it.speed]
+			if it.opticKeys == "" {
+				it.opticKeys = fmt.Sprintf("name=Ethernet%d-transceiver", i+1)
+			}
+			it.optic = rng.Float64() < 0.9
+			switch r := rng.Float64(); {
+			case r < 0.1:
+				it.adminDown = true
+			case r < 0.2:
+				it.noLink = true
+			}
+		}
+		// Bundle pairs of ports (Ethernet1+2, 3+4, …) now and then; the
+		// members share speed and load, like the two links to one peer.
+		for i := 0; i+1 < len(dev.ifaces); i += 2 {
+			if rng.Float64() < 0.35 {
+				a, b := &dev.ifaces[i], &dev.ifaces[i+1]
+				a.lag = fmt.Sprintf("Port-Channel%d", i/2+1)
+				b.lag = a.lag
+				b.speed, b.speedName, b.base, b.phase = a.speed, a.speedName, a.base, a.phase
+				a.adminDown, b.adminDown, a.noLink, b.noLink, a.optic, b.optic = false, false, false, false, true, true
+			}
+		}
+	}
+	for _, c := range f.cfg.Changes {
+		f.changes = append(f.changes, change{at: f.cfg.Start.Add(c.After), device: deviceIndex(c.Device, f.cfg.Devices), iface: interfaceIndex(c.Interface, f.cfg.Interfaces), c: c})
+	}
+	slices.SortStableFunc(f.changes, func(a, b change) int { return a.at.Compare(b.at) })
+}
+
+// applyChanges applies the configuration changes due at now.
+func (f *Fleet) applyChanges(now time.Time) {
+	for len(f.changes) > 0 && !now.Before(f.changes[0].at) {
+		c := f.changes[0]
+		f.changes = f.changes[1:]
+		it := &f.devices[c.device].ifaces[c.iface]
+		switch c.c.Admin {
+		case "up":
+			it.adminDown = false
+		case "down":
+			it.adminDown = true
+		}
+		if c.c.Speed != "" {
+			it.speedName, it.speed = c.c.Speed, speedBytes[c.c.Speed]
+		}
+		switch c.c.Optic {
+		case "insert":
+			it.optic = true
+		case "remove":
+			it.optic = false
+		}
+	}
+}
+
+// PowerModel returns the ground truth of power mode (DefaultPowerModel
+// unless configured); meaningful only when Config.Power is set.
+func (f *Fleet) PowerModel() PowerModel { return f.model }
+
+// TruePower returns the noise-free PSU input power (W) of device i at the
+// last tick, in power mode: what a perfect model would say.
+func (f *Fleet) TruePower(i int) float64 { return f.devices[i].truthW }
+
 // Config returns the fleet's configuration with defaults applied.
 func (f *Fleet) Config() Config { return f.cfg }
 
@@ -355,6 +558,9 @@ func (f *Fleet) SeriesPerDevice() int {
 	n := f.cfg.Interfaces*6 + componentsPerDevice
 	if f.cfg.Transceivers {
 		n += f.cfg.Interfaces * opticsPerInterface
+	}
+	if f.cfg.Power {
+		n += f.cfg.Interfaces*powerPerInterface + powerPerDevice
 	}
 	return n
 }
@@ -395,6 +601,16 @@ func (f *Fleet) Series() []Series {
 			}
 		}
 	}
+	if f.cfg.Power {
+		for i := 1; i <= f.cfg.Interfaces; i++ {
+			k := fmt.Sprintf("name=Ethernet%d", i)
+			for _, m := range []string{MetricAdminStatus, MetricPortSpeed, MetricAggregateID} {
+				out = append(out, Series{m, k, schemas.KindState})
+			}
+			out = append(out, Series{MetricOpticPresent, k + "-transceiver", schemas.KindState})
+		}
+		out = append(out, Series{MetricPartNo, "name=Chassis", schemas.KindState})
+	}
 	return out
 }
 
@@ -420,10 +636,15 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 	hour := float64(now.UTC().Hour()) + float64(now.UTC().Minute())/60
 	var s schemas.Sample
 	s.TS, s.Source = ts, schemas.SourceSim
+	power := f.cfg.Power
+	if power {
+		f.applyChanges(now)
+	}
 	for di := range f.devices {
 		d := &f.devices[di]
 		s.Device = d.name
 		load := 0.0
+		dc := f.model.Chassis // power mode: DC watts of this tick
 		for ii := range d.ifaces {
 			it := &d.ifaces[ii]
 			// Diurnal: peak in the evening, trough before dawn.
@@ -442,6 +663,18 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 				// Down on every other tick of the window, from its start.
 				if af.active(now) && (now.Sub(af.start)/f.cfg.Interval)%2 == 0 {
 					status, inRate, outRate, util = "DOWN", 0, 0, 0
+				}
+			}
+			if power && (it.adminDown || it.noLink || !it.optic) {
+				status, inRate, outRate, util = "DOWN", 0, 0, 0
+			}
+			if power {
+				if !it.adminDown {
+					pu := math.Min((inRate+math.Max(outRate, 0))/(2*it.speed), 1)
+					dc += f.model.PortW[it.speedName] * (1 + f.model.Dynamic*pu)
+				}
+				if it.optic {
+					dc += f.model.OpticW[it.speedName]
 				}
 			}
 			for _, af := range it.reset {
@@ -507,12 +740,19 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			}
 			emit(&s)
 		}
+		if power {
+			dc += f.model.FanW * float64(2-failedFans)
+			d.truthW = dc / f.model.Efficiency
+		}
 		for i := 1; i <= 2; i++ {
 			keys := fmt.Sprintf("name=PSU%d", i)
 			// Two PSUs share the load: idle plus a part proportional to traffic.
 			out := (180 + 420*load) / 2 * (1 + 0.01*d.rng.NormFloat64())
 			volts := 230 + 1.5*d.rng.NormFloat64()
 			eff := 0.94 - 0.05*(1-load)
+			if power {
+				out, eff = dc/2*(1+0.005*d.rng.NormFloat64()), f.model.Efficiency
+			}
 			for _, af := range d.psus[i-1] {
 				if af.active(now) {
 					eff -= af.factor
@@ -553,6 +793,29 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 				s.Metric, s.F64 = MetricOpticBias, round(bias+0.02*n1, 2)
 				emit(&s)
 			}
+		}
+		if power {
+			s.Kind = schemas.KindState
+			for ii := range d.ifaces {
+				it := &d.ifaces[ii]
+				s.Keys = it.keys
+				s.Metric, s.Str = MetricAdminStatus, "UP"
+				if it.adminDown {
+					s.Str = "DOWN"
+				}
+				emit(&s)
+				s.Metric, s.Str = MetricPortSpeed, it.speedName
+				emit(&s)
+				s.Metric, s.Str = MetricAggregateID, it.lag
+				emit(&s)
+				s.Keys, s.Metric, s.Str = it.opticKeys, MetricOpticPresent, "NOT_PRESENT"
+				if it.optic {
+					s.Str = "PRESENT"
+				}
+				emit(&s)
+			}
+			s.Keys, s.Metric, s.Str = "name=Chassis", MetricPartNo, f.model.PartNo
+			emit(&s)
 		}
 	}
 	f.tick++
