@@ -17,11 +17,11 @@ import (
 )
 
 // BenchmarkDetectAdd measures the detect stage on simulated samples: decode
-// one Arrow IPC message per device and tick batch, rates, robust z-scores
-// and alert state, without Kafka. Compare with BenchmarkDecodeOnly, the
-// floor set by decoding alone.
+// one Arrow IPC message per device and tick batch, rates, the default
+// ensemble and alert state, without Kafka. Compare with
+// BenchmarkDecodeOnly, the floor set by decoding alone.
 func BenchmarkDetectAdd(b *testing.B) {
-	recs, rows, bytes := simMessages(b)
+	recs, rows, bytes := simMessages(b, 10, 360, []sim.Fault{})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	b.ReportAllocs()
 	b.SetBytes(int64(bytes))
@@ -39,7 +39,7 @@ func BenchmarkDetectAdd(b *testing.B) {
 
 // BenchmarkDecodeOnly decodes the same messages and reads every row.
 func BenchmarkDecodeOnly(b *testing.B) {
-	recs, rows, bytes := simMessages(b)
+	recs, rows, bytes := simMessages(b, 10, 360, []sim.Fault{})
 	mem := memory.NewGoAllocator()
 	b.ReportAllocs()
 	b.SetBytes(int64(bytes))
@@ -68,11 +68,12 @@ func alertOff() (c alert.Config) {
 	return c
 }
 
-// simMessages encodes 10 devices × 360 ticks as one message per device per
-// 60 ticks, as the publisher would.
-func simMessages(b *testing.B) ([]*kgo.Record, int, int) {
+// simMessages encodes devices × ticks simulated samples with faults (nil:
+// the simulator's default) as one message per device per 60 ticks, as the
+// publisher would.
+func simMessages(b testing.TB, devices, ticks int, faults []sim.Fault) ([]*kgo.Record, int, int) {
 	b.Helper()
-	fleet, err := sim.New(sim.Config{Devices: 10, Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Faults: []sim.Fault{}})
+	fleet, err := sim.New(sim.Config{Devices: devices, Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Faults: faults})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func simMessages(b *testing.B) ([]*kgo.Record, int, int) {
 			recs = append(recs, r)
 		}
 	}
-	for tick := 1; tick <= 360; tick++ {
+	for tick := 1; tick <= ticks; tick++ {
 		fleet.Next(func(s *schemas.Sample) {
 			sb := builders[s.Device]
 			if sb == nil {
@@ -105,7 +106,7 @@ func simMessages(b *testing.B) ([]*kgo.Record, int, int) {
 			}
 			sb.Append(s)
 		})
-		if tick%60 == 0 {
+		if tick%60 == 0 || tick == ticks {
 			flush()
 		}
 	}

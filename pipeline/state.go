@@ -7,17 +7,23 @@ import (
 	"math"
 	"strings"
 
-	"github.com/telekernel/telekernel/detectors/robustz"
+	"github.com/telekernel/telekernel/detectors/ensemble"
 	"github.com/telekernel/telekernel/schemas"
 )
 
 // stateVersion is the version of the detect stage's per-series state in the
-// changelog. A record of another version is not restored: the series starts
-// cold and a warning is logged.
-const stateVersion = 1
+// changelog that this build writes. It reads stateVersion and the robust
+// z-score state of version 1 (migrated into the ensemble); a record of
+// another version is not restored: the series starts cold and a warning is
+// logged.
+const stateVersion = 2
 
 // errStateVersion marks a changelog record this build cannot read.
 var errStateVersion = errors.New("unknown state version")
+
+// errStateConfig marks a changelog record written under another detector
+// configuration (members or window sizes changed): it starts cold.
+var errStateConfig = errors.New("state of another detector configuration")
 
 // stateKey encodes a series as a changelog key: device, metric and keys
 // separated by NUL, which none of them may contain.
@@ -37,88 +43,97 @@ func parseStateKey(b []byte) (schemas.SeriesKey, error) {
 	return schemas.SeriesKey{Device: parts[0], Metric: parts[1], Keys: parts[2]}, nil
 }
 
-// appendState encodes st, version stateVersion:
+// appendState encodes st, version 2:
 //
 //	version u8 | kind u8 | points uvarint
 //	counter: lastTS varint | last uvarint | resets uvarint
-//	alert: firing u8 | startsAt varint | above uvarint | below uvarint | peakZ f64
-//	held uvarint | window: n uvarint, n × f64 (oldest first)
+//	onset members uvarint | top member u8
+//	ensemble: the rest, ensemble.(*Ensemble).AppendBinary
 //
 // Floats are IEEE 754 little endian, so a restored detector scores exactly
 // as the one that wrote the record.
-func appendState(dst []byte, st *seriesState, scratch []float64) ([]byte, []float64) {
+func appendState(dst []byte, st *seriesState) []byte {
 	dst = append(dst, stateVersion, byte(st.kind))
 	dst = binary.AppendUvarint(dst, st.points)
 	dst = binary.AppendVarint(dst, st.counter.LastTS)
 	dst = binary.AppendUvarint(dst, st.counter.Last)
 	dst = binary.AppendUvarint(dst, st.counter.Resets)
-	firing := byte(0)
-	if st.alert.Firing {
-		firing = 1
-	}
-	dst = append(dst, firing)
-	dst = binary.AppendVarint(dst, st.alert.StartsAt)
-	dst = binary.AppendUvarint(dst, uint64(st.alert.Above))
-	dst = binary.AppendUvarint(dst, uint64(st.alert.Below))
-	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(st.alert.PeakZ))
-	dst = binary.AppendUvarint(dst, uint64(st.held))
-	scratch = st.z.AppendWindow(scratch[:0])
-	dst = binary.AppendUvarint(dst, uint64(len(scratch)))
-	for _, v := range scratch {
-		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v))
-	}
-	return dst, scratch
+	dst = binary.AppendUvarint(dst, uint64(st.onset))
+	dst = append(dst, byte(st.top))
+	dst, _ = st.e.AppendBinary(dst) // cannot fail: the members encode plain values
+	return dst
 }
 
-// decodeState decodes a record written by appendState into a series state
-// whose detector is configured by cfg for its kind.
-func decodeState(b []byte, cfg *DetectConfig) (*seriesState, error) {
+// decodeState decodes a record written by appendState (or by the version 1
+// stage) into a series state of metric.
+func (d *Detect) decodeState(b []byte, metric string) (*seriesState, error) {
 	if len(b) < 2 {
 		return nil, errors.New("state record too short")
 	}
-	if b[0] != stateVersion {
-		return nil, fmt.Errorf("%w %d (this build reads %d)", errStateVersion, b[0], stateVersion)
+	if b[0] != stateVersion && b[0] != 1 {
+		return nil, fmt.Errorf("%w %d (this build reads 1 and %d)", errStateVersion, b[0], stateVersion)
 	}
 	st := &seriesState{kind: schemas.Kind(b[1])}
+	if st.kind != schemas.KindCounter && st.kind != schemas.KindGauge {
+		return nil, fmt.Errorf("state record has kind %d", st.kind)
+	}
+	sh, err := d.ensembleOf(st.kind, metric)
+	if err != nil {
+		return nil, err
+	}
+	st.e = sh.New()
 	r := stateReader{b: b[2:]}
 	st.points = r.uvarint()
 	st.counter.LastTS = r.varint()
 	st.counter.Last = r.uvarint()
 	st.counter.Resets = r.uvarint()
-	st.alert.Firing = r.byte() == 1
-	st.alert.StartsAt = r.varint()
-	st.alert.Above = int32(r.uvarint())
-	st.alert.Below = int32(r.uvarint())
-	st.alert.PeakZ = r.float()
-	st.held = int32(r.uvarint())
-	n := r.uvarint()
-	if n > 1<<16 {
-		return nil, fmt.Errorf("state window of %d values is implausible", n)
+	if b[0] == 1 {
+		return st, decodeV1(&r, st)
 	}
-	window := make([]float64, n)
-	for i := range window {
-		window[i] = r.float()
-	}
+	st.onset = ensemble.Mask(r.uvarint())
+	st.top = ensemble.Member(r.byte())
 	if r.err != nil {
 		return nil, r.err
 	}
-	if len(r.b) != 0 {
-		return nil, fmt.Errorf("state record has %d trailing bytes", len(r.b))
-	}
-	zc := cfg.Gauges
-	switch st.kind {
-	case schemas.KindCounter:
-		zc = cfg.Counters
-	case schemas.KindGauge:
-	default:
-		return nil, fmt.Errorf("state record has kind %d", st.kind)
-	}
-	st.z = robustz.New(zc)
-	if err := st.z.SetWindow(window); err != nil {
-		// The window shrank in the config: keep the newest values.
-		st.z.SetWindow(window[len(window)-zc.Window:])
+	if err := st.e.UnmarshalBinary(r.b); err != nil {
+		return nil, fmt.Errorf("%w: %v", errStateConfig, err)
 	}
 	return st, nil
+}
+
+// decodeV1 reads the rest of a version 1 record (robust z-score only):
+//
+//	alert: firing u8 | startsAt varint | above uvarint | below uvarint | peakZ f64
+//	held uvarint | window: n uvarint, n × f64 (oldest first)
+//
+// and migrates it: the window seeds the ensemble's robust baseline and a
+// firing alert stays on until it resolves, so it is not left unresolved.
+func decodeV1(r *stateReader, st *seriesState) error {
+	var m ensemble.Migration
+	m.Firing = r.byte() == 1
+	m.StartedAt = r.varint()
+	r.uvarint() // above
+	r.uvarint() // below
+	r.float()   // peak z
+	m.Held = int(r.uvarint())
+	n := r.uvarint()
+	if n > 1<<16 {
+		return fmt.Errorf("state window of %d values is implausible", n)
+	}
+	m.Window = make([]float64, n)
+	for i := range m.Window {
+		m.Window[i] = r.float()
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if len(r.b) != 0 {
+		return fmt.Errorf("state record has %d trailing bytes", len(r.b))
+	}
+	if m.Firing {
+		st.onset, st.top = 1<<ensemble.RobustZ, ensemble.RobustZ
+	}
+	return st.e.Migrate(m)
 }
 
 // stateReader reads the fields of a state record, remembering the first

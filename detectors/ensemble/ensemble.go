@@ -105,9 +105,18 @@ type Result struct {
 	// on the one that ended it; Firing is true while the alert is on.
 	Transition Transition
 	Firing     bool
-	// Onset is true on the point that started the alert, and Peak is the
-	// largest score of the current (or just resolved) alert.
+	// Cause is, on the Fired transition, the members that reached the
+	// firing threshold in the run of points that started the alert (with
+	// Config.MinZ, the run can be longer than this point); CauseTop the
+	// member with the largest score in it. Both are zero on other points.
+	Cause    Mask
+	CauseTop Member
+	// Peak is the largest score of the current (or just resolved) alert.
 	Peak float64
+	// Z is the point's distance from Expected in baseline standard
+	// deviations (the band is Expected ± BandZ of them); +Inf when the
+	// baseline has no spread and the point is off it.
+	Z float64
 	// WarmedUp is false while the members are still learning.
 	WarmedUp bool
 }
@@ -181,7 +190,28 @@ type Config struct {
 	// the series, so a long or repeating incident is one alert. Default
 	// DefaultCooldown.
 	Cooldown int `yaml:"cooldown"`
+
+	// MinZ, when positive, gates alerts on the baseline as well as on the
+	// score: an alert fires only on points at least MinZ baseline standard
+	// deviations from the expected value (Result.Z), and it resolves after
+	// Clear points below ResolveZ, whatever the score (a record-relative
+	// score can dip in the middle of a long incident). 0, the default,
+	// fires and resolves on the score alone. Operators want the gate: a
+	// record broken by a small margin on a calm series is not an incident.
+	MinZ float64 `yaml:"min_z"`
+	// ResolveZ is the deviation below which a gated alert counts a point
+	// as calm. Default min(DefaultResolveZ, MinZ/2); used only with MinZ.
+	ResolveZ float64 `yaml:"resolve_z"`
+	// Hold is, with MinZ, the most points of a firing alert (points still
+	// at a robust |z| ≥ ResolveZ) kept out of the robust baseline, so an
+	// incident does not become the new normal halfway through and fire
+	// again when it ends; after Hold points the new level is accepted.
+	// Default 0: every point joins the baseline.
+	Hold int `yaml:"hold"`
 }
+
+// DefaultResolveZ is the default of Config.ResolveZ (capped at MinZ/2).
+const DefaultResolveZ = 3.0
 
 // WithDefaults returns c with zero fields set to their defaults, including
 // the members' configs.
@@ -206,6 +236,13 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.BandZ == 0 {
 		c.BandZ = DefaultBandZ
+		if c.MinZ > 0 {
+			// The band is where the gate lets no alert fire.
+			c.BandZ = c.MinZ
+		}
+	}
+	if c.ResolveZ == 0 && c.MinZ > 0 {
+		c.ResolveZ = math.Min(DefaultResolveZ, c.MinZ/2)
 	}
 	if c.Fire == 0 {
 		c.Fire = DefaultFire
@@ -259,6 +296,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("cooldown: %d must not be negative", c.Cooldown)
 	case c.Confirm < 1 || c.Clear < 1:
 		return fmt.Errorf("confirm and clear must be at least 1 (got %d, %d)", c.Confirm, c.Clear)
+	case c.MinZ < 0 || math.IsNaN(c.MinZ):
+		return fmt.Errorf("min_z: %v must not be negative", c.MinZ)
+	case c.MinZ > 0 && !(c.ResolveZ > 0 && c.ResolveZ < c.MinZ):
+		return fmt.Errorf("resolve_z: %v must be positive and below min_z (%v)", c.ResolveZ, c.MinZ)
+	case c.Hold < 0:
+		return fmt.Errorf("hold: %d must not be negative", c.Hold)
+	case c.Hold > 0 && c.MinZ == 0:
+		return fmt.Errorf("hold: %d needs min_z", c.Hold)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package ensemble
 import (
 	"testing"
 
+	"github.com/telekernel/telekernel/detectors/internal/enc"
 	"github.com/telekernel/telekernel/detectors/internal/synth"
 )
 
@@ -171,5 +172,67 @@ func BenchmarkUpdate(b *testing.B) {
 				i++
 			}
 		})
+	}
+}
+
+// TestGate: with MinZ, an alert needs a point off the baseline by MinZ
+// standard deviations as well as a record, stays on while the incident
+// lasts (Hold keeps it out of the robust baseline) and resolves once the
+// series is back within ResolveZ; clean series stay quiet.
+func TestGate(t *testing.T) {
+	sh, err := NewShared(Config{MinZ: 6, Hold: 360, Confirm: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := sh.Config(); c.BandZ != 6 || c.ResolveZ != 3 {
+		t.Fatalf("gate defaults: band_z %v, resolve_z %v", c.BandZ, c.ResolveZ)
+	}
+	ts, xs := synth.Series(31, 5*day, 20, synth.None, 0)
+	at, n := 4*day, 40
+	for i := at; i < at+n; i++ {
+		xs[i] += 100
+	}
+	rs := run(t, sh, ts, xs)
+	var fired, resolved []int
+	for i, r := range rs {
+		switch r.Transition {
+		case Fired:
+			fired = append(fired, i)
+			if r.Cause == 0 || !r.Cause.Has(r.CauseTop) || r.Z < 6 || !(xs[i] > r.Upper) {
+				t.Errorf("onset at %d: %+v", i, r)
+			}
+		case Resolved:
+			resolved = append(resolved, i)
+		}
+	}
+	if len(fired) != 1 || fired[0] < at || fired[0] > at+2 || len(resolved) != 1 || resolved[0] < at+n || resolved[0] > at+n+5 {
+		t.Fatalf("fired at %v, resolved at %v; incident at [%d, %d)", fired, resolved, at, at+n)
+	}
+
+	// Version 1 records (before the gate) still restore.
+	e := sh.New()
+	for i := range day {
+		e.Update(ts[i], xs[i])
+	}
+	v1 := enc.AppendHeader(nil, enc.TagEnsemble, 1)
+	v1 = enc.AppendBool(v1, e.firing)
+	v1 = enc.AppendI(v1, int64(e.above))
+	v1 = enc.AppendI(v1, int64(e.below))
+	v1 = enc.AppendF64(v1, e.peak)
+	v1 = enc.AppendI(v1, e.startedAt)
+	v1 = enc.AppendU(v1, e.n)
+	v1 = enc.AppendU(v1, e.lastOnset)
+	v2, _ := e.MarshalBinary()
+	// The members follow the gate's fields: held 0, armed false, run peak,
+	// run members and top (zero).
+	members := v2[len(v1)+1+1+8+1+1:]
+	f := sh.New()
+	if err := f.UnmarshalBinary(append(v1, members...)); err != nil {
+		t.Fatal(err)
+	}
+	for i := day; i < 2*day; i++ {
+		if a, b := e.Update(ts[i], xs[i]), f.Update(ts[i], xs[i]); a != b {
+			t.Fatalf("restored from version 1 at %d: %+v, original %+v", i, b, a)
+		}
 	}
 }

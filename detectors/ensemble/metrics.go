@@ -60,20 +60,27 @@ func (o MetricOverride) matches(metric string) bool {
 // For returns the configuration of metric (with defaults applied); counter
 // tells the kind.
 func (m MetricsConfig) For(metric string, counter bool) Config {
+	c := m.Match(metric, counter)
+	if counter {
+		c = CounterDefaults(c)
+	}
+	return c.WithDefaults()
+}
+
+// Match returns the configuration of metric as written: the first
+// matching override, else the kind's section; no defaults are applied, so
+// a caller can fill its own before WithDefaults.
+func (m MetricsConfig) Match(metric string, counter bool) Config {
 	c := m.Gauges
 	if counter {
-		c = CounterDefaults(m.Counters)
+		c = m.Counters
 	}
 	for _, o := range m.Metrics {
 		if o.matches(metric) {
-			c = o.Config
-			if counter {
-				c = CounterDefaults(c)
-			}
-			break
+			return o.Config
 		}
 	}
-	return c.WithDefaults()
+	return c
 }
 
 // Validate reports the first bad field, with its path.

@@ -7,7 +7,9 @@ import (
 	"github.com/telekernel/telekernel/detectors/internal/enc"
 )
 
-const stateVersion = 1
+// stateVersion 2 added the gate's state (held, armed, the run's peak,
+// members and top member) after lastOnset; version 1 records (no gate) are still read.
+const stateVersion = 2
 
 type appender interface {
 	AppendBinary([]byte) ([]byte, error)
@@ -27,7 +29,7 @@ func (e *Ensemble) parts() []appender {
 	return ps
 }
 
-// MarshalBinary encodes the series state: a kind tag, a version byte (1),
+// MarshalBinary encodes the series state: a kind tag, a version byte (2),
 // the alert state, then every member's own versioned record, each
 // length-prefixed. It is for the changelog: a restored ensemble built from
 // the same configuration scores exactly as the original.
@@ -43,6 +45,11 @@ func (e *Ensemble) AppendBinary(dst []byte) ([]byte, error) {
 	dst = enc.AppendI(dst, e.startedAt)
 	dst = enc.AppendU(dst, e.n)
 	dst = enc.AppendU(dst, e.lastOnset)
+	dst = enc.AppendI(dst, int64(e.held))
+	dst = enc.AppendBool(dst, e.armed)
+	dst = enc.AppendF64(dst, e.runPeak)
+	dst = enc.AppendU(dst, uint64(e.runFired))
+	dst = enc.AppendU(dst, uint64(e.runTop))
 	for _, p := range e.parts() {
 		// Reserve room for the length, append, then fill it in.
 		at := len(dst)
@@ -60,12 +67,23 @@ func (e *Ensemble) AppendBinary(dst []byte) ([]byte, error) {
 // configuration into e.
 func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	r := enc.Reader{B: b}
-	r.Header(enc.TagEnsemble, stateVersion)
+	version := byte(stateVersion)
+	if len(b) >= 2 && b[1] == 1 {
+		version = 1
+	}
+	r.Header(enc.TagEnsemble, version)
 	firing := r.Bool()
 	above, below := r.I(), r.I()
 	peak := r.F64()
 	started := r.I()
 	n, last := r.U(), r.U()
+	var held int64
+	var armed bool
+	var runPeak float64
+	var runFired, runTop uint64
+	if version >= 2 {
+		held, armed, runPeak, runFired, runTop = r.I(), r.Bool(), r.F64(), r.U(), r.U()
+	}
 	if r.Err != nil {
 		return fmt.Errorf("ensemble: %w", r.Err)
 	}
@@ -87,5 +105,6 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("ensemble: %d unexpected bytes after the state (another configuration?)", len(rest))
 	}
 	e.firing, e.above, e.below, e.peak, e.startedAt, e.n, e.lastOnset = firing, int32(above), int32(below), peak, started, n, last
+	e.held, e.armed, e.runPeak, e.runFired, e.runTop = int32(held), armed, runPeak, Mask(runFired), Member(runTop)
 	return nil
 }

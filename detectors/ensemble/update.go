@@ -29,11 +29,15 @@ func NewShared(cfg Config) (*Shared, error) {
 		return nil, fmt.Errorf("ensemble: %w", err)
 	}
 	mask, _ := cfg.mask()
-	f, err := hst.NewForest(cfg.Forest)
-	if err != nil {
-		return nil, fmt.Errorf("ensemble: %w", err)
+	s := &Shared{cfg: cfg, mask: mask}
+	if mask.Has(Forest) {
+		f, err := hst.NewForest(cfg.Forest)
+		if err != nil {
+			return nil, fmt.Errorf("ensemble: %w", err)
+		}
+		s.forest = f
 	}
-	return &Shared{cfg: cfg, mask: mask, forest: f}, nil
+	return s, nil
 }
 
 // Config returns the configuration with defaults applied.
@@ -54,6 +58,11 @@ type Ensemble struct {
 	firing    bool
 	above     int32
 	below     int32
+	held      int32   // points kept out of the robust baseline in this incident
+	armed     bool    // gated: the current run off the baseline broke a record
+	runPeak   float64 // gated: the largest score of that run
+	runFired  Mask    // gated: the members that reached fire in the run
+	runTop    Member  // gated: the top member at the run's peak
 	peak      float64
 	startedAt int64
 	n         uint64 // points seen
@@ -105,7 +114,12 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 	// Baselines: the robust median, the seasonal profile where it explains
 	// the series.
 	rs := e.rz.Score(x)
-	e.rz.Add(x)
+	if c.Hold > 0 && e.firing && math.Abs(rs.Z) >= c.ResolveZ && int(e.held) < c.Hold {
+		// Keep the incident out of the baseline (see Config.Hold).
+		e.held++
+	} else {
+		e.rz.Add(x)
+	}
 	ws := e.ew.Update(x)
 	strength := e.sea.Strength(ts)
 	ss := e.sea.Update(ts, x)
@@ -131,13 +145,21 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 	}
 
 	var r Result
+	var sigma float64
 	switch {
 	case seasonalOK && mask.Has(Seasonal):
-		r.Expected, r.Lower, r.Upper = ss.Expected, ss.Expected-c.BandZ*ss.Sigma, ss.Expected+c.BandZ*ss.Sigma
+		r.Expected, sigma = ss.Expected, ss.Sigma
 	case rs.WarmedUp:
-		r.Expected, r.Lower, r.Upper = rs.Median, rs.Median-c.BandZ*rs.Sigma, rs.Median+c.BandZ*rs.Sigma
+		r.Expected, sigma = rs.Median, rs.Sigma
 	default:
-		r.Expected, r.Lower, r.Upper = ws.Mean, ws.Mean-c.BandZ*ws.Sigma, ws.Mean+c.BandZ*ws.Sigma
+		r.Expected, sigma = ws.Mean, ws.Sigma
+	}
+	r.Lower, r.Upper = r.Expected-c.BandZ*sigma, r.Expected+c.BandZ*sigma
+	switch d := math.Abs(x - r.Expected); {
+	case sigma > 0:
+		r.Z = d / sigma
+	case d > 0:
+		r.Z = math.Inf(1)
 	}
 
 	best := -1.0
@@ -169,30 +191,89 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 func (e *Ensemble) alert(ts int64, r *Result) {
 	c := &e.sh.cfg
 	if !e.firing {
-		if r.Score >= c.Fire {
+		switch {
+		case c.MinZ == 0:
+			if r.Score >= c.Fire {
+				e.above++
+			} else {
+				e.above = 0
+			}
+		case r.Z >= c.MinZ:
+			// Gated: a run of points off the baseline, armed by one that
+			// breaks a record (the score relative to the record dips right
+			// after it, however far off the points stay). The run's best
+			// score is the alert's first peak.
+			if e.above == 0 {
+				e.runPeak, e.runFired = 0, 0
+			}
 			e.above++
-		} else {
-			e.above = 0
+			if r.Score >= c.Fire {
+				e.armed, e.runFired = true, e.runFired|r.Fired
+			}
+			if r.Score > e.runPeak {
+				e.runPeak, e.runTop = r.Score, r.Top
+			}
+		default:
+			e.above, e.armed = 0, false
 		}
-		if int(e.above) >= c.Confirm && (e.lastOnset == 0 || e.n-e.lastOnset >= uint64(c.Cooldown)) {
-			e.firing, e.above, e.below, e.peak, e.startedAt, e.lastOnset = true, 0, 0, r.Score, ts, e.n
+		if (c.MinZ == 0 || e.armed) && int(e.above) >= c.Confirm && (e.lastOnset == 0 || e.n-e.lastOnset >= uint64(c.Cooldown)) {
+			e.firing, e.above, e.below, e.peak, e.startedAt, e.lastOnset, e.armed = true, 0, 0, math.Max(r.Score, e.runPeak), ts, e.n, false
 			r.Transition = Fired
+			r.Cause, r.CauseTop = r.Fired, r.Top
+			if c.MinZ > 0 {
+				r.Cause, r.CauseTop = e.runFired, e.runTop
+			}
 		}
 	} else {
 		e.peak = math.Max(e.peak, r.Score)
-		if r.Score < c.Resolve {
+		calm := r.Score < c.Resolve
+		if c.MinZ > 0 {
+			calm = r.Z < c.ResolveZ
+		}
+		if calm {
 			e.below++
 		} else {
 			e.below = 0
 		}
 		if int(e.below) >= c.Clear {
-			e.firing, e.below = false, 0
+			e.firing, e.below, e.held = false, 0, 0
 			r.Transition = Resolved
 		}
 	}
 	r.Firing = e.firing
 	r.Peak = e.peak
 }
+
+// Migration is the state of a series scored by a robust z-score alone
+// (the detect stage before the ensemble), carried into an ensemble by
+// Migrate.
+type Migration struct {
+	Window    []float64 // the robust z-score window, oldest first
+	Firing    bool      // an alert is on
+	StartedAt int64     // when it fired, Unix ns
+	Held      int       // points kept out of the baseline in that incident
+}
+
+// Migrate seeds a fresh ensemble with m: the robust baseline gets m's
+// window (its newest values, if the window is smaller), and an alert that
+// fired before stays on until it resolves here, so no alert is left
+// without its resolution. The other members start cold.
+func (e *Ensemble) Migrate(m Migration) error {
+	w := m.Window
+	if n := e.sh.cfg.RobustZ.Window; len(w) > n {
+		w = w[len(w)-n:]
+	}
+	if err := e.rz.SetWindow(w); err != nil {
+		return fmt.Errorf("ensemble: %w", err)
+	}
+	if m.Firing {
+		e.firing, e.startedAt, e.held, e.lastOnset = true, m.StartedAt, int32(m.Held), max(e.n, 1)
+	}
+	return nil
+}
+
+// Shared returns the configuration this ensemble was built from.
+func (e *Ensemble) Shared() *Shared { return e.sh }
 
 // StartedAt returns the timestamp of the point that fired the current
 // alert (0 when none fired yet).

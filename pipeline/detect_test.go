@@ -1,0 +1,250 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/detectors/ensemble"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+func newTestDetect(t testing.TB, cfg DetectConfig) *Detect {
+	t.Helper()
+	d, err := NewDetect(cfg, "out", NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// process runs recs through d with every record on partition 0 and returns
+// the detections emitted.
+func process(t testing.TB, d *Detect, recs []*kgo.Record) []*schemas.Detection {
+	t.Helper()
+	var out []*schemas.Detection
+	for _, r := range recs {
+		err := d.Process(context.Background(), r, func(o *kgo.Record) {
+			det, err := schemas.DecodeDetection(headersOf(o), o.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, det)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// TestDetectSpikeOneAlertExplained: the simulator's default fault (a
+// traffic spike on sim-01 Ethernet1 from 00:45 to 00:55) is one firing and
+// one resolved detection on each affected counter, nothing else fires, and
+// each detection explains itself: the detectors that fired, the expected
+// value and a band that excludes the firing point.
+func TestDetectSpikeOneAlertExplained(t *testing.T) {
+	recs, _, _ := simMessages(t, 3, 720, nil)
+	d := newTestDetect(t, DetectConfig{})
+	dets := process(t, d, recs)
+	start := time.Date(2026, 11, 1, 0, 45, 0, 0, time.UTC)
+	end := start.Add(10 * time.Minute)
+	perSeries := map[string][]string{}
+	for _, det := range dets {
+		k := det.Metric + " " + det.Keys
+		if det.Device != "sim-01" || det.Keys != "name=Ethernet1" {
+			t.Errorf("unexpected detection %s %s: %s", det.Device, k, det.Annotations["description"])
+			continue
+		}
+		perSeries[k] = append(perSeries[k], det.State)
+		if len(det.Detectors) == 0 || !slices.Contains(det.Detectors, det.Detector) {
+			t.Errorf("%s %s: detector %q, detectors %v", k, det.State, det.Detector, det.Detectors)
+		}
+		if !(det.Band.Lower < det.Expected && det.Expected < det.Band.Upper) {
+			t.Errorf("%s %s: expected %v outside its band %+v", k, det.State, det.Expected, det.Band)
+		}
+		switch det.State {
+		case schemas.StateFiring:
+			if det.EventTime.Before(start) || det.EventTime.After(end) {
+				t.Errorf("%s fired at %v, outside the fault", k, det.EventTime)
+			}
+			if det.Observed <= det.Band.Upper || det.Score < ensemble.DefaultFire || det.Severity == schemas.SeverityInfo {
+				t.Errorf("%s firing: observed %v, band %+v, score %v, severity %s", k, det.Observed, det.Band, det.Score, det.Severity)
+			}
+		case schemas.StateResolved:
+			if det.EventTime.Before(end) || det.EventTime.After(end.Add(5*time.Minute)) {
+				t.Errorf("%s resolved at %v, want shortly after %v", k, det.EventTime, end)
+			}
+		}
+		t.Logf("%s %s at %s: %s", k, det.State, det.EventTime.Format(time.TimeOnly), det.Annotations["description"])
+	}
+	for _, m := range []string{sim.MetricInOctets, sim.MetricInPkts} {
+		if got := perSeries[m+" name=Ethernet1"]; !slices.Equal(got, []string{schemas.StateFiring, schemas.StateResolved}) {
+			t.Errorf("%s: transitions %v, want firing then resolved", m, got)
+		}
+	}
+	if d.Series() != 3*30 {
+		t.Errorf("%d series, want %d (states are not scored)", d.Series(), 3*30)
+	}
+}
+
+// checkpoint returns the changelog records of every series changed since
+// the last checkpoint, by partition and key.
+func checkpoint(d *Detect) map[string][]byte {
+	out := map[string][]byte{}
+	d.Checkpoint(func(_ int32, key, value []byte) { out[string(key)] = value })
+	return out
+}
+
+// TestDetectStateHandoff: a stage restored from the changelog at any point
+// continues exactly as the one that wrote it: same detections, same state.
+func TestDetectStateHandoff(t *testing.T) {
+	recs, _, _ := simMessages(t, 3, 720, nil)
+	for _, cut := range []int{len(recs) / 4, len(recs) / 2, 3 * len(recs) / 4} {
+		a := newTestDetect(t, DetectConfig{})
+		process(t, a, recs[:cut])
+		b := newTestDetect(t, DetectConfig{})
+		for k, v := range checkpoint(a) {
+			if err := b.Restore(0, []byte(k), v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if b.Series() != a.Series() || b.StateBytes() != a.StateBytes() {
+			t.Fatalf("cut %d: restored %d series (%d B), want %d (%d B)", cut, b.Series(), b.StateBytes(), a.Series(), a.StateBytes())
+		}
+		da, db := process(t, a, recs[cut:]), process(t, b, recs[cut:])
+		if len(da) != len(db) {
+			t.Fatalf("cut %d: %d detections after the handoff, %d without", cut, len(db), len(da))
+		}
+		for i := range da {
+			da[i].DetectedAt, db[i].DetectedAt = time.Time{}, time.Time{}
+			if ja, jb := *da[i], *db[i]; ja.ID != jb.ID || ja.Score != jb.Score || ja.Expected != jb.Expected || ja.Band != jb.Band || !slices.Equal(ja.Detectors, jb.Detectors) {
+				t.Errorf("cut %d: detection %d differs:\n%+v\n%+v", cut, i, ja, jb)
+			}
+		}
+		if !maps.EqualFunc(a.SeriesStates(), b.SeriesStates(), slices.Equal) {
+			t.Errorf("cut %d: final states differ", cut)
+		}
+	}
+}
+
+// appendStateV1 writes a version 1 record as the robust-z-only stage did.
+func appendStateV1(kind schemas.Kind, lastTS int64, last uint64, firing bool, startsAt int64, window []float64) []byte {
+	dst := []byte{1, byte(kind)}
+	dst = binary.AppendUvarint(dst, uint64(len(window)))
+	dst = binary.AppendVarint(dst, lastTS)
+	dst = binary.AppendUvarint(dst, last)
+	dst = binary.AppendUvarint(dst, 0)
+	f := byte(0)
+	if firing {
+		f = 1
+	}
+	dst = append(dst, f)
+	dst = binary.AppendVarint(dst, startsAt)
+	dst = binary.AppendUvarint(dst, 2)
+	dst = binary.AppendUvarint(dst, 0)
+	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(9))
+	dst = binary.AppendUvarint(dst, 5)
+	dst = binary.AppendUvarint(dst, uint64(len(window)))
+	for _, v := range window {
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v))
+	}
+	return dst
+}
+
+// TestDetectMigratesV1State: a changelog record of the robust-z-only stage
+// (state version 1) restores into the ensemble: the counter keeps its
+// baseline (no lost rate), the robust window is kept, and an alert that was
+// firing resolves here instead of being left open.
+func TestDetectMigratesV1State(t *testing.T) {
+	d := newTestDetect(t, DetectConfig{})
+	k := schemas.SeriesKey{Device: "r1", Metric: sim.MetricInOctets, Keys: "name=Ethernet1"}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	window := make([]float64, 60)
+	for i := range window {
+		window[i] = 1000 + float64(i%7)
+	}
+	if err := d.Restore(0, stateKey(nil, k), appendStateV1(schemas.KindCounter, t0, 1_000_000, true, t0-60e9, window)); err != nil {
+		t.Fatal(err)
+	}
+	st := d.parts[0].series[k]
+	if st == nil || st.counter.Last != 1_000_000 || st.counter.LastTS != t0 || st.points != 60 {
+		t.Fatalf("migrated state %+v", st)
+	}
+	// Steady traffic of 1000 B/s: the migrated alert resolves.
+	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	for i := 1; i <= 10; i++ {
+		sb.Append(&schemas.Sample{TS: t0 + int64(i)*10e9, Device: k.Device, Metric: k.Metric, Keys: k.Keys, Kind: schemas.KindCounter,
+			U64: 1_000_000 + uint64(i)*10_000, Source: schemas.SourceSim})
+	}
+	dets := process(t, d, []*kgo.Record{recordOf(t, sb)})
+	if len(dets) != 1 || dets[0].State != schemas.StateResolved || !dets[0].StartsAt.Equal(time.Unix(0, t0-60e9)) || dets[0].Detector != "robust_z" {
+		t.Fatalf("after migration: %+v", dets)
+	}
+	// A record of an unknown version starts cold with a warning, not an
+	// error; a truncated one is an error.
+	if err := d.Restore(0, stateKey(nil, k), []byte{9, byte(schemas.KindGauge)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Restore(0, stateKey(nil, k), []byte{stateVersion, byte(schemas.KindGauge), 1}); err == nil {
+		t.Fatal("a truncated record restored")
+	}
+}
+
+func recordOf(t testing.TB, sb *schemas.SampleBuilder) *kgo.Record {
+	t.Helper()
+	rec := sb.NewRecord()
+	defer rec.Release()
+	val, err := schemas.EncodeSamples(nil, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &kgo.Record{Topic: "in", Value: val}
+	for _, h := range schemas.SamplesHeaders() {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
+	return r
+}
+
+// TestDetectConfig: per-kind and per-metric ensemble configuration, the
+// stage's gate, and errors that name the field.
+func TestDetectConfig(t *testing.T) {
+	c := DetectConfig{Detectors: ensemble.MetricsConfig{Metrics: []ensemble.MetricOverride{
+		{Metric: "/components/component/state/temperature/*", Config: ensemble.Config{Detectors: []string{"robust_z", "forest"}, MinZ: 8}},
+	}}}.WithDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctr := c.EnsembleConfig(sim.MetricInOctets, true)
+	if ctr.RobustZ.MinMAD != 1 || ctr.RobustZ.Window != c.Counters.Window || ctr.MinZ != c.Alert.FireZ || ctr.BandZ != c.Alert.FireZ ||
+		ctr.ResolveZ != c.Alert.ResolveZ || ctr.Hold != DefaultHold || ctr.Confirm != c.Alert.Confirm || !slices.Equal(ctr.Detectors, DefaultDetectors) {
+		t.Errorf("counter config %+v", ctr)
+	}
+	tmp := c.EnsembleConfig(sim.MetricTemperature, false)
+	if tmp.MinZ != 8 || tmp.ResolveZ != 3 || !slices.Equal(tmp.Detectors, []string{"robust_z", "forest"}) {
+		t.Errorf("temperature override %+v", tmp)
+	}
+	f := func(c DetectConfig, want string) {
+		t.Helper()
+		err := c.WithDefaults().Validate()
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("got %v, want prefix %q", err, want)
+		}
+	}
+	f(DetectConfig{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{Cooldown: -1}}}, "detectors.gauges.cooldown")
+	f(DetectConfig{Detectors: ensemble.MetricsConfig{Counters: ensemble.Config{Detectors: []string{"nope"}}}}, "detectors.counters.detectors")
+	f(DetectConfig{Detectors: ensemble.MetricsConfig{Metrics: []ensemble.MetricOverride{{Metric: "/x", Config: ensemble.Config{MinZ: 4, ResolveZ: 5}}}}}, "detectors.metrics[0].resolve_z")
+	f(DetectConfig{Detectors: ensemble.MetricsConfig{Metrics: []ensemble.MetricOverride{{}}}}, "detectors.metrics[0].metric")
+}
