@@ -1,0 +1,536 @@
+package power
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/telekernel/telekernel/detectors/rate"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// OpenConfig paths the estimator reads.
+const (
+	MetricInOctets     = "/interfaces/interface/state/counters/in-octets"
+	MetricOutOctets    = "/interfaces/interface/state/counters/out-octets"
+	MetricOperStatus   = "/interfaces/interface/state/oper-status"
+	MetricAdminStatus  = "/interfaces/interface/state/admin-status"
+	MetricPortSpeed    = "/interfaces/interface/ethernet/state/port-speed"
+	MetricAggregateID  = "/interfaces/interface/ethernet/state/aggregate-id"
+	MetricOpticPresent = "/components/component/transceiver/state/present"
+	MetricPartNo       = "/components/component/state/part-no"
+	MetricPSUInVoltage = "/components/component/power-supply/state/input-voltage"
+	MetricPSUInCurrent = "/components/component/power-supply/state/input-current"
+	// MetricPSUInPower is the input power that collectors derive from
+	// voltage × current (OpenConfig has no such leaf).
+	MetricPSUInPower = "/components/component/power-supply/state/input-power"
+)
+
+// transceiverSuffix links a transceiver component to its interface:
+// "name=Ethernet1-transceiver" belongs to "name=Ethernet1".
+const transceiverSuffix = "-transceiver"
+
+// Residual is a transition of a device's residual anomaly: measured power
+// departing from the model (firing) or back (resolved).
+type Residual struct {
+	Device    string
+	Firing    bool    // true: fired; false: resolved
+	TS        int64   // window end, Unix ns
+	StartsAt  int64   // when it fired, Unix ns
+	Measured  float64 // mean measured W over the window
+	Modelled  float64 // mean modelled W
+	Relative  float64 // (measured−modelled)/modelled
+	Z         float64 // robust z of Relative against the device's history
+	Baseline  float64 // the usual relative residual (median)
+	Threshold float64 // the band half-width, relative
+}
+
+type port struct {
+	keys      string
+	speed     string
+	adminUp   bool
+	hasAdmin  bool
+	operUp    bool
+	optic     bool
+	hasOptic  bool
+	lag       string
+	in, out   rate.Counter
+	inR, outR float64 // octets/s
+
+	wW, wUtil float64 // window sums
+	wN        int
+}
+
+func (p *port) util() float64 {
+	bps := speedBps[p.speed]
+	if bps == 0 || !p.operUp {
+		return 0
+	}
+	return math.Min((p.inR+p.outR)*8/(2*float64(bps)), 1)
+}
+
+func (p *port) isAdminUp() bool {
+	if p.hasAdmin {
+		return p.adminUp
+	}
+	return p.operUp // no admin-status: an up link is administratively up
+}
+
+type psu struct {
+	v, i, p       float64
+	vTS, iTS, pTS int64
+}
+
+type device struct {
+	name  string
+	model *Model
+	ports []*port
+	psus  []*psu
+	psuK  []string
+
+	cur, last   int64 // ts of the open tick, of the last finished tick
+	win, winEnd int64
+	measSum     float64
+	measN       int
+	modSum      float64
+	modN        int
+	modOnMeas   float64 // modelled sum over the measured ticks
+	energyMeas  float64 // Wh
+	energyMod   float64 // Wh
+	baseSum     float64
+	history     []float64 // relative residuals of past windows
+	firing      bool
+	firedAt     int64
+	x           []float64
+}
+
+// Output is what an Estimator produced since the last Take.
+type Output struct {
+	// Rows are the power rows of the windows that closed, device by
+	// device: the device row, the chassis row, port rows, saving rows.
+	Rows      []schemas.PowerRow
+	Residuals []Residual
+}
+
+// Estimator tracks the devices of one input partition: their port state
+// and PSU measurements, the models by device model, and the windows.
+type Estimator struct {
+	cfg     Config
+	models  map[string]*Model
+	devices map[string]*device
+	out     Output
+	// Unmodelled counts port-ticks whose speed no model knows.
+	Unmodelled uint64
+}
+
+// New returns an estimator.
+func New(cfg Config) (*Estimator, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("power: %w", err)
+	}
+	return &Estimator{cfg: cfg, models: map[string]*Model{}, devices: map[string]*device{}}, nil
+}
+
+// Config returns the configuration with defaults applied.
+func (e *Estimator) Config() Config { return e.cfg }
+
+// Model returns the model of a device model, creating it at its priors.
+func (e *Estimator) Model(name string) *Model {
+	m := e.models[name]
+	if m == nil {
+		p, ok := e.cfg.Models[name]
+		if !ok {
+			p = e.cfg.Priors
+		}
+		m = NewModel(name, p, e.cfg.Memory, e.cfg.SolveEvery)
+		e.models[name] = m
+	}
+	return m
+}
+
+// Models returns the names of the models held.
+func (e *Estimator) Models() []string {
+	out := make([]string, 0, len(e.models))
+	for k := range e.models {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// DeviceModel returns the model a device uses, or nil for an unknown
+// device.
+func (e *Estimator) DeviceModel(device string) *Model {
+	if d := e.devices[device]; d != nil {
+		return d.model
+	}
+	return nil
+}
+
+func (e *Estimator) device(name string) *device {
+	d := e.devices[name]
+	if d == nil {
+		d = &device{name: strings.Clone(name), model: e.Model(DefaultModelName)}
+		e.devices[d.name] = d
+	}
+	return d
+}
+
+func (d *device) port(keys string) *port {
+	for _, p := range d.ports {
+		if p.keys == keys {
+			return p
+		}
+	}
+	p := &port{keys: strings.Clone(keys)}
+	d.ports = append(d.ports, p)
+	slices.SortFunc(d.ports, func(a, b *port) int { return comparePorts(a.keys, b.keys) })
+	return p
+}
+
+// comparePorts orders Ethernet2 before Ethernet10.
+func comparePorts(a, b string) int {
+	if len(a) != len(b) {
+		return len(a) - len(b)
+	}
+	return strings.Compare(a, b)
+}
+
+func (d *device) psu(keys string) *psu {
+	for i, k := range d.psuK {
+		if k == keys {
+			return d.psus[i]
+		}
+	}
+	d.psuK = append(d.psuK, strings.Clone(keys))
+	p := &psu{}
+	d.psus = append(d.psus, p)
+	return p
+}
+
+// Observe feeds one sample. Samples of one device must come in time order
+// (a device's series interleaved); a sample older than the device's open
+// tick updates state but starts no tick. Strings are not retained.
+func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.Kind, u uint64, f float64, str string) {
+	d := e.device(device)
+	if ts > d.cur {
+		if d.cur != 0 {
+			e.finishTick(d, d.cur)
+		}
+		d.cur = ts
+	}
+	switch metric {
+	case MetricInOctets, MetricOutOctets:
+		if kind != schemas.KindCounter {
+			return
+		}
+		p := d.port(keys)
+		if metric == MetricInOctets {
+			if r, res := p.in.Update(ts, u); res == rate.OK {
+				p.inR = r
+			}
+		} else if r, res := p.out.Update(ts, u); res == rate.OK {
+			p.outR = r
+		}
+	case MetricOperStatus:
+		d.port(keys).operUp = str == "UP"
+	case MetricAdminStatus:
+		p := d.port(keys)
+		p.adminUp, p.hasAdmin = str == "UP", true
+	case MetricPortSpeed:
+		if p := d.port(keys); p.speed != str {
+			p.speed = strings.Clone(str)
+		}
+	case MetricAggregateID:
+		if p := d.port(keys); p.lag != str {
+			p.lag = strings.Clone(str)
+		}
+	case MetricOpticPresent:
+		p := d.port(strings.TrimSuffix(keys, transceiverSuffix))
+		p.optic, p.hasOptic = str == "PRESENT", true
+	case MetricPartNo:
+		if keys == "name=Chassis" && str != "" && d.model.name != str {
+			d.model = e.Model(strings.Clone(str))
+		}
+	case MetricPSUInVoltage:
+		p := d.psu(keys)
+		p.v, p.vTS = f, ts
+	case MetricPSUInCurrent:
+		p := d.psu(keys)
+		p.i, p.iTS = f, ts
+	case MetricPSUInPower:
+		p := d.psu(keys)
+		p.p, p.pTS = f, ts
+	}
+}
+
+// Flush finishes the open tick of every device and closes the windows that
+// end at or before ts (device time). Call it when a partition is idle or at
+// the end of a replay.
+func (e *Estimator) Flush(ts int64) {
+	for _, d := range e.devices {
+		if d.cur != 0 && d.cur != d.last {
+			e.finishTick(d, d.cur)
+		}
+		if d.winEnd != 0 && ts >= d.winEnd {
+			e.closeWindow(d)
+		}
+	}
+}
+
+// measured returns the PSU input power at ts, and whether every PSU of the
+// device reported it at ts.
+func (d *device) measured(ts int64) (float64, bool) {
+	if len(d.psus) == 0 {
+		return 0, false
+	}
+	sum := 0.0
+	for _, p := range d.psus {
+		switch {
+		case p.pTS == ts:
+			sum += p.p
+		case p.vTS == ts && p.iTS == ts:
+			sum += p.v * p.i
+		default:
+			return 0, false
+		}
+	}
+	return sum, true
+}
+
+func (e *Estimator) finishTick(d *device, ts int64) {
+	m := d.model
+	if len(d.x) != m.Len() {
+		d.x = make([]float64, m.Len())
+	}
+	x := d.x
+	clear(x)
+	m.Base(x)
+	for _, p := range d.ports {
+		if p.speed == "" {
+			continue
+		}
+		if !m.Port(x, p.speed, p.isAdminUp(), p.util(), p.optic) {
+			e.Unmodelled++
+		}
+	}
+	mod := m.Predict(x)
+	y, ok := d.measured(ts)
+	if ok && !d.firing {
+		// Keep gross outliers out of a fit that has converged.
+		if m.points < 1000 || math.Abs(y-mod) < 8*m.sigma+0.02*mod {
+			m.Update(x, y)
+		}
+	}
+	// Windows are aligned to the epoch in device time.
+	w := int64(e.cfg.Window)
+	if d.winEnd != 0 && ts >= d.winEnd {
+		e.closeWindow(d)
+	}
+	if d.winEnd == 0 {
+		d.win = ts - ts%w
+		d.winEnd = d.win + w
+	}
+	dt := 0.0
+	if d.last != 0 {
+		dt = math.Min(float64(ts-d.last), float64(w)) / 3.6e12 // hours
+	}
+	d.last = ts
+	d.modSum += mod
+	d.modN++
+	d.baseSum += m.BaseWatts()
+	d.energyMod += mod * dt
+	if ok {
+		d.measSum += y
+		d.measN++
+		d.modOnMeas += mod
+		d.energyMeas += y * dt
+	} else {
+		d.energyMeas += mod * dt
+	}
+	for _, p := range d.ports {
+		if p.speed == "" {
+			continue
+		}
+		u := p.util()
+		p.wW += m.PortWatts(p.speed, p.isAdminUp(), u, p.optic)
+		p.wUtil += u
+		p.wN++
+	}
+}
+
+func (e *Estimator) closeWindow(d *device) {
+	m := d.model
+	if d.modN == 0 {
+		d.winEnd = 0
+		return
+	}
+	hours := float64(d.winEnd-d.win) / 3.6e12
+	row := schemas.PowerRow{WindowStart: d.win, WindowEnd: d.winEnd, Device: d.name, Model: m.name,
+		MeasuredW: math.NaN(), Utilisation: math.NaN(), ResidualZ: math.NaN(), FitPoints: m.points}
+	dev := row
+	dev.Row = schemas.PowerRowDevice
+	dev.ModelledW = d.modSum / float64(d.modN)
+	dev.Samples = uint32(d.measN)
+	dev.EnergyWh = d.energyMod
+	if d.measN > 0 {
+		dev.MeasuredW = d.measSum / float64(d.measN)
+		dev.EnergyWh = d.energyMeas
+		e.scoreResidual(d, &dev, d.modOnMeas/float64(d.measN))
+	}
+	ch := row
+	ch.Row = schemas.PowerRowChassis
+	ch.ModelledW = d.baseSum / float64(d.modN)
+	ch.EnergyWh = ch.ModelledW * hours
+	e.out.Rows = append(e.out.Rows, dev, ch)
+	for _, p := range d.ports {
+		if p.wN == 0 {
+			continue
+		}
+		pr := row
+		pr.Row, pr.Component = schemas.PowerRowPort, p.keys
+		pr.ModelledW = p.wW / float64(p.wN)
+		pr.EnergyWh = pr.ModelledW * hours
+		pr.Utilisation = p.wUtil / float64(p.wN)
+		pr.SpeedBps = speedBps[p.speed]
+		e.out.Rows = append(e.out.Rows, pr)
+	}
+	e.savings(d, row, hours)
+	for _, p := range d.ports {
+		p.wW, p.wUtil, p.wN = 0, 0, 0
+	}
+	d.measSum, d.measN, d.modSum, d.modN, d.modOnMeas, d.energyMeas, d.energyMod, d.baseSum = 0, 0, 0, 0, 0, 0, 0, 0
+	d.winEnd = 0
+}
+
+// scoreResidual scores the window's relative residual against the device's
+// history and records a transition.
+func (e *Estimator) scoreResidual(d *device, row *schemas.PowerRow, mod float64) {
+	r := (row.MeasuredW - mod) / mod
+	// Before the model has seen enough, residuals shrink as it learns:
+	// neither score nor remember them.
+	if d.model.points < uint64(e.cfg.WarmUp) {
+		return
+	}
+	h := d.history
+	if len(h) >= 8 {
+		med, mad := medianMAD(h)
+		scale := math.Max(1.4826*mad, 0.002)
+		z := (r - med) / scale
+		row.ResidualZ = z
+		dev := math.Abs(r - med)
+		switch {
+		case !d.firing && math.Abs(z) >= e.cfg.ResidualZ && dev >= e.cfg.MinResidual:
+			d.firing, d.firedAt = true, row.WindowEnd
+			e.out.Residuals = append(e.out.Residuals, Residual{Device: d.name, Firing: true, TS: row.WindowEnd, StartsAt: d.firedAt,
+				Measured: row.MeasuredW, Modelled: mod, Relative: r, Z: z, Baseline: med, Threshold: math.Max(e.cfg.ResidualZ*scale, e.cfg.MinResidual)})
+		case d.firing && (math.Abs(z) < e.cfg.ResidualZ/2 || dev < e.cfg.MinResidual/2):
+			d.firing = false
+			e.out.Residuals = append(e.out.Residuals, Residual{Device: d.name, Firing: false, TS: row.WindowEnd, StartsAt: d.firedAt,
+				Measured: row.MeasuredW, Modelled: mod, Relative: r, Z: z, Baseline: med, Threshold: math.Max(e.cfg.ResidualZ*scale, e.cfg.MinResidual)})
+		}
+	}
+	if d.firing {
+		return // keep the incident out of the baseline
+	}
+	if len(h) >= e.cfg.ResidualHistory {
+		copy(h, h[1:])
+		h = h[:len(h)-1]
+	}
+	d.history = append(h, r)
+}
+
+// savings appends the savings opportunities of a device at the window's
+// end.
+func (e *Estimator) savings(d *device, row schemas.PowerRow, hours float64) {
+	m := d.model
+	add := func(p *port, reason string, w float64, detail string) {
+		if w <= 0 {
+			return
+		}
+		s := row
+		s.Row, s.Component, s.Reason, s.ModelledW, s.EnergyWh, s.SpeedBps, s.Detail = schemas.PowerRowSaving, p.keys, reason, w, w*hours, speedBps[p.speed], detail
+		e.out.Rows = append(e.out.Rows, s)
+	}
+	name := func(p *port) string { return strings.TrimPrefix(p.keys, "name=") }
+	bundles := map[string][]*port{}
+	for _, p := range d.ports {
+		if p.speed == "" {
+			continue
+		}
+		switch {
+		case p.isAdminUp() && !p.operUp:
+			add(p, schemas.SavingAdminUpOperDown, m.PortWatts(p.speed, true, 0, p.optic),
+				fmt.Sprintf("%s is administratively up without link: shutting it down (and removing its transceiver) saves about %.1f W", name(p), m.PortWatts(p.speed, true, 0, p.optic)))
+		case !p.isAdminUp() && p.optic:
+			add(p, schemas.SavingOpticUnusedPort, m.PortWatts(p.speed, false, 0, true),
+				fmt.Sprintf("%s is administratively down with a transceiver in it: removing it saves about %.1f W", name(p), m.PortWatts(p.speed, false, 0, true)))
+		case p.lag != "" && p.isAdminUp() && p.operUp:
+			bundles[p.lag] = append(bundles[p.lag], p)
+		}
+	}
+	lags := make([]string, 0, len(bundles))
+	for k := range bundles {
+		lags = append(lags, k)
+	}
+	sort.Strings(lags)
+	for _, lag := range lags {
+		ms := bundles[lag]
+		if len(ms) < 2 {
+			continue
+		}
+		// The least used member: can the others carry its traffic?
+		var low *port
+		lowU, total, rest := math.Inf(1), 0.0, 0.0
+		for _, p := range ms {
+			u := p.wUtil / math.Max(float64(p.wN), 1)
+			total += u * float64(speedBps[p.speed])
+			if u < lowU {
+				low, lowU = p, u
+			}
+		}
+		for _, p := range ms {
+			if p != low {
+				rest += float64(speedBps[p.speed])
+			}
+		}
+		if lowU < e.cfg.UnderutilisedBelow && total <= e.cfg.BundleFitBelow*rest {
+			w := m.PortWatts(low.speed, true, lowU, low.optic)
+			add(low, schemas.SavingUnderutilisedParallel, w,
+				fmt.Sprintf("%s carries %.0f %% of its capacity and %s's traffic fits on its other members at %.0f %%: shutting it down saves about %.1f W",
+					name(low), 100*lowU, lag, 100*total/rest, w))
+		}
+	}
+}
+
+// Take returns what was produced since the last call; the caller owns it.
+func (e *Estimator) Take() Output {
+	o := e.out
+	e.out = Output{}
+	return o
+}
+
+// Devices returns the number of devices tracked.
+func (e *Estimator) Devices() int { return len(e.devices) }
+
+func medianMAD(h []float64) (med, mad float64) {
+	s := slices.Clone(h)
+	slices.Sort(s)
+	med = median(s)
+	for i, v := range s {
+		s[i] = math.Abs(v - med)
+	}
+	slices.Sort(s)
+	return med, median(s)
+}
+
+func median(s []float64) float64 {
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
