@@ -72,7 +72,10 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 	if cfg.Reload > 0 {
 		go WatchConfig(ctx, path, cfg, log, setTargets)
 	}
-	return run(ctx)
+	err = run(ctx)
+	st := pub.Stats()
+	log.Info("collector stopped", "collector", kind, "samples_published", st.Samples, "batches", st.Batches, "publish_errors", st.Errors)
+	return err
 }
 
 // WatchConfig re-reads the file at path every cfg.Reload until ctx ends

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,13 +18,21 @@ func newSimCmd() *cobra.Command {
 	var (
 		f     runFlags
 		ticks int
+		serve simServe
 	)
 	cmd := &cobra.Command{
-		Use:   "sim [-c FILE] (--kafka HOST:PORT | --print N)",
-		Short: "Run the simulated device fleet alone, publishing samples to Kafka or printing them",
-		Long: `Run the simulated fleet alone. With --kafka it publishes samples to the samples topic
-(paced as in the config's sim section) and writes ground-truth labels; with --print N it prints
-N ticks of samples as JSON lines on stdout.`,
+		Use:   "sim [-c FILE] (--serve DIR | --kafka HOST:PORT | --print N)",
+		Short: "Run the simulated device fleet alone: as gNMI and SNMP devices, publishing to Kafka, or printing",
+		Long: `Run the simulated fleet alone.
+
+With --serve DIR every device is a gNMI server (ports from --gnmi-port, or any free ones; TLS with
+--tls) and answers SNMP v2c on one UDP socket (--snmp-addr; the community is the device name). DIR
+receives labels.jsonl (the ground truth of injected faults) and collector configs
+collect-gnmi.yaml and collect-snmp.yaml for "telekernel collect gnmi|snmp -c FILE" (their Kafka is
+--kafka, default 127.0.0.1:9092). The fleet steps as in the config's sim section (--speed).
+
+With --kafka alone it collects the fleet over gNMI in process and publishes samples to the samples
+topic, as "telekernel run" does; with --print N it prints N ticks of samples as JSON lines.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.apply()
@@ -45,8 +54,17 @@ N ticks of samples as JSON lines on stdout.`,
 				}
 				return err
 			}
+			if serve.dir != "" {
+				ctx := cmd.Context()
+				if f.dur > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, f.dur)
+					defer cancel()
+				}
+				return serveFleet(ctx, cfg, serve, cmd.OutOrStdout(), newLogger(cmd.ErrOrStderr(), cfg.Log))
+			}
 			if len(cfg.Kafka.Brokers) == 0 {
-				return errors.New("sim: give --kafka HOST:PORT to publish, or --print N to print samples")
+				return errors.New("sim: give --serve DIR to serve the devices, --kafka HOST:PORT to publish, or --print N to print samples")
 			}
 			opts := app.Options{Config: cfg, For: f.dur, Log: newLogger(cmd.ErrOrStderr(), cfg.Log), SimOnly: true}
 			sum, err := app.Run(cmd.Context(), opts)
@@ -56,6 +74,10 @@ N ticks of samples as JSON lines on stdout.`,
 	}
 	f.register(cmd, false)
 	cmd.Flags().IntVar(&ticks, "print", 0, "print this many ticks of samples as JSON lines instead of publishing")
+	cmd.Flags().StringVar(&serve.dir, "serve", "", "serve the fleet as gNMI and SNMP devices; write labels and collector configs into this folder")
+	cmd.Flags().IntVar(&serve.gnmiPort, "gnmi-port", 0, "with --serve: gNMI port of the first device, the next ones follow (default any free port)")
+	cmd.Flags().StringVar(&serve.snmpAddr, "snmp-addr", "127.0.0.1:0", "with --serve: UDP address of the SNMP responder")
+	cmd.Flags().BoolVar(&serve.tls, "tls", false, "with --serve: serve gNMI over TLS with a generated CA (in DIR/pki)")
 	return cmd
 }
 

@@ -421,6 +421,11 @@ func (s *stream) once(ctx context.Context) (synced bool, err error) {
 		return false, cause(sctx, err)
 	}
 	if err := st.SendMsg(s.req); err != nil {
+		if err == io.EOF {
+			// The server ended the stream first (e.g. it refused the
+			// credentials): its status comes with RecvMsg.
+			err = st.RecvMsg(&s.msg)
+		}
 		return false, cause(sctx, err)
 	}
 	var pollEvery *time.Ticker

@@ -411,6 +411,6 @@ func TestUsernamePassword(t *testing.T) {
 		}
 	}
 	if len(warns) != 1 || !strings.Contains(warns[0], "Unauthenticated") {
-		t.Fatalf("want one warning naming Unauthenticated for sim-01, got:\n%s", strings.Join(warns, "\n"))
+		t.Fatalf("want one warning naming Unauthenticated for sim-01, got:\n%s\nlog:\n%s", strings.Join(warns, "\n"), out)
 	}
 }

@@ -354,7 +354,7 @@ func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, reg
 	if err != nil {
 		return nil, err
 	}
-	if err := writeLabels(cfg.Sim.LabelsFile, fleet.Labels()); err != nil {
+	if err := WriteLabels(cfg.Sim.LabelsFile, fleet.Labels()); err != nil {
 		return nil, err
 	}
 	devices, err := agent.New(fleet, agent.Options{Log: log})
@@ -428,7 +428,8 @@ func flushPublisher(pub *publish.Publisher) error {
 	return pub.Flush(ctx)
 }
 
-func writeLabels(path string, labels []sim.Label) error {
+// WriteLabels writes the ground truth of injected faults as JSON lines.
+func WriteLabels(path string, labels []sim.Label) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("cannot write labels: %w", err)
 	}
