@@ -58,3 +58,35 @@ func TestPowerMode(t *testing.T) {
 		t.Fatal("changes without power mode were accepted")
 	}
 }
+
+func TestPrecursor(t *testing.T) {
+	h := time.Hour
+	cfg := Config{Devices: 1, Interfaces: 1, Start: t0, Interval: 10 * time.Minute, Power: true, Faults: []Fault{
+		{Device: "sim-00", Component: "Fan1", Kind: FaultFanFailure, After: 20 * h, Duration: h, Precursor: 10 * h},
+		{Device: "sim-00", Component: "PSU2", Kind: FaultPSUDegradation, After: 20 * h, Duration: h, Precursor: 10 * h},
+	}}
+	got, _ := run(t, cfg, 6*22)
+	fan := got[schemas.SeriesKey{Device: "sim-00", Metric: MetricFanSpeed, Keys: "name=Fan1"}]
+	other := got[schemas.SeriesKey{Device: "sim-00", Metric: MetricFanSpeed, Keys: "name=Fan2"}]
+	if r := fan[6*19].F64 / other[6*19].F64; r > 0.6 || r < 0.45 {
+		t.Errorf("worn fan at %.2f of the other just before failing", r)
+	}
+	if r := fan[6*9].F64 / other[6*9].F64; r < 0.95 {
+		t.Errorf("fan at %.2f of the other before its precursor", r)
+	}
+	if fan[6*20].F64 != 0 {
+		t.Errorf("fan at %v rpm after failing", fan[6*20].F64)
+	}
+	eff := func(i int) float64 {
+		k := func(m string) float64 {
+			return got[schemas.SeriesKey{Device: "sim-00", Metric: m, Keys: "name=PSU2"}][i].F64
+		}
+		return k(MetricPSUOutPower) / (k(MetricPSUInVoltage) * k(MetricPSUInCurrent))
+	}
+	if e0, e1 := eff(6*9), eff(6*19); e0-e1 < 0.08 || e0-e1 > 0.11 {
+		t.Errorf("PSU efficiency %.3f before the precursor, %.3f at its end", e0, e1)
+	}
+	if _, err := New(Config{Devices: 1, Start: t0, Faults: []Fault{{Device: "sim-00", Interface: "Ethernet1", Kind: FaultLinkFlap, Duration: h, Precursor: h}}}); err == nil {
+		t.Error("a link flap with a precursor was accepted")
+	}
+}

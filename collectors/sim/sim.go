@@ -64,8 +64,8 @@ const (
 	FaultTrafficDrop      = "traffic_drop"      // inbound traffic × factor (default 0.05)
 	FaultLinkFlap         = "link_flap"         // oper-status toggles DOWN/UP every tick, no traffic while down
 	FaultOpticDegradation = "optic_degradation" // transceiver input power falls by factor dB (default 6) over the window, laser bias rises
-	FaultFanFailure       = "fan_failure"       // the fan stops (0 rpm); the chassis runs hotter
-	FaultPSUDegradation   = "psu_degradation"   // PSU efficiency falls by factor (default 0.1): more input current for the same output
+	FaultFanFailure       = "fan_failure"       // the fan stops (0 rpm); the chassis runs hotter; with a precursor its speed first falls by half (a worn bearing)
+	FaultPSUDegradation   = "psu_degradation"   // PSU efficiency falls by factor (default 0.1): more input current for the same output; with a precursor it falls gradually
 	FaultCounterReset     = "counter_reset"     // the interface counters restart from 0 at the start (as after a line-card reload)
 )
 
@@ -86,6 +86,12 @@ type Fault struct {
 	// Duration of the fault; a counter reset happens once, at the start.
 	Duration time.Duration `yaml:"duration"`
 	Factor   float64       `yaml:"factor"` // strength; defaults by kind (see the kinds)
+	// Precursor is, for fan failures and PSU degradations, how long before
+	// After the component starts to wear: a fan's speed falls linearly to
+	// half, a PSU's efficiency falls linearly by Factor, reaching it at
+	// After. Default 0: the fault starts abruptly. Labels keep the fault's
+	// start and end.
+	Precursor time.Duration `yaml:"precursor"`
 }
 
 // target of a fault: what it needs.
@@ -246,6 +252,9 @@ func (c Config) Validate() error {
 		if f.Duration <= 0 || f.After < 0 {
 			return fmt.Errorf("faults[%d]: after must be >= 0 and duration > 0", i)
 		}
+		if f.Precursor < 0 || (f.Precursor > 0 && f.Kind != FaultFanFailure && f.Kind != FaultPSUDegradation) {
+			return fmt.Errorf("faults[%d].precursor: only fan_failure and psu_degradation have one, and it must be >= 0", i)
+		}
 		if deviceIndex(f.Device, c.Devices) < 0 {
 			return fmt.Errorf("faults[%d].device: %q is not one of sim-00 … %s", i, f.Device, DeviceName(c.Devices-1))
 		}
@@ -348,11 +357,21 @@ type iface struct {
 
 type activeFault struct {
 	start, end time.Time
+	wear       time.Time // start of the precursor; equal to start when none
 	factor     float64
 	done       bool // a counter reset that happened
 }
 
 func (a *activeFault) active(now time.Time) bool { return !now.Before(a.start) && now.Before(a.end) }
+
+// wearing returns how far into its precursor the fault is at now, in
+// [0,1); 0 outside it.
+func (a *activeFault) wearing(now time.Time) float64 {
+	if now.Before(a.wear) || !now.Before(a.start) {
+		return 0
+	}
+	return float64(now.Sub(a.wear)) / float64(a.start.Sub(a.wear))
+}
 
 type device struct {
 	name   string
@@ -435,6 +454,7 @@ func New(cfg Config) (*Fleet, error) {
 		d := deviceIndex(ft.Device, cfg.Devices)
 		dev := &f.devices[d]
 		af := &activeFault{start: cfg.Start.Add(ft.After), end: cfg.Start.Add(ft.After + ft.Duration), factor: ft.Factor}
+		af.wear = af.start.Add(-ft.Precursor)
 		label := func(keys string, metrics ...string) {
 			for _, m := range metrics {
 				f.labels = append(f.labels, Label{Device: ft.Device, Metric: m, Keys: keys, Kind: ft.Kind, Start: af.start.UTC(), End: af.end.UTC()})
@@ -736,6 +756,8 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			for _, af := range d.fans[i-1] {
 				if af.active(now) {
 					s.F64 = 0
+				} else if w := af.wearing(now); w > 0 {
+					s.F64 = math.Round(s.F64 * (1 - 0.5*w))
 				}
 			}
 			emit(&s)
@@ -756,6 +778,8 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			for _, af := range d.psus[i-1] {
 				if af.active(now) {
 					eff -= af.factor
+				} else if w := af.wearing(now); w > 0 {
+					eff -= af.factor * w
 				}
 			}
 			s.Keys = keys
