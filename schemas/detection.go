@@ -44,6 +44,13 @@ type Band struct {
 	Upper float64 `json:"upper"`
 }
 
+// Contribution is one series' share of a multivariate detection.
+type Contribution struct {
+	Metric string  `json:"metric"`
+	Keys   string  `json:"keys"`
+	Share  float64 `json:"share"` // of the distance, in [0,1]; the shares of a detection sum to 1
+}
+
 // Detection is one event of the detection contract, version 1: a firing or
 // resolved transition of an alert on one series. It is shaped like an
 // Alertmanager alert (labels, annotations, startsAt, endsAt, fingerprint) so
@@ -67,6 +74,9 @@ type Detection struct {
 	Observed  float64  `json:"observed"`  // the value the detector saw (a rate for counters)
 	Expected  float64  `json:"expected"`  // the value it expected
 	Band      Band     `json:"band"`      // the interval it expected the value in
+	// Contributors are, for multivariate detections only, the series that
+	// contributed most, largest share first; absent otherwise.
+	Contributors []Contribution `json:"contributors,omitempty"`
 
 	Labels      map[string]string `json:"labels"`
 	Annotations map[string]string `json:"annotations"`
@@ -147,6 +157,14 @@ func (d *Detection) Validate() error {
 	}{{"observed", d.Observed}, {"expected", d.Expected}, {"band.lower", d.Band.Lower}, {"band.upper", d.Band.Upper}} {
 		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
 			return fmt.Errorf("detection: %s %v is not finite", f.name, f.v)
+		}
+	}
+	for i, c := range d.Contributors {
+		switch {
+		case c.Metric == "":
+			return fmt.Errorf("detection: contributors[%d].metric is empty", i)
+		case math.IsNaN(c.Share) || c.Share < 0 || c.Share > 1:
+			return fmt.Errorf("detection: contributors[%d].share %v is outside [0,1]", i, c.Share)
 		}
 	}
 	return nil

@@ -246,6 +246,8 @@ func TestDetectionValidate(t *testing.T) {
 		})
 	}
 	f("version 0", func(d *Detection) { d.Version = 0 }, "version")
+	f("contributor share", func(d *Detection) { d.Contributors = []Contribution{{Metric: "/m", Share: 1.5}} }, "contributors[0].share")
+	f("contributor metric", func(d *Detection) { d.Contributors = []Contribution{{Share: 0.5}} }, "contributors[0].metric")
 	f("version 2", func(d *Detection) { d.Version = 2 }, "version 2 is not supported")
 	f("empty id", func(d *Detection) { d.ID = "" }, "id")
 	f("empty state", func(d *Detection) { d.State = "" }, "state")
@@ -403,6 +405,13 @@ func TestDetectionSchemaAcceptsContract(t *testing.T) {
 	f("marshalled with nil slices and maps", marshal(func() *Detection {
 		d := exampleDetection()
 		d.Detectors, d.Annotations = nil, nil
+		return d
+	}()))
+	f("marshalled multivariate with contributors", marshal(func() *Detection {
+		d := exampleDetection()
+		d.Detector, d.Detectors = "multivar", []string{"multivar"}
+		d.Contributors = []Contribution{{Metric: "/components/component/state/temperature/instant", Keys: "name=CPU", Share: 0.7},
+			{Metric: "/components/component/fan/state/speed", Keys: "name=Fan1", Share: 0.3}}
 		return d
 	}()))
 	f("marshalled with non-UTC time", marshal(func() *Detection {
