@@ -82,15 +82,21 @@ type Score struct {
 
 // Detector keeps the window of one series: the values in arrival order (a
 // ring) and the same values sorted, so the median is read directly and the
-// MAD is found by a binary search, in O(log Window); adding a value moves
-// at most Window floats. It allocates only in New. It is not safe for
-// concurrent use.
+// MAD, the median of two sorted lists of deviations, is found by a search
+// that starts from where the previous one ended (consecutive windows differ
+// by one value, so it usually takes a step or two; O(log Window) at worst
+// would be a binary search, O(Window) this walk, which is what an add
+// costs anyway). Adding a value finds the evicted one by binary search and
+// moves the values between it and the new one's place, as insertion sort
+// does. Both are exact: the median and MAD equal a full sort's. It
+// allocates only in New. It is not safe for concurrent use.
 type Detector struct {
 	cfg    Config
 	ring   []float64 // the window, oldest at pos when full
 	sorted []float64 // the window's values in ascending order
 	pos    int
 	n      int
+	hint   int // the MAD split of the last score: a search hint, not state
 }
 
 // New returns a detector; cfg must be valid after WithDefaults.
@@ -123,7 +129,7 @@ func (d *Detector) Add(x float64) {
 		return
 	}
 	if d.n == len(d.ring) {
-		d.sorted = replaceSorted(d.sorted, d.ring[d.pos], x)
+		replaceSorted(d.sorted, d.ring[d.pos], x)
 	} else {
 		d.sorted = insertSorted(d.sorted, x)
 		d.n++
@@ -147,16 +153,15 @@ func (d *Detector) MAD() float64 {
 	if d.n == 0 {
 		return 0
 	}
-	return sortedMAD(d.sorted, sortedMedian(d.sorted))
+	return d.mad(sortedMedian(d.sorted))
 }
 
 func (d *Detector) score(x float64) Score {
 	med := sortedMedian(d.sorted)
-	mad := sortedMAD(d.sorted, med)
-	floor := math.Max(d.cfg.MinMAD, d.cfg.MinMADFraction*math.Abs(med))
-	mad = math.Max(mad, floor)
-	sigma := mad / madScale
-	if sigma == 0 {
+	mad := d.mad(med)
+	floor := max(d.cfg.MinMAD, d.cfg.MinMADFraction*math.Abs(med))
+	mad = max(mad, floor)
+	if mad == 0 {
 		// A window of exact zeros with no floor: any change is infinitely
 		// surprising. Report a large finite score instead of Inf.
 		if x == med {
@@ -164,7 +169,9 @@ func (d *Detector) score(x float64) Score {
 		}
 		return Score{Z: math.Copysign(1e6, x-med), Median: med, WarmedUp: true}
 	}
-	return Score{Z: (x - med) / sigma, Median: med, Sigma: sigma, WarmedUp: true}
+	// z = (x − med)/σ with σ = MAD/0.6745, computed without waiting for σ
+	// (two independent divisions instead of two in a row).
+	return Score{Z: (x - med) * madScale / mad, Median: med, Sigma: mad / madScale, WarmedUp: true}
 }
 
 // Len returns how many values the window holds.
@@ -241,46 +248,69 @@ func sortedMedian(s []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-// sortedMAD returns the median of |v − med| over ascending s (not empty).
-// The deviations of the values below the split p are descending in the
-// index and those from p on ascending: two sorted lists, whose k-th
-// smallest element is found by binary search.
-func sortedMAD(s []float64, med float64) float64 {
+// mad returns the median of |v − med| over the sorted window, med being
+// its median. The deviations of the values below the split p (the first
+// value >= med) descend in the index and those from p on ascend: two
+// sorted lists, a[j] = med − s[p−1−j] and b[j] = s[p+j] − med. The k-th
+// smallest deviation takes some i values from a and k+1−i from b; the
+// right i is the least for which a[i] >= b[k−i], found by walking from the
+// last call's i.
+func (d *Detector) mad(med float64) float64 {
+	s := d.sorted
 	n := len(s)
-	p := lowerBound(s, med)
-	if n%2 == 1 {
-		return kthDev(s, p, med, n/2)
+	// p: the median sits at n/2 (or between n/2−1 and n/2); step down over
+	// values equal to it, with a binary search for long runs of ties.
+	p := n / 2
+	for steps := 0; p > 0 && s[p-1] >= med; steps++ {
+		if steps == 8 {
+			p = lowerBound(s[:p], med)
+			break
+		}
+		p--
 	}
-	return (kthDev(s, p, med, n/2-1) + kthDev(s, p, med, n/2)) / 2
-}
-
-// kthDev returns the k-th smallest (0-based) of |s[i] − med|, where
-// s[:p] < med <= s[p:]. Left list: a[j] = med − s[p−1−j], j < p. Right
-// list: b[j] = s[p+j] − med, j < n−p. Both ascend.
-func kthDev(s []float64, p int, med float64, k int) float64 {
-	na, nb := p, len(s)-p
-	// Take i from the left list and k+1−i from the right, choosing i so
-	// that a[i−1] <= b[k+1−i] and b[k−i] <= a[i].
+	k := n / 2
+	na, nb := p, n-p
 	lo, hi := max(0, k+1-nb), min(k+1, na)
-	for lo < hi {
-		i := (lo + hi) / 2 // i < hi <= na, and k+1−i−1 >= 0 ... take i left
-		j := k + 1 - i     // j right elements
-		// If a[i] < b[j−1], more from the left.
-		if j > 0 && med-s[p-1-i] < s[p+j-1]-med {
-			lo = i + 1
-		} else {
-			hi = i
+	// more(i): taking i from a is too few, a[i] < b[k−i]. It holds for
+	// i < the answer and fails from it on.
+	more := func(i int) bool { j := k + 1 - i; return j > 0 && med-s[p-1-i] < s[p+j-1]-med }
+	i := min(max(d.hint, lo), hi)
+	if i < hi && more(i) {
+		for i++; i < hi && more(i); i++ {
+		}
+	} else {
+		for i > lo && !more(i-1) {
+			i--
 		}
 	}
-	i, j := lo, k+1-lo
-	v := math.Inf(-1)
+	d.hint = i
+	j := k + 1 - i
+	// The k-th smallest is the largest taken; with n even the MAD also
+	// needs the (k−1)-th, the second largest taken.
+	ai, bj := math.Inf(-1), math.Inf(-1) // a[i−1], b[j−1]
 	if i > 0 {
-		v = med - s[p-i]
+		ai = med - s[p-i]
 	}
 	if j > 0 {
-		v = math.Max(v, s[p+j-1]-med)
+		bj = s[p+j-1] - med
 	}
-	return v
+	kth := max(ai, bj)
+	if n%2 == 1 {
+		return kth
+	}
+	var second float64
+	if ai >= bj {
+		second = bj
+		if i > 1 {
+			second = max(second, med-s[p-i+1])
+		}
+	} else {
+		second = ai
+		if j > 1 {
+			second = max(second, s[p+j-2]-med)
+		}
+	}
+	return (second + kth) / 2
 }
 
 // insertSorted inserts x into ascending s, which has spare capacity.
@@ -294,31 +324,64 @@ func insertSorted(s []float64, x float64) []float64 {
 
 // replaceSorted removes one occurrence of old from ascending s and inserts
 // x, moving only the values between the two positions.
-func replaceSorted(s []float64, old, x float64) []float64 {
-	r := lowerBound(s, old) // s[r] == old
-	q := lowerBound(s, x)
-	switch {
-	case q > r: // x goes after old: shift (r, q) left
+func replaceSorted(s []float64, old, x float64) {
+	// s[r] == old; x goes before s[q]. Shift the values between the two
+	// places by one, toward old's.
+	r, q := lowerBound2(s, old, x)
+	if q > r {
 		copy(s[r:q-1], s[r+1:q])
 		s[q-1] = x
-	default: // shift [q, r) right
+	} else {
 		copy(s[q+1:r+1], s[q:r])
 		s[q] = x
 	}
-	return s
+}
+
+// lowerBound2 is lowerBound of x and of y in one loop: the two searches
+// are independent chains of loads, which the processor overlaps.
+func lowerBound2(s []float64, x, y float64) (int, int) {
+	n := len(s)
+	if n == 0 {
+		return 0, 0
+	}
+	bx, by := 0, 0
+	for n > 1 {
+		half := n >> 1
+		if s[bx+half-1] < x {
+			bx += half
+		}
+		if s[by+half-1] < y {
+			by += half
+		}
+		n -= half
+	}
+	if s[bx] < x {
+		bx++
+	}
+	if s[by] < y {
+		by++
+	}
+	return bx, by
 }
 
 // lowerBound returns the first index i with s[i] >= x (len(s) if none).
+// The loop has no data-dependent branch (the compiler turns the step into
+// a conditional move), so it costs the same whatever the data.
 func lowerBound(s []float64, x float64) int {
-	lo, n := 0, len(s)
-	for n > 0 {
-		half := n >> 1
-		if s[lo+half] < x {
-			lo += half + 1
-			n -= half + 1
-		} else {
-			n = half
-		}
+	n := len(s)
+	if n == 0 {
+		return 0
 	}
-	return lo
+	base := 0
+	for n > 1 {
+		half := n >> 1
+		if s[base+half-1] < x {
+			base += half
+		}
+		n -= half
+	}
+	if s[base] < x {
+		base++
+	}
+	return base
 }
