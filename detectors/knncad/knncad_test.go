@@ -73,6 +73,8 @@ func BenchmarkUpdate(b *testing.B) {
 	d, _ := New(Config{Dim: 20})
 	xs := series(4096)
 	b.ReportAllocs()
+	b.SetBytes(8)
+	b.ReportMetric(float64(d.StateBytes()), "state-bytes")
 	i := 0
 	for b.Loop() {
 		d.Update(xs[i&4095])

@@ -174,4 +174,5 @@ const (
 	TagCounter
 	TagAlert
 	TagRecord
+	TagKNNCAD
 )
