@@ -1,0 +1,213 @@
+package maintenance
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// Metrics the default signals read.
+const (
+	MetricOpticInPower  = "/components/component/transceiver/state/input-power/instant"
+	MetricOpticOutPower = "/components/component/transceiver/state/output-power/instant"
+	MetricOpticBias     = "/components/component/transceiver/state/laser-bias-current/instant"
+	MetricTemperature   = "/components/component/state/temperature/instant"
+	MetricFanSpeed      = "/components/component/fan/state/speed"
+	MetricPSUOutPower   = "/components/component/power-supply/state/output-power"
+	MetricPSUInVoltage  = "/components/component/power-supply/state/input-voltage"
+	MetricPSUInCurrent  = "/components/component/power-supply/state/input-current"
+	MetricPSUInPower    = "/components/component/power-supply/state/input-power"
+	// MetricPSUEfficiency is derived by the tracker: output power over
+	// input power (voltage × current) of one power supply at one time.
+	MetricPSUEfficiency = "/components/component/power-supply/state/efficiency"
+	// Device alarm thresholds of transceivers (keys: name=…,severity=…).
+	MetricThresholdInPowerLower = "/components/component/transceiver/thresholds/threshold/state/input-power-lower"
+	MetricThresholdBiasUpper    = "/components/component/transceiver/thresholds/threshold/state/laser-bias-current-upper"
+)
+
+// Signal is one health signal: a gauge metric and how it fails.
+type Signal struct {
+	Name      string `yaml:"name"`      // e.g. optic_rx_power
+	Metric    string `yaml:"metric"`    // gauge path
+	Unit      string `yaml:"unit"`      // e.g. dBm
+	Direction string `yaml:"direction"` // schemas.DirectionFalling or schemas.DirectionRising
+	// Threshold is an absolute failure threshold; nil to use Delta or
+	// Relative. A device-reported threshold (DeviceThresholdMetric) wins
+	// over all three.
+	Threshold *float64 `yaml:"threshold"`
+	// Delta places the threshold at the learned baseline + Delta (in
+	// Unit; negative for falling signals).
+	Delta float64 `yaml:"delta"`
+	// Relative places the threshold at baseline × (1 + Relative).
+	Relative float64 `yaml:"relative"`
+	// DeviceThresholdMetric is the metric of the device's own alarm
+	// threshold of this signal, if devices report one; its keys are the
+	// component's plus ",severity=…".
+	DeviceThresholdMetric string `yaml:"device_threshold_metric"`
+}
+
+func f64p(v float64) *float64 { return &v }
+
+// DefaultSignals returns the signals tracked when Config.Signals is nil.
+// Thresholds: rx power 4 dB below its healthy level (a typical link-budget
+// margin), laser bias 35 % above its healthy level (an ageing laser's
+// control loop holds Tx power by raising the bias current), fan speed 40 %
+// below its healthy level, PSU efficiency 6 points below its healthy level,
+// temperatures at 85 °C.
+func DefaultSignals() []Signal {
+	return []Signal{
+		{Name: "optic_rx_power", Metric: MetricOpticInPower, Unit: "dBm", Direction: schemas.DirectionFalling, Delta: -4, DeviceThresholdMetric: MetricThresholdInPowerLower},
+		{Name: "laser_bias", Metric: MetricOpticBias, Unit: "mA", Direction: schemas.DirectionRising, Relative: 0.35, DeviceThresholdMetric: MetricThresholdBiasUpper},
+		{Name: "fan_speed", Metric: MetricFanSpeed, Unit: "rpm", Direction: schemas.DirectionFalling, Relative: -0.4},
+		{Name: "psu_efficiency", Metric: MetricPSUEfficiency, Unit: "ratio", Direction: schemas.DirectionFalling, Delta: -0.06},
+		{Name: "temperature", Metric: MetricTemperature, Unit: "degC", Direction: schemas.DirectionRising, Threshold: f64p(85)},
+	}
+}
+
+// Defaults of Config.
+const (
+	DefaultBucket        = time.Hour
+	DefaultWindow        = 48
+	DefaultMinBuckets    = 12
+	DefaultMinFit        = 24
+	DefaultBaseline      = 24
+	DefaultHorizon       = 14 * 24 * time.Hour
+	DefaultMinConfidence = 0.99
+	DefaultMinProgress   = 0.15
+	DefaultCloseAfter    = 3
+	DefaultUpdateChange  = 0.1
+	DefaultStale         = 6 * time.Hour
+)
+
+// Config configures a Tracker.
+type Config struct {
+	// Signals tracked; nil means DefaultSignals.
+	Signals []Signal `yaml:"signals"`
+	// Bucket is the time a series is reduced over to one median; default
+	// DefaultBucket.
+	Bucket time.Duration `yaml:"bucket"`
+	// Window is how many buckets the trend is fitted over; default
+	// DefaultWindow.
+	Window int `yaml:"window"`
+	// MinBuckets is the fewest buckets a trend is fitted on; default
+	// DefaultMinBuckets.
+	MinBuckets int `yaml:"min_buckets"`
+	// MinFit is the fewest buckets of the recent part of the window that a
+	// trend is fitted on when the degradation began inside the window;
+	// default DefaultMinFit (a day of hourly buckets, so a daily swing is
+	// not mistaken for a trend).
+	MinFit int `yaml:"min_fit"`
+	// Baseline is how many buckets the healthy baseline is learned over,
+	// from the start of a series or after a replaced component; default
+	// DefaultBaseline.
+	Baseline int `yaml:"baseline"`
+	// Horizon: a case opens only when the failure is predicted within it;
+	// default DefaultHorizon.
+	Horizon time.Duration `yaml:"horizon"`
+	// MinConfidence is the Mann–Kendall confidence a trend needs to open a
+	// case; default DefaultMinConfidence.
+	MinConfidence float64 `yaml:"min_confidence"`
+	// MinProgress is the share of the way from baseline to threshold the
+	// level must have moved to open a case; default DefaultMinProgress.
+	MinProgress float64 `yaml:"min_progress"`
+	// CloseAfter is how many buckets in a row without the trend close a
+	// case as recovered; default DefaultCloseAfter.
+	CloseAfter int `yaml:"close_after"`
+	// UpdateChange is how far (a share of the remaining lead time) the
+	// prediction must move to emit an update; default DefaultUpdateChange.
+	UpdateChange float64 `yaml:"update_change"`
+	// Stale is how long a series with an open case may stay silent before
+	// the case closes as stale; default DefaultStale.
+	Stale time.Duration `yaml:"stale"`
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Signals == nil {
+		c.Signals = DefaultSignals()
+	}
+	if c.Bucket == 0 {
+		c.Bucket = DefaultBucket
+	}
+	if c.Window == 0 {
+		c.Window = DefaultWindow
+	}
+	if c.MinBuckets == 0 {
+		c.MinBuckets = DefaultMinBuckets
+	}
+	if c.MinFit == 0 {
+		c.MinFit = DefaultMinFit
+	}
+	if c.Baseline == 0 {
+		c.Baseline = DefaultBaseline
+	}
+	if c.Horizon == 0 {
+		c.Horizon = DefaultHorizon
+	}
+	if c.MinConfidence == 0 {
+		c.MinConfidence = DefaultMinConfidence
+	}
+	if c.MinProgress == 0 {
+		c.MinProgress = DefaultMinProgress
+	}
+	if c.CloseAfter == 0 {
+		c.CloseAfter = DefaultCloseAfter
+	}
+	if c.UpdateChange == 0 {
+		c.UpdateChange = DefaultUpdateChange
+	}
+	if c.Stale == 0 {
+		c.Stale = DefaultStale
+	}
+	return c
+}
+
+// Validate reports the first bad field.
+func (c Config) Validate() error {
+	seen := map[string]bool{}
+	for i, s := range c.Signals {
+		switch {
+		case s.Name == "" || s.Metric == "":
+			return fmt.Errorf("signals[%d]: name and metric are required", i)
+		case seen[s.Metric]:
+			return fmt.Errorf("signals[%d].metric: %s is tracked twice", i, s.Metric)
+		case s.Direction != schemas.DirectionFalling && s.Direction != schemas.DirectionRising:
+			return fmt.Errorf("signals[%d].direction: %q is not falling or rising", i, s.Direction)
+		case s.Threshold == nil && s.Delta == 0 && s.Relative == 0:
+			return fmt.Errorf("signals[%d]: one of threshold, delta, relative is required", i)
+		case s.Threshold != nil && (math.IsNaN(*s.Threshold) || math.IsInf(*s.Threshold, 0)):
+			return fmt.Errorf("signals[%d].threshold: not finite", i)
+		case s.Direction == schemas.DirectionFalling && (s.Delta > 0 || s.Relative > 0),
+			s.Direction == schemas.DirectionRising && (s.Delta < 0 || s.Relative < 0):
+			return fmt.Errorf("signals[%d]: delta and relative must point in the signal's direction (%s)", i, s.Direction)
+		}
+		seen[s.Metric] = true
+	}
+	switch {
+	case c.Bucket < time.Second:
+		return fmt.Errorf("bucket: %v is below 1s", c.Bucket)
+	case c.Window < 4 || c.Window > 1000:
+		return fmt.Errorf("window: %d must be between 4 and 1000", c.Window)
+	case c.MinBuckets < 4 || c.MinBuckets > c.Window:
+		return fmt.Errorf("min_buckets: %d must be between 4 and window (%d)", c.MinBuckets, c.Window)
+	case c.MinFit < 4:
+		return fmt.Errorf("min_fit: %d must be at least 4", c.MinFit)
+	case c.Baseline < 1:
+		return fmt.Errorf("baseline: %d must be at least 1", c.Baseline)
+	case c.Horizon <= 0:
+		return fmt.Errorf("horizon: %v must be positive", c.Horizon)
+	case c.MinConfidence <= 0.5 || c.MinConfidence >= 1:
+		return fmt.Errorf("min_confidence: %v must be in (0.5,1)", c.MinConfidence)
+	case c.MinProgress < 0 || c.MinProgress >= 1:
+		return fmt.Errorf("min_progress: %v must be in [0,1)", c.MinProgress)
+	case c.CloseAfter < 1:
+		return fmt.Errorf("close_after: %d must be at least 1", c.CloseAfter)
+	case c.UpdateChange <= 0:
+		return fmt.Errorf("update_change: %v must be positive", c.UpdateChange)
+	case c.Stale <= 0:
+		return fmt.Errorf("stale: %v must be positive", c.Stale)
+	}
+	return nil
+}

@@ -1,0 +1,231 @@
+package maintenance
+
+import (
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+func TestFitKnownSlopes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, slope := range []float64{-0.3, -0.01, 0, 0.05, 2} {
+		var ts, ys []float64
+		for i := 0; i < 48; i++ {
+			ts = append(ts, 1000+float64(i))
+			y := 7 + slope*float64(i) + 0.05*rng.NormFloat64()
+			if i%11 == 5 {
+				y += 5 // outliers: Theil–Sen shrugs them off
+			}
+			ys = append(ys, y)
+		}
+		tr, _ := Fit(ts, ys, nil)
+		if math.Abs(tr.Slope-slope) > 0.005 {
+			t.Errorf("slope %v: fitted %v", slope, tr.Slope)
+		}
+		if tr.Lower > slope+0.003 || tr.Upper < slope-0.003 {
+			t.Errorf("slope %v: interval [%v, %v] misses it", slope, tr.Lower, tr.Upper)
+		}
+		if got := tr.At(1000); math.Abs(got-7) > 0.1 {
+			t.Errorf("slope %v: level at the start %v, want 7", slope, got)
+		}
+		conf := tr.Confidence(math.Copysign(1, slope))
+		switch {
+		case math.Abs(slope) >= 0.01 && conf < 0.99:
+			t.Errorf("slope %v: confidence %v", slope, conf)
+		case slope == 0 && conf > 0.99:
+			t.Errorf("flat: confidence %v", conf)
+		}
+	}
+	if tr, _ := Fit([]float64{1, 2}, []float64{3, 5}, nil); tr.Slope != 0 || tr.Intercept != 4 {
+		t.Errorf("two points: %+v", tr)
+	}
+}
+
+// drive feeds a signal every 10 minutes from hour 0 to hours and returns
+// the events.
+func drive(t *testing.T, tr *Tracker, start time.Time, hours int, f func(h float64) float64) []schemas.MaintenanceEvent {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(3, 4))
+	var out []schemas.MaintenanceEvent
+	for m := 0; m < hours*60; m += 10 {
+		h := float64(m) / 60
+		tr.Observe(start.Add(time.Duration(m)*time.Minute).UnixNano(), "edge-1", MetricOpticInPower, "name=Ethernet1-transceiver", f(h)+0.05*rng.NormFloat64())
+		out = append(out, tr.Take()...)
+	}
+	return out
+}
+
+var t0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+func TestLifecycleFailed(t *testing.T) {
+	tr, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Healthy at −3 dBm for 48 h, then falling 0.05 dB/h: the threshold
+	// (baseline − 4 dB) is crossed 80 h later, at hour 128; replaced at
+	// hour 140.
+	rx := func(h float64) float64 {
+		switch {
+		case h < 48 || h >= 140:
+			return -3
+		}
+		return -3 - 0.05*(h-48)
+	}
+	evs := drive(t, tr, t0, 200, rx)
+	cross := t0.Add(128 * time.Hour)
+	var states []string
+	for _, e := range evs {
+		states = append(states, e.State)
+		if err := e.Validate(); err != nil {
+			t.Fatalf("event does not validate: %v\n%+v", err, e)
+		}
+	}
+	if len(evs) < 2 || evs[0].State != schemas.MaintenanceOpen || evs[len(evs)-1].State != schemas.MaintenanceClosed {
+		t.Fatalf("states %v", states)
+	}
+	open, last := evs[0], evs[len(evs)-1]
+	lead := cross.Sub(open.EventTime)
+	t.Logf("opened %v before the crossing, predicted %v (interval %v … %v), confidence %.3f; %d events",
+		lead, open.PredictedFailure.Sub(cross), open.Interval.Earliest.Sub(cross), open.Interval.Latest.Sub(cross), open.Confidence, len(evs))
+	if lead < 24*time.Hour {
+		t.Errorf("opened only %v before the crossing", lead)
+	}
+	if d := open.PredictedFailure.Sub(cross); d > 24*time.Hour || d < -24*time.Hour {
+		t.Errorf("predicted failure off by %v", d)
+	}
+	if open.Interval.Earliest.After(cross) || open.Interval.Latest == nil || open.Interval.Latest.Before(cross) {
+		t.Errorf("interval %v … %v misses the crossing %v", open.Interval.Earliest, open.Interval.Latest, cross)
+	}
+	if math.Abs(open.SlopePerHour+0.05) > 0.01 || open.Threshold < -7.1 || open.Threshold > -6.9 || open.ThresholdSource != schemas.ThresholdConfigured {
+		t.Errorf("slope %v threshold %v (%s)", open.SlopePerHour, open.Threshold, open.ThresholdSource)
+	}
+	if last.CloseReason != schemas.CloseFailed || last.EventTime.Sub(cross).Abs() > 2*time.Hour {
+		t.Errorf("closed %s at %v, crossing at %v", last.CloseReason, last.EventTime, cross)
+	}
+	for _, e := range evs {
+		if e.Key != open.Key || !e.OpenedAt.Equal(open.OpenedAt) {
+			t.Errorf("event %s has key %s opened %v", e.ID, e.Key, e.OpenedAt)
+		}
+	}
+}
+
+func TestLifecycleRecovered(t *testing.T) {
+	tr, _ := New(Config{})
+	// Falls for 30 h (1.5 dB), then holds: the trend goes away.
+	rx := func(h float64) float64 {
+		switch {
+		case h < 30:
+			return -3
+		case h < 60:
+			return -3 - 0.05*(h-30)
+		}
+		return -4.5
+	}
+	evs := drive(t, tr, t0, 200, rx)
+	if len(evs) < 2 || evs[0].State != schemas.MaintenanceOpen {
+		t.Fatalf("events %+v", evs)
+	}
+	last := evs[len(evs)-1]
+	if last.State != schemas.MaintenanceClosed || last.CloseReason != schemas.CloseRecovered {
+		t.Fatalf("last event %s %s", last.State, last.CloseReason)
+	}
+	if at := last.EventTime.Sub(t0); at < 60*time.Hour || at > 110*time.Hour {
+		t.Errorf("closed at hour %v", at.Hours())
+	}
+	if tr.Open() != 0 {
+		t.Errorf("%d cases open", tr.Open())
+	}
+}
+
+func TestNoCaseOnNoise(t *testing.T) {
+	tr, _ := New(Config{})
+	rng := rand.New(rand.NewPCG(9, 9))
+	// Diurnal swing of ±0.5 dB plus noise for two weeks.
+	evs := drive(t, tr, t0, 14*24, func(h float64) float64 { return -3 + 0.5*math.Sin(2*math.Pi*h/24) + 0.1*rng.NormFloat64() })
+	if len(evs) != 0 {
+		t.Fatalf("%d events on a healthy series: %+v", len(evs), evs[0])
+	}
+}
+
+func TestDeviceThresholdAndStale(t *testing.T) {
+	tr, _ := New(Config{})
+	tr.Observe(t0.UnixNano(), "edge-1", MetricThresholdInPowerLower, "name=Ethernet1-transceiver,severity=WARNING", -6)
+	tr.Observe(t0.UnixNano(), "edge-1", MetricThresholdInPowerLower, "name=Ethernet1-transceiver,severity=CRITICAL", -9)
+	evs := drive(t, tr, t0, 110, func(h float64) float64 {
+		if h < 30 {
+			return -3
+		}
+		return -3 - 0.1*(h-30)
+	})
+	if len(evs) == 0 || evs[0].ThresholdSource != schemas.ThresholdDevice || evs[0].Threshold != -9 {
+		t.Fatalf("events %+v", evs)
+	}
+	tr2, _ := New(Config{})
+	drive(t, tr2, t0, 60, func(h float64) float64 { return -3 - 0.05*math.Max(h-30, 0) - 0.000001*h })
+	if tr2.Open() != 1 {
+		t.Skip("no case opened to expire")
+	}
+	tr2.Expire(t0.Add(80 * time.Hour).UnixNano())
+	if evs := tr2.Take(); len(evs) != 1 || evs[0].CloseReason != schemas.CloseStale {
+		t.Fatalf("expire: %+v", evs)
+	}
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	a, _ := New(Config{})
+	rx := func(h float64) float64 { return -3 - 0.05*math.Max(h-30, 0) }
+	drive(t, a, t0, 70, rx) // mid-case
+	if a.Open() != 1 {
+		t.Fatalf("%d cases open", a.Open())
+	}
+	b, _ := New(Config{})
+	n := 0
+	a.TakeDirty(func(k schemas.SeriesKey) {
+		st, ok := a.AppendState(nil, k)
+		if !ok {
+			t.Fatal("no state")
+		}
+		if err := b.RestoreState(k, st); err != nil {
+			t.Fatal(err)
+		}
+		again, _ := b.AppendState(nil, k)
+		if string(again) != string(st) {
+			t.Fatal("restored state differs")
+		}
+		n++
+	})
+	if n != 1 {
+		t.Fatalf("%d dirty series", n)
+	}
+	start := t0.Add(70 * time.Hour)
+	f := func(h float64) float64 { return rx(h + 70) }
+	ea, eb := drive(t, a, start, 80, f), drive(t, b, start, 80, f)
+	if !reflect.DeepEqual(ea, eb) || len(ea) == 0 {
+		t.Fatalf("restored tracker differs: %d vs %d events", len(ea), len(eb))
+	}
+	k := a.Keys()[0]
+	st, _ := a.AppendState(nil, k)
+	st[1] = 7
+	if err := b.RestoreState(k, st); err == nil {
+		t.Fatal("version 7 restored")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, c := range []Config{
+		{Window: 2},
+		{MinConfidence: 0.3},
+		{Signals: []Signal{{Name: "x", Metric: "/m", Direction: "up", Delta: 1}}},
+		{Signals: []Signal{{Name: "x", Metric: "/m", Direction: schemas.DirectionFalling}}},
+		{Signals: []Signal{{Name: "x", Metric: "/m", Direction: schemas.DirectionFalling, Delta: 1}}},
+	} {
+		if _, err := New(c); err == nil {
+			t.Errorf("%+v: want an error", c)
+		}
+	}
+}

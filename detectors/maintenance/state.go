@@ -1,0 +1,123 @@
+package maintenance
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/telekernel/telekernel/detectors/internal/enc"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// State record kind tag and version of a series. The tag is outside the
+// range of detectors/internal/enc's tags.
+const (
+	tagSeries     byte = 0x71
+	seriesVersion byte = 1
+)
+
+// maxState bounds the floats of one restored slice.
+const maxState = 1 << 16
+
+// TakeDirty calls fn with every series changed since the last call.
+func (t *Tracker) TakeDirty(fn func(k schemas.SeriesKey)) {
+	for _, k := range t.dirty {
+		if s := t.series[k]; s != nil {
+			s.dirty = false
+			fn(k)
+		}
+	}
+	t.dirty = t.dirty[:0]
+}
+
+// AppendState appends the state of series k to dst; ok is false when the
+// tracker does not hold it (it was forgotten: write a tombstone).
+func (t *Tracker) AppendState(dst []byte, k schemas.SeriesKey) (_ []byte, ok bool) {
+	s := t.series[k]
+	if s == nil {
+		return dst, false
+	}
+	dst = enc.AppendHeader(dst, tagSeries, seriesVersion)
+	name := t.cfg.Signals[s.sig].Name
+	dst = enc.AppendU(dst, uint64(len(name)))
+	dst = append(dst, name...)
+	dst = enc.AppendI(dst, s.bStart)
+	dst = enc.AppendF64s(dst, s.vals)
+	dst = enc.AppendF64s(dst, s.bt)
+	dst = enc.AppendF64s(dst, s.by)
+	dst = enc.AppendF64s(dst, s.baseVals)
+	dst = enc.AppendF64(dst, s.baseline)
+	dst = enc.AppendBool(dst, s.hasBase)
+	dst = enc.AppendF64(dst, s.devThr)
+	dst = enc.AppendBool(dst, s.hasThr)
+	dst = enc.AppendBool(dst, s.open)
+	dst = enc.AppendBool(dst, s.failedHold)
+	dst = enc.AppendU(dst, uint64(s.calm))
+	dst = enc.AppendI(dst, s.lastTS)
+	var last []byte
+	if s.open {
+		last, _ = json.Marshal(&s.last)
+	}
+	dst = enc.AppendU(dst, uint64(len(last)))
+	return append(dst, last...), true
+}
+
+// RestoreState loads the state of series k written by AppendState. Errors
+// wrap enc.ErrVersion for another state version; a state of a signal that
+// is no longer configured is an error too.
+func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
+	r := enc.Reader{B: b}
+	r.Header(tagSeries, seriesVersion)
+	str := func() string {
+		n := r.U()
+		if r.Err != nil {
+			return ""
+		}
+		if n > uint64(len(r.B)) {
+			r.Err = enc.ErrShort
+			return ""
+		}
+		s := string(r.B[:n])
+		r.B = r.B[n:]
+		return s
+	}
+	name := str()
+	s := &series{key: k, component: k.Keys, sig: -1}
+	for i, sig := range t.cfg.Signals {
+		if sig.Name == name {
+			s.sig = i
+		}
+	}
+	s.bStart = r.I()
+	s.vals = r.F64s(nil, maxState)
+	s.bt = r.F64s(nil, maxState)
+	s.by = r.F64s(nil, maxState)
+	s.baseVals = r.F64s(nil, maxState)
+	s.baseline = r.F64()
+	s.hasBase = r.Bool()
+	s.devThr = r.F64()
+	s.hasThr = r.Bool()
+	s.open = r.Bool()
+	s.failedHold = r.Bool()
+	s.calm = int(r.U())
+	s.lastTS = r.I()
+	last := str()
+	if err := r.Done(); err != nil {
+		return fmt.Errorf("maintenance: state of %s: %w", k, err)
+	}
+	if s.sig < 0 {
+		return fmt.Errorf("maintenance: state of %s is of signal %q, which is not configured", k, name)
+	}
+	if len(s.bt) != len(s.by) {
+		return fmt.Errorf("maintenance: state of %s has %d bucket times and %d values", k, len(s.bt), len(s.by))
+	}
+	if s.open {
+		if err := json.Unmarshal([]byte(last), &s.last); err != nil {
+			return fmt.Errorf("maintenance: state of %s: last event: %w", k, err)
+		}
+	}
+	t.series[k] = s
+	return nil
+}
+
+// Forget drops series k (a tombstone was restored).
+func (t *Tracker) Forget(k schemas.SeriesKey) { delete(t.series, k) }

@@ -1,0 +1,454 @@
+package maintenance
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+type series struct {
+	sig       int // index in Config.Signals
+	key       schemas.SeriesKey
+	component string
+
+	bStart int64     // start of the open bucket, Unix ns; 0 before the first value
+	vals   []float64 // values of the open bucket
+	bt, by []float64 // closed buckets: mid time (hours since the epoch), median
+
+	baseVals []float64
+	baseline float64
+	hasBase  bool
+	devThr   float64
+	hasThr   bool
+
+	open       bool
+	failedHold bool
+	calm       int
+	lastTS     int64
+	last       schemas.MaintenanceEvent // the case's last event, while open
+	dirty      bool
+}
+
+type psuReading struct {
+	out, v, i, p         float64
+	outTS, vTS, iTS, pTS int64
+}
+
+// Tracker follows the health signals of many series.
+type Tracker struct {
+	cfg      Config
+	bySignal map[string]int // metric → signal
+	byThr    map[string]int // device threshold metric → signal
+	series   map[schemas.SeriesKey]*series
+	psus     map[schemas.SeriesKey]*psuReading // key: device, "", keys
+	out      []schemas.MaintenanceEvent
+	dirty    []schemas.SeriesKey
+	scratch  []float64
+	needPSU  bool
+}
+
+// New returns a tracker.
+func New(cfg Config) (*Tracker, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("maintenance: %w", err)
+	}
+	t := &Tracker{cfg: cfg, bySignal: map[string]int{}, byThr: map[string]int{}, series: map[schemas.SeriesKey]*series{}, psus: map[schemas.SeriesKey]*psuReading{}}
+	for i, s := range cfg.Signals {
+		t.bySignal[s.Metric] = i
+		if s.DeviceThresholdMetric != "" {
+			t.byThr[s.DeviceThresholdMetric] = i
+		}
+		if s.Metric == MetricPSUEfficiency {
+			t.needPSU = true
+		}
+	}
+	return t, nil
+}
+
+// Config returns the configuration with defaults applied.
+func (t *Tracker) Config() Config { return t.cfg }
+
+// Series returns the number of series tracked.
+func (t *Tracker) Series() int { return len(t.series) }
+
+// Open returns the number of open cases.
+func (t *Tracker) Open() int {
+	n := 0
+	for _, s := range t.series {
+		if s.open {
+			n++
+		}
+	}
+	return n
+}
+
+func (t *Tracker) get(sig int, device, metric, keys string) *series {
+	k := schemas.SeriesKey{Device: device, Metric: metric, Keys: keys}
+	s := t.series[k]
+	if s == nil {
+		k = schemas.SeriesKey{Device: strings.Clone(device), Metric: strings.Clone(metric), Keys: strings.Clone(keys)}
+		s = &series{sig: sig, key: k, component: k.Keys}
+		t.series[k] = s
+	}
+	return s
+}
+
+func (t *Tracker) markDirty(s *series) {
+	if !s.dirty {
+		s.dirty = true
+		t.dirty = append(t.dirty, s.key)
+	}
+}
+
+// Observe feeds one gauge sample. Samples of one series must come in time
+// order; older ones are ignored. Strings are not retained.
+func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
+	if i, ok := t.bySignal[metric]; ok {
+		t.observe(t.get(i, device, metric, keys), ts, v)
+		return
+	}
+	if i, ok := t.byThr[metric]; ok {
+		// Keys are the component's plus ",severity=…"; the critical
+		// (or only) severity wins.
+		comp, sev := keys, ""
+		if j := strings.Index(keys, ",severity="); j >= 0 {
+			comp, sev = keys[:j], keys[j+len(",severity="):]
+		}
+		s := t.get(i, device, t.cfg.Signals[i].Metric, comp)
+		if !s.hasThr || sev == "CRITICAL" {
+			s.devThr, s.hasThr = v, true
+			t.markDirty(s)
+		}
+		return
+	}
+	if !t.needPSU {
+		return
+	}
+	switch metric {
+	case MetricPSUOutPower, MetricPSUInVoltage, MetricPSUInCurrent, MetricPSUInPower:
+	default:
+		return
+	}
+	k := schemas.SeriesKey{Device: device, Keys: keys}
+	p := t.psus[k]
+	if p == nil {
+		k = schemas.SeriesKey{Device: strings.Clone(device), Keys: strings.Clone(keys)}
+		p = &psuReading{}
+		t.psus[k] = p
+	}
+	switch metric {
+	case MetricPSUOutPower:
+		p.out, p.outTS = v, ts
+	case MetricPSUInVoltage:
+		p.v, p.vTS = v, ts
+	case MetricPSUInCurrent:
+		p.i, p.iTS = v, ts
+	case MetricPSUInPower:
+		p.p, p.pTS = v, ts
+	}
+	if p.outTS != ts || p.out <= 0 {
+		return
+	}
+	in := 0.0
+	switch {
+	case p.pTS == ts:
+		in = p.p
+	case p.vTS == ts && p.iTS == ts:
+		in = p.v * p.i
+	default:
+		return
+	}
+	if in <= 0 {
+		return
+	}
+	p.outTS = 0 // once per time
+	t.observe(t.get(t.bySignal[MetricPSUEfficiency], device, MetricPSUEfficiency, keys), ts, p.out/in)
+}
+
+func (t *Tracker) observe(s *series, ts int64, v float64) {
+	if math.IsNaN(v) || math.IsInf(v, 0) || ts < s.bStart {
+		return
+	}
+	b := int64(t.cfg.Bucket)
+	if s.bStart == 0 {
+		s.bStart = ts - ts%b
+	}
+	if ts >= s.bStart+b {
+		t.closeBucket(s)
+		s.bStart = ts - ts%b
+	}
+	s.vals = append(s.vals, v)
+	s.lastTS = ts
+	t.markDirty(s)
+}
+
+const nsPerHour = float64(time.Hour)
+
+func (t *Tracker) closeBucket(s *series) {
+	if len(s.vals) == 0 {
+		return
+	}
+	t.scratch = append(t.scratch[:0], s.vals...)
+	slices.Sort(t.scratch)
+	med := median(t.scratch)
+	s.vals = s.vals[:0]
+	end := s.bStart + int64(t.cfg.Bucket)
+	mid := (float64(s.bStart) + float64(t.cfg.Bucket)/2) / nsPerHour
+	if len(s.bt) >= t.cfg.Window {
+		copy(s.bt, s.bt[1:])
+		copy(s.by, s.by[1:])
+		s.bt, s.by = s.bt[:len(s.bt)-1], s.by[:len(s.by)-1]
+	}
+	s.bt, s.by = append(s.bt, mid), append(s.by, med)
+	if !s.hasBase {
+		s.baseVals = append(s.baseVals, med)
+		if len(s.baseVals) >= t.cfg.Baseline {
+			t.scratch = append(t.scratch[:0], s.baseVals...)
+			slices.Sort(t.scratch)
+			s.baseline, s.hasBase, s.baseVals = median(t.scratch), true, nil
+		}
+	}
+	t.evaluate(s, end, med)
+}
+
+// threshold returns the failure threshold of a series and its source.
+func (t *Tracker) threshold(s *series) (float64, string, bool) {
+	sig := &t.cfg.Signals[s.sig]
+	switch {
+	case s.hasThr:
+		return s.devThr, schemas.ThresholdDevice, true
+	case sig.Threshold != nil:
+		return *sig.Threshold, schemas.ThresholdConfigured, true
+	case !s.hasBase:
+		return 0, "", false
+	case sig.Relative != 0:
+		return s.baseline * (1 + sig.Relative), schemas.ThresholdConfigured, true
+	}
+	return s.baseline + sig.Delta, schemas.ThresholdConfigured, true
+}
+
+func (t *Tracker) evaluate(s *series, now int64, med float64) {
+	sig := &t.cfg.Signals[s.sig]
+	thr, src, ok := t.threshold(s)
+	if !ok {
+		return
+	}
+	dir := 1.0
+	if sig.Direction == schemas.DirectionFalling {
+		dir = -1
+	}
+	crossed := dir*(med-thr) >= 0
+	if s.failedHold {
+		// Failed: wait until the component is back (replaced), then learn
+		// it afresh.
+		healthy := !crossed
+		if healthy && s.hasBase {
+			healthy = math.Abs(med-s.baseline) < 0.5*math.Abs(thr-s.baseline)
+		}
+		if healthy {
+			s.failedHold, s.bt, s.by = false, s.bt[:0], s.by[:0]
+			if !s.hasThr && sig.Threshold == nil {
+				s.hasBase, s.baseVals = false, nil
+			}
+		}
+		return
+	}
+	if crossed {
+		if s.open {
+			e := s.last
+			e.Value = med
+			t.emit(s, &e, schemas.MaintenanceClosed, now, schemas.CloseFailed)
+			s.open = false
+		}
+		s.failedHold = true
+		return
+	}
+	if len(s.bt) < t.cfg.MinBuckets {
+		return
+	}
+	tr := t.fit(s, dir)
+	tNow := float64(now) / nsPerHour
+	level := tr.At(tNow)
+	conf := tr.Confidence(dir)
+	toward := dir*tr.Slope > 0
+	dist := thr - level
+	ttf := math.Inf(1)
+	if toward {
+		ttf = math.Max(dist/tr.Slope, 0)
+	}
+	// Progress is judged on the median of the last day's buckets, so a
+	// daily swing does not look like a degradation.
+	progress := 1.0
+	if s.hasBase && thr != s.baseline {
+		day := min(len(s.by), max(1, int(24*time.Hour/t.cfg.Bucket)))
+		t.scratch = append(t.scratch[:0], s.by[len(s.by)-day:]...)
+		slices.Sort(t.scratch)
+		progress = (median(t.scratch) - s.baseline) / (thr - s.baseline)
+	}
+	horizon := t.cfg.Horizon.Hours()
+	if !s.open {
+		if toward && conf >= t.cfg.MinConfidence && ttf <= horizon && progress >= t.cfg.MinProgress {
+			e := t.event(s, tr, now, level, thr, src, dir, conf, ttf)
+			s.open, s.calm = true, 0
+			e.OpenedAt = time.Unix(0, now).UTC()
+			t.emit(s, &e, schemas.MaintenanceOpen, now, "")
+		}
+		return
+	}
+	closeConf := 1 - 10*(1-t.cfg.MinConfidence)
+	if !toward || conf < closeConf || ttf > 2*horizon {
+		s.calm++
+		if s.calm >= t.cfg.CloseAfter {
+			e := s.last
+			e.Value, e.SlopePerHour, e.Confidence = level, tr.Slope, conf
+			t.emit(s, &e, schemas.MaintenanceClosed, now, schemas.CloseRecovered)
+			s.open = false
+		}
+		return
+	}
+	s.calm = 0
+	e := t.event(s, tr, now, level, thr, src, dir, conf, ttf)
+	e.OpenedAt = s.last.OpenedAt
+	prevLead := s.last.PredictedFailure.Sub(time.Unix(0, now)).Hours()
+	moved := math.Abs(e.PredictedFailure.Sub(s.last.PredictedFailure).Hours())
+	if moved > t.cfg.UpdateChange*math.Max(prevLead, 1) || e.Severity != s.last.Severity {
+		t.emit(s, &e, schemas.MaintenanceUpdate, now, "")
+	}
+}
+
+// fit fits the trend over the window, or over its recent half (and
+// quarter…) while that half heads for the threshold faster than the longer
+// fit's interval allows: a degradation that began inside the window is
+// extrapolated at its own rate, not diluted by the healthy time before it.
+func (t *Tracker) fit(s *series, dir float64) Trend {
+	n := len(s.bt)
+	var tr Trend
+	tr, t.scratch = Fit(s.bt, s.by, t.scratch)
+	for w := n / 2; w >= t.cfg.MinBuckets && w >= t.cfg.MinFit; w /= 2 {
+		var half Trend
+		half, t.scratch = Fit(s.bt[n-w:], s.by[n-w:], t.scratch)
+		steeper := dir*half.Slope > 0 && ((dir > 0 && half.Slope > tr.Upper) || (dir < 0 && half.Slope < tr.Lower))
+		if !steeper {
+			break
+		}
+		tr = half
+	}
+	return tr
+}
+
+// event builds the prediction part of an event.
+func (t *Tracker) event(s *series, tr Trend, now int64, level, thr float64, src string, dir, conf, ttf float64) schemas.MaintenanceEvent {
+	sig := &t.cfg.Signals[s.sig]
+	at := time.Unix(0, now).UTC()
+	hours := func(h float64) time.Time { return at.Add(time.Duration(math.Min(h, 1e5) * float64(time.Hour))) }
+	dist := thr - level
+	steep, shallow := tr.Lower, tr.Upper
+	if dir > 0 {
+		steep, shallow = tr.Upper, tr.Lower
+	}
+	earliest := ttf
+	if dir*steep > 0 {
+		earliest = math.Min(math.Max(dist/steep, 0), ttf)
+	}
+	iv := schemas.Interval{Earliest: hours(earliest)}
+	if dir*shallow > 0 {
+		l := hours(math.Max(dist/shallow, ttf))
+		iv.Latest = &l
+	}
+	sev := schemas.SeverityInfo
+	switch {
+	case ttf <= 24:
+		sev = schemas.SeverityCritical
+	case ttf <= 7*24:
+		sev = schemas.SeverityWarning
+	}
+	return schemas.MaintenanceEvent{
+		Version: schemas.MaintenanceVersion, Key: schemas.MaintenanceKey(s.key.Device, s.component, sig.Name),
+		Device: s.key.Device, Component: s.component, Metric: s.key.Metric, Signal: sig.Name, Unit: sig.Unit,
+		Value: level, SlopePerHour: tr.Slope, Threshold: thr, ThresholdSource: src, Direction: sig.Direction,
+		PredictedFailure: hours(ttf), Interval: iv, Confidence: conf, LeadTimeSeconds: math.Min(ttf, 1e5) * 3600, Severity: sev,
+		Summary: fmt.Sprintf("%s of %s %s moves %+.3g %s/h; it reaches %.4g %s in about %.0f h", sig.Name, s.key.Device,
+			strings.TrimPrefix(s.component, "name="), tr.Slope, sig.Unit, thr, sig.Unit, ttf),
+	}
+}
+
+func (t *Tracker) emit(s *series, e *schemas.MaintenanceEvent, state string, now int64, reason string) {
+	at := time.Unix(0, now).UTC()
+	e.State, e.EventTime, e.DetectedAt, e.CloseReason, e.ClosedAt = state, at, at, reason, nil
+	if state == schemas.MaintenanceClosed {
+		e.ClosedAt = &at
+		if e.PredictedFailure.Before(at) {
+			e.LeadTimeSeconds = 0
+		} else {
+			e.LeadTimeSeconds = e.PredictedFailure.Sub(at).Seconds()
+		}
+	}
+	e.ID = fmt.Sprintf("%s-%d-%s", e.Key, now, state)
+	s.last = *e
+	t.out = append(t.out, *e)
+	t.markDirty(s)
+}
+
+// Expire closes, as stale, the open cases of series silent since before
+// now − Config.Stale (device time, Unix ns), and forgets series silent for
+// ten times as long.
+func (t *Tracker) Expire(now int64) {
+	stale := int64(t.cfg.Stale)
+	for k, s := range t.series {
+		if s.lastTS == 0 {
+			continue
+		}
+		if s.open && s.lastTS < now-stale {
+			e := s.last
+			t.emit(s, &e, schemas.MaintenanceClosed, now, schemas.CloseStale)
+			s.open = false
+		}
+		if s.lastTS < now-10*stale && !s.open {
+			delete(t.series, k)
+		}
+	}
+}
+
+// Take returns the events produced since the last call; the caller owns
+// them. DetectedAt is the event time; a stage sets the wall clock.
+func (t *Tracker) Take() []schemas.MaintenanceEvent {
+	o := t.out
+	t.out = nil
+	return o
+}
+
+// TrendOf returns a series' closed buckets (Unix ns of their middles and
+// medians), its current trend and threshold, for reports. ok is false for
+// an unknown series.
+func (t *Tracker) TrendOf(k schemas.SeriesKey) (ts []int64, ys []float64, tr Trend, thr float64, ok bool) {
+	s := t.series[k]
+	if s == nil {
+		return nil, nil, Trend{}, 0, false
+	}
+	for _, h := range s.bt {
+		ts = append(ts, int64(h*nsPerHour))
+	}
+	ys = slices.Clone(s.by)
+	dir := 1.0
+	if t.cfg.Signals[s.sig].Direction == schemas.DirectionFalling {
+		dir = -1
+	}
+	tr = t.fit(s, dir)
+	thr, _, _ = t.threshold(s)
+	return ts, ys, tr, thr, true
+}
+
+// Keys returns the series tracked.
+func (t *Tracker) Keys() []schemas.SeriesKey {
+	out := make([]schemas.SeriesKey, 0, len(t.series))
+	for k := range t.series {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b schemas.SeriesKey) int { return strings.Compare(a.String(), b.String()) })
+	return out
+}

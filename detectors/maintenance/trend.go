@@ -1,0 +1,92 @@
+package maintenance
+
+import (
+	"math"
+	"slices"
+)
+
+// Trend is a robust straight-line fit y = Intercept + Slope·t.
+type Trend struct {
+	N         int
+	Slope     float64 // Theil–Sen: the median of the pairwise slopes
+	Lower     float64 // Sen's rank interval of the slope (90 %)
+	Upper     float64
+	Intercept float64 // median of y − Slope·t
+	// Z is the Mann–Kendall statistic, standardised (with continuity
+	// correction, ignoring ties): large positive for a rising trend.
+	Z float64
+}
+
+// At returns the fitted value at t.
+func (tr Trend) At(t float64) float64 { return tr.Intercept + tr.Slope*t }
+
+// Confidence returns the one-sided Mann–Kendall confidence that the series
+// trends in direction dir (+1 rising, −1 falling): Φ(dir·Z).
+func (tr Trend) Confidence(dir float64) float64 {
+	return 0.5 * math.Erfc(-dir*tr.Z/math.Sqrt2)
+}
+
+// z of the two-sided 90 % interval.
+const z90 = 1.6448536269514722
+
+// Fit fits a trend to the points (t[i], y[i]); t must be strictly
+// increasing. scratch is reused when large enough and returned. With fewer
+// than 3 points the trend is flat at the median.
+func Fit(t, y []float64, scratch []float64) (Trend, []float64) {
+	n := len(t)
+	tr := Trend{N: n}
+	if n < 3 {
+		scratch = append(scratch[:0], y...)
+		slices.Sort(scratch)
+		if n > 0 {
+			tr.Intercept = median(scratch)
+		}
+		return tr, scratch
+	}
+	slopes := scratch[:0]
+	s := 0
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			d := y[j] - y[i]
+			slopes = append(slopes, d/(t[j]-t[i]))
+			switch {
+			case d > 0:
+				s++
+			case d < 0:
+				s--
+			}
+		}
+	}
+	slices.Sort(slopes)
+	m := len(slopes)
+	tr.Slope = median(slopes)
+	nf := float64(n)
+	v := nf * (nf - 1) * (2*nf + 5) / 18
+	switch {
+	case s > 0:
+		tr.Z = (float64(s) - 1) / math.Sqrt(v)
+	case s < 0:
+		tr.Z = (float64(s) + 1) / math.Sqrt(v)
+	}
+	c := z90 * math.Sqrt(v)
+	lo := int(math.Floor((float64(m) - c) / 2))
+	hi := int(math.Ceil((float64(m) + c) / 2))
+	tr.Lower = slopes[max(lo, 0)]
+	tr.Upper = slopes[min(hi, m-1)]
+	res := slopes[:0]
+	for i := range t {
+		res = append(res, y[i]-tr.Slope*t[i])
+	}
+	slices.Sort(res)
+	tr.Intercept = median(res)
+	return tr, slopes
+}
+
+// median of sorted s (non-empty).
+func median(s []float64) float64 {
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
