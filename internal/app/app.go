@@ -31,6 +31,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/sim/agent"
 	"github.com/telekernel/telekernel/internal/config"
 	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/sinks/alertstate"
 	"github.com/telekernel/telekernel/sinks/parquet"
 )
 
@@ -212,6 +213,28 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 			return sum, err
 		}
 		defer chs.Close()
+	}
+
+	if want("alertstate") {
+		if err := alertstate.EnsureTopic(ctx, admin, cfg.Topics.AlertState, cfg.Topics.Partitions); err != nil {
+			return sum, err
+		}
+		as, err := alertstate.New(out, cfg.Topics.AlertState)
+		if err != nil {
+			return sum, err
+		}
+		if err := add(&outputs, "alertstate", cfg.Topics.GroupPrefix+"-alertstate", cfg.Topics.Detections, as, 0, time.Second); err != nil {
+			return sum, err
+		}
+	}
+	if want("alertmanager") && cfg.Alertmanager.URL != "" {
+		am, err := newAlertmanager(ctx, cfg, kc, reg, log)
+		if err != nil {
+			return sum, err
+		}
+		if err := add(&outputs, "alertmanager", cfg.Topics.GroupPrefix+"-alertmanager", cfg.Topics.Detections, am, 0, time.Second); err != nil {
+			return sum, err
+		}
 	}
 
 	// Stages run on their own context: a signal stops the simulator, then

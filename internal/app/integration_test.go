@@ -11,12 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/internal/config"
 	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/sinks/alertstate"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
 	"github.com/telekernel/telekernel/sinks/parquet"
 )
@@ -33,6 +35,7 @@ func randomSuffix() string {
 func TestRealKafkaAndClickHouse(t *testing.T) {
 	kafkaAddr := testenv.Service(t, "TK_KAFKA")
 	chAddr := testenv.Service(t, "TK_CLICKHOUSE")
+	amURL := testenv.Service(t, "TK_ALERTMANAGER")
 	id := randomSuffix()
 
 	cfg := config.Default()
@@ -40,6 +43,8 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 	cfg.Topics.Samples = "it-" + id + ".samples"
 	cfg.Topics.Detections = "it-" + id + ".detections"
 	cfg.Topics.DeadLetters = "it-" + id + ".deadletters"
+	cfg.Topics.AlertState = "it-" + id + ".alerts"
+	cfg.Alertmanager.URL = amURL
 	cfg.Topics.GroupPrefix = "it-" + id
 	cfg.Topics.Partitions = 3
 	cfg.ClickHouse.Addr = []string{chAddr}
@@ -79,7 +84,8 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	start := time.Now()
-	sum, err := Run(ctx, Options{Config: &cfg, Log: log})
+	reg := prometheus.NewRegistry()
+	sum, err := Run(ctx, Options{Config: &cfg, Log: log, Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +115,32 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 	}
 	checkDetections(t, dets, sum)
 
+	// Alerting: the compacted alert-state topic holds each alert's latest
+	// state (resolved, as the spike ended), and the Alertmanager bridge
+	// posted them with no failed request.
+	state, err := alertstate.Load(ctx, cfg.Kafka, cfg.Topics.AlertState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts := map[string]bool{}
+	for _, d := range dets {
+		alerts[d.Fingerprint] = true
+	}
+	if len(state) != len(alerts) {
+		t.Errorf("alert state holds %d alerts, the detections name %d", len(state), len(alerts))
+	}
+	for fp, d := range state {
+		if d.State != schemas.StateResolved {
+			t.Errorf("alert %s (%s %s) is %s in the alert state, want resolved", fp, d.Device, d.Metric, d.State)
+		}
+	}
+	if posted := counterValue(t, reg, "telekernel_alertmanager_alerts_posted_total"); posted < float64(len(alerts)) {
+		t.Errorf("alertmanager: %v alerts posted, want at least %d", posted, len(alerts))
+	}
+	if errs := counterValue(t, reg, "telekernel_alertmanager_request_errors_total"); errs != 0 {
+		t.Errorf("alertmanager: %v failed requests", errs)
+	}
+
 	// ClickHouse: exact rows.
 	ch, err := clickhouse.New(ctx, clickhouse.Config{Addr: []string{chAddr}, Database: cfg.ClickHouse.Database})
 	if err != nil {
@@ -137,4 +169,20 @@ func kafkaHeaders(hs []schemas.Header) []kgo.RecordHeader {
 		out[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
 	}
 	return out
+}
+
+// counterValue returns the value of an unlabelled counter in reg.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no counter %s", name)
+	return 0
 }

@@ -2,12 +2,19 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/internal/config"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/sinks/alertmanager"
+	"github.com/telekernel/telekernel/sinks/alertstate"
 	"github.com/telekernel/telekernel/sinks/parquet"
 )
 
@@ -45,4 +52,29 @@ func headersOf(r *kgo.Record) []schemas.Header {
 		hs[i] = schemas.Header{Key: h.Key, Value: h.Value}
 	}
 	return hs
+}
+
+// newAlertmanager returns the Alertmanager bridge, seeded with the alerts
+// that are firing according to the compacted alert-state topic, so alerts
+// that fired before a restart keep being re-posted instead of expiring.
+func newAlertmanager(ctx context.Context, cfg *config.Config, kc pipeline.KafkaConfig, reg prometheus.Registerer, log *slog.Logger) (*alertmanager.Sink, error) {
+	am, err := alertmanager.New(cfg.Alertmanager, alertmanager.WithLogger(log), alertmanager.WithMetrics(alertmanager.NewMetrics(reg)))
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(cfg.Stages, "alertstate") {
+		state, err := alertstate.Load(ctx, kc, cfg.Topics.AlertState)
+		if err != nil {
+			return nil, fmt.Errorf("alertmanager: cannot read the alert state from %s: %w", cfg.Topics.AlertState, err)
+		}
+		firing := make([]*schemas.Detection, 0, len(state))
+		for _, d := range state {
+			if d.State == schemas.StateFiring {
+				firing = append(firing, d)
+			}
+		}
+		am.Restore(firing...)
+		log.Info("alertmanager bridge restored firing alerts", "firing", len(firing), "topic", cfg.Topics.AlertState)
+	}
+	return am, nil
 }

@@ -21,6 +21,8 @@ import (
 	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/internal/tlsfiles"
 	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/sinks/alertmanager"
+	"github.com/telekernel/telekernel/sinks/alertstate"
 )
 
 // Defaults.
@@ -37,8 +39,9 @@ const (
 // Config is the whole configuration.
 type Config struct {
 	// Stages lists the stages this process runs: detect, parquet,
-	// clickhouse. Default all three; parquet runs when parquet.enabled,
-	// clickhouse when clickhouse.addr is set.
+	// clickhouse, alertstate, alertmanager. Default all; parquet runs when
+	// parquet.enabled, clickhouse when clickhouse.addr is set, alertmanager
+	// when alertmanager.url is set.
 	Stages     []string              `yaml:"stages"`
 	Kafka      pipeline.KafkaConfig  `yaml:"kafka"`
 	Topics     Topics                `yaml:"topics"`
@@ -46,8 +49,11 @@ type Config struct {
 	Detect     pipeline.DetectConfig `yaml:"detect"`
 	Parquet    Parquet               `yaml:"parquet"`
 	ClickHouse ClickHouse            `yaml:"clickhouse"`
-	HTTP       HTTP                  `yaml:"http"`
-	Log        Log                   `yaml:"log"`
+	// Alertmanager receives firing and resolved detections when its url is
+	// set.
+	Alertmanager alertmanager.Config `yaml:"alertmanager"`
+	HTTP         HTTP                `yaml:"http"`
+	Log          Log                 `yaml:"log"`
 }
 
 // Topics names the Kafka topics.
@@ -55,7 +61,10 @@ type Topics struct {
 	Samples     string `yaml:"samples"`      // default tk.samples
 	Detections  string `yaml:"detections"`   // default tk.detections
 	DeadLetters string `yaml:"dead_letters"` // default tk.deadletters
-	Partitions  int32  `yaml:"partitions"`   // for topics telekernel creates; default 6
+	// AlertState is the compacted topic holding every alert's current
+	// state, keyed by fingerprint; default tk.alerts.
+	AlertState string `yaml:"alert_state"`
+	Partitions int32  `yaml:"partitions"` // for topics telekernel creates; default 6
 	// GroupPrefix prefixes the consumer group of every stage, e.g.
 	// "telekernel-detect"; default "telekernel". Two deployments on one
 	// cluster need different prefixes (and topics).
@@ -120,7 +129,7 @@ func Default() Config {
 }
 
 // StageNames are the stages a process can run.
-var StageNames = []string{"detect", "parquet", "clickhouse"}
+var StageNames = []string{"detect", "parquet", "clickhouse", "alertstate", "alertmanager"}
 
 func (c *Config) applyDefaults() {
 	if c.Stages == nil {
@@ -135,6 +144,9 @@ func (c *Config) applyDefaults() {
 	}
 	if t.DeadLetters == "" {
 		t.DeadLetters = pipeline.DefaultDeadLetterTopic
+	}
+	if t.AlertState == "" {
+		t.AlertState = alertstate.DefaultTopic
 	}
 	if t.GroupPrefix == "" {
 		t.GroupPrefix = "telekernel"
@@ -245,6 +257,11 @@ func (c *Config) Validate() error {
 	for _, a := range c.ClickHouse.Addr {
 		if !strings.Contains(a, ":") {
 			return fmt.Errorf("clickhouse.addr: %q is not host:port", a)
+		}
+	}
+	if c.Alertmanager != (alertmanager.Config{}) {
+		if err := check("alertmanager", c.Alertmanager.Validate()); err != nil {
+			return err
 		}
 	}
 	switch c.Log.Level {
