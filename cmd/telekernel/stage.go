@@ -36,6 +36,9 @@ restores each moved partition's detector state from its changelog topic before p
 			if name == "clickhouse" && len(cfg.ClickHouse.Addr) == 0 {
 				return fmt.Errorf("stage clickhouse: clickhouse.addr is empty")
 			}
+			if name == "alertmanager" && cfg.Alertmanager.URL == "" {
+				return fmt.Errorf("stage alertmanager: alertmanager.url is empty")
+			}
 			cfg.Stages = []string{name}
 			off := false
 			cfg.Sim.Enabled = &off

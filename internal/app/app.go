@@ -228,7 +228,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		}
 	}
 	if want("alertmanager") && cfg.Alertmanager.URL != "" {
-		am, err := newAlertmanager(ctx, cfg, kc, reg, log)
+		am, err := newAlertmanager(ctx, cfg, kc, admin, reg, log)
 		if err != nil {
 			return sum, err
 		}

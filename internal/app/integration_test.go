@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"math"
+	"net/http"
+	"net/url"
 	"os"
 	"testing"
 	"time"
@@ -185,4 +188,73 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("no counter %s", name)
 	return 0
+}
+
+// TestAlertmanagerRestoresFiringAlerts: a bridge that starts (say after a
+// restart) re-posts the alerts the compacted alert-state topic says are
+// firing, so Alertmanager keeps them active although no new detection
+// arrives.
+func TestAlertmanagerRestoresFiringAlerts(t *testing.T) {
+	kafkaAddr := testenv.Service(t, "TK_KAFKA")
+	amURL := testenv.Service(t, "TK_ALERTMANAGER")
+	id := randomSuffix()
+	cfg := config.Default()
+	cfg.Kafka.Brokers = []string{kafkaAddr}
+	cfg.Topics.Samples = "it-" + id + ".samples"
+	cfg.Topics.Detections = "it-" + id + ".detections"
+	cfg.Topics.DeadLetters = "it-" + id + ".deadletters"
+	cfg.Topics.AlertState = "it-" + id + ".alerts"
+	cfg.Topics.GroupPrefix = "it-" + id
+	cfg.Alertmanager.URL = amURL
+	cfg.HTTP.Listen = "off"
+	cfg.Stages = []string{"alertmanager"}
+	off := false
+	cfg.Sim.Enabled = &off
+
+	// An alert that fired before the restart, in the alert state only.
+	device := "restore-" + id
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	labels := schemas.AlertLabels(device, "/interfaces/interface/state/counters/in-octets", "name=Ethernet1")
+	d := &schemas.Detection{Version: schemas.DetectionVersion, EventTime: now, DetectedAt: now, State: schemas.StateFiring,
+		Device: device, Metric: labels["metric"], Keys: labels["keys"], Detector: "robust_z", Score: 0.9,
+		Severity: schemas.SeverityWarning, Labels: labels, StartsAt: now, Fingerprint: schemas.Fingerprint(labels)}
+	d.ID = d.Fingerprint + "-" + now.Format(time.RFC3339Nano)
+	v, err := schemas.MarshalDetection(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin, err := pipeline.Connect(ctx, cfg.Kafka)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := alertstate.EnsureTopic(ctx, admin, cfg.Topics.AlertState, 1); err != nil {
+		t.Fatal(err)
+	}
+	rec := &kgo.Record{Topic: cfg.Topics.AlertState, Key: []byte(d.Fingerprint), Value: v, Headers: kafkaHeaders(schemas.DetectionHeaders(d, "test"))}
+	if err := admin.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := Run(ctx, Options{Config: &cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), For: 3 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	q := url.Values{"filter": {`device="` + device + `"`}}
+	resp, err := http.Get(amURL + "/api/v2/alerts?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var alerts []struct {
+		Fingerprint string            `json:"fingerprint"`
+		Labels      map[string]string `json:"labels"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&alerts); err != nil {
+		t.Fatal(err)
+	}
+	if len(alerts) != 1 || alerts[0].Labels["alertname"] != schemas.AlertName || alerts[0].Labels["device"] != device {
+		t.Fatalf("Alertmanager's active alerts for %s: %+v, want the restored one", device, alerts)
+	}
 }

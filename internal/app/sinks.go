@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,26 +54,28 @@ func headersOf(r *kgo.Record) []schemas.Header {
 }
 
 // newAlertmanager returns the Alertmanager bridge, seeded with the alerts
-// that are firing according to the compacted alert-state topic, so alerts
-// that fired before a restart keep being re-posted instead of expiring.
-func newAlertmanager(ctx context.Context, cfg *config.Config, kc pipeline.KafkaConfig, reg prometheus.Registerer, log *slog.Logger) (*alertmanager.Sink, error) {
+// that are firing according to the compacted alert-state topic (created if
+// missing), so alerts that fired before a restart keep being re-posted
+// instead of expiring.
+func newAlertmanager(ctx context.Context, cfg *config.Config, kc pipeline.KafkaConfig, admin *kgo.Client, reg prometheus.Registerer, log *slog.Logger) (*alertmanager.Sink, error) {
 	am, err := alertmanager.New(cfg.Alertmanager, alertmanager.WithLogger(log), alertmanager.WithMetrics(alertmanager.NewMetrics(reg)))
 	if err != nil {
 		return nil, err
 	}
-	if slices.Contains(cfg.Stages, "alertstate") {
-		state, err := alertstate.Load(ctx, kc, cfg.Topics.AlertState)
-		if err != nil {
-			return nil, fmt.Errorf("alertmanager: cannot read the alert state from %s: %w", cfg.Topics.AlertState, err)
-		}
-		firing := make([]*schemas.Detection, 0, len(state))
-		for _, d := range state {
-			if d.State == schemas.StateFiring {
-				firing = append(firing, d)
-			}
-		}
-		am.Restore(firing...)
-		log.Info("alertmanager bridge restored firing alerts", "firing", len(firing), "topic", cfg.Topics.AlertState)
+	if err := alertstate.EnsureTopic(ctx, admin, cfg.Topics.AlertState, cfg.Topics.Partitions); err != nil {
+		return nil, err
 	}
+	state, err := alertstate.Load(ctx, kc, cfg.Topics.AlertState)
+	if err != nil {
+		return nil, fmt.Errorf("alertmanager: cannot read the alert state from %s: %w", cfg.Topics.AlertState, err)
+	}
+	firing := make([]*schemas.Detection, 0, len(state))
+	for _, d := range state {
+		if d.State == schemas.StateFiring {
+			firing = append(firing, d)
+		}
+	}
+	am.Restore(firing...)
+	log.Info("alertmanager bridge restored the firing alerts", "firing", len(firing), "topic", cfg.Topics.AlertState)
 	return am, nil
 }
