@@ -268,7 +268,9 @@ func (t *Tracker) evaluate(s *series, now int64, med float64) {
 		s.failedHold = true
 		return
 	}
-	if len(s.bt) < t.cfg.MinBuckets {
+	// A case needs the healthy baseline (learned also for absolute
+	// thresholds), so the first hours of a series cannot open one.
+	if len(s.bt) < t.cfg.MinBuckets || !s.hasBase {
 		return
 	}
 	tr := t.fit(s, dir)
@@ -284,7 +286,7 @@ func (t *Tracker) evaluate(s *series, now int64, med float64) {
 	// Progress is judged on the median of the last day's buckets, so a
 	// daily swing does not look like a degradation.
 	progress := 1.0
-	if s.hasBase && thr != s.baseline {
+	if thr != s.baseline {
 		day := min(len(s.by), max(1, int(24*time.Hour/t.cfg.Bucket)))
 		t.scratch = append(t.scratch[:0], s.by[len(s.by)-day:]...)
 		slices.Sort(t.scratch)
