@@ -11,13 +11,14 @@
 //     median lead time, the error of the first predicted failure time, and
 //     false predictions per 100 device-days; next to it, the lead time of a
 //     static threshold alarm (0 h by construction) as the baseline;
+//
 //   - power: the fitted coefficients against the true ones, the
 //     modelled-vs-measured MAPE (with a priors-only model and a persistence
 //     forecast as baselines measured in the same run), the residual
 //     anomalies against the PSU and fan faults, and the fit's behaviour
 //     around the configuration changes.
 //
-//	go run ./benchmarks/maintenance --devices 20 --days 10
+//     go run ./benchmarks/maintenance --devices 20 --days 10
 package main
 
 import (
@@ -67,7 +68,7 @@ func main() {
 // Thresholds of the default signals, as fractions of the way through a
 // fault's ramp: where the true signal crosses them.
 const (
-	opticCross = 4.0 / 6  // rx falls 6 dB over the window; threshold 4 dB below baseline
+	opticCross = 4.0 / 6    // rx falls 6 dB over the window; threshold 4 dB below baseline
 	biasCross  = 0.35 / 0.5 // bias rises 50 % over the window; threshold +35 %
 	fanCross   = 0.4 / 0.5  // fan speed falls to half over the precursor; threshold −40 %
 	psuCross   = 0.06 / 0.1 // efficiency falls 0.1 over the precursor; threshold −0.06
