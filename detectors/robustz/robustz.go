@@ -338,7 +338,11 @@ func replaceSorted(s []float64, old, x float64) {
 }
 
 // lowerBound2 is lowerBound of x and of y in one loop: the two searches
-// are independent chains of loads, which the processor overlaps.
+// are independent chains of loads, which the processor overlaps. The steps
+// are branches: on real series consecutive searches take similar paths
+// and the branches predict well (BenchmarkUpdateSynth: about 40 ns per
+// update against 66 ns with lowerBound's branch-free steps); on white
+// noise they cost about as much as the branch-free form.
 func lowerBound2(s []float64, x, y float64) (int, int) {
 	n := len(s)
 	if n == 0 {
@@ -355,18 +359,22 @@ func lowerBound2(s []float64, x, y float64) (int, int) {
 		}
 		n -= half
 	}
-	if s[bx] < x {
-		bx++
+	return bx + b2i(s[bx] < x), by + b2i(s[by] < y)
+}
+
+// b2i is 1 for true and 0 for false; the compiler makes it a SETcc, so a
+// search step that uses it has no branch to mispredict (an if around an
+// add compiles to a jump on floats).
+func b2i(b bool) int {
+	if b {
+		return 1
 	}
-	if s[by] < y {
-		by++
-	}
-	return bx, by
+	return 0
 }
 
 // lowerBound returns the first index i with s[i] >= x (len(s) if none).
-// The loop has no data-dependent branch (the compiler turns the step into
-// a conditional move), so it costs the same whatever the data.
+// The loop has no data-dependent branch, so it costs the same whatever the
+// data.
 func lowerBound(s []float64, x float64) int {
 	n := len(s)
 	if n == 0 {
@@ -375,13 +383,8 @@ func lowerBound(s []float64, x float64) int {
 	base := 0
 	for n > 1 {
 		half := n >> 1
-		if s[base+half-1] < x {
-			base += half
-		}
+		base += half & -b2i(s[base+half-1] < x)
 		n -= half
 	}
-	if s[base] < x {
-		base++
-	}
-	return base
+	return base + b2i(s[base] < x)
 }
