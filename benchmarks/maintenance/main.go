@@ -101,7 +101,7 @@ func plan(f flags) ([]sim.Fault, []*degradation) {
 	// The ramp starts after the baseline is learned (1.5 days) and its
 	// failure falls inside the run.
 	ramp := func() (time.Duration, time.Duration) {
-		length := time.Duration(3+2*rng.Float64()) * 24 * time.Hour / 1
+		length := time.Duration((3 + 2*rng.Float64()) * float64(24*time.Hour))
 		length = length.Round(time.Hour)
 		latest := total - length - 12*time.Hour
 		at := 36*time.Hour + time.Duration(rng.Float64()*float64(latest-36*time.Hour))

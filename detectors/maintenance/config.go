@@ -79,6 +79,7 @@ const (
 	DefaultCloseAfter    = 3
 	DefaultUpdateChange  = 0.1
 	DefaultStale         = 6 * time.Hour
+	DefaultSeason        = 24 * time.Hour
 )
 
 // Config configures a Tracker.
@@ -118,6 +119,11 @@ type Config struct {
 	// UpdateChange is how far (a share of the remaining lead time) the
 	// prediction must move to emit an update; default DefaultUpdateChange.
 	UpdateChange float64 `yaml:"update_change"`
+	// Season is the period of the signals' regular swing (the daily load
+	// cycle): a case's progress is judged on the median of the last Season
+	// of buckets, so the swing is not mistaken for a degradation; default
+	// DefaultSeason.
+	Season time.Duration `yaml:"season"`
 	// Stale is how long a series with an open case may stay silent before
 	// the case closes as stale; default DefaultStale.
 	Stale time.Duration `yaml:"stale"`
@@ -157,6 +163,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.UpdateChange == 0 {
 		c.UpdateChange = DefaultUpdateChange
+	}
+	if c.Season == 0 {
+		c.Season = DefaultSeason
 	}
 	if c.Stale == 0 {
 		c.Stale = DefaultStale
@@ -206,6 +215,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("close_after: %d must be at least 1", c.CloseAfter)
 	case c.UpdateChange <= 0:
 		return fmt.Errorf("update_change: %v must be positive", c.UpdateChange)
+	case c.Season < 0:
+		return fmt.Errorf("season: %v must not be negative", c.Season)
 	case c.Stale <= 0:
 		return fmt.Errorf("stale: %v must be positive", c.Stale)
 	}

@@ -2,6 +2,7 @@ package maintenance
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
@@ -14,6 +15,11 @@ const (
 	tagSeries     byte = 0x71
 	seriesVersion byte = 1
 )
+
+// ErrIncompatibleState is wrapped by RestoreState when a state was written
+// by another state version or for a signal that is no longer configured:
+// the series should start cold.
+var ErrIncompatibleState = errors.New("incompatible maintenance state")
 
 // maxState bounds the floats of one restored slice.
 const maxState = 1 << 16
@@ -62,8 +68,8 @@ func (t *Tracker) AppendState(dst []byte, k schemas.SeriesKey) (_ []byte, ok boo
 }
 
 // RestoreState loads the state of series k written by AppendState. Errors
-// wrap enc.ErrVersion for another state version; a state of a signal that
-// is no longer configured is an error too.
+// wrap ErrIncompatibleState for another state version or a signal that is
+// no longer configured.
 func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 	r := enc.Reader{B: b}
 	r.Header(tagSeries, seriesVersion)
@@ -102,10 +108,13 @@ func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 	s.lastTS = r.I()
 	last := str()
 	if err := r.Done(); err != nil {
+		if errors.Is(err, enc.ErrVersion) {
+			return fmt.Errorf("%w: %s: %w", ErrIncompatibleState, k, err)
+		}
 		return fmt.Errorf("maintenance: state of %s: %w", k, err)
 	}
 	if s.sig < 0 {
-		return fmt.Errorf("maintenance: state of %s is of signal %q, which is not configured", k, name)
+		return fmt.Errorf("%w: state of %s is of signal %q, which is not configured", ErrIncompatibleState, k, name)
 	}
 	if len(s.bt) != len(s.by) {
 		return fmt.Errorf("maintenance: state of %s has %d bucket times and %d values", k, len(s.bt), len(s.by))

@@ -287,7 +287,7 @@ func (t *Tracker) evaluate(s *series, now int64, med float64) {
 	// daily swing does not look like a degradation.
 	progress := 1.0
 	if thr != s.baseline {
-		day := min(len(s.by), max(1, int(24*time.Hour/t.cfg.Bucket)))
+		day := min(len(s.by), max(1, int(t.cfg.Season/t.cfg.Bucket)))
 		t.scratch = append(t.scratch[:0], s.by[len(s.by)-day:]...)
 		slices.Sort(t.scratch)
 		progress = (median(t.scratch) - s.baseline) / (thr - s.baseline)

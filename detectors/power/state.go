@@ -1,6 +1,7 @@
 package power
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
@@ -12,6 +13,11 @@ const (
 	tagModel     byte = 0x70
 	modelVersion byte = 1
 )
+
+// ErrIncompatibleState is wrapped by RestoreState when a state was written
+// by another state version or under other priors (another set of speeds):
+// the model should start from its priors.
+var ErrIncompatibleState = errors.New("incompatible power model state")
 
 // AppendState appends the model's state (sufficient statistics, solution,
 // residual scale, point count) to dst. The model's priors are part of the
@@ -33,13 +39,13 @@ func (m *Model) AppendState(dst []byte) []byte {
 }
 
 // RestoreState loads a state written by AppendState. Errors wrap
-// enc.ErrVersion for another state version.
+// ErrIncompatibleState (and enc.ErrVersion for another state version).
 func (m *Model) RestoreState(b []byte) error {
 	r := enc.Reader{B: b}
 	r.Header(tagModel, modelVersion)
 	n := int(r.U())
 	if r.Err == nil && n != len(m.speeds) {
-		return fmt.Errorf("power: model %s state has %d speeds, the configuration %d", m.name, n, len(m.speeds))
+		return fmt.Errorf("%w: model %s state has %d speeds, the configuration %d", ErrIncompatibleState, m.name, n, len(m.speeds))
 	}
 	for i := 0; i < n && r.Err == nil; i++ {
 		l := int(r.U())
@@ -47,7 +53,7 @@ func (m *Model) RestoreState(b []byte) error {
 			return fmt.Errorf("power: model %s state: %w", m.name, enc.ErrShort)
 		}
 		if s := string(r.B[:l]); s != m.speeds[i] {
-			return fmt.Errorf("power: model %s state has speed %s where the configuration has %s", m.name, s, m.speeds[i])
+			return fmt.Errorf("%w: model %s state has speed %s where the configuration has %s", ErrIncompatibleState, m.name, s, m.speeds[i])
 		}
 		r.B = r.B[l:]
 	}
@@ -58,6 +64,9 @@ func (m *Model) RestoreState(b []byte) error {
 	points := r.U()
 	since := r.U()
 	if err := r.Done(); err != nil {
+		if errors.Is(err, enc.ErrVersion) {
+			return fmt.Errorf("%w: model %s: %w", ErrIncompatibleState, m.name, err)
+		}
 		return fmt.Errorf("power: model %s state: %w", m.name, err)
 	}
 	if len(a) != m.n*m.n || len(bb) != m.n || len(th) != m.n {

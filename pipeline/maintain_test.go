@@ -1,0 +1,127 @@
+package pipeline
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/detectors/maintenance"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+func TestMaintainStage(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(2, "samples", "maintenance", "dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kc := KafkaConfig{Brokers: cluster.ListenAddrs()}
+	prod, err := Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	// An optic that loses 6 dB over 2 hours, with minutes for hours.
+	fleet, err := sim.New(sim.Config{Devices: 2, Interfaces: 2, Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Interval: time.Minute,
+		Transceivers: true, Faults: []sim.Fault{{Device: "sim-01", Interface: "Ethernet2", Kind: sim.FaultOpticDegradation, After: time.Hour, Duration: 2 * time.Hour}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	produceFleet(t, ctx, prod, "samples", fleet, 200)
+
+	m := NewMetrics(prometheus.NewRegistry())
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := MaintainConfig{Model: maintenance.Config{Bucket: 5 * time.Minute, Window: 24, MinBuckets: 6, MinFit: 6, Baseline: 6, Horizon: 24 * time.Hour, Season: 15 * time.Minute,
+		Signals: maintenance.DefaultSignals()[:2]}} // the optics: in these compressed hours the load (and PSU efficiency) swings
+	mt, err := NewMaintain(cfg, "maintenance", m, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "maintain", Group: "gm", Input: "samples", DeadLetterTopic: "dlq"}, mt, m, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end, err := EndOffsets(ctx, prod, "samples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.DrainTo(end)
+	if err := tr.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recs := consumeAll(t, ctx, kc.Brokers, "maintenance", 2)
+	if len(recs) < 2 {
+		t.Fatalf("%d maintenance events", len(recs))
+	}
+	var evs []*schemas.MaintenanceEvent
+	for _, r := range recs {
+		e, err := schemas.DecodeMaintenance(hdrs(r), r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(r.Key) != e.Key || e.Device != "sim-01" || e.Component != "name=Ethernet2-transceiver" {
+			t.Fatalf("event %s on %s %s %s", r.Key, e.Device, e.Component, e.Signal)
+		}
+		evs = append(evs, e)
+	}
+	first := map[string]*schemas.MaintenanceEvent{}
+	closed := map[string]*schemas.MaintenanceEvent{}
+	for _, e := range evs {
+		if first[e.Signal] == nil {
+			first[e.Signal] = e
+		}
+		if e.State == schemas.MaintenanceClosed {
+			closed[e.Signal] = e
+		}
+	}
+	rx := first["optic_rx_power"]
+	if rx == nil || rx.State != schemas.MaintenanceOpen || closed["optic_rx_power"] == nil || closed["optic_rx_power"].CloseReason != schemas.CloseFailed {
+		t.Fatalf("rx power events: first %+v closed %+v", rx, closed["optic_rx_power"])
+	}
+	// The threshold (4 dB below baseline) is crossed 80 minutes into the
+	// ramp, at 02:20.
+	cross := time.Date(2026, 11, 1, 2, 20, 0, 0, time.UTC)
+	if lead := cross.Sub(rx.EventTime); lead < 20*time.Minute {
+		t.Errorf("opened %v before the crossing", lead)
+	}
+	// Opened early in the ramp, the fit still holds some of the flat
+	// time before it: the first prediction is late, the updates catch up.
+	if d := rx.PredictedFailure.Sub(cross); d.Abs() > 45*time.Minute {
+		t.Errorf("predicted failure %v off", d)
+	}
+	t.Logf("opened %v before the crossing; first prediction %v off, last %v off",
+		cross.Sub(rx.EventTime), rx.PredictedFailure.Sub(cross), closed["optic_rx_power"].PredictedFailure.Sub(cross))
+
+	// Trend state goes to the changelog and back.
+	mt2, _ := NewMaintain(cfg, "maintenance", m, log)
+	cl := consumeAll(t, ctx, kc.Brokers, "gm-changelog", 1)
+	if len(cl) == 0 {
+		t.Fatal("nothing in the changelog")
+	}
+	for _, r := range cl {
+		if err := mt2.Restore(r.Partition, r.Key, r.Value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p := range mt.parts {
+		a, b := mt.Tracker(p), mt2.Tracker(p)
+		for _, k := range a.Keys() {
+			sa, _ := a.AppendState(nil, k)
+			sb, ok := b.AppendState(nil, k)
+			if !ok || string(sa) != string(sb) {
+				t.Fatalf("%v not restored", k)
+			}
+		}
+	}
+	if err := mt2.Restore(0, []byte("d\x00m\x00k"), []byte{0x71, 9}); err != nil {
+		t.Fatalf("a state of another version should start cold, not fail: %v", err)
+	}
+}

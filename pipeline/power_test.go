@@ -1,0 +1,173 @@
+package pipeline
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// produceFleet writes ticks of a fleet to topic, one message per device
+// and tick, keyed by device.
+func produceFleet(t *testing.T, ctx context.Context, cl *kgo.Client, topic string, f *sim.Fleet, ticks int) {
+	t.Helper()
+	b := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	defer b.Release()
+	var recs []*kgo.Record
+	var hs []kgo.RecordHeader
+	for _, h := range schemas.SamplesHeaders() {
+		hs = append(hs, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
+	flush := func(device string) {
+		rec := b.NewRecord()
+		defer rec.Release()
+		val, err := schemas.EncodeSamples(nil, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(device), Value: val, Headers: hs})
+	}
+	for range ticks {
+		dev := ""
+		f.Next(func(s *schemas.Sample) {
+			if dev != "" && s.Device != dev {
+				flush(dev)
+			}
+			dev = s.Device
+			b.Append(s)
+		})
+		flush(dev)
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func consumeAll(t *testing.T, ctx context.Context, brokers []string, topic string, n int) []*kgo.Record {
+	t.Helper()
+	cons, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	var out []*kgo.Record
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	for len(out) < n && cctx.Err() == nil {
+		cons.PollFetches(cctx).EachRecord(func(r *kgo.Record) { out = append(out, r) })
+	}
+	return out
+}
+
+func hdrs(r *kgo.Record) []schemas.Header {
+	out := make([]schemas.Header, len(r.Headers))
+	for i, h := range r.Headers {
+		out[i] = schemas.Header{Key: h.Key, Value: h.Value}
+	}
+	return out
+}
+
+func TestPowerStage(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(2, "samples", "power", "detections", "dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kc := KafkaConfig{Brokers: cluster.ListenAddrs()}
+	prod, err := Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	fleet, err := sim.New(sim.Config{Devices: 4, Interfaces: 8, Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Interval: time.Minute,
+		Power: true, Faults: []sim.Fault{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	produceFleet(t, ctx, prod, "samples", fleet, 75)
+
+	m := NewMetrics(prometheus.NewRegistry())
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pw, err := NewPower(PowerConfig{}, "power", "detections", m, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "power", Group: "gp", Input: "samples", DeadLetterTopic: "dlq"}, pw, m, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end, err := EndOffsets(ctx, prod, "samples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.DrainTo(end)
+	if err := tr.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := tr.Stats(); s.Records != 300 || s.DeadLetters != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	// 4 devices × 4 closed 15-minute windows.
+	recs := consumeAll(t, ctx, kc.Brokers, "power", 16)
+	if len(recs) != 16 || pw.Emitted() != 16 {
+		t.Fatalf("%d power messages, %d emitted; want 16", len(recs), pw.Emitted())
+	}
+	devices := map[string]int{}
+	for _, r := range recs {
+		rows, err := schemas.DecodePower(hdrs(r), r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rows[0].Row != schemas.PowerRowDevice || rows[0].Device != string(r.Key) || rows[1].Row != schemas.PowerRowChassis {
+			t.Fatalf("rows %+v", rows[:2])
+		}
+		ports := 0
+		for _, row := range rows {
+			if row.Row == schemas.PowerRowPort {
+				ports++
+			}
+		}
+		if ports != 8 || rows[0].Samples != 15 && rows[0].Samples != 14 {
+			t.Fatalf("%s: %d port rows, %d samples", r.Key, ports, rows[0].Samples)
+		}
+		devices[string(r.Key)]++
+	}
+	if len(devices) != 4 {
+		t.Fatalf("devices %v", devices)
+	}
+
+	// The fitted models survive a rebalance through the changelog.
+	pw2, _ := NewPower(PowerConfig{}, "power", "detections", m, log)
+	cl := consumeAll(t, ctx, kc.Brokers, "gp-changelog", 1)
+	if len(cl) == 0 {
+		t.Fatal("no model state in the changelog")
+	}
+	for _, r := range cl {
+		if err := pw2.Restore(r.Partition, r.Key, r.Value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p, e := range pw.parts {
+		for _, name := range e.Models() {
+			a, b := e.Model(name), pw2.Estimator(p).Model(name)
+			if a.Points() > 0 && string(a.AppendState(nil)) != string(b.AppendState(nil)) {
+				t.Fatalf("model %s of partition %d not restored (%d points)", name, p, a.Points())
+			}
+		}
+	}
+	if err := pw2.Restore(0, []byte(powerStateKeyPrefix+"TK-SIM-8"), []byte{0x70, 9}); err != nil {
+		t.Fatalf("a state of another version should start cold, not fail: %v", err)
+	}
+}
