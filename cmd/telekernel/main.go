@@ -18,7 +18,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	"gopkg.in/yaml.v3"
 
+	"github.com/telekernel/telekernel/collectors"
 	"github.com/telekernel/telekernel/internal/config"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -94,13 +96,24 @@ func newCheckCmd() *cobra.Command {
 	var path string
 	cmd := &cobra.Command{
 		Use:   "check -c FILE",
-		Short: "Validate a config file; errors name the line and field at fault",
-		Args:  cobra.NoArgs,
+		Short: "Validate a config file (pipeline or collector); errors name the line and field at fault",
+		Long: `Validate a config file. A file with a top-level gnmi: or snmp: section is a collector config
+(telekernel collect); any other is a pipeline config (run, stage, sim).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if path == "" {
 				return errors.New("check: -c FILE is required")
 			}
-			if _, err := config.Load(path); err != nil {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return fmt.Errorf("cannot read config: %w", err)
+			}
+			if isCollectorConfig(data) {
+				_, err = collectors.ParseConfig(path, data)
+			} else {
+				_, err = config.Parse(path, data)
+			}
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", path)
@@ -125,4 +138,16 @@ func newVersionCmd() *cobra.Command {
 				v, runtime.Version(), runtime.GOOS, runtime.GOARCH, schemas.SamplesVersion, schemas.DetectionVersion)
 		},
 	}
+}
+
+// isCollectorConfig reports whether a YAML document has a top-level gnmi or
+// snmp section, as the configs of telekernel collect do.
+func isCollectorConfig(data []byte) bool {
+	var top map[string]any
+	if yaml.Unmarshal(data, &top) != nil {
+		return false
+	}
+	_, g := top["gnmi"]
+	_, s := top["snmp"]
+	return g || s
 }

@@ -47,6 +47,7 @@ func TestCheck(t *testing.T) {
 	f("sim:\n  devices: 3\ndetect:\n  alert:\n    fire_z: 6\n    resolve_z: 7\n", "bad.yaml:6: detect.alert.resolve_z")
 	f("kafka:\n  brokers: [localhost]\n", "bad.yaml:2: kafka.brokers")
 	f("clickhouse:\n  adr: [x:1]\n", "line 2: field adr not found")
+	f("kafka:\n  brokers: [127.0.0.1:9092]\nsnmp:\n  targets:\n    - {name: a, address: 10.0.0.1, version: v4}\n", "bad.yaml:5: snmp.targets[0].version")
 	if code, _, stderr := tk(t, "check", "-c", "/nonexistent.yaml"); code != 1 || !strings.Contains(stderr, "cannot read config") {
 		t.Errorf("missing file: %d %q", code, stderr)
 	}

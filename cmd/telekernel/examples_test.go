@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/telekernel/telekernel/collectors/sim/agent"
+)
+
+// TestDeployExamples checks every example config in deploy/ with `telekernel
+// check` (TLS files pointed at a real CA), and that the Kubernetes
+// ConfigMap carries exactly the example files.
+func TestDeployExamples(t *testing.T) {
+	pki, err := agent.NewPKI(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(pki.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsDir := t.TempDir()
+	for _, name := range []string{"kafka-ca.pem", "clickhouse-ca.pem", "devices-ca.pem"} {
+		if err := os.WriteFile(filepath.Join(tlsDir, name), ca, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	examples, err := filepath.Glob("../../deploy/examples/*.yaml")
+	if err != nil || len(examples) < 3 {
+		t.Fatalf("examples: %v %v", examples, err)
+	}
+	files := map[string]string{}
+	for _, p := range examples {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[filepath.Base(p)] = string(b)
+		local := writeFile(t, filepath.Base(p), strings.ReplaceAll(string(b), "/etc/telekernel/tls/", tlsDir+"/"))
+		if code, out, stderr := tk(t, "check", "-c", local); code != 0 || !strings.Contains(out, "ok") {
+			t.Errorf("%s: check exit %d: %s%s", p, code, out, stderr)
+		}
+	}
+
+	raw, err := os.ReadFile("../../deploy/kubernetes/telekernel.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	kinds := map[string]int{}
+	for {
+		var doc struct {
+			Kind string            `yaml:"kind"`
+			Data map[string]string `yaml:"data"`
+		}
+		if err := dec.Decode(&doc); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			t.Fatalf("kubernetes manifest: %v", err)
+		}
+		kinds[doc.Kind]++
+		for name, body := range doc.Data {
+			if files[name] != body {
+				t.Errorf("the ConfigMap's %s differs from deploy/examples/%s", name, name)
+			}
+		}
+	}
+	if kinds["ConfigMap"] != 1 || kinds["Deployment"] < 6 {
+		t.Errorf("kubernetes manifest kinds: %v", kinds)
+	}
+}
