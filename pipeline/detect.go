@@ -56,8 +56,8 @@ type DetectConfig struct {
 	Hold int `yaml:"hold"`
 	// Detectors configures the ensemble by metric kind (counters, gauges)
 	// and by metric path (metrics: the first matching override wins).
-	// Its members default to DefaultDetectors (the forest is off: it
-	// keeps about 33 KB per series).
+	// Its members default to ensemble.DefaultDetectors (the forest is
+	// off: it keeps about 33 KB per series).
 	Detectors ensemble.MetricsConfig `yaml:"detectors"`
 	// Source is the CloudEvents source of detections; default
 	// "telekernel/detect".
@@ -67,10 +67,6 @@ type DetectConfig struct {
 // DefaultHold is the default of DetectConfig.Hold: one hour at a 10 s
 // sample interval.
 const DefaultHold = 360
-
-// DefaultDetectors are the ensemble members of the detect stage unless a
-// detectors section lists others.
-var DefaultDetectors = []string{"robust_z", "ewma", "seasonal", "cusum"}
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c DetectConfig) WithDefaults() DetectConfig {
@@ -130,9 +126,6 @@ func (c DetectConfig) EnsembleConfig(metric string, counter bool) ensemble.Confi
 }
 
 func (c DetectConfig) ensembleConfig(e ensemble.Config, counter bool) ensemble.Config {
-	if e.Detectors == nil {
-		e.Detectors = DefaultDetectors
-	}
 	if e.RobustZ == (robustz.Config{}) {
 		e.RobustZ = c.Gauges
 		if counter {

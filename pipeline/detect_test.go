@@ -229,7 +229,7 @@ func TestDetectConfig(t *testing.T) {
 	}
 	ctr := c.EnsembleConfig(sim.MetricInOctets, true)
 	if ctr.RobustZ.MinMAD != 1 || ctr.RobustZ.Window != c.Counters.Window || ctr.MinZ != c.Alert.FireZ || ctr.BandZ != c.Alert.FireZ ||
-		ctr.ResolveZ != c.Alert.ResolveZ || ctr.Hold != DefaultHold || ctr.Confirm != c.Alert.Confirm || !slices.Equal(ctr.Detectors, DefaultDetectors) {
+		ctr.ResolveZ != c.Alert.ResolveZ || ctr.Hold != DefaultHold || ctr.Confirm != c.Alert.Confirm || !slices.Equal(ctr.Detectors, ensemble.DefaultDetectors) {
 		t.Errorf("counter config %+v", ctr)
 	}
 	tmp := c.EnsembleConfig(sim.MetricTemperature, false)

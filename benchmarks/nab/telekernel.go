@@ -17,7 +17,8 @@ const (
 	// and 0 elsewhere: one incident, one detection, as an operator would
 	// receive it. An alert starts where the ensemble fires or where the
 	// k-NN conformal detector (KNNConfig) sees a shape stranger than every
-	// recent one (see KNNFire, KNNCooldown). The default.
+	// recent one (see KNNFire, KNNCooldown), unless an onset at least as
+	// strong came within Suppress points before. The default.
 	OutputOnset Output = "onset"
 	// OutputScore writes the ensemble score of every point.
 	OutputScore Output = "score"
@@ -34,6 +35,13 @@ var (
 	KNNFire = 0.52
 	// KNNCooldown is the least number of points between two k-NN onsets.
 	KNNCooldown = 100
+	// Suppress drops an onset (from either source) that comes within
+	// Suppress points of an earlier onset at least as strong. The
+	// comparison makes it act as a cooldown applied after NAB's threshold:
+	// a weak onset below the threshold does not silence a strong one that
+	// follows, while a strong one silences weaker echoes of the same
+	// incident.
+	Suppress = 200
 )
 
 // Ensemble returns a factory of NAB detectors running telekernel's
@@ -49,7 +57,7 @@ func Ensemble(sh *ensemble.Shared, out Output) func() Detector {
 		if err != nil {
 			panic(err) // KNNConfig is a valid constant configuration
 		}
-		n, last := 0, -KNNCooldown
+		n, last, lastAny, lastV := 0, -KNNCooldown, -Suppress-1, 0.0
 		return DetectorFunc(func(ts int64, x float64) float64 {
 			n++
 			r := e.Update(ts, x)
@@ -62,6 +70,12 @@ func Ensemble(sh *ensemble.Shared, out Output) func() Detector {
 				if s := 1 - 1/(1+k.Excess); s > KNNFire && n-last >= KNNCooldown {
 					v, last = max(v, s), n
 				}
+			}
+			if v > 0 {
+				if n-lastAny < Suppress && v <= lastV {
+					return 0
+				}
+				lastAny, lastV = n, v
 			}
 			return v
 		})

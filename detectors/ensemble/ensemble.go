@@ -154,10 +154,16 @@ const (
 	DefaultBandZ            = 4.0
 )
 
+// DefaultDetectors are the members of the default ensemble: the
+// statistical ones. The forest is opt-in: it keeps about 33 KB per series
+// and scores about 0.4 µs per point, and on the NAB subset the ensemble
+// scores higher without it (see the README).
+var DefaultDetectors = []string{"robust_z", "ewma", "seasonal", "cusum"}
+
 // Config configures an Ensemble. The zero value is the default ensemble.
 type Config struct {
-	// Detectors lists the members used. Default: all of robust_z, ewma,
-	// seasonal, cusum, forest.
+	// Detectors lists the members used (robust_z, ewma, seasonal, cusum,
+	// forest). Default DefaultDetectors.
 	Detectors []string `yaml:"detectors"`
 
 	RobustZ  robustz.Config     `yaml:"robust_z"`
@@ -217,7 +223,7 @@ const DefaultResolveZ = 3.0
 // the members' configs.
 func (c Config) WithDefaults() Config {
 	if c.Detectors == nil {
-		c.Detectors = memberNames[:]
+		c.Detectors = DefaultDetectors
 	}
 	if c.RobustZ.Window == 0 {
 		c.RobustZ.Window = DefaultRobustWindow

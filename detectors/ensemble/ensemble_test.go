@@ -157,8 +157,8 @@ func BenchmarkUpdate(b *testing.B) {
 		name string
 		cfg  Config
 	}{
-		{"all", Config{}},
-		{"statistical", Config{Detectors: []string{"robust_z", "ewma", "seasonal", "cusum"}}},
+		{"all", Config{Detectors: []string{"robust_z", "ewma", "seasonal", "cusum", "forest"}}},
+		{"statistical", Config{}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			sh, _ := NewShared(tc.cfg)
