@@ -425,8 +425,8 @@ func (t *Tracker) Take() []schemas.MaintenanceEvent {
 }
 
 // TrendOf returns a series' closed buckets (Unix ns of their middles and
-// medians), its current trend and threshold, for reports. ok is false for
-// an unknown series.
+// medians), its current trend and threshold (NaN while it is not known),
+// for reports. ok is false for an unknown series.
 func (t *Tracker) TrendOf(k schemas.SeriesKey) (ts []int64, ys []float64, tr Trend, thr float64, ok bool) {
 	s := t.series[k]
 	if s == nil {
@@ -441,7 +441,10 @@ func (t *Tracker) TrendOf(k schemas.SeriesKey) (ts []int64, ys []float64, tr Tre
 		dir = -1
 	}
 	tr = t.fit(s, dir)
-	thr, _, _ = t.threshold(s)
+	thr, _, ok = t.threshold(s)
+	if !ok {
+		thr = math.NaN()
+	}
 	return ts, ys, tr, thr, true
 }
 
