@@ -7,6 +7,7 @@ import (
 
 	"github.com/telekernel/telekernel/detectors/ensemble"
 	"github.com/telekernel/telekernel/detectors/knncad"
+	"github.com/telekernel/telekernel/detectors/likelihood"
 )
 
 // TestTune is a tuning bench, not a test: with TK_NAB_TUNE=1 it scores the
@@ -42,39 +43,62 @@ func tuneVariants(t *testing.T) []tuneVariant {
 		}
 		return s
 	}
-	base := sh(ensemble.Config{})
-	out := []tuneVariant{{"default", Ensemble(base, OutputOnset)}}
-	stat := []string{"robust_z", "ewma", "seasonal", "cusum"}
-	k := func(d, tr, ca, kk int) knncad.Config { return knncad.Config{Dim: d, Train: tr, Calib: ca, K: kk} }
+	def := ensemble.Config{}
+	all := ensemble.Config{Detectors: []string{"robust_z", "ewma", "seasonal", "cusum", "forest"}}
+	without := func(m string) ensemble.Config {
+		var c ensemble.Config
+		for _, d := range ensemble.DefaultDetectors {
+			if d != m {
+				c.Detectors = append(c.Detectors, d)
+			}
+		}
+		return c
+	}
+	knn := func(dim, train int) knncad.Config { c := KNNConfig; c.Dim, c.Train = dim, train; return c }
+	out := []tuneVariant{{"default", Ensemble(sh(def), OutputOnset)}}
 	for _, v := range []struct {
-		name  string
-		cfg   ensemble.Config
-		kc    knncad.Config
-		kcd   int
-		share int
+		name   string
+		cfg    ensemble.Config
+		kc     knncad.Config
+		fire   float64
+		kcd    int
+		supp   int
+		scored bool // value-aware suppression
 	}{
-		{"nf shared 200", ensemble.Config{Detectors: stat}, KNNConfig, 100, 200},
-		{"nf shared 150", ensemble.Config{Detectors: stat}, KNNConfig, 100, 150},
-		{"nf shared 250", ensemble.Config{Detectors: stat}, KNNConfig, 100, 250},
-		{"nf shared 200 ens cd 50", ensemble.Config{Detectors: stat, Cooldown: 50}, KNNConfig, 100, 200},
-		{"nf shared 200 ens cd 150", ensemble.Config{Detectors: stat, Cooldown: 150}, KNNConfig, 100, 200},
-		{"nf shared 200 knn cd 150", ensemble.Config{Detectors: stat}, KNNConfig, 150, 200},
-		{"nf shared 200 knn dim 16", ensemble.Config{Detectors: stat}, k(16, 400, 400, 3), 100, 200},
-		{"nf shared 200 knn dim 24", ensemble.Config{Detectors: stat}, k(24, 400, 400, 3), 100, 200},
-		{"nf shared 200 knn train 600", ensemble.Config{Detectors: stat}, k(20, 600, 400, 3), 100, 200},
-		{"nf shared 200 no ewma", ensemble.Config{Detectors: []string{"robust_z", "seasonal", "cusum"}}, KNNConfig, 100, 200},
-		{"nf shared 200 no cusum", ensemble.Config{Detectors: []string{"robust_z", "ewma", "seasonal"}}, KNNConfig, 100, 200},
-		{"nf shared 200 no seasonal", ensemble.Config{Detectors: []string{"robust_z", "ewma", "cusum"}}, KNNConfig, 100, 200},
-		{"nf shared 200 no robust", ensemble.Config{Detectors: []string{"ewma", "seasonal", "cusum"}}, KNNConfig, 100, 200},
+		{"combo = default", def, KNNConfig, KNNFire, KNNCooldown, Suppress, true},
+		{"suppress 150", def, KNNConfig, KNNFire, KNNCooldown, 150, true},
+		{"suppress 250", def, KNNConfig, KNNFire, KNNCooldown, 250, true},
+		{"plain shared cooldown 100", def, KNNConfig, KNNFire, KNNCooldown, 100, false},
+		{"plain shared cooldown 200", def, KNNConfig, KNNFire, KNNCooldown, 200, false},
+		{"no suppression", def, KNNConfig, KNNFire, KNNCooldown, 0, true},
+		{"knn cooldown 150", def, KNNConfig, KNNFire, 150, Suppress, true},
+		{"ensemble cooldown 50", ensemble.Config{Cooldown: 50}, KNNConfig, KNNFire, KNNCooldown, Suppress, true},
+		{"ensemble cooldown 150", ensemble.Config{Cooldown: 150}, KNNConfig, KNNFire, KNNCooldown, Suppress, true},
+		{"knn dim 16", def, knn(16, 400), KNNFire, KNNCooldown, Suppress, true},
+		{"knn dim 24", def, knn(24, 400), KNNFire, KNNCooldown, Suppress, true},
+		{"knn train 600", def, knn(20, 600), KNNFire, KNNCooldown, Suppress, true},
+		{"knn fire 0.50", def, KNNConfig, 0.50, KNNCooldown, Suppress, true},
+		{"knn fire 0.55", def, KNNConfig, 0.55, KNNCooldown, Suppress, true},
+		{"ensemble fire 0.51", ensemble.Config{Fire: 0.51, Resolve: 0.49}, KNNConfig, KNNFire, KNNCooldown, Suppress, true},
+		{"ensemble fire 0.55", ensemble.Config{Fire: 0.55}, KNNConfig, KNNFire, KNNCooldown, Suppress, true},
+		{"record decay 1e-4", ensemble.Config{Calibration: likelihood.RecordConfig{Decay: 1e-4}}, KNNConfig, KNNFire, KNNCooldown, Suppress, true},
+		{"record decay 5e-4", ensemble.Config{Calibration: likelihood.RecordConfig{Decay: 5e-4}}, KNNConfig, KNNFire, KNNCooldown, Suppress, true},
+		{"without ewma", without("ewma"), KNNConfig, KNNFire, KNNCooldown, Suppress, true},
+		{"without cusum", without("cusum"), KNNConfig, KNNFire, KNNCooldown, Suppress, true},
+		{"without seasonal", without("seasonal"), KNNConfig, KNNFire, KNNCooldown, Suppress, true},
+		{"without robust_z", without("robust_z"), KNNConfig, KNNFire, KNNCooldown, Suppress, true},
+		{"with the forest", all, KNNConfig, KNNFire, KNNCooldown, Suppress, true},
+		{"with the forest, no suppression", all, KNNConfig, KNNFire, KNNCooldown, 0, true},
 	} {
-		out = append(out, tuneVariant{v.name, combo(sh(v.cfg), v.kc, KNNFire, v.kcd, v.share)})
+		out = append(out, tuneVariant{v.name, combo(sh(v.cfg), v.kc, v.fire, v.kcd, v.supp, v.scored)})
 	}
 	return out
 }
 
 // combo is Ensemble's onset output with a cooldown shared by both sources:
 // no onset within shared points of the previous one, whichever fired it.
-func combo(sh *ensemble.Shared, kc knncad.Config, fire float64, knnCooldown, shared int) func() Detector {
+// With scored false the suppression ignores the scores (a plain cooldown).
+func combo(sh *ensemble.Shared, kc knncad.Config, fire float64, knnCooldown, shared int, scored bool) func() Detector {
 	return func() Detector {
 		e := sh.New()
 		kd, _ := knncad.New(kc)
@@ -96,7 +120,7 @@ func combo(sh *ensemble.Shared, kc knncad.Config, fire float64, knnCooldown, sha
 				// Value-aware: an onset within shared points of a stronger
 				// (or equal) one is dropped, so the suppression acts as if
 				// applied after NAB's threshold.
-				if n-lastAny < shared && v <= lastV {
+				if n-lastAny < shared && (v <= lastV || !scored) {
 					return 0
 				}
 				lastAny, lastV = n, v
