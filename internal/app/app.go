@@ -60,6 +60,8 @@ type Summary struct {
 	Elapsed        time.Duration
 	Samples        int64 // samples acknowledged by Kafka
 	Detections     int64 // detection events acknowledged by Kafka
+	PowerMessages  int64 // tk.power messages (one per device and window)
+	Maintenance    int64 // maintenance events
 	DeadLetters    int64
 	ParquetRows    int64 // rows in Parquet files written by this run
 	ParquetFiles   int64
@@ -79,6 +81,7 @@ func (s Summary) String() string {
 	if s.ClickHouseRows > 0 {
 		out += fmt.Sprintf(", %d clickhouse rows", s.ClickHouseRows)
 	}
+	out += s.resultsString()
 	return out + fmt.Sprintf(", %d dead letters", s.DeadLetters)
 }
 
@@ -93,6 +96,17 @@ func (s Summary) StageString() string {
 	}
 	if s.ClickHouseRows > 0 {
 		out += fmt.Sprintf(", %d clickhouse rows", s.ClickHouseRows)
+	}
+	return out + s.resultsString()
+}
+
+func (s Summary) resultsString() string {
+	out := ""
+	if slices.Contains(s.Stages, "power") {
+		out += fmt.Sprintf(", %d power messages", s.PowerMessages)
+	}
+	if slices.Contains(s.Stages, "maintain") {
+		out += fmt.Sprintf(", %d maintenance events", s.Maintenance)
 	}
 	return out
 }
@@ -143,6 +157,8 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		pipeline.TopicSpec{Name: cfg.Topics.Samples, Partitions: cfg.Topics.Partitions},
 		pipeline.TopicSpec{Name: cfg.Topics.Detections, Partitions: cfg.Topics.Partitions},
 		pipeline.TopicSpec{Name: cfg.Topics.DeadLetters, Partitions: 1},
+		pipeline.TopicSpec{Name: cfg.Topics.Power, Partitions: cfg.Topics.Partitions},
+		pipeline.TopicSpec{Name: cfg.Topics.Maintenance, Partitions: cfg.Topics.Partitions},
 	); err != nil {
 		return sum, err
 	}
@@ -179,18 +195,43 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		*list = append(*list, stage{name: name, st: r, topic: topic})
 		return nil
 	}
+	// addTransact runs proc as an exactly-once stage over the samples.
+	addTransact := func(list *[]stage, name string, proc pipeline.Processor) error {
+		tr, err := pipeline.NewTransactRunner(ctx, kc, pipeline.TransactConfig{Name: name, Group: cfg.Topics.GroupPrefix + "-" + name,
+			Input: cfg.Topics.Samples, DeadLetterTopic: cfg.Topics.DeadLetters}, proc, metrics, log)
+		if err != nil {
+			return err
+		}
+		*list = append(*list, stage{name: name, st: tr, topic: cfg.Topics.Samples})
+		return nil
+	}
 	var detect *pipeline.Detect
 	if want("detect") {
 		detect, err = pipeline.NewDetect(cfg.Detect, cfg.Topics.Detections, metrics, log)
 		if err != nil {
 			return sum, err
 		}
-		tr, err := pipeline.NewTransactRunner(ctx, kc, pipeline.TransactConfig{Name: "detect", Group: cfg.Topics.GroupPrefix + "-detect",
-			Input: cfg.Topics.Samples, DeadLetterTopic: cfg.Topics.DeadLetters}, detect, metrics, log)
-		if err != nil {
+		if err := addTransact(&inputs, "detect", detect); err != nil {
 			return sum, err
 		}
-		inputs = append(inputs, stage{name: "detect", st: tr, topic: cfg.Topics.Samples})
+	}
+	var pwr *pipeline.Power
+	if want("power") {
+		if pwr, err = pipeline.NewPower(cfg.Power, cfg.Topics.Power, cfg.Topics.Detections, metrics, log); err != nil {
+			return sum, err
+		}
+		if err := addTransact(&inputs, "power", pwr); err != nil {
+			return sum, err
+		}
+	}
+	var mnt *pipeline.Maintain
+	if want("maintain") {
+		if mnt, err = pipeline.NewMaintain(cfg.Maintain, cfg.Topics.Maintenance, metrics, log); err != nil {
+			return sum, err
+		}
+		if err := addTransact(&inputs, "maintain", mnt); err != nil {
+			return sum, err
+		}
 	}
 	var pw *parquet.Writer
 	if want("parquet") && *cfg.Parquet.Enabled {
@@ -319,6 +360,12 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if detect != nil {
 		sum.Detections = detect.Emitted()
 		sum.Series = detect.Series()
+	}
+	if pwr != nil {
+		sum.PowerMessages = pwr.Emitted()
+	}
+	if mnt != nil {
+		sum.Maintenance = mnt.Emitted()
 	}
 	for _, st := range append(inputs, outputs...) {
 		s := st.st.Stats()

@@ -21,6 +21,24 @@ import (
 // readDetections reads every detection on topic.
 func readDetections(t *testing.T, brokers []string, topic string) []*schemas.Detection {
 	t.Helper()
+	var out []*schemas.Detection
+	for _, r := range readCommitted(t, brokers, topic) {
+		d, err := schemas.DecodeDetection(headersOf(r), r.Value)
+		if err != nil {
+			t.Errorf("detection at %d/%d does not decode: %v", r.Partition, r.Offset, err)
+			continue
+		}
+		if string(r.Key) != d.Fingerprint {
+			t.Errorf("detection key %q is not its fingerprint %q", r.Key, d.Fingerprint)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// readCommitted returns the committed records of topic, up to its end now.
+func readCommitted(t *testing.T, brokers []string, topic string) []*kgo.Record {
+	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
 	if err != nil {
@@ -33,7 +51,7 @@ func readDetections(t *testing.T, brokers []string, topic string) []*schemas.Det
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []*schemas.Detection
+	var out []*kgo.Record
 	seen := map[int32]int64{}
 	for !reachedAll(seen, end) {
 		fs := cl.PollFetches(ctx)
@@ -42,19 +60,9 @@ func readDetections(t *testing.T, brokers []string, topic string) []*schemas.Det
 		}
 		fs.EachRecord(func(r *kgo.Record) {
 			seen[r.Partition] = r.Offset + 1
-			if r.Attrs.IsControl() {
-				return
+			if !r.Attrs.IsControl() {
+				out = append(out, r)
 			}
-			d, err := schemas.DecodeDetection(headersOf(r), r.Value)
-			if err != nil {
-				t.Errorf("detection at %d/%d does not decode: %v", r.Partition, r.Offset, err)
-				return
-			}
-			if string(r.Key) != d.Fingerprint {
-				t.Errorf("detection key %q is not its fingerprint %q", r.Key, d.Fingerprint)
-			}
-			out = append(out, d)
-			seen[r.Partition] = r.Offset + 1
 		})
 	}
 	return out

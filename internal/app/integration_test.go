@@ -47,6 +47,8 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 	cfg.Topics.Detections = "it-" + id + ".detections"
 	cfg.Topics.DeadLetters = "it-" + id + ".deadletters"
 	cfg.Topics.AlertState = "it-" + id + ".alerts"
+	cfg.Topics.Power = "it-" + id + ".power"
+	cfg.Topics.Maintenance = "it-" + id + ".maintenance"
 	cfg.Alertmanager.URL = amURL
 	cfg.Topics.GroupPrefix = "it-" + id
 	cfg.Topics.Partitions = 3
@@ -99,8 +101,13 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 	if sum.Samples != want {
 		t.Fatalf("samples %d, want %d", sum.Samples, want)
 	}
-	if sum.DeadLetters != 2*3 {
-		t.Errorf("dead letters %d, want 6 (2 bad messages × detect, parquet, clickhouse-samples)", sum.DeadLetters)
+	if sum.DeadLetters != 2*5 {
+		t.Errorf("dead letters %d, want 10 (2 bad messages × detect, power, maintain, parquet, clickhouse-samples)", sum.DeadLetters)
+	}
+	// Power: one message per device and window, all on the topic.
+	prs := readCommitted(t, cfg.Kafka.Brokers, cfg.Topics.Power)
+	if n := len(prs); n == 0 || int64(n) != sum.PowerMessages {
+		t.Errorf("power topic holds %d messages, summary says %d", n, sum.PowerMessages)
 	}
 
 	// Parquet: exact rows, read back from the files.

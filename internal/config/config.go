@@ -27,28 +27,36 @@ import (
 
 // Defaults.
 const (
-	DefaultDataDir   = "./telekernel-data"
-	DefaultHTTP      = "127.0.0.1:9464"
-	DefaultSimSpeed  = 600
-	DefaultBackfill  = 24 * time.Hour
-	DefaultCHDB      = "telekernel"
-	DefaultLogLevel  = "info"
-	DefaultLogFormat = "auto"
+	DefaultDataDir  = "./telekernel-data"
+	DefaultHTTP     = "127.0.0.1:9464"
+	DefaultSimSpeed = 600
+	DefaultBackfill = 24 * time.Hour
+	DefaultCHDB     = "telekernel"
+	// DefaultPowerTopic and DefaultMaintenanceTopic receive the power and
+	// maintain stages' results.
+	DefaultPowerTopic       = "tk.power"
+	DefaultMaintenanceTopic = "tk.maintenance"
+	DefaultLogLevel         = "info"
+	DefaultLogFormat        = "auto"
 )
 
 // Config is the whole configuration.
 type Config struct {
 	// Stages lists the stages this process runs: detect, parquet,
-	// clickhouse, alertstate, alertmanager. Default all; parquet runs when
-	// parquet.enabled, clickhouse when clickhouse.addr is set, alertmanager
-	// when alertmanager.url is set.
-	Stages     []string              `yaml:"stages"`
-	Kafka      pipeline.KafkaConfig  `yaml:"kafka"`
-	Topics     Topics                `yaml:"topics"`
-	Sim        Sim                   `yaml:"sim"`
-	Detect     pipeline.DetectConfig `yaml:"detect"`
-	Parquet    Parquet               `yaml:"parquet"`
-	ClickHouse ClickHouse            `yaml:"clickhouse"`
+	// clickhouse, alertstate, alertmanager, power, maintain. Default all;
+	// parquet runs when parquet.enabled, clickhouse when clickhouse.addr is
+	// set, alertmanager when alertmanager.url is set.
+	Stages []string              `yaml:"stages"`
+	Kafka  pipeline.KafkaConfig  `yaml:"kafka"`
+	Topics Topics                `yaml:"topics"`
+	Sim    Sim                   `yaml:"sim"`
+	Detect pipeline.DetectConfig `yaml:"detect"`
+	// Power configures the power stage (device power models, savings).
+	Power pipeline.PowerConfig `yaml:"power"`
+	// Maintain configures the maintain stage (predicted failures).
+	Maintain   pipeline.MaintainConfig `yaml:"maintain"`
+	Parquet    Parquet                 `yaml:"parquet"`
+	ClickHouse ClickHouse              `yaml:"clickhouse"`
 	// Alertmanager receives firing and resolved detections when its url is
 	// set.
 	Alertmanager alertmanager.Config `yaml:"alertmanager"`
@@ -64,7 +72,12 @@ type Topics struct {
 	// AlertState is the compacted topic holding every alert's current
 	// state, keyed by fingerprint; default tk.alerts.
 	AlertState string `yaml:"alert_state"`
-	Partitions int32  `yaml:"partitions"` // for topics telekernel creates; default 6
+	// Power receives the power stage's rows (Arrow); default tk.power.
+	Power string `yaml:"power"`
+	// Maintenance receives maintenance events (JSON); default
+	// tk.maintenance.
+	Maintenance string `yaml:"maintenance"`
+	Partitions  int32  `yaml:"partitions"` // for topics telekernel creates; default 6
 	// GroupPrefix prefixes the consumer group of every stage, e.g.
 	// "telekernel-detect"; default "telekernel". Two deployments on one
 	// cluster need different prefixes (and topics).
@@ -129,7 +142,7 @@ func Default() Config {
 }
 
 // StageNames are the stages a process can run.
-var StageNames = []string{"detect", "parquet", "clickhouse", "alertstate", "alertmanager"}
+var StageNames = []string{"detect", "parquet", "clickhouse", "alertstate", "alertmanager", "power", "maintain"}
 
 func (c *Config) applyDefaults() {
 	if c.Stages == nil {
@@ -147,6 +160,12 @@ func (c *Config) applyDefaults() {
 	}
 	if t.AlertState == "" {
 		t.AlertState = alertstate.DefaultTopic
+	}
+	if t.Power == "" {
+		t.Power = DefaultPowerTopic
+	}
+	if t.Maintenance == "" {
+		t.Maintenance = DefaultMaintenanceTopic
 	}
 	if t.GroupPrefix == "" {
 		t.GroupPrefix = "telekernel"
@@ -210,6 +229,8 @@ func (c *Config) applyDefaults() {
 		c.Log.Format = DefaultLogFormat
 	}
 	c.Detect = c.Detect.WithDefaults()
+	c.Power = c.Power.WithDefaults()
+	c.Maintain = c.Maintain.WithDefaults()
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -249,6 +270,12 @@ func (c *Config) Validate() error {
 		return errors.New("sim.backfill: backfill and span must not be negative")
 	}
 	if err := check("detect", c.Detect.Validate()); err != nil {
+		return err
+	}
+	if err := check("power", c.Power.Validate()); err != nil {
+		return err
+	}
+	if err := check("maintain", c.Maintain.Validate()); err != nil {
 		return err
 	}
 	if u := c.Parquet.TimestampUnit; u != "us" && u != "ns" {
