@@ -2,6 +2,7 @@ package nab
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"testing"
 
@@ -56,6 +57,17 @@ func tuneVariants(t *testing.T) []tuneVariant {
 	}
 	knn := func(dim, train int) knncad.Config { c := KNNConfig; c.Dim, c.Train = dim, train; return c }
 	out := []tuneVariant{{"default", Ensemble(sh(def), OutputOnset)}}
+	if os.Getenv("TK_NAB_EXP") != "" {
+		for _, a := range []float64{0.8, 0.9, 1.0} {
+			for _, d := range []float64{0, 1e-4, 5e-4} {
+				out = append(out, tuneVariant{fmt.Sprintf("onset record a %.2f decay %g", a, d), onsetRecord(Ensemble(sh(def), OutputOnset), a, d, 0)})
+			}
+		}
+		for _, b := range []float64{0.5, 1, 2} {
+			out = append(out, tuneVariant{fmt.Sprintf("onset weight b %.1f", b), onsetRecord(Ensemble(sh(def), OutputOnset), 0, 0, b)})
+		}
+		return out
+	}
 	for _, v := range []struct {
 		name   string
 		cfg    ensemble.Config
@@ -126,6 +138,35 @@ func combo(sh *ensemble.Shared, kc knncad.Config, fire float64, knnCooldown, sha
 				lastAny, lastV = n, v
 			}
 			return v
+		})
+	}
+}
+
+// onsetRecord post-filters onsets by the file's own history of onsets:
+// M is the largest earlier onset (decaying by decay per point). With
+// alpha > 0, an onset below alpha·M is dropped; with beta > 0, it is
+// weighted by min(1, v/M)^beta.
+func onsetRecord(f func() Detector, alpha, decay, beta float64) func() Detector {
+	return func() Detector {
+		d := f()
+		m := 0.0
+		return DetectorFunc(func(ts int64, x float64) float64 {
+			v := d.Update(ts, x)
+			m *= 1 - decay
+			if v <= 0 {
+				return 0
+			}
+			out := v
+			if m > 0 {
+				if alpha > 0 && v < alpha*m {
+					out = 0
+				}
+				if beta > 0 {
+					out = v * math.Pow(math.Min(1, v/m), beta)
+				}
+			}
+			m = math.Max(m, v)
+			return out
 		})
 	}
 }
