@@ -71,7 +71,7 @@ const (
 	DefaultBucket        = time.Hour
 	DefaultWindow        = 48
 	DefaultMinBuckets    = 12
-	DefaultMinFit        = 24
+	DefaultMinFit        = 12
 	DefaultBaseline      = 24
 	DefaultHorizon       = 14 * 24 * time.Hour
 	DefaultMinConfidence = 0.99

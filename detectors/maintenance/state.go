@@ -51,6 +51,8 @@ func (t *Tracker) AppendState(dst []byte, k schemas.SeriesKey) (_ []byte, ok boo
 	dst = enc.AppendF64s(dst, s.bt)
 	dst = enc.AppendF64s(dst, s.by)
 	dst = enc.AppendF64s(dst, s.baseVals)
+	dst = enc.AppendF64s(dst, s.basePh)
+	dst = enc.AppendF64s(dst, s.profile)
 	dst = enc.AppendF64(dst, s.baseline)
 	dst = enc.AppendBool(dst, s.hasBase)
 	dst = enc.AppendF64(dst, s.devThr)
@@ -98,6 +100,11 @@ func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 	s.bt = r.F64s(nil, maxState)
 	s.by = r.F64s(nil, maxState)
 	s.baseVals = r.F64s(nil, maxState)
+	s.basePh = r.F64s(nil, maxState)
+	s.profile = r.F64s(nil, maxState)
+	if len(s.profile) == 0 {
+		s.profile = nil
+	}
 	s.baseline = r.F64()
 	s.hasBase = r.Bool()
 	s.devThr = r.F64()

@@ -20,6 +20,8 @@ type series struct {
 	bt, by []float64 // closed buckets: mid time (hours since the epoch), median
 
 	baseVals []float64
+	basePh   []float64 // season phase of each baseVals entry
+	profile  []float64 // the season's profile (value − baseline by phase), learned with the baseline
 	baseline float64
 	hasBase  bool
 	devThr   float64
@@ -204,16 +206,68 @@ func (t *Tracker) closeBucket(s *series) {
 		copy(s.by, s.by[1:])
 		s.bt, s.by = s.bt[:len(s.bt)-1], s.by[:len(s.by)-1]
 	}
-	s.bt, s.by = append(s.bt, mid), append(s.by, med)
+	adj := med
+	if s.profile != nil {
+		adj -= s.profile[t.phase(mid)]
+	}
+	s.bt, s.by = append(s.bt, mid), append(s.by, adj)
 	if !s.hasBase {
 		s.baseVals = append(s.baseVals, med)
+		s.basePh = append(s.basePh, float64(t.phase(mid)))
 		if len(s.baseVals) >= t.cfg.Baseline {
-			t.scratch = append(t.scratch[:0], s.baseVals...)
-			slices.Sort(t.scratch)
-			s.baseline, s.hasBase, s.baseVals = median(t.scratch), true, nil
+			t.learnBaseline(s)
 		}
 	}
 	t.evaluate(s, end, med)
+}
+
+// period returns the buckets of a season, or 0 when the baseline is too
+// short to learn a season's profile.
+func (t *Tracker) period() int {
+	p := int(t.cfg.Season / t.cfg.Bucket)
+	if p < 2 || t.cfg.Baseline < p {
+		return 0
+	}
+	return p
+}
+
+// phase returns the season phase of a bucket from its middle (hours).
+func (t *Tracker) phase(mid float64) int {
+	p := t.period()
+	if p == 0 {
+		return 0
+	}
+	start := int64(mid*nsPerHour) - int64(t.cfg.Bucket)/2
+	return int((start / int64(t.cfg.Bucket)) % int64(p))
+}
+
+// learnBaseline sets the healthy baseline (the median of the baseline
+// buckets) and the season's profile (the median departure from it by
+// phase), and removes the profile from the buckets held: trends are then
+// fitted on values without the daily swing.
+func (t *Tracker) learnBaseline(s *series) {
+	t.scratch = append(t.scratch[:0], s.baseVals...)
+	slices.Sort(t.scratch)
+	s.baseline, s.hasBase = median(t.scratch), true
+	if p := t.period(); p > 0 {
+		s.profile = make([]float64, p)
+		for ph := range s.profile {
+			t.scratch = t.scratch[:0]
+			for i, v := range s.baseVals {
+				if int(s.basePh[i]) == ph {
+					t.scratch = append(t.scratch, v-s.baseline)
+				}
+			}
+			if len(t.scratch) > 0 {
+				slices.Sort(t.scratch)
+				s.profile[ph] = median(t.scratch)
+			}
+		}
+		for i := range s.by {
+			s.by[i] -= s.profile[t.phase(s.bt[i])]
+		}
+	}
+	s.baseVals, s.basePh = nil, nil
 }
 
 // threshold returns the failure threshold of a series and its source.
@@ -253,7 +307,7 @@ func (t *Tracker) evaluate(s *series, now int64, med float64) {
 		if healthy {
 			s.failedHold, s.bt, s.by = false, s.bt[:0], s.by[:0]
 			if !s.hasThr && sig.Threshold == nil {
-				s.hasBase, s.baseVals = false, nil
+				s.hasBase, s.baseVals, s.basePh, s.profile = false, nil, nil, nil
 			}
 		}
 		return
@@ -283,12 +337,17 @@ func (t *Tracker) evaluate(s *series, now int64, med float64) {
 	if toward {
 		ttf = math.Max(dist/tr.Slope, 0)
 	}
-	// Progress is judged on the median of the last day's buckets, so a
-	// daily swing does not look like a degradation.
+	// Progress is judged on the median of the recent buckets: a quarter
+	// of a season once the season's profile is removed from them, else a
+	// whole season, so a daily swing does not look like a degradation.
 	progress := 1.0
 	if thr != s.baseline {
-		day := min(len(s.by), max(1, int(t.cfg.Season/t.cfg.Bucket)))
-		t.scratch = append(t.scratch[:0], s.by[len(s.by)-day:]...)
+		recent := max(1, int(t.cfg.Season/t.cfg.Bucket))
+		if s.profile != nil {
+			recent = max(1, recent/4)
+		}
+		recent = min(len(s.by), recent)
+		t.scratch = append(t.scratch[:0], s.by[len(s.by)-recent:]...)
 		slices.Sort(t.scratch)
 		progress = (median(t.scratch) - s.baseline) / (thr - s.baseline)
 	}
@@ -331,15 +390,23 @@ func (t *Tracker) fit(s *series, dir float64) Trend {
 	n := len(s.bt)
 	var tr Trend
 	tr, t.scratch = Fit(s.bt, s.by, t.scratch)
+	lo, hi := tr.Slope, tr.Slope
+	chosen := true
 	for w := n / 2; w >= t.cfg.MinBuckets && w >= t.cfg.MinFit; w /= 2 {
 		var half Trend
 		half, t.scratch = Fit(s.bt[n-w:], s.by[n-w:], t.scratch)
+		lo, hi = math.Min(lo, half.Slope), math.Max(hi, half.Slope)
 		steeper := dir*half.Slope > 0 && ((dir > 0 && half.Slope > tr.Upper) || (dir < 0 && half.Slope < tr.Lower))
-		if !steeper {
-			break
+		if chosen && steeper {
+			tr = half
+		} else {
+			chosen = false
 		}
-		tr = half
 	}
+	// The slope interval also spans the slopes of the other windows: the
+	// rank interval assumes a straight line, and the choice of window is
+	// part of the uncertainty.
+	tr.Lower, tr.Upper = math.Min(tr.Lower, lo), math.Max(tr.Upper, hi)
 	return tr
 }
 
