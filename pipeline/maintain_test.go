@@ -92,10 +92,14 @@ func TestMaintainStage(t *testing.T) {
 	if lead := cross.Sub(rx.EventTime); lead < 20*time.Minute {
 		t.Errorf("opened %v before the crossing", lead)
 	}
-	// Opened early in the ramp, the fit still holds some of the flat
-	// time before it: the first prediction is late, the updates catch up.
-	if d := rx.PredictedFailure.Sub(cross); d.Abs() > 45*time.Minute {
-		t.Errorf("predicted failure %v off", d)
+	// Opened early in the ramp (with minutes for hours), the fit still
+	// holds some of the flat time before it: the first prediction is late;
+	// the updates catch up. Accuracy is measured by benchmarks/maintenance.
+	if rx.Interval.Latest != nil && rx.Interval.Latest.Before(cross) {
+		t.Errorf("interval %v … %v ends before the crossing %v", rx.Interval.Earliest, rx.Interval.Latest, cross)
+	}
+	if d := closed["optic_rx_power"].PredictedFailure.Sub(cross); d.Abs() > 15*time.Minute {
+		t.Errorf("last predicted failure %v off", d)
 	}
 	t.Logf("opened %v before the crossing; first prediction %v off, last %v off",
 		cross.Sub(rx.EventTime), rx.PredictedFailure.Sub(cross), closed["optic_rx_power"].PredictedFailure.Sub(cross))
