@@ -1,0 +1,172 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// SamplesStage feeds the samples table from a Kafka topic of samples
+// (Arrow IPC messages): it is the pipeline.Sink a pipeline.Runner drives.
+// Add decodes a message and keeps its record; Flush inserts every record
+// kept since the last successful Flush as one INSERT (InsertSamples) and
+// only then releases them, so the runner commits offsets only after the
+// rows are stored. A failed Flush keeps the records: the runner retries it
+// with backoff and polls nothing meanwhile, so during a ClickHouse outage
+// memory holds at most one flush's worth of rows (RunnerConfig.FlushRows
+// plus one poll) and consumption pauses until the server is back.
+//
+// Errors the same call cannot fix by being repeated (a schema mismatch, bad
+// credentials, a closed sink; see IsRetryable) wrap pipeline.ErrStop, so
+// the runner stops instead of retrying for ever. Re-delivered messages are
+// harmless: the table deduplicates on its sort key (see the package doc).
+//
+// A SamplesStage is used by one runner; its methods are safe for concurrent
+// use.
+type SamplesStage struct {
+	s   *Sink
+	mem memory.Allocator
+
+	mu   sync.Mutex
+	recs []arrow.RecordBatch
+	rows int
+}
+
+var _ pipeline.Sink = (*SamplesStage)(nil)
+
+// NewSamplesStage returns a stage sink that writes to s. mem allocates the
+// decoded records; nil means memory.DefaultAllocator. The caller keeps
+// ownership of s (close it after the runner has returned).
+func NewSamplesStage(s *Sink, mem memory.Allocator) *SamplesStage {
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	return &SamplesStage{s: s, mem: mem}
+}
+
+// Add decodes one samples message. Input that breaks the contract returns
+// an error wrapping schemas.ErrMalformed, ErrUnknownVersion or
+// ErrContentType, which the runner dead-letters.
+func (st *SamplesStage) Add(_ context.Context, r *kgo.Record) error {
+	rec, err := schemas.DecodeSamples(st.mem, headersOf(r), r.Value)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.recs = append(st.recs, rec)
+	st.rows += int(rec.NumRows())
+	return nil
+}
+
+// Flush inserts the kept records and returns the number of rows written.
+// On error it keeps them for the next Flush.
+func (st *SamplesStage) Flush(ctx context.Context) (int, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.recs) == 0 {
+		return 0, nil
+	}
+	n, err := st.s.InsertSamples(ctx, st.recs)
+	if err != nil {
+		return 0, stageError(err)
+	}
+	for i, r := range st.recs {
+		r.Release()
+		st.recs[i] = nil
+	}
+	st.recs, st.rows = st.recs[:0], 0
+	return n, nil
+}
+
+// Pending returns the number of rows kept and not yet inserted.
+func (st *SamplesStage) Pending() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.rows
+}
+
+// Close releases the records still kept (after the runner has returned;
+// they were not committed and will be re-read).
+func (st *SamplesStage) Close() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, r := range st.recs {
+		r.Release()
+	}
+	st.recs, st.rows = nil, 0
+}
+
+// DetectionsStage feeds the detections table from the detection topic (v1
+// JSON in the CloudEvents binding), like SamplesStage does for samples.
+type DetectionsStage struct {
+	s  *Sink
+	mu sync.Mutex
+	ds []schemas.Detection
+}
+
+var _ pipeline.Sink = (*DetectionsStage)(nil)
+
+// NewDetectionsStage returns a stage sink that writes detections to s.
+func NewDetectionsStage(s *Sink) *DetectionsStage { return &DetectionsStage{s: s} }
+
+// Add decodes one detection message; bad input is dead-lettered by the
+// runner.
+func (st *DetectionsStage) Add(_ context.Context, r *kgo.Record) error {
+	d, err := schemas.DecodeDetection(headersOf(r), r.Value)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.ds = append(st.ds, *d)
+	return nil
+}
+
+// Flush inserts the kept detections; on error it keeps them.
+func (st *DetectionsStage) Flush(ctx context.Context) (int, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.ds) == 0 {
+		return 0, nil
+	}
+	n, err := st.s.InsertDetections(ctx, st.ds)
+	if err != nil {
+		return 0, stageError(err)
+	}
+	clear(st.ds)
+	st.ds = st.ds[:0]
+	return n, nil
+}
+
+// Pending returns the number of detections kept and not yet inserted.
+func (st *DetectionsStage) Pending() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.ds)
+}
+
+// stageError makes an error that repeating the insert cannot fix stop the
+// runner. A cancelled context is left alone: the runner is shutting down.
+func stageError(err error) error {
+	if IsRetryable(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", pipeline.ErrStop, err)
+}
+
+func headersOf(r *kgo.Record) []schemas.Header {
+	hs := make([]schemas.Header, len(r.Headers))
+	for i, h := range r.Headers {
+		hs[i] = schemas.Header{Key: h.Key, Value: h.Value}
+	}
+	return hs
+}

@@ -1,0 +1,254 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/sinks/internal/sinktest"
+)
+
+// rawCount counts the rows of table as stored, duplicates included.
+func rawCount(t *testing.T, s *Sink, table string) uint64 {
+	t.Helper()
+	var n uint64
+	if err := s.conn.QueryRow(context.Background(), "SELECT count() FROM "+s.db+"."+table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func newRunner(t *testing.T, kc pipeline.KafkaConfig, group, topic string, sink pipeline.Sink, rows int, every time.Duration, log *slog.Logger) *pipeline.Runner {
+	t.Helper()
+	r, err := pipeline.NewRunner(context.Background(), kc, pipeline.RunnerConfig{
+		Name: "clickhouse-samples", Group: group, Topics: []string{topic}, FlushRows: rows, FlushInterval: every,
+	}, sink, pipeline.NewMetrics(prometheus.NewRegistry()), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// waitFor polls cond every 50 ms until it holds or fails the test after
+// timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+	}
+}
+
+// TestIntegrationStageKillBetweenInsertAndCommit runs the samples stage on
+// real Kafka and the real ClickHouse: the first runner commits one flush,
+// then is killed after its second insert and before the commit; a second
+// runner, flushing at other boundaries, re-reads from the last commit. The
+// table then holds exactly the N samples produced (FINAL, and after the
+// merge without FINAL), although the killed batch was inserted twice.
+func TestIntegrationStageKillBetweenInsertAndCommit(t *testing.T) {
+	kc, cl := sinktest.Kafka(t)
+	s := newTestSink(t, nil)
+	ctx := context.Background()
+	if err := s.EnsureTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	topic := sinktest.Topic(t, cl, "tk-test-chkill-", 3)
+	group := sinktest.Name("tk-test-chkill-")
+
+	want := fleet(16, 8, 60)
+	half := len(want) / 2
+	recs := records(mem, want, 97)
+	defer release(recs)
+	mid := len(recs) / 2
+	sinktest.ProduceSamples(t, cl, topic, recs[:mid])
+
+	log, _ := sinktest.NewLog(t)
+	stage1 := NewSamplesStage(s, mem)
+	kill := &sinktest.KillAfterWrite{Sink: stage1, KillAt: 2}
+	r1 := newRunner(t, kc, group, topic, kill, 1_000_000, 200*time.Millisecond, log)
+	done := make(chan error, 1)
+	go func() { done <- r1.Run(ctx) }()
+	waitFor(t, 30*time.Second, "the first flush to be committed", func() bool { return r1.Stats().Flushed > 0 })
+	sinktest.ProduceSamples(t, cl, topic, recs[mid:])
+	select {
+	case err := <-done:
+		if !errors.Is(err, sinktest.ErrKilled) {
+			t.Fatalf("first runner: %v, want the test kill", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first runner was not killed")
+	}
+	stage1.Close()
+	_, killedRows := kill.Killed()
+	committed := r1.Stats().Flushed
+	t.Logf("first runner: %d rows committed, then killed after inserting %d more", committed, killedRows)
+	if killedRows == 0 || committed == 0 || committed >= int64(len(want)) {
+		t.Fatalf("the kill did not happen between two flushes: committed %d, killed flush %d rows, N %d", committed, killedRows, len(want))
+	}
+
+	stage2 := NewSamplesStage(s, mem)
+	defer stage2.Close()
+	r2 := newRunner(t, kc, group, topic, stage2, half/3, time.Second, log)
+	sinktest.Drain(t, r2, 45*time.Second)
+	t.Logf("second runner: %d rows re-read and written", r2.Stats().Flushed)
+	if got := r2.Stats().Flushed; got != int64(len(want))-committed {
+		t.Errorf("second runner wrote %d rows, want the %d not committed", got, int64(len(want))-committed)
+	}
+
+	n, err := s.Count(ctx, schemas.TableSamples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := rawCount(t, s, schemas.TableSamples)
+	t.Logf("N = %d; count FINAL = %d; raw rows before merge = %d", len(want), n, raw)
+	if n != uint64(len(want)) {
+		t.Fatalf("count FINAL = %d, want exactly N = %d", n, len(want))
+	}
+	if raw <= uint64(len(want)) {
+		t.Logf("raw %d: the duplicate insert was already merged", raw)
+	}
+	if err := s.conn.Exec(ctx, "OPTIMIZE TABLE "+s.db+".samples FINAL"); err != nil {
+		t.Fatal(err)
+	}
+	if raw := rawCount(t, s, schemas.TableSamples); raw != uint64(len(want)) {
+		t.Errorf("after OPTIMIZE FINAL: %d rows, want %d", raw, len(want))
+	}
+	sortSamples(want)
+	if got := readSamples(t, s); !reflect.DeepEqual(got, want) {
+		t.Fatalf("rows read back differ from the samples produced (%d vs %d rows)", len(got), len(want))
+	}
+}
+
+// TestIntegrationStageOutage cuts the connection to ClickHouse for 20 s
+// while samples keep arriving in Kafka: the runner pauses consumption
+// (nothing more is read, Pending stops growing), logs the outage once,
+// resumes by itself when the server is reachable again, and every sample
+// ends up in the table exactly once.
+func TestIntegrationStageOutage(t *testing.T) {
+	kc, cl := sinktest.Kafka(t)
+	proxy := sinktest.NewProxy(t, testServerAddr(t))
+	s := newTestSink(t, func(c *Config) {
+		c.Addr = []string{proxy.Addr()}
+		c.DialTimeout = time.Second
+		c.ReadTimeout = 5 * time.Second
+	})
+	ctx := context.Background()
+	if err := s.EnsureTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewGoAllocator()
+	topic := sinktest.Topic(t, cl, "tk-test-choutage-", 3)
+	group := sinktest.Name("tk-test-choutage-")
+
+	want := fleet(16, 8, 60)
+	recs := records(mem, want, 50)
+	defer release(recs)
+	quarter := len(recs) / 4
+	sinktest.ProduceSamples(t, cl, topic, recs[:quarter])
+
+	log, lines := sinktest.NewLog(t)
+	stage := NewSamplesStage(s, mem)
+	defer stage.Close()
+	const flushRows = 2000
+	r := newRunner(t, kc, group, topic, stage, flushRows, 100*time.Millisecond, log)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(rctx) }()
+	waitFor(t, 30*time.Second, "the first quarter to be written", func() bool { return r.Stats().Flushed >= 50*int64(quarter) })
+
+	// Outage: the port closes and open connections drop, while producers
+	// go on writing to Kafka.
+	proxy.Cut()
+	cutAt := time.Now()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rest := recs[quarter:]
+		for i := 0; i < len(rest); i += 40 {
+			sinktest.ProduceSamples(t, cl, topic, rest[i:min(i+40, len(rest))])
+			time.Sleep(500 * time.Millisecond)
+		}
+	}()
+	flushedAtCut := r.Stats().Flushed
+	var maxPending int
+	var recordsAt3s int64 = -1
+	for time.Since(cutAt) < 20*time.Second {
+		maxPending = max(maxPending, stage.Pending())
+		if recordsAt3s < 0 && time.Since(cutAt) > 3*time.Second {
+			recordsAt3s = r.Stats().Records
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	wg.Wait()
+	recordsAtEnd, flushedAtEnd := r.Stats().Records, r.Stats().Flushed
+	t.Logf("outage: rows written %d → %d, records read %d at +3s and %d at +20s, max pending %d rows (flush_rows %d)",
+		flushedAtCut, flushedAtEnd, recordsAt3s, recordsAtEnd, maxPending, flushRows)
+	if flushedAtEnd != flushedAtCut {
+		t.Errorf("rows written during the outage: %d → %d", flushedAtCut, flushedAtEnd)
+	}
+	if recordsAtEnd != recordsAt3s {
+		t.Errorf("consumption did not pause: %d records read at +3s, %d at +20s", recordsAt3s, recordsAtEnd)
+	}
+	if bound := flushRows + pipeline.DefaultMaxPoll*50; maxPending > bound || maxPending == 0 {
+		t.Errorf("max pending %d rows, want 1..%d", maxPending, bound)
+	}
+	end, err := r.EndOffsets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.Restore(t)
+	restoredAt := time.Now()
+	// DrainTo waits for the runner's lock, which a retrying flush holds.
+	go r.DrainTo(end)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("runner: %v", err)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("the runner did not resume and drain within 40 s of the server coming back")
+	}
+	t.Logf("drained %v after the server came back", time.Since(restoredAt).Round(time.Millisecond))
+
+	n, err := s.Count(ctx, schemas.TableSamples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != uint64(len(want)) {
+		t.Fatalf("count FINAL = %d, want N = %d", n, len(want))
+	}
+	var failed, recovered int
+	for _, l := range lines.Lines(slog.LevelInfo) {
+		switch {
+		case strings.HasPrefix(l.Msg, "flush failed"):
+			failed++
+			t.Logf("outage log line: %s", l.Text)
+		case l.Msg == "flush recovered":
+			recovered++
+		}
+	}
+	if failed != 1 || recovered != 1 {
+		t.Errorf("%d 'flush failed' and %d 'flush recovered' log lines for one outage, want 1 and 1", failed, recovered)
+	}
+	if warns := lines.Lines(slog.LevelWarn); len(warns) != 1 {
+		for _, w := range warns {
+			t.Logf("warning or error: %s", w.Text)
+		}
+		t.Errorf("%d warnings and errors logged for one outage, want 1", len(warns))
+	}
+}
