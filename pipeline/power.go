@@ -48,19 +48,24 @@ func (c PowerConfig) Validate() error {
 // detections.
 const PowerDetector = "power_residual"
 
-// powerStateKeyPrefix starts the changelog key of a model's state; the
-// model name follows.
-const powerStateKeyPrefix = "power-model\x00"
+// Changelog key prefixes of the power stage: a model's state (the model
+// name follows) and a device's state (the device name follows).
+const (
+	powerStateKeyPrefix  = "power-model\x00"
+	powerDeviceKeyPrefix = "power-device\x00"
+)
 
 // Power is the power stage: it reads sample batches, keeps a power
 // estimator per input partition (devices are keyed by name, so a device's
 // samples are on one partition), and emits, per device and window, one
 // tk.power message (Arrow, schemas.PowerSchema) and, when a device's
 // measured power departs from its model, firing and resolved detections on
-// the detection topic. The fitted models are checkpointed to the changelog;
-// per-device windows and port state are not, so after a rebalance the new
-// owner starts the open windows afresh and relearns port state from the
-// next samples. It implements Processor. Power is not safe for concurrent
+// the detection topic. The fitted models and each device's port state
+// (speed, admin and oper status, transceiver, bundle) and residual history
+// are checkpointed to the changelog, so a new owner after a rebalance goes
+// on without waiting for on-change state leaves; the window open at the
+// rebalance starts afresh (its row counts fewer samples). It implements
+// Processor. Power is not safe for concurrent
 // use except for Emitted and Devices.
 type Power struct {
 	cfg      PowerConfig
@@ -220,9 +225,17 @@ func (p *Power) emitResidual(emit func(*kgo.Record), r *power.Residual) error {
 }
 
 // Checkpoint implements Processor: the state of every model whose fit
-// moved since the last checkpoint, keyed by model name.
+// moved since the last checkpoint, keyed by model name, and of every device
+// whose port state or residual history changed, keyed by device name.
 func (p *Power) Checkpoint(emit func(partition int32, key, value []byte)) {
 	for n, e := range p.parts {
+		e.TakeDirty(func(dev string) {
+			val, ok := e.AppendDeviceState(nil, dev)
+			if !ok {
+				val = nil
+			}
+			emit(n, []byte(powerDeviceKeyPrefix+dev), val)
+		})
 		for _, name := range e.Models() {
 			m := e.Model(name)
 			if p.written[n][name] == m.Points() {
@@ -238,14 +251,32 @@ func (p *Power) Checkpoint(emit func(partition int32, key, value []byte)) {
 // another set of speeds is skipped with a warning: that model starts from
 // its priors.
 func (p *Power) Restore(partition int32, key, value []byte) error {
+	e := p.part(partition)
+	if dev, ok := strings.CutPrefix(string(key), powerDeviceKeyPrefix); ok {
+		if value == nil {
+			e.Forget(dev)
+			return nil
+		}
+		known := e.DeviceModel(dev) != nil
+		if err := e.RestoreDeviceState(dev, value); err != nil {
+			if errors.Is(err, power.ErrIncompatibleState) {
+				p.log.Warn("cannot restore device power state; it starts cold", "device", dev, "err", err)
+				return nil
+			}
+			return fmt.Errorf("restore power device %s: %w", dev, err)
+		}
+		if !known {
+			p.devices.Add(1)
+		}
+		return nil
+	}
 	name, ok := strings.CutPrefix(string(key), powerStateKeyPrefix)
 	if !ok {
-		return fmt.Errorf("power: changelog key %q is not a model key", key)
+		return fmt.Errorf("power: changelog key %q is neither a model nor a device key", key)
 	}
 	if value == nil {
 		return nil
 	}
-	e := p.part(partition)
 	m := e.Model(name)
 	if err := m.RestoreState(value); err != nil {
 		if errors.Is(err, power.ErrIncompatibleState) {

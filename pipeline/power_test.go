@@ -167,6 +167,21 @@ func TestPowerStage(t *testing.T) {
 			}
 		}
 	}
+	if pw2.Devices() != 4 {
+		t.Fatalf("%d devices restored, want 4", pw2.Devices())
+	}
+	for p, e := range pw.parts {
+		for _, dev := range []string{"sim-00", "sim-01", "sim-02", "sim-03"} {
+			a, ok := e.AppendDeviceState(nil, dev)
+			if !ok {
+				continue
+			}
+			b, _ := pw2.Estimator(p).AppendDeviceState(nil, dev)
+			if string(a) != string(b) {
+				t.Fatalf("device %s of partition %d not restored", dev, p)
+			}
+		}
+	}
 	if err := pw2.Restore(0, []byte(powerStateKeyPrefix+"TK-SIM-8"), []byte{0x70, 9}); err != nil {
 		t.Fatalf("a state of another version should start cold, not fail: %v", err)
 	}

@@ -55,8 +55,9 @@ With --kafka the samples are read from the samples topic of the config (-c; its 
 TLS and SASL included), from the start to the current end, keeping the device's messages. Without
 it, a simulated fleet (devices sim-00 … sim-03, with degrading optics, a wearing fan and PSU) is run
 for --days faster than real time.`,
-		Args:         cobra.NoArgs,
-		SilenceUsage: true,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.device == "" {
 				return errors.New("report: --device NAME is required")

@@ -104,6 +104,7 @@ type device struct {
 	firing      bool
 	firedAt     int64
 	x           []float64
+	dirty       bool // checkpointed state changed
 }
 
 // Output is what an Estimator produced since the last Take.
@@ -121,6 +122,7 @@ type Estimator struct {
 	models  map[string]*Model
 	devices map[string]*device
 	out     Output
+	dirty   []string // devices whose state changed since TakeDirty
 	// Unmodelled counts port-ticks whose speed no model knows.
 	Unmodelled uint64
 }
@@ -236,24 +238,34 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 			p.outR = r
 		}
 	case MetricOperStatus:
-		d.port(keys).operUp = str == "UP"
+		if p, up := d.port(keys), str == "UP"; p.operUp != up {
+			p.operUp = up
+			e.markDirty(d)
+		}
 	case MetricAdminStatus:
-		p := d.port(keys)
-		p.adminUp, p.hasAdmin = str == "UP", true
+		if p, up := d.port(keys), str == "UP"; p.adminUp != up || !p.hasAdmin {
+			p.adminUp, p.hasAdmin = up, true
+			e.markDirty(d)
+		}
 	case MetricPortSpeed:
 		if p := d.port(keys); p.speed != str {
 			p.speed = strings.Clone(str)
+			e.markDirty(d)
 		}
 	case MetricAggregateID:
 		if p := d.port(keys); p.lag != str {
 			p.lag = strings.Clone(str)
+			e.markDirty(d)
 		}
 	case MetricOpticPresent:
-		p := d.port(strings.TrimSuffix(keys, transceiverSuffix))
-		p.optic, p.hasOptic = str == "PRESENT", true
+		if p, in := d.port(strings.TrimSuffix(keys, transceiverSuffix)), str == "PRESENT"; p.optic != in || !p.hasOptic {
+			p.optic, p.hasOptic = in, true
+			e.markDirty(d)
+		}
 	case MetricPartNo:
 		if keys == "name=Chassis" && str != "" && d.model.name != str {
 			d.model = e.Model(strings.Clone(str))
+			e.markDirty(d)
 		}
 	case MetricPSUInVoltage:
 		p := d.psu(keys)
@@ -399,6 +411,7 @@ func (e *Estimator) closeWindow(d *device) {
 		e.out.Rows = append(e.out.Rows, pr)
 	}
 	e.savings(d, row, hours)
+	e.markDirty(d) // the residual history moved
 	for _, p := range d.ports {
 		p.wW, p.wUtil, p.wN = 0, 0, 0
 	}
@@ -503,6 +516,13 @@ func (e *Estimator) savings(d *device, row schemas.PowerRow, hours float64) {
 				fmt.Sprintf("%s carries %.0f %% of its capacity and %s's traffic fits on its other members at %.0f %%: shutting it down saves about %.1f W",
 					name(low), 100*lowU, lag, 100*total/rest, w))
 		}
+	}
+}
+
+func (e *Estimator) markDirty(d *device) {
+	if !d.dirty {
+		d.dirty = true
+		e.dirty = append(e.dirty, d.name)
 	}
 }
 

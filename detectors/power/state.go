@@ -78,3 +78,104 @@ func (m *Model) RestoreState(b []byte) error {
 	m.sigma, m.points, m.sinceSolve = sigma, points, since
 	return nil
 }
+
+// State record kind tag and version of a device.
+const (
+	tagDevice     byte = 0x72
+	deviceVersion byte = 1
+)
+
+// TakeDirty calls fn with every device whose checkpointed state (device
+// model, port configuration and status, residual history and incident)
+// changed since the last call. Counter baselines, PSU readings and the
+// open window are not part of it: after a restore the first tick has no
+// utilisation and the open window starts afresh.
+func (e *Estimator) TakeDirty(fn func(device string)) {
+	for _, name := range e.dirty {
+		if d := e.devices[name]; d != nil {
+			d.dirty = false
+			fn(name)
+		}
+	}
+	e.dirty = e.dirty[:0]
+}
+
+// AppendDeviceState appends the state of a device to dst; ok is false for
+// an unknown device.
+func (e *Estimator) AppendDeviceState(dst []byte, device string) (_ []byte, ok bool) {
+	d := e.devices[device]
+	if d == nil {
+		return dst, false
+	}
+	str := func(s string) {
+		dst = enc.AppendU(dst, uint64(len(s)))
+		dst = append(dst, s...)
+	}
+	dst = enc.AppendHeader(dst, tagDevice, deviceVersion)
+	str(d.model.name)
+	dst = enc.AppendU(dst, uint64(len(d.ports)))
+	for _, p := range d.ports {
+		str(p.keys)
+		str(p.speed)
+		str(p.lag)
+		var flags uint64
+		for i, b := range []bool{p.adminUp, p.hasAdmin, p.operUp, p.optic, p.hasOptic} {
+			if b {
+				flags |= 1 << i
+			}
+		}
+		dst = enc.AppendU(dst, flags)
+	}
+	dst = enc.AppendF64s(dst, d.history)
+	dst = enc.AppendBool(dst, d.firing)
+	return enc.AppendI(dst, d.firedAt), true
+}
+
+// RestoreDeviceState loads a device's state written by AppendDeviceState.
+// Errors wrap ErrIncompatibleState for another state version.
+func (e *Estimator) RestoreDeviceState(name string, b []byte) error {
+	r := enc.Reader{B: b}
+	r.Header(tagDevice, deviceVersion)
+	str := func() string {
+		n := r.U()
+		if r.Err != nil {
+			return ""
+		}
+		if n > uint64(len(r.B)) {
+			r.Err = enc.ErrShort
+			return ""
+		}
+		s := string(r.B[:n])
+		r.B = r.B[n:]
+		return s
+	}
+	model := str()
+	n := r.U()
+	if r.Err == nil && n > uint64(len(r.B)) {
+		r.Err = enc.ErrShort
+	}
+	var ports []*port
+	for i := uint64(0); i < n && r.Err == nil; i++ {
+		p := &port{keys: str(), speed: str(), lag: str()}
+		flags := r.U()
+		p.adminUp, p.hasAdmin, p.operUp, p.optic, p.hasOptic = flags&1 != 0, flags&2 != 0, flags&4 != 0, flags&8 != 0, flags&16 != 0
+		ports = append(ports, p)
+	}
+	history := r.F64s(nil, 1<<16)
+	firing := r.Bool()
+	firedAt := r.I()
+	if err := r.Done(); err != nil {
+		if errors.Is(err, enc.ErrVersion) {
+			return fmt.Errorf("%w: device %s: %w", ErrIncompatibleState, name, err)
+		}
+		return fmt.Errorf("power: device %s state: %w", name, err)
+	}
+	if model == "" {
+		model = DefaultModelName
+	}
+	e.devices[name] = &device{name: name, model: e.Model(model), ports: ports, history: history, firing: firing, firedAt: firedAt}
+	return nil
+}
+
+// Forget drops a device's state.
+func (e *Estimator) Forget(device string) { delete(e.devices, device) }
