@@ -17,6 +17,17 @@
 // named by the offsets it holds and its content depends only on those
 // messages, re-processing the same offsets after a crash rewrites the same
 // file with the same bytes: re-delivery is harmless ("effectively once").
+// A re-delivery may also flush at other offsets than the run that crashed
+// before committing (polls and flush triggers depend on timing), which
+// would make files whose offset ranges overlap and rows that are in two
+// files; so before a file is renamed into place, the files of the same
+// topic, partition and hour folder whose offset range overlaps it are
+// removed. Such files can only come from flushes that never committed, and
+// every one of their rows is written again (see Writer.Flush), so the lake
+// holds each row once. This relies on one writer per partition at a time,
+// which the consumer group gives.
+//
+// Stage adapts a Writer to pipeline.Sink, for a pipeline.Runner.
 // A file is written under a temporary name (".tmp-…") in its final
 // directory, fsynced, renamed into place, and the directory is fsynced, so a
 // reader never sees a partial file; files and directories whose names start

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	pq "github.com/parquet-go/parquet-go"
@@ -85,6 +86,8 @@ type encoder struct {
 	opts   []pq.WriterOption
 	bw     *bufio.Writer
 	vals   []pq.Value
+
+	removed []string // files removed by removeOverlaps since the caller last looked
 }
 
 func newEncoder(cfg Config) (*encoder, error) {
@@ -148,6 +151,14 @@ func (e *encoder) writeFile(f File, rows []row, order []uint32, strs []string) (
 	}
 	if err := tmp.Close(); err != nil {
 		return 0, fmt.Errorf("cannot close %s: %w", tmp.Name(), err)
+	}
+	// A re-delivery that flushes at other boundaries than the run that
+	// crashed before its commit makes files whose offset ranges overlap the
+	// crashed run's files: remove those first, so no row is in two files.
+	removed, err := removeOverlaps(dir, f)
+	e.removed = append(e.removed, removed...)
+	if err != nil {
+		return 0, err
 	}
 	if err := os.Rename(tmp.Name(), f.Path); err != nil {
 		return 0, fmt.Errorf("cannot rename %s: %w", tmp.Name(), err)
@@ -320,4 +331,68 @@ func syncDir(dir string) error {
 		return fmt.Errorf("cannot fsync directory %s: %w", dir, err)
 	}
 	return nil
+}
+
+// removeOverlaps removes the data files in dir of f's topic and partition
+// whose offset range overlaps f's, except f's own name (which the rename
+// replaces), and returns their paths.
+//
+// Why this is safe: offsets are committed only after a flush has made all
+// its files durable, and a consumer re-reads from the committed offset. So
+// a file is either committed (its last offset is below the committed
+// offset) or written by a flush that did not commit (its first offset is at
+// or above it). A new file starts at or after the committed offset, so the
+// only files it can overlap are uncommitted ones, whose offsets are being
+// re-read right now: each of their rows is written again, in this file or a
+// later one of the same folder whose range covers the row's offset — and
+// that one removes the old file if this one did not. Removing before the
+// rename means a reader never sees a row twice; it may briefly miss rows of
+// offsets that are not committed yet.
+func removeOverlaps(dir string, f File) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot list %s: %w", dir, err)
+	}
+	prefix := f.Topic + "-" + strconv.FormatInt(int64(f.Partition), 10) + "-"
+	own := filepath.Base(f.Path)
+	var removed []string
+	for _, e := range entries {
+		name := e.Name()
+		if name == own || e.IsDir() {
+			continue
+		}
+		first, last, ok := parseRange(name, prefix)
+		if !ok || last < f.FirstOffset || first > f.LastOffset {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return removed, fmt.Errorf("cannot remove %s, which overlaps %s: %w", p, own, err)
+		}
+		removed = append(removed, p)
+	}
+	return removed, nil
+}
+
+// parseRange parses PREFIX + "FIRST-LAST.parquet", the name Flush gives a
+// file, where prefix is "TOPIC-PARTITION-".
+func parseRange(name, prefix string) (first, last int64, ok bool) {
+	rest, found := strings.CutPrefix(name, prefix)
+	if !found {
+		return 0, 0, false
+	}
+	rest, found = strings.CutSuffix(rest, ".parquet")
+	if !found {
+		return 0, 0, false
+	}
+	a, b, found := strings.Cut(rest, "-")
+	if !found || len(a) < 12 || len(b) < 12 {
+		return 0, 0, false
+	}
+	first, err1 := strconv.ParseInt(a, 10, 64)
+	last, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil || first < 0 || last < first {
+		return 0, 0, false
+	}
+	return first, last, true
 }

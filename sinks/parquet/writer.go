@@ -51,6 +51,9 @@ type Stats struct {
 	Files   int64 // files written by successful flushes
 	Rows    int64 // rows in those files
 	Bytes   int64 // bytes of those files
+	// Replaced counts files removed because a re-delivery after a crash
+	// wrote their rows again under another offset range (see Flush).
+	Replaced int64
 }
 
 // Writer buffers samples per Kafka partition and writes them to Parquet
@@ -257,6 +260,15 @@ func (w *Writer) Stats() Stats {
 // place, and the retry rewrites them under the same names with the same
 // content. Flush checks ctx between files. With nothing buffered it returns
 // no files and no error.
+//
+// Re-delivery stays exact when it flushes at other boundaries than the run
+// that crashed: before a file is renamed into place, the files of the same
+// topic, partition and hour folder whose offset range overlaps it are
+// removed. They can only come from a flush whose offsets were never
+// committed, and their rows are being written again (see removeOverlaps).
+// This assumes one writer per partition at a time, which the consumer
+// group gives; a zombie consumer that still writes after losing its
+// partition can remove or duplicate rows until it notices.
 func (w *Writer) Flush(ctx context.Context) ([]File, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -379,6 +391,12 @@ func (w *Writer) flushPart(ctx context.Context, b *partBuffer) ([]File, error) {
 			"dt="+hour.Format("2006-01-02"), "hour="+hour.Format("15"),
 			fmt.Sprintf("%s-%d-%012d-%012d.parquet", b.topic, b.partition, hr.first, hr.last))
 		n, err := w.enc.writeFile(f, rows, w.order[start:end], b.strs)
+		for _, p := range w.enc.removed {
+			w.stats.Replaced++
+			w.log.Info("removed a file of an uncommitted earlier flush that the re-delivered offsets overlap",
+				"removed", p, "by", f.Path)
+		}
+		w.enc.removed = w.enc.removed[:0]
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,157 @@
+package parquet
+
+import (
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// message returns the samples of message off: rows in hour 10, and for
+// every third message rows in hour 11 too, so a flush writes one or two
+// files per partition.
+func message(off int64) []schemas.Sample {
+	ss := mixed(t0 + off*int64(time.Second))
+	if off%3 == 0 {
+		ss = append(ss, mixed(t0+time.Hour.Nanoseconds()+off*int64(time.Second))...)
+	}
+	return ss
+}
+
+// lake lists the data files under root, relative to it, sorted.
+func lake(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.HasPrefix(d.Name(), ".") {
+			rel, _ := filepath.Rel(root, p)
+			out = append(out, rel)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// run adds messages [from, to] of partitions 0 and 1 and flushes after
+// every message whose offset is in flushAt (and at the end).
+func run(t *testing.T, w *Writer, from, to int64, flushAt ...int64) {
+	t.Helper()
+	for off := from; off <= to; off++ {
+		for p := range int32(2) {
+			add(t, w, p, off, message(off))
+		}
+		if slices.Contains(flushAt, off) || off == to {
+			flush(t, w)
+		}
+	}
+}
+
+// TestRedeliveryWithOtherFlushBoundaries is the crash between write and
+// commit, followed by a re-delivery that flushes at other offsets: files
+// whose offset ranges overlap the new ones are replaced, so the lake holds
+// every row exactly once whatever the boundaries of either run.
+func TestRedeliveryWithOtherFlushBoundaries(t *testing.T) {
+	rowsUpTo := func(last int64) int64 {
+		var n int64
+		for off := int64(0); off <= last; off++ {
+			n += 2 * int64(len(message(off)))
+		}
+		return n
+	}
+	f := func(name string, crashed, redelivered func(t *testing.T, w *Writer), committedLast, last int64) {
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			// Another topic whose name extends this one's must not be touched.
+			other := newWriter(t, Config{Root: root})
+			var otherRows int64
+			for off := int64(0); off < 4; off++ {
+				rec := record(t, memory.DefaultAllocator, message(off))
+				if err := other.Add(topic+"-1", 0, off, rec); err != nil {
+					t.Fatal(err)
+				}
+				otherRows += rec.NumRows()
+				rec.Release()
+			}
+			flush(t, other)
+
+			crashed(t, newWriter(t, Config{Root: root}))
+			w := newWriter(t, Config{Root: root})
+			redelivered(t, w)
+			n, err := CountRows(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := rowsUpTo(last) + otherRows; n != want {
+				t.Fatalf("%d rows in the lake, want %d; files:\n%s", n, want, strings.Join(lake(t, root), "\n"))
+			}
+			// No two files of one hour folder cover the same offset.
+			seen := map[string]int64{} // hour/partition/offset -> files
+			for _, rel := range lake(t, root) {
+				fi, err := ReadFileInfo(filepath.Join(root, rel))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for off := fi.FirstOffset; off <= fi.LastOffset; off++ {
+					k := fmt.Sprint(fi.Topic, fi.Hour, fi.Partition, off)
+					if seen[k]++; seen[k] > 1 {
+						t.Errorf("offset %d of %s/%d is in two files of hour %v", off, fi.Topic, fi.Partition, fi.Hour)
+					}
+				}
+			}
+			t.Logf("%d files replaced; lake:\n%s", w.Stats().Replaced, strings.Join(lake(t, root), "\n"))
+			if w.Stats().Replaced == 0 && committedLast < last {
+				t.Errorf("no file replaced: the test does not exercise overlaps")
+			}
+		})
+	}
+	// The crashed run flushed 0-9 (committed up to 4) and 5-9 (not
+	// committed); the re-delivery reads from 5 and flushes at 6 and 11.
+	f("narrower",
+		func(t *testing.T, w *Writer) { run(t, w, 0, 9, 4) },
+		func(t *testing.T, w *Writer) { run(t, w, 5, 11, 6) },
+		4, 11)
+	// The crashed run wrote 5-6 and 7-9 uncommitted; the re-delivery reads
+	// 5-12 in one flush.
+	f("wider",
+		func(t *testing.T, w *Writer) { run(t, w, 0, 9, 4, 6) },
+		func(t *testing.T, w *Writer) { run(t, w, 5, 12) },
+		4, 12)
+	// Shifted: crashed 5-8, re-delivered 5-6, 7-10.
+	f("shifted",
+		func(t *testing.T, w *Writer) { run(t, w, 0, 8, 4) },
+		func(t *testing.T, w *Writer) { run(t, w, 5, 10, 6) },
+		4, 10)
+	// The same boundaries rewrite the same files: nothing to replace.
+	f("same",
+		func(t *testing.T, w *Writer) { run(t, w, 0, 9, 4) },
+		func(t *testing.T, w *Writer) { run(t, w, 5, 9) },
+		9, 9)
+}
+
+func TestParseRange(t *testing.T) {
+	f := func(name, prefix string, first, last int64, ok bool) {
+		t.Helper()
+		a, b, k := parseRange(name, prefix)
+		if a != first || b != last || k != ok {
+			t.Errorf("parseRange(%q, %q) = %d, %d, %v; want %d, %d, %v", name, prefix, a, b, k, first, last, ok)
+		}
+	}
+	f("tk.samples-3-000000000005-000000000009.parquet", "tk.samples-3-", 5, 9, true)
+	f("tk.samples-3-000000000005-000000000009.parquet", "tk.samples-31-", 0, 0, false)
+	f("tk.samples-1-3-000000000005-000000000009.parquet", "tk.samples-1-", 0, 0, false) // topic tk.samples-1
+	f("tk.samples-3-000000000009-000000000005.parquet", "tk.samples-3-", 0, 0, false)
+	f("tk.samples-3-5-9.parquet", "tk.samples-3-", 0, 0, false)
+	f(".tmp-tk.samples-3-000000000005-000000000009.parquet-123", "tk.samples-3-", 0, 0, false)
+	f("tk.samples-3-000000000005-000000000009.parquet.bak", "tk.samples-3-", 0, 0, false)
+}

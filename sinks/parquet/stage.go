@@ -1,0 +1,76 @@
+package parquet
+
+import (
+	"context"
+	"errors"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// Stage feeds a Writer from a Kafka topic of samples (Arrow IPC messages):
+// it is the pipeline.Sink a pipeline.Runner drives. Add decodes a message
+// and buffers its rows; Flush writes the files and returns only when they
+// are durable, so the runner commits offsets after the files exist. A failed
+// Flush keeps the rows and the runner retries it with backoff, polling
+// nothing meanwhile, so a slow or full disk pauses consumption.
+//
+// When a partition is read again from an earlier offset (it was revoked
+// while its rows were buffered and not committed, then came back), Add drops
+// the partition's buffered rows, which are all being re-read, instead of
+// failing with ErrOffsetOrder.
+//
+// The Writer's methods are safe for concurrent use, and so are Stage's.
+type Stage struct {
+	w   *Writer
+	mem memory.Allocator
+}
+
+var _ pipeline.Sink = (*Stage)(nil)
+
+// NewStage returns a stage sink that writes with w. mem allocates the
+// decoded records, which are released before Add returns; nil means
+// memory.DefaultAllocator.
+func NewStage(w *Writer, mem memory.Allocator) *Stage {
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	return &Stage{w: w, mem: mem}
+}
+
+// Add decodes one samples message and buffers its rows. Input that breaks
+// the contract returns an error wrapping schemas.ErrMalformed,
+// ErrUnknownVersion or ErrContentType, which the runner dead-letters.
+func (s *Stage) Add(_ context.Context, r *kgo.Record) error {
+	hs := make([]schemas.Header, len(r.Headers))
+	for i, h := range r.Headers {
+		hs[i] = schemas.Header{Key: h.Key, Value: h.Value}
+	}
+	rec, err := schemas.DecodeSamples(s.mem, hs, r.Value)
+	if err != nil {
+		return err
+	}
+	defer rec.Release()
+	err = s.w.Add(r.Topic, r.Partition, r.Offset, rec)
+	if errors.Is(err, ErrOffsetOrder) {
+		s.w.Discard(r.Topic, r.Partition)
+		err = s.w.Add(r.Topic, r.Partition, r.Offset, rec)
+	}
+	return err
+}
+
+// Flush writes every buffered row and returns the number of rows written.
+func (s *Stage) Flush(ctx context.Context) (int, error) {
+	files, err := s.w.Flush(ctx)
+	n := 0
+	for _, f := range files {
+		n += int(f.Rows)
+	}
+	return n, err
+}
+
+// Pending returns the number of rows buffered and not yet written.
+func (s *Stage) Pending() int { return s.w.BufferedRows() }
