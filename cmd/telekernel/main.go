@@ -62,7 +62,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCmd(), newStageCmd(), newSimCmd(), newSchemaCmd(), newCheckCmd(), newVersionCmd(), newEvalCmd(), newCollectCmd())
+	root.AddCommand(newRunCmd(), newStageCmd(), newSimCmd(), newSchemaCmd(), newCheckCmd(), newVersionCmd(), newEvalCmd(), newCollectCmd(), newReportCmd())
 	return root
 }
 
