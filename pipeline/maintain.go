@@ -101,12 +101,17 @@ func (m *Maintain) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Reco
 	}
 	p := m.part(r.Partition)
 	for i := 0; i < sr.Len(); i++ {
-		if sr.Kind(i) != schemas.KindGauge {
+		ts := sr.TS(i)
+		switch sr.Kind(i) {
+		case schemas.KindGauge:
+			f, _ := sr.F64(i)
+			p.t.Observe(ts, sr.Device(i), sr.Metric(i), sr.Keys(i), f)
+		case schemas.KindCounter:
+			u, _ := sr.U64(i)
+			p.t.ObserveCounter(ts, sr.Device(i), sr.Metric(i), sr.Keys(i), u)
+		default:
 			continue
 		}
-		f, _ := sr.F64(i)
-		ts := sr.TS(i)
-		p.t.Observe(ts, sr.Device(i), sr.Metric(i), sr.Keys(i), f)
 		p.maxTS = max(p.maxTS, ts)
 	}
 	// Close the cases of series that went silent, once a bucket.

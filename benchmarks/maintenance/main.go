@@ -40,6 +40,7 @@ import (
 
 type flags struct {
 	devices, days, optics, fans, psus, changes int
+	rxErrors                                   int
 	powerDevices, powerPorts, powerDays        int
 	interval                                   time.Duration
 	seed                                       uint64
@@ -53,6 +54,7 @@ func main() {
 	flag.IntVar(&f.optics, "optics", 10, "optic degradations")
 	flag.IntVar(&f.fans, "fans", 6, "fan failures (with a worn-bearing precursor)")
 	flag.IntVar(&f.psus, "psus", 6, "PSU degradations (with a precursor)")
+	flag.IntVar(&f.rxErrors, "rx-errors", 6, "links whose frame errors rise (dirty connector, decaying transmitter)")
 	flag.IntVar(&f.changes, "changes", 3, "devices whose configuration changes halfway")
 	flag.IntVar(&f.powerDevices, "power-devices", 20, "devices of the power fleet")
 	flag.IntVar(&f.powerPorts, "power-ports", 8, "ports per device of the power fleet")
@@ -75,6 +77,7 @@ const (
 	biasCross  = 0.35 / 0.5 // bias rises 50 % over the window; threshold +35 %
 	fanCross   = 0.4 / 0.5  // fan speed falls to half over the precursor; threshold −40 %
 	psuCross   = 0.06 / 0.1 // efficiency falls 0.1 over the precursor; threshold −0.06
+	rxErrCross = 1.0 / 2    // errors rise to 2/s over the window; threshold 1/s
 )
 
 // degradation is one injected fault and when its signal truly fails.
@@ -138,6 +141,13 @@ func plan(f flags) ([]sim.Fault, []*degradation) {
 		degs = append(degs, &degradation{kind: sim.FaultPSUDegradation, device: d, component: "name=" + c,
 			wear: start.Add(at), failure: start.Add(at + time.Duration(psuCross*float64(length)))})
 	}
+	for range f.rxErrors {
+		d, c := pick([]string{"Ethernet1", "Ethernet2", "Ethernet3", "Ethernet4"})
+		at, length := ramp()
+		faults = append(faults, sim.Fault{Device: d, Interface: c, Kind: sim.FaultRxErrors, After: at, Duration: length})
+		degs = append(degs, &degradation{kind: sim.FaultRxErrors, device: d, component: "name=" + c,
+			wear: start.Add(at), failure: start.Add(at + time.Duration(rxErrCross*float64(length)))})
+	}
 	return faults, degs
 }
 
@@ -197,8 +207,11 @@ func runMaintenance(f flags) error {
 		fleet.Next(func(s *schemas.Sample) {
 			samples++
 			est.Observe(s.TS, s.Device, s.Metric, s.Keys, s.Kind, s.U64, s.F64, s.Str)
-			if s.Kind == schemas.KindGauge {
+			switch s.Kind {
+			case schemas.KindGauge:
 				tracker.Observe(s.TS, s.Device, s.Metric, s.Keys, s.F64)
+			case schemas.KindCounter:
+				tracker.ObserveCounter(s.TS, s.Device, s.Metric, s.Keys, s.U64)
 			}
 		})
 		events = append(events, tracker.Take()...)

@@ -117,8 +117,11 @@ func collectReport(ctx context.Context, o reportOptions) (*reportData, error) {
 			return
 		}
 		last = max(last, ts)
-		if kind == schemas.KindGauge {
+		switch kind {
+		case schemas.KindGauge:
 			tr.Observe(ts, device, metric, keys, f)
+		case schemas.KindCounter:
+			tr.ObserveCounter(ts, device, metric, keys, u)
 		}
 	}
 	take := func() {
@@ -159,6 +162,7 @@ func reportFromSim(o reportOptions, feed func(int64, string, string, string, sch
 		{Device: o.device, Interface: "Ethernet2", Kind: sim.FaultOpticDegradation, After: wear, Duration: scale(1.8)},
 		{Device: o.device, Component: "Fan1", Kind: sim.FaultFanFailure, After: wear + scale(1.4), Duration: 12 * time.Hour, Precursor: scale(1.4)},
 		{Device: o.device, Component: "PSU2", Kind: sim.FaultPSUDegradation, After: wear + scale(2), Duration: 12 * time.Hour, Precursor: scale(2)},
+		{Device: o.device, Interface: "Ethernet3", Kind: sim.FaultRxErrors, After: wear, Duration: scale(2.2)},
 	}
 	start := time.Now().UTC().Truncate(day).Add(-total)
 	fleet, err := sim.New(sim.Config{Devices: 4, Interfaces: 4, Interval: o.interval, Start: start, Transceivers: true, Power: true, Faults: faults})

@@ -90,3 +90,20 @@ func TestPrecursor(t *testing.T) {
 		t.Error("a link flap with a precursor was accepted")
 	}
 }
+
+func TestRxErrors(t *testing.T) {
+	cfg := Config{Devices: 1, Interfaces: 1, Start: t0, Interval: time.Minute, Faults: []Fault{
+		{Device: "sim-00", Interface: "Ethernet1", Kind: FaultRxErrors, After: 10 * time.Minute, Duration: 100 * time.Minute}}}
+	got, f := run(t, cfg, 120)
+	errs := got[schemas.SeriesKey{Device: "sim-00", Metric: MetricInErrors, Keys: "name=Ethernet1"}]
+	// At the end of the window the rate is close to 2/s.
+	if r := float64(errs[109].U64-errs[99].U64) / 600; r < 1.6 || r > 2.2 {
+		t.Errorf("error rate near the end %.2f/s, want about 2", r)
+	}
+	if r := float64(errs[119].U64-errs[111].U64) / 480; r > 0.1 {
+		t.Errorf("error rate after the window %.2f/s", r)
+	}
+	if l := f.Labels(); len(l) != 1 || l[0].Metric != MetricInErrors {
+		t.Errorf("labels %+v", l)
+	}
+}

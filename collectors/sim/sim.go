@@ -67,10 +67,11 @@ const (
 	FaultFanFailure       = "fan_failure"       // the fan stops (0 rpm); the chassis runs hotter; with a precursor its speed first falls by half (a worn bearing)
 	FaultPSUDegradation   = "psu_degradation"   // PSU efficiency falls by factor (default 0.1): more input current for the same output; with a precursor it falls gradually
 	FaultCounterReset     = "counter_reset"     // the interface counters restart from 0 at the start (as after a line-card reload)
+	FaultRxErrors         = "rx_errors"         // inbound frame errors (FCS) rise linearly to factor per second (default 2) over the window: a dirty connector or decaying transmitter; back to normal at the end
 )
 
 // FaultKinds lists the fault kinds.
-var FaultKinds = []string{FaultTrafficSpike, FaultTrafficDrop, FaultLinkFlap, FaultOpticDegradation, FaultFanFailure, FaultPSUDegradation, FaultCounterReset}
+var FaultKinds = []string{FaultTrafficSpike, FaultTrafficDrop, FaultLinkFlap, FaultOpticDegradation, FaultFanFailure, FaultPSUDegradation, FaultCounterReset, FaultRxErrors}
 
 // Fault is an injected anomaly.
 type Fault struct {
@@ -224,7 +225,7 @@ func (c Config) WithDefaults() Config {
 	c.Faults = slices.Clone(c.Faults)
 	for i := range c.Faults {
 		if c.Faults[i].Factor == 0 {
-			c.Faults[i].Factor = map[string]float64{FaultTrafficSpike: 5, FaultTrafficDrop: 0.05, FaultOpticDegradation: 6, FaultPSUDegradation: 0.1}[c.Faults[i].Kind]
+			c.Faults[i].Factor = map[string]float64{FaultTrafficSpike: 5, FaultTrafficDrop: 0.05, FaultOpticDegradation: 6, FaultPSUDegradation: 0.1, FaultRxErrors: 2}[c.Faults[i].Kind]
 		}
 		if c.Faults[i].Kind == FaultCounterReset && c.Faults[i].Duration == 0 {
 			c.Faults[i].Duration = c.Interval
@@ -343,6 +344,8 @@ type iface struct {
 	inErr                uint64
 	spike                []*activeFault // traffic spikes and drops
 	flap, degrade, reset []*activeFault
+	rxErrors             []*activeFault
+	inErrRem             float64 // fractional errors carried between ticks
 	inOctRem, outOctRem  float64 // fractional octets carried between ticks
 	rxBase, txBase       float64 // dBm of a healthy optic
 	biasBase             float64 // mA
@@ -474,6 +477,9 @@ func New(cfg Config) (*Fleet, error) {
 		case FaultOpticDegradation:
 			it.degrade = append(it.degrade, af)
 			label(it.opticKeys, MetricOpticInPower, MetricOpticBias)
+		case FaultRxErrors:
+			it.rxErrors = append(it.rxErrors, af)
+			label(it.keys, MetricInErrors)
 		case FaultCounterReset:
 			it.reset = append(it.reset, af)
 			label(it.keys, MetricInOctets, MetricOutOctets, MetricInPkts, MetricOutPkts, MetricInErrors)
@@ -713,6 +719,14 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			it.outPkts += uint64(outOct / 900)
 			if d.rng.Float64() < 0.05 {
 				it.inErr += uint64(d.rng.IntN(3) + 1)
+			}
+			for _, af := range it.rxErrors {
+				if af.active(now) {
+					frac := float64(now.Sub(af.start)) / float64(af.end.Sub(af.start))
+					e := af.factor*frac*dt + it.inErrRem
+					it.inErr += uint64(e)
+					it.inErrRem = e - math.Floor(e)
+				}
 			}
 			s.Keys = it.keys
 			s.Kind = schemas.KindCounter

@@ -14,6 +14,8 @@ const (
 	MetricOpticOutPower = "/components/component/transceiver/state/output-power/instant"
 	MetricOpticBias     = "/components/component/transceiver/state/laser-bias-current/instant"
 	MetricTemperature   = "/components/component/state/temperature/instant"
+	MetricInErrors      = "/interfaces/interface/state/counters/in-errors"
+	MetricInFCSErrors   = "/interfaces/interface/state/counters/in-fcs-errors"
 	MetricFanSpeed      = "/components/component/fan/state/speed"
 	MetricPSUOutPower   = "/components/component/power-supply/state/output-power"
 	MetricPSUInVoltage  = "/components/component/power-supply/state/input-voltage"
@@ -42,6 +44,9 @@ type Signal struct {
 	Delta float64 `yaml:"delta"`
 	// Relative places the threshold at baseline × (1 + Relative).
 	Relative float64 `yaml:"relative"`
+	// Counter says the metric is a counter: the signal is its rate per
+	// second (a counter reset starts a new baseline, never a spike).
+	Counter bool `yaml:"counter"`
 	// DeviceThresholdMetric is the metric of the device's own alarm
 	// threshold of this signal, if devices report one; its keys are the
 	// component's plus ",severity=…".
@@ -55,7 +60,10 @@ func f64p(v float64) *float64 { return &v }
 // margin), laser bias 35 % above its healthy level (an ageing laser's
 // control loop holds Tx power by raising the bias current), fan speed 40 %
 // below its healthy level, PSU efficiency 6 points below its healthy level,
-// temperatures at 85 °C.
+// temperatures at 85 °C, inbound frame errors (FCS, and all input errors)
+// at 1 per second: CRC corruption on a link is a persistent level (a dirty
+// connector, damaged fibre, decaying transmitter), so a rising rate is
+// worth a case before it gets there.
 func DefaultSignals() []Signal {
 	return []Signal{
 		{Name: "optic_rx_power", Metric: MetricOpticInPower, Unit: "dBm", Direction: schemas.DirectionFalling, Delta: -4, DeviceThresholdMetric: MetricThresholdInPowerLower},
@@ -63,6 +71,8 @@ func DefaultSignals() []Signal {
 		{Name: "fan_speed", Metric: MetricFanSpeed, Unit: "rpm", Direction: schemas.DirectionFalling, Relative: -0.4},
 		{Name: "psu_efficiency", Metric: MetricPSUEfficiency, Unit: "ratio", Direction: schemas.DirectionFalling, Delta: -0.06},
 		{Name: "temperature", Metric: MetricTemperature, Unit: "degC", Direction: schemas.DirectionRising, Threshold: f64p(85)},
+		{Name: "fcs_error_rate", Metric: MetricInFCSErrors, Unit: "1/s", Direction: schemas.DirectionRising, Threshold: f64p(1), Counter: true},
+		{Name: "rx_error_rate", Metric: MetricInErrors, Unit: "1/s", Direction: schemas.DirectionRising, Threshold: f64p(1), Counter: true},
 	}
 }
 

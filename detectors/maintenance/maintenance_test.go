@@ -229,3 +229,45 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestCounterSignal(t *testing.T) {
+	tr, _ := New(Config{})
+	// Frame errors: a trickle for 30 h, then a rate rising by 0.02/s per
+	// hour: 1/s is reached at hour 80.
+	var n uint64
+	var evs []schemas.MaintenanceEvent
+	for m := 0; m < 100*60; m += 10 {
+		h := float64(m) / 60
+		r := 0.001
+		if h > 30 {
+			r += 0.02 * (h - 30)
+		}
+		n += uint64(r * 600)
+		tr.ObserveCounter(t0.Add(time.Duration(m)*time.Minute).UnixNano(), "edge-1", MetricInErrors, "name=Ethernet1", n)
+		tr.Observe(t0.Add(time.Duration(m)*time.Minute).UnixNano(), "edge-1", MetricInErrors, "name=Ethernet1", 1e9) // a gauge of a counter signal: ignored
+		evs = append(evs, tr.Take()...)
+	}
+	if len(evs) == 0 || evs[0].Signal != "rx_error_rate" || evs[0].State != schemas.MaintenanceOpen {
+		t.Fatalf("events %+v", evs)
+	}
+	cross := t0.Add(80 * time.Hour)
+	if lead := cross.Sub(evs[0].EventTime); lead < 24*time.Hour {
+		t.Errorf("opened %v before the crossing", lead)
+	}
+	// Opened 11 h into the ramp, the fit still holds the flat time before
+	// it and the first prediction is late; the updates pull it in.
+	var lastUpdate *schemas.MaintenanceEvent
+	for i := range evs {
+		if evs[i].State != schemas.MaintenanceClosed && cross.Sub(evs[i].EventTime) >= 12*time.Hour {
+			lastUpdate = &evs[i]
+		}
+	}
+	t.Logf("opened %v before the crossing, first prediction %v off, last 12 h before it %v off",
+		cross.Sub(evs[0].EventTime), evs[0].PredictedFailure.Sub(cross), lastUpdate.PredictedFailure.Sub(cross))
+	if d := lastUpdate.PredictedFailure.Sub(cross); d.Abs() > 3*time.Hour {
+		t.Errorf("prediction 12 h before the crossing %v off", d)
+	}
+	if last := evs[len(evs)-1]; last.CloseReason != schemas.CloseFailed {
+		t.Errorf("last event %s %s", last.State, last.CloseReason)
+	}
+}

@@ -61,6 +61,8 @@ func (t *Tracker) AppendState(dst []byte, k schemas.SeriesKey) (_ []byte, ok boo
 	dst = enc.AppendBool(dst, s.failedHold)
 	dst = enc.AppendU(dst, uint64(s.calm))
 	dst = enc.AppendI(dst, s.lastTS)
+	dst = enc.AppendI(dst, s.ctr.LastTS)
+	dst = enc.AppendU(dst, s.ctr.Last)
 	var last []byte
 	if s.open {
 		last, _ = json.Marshal(&s.last)
@@ -113,6 +115,8 @@ func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 	s.failedHold = r.Bool()
 	s.calm = int(r.U())
 	s.lastTS = r.I()
+	s.ctr.LastTS = r.I()
+	s.ctr.Last = r.U()
 	last := str()
 	if err := r.Done(); err != nil {
 		if errors.Is(err, enc.ErrVersion) {

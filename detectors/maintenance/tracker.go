@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/telekernel/telekernel/detectors/rate"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -31,6 +32,7 @@ type series struct {
 	failedHold bool
 	calm       int
 	lastTS     int64
+	ctr        rate.Counter             // counter signals: the last value
 	last       schemas.MaintenanceEvent // the case's last event, while open
 	dirty      bool
 }
@@ -111,7 +113,9 @@ func (t *Tracker) markDirty(s *series) {
 // order; older ones are ignored. Strings are not retained.
 func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 	if i, ok := t.bySignal[metric]; ok {
-		t.observe(t.get(i, device, metric, keys), ts, v)
+		if !t.cfg.Signals[i].Counter {
+			t.observe(t.get(i, device, metric, keys), ts, v)
+		}
 		return
 	}
 	if i, ok := t.byThr[metric]; ok {
@@ -170,6 +174,20 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 	}
 	p.outTS = 0 // once per time
 	t.observe(t.get(t.bySignal[MetricPSUEfficiency], device, MetricPSUEfficiency, keys), ts, p.out/in)
+}
+
+// ObserveCounter feeds one counter sample; counter signals track its rate
+// per second. Other counters are ignored.
+func (t *Tracker) ObserveCounter(ts int64, device, metric, keys string, v uint64) {
+	i, ok := t.bySignal[metric]
+	if !ok || !t.cfg.Signals[i].Counter {
+		return
+	}
+	s := t.get(i, device, metric, keys)
+	r, res := s.ctr.Update(ts, v)
+	if res == rate.OK {
+		t.observe(s, ts, r)
+	}
 }
 
 func (t *Tracker) observe(s *series, ts int64, v float64) {
