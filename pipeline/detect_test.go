@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"gopkg.in/yaml.v3"
 
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/detectors/ensemble"
@@ -247,4 +248,37 @@ func TestDetectConfig(t *testing.T) {
 	f(DetectConfig{Detectors: ensemble.MetricsConfig{Counters: ensemble.Config{Detectors: []string{"nope"}}}}, "detectors.counters.detectors")
 	f(DetectConfig{Detectors: ensemble.MetricsConfig{Metrics: []ensemble.MetricOverride{{Metric: "/x", Config: ensemble.Config{MinZ: 4, ResolveZ: 5}}}}}, "detectors.metrics[0].resolve_z")
 	f(DetectConfig{Detectors: ensemble.MetricsConfig{Metrics: []ensemble.MetricOverride{{}}}}, "detectors.metrics[0].metric")
+}
+
+// TestDetectConfigYAML: the detectors section decodes strictly (as
+// internal/config does) with per-metric overrides inline.
+func TestDetectConfigYAML(t *testing.T) {
+	src := `
+alert: {fire_z: 8}
+detectors:
+  counters: {cooldown: 50}
+  metrics:
+    - metric: /components/component/state/temperature/*
+      detectors: [robust_z, forest]
+      min_z: 10
+`
+	var c DetectConfig
+	dec := yaml.NewDecoder(strings.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		t.Fatal(err)
+	}
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if e := c.EnsembleConfig(sim.MetricInOctets, true); e.Cooldown != 50 || e.MinZ != 8 || e.ResolveZ != 3 {
+		t.Errorf("counters: %+v", e)
+	}
+	if e := c.EnsembleConfig(sim.MetricTemperature, false); e.MinZ != 10 || e.Cooldown != ensemble.DefaultCooldown || !slices.Equal(e.Detectors, []string{"robust_z", "forest"}) {
+		t.Errorf("temperature: %+v", e)
+	}
+	if _, err := NewDetect(c, "out", NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
 }

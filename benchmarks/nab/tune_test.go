@@ -57,6 +57,22 @@ func tuneVariants(t *testing.T) []tuneVariant {
 	}
 	knn := func(dim, train int) knncad.Config { c := KNNConfig; c.Dim, c.Train = dim, train; return c }
 	out := []tuneVariant{{"default", Ensemble(sh(def), OutputOnset)}}
+	if os.Getenv("TK_NAB_EXP2") != "" {
+		for _, v := range []struct {
+			kc   knncad.Config
+			step int
+			fire float64
+		}{
+			{knncad.Config{Dim: 10, Train: 400, Calib: 400, K: 3}, 2, 0.55},
+			{knncad.Config{Dim: 10, Train: 400, Calib: 400, K: 3}, 2, 0.60},
+			{knncad.Config{Dim: 10, Train: 200, Calib: 200, K: 3}, 4, 0.55},
+			{knncad.Config{Dim: 10, Train: 200, Calib: 200, K: 3}, 4, 0.60},
+			{knncad.Config{Dim: 10, Train: 300, Calib: 300, K: 3}, 3, 0.55},
+		} {
+			out = append(out, tuneVariant{fmt.Sprintf("second knn dim %d train %d step %d fire %.2f", v.kc.Dim, v.kc.Train, v.step, v.fire), second(sh(def), v.kc, v.step, v.fire)})
+		}
+		return out
+	}
 	if os.Getenv("TK_NAB_EXP") != "" {
 		for _, a := range []float64{0.8, 0.9, 1.0} {
 			for _, d := range []float64{0, 1e-4, 5e-4} {
@@ -167,6 +183,50 @@ func onsetRecord(f func() Detector, alpha, decay, beta float64) func() Detector 
 			}
 			m = math.Max(m, v)
 			return out
+		})
+	}
+}
+
+// second is the default onset output plus a second k-NN source on the
+// series averaged over step points (one input per step points), with the
+// same fire rule, cooldown and value-aware suppression.
+func second(sh *ensemble.Shared, kc knncad.Config, step int, fire2 float64) func() Detector {
+	return func() Detector {
+		e := sh.New()
+		kd, _ := knncad.New(KNNConfig)
+		k2, _ := knncad.New(kc)
+		n, last, last2, lastAny, lastV := 0, -KNNCooldown, -KNNCooldown, -Suppress-1, 0.0
+		sum, cnt := 0.0, 0
+		return DetectorFunc(func(ts int64, x float64) float64 {
+			n++
+			r := e.Update(ts, x)
+			k := kd.Update(x)
+			v := 0.0
+			if r.Transition == ensemble.Fired {
+				v = r.Score
+			}
+			if k.WarmedUp && k.Excess > 1 {
+				if s := 1 - 1/(1+k.Excess); s > KNNFire && n-last >= KNNCooldown {
+					v, last = max(v, s), n
+				}
+			}
+			sum, cnt = sum+x, cnt+1
+			if cnt == step {
+				k := k2.Update(sum / float64(step))
+				sum, cnt = 0, 0
+				if k.WarmedUp && k.Excess > 1 {
+					if s := 1 - 1/(1+k.Excess); s > fire2 && n-last2 >= KNNCooldown {
+						v, last2 = max(v, s), n
+					}
+				}
+			}
+			if v > 0 {
+				if n-lastAny < Suppress && v <= lastV {
+					return 0
+				}
+				lastAny, lastV = n, v
+			}
+			return v
 		})
 	}
 }
