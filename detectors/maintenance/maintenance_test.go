@@ -174,6 +174,18 @@ func TestDeviceThresholdAndStale(t *testing.T) {
 	if evs := tr2.Take(); len(evs) != 1 || evs[0].CloseReason != schemas.CloseStale {
 		t.Fatalf("expire: %+v", evs)
 	}
+	// Silent for ten times Stale: forgotten, and reported for a tombstone.
+	tr2.TakeDirty(func(schemas.SeriesKey) {})
+	tr2.Expire(t0.Add(200 * time.Hour).UnixNano())
+	var gone []schemas.SeriesKey
+	tr2.TakeDirty(func(k schemas.SeriesKey) {
+		if _, ok := tr2.AppendState(nil, k); !ok {
+			gone = append(gone, k)
+		}
+	})
+	if len(gone) != 1 || tr2.Series() != 0 {
+		t.Fatalf("forgotten %v, %d series left", gone, tr2.Series())
+	}
 }
 
 func TestStateRoundTrip(t *testing.T) {

@@ -24,13 +24,14 @@ var ErrIncompatibleState = errors.New("incompatible maintenance state")
 // maxState bounds the floats of one restored slice.
 const maxState = 1 << 16
 
-// TakeDirty calls fn with every series changed since the last call.
+// TakeDirty calls fn with every series changed or forgotten since the last
+// call; AppendState of a forgotten one reports false (write a tombstone).
 func (t *Tracker) TakeDirty(fn func(k schemas.SeriesKey)) {
 	for _, k := range t.dirty {
 		if s := t.series[k]; s != nil {
 			s.dirty = false
-			fn(k)
 		}
+		fn(k)
 	}
 	t.dirty = t.dirty[:0]
 }

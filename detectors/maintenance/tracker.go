@@ -497,6 +497,9 @@ func (t *Tracker) Expire(now int64) {
 		}
 		if s.lastTS < now-10*stale && !s.open {
 			delete(t.series, k)
+			if !s.dirty {
+				t.dirty = append(t.dirty, k) // TakeDirty reports it: a tombstone
+			}
 		}
 	}
 }
