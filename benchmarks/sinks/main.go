@@ -1,0 +1,420 @@
+// Command sinks benchmarks the ClickHouse and Parquet sinks, each next to a
+// baseline measured in the same run on the same rows:
+//
+//   - ClickHouse: rows/s of clickhouse.Sink.InsertSamples (columns straight
+//     from Arrow records) against a raw clickhouse-go columnar batch fed
+//     prebuilt typed Go slices of the same rows, into a table of the same
+//     layout on the same server. Rounds alternate between the two; the
+//     median round is reported.
+//   - Parquet: rows per CPU-second of parquet.Writer (Add of Arrow messages,
+//     then Flush: sort by series and time, encode, zstd, fsync, rename)
+//     against a plain parquet-go GenericWriter writing the same rows, as
+//     prebuilt structs already in the same order, with the same codec and
+//     encodings, to a fsynced file; and the bytes each writes per sample.
+//
+// The data are interface counters of a simulated fleet (five counters per
+// interface, one Kafka message per device and poll).
+//
+//	go run ./benchmarks/sinks                     # both, ClickHouse at $TK_CLICKHOUSE
+//	go run ./benchmarks/sinks --clickhouse ""     # Parquet only
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	pq "github.com/parquet-go/parquet-go"
+
+	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/sinks/clickhouse"
+	"github.com/telekernel/telekernel/sinks/parquet"
+)
+
+func main() {
+	addr := os.Getenv("TK_CLICKHOUSE")
+	if addr == "" {
+		addr = "127.0.0.1:9000"
+	}
+	var (
+		chAddr   = flag.String("clickhouse", addr, "ClickHouse native address; empty skips the ClickHouse benchmark")
+		chRows   = flag.Int("ch-rows", 100_000, "rows per ClickHouse INSERT")
+		chRounds = flag.Int("ch-rounds", 7, "ClickHouse rounds per side")
+		pqRows   = flag.Int("pq-rows", 1_000_000, "rows per Parquet flush")
+		pqRounds = flag.Int("pq-rounds", 5, "Parquet rounds per side")
+		dir      = flag.String("dir", "", "folder for the Parquet files (default: a temporary folder)")
+	)
+	flag.Parse()
+	if *chAddr != "" {
+		if err := benchClickHouse(*chAddr, *chRows, *chRounds); err != nil {
+			fmt.Fprintln(os.Stderr, "clickhouse benchmark:", err)
+			os.Exit(1)
+		}
+	}
+	if err := benchParquet(*dir, *pqRows, *pqRounds); err != nil {
+		fmt.Fprintln(os.Stderr, "parquet benchmark:", err)
+		os.Exit(1)
+	}
+}
+
+// fleet returns about n interface-counter samples as Arrow records of one
+// device's poll each (devices × ifaces × 5 counters rows), and as rows.
+func fleet(mem memory.Allocator, n int) ([]arrow.RecordBatch, []schemas.Sample) {
+	const devices, ifaces = 100, 20
+	counters := []string{"in-octets", "out-octets", "in-pkts", "out-pkts", "in-errors"}
+	start := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC).UnixNano()
+	b := schemas.NewSampleBuilder(mem)
+	defer b.Release()
+	var recs []arrow.RecordBatch
+	var rows []schemas.Sample
+	for poll := 0; len(rows) < n; poll++ {
+		for d := 0; d < devices && len(rows) < n; d++ {
+			dev := fmt.Sprintf("router-%03d.pop%d", d, d%7)
+			ts := start + int64(poll)*int64(10*time.Second) + int64(d)*int64(time.Millisecond)
+			for i := range ifaces {
+				for c, name := range counters {
+					s := schemas.Sample{TS: ts + int64(i*5+c)*1_003, Device: dev, Metric: "/interfaces/interface/state/counters/" + name,
+						Keys: fmt.Sprintf("name=Ethernet%d", i), Kind: schemas.KindCounter, Source: schemas.SourceGNMI,
+						U64: uint64(d+1)<<40 + uint64(poll)*uint64((i+1)*(c+1))*12_500 + uint64(poll*7%13)}
+					b.Append(&s)
+					rows = append(rows, s)
+				}
+			}
+			recs = append(recs, b.NewRecord())
+		}
+	}
+	return recs, rows
+}
+
+func release(recs []arrow.RecordBatch) {
+	for _, r := range recs {
+		r.Release()
+	}
+}
+
+// cpu returns the CPU time (user + system) of this process.
+func cpu() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// allocated returns the bytes allocated on the heap so far.
+func allocated() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.TotalAlloc
+}
+
+type round struct {
+	wall, cpu time.Duration
+	alloc     uint64
+}
+
+func measure(f func() error) (round, error) {
+	runtime.GC()
+	a, c, t := allocated(), cpu(), time.Now()
+	err := f()
+	return round{wall: time.Since(t), cpu: cpu() - c, alloc: allocated() - a}, err
+}
+
+// median returns the round with the median value of key.
+func median(rs []round, key func(round) time.Duration) round {
+	s := slices.Clone(rs)
+	slices.SortFunc(s, func(a, b round) int { return cmp.Compare(key(a), key(b)) })
+	return s[len(s)/2]
+}
+
+func wall(r round) time.Duration  { return r.wall }
+func cpuOf(r round) time.Duration { return r.cpu }
+
+func benchClickHouse(addr string, n, rounds int) error {
+	ctx := context.Background()
+	id := make([]byte, 4)
+	_, _ = rand.Read(id)
+	db := "tk_bench_" + hex.EncodeToString(id)
+	mem := memory.NewGoAllocator()
+	recs, rows := fleet(mem, n)
+	defer release(recs)
+
+	s, err := clickhouse.New(ctx, clickhouse.Config{Addr: []string{addr}, Database: db})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	defer func() { _ = s.DropDatabase(ctx) }()
+	if err := s.EnsureTables(ctx); err != nil {
+		return err
+	}
+	v, err := s.ServerVersion()
+	if err != nil {
+		return err
+	}
+	layout := schemas.ChooseLayout(v)
+
+	// The baseline: a plain clickhouse-go connection and a table of the
+	// same layout in a second database.
+	rawDB := db + "_raw"
+	conn, err := ch.Open(&ch.Options{Addr: []string{addr}, Compression: &ch.Compression{Method: ch.CompressionLZ4}})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, stmt := range schemas.ClickHouseDDL(rawDB, v, schemas.DDLOptions{}) {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	defer func() { _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+rawDB) }()
+	cols := schemas.ClickHouseColumns(schemas.TableSamples, layout)
+	raw := rawColumns(rows, layout)
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = schemas.QuoteIdent(c)
+	}
+	stmt := fmt.Sprintf("INSERT INTO %s.samples (%s)", rawDB, strings.Join(quoted, ", "))
+	rawInsert := func() error {
+		b, err := conn.PrepareBatch(ctx, stmt)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		for i, c := range cols {
+			if err := b.Column(i).Append(raw[c]); err != nil {
+				return fmt.Errorf("column %s: %w", c, err)
+			}
+		}
+		return b.Send()
+	}
+	sinkInsert := func() error { _, err := s.InsertSamples(ctx, recs); return err }
+	// Each round starts from empty tables, so background merges of earlier
+	// rounds do not weigh on the one measured.
+	truncate := func() error {
+		for _, d := range []string{db, rawDB} {
+			if err := conn.Exec(ctx, "TRUNCATE TABLE "+d+".samples"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+
+	// Warm up both (connections, table parts).
+	if err := sinkInsert(); err != nil {
+		return err
+	}
+	if err := rawInsert(); err != nil {
+		return err
+	}
+	var sinkRounds, rawRounds []round
+	for i := range rounds {
+		// Alternate which side goes first, so background merges of the
+		// previous round weigh on both alike.
+		for k := range 2 {
+			if err := truncate(); err != nil {
+				return err
+			}
+			if (i+k)%2 == 0 {
+				r, err := measure(sinkInsert)
+				if err != nil {
+					return err
+				}
+				sinkRounds = append(sinkRounds, r)
+			} else {
+				r, err := measure(rawInsert)
+				if err != nil {
+					return err
+				}
+				rawRounds = append(rawRounds, r)
+			}
+		}
+	}
+	sm, rm := median(sinkRounds, wall), median(rawRounds, wall)
+	rate := func(r round) float64 { return float64(len(rows)) / r.wall.Seconds() }
+	fmt.Printf("clickhouse %s (%s layout), %d rows per INSERT, median of %d rounds each:\n", v, layout, len(rows), rounds)
+	fmt.Printf("  raw clickhouse-go columnar batch : %10.0f rows/s  %6.1f alloc B/row  (client CPU %v)\n", rate(rm), float64(rm.alloc)/float64(len(rows)), rm.cpu.Round(time.Millisecond))
+	fmt.Printf("  telekernel sink (from Arrow)     : %10.0f rows/s  %6.1f alloc B/row  (client CPU %v)\n", rate(sm), float64(sm.alloc)/float64(len(rows)), sm.cpu.Round(time.Millisecond))
+	fmt.Printf("  sink / raw                       : %.2f× rows/s (client CPU per row %.2f×)\n", rate(sm)/rate(rm),
+		median(sinkRounds, cpuOf).cpu.Seconds()/median(rawRounds, cpuOf).cpu.Seconds())
+	return nil
+}
+
+// rawColumns are the rows as the typed slices a program that does not start
+// from Arrow hands to clickhouse-go, built before the clock starts, in the
+// cheapest forms the driver takes: Unix seconds as []int64 for DateTime,
+// []uint64 for a Nullable column without nulls.
+func rawColumns(rows []schemas.Sample, l schemas.Layout) map[string]any {
+	n := len(rows)
+	times, secs, fracs := make([]time.Time, n), make([]int64, n), make([]uint32, n)
+	device, metric, keys, source := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	kind := make([]uint8, n)
+	u64, f64, str := make([]*uint64, n), make([]*float64, n), make([]*string, n)
+	plainU64, allCounters := make([]uint64, n), true
+	for i := range rows {
+		s := &rows[i]
+		times[i] = time.Unix(0, s.TS).UTC()
+		secs[i] = s.TS / 1e9
+		fracs[i] = uint32(s.TS % 1e9)
+		device[i], metric[i], keys[i], source[i], kind[i] = s.Device, s.Metric, s.Keys, s.Source, uint8(s.Kind)
+		switch s.Kind {
+		case schemas.KindCounter:
+			u64[i], plainU64[i] = &s.U64, s.U64
+		case schemas.KindGauge:
+			f64[i], allCounters = &s.F64, false
+		default:
+			str[i], allCounters = &s.Str, false
+		}
+	}
+	c := map[string]any{"ts": times, "device": device, "metric": metric, "keys": keys, "kind": kind,
+		"value_u64": u64, "value_f64": f64, "value_str": str, "source": source}
+	if allCounters {
+		c["value_u64"] = plainU64
+	}
+	if l == schemas.LayoutLegacy {
+		c["ts"], c["ts_frac"] = secs, fracs
+	}
+	return c
+}
+
+// plainRow is the baseline's row: the same columns, types and encodings as
+// the sink's files.
+type plainRow struct {
+	TS       int64    `parquet:"ts,timestamp(microsecond:utc),delta"`
+	Device   string   `parquet:"device,dict"`
+	Metric   string   `parquet:"metric,dict"`
+	Keys     string   `parquet:"keys,dict"`
+	Kind     uint8    `parquet:"kind"`
+	ValueU64 *uint64  `parquet:"value_u64,optional"`
+	ValueF64 *float64 `parquet:"value_f64,optional"`
+	ValueStr *string  `parquet:"value_str,optional,dict"`
+	Source   string   `parquet:"source,dict"`
+}
+
+func benchParquet(dir string, n, rounds int) error {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "tk-bench-parquet-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	mem := memory.NewGoAllocator()
+	recs, rows := fleet(mem, n)
+	defer release(recs)
+
+	// The baseline's input: structs in the order the sink writes (series,
+	// then time), prepared before the clock starts.
+	plain := make([]plainRow, len(rows))
+	order := make([]int, len(rows))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		x, y := &rows[a], &rows[b]
+		return cmp.Or(strings.Compare(x.Device, y.Device), strings.Compare(x.Metric, y.Metric),
+			strings.Compare(x.Keys, y.Keys), cmp.Compare(x.TS, y.TS))
+	})
+	for k, i := range order {
+		s := &rows[i]
+		plain[k] = plainRow{TS: s.TS / 1000, Device: s.Device, Metric: s.Metric, Keys: s.Keys, Kind: uint8(s.Kind), ValueU64: &s.U64, Source: s.Source}
+	}
+	var plainBytes int64
+	plainWrite := func(i int) func() error {
+		return func() error {
+			p := filepath.Join(dir, fmt.Sprintf("plain-%d.parquet", i))
+			f, err := os.Create(p)
+			if err != nil {
+				return err
+			}
+			w := pq.NewGenericWriter[plainRow](f, pq.Compression(&pq.Zstd), pq.DataPageVersion(1),
+				pq.MaxRowsPerRowGroup(parquet.DefaultRowGroupRows))
+			for start := 0; start < len(plain); start += 4096 {
+				if _, err := w.Write(plain[start:min(start+4096, len(plain))]); err != nil {
+					f.Close()
+					return err
+				}
+			}
+			if err := w.Close(); err != nil {
+				f.Close()
+				return err
+			}
+			if err := f.Sync(); err != nil {
+				f.Close()
+				return err
+			}
+			fi, err := f.Stat()
+			if err != nil {
+				f.Close()
+				return err
+			}
+			plainBytes = fi.Size()
+			return f.Close()
+		}
+	}
+
+	w, err := parquet.New(parquet.Config{Root: filepath.Join(dir, "lake")})
+	if err != nil {
+		return err
+	}
+	var sinkBytes int64
+	offset := int64(0)
+	sinkWrite := func() error {
+		for _, rec := range recs {
+			if err := w.Add("tk.samples", 0, offset, rec); err != nil {
+				return err
+			}
+			offset++
+		}
+		files, err := w.Flush(context.Background())
+		if err != nil {
+			return err
+		}
+		sinkBytes = 0
+		for _, f := range files {
+			sinkBytes += f.Bytes
+		}
+		return nil
+	}
+
+	if err := sinkWrite(); err != nil { // warm-up
+		return err
+	}
+	if err := plainWrite(-1)(); err != nil {
+		return err
+	}
+	var sinkRounds, plainRounds []round
+	for i := range rounds {
+		r, err := measure(sinkWrite)
+		if err != nil {
+			return err
+		}
+		sinkRounds = append(sinkRounds, r)
+		if r, err = measure(plainWrite(i)); err != nil {
+			return err
+		}
+		plainRounds = append(plainRounds, r)
+	}
+	sm, pm := median(sinkRounds, cpuOf), median(plainRounds, cpuOf)
+	perCore := func(r round) float64 { return float64(len(rows)) / r.cpu.Seconds() }
+	perWall := func(r round) float64 { return float64(len(rows)) / r.wall.Seconds() }
+	fmt.Printf("parquet, %d counter rows per flush (zstd, µs timestamps), median of %d rounds each by CPU time:\n", len(rows), rounds)
+	fmt.Printf("  plain parquet-go GenericWriter   : %10.0f rows/CPU-s  %10.0f rows/s wall  %5.2f B/sample  %6.1f alloc B/row\n",
+		perCore(pm), perWall(pm), float64(plainBytes)/float64(len(rows)), float64(pm.alloc)/float64(len(rows)))
+	fmt.Printf("  telekernel sink (Add + Flush)    : %10.0f rows/CPU-s  %10.0f rows/s wall  %5.2f B/sample  %6.1f alloc B/row\n",
+		perCore(sm), perWall(sm), float64(sinkBytes)/float64(len(rows)), float64(sm.alloc)/float64(len(rows)))
+	fmt.Printf("  sink / plain                     : %.2f× per core\n", perCore(sm)/perCore(pm))
+	return nil
+}
