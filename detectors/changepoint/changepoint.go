@@ -101,7 +101,7 @@ type baseline struct {
 
 func (b *baseline) add(x, alpha float64) {
 	b.n++
-	a := math.Max(alpha, 1/float64(b.n))
+	a := max(alpha, 1/float64(b.n))
 	diff := x - b.mean
 	inc := a * diff
 	b.mean += inc
@@ -109,7 +109,7 @@ func (b *baseline) add(x, alpha float64) {
 }
 
 func (b *baseline) sigma(frac float64) float64 {
-	return math.Max(math.Sqrt(b.vari), frac*math.Abs(b.mean))
+	return max(math.Sqrt(b.vari), frac*math.Abs(b.mean))
 }
 
 // CUSUM is a two-sided cumulative-sum test of one series. It is not safe
@@ -147,9 +147,9 @@ func (c *CUSUM) Update(x float64) Score {
 	} else if x != c.b.mean {
 		z = math.Copysign(1e6, x-c.b.mean)
 	}
-	z = math.Max(-1e6, math.Min(1e6, z))
-	c.pos = math.Max(0, c.pos+z-c.cfg.K)
-	c.neg = math.Max(0, c.neg-z-c.cfg.K)
+	z = max(-1e6, min(1e6, z))
+	c.pos = max(0, c.pos+z-c.cfg.K)
+	c.neg = max(0, c.neg-z-c.cfg.K)
 	if c.pos >= c.neg {
 		s.Stat, s.Dir = c.pos/c.cfg.H, 1
 	} else {
@@ -232,12 +232,12 @@ func (p *PageHinkley) Update(x float64) Score {
 	s := Score{Mean: p.b.mean, Sigma: sigma, WarmedUp: true}
 	z := 0.0
 	if sigma > 0 {
-		z = math.Max(-1e6, math.Min(1e6, (x-p.b.mean)/sigma))
+		z = max(-1e6, min(1e6, (x-p.b.mean)/sigma))
 	}
 	p.up += z - p.cfg.K
-	p.upMin = math.Min(p.upMin, p.up)
+	p.upMin = min(p.upMin, p.up)
 	p.dn += z + p.cfg.K
-	p.dnMax = math.Max(p.dnMax, p.dn)
+	p.dnMax = max(p.dnMax, p.dn)
 	u, d := p.up-p.upMin, p.dnMax-p.dn
 	if u >= d {
 		s.Stat, s.Dir = u/p.cfg.H, 1

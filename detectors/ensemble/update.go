@@ -182,7 +182,7 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 		}
 	}
 	r.WarmedUp = best >= 0
-	r.Score = math.Max(best, 0)
+	r.Score = max(best, 0)
 	e.alert(ts, &r)
 	return r
 }
@@ -217,7 +217,7 @@ func (e *Ensemble) alert(ts int64, r *Result) {
 			e.above, e.armed = 0, false
 		}
 		if (c.MinZ == 0 || e.armed) && int(e.above) >= c.Confirm && (e.lastOnset == 0 || e.n-e.lastOnset >= uint64(c.Cooldown)) {
-			e.firing, e.above, e.below, e.peak, e.startedAt, e.lastOnset, e.armed = true, 0, 0, math.Max(r.Score, e.runPeak), ts, e.n, false
+			e.firing, e.above, e.below, e.peak, e.startedAt, e.lastOnset, e.armed = true, 0, 0, max(r.Score, e.runPeak), ts, e.n, false
 			r.Transition = Fired
 			r.Cause, r.CauseTop = r.Fired, r.Top
 			if c.MinZ > 0 {
@@ -225,7 +225,7 @@ func (e *Ensemble) alert(ts int64, r *Result) {
 			}
 		}
 	} else {
-		e.peak = math.Max(e.peak, r.Score)
+		e.peak = max(e.peak, r.Score)
 		calm := r.Score < c.Resolve
 		if c.MinZ > 0 {
 			calm = r.Z < c.ResolveZ

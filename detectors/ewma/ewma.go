@@ -103,7 +103,7 @@ func (d *Detector) Score(x float64) Score {
 	if d.n < uint64(d.cfg.MinPoints) || math.IsNaN(x) || math.IsInf(x, 0) {
 		return Score{Mean: d.mean}
 	}
-	sigma := math.Max(math.Sqrt(d.vari), math.Max(d.cfg.MinSigma, d.cfg.MinSigmaFraction*math.Abs(d.mean)))
+	sigma := max(math.Sqrt(d.vari), max(d.cfg.MinSigma, d.cfg.MinSigmaFraction*math.Abs(d.mean)))
 	if sigma == 0 {
 		if x == d.mean {
 			return Score{Mean: d.mean, WarmedUp: true}
@@ -120,7 +120,7 @@ func (d *Detector) Add(x float64) {
 		return
 	}
 	d.n++
-	a := math.Max(d.cfg.Alpha, 1/float64(d.n))
+	a := max(d.cfg.Alpha, 1/float64(d.n))
 	diff := x - d.mean
 	inc := a * diff
 	d.mean += inc

@@ -74,7 +74,7 @@ func (r *Record) Update(raw float64) float64 {
 	if !(raw > 0) {
 		raw = 0
 	}
-	g := math.Log1p(math.Min(raw, 1e300))
+	g := math.Log1p(min(raw, 1e300))
 	ratio := 0.0
 	if r.n >= uint64(r.cfg.MinPoints) && r.max > 0 {
 		ratio = g / r.max
@@ -82,7 +82,7 @@ func (r *Record) Update(raw float64) float64 {
 	if g != 0 {
 		r.n++
 	}
-	r.max = math.Max(r.max*(1-r.cfg.Decay), g)
+	r.max = max(r.max*(1-r.cfg.Decay), g)
 	return ratio
 }
 

@@ -191,7 +191,7 @@ func median(w []float64) float64 {
 	// their maximum.
 	lo := w[0]
 	for _, v := range w[1 : n/2] {
-		lo = math.Max(lo, v)
+		lo = max(lo, v)
 	}
 	return (lo + hi) / 2
 }

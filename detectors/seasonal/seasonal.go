@@ -162,7 +162,7 @@ func (d *Detector) Score(ts int64, x float64) Score {
 	if ts-d.first < int64(d.cfg.Period) {
 		return s
 	}
-	sigma := math.Max(1.2533141373155001*d.mae, math.Max(d.cfg.MinSigma, d.cfg.MinSigmaFraction*math.Abs(d.level)))
+	sigma := max(1.2533141373155001*d.mae, max(d.cfg.MinSigma, d.cfg.MinSigmaFraction*math.Abs(d.level)))
 	s.WarmedUp, s.Sigma = true, sigma
 	if sigma == 0 {
 		if x != exp {
@@ -185,7 +185,7 @@ func (d *Detector) Add(ts int64, x float64) {
 	}
 	d.n++
 	off := d.season[b]
-	a := math.Max(d.cfg.Alpha, 1/float64(d.n))
+	a := max(d.cfg.Alpha, 1/float64(d.n))
 	if math.IsNaN(off) {
 		// A first visit: the offset is initialised from this value, so its
 		// residual (0 by construction) says nothing about the scale.
@@ -195,7 +195,7 @@ func (d *Detector) Add(ts int64, x float64) {
 		d.m++
 		res := x - d.level - off
 		lres := x - d.level
-		sa := math.Max(d.cfg.SigmaAlpha, 1/float64(d.m))
+		sa := max(d.cfg.SigmaAlpha, 1/float64(d.m))
 		d.mae += sa * (math.Abs(res) - d.mae)
 		d.resVar += sa * (res*res - d.resVar)
 		d.lvlVar += sa * (lres*lres - d.lvlVar)
@@ -211,7 +211,7 @@ func (d *Detector) Strength(ts int64) float64 {
 	if d.n == 0 || ts-d.first < int64(d.cfg.Period) || d.lvlVar == 0 {
 		return 0
 	}
-	return math.Max(0, 1-d.resVar/d.lvlVar)
+	return max(0, 1-d.resVar/d.lvlVar)
 }
 
 // StateBytes returns the bytes of state kept per series.
