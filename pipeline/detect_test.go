@@ -99,6 +99,11 @@ func TestDetectSpikeOneAlertExplained(t *testing.T) {
 	if d.Series() != 3*30 {
 		t.Errorf("%d series, want %d (states are not scored)", d.Series(), 3*30)
 	}
+	enc := 0
+	for _, b := range d.SeriesStates() {
+		enc += len(b)
+	}
+	t.Logf("state per series: %d B in memory (detectors + %d B overhead), %d B in the changelog", d.StateBytes()/int64(d.Series()), seriesOverhead, enc/d.Series())
 }
 
 // checkpoint returns the changelog records of every series changed since
