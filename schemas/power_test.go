@@ -3,6 +3,8 @@ package schemas
 import (
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -69,4 +71,24 @@ func TestPowerRecordNoLeak(t *testing.T) {
 		t.Fatalf("%d rows %d cols", rec.NumRows(), rec.NumCols())
 	}
 	rec.Release()
+}
+
+// TestPowerSchemaGolden pins the power contract: any change to the Arrow
+// schema shows up as a diff of testdata/power.v1.schema.txt in review.
+// Rewrite it with go test ./schemas -run TestPowerSchemaGolden -update.
+func TestPowerSchemaGolden(t *testing.T) {
+	path := filepath.Join("testdata", "power.v1.schema.txt")
+	got := PowerSchema().String() + "\n"
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("cannot read golden file (run with -update to create it): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("PowerSchema() changed; if intended, bump PowerVersion or rerun with -update.\n got:\n%s\nwant:\n%s", got, want)
+	}
 }
