@@ -4,11 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"gopkg.in/yaml.v3"
 
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/detectors/maintenance"
@@ -127,5 +129,34 @@ func TestMaintainStage(t *testing.T) {
 	}
 	if err := mt2.Restore(0, []byte("d\x00m\x00k"), []byte{0x71, 9}); err != nil {
 		t.Fatalf("a state of another version should start cold, not fail: %v", err)
+	}
+}
+
+// TestMaintainConfigYAML builds the stage config from YAML, as a config
+// file holds it under maintain:.
+func TestMaintainConfigYAML(t *testing.T) {
+	const doc = `
+model:
+  bucket: 1h
+  window: 72
+  horizon: 336h
+  signals:
+    - {name: optic_rx_power, metric: /components/component/transceiver/state/input-power/instant, unit: dBm, direction: falling, delta: -3}
+    - {name: fcs_error_rate, metric: /interfaces/interface/state/counters/in-fcs-errors, unit: 1/s, direction: rising, threshold: 0.5, counter: true}
+`
+	var c MaintainConfig
+	if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
+		t.Fatal(err)
+	}
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Model.Signals) != 2 || !c.Model.Signals[1].Counter || *c.Model.Signals[1].Threshold != 0.5 || c.Model.Window != 72 {
+		t.Fatalf("config %+v", c.Model)
+	}
+	c.Model.Signals[0].Delta = 3
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "model.signals[0]") {
+		t.Fatalf("delta against the direction: %v", err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"gopkg.in/yaml.v3"
 
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/schemas"
@@ -184,5 +187,42 @@ func TestPowerStage(t *testing.T) {
 	}
 	if err := pw2.Restore(0, []byte(powerStateKeyPrefix+"TK-SIM-8"), []byte{0x70, 9}); err != nil {
 		t.Fatalf("a state of another version should start cold, not fail: %v", err)
+	}
+}
+
+// TestPowerConfigYAML builds the stage config from YAML, as a config file
+// holds it under power:.
+func TestPowerConfigYAML(t *testing.T) {
+	const doc = `
+model:
+  window: 15m
+  memory: 50000
+  residual_z: 5
+  priors:
+    base: 120
+    port: {SPEED_10GB: 3, SPEED_100GB: 7, SPEED_400GB: 15}
+    optic: {SPEED_10GB: 1.5, SPEED_100GB: 4, SPEED_400GB: 12}
+    rel_std: 0.5
+  models:
+    TK-SIM-8:
+      base: 90
+      port: {SPEED_10GB: 2.5, SPEED_100GB: 6, SPEED_400GB: 13}
+source: telekernel/power-eu1
+`
+	var c PowerConfig
+	if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
+		t.Fatal(err)
+	}
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	m := c.Model.Models["TK-SIM-8"]
+	if c.Model.Window != 15*time.Minute || m.Base != 90 || math.Abs(m.Dynamic["SPEED_100GB"]-0.3) > 1e-9 || m.Optic["SPEED_100GB"] != 4 {
+		t.Fatalf("config %+v", c.Model)
+	}
+	c.Model.Priors.Port["SPEED_3GB"] = 1
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "model.priors.port") {
+		t.Fatalf("bad speed: %v", err)
 	}
 }

@@ -64,7 +64,8 @@ type Config struct {
 	// DefaultPriors.
 	Priors Priors `yaml:"priors"`
 	// Models holds priors by device model (the chassis part number a
-	// device reports).
+	// device reports). What an entry leaves out (base, rel_std, speeds)
+	// comes from Priors.
 	Models map[string]Priors `yaml:"models"`
 	// Window is the length of an output window (aligned to the epoch, in
 	// device time); default DefaultWindow.
@@ -102,10 +103,11 @@ func (c Config) WithDefaults() Config {
 	if c.Priors.Port == nil {
 		c.Priors = DefaultPriors()
 	}
+	global := c.Priors
 	c.Priors = c.Priors.withDefaults()
 	models := make(map[string]Priors, len(c.Models))
 	for k, p := range c.Models {
-		models[k] = p.withDefaults()
+		models[k] = p.over(global).withDefaults()
 	}
 	c.Models = models
 	if c.Window == 0 {
@@ -136,6 +138,38 @@ func (c Config) WithDefaults() Config {
 		c.BundleFitBelow = DefaultBundleFitBelow
 	}
 	return c
+}
+
+// over returns p with what it leaves out taken from g: the base and
+// rel_std when zero, and the speeds its maps do not name.
+func (p Priors) over(g Priors) Priors {
+	if p.Base == 0 {
+		p.Base = g.Base
+	}
+	if p.RelStd == 0 {
+		p.RelStd = g.RelStd
+	}
+	merge := func(own, base map[string]float64) map[string]float64 {
+		out := make(map[string]float64, len(base)+len(own))
+		for k, v := range base {
+			out[k] = v
+		}
+		for k, v := range own {
+			out[k] = v
+		}
+		return out
+	}
+	// A dynamic term follows its own port figure unless set explicitly.
+	dyn := make(map[string]float64, len(g.Dynamic))
+	for k, v := range g.Dynamic {
+		if _, own := p.Port[k]; !own {
+			dyn[k] = v
+		}
+	}
+	p.Dynamic = merge(p.Dynamic, dyn)
+	p.Port = merge(p.Port, g.Port)
+	p.Optic = merge(p.Optic, g.Optic)
+	return p
 }
 
 func (p Priors) withDefaults() Priors {
