@@ -56,6 +56,7 @@ const (
 	DefaultBundleFitBelow     = 0.5
 	DefaultModelName          = "default"
 	DefaultWarmUp             = 500
+	DefaultPSUMaxAge          = 5 * time.Minute
 )
 
 // Config configures an Estimator.
@@ -86,6 +87,9 @@ type Config struct {
 	// ResidualHistory is how many windows of residuals the z-score is
 	// computed over; default DefaultResidualHistory.
 	ResidualHistory int `yaml:"residual_history"`
+	// PSUMaxAge is how old a PSU reading may be and still count towards a
+	// device's measured power; default DefaultPSUMaxAge.
+	PSUMaxAge time.Duration `yaml:"psu_max_age"`
 	// WarmUp is how many measurements a model must have been fitted on
 	// before residuals are scored; default DefaultWarmUp.
 	WarmUp int `yaml:"warm_up"`
@@ -127,6 +131,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.ResidualHistory == 0 {
 		c.ResidualHistory = DefaultResidualHistory
+	}
+	if c.PSUMaxAge == 0 {
+		c.PSUMaxAge = DefaultPSUMaxAge
 	}
 	if c.WarmUp == 0 {
 		c.WarmUp = DefaultWarmUp
@@ -210,6 +217,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("min_residual: %v must not be negative", c.MinResidual)
 	case c.ResidualHistory < 8:
 		return fmt.Errorf("residual_history: %d is below 8", c.ResidualHistory)
+	case c.PSUMaxAge < 0:
+		return fmt.Errorf("psu_max_age: %v must not be negative", c.PSUMaxAge)
 	case c.WarmUp < 0:
 		return fmt.Errorf("warm_up: %d must not be negative", c.WarmUp)
 	case c.UnderutilisedBelow <= 0 || c.UnderutilisedBelow > 1:

@@ -293,24 +293,31 @@ func (e *Estimator) Flush(ts int64) {
 	}
 }
 
-// measured returns the PSU input power at ts, and whether every PSU of the
-// device reported it at ts.
-func (d *device) measured(ts int64) (float64, bool) {
+// measured returns the PSU input power at ts, and whether there is a
+// measurement: every PSU of the device has a reading (input-power, or
+// input-voltage and input-current) no older than maxAge, and at least one
+// of them is new at ts. PSUs need not report at the same instant (gNMI
+// notifications per PSU; devices that stamp values with their last-change
+// time), but a tick that brings no new PSU value is not measured again.
+func (d *device) measured(ts, maxAge int64) (float64, bool) {
 	if len(d.psus) == 0 {
 		return 0, false
 	}
-	sum := 0.0
+	sum, fresh := 0.0, false
+	oldest := ts - maxAge
 	for _, p := range d.psus {
 		switch {
-		case p.pTS == ts:
+		case p.pTS >= oldest && p.pTS >= min(p.vTS, p.iTS):
 			sum += p.p
-		case p.vTS == ts && p.iTS == ts:
+			fresh = fresh || p.pTS == ts
+		case p.vTS >= oldest && p.iTS >= oldest:
 			sum += p.v * p.i
+			fresh = fresh || p.vTS == ts || p.iTS == ts
 		default:
 			return 0, false
 		}
 	}
-	return sum, true
+	return sum, fresh
 }
 
 func (e *Estimator) finishTick(d *device, ts int64) {
@@ -330,7 +337,7 @@ func (e *Estimator) finishTick(d *device, ts int64) {
 		}
 	}
 	mod := m.Predict(x)
-	y, ok := d.measured(ts)
+	y, ok := d.measured(ts, int64(e.cfg.PSUMaxAge))
 	if ok && !d.firing {
 		// Keep gross outliers out of a fit that has converged.
 		if m.points < 1000 || math.Abs(y-mod) < 8*m.sigma+0.02*mod {

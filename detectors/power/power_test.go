@@ -234,3 +234,36 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestPSUsAtOtherInstants: PSUs that report at their own timestamps (one
+// gNMI notification each) still make measurements; a stale one does not.
+func TestPSUsAtOtherInstants(t *testing.T) {
+	e, _ := New(Config{Window: time.Hour})
+	base := t0.UnixNano()
+	for i := int64(0); i < 120; i++ {
+		ts := base + i*int64(time.Minute)
+		e.Observe(ts, "d", MetricPortSpeed, "name=Ethernet1", schemas.KindState, 0, 0, "SPEED_100GB")
+		e.Observe(ts, "d", MetricOperStatus, "name=Ethernet1", schemas.KindState, 0, 0, "UP")
+		e.Observe(ts, "d", MetricPSUInVoltage, "name=PSU1", schemas.KindGauge, 0, 230, "")
+		e.Observe(ts, "d", MetricPSUInCurrent, "name=PSU1", schemas.KindGauge, 0, 0.25, "")
+		if i < 90 { // PSU2 stops reporting after 90 minutes
+			ts2 := ts + int64(700*time.Millisecond)
+			e.Observe(ts2, "d", MetricPSUInPower, "name=PSU2", schemas.KindGauge, 0, 57.5, "")
+		}
+	}
+	e.Flush(base + 3*int64(time.Hour))
+	rows := e.Take().Rows
+	var measured []float64
+	for _, r := range rows {
+		if r.Row == schemas.PowerRowDevice {
+			measured = append(measured, r.MeasuredW)
+		}
+	}
+	// The very first tick knows only PSU1; after that both count.
+	if len(measured) != 2 || math.Abs(measured[0]-115) > 1 || measured[1] != 115 {
+		t.Fatalf("measured per window %v, want 115 W (PSU2's last reading counts for 5 minutes)", measured)
+	}
+	if m := e.DeviceModel("d"); m.Points() < 170 {
+		t.Fatalf("fitted on %d measurements", m.Points())
+	}
+}
