@@ -57,6 +57,15 @@ func tuneVariants(t *testing.T) []tuneVariant {
 	}
 	knn := func(dim, train int) knncad.Config { c := KNNConfig; c.Dim, c.Train = dim, train; return c }
 	out := []tuneVariant{{"default", Ensemble(sh(def), OutputOnset)}}
+	if os.Getenv("TK_NAB_EXP3") != "" {
+		for _, d := range []float64{2e-3, 1e-3, 5e-4, 2e-4} {
+			for _, fire := range []float64{0.52, 0.55} {
+				out = append(out, tuneVariant{fmt.Sprintf("knn record decay %g fire %.2f", d, fire), knnRecord(sh(def), d, fire, false)})
+			}
+		}
+		out = append(out, tuneVariant{"knn record decay 1e-3 max with window", knnRecord(sh(def), 1e-3, KNNFire, true)})
+		return out
+	}
 	if os.Getenv("TK_NAB_EXP2") != "" {
 		for _, v := range []struct {
 			kc   knncad.Config
@@ -218,6 +227,49 @@ func second(sh *ensemble.Shared, kc knncad.Config, step int, fire2 float64) func
 					if s := 1 - 1/(1+k.Excess); s > fire2 && n-last2 >= KNNCooldown {
 						v, last2 = max(v, s), n
 					}
+				}
+			}
+			if v > 0 {
+				if n-lastAny < Suppress && v <= lastV {
+					return 0
+				}
+				lastAny, lastV = n, v
+			}
+			return v
+		})
+	}
+}
+
+// knnRecord is the default onset output with the k-NN's excess taken
+// against a slowly decaying record of its nonconformities (all history)
+// instead of (or, with both, as well as) the largest of the last Calib.
+func knnRecord(sh *ensemble.Shared, decay, fire float64, both bool) func() Detector {
+	return func() Detector {
+		e := sh.New()
+		kd, _ := knncad.New(KNNConfig)
+		n, last, lastAny, lastV := 0, -KNNCooldown, -Suppress-1, 0.0
+		rec := 0.0
+		return DetectorFunc(func(ts int64, x float64) float64 {
+			n++
+			r := e.Update(ts, x)
+			k := kd.Update(x)
+			v := 0.0
+			if r.Transition == ensemble.Fired {
+				v = r.Score
+			}
+			ex := 0.0
+			if rec > 0 {
+				ex = k.NCM / rec
+			}
+			if both {
+				ex = min(ex, k.Excess)
+			}
+			if k.NCM > 0 {
+				rec = max(rec*(1-decay), k.NCM)
+			}
+			if k.WarmedUp && ex > 1 {
+				if s := 1 - 1/(1+ex); s > fire && n-last >= KNNCooldown {
+					v, last = max(v, s), n
 				}
 			}
 			if v > 0 {
