@@ -22,7 +22,23 @@ const (
 	TableSamples       = "samples"
 	TableDetections    = "detections"
 	TableSchemaVersion = "schema_version"
+	// TablePower holds the power contract's rows (tk.power).
+	TablePower = "power"
+	// TableMaintenance holds maintenance events (tk.maintenance), flattened.
+	TableMaintenance = "maintenance"
+	// TableSamples1m and TableSamples1h are the per-minute and per-hour
+	// rollups of samples, maintained by materialized views on inserts into
+	// TableSamples (ViewSamples1m, ViewSamples1h).
+	TableSamples1m = "samples_1m"
+	TableSamples1h = "samples_1h"
+	ViewSamples1m  = "samples_1m_mv"
+	ViewSamples1h  = "samples_1h_mv"
 )
+
+// DefaultMinuteRollupTTLDays is how long the per-minute rollup is kept on
+// servers with TTL when DDLOptions.MinuteRollupTTLDays is zero. The hourly
+// rollup is kept forever by default.
+const DefaultMinuteRollupTTLDays = 90
 
 // ServerVersion is a ClickHouse server version, e.g. 24.8.2 for "24.8.2.3".
 // It mirrors the driver's version type so this package need not import it.
@@ -141,6 +157,13 @@ type DDLOptions struct {
 	// DetectionsTTLDays is how long detections are kept on the modern
 	// layout. Zero (the default) keeps them forever.
 	DetectionsTTLDays int
+	// MinuteRollupTTLDays is how long the per-minute rollup is kept on the
+	// modern layout. Zero means DefaultMinuteRollupTTLDays (90); negative
+	// keeps it forever.
+	MinuteRollupTTLDays int
+	// HourRollupTTLDays is how long the hourly rollup is kept on the
+	// modern layout. Zero (the default) keeps it forever.
+	HourRollupTTLDays int
 }
 
 // column is one column of a table in both layouts.
@@ -195,6 +218,66 @@ var detectionsColumns = []column{
 	{"annotations", "String CODEC(ZSTD(1))", "String", "alert annotations as a JSON object"},
 }
 
+// The power table: the power contract (PowerSchema) as rows, one per
+// device, chassis, port and saving per window. In the legacy layout the
+// window bounds have *_frac siblings.
+var powerColumns = []column{
+	{"window_start", "DateTime64(9, 'UTC') CODEC(DoubleDelta, ZSTD(1))", "DateTime('UTC')", "start of the window, device time, UTC"},
+	{"window_start_frac", "-", "UInt32", "nanoseconds within the second of window_start"},
+	{"window_end", "DateTime64(9, 'UTC') CODEC(DoubleDelta, ZSTD(1))", "DateTime('UTC')", "end of the window (exclusive)"},
+	{"window_end_frac", "-", "UInt32", "nanoseconds within the second of window_end"},
+	{"device", "LowCardinality(String)", "String", ""},
+	{"model", "LowCardinality(String)", "String", "device model whose coefficients were used"},
+	{"row", "LowCardinality(String)", "String", "device, chassis, port or saving"},
+	{"component", "LowCardinality(String)", "String", "port list keys (port and saving rows); empty otherwise"},
+	{"measured_w", "Nullable(Float64) CODEC(Gorilla, ZSTD(1))", "Nullable(Float64)", "mean measured PSU input power, W (device rows); NULL when not reported"},
+	{"modelled_w", "Float64 CODEC(Gorilla, ZSTD(1))", "Float64", "W: model total, base, port attribution or power saved"},
+	{"energy_wh", "Float64 CODEC(Gorilla, ZSTD(1))", "Float64", "energy over the window, Wh"},
+	{"utilisation", "Nullable(Float64) CODEC(Gorilla, ZSTD(1))", "Nullable(Float64)", "port rows: mean (in+out)/(2 speed) in [0,1]"},
+	{"speed_bps", "Nullable(UInt64)", "", "port speed, bit/s"},
+	{"reason", "LowCardinality(Nullable(String))", "Nullable(String)", "saving rows: why"},
+	{"residual_z", "Nullable(Float64)", "", "device rows: robust z of the window's mean residual"},
+	{"samples", "UInt32", "", "device rows: measurements in the window"},
+	{"fit_points", "UInt64", "", "measurements the model of this device model was fitted on"},
+	{"detail", "Nullable(String) CODEC(ZSTD(1))", "Nullable(String)", "saving rows: a sentence for people"},
+}
+
+// The maintenance table: schemas.MaintenanceEvent flattened. In the legacy
+// layout event_time, detected_at, opened_at and closed_at have *_frac
+// siblings; predicted times are estimates and are kept to the second there.
+var maintenanceColumns = []column{
+	{"id", "String", "", "event id, unique per event and stable across re-delivery"},
+	{"version", "UInt8", "", "maintenance contract version"},
+	{"key", "String", "", "16 hex digits identifying (device, component, signal)"},
+	{"state", "LowCardinality(String)", "String", "open, update or closed"},
+	{"event_time", "DateTime64(9, 'UTC') CODEC(DoubleDelta, ZSTD(1))", "DateTime('UTC')", "device time of the sample that caused the event"},
+	{"event_time_frac", "-", "UInt32", "nanoseconds within the second of event_time"},
+	{"detected_at", "DateTime64(9, 'UTC') CODEC(ZSTD(1))", "DateTime('UTC')", "wall time the stage emitted the event"},
+	{"detected_at_frac", "-", "UInt32", "nanoseconds within the second of detected_at"},
+	{"opened_at", "DateTime64(9, 'UTC')", "DateTime('UTC')", "device time the event opened"},
+	{"opened_at_frac", "-", "UInt32", "nanoseconds within the second of opened_at"},
+	{"closed_at", "Nullable(DateTime64(9, 'UTC'))", "Nullable(DateTime('UTC'))", "device time it closed; NULL unless closed"},
+	{"closed_at_frac", "-", "Nullable(UInt32)", "nanoseconds within the second of closed_at"},
+	{"close_reason", "LowCardinality(String)", "String", "recovered, failed or stale when closed; empty otherwise"},
+	{"device", "LowCardinality(String)", "String", ""},
+	{"component", "LowCardinality(String)", "String", "list keys of the component"},
+	{"metric", "LowCardinality(String)", "String", "the series' metric path"},
+	{"signal", "LowCardinality(String)", "String", "optic_rx_power, laser_bias, temperature, fan_speed, psu_efficiency, ..."},
+	{"unit", "LowCardinality(String)", "String", "unit of value and threshold"},
+	{"value", "Float64", "", "robust level estimate at event_time"},
+	{"slope_per_hour", "Float64", "", "robust slope, unit per hour"},
+	{"threshold", "Float64", "", "failure threshold"},
+	{"threshold_source", "LowCardinality(String)", "String", "device or configured"},
+	{"direction", "LowCardinality(String)", "String", "falling or rising"},
+	{"predicted_failure", "DateTime64(9, 'UTC')", "DateTime('UTC')", "when the level is predicted to reach the threshold"},
+	{"interval_earliest", "DateTime64(9, 'UTC')", "DateTime('UTC')", "earliest predicted failure time"},
+	{"interval_latest", "Nullable(DateTime64(9, 'UTC'))", "Nullable(DateTime('UTC'))", "latest predicted failure time; NULL when unbounded"},
+	{"confidence", "Float64", "", "in [0,1]"},
+	{"lead_time_seconds", "Float64", "", "predicted_failure - event_time, seconds"},
+	{"severity", "LowCardinality(String)", "String", "info, warning or critical"},
+	{"summary", "String CODEC(ZSTD(1))", "String", "a sentence for people"},
+}
+
 var schemaVersionColumns = []column{
 	{"table_name", "String", "", ""},
 	{"version", "UInt32", "", "ClickHouse layout version of the table"},
@@ -228,6 +311,10 @@ func tableColumns(table string) []column {
 		return detectionsColumns
 	case TableSchemaVersion:
 		return schemaVersionColumns
+	case TablePower:
+		return powerColumns
+	case TableMaintenance:
+		return maintenanceColumns
 	}
 	return nil
 }
@@ -311,7 +398,160 @@ func ClickHouseDDL(db string, v ServerVersion, opts DDLOptions) []string {
 	writeCreate(&b, qdb, TableSchemaVersion, schemaVersionColumns, l)
 	b.WriteString("ENGINE = ReplacingMergeTree\nORDER BY (table_name, version)\nSETTINGS index_granularity = 8192")
 	stmts = append(stmts, b.String())
+
+	// power: queries select a row kind, then a device (energy per device
+	// per day), then a component, over a time range.
+	b.Reset()
+	b.WriteString(header)
+	writeCreate(&b, qdb, TablePower, powerColumns, l)
+	b.WriteString("ENGINE = ReplacingMergeTree\nPARTITION BY toDate(window_start)\n")
+	if l == LayoutModern {
+		b.WriteString("ORDER BY (row, device, component, window_start)\nSETTINGS index_granularity = 8192")
+	} else {
+		b.WriteString("ORDER BY (row, device, component, window_start, window_start_frac)\nSETTINGS index_granularity = 8192")
+	}
+	stmts = append(stmts, b.String())
+
+	// maintenance: one component's signal's events are contiguous.
+	b.Reset()
+	b.WriteString(header)
+	writeCreate(&b, qdb, TableMaintenance, maintenanceColumns, l)
+	b.WriteString("ENGINE = ReplacingMergeTree\nPARTITION BY toDate(event_time)\n")
+	if l == LayoutModern {
+		b.WriteString("ORDER BY (device, component, signal, event_time, id)\nSETTINGS index_granularity = 8192")
+	} else {
+		b.WriteString("ORDER BY (device, component, signal, event_time, event_time_frac, id)\nSETTINGS index_granularity = 8192")
+	}
+	stmts = append(stmts, b.String())
+
+	minuteTTL := opts.MinuteRollupTTLDays
+	if minuteTTL == 0 {
+		minuteTTL = DefaultMinuteRollupTTLDays
+	}
+	stmts = append(stmts,
+		rollupTable(header, qdb, TableSamples1m, l, minuteTTL),
+		rollupView(header, qdb, ViewSamples1m, TableSamples1m, "toStartOfMinute", l),
+		rollupTable(header, qdb, TableSamples1h, l, opts.HourRollupTTLDays),
+		rollupView(header, qdb, ViewSamples1h, TableSamples1h, "toStartOfHour", l),
+	)
 	return stmts
+}
+
+// RollupQuantiles are the levels of the q_f64 column of the rollups, in
+// order: quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(q_f64)[3] is the p95.
+const RollupQuantiles = "0.5, 0.9, 0.95, 0.99"
+
+// rollupTable returns the CREATE TABLE of a samples rollup: one row per
+// series and bucket, holding aggregate states that the view fills on every
+// insert into samples and that merge with the -Merge combinators. The
+// columns are the same on both layouts, so queries work on both; the
+// legacy layout (18.16) has no LowCardinality, no TTL, and its states of
+// Nullable arguments drop the Nullable.
+//
+// Under re-delivery (a batch inserted twice), samples (distinct
+// timestamps), min_f64, max_f64, first/last timestamps and counter values,
+// and so rates, stay exact; avg_f64 and q_f64 count the twice-inserted
+// rows twice. See docs/analysts.md for rebuilding a day exactly.
+func rollupTable(header, qdb, table string, l Layout, ttlDays int) string {
+	str, f64 := "LowCardinality(String)", "Nullable(Float64)"
+	if l == LayoutLegacy {
+		str, f64 = "String", "Float64"
+	}
+	var b strings.Builder
+	b.WriteString(header)
+	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s.%s\n(\n", qdb, QuoteIdent(table))
+	cols := [][2]string{
+		{"bucket", "DateTime('UTC') COMMENT 'start of the bucket, UTC'"},
+		{"metric", str},
+		{"device", str},
+		{"keys", str},
+		{"kind", "UInt8 COMMENT '1 counter, 2 gauge, 3 state'"},
+		{"samples", "AggregateFunction(uniqExact, UInt64) COMMENT 'distinct sample timestamps (uniqExactMerge): exact under re-delivery'"},
+		{"min_f64", "AggregateFunction(min, " + f64 + ") COMMENT 'gauges: minMerge'"},
+		{"max_f64", "AggregateFunction(max, " + f64 + ") COMMENT 'gauges: maxMerge'"},
+		{"avg_f64", "AggregateFunction(avg, " + f64 + ") COMMENT 'gauges: avgMerge'"},
+		{"q_f64", "AggregateFunction(quantilesTDigest(" + RollupQuantiles + "), " + f64 + ") COMMENT 'gauges: quantilesTDigestMerge(" + RollupQuantiles + ")'"},
+		{"first_ts", "AggregateFunction(min, UInt64) COMMENT 'Unix ns of the first sample (minMerge)'"},
+		{"last_ts", "AggregateFunction(max, UInt64) COMMENT 'Unix ns of the last sample (maxMerge)'"},
+		{"first_u64", "AggregateFunction(argMin, UInt64, UInt64) COMMENT 'counters: first value (argMinMerge)'"},
+		{"last_u64", "AggregateFunction(argMax, UInt64, UInt64) COMMENT 'counters: last value (argMaxMerge)'"},
+	}
+	for i, c := range cols {
+		sep := ",\n"
+		if i == len(cols)-1 {
+			sep = "\n"
+		}
+		fmt.Fprintf(&b, "    %s %s%s", c[0], c[1], sep)
+	}
+	b.WriteString(")\nENGINE = AggregatingMergeTree\nPARTITION BY toYYYYMM(bucket)\nORDER BY (metric, device, keys, kind, bucket)\n")
+	if l == LayoutModern && ttlDays > 0 {
+		fmt.Fprintf(&b, "TTL bucket + INTERVAL %d DAY\nSETTINGS index_granularity = 8192, ttl_only_drop_parts = 1", ttlDays)
+	} else {
+		b.WriteString("SETTINGS index_granularity = 8192")
+	}
+	return b.String()
+}
+
+// rollupView returns the CREATE MATERIALIZED VIEW that feeds a rollup table
+// from inserts into samples. The view sees each inserted block only; the
+// AggregatingMergeTree merges the states of all blocks.
+func rollupView(header, qdb, view, table, bucketFn string, l Layout) string {
+	ns := "toUInt64(toUnixTimestamp64Nano(ts))"
+	if l == LayoutLegacy {
+		ns = "toUInt64(toUInt32(ts)) * 1000000000 + ts_frac"
+	}
+	return header + fmt.Sprintf(`CREATE MATERIALIZED VIEW IF NOT EXISTS %[1]s.%[2]s TO %[1]s.%[3]s AS
+SELECT
+    %[4]s(ts) AS bucket, metric, device, keys, kind,
+    uniqExactState(%[5]s) AS samples,
+    minState(value_f64) AS min_f64,
+    maxState(value_f64) AS max_f64,
+    avgState(value_f64) AS avg_f64,
+    quantilesTDigestState(%[6]s)(value_f64) AS q_f64,
+    minState(%[5]s) AS first_ts,
+    maxState(%[5]s) AS last_ts,
+    argMinState(assumeNotNull(value_u64), %[5]s) AS first_u64,
+    argMaxState(assumeNotNull(value_u64), %[5]s) AS last_u64
+FROM %[1]s.%[7]s
+GROUP BY bucket, metric, device, keys, kind`, qdb, QuoteIdent(view), QuoteIdent(table), bucketFn, ns, RollupQuantiles, TableSamples)
+}
+
+// ClickHouseTimeColumn returns the time column of a table that has one in
+// both layouts ("ts", "event_time", "window_start"), or "" for another
+// table. In the legacy layout it has a sibling named with a "_frac" suffix,
+// which is how the layout of an existing table is told.
+func ClickHouseTimeColumn(table string) string {
+	switch table {
+	case TableSamples:
+		return "ts"
+	case TableDetections, TableMaintenance:
+		return "event_time"
+	case TablePower:
+		return "window_start"
+	}
+	return ""
+}
+
+// ClickHouseAddColumn returns the ALTER TABLE statement that adds column
+// name of table in layout l to an existing table (a migration), or "" if
+// the layout has no such column. It has no IF NOT EXISTS (18.16 lacks it):
+// callers add only columns that system.columns does not list.
+func ClickHouseAddColumn(db, table string, l Layout, name string) string {
+	for _, c := range tableColumns(table) {
+		if c.name != name || c.typ(l) == "" {
+			continue
+		}
+		typ, codec, _ := strings.Cut(c.typ(l), " CODEC(")
+		stmt := fmt.Sprintf("ALTER TABLE %s.%s ADD COLUMN %s %s", QuoteIdent(db), QuoteIdent(table), QuoteIdent(name), typ)
+		if c.comment != "" {
+			stmt += " COMMENT " + quoteString(c.comment)
+		}
+		if codec != "" {
+			stmt += " CODEC(" + codec
+		}
+		return stmt
+	}
+	return ""
 }
 
 func writeCreate(b *strings.Builder, qdb, table string, cols []column, l Layout) {

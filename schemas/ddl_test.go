@@ -53,6 +53,7 @@ func TestClickHouseDDLGolden(t *testing.T) {
 	f("legacy_18.16", "18.16.1", DDLOptions{})
 	f("modern_24.8", "24.8.2.3", DDLOptions{})
 	f("modern_ttl7_detections90", "24.8.2.3", DDLOptions{TTLDays: 7, DetectionsTTLDays: 90})
+	f("modern_rollups_forever_400", "24.8.2.3", DDLOptions{MinuteRollupTTLDays: -1, HourRollupTTLDays: 400})
 }
 
 func TestParseServerVersion(t *testing.T) {
@@ -105,11 +106,23 @@ func TestClickHouseDDLLayoutOverride(t *testing.T) {
 			}
 		}
 	}
-	// A negative TTL disables it.
-	for _, s := range ClickHouseDDL("telekernel", ServerVersion{24, 8, 0}, DDLOptions{TTLDays: -1}) {
+	// A negative TTL disables it, for the table it is about.
+	for _, s := range ClickHouseDDL("telekernel", ServerVersion{24, 8, 0}, DDLOptions{TTLDays: -1, MinuteRollupTTLDays: -1}) {
 		if strings.Contains(s, "\nTTL ") {
-			t.Errorf("TTLDays -1 still has a TTL:\n%s", s)
+			t.Errorf("TTLDays -1 and MinuteRollupTTLDays -1 still have a TTL:\n%s", s)
 		}
+	}
+	// Every table and view has a statement, in dependency order.
+	var order []string
+	for _, s := range ClickHouseDDL("telekernel", ServerVersion{18, 16, 1}, DDLOptions{}) {
+		for _, name := range []string{TableSamples, TableDetections, TableSchemaVersion, TablePower, TableMaintenance, TableSamples1m, ViewSamples1m, TableSamples1h, ViewSamples1h} {
+			if strings.Contains(s, "IF NOT EXISTS telekernel."+name+"\n") || strings.Contains(s, "IF NOT EXISTS telekernel."+name+" TO") {
+				order = append(order, name)
+			}
+		}
+	}
+	if got := strings.Join(order, ","); got != "samples,detections,schema_version,power,maintenance,samples_1m,samples_1m_mv,samples_1h,samples_1h_mv" {
+		t.Errorf("statement order %s", got)
 	}
 }
 
@@ -128,6 +141,17 @@ func TestClickHouseColumns(t *testing.T) {
 	f(TableSchemaVersion, LayoutLegacy, "table_name,version,layout,applied_at")
 	if got := ClickHouseColumns("nope", LayoutModern); got != nil {
 		t.Errorf("unknown table: %v", got)
+	}
+	f(TablePower, LayoutModern, "window_start,window_end,device,model,row,component,measured_w,modelled_w,energy_wh,utilisation,speed_bps,reason,residual_z,samples,fit_points,detail")
+	f(TableMaintenance, LayoutLegacy, "id,version,key,state,event_time,event_time_frac,detected_at,detected_at_frac,opened_at,opened_at_frac,closed_at,closed_at_frac,close_reason,device,component,metric,signal,unit,value,slope_per_hour,threshold,threshold_source,direction,predicted_failure,interval_earliest,interval_latest,confidence,lead_time_seconds,severity,summary")
+	// Every column of the power Arrow contract is in both layouts.
+	for _, l := range []Layout{LayoutModern, LayoutLegacy} {
+		cols := strings.Join(ClickHouseColumns(TablePower, l), ",") + ","
+		for _, f := range PowerSchema().Fields() {
+			if !strings.Contains(cols, f.Name+",") {
+				t.Errorf("%v power table lacks Arrow column %s", l, f.Name)
+			}
+		}
 	}
 	// Every samples column of the Arrow contract is in both layouts.
 	for _, l := range []Layout{LayoutModern, LayoutLegacy} {
@@ -168,7 +192,7 @@ func TestParseLayout(t *testing.T) {
 	if _, err := ParseLayout("new"); err == nil {
 		t.Error("ParseLayout(new): no error")
 	}
-	if got := reflect.TypeOf(DDLOptions{}).NumField(); got != 3 {
+	if got := reflect.TypeOf(DDLOptions{}).NumField(); got != 5 {
 		t.Errorf("DDLOptions has %d fields; update the golden cases", got)
 	}
 }

@@ -554,7 +554,7 @@ func TestIntegrationForcedLayout(t *testing.T) {
 		}
 		return
 	}
-	if err == nil || IsRetryable(err) || !strings.Contains(err.Error(), "cannot apply clickhouse ddl (modern layout) statement 2/4") {
+	if err == nil || IsRetryable(err) || !strings.Contains(err.Error(), "cannot apply clickhouse ddl (modern layout) statement 2/10") {
 		t.Fatalf("modern layout on %v: %v (retryable %v)", v, err, IsRetryable(err))
 	}
 	t.Log(err)

@@ -130,71 +130,17 @@ func (s *Sink) ServerVersion() (schemas.ServerVersion, error) {
 // Database returns the name of the database the sink writes to.
 func (s *Sink) Database() string { return s.cfg.Database }
 
-// EnsureTables creates the database and the samples, detections and
-// schema_version tables if they do not exist, choosing the DDL layout by the
-// server's version (see schemas.ClickHouseDDL) unless Config.Layout forces
-// one. It is idempotent and safe to run from many instances at once. Tables
-// that already exist are kept as they are; inserts follow their layout.
-// EnsureTables fails with ErrSchemaMismatch if a table lacks columns of its
-// layout or was created by a later layout version.
+// EnsureTables is Apply without the report: it creates the database, the
+// samples, detections, power, maintenance and schema_version tables and the
+// rollup tables and views if they do not exist, and adds missing columns to
+// older tables, choosing the DDL layout by the server's version (see
+// schemas.ClickHouseDDL) unless Config.Layout forces one. It is idempotent
+// and safe to run from many instances at once. Tables that already exist
+// keep their layout; inserts follow it. EnsureTables fails with
+// ErrSchemaMismatch if a table was created by a later layout version.
 func (s *Sink) EnsureTables(ctx context.Context) error {
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	v, err := s.ServerVersion()
-	if err != nil {
-		return err
-	}
-	forced, _ := schemas.ParseLayout(s.cfg.Layout) // validated by New
-	layout := forced
-	if layout == schemas.LayoutAuto {
-		layout = schemas.ChooseLayout(v)
-	}
-	s.log.Info("ensuring tables", "database", s.cfg.Database, "server_version", v.String(),
-		"layout", layout.String(), "layout_config", s.cfg.Layout, "modern_floor", schemas.ModernLayoutFloor().String())
-	stmts := schemas.ClickHouseDDL(s.cfg.Database, v, schemas.DDLOptions{
-		Layout:            layout,
-		TTLDays:           s.cfg.TTLDays,
-		DetectionsTTLDays: s.cfg.DetectionsTTLDays,
-	})
-	for i, stmt := range stmts {
-		if err := s.conn.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("cannot apply clickhouse ddl (%s layout) statement %d/%d %q: %w", layout, i+1, len(stmts), firstLine(stmt), err)
-		}
-	}
-
-	s.mu.Lock()
-	clear(s.layouts)
-	s.mu.Unlock()
-	versions, err := s.layoutVersions(ctx)
-	if err != nil {
-		return err
-	}
-	now := time.Now().UTC()
-	var record []string
-	for _, table := range []string{schemas.TableSamples, schemas.TableDetections} {
-		got, err := s.layout(ctx, table)
-		if err != nil {
-			return err
-		}
-		if got != layout {
-			s.log.Warn("table exists with another layout; keeping it and writing in its layout",
-				"table", s.cfg.Database+"."+table, "existing", got.String(), "would_create", layout.String())
-		}
-		switch v, ok := versions[table]; {
-		case ok && v > schemas.ClickHouseSchemaVersion:
-			return fmt.Errorf("%w: %s.%s has layout version %d, this build writes version %d: upgrade telekernel",
-				ErrSchemaMismatch, s.cfg.Database, table, v, schemas.ClickHouseSchemaVersion)
-		case !ok || v < schemas.ClickHouseSchemaVersion:
-			record = append(record, table, got.String())
-		}
-	}
-	if len(record) > 0 {
-		if err := s.recordVersions(ctx, record, now); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := s.Apply(ctx)
+	return err
 }
 
 func firstLine(stmt string) string {

@@ -64,3 +64,147 @@ CREATE TABLE IF NOT EXISTS telekernel.schema_version
 ENGINE = ReplacingMergeTree
 ORDER BY (table_name, version)
 SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (legacy), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.power
+(
+    window_start DateTime('UTC') COMMENT 'start of the window, device time, UTC',
+    window_start_frac UInt32 COMMENT 'nanoseconds within the second of window_start',
+    window_end DateTime('UTC') COMMENT 'end of the window (exclusive)',
+    window_end_frac UInt32 COMMENT 'nanoseconds within the second of window_end',
+    device String,
+    model String COMMENT 'device model whose coefficients were used',
+    row String COMMENT 'device, chassis, port or saving',
+    component String COMMENT 'port list keys (port and saving rows); empty otherwise',
+    measured_w Nullable(Float64) COMMENT 'mean measured PSU input power, W (device rows); NULL when not reported',
+    modelled_w Float64 COMMENT 'W: model total, base, port attribution or power saved',
+    energy_wh Float64 COMMENT 'energy over the window, Wh',
+    utilisation Nullable(Float64) COMMENT 'port rows: mean (in+out)/(2 speed) in [0,1]',
+    speed_bps Nullable(UInt64) COMMENT 'port speed, bit/s',
+    reason Nullable(String) COMMENT 'saving rows: why',
+    residual_z Nullable(Float64) COMMENT 'device rows: robust z of the window\'s mean residual',
+    samples UInt32 COMMENT 'device rows: measurements in the window',
+    fit_points UInt64 COMMENT 'measurements the model of this device model was fitted on',
+    detail Nullable(String) COMMENT 'saving rows: a sentence for people'
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toDate(window_start)
+ORDER BY (row, device, component, window_start, window_start_frac)
+SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (legacy), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.maintenance
+(
+    id String COMMENT 'event id, unique per event and stable across re-delivery',
+    version UInt8 COMMENT 'maintenance contract version',
+    key String COMMENT '16 hex digits identifying (device, component, signal)',
+    state String COMMENT 'open, update or closed',
+    event_time DateTime('UTC') COMMENT 'device time of the sample that caused the event',
+    event_time_frac UInt32 COMMENT 'nanoseconds within the second of event_time',
+    detected_at DateTime('UTC') COMMENT 'wall time the stage emitted the event',
+    detected_at_frac UInt32 COMMENT 'nanoseconds within the second of detected_at',
+    opened_at DateTime('UTC') COMMENT 'device time the event opened',
+    opened_at_frac UInt32 COMMENT 'nanoseconds within the second of opened_at',
+    closed_at Nullable(DateTime('UTC')) COMMENT 'device time it closed; NULL unless closed',
+    closed_at_frac Nullable(UInt32) COMMENT 'nanoseconds within the second of closed_at',
+    close_reason String COMMENT 'recovered, failed or stale when closed; empty otherwise',
+    device String,
+    component String COMMENT 'list keys of the component',
+    metric String COMMENT 'the series\' metric path',
+    signal String COMMENT 'optic_rx_power, laser_bias, temperature, fan_speed, psu_efficiency, ...',
+    unit String COMMENT 'unit of value and threshold',
+    value Float64 COMMENT 'robust level estimate at event_time',
+    slope_per_hour Float64 COMMENT 'robust slope, unit per hour',
+    threshold Float64 COMMENT 'failure threshold',
+    threshold_source String COMMENT 'device or configured',
+    direction String COMMENT 'falling or rising',
+    predicted_failure DateTime('UTC') COMMENT 'when the level is predicted to reach the threshold',
+    interval_earliest DateTime('UTC') COMMENT 'earliest predicted failure time',
+    interval_latest Nullable(DateTime('UTC')) COMMENT 'latest predicted failure time; NULL when unbounded',
+    confidence Float64 COMMENT 'in [0,1]',
+    lead_time_seconds Float64 COMMENT 'predicted_failure - event_time, seconds',
+    severity String COMMENT 'info, warning or critical',
+    summary String COMMENT 'a sentence for people'
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toDate(event_time)
+ORDER BY (device, component, signal, event_time, event_time_frac, id)
+SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (legacy), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.samples_1m
+(
+    bucket DateTime('UTC') COMMENT 'start of the bucket, UTC',
+    metric String,
+    device String,
+    keys String,
+    kind UInt8 COMMENT '1 counter, 2 gauge, 3 state',
+    samples AggregateFunction(uniqExact, UInt64) COMMENT 'distinct sample timestamps (uniqExactMerge): exact under re-delivery',
+    min_f64 AggregateFunction(min, Float64) COMMENT 'gauges: minMerge',
+    max_f64 AggregateFunction(max, Float64) COMMENT 'gauges: maxMerge',
+    avg_f64 AggregateFunction(avg, Float64) COMMENT 'gauges: avgMerge',
+    q_f64 AggregateFunction(quantilesTDigest(0.5, 0.9, 0.95, 0.99), Float64) COMMENT 'gauges: quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)',
+    first_ts AggregateFunction(min, UInt64) COMMENT 'Unix ns of the first sample (minMerge)',
+    last_ts AggregateFunction(max, UInt64) COMMENT 'Unix ns of the last sample (maxMerge)',
+    first_u64 AggregateFunction(argMin, UInt64, UInt64) COMMENT 'counters: first value (argMinMerge)',
+    last_u64 AggregateFunction(argMax, UInt64, UInt64) COMMENT 'counters: last value (argMaxMerge)'
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(bucket)
+ORDER BY (metric, device, keys, kind, bucket)
+SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (legacy), samples contract v1, detection contract v1
+CREATE MATERIALIZED VIEW IF NOT EXISTS telekernel.samples_1m_mv TO telekernel.samples_1m AS
+SELECT
+    toStartOfMinute(ts) AS bucket, metric, device, keys, kind,
+    uniqExactState(toUInt64(toUInt32(ts)) * 1000000000 + ts_frac) AS samples,
+    minState(value_f64) AS min_f64,
+    maxState(value_f64) AS max_f64,
+    avgState(value_f64) AS avg_f64,
+    quantilesTDigestState(0.5, 0.9, 0.95, 0.99)(value_f64) AS q_f64,
+    minState(toUInt64(toUInt32(ts)) * 1000000000 + ts_frac) AS first_ts,
+    maxState(toUInt64(toUInt32(ts)) * 1000000000 + ts_frac) AS last_ts,
+    argMinState(assumeNotNull(value_u64), toUInt64(toUInt32(ts)) * 1000000000 + ts_frac) AS first_u64,
+    argMaxState(assumeNotNull(value_u64), toUInt64(toUInt32(ts)) * 1000000000 + ts_frac) AS last_u64
+FROM telekernel.samples
+GROUP BY bucket, metric, device, keys, kind;
+
+-- telekernel clickhouse layout v1 (legacy), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.samples_1h
+(
+    bucket DateTime('UTC') COMMENT 'start of the bucket, UTC',
+    metric String,
+    device String,
+    keys String,
+    kind UInt8 COMMENT '1 counter, 2 gauge, 3 state',
+    samples AggregateFunction(uniqExact, UInt64) COMMENT 'distinct sample timestamps (uniqExactMerge): exact under re-delivery',
+    min_f64 AggregateFunction(min, Float64) COMMENT 'gauges: minMerge',
+    max_f64 AggregateFunction(max, Float64) COMMENT 'gauges: maxMerge',
+    avg_f64 AggregateFunction(avg, Float64) COMMENT 'gauges: avgMerge',
+    q_f64 AggregateFunction(quantilesTDigest(0.5, 0.9, 0.95, 0.99), Float64) COMMENT 'gauges: quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)',
+    first_ts AggregateFunction(min, UInt64) COMMENT 'Unix ns of the first sample (minMerge)',
+    last_ts AggregateFunction(max, UInt64) COMMENT 'Unix ns of the last sample (maxMerge)',
+    first_u64 AggregateFunction(argMin, UInt64, UInt64) COMMENT 'counters: first value (argMinMerge)',
+    last_u64 AggregateFunction(argMax, UInt64, UInt64) COMMENT 'counters: last value (argMaxMerge)'
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(bucket)
+ORDER BY (metric, device, keys, kind, bucket)
+SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (legacy), samples contract v1, detection contract v1
+CREATE MATERIALIZED VIEW IF NOT EXISTS telekernel.samples_1h_mv TO telekernel.samples_1h AS
+SELECT
+    toStartOfHour(ts) AS bucket, metric, device, keys, kind,
+    uniqExactState(toUInt64(toUInt32(ts)) * 1000000000 + ts_frac) AS samples,
+    minState(value_f64) AS min_f64,
+    maxState(value_f64) AS max_f64,
+    avgState(value_f64) AS avg_f64,
+    quantilesTDigestState(0.5, 0.9, 0.95, 0.99)(value_f64) AS q_f64,
+    minState(toUInt64(toUInt32(ts)) * 1000000000 + ts_frac) AS first_ts,
+    maxState(toUInt64(toUInt32(ts)) * 1000000000 + ts_frac) AS last_ts,
+    argMinState(assumeNotNull(value_u64), toUInt64(toUInt32(ts)) * 1000000000 + ts_frac) AS first_u64,
+    argMaxState(assumeNotNull(value_u64), toUInt64(toUInt32(ts)) * 1000000000 + ts_frac) AS last_u64
+FROM telekernel.samples
+GROUP BY bucket, metric, device, keys, kind;

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/telekernel/telekernel/internal/config"
+	"github.com/telekernel/telekernel/sinks/clickhouse"
+)
+
+// newSchemaApplyCmd returns `telekernel schema apply`: create or migrate
+// the ClickHouse database, tables and rollup views idempotently.
+func newSchemaApplyCmd() *cobra.Command {
+	var (
+		cfgPath string
+		c       clickhouse.Config
+		timeout time.Duration
+		verbose bool
+	)
+	cmd := &cobra.Command{
+		Use:   "apply [--config FILE] [--addr HOST:PORT] [--database NAME]",
+		Short: "Create or migrate the ClickHouse tables and rollups (idempotent)",
+		Long: `Create or migrate the ClickHouse database, the samples, detections, power,
+maintenance and schema_version tables and the per-minute and per-hour rollups with
+their materialized views, in the layout the server's version supports (modern from
+21.8, legacy below). Existing tables keep their layout; columns they lack are added.
+Running it again changes nothing. The connection comes from the clickhouse section
+of --config, then from the flags.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfgPath != "" {
+				cfg, err := loadConfig(cfgPath)
+				if err != nil {
+					return err
+				}
+				cc := cfg.ClickHouse
+				pw, err := cc.Password.Load()
+				if err != nil {
+					return fmt.Errorf("clickhouse.password: %w", err)
+				}
+				f := cmd.Flags()
+				if !f.Changed("addr") && len(cc.Addr) > 0 {
+					c.Addr = cc.Addr
+				}
+				if !f.Changed("database") && cc.Database != "" {
+					c.Database = cc.Database
+				}
+				if !f.Changed("username") && cc.Username != "" {
+					c.Username = cc.Username
+				}
+				if !f.Changed("password-file") && c.Password == "" {
+					c.Password = pw.Reveal()
+				}
+				c.TLS = clickhouse.TLSConfig{Enable: cc.TLS.Enabled, CAFile: cc.TLS.CAFile, CertFile: cc.TLS.CertFile, KeyFile: cc.TLS.KeyFile,
+					ServerName: cc.TLS.ServerName, InsecureSkipVerify: cc.TLS.InsecureSkipVerify}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			var opts []clickhouse.Option
+			if verbose {
+				opts = append(opts, clickhouse.WithLogger(newLogger(cmd.ErrOrStderr(), config.Log{Level: "info", Format: "text"})))
+			}
+			s, err := clickhouse.New(ctx, c, opts...)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			rep, err := s.Apply(ctx)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "clickhouse %s: database %s, %s layout for new tables\n", rep.ServerVersion, s.Database(), rep.Layout)
+			if !rep.Changed() {
+				fmt.Fprintln(out, "up to date: nothing to create or migrate")
+				return nil
+			}
+			if len(rep.Created) > 0 {
+				fmt.Fprintf(out, "created: %s\n", strings.Join(rep.Created, ", "))
+			}
+			if len(rep.Added) > 0 {
+				fmt.Fprintf(out, "added columns: %s\n", strings.Join(rep.Added, ", "))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfgPath, "config", "", "telekernel YAML config whose clickhouse section to use")
+	f.StringSliceVar(&c.Addr, "addr", []string{clickhouse.DefaultAddr}, "ClickHouse native-protocol address(es)")
+	f.StringVar(&c.Database, "database", clickhouse.DefaultDatabase, "database")
+	f.StringVar(&c.Username, "username", clickhouse.DefaultUsername, "user")
+	f.StringVar(&c.PasswordFile, "password-file", "", "file holding the password")
+	f.StringVar(&c.Layout, "layout", "auto", "layout of new tables: auto, modern or legacy")
+	f.IntVar(&c.TTLDays, "ttl-days", 0, "samples retention in days on the modern layout (0: 30, -1: forever)")
+	f.IntVar(&c.DetectionsTTLDays, "detections-ttl-days", 0, "detections retention in days on the modern layout (0: forever)")
+	f.DurationVar(&timeout, "timeout", time.Minute, "give up after this long")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log what is done")
+	return cmd
+}

@@ -1,0 +1,183 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// ApplyReport says what Apply changed.
+type ApplyReport struct {
+	// ServerVersion is the server's version and Layout the layout new
+	// tables were created in.
+	ServerVersion schemas.ServerVersion
+	Layout        schemas.Layout
+	// Created lists the tables and views that did not exist before.
+	Created []string
+	// Added lists the columns added to existing tables, as "table.column".
+	Added []string
+	// Layouts is the layout of each data table as it exists afterwards.
+	Layouts map[string]schemas.Layout
+}
+
+// Changed reports whether Apply created or altered anything.
+func (r ApplyReport) Changed() bool { return len(r.Created) > 0 || len(r.Added) > 0 }
+
+// migrated are the tables whose columns Apply brings up to date.
+var migrated = []string{schemas.TableSamples, schemas.TableDetections, schemas.TablePower, schemas.TableMaintenance}
+
+// Apply creates or migrates the database, tables and rollup views
+// idempotently and returns what it changed; running it again changes
+// nothing. It applies schemas.ClickHouseDDL for the server's version (or
+// the layout Config.Layout forces): every statement is CREATE … IF NOT
+// EXISTS, so existing tables are kept with their layout. Then, for tables
+// that exist in an older shape, it adds the columns of their layout that
+// they lack (ALTER TABLE … ADD COLUMN), and it records the layout version
+// of the samples and detections tables in schema_version. It fails with
+// ErrSchemaMismatch when a table was created by a later layout version.
+//
+// Apply is safe to run from several processes at once; a column another
+// process added meanwhile makes one of them fail, and running it again
+// succeeds.
+func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
+	var rep ApplyReport
+	if s.closed.Load() {
+		return rep, ErrClosed
+	}
+	v, err := s.ServerVersion()
+	if err != nil {
+		return rep, err
+	}
+	forced, _ := schemas.ParseLayout(s.cfg.Layout) // validated by New
+	layout := forced
+	if layout == schemas.LayoutAuto {
+		layout = schemas.ChooseLayout(v)
+	}
+	rep.ServerVersion, rep.Layout = v, layout
+	s.log.Info("applying schema", "database", s.cfg.Database, "server_version", v.String(),
+		"layout", layout.String(), "layout_config", s.cfg.Layout, "modern_floor", schemas.ModernLayoutFloor().String())
+	before, err := s.tables(ctx)
+	if err != nil {
+		return rep, err
+	}
+	stmts := schemas.ClickHouseDDL(s.cfg.Database, v, schemas.DDLOptions{
+		Layout:            layout,
+		TTLDays:           s.cfg.TTLDays,
+		DetectionsTTLDays: s.cfg.DetectionsTTLDays,
+	})
+	for i, stmt := range stmts {
+		if err := s.conn.Exec(ctx, stmt); err != nil {
+			return rep, fmt.Errorf("cannot apply clickhouse ddl (%s layout) statement %d/%d %q: %w", layout, i+1, len(stmts), firstLine(stmt), err)
+		}
+	}
+	after, err := s.tables(ctx)
+	if err != nil {
+		return rep, err
+	}
+	for t := range after {
+		if !before[t] {
+			rep.Created = append(rep.Created, t)
+		}
+	}
+	slices.Sort(rep.Created)
+
+	// Migrate: add the columns a table's layout has and the table lacks.
+	rep.Layouts = map[string]schemas.Layout{}
+	for _, table := range migrated {
+		types, err := s.columnTypes(ctx, table)
+		if err != nil {
+			return rep, err
+		}
+		l := schemas.LayoutModern
+		if _, ok := types[schemas.ClickHouseTimeColumn(table)+"_frac"]; ok {
+			l = schemas.LayoutLegacy
+		}
+		rep.Layouts[table] = l
+		for _, c := range schemas.ClickHouseColumns(table, l) {
+			if _, ok := types[c]; ok {
+				continue
+			}
+			stmt := schemas.ClickHouseAddColumn(s.cfg.Database, table, l, c)
+			if err := s.conn.Exec(ctx, stmt); err != nil {
+				return rep, fmt.Errorf("cannot migrate %s.%s: %q: %w", s.cfg.Database, table, stmt, err)
+			}
+			rep.Added = append(rep.Added, table+"."+c)
+			s.log.Info("added column", "table", s.cfg.Database+"."+table, "column", c, "layout", l.String())
+		}
+	}
+
+	s.mu.Lock()
+	clear(s.layouts)
+	s.mu.Unlock()
+	versions, err := s.layoutVersions(ctx)
+	if err != nil {
+		return rep, err
+	}
+	var record []string
+	for _, table := range []string{schemas.TableSamples, schemas.TableDetections} {
+		got, err := s.layout(ctx, table)
+		if err != nil {
+			return rep, err
+		}
+		if got != layout {
+			s.log.Warn("table exists with another layout; keeping it and writing in its layout",
+				"table", s.cfg.Database+"."+table, "existing", got.String(), "would_create", layout.String())
+		}
+		switch v, ok := versions[table]; {
+		case ok && v > schemas.ClickHouseSchemaVersion:
+			return rep, fmt.Errorf("%w: %s.%s has layout version %d, this build writes version %d: upgrade telekernel",
+				ErrSchemaMismatch, s.cfg.Database, table, v, schemas.ClickHouseSchemaVersion)
+		case !ok || v < schemas.ClickHouseSchemaVersion:
+			record = append(record, table, got.String())
+		}
+	}
+	if len(record) > 0 {
+		if err := s.recordVersions(ctx, record, time.Now().UTC()); err != nil {
+			return rep, err
+		}
+	}
+	if rep.Changed() {
+		s.log.Info("schema applied", "created", strings.Join(rep.Created, ","), "added_columns", strings.Join(rep.Added, ","))
+	}
+	return rep, nil
+}
+
+// tables returns the names of the tables and views in the database.
+func (s *Sink) tables(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.conn.Query(ctx, "SELECT name FROM system.tables WHERE database = ?", s.cfg.Database)
+	if err != nil {
+		return nil, fmt.Errorf("cannot list the tables of %s: %w", s.cfg.Database, err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("cannot list the tables of %s: %w", s.cfg.Database, err)
+		}
+		out[n] = true
+	}
+	return out, rows.Err()
+}
+
+// columnTypes returns the column types of table by name.
+func (s *Sink) columnTypes(ctx context.Context, table string) (map[string]string, error) {
+	rows, err := s.conn.Query(ctx, "SELECT name, type FROM system.columns WHERE database = ? AND table = ?", s.cfg.Database, table)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the columns of %s.%s: %w", s.cfg.Database, table, err)
+	}
+	defer rows.Close()
+	types := map[string]string{}
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			return nil, fmt.Errorf("cannot read the columns of %s.%s: %w", s.cfg.Database, table, err)
+		}
+		types[name] = typ
+	}
+	return types, rows.Err()
+}
