@@ -287,3 +287,71 @@ detectors:
 		t.Fatal(err)
 	}
 }
+
+// TestDetectDaysWithFaults runs three simulated days (so the seasonal
+// baseline is in use) with faults on the third: each faulted series fires
+// once near the fault's start and resolves once shortly after its end,
+// even while the seasonal baseline gives the expected value (Hold keeps
+// the incident out of it); a counter reset fires nothing; every detection
+// belongs to a fault (a fan failure also heats the chassis and speeds the
+// other fan); the two clean days fire nothing.
+func TestDetectDaysWithFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three simulated days")
+	}
+	day := 24 * time.Hour
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	type fault struct {
+		sim.Fault
+		series []string // metric keys that must fire once and resolve once
+	}
+	faults := []fault{
+		{sim.Fault{Device: "sim-01", Interface: "Ethernet1", Kind: sim.FaultTrafficSpike, After: 2*day + 12*time.Hour, Duration: 10 * time.Minute},
+			[]string{sim.MetricInOctets + " name=Ethernet1", sim.MetricInPkts + " name=Ethernet1"}},
+		{sim.Fault{Device: "sim-02", Interface: "Ethernet2", Kind: sim.FaultTrafficDrop, After: 2*day + 14*time.Hour, Duration: 30 * time.Minute},
+			[]string{sim.MetricInOctets + " name=Ethernet2", sim.MetricInPkts + " name=Ethernet2"}},
+		{sim.Fault{Device: "sim-00", Component: "Fan1", Kind: sim.FaultFanFailure, After: 2*day + 16*time.Hour, Duration: time.Hour},
+			[]string{sim.MetricFanSpeed + " name=Fan1"}},
+		{sim.Fault{Device: "sim-01", Interface: "Ethernet2", Kind: sim.FaultCounterReset, After: 2*day + 18*time.Hour}, nil},
+	}
+	var sf []sim.Fault
+	for _, f := range faults {
+		sf = append(sf, f.Fault)
+	}
+	recs, _, _ := simMessages(t, 3, 3*8640, sf)
+	dets := process(t, newTestDetect(t, DetectConfig{}), recs)
+	got := map[string][]*schemas.Detection{}
+	for _, det := range dets {
+		got[det.Device+" "+det.Metric+" "+det.Keys] = append(got[det.Device+" "+det.Metric+" "+det.Keys], det)
+		ok := false
+		for _, f := range faults {
+			start, end := t0.Add(f.After), t0.Add(f.After+f.Duration+5*time.Minute)
+			if det.Device == f.Device && !det.EventTime.Before(start) && !det.EventTime.After(end) {
+				ok = true
+			}
+		}
+		if !ok {
+			t.Errorf("detection outside every fault: %s %s %s %s %s", det.State, det.EventTime.Format(time.DateTime), det.Device, det.Metric, det.Keys)
+		}
+	}
+	for _, f := range faults {
+		start, end := t0.Add(f.After), t0.Add(f.After+f.Duration)
+		for _, s := range f.series {
+			ds := got[f.Device+" "+s]
+			if len(ds) != 2 || ds[0].State != schemas.StateFiring || ds[1].State != schemas.StateResolved ||
+				ds[0].EventTime.After(start.Add(time.Minute)) || ds[1].EventTime.Before(end) || ds[1].EventTime.After(end.Add(5*time.Minute)) {
+				for _, d := range ds {
+					t.Logf("  %s %s: %s", d.State, d.EventTime.Format(time.DateTime), d.Annotations["description"])
+				}
+				t.Errorf("%s %s %s: %d detections, want firing by %v and resolved in [%v, +5m]", f.Kind, f.Device, s, len(ds), start.Add(time.Minute).Format(time.TimeOnly), end.Format(time.TimeOnly))
+			}
+		}
+		if f.Kind == sim.FaultCounterReset {
+			for k := range got {
+				if strings.HasPrefix(k, f.Device+" ") && strings.HasSuffix(k, "name="+f.Interface) {
+					t.Errorf("counter reset fired %s", k)
+				}
+			}
+		}
+	}
+}

@@ -209,10 +209,11 @@ type Config struct {
 	// as calm. Default min(DefaultResolveZ, MinZ/2); used only with MinZ.
 	ResolveZ float64 `yaml:"resolve_z"`
 	// Hold is, with MinZ, the most points of a firing alert (points still
-	// at a robust |z| ≥ ResolveZ) kept out of the robust baseline, so an
-	// incident does not become the new normal halfway through and fire
-	// again when it ends; after Hold points the new level is accepted.
-	// Default 0: every point joins the baseline.
+	// ResolveZ or more from the expected value) kept out of the baselines
+	// that give the expected value (robust and seasonal), so an incident
+	// does not become the new normal halfway through and fire again when
+	// it ends; after Hold points the new level is accepted. Default 0:
+	// every point joins the baselines.
 	Hold int `yaml:"hold"`
 }
 

@@ -12,6 +12,10 @@ import (
 	"github.com/telekernel/telekernel/detectors/seasonal"
 )
 
+// madScale turns a MAD into a standard deviation for normal data (as in
+// package robustz).
+const madScale = 0.6744897501960817
+
 // Shared is what ensembles of one configuration share: the validated
 // configuration and the forest structure. It is immutable and safe for
 // concurrent use; build it once per configuration with NewShared.
@@ -114,15 +118,9 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 	// Baselines: the robust median, the seasonal profile where it explains
 	// the series.
 	rs := e.rz.Score(x)
-	if c.Hold > 0 && e.firing && math.Abs(rs.Z) >= c.ResolveZ && int(e.held) < c.Hold {
-		// Keep the incident out of the baseline (see Config.Hold).
-		e.held++
-	} else {
-		e.rz.Add(x)
-	}
 	ws := e.ew.Update(x)
 	strength := e.sea.Strength(ts)
-	ss := e.sea.Update(ts, x)
+	ss := e.sea.Score(ts, x)
 	cs := e.cus.Update(x)
 	if rs.WarmedUp {
 		raw[RobustZ], ready = math.Abs(rs.Z), ready|1<<RobustZ
@@ -154,12 +152,24 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 	default:
 		r.Expected, sigma = ws.Mean, ws.Sigma
 	}
+	// The band is never narrower than the robust baseline's floor (its
+	// min_mad and min_mad_fraction), whichever baseline gives it: a
+	// seasonal profile of a quiet error counter can have almost no spread.
+	sigma = max(sigma, max(c.RobustZ.MinMAD, c.RobustZ.MinMADFraction*math.Abs(r.Expected))/madScale)
 	r.Lower, r.Upper = r.Expected-c.BandZ*sigma, r.Expected+c.BandZ*sigma
 	switch d := math.Abs(x - r.Expected); {
 	case sigma > 0:
 		r.Z = d / sigma
 	case d > 0:
 		r.Z = math.Inf(1)
+	}
+	if c.Hold > 0 && e.firing && r.Z >= c.ResolveZ && int(e.held) < c.Hold {
+		// Keep the incident out of the baselines that give the expected
+		// value (see Config.Hold).
+		e.held++
+	} else {
+		e.rz.Add(x)
+		e.sea.Add(ts, x)
 	}
 
 	best := -1.0
