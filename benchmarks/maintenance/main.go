@@ -194,12 +194,22 @@ func runMaintenance(f flags) error {
 	if err != nil {
 		return err
 	}
+	// The same without the laser bias's temperature correction: the
+	// baseline of that feature, measured in the same run.
+	plain := maintenance.DefaultSignals()
+	for i := range plain {
+		plain[i].Covariate = ""
+	}
+	uncorrected, err := maintenance.New(maintenance.Config{Signals: plain})
+	if err != nil {
+		return err
+	}
 	est, err := power.New(power.Config{Window: 15 * time.Minute})
 	if err != nil {
 		return err
 	}
 	ticks := int(time.Duration(f.days) * 24 * time.Hour / f.interval)
-	var events []schemas.MaintenanceEvent
+	var events, biasOpens []schemas.MaintenanceEvent
 	var rows []schemas.PowerRow
 	samples := 0
 	wall := time.Now()
@@ -210,11 +220,17 @@ func runMaintenance(f flags) error {
 			switch s.Kind {
 			case schemas.KindGauge:
 				tracker.Observe(s.TS, s.Device, s.Metric, s.Keys, s.F64)
+				uncorrected.Observe(s.TS, s.Device, s.Metric, s.Keys, s.F64)
 			case schemas.KindCounter:
 				tracker.ObserveCounter(s.TS, s.Device, s.Metric, s.Keys, s.U64)
 			}
 		})
 		events = append(events, tracker.Take()...)
+		for _, e := range uncorrected.Take() {
+			if e.State == schemas.MaintenanceOpen && e.Signal == "laser_bias" {
+				biasOpens = append(biasOpens, e)
+			}
+		}
 		rows = append(rows, est.Take().Rows...)
 	}
 	elapsed := time.Since(wall)
@@ -223,6 +239,20 @@ func runMaintenance(f flags) error {
 	fmt.Printf("maintenance fleet: %d devices × %.1f days = %.0f device-days (%d samples, interval %v, %d tracked series) in %.1f s: %.0f× faster than real time\n\n",
 		f.devices, simulated.Hours()/24, deviceDays, samples, f.interval, tracker.Series(), elapsed.Seconds(), simulated.Seconds()/elapsed.Seconds())
 	reportMaintenance(events, degs, deviceDays)
+	falseBias := 0
+	for _, e := range biasOpens {
+		real := false
+		for _, d := range degs {
+			if d.device == e.Device && d.component == e.Component && !e.EventTime.Before(d.wear) && !e.EventTime.After(d.failure.Add(24*time.Hour)) {
+				real = true
+			}
+		}
+		if !real {
+			falseBias++
+		}
+	}
+	fmt.Printf("baseline, laser bias without its temperature correction: %d false laser_bias cases (%.2f per 100 device-days), from chassis heated by stopped fans\n\n",
+		falseBias, 100*float64(falseBias)/deviceDays)
 	var apes []float64
 	for _, r := range rows {
 		if r.Row == schemas.PowerRowDevice && !math.IsNaN(r.MeasuredW) && r.WindowStart >= start.Add(6*time.Hour).UnixNano() {

@@ -54,8 +54,11 @@ const (
 	MetricPartNo        = "/components/component/state/part-no"
 	componentsPerDevice = 2 + 2 + 2*3 // temperature sensors, fans, PSU power/voltage/current
 	powerPerInterface   = 4           // admin-status, port-speed, aggregate-id, transceiver present
-	powerPerDevice      = 1           // chassis part number
-	opticsPerInterface  = 3           // input power, output power, laser bias
+	// opticBiasPerDegree is how much more laser bias current an optic
+	// needs per °C above 40 °C (power mode with transceivers).
+	opticBiasPerDegree = 0.015
+	powerPerDevice     = 1 // chassis part number
+	opticsPerInterface = 3 // input power, output power, laser bias
 )
 
 // Fault kinds.
@@ -131,8 +134,10 @@ type Config struct {
 	// PSU power follows chassis, per-port and traffic-proportional power
 	// instead of the default load curve, ports get an admin state, a
 	// speed, a transceiver (or none) and link bundles, and those are
-	// emitted as series. Default false, so the series of a fleet stay as
-	// they were.
+	// emitted as series. With Transceivers, each optic also reports its
+	// temperature, and its laser bias follows it (+1.5 % per °C above
+	// 40 °C), so a hot chassis raises every bias. Default false, so the
+	// series of a fleet stay as they were.
 	Power bool `yaml:"power"`
 	// PowerModel is the ground truth of power mode; nil means
 	// DefaultPowerModel.
@@ -353,9 +358,10 @@ type iface struct {
 	// Power mode.
 	speedName string // Speed10G …
 	adminDown bool
-	noLink    bool   // admin up but no link (no cable or far end down)
-	optic     bool   // a transceiver is present
-	lag       string // aggregate id, "" when not bundled
+	noLink    bool    // admin up but no link (no cable or far end down)
+	optic     bool    // a transceiver is present
+	lag       string  // aggregate id, "" when not bundled
+	optTemp   float64 // °C of its transceiver (with transceivers)
 }
 
 type activeFault struct {
@@ -587,6 +593,9 @@ func (f *Fleet) SeriesPerDevice() int {
 	}
 	if f.cfg.Power {
 		n += f.cfg.Interfaces*powerPerInterface + powerPerDevice
+		if f.cfg.Transceivers {
+			n += f.cfg.Interfaces // transceiver temperatures
+		}
 	}
 	return n
 }
@@ -634,6 +643,9 @@ func (f *Fleet) Series() []Series {
 				out = append(out, Series{m, k, schemas.KindState})
 			}
 			out = append(out, Series{MetricOpticPresent, k + "-transceiver", schemas.KindState})
+			if f.cfg.Transceivers {
+				out = append(out, Series{MetricTemperature, k + "-transceiver", schemas.KindGauge})
+			}
 		}
 		out = append(out, Series{MetricPartNo, "name=Chassis", schemas.KindState})
 	}
@@ -752,6 +764,7 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			}
 		}
 		temp := 0.0
+		var temps [2]float64
 		for i, name := range [...]string{"CPU", "Inlet"} {
 			base := 38.0 + d.tempHW - 14*float64(i)
 			if failedFans > 0 && i == 0 {
@@ -762,6 +775,7 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			s.Keys, s.Metric = "name="+name, MetricTemperature
 			s.F64 = round(base+18*load+0.3*d.rng.NormFloat64(), 1)
 			temp = math.Max(temp, s.F64)
+			temps[i] = s.F64
 			emit(&s)
 		}
 		for i := 1; i <= 2; i++ {
@@ -823,6 +837,12 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 				// main random streams are untouched.
 				h := uint64(ts) ^ uint64(ii+1)*0x9e3779b97f4a7c15 ^ uint64(di)<<48
 				n1, n2 := hashNoise(h), hashNoise(h+1)
+				if power {
+					// The optic sits between inlet and ASIC; its laser
+					// needs more current when hot.
+					it.optTemp = round((temps[0]+temps[1])/2+0.2*hashNoise(h+2), 1)
+					bias *= 1 + opticBiasPerDegree*(it.optTemp-40)
+				}
 				s.Keys = it.opticKeys
 				s.Metric, s.F64 = MetricOpticInPower, round(rx+0.05*n1, 2)
 				emit(&s)
@@ -851,6 +871,11 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 					s.Str = "PRESENT"
 				}
 				emit(&s)
+				if f.cfg.Transceivers {
+					s.Kind, s.Metric, s.F64, s.Str = schemas.KindGauge, MetricTemperature, it.optTemp, ""
+					emit(&s)
+					s.Kind = schemas.KindState
+				}
 			}
 			s.Keys, s.Metric, s.Str = "name=Chassis", MetricPartNo, f.model.PartNo
 			emit(&s)

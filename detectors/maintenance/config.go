@@ -44,6 +44,12 @@ type Signal struct {
 	Delta float64 `yaml:"delta"`
 	// Relative places the threshold at baseline × (1 + Relative).
 	Relative float64 `yaml:"relative"`
+	// Covariate is the metric of a gauge of the same component whose
+	// effect is removed before the trend is fitted: the slope of the
+	// signal on it is learned with the baseline (e.g. laser bias on the
+	// transceiver's temperature, so a hot chassis does not read as an
+	// ageing laser). Empty: none.
+	Covariate string `yaml:"covariate"`
 	// Counter says the metric is a counter: the signal is its rate per
 	// second (a counter reset starts a new baseline, never a spike).
 	Counter bool `yaml:"counter"`
@@ -58,7 +64,8 @@ func f64p(v float64) *float64 { return &v }
 // DefaultSignals returns the signals tracked when Config.Signals is nil.
 // Thresholds: rx power 4 dB below its healthy level (a typical link-budget
 // margin), laser bias 35 % above its healthy level (an ageing laser's
-// control loop holds Tx power by raising the bias current), fan speed 40 %
+// control loop holds Tx power by raising the bias current; corrected for the
+// transceiver's temperature), fan speed 40 %
 // below its healthy level, PSU efficiency 6 points below its healthy level,
 // temperatures at 85 °C, inbound frame errors (FCS, and all input errors)
 // at 1 per second: CRC corruption on a link is a persistent level (a dirty
@@ -67,7 +74,8 @@ func f64p(v float64) *float64 { return &v }
 func DefaultSignals() []Signal {
 	return []Signal{
 		{Name: "optic_rx_power", Metric: MetricOpticInPower, Unit: "dBm", Direction: schemas.DirectionFalling, Delta: -4, DeviceThresholdMetric: MetricThresholdInPowerLower},
-		{Name: "laser_bias", Metric: MetricOpticBias, Unit: "mA", Direction: schemas.DirectionRising, Relative: 0.35, DeviceThresholdMetric: MetricThresholdBiasUpper},
+		{Name: "laser_bias", Metric: MetricOpticBias, Unit: "mA", Direction: schemas.DirectionRising, Relative: 0.35, DeviceThresholdMetric: MetricThresholdBiasUpper,
+			Covariate: MetricTemperature},
 		{Name: "fan_speed", Metric: MetricFanSpeed, Unit: "rpm", Direction: schemas.DirectionFalling, Relative: -0.4},
 		{Name: "psu_efficiency", Metric: MetricPSUEfficiency, Unit: "ratio", Direction: schemas.DirectionFalling, Delta: -0.06},
 		{Name: "temperature", Metric: MetricTemperature, Unit: "degC", Direction: schemas.DirectionRising, Threshold: f64p(85)},
@@ -196,6 +204,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("signals[%d].direction: %q is not falling or rising", i, s.Direction)
 		case s.Threshold == nil && s.Delta == 0 && s.Relative == 0:
 			return fmt.Errorf("signals[%d]: one of threshold, delta, relative is required", i)
+		case s.Covariate == s.Metric:
+			return fmt.Errorf("signals[%d].covariate: the signal's own metric", i)
 		case s.Threshold != nil && (math.IsNaN(*s.Threshold) || math.IsInf(*s.Threshold, 0)):
 			return fmt.Errorf("signals[%d].threshold: not finite", i)
 		case s.Direction == schemas.DirectionFalling && (s.Delta > 0 || s.Relative > 0),

@@ -283,3 +283,54 @@ func TestCounterSignal(t *testing.T) {
 		t.Errorf("last event %s %s", last.State, last.CloseReason)
 	}
 }
+
+// TestBiasTemperatureCorrection: a laser's bias follows its temperature;
+// a hot spell (a stopped fan) is not an ageing laser, a real rise is.
+func TestBiasTemperatureCorrection(t *testing.T) {
+	run := func(ageing, correct bool) []schemas.MaintenanceEvent {
+		sigs := DefaultSignals()
+		if !correct {
+			for i := range sigs {
+				sigs[i].Covariate = ""
+			}
+		}
+		tr, _ := New(Config{Signals: sigs})
+		rng := rand.New(rand.NewPCG(5, 6))
+		var evs []schemas.MaintenanceEvent
+		for m := 0; m < 120*60; m += 10 {
+			h := float64(m) / 60
+			temp := 45 + 3*math.Sin(2*math.Pi*h/24) + 0.2*rng.NormFloat64()
+			if h >= 60 && h < 70 {
+				temp += 10 // the chassis runs hot for 10 hours
+			}
+			bias := 7 * (1 + 0.015*(temp-40))
+			if ageing && h >= 50 {
+				bias *= 1 + 0.005*(h-50) // +35 % at hour 120
+			}
+			ts := t0.Add(time.Duration(m) * time.Minute).UnixNano()
+			tr.Observe(ts, "edge-1", MetricTemperature, "name=Ethernet1-transceiver", temp)
+			tr.Observe(ts, "edge-1", MetricOpticBias, "name=Ethernet1-transceiver", bias+0.02*rng.NormFloat64())
+			for _, e := range tr.Take() {
+				if e.Signal == "laser_bias" {
+					evs = append(evs, e)
+				}
+			}
+		}
+		return evs
+	}
+	if evs := run(false, true); len(evs) != 0 {
+		t.Errorf("a hot spell opened laser bias cases: %+v", evs[0])
+	}
+	if evs := run(false, false); len(evs) == 0 {
+		t.Errorf("without the correction the hot spell opens no case either: the test shows nothing")
+	}
+	evs := run(true, true)
+	if len(evs) == 0 || evs[0].State != schemas.MaintenanceOpen {
+		t.Fatalf("an ageing laser opened no case")
+	}
+	cross := t0.Add(120 * time.Hour)
+	t.Logf("ageing laser: opened %v before the crossing, predicted %v off", cross.Sub(evs[0].EventTime), evs[0].PredictedFailure.Sub(cross))
+	if lead := cross.Sub(evs[0].EventTime); lead < 24*time.Hour {
+		t.Errorf("opened only %v before the crossing", lead)
+	}
+}

@@ -54,6 +54,12 @@ func (t *Tracker) AppendState(dst []byte, k schemas.SeriesKey) (_ []byte, ok boo
 	dst = enc.AppendF64s(dst, s.baseVals)
 	dst = enc.AppendF64s(dst, s.basePh)
 	dst = enc.AppendF64s(dst, s.profile)
+	dst = enc.AppendF64s(dst, s.cvals)
+	dst = enc.AppendF64s(dst, s.bc)
+	dst = enc.AppendF64s(dst, s.baseCov)
+	dst = enc.AppendF64(dst, s.beta)
+	dst = enc.AppendF64(dst, s.covBase)
+	dst = enc.AppendBool(dst, s.hasCov)
 	dst = enc.AppendF64(dst, s.baseline)
 	dst = enc.AppendBool(dst, s.hasBase)
 	dst = enc.AppendF64(dst, s.devThr)
@@ -108,6 +114,12 @@ func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 	if len(s.profile) == 0 {
 		s.profile = nil
 	}
+	s.cvals = r.F64s(nil, maxState)
+	s.bc = r.F64s(nil, maxState)
+	s.baseCov = r.F64s(nil, maxState)
+	s.beta = r.F64()
+	s.covBase = r.F64()
+	s.hasCov = r.Bool()
 	s.baseline = r.F64()
 	s.hasBase = r.Bool()
 	s.devThr = r.F64()
@@ -128,7 +140,7 @@ func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 	if s.sig < 0 {
 		return fmt.Errorf("%w: state of %s is of signal %q, which is not configured", ErrIncompatibleState, k, name)
 	}
-	if len(s.bt) != len(s.by) {
+	if len(s.bt) != len(s.by) || len(s.bc) != len(s.bt) {
 		return fmt.Errorf("maintenance: state of %s has %d bucket times and %d values", k, len(s.bt), len(s.by))
 	}
 	if s.open {

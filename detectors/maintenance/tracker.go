@@ -23,10 +23,15 @@ type series struct {
 	baseVals []float64
 	basePh   []float64 // season phase of each baseVals entry
 	profile  []float64 // the season's profile (value − baseline by phase), learned with the baseline
-	baseline float64
-	hasBase  bool
-	devThr   float64
-	hasThr   bool
+	// Covariate (Signal.Covariate): its values in the open bucket, its
+	// bucket medians beside bt/by and baseVals, and the learned effect.
+	cvals, bc, baseCov []float64
+	beta, covBase      float64
+	hasCov             bool
+	baseline           float64
+	hasBase            bool
+	devThr             float64
+	hasThr             bool
 
 	open       bool
 	failedHold bool
@@ -35,6 +40,11 @@ type series struct {
 	ctr        rate.Counter             // counter signals: the last value
 	last       schemas.MaintenanceEvent // the case's last event, while open
 	dirty      bool
+}
+
+type covReading struct {
+	v  float64
+	ts int64
 }
 
 type psuReading struct {
@@ -49,6 +59,8 @@ type Tracker struct {
 	byThr    map[string]int // device threshold metric → signal
 	series   map[schemas.SeriesKey]*series
 	psus     map[schemas.SeriesKey]*psuReading // key: device, "", keys
+	isCov    map[string]bool                   // metrics that are some signal's covariate
+	covs     map[schemas.SeriesKey]covReading  // their latest values
 	out      []schemas.MaintenanceEvent
 	dirty    []schemas.SeriesKey
 	scratch  []float64
@@ -61,8 +73,12 @@ func New(cfg Config) (*Tracker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("maintenance: %w", err)
 	}
-	t := &Tracker{cfg: cfg, bySignal: map[string]int{}, byThr: map[string]int{}, series: map[schemas.SeriesKey]*series{}, psus: map[schemas.SeriesKey]*psuReading{}}
+	t := &Tracker{cfg: cfg, bySignal: map[string]int{}, byThr: map[string]int{}, series: map[schemas.SeriesKey]*series{}, psus: map[schemas.SeriesKey]*psuReading{},
+		isCov: map[string]bool{}, covs: map[schemas.SeriesKey]covReading{}}
 	for i, s := range cfg.Signals {
+		if s.Covariate != "" {
+			t.isCov[s.Covariate] = true
+		}
 		t.bySignal[s.Metric] = i
 		if s.DeviceThresholdMetric != "" {
 			t.byThr[s.DeviceThresholdMetric] = i
@@ -112,6 +128,13 @@ func (t *Tracker) markDirty(s *series) {
 // Observe feeds one gauge sample. Samples of one series must come in time
 // order; older ones are ignored. Strings are not retained.
 func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
+	if t.isCov[metric] && !math.IsNaN(v) {
+		k := schemas.SeriesKey{Device: device, Metric: metric, Keys: keys}
+		if _, ok := t.covs[k]; !ok {
+			k = schemas.SeriesKey{Device: strings.Clone(device), Metric: metric, Keys: strings.Clone(keys)}
+		}
+		t.covs[k] = covReading{v: v, ts: ts}
+	}
 	if i, ok := t.bySignal[metric]; ok {
 		if !t.cfg.Signals[i].Counter {
 			t.observe(t.get(i, device, metric, keys), ts, v)
@@ -203,6 +226,12 @@ func (t *Tracker) observe(s *series, ts int64, v float64) {
 		s.bStart = ts - ts%b
 	}
 	s.vals = append(s.vals, v)
+	if cov := t.cfg.Signals[s.sig].Covariate; cov != "" {
+		c, ok := t.covs[schemas.SeriesKey{Device: s.key.Device, Metric: cov, Keys: s.key.Keys}]
+		if ok && c.ts >= ts-b && c.ts <= ts+b {
+			s.cvals = append(s.cvals, c.v)
+		}
+	}
 	s.lastTS = ts
 	t.markDirty(s)
 }
@@ -217,26 +246,81 @@ func (t *Tracker) closeBucket(s *series) {
 	slices.Sort(t.scratch)
 	med := median(t.scratch)
 	s.vals = s.vals[:0]
+	covMed := math.NaN()
+	if len(s.cvals) > 0 {
+		t.scratch = append(t.scratch[:0], s.cvals...)
+		slices.Sort(t.scratch)
+		covMed = median(t.scratch)
+		s.cvals = s.cvals[:0]
+	}
 	end := s.bStart + int64(t.cfg.Bucket)
 	mid := (float64(s.bStart) + float64(t.cfg.Bucket)/2) / nsPerHour
 	if len(s.bt) >= t.cfg.Window {
 		copy(s.bt, s.bt[1:])
 		copy(s.by, s.by[1:])
-		s.bt, s.by = s.bt[:len(s.bt)-1], s.by[:len(s.by)-1]
+		copy(s.bc, s.bc[1:])
+		s.bt, s.by, s.bc = s.bt[:len(s.bt)-1], s.by[:len(s.by)-1], s.bc[:len(s.bc)-1]
 	}
-	adj := med
+	// The value without the covariate's effect, then without the
+	// season's profile.
+	corr := s.correct(med, covMed)
+	adj := corr
 	if s.profile != nil {
 		adj -= s.profile[t.phase(mid)]
 	}
-	s.bt, s.by = append(s.bt, mid), append(s.by, adj)
+	s.bt, s.by, s.bc = append(s.bt, mid), append(s.by, adj), append(s.bc, covMed)
 	if !s.hasBase {
 		s.baseVals = append(s.baseVals, med)
 		s.basePh = append(s.basePh, float64(t.phase(mid)))
+		s.baseCov = append(s.baseCov, covMed)
 		if len(s.baseVals) >= t.cfg.Baseline {
 			t.learnBaseline(s)
 		}
 	}
-	t.evaluate(s, end, med)
+	t.evaluate(s, end, s.correct(med, covMed))
+}
+
+// correct removes the covariate's learned effect from v.
+func (s *series) correct(v, cov float64) float64 {
+	if !s.hasCov || math.IsNaN(cov) {
+		return v
+	}
+	return v - s.beta*(cov-s.covBase)
+}
+
+// learnCovariate learns the covariate's effect from the baseline buckets:
+// the median of the pairwise slopes of value on covariate, over pairs at
+// least a quarter of the covariate's range apart. Without spread in the
+// covariate there is nothing to learn, and nothing is corrected.
+func (t *Tracker) learnCovariate(s *series) {
+	var xs, ys []float64
+	for i, c := range s.baseCov {
+		if !math.IsNaN(c) {
+			xs, ys = append(xs, c), append(ys, s.baseVals[i])
+		}
+	}
+	if len(xs) < 4 {
+		return
+	}
+	lo, hi := slices.Min(xs), slices.Max(xs)
+	if hi-lo <= 0 {
+		return
+	}
+	t.scratch = t.scratch[:0]
+	for i := range xs {
+		for j := i + 1; j < len(xs); j++ {
+			if dx := xs[j] - xs[i]; math.Abs(dx) >= (hi-lo)/4 {
+				t.scratch = append(t.scratch, (ys[j]-ys[i])/dx)
+			}
+		}
+	}
+	if len(t.scratch) == 0 {
+		return
+	}
+	slices.Sort(t.scratch)
+	s.beta = median(t.scratch)
+	slices.Sort(xs)
+	s.covBase, s.hasCov = median(xs), true
 }
 
 // period returns the buckets of a season, or 0 when the baseline is too
@@ -264,6 +348,15 @@ func (t *Tracker) phase(mid float64) int {
 // phase), and removes the profile from the buckets held: trends are then
 // fitted on values without the daily swing.
 func (t *Tracker) learnBaseline(s *series) {
+	if t.cfg.Signals[s.sig].Covariate != "" {
+		t.learnCovariate(s)
+		for i := range s.baseVals {
+			s.baseVals[i] = s.correct(s.baseVals[i], s.baseCov[i])
+		}
+		for i := range s.by {
+			s.by[i] = s.correct(s.by[i], s.bc[i])
+		}
+	}
 	t.scratch = append(t.scratch[:0], s.baseVals...)
 	slices.Sort(t.scratch)
 	s.baseline, s.hasBase = median(t.scratch), true
@@ -285,7 +378,7 @@ func (t *Tracker) learnBaseline(s *series) {
 			s.by[i] -= s.profile[t.phase(s.bt[i])]
 		}
 	}
-	s.baseVals, s.basePh = nil, nil
+	s.baseVals, s.basePh, s.baseCov = nil, nil, nil
 }
 
 // threshold returns the failure threshold of a series and its source.
@@ -326,6 +419,7 @@ func (t *Tracker) evaluate(s *series, now int64, med float64) {
 			s.failedHold, s.bt, s.by = false, s.bt[:0], s.by[:0]
 			if !s.hasThr && sig.Threshold == nil {
 				s.hasBase, s.baseVals, s.basePh, s.profile = false, nil, nil, nil
+				s.baseCov, s.hasCov, s.beta = nil, false, 0
 			}
 		}
 		return
