@@ -303,14 +303,20 @@ func (d *Detect) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record
 		ts := sr.TS(i)
 		var x float64
 		if kind == schemas.KindCounter {
-			v, _ := sr.U64(i)
+			v, ok := sr.U64(i)
+			if !ok {
+				continue // a null value carries nothing to score
+			}
 			r, res := st.counter.Update(ts, v)
 			if res != rate.OK {
 				continue
 			}
 			x = r
 		} else {
-			x, _ = sr.F64(i)
+			var ok bool
+			if x, ok = sr.F64(i); !ok {
+				continue
+			}
 		}
 		st.points++
 		startedAt := st.e.StartedAt()
