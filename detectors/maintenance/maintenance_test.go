@@ -112,6 +112,14 @@ func TestLifecycleFailed(t *testing.T) {
 			t.Errorf("event %s has key %s opened %v", e.ID, e.Key, e.OpenedAt)
 		}
 	}
+	// After the replaced component's reset, the state still restores.
+	b, _ := New(Config{})
+	for _, k := range tr.Keys() {
+		st, _ := tr.AppendState(nil, k)
+		if err := b.RestoreState(k, st); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestLifecycleRecovered(t *testing.T) {

@@ -141,7 +141,7 @@ func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 		return fmt.Errorf("%w: state of %s is of signal %q, which is not configured", ErrIncompatibleState, k, name)
 	}
 	if len(s.bt) != len(s.by) || len(s.bc) != len(s.bt) {
-		return fmt.Errorf("maintenance: state of %s has %d bucket times and %d values", k, len(s.bt), len(s.by))
+		return fmt.Errorf("maintenance: state of %s has %d bucket times, %d values and %d covariates", k, len(s.bt), len(s.by), len(s.bc))
 	}
 	if s.open {
 		if err := json.Unmarshal([]byte(last), &s.last); err != nil {

@@ -416,7 +416,7 @@ func (t *Tracker) evaluate(s *series, now int64, med float64) {
 			healthy = math.Abs(med-s.baseline) < 0.5*math.Abs(thr-s.baseline)
 		}
 		if healthy {
-			s.failedHold, s.bt, s.by = false, s.bt[:0], s.by[:0]
+			s.failedHold, s.bt, s.by, s.bc = false, s.bt[:0], s.by[:0], s.bc[:0]
 			if !s.hasThr && sig.Threshold == nil {
 				s.hasBase, s.baseVals, s.basePh, s.profile = false, nil, nil, nil
 				s.baseCov, s.hasCov, s.beta = nil, false, 0
