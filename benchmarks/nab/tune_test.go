@@ -57,6 +57,12 @@ func tuneVariants(t *testing.T) []tuneVariant {
 	}
 	knn := func(dim, train int) knncad.Config { c := KNNConfig; c.Dim, c.Train = dim, train; return c }
 	out := []tuneVariant{{"default", Ensemble(sh(def), OutputOnset)}}
+	if os.Getenv("TK_NAB_EXP4") != "" {
+		for _, a := range []float64{0.005, 0.01, 0.02, 0.04} {
+			out = append(out, tuneVariant{fmt.Sprintf("knn fire + %.3f·log10(n/1000)", a), knnGrowing(sh(def), a)})
+		}
+		return out
+	}
 	if os.Getenv("TK_NAB_EXP3") != "" {
 		for _, d := range []float64{2e-3, 1e-3, 5e-4, 2e-4} {
 			for _, fire := range []float64{0.52, 0.55} {
@@ -269,6 +275,42 @@ func knnRecord(sh *ensemble.Shared, decay, fire float64, both bool) func() Detec
 			}
 			if k.WarmedUp && ex > 1 {
 				if s := 1 - 1/(1+ex); s > fire && n-last >= KNNCooldown {
+					v, last = max(v, s), n
+				}
+			}
+			if v > 0 {
+				if n-lastAny < Suppress && v <= lastV {
+					return 0
+				}
+				lastAny, lastV = n, v
+			}
+			return v
+		})
+	}
+}
+
+// knnGrowing is the default onset output with the k-NN's firing score
+// raised by a·log10(n/1000) after 1000 points: a detector that has seen
+// more normal shapes asks more of a new one.
+func knnGrowing(sh *ensemble.Shared, a float64) func() Detector {
+	return func() Detector {
+		e := sh.New()
+		kd, _ := knncad.New(KNNConfig)
+		n, last, lastAny, lastV := 0, -KNNCooldown, -Suppress-1, 0.0
+		return DetectorFunc(func(ts int64, x float64) float64 {
+			n++
+			r := e.Update(ts, x)
+			k := kd.Update(x)
+			v := 0.0
+			if r.Transition == ensemble.Fired {
+				v = r.Score
+			}
+			fire := KNNFire
+			if n > 1000 {
+				fire += a * math.Log10(float64(n)/1000)
+			}
+			if k.WarmedUp && k.Excess > 1 {
+				if s := 1 - 1/(1+k.Excess); s > fire && n-last >= KNNCooldown {
 					v, last = max(v, s), n
 				}
 			}
