@@ -5,10 +5,12 @@ import (
 	"math"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/telekernel/telekernel/detectors/ensemble"
 	"github.com/telekernel/telekernel/detectors/knncad"
 	"github.com/telekernel/telekernel/detectors/likelihood"
+	"github.com/telekernel/telekernel/detectors/seasonal"
 )
 
 // TestTune is a tuning bench, not a test: with TK_NAB_TUNE=1 it scores the
@@ -57,6 +59,16 @@ func tuneVariants(t *testing.T) []tuneVariant {
 	}
 	knn := func(dim, train int) knncad.Config { c := KNNConfig; c.Dim, c.Train = dim, train; return c }
 	out := []tuneVariant{{"default", Ensemble(sh(def), OutputOnset)}}
+	if os.Getenv("TK_NAB_EXP5") != "" {
+		for _, v := range []struct {
+			period time.Duration
+			bins   int
+		}{{7 * 24 * time.Hour, 336}, {7 * 24 * time.Hour, 2016}, {24 * time.Hour, 48}, {24 * time.Hour, 96}} {
+			c := ensemble.Config{Seasonal: seasonal.Config{Period: v.period, Bins: v.bins}}
+			out = append(out, tuneVariant{fmt.Sprintf("seasonal period %v bins %d", v.period, v.bins), Ensemble(sh(c), OutputOnset)})
+		}
+		return out
+	}
 	if os.Getenv("TK_NAB_EXP4") != "" {
 		for _, a := range []float64{0.005, 0.01, 0.02, 0.04} {
 			out = append(out, tuneVariant{fmt.Sprintf("knn fire + %.3f·log10(n/1000)", a), knnGrowing(sh(def), a)})
