@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,6 +40,63 @@ func docsQueries(t testing.TB, db string) (names []string, queries map[string]st
 		t.Fatalf("docs/analysts.md has %d example queries (%v), want at least 10", len(names), names)
 	}
 	return names, queries
+}
+
+var timeFilter = regexp.MustCompile(`\$__timeFilter\(([a-z_]+)\)`)
+
+// grafanaQueries returns the queries of the Grafana dashboard
+// (deploy/grafana/telekernel.json), as "grafana-<panel id>" and
+// "grafana-var-<name>", with the plugin's macros and the device variable
+// expanded for the test day and devices, and telekernel replaced by db.
+func grafanaQueries(t testing.TB, db string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "grafana", "telekernel.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			ID      int
+			Title   string
+			Targets []struct {
+				RawSQL     string `json:"rawSql"`
+				Datasource struct{ Type string }
+			}
+		}
+		Templating struct {
+			List []struct {
+				Name, Type, Query string
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatalf("deploy/grafana/telekernel.json: %v", err)
+	}
+	expand := func(q string) string {
+		q = timeFilter.ReplaceAllString(q, "$1 >= toDateTime('2026-11-23 00:00:00', 'UTC') AND $1 < toDateTime('2026-11-24 00:00:00', 'UTC')")
+		q = strings.ReplaceAll(q, "${device:singlequote}", "'edge1','edge2','edge3','edge4'")
+		if strings.Contains(q, "$") {
+			t.Errorf("grafana query keeps an unexpanded macro or variable:\n%s", q)
+		}
+		return strings.ReplaceAll(q, "telekernel.", db+".")
+	}
+	out := map[string]string{}
+	for _, p := range dash.Panels {
+		if len(p.Targets) != 1 || p.Targets[0].Datasource.Type != "grafana-clickhouse-datasource" {
+			t.Errorf("panel %d %q: want one target of the ClickHouse data source", p.ID, p.Title)
+			continue
+		}
+		out[fmt.Sprintf("grafana-%d", p.ID)] = expand(p.Targets[0].RawSQL)
+	}
+	for _, v := range dash.Templating.List {
+		if v.Type == "query" {
+			out["grafana-var-"+v.Name] = expand(v.Query)
+		}
+	}
+	if len(out) < 8 {
+		t.Errorf("the dashboard has %d queries", len(out))
+	}
+	return out
 }
 
 // docsRow is one row to insert, by column name, as SQL literals. Time
@@ -304,7 +364,8 @@ func sameCell(a, b any) bool {
 	return fmt.Sprint(a) == fmt.Sprint(b)
 }
 
-// TestDocsQueriesChDBAnd1816 runs every example query of docs/analysts.md on
+// TestDocsQueriesChDBAnd1816 runs every example query of docs/analysts.md,
+// and every query of the Grafana dashboard, on
 // a current ClickHouse (chDB, modern layout) and on the test server (18.16,
 // legacy layout), each on the same data inserted twice (a re-delivery), and
 // checks that both give the same, non-empty answers, and a few of them by
@@ -312,6 +373,15 @@ func sameCell(a, b any) bool {
 func TestDocsQueriesChDBAnd1816(t *testing.T) {
 	const db = "tk_docs"
 	names, queries := docsQueries(t, db)
+	withGrafana := func(names []string, queries map[string]string, db string) []string {
+		g := grafanaQueries(t, db)
+		for _, k := range slices.Sorted(maps.Keys(g)) {
+			names = append(names, k)
+			queries[k] = g[k]
+		}
+		return names
+	}
+	names = withGrafana(names, queries, db)
 	version, modern := runChDB(t, schemas.ClickHouseDDL(db, schemas.ServerVersion{Major: 26, Minor: 9}, schemas.DDLOptions{}),
 		docsInserts(db, schemas.LayoutModern), queries)
 	t.Logf("ClickHouse %s (chDB), modern layout", version)
@@ -368,6 +438,7 @@ func TestDocsQueriesChDBAnd1816(t *testing.T) {
 		}
 	}
 	_, queries = docsQueries(t, s.Database())
+	withGrafana(nil, queries, s.Database())
 	v, _ := s.ServerVersion()
 	for _, name := range names {
 		got := httpQuery(t, queries[name])
