@@ -1,10 +1,12 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -12,9 +14,11 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/telekernel/telekernel/detectors/alert"
 	"github.com/telekernel/telekernel/detectors/ensemble"
+	"github.com/telekernel/telekernel/detectors/multivar"
 	"github.com/telekernel/telekernel/detectors/rate"
 	"github.com/telekernel/telekernel/detectors/robustz"
 	"github.com/telekernel/telekernel/schemas"
@@ -59,10 +63,47 @@ type DetectConfig struct {
 	// Its members default to ensemble.DefaultDetectors (the forest is
 	// off: it keeps about 33 KB per series).
 	Detectors ensemble.MetricsConfig `yaml:"detectors"`
+	// Multivar configures the multivariate per-device detector: groups of
+	// a device's related series (one keys value, sampled together) scored
+	// as one vector. Off unless groups are listed.
+	Multivar MultivarConfig `yaml:"multivar"`
 	// Source is the CloudEvents source of detections; default
 	// "telekernel/detect".
 	Source string `yaml:"source"`
 }
+
+// MultivarConfig configures the multivariate detector of the detect stage
+// (detectors/multivar: Mahalanobis distance from an exponentially weighted
+// mean and covariance, split into per-series contributions). A group's
+// detection is on metric "multivar/NAME" with the device's keys, detector
+// "mahalanobis", and names the series that contributed most.
+//
+//	multivar:
+//	  groups:
+//	    - name: interface-traffic
+//	      metrics: [/interfaces/interface/state/counters/in-octets, /interfaces/interface/state/counters/out-octets]
+//	  alert: {fire_z: 6}
+type MultivarConfig struct {
+	// Groups lists the vectors scored; empty (the default) turns the
+	// detector off. A metric belongs to at most one group.
+	Groups []MultivarGroup `yaml:"groups"`
+	// Detector configures the model.
+	Detector multivar.Config `yaml:"detector"`
+	// Alert applies to the distance as a normal quantile (multivar's Z,
+	// capped at 40). Defaults as alert.Config.
+	Alert alert.Config `yaml:"alert"`
+}
+
+// MultivarGroup is one vector: the series of these metrics (counters as
+// rates) with the same device and keys, at the same timestamp.
+type MultivarGroup struct {
+	Name    string   `yaml:"name"`
+	Metrics []string `yaml:"metrics"`
+}
+
+// multivarPrefix starts the metric of a multivariate detection and of its
+// changelog key.
+const multivarPrefix = "multivar/"
 
 // DefaultHold is the default of DetectConfig.Hold: one hour at a 10 s
 // sample interval.
@@ -82,6 +123,8 @@ func (c DetectConfig) WithDefaults() DetectConfig {
 	if c.Hold == 0 {
 		c.Hold = DefaultHold
 	}
+	c.Multivar.Detector = c.Multivar.Detector.WithDefaults()
+	c.Multivar.Alert = c.Multivar.Alert.WithDefaults()
 	return c
 }
 
@@ -105,6 +148,9 @@ func (c DetectConfig) Validate() error {
 	if err := c.ensembleConfig(c.Detectors.Gauges, false).Validate(); err != nil {
 		return fmt.Errorf("detectors.gauges.%w", err)
 	}
+	if err := c.Multivar.validate(); err != nil {
+		return fmt.Errorf("multivar.%w", err)
+	}
 	for i, o := range c.Detectors.Metrics {
 		if o.Metric == "" {
 			return fmt.Errorf("detectors.metrics[%d].metric: must not be empty", i)
@@ -113,6 +159,37 @@ func (c DetectConfig) Validate() error {
 			if err := c.ensembleConfig(o.Config, counter).Validate(); err != nil {
 				return fmt.Errorf("detectors.metrics[%d].%w", i, err)
 			}
+		}
+	}
+	return nil
+}
+
+func (m MultivarConfig) validate() error {
+	if len(m.Groups) == 0 {
+		return nil
+	}
+	if err := m.Detector.Validate(); err != nil {
+		return fmt.Errorf("detector.%w", err)
+	}
+	if err := m.Alert.Validate(); err != nil {
+		return fmt.Errorf("alert.%w", err)
+	}
+	names, metrics := map[string]bool{}, map[string]bool{}
+	for i, g := range m.Groups {
+		switch {
+		case g.Name == "" || strings.ContainsRune(g.Name, 0):
+			return fmt.Errorf("groups[%d].name: %q must be set (and hold no NUL)", i, g.Name)
+		case names[g.Name]:
+			return fmt.Errorf("groups[%d].name: %q is used twice", i, g.Name)
+		case len(g.Metrics) < 2 || len(g.Metrics) > multivar.MaxDims:
+			return fmt.Errorf("groups[%d].metrics: %d metrics, want 2 to %d", i, len(g.Metrics), multivar.MaxDims)
+		}
+		names[g.Name] = true
+		for _, mt := range g.Metrics {
+			if metrics[mt] {
+				return fmt.Errorf("groups[%d].metrics: %q is in two groups (or twice)", i, mt)
+			}
+			metrics[mt] = true
 		}
 	}
 	return nil
@@ -162,13 +239,32 @@ type seriesState struct {
 	top     ensemble.Member   // the one with the largest score then
 	dirty   bool              // changed since the last checkpoint
 	key     schemas.SeriesKey // the map key, kept to avoid rebuilding it per row
+	linked  bool              // grp and slot are set (grp nil: in no group)
+	grp     *groupState       // the multivariate group it belongs to
+	slot    int               // its place in the group's vector
+}
+
+// groupState is a multivariate group of one device and keys: the latest
+// value of each member series, the model and the alert.
+type groupState struct {
+	group int // index in MultivarConfig.Groups
+	ts    []int64
+	vals  []float64
+	det   *multivar.Detector
+	alert alert.State
+	held  int32     // vectors kept out of the model in the current incident
+	onset []float64 // each series' share of the distance when the alert fired
+	dirty bool
+	key   schemas.SeriesKey // device, multivarPrefix+name, keys
 }
 
 // partState is the state of the series of one input partition: the unit
 // that moves between stage instances on a rebalance.
 type partState struct {
-	series map[schemas.SeriesKey]*seriesState
-	dirty  []schemas.SeriesKey
+	series      map[schemas.SeriesKey]*seriesState
+	dirty       []schemas.SeriesKey
+	groups      map[schemas.SeriesKey]*groupState
+	dirtyGroups []*groupState
 }
 
 // shareKey names the ensemble configuration of a series: its kind and
@@ -196,6 +292,10 @@ type Detect struct {
 	shared map[shareKey]*ensemble.Shared // per kind and metric, built on first use
 	inRec  map[uint64]*seriesState       // series of the record being processed, by SeriesIndex
 	names  []string                      // scratch for detector names
+	// groupOf maps a metric to its multivariate group and slot.
+	groupOf map[string][2]int
+	// groupBand is each group's D² at alert.fire_z: the band's upper end.
+	groupBand []float64
 
 	nseries    atomic.Int64
 	emitted    atomic.Int64
@@ -208,8 +308,18 @@ func NewDetect(cfg DetectConfig, topic string, m *Metrics, log *slog.Logger) (*D
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
-	return &Detect{cfg: cfg, topic: topic, mem: memory.NewGoAllocator(), log: log.With("stage", "detect"),
-		metrics: m, now: time.Now, parts: map[int32]*partState{}, shared: map[shareKey]*ensemble.Shared{}}, nil
+	d := &Detect{cfg: cfg, topic: topic, mem: memory.NewGoAllocator(), log: log.With("stage", "detect"),
+		metrics: m, now: time.Now, parts: map[int32]*partState{}, shared: map[shareKey]*ensemble.Shared{},
+		groupOf: map[string][2]int{}}
+	for gi, g := range cfg.Multivar.Groups {
+		for slot, mt := range g.Metrics {
+			d.groupOf[mt] = [2]int{gi, slot}
+		}
+		// The distance whose chi-squared tail is the normal tail at fire_z.
+		tail := distuv.UnitNormal.Survival(cfg.Multivar.Alert.FireZ)
+		d.groupBand = append(d.groupBand, distuv.ChiSquared{K: float64(len(g.Metrics))}.Quantile(1-tail))
+	}
+	return d, nil
 }
 
 var _ Processor = (*Detect)(nil)
@@ -217,10 +327,92 @@ var _ Processor = (*Detect)(nil)
 func (d *Detect) part(p int32) *partState {
 	ps := d.parts[p]
 	if ps == nil {
-		ps = &partState{series: map[schemas.SeriesKey]*seriesState{}}
+		ps = &partState{series: map[schemas.SeriesKey]*seriesState{}, groups: map[schemas.SeriesKey]*groupState{}}
 		d.parts[p] = ps
 	}
 	return ps
+}
+
+// link finds (or makes) the multivariate group of st.
+func (d *Detect) link(ps *partState, st *seriesState) {
+	st.linked = true
+	gs, ok := d.groupOf[st.key.Metric]
+	if !ok {
+		return
+	}
+	g := &d.cfg.Multivar.Groups[gs[0]]
+	k := schemas.SeriesKey{Device: st.key.Device, Metric: multivarPrefix + g.Name, Keys: st.key.Keys}
+	grp := ps.groups[k]
+	if grp == nil {
+		grp = d.newGroup(gs[0])
+		grp.key = k
+		ps.groups[k] = grp
+	}
+	st.grp, st.slot = grp, gs[1]
+}
+
+func (d *Detect) newGroup(gi int) *groupState {
+	n := len(d.cfg.Multivar.Groups[gi].Metrics)
+	det, _ := multivar.New(d.cfg.Multivar.Detector, n) // validated in NewDetect
+	g := &groupState{group: gi, ts: make([]int64, n), vals: make([]float64, n), onset: make([]float64, n), det: det}
+	for i := range g.ts {
+		g.ts[i] = math.MinInt64
+	}
+	return g
+}
+
+// updateGroup records x at ts in st's slot and, once every series of the
+// group has a value at ts, scores the vector.
+func (d *Detect) updateGroup(ps *partState, st *seriesState, ts int64, x float64, emit func(*kgo.Record)) error {
+	g := st.grp
+	g.ts[st.slot], g.vals[st.slot] = ts, x
+	if !g.dirty {
+		g.dirty = true
+		ps.dirtyGroups = append(ps.dirtyGroups, g)
+	}
+	for _, t := range g.ts {
+		if t != ts {
+			return nil
+		}
+	}
+	s, err := g.det.Score(g.vals)
+	for i := range g.ts {
+		g.ts[i] = math.MinInt64 // a vector is scored once
+	}
+	if err != nil {
+		return nil
+	}
+	if g.alert.Firing && s.Z >= d.cfg.Multivar.Alert.ResolveZ && int(g.held) < d.cfg.Hold {
+		// Keep the incident out of the model, as for the ensemble's
+		// baselines (DetectConfig.Hold).
+		g.held++
+	} else {
+		_ = g.det.Add(g.vals) // checked by Score
+	}
+	if !s.WarmedUp {
+		return nil
+	}
+	startedAt := g.alert.StartsAt
+	switch g.alert.Update(&d.cfg.Multivar.Alert, ts, s.Z) {
+	case alert.Fired:
+		// The firing event's shares explain the incident; the resolved
+		// event repeats them.
+		pos := 0.0
+		for _, c := range s.Contrib {
+			pos += max(c, 0)
+		}
+		for i, c := range s.Contrib {
+			g.onset[i] = 0
+			if c > 0 && pos > 0 {
+				g.onset[i] = min(c/pos, 1)
+			}
+		}
+		return d.emitGroup(emit, g, schemas.StateFiring, ts, g.alert.StartsAt, &s)
+	case alert.Resolved:
+		g.held = 0
+		return d.emitGroup(emit, g, schemas.StateResolved, ts, startedAt, &s)
+	}
+	return nil
 }
 
 // ensembleOf returns the shared ensemble configuration of a series.
@@ -319,6 +511,14 @@ func (d *Detect) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record
 			}
 		}
 		st.points++
+		if !st.linked {
+			d.link(ps, st)
+		}
+		if st.grp != nil {
+			if err := d.updateGroup(ps, st, ts, x, emit); err != nil {
+				return err
+			}
+		}
 		startedAt := st.e.StartedAt()
 		res := st.e.Update(ts, x)
 		switch res.Transition {
@@ -362,6 +562,11 @@ func (d *Detect) Checkpoint(emit func(partition int32, key, value []byte)) {
 			emit(p, stateKey(nil, k), appendState(nil, st))
 		}
 		ps.dirty = ps.dirty[:0]
+		for _, g := range ps.dirtyGroups {
+			g.dirty = false
+			emit(p, stateKey(nil, g.key), appendGroupState(nil, g))
+		}
+		ps.dirtyGroups = ps.dirtyGroups[:0]
 	}
 }
 
@@ -373,6 +578,9 @@ func (d *Detect) Restore(partition int32, key, value []byte) error {
 		return err
 	}
 	ps := d.part(partition)
+	if strings.HasPrefix(k.Metric, multivarPrefix) {
+		return d.restoreGroup(ps, k, value)
+	}
 	if value == nil { // a tombstone
 		d.removeSeries(ps, k)
 		return nil
@@ -386,6 +594,42 @@ func (d *Detect) Restore(partition int32, key, value []byte) error {
 		return fmt.Errorf("restore %s: %w", k, err)
 	}
 	d.addSeries(ps, k, st)
+	return nil
+}
+
+// restoreGroup restores (or, for a tombstone, drops) a multivariate group.
+// A group no longer configured is skipped with a warning.
+func (d *Detect) restoreGroup(ps *partState, k schemas.SeriesKey, value []byte) error {
+	if value == nil {
+		delete(ps.groups, k)
+		return nil
+	}
+	gi := -1
+	for i, g := range d.cfg.Multivar.Groups {
+		if multivarPrefix+g.Name == k.Metric {
+			gi = i
+		}
+	}
+	if gi < 0 {
+		d.log.Warn("multivariate group is not configured; its state is dropped", "group", k.String())
+		return nil
+	}
+	g := d.newGroup(gi)
+	if err := decodeGroupState(value, g); err != nil {
+		if errors.Is(err, errStateVersion) || errors.Is(err, errStateConfig) {
+			d.log.Warn("cannot restore multivariate group state; it starts cold", "group", k.String(), "err", err)
+			return nil
+		}
+		return fmt.Errorf("restore %s: %w", k, err)
+	}
+	g.key = k
+	ps.groups[k] = g
+	// Series already held point to the group they had: relink them.
+	for _, st := range ps.series {
+		if st.grp != nil && st.grp.key == k {
+			st.grp = g
+		}
+	}
 	return nil
 }
 
@@ -406,6 +650,9 @@ func (d *Detect) SeriesStates() map[schemas.SeriesKey][]byte {
 	for _, ps := range d.parts {
 		for k, st := range ps.series {
 			out[k] = appendState(nil, st)
+		}
+		for k, g := range ps.groups {
+			out[k] = appendGroupState(nil, g)
 		}
 	}
 	return out
@@ -454,6 +701,11 @@ func (d *Detect) emit(emit func(*kgo.Record), st *seriesState, state string, ts,
 	d.log.Info("detection", "state", state, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
 		"event_time", det.EventTime, "observed", x, "expected", r.Expected, "z", r.Z, "score", r.Score,
 		"detectors", det.Detectors, "severity", det.Severity)
+	return d.send(emit, det, state, fp)
+}
+
+// send encodes det and emits it to the detection topic.
+func (d *Detect) send(emit func(*kgo.Record), det *schemas.Detection, state, fp string) error {
 	val, err := schemas.MarshalDetection(det)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrStop, err)
@@ -466,6 +718,59 @@ func (d *Detect) emit(emit func(*kgo.Record), st *seriesState, state string, ts,
 	d.metrics.outputs.WithLabelValues(state).Inc()
 	emit(&kgo.Record{Topic: d.topic, Key: []byte(fp), Value: val, Headers: kh})
 	return nil
+}
+
+// emitGroup emits a multivariate detection: observed is the squared
+// distance, expected the model's mean distance (the dimension), the band
+// [0, distance at fire_z], and the contributors the series' shares of the
+// distance (its positive parts) on the point that fired, largest first.
+func (d *Detect) emitGroup(emit func(*kgo.Record), g *groupState, state string, ts, startsAt int64, s *multivar.Score) error {
+	k := g.key
+	grp := &d.cfg.Multivar.Groups[g.group]
+	cfg := &d.cfg.Multivar.Alert
+	labels := schemas.AlertLabels(k.Device, k.Metric, k.Keys)
+	fp := schemas.Fingerprint(labels)
+	var contrib []schemas.Contribution
+	for i, share := range g.onset {
+		if share > 0 {
+			contrib = append(contrib, schemas.Contribution{Metric: grp.Metrics[i], Keys: k.Keys, Share: share})
+		}
+	}
+	slices.SortStableFunc(contrib, func(a, b schemas.Contribution) int { return cmp.Compare(b.Share, a.Share) })
+	top := ""
+	if len(contrib) > 0 {
+		top = fmt.Sprintf("; top contributor %s (%.0f%%)", contrib[0].Metric, 100*contrib[0].Share)
+	}
+	det := &schemas.Detection{
+		Version:    schemas.DetectionVersion,
+		ID:         fmt.Sprintf("%s-%d-%s", fp, ts, state),
+		EventTime:  time.Unix(0, ts).UTC(),
+		DetectedAt: d.now().UTC(),
+		State:      state,
+		Device:     k.Device, Metric: k.Metric, Keys: k.Keys,
+		Detector:     "mahalanobis",
+		Detectors:    []string{"mahalanobis"},
+		Score:        alert.Score(cfg, s.Z),
+		Severity:     alert.Severity(cfg, max(g.alert.PeakZ, s.Z)),
+		Observed:     s.D2,
+		Expected:     float64(len(grp.Metrics)),
+		Band:         schemas.Band{Lower: 0, Upper: d.groupBand[g.group]},
+		Contributors: contrib,
+		Labels:       labels,
+		Annotations: map[string]string{
+			"summary":     fmt.Sprintf("%s %s on %s %s", k.Metric, state, k.Device, k.Keys),
+			"description": fmt.Sprintf("Mahalanobis distance² %.4g over %d series (z %.1f, firing above %.4g)%s", s.D2, len(grp.Metrics), s.Z, d.groupBand[g.group], top),
+		},
+		StartsAt:    time.Unix(0, startsAt).UTC(),
+		Fingerprint: fp,
+	}
+	if state == schemas.StateResolved {
+		end := time.Unix(0, ts).UTC()
+		det.EndsAt = &end
+	}
+	d.log.Info("detection", "state", state, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
+		"event_time", det.EventTime, "d2", s.D2, "z", s.Z, "severity", det.Severity)
+	return d.send(emit, det, state, fp)
 }
 
 // Committed implements Processor: n detections became visible.

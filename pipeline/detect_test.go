@@ -355,3 +355,81 @@ func TestDetectDaysWithFaults(t *testing.T) {
 		}
 	}
 }
+
+func multivarConfig() DetectConfig {
+	return DetectConfig{Multivar: MultivarConfig{Groups: []MultivarGroup{
+		{Name: "interface-traffic", Metrics: []string{sim.MetricInOctets, sim.MetricOutOctets}},
+	}}}
+}
+
+// TestDetectMultivar: with a group of in and out octets, the default
+// spike (inbound only, so the in/out relationship breaks) is one
+// multivariate alert naming in-octets as the top contributor; the other
+// interfaces fire nothing; the state hands off exactly.
+func TestDetectMultivar(t *testing.T) {
+	recs, _, _ := simMessages(t, 3, 720, nil)
+	d := newTestDetect(t, multivarConfig())
+	dets := process(t, d, recs)
+	start := time.Date(2026, 11, 1, 0, 45, 0, 0, time.UTC)
+	var states []string
+	for _, det := range dets {
+		if !strings.HasPrefix(det.Metric, multivarPrefix) {
+			continue
+		}
+		t.Logf("%s %s %s %s: %s %+v", det.State, det.EventTime.Format(time.TimeOnly), det.Device, det.Keys, det.Annotations["description"], det.Contributors)
+		if det.Device != "sim-01" || det.Keys != "name=Ethernet1" || det.Metric != "multivar/interface-traffic" {
+			t.Errorf("multivariate detection off the fault: %s %s %s", det.Device, det.Metric, det.Keys)
+			continue
+		}
+		states = append(states, det.State)
+		if det.Detector != "mahalanobis" || len(det.Contributors) == 0 || det.Contributors[0].Metric != sim.MetricInOctets {
+			t.Errorf("%s: detector %s, contributors %+v", det.State, det.Detector, det.Contributors)
+		}
+		if det.State == schemas.StateFiring && (det.EventTime.Before(start) || det.EventTime.After(start.Add(2*time.Minute)) || det.Observed <= det.Band.Upper) {
+			t.Errorf("firing at %v, observed %v, band %+v", det.EventTime, det.Observed, det.Band)
+		}
+		if end := start.Add(10 * time.Minute); det.State == schemas.StateResolved && (det.EventTime.Before(end) || det.EventTime.After(end.Add(5*time.Minute))) {
+			t.Errorf("resolved at %v, want shortly after %v", det.EventTime, end)
+		}
+	}
+	if !slices.Equal(states, []string{schemas.StateFiring, schemas.StateResolved}) {
+		t.Errorf("multivariate transitions %v, want firing then resolved", states)
+	}
+
+	// Handoff: a stage restored from the changelog continues exactly.
+	cut := len(recs) / 2
+	a := newTestDetect(t, multivarConfig())
+	process(t, a, recs[:cut])
+	b := newTestDetect(t, multivarConfig())
+	for k, v := range checkpoint(a) {
+		if err := b.Restore(0, []byte(k), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	da, db := process(t, a, recs[cut:]), process(t, b, recs[cut:])
+	if len(da) != len(db) {
+		t.Fatalf("%d detections after the handoff, %d without", len(db), len(da))
+	}
+	for i := range da {
+		if da[i].ID != db[i].ID || da[i].Score != db[i].Score || da[i].Observed != db[i].Observed {
+			t.Errorf("detection %d differs: %s %v, %s %v", i, da[i].ID, da[i].Observed, db[i].ID, db[i].Observed)
+		}
+	}
+	if !maps.EqualFunc(a.SeriesStates(), b.SeriesStates(), slices.Equal) {
+		t.Error("final states differ")
+	}
+	// Without groups, no group state is kept or written.
+	if n := len(newTestDetect(t, DetectConfig{}).cfg.Multivar.Groups); n != 0 {
+		t.Errorf("%d groups by default", n)
+	}
+	f := func(m MultivarConfig, want string) {
+		t.Helper()
+		err := DetectConfig{Multivar: m}.WithDefaults().Validate()
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("got %v, want prefix %q", err, want)
+		}
+	}
+	f(MultivarConfig{Groups: []MultivarGroup{{Name: "a", Metrics: []string{"/x"}}}}, "multivar.groups[0].metrics")
+	f(MultivarConfig{Groups: []MultivarGroup{{Name: "a", Metrics: []string{"/x", "/y"}}, {Name: "b", Metrics: []string{"/y", "/z"}}}}, "multivar.groups[1].metrics")
+	f(MultivarConfig{Groups: []MultivarGroup{{Metrics: []string{"/x", "/y"}}}}, "multivar.groups[0].name")
+}

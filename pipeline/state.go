@@ -191,3 +191,67 @@ func (r *stateReader) fail() {
 	}
 	r.b = nil
 }
+
+// groupStateVersion is the version of a multivariate group's changelog
+// record (key: device, multivarPrefix+name, keys).
+const groupStateVersion = 1
+
+// appendGroupState encodes g, version 1:
+//
+//	version u8 | alert: firing u8 | startsAt varint | above uvarint | below uvarint | peakZ f64
+//	held uvarint | slots: n uvarint, n × (ts varint, value f64) | model: the rest, multivar's record
+func appendGroupState(dst []byte, g *groupState) []byte {
+	dst = append(dst, groupStateVersion)
+	firing := byte(0)
+	if g.alert.Firing {
+		firing = 1
+	}
+	dst = append(dst, firing)
+	dst = binary.AppendVarint(dst, g.alert.StartsAt)
+	dst = binary.AppendUvarint(dst, uint64(g.alert.Above))
+	dst = binary.AppendUvarint(dst, uint64(g.alert.Below))
+	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(g.alert.PeakZ))
+	dst = binary.AppendUvarint(dst, uint64(g.held))
+	dst = binary.AppendUvarint(dst, uint64(len(g.ts)))
+	for i := range g.ts {
+		dst = binary.AppendVarint(dst, g.ts[i])
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(g.vals[i]))
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(g.onset[i]))
+	}
+	dst, _ = g.det.AppendBinary(dst) // cannot fail: plain values
+	return dst
+}
+
+// decodeGroupState restores a record of appendGroupState into g, a fresh
+// group of the configured size.
+func decodeGroupState(b []byte, g *groupState) error {
+	if len(b) < 1 {
+		return errors.New("state record too short")
+	}
+	if b[0] != groupStateVersion {
+		return fmt.Errorf("%w %d of a multivariate group (this build reads %d)", errStateVersion, b[0], groupStateVersion)
+	}
+	r := stateReader{b: b[1:]}
+	g.alert.Firing = r.byte() == 1
+	g.alert.StartsAt = r.varint()
+	g.alert.Above = int32(r.uvarint())
+	g.alert.Below = int32(r.uvarint())
+	g.alert.PeakZ = r.float()
+	g.held = int32(r.uvarint())
+	n := r.uvarint()
+	if r.err == nil && n != uint64(len(g.ts)) {
+		return fmt.Errorf("%w: a group of %d series, configured %d", errStateConfig, n, len(g.ts))
+	}
+	for i := range g.ts {
+		g.ts[i] = r.varint()
+		g.vals[i] = r.float()
+		g.onset[i] = r.float()
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if err := g.det.UnmarshalBinary(r.b); err != nil {
+		return fmt.Errorf("%w: %v", errStateConfig, err)
+	}
+	return nil
+}

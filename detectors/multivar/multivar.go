@@ -138,17 +138,43 @@ func (d *Detector) Dims() int { return d.dims }
 
 // Update scores x (len Dims; no NaN) against the state, then adds it.
 func (d *Detector) Update(x []float64) (Score, error) {
-	if len(x) != d.dims {
-		return Score{}, fmt.Errorf("multivar: vector of %d, want %d", len(x), d.dims)
-	}
-	for _, v := range x {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return Score{}, fmt.Errorf("multivar: vector holds NaN or Inf")
-		}
+	if err := d.check(x); err != nil {
+		return Score{}, err
 	}
 	s := d.score(x)
 	d.add(x)
 	return s, nil
+}
+
+// Score scores x (len Dims; no NaN) against the state without adding it:
+// a caller that keeps an incident out of the model calls Score, then Add
+// only for the vectors it accepts. Update is Score then Add.
+func (d *Detector) Score(x []float64) (Score, error) {
+	if err := d.check(x); err != nil {
+		return Score{}, err
+	}
+	return d.score(x), nil
+}
+
+// Add adds x (len Dims; no NaN) to the state.
+func (d *Detector) Add(x []float64) error {
+	if err := d.check(x); err != nil {
+		return err
+	}
+	d.add(x)
+	return nil
+}
+
+func (d *Detector) check(x []float64) error {
+	if len(x) != d.dims {
+		return fmt.Errorf("multivar: vector of %d, want %d", len(x), d.dims)
+	}
+	for _, v := range x {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("multivar: vector holds NaN or Inf")
+		}
+	}
+	return nil
 }
 
 func (d *Detector) refit() bool {
