@@ -346,9 +346,23 @@ func (d *Detect) link(ps *partState, st *seriesState) {
 	if grp == nil {
 		grp = d.newGroup(gs[0])
 		grp.key = k
-		ps.groups[k] = grp
+		d.putGroup(ps, grp)
 	}
 	st.grp, st.slot = grp, gs[1]
+}
+
+// putGroup puts g in ps under g.key, counting its state bytes.
+func (d *Detect) putGroup(ps *partState, g *groupState) {
+	d.dropGroup(ps, g.key)
+	ps.groups[g.key] = g
+	d.stateBytes.Add(int64(g.det.StateBytes() + 24*len(g.ts)))
+}
+
+func (d *Detect) dropGroup(ps *partState, k schemas.SeriesKey) {
+	if old := ps.groups[k]; old != nil {
+		d.stateBytes.Add(-int64(old.det.StateBytes() + 24*len(old.ts)))
+		delete(ps.groups, k)
+	}
 }
 
 func (d *Detect) newGroup(gi int) *groupState {
@@ -543,8 +557,8 @@ func (d *Detect) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record
 const seriesOverhead = 200
 
 // StateBytes returns the approximate memory of all series' state: the
-// detectors' StateBytes plus seriesOverhead per series. Safe for
-// concurrent use.
+// detectors' StateBytes plus seriesOverhead per series, and the
+// multivariate groups' models and latest values. Safe for concurrent use.
 func (d *Detect) StateBytes() int64 {
 	return d.stateBytes.Load() + seriesOverhead*d.nseries.Load()
 }
@@ -601,7 +615,7 @@ func (d *Detect) Restore(partition int32, key, value []byte) error {
 // A group no longer configured is skipped with a warning.
 func (d *Detect) restoreGroup(ps *partState, k schemas.SeriesKey, value []byte) error {
 	if value == nil {
-		delete(ps.groups, k)
+		d.dropGroup(ps, k)
 		return nil
 	}
 	gi := -1
@@ -623,7 +637,7 @@ func (d *Detect) restoreGroup(ps *partState, k schemas.SeriesKey, value []byte) 
 		return fmt.Errorf("restore %s: %w", k, err)
 	}
 	g.key = k
-	ps.groups[k] = g
+	d.putGroup(ps, g)
 	// Series already held point to the group they had: relink them.
 	for _, st := range ps.series {
 		if st.grp != nil && st.grp.key == k {
@@ -638,6 +652,9 @@ func (d *Detect) Drop(partition int32) {
 	if ps, ok := d.parts[partition]; ok {
 		for k := range ps.series {
 			d.removeSeries(ps, k)
+		}
+		for k := range ps.groups {
+			d.dropGroup(ps, k)
 		}
 		delete(d.parts, partition)
 	}
