@@ -44,6 +44,15 @@
 // one the server would get today, so a server upgraded from 18.16 keeps
 // working on its legacy tables.
 //
+// # Pipelines, more tables, rollups
+//
+// NewSamplesStage, NewDetectionsStage, NewPowerStage and
+// NewMaintenanceStage adapt a Sink to pipeline.Sink for a pipeline.Runner.
+// InsertPower and InsertMaintenance write the power and maintenance
+// contracts to their tables. The DDL also creates the rollups samples_1m
+// and samples_1h, maintained by materialized views; Apply creates or
+// migrates everything idempotently (docs/analysts.md describes the tables).
+//
 // # Re-delivery
 //
 // Kafka delivers at least once, so the same batch can reach the sink twice

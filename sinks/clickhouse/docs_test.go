@@ -354,7 +354,33 @@ func cell(v any) any {
 	return v
 }
 
+// intString returns v as a decimal integer string when it is one (a quoted
+// 64-bit integer or a JSON integer), so large integers compare exactly.
+func intString(v any) (string, bool) {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case json.Number:
+		s = x.String()
+	default:
+		return "", false
+	}
+	if _, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return s, true
+	}
+	if _, err := strconv.ParseUint(s, 10, 64); err == nil {
+		return s, true
+	}
+	return "", false
+}
+
 func sameCell(a, b any) bool {
+	if x, ok := intString(a); ok {
+		if y, ok := intString(b); ok {
+			return x == y
+		}
+	}
 	a, b = cell(a), cell(b)
 	fa, ok1 := a.(float64)
 	fb, ok2 := b.(float64)

@@ -251,10 +251,7 @@ func layoutOf(db, table string, types map[string]string) (schemas.Layout, error)
 	if len(types) == 0 {
 		return 0, fmt.Errorf("%w: table %s.%s does not exist (call EnsureTables first)", ErrSchemaMismatch, db, table)
 	}
-	timeCol := "ts"
-	if table == schemas.TableDetections {
-		timeCol = "event_time"
-	}
+	timeCol := schemas.ClickHouseTimeColumn(table)
 	l := schemas.LayoutModern
 	if _, ok := types[timeCol+"_frac"]; ok {
 		l = schemas.LayoutLegacy
@@ -276,8 +273,8 @@ func layoutOf(db, table string, types map[string]string) (schemas.Layout, error)
 	return l, nil
 }
 
-// Count returns the number of rows of table ("samples", "detections" or
-// "schema_version") as a reader with FINAL sees them: rows written twice by
+// Count returns the number of rows of table ("samples", "detections",
+// "power", "maintenance" or "schema_version") as a reader with FINAL sees them: rows written twice by
 // a re-delivered batch count once. FINAL merges at read time; on large
 // tables prefer a bounded query.
 func (s *Sink) Count(ctx context.Context, table string) (uint64, error) {
@@ -285,9 +282,9 @@ func (s *Sink) Count(ctx context.Context, table string) (uint64, error) {
 		return 0, ErrClosed
 	}
 	switch table {
-	case schemas.TableSamples, schemas.TableDetections, schemas.TableSchemaVersion:
+	case schemas.TableSamples, schemas.TableDetections, schemas.TableSchemaVersion, schemas.TablePower, schemas.TableMaintenance:
 	default:
-		return 0, fmt.Errorf("%w: unknown table %q (want samples, detections or schema_version)", ErrBadInput, table)
+		return 0, fmt.Errorf("%w: unknown table %q (want samples, detections, power, maintenance or schema_version)", ErrBadInput, table)
 	}
 	var n uint64
 	if err := s.conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.%s FINAL", s.db, table)).Scan(&n); err != nil {

@@ -170,3 +170,101 @@ func headersOf(r *kgo.Record) []schemas.Header {
 	}
 	return hs
 }
+
+// PowerStage feeds the power table from the power topic (tk.power, Arrow
+// IPC messages of the power contract), like SamplesStage does for samples.
+type PowerStage struct {
+	s    *Sink
+	mu   sync.Mutex
+	rows []schemas.PowerRow
+}
+
+var _ pipeline.Sink = (*PowerStage)(nil)
+
+// NewPowerStage returns a stage sink that writes power rows to s.
+func NewPowerStage(s *Sink) *PowerStage { return &PowerStage{s: s} }
+
+// Add decodes one power message; bad input is dead-lettered by the runner.
+func (st *PowerStage) Add(_ context.Context, r *kgo.Record) error {
+	rows, err := schemas.DecodePower(headersOf(r), r.Value)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.rows = append(st.rows, rows...)
+	return nil
+}
+
+// Flush inserts the kept rows; on error it keeps them.
+func (st *PowerStage) Flush(ctx context.Context) (int, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.rows) == 0 {
+		return 0, nil
+	}
+	n, err := st.s.InsertPower(ctx, st.rows)
+	if err != nil {
+		return 0, stageError(err)
+	}
+	clear(st.rows)
+	st.rows = st.rows[:0]
+	return n, nil
+}
+
+// Pending returns the number of rows kept and not yet inserted.
+func (st *PowerStage) Pending() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.rows)
+}
+
+// MaintenanceStage feeds the maintenance table from the maintenance topic
+// (tk.maintenance, v1 JSON in the CloudEvents binding).
+type MaintenanceStage struct {
+	s   *Sink
+	mu  sync.Mutex
+	evs []schemas.MaintenanceEvent
+}
+
+var _ pipeline.Sink = (*MaintenanceStage)(nil)
+
+// NewMaintenanceStage returns a stage sink that writes maintenance events
+// to s.
+func NewMaintenanceStage(s *Sink) *MaintenanceStage { return &MaintenanceStage{s: s} }
+
+// Add decodes one maintenance event; bad input is dead-lettered by the
+// runner.
+func (st *MaintenanceStage) Add(_ context.Context, r *kgo.Record) error {
+	e, err := schemas.DecodeMaintenance(headersOf(r), r.Value)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.evs = append(st.evs, *e)
+	return nil
+}
+
+// Flush inserts the kept events; on error it keeps them.
+func (st *MaintenanceStage) Flush(ctx context.Context) (int, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.evs) == 0 {
+		return 0, nil
+	}
+	n, err := st.s.InsertMaintenance(ctx, st.evs)
+	if err != nil {
+		return 0, stageError(err)
+	}
+	clear(st.evs)
+	st.evs = st.evs[:0]
+	return n, nil
+}
+
+// Pending returns the number of events kept and not yet inserted.
+func (st *MaintenanceStage) Pending() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.evs)
+}
