@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/internal/config"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
@@ -69,9 +70,16 @@ func readCommitted(t *testing.T, brokers []string, topic string) []*kgo.Record {
 }
 
 // samplesPerDeviceTick is what the gNMI collector publishes per simulated
-// device and step: the fleet's 34 series, plus the input power it derives
-// for each of the 2 PSUs.
-const samplesPerDeviceTick = 34 + 2
+// device and step: the fleet's series, plus the input power it derives for
+// each of the 2 PSUs.
+func samplesPerDeviceTick(t *testing.T, sc sim.Config) int64 {
+	t.Helper()
+	f, err := sim.New(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(f.SeriesPerDevice() + 2)
+}
 
 func TestEmbeddedDefaultFindsInjectedSpike(t *testing.T) {
 	cluster, err := kfake.NewCluster(kfake.Ports(0))
@@ -98,7 +106,7 @@ func TestEmbeddedDefaultFindsInjectedSpike(t *testing.T) {
 	}
 	t.Log(sum)
 	ticks := int64(6 * time.Hour / cfg.Sim.Interval)
-	if want := ticks * 5 * samplesPerDeviceTick; sum.Samples != want {
+	if want := ticks * 5 * samplesPerDeviceTick(t, cfg.Sim.Config); sum.Samples != want {
 		t.Fatalf("samples %d, want %d", sum.Samples, want)
 	}
 	if sum.ParquetRows != sum.Samples {

@@ -136,8 +136,17 @@ type Log struct {
 
 // Default returns the configuration of the embedded default.
 func Default() Config {
-	var c Config
+	c := unset()
 	c.applyDefaults()
+	return c
+}
+
+// unset is the config before a file is read: the zero value, but with the
+// simulator's power model and transceivers on (a file may turn them off),
+// so the power and maintain stages have something to model by default.
+func unset() Config {
+	var c Config
+	c.Sim.Power, c.Sim.Transceivers = true, true
 	return c
 }
 
@@ -311,7 +320,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	var c Config
+	c := unset()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	// An empty file (io.EOF) is the default config.
