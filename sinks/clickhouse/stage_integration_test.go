@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -133,7 +134,8 @@ func TestIntegrationStageKillBetweenInsertAndCommit(t *testing.T) {
 }
 
 // TestIntegrationStageOutage cuts the connection to ClickHouse for 20 s
-// while samples keep arriving in Kafka: the runner pauses consumption
+// (TK_TEST_OUTAGE, e.g. 60s, sets another length) while samples keep
+// arriving in Kafka: the runner pauses consumption
 // (nothing more is read, Pending stops growing), logs the outage once,
 // resumes by itself when the server is reachable again, and every sample
 // ends up in the table exactly once.
@@ -187,7 +189,15 @@ func TestIntegrationStageOutage(t *testing.T) {
 	flushedAtCut := r.Stats().Flushed
 	var maxPending int
 	var recordsAt3s int64 = -1
-	for time.Since(cutAt) < 20*time.Second {
+	outage := 20 * time.Second
+	if v := os.Getenv("TK_TEST_OUTAGE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("TK_TEST_OUTAGE: %v", err)
+		}
+		outage = d
+	}
+	for time.Since(cutAt) < outage {
 		maxPending = max(maxPending, stage.Pending())
 		if recordsAt3s < 0 && time.Since(cutAt) > 3*time.Second {
 			recordsAt3s = r.Stats().Records
@@ -196,13 +206,13 @@ func TestIntegrationStageOutage(t *testing.T) {
 	}
 	wg.Wait()
 	recordsAtEnd, flushedAtEnd := r.Stats().Records, r.Stats().Flushed
-	t.Logf("outage: rows written %d → %d, records read %d at +3s and %d at +20s, max pending %d rows (flush_rows %d)",
-		flushedAtCut, flushedAtEnd, recordsAt3s, recordsAtEnd, maxPending, flushRows)
+	t.Logf("outage of %v: rows written %d → %d, records read %d at +3s and %d at the end, max pending %d rows (flush_rows %d)",
+		outage, flushedAtCut, flushedAtEnd, recordsAt3s, recordsAtEnd, maxPending, flushRows)
 	if flushedAtEnd != flushedAtCut {
 		t.Errorf("rows written during the outage: %d → %d", flushedAtCut, flushedAtEnd)
 	}
 	if recordsAtEnd != recordsAt3s {
-		t.Errorf("consumption did not pause: %d records read at +3s, %d at +20s", recordsAt3s, recordsAtEnd)
+		t.Errorf("consumption did not pause: %d records read at +3s, %d at the end", recordsAt3s, recordsAtEnd)
 	}
 	if bound := flushRows + pipeline.DefaultMaxPoll*50; maxPending > bound || maxPending == 0 {
 		t.Errorf("max pending %d rows, want 1..%d", maxPending, bound)
