@@ -31,7 +31,7 @@ func exampleDetection() *Detection {
 		Metric:      inOctets,
 		Keys:        "name=Ethernet1",
 		Detector:    "robust_z",
-		Detectors:   []string{"robust_z", "seasonal_esd"},
+		Detectors:   []string{"robust_z", "ewma", "cusum"},
 		Score:       0.97,
 		Severity:    SeverityCritical,
 		Observed:    2_150_000,
