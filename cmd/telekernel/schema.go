@@ -54,6 +54,6 @@ func newSchemaCmd() *cobra.Command {
 			fmt.Fprintln(cmd.OutOrStdout(), string(schemas.DetectionSchemaJSON()))
 		},
 	}
-	cmd.AddCommand(ddl, arrow, det)
+	cmd.AddCommand(ddl, arrow, det, newSchemaApplyCmd())
 	return cmd
 }
