@@ -13,6 +13,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
@@ -260,5 +261,85 @@ func TestIntegrationStageOutage(t *testing.T) {
 			t.Logf("warning or error: %s", w.Text)
 		}
 		t.Errorf("%d warnings and errors logged for one outage, want 1", len(warns))
+	}
+}
+
+// TestIntegrationResultStages runs the power, maintenance and detections
+// stage sinks on the real Kafka and ClickHouse: every message lands once,
+// a malformed one is dead-lettered and the stage goes on.
+func TestIntegrationResultStages(t *testing.T) {
+	kc, cl := sinktest.Kafka(t)
+	s := newTestSink(t, nil)
+	ctx := context.Background()
+	if err := s.EnsureTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hdrs := func(hs []schemas.Header) []kgo.RecordHeader {
+		out := make([]kgo.RecordHeader, len(hs))
+		for i, h := range hs {
+			out[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+		}
+		return out
+	}
+	power := testPower(3, 4)
+	maint := testMaintenance()
+	dets := testDetections(40)
+	pt := sinktest.Topic(t, cl, "tk-test-power-", 2)
+	mt := sinktest.Topic(t, cl, "tk-test-maint-", 2)
+	dt := sinktest.Topic(t, cl, "tk-test-dets-", 2)
+	dlq := sinktest.Topic(t, cl, "tk-test-dlq-", 1)
+	var recs []*kgo.Record
+	for i := 0; i < len(power); i += 4 { // a few rows per message
+		v, err := schemas.EncodePower(nil, power[i:min(i+4, len(power))])
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: pt, Key: []byte(power[i].Device), Value: v, Headers: hdrs(schemas.PowerHeaders())})
+	}
+	for i := range maint {
+		v, err := schemas.MarshalMaintenance(&maint[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: mt, Key: []byte(maint[i].Key), Value: v, Headers: hdrs(schemas.MaintenanceHeaders(&maint[i], "test"))})
+	}
+	for i := range dets {
+		v, err := schemas.MarshalDetection(&dets[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: dt, Key: []byte(dets[i].Fingerprint), Value: v, Headers: hdrs(schemas.DetectionHeaders(&dets[i], "test"))})
+	}
+	recs = append(recs, &kgo.Record{Topic: pt, Value: []byte("not arrow"), Headers: hdrs(schemas.PowerHeaders())})
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	log, _ := sinktest.NewLog(t)
+	for _, st := range []struct {
+		name, topic string
+		sink        pipeline.Sink
+		want        int
+	}{
+		{"clickhouse-power", pt, NewPowerStage(s), len(power)},
+		{"clickhouse-maintenance", mt, NewMaintenanceStage(s), len(maint)},
+		{"clickhouse-detections", dt, NewDetectionsStage(s), len(dets)},
+	} {
+		r, err := pipeline.NewRunner(ctx, kc, pipeline.RunnerConfig{Name: st.name, Group: sinktest.Name("tk-test-"), Topics: []string{st.topic},
+			DeadLetterTopic: dlq, FlushRows: 10, FlushInterval: 100 * time.Millisecond}, st.sink, pipeline.NewMetrics(prometheus.NewRegistry()), log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sinktest.Drain(t, r, 30*time.Second)
+		if got := r.Stats().Flushed; got != int64(st.want) {
+			t.Errorf("%s wrote %d rows, want %d", st.name, got, st.want)
+		}
+		if st.topic == pt && r.Stats().DeadLetters != 1 {
+			t.Errorf("%s: %d dead letters, want 1", st.name, r.Stats().DeadLetters)
+		}
+	}
+	for table, want := range map[string]int{schemas.TablePower: len(power), schemas.TableMaintenance: len(maint), schemas.TableDetections: len(dets)} {
+		if n, err := s.Count(ctx, table); err != nil || n != uint64(want) {
+			t.Errorf("%s: count FINAL %d, %v; want %d", table, n, err, want)
+		}
 	}
 }
