@@ -40,9 +40,8 @@ var migrated = []string{schemas.TableSamples, schemas.TableDetections, schemas.T
 // of the samples and detections tables in schema_version. It fails with
 // ErrSchemaMismatch when a table was created by a later layout version.
 //
-// Apply is safe to run from several processes at once; a column another
-// process added meanwhile makes one of them fail, and running it again
-// succeeds.
+// Apply is safe to run from several processes at once: a column another
+// process added meanwhile is not an error.
 func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 	var rep ApplyReport
 	if s.closed.Load() {
@@ -103,6 +102,12 @@ func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 			}
 			stmt := schemas.ClickHouseAddColumn(s.cfg.Database, table, l, c)
 			if err := s.conn.Exec(ctx, stmt); err != nil {
+				// Another instance may have added it meanwhile.
+				if now, cerr := s.columnTypes(ctx, table); cerr == nil {
+					if _, ok := now[c]; ok {
+						continue
+					}
+				}
 				return rep, fmt.Errorf("cannot migrate %s.%s: %q: %w", s.cfg.Database, table, stmt, err)
 			}
 			rep.Added = append(rep.Added, table+"."+c)
