@@ -140,6 +140,11 @@ func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 			record = append(record, table, got.String())
 		}
 	}
+	s.mu.Lock()
+	for _, table := range []string{schemas.TablePower, schemas.TableMaintenance} {
+		s.layouts[table] = rep.Layouts[table]
+	}
+	s.mu.Unlock()
 	if len(record) > 0 {
 		if err := s.recordVersions(ctx, record, time.Now().UTC()); err != nil {
 			return rep, err

@@ -236,6 +236,15 @@ func (s *Sink) layout(ctx context.Context, table string) (schemas.Layout, error)
 	return l, nil
 }
 
+// knownLayout returns the layout of table if it has been looked up (by
+// Apply or an insert), without I/O.
+func (s *Sink) knownLayout(table string) (schemas.Layout, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.layouts[table]
+	return l, ok
+}
+
 // forgetLayout drops the cached layout of table, so the next insert looks
 // it up again (after a schema error, say).
 func (s *Sink) forgetLayout(table string) {

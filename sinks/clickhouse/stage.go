@@ -52,13 +52,32 @@ func NewSamplesStage(s *Sink, mem memory.Allocator) *SamplesStage {
 	return &SamplesStage{s: s, mem: mem}
 }
 
-// Add decodes one samples message. Input that breaks the contract returns
+// Add decodes one samples message. Input that breaks the contract, or
+// that the table cannot hold (a timestamp outside the legacy layout's
+// DateTime range, 1970 to 2106, or before 1900 on the modern one), returns
 // an error wrapping schemas.ErrMalformed, ErrUnknownVersion or
-// ErrContentType, which the runner dead-letters.
+// ErrContentType, which the runner dead-letters, so one bad message cannot
+// stop the stage.
 func (st *SamplesStage) Add(_ context.Context, r *kgo.Record) error {
 	rec, err := schemas.DecodeSamples(st.mem, headersOf(r), r.Value)
 	if err != nil {
 		return err
+	}
+	// Rows the table cannot hold would fail the whole insert: dead-letter
+	// their message instead.
+	one := []arrow.RecordBatch{rec}
+	err = func() error {
+		if _, err := checkSamples(one); err != nil {
+			return err
+		}
+		if l, ok := st.s.knownLayout(schemas.TableSamples); ok && l == schemas.LayoutLegacy {
+			return checkLegacyRange(one)
+		}
+		return nil
+	}()
+	if err != nil {
+		rec.Release()
+		return fmt.Errorf("%w: %w", schemas.ErrMalformed, err)
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -125,6 +144,11 @@ func (st *DetectionsStage) Add(_ context.Context, r *kgo.Record) error {
 	if err != nil {
 		return err
 	}
+	if l, ok := st.s.knownLayout(schemas.TableDetections); ok {
+		if _, err := detectionColumns([]schemas.Detection{*d}, l); err != nil {
+			return fmt.Errorf("%w: %w", schemas.ErrMalformed, err)
+		}
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.ds = append(st.ds, *d)
@@ -190,6 +214,11 @@ func (st *PowerStage) Add(_ context.Context, r *kgo.Record) error {
 	if err != nil {
 		return err
 	}
+	if l, ok := st.s.knownLayout(schemas.TablePower); ok {
+		if _, err := powerCols(rows, l); err != nil {
+			return fmt.Errorf("%w: %w", schemas.ErrMalformed, err)
+		}
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.rows = append(st.rows, rows...)
@@ -239,6 +268,11 @@ func (st *MaintenanceStage) Add(_ context.Context, r *kgo.Record) error {
 	e, err := schemas.DecodeMaintenance(headersOf(r), r.Value)
 	if err != nil {
 		return err
+	}
+	if l, ok := st.s.knownLayout(schemas.TableMaintenance); ok {
+		if _, err := maintenanceCols([]schemas.MaintenanceEvent{*e}, l); err != nil {
+			return fmt.Errorf("%w: %w", schemas.ErrMalformed, err)
+		}
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
