@@ -239,7 +239,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		if err != nil {
 			return sum, err
 		}
-		if err := add(&inputs, "parquet", cfg.Topics.GroupPrefix+"-parquet", cfg.Topics.Samples, &parquetSink{w: pw, mem: defaultMem}, cfg.Parquet.FlushRows, cfg.Parquet.FlushInterval); err != nil {
+		if err := add(&inputs, "parquet", cfg.Topics.GroupPrefix+"-parquet", cfg.Topics.Samples, parquet.NewStage(pw, defaultMem), cfg.Parquet.FlushRows, cfg.Parquet.FlushInterval); err != nil {
 			return sum, err
 		}
 	}
@@ -273,6 +273,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		if err != nil {
 			return sum, err
 		}
+		defer am.Close(context.Background())
 		if err := add(&outputs, "alertmanager", cfg.Topics.GroupPrefix+"-alertmanager", cfg.Topics.Detections, am, 0, time.Second); err != nil {
 			return sum, err
 		}
@@ -372,7 +373,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		sum.Stages = append(sum.Stages, st.name)
 		sum.Records += s.Records
 		sum.DeadLetters += s.DeadLetters
-		if st.name == "clickhouse-samples" || st.name == "clickhouse-detections" {
+		if strings.HasPrefix(st.name, "clickhouse-") {
 			sum.ClickHouseRows += s.Flushed
 		}
 	}

@@ -208,3 +208,11 @@ func TestSecondRunOnSameTopics(t *testing.T) {
 		}
 	}
 }
+
+func headersOf(r *kgo.Record) []schemas.Header {
+	hs := make([]schemas.Header, len(r.Headers))
+	for i, h := range r.Headers {
+		hs[i] = schemas.Header{Key: h.Key, Value: h.Value}
+	}
+	return hs
+}

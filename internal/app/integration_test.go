@@ -109,6 +109,14 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 	if n := len(prs); n == 0 || int64(n) != sum.PowerMessages {
 		t.Errorf("power topic holds %d messages, summary says %d", n, sum.PowerMessages)
 	}
+	var powerRows int64
+	for _, r := range prs {
+		rows, err := schemas.DecodePower(headersOf(r), r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		powerRows += int64(len(rows))
+	}
 
 	// Parquet: exact rows, read back from the files.
 	if n, err := parquet.CountRows(cfg.Parquet.Root); err != nil || n != want {
@@ -168,8 +176,11 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 	if n, err := ch.Count(ctx, "detections"); err != nil || int64(n) != sum.Detections {
 		t.Errorf("clickhouse detections: %d rows (%v), want %d", n, err, sum.Detections)
 	}
-	if sum.ClickHouseRows != want+sum.Detections {
-		t.Errorf("summary clickhouse rows %d, want %d", sum.ClickHouseRows, want+sum.Detections)
+	if n, err := ch.Count(ctx, "power"); err != nil || int64(n) != powerRows {
+		t.Errorf("clickhouse power: %d rows (%v), want the %d rows of the power topic", n, err, powerRows)
+	}
+	if sum.ClickHouseRows != want+sum.Detections+powerRows {
+		t.Errorf("summary clickhouse rows %d, want %d", sum.ClickHouseRows, want+sum.Detections+powerRows)
 	}
 }
 
