@@ -21,8 +21,10 @@ const (
 	DefaultFlushRows     = 100_000
 	DefaultFlushInterval = time.Second
 	DefaultMaxPoll       = 10_000
-	maxBackoff           = 30 * time.Second
-	pollTimeout          = 250 * time.Millisecond
+	// maxBackoff caps the wait between retries of a failed flush, so a
+	// stage resumes within seconds of its sink coming back.
+	maxBackoff  = 5 * time.Second
+	pollTimeout = 250 * time.Millisecond
 )
 
 // Dead-letter headers, set on every record sent to the dead-letter topic.
@@ -75,9 +77,11 @@ type Runner struct {
 	log     *slog.Logger
 	metrics *Metrics
 
-	mu      sync.Mutex // guards sink, done and drain between the loop and callers
-	done    map[string]map[int32]int64
-	drain   map[string]map[int32]int64
+	mu   sync.Mutex // guards sink and done between the loop and callers
+	done map[string]map[int32]int64
+	// drain is the target set by DrainTo; not under mu, so setting it
+	// never waits for a flush that is being retried.
+	drain   atomic.Pointer[map[string]map[int32]int64]
 	owned   owned
 	flushed atomic.Int64
 	dead    atomic.Int64
@@ -148,9 +152,7 @@ func (r *Runner) Run(ctx context.Context) error {
 // (as read by EndOffsets) has been flushed and committed. Safe to call
 // while Run runs.
 func (r *Runner) DrainTo(end map[string]map[int32]int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.drain = end
+	r.drain.Store(&end)
 }
 
 // EndOffsets returns the current end offsets of the runner's topics.
@@ -270,8 +272,11 @@ func (r *Runner) run(ctx context.Context) error {
 			lagAt = time.Now()
 			r.sampleLag(ctx)
 		}
+		var end map[string]map[int32]int64
+		if p := r.drain.Load(); p != nil {
+			end = *p
+		}
 		r.mu.Lock()
-		end := r.drain
 		if end != nil && r.sink.Pending() == 0 && r.reached(end) {
 			r.mu.Unlock()
 			return nil
