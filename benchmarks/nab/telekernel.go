@@ -1,8 +1,11 @@
 package nab
 
 import (
+	"math"
+
 	"github.com/telekernel/telekernel/detectors/ensemble"
 	"github.com/telekernel/telekernel/detectors/knncad"
+	"github.com/telekernel/telekernel/detectors/rangebreak"
 )
 
 // DetectorName is the name telekernel's results are written under.
@@ -17,8 +20,9 @@ const (
 	// and 0 elsewhere: one incident, one detection, as an operator would
 	// receive it. An alert starts where the ensemble fires or where the
 	// k-NN conformal detector (KNNConfig) sees a shape stranger than every
-	// recent one (see KNNFire, KNNCooldown), unless an onset at least as
-	// strong came within Suppress points before. The default.
+	// recent one (see KNNFire, KNNCooldown), or where the series breaks the
+	// range it has ever visited (BreakConfig, BreakValue), unless an onset
+	// at least as strong came within Suppress points before. The default.
 	OutputOnset Output = "onset"
 	// OutputScore writes the ensemble score of every point.
 	OutputScore Output = "score"
@@ -42,20 +46,43 @@ var (
 	// follows, while a strong one silences weaker echoes of the same
 	// incident.
 	Suppress = 200
+	// BreakConfig is the range-break member of the onset output: the grid
+	// is 16 levels over the first 200 points' range.
+	BreakConfig = rangebreak.Config{Bins: 16, Warm: 200}
+	// BreakValue is the value of a range-break onset; BreakGapWeight adds
+	// BreakGapWeight·log10(gap/100) for a break gap points after the
+	// previous one (a break after a long calm is the stronger).
+	BreakValue     = 0.54
+	BreakGapWeight = 0.02
 )
 
 // Ensemble returns a factory of NAB detectors running telekernel's
-// ensemble (and, for OutputOnset, the k-NN conformal detector) with one
-// fixed configuration for every file.
+// ensemble (and, for OutputOnset, the k-NN conformal and range-break
+// detectors) with one fixed configuration for every file.
 func Ensemble(sh *ensemble.Shared, out Output) func() Detector {
-	return func() Detector {
-		e := sh.New()
-		if out == OutputScore {
+	if out == OutputScore {
+		return func() Detector {
+			e := sh.New()
 			return DetectorFunc(func(ts int64, x float64) float64 { return e.Update(ts, x).Score })
 		}
+	}
+	return onsets(sh, &BreakConfig, BreakValue, BreakGapWeight)
+}
+
+// onsets is the onset output with the range-break source configured by
+// brk (nil: none), value and gapWeight (see BreakValue).
+func onsets(sh *ensemble.Shared, brk *rangebreak.Config, value, gapWeight float64) func() Detector {
+	return func() Detector {
+		e := sh.New()
 		kd, err := knncad.New(KNNConfig)
 		if err != nil {
 			panic(err) // KNNConfig is a valid constant configuration
+		}
+		var rb *rangebreak.Detector
+		if brk != nil {
+			if rb, err = rangebreak.New(*brk); err != nil {
+				panic(err) // the callers pass valid constant configurations
+			}
 		}
 		n, last, lastAny, lastV := 0, -KNNCooldown, -Suppress-1, 0.0
 		return DetectorFunc(func(ts int64, x float64) float64 {
@@ -65,6 +92,11 @@ func Ensemble(sh *ensemble.Shared, out Output) func() Detector {
 			v := 0.0
 			if r.Transition == ensemble.Fired {
 				v = r.Score
+			}
+			if rb != nil {
+				if b := rb.Update(x); b.Break {
+					v = max(v, value+gapWeight*math.Log10(float64(b.Gap)/100))
+				}
 			}
 			if k.WarmedUp && k.Excess > 1 {
 				if s := 1 - 1/(1+k.Excess); s > KNNFire && n-last >= KNNCooldown {

@@ -10,6 +10,7 @@ import (
 	"github.com/telekernel/telekernel/detectors/ensemble"
 	"github.com/telekernel/telekernel/detectors/knncad"
 	"github.com/telekernel/telekernel/detectors/likelihood"
+	"github.com/telekernel/telekernel/detectors/rangebreak"
 	"github.com/telekernel/telekernel/detectors/seasonal"
 )
 
@@ -59,6 +60,22 @@ func tuneVariants(t *testing.T) []tuneVariant {
 	}
 	knn := func(dim, train int) knncad.Config { c := KNNConfig; c.Dim, c.Train = dim, train; return c }
 	out := []tuneVariant{{"default", Ensemble(sh(def), OutputOnset)}}
+	if os.Getenv("TK_NAB_EXP6") != "" {
+		out = append(out, tuneVariant{"without range breaks", onsets(sh(def), nil, 0, 0)})
+		for _, v := range []struct {
+			bins, warm    int
+			value, weight float64
+		}{
+			{16, 200, 0.54, 0}, {16, 200, 0.55, 0.02}, {16, 200, 0.53, 0.02}, {16, 200, 0.56, 0.02},
+			{16, 200, 0.54, 0.01}, {16, 200, 0.54, 0.03}, {8, 200, 0.54, 0.02}, {12, 200, 0.54, 0.02},
+			{24, 200, 0.54, 0.02}, {32, 200, 0.54, 0.02}, {16, 100, 0.54, 0.02}, {16, 150, 0.54, 0.02},
+			{16, 250, 0.54, 0.02}, {16, 300, 0.54, 0.02}, {16, 500, 0.54, 0.02}, {16, 200, 0.50, 0.02},
+		} {
+			c := rangebreak.Config{Bins: v.bins, Warm: v.warm}
+			out = append(out, tuneVariant{fmt.Sprintf("range break bins %d warm %d value %.2f+%.2f·log10(gap/100)", v.bins, v.warm, v.value, v.weight), onsets(sh(def), &c, v.value, v.weight)})
+		}
+		return out
+	}
 	if os.Getenv("TK_NAB_EXP5") != "" {
 		for _, v := range []struct {
 			period time.Duration

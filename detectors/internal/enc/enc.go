@@ -175,4 +175,5 @@ const (
 	TagAlert
 	TagRecord
 	TagKNNCAD
+	TagRangeBreak
 )

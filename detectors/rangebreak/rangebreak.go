@@ -1,0 +1,128 @@
+// Package rangebreak is a streaming range-break detector: after Warm
+// points the range they span is cut into Bins levels of equal width, and
+// the grid is then fixed (it extends without bound on both sides). A
+// point breaks the range when it lands on a level beyond every level
+// visited so far — above the highest or below the lowest. Each break
+// widens the visited range, so a series that keeps returning to the same
+// extremes stops breaking, however long ago it was last there: unlike a
+// sliding window, the detector's memory of the range never fades. A
+// point's verdict depends only on the points up to it.
+package rangebreak
+
+import (
+	"fmt"
+	"math"
+)
+
+// Defaults of Config.
+const (
+	DefaultBins = 16
+	DefaultWarm = 200
+)
+
+// Config configures a Detector. The zero value is the default.
+type Config struct {
+	// Bins is the number of levels the warm-up range is cut into: a break
+	// must pass the visited range by at least one level, Range/Bins.
+	// Default DefaultBins.
+	Bins int `yaml:"bins"`
+	// Warm is the number of points that fix the grid; nothing breaks
+	// during them. Default DefaultWarm.
+	Warm int `yaml:"warm"`
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Bins == 0 {
+		c.Bins = DefaultBins
+	}
+	if c.Warm == 0 {
+		c.Warm = DefaultWarm
+	}
+	return c
+}
+
+// Validate reports a configuration that cannot work.
+func (c Config) Validate() error {
+	c = c.WithDefaults()
+	switch {
+	case c.Bins < 1 || c.Bins > 1<<20:
+		return fmt.Errorf("rangebreak: bins must be in [1, 2^20], got %d", c.Bins)
+	case c.Warm < 2:
+		return fmt.Errorf("rangebreak: warm must be at least 2, got %d", c.Warm)
+	}
+	return nil
+}
+
+// Detector is the range-break detector of one series. It is not safe for
+// concurrent use.
+type Detector struct {
+	cfg       Config
+	n         uint64 // points seen (NaN and infinities excluded)
+	lo, hi    float64
+	step      float64
+	low, high int64  // the lowest and highest levels visited
+	lastBreak uint64 // n at the previous break (0: none)
+}
+
+// New returns a detector with the configuration c (zero fields take
+// their defaults).
+func New(c Config) (*Detector, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &Detector{cfg: c.WithDefaults(), lo: math.Inf(1), hi: math.Inf(-1)}, nil
+}
+
+// Score is a detector's verdict on one point.
+type Score struct {
+	// Break is true when the point lands beyond every level visited.
+	Break bool
+	// Level is the point's level on the grid: 0 at the warm-up minimum,
+	// Bins at its maximum. 0 until warmed up.
+	Level int64
+	// Gap is, on a break, the number of points since the previous break
+	// (or since the first point): a break after a long calm is the more
+	// surprising. 0 on other points.
+	Gap uint64
+	// WarmedUp is true once the grid is fixed.
+	WarmedUp bool
+}
+
+// maxLevel bounds the level of a point far off the grid, so that the
+// conversion to int64 is defined.
+const maxLevel = 1 << 62
+
+// Update scores x and learns it. NaN and infinite values are ignored.
+func (d *Detector) Update(x float64) Score {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return Score{}
+	}
+	d.n++
+	w := uint64(d.cfg.Warm)
+	if d.n <= w {
+		d.lo, d.hi = math.Min(d.lo, x), math.Max(d.hi, x)
+		if d.n == w {
+			d.step = (d.hi - d.lo) / float64(d.cfg.Bins)
+			d.low, d.high = 0, int64(d.cfg.Bins)
+			if d.step <= 0 { // a flat warm-up: a level is a thousandth of the value
+				d.step = math.Max(math.Abs(d.hi)*1e-3, 1e-9)
+				d.high = 0
+			}
+		}
+		return Score{}
+	}
+	f := math.Floor((x - d.lo) / d.step)
+	f = math.Max(-maxLevel, math.Min(maxLevel, f))
+	lev := int64(f)
+	s := Score{Level: lev, WarmedUp: true}
+	if lev < d.low || lev > d.high {
+		s.Break, s.Gap = true, d.n-d.lastBreak
+		d.lastBreak = d.n
+		d.low, d.high = min(d.low, lev), max(d.high, lev)
+	}
+	return s
+}
+
+// StateBytes is the detector's memory in bytes.
+func (d *Detector) StateBytes() int { return 64 }
