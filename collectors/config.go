@@ -1,19 +1,14 @@
 package collectors
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strconv"
-	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/telekernel/telekernel/collectors/gnmi"
 	"github.com/telekernel/telekernel/collectors/snmp"
+	"github.com/telekernel/telekernel/internal/yamlfile"
 	"github.com/telekernel/telekernel/pipeline"
 )
 
@@ -109,23 +104,9 @@ func (c *Config) Validate() error {
 // ParseConfig decodes YAML (named name in errors) strictly: unknown fields
 // are errors, and errors name the file, line and field.
 func ParseConfig(name string, data []byte) (*Config, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
-	}
 	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %s", name, cleanYAMLError(err))
-	}
-	c.applyDefaults()
-	if err := c.Validate(); err != nil {
-		path, _, _ := strings.Cut(err.Error(), ":")
-		if line := lineOf(&root, path); line > 0 {
-			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
-		}
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if err := yamlfile.Decode(name, data, &c, func() error { c.applyDefaults(); return c.Validate() }); err != nil {
+		return nil, err
 	}
 	return &c, nil
 }
@@ -137,55 +118,4 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, fmt.Errorf("cannot read config: %w", err)
 	}
 	return ParseConfig(path, data)
-}
-
-func cleanYAMLError(err error) string {
-	s := strings.TrimPrefix(err.Error(), "yaml: ")
-	s = strings.TrimPrefix(s, "unmarshal errors:\n")
-	lines := strings.Split(s, "\n")
-	for i := range lines {
-		lines[i] = strings.TrimSpace(lines[i])
-		if j := strings.Index(lines[i], " in type "); j > 0 {
-			lines[i] = lines[i][:j]
-		}
-	}
-	return strings.Join(lines, "; ")
-}
-
-// lineOf returns the line of the deepest node along a path like
-// "gnmi.targets[2].address" that exists in the document.
-func lineOf(root *yaml.Node, path string) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := 0
-	for _, part := range strings.Split(path, ".") {
-		key, idx := part, -1
-		if i := strings.IndexByte(part, '['); i > 0 && strings.HasSuffix(part, "]") {
-			key = part[:i]
-			idx, _ = strconv.Atoi(part[i+1 : len(part)-1])
-		}
-		if n.Kind != yaml.MappingNode {
-			break
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == key {
-				line, next = n.Content[i].Line, n.Content[i+1]
-			}
-		}
-		if next == nil {
-			break
-		}
-		n = next
-		if idx >= 0 {
-			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
-				break
-			}
-			n = n.Content[idx]
-			line = n.Line
-		}
-	}
-	return line
 }

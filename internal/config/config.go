@@ -5,21 +5,18 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"slices"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/internal/tlsfiles"
+	"github.com/telekernel/telekernel/internal/yamlfile"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/sinks/alertmanager"
 	"github.com/telekernel/telekernel/sinks/alertstate"
@@ -316,24 +313,9 @@ func (c *Config) Validate() error {
 // Parse decodes YAML from data (named name in errors), applies defaults and
 // validates. Errors name the file, the line and the field at fault.
 func Parse(name string, data []byte) (*Config, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
-	}
 	c := unset()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	// An empty file (io.EOF) is the default config.
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %s", name, cleanYAMLError(err))
-	}
-	c.applyDefaults()
-	if err := c.Validate(); err != nil {
-		path, _, _ := strings.Cut(err.Error(), ":")
-		if line := lineOf(&root, strings.Split(path, ".")); line > 0 {
-			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
-		}
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if err := yamlfile.Decode(name, data, &c, func() error { c.applyDefaults(); return c.Validate() }); err != nil {
+		return nil, err
 	}
 	return &c, nil
 }
@@ -345,49 +327,4 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("cannot read config: %w", err)
 	}
 	return Parse(path, data)
-}
-
-// cleanYAMLError turns "yaml: unmarshal errors:\n  line 3: field x not found
-// in type config.Sim" into one line.
-func cleanYAMLError(err error) string {
-	s := strings.TrimPrefix(err.Error(), "yaml: ")
-	s = strings.TrimPrefix(s, "unmarshal errors:\n")
-	lines := strings.Split(s, "\n")
-	for i := range lines {
-		lines[i] = strings.TrimSpace(lines[i])
-		if j := strings.Index(lines[i], " in type "); j > 0 {
-			lines[i] = lines[i][:j]
-		}
-	}
-	return strings.Join(lines, "; ")
-}
-
-// lineOf returns the line of the deepest node along path that exists in the
-// document (a field left to its default points at its parent).
-func lineOf(root *yaml.Node, path []string) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := 0
-	for _, key := range path {
-		if i := strings.IndexByte(key, '['); i > 0 {
-			key = key[:i]
-		}
-		if n.Kind != yaml.MappingNode {
-			break
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == key {
-				line = n.Content[i].Line
-				next = n.Content[i+1]
-			}
-		}
-		if next == nil {
-			break
-		}
-		n = next
-	}
-	return line
 }

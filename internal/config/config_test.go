@@ -59,7 +59,7 @@ func TestErrorsNameLineAndField(t *testing.T) {
 	f("sim:\n  devices: 3\n  devcies: 4\n", "bad.yaml: line 3: field devcies not found")
 	f("detect:\n  alert:\n    fire_z: 6\n    resolve_z: 9\n", "bad.yaml:4: detect.alert.resolve_z: 9 must be positive and below fire_z (6)")
 	f("detect:\n  counters:\n    window: 2\n", "bad.yaml:3: detect.counters.window: 2 is too small")
-	f("sim:\n  faults:\n    - {device: sim-01, interface: Ethernet1, kind: boom, duration: 1m}\n", "bad.yaml:2: sim.faults[0].kind: \"boom\" is not")
+	f("sim:\n  faults:\n    - {device: sim-01, interface: Ethernet1, kind: boom, duration: 1m}\n", "bad.yaml:3: sim.faults[0].kind: \"boom\" is not")
 	f("sim:\n  interval: soon\n", "bad.yaml: line 2: cannot unmarshal !!str `soon` into time.Duration")
 	f("log:\n  level: loud\n", "bad.yaml:2: log.level: \"loud\" is not")
 	f("kafka: [\n", "bad.yaml: line 1")
