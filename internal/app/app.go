@@ -49,7 +49,8 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Progress, when set, receives a live status line every second.
 	Progress io.Writer
-	// Now is the wall clock; default time.Now.
+	// Now is the clock of the summary and of where the simulation starts;
+	// default time.Now. (The simulated devices step on the real clock.)
 	Now func() time.Time
 	// SimOnly runs the simulator and publisher without stages or sinks.
 	SimOnly bool
@@ -451,8 +452,8 @@ func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, reg
 	}
 	// Ticks sent before a device has a subscriber are lost, so start
 	// stepping once every device is subscribed.
-	for t0 := now(); col.Stats().Connects < uint64(len(devices.Targets())); time.Sleep(5 * time.Millisecond) {
-		if ctx.Err() != nil || now().Sub(t0) > 30*time.Second {
+	for t0 := time.Now(); col.Stats().Connects < uint64(len(devices.Targets())); time.Sleep(5 * time.Millisecond) {
+		if ctx.Err() != nil || time.Since(t0) > 30*time.Second {
 			return nil, errors.Join(fmt.Errorf("simulator: only %d of %d devices subscribed by the gNMI collector", col.Stats().Connects, len(devices.Targets())), stop())
 		}
 	}
