@@ -22,7 +22,9 @@ const (
 	// k-NN conformal detector (KNNConfig) sees a shape stranger than every
 	// recent one (see KNNFire, KNNCooldown), or where the series breaks the
 	// range it has ever visited (BreakConfig, BreakValue), unless an onset
-	// at least as strong came within Suppress points before. The default.
+	// at least as strong came within Suppress points before, or an onset
+	// on the same level not much weaker within EchoMemory points before.
+	// The default.
 	OutputOnset Output = "onset"
 	// OutputScore writes the ensemble score of every point.
 	OutputScore Output = "score"
@@ -54,7 +56,22 @@ var (
 	// previous one (a break after a long calm is the stronger).
 	BreakValue     = 0.54
 	BreakGapWeight = 0.02
+	// EchoMemory and EchoRatio: an onset (from any source) on the same
+	// level of the range-break grid as an onset emitted within the last
+	// EchoMemory points is dropped unless it is more than EchoRatio times
+	// as strong: a recurring excursion to the same level (a job that
+	// runs every day or two) is one kind of event, not a new incident
+	// each time.
+	EchoMemory = 2000
+	EchoRatio  = 1.2
 )
+
+// echo is an emitted onset remembered for the echo rule (EchoMemory).
+type echo struct {
+	n     int
+	level int64
+	v     float64
+}
 
 // Ensemble returns a factory of NAB detectors running telekernel's
 // ensemble (and, for OutputOnset, the k-NN conformal and range-break
@@ -66,12 +83,13 @@ func Ensemble(sh *ensemble.Shared, out Output) func() Detector {
 			return DetectorFunc(func(ts int64, x float64) float64 { return e.Update(ts, x).Score })
 		}
 	}
-	return onsets(sh, &BreakConfig, BreakValue, BreakGapWeight)
+	return onsets(sh, &BreakConfig, BreakValue, BreakGapWeight, EchoMemory, EchoRatio)
 }
 
 // onsets is the onset output with the range-break source configured by
-// brk (nil: none), value and gapWeight (see BreakValue).
-func onsets(sh *ensemble.Shared, brk *rangebreak.Config, value, gapWeight float64) func() Detector {
+// brk (nil: none), value and gapWeight (see BreakValue), and the echo
+// rule by echoMemory (0: none) and echoRatio (see EchoMemory).
+func onsets(sh *ensemble.Shared, brk *rangebreak.Config, value, gapWeight float64, echoMemory int, echoRatio float64) func() Detector {
 	return func() Detector {
 		e := sh.New()
 		kd, err := knncad.New(KNNConfig)
@@ -84,6 +102,7 @@ func onsets(sh *ensemble.Shared, brk *rangebreak.Config, value, gapWeight float6
 				panic(err) // the callers pass valid constant configurations
 			}
 		}
+		var echoes []echo // emitted onsets of the last echoMemory points, oldest first
 		n, last, lastAny, lastV := 0, -KNNCooldown, -Suppress-1, 0.0
 		return DetectorFunc(func(ts int64, x float64) float64 {
 			n++
@@ -93,8 +112,9 @@ func onsets(sh *ensemble.Shared, brk *rangebreak.Config, value, gapWeight float6
 			if r.Transition == ensemble.Fired {
 				v = r.Score
 			}
+			var b rangebreak.Score
 			if rb != nil {
-				if b := rb.Update(x); b.Break {
+				if b = rb.Update(x); b.Break {
 					v = max(v, value+gapWeight*math.Log10(float64(b.Gap)/100))
 				}
 			}
@@ -106,6 +126,19 @@ func onsets(sh *ensemble.Shared, brk *rangebreak.Config, value, gapWeight float6
 			if v > 0 {
 				if n-lastAny < Suppress && v <= lastV {
 					return 0
+				}
+				if echoMemory > 0 && b.WarmedUp {
+					i := 0
+					for i < len(echoes) && n-echoes[i].n >= echoMemory {
+						i++
+					}
+					echoes = echoes[:copy(echoes, echoes[i:])]
+					for _, o := range echoes {
+						if o.level == b.Level && v <= echoRatio*o.v {
+							return 0
+						}
+					}
+					echoes = append(echoes, echo{n, b.Level, v})
 				}
 				lastAny, lastV = n, v
 			}

@@ -60,8 +60,18 @@ func tuneVariants(t *testing.T) []tuneVariant {
 	}
 	knn := func(dim, train int) knncad.Config { c := KNNConfig; c.Dim, c.Train = dim, train; return c }
 	out := []tuneVariant{{"default", Ensemble(sh(def), OutputOnset)}}
+	if os.Getenv("TK_NAB_EXP7") != "" {
+		out = append(out, tuneVariant{"without the echo rule", onsets(sh(def), &BreakConfig, BreakValue, BreakGapWeight, 0, 0)})
+		for _, v := range []struct {
+			mem   int
+			ratio float64
+		}{{1000, 1.2}, {1500, 1.2}, {2500, 1.2}, {3000, 1.2}, {4000, 1.2}, {5000, 1.2}, {2000, 1}, {2000, 1.1}, {2000, 1.5}, {2000, 10}} {
+			out = append(out, tuneVariant{fmt.Sprintf("echo memory %d ratio %.1f", v.mem, v.ratio), onsets(sh(def), &BreakConfig, BreakValue, BreakGapWeight, v.mem, v.ratio)})
+		}
+		return out
+	}
 	if os.Getenv("TK_NAB_EXP6") != "" {
-		out = append(out, tuneVariant{"without range breaks", onsets(sh(def), nil, 0, 0)})
+		out = append(out, tuneVariant{"without range breaks", onsets(sh(def), nil, 0, 0, 0, 0)})
 		for _, v := range []struct {
 			bins, warm    int
 			value, weight float64
@@ -72,7 +82,7 @@ func tuneVariants(t *testing.T) []tuneVariant {
 			{16, 250, 0.54, 0.02}, {16, 300, 0.54, 0.02}, {16, 500, 0.54, 0.02}, {16, 200, 0.50, 0.02},
 		} {
 			c := rangebreak.Config{Bins: v.bins, Warm: v.warm}
-			out = append(out, tuneVariant{fmt.Sprintf("range break bins %d warm %d value %.2f+%.2f·log10(gap/100)", v.bins, v.warm, v.value, v.weight), onsets(sh(def), &c, v.value, v.weight)})
+			out = append(out, tuneVariant{fmt.Sprintf("range break bins %d warm %d value %.2f+%.2f·log10(gap/100)", v.bins, v.warm, v.value, v.weight), onsets(sh(def), &c, v.value, v.weight, 0, 0)})
 		}
 		return out
 	}
