@@ -30,7 +30,7 @@ const (
 	OutputScore Output = "score"
 )
 
-// The k-NN conformal member of the onset output: one fixed configuration
+// The members and rules of the onset output: one fixed configuration
 // for every file, tuned on the NAB subset (in-sample).
 var (
 	// KNNConfig: shapes of 20 points, neighbours among the last 400,
@@ -41,13 +41,13 @@ var (
 	KNNFire = 0.52
 	// KNNCooldown is the least number of points between two k-NN onsets.
 	KNNCooldown = 100
-	// Suppress drops an onset (from either source) that comes within
+	// Suppress drops an onset (from any source) that comes within
 	// Suppress points of an earlier onset at least as strong. The
 	// comparison makes it act as a cooldown applied after NAB's threshold:
 	// a weak onset below the threshold does not silence a strong one that
 	// follows, while a strong one silences weaker echoes of the same
 	// incident.
-	Suppress = 200
+	Suppress = 100
 	// BreakConfig is the range-break member of the onset output: the grid
 	// is 16 levels over the first 200 points' range.
 	BreakConfig = rangebreak.Config{Bins: 16, Warm: 200}
@@ -62,7 +62,7 @@ var (
 	// as strong: a recurring excursion to the same level (a job that
 	// runs every day or two) is one kind of event, not a new incident
 	// each time.
-	EchoMemory = 2000
+	EchoMemory = 2500
 	EchoRatio  = 1.2
 )
 
@@ -83,13 +83,23 @@ func Ensemble(sh *ensemble.Shared, out Output) func() Detector {
 			return DetectorFunc(func(ts int64, x float64) float64 { return e.Update(ts, x).Score })
 		}
 	}
-	return onsets(sh, &BreakConfig, BreakValue, BreakGapWeight, EchoMemory, EchoRatio)
+	return onsets(sh, onsetParams{&BreakConfig, BreakValue, BreakGapWeight, EchoMemory, EchoRatio, Suppress})
 }
 
-// onsets is the onset output with the range-break source configured by
-// brk (nil: none), value and gapWeight (see BreakValue), and the echo
-// rule by echoMemory (0: none) and echoRatio (see EchoMemory).
-func onsets(sh *ensemble.Shared, brk *rangebreak.Config, value, gapWeight float64, echoMemory int, echoRatio float64) func() Detector {
+// onsetParams configures the onset output's range-break source (brk nil:
+// none; value and gapWeight, see BreakValue), the echo rule (echoMemory 0:
+// none; see EchoMemory) and the suppression (see Suppress).
+type onsetParams struct {
+	brk              *rangebreak.Config
+	value, gapWeight float64
+	echoMemory       int
+	echoRatio        float64
+	suppress         int
+}
+
+// onsets is the onset output configured by p.
+func onsets(sh *ensemble.Shared, p onsetParams) func() Detector {
+	brk, value, gapWeight, echoMemory, echoRatio, suppress := p.brk, p.value, p.gapWeight, p.echoMemory, p.echoRatio, p.suppress
 	return func() Detector {
 		e := sh.New()
 		kd, err := knncad.New(KNNConfig)
@@ -103,7 +113,7 @@ func onsets(sh *ensemble.Shared, brk *rangebreak.Config, value, gapWeight float6
 			}
 		}
 		var echoes []echo // emitted onsets of the last echoMemory points, oldest first
-		n, last, lastAny, lastV := 0, -KNNCooldown, -Suppress-1, 0.0
+		n, last, lastAny, lastV := 0, -KNNCooldown, -suppress-1, 0.0
 		return DetectorFunc(func(ts int64, x float64) float64 {
 			n++
 			r := e.Update(ts, x)
@@ -124,7 +134,7 @@ func onsets(sh *ensemble.Shared, brk *rangebreak.Config, value, gapWeight float6
 				}
 			}
 			if v > 0 {
-				if n-lastAny < Suppress && v <= lastV {
+				if n-lastAny < suppress && v <= lastV {
 					return 0
 				}
 				if echoMemory > 0 && b.WarmedUp {

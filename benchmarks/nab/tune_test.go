@@ -59,19 +59,26 @@ func tuneVariants(t *testing.T) []tuneVariant {
 		return c
 	}
 	knn := func(dim, train int) knncad.Config { c := KNNConfig; c.Dim, c.Train = dim, train; return c }
+	// earlier is the onset output before the range break (66.02): the
+	// variants below that were measured against it keep running against it.
+	earlier := onsetParams{suppress: earlierSuppress}
 	out := []tuneVariant{{"default", Ensemble(sh(def), OutputOnset)}}
 	if os.Getenv("TK_NAB_EXP7") != "" {
-		out = append(out, tuneVariant{"without the echo rule", onsets(sh(def), &BreakConfig, BreakValue, BreakGapWeight, 0, 0)})
+		out = append(out, tuneVariant{"without the echo rule", onsets(sh(def), onsetParams{&BreakConfig, BreakValue, BreakGapWeight, 0, 0, Suppress})})
 		for _, v := range []struct {
 			mem   int
 			ratio float64
-		}{{1000, 1.2}, {1500, 1.2}, {2500, 1.2}, {3000, 1.2}, {4000, 1.2}, {5000, 1.2}, {2000, 1}, {2000, 1.1}, {2000, 1.5}, {2000, 10}} {
-			out = append(out, tuneVariant{fmt.Sprintf("echo memory %d ratio %.1f", v.mem, v.ratio), onsets(sh(def), &BreakConfig, BreakValue, BreakGapWeight, v.mem, v.ratio)})
+		}{{1000, 1.2}, {1500, 1.2}, {2000, 1.2}, {3000, 1.2}, {4000, 1.2}, {5000, 1.2}, {2500, 1}, {2500, 1.1}, {2500, 1.5}, {2500, 10}} {
+			out = append(out, tuneVariant{fmt.Sprintf("echo memory %d ratio %.1f", v.mem, v.ratio), onsets(sh(def), onsetParams{&BreakConfig, BreakValue, BreakGapWeight, v.mem, v.ratio, Suppress})})
+		}
+		for _, sup := range []int{0, 50, 125, 150, 200} {
+			p := onsetParams{&BreakConfig, BreakValue, BreakGapWeight, EchoMemory, EchoRatio, sup}
+			out = append(out, tuneVariant{fmt.Sprintf("suppress %d", sup), onsets(sh(def), p)})
 		}
 		return out
 	}
 	if os.Getenv("TK_NAB_EXP6") != "" {
-		out = append(out, tuneVariant{"without range breaks", onsets(sh(def), nil, 0, 0, 0, 0)})
+		out = append(out, tuneVariant{"without range breaks", onsets(sh(def), earlier)})
 		for _, v := range []struct {
 			bins, warm    int
 			value, weight float64
@@ -82,7 +89,7 @@ func tuneVariants(t *testing.T) []tuneVariant {
 			{16, 250, 0.54, 0.02}, {16, 300, 0.54, 0.02}, {16, 500, 0.54, 0.02}, {16, 200, 0.50, 0.02},
 		} {
 			c := rangebreak.Config{Bins: v.bins, Warm: v.warm}
-			out = append(out, tuneVariant{fmt.Sprintf("range break bins %d warm %d value %.2f+%.2f·log10(gap/100)", v.bins, v.warm, v.value, v.weight), onsets(sh(def), &c, v.value, v.weight, 0, 0)})
+			out = append(out, tuneVariant{fmt.Sprintf("range break bins %d warm %d value %.2f+%.2f·log10(gap/100)", v.bins, v.warm, v.value, v.weight), onsets(sh(def), onsetParams{&c, v.value, v.weight, 0, 0, 200})})
 		}
 		return out
 	}
@@ -130,11 +137,11 @@ func tuneVariants(t *testing.T) []tuneVariant {
 	if os.Getenv("TK_NAB_EXP") != "" {
 		for _, a := range []float64{0.8, 0.9, 1.0} {
 			for _, d := range []float64{0, 1e-4, 5e-4} {
-				out = append(out, tuneVariant{fmt.Sprintf("onset record a %.2f decay %g", a, d), onsetRecord(Ensemble(sh(def), OutputOnset), a, d, 0)})
+				out = append(out, tuneVariant{fmt.Sprintf("onset record a %.2f decay %g", a, d), onsetRecord(onsets(sh(def), earlier), a, d, 0)})
 			}
 		}
 		for _, b := range []float64{0.5, 1, 2} {
-			out = append(out, tuneVariant{fmt.Sprintf("onset weight b %.1f", b), onsetRecord(Ensemble(sh(def), OutputOnset), 0, 0, b)})
+			out = append(out, tuneVariant{fmt.Sprintf("onset weight b %.1f", b), onsetRecord(onsets(sh(def), earlier), 0, 0, b)})
 		}
 		return out
 	}
@@ -147,35 +154,39 @@ func tuneVariants(t *testing.T) []tuneVariant {
 		supp   int
 		scored bool // value-aware suppression
 	}{
-		{"combo = default", def, KNNConfig, KNNFire, KNNCooldown, Suppress, true},
+		{"combo = the earlier default (suppress 200)", def, KNNConfig, KNNFire, KNNCooldown, 200, true},
 		{"suppress 150", def, KNNConfig, KNNFire, KNNCooldown, 150, true},
 		{"suppress 250", def, KNNConfig, KNNFire, KNNCooldown, 250, true},
 		{"plain shared cooldown 100", def, KNNConfig, KNNFire, KNNCooldown, 100, false},
 		{"plain shared cooldown 200", def, KNNConfig, KNNFire, KNNCooldown, 200, false},
 		{"no suppression", def, KNNConfig, KNNFire, KNNCooldown, 0, true},
-		{"knn cooldown 150", def, KNNConfig, KNNFire, 150, Suppress, true},
-		{"ensemble cooldown 50", ensemble.Config{Cooldown: 50}, KNNConfig, KNNFire, KNNCooldown, Suppress, true},
-		{"ensemble cooldown 150", ensemble.Config{Cooldown: 150}, KNNConfig, KNNFire, KNNCooldown, Suppress, true},
-		{"knn dim 16", def, knn(16, 400), KNNFire, KNNCooldown, Suppress, true},
-		{"knn dim 24", def, knn(24, 400), KNNFire, KNNCooldown, Suppress, true},
-		{"knn train 600", def, knn(20, 600), KNNFire, KNNCooldown, Suppress, true},
-		{"knn fire 0.50", def, KNNConfig, 0.50, KNNCooldown, Suppress, true},
-		{"knn fire 0.55", def, KNNConfig, 0.55, KNNCooldown, Suppress, true},
-		{"ensemble fire 0.51", ensemble.Config{Fire: 0.51, Resolve: 0.49}, KNNConfig, KNNFire, KNNCooldown, Suppress, true},
-		{"ensemble fire 0.55", ensemble.Config{Fire: 0.55}, KNNConfig, KNNFire, KNNCooldown, Suppress, true},
-		{"record decay 1e-4", ensemble.Config{Calibration: likelihood.RecordConfig{Decay: 1e-4}}, KNNConfig, KNNFire, KNNCooldown, Suppress, true},
-		{"record decay 5e-4", ensemble.Config{Calibration: likelihood.RecordConfig{Decay: 5e-4}}, KNNConfig, KNNFire, KNNCooldown, Suppress, true},
-		{"without ewma", without("ewma"), KNNConfig, KNNFire, KNNCooldown, Suppress, true},
-		{"without cusum", without("cusum"), KNNConfig, KNNFire, KNNCooldown, Suppress, true},
-		{"without seasonal", without("seasonal"), KNNConfig, KNNFire, KNNCooldown, Suppress, true},
-		{"without robust_z", without("robust_z"), KNNConfig, KNNFire, KNNCooldown, Suppress, true},
-		{"with the forest", all, KNNConfig, KNNFire, KNNCooldown, Suppress, true},
+		{"knn cooldown 150", def, KNNConfig, KNNFire, 150, 200, true},
+		{"ensemble cooldown 50", ensemble.Config{Cooldown: 50}, KNNConfig, KNNFire, KNNCooldown, 200, true},
+		{"ensemble cooldown 150", ensemble.Config{Cooldown: 150}, KNNConfig, KNNFire, KNNCooldown, 200, true},
+		{"knn dim 16", def, knn(16, 400), KNNFire, KNNCooldown, 200, true},
+		{"knn dim 24", def, knn(24, 400), KNNFire, KNNCooldown, 200, true},
+		{"knn train 600", def, knn(20, 600), KNNFire, KNNCooldown, 200, true},
+		{"knn fire 0.50", def, KNNConfig, 0.50, KNNCooldown, 200, true},
+		{"knn fire 0.55", def, KNNConfig, 0.55, KNNCooldown, 200, true},
+		{"ensemble fire 0.51", ensemble.Config{Fire: 0.51, Resolve: 0.49}, KNNConfig, KNNFire, KNNCooldown, 200, true},
+		{"ensemble fire 0.55", ensemble.Config{Fire: 0.55}, KNNConfig, KNNFire, KNNCooldown, 200, true},
+		{"record decay 1e-4", ensemble.Config{Calibration: likelihood.RecordConfig{Decay: 1e-4}}, KNNConfig, KNNFire, KNNCooldown, 200, true},
+		{"record decay 5e-4", ensemble.Config{Calibration: likelihood.RecordConfig{Decay: 5e-4}}, KNNConfig, KNNFire, KNNCooldown, 200, true},
+		{"without ewma", without("ewma"), KNNConfig, KNNFire, KNNCooldown, 200, true},
+		{"without cusum", without("cusum"), KNNConfig, KNNFire, KNNCooldown, 200, true},
+		{"without seasonal", without("seasonal"), KNNConfig, KNNFire, KNNCooldown, 200, true},
+		{"without robust_z", without("robust_z"), KNNConfig, KNNFire, KNNCooldown, 200, true},
+		{"with the forest", all, KNNConfig, KNNFire, KNNCooldown, 200, true},
 		{"with the forest, no suppression", all, KNNConfig, KNNFire, KNNCooldown, 0, true},
 	} {
 		out = append(out, tuneVariant{v.name, combo(sh(v.cfg), v.kc, v.fire, v.kcd, v.supp, v.scored)})
 	}
 	return out
 }
+
+// earlierSuppress is the suppression of the onset output before the range
+// break, which the older variants below keep.
+const earlierSuppress = 200
 
 // combo is Ensemble's onset output with a cooldown shared by both sources:
 // no onset within shared points of the previous one, whichever fired it.
@@ -249,7 +260,7 @@ func second(sh *ensemble.Shared, kc knncad.Config, step int, fire2 float64) func
 		e := sh.New()
 		kd, _ := knncad.New(KNNConfig)
 		k2, _ := knncad.New(kc)
-		n, last, last2, lastAny, lastV := 0, -KNNCooldown, -KNNCooldown, -Suppress-1, 0.0
+		n, last, last2, lastAny, lastV := 0, -KNNCooldown, -KNNCooldown, -earlierSuppress-1, 0.0
 		sum, cnt := 0.0, 0
 		return DetectorFunc(func(ts int64, x float64) float64 {
 			n++
@@ -275,7 +286,7 @@ func second(sh *ensemble.Shared, kc knncad.Config, step int, fire2 float64) func
 				}
 			}
 			if v > 0 {
-				if n-lastAny < Suppress && v <= lastV {
+				if n-lastAny < earlierSuppress && v <= lastV {
 					return 0
 				}
 				lastAny, lastV = n, v
@@ -292,7 +303,7 @@ func knnRecord(sh *ensemble.Shared, decay, fire float64, both bool) func() Detec
 	return func() Detector {
 		e := sh.New()
 		kd, _ := knncad.New(KNNConfig)
-		n, last, lastAny, lastV := 0, -KNNCooldown, -Suppress-1, 0.0
+		n, last, lastAny, lastV := 0, -KNNCooldown, -earlierSuppress-1, 0.0
 		rec := 0.0
 		return DetectorFunc(func(ts int64, x float64) float64 {
 			n++
@@ -318,7 +329,7 @@ func knnRecord(sh *ensemble.Shared, decay, fire float64, both bool) func() Detec
 				}
 			}
 			if v > 0 {
-				if n-lastAny < Suppress && v <= lastV {
+				if n-lastAny < earlierSuppress && v <= lastV {
 					return 0
 				}
 				lastAny, lastV = n, v
@@ -335,7 +346,7 @@ func knnGrowing(sh *ensemble.Shared, a float64) func() Detector {
 	return func() Detector {
 		e := sh.New()
 		kd, _ := knncad.New(KNNConfig)
-		n, last, lastAny, lastV := 0, -KNNCooldown, -Suppress-1, 0.0
+		n, last, lastAny, lastV := 0, -KNNCooldown, -earlierSuppress-1, 0.0
 		return DetectorFunc(func(ts int64, x float64) float64 {
 			n++
 			r := e.Update(ts, x)
@@ -354,7 +365,7 @@ func knnGrowing(sh *ensemble.Shared, a float64) func() Detector {
 				}
 			}
 			if v > 0 {
-				if n-lastAny < Suppress && v <= lastV {
+				if n-lastAny < earlierSuppress && v <= lastV {
 					return 0
 				}
 				lastAny, lastV = n, v
