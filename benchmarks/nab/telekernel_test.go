@@ -2,7 +2,9 @@ package nab
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/telekernel/telekernel/detectors/ensemble"
 )
@@ -84,4 +86,50 @@ func BenchmarkEnsembleNAB(b *testing.B) {
 		c.Run(Ensemble(sh, OutputOnset), 1)
 	}
 	b.ReportMetric(float64(points)*float64(b.N)/b.Elapsed().Seconds(), "points/s")
+}
+
+// TestEchoRule: a job that pins the series at the same level every 500
+// points (longer than the k-NN's memory of 400, so the k-NN finds each
+// one strange again) is alerted on at its first run; with the echo rule
+// its later runs are not new incidents.
+func TestEchoRule(t *testing.T) {
+	sh, err := ensemble.NewShared(ensemble.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, first = 6000, 1000
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	count := func(p onsetParams) (atFirst bool, later int) {
+		d := onsets(sh, p)()
+		rng := rand.New(rand.NewPCG(5, 6))
+		for i := range n {
+			// a daily cycle (288 points) of ±10 with noise 0.3; the job
+			// pins the series at 140 for 20 points
+			x := 100 + 10*math.Sin(2*math.Pi*float64(i)/288) + 0.3*rng.NormFloat64()
+			if i >= first && (i-first)%500 < 20 {
+				x = 140 + 0.3*rng.NormFloat64()
+			}
+			v := d.Update(t0+int64(i)*int64(5*time.Minute), x)
+			switch {
+			case v < 0.5:
+			case i >= first && i < first+20:
+				atFirst = true
+			case i >= first+20:
+				later++
+			}
+		}
+		return atFirst, later
+	}
+	def := onsetParams{&BreakConfig, BreakValue, BreakGapWeight, EchoMemory, EchoRatio, Suppress}
+	noEcho := def
+	noEcho.echoMemory = 0
+	f1, with := count(def)
+	f2, without := count(noEcho)
+	t.Logf("onsets after the first run: %d with the echo rule, %d without", with, without)
+	if !f1 || !f2 {
+		t.Errorf("the first run was not alerted on (with the echo rule %v, without %v)", f1, f2)
+	}
+	if with >= without || with > without/3 {
+		t.Errorf("%d onsets on later runs with the echo rule, %d without", with, without)
+	}
 }
