@@ -21,7 +21,9 @@ const (
 	// receive it. An alert starts where the ensemble fires or where the
 	// k-NN conformal detector (KNNConfig) sees a shape stranger than every
 	// recent one (see KNNFire, KNNCooldown), or where the series breaks the
-	// range it has ever visited (BreakConfig, BreakValue), unless an onset
+	// range it has ever visited (BreakConfig, BreakValue), or where a
+	// sustained deviation from the weekly profile sets a record
+	// (WeeklyConfig), unless an onset
 	// at least as strong came within Suppress points before, or an onset
 	// on the same level not much weaker within EchoMemory points before.
 	// The default.
@@ -83,18 +85,20 @@ func Ensemble(sh *ensemble.Shared, out Output) func() Detector {
 			return DetectorFunc(func(ts int64, x float64) float64 { return e.Update(ts, x).Score })
 		}
 	}
-	return onsets(sh, onsetParams{&BreakConfig, BreakValue, BreakGapWeight, EchoMemory, EchoRatio, Suppress})
+	return onsets(sh, onsetParams{&BreakConfig, BreakValue, BreakGapWeight, EchoMemory, EchoRatio, Suppress, defaultWeekly()})
 }
 
 // onsetParams configures the onset output's range-break source (brk nil:
 // none; value and gapWeight, see BreakValue), the echo rule (echoMemory 0:
-// none; see EchoMemory) and the suppression (see Suppress).
+// none; see EchoMemory), the suppression (see Suppress) and the weekly
+// source (nil: none; see WeeklyConfig).
 type onsetParams struct {
 	brk              *rangebreak.Config
 	value, gapWeight float64
 	echoMemory       int
 	echoRatio        float64
 	suppress         int
+	weekly           *weeklyParams // nil: none
 }
 
 // onsets is the onset output configured by p.
@@ -111,6 +115,10 @@ func onsets(sh *ensemble.Shared, p onsetParams) func() Detector {
 			if rb, err = rangebreak.New(*brk); err != nil {
 				panic(err) // the callers pass valid constant configurations
 			}
+		}
+		var wk *weeklySource
+		if p.weekly != nil {
+			wk = newWeeklySource(*p.weekly)
 		}
 		var echoes []echo // emitted onsets of the last echoMemory points, oldest first
 		n, last, lastAny, lastV := 0, -KNNCooldown, -suppress-1, 0.0
@@ -132,6 +140,9 @@ func onsets(sh *ensemble.Shared, p onsetParams) func() Detector {
 				if s := 1 - 1/(1+k.Excess); s > KNNFire && n-last >= KNNCooldown {
 					v, last = max(v, s), n
 				}
+			}
+			if wk != nil {
+				v = max(v, wk.Update(ts, x))
 			}
 			if v > 0 {
 				if n-lastAny < suppress && v <= lastV {

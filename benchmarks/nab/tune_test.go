@@ -63,16 +63,49 @@ func tuneVariants(t *testing.T) []tuneVariant {
 	// variants below that were measured against it keep running against it.
 	earlier := onsetParams{suppress: earlierSuppress}
 	out := []tuneVariant{{"default", Ensemble(sh(def), OutputOnset)}}
+	if os.Getenv("TK_NAB_EXP8") != "" {
+		withWeekly := func(f func(w *weeklyParams)) func() Detector {
+			w := defaultWeekly()
+			f(w)
+			return onsets(sh(def), onsetParams{&BreakConfig, BreakValue, BreakGapWeight, EchoMemory, EchoRatio, Suppress, w})
+		}
+		out = append(out, tuneVariant{"without the weekly source", onsets(sh(def), onsetParams{&BreakConfig, BreakValue, BreakGapWeight, EchoMemory, EchoRatio, Suppress, nil})})
+		for _, v := range []struct {
+			name string
+			f    func(w *weeklyParams)
+		}{
+			{"weekly strength 0.375", func(w *weeklyParams) { w.strength = 0.375 }},
+			{"weekly strength 0.625", func(w *weeklyParams) { w.strength = 0.625 }},
+			{"weekly strength 0 (no gate)", func(w *weeklyParams) { w.strength = 0 }},
+			{"weekly gamma 0.075", func(w *weeklyParams) { w.cfg.Gamma = 0.075 }},
+			{"weekly gamma 0.125", func(w *weeklyParams) { w.cfg.Gamma = 0.125 }},
+			{"weekly smooth 27", func(w *weeklyParams) { w.smooth = 27 }},
+			{"weekly smooth 45", func(w *weeklyParams) { w.smooth = 45 }},
+			{"weekly decay 1.125e-4", func(w *weeklyParams) { w.decay = 1.125e-4 }},
+			{"weekly decay 1.875e-4", func(w *weeklyParams) { w.decay = 1.875e-4 }},
+			{"weekly bins 252", func(w *weeklyParams) { w.cfg.Bins = 252 }},
+			{"weekly bins 420", func(w *weeklyParams) { w.cfg.Bins = 420 }},
+			{"weekly min age 10.5 days", func(w *weeklyParams) { w.minAge = 252 * time.Hour }},
+			{"weekly min age 17.5 days", func(w *weeklyParams) { w.minAge = 420 * time.Hour }},
+			{"weekly cooldown 75", func(w *weeklyParams) { w.cooldown = 75 }},
+			{"weekly cooldown 125", func(w *weeklyParams) { w.cooldown = 125 }},
+			{"weekly value 0.54", func(w *weeklyParams) { w.value = 0.54 }},
+			{"weekly value 0.56", func(w *weeklyParams) { w.value = 0.56 }},
+		} {
+			out = append(out, tuneVariant{v.name, withWeekly(v.f)})
+		}
+		return out
+	}
 	if os.Getenv("TK_NAB_EXP7") != "" {
-		out = append(out, tuneVariant{"without the echo rule", onsets(sh(def), onsetParams{&BreakConfig, BreakValue, BreakGapWeight, 0, 0, Suppress})})
+		out = append(out, tuneVariant{"without the echo rule", onsets(sh(def), onsetParams{&BreakConfig, BreakValue, BreakGapWeight, 0, 0, Suppress, nil})})
 		for _, v := range []struct {
 			mem   int
 			ratio float64
 		}{{1000, 1.2}, {1500, 1.2}, {2000, 1.2}, {3000, 1.2}, {4000, 1.2}, {5000, 1.2}, {2500, 1}, {2500, 1.1}, {2500, 1.5}, {2500, 10}} {
-			out = append(out, tuneVariant{fmt.Sprintf("echo memory %d ratio %.1f", v.mem, v.ratio), onsets(sh(def), onsetParams{&BreakConfig, BreakValue, BreakGapWeight, v.mem, v.ratio, Suppress})})
+			out = append(out, tuneVariant{fmt.Sprintf("echo memory %d ratio %.1f", v.mem, v.ratio), onsets(sh(def), onsetParams{&BreakConfig, BreakValue, BreakGapWeight, v.mem, v.ratio, Suppress, nil})})
 		}
 		for _, sup := range []int{0, 50, 125, 150, 200} {
-			p := onsetParams{&BreakConfig, BreakValue, BreakGapWeight, EchoMemory, EchoRatio, sup}
+			p := onsetParams{&BreakConfig, BreakValue, BreakGapWeight, EchoMemory, EchoRatio, sup, nil}
 			out = append(out, tuneVariant{fmt.Sprintf("suppress %d", sup), onsets(sh(def), p)})
 		}
 		return out
@@ -89,7 +122,7 @@ func tuneVariants(t *testing.T) []tuneVariant {
 			{16, 250, 0.54, 0.02}, {16, 300, 0.54, 0.02}, {16, 500, 0.54, 0.02}, {16, 200, 0.50, 0.02},
 		} {
 			c := rangebreak.Config{Bins: v.bins, Warm: v.warm}
-			out = append(out, tuneVariant{fmt.Sprintf("range break bins %d warm %d value %.2f+%.2f·log10(gap/100)", v.bins, v.warm, v.value, v.weight), onsets(sh(def), onsetParams{&c, v.value, v.weight, 0, 0, 200})})
+			out = append(out, tuneVariant{fmt.Sprintf("range break bins %d warm %d value %.2f+%.2f·log10(gap/100)", v.bins, v.warm, v.value, v.weight), onsets(sh(def), onsetParams{&c, v.value, v.weight, 0, 0, 200, nil})})
 		}
 		return out
 	}
