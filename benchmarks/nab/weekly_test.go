@@ -67,23 +67,6 @@ func TestWeeklySource(t *testing.T) {
 	}
 }
 
-// TestWeeklySourcePrefix: the onsets of a prefix do not change when more
-// data is appended (no look-ahead).
-func TestWeeklySourcePrefix(t *testing.T) {
-	ts, xs := weeklySeries(2, 5*7+1)
-	full := newWeeklySource(*defaultWeekly())
-	want := make([]float64, len(ts))
-	for i := range ts {
-		want[i] = full.Update(ts[i], xs[i])
-	}
-	half := newWeeklySource(*defaultWeekly())
-	for i := range len(ts) / 2 {
-		if got := half.Update(ts[i], xs[i]); got != want[i] {
-			t.Fatalf("point %d: %v, in the longer run %v", i, got, want[i])
-		}
-	}
-}
-
 func BenchmarkWeeklySource(b *testing.B) {
 	ts, xs := weeklySeries(1, 6*7+3)
 	b.ReportAllocs()

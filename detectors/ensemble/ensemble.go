@@ -18,6 +18,7 @@ package ensemble
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/telekernel/telekernel/detectors/changepoint"
 	"github.com/telekernel/telekernel/detectors/ewma"
@@ -224,7 +225,7 @@ const DefaultResolveZ = 3.0
 // the members' configs.
 func (c Config) WithDefaults() Config {
 	if c.Detectors == nil {
-		c.Detectors = DefaultDetectors
+		c.Detectors = slices.Clone(DefaultDetectors)
 	}
 	if c.RobustZ.Window == 0 {
 		c.RobustZ.Window = DefaultRobustWindow

@@ -12,10 +12,6 @@ import (
 	"github.com/telekernel/telekernel/detectors/seasonal"
 )
 
-// madScale turns a MAD into a standard deviation for normal data (as in
-// package robustz).
-const madScale = 0.6744897501960817
-
 // Shared is what ensembles of one configuration share: the validated
 // configuration and the forest structure. It is immutable and safe for
 // concurrent use; build it once per configuration with NewShared.
@@ -155,7 +151,7 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 	// The band is never narrower than the robust baseline's floor (its
 	// min_mad and min_mad_fraction), whichever baseline gives it: a
 	// seasonal profile of a quiet error counter can have almost no spread.
-	sigma = max(sigma, max(c.RobustZ.MinMAD, c.RobustZ.MinMADFraction*math.Abs(r.Expected))/madScale)
+	sigma = max(sigma, max(c.RobustZ.MinMAD, c.RobustZ.MinMADFraction*math.Abs(r.Expected))/robustz.MADScale)
 	r.Lower, r.Upper = r.Expected-c.BandZ*sigma, r.Expected+c.BandZ*sigma
 	switch d := math.Abs(x - r.Expected); {
 	case sigma > 0:

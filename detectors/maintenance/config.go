@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/telekernel/telekernel/detectors/power"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -18,9 +19,9 @@ const (
 	MetricInFCSErrors   = "/interfaces/interface/state/counters/in-fcs-errors"
 	MetricFanSpeed      = "/components/component/fan/state/speed"
 	MetricPSUOutPower   = "/components/component/power-supply/state/output-power"
-	MetricPSUInVoltage  = "/components/component/power-supply/state/input-voltage"
-	MetricPSUInCurrent  = "/components/component/power-supply/state/input-current"
-	MetricPSUInPower    = "/components/component/power-supply/state/input-power"
+	MetricPSUInVoltage  = power.MetricPSUInVoltage
+	MetricPSUInCurrent  = power.MetricPSUInCurrent
+	MetricPSUInPower    = power.MetricPSUInPower
 	// MetricPSUEfficiency is derived by the tracker: output power over
 	// input power (voltage × current) of one power supply at one time.
 	MetricPSUEfficiency = "/components/component/power-supply/state/efficiency"

@@ -98,7 +98,7 @@ func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 		return s
 	}
 	name := str()
-	s := &series{key: k, component: k.Keys, sig: -1}
+	s := &series{key: k, sig: -1}
 	for i, sig := range t.cfg.Signals {
 		if sig.Name == name {
 			s.sig = i

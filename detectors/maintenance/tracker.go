@@ -12,9 +12,8 @@ import (
 )
 
 type series struct {
-	sig       int // index in Config.Signals
-	key       schemas.SeriesKey
-	component string
+	sig int // index in Config.Signals
+	key schemas.SeriesKey
 
 	bStart int64     // start of the open bucket, Unix ns; 0 before the first value
 	vals   []float64 // values of the open bucket
@@ -112,7 +111,7 @@ func (t *Tracker) get(sig int, device, metric, keys string) *series {
 	s := t.series[k]
 	if s == nil {
 		k = schemas.SeriesKey{Device: strings.Clone(device), Metric: strings.Clone(metric), Keys: strings.Clone(keys)}
-		s = &series{sig: sig, key: k, component: k.Keys}
+		s = &series{sig: sig, key: k}
 		t.series[k] = s
 	}
 	return s
@@ -549,12 +548,12 @@ func (t *Tracker) event(s *series, tr Trend, now int64, level, thr float64, src 
 		sev = schemas.SeverityWarning
 	}
 	return schemas.MaintenanceEvent{
-		Version: schemas.MaintenanceVersion, Key: schemas.MaintenanceKey(s.key.Device, s.component, sig.Name),
-		Device: s.key.Device, Component: s.component, Metric: s.key.Metric, Signal: sig.Name, Unit: sig.Unit,
+		Version: schemas.MaintenanceVersion, Key: schemas.MaintenanceKey(s.key.Device, s.key.Keys, sig.Name),
+		Device: s.key.Device, Component: s.key.Keys, Metric: s.key.Metric, Signal: sig.Name, Unit: sig.Unit,
 		Value: level, SlopePerHour: tr.Slope, Threshold: thr, ThresholdSource: src, Direction: sig.Direction,
 		PredictedFailure: hours(ttf), Interval: iv, Confidence: conf, LeadTimeSeconds: math.Min(ttf, 1e5) * 3600, Severity: sev,
 		Summary: fmt.Sprintf("%s of %s %s moves %+.3g %s/h; it reaches %.4g %s in about %.0f h", sig.Name, s.key.Device,
-			strings.TrimPrefix(s.component, "name="), tr.Slope, sig.Unit, thr, sig.Unit, ttf),
+			strings.TrimPrefix(s.key.Keys, "name="), tr.Slope, sig.Unit, thr, sig.Unit, ttf),
 	}
 }
 

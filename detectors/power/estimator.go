@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/telekernel/telekernel/detectors/rate"
+	"github.com/telekernel/telekernel/detectors/robustz"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -438,7 +439,7 @@ func (e *Estimator) scoreResidual(d *device, row *schemas.PowerRow, mod float64)
 	h := d.history
 	if len(h) >= 8 {
 		med, mad := medianMAD(h)
-		scale := math.Max(1.4826*mad, 0.002)
+		scale := math.Max(mad/robustz.MADScale, 0.002)
 		z := (r - med) / scale
 		row.ResidualZ = z
 		dev := math.Abs(r - med)

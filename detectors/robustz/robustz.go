@@ -24,8 +24,9 @@ const (
 	DefaultMinMADFraction = 0.01
 )
 
-// madScale turns a MAD into a standard-deviation estimate for normal data.
-const madScale = 0.6744897501960817
+// MADScale turns a MAD into a standard-deviation estimate for normal data:
+// σ = MAD / MADScale.
+const MADScale = 0.6744897501960817
 
 // Config configures a Detector.
 type Config struct {
@@ -171,7 +172,7 @@ func (d *Detector) score(x float64) Score {
 	}
 	// z = (x − med)/σ with σ = MAD/0.6745, computed without waiting for σ
 	// (two independent divisions instead of two in a row).
-	return Score{Z: (x - med) * madScale / mad, Median: med, Sigma: mad / madScale, WarmedUp: true}
+	return Score{Z: (x - med) * MADScale / mad, Median: med, Sigma: mad / MADScale, WarmedUp: true}
 }
 
 // Len returns how many values the window holds.
