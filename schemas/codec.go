@@ -172,22 +172,9 @@ func DecodeSamplesValue(mem memory.Allocator, value []byte) (rec arrow.RecordBat
 		}
 		alloc.finish(err == nil)
 	}()
-	if err := verifySchemaMessage(value); err != nil {
-		return nil, fmt.Errorf("%w: arrow ipc: %v", ErrMalformed, err)
-	}
-	src := &streamSource{r: bytes.NewReader(value)}
-	// No message part can be longer than the value; say so, so that a corrupt
-	// length fails before the reader allocates for it. (ipc.NewReader ignores
-	// the size limits; the message reader applies them.)
-	limit := int64(len(value))
-	opts := []ipc.Option{
-		ipc.WithAllocator(alloc),
-		ipc.WithMetadataSizeLimit(min(limit, 1<<20)),
-		ipc.WithBodySizeLimit(limit),
-	}
-	r, err := ipc.NewReaderFromMessageReader(ipc.NewMessageReader(src, opts...), opts...)
+	r, src, err := openStream(value, alloc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: arrow ipc: %v", ErrMalformed, err)
+		return nil, err
 	}
 	defer r.Release()
 	if err := checkSamplesSchema(r.Schema()); err != nil {
@@ -222,6 +209,29 @@ func DecodeSamplesValue(mem memory.Allocator, value []byte) (rec arrow.RecordBat
 	out := array.NewRecordBatch(samplesSchema, rec.Columns(), rec.NumRows())
 	rec.Release()
 	return out, nil
+}
+
+// openStream opens an IPC stream reader on value that cannot be made to
+// allocate beyond the value's size by a corrupt length: the schema message
+// is checked first, and no message part may be longer than the value.
+// (ipc.NewReader ignores the size limits; the message reader applies them.)
+// The reader may still panic on corrupt data: callers recover.
+func openStream(value []byte, alloc memory.Allocator) (*ipc.Reader, *streamSource, error) {
+	if err := verifySchemaMessage(value); err != nil {
+		return nil, nil, fmt.Errorf("%w: arrow ipc: %v", ErrMalformed, err)
+	}
+	src := &streamSource{r: bytes.NewReader(value)}
+	limit := int64(len(value))
+	opts := []ipc.Option{
+		ipc.WithAllocator(alloc),
+		ipc.WithMetadataSizeLimit(min(limit, 1<<20)),
+		ipc.WithBodySizeLimit(limit),
+	}
+	r, err := ipc.NewReaderFromMessageReader(ipc.NewMessageReader(src, opts...), opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: arrow ipc: %v", ErrMalformed, err)
+	}
+	return r, src, nil
 }
 
 // maxDecodedBytes bounds the memory one decode may allocate, including the

@@ -188,3 +188,20 @@ func parseCorpusBytes(raw []byte) ([]byte, error) {
 	v, err := strconv.Unquote(s[len(header) : len(s)-1])
 	return []byte(v), err
 }
+
+// FuzzDecodePower feeds arbitrary bytes, as a power message, to the power
+// decoder: it must return rows or an error wrapping ErrMalformed, never
+// panic or run out of memory on a corrupt length.
+func FuzzDecodePower(f *testing.F) {
+	good, err := EncodePower(nil, examplePowerRows())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if _, err := DecodePower(PowerHeaders(), data); err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("error %v does not wrap ErrMalformed", err)
+		}
+	})
+}

@@ -256,7 +256,7 @@ func (r *PowerRow) Validate() error {
 
 // DecodePower checks the headers and decodes one power message into rows.
 // Errors wrap ErrContentType, ErrUnknownVersion or ErrMalformed.
-func DecodePower(headers []Header, value []byte) ([]PowerRow, error) {
+func DecodePower(headers []Header, value []byte) (rows []PowerRow, err error) {
 	ct, ok := HeaderValue(headers, HeaderContentType)
 	if !ok || string(ct) != ContentTypeArrowStream {
 		return nil, fmt.Errorf("%w: power message content type %s, want %q", ErrContentType, printable(ct), ContentTypeArrowStream)
@@ -274,9 +274,18 @@ func DecodePower(headers []Header, value []byte) ([]PowerRow, error) {
 	if len(value) > maxMessageBytes {
 		return nil, fmt.Errorf("%w: power message of %d bytes exceeds %d", ErrMalformed, len(value), maxMessageBytes)
 	}
-	rd, err := ipc.NewReader(bytes.NewReader(value), ipc.WithAllocator(memory.DefaultAllocator))
+	// As DecodeSamplesValue: bounded allocation, and a panic of the IPC
+	// reader on corrupt data becomes an error.
+	alloc := newDecodeAllocator(memory.DefaultAllocator)
+	defer func() {
+		if p := recover(); p != nil {
+			rows, err = nil, fmt.Errorf("%w: power stream: %v", ErrMalformed, p)
+		}
+		alloc.finish(err == nil)
+	}()
+	rd, _, err := openStream(value, alloc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: power stream: %v", ErrMalformed, err)
+		return nil, err
 	}
 	defer rd.Release()
 	if got := rd.Schema(); len(got.Fields()) != numPowerCols {

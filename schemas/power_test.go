@@ -3,6 +3,7 @@ package schemas
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -90,5 +91,26 @@ func TestPowerSchemaGolden(t *testing.T) {
 	}
 	if got != string(want) {
 		t.Errorf("PowerSchema() changed; if intended, bump PowerVersion or rerun with -update.\n got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestDecodePowerCorrupt flips bytes of a good power message: every result
+// is rows or an error wrapping ErrMalformed, and no corrupt length makes the
+// decoder allocate without bound (before the guards, one did: out of
+// memory, which no recover catches).
+func TestDecodePowerCorrupt(t *testing.T) {
+	good, err := EncodePower(nil, examplePowerRows())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 3000 {
+		b := append([]byte(nil), good...)
+		for range 1 + r.IntN(4) {
+			b[r.IntN(len(b))] = byte(r.IntN(256))
+		}
+		if _, err := DecodePower(PowerHeaders(), b); err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("error %v does not wrap ErrMalformed", err)
+		}
 	}
 }
