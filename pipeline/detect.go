@@ -466,7 +466,7 @@ func (d *Detect) removeSeries(ps *partState, k schemas.SeriesKey) {
 
 // Process implements Processor.
 func (d *Detect) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
-	rec, err := schemas.DecodeSamples(d.mem, headersOf(r), r.Value)
+	rec, err := schemas.DecodeSamples(d.mem, Headers(r), r.Value)
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ func BenchmarkDecodeOnly(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for _, r := range recs {
-			rec, err := schemas.DecodeSamples(mem, headersOf(r), r.Value)
+			rec, err := schemas.DecodeSamples(mem, Headers(r), r.Value)
 			if err != nil {
 				b.Fatal(err)
 			}

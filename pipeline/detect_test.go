@@ -38,7 +38,7 @@ func process(t testing.TB, d *Detect, recs []*kgo.Record) []*schemas.Detection {
 	var out []*schemas.Detection
 	for _, r := range recs {
 		err := d.Process(context.Background(), r, func(o *kgo.Record) {
-			det, err := schemas.DecodeDetection(headersOf(o), o.Value)
+			det, err := schemas.DecodeDetection(Headers(o), o.Value)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -90,7 +90,7 @@ func (m *Maintain) part(n int32) *maintainPart {
 
 // Process implements Processor.
 func (m *Maintain) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
-	rec, err := schemas.DecodeSamples(m.mem, headersOf(r), r.Value)
+	rec, err := schemas.DecodeSamples(m.mem, Headers(r), r.Value)
 	if err != nil {
 		return err
 	}

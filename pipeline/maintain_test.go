@@ -65,7 +65,7 @@ func TestMaintainStage(t *testing.T) {
 	}
 	var evs []*schemas.MaintenanceEvent
 	for _, r := range recs {
-		e, err := schemas.DecodeMaintenance(hdrs(r), r.Value)
+		e, err := schemas.DecodeMaintenance(Headers(r), r.Value)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -108,7 +108,7 @@ func (p *Power) part(n int32) *power.Estimator {
 
 // Process implements Processor.
 func (p *Power) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
-	rec, err := schemas.DecodeSamples(p.mem, headersOf(r), r.Value)
+	rec, err := schemas.DecodeSamples(p.mem, Headers(r), r.Value)
 	if err != nil {
 		return err
 	}

@@ -72,14 +72,6 @@ func consumeAll(t *testing.T, ctx context.Context, brokers []string, topic strin
 	return out
 }
 
-func hdrs(r *kgo.Record) []schemas.Header {
-	out := make([]schemas.Header, len(r.Headers))
-	for i, h := range r.Headers {
-		out[i] = schemas.Header{Key: h.Key, Value: h.Value}
-	}
-	return out
-}
-
 func TestPowerStage(t *testing.T) {
 	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(2, "samples", "power", "detections", "dlq"))
 	if err != nil {
@@ -129,7 +121,7 @@ func TestPowerStage(t *testing.T) {
 	}
 	devices := map[string]int{}
 	for _, r := range recs {
-		rows, err := schemas.DecodePower(hdrs(r), r.Value)
+		rows, err := schemas.DecodePower(Headers(r), r.Value)
 		if err != nil {
 			t.Fatal(err)
 		}

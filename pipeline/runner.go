@@ -471,12 +471,3 @@ type Stats struct {
 func (r *Runner) Stats() Stats {
 	return Stats{Records: r.records.Load(), Flushed: r.flushed.Load(), DeadLetters: r.dead.Load()}
 }
-
-// headersOf converts Kafka headers for the schemas codecs.
-func headersOf(rec *kgo.Record) []schemas.Header {
-	hs := make([]schemas.Header, len(rec.Headers))
-	for i, h := range rec.Headers {
-		hs[i] = schemas.Header{Key: h.Key, Value: h.Value}
-	}
-	return hs
-}

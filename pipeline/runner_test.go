@@ -156,7 +156,7 @@ type countSink struct {
 }
 
 func (c *countSink) Add(_ context.Context, r *kgo.Record) error {
-	rec, err := schemas.DecodeSamples(memory.NewGoAllocator(), headersOf(r), r.Value)
+	rec, err := schemas.DecodeSamples(memory.NewGoAllocator(), Headers(r), r.Value)
 	if err != nil {
 		return err
 	}

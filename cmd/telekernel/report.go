@@ -181,63 +181,27 @@ func reportFromKafka(ctx context.Context, o reportOptions, feed func(int64, stri
 	if err != nil {
 		return err
 	}
-	topic := cfg.Topics.Samples
-	cl, err := pipeline.Connect(ctx, cfg.Kafka, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	defer cl.Close()
-	end, err := pipeline.EndOffsets(ctx, cl, topic)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	left := 0
-	for _, o := range end[topic] {
-		if o > 0 {
-			left++
-		}
-	}
-	done := map[int32]bool{}
 	mem := memory.NewGoAllocator()
-	for left > len(done) {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return err
+	err = pipeline.ReadAll(ctx, cfg.Kafka, cfg.Topics.Samples, func(r *kgo.Record) {
+		rec, err := schemas.DecodeSamples(mem, pipeline.Headers(r), r.Value)
+		if err != nil {
+			return // not ours to judge: the stages dead-letter it
 		}
-		var ferr error
-		fs.EachError(func(_ string, _ int32, err error) { ferr = err })
-		if ferr != nil {
-			return fmt.Errorf("report: cannot read %s: %w", topic, ferr)
+		defer rec.Release()
+		sr, err := schemas.NewSampleReader(rec)
+		if err != nil {
+			return
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if r.Offset+1 >= end[topic][r.Partition] {
-				done[r.Partition] = true
-			}
-			if string(r.Key) != o.device {
-				return
-			}
-			hs := make([]schemas.Header, len(r.Headers))
-			for i, h := range r.Headers {
-				hs[i] = schemas.Header{Key: h.Key, Value: h.Value}
-			}
-			rec, err := schemas.DecodeSamples(mem, hs, r.Value)
-			if err != nil {
-				return // not ours to judge: the stages dead-letter it
-			}
-			defer rec.Release()
-			sr, err := schemas.NewSampleReader(rec)
-			if err != nil {
-				return
-			}
-			for i := 0; i < sr.Len(); i++ {
-				u, _ := sr.U64(i)
-				f, _ := sr.F64(i)
-				s, _ := sr.Str(i)
-				feed(sr.TS(i), sr.Device(i), sr.Metric(i), sr.Keys(i), sr.Kind(i), u, f, s)
-			}
-			take()
-		})
+		for i := 0; i < sr.Len(); i++ {
+			u, _ := sr.U64(i)
+			f, _ := sr.F64(i)
+			s, _ := sr.Str(i)
+			feed(sr.TS(i), sr.Device(i), sr.Metric(i), sr.Keys(i), sr.Kind(i), u, f, s)
+		}
+		take()
+	})
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
 	}
 	return nil
 }

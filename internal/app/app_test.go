@@ -24,7 +24,7 @@ func readDetections(t *testing.T, brokers []string, topic string) []*schemas.Det
 	t.Helper()
 	var out []*schemas.Detection
 	for _, r := range readCommitted(t, brokers, topic) {
-		d, err := schemas.DecodeDetection(headersOf(r), r.Value)
+		d, err := schemas.DecodeDetection(pipeline.Headers(r), r.Value)
 		if err != nil {
 			t.Errorf("detection at %d/%d does not decode: %v", r.Partition, r.Offset, err)
 			continue
@@ -207,12 +207,4 @@ func TestSecondRunOnSameTopics(t *testing.T) {
 			t.Fatalf("run %d: %s", run, sum)
 		}
 	}
-}
-
-func headersOf(r *kgo.Record) []schemas.Header {
-	hs := make([]schemas.Header, len(r.Headers))
-	for i, h := range r.Headers {
-		hs[i] = schemas.Header{Key: h.Key, Value: h.Value}
-	}
-	return hs
 }

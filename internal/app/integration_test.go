@@ -111,7 +111,7 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 	}
 	var powerRows int64
 	for _, r := range prs {
-		rows, err := schemas.DecodePower(headersOf(r), r.Value)
+		rows, err := schemas.DecodePower(pipeline.Headers(r), r.Value)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -144,11 +144,7 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 // schemas.ErrMalformed or schemas.ErrUnknownVersion (the Runner
 // dead-letters it). Add does no I/O.
 func (s *Sink) Add(_ context.Context, r *kgo.Record) error {
-	hs := make([]schemas.Header, len(r.Headers))
-	for i, h := range r.Headers {
-		hs[i] = schemas.Header{Key: h.Key, Value: h.Value}
-	}
-	d, err := schemas.DecodeDetection(hs, r.Value)
+	d, err := schemas.DecodeDetection(pipeline.Headers(r), r.Value)
 	if err != nil {
 		return fmt.Errorf("alertmanager: %w", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/pipeline"
@@ -61,11 +60,7 @@ func EnsureTopic(ctx context.Context, cl *kgo.Client, topic string, partitions i
 // schemas.ErrUnknownVersion (the Runner dead-letters it). Add copies what
 // it keeps.
 func (s *Sink) Add(_ context.Context, r *kgo.Record) error {
-	hs := make([]schemas.Header, len(r.Headers))
-	for i, h := range r.Headers {
-		hs[i] = schemas.Header{Key: h.Key, Value: h.Value}
-	}
-	d, err := schemas.DecodeDetection(hs, r.Value)
+	d, err := schemas.DecodeDetection(pipeline.Headers(r), r.Value)
 	if err != nil {
 		return fmt.Errorf("alertstate: %w", err)
 	}
@@ -129,54 +124,14 @@ func Load(ctx context.Context, kc pipeline.KafkaConfig, topic string) (map[strin
 	if topic == "" {
 		topic = DefaultTopic
 	}
-	cl, err := pipeline.Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	starts, err := adm.ListStartOffsets(ctx, topic)
-	if err == nil {
-		err = starts.Error()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("alertstate: cannot list start offsets of %s: %w", topic, err)
-	}
-	ends, err := adm.ListEndOffsets(ctx, topic)
-	if err == nil {
-		err = ends.Error()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("alertstate: cannot list end offsets of %s: %w", topic, err)
-	}
-	// left: partition -> end offset still to reach.
-	left := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if s, ok := starts.Lookup(o.Topic, o.Partition); ok && s.Offset < o.Offset {
-			left[o.Partition] = o.Offset
+	out := map[string]*schemas.Detection{}
+	err := pipeline.ReadAll(ctx, kc, topic, func(r *kgo.Record) {
+		if d, err := schemas.DecodeDetection(pipeline.Headers(r), r.Value); err == nil {
+			out[d.Fingerprint] = d
 		}
 	})
-	out := map[string]*schemas.Detection{}
-	for len(left) > 0 {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("alertstate: cannot read %s to its end: %w", topic, ctx.Err())
-		}
-		if err := fs.Err0(); err != nil {
-			return nil, fmt.Errorf("alertstate: cannot read %s: %w", topic, err)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
-				delete(left, r.Partition)
-			}
-			hs := make([]schemas.Header, len(r.Headers))
-			for i, h := range r.Headers {
-				hs[i] = schemas.Header{Key: h.Key, Value: h.Value}
-			}
-			if d, err := schemas.DecodeDetection(hs, r.Value); err == nil {
-				out[d.Fingerprint] = d
-			}
-		})
+	if err != nil {
+		return nil, fmt.Errorf("alertstate: %w", err)
 	}
 	return out, nil
 }

@@ -59,7 +59,7 @@ func NewSamplesStage(s *Sink, mem memory.Allocator) *SamplesStage {
 // ErrContentType, which the runner dead-letters, so one bad message cannot
 // stop the stage.
 func (st *SamplesStage) Add(_ context.Context, r *kgo.Record) error {
-	rec, err := schemas.DecodeSamples(st.mem, headersOf(r), r.Value)
+	rec, err := schemas.DecodeSamples(st.mem, pipeline.Headers(r), r.Value)
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func NewDetectionsStage(s *Sink) *DetectionsStage { return &DetectionsStage{s: s
 // Add decodes one detection message; bad input is dead-lettered by the
 // runner.
 func (st *DetectionsStage) Add(_ context.Context, r *kgo.Record) error {
-	d, err := schemas.DecodeDetection(headersOf(r), r.Value)
+	d, err := schemas.DecodeDetection(pipeline.Headers(r), r.Value)
 	if err != nil {
 		return err
 	}
@@ -187,14 +187,6 @@ func stageError(err error) error {
 	return fmt.Errorf("%w: %w", pipeline.ErrStop, err)
 }
 
-func headersOf(r *kgo.Record) []schemas.Header {
-	hs := make([]schemas.Header, len(r.Headers))
-	for i, h := range r.Headers {
-		hs[i] = schemas.Header{Key: h.Key, Value: h.Value}
-	}
-	return hs
-}
-
 // PowerStage feeds the power table from the power topic (tk.power, Arrow
 // IPC messages of the power contract), like SamplesStage does for samples.
 type PowerStage struct {
@@ -210,7 +202,7 @@ func NewPowerStage(s *Sink) *PowerStage { return &PowerStage{s: s} }
 
 // Add decodes one power message; bad input is dead-lettered by the runner.
 func (st *PowerStage) Add(_ context.Context, r *kgo.Record) error {
-	rows, err := schemas.DecodePower(headersOf(r), r.Value)
+	rows, err := schemas.DecodePower(pipeline.Headers(r), r.Value)
 	if err != nil {
 		return err
 	}
@@ -265,7 +257,7 @@ func NewMaintenanceStage(s *Sink) *MaintenanceStage { return &MaintenanceStage{s
 // Add decodes one maintenance event; bad input is dead-lettered by the
 // runner.
 func (st *MaintenanceStage) Add(_ context.Context, r *kgo.Record) error {
-	e, err := schemas.DecodeMaintenance(headersOf(r), r.Value)
+	e, err := schemas.DecodeMaintenance(pipeline.Headers(r), r.Value)
 	if err != nil {
 		return err
 	}

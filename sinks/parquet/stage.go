@@ -45,11 +45,7 @@ func NewStage(w *Writer, mem memory.Allocator) *Stage {
 // the contract returns an error wrapping schemas.ErrMalformed,
 // ErrUnknownVersion or ErrContentType, which the runner dead-letters.
 func (s *Stage) Add(_ context.Context, r *kgo.Record) error {
-	hs := make([]schemas.Header, len(r.Headers))
-	for i, h := range r.Headers {
-		hs[i] = schemas.Header{Key: h.Key, Value: h.Value}
-	}
-	rec, err := schemas.DecodeSamples(s.mem, hs, r.Value)
+	rec, err := schemas.DecodeSamples(s.mem, pipeline.Headers(r), r.Value)
 	if err != nil {
 		return err
 	}
