@@ -77,7 +77,7 @@ func serveFleet(ctx context.Context, cfg *config.Config, s simServe, out io.Writ
 	}
 	var gnmiTargets, snmpTargets []map[string]any
 	for _, t := range devices.Targets() {
-		gt := map[string]any{"name": t.Name, "address": t.Addr}
+		gt := map[string]any{"name": t.Name, "address": t.Addr, "stall_timeout": app.SimStallTimeout(sc.Interval, cfg.Sim.Speed).String()}
 		if pki != nil {
 			gt["tls"] = map[string]any{"enabled": true, "ca_file": pki.CAFile}
 		}
@@ -106,9 +106,24 @@ func serveFleet(ctx context.Context, cfg *config.Config, s simServe, out io.Writ
 			return fmt.Errorf("sim --serve: %w", err)
 		}
 	}
+	tlsNote := ""
+	if s.tls {
+		tlsNote = " (TLS)"
+	}
 	fmt.Fprintf(out, "serving %d simulated devices: gNMI on %s .. %s%s, SNMP v2c on udp %s (community = device name)\n",
-		len(devices.Targets()), devices.Targets()[0].Addr, devices.Targets()[len(devices.Targets())-1].Addr, map[bool]string{true: " (TLS)"}[s.tls], snmpd.Addr())
+		len(devices.Targets()), devices.Targets()[0].Addr, devices.Targets()[len(devices.Targets())-1].Addr, tlsNote, snmpd.Addr())
 	fmt.Fprintf(out, "collector configs: %s, %s; labels: %s\n", filepath.Join(dir, "collect-gnmi.yaml"), filepath.Join(dir, "collect-snmp.yaml"), labels)
+	// A step sent before anyone listens is lost to gNMI, so the replay
+	// waits for the first collector: every device subscribed, or an SNMP
+	// request.
+	fmt.Fprintln(out, "waiting for a collector (all devices subscribed over gNMI, or an SNMP request) before stepping")
+	for ctx.Err() == nil {
+		req, _ := snmpd.Served()
+		if devices.Stats().Subscribers >= int64(len(devices.Targets())) || req > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	err = devices.Run(ctx, cfg.Sim.Speed, cfg.Sim.Span)
 	if ctx.Err() != nil {
 		return nil

@@ -482,11 +482,16 @@ func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, reg
 	return fleet.Labels(), nil
 }
 
+// SimStallTimeout is how long a stream from the simulated fleet may be
+// silent: three missed steps at the slower of the replay and the live pace.
+func SimStallTimeout(interval time.Duration, speed float64) time.Duration {
+	return max(time.Duration(3*float64(interval)/min(speed, 1)), 10*time.Second)
+}
+
 // simCollectorConfig subscribes to every leaf of the simulated devices,
-// sampled at the fleet's interval. A stream is stalled after three missed
-// steps at the slower of the replay and the live pace.
+// sampled at the fleet's interval, with SimStallTimeout.
 func simCollectorConfig(targets []agent.Target, interval time.Duration, speed float64) gnmi.Config {
-	stall := max(time.Duration(3*float64(interval)/min(speed, 1)), 10*time.Second)
+	stall := SimStallTimeout(interval, speed)
 	cfg := gnmi.Config{Subscriptions: []gnmi.Subscription{{Name: "fleet", Paths: []string{"/"}, SampleInterval: interval}}}
 	for _, t := range targets {
 		cfg.Targets = append(cfg.Targets, gnmi.Target{Name: t.Name, Address: t.Addr, StallTimeout: stall})
