@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -142,12 +141,6 @@ func (m *Maintain) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Reco
 	return nil
 }
 
-// maintainStateKey encodes a series as a changelog key: device, metric
-// and keys separated by NUL.
-func maintainStateKey(k schemas.SeriesKey) []byte {
-	return []byte(k.Device + "\x00" + k.Metric + "\x00" + k.Keys)
-}
-
 // Checkpoint implements Processor: one changelog record per series changed
 // since the last checkpoint.
 func (m *Maintain) Checkpoint(emit func(partition int32, key, value []byte)) {
@@ -157,7 +150,7 @@ func (m *Maintain) Checkpoint(emit func(partition int32, key, value []byte)) {
 			if !ok {
 				val = nil // forgotten: a tombstone
 			}
-			emit(n, maintainStateKey(k), val)
+			emit(n, stateKey(nil, k), val)
 		})
 	}
 }
@@ -165,11 +158,10 @@ func (m *Maintain) Checkpoint(emit func(partition int32, key, value []byte)) {
 // Restore implements Processor. A state of another version or of a signal
 // no longer configured is skipped with a warning: that series starts cold.
 func (m *Maintain) Restore(partition int32, key, value []byte) error {
-	parts := strings.SplitN(string(key), "\x00", 3)
-	if len(parts) != 3 {
-		return fmt.Errorf("maintain: changelog key %q is not device\\0metric\\0keys", key)
+	k, err := parseStateKey(key)
+	if err != nil {
+		return fmt.Errorf("maintain: %w", err)
 	}
-	k := schemas.SeriesKey{Device: parts[0], Metric: parts[1], Keys: parts[2]}
 	p := m.part(partition)
 	if value == nil {
 		p.t.Forget(k)
