@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -19,14 +18,11 @@ func newCollectCmd() *cobra.Command {
 under snmp:, and both publish Arrow batches per device to the samples topic. The file is checked
 every "reload" for a changed target list, which is applied without a restart. See
 collectors/README.md for the configuration.`,
-		Args:      cobra.ExactArgs(1),
+		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
 		ValidArgs: []string{"gnmi", "snmp"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if path == "" {
 				return errors.New("collect: -c FILE is required")
-			}
-			if args[0] != "gnmi" && args[0] != "snmp" {
-				return fmt.Errorf("collect: %q is not gnmi or snmp", args[0])
 			}
 			cfg, err := collectors.LoadConfig(path)
 			if err != nil {

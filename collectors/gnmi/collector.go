@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,17 +167,6 @@ func (c *Collector) SetTargets(targets []Target) error {
 	return nil
 }
 
-// Targets returns the names of the targets now collected.
-func (c *Collector) Targets() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]string, 0, len(c.targets))
-	for n := range c.targets {
-		out = append(out, n)
-	}
-	return out
-}
-
 func (c *Collector) forget(name string) {
 	c.pub.Forget(name)
 	if c.metrics != nil {
@@ -271,7 +261,7 @@ func (c *Collector) startTarget(tc Target) (*target, error) {
 	ctx, cancel := context.WithCancel(c.ctx)
 	t := &target{c: c, cfg: tc, conn: conn, cancel: cancel}
 	for _, s := range c.cfg.Subscriptions {
-		if len(tc.Subscriptions) > 0 && !contains(tc.Subscriptions, s.Name) {
+		if len(tc.Subscriptions) > 0 && !slices.Contains(tc.Subscriptions, s.Name) {
 			continue
 		}
 		opts := []DecoderOption{WithDedup(tc.Dedup == nil || *tc.Dedup), WithDerivedPower(tc.DerivePower == nil || *tc.DerivePower)}
@@ -296,15 +286,6 @@ func (c *Collector) startTarget(tc Target) (*target, error) {
 		}()
 	}
 	return t, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // stop ends the target's streams and waits until they produced their

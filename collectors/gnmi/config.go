@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"slices"
-	"strings"
 	"time"
 
 	pb "github.com/openconfig/gnmi/proto/gnmi"
@@ -326,12 +325,8 @@ func (t Target) stallTimeout(s Subscription) time.Duration {
 
 // String identifies a target in logs without secrets.
 func (t Target) String() string {
-	return t.Name + "@" + t.Address + strings.Repeat(" (tls)", btoi(t.TLS.Enabled))
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
+	if t.TLS.Enabled {
+		return t.Name + "@" + t.Address + " (tls)"
 	}
-	return 0
+	return t.Name + "@" + t.Address
 }

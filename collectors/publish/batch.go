@@ -72,9 +72,6 @@ func (b *Batch) SetDevice(device string) {
 	b.device = device
 }
 
-// Device returns the batch's device.
-func (b *Batch) Device() string { return b.device }
-
 // Len returns the number of rows appended since the last NewRecord.
 func (b *Batch) Len() int { return b.ts.Len() }
 
