@@ -622,6 +622,7 @@ func (d *Detect) restoreGroup(ps *partState, k schemas.SeriesKey, value []byte) 
 	for i, g := range d.cfg.Multivar.Groups {
 		if multivarPrefix+g.Name == k.Metric {
 			gi = i
+			break
 		}
 	}
 	if gi < 0 {
@@ -638,12 +639,8 @@ func (d *Detect) restoreGroup(ps *partState, k schemas.SeriesKey, value []byte) 
 	}
 	g.key = k
 	d.putGroup(ps, g)
-	// Series already held point to the group they had: relink them.
-	for _, st := range ps.series {
-		if st.grp != nil && st.grp.key == k {
-			st.grp = g
-		}
-	}
+	// Series restored with it link to it when Process next sees them
+	// (restore always starts from a dropped partition).
 	return nil
 }
 
