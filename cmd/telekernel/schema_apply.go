@@ -8,7 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/telekernel/telekernel/internal/app"
 	"github.com/telekernel/telekernel/internal/config"
+	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
 )
 
@@ -37,26 +39,28 @@ of --config, then from the flags.`,
 				if err != nil {
 					return err
 				}
-				cc := cfg.ClickHouse
-				pw, err := cc.Password.Load()
-				if err != nil {
-					return fmt.Errorf("clickhouse.password: %w", err)
-				}
+				// The file gives the connection; flags given on the command
+				// line win (a --password-file replaces the file's password).
 				f := cmd.Flags()
-				if !f.Changed("addr") && len(cc.Addr) > 0 {
-					c.Addr = cc.Addr
+				cc := cfg.ClickHouse
+				if f.Changed("password-file") {
+					cc.Password = secret.Source{}
 				}
-				if !f.Changed("database") && cc.Database != "" {
-					c.Database = cc.Database
+				base, err := app.ClickHouseConfig(cc)
+				if err != nil {
+					return err
 				}
-				if !f.Changed("username") && cc.Username != "" {
-					c.Username = cc.Username
+				if f.Changed("addr") || len(base.Addr) == 0 {
+					base.Addr = c.Addr
 				}
-				if !f.Changed("password-file") && c.Password == "" {
-					c.Password = pw.Reveal()
+				if f.Changed("database") || base.Database == "" {
+					base.Database = c.Database
 				}
-				c.TLS = clickhouse.TLSConfig{Enable: cc.TLS.Enabled, CAFile: cc.TLS.CAFile, CertFile: cc.TLS.CertFile, KeyFile: cc.TLS.KeyFile,
-					ServerName: cc.TLS.ServerName, InsecureSkipVerify: cc.TLS.InsecureSkipVerify}
+				if f.Changed("username") || base.Username == "" {
+					base.Username = c.Username
+				}
+				base.PasswordFile, base.Layout, base.TTLDays, base.DetectionsTTLDays = c.PasswordFile, c.Layout, c.TTLDays, c.DetectionsTTLDays
+				c = base
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()

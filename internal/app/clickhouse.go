@@ -14,20 +14,30 @@ import (
 
 type addStage func(name, group, topic string, sink pipeline.Sink, rows int, every time.Duration, afterDetect bool) error
 
+// ClickHouseConfig is the sink's connection config for the clickhouse
+// section of a config file, the password loaded from its source.
+func ClickHouseConfig(c config.ClickHouse) (clickhouse.Config, error) {
+	pw, err := c.Password.Load()
+	if err != nil {
+		return clickhouse.Config{}, fmt.Errorf("clickhouse.password: %w", err)
+	}
+	return clickhouse.Config{
+		Addr: c.Addr, Database: c.Database, Username: c.Username, Password: pw.Reveal(),
+		TLS: clickhouse.TLSConfig{Enable: c.TLS.Enabled, CAFile: c.TLS.CAFile, CertFile: c.TLS.CertFile, KeyFile: c.TLS.KeyFile,
+			ServerName: c.TLS.ServerName, InsecureSkipVerify: c.TLS.InsecureSkipVerify},
+	}, nil
+}
+
 // addClickHouse connects to ClickHouse when it is configured, creates the
 // tables, and adds a stage per table: samples, detections, power and
 // maintenance.
 func addClickHouse(ctx context.Context, cfg *config.Config, log *slog.Logger, add addStage) (io.Closer, error) {
 	c := cfg.ClickHouse
-	pw, err := c.Password.Load()
+	cc, err := ClickHouseConfig(c)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse.password: %w", err)
+		return nil, err
 	}
-	s, err := clickhouse.New(ctx, clickhouse.Config{
-		Addr: c.Addr, Database: c.Database, Username: c.Username, Password: pw.Reveal(),
-		TLS: clickhouse.TLSConfig{Enable: c.TLS.Enabled, CAFile: c.TLS.CAFile, CertFile: c.TLS.CertFile, KeyFile: c.TLS.KeyFile,
-			ServerName: c.TLS.ServerName, InsecureSkipVerify: c.TLS.InsecureSkipVerify},
-	}, clickhouse.WithLogger(log))
+	s, err := clickhouse.New(ctx, cc, clickhouse.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}
