@@ -720,17 +720,18 @@ func (d *Detect) emit(emit func(*kgo.Record), st *seriesState, state string, ts,
 
 // send encodes det and emits it to the detection topic.
 func (d *Detect) send(emit func(*kgo.Record), det *schemas.Detection, state, fp string) error {
+	return sendDetection(emit, d.topic, d.cfg.Source, d.metrics, det, state, fp)
+}
+
+// sendDetection emits det keyed by its fingerprint, in the CloudEvents
+// binding, and counts it.
+func sendDetection(emit func(*kgo.Record), topic, source string, m *Metrics, det *schemas.Detection, state, fp string) error {
 	val, err := schemas.MarshalDetection(det)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrStop, err)
 	}
-	hs := schemas.DetectionHeaders(det, d.cfg.Source)
-	kh := make([]kgo.RecordHeader, len(hs))
-	for i, h := range hs {
-		kh[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
-	}
-	d.metrics.outputs.WithLabelValues(state).Inc()
-	emit(&kgo.Record{Topic: d.topic, Key: []byte(fp), Value: val, Headers: kh})
+	m.outputs.WithLabelValues(state).Inc()
+	emit(&kgo.Record{Topic: topic, Key: []byte(fp), Value: val, Headers: RecordHeaders(schemas.DetectionHeaders(det, source))})
 	return nil
 }
 

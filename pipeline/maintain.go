@@ -125,13 +125,9 @@ func (m *Maintain) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Reco
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrStop, err)
 		}
-		var kh []kgo.RecordHeader
-		for _, h := range schemas.MaintenanceHeaders(&e, m.cfg.Source) {
-			kh = append(kh, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-		}
 		m.log.Info("maintenance", "state", e.State, "device", e.Device, "component", e.Component, "signal", e.Signal,
 			"predicted_failure", e.PredictedFailure, "confidence", e.Confidence, "close_reason", e.CloseReason)
-		emit(&kgo.Record{Topic: m.topic, Key: []byte(e.Key), Value: val, Headers: kh})
+		emit(&kgo.Record{Topic: m.topic, Key: []byte(e.Key), Value: val, Headers: RecordHeaders(schemas.MaintenanceHeaders(&e, m.cfg.Source))})
 	}
 	n := 0
 	for _, p := range m.parts {

@@ -167,13 +167,7 @@ func (p *Power) emitRows(emit func(*kgo.Record), rows []schemas.PowerRow) error 
 }
 
 // PowerHeaders returns the Kafka headers of a tk.power message.
-func PowerHeaders() []kgo.RecordHeader {
-	var out []kgo.RecordHeader
-	for _, h := range schemas.PowerHeaders() {
-		out = append(out, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-	}
-	return out
-}
+func PowerHeaders() []kgo.RecordHeader { return RecordHeaders(schemas.PowerHeaders()) }
 
 func (p *Power) emitResidual(emit func(*kgo.Record), r *power.Residual) error {
 	state := schemas.StateResolved
@@ -212,16 +206,7 @@ func (p *Power) emitResidual(emit func(*kgo.Record), r *power.Residual) error {
 		det.EndsAt = &end
 	}
 	p.log.Info("power residual", "state", state, "device", r.Device, "measured_w", r.Measured, "modelled_w", r.Modelled, "z", r.Z)
-	val, err := schemas.MarshalDetection(det)
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrStop, err)
-	}
-	var kh []kgo.RecordHeader
-	for _, h := range schemas.DetectionHeaders(det, p.cfg.Source) {
-		kh = append(kh, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-	}
-	emit(&kgo.Record{Topic: p.detTopic, Key: []byte(fp), Value: val, Headers: kh})
-	return nil
+	return sendDetection(emit, p.detTopic, p.cfg.Source, p.metrics, det, state, fp)
 }
 
 // Checkpoint implements Processor: the state of every model whose fit

@@ -71,3 +71,12 @@ func Headers(r *kgo.Record) []schemas.Header {
 	}
 	return hs
 }
+
+// RecordHeaders returns headers of the schemas codecs as Kafka headers.
+func RecordHeaders(hs []schemas.Header) []kgo.RecordHeader {
+	out := make([]kgo.RecordHeader, len(hs))
+	for i, h := range hs {
+		out[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+	}
+	return out
+}
