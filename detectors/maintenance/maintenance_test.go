@@ -293,7 +293,9 @@ func TestCounterSignal(t *testing.T) {
 }
 
 // TestBiasTemperatureCorrection: a laser's bias follows its temperature;
-// a hot spell (a stopped fan) is not an ageing laser, a real rise is.
+// a chassis warming over hours (a fan slowing down) is not an ageing laser,
+// a real rise is. The warming is a ramp, not a step, so the step guard
+// (TestStepLike) does not hide it and only the correction keeps it out.
 func TestBiasTemperatureCorrection(t *testing.T) {
 	run := func(ageing, correct bool) []schemas.MaintenanceEvent {
 		sigs := DefaultSignals()
@@ -308,8 +310,8 @@ func TestBiasTemperatureCorrection(t *testing.T) {
 		for m := 0; m < 120*60; m += 10 {
 			h := float64(m) / 60
 			temp := 45 + 3*math.Sin(2*math.Pi*h/24) + 0.2*rng.NormFloat64()
-			if h >= 60 && h < 70 {
-				temp += 10 // the chassis runs hot for 10 hours
+			if h >= 60 && h < 72 {
+				temp += h - 60 // the chassis warms by 1 °C an hour for 12 hours
 			}
 			bias := 7 * (1 + 0.015*(temp-40))
 			if ageing && h >= 50 {
@@ -341,4 +343,38 @@ func TestBiasTemperatureCorrection(t *testing.T) {
 	if lead := cross.Sub(evs[0].EventTime); lead < 24*time.Hour {
 		t.Errorf("opened only %v before the crossing", lead)
 	}
+}
+
+func TestStepLike(t *testing.T) {
+	f := func(name string, y []float64, want bool) {
+		t.Helper()
+		ts := make([]float64, len(y))
+		for i := range ts {
+			ts[i] = float64(i)
+		}
+		tr, _ := Fit(ts, y, nil)
+		if got := StepLike(ts, y, tr); got != want {
+			t.Errorf("%s: StepLike = %v, want %v", name, got, want)
+		}
+	}
+	noise := []float64{0.3, -0.2, 0.1, -0.4, 0.2, 0.0, -0.1, 0.4, -0.3, 0.1, -0.2, 0.3}
+	ramp := make([]float64, len(noise))
+	step := make([]float64, len(noise))
+	stick := make([]float64, len(noise))
+	for i, e := range noise {
+		ramp[i] = 40 + 0.8*float64(i) + e
+		step[i] = 40 + e
+		if i >= 5 {
+			step[i] += 12
+		}
+		stick[i] = 40 + e
+		if i >= 6 {
+			stick[i] += 1.5 * float64(i-5)
+		}
+	}
+	f("ramp", ramp, false)
+	f("hot after a fan stopped", step, true)
+	f("degradation that began mid-window", stick, false)
+	f("noise", noise, false)
+	f("too short", step[:5], false)
 }

@@ -464,7 +464,11 @@ func (t *Tracker) evaluate(s *series, now int64, med float64) {
 	}
 	horizon := t.cfg.Horizon.Hours()
 	if !s.open {
-		if toward && conf >= t.cfg.MinConfidence && ttf <= horizon && progress >= t.cfg.MinProgress {
+		// A level shift that has already happened (a fan stopped and the
+		// chassis runs hot) is not a trend to extrapolate: the detect stage
+		// reports steps, this tracker predicts degradations.
+		if toward && conf >= t.cfg.MinConfidence && ttf <= horizon && progress >= t.cfg.MinProgress &&
+			!StepLike(s.bt[len(s.bt)-tr.N:], s.by[len(s.by)-tr.N:], tr) {
 			e := t.event(s, tr, now, level, thr, src, dir, conf, ttf)
 			s.open, s.calm = true, 0
 			e.OpenedAt = time.Unix(0, now).UTC()

@@ -90,3 +90,52 @@ func median(s []float64) float64 {
 	}
 	return (s[n/2-1] + s[n/2]) / 2
 }
+
+// stepRatio is the largest share of a line's squared residuals that a
+// two-level fit may leave for the points to count as a step: a level shift
+// that has already happened, not a degradation still under way. For a
+// straight ramp the two-level fit leaves more than the line (the ratio is
+// 1 + rise²/(48σ²) in expectation, a little less after choosing the best
+// split of pure noise), so one half is far from any ramp.
+const stepRatio = 0.5
+
+// minStepSide is the fewest points on each side of a step's split.
+const minStepSide = 3
+
+// StepLike reports whether the points (t[i], y[i]) are explained much
+// better by one level shift (two flat levels) than by the trend tr fitted to
+// them: a chassis that ran hot when its fan stopped, then stayed hot, is a
+// step, and extrapolating it as a trend predicts a failure that never comes.
+func StepLike(t, y []float64, tr Trend) bool {
+	n := len(y)
+	if n < 2*minStepSide {
+		return false
+	}
+	var line float64
+	for i := range y {
+		r := y[i] - tr.At(t[i])
+		line += r * r
+	}
+	if line == 0 {
+		return false
+	}
+	// Prefix sums give each split's two-level SSE in O(1).
+	var sum, sq float64
+	for _, v := range y {
+		sum += v
+		sq += v * v
+	}
+	best := math.Inf(1)
+	var ls, lq float64
+	for k := 1; k < n; k++ {
+		ls += y[k-1]
+		lq += y[k-1] * y[k-1]
+		if k < minStepSide || n-k < minStepSide {
+			continue
+		}
+		rs, rq := sum-ls, sq-lq
+		sse := lq - ls*ls/float64(k) + rq - rs*rs/float64(n-k)
+		best = math.Min(best, sse)
+	}
+	return best < stepRatio*line
+}
