@@ -11,7 +11,8 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
-	"github.com/telekernel/telekernel/benchmarks/nab"
+	"github.com/telekernel/telekernel/backtest/nab"
+	onsets "github.com/telekernel/telekernel/benchmarks/nab"
 	"github.com/telekernel/telekernel/detectors/ensemble"
 )
 
@@ -57,7 +58,7 @@ NAB's own scorer can score the same files, and prints the normalised NAB scores
 			if err != nil {
 				return fmt.Errorf("eval nab: %w", err)
 			}
-			if output != string(nab.OutputOnset) && output != string(nab.OutputScore) {
+			if output != string(onsets.OutputOnset) && output != string(onsets.OutputScore) {
 				return fmt.Errorf("eval nab: --output %q must be onset or score", output)
 			}
 			c, err := nab.Load(data, labels)
@@ -65,14 +66,14 @@ NAB's own scorer can score the same files, and prints the normalised NAB scores
 				return fmt.Errorf("eval nab: %w", err)
 			}
 			start := time.Now()
-			scores := c.Run(nab.Ensemble(sh, nab.Output(output)), workers)
+			scores := c.Run(onsets.Ensemble(sh, onsets.Output(output)), workers)
 			elapsed := time.Since(start)
 			points := 0
 			for _, s := range c.Series {
 				points += s.Len()
 			}
 			if out != "" {
-				if err := c.WriteResults(out, nab.DetectorName, scores); err != nil {
+				if err := c.WriteResults(out, onsets.DetectorName, scores); err != nil {
 					return fmt.Errorf("eval nab: %w", err)
 				}
 			}
@@ -84,9 +85,9 @@ NAB's own scorer can score the same files, and prints the normalised NAB scores
 			fmt.Fprintf(w, "%d files, %d points in %v (%.0f points/s on %d workers)\n", len(c.Series), points,
 				elapsed.Round(time.Millisecond), float64(points)/elapsed.Seconds(), workers)
 			if out != "" {
-				fmt.Fprintf(w, "results: %s\n", filepath.Join(out, nab.DetectorName))
+				fmt.Fprintf(w, "results: %s\n", filepath.Join(out, onsets.DetectorName))
 			}
-			nab.PrintScores(w, nab.DetectorName, res)
+			nab.PrintScores(w, onsets.DetectorName, res)
 			if perFile {
 				for _, ps := range res {
 					nab.PrintFiles(w, ps)
@@ -100,7 +101,7 @@ NAB's own scorer can score the same files, and prints the normalised NAB scores
 	f.StringVar(&labels, "labels", "", "NAB combined_windows.json")
 	f.StringVar(&out, "out", "", "results folder (NAB layout); empty: do not write")
 	f.StringVarP(&cfgPath, "config", "c", "", "ensemble configuration (YAML); default: the built-in defaults")
-	f.StringVar(&output, "output", string(nab.OutputOnset), "anomaly_score column: onset (score where an alert fires) or score (every point)")
+	f.StringVar(&output, "output", string(onsets.OutputOnset), "anomaly_score column: onset (score where an alert fires) or score (every point)")
 	f.BoolVar(&perFile, "files", false, "also print every file's score per profile")
 	f.IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "files processed in parallel")
 	return cmd
