@@ -27,9 +27,11 @@ type Source interface {
 	Close() error
 }
 
-// Span is the event-time range of one device's samples, Unix nanoseconds.
+// Span is the event-time range of one device's samples, Unix nanoseconds,
+// and the number of times its timestamp advanced (Steps).
 type Span struct {
 	First, Last int64
+	Steps       int64
 }
 
 // Hours returns the span's length in hours.
@@ -46,15 +48,9 @@ type Stats struct {
 	// the Stats given to a progress function it is Run's own map: read it
 	// there, do not keep it.
 	Devices map[string]Span
-}
-
-// DeviceHours returns the sum of the devices' spans in hours.
-func (s *Stats) DeviceHours() float64 {
-	h := 0.0
-	for _, sp := range s.Devices {
-		h += sp.Hours()
-	}
-	return h
+	// StateSeries are the series that carried state samples (oper-status
+	// and the like): detections on them are state-based.
+	StateSeries map[schemas.SeriesKey]bool
 }
 
 // Option configures Run.
@@ -96,7 +92,7 @@ func Run(ctx context.Context, cfg pipeline.DetectConfig, src Source, opts ...Opt
 	for _, f := range opts {
 		f(&o)
 	}
-	st := Stats{Devices: map[string]Span{}}
+	st := Stats{Devices: map[string]Span{}, StateSeries: map[schemas.SeriesKey]bool{}}
 	det, err := pipeline.NewDetect(cfg, detectionsTopic, pipeline.NewMetrics(prometheus.NewRegistry()), o.log)
 	if err != nil {
 		return nil, st, fmt.Errorf("cannot start the detect stage: %w", err)
@@ -172,20 +168,30 @@ func encode(sb *schemas.SampleBuilder, batch []schemas.Sample) ([]byte, error) {
 	return val, nil
 }
 
-// count adds a batch of one device to the points, batches and device
-// spans.
+// count adds a batch of one device to the points, batches, device spans
+// and state series.
 func (s *Stats) count(batch []schemas.Sample) {
 	s.Points += int64(len(batch))
 	s.Batches++
-	lo, hi := batch[0].TS, batch[0].TS
-	for i := range batch {
-		lo, hi = min(lo, batch[i].TS), max(hi, batch[i].TS)
-	}
 	dev := batch[0].Device
-	if sp, ok := s.Devices[dev]; ok {
-		lo, hi = min(lo, sp.First), max(hi, sp.Last)
+	sp, ok := s.Devices[dev]
+	if !ok {
+		sp = Span{First: batch[0].TS, Last: batch[0].TS}
 	}
-	s.Devices[dev] = Span{lo, hi}
+	for i := range batch {
+		smp := &batch[i]
+		if smp.TS > sp.Last {
+			sp.Last = smp.TS
+			sp.Steps++
+		}
+		sp.First = min(sp.First, smp.TS)
+		if smp.Kind == schemas.KindState {
+			if k := smp.Series(); !s.StateSeries[k] {
+				s.StateSeries[k] = true
+			}
+		}
+	}
+	s.Devices[dev] = sp
 }
 
 // finish returns a copy of s with the elapsed time and detection count.
