@@ -87,7 +87,8 @@ func DefaultMapping() *Mapping {
 // LoadMapping reads a YAML override of DefaultMapping from path: leaves
 // are added or replaced, suffixes are tried before the default ones, and
 // native_prefix, default_kind and device_pattern replace the defaults when
-// set. Errors name the file, the line and the field.
+// set. A listed leaf without a kind takes it from the merged suffixes and
+// default kind. Errors name the file, the line and the field.
 func LoadMapping(path string) (*Mapping, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -101,13 +102,6 @@ func ParseMapping(name string, data []byte) (*Mapping, error) {
 	var o Mapping
 	m := DefaultMapping()
 	err := yamlfile.Decode(name, data, &o, func() error {
-		for leaf, l := range o.Leaves {
-			if l.Kind == "" {
-				l.Kind = m.kindOf(leaf)
-				o.Leaves[leaf] = l
-			}
-			m.Leaves[leaf] = l
-		}
 		m.Suffixes = append(o.Suffixes, m.Suffixes...)
 		if o.NativePrefix != "" {
 			m.NativePrefix = strings.TrimRight(o.NativePrefix, "/")
@@ -117,6 +111,12 @@ func ParseMapping(name string, data []byte) (*Mapping, error) {
 		}
 		if o.DevicePattern != "" {
 			m.DevicePattern = o.DevicePattern
+		}
+		for leaf, l := range o.Leaves {
+			if l.Kind == "" {
+				l.Kind = m.kindOf(leaf) // by the merged suffixes and default
+			}
+			m.Leaves[leaf] = l
 		}
 		return m.compile()
 	})

@@ -97,11 +97,20 @@ func eventCell(e *EventResult) string {
 	if !e.Detected {
 		return "missed"
 	}
-	s := fmt.Sprintf("%+v %s", e.Latency.Round(time.Second), shortMetric(e.Metric))
+	s := signed(e.Latency) + " " + shortMetric(e.Metric)
 	if e.StateDetected {
-		s += fmt.Sprintf(" (state %+v)", e.StateLatency.Round(time.Second))
+		s += " (state " + signed(e.StateLatency) + ")"
 	}
 	return s
+}
+
+// signed formats a latency to the second with its sign.
+func signed(d time.Duration) string {
+	d = d.Round(time.Second)
+	if d >= 0 {
+		return "+" + d.String()
+	}
+	return d.String()
 }
 
 // shortMetric is the last element of a metric path.
