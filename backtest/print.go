@@ -66,10 +66,10 @@ func printReport(row func(string, func(r *Result) string)) {
 	row("missed events", func(r *Result) string { return fmt.Sprint(r.Report.Missed) })
 	row("device-hours", func(r *Result) string { return fmt.Sprintf("%.2f", r.Report.DeviceHours) })
 	row("false incidents (outside every event)", func(r *Result) string {
-		return fmt.Sprintf("%d (%.2f per device-hour)", r.Report.FalseAny, r.Report.FalseAnyPerDeviceHour)
+		return fmt.Sprintf("%d (%.3g per device-hour)", r.Report.FalseAny, r.Report.FalseAnyPerDeviceHour)
 	})
 	row("false incidents (outside own events)", func(r *Result) string {
-		return fmt.Sprintf("%d (%.2f per device-hour)", r.Report.FalseOwn, r.Report.FalseOwnPerDeviceHour)
+		return fmt.Sprintf("%d (%.3g per device-hour)", r.Report.FalseOwn, r.Report.FalseOwnPerDeviceHour)
 	})
 }
 
