@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -78,4 +79,30 @@ func TestEvalBadInput(t *testing.T) {
 	f(`b.csv:2: start: "later" is neither epoch seconds nor RFC 3339`, "--format", "wide-csv", "--data", data, "--labels", bad)
 	f(`format "csv" is not one of parquet, nab, wide-csv`, "--format", "csv", "--data", data)
 	f("--data and --format are required", "--data", data)
+}
+
+// TestEvalDeviceFlag names the device of a wide CSV with --device.
+func TestEvalDeviceFlag(t *testing.T) {
+	labels := writeFile(t, "labels.csv", "node,start,end\ncore-1,1500005000,1500005100\n")
+	code, out, errs := tk(t, "eval", "--format", "wide-csv", "--data", stepCSV(t), "--device", "core-1", "--labels", labels)
+	if code != 0 || !regexp.MustCompile(`events detected\|\s+1/1\|`).MatchString(out) || !strings.Contains(out, "core-1") {
+		t.Errorf("code %d, stderr %q, want core-1's event detected:\n%s", code, errs, out)
+	}
+}
+
+// TestNoBenchmarksImport checks that the binary does not import
+// benchmarks/ (issue 12: one detector path, no scoring logic only there).
+func TestNoBenchmarksImport(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if strings.Contains(p, "/telekernel/benchmarks") {
+			t.Errorf("cmd/telekernel imports %s", p)
+		}
+	}
+	if !strings.Contains(string(out), "telekernel/backtest\n") {
+		t.Error("go list -deps does not list backtest: the check sees nothing")
+	}
 }
