@@ -79,6 +79,10 @@ func TestEvalBadInput(t *testing.T) {
 	f(`b.csv:2: start: "later" is neither epoch seconds nor RFC 3339`, "--format", "wide-csv", "--data", data, "--labels", bad)
 	f(`format "csv" is not one of parquet, nab, wide-csv`, "--format", "csv", "--data", data)
 	f("--data and --format are required", "--data", data)
+	badCfg := writeFile(t, "bad.yaml", "detect:\n  alert:\n    fire_z: -1\n")
+	f("bad.yaml:3: detect.alert.fire_z: -1 must be positive", "--format", "wide-csv", "--data", data, "-c", badCfg)
+	badMap := writeFile(t, "map.yaml", "leaves:\n  x: {kind: state}\n")
+	f(`map.yaml:2: leaves.x.kind: "state" is not counter or gauge`, "--format", "wide-csv", "--data", data, "--mapping", badMap)
 }
 
 // TestEvalDeviceFlag names the device of a wide CSV with --device.
