@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // stepCSV is a wide CSV of device r1: a gauge around 100 at 10 s steps that
@@ -108,5 +109,55 @@ func TestNoBenchmarksImport(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "telekernel/backtest\n") {
 		t.Error("go list -deps does not list backtest: the check sees nothing")
+	}
+}
+
+// TestEvalReplaysRun runs the embedded default for a few seconds (3
+// devices, the default traffic spike on sim-01 45 minutes in), then
+// backtests its Parquet lake against its labels.jsonl: the replay sees
+// every sample the run wrote and emits as many detections as the run's
+// detect stage did, and once the data covers the spike it is detected.
+func TestEvalReplaysRun(t *testing.T) {
+	data := t.TempDir()
+	code, out, stderr := tk(t, "run", "--for", "10s", "--devices", "3", "--data", data, "--http", "off")
+	if code != 0 {
+		t.Fatalf("run: code %d\n%s", code, stderr)
+	}
+	m := regexp.MustCompile(`(\d+) samples in .*, (\d+) detections,`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("summary %q does not match", out)
+	}
+	code, js, stderr := tk(t, "eval", "--format", "parquet", "--data", data, "--labels", data+"/labels.jsonl", "--json")
+	if code != 0 {
+		t.Fatalf("eval: code %d\n%s", code, stderr)
+	}
+	var res []struct {
+		Points     int64
+		Detections int
+		Report     struct {
+			Detected int
+			Events   []struct{ End time.Time }
+			Devices  []struct {
+				Device string
+				Hours  float64
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(js), &res); err != nil {
+		t.Fatalf("json: %v\n%s", err, js)
+	}
+	r := res[0]
+	if fmt.Sprint(r.Points) != m[1] || fmt.Sprint(r.Detections) != m[2] {
+		t.Errorf("eval replayed %d samples with %d detections; the run had %s samples and %s detections", r.Points, r.Detections, m[1], m[2])
+	}
+	hours := 0.0
+	for _, d := range r.Report.Devices {
+		if d.Device == "sim-01" {
+			hours = d.Hours
+		}
+	}
+	t.Logf("run: %s samples, %s detections; eval: %d/%d events detected, sim-01 spans %.2f h", m[1], m[2], r.Report.Detected, len(r.Report.Events), hours)
+	if hours > 1 && r.Report.Detected != len(r.Report.Events) {
+		t.Errorf("the data covers the spike (%.2f h) but %d of %d events are detected", hours, r.Report.Detected, len(r.Report.Events))
 	}
 }
