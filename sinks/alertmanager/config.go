@@ -101,8 +101,8 @@ func (c Config) Validate() error {
 	if c.TLS.Enabled && u.Scheme != "https" {
 		return errors.New("tls: enabled but url is not https")
 	}
-	if _, err := c.TLS.Client(); err != nil {
-		return err
+	if err := c.TLS.Validate(); err != nil {
+		return fmt.Errorf("tls.%w", err)
 	}
 	if c.GeneratorURL != "" {
 		g, err := url.Parse(c.GeneratorURL)

@@ -118,7 +118,7 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 	}
 	tc, err := cfg.TLS.Client()
 	if err != nil {
-		return nil, fmt.Errorf("alertmanager: invalid config: %w", err)
+		return nil, fmt.Errorf("alertmanager: invalid config: tls.%w", err)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tc
