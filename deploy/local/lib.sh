@@ -203,10 +203,10 @@ tk_usage() {
 tk_tls_certs() {
   local dir="$TK_LOCAL_DIR/tls"
   mkdir -p "$dir"
+  command -v openssl >/dev/null || tk_apt_install openssl
   (
     flock -w 120 7 || tk_die "timed out waiting for $dir/.lock"
     [[ -s $dir/ca.pem && -s $dir/server.pem && -s $dir/server.key ]] && exit 0
-    command -v openssl >/dev/null || tk_die "openssl not found (needed to generate the test certificates)"
     tk_log "generating a test CA and a server certificate for 127.0.0.1 in $dir"
     umask 077
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
