@@ -83,6 +83,9 @@ func (c *Config) Validate() error {
 	if err := c.HTTP.Validate(); err != nil {
 		return fmt.Errorf("http.%w", err)
 	}
+	if err := pipeline.CheckTopicName(c.Topic); err != nil {
+		return fmt.Errorf("topic: %w", err)
+	}
 	if len(c.Kafka.Brokers) == 0 {
 		return errors.New("kafka.brokers: at least one broker is required")
 	}

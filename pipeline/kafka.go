@@ -172,6 +172,20 @@ func connectHint(err error) string {
 	return "is Kafka running there, and are TLS/SASL settings right?"
 }
 
+// CheckTopicName reports why name is not a legal Kafka topic name (1 to
+// 249 of a-z A-Z 0-9 . _ -, not "." or ".."), or nil.
+func CheckTopicName(name string) error {
+	if name == "" || name == "." || name == ".." || len(name) > 249 {
+		return fmt.Errorf("%q is not a Kafka topic name (1 to 249 characters, not . or ..)", name)
+	}
+	for _, r := range name {
+		if !(r == '.' || r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return fmt.Errorf("%q has %q: a Kafka topic name takes only a-z, A-Z, 0-9, '.', '_' and '-'", name, r)
+		}
+	}
+	return nil
+}
+
 // TopicSpec describes a topic the process needs.
 type TopicSpec struct {
 	Name       string

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/telekernel/telekernel/pipeline"
 )
 
 // validateResources checks what a start would refuse beyond the values:
@@ -38,6 +40,27 @@ func (c *Config) validateResources() error {
 	if *c.Parquet.Enabled && slices.Contains(c.Stages, "parquet") {
 		if err := writableDir(c.Parquet.Root); err != nil {
 			return fmt.Errorf("parquet.root: %w", err)
+		}
+	}
+	if *c.Sim.Enabled {
+		if err := writableDir(filepath.Dir(c.Sim.LabelsFile)); err != nil {
+			return fmt.Errorf("sim.labels_file: %w", err)
+		}
+	}
+	return nil
+}
+
+// validateTopics checks the topic names and the group prefix against
+// Kafka's rules (1 to 249 of a-z A-Z 0-9 . _ -, not "." or ".."), which the
+// broker would otherwise enforce at start.
+func (c *Config) validateTopics() error {
+	t := c.Topics
+	for _, f := range []struct{ field, name string }{
+		{"samples", t.Samples}, {"detections", t.Detections}, {"dead_letters", t.DeadLetters},
+		{"alert_state", t.AlertState}, {"power", t.Power}, {"maintenance", t.Maintenance}, {"group_prefix", t.GroupPrefix},
+	} {
+		if err := pipeline.CheckTopicName(f.name); err != nil {
+			return fmt.Errorf("topics.%s: %w", f.field, err)
 		}
 	}
 	return nil

@@ -259,6 +259,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("stages[%d]: %q is not one of %s", i, s, strings.Join(StageNames, ", "))
 		}
 	}
+	if err := c.validateTopics(); err != nil {
+		return err
+	}
 	if c.Topics.Partitions < 1 {
 		return fmt.Errorf("topics.partitions: %d must be at least 1", c.Topics.Partitions)
 	}

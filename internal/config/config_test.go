@@ -110,7 +110,10 @@ func TestCheckRefusesWhatRunRefuses(t *testing.T) {
 	f("http:\n  tls: {cert_file: /nonexistent/c.pem, key_file: /k.pem}\n", "bad.yaml:2: http.tls.cert_file: cannot read it")
 	f("http:\n  username: prom\n", "bad.yaml:1: http.password: required with username")
 	f("parquet:\n  root: "+file+"/lake\n", "bad.yaml:2: parquet.root: "+file+"/lake is not a folder ("+file+" is a file)")
+	f("sim:\n  labels_file: "+file+"/labels.jsonl\n", "bad.yaml:2: sim.labels_file: "+file+" is not a folder")
 	// Values.
+	f("topics:\n  samples: tk samples\n", `bad.yaml:2: topics.samples: "tk samples" has ' ': a Kafka topic name takes only`)
+	f("topics:\n  group_prefix: \"..\"\n", `bad.yaml:2: topics.group_prefix: ".." is not a Kafka topic name`)
 	f("parquet:\n  flush_interval: -1s\n", "bad.yaml:2: parquet.flush_interval: -1s must be positive")
 	f("clickhouse:\n  flush_rows: -5\n", "bad.yaml:2: clickhouse.flush_rows: -5 must be positive")
 	f("sim:\n  backfill: 1h\n  span: -1h\n", "bad.yaml:3: sim.span: -1h0m0s must not be negative")

@@ -8,12 +8,18 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// What pathAt looks for.
+const (
+	findKey        = iota // a mapping key named text
+	findScalar            // a scalar value equal to text
+	findCollection        // a list or mapping value
+)
+
 // pathAt returns the field path ("kafka.tls.ca_file", "sim.faults[0].kind")
-// of the node on line that is a mapping key named text (key true) or a
-// scalar value equal to text (key false); the deepest such node wins, so a
+// of the node on line that find describes; the deepest such node wins, so a
 // flow mapping on one line resolves to the inner field. It returns "" when
 // no node matches.
-func pathAt(root *yaml.Node, line int, text string, key bool) string {
+func pathAt(root *yaml.Node, line int, text string, find int) string {
 	best, bestDepth := "", -1
 	var walk func(n *yaml.Node, path string, depth int)
 	walk = func(n *yaml.Node, path string, depth int) {
@@ -26,18 +32,24 @@ func pathAt(root *yaml.Node, line int, text string, key bool) string {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, val := n.Content[i], n.Content[i+1]
 				p := join(path, k.Value)
-				if k.Line == line && depth > bestDepth && ((key && k.Value == text) || (!key && val.Kind == yaml.ScalarNode && val.Value == text)) {
-					best, bestDepth = p, depth
+				var hit bool
+				switch find {
+				case findKey:
+					hit = k.Line == line && k.Value == text
+				case findScalar:
+					hit = val.Kind == yaml.ScalarNode && val.Line == line && val.Value == text
+				case findCollection:
+					hit = val.Kind != yaml.ScalarNode && val.Line == line
 				}
-				if !key && val.Kind != yaml.ScalarNode && val.Line == line && depth > bestDepth {
-					best, bestDepth = p, depth // a list or section where a scalar belongs
+				if hit && depth > bestDepth {
+					best, bestDepth = p, depth
 				}
 				walk(val, p, depth+1)
 			}
 		case yaml.SequenceNode:
 			for i, c := range n.Content {
 				p := path + "[" + strconv.Itoa(i) + "]"
-				if !key && c.Kind == yaml.ScalarNode && c.Line == line && c.Value == text && depth > bestDepth {
+				if find == findScalar && c.Kind == yaml.ScalarNode && c.Line == line && c.Value == text && depth > bestDepth {
 					best, bestDepth = p, depth
 				}
 				walk(c, p, depth+1)

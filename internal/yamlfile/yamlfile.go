@@ -67,22 +67,34 @@ func decodeError(name string, root *yaml.Node, v any, msgs []string) error {
 		line, _ := strconv.Atoi(sm[1])
 		msg := sm[2]
 		if um := reUnknown.FindStringSubmatch(msg); um != nil {
-			path := pathAt(root, line, um[1], true)
+			path := pathAt(root, line, um[1], findKey)
 			msg = "unknown field"
 			if s := suggest(fieldsAt(v, parentOf(path)), um[1]); s != "" {
 				msg += " (did you mean " + s + "?)"
 			}
-			out = append(out, fmt.Sprintf("%s:%d: %s: %s", name, line, path, msg))
+			out = append(out, at(name, line, path, msg))
 			continue
 		}
 		if tm := reType.FindStringSubmatch(msg); tm != nil {
-			path := pathAt(root, line, tm[2], false)
-			out = append(out, fmt.Sprintf("%s:%d: %s: %s", name, line, path, typeProblem(tm[1], tm[2], tm[3])))
+			find := findScalar
+			if tm[1] == "seq" || tm[1] == "map" {
+				find = findCollection
+			}
+			path := pathAt(root, line, tm[2], find)
+			out = append(out, at(name, line, path, typeProblem(tm[1], tm[2], tm[3])))
 			continue
 		}
 		out = append(out, fmt.Sprintf("%s:%d: %s", name, line, msg))
 	}
 	return errors.New(strings.Join(out, "; "))
+}
+
+// at formats "NAME:LINE: path: msg", without the path when it is unknown.
+func at(name string, line int, path, msg string) string {
+	if path == "" {
+		return fmt.Sprintf("%s:%d: %s", name, line, msg)
+	}
+	return fmt.Sprintf("%s:%d: %s: %s", name, line, path, msg)
 }
 
 // typeProblem says why a value of YAML tag tag cannot be a goType.
