@@ -145,3 +145,24 @@ func TestHTTPConfigValidate(t *testing.T) {
 	f(HTTPConfig{Listen: ":1", Password: secret.Source{Env: "X"}}, "password: set without username")
 	f(HTTPConfig{Listen: ":1", Username: "u", Password: secret.Source{Env: "TK_TEST_HTTP_EMPTY"}}, "password: environment variable TK_TEST_HTTP_EMPTY is empty")
 }
+
+// TestServeHTTPWarnsWhenExposed: beyond loopback with neither TLS nor a
+// username, the start logs one warning; on loopback or with auth, none.
+func TestServeHTTPWarnsWhenExposed(t *testing.T) {
+	t.Setenv("TK_TEST_HTTP_PW", "x")
+	f := func(c HTTPConfig, warnings int) {
+		t.Helper()
+		var buf strings.Builder
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if _, err := ServeHTTP(ctx, c, prometheus.NewRegistry(), Health{}, slog.New(slog.NewTextHandler(&buf, nil))); err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(buf.String(), "level=WARN"); n != warnings {
+			t.Errorf("%+v: %d warnings, want %d: %s", c, n, warnings, buf.String())
+		}
+	}
+	f(HTTPConfig{Listen: "0.0.0.0:0"}, 1)
+	f(HTTPConfig{Listen: "127.0.0.1:0"}, 0)
+	f(HTTPConfig{Listen: "0.0.0.0:0", Username: "u", Password: secret.Source{Env: "TK_TEST_HTTP_PW"}}, 0)
+}
