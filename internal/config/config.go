@@ -7,7 +7,9 @@ package config
 import (
 	"fmt"
 	"math"
+	"net"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -240,6 +242,9 @@ func (c *Config) applyDefaults() {
 
 func ptr[T any](v T) *T { return &v }
 
+// identifier is a ClickHouse database name the sink accepts.
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
 // Validate reports the first bad field as "path.to.field: problem": a bad
 // value, and anything a start would refuse (a secret that does not load,
 // missing or mismatched TLS files, an address that cannot be listened on, a
@@ -299,9 +304,12 @@ func (c *Config) Validate() error {
 		return err
 	}
 	for i, a := range c.ClickHouse.Addr {
-		if !strings.Contains(a, ":") {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" || strings.Trim(port, "0123456789") != "" {
 			return fmt.Errorf("clickhouse.addr[%d]: %q is not host:port", i, a)
 		}
+	}
+	if !identifier.MatchString(c.ClickHouse.Database) {
+		return fmt.Errorf("clickhouse.database: %q is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", c.ClickHouse.Database)
 	}
 	if err := checkFlush("clickhouse", c.ClickHouse.FlushInterval, c.ClickHouse.FlushRows); err != nil {
 		return err

@@ -112,6 +112,8 @@ func TestCheckRefusesWhatRunRefuses(t *testing.T) {
 	f("parquet:\n  root: "+file+"/lake\n", "bad.yaml:2: parquet.root: "+file+"/lake is not a folder ("+file+" is a file)")
 	f("sim:\n  labels_file: "+file+"/labels.jsonl\n", "bad.yaml:2: sim.labels_file: "+file+" is not a folder")
 	// Values.
+	f("clickhouse:\n  addr: [c:9000]\n  database: tk-db\n", `bad.yaml:3: clickhouse.database: "tk-db" is not a plain identifier`)
+	f("clickhouse:\n  addr: [c:9000, c:native]\n", `bad.yaml:2: clickhouse.addr[1]: "c:native" is not host:port`)
 	f("topics:\n  samples: tk samples\n", `bad.yaml:2: topics.samples: "tk samples" has ' ': a Kafka topic name takes only`)
 	f("topics:\n  group_prefix: \"..\"\n", `bad.yaml:2: topics.group_prefix: ".." is not a Kafka topic name`)
 	f("parquet:\n  flush_interval: -1s\n", "bad.yaml:2: parquet.flush_interval: -1s must be positive")
