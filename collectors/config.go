@@ -3,6 +3,7 @@ package collectors
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -34,10 +35,10 @@ type Config struct {
 	// which is applied without a restart; default DefaultReload, negative
 	// disables. Other changes need a restart and are logged as such.
 	Reload time.Duration `yaml:"reload"`
-	HTTP   struct {
-		Listen string `yaml:"listen"` // /metrics; default DefaultHTTP, "off" disables
-	} `yaml:"http"`
-	Log struct {
+	// HTTP serves /metrics, /healthz and /readyz; Listen defaults to
+	// DefaultHTTP, "off" disables.
+	HTTP pipeline.HTTPConfig `yaml:"http"`
+	Log  struct {
 		Level  string `yaml:"level"`  // debug, info (default), warn, error
 		Format string `yaml:"format"` // text, json, auto (default)
 	} `yaml:"log"`
@@ -76,6 +77,15 @@ func (c *Config) Validate() error {
 	if err := c.Kafka.Validate(); err != nil {
 		return fmt.Errorf("kafka.%w", err)
 	}
+	if err := c.Kafka.ValidateFiles(); err != nil {
+		return fmt.Errorf("kafka.%w", err)
+	}
+	if err := c.HTTP.Validate(); err != nil {
+		return fmt.Errorf("http.%w", err)
+	}
+	if err := pipeline.CheckTopicName(c.Topic); err != nil {
+		return fmt.Errorf("topic: %w", err)
+	}
 	if len(c.Kafka.Brokers) == 0 {
 		return errors.New("kafka.brokers: at least one broker is required")
 	}
@@ -99,6 +109,36 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("snmp.%w", err)
 	}
 	return nil
+}
+
+// Warnings returns one line per risky but valid setting, e.g. a gNMI
+// target whose credentials go over plaintext: "gnmi.targets[0] (r1):
+// ...".
+func (c *Config) Warnings() []string {
+	var out []string
+	for i, t := range c.GNMI.Targets {
+		if t.PlaintextCredentials() {
+			out = append(out, fmt.Sprintf("gnmi.targets[%d] (%s): %s", i, t.Name, plaintextWarning))
+		}
+	}
+	return out
+}
+
+const plaintextWarning = "username and password are sent in plaintext gRPC metadata; set tls.enabled: true"
+
+// warnPlaintext returns a function that logs one warning per gNMI target
+// (by name) whose credentials go over plaintext, the first time it sees the
+// target in a config.
+func warnPlaintext(log *slog.Logger) func(*Config) {
+	warned := map[string]bool{}
+	return func(c *Config) {
+		for _, t := range c.GNMI.Targets {
+			if t.PlaintextCredentials() && !warned[t.Name] {
+				warned[t.Name] = true
+				log.Warn("gNMI credentials over plaintext: "+plaintextWarning, "target", t.String())
+			}
+		}
+	}
 }
 
 // ParseConfig decodes YAML (named name in errors) strictly: unknown fields

@@ -46,7 +46,7 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 	}
 	defer pub.Close()
 	if cfg.HTTP.Listen != "off" {
-		addr, err := pipeline.ServeHTTP(ctx, cfg.HTTP.Listen, reg, pipeline.Health{}, log)
+		addr, err := pipeline.ServeHTTP(ctx, cfg.HTTP, reg, pipeline.Health{}, log)
 		if err != nil {
 			return err
 		}
@@ -60,7 +60,9 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 		if err != nil {
 			return err
 		}
-		run, setTargets = c.Run, func(n *Config) error { return c.SetTargets(n.GNMI.Targets) }
+		warn := warnPlaintext(log)
+		warn(cfg)
+		run, setTargets = c.Run, func(n *Config) error { warn(n); return c.SetTargets(n.GNMI.Targets) }
 	case "snmp":
 		c, err := snmp.New(cfg.SNMP, pub, snmp.WithLogger(log), snmp.WithMetrics(snmp.NewMetrics(reg)))
 		if err != nil {
@@ -110,6 +112,7 @@ func WatchConfig(ctx context.Context, path string, cfg *Config, log *slog.Logger
 		log.Info("config reloaded: targets applied", "gnmi_targets", len(next.GNMI.Targets), "snmp_targets", len(next.SNMP.Targets))
 		a, b := *cur, *next
 		a.GNMI.Targets, b.GNMI.Targets, a.SNMP.Targets, b.SNMP.Targets = nil, nil, nil, nil
+		b.HTTP = a.HTTP // the running address may come from --http
 		if !reflect.DeepEqual(a, b) {
 			log.Warn("config changes other than the target lists take effect after a restart")
 		}

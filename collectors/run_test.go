@@ -27,13 +27,23 @@ func TestParseConfigErrors(t *testing.T) {
 			t.Fatalf("%q: got %v, want an error containing %q", yaml, err, want)
 		}
 	}
-	f("kafka: {brokers: [a:1]}\nbogus: 1\n", "field bogus not found")
+	f("kafka: {brokers: [a:1]}\nbogus: 1\n", "c.yaml:2: bogus: unknown field")
+	f("kafka: {brokers: [a:1], tls: {enabled: true, ca_file: /nonexistent/ca.pem}}\n", "c.yaml:1: kafka.tls.ca_file: cannot read it")
+	f("kafka: {brokers: [a:1], sasl: {mechanism: SCRAM-SHA-512, username: tk, password: {env: TK_TEST_UNSET_VAR}}}\n",
+		"c.yaml:1: kafka.sasl.password: environment variable TK_TEST_UNSET_VAR is not set")
+	f("kafka: {brokers: [a:1]}\nhttp:\n  listen: notanaddr\n", `c.yaml:3: http.listen: "notanaddr" is not host:port`)
+	f("kafka: {brokers: [a:1]}\ngnmi:\n  targets:\n    - {name: r1, address: r1:6030, username: u, password: {file: /nonexistent/pw}}\n",
+		"c.yaml:4: gnmi.targets[0].password: cannot read secret file")
+	f("kafka: {brokers: [a:1]}\ngnmi:\n  targets:\n    - {name: r1, address: r1:6030, tls: {enabled: true, cert_file: /c.pem}}\n",
+		"c.yaml:4: gnmi.targets[0].tls.key_file: required with cert_file")
+	f("kafka: {brokers: [a:1]}\ngnmi:\n  flush_interval: 10\n", "c.yaml:3: gnmi.flush_interval: 10 is not a duration: give a unit, e.g. 10s")
 	f("kafka: {brokers: [a:1]}\ngnmi:\n  targets:\n    - {name: r1, address: r1:6030}\n    - {name: r2, address: nope}\n",
 		"c.yaml:5: gnmi.targets[1].address")
 	f("kafka: {brokers: [a:1]}\nsnmp:\n  targets:\n    - {name: s1, address: 10.0.0.1}\n", "c.yaml:4: snmp.targets[0].community")
 	f("kafka: {brokers: [a:1]}\nsnmp:\n  targets:\n    - {name: s1, address: 10.0.0.1, version: v3, v3: {username: u, priv_protocol: AES, priv_password: {env: X}}}\n",
 		"snmp.targets[0].v3.auth_protocol")
 	f("gnmi: {}\n", "kafka.brokers")
+	t.Setenv("GNMI_PW", "x")
 	c, err := ParseConfig("c.yaml", []byte("kafka: {brokers: [a:1]}\ngnmi:\n  defaults: {username: admin, password: {env: GNMI_PW}}\n  targets: [{name: r1, address: r1:6030}]\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -134,4 +144,33 @@ func countRows(t *testing.T, r *kgo.Record, rows map[string]int) {
 	}
 	rows[string(r.Key)] += int(rec.NumRows())
 	rec.Release()
+}
+
+// TestPlaintextCredentialsWarnOncePerTarget: a gNMI target with a username
+// and no TLS is warned about once, across reloads, and a TLS target never.
+func TestPlaintextCredentialsWarnOncePerTarget(t *testing.T) {
+	t.Setenv("TK_TEST_GNMI_PW", "hunter2")
+	doc := "kafka: {brokers: [a:1]}\ngnmi:\n  defaults: {username: admin, password: {env: TK_TEST_GNMI_PW}}\n  targets:\n" +
+		"    - {name: r1, address: r1:6030}\n    - {name: r2, address: r2:6030, tls: {enabled: true}}\n"
+	c1, err := ParseConfig("c.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := ParseConfig("c.yaml", []byte(doc+"    - {name: r3, address: r3:6030}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c2.Warnings(); len(w) != 2 || !strings.HasPrefix(w[0], "gnmi.targets[0] (r1): ") || !strings.HasPrefix(w[1], "gnmi.targets[2] (r3): ") {
+		t.Errorf("warnings: %q", w)
+	}
+	var buf strings.Builder
+	warn := warnPlaintext(slog.New(slog.NewTextHandler(&buf, nil)))
+	warn(c1)
+	warn(c1) // a reload with the same targets
+	warn(c2) // a reload adding r3
+	out := buf.String()
+	if strings.Count(out, "level=WARN") != 2 || strings.Count(out, "target=r1@") != 1 || strings.Count(out, "target=r3@") != 1 ||
+		strings.Contains(out, "r2@") || strings.Contains(out, "hunter2") {
+		t.Errorf("log: %s", out)
+	}
 }

@@ -77,6 +77,25 @@ func (c KafkaConfig) Validate() error {
 	return nil
 }
 
+// ValidateFiles loads the TLS files and the SASL password as a connection
+// does and reports the first problem as "field: problem" (tls.ca_file,
+// sasl.password, ...), so a config check fails where a start would.
+func (c KafkaConfig) ValidateFiles() error {
+	if err := c.TLS.Validate(); err != nil {
+		return fmt.Errorf("tls.%w", err)
+	}
+	if c.SASL.Mechanism == "" {
+		return nil
+	}
+	if c.SASL.Password.IsZero() {
+		return errors.New("sasl.password: required with a mechanism (file or env)")
+	}
+	if _, err := c.SASL.Password.Load(); err != nil {
+		return fmt.Errorf("sasl.password: %w", err)
+	}
+	return nil
+}
+
 // Opts returns the franz-go options for the connection.
 func (c KafkaConfig) Opts() ([]kgo.Opt, error) {
 	if err := c.Validate(); err != nil {
@@ -92,7 +111,7 @@ func (c KafkaConfig) Opts() ([]kgo.Opt, error) {
 	}
 	tc, err := c.TLS.Client()
 	if err != nil {
-		return nil, fmt.Errorf("kafka: %w", err)
+		return nil, fmt.Errorf("kafka.tls.%w", err)
 	}
 	if tc != nil {
 		opts = append(opts, kgo.DialTLSConfig(tc))
@@ -137,9 +156,34 @@ func Connect(ctx context.Context, c KafkaConfig, extra ...kgo.Opt) (*kgo.Client,
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(pctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("no broker answered within %v", timeout)
 		}
-		return nil, fmt.Errorf("kafka %s: cannot connect: %w (is Kafka running there, and are TLS/SASL settings right?)", strings.Join(c.Brokers, ","), err)
+		return nil, fmt.Errorf("kafka %s: cannot connect: %w (%s)", strings.Join(c.Brokers, ","), err, connectHint(err))
 	}
 	return cl, nil
+}
+
+// connectHint says what to check after a failed first contact.
+func connectHint(err error) string {
+	switch {
+	case errors.Is(err, kerr.IllegalSaslState):
+		return "this listener does not take SASL: point kafka.brokers at the broker's SASL_SSL or SASL_PLAINTEXT port, or remove kafka.sasl"
+	case errors.Is(err, kerr.SaslAuthenticationFailed):
+		return "check kafka.sasl.username, the password its source holds and kafka.sasl.mechanism"
+	}
+	return "is Kafka running there, and are TLS/SASL settings right?"
+}
+
+// CheckTopicName reports why name is not a legal Kafka topic name (1 to
+// 249 of a-z A-Z 0-9 . _ -, not "." or ".."), or nil.
+func CheckTopicName(name string) error {
+	if name == "" || name == "." || name == ".." || len(name) > 249 {
+		return fmt.Errorf("%q is not a Kafka topic name (1 to 249 characters, not . or ..)", name)
+	}
+	for _, r := range name {
+		if !(r == '.' || r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return fmt.Errorf("%q has %q: a Kafka topic name takes only a-z, A-Z, 0-9, '.', '_' and '-'", name, r)
+		}
+	}
+	return nil
 }
 
 // TopicSpec describes a topic the process needs.

@@ -24,7 +24,8 @@ import (
 )
 
 // selfSigned writes a CA-less self-signed certificate for 127.0.0.1 and
-// returns the server TLS config and the PEM path a client trusts.
+// returns the server TLS config and the PEM path a client trusts; its key is
+// key.pem in the same folder.
 func selfSigned(t *testing.T) (*tls.Config, string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -47,8 +48,12 @@ func selfSigned(t *testing.T) (*tls.Config, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(t.TempDir(), "ca.pem")
+	dir := t.TempDir()
+	p := filepath.Join(dir, "ca.pem")
 	if err := os.WriteFile(p, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}}, p

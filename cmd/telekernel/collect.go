@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -10,7 +11,7 @@ import (
 )
 
 func newCollectCmd() *cobra.Command {
-	var path string
+	var path, listen string
 	cmd := &cobra.Command{
 		Use:   "collect (gnmi|snmp) -c FILE",
 		Short: "Run the gNMI or SNMP collector alone, publishing samples to Kafka",
@@ -28,10 +29,17 @@ collectors/README.md for the configuration.`,
 			if err != nil {
 				return err
 			}
+			if listen != "" {
+				cfg.HTTP.Listen = listen
+				if err := cfg.HTTP.Validate(); err != nil {
+					return fmt.Errorf("--http: %w", err)
+				}
+			}
 			log := newLogger(cmd.ErrOrStderr(), config.Log{Level: cfg.Log.Level, Format: cfg.Log.Format})
 			return collectors.Run(cmd.Context(), args[0], path, cfg, log)
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "", "config file (YAML)")
+	cmd.Flags().StringVar(&listen, "http", "", "metrics and health listen address, or \"off\" (default: http.listen of the config)")
 	return cmd
 }

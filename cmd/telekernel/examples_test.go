@@ -15,8 +15,10 @@ import (
 )
 
 // TestDeployExamples checks every example config in deploy/ with `telekernel
-// check` (TLS files pointed at a real CA), and that the Kubernetes
-// ConfigMap carries the pipeline and gNMI collector examples unchanged.
+// check` (TLS files pointed at a real CA, secrets and the data folder at
+// temporary ones), that each binds its endpoints to 127.0.0.1 and that the
+// Kubernetes ConfigMap carries the pipeline and gNMI collector examples
+// unchanged.
 func TestDeployExamples(t *testing.T) {
 	pki, err := agent.NewPKI(t.TempDir())
 	if err != nil {
@@ -32,6 +34,16 @@ func TestDeployExamples(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	secrets, data := t.TempDir(), t.TempDir()
+	for _, name := range []string{"kafka-password", "snmp-community"} {
+		if err := os.WriteFile(filepath.Join(secrets, name), []byte("pw\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, env := range []string{"CLICKHOUSE_PASSWORD", "GNMI_PASSWORD", "SNMP_AUTH_PASSWORD", "SNMP_PRIV_PASSWORD", "METRICS_PASSWORD"} {
+		t.Setenv(env, "pw")
+	}
+	local := strings.NewReplacer("/etc/telekernel/tls/", tlsDir+"/", "/etc/telekernel/secrets/", secrets+"/", "/var/lib/telekernel/", data+"/")
 	examples, err := filepath.Glob("../../deploy/examples/*.yaml")
 	if err != nil || len(examples) < 3 {
 		t.Fatalf("examples: %v %v", examples, err)
@@ -43,9 +55,17 @@ func TestDeployExamples(t *testing.T) {
 			t.Fatal(err)
 		}
 		files[filepath.Base(p)] = string(b)
-		local := writeFile(t, filepath.Base(p), strings.ReplaceAll(string(b), "/etc/telekernel/tls/", tlsDir+"/"))
-		if code, out, stderr := tk(t, "check", "-c", local); code != 0 || !strings.Contains(out, "ok") {
+		f := writeFile(t, filepath.Base(p), local.Replace(string(b)))
+		if code, out, stderr := tk(t, "check", "-c", f); code != 0 || !strings.Contains(out, "ok") || stderr != "" {
 			t.Errorf("%s: check exit %d: %s%s", p, code, out, stderr)
+		}
+		var top struct {
+			HTTP struct {
+				Listen string `yaml:"listen"`
+			} `yaml:"http"`
+		}
+		if err := yaml.Unmarshal(b, &top); err != nil || !strings.HasPrefix(top.HTTP.Listen, "127.0.0.1:") {
+			t.Errorf("%s: http.listen is %q (%v), want 127.0.0.1:PORT", p, top.HTTP.Listen, err)
 		}
 	}
 

@@ -98,7 +98,10 @@ func newCheckCmd() *cobra.Command {
 		Use:   "check -c FILE",
 		Short: "Validate a config file (pipeline or collector); errors name the line and field at fault",
 		Long: `Validate a config file. A file with a top-level gnmi: or snmp: section is a collector config
-(telekernel collect); any other is a pipeline config (run, stage, sim).`,
+(telekernel collect); any other is a pipeline config (run, stage, sim). Besides the values, check
+loads what a start would: TLS files, passwords from files or the environment, the listen address,
+a writable Parquet root. An error is one line, FILE:LINE: path.field: problem; risky settings
+(credentials over plaintext) are printed as warnings and do not fail the check.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if path == "" {
@@ -109,7 +112,12 @@ func newCheckCmd() *cobra.Command {
 				return fmt.Errorf("cannot read config: %w", err)
 			}
 			if isCollectorConfig(data) {
-				_, err = collectors.ParseConfig(path, data)
+				var c *collectors.Config
+				if c, err = collectors.ParseConfig(path, data); err == nil {
+					for _, w := range c.Warnings() {
+						fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", path, w)
+					}
+				}
 			} else {
 				_, err = config.Parse(path, data)
 			}

@@ -46,10 +46,44 @@ func TestCheck(t *testing.T) {
 	}
 	f("sim:\n  devices: 3\ndetect:\n  alert:\n    fire_z: 6\n    resolve_z: 7\n", "bad.yaml:6: detect.alert.resolve_z")
 	f("kafka:\n  brokers: [localhost]\n", "bad.yaml:2: kafka.brokers")
-	f("clickhouse:\n  adr: [x:1]\n", "line 2: field adr not found")
+	f("clickhouse:\n  adr: [x:1]\n", "bad.yaml:2: clickhouse.adr: unknown field (did you mean addr?)")
+	// Configs whose values parse but that run or collect would refuse.
+	f("kafka:\n  brokers: [127.0.0.1:9092]\n  tls: {enabled: true, ca_file: /nonexistent/ca.pem}\n", "bad.yaml:3: kafka.tls.ca_file: cannot read it")
+	f("clickhouse:\n  addr: [127.0.0.1:9000]\n  password: {file: /nonexistent/pw}\n", "bad.yaml:3: clickhouse.password: cannot read secret file")
+	f("kafka:\n  sasl: {mechanism: SCRAM-SHA-512, username: tk, password: {env: TK_TEST_UNSET_VAR}}\n", "bad.yaml:2: kafka.sasl.password: environment variable TK_TEST_UNSET_VAR is not set")
+	f("kafka:\n  tls:\n    enabled: true\n    cert_file: /c.pem\n", "bad.yaml:2: kafka.tls.key_file: required with cert_file")
+	f("http:\n  listen: notanaddr\n", `bad.yaml:2: http.listen: "notanaddr" is not host:port`)
+	f("parquet:\n  root: /proc/version/lake\n", "bad.yaml:2: parquet.root: /proc/version/lake is not a folder")
+	f("parquet:\n  flush_interval: 10\n", "bad.yaml:2: parquet.flush_interval: 10 is not a duration: give a unit, e.g. 10s")
+	f("parquet:\n  flush_rows: -1\n", "bad.yaml:2: parquet.flush_rows: -1 must be positive")
+	f("sim:\n  span: -1h\n", "bad.yaml:2: sim.span: -1h0m0s must not be negative")
+	f("kafka:\n  brokers: [127.0.0.1:9092]\ngnmi:\n  targets:\n    - {name: r1, address: r1:6030, username: u, password: {env: TK_TEST_UNSET_VAR}}\n",
+		"bad.yaml:5: gnmi.targets[0].password: environment variable TK_TEST_UNSET_VAR is not set")
 	f("kafka:\n  brokers: [127.0.0.1:9092]\nsnmp:\n  targets:\n    - {name: a, address: 10.0.0.1, version: v4}\n", "bad.yaml:5: snmp.targets[0].version")
 	if code, _, stderr := tk(t, "check", "-c", "/nonexistent.yaml"); code != 1 || !strings.Contains(stderr, "cannot read config") {
 		t.Errorf("missing file: %d %q", code, stderr)
+	}
+	t.Setenv("TK_TEST_GNMI_PW", "x")
+	plain := writeFile(t, "plain.yaml", "kafka:\n  brokers: [127.0.0.1:9092]\ngnmi:\n  targets:\n"+
+		"    - {name: r1, address: r1:6030, username: u, password: {env: TK_TEST_GNMI_PW}}\n    - {name: r2, address: r2:6030}\n")
+	code, out, stderr := tk(t, "check", "-c", plain)
+	if code != 0 || !strings.HasSuffix(out, "plain.yaml: ok\n") || strings.Count(stderr, "\n") != 1 ||
+		!strings.Contains(stderr, "warning: gnmi.targets[0] (r1): username and password are sent in plaintext") {
+		t.Errorf("credentials over plaintext: code %d, stdout %q, stderr %q, want ok and one warning", code, out, stderr)
+	}
+}
+
+// TestStartErrorPrintsNoSummary: a run that cannot start prints its error
+// only, not an all-zero summary.
+func TestStartErrorPrintsNoSummary(t *testing.T) {
+	cfg := writeFile(t, "fast.yaml", "kafka:\n  connect_timeout: 2s\nhttp:\n  listen: \"off\"\n")
+	code, out, stderr := tk(t, "run", "-c", cfg, "--kafka", "127.0.0.1:1", "--data", t.TempDir())
+	if code != 1 || out != "" || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("run against no broker: code %d, stdout %q, stderr %q; want exit 1, no summary, one line", code, out, stderr)
+	}
+	code, out, stderr = tk(t, "stage", "detect", "-c", cfg, "--kafka", "127.0.0.1:1")
+	if code != 1 || out != "" || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("stage against no broker: code %d, stdout %q, stderr %q; want exit 1, no summary, one line", code, out, stderr)
 	}
 }
 

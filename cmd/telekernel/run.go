@@ -79,6 +79,10 @@ func (f *runFlags) apply() (*config.Config, error) {
 	return cfg, nil
 }
 
+// started reports whether a run got as far as running (and so has a
+// summary worth printing): a run that failed to start has only its error.
+func started(sum app.Summary, err error) bool { return err == nil || sum.Elapsed > 0 }
+
 func newRunCmd() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
@@ -100,7 +104,9 @@ the detect stage, Parquet files under ./telekernel-data/ and detections on tk.de
 				opts.Progress = fd
 			}
 			sum, err := app.Run(cmd.Context(), opts)
-			fmt.Fprintln(cmd.OutOrStdout(), sum.String())
+			if started(sum, err) {
+				fmt.Fprintln(cmd.OutOrStdout(), sum.String())
+			}
 			return err
 		},
 	}

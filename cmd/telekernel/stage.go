@@ -46,7 +46,9 @@ restores each moved partition's detector state from its changelog topic before p
 			cfg.Parquet.Enabled = &enabled
 			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
 			sum, err := app.Run(cmd.Context(), app.Options{Config: cfg, For: f.dur, Log: log})
-			fmt.Fprintln(cmd.OutOrStdout(), sum.StageString())
+			if started(sum, err) {
+				fmt.Fprintln(cmd.OutOrStdout(), sum.StageString())
+			}
 			return err
 		},
 	}

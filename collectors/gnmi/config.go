@@ -264,14 +264,19 @@ func (t Target) validate(subs map[string]bool) error {
 			return fmt.Errorf("subscriptions[%d]: no subscription is named %q", j, s)
 		}
 	}
-	if _, err := t.TLS.Client(); err != nil {
-		return fmt.Errorf("tls: %w", err)
+	if err := t.TLS.Validate(); err != nil {
+		return fmt.Errorf("tls.%w", err)
 	}
 	if t.Timestamp != "device" && t.Timestamp != "receive" {
 		return fmt.Errorf("timestamp: %q is not device or receive", t.Timestamp)
 	}
 	if !t.Password.IsZero() && t.Username == "" {
 		return errors.New("username: required with a password")
+	}
+	if t.Username != "" {
+		if _, err := t.Password.Load(); err != nil {
+			return fmt.Errorf("password: %w", err)
+		}
 	}
 	if t.DialTimeout < 0 {
 		return errors.New("dial_timeout: must not be negative")
@@ -322,6 +327,10 @@ func (t Target) stallTimeout(s Subscription) time.Duration {
 	}
 	return DefaultStallTimeout
 }
+
+// PlaintextCredentials reports whether t sends its username and password
+// over a connection without TLS, where anyone on the path can read them.
+func (t Target) PlaintextCredentials() bool { return t.Username != "" && !t.TLS.Enabled }
 
 // String identifies a target in logs without secrets.
 func (t Target) String() string {

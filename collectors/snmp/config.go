@@ -213,6 +213,9 @@ func (t Target) validate() error {
 			return fmt.Errorf("mibs[%d]: %q is not if or entity", j, m)
 		}
 	}
+	if _, err := t.client(); err != nil {
+		return err // a secret that does not load (missing file, unset variable)
+	}
 	return nil
 }
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # ClickHouse (Debian 12's clickhouse-server 18.16) with its own config under the data dir:
-# native TCP 127.0.0.1:9000, HTTP 127.0.0.1:8123, user `default` with an empty password.
+# native TCP 127.0.0.1:9000, HTTP 127.0.0.1:8123, user `default` with an empty password;
+# native TCP over TLS 127.0.0.1:9440 (certificate from tk_tls_certs) for user TK_CLICKHOUSE_TLS_USER
+# with a password (the TLS tests log in as that user).
 #   clickhouse.sh start|stop|status
 set -euo pipefail
 TK_SERVICE=clickhouse
@@ -10,6 +12,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CH_HOST=127.0.0.1
 CH_TCP_PORT="${TK_CLICKHOUSE_PORT:-9000}"
 CH_HTTP_PORT="${TK_CLICKHOUSE_HTTP_PORT:-8123}"
+CH_TLS_PORT="${TK_CLICKHOUSE_TLS_PORT:-9440}"
+CH_TLS_USER="${TK_CLICKHOUSE_TLS_USER:-tk}"
+CH_TLS_PASSWORD="${TK_CLICKHOUSE_TLS_PASSWORD:-tk-clickhouse-pass}"
 DATA="$TK_LOCAL_DIR/clickhouse"
 PIDFILE="$DATA/clickhouse.pid"
 CONF="$DATA/config.xml"
@@ -58,6 +63,18 @@ write_config() {
     <listen_host>$CH_HOST</listen_host>
     <tcp_port>$CH_TCP_PORT</tcp_port>
     <http_port>$CH_HTTP_PORT</http_port>
+    <tcp_port_secure>$CH_TLS_PORT</tcp_port_secure>
+    <openSSL>
+        <server>
+            <certificateFile>$TK_LOCAL_DIR/tls/server.pem</certificateFile>
+            <privateKeyFile>$TK_LOCAL_DIR/tls/server.key</privateKeyFile>
+            <verificationMode>none</verificationMode>
+            <loadDefaultCAFile>false</loadDefaultCAFile>
+            <cacheSessions>true</cacheSessions>
+            <disableProtocols>sslv2,sslv3,tlsv1,tlsv1_1</disableProtocols>
+            <preferServerCiphers>true</preferServerCiphers>
+        </server>
+    </openSSL>
     <!-- no interserver_http_port: single node, no replication, nothing listens on 9009 -->
 
     <max_connections>1024</max_connections>
@@ -93,7 +110,7 @@ write_config() {
     </query_log>
 </yandex>
 EOF
-  cat >"$USERS" <<'EOF'
+  cat >"$USERS" <<EOF
 <?xml version="1.0"?>
 <!-- Written by deploy/local/clickhouse.sh; regenerated on every start. -->
 <yandex>
@@ -121,6 +138,16 @@ EOF
             <profile>default</profile>
             <quota>default</quota>
         </default>
+        <$CH_TLS_USER>
+            <password_sha256_hex>$(printf '%s' "$CH_TLS_PASSWORD" | sha256sum | cut -d' ' -f1)</password_sha256_hex>
+            <networks>
+                <ip>127.0.0.1</ip>
+                <ip>::1</ip>
+                <ip>::ffff:127.0.0.1</ip>
+            </networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </$CH_TLS_USER>
     </users>
 
     <quotas>
@@ -148,7 +175,7 @@ healthy() {
 ready_probe() {
   # HTTP ping first (cheap, no process spawn beyond bash), then a real query over TCP.
   [[ $(tk_http_get "$CH_HOST" "$CH_HTTP_PORT" /ping) == Ok.* ]] || return 1
-  [[ $(client -q 'SELECT 1' 2>/dev/null) == 1 ]]
+  [[ $(client -q 'SELECT 1' 2>/dev/null) == 1 ]] && tk_tcp_open "$CH_HOST" "$CH_TLS_PORT"
 }
 
 start() {
@@ -157,6 +184,8 @@ start() {
   if tk_pid_alive "$PIDFILE" "$CONF"; then
     if healthy || TK_QUIET_READY=1 tk_wait_ready "$t0" "$SERVER_LOG" "$PIDFILE" "$CONF" healthy; then
       tk_log "already running (pid $(<"$PIDFILE")) on $CH_HOST:$CH_TCP_PORT, checked in $(tk_since "$t0")s"
+      tk_tcp_open "$CH_HOST" "$CH_TLS_PORT" ||
+        tk_log "WARNING: no secure native port on $CH_HOST:$CH_TLS_PORT (started by an older clickhouse.sh?): run '$0 stop' then '$0 start'"
       return 0
     fi
     tk_die "pid $(<"$PIDFILE") is running but not answering"
@@ -164,9 +193,10 @@ start() {
   rm -f "$PIDFILE"
   ensure_installed
   stop_package_daemon
-  for p in "$CH_TCP_PORT" "$CH_HTTP_PORT"; do
+  for p in "$CH_TCP_PORT" "$CH_HTTP_PORT" "$CH_TLS_PORT"; do
     tk_tcp_open "$CH_HOST" "$p" && tk_die "port $CH_HOST:$p is already taken by another process"
   done
+  tk_tls_certs
   write_config
   tk_log "starting clickhouse-server $(dpkg-query -W -f='${Version}' clickhouse-server 2>/dev/null || true) on $CH_HOST:$CH_TCP_PORT / http :$CH_HTTP_PORT (data $DATA)"
   # Runs in the foreground of its own session (no --daemon), as the current user; the data
@@ -179,7 +209,7 @@ start() {
 
 status() {
   if healthy; then
-    tk_log "up (pid $(<"$PIDFILE")) on $CH_HOST:$CH_TCP_PORT, version $(client -q 'SELECT version()' 2>/dev/null)"
+    tk_log "up (pid $(<"$PIDFILE")) on $CH_HOST:$CH_TCP_PORT (TLS :$CH_TLS_PORT $(tk_tcp_open "$CH_HOST" "$CH_TLS_PORT" && echo open || echo CLOSED)), version $(client -q 'SELECT version()' 2>/dev/null)"
     return 0
   fi
   if tk_pid_alive "$PIDFILE" "$CONF"; then

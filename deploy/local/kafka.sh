@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Single-node Apache Kafka 4.1.1 (KRaft, combined broker+controller) on 127.0.0.1:9092
-# (controller on 127.0.0.1:9093), from Maven Central jars.
+# (controller on 127.0.0.1:9093), from Maven Central jars, plus a SASL_SSL listener on
+# 127.0.0.1:9094 (SCRAM-SHA-512, user TK_KAFKA_SASL_USER, certificate from tk_tls_certs).
 #   kafka.sh start|stop|status|smoke [topic] [count]
 set -euo pipefail
 TK_SERVICE=kafka
@@ -11,6 +12,9 @@ KAFKA_VERSION=4.1.1
 KAFKA_HOST=127.0.0.1
 KAFKA_PORT="${TK_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${TK_KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_SASL_PORT="${TK_KAFKA_SASL_PORT:-9094}"
+KAFKA_SASL_USER="${TK_KAFKA_SASL_USER:-tk}"
+KAFKA_SASL_PASSWORD="${TK_KAFKA_SASL_PASSWORD:-tk-kafka-pass}"
 KAFKA_PARTITIONS="${TK_KAFKA_PARTITIONS:-3}"
 KAFKA_HEAP_OPTS="${TK_KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
 KAFKA_JVM_OPTS="${TK_KAFKA_JVM_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20}"
@@ -61,11 +65,17 @@ write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
+listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT,SASL_SSL://$KAFKA_HOST:$KAFKA_SASL_PORT
+advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,SASL_SSL://$KAFKA_HOST:$KAFKA_SASL_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
+# SASL_SSL: SCRAM-SHA-512 users (created at format time or by ensure_scram_user), TLS with a
+# PEM keystore holding the key and certificate from tk_tls_certs.
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$DATA/keystore.pem
 log.dirs=$DATA/kraft-logs
 num.partitions=$KAFKA_PARTITIONS
 default.replication.factor=1
@@ -128,8 +138,31 @@ format_storage() {
   [[ $uuid =~ ^[A-Za-z0-9_-]{22}$ ]] || tk_die "could not generate a cluster id (got '$uuid')"
   echo "$uuid" >"$DATA/cluster.id"
   tk_log "formatting storage, cluster id $uuid"
-  kjava kafka.tools.StorageTool format -t "$uuid" -c "$CONF" >>"$STDOUT_LOG" 2>&1 ||
+  kjava kafka.tools.StorageTool format -t "$uuid" -c "$CONF" \
+    --add-scram "SCRAM-SHA-512=[name=$KAFKA_SASL_USER,password=$KAFKA_SASL_PASSWORD]" >>"$STDOUT_LOG" 2>&1 ||
     { tk_log_tail "$STDOUT_LOG"; tk_die "storage format failed"; }
+  scram_marker >"$DATA/scram.user"
+}
+
+# scram_marker names the SCRAM user and a hash of its password, so a changed
+# TK_KAFKA_SASL_USER/PASSWORD is noticed without keeping the password on disk.
+scram_marker() { printf '%s %s\n' "$KAFKA_SASL_USER" "$(printf '%s' "$KAFKA_SASL_PASSWORD" | sha256sum | cut -c1-16)"; }
+
+# ensure_scram_user: storage formatted before the SASL_SSL listener existed (or a changed
+# user/password) gets its SCRAM-SHA-512 credential through the running broker.
+ensure_scram_user() {
+  [[ -f $DATA/scram.user && $(<"$DATA/scram.user") == "$(scram_marker)" ]] && return 0
+  tk_log "creating the SCRAM-SHA-512 user $KAFKA_SASL_USER"
+  kjava kafka.admin.ConfigCommand --bootstrap-server "$BOOTSTRAP" --alter --entity-type users \
+    --entity-name "$KAFKA_SASL_USER" --add-config "SCRAM-SHA-512=[password=$KAFKA_SASL_PASSWORD]" >>"$STDOUT_LOG" 2>&1 ||
+    { tk_log_tail "$STDOUT_LOG"; return 1; }
+  scram_marker >"$DATA/scram.user"
+}
+
+# write_keystore: Kafka's PEM keystore is one file with the private key and the certificate.
+write_keystore() {
+  tk_tls_certs
+  (umask 077; cat "$TK_LOCAL_DIR/tls/server.key" "$TK_LOCAL_DIR/tls/server.pem" >"$DATA/keystore.pem")
 }
 
 # kafka_metadata: one real MetadataRequest (v4, the oldest version Kafka 4.x still serves) over
@@ -185,17 +218,20 @@ start() {
     # Healthy -> no-op; a start still in progress (e.g. a concurrent caller) -> wait for it.
     if healthy || TK_QUIET_READY=1 tk_wait_ready "$t0" "$SERVER_LOG" "$PIDFILE" "$CONF" healthy; then
       tk_log "already running (pid $(<"$PIDFILE")) on $BOOTSTRAP, checked in $(tk_since "$t0")s"
+      tk_tcp_open "$KAFKA_HOST" "$KAFKA_SASL_PORT" ||
+        tk_log "WARNING: no SASL_SSL listener on $KAFKA_HOST:$KAFKA_SASL_PORT (started by an older kafka.sh?): run '$0 stop' then '$0 start'"
       return 0
     fi
     tk_die "pid $(<"$PIDFILE") is running but not answering"
   fi
   rm -f "$PIDFILE"
   command -v java >/dev/null || tk_die "java not found"
-  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SASL_PORT"; do
     tk_tcp_open "$KAFKA_HOST" "$p" && tk_die "port $KAFKA_HOST:$p is already taken by another process"
   done
   ensure_jars
   write_config
+  write_keystore
   format_storage
   # Keep the previous run's log for post-mortems, start the new one empty.
   [[ -f $SERVER_LOG ]] && mv -f "$SERVER_LOG" "$SERVER_LOG.prev"
@@ -208,11 +244,15 @@ start() {
   echo $! >"$PIDFILE"
   tk_wait_ready "$t0" "$SERVER_LOG" "$PIDFILE" "$CONF" healthy ||
     { tk_log_tail "$STDOUT_LOG"; tk_stop_pid "$PIDFILE" "$CONF"; exit 1; }
+  ensure_scram_user || { tk_stop_pid "$PIDFILE" "$CONF"; tk_die "could not create the SCRAM user $KAFKA_SASL_USER"; }
+  tk_tcp_open "$KAFKA_HOST" "$KAFKA_SASL_PORT" ||
+    { tk_log_tail "$SERVER_LOG"; tk_stop_pid "$PIDFILE" "$CONF"; tk_die "the SASL_SSL listener on $KAFKA_HOST:$KAFKA_SASL_PORT is not open"; }
+  tk_log "SASL_SSL (SCRAM-SHA-512, user $KAFKA_SASL_USER) on $KAFKA_HOST:$KAFKA_SASL_PORT"
 }
 
 status() {
   if healthy; then
-    tk_log "up (pid $(<"$PIDFILE")) on $BOOTSTRAP, $(kafka_metadata)"
+    tk_log "up (pid $(<"$PIDFILE")) on $BOOTSTRAP, $(kafka_metadata); SASL_SSL $KAFKA_HOST:$KAFKA_SASL_PORT $(tk_tcp_open "$KAFKA_HOST" "$KAFKA_SASL_PORT" && echo open || echo CLOSED)"
     return 0
   fi
   if tk_pid_alive "$PIDFILE" "$CONF"; then

@@ -195,3 +195,30 @@ tk_usage() {
   echo "usage: $0 start|stop|status" >&2
   exit 2
 }
+
+# tk_tls_certs: makes sure $TK_LOCAL_DIR/tls holds a private CA (ca.pem) and a server
+# certificate for 127.0.0.1 and localhost signed by it (server.pem, PKCS#8 key server.key),
+# generated with openssl on first use (valid 10 years). Kafka's SASL_SSL listener and
+# ClickHouse's secure native port both use them; clients trust ca.pem (TK_TLS_CA).
+tk_tls_certs() {
+  local dir="$TK_LOCAL_DIR/tls"
+  mkdir -p "$dir"
+  command -v openssl >/dev/null || tk_apt_install openssl
+  (
+    flock -w 120 7 || tk_die "timed out waiting for $dir/.lock"
+    [[ -s $dir/ca.pem && -s $dir/server.pem && -s $dir/server.key ]] && exit 0
+    tk_log "generating a test CA and a server certificate for 127.0.0.1 in $dir"
+    umask 077
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+      -subj "/CN=telekernel local test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null ||
+      tk_die "openssl could not create the CA"
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+      -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null || tk_die "openssl could not create the server key"
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext"
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+      -days 3650 -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null ||
+      tk_die "openssl could not sign the server certificate"
+    chmod 644 "$dir/ca.pem" "$dir/server.pem"
+    chmod 600 "$dir/server.key" "$dir/ca.key"
+  ) 7>"$dir/.lock"
+}

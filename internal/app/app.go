@@ -167,7 +167,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	metrics := pipeline.NewMetrics(reg)
 	var ready atomic.Bool
 	if cfg.HTTP.Listen != "off" {
-		addr, err := pipeline.ServeHTTP(ctx, cfg.HTTP.Listen, reg, pipeline.Health{Ready: func() error {
+		addr, err := pipeline.ServeHTTP(ctx, cfg.HTTP, reg, pipeline.Health{Ready: func() error {
 			if !ready.Load() {
 				return errors.New("starting")
 			}

@@ -5,10 +5,11 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"math"
+	"net"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -120,10 +121,10 @@ type ClickHouse struct {
 	FlushRows     int             `yaml:"flush_rows"`     // default 100000
 }
 
-// HTTP configures the metrics and health endpoint.
-type HTTP struct {
-	Listen string `yaml:"listen"` // default 127.0.0.1:9464; "off" disables it
-}
+// HTTP configures the metrics and health endpoint: Listen defaults to
+// DefaultHTTP ("off" disables it), TLS and basic authentication are off
+// unless set.
+type HTTP = pipeline.HTTPConfig
 
 // Log configures logging.
 type Log struct {
@@ -241,7 +242,13 @@ func (c *Config) applyDefaults() {
 
 func ptr[T any](v T) *T { return &v }
 
-// Validate reports the first bad field as "path.to.field: problem".
+// identifier is a ClickHouse database name the sink accepts.
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Validate reports the first bad field as "path.to.field: problem": a bad
+// value, and anything a start would refuse (a secret that does not load,
+// missing or mismatched TLS files, an address that cannot be listened on, a
+// Parquet root that cannot be written).
 func (c *Config) Validate() error {
 	check := func(prefix string, err error) error {
 		if err != nil {
@@ -256,6 +263,9 @@ func (c *Config) Validate() error {
 		if !slices.Contains(StageNames, s) {
 			return fmt.Errorf("stages[%d]: %q is not one of %s", i, s, strings.Join(StageNames, ", "))
 		}
+	}
+	if err := c.validateTopics(); err != nil {
+		return err
 	}
 	if c.Topics.Partitions < 1 {
 		return fmt.Errorf("topics.partitions: %d must be at least 1", c.Topics.Partitions)
@@ -272,8 +282,11 @@ func (c *Config) Validate() error {
 	if c.Sim.Speed < 0 || math.IsNaN(c.Sim.Speed) {
 		return fmt.Errorf("sim.speed: %v must be positive (or .inf)", c.Sim.Speed)
 	}
-	if c.Sim.Backfill < 0 || c.Sim.Span < 0 {
-		return errors.New("sim.backfill: backfill and span must not be negative")
+	if c.Sim.Backfill < 0 {
+		return fmt.Errorf("sim.backfill: %v must not be negative", c.Sim.Backfill)
+	}
+	if c.Sim.Span < 0 {
+		return fmt.Errorf("sim.span: %v must not be negative (0 runs until stopped)", c.Sim.Span)
 	}
 	if err := check("detect", c.Detect.Validate()); err != nil {
 		return err
@@ -287,10 +300,19 @@ func (c *Config) Validate() error {
 	if u := c.Parquet.TimestampUnit; u != "us" && u != "ns" {
 		return fmt.Errorf("parquet.timestamp_unit: %q is not us or ns", u)
 	}
-	for _, a := range c.ClickHouse.Addr {
-		if !strings.Contains(a, ":") {
-			return fmt.Errorf("clickhouse.addr: %q is not host:port", a)
+	if err := checkFlush("parquet", c.Parquet.FlushInterval, c.Parquet.FlushRows); err != nil {
+		return err
+	}
+	for i, a := range c.ClickHouse.Addr {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" || strings.Trim(port, "0123456789") != "" {
+			return fmt.Errorf("clickhouse.addr[%d]: %q is not host:port", i, a)
 		}
+	}
+	if !identifier.MatchString(c.ClickHouse.Database) {
+		return fmt.Errorf("clickhouse.database: %q is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", c.ClickHouse.Database)
+	}
+	if err := checkFlush("clickhouse", c.ClickHouse.FlushInterval, c.ClickHouse.FlushRows); err != nil {
+		return err
 	}
 	if c.Alertmanager != (alertmanager.Config{}) {
 		if err := check("alertmanager", c.Alertmanager.Validate()); err != nil {
@@ -306,6 +328,18 @@ func (c *Config) Validate() error {
 	case "text", "json", "auto":
 	default:
 		return fmt.Errorf("log.format: %q is not text, json or auto", c.Log.Format)
+	}
+	return c.validateResources()
+}
+
+// checkFlush rejects negative flush settings of section (0 means the
+// default, applied before).
+func checkFlush(section string, every time.Duration, rows int) error {
+	if every < 0 {
+		return fmt.Errorf("%s.flush_interval: %v must be positive", section, every)
+	}
+	if rows < 0 {
+		return fmt.Errorf("%s.flush_rows: %d must be positive", section, rows)
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,7 @@ func TestDefaultsValid(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
+	t.Setenv("CH_PASSWORD", "x")
 	c, err := Parse("ok.yaml", []byte(`
 kafka:
   brokers: [127.0.0.1:9092]
@@ -56,15 +59,74 @@ func TestErrorsNameLineAndField(t *testing.T) {
 		}
 	}
 	f("kafka:\n  brokers: [nocolon]\n", "bad.yaml:2: kafka.brokers: \"nocolon\" is not host:port")
-	f("sim:\n  devices: 3\n  devcies: 4\n", "bad.yaml: line 3: field devcies not found")
+	f("sim:\n  devices: 3\n  devcies: 4\n", "bad.yaml:3: sim.devcies: unknown field (did you mean devices?)")
 	f("detect:\n  alert:\n    fire_z: 6\n    resolve_z: 9\n", "bad.yaml:4: detect.alert.resolve_z: 9 must be positive and below fire_z (6)")
 	f("detect:\n  counters:\n    window: 2\n", "bad.yaml:3: detect.counters.window: 2 is too small")
 	f("sim:\n  faults:\n    - {device: sim-01, interface: Ethernet1, kind: boom, duration: 1m}\n", "bad.yaml:3: sim.faults[0].kind: \"boom\" is not")
-	f("sim:\n  interval: soon\n", "bad.yaml: line 2: cannot unmarshal !!str `soon` into time.Duration")
+	f("sim:\n  interval: soon\n", `bad.yaml:2: sim.interval: "soon" is not a duration like 10s`)
 	f("log:\n  level: loud\n", "bad.yaml:2: log.level: \"loud\" is not")
 	f("kafka: [\n", "bad.yaml: line 1")
 	f("parquet:\n  timestamp_unit: ms\n", "bad.yaml:2: parquet.timestamp_unit")
 	f("alertmanager:\n  timeout: 5s\n  url: ftp://am:9093\n", "bad.yaml:3: alertmanager.url: scheme \"ftp\" is not http or https")
 	f("alertmanager:\n  url: http://am:9093\n  username: tk\n", "bad.yaml:1: alertmanager.password: required with username")
 	f("stages: [detect, alerts]\n", "bad.yaml:1: stages[1]: \"alerts\" is not one of")
+}
+
+// TestCheckRefusesWhatRunRefuses lists configs whose values parse but that
+// a start would refuse (files, secrets, addresses), and decode errors that
+// must still name the field; each error is one line naming file, line and
+// field.
+func TestCheckRefusesWhatRunRefuses(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TK_TEST_EMPTY", "")
+	f := func(doc, want string) {
+		t.Helper()
+		_, err := Parse("bad.yaml", []byte(doc))
+		if err == nil {
+			t.Fatalf("%q: want an error", doc)
+		}
+		if got := err.Error(); !strings.HasPrefix(got, want) || strings.Contains(got, "\n") {
+			t.Errorf("got  %q\nwant prefix %q", got, want)
+		}
+	}
+	// Files and secrets.
+	f("kafka:\n  brokers: [k:9092]\n  tls:\n    enabled: true\n    ca_file: /nonexistent/ca.pem\n",
+		"bad.yaml:5: kafka.tls.ca_file: cannot read it: open /nonexistent/ca.pem: no such file")
+	f("kafka:\n  tls: {enabled: true, ca_file: "+file+"}\n", "bad.yaml:2: kafka.tls.ca_file: "+file+" holds no PEM certificate")
+	f("kafka:\n  tls:\n    enabled: true\n    cert_file: /c.pem\n", "bad.yaml:2: kafka.tls.key_file: required with cert_file")
+	f("kafka:\n  tls:\n    ca_file: /c.pem\n", "bad.yaml:2: kafka.tls.enabled: files or options are set but enabled is false")
+	f("kafka:\n  sasl:\n    mechanism: SCRAM-SHA-512\n    username: tk\n    password: {env: TK_TEST_UNSET_VAR}\n",
+		"bad.yaml:5: kafka.sasl.password: environment variable TK_TEST_UNSET_VAR is not set")
+	f("kafka:\n  sasl:\n    mechanism: PLAIN\n    username: tk\n", "bad.yaml:2: kafka.sasl.password: required with a mechanism")
+	f("clickhouse:\n  addr: [c:9000]\n  password:\n    file: /nonexistent/pw\n", "bad.yaml:3: clickhouse.password: cannot read secret file")
+	f("clickhouse:\n  addr: [c:9000]\n  password: {env: TK_TEST_EMPTY}\n", "bad.yaml:3: clickhouse.password: environment variable TK_TEST_EMPTY is empty")
+	f("clickhouse:\n  addr: [c:9000]\n  tls: {enabled: true, cert_file: /c.pem, key_file: /k.pem}\n", "bad.yaml:3: clickhouse.tls.cert_file: cannot read it")
+	f("alertmanager:\n  url: http://am:9093\n  username: tk\n  password: {env: TK_TEST_UNSET_VAR}\n", "bad.yaml:4: alertmanager.password: environment variable")
+	f("http:\n  listen: notanaddr\n", `bad.yaml:2: http.listen: "notanaddr" is not host:port (e.g. 127.0.0.1:9464) or off`)
+	f("http:\n  tls: {cert_file: /nonexistent/c.pem, key_file: /k.pem}\n", "bad.yaml:2: http.tls.cert_file: cannot read it")
+	f("http:\n  username: prom\n", "bad.yaml:1: http.password: required with username")
+	f("parquet:\n  root: "+file+"/lake\n", "bad.yaml:2: parquet.root: "+file+"/lake is not a folder ("+file+" is a file)")
+	f("sim:\n  labels_file: "+file+"/labels.jsonl\n", "bad.yaml:2: sim.labels_file: "+file+" is not a folder")
+	// Values.
+	f("clickhouse:\n  addr: [c:9000]\n  database: tk-db\n", `bad.yaml:3: clickhouse.database: "tk-db" is not a plain identifier`)
+	f("clickhouse:\n  addr: [c:9000, c:native]\n", `bad.yaml:2: clickhouse.addr[1]: "c:native" is not host:port`)
+	f("topics:\n  samples: tk samples\n", `bad.yaml:2: topics.samples: "tk samples" has ' ': a Kafka topic name takes only`)
+	f("topics:\n  group_prefix: \"..\"\n", `bad.yaml:2: topics.group_prefix: ".." is not a Kafka topic name`)
+	f("parquet:\n  flush_interval: -1s\n", "bad.yaml:2: parquet.flush_interval: -1s must be positive")
+	f("clickhouse:\n  flush_rows: -5\n", "bad.yaml:2: clickhouse.flush_rows: -5 must be positive")
+	f("sim:\n  backfill: 1h\n  span: -1h\n", "bad.yaml:3: sim.span: -1h0m0s must not be negative")
+	f("sim:\n  backfill: -1h\n", "bad.yaml:2: sim.backfill: -1h0m0s must not be negative")
+	// Decode errors name the field, with a suggestion where one helps.
+	f("parquet:\n  enabled: true\n  flush_interval: 10\n", "bad.yaml:3: parquet.flush_interval: 10 is not a duration: give a unit, e.g. 10s")
+	f("kafka:\n  brokerz: [k:9092]\n", "bad.yaml:2: kafka.brokerz: unknown field (did you mean brokers?)")
+	f("kafka:\n  brokers: k:9092\n", `bad.yaml:2: kafka.brokers: "k:9092" is not a list`)
+	f("kafka: {brokers: [k:9092], tls: {enabled: yes please}}\n", `bad.yaml:1: kafka.tls.enabled: "yes please" is not true or false`)
+	f("sim:\n  faults:\n    - {device: sim-01, kind: link_down, after: 5}\n", "bad.yaml:3: sim.faults[0].after: 5 is not a duration")
+	f("sim:\n  faults:\n    - {device: sim-01, knd: link_down}\n", "bad.yaml:3: sim.faults[0].knd: unknown field (did you mean kind?)")
+	f("topics:\n  partitions: many\n", `bad.yaml:2: topics.partitions: "many" is not a int32`)
+	f("log: debug\n", `bad.yaml:1: log: "debug" is not a section`)
 }

@@ -21,7 +21,9 @@ type Source struct {
 // IsZero reports whether no source is set.
 func (s Source) IsZero() bool { return s.File == "" && s.Env == "" }
 
-// Load reads the secret. A zero Source loads an empty secret.
+// Load reads the secret. A zero Source loads an empty secret; a file or
+// variable that holds nothing (after trimming trailing newlines) is an
+// error, as it is almost always a mistake.
 func (s Source) Load() (Secret, error) {
 	switch {
 	case s.File != "" && s.Env != "":
@@ -31,11 +33,18 @@ func (s Source) Load() (Secret, error) {
 		if err != nil {
 			return "", fmt.Errorf("cannot read secret file: %w", err)
 		}
-		return Secret(strings.TrimRight(string(b), "\r\n")), nil
+		v := strings.TrimRight(string(b), "\r\n")
+		if v == "" {
+			return "", fmt.Errorf("secret file %s is empty", s.File)
+		}
+		return Secret(v), nil
 	case s.Env != "":
 		v, ok := os.LookupEnv(s.Env)
 		if !ok {
 			return "", fmt.Errorf("environment variable %s is not set", s.Env)
+		}
+		if v == "" {
+			return "", fmt.Errorf("environment variable %s is empty", s.Env)
 		}
 		return Secret(v), nil
 	}

@@ -32,7 +32,12 @@ func TestLoadAndHide(t *testing.T) {
 			t.Errorf("secret leaked: %s", out)
 		}
 	}
-	for _, bad := range []Source{{File: "/nonexistent/pw"}, {Env: "TK_TEST_UNSET_SECRET"}, {File: p, Env: "X"}} {
+	empty := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TK_TEST_EMPTY_SECRET", "")
+	for _, bad := range []Source{{File: "/nonexistent/pw"}, {Env: "TK_TEST_UNSET_SECRET"}, {File: p, Env: "X"}, {File: empty}, {Env: "TK_TEST_EMPTY_SECRET"}} {
 		if _, err := bad.Load(); err == nil {
 			t.Errorf("%+v: want an error", bad)
 		}

@@ -22,11 +22,20 @@ type Config struct {
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"` // opt-in; for lab use only
 }
 
+// Validate loads the files as Client does and reports the first problem as
+// "field: problem" (ca_file, cert_file, key_file or enabled), so a config
+// check fails on the files a start would fail on.
+func (c Config) Validate() error {
+	_, err := c.Client()
+	return err
+}
+
 // Client returns the client TLS config, or nil when TLS is not enabled.
+// Errors name the field at fault, e.g. "ca_file: cannot read /x: ...".
 func (c Config) Client() (*tls.Config, error) {
 	if !c.Enabled {
 		if c.CAFile != "" || c.CertFile != "" || c.KeyFile != "" || c.InsecureSkipVerify {
-			return nil, errors.New("tls: files or options are set but enabled is false")
+			return nil, errors.New("enabled: files or options are set but enabled is false")
 		}
 		return nil, nil
 	}
@@ -34,23 +43,60 @@ func (c Config) Client() (*tls.Config, error) {
 	if c.CAFile != "" {
 		pem, err := os.ReadFile(c.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("tls: cannot read ca_file: %w", err)
+			return nil, fmt.Errorf("ca_file: cannot read it: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls: ca_file %s holds no PEM certificate", c.CAFile)
+			return nil, fmt.Errorf("ca_file: %s holds no PEM certificate", c.CAFile)
 		}
 		tc.RootCAs = pool
 	}
-	if (c.CertFile == "") != (c.KeyFile == "") {
-		return nil, errors.New("tls: cert_file and key_file must be set together")
+	cert, err := keyPair(c.CertFile, c.KeyFile)
+	if err != nil || cert == nil {
+		return tc, err
 	}
-	if c.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls: cannot load client certificate: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
+	tc.Certificates = []tls.Certificate{*cert}
 	return tc, nil
+}
+
+// keyPair loads a certificate and its key; both empty is no certificate.
+func keyPair(certFile, keyFile string) (*tls.Certificate, error) {
+	switch {
+	case certFile == "" && keyFile == "":
+		return nil, nil
+	case keyFile == "":
+		return nil, errors.New("key_file: required with cert_file")
+	case certFile == "":
+		return nil, errors.New("cert_file: required with key_file")
+	}
+	for _, f := range []struct{ field, path string }{{"cert_file", certFile}, {"key_file", keyFile}} {
+		if _, err := os.Stat(f.path); err != nil {
+			return nil, fmt.Errorf("%s: cannot read it: %w", f.field, err)
+		}
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("cert_file: cannot load the certificate and key: %w", err)
+	}
+	return &cert, nil
+}
+
+// Server names the files of a TLS server (the HTTP endpoints). Both empty
+// serve plain HTTP.
+type Server struct {
+	CertFile string `yaml:"cert_file"` // PEM certificate (chain) of the server
+	KeyFile  string `yaml:"key_file"`  // its private key
+}
+
+// Enabled reports whether a certificate is configured.
+func (s Server) Enabled() bool { return s.CertFile != "" || s.KeyFile != "" }
+
+// Config returns the server TLS config, or nil when s is not enabled. Errors
+// name the field at fault.
+func (s Server) Config() (*tls.Config, error) {
+	cert, err := keyPair(s.CertFile, s.KeyFile)
+	if err != nil || cert == nil {
+		return nil, err
+	}
+	return &tls.Config{Certificates: []tls.Certificate{*cert}}, nil
 }

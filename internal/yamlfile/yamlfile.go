@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -15,11 +16,13 @@ import (
 
 // Decode decodes data (named name in errors) into v: unknown fields are
 // errors, and an empty document leaves v as it is. Then it calls check
-// (apply defaults, validate). An error of check that starts with a field
-// path ("gnmi.targets[2].address: ...") is returned as
-// "NAME:LINE: path: ...", LINE being that of the deepest node along the path
-// present in the document (a field left to its default points at its
-// parent).
+// (apply defaults, validate). Every error names the file, the line and the
+// field: a decode error (unknown field, wrong type) is returned as
+// "NAME:LINE: path: problem" with a suggestion where one helps (a near field
+// name, a duration unit), and an error of check that starts with a field
+// path ("gnmi.targets[2].address: ...") as "NAME:LINE: path: ...", LINE
+// being that of the deepest node along the path present in the document (a
+// field left to its default points at its parent).
 func Decode(name string, data []byte, v any, check func() error) error {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -28,7 +31,11 @@ func Decode(name string, data []byte, v any, check func() error) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s: %s", name, oneLine(err))
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return decodeError(name, &root, v, te.Errors)
+		}
+		return fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	if err := check(); err != nil {
 		path, _, _ := strings.Cut(err.Error(), ":")
@@ -40,19 +47,88 @@ func Decode(name string, data []byte, v any, check func() error) error {
 	return nil
 }
 
-// oneLine turns "yaml: unmarshal errors:\n  line 3: field x not found in
-// type config.Sim" into "line 3: field x not found".
-func oneLine(err error) string {
-	s := strings.TrimPrefix(err.Error(), "yaml: ")
-	s = strings.TrimPrefix(s, "unmarshal errors:\n")
-	lines := strings.Split(s, "\n")
-	for i := range lines {
-		lines[i] = strings.TrimSpace(lines[i])
-		if j := strings.Index(lines[i], " in type "); j > 0 {
-			lines[i] = lines[i][:j]
+var (
+	reLine    = regexp.MustCompile(`^line (\d+): (.*)$`)
+	reUnknown = regexp.MustCompile(`^field (\S+) not found in type `)
+	reType    = regexp.MustCompile("^cannot unmarshal !!(\\w+) (?:`(.*)` )?into (\\S+)$")
+)
+
+// decodeError turns yaml.v3's "line 3: field x not found in type config.Sim"
+// messages into "NAME:3: sim.x: unknown field (did you mean y?)", all on one
+// line.
+func decodeError(name string, root *yaml.Node, v any, msgs []string) error {
+	out := make([]string, 0, len(msgs))
+	for _, m := range msgs {
+		sm := reLine.FindStringSubmatch(m)
+		if sm == nil {
+			out = append(out, name+": "+m)
+			continue
 		}
+		line, _ := strconv.Atoi(sm[1])
+		msg := sm[2]
+		if um := reUnknown.FindStringSubmatch(msg); um != nil {
+			path := pathAt(root, line, um[1], findKey)
+			msg = "unknown field"
+			if s := suggest(fieldsAt(v, parentOf(path)), um[1]); s != "" {
+				msg += " (did you mean " + s + "?)"
+			}
+			out = append(out, at(name, line, path, msg))
+			continue
+		}
+		if tm := reType.FindStringSubmatch(msg); tm != nil {
+			find := findScalar
+			if tm[1] == "seq" || tm[1] == "map" {
+				find = findCollection
+			}
+			path := pathAt(root, line, tm[2], find)
+			out = append(out, at(name, line, path, typeProblem(tm[1], tm[2], tm[3])))
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s:%d: %s", name, line, msg))
 	}
-	return strings.Join(lines, "; ")
+	return errors.New(strings.Join(out, "; "))
+}
+
+// at formats "NAME:LINE: path: msg", without the path when it is unknown.
+func at(name string, line int, path, msg string) string {
+	if path == "" {
+		return fmt.Sprintf("%s:%d: %s", name, line, msg)
+	}
+	return fmt.Sprintf("%s:%d: %s: %s", name, line, path, msg)
+}
+
+// typeProblem says why a value of YAML tag tag cannot be a goType.
+func typeProblem(tag, value, goType string) string {
+	switch {
+	case tag == "seq":
+		return fmt.Sprintf("a list where a %s belongs", goType)
+	case tag == "map":
+		return fmt.Sprintf("a section where a %s belongs", goType)
+	case goType == "time.Duration" && tag == "int":
+		return fmt.Sprintf("%s is not a duration: give a unit, e.g. %ss (or %sms, %sm)", value, value, value, value)
+	case goType == "time.Duration":
+		return fmt.Sprintf("%q is not a duration like 10s, 1m30s or 500ms", value)
+	case goType == "time.Time":
+		return fmt.Sprintf("%q is not a time like 2026-11-23T10:00:00Z", value)
+	case strings.HasPrefix(goType, "[]"):
+		return fmt.Sprintf("%q is not a list (write [a, b] or one \"- item\" per line)", value)
+	case strings.HasPrefix(goType, "map[") || strings.Contains(goType, "."):
+		return fmt.Sprintf("%q is not a section (write its fields indented below it)", value)
+	case goType == "bool":
+		return fmt.Sprintf("%q is not true or false", value)
+	}
+	return fmt.Sprintf("%q is not a %s", value, goType)
+}
+
+// parentOf returns the path without its last element.
+func parentOf(path string) string {
+	if i := strings.LastIndexAny(path, ".["); i > 0 {
+		if path[i] == '[' {
+			return parentOf(path[:i])
+		}
+		return path[:i]
+	}
+	return ""
 }
 
 // lineOf returns the line of the deepest node along a path like

@@ -50,6 +50,13 @@ type Config struct {
 	// GeneratorURL, when set, is sent as every alert's generatorURL (e.g. a
 	// dashboard link); it must be an absolute URL.
 	GeneratorURL string `yaml:"generator_url"`
+	// SeverityLabel adds the detection's severity to the labels posted, for
+	// Alertmanager routes that match on severity. Off by default: the
+	// labels are then exactly the detection's, so Alertmanager's
+	// fingerprint equals the tk.detections key. With it on, the fingerprint
+	// differs and a change of severity resolves the alert posted with the
+	// old one. The severity is always in the annotations.
+	SeverityLabel bool `yaml:"severity_label"`
 }
 
 func (c Config) withDefaults() Config {
@@ -101,8 +108,8 @@ func (c Config) Validate() error {
 	if c.TLS.Enabled && u.Scheme != "https" {
 		return errors.New("tls: enabled but url is not https")
 	}
-	if _, err := c.TLS.Client(); err != nil {
-		return err
+	if err := c.TLS.Validate(); err != nil {
+		return fmt.Errorf("tls.%w", err)
 	}
 	if c.GeneratorURL != "" {
 		g, err := url.Parse(c.GeneratorURL)
@@ -122,5 +129,6 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("password_set", !c.Password.IsZero()),
 		slog.Bool("tls", c.TLS.Enabled),
 		slog.Duration("resend_interval", c.ResendInterval),
+		slog.Bool("severity_label", c.SeverityLabel),
 	)
 }

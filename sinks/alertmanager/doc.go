@@ -3,8 +3,11 @@
 // (POST /api/v2/alerts).
 //
 // Each detection becomes one Alertmanager alert whose labels are the
-// detection's identity labels (alertname, device, metric, keys) plus
-// severity, so Alertmanager groups and deduplicates per device and metric.
+// detection's identity labels (alertname, device, metric, keys), so
+// Alertmanager groups and deduplicates per device and metric and its
+// fingerprint equals the detection's (the tk.detections key); the severity
+// is an annotation, or also a label with Config.SeverityLabel (for routes
+// that match on it; the fingerprints then differ).
 // A firing detection is posted with endsAt a little in the future
 // (Config.ResendInterval × 4) and re-posted every Config.ResendInterval
 // while it fires, as Prometheus does, so an alert whose producer has gone

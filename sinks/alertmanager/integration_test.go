@@ -67,7 +67,7 @@ func TestAlertmanagerIntegration(t *testing.T) {
 	}
 	want := map[string]string{
 		"alertname": schemas.AlertName, "device": device, "keys": "name=Ethernet1",
-		"metric": "/interfaces/interface/state/counters/in-octets", "severity": "critical",
+		"metric": "/interfaces/interface/state/counters/in-octets",
 	}
 	var got []gettableAlert
 	for ctx.Err() == nil {
@@ -79,7 +79,9 @@ func TestAlertmanagerIntegration(t *testing.T) {
 	if len(got) != 1 || got[0].Status.State != "active" || !equalMaps(got[0].Labels, want) {
 		t.Fatalf("alerts of %s: %+v, want one active with labels %v", device, got, want)
 	}
-	t.Logf("active in Alertmanager: fingerprint %s", got[0].Fingerprint)
+	if got[0].Fingerprint != firing.Fingerprint || firing.Fingerprint != schemas.Fingerprint(firing.Labels) {
+		t.Fatalf("Alertmanager's fingerprint %s, the detection's (the tk.detections key) %s: they must be equal", got[0].Fingerprint, firing.Fingerprint)
+	}
 
 	resolved := detection(device, schemas.StateResolved, schemas.SeverityCritical)
 	end := time.Now().UTC()
@@ -97,4 +99,41 @@ func TestAlertmanagerIntegration(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("alerts of %s after resolving: %+v, want none active", device, got)
+}
+
+// TestAlertmanagerFingerprintWithSeverityLabel: with severity_label the
+// posted label set has severity too, and Alertmanager's fingerprint is
+// schemas.Fingerprint of that set (so it differs from the detection's, as
+// documented).
+func TestAlertmanagerFingerprintWithSeverityLabel(t *testing.T) {
+	base := testenv.Service(t, "TK_ALERTMANAGER")
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	device := "it-sev-" + hex.EncodeToString(b)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s := newSink(t, Config{URL: base, Timeout: 5 * time.Second, SeverityLabel: true})
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	d := detection(device, schemas.StateFiring, schemas.SeverityWarning)
+	d.StartsAt, d.EventTime, d.DetectedAt = now.Add(-time.Minute), now, now
+	if err := s.Add(ctx, record(t, d)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	withSeverity := map[string]string{"severity": "warning"}
+	for k, v := range d.Labels {
+		withSeverity[k] = v
+	}
+	var got []gettableAlert
+	for ctx.Err() == nil {
+		if got = alertsFor(t, base, device); len(got) == 1 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(got) != 1 || got[0].Fingerprint != schemas.Fingerprint(withSeverity) || got[0].Fingerprint == d.Fingerprint {
+		t.Fatalf("alerts of %s: %+v, want one with fingerprint %s (not %s)", device, got, schemas.Fingerprint(withSeverity), d.Fingerprint)
+	}
 }

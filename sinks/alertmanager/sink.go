@@ -118,7 +118,7 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 	}
 	tc, err := cfg.TLS.Client()
 	if err != nil {
-		return nil, fmt.Errorf("alertmanager: invalid config: %w", err)
+		return nil, fmt.Errorf("alertmanager: invalid config: tls.%w", err)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tc
@@ -154,14 +154,18 @@ func (s *Sink) Add(_ context.Context, r *kgo.Record) error {
 	return nil
 }
 
-// event builds the alert of a detection: its labels plus severity, its
-// annotations plus the detector's figures (where not already set).
+// event builds the alert of a detection: its labels (plus severity with
+// Config.SeverityLabel), its annotations plus the severity and the
+// detector's figures (where not already set).
 func (s *Sink) event(d *schemas.Detection) event {
 	labels := make(map[string]string, len(d.Labels)+1)
 	maps.Copy(labels, d.Labels)
-	labels["severity"] = d.Severity
-	ann := make(map[string]string, len(d.Annotations)+5)
+	if s.cfg.SeverityLabel {
+		labels["severity"] = d.Severity
+	}
+	ann := make(map[string]string, len(d.Annotations)+6)
 	for k, v := range map[string]string{
+		"severity": d.Severity,
 		"detector": d.Detector,
 		"score":    strconv.FormatFloat(d.Score, 'g', 4, 64),
 		"observed": strconv.FormatFloat(d.Observed, 'g', -1, 64),
@@ -228,7 +232,8 @@ func (s *Sink) Flush(ctx context.Context) (int, error) {
 	maps.Copy(next, s.active)
 	for _, ev := range s.pending {
 		if prev, ok := next[ev.fp]; ok && !maps.Equal(prev.alert.Labels, ev.alert.Labels) {
-			// The severity changed: resolve the alert posted with the old one.
+			// The severity label changed: resolve the alert posted with the
+			// old one.
 			out = append(out, resolve(prev.alert, now))
 		}
 		a := ev.alert

@@ -133,7 +133,7 @@ func TestFiringThenResolved(t *testing.T) {
 	a := got[0][0]
 	wantLabels := map[string]string{
 		"alertname": schemas.AlertName, "device": "edge-1", "keys": "name=Ethernet1",
-		"metric": "/interfaces/interface/state/counters/in-octets", "severity": "critical",
+		"metric": "/interfaces/interface/state/counters/in-octets",
 	}
 	if !equalMaps(a.Labels, wantLabels) {
 		t.Errorf("labels %v, want %v", a.Labels, wantLabels)
@@ -141,7 +141,8 @@ func TestFiringThenResolved(t *testing.T) {
 	if !a.StartsAt.Equal(t0) || !a.EndsAt.Equal(clk.t.Add(4*DefaultResendInterval)) {
 		t.Errorf("startsAt %v endsAt %v", a.StartsAt, a.EndsAt)
 	}
-	if a.Annotations["summary"] != "Traffic drop on edge-1" || a.Annotations["detector"] != "robust_z" || a.Annotations["score"] != "0.97" {
+	if a.Annotations["summary"] != "Traffic drop on edge-1" || a.Annotations["detector"] != "robust_z" || a.Annotations["score"] != "0.97" ||
+		a.Annotations["severity"] != "critical" {
 		t.Errorf("annotations %v", a.Annotations)
 	}
 	if a.GeneratorURL != "http://grafana.local/d/tk" {
@@ -335,10 +336,12 @@ func TestFiringAlertsAreReposted(t *testing.T) {
 	}
 }
 
+// TestSeverityChangeResolvesTheOldAlert: with severity_label, a change of
+// severity changes the label set, so the old alert is resolved.
 func TestSeverityChangeResolvesTheOldAlert(t *testing.T) {
 	am := newFakeAM(t)
 	clk := &clock{t: t0.Add(time.Minute)}
-	s := newSink(t, Config{URL: am.URL}, WithClock(clk.now))
+	s := newSink(t, Config{URL: am.URL, SeverityLabel: true}, WithClock(clk.now))
 	add(t, s, detection("edge-1", schemas.StateFiring, schemas.SeverityWarning))
 	flush(t, s, 1)
 	add(t, s, detection("edge-1", schemas.StateFiring, schemas.SeverityCritical))
