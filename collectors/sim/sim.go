@@ -71,10 +71,15 @@ const (
 	FaultPSUDegradation   = "psu_degradation"   // PSU efficiency falls by factor (default 0.1): more input current for the same output; with a precursor it falls gradually
 	FaultCounterReset     = "counter_reset"     // the interface counters restart from 0 at the start (as after a line-card reload)
 	FaultRxErrors         = "rx_errors"         // inbound frame errors (FCS) rise linearly to factor per second (default 2) over the window: a dirty connector or decaying transmitter; back to normal at the end
+	// Faults of a topology (Config.Topology), on both ends of a link.
+	FaultLinkDown = "link_down" // oper-status DOWN on both ends (admin-status stays UP), no traffic from the next sample, BGP Idle and BFD DOWN over the link, carrier-transitions +1; back up at the end
+	FaultBGPReset = "bgp_reset" // the BGP session over the link (every session of the device when no interface is given) goes Idle, then Active, and is Established again at the end (default duration 1m); established-neighbors and received prefixes drop and recover
+	FaultReroute  = "reroute"   // a leaf uplink goes down as with link_down, and its traffic moves to the leaf's other uplinks (ECMP); those rows are labelled reroute, effect_of the link_down
 )
 
 // FaultKinds lists the fault kinds.
-var FaultKinds = []string{FaultTrafficSpike, FaultTrafficDrop, FaultLinkFlap, FaultOpticDegradation, FaultFanFailure, FaultPSUDegradation, FaultCounterReset, FaultRxErrors}
+var FaultKinds = []string{FaultTrafficSpike, FaultTrafficDrop, FaultLinkFlap, FaultOpticDegradation, FaultFanFailure, FaultPSUDegradation, FaultCounterReset, FaultRxErrors,
+	FaultLinkDown, FaultBGPReset, FaultReroute}
 
 // Fault is an injected anomaly.
 type Fault struct {
@@ -96,6 +101,10 @@ type Fault struct {
 	// After. Default 0: the fault starts abruptly. Labels keep the fault's
 	// start and end.
 	Precursor time.Duration `yaml:"precursor"`
+	// Flaps is, for link_flap, how many down/up cycles the window holds,
+	// evenly spread (each half a cycle long, so 2·Flaps oper-status
+	// transitions); default 0: down on every other sample of the window.
+	Flaps int `yaml:"flaps"`
 }
 
 // target of a fault: what it needs.
@@ -103,11 +112,14 @@ func faultNeeds(kind string) (iface, component bool) {
 	switch kind {
 	case FaultFanFailure, FaultPSUDegradation:
 		return false, true
+	case FaultBGPReset:
+		return false, false // optional: every session of the device
 	}
 	return true, false
 }
 
-// Label is the ground truth of one injected fault, written as a JSON line.
+// Label is the ground truth of one injected fault on one series, written
+// as a JSON line. One fault gives a row per series it affects.
 type Label struct {
 	Device string    `json:"device"`
 	Metric string    `json:"metric"`
@@ -115,6 +127,14 @@ type Label struct {
 	Kind   string    `json:"kind"`
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
+	// PeerDevice and PeerKeys name the same series at the other end of the
+	// link or BGP session, on the rows of topology faults; omitted
+	// otherwise.
+	PeerDevice string `json:"peer_device,omitempty"`
+	PeerKeys   string `json:"peer_keys,omitempty"`
+	// EffectOf names the fault a row is a consequence of (the link_down
+	// behind a reroute); omitted on root causes.
+	EffectOf *Cause `json:"effect_of,omitempty"`
 }
 
 // Config configures a Fleet.
@@ -145,6 +165,9 @@ type Config struct {
 	// Changes are configuration changes applied during the run (power
 	// mode only).
 	Changes []Change `yaml:"changes"`
+	// Topology cables the fleet as leaves and spines, with BGP and BFD
+	// sessions over the links; default none.
+	Topology Topology `yaml:"topology"`
 }
 
 // Port speeds of power mode, as OpenConfig names them.
@@ -235,6 +258,9 @@ func (c Config) WithDefaults() Config {
 		if c.Faults[i].Kind == FaultCounterReset && c.Faults[i].Duration == 0 {
 			c.Faults[i].Duration = c.Interval
 		}
+		if c.Faults[i].Kind == FaultBGPReset && c.Faults[i].Duration == 0 {
+			c.Faults[i].Duration = time.Minute
+		}
 	}
 	return c
 }
@@ -280,6 +306,9 @@ func (c Config) Validate() error {
 		if f.Kind == FaultOpticDegradation && !c.Transceivers {
 			return fmt.Errorf("faults[%d].kind: %s needs transceivers: true", i, f.Kind)
 		}
+	}
+	if err := c.validateTopology(); err != nil {
+		return err
 	}
 	if len(c.Changes) > 0 && !c.Power {
 		return errors.New("changes: need power: true")
@@ -362,6 +391,12 @@ type iface struct {
 	optic     bool    // a transceiver is present
 	lag       string  // aggregate id, "" when not bundled
 	optTemp   float64 // °C of its transceiver (with transceivers)
+
+	// Topology.
+	link       *link  // the cable on this port, nil when none
+	end        int    // which end of link this port is
+	carrier    uint64 // carrier-transitions
+	lastStatus string // oper-status of the previous tick
 }
 
 type activeFault struct {
@@ -369,9 +404,22 @@ type activeFault struct {
 	wear       time.Time // start of the precursor; equal to start when none
 	factor     float64
 	done       bool // a counter reset that happened
+	flaps      int  // link flap: down/up cycles in the window, 0 for every other tick
 }
 
 func (a *activeFault) active(now time.Time) bool { return !now.Before(a.start) && now.Before(a.end) }
+
+// flapDown reports whether a link flap holds the link down at now.
+func (a *activeFault) flapDown(now time.Time, interval time.Duration) bool {
+	if !a.active(now) {
+		return false
+	}
+	if a.flaps == 0 {
+		return (now.Sub(a.start)/interval)%2 == 0
+	}
+	period := a.end.Sub(a.start) / time.Duration(a.flaps)
+	return now.Sub(a.start)%period < period/2
+}
 
 // wearing returns how far into its precursor the fault is at now, in
 // [0,1); 0 outside it.
@@ -390,6 +438,10 @@ type device struct {
 	fans   [2][]*activeFault
 	psus   [2][]*activeFault
 	truthW float64 // power mode: noise-free PSU input power of the last tick
+	index  int
+	// sessions are the links of its cabled ports, in port order
+	// (topology).
+	sessions []*link
 }
 
 type change struct {
@@ -408,6 +460,7 @@ type Fleet struct {
 	tick    int64
 	model   PowerModel
 	changes []change // power mode: pending, by time
+	links   []*link  // topology: by spine, then leaf
 }
 
 // New returns a fleet whose first Next call yields the samples at cfg.Start.
@@ -421,7 +474,7 @@ func New(cfg Config) (*Fleet, error) {
 		h := fnv.New64a()
 		fmt.Fprintf(h, "%d/%d", cfg.Seed, d)
 		rng := rand.New(rand.NewPCG(cfg.Seed, h.Sum64()))
-		dev := device{name: DeviceName(d), rng: rng, tempHW: rng.Float64() * 6}
+		dev := device{name: DeviceName(d), index: d, rng: rng, tempHW: rng.Float64() * 6}
 		for i := 0; i < cfg.Interfaces; i++ {
 			speeds := []float64{1.25e9, 12.5e9, 50e9} // 10, 100, 400 Gb/s in octets/s
 			it := iface{
@@ -459,11 +512,18 @@ func New(cfg Config) (*Fleet, error) {
 	if cfg.Power {
 		f.initPower()
 	}
+	if cfg.Topology.Spines > 0 {
+		f.initTopology()
+	}
 	for _, ft := range cfg.Faults {
 		d := deviceIndex(ft.Device, cfg.Devices)
 		dev := &f.devices[d]
 		af := &activeFault{start: cfg.Start.Add(ft.After), end: cfg.Start.Add(ft.After + ft.Duration), factor: ft.Factor}
 		af.wear = af.start.Add(-ft.Precursor)
+		af.flaps = ft.Flaps
+		if f.links != nil && f.addTopologyFault(ft, af) {
+			continue
+		}
 		label := func(keys string, metrics ...string) {
 			for _, m := range metrics {
 				f.labels = append(f.labels, Label{Device: ft.Device, Metric: m, Keys: keys, Kind: ft.Kind, Start: af.start.UTC(), End: af.end.UTC()})
@@ -585,9 +645,15 @@ func (f *Fleet) Config() Config { return f.cfg }
 // Labels returns the ground truth of the injected faults.
 func (f *Fleet) Labels() []Label { return f.labels }
 
-// SeriesPerDevice returns how many samples each device yields per tick.
+// SeriesPerDevice returns how many samples each device yields per tick
+// before its topology series: len(Series()). With a topology, devices
+// differ (a spine has a BGP session per leaf): see DeviceSeries and
+// SamplesPerTick.
 func (f *Fleet) SeriesPerDevice() int {
 	n := f.cfg.Interfaces*6 + componentsPerDevice
+	if f.cfg.Topology.Spines > 0 {
+		n += 2 * f.cfg.Interfaces // carrier transitions, admin-status
+	}
 	if f.cfg.Transceivers {
 		n += f.cfg.Interfaces * opticsPerInterface
 	}
@@ -607,7 +673,8 @@ type Series struct {
 }
 
 // Series returns the series every device yields per tick, in the order Next
-// emits them for each device (the same for all devices).
+// emits them for each device (the same for all devices); with a topology,
+// each device then has series of its own (DeviceSeries).
 func (f *Fleet) Series() []Series {
 	var out []Series
 	for i := 1; i <= f.cfg.Interfaces; i++ {
@@ -616,6 +683,9 @@ func (f *Fleet) Series() []Series {
 			out = append(out, Series{m, k, schemas.KindCounter})
 		}
 		out = append(out, Series{MetricOperStatus, k, schemas.KindState})
+		if f.cfg.Topology.Spines > 0 {
+			out = append(out, Series{MetricCarrierTransitions, k, schemas.KindCounter}, Series{MetricAdminStatus, k, schemas.KindState})
+		}
 	}
 	for _, n := range []string{"CPU", "Inlet"} {
 		out = append(out, Series{MetricTemperature, "name=" + n, schemas.KindGauge})
@@ -652,6 +722,26 @@ func (f *Fleet) Series() []Series {
 	return out
 }
 
+// DeviceSeries returns the series device i yields per tick, in the order
+// Next emits them: Series(), then with a topology its BGP instance's
+// established-neighbors and, per session in port order, the session
+// state, received prefixes and BFD session state.
+func (f *Fleet) DeviceSeries(i int) []Series {
+	return append(f.Series(), f.topologySeries(i)...)
+}
+
+// SamplesPerTick returns how many samples a Next call yields (all
+// devices).
+func (f *Fleet) SamplesPerTick() int {
+	n := len(f.devices) * f.SeriesPerDevice()
+	for _, d := range f.devices {
+		if f.links != nil {
+			n += 1 + 3*len(d.sessions)
+		}
+	}
+	return n
+}
+
 // Devices returns the device names.
 func (f *Fleet) Devices() []string {
 	out := make([]string, len(f.devices))
@@ -678,6 +768,9 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 	if power {
 		f.applyChanges(now)
 	}
+	if f.links != nil {
+		f.stepLinks(now, hour)
+	}
 	for di := range f.devices {
 		d := &f.devices[di]
 		s.Device = d.name
@@ -691,15 +784,18 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			util = math.Min(math.Max(util, 0.001), 1)
 			inRate := util * it.speed
 			outRate := 0.7 * util * it.speed * (1 + 0.04*d.rng.NormFloat64())
+			status := "UP"
+			if it.link != nil {
+				inRate, outRate, status = it.linkRates()
+				util = math.Min(inRate/it.speed, 1)
+			}
 			for _, af := range it.spike {
 				if af.active(now) {
 					inRate *= af.factor
 				}
 			}
-			status := "UP"
 			for _, af := range it.flap {
-				// Down on every other tick of the window, from its start.
-				if af.active(now) && (now.Sub(af.start)/f.cfg.Interval)%2 == 0 {
+				if af.flapDown(now, f.cfg.Interval) {
 					status, inRate, outRate, util = "DOWN", 0, 0, 0
 				}
 			}
@@ -751,6 +847,18 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			}
 			s.Kind, s.Metric, s.Str = schemas.KindState, MetricOperStatus, status
 			emit(&s)
+			if it.lastStatus != "" && it.lastStatus != status {
+				it.carrier++
+			}
+			it.lastStatus = status
+			if f.links != nil {
+				s.Kind, s.Metric, s.U64, s.Str = schemas.KindCounter, MetricCarrierTransitions, it.carrier, ""
+				emit(&s)
+				// Faults of a topology never shut a port: admin-status
+				// stays UP, so oper-status DOWN is a failure.
+				s.Kind, s.Metric, s.Str = schemas.KindState, MetricAdminStatus, "UP"
+				emit(&s)
+			}
 		}
 		load /= float64(len(d.ifaces))
 		s.Kind = schemas.KindGauge
@@ -879,6 +987,9 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			}
 			s.Keys, s.Metric, s.Str = "name=Chassis", MetricPartNo, f.model.PartNo
 			emit(&s)
+		}
+		if f.links != nil {
+			f.emitTopology(d, &s, emit)
 		}
 	}
 	f.tick++
