@@ -222,7 +222,10 @@ type Change struct {
 	Optic string `yaml:"optic"`
 }
 
-var speedBytes = map[string]float64{Speed10G: 1.25e9, Speed100G: 12.5e9, Speed400G: 50e9}
+var (
+	speedBytes = map[string]float64{Speed10G: 1.25e9, Speed100G: 12.5e9, Speed400G: 50e9}
+	speedNames = map[float64]string{1.25e9: Speed10G, 12.5e9: Speed100G, 50e9: Speed400G}
+)
 
 // DefaultFaults returns the faults injected when Config.Faults is nil: one
 // traffic spike on sim-01's Ethernet1, 45 minutes in, lasting 10 minutes.
@@ -571,13 +574,12 @@ func (f *Fleet) initPower() {
 	if f.cfg.PowerModel != nil {
 		f.model = *f.cfg.PowerModel
 	}
-	names := map[float64]string{1.25e9: Speed10G, 12.5e9: Speed100G, 50e9: Speed400G}
 	for d := range f.devices {
 		rng := rand.New(rand.NewPCG(f.cfg.Seed, uint64(d)<<32|0x90e2))
 		dev := &f.devices[d]
 		for i := range dev.ifaces {
 			it := &dev.ifaces[i]
-			it.speedName = names[it.speed]
+			it.speedName = speedNames[it.speed]
 			if it.opticKeys == "" {
 				it.opticKeys = fmt.Sprintf("name=Ethernet%d-transceiver", i+1)
 			}
@@ -652,7 +654,10 @@ func (f *Fleet) Labels() []Label { return f.labels }
 func (f *Fleet) SeriesPerDevice() int {
 	n := f.cfg.Interfaces*6 + componentsPerDevice
 	if f.cfg.Topology.Spines > 0 {
-		n += 2 * f.cfg.Interfaces // carrier transitions, admin-status
+		n += f.cfg.Interfaces // carrier transitions
+		if !f.cfg.Power {
+			n += f.cfg.Interfaces // admin-status
+		}
 	}
 	if f.cfg.Transceivers {
 		n += f.cfg.Interfaces * opticsPerInterface
@@ -684,7 +689,10 @@ func (f *Fleet) Series() []Series {
 		}
 		out = append(out, Series{MetricOperStatus, k, schemas.KindState})
 		if f.cfg.Topology.Spines > 0 {
-			out = append(out, Series{MetricCarrierTransitions, k, schemas.KindCounter}, Series{MetricAdminStatus, k, schemas.KindState})
+			out = append(out, Series{MetricCarrierTransitions, k, schemas.KindCounter})
+			if !f.cfg.Power {
+				out = append(out, Series{MetricAdminStatus, k, schemas.KindState})
+			}
 		}
 	}
 	for _, n := range []string{"CPU", "Inlet"} {
@@ -854,10 +862,13 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			if f.links != nil {
 				s.Kind, s.Metric, s.U64, s.Str = schemas.KindCounter, MetricCarrierTransitions, it.carrier, ""
 				emit(&s)
-				// Faults of a topology never shut a port: admin-status
-				// stays UP, so oper-status DOWN is a failure.
-				s.Kind, s.Metric, s.Str = schemas.KindState, MetricAdminStatus, "UP"
-				emit(&s)
+				if !power {
+					// Faults of a topology never shut a port: admin-status
+					// stays UP, so oper-status DOWN is a failure. (Power
+					// mode reports it with the port's configuration.)
+					s.Kind, s.Metric, s.Str = schemas.KindState, MetricAdminStatus, "UP"
+					emit(&s)
+				}
 			}
 		}
 		load /= float64(len(d.ifaces))

@@ -131,8 +131,6 @@ func (c Config) validateTopology() error {
 			return fmt.Errorf("topology.spines: %d spines leave no leaf among %d devices", s, c.Devices)
 		case c.Interfaces < max(s, leaves):
 			return fmt.Errorf("interfaces: %d cannot give each spine a port per leaf (%d) and each leaf an uplink per spine (%d): set interfaces to at least %d", c.Interfaces, leaves, s, max(s, leaves))
-		case c.Power:
-			return fmt.Errorf("topology.spines: not supported with power: true (power mode takes ports down at random)")
 		}
 	}
 	for i, f := range c.Faults {
@@ -208,9 +206,28 @@ func (f *Fleet) initTopology() {
 		}
 	}
 	for d := range f.devices {
-		for i := range f.devices[d].ifaces {
-			if lk := f.devices[d].ifaces[i].link; lk != nil {
-				f.devices[d].sessions = append(f.devices[d].sessions, lk)
+		dev := &f.devices[d]
+		for i := range dev.ifaces {
+			if it := &dev.ifaces[i]; it.link != nil {
+				dev.sessions = append(dev.sessions, it.link)
+				if f.cfg.Power {
+					cablePort(dev, i)
+				}
+			}
+		}
+	}
+}
+
+// cablePort makes a cabled port of power mode what its link needs: admin
+// up, an optic, a link, its link's speed, and out of any bundle (whose
+// members would differ in speed).
+func cablePort(dev *device, i int) {
+	it := &dev.ifaces[i]
+	it.adminDown, it.noLink, it.optic, it.speedName = false, false, true, speedNames[it.speed]
+	if it.lag != "" {
+		for j := range dev.ifaces {
+			if dev.ifaces[j].lag == it.lag {
+				dev.ifaces[j].lag = ""
 			}
 		}
 	}

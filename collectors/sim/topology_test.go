@@ -106,7 +106,15 @@ func TestTopologyLinks(t *testing.T) {
 }
 
 func TestTopologySeriesOrder(t *testing.T) {
-	f, err := New(fabric())
+	for _, power := range []bool{false, true} {
+		cfg := fabric()
+		cfg.Power, cfg.Transceivers = power, power
+		testSeriesOrder(t, cfg)
+	}
+}
+
+func testSeriesOrder(t *testing.T, cfg Config) {
+	f, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,6 +346,39 @@ func TestReroute(t *testing.T) {
 	}
 }
 
+// TestTopologyWithPower checks that power mode keeps every cabled port
+// up at its link's speed, and its ground truth holds.
+func TestTopologyWithPower(t *testing.T) {
+	cfg := fabric()
+	cfg.Power, cfg.Transceivers, cfg.Interval = true, true, time.Minute
+	got, f := runTrace(t, cfg, 5)
+	for _, l := range f.Links() {
+		for _, e := range []Endpoint{l.A, l.B} {
+			k := "name=" + e.Interface
+			if st := got.get(t, e.Device, MetricOperStatus, k); st[4].Str != "UP" {
+				t.Errorf("%s %s: oper-status %s", e.Device, k, st[4].Str)
+			}
+			if ad := got.get(t, e.Device, MetricAdminStatus, k); ad[4].Str != "UP" {
+				t.Errorf("%s %s: admin-status %s", e.Device, k, ad[4].Str)
+			}
+		}
+		a := got.get(t, l.A.Device, MetricPortSpeed, "name="+l.A.Interface)[0].Str
+		if b := got.get(t, l.B.Device, MetricPortSpeed, "name="+l.B.Interface)[0].Str; a != b || a == "" {
+			t.Errorf("link %+v: speeds %q and %q", l, a, b)
+		}
+	}
+	for d := range 7 {
+		var w float64
+		for _, psu := range []string{"PSU1", "PSU2"} {
+			k := "name=" + psu
+			w += got.get(t, DeviceName(d), MetricPSUInVoltage, k)[4].F64 * got.get(t, DeviceName(d), MetricPSUInCurrent, k)[4].F64
+		}
+		if r := w / f.TruePower(d); r < 0.97 || r > 1.03 {
+			t.Errorf("device %d: measured %.1f W, truth %.1f W", d, w, f.TruePower(d))
+		}
+	}
+}
+
 func TestTopologyValidation(t *testing.T) {
 	for _, c := range []struct {
 		cfg  Config
@@ -350,7 +391,6 @@ func TestTopologyValidation(t *testing.T) {
 		{fabric(Fault{Device: "sim-03", Interface: "Ethernet1", Kind: FaultLinkDown, Duration: time.Minute, Flaps: 1}), "only link_flap"},
 		{Config{Devices: 7, Interfaces: 3, Start: t0, Topology: Topology{Spines: 3}}, "interfaces: 3 cannot"},
 		{Config{Devices: 3, Start: t0, Topology: Topology{Spines: 3}}, "topology.spines: 3 spines leave no leaf"},
-		{Config{Devices: 4, Start: t0, Power: true, Topology: Topology{Spines: 2}}, "not supported with power"},
 	} {
 		_, err := New(c.cfg)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
