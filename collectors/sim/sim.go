@@ -276,17 +276,8 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.PowerModel != nil {
-		m := c.PowerModel
-		if m.Efficiency <= 0 || m.Efficiency > 1 {
-			return fmt.Errorf("power_model.efficiency: %v must be in (0,1]", m.Efficiency)
-		}
-		for _, sp := range []string{Speed10G, Speed100G, Speed400G} {
-			if _, ok := m.PortW[sp]; !ok {
-				return fmt.Errorf("power_model.port_w: no %s", sp)
-			}
-			if _, ok := m.OpticW[sp]; !ok {
-				return fmt.Errorf("power_model.optic_w: no %s", sp)
-			}
+		if err := c.PowerModel.validate(); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -383,8 +374,10 @@ type device struct {
 	tempHW float64 // °C offset of this chassis
 	fans   [2][]*activeFault
 	psus   [2][]*activeFault
-	truthW float64 // power mode: noise-free PSU input power of the last tick
-	index  int
+	// Power mode, at the last tick: noise-free PSU input power, DC power
+	// and the fans' part of it.
+	truthW, truthDC, fanW float64
+	index                 int
 	// sessions are the links of its cabled ports, in port order
 	// (topology).
 	sessions []*link
@@ -759,6 +752,7 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			temps[i] = s.F64
 			emit(&s)
 		}
+		var rpm [2]float64
 		for i := 1; i <= 2; i++ {
 			s.Keys, s.Metric = fmt.Sprintf("name=Fan%d", i), MetricFanSpeed
 			s.F64 = math.Round(4000 + 80*(temp-30) + 40*d.rng.NormFloat64())
@@ -769,11 +763,13 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 					s.F64 = math.Round(s.F64 * (1 - 0.5*w))
 				}
 			}
+			rpm[i-1] = s.F64
 			emit(&s)
 		}
 		if power {
-			dc += f.model.FanW * float64(2-failedFans)
-			d.truthW = dc / f.model.Efficiency
+			d.fanW = f.model.FanWatts(rpm[0]) + f.model.FanWatts(rpm[1])
+			dc += d.fanW
+			d.truthDC, d.truthW = dc, f.model.InputW(dc)
 		}
 		for i := 1; i <= 2; i++ {
 			keys := fmt.Sprintf("name=PSU%d", i)
@@ -782,7 +778,8 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			volts := 230 + 1.5*d.rng.NormFloat64()
 			eff := 0.94 - 0.05*(1-load)
 			if power {
-				out, eff = dc/2*(1+0.005*d.rng.NormFloat64()), f.model.Efficiency
+				out = dc / 2 * (1 + 0.005*d.rng.NormFloat64())
+				eff = f.model.PSUEfficiency(out)
 			}
 			for _, af := range d.psus[i-1] {
 				if af.active(now) {
