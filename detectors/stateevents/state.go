@@ -12,8 +12,13 @@ const stateVersion = 1
 // maxRaw bounds the raw state value kept in a record.
 const maxRaw = 256
 
-// StateBytes returns the memory the tracker holds.
-func (t *Tracker) StateBytes() int { return int(unsafe.Sizeof(*t)) + len(t.raw) }
+// rawBytes is the allowance StateBytes makes for the raw value, so that
+// the figure does not move with the value.
+const rawBytes = 16
+
+// StateBytes returns the memory the tracker holds: its fields and an
+// allowance of 16 bytes for the raw value (the enums are shorter).
+func (t *Tracker) StateBytes() int { return int(unsafe.Sizeof(*t)) + rawBytes }
 
 // MarshalBinary encodes the state: a kind tag, a version byte (1), the
 // class, the verdict, the alert, the times, the evidence counts, the

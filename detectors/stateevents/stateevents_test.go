@@ -175,8 +175,8 @@ func TestInterface(t *testing.T) {
 		{0, "UP", false, ""}, {10, "DOWN", false, "fired admin_down"}, {20, "DOWN", false, ""}, {30, "UP", false, "resolved admin_down"},
 		{40, "2", false, "fired admin_down"}, {50, "TESTING", false, "indeterminate"}, {60, "1", false, "resolved admin_down"},
 	})
-	run(t, "admin-status down from the start is informational", ClassAdminStatus, []step{
-		{0, "DOWN", false, "fired admin_down"}, {10, "UP", false, "resolved admin_down"},
+	run(t, "admin-status down from the start is no news", ClassAdminStatus, []step{
+		{0, "DOWN", false, ""}, {10, "UP", false, ""}, {20, "DOWN", false, "fired admin_down"},
 	})
 }
 

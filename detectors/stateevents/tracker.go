@@ -170,6 +170,9 @@ func (t *Tracker) Changed() int64 { return t.changed }
 // Alert returns the rule of the firing alert, RuleNone when none fires.
 func (t *Tracker) Alert() Rule { return t.alert }
 
+// Count returns the latest carrier-transitions count.
+func (t *Tracker) Count() uint64 { return t.count }
+
 // Level returns the latest count of a neighbours series and the count
 // before its drop (equal while no alert fires).
 func (t *Tracker) Level() (level, base float64) { return t.level, t.base }
@@ -209,11 +212,9 @@ func (t *Tracker) UpdateStatus(cfg *Config, ts int64, value string, adminDown bo
 	}
 	if prev == StatusNone {
 		// The first known value: no transition, no alarm (a port that is
-		// down from the start is not a link that went down).
+		// down from the start is not a link that went down, and the ports
+		// shut when the stage starts are not news).
 		t.wasUp = st == StatusUp
-		if st == StatusAdminDown {
-			return t.fire(ts, RuleAdminDown)
-		}
 		return Event{}
 	}
 	t.changed = ts
