@@ -304,6 +304,8 @@ type Detect struct {
 	inRec  map[uint64]*seriesState       // series of the record being processed, by SeriesIndex
 	names  []string                      // scratch for detector names
 	rows   []*seriesState                // scratch: the series of each row of the record
+	// stateRows is scratch: the rows of the record that go to state series.
+	stateRows []int
 	// unknownStates counts state values not understood, by reason.
 	unknownStates [3]prometheus.Counter
 	// groupOf maps a metric to its multivariate group and slot.

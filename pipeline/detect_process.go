@@ -1,8 +1,10 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -13,13 +15,13 @@ import (
 	"github.com/telekernel/telekernel/schemas"
 )
 
-// Process implements Processor. A record is read in three passes: the
-// series of every row are found (and admin-status samples applied), then
-// the other state samples (oper-status, sessions, carrier-transitions,
-// neighbour counts) become state detections, then counter rates and gauges
-// are scored by the ensemble. So a counter row is judged against its
-// interface's state at its own timestamp whichever order the collector
-// wrote the rows of one timestamp in.
+// Process implements Processor. The series of every row are found first;
+// then the rows are taken in order, and before a counter or gauge row at
+// ts every state sample at or before ts (admin-status first among equal
+// times) is applied: state samples become state detections, and a counter
+// rate or gauge is judged against its interface's state at its own
+// timestamp whichever order the collector wrote the rows of one timestamp
+// in. State samples after the last scored row are applied at the end.
 func (d *Detect) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
 	rec, err := schemas.DecodeSamples(d.mem, Headers(r), r.Value)
 	if err != nil {
@@ -41,41 +43,56 @@ func (d *Detect) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record
 	}
 	rows := d.rows[:n]
 	defer clear(rows) // hold no series past the record
-	states := false
+	stateRows := d.stateRows[:0]
 	for i := range n {
 		st, err := d.seriesOf(ps, sr, i)
 		if err != nil {
 			return err
 		}
 		rows[i] = st
-		if st == nil || st.se == nil {
+		if st != nil && st.se != nil {
+			stateRows = append(stateRows, i)
+		}
+	}
+	d.stateRows = stateRows
+	slices.SortStableFunc(stateRows, func(a, b int) int {
+		if c := cmp.Compare(sr.TS(a), sr.TS(b)); c != 0 {
+			return c
+		}
+		return cmp.Compare(stateOrder(rows[a]), stateOrder(rows[b]))
+	})
+	next := 0
+	for i, st := range rows {
+		if st == nil || st.e == nil {
 			continue
 		}
-		// Admin-status first: an interface shut at a timestamp is not a
-		// link down, whichever of its two leaves came first.
-		if st.se.Class() != stateevents.ClassAdminStatus {
-			states = true
-		} else if err := d.updateState(ps, sr, i, st, emit); err != nil {
+		for ts := sr.TS(i); next < len(stateRows) && sr.TS(stateRows[next]) <= ts; next++ {
+			if err := d.updateState(ps, sr, stateRows[next], rows[stateRows[next]], emit); err != nil {
+				return err
+			}
+		}
+		if err := d.score(ps, sr, i, st, emit); err != nil {
 			return err
 		}
 	}
-	for i, st := range rows {
-		if states && st != nil && st.se != nil && st.se.Class() != stateevents.ClassAdminStatus {
-			if err := d.updateState(ps, sr, i, st, emit); err != nil {
-				return err
-			}
-		}
-	}
-	for i, st := range rows {
-		if st != nil && st.e != nil {
-			if err := d.score(ps, sr, i, st, emit); err != nil {
-				return err
-			}
+	for ; next < len(stateRows); next++ {
+		if err := d.updateState(ps, sr, stateRows[next], rows[stateRows[next]], emit); err != nil {
+			return err
 		}
 	}
 	d.metrics.series.WithLabelValues("detect").Set(float64(d.nseries.Load()))
 	d.metrics.stateBytes.WithLabelValues("detect").Set(float64(d.StateBytes()))
 	return nil
+}
+
+// stateOrder orders the state samples of one timestamp: admin-status
+// first, so an interface shut at a timestamp is not a link down whichever
+// of its two leaves came first.
+func stateOrder(st *seriesState) int {
+	if st.se.Class() == stateevents.ClassAdminStatus {
+		return 0
+	}
+	return 1
 }
 
 // seriesOf finds (or makes) the series of row i, once per record by its
