@@ -320,3 +320,61 @@ func TestDetectStateNoAlloc(t *testing.T) {
 		t.Errorf("2000 state rows cost %v allocations", allocs[1]-allocs[0])
 	}
 }
+
+// TestDetectStateLate: when an interface's state arrives three samples
+// after the traffic stopped (the device stamps it late), the traffic drop
+// fires first; the incident ends when traffic returns, with no new alert
+// when the interface is UP again, and link_down carries the state
+// sample's time. With carrier-transitions only (no oper-status, as in the
+// bigdama18 capture), a drop that outlasts the flap's gate fires, and its
+// description names the flap that explains it.
+func TestDetectStateLate(t *testing.T) {
+	down := func(i int) bool { return i >= 400 && i < 460 }
+	never := func(int) bool { return false }
+	ticks := traffic(600, down, never)
+	// One record per tick; the state of tick i is stamped and sent with
+	// tick i+3.
+	for i := len(ticks) - 1; i > 2; i-- {
+		ticks[i].oper, ticks[i].admin = ticks[i-3].oper, ticks[i-3].admin
+	}
+	d := newTestDetect(t, DetectConfig{})
+	dets := process(t, d, records(t, ticks, 1))
+	got := summary(dets)
+	t.Logf("late states: %v", got)
+	firing := 0
+	for _, s := range got {
+		if strings.HasPrefix(s, "firing") {
+			firing++
+		}
+	}
+	want := []string{"firing link_down oper-status@403", "resolved link_down oper-status@463"}
+	if !slices.Contains(got, want[0]) || !slices.Contains(got, want[1]) || firing != 2 {
+		t.Errorf("late states: %v; want %v and one traffic alert", got, want)
+	}
+	for _, det := range dets {
+		if det.Metric == sim.MetricInOctets && det.State == schemas.StateResolved {
+			if at := det.EventTime.Sub(t0) / (10 * time.Second); at < 460 || at > 470 {
+				t.Errorf("traffic alert resolved at tick %d, want when traffic returned (460)", at)
+			}
+		}
+	}
+
+	ticks = traffic(600, down, never)
+	for i := range ticks {
+		ticks[i].oper, ticks[i].admin, ticks[i].carrier = "", "", 5
+		if i >= 400 {
+			ticks[i].carrier = 6
+		}
+	}
+	dets = process(t, newTestDetect(t, DetectConfig{}), records(t, ticks, 60))
+	explained := false
+	for _, det := range dets {
+		if det.Metric == sim.MetricInOctets && det.State == schemas.StateFiring {
+			explained = strings.Contains(det.Annotations["description"], "; Hu0/0/0/10 carrier-transitions 6 at 2026-11-01T01:06:40Z")
+			t.Logf("%s", det.Annotations["description"])
+		}
+	}
+	if got := summary(dets); len(got) < 2 || got[0] != "firing carrier_flap carrier-transitions@400" || !explained {
+		t.Errorf("carrier only: %v (traffic alert explained: %v)", got, explained)
+	}
+}
