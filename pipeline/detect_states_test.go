@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"gopkg.in/yaml.v3"
 
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/detectors/stateevents"
@@ -377,4 +378,33 @@ func TestDetectStateLate(t *testing.T) {
 	if got := summary(dets); len(got) < 2 || got[0] != "firing carrier_flap carrier-transitions@400" || !explained {
 		t.Errorf("carrier only: %v (traffic alert explained: %v)", got, explained)
 	}
+}
+
+// TestDetectStatesConfigYAML: detect.states decodes strictly, durations as
+// Go durations, and a bad value names its field.
+func TestDetectStatesConfigYAML(t *testing.T) {
+	f := func(src, wantErr string, want stateevents.Config) {
+		t.Helper()
+		var c DetectConfig
+		dec := yaml.NewDecoder(strings.NewReader(src))
+		dec.KnownFields(true)
+		err := dec.Decode(&c)
+		if err == nil {
+			c = c.WithDefaults()
+			err = c.Validate()
+		}
+		switch {
+		case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
+			t.Errorf("%q: error %v, want %q", src, err, wantErr)
+		case wantErr == "" && err != nil:
+			t.Errorf("%q: %v", src, err)
+		case wantErr == "" && c.States != want:
+			t.Errorf("%q: %+v, want %+v", src, c.States, want)
+		}
+	}
+	f("states: {flap_count: 6, flap_window: 10m, flap_quiet: 2m}", "", stateevents.Config{FlapCount: 6, FlapWindow: 10 * time.Minute, FlapQuiet: 2 * time.Minute})
+	f("alert: {fire_z: 8}", "", stateevents.Config{FlapCount: 4, FlapWindow: 5 * time.Minute, FlapQuiet: 5 * time.Minute})
+	f("states: {flap_count: 1}", "states.flap_count: 1 is not in [2, 16]", stateevents.Config{})
+	f("states: {flap_window: -1m}", "states.flap_window", stateevents.Config{})
+	f("states: {flap: 3}", "field flap not found", stateevents.Config{})
 }

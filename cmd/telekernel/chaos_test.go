@@ -337,8 +337,8 @@ func TestChaosExactlyOnce(t *testing.T) {
 	// partition that moved continued from its restored state.
 	gotState := lastByKey(readAll(ctx, t, broker, "chaos-"+id+"-detect-changelog"))
 	wantState := lastByKey(readAll(ctx, t, broker, "chaos-"+id+"-ref-detect-changelog"))
-	if len(wantState) != 40*30 { // 40 devices × 30 counter and gauge series
-		t.Errorf("reference changelog holds %d series, want %d", len(wantState), 40*30)
+	if len(wantState) != 40*34 { // 40 devices × (30 counter and gauge series + 4 oper-status)
+		t.Errorf("reference changelog holds %d series, want %d", len(wantState), 40*34)
 	}
 	diff := 0
 	for k, v := range wantState {
