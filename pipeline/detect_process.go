@@ -55,12 +55,15 @@ func (d *Detect) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record
 		}
 	}
 	d.stateRows = stateRows
-	slices.SortStableFunc(stateRows, func(a, b int) int {
+	byTime := func(a, b int) int {
 		if c := cmp.Compare(sr.TS(a), sr.TS(b)); c != 0 {
 			return c
 		}
 		return cmp.Compare(stateOrder(rows[a]), stateOrder(rows[b]))
-	})
+	}
+	if !slices.IsSortedFunc(stateRows, byTime) { // usually they are
+		slices.SortStableFunc(stateRows, byTime)
+	}
 	next := 0
 	for i, st := range rows {
 		if st == nil || st.e == nil {
