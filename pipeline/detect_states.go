@@ -137,7 +137,7 @@ func (d *Detect) tickIface(ps *partState, f *ifaceState, ts int64, emit func(*kg
 
 // emitState emits the detection of a state transition: detector (and
 // detectors) the rule (link_down, session_down, component_down,
-// admin_down, flapping, carrier_flap, neighbors_lost), severity by rule,
+// admin_down, flapping, carrier_flap, neighbors_down), severity by rule,
 // score 1 on firing an alarm and 0 otherwise; observed is 1 for up and 0
 // for down (expected 1) or, for a neighbour count, the count (expected the
 // count before the drop). The event time is the sample's.

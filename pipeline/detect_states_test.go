@@ -195,7 +195,7 @@ func TestDetectFlappingCarrierNeighbors(t *testing.T) {
 	want := []string{
 		"firing link_down oper-status@100", "resolved link_down oper-status@101", "firing link_down oper-status@102",
 		"firing flapping oper-status@103", "firing carrier_flap carrier-transitions@150", "resolved carrier_flap carrier-transitions@151",
-		"firing neighbors_lost established-neighbors@160", "resolved neighbors_lost established-neighbors@164",
+		"firing neighbors_down established-neighbors@160", "resolved neighbors_down established-neighbors@164",
 		"resolved flapping oper-status@139", // 5 minutes after the last transition (109)
 	}
 	slices.Sort(got)

@@ -286,9 +286,9 @@ func TestDownWithin(t *testing.T) {
 
 func TestNeighbors(t *testing.T) {
 	run(t, "BGP clear", ClassNeighbors, []step{
-		{0, "4", false, ""}, {10, "4", false, ""}, {20, "0", false, "fired neighbors_lost"}, {30, "2", false, ""},
-		{40, "4", false, "resolved neighbors_lost"}, {50, "5", false, ""}, {60, "4", false, "fired neighbors_lost"},
-		{70, "6", false, "resolved neighbors_lost"}, {80, "6", false, ""},
+		{0, "4", false, ""}, {10, "4", false, ""}, {20, "0", false, "fired neighbors_down"}, {30, "2", false, ""},
+		{40, "4", false, "resolved neighbors_down"}, {50, "5", false, ""}, {60, "4", false, "fired neighbors_down"},
+		{70, "6", false, "resolved neighbors_down"}, {80, "6", false, ""},
 	})
 	tr := New(ClassNeighbors)
 	if ev := tr.UpdateLevel(0, nanF()); ev.Reason != ReasonUnknownValue {

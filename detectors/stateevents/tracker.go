@@ -79,14 +79,14 @@ const (
 	RuleAdminDown          // down on purpose: informational
 	RuleFlapping           // FlapCount transitions within FlapWindow
 	RuleCarrierFlap        // carrier-transitions increased
-	RuleNeighborsLost      // the established-neighbours count dropped
+	RuleNeighborsDown      // the established-neighbours count dropped
 	numRules
 )
 
-var ruleNames = [numRules]string{"none", "link_down", "session_down", "component_down", "admin_down", "flapping", "carrier_flap", "neighbors_lost"}
+var ruleNames = [numRules]string{"none", "link_down", "session_down", "component_down", "admin_down", "flapping", "carrier_flap", "neighbors_down"}
 
 // String returns the rule's name: link_down, session_down, component_down,
-// admin_down, flapping, carrier_flap or neighbors_lost.
+// admin_down, flapping, carrier_flap or neighbors_down.
 func (r Rule) String() string {
 	if r < numRules {
 		return ruleNames[r]
@@ -292,7 +292,7 @@ func (t *Tracker) UpdateCounter(cfg *Config, ts int64, v uint64) Event {
 }
 
 // UpdateLevel feeds an established-neighbours count at ts. A drop fires
-// neighbors_lost, which resolves when the count is back to where it was
+// neighbors_down, which resolves when the count is back to where it was
 // before the drop; a rise while no alert fires is the new normal.
 func (t *Tracker) UpdateLevel(ts int64, v float64) Event {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -305,7 +305,7 @@ func (t *Tracker) UpdateLevel(ts int64, v float64) Event {
 		t.base = v
 	case t.alert == RuleNone && v < t.base:
 		t.changed, t.downAt = ts, ts
-		return t.fire(ts, RuleNeighborsLost)
+		return t.fire(ts, RuleNeighborsDown)
 	case t.alert == RuleNone:
 		t.base = v
 	case v >= t.base:
