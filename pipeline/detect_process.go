@@ -90,12 +90,16 @@ func (d *Detect) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record
 
 // stateOrder orders the state samples of one timestamp: admin-status
 // first, so an interface shut at a timestamp is not a link down whichever
-// of its two leaves came first.
+// of its two leaves came first; then oper-status, so a carrier-transitions
+// increment of the same timestamp is known to be explained by it.
 func stateOrder(st *seriesState) int {
-	if st.se.Class() == stateevents.ClassAdminStatus {
+	switch st.se.Class() {
+	case stateevents.ClassAdminStatus:
 		return 0
+	case stateevents.ClassOperStatus:
+		return 1
 	}
-	return 1
+	return 2
 }
 
 // seriesOf finds (or makes) the series of row i, once per record by its

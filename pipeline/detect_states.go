@@ -81,7 +81,11 @@ func (d *Detect) updateState(ps *partState, sr *schemas.SampleReader, i int, st 
 		if !ok {
 			return nil
 		}
-		ev = st.se.UpdateCounter(cfg, ts, v)
+		// The interface's oper-status, when it saw the change in the same
+		// interval, carries the event.
+		f := st.iface
+		explained := f != nil && f.oper != nil && f.oper.se.DownWithin(st.se.LastTS(), ts)
+		ev = st.se.UpdateCounter(cfg, ts, v, explained)
 	case stateevents.ClassNeighbors:
 		v, ok := sr.F64(i)
 		if u, isU := sr.U64(i); isU {

@@ -117,15 +117,22 @@ func summary(dets []*schemas.Detection) []string {
 // TestDetectLinkDown: an interface whose oper-status leaves UP is one
 // critical link_down detection at the state sample's time and one resolved
 // when it is back, whatever the order of the state and counter rows and
-// however many ticks a record holds; its traffic is neither learned nor
+// however many ticks a record holds (its carrier-transitions increments,
+// explained by the oper-status, fire nothing of their own); its traffic is neither learned nor
 // alerted on while down (a control without the state leaves shows the
 // traffic drop does fire).
 func TestDetectLinkDown(t *testing.T) {
 	down := func(i int) bool { return i >= 400 && i < 460 }
 	never := func(int) bool { return false }
+	ticks := traffic(600, down, never)
+	for i := range ticks {
+		// carrier-transitions counts the change at the oper-status's own
+		// timestamps: explained by it, so no carrier_flap of its own.
+		ticks[i].carrier = 5 + uint64(min(max(i-399, 0), 1)) + uint64(min(max(i-459, 0), 1))
+	}
 	for _, per := range []int{1, 7, 60} {
 		d := newTestDetect(t, DetectConfig{})
-		dets := process(t, d, records(t, traffic(600, down, never), per))
+		dets := process(t, d, records(t, ticks, per))
 		want := []string{"firing link_down oper-status@400", "resolved link_down oper-status@460"}
 		if got := summary(dets); !slices.Equal(got, want) {
 			t.Errorf("%d ticks per record: %v, want %v", per, got, want)
@@ -136,9 +143,10 @@ func TestDetectLinkDown(t *testing.T) {
 			}
 		}
 		k := schemas.SeriesKey{Device: dev, Metric: sim.MetricInOctets, Keys: iface}
-		// 599 rates, of which ticks 400..460 (61) are down or straddle it.
-		if st := d.parts[0].series[k]; st == nil || st.points != 599-61 {
-			t.Errorf("%d ticks per record: in-octets scored %v points, want %d", per, st, 599-61)
+		// 599 rates, of which ticks 400..460 are down or straddle it, and
+		// 461 follows the carrier-transitions increment at 460: 62.
+		if st := d.parts[0].series[k]; st == nil || st.points != 599-62 {
+			t.Errorf("%d ticks per record: in-octets scored %v points, want %d", per, st.points, 599-62)
 		}
 	}
 	// The control: the same traffic without state leaves fires on the drop.

@@ -32,6 +32,6 @@ func BenchmarkUpdateCounter(b *testing.B) {
 	tr := New(ClassCarrier)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		tr.UpdateCounter(&cfg, int64(i+1)*10*sec, uint64(i/1000))
+		tr.UpdateCounter(&cfg, int64(i+1)*10*sec, uint64(i/1000), false)
 	}
 }

@@ -119,7 +119,7 @@ func feed(t testing.TB, tr *Tracker, cfg *Config, s step) Event {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return tr.UpdateCounter(cfg, ts, v)
+		return tr.UpdateCounter(cfg, ts, v, s.admin)
 	case ClassNeighbors:
 		v, err := strconv.ParseFloat(s.value, 64)
 		if err != nil {
@@ -247,10 +247,16 @@ func TestCarrierTransitions(t *testing.T) {
 		{70, "4", false, "fired flapping"}, {80, "4", false, ""}, {360, "4", false, ""}, {370, "4", false, "resolved flapping"},
 		{1000, "5", false, "fired carrier_flap"},
 	})
+	// explained (the step's admin field here): the oper-status showed the
+	// change; no alert, no flap, but the down stretch is kept.
+	run(t, "explained by oper-status", ClassCarrier, []step{
+		{0, "5", false, ""}, {10, "6", true, ""}, {20, "7", true, ""}, {30, "9", true, ""}, {40, "10", false, "fired carrier_flap"},
+		{50, "10", false, "resolved carrier_flap"},
+	})
 	tr := New(ClassCarrier)
 	cfg := Config{}.WithDefaults()
-	tr.UpdateCounter(&cfg, 100*sec, 1)
-	tr.UpdateCounter(&cfg, 110*sec, 2)
+	tr.UpdateCounter(&cfg, 100*sec, 1, false)
+	tr.UpdateCounter(&cfg, 110*sec, 2, false)
 	for _, c := range []struct {
 		from, to int64
 		want     bool

@@ -164,6 +164,9 @@ func (t *Tracker) Status() Status { return t.status }
 // Raw returns the latest value as received (a status class's string).
 func (t *Tracker) Raw() string { return t.raw }
 
+// LastTS returns the time of the latest sample (0: none).
+func (t *Tracker) LastTS() int64 { return t.lastTS }
+
 // Changed returns the time of the latest transition (0: none).
 func (t *Tracker) Changed() int64 { return t.changed }
 
@@ -260,9 +263,12 @@ func (t *Tracker) Explained(ts int64) Event {
 // UpdateCounter feeds a carrier-transitions count at ts. An increment is a
 // link flap (carrier_flap, resolved on the next sample without one); the
 // interface may have been down since the previous sample and until one
-// interval after this one (DownWithin). A decrease is a counter reset: a
+// interval after this one (DownWithin). explained tells that the
+// interface's oper-status already showed a change in that interval: the
+// increment then fires nothing and counts toward no flapping (the
+// oper-status series carries the event). A decrease is a counter reset: a
 // new baseline, no event.
-func (t *Tracker) UpdateCounter(cfg *Config, ts int64, v uint64) Event {
+func (t *Tracker) UpdateCounter(cfg *Config, ts int64, v uint64, explained bool) Event {
 	prevTS, prev := t.lastTS, t.count
 	t.count = v
 	if prevTS == 0 || v < prev || ts <= prevTS {
@@ -278,6 +284,9 @@ func (t *Tracker) UpdateCounter(cfg *Config, ts int64, v uint64) Event {
 	}
 	t.changed = ts
 	t.downAt, t.upAt = prevTS+1, ts+(ts-prevTS)
+	if explained {
+		return Event{}
+	}
 	flapping := false
 	for n := min(v-prev, MaxFlapCount); n > 0; n-- {
 		flapping = t.flap(cfg, ts)
