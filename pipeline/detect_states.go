@@ -94,7 +94,7 @@ func (d *Detect) updateState(ps *partState, sr *schemas.SampleReader, i int, st 
 		if !ok {
 			return nil
 		}
-		ev = st.se.UpdateLevel(ts, v)
+		ev = st.se.UpdateLevel(cfg, ts, v)
 	default:
 		v, ok := sr.Str(i)
 		if !ok {

@@ -125,7 +125,7 @@ func feed(t testing.TB, tr *Tracker, cfg *Config, s step) Event {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return tr.UpdateLevel(ts, v)
+		return tr.UpdateLevel(cfg, ts, v)
 	}
 	if s.value == "explained" {
 		return tr.Explained(ts)
@@ -293,11 +293,22 @@ func TestDownWithin(t *testing.T) {
 func TestNeighbors(t *testing.T) {
 	run(t, "BGP clear", ClassNeighbors, []step{
 		{0, "4", false, ""}, {10, "4", false, ""}, {20, "0", false, "fired neighbors_down"}, {30, "2", false, ""},
-		{40, "4", false, "resolved neighbors_down"}, {50, "5", false, ""}, {60, "4", false, "fired neighbors_down"},
-		{70, "6", false, "resolved neighbors_down"}, {80, "6", false, ""},
+		{40, "4", false, "resolved neighbors_down"}, {50, "5", false, ""}, {400, "4", false, "fired neighbors_down"},
+		{410, "6", false, "resolved neighbors_down"}, {420, "6", false, ""},
+	})
+	run(t, "sessions flapping", ClassNeighbors, []step{
+		{1, "4", false, ""}, {10, "3", false, "fired neighbors_down"}, {20, "4", false, "resolved neighbors_down"},
+		{30, "3", false, "fired neighbors_down"}, {40, "4", false, "updated flapping"}, {50, "3", false, ""}, {60, "2", false, ""},
+		{70, "4", false, ""}, {360, "4", false, ""}, {370, "4", false, "resolved flapping"},
+		{400, "3", false, "fired neighbors_down"},
+	})
+	run(t, "flapping ends low", ClassNeighbors, []step{
+		{1, "4", false, ""}, {10, "3", false, "fired neighbors_down"}, {20, "4", false, "resolved neighbors_down"},
+		{30, "3", false, "fired neighbors_down"}, {40, "4", false, "updated flapping"}, {50, "3", false, ""},
+		{350, "3", false, "updated neighbors_down"}, {360, "4", false, "resolved neighbors_down"},
 	})
 	tr := New(ClassNeighbors)
-	if ev := tr.UpdateLevel(0, nanF()); ev.Reason != ReasonUnknownValue {
+	if ev := tr.UpdateLevel(&Config{}, 0, nanF()); ev.Reason != ReasonUnknownValue {
 		t.Errorf("NaN: %v", ev)
 	}
 }

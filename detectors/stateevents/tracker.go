@@ -131,7 +131,8 @@ type Event struct {
 	Reason Reason
 }
 
-// Tracker follows one series of a class. The zero value is not usable:
+// Tracker follows one series of a class. Times are Unix nanoseconds; a
+// tracker whose latest sample time is 0 counts as having seen none. The zero value is not usable:
 // make one with New. It is not safe for concurrent use.
 type Tracker struct {
 	class    Class
@@ -302,26 +303,46 @@ func (t *Tracker) UpdateCounter(cfg *Config, ts int64, v uint64, explained bool)
 
 // UpdateLevel feeds an established-neighbours count at ts. A drop fires
 // neighbors_down, which resolves when the count is back to where it was
-// before the drop; a rise while no alert fires is the new normal.
-func (t *Tracker) UpdateLevel(ts int64, v float64) Event {
+// before the drop; a rise while no alert fires is the new normal. Each drop
+// and each recovery is a transition: FlapCount of them within FlapWindow
+// make the alert flapping, which resolves after FlapQuiet without one (or
+// becomes neighbors_down if the count is still low).
+func (t *Tracker) UpdateLevel(cfg *Config, ts int64, v float64) Event {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return Event{Reason: ReasonUnknownValue}
 	}
 	first := t.lastTS == 0
 	t.lastTS, t.level = max(ts, t.lastTS), v
+	low := v < t.base
 	switch {
 	case first:
 		t.base = v
-	case t.alert == RuleNone && v < t.base:
-		t.changed, t.downAt = ts, ts
-		return t.fire(ts, RuleNeighborsDown)
-	case t.alert == RuleNone:
+		return Event{}
+	case t.alert == RuleNone && !low:
 		t.base = v
-	case v >= t.base:
-		t.changed, t.upAt, t.base = ts, ts, v
-		return t.resolve()
+		return Event{}
+	case low && t.downAt > t.upAt, !low && t.upAt >= t.downAt:
+		// No change of side: still low, or back and rising.
+		if !low {
+			t.base = v
+		}
+		return t.tick(cfg, ts)
 	}
-	return Event{}
+	t.changed = ts
+	if low {
+		t.downAt = ts
+	} else {
+		t.upAt, t.base = ts, v
+	}
+	switch {
+	case t.flap(cfg, ts):
+		return t.flapping(ts)
+	case t.alert == RuleFlapping:
+		return Event{}
+	case low:
+		return t.fire(ts, RuleNeighborsDown)
+	}
+	return t.resolve()
 }
 
 // Tick lets a flapping alert resolve at ts when nothing has changed for
@@ -341,7 +362,7 @@ func (t *Tracker) tick(cfg *Config, ts int64) Event {
 		return Event{}
 	}
 	t.nflaps = 0
-	if t.class.IsStatus() && t.status != StatusUp {
+	if t.class.IsStatus() && t.status != StatusUp || t.class == ClassNeighbors && t.level < t.base {
 		// Quiet, but down: the flapping alert becomes a down alert.
 		return t.update(t.downRule())
 	}
@@ -380,6 +401,8 @@ func (t *Tracker) downRule() Rule {
 		return RuleSessionDown
 	case ClassComponent:
 		return RuleComponentDown
+	case ClassNeighbors:
+		return RuleNeighborsDown
 	}
 	return RuleLinkDown
 }
