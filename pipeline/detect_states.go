@@ -147,24 +147,39 @@ func (d *Detect) tickIface(ps *partState, f *ifaceState, ts int64, emit func(*kg
 // count before the drop). The event time is the sample's.
 func (d *Detect) emitState(emit func(*kgo.Record), st *seriesState, ev stateevents.Event, ts int64) error {
 	k, t := st.key, st.se
-	labels := schemas.AlertLabels(k.Device, k.Metric, k.Keys)
-	fp := schemas.Fingerprint(labels)
 	state := schemas.StateFiring
 	if ev.Transition == stateevents.Resolved {
 		state = schemas.StateResolved
 	}
-	severity := ev.Rule.Severity()
-	score, observed, expected := 0.0, 0.0, 1.0
-	if state == schemas.StateFiring && severity != schemas.SeverityInfo {
-		score = 1
+	det := d.newDetection(k, state, ts, ev.StartsAt)
+	rule := ev.Rule.String()
+	det.Detector, det.Detectors, det.Severity = rule, []string{rule}, ev.Rule.Severity()
+	det.Expected = 1
+	if state == schemas.StateFiring && det.Severity != schemas.SeverityInfo {
+		det.Score = 1
 	}
 	switch {
 	case t.Class() == stateevents.ClassNeighbors:
-		observed, expected = t.Level()
+		det.Observed, det.Expected = t.Level()
 	case t.Status() == stateevents.StatusUp || (t.Class() == stateevents.ClassCarrier && state == schemas.StateResolved):
-		observed = 1
+		det.Observed = 1
 	}
-	rule := ev.Rule.String()
+	det.Band = schemas.Band{Lower: det.Expected, Upper: det.Expected}
+	det.Annotations = map[string]string{
+		"summary":     fmt.Sprintf("%s %s on %s %s", rule, state, k.Device, k.Keys),
+		"description": d.describeState(st, ev, ts),
+	}
+	d.log.Info("detection", "state", state, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
+		"event_time", det.EventTime, "detector", rule, "severity", det.Severity, "value", t.Raw())
+	return d.send(emit, det, state, det.Fingerprint)
+}
+
+// newDetection returns the detection of a transition of the alert on series
+// k with the fields every detector fills alike: identity, labels and
+// fingerprint, the times (endsAt on a resolved one).
+func (d *Detect) newDetection(k schemas.SeriesKey, state string, ts, startsAt int64) *schemas.Detection {
+	labels := schemas.AlertLabels(k.Device, k.Metric, k.Keys)
+	fp := schemas.Fingerprint(labels)
 	det := &schemas.Detection{
 		Version:    schemas.DetectionVersion,
 		ID:         fmt.Sprintf("%s-%d-%s", fp, ts, state),
@@ -172,28 +187,15 @@ func (d *Detect) emitState(emit func(*kgo.Record), st *seriesState, ev stateeven
 		DetectedAt: d.now().UTC(),
 		State:      state,
 		Device:     k.Device, Metric: k.Metric, Keys: k.Keys,
-		Detector:  rule,
-		Detectors: []string{rule},
-		Score:     score,
-		Severity:  severity,
-		Observed:  observed,
-		Expected:  expected,
-		Band:      schemas.Band{Lower: expected, Upper: expected},
-		Labels:    labels,
-		Annotations: map[string]string{
-			"summary":     fmt.Sprintf("%s %s on %s %s", rule, state, k.Device, k.Keys),
-			"description": d.describeState(st, ev, ts),
-		},
-		StartsAt:    time.Unix(0, ev.StartsAt).UTC(),
+		Labels:      labels,
+		StartsAt:    time.Unix(0, startsAt).UTC(),
 		Fingerprint: fp,
 	}
 	if state == schemas.StateResolved {
 		end := time.Unix(0, ts).UTC()
 		det.EndsAt = &end
 	}
-	d.log.Info("detection", "state", state, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
-		"event_time", det.EventTime, "detector", rule, "severity", severity, "value", t.Raw())
-	return d.send(emit, det, state, fp)
+	return det
 }
 
 // describeState is the description of a state detection, e.g.
