@@ -201,6 +201,7 @@ func (t *Tracker) UpdateStatus(cfg *Config, ts int64, value string, adminDown bo
 	}
 	st, reason := Parse(t.class, value)
 	if reason != ReasonNone || st == t.status {
+		t.lastTS = max(t.lastTS, ts)
 		ev := t.tick(cfg, ts)
 		ev.Reason = reason
 		return ev
@@ -348,7 +349,8 @@ func (t *Tracker) UpdateLevel(cfg *Config, ts int64, v float64) Event {
 // Tick lets a flapping alert resolve at ts when nothing has changed for
 // FlapQuiet, for series sent only on change: the caller may call it with
 // the time of any later sample of the same thing (an interface's
-// counters). It returns the transition, if any.
+// counters). It returns the transition, if any, and changes the tracker
+// only then.
 func (t *Tracker) Tick(cfg *Config, ts int64) Event {
 	if t.alert != RuleFlapping {
 		return Event{}
@@ -356,8 +358,9 @@ func (t *Tracker) Tick(cfg *Config, ts int64) Event {
 	return t.tick(cfg, ts)
 }
 
+// tick ends a flapping alert after FlapQuiet without a transition. It
+// changes the tracker only when it returns a transition.
 func (t *Tracker) tick(cfg *Config, ts int64) Event {
-	t.lastTS = max(t.lastTS, ts)
 	if t.alert != RuleFlapping || ts-t.changed < int64(cfg.FlapQuiet) {
 		return Event{}
 	}
