@@ -31,7 +31,10 @@ import (
 // seasonal baseline, CUSUM, and the streaming forest when enabled), whose
 // calibrated score, gated by the baseline deviation, fires and resolves
 // alerts with hysteresis. States are not scored: a state change is itself
-// the event.
+// the event (detectors/stateevents: link, session and component down,
+// admin down, flapping, carrier-transitions increments, established-
+// neighbours drops), and an interface's counter rates and gauges are kept
+// out of the ensemble while it is down.
 //
 // An alert fires when the ensemble's score reaches detectors.*.fire (a
 // member breaks its recent record on the series) on a point at least
