@@ -130,12 +130,19 @@ func TestDetectLinkDown(t *testing.T) {
 		// timestamps: explained by it, so no carrier_flap of its own.
 		ticks[i].carrier = 5 + uint64(min(max(i-399, 0), 1)) + uint64(min(max(i-459, 0), 1))
 	}
-	for _, per := range []int{1, 7, 60} {
+	for _, c := range []struct {
+		per  int
+		flip bool // the state rows of the transitions' ticks come after their counters
+	}{{1, false}, {1, true}, {7, false}, {60, false}, {60, true}} {
+		per := c.per
+		for i := range ticks {
+			ticks[i].stateFirst = (i%2 == 0) != c.flip
+		}
 		d := newTestDetect(t, DetectConfig{})
 		dets := process(t, d, records(t, ticks, per))
 		want := []string{"firing link_down oper-status@400", "resolved link_down oper-status@460"}
 		if got := summary(dets); !slices.Equal(got, want) {
-			t.Errorf("%d ticks per record: %v, want %v", per, got, want)
+			t.Errorf("%d ticks per record (states after counters at the transitions: %v): %v, want %v", per, c.flip, got, want)
 		}
 		for _, det := range dets {
 			if det.Severity != schemas.SeverityCritical || det.Keys != iface || !strings.Contains(det.Annotations["description"], "admin-status UP") {
