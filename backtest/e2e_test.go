@@ -108,7 +108,7 @@ func TestBacktestBigdamaPortflap(t *testing.T) {
 		if e.Detected && (e.Latency < -DefaultBefore || e.Latency > e.End.Sub(e.Start)+DefaultAfter) {
 			t.Errorf("%s: latency %v outside the window", e.Where(), e.Latency)
 		}
-		t.Logf("%s %s detected %v latency %v by %s", e.Where(), e.Device, e.Detected, e.Latency, e.Metric)
+		t.Logf("%s %s detected %v latency %v by %s", e.Where(), e.Device, e.Detected, e.Latency, e.DetectedMetric)
 	}
 	if r.Firing != res.Stats.Firing || r.Firing == 0 {
 		t.Errorf("report counts %d firing, the replay %d", r.Firing, res.Stats.Firing)

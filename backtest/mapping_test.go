@@ -59,6 +59,8 @@ func TestMappingDevice(t *testing.T) {
 	f("spine4bgpclear_second.csv", "spine4")
 	f("/x/router-a.csv", "router-a")
 	f("edge-rtr12.csv.gz", "edge-rtr12")
+	m.Device = "core-1"
+	f("data/leaf1portflap_first.csv.gz", "core-1")
 }
 
 func TestParseMapping(t *testing.T) {
@@ -91,7 +93,7 @@ device_pattern: '^node-(\w+)$'
 	f("Ethernet1tail-drops", Column{"/vendor/x/tail-drops", "name=Ethernet1", schemas.KindCounter})    // default suffixes stay
 	f("Ethernet1bytes-sent", Column{ifCounters + "out-octets", "name=Ethernet1", schemas.KindCounter}) // the defaults stay
 	f("mystery", Column{"/vendor/x/mystery", "", schemas.KindCounter})                                 // default_kind
-	if d := m.Device("node-r7"); d != "r7" {
+	if d := m.DeviceOf("node-r7"); d != "r7" {
 		t.Errorf("device %q, want r7", d)
 	}
 	bad := func(yaml, want string) {

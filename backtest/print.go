@@ -97,7 +97,7 @@ func eventCell(e *EventResult) string {
 	if !e.Detected {
 		return "missed"
 	}
-	s := signed(e.Latency) + " " + shortMetric(e.Metric)
+	s := signed(e.Latency) + " " + shortMetric(e.DetectedMetric)
 	if e.StateDetected {
 		s += " (state " + signed(e.StateLatency) + ")"
 	}

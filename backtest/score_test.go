@@ -39,8 +39,8 @@ func TestScoreLatencyAndWindows(t *testing.T) {
 	}{{true, -5 * time.Second, "out-octets"}, {false, 0, ""}, {true, 360 * time.Second, "y"}, {false, 0, ""}}
 	for i, w := range want {
 		e := r.Events[i]
-		if e.Detected != w.detected || e.Latency != w.latency || e.Metric != w.metric {
-			t.Errorf("event %d: detected %v latency %v metric %q, want %v %v %q", i, e.Detected, e.Latency, e.Metric, w.detected, w.latency, w.metric)
+		if e.Detected != w.detected || e.Latency != w.latency || e.DetectedMetric != w.metric {
+			t.Errorf("event %d: detected %v latency %v metric %q, want %v %v %q", i, e.Detected, e.Latency, e.DetectedMetric, w.detected, w.latency, w.metric)
 		}
 	}
 	if r.Detected != 2 || r.Missed != 2 || r.Within30s != 1 || r.MedianLatency != -5*time.Second || r.MaxLatency != 360*time.Second {
