@@ -22,6 +22,9 @@
 //   - ensemble: all of the above on one series, one calibrated score,
 //     explanation and alert hysteresis.
 //   - alert: hysteresis that makes one incident one alert (z-score based).
+//   - stateevents: state samples (oper-status, session-state, …) and the
+//     counters that are really state → link/session down, admin down,
+//     flapping, carrier flaps and lost neighbours.
 //
 // Every stateful detector has MarshalBinary/UnmarshalBinary (a kind tag and
 // a version byte first) and StateBytes. See README.md.

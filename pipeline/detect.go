@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"gonum.org/v1/gonum/stat/distuv"
 
@@ -21,6 +21,7 @@ import (
 	"github.com/telekernel/telekernel/detectors/multivar"
 	"github.com/telekernel/telekernel/detectors/rate"
 	"github.com/telekernel/telekernel/detectors/robustz"
+	"github.com/telekernel/telekernel/detectors/stateevents"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -30,7 +31,10 @@ import (
 // seasonal baseline, CUSUM, and the streaming forest when enabled), whose
 // calibrated score, gated by the baseline deviation, fires and resolves
 // alerts with hysteresis. States are not scored: a state change is itself
-// the event.
+// the event (detectors/stateevents: link, session and component down,
+// admin down, flapping, carrier-transitions increments, established-
+// neighbours drops), and an interface's counter rates and gauges are kept
+// out of the ensemble while it is down.
 //
 // An alert fires when the ensemble's score reaches detectors.*.fire (a
 // member breaks its recent record on the series) on a point at least
@@ -67,6 +71,9 @@ type DetectConfig struct {
 	// a device's related series (one keys value, sampled together) scored
 	// as one vector. Off unless groups are listed.
 	Multivar MultivarConfig `yaml:"multivar"`
+	// States configures the state events (detectors/stateevents): flap
+	// detection's count, window and quiet period.
+	States stateevents.Config `yaml:"states"`
 	// Source is the CloudEvents source of detections; default
 	// "telekernel/detect".
 	Source string `yaml:"source"`
@@ -123,6 +130,7 @@ func (c DetectConfig) WithDefaults() DetectConfig {
 	if c.Hold == 0 {
 		c.Hold = DefaultHold
 	}
+	c.States = c.States.WithDefaults()
 	c.Multivar.Detector = c.Multivar.Detector.WithDefaults()
 	c.Multivar.Alert = c.Multivar.Alert.WithDefaults()
 	return c
@@ -147,6 +155,9 @@ func (c DetectConfig) Validate() error {
 	}
 	if err := c.ensembleConfig(c.Detectors.Gauges, false).Validate(); err != nil {
 		return fmt.Errorf("detectors.gauges.%w", err)
+	}
+	if err := c.States.Validate(); err != nil {
+		return fmt.Errorf("states.%w", err)
 	}
 	if err := c.Multivar.validate(); err != nil {
 		return fmt.Errorf("multivar.%w", err)
@@ -234,14 +245,16 @@ type seriesState struct {
 	kind    schemas.Kind
 	points  uint64 // values scored since the series began
 	counter rate.Counter
-	e       *ensemble.Ensemble
-	onset   ensemble.Mask     // the members that fired the current (or last) alert
-	top     ensemble.Member   // the one with the largest score then
-	dirty   bool              // changed since the last checkpoint
-	key     schemas.SeriesKey // the map key, kept to avoid rebuilding it per row
-	linked  bool              // grp and slot are set (grp nil: in no group)
-	grp     *groupState       // the multivariate group it belongs to
-	slot    int               // its place in the group's vector
+	e       *ensemble.Ensemble   // the detectors of a counter rate or gauge (nil for se)
+	se      *stateevents.Tracker // the state events of a state series (nil for e)
+	iface   *ifaceState          // the interface of an /interfaces/interface/ series with keys
+	onset   ensemble.Mask        // the members that fired the current (or last) alert
+	top     ensemble.Member      // the one with the largest score then
+	dirty   bool                 // changed since the last checkpoint
+	key     schemas.SeriesKey    // the map key, kept to avoid rebuilding it per row
+	linked  bool                 // grp and slot are set (grp nil: in no group)
+	grp     *groupState          // the multivariate group it belongs to
+	slot    int                  // its place in the group's vector
 }
 
 // groupState is a multivariate group of one device and keys: the latest
@@ -265,6 +278,7 @@ type partState struct {
 	dirty       []schemas.SeriesKey
 	groups      map[schemas.SeriesKey]*groupState
 	dirtyGroups []*groupState
+	ifaces      map[schemas.SeriesKey]*ifaceState // by device and keys
 }
 
 // shareKey names the ensemble configuration of a series: its kind and
@@ -292,6 +306,11 @@ type Detect struct {
 	shared map[shareKey]*ensemble.Shared // per kind and metric, built on first use
 	inRec  map[uint64]*seriesState       // series of the record being processed, by SeriesIndex
 	names  []string                      // scratch for detector names
+	rows   []*seriesState                // scratch: the series of each row of the record
+	// stateRows is scratch: the rows of the record that go to state series.
+	stateRows []int
+	// unknownStates counts state values not understood, by reason.
+	unknownStates [3]prometheus.Counter
 	// groupOf maps a metric to its multivariate group and slot.
 	groupOf map[string][2]int
 	// groupBand is each group's D² at alert.fire_z: the band's upper end.
@@ -311,6 +330,9 @@ func NewDetect(cfg DetectConfig, topic string, m *Metrics, log *slog.Logger) (*D
 	d := &Detect{cfg: cfg, topic: topic, mem: memory.NewGoAllocator(), log: log.With("stage", "detect"),
 		metrics: m, now: time.Now, parts: map[int32]*partState{}, shared: map[shareKey]*ensemble.Shared{},
 		groupOf: map[string][2]int{}}
+	for _, r := range []stateevents.Reason{stateevents.ReasonUnknownValue, stateevents.ReasonIndeterminate} {
+		d.unknownStates[r] = m.unknownStates.WithLabelValues(r.String())
+	}
 	for gi, g := range cfg.Multivar.Groups {
 		for slot, mt := range g.Metrics {
 			d.groupOf[mt] = [2]int{gi, slot}
@@ -327,7 +349,8 @@ var _ Processor = (*Detect)(nil)
 func (d *Detect) part(p int32) *partState {
 	ps := d.parts[p]
 	if ps == nil {
-		ps = &partState{series: map[schemas.SeriesKey]*seriesState{}, groups: map[schemas.SeriesKey]*groupState{}}
+		ps = &partState{series: map[schemas.SeriesKey]*seriesState{}, groups: map[schemas.SeriesKey]*groupState{},
+			ifaces: map[schemas.SeriesKey]*ifaceState{}}
 		d.parts[p] = ps
 	}
 	return ps
@@ -444,112 +467,36 @@ func (d *Detect) ensembleOf(kind schemas.Kind, metric string) (*ensemble.Shared,
 	return sh, nil
 }
 
-// addSeries puts st in ps under k and counts it.
+// addSeries puts st in ps under k, links it to its interface and counts
+// it.
 func (d *Detect) addSeries(ps *partState, k schemas.SeriesKey, st *seriesState) {
 	if old := ps.series[k]; old != nil {
-		d.stateBytes.Add(-int64(old.e.StateBytes()))
+		d.stateBytes.Add(-int64(old.stateBytes()))
+		unlinkIface(old)
 	} else {
 		d.nseries.Add(1)
 	}
 	st.key = k
 	ps.series[k] = st
-	d.stateBytes.Add(int64(st.e.StateBytes()))
+	linkIface(ps, st)
+	d.stateBytes.Add(int64(st.stateBytes()))
 }
 
 func (d *Detect) removeSeries(ps *partState, k schemas.SeriesKey) {
 	if old := ps.series[k]; old != nil {
-		d.stateBytes.Add(-int64(old.e.StateBytes()))
+		d.stateBytes.Add(-int64(old.stateBytes()))
+		unlinkIface(old)
 		d.nseries.Add(-1)
 		delete(ps.series, k)
 	}
 }
 
-// Process implements Processor.
-func (d *Detect) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
-	rec, err := schemas.DecodeSamples(d.mem, Headers(r), r.Value)
-	if err != nil {
-		return err
+// stateBytes returns the memory of the series' detector state.
+func (st *seriesState) stateBytes() int {
+	if st.se != nil {
+		return st.se.StateBytes()
 	}
-	defer rec.Release()
-	sr, err := schemas.NewSampleReader(rec)
-	if err != nil {
-		return err
-	}
-	ps := d.part(r.Partition)
-	if d.inRec == nil {
-		d.inRec = map[uint64]*seriesState{}
-	}
-	clear(d.inRec)
-	for i := 0; i < sr.Len(); i++ {
-		kind := sr.Kind(i)
-		if kind == schemas.KindState {
-			continue
-		}
-		// Find the series once per record by its dictionary indices; the
-		// string lookup aliases the record and clones only to insert.
-		idx := sr.SeriesIndex(i)
-		st := d.inRec[idx]
-		if st == nil {
-			k := schemas.SeriesKey{Device: sr.Device(i), Metric: sr.Metric(i), Keys: sr.Keys(i)}
-			st = ps.series[k]
-			if st == nil {
-				sh, err := d.ensembleOf(kind, k.Metric)
-				if err != nil {
-					return fmt.Errorf("%w: %v", ErrStop, err)
-				}
-				st = &seriesState{kind: kind, e: sh.New()}
-				d.addSeries(ps, schemas.SeriesKey{Device: strings.Clone(k.Device), Metric: strings.Clone(k.Metric), Keys: strings.Clone(k.Keys)}, st)
-			}
-			d.inRec[idx] = st
-			if !st.dirty {
-				st.dirty = true
-				ps.dirty = append(ps.dirty, st.key)
-			}
-		}
-		ts := sr.TS(i)
-		var x float64
-		if kind == schemas.KindCounter {
-			v, ok := sr.U64(i)
-			if !ok {
-				continue // a null value carries nothing to score
-			}
-			r, res := st.counter.Update(ts, v)
-			if res != rate.OK {
-				continue
-			}
-			x = r
-		} else {
-			var ok bool
-			if x, ok = sr.F64(i); !ok {
-				continue
-			}
-		}
-		st.points++
-		if !st.linked {
-			d.link(ps, st)
-		}
-		if st.grp != nil {
-			if err := d.updateGroup(ps, st, ts, x, emit); err != nil {
-				return err
-			}
-		}
-		startedAt := st.e.StartedAt()
-		res := st.e.Update(ts, x)
-		switch res.Transition {
-		case ensemble.Fired:
-			st.onset, st.top = res.Cause, res.CauseTop
-			if err := d.emit(emit, st, schemas.StateFiring, ts, st.e.StartedAt(), x, &res); err != nil {
-				return err
-			}
-		case ensemble.Resolved:
-			if err := d.emit(emit, st, schemas.StateResolved, ts, startedAt, x, &res); err != nil {
-				return err
-			}
-		}
-	}
-	d.metrics.series.WithLabelValues("detect").Set(float64(d.nseries.Load()))
-	d.metrics.stateBytes.WithLabelValues("detect").Set(float64(d.StateBytes()))
-	return nil
+	return st.e.StateBytes()
 }
 
 // seriesOverhead approximates the memory of a series beyond its detector
@@ -702,8 +649,8 @@ func (d *Detect) emit(emit func(*kgo.Record), st *seriesState, state string, ts,
 		Labels:   labels,
 		Annotations: map[string]string{
 			"summary": fmt.Sprintf("%s %s on %s %s", k.Metric, state, k.Device, k.Keys),
-			"description": fmt.Sprintf("observed %.6g, expected %.6g in [%.6g, %.6g] (%.1f sigma, score %.3f); fired by %s",
-				x, r.Expected, r.Lower, r.Upper, r.Z, score, strings.Join(d.names, ", ")),
+			"description": fmt.Sprintf("observed %.6g, expected %.6g in [%.6g, %.6g] (%.1f sigma, score %.3f); fired by %s%s",
+				x, r.Expected, r.Lower, r.Upper, r.Z, score, strings.Join(d.names, ", "), d.explain(st.iface, ts)),
 		},
 		StartsAt:    time.Unix(0, startsAt).UTC(),
 		Fingerprint: fp,

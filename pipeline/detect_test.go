@@ -96,8 +96,8 @@ func TestDetectSpikeOneAlertExplained(t *testing.T) {
 			t.Errorf("%s: transitions %v, want firing then resolved", m, got)
 		}
 	}
-	if d.Series() != 3*30 {
-		t.Errorf("%d series, want %d (states are not scored)", d.Series(), 3*30)
+	if d.Series() != 3*30+3*4 {
+		t.Errorf("%d series, want %d (30 scored per device, and the oper-status of its 4 interfaces)", d.Series(), 3*30+3*4)
 	}
 	enc := 0
 	for _, b := range d.SeriesStates() {
@@ -207,8 +207,10 @@ func TestDetectMigratesV1State(t *testing.T) {
 	if err := d.Restore(0, stateKey(nil, k), []byte{9, byte(schemas.KindGauge)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Restore(0, stateKey(nil, k), []byte{stateVersion, byte(schemas.KindGauge), 1}); err == nil {
-		t.Fatal("a truncated record restored")
+	for _, rec := range [][]byte{{stateVersion, byte(schemas.KindGauge), 0, 1}, {2, byte(schemas.KindGauge), 1}} {
+		if err := d.Restore(0, stateKey(nil, k), rec); err == nil {
+			t.Fatalf("a truncated record %v restored", rec)
+		}
 	}
 }
 

@@ -18,6 +18,9 @@ type Metrics struct {
 	changelog   *prometheus.CounterVec
 	lag         *prometheus.GaugeVec
 	stateBytes  *prometheus.GaugeVec
+	// unknownStates counts state values the detect stage did not
+	// understand (kept as the series' raw state), by reason.
+	unknownStates *prometheus.CounterVec
 }
 
 // NewMetrics registers the runtime's metrics with reg.
@@ -68,5 +71,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "telekernel", Subsystem: "detect", Name: "state_bytes",
 			Help: "Approximate bytes of per-series detector state in memory.",
 		}, []string{"stage"})).(*prometheus.GaugeVec),
+		unknownStates: f(prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "telekernel", Subsystem: "detect", Name: "unknown_states_total",
+			Help: "State values not understood (kept as the raw state, no verdict), by reason: unknown_value (a vendor enum), indeterminate (UNKNOWN, TESTING).",
+		}, []string{"reason"})).(*prometheus.CounterVec),
 	}
 }

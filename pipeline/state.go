@@ -8,15 +8,16 @@ import (
 	"strings"
 
 	"github.com/telekernel/telekernel/detectors/ensemble"
+	"github.com/telekernel/telekernel/detectors/stateevents"
 	"github.com/telekernel/telekernel/schemas"
 )
 
 // stateVersion is the version of the detect stage's per-series state in the
-// changelog that this build writes. It reads stateVersion and the robust
-// z-score state of version 1 (migrated into the ensemble); a record of
-// another version is not restored: the series starts cold and a warning is
-// logged.
-const stateVersion = 2
+// changelog that this build writes. It reads stateVersion, version 2 (the
+// ensemble's record without the class byte) and the robust z-score state
+// of version 1 (migrated into the ensemble); a record of another version is
+// not restored: the series starts cold and a warning is logged.
+const stateVersion = 3
 
 // errStateVersion marks a changelog record this build cannot read.
 var errStateVersion = errors.New("unknown state version")
@@ -43,9 +44,12 @@ func parseStateKey(b []byte) (schemas.SeriesKey, error) {
 	return schemas.SeriesKey{Device: parts[0], Metric: parts[1], Keys: parts[2]}, nil
 }
 
-// appendState encodes st, version 2:
+// appendState encodes st, version 3:
 //
-//	version u8 | kind u8 | points uvarint
+//	version u8 | kind u8 | class u8 (stateevents.Class; 0: an ensemble series)
+//	class != 0: the rest, stateevents.(*Tracker).AppendBinary
+//	class == 0, as version 2 after its kind:
+//	points uvarint
 //	counter: lastTS varint | last uvarint | resets uvarint
 //	onset members uvarint | top member u8
 //	ensemble: the rest, ensemble.(*Ensemble).AppendBinary
@@ -54,6 +58,12 @@ func parseStateKey(b []byte) (schemas.SeriesKey, error) {
 // as the one that wrote the record.
 func appendState(dst []byte, st *seriesState) []byte {
 	dst = append(dst, stateVersion, byte(st.kind))
+	if st.se != nil {
+		dst = append(dst, byte(st.se.Class()))
+		dst, _ = st.se.AppendBinary(dst) // cannot fail: plain values
+		return dst
+	}
+	dst = append(dst, 0)
 	dst = binary.AppendUvarint(dst, st.points)
 	dst = binary.AppendVarint(dst, st.counter.LastTS)
 	dst = binary.AppendUvarint(dst, st.counter.Last)
@@ -65,15 +75,26 @@ func appendState(dst []byte, st *seriesState) []byte {
 }
 
 // decodeState decodes a record written by appendState (or by the version 1
-// stage) into a series state of metric.
+// and 2 stages) into a series state of metric.
 func (d *Detect) decodeState(b []byte, metric string) (*seriesState, error) {
 	if len(b) < 2 {
 		return nil, errors.New("state record too short")
 	}
-	if b[0] != stateVersion && b[0] != 1 {
-		return nil, fmt.Errorf("%w %d (this build reads 1 and %d)", errStateVersion, b[0], stateVersion)
+	version := b[0]
+	if version < 1 || version > stateVersion {
+		return nil, fmt.Errorf("%w %d (this build reads 1 to %d)", errStateVersion, version, stateVersion)
 	}
 	st := &seriesState{kind: schemas.Kind(b[1])}
+	b = b[2:]
+	if version == 3 {
+		if len(b) < 1 {
+			return nil, errors.New("state record too short")
+		}
+		if class := stateevents.Class(b[0]); class != stateevents.ClassNone {
+			return decodeTracker(st, class, b[1:], metric)
+		}
+		b = b[1:]
+	}
 	if st.kind != schemas.KindCounter && st.kind != schemas.KindGauge {
 		return nil, fmt.Errorf("state record has kind %d", st.kind)
 	}
@@ -82,12 +103,12 @@ func (d *Detect) decodeState(b []byte, metric string) (*seriesState, error) {
 		return nil, err
 	}
 	st.e = sh.New()
-	r := stateReader{b: b[2:]}
+	r := stateReader{b: b}
 	st.points = r.uvarint()
 	st.counter.LastTS = r.varint()
 	st.counter.Last = r.uvarint()
 	st.counter.Resets = r.uvarint()
-	if b[0] == 1 {
+	if version == 1 {
 		return st, decodeV1(&r, st)
 	}
 	st.onset = ensemble.Mask(r.uvarint())
@@ -97,6 +118,19 @@ func (d *Detect) decodeState(b []byte, metric string) (*seriesState, error) {
 	}
 	if err := st.e.UnmarshalBinary(r.b); err != nil {
 		return nil, fmt.Errorf("%w: %v", errStateConfig, err)
+	}
+	return st, nil
+}
+
+// decodeTracker restores the state events of a series whose record has
+// class c; the metric must still be of that class.
+func decodeTracker(st *seriesState, c stateevents.Class, b []byte, metric string) (*seriesState, error) {
+	if got := stateevents.Classify(metric); got != c {
+		return nil, fmt.Errorf("%w: a %s record on a metric of class %s", errStateConfig, c, got)
+	}
+	st.se = stateevents.New(c)
+	if err := st.se.UnmarshalBinary(b); err != nil {
+		return nil, err
 	}
 	return st, nil
 }

@@ -199,7 +199,7 @@ func TestChaosExactlyOnce(t *testing.T) {
 	}
 
 	// The input: 40 devices × 34 series × 736 ticks = 1,000,960 samples,
-	// with six injected traffic faults.
+	// with six injected traffic faults and two flapping links.
 	var faults []sim.Fault
 	for i, dev := range []int{3, 7, 11, 19, 26, 33} {
 		kind := sim.FaultTrafficSpike
@@ -208,6 +208,12 @@ func TestChaosExactlyOnce(t *testing.T) {
 		}
 		faults = append(faults, sim.Fault{Device: sim.DeviceName(dev), Interface: "Ethernet2", Kind: kind,
 			After: time.Duration(20+15*i) * time.Minute, Duration: 8 * time.Minute})
+	}
+	// Two flapping links, as state detections: one around the kill
+	// (about tick 318), one around the fourth process's start (tick 496).
+	for _, f := range []struct{ dev, after int }{{5, 50}, {29, 80}} {
+		faults = append(faults, sim.Fault{Device: sim.DeviceName(f.dev), Interface: "Ethernet1", Kind: sim.FaultLinkFlap,
+			After: time.Duration(f.after) * time.Minute, Duration: 6 * time.Minute})
 	}
 	fleet, err := sim.New(sim.Config{Devices: 40, Start: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), Faults: faults})
 	if err != nil {
@@ -320,6 +326,15 @@ func TestChaosExactlyOnce(t *testing.T) {
 	if len(wantDet) < 2*len(faults) {
 		t.Errorf("the reference run emitted %d detections for %d faults", len(wantDet), len(faults))
 	}
+	flapping := 0
+	for _, d := range wantDet {
+		if strings.Contains(d, `"detector":"flapping"`) {
+			flapping++
+		}
+	}
+	if flapping != 4 { // each link: fired (or updated) and resolved
+		t.Errorf("the reference run emitted %d flapping detections, want 4", flapping)
+	}
 	for id, d := range wantDet {
 		if g, ok := gotDet[id]; !ok {
 			t.Errorf("missing from the chaos run: %s", d)
@@ -337,8 +352,8 @@ func TestChaosExactlyOnce(t *testing.T) {
 	// partition that moved continued from its restored state.
 	gotState := lastByKey(readAll(ctx, t, broker, "chaos-"+id+"-detect-changelog"))
 	wantState := lastByKey(readAll(ctx, t, broker, "chaos-"+id+"-ref-detect-changelog"))
-	if len(wantState) != 40*30 { // 40 devices × 30 counter and gauge series
-		t.Errorf("reference changelog holds %d series, want %d", len(wantState), 40*30)
+	if len(wantState) != 40*34 { // 40 devices × (30 counter and gauge series + 4 oper-status)
+		t.Errorf("reference changelog holds %d series, want %d", len(wantState), 40*34)
 	}
 	diff := 0
 	for k, v := range wantState {

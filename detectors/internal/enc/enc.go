@@ -159,6 +159,11 @@ func (r *Reader) Done() error {
 	return r.Err
 }
 
+// TagStateEvents is the kind tag of stateevents.Tracker records. It is set
+// apart from the list below (which grows with new members) at a value that
+// list will not reach.
+const TagStateEvents byte = 0x40
+
 // Record kind tags, one per detector, so that a record is never restored
 // into the wrong detector.
 const (

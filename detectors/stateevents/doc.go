@@ -1,0 +1,25 @@
+// Package stateevents turns state samples into alert transitions: an
+// interface whose oper-status leaves UP while its admin-status is UP is a
+// link down (critical), an administratively down interface or session is
+// informational, a return to UP resolves, and a series that changes state
+// FlapCount times within FlapWindow is one flapping alert that resolves
+// after FlapQuiet without a change. The same rules follow BGP and BFD
+// session-state and component oper-status. Counters and gauges that are
+// really state are evidence too: an increment of an interface's
+// carrier-transitions counter is a link flap, and a drop of an
+// established-neighbours count is a loss of sessions that resolves when
+// the count is back.
+//
+// Metric paths are matched by Classify against one small table (metrics in
+// classify.go); state values are matched without regard to case, module
+// prefix ("openconfig-if-types:UP") or word separators, so the OpenConfig,
+// IETF/SNMP (lowerLayerDown) and numeric SNMP spellings ("1", "7") are the
+// same value. A value that is not recognised is kept as the series' raw
+// state and reported in Event.Reason, never an error; it changes no
+// verdict.
+//
+// Like every detector here it is pure: no I/O, no clock (time is the
+// samples' timestamps), and a Tracker's verdicts depend only on the samples
+// up to them. A Tracker serialises its state (MarshalBinary, a kind tag and
+// a version byte first) and restores to one that continues bit-for-bit.
+package stateevents

@@ -1,0 +1,468 @@
+package stateevents
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const sec = int64(time.Second)
+
+func TestClassify(t *testing.T) {
+	f := func(metric string, want Class) {
+		t.Helper()
+		if got := Classify(metric); got != want {
+			t.Errorf("Classify(%q) = %s, want %s", metric, got, want)
+		}
+	}
+	f("/interfaces/interface/state/oper-status", ClassOperStatus)
+	f("/interfaces/interface/state/admin-status", ClassAdminStatus)
+	f("/network-instances/network-instance/protocols/protocol/bgp/neighbors/neighbor/state/session-state", ClassBGP)
+	f("/bfd/interfaces/interface/peers/peer/state/session-state", ClassBFD)
+	f("/components/component/state/oper-status", ClassComponent)
+	f("/interfaces/interface/state/counters/carrier-transitions", ClassCarrier)
+	f("/network-instances/network-instance/protocols/protocol/bgp/global/state/established-neighbors", ClassNeighbors)
+	f("/bgp/global/established-neighbors-count-total", ClassNeighbors)
+	f("established-neighbors", ClassNeighbors)
+	f("/established-neighbors/state/count", ClassNone) // not the last element
+	f("/interfaces/interface/state/counters/in-octets", ClassNone)
+	f("/interfaces/interface/ethernet/state/port-speed", ClassNone)
+	f("", ClassNone)
+}
+
+func TestParse(t *testing.T) {
+	f := func(c Class, value string, want Status, reason Reason) {
+		t.Helper()
+		got, r := Parse(c, value)
+		if got != want || r != reason {
+			t.Errorf("Parse(%s, %q) = %s, %s; want %s, %s", c, value, got, r, want, reason)
+		}
+	}
+	// OpenConfig, IETF/SNMP names, SNMP numbers, module prefixes, case.
+	f(ClassOperStatus, "UP", StatusUp, ReasonNone)
+	f(ClassOperStatus, "up", StatusUp, ReasonNone)
+	f(ClassOperStatus, "1", StatusUp, ReasonNone)
+	f(ClassOperStatus, "openconfig-interfaces:UP", StatusUp, ReasonNone)
+	f(ClassOperStatus, "DOWN", StatusDown, ReasonNone)
+	f(ClassOperStatus, "2", StatusDown, ReasonNone)
+	f(ClassOperStatus, "LOWER_LAYER_DOWN", StatusDown, ReasonNone)
+	f(ClassOperStatus, "lowerLayerDown", StatusDown, ReasonNone)
+	f(ClassOperStatus, "lower-layer-down", StatusDown, ReasonNone)
+	f(ClassOperStatus, "7", StatusDown, ReasonNone)
+	f(ClassOperStatus, "NOT_PRESENT", StatusDown, ReasonNone)
+	f(ClassOperStatus, "notPresent", StatusDown, ReasonNone)
+	f(ClassOperStatus, "DORMANT", StatusDown, ReasonNone)
+	f(ClassOperStatus, "TESTING", StatusDown, ReasonNone)
+	f(ClassOperStatus, "UNKNOWN", StatusNone, ReasonIndeterminate)
+	f(ClassOperStatus, "4", StatusNone, ReasonIndeterminate)
+	f(ClassOperStatus, "im-state-admin-down", StatusNone, ReasonUnknownValue) // an IOS-XR native enum
+	f(ClassOperStatus, "8", StatusNone, ReasonUnknownValue)                   // the SNMP collector's unknown code
+	f(ClassOperStatus, "", StatusNone, ReasonUnknownValue)
+	f(ClassOperStatus, strings.Repeat("UP", 40), StatusNone, ReasonUnknownValue)
+	f(ClassAdminStatus, "UP", StatusUp, ReasonNone)
+	f(ClassAdminStatus, "DOWN", StatusAdminDown, ReasonNone)
+	f(ClassAdminStatus, "2", StatusAdminDown, ReasonNone)
+	f(ClassAdminStatus, "TESTING", StatusNone, ReasonIndeterminate)
+	f(ClassBGP, "ESTABLISHED", StatusUp, ReasonNone)
+	f(ClassBGP, "openconfig-bgp-types:ESTABLISHED", StatusUp, ReasonNone)
+	f(ClassBGP, "ACTIVE", StatusDown, ReasonNone)
+	f(ClassBGP, "IDLE", StatusDown, ReasonNone)
+	f(ClassBGP, "OPENCONFIRM", StatusDown, ReasonNone)
+	f(ClassBGP, "6", StatusUp, ReasonNone)
+	f(ClassBGP, "UP", StatusNone, ReasonUnknownValue)
+	f(ClassBFD, "UP", StatusUp, ReasonNone)
+	f(ClassBFD, "INIT", StatusDown, ReasonNone)
+	f(ClassBFD, "ADMIN_DOWN", StatusAdminDown, ReasonNone)
+	f(ClassBFD, "adminDown", StatusAdminDown, ReasonNone)
+	f(ClassComponent, "ACTIVE", StatusUp, ReasonNone)
+	f(ClassComponent, "openconfig-platform-types:INACTIVE", StatusDown, ReasonNone)
+	f(ClassComponent, "DISABLED", StatusAdminDown, ReasonNone)
+	f(ClassCarrier, "UP", StatusNone, ReasonUnknownValue)
+}
+
+// step is one sample and the event it must give, written as "" (none),
+// "fired RULE", "updated RULE" or "resolved RULE", optionally followed by
+// " unknown_value" or " indeterminate".
+type step struct {
+	sec   int64
+	value string // a status, or a number for the counter and level classes
+	admin bool   // adminDown for UpdateStatus
+	want  string
+}
+
+func (ev Event) String() string {
+	s := ""
+	switch ev.Transition {
+	case Fired:
+		s = "fired " + ev.Rule.String()
+	case Updated:
+		s = "updated " + ev.Rule.String()
+	case Resolved:
+		s = "resolved " + ev.Rule.String()
+	}
+	if ev.Reason != ReasonNone {
+		s = strings.TrimSpace(s + " " + ev.Reason.String())
+	}
+	return s
+}
+
+// feed gives one step to tr.
+func feed(t testing.TB, tr *Tracker, cfg *Config, s step) Event {
+	ts := s.sec * sec
+	switch tr.Class() {
+	case ClassCarrier:
+		v, err := strconv.ParseUint(s.value, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr.UpdateCounter(cfg, ts, v, s.admin)
+	case ClassNeighbors:
+		v, err := strconv.ParseFloat(s.value, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr.UpdateLevel(cfg, ts, v)
+	}
+	if s.value == "explained" {
+		return tr.Explained(ts)
+	}
+	if s.value == "tick" {
+		return tr.Tick(cfg, ts)
+	}
+	return tr.UpdateStatus(cfg, ts, s.value, s.admin)
+}
+
+func run(t *testing.T, name string, c Class, steps []step) {
+	t.Helper()
+	cfg := Config{}.WithDefaults()
+	tr := New(c)
+	for i, s := range steps {
+		if got := feed(t, tr, &cfg, s).String(); got != s.want {
+			t.Errorf("%s: step %d (%ds %q): got %q, want %q", name, i, s.sec, s.value, got, s.want)
+		}
+	}
+}
+
+func TestInterface(t *testing.T) {
+	run(t, "link down and back", ClassOperStatus, []step{
+		{0, "UP", false, ""}, {10, "UP", false, ""}, {20, "DOWN", false, "fired link_down"},
+		{30, "DOWN", false, ""}, {40, "UP", false, "resolved link_down"}, {50, "UP", false, ""},
+	})
+	run(t, "down from the start is no alarm", ClassOperStatus, []step{
+		{0, "DOWN", false, ""}, {10, "DOWN", false, ""}, {20, "UP", false, ""}, {30, "DOWN", false, "fired link_down"},
+	})
+	run(t, "SNMP spellings", ClassOperStatus, []step{
+		{0, "up", false, ""}, {100, "lowerLayerDown", false, "fired link_down"}, {200, "1", false, "resolved link_down"},
+		{300, "7", false, "fired link_down"}, {400, "UP", false, "resolved link_down"},
+	})
+	run(t, "admin down: no alarm, no flap", ClassOperStatus, []step{
+		{0, "UP", false, ""}, {10, "DOWN", true, ""}, {20, "UP", false, ""}, {30, "DOWN", true, ""}, {40, "UP", false, ""},
+		{50, "DOWN", false, "fired link_down"},
+	})
+	run(t, "admin down after the link went down explains it", ClassOperStatus, []step{
+		{0, "UP", false, ""}, {10, "DOWN", false, "fired link_down"}, {11, "explained", false, "resolved link_down"},
+		{20, "DOWN", true, ""}, {30, "UP", false, ""},
+	})
+	run(t, "unknown enum is kept and counted", ClassOperStatus, []step{
+		{0, "UP", false, ""}, {10, "im-state-vendor", false, "unknown_value"}, {20, "UNKNOWN", false, "indeterminate"},
+		{30, "DOWN", false, "fired link_down"}, {40, "vendor-down", false, "unknown_value"}, {50, "UP", false, "resolved link_down"},
+	})
+	run(t, "admin-status", ClassAdminStatus, []step{
+		{0, "UP", false, ""}, {10, "DOWN", false, "fired admin_down"}, {20, "DOWN", false, ""}, {30, "UP", false, "resolved admin_down"},
+		{40, "2", false, "fired admin_down"}, {50, "TESTING", false, "indeterminate"}, {60, "1", false, "resolved admin_down"},
+	})
+	run(t, "admin-status down from the start is no news", ClassAdminStatus, []step{
+		{0, "DOWN", false, ""}, {10, "UP", false, ""}, {20, "DOWN", false, "fired admin_down"},
+	})
+}
+
+func TestSessions(t *testing.T) {
+	run(t, "BGP", ClassBGP, []step{
+		{0, "ACTIVE", false, ""}, {10, "ESTABLISHED", false, ""}, {20, "IDLE", false, "fired session_down"},
+		{30, "ACTIVE", false, ""}, {40, "OPENSENT", false, ""}, {50, "ESTABLISHED", false, "resolved session_down"},
+		{60, "bgp-st-vendor", false, "unknown_value"}, {70, "6", false, ""}, {400, "1", false, "fired session_down"},
+	})
+	run(t, "BFD", ClassBFD, []step{
+		{0, "UP", false, ""}, {10, "ADMIN_DOWN", false, "fired admin_down"}, {20, "DOWN", false, "resolved admin_down"},
+		{30, "UP", false, ""}, {40, "INIT", false, "fired session_down"}, {50, "ADMIN_DOWN", false, "updated admin_down"},
+		{60, "UP", false, "resolved admin_down"},
+	})
+	run(t, "component", ClassComponent, []step{
+		{0, "ACTIVE", false, ""}, {10, "INACTIVE", false, "fired component_down"}, {20, "DISABLED", false, "updated admin_down"},
+		{30, "ACTIVE", false, "resolved admin_down"},
+	})
+}
+
+func TestFlapping(t *testing.T) {
+	// Toggling every 10 s: two link-down alerts, then one flapping alert
+	// for the rest; it resolves 5 minutes after the last transition.
+	steps := []step{{0, "UP", false, ""}}
+	for i := int64(1); i <= 10; i++ {
+		v, want := "DOWN", ""
+		if i%2 == 0 {
+			v = "UP"
+		}
+		switch i {
+		case 1, 3:
+			want = "fired link_down"
+		case 2:
+			want = "resolved link_down"
+		case 4:
+			want = "updated flapping"
+		}
+		steps = append(steps, step{10 * i, v, false, want})
+	}
+	for s := int64(110); s < 400; s += 10 {
+		steps = append(steps, step{s, "UP", false, ""})
+	}
+	steps = append(steps, step{400, "UP", false, "resolved flapping"}, step{410, "DOWN", false, "fired link_down"})
+	run(t, "toggle every sample", ClassOperStatus, steps)
+
+	run(t, "quiet but down becomes link down", ClassOperStatus, []step{
+		{0, "UP", false, ""}, {10, "DOWN", false, "fired link_down"}, {20, "UP", false, "resolved link_down"},
+		{30, "DOWN", false, "fired link_down"}, {40, "UP", false, "updated flapping"}, {50, "DOWN", false, ""},
+		{340, "DOWN", false, ""}, {350, "DOWN", false, "updated link_down"}, {360, "UP", false, "resolved link_down"},
+	})
+	run(t, "flapping resolves on ticks of other series; admin down ends it", ClassOperStatus, []step{
+		{0, "DOWN", false, ""}, {10, "UP", false, ""}, {20, "DOWN", false, "fired link_down"}, {30, "UP", false, "resolved link_down"},
+		{40, "DOWN", false, "fired flapping"}, {50, "UP", false, ""}, {300, "tick", false, ""}, {350, "tick", false, "resolved flapping"},
+		{360, "DOWN", false, "fired link_down"}, {370, "UP", false, "resolved link_down"}, {380, "DOWN", false, "fired link_down"},
+		{390, "UP", false, "updated flapping"}, {391, "explained", false, "resolved flapping"},
+	})
+	run(t, "slow changes never flap", ClassBGP, []step{
+		{0, "ESTABLISHED", false, ""}, {100, "IDLE", false, "fired session_down"}, {200, "ESTABLISHED", false, "resolved session_down"},
+		{300, "IDLE", false, "fired session_down"}, {400, "ESTABLISHED", false, "resolved session_down"},
+		{500, "IDLE", false, "fired session_down"}, {600, "ESTABLISHED", false, "resolved session_down"},
+	})
+}
+
+func TestCarrierTransitions(t *testing.T) {
+	run(t, "flap, reset, burst", ClassCarrier, []step{
+		{0, "5", false, ""}, {10, "5", false, ""}, {20, "7", false, "fired carrier_flap"}, {30, "8", false, ""},
+		{40, "8", false, "resolved carrier_flap"}, {50, "0", false, ""}, {60, "0", false, ""},
+		{70, "4", false, "fired flapping"}, {80, "4", false, ""}, {360, "4", false, ""}, {370, "4", false, "resolved flapping"},
+		{1000, "5", false, "fired carrier_flap"},
+	})
+	// explained (the step's admin field here): the oper-status showed the
+	// change; no alert, no flap, but the down stretch is kept.
+	run(t, "explained by oper-status", ClassCarrier, []step{
+		{0, "5", false, ""}, {10, "6", true, ""}, {20, "7", true, ""}, {30, "9", true, ""}, {40, "10", false, "fired carrier_flap"},
+		{50, "10", false, "resolved carrier_flap"},
+	})
+	tr := New(ClassCarrier)
+	cfg := Config{}.WithDefaults()
+	tr.UpdateCounter(&cfg, 100*sec, 1, false)
+	tr.UpdateCounter(&cfg, 110*sec, 2, false)
+	for _, c := range []struct {
+		from, to int64
+		want     bool
+	}{{90, 100, false}, {100, 110, true}, {110, 120, true}, {120, 130, false}} {
+		if got := tr.DownWithin(c.from*sec, c.to*sec); got != c.want {
+			t.Errorf("carrier increment (100s, 110s]: DownWithin(%d, %d) = %v", c.from, c.to, got)
+		}
+	}
+}
+
+func TestDownWithin(t *testing.T) {
+	tr := New(ClassOperStatus)
+	cfg := Config{}.WithDefaults()
+	if tr.DownWithin(0, 100*sec) {
+		t.Error("never seen: down")
+	}
+	tr.UpdateStatus(&cfg, 100*sec, "UP", false)
+	tr.UpdateStatus(&cfg, 200*sec, "DOWN", false)
+	f := func(from, to int64, want bool) {
+		t.Helper()
+		if got := tr.DownWithin(from*sec, to*sec); got != want {
+			t.Errorf("DownWithin(%d, %d) = %v, want %v", from, to, got, want)
+		}
+	}
+	f(190, 199, false)
+	f(190, 200, true)
+	f(500, 510, true)
+	tr.UpdateStatus(&cfg, 300*sec, "UP", false)
+	f(290, 300, true)
+	f(300, 310, false)
+	f(150, 160, false)
+}
+
+func TestNeighbors(t *testing.T) {
+	run(t, "BGP clear", ClassNeighbors, []step{
+		{0, "4", false, ""}, {10, "4", false, ""}, {20, "0", false, "fired neighbors_down"}, {30, "2", false, ""},
+		{40, "4", false, "resolved neighbors_down"}, {50, "5", false, ""}, {400, "4", false, "fired neighbors_down"},
+		{410, "6", false, "resolved neighbors_down"}, {420, "6", false, ""},
+	})
+	run(t, "sessions flapping", ClassNeighbors, []step{
+		{1, "4", false, ""}, {10, "3", false, "fired neighbors_down"}, {20, "4", false, "resolved neighbors_down"},
+		{30, "3", false, "fired neighbors_down"}, {40, "4", false, "updated flapping"}, {50, "3", false, ""}, {60, "2", false, ""},
+		{70, "4", false, ""}, {360, "4", false, ""}, {370, "4", false, "resolved flapping"},
+		{400, "3", false, "fired neighbors_down"},
+	})
+	run(t, "flapping ends low", ClassNeighbors, []step{
+		{1, "4", false, ""}, {10, "3", false, "fired neighbors_down"}, {20, "4", false, "resolved neighbors_down"},
+		{30, "3", false, "fired neighbors_down"}, {40, "4", false, "updated flapping"}, {50, "3", false, ""},
+		{350, "3", false, "updated neighbors_down"}, {360, "4", false, "resolved neighbors_down"},
+	})
+	tr := New(ClassNeighbors)
+	if ev := tr.UpdateLevel(&Config{}, 0, nanF()); ev.Reason != ReasonUnknownValue {
+		t.Errorf("NaN: %v", ev)
+	}
+}
+
+func nanF() float64 { z := 0.0; return z / z }
+
+func TestConfig(t *testing.T) {
+	f := func(c Config, want string) {
+		t.Helper()
+		err := c.Validate()
+		if (err == nil) != (want == "") || (err != nil && !strings.Contains(err.Error(), want)) {
+			t.Errorf("%+v: %v, want %q", c, err, want)
+		}
+	}
+	f(Config{}, "")
+	f(Config{FlapCount: 1}, "flap_count")
+	f(Config{FlapCount: MaxFlapCount + 1}, "flap_count")
+	f(Config{FlapWindow: -1}, "flap_window")
+	f(Config{FlapQuiet: -1}, "flap_quiet")
+}
+
+// randomSteps makes a long sequence of a class's values.
+func randomSteps(c Class, n int, seed uint64) []step {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	vals := map[Class][]string{
+		ClassOperStatus: {"UP", "UP", "UP", "DOWN", "lowerLayerDown", "vendor-x", "UNKNOWN"},
+		ClassBGP:        {"ESTABLISHED", "ESTABLISHED", "IDLE", "ACTIVE", "x"},
+		ClassCarrier:    {"0", "0", "0", "1", "2"},
+		ClassNeighbors:  {"4", "4", "4", "0", "2", "5"},
+	}[c]
+	var out []step
+	ts, acc := int64(0), uint64(0)
+	for range n {
+		ts += int64(1 + rng.IntN(30))
+		v := vals[rng.IntN(len(vals))]
+		if c == ClassCarrier { // a counter: add the increment
+			d, _ := strconv.ParseUint(v, 10, 64)
+			acc += d
+			v = strconv.FormatUint(acc, 10)
+		}
+		out = append(out, step{sec: ts, value: v, admin: rng.IntN(10) == 0})
+	}
+	return out
+}
+
+// TestRoundTrip: a tracker restored from its record at any point continues
+// exactly as the original (same events, same records), and re-encodes to
+// the same bytes. TestPrefix: events of a prefix do not change when more
+// data follows.
+func TestRoundTrip(t *testing.T) {
+	cfg := Config{}.WithDefaults()
+	for _, c := range []Class{ClassOperStatus, ClassBGP, ClassCarrier, ClassNeighbors} {
+		steps := randomSteps(c, 400, uint64(c))
+		for cut := 0; cut < len(steps); cut += 37 {
+			a := New(c)
+			for _, s := range steps[:cut] {
+				feed(t, a, &cfg, s)
+			}
+			rec, _ := a.MarshalBinary()
+			b := New(c)
+			if err := b.UnmarshalBinary(rec); err != nil {
+				t.Fatalf("%s cut %d: %v", c, cut, err)
+			}
+			if rec2, _ := b.MarshalBinary(); !bytes.Equal(rec, rec2) {
+				t.Fatalf("%s cut %d: re-encoded record differs", c, cut)
+			}
+			for i, s := range steps[cut:] {
+				ea, eb := feed(t, a, &cfg, s), feed(t, b, &cfg, s)
+				ra, _ := a.MarshalBinary()
+				rb, _ := b.MarshalBinary()
+				if ea != eb || !bytes.Equal(ra, rb) {
+					t.Fatalf("%s cut %d step %d: original %v, restored %v", c, cut, i, ea, eb)
+				}
+			}
+		}
+		if err := New(c%ClassCarrier + 1).UnmarshalBinary(mustMarshal(New(c))); err == nil {
+			t.Errorf("%s: a record of another class was restored", c)
+		}
+	}
+	rec := mustMarshal(New(ClassBGP))
+	bad := bytes.Clone(rec)
+	bad[1] = 99
+	for name, b := range map[string][]byte{"version": bad, "short": rec[:len(rec)-3], "empty": nil} {
+		if err := New(ClassBGP).UnmarshalBinary(b); err == nil {
+			t.Errorf("%s record accepted", name)
+		}
+	}
+}
+
+func mustMarshal(t *Tracker) []byte { b, _ := t.MarshalBinary(); return b }
+
+func TestPrefix(t *testing.T) {
+	cfg := Config{}.WithDefaults()
+	for _, c := range []Class{ClassOperStatus, ClassCarrier, ClassNeighbors} {
+		steps := randomSteps(c, 300, 7)
+		full := New(c)
+		var all []Event
+		for _, s := range steps {
+			all = append(all, feed(t, full, &cfg, s))
+		}
+		for _, n := range []int{1, 50, 150, 299} {
+			p := New(c)
+			for i, s := range steps[:n] {
+				if ev := feed(t, p, &cfg, s); ev != all[i] {
+					t.Fatalf("%s prefix %d step %d: %v, with more data %v", c, n, i, ev, all[i])
+				}
+			}
+		}
+		fired := 0
+		for _, ev := range all {
+			if ev.Transition == Fired {
+				fired++
+			}
+		}
+		if fired == 0 {
+			t.Errorf("%s: the random sequence fired nothing; the test proves little", c)
+		}
+	}
+}
+
+func TestNoAllocation(t *testing.T) {
+	cfg := Config{}.WithDefaults()
+	tr := New(ClassOperStatus)
+	up, down := strings.Clone("UP"), strings.Clone("DOWN")
+	ts := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixNano() // real times: 9-byte varints
+	n := testing.AllocsPerRun(1000, func() {
+		ts += 10 * sec
+		tr.UpdateStatus(&cfg, ts, up, false)
+	})
+	if n != 0 {
+		t.Errorf("steady state: %v allocations per sample", n)
+	}
+	tr.UpdateStatus(&cfg, ts+sec, down, false)
+	few := len(mustMarshal(tr))
+	for i := range 40 { // fill the ring of transition times
+		tr.UpdateStatus(&cfg, ts+int64(i+2)*sec, []string{up, down}[i%2], false)
+	}
+	full := len(mustMarshal(tr))
+	t.Logf("state: %d B in memory, %d B encoded after one transition, %d B with %d", tr.StateBytes(), few, full, MaxFlapCount)
+	if tr.StateBytes() > 256 || full > 256 {
+		t.Errorf("state %d B in memory, %d B encoded; the README says at most 256", tr.StateBytes(), full)
+	}
+}
+
+func ExampleTracker() {
+	cfg := Config{}.WithDefaults()
+	oper := New(Classify("/interfaces/interface/state/oper-status"))
+	for i, v := range []string{"UP", "UP", "LOWER_LAYER_DOWN", "UP"} {
+		ev := oper.UpdateStatus(&cfg, int64(i)*10*sec, v, false)
+		if ev.Transition != None {
+			fmt.Println(ev, ev.Rule.Severity())
+		}
+	}
+	// Output:
+	// fired link_down critical
+	// resolved link_down critical
+}

@@ -1,0 +1,430 @@
+package stateevents
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	// DefaultFlapCount transitions within DefaultFlapWindow make a series
+	// flap: two full down/up cycles in five minutes. A planned change
+	// (maintenance, a BGP clear, a reload) is one cycle; at the usual 10 s
+	// to 60 s telemetry cadence a second cycle within minutes is a fault.
+	DefaultFlapCount = 4
+	// DefaultFlapWindow is the window of DefaultFlapCount.
+	DefaultFlapWindow = 5 * time.Minute
+	// DefaultFlapQuiet is how long a flapping series must go without a
+	// transition for its alert to resolve: one flap window, so that a
+	// series resolved as quiet would not flap again on its next change.
+	DefaultFlapQuiet = 5 * time.Minute
+	// MaxFlapCount bounds FlapCount (the ring of transition times in the
+	// state).
+	MaxFlapCount = 16
+)
+
+// Config configures flap detection. The zero value is the default.
+type Config struct {
+	// FlapCount is the number of transitions (a change between up and down
+	// either way, or a carrier-transitions increment) within FlapWindow
+	// that makes one flapping alert. Default DefaultFlapCount; 2 to
+	// MaxFlapCount.
+	FlapCount int `yaml:"flap_count"`
+	// FlapWindow is the window of FlapCount. Default DefaultFlapWindow.
+	FlapWindow time.Duration `yaml:"flap_window"`
+	// FlapQuiet is how long a flapping series must go without a transition
+	// for its alert to resolve. Default DefaultFlapQuiet.
+	FlapQuiet time.Duration `yaml:"flap_quiet"`
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.FlapCount == 0 {
+		c.FlapCount = DefaultFlapCount
+	}
+	if c.FlapWindow == 0 {
+		c.FlapWindow = DefaultFlapWindow
+	}
+	if c.FlapQuiet == 0 {
+		c.FlapQuiet = DefaultFlapQuiet
+	}
+	return c
+}
+
+// Validate reports the first bad field, by its yaml name.
+func (c Config) Validate() error {
+	c = c.WithDefaults()
+	switch {
+	case c.FlapCount < 2 || c.FlapCount > MaxFlapCount:
+		return fmt.Errorf("flap_count: %d is not in [2, %d]", c.FlapCount, MaxFlapCount)
+	case c.FlapWindow < 0:
+		return fmt.Errorf("flap_window: %v must be positive", c.FlapWindow)
+	case c.FlapQuiet < 0:
+		return fmt.Errorf("flap_quiet: %v must be positive", c.FlapQuiet)
+	}
+	return nil
+}
+
+// Rule is the kind of alert a Tracker fires.
+type Rule uint8
+
+// Rules. Each is the detector name of its detections.
+const (
+	RuleNone          Rule = iota
+	RuleLinkDown           // oper-status left UP while admin-status is UP
+	RuleSessionDown        // a BGP or BFD session left its up state
+	RuleComponentDown      // a component left ACTIVE
+	RuleAdminDown          // down on purpose: informational
+	RuleFlapping           // FlapCount transitions within FlapWindow
+	RuleCarrierFlap        // carrier-transitions increased
+	RuleNeighborsDown      // the established-neighbours count dropped
+	numRules
+)
+
+var ruleNames = [numRules]string{"none", "link_down", "session_down", "component_down", "admin_down", "flapping", "carrier_flap", "neighbors_down"}
+
+// String returns the rule's name: link_down, session_down, component_down,
+// admin_down, flapping, carrier_flap or neighbors_down.
+func (r Rule) String() string {
+	if r < numRules {
+		return ruleNames[r]
+	}
+	return "rule?"
+}
+
+// Severity returns the detection contract's severity of the rule's alert:
+// info for admin_down (not an alarm), warning for a single carrier flap
+// (the link came back), critical otherwise.
+func (r Rule) Severity() string {
+	switch r {
+	case RuleAdminDown:
+		return "info"
+	case RuleCarrierFlap:
+		return "warning"
+	}
+	return "critical"
+}
+
+// Transition is what an update did to a Tracker's alert.
+type Transition uint8
+
+// Transitions.
+const (
+	None     Transition = iota
+	Fired               // an alert started
+	Updated             // the firing alert changed its rule (and maybe severity)
+	Resolved            // the alert ended
+)
+
+// Event is the verdict of one update.
+type Event struct {
+	Transition Transition
+	// Rule is the alert's rule: the new one on Fired and Updated, the one
+	// that ended on Resolved.
+	Rule Rule
+	// StartsAt is when the alert started (kept across Updated).
+	StartsAt int64
+	// Reason is set when the value was not understood; it was kept as the
+	// raw state and changed no verdict.
+	Reason Reason
+}
+
+// Tracker follows one series of a class. Times are Unix nanoseconds; a
+// tracker whose latest sample time is 0 counts as having seen none. The zero value is not usable:
+// make one with New. It is not safe for concurrent use.
+type Tracker struct {
+	class    Class
+	status   Status
+	wasUp    bool // seen up: only a departure from up is an alarm
+	alert    Rule
+	startsAt int64
+	lastTS   int64 // the latest sample's time (0: none yet)
+	changed  int64 // the latest transition's time
+	// downAt and upAt bound the latest stretch the thing was down (or, for
+	// carrier-transitions, may have been): upAt <= downAt while it lasts.
+	downAt, upAt int64
+	count        uint64  // carrier-transitions: the latest count
+	level        float64 // neighbours: the latest count
+	base         float64 // neighbours: the count before the drop
+	flaps        [MaxFlapCount]int64
+	nflaps, head uint8
+	raw          string // the latest value as received
+}
+
+// New returns a Tracker of series of class c.
+func New(c Class) *Tracker { return &Tracker{class: c} }
+
+// Class returns the tracker's class.
+func (t *Tracker) Class() Class { return t.class }
+
+// Status returns the current verdict (StatusNone before any known value).
+func (t *Tracker) Status() Status { return t.status }
+
+// Raw returns the latest value as received (a status class's string).
+func (t *Tracker) Raw() string { return t.raw }
+
+// LastTS returns the time of the latest sample (0: none).
+func (t *Tracker) LastTS() int64 { return t.lastTS }
+
+// Changed returns the time of the latest transition (0: none).
+func (t *Tracker) Changed() int64 { return t.changed }
+
+// Alert returns the rule of the firing alert, RuleNone when none fires.
+func (t *Tracker) Alert() Rule { return t.alert }
+
+// Count returns the latest carrier-transitions count.
+func (t *Tracker) Count() uint64 { return t.count }
+
+// Level returns the latest count of a neighbours series and the count
+// before its drop (equal while no alert fires).
+func (t *Tracker) Level() (level, base float64) { return t.level, t.base }
+
+// DownWithin reports whether the thing was (or, after a
+// carrier-transitions increment, may have been) down at some time in
+// (from, to]: a rate over that interval is not a measure of normal
+// traffic. Only the latest down stretch is remembered.
+func (t *Tracker) DownWithin(from, to int64) bool {
+	if t.downAt == 0 || t.downAt > to {
+		return false
+	}
+	return t.upAt <= t.downAt || t.upAt > from
+}
+
+// UpdateStatus feeds a sample of a status class at ts. adminDown tells, for
+// an interface's oper-status, that its admin-status is down: the link is
+// down on purpose, which neither alarms nor counts as a flap.
+func (t *Tracker) UpdateStatus(cfg *Config, ts int64, value string, adminDown bool) Event {
+	if t.raw != value {
+		t.raw = strings.Clone(value) // only on a change: no allocation in steady state
+	}
+	st, reason := Parse(t.class, value)
+	if reason != ReasonNone || st == t.status {
+		t.lastTS = max(t.lastTS, ts)
+		ev := t.tick(cfg, ts)
+		ev.Reason = reason
+		return ev
+	}
+	t.lastTS = ts
+	prev := t.status
+	t.status = st
+	switch {
+	case st == StatusUp && prev != StatusNone:
+		t.upAt = ts
+	case st != StatusUp && (prev == StatusUp || prev == StatusNone):
+		t.downAt = ts
+	}
+	if prev == StatusNone {
+		// The first known value: no transition, no alarm (a port that is
+		// down from the start is not a link that went down, and the ports
+		// shut when the stage starts are not news).
+		t.wasUp = st == StatusUp
+		return Event{}
+	}
+	t.changed = ts
+	if st == StatusUp {
+		t.wasUp = true
+	}
+	if (st == StatusUp || st == StatusDown) && (prev == StatusUp || prev == StatusDown) && !adminDown && t.flap(cfg, ts) {
+		return t.flapping(ts)
+	}
+	switch st {
+	case StatusUp:
+		if t.alert != RuleNone && t.alert != RuleFlapping {
+			return t.resolve()
+		}
+	case StatusAdminDown:
+		if t.alert == RuleNone {
+			return t.fire(ts, RuleAdminDown)
+		}
+		return t.update(RuleAdminDown)
+	case StatusDown:
+		switch {
+		case t.alert == RuleAdminDown:
+			return t.resolve() // back from admin down, not yet up
+		case t.alert == RuleNone && t.wasUp && !adminDown:
+			return t.fire(ts, t.downRule())
+		}
+	}
+	return Event{}
+}
+
+// Explained tells an interface's oper-status tracker that its admin-status
+// went down at ts: a link-down or flapping alert firing on it resolves (the
+// link is down on purpose; the admin-status series carries the admin_down
+// alert).
+func (t *Tracker) Explained(ts int64) Event {
+	t.lastTS = max(t.lastTS, ts)
+	if t.alert == RuleLinkDown || t.alert == RuleFlapping {
+		return t.resolve()
+	}
+	return Event{}
+}
+
+// UpdateCounter feeds a carrier-transitions count at ts. An increment is a
+// link flap (carrier_flap, resolved on the next sample without one); the
+// interface may have been down since the previous sample and until one
+// interval after this one (DownWithin). explained tells that the
+// interface's oper-status already showed a change in that interval: the
+// increment then fires nothing and counts toward no flapping (the
+// oper-status series carries the event). A decrease is a counter reset: a
+// new baseline, no event.
+func (t *Tracker) UpdateCounter(cfg *Config, ts int64, v uint64, explained bool) Event {
+	prevTS, prev := t.lastTS, t.count
+	t.count = v
+	if prevTS == 0 || v < prev || ts <= prevTS {
+		t.lastTS = max(ts, prevTS)
+		return Event{}
+	}
+	t.lastTS = ts
+	if v == prev {
+		if t.alert == RuleCarrierFlap {
+			return t.resolve()
+		}
+		return t.tick(cfg, ts)
+	}
+	t.changed = ts
+	t.downAt, t.upAt = prevTS+1, ts+(ts-prevTS)
+	if explained {
+		return Event{}
+	}
+	flapping := false
+	for n := min(v-prev, MaxFlapCount); n > 0; n-- {
+		flapping = t.flap(cfg, ts)
+	}
+	switch {
+	case flapping:
+		return t.flapping(ts)
+	case t.alert == RuleNone:
+		return t.fire(ts, RuleCarrierFlap)
+	}
+	return Event{}
+}
+
+// UpdateLevel feeds an established-neighbours count at ts. A drop fires
+// neighbors_down, which resolves when the count is back to where it was
+// before the drop; a rise while no alert fires is the new normal. Each drop
+// and each recovery is a transition: FlapCount of them within FlapWindow
+// make the alert flapping, which resolves after FlapQuiet without one (or
+// becomes neighbors_down if the count is still low).
+func (t *Tracker) UpdateLevel(cfg *Config, ts int64, v float64) Event {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return Event{Reason: ReasonUnknownValue}
+	}
+	first := t.lastTS == 0
+	t.lastTS, t.level = max(ts, t.lastTS), v
+	low := v < t.base
+	switch {
+	case first:
+		t.base = v
+		return Event{}
+	case t.alert == RuleNone && !low:
+		t.base = v
+		return Event{}
+	case low && t.downAt > t.upAt, !low && t.upAt >= t.downAt:
+		// No change of side: still low, or back and rising.
+		if !low {
+			t.base = v
+		}
+		return t.tick(cfg, ts)
+	}
+	t.changed = ts
+	if low {
+		t.downAt = ts
+	} else {
+		t.upAt, t.base = ts, v
+	}
+	switch {
+	case t.flap(cfg, ts):
+		return t.flapping(ts)
+	case t.alert == RuleFlapping:
+		return Event{}
+	case low:
+		return t.fire(ts, RuleNeighborsDown)
+	}
+	return t.resolve()
+}
+
+// Tick lets a flapping alert resolve at ts when nothing has changed for
+// FlapQuiet, for series sent only on change: the caller may call it with
+// the time of any later sample of the same thing (an interface's
+// counters). It returns the transition, if any, and changes the tracker
+// only then.
+func (t *Tracker) Tick(cfg *Config, ts int64) Event {
+	if t.alert != RuleFlapping {
+		return Event{}
+	}
+	return t.tick(cfg, ts)
+}
+
+// tick ends a flapping alert after FlapQuiet without a transition. It
+// changes the tracker only when it returns a transition.
+func (t *Tracker) tick(cfg *Config, ts int64) Event {
+	if t.alert != RuleFlapping || ts-t.changed < int64(cfg.FlapQuiet) {
+		return Event{}
+	}
+	t.nflaps = 0
+	if t.class.IsStatus() && t.status != StatusUp || t.class == ClassNeighbors && t.level < t.base {
+		// Quiet, but down: the flapping alert becomes a down alert.
+		return t.update(t.downRule())
+	}
+	return t.resolve()
+}
+
+// flap records a transition at ts and reports whether the series now has
+// FlapCount transitions within FlapWindow.
+func (t *Tracker) flap(cfg *Config, ts int64) bool {
+	t.flaps[t.head] = ts
+	t.head = (t.head + 1) % MaxFlapCount
+	t.nflaps = min(t.nflaps+1, MaxFlapCount)
+	n := 0
+	for i := 0; i < int(t.nflaps); i++ {
+		if ts-t.flaps[(int(t.head)-1-i+MaxFlapCount)%MaxFlapCount] < int64(cfg.FlapWindow) {
+			n++
+		}
+	}
+	return n >= cfg.FlapCount
+}
+
+// flapping makes the alert a flapping one (or keeps it so).
+func (t *Tracker) flapping(ts int64) Event {
+	switch t.alert {
+	case RuleFlapping:
+		return Event{}
+	case RuleNone:
+		return t.fire(ts, RuleFlapping)
+	}
+	return t.update(RuleFlapping)
+}
+
+func (t *Tracker) downRule() Rule {
+	switch t.class {
+	case ClassBGP, ClassBFD:
+		return RuleSessionDown
+	case ClassComponent:
+		return RuleComponentDown
+	case ClassNeighbors:
+		return RuleNeighborsDown
+	}
+	return RuleLinkDown
+}
+
+func (t *Tracker) fire(ts int64, r Rule) Event {
+	t.alert, t.startsAt = r, ts
+	return Event{Transition: Fired, Rule: r, StartsAt: ts}
+}
+
+func (t *Tracker) update(r Rule) Event {
+	if t.alert == r {
+		return Event{}
+	}
+	t.alert = r
+	return Event{Transition: Updated, Rule: r, StartsAt: t.startsAt}
+}
+
+func (t *Tracker) resolve() Event {
+	ev := Event{Transition: Resolved, Rule: t.alert, StartsAt: t.startsAt}
+	t.alert = RuleNone
+	return ev
+}
