@@ -40,7 +40,7 @@ var dropReasons = [dropReasonCount]string{DropDuplicate, DropBadValue, DropUnsup
 
 // Repair reasons: values published after a repair are counted under one.
 const (
-	RepairInvalidUTF8 = "invalid_utf8" // invalid UTF-8 in a string value or path, replaced by U+FFFD
+	RepairInvalidUTF8 = "invalid_utf8" // invalid UTF-8 in a string value, replaced by U+FFFD
 )
 
 // DefaultMaxCacheBytes bounds the memory of one decoder's series caches
@@ -105,8 +105,9 @@ type DecoderStats struct {
 	Deletes   uint64 // deleted paths
 	Syncs     uint64 // sync_responses
 	Dropped   [dropReasonCount]uint64
-	// Repaired counts values published after replacing invalid UTF-8 (a
-	// path's is counted when the series is first seen).
+	// Repaired counts string values published after replacing invalid
+	// UTF-8. (A path with invalid UTF-8 is dropped as bad_path: protobuf
+	// refuses to parse it.)
 	Repaired uint64
 	// CacheResets counts the times the series caches passed their limit
 	// and started over.
@@ -463,10 +464,6 @@ func (d *Decoder) newSeries(prefix, path []byte, sub []string) (*series, error) 
 	if err != nil {
 		return nil, err
 	}
-	if !utf8.ValidString(metric) || !utf8.ValidString(keys) {
-		metric, keys = strings.ToValidUTF8(metric, "\uFFFD"), strings.ToValidUTF8(keys, "\uFFFD")
-		d.stats.Repaired++
-	}
 	ck := metric + "\x00" + keys
 	if se, ok := d.canon[ck]; ok {
 		return se, nil
@@ -581,7 +578,9 @@ func (d *Decoder) appendScalar(se *series, sc *scalar, ts int64) int {
 	}
 	if se.kind == schemas.KindState && !utf8.ValidString(d.s.Str) {
 		d.s.Str = strings.ToValidUTF8(d.s.Str, "\uFFFD")
-		d.stats.Repaired++
+		n := d.emit(se, ts)
+		d.stats.Repaired += uint64(n)
+		return n
 	}
 	return d.emit(se, ts)
 }
