@@ -307,6 +307,10 @@ func (c *Collector) decoderOptions(tc Target, st *stream) []DecoderOption {
 // publisher's limit; a larger row is split off by the publisher.
 const batchSlack = 4 << 10
 
+// bigMessage is the size above which the stall timer is paused while a
+// message is decoded (a million-update notification takes seconds).
+const bigMessage = 64 << 10
+
 // maxIdleRecvBuffer is the receive buffer a stream keeps between messages;
 // a larger one, left by a huge notification, is dropped after decoding.
 const maxIdleRecvBuffer = 1 << 20
@@ -450,6 +454,9 @@ func (s *stream) once(ctx context.Context) (delivered bool, err error) {
 			}
 			return delivered, cause(sctx, err)
 		}
+		if !delivered || len(s.msg.B) > bigMessage {
+			watchdog.Stop() // decoding does not count as silence
+		}
 		res, derr := s.decode(s.t.c.pctx, time.Now())
 		if derr != nil {
 			return delivered, derr
@@ -465,7 +472,6 @@ func (s *stream) once(ctx context.Context) (delivered bool, err error) {
 		}
 		delivered = true
 		s.delivering()
-		watchdog.Stop()
 		if stall > 0 {
 			watchdog = time.AfterFunc(stall, func() { cancel(errStalled) })
 		}
