@@ -42,6 +42,7 @@ func TestLargeNotificationsToKafka(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer dropTopic(cl, topic)
 	learned, err := publish.TopicMaxMessageBytes(ctx, cl, topic)
 	if err != nil || learned != topicMax {
 		t.Fatalf("learned max.message.bytes %d (%v), want %d", learned, err, topicMax)
@@ -90,4 +91,12 @@ func TestLargeNotificationsToKafka(t *testing.T) {
 	if len(rows) != want || perTS[ts] != 1000*30 || perTS[ts+1] != 4000*30 {
 		t.Fatalf("%d rows, per notification %v; want %d and %d", len(rows), perTS, 1000*30, 4000*30)
 	}
+}
+
+// dropTopic deletes a test topic, so the shared broker does not keep the
+// big tests' data.
+func dropTopic(cl *kgo.Client, topic string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _ = kadm.NewClient(cl).DeleteTopics(ctx, topic)
 }

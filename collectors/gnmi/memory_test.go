@@ -178,6 +178,7 @@ func hostileRun(t *testing.T, broker string, msgs [][]byte, encoding string, wan
 	if err := pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: topic, Partitions: 3}); err != nil {
 		t.Fatal(err)
 	}
+	defer dropTopic(cl, topic)
 	pub, err := publish.New(cl, topic)
 	if err != nil {
 		t.Fatal(err)
@@ -201,17 +202,18 @@ func hostileRun(t *testing.T, broker string, msgs [][]byte, encoding string, wan
 	h.finish()
 	mb := func(v uint64) string { return fmt.Sprintf("%.1f MB", float64(v)/(1<<20)) }
 	peak := h.live.Load() - base
+	// The caches are the only memory a target keeps; 4 MiB of slack for the
+	// connections and runtime.
+	keep := uint64(len(msgs)*cacheCap + 4<<20)
 	t.Logf("%v to decode and publish %d samples; heap beyond the base of %s: peak live %s (bound %s), peak objects %s, retained after GC %s (bound %s); stats %+v",
-		took, want, mb(base), mb(peak), mb(bound), mb(h.objects.Load()-base), mb(retained), mb(uint64(len(msgs)*cacheCap)), c.Stats())
+		took, want, mb(base), mb(peak), mb(bound), mb(h.objects.Load()-base), mb(retained), mb(keep), c.Stats())
 	if ps := pub.Stats(); ps.Errors != 0 || c.Stats().Failures != 0 {
 		t.Fatalf("publisher %+v, collector %+v: want no error and no failure", ps, c.Stats())
 	}
 	if peak > bound {
 		t.Errorf("peak live heap %s above max_buffered_bytes + the per-target caps, %s", mb(peak), mb(bound))
 	}
-	// The caches are the only memory a target keeps; 4 MiB of slack for the
-	// connections and runtime.
-	if limit := uint64(len(msgs)*cacheCap + 4<<20); retained > limit {
-		t.Errorf("retained %s after the messages, above the caches' %s", mb(retained), mb(limit))
+	if retained > keep {
+		t.Errorf("retained %s after the messages, above the caches' %s", mb(retained), mb(keep))
 	}
 }
