@@ -250,7 +250,7 @@ func (c *Collector) startTarget(tc Target) (*target, error) {
 		creds = credentials.NewTLS(tlsCfg)
 	}
 	dopts := []grpc.DialOption{grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(Codec{}), grpc.MaxCallRecvMsgSize(64<<20))}
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(Codec{}), grpc.MaxCallRecvMsgSize(tc.MaxMessageBytes))}
 	if tc.Username != "" {
 		pw, err := tc.Password.Load()
 		if err != nil {

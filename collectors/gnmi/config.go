@@ -29,9 +29,11 @@ const (
 	// the receive time: samples outside are dropped as bad_timestamp.
 	DefaultMaxPast   = 365 * 24 * time.Hour
 	DefaultMaxFuture = 24 * time.Hour
+	// DefaultMaxMessageBytes bounds one SubscribeResponse.
+	DefaultMaxMessageBytes = 64 << 20
 )
 
-// minCacheBytes is the smallest MaxCacheBytes accepted.
+// minCacheBytes is the smallest MaxCacheBytes and MaxMessageBytes accepted.
 const minCacheBytes = 1 << 20
 
 // Config configures the gNMI collector.
@@ -106,6 +108,10 @@ type Target struct {
 	// deduplication); past it they start over. Default
 	// DefaultMaxCacheBytes (64 MiB).
 	MaxCacheBytes int `yaml:"max_cache_bytes"`
+	// MaxMessageBytes is the largest SubscribeResponse accepted from the
+	// target; a larger one fails the stream with ResourceExhausted (logged
+	// with the sizes). Default DefaultMaxMessageBytes (64 MiB).
+	MaxMessageBytes int `yaml:"max_message_bytes"`
 }
 
 // Subscription is one SubscriptionList sent to each target that takes it.
@@ -210,6 +216,7 @@ func (t Target) inherit(d Target) Target {
 	t.MaxPast = cmp.Or(t.MaxPast, d.MaxPast, DefaultMaxPast)
 	t.MaxFuture = cmp.Or(t.MaxFuture, d.MaxFuture, DefaultMaxFuture)
 	t.MaxCacheBytes = cmp.Or(t.MaxCacheBytes, d.MaxCacheBytes, DefaultMaxCacheBytes)
+	t.MaxMessageBytes = cmp.Or(t.MaxMessageBytes, d.MaxMessageBytes, DefaultMaxMessageBytes)
 	return t
 }
 
@@ -303,6 +310,9 @@ func (t Target) validate(subs map[string]bool) error {
 	}
 	if t.MaxCacheBytes < minCacheBytes {
 		return fmt.Errorf("max_cache_bytes: %d is below the minimum of %d", t.MaxCacheBytes, minCacheBytes)
+	}
+	if t.MaxMessageBytes < minCacheBytes {
+		return fmt.Errorf("max_message_bytes: %d is below the minimum of %d", t.MaxMessageBytes, minCacheBytes)
 	}
 	return nil
 }

@@ -217,3 +217,32 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels ...
 	}
 	return 0
 }
+
+// TestMaxMessageBytes: a response above a target's max_message_bytes fails
+// its stream with one warning naming ResourceExhausted; the same response
+// to a target with the default limit is collected in full.
+func TestMaxMessageBytes(t *testing.T) {
+	msg := chassis(t, time.Now().UnixNano(), 1000, 30) // about 2 MB
+	play := func(ctx context.Context, send func([]byte) error) error {
+		if err := send(msg); err != nil {
+			return err
+		}
+		return send(syncResponse)
+	}
+	small, _ := rawTarget(t, play)
+	big, _ := rawTarget(t, play)
+	logs := &syncBuffer{}
+	cfg := fastConfig([]gnmi.Target{{Name: "small", Address: small, MaxMessageBytes: 1 << 20}, {Name: "big", Address: big}})
+	c, stop := runCollector(t, cfg, fakeKafka(t), slog.New(slog.NewTextHandler(logs, nil)))
+	waitFor(t, 20*time.Second, "the big target's samples and the small one's failures", func() bool {
+		return c.Stats().Samples == 1000*30 && c.Stats().Failures >= 2
+	})
+	stop()
+	w := logLines(logs, "level=WARN", "target=small")
+	if len(w) != 1 || !strings.Contains(w[0], "ResourceExhausted") {
+		t.Fatalf("want one warning naming ResourceExhausted for small, got:\n%s", strings.Join(w, "\n"))
+	}
+	if len(msg) < 1<<20 {
+		t.Fatalf("message of %d bytes is not above the limit", len(msg))
+	}
+}
