@@ -98,5 +98,11 @@ func TestLargeNotificationsToKafka(t *testing.T) {
 func dropTopic(cl *kgo.Client, topic string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, _ = kadm.NewClient(cl).DeleteTopics(ctx, topic)
+	resp, err := kadm.NewClient(cl).DeleteTopics(ctx, topic)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		fmt.Println("cannot delete test topic:", topic, err)
+	}
 }
