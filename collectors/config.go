@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/telekernel/telekernel/collectors/gnmi"
+	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/snmp"
 	"github.com/telekernel/telekernel/internal/yamlfile"
 	"github.com/telekernel/telekernel/pipeline"
@@ -18,6 +19,9 @@ const (
 	DefaultHTTP             = "127.0.0.1:9465"
 	DefaultMaxBufferedBytes = 64 << 20
 	DefaultReload           = 10 * time.Second
+	// maxBatchBytes is the largest max_batch_bytes: one record must fit
+	// the producer's batch limit, raised to match by Run.
+	maxBatchBytes = 64 << 20
 )
 
 // Config is the YAML file of `telekernel collect gnmi|snmp -c FILE`.
@@ -31,6 +35,13 @@ type Config struct {
 	// is slow or down, collection waits instead of growing memory.
 	// Default DefaultMaxBufferedBytes.
 	MaxBufferedBytes int `yaml:"max_buffered_bytes"`
+	// MaxBatchBytes bounds the encoded size of one Kafka record: batches
+	// are cut while a notification is decoded, so a device's notification
+	// of any size is published in records the topic accepts. Default 0:
+	// learned at start from the topic's max.message.bytes (at most about
+	// 1 MB, less 16 KiB of framing), or publish.DefaultMaxBatchBytes
+	// (900 KiB) when the broker does not say.
+	MaxBatchBytes int `yaml:"max_batch_bytes"`
 	// Reload is how often the file is checked for a changed target list,
 	// which is applied without a restart; default DefaultReload, negative
 	// disables. Other changes need a restart and are logged as such.
@@ -91,6 +102,10 @@ func (c *Config) Validate() error {
 	}
 	if c.Partitions < 1 || c.MaxBufferedBytes < 1<<20 {
 		return errors.New("partitions: must be positive, and max_buffered_bytes at least 1 MiB")
+	}
+	if c.MaxBatchBytes != 0 && (c.MaxBatchBytes < publish.MinMaxBatchBytes || c.MaxBatchBytes > maxBatchBytes) {
+		return fmt.Errorf("max_batch_bytes: %d is not between %d and %d (0 learns it from the topic)",
+			c.MaxBatchBytes, publish.MinMaxBatchBytes, maxBatchBytes)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -30,7 +30,8 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 	if kind == "gnmi" && len(cfg.GNMI.Targets) == 0 || kind == "snmp" && len(cfg.SNMP.Targets) == 0 {
 		log.Warn("no targets configured yet; waiting for the config to list some", "collector", kind, "config", path)
 	}
-	cl, err := pipeline.Connect(ctx, cfg.Kafka, kgo.MaxBufferedBytes(cfg.MaxBufferedBytes), kgo.ProducerLinger(5*time.Millisecond))
+	cl, err := pipeline.Connect(ctx, cfg.Kafka, kgo.MaxBufferedBytes(cfg.MaxBufferedBytes), kgo.ProducerLinger(5*time.Millisecond),
+		kgo.ProducerBatchMaxBytes(int32(max(cfg.MaxBatchBytes+batchFraming, producerBatchMax))))
 	if err != nil {
 		return err
 	}
@@ -40,7 +41,8 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
-	pub, err := publish.New(cl, cfg.Topic, publish.WithLogger(log), publish.WithMetrics(publish.NewMetrics(reg)))
+	pub, err := publish.New(cl, cfg.Topic, publish.WithLogger(log), publish.WithMetrics(publish.NewMetrics(reg)),
+		publish.WithMaxBatchBytes(batchBytes(ctx, cl, cfg, log)))
 	if err != nil {
 		return err
 	}
@@ -78,6 +80,35 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 	st := pub.Stats()
 	log.Info("collector stopped", "collector", kind, "samples_published", st.Samples, "batches", st.Batches, "publish_errors", st.Errors)
 	return err
+}
+
+// Record framing and franz-go's default ProducerBatchMaxBytes, for sizing
+// the producer to a configured max_batch_bytes.
+const (
+	batchFraming     = 16 << 10
+	producerBatchMax = 1_000_012
+)
+
+// batchBytes returns the record size limit: max_batch_bytes when set
+// (warning when the topic accepts less), else learned from the topic.
+func batchBytes(ctx context.Context, cl *kgo.Client, cfg *Config, log *slog.Logger) int {
+	topicMax, err := publish.TopicMaxMessageBytes(ctx, cl, cfg.Topic)
+	switch {
+	case err != nil && cfg.MaxBatchBytes == 0:
+		log.Warn("cannot learn the topic's message size limit; using the default", "err", err,
+			"max_batch_bytes", publish.DefaultMaxBatchBytes)
+		return publish.DefaultMaxBatchBytes
+	case err != nil:
+		return cfg.MaxBatchBytes
+	case cfg.MaxBatchBytes == 0:
+		n := publish.BatchBytesFor(topicMax)
+		log.Info("record size limit learned from the topic", "topic", cfg.Topic, "max_message_bytes", topicMax, "max_batch_bytes", n)
+		return n
+	case cfg.MaxBatchBytes+batchFraming > topicMax:
+		log.Warn("max_batch_bytes is above what the topic accepts; records that size will be refused",
+			"max_batch_bytes", cfg.MaxBatchBytes, "topic", cfg.Topic, "max_message_bytes", topicMax)
+	}
+	return cfg.MaxBatchBytes
 }
 
 // WatchConfig re-reads the file at path every cfg.Reload until ctx ends

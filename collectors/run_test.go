@@ -11,11 +11,16 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/collectors/gnmi"
+	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/collectors/sim/agent"
+	"github.com/telekernel/telekernel/internal/testenv"
+	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -43,12 +48,16 @@ func TestParseConfigErrors(t *testing.T) {
 	f("kafka: {brokers: [a:1]}\nsnmp:\n  targets:\n    - {name: s1, address: 10.0.0.1, version: v3, v3: {username: u, priv_protocol: AES, priv_password: {env: X}}}\n",
 		"snmp.targets[0].v3.auth_protocol")
 	f("gnmi: {}\n", "kafka.brokers")
+	f("kafka: {brokers: [a:1]}\nmax_batch_bytes: 100\n", "c.yaml:2: max_batch_bytes: 100 is not between")
+	f("kafka: {brokers: [a:1]}\ngnmi:\n  targets:\n    - {name: r1, address: r1:6030, max_cache_bytes: 1000}\n",
+		"gnmi.targets[0].max_cache_bytes: 1000 is below the minimum")
 	t.Setenv("GNMI_PW", "x")
 	c, err := ParseConfig("c.yaml", []byte("kafka: {brokers: [a:1]}\ngnmi:\n  defaults: {username: admin, password: {env: GNMI_PW}}\n  targets: [{name: r1, address: r1:6030}]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.GNMI.Targets[0].Username != "admin" || c.Topic != "tk.samples" || len(c.GNMI.Subscriptions) != 1 {
+	if tg := c.GNMI.Targets[0]; tg.Username != "admin" || c.Topic != "tk.samples" || len(c.GNMI.Subscriptions) != 1 ||
+		tg.MaxPast != gnmi.DefaultMaxPast || tg.MaxFuture != gnmi.DefaultMaxFuture || tg.MaxCacheBytes != gnmi.DefaultMaxCacheBytes {
 		t.Fatalf("defaults not applied: %+v", c.GNMI)
 	}
 }
@@ -172,5 +181,36 @@ func TestPlaintextCredentialsWarnOncePerTarget(t *testing.T) {
 	if strings.Count(out, "level=WARN") != 2 || strings.Count(out, "target=r1@") != 1 || strings.Count(out, "target=r3@") != 1 ||
 		strings.Contains(out, "r2@") || strings.Contains(out, "hunter2") {
 		t.Errorf("log: %s", out)
+	}
+}
+
+// TestBatchBytesFromTopic: with max_batch_bytes unset, the record limit is
+// learned from the real broker's topic config; set, it is kept.
+func TestBatchBytesFromTopic(t *testing.T) {
+	broker := testenv.Service(t, "TK_KAFKA")
+	ctx := context.Background()
+	cl, err := pipeline.Connect(ctx, pipeline.KafkaConfig{Brokers: []string{broker}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	topic := fmt.Sprintf("tk.samples.limit-%d", time.Now().UnixNano())
+	limit := "300000"
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, map[string]*string{"max.message.bytes": &limit}, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	if got := batchBytes(ctx, cl, &Config{Topic: topic}, log); got != 300000-16<<10 {
+		t.Fatalf("learned %d, want %d", got, 300000-16<<10)
+	}
+	if got := batchBytes(ctx, cl, &Config{Topic: topic, MaxBatchBytes: 100 << 10}, log); got != 100<<10 {
+		t.Fatalf("configured 100 KiB, got %d", got)
+	}
+	if got := batchBytes(ctx, cl, &Config{Topic: "tk.no-such-topic-" + topic}, log); got != publish.DefaultMaxBatchBytes {
+		t.Fatalf("unknown topic: %d, want the default", got)
 	}
 }

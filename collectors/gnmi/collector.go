@@ -28,7 +28,7 @@ import (
 type Stats struct {
 	Responses, Updates, Samples uint64
 	Dropped                     map[string]uint64
-	Connects, Failures          uint64 // streams that reached sync / attempts that failed
+	Connects, Failures          uint64 // attempts that delivered a first response / attempts that failed
 }
 
 // Collector subscribes to gNMI targets and publishes their samples. Create
@@ -207,7 +207,8 @@ func addStats(dst *DecoderStats, s DecoderStats) {
 	}
 }
 
-// flushOld produces the batches whose oldest sample waited FlushInterval.
+// flushOld produces the batches whose oldest sample waited FlushInterval,
+// and brings every stream's metrics up to date.
 func (c *Collector) flushOld(ctx context.Context) {
 	c.mu.Lock()
 	var streams []*stream
@@ -220,6 +221,8 @@ func (c *Collector) flushOld(ctx context.Context) {
 		if s.mu.TryLock() { // a stream busy decoding flushes itself
 			if s.batch.Len() > 0 && now.Sub(s.since) >= c.cfg.FlushInterval {
 				s.flushLocked(ctx)
+			} else if s.m != nil {
+				s.m.add(s.dec.Stats()) // counts stay current when nothing is published
 			}
 			s.mu.Unlock()
 		}
@@ -234,6 +237,7 @@ type target struct {
 	cancel  context.CancelFunc
 	streams []*stream
 	done    sync.WaitGroup
+	upCount atomic.Int32 // streams delivering
 }
 
 func (c *Collector) startTarget(tc Target) (*target, error) {
@@ -246,7 +250,7 @@ func (c *Collector) startTarget(tc Target) (*target, error) {
 		creds = credentials.NewTLS(tlsCfg)
 	}
 	dopts := []grpc.DialOption{grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(Codec{}), grpc.MaxCallRecvMsgSize(64<<20))}
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(Codec{}), grpc.MaxCallRecvMsgSize(tc.MaxMessageBytes))}
 	if tc.Username != "" {
 		pw, err := tc.Password.Load()
 		if err != nil {
@@ -264,13 +268,10 @@ func (c *Collector) startTarget(tc Target) (*target, error) {
 		if len(tc.Subscriptions) > 0 && !slices.Contains(tc.Subscriptions, s.Name) {
 			continue
 		}
-		opts := []DecoderOption{WithDedup(tc.Dedup == nil || *tc.Dedup), WithDerivedPower(tc.DerivePower == nil || *tc.DerivePower)}
-		if tc.Timestamp == "receive" {
-			opts = append(opts, WithTimestampMode(TimestampReceive))
-		}
 		b := publish.NewBatch(c.mem, tc.Name, schemas.SourceGNMI)
-		st := &stream{t: t, sub: s, req: s.request(), batch: b, dec: NewDecoder(b, opts...),
+		st := &stream{t: t, sub: s, req: s.request(), batch: b,
 			log: c.log.With("target", tc.Name, "address", tc.Address, "subscription", s.Name)}
+		st.dec = NewDecoder(b, c.decoderOptions(tc, st)...)
 		if c.metrics != nil {
 			st.m = c.metrics.forStream(tc.Name)
 		}
@@ -287,6 +288,32 @@ func (c *Collector) startTarget(tc Target) (*target, error) {
 	}
 	return t, nil
 }
+
+// decoderOptions configures the decoder of st, a stream of target tc.
+func (c *Collector) decoderOptions(tc Target, st *stream) []DecoderOption {
+	opts := []DecoderOption{WithDedup(tc.Dedup == nil || *tc.Dedup), WithDerivedPower(tc.DerivePower == nil || *tc.DerivePower),
+		WithTimestampWindow(max(tc.MaxPast, 0), max(tc.MaxFuture, 0)), WithCacheLimit(tc.MaxCacheBytes),
+		// Produce while decoding, so a notification of any size goes out
+		// in batches Kafka accepts; st.mu is held by decode.
+		WithBatchLimit(c.cfg.MaxRows, c.pub.MaxBatchBytes()-batchSlack, func() { st.flushLocked(c.pctx) })}
+	if tc.Timestamp == "receive" {
+		opts = append(opts, WithTimestampMode(TimestampReceive))
+	}
+	return opts
+}
+
+// batchSlack is what one more row may add to a batch after the decoder's
+// size check (a row, its metric and keys), so the record stays under the
+// publisher's limit; a larger row is split off by the publisher.
+const batchSlack = 4 << 10
+
+// bigMessage is the size above which the stall timer is paused while a
+// message is decoded (a million-update notification takes seconds).
+const bigMessage = 64 << 10
+
+// maxIdleRecvBuffer is the receive buffer a stream keeps between messages;
+// a larger one, left by a huge notification, is dropped after decoding.
+const maxIdleRecvBuffer = 1 << 20
 
 // stop ends the target's streams and waits until they produced their
 // batches.
@@ -327,9 +354,11 @@ type stream struct {
 	dec   *Decoder
 	since time.Time // when the batch's first row came
 
-	lastErr  string // reason of the last failure, to log each reason once
-	failures int
-	msg      RawMessage
+	lastErr      string // reason of the last failure, to log each reason once
+	failures     int
+	msg          RawMessage
+	up           bool        // delivering; see setUp
+	warnedNoSync atomic.Bool // the missing sync_response was logged
 }
 
 // run subscribes until ctx ends, reconnecting with backoff.
@@ -343,14 +372,14 @@ func (s *stream) run(ctx context.Context) {
 	cfg := s.t.c.cfg.Backoff
 	backoff := cfg.Initial
 	for ctx.Err() == nil {
-		synced, err := s.once(ctx)
+		delivered, err := s.once(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		if errors.Is(err, errOnceRepeat) {
 			continue
 		}
-		if synced {
+		if delivered {
 			backoff = cfg.Initial
 		}
 		s.fail(err)
@@ -371,8 +400,8 @@ func (s *stream) fail(err error) {
 	s.failures++
 	s.t.c.failures.Add(1)
 	reason := describe(err)
+	s.setUp(false)
 	if s.m != nil {
-		s.m.up.Set(0)
 		s.m.failures(reasonCode(err)).Inc()
 	}
 	if reason != s.lastErr {
@@ -385,18 +414,21 @@ func (s *stream) fail(err error) {
 
 // Errors of a stream.
 var (
-	errStalled = errors.New("stream stalled: nothing received within the stall timeout")
-	errNoSync  = errors.New("no sync_response within the dial timeout")
+	errStalled    = errors.New("stream stalled: nothing received within the stall timeout")
+	errNoResponse = errors.New("no response within the dial timeout")
 )
 
-// once runs one subscription attempt and reports whether it reached sync.
-func (s *stream) once(ctx context.Context) (synced bool, err error) {
+// once runs one subscription attempt and reports whether it delivered a
+// response. A stream is healthy while it delivers, with or without a
+// sync_response: the dial timeout bounds the wait for the first response,
+// the stall timeout the silence after it.
+func (s *stream) once(ctx context.Context) (delivered bool, err error) {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stall := s.t.cfg.stallTimeout(s.sub)
-	// Until the first sync the dial timeout applies.
-	watchdog := time.AfterFunc(s.t.cfg.DialTimeout, func() { cancel(errNoSync) })
-	defer watchdog.Stop()
+	watchdog := time.AfterFunc(s.t.cfg.DialTimeout, func() { cancel(errNoResponse) })
+	defer func() { watchdog.Stop() }()
+	defer s.setUp(false)
 	st, err := s.t.conn.NewStream(sctx, &pb.GNMI_ServiceDesc.Streams[0], pb.GNMI_Subscribe_FullMethodName)
 	if err != nil {
 		return false, cause(sctx, err)
@@ -409,49 +441,91 @@ func (s *stream) once(ctx context.Context) (synced bool, err error) {
 		}
 		return false, cause(sctx, err)
 	}
-	var pollEvery *time.Ticker
+	var synced atomic.Bool
 	for {
 		if err := st.RecvMsg(&s.msg); err != nil {
-			if err == io.EOF && s.sub.Mode == "once" && synced {
-				// ONCE ends after its sync: ask again after the interval.
+			if err == io.EOF && s.sub.Mode == "once" && delivered {
+				// ONCE ends after its snapshot: ask again after the interval.
 				select {
 				case <-ctx.Done():
 				case <-time.After(s.sub.SampleInterval):
 				}
 				return true, errOnceRepeat
 			}
-			return synced, cause(sctx, err)
+			return delivered, cause(sctx, err)
 		}
-		recv := time.Now()
-		res, derr := s.decode(s.t.c.pctx, recv)
+		if !delivered || len(s.msg.B) > bigMessage {
+			watchdog.Stop() // decoding does not count as silence
+		}
+		res, derr := s.decode(s.t.c.pctx, time.Now())
 		if derr != nil {
-			return synced, derr
+			return delivered, derr
 		}
-		if stall > 0 && synced {
-			watchdog.Reset(stall)
+		if res.Sync {
+			synced.Store(true)
 		}
-		if res.Sync && !synced {
-			synced = true
-			s.t.c.connects.Add(1)
-			if s.m != nil {
-				s.m.up.Set(1)
-			}
-			if s.lastErr != "" {
-				s.log.Info("target recovered", "after_failures", s.failures, "last_reason", s.lastErr)
-			} else {
-				s.log.Info("subscribed")
-			}
-			s.lastErr, s.failures = "", 0
-			watchdog.Stop()
+		if delivered {
 			if stall > 0 {
-				watchdog = time.AfterFunc(stall, func() { cancel(errStalled) })
+				watchdog.Reset(stall)
 			}
-			if s.sub.Mode == "poll" {
-				pollEvery = time.NewTicker(s.sub.SampleInterval)
-				defer pollEvery.Stop()
-				go s.poll(sctx, st, pollEvery)
-			}
+			continue
 		}
+		delivered = true
+		s.delivering()
+		if stall > 0 {
+			watchdog = time.AfterFunc(stall, func() { cancel(errStalled) })
+		}
+		if !synced.Load() {
+			noSync := time.AfterFunc(s.t.cfg.DialTimeout, func() { s.warnNoSync(&synced) })
+			defer noSync.Stop()
+		}
+		if s.sub.Mode == "poll" {
+			pollEvery := time.NewTicker(s.sub.SampleInterval)
+			defer pollEvery.Stop()
+			go s.poll(sctx, st, pollEvery)
+		}
+	}
+}
+
+// delivering marks the stream up after its first response of an attempt.
+func (s *stream) delivering() {
+	s.t.c.connects.Add(1)
+	s.setUp(true)
+	if s.lastErr != "" {
+		s.log.Info("target recovered", "after_failures", s.failures, "last_reason", s.lastErr)
+	} else {
+		s.log.Info("subscribed")
+	}
+	s.lastErr, s.failures = "", 0
+}
+
+// warnNoSync warns, once per stream, that no sync_response came; the
+// stream goes on.
+func (s *stream) warnNoSync(synced *atomic.Bool) {
+	if !synced.Load() && s.warnedNoSync.CompareAndSwap(false, true) {
+		s.log.Warn("no sync_response within the dial timeout; the stream delivers, so it is kept (warned once)",
+			"dial_timeout", s.t.cfg.DialTimeout)
+	}
+}
+
+// setUp records whether the stream delivers; the target is up while all
+// its streams do. Only the stream's goroutine calls it.
+func (s *stream) setUp(up bool) {
+	if up == s.up {
+		return
+	}
+	s.up = up
+	delta := int32(-1)
+	if up {
+		delta = 1
+	}
+	n := s.t.upCount.Add(delta)
+	if s.m != nil {
+		v := 0.0
+		if int(n) == len(s.t.streams) {
+			v = 1
+		}
+		s.m.up.Set(v)
 	}
 }
 
@@ -481,6 +555,9 @@ func (s *stream) decode(ctx context.Context, recv time.Time) (Result, error) {
 	res, err := s.dec.Decode(s.msg.B, recv.UnixNano())
 	if before == 0 && s.batch.Len() > 0 {
 		s.since = recv
+	}
+	if cap(s.msg.B) > maxIdleRecvBuffer {
+		s.msg.B = nil // a huge message's buffer is not kept for the next
 	}
 	if err != nil {
 		return res, fmt.Errorf("malformed response: %w", err)
@@ -527,8 +604,8 @@ func reasonCode(err error) string {
 	switch {
 	case errors.Is(err, errStalled):
 		return "stalled"
-	case errors.Is(err, errNoSync):
-		return "no_sync"
+	case errors.Is(err, errNoResponse):
+		return "no_response"
 	case errors.Is(err, errOnceRepeat):
 		return "once_done"
 	}

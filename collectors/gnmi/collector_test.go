@@ -400,7 +400,7 @@ func TestUsernamePassword(t *testing.T) {
 	waitFor(t, 10*time.Second, "retries of the bad target", func() bool { return strings.Contains(logs.String(), "target failed again") })
 	stop()
 	if n := c.Stats().Connects; n != 1 {
-		t.Errorf("%d subscriptions reached sync, want only the good target's", n)
+		t.Errorf("%d subscriptions delivered, want only the good target's", n)
 	}
 	out := logs.String()
 	if strings.Contains(out, pass) {

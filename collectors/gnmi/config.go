@@ -1,6 +1,7 @@
 package gnmi
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -24,7 +25,16 @@ const (
 	// DefaultStallTimeout is how long a stream may be silent before it is
 	// restarted when no sample or heartbeat interval tells better.
 	DefaultStallTimeout = 2 * time.Minute
+	// DefaultMaxPast and DefaultMaxFuture bound a device timestamp around
+	// the receive time: samples outside are dropped as bad_timestamp.
+	DefaultMaxPast   = 365 * 24 * time.Hour
+	DefaultMaxFuture = 24 * time.Hour
+	// DefaultMaxMessageBytes bounds one SubscribeResponse.
+	DefaultMaxMessageBytes = 64 << 20
 )
+
+// minCacheBytes is the smallest MaxCacheBytes and MaxMessageBytes accepted.
+const minCacheBytes = 1 << 20
 
 // Config configures the gNMI collector.
 type Config struct {
@@ -81,9 +91,27 @@ type Target struct {
 	// or heartbeat intervals of its subscription (at least 10s), or
 	// DefaultStallTimeout; negative disables it.
 	StallTimeout time.Duration `yaml:"stall_timeout"`
-	// DialTimeout bounds connecting and the first response; default
-	// DefaultDialTimeout.
+	// DialTimeout bounds connecting: from the Subscribe call to the first
+	// response; default DefaultDialTimeout. A stream that delivers is
+	// healthy whether or not a sync_response comes (one warning when none
+	// came within DialTimeout of the first response).
 	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// MaxPast and MaxFuture bound the device timestamps accepted, around
+	// the receive time: samples stamped earlier than MaxPast ago or later
+	// than MaxFuture ahead are dropped and counted as bad_timestamp;
+	// defaults DefaultMaxPast (1 year) and DefaultMaxFuture (1 day);
+	// negative disables that bound (e.g. to replay an old capture).
+	MaxPast   time.Duration `yaml:"max_past"`
+	MaxFuture time.Duration `yaml:"max_future"`
+	// MaxCacheBytes bounds the estimated memory of each subscription's
+	// series caches (metric and keys of each path seen, for decoding and
+	// deduplication); past it they start over. Default
+	// DefaultMaxCacheBytes (64 MiB).
+	MaxCacheBytes int `yaml:"max_cache_bytes"`
+	// MaxMessageBytes is the largest SubscribeResponse accepted from the
+	// target; a larger one fails the stream with ResourceExhausted (logged
+	// with the sizes). Default DefaultMaxMessageBytes (64 MiB).
+	MaxMessageBytes int `yaml:"max_message_bytes"`
 }
 
 // Subscription is one SubscriptionList sent to each target that takes it.
@@ -185,6 +213,10 @@ func (t Target) inherit(d Target) Target {
 	if t.DialTimeout == 0 {
 		t.DialTimeout = DefaultDialTimeout
 	}
+	t.MaxPast = cmp.Or(t.MaxPast, d.MaxPast, DefaultMaxPast)
+	t.MaxFuture = cmp.Or(t.MaxFuture, d.MaxFuture, DefaultMaxFuture)
+	t.MaxCacheBytes = cmp.Or(t.MaxCacheBytes, d.MaxCacheBytes, DefaultMaxCacheBytes)
+	t.MaxMessageBytes = cmp.Or(t.MaxMessageBytes, d.MaxMessageBytes, DefaultMaxMessageBytes)
 	return t
 }
 
@@ -280,6 +312,12 @@ func (t Target) validate(subs map[string]bool) error {
 	}
 	if t.DialTimeout < 0 {
 		return errors.New("dial_timeout: must not be negative")
+	}
+	if t.MaxCacheBytes < minCacheBytes {
+		return fmt.Errorf("max_cache_bytes: %d is below the minimum of %d", t.MaxCacheBytes, minCacheBytes)
+	}
+	if t.MaxMessageBytes < minCacheBytes {
+		return fmt.Errorf("max_message_bytes: %d is below the minimum of %d", t.MaxMessageBytes, minCacheBytes)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 
 	pb "github.com/openconfig/gnmi/proto/gnmi"
@@ -24,15 +25,17 @@ const (
 	DropUnsupported = "unsupported"    // value type the collector does not map (any, proto_bytes, leaf-lists)
 	DropBadPath     = "bad_path"       // path that cannot be parsed or is empty
 	DropMalformed   = "malformed"      // update bytes that are not a valid gNMI Update
-	dropReasonCount = 5                // number of reasons above
+	DropBadTime     = "bad_timestamp"  // notification timestamp outside the accepted window around now
+	dropReasonCount = 6                // number of reasons above
 	maxSeries       = 1 << 20          // per stream; the cache starts over beyond it
+	maxPSU          = 64               // power supplies whose input power one notification derives
 	jsonSep         = byte(0)          // separates a JSON member path from the update path in cache keys
 	nsPerMs         = int64(1e6)       // timestamp normalisation
 	sentinelTS      = math.MinInt64    // no sample seen yet
 	maxIntInFloat   = float64(1 << 53) // largest float64 that still holds every integer below it
 )
 
-var dropReasons = [dropReasonCount]string{DropDuplicate, DropBadValue, DropUnsupported, DropBadPath, DropMalformed}
+var dropReasons = [dropReasonCount]string{DropDuplicate, DropBadValue, DropUnsupported, DropBadPath, DropMalformed, DropBadTime}
 
 // TimestampMode says which time a sample carries.
 type TimestampMode uint8
@@ -85,6 +88,13 @@ type DecoderStats struct {
 	Deletes   uint64 // deleted paths
 	Syncs     uint64 // sync_responses
 	Dropped   [dropReasonCount]uint64
+	// Repaired counts string values published after replacing invalid
+	// UTF-8. (A path with invalid UTF-8 is dropped as bad_path: protobuf
+	// refuses to parse it.)
+	Repaired uint64
+	// CacheResets counts the times the series caches passed their limit
+	// and started over.
+	CacheResets uint64
 }
 
 // Dropped returns the count of updates dropped for reason.
@@ -122,8 +132,22 @@ type Decoder struct {
 	key    []byte
 	derive bool
 
+	cacheBytes, maxCache int // estimated size of the caches, and its limit
+
+	// past and future bound a device timestamp around the receive time
+	// (0: no bound).
+	past, future int64
+
+	// full, when set, is called after a sample is appended and the batch
+	// holds maxRows rows or about maxBytes encoded bytes: the caller
+	// produces the batch, so a notification of any size is cut into
+	// batches while it is decoded.
+	full              func()
+	maxRows, maxBytes int
+
 	// per notification
 	psu   []psuReading
+	badTS bool
 	stats DecoderStats
 }
 
@@ -147,7 +171,8 @@ func WithDedup(on bool) DecoderOption { return func(d *Decoder) { d.dedup = on }
 // NewDecoder returns a decoder appending samples to b, whose device and
 // source the samples get.
 func NewDecoder(b *publish.Batch, opts ...DecoderOption) *Decoder {
-	d := &Decoder{b: b, dedup: true, derive: true, cache: map[string]*series{}, canon: map[string]*series{}}
+	d := &Decoder{b: b, dedup: true, derive: true, cache: map[string]*series{}, canon: map[string]*series{},
+		maxCache: DefaultMaxCacheBytes}
 	for _, o := range opts {
 		o(d)
 	}
@@ -257,10 +282,12 @@ func (d *Decoder) notification(raw []byte, recvNS int64) (int, error) {
 		}
 		b = b[n:]
 	}
+	d.badTS = false
 	if d.tsMode == TimestampReceive {
 		ts = recvNS
 	} else {
 		ts = NormalizeTimestamp(ts)
+		d.badTS = (d.past > 0 && ts < recvNS-d.past) || (d.future > 0 && ts > recvNS+d.future)
 	}
 	d.psu = d.psu[:0]
 	samples := 0
@@ -291,6 +318,7 @@ const (
 	dropUnsupported
 	dropBadPath
 	dropMalformed
+	dropBadTime
 )
 
 // update decodes one Update and returns the number of samples appended.
@@ -354,6 +382,7 @@ func (d *Decoder) lookup(prefix, path []byte, sub []string) *series {
 	if se, ok := d.cache[string(d.key)]; ok {
 		return se
 	}
+	d.trimCaches()
 	se, err := d.newSeries(prefix, path, sub)
 	if err != nil {
 		d.drop(dropBadPath)
@@ -363,6 +392,7 @@ func (d *Decoder) lookup(prefix, path []byte, sub []string) *series {
 		clear(d.cache)
 	}
 	d.cache[string(d.key)] = se
+	d.cacheBytes += len(d.key) + cacheEntryBytes
 	return se
 }
 
@@ -392,6 +422,7 @@ func (d *Decoder) newSeries(prefix, path []byte, sub []string) (*series, error) 
 	if len(d.canon) >= maxSeries {
 		clear(d.canon)
 	}
+	d.cacheBytes += 2*len(ck) + seriesEntryBytes
 	info := classify(metric)
 	se := &series{metric: metric, keys: keys, info: info, kind: info.kind, lastTS: sentinelTS}
 	d.canon[ck] = se
@@ -412,6 +443,10 @@ func parseJSONMember(s string) elem {
 
 // emit appends the sample in d.s for se, deduplicating.
 func (d *Decoder) emit(se *series, ts int64) int {
+	if d.badTS {
+		d.drop(dropBadTime)
+		return 0
+	}
 	if d.dedup {
 		if ts <= se.lastTS {
 			d.drop(dropDup)
@@ -434,6 +469,9 @@ func (d *Decoder) emit(se *series, ts int64) int {
 		d.b.AppendState(ts, se.midx, se.kidx, d.s.Str)
 	}
 	d.stats.Samples++
+	if d.full != nil && (d.b.Len() >= d.maxRows || d.b.Size() >= d.maxBytes) {
+		d.full()
+	}
 	return 1
 }
 
@@ -488,6 +526,12 @@ func (d *Decoder) appendScalar(se *series, sc *scalar, ts int64) int {
 	if !fit(se, sc, &d.s) {
 		d.drop(dropBadValue)
 		return 0
+	}
+	if se.kind == schemas.KindState && !utf8.ValidString(d.s.Str) {
+		d.s.Str = strings.ToValidUTF8(d.s.Str, "\uFFFD")
+		n := d.emit(se, ts)
+		d.stats.Repaired += uint64(n)
+		return n
 	}
 	return d.emit(se, ts)
 }
@@ -872,6 +916,9 @@ func (d *Decoder) notePSU(se *series, v float64) {
 	for ; i < len(d.psu) && d.psu[i].keys != se.keys; i++ {
 	}
 	if i == len(d.psu) {
+		if i == maxPSU {
+			return // a notification with more power supplies derives none for the rest
+		}
 		d.psu = append(d.psu, psuReading{keys: se.keys})
 	}
 	r := &d.psu[i]
@@ -898,8 +945,10 @@ func (d *Decoder) derivePSU(ts int64) int {
 			if se == nil {
 				se = &series{metric: MetricPSUInPower, keys: r.keys, kind: schemas.KindGauge, info: leafInfo{kind: schemas.KindGauge}, lastTS: sentinelTS}
 				d.canon[ck] = se
+				d.cacheBytes += 2*len(ck) + seriesEntryBytes
 			}
 			d.cache[string(d.key)] = se
+			d.cacheBytes += len(d.key) + cacheEntryBytes
 		}
 		d.s.F64 = math.Round(r.volts*r.amps*1000) / 1000
 		n += d.emit(se, ts)

@@ -43,8 +43,9 @@ func benchResponses(tb testing.TB, n, ifaces int, json bool) [][]byte {
 }
 
 // BenchmarkNotificationToArrow measures one 10-update notification of
-// interface counters into the samples Arrow builder (a record is cut every
-// 4096 rows, as the collector does), next to a plain proto.Unmarshal of the
+// interface counters into the samples Arrow builder, with the collector's
+// decoder options (a record is cut at 4096 rows or the default record size
+// while decoding; the default timestamp window is checked), next to a plain proto.Unmarshal of the
 // same bytes into the gNMI message types.
 func BenchmarkNotificationToArrow(b *testing.B) {
 	const n, ifaces = 4096, 64
@@ -53,7 +54,8 @@ func BenchmarkNotificationToArrow(b *testing.B) {
 		b.Run("decode/"+enc, func(b *testing.B) {
 			sb := publish.NewBatch(memory.NewGoAllocator(), "bench-device", schemas.SourceGNMI)
 			defer sb.Release()
-			d := NewDecoder(sb)
+			d := NewDecoder(sb, WithTimestampWindow(DefaultMaxPast, DefaultMaxFuture),
+				WithBatchLimit(DefaultMaxRows, publish.DefaultMaxBatchBytes, func() { sb.NewRecord().Release() }))
 			b.SetBytes(int64(len(msgs[0])))
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -62,11 +64,8 @@ func BenchmarkNotificationToArrow(b *testing.B) {
 				if k == 0 {
 					d.resetDedup()
 				}
-				if _, err := d.Decode(msgs[k], 0); err != nil {
+				if _, err := d.Decode(msgs[k], ts1); err != nil {
 					b.Fatal(err)
-				}
-				if sb.Len() >= 4096 {
-					sb.NewRecord().Release()
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(counterLeaves)), "ns/update")

@@ -20,5 +20,10 @@
 // The Collector runs one goroutine per subscription of each target, with
 // its own reconnect loop (exponential backoff with jitter), so a target that
 // misbehaves never holds up the others; targets can be replaced while it
-// runs (Collector.SetTargets).
+// runs (Collector.SetTargets). A stream is healthy while it delivers
+// responses, with or without a sync_response; batches are cut while a
+// notification is decoded, so one of any size reaches Kafka in records the
+// topic accepts; values with a timestamp outside the accepted window are
+// dropped one by one and invalid UTF-8 is repaired, both counted; the
+// series caches are bounded (Target.MaxCacheBytes).
 package gnmi

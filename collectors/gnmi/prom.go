@@ -11,15 +11,18 @@ import (
 type Metrics struct {
 	updates, samples, responses *prometheus.CounterVec
 	dropped, failures           *prometheus.CounterVec
+	repaired, cacheResets       *prometheus.CounterVec
 	up                          *prometheus.GaugeVec
 }
 
 // NewMetrics registers the collector's metrics with reg:
 // telekernel_gnmi_{responses,updates,samples}_total{target},
 // telekernel_gnmi_dropped_total{target,reason},
+// telekernel_gnmi_repaired_total{target,reason} (invalid_utf8),
+// telekernel_gnmi_cache_resets_total{target},
 // telekernel_gnmi_failures_total{target,reason} (reason: a gRPC code,
-// stalled, no_sync or malformed) and telekernel_gnmi_target_up{target}
-// (1 while a subscription is synced). The last time a target's samples
+// stalled, no_response or malformed) and telekernel_gnmi_target_up{target}
+// (1 while every subscription of the target delivers responses). The last time a target's samples
 // reached Kafka is telekernel_publish_last_success_timestamp_seconds.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	cv := func(name, help string, labels ...string) *prometheus.CounterVec {
@@ -33,8 +36,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		samples:   cv("samples_total", "Samples handed to the publisher.", "target"),
 		dropped:   cv("dropped_total", "Leaf values not published, by reason.", "target", "reason"),
 		failures:  cv("failures_total", "Subscription attempts that failed, by reason.", "target", "reason"),
+		repaired:  cv("repaired_total", "Values published after a repair, by reason.", "target", "reason"),
+		cacheResets: cv("cache_resets_total", "Times a stream's series caches passed max_cache_bytes and started over.",
+			"target"),
 		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "telekernel", Subsystem: "gnmi", Name: "target_up",
-			Help: "1 while the target's subscription is synced, 0 while it is retrying."}, []string{"target"}),
+			Help: "1 while every subscription of the target delivers responses, 0 while one is retrying."}, []string{"target"}),
 	}
 	reg.MustRegister(m.up)
 	return m
@@ -48,13 +54,15 @@ type streamMetrics struct {
 	target                      string
 	responses, updates, samples prometheus.Counter
 	dropped                     [dropReasonCount]prometheus.Counter
+	repaired, cacheResets       prometheus.Counter
 	up                          prometheus.Gauge
 	last                        DecoderStats
 }
 
 func (m *Metrics) forStream(target string) *streamMetrics {
 	sm := &streamMetrics{m: m, target: target, responses: m.responses.WithLabelValues(target),
-		updates: m.updates.WithLabelValues(target), samples: m.samples.WithLabelValues(target), up: m.up.WithLabelValues(target)}
+		updates: m.updates.WithLabelValues(target), samples: m.samples.WithLabelValues(target), up: m.up.WithLabelValues(target),
+		repaired: m.repaired.WithLabelValues(target, RepairInvalidUTF8), cacheResets: m.cacheResets.WithLabelValues(target)}
 	for i, r := range dropReasons {
 		sm.dropped[i] = m.dropped.WithLabelValues(target, r)
 	}
@@ -72,6 +80,8 @@ func (sm *streamMetrics) add(s DecoderStats) {
 	sm.responses.Add(float64(s.Responses - sm.last.Responses))
 	sm.updates.Add(float64(s.Updates - sm.last.Updates))
 	sm.samples.Add(float64(s.Samples - sm.last.Samples))
+	sm.repaired.Add(float64(s.Repaired - sm.last.Repaired))
+	sm.cacheResets.Add(float64(s.CacheResets - sm.last.CacheResets))
 	for i := range s.Dropped {
 		if d := s.Dropped[i] - sm.last.Dropped[i]; d > 0 {
 			sm.dropped[i].Add(float64(d))
@@ -81,7 +91,7 @@ func (sm *streamMetrics) add(s DecoderStats) {
 }
 
 func (m *Metrics) forget(target string) {
-	for _, v := range []*prometheus.CounterVec{m.responses, m.updates, m.samples, m.dropped, m.failures} {
+	for _, v := range []*prometheus.CounterVec{m.responses, m.updates, m.samples, m.dropped, m.failures, m.repaired, m.cacheResets} {
 		v.DeletePartialMatch(prometheus.Labels{"target": target})
 	}
 	m.up.DeleteLabelValues(target)

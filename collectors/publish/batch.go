@@ -33,8 +33,19 @@ type Batch struct {
 	deviceDict, srcDict  *array.StringBuilder
 	devType, metricType  arrow.DataType
 	keysType, sourceType arrow.DataType
+	size                 int // Size's estimate
 	released             bool
 }
+
+// Size estimate of the Arrow IPC encoding of a record: a fixed part for the
+// schema, dictionary and record messages, each row's fixed-width columns
+// (ts 8, four dictionary indices 4 each, kind 1, u64 8, f64 8, a string
+// offset 4, validity bits, padding), and the strings.
+const (
+	sizeFixed  = 4 << 10
+	sizePerRow = 48
+	sizePerStr = 8 // a dictionary entry's offset and padding, besides its bytes
+)
 
 // NewBatch returns an empty batch of device's samples from source.
 func NewBatch(mem memory.Allocator, device, source string) *Batch {
@@ -83,22 +94,34 @@ func (b *Batch) Gen() uint32 { return b.gen }
 // MetricIndex returns the dictionary index of metric in the current record,
 // adding it on first use.
 func (b *Batch) MetricIndex(metric string) int32 {
-	return dictIndex(b.metricMemo, b.metricDict, metric)
+	return b.dictIndex(b.metricMemo, b.metricDict, metric)
 }
 
 // KeysIndex returns the dictionary index of keys in the current record.
 func (b *Batch) KeysIndex(keys string) int32 {
-	return dictIndex(b.keysMemo, b.keysDict, keys)
+	return b.dictIndex(b.keysMemo, b.keysDict, keys)
 }
 
-func dictIndex(memo map[string]int32, dict *array.StringBuilder, s string) int32 {
+func (b *Batch) dictIndex(memo map[string]int32, dict *array.StringBuilder, s string) int32 {
 	if i, ok := memo[s]; ok {
 		return i
 	}
+	b.size += len(s) + sizePerStr
 	i := int32(dict.Len())
 	dict.Append(s)
 	memo[s] = i
 	return i
+}
+
+// Size returns an upper estimate of the encoded size (Arrow IPC, as
+// schemas.EncodeSamples writes it) of the rows appended since the last
+// NewRecord: a collector compares it with the publisher's MaxBatchBytes to
+// produce a batch before it grows past what Kafka accepts.
+func (b *Batch) Size() int {
+	if b.Len() == 0 {
+		return 0
+	}
+	return sizeFixed + b.size + len(b.device) + len(b.source)
 }
 
 func (b *Batch) row(ts int64, metric, keys int32, kind schemas.Kind) {
@@ -108,6 +131,7 @@ func (b *Batch) row(ts int64, metric, keys int32, kind schemas.Kind) {
 	b.metricIdx.Append(metric)
 	b.keysIdx.Append(keys)
 	b.kind.Append(uint8(kind))
+	b.size += sizePerRow
 }
 
 // AppendCounter appends a counter sample; metric and keys are indices from
@@ -133,6 +157,7 @@ func (b *Batch) AppendState(ts int64, metric, keys int32, v string) {
 	b.u64.AppendNull()
 	b.f64.AppendNull()
 	b.str.BinaryBuilder.Append(unsafe.Slice(unsafe.StringData(v), len(v)))
+	b.size += len(v)
 }
 
 // Append appends s, whose Device and Source are ignored (the batch's are
@@ -150,6 +175,7 @@ func (b *Batch) Append(s *schemas.Sample) {
 		b.u64.AppendNull()
 		b.f64.AppendNull()
 		b.str.Append(s.Str)
+		b.size += len(s.Str)
 	}
 }
 
@@ -184,6 +210,7 @@ func (b *Batch) NewRecord() arrow.RecordBatch {
 	rec := array.NewRecordBatch(schemas.SamplesSchema(), cols, int64(n))
 	clear(b.metricMemo)
 	clear(b.keysMemo)
+	b.size = 0
 	b.gen++
 	if b.gen == 0 {
 		b.gen = 1

@@ -18,6 +18,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/schemas"
@@ -27,15 +28,26 @@ import (
 // batch is produced without waiting for Flush.
 const DefaultMaxRows = 4096
 
+// DefaultMaxBatchBytes bounds the encoded size of one Kafka record when
+// neither the topic's limit nor WithMaxBatchBytes says better: below Kafka's
+// default max.message.bytes (1,048,588) and franz-go's default
+// ProducerBatchMaxBytes (1,000,012), with room for the record's key,
+// headers and batch framing.
+const DefaultMaxBatchBytes = 900 << 10
+
+// MinMaxBatchBytes is the smallest accepted record size limit.
+const MinMaxBatchBytes = 16 << 10
+
 // Publisher batches and produces samples. Add and Flush must be called from
 // one goroutine; Publish, Wait, Stats and LastSuccess are safe from any, so
 // collectors with a goroutine per target share one Publisher.
 type Publisher struct {
-	client  *kgo.Client
-	topic   string
-	maxRows int
-	log     *slog.Logger
-	mem     memory.Allocator
+	client   *kgo.Client
+	topic    string
+	maxRows  int
+	maxBytes int
+	log      *slog.Logger
+	mem      memory.Allocator
 
 	builders map[string]*schemas.SampleBuilder
 	order    []string // devices in first-seen order, for deterministic flushes
@@ -47,6 +59,8 @@ type Publisher struct {
 	mu       sync.Mutex
 	firstErr error
 	lastOK   map[string]int64 // device -> unix ns of its last acknowledged record
+	logged   map[string]bool  // produce error reasons already logged at ERROR
+	lost     map[string]int64 // samples lost by reason
 }
 
 // Option configures a Publisher.
@@ -54,6 +68,12 @@ type Option func(*Publisher)
 
 // WithMaxRows sets the batch size per device; default DefaultMaxRows.
 func WithMaxRows(n int) Option { return func(p *Publisher) { p.maxRows = n } }
+
+// WithMaxBatchBytes bounds the encoded size of one Kafka record; default
+// DefaultMaxBatchBytes. Set it below the topic's max.message.bytes (see
+// TopicMaxMessageBytes) and the client's ProducerBatchMaxBytes. A record
+// that encodes larger is split by rows until each part fits.
+func WithMaxBatchBytes(n int) Option { return func(p *Publisher) { p.maxBytes = n } }
 
 // WithLogger sets the logger; default slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(p *Publisher) { p.log = l } }
@@ -70,13 +90,17 @@ func New(client *kgo.Client, topic string, opts ...Option) (*Publisher, error) {
 	if topic == "" {
 		return nil, errors.New("publish: topic is empty")
 	}
-	p := &Publisher{client: client, topic: topic, maxRows: DefaultMaxRows, log: slog.Default(),
-		mem: memory.NewGoAllocator(), builders: map[string]*schemas.SampleBuilder{}, lastOK: map[string]int64{}}
+	p := &Publisher{client: client, topic: topic, maxRows: DefaultMaxRows, maxBytes: DefaultMaxBatchBytes, log: slog.Default(),
+		mem: memory.NewGoAllocator(), builders: map[string]*schemas.SampleBuilder{}, lastOK: map[string]int64{},
+		logged: map[string]bool{}, lost: map[string]int64{}}
 	for _, o := range opts {
 		o(p)
 	}
 	if p.maxRows < 1 {
 		return nil, fmt.Errorf("publish: max rows %d must be positive", p.maxRows)
+	}
+	if p.maxBytes < MinMaxBatchBytes {
+		return nil, fmt.Errorf("publish: max batch bytes %d must be at least %d", p.maxBytes, MinMaxBatchBytes)
 	}
 	for _, h := range schemas.SamplesHeaders() {
 		p.headers = append(p.headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
@@ -121,28 +145,71 @@ func (p *Publisher) produce(ctx context.Context, device string, b *schemas.Sampl
 	return p.Publish(ctx, device, rec)
 }
 
+// MaxBatchBytes returns the limit on the encoded size of one record, for
+// collectors that size their batches while decoding.
+func (p *Publisher) MaxBatchBytes() int { return p.maxBytes }
+
 // Publish encodes rec, a samples record of one device, and produces it
-// keyed by device. It is safe for concurrent use, does not take ownership
-// of rec, and blocks while the client's buffer is full (bound it with
-// kgo.MaxBufferedRecords or kgo.MaxBufferedBytes), so a down broker stops
-// collection instead of growing memory. An error acknowledged later is
-// returned by the next Flush or Wait.
+// keyed by device. A record that encodes larger than MaxBatchBytes is split
+// by rows into records that fit; a single row that cannot fit is lost,
+// counted under reason "too_large" and logged. Publish is safe for
+// concurrent use, does not take ownership of rec, and blocks while the
+// client's buffer is full (bound it with kgo.MaxBufferedRecords or
+// kgo.MaxBufferedBytes), so a down broker stops collection instead of
+// growing memory. A produce error is logged once per reason (later ones at
+// debug level), counted, and returned by the next Flush or Wait.
 func (p *Publisher) Publish(ctx context.Context, device string, rec arrow.RecordBatch) error {
-	n := rec.NumRows()
 	val, err := schemas.EncodeSamples(nil, rec)
 	if err != nil {
-		p.countError()
+		p.failed(device, rec.NumRows(), "encode", err)
 		return err
 	}
+	if len(val) <= p.maxBytes {
+		p.produceValue(ctx, device, rec.NumRows(), val)
+		return ctx.Err()
+	}
+	if rec.NumRows() < 2 {
+		p.failed(device, 1, "too_large", fmt.Errorf("one row encodes to %d bytes, above the limit of %d", len(val), p.maxBytes))
+		return nil
+	}
+	return p.split(ctx, device, rec)
+}
+
+// split publishes the rows of rec in records that fit MaxBatchBytes. A
+// slice of rec would carry rec's whole dictionaries, so the rows are copied
+// into new batches sized by Batch.Size, an upper bound.
+func (p *Publisher) split(ctx context.Context, device string, rec arrow.RecordBatch) error {
+	rows, err := schemas.Samples(rec)
+	if err != nil {
+		p.failed(device, rec.NumRows(), "encode", err)
+		return err
+	}
+	b := NewBatch(p.mem, device, rows[0].Source)
+	defer b.Release()
+	flush := func() error {
+		part := b.NewRecord()
+		defer part.Release()
+		return p.Publish(ctx, device, part)
+	}
+	for i := range rows {
+		s := &rows[i]
+		grow := sizePerRow + len(s.Str) + len(s.Metric) + len(s.Keys) + 2*sizePerStr
+		if b.Len() > 0 && b.Size()+grow > p.maxBytes {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		b.Append(s)
+	}
+	return flush()
+}
+
+// produceValue produces one encoded record of n samples.
+func (p *Publisher) produceValue(ctx context.Context, device string, n int64, val []byte) {
 	r := &kgo.Record{Topic: p.topic, Key: []byte(device), Value: val, Headers: p.headers}
 	p.client.Produce(ctx, r, func(r *kgo.Record, err error) {
 		if err != nil {
-			p.countError()
-			p.mu.Lock()
-			if p.firstErr == nil {
-				p.firstErr = fmt.Errorf("publish: produce to %s: %w", p.topic, err)
-			}
-			p.mu.Unlock()
+			p.failed(device, n, errorReason(err), err)
 			return
 		}
 		p.samples.Add(n)
@@ -159,7 +226,44 @@ func (p *Publisher) Publish(ctx context.Context, device string, rec arrow.Record
 			m.lastSuccess.WithLabelValues(device).Set(float64(now.UnixNano()) / 1e9)
 		}
 	})
-	return ctx.Err()
+}
+
+// failed counts a record of n samples that was not produced, keeps the
+// first error for Wait, and logs the reason once at ERROR (later at DEBUG).
+func (p *Publisher) failed(device string, n int64, reason string, err error) {
+	p.countError()
+	if p.metrics != nil {
+		p.metrics.lost.WithLabelValues(reason).Add(float64(n))
+	}
+	p.mu.Lock()
+	if p.firstErr == nil {
+		p.firstErr = fmt.Errorf("publish: produce to %s: %w", p.topic, err)
+	}
+	p.lost[reason] += n
+	first := !p.logged[reason]
+	p.logged[reason] = true
+	p.mu.Unlock()
+	if first {
+		p.log.Error("cannot produce samples; they are lost (this reason is logged once)", "device", device,
+			"samples", n, "reason", reason, "err", err)
+		return
+	}
+	p.log.Debug("cannot produce samples", "device", device, "samples", n, "reason", reason, "err", err)
+}
+
+// errorReason names a produce error for logs and metrics: Kafka's error
+// code when there is one.
+func errorReason(err error) string {
+	var ke *kerr.Error
+	switch {
+	case errors.As(err, &ke):
+		return ke.Message
+	case errors.Is(err, kgo.ErrRecordTimeout):
+		return "timeout"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "canceled"
+	}
+	return "produce"
 }
 
 func (p *Publisher) countError() {
@@ -205,14 +309,24 @@ func (p *Publisher) Forget(device string) {
 	}
 }
 
-// Stats are the publisher's counters of acknowledged writes.
+// Stats are the publisher's counters of acknowledged writes, and of
+// samples lost by reason (a Kafka error code, "too_large", "encode",
+// "timeout", "canceled" or "produce").
 type Stats struct {
 	Samples, Batches, Bytes, Errors int64
+	Lost                            map[string]int64
 }
 
 // Stats returns the counters so far.
 func (p *Publisher) Stats() Stats {
-	return Stats{Samples: p.samples.Load(), Batches: p.batches.Load(), Bytes: p.bytes.Load(), Errors: p.errs.Load()}
+	st := Stats{Samples: p.samples.Load(), Batches: p.batches.Load(), Bytes: p.bytes.Load(), Errors: p.errs.Load(),
+		Lost: map[string]int64{}}
+	p.mu.Lock()
+	for r, n := range p.lost {
+		st.Lost[r] = n
+	}
+	p.mu.Unlock()
+	return st
 }
 
 // Close releases the builders. It does not close the client.

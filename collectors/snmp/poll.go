@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gosnmp/gosnmp"
 
@@ -199,6 +200,7 @@ type pollResult struct {
 	oids, samples int
 	wraps         int
 	discont       []string // reasons
+	repaired      int      // names with invalid UTF-8, repaired
 }
 
 // poll polls one target and appends its samples to b.
@@ -258,7 +260,7 @@ func poll(ctx context.Context, t Target, st *state, b *publish.Batch) (pollResul
 	if len(tab[colIfName]) > 0 || len(tab[colIfDescr]) > 0 {
 		res.samples += appendInterfaces(tab, ts, restart, st, b, &res)
 	}
-	res.samples += appendSensors(tab, ts, b)
+	res.samples += appendSensors(tab, ts, b, &res)
 	res.samples += appendBGP(tab, ts, b)
 	return res, nil
 }
@@ -291,9 +293,9 @@ func appendInterfaces(tab table, ts int64, restart bool, st *state, b *publish.B
 	var s schemas.Sample
 	s.TS = ts
 	for idx := range rows {
-		name := pduString(tab[colIfName][idx])
+		name := res.text(tab[colIfName][idx])
 		if name == "" {
-			name = pduString(tab[colIfDescr][idx])
+			name = res.text(tab[colIfDescr][idx])
 		}
 		if name == "" {
 			name = "ifIndex" + idx
@@ -407,7 +409,7 @@ func sensorMetric(stype int, name string, class int, parentName string, parentCl
 	return MetricSensorPrefix + t, "name=" + escapeKey(name)
 }
 
-func appendSensors(tab table, ts int64, b *publish.Batch) int {
+func appendSensors(tab table, ts int64, b *publish.Batch, res *pollResult) int {
 	n := 0
 	types := tab[oidEntSensor+".1"]
 	for idx, tv := range types {
@@ -423,7 +425,7 @@ func appendSensors(tab table, ts int64, b *publish.Batch) int {
 			scale = 9
 		}
 		prec := int(gosnmp.ToBigInt(tab[oidEntSensor+".3"][idx].Value).Int64())
-		name := pduString(tab[oidEntPhys+".7"][idx])
+		name := res.text(tab[oidEntPhys+".7"][idx])
 		if name == "" {
 			name = "entPhysicalIndex" + idx
 		}
@@ -432,7 +434,7 @@ func appendSensors(tab table, ts int64, b *publish.Batch) int {
 		var parentClass int
 		if p := gosnmp.ToBigInt(tab[oidEntPhys+".4"][idx].Value).Int64(); p > 0 {
 			pi := strconv.FormatInt(p, 10)
-			parentName = pduString(tab[oidEntPhys+".7"][pi])
+			parentName = res.text(tab[oidEntPhys+".7"][pi])
 			parentClass = int(gosnmp.ToBigInt(tab[oidEntPhys+".5"][pi].Value).Int64())
 		}
 		metric, keys := sensorMetric(int(gosnmp.ToBigInt(tv.Value).Int64()), name, class, parentName, parentClass)
@@ -441,6 +443,18 @@ func appendSensors(tab table, ts int64, b *publish.Batch) int {
 		n++
 	}
 	return n
+}
+
+// text returns the string of v for a key: invalid UTF-8 (an agent's
+// binary or Latin-1 name) is replaced by U+FFFD and counted, so one such
+// name cannot make the record unwritable downstream.
+func (r *pollResult) text(v gosnmp.SnmpPDU) string {
+	s := pduString(v)
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+		r.repaired++
+	}
+	return s
 }
 
 func pduString(v gosnmp.SnmpPDU) string {

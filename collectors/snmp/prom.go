@@ -10,6 +10,7 @@ import (
 // with NewMetrics.
 type Metrics struct {
 	polls, oids, wraps, discont *prometheus.CounterVec
+	repaired                    *prometheus.CounterVec
 	late                        prometheus.Counter
 	pollTime                    prometheus.Histogram
 }
@@ -18,6 +19,8 @@ type Metrics struct {
 // telekernel_snmp_polls_total{target,result}, telekernel_snmp_oids_total{target},
 // telekernel_snmp_counter_wraps_total{target},
 // telekernel_snmp_discontinuities_total{target,reason},
+// telekernel_snmp_repaired_total{target,reason} (invalid_utf8: interface or
+// entity names whose invalid UTF-8 was replaced),
 // telekernel_snmp_late_polls_total (polls that started after their next one
 // was due: the worker pool is too small) and telekernel_snmp_poll_seconds.
 // The last time a target's samples reached Kafka is
@@ -29,10 +32,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		return v
 	}
 	m := &Metrics{
-		polls:   cv("polls_total", "Polls, by result (ok or error).", "target", "result"),
-		oids:    cv("oids_total", "Varbinds received.", "target"),
-		wraps:   cv("counter_wraps_total", "32-bit counter wraps unwrapped.", "target"),
-		discont: cv("discontinuities_total", "Counter discontinuities that started a new baseline, by reason.", "target", "reason"),
+		polls:    cv("polls_total", "Polls, by result (ok or error).", "target", "result"),
+		oids:     cv("oids_total", "Varbinds received.", "target"),
+		wraps:    cv("counter_wraps_total", "32-bit counter wraps unwrapped.", "target"),
+		discont:  cv("discontinuities_total", "Counter discontinuities that started a new baseline, by reason.", "target", "reason"),
+		repaired: cv("repaired_total", "Names published after a repair, by reason.", "target", "reason"),
 		late: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "telekernel", Subsystem: "snmp", Name: "late_polls_total",
 			Help: "Polls that started after their next slot (the worker pool cannot keep up)."}),
 		pollTime: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "telekernel", Subsystem: "snmp", Name: "poll_seconds",
@@ -52,6 +56,9 @@ func (m *Metrics) observe(target string, r pollResult, err error, d time.Duratio
 	if r.wraps > 0 {
 		m.wraps.WithLabelValues(target).Add(float64(r.wraps))
 	}
+	if r.repaired > 0 {
+		m.repaired.WithLabelValues(target, "invalid_utf8").Add(float64(r.repaired))
+	}
 	for _, reason := range r.discont {
 		m.discont.WithLabelValues(target, reason).Inc()
 	}
@@ -59,7 +66,7 @@ func (m *Metrics) observe(target string, r pollResult, err error, d time.Duratio
 }
 
 func (m *Metrics) forget(target string) {
-	for _, v := range []*prometheus.CounterVec{m.polls, m.oids, m.wraps, m.discont} {
+	for _, v := range []*prometheus.CounterVec{m.polls, m.oids, m.wraps, m.discont, m.repaired} {
 		v.DeletePartialMatch(prometheus.Labels{"target": target})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/gosnmp/gosnmp"
 
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/sim"
@@ -229,5 +230,42 @@ func TestPollBGP(t *testing.T) {
 	}
 	if len(want) != 2 || !maps.Equal(states, want) {
 		t.Fatalf("BGP states %v, want %v", states, want)
+	}
+}
+
+// TestInvalidUTF8NamesRepaired: an interface and a sensor whose names are
+// not UTF-8 are published with U+FFFD in their keys and counted, and their
+// values are kept.
+func TestInvalidUTF8NamesRepaired(t *testing.T) {
+	tab := table{
+		colIfName:           {"1": {Type: gosnmp.OctetString, Value: []byte("eth\xff0")}},
+		oidIfXEntry + ".6":  {"1": {Type: gosnmp.Counter64, Value: uint64(5)}},
+		oidEntSensor + ".1": {"7": {Type: gosnmp.Integer, Value: 8}},
+		oidEntSensor + ".4": {"7": {Type: gosnmp.Integer, Value: 41}},
+		oidEntPhys + ".7":   {"7": {Type: gosnmp.OctetString, Value: []byte("cpu\xfe")}},
+		oidEntSensor + ".5": {"7": {Type: gosnmp.Integer, Value: 1}},
+		oidEntSensor + ".2": {"7": {Type: gosnmp.Integer, Value: 9}},
+		oidEntSensor + ".3": {"7": {Type: gosnmp.Integer, Value: 0}},
+		oidEntPhys + ".5":   {"7": {Type: gosnmp.Integer, Value: 1}},
+		oidEntPhys + ".4":   {"7": {Type: gosnmp.Integer, Value: 0}},
+	}
+	b := publish.NewBatch(memory.NewGoAllocator(), "dev", schemas.SourceSNMP)
+	defer b.Release()
+	var res pollResult
+	st := &state{counters: map[string]*counter{}, discon: map[string]uint64{}}
+	n := appendInterfaces(tab, 1, false, st, b, &res) + appendSensors(tab, 1, b, &res)
+	rec := b.NewRecord()
+	defer rec.Release()
+	got, err := schemas.Samples(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 || len(got) != 2 || res.repaired != 2 {
+		t.Fatalf("%d samples, %d repaired: %+v", len(got), res.repaired, got)
+	}
+	for _, s := range got {
+		if s.Keys != "name=eth\uFFFD0" && s.Keys != "name=cpu\uFFFD" {
+			t.Fatalf("keys not repaired: %+v", s)
+		}
 	}
 }

@@ -494,7 +494,10 @@ func simCollectorConfig(targets []agent.Target, interval time.Duration, speed fl
 	stall := SimStallTimeout(interval, speed)
 	cfg := gnmi.Config{Subscriptions: []gnmi.Subscription{{Name: "fleet", Paths: []string{"/"}, SampleInterval: interval}}}
 	for _, t := range targets {
-		cfg.Targets = append(cfg.Targets, gnmi.Target{Name: t.Name, Address: t.Addr, StallTimeout: stall})
+		// MaxPast off: the simulator's clock is ours, and a sim.start or
+		// backfill more than a year back is a choice, not a bad device clock
+		// (it never runs past the wall clock, so max_future stays).
+		cfg.Targets = append(cfg.Targets, gnmi.Target{Name: t.Name, Address: t.Addr, StallTimeout: stall, MaxPast: -1})
 	}
 	return cfg
 }
