@@ -2,11 +2,14 @@ package share
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/pipeline"
@@ -93,18 +96,28 @@ func controlTopic(ctx context.Context, kc pipeline.KafkaConfig, cfg Config) (int
 	if err := pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: cfg.Topic, Partitions: cfg.Buckets}); err != nil {
 		return 0, err
 	}
-	td, err := kadm.NewClient(cl).ListTopics(ctx, cfg.Topic)
-	if err == nil {
-		err = td.Error()
+	// A topic just created (by us or a process starting beside us) may
+	// not be in every broker's metadata yet.
+	for wait := 100 * time.Millisecond; ; wait *= 2 {
+		td, err := kadm.NewClient(cl).ListTopics(ctx, cfg.Topic)
+		if err == nil {
+			err = td.Error()
+		}
+		if err == nil && len(td[cfg.Topic].Partitions) > 0 {
+			return int32(len(td[cfg.Topic].Partitions)), nil
+		}
+		if err == nil {
+			err = errors.New("the topic has no partitions")
+		}
+		if wait > 5*time.Second || !errors.Is(err, kerr.UnknownTopicOrPartition) && !errors.Is(err, kerr.LeaderNotAvailable) {
+			return 0, fmt.Errorf("group: cannot read the partitions of %s: %w", cfg.Topic, err)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("group: cannot read the partitions of %s: %w", cfg.Topic, ctx.Err())
+		case <-time.After(wait):
+		}
 	}
-	if err != nil {
-		return 0, fmt.Errorf("group: cannot read the partitions of %s: %w", cfg.Topic, err)
-	}
-	n := int32(len(td[cfg.Topic].Partitions))
-	if n == 0 {
-		return 0, fmt.Errorf("group: cannot read the partitions of %s: the topic has none", cfg.Topic)
-	}
-	return n, nil
 }
 
 // drain polls the control topic so that the client never buffers what
