@@ -43,6 +43,9 @@ func TestParseConfigErrors(t *testing.T) {
 	f("kafka: {brokers: [a:1]}\nsnmp:\n  targets:\n    - {name: s1, address: 10.0.0.1, version: v3, v3: {username: u, priv_protocol: AES, priv_password: {env: X}}}\n",
 		"snmp.targets[0].v3.auth_protocol")
 	f("gnmi: {}\n", "kafka.brokers")
+	f("kafka: {brokers: [a:1]}\ngroup:\n  enabled: true\n  buckets: 5000\n", "c.yaml:4: group.buckets: 5000 is not between 1 and 1024")
+	f("kafka: {brokers: [a:1]}\ngroup:\n  enabled: true\n  session_timeout: 1s\n", "c.yaml:4: group.session_timeout: 1s is outside the broker's usual bounds")
+	f("kafka: {brokers: [a:1]}\ngroup:\n  enabled: true\n  topic: \"a b\"\n", "c.yaml:4: group.topic:")
 	t.Setenv("GNMI_PW", "x")
 	c, err := ParseConfig("c.yaml", []byte("kafka: {brokers: [a:1]}\ngnmi:\n  defaults: {username: admin, password: {env: GNMI_PW}}\n  targets: [{name: r1, address: r1:6030}]\n"))
 	if err != nil {
