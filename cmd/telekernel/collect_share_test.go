@@ -85,6 +85,11 @@ func TestCollectorsShareTargets(t *testing.T) {
 	owners := waitOwners(t, addrs, all, 90*time.Second, ps)
 	t.Logf("%d devices shared by 3 processes after %v: %d, %d, %d", devices, time.Since(t0).Round(time.Millisecond),
 		len(owners[0]), len(owners[1]), len(owners[2]))
+	for i, o := range owners {
+		if len(o) < devices/6 || len(o) > devices/2 {
+			t.Errorf("process %d owns %d of %d devices: outside a sixth to a half", i, len(o), devices)
+		}
+	}
 	time.Sleep(8 * time.Second) // steady collection before the kill
 
 	killed := ps[0]
