@@ -105,6 +105,13 @@ func TestCollectorsShareTargets(t *testing.T) {
 	for _, p := range append(ps[1:], sim) {
 		p.stop(t)
 	}
+	for _, p := range ps {
+		for _, l := range strings.Split(p.log.String(), "\n") {
+			if strings.Contains(l, `"msg":"rebalance"`) {
+				t.Logf("%s: %s", p.name, l)
+			}
+		}
+	}
 	checkSamples(t, broker, topic, all, owners[0], bound)
 }
 
