@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -39,7 +40,7 @@ const shareSession = 6 * time.Second
 // collected by exactly one process (its /targets and its
 // telekernel_gnmi_target_up); after one process is killed with SIGKILL,
 // the other two must collect all devices again within the session timeout
-// + 10 s. In the samples topic, no device may have a gap longer than that,
+// + 10 s; a process that joins then takes a share, within the same bound. In the samples topic, no device may have a gap longer than that,
 // and any (series, ts) published twice must carry the same value (so that
 // per-series dedup removes it). TK_SHARE_DEVICES sizes the fleet (default
 // 90).
@@ -102,24 +103,42 @@ func TestCollectorsShareTargets(t *testing.T) {
 	t.Logf("after SIGKILL of a process owning %d devices, the other two collect all %d after %v (bound %v)",
 		len(owners[0]), devices, failover.Round(time.Millisecond), bound)
 	time.Sleep(8 * time.Second) // collection after the failover
-	for _, p := range append(ps[1:], sim) {
+
+	// A process joins (the killed one restarted): it takes a share from the
+	// two live ones, which stop those devices before it subscribes.
+	live := []*proc{ps[1], ps[2], startProc(t, "collect-3", bin, "collect", "gnmi", "-c", cfg, "--http", freeAddrInto(t, &addrs))}
+	tj := time.Now()
+	after := waitOwners(t, addrs[1:], all, bound, live)
+	t.Logf("a process joins: it collects %d devices after %v", len(after[2]), time.Since(tj).Round(time.Millisecond))
+	time.Sleep(6 * time.Second) // collection after the join
+	for _, p := range append(live, sim) {
 		p.stop(t)
 	}
-	for _, p := range ps {
+	for _, p := range append(ps, live[2]) {
 		for _, l := range strings.Split(p.log.String(), "\n") {
 			if strings.Contains(l, `"msg":"rebalance"`) {
 				t.Logf("%s: %s", p.name, l)
 			}
 		}
 	}
-	checkSamples(t, broker, topic, all, owners[0], bound)
+	// Devices moved at the join only (not also at the kill), so that each
+	// gap below belongs to one event.
+	joined := slices.DeleteFunc(slices.Clone(after[2]), func(d string) bool { return slices.Contains(owners[0], d) })
+	checkSamples(t, broker, topic, all, map[string][]string{"moved at the kill": owners[0], "moved at the join only": joined}, bound)
+}
+
+// freeAddrInto appends a free local address to addrs and returns it.
+func freeAddrInto(t *testing.T, addrs *[]string) string {
+	a := freeAddr(t)
+	*addrs = append(*addrs, a)
+	return a
 }
 
 // checkSamples reads the whole samples topic and checks, per device, that
 // consecutive timestamps are never more than bound apart and that the
 // last one is within bound of the newest of all; and that a (series, ts)
 // published twice carries the same value both times.
-func checkSamples(t *testing.T, broker, topic string, all, moved []string, bound time.Duration) {
+func checkSamples(t *testing.T, broker, topic string, all []string, groups map[string][]string, bound time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -145,6 +164,7 @@ func checkSamples(t *testing.T, broker, topic string, all, moved []string, bound
 	values := map[seriesTS]string{}
 	ticks := map[string]map[int64]bool{}
 	rows, dups, conflicts := 0, 0, 0
+	dupDevices := map[string]bool{}
 	for len(left) > 0 && ctx.Err() == nil {
 		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
 			if r.Offset+1 >= left[r.Partition] {
@@ -168,6 +188,7 @@ func checkSamples(t *testing.T, broker, topic string, all, moved []string, bound
 						t.Logf("published twice: %+v at %s (partition %d offset %d)", k.s, time.Unix(0, k.ts).UTC().Format(time.RFC3339Nano), r.Partition, r.Offset)
 					}
 					dups++
+					dupDevices[s.Device] = true
 					if old != v {
 						conflicts++
 					}
@@ -189,11 +210,13 @@ func checkSamples(t *testing.T, broker, topic string, all, moved []string, bound
 			newest = max(newest, x)
 		}
 	}
-	isMoved := map[string]bool{}
-	for _, d := range moved {
-		isMoved[d] = true
+	group := map[string]string{}
+	for name, ds := range groups {
+		for _, d := range ds {
+			group[d] = name
+		}
 	}
-	var gapMoved, gapOther time.Duration
+	gaps := map[string]time.Duration{}
 	for _, d := range all {
 		ts := slices.Sorted(maps.Keys(ticks[d]))
 		if len(ts) < 2 {
@@ -205,16 +228,17 @@ func checkSamples(t *testing.T, broker, topic string, all, moved []string, bound
 			gap = max(gap, time.Duration(ts[i]-ts[i-1]))
 		}
 		if gap > bound {
-			t.Errorf("device %s (moved %v): a gap of %v in its timestamps, more than %v", d, isMoved[d], gap, bound)
+			t.Errorf("device %s (%s): a gap of %v in its timestamps, more than %v", d, group[d], gap, bound)
 		}
-		if isMoved[d] {
-			gapMoved = max(gapMoved, gap)
-		} else {
-			gapOther = max(gapOther, gap)
-		}
+		k := cmp.Or(group[d], "not moved after the start")
+		gaps[k] = max(gaps[k], gap)
 	}
-	t.Logf("%d rows; longest gap per device: %v for the %d moved devices, %v for the others; (series, ts) published twice: %d, with different values: %d",
-		rows, gapMoved, len(moved), gapOther, dups, conflicts)
+	dupGroups := map[string]int{}
+	for d := range dupDevices {
+		dupGroups[cmp.Or(group[d], "not moved after the start")]++
+	}
+	t.Logf("%d rows; longest gap per device: %v; (series, ts) published twice: %d (devices by group: %v), with different values: %d",
+		rows, gaps, dups, dupGroups, conflicts)
 	if conflicts > 0 {
 		t.Errorf("%d (series, ts) published twice with different values: dedup cannot remove them", conflicts)
 	}
