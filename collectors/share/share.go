@@ -121,13 +121,19 @@ func controlTopic(ctx context.Context, kc pipeline.KafkaConfig, cfg Config) (int
 }
 
 // drain polls the control topic so that the client never buffers what
-// someone might write there; the records are ignored.
+// someone might write there; the records are ignored. Errors (the group's
+// own are handled by the client, which rejoins) are logged at debug and
+// slow the loop down.
 func (g *Group) drain() {
 	defer close(g.done)
 	for {
 		f := g.cl.PollFetches(context.Background())
 		if f.IsClientClosed() {
 			return
+		}
+		if errs := f.Errors(); len(errs) > 0 {
+			g.log.Debug("control topic fetch failed", "topic", g.topic, "err", errs[0].Err)
+			time.Sleep(time.Second)
 		}
 	}
 }
