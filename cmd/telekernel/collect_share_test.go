@@ -127,18 +127,9 @@ func TestCollectorsShareTargets(t *testing.T) {
 	checkSamples(t, broker, topic, all, map[string][]string{"moved at the kill": owners[0], "moved at the join only": joined}, bound)
 }
 
-// freeAddrInto appends a free local address to addrs and returns it.
-func freeAddrInto(t *testing.T, addrs *[]string) string {
-	a := freeAddr(t)
-	*addrs = append(*addrs, a)
-	return a
-}
-
-// checkSamples reads the whole samples topic and checks, per device, that
-// consecutive timestamps are never more than bound apart and that the
-// last one is within bound of the newest of all; and that a (series, ts)
-// published twice carries the same value both times.
-func checkSamples(t *testing.T, broker, topic string, all []string, groups map[string][]string, bound time.Duration) {
+// readSamples calls fn with every sample in topic, from the start to the
+// end offsets it has when called.
+func readSamples(t *testing.T, broker, topic string, fn func(schemas.Sample)) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -157,14 +148,6 @@ func checkSamples(t *testing.T, broker, topic string, all []string, groups map[s
 			left[o.Partition] = o.Offset
 		}
 	})
-	type seriesTS struct {
-		s  schemas.SeriesKey
-		ts int64
-	}
-	values := map[seriesTS]string{}
-	ticks := map[string]map[int64]bool{}
-	rows, dups, conflicts := 0, 0, 0
-	dupDevices := map[string]bool{}
 	for len(left) > 0 && ctx.Err() == nil {
 		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
 			if r.Offset+1 >= left[r.Partition] {
@@ -180,30 +163,56 @@ func checkSamples(t *testing.T, broker, topic string, all []string, groups map[s
 				t.Fatal(err)
 			}
 			for _, s := range got {
-				rows++
-				k := seriesTS{schemas.SeriesKey{Device: s.Device, Metric: s.Metric, Keys: s.Keys}, s.TS}
-				v := fmt.Sprint(s.Kind, s.U64, s.F64, s.Str)
-				if old, ok := values[k]; ok {
-					if dups < 5 {
-						t.Logf("published twice: %+v at %s (partition %d offset %d)", k.s, time.Unix(0, k.ts).UTC().Format(time.RFC3339Nano), r.Partition, r.Offset)
-					}
-					dups++
-					dupDevices[s.Device] = true
-					if old != v {
-						conflicts++
-					}
-				}
-				values[k] = v
-				if ticks[s.Device] == nil {
-					ticks[s.Device] = map[int64]bool{}
-				}
-				ticks[s.Device][s.TS] = true
+				fn(s)
 			}
 		})
 	}
 	if len(left) > 0 {
 		t.Fatalf("could not read the samples topic to its end: %v", left)
 	}
+}
+
+// freeAddrInto appends a free local address to addrs and returns it.
+func freeAddrInto(t *testing.T, addrs *[]string) string {
+	a := freeAddr(t)
+	*addrs = append(*addrs, a)
+	return a
+}
+
+// checkSamples reads the whole samples topic and checks, per device, that
+// consecutive timestamps are never more than bound apart and that the
+// last one is within bound of the newest of all; and that a (series, ts)
+// published twice carries the same value both times.
+func checkSamples(t *testing.T, broker, topic string, all []string, groups map[string][]string, bound time.Duration) {
+	t.Helper()
+	type seriesTS struct {
+		s  schemas.SeriesKey
+		ts int64
+	}
+	values := map[seriesTS]string{}
+	ticks := map[string]map[int64]bool{}
+	rows, dups, conflicts := 0, 0, 0
+	dupDevices := map[string]bool{}
+	readSamples(t, broker, topic, func(s schemas.Sample) {
+		rows++
+		k := seriesTS{schemas.SeriesKey{Device: s.Device, Metric: s.Metric, Keys: s.Keys}, s.TS}
+		v := fmt.Sprint(s.Kind, s.U64, s.F64, s.Str)
+		if old, ok := values[k]; ok {
+			if dups < 5 {
+				t.Logf("published twice: %+v at %s", k.s, time.Unix(0, k.ts).UTC().Format(time.RFC3339Nano))
+			}
+			dups++
+			dupDevices[s.Device] = true
+			if old != v {
+				conflicts++
+			}
+		}
+		values[k] = v
+		if ticks[s.Device] == nil {
+			ticks[s.Device] = map[int64]bool{}
+		}
+		ticks[s.Device][s.TS] = true
+	})
 	var newest int64
 	for _, ts := range ticks {
 		for x := range ts {
