@@ -22,9 +22,11 @@ import (
 )
 
 // Run runs one collector, "gnmi" or "snmp", as `telekernel collect` does:
-// it connects to Kafka (creating the topic), serves /metrics, publishes
-// until ctx ends, and re-reads the file at path every cfg.Reload to apply a
-// changed target list without a restart.
+// it connects to Kafka (creating the topic), serves /metrics and /targets,
+// publishes until ctx ends, and re-reads the file at path every cfg.Reload
+// to apply a changed target list without a restart. With cfg.Group
+// enabled it collects only the targets its group assigns to it (see
+// package share), and leaves the group once its collector has stopped.
 func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) error {
 	if kind != "gnmi" && kind != "snmp" {
 		return fmt.Errorf("collect: %q is not gnmi or snmp", kind)
