@@ -9,6 +9,7 @@ import (
 
 	"github.com/telekernel/telekernel/collectors/gnmi"
 	"github.com/telekernel/telekernel/collectors/publish"
+	"github.com/telekernel/telekernel/collectors/share"
 	"github.com/telekernel/telekernel/collectors/snmp"
 	"github.com/telekernel/telekernel/internal/yamlfile"
 	"github.com/telekernel/telekernel/pipeline"
@@ -53,8 +54,11 @@ type Config struct {
 		Level  string `yaml:"level"`  // debug, info (default), warn, error
 		Format string `yaml:"format"` // text, json, auto (default)
 	} `yaml:"log"`
-	GNMI gnmi.Config `yaml:"gnmi"`
-	SNMP snmp.Config `yaml:"snmp"`
+	// Group shares the targets with the other processes started on the
+	// same config (see collectors/share); off by default.
+	Group share.Config `yaml:"group"`
+	GNMI  gnmi.Config  `yaml:"gnmi"`
+	SNMP  snmp.Config  `yaml:"snmp"`
 }
 
 func (c *Config) applyDefaults() {
@@ -79,6 +83,7 @@ func (c *Config) applyDefaults() {
 	if c.Log.Format == "" {
 		c.Log.Format = "auto"
 	}
+	c.Group = c.Group.WithDefaults()
 	c.GNMI = c.GNMI.WithDefaults()
 	c.SNMP = c.SNMP.WithDefaults()
 }
@@ -116,6 +121,9 @@ func (c *Config) Validate() error {
 	case "text", "json", "auto":
 	default:
 		return fmt.Errorf("log.format: %q is not text, json or auto", c.Log.Format)
+	}
+	if err := c.Group.Validate(); err != nil {
+		return fmt.Errorf("group.%w", err)
 	}
 	if err := c.GNMI.Validate(); err != nil {
 		return fmt.Errorf("gnmi.%w", err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"reflect"
 	"time"
@@ -15,14 +16,17 @@ import (
 
 	"github.com/telekernel/telekernel/collectors/gnmi"
 	"github.com/telekernel/telekernel/collectors/publish"
+	"github.com/telekernel/telekernel/collectors/share"
 	"github.com/telekernel/telekernel/collectors/snmp"
 	"github.com/telekernel/telekernel/pipeline"
 )
 
 // Run runs one collector, "gnmi" or "snmp", as `telekernel collect` does:
-// it connects to Kafka (creating the topic), serves /metrics, publishes
-// until ctx ends, and re-reads the file at path every cfg.Reload to apply a
-// changed target list without a restart.
+// it connects to Kafka (creating the topic), serves /metrics and /targets,
+// publishes until ctx ends, and re-reads the file at path every cfg.Reload
+// to apply a changed target list without a restart. With cfg.Group
+// enabled it collects only the targets its group assigns to it (see
+// package share), and leaves the group once its collector has stopped.
 func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) error {
 	if kind != "gnmi" && kind != "snmp" {
 		return fmt.Errorf("collect: %q is not gnmi or snmp", kind)
@@ -47,39 +51,68 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 		return err
 	}
 	defer pub.Close()
+	own := newOwner(kind, cfg, reg, log)
 	if cfg.HTTP.Listen != "off" {
-		addr, err := pipeline.ServeHTTP(ctx, cfg.HTTP, reg, pipeline.Health{}, log)
+		addr, err := pipeline.ServeHTTP(ctx, cfg.HTTP, reg, pipeline.Health{Routes: map[string]http.Handler{"/targets": own}}, log)
 		if err != nil {
 			return err
 		}
-		log.Info("serving /metrics, /healthz and /readyz", "addr", addr.String())
+		log.Info("serving /metrics, /healthz, /readyz and /targets", "addr", addr.String())
 	}
-	var run func(context.Context) error
-	var setTargets func(*Config) error
+	own.mu.Lock()
+	first := own.filtered(cfg)
+	own.mu.Unlock()
+	run, setTargets, err := newCollector(kind, first, pub, reg, log)
+	if err != nil {
+		return err
+	}
+	own.start(ctx, setTargets, ownerRecheck)
+	if err := own.setConfig(cfg); err != nil {
+		return err
+	}
+	var group *share.Group
+	if cfg.Group.Enabled {
+		if group, err = share.Join(ctx, cfg.Kafka, cfg.Group, kind, own.setOwned, share.WithLogger(log)); err != nil {
+			return err
+		}
+	}
+	log.Info("collecting", "collector", kind, "topic", cfg.Topic, "gnmi_targets", len(cfg.GNMI.Targets), "snmp_targets", len(cfg.SNMP.Targets), "group", own.group)
+	if cfg.Reload > 0 {
+		go WatchConfig(ctx, path, cfg, log, own.setConfig)
+	}
+	err = run(ctx)
+	own.stop()
+	if group != nil {
+		group.Close() // the others take our targets now, not after the session timeout
+	}
+	st := pub.Stats()
+	log.Info("collector stopped", "collector", kind, "samples_published", st.Samples, "batches", st.Batches, "publish_errors", st.Errors)
+	return err
+}
+
+// ownerRecheck is how often the owned targets are handed to the collector
+// again (a no-op when unchanged).
+const ownerRecheck = 5 * time.Second
+
+// newCollector builds the collector of kind on cfg; setTargets applies a
+// new config's target list to it.
+func newCollector(kind string, cfg *Config, pub *publish.Publisher, reg prometheus.Registerer, log *slog.Logger) (run func(context.Context) error, setTargets func(*Config) error, err error) {
 	switch kind {
 	case "gnmi":
 		c, err := gnmi.New(cfg.GNMI, pub, gnmi.WithLogger(log), gnmi.WithMetrics(gnmi.NewMetrics(reg)))
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		warn := warnPlaintext(log)
 		warn(cfg)
-		run, setTargets = c.Run, func(n *Config) error { warn(n); return c.SetTargets(n.GNMI.Targets) }
-	case "snmp":
+		return c.Run, func(n *Config) error { warn(n); return c.SetTargets(n.GNMI.Targets) }, nil
+	default:
 		c, err := snmp.New(cfg.SNMP, pub, snmp.WithLogger(log), snmp.WithMetrics(snmp.NewMetrics(reg)))
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		run, setTargets = c.Run, func(n *Config) error { return c.SetTargets(n.SNMP.Targets) }
+		return c.Run, func(n *Config) error { return c.SetTargets(n.SNMP.Targets) }, nil
 	}
-	log.Info("collecting", "collector", kind, "topic", cfg.Topic, "gnmi_targets", len(cfg.GNMI.Targets), "snmp_targets", len(cfg.SNMP.Targets))
-	if cfg.Reload > 0 {
-		go WatchConfig(ctx, path, cfg, log, setTargets)
-	}
-	err = run(ctx)
-	st := pub.Stats()
-	log.Info("collector stopped", "collector", kind, "samples_published", st.Samples, "batches", st.Batches, "publish_errors", st.Errors)
-	return err
 }
 
 // Record framing and franz-go's default ProducerBatchMaxBytes, for sizing

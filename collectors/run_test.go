@@ -51,6 +51,9 @@ func TestParseConfigErrors(t *testing.T) {
 	f("kafka: {brokers: [a:1]}\nmax_batch_bytes: 100\n", "c.yaml:2: max_batch_bytes: 100 is not between")
 	f("kafka: {brokers: [a:1]}\ngnmi:\n  targets:\n    - {name: r1, address: r1:6030, max_cache_bytes: 1000}\n",
 		"gnmi.targets[0].max_cache_bytes: 1000 is below the minimum")
+	f("kafka: {brokers: [a:1]}\ngroup:\n  enabled: true\n  buckets: 5000\n", "c.yaml:4: group.buckets: 5000 is not between 1 and 1024")
+	f("kafka: {brokers: [a:1]}\ngroup:\n  enabled: true\n  session_timeout: 1s\n", "c.yaml:4: group.session_timeout: 1s is outside the broker's usual bounds")
+	f("kafka: {brokers: [a:1]}\ngroup:\n  enabled: true\n  topic: \"a b\"\n", "c.yaml:4: group.topic:")
 	t.Setenv("GNMI_PW", "x")
 	c, err := ParseConfig("c.yaml", []byte("kafka: {brokers: [a:1]}\ngnmi:\n  defaults: {username: admin, password: {env: GNMI_PW}}\n  targets: [{name: r1, address: r1:6030}]\n"))
 	if err != nil {

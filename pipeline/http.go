@@ -88,6 +88,9 @@ func (c HTTPConfig) password() (secret.Secret, error) {
 // do its work (connected, topics in place); it is called per request.
 type Health struct {
 	Ready func() error
+	// Routes are more paths served beside the defaults, behind the same
+	// TLS and authentication (e.g. a collector's /targets).
+	Routes map[string]http.Handler
 }
 
 // ServeHTTP serves /metrics, /healthz (the process is alive) and /readyz
@@ -124,6 +127,9 @@ func ServeHTTP(ctx context.Context, c HTTPConfig, g prometheus.Gatherer, h Healt
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
+	for path, h := range h.Routes {
+		mux.Handle(path, h)
+	}
 	var handler http.Handler = mux
 	if c.Username != "" {
 		handler = basicAuth(mux, c.Username, pw)

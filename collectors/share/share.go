@@ -1,0 +1,181 @@
+package share
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/pipeline"
+)
+
+// Change is one step of the membership: the buckets owned after it, and
+// those gained and lost by it.
+type Change struct {
+	Owned        Owned
+	Gained, Lost []int32
+	// Reason is "assigned", "revoked", "lost" (the session ended, e.g. the
+	// broker was unreachable for longer than the session timeout) or
+	// "left" (Close).
+	Reason string
+}
+
+// Group is this process's membership in a collector group. Its methods are
+// safe for concurrent use.
+type Group struct {
+	cl       *kgo.Client
+	log      *slog.Logger
+	topic    string
+	onChange func(Change)
+
+	mu    sync.Mutex // serialises the callbacks and guards owned
+	owned Owned
+	done  chan struct{}
+}
+
+// Option configures a Group.
+type Option func(*Group)
+
+// WithLogger sets the logger; default slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(g *Group) { g.log = l } }
+
+// Join creates the control topic if needed, reads its partition count and
+// joins the consumer group cfg.Name+"."+kind; it returns once the client
+// is connected, before the first assignment (which arrives through
+// onChange). onChange is called serially, inside the rebalance: buckets
+// lost are handed to another process only after it returns, so a caller
+// that stops the lost targets in it never collects a target at the same
+// time as another process. It must not call Close.
+func Join(ctx context.Context, kc pipeline.KafkaConfig, cfg Config, kind string, onChange func(Change), opts ...Option) (*Group, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("group.%w", err)
+	}
+	g := &Group{log: slog.Default(), topic: cfg.Topic, onChange: onChange, done: make(chan struct{})}
+	for _, o := range opts {
+		o(g)
+	}
+	n, err := controlTopic(ctx, kc, cfg)
+	if err != nil {
+		return nil, err
+	}
+	g.owned = NewOwned(n)
+	kc.SessionTimeout = 0 // ours, below, not the stages'
+	g.cl, err = pipeline.Connect(ctx, kc,
+		kgo.ConsumerGroup(cfg.Name+"."+kind), kgo.ConsumeTopics(cfg.Topic),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.SessionTimeout(cfg.SessionTimeout), kgo.HeartbeatInterval(cfg.SessionTimeout/5),
+		kgo.DisableAutoCommit(),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { g.apply("assigned", m[g.topic], nil) }),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { g.apply("revoked", nil, m[g.topic]) }),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { g.apply("lost", nil, m[g.topic]) }),
+	)
+	if err != nil {
+		return nil, err
+	}
+	g.log.Info("joined the collector group", "group", cfg.Name+"."+kind, "topic", cfg.Topic, "buckets", n, "session_timeout", cfg.SessionTimeout)
+	go g.drain()
+	return g, nil
+}
+
+// controlTopic creates the control topic with cfg.Buckets partitions if it
+// is missing and returns its partition count.
+func controlTopic(ctx context.Context, kc pipeline.KafkaConfig, cfg Config) (int32, error) {
+	kc.SessionTimeout = 0
+	cl, err := pipeline.Connect(ctx, kc)
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+	if err := pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: cfg.Topic, Partitions: cfg.Buckets}); err != nil {
+		return 0, err
+	}
+	// A topic just created (by us or a process starting beside us) may
+	// not be in every broker's metadata yet.
+	for wait := 100 * time.Millisecond; ; wait *= 2 {
+		td, err := kadm.NewClient(cl).ListTopics(ctx, cfg.Topic)
+		if err == nil {
+			err = td.Error()
+		}
+		if err == nil && len(td[cfg.Topic].Partitions) > 0 {
+			return int32(len(td[cfg.Topic].Partitions)), nil
+		}
+		if err == nil {
+			err = errors.New("the topic has no partitions")
+		}
+		if wait > 5*time.Second || !errors.Is(err, kerr.UnknownTopicOrPartition) && !errors.Is(err, kerr.LeaderNotAvailable) {
+			return 0, fmt.Errorf("group: cannot read the partitions of %s: %w", cfg.Topic, err)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("group: cannot read the partitions of %s: %w", cfg.Topic, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// drain polls the control topic so that the client never buffers what
+// someone might write there; the records are ignored. Errors (the group's
+// own are handled by the client, which rejoins) are logged at debug and
+// slow the loop down.
+func (g *Group) drain() {
+	defer close(g.done)
+	for {
+		f := g.cl.PollFetches(context.Background())
+		if f.IsClientClosed() {
+			return
+		}
+		if errs := f.Errors(); len(errs) > 0 {
+			g.log.Debug("control topic fetch failed", "topic", g.topic, "err", errs[0].Err)
+			time.Sleep(time.Second)
+		}
+	}
+}
+
+func (g *Group) apply(reason string, add, del []int32) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var gained, lost []int32
+	for _, b := range add {
+		if !g.owned.set[b] {
+			gained = append(gained, b)
+		}
+	}
+	for _, b := range del {
+		if g.owned.set[b] {
+			lost = append(lost, b)
+		}
+	}
+	if len(gained) == 0 && len(lost) == 0 {
+		return
+	}
+	g.owned = g.owned.with(gained, lost)
+	if g.onChange != nil {
+		g.onChange(Change{Owned: g.owned, Gained: gained, Lost: lost, Reason: reason})
+	}
+}
+
+// Owned returns the buckets owned now.
+func (g *Group) Owned() Owned {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.owned
+}
+
+// Close leaves the group, so the others take this process's buckets at
+// once instead of after the session timeout, and reports the loss of every
+// bucket to onChange ("left"). It blocks until the client is closed.
+func (g *Group) Close() {
+	g.cl.Close()
+	<-g.done
+	g.mu.Lock()
+	all := g.owned.Buckets()
+	g.mu.Unlock()
+	g.apply("left", nil, all)
+}
