@@ -176,4 +176,5 @@ const (
 	TagRecord
 	TagKNNCAD
 	TagRangeBreak
+	TagLevelShift
 )
