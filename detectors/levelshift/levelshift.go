@@ -209,14 +209,14 @@ func (d *Detector) Update(x float64) Score {
 
 // band returns the point's Score fields that depend on the level only.
 func (d *Detector) band(lx float64) Score {
-	s := Score{
-		Expected: math.Exp(d.level),
-		Lower:    math.Exp(d.level - d.lnR),
-		Upper:    math.Exp(d.level + d.lnR),
+	e := math.Exp(d.level)
+	return Score{
+		Expected: e,
+		Lower:    e / d.cfg.Ratio,
+		Upper:    e * d.cfg.Ratio,
 		Strength: min(math.Abs(lx-d.level)/d.lnR, maxStrength),
 		WarmedUp: d.warm(),
 	}
-	return s
 }
 
 func (d *Detector) warm() bool {
