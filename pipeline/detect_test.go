@@ -238,7 +238,7 @@ func TestDetectConfig(t *testing.T) {
 	}
 	ctr := c.EnsembleConfig(sim.MetricInOctets, true)
 	if ctr.RobustZ.MinMAD != 1 || ctr.RobustZ.Window != c.Counters.Window || ctr.MinZ != c.Alert.FireZ || ctr.BandZ != c.Alert.FireZ ||
-		ctr.ResolveZ != c.Alert.ResolveZ || ctr.Hold != DefaultHold || ctr.Confirm != c.Alert.Confirm || !slices.Equal(ctr.Detectors, ensemble.DefaultDetectors) {
+		ctr.ResolveZ != c.Alert.ResolveZ || ctr.Hold != DefaultHold || ctr.Confirm != c.Alert.Confirm || !slices.Equal(ctr.Detectors, DetectDetectors) {
 		t.Errorf("counter config %+v", ctr)
 	}
 	tmp := c.EnsembleConfig(sim.MetricTemperature, false)

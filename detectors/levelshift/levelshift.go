@@ -178,10 +178,11 @@ func (d *Detector) Update(x float64) Score {
 		return Score{}
 	}
 	if d.n == 0 {
-		if x > 0 {
-			d.level, d.carry, d.n = math.Log(x), math.Log(x), 1
+		if !(x > 0) {
+			return Score{}
 		}
-		return Score{}
+		d.level, d.carry, d.n = math.Log(x), math.Log(x), 1
+		return d.band(d.level)
 	}
 	lx := math.Log(x) // -Inf at 0
 	side := int8(0)
