@@ -224,8 +224,9 @@ func TestGate(t *testing.T) {
 	v1 = enc.AppendU(v1, e.lastOnset)
 	v3, _ := e.MarshalBinary()
 	// The members follow the gate's fields (held 0, armed false, run peak,
-	// run members and top, zero) and version 3's level flag (false).
-	members := v3[len(v1)+1+1+8+1+1+1:]
+	// run members and top, zero), version 3's level flag (false) and
+	// version 4's pending run score per member (four, zero).
+	members := v3[len(v1)+1+1+8+1+1+1+4*8:]
 	f := sh.New()
 	if err := f.UnmarshalBinary(append(v1, members...)); err != nil {
 		t.Fatal(err)

@@ -94,7 +94,7 @@ func TestLevelShiftMember(t *testing.T) {
 	}
 	v3, _ := e.MarshalBinary()
 	ls, _ := e.ls.MarshalBinary()
-	head := enc.AppendHeader(nil, enc.TagEnsemble, 3)
+	head := enc.AppendHeader(nil, enc.TagEnsemble, 4)
 	head = enc.AppendBool(head, e.firing)
 	head = enc.AppendI(head, int64(e.above))
 	head = enc.AppendI(head, int64(e.below))
@@ -107,9 +107,10 @@ func TestLevelShiftMember(t *testing.T) {
 	head = enc.AppendF64(head, e.runPeak)
 	head = enc.AppendU(head, uint64(e.runFired))
 	head = enc.AppendU(head, uint64(e.runTop))
-	// Drop the level flag after the head, and the level record (with its
-	// 4-byte length) before the calibrators' records.
-	members := v3[len(head)+1:]
+	// Drop the level flag and the four pending run scores after the head,
+	// and the level record (with its 4-byte length) before the
+	// calibrators' records.
+	members := v3[len(head)+1+4*8:]
 	cut := bytes.Index(members, ls) - 4 // the level record's length prefix
 	if cut < 0 {
 		t.Fatalf("level record not found in the state")

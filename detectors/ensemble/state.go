@@ -7,12 +7,13 @@ import (
 	"github.com/telekernel/telekernel/detectors/internal/enc"
 )
 
-// stateVersion 3 added the level_shift member (its record after the
+// stateVersion 4 added each calibrated member's pending run score (after
+// the level flag); version 3 added the level_shift member (its record after the
 // others', and whether the alert is its own); version 2 added the gate's
 // state (held, armed, the run's peak, members and top member) after
-// lastOnset. Version 1 and 2 records are still read: the level_shift
-// member then starts cold.
-const stateVersion = 3
+// lastOnset. Version 1 to 3 records are still read: the level_shift
+// member then starts cold, and no run score is pending.
+const stateVersion = 4
 
 type appender interface {
 	AppendBinary([]byte) ([]byte, error)
@@ -35,7 +36,7 @@ func (e *Ensemble) parts(version byte) []appender {
 	return ps
 }
 
-// MarshalBinary encodes the series state: a kind tag, a version byte (3),
+// MarshalBinary encodes the series state: a kind tag, a version byte (4),
 // the alert state, then every member's own versioned record, each
 // length-prefixed. It is for the changelog: a restored ensemble built from
 // the same configuration scores exactly as the original.
@@ -57,6 +58,11 @@ func (e *Ensemble) AppendBinary(dst []byte) ([]byte, error) {
 	dst = enc.AppendU(dst, uint64(e.runFired))
 	dst = enc.AppendU(dst, uint64(e.runTop))
 	dst = enc.AppendBool(dst, e.byLevel)
+	for m, c := range e.cal {
+		if c != nil {
+			dst = enc.AppendF64(dst, e.pend[m])
+		}
+	}
 	for _, p := range e.parts(stateVersion) {
 		// Reserve room for the length, append, then fill it in.
 		at := len(dst)
@@ -95,6 +101,14 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	if version >= 3 {
 		byLevel = r.Bool()
 	}
+	var pend [numMembers]float64
+	if version >= 4 {
+		for m, c := range e.cal {
+			if c != nil {
+				pend[m] = r.F64()
+			}
+		}
+	}
 	if r.Err != nil {
 		return fmt.Errorf("ensemble: %w", r.Err)
 	}
@@ -117,6 +131,6 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	}
 	e.firing, e.above, e.below, e.peak, e.startedAt, e.n, e.lastOnset = firing, int32(above), int32(below), peak, started, n, last
 	e.held, e.armed, e.runPeak, e.runFired, e.runTop = int32(held), armed, runPeak, Mask(runFired), Member(runTop)
-	e.byLevel = byLevel
+	e.byLevel, e.pend = byLevel, pend
 	return nil
 }

@@ -56,6 +56,10 @@ type Ensemble struct {
 	hst *hst.Detector
 	ls  *levelshift.Detector // nil unless level_shift is a member
 	cal [numMembers]*likelihood.Record
+	// pend is, per member, the largest score (as log(1 + raw)) of the
+	// current run off the baseline, kept out of the record until the run
+	// ends without an alert (with the gate).
+	pend [numMembers]float64
 
 	firing    bool
 	byLevel   bool // the alert is a level shift's: it resolves when level_shift says so
@@ -181,17 +185,57 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 		e.sea.Add(ts, x)
 	}
 
+	// With the gate, a point off the baseline (or of an incident) is kept
+	// out of the records until its run ends without an alert, so an
+	// incident does not raise the bar for the next one; so is a vetoed
+	// point.
+	hold := vetoed || c.MinZ > 0 && (e.firing || r.Z >= c.MinZ)
+	best := e.calibrate(&raw, ready&mask, hold, !e.firing && !vetoed, &r)
+	r.WarmedUp = best >= 0 || lv.WarmedUp
+	r.Score = max(best, 0)
+	if e.ls != nil && e.level(ts, &r, &lv, vetoed) {
+		return r
+	}
+	e.alert(ts, &r, vetoed)
+	return r
+}
+
+// WarmFloor times Config.MinZ is, with the gate, the least record a
+// member's score is compared with while its record warms up
+// (Calibration.MinPoints non-zero scores): a point that far off the
+// baseline fires from the member's first scores on.
+const WarmFloor = 2
+
+// calibrate turns the ready members' raw scores into calibrated scores,
+// sets r.Fired and r.Top, and returns the best score (-1 when no member
+// is ready). A held point's scores are kept out of the records, and when
+// pend is set they are remembered, to join the records when the point's
+// run ends without an alert (see Update).
+func (e *Ensemble) calibrate(raw *[numMembers]float64, ready Mask, hold, pend bool, r *Result) float64 {
+	c := &e.sh.cfg
+	floor := WarmFloor * c.MinZ
 	best := -1.0
 	for m := Member(0); m < numMembers; m++ {
-		if !mask.Has(m) || m == LevelShift {
+		if !ready.Has(m) || m == LevelShift {
+			// Calibrators see only their member's scores, so a member that
+			// becomes ready late is compared with its own history only.
 			continue
 		}
-		if !ready.Has(m) {
-			// Calibrators see every point, so a member that becomes ready
-			// late is compared with its own history only.
-			continue
+		cal := e.cal[m]
+		if !hold && e.pend[m] > 0 {
+			cal.Raise(e.pend[m])
+			e.pend[m] = 0
 		}
-		ratio := e.cal[m].Update(raw[m])
+		ratio := cal.Ratio(raw[m], floor)
+		switch {
+		case !hold:
+			cal.Add(raw[m])
+		case pend:
+			cal.Skip(raw[m])
+			e.pend[m] = max(e.pend[m], likelihood.Log(raw[m]))
+		default:
+			cal.Skip(raw[m])
+		}
 		s := ratio / (1 + ratio)
 		if s >= c.Fire {
 			r.Fired |= 1 << m
@@ -200,13 +244,7 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 			best, r.Top = s, m
 		}
 	}
-	r.WarmedUp = best >= 0 || lv.WarmedUp
-	r.Score = max(best, 0)
-	if e.ls != nil && e.level(ts, &r, &lv, vetoed) {
-		return r
-	}
-	e.alert(ts, &r, vetoed)
-	return r
+	return best
 }
 
 // level applies the level_shift member's verdict lv to the alert: it
@@ -226,6 +264,7 @@ func (e *Ensemble) level(ts int64, r *Result, lv *levelshift.Score, vetoed bool)
 	case lv.Fire && !e.firing:
 		e.firing, e.byLevel, e.above, e.below, e.armed = true, true, 0, 0, false
 		e.peak, e.startedAt, e.lastOnset = score, ts, e.n
+		e.pend = [numMembers]float64{}
 		r.Transition, r.Cause, r.CauseTop = Fired, r.Fired, LevelShift
 	case lv.Fire:
 		e.byLevel = true // a shift during another member's alert: it now ends with the shift
@@ -285,6 +324,7 @@ func (e *Ensemble) alert(ts int64, r *Result, vetoed bool) {
 		}
 		if (c.MinZ == 0 || e.armed) && int(e.above) >= c.Confirm && (e.lastOnset == 0 || e.n-e.lastOnset >= uint64(c.Cooldown)) {
 			e.firing, e.above, e.below, e.peak, e.startedAt, e.lastOnset, e.armed = true, 0, 0, max(r.Score, e.runPeak), ts, e.n, false
+			e.pend = [numMembers]float64{} // the incident stays out of the records
 			r.Transition = Fired
 			r.Cause, r.CauseTop = r.Fired, r.Top
 			if c.MinZ > 0 {

@@ -69,22 +69,64 @@ func NewRecord(cfg RecordConfig) (*Record, error) {
 }
 
 // Update adds a raw score (≥ 0; NaN counts as 0) and returns its ratio to
-// the previous record, 0 while warming up.
+// the previous record, 0 while warming up. It is Ratio(raw, 0) then Add(raw).
 func (r *Record) Update(raw float64) float64 {
+	ratio := r.Ratio(raw, 0)
+	r.Add(raw)
+	return ratio
+}
+
+// logScore maps a raw score to the record's scale, log(1 + raw); NaN and
+// negative scores count as 0.
+func logScore(raw float64) float64 {
 	if !(raw > 0) {
-		raw = 0
+		return 0
 	}
-	g := math.Log1p(min(raw, 1e300))
-	ratio := 0.0
-	if r.n >= uint64(r.cfg.MinPoints) && r.max > 0 {
-		ratio = g / r.max
+	return math.Log1p(min(raw, 1e300))
+}
+
+// Ratio returns raw's ratio to the current record without adding it.
+// While the record warms up (MinPoints non-zero scores), the ratio is 0,
+// or, when floor is positive, the ratio to the record or to floor (a raw
+// score) whichever is larger: a caller that knows what is far off in any
+// case can score before the record has seen enough.
+func (r *Record) Ratio(raw, floor float64) float64 {
+	g := logScore(raw)
+	switch {
+	case r.n >= uint64(r.cfg.MinPoints) && r.max > 0:
+		return g / r.max
+	case floor > 0:
+		return g / max(r.max, logScore(floor))
 	}
+	return 0
+}
+
+// Add adds a raw score to the record: the record decays by one point and
+// becomes the score's log(1 + raw) if that is larger.
+func (r *Record) Add(raw float64) {
+	g := logScore(raw)
 	if g != 0 {
 		r.n++
 	}
 	r.max = max(r.max*(1-r.cfg.Decay), g)
-	return ratio
 }
+
+// Skip counts a raw score that is kept out of the record (a point of an
+// incident): the record decays by one point and the warm-up counts it,
+// but the record does not rise. Raise can add it later.
+func (r *Record) Skip(raw float64) {
+	if logScore(raw) != 0 {
+		r.n++
+	}
+	r.max *= 1 - r.cfg.Decay
+}
+
+// Raise raises the record to g, a log(1 + raw) score kept out of it
+// earlier (see Skip), if that is larger.
+func (r *Record) Raise(g float64) { r.max = max(r.max, g) }
+
+// Log returns raw on the record's scale, log(1 + raw).
+func Log(raw float64) float64 { return logScore(raw) }
 
 // Max returns the current record, as log(1 + raw).
 func (r *Record) Max() float64 { return r.max }
