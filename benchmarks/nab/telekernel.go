@@ -3,6 +3,7 @@ package nab
 import (
 	"math"
 
+	"github.com/telekernel/telekernel/backtest/nab"
 	"github.com/telekernel/telekernel/detectors/ensemble"
 	"github.com/telekernel/telekernel/detectors/knncad"
 	"github.com/telekernel/telekernel/detectors/rangebreak"
@@ -78,11 +79,11 @@ type echo struct {
 // Ensemble returns a factory of NAB detectors running telekernel's
 // ensemble (and, for OutputOnset, the k-NN conformal and range-break
 // detectors) with one fixed configuration for every file.
-func Ensemble(sh *ensemble.Shared, out Output) func() Detector {
+func Ensemble(sh *ensemble.Shared, out Output) func() nab.Detector {
 	if out == OutputScore {
-		return func() Detector {
+		return func() nab.Detector {
 			e := sh.New()
-			return DetectorFunc(func(ts int64, x float64) float64 { return e.Update(ts, x).Score })
+			return nab.DetectorFunc(func(ts int64, x float64) float64 { return e.Update(ts, x).Score })
 		}
 	}
 	return onsets(sh, onsetParams{&BreakConfig, BreakValue, BreakGapWeight, EchoMemory, EchoRatio, Suppress, defaultWeekly()})
@@ -102,9 +103,9 @@ type onsetParams struct {
 }
 
 // onsets is the onset output configured by p.
-func onsets(sh *ensemble.Shared, p onsetParams) func() Detector {
+func onsets(sh *ensemble.Shared, p onsetParams) func() nab.Detector {
 	brk, value, gapWeight, echoMemory, echoRatio, suppress := p.brk, p.value, p.gapWeight, p.echoMemory, p.echoRatio, p.suppress
-	return func() Detector {
+	return func() nab.Detector {
 		e := sh.New()
 		kd, err := knncad.New(KNNConfig)
 		if err != nil {
@@ -122,7 +123,7 @@ func onsets(sh *ensemble.Shared, p onsetParams) func() Detector {
 		}
 		var echoes []echo // emitted onsets of the last echoMemory points, oldest first
 		n, last, lastAny, lastV := 0, -KNNCooldown, -suppress-1, 0.0
-		return DetectorFunc(func(ts int64, x float64) float64 {
+		return nab.DetectorFunc(func(ts int64, x float64) float64 {
 			n++
 			r := e.Update(ts, x)
 			k := kd.Update(x)

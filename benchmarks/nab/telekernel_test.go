@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telekernel/telekernel/backtest/nab"
 	"github.com/telekernel/telekernel/detectors/ensemble"
 )
 
@@ -21,7 +22,7 @@ func TestTelekernelOnNAB(t *testing.T) {
 		t.Fatal(err)
 	}
 	scores := c.Run(Ensemble(sh, OutputOnset), 2)
-	res, err := c.Evaluate(scores, Profiles)
+	res, err := c.Evaluate(scores, nab.Profiles)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func TestTelekernelOnNAB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res2, err := c.Evaluate(back, Profiles)
+	res2, err := c.Evaluate(back, nab.Profiles)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func TestTelekernelOnNAB(t *testing.T) {
 	}
 }
 
-func scoresOf(t *testing.T, sh *ensemble.Shared, o Output, s *Series, n int) []float64 {
+func scoresOf(t *testing.T, sh *ensemble.Shared, o Output, s *nab.Series, n int) []float64 {
 	t.Helper()
 	d := Ensemble(sh, o)()
 	out := make([]float64, s.Len())

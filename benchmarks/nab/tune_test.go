@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telekernel/telekernel/backtest/nab"
 	"github.com/telekernel/telekernel/detectors/ensemble"
 	"github.com/telekernel/telekernel/detectors/knncad"
 	"github.com/telekernel/telekernel/detectors/likelihood"
@@ -23,20 +24,20 @@ func TestTune(t *testing.T) {
 	}
 	c := loadCorpus(t)
 	for _, v := range tuneVariants(t) {
-		res, err := c.Evaluate(c.Run(v.f, 2), Profiles)
+		res, err := c.Evaluate(c.Run(v.f, 2), nab.Profiles)
 		if err != nil {
 			t.Fatal(err)
 		}
 		fmt.Printf("%-40s %6.2f %6.2f %6.2f  (TP %d FP %d)\n", v.name, res[0].Normalized, res[1].Normalized, res[2].Normalized, res[0].Total.TP, res[0].Total.FP)
 		if os.Getenv("TK_NAB_FILES") != "" {
-			PrintFiles(os.Stdout, res[0])
+			nab.PrintFiles(os.Stdout, res[0])
 		}
 	}
 }
 
 type tuneVariant struct {
 	name string
-	f    func() Detector
+	f    func() nab.Detector
 }
 
 func tuneVariants(t *testing.T) []tuneVariant {
@@ -64,7 +65,7 @@ func tuneVariants(t *testing.T) []tuneVariant {
 	earlier := onsetParams{suppress: earlierSuppress}
 	out := []tuneVariant{{"default", Ensemble(sh(def), OutputOnset)}}
 	if os.Getenv("TK_NAB_EXP8") != "" {
-		withWeekly := func(f func(w *weeklyParams)) func() Detector {
+		withWeekly := func(f func(w *weeklyParams)) func() nab.Detector {
 			w := defaultWeekly()
 			f(w)
 			return onsets(sh(def), onsetParams{&BreakConfig, BreakValue, BreakGapWeight, EchoMemory, EchoRatio, Suppress, w})
@@ -224,12 +225,12 @@ const earlierSuppress = 200
 // combo is Ensemble's onset output with a cooldown shared by both sources:
 // no onset within shared points of the previous one, whichever fired it.
 // With scored false the suppression ignores the scores (a plain cooldown).
-func combo(sh *ensemble.Shared, kc knncad.Config, fire float64, knnCooldown, shared int, scored bool) func() Detector {
-	return func() Detector {
+func combo(sh *ensemble.Shared, kc knncad.Config, fire float64, knnCooldown, shared int, scored bool) func() nab.Detector {
+	return func() nab.Detector {
 		e := sh.New()
 		kd, _ := knncad.New(kc)
 		n, last, lastAny, lastV := 0, -knnCooldown, -shared-1, 0.0
-		return DetectorFunc(func(ts int64, x float64) float64 {
+		return nab.DetectorFunc(func(ts int64, x float64) float64 {
 			n++
 			r := e.Update(ts, x)
 			k := kd.Update(x)
@@ -260,11 +261,11 @@ func combo(sh *ensemble.Shared, kc knncad.Config, fire float64, knnCooldown, sha
 // M is the largest earlier onset (decaying by decay per point). With
 // alpha > 0, an onset below alpha·M is dropped; with beta > 0, it is
 // weighted by min(1, v/M)^beta.
-func onsetRecord(f func() Detector, alpha, decay, beta float64) func() Detector {
-	return func() Detector {
+func onsetRecord(f func() nab.Detector, alpha, decay, beta float64) func() nab.Detector {
+	return func() nab.Detector {
 		d := f()
 		m := 0.0
-		return DetectorFunc(func(ts int64, x float64) float64 {
+		return nab.DetectorFunc(func(ts int64, x float64) float64 {
 			v := d.Update(ts, x)
 			m *= 1 - decay
 			if v <= 0 {
@@ -288,14 +289,14 @@ func onsetRecord(f func() Detector, alpha, decay, beta float64) func() Detector 
 // second is the default onset output plus a second k-NN source on the
 // series averaged over step points (one input per step points), with the
 // same fire rule, cooldown and value-aware suppression.
-func second(sh *ensemble.Shared, kc knncad.Config, step int, fire2 float64) func() Detector {
-	return func() Detector {
+func second(sh *ensemble.Shared, kc knncad.Config, step int, fire2 float64) func() nab.Detector {
+	return func() nab.Detector {
 		e := sh.New()
 		kd, _ := knncad.New(KNNConfig)
 		k2, _ := knncad.New(kc)
 		n, last, last2, lastAny, lastV := 0, -KNNCooldown, -KNNCooldown, -earlierSuppress-1, 0.0
 		sum, cnt := 0.0, 0
-		return DetectorFunc(func(ts int64, x float64) float64 {
+		return nab.DetectorFunc(func(ts int64, x float64) float64 {
 			n++
 			r := e.Update(ts, x)
 			k := kd.Update(x)
@@ -332,13 +333,13 @@ func second(sh *ensemble.Shared, kc knncad.Config, step int, fire2 float64) func
 // knnRecord is the default onset output with the k-NN's excess taken
 // against a slowly decaying record of its nonconformities (all history)
 // instead of (or, with both, as well as) the largest of the last Calib.
-func knnRecord(sh *ensemble.Shared, decay, fire float64, both bool) func() Detector {
-	return func() Detector {
+func knnRecord(sh *ensemble.Shared, decay, fire float64, both bool) func() nab.Detector {
+	return func() nab.Detector {
 		e := sh.New()
 		kd, _ := knncad.New(KNNConfig)
 		n, last, lastAny, lastV := 0, -KNNCooldown, -earlierSuppress-1, 0.0
 		rec := 0.0
-		return DetectorFunc(func(ts int64, x float64) float64 {
+		return nab.DetectorFunc(func(ts int64, x float64) float64 {
 			n++
 			r := e.Update(ts, x)
 			k := kd.Update(x)
@@ -375,12 +376,12 @@ func knnRecord(sh *ensemble.Shared, decay, fire float64, both bool) func() Detec
 // knnGrowing is the default onset output with the k-NN's firing score
 // raised by a·log10(n/1000) after 1000 points: a detector that has seen
 // more normal shapes asks more of a new one.
-func knnGrowing(sh *ensemble.Shared, a float64) func() Detector {
-	return func() Detector {
+func knnGrowing(sh *ensemble.Shared, a float64) func() nab.Detector {
+	return func() nab.Detector {
 		e := sh.New()
 		kd, _ := knncad.New(KNNConfig)
 		n, last, lastAny, lastV := 0, -KNNCooldown, -earlierSuppress-1, 0.0
-		return DetectorFunc(func(ts int64, x float64) float64 {
+		return nab.DetectorFunc(func(ts int64, x float64) float64 {
 			n++
 			r := e.Update(ts, x)
 			k := kd.Update(x)

@@ -9,26 +9,12 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/telekernel/telekernel/backtest/nab/nabtest"
 )
 
-// dataDir returns the NAB subset shipped beside the repo (../shared/data/nab)
-// or TK_NAB_DIR. Without it the test skips, except under make test
-// (TK_INTEGRATION=1), where the data is part of the checkout and its
-// absence is a failure.
-func dataDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("TK_NAB_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "data", "nab")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "labels", "combined_windows.json")); err != nil {
-		if os.Getenv("TK_INTEGRATION") != "" {
-			t.Fatalf("NAB data not found at %s (set TK_NAB_DIR): %v", dir, err)
-		}
-		t.Skipf("NAB data not found at %s (set TK_NAB_DIR)", dir)
-	}
-	return dir
-}
+// dataDir returns the NAB subset (see nabtest.Dir).
+func dataDir(t testing.TB) string { return nabtest.Dir(t) }
 
 var (
 	corpusOnce sync.Once

@@ -1,0 +1,18 @@
+// Package backtest replays recorded telemetry in event time through exactly
+// the detect stage's code (pipeline.Detect) and scores the detections
+// against labelled events.
+//
+// Run builds Arrow sample batches with the schemas encoder (one device per
+// batch, timestamp order, the shape the collectors publish), wraps each in a
+// Kafka record, hands it to pipeline.Detect.Process and decodes what it emits
+// with the schemas decoder, so a backtest runs the same detectors, with the
+// same detect configuration section, as `telekernel run` and
+// `telekernel stage detect`.
+//
+// Sources read the project's own Parquet lake (OpenLake), NAB CSVs
+// (NABSource) and wide CSV exports with one column per feature (OpenWide,
+// with a metric mapping that a YAML file can override). Labels (ReadLabels)
+// come from the simulator's labels.jsonl, a CSV with a header, or the
+// bigdama18 layout. Score computes per-event latency, missed events and
+// false incidents per device-hour.
+package backtest

@@ -1,0 +1,261 @@
+package backtest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/telekernel/telekernel/backtest/nab"
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// Formats of recorded data.
+const (
+	FormatParquet = "parquet"  // the project's Parquet lake (OpenLake)
+	FormatNAB     = "nab"      // NAB CSVs, CATEGORY/FILE.csv (NABSource)
+	FormatWide    = "wide-csv" // wide CSV exports, one file per device (OpenWide)
+)
+
+// Formats lists the accepted formats.
+var Formats = []string{FormatParquet, FormatNAB, FormatWide}
+
+// Group is a part of a data set replayed by a fresh detect stage: one
+// experiment of wide CSV files, the whole lake, the whole NAB corpus.
+type Group struct {
+	Name string
+	Open func() (Source, error)
+}
+
+// Dataset is recorded data ready to replay.
+type Dataset struct {
+	Format string
+	Groups []Group
+	// Devices are the devices in the data when known before a replay
+	// (wide CSV, NAB); nil for the lake, whose devices a replay finds.
+	Devices map[string]bool
+	// Corpus is the NAB corpus with its windows (format nab with labels).
+	Corpus *nab.Corpus
+}
+
+// LoadDataset prepares the data at paths (files or folders) in format.
+// For wide CSV, m maps the columns (nil: DefaultMapping) and folders
+// contribute their *.csv and *.csv.gz files; for NAB, nabLabels (NAB's
+// combined_windows.json, optional) gives the windows of NAB scoring.
+func LoadDataset(format string, paths []string, m *Mapping, nabLabels string) (*Dataset, error) {
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("cannot load data: no path given")
+	}
+	ds := &Dataset{Format: format}
+	switch format {
+	case FormatWide:
+		if m == nil {
+			m = DefaultMapping()
+		}
+		files, err := expand(paths, ".csv", ".csv.gz")
+		if err != nil {
+			return nil, err
+		}
+		ds.Devices = map[string]bool{}
+		for _, f := range files {
+			ds.Devices[WideDevice(f, m)] = true
+		}
+		names, groups := GroupWide(files, m)
+		for i, g := range groups {
+			ds.Groups = append(ds.Groups, Group{Name: names[i], Open: func() (Source, error) { return OpenWide(g, m) }})
+		}
+	case FormatNAB:
+		if len(paths) != 1 {
+			return nil, fmt.Errorf("cannot load NAB data: one folder, not %d paths", len(paths))
+		}
+		series, err := nab.LoadCorpus(paths[0])
+		if err != nil {
+			return nil, fmt.Errorf("cannot load NAB data: %w", err)
+		}
+		c := &nab.Corpus{Series: series}
+		if nabLabels != "" {
+			l, err := nab.LoadLabels(nabLabels)
+			if err != nil {
+				return nil, err
+			}
+			if c, err = nab.NewCorpus(series, l); err != nil {
+				return nil, fmt.Errorf("cannot pair NAB data with %s: %w", nabLabels, err)
+			}
+			ds.Corpus = c
+		}
+		ds.Devices = map[string]bool{}
+		for _, s := range series {
+			ds.Devices[s.Name] = true
+		}
+		ds.Groups = []Group{{Name: "nab", Open: func() (Source, error) { return NABSource(c), nil }}}
+	case FormatParquet:
+		for _, p := range paths {
+			ds.Groups = append(ds.Groups, Group{Name: p, Open: func() (Source, error) { return OpenLake(p) }})
+		}
+	default:
+		return nil, fmt.Errorf("cannot load data: format %q is not one of %s", format, strings.Join(Formats, ", "))
+	}
+	return ds, nil
+}
+
+// expand lists the files with one of the suffixes in the folders among
+// paths, and the files among paths, sorted.
+func expand(paths []string, suffixes ...string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("cannot load data: %w", err)
+		}
+		if !fi.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		ents, err := os.ReadDir(p)
+		if err != nil {
+			return nil, fmt.Errorf("cannot load data: %w", err)
+		}
+		for _, e := range ents {
+			if !e.IsDir() && slices.ContainsFunc(suffixes, func(s string) bool { return strings.HasSuffix(e.Name(), s) }) {
+				out = append(out, filepath.Join(p, e.Name()))
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("cannot load data: no %s files in %s", strings.Join(suffixes, " or "), strings.Join(paths, ", "))
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// NABEvents returns the windows of c as events (device = the file's name).
+func NABEvents(c *nab.Corpus) []Event {
+	var out []Event
+	for _, s := range c.Series {
+		for i, w := range c.Labels[s.Name] {
+			out = append(out, Event{Device: s.Name, Kind: "nab", Start: w.Start, End: w.End, File: "combined_windows.json", Line: i + 1})
+		}
+	}
+	return out
+}
+
+// ReadLabelFiles reads the labels of every path (a folder contributes its
+// *.csv and *.jsonl files).
+func ReadLabelFiles(paths []string) ([]Event, error) {
+	files, err := expand(paths, ".csv", ".jsonl", ".json")
+	if err != nil {
+		return nil, fmt.Errorf("cannot read labels: %w", err)
+	}
+	var out []Event
+	for _, f := range files {
+		ev, err := ReadLabels(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev...)
+	}
+	return out, nil
+}
+
+// Result is a backtest of one configuration on a data set.
+type Result struct {
+	Name       string // the configuration's name (its file)
+	Stats      Stats  // summed over the groups (Devices and StateSeries of all)
+	Runs       []Stats
+	Detections []schemas.Detection
+	Report     *Report            // nil without labels
+	NAB        []nab.ProfileScore // NAB data with windows only
+}
+
+// Evaluate replays every group of ds through a fresh detect stage
+// configured by cfg and scores the detections against events (none: no
+// Report) and, for NAB data with windows, with NAB's scorer.
+func Evaluate(ctx context.Context, name string, cfg pipeline.DetectConfig, ds *Dataset, events []Event, opts ...Option) (*Result, error) {
+	res := &Result{Name: name, Stats: Stats{Devices: map[string]Span{}, StateSeries: map[schemas.SeriesKey]bool{}}}
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	for _, g := range ds.Groups {
+		src, err := g.Open()
+		if err != nil {
+			return nil, err
+		}
+		gopts := opts
+		if o.progress != nil {
+			// Progress counts the groups replayed before this one.
+			done := res.Stats
+			gopts = append(slices.Clip(opts), WithProgress(o.every, func(st Stats) {
+				st.Points += done.Points
+				st.Detections += done.Detections
+				st.Elapsed += done.Elapsed
+				o.progress(st)
+			}))
+		}
+		dets, st, err := Run(ctx, cfg, src, gopts...)
+		src.Close()
+		if err != nil {
+			return nil, fmt.Errorf("cannot replay %s: %w", g.Name, err)
+		}
+		res.Detections = append(res.Detections, dets...)
+		res.Runs = append(res.Runs, st)
+		res.Stats.add(st)
+	}
+	if ds.Devices == nil && len(events) > 0 {
+		seen := map[string]bool{}
+		for d := range res.Stats.Devices {
+			seen[d] = true
+		}
+		if err := CheckDevices(events, seen); err != nil {
+			return nil, err
+		}
+	}
+	if len(events) > 0 {
+		r := Score(events, res.Detections, Exposures(res.Runs...), Scoring{IsState: StateBased(res.Runs...)})
+		res.Report = &r
+	}
+	if ds.Corpus != nil {
+		scores, err := ds.Corpus.Evaluate(NABScores(ds.Corpus, res.Detections), nab.Profiles)
+		if err != nil {
+			return nil, err
+		}
+		res.NAB = scores
+	}
+	return res, nil
+}
+
+// add sums st into s.
+func (s *Stats) add(st Stats) {
+	s.Points += st.Points
+	s.Batches += st.Batches
+	s.Detections += st.Detections
+	s.Firing += st.Firing
+	s.Elapsed += st.Elapsed
+	for d, sp := range st.Devices {
+		if o, ok := s.Devices[d]; ok {
+			sp = Span{First: min(o.First, sp.First), Last: max(o.Last, sp.Last), Steps: o.Steps + sp.Steps}
+		}
+		s.Devices[d] = sp
+	}
+	for k := range st.StateSeries {
+		s.StateSeries[k] = true
+	}
+}
+
+// Rate returns the replay rate in points per second of wall time.
+func (s *Stats) Rate() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Points) / s.Elapsed.Seconds()
+}
+
+// ProgressLine formats running stats as one progress line.
+func ProgressLine(st Stats) string {
+	return fmt.Sprintf("backtest: %d points, %d detections, %s, %.0f points/s", st.Points, st.Detections,
+		st.Elapsed.Round(time.Second), st.Rate())
+}

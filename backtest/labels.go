@@ -1,0 +1,217 @@
+package backtest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Event is a labelled event: something happened on Device (optionally on
+// the series with Keys) from Start to End.
+type Event struct {
+	Device string
+	Keys   string // e.g. name=Ethernet1; empty: the whole device
+	Kind   string // e.g. portflap, clearBGP, link_down
+	Start  time.Time
+	End    time.Time
+	File   string // where the label was read
+	Line   int
+}
+
+// Where returns FILE:LINE of the label.
+func (e *Event) Where() string { return fmt.Sprintf("%s:%d", e.File, e.Line) }
+
+// ReadLabels reads labelled events from path in one of three formats:
+//   - JSON lines as the simulator writes labels.jsonl: device, metric,
+//     keys, kind, start, end (RFC 3339);
+//   - CSV with a header naming device (or node), start, end and optionally
+//     interface, keys, and kind (or event); other columns (the bigdama18
+//     layout's Host and Type) are ignored. Times are epoch seconds or RFC
+//     3339.
+//
+// A malformed row is an error "FILE:LINE: problem".
+func ReadLabels(path string) ([]Event, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read labels: %w", err)
+	}
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
+		return parseJSONLabels(path, b)
+	}
+	return parseCSVLabels(path, b)
+}
+
+// simLabel is a line of the simulator's labels.jsonl.
+type simLabel struct {
+	Device string    `json:"device"`
+	Metric string    `json:"metric"`
+	Keys   string    `json:"keys"`
+	Kind   string    `json:"kind"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+}
+
+func parseJSONLabels(path string, b []byte) ([]Event, error) {
+	var out []Event
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		t := bytes.TrimSpace(sc.Bytes())
+		if len(t) == 0 {
+			continue
+		}
+		var l simLabel
+		d := json.NewDecoder(bytes.NewReader(t))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&l); err != nil {
+			return nil, fmt.Errorf("%s:%d: cannot parse label: %v", path, line, err)
+		}
+		e := Event{Device: l.Device, Keys: l.Keys, Kind: l.Kind, Start: l.Start, End: l.End, File: path, Line: line}
+		if err := e.check(); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("cannot read labels %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// labelColumns are the accepted CSV header names of each field.
+var labelColumns = map[string][]string{
+	"device":    {"device", "node"},
+	"interface": {"interface"},
+	"keys":      {"keys"},
+	"start":     {"start"},
+	"end":       {"end"},
+	"kind":      {"kind", "event"},
+}
+
+func parseCSVLabels(path string, b []byte) ([]Event, error) {
+	r := csv.NewReader(bytes.NewReader(b))
+	r.FieldsPerRecord = -1
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s:1: cannot read the header: %v", path, err)
+	}
+	col := map[string]int{}
+	for i, h := range head {
+		h = strings.ToLower(strings.TrimSpace(h))
+		for f, names := range labelColumns {
+			if slices.Contains(names, h) {
+				col[f] = i
+			}
+		}
+	}
+	for _, f := range []string{"device", "start", "end"} {
+		if _, ok := col[f]; !ok {
+			return nil, fmt.Errorf("%s:1: no %s column in the header (want %s)", path, f, strings.Join(labelColumns[f], " or "))
+		}
+	}
+	var out []Event
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, fmt.Errorf("%s:%d: cannot parse row: %v", path, pe.Line, pe.Err)
+			}
+			return nil, fmt.Errorf("%s: cannot parse row: %v", path, err)
+		}
+		line, _ := r.FieldPos(0)
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		e, err := csvEvent(rec, col, path, line)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+}
+
+// csvEvent builds the event of one CSV row.
+func csvEvent(rec []string, col map[string]int, path string, line int) (Event, error) {
+	get := func(f string) string {
+		if i, ok := col[f]; ok && i < len(rec) {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	e := Event{Device: get("device"), Keys: get("keys"), Kind: get("kind"), File: path, Line: line}
+	if iface := get("interface"); iface != "" && e.Keys == "" {
+		e.Keys = "name=" + iface
+	}
+	var err error
+	if e.Start, err = parseLabelTime(get("start")); err != nil {
+		return e, fmt.Errorf("%s:%d: start: %v", path, line, err)
+	}
+	if e.End, err = parseLabelTime(get("end")); err != nil {
+		return e, fmt.Errorf("%s:%d: end: %v", path, line, err)
+	}
+	return e, e.check()
+}
+
+// parseLabelTime reads epoch seconds or RFC 3339.
+func parseLabelTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, errors.New("empty")
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f < 0 || f > 1e11 || math.IsNaN(f) {
+			return time.Time{}, fmt.Errorf("%q is out of range for epoch seconds", s)
+		}
+		return time.Unix(0, int64(math.Round(f*1e9))).UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither epoch seconds nor RFC 3339", s)
+	}
+	return t.UTC(), nil
+}
+
+// check reports a label without a device or with an end before its start.
+func (e *Event) check() error {
+	switch {
+	case e.Device == "":
+		return fmt.Errorf("%s: no device", e.Where())
+	case e.Start.IsZero() || e.End.IsZero():
+		return fmt.Errorf("%s: start and end are required", e.Where())
+	case e.End.Before(e.Start):
+		return fmt.Errorf("%s: end %s is before start %s", e.Where(), e.End.Format(time.RFC3339), e.Start.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// CheckDevices reports the first event whose device is not in devices, as
+// "FILE:LINE: unknown device ...".
+func CheckDevices(events []Event, devices map[string]bool) error {
+	for i := range events {
+		if !devices[events[i].Device] {
+			known := make([]string, 0, len(devices))
+			for d := range devices {
+				known = append(known, d)
+			}
+			slices.Sort(known)
+			if len(known) > 8 {
+				known = append(known[:8], "…")
+			}
+			return fmt.Errorf("%s: unknown device %q (the data has %s)", events[i].Where(), events[i].Device, strings.Join(known, ", "))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,222 @@
+package backtest
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/telekernel/telekernel/internal/yamlfile"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// DefaultNativePrefix is the default of Mapping.NativePrefix.
+const DefaultNativePrefix = "/native"
+
+// Leaf maps one leaf of a wide CSV export to a metric.
+type Leaf struct {
+	// Metric is the OpenConfig-style path; empty: NativePrefix/LEAF.
+	Metric string `yaml:"metric"`
+	// Kind is counter (cumulative) or gauge.
+	Kind string `yaml:"kind"`
+}
+
+// Suffix gives the kind of the leaves not listed that end in Suffix.
+type Suffix struct {
+	Suffix string `yaml:"suffix"`
+	Kind   string `yaml:"kind"`
+}
+
+// Mapping turns the columns of a wide CSV export into series. A column is
+// named PREFIX+LEAF: PREFIX an interface or location ("HundredGigE0/0/0/0",
+// "0/RP0/CPU0"; it becomes the keys name=PREFIX) or a table path with "__"
+// separators ("global__"), LEAF a lowercase hyphenated name
+// ("bytes-received"). A leaf listed in Leaves with a metric takes that
+// metric; every other leaf keeps its name under NativePrefix (table parts
+// become path elements: global__established-neighbors-count-total is
+// NativePrefix/global/established-neighbors-count-total). The kind comes
+// from Leaves, else from the first Suffixes entry the leaf ends with, else
+// DefaultKind. The zero Mapping is not usable: start from DefaultMapping.
+type Mapping struct {
+	NativePrefix string          `yaml:"native_prefix"`
+	Leaves       map[string]Leaf `yaml:"leaves"`
+	Suffixes     []Suffix        `yaml:"suffixes"`
+	DefaultKind  string          `yaml:"default_kind"`
+	// DevicePattern finds the device in a file name without its
+	// extensions: the first submatch (whole name when it does not match).
+	DevicePattern string `yaml:"device_pattern"`
+
+	device *regexp.Regexp
+}
+
+const ifCounters = "/interfaces/interface/state/counters/"
+
+// DefaultMapping returns the mapping of Cisco IOS-XR interface leaves (as
+// in the bigdama18 exports) to OpenConfig interface counters, with
+// cumulative leaves as counters and rates, loads and counts as gauges.
+func DefaultMapping() *Mapping {
+	m := &Mapping{
+		NativePrefix: DefaultNativePrefix,
+		Leaves: map[string]Leaf{
+			"bytes-received":      {ifCounters + "in-octets", "counter"},
+			"bytes-sent":          {ifCounters + "out-octets", "counter"},
+			"packets-received":    {ifCounters + "in-pkts", "counter"},
+			"packets-sent":        {ifCounters + "out-pkts", "counter"},
+			"input-drops":         {ifCounters + "in-discards", "counter"},
+			"output-drops":        {ifCounters + "out-discards", "counter"},
+			"input-errors":        {ifCounters + "in-errors", "counter"},
+			"output-errors":       {ifCounters + "out-errors", "counter"},
+			"crc-errors":          {ifCounters + "in-fcs-errors", "counter"},
+			"carrier-transitions": {ifCounters + "carrier-transitions", "counter"},
+		},
+		Suffixes: []Suffix{
+			{"-rate", "gauge"}, {"-load", "gauge"}, {"-interval", "gauge"}, {"bandwidth", "gauge"},
+			{"-count", "gauge"}, {"-counts", "gauge"}, {"-count-total", "gauge"}, {"-memory", "gauge"},
+			{"-packets", "counter"}, {"-drops", "counter"}, {"-drop", "counter"}, {"-errors", "counter"},
+			{"-failures", "counter"}, {"-messages", "counter"},
+			{"-received", "counter"}, {"-sent", "counter"}, {"-transitions", "counter"},
+			{"-processed", "counter"}, {"-interface", "counter"},
+		},
+		DefaultKind:   "gauge",
+		DevicePattern: `^([A-Za-z][A-Za-z-]*?\d+)`,
+	}
+	_ = m.compile()
+	return m
+}
+
+// LoadMapping reads a YAML override of DefaultMapping from path: leaves
+// are added or replaced, suffixes are tried before the default ones, and
+// native_prefix, default_kind and device_pattern replace the defaults when
+// set. Errors name the file, the line and the field.
+func LoadMapping(path string) (*Mapping, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read mapping: %w", err)
+	}
+	return ParseMapping(path, data)
+}
+
+// ParseMapping is LoadMapping on data named name.
+func ParseMapping(name string, data []byte) (*Mapping, error) {
+	var o Mapping
+	m := DefaultMapping()
+	err := yamlfile.Decode(name, data, &o, func() error {
+		for leaf, l := range o.Leaves {
+			if l.Kind == "" {
+				l.Kind = m.kindOf(leaf)
+				o.Leaves[leaf] = l
+			}
+			m.Leaves[leaf] = l
+		}
+		m.Suffixes = append(o.Suffixes, m.Suffixes...)
+		if o.NativePrefix != "" {
+			m.NativePrefix = strings.TrimRight(o.NativePrefix, "/")
+		}
+		if o.DefaultKind != "" {
+			m.DefaultKind = o.DefaultKind
+		}
+		if o.DevicePattern != "" {
+			m.DevicePattern = o.DevicePattern
+		}
+		return m.compile()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// compile validates the mapping and compiles its device pattern.
+func (m *Mapping) compile() error {
+	for leaf, l := range m.Leaves {
+		if _, err := parseKind(l.Kind); err != nil {
+			return fmt.Errorf("leaves.%s.kind: %w", leaf, err)
+		}
+	}
+	for i, s := range m.Suffixes {
+		if _, err := parseKind(s.Kind); err != nil {
+			return fmt.Errorf("suffixes[%d].kind: %w", i, err)
+		}
+		if s.Suffix == "" {
+			return fmt.Errorf("suffixes[%d].suffix: empty", i)
+		}
+	}
+	if _, err := parseKind(m.DefaultKind); err != nil {
+		return fmt.Errorf("default_kind: %w", err)
+	}
+	if !strings.HasPrefix(m.NativePrefix, "/") {
+		return fmt.Errorf("native_prefix: %q does not start with /", m.NativePrefix)
+	}
+	re, err := regexp.Compile(m.DevicePattern)
+	if err != nil {
+		return fmt.Errorf("device_pattern: %v", err)
+	}
+	m.device = re
+	return nil
+}
+
+// parseKind accepts counter and gauge: a wide export has no state columns.
+func parseKind(s string) (schemas.Kind, error) {
+	switch s {
+	case "counter":
+		return schemas.KindCounter, nil
+	case "gauge":
+		return schemas.KindGauge, nil
+	}
+	return 0, fmt.Errorf("%q is not counter or gauge", s)
+}
+
+// kindOf returns the kind name of a leaf not listed in Leaves.
+func (m *Mapping) kindOf(leaf string) string {
+	for _, s := range m.Suffixes {
+		if strings.HasSuffix(leaf, s.Suffix) {
+			return s.Kind
+		}
+	}
+	return m.DefaultKind
+}
+
+// Column is a wide CSV column mapped to a series.
+type Column struct {
+	Metric string
+	Keys   string
+	Kind   schemas.Kind
+}
+
+// prefixRE matches an interface or location prefix: letters (optional),
+// digits, then /LETTERSdigits parts, an optional .subinterface
+// ("HundredGigE0/0/0/10", "0/RP0/CPU0", "Bundle-Ether1.100").
+var prefixRE = regexp.MustCompile(`^(?:[A-Za-z][A-Za-z-]*)?\d+(?:/[A-Za-z]*\d+)*(?:\.\d+)?`)
+
+// Column maps a column name to its series.
+func (m *Mapping) Column(name string) Column {
+	var keys, leaf, table string
+	if p := prefixRE.FindString(name); p != "" && len(p) < len(name) && isLeafStart(name[len(p)]) {
+		keys, leaf = "name="+p, name[len(p):]
+	} else if i := strings.LastIndex(name, "__"); i >= 0 {
+		table, leaf = strings.ReplaceAll(name[:i], "__", "/")+"/", name[i+2:]
+	} else {
+		leaf = name
+	}
+	l, ok := m.Leaves[leaf]
+	if !ok {
+		l = Leaf{Kind: m.kindOf(leaf)}
+	}
+	metric := l.Metric
+	if metric == "" {
+		metric = m.NativePrefix + "/" + table + leaf
+	}
+	kind, _ := parseKind(l.Kind) // validated by compile
+	return Column{Metric: metric, Keys: keys, Kind: kind}
+}
+
+func isLeafStart(c byte) bool { return c >= 'a' && c <= 'z' }
+
+// Device returns the device of a file name (without folders and extensions)
+// by DevicePattern.
+func (m *Mapping) Device(base string) string {
+	if s := m.device.FindStringSubmatch(base); len(s) > 1 && s[1] != "" {
+		return s[1]
+	}
+	return base
+}

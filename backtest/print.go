@@ -1,0 +1,166 @@
+package backtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// PrintTable writes the results side by side (one column per
+// configuration): the replay, the events detected with their latencies, the
+// false incidents, the NAB scores when present, then one row per event and
+// one per device.
+func PrintTable(w io.Writer, results []*Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
+	row := func(label string, f func(r *Result) string) {
+		cells := []string{label}
+		for _, r := range results {
+			cells = append(cells, f(r))
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+	}
+	row("configuration", func(r *Result) string { return r.Name })
+	row("points replayed", func(r *Result) string { return fmt.Sprint(r.Stats.Points) })
+	row("replay wall time", func(r *Result) string {
+		return fmt.Sprintf("%v (%.0f points/s)", r.Stats.Elapsed.Round(time.Millisecond), r.Stats.Rate())
+	})
+	row("firing detections", func(r *Result) string { return fmt.Sprint(r.Stats.Firing) })
+	if results[0].Report != nil {
+		printReport(row)
+	}
+	if len(results[0].NAB) > 0 {
+		for i, ps := range results[0].NAB {
+			row("NAB "+ps.Profile.Name, func(r *Result) string { return fmt.Sprintf("%.2f", r.NAB[i].Normalized) })
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if results[0].Report == nil {
+		return nil
+	}
+	fmt.Fprintln(w)
+	if err := printEvents(w, results); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	return printDevices(w, results)
+}
+
+func printReport(row func(string, func(r *Result) string)) {
+	row("events detected", func(r *Result) string {
+		return fmt.Sprintf("%d/%d", r.Report.Detected, len(r.Report.Events))
+	})
+	row("  within 30 s", func(r *Result) string { return fmt.Sprint(r.Report.Within30s) })
+	row("  state-based within one sample", func(r *Result) string { return fmt.Sprint(r.Report.StateWithinOneSample) })
+	row("  median / max latency", func(r *Result) string {
+		if r.Report.Detected == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%v / %v", r.Report.MedianLatency.Round(time.Second), r.Report.MaxLatency.Round(time.Second))
+	})
+	row("missed events", func(r *Result) string { return fmt.Sprint(r.Report.Missed) })
+	row("device-hours", func(r *Result) string { return fmt.Sprintf("%.2f", r.Report.DeviceHours) })
+	row("false incidents (outside every event)", func(r *Result) string {
+		return fmt.Sprintf("%d (%.2f per device-hour)", r.Report.FalseAny, r.Report.FalseAnyPerDeviceHour)
+	})
+	row("false incidents (outside own events)", func(r *Result) string {
+		return fmt.Sprintf("%d (%.2f per device-hour)", r.Report.FalseOwn, r.Report.FalseOwnPerDeviceHour)
+	})
+}
+
+// printEvents writes one row per event: where it was labelled, its device,
+// kind and start, and per configuration the latency (with the detecting
+// metric) or "missed".
+func printEvents(w io.Writer, results []*Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	head := "event\tdevice\tkind\tstart"
+	for _, r := range results {
+		head += "\t" + r.Name
+	}
+	fmt.Fprintln(tw, head)
+	for i, ev := range results[0].Report.Events {
+		line := fmt.Sprintf("%s:%d\t%s\t%s\t%s", filepath.Base(ev.File), ev.Line, ev.Device, ev.Kind, ev.Start.Format(time.RFC3339))
+		for _, r := range results {
+			line += "\t" + eventCell(&r.Report.Events[i])
+		}
+		fmt.Fprintln(tw, line)
+	}
+	return tw.Flush()
+}
+
+func eventCell(e *EventResult) string {
+	if !e.Detected {
+		return "missed"
+	}
+	s := fmt.Sprintf("%+v %s", e.Latency.Round(time.Second), shortMetric(e.Metric))
+	if e.StateDetected {
+		s += fmt.Sprintf(" (state %+v)", e.StateLatency.Round(time.Second))
+	}
+	return s
+}
+
+// shortMetric is the last element of a metric path.
+func shortMetric(m string) string { return m[strings.LastIndexByte(m, '/')+1:] }
+
+// printDevices writes per device its hours and, per configuration, its
+// firing detections and false incidents (outside every event / outside its
+// own events).
+func printDevices(w io.Writer, results []*Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	head := "device\thours"
+	for _, r := range results {
+		head += "\t" + r.Name + " firing / false any / false own"
+	}
+	fmt.Fprintln(tw, head)
+	for i, d := range results[0].Report.Devices {
+		line := fmt.Sprintf("%s\t%.2f", d.Device, d.Hours)
+		for _, r := range results {
+			if i >= len(r.Report.Devices) {
+				line += "\t-"
+				continue
+			}
+			rd := r.Report.Devices[i]
+			line += fmt.Sprintf("\t%d / %d / %d", rd.Firing, rd.FalseAny, rd.FalseOwn)
+		}
+		fmt.Fprintln(tw, line)
+	}
+	return tw.Flush()
+}
+
+// jsonResult is the JSON form of a Result.
+type jsonResult struct {
+	Name       string    `json:"name"`
+	Points     int64     `json:"points"`
+	ElapsedSec float64   `json:"elapsed_seconds"`
+	Detections int       `json:"detections"`
+	Firing     int       `json:"firing"`
+	Report     *Report   `json:"report,omitempty"`
+	NAB        []nabJSON `json:"nab,omitempty"`
+}
+
+type nabJSON struct {
+	Profile string  `json:"profile"`
+	Score   float64 `json:"score"`
+}
+
+// PrintJSON writes the results as one JSON document (an array, one object
+// per configuration; detections themselves are not included).
+func PrintJSON(w io.Writer, results []*Result) error {
+	out := make([]jsonResult, 0, len(results))
+	for _, r := range results {
+		j := jsonResult{Name: r.Name, Points: r.Stats.Points, ElapsedSec: r.Stats.Elapsed.Seconds(),
+			Detections: r.Stats.Detections, Firing: r.Stats.Firing, Report: r.Report}
+		for _, ps := range r.NAB {
+			j.NAB = append(j.NAB, nabJSON{ps.Profile.Name, ps.Normalized})
+		}
+		out = append(out, j)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

@@ -1,0 +1,259 @@
+package backtest
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// Scoring windows, as issue 12 defines them.
+const (
+	// DefaultBefore is how long before an event's start a detection still
+	// counts for it (device clocks and label times disagree by seconds).
+	DefaultBefore = 10 * time.Second
+	// DefaultAfter is how long after an event's end its effects (routing
+	// convergence, traffic returning) may still be detected.
+	DefaultAfter = 300 * time.Second
+	// DefaultMerge joins firing detections of one device into one incident
+	// while each comes within DefaultMerge of the previous one.
+	DefaultMerge = 60 * time.Second
+)
+
+// Exposure is how much of a device a backtest saw.
+type Exposure struct {
+	Hours    float64       // event-time span of its samples, summed over replays
+	Interval time.Duration // mean time between its sample timestamps
+}
+
+// Exposures returns the devices' exposure over one or more replays (for
+// example one per experiment of a data set).
+func Exposures(runs ...Stats) map[string]Exposure {
+	span := map[string]int64{}
+	steps := map[string]int64{}
+	for _, st := range runs {
+		for d, sp := range st.Devices {
+			span[d] += sp.Last - sp.First
+			steps[d] += sp.Steps
+		}
+	}
+	out := make(map[string]Exposure, len(span))
+	for d, ns := range span {
+		e := Exposure{Hours: float64(ns) / float64(time.Hour)}
+		if steps[d] > 0 {
+			e.Interval = time.Duration(ns / steps[d])
+		}
+		out[d] = e
+	}
+	return out
+}
+
+// EventResult is how one labelled event was detected.
+type EventResult struct {
+	Event
+	Detected bool
+	// Latency is from the event's start to the event time of the first
+	// firing detection on its device in the event's window (negative when
+	// it came just before the labelled start).
+	Latency  time.Duration
+	Metric   string // of that detection
+	Keys     string
+	Detector string
+	// StateDetected is whether a state-based detection came in the window;
+	// StateLatency is the first one's latency, and WithinOneSample whether
+	// it came no later than one sample interval after the start.
+	StateDetected   bool
+	StateLatency    time.Duration
+	WithinOneSample bool
+}
+
+// DeviceResult is one device's false incidents.
+type DeviceResult struct {
+	Device string
+	Hours  float64
+	Firing int // firing detections
+	// FalseAny are the incidents outside every event window of the data
+	// set; FalseOwn those outside the windows of the device's own events.
+	FalseAny, FalseOwn int
+}
+
+// Report is the score of a backtest against labelled events.
+type Report struct {
+	Events                []EventResult
+	Detected, Missed      int
+	Within30s             int           // detected with latency ≤ 30 s
+	StateWithinOneSample  int           // state-based detection within one sample
+	MedianLatency         time.Duration // over detected events
+	MaxLatency            time.Duration
+	Firing                int
+	DeviceHours           float64
+	FalseAny, FalseOwn    int     // incidents, see DeviceResult
+	FalseAnyPerDeviceHour float64 // FalseAny / DeviceHours
+	FalseOwnPerDeviceHour float64
+	Devices               []DeviceResult
+}
+
+// Scoring holds the windows of Score; zero fields take the defaults.
+type Scoring struct {
+	Before, After, Merge time.Duration
+	// IsState tells state-based detections; nil: none are.
+	IsState func(*schemas.Detection) bool
+}
+
+func (s Scoring) withDefaults() Scoring {
+	s.Before = cmp.Or(s.Before, DefaultBefore)
+	s.After = cmp.Or(s.After, DefaultAfter)
+	s.Merge = cmp.Or(s.Merge, DefaultMerge)
+	if s.IsState == nil {
+		s.IsState = func(*schemas.Detection) bool { return false }
+	}
+	return s
+}
+
+// StateBased returns an IsState for Scoring: a detection is state-based
+// when its series carried state samples in the replays, or when its
+// detector names a state detector ("state", "flapping", "link_down", …).
+func StateBased(runs ...Stats) func(*schemas.Detection) bool {
+	series := map[schemas.SeriesKey]bool{}
+	for _, st := range runs {
+		for k := range st.StateSeries {
+			series[k] = true
+		}
+	}
+	return func(d *schemas.Detection) bool {
+		if series[schemas.SeriesKey{Device: d.Device, Metric: d.Metric, Keys: d.Keys}] {
+			return true
+		}
+		n := strings.ToLower(d.Detector)
+		return strings.Contains(n, "state") || strings.Contains(n, "flap") || strings.Contains(n, "down")
+	}
+}
+
+// Score matches firing detections to events: an event is detected by the
+// first firing detection on its device with an event time in
+// [start − Before, end + After]. Firing detections outside every window
+// become false incidents (on one device, each within Merge of the previous
+// one joins its incident), counted against every event of the data set (an
+// event's effects show on its peers and links) and against the device's
+// own events, per device-hour of exposure.
+func Score(events []Event, dets []schemas.Detection, exp map[string]Exposure, sc Scoring) Report {
+	sc = sc.withDefaults()
+	firing := firingByDevice(dets)
+	r := Report{}
+	var lat []time.Duration
+	for _, ev := range events {
+		er := scoreEvent(ev, firing[ev.Device], exp[ev.Device].Interval, sc)
+		if er.Detected {
+			r.Detected++
+			lat = append(lat, er.Latency)
+			if er.Latency <= 30*time.Second {
+				r.Within30s++
+			}
+		} else {
+			r.Missed++
+		}
+		if er.WithinOneSample {
+			r.StateWithinOneSample++
+		}
+		r.Events = append(r.Events, er)
+	}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		r.MedianLatency, r.MaxLatency = lat[(len(lat)-1)/2], lat[len(lat)-1]
+	}
+	devices := make([]string, 0, len(exp))
+	for d := range exp {
+		devices = append(devices, d)
+	}
+	for d := range firing {
+		if _, ok := exp[d]; !ok {
+			devices = append(devices, d)
+		}
+	}
+	slices.Sort(devices)
+	for _, d := range devices {
+		fd := firing[d]
+		dr := DeviceResult{Device: d, Hours: exp[d].Hours, Firing: len(fd)}
+		dr.FalseAny = incidents(fd, events, "", sc)
+		dr.FalseOwn = incidents(fd, events, d, sc)
+		r.Firing += dr.Firing
+		r.DeviceHours += dr.Hours
+		r.FalseAny += dr.FalseAny
+		r.FalseOwn += dr.FalseOwn
+		r.Devices = append(r.Devices, dr)
+	}
+	if r.DeviceHours > 0 {
+		r.FalseAnyPerDeviceHour = float64(r.FalseAny) / r.DeviceHours
+		r.FalseOwnPerDeviceHour = float64(r.FalseOwn) / r.DeviceHours
+	}
+	return r
+}
+
+// firingByDevice returns the firing detections per device in event-time
+// order.
+func firingByDevice(dets []schemas.Detection) map[string][]*schemas.Detection {
+	out := map[string][]*schemas.Detection{}
+	for i := range dets {
+		if dets[i].State == schemas.StateFiring {
+			out[dets[i].Device] = append(out[dets[i].Device], &dets[i])
+		}
+	}
+	for _, ds := range out {
+		slices.SortStableFunc(ds, func(a, b *schemas.Detection) int { return a.EventTime.Compare(b.EventTime) })
+	}
+	return out
+}
+
+// scoreEvent finds the first firing detection, and the first state-based
+// one, of fd (one device's, in event-time order) in ev's window.
+func scoreEvent(ev Event, fd []*schemas.Detection, interval time.Duration, sc Scoring) EventResult {
+	er := EventResult{Event: ev}
+	lo, hi := ev.Start.Add(-sc.Before), ev.End.Add(sc.After)
+	for _, d := range fd {
+		if d.EventTime.Before(lo) || d.EventTime.After(hi) {
+			continue
+		}
+		if !er.Detected {
+			er.Detected, er.Latency = true, d.EventTime.Sub(ev.Start)
+			er.Metric, er.Keys, er.Detector = d.Metric, d.Keys, d.Detector
+		}
+		if !er.StateDetected && sc.IsState(d) {
+			er.StateDetected, er.StateLatency = true, d.EventTime.Sub(ev.Start)
+			er.WithinOneSample = er.StateLatency <= interval
+		}
+	}
+	return er
+}
+
+// incidents counts the incidents of fd (one device's firing detections in
+// event-time order) outside the windows of events: of every event when
+// device is "", else of that device's events only.
+func incidents(fd []*schemas.Detection, events []Event, device string, sc Scoring) int {
+	n := 0
+	var last time.Time
+	for _, d := range fd {
+		if inAnyWindow(d.EventTime, events, device, sc) {
+			continue
+		}
+		if n == 0 || d.EventTime.Sub(last) > sc.Merge {
+			n++
+		}
+		last = d.EventTime
+	}
+	return n
+}
+
+func inAnyWindow(t time.Time, events []Event, device string, sc Scoring) bool {
+	for i := range events {
+		ev := &events[i]
+		if device != "" && ev.Device != device {
+			continue
+		}
+		if !t.Before(ev.Start.Add(-sc.Before)) && !t.After(ev.End.Add(sc.After)) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,225 @@
+package backtest
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// WideSourceName is the source column of samples imported from wide CSV.
+const WideSourceName = "wide-csv"
+
+// wideSource replays wide CSV files one after the other, one batch per row.
+type wideSource struct {
+	m     *Mapping
+	paths []string
+	next  int
+
+	f       *os.File
+	r       *csv.Reader
+	path    string
+	line    int
+	device  string
+	timeCol int
+	cols    []int    // CSV column of each mapped column
+	series  []Column // mapped columns
+	batch   []schemas.Sample
+}
+
+// OpenWide returns a Source over wide CSV files (gzip when the name ends in
+// .gz): a header row naming the columns, a time column named "time" (epoch
+// seconds, fractions allowed), an optional unnamed index column, and one
+// column per feature mapped by m. The device of a file is m.Device of its
+// name. Each row is one batch; empty cells are skipped, not zeros. Files
+// are read one at a time in the order given.
+func OpenWide(paths []string, m *Mapping) (Source, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("cannot open wide CSV: no files")
+	}
+	return &wideSource{m: m, paths: paths}, nil
+}
+
+// WideDevice returns the device of a wide CSV file by m.
+func WideDevice(path string, m *Mapping) string { return m.Device(wideBase(path)) }
+
+// wideBase is the file name without folders and .csv/.gz extensions.
+func wideBase(path string) string {
+	b := filepath.Base(path)
+	b = strings.TrimSuffix(b, ".gz")
+	return strings.TrimSuffix(b, ".csv")
+}
+
+// GroupWide groups wide CSV files by what their names hold besides the
+// device ("leaf1bgpclear_first" and "spine2bgpclear_first" are both
+// "bgpclear_first"): the recordings of one experiment, to be replayed
+// together and apart from the other experiments. Groups and files are in
+// name order.
+func GroupWide(paths []string, m *Mapping) (names []string, groups [][]string) {
+	by := map[string][]string{}
+	for _, p := range paths {
+		b := wideBase(p)
+		g := strings.TrimPrefix(b, m.Device(b))
+		by[g] = append(by[g], p)
+	}
+	for g := range by {
+		names = append(names, g)
+	}
+	slices.Sort(names)
+	for _, g := range names {
+		slices.Sort(by[g])
+		groups = append(groups, by[g])
+	}
+	return names, groups
+}
+
+// Next implements Source.
+func (s *wideSource) Next(ctx context.Context) ([]schemas.Sample, error) {
+	for {
+		if s.r == nil {
+			if s.next >= len(s.paths) {
+				return nil, io.EOF
+			}
+			if err := s.open(s.paths[s.next]); err != nil {
+				return nil, err
+			}
+			s.next++
+		}
+		rec, err := s.r.Read()
+		if errors.Is(err, io.EOF) {
+			s.closeFile()
+			continue
+		}
+		s.line++
+		if err != nil {
+			return nil, fmt.Errorf("cannot read %s: %w", s.path, err)
+		}
+		if err := s.row(rec); err != nil {
+			return nil, err
+		}
+		if len(s.batch) > 0 {
+			return s.batch, nil
+		}
+	}
+}
+
+// row fills s.batch from one CSV row.
+func (s *wideSource) row(rec []string) error {
+	s.batch = s.batch[:0]
+	if s.timeCol >= len(rec) {
+		return fmt.Errorf("%s:%d: cannot read row: %d fields", s.path, s.line, len(rec))
+	}
+	sec, err := strconv.ParseFloat(strings.TrimSpace(rec[s.timeCol]), 64)
+	if err != nil || sec < 0 || sec > 1e11 {
+		return fmt.Errorf("%s:%d: cannot read time %q: not epoch seconds", s.path, s.line, rec[s.timeCol])
+	}
+	ts := int64(math.Round(sec * 1e9))
+	for i, c := range s.cols {
+		if c >= len(rec) {
+			break
+		}
+		cell := strings.TrimSpace(rec[c])
+		if cell == "" {
+			continue
+		}
+		col := &s.series[i]
+		smp := schemas.Sample{TS: ts, Device: s.device, Metric: col.Metric, Keys: col.Keys, Kind: col.Kind, Source: WideSourceName}
+		if !parseCell(cell, &smp) {
+			return fmt.Errorf("%s:%d: cannot read column %d %q: %q is not a number", s.path, s.line, c+1, col.Metric, cell)
+		}
+		s.batch = append(s.batch, smp)
+	}
+	return nil
+}
+
+// parseCell sets smp's value from cell: counters at full uint64 precision
+// when written as integers, else through float64 (exports that print
+// counters as "99648733.0").
+func parseCell(cell string, smp *schemas.Sample) bool {
+	if smp.Kind == schemas.KindCounter {
+		if u, err := strconv.ParseUint(cell, 10, 64); err == nil {
+			smp.U64 = u
+			return true
+		}
+		f, err := strconv.ParseFloat(cell, 64)
+		if err != nil || f < 0 || f >= math.MaxUint64 || math.IsNaN(f) {
+			return false
+		}
+		smp.U64 = uint64(f)
+		return true
+	}
+	f, err := strconv.ParseFloat(cell, 64)
+	if err != nil {
+		return false
+	}
+	smp.F64 = f
+	return true
+}
+
+// open opens path and maps its header.
+func (s *wideSource) open(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("cannot open wide CSV: %w", err)
+	}
+	var r io.Reader = bufio.NewReaderSize(f, 1<<16)
+	if strings.HasSuffix(path, ".gz") {
+		gz, err := gzip.NewReader(r)
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("cannot read %s: %w", path, err)
+		}
+		r = gz
+	}
+	s.f, s.path, s.line, s.device = f, path, 1, WideDevice(path, s.m)
+	s.r = csv.NewReader(r)
+	s.r.ReuseRecord = true
+	head, err := s.r.Read()
+	if err != nil {
+		s.closeFile()
+		return fmt.Errorf("cannot read the header of %s: %w", path, err)
+	}
+	s.timeCol, s.cols, s.series = -1, s.cols[:0], s.series[:0]
+	for i, name := range head {
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "time":
+			s.timeCol = i
+		case name == "":
+			// the unnamed row index
+		default:
+			s.cols = append(s.cols, i)
+			s.series = append(s.series, s.m.Column(name))
+		}
+	}
+	if s.timeCol < 0 {
+		s.closeFile()
+		return fmt.Errorf("cannot read %s: no time column in the header", path)
+	}
+	return nil
+}
+
+func (s *wideSource) closeFile() {
+	if s.f != nil {
+		s.f.Close()
+	}
+	s.f, s.r = nil, nil
+}
+
+// Close implements Source.
+func (s *wideSource) Close() error {
+	s.closeFile()
+	s.next = len(s.paths)
+	return nil
+}
