@@ -230,8 +230,7 @@ func (d *Detector) inBand(lx float64, s *Score) {
 	if d.run > 0 && !d.shifted {
 		// A run outside the band that fired nothing counts in the spread
 		// as 2·log(Ratio) per point.
-		c := 2 * d.lnR
-		d.dev = c + (d.dev-c)*math.Pow(1-d.cfg.Alpha, float64(d.run))
+		d.spread(int(d.run))
 	}
 	d.run, d.dir = 0, 0
 	a := d.cfg.Alpha
@@ -244,8 +243,20 @@ func (d *Detector) inBand(lx float64, s *Score) {
 		d.calm++
 		if int(d.calm) >= d.cfg.Clear {
 			d.shifted, d.calm, s.Back = false, 0, true
+			// A shift that ends counts its Confirm points in the spread:
+			// a series that keeps shifting on its own (a quiet port with
+			// bursts of a few bytes) stops firing, while shifts far apart
+			// (the spread decays by Alpha per point) each fire.
+			d.spread(d.cfg.Confirm)
 		}
 	}
+}
+
+// spread counts k points outside the band in the spread, each as
+// 2·log(Ratio).
+func (d *Detector) spread(k int) {
+	c := 2 * d.lnR
+	d.dev = c + (d.dev-c)*math.Pow(1-d.cfg.Alpha, float64(k))
 }
 
 // outside counts a point outside the band: it fires a shift after

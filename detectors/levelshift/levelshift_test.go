@@ -125,6 +125,21 @@ func TestQuiet(t *testing.T) {
 		signed[i] -= 1
 	}
 	f("around zero", signed)
+
+	// A quiet port: steady at first, then bursts of a few bytes with
+	// zeros between them. Its first zero runs can fire (nothing told them
+	// apart from a failure yet), then the shifts count in its spread and
+	// it falls silent.
+	quiet := traffic(rng, 40, 50)
+	for len(quiet) < 2000 {
+		quiet = append(quiet, repeat(0, 2+rng.IntN(5))...)
+		for range 1 + rng.IntN(4) {
+			quiet = append(quiet, 20+40*rng.Float64())
+		}
+	}
+	if fired, _ := events(t, quiet); len(fired) > 2 || len(fired) > 0 && fired[len(fired)-1] > 100 {
+		t.Errorf("quiet port: fired at %v, want at most twice, near the start", fired)
+	}
 }
 
 // Prefix property: the scores of a prefix do not change when more points
