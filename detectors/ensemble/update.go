@@ -213,7 +213,10 @@ const WarmFloor = 2
 // run ends without an alert (see Update).
 func (e *Ensemble) calibrate(raw *[numMembers]float64, ready Mask, hold, pend bool, r *Result) float64 {
 	c := &e.sh.cfg
-	floor := WarmFloor * c.MinZ
+	floor := 0.0
+	if c.MinZ > 0 {
+		floor = likelihood.Log(WarmFloor * c.MinZ)
+	}
 	best := -1.0
 	for m := Member(0); m < numMembers; m++ {
 		if !ready.Has(m) || m == LevelShift {
@@ -226,15 +229,16 @@ func (e *Ensemble) calibrate(raw *[numMembers]float64, ready Mask, hold, pend bo
 			cal.Raise(e.pend[m])
 			e.pend[m] = 0
 		}
-		ratio := cal.Ratio(raw[m], floor)
+		g := likelihood.Log(raw[m])
+		ratio := cal.RatioLog(g, floor)
 		switch {
 		case !hold:
-			cal.Add(raw[m])
+			cal.AddLog(g)
 		case pend:
-			cal.Skip(raw[m])
-			e.pend[m] = max(e.pend[m], likelihood.Log(raw[m]))
+			cal.SkipLog(g)
+			e.pend[m] = max(e.pend[m], g)
 		default:
-			cal.Skip(raw[m])
+			cal.SkipLog(g)
 		}
 		s := ratio / (1 + ratio)
 		if s >= c.Fire {

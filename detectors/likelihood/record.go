@@ -71,8 +71,9 @@ func NewRecord(cfg RecordConfig) (*Record, error) {
 // Update adds a raw score (≥ 0; NaN counts as 0) and returns its ratio to
 // the previous record, 0 while warming up. It is Ratio(raw, 0) then Add(raw).
 func (r *Record) Update(raw float64) float64 {
-	ratio := r.Ratio(raw, 0)
-	r.Add(raw)
+	g := logScore(raw)
+	ratio := r.RatioLog(g, 0)
+	r.AddLog(g)
 	return ratio
 }
 
@@ -91,20 +92,27 @@ func logScore(raw float64) float64 {
 // score) whichever is larger: a caller that knows what is far off in any
 // case can score before the record has seen enough.
 func (r *Record) Ratio(raw, floor float64) float64 {
-	g := logScore(raw)
+	return r.RatioLog(logScore(raw), logScore(floor))
+}
+
+// RatioLog is Ratio with the score and the floor given as Log(raw) and
+// Log(floor), for a caller that needs the log score more than once.
+func (r *Record) RatioLog(g, floor float64) float64 {
 	switch {
 	case r.n >= uint64(r.cfg.MinPoints) && r.max > 0:
 		return g / r.max
 	case floor > 0:
-		return g / max(r.max, logScore(floor))
+		return g / max(r.max, floor)
 	}
 	return 0
 }
 
 // Add adds a raw score to the record: the record decays by one point and
 // becomes the score's log(1 + raw) if that is larger.
-func (r *Record) Add(raw float64) {
-	g := logScore(raw)
+func (r *Record) Add(raw float64) { r.AddLog(logScore(raw)) }
+
+// AddLog is Add with the score given as Log(raw).
+func (r *Record) AddLog(g float64) {
 	if g != 0 {
 		r.n++
 	}
@@ -114,8 +122,11 @@ func (r *Record) Add(raw float64) {
 // Skip counts a raw score that is kept out of the record (a point of an
 // incident): the record decays by one point and the warm-up counts it,
 // but the record does not rise. Raise can add it later.
-func (r *Record) Skip(raw float64) {
-	if logScore(raw) != 0 {
+func (r *Record) Skip(raw float64) { r.SkipLog(logScore(raw)) }
+
+// SkipLog is Skip with the score given as Log(raw).
+func (r *Record) SkipLog(g float64) {
+	if g != 0 {
 		r.n++
 	}
 	r.max *= 1 - r.cfg.Decay
