@@ -200,12 +200,6 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 	return r
 }
 
-// WarmFloor times Config.MinZ is, with the gate, the least record a
-// member's score is compared with while its record warms up
-// (Calibration.MinPoints non-zero scores): a point that far off the
-// baseline fires from the member's first scores on.
-const WarmFloor = 2
-
 // calibrate turns the ready members' raw scores into calibrated scores,
 // sets r.Fired and r.Top, and returns the best score (-1 when no member
 // is ready). A held point's scores are kept out of the records, and when
@@ -213,10 +207,6 @@ const WarmFloor = 2
 // run ends without an alert (see Update).
 func (e *Ensemble) calibrate(raw *[numMembers]float64, ready Mask, hold, pend bool, r *Result) float64 {
 	c := &e.sh.cfg
-	floor := 0.0
-	if c.MinZ > 0 {
-		floor = likelihood.Log(WarmFloor * c.MinZ)
-	}
 	best := -1.0
 	for m := Member(0); m < numMembers; m++ {
 		if !ready.Has(m) || m == LevelShift {
@@ -230,7 +220,7 @@ func (e *Ensemble) calibrate(raw *[numMembers]float64, ready Mask, hold, pend bo
 			e.pend[m] = 0
 		}
 		g := likelihood.Log(raw[m])
-		ratio := cal.RatioLog(g, floor)
+		ratio := cal.RatioLog(g)
 		switch {
 		case !hold:
 			cal.AddLog(g)

@@ -66,9 +66,8 @@ func BenchmarkRecord(b *testing.B) {
 	}
 }
 
-// TestRecordHeldScores: a floor scores during the warm-up; a skipped score
-// counts towards the warm-up and lets the record decay but does not raise
-// it until Raise.
+// TestRecordHeldScores: a skipped score counts towards the warm-up and
+// lets the record decay but does not raise it until Raise.
 func TestRecordHeldScores(t *testing.T) {
 	r, _ := NewRecord(RecordConfig{MinPoints: 3, Decay: 0.5})
 	f := func(step string, got, want float64) {
@@ -77,16 +76,14 @@ func TestRecordHeldScores(t *testing.T) {
 			t.Errorf("%s: %v, want %v", step, got, want)
 		}
 	}
-	f("warming up, no floor", r.Ratio(10, 0), 0)
-	f("warming up, floor 3", r.Ratio(15, 3), math.Log(16)/math.Log(4))
-	r.Add(3) // record log 4, 1 score
-	f("the record beats the floor", r.Ratio(15, 1), math.Log(16)/math.Log(4))
+	f("warming up", r.Ratio(10), 0)
+	r.Add(3)    // record log 4, 1 score
 	r.Skip(100) // record log 4 · 0.5, 2 scores
 	f("a skipped score does not raise it", r.Max(), math.Log(4)/2)
 	r.Raise(math.Log(8))
 	f("raised", r.Max(), math.Log(8))
 	r.Add(0) // zero does not count: 2 scores
-	f("still warming up", r.Ratio(7, 0), 0)
+	f("still warming up", r.Ratio(7), 0)
 	r.Add(1) // 3 scores: warm; record max(log 8 · 0.25, log 2) = log 2
-	f("warm: the floor is ignored", r.Ratio(7, 100), 3)
+	f("warm", r.Ratio(7), 3)
 }

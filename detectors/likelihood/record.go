@@ -72,7 +72,7 @@ func NewRecord(cfg RecordConfig) (*Record, error) {
 // the previous record, 0 while warming up. It is Ratio(raw, 0) then Add(raw).
 func (r *Record) Update(raw float64) float64 {
 	g := logScore(raw)
-	ratio := r.RatioLog(g, 0)
+	ratio := r.RatioLog(g)
 	r.AddLog(g)
 	return ratio
 }
@@ -86,23 +86,15 @@ func logScore(raw float64) float64 {
 	return math.Log1p(min(raw, 1e300))
 }
 
-// Ratio returns raw's ratio to the current record without adding it.
-// While the record warms up (MinPoints non-zero scores), the ratio is 0,
-// or, when floor is positive, the ratio to the record or to floor (a raw
-// score) whichever is larger: a caller that knows what is far off in any
-// case can score before the record has seen enough.
-func (r *Record) Ratio(raw, floor float64) float64 {
-	return r.RatioLog(logScore(raw), logScore(floor))
-}
+// Ratio returns raw's ratio to the current record without adding it, 0
+// while the record warms up (MinPoints non-zero scores).
+func (r *Record) Ratio(raw float64) float64 { return r.RatioLog(logScore(raw)) }
 
-// RatioLog is Ratio with the score and the floor given as Log(raw) and
-// Log(floor), for a caller that needs the log score more than once.
-func (r *Record) RatioLog(g, floor float64) float64 {
-	switch {
-	case r.n >= uint64(r.cfg.MinPoints) && r.max > 0:
+// RatioLog is Ratio with the score given as Log(raw), for a caller that
+// needs the log score more than once.
+func (r *Record) RatioLog(g float64) float64 {
+	if r.n >= uint64(r.cfg.MinPoints) && r.max > 0 {
 		return g / r.max
-	case floor > 0:
-		return g / max(r.max, floor)
 	}
 	return 0
 }
