@@ -40,7 +40,7 @@ func spikeBatches(n, spikeAt int) ([][]schemas.Sample, int64) {
 // replay.
 func TestRunFiresOnSpike(t *testing.T) {
 	batches, step := spikeBatches(800, 600)
-	dets, st, err := Run(context.Background(), pipeline.DetectConfig{}, Batches(batches))
+	dets, st, err := Run(context.Background(), pipeline.DetectConfig{}, Batches(batches), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

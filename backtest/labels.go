@@ -19,13 +19,13 @@ import (
 // Event is a labelled event: something happened on Device (optionally on
 // the series with Keys) from Start to End.
 type Event struct {
-	Device string
-	Keys   string // e.g. name=Ethernet1; empty: the whole device
-	Kind   string // e.g. portflap, clearBGP, link_down
-	Start  time.Time
-	End    time.Time
-	File   string // where the label was read
-	Line   int
+	Device string    `json:"device"`
+	Keys   string    `json:"keys,omitempty"` // e.g. name=Ethernet1; empty: the whole device
+	Kind   string    `json:"kind,omitempty"` // e.g. portflap, clearBGP, link_down
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	File   string    `json:"file"` // where the label was read
+	Line   int       `json:"line"`
 }
 
 // Where returns FILE:LINE of the label.

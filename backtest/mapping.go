@@ -45,6 +45,8 @@ type Mapping struct {
 	// DevicePattern finds the device in a file name without its
 	// extensions: the first submatch (whole name when it does not match).
 	DevicePattern string `yaml:"device_pattern"`
+	// Device, when set, is the device of every file (one file per run).
+	Device string `yaml:"device"`
 
 	device *regexp.Regexp
 }
@@ -87,7 +89,8 @@ func DefaultMapping() *Mapping {
 // LoadMapping reads a YAML override of DefaultMapping from path: leaves
 // are added or replaced, suffixes are tried before the default ones, and
 // native_prefix, default_kind and device_pattern replace the defaults when
-// set. Errors name the file, the line and the field.
+// set. A listed leaf without a kind takes it from the merged suffixes and
+// default kind. Errors name the file, the line and the field.
 func LoadMapping(path string) (*Mapping, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -101,13 +104,6 @@ func ParseMapping(name string, data []byte) (*Mapping, error) {
 	var o Mapping
 	m := DefaultMapping()
 	err := yamlfile.Decode(name, data, &o, func() error {
-		for leaf, l := range o.Leaves {
-			if l.Kind == "" {
-				l.Kind = m.kindOf(leaf)
-				o.Leaves[leaf] = l
-			}
-			m.Leaves[leaf] = l
-		}
 		m.Suffixes = append(o.Suffixes, m.Suffixes...)
 		if o.NativePrefix != "" {
 			m.NativePrefix = strings.TrimRight(o.NativePrefix, "/")
@@ -117,6 +113,13 @@ func ParseMapping(name string, data []byte) (*Mapping, error) {
 		}
 		if o.DevicePattern != "" {
 			m.DevicePattern = o.DevicePattern
+		}
+		m.Device = o.Device
+		for leaf, l := range o.Leaves {
+			if l.Kind == "" {
+				l.Kind = m.kindOf(leaf) // by the merged suffixes and default
+			}
+			m.Leaves[leaf] = l
 		}
 		return m.compile()
 	})
@@ -212,9 +215,18 @@ func (m *Mapping) Column(name string) Column {
 
 func isLeafStart(c byte) bool { return c >= 'a' && c <= 'z' }
 
-// Device returns the device of a file name (without folders and extensions)
-// by DevicePattern.
-func (m *Mapping) Device(base string) string {
+// DeviceOf returns the device of a file name (without folders and
+// extensions): Device when set, else by DevicePattern.
+func (m *Mapping) DeviceOf(base string) string {
+	if m.Device != "" {
+		return m.Device
+	}
+	return m.patternDevice(base)
+}
+
+// patternDevice returns the device of a file name by DevicePattern: the
+// first submatch, or the whole name when it does not match.
+func (m *Mapping) patternDevice(base string) string {
 	if s := m.device.FindStringSubmatch(base); len(s) > 1 && s[1] != "" {
 		return s[1]
 	}

@@ -66,10 +66,10 @@ func printReport(row func(string, func(r *Result) string)) {
 	row("missed events", func(r *Result) string { return fmt.Sprint(r.Report.Missed) })
 	row("device-hours", func(r *Result) string { return fmt.Sprintf("%.2f", r.Report.DeviceHours) })
 	row("false incidents (outside every event)", func(r *Result) string {
-		return fmt.Sprintf("%d (%.2f per device-hour)", r.Report.FalseAny, r.Report.FalseAnyPerDeviceHour)
+		return fmt.Sprintf("%d (%.3g per device-hour)", r.Report.FalseAny, r.Report.FalseAnyPerDeviceHour)
 	})
 	row("false incidents (outside own events)", func(r *Result) string {
-		return fmt.Sprintf("%d (%.2f per device-hour)", r.Report.FalseOwn, r.Report.FalseOwnPerDeviceHour)
+		return fmt.Sprintf("%d (%.3g per device-hour)", r.Report.FalseOwn, r.Report.FalseOwnPerDeviceHour)
 	})
 }
 
@@ -97,11 +97,20 @@ func eventCell(e *EventResult) string {
 	if !e.Detected {
 		return "missed"
 	}
-	s := fmt.Sprintf("%+v %s", e.Latency.Round(time.Second), shortMetric(e.Metric))
+	s := signed(e.Latency) + " " + shortMetric(e.DetectedMetric)
 	if e.StateDetected {
-		s += fmt.Sprintf(" (state %+v)", e.StateLatency.Round(time.Second))
+		s += " (state " + signed(e.StateLatency) + ")"
 	}
 	return s
+}
+
+// signed formats a latency to the second with its sign.
+func signed(d time.Duration) string {
+	d = d.Round(time.Second)
+	if d >= 0 {
+		return "+" + d.String()
+	}
+	return d.String()
 }
 
 // shortMetric is the last element of a metric path.

@@ -53,46 +53,52 @@ func Exposures(runs ...Stats) map[string]Exposure {
 // EventResult is how one labelled event was detected.
 type EventResult struct {
 	Event
-	Detected bool
+	Detected bool `json:"detected"`
 	// Latency is from the event's start to the event time of the first
 	// firing detection on its device in the event's window (negative when
 	// it came just before the labelled start).
-	Latency  time.Duration
-	Metric   string // of that detection
-	Keys     string
-	Detector string
+	Latency time.Duration `json:"latency_ns"`
+	// DetectedMetric, DetectedKeys and DetectedBy are the series and the
+	// detector of that detection.
+	DetectedMetric string `json:"detected_metric,omitempty"`
+	DetectedKeys   string `json:"detected_keys,omitempty"`
+	DetectedBy     string `json:"detected_by,omitempty"`
 	// StateDetected is whether a state-based detection came in the window;
 	// StateLatency is the first one's latency, and WithinOneSample whether
 	// it came no later than one sample interval after the start.
-	StateDetected   bool
-	StateLatency    time.Duration
-	WithinOneSample bool
+	StateDetected   bool          `json:"state_detected"`
+	StateLatency    time.Duration `json:"state_latency_ns"`
+	WithinOneSample bool          `json:"state_within_one_sample"`
 }
 
 // DeviceResult is one device's false incidents.
 type DeviceResult struct {
-	Device string
-	Hours  float64
-	Firing int // firing detections
+	Device string  `json:"device"`
+	Hours  float64 `json:"hours"`
+	Firing int     `json:"firing"` // firing detections
 	// FalseAny are the incidents outside every event window of the data
 	// set; FalseOwn those outside the windows of the device's own events.
-	FalseAny, FalseOwn int
+	FalseAny int `json:"false_incidents_any"`
+	FalseOwn int `json:"false_incidents_own"`
 }
 
-// Report is the score of a backtest against labelled events.
+// Report is the score of a backtest against labelled events. Durations
+// are in nanoseconds in JSON.
 type Report struct {
-	Events                []EventResult
-	Detected, Missed      int
-	Within30s             int           // detected with latency ≤ 30 s
-	StateWithinOneSample  int           // state-based detection within one sample
-	MedianLatency         time.Duration // over detected events
-	MaxLatency            time.Duration
-	Firing                int
-	DeviceHours           float64
-	FalseAny, FalseOwn    int     // incidents, see DeviceResult
-	FalseAnyPerDeviceHour float64 // FalseAny / DeviceHours
-	FalseOwnPerDeviceHour float64
-	Devices               []DeviceResult
+	Events                []EventResult  `json:"events"`
+	Detected              int            `json:"detected"`
+	Missed                int            `json:"missed"`
+	Within30s             int            `json:"within_30s"`              // detected with latency ≤ 30 s
+	StateWithinOneSample  int            `json:"state_within_one_sample"` // state-based detection within one sample
+	MedianLatency         time.Duration  `json:"median_latency_ns"`       // over detected events
+	MaxLatency            time.Duration  `json:"max_latency_ns"`
+	Firing                int            `json:"firing"`
+	DeviceHours           float64        `json:"device_hours"`
+	FalseAny              int            `json:"false_incidents_any"` // incidents, see DeviceResult
+	FalseOwn              int            `json:"false_incidents_own"`
+	FalseAnyPerDeviceHour float64        `json:"false_incidents_any_per_device_hour"`
+	FalseOwnPerDeviceHour float64        `json:"false_incidents_own_per_device_hour"`
+	Devices               []DeviceResult `json:"devices"`
 }
 
 // Scoring holds the windows of Score; zero fields take the defaults.
@@ -217,7 +223,7 @@ func scoreEvent(ev Event, fd []*schemas.Detection, interval time.Duration, sc Sc
 		}
 		if !er.Detected {
 			er.Detected, er.Latency = true, d.EventTime.Sub(ev.Start)
-			er.Metric, er.Keys, er.Detector = d.Metric, d.Keys, d.Detector
+			er.DetectedMetric, er.DetectedKeys, er.DetectedBy = d.Metric, d.Keys, d.Detector
 		}
 		if !er.StateDetected && sc.IsState(d) {
 			er.StateDetected, er.StateLatency = true, d.EventTime.Sub(ev.Start)

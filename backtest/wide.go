@@ -42,7 +42,7 @@ type wideSource struct {
 // .gz): a header row naming the columns, a time column named "time" (epoch
 // seconds, fractions allowed), an optional unnamed index column, and one
 // column per feature mapped by m. The device of a file is m.Device of its
-// name. Each row is one batch; empty cells are skipped, not zeros. Files
+// name (m.DeviceOf). Each row is one batch; empty cells are skipped, not zeros. Files
 // are read one at a time in the order given.
 func OpenWide(paths []string, m *Mapping) (Source, error) {
 	if len(paths) == 0 {
@@ -52,7 +52,7 @@ func OpenWide(paths []string, m *Mapping) (Source, error) {
 }
 
 // WideDevice returns the device of a wide CSV file by m.
-func WideDevice(path string, m *Mapping) string { return m.Device(wideBase(path)) }
+func WideDevice(path string, m *Mapping) string { return m.DeviceOf(wideBase(path)) }
 
 // wideBase is the file name without folders and .csv/.gz extensions.
 func wideBase(path string) string {
@@ -70,7 +70,7 @@ func GroupWide(paths []string, m *Mapping) (names []string, groups [][]string) {
 	by := map[string][]string{}
 	for _, p := range paths {
 		b := wideBase(p)
-		g := strings.TrimPrefix(b, m.Device(b))
+		g := strings.TrimPrefix(b, m.patternDevice(b))
 		by[g] = append(by[g], p)
 	}
 	for g := range by {

@@ -19,6 +19,7 @@ import (
 type evalFlags struct {
 	data, labels, configs []string
 	format, mapping       string
+	device                string
 	asJSON, verbose       bool
 }
 
@@ -45,6 +46,7 @@ or RFC 3339), such as bigdama18's labels/EXPERIMENT.csv. Progress goes to stderr
 	fl.StringSliceVar(&f.labels, "labels", nil, "labelled events: files or folders (repeatable); for nab, combined_windows.json")
 	fl.StringArrayVarP(&f.configs, "config", "c", nil, "telekernel configuration whose detect: section to run (repeatable: side by side)")
 	fl.StringVar(&f.mapping, "mapping", "", "wide-csv: YAML override of the column mapping")
+	fl.StringVar(&f.device, "device", "", "wide-csv: the device of every file (default: from each file name)")
 	fl.BoolVar(&f.asJSON, "json", false, "print JSON instead of tables")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every detection to stderr")
 	cmd.AddCommand(newEvalNABCmd())
@@ -56,12 +58,15 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	if len(f.data) == 0 || f.format == "" {
 		return errors.New("eval: --data and --format are required")
 	}
-	var m *backtest.Mapping
+	m := backtest.DefaultMapping()
 	if f.mapping != "" {
 		var err error
 		if m, err = backtest.LoadMapping(f.mapping); err != nil {
 			return fmt.Errorf("eval: %w", err)
 		}
+	}
+	if f.device != "" {
+		m.Device = f.device
 	}
 	nabLabels := ""
 	if f.format == backtest.FormatNAB && len(f.labels) > 0 {

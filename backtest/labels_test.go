@@ -1,0 +1,96 @@
+package backtest
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, name, data string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestReadLabels(t *testing.T) {
+	at := func(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
+	f := func(name, data string, want []Event) {
+		t.Helper()
+		path := writeFile(t, name, data)
+		got, err := ReadLabels(path)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d events, want %d: %+v", name, len(got), len(want), got)
+		}
+		for i := range want {
+			want[i].File = path
+			if got[i] != want[i] {
+				t.Errorf("%s event %d = %+v, want %+v", name, i, got[i], want[i])
+			}
+		}
+	}
+	// bigdama18: Node,Host,Start,End,Event,Type; Host and Type ignored.
+	f("portflap.csv", "Node,Host,Start,End,Event,Type\nspine2,None,1504286090,1504286390,portflap,single\n\nleaf3,None,1504286450.5,1504286760,portflap,single\n",
+		[]Event{
+			{Device: "spine2", Kind: "portflap", Start: at(1504286090), End: at(1504286390), Line: 2},
+			{Device: "leaf3", Kind: "portflap", Start: at(1504286450).Add(500 * time.Millisecond), End: at(1504286760), Line: 4},
+		})
+	// Generic CSV with interface, RFC 3339 times and kind.
+	f("events.csv", "device,interface,start,end,kind\nr1,Ethernet3,2026-01-02T03:04:05Z,2026-01-02T03:09:05Z,link_down\n",
+		[]Event{{Device: "r1", Keys: "name=Ethernet3", Kind: "link_down", Start: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+			End: time.Date(2026, 1, 2, 3, 9, 5, 0, time.UTC), Line: 2}})
+	// Keys win over interface.
+	f("keys.csv", "Device,Keys,Interface,Start,End\nr1,name=Et1/1,Et9,1,2\n",
+		[]Event{{Device: "r1", Keys: "name=Et1/1", Start: at(1), End: at(2), Line: 2}})
+	// The simulator's labels.jsonl.
+	f("labels.jsonl", `{"device":"sim-01","metric":"/interfaces/interface/state/counters/in-octets","keys":"name=Ethernet1","kind":"traffic_spike","start":"2026-11-23T10:45:00Z","end":"2026-11-23T10:55:00Z"}`+"\n",
+		[]Event{{Device: "sim-01", Keys: "name=Ethernet1", Kind: "traffic_spike", Start: time.Date(2026, 11, 23, 10, 45, 0, 0, time.UTC),
+			End: time.Date(2026, 11, 23, 10, 55, 0, 0, time.UTC), Line: 1}})
+}
+
+// TestReadLabelsErrors checks that every malformed labels file gives one
+// line naming the file, the line and the problem.
+func TestReadLabelsErrors(t *testing.T) {
+	f := func(name, data, want string) {
+		t.Helper()
+		path := writeFile(t, name, data)
+		_, err := ReadLabels(path)
+		if err == nil {
+			t.Fatalf("%s: no error, want %q", name, want)
+		}
+		if !strings.HasPrefix(err.Error(), path+":") || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error %q, want one line %s:…%s", name, err, path, want)
+		}
+	}
+	f("a.csv", "Node,Start,End\nleaf1,1498754414,1498754597\nleaf2,soon,1498754597\n", ":3: start: \"soon\" is neither epoch seconds nor RFC 3339")
+	f("b.csv", "Node,Start,End\nleaf1,1498754414,1498754000\n", ":2: end 2017-06-29T16:33:20Z is before start")
+	f("c.csv", "Node,Start,End\n,1,2\n", ":2: no device")
+	f("d.csv", "Node,Start\nleaf1,1\n", ":1: no end column")
+	f("e.csv", "Node,Start,End\nleaf1,1,\n", ":2: end: empty")
+	f("f.csv", "Node,Start,End\nleaf1,\"1,2\n", ":2: cannot parse row")
+	f("g.jsonl", "{\"device\":\"a\",\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2026-01-01T00:01:00Z\"}\n{\"device\":\"a\",\"start\":\"x\"}\n", ":2: cannot parse label")
+	f("h.jsonl", "{\"device\":\"a\",\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2026-01-01T00:01:00Z\",\"colour\":1}\n", ":1: cannot parse label")
+}
+
+func TestCheckDevices(t *testing.T) {
+	path := writeFile(t, "l.csv", "node,start,end\nleaf1,1,2\nleaf9,3,4\n")
+	ev, err := ReadLabels(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = CheckDevices(ev, map[string]bool{"leaf1": true, "leaf2": true})
+	want := path + `:3: unknown device "leaf9" (the data has leaf1, leaf2)`
+	if err == nil || err.Error() != want {
+		t.Errorf("CheckDevices = %v, want %s", err, want)
+	}
+	if err := CheckDevices(ev[:1], map[string]bool{"leaf1": true}); err != nil {
+		t.Errorf("known devices: %v", err)
+	}
+}

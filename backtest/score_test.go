@@ -1,0 +1,114 @@
+package backtest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// sec is t0 plus s seconds.
+func sec(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+
+func fire(device string, at float64, metric string) schemas.Detection {
+	return schemas.Detection{Device: device, Metric: metric, State: schemas.StateFiring, EventTime: sec(at), Detector: "robust_z"}
+}
+
+func TestScoreLatencyAndWindows(t *testing.T) {
+	events := []Event{
+		{Device: "a", Start: sec(1000), End: sec(1100)}, // window [990, 1400]
+		{Device: "b", Start: sec(1000), End: sec(1000)}, // window [990, 1300]
+		{Device: "a", Start: sec(5000), End: sec(5060)}, // window [4990, 5360]
+		{Device: "c", Start: sec(100), End: sec(200)},   // nothing on c
+	}
+	dets := []schemas.Detection{
+		fire("a", 1012, "in-octets"),
+		fire("a", 995, "out-octets"), // earlier in event time, emitted later: the first
+		{Device: "a", State: schemas.StateResolved, EventTime: sec(1001)},
+		fire("b", 1301, "x"), // one second past the window: missed
+		fire("a", 5360, "y"), // on the window's last instant
+	}
+	exp := map[string]Exposure{"a": {Hours: 2, Interval: 5 * time.Second}, "b": {Hours: 2}, "c": {Hours: 1}}
+	r := Score(events, dets, exp, Scoring{})
+	want := []struct {
+		detected bool
+		latency  time.Duration
+		metric   string
+	}{{true, -5 * time.Second, "out-octets"}, {false, 0, ""}, {true, 360 * time.Second, "y"}, {false, 0, ""}}
+	for i, w := range want {
+		e := r.Events[i]
+		if e.Detected != w.detected || e.Latency != w.latency || e.DetectedMetric != w.metric {
+			t.Errorf("event %d: detected %v latency %v metric %q, want %v %v %q", i, e.Detected, e.Latency, e.DetectedMetric, w.detected, w.latency, w.metric)
+		}
+	}
+	if r.Detected != 2 || r.Missed != 2 || r.Within30s != 1 || r.MedianLatency != -5*time.Second || r.MaxLatency != 360*time.Second {
+		t.Errorf("detected %d missed %d within30 %d median %v max %v, want 2 2 1 -5s 6m0s", r.Detected, r.Missed, r.Within30s, r.MedianLatency, r.MaxLatency)
+	}
+	if r.Firing != 4 || r.DeviceHours != 5 {
+		t.Errorf("firing %d device-hours %v, want 4 and 5", r.Firing, r.DeviceHours)
+	}
+	// b's detection at 1301 is outside b's window, but inside a's first
+	// window [990, 1400]: not false against every event, false against
+	// its own.
+	if r.FalseAny != 0 || r.FalseOwn != 1 || r.FalseOwnPerDeviceHour != 0.2 {
+		t.Errorf("false any %d own %d (%.3f/h), want 0, 1 (0.2/h)", r.FalseAny, r.FalseOwn, r.FalseOwnPerDeviceHour)
+	}
+}
+
+// TestScoreIncidents checks the 60 s merging of false detections into
+// incidents, per device.
+func TestScoreIncidents(t *testing.T) {
+	dets := []schemas.Detection{
+		fire("a", 0, "m"), fire("a", 30, "m"), fire("a", 89, "m"), // one chain: each within 60 s of the previous
+		fire("a", 150, "m"),                      // 61 s after the last: a second incident
+		fire("a", 400, "m"), fire("b", 410, "m"), // a third on a; one on b
+		fire("a", 1000, "m"), // inside an event window: not false
+	}
+	events := []Event{{Device: "a", Start: sec(995), End: sec(1000)}}
+	r := Score(events, dets, map[string]Exposure{"a": {Hours: 2}, "b": {Hours: 2}}, Scoring{})
+	if r.Devices[0].FalseAny != 3 || r.Devices[1].FalseAny != 1 || r.FalseAny != 4 || r.FalseAnyPerDeviceHour != 1 {
+		t.Errorf("incidents a %d b %d total %d (%.2f/h), want 3 1 4 (1/h)", r.Devices[0].FalseAny, r.Devices[1].FalseAny, r.FalseAny, r.FalseAnyPerDeviceHour)
+	}
+	r = Score(events, dets, map[string]Exposure{"a": {Hours: 2}, "b": {Hours: 2}}, Scoring{Merge: 100 * time.Second})
+	if r.Devices[0].FalseAny != 2 {
+		t.Errorf("merge 100 s: %d incidents on a, want 2", r.Devices[0].FalseAny)
+	}
+}
+
+// TestScoreStateWithinOneSample checks the state-based latency against the
+// device's sample interval.
+func TestScoreStateWithinOneSample(t *testing.T) {
+	oper := schemas.Detection{Device: "a", Metric: "/interfaces/interface/state/oper-status", State: schemas.StateFiring, EventTime: sec(1004)}
+	late := oper
+	late.EventTime = sec(1006)
+	isState := StateBased(Stats{StateSeries: map[schemas.SeriesKey]bool{{Device: "a", Metric: oper.Metric}: true}})
+	f := func(d schemas.Detection, want bool) {
+		t.Helper()
+		events := []Event{{Device: "a", Start: sec(1000), End: sec(1010)}}
+		r := Score(events, []schemas.Detection{fire("a", 1002, "rate"), d}, map[string]Exposure{"a": {Hours: 1, Interval: 5 * time.Second}}, Scoring{IsState: isState})
+		e := r.Events[0]
+		if !e.StateDetected || e.WithinOneSample != want || e.Latency != 2*time.Second {
+			t.Errorf("state at %v: %+v, want within one sample %v and latency 2s", d.EventTime.Sub(t0), e, want)
+		}
+	}
+	f(oper, true)
+	f(late, false)
+	named := fire("a", 1003, "anything")
+	named.Detector = "flapping"
+	if !isState(&named) {
+		t.Error("a flapping detector is state-based")
+	}
+	if isState(&schemas.Detection{Device: "a", Metric: "rate", Detector: "ewma"}) {
+		t.Error("an ewma detection on a rate is not state-based")
+	}
+}
+
+func TestExposures(t *testing.T) {
+	h := int64(time.Hour)
+	e := Exposures(Stats{Devices: map[string]Span{"a": {0, h, 720}}}, Stats{Devices: map[string]Span{"a": {10 * h, 10*h + h/2, 360}, "b": {0, 0, 0}}})
+	if e["a"].Hours != 1.5 || e["a"].Interval != 5*time.Second || e["b"].Hours != 0 {
+		t.Errorf("exposures %+v, want a 1.5 h at 5 s, b 0 h", e)
+	}
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// stepCSV is a wide CSV of device r1: a gauge around 100 at 10 s steps that
+// jumps 50-fold at row 500 (t = 1500005000), and a counter.
+func stepCSV(t *testing.T) string {
+	var b strings.Builder
+	b.WriteString(",time,Eth1output-load,Eth1bytes-sent\n")
+	for i := range 600 {
+		v := 100 + 3*math.Sin(float64(i)*0.7)
+		if i >= 500 {
+			v *= 50
+		}
+		fmt.Fprintf(&b, "%d,%d,%.3f,%d\n", i, 1500000000+10*i, v, 1000*i)
+	}
+	return writeFile(t, "r1lab.csv", b.String())
+}
+
+// TestEvalSideBySide runs eval on a wide CSV with two configurations: the
+// default detects the labelled step, one with an unreachable fire_z does
+// not; both appear side by side, and --json carries the same figures.
+func TestEvalSideBySide(t *testing.T) {
+	data := stepCSV(t)
+	labels := writeFile(t, "labels.csv", "device,interface,start,end,kind\nr1,Eth1,1500005000,1500005100,step\n")
+	strict := writeFile(t, "strict.yaml", "detect:\n  alert:\n    fire_z: 1000000\n")
+	def := writeFile(t, "default.yaml", "")
+	code, out, errs := tk(t, "eval", "--format", "wide-csv", "--data", data, "--labels", labels, "-c", def, "-c", strict)
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errs)
+	}
+	if !regexp.MustCompile(`events detected\|\s+1/1\|\s+0/1\|`).MatchString(out) {
+		t.Errorf("want events detected 1/1 (default) and 0/1 (strict) side by side:\n%s", out)
+	}
+	if !regexp.MustCompile(`labels.csv:2\s+r1\s+step\s+\S+\s+\+\d+s output-load\s+missed`).MatchString(out) {
+		t.Errorf("want the event row with a latency and missed:\n%s", out)
+	}
+	if !strings.Contains(errs, "default.yaml: backtest: 1200 points") {
+		t.Errorf("stderr %q: want the final progress line with 1200 points", errs)
+	}
+	code, out, errs = tk(t, "eval", "--format", "wide-csv", "--data", data, "--labels", labels, "-c", def, "--json")
+	if code != 0 {
+		t.Fatalf("json: code %d: %s", code, errs)
+	}
+	var res []struct {
+		Name   string
+		Points int64
+		Report struct{ Detected, Missed int }
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("json: %v\n%s", err, out)
+	}
+	if len(res) != 1 || res[0].Points != 1200 || res[0].Report.Detected != 1 || res[0].Report.Missed != 0 {
+		t.Errorf("json %+v, want one result of 1200 points with 1 detected", res)
+	}
+}
+
+// TestEvalBadInput checks that bad input gives one actionable line.
+func TestEvalBadInput(t *testing.T) {
+	data := stepCSV(t)
+	f := func(want string, args ...string) {
+		t.Helper()
+		code, _, errs := tk(t, append([]string{"eval"}, args...)...)
+		if code != 1 || !strings.Contains(errs, want) || strings.Count(errs, "\n") != 1 {
+			t.Errorf("eval %v: code %d, stderr %q; want one line with %q", args, code, errs, want)
+		}
+	}
+	unknown := writeFile(t, "l.csv", "node,start,end\nr1,1500000000,1500000100\nr2,1500000000,1500000100\n")
+	f(`l.csv:3: unknown device "r2" (the data has r1)`, "--format", "wide-csv", "--data", data, "--labels", unknown)
+	bad := writeFile(t, "b.csv", "node,start,end\nr1,later,1500000100\n")
+	f(`b.csv:2: start: "later" is neither epoch seconds nor RFC 3339`, "--format", "wide-csv", "--data", data, "--labels", bad)
+	f(`format "csv" is not one of parquet, nab, wide-csv`, "--format", "csv", "--data", data)
+	f("--data and --format are required", "--data", data)
+	badCfg := writeFile(t, "bad.yaml", "detect:\n  alert:\n    fire_z: -1\n")
+	f("bad.yaml:3: detect.alert.fire_z: -1 must be positive", "--format", "wide-csv", "--data", data, "-c", badCfg)
+	badMap := writeFile(t, "map.yaml", "leaves:\n  x: {kind: state}\n")
+	f(`map.yaml:2: leaves.x.kind: "state" is not counter or gauge`, "--format", "wide-csv", "--data", data, "--mapping", badMap)
+}
+
+// TestEvalDeviceFlag names the device of a wide CSV with --device.
+func TestEvalDeviceFlag(t *testing.T) {
+	labels := writeFile(t, "labels.csv", "node,start,end\ncore-1,1500005000,1500005100\n")
+	code, out, errs := tk(t, "eval", "--format", "wide-csv", "--data", stepCSV(t), "--device", "core-1", "--labels", labels)
+	if code != 0 || !regexp.MustCompile(`events detected\|\s+1/1\|`).MatchString(out) || !strings.Contains(out, "core-1") {
+		t.Errorf("code %d, stderr %q, want core-1's event detected:\n%s", code, errs, out)
+	}
+}
+
+// TestNoBenchmarksImport checks that the binary does not import
+// benchmarks/ (issue 12: one detector path, no scoring logic only there).
+func TestNoBenchmarksImport(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if strings.Contains(p, "/telekernel/benchmarks") {
+			t.Errorf("cmd/telekernel imports %s", p)
+		}
+	}
+	if !strings.Contains(string(out), "telekernel/backtest\n") {
+		t.Error("go list -deps does not list backtest: the check sees nothing")
+	}
+}
+
+// TestEvalReplaysRun runs the embedded default for a few seconds (3
+// devices, the default traffic spike on sim-01 45 minutes in), then
+// backtests its Parquet lake against its labels.jsonl: the replay sees
+// every sample the run wrote and emits as many detections as the run's
+// detect stage did, and once the data covers the spike it is detected.
+func TestEvalReplaysRun(t *testing.T) {
+	data := t.TempDir()
+	code, out, stderr := tk(t, "run", "--for", "10s", "--devices", "3", "--data", data, "--http", "off")
+	if code != 0 {
+		t.Fatalf("run: code %d\n%s", code, stderr)
+	}
+	m := regexp.MustCompile(`(\d+) samples in .*, (\d+) detections,`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("summary %q does not match", out)
+	}
+	code, js, stderr := tk(t, "eval", "--format", "parquet", "--data", data, "--labels", data+"/labels.jsonl", "--json")
+	if code != 0 {
+		t.Fatalf("eval: code %d\n%s", code, stderr)
+	}
+	var res []struct {
+		Points     int64
+		Detections int
+		Report     struct {
+			Detected int
+			Events   []struct{ End time.Time }
+			Devices  []struct {
+				Device string
+				Hours  float64
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(js), &res); err != nil {
+		t.Fatalf("json: %v\n%s", err, js)
+	}
+	r := res[0]
+	if fmt.Sprint(r.Points) != m[1] || fmt.Sprint(r.Detections) != m[2] {
+		t.Errorf("eval replayed %d samples with %d detections; the run had %s samples and %s detections", r.Points, r.Detections, m[1], m[2])
+	}
+	hours := 0.0
+	for _, d := range r.Report.Devices {
+		if d.Device == "sim-01" {
+			hours = d.Hours
+		}
+	}
+	t.Logf("run: %s samples, %s detections; eval: %d/%d events detected, sim-01 spans %.2f h", m[1], m[2], r.Report.Detected, len(r.Report.Events), hours)
+	if hours > 1 && r.Report.Detected != len(r.Report.Events) {
+		t.Errorf("the data covers the spike (%.2f h) but %d of %d events are detected", hours, r.Report.Detected, len(r.Report.Events))
+	}
+}
