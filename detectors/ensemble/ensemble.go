@@ -9,7 +9,9 @@
 // history on this series (package likelihood's Record: the ratio to the
 // member's recent record), which makes the members comparable and one
 // threshold fit every series; the ensemble score maps the largest ratio r
-// to r/(1+r) in [0, 1).
+// to r/(1+r) in [0, 1). The level_shift member (package levelshift) is
+// not calibrated: an order-of-magnitude change of a ratio-scale series
+// fires and resolves an alert on its own verdict, every time it happens.
 //
 // Everything is computed from the points seen so far: a score never
 // changes when later points arrive.
