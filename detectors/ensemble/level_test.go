@@ -36,8 +36,9 @@ func levelShared(t *testing.T) *Shared {
 // TestLevelShiftMember: the level_shift member fires on each shift and
 // resolves it when the series is back, with its band and its name as the
 // cause, also while the other members are still warming up; scores of a
-// prefix do not change with more data; a restored state (version 3, and
-// a version 2 record, where the member starts cold) continues exactly.
+// prefix do not change with more data; a restored state (version 4, and
+// a version 3 record without pending run scores) continues exactly; a
+// version 2 record restores with the member cold.
 func TestLevelShiftMember(t *testing.T) {
 	sh := levelShared(t)
 	ts, xs := levelSeries()
@@ -92,7 +93,7 @@ func TestLevelShiftMember(t *testing.T) {
 	for i := range 500 {
 		e.Update(ts[i], xs[i])
 	}
-	v3, _ := e.MarshalBinary()
+	v4, _ := e.MarshalBinary()
 	ls, _ := e.ls.MarshalBinary()
 	head := enc.AppendHeader(nil, enc.TagEnsemble, 4)
 	head = enc.AppendBool(head, e.firing)
@@ -110,7 +111,7 @@ func TestLevelShiftMember(t *testing.T) {
 	// Drop the level flag and the four pending run scores after the head,
 	// and the level record (with its 4-byte length) before the
 	// calibrators' records.
-	members := v3[len(head)+1+4*8:]
+	members := v4[len(head)+1+4*8:]
 	cut := bytes.Index(members, ls) - 4 // the level record's length prefix
 	if cut < 0 {
 		t.Fatalf("level record not found in the state")
@@ -121,6 +122,23 @@ func TestLevelShiftMember(t *testing.T) {
 	if err := f.UnmarshalBinary(v2); err != nil {
 		t.Fatal(err)
 	}
+	// A version 3 record (no pending run scores) restores and continues
+	// exactly when no run was pending.
+	if e.pend != ([numMembers]float64{}) {
+		t.Fatalf("a run is pending at point 500: %v", e.pend)
+	}
+	v3rec := slices.Concat(head, []byte{enc.AppendBool(nil, e.byLevel)[0]}, members)
+	v3rec[1] = 3
+	g := sh.New()
+	if err := g.UnmarshalBinary(v3rec); err != nil {
+		t.Fatal(err)
+	}
+	for i := 500; i < len(xs); i++ {
+		if r := g.Update(ts[i], xs[i]); r != full[i] {
+			t.Fatalf("restored from version 3, point %d: %+v, original %+v", i, r, full[i])
+		}
+	}
+
 	var again []int
 	for i := 500; i < len(xs); i++ {
 		if r := f.Update(ts[i], xs[i]); r.Transition == Fired {
