@@ -58,9 +58,12 @@ type Config struct {
 	// positive one) before a shift can fire. Default DefaultMinPoints.
 	MinPoints int `yaml:"min_points"`
 	// Spread is the widest spread of the series, as a share of log(Ratio),
-	// at which shifts fire: the spread is the mean absolute log deviation
-	// from the level, where a point outside the band that did not fire a
-	// shift counts as 2·log(Ratio). Default DefaultSpread.
+	// at which shifts fire: the spread is the exponentially weighted mean
+	// absolute log deviation from the level (bias-corrected, so a young
+	// series' spread is the mean of what it has shown, not near 0), where a
+	// point outside the band that did not fire a shift, and each of the
+	// Confirm points of a shift that ended, count as 2·log(Ratio). Default
+	// DefaultSpread.
 	Spread float64 `yaml:"spread"`
 	// Accept is the number of points of a shift to a positive level after
 	// which that level becomes the series' level (the shift ends). A shift
@@ -119,7 +122,8 @@ type Detector struct {
 	lnR     float64 // log(Ratio)
 	level   float64 // log of the carrying level
 	carry   float64 // the highest level held (log)
-	dev     float64 // mean absolute log deviation from the level
+	dev     float64 // mean absolute log deviation from the level, weighted from 0
+	wdev    float64 // the weight dev has accumulated, 1 − (1−Alpha)^updates: dev/wdev is the spread
 	n       uint64  // points in the band, the first positive one included
 	run     int32   // points outside the band in a row
 	dir     int8    // the run's side: -1 below, +1 above
@@ -221,7 +225,7 @@ func (d *Detector) band(lx float64) Score {
 }
 
 func (d *Detector) warm() bool {
-	return d.n >= uint64(d.cfg.MinPoints) && d.dev <= d.cfg.Spread*d.lnR
+	return d.n >= uint64(d.cfg.MinPoints) && d.dev <= d.cfg.Spread*d.lnR*d.wdev
 }
 
 // inBand learns a point within the band and counts it towards the end of
@@ -237,6 +241,7 @@ func (d *Detector) inBand(lx float64, s *Score) {
 	dl := lx - d.level
 	d.level += a * dl
 	d.dev += a * (math.Abs(dl) - d.dev)
+	d.wdev += a * (1 - d.wdev)
 	d.carry = max(d.carry, d.level)
 	d.n++
 	if d.shifted {
@@ -256,7 +261,9 @@ func (d *Detector) inBand(lx float64, s *Score) {
 // 2·log(Ratio).
 func (d *Detector) spread(k int) {
 	c := 2 * d.lnR
-	d.dev = c + (d.dev-c)*math.Pow(1-d.cfg.Alpha, float64(k))
+	f := math.Pow(1-d.cfg.Alpha, float64(k))
+	d.dev = c + (d.dev-c)*f
+	d.wdev = 1 + (d.wdev-1)*f
 }
 
 // outside counts a point outside the band: it fires a shift after

@@ -125,6 +125,9 @@ func TestQuiet(t *testing.T) {
 		signed[i] -= 1
 	}
 	f("around zero", signed)
+	// A young series that swings ×3 from point to point: its spread is
+	// what it has shown (bias-corrected), not near 0 for lack of points.
+	f("young and swinging", []float64{20, 60, 25, 70, 30, 65, 0, 0, 40, 60})
 
 	// A quiet port: steady at first, then bursts of a few bytes with
 	// zeros between them. Its first zero runs can fire (nothing told them
@@ -181,6 +184,21 @@ func TestPrefixAndRoundTrip(t *testing.T) {
 	}
 	if err := other.UnmarshalBinary(b[:len(b)-3]); err == nil {
 		t.Error("a short state restored")
+	}
+	// A version 1 record (no spread weight: the last 8 bytes) restores,
+	// and the detector fires on the next drop.
+	v1 := append([]byte(nil), b[:len(b)-8]...)
+	v1[1] = 1
+	old, _ := New(Config{})
+	if err := old.UnmarshalBinary(v1); err != nil {
+		t.Fatal(err)
+	}
+	fired := false
+	for _, x := range slices.Concat(traffic(rng, 10, 1e6), repeat(0, 3)) {
+		fired = fired || old.Update(x).Fire
+	}
+	if !fired {
+		t.Error("restored from version 1: the drop did not fire")
 	}
 }
 
