@@ -64,8 +64,8 @@ type DetectConfig struct {
 	Hold int `yaml:"hold"`
 	// Detectors configures the ensemble by metric kind (counters, gauges)
 	// and by metric path (metrics: the first matching override wins).
-	// Its members default to ensemble.DefaultDetectors (the forest is
-	// off: it keeps about 33 KB per series).
+	// Its members default to DetectDetectors: ensemble.DefaultDetectors
+	// and level_shift (the forest is off: it keeps about 33 KB per series).
 	Detectors ensemble.MetricsConfig `yaml:"detectors"`
 	// Multivar configures the multivariate per-device detector: groups of
 	// a device's related series (one keys value, sampled together) scored
@@ -111,6 +111,13 @@ type MultivarGroup struct {
 // multivarPrefix starts the metric of a multivariate detection and of its
 // changelog key.
 const multivarPrefix = "multivar/"
+
+// DetectDetectors are the detect stage's default ensemble members: the
+// statistical ones and level_shift, so a link that drops to near zero or a
+// rate that jumps by an order of magnitude alerts from a series' first
+// points and every time, and an idle stretch does not turn traffic into an
+// alarm.
+var DetectDetectors = []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift"}
 
 // DefaultHold is the default of DetectConfig.Hold: one hour at a 10 s
 // sample interval.
@@ -214,6 +221,9 @@ func (c DetectConfig) EnsembleConfig(metric string, counter bool) ensemble.Confi
 }
 
 func (c DetectConfig) ensembleConfig(e ensemble.Config, counter bool) ensemble.Config {
+	if e.Detectors == nil {
+		e.Detectors = slices.Clone(DetectDetectors)
+	}
 	if e.RobustZ == (robustz.Config{}) {
 		e.RobustZ = c.Gauges
 		if counter {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/detectors/ensemble"
+	"github.com/telekernel/telekernel/detectors/levelshift"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -240,7 +241,7 @@ func TestDetectConfig(t *testing.T) {
 	}
 	ctr := c.EnsembleConfig(sim.MetricInOctets, true)
 	if ctr.RobustZ.MinMAD != 1 || ctr.RobustZ.Window != c.Counters.Window || ctr.MinZ != c.Alert.FireZ || ctr.BandZ != c.Alert.FireZ ||
-		ctr.ResolveZ != c.Alert.ResolveZ || ctr.Hold != DefaultHold || ctr.Confirm != c.Alert.Confirm || !slices.Equal(ctr.Detectors, ensemble.DefaultDetectors) {
+		ctr.ResolveZ != c.Alert.ResolveZ || ctr.Hold != DefaultHold || ctr.Confirm != c.Alert.Confirm || !slices.Equal(ctr.Detectors, DetectDetectors) {
 		t.Errorf("counter config %+v", ctr)
 	}
 	tmp := c.EnsembleConfig(sim.MetricTemperature, false)
@@ -258,6 +259,7 @@ func TestDetectConfig(t *testing.T) {
 	f(DetectConfig{Detectors: ensemble.MetricsConfig{Counters: ensemble.Config{Detectors: []string{"nope"}}}}, "detectors.counters.detectors")
 	f(DetectConfig{Detectors: ensemble.MetricsConfig{Metrics: []ensemble.MetricOverride{{Metric: "/x", Config: ensemble.Config{MinZ: 4, ResolveZ: 5}}}}}, "detectors.metrics[0].resolve_z")
 	f(DetectConfig{Detectors: ensemble.MetricsConfig{Metrics: []ensemble.MetricOverride{{}}}}, "detectors.metrics[0].metric")
+	f(DetectConfig{Detectors: ensemble.MetricsConfig{Counters: ensemble.Config{LevelShift: levelshift.Config{Ratio: 0.5}}}}, "detectors.counters.level_shift.ratio")
 }
 
 // TestDetectConfigYAML: the detectors section decodes strictly (as
@@ -266,7 +268,7 @@ func TestDetectConfigYAML(t *testing.T) {
 	src := `
 alert: {fire_z: 8}
 detectors:
-  counters: {cooldown: 50}
+  counters: {cooldown: 50, level_shift: {ratio: 20, confirm: 3}}
   metrics:
     - metric: /components/component/state/temperature/*
       detectors: [robust_z, forest]
@@ -282,7 +284,8 @@ detectors:
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if e := c.EnsembleConfig(sim.MetricInOctets, true); e.Cooldown != 50 || e.MinZ != 8 || e.ResolveZ != 3 {
+	if e := c.EnsembleConfig(sim.MetricInOctets, true); e.Cooldown != 50 || e.MinZ != 8 || e.ResolveZ != 3 ||
+		e.LevelShift.Ratio != 20 || e.LevelShift.Confirm != 3 || e.LevelShift.Spread != levelshift.DefaultSpread || !slices.Equal(e.Detectors, DetectDetectors) {
 		t.Errorf("counters: %+v", e)
 	}
 	if e := c.EnsembleConfig(sim.MetricTemperature, false); e.MinZ != 10 || e.Cooldown != ensemble.DefaultCooldown || !slices.Equal(e.Detectors, []string{"robust_z", "forest"}) {

@@ -27,12 +27,15 @@ func stepCSV(t *testing.T) string {
 }
 
 // TestEvalSideBySide runs eval on a wide CSV with two configurations: the
-// default detects the labelled step, one with an unreachable fire_z does
-// not; both appear side by side, and --json carries the same figures.
+// default detects the labelled step, one with an unreachable fire_z and
+// without level_shift does not; both appear side by side, and --json carries the same figures.
 func TestEvalSideBySide(t *testing.T) {
 	data := stepCSV(t)
 	labels := writeFile(t, "labels.csv", "device,interface,start,end,kind\nr1,Eth1,1500005000,1500005100,step\n")
-	strict := writeFile(t, "strict.yaml", "detect:\n  alert:\n    fire_z: 1000000\n")
+	// The strict configuration also leaves out level_shift, which fires on
+	// the 50-fold step whatever fire_z is.
+	strict := writeFile(t, "strict.yaml", "detect:\n  alert:\n    fire_z: 1000000\n  detectors:\n"+
+		"    counters: {detectors: [robust_z, ewma, seasonal, cusum]}\n    gauges: {detectors: [robust_z, ewma, seasonal, cusum]}\n")
 	def := writeFile(t, "default.yaml", "")
 	code, out, errs := tk(t, "eval", "--format", "wide-csv", "--data", data, "--labels", labels, "-c", def, "-c", strict)
 	if code != 0 {

@@ -9,7 +9,9 @@
 // history on this series (package likelihood's Record: the ratio to the
 // member's recent record), which makes the members comparable and one
 // threshold fit every series; the ensemble score maps the largest ratio r
-// to r/(1+r) in [0, 1).
+// to r/(1+r) in [0, 1). The level_shift member (package levelshift) is
+// not calibrated: an order-of-magnitude change of a ratio-scale series
+// fires and resolves an alert on its own verdict, every time it happens.
 //
 // Everything is computed from the points seen so far: a score never
 // changes when later points arrive.
@@ -23,6 +25,7 @@ import (
 	"github.com/telekernel/telekernel/detectors/changepoint"
 	"github.com/telekernel/telekernel/detectors/ewma"
 	"github.com/telekernel/telekernel/detectors/hst"
+	"github.com/telekernel/telekernel/detectors/levelshift"
 	"github.com/telekernel/telekernel/detectors/likelihood"
 	"github.com/telekernel/telekernel/detectors/robustz"
 	"github.com/telekernel/telekernel/detectors/seasonal"
@@ -38,10 +41,13 @@ const (
 	Seasonal
 	CUSUM
 	Forest
+	// LevelShift is not calibrated against a record: it fires and resolves
+	// an alert on its own verdict (see Config.LevelShift).
+	LevelShift
 	numMembers
 )
 
-var memberNames = [numMembers]string{"robust_z", "ewma", "seasonal", "cusum", "forest"}
+var memberNames = [numMembers]string{"robust_z", "ewma", "seasonal", "cusum", "forest", "level_shift"}
 
 // String returns the member's name as used in configs and detections.
 func (m Member) String() string {
@@ -58,7 +64,7 @@ func ParseMember(s string) (Member, error) {
 			return Member(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown detector %q (known: robust_z, ewma, seasonal, cusum, forest)", s)
+	return 0, fmt.Errorf("unknown detector %q (known: robust_z, ewma, seasonal, cusum, forest, level_shift)", s)
 }
 
 // Mask is a set of members.
@@ -164,7 +170,7 @@ var DefaultDetectors = []string{"robust_z", "ewma", "seasonal", "cusum"}
 // Config configures an Ensemble. The zero value is the default ensemble.
 type Config struct {
 	// Detectors lists the members used (robust_z, ewma, seasonal, cusum,
-	// forest). Default DefaultDetectors.
+	// forest, level_shift). Default DefaultDetectors.
 	Detectors []string `yaml:"detectors"`
 
 	RobustZ  robustz.Config     `yaml:"robust_z"`
@@ -172,6 +178,16 @@ type Config struct {
 	Seasonal seasonal.Config    `yaml:"seasonal"`
 	CUSUM    changepoint.Config `yaml:"cusum"`
 	Forest   hst.Config         `yaml:"forest"`
+	// LevelShift configures the level_shift member: an order-of-magnitude
+	// change of a series on a ratio scale (a drop to near zero, a jump by
+	// its ratio) fires an alert after its confirm points and resolves it
+	// when the series is back, every time it happens and from the series'
+	// first points: no record to beat, no calibration warm-up, no
+	// cooldown. While the point is within its band around the carrying
+	// level and the other members' baseline lies below that band (they
+	// learned an idle stretch), their alerts are vetoed: traffic coming
+	// back is not an anomaly.
+	LevelShift levelshift.Config `yaml:"level_shift"`
 	// Calibration turns each member's raw score into the ratio to its
 	// own recent record on this series.
 	Calibration likelihood.RecordConfig `yaml:"calibration"`
@@ -238,6 +254,7 @@ func (c Config) WithDefaults() Config {
 		c.Forest.Shingle = DefaultForestShingle
 	}
 	c.Forest = c.Forest.WithDefaults()
+	c.LevelShift = c.LevelShift.WithDefaults()
 	c.Calibration = c.Calibration.WithDefaults()
 	if c.SeasonalStrength == 0 {
 		c.SeasonalStrength = DefaultSeasonalStrength
@@ -283,7 +300,8 @@ func (c Config) Validate() error {
 		err  error
 	}{
 		{"robust_z", c.RobustZ.Validate()}, {"ewma", c.EWMA.Validate()}, {"seasonal", c.Seasonal.Validate()},
-		{"cusum", c.CUSUM.Validate()}, {"forest", c.Forest.Validate()}, {"calibration", c.Calibration.Validate()},
+		{"cusum", c.CUSUM.Validate()}, {"forest", c.Forest.Validate()}, {"level_shift", c.LevelShift.Validate()},
+		{"calibration", c.Calibration.Validate()},
 	} {
 		if v.err != nil {
 			return fmt.Errorf("%s.%w", v.name, v.err)

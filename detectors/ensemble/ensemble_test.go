@@ -222,10 +222,11 @@ func TestGate(t *testing.T) {
 	v1 = enc.AppendI(v1, e.startedAt)
 	v1 = enc.AppendU(v1, e.n)
 	v1 = enc.AppendU(v1, e.lastOnset)
-	v2, _ := e.MarshalBinary()
-	// The members follow the gate's fields: held 0, armed false, run peak,
-	// run members and top (zero).
-	members := v2[len(v1)+1+1+8+1+1:]
+	v3, _ := e.MarshalBinary()
+	// The members follow the gate's fields (held 0, armed false, run peak,
+	// run members and top, zero), version 3's level flag (false) and
+	// version 4's pending run score per member (four, zero).
+	members := v3[len(v1)+1+1+8+1+1+1+4*8:]
 	f := sh.New()
 	if err := f.UnmarshalBinary(append(v1, members...)); err != nil {
 		t.Fatal(err)

@@ -7,19 +7,26 @@ import (
 	"github.com/telekernel/telekernel/detectors/internal/enc"
 )
 
-// stateVersion 2 added the gate's state (held, armed, the run's peak,
-// members and top member) after lastOnset; version 1 records (no gate) are still read.
-const stateVersion = 2
+// stateVersion 4 added each calibrated member's pending run score (after
+// the level flag); version 3 added the level_shift member (its record after the
+// others', and whether the alert is its own); version 2 added the gate's
+// state (held, armed, the run's peak, members and top member) after
+// lastOnset. Version 1 to 3 records are still read: the level_shift
+// member then starts cold, and no run score is pending.
+const stateVersion = 4
 
 type appender interface {
 	AppendBinary([]byte) ([]byte, error)
 	UnmarshalBinary([]byte) error
 }
 
-func (e *Ensemble) parts() []appender {
+func (e *Ensemble) parts(version byte) []appender {
 	ps := []appender{e.rz, e.ew, e.sea, e.cus}
 	if e.hst != nil {
 		ps = append(ps, e.hst)
+	}
+	if e.ls != nil && version >= 3 {
+		ps = append(ps, e.ls)
 	}
 	for _, c := range e.cal {
 		if c != nil {
@@ -29,7 +36,7 @@ func (e *Ensemble) parts() []appender {
 	return ps
 }
 
-// MarshalBinary encodes the series state: a kind tag, a version byte (2),
+// MarshalBinary encodes the series state: a kind tag, a version byte (4),
 // the alert state, then every member's own versioned record, each
 // length-prefixed. It is for the changelog: a restored ensemble built from
 // the same configuration scores exactly as the original.
@@ -50,7 +57,13 @@ func (e *Ensemble) AppendBinary(dst []byte) ([]byte, error) {
 	dst = enc.AppendF64(dst, e.runPeak)
 	dst = enc.AppendU(dst, uint64(e.runFired))
 	dst = enc.AppendU(dst, uint64(e.runTop))
-	for _, p := range e.parts() {
+	dst = enc.AppendBool(dst, e.byLevel)
+	for m, c := range e.cal {
+		if c != nil {
+			dst = enc.AppendF64(dst, e.pend[m])
+		}
+	}
+	for _, p := range e.parts(stateVersion) {
 		// Reserve room for the length, append, then fill it in.
 		at := len(dst)
 		dst = append(dst, make([]byte, 4)...)
@@ -68,8 +81,8 @@ func (e *Ensemble) AppendBinary(dst []byte) ([]byte, error) {
 func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	r := enc.Reader{B: b}
 	version := byte(stateVersion)
-	if len(b) >= 2 && b[1] == 1 {
-		version = 1
+	if len(b) >= 2 && b[1] >= 1 && b[1] < stateVersion {
+		version = b[1]
 	}
 	r.Header(enc.TagEnsemble, version)
 	firing := r.Bool()
@@ -84,11 +97,23 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	if version >= 2 {
 		held, armed, runPeak, runFired, runTop = r.I(), r.Bool(), r.F64(), r.U(), r.U()
 	}
+	var byLevel bool
+	if version >= 3 {
+		byLevel = r.Bool()
+	}
+	var pend [numMembers]float64
+	if version >= 4 {
+		for m, c := range e.cal {
+			if c != nil {
+				pend[m] = r.F64()
+			}
+		}
+	}
 	if r.Err != nil {
 		return fmt.Errorf("ensemble: %w", r.Err)
 	}
 	rest := r.B
-	for i, p := range e.parts() {
+	for i, p := range e.parts(version) {
 		if len(rest) < 4 {
 			return fmt.Errorf("ensemble: member %d: %w", i, enc.ErrShort)
 		}
@@ -106,5 +131,6 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	}
 	e.firing, e.above, e.below, e.peak, e.startedAt, e.n, e.lastOnset = firing, int32(above), int32(below), peak, started, n, last
 	e.held, e.armed, e.runPeak, e.runFired, e.runTop = int32(held), armed, runPeak, Mask(runFired), Member(runTop)
+	e.byLevel, e.pend = byLevel, pend
 	return nil
 }

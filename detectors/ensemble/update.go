@@ -7,6 +7,7 @@ import (
 	"github.com/telekernel/telekernel/detectors/changepoint"
 	"github.com/telekernel/telekernel/detectors/ewma"
 	"github.com/telekernel/telekernel/detectors/hst"
+	"github.com/telekernel/telekernel/detectors/levelshift"
 	"github.com/telekernel/telekernel/detectors/likelihood"
 	"github.com/telekernel/telekernel/detectors/robustz"
 	"github.com/telekernel/telekernel/detectors/seasonal"
@@ -53,9 +54,15 @@ type Ensemble struct {
 	sea *seasonal.Detector
 	cus *changepoint.CUSUM
 	hst *hst.Detector
+	ls  *levelshift.Detector // nil unless level_shift is a member
 	cal [numMembers]*likelihood.Record
+	// pend is, per member, the largest score (as log(1 + raw)) of the
+	// current run off the baseline, kept out of the record until the run
+	// ends without an alert (with the gate).
+	pend [numMembers]float64
 
 	firing    bool
+	byLevel   bool // the alert is a level shift's: it resolves when level_shift says so
 	above     int32
 	below     int32
 	held      int32   // points kept out of the robust baseline in this incident
@@ -80,8 +87,11 @@ func (s *Shared) New() *Ensemble {
 	if s.mask.Has(Forest) {
 		e.hst = s.forest.NewDetector()
 	}
+	if s.mask.Has(LevelShift) {
+		e.ls, _ = levelshift.New(c.LevelShift)
+	}
 	for m := Member(0); m < numMembers; m++ {
-		if s.mask.Has(m) {
+		if s.mask.Has(m) && m != LevelShift {
 			e.cal[m], _ = likelihood.NewRecord(c.Calibration)
 		}
 	}
@@ -159,7 +169,14 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 	case d > 0:
 		r.Z = math.Inf(1)
 	}
-	if c.Hold > 0 && e.firing && r.Z >= c.ResolveZ && int(e.held) < c.Hold {
+	var lv levelshift.Score
+	if e.ls != nil {
+		lv = e.ls.Update(x)
+	}
+	// The point is at the carrying level while the other baselines learned
+	// an idle stretch below it: not theirs to alert on (Config.LevelShift).
+	vetoed := lv.Side == 0 && lv.Expected > 0 && r.Expected < lv.Lower
+	if c.Hold > 0 && e.firing && !vetoed && r.Z >= c.ResolveZ && int(e.held) < c.Hold {
 		// Keep the incident out of the baselines that give the expected
 		// value (see Config.Hold).
 		e.held++
@@ -168,17 +185,51 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 		e.sea.Add(ts, x)
 	}
 
+	// With the gate, a point off the baseline (or of an incident) is kept
+	// out of the records until its run ends without an alert, so an
+	// incident does not raise the bar for the next one; so is a vetoed
+	// point.
+	hold := vetoed || c.MinZ > 0 && (e.firing || r.Z >= c.MinZ)
+	best := e.calibrate(&raw, ready&mask, hold, !e.firing && !vetoed, &r)
+	r.WarmedUp = best >= 0 || lv.WarmedUp
+	r.Score = max(best, 0)
+	if e.ls != nil && e.level(ts, &r, &lv, vetoed) {
+		return r
+	}
+	e.alert(ts, &r, vetoed)
+	return r
+}
+
+// calibrate turns the ready members' raw scores into calibrated scores,
+// sets r.Fired and r.Top, and returns the best score (-1 when no member
+// is ready). A held point's scores are kept out of the records, and when
+// pend is set they are remembered, to join the records when the point's
+// run ends without an alert (see Update).
+func (e *Ensemble) calibrate(raw *[numMembers]float64, ready Mask, hold, pend bool, r *Result) float64 {
+	c := &e.sh.cfg
 	best := -1.0
 	for m := Member(0); m < numMembers; m++ {
-		if !mask.Has(m) {
+		if !ready.Has(m) || m == LevelShift {
+			// Calibrators see only their member's scores, so a member that
+			// becomes ready late is compared with its own history only.
 			continue
 		}
-		if !ready.Has(m) {
-			// Calibrators see every point, so a member that becomes ready
-			// late is compared with its own history only.
-			continue
+		cal := e.cal[m]
+		if !hold && e.pend[m] > 0 {
+			cal.Raise(e.pend[m])
+			e.pend[m] = 0
 		}
-		ratio := e.cal[m].Update(raw[m])
+		g := likelihood.Log(raw[m])
+		ratio := cal.RatioLog(g)
+		switch {
+		case !hold:
+			cal.AddLog(g)
+		case pend:
+			cal.SkipLog(g)
+			e.pend[m] = max(e.pend[m], g)
+		default:
+			cal.SkipLog(g)
+		}
 		s := ratio / (1 + ratio)
 		if s >= c.Fire {
 			r.Fired |= 1 << m
@@ -187,17 +238,60 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 			best, r.Top = s, m
 		}
 	}
-	r.WarmedUp = best >= 0
-	r.Score = max(best, 0)
-	e.alert(ts, &r)
-	return r
+	return best
 }
 
-// alert advances the hysteresis with r.Score.
-func (e *Ensemble) alert(ts int64, r *Result) {
+// level applies the level_shift member's verdict lv to the alert: it
+// fires an alert on a shift (adopting one the other members fired) and
+// resolves the alerts it owns when the series is back. It reports whether
+// it decided the point (the other members' hysteresis is then skipped).
+func (e *Ensemble) level(ts int64, r *Result, lv *levelshift.Score, vetoed bool) bool {
+	c := &e.sh.cfg
+	score := 0.0
+	if lv.Side != 0 && lv.WarmedUp {
+		score = max(lv.Strength/(1+lv.Strength), c.Fire)
+	}
+	if lv.Fire {
+		r.Fired |= 1 << LevelShift
+	}
+	switch {
+	case lv.Fire && !e.firing:
+		e.firing, e.byLevel, e.above, e.below, e.armed = true, true, 0, 0, false
+		e.peak, e.startedAt, e.lastOnset = score, ts, e.n
+		e.pend = [numMembers]float64{}
+		r.Transition, r.Cause, r.CauseTop = Fired, r.Fired, LevelShift
+	case lv.Fire:
+		e.byLevel = true // a shift during another member's alert: it now ends with the shift
+		e.peak = max(e.peak, score)
+	case e.firing && e.byLevel:
+		e.peak = max(e.peak, score)
+		if lv.Back {
+			e.firing, e.byLevel, e.below, e.held = false, false, 0, 0
+			r.Transition = Resolved
+		}
+	default:
+		return false
+	}
+	// The level explains the point: its band, and the distance with the
+	// band's edge at BandZ.
+	r.Expected, r.Lower, r.Upper = lv.Expected, lv.Lower, lv.Upper
+	r.Z = lv.Strength * c.BandZ
+	if lv.Expected == 0 { // a negative value turned the member off
+		r.Z = 0
+	}
+	r.Top = LevelShift
+	r.Firing, r.Peak = e.firing, e.peak
+	return true
+}
+
+// alert advances the hysteresis with r.Score; a vetoed point (see
+// Config.LevelShift) neither fires nor keeps an alert on.
+func (e *Ensemble) alert(ts int64, r *Result, vetoed bool) {
 	c := &e.sh.cfg
 	if !e.firing {
 		switch {
+		case vetoed:
+			e.above, e.armed = 0, false
 		case c.MinZ == 0:
 			if r.Score >= c.Fire {
 				e.above++
@@ -224,6 +318,7 @@ func (e *Ensemble) alert(ts int64, r *Result) {
 		}
 		if (c.MinZ == 0 || e.armed) && int(e.above) >= c.Confirm && (e.lastOnset == 0 || e.n-e.lastOnset >= uint64(c.Cooldown)) {
 			e.firing, e.above, e.below, e.peak, e.startedAt, e.lastOnset, e.armed = true, 0, 0, max(r.Score, e.runPeak), ts, e.n, false
+			e.pend = [numMembers]float64{} // the incident stays out of the records
 			r.Transition = Fired
 			r.Cause, r.CauseTop = r.Fired, r.Top
 			if c.MinZ > 0 {
@@ -236,6 +331,7 @@ func (e *Ensemble) alert(ts int64, r *Result) {
 		if c.MinZ > 0 {
 			calm = r.Z < c.ResolveZ
 		}
+		calm = calm || vetoed
 		if calm {
 			e.below++
 		} else {
@@ -290,6 +386,9 @@ func (e *Ensemble) StateBytes() int {
 	n := 64 + e.rz.StateBytes() + e.ew.StateBytes() + e.sea.StateBytes() + e.cus.StateBytes()
 	if e.hst != nil {
 		n += e.hst.StateBytes()
+	}
+	if e.ls != nil {
+		n += e.ls.StateBytes()
 	}
 	for _, c := range e.cal {
 		if c != nil {

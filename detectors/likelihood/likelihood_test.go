@@ -65,3 +65,25 @@ func BenchmarkRecord(b *testing.B) {
 		i += 0.001
 	}
 }
+
+// TestRecordHeldScores: a skipped score counts towards the warm-up and
+// lets the record decay but does not raise it until Raise.
+func TestRecordHeldScores(t *testing.T) {
+	r, _ := NewRecord(RecordConfig{MinPoints: 3, Decay: 0.5})
+	f := func(step string, got, want float64) {
+		t.Helper()
+		if math.Abs(got-want) > 1e-12 {
+			t.Errorf("%s: %v, want %v", step, got, want)
+		}
+	}
+	f("warming up", r.Ratio(10), 0)
+	r.Add(3)    // record log 4, 1 score
+	r.Skip(100) // record log 4 · 0.5, 2 scores
+	f("a skipped score does not raise it", r.Max(), math.Log(4)/2)
+	r.Raise(math.Log(8))
+	f("raised", r.Max(), math.Log(8))
+	r.Add(0) // zero does not count: 2 scores
+	f("still warming up", r.Ratio(7), 0)
+	r.Add(1) // 3 scores: warm; record max(log 8 · 0.25, log 2) = log 2
+	f("warm", r.Ratio(7), 3)
+}

@@ -69,22 +69,67 @@ func NewRecord(cfg RecordConfig) (*Record, error) {
 }
 
 // Update adds a raw score (≥ 0; NaN counts as 0) and returns its ratio to
-// the previous record, 0 while warming up.
+// the previous record, 0 while warming up. It is Ratio(raw, 0) then Add(raw).
 func (r *Record) Update(raw float64) float64 {
+	g := logScore(raw)
+	ratio := r.RatioLog(g)
+	r.AddLog(g)
+	return ratio
+}
+
+// logScore maps a raw score to the record's scale, log(1 + raw); NaN and
+// negative scores count as 0.
+func logScore(raw float64) float64 {
 	if !(raw > 0) {
-		raw = 0
+		return 0
 	}
-	g := math.Log1p(min(raw, 1e300))
-	ratio := 0.0
+	return math.Log1p(min(raw, 1e300))
+}
+
+// Ratio returns raw's ratio to the current record without adding it, 0
+// while the record warms up (MinPoints non-zero scores).
+func (r *Record) Ratio(raw float64) float64 { return r.RatioLog(logScore(raw)) }
+
+// RatioLog is Ratio with the score given as Log(raw), for a caller that
+// needs the log score more than once.
+func (r *Record) RatioLog(g float64) float64 {
 	if r.n >= uint64(r.cfg.MinPoints) && r.max > 0 {
-		ratio = g / r.max
+		return g / r.max
 	}
+	return 0
+}
+
+// Add adds a raw score to the record: the record decays by one point and
+// becomes the score's log(1 + raw) if that is larger.
+func (r *Record) Add(raw float64) { r.AddLog(logScore(raw)) }
+
+// AddLog is Add with the score given as Log(raw).
+func (r *Record) AddLog(g float64) {
 	if g != 0 {
 		r.n++
 	}
 	r.max = max(r.max*(1-r.cfg.Decay), g)
-	return ratio
 }
+
+// Skip counts a raw score that is kept out of the record (a point of an
+// incident): the record decays by one point and the warm-up counts it,
+// but the record does not rise. Raise can add it later.
+func (r *Record) Skip(raw float64) { r.SkipLog(logScore(raw)) }
+
+// SkipLog is Skip with the score given as Log(raw).
+func (r *Record) SkipLog(g float64) {
+	if g != 0 {
+		r.n++
+	}
+	r.max *= 1 - r.cfg.Decay
+}
+
+// Raise raises the record to g, a log(1 + raw) score kept out of it
+// earlier (see Skip), if that is larger.
+func (r *Record) Raise(g float64) { r.max = max(r.max, g) }
+
+// Log returns raw on the record's scale, log(1 + raw).
+func Log(raw float64) float64 { return logScore(raw) }
 
 // Max returns the current record, as log(1 + raw).
 func (r *Record) Max() float64 { return r.max }

@@ -181,4 +181,5 @@ const (
 	TagRecord
 	TagKNNCAD
 	TagRangeBreak
+	TagLevelShift
 )

@@ -1,0 +1,151 @@
+package ensemble
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+
+	"github.com/telekernel/telekernel/detectors/internal/enc"
+)
+
+// levelSeries is traffic around 1e6 with a drop to zero at 50 (for 30
+// points), a jump ×20 at 400 (for 20 points), and the drop again at 900.
+func levelSeries() ([]int64, []float64) {
+	ts, xs := make([]int64, 1200), make([]float64, 1200)
+	for i := range xs {
+		ts[i] = int64(i) * 10e9
+		xs[i] = 1e6 * (1 + 0.02*float64(i%7-3))
+		switch {
+		case i >= 50 && i < 80, i >= 900 && i < 930:
+			xs[i] = 0
+		case i >= 400 && i < 420:
+			xs[i] *= 20
+		}
+	}
+	return ts, xs
+}
+
+func levelShared(t *testing.T) *Shared {
+	sh, err := NewShared(Config{Detectors: []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift"}, MinZ: 6, Confirm: 2, Hold: 360})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sh
+}
+
+// TestLevelShiftMember: the level_shift member fires on each shift and
+// resolves it when the series is back, with its band and its name as the
+// cause, also while the other members are still warming up; scores of a
+// prefix do not change with more data; a restored state (version 4, and
+// a version 3 record without pending run scores) continues exactly; a
+// version 2 record restores with the member cold.
+func TestLevelShiftMember(t *testing.T) {
+	sh := levelShared(t)
+	ts, xs := levelSeries()
+	full := run(t, sh, ts, xs)
+	var fired, resolved []int
+	for i, r := range full {
+		switch r.Transition {
+		case Fired:
+			fired = append(fired, i)
+			if r.CauseTop != LevelShift || !r.Cause.Has(LevelShift) || r.Expected < 9e5 || r.Lower >= xs[i] && xs[i] > 0 {
+				t.Errorf("onset at %d: %+v", i, r)
+			}
+		case Resolved:
+			resolved = append(resolved, i)
+		}
+	}
+	if want := []int{51, 401, 901}; !slices.Equal(fired, want) {
+		t.Errorf("fired at %v, want %v", fired, want)
+	}
+	if want := []int{81, 421, 931}; !slices.Equal(resolved, want) {
+		t.Errorf("resolved at %v, want %v", resolved, want)
+	}
+	for _, n := range []int{1, 51, 60, 410} {
+		if got := run(t, sh, ts[:n], xs[:n]); !slices.Equal(got, full[:n]) {
+			t.Fatalf("prefix %d scores differently", n)
+		}
+	}
+	for _, cut := range []int{60, 500} {
+		e := sh.New()
+		for i := range cut {
+			e.Update(ts[i], xs[i])
+		}
+		b, err := e.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := sh.New()
+		if err := f.UnmarshalBinary(b); err != nil {
+			t.Fatal(err)
+		}
+		for i := cut; i < len(xs); i++ {
+			if r := f.Update(ts[i], xs[i]); r != full[i] {
+				t.Fatalf("restored at %d, point %d: %+v, original %+v", cut, i, r, full[i])
+			}
+		}
+	}
+
+	// A version 2 record (no level flag, no level_shift record) restores;
+	// the member starts cold and fires on the next drop once it has seen
+	// MinPoints points.
+	e := sh.New()
+	for i := range 500 {
+		e.Update(ts[i], xs[i])
+	}
+	v4, _ := e.MarshalBinary()
+	ls, _ := e.ls.MarshalBinary()
+	head := enc.AppendHeader(nil, enc.TagEnsemble, 4)
+	head = enc.AppendBool(head, e.firing)
+	head = enc.AppendI(head, int64(e.above))
+	head = enc.AppendI(head, int64(e.below))
+	head = enc.AppendF64(head, e.peak)
+	head = enc.AppendI(head, e.startedAt)
+	head = enc.AppendU(head, e.n)
+	head = enc.AppendU(head, e.lastOnset)
+	head = enc.AppendI(head, int64(e.held))
+	head = enc.AppendBool(head, e.armed)
+	head = enc.AppendF64(head, e.runPeak)
+	head = enc.AppendU(head, uint64(e.runFired))
+	head = enc.AppendU(head, uint64(e.runTop))
+	// Drop the level flag and the four pending run scores after the head,
+	// and the level record (with its 4-byte length) before the
+	// calibrators' records.
+	members := v4[len(head)+1+4*8:]
+	cut := bytes.Index(members, ls) - 4 // the level record's length prefix
+	if cut < 0 {
+		t.Fatalf("level record not found in the state")
+	}
+	v2 := slices.Concat(head, members[:cut], members[cut+4+len(ls):])
+	v2[1] = 2
+	f := sh.New()
+	if err := f.UnmarshalBinary(v2); err != nil {
+		t.Fatal(err)
+	}
+	// A version 3 record (no pending run scores) restores and continues
+	// exactly when no run was pending.
+	if e.pend != ([numMembers]float64{}) {
+		t.Fatalf("a run is pending at point 500: %v", e.pend)
+	}
+	v3rec := slices.Concat(head, []byte{enc.AppendBool(nil, e.byLevel)[0]}, members)
+	v3rec[1] = 3
+	g := sh.New()
+	if err := g.UnmarshalBinary(v3rec); err != nil {
+		t.Fatal(err)
+	}
+	for i := 500; i < len(xs); i++ {
+		if r := g.Update(ts[i], xs[i]); r != full[i] {
+			t.Fatalf("restored from version 3, point %d: %+v, original %+v", i, r, full[i])
+		}
+	}
+
+	var again []int
+	for i := 500; i < len(xs); i++ {
+		if r := f.Update(ts[i], xs[i]); r.Transition == Fired {
+			again = append(again, i)
+		}
+	}
+	if !slices.Equal(again, []int{901}) {
+		t.Errorf("restored from version 2: fired at %v, want [901]", again)
+	}
+}

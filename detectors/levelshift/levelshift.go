@@ -1,0 +1,294 @@
+// Package levelshift detects order-of-magnitude level changes of a series
+// on a ratio scale (never negative: a counter rate, a packet or byte
+// gauge): a series that carried traffic and drops to near zero, or a rate
+// that jumps by Ratio or more. It works in log space, so its rules are
+// scale-free: the same configuration fits a management port at 1 kb/s and
+// a core link at 100 Gb/s.
+//
+// The detector keeps the series' carrying level (an exponentially weighted
+// mean of log x over the points within the band, Ratio either side) and the
+// series' own spread around it (the mean absolute log deviation). A run of
+// Confirm points outside the band fires a shift, however few points the
+// series has shown (MinPoints), unless the series' own spread is too wide
+// for an order of magnitude to mean anything (Spread): a bursty error
+// counter that is zero most of the time never fires. A shift ends when
+// Clear points are back in the band, so the same event fires again each
+// time it happens: there is no record to beat.
+//
+// Points outside the band never move the level, so an outage does not
+// become the baseline; a shift to a positive level that lasts Accept
+// points becomes the new level, but the highest carrying level is
+// remembered, and a rise from an accepted idle level back to within Ratio
+// of it is a return, not a shift. A point's verdict depends only on the
+// points up to it.
+package levelshift
+
+import (
+	"fmt"
+	"math"
+)
+
+// Defaults of Config.
+const (
+	DefaultRatio     = 10
+	DefaultAlpha     = 0.05
+	DefaultConfirm   = 2
+	DefaultClear     = 2
+	DefaultMinPoints = 5
+	DefaultSpread    = 0.3
+	DefaultAccept    = 360
+)
+
+// Config configures a Detector. The zero value is the default.
+type Config struct {
+	// Ratio is the factor of a shift: a point below level/Ratio or above
+	// level×Ratio is outside the band. Default DefaultRatio (an order of
+	// magnitude).
+	Ratio float64 `yaml:"ratio"`
+	// Alpha is the weight of a point in the carrying level and spread (in
+	// log space). Default DefaultAlpha (about 20 points of memory).
+	Alpha float64 `yaml:"alpha"`
+	// Confirm is the number of points outside the band in a row that fire
+	// a shift. Default DefaultConfirm.
+	Confirm int `yaml:"confirm"`
+	// Clear is the number of points back in the band in a row that end a
+	// shift. Default DefaultClear.
+	Clear int `yaml:"clear"`
+	// MinPoints is the number of points in the band (after the first
+	// positive one) before a shift can fire. Default DefaultMinPoints.
+	MinPoints int `yaml:"min_points"`
+	// Spread is the widest spread of the series, as a share of log(Ratio),
+	// at which shifts fire: the spread is the exponentially weighted mean
+	// absolute log deviation from the level (bias-corrected, so a young
+	// series' spread is the mean of what it has shown, not near 0), where a
+	// point outside the band that did not fire a shift, and each of the
+	// Confirm points of a shift that ended, count as 2·log(Ratio). Default
+	// DefaultSpread.
+	Spread float64 `yaml:"spread"`
+	// Accept is the number of points of a shift to a positive level after
+	// which that level becomes the series' level (the shift ends). A shift
+	// to zero never does. Default DefaultAccept.
+	Accept int `yaml:"accept"`
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Ratio == 0 {
+		c.Ratio = DefaultRatio
+	}
+	if c.Alpha == 0 {
+		c.Alpha = DefaultAlpha
+	}
+	if c.Confirm == 0 {
+		c.Confirm = DefaultConfirm
+	}
+	if c.Clear == 0 {
+		c.Clear = DefaultClear
+	}
+	if c.MinPoints == 0 {
+		c.MinPoints = DefaultMinPoints
+	}
+	if c.Spread == 0 {
+		c.Spread = DefaultSpread
+	}
+	if c.Accept == 0 {
+		c.Accept = DefaultAccept
+	}
+	return c
+}
+
+// Validate reports the first bad field.
+func (c Config) Validate() error {
+	c = c.WithDefaults()
+	switch {
+	case !(c.Ratio > 1 && c.Ratio < 1e12):
+		return fmt.Errorf("ratio: %v must be above 1", c.Ratio)
+	case !(c.Alpha > 0 && c.Alpha < 1):
+		return fmt.Errorf("alpha: %v must be in (0, 1)", c.Alpha)
+	case c.Confirm < 1 || c.Clear < 1 || c.MinPoints < 1:
+		return fmt.Errorf("confirm, clear and min_points must be at least 1 (got %d, %d, %d)", c.Confirm, c.Clear, c.MinPoints)
+	case !(c.Spread > 0):
+		return fmt.Errorf("spread: %v must be positive", c.Spread)
+	case c.Accept < c.Confirm:
+		return fmt.Errorf("accept: %d must not be below confirm (%d)", c.Accept, c.Confirm)
+	}
+	return nil
+}
+
+// Detector is the level-shift detector of one series. It is not safe for
+// concurrent use.
+type Detector struct {
+	cfg     Config
+	lnR     float64 // log(Ratio)
+	level   float64 // log of the carrying level
+	carry   float64 // the highest level held (log)
+	dev     float64 // mean absolute log deviation from the level, weighted from 0
+	wdev    float64 // the weight dev has accumulated, 1 − (1−Alpha)^updates: dev/wdev is the spread
+	n       uint64  // points in the band, the first positive one included
+	run     int32   // points outside the band in a row
+	dir     int8    // the run's side: -1 below, +1 above
+	calm    int32   // points back in the band in a row during a shift
+	shifted bool    // a shift fired and has not ended
+	off     bool    // a negative value was seen: not on a ratio scale
+}
+
+// New returns a detector with the configuration c (zero fields take
+// their defaults).
+func New(c Config) (*Detector, error) {
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("levelshift: %w", err)
+	}
+	c = c.WithDefaults()
+	return &Detector{cfg: c, lnR: math.Log(c.Ratio)}, nil
+}
+
+// Score is a detector's verdict on one point.
+type Score struct {
+	// Side is -1 when the point is below the band, +1 above, 0 within.
+	Side int8
+	// Fire is true on the point that confirms a shift; Back on the point
+	// that ends one (the series is back in the band, or its new positive
+	// level was accepted); Shifted while a shift is on (Fire included,
+	// Back excluded).
+	Fire, Back, Shifted bool
+	// Expected is the carrying level; Lower and Upper the band's ends.
+	Expected, Lower, Upper float64
+	// Strength is |log(x/Expected)| / log(Ratio), at most 4 (4 for a
+	// point at or below zero): 1 at exactly one Ratio off.
+	Strength float64
+	// WarmedUp is true when a shift can fire: a level is known from
+	// MinPoints points and the series' spread is within Spread.
+	WarmedUp bool
+}
+
+// maxStrength caps Score.Strength (a point at zero is infinitely far in
+// log space).
+const maxStrength = 4
+
+// Update scores x and learns it. NaN and infinite values are ignored. A
+// negative value turns the detector off for good (the series is not on a
+// ratio scale); a shift that was on ends with it.
+func (d *Detector) Update(x float64) Score {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return Score{}
+	}
+	if x < 0 && !d.off {
+		d.off = true
+		back := d.shifted
+		d.shifted, d.run, d.calm = false, 0, 0
+		return Score{Back: back}
+	}
+	if d.off {
+		return Score{}
+	}
+	if d.n == 0 {
+		if !(x > 0) {
+			return Score{}
+		}
+		d.level, d.carry, d.n = math.Log(x), math.Log(x), 1
+		return d.band(d.level)
+	}
+	lx := math.Log(x) // -Inf at 0
+	side := int8(0)
+	switch dl := lx - d.level; {
+	case dl <= -d.lnR:
+		side = -1
+	case dl >= d.lnR:
+		side = 1
+		if d.carry-d.level >= d.lnR && math.Abs(lx-d.carry) < d.lnR {
+			// Back from an accepted idle level to within Ratio of the
+			// carrying level: a return, not a shift.
+			d.level, side = lx, 0
+		}
+	}
+	s := d.band(lx)
+	s.Side = side
+	if side == 0 {
+		d.inBand(lx, &s)
+	} else {
+		d.outside(x, lx, side, &s)
+	}
+	s.Shifted = d.shifted
+	return s
+}
+
+// band returns the point's Score fields that depend on the level only.
+func (d *Detector) band(lx float64) Score {
+	e := math.Exp(d.level)
+	return Score{
+		Expected: e,
+		Lower:    e / d.cfg.Ratio,
+		Upper:    e * d.cfg.Ratio,
+		Strength: min(math.Abs(lx-d.level)/d.lnR, maxStrength),
+		WarmedUp: d.warm(),
+	}
+}
+
+func (d *Detector) warm() bool {
+	return d.n >= uint64(d.cfg.MinPoints) && d.dev <= d.cfg.Spread*d.lnR*d.wdev
+}
+
+// inBand learns a point within the band and counts it towards the end of
+// a shift.
+func (d *Detector) inBand(lx float64, s *Score) {
+	if d.run > 0 && !d.shifted {
+		// A run outside the band that fired nothing counts in the spread
+		// as 2·log(Ratio) per point.
+		d.spread(int(d.run))
+	}
+	d.run, d.dir = 0, 0
+	a := d.cfg.Alpha
+	dl := lx - d.level
+	d.level += a * dl
+	d.dev += a * (math.Abs(dl) - d.dev)
+	d.wdev += a * (1 - d.wdev)
+	d.carry = max(d.carry, d.level)
+	d.n++
+	if d.shifted {
+		d.calm++
+		if int(d.calm) >= d.cfg.Clear {
+			d.shifted, d.calm, s.Back = false, 0, true
+			// A shift that ends counts its Confirm points in the spread:
+			// a series that keeps shifting on its own (a quiet port with
+			// bursts of a few bytes) stops firing, while shifts far apart
+			// (the spread decays by Alpha per point) each fire.
+			d.spread(d.cfg.Confirm)
+		}
+	}
+}
+
+// spread counts k points outside the band in the spread, each as
+// 2·log(Ratio).
+func (d *Detector) spread(k int) {
+	c := 2 * d.lnR
+	f := math.Pow(1-d.cfg.Alpha, float64(k))
+	d.dev = c + (d.dev-c)*f
+	d.wdev = 1 + (d.wdev-1)*f
+}
+
+// outside counts a point outside the band: it fires a shift after
+// Confirm of them, and a positive level held for Accept points becomes
+// the level.
+func (d *Detector) outside(x, lx float64, side int8, s *Score) {
+	if side != d.dir {
+		d.run, d.dir = 0, side
+	}
+	d.run++
+	d.calm = 0
+	if !d.shifted && int(d.run) >= d.cfg.Confirm && s.WarmedUp {
+		d.shifted, s.Fire = true, true
+	}
+	if int(d.run) >= d.cfg.Accept && x > 0 {
+		d.level, d.run, d.dir = lx, 0, 0
+		d.carry = max(d.carry, d.level)
+		if d.shifted {
+			d.shifted, s.Back = false, true
+		}
+	}
+}
+
+// Shifted reports whether a shift is on.
+func (d *Detector) Shifted() bool { return d.shifted }
+
+// StateBytes is the detector's memory in bytes.
+func (d *Detector) StateBytes() int { return 64 }

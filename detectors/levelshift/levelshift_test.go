@@ -1,0 +1,214 @@
+package levelshift
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func TestValidate(t *testing.T) {
+	for _, c := range []Config{{Ratio: 1}, {Ratio: -2}, {Alpha: 1}, {Alpha: -0.1}, {Confirm: -1}, {Clear: -1},
+		{MinPoints: -1}, {Spread: -1}, {Accept: 1, Confirm: 2}} {
+		if _, err := New(c); err == nil {
+			t.Errorf("%+v: no error", c)
+		}
+	}
+	if _, err := New(Config{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// events runs xs through a default detector and returns the indices of
+// the points that fired a shift and of those that ended one.
+func events(t *testing.T, xs []float64) (fired, back []int) {
+	t.Helper()
+	d, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range xs {
+		s := d.Update(x)
+		if s.Fire {
+			fired = append(fired, i)
+		}
+		if s.Back {
+			back = append(back, i)
+		}
+	}
+	return fired, back
+}
+
+// traffic returns n points of noisy traffic around level (4 % noise).
+func traffic(rng *rand.Rand, n int, level float64) []float64 {
+	xs := make([]float64, n)
+	for i := range xs {
+		xs[i] = level * (1 + 0.04*rng.NormFloat64())
+	}
+	return xs
+}
+
+func repeat(x float64, n int) []float64 {
+	xs := make([]float64, n)
+	for i := range xs {
+		xs[i] = x
+	}
+	return xs
+}
+
+func TestShifts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	f := func(name string, xs []float64, wantFired, wantBack []int) {
+		t.Helper()
+		fired, back := events(t, xs)
+		if !slices.Equal(fired, wantFired) || !slices.Equal(back, wantBack) {
+			t.Errorf("%s: fired at %v and back at %v, want %v and %v", name, fired, back, wantFired, wantBack)
+		}
+	}
+	// Ten points of traffic, then a drop to zero at 10: fires on the
+	// second point down (within 3 samples), ends on the second back.
+	f("10 points then a drop", slices.Concat(traffic(rng, 10, 5e9), repeat(0, 20), traffic(rng, 10, 5e9)), []int{11}, []int{31})
+	// Near zero (a thousandth) is a drop as well.
+	f("drop to near zero", slices.Concat(traffic(rng, 10, 5e9), repeat(4e6, 5), traffic(rng, 10, 5e9)), []int{11}, []int{16})
+	// The same drop, three times: each one fires.
+	f("repeated drop", slices.Concat(traffic(rng, 30, 2e4), repeat(0, 10), traffic(rng, 100, 2e4), repeat(0, 10),
+		traffic(rng, 500, 2e4), repeat(0, 10), traffic(rng, 10, 2e4)),
+		[]int{31, 141, 651}, []int{41, 151, 661})
+	// An order-of-magnitude jump fires; a 5× one does not.
+	f("jump ×12", slices.Concat(traffic(rng, 10, 300), traffic(rng, 10, 3600), traffic(rng, 10, 300)), []int{11}, []int{21})
+	f("jump ×5", slices.Concat(traffic(rng, 10, 300), traffic(rng, 10, 1500), traffic(rng, 10, 300)), nil, nil)
+	// Idle for 40 minutes (240 points at 10 s) from the start, then
+	// traffic: nothing fires; a later failure fires, and its end resolves.
+	f("idle, traffic, failure", slices.Concat(repeat(0, 240), traffic(rng, 100, 8e8), repeat(0, 6), traffic(rng, 10, 8e8)),
+		[]int{341}, []int{347})
+	// A long stretch at a low positive level is accepted (the shift ends
+	// after Accept points), but the carrying level is remembered: traffic
+	// coming back to it is not a shift; a later failure still fires.
+	f("accepted idle, return", slices.Concat(traffic(rng, 50, 1e9), traffic(rng, 400, 1e3), traffic(rng, 100, 1e9), repeat(0, 3)),
+		[]int{51, 551}, []int{409})
+}
+
+// Series that swing a lot on their own fire nothing: a bursty error
+// counter that is zero most of the time, a counter polled faster than the
+// device updates it (x, 0, 0, x, …), a diurnal cycle of 4× with noise, a
+// series with negative values.
+func TestQuiet(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	f := func(name string, xs []float64) {
+		t.Helper()
+		if fired, _ := events(t, xs); len(fired) > 0 {
+			t.Errorf("%s: fired at %v", name, fired)
+		}
+	}
+	bursty := make([]float64, 5000)
+	for i := range bursty {
+		if rng.Float64() < 0.1 {
+			bursty[i] = rng.ExpFloat64() * 3
+		}
+	}
+	f("bursty errors", bursty)
+	stepped := make([]float64, 3000)
+	for i := range stepped {
+		if i%3 == 0 {
+			stepped[i] = 3e7 * (1 + 0.05*rng.NormFloat64())
+		}
+	}
+	f("polled faster than updated", stepped)
+	diurnal := make([]float64, 3*8640) // three days at 10 s
+	for i := range diurnal {
+		hour := float64(i) / 360
+		diurnal[i] = 2e9 * (1 + 0.6*math.Sin(2*math.Pi*(hour-14)/24)) * (1 + 0.04*rng.NormFloat64())
+	}
+	f("diurnal", diurnal)
+	signed := traffic(rng, 2000, 1)
+	for i := range signed {
+		signed[i] -= 1
+	}
+	f("around zero", signed)
+	// A young series that swings ×3 from point to point: its spread is
+	// what it has shown (bias-corrected), not near 0 for lack of points.
+	f("young and swinging", []float64{20, 60, 25, 70, 30, 65, 0, 0, 40, 60})
+
+	// A quiet port: steady at first, then bursts of a few bytes with
+	// zeros between them. Its first zero runs can fire (nothing told them
+	// apart from a failure yet), then the shifts count in its spread and
+	// it falls silent.
+	quiet := traffic(rng, 40, 50)
+	for len(quiet) < 2000 {
+		quiet = append(quiet, repeat(0, 2+rng.IntN(5))...)
+		for range 1 + rng.IntN(4) {
+			quiet = append(quiet, 20+40*rng.Float64())
+		}
+	}
+	if fired, _ := events(t, quiet); len(fired) > 2 || len(fired) > 0 && fired[len(fired)-1] > 100 {
+		t.Errorf("quiet port: fired at %v, want at most twice, near the start", fired)
+	}
+}
+
+// Prefix property: the scores of a prefix do not change when more points
+// follow, and a state restored from any point scores the rest
+// bit-for-bit like the original.
+func TestPrefixAndRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	xs := slices.Concat(traffic(rng, 50, 1e6), repeat(0, 20), traffic(rng, 400, 1e6), traffic(rng, 50, 3e7), traffic(rng, 100, 1e6))
+	full, _ := New(Config{})
+	var want []Score
+	for _, x := range xs {
+		want = append(want, full.Update(x))
+	}
+	for _, cut := range []int{1, 10, 55, 300, len(xs) - 1} {
+		d, _ := New(Config{})
+		for i, x := range xs[:cut] {
+			if s := d.Update(x); s != want[i] {
+				t.Fatalf("prefix %d, point %d: %+v, want %+v", cut, i, s, want[i])
+			}
+		}
+		b, err := d.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := New(Config{})
+		if err := r.UnmarshalBinary(b); err != nil {
+			t.Fatal(err)
+		}
+		for i := cut; i < len(xs); i++ {
+			if s := r.Update(xs[i]); s != want[i] {
+				t.Fatalf("restored at %d, point %d: %+v, want %+v", cut, i, s, want[i])
+			}
+		}
+	}
+	b, _ := full.MarshalBinary()
+	other, _ := New(Config{Ratio: 20})
+	if err := other.UnmarshalBinary(b); err == nil {
+		t.Error("a state restored into another configuration")
+	}
+	if err := other.UnmarshalBinary(b[:len(b)-3]); err == nil {
+		t.Error("a short state restored")
+	}
+	// A version 1 record (no spread weight: the last 8 bytes) restores,
+	// and the detector fires on the next drop.
+	v1 := append([]byte(nil), b[:len(b)-8]...)
+	v1[1] = 1
+	old, _ := New(Config{})
+	if err := old.UnmarshalBinary(v1); err != nil {
+		t.Fatal(err)
+	}
+	fired := false
+	for _, x := range slices.Concat(traffic(rng, 10, 1e6), repeat(0, 3)) {
+		fired = fired || old.Update(x).Fire
+	}
+	if !fired {
+		t.Error("restored from version 1: the drop did not fire")
+	}
+}
+
+func BenchmarkUpdate(b *testing.B) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	xs := traffic(rng, 4096, 1e9)
+	d, _ := New(Config{})
+	b.ReportAllocs()
+	b.SetBytes(8)
+	for i := 0; b.Loop(); i++ {
+		d.Update(xs[i&4095])
+	}
+}
