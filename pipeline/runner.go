@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,15 +24,11 @@ const (
 	// stage resumes within seconds of its sink coming back.
 	maxBackoff  = 5 * time.Second
 	pollTimeout = 250 * time.Millisecond
-)
-
-// Dead-letter headers, set on every record sent to the dead-letter topic.
-const (
-	HeaderDLQReason    = "telekernel-dlq-reason"
-	HeaderDLQTopic     = "telekernel-dlq-topic"
-	HeaderDLQPartition = "telekernel-dlq-partition"
-	HeaderDLQOffset    = "telekernel-dlq-offset"
-	HeaderDLQStage     = "telekernel-dlq-stage"
+	// FinalFlushTimeout bounds the flush and commit a Runner makes when its
+	// context ends, a flush being retried included: a stage whose sink is
+	// down stops within it (plus the sink's own I/O timeout when the sink
+	// ignores the context) and says how many rows it did not flush.
+	FinalFlushTimeout = 10 * time.Second
 )
 
 // ErrStop, wrapped in an error from Sink.Flush, stops the runner without
@@ -316,7 +311,10 @@ func (r *Runner) run(ctx context.Context) error {
 					runErr = fmt.Errorf("%s: %w", r.cfg.Name, err)
 					return
 				}
-				r.deadLetter(ctx, rec, err)
+				if err := r.deadLetter(ctx, rec, err); err != nil {
+					runErr = fmt.Errorf("%s: %w", r.cfg.Name, err)
+					return
+				}
 			}
 			if r.done[rec.Topic] == nil {
 				r.done[rec.Topic] = map[int32]int64{}
@@ -341,14 +339,24 @@ func (r *Runner) run(ctx context.Context) error {
 	}
 }
 
-// final flushes and commits on shutdown with a bounded grace period.
+// final flushes and commits on shutdown, within FinalFlushTimeout.
 func (r *Runner) final() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.finalLocked()
+}
+
+// finalLocked is final for a caller that holds r.mu (a flush being retried
+// when shutdown comes). A failure is one error saying how many rows were
+// not flushed; their records are not committed, so the next owner reads
+// them again.
+func (r *Runner) finalLocked() error {
+	ctx, cancel := context.WithTimeout(context.Background(), FinalFlushTimeout)
+	defer cancel()
+	pending := r.sink.Pending()
 	if err := r.flushLocked(ctx); err != nil {
-		return fmt.Errorf("%s: final flush: %w (uncommitted records will be re-read on restart)", r.cfg.Name, err)
+		return fmt.Errorf("%s: stopped without flushing %d rows (final flush gave up after %s: %v); their records are not committed and are read again on restart",
+			r.cfg.Name, pending, FinalFlushTimeout, err)
 	}
 	return nil
 }
@@ -376,7 +384,8 @@ func (r *Runner) flushRetrying(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return r.final()
+			// The caller holds r.mu: final would wait for it for ever.
+			return r.finalLocked()
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, maxBackoff)
@@ -410,40 +419,6 @@ func reasonOf(err error) string {
 		return "content_type"
 	}
 	return "malformed"
-}
-
-// deadLetter builds the dead-letter record of rec: the original key, value
-// and headers, plus the reason, origin and stage in headers.
-func deadLetter(rec *kgo.Record, cause error, topic, stage string) *kgo.Record {
-	return &kgo.Record{
-		Topic: topic,
-		Key:   rec.Key,
-		Value: rec.Value,
-		Headers: append(append([]kgo.RecordHeader(nil), rec.Headers...),
-			kgo.RecordHeader{Key: HeaderDLQReason, Value: []byte(cause.Error())},
-			kgo.RecordHeader{Key: HeaderDLQTopic, Value: []byte(rec.Topic)},
-			kgo.RecordHeader{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(int(rec.Partition)))},
-			kgo.RecordHeader{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(rec.Offset, 10))},
-			kgo.RecordHeader{Key: HeaderDLQStage, Value: []byte(stage)},
-		),
-	}
-}
-
-// deadLetter sends rec to the dead-letter topic synchronously, so its
-// offset is committed only once it is safe.
-func (r *Runner) deadLetter(ctx context.Context, rec *kgo.Record, cause error) {
-	r.dead.Add(1)
-	r.metrics.deadLetters.WithLabelValues(r.cfg.Name, reasonOf(cause)).Inc()
-	r.log.Warn("dead-lettered a record", "topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "reason", cause.Error())
-	dl := deadLetter(rec, cause, r.cfg.DeadLetterTopic, r.cfg.Name)
-	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, maxBackoff) {
-		err := r.client.ProduceSync(ctx, dl).FirstErr()
-		if err == nil || ctx.Err() != nil {
-			return
-		}
-		r.log.Error("cannot write dead letter; retrying", "topic", r.cfg.DeadLetterTopic, "err", err)
-		time.Sleep(backoff)
-	}
 }
 
 // Stage is a runnable stage: a Runner or a TransactRunner.

@@ -82,6 +82,9 @@ type TransactRunner struct {
 
 	records, dead, txns, aborts, restoredKeys, outputs atomic.Int64
 	abortStreak                                        int // consecutive aborted transactions; Run goroutine only
+	// dlqLimit is the size dead letters are cut to; it shrinks when the
+	// dead-letter topic rejects one as too large. Run goroutine only.
+	dlqLimit int
 }
 
 // NewTransactRunner connects and returns a runner; Run starts it. The
@@ -107,7 +110,7 @@ func NewTransactRunner(ctx context.Context, kc KafkaConfig, cfg TransactConfig, 
 		cfg.MaxPoll = DefaultMaxPoll
 	}
 	t := &TransactRunner{cfg: cfg, kc: kc, proc: proc, metrics: m, log: log.With("stage", cfg.Name),
-		restored: map[int32]bool{}, done: map[int32]int64{}}
+		restored: map[int32]bool{}, done: map[int32]int64{}, dlqLimit: DeadLetterMaxBytes}
 
 	admin, err := Connect(ctx, kc)
 	if err != nil {
@@ -268,7 +271,9 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 		procErr error
 		next    = map[int32]int64{}
 		prodMu  sync.Mutex
-		prodErr error // the first record the broker did not take
+		prodErr error              // the first record the broker did not take
+		dlqBig  bool               // the broker rejected a dead letter as too large
+		dead    = map[string]int{} // dead letters by reason, counted on commit
 	)
 	produce := func(r *kgo.Record) {
 		t.sess.Produce(ctx, r, func(r *kgo.Record, err error) {
@@ -277,6 +282,7 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 				if prodErr == nil {
 					prodErr = fmt.Errorf("produce to %s: %w", r.Topic, err)
 				}
+				dlqBig = dlqBig || (r.Topic == t.cfg.DeadLetterTopic && isTooLarge(err))
 				prodMu.Unlock()
 			}
 		})
@@ -297,10 +303,11 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 				procErr = fmt.Errorf("%s: %w", t.cfg.Name, err)
 				return
 			}
-			t.dead.Add(1)
-			t.metrics.deadLetters.WithLabelValues(t.cfg.Name, reasonOf(err)).Inc()
-			t.log.Warn("dead-lettered a record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "reason", err.Error())
-			produce(deadLetter(r, err, t.cfg.DeadLetterTopic, t.cfg.Name))
+			dead[reasonOf(err)]++
+			dl := deadLetter(r, err, t.cfg.DeadLetterTopic, t.cfg.Name, t.dlqLimit)
+			t.log.Warn("dead-lettering a record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset,
+				"bytes", len(r.Value), "kept_bytes", len(dl.Value), "reason", cutUTF8(err.Error(), maxDLQReasonBytes))
+			produce(dl)
 		}
 	})
 	changelog := 0
@@ -317,6 +324,17 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 	}
 	prodMu.Lock()
 	failed := prodErr
+	if dlqBig && t.dlqLimit > deadLetterMinBytes {
+		// Abort and process the records again with dead letters cut
+		// smaller: the topic's max.message.bytes is below DeadLetterMaxBytes.
+		t.dlqLimit = max(deadLetterMinBytes, t.dlqLimit/4)
+		t.log.Warn("dead letter too large for its topic; cutting dead letters and retrying the transaction",
+			"topic", t.cfg.DeadLetterTopic, "limit_bytes", t.dlqLimit, "err", failed)
+		failed = nil
+		if procErr == nil {
+			procErr = errRetryTxn
+		}
+	}
 	prodMu.Unlock()
 	commit := kgo.TryCommit
 	if procErr != nil || failed != nil {
@@ -328,6 +346,9 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 	// retryable, so one stops the stage: a restart resumes from the last
 	// commit.
 	committed, err := t.sess.End(ctx, commit)
+	if procErr == errRetryTxn {
+		procErr, committed = nil, false
+	}
 	if procErr != nil {
 		return procErr
 	}
@@ -378,6 +399,10 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 		t.log.Info("transactions commit again", "aborted", t.abortStreak)
 	}
 	t.abortStreak = 0
+	for reason, n := range dead {
+		t.dead.Add(int64(n))
+		t.metrics.deadLetters.WithLabelValues(t.cfg.Name, reason).Add(float64(n))
+	}
 	t.txns.Add(1)
 	t.outputs.Add(int64(outputs))
 	t.proc.Committed(outputs)
@@ -439,6 +464,9 @@ func (t *TransactRunner) restore(ctx context.Context, p int32) error {
 	t.log.Info("restored partition state", "partition", p, "records", n, "took", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }
+
+// errRetryTxn marks a transaction aborted on purpose, to be processed again.
+var errRetryTxn = errors.New("retry the transaction")
 
 // lagInterval is how often stages sample their lag.
 const lagInterval = 5 * time.Second
