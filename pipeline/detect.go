@@ -281,12 +281,13 @@ type shareKey struct {
 // another instance after a rebalance. Detect is not safe for concurrent use
 // except for the counters (Emitted, Series, StateBytes).
 type Detect struct {
-	cfg     DetectConfig
-	topic   string
-	mem     memory.Allocator
-	log     *slog.Logger
-	metrics *Metrics
-	now     func() time.Time
+	RowDropCounter // rows of good messages dropped (see DecodeSamples)
+	cfg            DetectConfig
+	topic          string
+	mem            memory.Allocator
+	log            *slog.Logger
+	metrics        *Metrics
+	now            func() time.Time
 
 	parts  map[int32]*partState
 	shared map[shareKey]*ensemble.Shared // per kind and metric, built on first use
@@ -466,7 +467,7 @@ func (d *Detect) removeSeries(ps *partState, k schemas.SeriesKey) {
 
 // Process implements Processor.
 func (d *Detect) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
-	rec, err := schemas.DecodeSamples(d.mem, Headers(r), r.Value)
+	rec, err := DecodeSamples(d.mem, r, &d.RowDropCounter)
 	if err != nil {
 		return err
 	}

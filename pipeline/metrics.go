@@ -18,6 +18,7 @@ type Metrics struct {
 	changelog   *prometheus.CounterVec
 	lag         *prometheus.GaugeVec
 	stateBytes  *prometheus.GaugeVec
+	droppedRows *prometheus.CounterVec
 }
 
 // NewMetrics registers the runtime's metrics with reg.
@@ -68,5 +69,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "telekernel", Subsystem: "detect", Name: "state_bytes",
 			Help: "Approximate bytes of per-series detector state in memory.",
 		}, []string{"stage"})).(*prometheus.GaugeVec),
+		droppedRows: f(prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "telekernel", Subsystem: "stage", Name: "rows_dropped_total",
+			Help: "Single rows of otherwise good messages that the stage dropped, by reason (bad_timestamp, invalid_utf8).",
+		}, []string{"stage", "reason"})).(*prometheus.CounterVec),
 	}
 }

@@ -81,6 +81,8 @@ type Runner struct {
 	flushed atomic.Int64
 	dead    atomic.Int64
 	records atomic.Int64
+	drops   dropExporter // rows the sink dropped; under mu
+	dropped atomic.Int64
 }
 
 // NewRunner connects a consumer-group client with base options (from
@@ -98,7 +100,7 @@ func NewRunner(ctx context.Context, kc KafkaConfig, cfg RunnerConfig, sink Sink,
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = DefaultFlushInterval
 	}
-	r := &Runner{cfg: cfg, sink: sink, metrics: m, log: log.With("stage", cfg.Name), done: map[string]map[int32]int64{}}
+	r := &Runner{cfg: cfg, sink: sink, metrics: m, log: log.With("stage", cfg.Name), done: map[string]map[int32]int64{}, drops: newDropExporter(sink)}
 	cl, err := Connect(ctx, kc,
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topics...),
@@ -321,6 +323,7 @@ func (r *Runner) run(ctx context.Context) error {
 			}
 			r.done[rec.Topic][rec.Partition] = rec.Offset + 1
 		})
+		r.metrics.countDrops(r.cfg.Name, r.drops.since(), &r.dropped)
 		if runErr != nil {
 			r.mu.Unlock()
 			r.client.AllowRebalance()
@@ -438,11 +441,12 @@ type Stats struct {
 	Records     int64 // input records consumed
 	Flushed     int64 // rows made durable by a sink, or outputs committed by a transactional stage
 	DeadLetters int64
+	DroppedRows int64 // single rows dropped from good messages (RowDropper)
 	// Transactional stages only.
 	Transactions, Aborts, Restored int64
 }
 
 // Stats returns the counters so far. Safe for concurrent use.
 func (r *Runner) Stats() Stats {
-	return Stats{Records: r.records.Load(), Flushed: r.flushed.Load(), DeadLetters: r.dead.Load()}
+	return Stats{Records: r.records.Load(), Flushed: r.flushed.Load(), DeadLetters: r.dead.Load(), DroppedRows: r.dropped.Load()}
 }

@@ -85,6 +85,10 @@ type TransactRunner struct {
 	// dlqLimit is the size dead letters are cut to; it shrinks when the
 	// dead-letter topic rejects one as too large. Run goroutine only.
 	dlqLimit int
+	// drops turns the processor's dropped rows into metrics at each
+	// commit; dropped is their committed total. Run goroutine only.
+	drops   dropExporter
+	dropped atomic.Int64
 }
 
 // NewTransactRunner connects and returns a runner; Run starts it. The
@@ -110,7 +114,7 @@ func NewTransactRunner(ctx context.Context, kc KafkaConfig, cfg TransactConfig, 
 		cfg.MaxPoll = DefaultMaxPoll
 	}
 	t := &TransactRunner{cfg: cfg, kc: kc, proc: proc, metrics: m, log: log.With("stage", cfg.Name),
-		restored: map[int32]bool{}, done: map[int32]int64{}, dlqLimit: DeadLetterMaxBytes}
+		restored: map[int32]bool{}, done: map[int32]int64{}, dlqLimit: DeadLetterMaxBytes, drops: newDropExporter(proc)}
 
 	admin, err := Connect(ctx, kc)
 	if err != nil {
@@ -263,6 +267,7 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 	if restoreErr != nil {
 		return restoreErr
 	}
+	t.drops.since() // rows of aborted transactions are counted again when they commit
 	if err := t.sess.Begin(); err != nil {
 		return fmt.Errorf("%s: begin transaction: %w", t.cfg.Name, err)
 	}
@@ -403,6 +408,7 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 		t.dead.Add(int64(n))
 		t.metrics.deadLetters.WithLabelValues(t.cfg.Name, reason).Add(float64(n))
 	}
+	t.metrics.countDrops(t.cfg.Name, t.drops.since(), &t.dropped)
 	t.txns.Add(1)
 	t.outputs.Add(int64(outputs))
 	t.proc.Committed(outputs)
@@ -491,7 +497,7 @@ func (t *TransactRunner) sampleLag(ctx context.Context) {
 
 // Stats returns the counters so far. Safe for concurrent use.
 func (t *TransactRunner) Stats() Stats {
-	return Stats{Records: t.records.Load(), Flushed: t.outputs.Load(), DeadLetters: t.dead.Load(),
+	return Stats{Records: t.records.Load(), Flushed: t.outputs.Load(), DeadLetters: t.dead.Load(), DroppedRows: t.dropped.Load(),
 		Transactions: t.txns.Load(), Aborts: t.aborts.Load(), Restored: t.restoredKeys.Load()}
 }
 

@@ -58,14 +58,18 @@ type Options struct {
 
 // Summary is what a run did.
 type Summary struct {
-	Elapsed        time.Duration
-	Samples        int64 // samples acknowledged by Kafka
-	Detections     int64 // detection events acknowledged by Kafka
-	PowerMessages  int64 // tk.power messages (one per device and window)
-	Maintenance    int64 // maintenance events
-	DeadLetters    int64
-	ParquetRows    int64 // rows in Parquet files written by this run
-	ParquetFiles   int64
+	Elapsed       time.Duration
+	Samples       int64 // samples acknowledged by Kafka
+	Detections    int64 // detection events acknowledged by Kafka
+	PowerMessages int64 // tk.power messages (one per device and window)
+	Maintenance   int64 // maintenance events
+	DeadLetters   int64 // records written to the dead-letter topic, by every stage
+	// DroppedRows are single rows of good messages that stages dropped (a
+	// time outside the sample window, a string that is not UTF-8), summed
+	// over the stages that read them.
+	DroppedRows    int64
+	ParquetRows    int64 // rows in Parquet files written by this run and still on disk
+	ParquetFiles   int64 // those files
 	ClickHouseRows int64 // sample and detection rows inserted
 	Series         int
 	Labels         []sim.Label
@@ -83,12 +87,18 @@ func (s Summary) String() string {
 		out += fmt.Sprintf(", %d clickhouse rows", s.ClickHouseRows)
 	}
 	out += s.resultsString()
+	if s.DroppedRows > 0 {
+		out += fmt.Sprintf(", %d bad rows dropped", s.DroppedRows)
+	}
 	return out + fmt.Sprintf(", %d dead letters", s.DeadLetters)
 }
 
 // StageString is the one-line summary of a process that ran stages only.
 func (s Summary) StageString() string {
 	out := fmt.Sprintf("telekernel: ran %s for %s: %d records in, %d dead letters", strings.Join(s.Stages, ", "), s.Elapsed.Round(time.Millisecond), s.Records, s.DeadLetters)
+	if s.DroppedRows > 0 {
+		out += fmt.Sprintf(", %d bad rows dropped", s.DroppedRows)
+	}
 	if s.Detections > 0 || slices.Contains(s.Stages, "detect") {
 		out += fmt.Sprintf(", %d detections, %d series", s.Detections, s.Series)
 	}
@@ -374,13 +384,15 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		sum.Stages = append(sum.Stages, st.name)
 		sum.Records += s.Records
 		sum.DeadLetters += s.DeadLetters
+		sum.DroppedRows += s.DroppedRows
 		if strings.HasPrefix(st.name, "clickhouse-") {
 			sum.ClickHouseRows += s.Flushed
 		}
 	}
 	if pw != nil {
 		st := pw.Stats()
-		sum.ParquetRows, sum.ParquetFiles = st.Rows, st.Files
+		// Re-delivered offsets replace files this run wrote: count what is on disk.
+		sum.ParquetRows, sum.ParquetFiles = st.Rows-st.OwnReplacedRows, st.Files-st.OwnReplaced
 	}
 	if err := errors.Join(drainErr, waitErr); err != nil {
 		return sum, err
