@@ -83,6 +83,10 @@ type Runner struct {
 	records atomic.Int64
 	drops   dropExporter // rows the sink dropped; under mu
 	dropped atomic.Int64
+	// stopped is set by the final flush: the partitions the client gives
+	// up when it closes are not flushed again (a failing sink would hold
+	// the exit for another round of its timeout).
+	stopped atomic.Bool
 }
 
 // NewRunner connects a consumer-group client with base options (from
@@ -134,6 +138,9 @@ func (r *Runner) onRevoked(ctx context.Context, cl *kgo.Client, m map[string][]i
 	defer r.mu.Unlock()
 	r.owned.remove(m)
 	r.metrics.rebalances.WithLabelValues(r.cfg.Name).Inc()
+	if r.stopped.Load() {
+		return
+	}
 	if err := r.flushLocked(ctx); err != nil {
 		r.log.Warn("cannot flush on partition revocation; the new owner will re-read uncommitted records", "err", err)
 	}
@@ -354,12 +361,13 @@ func (r *Runner) final() error {
 // not flushed; their records are not committed, so the next owner reads
 // them again.
 func (r *Runner) finalLocked() error {
+	r.stopped.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), FinalFlushTimeout)
 	defer cancel()
 	pending := r.sink.Pending()
 	if err := r.flushLocked(ctx); err != nil {
-		return fmt.Errorf("%s: stopped without flushing %d rows (final flush gave up after %s: %v); their records are not committed and are read again on restart",
-			r.cfg.Name, pending, FinalFlushTimeout, err)
+		return fmt.Errorf("%s: stopped without flushing %d rows (last try: %v); their records are not committed and are read again on restart",
+			r.cfg.Name, pending, err)
 	}
 	return nil
 }

@@ -126,6 +126,7 @@ type stage struct {
 	name  string
 	st    pipeline.Stage
 	topic string
+	group string
 }
 
 // Run runs the pipeline described by opts.Config until opts.For elapses,
@@ -148,8 +149,10 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	start := opts.Now()
 
 	kc := cfg.Kafka
+	var cluster *kfake.Cluster // the embedded broker, if any
 	if len(kc.Brokers) == 0 {
-		cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.DefaultNumPartitions(int(cfg.Topics.Partitions)))
+		var err error
+		cluster, err = kfake.NewCluster(kfake.Ports(0), kfake.DefaultNumPartitions(int(cfg.Topics.Partitions)))
 		if err != nil {
 			return sum, fmt.Errorf("embedded broker: %w", err)
 		}
@@ -203,17 +206,18 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		if err != nil {
 			return err
 		}
-		*list = append(*list, stage{name: name, st: r, topic: topic})
+		*list = append(*list, stage{name: name, st: r, topic: topic, group: group})
 		return nil
 	}
 	// addTransact runs proc as an exactly-once stage over the samples.
 	addTransact := func(list *[]stage, name string, proc pipeline.Processor) error {
-		tr, err := pipeline.NewTransactRunner(ctx, kc, pipeline.TransactConfig{Name: name, Group: cfg.Topics.GroupPrefix + "-" + name,
+		group := cfg.Topics.GroupPrefix + "-" + name
+		tr, err := pipeline.NewTransactRunner(ctx, kc, pipeline.TransactConfig{Name: name, Group: group,
 			Input: cfg.Topics.Samples, DeadLetterTopic: cfg.Topics.DeadLetters}, proc, metrics, log)
 		if err != nil {
 			return err
 		}
-		*list = append(*list, stage{name: name, st: tr, topic: cfg.Topics.Samples})
+		*list = append(*list, stage{name: name, st: tr, topic: cfg.Topics.Samples, group: group})
 		return nil
 	}
 	var detect *pipeline.Detect
@@ -305,6 +309,13 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		})
 	}
 	ready.Store(true)
+	if cluster != nil {
+		var cs []consumer
+		for _, st := range append(append([]stage(nil), inputs...), outputs...) {
+			cs = append(cs, consumer{group: st.group, topic: st.topic})
+		}
+		go retainEmbedded(gctx, cluster, admin, cs, log)
+	}
 
 	// The source: the paced simulator until For, Span, a signal, or a
 	// failed stage.
@@ -316,6 +327,10 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		srcCtx, cancel = context.WithTimeout(srcCtx, opts.For)
 		defer cancel()
 	}
+	// The drain's deadline counts from when the source was told to stop,
+	// so stopping the simulator is inside the bound.
+	srcStopped := make(chan time.Time, 1)
+	context.AfterFunc(srcCtx, func() { srcStopped <- time.Now() })
 	var pub *publish.Publisher
 	srcDone := make(chan error, 1)
 	if *cfg.Sim.Enabled {
@@ -350,7 +365,12 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	// that read samples, then, once detect is done, those that read
 	// detections. A process of stages only stops after the current batch:
 	// what it did not commit is for the next owner.
-	dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	drainFrom := time.Now()
+	select {
+	case drainFrom = <-srcStopped:
+	default:
+	}
+	dctx, cancel := context.WithDeadline(context.Background(), drainFrom.Add(drainTimeout))
 	defer cancel()
 	var drainErr error
 	if *cfg.Sim.Enabled {
