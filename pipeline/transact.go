@@ -329,12 +329,7 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 	}
 	prodMu.Lock()
 	failed := prodErr
-	if dlqBig && t.dlqLimit > deadLetterMinBytes {
-		// Abort and process the records again with dead letters cut
-		// smaller: the topic's max.message.bytes is below DeadLetterMaxBytes.
-		t.dlqLimit = max(deadLetterMinBytes, t.dlqLimit/4)
-		t.log.Warn("dead letter too large for its topic; cutting dead letters and retrying the transaction",
-			"topic", t.cfg.DeadLetterTopic, "limit_bytes", t.dlqLimit, "err", failed)
+	if dlqBig && t.shrinkDeadLetters(failed) {
 		failed = nil
 		if procErr == nil {
 			procErr = errRetryTxn
@@ -404,11 +399,7 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 		t.log.Info("transactions commit again", "aborted", t.abortStreak)
 	}
 	t.abortStreak = 0
-	for reason, n := range dead {
-		t.dead.Add(int64(n))
-		t.metrics.deadLetters.WithLabelValues(t.cfg.Name, reason).Add(float64(n))
-	}
-	t.metrics.countDrops(t.cfg.Name, t.drops.since(), &t.dropped)
+	t.countCommitted(dead)
 	t.txns.Add(1)
 	t.outputs.Add(int64(outputs))
 	t.proc.Committed(outputs)
@@ -473,6 +464,31 @@ func (t *TransactRunner) restore(ctx context.Context, p int32) error {
 
 // errRetryTxn marks a transaction aborted on purpose, to be processed again.
 var errRetryTxn = errors.New("retry the transaction")
+
+// shrinkDeadLetters cuts the dead letters of the next try to a quarter
+// after the broker rejected one as too large (the dead-letter topic's
+// max.message.bytes is below DeadLetterMaxBytes), and reports whether the
+// transaction should be aborted and tried again; at the smallest size it
+// reports false and the rejection stops the stage.
+func (t *TransactRunner) shrinkDeadLetters(err error) bool {
+	if t.dlqLimit <= deadLetterMinBytes {
+		return false
+	}
+	t.dlqLimit = max(deadLetterMinBytes, t.dlqLimit/4)
+	t.log.Warn("dead letter too large for its topic; cutting dead letters and retrying the transaction",
+		"topic", t.cfg.DeadLetterTopic, "limit_bytes", t.dlqLimit, "err", err)
+	return true
+}
+
+// countCommitted counts the dead letters (by reason) and the dropped rows of
+// a committed transaction.
+func (t *TransactRunner) countCommitted(dead map[string]int) {
+	for reason, n := range dead {
+		t.dead.Add(int64(n))
+		t.metrics.deadLetters.WithLabelValues(t.cfg.Name, reason).Add(float64(n))
+	}
+	t.metrics.countDrops(t.cfg.Name, t.drops.since(), &t.dropped)
+}
 
 // lagInterval is how often stages sample their lag.
 const lagInterval = 5 * time.Second
