@@ -152,7 +152,8 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	var cluster *kfake.Cluster // the embedded broker, if any
 	if len(kc.Brokers) == 0 {
 		var err error
-		cluster, err = kfake.NewCluster(kfake.Ports(0), kfake.DefaultNumPartitions(int(cfg.Topics.Partitions)))
+		cluster, err = kfake.NewCluster(kfake.Ports(0), kfake.DefaultNumPartitions(int(cfg.Topics.Partitions)),
+			kfake.BrokerConfigs(map[string]string{"log.segment.bytes": strconv.Itoa(embeddedSegmentBytes)}))
 		if err != nil {
 			return sum, fmt.Errorf("embedded broker: %w", err)
 		}

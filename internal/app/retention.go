@@ -17,8 +17,13 @@ const (
 	// deleted.
 	trimInterval = 10 * time.Second
 	// compactInterval is how often compacted topics (changelogs, alert
-	// state) are compacted.
-	compactInterval = time.Minute
+	// state) are compacted: the stages' changelogs take megabytes per
+	// second while a replay runs.
+	compactInterval = 10 * time.Second
+	// embeddedSegmentBytes is the embedded broker's segment size: it frees
+	// deleted records a whole segment at a time (its default is 100 MiB
+	// per partition).
+	embeddedSegmentBytes = 4 << 20
 )
 
 // consumer is a consumer group of this process and the topic it reads.
