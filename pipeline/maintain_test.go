@@ -179,7 +179,7 @@ func TestMaintainIgnoresAbsurdTimes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := mt.part(0).maxTS; got >= schemas.MaxSampleTime.UnixNano() || got < ok {
+	if got := mt.part(0).maxTS; got >= schemas.MaxSampleTime || got < ok {
 		t.Errorf("stage clock at %v, want the good samples' time", time.Unix(0, got).UTC())
 	}
 	if d := mt.DroppedRows(); d.BadTimestamp != 1 {

@@ -20,15 +20,16 @@ const (
 	DropInvalidUTF8 = "invalid_utf8"
 )
 
-// The window of sample times the stages keep. It is fixed, not relative to
-// the clock, so every stage keeps the same rows whenever it reads a message
-// (Parquet and ClickHouse agree, a replay of old data is kept), and lies
-// inside what every table layout stores (the legacy DateTime ends in 2106,
-// DateTime64 starts in 1900). The collectors apply a tighter window around
-// their clock.
-var (
-	MinSampleTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-	MaxSampleTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+// The window of sample times the stages keep, in Unix nanoseconds:
+// [2000-01-01, 2100-01-01) UTC. It is fixed, not relative to the clock, so
+// every stage keeps the same rows whenever it reads a message (Parquet and
+// ClickHouse agree, a replay of old data is kept), and lies inside what
+// every table layout stores (the legacy DateTime ends in 2106, DateTime64
+// starts in 1900). The collectors apply a tighter window around their
+// clock.
+const (
+	MinSampleTime int64 = 946_684_800 * int64(time.Second)   // 2000-01-01T00:00:00Z
+	MaxSampleTime int64 = 4_102_444_800 * int64(time.Second) // 2100-01-01T00:00:00Z
 )
 
 // RowDrops counts the rows CleanSamples dropped, by reason.
@@ -92,7 +93,7 @@ func badRows(rec arrow.RecordBatch, d *RowDrops) []bool {
 			*counter++
 		}
 	}
-	lo, hi := MinSampleTime.UnixNano(), MaxSampleTime.UnixNano()
+	lo, hi := MinSampleTime, MaxSampleTime
 	for i, v := range rec.Column(ColTS).(*array.Timestamp).TimestampValues() {
 		if int64(v) < lo || int64(v) >= hi {
 			mark(i, &d.BadTimestamp)

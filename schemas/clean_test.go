@@ -7,6 +7,15 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
+func TestSampleWindow(t *testing.T) {
+	if got := time.Unix(0, MinSampleTime).UTC(); !got.Equal(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("MinSampleTime is %v", got)
+	}
+	if got := time.Unix(0, MaxSampleTime).UTC(); !got.Equal(time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("MaxSampleTime is %v", got)
+	}
+}
+
 func TestCleanSamples(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
@@ -49,7 +58,7 @@ func TestCleanSamples(t *testing.T) {
 	}
 	f("all good", []Sample{g(ok, "d1", ""), g(ok+1, "d1", "UP")}, []int{0, 1}, RowDrops{})
 	f("times", []Sample{g(0, "d1", ""), g(ok, "d1", ""), g(-1, "d1", ""), g(time.Date(2188, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano(), "d1", ""),
-		g(MinSampleTime.UnixNano()-1, "d1", ""), g(MinSampleTime.UnixNano(), "d1", ""), g(MaxSampleTime.UnixNano()-1, "d1", ""), g(MaxSampleTime.UnixNano(), "d1", "")},
+		g(MinSampleTime-1, "d1", ""), g(MinSampleTime, "d1", ""), g(MaxSampleTime-1, "d1", ""), g(MaxSampleTime, "d1", "")},
 		[]int{1, 5, 6}, RowDrops{BadTimestamp: 5})
 	f("utf8 value", []Sample{g(ok, "d1", "UP"), g(ok, "d1", "\xff"), g(ok, "d1", "DOWN")}, []int{0, 2}, RowDrops{InvalidUTF8: 1})
 	f("utf8 device", []Sample{g(ok, "d\xc3(", ""), g(ok, "d1", ""), g(ok+1, "d\xc3(", "UP")}, []int{1}, RowDrops{InvalidUTF8: 2})
