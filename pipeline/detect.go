@@ -305,12 +305,13 @@ type shareKey struct {
 // another instance after a rebalance. Detect is not safe for concurrent use
 // except for the counters (Emitted, Series, StateBytes).
 type Detect struct {
-	cfg     DetectConfig
-	topic   string
-	mem     memory.Allocator
-	log     *slog.Logger
-	metrics *Metrics
-	now     func() time.Time
+	RowDropCounter // rows of good messages dropped (see DecodeSamples)
+	cfg            DetectConfig
+	topic          string
+	mem            memory.Allocator
+	log            *slog.Logger
+	metrics        *Metrics
+	now            func() time.Time
 
 	parts  map[int32]*partState
 	shared map[shareKey]*ensemble.Shared // per kind and metric, built on first use

@@ -23,7 +23,7 @@ import (
 // timestamp whichever order the collector wrote the rows of one timestamp
 // in. State samples after the last scored row are applied at the end.
 func (d *Detect) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
-	rec, err := schemas.DecodeSamples(d.mem, Headers(r), r.Value)
+	rec, err := DecodeSamples(d.mem, r, &d.RowDropCounter)
 	if err != nil {
 		return err
 	}

@@ -55,14 +55,15 @@ type maintainPart struct {
 // changelog, so a case survives a rebalance. It implements Processor.
 // Maintain is not safe for concurrent use except for Emitted.
 type Maintain struct {
-	cfg     MaintainConfig
-	topic   string
-	mem     memory.Allocator
-	log     *slog.Logger
-	metrics *Metrics
-	now     func() time.Time
-	parts   map[int32]*maintainPart
-	emitted atomic.Int64
+	RowDropCounter // rows of good messages dropped (see DecodeSamples)
+	cfg            MaintainConfig
+	topic          string
+	mem            memory.Allocator
+	log            *slog.Logger
+	metrics        *Metrics
+	now            func() time.Time
+	parts          map[int32]*maintainPart
+	emitted        atomic.Int64
 }
 
 var _ Processor = (*Maintain)(nil)
@@ -89,7 +90,7 @@ func (m *Maintain) part(n int32) *maintainPart {
 
 // Process implements Processor.
 func (m *Maintain) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
-	rec, err := schemas.DecodeSamples(m.mem, Headers(r), r.Value)
+	rec, err := DecodeSamples(m.mem, r, &m.RowDropCounter)
 	if err != nil {
 		return err
 	}

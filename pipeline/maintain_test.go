@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"gopkg.in/yaml.v3"
 
 	"github.com/telekernel/telekernel/collectors/sim"
@@ -158,5 +159,30 @@ model:
 	c.Model.Signals[0].Delta = 3
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "model.signals[0]") {
 		t.Fatalf("delta against the direction: %v", err)
+	}
+}
+
+// TestMaintainIgnoresAbsurdTimes feeds the maintain stage a sample stamped
+// in 2188 beside good ones: it is dropped and counted, so it can neither
+// move the stage's clock (which closes cases) nor anchor a prediction.
+func TestMaintainIgnoresAbsurdTimes(t *testing.T) {
+	mt, err := NewMaintain(MaintainConfig{}, "maintenance", NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	far := time.Date(2188, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	r := samplesRecord(t, "samples", 3, ok)
+	bad := samplesRecord(t, "samples", 1, far)
+	for _, rec := range []*kgo.Record{r, bad} {
+		if err := mt.Process(context.Background(), rec, func(*kgo.Record) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := mt.part(0).maxTS; got >= schemas.MaxSampleTime || got < ok {
+		t.Errorf("stage clock at %v, want the good samples' time", time.Unix(0, got).UTC())
+	}
+	if d := mt.DroppedRows(); d.BadTimestamp != 1 {
+		t.Errorf("dropped %+v, want 1 bad timestamp", d)
 	}
 }

@@ -21,6 +21,7 @@ type Metrics struct {
 	// unknownStates counts state values the detect stage did not
 	// understand (kept as the series' raw state), by reason.
 	unknownStates *prometheus.CounterVec
+	droppedRows   *prometheus.CounterVec
 }
 
 // NewMetrics registers the runtime's metrics with reg.
@@ -75,5 +76,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "telekernel", Subsystem: "detect", Name: "unknown_states_total",
 			Help: "State values not understood (kept as the raw state, no verdict), by reason: unknown_value (a vendor enum), indeterminate (UNKNOWN, TESTING).",
 		}, []string{"reason"})).(*prometheus.CounterVec),
+		droppedRows: f(prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "telekernel", Subsystem: "stage", Name: "rows_dropped_total",
+			Help: "Single rows of otherwise good messages that the stage dropped, by reason (bad_timestamp, invalid_utf8).",
+		}, []string{"stage", "reason"})).(*prometheus.CounterVec),
 	}
 }

@@ -68,13 +68,14 @@ const (
 // Processor. Power is not safe for concurrent
 // use except for Emitted and Devices.
 type Power struct {
-	cfg      PowerConfig
-	topic    string
-	detTopic string
-	mem      memory.Allocator
-	log      *slog.Logger
-	metrics  *Metrics
-	now      func() time.Time
+	RowDropCounter // rows of good messages dropped (see DecodeSamples)
+	cfg            PowerConfig
+	topic          string
+	detTopic       string
+	mem            memory.Allocator
+	log            *slog.Logger
+	metrics        *Metrics
+	now            func() time.Time
 
 	parts   map[int32]*power.Estimator
 	written map[int32]map[string]uint64 // fit points of each model at its last checkpoint
@@ -108,7 +109,7 @@ func (p *Power) part(n int32) *power.Estimator {
 
 // Process implements Processor.
 func (p *Power) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
-	rec, err := schemas.DecodeSamples(p.mem, Headers(r), r.Value)
+	rec, err := DecodeSamples(p.mem, r, &p.RowDropCounter)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,15 +24,11 @@ const (
 	// stage resumes within seconds of its sink coming back.
 	maxBackoff  = 5 * time.Second
 	pollTimeout = 250 * time.Millisecond
-)
-
-// Dead-letter headers, set on every record sent to the dead-letter topic.
-const (
-	HeaderDLQReason    = "telekernel-dlq-reason"
-	HeaderDLQTopic     = "telekernel-dlq-topic"
-	HeaderDLQPartition = "telekernel-dlq-partition"
-	HeaderDLQOffset    = "telekernel-dlq-offset"
-	HeaderDLQStage     = "telekernel-dlq-stage"
+	// FinalFlushTimeout bounds the flush and commit a Runner makes when its
+	// context ends, a flush being retried included: a stage whose sink is
+	// down stops within it (plus the sink's own I/O timeout when the sink
+	// ignores the context) and says how many rows it did not flush.
+	FinalFlushTimeout = 10 * time.Second
 )
 
 // ErrStop, wrapped in an error from Sink.Flush, stops the runner without
@@ -86,6 +81,12 @@ type Runner struct {
 	flushed atomic.Int64
 	dead    atomic.Int64
 	records atomic.Int64
+	drops   dropExporter // rows the sink dropped; under mu
+	dropped atomic.Int64
+	// stopped is set by the final flush: the partitions the client gives
+	// up when it closes are not flushed again (a failing sink would hold
+	// the exit for another round of its timeout).
+	stopped atomic.Bool
 }
 
 // NewRunner connects a consumer-group client with base options (from
@@ -103,7 +104,7 @@ func NewRunner(ctx context.Context, kc KafkaConfig, cfg RunnerConfig, sink Sink,
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = DefaultFlushInterval
 	}
-	r := &Runner{cfg: cfg, sink: sink, metrics: m, log: log.With("stage", cfg.Name), done: map[string]map[int32]int64{}}
+	r := &Runner{cfg: cfg, sink: sink, metrics: m, log: log.With("stage", cfg.Name), done: map[string]map[int32]int64{}, drops: newDropExporter(sink)}
 	cl, err := Connect(ctx, kc,
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topics...),
@@ -137,6 +138,9 @@ func (r *Runner) onRevoked(ctx context.Context, cl *kgo.Client, m map[string][]i
 	defer r.mu.Unlock()
 	r.owned.remove(m)
 	r.metrics.rebalances.WithLabelValues(r.cfg.Name).Inc()
+	if r.stopped.Load() {
+		return
+	}
 	if err := r.flushLocked(ctx); err != nil {
 		r.log.Warn("cannot flush on partition revocation; the new owner will re-read uncommitted records", "err", err)
 	}
@@ -316,13 +320,17 @@ func (r *Runner) run(ctx context.Context) error {
 					runErr = fmt.Errorf("%s: %w", r.cfg.Name, err)
 					return
 				}
-				r.deadLetter(ctx, rec, err)
+				if err := r.deadLetter(ctx, rec, err); err != nil {
+					runErr = fmt.Errorf("%s: %w", r.cfg.Name, err)
+					return
+				}
 			}
 			if r.done[rec.Topic] == nil {
 				r.done[rec.Topic] = map[int32]int64{}
 			}
 			r.done[rec.Topic][rec.Partition] = rec.Offset + 1
 		})
+		r.metrics.countDrops(r.cfg.Name, r.drops.since(), &r.dropped)
 		if runErr != nil {
 			r.mu.Unlock()
 			r.client.AllowRebalance()
@@ -341,14 +349,25 @@ func (r *Runner) run(ctx context.Context) error {
 	}
 }
 
-// final flushes and commits on shutdown with a bounded grace period.
+// final flushes and commits on shutdown, within FinalFlushTimeout.
 func (r *Runner) final() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.finalLocked()
+}
+
+// finalLocked is final for a caller that holds r.mu (a flush being retried
+// when shutdown comes). A failure is one error saying how many rows were
+// not flushed; their records are not committed, so the next owner reads
+// them again.
+func (r *Runner) finalLocked() error {
+	r.stopped.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), FinalFlushTimeout)
+	defer cancel()
+	pending := r.sink.Pending()
 	if err := r.flushLocked(ctx); err != nil {
-		return fmt.Errorf("%s: final flush: %w (uncommitted records will be re-read on restart)", r.cfg.Name, err)
+		return fmt.Errorf("%s: stopped without flushing %d rows (last try: %v); their records are not committed and are read again on restart",
+			r.cfg.Name, pending, err)
 	}
 	return nil
 }
@@ -376,7 +395,8 @@ func (r *Runner) flushRetrying(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return r.final()
+			// The caller holds r.mu: final would wait for it for ever.
+			return r.finalLocked()
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, maxBackoff)
@@ -412,40 +432,6 @@ func reasonOf(err error) string {
 	return "malformed"
 }
 
-// deadLetter builds the dead-letter record of rec: the original key, value
-// and headers, plus the reason, origin and stage in headers.
-func deadLetter(rec *kgo.Record, cause error, topic, stage string) *kgo.Record {
-	return &kgo.Record{
-		Topic: topic,
-		Key:   rec.Key,
-		Value: rec.Value,
-		Headers: append(append([]kgo.RecordHeader(nil), rec.Headers...),
-			kgo.RecordHeader{Key: HeaderDLQReason, Value: []byte(cause.Error())},
-			kgo.RecordHeader{Key: HeaderDLQTopic, Value: []byte(rec.Topic)},
-			kgo.RecordHeader{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(int(rec.Partition)))},
-			kgo.RecordHeader{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(rec.Offset, 10))},
-			kgo.RecordHeader{Key: HeaderDLQStage, Value: []byte(stage)},
-		),
-	}
-}
-
-// deadLetter sends rec to the dead-letter topic synchronously, so its
-// offset is committed only once it is safe.
-func (r *Runner) deadLetter(ctx context.Context, rec *kgo.Record, cause error) {
-	r.dead.Add(1)
-	r.metrics.deadLetters.WithLabelValues(r.cfg.Name, reasonOf(cause)).Inc()
-	r.log.Warn("dead-lettered a record", "topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "reason", cause.Error())
-	dl := deadLetter(rec, cause, r.cfg.DeadLetterTopic, r.cfg.Name)
-	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, maxBackoff) {
-		err := r.client.ProduceSync(ctx, dl).FirstErr()
-		if err == nil || ctx.Err() != nil {
-			return
-		}
-		r.log.Error("cannot write dead letter; retrying", "topic", r.cfg.DeadLetterTopic, "err", err)
-		time.Sleep(backoff)
-	}
-}
-
 // Stage is a runnable stage: a Runner or a TransactRunner.
 type Stage interface {
 	// Run runs the stage until ctx is done or a drain target is reached.
@@ -463,11 +449,12 @@ type Stats struct {
 	Records     int64 // input records consumed
 	Flushed     int64 // rows made durable by a sink, or outputs committed by a transactional stage
 	DeadLetters int64
+	DroppedRows int64 // single rows dropped from good messages (RowDropper)
 	// Transactional stages only.
 	Transactions, Aborts, Restored int64
 }
 
 // Stats returns the counters so far. Safe for concurrent use.
 func (r *Runner) Stats() Stats {
-	return Stats{Records: r.records.Load(), Flushed: r.flushed.Load(), DeadLetters: r.dead.Load()}
+	return Stats{Records: r.records.Load(), Flushed: r.flushed.Load(), DeadLetters: r.dead.Load(), DroppedRows: r.dropped.Load()}
 }

@@ -82,6 +82,13 @@ type TransactRunner struct {
 
 	records, dead, txns, aborts, restoredKeys, outputs atomic.Int64
 	abortStreak                                        int // consecutive aborted transactions; Run goroutine only
+	// dlqLimit is the size dead letters are cut to; it shrinks when the
+	// dead-letter topic rejects one as too large. Run goroutine only.
+	dlqLimit int
+	// drops turns the processor's dropped rows into metrics at each
+	// commit; dropped is their committed total. Run goroutine only.
+	drops   dropExporter
+	dropped atomic.Int64
 }
 
 // NewTransactRunner connects and returns a runner; Run starts it. The
@@ -107,7 +114,7 @@ func NewTransactRunner(ctx context.Context, kc KafkaConfig, cfg TransactConfig, 
 		cfg.MaxPoll = DefaultMaxPoll
 	}
 	t := &TransactRunner{cfg: cfg, kc: kc, proc: proc, metrics: m, log: log.With("stage", cfg.Name),
-		restored: map[int32]bool{}, done: map[int32]int64{}}
+		restored: map[int32]bool{}, done: map[int32]int64{}, dlqLimit: DeadLetterMaxBytes, drops: newDropExporter(proc)}
 
 	admin, err := Connect(ctx, kc)
 	if err != nil {
@@ -260,6 +267,7 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 	if restoreErr != nil {
 		return restoreErr
 	}
+	t.drops.since() // rows of aborted transactions are counted again when they commit
 	if err := t.sess.Begin(); err != nil {
 		return fmt.Errorf("%s: begin transaction: %w", t.cfg.Name, err)
 	}
@@ -268,7 +276,9 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 		procErr error
 		next    = map[int32]int64{}
 		prodMu  sync.Mutex
-		prodErr error // the first record the broker did not take
+		prodErr error              // the first record the broker did not take
+		dlqBig  bool               // the broker rejected a dead letter as too large
+		dead    = map[string]int{} // dead letters by reason, counted on commit
 	)
 	produce := func(r *kgo.Record) {
 		t.sess.Produce(ctx, r, func(r *kgo.Record, err error) {
@@ -277,6 +287,7 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 				if prodErr == nil {
 					prodErr = fmt.Errorf("produce to %s: %w", r.Topic, err)
 				}
+				dlqBig = dlqBig || (r.Topic == t.cfg.DeadLetterTopic && isTooLarge(err))
 				prodMu.Unlock()
 			}
 		})
@@ -297,10 +308,11 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 				procErr = fmt.Errorf("%s: %w", t.cfg.Name, err)
 				return
 			}
-			t.dead.Add(1)
-			t.metrics.deadLetters.WithLabelValues(t.cfg.Name, reasonOf(err)).Inc()
-			t.log.Warn("dead-lettered a record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "reason", err.Error())
-			produce(deadLetter(r, err, t.cfg.DeadLetterTopic, t.cfg.Name))
+			dead[reasonOf(err)]++
+			dl := deadLetter(r, err, t.cfg.DeadLetterTopic, t.cfg.Name, t.dlqLimit)
+			t.log.Warn("dead-lettering a record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset,
+				"bytes", len(r.Value), "kept_bytes", len(dl.Value), "reason", cutUTF8(err.Error(), maxDLQReasonBytes))
+			produce(dl)
 		}
 	})
 	changelog := 0
@@ -317,6 +329,12 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 	}
 	prodMu.Lock()
 	failed := prodErr
+	if dlqBig && t.shrinkDeadLetters(failed) {
+		failed = nil
+		if procErr == nil {
+			procErr = errRetryTxn
+		}
+	}
 	prodMu.Unlock()
 	commit := kgo.TryCommit
 	if procErr != nil || failed != nil {
@@ -328,6 +346,9 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 	// retryable, so one stops the stage: a restart resumes from the last
 	// commit.
 	committed, err := t.sess.End(ctx, commit)
+	if procErr == errRetryTxn {
+		procErr, committed = nil, false
+	}
 	if procErr != nil {
 		return procErr
 	}
@@ -378,6 +399,7 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 		t.log.Info("transactions commit again", "aborted", t.abortStreak)
 	}
 	t.abortStreak = 0
+	t.countCommitted(dead)
 	t.txns.Add(1)
 	t.outputs.Add(int64(outputs))
 	t.proc.Committed(outputs)
@@ -440,6 +462,34 @@ func (t *TransactRunner) restore(ctx context.Context, p int32) error {
 	return nil
 }
 
+// errRetryTxn marks a transaction aborted on purpose, to be processed again.
+var errRetryTxn = errors.New("retry the transaction")
+
+// shrinkDeadLetters cuts the dead letters of the next try to a quarter
+// after the broker rejected one as too large (the dead-letter topic's
+// max.message.bytes is below DeadLetterMaxBytes), and reports whether the
+// transaction should be aborted and tried again; at the smallest size it
+// reports false and the rejection stops the stage.
+func (t *TransactRunner) shrinkDeadLetters(err error) bool {
+	if t.dlqLimit <= deadLetterMinBytes {
+		return false
+	}
+	t.dlqLimit = max(deadLetterMinBytes, t.dlqLimit/4)
+	t.log.Warn("dead letter too large for its topic; cutting dead letters and retrying the transaction",
+		"topic", t.cfg.DeadLetterTopic, "limit_bytes", t.dlqLimit, "err", err)
+	return true
+}
+
+// countCommitted counts the dead letters (by reason) and the dropped rows of
+// a committed transaction.
+func (t *TransactRunner) countCommitted(dead map[string]int) {
+	for reason, n := range dead {
+		t.dead.Add(int64(n))
+		t.metrics.deadLetters.WithLabelValues(t.cfg.Name, reason).Add(float64(n))
+	}
+	t.metrics.countDrops(t.cfg.Name, t.drops.since(), &t.dropped)
+}
+
 // lagInterval is how often stages sample their lag.
 const lagInterval = 5 * time.Second
 
@@ -463,7 +513,7 @@ func (t *TransactRunner) sampleLag(ctx context.Context) {
 
 // Stats returns the counters so far. Safe for concurrent use.
 func (t *TransactRunner) Stats() Stats {
-	return Stats{Records: t.records.Load(), Flushed: t.outputs.Load(), DeadLetters: t.dead.Load(),
+	return Stats{Records: t.records.Load(), Flushed: t.outputs.Load(), DeadLetters: t.dead.Load(), DroppedRows: t.dropped.Load(),
 		Transactions: t.txns.Load(), Aborts: t.aborts.Load(), Restored: t.restoredKeys.Load()}
 }
 

@@ -367,8 +367,9 @@ func checkSamplesSchema(s *arrow.Schema) error {
 }
 
 // validateSamples checks what the IPC reader does not: buffer sizes and null
-// counts, string offsets and UTF-8, dictionary index bounds, null counts of
-// required columns, and kinds.
+// counts, string offsets, dictionary index bounds, null counts of required
+// columns, and kinds. Invalid UTF-8 is not an error here: it concerns single
+// rows, which CleanSamples drops.
 func validateSamples(rec arrow.RecordBatch) error {
 	n := rec.NumRows()
 	if n < 0 {
@@ -394,7 +395,7 @@ func validateSamples(rec arrow.RecordBatch) error {
 			if err := checkLayout(dict.Data(), 0); err != nil {
 				return fmt.Errorf("%w: column %s dictionary: %v", ErrMalformed, name, err)
 			}
-			if err := dict.ValidateFull(); err != nil {
+			if err := validateOffsets(dict); err != nil {
 				return fmt.Errorf("%w: column %s dictionary: %v", ErrMalformed, name, err)
 			}
 			checked, err := array.NewValidatedDictionaryArray(a.DataType().(*arrow.DictionaryType), a.Indices(), dict)
@@ -406,7 +407,7 @@ func validateSamples(rec arrow.RecordBatch) error {
 			if err := checkLayout(a.Data(), 0); err != nil {
 				return fmt.Errorf("%w: column %s: %v", ErrMalformed, name, err)
 			}
-			if err := a.ValidateFull(); err != nil {
+			if err := validateOffsets(a); err != nil {
 				return fmt.Errorf("%w: column %s: %v", ErrMalformed, name, err)
 			}
 		default: // ts, kind, value_u64, value_f64
@@ -431,6 +432,27 @@ func validateSamples(rec arrow.RecordBatch) error {
 		}
 		if vals[k].IsNull(i) {
 			return fmt.Errorf("%w: row %d is a %s without a value", ErrMalformed, i, k)
+		}
+	}
+	return nil
+}
+
+// validateOffsets is String.ValidateFull without its UTF-8 check: offsets in
+// bounds, non-negative and non-decreasing.
+func validateOffsets(a *array.String) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	if a.Len() == 0 {
+		return nil
+	}
+	offs := a.ValueOffsets()
+	if offs[0] < 0 {
+		return fmt.Errorf("string offset %d is negative", offs[0])
+	}
+	for i := 1; i < len(offs); i++ {
+		if offs[i] < offs[i-1] {
+			return fmt.Errorf("string offsets decrease at index %d: %d < %d", a.Offset()+i, offs[i], offs[i-1])
 		}
 	}
 	return nil

@@ -283,6 +283,8 @@ func shareConfig(t *testing.T, fleet, topic, id string) string {
 	return out
 }
 
+// startProc starts the binary with args, its output in a buffer; name
+// names it in failures.
 func startProc(t *testing.T, name, bin string, args ...string) *proc {
 	t.Helper()
 	p := &proc{name: name, log: &syncBuffer{}, done: make(chan error, 1)}

@@ -58,14 +58,18 @@ type Options struct {
 
 // Summary is what a run did.
 type Summary struct {
-	Elapsed        time.Duration
-	Samples        int64 // samples acknowledged by Kafka
-	Detections     int64 // detection events acknowledged by Kafka
-	PowerMessages  int64 // tk.power messages (one per device and window)
-	Maintenance    int64 // maintenance events
-	DeadLetters    int64
-	ParquetRows    int64 // rows in Parquet files written by this run
-	ParquetFiles   int64
+	Elapsed       time.Duration
+	Samples       int64 // samples acknowledged by Kafka
+	Detections    int64 // detection events acknowledged by Kafka
+	PowerMessages int64 // tk.power messages (one per device and window)
+	Maintenance   int64 // maintenance events
+	DeadLetters   int64 // records written to the dead-letter topic, by every stage
+	// DroppedRows are single rows of good messages that stages dropped (a
+	// time outside the sample window, a string that is not UTF-8), summed
+	// over the stages that read them.
+	DroppedRows    int64
+	ParquetRows    int64 // rows in Parquet files written by this run and still on disk
+	ParquetFiles   int64 // those files
 	ClickHouseRows int64 // sample and detection rows inserted
 	Series         int
 	Labels         []sim.Label
@@ -83,12 +87,18 @@ func (s Summary) String() string {
 		out += fmt.Sprintf(", %d clickhouse rows", s.ClickHouseRows)
 	}
 	out += s.resultsString()
+	if s.DroppedRows > 0 {
+		out += fmt.Sprintf(", %d bad rows dropped", s.DroppedRows)
+	}
 	return out + fmt.Sprintf(", %d dead letters", s.DeadLetters)
 }
 
 // StageString is the one-line summary of a process that ran stages only.
 func (s Summary) StageString() string {
 	out := fmt.Sprintf("telekernel: ran %s for %s: %d records in, %d dead letters", strings.Join(s.Stages, ", "), s.Elapsed.Round(time.Millisecond), s.Records, s.DeadLetters)
+	if s.DroppedRows > 0 {
+		out += fmt.Sprintf(", %d bad rows dropped", s.DroppedRows)
+	}
 	if s.Detections > 0 || slices.Contains(s.Stages, "detect") {
 		out += fmt.Sprintf(", %d detections, %d series", s.Detections, s.Series)
 	}
@@ -116,6 +126,7 @@ type stage struct {
 	name  string
 	st    pipeline.Stage
 	topic string
+	group string
 }
 
 // Run runs the pipeline described by opts.Config until opts.For elapses,
@@ -138,8 +149,11 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	start := opts.Now()
 
 	kc := cfg.Kafka
+	var cluster *kfake.Cluster // the embedded broker, if any
 	if len(kc.Brokers) == 0 {
-		cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.DefaultNumPartitions(int(cfg.Topics.Partitions)))
+		var err error
+		cluster, err = kfake.NewCluster(kfake.Ports(0), kfake.DefaultNumPartitions(int(cfg.Topics.Partitions)),
+			kfake.BrokerConfigs(map[string]string{"log.segment.bytes": strconv.Itoa(embeddedSegmentBytes)}))
 		if err != nil {
 			return sum, fmt.Errorf("embedded broker: %w", err)
 		}
@@ -193,17 +207,18 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		if err != nil {
 			return err
 		}
-		*list = append(*list, stage{name: name, st: r, topic: topic})
+		*list = append(*list, stage{name: name, st: r, topic: topic, group: group})
 		return nil
 	}
 	// addTransact runs proc as an exactly-once stage over the samples.
 	addTransact := func(list *[]stage, name string, proc pipeline.Processor) error {
-		tr, err := pipeline.NewTransactRunner(ctx, kc, pipeline.TransactConfig{Name: name, Group: cfg.Topics.GroupPrefix + "-" + name,
+		group := cfg.Topics.GroupPrefix + "-" + name
+		tr, err := pipeline.NewTransactRunner(ctx, kc, pipeline.TransactConfig{Name: name, Group: group,
 			Input: cfg.Topics.Samples, DeadLetterTopic: cfg.Topics.DeadLetters}, proc, metrics, log)
 		if err != nil {
 			return err
 		}
-		*list = append(*list, stage{name: name, st: tr, topic: cfg.Topics.Samples})
+		*list = append(*list, stage{name: name, st: tr, topic: cfg.Topics.Samples, group: group})
 		return nil
 	}
 	var detect *pipeline.Detect
@@ -295,6 +310,13 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		})
 	}
 	ready.Store(true)
+	if cluster != nil {
+		var cs []consumer
+		for _, st := range append(append([]stage(nil), inputs...), outputs...) {
+			cs = append(cs, consumer{group: st.group, topic: st.topic})
+		}
+		go retainEmbedded(gctx, cluster, admin, cs, log)
+	}
 
 	// The source: the paced simulator until For, Span, a signal, or a
 	// failed stage.
@@ -306,6 +328,10 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		srcCtx, cancel = context.WithTimeout(srcCtx, opts.For)
 		defer cancel()
 	}
+	// The drain's deadline counts from when the source was told to stop,
+	// so stopping the simulator is inside the bound.
+	srcStopped := make(chan time.Time, 1)
+	context.AfterFunc(srcCtx, func() { srcStopped <- time.Now() })
 	var pub *publish.Publisher
 	srcDone := make(chan error, 1)
 	if *cfg.Sim.Enabled {
@@ -340,7 +366,12 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	// that read samples, then, once detect is done, those that read
 	// detections. A process of stages only stops after the current batch:
 	// what it did not commit is for the next owner.
-	dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	drainFrom := time.Now()
+	select {
+	case drainFrom = <-srcStopped:
+	default:
+	}
+	dctx, cancel := context.WithDeadline(context.Background(), drainFrom.Add(drainTimeout))
 	defer cancel()
 	var drainErr error
 	if *cfg.Sim.Enabled {
@@ -374,13 +405,15 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		sum.Stages = append(sum.Stages, st.name)
 		sum.Records += s.Records
 		sum.DeadLetters += s.DeadLetters
+		sum.DroppedRows += s.DroppedRows
 		if strings.HasPrefix(st.name, "clickhouse-") {
 			sum.ClickHouseRows += s.Flushed
 		}
 	}
 	if pw != nil {
 		st := pw.Stats()
-		sum.ParquetRows, sum.ParquetFiles = st.Rows, st.Files
+		// Re-delivered offsets replace files this run wrote: count what is on disk.
+		sum.ParquetRows, sum.ParquetFiles = st.Rows-st.OwnReplacedRows, st.Files-st.OwnReplaced
 	}
 	if err := errors.Join(drainErr, waitErr); err != nil {
 		return sum, err

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -67,7 +68,9 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 	defer cancel()
 
 	// Two bad messages wait in the samples topic before the pipeline starts:
-	// every stage that reads samples must dead-letter both and go on.
+	// every stage that reads samples must dead-letter both and go on. A
+	// third holds only rows no stage keeps (times 0 and 2188, a string that
+	// is not UTF-8): every such stage drops and counts them, one by one.
 	admin, err := pipeline.Connect(ctx, cfg.Kafka)
 	if err != nil {
 		t.Fatal(err)
@@ -80,6 +83,23 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 		{Topic: cfg.Topics.Samples, Key: []byte("x"), Value: []byte{0xff, 0xff, 0xff, 0xff, 1, 2, 3}, Headers: kafkaHeaders(schemas.SamplesHeaders())},
 		{Topic: cfg.Topics.Samples, Key: []byte("x"), Value: []byte("{}"), Headers: []kgo.RecordHeader{{Key: "content-type", Value: []byte("application/json")}}},
 	}
+	badRows := []schemas.Sample{
+		{TS: 0, Device: "x", Metric: "/m", Kind: schemas.KindGauge, F64: 1, Source: "gnmi"},
+		{TS: time.Date(2188, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano(), Device: "x", Metric: "/m", Kind: schemas.KindGauge, F64: 1, Source: "gnmi"},
+		{TS: cfg.Sim.Start.UnixNano(), Device: "x", Metric: "/s", Kind: schemas.KindState, Str: "UP\xff", Source: "gnmi"},
+	}
+	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	for i := range badRows {
+		sb.Append(&badRows[i])
+	}
+	rec := sb.NewRecord()
+	v, err := schemas.EncodeSamples(nil, rec)
+	rec.Release()
+	sb.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad = append(bad, &kgo.Record{Topic: cfg.Topics.Samples, Key: []byte("x"), Value: v, Headers: kafkaHeaders(schemas.SamplesHeaders())})
 	if err := admin.ProduceSync(ctx, bad...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +123,13 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 	}
 	if sum.DeadLetters != 2*5 {
 		t.Errorf("dead letters %d, want 10 (2 bad messages × detect, power, maintain, parquet, clickhouse-samples)", sum.DeadLetters)
+	}
+	var onTopic int64
+	if err := pipeline.ReadAll(ctx, cfg.Kafka, cfg.Topics.DeadLetters, func(*kgo.Record) { onTopic++ }); err != nil || onTopic != sum.DeadLetters {
+		t.Errorf("dead-letter topic holds %d records (%v), summary says %d", onTopic, err, sum.DeadLetters)
+	}
+	if want := int64(len(badRows)) * 5; sum.DroppedRows != want {
+		t.Errorf("dropped rows %d, want %d (%d bad rows × 5 stages)", sum.DroppedRows, want, len(badRows))
 	}
 	// Power: one message per device and window, all on the topic.
 	prs := readCommitted(t, cfg.Kafka.Brokers, cfg.Topics.Power)

@@ -32,6 +32,10 @@ import (
 // A SamplesStage is used by one runner; its methods are safe for concurrent
 // use.
 type SamplesStage struct {
+	// RowDropCounter counts the rows of good messages dropped by
+	// pipeline.DecodeSamples (a time outside the sample window, a string
+	// that is not UTF-8); the runner exports it.
+	pipeline.RowDropCounter
 	s   *Sink
 	mem memory.Allocator
 
@@ -52,14 +56,15 @@ func NewSamplesStage(s *Sink, mem memory.Allocator) *SamplesStage {
 	return &SamplesStage{s: s, mem: mem}
 }
 
-// Add decodes one samples message. Input that breaks the contract, or
-// that the table cannot hold (a timestamp outside the legacy layout's
-// DateTime range, 1970 to 2106, or before 1900 on the modern one), returns
+// Add decodes one samples message. Input that breaks the contract returns
 // an error wrapping schemas.ErrMalformed, ErrUnknownVersion or
 // ErrContentType, which the runner dead-letters, so one bad message cannot
-// stop the stage.
+// stop the stage. Single rows no stage keeps (schemas.CleanSamples: a time
+// outside [schemas.MinSampleTime, schemas.MaxSampleTime), which every
+// layout can store, or a string that is not UTF-8) are dropped and counted;
+// the rest of the message is kept, the same rows as the Parquet stage keeps.
 func (st *SamplesStage) Add(_ context.Context, r *kgo.Record) error {
-	rec, err := schemas.DecodeSamples(st.mem, pipeline.Headers(r), r.Value)
+	rec, err := pipeline.DecodeSamples(st.mem, r, &st.RowDropCounter)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 	"unsafe"
 
 	pq "github.com/parquet-go/parquet-go"
@@ -87,7 +88,17 @@ type encoder struct {
 	bw     *bufio.Writer
 	vals   []pq.Value
 
-	removed []string // files removed by removeOverlaps since the caller last looked
+	removed []removedFile // files removed or overwritten since the caller last looked
+	started time.Time     // files modified since are this process's own
+}
+
+// removedFile is a file a re-delivery replaced. own says whether this
+// process wrote it (it was modified after the encoder was made), so its
+// rows were counted in Stats.Rows.
+type removedFile struct {
+	path string
+	rows int64
+	own  bool
 }
 
 func newEncoder(cfg Config) (*encoder, error) {
@@ -103,9 +114,10 @@ func newEncoder(cfg Config) (*encoder, error) {
 		}
 	}
 	return &encoder{
-		cfg:    cfg,
-		nanos:  cfg.TimestampUnit == TimestampNanos,
-		schema: schema,
+		started: time.Now(),
+		cfg:     cfg,
+		nanos:   cfg.TimestampUnit == TimestampNanos,
+		schema:  schema,
 		opts: []pq.WriterOption{
 			schema,
 			pq.Compression(c),
@@ -155,10 +167,13 @@ func (e *encoder) writeFile(f File, rows []row, order []uint32, strs []string) (
 	// A re-delivery that flushes at other boundaries than the run that
 	// crashed before its commit makes files whose offset ranges overlap the
 	// crashed run's files: remove those first, so no row is in two files.
-	removed, err := removeOverlaps(dir, f)
+	removed, err := removeOverlaps(dir, f, e.started)
 	e.removed = append(e.removed, removed...)
 	if err != nil {
 		return 0, err
+	}
+	if old, ok := e.replacedFile(f.Path); ok {
+		e.removed = append(e.removed, old) // the same offset range again: the rename replaces it
 	}
 	if err := os.Rename(tmp.Name(), f.Path); err != nil {
 		return 0, fmt.Errorf("cannot rename %s: %w", tmp.Name(), err)
@@ -348,14 +363,14 @@ func syncDir(dir string) error {
 // that one removes the old file if this one did not. Removing before the
 // rename means a reader never sees a row twice; it may briefly miss rows of
 // offsets that are not committed yet.
-func removeOverlaps(dir string, f File) ([]string, error) {
+func removeOverlaps(dir string, f File, since time.Time) ([]removedFile, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("cannot list %s: %w", dir, err)
 	}
 	prefix := f.Topic + "-" + strconv.FormatInt(int64(f.Partition), 10) + "-"
 	own := filepath.Base(f.Path)
-	var removed []string
+	var removed []removedFile
 	for _, e := range entries {
 		name := e.Name()
 		if name == own || e.IsDir() {
@@ -366,12 +381,34 @@ func removeOverlaps(dir string, f File) ([]string, error) {
 			continue
 		}
 		p := filepath.Join(dir, name)
+		rf := describeRemoved(p, since)
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return removed, fmt.Errorf("cannot remove %s, which overlaps %s: %w", p, own, err)
 		}
-		removed = append(removed, p)
+		removed = append(removed, rf)
 	}
 	return removed, nil
+}
+
+// replacedFile describes the file at path, which a rename is about to
+// replace, if there is one.
+func (e *encoder) replacedFile(path string) (removedFile, bool) {
+	if _, err := os.Stat(path); err != nil {
+		return removedFile{}, false
+	}
+	return describeRemoved(path, e.started), true
+}
+
+// describeRemoved reads the row count of a file about to be removed, and
+// whether it was modified at or after since.
+func describeRemoved(path string, since time.Time) removedFile {
+	rf := removedFile{path: path}
+	if st, err := os.Stat(path); err == nil && !st.ModTime().Before(since) {
+		if info, err := ReadFileInfo(path); err == nil {
+			rf.rows, rf.own = info.Rows, true
+		}
+	}
+	return rf
 }
 
 // parseRange parses PREFIX + "FIRST-LAST.parquet", the name Flush gives a

@@ -8,7 +8,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/pipeline"
-	"github.com/telekernel/telekernel/schemas"
 )
 
 // Stage feeds a Writer from a Kafka topic of samples (Arrow IPC messages):
@@ -25,6 +24,10 @@ import (
 //
 // The Writer's methods are safe for concurrent use, and so are Stage's.
 type Stage struct {
+	// RowDropCounter counts the rows of good messages dropped by
+	// pipeline.DecodeSamples (a time outside the sample window, a string
+	// that is not UTF-8); the runner exports it.
+	pipeline.RowDropCounter
 	w   *Writer
 	mem memory.Allocator
 }
@@ -43,9 +46,11 @@ func NewStage(w *Writer, mem memory.Allocator) *Stage {
 
 // Add decodes one samples message and buffers its rows. Input that breaks
 // the contract returns an error wrapping schemas.ErrMalformed,
-// ErrUnknownVersion or ErrContentType, which the runner dead-letters.
+// ErrUnknownVersion or ErrContentType, which the runner dead-letters. Single
+// rows no stage keeps (schemas.CleanSamples) are dropped and counted; the
+// rest of the message is kept, the same rows as the other stages keep.
 func (s *Stage) Add(_ context.Context, r *kgo.Record) error {
-	rec, err := schemas.DecodeSamples(s.mem, pipeline.Headers(r), r.Value)
+	rec, err := pipeline.DecodeSamples(s.mem, r, &s.RowDropCounter)
 	if err != nil {
 		return err
 	}

@@ -54,6 +54,11 @@ type Stats struct {
 	// Replaced counts files removed because a re-delivery after a crash
 	// wrote their rows again under another offset range (see Flush).
 	Replaced int64
+	// OwnReplaced and OwnReplacedRows count the replaced files (and their
+	// rows) that this process wrote, by modification time: they are in
+	// Files and Rows too, so Files-OwnReplaced files and Rows-OwnReplacedRows
+	// rows written by this Writer are on disk.
+	OwnReplaced, OwnReplacedRows int64
 }
 
 // Writer buffers samples per Kafka partition and writes them to Parquet
@@ -391,10 +396,14 @@ func (w *Writer) flushPart(ctx context.Context, b *partBuffer) ([]File, error) {
 			"dt="+hour.Format("2006-01-02"), "hour="+hour.Format("15"),
 			fmt.Sprintf("%s-%d-%012d-%012d.parquet", b.topic, b.partition, hr.first, hr.last))
 		n, err := w.enc.writeFile(f, rows, w.order[start:end], b.strs)
-		for _, p := range w.enc.removed {
+		for _, rf := range w.enc.removed {
 			w.stats.Replaced++
+			if rf.own {
+				w.stats.OwnReplaced++
+				w.stats.OwnReplacedRows += rf.rows
+			}
 			w.log.Info("removed a file of an uncommitted earlier flush that the re-delivered offsets overlap",
-				"removed", p, "by", f.Path)
+				"removed", rf.path, "by", f.Path, "rows", rf.rows)
 		}
 		w.enc.removed = w.enc.removed[:0]
 		if err != nil {
