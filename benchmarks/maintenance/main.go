@@ -282,6 +282,7 @@ func runPower(f flags) error {
 	var rows, priorRows []schemas.PowerRow
 	var residuals []power.Residual
 	truth := make([][]float64, f.powerDevices)
+	var op operatingPoint
 	samples := 0
 	wall := time.Now()
 	for range ticks {
@@ -294,6 +295,8 @@ func runPower(f flags) error {
 		})
 		for i := range truth {
 			truth[i] = append(truth[i], fleet.TruePower(i))
+			dc, fans := fleet.TrueDC(i)
+			op.dc, op.fans, op.n = op.dc+dc, op.fans+fans, op.n+1
 		}
 		o := est.Take()
 		rows = append(rows, o.Rows...)
@@ -304,8 +307,14 @@ func runPower(f flags) error {
 	simulated := time.Duration(ticks) * f.interval
 	fmt.Printf("power fleet: %d devices × %d ports × %.1f days (%d samples, interval %v) in %.1f s: %.0f× faster than real time\n",
 		f.powerDevices, f.powerPorts, simulated.Hours()/24, samples, f.interval, elapsed.Seconds(), simulated.Seconds()/elapsed.Seconds())
-	reportPower(fleet, est, rows, priorRows, residuals, truth, faults, changes, f)
+	reportPower(fleet, est, rows, priorRows, residuals, truth, op, faults, changes, f)
 	return nil
+}
+
+// operatingPoint sums the fleet's DC and fan power over devices and ticks.
+type operatingPoint struct {
+	dc, fans float64
+	n        int
 }
 
 func reportMaintenance(events []schemas.MaintenanceEvent, degs []*degradation, deviceDays float64) {
@@ -394,17 +403,23 @@ func reportMaintenance(events []schemas.MaintenanceEvent, degs []*degradation, d
 }
 
 func reportPower(fleet *sim.Fleet, est *power.Estimator, rows, priorRows []schemas.PowerRow, residuals []power.Residual,
-	truth [][]float64, faults []sim.Fault, changes []sim.Change, f flags) {
+	truth [][]float64, op operatingPoint, faults []sim.Fault, changes []sim.Change, f flags) {
 	fmt.Println("== power model (detectors/power, default priors, 15-minute windows) ==")
 	pm := fleet.PowerModel()
-	want := map[string]float64{"base": (pm.Chassis + 2*pm.FanW) / pm.Efficiency}
-	for s, w := range pm.PortW {
-		want["port/"+s] = w / pm.Efficiency
-		want["dynamic/"+s] = pm.Dynamic * w / pm.Efficiency
-		want["optic/"+s] = pm.OpticW[s] / pm.Efficiency
+	// The truth is not linear (PSU efficiency follows the load, fan power
+	// the temperature): compare with its tangent at the fleet's mean.
+	opDC, opFans := op.dc/float64(op.n), op.fans/float64(op.n)
+	lin := pm.Linearise(opDC, opFans)
+	want := map[string]float64{"base": lin.Base}
+	for s := range pm.PortW {
+		want["port/"+s], want["dynamic/"+s], want["optic/"+s] = lin.Port[s], lin.Dynamic[s], lin.Optic[s]
 	}
 	m := est.Model(pm.PartNo)
 	fmt.Printf("model %s fitted on %d measurements; residual σ %.2f W\n", pm.PartNo, m.Points(), m.Sigma())
+	fmt.Printf("ground truth: PSU efficiency on a load curve (%.1f %% at the mean %.0f W per PSU), fans %.1f W per device on average (cube of their speed);\n",
+		100*pm.PSUEfficiency(opDC/2), opDC/2, opFans)
+	slope := lin.Port[sim.Speed10G] / pm.PortW[sim.Speed10G]
+	fmt.Printf("\"true W\" is its tangent there, the closest a linear model can come: input W ≈ %.2f W + %.4f × DC W\n", pm.InputW(opDC)-slope*opDC, slope)
 	fmt.Printf("%-22s %9s %9s %9s %9s %8s\n", "coefficient", "true W", "fitted W", "± std W", "prior W", "error %")
 	var static, dynamic []float64
 	for _, c := range m.Coefficients() {

@@ -38,6 +38,17 @@ const (
 	MetricLaneOutputPower  = "/components/component/transceiver/physical-channels/channel/state/output-power/instant"
 	MetricLaneLaserBias    = "/components/component/transceiver/physical-channels/channel/state/laser-bias-current/instant"
 
+	// Routing sessions. BGP neighbour keys come out as
+	// "name=default,identifier=BGP,protocol.name=BGP,neighbor-address=…";
+	// established-neighbors is not an OpenConfig leaf (IOS-XR and others
+	// report such a count natively): a telekernel name for it.
+	MetricBGPSessionState      = "/network-instances/network-instance/protocols/protocol/bgp/neighbors/neighbor/state/session-state"
+	MetricBGPEstablished       = "/network-instances/network-instance/protocols/protocol/bgp/global/state/established-neighbors"
+	MetricBGPPrefixesReceived  = "/network-instances/network-instance/protocols/protocol/bgp/neighbors/neighbor/afi-safis/afi-safi/state/prefixes/received"
+	MetricBGPPrefixesSent      = "/network-instances/network-instance/protocols/protocol/bgp/neighbors/neighbor/afi-safis/afi-safi/state/prefixes/sent"
+	MetricBGPPrefixesInstalled = "/network-instances/network-instance/protocols/protocol/bgp/neighbors/neighbor/afi-safis/afi-safi/state/prefixes/installed"
+	MetricBFDSessionState      = "/bfd/interfaces/interface/peers/peer/state/session-state"
+
 	MetricTemperature    = "/components/component/state/temperature/instant"
 	MetricFanSpeed       = "/components/component/fan/state/speed"
 	MetricPSUInVoltage   = "/components/component/power-supply/state/input-voltage"
@@ -71,13 +82,14 @@ var knownLeaves = func() map[string]leafInfo {
 		MetricInFCSErrors, MetricCarrierTransitions} {
 		m[c] = leafInfo{kind: schemas.KindCounter}
 	}
-	for _, s := range []string{MetricOperStatus, MetricAdminStatus} {
+	for _, s := range []string{MetricOperStatus, MetricAdminStatus, MetricBGPSessionState, MetricBFDSessionState} {
 		m[s] = leafInfo{kind: schemas.KindState}
 	}
 	for _, g := range []string{MetricOpticInputPower, MetricOpticOutputPower, MetricOpticLaserBias, MetricOpticSupplyVolts,
 		MetricLaneInputPower, MetricLaneOutputPower, MetricLaneLaserBias, MetricTemperature, MetricFanSpeed,
 		MetricCPUUtilization, MetricSystemCPU, MetricMemoryUsed, MetricMemoryFree, MetricMemoryPhysical,
-		MetricComponentMem, MetricComponentAvail} {
+		MetricComponentMem, MetricComponentAvail, MetricBGPEstablished, MetricBGPPrefixesReceived, MetricBGPPrefixesSent,
+		MetricBGPPrefixesInstalled} {
 		m[g] = leafInfo{kind: schemas.KindGauge}
 	}
 	for _, f := range []string{MetricPSUInVoltage, MetricPSUInCurrent, MetricPSUOutVoltage, MetricPSUOutCurrent,

@@ -51,7 +51,7 @@ func TestPowerMode(t *testing.T) {
 			t.Fatalf("tick %d: admin-status %q, want %q", tick, admin, wantAdmin)
 		}
 	}
-	if m := f.PowerModel(); m.Chassis != 66.7 || m.Efficiency != 0.92 {
+	if m := f.PowerModel(); m.Chassis != 66.7 || m.Efficiency != 0 || m.FanRPM != 5000 {
 		t.Fatalf("model %+v", m)
 	}
 	if _, err := New(Config{Devices: 1, Start: t0, Changes: []Change{{Device: "sim-00", Interface: "Ethernet1", Admin: "down"}}}); err == nil {
@@ -105,5 +105,55 @@ func TestRxErrors(t *testing.T) {
 	}
 	if l := f.Labels(); len(l) != 1 || l[0].Metric != MetricInErrors {
 		t.Errorf("labels %+v", l)
+	}
+}
+
+// TestPowerTruthNotLinear checks that the ground truth departs from the
+// power model's linear form: PSU efficiency follows the load on the
+// curve, and fan power the fans' speed (so the chassis temperature).
+func TestPowerTruthNotLinear(t *testing.T) {
+	m := DefaultPowerModel()
+	for _, c := range []struct{ load, lo, hi float64 }{{0.1, 0.84, 0.855}, {0.5, 0.912, 0.918}, {1, 0.9, 0.91}} {
+		if e := m.PSUEfficiency(c.load * m.PSUCapacity); e < c.lo || e > c.hi {
+			t.Errorf("efficiency at %.0f %% load %.4f, want %.3f … %.3f", 100*c.load, e, c.lo, c.hi)
+		}
+	}
+	if w := m.FanWatts(6000); math.Abs(w-6*1.2*1.2*1.2) > 1e-9 || m.FanWatts(0) != 0 {
+		t.Errorf("fan at 6000 rpm draws %.2f W", w)
+	}
+	cfg := Config{Devices: 6, Interfaces: 8, Start: t0, Interval: 10 * time.Minute, Power: true, Faults: []Fault{}}
+	f, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	minEff, maxEff, minFan, maxFan := 1.0, 0.0, math.Inf(1), 0.0
+	for range 144 { // a day
+		var out, volts float64
+		f.Next(func(s *schemas.Sample) {
+			switch s.Metric {
+			case MetricPSUOutPower:
+				out = s.F64
+			case MetricPSUInVoltage:
+				volts = s.F64
+			case MetricPSUInCurrent:
+				// The measured efficiency is the curve's at the PSU's load.
+				eff := out / (volts * s.F64)
+				if want := m.PSUEfficiency(out); math.Abs(eff-want) > 0.002 {
+					t.Fatalf("%s %s: measured efficiency %.4f at %.1f W, curve %.4f", s.Device, s.Keys, eff, out, want)
+				}
+				minEff, maxEff = math.Min(minEff, eff), math.Max(maxEff, eff)
+			}
+		})
+		for d := range 6 {
+			dc, fans := f.TrueDC(d)
+			minFan, maxFan = math.Min(minFan, fans), math.Max(maxFan, fans)
+			if r := f.TruePower(d) / m.InputW(dc); math.Abs(r-1) > 1e-12 {
+				t.Fatalf("device %d: true power %.2f W, input for %.2f W DC %.2f W", d, f.TruePower(d), dc, m.InputW(dc))
+			}
+		}
+	}
+	t.Logf("measured PSU efficiency %.3f … %.3f, fan power %.1f … %.1f W per device", minEff, maxEff, minFan, maxFan)
+	if maxEff-minEff < 0.01 || maxFan-minFan < 2 {
+		t.Errorf("efficiency %.3f … %.3f and fan power %.1f … %.1f W: the truth is still flat", minEff, maxEff, minFan, maxFan)
 	}
 }

@@ -71,10 +71,15 @@ const (
 	FaultPSUDegradation   = "psu_degradation"   // PSU efficiency falls by factor (default 0.1): more input current for the same output; with a precursor it falls gradually
 	FaultCounterReset     = "counter_reset"     // the interface counters restart from 0 at the start (as after a line-card reload)
 	FaultRxErrors         = "rx_errors"         // inbound frame errors (FCS) rise linearly to factor per second (default 2) over the window: a dirty connector or decaying transmitter; back to normal at the end
+	// Faults of a topology (Config.Topology), on both ends of a link.
+	FaultLinkDown = "link_down" // oper-status DOWN on both ends (admin-status stays UP), no traffic from the next sample, BGP Idle and BFD DOWN over the link, carrier-transitions +1; back up at the end
+	FaultBGPReset = "bgp_reset" // the BGP session over the link (every session of the device when no interface is given) goes Idle, then Active, and is Established again at the end (default duration 1m); established-neighbors and received prefixes drop and recover
+	FaultReroute  = "reroute"   // a leaf uplink goes down as with link_down, and its traffic moves to the leaf's other uplinks (ECMP); those rows are labelled reroute, effect_of the link_down
 )
 
 // FaultKinds lists the fault kinds.
-var FaultKinds = []string{FaultTrafficSpike, FaultTrafficDrop, FaultLinkFlap, FaultOpticDegradation, FaultFanFailure, FaultPSUDegradation, FaultCounterReset, FaultRxErrors}
+var FaultKinds = []string{FaultTrafficSpike, FaultTrafficDrop, FaultLinkFlap, FaultOpticDegradation, FaultFanFailure, FaultPSUDegradation, FaultCounterReset, FaultRxErrors,
+	FaultLinkDown, FaultBGPReset, FaultReroute}
 
 // Fault is an injected anomaly.
 type Fault struct {
@@ -96,6 +101,10 @@ type Fault struct {
 	// After. Default 0: the fault starts abruptly. Labels keep the fault's
 	// start and end.
 	Precursor time.Duration `yaml:"precursor"`
+	// Flaps is, for link_flap, how many down/up cycles the window holds,
+	// evenly spread (each half a cycle long, so 2·Flaps oper-status
+	// transitions); default 0: down on every other sample of the window.
+	Flaps int `yaml:"flaps"`
 }
 
 // target of a fault: what it needs.
@@ -103,11 +112,14 @@ func faultNeeds(kind string) (iface, component bool) {
 	switch kind {
 	case FaultFanFailure, FaultPSUDegradation:
 		return false, true
+	case FaultBGPReset:
+		return false, false // optional: every session of the device
 	}
 	return true, false
 }
 
-// Label is the ground truth of one injected fault, written as a JSON line.
+// Label is the ground truth of one injected fault on one series, written
+// as a JSON line. One fault gives a row per series it affects.
 type Label struct {
 	Device string    `json:"device"`
 	Metric string    `json:"metric"`
@@ -115,6 +127,14 @@ type Label struct {
 	Kind   string    `json:"kind"`
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
+	// PeerDevice and PeerKeys name the same series at the other end of the
+	// link or BGP session, on the rows of topology faults; omitted
+	// otherwise.
+	PeerDevice string `json:"peer_device,omitempty"`
+	PeerKeys   string `json:"peer_keys,omitempty"`
+	// EffectOf names the fault a row is a consequence of (the link_down
+	// behind a reroute); omitted on root causes.
+	EffectOf *Cause `json:"effect_of,omitempty"`
 }
 
 // Config configures a Fleet.
@@ -145,61 +165,10 @@ type Config struct {
 	// Changes are configuration changes applied during the run (power
 	// mode only).
 	Changes []Change `yaml:"changes"`
+	// Topology cables the fleet as leaves and spines, with BGP and BFD
+	// sessions over the links; default none.
+	Topology Topology `yaml:"topology"`
 }
-
-// Port speeds of power mode, as OpenConfig names them.
-const (
-	Speed10G  = "SPEED_10GB"
-	Speed100G = "SPEED_100GB"
-	Speed400G = "SPEED_400GB"
-)
-
-// PowerModel is the ground-truth power model of power mode. Components draw
-// DC power from the PSUs; the PSUs draw DC/Efficiency from the mains:
-//
-//	DC = Chassis + FanW·running fans + Σ admin-up ports PortW[speed]·(1 + Dynamic·util)
-//	   + Σ present transceivers OpticW[speed]
-//
-// where util = (in+out)/(2·speed) of the port. The chassis and 1G figures
-// follow CARPO's 48×1G switch (chassis 66.7 W, 43.8/48 W per 1G port, dynamic
-// 5 % of static at full load); higher speeds are extrapolated.
-type PowerModel struct {
-	Chassis    float64            `yaml:"chassis"`    // W, without fans
-	FanW       float64            `yaml:"fan_w"`      // W per running fan
-	PortW      map[string]float64 `yaml:"port_w"`     // W per admin-up port, by speed
-	OpticW     map[string]float64 `yaml:"optic_w"`    // W per present transceiver, by speed
-	Dynamic    float64            `yaml:"dynamic"`    // share of a port's static power added at full utilisation
-	Efficiency float64            `yaml:"efficiency"` // PSU efficiency, flat in load
-	PartNo     string             `yaml:"part_no"`    // the chassis part number devices report
-}
-
-// DefaultPowerModel returns the ground truth used when Config.PowerModel is
-// nil.
-func DefaultPowerModel() PowerModel {
-	return PowerModel{
-		Chassis: 66.7, FanW: 6,
-		PortW:   map[string]float64{Speed10G: 2.5, Speed100G: 5.5, Speed400G: 12},
-		OpticW:  map[string]float64{Speed10G: 1, Speed100G: 3.5, Speed400G: 10},
-		Dynamic: 0.05, Efficiency: 0.92, PartNo: "TK-SIM-8",
-	}
-}
-
-// Change is a configuration change of power mode.
-type Change struct {
-	Device    string        `yaml:"device"`
-	Interface string        `yaml:"interface"`
-	After     time.Duration `yaml:"after"` // relative to Config.Start
-	// Admin sets the admin state: "up" or "down"; empty leaves it.
-	Admin string `yaml:"admin"`
-	// Speed sets the port speed (Speed10G, Speed100G, Speed400G); empty
-	// leaves it.
-	Speed string `yaml:"speed"`
-	// Optic inserts ("insert") or removes ("remove") the transceiver;
-	// empty leaves it.
-	Optic string `yaml:"optic"`
-}
-
-var speedBytes = map[string]float64{Speed10G: 1.25e9, Speed100G: 12.5e9, Speed400G: 50e9}
 
 // DefaultFaults returns the faults injected when Config.Faults is nil: one
 // traffic spike on sim-01's Ethernet1, 45 minutes in, lasting 10 minutes.
@@ -234,6 +203,9 @@ func (c Config) WithDefaults() Config {
 		}
 		if c.Faults[i].Kind == FaultCounterReset && c.Faults[i].Duration == 0 {
 			c.Faults[i].Duration = c.Interval
+		}
+		if c.Faults[i].Kind == FaultBGPReset && c.Faults[i].Duration == 0 {
+			c.Faults[i].Duration = time.Minute
 		}
 	}
 	return c
@@ -281,6 +253,9 @@ func (c Config) Validate() error {
 			return fmt.Errorf("faults[%d].kind: %s needs transceivers: true", i, f.Kind)
 		}
 	}
+	if err := c.validateTopology(); err != nil {
+		return err
+	}
 	if len(c.Changes) > 0 && !c.Power {
 		return errors.New("changes: need power: true")
 	}
@@ -301,17 +276,8 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.PowerModel != nil {
-		m := c.PowerModel
-		if m.Efficiency <= 0 || m.Efficiency > 1 {
-			return fmt.Errorf("power_model.efficiency: %v must be in (0,1]", m.Efficiency)
-		}
-		for _, sp := range []string{Speed10G, Speed100G, Speed400G} {
-			if _, ok := m.PortW[sp]; !ok {
-				return fmt.Errorf("power_model.port_w: no %s", sp)
-			}
-			if _, ok := m.OpticW[sp]; !ok {
-				return fmt.Errorf("power_model.optic_w: no %s", sp)
-			}
+		if err := c.PowerModel.validate(); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -362,6 +328,12 @@ type iface struct {
 	optic     bool    // a transceiver is present
 	lag       string  // aggregate id, "" when not bundled
 	optTemp   float64 // °C of its transceiver (with transceivers)
+
+	// Topology.
+	link       *link  // the cable on this port, nil when none
+	end        int    // which end of link this port is
+	carrier    uint64 // carrier-transitions
+	lastStatus string // oper-status of the previous tick
 }
 
 type activeFault struct {
@@ -369,9 +341,22 @@ type activeFault struct {
 	wear       time.Time // start of the precursor; equal to start when none
 	factor     float64
 	done       bool // a counter reset that happened
+	flaps      int  // link flap: down/up cycles in the window, 0 for every other tick
 }
 
 func (a *activeFault) active(now time.Time) bool { return !now.Before(a.start) && now.Before(a.end) }
+
+// flapDown reports whether a link flap holds the link down at now.
+func (a *activeFault) flapDown(now time.Time, interval time.Duration) bool {
+	if !a.active(now) {
+		return false
+	}
+	if a.flaps == 0 {
+		return (now.Sub(a.start)/interval)%2 == 0
+	}
+	period := a.end.Sub(a.start) / time.Duration(a.flaps)
+	return now.Sub(a.start)%period < period/2
+}
 
 // wearing returns how far into its precursor the fault is at now, in
 // [0,1); 0 outside it.
@@ -389,14 +374,13 @@ type device struct {
 	tempHW float64 // °C offset of this chassis
 	fans   [2][]*activeFault
 	psus   [2][]*activeFault
-	truthW float64 // power mode: noise-free PSU input power of the last tick
-}
-
-type change struct {
-	at     time.Time
-	device int
-	iface  int
-	c      Change
+	// Power mode, at the last tick: noise-free PSU input power, DC power
+	// and the fans' part of it.
+	truthW, truthDC, fanW float64
+	index                 int
+	// sessions are the links of its cabled ports, in port order
+	// (topology).
+	sessions []*link
 }
 
 // Fleet generates the samples of all simulated devices. It is not safe for
@@ -408,6 +392,7 @@ type Fleet struct {
 	tick    int64
 	model   PowerModel
 	changes []change // power mode: pending, by time
+	links   []*link  // topology: by spine, then leaf
 }
 
 // New returns a fleet whose first Next call yields the samples at cfg.Start.
@@ -421,7 +406,7 @@ func New(cfg Config) (*Fleet, error) {
 		h := fnv.New64a()
 		fmt.Fprintf(h, "%d/%d", cfg.Seed, d)
 		rng := rand.New(rand.NewPCG(cfg.Seed, h.Sum64()))
-		dev := device{name: DeviceName(d), rng: rng, tempHW: rng.Float64() * 6}
+		dev := device{name: DeviceName(d), index: d, rng: rng, tempHW: rng.Float64() * 6}
 		for i := 0; i < cfg.Interfaces; i++ {
 			speeds := []float64{1.25e9, 12.5e9, 50e9} // 10, 100, 400 Gb/s in octets/s
 			it := iface{
@@ -459,11 +444,18 @@ func New(cfg Config) (*Fleet, error) {
 	if cfg.Power {
 		f.initPower()
 	}
+	if cfg.Topology.Spines > 0 {
+		f.initTopology()
+	}
 	for _, ft := range cfg.Faults {
 		d := deviceIndex(ft.Device, cfg.Devices)
 		dev := &f.devices[d]
 		af := &activeFault{start: cfg.Start.Add(ft.After), end: cfg.Start.Add(ft.After + ft.Duration), factor: ft.Factor}
 		af.wear = af.start.Add(-ft.Precursor)
+		af.flaps = ft.Flaps
+		if f.links != nil && f.addTopologyFault(ft, af) {
+			continue
+		}
 		label := func(keys string, metrics ...string) {
 			for _, m := range metrics {
 				f.labels = append(f.labels, Label{Device: ft.Device, Metric: m, Keys: keys, Kind: ft.Kind, Start: af.start.UTC(), End: af.end.UTC()})
@@ -504,90 +496,24 @@ func New(cfg Config) (*Fleet, error) {
 	return f, nil
 }
 
-// initPower draws the port configuration of power mode from a stream of
-// its own, so turning it on leaves the traffic of every port as it was.
-func (f *Fleet) initPower() {
-	f.model = DefaultPowerModel()
-	if f.cfg.PowerModel != nil {
-		f.model = *f.cfg.PowerModel
-	}
-	names := map[float64]string{1.25e9: Speed10G, 12.5e9: Speed100G, 50e9: Speed400G}
-	for d := range f.devices {
-		rng := rand.New(rand.NewPCG(f.cfg.Seed, uint64(d)<<32|0x90e2))
-		dev := &f.devices[d]
-		for i := range dev.ifaces {
-			it := &dev.ifaces[i]
-			it.speedName = names[it.speed]
-			if it.opticKeys == "" {
-				it.opticKeys = fmt.Sprintf("name=Ethernet%d-transceiver", i+1)
-			}
-			it.optic = rng.Float64() < 0.9
-			switch r := rng.Float64(); {
-			case r < 0.1:
-				it.adminDown = true
-			case r < 0.2:
-				it.noLink = true
-			}
-		}
-		// Bundle pairs of ports (Ethernet1+2, 3+4, …) now and then; the
-		// members share speed and load, like the two links to one peer.
-		for i := 0; i+1 < len(dev.ifaces); i += 2 {
-			if rng.Float64() < 0.35 {
-				a, b := &dev.ifaces[i], &dev.ifaces[i+1]
-				a.lag = fmt.Sprintf("Port-Channel%d", i/2+1)
-				b.lag = a.lag
-				b.speed, b.speedName, b.base, b.phase = a.speed, a.speedName, a.base, a.phase
-				a.adminDown, b.adminDown, a.noLink, b.noLink, a.optic, b.optic = false, false, false, false, true, true
-			}
-		}
-	}
-	for _, c := range f.cfg.Changes {
-		f.changes = append(f.changes, change{at: f.cfg.Start.Add(c.After), device: deviceIndex(c.Device, f.cfg.Devices), iface: interfaceIndex(c.Interface, f.cfg.Interfaces), c: c})
-	}
-	slices.SortStableFunc(f.changes, func(a, b change) int { return a.at.Compare(b.at) })
-}
-
-// applyChanges applies the configuration changes due at now.
-func (f *Fleet) applyChanges(now time.Time) {
-	for len(f.changes) > 0 && !now.Before(f.changes[0].at) {
-		c := f.changes[0]
-		f.changes = f.changes[1:]
-		it := &f.devices[c.device].ifaces[c.iface]
-		switch c.c.Admin {
-		case "up":
-			it.adminDown = false
-		case "down":
-			it.adminDown = true
-		}
-		if c.c.Speed != "" {
-			it.speedName, it.speed = c.c.Speed, speedBytes[c.c.Speed]
-		}
-		switch c.c.Optic {
-		case "insert":
-			it.optic = true
-		case "remove":
-			it.optic = false
-		}
-	}
-}
-
-// PowerModel returns the ground truth of power mode (DefaultPowerModel
-// unless configured); meaningful only when Config.Power is set.
-func (f *Fleet) PowerModel() PowerModel { return f.model }
-
-// TruePower returns the noise-free PSU input power (W) of device i at the
-// last tick, in power mode: what a perfect model would say.
-func (f *Fleet) TruePower(i int) float64 { return f.devices[i].truthW }
-
 // Config returns the fleet's configuration with defaults applied.
 func (f *Fleet) Config() Config { return f.cfg }
 
 // Labels returns the ground truth of the injected faults.
 func (f *Fleet) Labels() []Label { return f.labels }
 
-// SeriesPerDevice returns how many samples each device yields per tick.
+// SeriesPerDevice returns how many samples each device yields per tick
+// before its topology series: len(Series()). With a topology, devices
+// differ (a spine has a BGP session per leaf): see DeviceSeries and
+// SamplesPerTick.
 func (f *Fleet) SeriesPerDevice() int {
 	n := f.cfg.Interfaces*6 + componentsPerDevice
+	if f.cfg.Topology.Spines > 0 {
+		n += f.cfg.Interfaces // carrier transitions
+		if !f.cfg.Power {
+			n += f.cfg.Interfaces // admin-status
+		}
+	}
 	if f.cfg.Transceivers {
 		n += f.cfg.Interfaces * opticsPerInterface
 	}
@@ -607,7 +533,8 @@ type Series struct {
 }
 
 // Series returns the series every device yields per tick, in the order Next
-// emits them for each device (the same for all devices).
+// emits them for each device (the same for all devices); with a topology,
+// each device then has series of its own (DeviceSeries).
 func (f *Fleet) Series() []Series {
 	var out []Series
 	for i := 1; i <= f.cfg.Interfaces; i++ {
@@ -616,6 +543,12 @@ func (f *Fleet) Series() []Series {
 			out = append(out, Series{m, k, schemas.KindCounter})
 		}
 		out = append(out, Series{MetricOperStatus, k, schemas.KindState})
+		if f.cfg.Topology.Spines > 0 {
+			out = append(out, Series{MetricCarrierTransitions, k, schemas.KindCounter})
+			if !f.cfg.Power {
+				out = append(out, Series{MetricAdminStatus, k, schemas.KindState})
+			}
+		}
 	}
 	for _, n := range []string{"CPU", "Inlet"} {
 		out = append(out, Series{MetricTemperature, "name=" + n, schemas.KindGauge})
@@ -652,6 +585,26 @@ func (f *Fleet) Series() []Series {
 	return out
 }
 
+// DeviceSeries returns the series device i yields per tick, in the order
+// Next emits them: Series(), then with a topology its BGP instance's
+// established-neighbors and, per session in port order, the session
+// state, received prefixes and BFD session state.
+func (f *Fleet) DeviceSeries(i int) []Series {
+	return append(f.Series(), f.topologySeries(i)...)
+}
+
+// SamplesPerTick returns how many samples a Next call yields (all
+// devices).
+func (f *Fleet) SamplesPerTick() int {
+	n := len(f.devices) * f.SeriesPerDevice()
+	for _, d := range f.devices {
+		if f.links != nil {
+			n += 1 + 3*len(d.sessions)
+		}
+	}
+	return n
+}
+
 // Devices returns the device names.
 func (f *Fleet) Devices() []string {
 	out := make([]string, len(f.devices))
@@ -678,6 +631,9 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 	if power {
 		f.applyChanges(now)
 	}
+	if f.links != nil {
+		f.stepLinks(now, hour)
+	}
 	for di := range f.devices {
 		d := &f.devices[di]
 		s.Device = d.name
@@ -691,15 +647,18 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			util = math.Min(math.Max(util, 0.001), 1)
 			inRate := util * it.speed
 			outRate := 0.7 * util * it.speed * (1 + 0.04*d.rng.NormFloat64())
+			status := "UP"
+			if it.link != nil {
+				inRate, outRate, status = it.linkRates()
+				util = math.Min(inRate/it.speed, 1)
+			}
 			for _, af := range it.spike {
 				if af.active(now) {
 					inRate *= af.factor
 				}
 			}
-			status := "UP"
 			for _, af := range it.flap {
-				// Down on every other tick of the window, from its start.
-				if af.active(now) && (now.Sub(af.start)/f.cfg.Interval)%2 == 0 {
+				if af.flapDown(now, f.cfg.Interval) {
 					status, inRate, outRate, util = "DOWN", 0, 0, 0
 				}
 			}
@@ -751,6 +710,21 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			}
 			s.Kind, s.Metric, s.Str = schemas.KindState, MetricOperStatus, status
 			emit(&s)
+			if it.lastStatus != "" && it.lastStatus != status {
+				it.carrier++
+			}
+			it.lastStatus = status
+			if f.links != nil {
+				s.Kind, s.Metric, s.U64, s.Str = schemas.KindCounter, MetricCarrierTransitions, it.carrier, ""
+				emit(&s)
+				if !power {
+					// Faults of a topology never shut a port: admin-status
+					// stays UP, so oper-status DOWN is a failure. (Power
+					// mode reports it with the port's configuration.)
+					s.Kind, s.Metric, s.Str = schemas.KindState, MetricAdminStatus, "UP"
+					emit(&s)
+				}
+			}
 		}
 		load /= float64(len(d.ifaces))
 		s.Kind = schemas.KindGauge
@@ -778,6 +752,7 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			temps[i] = s.F64
 			emit(&s)
 		}
+		var rpm [2]float64
 		for i := 1; i <= 2; i++ {
 			s.Keys, s.Metric = fmt.Sprintf("name=Fan%d", i), MetricFanSpeed
 			s.F64 = math.Round(4000 + 80*(temp-30) + 40*d.rng.NormFloat64())
@@ -788,11 +763,13 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 					s.F64 = math.Round(s.F64 * (1 - 0.5*w))
 				}
 			}
+			rpm[i-1] = s.F64
 			emit(&s)
 		}
 		if power {
-			dc += f.model.FanW * float64(2-failedFans)
-			d.truthW = dc / f.model.Efficiency
+			d.fanW = f.model.FanWatts(rpm[0]) + f.model.FanWatts(rpm[1])
+			dc += d.fanW
+			d.truthDC, d.truthW = dc, f.model.InputW(dc)
 		}
 		for i := 1; i <= 2; i++ {
 			keys := fmt.Sprintf("name=PSU%d", i)
@@ -801,7 +778,8 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			volts := 230 + 1.5*d.rng.NormFloat64()
 			eff := 0.94 - 0.05*(1-load)
 			if power {
-				out, eff = dc/2*(1+0.005*d.rng.NormFloat64()), f.model.Efficiency
+				out = dc / 2 * (1 + 0.005*d.rng.NormFloat64())
+				eff = f.model.PSUEfficiency(out)
 			}
 			for _, af := range d.psus[i-1] {
 				if af.active(now) {
@@ -879,6 +857,9 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 			}
 			s.Keys, s.Metric, s.Str = "name=Chassis", MetricPartNo, f.model.PartNo
 			emit(&s)
+		}
+		if f.links != nil {
+			f.emitTopology(d, &s, emit)
 		}
 	}
 	f.tick++

@@ -2,6 +2,7 @@ package power
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,15 +28,36 @@ func feed(t testing.TB, f *sim.Fleet, e *Estimator, ticks int) Output {
 	return out
 }
 
-// truth returns the input-referred coefficients of a sim power model.
-func truth(m sim.PowerModel) map[string]float64 {
-	out := map[string]float64{"base": (m.Chassis + 2*m.FanW) / m.Efficiency}
-	for s, w := range m.PortW {
-		out["port/"+s] = w / m.Efficiency
-		out["dynamic/"+s] = m.Dynamic * w / m.Efficiency
-		out["optic/"+s] = m.OpticW[s] / m.Efficiency
+// truth returns the input-referred coefficients of a sim power model
+// linearised at the fleet's mean DC and fan power: the truth has PSU
+// efficiency varying with load and fan power with temperature, which no
+// linear model holds exactly.
+func truth(m sim.PowerModel, dc, fans float64) map[string]float64 {
+	l := m.Linearise(dc, fans)
+	out := map[string]float64{"base": l.Base}
+	for s := range m.PortW {
+		out["port/"+s], out["dynamic/"+s], out["optic/"+s] = l.Port[s], l.Dynamic[s], l.Optic[s]
 	}
 	return out
+}
+
+// operatingPoint returns the mean DC and fan power per device of a fleet
+// over ticks, on a twin of it.
+func operatingPoint(t testing.TB, cfg sim.Config, ticks int) (dc, fans float64) {
+	t.Helper()
+	f, err := sim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for range ticks {
+		f.Next(func(*schemas.Sample) {})
+		for d := range f.Devices() {
+			a, b := f.TrueDC(d)
+			dc, fans, n = dc+a, fans+b, n+1
+		}
+	}
+	return dc / float64(n), fans / float64(n)
 }
 
 // mape returns the mean absolute percentage error of modelled against
@@ -53,7 +75,8 @@ func mape(rows []schemas.PowerRow, from int64) (float64, int) {
 }
 
 func TestCoefficientsRecovered(t *testing.T) {
-	f, err := sim.New(sim.Config{Devices: 30, Interfaces: 8, Start: t0, Interval: 5 * time.Minute, Power: true, Faults: []sim.Fault{}})
+	cfg := sim.Config{Devices: 30, Interfaces: 8, Start: t0, Interval: 5 * time.Minute, Power: true, Faults: []sim.Fault{}}
+	f, err := sim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +89,13 @@ func TestCoefficientsRecovered(t *testing.T) {
 	if m.Points() < 8000 {
 		t.Fatalf("model fitted on %d points", m.Points())
 	}
-	want := truth(f.PowerModel())
+	dc, fans := operatingPoint(t, cfg, 288)
+	want := truth(f.PowerModel(), dc, fans)
+	// The tolerances are the claims of README.md (Measured): relative to
+	// the truth's tangent for the static coefficients; the dynamic ones
+	// also take the fans' speed-up with traffic, up to 2.5 W more.
+	tol := map[string]float64{"base": 0.03, "port/SPEED_10GB": 0.15, "optic/SPEED_10GB": 0.5,
+		"port/SPEED_100GB": 0.06, "optic/SPEED_100GB": 0.15, "port/SPEED_400GB": 0.06, "optic/SPEED_400GB": 0.06}
 	for _, c := range m.Coefficients() {
 		w, ok := want[c.Name]
 		if !ok {
@@ -75,20 +104,20 @@ func TestCoefficientsRecovered(t *testing.T) {
 			}
 			continue
 		}
-		tol := 0.05 * w
-		if c.Name[:3] == "dyn" {
-			tol = math.Max(0.5*w, 0.3) // a small part under 0.5 % noise
+		bad := math.Abs(c.Value-w) > tol[c.Name]*w
+		if strings.HasPrefix(c.Name, "dynamic/") {
+			bad = c.Value < w || c.Value > w+2.5
 		}
-		if math.Abs(c.Value-w) > tol {
+		if bad {
 			t.Errorf("%s: fitted %.3f ± %.3f W, true %.3f W (prior %.3f)", c.Name, c.Value, c.Std, w, c.Prior)
 		} else {
-			t.Logf("%s: fitted %.3f ± %.3f W, true %.3f W", c.Name, c.Value, c.Std, w)
+			t.Logf("%s: fitted %.3f ± %.3f W, true %.3f W (%.1f %% off)", c.Name, c.Value, c.Std, w, 100*math.Abs(c.Value-w)/w)
 		}
 	}
 	got, n := mape(out.Rows, t0.Add(6*time.Hour).UnixNano())
 	t.Logf("MAPE %.2f %% over %d device-hours", got, n)
-	if got > 3 {
-		t.Errorf("MAPE %.2f %% > 3 %%", got)
+	if got > 0.6 {
+		t.Errorf("MAPE %.2f %% > 0.6 %%", got)
 	}
 	if len(out.Residuals) != 0 {
 		t.Errorf("residual anomalies on a healthy fleet: %+v", out.Residuals)

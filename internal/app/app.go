@@ -457,7 +457,7 @@ func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, reg
 			return nil, errors.Join(fmt.Errorf("simulator: only %d of %d devices subscribed by the gNMI collector", col.Stats().Connects, len(devices.Targets())), stop())
 		}
 	}
-	log.Info("simulating a device fleet over gNMI", "devices", sc.Devices, "series", sc.Devices*fleet.SeriesPerDevice(),
+	log.Info("simulating a device fleet over gNMI", "devices", sc.Devices, "series", fleet.SamplesPerTick(),
 		"interval", sc.Interval.String(), "start", sc.Start, "speed", strconv.FormatFloat(cfg.Sim.Speed, 'g', -1, 64), "labels", cfg.Sim.LabelsFile)
 	go func() {
 		err := devices.Run(ctx, cfg.Sim.Speed, cfg.Sim.Span)
@@ -466,7 +466,7 @@ func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, reg
 		}
 		// Wait (bounded) until the collector decoded every update of
 		// every step: each step samples every series of every device.
-		sent := uint64(devices.Stats().Steps) * uint64(len(devices.Targets())*fleet.SeriesPerDevice())
+		sent := uint64(devices.Stats().Steps) * uint64(fleet.SamplesPerTick())
 		for t0 := time.Now(); col.Stats().Updates < sent && time.Since(t0) < 30*time.Second; {
 			time.Sleep(5 * time.Millisecond)
 		}

@@ -92,7 +92,6 @@ type Stats struct {
 type Agent struct {
 	opts    Options
 	log     *slog.Logger
-	tab     *table
 	devices []*device
 	byName  map[string]*device
 
@@ -107,6 +106,9 @@ type device struct {
 	a    *Agent
 	name string
 	addr string
+	// tab is the device's leaves; devices without series of their own
+	// (no topology) share one.
+	tab *table
 
 	mu      sync.Mutex
 	srv     *grpc.Server
@@ -140,9 +142,13 @@ func New(fleet *sim.Fleet, opts Options) (*Agent, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	a := &Agent{opts: opts, log: opts.Log.With("component", "sim-agent"), tab: newTable(fleet.Series(), opts.WholeDevice), fleet: fleet, byName: map[string]*device{}}
+	a := &Agent{opts: opts, log: opts.Log.With("component", "sim-agent"), fleet: fleet, byName: map[string]*device{}}
+	common := newTable(fleet.Series(), opts.WholeDevice)
 	for i, name := range fleet.Devices() {
-		d := &device{a: a, name: name, subs: map[*subscriber]struct{}{}}
+		d := &device{a: a, name: name, subs: map[*subscriber]struct{}{}, tab: common}
+		if series := fleet.DeviceSeries(i); len(series) > len(common.leaves) {
+			d.tab = newTable(series, opts.WholeDevice)
+		}
 		port := 0
 		if opts.BasePort > 0 {
 			port = opts.BasePort + i
@@ -211,9 +217,8 @@ func (a *Agent) Step(ctx context.Context) (time.Time, error) {
 	a.stepMu.Lock()
 	defer a.stepMu.Unlock()
 	now := a.fleet.Now()
-	per := len(a.tab.leaves)
 	seq := a.nsteps.Load()
-	all := make([]value, per*len(a.devices))
+	all := make([]value, a.fleet.SamplesPerTick())
 	n := 0
 	a.fleet.Next(func(s *schemas.Sample) {
 		v := &all[n]
@@ -227,8 +232,11 @@ func (a *Agent) Step(ctx context.Context) (time.Time, error) {
 		}
 		n++
 	})
-	for i, d := range a.devices {
-		t := &tick{seq: seq, ts: now.UnixNano(), vals: all[i*per : (i+1)*per : (i+1)*per]}
+	off := 0
+	for _, d := range a.devices {
+		end := off + len(d.tab.leaves)
+		t := &tick{seq: seq, ts: now.UnixNano(), vals: all[off:end:end]}
+		off = end
 		if err := d.publish(ctx, t); err != nil {
 			return now, err
 		}
@@ -573,7 +581,7 @@ type subscriber struct {
 }
 
 func (d *device) newSubscriber(sl *pb.SubscriptionList) (*subscriber, error) {
-	tab := d.a.tab
+	tab := d.tab
 	interval := int64(d.a.fleet.Config().Interval)
 	steps := func(ns uint64) int64 {
 		if ns == 0 {
@@ -658,7 +666,7 @@ func (s *subscriber) sync(stream pb.GNMI_SubscribeServer) error {
 // send sends the leaves due at t (all of them when all), one notification
 // per list entry.
 func (s *subscriber) send(stream pb.GNMI_SubscribeServer, t *tick, all bool) error {
-	tab := s.d.a.tab
+	tab := s.d.tab
 	for g, idx := range s.byGroup {
 		if len(idx) == 0 {
 			continue

@@ -133,18 +133,8 @@ func TestStreamOnceAndPoll(t *testing.T) {
 		}
 		last := got[len(got)-per:]
 		for i, w := range want {
-			g := last[i]
-			ok := g.Metric == w.Metric && g.Keys == w.Keys && g.TS == w.TS && g.Kind == w.Kind
-			switch w.Kind {
-			case schemas.KindCounter:
-				ok = ok && g.U64 == w.U64
-			case schemas.KindGauge: // PSU values travel as float32
-				ok = ok && (g.F64 == w.F64 || float32(g.F64) == float32(w.F64))
-			default:
-				ok = ok && g.Str == w.Str
-			}
-			if !ok {
-				t.Fatalf("%v: sample %d: got %+v, want %+v", enc, i, g, w)
+			if !sameSample(last[i], w) {
+				t.Fatalf("%v: sample %d: got %+v, want %+v", enc, i, last[i], w)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,7 +23,7 @@ type valueStyle uint8
 const (
 	styleCounter valueStyle = iota // counter64: uint_val; JSON_IETF string
 	styleDecimal                   // decimal64: double_val; JSON_IETF string
-	styleUint32                    // uint32 (fan rpm): uint_val; JSON number
+	styleUint32                    // uint32 (fan rpm, BGP counts): uint_val; JSON number
 	styleFloat32                   // ieeefloat32 (PSU): 4 bytes; JSON_IETF base64
 	styleString                    // enumeration: string_val; JSON string
 )
@@ -59,15 +60,7 @@ func newTable(series []sim.Series, whole bool) *table {
 		for i, n := range names {
 			elems[i] = &pb.PathElem{Name: n}
 		}
-		// The simulator's keys belong to the list under the root
-		// (interface or component).
-		if s.Keys != "" {
-			elems[1].Key = map[string]string{}
-			for _, kv := range strings.Split(s.Keys, ",") {
-				k, v, _ := strings.Cut(kv, "=")
-				elems[1].Key[k] = v
-			}
-		}
+		placeKeys(elems, s.Keys)
 		gk := names[0] + "|" + s.Keys
 		depth := 2
 		if whole {
@@ -89,7 +82,7 @@ func newTable(series []sim.Series, whole bool) *table {
 			st = styleCounter
 		case s.Kind == schemas.KindState:
 			st = styleString
-		case s.Metric == sim.MetricFanSpeed:
+		case s.Metric == sim.MetricFanSpeed, s.Metric == sim.MetricBGPEstablished, s.Metric == sim.MetricBGPPrefixesReceived:
 			st = styleUint32
 		case strings.Contains(s.Metric, "/power-supply/"):
 			st = styleFloat32
@@ -98,6 +91,50 @@ func newTable(series []sim.Series, whole bool) *table {
 		t.leaves = append(t.leaves, leaf{elems: elems, group: g, rel: rel, style: st, kind: s.Kind})
 	}
 	return t
+}
+
+// listKeys names, for each key the simulator uses, the lists that carry
+// it: OpenConfig's interface and component lists are keyed by name, the
+// BFD interface list by id, and so on.
+var listKeys = map[string][]string{
+	"name":                {"interface", "component", "network-instance", "protocol"},
+	"identifier":          {"protocol"},
+	"neighbor-address":    {"neighbor"},
+	"afi-safi-name":       {"afi-safi"},
+	"id":                  {"interface"},
+	"local-discriminator": {"peer"},
+}
+
+// placeKeys puts canonical keys ("name=default,identifier=BGP,
+// protocol.name=BGP,neighbor-address=10.0.0.1") on the list elements of a
+// path, each on the first list from the previous key's on that carries it
+// (a qualified "protocol.name" on the element it names), so the collector
+// gives back the same canonical keys. A key no list carries goes on the
+// element under the root, as the simulator's interface and component keys
+// do.
+func placeKeys(elems []*pb.PathElem, keys string) {
+	if keys == "" {
+		return
+	}
+	at := 1
+	for _, kv := range strings.Split(keys, ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		lists := listKeys[k]
+		if el, key, ok := strings.Cut(k, "."); ok {
+			lists, k = []string{el}, key
+		}
+		i := at
+		for i < len(elems) && !slices.Contains(lists, elems[i].Name) {
+			i++
+		}
+		if i == len(elems) {
+			i = 1
+		}
+		if elems[i].Key == nil {
+			elems[i].Key = map[string]string{}
+		}
+		elems[i].Key[k], at = v, i
+	}
 }
 
 // matches reports whether a subscription path (prefix and path combined)

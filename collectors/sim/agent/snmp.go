@@ -184,7 +184,7 @@ func buildMIB(a *Agent, t *tick) *mib {
 		vals = t.vals
 		uptime = uint32((t.ts-cfg.Start.UnixNano())/1e7) + 100
 	} else {
-		vals = make([]value, len(a.tab.leaves))
+		vals = make([]value, a.fleet.SeriesPerDevice())
 	}
 	add(oidSysUpTime, gosnmp.TimeTicks, uptime)
 	series := a.fleet.Series()
