@@ -98,6 +98,8 @@ func SimGroundTruth(cfg sim.Config) (*SimTruth, error) {
 			}
 			rows[l.Device] = append(rows[l.Device], l)
 		}
+		// The faulted device first, then the others as the labels name them.
+		slices.SortStableFunc(order, func(a, b string) int { return b2i(b == ft.Device) - b2i(a == ft.Device) })
 		for _, dev := range order {
 			r := rows[dev]
 			role := RoleEffect
