@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -96,3 +97,44 @@ http:
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// TestEvalSim runs eval --format sim on the default fleet's default fault
+// (a traffic spike on sim-01 45 minutes in), shrunk by --devices and
+// --span: the fault table names the kind, what is expected of the detect
+// stage and its path, and the spike is detected.
+func TestEvalSim(t *testing.T) {
+	code, out, errs := tk(t, "eval", "--format", "sim", "--devices", "2", "--span", "90m")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errs)
+	}
+	for _, re := range []string{
+		`traffic_spike\s+fire\s+detect: counter rate \(in-octets, in-pkts\)\s+1/1 \+\d+s/\+\d+s`,
+		`faults the detect stage must fire on\s+1/1 detected`,
+		`false incidents per 100 device-hours\s+0 \(0 in 3 device-hours\)`,
+		`sim\.faults\[0\]\s+traffic_spike\s+sim-01\s+name=Ethernet1\s+2026-01-05T00:45:00Z`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("output does not match %q:\n%s", re, out)
+		}
+	}
+	if !strings.Contains(errs, "simulated 1.5 of 1.5 h") {
+		t.Errorf("no final progress line with the simulated time: %q", errs)
+	}
+}
+
+// TestEvalSimBadInput checks that bad flags and a sim: section that does
+// not fit give one line naming the problem.
+func TestEvalSimBadInput(t *testing.T) {
+	f := func(want string, args ...string) {
+		t.Helper()
+		code, _, errs := tk(t, append([]string{"eval", "--format", "sim"}, args...)...)
+		if code != 1 || !strings.Contains(errs, want) || strings.Count(errs, "\n") != 1 {
+			t.Errorf("eval %v: code %d, stderr %q; want one line with %q", args, code, errs, want)
+		}
+	}
+	f("--format sim takes no --data", "--data", "x")
+	f("--span and --devices must not be negative", "--span", "-1h")
+	f(`sim.faults[0].device: "sim-04" is not one of sim-00 … sim-02`, "-c", "../../deploy/examples/sim-faults.yaml", "--devices", "3")
+	labels := writeFile(t, "l.jsonl", `{"device":"edge-9","start":"2026-01-05T01:00:00Z","end":"2026-01-05T01:05:00Z"}`+"\n")
+	f(`l.jsonl:1: unknown device "edge-9"`, "--devices", "2", "--labels", labels)
+}
