@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/telekernel/telekernel/schemas"
 )
 
 // Port speeds of power mode, as OpenConfig names them.
@@ -240,3 +242,67 @@ func (f *Fleet) TruePower(i int) float64 { return f.devices[i].truthW }
 // TrueDC returns the DC power (W) of device i at the last tick, in power
 // mode, and the part of it its fans drew.
 func (f *Fleet) TrueDC(i int) (dc, fans float64) { return f.devices[i].truthDC, f.devices[i].fanW }
+
+// nextPSUs emits the PSUs: in power mode, their share of dc watts through
+// the loss curve; otherwise a load-driven curve.
+func (f *Fleet) nextPSUs(st *step, d *device, load, dc float64) {
+	s := &st.s
+	for i := 1; i <= 2; i++ {
+		keys := fmt.Sprintf("name=PSU%d", i)
+		// Two PSUs share the load: idle plus a part proportional to traffic.
+		out := (180 + 420*load) / 2 * (1 + 0.01*d.rng.NormFloat64())
+		volts := 230 + 1.5*d.rng.NormFloat64()
+		eff := 0.94 - 0.05*(1-load)
+		if f.cfg.Power {
+			out = dc / 2 * (1 + 0.005*d.rng.NormFloat64())
+			eff = f.model.PSUEfficiency(out)
+		}
+		for _, af := range d.psus[i-1] {
+			if af.active(st.now) {
+				eff -= af.factor
+			} else if w := af.wearing(st.now); w > 0 {
+				eff -= af.factor * w
+			}
+		}
+		s.Keys = keys
+		for _, m := range [...]struct {
+			metric string
+			v      float64
+		}{{MetricPSUOutPower, round(out, 2)}, {MetricPSUInVoltage, round(volts, 2)}, {MetricPSUInCurrent, round(out/eff/volts, 3)}} {
+			s.Metric, s.F64 = m.metric, m.v
+			st.emit(s)
+		}
+	}
+}
+
+// nextPortConfig emits the port configuration of power mode and the
+// chassis part number.
+func (f *Fleet) nextPortConfig(st *step, d *device) {
+	s := &st.s
+	s.Kind = schemas.KindState
+	for ii := range d.ifaces {
+		it := &d.ifaces[ii]
+		s.Keys = it.keys
+		s.Metric, s.Str = MetricAdminStatus, "UP"
+		if it.adminDown {
+			s.Str = "DOWN"
+		}
+		st.emit(s)
+		s.Metric, s.Str = MetricPortSpeed, it.speedName
+		st.emit(s)
+		s.Metric, s.Str = MetricAggregateID, it.lag
+		st.emit(s)
+		s.Keys, s.Metric, s.Str = it.opticKeys, MetricOpticPresent, "NOT_PRESENT"
+		if it.optic {
+			s.Str = "PRESENT"
+		}
+		st.emit(s)
+		if f.cfg.Transceivers {
+			s.Kind, s.Metric, s.F64, s.Str = schemas.KindGauge, MetricTemperature, it.optTemp, ""
+			st.emit(s)
+			s.Kind = schemas.KindState
+		}
+	}
+	s.Keys, s.Metric, s.Str = "name=Chassis", MetricPartNo, f.model.PartNo
+	st.emit(s)
+}

@@ -22,6 +22,8 @@ const (
 	oidIfXEntry  = ".1.3.6.1.2.1.31.1.1.1"
 	oidEntPhys   = ".1.3.6.1.2.1.47.1.1.1.1"
 	oidEntSensor = ".1.3.6.1.2.1.99.1.1.1"
+	oidBgpPeer   = ".1.3.6.1.2.1.15.3.1" // BGP4-MIB bgpPeerEntry, indexed by the peer's address
+	colBgpState  = oidBgpPeer + ".2"
 )
 
 // Metric names. Those with an OpenConfig equivalent use its path, so a
@@ -45,6 +47,10 @@ const (
 	MetricPSUOutPower     = "/components/component/power-supply/state/output-power"
 	MetricPSUInVoltage    = "/components/component/power-supply/state/input-voltage"
 	MetricPSUInCurrent    = "/components/component/power-supply/state/input-current"
+	MetricBGPSessionState = "/network-instances/network-instance/protocols/protocol/bgp/neighbors/neighbor/state/session-state"
+	// BGPKeys prefix the keys of BGP4-MIB peers ("…,neighbor-address=A"),
+	// as the gNMI collector gives them for the default instance.
+	BGPKeys               = "name=default,identifier=BGP,protocol.name=BGP"
 	MetricSensorPrefix    = "snmp:/entity-sensor/" // + the sensor type, for sensors without an OpenConfig leaf
 	MetricDiscontinuity   = "snmp:/counter-discontinuity"
 	DiscontinuityRestart  = "agent_restart"           // sysUpTime went back
@@ -87,6 +93,9 @@ const (
 )
 
 // ifOperStatus values as OpenConfig names them.
+// bgpPeerState names, as OpenConfig's session-state.
+var bgpStates = map[int]string{1: "IDLE", 2: "CONNECT", 3: "ACTIVE", 4: "OPENSENT", 5: "OPENCONFIRM", 6: "ESTABLISHED"}
+
 var operStatus = map[int]string{1: "UP", 2: "DOWN", 3: "TESTING", 4: "UNKNOWN", 5: "DORMANT", 6: "NOT_PRESENT", 7: "LOWER_LAYER_DOWN"}
 
 // entPhySensorType names (ENTITY-SENSOR-MIB).
@@ -227,6 +236,8 @@ func poll(ctx context.Context, t Target, st *state, b *publish.Batch) (pollResul
 		case MIBEntity:
 			cols = []string{oidEntPhys + ".4", oidEntPhys + ".5", oidEntPhys + ".7",
 				oidEntSensor + ".1", oidEntSensor + ".2", oidEntSensor + ".3", oidEntSensor + ".4", oidEntSensor + ".5"}
+		case MIBBGP:
+			cols = []string{colBgpState}
 		}
 		n, err := walkColumns(g, cols, tab)
 		res.oids += n
@@ -248,7 +259,24 @@ func poll(ctx context.Context, t Target, st *state, b *publish.Batch) (pollResul
 		res.samples += appendInterfaces(tab, ts, restart, st, b, &res)
 	}
 	res.samples += appendSensors(tab, ts, b)
+	res.samples += appendBGP(tab, ts, b)
 	return res, nil
+}
+
+// appendBGP appends each BGP4-MIB peer's state as its OpenConfig session
+// state; a state outside the MIB's enum is kept as its number.
+func appendBGP(tab table, ts int64, b *publish.Batch) int {
+	s := schemas.Sample{TS: ts, Metric: MetricBGPSessionState, Kind: schemas.KindState}
+	for addr, v := range tab[colBgpState] {
+		code := int(gosnmp.ToBigInt(v.Value).Int64())
+		str, known := bgpStates[code]
+		if !known {
+			str = strconv.Itoa(code)
+		}
+		s.Keys, s.Str = BGPKeys+",neighbor-address="+addr, str
+		b.Append(&s)
+	}
+	return len(tab[colBgpState])
 }
 
 func appendInterfaces(tab table, ts int64, restart bool, st *state, b *publish.Batch, res *pollResult) int {

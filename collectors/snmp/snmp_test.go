@@ -2,6 +2,7 @@ package snmp
 
 import (
 	"context"
+	"maps"
 	"math"
 	"testing"
 	"time"
@@ -82,7 +83,13 @@ func TestSensorScaleAndMapping(t *testing.T) {
 // simAgent serves a stepped fleet over SNMP.
 func simAgent(t *testing.T, devices int) (*agent.Agent, *agent.SNMP) {
 	t.Helper()
-	f, err := sim.New(sim.Config{Devices: devices, Interfaces: 3, Start: time.Now().Add(-time.Hour), Faults: []sim.Fault{}})
+	return simAgentOf(t, sim.Config{Devices: devices, Interfaces: 3, Start: time.Now().Add(-time.Hour), Faults: []sim.Fault{}})
+}
+
+// simAgentOf serves a fleet of cfg over SNMP.
+func simAgentOf(t *testing.T, cfg sim.Config) (*agent.Agent, *agent.SNMP) {
+	t.Helper()
+	f, err := sim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,5 +197,37 @@ func TestPollSimulatedAgent(t *testing.T) {
 	}
 	if marks != 1 || counters != 0 {
 		t.Fatalf("after a restart: %d marks and %d counter samples", marks, counters)
+	}
+}
+
+// TestPollBGP polls a leaf/spine fleet's BGP4-MIB peers during a BGP
+// reset: each session's state arrives under the gNMI collector's path and
+// keys.
+func TestPollBGP(t *testing.T) {
+	a, s := simAgentOf(t, sim.Config{Devices: 5, Interfaces: 3, Start: time.Now().Add(-time.Hour), Topology: sim.Topology{Spines: 2},
+		Faults: []sim.Fault{{Device: "sim-02", Interface: "Ethernet1", Kind: sim.FaultBGPReset, After: 10 * time.Second, Duration: 2 * time.Minute}}})
+	for range 2 {
+		if _, err := a.Step(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("TK_TEST_COMMUNITY", "sim-02")
+	got := pollSamples(t, Target{Name: "sim-02", Address: s.Addr(), Community: secret.Source{Env: "TK_TEST_COMMUNITY"}, MIBs: []string{MIBBGP}}, &state{})
+	states := map[string]string{}
+	for _, g := range got {
+		if g.Metric != MetricBGPSessionState || g.Kind != schemas.KindState {
+			t.Fatalf("sample %+v: want BGP session states only", g)
+		}
+		states[g.Keys] = g.Str
+	}
+	l := a.Fleet().Links()
+	want := map[string]string{}
+	for _, lk := range l {
+		if lk.B.Device == "sim-02" {
+			want[BGPKeys+",neighbor-address="+lk.A.Address] = map[bool]string{true: "IDLE", false: "ESTABLISHED"}[lk.B.Interface == "Ethernet1"]
+		}
+	}
+	if len(want) != 2 || !maps.Equal(states, want) {
+		t.Fatalf("BGP states %v, want %v", states, want)
 	}
 }

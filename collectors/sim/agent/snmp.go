@@ -149,7 +149,12 @@ const (
 	oidIfXEntry      = "1.3.6.1.2.1.31.1.1.1"
 	oidEntPhysEntry  = "1.3.6.1.2.1.47.1.1.1.1"
 	oidEntSensorEntr = "1.3.6.1.2.1.99.1.1.1"
+	oidBgpPeerEntry  = "1.3.6.1.2.1.15.3.1"
 )
+
+// bgpStates are BGP4-MIB's bgpPeerState codes of OpenConfig's session
+// states.
+var bgpStates = map[string]int{sim.BGPIdle: 1, "CONNECT": 2, sim.BGPActive: 3, "OPENSENT": 4, "OPENCONFIRM": 5, sim.BGPEstablished: 6}
 
 func (s *SNMP) mib(d *device) *mib {
 	t := d.current()
@@ -163,13 +168,13 @@ func (s *SNMP) mib(d *device) *mib {
 	if m, ok := s.mibs[idx]; ok && m.seq == seq {
 		return m
 	}
-	m := buildMIB(s.a, t)
+	m := buildMIB(s.a, idx, t)
 	m.seq = seq
 	s.mibs[idx] = m
 	return m
 }
 
-func buildMIB(a *Agent, t *tick) *mib {
+func buildMIB(a *Agent, dev int, t *tick) *mib {
 	type obj struct {
 		oid string
 		typ gosnmp.Asn1BER
@@ -184,10 +189,12 @@ func buildMIB(a *Agent, t *tick) *mib {
 		vals = t.vals
 		uptime = uint32((t.ts-cfg.Start.UnixNano())/1e7) + 100
 	} else {
-		vals = make([]value, a.fleet.SeriesPerDevice())
 	}
 	add(oidSysUpTime, gosnmp.TimeTicks, uptime)
-	series := a.fleet.Series()
+	series := a.fleet.DeviceSeries(dev)
+	if vals == nil {
+		vals = make([]value, len(series))
+	}
 	find := func(metric, keys string) *value {
 		for i, s := range series {
 			if s.Metric == metric && s.Keys == keys {
@@ -270,6 +277,15 @@ func buildMIB(a *Agent, t *tick) *mib {
 		add(col(oidEntSensorEntr, 3), gosnmp.Integer, e.precision)
 		add(col(oidEntSensorEntr, 4), gosnmp.Integer, int(raw))
 		add(col(oidEntSensorEntr, 5), gosnmp.Integer, 1) // ok
+	}
+	// BGP4-MIB: a bgpPeerEntry per session, indexed by the peer's address.
+	for i, s := range series {
+		if s.Metric != sim.MetricBGPSessionState {
+			continue
+		}
+		_, addr, _ := strings.Cut(s.Keys, "neighbor-address=")
+		add(oidBgpPeerEntry+".2."+addr, gosnmp.Integer, bgpStates[vals[i].s])
+		add(oidBgpPeerEntry+".7."+addr, gosnmp.IPAddress, addr)
 	}
 	m := &mib{}
 	slices.SortFunc(objs, func(a, b obj) int { return compareOID(parseOID(a.oid), parseOID(b.oid)) })
