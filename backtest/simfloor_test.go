@@ -120,11 +120,11 @@ var simScenarioFloors = map[string]int{
 // (2400 device-hours, 59.6 M samples) gives no false incident, and the
 // 3-day scenario deploy/examples/sim-faults.yaml (141.6 M samples) keeps
 // its per-kind floors and at most 15 false incidents in 1440
-// device-hours. About 20 CPU-minutes: it runs only under
+// device-hours. About 11 minutes on the shared 2-core machine: it runs only under
 // TK_BACKTEST_FULL=1.
 func TestSimBacktestFull(t *testing.T) {
 	if os.Getenv("TK_BACKTEST_FULL") == "" {
-		t.Skip("set TK_BACKTEST_FULL=1 to run the 5-day clean fleet and the 3-day fault scenario (about 20 CPU-minutes)")
+		t.Skip("set TK_BACKTEST_FULL=1 to run the 5-day clean fleet and the 3-day fault scenario (about 11 minutes on the shared 2-core machine)")
 	}
 	clean := config.Default().Sim.Config
 	clean.Faults = []sim.Fault{}
