@@ -13,6 +13,9 @@
 // (NABSource) and wide CSV exports with one column per feature (OpenWide,
 // with a metric mapping that a YAML file can override). Labels (ReadLabels)
 // come from the simulator's labels.jsonl, a CSV with a header, or the
-// bigdama18 layout. Score computes per-event latency, missed events and
+// bigdama18 layout. OpenSim and LoadSim run the simulated fleet in memory,
+// with the samples `telekernel run` collects from it, and ScoreSim scores
+// the detections against the simulator's ground truth fault by fault and
+// kind by kind (SimKindPaths). Score computes per-event latency, missed events and
 // false incidents per device-hour.
 package backtest

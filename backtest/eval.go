@@ -22,7 +22,7 @@ const (
 )
 
 // Formats lists the accepted formats.
-var Formats = []string{FormatParquet, FormatNAB, FormatWide}
+var Formats = []string{FormatParquet, FormatNAB, FormatWide, FormatSim}
 
 // Group is a part of a data set replayed by a fresh detect stage: one
 // experiment of wide CSV files, the whole lake, the whole NAB corpus.
@@ -40,6 +40,10 @@ type Dataset struct {
 	Devices map[string]bool
 	// Corpus is the NAB corpus with its windows (format nab with labels).
 	Corpus *nab.Corpus
+	// Sim is the ground truth of a simulated fleet and Span its simulated
+	// time (format sim).
+	Sim  *SimTruth
+	Span time.Duration
 }
 
 // LoadDataset prepares the data at paths (files or folders) in format.
@@ -96,6 +100,8 @@ func LoadDataset(format string, paths []string, m *Mapping, nabLabels string) (*
 		for _, p := range paths {
 			ds.Groups = append(ds.Groups, Group{Name: p, Open: func() (Source, error) { return OpenLake(p) }})
 		}
+	case FormatSim:
+		return nil, fmt.Errorf("cannot load data: format %s takes no paths (LoadSim)", format)
 	default:
 		return nil, fmt.Errorf("cannot load data: format %q is not one of %s", format, strings.Join(Formats, ", "))
 	}
@@ -169,11 +175,14 @@ type Result struct {
 	Detections []schemas.Detection
 	Report     *Report            // nil without labels
 	NAB        []nab.ProfileScore // NAB data with windows only
+	Sim        *SimReport         // simulated data scored against its own ground truth
 }
 
 // Evaluate replays every group of ds through a fresh detect stage
 // configured by cfg and scores the detections against events (none: no
-// Report) and, for NAB data with windows, with NAB's scorer.
+// Report), for NAB data with windows with NAB's scorer, and for simulated
+// data without events against the simulator's ground truth (ds.Sim: the
+// Report and a SimReport).
 func Evaluate(ctx context.Context, name string, cfg pipeline.DetectConfig, ds *Dataset, events []Event, opts ...Option) (*Result, error) {
 	res := &Result{Name: name, Stats: Stats{Devices: map[string]Span{}, StateSeries: map[schemas.SeriesKey]bool{}}}
 	var o options
@@ -214,8 +223,15 @@ func Evaluate(ctx context.Context, name string, cfg pipeline.DetectConfig, ds *D
 			return nil, err
 		}
 	}
-	if len(events) > 0 {
-		r := Score(events, res.Detections, Exposures(res.Runs...), Scoring{IsState: StateBased(res.Runs...)})
+	sc := Scoring{IsState: StateBased(res.Runs...)}
+	if len(events) == 0 && ds.Sim != nil {
+		events, sc.Quiet = ds.Sim.Scoring()
+		exp := Exposures(res.Runs...)
+		r := Score(events, res.Detections, exp, sc)
+		s := ScoreSim(ds.Sim, res.Detections, exp, sc, &r)
+		res.Report, res.Sim = &r, &s
+	} else if len(events) > 0 {
+		r := Score(events, res.Detections, Exposures(res.Runs...), sc)
 		res.Report = &r
 	}
 	if ds.Corpus != nil {

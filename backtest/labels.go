@@ -59,6 +59,12 @@ type simLabel struct {
 	Kind   string    `json:"kind"`
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
+	// The other end of a link or session, and the fault a row is an effect
+	// of (rows of topology faults): accepted, not used. Each row is an
+	// event on its own device.
+	PeerDevice string          `json:"peer_device"`
+	PeerKeys   string          `json:"peer_keys"`
+	EffectOf   json.RawMessage `json:"effect_of"`
 }
 
 func parseJSONLabels(path string, b []byte) ([]Event, error) {

@@ -44,6 +44,12 @@ func PrintTable(w io.Writer, results []*Result) error {
 		return nil
 	}
 	fmt.Fprintln(w)
+	if results[0].Sim != nil {
+		if err := printSim(w, results); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
 	if err := printEvents(w, results); err != nil {
 		return err
 	}
@@ -143,13 +149,14 @@ func printDevices(w io.Writer, results []*Result) error {
 
 // jsonResult is the JSON form of a Result.
 type jsonResult struct {
-	Name       string    `json:"name"`
-	Points     int64     `json:"points"`
-	ElapsedSec float64   `json:"elapsed_seconds"`
-	Detections int       `json:"detections"`
-	Firing     int       `json:"firing"`
-	Report     *Report   `json:"report,omitempty"`
-	NAB        []nabJSON `json:"nab,omitempty"`
+	Name       string     `json:"name"`
+	Points     int64      `json:"points"`
+	ElapsedSec float64    `json:"elapsed_seconds"`
+	Detections int        `json:"detections"`
+	Firing     int        `json:"firing"`
+	Report     *Report    `json:"report,omitempty"`
+	NAB        []nabJSON  `json:"nab,omitempty"`
+	Sim        *SimReport `json:"sim,omitempty"`
 }
 
 type nabJSON struct {
@@ -163,7 +170,7 @@ func PrintJSON(w io.Writer, results []*Result) error {
 	out := make([]jsonResult, 0, len(results))
 	for _, r := range results {
 		j := jsonResult{Name: r.Name, Points: r.Stats.Points, ElapsedSec: r.Stats.Elapsed.Seconds(),
-			Detections: r.Stats.Detections, Firing: r.Stats.Firing, Report: r.Report}
+			Detections: r.Stats.Detections, Firing: r.Stats.Firing, Report: r.Report, Sim: r.Sim}
 		for _, ps := range r.NAB {
 			j.NAB = append(j.NAB, nabJSON{ps.Profile.Name, ps.Normalized})
 		}

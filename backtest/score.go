@@ -106,6 +106,12 @@ type Scoring struct {
 	Before, After, Merge time.Duration
 	// IsState tells state-based detections; nil: none are.
 	IsState func(*schemas.Detection) bool
+	// Quiet are windows that are not events to detect but whose firing
+	// detections are not false either: a fault's effects on other devices
+	// (traffic rerouted onto them), a component wearing before it fails.
+	// They widen as events do (Before, After) and count per device as
+	// events do.
+	Quiet []Event
 }
 
 func (s Scoring) withDefaults() Scoring {
@@ -140,7 +146,7 @@ func StateBased(runs ...Stats) func(*schemas.Detection) bool {
 // Score matches firing detections to events: an event is detected by the
 // first firing detection on its device with an event time in
 // [start − Before, end + After]. Firing detections outside every window
-// become false incidents (on one device, each within Merge of the previous
+// (of the events and of sc.Quiet) become false incidents (on one device, each within Merge of the previous
 // one joins its incident), counted against every event of the data set (an
 // event's effects show on its peers and links) and against the device's
 // own events, per device-hour of exposure.
@@ -240,7 +246,7 @@ func incidents(fd []*schemas.Detection, events []Event, device string, sc Scorin
 	n := 0
 	var last time.Time
 	for _, d := range fd {
-		if inAnyWindow(d.EventTime, events, device, sc) {
+		if inAnyWindow(d.EventTime, events, device, sc) || inAnyWindow(d.EventTime, sc.Quiet, device, sc) {
 			continue
 		}
 		if n == 0 || d.EventTime.Sub(last) > sc.Merge {

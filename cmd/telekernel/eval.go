@@ -21,12 +21,16 @@ type evalFlags struct {
 	format, mapping       string
 	device                string
 	asJSON, verbose       bool
+	// Format sim.
+	simConfig string
+	span      time.Duration
+	devices   int
 }
 
 func newEvalCmd() *cobra.Command {
 	var f evalFlags
 	cmd := &cobra.Command{
-		Use:   "eval --data PATH --format parquet|nab|wide-csv [--labels FILE] [--config A [--config B]] [--json]",
+		Use:   "eval (--data PATH --format parquet|nab|wide-csv | --format sim [--span D] [--devices N]) [--labels FILE] [--config A [--config B]] [--json]",
 		Short: "Backtest the detect stage on recorded telemetry and score it against labelled events",
 		Long: `eval replays recorded samples in event time through the detect stage's own code, with the
 detect: section of each --config (the default configuration when none), and prints per labelled
@@ -36,7 +40,15 @@ the same data side by side. Formats: parquet (the lake ROOT/samples/dt=…/), na
 --labels combined_windows.json), wide-csv (one file per device, a time column and one column per
 feature; --mapping FILE overrides the metric mapping). Labels: the simulator's labels.jsonl, or CSV
 with a header (device or node, start, end, optional interface, keys, kind or event; epoch seconds
-or RFC 3339), such as bigdama18's labels/EXPERIMENT.csv. Progress goes to stderr.`,
+or RFC 3339), such as bigdama18's labels/EXPERIMENT.csv. Progress goes to stderr.
+
+Format sim needs no --data: it runs the simulated fleet of the sim: section of --sim FILE (default:
+the first --config; its devices, interfaces, interval, seed, start, topology and faults, as
+"telekernel run" would) in memory, as fast as the detect stage takes, for --span (default the
+section's span, else 24h) from its start (default 2026-01-05T00:00:00Z), and scores the detections
+against the simulator's own ground truth: per fault kind the stage meant to catch it, detected
+and missed faults, latencies, and false incidents per 100 device-hours. --labels replaces that
+ground truth with a labels file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runEval(cmd, &f) },
 	}
@@ -49,12 +61,18 @@ or RFC 3339), such as bigdama18's labels/EXPERIMENT.csv. Progress goes to stderr
 	fl.StringVar(&f.device, "device", "", "wide-csv: the device of every file (default: from each file name)")
 	fl.BoolVar(&f.asJSON, "json", false, "print JSON instead of tables")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every detection to stderr")
+	fl.StringVar(&f.simConfig, "sim", "", "sim: the configuration whose sim: section to simulate (default: the first --config)")
+	fl.DurationVar(&f.span, "span", 0, "sim: simulated time to replay (default: sim.span, else 24h)")
+	fl.IntVar(&f.devices, "devices", 0, "sim: number of simulated devices (default: sim.devices)")
 	cmd.AddCommand(newEvalNABCmd())
 	return cmd
 }
 
 // runEval loads the data, labels and configurations, replays, and prints.
 func runEval(cmd *cobra.Command, f *evalFlags) error {
+	if f.format == backtest.FormatSim {
+		return runEvalSim(cmd, f)
+	}
 	if len(f.data) == 0 || f.format == "" {
 		return errors.New("eval: --data and --format are required")
 	}
@@ -93,6 +111,11 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 			}
 		}
 	}
+	return evalPrint(cmd, f, ds, events)
+}
+
+// evalPrint runs every configuration on ds and prints the results.
+func evalPrint(cmd *cobra.Command, f *evalFlags, ds *backtest.Dataset, events []backtest.Event) error {
 	results, err := evalConfigs(cmd, f, ds, events)
 	if err != nil {
 		return err
@@ -126,19 +149,26 @@ func evalConfigs(cmd *cobra.Command, f *evalFlags, ds *backtest.Dataset, events 
 			name = filepath.Base(path)
 		}
 		r, err := backtest.Evaluate(cmd.Context(), name, cfg.Detect, ds, events, backtest.WithLogger(log),
-			backtest.WithProgress(5*time.Second, progress(stderr, name)))
+			backtest.WithProgress(5*time.Second, progress(stderr, name, ds.Span)))
 		if err != nil {
 			return nil, fmt.Errorf("eval: %w", err)
 		}
-		fmt.Fprintf(stderr, "%s: %s\n", name, backtest.ProgressLine(r.Stats))
+		progress(stderr, name, ds.Span)(r.Stats)
 		results = append(results, r)
 	}
 	return results, nil
 }
 
-// progress returns a progress function printing one line to w.
-func progress(w io.Writer, name string) func(backtest.Stats) {
-	return func(st backtest.Stats) { fmt.Fprintf(w, "%s: %s\n", name, backtest.ProgressLine(st)) }
+// progress returns a progress function printing one line to w; with a
+// simulated span, how much of it the replay has simulated.
+func progress(w io.Writer, name string, span time.Duration) func(backtest.Stats) {
+	return func(st backtest.Stats) {
+		line := backtest.ProgressLine(st)
+		if span > 0 {
+			line += fmt.Sprintf(", simulated %.1f of %.1f h", backtest.SimulatedHours(st), span.Hours())
+		}
+		fmt.Fprintf(w, "%s: %s\n", name, line)
+	}
 }
 
 // newEvalNABCmd is eval on NAB data with NAB's results layout: the detect

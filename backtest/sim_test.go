@@ -1,0 +1,180 @@
+package backtest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/telekernel/telekernel/collectors/gnmi"
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// fabric is a leaf/spine fleet of 6 devices (sim-00, sim-01 spines; sim-02
+// … sim-05 leaves) with power mode and transceivers, as `telekernel run`
+// simulates it, and the given faults.
+func fabric(faults ...sim.Fault) sim.Config {
+	return sim.Config{Devices: 6, Interfaces: 4, Topology: sim.Topology{Spines: 2}, Power: true, Transceivers: true,
+		Faults: append([]sim.Fault{}, faults...)}
+}
+
+// TestSimSource checks that OpenSim yields every tick of the span once,
+// device by device, each series in time order, with the fleet's samples
+// plus a derived input power per PSU, PSU values as float32 carries them.
+func TestSimSource(t *testing.T) {
+	cfg := fabric()
+	span := 100 * time.Minute // 600 ticks: more than one batch of ticks
+	src, err := OpenSim(cfg, span)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	twin, _ := sim.New(SimConfig(cfg))
+	perTick := twin.SamplesPerTick() + 2*6 // + input power of 2 PSUs per device
+	last := map[schemas.SeriesKey]int64{}
+	n, ticks := 0, map[int64]bool{}
+	for {
+		b, err := src.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range b {
+			s := &b[i]
+			if s.Device != b[0].Device {
+				t.Fatalf("a batch mixes %s and %s", b[0].Device, s.Device)
+			}
+			k := s.Series()
+			if prev, ok := last[k]; ok && s.TS <= prev {
+				t.Fatalf("%v: ts %d after %d", k, s.TS, prev)
+			}
+			last[k] = s.TS
+			ticks[s.TS] = true
+			if strings.Contains(s.Metric, "/power-supply/") && s.F64 != float64(float32(s.F64)) && s.F64 != viaFloat32(s.F64) {
+				t.Fatalf("%v: %v is not a float32 value", k, s.F64)
+			}
+		}
+		n += len(b)
+	}
+	if want := 600 * perTick; n != want || len(ticks) != 600 {
+		t.Errorf("%d samples in %d ticks, want %d in 600", n, len(ticks), want)
+	}
+	if _, ok := last[schemas.SeriesKey{Device: "sim-03", Metric: gnmi.MetricPSUInPower, Keys: "name=PSU2"}]; !ok {
+		t.Error("no derived input power for sim-03 PSU2")
+	}
+}
+
+// TestSimGroundTruth checks the events and roles the simulator's labels
+// give each kind, and which of them the score requires, excuses or keeps
+// as false incidents.
+func TestSimGroundTruth(t *testing.T) {
+	cfg := fabric(
+		sim.Fault{Device: "sim-02", Interface: "Ethernet1", Kind: sim.FaultLinkDown, After: time.Hour, Duration: 5 * time.Minute},
+		sim.Fault{Device: "sim-03", Interface: "Ethernet2", Kind: sim.FaultReroute, After: 2 * time.Hour, Duration: 10 * time.Minute},
+		sim.Fault{Device: "sim-04", Component: "Fan1", Kind: sim.FaultFanFailure, After: 3 * time.Hour, Duration: time.Hour, Precursor: time.Hour},
+		sim.Fault{Device: "sim-05", Interface: "Ethernet3", Kind: sim.FaultCounterReset, After: 4 * time.Hour},
+		sim.Fault{Device: "sim-05", Interface: "Ethernet4", Kind: sim.FaultOpticDegradation, After: 5 * time.Hour, Duration: time.Hour},
+	)
+	truth, err := SimGroundTruth(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range truth.Events {
+		got = append(got, e.Device+" "+e.Kind+" "+e.Role)
+	}
+	want := []string{
+		"sim-02 link_down device", "sim-00 link_down peer", // the leaf's uplink Ethernet1 goes to spine sim-00
+		"sim-03 reroute device", "sim-01 reroute peer", "sim-00 reroute effect", // traffic moves to the uplink to sim-00
+		"sim-04 fan_failure device", "sim-04 fan_failure precursor",
+		"sim-05 counter_reset device",
+		"sim-05 optic_degradation device",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("events\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if p := truth.Events[6]; !p.End.Equal(truth.Events[5].Start) || p.End.Sub(p.Start) != time.Hour {
+		t.Errorf("precursor %v … %v, want the hour before the failure at %v", p.Start, p.End, truth.Events[5].Start)
+	}
+	events, quiet := truth.Scoring()
+	kinds := func(evs []Event) (out []string) {
+		for _, e := range evs {
+			out = append(out, e.Device+" "+e.Kind)
+		}
+		return out
+	}
+	if got, want := kinds(events), []string{"sim-02 link_down", "sim-00 link_down", "sim-03 reroute", "sim-01 reroute", "sim-04 fan_failure"}; !slices.Equal(got, want) {
+		t.Errorf("scored events %v, want %v", got, want)
+	}
+	// The counter reset is in neither: a detection there is false.
+	if got, want := kinds(quiet), []string{"sim-00 reroute", "sim-04 fan_failure", "sim-05 optic_degradation"}; !slices.Equal(got, want) {
+		t.Errorf("quiet windows %v, want %v", got, want)
+	}
+}
+
+// TestScoreSim scores detections against a ground truth: required kinds
+// detected or missed, a silent kind fired on (a false incident), an
+// other-stage kind reported, effects and peers counted, and false incidents
+// per 100 device-hours outside the quiet windows.
+func TestScoreSim(t *testing.T) {
+	cfg := fabric(
+		sim.Fault{Device: "sim-02", Interface: "Ethernet1", Kind: sim.FaultLinkDown, After: time.Hour, Duration: 5 * time.Minute},
+		sim.Fault{Device: "sim-03", Interface: "Ethernet2", Kind: sim.FaultReroute, After: 2 * time.Hour, Duration: 10 * time.Minute},
+		sim.Fault{Device: "sim-05", Interface: "Ethernet3", Kind: sim.FaultCounterReset, After: 4 * time.Hour},
+		sim.Fault{Device: "sim-05", Interface: "Ethernet4", Kind: sim.FaultOpticDegradation, After: 5 * time.Hour, Duration: time.Hour},
+	)
+	cfg.Start = t0
+	truth, err := SimGroundTruth(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := 3600.0
+	dets := []schemas.Detection{
+		fire("sim-02", h+10, "oper-status"),    // link_down on the leaf, +10 s
+		fire("sim-00", 2*h+30, "in-octets"),    // reroute's effect on spine sim-00: quiet
+		fire("sim-05", 4*h+20, "in-octets"),    // the counter reset: false
+		fire("sim-05", 5*h+600, "input-power"), // the optic: reported, quiet
+		fire("sim-04", 7*h, "temperature"),     // nothing there: false
+	}
+	exp := map[string]Exposure{}
+	for i := range 6 {
+		exp[sim.DeviceName(i)] = Exposure{Hours: 10, Interval: 10 * time.Second}
+	}
+	events, quiet := truth.Scoring()
+	sc := Scoring{Quiet: quiet}
+	r := Score(events, dets, exp, sc)
+	s := ScoreSim(truth, dets, exp, sc, &r)
+	byKind := map[string]KindResult{}
+	for _, k := range s.Kinds {
+		byKind[k.Kind] = k
+	}
+	check := func(kind string, detected, peers, peersDetected int, ok bool) {
+		t.Helper()
+		k := byKind[kind]
+		if k.Detected != detected || k.Peers != peers || k.PeersDetected != peersDetected || k.OK != ok {
+			t.Errorf("%s: %+v, want detected %d, peers %d/%d, ok %v", kind, k, detected, peersDetected, peers, ok)
+		}
+	}
+	check(sim.FaultLinkDown, 1, 1, 0, true)
+	check(sim.FaultReroute, 0, 1, 0, false)
+	check(sim.FaultCounterReset, 1, 0, 0, false)
+	check(sim.FaultOpticDegradation, 1, 0, 0, true)
+	if lat := byKind[sim.FaultLinkDown].MedianLatency; lat != 10*time.Second {
+		t.Errorf("link_down latency %v, want 10s", lat)
+	}
+	if f := s.Faults[1]; f.Effects != 1 || f.EffectsDetected != 1 {
+		t.Errorf("reroute effects %d/%d, want 1/1", f.EffectsDetected, f.Effects)
+	}
+	if s.Required != 2 || s.RequiredDetected != 1 {
+		t.Errorf("required %d/%d, want 1/2", s.RequiredDetected, s.Required)
+	}
+	if s.FalseIncidents != 2 || s.DeviceHours != 60 || s.FalsePer100DeviceHours != 100*2.0/60 {
+		t.Errorf("false incidents %d in %v device-hours (%v per 100), want 2 in 60", s.FalseIncidents, s.DeviceHours, s.FalsePer100DeviceHours)
+	}
+}

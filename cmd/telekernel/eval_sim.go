@@ -1,0 +1,49 @@
+package main
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/telekernel/telekernel/backtest"
+)
+
+// runEvalSim backtests every configuration on the simulated fleet of the
+// sim: section of --sim (default the first --config), scored against the
+// simulator's ground truth unless --labels gives other labels.
+func runEvalSim(cmd *cobra.Command, f *evalFlags) error {
+	if len(f.data) > 0 || f.mapping != "" || f.device != "" {
+		return errors.New("eval: --format sim takes no --data, --mapping or --device (the fleet is the sim: section of --sim or the first --config)")
+	}
+	if f.span < 0 || f.devices < 0 {
+		return errors.New("eval: --span and --devices must not be negative")
+	}
+	path := f.simConfig
+	if path == "" && len(f.configs) > 0 {
+		path = f.configs[0]
+	}
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	sc := cfg.Sim.Config
+	if f.devices > 0 {
+		sc.Devices = f.devices
+	}
+	ds, err := backtest.LoadSim(sc, cmp.Or(f.span, cfg.Sim.Span, backtest.DefaultSimSpan))
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	var events []backtest.Event
+	if len(f.labels) > 0 {
+		if events, err = backtest.ReadLabelFiles(f.labels); err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+		if err := backtest.CheckDevices(events, ds.Devices); err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+	}
+	return evalPrint(cmd, f, ds, events)
+}
