@@ -194,7 +194,7 @@ func nonNil[T any](s []T) []T {
 // inventory. It is read-only after Index and safe for concurrent reads.
 type InventoryIndex struct {
 	devices  map[string]Device
-	peers    map[Port]Port
+	links    map[Port]InvLink
 	sessions map[sessionKey]Session
 	ports    map[string][]string // device → its linked interfaces, sorted
 }
@@ -204,7 +204,7 @@ type sessionKey struct{ device, neighbor string }
 // Index builds the lookups of inv. A nil inventory gives an empty index,
 // which knows no device.
 func (inv *Inventory) Index() *InventoryIndex {
-	x := &InventoryIndex{devices: map[string]Device{}, peers: map[Port]Port{}, sessions: map[sessionKey]Session{}, ports: map[string][]string{}}
+	x := &InventoryIndex{devices: map[string]Device{}, links: map[Port]InvLink{}, sessions: map[sessionKey]Session{}, ports: map[string][]string{}}
 	if inv == nil {
 		return x
 	}
@@ -212,7 +212,7 @@ func (inv *Inventory) Index() *InventoryIndex {
 		x.devices[d.Name] = d
 	}
 	for _, l := range inv.Links {
-		x.peers[l.A], x.peers[l.B] = l.B, l.A
+		x.links[l.A], x.links[l.B] = l, l
 		x.ports[l.A.Device] = append(x.ports[l.A.Device], l.A.Interface)
 		x.ports[l.B.Device] = append(x.ports[l.B.Device], l.B.Interface)
 	}
@@ -237,8 +237,18 @@ func (x *InventoryIndex) Device(name string) (Device, bool) {
 
 // Peer returns the port at the other end of p's link, if p is linked.
 func (x *InventoryIndex) Peer(p Port) (Port, bool) {
-	q, ok := x.peers[p]
-	return q, ok
+	l, ok := x.links[p]
+	if l.A == p {
+		return l.B, ok
+	}
+	return l.A, ok
+}
+
+// Link returns p's link as the inventory lists it (A end first), if p is
+// linked.
+func (x *InventoryIndex) Link(p Port) (InvLink, bool) {
+	l, ok := x.links[p]
+	return l, ok
 }
 
 // LinkedPorts returns the interfaces of device that have a link, sorted.

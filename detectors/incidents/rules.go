@@ -121,15 +121,15 @@ func (e *Engine) linkRule(down map[string][]string, flapping bool) verdict {
 				continue
 			}
 			seen[p] = true
-			q, ok := e.inv.Peer(p)
+			l, ok := e.inv.Link(p)
 			if !ok {
 				links = append(links, p.String())
 				bothEnds = false
 				continue
 			}
-			seen[q] = true
-			bothEnds = bothEnds && slices.Contains(down[q.Device], q.Interface)
-			links = append(links, p.String()+" — "+q.String())
+			seen[l.A], seen[l.B] = true, true
+			bothEnds = bothEnds && slices.Contains(down[l.A.Device], l.A.Interface) && slices.Contains(down[l.B.Device], l.B.Interface)
+			links = append(links, l.A.String()+" — "+l.B.String())
 		}
 	}
 	what, act := "down", "check the optic and the fibre on %s; drain the link if it does not come back"
