@@ -51,7 +51,7 @@ func newMember(d *schemas.Detection, inv *schemas.InventoryIndex) member {
 	case strings.HasPrefix(p, "/interfaces/") && (strings.HasSuffix(p, "/oper-status") || strings.HasSuffix(p, "/admin-status") ||
 		strings.HasSuffix(p, "/carrier-transitions")):
 		m.Class, m.Port = classLink, key(d.Keys, "name")
-	case strings.HasPrefix(p, "/interfaces/") && strings.Contains(p, "/counters/"):
+	case strings.HasPrefix(p, "/interfaces/") && strings.Contains(p, "/counters/"), !strings.HasPrefix(p, "/components/") && isRate(p) && key(d.Keys, "name") != "":
 		m.Class, m.Port = classTraffic, key(d.Keys, "name")
 	case strings.HasPrefix(p, "/bfd/"):
 		m.Class, m.Port = classSession, key(d.Keys, "id")
@@ -85,13 +85,36 @@ func (m *member) linkState() bool {
 	return m.Class == classLink && m.Detector != "admin_down"
 }
 
-// ingressUp reports whether m is inbound traffic above its expectation.
-func (m *member) ingressUp() bool {
-	return m.Class == classTraffic && strings.Contains(m.Metric, "/counters/in-") && !strings.Contains(m.Metric, "error") &&
-		!strings.Contains(m.Metric, "discard") && m.Observed > m.Expected
+// isRate reports whether metric p is an interface's traffic rate or load
+// under a vendor's native model (its last element starts with in-, out-,
+// input- or output-, as IOS-XR's input-data-rate).
+func isRate(p string) bool {
+	last := p[strings.LastIndexByte(p, '/')+1:]
+	for _, pre := range []string{"in-", "out-", "input-", "output-"} {
+		if strings.HasPrefix(last, pre) {
+			return true
+		}
+	}
+	return false
 }
 
-// egressUp reports whether m is outbound traffic above its expectation.
-func (m *member) egressUp() bool {
-	return m.Class == classTraffic && strings.Contains(m.Metric, "/counters/out-") && m.Observed > m.Expected
+// direction returns +1 for an inbound traffic member, -1 for outbound, 0
+// for errors, discards and anything else.
+func (m *member) direction() int {
+	last := m.Metric[strings.LastIndexByte(m.Metric, '/')+1:]
+	switch {
+	case m.Class != classTraffic || strings.Contains(last, "error") || strings.Contains(last, "discard"):
+		return 0
+	case strings.HasPrefix(last, "in-") || strings.HasPrefix(last, "input-"):
+		return 1
+	case strings.HasPrefix(last, "out-") || strings.HasPrefix(last, "output-"):
+		return -1
+	}
+	return 0
 }
+
+// ingressUp reports whether m is inbound traffic above its expectation.
+func (m *member) ingressUp() bool { return m.direction() == 1 && m.Observed > m.Expected }
+
+// egressUp reports whether m is outbound traffic above its expectation.
+func (m *member) egressUp() bool { return m.direction() == -1 && m.Observed > m.Expected }

@@ -89,10 +89,17 @@ func (e *Engine) Open() []*schemas.Incident {
 	return out
 }
 
-// expire forgets incidents resolved more than Reopen before now.
+// expire forgets incidents resolved longer ago than they may reopen:
+// Reopen for link and device incidents (a flapping link stays one),
+// Window for the others (a BGP clear is over when its sessions are back,
+// and the next clear minutes later is a new event).
 func (e *Engine) expire(now int64) {
 	e.incs = slices.DeleteFunc(e.incs, func(in *incident) bool {
-		return in.Resolved != 0 && now-in.Resolved > int64(e.cfg.Reopen)
+		keep := e.cfg.Window
+		if in.class() == classLink {
+			keep = e.cfg.Reopen
+		}
+		return in.Resolved != 0 && now-in.Resolved > int64(keep)
 	})
 }
 
@@ -157,7 +164,7 @@ func (e *Engine) joins(in *incident, m *member) bool {
 			return true
 		}
 		_, known := e.inv.Device(m.Device)
-		return cls == classSession && !known && e.within(m.Time, in.Opened)
+		return cls == classSession && !known && e.within(m.Time, in.lastOnset(classSession))
 	case classHardware:
 		return cls == classHardware && in.Members[0].Device == m.Device
 	case classTraffic:
@@ -166,11 +173,12 @@ func (e *Engine) joins(in *incident, m *member) bool {
 	return false
 }
 
-// effectOf reports whether traffic member m is an effect of link incident
-// in: on a port of one of its devices or their link peers, within Window of
-// its opening (traffic moved to sibling uplinks).
+// effectOf reports whether traffic member m is an effect of link or
+// session incident in: on a port of one of its devices or their link
+// peers, within Window of its opening (traffic moved to sibling uplinks or
+// other routes).
 func (e *Engine) effectOf(in *incident, m *member) bool {
-	if in.class() != classLink || !e.within(m.Time, in.Opened) {
+	if c := in.class(); (c != classLink && c != classSession) || !e.within(m.Time, in.Opened) {
 		return false
 	}
 	if e.involves(in, m.Device) {
@@ -248,4 +256,17 @@ func (in *incident) class() class {
 		}
 	}
 	return in.Members[0].Class
+}
+
+// lastOnset returns the event time of in's latest firing member of class
+// c (not an effect): sessions reset one after another, each within Window
+// of the previous, are one event (a clear of several routers in turn).
+func (in *incident) lastOnset(c class) int64 {
+	var t int64
+	for i := range in.Members {
+		if m := &in.Members[i]; m.Class == c && m.Firing && !m.Effect {
+			t = max(t, m.Time)
+		}
+	}
+	return t
 }
