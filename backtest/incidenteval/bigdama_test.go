@@ -84,4 +84,3 @@ func TestBigdamaBGPClear(t *testing.T) {
 		t.Logf("extra: %s %s %s (%d evidence)", in.OpenedAt.Format(time.DateTime), in.ID, in.Cause, len(in.Evidence))
 	}
 }
-
