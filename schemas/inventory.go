@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"sort"
 )
 
 // InventoryVersion is the version of the inventory contract this build
@@ -196,7 +194,6 @@ type InventoryIndex struct {
 	devices  map[string]Device
 	links    map[Port]InvLink
 	sessions map[sessionKey]Session
-	ports    map[string][]string // device → its linked interfaces, sorted
 }
 
 type sessionKey struct{ device, neighbor string }
@@ -204,7 +201,7 @@ type sessionKey struct{ device, neighbor string }
 // Index builds the lookups of inv. A nil inventory gives an empty index,
 // which knows no device.
 func (inv *Inventory) Index() *InventoryIndex {
-	x := &InventoryIndex{devices: map[string]Device{}, links: map[Port]InvLink{}, sessions: map[sessionKey]Session{}, ports: map[string][]string{}}
+	x := &InventoryIndex{devices: map[string]Device{}, links: map[Port]InvLink{}, sessions: map[sessionKey]Session{}}
 	if inv == nil {
 		return x
 	}
@@ -213,12 +210,6 @@ func (inv *Inventory) Index() *InventoryIndex {
 	}
 	for _, l := range inv.Links {
 		x.links[l.A], x.links[l.B] = l, l
-		x.ports[l.A.Device] = append(x.ports[l.A.Device], l.A.Interface)
-		x.ports[l.B.Device] = append(x.ports[l.B.Device], l.B.Interface)
-	}
-	for d := range x.ports {
-		sort.Strings(x.ports[d])
-		x.ports[d] = slices.Compact(x.ports[d])
 	}
 	for _, s := range inv.Sessions {
 		k := sessionKey{s.Device, s.Neighbor}
@@ -250,10 +241,6 @@ func (x *InventoryIndex) Link(p Port) (InvLink, bool) {
 	l, ok := x.links[p]
 	return l, ok
 }
-
-// LinkedPorts returns the interfaces of device that have a link, sorted.
-// The slice belongs to the index.
-func (x *InventoryIndex) LinkedPorts(device string) []string { return x.ports[device] }
 
 // Session returns the session device has with a neighbour address, if the
 // inventory knows it (either protocol; BGP wins when both are listed).
