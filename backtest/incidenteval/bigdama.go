@@ -15,9 +15,9 @@ type LabelEvent struct {
 	Devices    []string
 	Start, End time.Time
 	Incidents  []*schemas.Incident // the incidents of the expected rule with evidence on its devices in its window
-	// Grouped reports whether exactly one incident holds it and that
-	// incident names every device of the event.
-	Grouped bool
+	// Grouped reports whether exactly one incident holds it, NamesAll
+	// whether that incident names every device of the event.
+	Grouped, NamesAll bool
 }
 
 // GroupLabels groups label rows into events: rows of one file that start
@@ -43,10 +43,12 @@ func GroupLabels(rows []backtest.Event) []LabelEvent {
 	return out
 }
 
-// ScoreEvents matches incidents of rule to events: an incident with
-// evidence on an event's devices between a minute before its start and
-// its end belongs to the first such event. It returns the events and the
-// incidents of rule that belong to none.
+// ScoreEvents matches incidents of rule to events by time: an incident
+// belongs to the event whose window (a minute before its start to its end)
+// holds the incident's opening. It returns the events and the incidents of
+// rule that belong to none. An event is Grouped when exactly one incident
+// belongs to it; NamesAll when that incident also names every labelled
+// node (it cannot when the detect stage saw nothing on a node).
 func ScoreEvents(events []LabelEvent, incs []*schemas.Incident, rule string) ([]LabelEvent, []*schemas.Incident) {
 	var extra []*schemas.Incident
 	for _, in := range incs {
@@ -55,7 +57,7 @@ func ScoreEvents(events []LabelEvent, incs []*schemas.Incident, rule string) ([]
 		}
 		owner := -1
 		for j := range events {
-			if hasEvidence(in, events[j].Devices, events[j].Start.Add(-time.Minute), events[j].End) {
+			if !in.OpenedAt.Before(events[j].Start.Add(-time.Minute)) && !in.OpenedAt.After(events[j].End) {
 				owner = j
 				break
 			}
@@ -68,18 +70,10 @@ func ScoreEvents(events []LabelEvent, incs []*schemas.Incident, rule string) ([]
 	}
 	for j := range events {
 		ev := &events[j]
-		ev.Grouped = len(ev.Incidents) == 1 && namesAll(ev.Incidents[0], ev.Devices)
+		ev.Grouped = len(ev.Incidents) == 1
+		ev.NamesAll = ev.Grouped && namesAll(ev.Incidents[0], ev.Devices)
 	}
 	return events, extra
-}
-
-func hasEvidence(in *schemas.Incident, devices []string, from, to time.Time) bool {
-	for _, ev := range in.Evidence {
-		if slices.Contains(devices, ev.Device) && !ev.Time.Before(from) && !ev.Time.After(to) {
-			return true
-		}
-	}
-	return false
 }
 
 func namesAll(in *schemas.Incident, devices []string) bool {

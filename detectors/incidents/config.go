@@ -12,6 +12,7 @@ const (
 	DefaultReopen           = 5 * time.Minute
 	DefaultDeviceInterfaces = 3
 	DefaultSurgePorts       = 2
+	DefaultSessionSpan      = 3 * time.Minute
 )
 
 // Config configures an Engine.
@@ -33,6 +34,12 @@ type Config struct {
 	// SurgePorts is how many ports of one device with ingress rising
 	// within Window make a volumetric surge. Default DefaultSurgePorts (2).
 	SurgePorts int `yaml:"surge_ports"`
+	// SessionSpan is how long after it opened a session-reset incident
+	// grouped by time alone (devices the inventory does not know) takes
+	// new onsets, each within Window of the previous: routers cleared one
+	// after another are one event, but sessions that keep dropping do not
+	// chain into the next clear. Default DefaultSessionSpan (3m).
+	SessionSpan time.Duration `yaml:"session_span"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -49,6 +56,9 @@ func (c Config) WithDefaults() Config {
 	if c.SurgePorts == 0 {
 		c.SurgePorts = DefaultSurgePorts
 	}
+	if c.SessionSpan == 0 {
+		c.SessionSpan = DefaultSessionSpan
+	}
 	return c
 }
 
@@ -63,6 +73,8 @@ func (c Config) Validate() error {
 		return errors.New("device_interfaces: must be at least 2")
 	case c.SurgePorts < 1:
 		return errors.New("surge_ports: must be at least 1")
+	case c.SessionSpan < c.Window:
+		return fmt.Errorf("session_span: %v must be at least window (%v)", c.SessionSpan, c.Window)
 	}
 	return nil
 }

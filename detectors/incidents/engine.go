@@ -112,11 +112,20 @@ func incidentID(m *member) string {
 }
 
 // find returns the incident m joins, and whether it joins as an effect.
+// An alert stays in its incident while it fires, and its resolution joins
+// it too; an alert that fires again joins its old incident only if that is
+// a link's (a flapping link is one incident), otherwise it is a new onset
+// and joins by the rules (the next BGP clear on the same router is a new
+// event).
 func (e *Engine) find(m *member) (*incident, bool) {
 	for _, in := range e.incs {
 		for i := range in.Members {
-			if in.Members[i].Fingerprint == m.Fingerprint {
-				return in, in.Members[i].Effect
+			p := &in.Members[i]
+			if p.Fingerprint != m.Fingerprint {
+				continue
+			}
+			if !m.Firing || p.Effect || in.Firing[m.Fingerprint] || in.class() == classLink {
+				return in, p.Effect
 			}
 		}
 	}
@@ -164,7 +173,8 @@ func (e *Engine) joins(in *incident, m *member) bool {
 			return true
 		}
 		_, known := e.inv.Device(m.Device)
-		return cls == classSession && !known && e.within(m.Time, in.lastOnset(classSession))
+		return cls == classSession && !known && e.within(m.Time, in.lastOnset(classSession)) &&
+			m.Time-in.Opened <= int64(e.cfg.SessionSpan)
 	case classHardware:
 		return cls == classHardware && in.Members[0].Device == m.Device
 	case classTraffic:
