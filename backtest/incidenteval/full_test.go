@@ -78,7 +78,17 @@ func TestSimIncidentsFull(t *testing.T) {
 	}
 	t.Logf("wall time %v", time.Since(start).Round(time.Second))
 	logResult(t, r)
-	if r.SpuriousPer100DeviceHours() > goalSpuriousPer100DeviceHours {
-		t.Errorf("%.2f spurious incidents per 100 device-hours, want at most %v", r.SpuriousPer100DeviceHours(), goalSpuriousPer100DeviceHours)
+	// Measured 2026-12-02: 14 of 15 root causes one correct incident (the
+	// rx errors have no detection), none spurious in 240 device-hours,
+	// 28.1 detections per incident, every incident open within 10 s of the
+	// fault's start except the optic's decay (70 s).
+	for _, o := range r.Outcomes {
+		if o.Correct && o.OpenLatency > goalOpenLatency && o.Kind != sim.FaultOpticDegradation {
+			t.Errorf("%s on %v: incident opened %v after the fault's start, want at most %v", o.Kind, o.Devices, o.OpenLatency, goalOpenLatency)
+		}
+	}
+	if r.Correct < 14 || r.Correct != r.Detected || r.SpuriousPer100DeviceHours() > goalSpuriousPer100DeviceHours || r.DetectionsPerIncident() < 20 {
+		t.Errorf("%d correct of %d (%d with an incident), %.2f spurious per 100 device-hours, %.1f detections per incident; want at least 14, all with one, at most %v, at least 20",
+			r.Correct, len(r.Outcomes), r.Detected, r.SpuriousPer100DeviceHours(), r.DetectionsPerIncident(), goalSpuriousPer100DeviceHours)
 	}
 }
