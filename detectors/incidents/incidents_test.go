@@ -269,3 +269,30 @@ func TestConfig(t *testing.T) {
 		t.Errorf("device_interfaces 1: %v", err)
 	}
 }
+
+// TestSessionSpan: without an inventory, resets that follow each other
+// within the window chain into one incident only up to session_span after
+// it opened; an alert of a session incident that fires again after
+// resolving, more than the window after the incident's latest evidence, is
+// a new onset (the next clear), not the old incident reopened.
+func TestSessionSpan(t *testing.T) {
+	incs := run(t, nil,
+		fire(0, "r1", mNbrs, "name=default", "neighbors_down", 0, 3),
+		fire(50, "r2", mNbrs, "name=default", "neighbors_down", 0, 3),
+		fire(100, "r3", mNbrs, "name=default", "neighbors_down", 0, 3),
+		fire(150, "r4", mNbrs, "name=default", "neighbors_down", 0, 3),
+		fire(200, "r5", mNbrs, "name=default", "neighbors_down", 0, 3),
+	)
+	if len(incs) != 2 || len(incs[0].Evidence) != 4 || incs[1].Evidence[0].Device != "r5" {
+		t.Errorf("%d incidents, want 2: r1–r4 (within 3m) and r5", len(incs))
+	}
+	incs = run(t, nil,
+		fire(0, "r1", mNbrs, "name=default", "neighbors_down", 0, 3),
+		fire(0, "r2", mNbrs, "name=default", "neighbors_down", 0, 3),
+		det(60, schemas.StateResolved, "r1", mNbrs, "name=default", "neighbors_down", 3, 3),
+		fire(240, "r1", mNbrs, "name=default", "neighbors_down", 0, 3),
+	)
+	if len(incs) != 2 || incs[0].State != schemas.IncidentOpen {
+		t.Errorf("r1 dropping again 4 min later while r2's alert still fires: %d incidents, want 2", len(incs))
+	}
+}
