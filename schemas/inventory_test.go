@@ -164,3 +164,34 @@ func TestIncidentJSON(t *testing.T) {
 		t.Errorf("version 7: %v", err)
 	}
 }
+
+// TestParseInventoryCSV checks the CSV device list: an unknown column, a
+// duplicate device and a short line each give one FILE:LINE line, and the
+// rest loads.
+func TestParseInventoryCSV(t *testing.T) {
+	in := "name,site,role,rack,tags\nspine1,fra1,spine,r1,\nleaf1,fra1,leaf,r2,prod;edge\nspine1,ams1,spine,r3,\nleaf2,fra1\n"
+	inv, problems := ParseInventoryCSV("inv.csv", []byte(in))
+	want := []string{
+		`inv.csv:1: header: unknown column "rack"`,
+		`inv.csv:4: device "spine1" is listed twice; skipped`,
+		`inv.csv:5: 2 fields, the header has 5; skipped`,
+	}
+	if len(problems) != len(want) {
+		t.Fatalf("problems %v, want %d", problems, len(want))
+	}
+	for i, p := range problems {
+		if !strings.HasPrefix(p.Error(), want[i]) {
+			t.Errorf("problem %d = %q, want a line starting %q", i, p.Error(), want[i])
+		}
+	}
+	if len(inv.Devices) != 2 || inv.Devices[0].Site != "fra1" || !reflect.DeepEqual(inv.Devices[1].Tags, []string{"prod", "edge"}) {
+		t.Errorf("devices %+v", inv.Devices)
+	}
+	if inv, problems := ParseInventoryCSV("q.csv", []byte("name\n\"a\"b\nleaf3\n")); len(problems) != 1 || len(inv.Devices) != 1 ||
+		!strings.HasPrefix(problems[0].Error(), "q.csv:2: cannot parse line") {
+		t.Errorf("bad quote: %v %+v", problems, inv.Devices)
+	}
+	if _, problems := ParseInventoryCSV("x.csv", []byte("site\nfra1\n")); len(problems) != 1 || !strings.Contains(problems[0].Error(), "x.csv:1: header: no name column") {
+		t.Errorf("no name column: %v", problems)
+	}
+}
