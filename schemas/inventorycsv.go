@@ -24,7 +24,9 @@ import (
 func ParseInventoryCSV(file string, data []byte) (*Inventory, []InventoryProblem) {
 	inv := &Inventory{Version: InventoryVersion}
 	var problems []InventoryProblem
-	add := func(line int, msg string) { problems = append(problems, InventoryProblem{File: file, Line: line, Problem: msg}) }
+	add := func(line int, msg string) {
+		problems = append(problems, InventoryProblem{File: file, Line: line, Problem: msg})
+	}
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
