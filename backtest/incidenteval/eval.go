@@ -182,8 +182,8 @@ func (rc *RootCause) matches(in *schemas.Incident) bool {
 	return false
 }
 
-// expected returns the rules that name rc's kind and whether in's cause
-// names its entity.
+// right reports whether in's rule is one that names rc's kind and its
+// cause names rc's entity (the link end, device, component or port).
 func (rc *RootCause) right(in *schemas.Incident) bool {
 	rules := map[string][]string{
 		sim.FaultLinkDown: {schemas.RuleLink}, sim.FaultReroute: {schemas.RuleLink}, sim.FaultLinkFlap: {schemas.RuleLink},
