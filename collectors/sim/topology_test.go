@@ -404,3 +404,35 @@ func TestTopologyValidation(t *testing.T) {
 		t.Errorf("edge flap labels %+v", l)
 	}
 }
+
+// TestFleetInventory checks the fleet's inventory: every device with its
+// role, every link, and per link end a BGP and a BFD session to the peer's
+// address; it validates and the index finds each link's peer.
+func TestFleetInventory(t *testing.T) {
+	f, err := New(Config{Devices: 6, Interfaces: 4, Topology: Topology{Spines: 2}, Start: time.Unix(0, 0), Faults: []Fault{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := f.Inventory()
+	if err := inv.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.Devices) != 6 || inv.Devices[1].Role != "spine" || inv.Devices[2].Role != "leaf" {
+		t.Errorf("devices %+v", inv.Devices)
+	}
+	links := f.Links()
+	if len(inv.Links) != 8 || len(links) != 8 || len(inv.Sessions) != 4*len(links) {
+		t.Fatalf("%d links, %d sessions", len(inv.Links), len(inv.Sessions))
+	}
+	x := inv.Index()
+	for _, lk := range links {
+		p, ok := x.Peer(schemas.Port{Device: lk.B.Device, Interface: lk.B.Interface})
+		if !ok || p.Device != lk.A.Device || p.Interface != lk.A.Interface {
+			t.Errorf("peer of %v = %v", lk.B, p)
+		}
+		s, ok := x.Session(lk.A.Device, lk.B.Address)
+		if !ok || s.Protocol != schemas.ProtocolBGP || s.Interface != lk.A.Interface || s.PeerDevice != lk.B.Device {
+			t.Errorf("session of %v to %s = %+v", lk.A, lk.B.Address, s)
+		}
+	}
+}

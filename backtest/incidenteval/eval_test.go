@@ -1,0 +1,93 @@
+package incidenteval
+
+import (
+	"testing"
+	"time"
+
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/detectors/incidents"
+	"github.com/telekernel/telekernel/pipeline"
+)
+
+// scenario is a fabric of 2 spines and 4 leaves (power mode, optics) over
+// 11 simulated hours with every fault kind once or twice, a volumetric
+// surge on two ports of one leaf and a BGP clear of every session of a
+// spine: the backtest package's floor scenario plus the surge.
+func scenario() sim.Config {
+	h, m := time.Hour, time.Minute
+	return sim.Config{Devices: 6, Interfaces: 4, Topology: sim.Topology{Spines: 2}, Power: true, Transceivers: true, Faults: []sim.Fault{
+		{Device: "sim-02", Interface: "Ethernet1", Kind: sim.FaultLinkDown, After: h, Duration: 5 * m},
+		{Device: "sim-03", Interface: "Ethernet2", Kind: sim.FaultLinkFlap, After: h + 40*m, Duration: 10 * m, Flaps: 5},
+		{Device: "sim-04", Interface: "Ethernet1", Kind: sim.FaultBGPReset, After: 2*h + 20*m},
+		{Device: "sim-05", Interface: "Ethernet2", Kind: sim.FaultReroute, After: 3 * h, Duration: 20 * m},
+		{Device: "sim-02", Interface: "Ethernet3", Kind: sim.FaultTrafficSpike, After: 3*h + 40*m, Duration: 10 * m},
+		{Device: "sim-03", Interface: "Ethernet4", Kind: sim.FaultTrafficDrop, After: 4*h + 20*m, Duration: 30 * m},
+		{Device: "sim-04", Interface: "Ethernet3", Kind: sim.FaultRxErrors, After: 5 * h, Duration: h},
+		{Device: "sim-05", Interface: "Ethernet4", Kind: sim.FaultCounterReset, After: 6*h + 20*m},
+		{Device: "sim-04", Interface: "Ethernet4", Kind: sim.FaultLinkFlap, After: 7 * h, Duration: 4 * m},
+		{Device: "sim-02", Interface: "Ethernet4", Kind: sim.FaultOpticDegradation, After: 6*h + 40*m, Duration: 2 * h},
+		{Device: "sim-02", Component: "Fan1", Kind: sim.FaultFanFailure, After: 8 * h, Duration: h, Precursor: 2 * h},
+		{Device: "sim-03", Component: "PSU2", Kind: sim.FaultPSUDegradation, After: 8*h + 30*m, Duration: h, Precursor: 2 * h},
+		{Device: "sim-01", Kind: sim.FaultBGPReset, After: 9*h + 30*m},
+		{Device: "sim-05", Interface: "Ethernet3", Kind: sim.FaultTrafficSpike, After: 10 * h, Duration: 10 * m},
+		{Device: "sim-05", Interface: "Ethernet4", Kind: sim.FaultTrafficSpike, After: 10 * h, Duration: 10 * m},
+	}}
+}
+
+// Goals of issue 15 for the simulator.
+const (
+	goalSpuriousPer100DeviceHours = 1.0
+	goalOpenLatency               = 30 * time.Second
+)
+
+// TestSimIncidents runs scenario (about 2 M samples, a few seconds) through
+// the detect stage and the incident rules: every root cause the detect
+// stage sees comes out as exactly one incident with the right rule and
+// entity, no incident is spurious, incidents open within 30 s of the
+// fault's start (event time; the PSU degradation excepted: the detect
+// stage sees it only when the PSU recovers, an hour in), and the rules
+// compress at least 8 detections into an incident on average (16.5
+// measured).
+func TestSimIncidents(t *testing.T) {
+	r, err := Run(t.Context(), scenario(), 11*time.Hour, pipeline.DetectConfig{}, incidents.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logResult(t, r)
+	// Root causes without any detection: rx errors (the detect stage misses
+	// them) and the optic's slow decay (the maintenance stage's path).
+	noDetection := map[string]bool{sim.FaultRxErrors: true, sim.FaultOpticDegradation: true}
+	for _, o := range r.Outcomes {
+		switch {
+		case len(o.Incidents) == 0 && noDetection[o.Kind]:
+		case !o.Correct:
+			t.Errorf("%s on %v at %v: %d incidents, want exactly one with the right rule and entity", o.Kind, o.Devices, o.Start, len(o.Incidents))
+		case o.OpenLatency > goalOpenLatency && o.Kind != sim.FaultPSUDegradation:
+			t.Errorf("%s on %v: incident opened %v after the fault's start, want at most %v", o.Kind, o.Devices, o.OpenLatency, goalOpenLatency)
+		}
+	}
+	if r.Correct < 11 || r.Correct != r.Detected {
+		t.Errorf("%d of %d root causes correct (%d with an incident), want at least 11 and every one with an incident", r.Correct, len(r.Outcomes), r.Detected)
+	}
+	if r.SpuriousPer100DeviceHours() > goalSpuriousPer100DeviceHours || r.SilentMatched > 0 {
+		t.Errorf("%d spurious incidents (%.2f per 100 device-hours), %d on a counter reset", len(r.Spurious), r.SpuriousPer100DeviceHours(), r.SilentMatched)
+	}
+	if r.DetectionsPerIncident() < 8 {
+		t.Errorf("%.1f detections per incident, want at least 8", r.DetectionsPerIncident())
+	}
+}
+
+func logResult(t *testing.T, r *Result) {
+	t.Helper()
+	t.Logf("%d root causes: %d correct, %d with an incident; %d incidents from %d detections (%.1f per incident); spurious %d in %.0f device-hours (%.2f per 100); %d on silent faults",
+		len(r.Outcomes), r.Correct, r.Detected, r.Incidents, r.Detections, r.DetectionsPerIncident(), len(r.Spurious), r.DeviceHours, r.SpuriousPer100DeviceHours(), r.SilentMatched)
+	for _, o := range r.Outcomes {
+		t.Logf("%-18s %v %v correct=%v open %v cause %v", o.Kind, o.Devices, o.Start.Format("15:04"), o.Correct, o.OpenLatency, o.CauseLatency)
+		for _, in := range o.Incidents {
+			t.Logf("    %s %s [%s] %s (%.1f; %d evidence) — %s", in.ID, in.OpenedAt.Format("15:04:05"), in.Rule, in.Cause, in.Confidence, len(in.Evidence), in.Action)
+		}
+	}
+	for _, in := range r.Spurious {
+		t.Logf("spurious %s %s [%s] %s (%d evidence)", in.ID, in.OpenedAt.Format("15:04:05"), in.Rule, in.Cause, len(in.Evidence))
+	}
+}

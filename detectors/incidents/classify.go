@@ -1,0 +1,120 @@
+package incidents
+
+import (
+	"strings"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// class is what a detection is about, which decides the incidents it may
+// join.
+type class uint8
+
+const (
+	classOther    class = iota
+	classLink           // oper-status, admin-status, carrier transitions of an interface
+	classSession        // BGP or BFD session state, neighbour counts, received prefixes
+	classHardware       // components: PSU, fan, temperature, optics; the power residual
+	classTraffic        // interface counters: octets, packets, errors, discards
+)
+
+// powerResidual is the detector name of the power stage's detections.
+const powerResidual = "power_residual"
+
+// member is one detection of an incident, with what the rules need.
+type member struct {
+	Time        int64 // event time, Unix ns
+	ID          string
+	Fingerprint string
+	Firing      bool
+	Effect      bool
+	Device      string
+	Metric      string
+	Keys        string
+	Detector    string
+	Severity    string
+	Observed    float64
+	Expected    float64
+	Class       class
+	Port        string // interface, when the detection is on one (or its session runs over one)
+	Neighbor    string // BGP neighbour address
+	Component   string // component name of hardware detections
+}
+
+// newMember classifies d; inv maps a BGP neighbour to its interface.
+func newMember(d *schemas.Detection, inv *schemas.InventoryIndex) member {
+	m := member{Time: d.EventTime.UnixNano(), ID: d.ID, Fingerprint: d.Fingerprint, Firing: d.State == schemas.StateFiring,
+		Device: d.Device, Metric: d.Metric, Keys: d.Keys, Detector: d.Detector, Severity: d.Severity,
+		Observed: d.Observed, Expected: d.Expected}
+	p := d.Metric
+	switch {
+	case strings.HasPrefix(p, "/interfaces/") && (strings.HasSuffix(p, "/oper-status") || strings.HasSuffix(p, "/admin-status") ||
+		strings.HasSuffix(p, "/carrier-transitions")):
+		m.Class, m.Port = classLink, key(d.Keys, "name")
+	case strings.HasPrefix(p, "/interfaces/") && strings.Contains(p, "/counters/"), !strings.HasPrefix(p, "/components/") && isRate(p) && key(d.Keys, "name") != "":
+		m.Class, m.Port = classTraffic, key(d.Keys, "name")
+	case strings.HasPrefix(p, "/bfd/"):
+		m.Class, m.Port = classSession, key(d.Keys, "id")
+	case strings.Contains(p, "/bgp/") || strings.Contains(p, "established-neighbors"):
+		m.Class, m.Neighbor = classSession, key(d.Keys, "neighbor-address")
+		if s, ok := inv.Session(d.Device, m.Neighbor); ok && m.Neighbor != "" {
+			m.Port = s.Interface
+		}
+	case strings.HasPrefix(p, "/components/") || d.Detector == powerResidual:
+		m.Class, m.Component = classHardware, key(d.Keys, "name")
+		if m.Component == "" {
+			m.Component = "power"
+		}
+	}
+	return m
+}
+
+// key returns the value of name in canonical keys "a=1,b=2".
+func key(keys, name string) string {
+	for kv := range strings.SplitSeq(keys, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
+}
+
+// linkState reports whether m is a link going down or flapping (not an
+// admin shutdown, not a resolution).
+func (m *member) linkState() bool {
+	return m.Class == classLink && m.Detector != "admin_down"
+}
+
+// isRate reports whether metric p is an interface's traffic rate or load
+// under a vendor's native model (its last element starts with in-, out-,
+// input- or output-, as IOS-XR's input-data-rate).
+func isRate(p string) bool {
+	last := p[strings.LastIndexByte(p, '/')+1:]
+	for _, pre := range []string{"in-", "out-", "input-", "output-"} {
+		if strings.HasPrefix(last, pre) {
+			return true
+		}
+	}
+	return false
+}
+
+// direction returns +1 for an inbound traffic member, -1 for outbound, 0
+// for errors, discards and anything else.
+func (m *member) direction() int {
+	last := m.Metric[strings.LastIndexByte(m.Metric, '/')+1:]
+	switch {
+	case m.Class != classTraffic || strings.Contains(last, "error") || strings.Contains(last, "discard"):
+		return 0
+	case strings.HasPrefix(last, "in-") || strings.HasPrefix(last, "input-"):
+		return 1
+	case strings.HasPrefix(last, "out-") || strings.HasPrefix(last, "output-"):
+		return -1
+	}
+	return 0
+}
+
+// ingressUp reports whether m is inbound traffic above its expectation.
+func (m *member) ingressUp() bool { return m.direction() == 1 && m.Observed > m.Expected }
+
+// egressUp reports whether m is outbound traffic above its expectation.
+func (m *member) egressUp() bool { return m.direction() == -1 && m.Observed > m.Expected }

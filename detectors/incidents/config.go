@@ -1,0 +1,80 @@
+package incidents
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	DefaultWindow           = time.Minute
+	DefaultReopen           = 5 * time.Minute
+	DefaultDeviceInterfaces = 3
+	DefaultSurgePorts       = 2
+	DefaultSessionSpan      = 3 * time.Minute
+)
+
+// Config configures an Engine.
+type Config struct {
+	// Window is how far apart in event time detections of one root cause
+	// may start and still be grouped when only time and the device tie
+	// them: link downs on one device (a line card), sessions reset
+	// together, ingress rising on several ports, traffic moved to a link's
+	// sibling uplinks after it went down. Default DefaultWindow (1m).
+	Window time.Duration `yaml:"window"`
+	// Reopen is how long a resolved incident still takes new evidence,
+	// which reopens it under the same id (a flapping link is one incident).
+	// Default DefaultReopen (5m, the state events' flap window).
+	Reopen time.Duration `yaml:"reopen"`
+	// DeviceInterfaces is how many interfaces of one device going down
+	// within Window make a device (or line card) incident instead of link
+	// incidents. Default DefaultDeviceInterfaces (3).
+	DeviceInterfaces int `yaml:"device_interfaces"`
+	// SurgePorts is how many ports of one device with ingress rising
+	// within Window make a volumetric surge. Default DefaultSurgePorts (2).
+	SurgePorts int `yaml:"surge_ports"`
+	// SessionSpan is how long after it opened a session-reset incident
+	// grouped by time alone (devices the inventory does not know) takes
+	// new onsets, each within Window of the previous: routers cleared one
+	// after another are one event, but sessions that keep dropping do not
+	// chain into the next clear. Default DefaultSessionSpan (3m).
+	SessionSpan time.Duration `yaml:"session_span"`
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Window == 0 {
+		c.Window = DefaultWindow
+	}
+	if c.Reopen == 0 {
+		c.Reopen = DefaultReopen
+	}
+	if c.DeviceInterfaces == 0 {
+		c.DeviceInterfaces = DefaultDeviceInterfaces
+	}
+	if c.SurgePorts == 0 {
+		c.SurgePorts = DefaultSurgePorts
+	}
+	if c.SessionSpan == 0 {
+		c.SessionSpan = DefaultSessionSpan
+	}
+	return c
+}
+
+// Validate reports the first field out of range, naming it.
+func (c Config) Validate() error {
+	switch {
+	case c.Window <= 0:
+		return fmt.Errorf("window: %v must be positive", c.Window)
+	case c.Reopen < 0:
+		return fmt.Errorf("reopen: %v must not be negative", c.Reopen)
+	case c.DeviceInterfaces < 2:
+		return errors.New("device_interfaces: must be at least 2")
+	case c.SurgePorts < 1:
+		return errors.New("surge_ports: must be at least 1")
+	case c.SessionSpan < c.Window:
+		return fmt.Errorf("session_span: %v must be at least window (%v)", c.SessionSpan, c.Window)
+	}
+	return nil
+}

@@ -1,0 +1,282 @@
+package incidents
+
+import (
+	"fmt"
+	"hash/fnv"
+	"slices"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// incident is the engine's state of one incident.
+type incident struct {
+	ID       string
+	Opened   int64 // event time of the first member, Unix ns
+	Updated  int64
+	Resolved int64 // event time it resolved; 0 while open
+	Members  []member
+	// Firing are the fingerprints of the members firing now.
+	Firing map[string]bool
+}
+
+// Engine keeps incidents from detections. It is not safe for concurrent
+// use; a stage owns one per partition.
+type Engine struct {
+	cfg  Config
+	inv  *schemas.InventoryIndex
+	incs []*incident // open, or resolved less than Reopen ago, by open time
+	// Dropped counts resolved detections of alerts no incident knew (their
+	// firing came before the engine's state began).
+	Dropped int
+}
+
+// New returns an Engine with cfg (defaults applied, then validated) and the
+// inventory inv (nil: none; detections then group by device and time only).
+func New(cfg Config, inv *schemas.Inventory) (*Engine, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("cannot create incident engine: %w", err)
+	}
+	return &Engine{cfg: cfg, inv: inv.Index()}, nil
+}
+
+// SetInventory replaces the inventory; incidents already open keep their
+// members and are described with the new one from their next update.
+func (e *Engine) SetInventory(inv *schemas.Inventory) { e.inv = inv.Index() }
+
+// Add takes one detection and returns the incident it opened or changed,
+// or nil when it changed none (a resolution of an alert no incident
+// holds). Detections should arrive in event-time order; a few seconds of
+// disorder (one batch per device) only shifts the windows by as much.
+func (e *Engine) Add(d *schemas.Detection) *schemas.Incident {
+	m := newMember(d, e.inv)
+	e.expire(m.Time)
+	in, effect := e.find(&m)
+	if in == nil {
+		if !m.Firing {
+			e.Dropped++
+			return nil
+		}
+		in = &incident{ID: incidentID(&m), Opened: m.Time, Firing: map[string]bool{}}
+		e.incs = append(e.incs, in)
+	}
+	m.Effect = effect
+	in.Members = append(in.Members, m)
+	in.Updated = max(in.Updated, m.Time)
+	if !effect {
+		if m.Firing {
+			in.Firing[m.Fingerprint] = true
+		} else {
+			delete(in.Firing, m.Fingerprint)
+		}
+	}
+	switch {
+	case len(in.Firing) == 0 && in.Resolved == 0:
+		in.Resolved = m.Time
+	case len(in.Firing) > 0:
+		in.Resolved = 0
+	}
+	return e.describe(in)
+}
+
+// Open returns every incident the engine holds (open, or resolved less than
+// Reopen before the latest detection), by open time.
+func (e *Engine) Open() []*schemas.Incident {
+	out := make([]*schemas.Incident, 0, len(e.incs))
+	for _, in := range e.incs {
+		out = append(out, e.describe(in))
+	}
+	return out
+}
+
+// expire forgets incidents resolved longer ago than they may reopen:
+// Reopen for link and device incidents (a flapping link stays one),
+// Window for the others (a BGP clear is over when its sessions are back,
+// and the next clear minutes later is a new event).
+func (e *Engine) expire(now int64) {
+	e.incs = slices.DeleteFunc(e.incs, func(in *incident) bool {
+		keep := e.cfg.Window
+		if in.class() == classLink {
+			keep = e.cfg.Reopen
+		}
+		return in.Resolved != 0 && now-in.Resolved > int64(keep)
+	})
+}
+
+// incidentID derives an incident's id from its first symptom: the series
+// and the event time.
+func incidentID(m *member) string {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s\xff%s\xff%s\xff%d", m.Device, m.Metric, m.Keys, m.Time)
+	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+// find returns the incident m joins, and whether it joins as an effect.
+// An alert stays in its incident while it fires, and its resolution joins
+// it too; an alert that fires again joins its old incident only if that is
+// a link's (a flapping link is one incident), otherwise it is a new onset
+// and joins by the rules (the next BGP clear on the same router is a new
+// event).
+func (e *Engine) find(m *member) (*incident, bool) {
+	for _, in := range e.incs {
+		for i := range in.Members {
+			p := &in.Members[i]
+			if p.Fingerprint != m.Fingerprint {
+				continue
+			}
+			if !m.Firing || p.Effect || in.Firing[m.Fingerprint] || in.class() == classLink {
+				return in, p.Effect
+			}
+		}
+	}
+	if !m.Firing {
+		return nil, false
+	}
+	for _, in := range e.incs {
+		if e.joins(in, m) {
+			return in, false
+		}
+	}
+	if m.Class == classTraffic {
+		for _, in := range e.incs {
+			if e.effectOf(in, m) {
+				return in, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// within reports whether t is no more than Window after from (or before it).
+func (e *Engine) within(t, from int64) bool {
+	d := t - from
+	return d >= -int64(e.cfg.Window) && d <= int64(e.cfg.Window)
+}
+
+// joins reports whether m is a symptom of in.
+func (e *Engine) joins(in *incident, m *member) bool {
+	cls := in.class()
+	switch m.Class {
+	case classLink, classSession, classTraffic:
+		if m.Port != "" && e.hasPort(in, m.Device, m.Port) {
+			return true
+		}
+	}
+	switch m.Class {
+	case classLink:
+		return cls == classLink && e.recentLinkDown(in, m)
+	case classSession:
+		if cls != classLink && cls != classSession {
+			return false
+		}
+		if e.involves(in, m.Device) && e.within(m.Time, in.Updated) {
+			return true
+		}
+		_, known := e.inv.Device(m.Device)
+		return cls == classSession && !known && e.within(m.Time, in.lastOnset(classSession)) &&
+			m.Time-in.Opened <= int64(e.cfg.SessionSpan)
+	case classHardware:
+		return cls == classHardware && in.Members[0].Device == m.Device
+	case classTraffic:
+		return cls == classTraffic && in.Members[0].Device == m.Device && e.within(m.Time, in.Opened)
+	}
+	return false
+}
+
+// effectOf reports whether traffic member m is an effect of link or
+// session incident in: on a port of one of its devices or their link
+// peers, within Window of its opening (traffic moved to sibling uplinks or
+// other routes).
+func (e *Engine) effectOf(in *incident, m *member) bool {
+	if c := in.class(); (c != classLink && c != classSession) || !e.within(m.Time, in.Opened) {
+		return false
+	}
+	if e.involves(in, m.Device) {
+		return true
+	}
+	p, ok := e.inv.Peer(schemas.Port{Device: m.Device, Interface: m.Port})
+	return ok && e.involves(in, p.Device)
+}
+
+// hasPort reports whether in has a member on port (device, iface) or on its
+// link peer.
+func (e *Engine) hasPort(in *incident, device, iface string) bool {
+	peer, hasPeer := e.inv.Peer(schemas.Port{Device: device, Interface: iface})
+	for i := range in.Members {
+		p := &in.Members[i]
+		if p.Port == "" || p.Effect {
+			continue
+		}
+		if (p.Device == device && p.Port == iface) || (hasPeer && p.Device == peer.Device && p.Port == peer.Interface) {
+			return true
+		}
+	}
+	return false
+}
+
+// recentLinkDown reports whether in has a link-state member on m's device
+// within Window of m (interfaces of one device going down together).
+func (e *Engine) recentLinkDown(in *incident, m *member) bool {
+	for i := range in.Members {
+		p := &in.Members[i]
+		if p.linkState() && p.Device == m.Device && e.within(m.Time, p.Time) {
+			return true
+		}
+	}
+	return false
+}
+
+// involves reports whether device is a member's device or the inventory
+// peer of a member's port or session.
+func (e *Engine) involves(in *incident, device string) bool {
+	for i := range in.Members {
+		p := &in.Members[i]
+		if p.Effect {
+			continue
+		}
+		if p.Device == device || e.peerDevice(p) == device {
+			return true
+		}
+	}
+	return false
+}
+
+// peerDevice returns the device at the other end of m's port or session,
+// or "".
+func (e *Engine) peerDevice(m *member) string {
+	if m.Neighbor != "" {
+		if s, ok := e.inv.Session(m.Device, m.Neighbor); ok {
+			return s.PeerDevice
+		}
+	}
+	if m.Port != "" {
+		if p, ok := e.inv.Peer(schemas.Port{Device: m.Device, Interface: m.Port}); ok {
+			return p.Device
+		}
+	}
+	return ""
+}
+
+// class returns the incident's class: link when any member is a link
+// state, else the class of its first member.
+func (in *incident) class() class {
+	for i := range in.Members {
+		if in.Members[i].linkState() {
+			return classLink
+		}
+	}
+	return in.Members[0].Class
+}
+
+// lastOnset returns the event time of in's latest firing member of class
+// c (not an effect): sessions reset one after another, each within Window
+// of the previous, are one event (a clear of several routers in turn).
+func (in *incident) lastOnset(c class) int64 {
+	var t int64
+	for i := range in.Members {
+		if m := &in.Members[i]; m.Class == c && m.Firing && !m.Effect {
+			t = max(t, m.Time)
+		}
+	}
+	return t
+}

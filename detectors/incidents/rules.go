@@ -1,0 +1,279 @@
+package incidents
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// verdict is what a rule concluded about an incident.
+type verdict struct {
+	rule       string
+	cause      string
+	action     string
+	confidence float64
+}
+
+// describe returns the contract view of in: its rule, cause, entities and
+// evidence.
+func (e *Engine) describe(in *incident) *schemas.Incident {
+	v := e.judge(in)
+	out := &schemas.Incident{Version: schemas.IncidentVersion, ID: in.ID, State: schemas.IncidentOpen,
+		OpenedAt: time.Unix(0, in.Opened).UTC(), UpdatedAt: time.Unix(0, in.Updated).UTC(), Severity: schemas.SeverityInfo,
+		Rule: v.rule, Cause: v.cause, Action: v.action, Confidence: v.confidence}
+	if in.Resolved != 0 {
+		t := time.Unix(0, in.Resolved).UTC()
+		out.State, out.ResolvedAt = schemas.IncidentResolved, &t
+	}
+	ms := slices.Clone(in.Members)
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Time < ms[j].Time })
+	for i := range ms {
+		m := &ms[i]
+		if !m.Effect && rank(m.Severity) > rank(out.Severity) {
+			out.Severity = m.Severity
+		}
+		role, state := schemas.EvidenceMember, schemas.StateResolved
+		if m.Effect {
+			role = schemas.EvidenceEffect
+		}
+		if m.Firing {
+			state = schemas.StateFiring
+		}
+		out.Evidence = append(out.Evidence, schemas.Evidence{Time: time.Unix(0, m.Time).UTC(), Role: role, DetectionID: m.ID,
+			Fingerprint: m.Fingerprint, State: state, Device: m.Device, Metric: m.Metric, Keys: m.Keys, Detector: m.Detector, Severity: m.Severity})
+	}
+	out.Entities = e.entities(ms)
+	return out
+}
+
+func rank(sev string) int {
+	switch sev {
+	case schemas.SeverityCritical:
+		return 2
+	case schemas.SeverityWarning:
+		return 1
+	}
+	return 0
+}
+
+// judge applies the rules in order: device, link, session, hardware,
+// surge, traffic, unexplained.
+func (e *Engine) judge(in *incident) verdict {
+	down := map[string][]string{} // device → interfaces with a link-state member
+	flapping := false
+	var sessions, hardware, traffic []*member
+	for i := range in.Members {
+		m := &in.Members[i]
+		switch {
+		case m.Effect:
+		case m.linkState():
+			if !slices.Contains(down[m.Device], m.Port) {
+				down[m.Device] = append(down[m.Device], m.Port)
+			}
+			flapping = flapping || m.Detector == "flapping"
+		case m.Class == classSession:
+			sessions = append(sessions, m)
+		case m.Class == classHardware:
+			hardware = append(hardware, m)
+		case m.Class == classTraffic:
+			traffic = append(traffic, m)
+		}
+	}
+	switch {
+	case len(down) > 0:
+		return e.linkRule(down, flapping)
+	case len(sessions) > 0:
+		return e.sessionRule(sessions)
+	case len(hardware) > 0:
+		return hardwareRule(hardware)
+	case len(traffic) > 0:
+		return e.trafficRule(traffic)
+	}
+	m := &in.Members[0]
+	return verdict{rule: schemas.RuleUnexplained, confidence: 0.3,
+		cause:  fmt.Sprintf("unexplained: %s on %s %s %s", m.Detector, m.Device, m.Metric, m.Keys),
+		action: fmt.Sprintf("look at %s %s %s around %s", m.Device, m.Metric, m.Keys, time.Unix(0, m.Time).UTC().Format(time.RFC3339))}
+}
+
+// linkRule names the links (or the device) whose interfaces went down.
+func (e *Engine) linkRule(down map[string][]string, flapping bool) verdict {
+	devs := sortedKeys(down)
+	for _, d := range devs {
+		if len(down[d]) >= e.cfg.DeviceInterfaces {
+			ifs := slices.Sorted(slices.Values(down[d]))
+			return verdict{rule: schemas.RuleDevice, confidence: 0.8,
+				cause:  fmt.Sprintf("device %s: %d interfaces down at once (%s)", d, len(ifs), strings.Join(ifs, ", ")),
+				action: fmt.Sprintf("check %s itself: line card, power, a reload or the console log; the links on %s went down together", d, strings.Join(ifs, ", "))}
+		}
+	}
+	seen := map[schemas.Port]bool{}
+	var links []string
+	bothEnds := true
+	for _, d := range devs {
+		for _, i := range slices.Sorted(slices.Values(down[d])) {
+			p := schemas.Port{Device: d, Interface: i}
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			l, ok := e.inv.Link(p)
+			if !ok {
+				links = append(links, p.String())
+				bothEnds = false
+				continue
+			}
+			seen[l.A], seen[l.B] = true, true
+			bothEnds = bothEnds && slices.Contains(down[l.A.Device], l.A.Interface) && slices.Contains(down[l.B.Device], l.B.Interface)
+			links = append(links, l.A.String()+" — "+l.B.String())
+		}
+	}
+	what, act := "down", "check the optic and the fibre on %s; drain the link if it does not come back"
+	if flapping {
+		what, act = "flapping", "drain the link %s and check the optic and the fibre before returning it to service"
+	}
+	conf := 0.9
+	if !bothEnds {
+		conf = 0.7
+	}
+	word := "link"
+	if len(links) > 1 {
+		word = "links"
+	}
+	return verdict{rule: schemas.RuleLink, confidence: conf,
+		cause: fmt.Sprintf("%s %s %s", word, strings.Join(links, ", "), what), action: fmt.Sprintf(act, strings.Join(links, ", "))}
+}
+
+// sessionRule names the sessions reset with no link event.
+func (e *Engine) sessionRule(ms []*member) verdict {
+	devs := map[string]bool{}
+	var peers []string
+	for _, m := range ms {
+		devs[m.Device] = true
+		if m.Neighbor != "" && !slices.Contains(peers, m.Device+"→"+m.Neighbor) {
+			peers = append(peers, m.Device+"→"+m.Neighbor)
+		}
+	}
+	names := sortedKeys(devs)
+	sort.Strings(peers)
+	cause := fmt.Sprintf("BGP/BFD session reset on %s with no link event", strings.Join(names, ", "))
+	if len(names) > 2 {
+		cause = fmt.Sprintf("BGP/BFD sessions reset together on %d devices (%s) with no link event", len(names), strings.Join(names, ", "))
+	}
+	if len(peers) > 0 && len(peers) <= 4 {
+		cause += " (" + strings.Join(peers, ", ") + ")"
+	}
+	return verdict{rule: schemas.RuleSession, confidence: 0.8, cause: cause,
+		action: fmt.Sprintf("check the BGP log and recent changes (clear, policy, hold timer) on %s; no interface went down", strings.Join(names, ", "))}
+}
+
+// hardwareRule names the component: a PSU first, then a fan that slowed or
+// stopped, then any fan, an optic, a temperature sensor.
+func hardwareRule(ms []*member) verdict {
+	best, score := ms[0], -1
+	for _, m := range ms {
+		s := 0
+		switch c := strings.ToUpper(m.Component); {
+		case strings.Contains(m.Metric, "power-supply") || strings.HasPrefix(c, "PSU"):
+			s = 4
+		case strings.Contains(m.Metric, "/fan/") && m.Observed < m.Expected:
+			s = 3
+		case strings.Contains(m.Metric, "/fan/"):
+			s = 2
+		case strings.Contains(m.Metric, "/transceiver/"):
+			s = 1
+		}
+		if s > score {
+			best, score = m, s
+		}
+	}
+	action := map[int]string{4: "replace %s on %s", 3: "replace %s on %s", 2: "check %s on %s and the airflow",
+		1: "check or replace the optic %s on %s and clean the connector"}[score]
+	if action == "" {
+		action = "check cooling and airflow around %s on %s"
+	}
+	return verdict{rule: schemas.RuleHardware, confidence: 0.5 + 0.1*float64(score),
+		cause:  fmt.Sprintf("%s on %s", best.Component, best.Device),
+		action: fmt.Sprintf(action, best.Component, best.Device)}
+}
+
+// trafficRule tells a volumetric surge (ingress up on several ports of a
+// device) from another traffic anomaly of a port.
+func (e *Engine) trafficRule(ms []*member) verdict {
+	dev := ms[0].Device
+	up, out := map[string]float64{}, map[string]bool{}
+	for _, m := range ms {
+		if m.ingressUp() {
+			up[m.Port] = max(up[m.Port], m.Observed/max(m.Expected, 1))
+		}
+		if m.egressUp() {
+			out[m.Port] = true
+		}
+	}
+	ports := sortedKeys(up)
+	sort.SliceStable(ports, func(i, j int) bool { return up[ports[i]] > up[ports[j]] })
+	if len(ports) >= e.cfg.SurgePorts {
+		talkers := make([]string, 0, 3)
+		for _, p := range ports[:min(3, len(ports))] {
+			talkers = append(talkers, fmt.Sprintf("%s ×%.1f", p, up[p]))
+		}
+		asym := "in/out asymmetric"
+		if len(out) > 0 {
+			asym = "outbound up too on " + strings.Join(sortedKeys(out), ", ")
+		}
+		return verdict{rule: schemas.RuleSurge, confidence: 0.6,
+			cause:  fmt.Sprintf("volumetric surge on %s: ingress up on %d ports (%s), %s; top talkers %s", dev, len(ports), strings.Join(slices.Sorted(slices.Values(ports)), ", "), asym, strings.Join(talkers, ", ")),
+			action: fmt.Sprintf("look at the sources behind %s on %s (flow data); rate-limit or divert to scrubbing if it is an attack", strings.Join(ports, ", "), dev)}
+	}
+	m := ms[0]
+	what := "traffic anomaly"
+	switch {
+	case len(ports) == 1:
+		what = fmt.Sprintf("ingress surge (×%.1f)", up[ports[0]])
+	case strings.Contains(m.Metric, "error") || strings.Contains(m.Metric, "discard"):
+		what = "errors or discards rising"
+	case m.Observed < m.Expected:
+		what = "traffic drop"
+	}
+	return verdict{rule: schemas.RuleTraffic, confidence: 0.5,
+		cause:  fmt.Sprintf("%s on %s:%s", what, dev, m.Port),
+		action: fmt.Sprintf("check what changed behind %s:%s (its peer, the traffic sources, the optic for errors)", dev, m.Port)}
+}
+
+// entities lists the devices, interfaces, sessions and components of ms.
+func (e *Engine) entities(ms []member) []schemas.Entity {
+	var out []schemas.Entity
+	seen := map[schemas.Entity]bool{}
+	add := func(en schemas.Entity) {
+		if d, ok := e.inv.Device(en.Device); ok {
+			en.Site, en.Role = d.Site, d.Role
+		}
+		if !seen[en] {
+			seen[en] = true
+			out = append(out, en)
+		}
+	}
+	for i := range ms {
+		m := &ms[i]
+		add(schemas.Entity{Kind: schemas.EntityDevice, Device: m.Device})
+		switch {
+		case m.Class == classHardware:
+			add(schemas.Entity{Kind: schemas.EntityComponent, Device: m.Device, Name: m.Component})
+		case m.Neighbor != "":
+			add(schemas.Entity{Kind: schemas.EntitySession, Device: m.Device, Name: m.Neighbor, PeerDevice: e.peerDevice(m)})
+		case m.Port != "":
+			en := schemas.Entity{Kind: schemas.EntityInterface, Device: m.Device, Name: m.Port}
+			if p, ok := e.inv.Peer(schemas.Port{Device: m.Device, Interface: m.Port}); ok {
+				en.PeerDevice, en.PeerInterface = p.Device, p.Interface
+			}
+			add(en)
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -1,0 +1,164 @@
+package schemas
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// IncidentVersion is the version of the incident contract this build
+// writes and the only one it reads.
+const IncidentVersion = 1
+
+// Incident event type (CloudEvents type) and HeaderSchema value, for the
+// tk.incidents topic (compacted by incident id) a later stage publishes.
+const (
+	IncidentType   = "io.telekernel.incident.v1"
+	SchemaIncident = "incident"
+)
+
+// Incident states.
+const (
+	IncidentOpen     = "open"
+	IncidentResolved = "resolved"
+)
+
+// Incident rules: the rule that names an incident's probable cause.
+const (
+	RuleLink        = "link"        // a link (both ends, sessions over it, traffic)
+	RuleDevice      = "device"      // many interfaces of one device at once
+	RuleSession     = "session"     // a BGP/BFD session reset with no link event
+	RuleHardware    = "hardware"    // PSU, fan, temperature, optic of one device
+	RuleSurge       = "surge"       // ingress rising on ports of a device, no link event
+	RuleTraffic     = "traffic"     // other traffic anomalies of one port
+	RuleUnexplained = "unexplained" // anything else: one incident, nothing hidden
+)
+
+// Incident entity kinds.
+const (
+	EntityDevice    = "device"
+	EntityInterface = "interface"
+	EntitySession   = "session"
+	EntityComponent = "component"
+)
+
+// Evidence roles.
+const (
+	EvidenceMember = "member" // a symptom of the cause
+	EvidenceEffect = "effect" // a consequence, e.g. traffic rerouted to sibling uplinks
+)
+
+//go:embed incident.v1.schema.json
+var incidentSchemaJSON []byte
+
+// IncidentSchemaJSON returns the JSON Schema (draft 2020-12) of the
+// incident contract, version IncidentVersion. The returned slice is a
+// fresh copy.
+func IncidentSchemaJSON() []byte { return append([]byte(nil), incidentSchemaJSON...) }
+
+// Entity is something an incident affects. Site and Role come from the
+// inventory, empty when it does not know the device.
+type Entity struct {
+	Kind   string `json:"kind"` // EntityDevice, EntityInterface, EntitySession or EntityComponent
+	Device string `json:"device"`
+	Name   string `json:"name"` // interface, neighbour address or component; empty for a device
+	Site   string `json:"site"`
+	Role   string `json:"role"`
+	// PeerDevice and PeerInterface are the other end of an interface's
+	// link or a session's peer, where known.
+	PeerDevice    string `json:"peerDevice"`
+	PeerInterface string `json:"peerInterface"`
+}
+
+// Evidence is one detection that joined an incident, in time order.
+type Evidence struct {
+	Time        time.Time `json:"time"` // the detection's event time
+	Role        string    `json:"role"` // EvidenceMember or EvidenceEffect
+	DetectionID string    `json:"detectionId"`
+	Fingerprint string    `json:"fingerprint"`
+	State       string    `json:"state"` // the detection's firing or resolved
+	Device      string    `json:"device"`
+	Metric      string    `json:"metric"`
+	Keys        string    `json:"keys"`
+	Detector    string    `json:"detector"`
+	Severity    string    `json:"severity"`
+}
+
+// Incident is one event of the incident contract, version 1: the current
+// view of one root cause. Every update carries the whole incident, so the
+// compacted topic keeps its latest. The JSON Schema is
+// incident.v1.schema.json.
+type Incident struct {
+	Version int    `json:"version"` // always IncidentVersion
+	ID      string `json:"id"`      // stable for the incident's life: its first symptom's series and start
+	State   string `json:"state"`   // IncidentOpen or IncidentResolved
+	// OpenedAt is the event time of the first symptom; UpdatedAt of the
+	// latest evidence; ResolvedAt is set while resolved.
+	OpenedAt   time.Time  `json:"openedAt"`
+	UpdatedAt  time.Time  `json:"updatedAt"`
+	ResolvedAt *time.Time `json:"resolvedAt,omitempty"`
+	Severity   string     `json:"severity"`
+	Rule       string     `json:"rule"`       // one of the Rule constants
+	Cause      string     `json:"cause"`      // the probable cause, for a person
+	Confidence float64    `json:"confidence"` // of the cause, in [0,1]
+	// Action is a suggested next step for a person; never applied.
+	Action   string     `json:"action"`
+	Entities []Entity   `json:"entities"`
+	Evidence []Evidence `json:"evidence"`
+}
+
+// Validate reports the first field that breaks the contract.
+func (in *Incident) Validate() error {
+	switch {
+	case in.Version != IncidentVersion:
+		return fmt.Errorf("%w: incident version %d is not supported by this build (it reads version %d)", ErrUnknownVersion, in.Version, IncidentVersion)
+	case in.ID == "":
+		return errors.New("incident: id is empty")
+	case in.State != IncidentOpen && in.State != IncidentResolved:
+		return fmt.Errorf("incident: state %q is neither %q nor %q", in.State, IncidentOpen, IncidentResolved)
+	case in.OpenedAt.IsZero() || in.UpdatedAt.IsZero():
+		return errors.New("incident: openedAt or updatedAt is not set")
+	case (in.State == IncidentResolved) != (in.ResolvedAt != nil):
+		return errors.New("incident: resolvedAt must be set exactly when resolved")
+	case in.Severity != SeverityInfo && in.Severity != SeverityWarning && in.Severity != SeverityCritical:
+		return fmt.Errorf("incident: severity %q is not info, warning or critical", in.Severity)
+	case in.Rule == "" || in.Cause == "":
+		return errors.New("incident: rule or cause is empty")
+	case math.IsNaN(in.Confidence) || in.Confidence < 0 || in.Confidence > 1:
+		return fmt.Errorf("incident: confidence %v is outside [0,1]", in.Confidence)
+	case len(in.Evidence) == 0:
+		return errors.New("incident: no evidence")
+	}
+	return nil
+}
+
+// MarshalIncident validates in and encodes it as JSON, nil lists as empty
+// arrays.
+func MarshalIncident(in *Incident) ([]byte, error) {
+	if err := in.Validate(); err != nil {
+		return nil, fmt.Errorf("cannot encode incident: %w", err)
+	}
+	out := *in
+	out.Entities = nonNil(out.Entities)
+	b, err := json.Marshal(&out)
+	if err != nil {
+		return nil, fmt.Errorf("cannot encode incident: %w", err)
+	}
+	return b, nil
+}
+
+// UnmarshalIncident decodes and validates an incident message; an unknown
+// version is an error wrapping ErrUnknownVersion.
+func UnmarshalIncident(b []byte) (*Incident, error) {
+	var in Incident
+	if err := json.Unmarshal(b, &in); err != nil {
+		return nil, fmt.Errorf("cannot decode incident: %w", err)
+	}
+	if err := in.Validate(); err != nil {
+		return nil, fmt.Errorf("cannot decode incident: %w", err)
+	}
+	return &in, nil
+}
