@@ -245,7 +245,8 @@ func (f *Fleet) Links() []Link {
 
 // addTopologyFault attaches a fault to the link(s) it hits and writes its
 // labels. It reports false for a fault that is not a link's (a link flap
-// on an edge port).
+// on an edge port, or any kind but link_down, link_flap, reroute and
+// bgp_reset), which the port's own path then applies.
 func (f *Fleet) addTopologyFault(ft Fault, af *activeFault) bool {
 	d := deviceIndex(ft.Device, f.cfg.Devices)
 	dev := &f.devices[d]
@@ -280,6 +281,10 @@ func (f *Fleet) addTopologyFault(ft Fault, af *activeFault) bool {
 				f.labelSession(af, s)
 			}
 		}
+	default:
+		// Not a link's fault (a traffic spike, an optic decaying, rx
+		// errors on a cabled port): the port's own path applies it.
+		return false
 	}
 	return true
 }

@@ -436,3 +436,23 @@ func TestFleetInventory(t *testing.T) {
 		}
 	}
 }
+
+// TestPortFaultOnCabledPort: a fault that is not a link's (here a traffic
+// spike) on a cabled port is applied and labelled like on an edge port;
+// it was once swallowed by the topology and silently dropped.
+func TestPortFaultOnCabledPort(t *testing.T) {
+	cfg := fabric(Fault{Device: "sim-04", Interface: "Ethernet2", Kind: FaultTrafficSpike, After: 10 * time.Minute, Duration: 2 * time.Minute, Factor: 5})
+	got, f := runTrace(t, cfg, 90)
+	_ = peerOf(t, f, "sim-04", "Ethernet2") // the port is cabled
+	s := got.get(t, "sim-04", MetricInOctets, "name=Ethernet2")
+	if before, during := delta(s, 55), delta(s, 65); during < 3*before {
+		t.Errorf("in-octets per tick %d before and %d during the spike, want ≥ 3×", before, during)
+	}
+	found := false
+	for _, l := range f.Labels() {
+		found = found || (l.Device == "sim-04" && l.Kind == FaultTrafficSpike && l.Keys == "name=Ethernet2")
+	}
+	if !found {
+		t.Errorf("no traffic_spike label on sim-04 Ethernet2: %+v", f.Labels())
+	}
+}
