@@ -80,8 +80,14 @@ func (p *proc) owned() map[int32]bool {
 
 func startStage(t *testing.T, bin, cfg, name string) *proc {
 	t.Helper()
+	return startStageOf(t, bin, "detect", cfg, name)
+}
+
+// startStageOf starts `telekernel stage STAGE -c CFG`.
+func startStageOf(t *testing.T, bin, stage, cfg, name string) *proc {
+	t.Helper()
 	p := &proc{name: name, log: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(bin, "stage", "detect", "-c", cfg)
+	p.cmd = exec.Command(bin, "stage", stage, "-c", cfg)
 	p.cmd.Stdout = p.log
 	p.cmd.Stderr = p.log
 	if err := p.cmd.Start(); err != nil {
@@ -228,31 +234,7 @@ func TestChaosExactlyOnce(t *testing.T) {
 	// From 6 s on, SIGKILL p1 the moment one of its changelog partitions
 	// holds an open transaction (high watermark above the last stable
 	// offset): killed between produce and commit.
-	killedMidTxn := make(chan bool, 1)
-	go func() {
-		time.Sleep(6 * time.Second)
-		adm := kadm.NewClient(cl)
-		for deadline := time.Now().Add(6 * time.Second); time.Now().Before(deadline); {
-			own := procs[0].owned()
-			hwm, err1 := adm.ListEndOffsets(ctx, changelog)
-			lso, err2 := adm.ListCommittedOffsets(ctx, changelog)
-			open := false
-			if err1 == nil && err2 == nil {
-				hwm.Each(func(o kadm.ListedOffset) {
-					if l, ok := lso.Lookup(changelog, o.Partition); ok && own[o.Partition] && o.Offset > l.Offset {
-						open = true
-					}
-				})
-			}
-			if open {
-				_ = procs[0].cmd.Process.Signal(syscall.SIGKILL)
-				killedMidTxn <- true
-				return
-			}
-		}
-		_ = procs[0].cmd.Process.Signal(syscall.SIGKILL)
-		killedMidTxn <- false
-	}()
+	killedMidTxn := killMidTransaction(ctx, cl, procs[0], changelog, 6*time.Second)
 	killed, joined := false, false
 	for tick := 1; tick <= ticks; tick++ {
 		var addErr error
@@ -366,6 +348,40 @@ func TestChaosExactlyOnce(t *testing.T) {
 	}
 	t.Logf("%d detections, identical to the single-process run; %d series' final state identical; %d state records restored after handoffs",
 		len(gotDet), len(wantState), restored)
+}
+
+// killMidTransaction SIGKILLs p, after wait, the moment one of its
+// changelog partitions holds an open transaction (high watermark above the
+// last stable offset): killed between produce and commit. It gives up
+// after 6 s more and kills p anyway; the channel says whether the kill
+// landed inside a transaction.
+func killMidTransaction(ctx context.Context, cl *kgo.Client, p *proc, changelog string, wait time.Duration) <-chan bool {
+	killed := make(chan bool, 1)
+	go func() {
+		time.Sleep(wait)
+		adm := kadm.NewClient(cl)
+		for deadline := time.Now().Add(6 * time.Second); time.Now().Before(deadline); {
+			own := p.owned()
+			hwm, err1 := adm.ListEndOffsets(ctx, changelog)
+			lso, err2 := adm.ListCommittedOffsets(ctx, changelog)
+			open := false
+			if err1 == nil && err2 == nil {
+				hwm.Each(func(o kadm.ListedOffset) {
+					if l, ok := lso.Lookup(changelog, o.Partition); ok && own[o.Partition] && o.Offset > l.Offset {
+						open = true
+					}
+				})
+			}
+			if open {
+				_ = p.cmd.Process.Signal(syscall.SIGKILL)
+				killed <- true
+				return
+			}
+		}
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		killed <- false
+	}()
+	return killed
 }
 
 // waitCaughtUp waits until group has committed the end offsets of topic.
