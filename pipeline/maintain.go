@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -55,6 +56,10 @@ type maintainPart struct {
 // device time as the last one would have. It cannot be a series key: those
 // have three NUL-separated parts.
 const maintainClockKey = "maintain-clock\x00"
+
+// maintainDeviceKeyPrefix starts the changelog key of a device's readings
+// (latest covariate values and PSU readings); the device name follows.
+const maintainDeviceKeyPrefix = "maintain-device\x00"
 
 func (p *maintainPart) appendClock(dst []byte) []byte {
 	dst = binary.AppendVarint(dst, p.maxTS)
@@ -165,13 +170,19 @@ func (m *Maintain) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Reco
 }
 
 // Checkpoint implements Processor: one changelog record per series changed
-// since the last checkpoint.
+// since the last checkpoint, one per device whose readings (covariates, PSU)
+// changed, and the partition's clock when it moved.
 func (m *Maintain) Checkpoint(emit func(partition int32, key, value []byte)) {
 	for n, p := range m.parts {
 		if clock := [2]int64{p.maxTS, p.lastExpire}; clock != p.clockAt {
 			p.clockAt = clock
 			emit(n, []byte(maintainClockKey), p.appendClock(nil))
 		}
+		p.t.TakeDirtyDevices(func(dev string) {
+			if val, ok := p.t.AppendDeviceState(nil, dev); ok {
+				emit(n, []byte(maintainDeviceKeyPrefix+dev), val)
+			}
+		})
 		p.t.TakeDirty(func(k schemas.SeriesKey) {
 			val, ok := p.t.AppendState(nil, k)
 			if !ok {
@@ -190,6 +201,19 @@ func (m *Maintain) Restore(partition int32, key, value []byte) error {
 			return nil
 		}
 		return m.part(partition).restoreClock(value)
+	}
+	if dev, ok := strings.CutPrefix(string(key), maintainDeviceKeyPrefix); ok {
+		if value == nil {
+			return nil
+		}
+		if err := m.part(partition).t.RestoreDeviceState(dev, value); err != nil {
+			if errors.Is(err, maintenance.ErrIncompatibleState) {
+				m.log.Warn("cannot restore a device's readings; its covariates and PSU efficiency wait for new readings", "device", dev, "err", err)
+				return nil
+			}
+			return err
+		}
+		return nil
 	}
 	k, err := parseStateKey(key)
 	if err != nil {
