@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -69,10 +68,7 @@ func TestChaosPowerMaintain(t *testing.T) {
 		t.Skip("chaos test skipped in -short mode")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "telekernel")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t, dir)
 	idb := make([]byte, 4)
 	_, _ = rand.Read(idb)
 	id := hex.EncodeToString(idb)
@@ -116,7 +112,6 @@ func TestChaosPowerMaintain(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pub.Close()
-	const ticks = 600
 
 	pw := []*proc{startStageOf(t, bin, "power", chaosCfg, "power1"), startStageOf(t, bin, "power", chaosCfg, "power2")}
 	mt := []*proc{startStageOf(t, bin, "maintain", chaosCfg, "maintain1"), startStageOf(t, bin, "maintain", chaosCfg, "maintain2")}
@@ -125,31 +120,13 @@ func TestChaosPowerMaintain(t *testing.T) {
 		killMidTransaction(ctx, cl, pw[0], chaos+"-power-changelog", 5*time.Second),
 		killMidTransaction(ctx, cl, mt[0], chaos+"-maintain-changelog", 5*time.Second),
 	}
-	joined := false
-	for tick := 1; tick <= ticks; tick++ {
-		var addErr error
-		fleet.Next(func(s *schemas.Sample) {
-			if addErr == nil {
-				addErr = pub.Add(ctx, s)
-			}
-		})
-		if addErr != nil {
-			t.Fatal(addErr)
-		}
-		if tick%5 == 0 || tick == ticks {
-			if err := pub.Flush(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
-		// Spread the input over about 15 s.
-		time.Sleep(time.Until(start.Add(time.Duration(tick) * 25 * time.Millisecond)))
-		if !joined && time.Since(start) > 10*time.Second {
-			joined = true
-			pw = append(pw, startStageOf(t, bin, "power", chaosCfg, "power3"))
-			mt = append(mt, startStageOf(t, bin, "maintain", chaosCfg, "maintain3"))
-			t.Logf("started power3 and maintain3 at %v (tick %d)", time.Since(start).Round(time.Millisecond), tick)
-		}
-	}
+	// Spread the input over about 15 s; a third process of each joins
+	// after 10 s.
+	publishPaced(ctx, t, fleet, pub, 600, 5, 25*time.Millisecond, 10*time.Second, func(tick int) {
+		pw = append(pw, startStageOf(t, bin, "power", chaosCfg, "power3"))
+		mt = append(mt, startStageOf(t, bin, "maintain", chaosCfg, "maintain3"))
+		t.Logf("started power3 and maintain3 at %v (tick %d)", time.Since(start).Round(time.Millisecond), tick)
+	})
 	for i, k := range kills {
 		mid := <-k
 		p := []*proc{pw[0], mt[0]}[i]
@@ -174,6 +151,21 @@ func TestChaosPowerMaintain(t *testing.T) {
 		p.stop(t)
 	}
 
+	compareResults(ctx, t, broker, chaos, ref)
+	restored := 0
+	for _, p := range append(pw[1:], mt[1:]...) {
+		restored += restoredRecords(p.log.String())
+	}
+	if restored == 0 {
+		t.Error("no process restored any state: no partition moved with its state")
+	}
+	t.Logf("%d state records restored after handoffs", restored)
+}
+
+// compareResults compares the outputs and final changelog state of the
+// power and maintain stages of two runs (topic and group prefixes).
+func compareResults(ctx context.Context, t *testing.T, broker, chaos, ref string) {
+	t.Helper()
 	for _, c := range []struct {
 		name   string
 		decode func(*testing.T, *kgo.Record) []string
@@ -189,7 +181,6 @@ func TestChaosPowerMaintain(t *testing.T) {
 		}
 		compareMultisets(t, c.name, got, want)
 	}
-	restored := 0
 	for _, stage := range []string{"power", "maintain"} {
 		gotState := lastByPartitionKey(readAll(ctx, t, broker, chaos+"-"+stage+"-changelog"))
 		wantState := lastByPartitionKey(readAll(ctx, t, broker, ref+"-"+stage+"-changelog"))
@@ -203,13 +194,35 @@ func TestChaosPowerMaintain(t *testing.T) {
 			t.Errorf("%s: final state differs for %d of %d keys (chaos run holds %d)", stage, diff, len(wantState), len(gotState))
 		}
 	}
-	for _, p := range append(pw[1:], mt[1:]...) {
-		restored += restoredRecords(p.log.String())
+}
+
+// publishPaced publishes ticks of fleet, flushing every flushEvery ticks,
+// one tick per step of wall time; join is called once, at the first tick
+// after joinAfter.
+func publishPaced(ctx context.Context, t *testing.T, fleet *sim.Fleet, pub *publish.Publisher, ticks, flushEvery int, step, joinAfter time.Duration, join func(tick int)) {
+	t.Helper()
+	start, joined := time.Now(), false
+	for tick := 1; tick <= ticks; tick++ {
+		var addErr error
+		fleet.Next(func(s *schemas.Sample) {
+			if addErr == nil {
+				addErr = pub.Add(ctx, s)
+			}
+		})
+		if addErr != nil {
+			t.Fatal(addErr)
+		}
+		if tick%flushEvery == 0 || tick == ticks {
+			if err := pub.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(time.Until(start.Add(time.Duration(tick) * step)))
+		if !joined && time.Since(start) > joinAfter {
+			joined = true
+			join(tick)
+		}
 	}
-	if restored == 0 {
-		t.Error("no process restored any state: no partition moved with its state")
-	}
-	t.Logf("%d state records restored after handoffs", restored)
 }
 
 // multiset counts the decoded form of each record.

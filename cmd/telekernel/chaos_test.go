@@ -176,10 +176,7 @@ func TestChaosExactlyOnce(t *testing.T) {
 		t.Skip("chaos test skipped in -short mode")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "telekernel")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t, dir)
 	idb := make([]byte, 4)
 	_, _ = rand.Read(idb)
 	id := hex.EncodeToString(idb)
@@ -235,48 +232,17 @@ func TestChaosExactlyOnce(t *testing.T) {
 	// holds an open transaction (high watermark above the last stable
 	// offset): killed between produce and commit.
 	killedMidTxn := killMidTransaction(ctx, cl, procs[0], changelog, 6*time.Second)
-	killed, joined := false, false
-	for tick := 1; tick <= ticks; tick++ {
-		var addErr error
-		fleet.Next(func(s *schemas.Sample) {
-			if addErr == nil {
-				addErr = pub.Add(ctx, s)
-			}
-		})
-		if addErr != nil {
-			t.Fatal(addErr)
-		}
-		if tick%8 == 0 || tick == ticks {
-			if err := pub.Flush(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
-		// Spread the input over about 15 s so the processes are mid-stream
-		// when one dies and another joins.
-		time.Sleep(time.Until(start.Add(time.Duration(tick) * 20 * time.Millisecond)))
-		select {
-		case mid := <-killedMidTxn:
-			killed = true
-			<-procs[0].done
-			t.Logf("SIGKILLed p1 at %v (tick %d), inside an open transaction: %v", time.Since(start).Round(time.Millisecond), tick, mid)
-			if !mid {
-				t.Error("p1 had no open transaction to kill within 6 s")
-			}
-		default:
-		}
-		if !joined && time.Since(start) > 10*time.Second {
-			joined = true
-			procs = append(procs, startStage(t, bin, chaosCfg, "p4"))
-			t.Logf("started p4 at %v (tick %d)", time.Since(start).Round(time.Millisecond), tick)
-		}
-	}
-	if !killed {
-		mid := <-killedMidTxn
-		<-procs[0].done
-		t.Logf("SIGKILLed p1 after publishing, inside an open transaction: %v", mid)
-		if !mid {
-			t.Error("p1 had no open transaction to kill within 6 s")
-		}
+	// Spread the input over about 15 s so the processes are mid-stream
+	// when one dies and another joins.
+	publishPaced(ctx, t, fleet, pub, ticks, 8, 20*time.Millisecond, 10*time.Second, func(tick int) {
+		procs = append(procs, startStage(t, bin, chaosCfg, "p4"))
+		t.Logf("started p4 at %v (tick %d)", time.Since(start).Round(time.Millisecond), tick)
+	})
+	mid := <-killedMidTxn
+	<-procs[0].done
+	t.Logf("SIGKILLed p1 inside an open transaction: %v", mid)
+	if !mid {
+		t.Error("p1 had no open transaction to kill within 6 s")
 	}
 	if st := pub.Stats(); st.Samples != 40*34*ticks {
 		t.Fatalf("published %d samples, want %d", st.Samples, 40*34*ticks)
@@ -302,18 +268,7 @@ func TestChaosExactlyOnce(t *testing.T) {
 	if len(wantDet) < 2*len(faults) {
 		t.Errorf("the reference run emitted %d detections for %d faults", len(wantDet), len(faults))
 	}
-	for id, d := range wantDet {
-		if g, ok := gotDet[id]; !ok {
-			t.Errorf("missing from the chaos run: %s", d)
-		} else if g != d {
-			t.Errorf("differs:\n chaos %s\n   ref %s", g, d)
-		}
-	}
-	for id, d := range gotDet {
-		if _, ok := wantDet[id]; !ok {
-			t.Errorf("extra in the chaos run: %s", d)
-		}
-	}
+	compareDetections(t, "chaos", gotDet, wantDet)
 
 	// Final state per series, from the changelogs: identical only if every
 	// partition that moved continued from its restored state.
@@ -382,6 +337,34 @@ func killMidTransaction(ctx context.Context, cl *kgo.Client, p *proc, changelog 
 		killed <- false
 	}()
 	return killed
+}
+
+// compareDetections reports every detection (from detectionSet) missing
+// from got, extra in it, or different from want's.
+func compareDetections(t *testing.T, run string, got, want map[string]string) {
+	t.Helper()
+	for id, d := range want {
+		if g, ok := got[id]; !ok {
+			t.Errorf("missing from the %s run: %s", run, d)
+		} else if g != d {
+			t.Errorf("differs:\n %s %s\n   ref %s", run, g, d)
+		}
+	}
+	for id, d := range got {
+		if _, ok := want[id]; !ok {
+			t.Errorf("extra in the %s run: %s", run, d)
+		}
+	}
+}
+
+// buildBinary builds telekernel into dir.
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "telekernel")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // waitCaughtUp waits until group has committed the end offsets of topic.

@@ -97,6 +97,26 @@ func (k *ownKafka) kill(t *testing.T) {
 	t.Log("own broker: SIGKILLed")
 }
 
+// injectFaults restarts the broker gracefully at 15 s after start,
+// SIGKILLs and restarts it at 40 s, and stops it for outage at 65 s.
+func (k *ownKafka) injectFaults(t *testing.T, start time.Time, outage time.Duration) {
+	t.Helper()
+	at := func(d time.Duration, what string) {
+		time.Sleep(time.Until(start.Add(d)))
+		t.Logf("%v: %s", time.Since(start).Round(time.Second), what)
+	}
+	at(15*time.Second, "graceful broker restart")
+	k.script(t, "stop")
+	k.script(t, "start")
+	at(40*time.Second, "broker SIGKILL")
+	k.kill(t)
+	k.script(t, "start")
+	at(65*time.Second, fmt.Sprintf("broker outage of %v", outage))
+	k.script(t, "stop")
+	time.Sleep(outage)
+	k.script(t, "start")
+}
+
 // faultConfig writes a `telekernel run` config on the given broker, with
 // its own topics, groups, ClickHouse database and Parquet folder.
 func faultConfig(t *testing.T, dir, name, broker, ch string, speed string) (path, db, root string) {
@@ -157,10 +177,7 @@ func TestBrokerFaults(t *testing.T) {
 		t.Skip("fault suite skipped in -short mode")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "telekernel")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t, dir)
 	k := startOwnKafka(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
@@ -186,22 +203,8 @@ func TestBrokerFaults(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- run.Wait() }()
-	at := func(d time.Duration) { time.Sleep(time.Until(start.Add(d))) }
-
-	at(15 * time.Second)
-	t.Logf("%v: graceful broker restart", time.Since(start).Round(time.Second))
-	k.script(t, "stop")
-	k.script(t, "start")
-	at(40 * time.Second)
-	t.Logf("%v: broker SIGKILL", time.Since(start).Round(time.Second))
-	k.kill(t)
-	k.script(t, "start")
-	at(65 * time.Second)
 	outage := faultOutage(t)
-	t.Logf("%v: broker outage of %v", time.Since(start).Round(time.Second), outage)
-	k.script(t, "stop")
-	time.Sleep(outage)
-	k.script(t, "start")
+	k.injectFaults(t, start, outage)
 
 	var runErr error
 	select {
@@ -241,18 +244,7 @@ func TestBrokerFaults(t *testing.T) {
 	if len(want) == 0 {
 		t.Error("the reference run emitted no detections")
 	}
-	for id, d := range want {
-		if g, ok := got[id]; !ok {
-			t.Errorf("missing from the faulted run: %s", d)
-		} else if g != d {
-			t.Errorf("differs:\n faulted %s\n     ref %s", g, d)
-		}
-	}
-	for id, d := range got {
-		if _, ok := want[id]; !ok {
-			t.Errorf("extra in the faulted run: %s", d)
-		}
-	}
+	compareDetections(t, "faulted", got, want)
 	if !t.Failed() {
 		dropDB(t, chAddr, db)
 		dropDB(t, chAddr, refDB)
