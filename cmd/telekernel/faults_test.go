@@ -98,7 +98,11 @@ func (k *ownKafka) kill(t *testing.T) {
 }
 
 // injectFaults restarts the broker gracefully at 15 s after start,
-// SIGKILLs and restarts it at 40 s, and stops it for outage at 65 s.
+// SIGKILLs and restarts it at 40 s, and stops it for outage at 70 s. The
+// simulator publishes for about 100 s, so with the default 30 s outage
+// its end (and the start of the drain) falls while the broker is down or
+// just back: the stage members have lost their partitions (6 s sessions)
+// and must not count as drained until they have them back and finish.
 func (k *ownKafka) injectFaults(t *testing.T, start time.Time, outage time.Duration) {
 	t.Helper()
 	at := func(d time.Duration, what string) {
@@ -111,7 +115,7 @@ func (k *ownKafka) injectFaults(t *testing.T, start time.Time, outage time.Durat
 	at(40*time.Second, "broker SIGKILL")
 	k.kill(t)
 	k.script(t, "start")
-	at(65*time.Second, fmt.Sprintf("broker outage of %v", outage))
+	at(70*time.Second, fmt.Sprintf("broker outage of %v", outage))
 	k.script(t, "stop")
 	time.Sleep(outage)
 	k.script(t, "start")
