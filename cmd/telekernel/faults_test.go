@@ -221,8 +221,12 @@ func TestBrokerFaults(t *testing.T) {
 	}
 	t.Logf("faulted run exited after %v: %v", time.Since(start).Round(time.Second), runErr)
 	if runErr != nil {
-		logFile := filepath.Join(os.TempDir(), "telekernel-faults-"+filepath.Base(dir)+".log")
-		_ = os.WriteFile(logFile, []byte(out.String()), 0o644)
+		logFile := "(not kept)"
+		if f, err := os.CreateTemp("", "telekernel-faults-*.log"); err == nil {
+			_, _ = f.WriteString(out.String())
+			_ = f.Close()
+			logFile = f.Name()
+		}
 		t.Fatalf("the faulted run: %v (whole output in %s):\n%s", runErr, logFile, tail(out.String(), 30))
 	}
 	t.Logf("the run logged %d partition losses and %d revocations", strings.Count(out.String(), `"msg":"partitions lost"`), strings.Count(out.String(), `"msg":"partitions revoked"`))
