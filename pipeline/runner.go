@@ -227,7 +227,13 @@ func (r *Runner) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32) 
 	defer r.mu.Unlock()
 	r.forgetLocked(m)
 	r.metrics.rebalances.WithLabelValues(r.cfg.Name).Inc()
-	r.log.Warn("partitions lost", "partitions", m, "detail", "taken away without a revocation; uncommitted records will be re-read by the next owner")
+	n := 0
+	for _, ps := range m {
+		n += len(ps)
+	}
+	if n > 0 { // franz-go also calls it with nothing lost
+		r.log.Warn("partitions lost", "partitions", m, "detail", "taken away without a revocation; uncommitted records will be re-read by the next owner")
+	}
 }
 
 // reached reports whether the drain target end is reached; the caller

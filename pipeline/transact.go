@@ -189,6 +189,9 @@ func (t *TransactRunner) onGone(why string) func(context.Context, *kgo.Client, m
 		t.toDrop = append(t.toDrop, m[t.cfg.Input]...)
 		t.owned.remove(m)
 		t.metrics.rebalances.WithLabelValues(t.cfg.Name).Inc()
+		if len(m[t.cfg.Input]) == 0 {
+			return // franz-go also calls it with nothing taken
+		}
 		if why == "lost" {
 			t.log.Warn("partitions lost", "partitions", m[t.cfg.Input], "detail", "taken away without a revocation; uncommitted records will be re-read by the next owner")
 			return
