@@ -5,12 +5,15 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // TestOwnedReached checks the drain's ownership rule: a partition a member
@@ -166,4 +169,94 @@ func TestRunnerDrainsLostPartitionsThroughGroup(t *testing.T) {
 	if lag.Records != 8 {
 		t.Errorf("Behind = %v, want 8 records", lag)
 	}
+}
+
+// TestRunnerPollsOnWhileCommitsFail: a commit that fails (as after an
+// expired session) does not wedge the runner in a retry loop that holds
+// the poll: it consumes on while commits fail, and once they work again
+// it drains to the end with everything committed.
+func TestRunnerPollsOnWhileCommitsFail(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "in", "dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	kc := KafkaConfig{Brokers: cluster.ListenAddrs()}
+	prod, err := Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	var failing atomic.Bool
+	var failed atomic.Int64
+	failing.Store(true)
+	cluster.ControlKey(int16(kmsg.OffsetCommit), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		if !failing.Load() {
+			return nil, nil, false
+		}
+		failed.Add(1)
+		return failedCommit(req.(*kmsg.OffsetCommitRequest)), nil, true
+	})
+	m := NewMetrics(prometheus.NewRegistry())
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r, err := NewRunner(ctx, kc, RunnerConfig{Name: "s", Group: "g", Topics: []string{"in"}, DeadLetterTopic: "dlq", FlushInterval: 20 * time.Millisecond}, &countSink{}, m, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runErr := make(chan error, 1)
+	go func() { runErr <- r.Run(ctx) }()
+	produce := func(n int) {
+		for i := range n {
+			if err := prod.ProduceSync(ctx, samplesRecord(t, "in", 5, 1e18+int64(i)*1e11)).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitFor := func(what string, ok func() bool) {
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s (records consumed %d, commits failed %d)", what, r.Stats().Records, failed.Load())
+			}
+		}
+	}
+	produce(5)
+	waitFor("no commit was attempted", func() bool { return failed.Load() >= 2 })
+	produce(5)
+	waitFor("the runner stopped consuming while its commits failed", func() bool { return r.Stats().Records == 10 })
+	failing.Store(false)
+	end, err := EndOffsets(ctx, prod, "in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.DrainTo(end)
+	if err := <-runErr; err != nil {
+		t.Fatal(err)
+	}
+	lag, err := Behind(ctx, prod, "g", "in", end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lag.Records != 0 {
+		t.Errorf("after the drain: %v", lag)
+	}
+}
+
+// failedCommit answers an offset commit with an error for every partition.
+func failedCommit(req *kmsg.OffsetCommitRequest) *kmsg.OffsetCommitResponse {
+	resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
+	for _, rt := range req.Topics {
+		st := kmsg.NewOffsetCommitResponseTopic()
+		st.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewOffsetCommitResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
 }

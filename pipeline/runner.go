@@ -86,6 +86,7 @@ type Runner struct {
 	// groupCommitted caches the group's committed offsets for a drain
 	// that waits on partitions this member does not own.
 	groupCommitted groupOffsets
+	commitFailing  bool // the last flush could not commit; under mu
 	flushed        atomic.Int64
 	dead           atomic.Int64
 	records        atomic.Int64
@@ -261,8 +262,11 @@ func (r *Runner) run(ctx context.Context) error {
 			// Commit what was processed since the last flush (transaction
 			// markers, dead letters) before stopping.
 			err := r.flushRetrying(ctx)
-			r.mu.Unlock()
-			return err
+			if !errors.Is(err, errCommit) {
+				r.mu.Unlock()
+				return err
+			}
+			// Not committed: poll on, so the member can rejoin its group.
 		}
 		r.mu.Unlock()
 		// Poll briefly so a flush interval or a drain target is noticed
@@ -312,7 +316,7 @@ func (r *Runner) run(ctx context.Context) error {
 			return runErr
 		}
 		if r.sink.Pending() >= r.cfg.FlushRows || time.Since(lastFlush) >= r.cfg.FlushInterval || (end != nil && r.reached(ctx, end)) {
-			if err := r.flushRetrying(ctx); err != nil {
+			if err := r.flushRetrying(ctx); err != nil && !errors.Is(err, errCommit) {
 				r.mu.Unlock()
 				r.client.AllowRebalance()
 				return err
@@ -344,14 +348,26 @@ func (r *Runner) flushRetrying(ctx context.Context) error {
 	for {
 		err := r.flushLocked(ctx)
 		if err == nil {
-			if failing {
+			if failing || r.commitFailing {
 				r.log.Info("flush recovered")
 			}
+			r.commitFailing = false
 			return nil
 		}
 		r.metrics.flushErrors.WithLabelValues(r.cfg.Name).Inc()
 		if errors.Is(err, ErrStop) {
 			return fmt.Errorf("%s: %w", r.cfg.Name, err)
+		}
+		if errors.Is(err, errCommit) {
+			// The rows are durable, only the offsets are not. Retrying here
+			// would hold the poll, and a member whose session expired
+			// rejoins its group only by polling: poll on and commit with a
+			// later flush (what is never committed is re-read).
+			if !r.commitFailing {
+				r.log.Warn("cannot commit offsets; consuming on so the member can rejoin its group", "err", err)
+				r.commitFailing = true
+			}
+			return err
 		}
 		if !failing {
 			r.log.Error("flush failed; retrying with backoff, consumption paused", "err", err)
@@ -366,18 +382,22 @@ func (r *Runner) flushRetrying(ctx context.Context) error {
 	}
 }
 
+// errCommit marks a flush whose rows the sink made durable but whose
+// offsets could not be committed.
+var errCommit = errors.New("commit offsets")
+
 func (r *Runner) flushLocked(ctx context.Context) error {
 	start := time.Now()
 	n, err := r.sink.Flush(ctx)
 	if err != nil {
 		return err
 	}
-	if err := r.client.CommitUncommittedOffsets(ctx); err != nil {
-		return fmt.Errorf("commit offsets: %w", err)
-	}
 	r.flushed.Add(int64(n))
 	r.metrics.written.WithLabelValues(r.cfg.Name).Add(float64(n))
 	r.metrics.flushTime.WithLabelValues(r.cfg.Name).Observe(time.Since(start).Seconds())
+	if err := r.client.CommitUncommittedOffsets(ctx); err != nil {
+		return fmt.Errorf("%w: %w", errCommit, err)
+	}
 	return nil
 }
 
