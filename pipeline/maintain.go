@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -46,6 +48,36 @@ type maintainPart struct {
 	t          *maintenance.Tracker
 	maxTS      int64 // newest device time seen
 	lastExpire int64
+	clockAt    [2]int64 // maxTS and lastExpire at the last checkpoint
+}
+
+// maintainClockKey is the changelog key of a partition's clock (maxTS and
+// lastExpire), so a new owner expires silent series at the same points of
+// device time as the last one would have. It cannot be a series key: those
+// have three NUL-separated parts.
+const maintainClockKey = "maintain-clock\x00"
+
+// maintainDeviceKeyPrefix starts the changelog key of a device's readings
+// (latest covariate values and PSU readings); the device name follows.
+const maintainDeviceKeyPrefix = "maintain-device\x00"
+
+func (p *maintainPart) appendClock(dst []byte) []byte {
+	dst = binary.AppendVarint(dst, p.maxTS)
+	return binary.AppendVarint(dst, p.lastExpire)
+}
+
+func (p *maintainPart) restoreClock(b []byte) error {
+	maxTS, n := binary.Varint(b)
+	if n <= 0 {
+		return fmt.Errorf("maintain: partition clock record of %d bytes does not decode", len(b))
+	}
+	last, m := binary.Varint(b[n:])
+	if m <= 0 || n+m != len(b) {
+		return fmt.Errorf("maintain: partition clock record of %d bytes does not decode", len(b))
+	}
+	p.maxTS, p.lastExpire = maxTS, last
+	p.clockAt = [2]int64{maxTS, last}
+	return nil
 }
 
 // Maintain is the maintain stage: it reads sample batches, follows the
@@ -139,9 +171,19 @@ func (m *Maintain) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Reco
 }
 
 // Checkpoint implements Processor: one changelog record per series changed
-// since the last checkpoint.
+// since the last checkpoint, one per device whose readings (covariates, PSU)
+// changed, and the partition's clock when it moved.
 func (m *Maintain) Checkpoint(emit func(partition int32, key, value []byte)) {
 	for n, p := range m.parts {
+		if clock := [2]int64{p.maxTS, p.lastExpire}; clock != p.clockAt {
+			p.clockAt = clock
+			emit(n, []byte(maintainClockKey), p.appendClock(nil))
+		}
+		p.t.TakeDirtyDevices(func(dev string) {
+			if val, ok := p.t.AppendDeviceState(nil, dev); ok {
+				emit(n, []byte(maintainDeviceKeyPrefix+dev), val)
+			}
+		})
 		p.t.TakeDirty(func(k schemas.SeriesKey) {
 			val, ok := p.t.AppendState(nil, k)
 			if !ok {
@@ -155,6 +197,25 @@ func (m *Maintain) Checkpoint(emit func(partition int32, key, value []byte)) {
 // Restore implements Processor. A state of another version or of a signal
 // no longer configured is skipped with a warning: that series starts cold.
 func (m *Maintain) Restore(partition int32, key, value []byte) error {
+	if string(key) == maintainClockKey {
+		if value == nil {
+			return nil
+		}
+		return m.part(partition).restoreClock(value)
+	}
+	if dev, ok := strings.CutPrefix(string(key), maintainDeviceKeyPrefix); ok {
+		if value == nil {
+			return nil
+		}
+		if err := m.part(partition).t.RestoreDeviceState(dev, value); err != nil {
+			if errors.Is(err, maintenance.ErrIncompatibleState) {
+				m.log.Warn("cannot restore a device's readings; its covariates and PSU efficiency wait for new readings", "device", dev, "err", err)
+				return nil
+			}
+			return err
+		}
+		return nil
+	}
 	k, err := parseStateKey(key)
 	if err != nil {
 		return fmt.Errorf("maintain: %w", err)

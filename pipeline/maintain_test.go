@@ -118,7 +118,12 @@ func TestMaintainStage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for p := range mt.parts {
+	for p, pa := range mt.parts {
+		// The partition's clock too: a new owner expires silent series at
+		// the same points of device time.
+		if pb := mt2.parts[p]; pb == nil || pb.maxTS != pa.maxTS || pb.lastExpire != pa.lastExpire || pa.maxTS == 0 {
+			t.Fatalf("partition %d clock not restored: %+v, want %+v", p, pb, pa)
+		}
 		a, b := mt.Tracker(p), mt2.Tracker(p)
 		for _, k := range a.Keys() {
 			sa, _ := a.AppendState(nil, k)

@@ -60,13 +60,14 @@ const (
 // samples are on one partition), and emits, per device and window, one
 // tk.power message (Arrow, schemas.PowerSchema) and, when a device's
 // measured power departs from its model, firing and resolved detections on
-// the detection topic. The fitted models and each device's port state
-// (speed, admin and oper status, transceiver, bundle) and residual history
-// are checkpointed to the changelog, so a new owner after a rebalance goes
-// on without waiting for on-change state leaves; the window open at the
-// rebalance starts afresh (its row counts fewer samples). It implements
-// Processor. Power is not safe for concurrent
-// use except for Emitted and Devices.
+// the detection topic. The fitted models and each device's whole state
+// (port speed, admin and oper status, transceiver, bundle; counter
+// baselines and rates; PSU readings; the open tick and window; residual
+// history) are checkpointed to the changelog in the transaction that
+// consumed the samples, so a new owner after a rebalance or a crash
+// continues exactly where the last commit left off. It implements
+// Processor. Power is not safe for concurrent use except for Emitted and
+// Devices.
 type Power struct {
 	RowDropCounter // rows of good messages dropped (see DecodeSamples)
 	cfg            PowerConfig

@@ -76,13 +76,17 @@ type Runner struct {
 	done map[string]map[int32]int64
 	// drain is the target set by DrainTo; not under mu, so setting it
 	// never waits for a flush that is being retried.
-	drain   atomic.Pointer[map[string]map[int32]int64]
-	owned   owned
-	flushed atomic.Int64
-	dead    atomic.Int64
-	records atomic.Int64
-	drops   dropExporter // rows the sink dropped; under mu
-	dropped atomic.Int64
+	drain atomic.Pointer[map[string]map[int32]int64]
+	owned owned
+	// groupCommitted caches the group's committed offsets for a drain
+	// that waits on partitions this member does not own.
+	groupCommitted groupOffsets
+	commitFailing  bool // the last flush could not commit; under mu
+	flushed        atomic.Int64
+	dead           atomic.Int64
+	records        atomic.Int64
+	drops          dropExporter // rows the sink dropped; under mu
+	dropped        atomic.Int64
 	// stopped is set by the final flush: the partitions the client gives
 	// up when it closes are not flushed again (a failing sink would hold
 	// the exit for another round of its timeout).
@@ -136,13 +140,26 @@ func NewRunner(ctx context.Context, kc KafkaConfig, cfg RunnerConfig, sink Sink,
 func (r *Runner) onRevoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.owned.remove(m)
 	r.metrics.rebalances.WithLabelValues(r.cfg.Name).Inc()
 	if r.stopped.Load() {
 		return
 	}
 	if err := r.flushLocked(ctx); err != nil {
 		r.log.Warn("cannot flush on partition revocation; the new owner will re-read uncommitted records", "err", err)
+	}
+	r.forgetLocked(m)
+}
+
+// forgetLocked drops partitions from what the member owns and has
+// processed: if they come back, the drain judges them by the group's
+// committed offsets again, not by records processed but never committed.
+// The caller holds r.mu.
+func (r *Runner) forgetLocked(m map[string][]int32) {
+	r.owned.remove(m)
+	for t, ps := range m {
+		for _, p := range ps {
+			delete(r.done[t], p)
+		}
 	}
 }
 
@@ -208,64 +225,28 @@ func (r *Runner) sampleLag(ctx context.Context) {
 }
 
 // onLost forgets partitions the group took away without a revocation (the
-// session timed out); what was not committed is re-read by the new owner.
+// session timed out, for example while the broker was unreachable); what
+// was not committed is re-read by the next owner.
 func (r *Runner) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.owned.remove(m)
+	r.forgetLocked(m)
 	r.metrics.rebalances.WithLabelValues(r.cfg.Name).Inc()
-}
-
-func (r *Runner) reached(end map[string]map[int32]int64) bool {
-	return r.owned.reached(end, r.done, r.client.CommittedOffsets())
-}
-
-// owned tracks the partitions a group member holds, so a drain waits only
-// for the partitions this member is responsible for.
-type owned struct {
-	assigned bool // had an assignment at least once
-	parts    map[string]map[int32]bool
-}
-
-func (o *owned) add(m map[string][]int32) {
-	o.assigned = true
-	if o.parts == nil {
-		o.parts = map[string]map[int32]bool{}
+	n := 0
+	for _, ps := range m {
+		n += len(ps)
 	}
-	for t, ps := range m {
-		if o.parts[t] == nil {
-			o.parts[t] = map[int32]bool{}
-		}
-		for _, p := range ps {
-			o.parts[t][p] = true
-		}
+	if n > 0 { // franz-go also calls it with nothing lost
+		r.log.Warn("partitions lost", "partitions", m, "detail", "taken away without a revocation; uncommitted records will be re-read by the next owner")
 	}
 }
 
-func (o *owned) remove(m map[string][]int32) {
-	for t, ps := range m {
-		for _, p := range ps {
-			delete(o.parts[t], p)
-		}
-	}
-}
-
-// reached reports whether every owned partition has reached end, by what
-// this member processed (done) or what the group had committed when the
-// member got the partition (a partition with nothing new is already there).
-// Before the first assignment nothing is reached.
-func (o *owned) reached(end, done map[string]map[int32]int64, committed map[string]map[int32]kgo.EpochOffset) bool {
-	if !o.assigned {
-		return false
-	}
-	for t, ps := range end {
-		for p, off := range ps {
-			if o.parts[t][p] && off > 0 && max(done[t][p], committed[t][p].Offset) < off {
-				return false
-			}
-		}
-	}
-	return true
+// reached reports whether the drain target end is reached; the caller
+// holds r.mu.
+func (r *Runner) reached(ctx context.Context, end map[string]map[int32]int64) bool {
+	return r.owned.reached(end, r.done, r.client.CommittedOffsets(), func() map[string]map[int32]int64 {
+		return r.groupCommitted.get(ctx, r.client, r.cfg.Group)
+	})
 }
 
 func (r *Runner) run(ctx context.Context) error {
@@ -281,9 +262,15 @@ func (r *Runner) run(ctx context.Context) error {
 			end = *p
 		}
 		r.mu.Lock()
-		if end != nil && r.sink.Pending() == 0 && r.reached(end) {
-			r.mu.Unlock()
-			return nil
+		if end != nil && r.sink.Pending() == 0 && r.reached(ctx, end) {
+			// Commit what was processed since the last flush (transaction
+			// markers, dead letters) before stopping.
+			err := r.flushRetrying(ctx)
+			if !errors.Is(err, errCommit) {
+				r.mu.Unlock()
+				return err
+			}
+			// Not committed: poll on, so the member can rejoin its group.
 		}
 		r.mu.Unlock()
 		// Poll briefly so a flush interval or a drain target is noticed
@@ -336,8 +323,8 @@ func (r *Runner) run(ctx context.Context) error {
 			r.client.AllowRebalance()
 			return runErr
 		}
-		if r.sink.Pending() >= r.cfg.FlushRows || time.Since(lastFlush) >= r.cfg.FlushInterval || (end != nil && r.reached(end)) {
-			if err := r.flushRetrying(ctx); err != nil {
+		if r.sink.Pending() >= r.cfg.FlushRows || time.Since(lastFlush) >= r.cfg.FlushInterval || (end != nil && r.reached(ctx, end)) {
+			if err := r.flushRetrying(ctx); err != nil && !errors.Is(err, errCommit) {
 				r.mu.Unlock()
 				r.client.AllowRebalance()
 				return err
@@ -380,14 +367,26 @@ func (r *Runner) flushRetrying(ctx context.Context) error {
 	for {
 		err := r.flushLocked(ctx)
 		if err == nil {
-			if failing {
+			if failing || r.commitFailing {
 				r.log.Info("flush recovered")
 			}
+			r.commitFailing = false
 			return nil
 		}
 		r.metrics.flushErrors.WithLabelValues(r.cfg.Name).Inc()
 		if errors.Is(err, ErrStop) {
 			return fmt.Errorf("%s: %w", r.cfg.Name, err)
+		}
+		if errors.Is(err, errCommit) {
+			// The rows are durable, only the offsets are not. Retrying here
+			// would hold the poll, and a member whose session expired
+			// rejoins its group only by polling: poll on and commit with a
+			// later flush (what is never committed is re-read).
+			if !r.commitFailing {
+				r.log.Warn("cannot commit offsets; consuming on so the member can rejoin its group", "err", err)
+				r.commitFailing = true
+			}
+			return err
 		}
 		if !failing {
 			r.log.Error("flush failed; retrying with backoff, consumption paused", "err", err)
@@ -403,18 +402,22 @@ func (r *Runner) flushRetrying(ctx context.Context) error {
 	}
 }
 
+// errCommit marks a flush whose rows the sink made durable but whose
+// offsets could not be committed.
+var errCommit = errors.New("commit offsets")
+
 func (r *Runner) flushLocked(ctx context.Context) error {
 	start := time.Now()
 	n, err := r.sink.Flush(ctx)
 	if err != nil {
 		return err
 	}
-	if err := r.client.CommitUncommittedOffsets(ctx); err != nil {
-		return fmt.Errorf("commit offsets: %w", err)
-	}
 	r.flushed.Add(int64(n))
 	r.metrics.written.WithLabelValues(r.cfg.Name).Add(float64(n))
 	r.metrics.flushTime.WithLabelValues(r.cfg.Name).Observe(time.Since(start).Seconds())
+	if err := r.client.CommitUncommittedOffsets(ctx); err != nil {
+		return fmt.Errorf("%w: %w", errCommit, err)
+	}
 	return nil
 }
 

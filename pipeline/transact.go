@@ -79,6 +79,9 @@ type TransactRunner struct {
 	restored map[int32]bool
 	done     map[int32]int64 // next input offset processed and committed
 	owned    owned
+	// groupCommitted caches the group's committed offsets for a drain
+	// that waits on partitions this member does not own.
+	groupCommitted groupOffsets
 
 	records, dead, txns, aborts, restoredKeys, outputs atomic.Int64
 	abortStreak                                        int // consecutive aborted transactions; Run goroutine only
@@ -193,6 +196,13 @@ func (t *TransactRunner) onGone(why string) func(context.Context, *kgo.Client, m
 		t.toDrop = append(t.toDrop, m[t.cfg.Input]...)
 		t.owned.remove(m)
 		t.metrics.rebalances.WithLabelValues(t.cfg.Name).Inc()
+		if len(m[t.cfg.Input]) == 0 {
+			return // franz-go also calls it with nothing taken
+		}
+		if why == "lost" {
+			t.log.Warn("partitions lost", "partitions", m[t.cfg.Input], "detail", "taken away without a revocation; uncommitted records will be re-read by the next owner")
+			return
+		}
 		t.log.Info("partitions "+why, "partitions", m[t.cfg.Input])
 	}
 }
@@ -205,11 +215,15 @@ func (t *TransactRunner) DrainTo(end map[string]map[int32]int64) {
 	t.drain = end
 }
 
-func (t *TransactRunner) reachedLocked() bool {
+// reachedLocked reports whether the drain target is reached; the caller
+// holds t.mu.
+func (t *TransactRunner) reachedLocked(ctx context.Context) bool {
 	if t.drain == nil {
 		return false
 	}
-	return t.owned.reached(t.drain, map[string]map[int32]int64{t.cfg.Input: t.done}, t.sess.Client().CommittedOffsets())
+	return t.owned.reached(t.drain, map[string]map[int32]int64{t.cfg.Input: t.done}, t.sess.Client().CommittedOffsets(), func() map[string]map[int32]int64 {
+		return t.groupCommitted.get(ctx, t.sess.Client(), t.cfg.Group)
+	})
 }
 
 // Run processes until ctx is done or a drain target is reached.
@@ -229,7 +243,7 @@ func (t *TransactRunner) Run(ctx context.Context) error {
 			delete(t.done, p)
 		}
 		t.toDrop = t.toDrop[:0]
-		reached := t.reachedLocked()
+		reached := t.reachedLocked(ctx)
 		t.mu.Unlock()
 		if reached || ctx.Err() != nil {
 			return nil

@@ -80,8 +80,14 @@ func (p *proc) owned() map[int32]bool {
 
 func startStage(t *testing.T, bin, cfg, name string) *proc {
 	t.Helper()
+	return startStageOf(t, bin, "detect", cfg, name)
+}
+
+// startStageOf starts `telekernel stage STAGE -c CFG`.
+func startStageOf(t *testing.T, bin, stage, cfg, name string) *proc {
+	t.Helper()
 	p := &proc{name: name, log: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(bin, "stage", "detect", "-c", cfg)
+	p.cmd = exec.Command(bin, "stage", stage, "-c", cfg)
 	p.cmd.Stdout = p.log
 	p.cmd.Stderr = p.log
 	if err := p.cmd.Start(); err != nil {
@@ -170,10 +176,7 @@ func TestChaosExactlyOnce(t *testing.T) {
 		t.Skip("chaos test skipped in -short mode")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "telekernel")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t, dir)
 	idb := make([]byte, 4)
 	_, _ = rand.Read(idb)
 	id := hex.EncodeToString(idb)
@@ -234,73 +237,18 @@ func TestChaosExactlyOnce(t *testing.T) {
 	// From 6 s on, SIGKILL p1 the moment one of its changelog partitions
 	// holds an open transaction (high watermark above the last stable
 	// offset): killed between produce and commit.
-	killedMidTxn := make(chan bool, 1)
-	go func() {
-		time.Sleep(6 * time.Second)
-		adm := kadm.NewClient(cl)
-		for deadline := time.Now().Add(6 * time.Second); time.Now().Before(deadline); {
-			own := procs[0].owned()
-			hwm, err1 := adm.ListEndOffsets(ctx, changelog)
-			lso, err2 := adm.ListCommittedOffsets(ctx, changelog)
-			open := false
-			if err1 == nil && err2 == nil {
-				hwm.Each(func(o kadm.ListedOffset) {
-					if l, ok := lso.Lookup(changelog, o.Partition); ok && own[o.Partition] && o.Offset > l.Offset {
-						open = true
-					}
-				})
-			}
-			if open {
-				_ = procs[0].cmd.Process.Signal(syscall.SIGKILL)
-				killedMidTxn <- true
-				return
-			}
-		}
-		_ = procs[0].cmd.Process.Signal(syscall.SIGKILL)
-		killedMidTxn <- false
-	}()
-	killed, joined := false, false
-	for tick := 1; tick <= ticks; tick++ {
-		var addErr error
-		fleet.Next(func(s *schemas.Sample) {
-			if addErr == nil {
-				addErr = pub.Add(ctx, s)
-			}
-		})
-		if addErr != nil {
-			t.Fatal(addErr)
-		}
-		if tick%8 == 0 || tick == ticks {
-			if err := pub.Flush(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
-		// Spread the input over about 15 s so the processes are mid-stream
-		// when one dies and another joins.
-		time.Sleep(time.Until(start.Add(time.Duration(tick) * 20 * time.Millisecond)))
-		select {
-		case mid := <-killedMidTxn:
-			killed = true
-			<-procs[0].done
-			t.Logf("SIGKILLed p1 at %v (tick %d), inside an open transaction: %v", time.Since(start).Round(time.Millisecond), tick, mid)
-			if !mid {
-				t.Error("p1 had no open transaction to kill within 6 s")
-			}
-		default:
-		}
-		if !joined && time.Since(start) > 10*time.Second {
-			joined = true
-			procs = append(procs, startStage(t, bin, chaosCfg, "p4"))
-			t.Logf("started p4 at %v (tick %d)", time.Since(start).Round(time.Millisecond), tick)
-		}
-	}
-	if !killed {
-		mid := <-killedMidTxn
-		<-procs[0].done
-		t.Logf("SIGKILLed p1 after publishing, inside an open transaction: %v", mid)
-		if !mid {
-			t.Error("p1 had no open transaction to kill within 6 s")
-		}
+	killedMidTxn := killMidTransaction(ctx, cl, procs[0], changelog, 6*time.Second)
+	// Spread the input over about 15 s so the processes are mid-stream
+	// when one dies and another joins.
+	publishPaced(ctx, t, fleet, pub, ticks, 8, 20*time.Millisecond, 10*time.Second, func(tick int) {
+		procs = append(procs, startStage(t, bin, chaosCfg, "p4"))
+		t.Logf("started p4 at %v (tick %d)", time.Since(start).Round(time.Millisecond), tick)
+	})
+	mid := <-killedMidTxn
+	<-procs[0].done
+	t.Logf("SIGKILLed p1 inside an open transaction: %v", mid)
+	if !mid {
+		t.Error("p1 had no open transaction to kill within 6 s")
 	}
 	if st := pub.Stats(); st.Samples != 40*34*ticks {
 		t.Fatalf("published %d samples, want %d", st.Samples, 40*34*ticks)
@@ -335,18 +283,7 @@ func TestChaosExactlyOnce(t *testing.T) {
 	if flapping != 4 { // each link: fired (or updated) and resolved
 		t.Errorf("the reference run emitted %d flapping detections, want 4", flapping)
 	}
-	for id, d := range wantDet {
-		if g, ok := gotDet[id]; !ok {
-			t.Errorf("missing from the chaos run: %s", d)
-		} else if g != d {
-			t.Errorf("differs:\n chaos %s\n   ref %s", g, d)
-		}
-	}
-	for id, d := range gotDet {
-		if _, ok := wantDet[id]; !ok {
-			t.Errorf("extra in the chaos run: %s", d)
-		}
-	}
+	compareDetections(t, "chaos", gotDet, wantDet)
 
 	// Final state per series, from the changelogs: identical only if every
 	// partition that moved continued from its restored state.
@@ -381,6 +318,68 @@ func TestChaosExactlyOnce(t *testing.T) {
 	}
 	t.Logf("%d detections, identical to the single-process run; %d series' final state identical; %d state records restored after handoffs",
 		len(gotDet), len(wantState), restored)
+}
+
+// killMidTransaction SIGKILLs p, after wait, the moment one of its
+// changelog partitions holds an open transaction (high watermark above the
+// last stable offset): killed between produce and commit. It gives up
+// after 6 s more and kills p anyway; the channel says whether the kill
+// landed inside a transaction.
+func killMidTransaction(ctx context.Context, cl *kgo.Client, p *proc, changelog string, wait time.Duration) <-chan bool {
+	killed := make(chan bool, 1)
+	go func() {
+		time.Sleep(wait)
+		adm := kadm.NewClient(cl)
+		for deadline := time.Now().Add(6 * time.Second); time.Now().Before(deadline); {
+			own := p.owned()
+			hwm, err1 := adm.ListEndOffsets(ctx, changelog)
+			lso, err2 := adm.ListCommittedOffsets(ctx, changelog)
+			open := false
+			if err1 == nil && err2 == nil {
+				hwm.Each(func(o kadm.ListedOffset) {
+					if l, ok := lso.Lookup(changelog, o.Partition); ok && own[o.Partition] && o.Offset > l.Offset {
+						open = true
+					}
+				})
+			}
+			if open {
+				_ = p.cmd.Process.Signal(syscall.SIGKILL)
+				killed <- true
+				return
+			}
+		}
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		killed <- false
+	}()
+	return killed
+}
+
+// compareDetections reports every detection (from detectionSet) missing
+// from got, extra in it, or different from want's.
+func compareDetections(t *testing.T, run string, got, want map[string]string) {
+	t.Helper()
+	for id, d := range want {
+		if g, ok := got[id]; !ok {
+			t.Errorf("missing from the %s run: %s", run, d)
+		} else if g != d {
+			t.Errorf("differs:\n %s %s\n   ref %s", run, g, d)
+		}
+	}
+	for id, d := range got {
+		if _, ok := want[id]; !ok {
+			t.Errorf("extra in the %s run: %s", run, d)
+		}
+	}
+}
+
+// buildBinary builds telekernel into dir.
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "telekernel")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // waitCaughtUp waits until group has committed the end offsets of topic.

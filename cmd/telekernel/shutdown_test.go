@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -37,16 +36,6 @@ const (
 	runStopBound   = 2*time.Minute + pipeline.FinalFlushTimeout + 5*time.Second
 	slack          = 5 * time.Second
 )
-
-// buildBinary builds telekernel into a temporary folder.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "telekernel")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // cutProxy forwards TCP connections to a target until cut; then its port
 // is closed and the connections it carried are gone, as when the server
@@ -140,7 +129,7 @@ func TestStageClickHouseDownStopsOnSIGTERM(t *testing.T) {
 	broker := testenv.Service(t, "TK_KAFKA")
 	chAddr := testenv.Service(t, "TK_CLICKHOUSE")
 	chHTTP := testenv.Service(t, "TK_CLICKHOUSE_HTTP")
-	bin := buildBinary(t)
+	bin := buildBinary(t, t.TempDir())
 	id := randomID()
 	db := "tk_test_stop_" + id
 	t.Cleanup(func() { chQuery(t, chHTTP, "DROP DATABASE IF EXISTS "+db) })
@@ -189,7 +178,7 @@ func TestRunBrokenAlertmanagerStopsWithinBound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes over 2 minutes; skipped in -short mode")
 	}
-	bin := buildBinary(t)
+	bin := buildBinary(t, t.TempDir())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

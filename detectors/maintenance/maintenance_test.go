@@ -378,3 +378,42 @@ func TestStepLike(t *testing.T) {
 	f("noise", noise, false)
 	f("too short", step[:5], false)
 }
+
+// TestDeviceStateRoundTrip: the readings a series state does not hold (the
+// latest covariate value, PSU readings) go to a device record and back, so
+// a new owner pairs the next bias sample with the same temperature.
+func TestDeviceStateRoundTrip(t *testing.T) {
+	a, _ := New(Config{})
+	ts := t0.UnixNano()
+	a.Observe(ts, "d1", MetricTemperature, "name=Ethernet1-transceiver", 41.5)
+	a.Observe(ts, "d1", MetricTemperature, "name=Ethernet2-transceiver", 43)
+	a.Observe(ts, "d1", MetricPSUInPower, "name=PSU1", 210)
+	a.Observe(ts, "d2", MetricTemperature, "name=Ethernet1-transceiver", 39)
+	var devs []string
+	b, _ := New(Config{})
+	a.TakeDirtyDevices(func(dev string) {
+		devs = append(devs, dev)
+		st, ok := a.AppendDeviceState(nil, dev)
+		if !ok {
+			t.Fatalf("no readings of %s", dev)
+		}
+		if err := b.RestoreDeviceState(dev, st); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := b.AppendDeviceState(nil, dev); string(again) != string(st) {
+			t.Errorf("%s: restored readings encode differently", dev)
+		}
+	})
+	if !reflect.DeepEqual(devs, []string{"d1", "d2"}) {
+		t.Errorf("dirty devices %v, want [d1 d2]", devs)
+	}
+	if !reflect.DeepEqual(a.covs, b.covs) || !reflect.DeepEqual(a.psus, b.psus) {
+		t.Errorf("restored readings differ:\n%v %v\n%v %v", b.covs, b.psus, a.covs, a.psus)
+	}
+	a.TakeDirtyDevices(func(dev string) { t.Errorf("%s dirty again without a reading", dev) })
+	st, _ := a.AppendDeviceState(nil, "d1")
+	st[1] = 9
+	if err := b.RestoreDeviceState("d1", st); err == nil {
+		t.Error("version 9 restored")
+	}
+}

@@ -1,9 +1,12 @@
 package maintenance
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
 	"github.com/telekernel/telekernel/schemas"
@@ -154,3 +157,114 @@ func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 
 // Forget drops series k (a tombstone was restored).
 func (t *Tracker) Forget(k schemas.SeriesKey) { delete(t.series, k) }
+
+// State record kind tag and version of a device's readings.
+const (
+	tagDevice     byte = 0x73
+	deviceVersion byte = 1
+)
+
+// TakeDirtyDevices calls fn with every device whose readings (the latest
+// covariate values and PSU readings, which series states do not hold)
+// changed since the last call, in name order.
+func (t *Tracker) TakeDirtyDevices(fn func(device string)) {
+	devs := make([]string, 0, len(t.devDirty))
+	for d := range t.devDirty {
+		devs = append(devs, d)
+	}
+	slices.Sort(devs)
+	clear(t.devDirty)
+	for _, d := range devs {
+		fn(d)
+	}
+}
+
+// AppendDeviceState appends the readings of device to dst, sorted so the
+// same readings give the same bytes; ok is false when there are none.
+func (t *Tracker) AppendDeviceState(dst []byte, device string) (_ []byte, ok bool) {
+	var covs, psus []schemas.SeriesKey
+	for k := range t.covs {
+		if k.Device == device {
+			covs = append(covs, k)
+		}
+	}
+	for k := range t.psus {
+		if k.Device == device {
+			psus = append(psus, k)
+		}
+	}
+	if len(covs)+len(psus) == 0 {
+		return dst, false
+	}
+	byKey := func(a, b schemas.SeriesKey) int {
+		return cmp.Or(cmp.Compare(a.Metric, b.Metric), cmp.Compare(a.Keys, b.Keys))
+	}
+	slices.SortFunc(covs, byKey)
+	slices.SortFunc(psus, byKey)
+	str := func(s string) {
+		dst = enc.AppendU(dst, uint64(len(s)))
+		dst = append(dst, s...)
+	}
+	dst = enc.AppendHeader(dst, tagDevice, deviceVersion)
+	dst = enc.AppendU(dst, uint64(len(covs)))
+	for _, k := range covs {
+		c := t.covs[k]
+		str(k.Metric)
+		str(k.Keys)
+		dst = enc.AppendF64(dst, c.v)
+		dst = enc.AppendI(dst, c.ts)
+	}
+	dst = enc.AppendU(dst, uint64(len(psus)))
+	for _, k := range psus {
+		p := t.psus[k]
+		str(k.Keys)
+		for _, v := range []float64{p.out, p.v, p.i, p.p} {
+			dst = enc.AppendF64(dst, v)
+		}
+		for _, v := range []int64{p.outTS, p.vTS, p.iTS, p.pTS} {
+			dst = enc.AppendI(dst, v)
+		}
+	}
+	return dst, true
+}
+
+// RestoreDeviceState loads a device's readings written by
+// AppendDeviceState. Errors wrap ErrIncompatibleState for another version.
+func (t *Tracker) RestoreDeviceState(device string, b []byte) error {
+	r := enc.Reader{B: b}
+	r.Header(tagDevice, deviceVersion)
+	str := func() string {
+		n := r.U()
+		if r.Err == nil && n > uint64(len(r.B)) {
+			r.Err = enc.ErrShort
+		}
+		if r.Err != nil {
+			return ""
+		}
+		s := string(r.B[:n])
+		r.B = r.B[n:]
+		return s
+	}
+	covs := map[schemas.SeriesKey]covReading{}
+	for n, i := r.U(), uint64(0); i < n && r.Err == nil; i++ {
+		k := schemas.SeriesKey{Device: device, Metric: str(), Keys: str()}
+		covs[k] = covReading{v: r.F64(), ts: r.I()}
+	}
+	psus := map[schemas.SeriesKey]*psuReading{}
+	for n, i := r.U(), uint64(0); i < n && r.Err == nil; i++ {
+		k := schemas.SeriesKey{Device: device, Keys: str()}
+		p := &psuReading{}
+		p.out, p.v, p.i, p.p = r.F64(), r.F64(), r.F64(), r.F64()
+		p.outTS, p.vTS, p.iTS, p.pTS = r.I(), r.I(), r.I(), r.I()
+		psus[k] = p
+	}
+	if err := r.Done(); err != nil {
+		if errors.Is(err, enc.ErrVersion) {
+			return fmt.Errorf("%w: device %s: %w", ErrIncompatibleState, device, err)
+		}
+		return fmt.Errorf("maintenance: readings of device %s: %w", device, err)
+	}
+	maps.Copy(t.covs, covs)
+	maps.Copy(t.psus, psus)
+	return nil
+}

@@ -62,6 +62,7 @@ type Tracker struct {
 	covs     map[schemas.SeriesKey]covReading  // their latest values
 	out      []schemas.MaintenanceEvent
 	dirty    []schemas.SeriesKey
+	devDirty map[string]bool // devices whose covariate or PSU readings changed
 	scratch  []float64
 	needPSU  bool
 }
@@ -73,7 +74,7 @@ func New(cfg Config) (*Tracker, error) {
 		return nil, fmt.Errorf("maintenance: %w", err)
 	}
 	t := &Tracker{cfg: cfg, bySignal: map[string]int{}, byThr: map[string]int{}, series: map[schemas.SeriesKey]*series{}, psus: map[schemas.SeriesKey]*psuReading{},
-		isCov: map[string]bool{}, covs: map[schemas.SeriesKey]covReading{}}
+		isCov: map[string]bool{}, covs: map[schemas.SeriesKey]covReading{}, devDirty: map[string]bool{}}
 	for i, s := range cfg.Signals {
 		if s.Covariate != "" {
 			t.isCov[s.Covariate] = true
@@ -133,6 +134,7 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 			k = schemas.SeriesKey{Device: strings.Clone(device), Metric: metric, Keys: strings.Clone(keys)}
 		}
 		t.covs[k] = covReading{v: v, ts: ts}
+		t.devDirty[k.Device] = true
 	}
 	if i, ok := t.bySignal[metric]; ok {
 		if !t.cfg.Signals[i].Counter {
@@ -169,6 +171,7 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 		p = &psuReading{}
 		t.psus[k] = p
 	}
+	t.devDirty[k.Device] = true
 	switch metric {
 	case MetricPSUOutPower:
 		p.out, p.outTS = v, ts

@@ -219,6 +219,7 @@ func (d *device) psu(keys string) *psu {
 // tick updates state but starts no tick. Strings are not retained.
 func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.Kind, u uint64, f float64, str string) {
 	d := e.device(device)
+	e.markDirty(d) // the live state moves with every sample
 	if ts > d.cur {
 		if d.cur != 0 {
 			e.finishTick(d, d.cur)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
+	"github.com/telekernel/telekernel/detectors/rate"
 )
 
 // State record kind tag and version of a Model. The tag is outside the
@@ -80,16 +81,19 @@ func (m *Model) RestoreState(b []byte) error {
 }
 
 // State record kind tag and version of a device.
+// Version 2 adds the live state (counter baselines, rates, PSU readings,
+// the open tick and window); version 1 records still load, without it.
 const (
 	tagDevice     byte = 0x72
-	deviceVersion byte = 1
+	deviceVersion byte = 2
 )
 
-// TakeDirty calls fn with every device whose checkpointed state (device
-// model, port configuration and status, residual history and incident)
-// changed since the last call. Counter baselines, PSU readings and the
-// open window are not part of it: after a restore the first tick has no
-// utilisation and the open window starts afresh.
+// TakeDirty calls fn with every device whose state changed since the last
+// call: any device that was fed a sample. The state is all of it (device
+// model, port configuration and status, counter baselines and rates, PSU
+// readings, the open tick and window, residual history and incident), so
+// an estimator restored from the last record of each device continues
+// exactly as the one that wrote them.
 func (e *Estimator) TakeDirty(fn func(device string)) {
 	for _, name := range e.dirty {
 		if d := e.devices[name]; d != nil {
@@ -128,14 +132,87 @@ func (e *Estimator) AppendDeviceState(dst []byte, device string) (_ []byte, ok b
 	}
 	dst = enc.AppendF64s(dst, d.history)
 	dst = enc.AppendBool(dst, d.firing)
-	return enc.AppendI(dst, d.firedAt), true
+	dst = enc.AppendI(dst, d.firedAt)
+	return d.appendLive(dst), true
+}
+
+// appendLive appends what a device accumulates between checkpoints: the
+// open tick and window, and per port (in d.ports order) and PSU the counter
+// baselines, rates, window sums and readings.
+func (d *device) appendLive(dst []byte) []byte {
+	for _, v := range []int64{d.cur, d.last, d.win, d.winEnd} {
+		dst = enc.AppendI(dst, v)
+	}
+	for _, v := range []float64{d.measSum, d.modSum, d.modOnMeas, d.energyMeas, d.energyMod, d.baseSum} {
+		dst = enc.AppendF64(dst, v)
+	}
+	dst = enc.AppendU(dst, uint64(d.measN))
+	dst = enc.AppendU(dst, uint64(d.modN))
+	for _, p := range d.ports {
+		for _, c := range []*rate.Counter{&p.in, &p.out} {
+			dst = enc.AppendI(dst, c.LastTS)
+			dst = enc.AppendU(dst, c.Last)
+			dst = enc.AppendU(dst, c.Resets)
+		}
+		for _, v := range []float64{p.inR, p.outR, p.wW, p.wUtil} {
+			dst = enc.AppendF64(dst, v)
+		}
+		dst = enc.AppendU(dst, uint64(p.wN))
+	}
+	dst = enc.AppendU(dst, uint64(len(d.psus)))
+	for i, p := range d.psus {
+		dst = enc.AppendU(dst, uint64(len(d.psuK[i])))
+		dst = append(dst, d.psuK[i]...)
+		for _, v := range []float64{p.v, p.i, p.p} {
+			dst = enc.AppendF64(dst, v)
+		}
+		for _, v := range []int64{p.vTS, p.iTS, p.pTS} {
+			dst = enc.AppendI(dst, v)
+		}
+	}
+	return dst
+}
+
+// readLive reads what appendLive wrote into d, whose ports are restored.
+func (d *device) readLive(r *enc.Reader, str func() string) {
+	for _, v := range []*int64{&d.cur, &d.last, &d.win, &d.winEnd} {
+		*v = r.I()
+	}
+	for _, v := range []*float64{&d.measSum, &d.modSum, &d.modOnMeas, &d.energyMeas, &d.energyMod, &d.baseSum} {
+		*v = r.F64()
+	}
+	d.measN, d.modN = int(r.U()), int(r.U())
+	for _, p := range d.ports {
+		for _, c := range []*rate.Counter{&p.in, &p.out} {
+			c.LastTS, c.Last, c.Resets = r.I(), r.U(), r.U()
+		}
+		for _, v := range []*float64{&p.inR, &p.outR, &p.wW, &p.wUtil} {
+			*v = r.F64()
+		}
+		p.wN = int(r.U())
+	}
+	n := r.U()
+	if r.Err == nil && n > uint64(len(r.B)) {
+		r.Err = enc.ErrShort
+	}
+	for i := uint64(0); i < n && r.Err == nil; i++ {
+		d.psuK = append(d.psuK, str())
+		p := &psu{}
+		p.v, p.i, p.p = r.F64(), r.F64(), r.F64()
+		p.vTS, p.iTS, p.pTS = r.I(), r.I(), r.I()
+		d.psus = append(d.psus, p)
+	}
 }
 
 // RestoreDeviceState loads a device's state written by AppendDeviceState.
 // Errors wrap ErrIncompatibleState for another state version.
 func (e *Estimator) RestoreDeviceState(name string, b []byte) error {
 	r := enc.Reader{B: b}
-	r.Header(tagDevice, deviceVersion)
+	version := deviceVersion
+	if len(b) >= 2 && b[0] == tagDevice && b[1] == 1 {
+		version = 1 // without the live state: the device restarts its window
+	}
+	r.Header(tagDevice, version)
 	str := func() string {
 		n := r.U()
 		if r.Err != nil {
@@ -164,6 +241,10 @@ func (e *Estimator) RestoreDeviceState(name string, b []byte) error {
 	history := r.F64s(nil, 1<<16)
 	firing := r.Bool()
 	firedAt := r.I()
+	d := &device{name: name, ports: ports, history: history, firing: firing, firedAt: firedAt}
+	if version >= 2 {
+		d.readLive(&r, str)
+	}
 	if err := r.Done(); err != nil {
 		if errors.Is(err, enc.ErrVersion) {
 			return fmt.Errorf("%w: device %s: %w", ErrIncompatibleState, name, err)
@@ -173,7 +254,8 @@ func (e *Estimator) RestoreDeviceState(name string, b []byte) error {
 	if model == "" {
 		model = DefaultModelName
 	}
-	e.devices[name] = &device{name: name, model: e.Model(model), ports: ports, history: history, firing: firing, firedAt: firedAt}
+	d.model = e.Model(model)
+	e.devices[name] = d
 	return nil
 }
 

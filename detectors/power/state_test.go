@@ -2,6 +2,7 @@ package power
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -100,5 +101,84 @@ func TestDeviceStateRestore(t *testing.T) {
 	}
 	if err := b.RestoreDeviceState("x", []byte{tagDevice, 9}); !errors.Is(err, ErrIncompatibleState) {
 		t.Errorf("version 9: %v", err)
+	}
+}
+
+// TestHandoffContinuesExactly: an estimator restored from another's device
+// and model states in the middle of a window, and in the middle of a tick,
+// produces exactly the rows and residuals the uninterrupted one does: the
+// counter baselines, PSU readings and the open window are part of the
+// state.
+func TestHandoffContinuesExactly(t *testing.T) {
+	faults := []sim.Fault{{Device: "sim-03", Component: "PSU1", Kind: sim.FaultPSUDegradation, After: 44 * time.Hour, Duration: 4 * time.Hour}}
+	f, err := sim.New(sim.Config{Devices: 6, Interfaces: 6, Start: t0, Interval: 5 * time.Minute, Power: true, Faults: faults})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var samples []schemas.Sample
+	for range 12 * 72 {
+		f.Next(func(s *schemas.Sample) { samples = append(samples, *s) })
+	}
+	cfg := Config{Window: time.Hour}
+	whole, _ := New(cfg)
+	first, _ := New(cfg)
+	cut := len(samples)*53/100 + 7 // neither a tick nor a window boundary
+	observe := func(e *Estimator, s schemas.Sample) {
+		e.Observe(s.TS, s.Device, s.Metric, s.Keys, s.Kind, s.U64, s.F64, s.Str)
+	}
+	for _, s := range samples[:cut] {
+		observe(whole, s)
+		observe(first, s)
+	}
+	_, _ = whole.Take(), first.Take()
+	second, _ := New(cfg)
+	first.TakeDirty(func(dev string) {
+		st, _ := first.AppendDeviceState(nil, dev)
+		if err := second.RestoreDeviceState(dev, st); err != nil {
+			t.Fatal(err)
+		}
+	})
+	for _, name := range first.Models() {
+		if err := second.Model(name).RestoreState(first.Model(name).AppendState(nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range samples[cut:] {
+		observe(whole, s)
+		observe(second, s)
+	}
+	want, got := whole.Take(), second.Take()
+	if len(want.Rows) == 0 || len(want.Residuals) == 0 {
+		t.Fatalf("the uninterrupted estimator produced %d rows and %d residuals after the cut; the test needs both", len(want.Rows), len(want.Residuals))
+	}
+	if w, g := fmt.Sprint(want.Rows), fmt.Sprint(got.Rows); w != g {
+		t.Errorf("rows after the handoff differ (%d restored, %d uninterrupted)", len(got.Rows), len(want.Rows))
+	}
+	if w, g := fmt.Sprint(want.Residuals), fmt.Sprint(got.Residuals); w != g {
+		t.Errorf("residuals after the handoff differ:\n restored %s\n   whole %s", g, w)
+	}
+}
+
+// TestDeviceStateV1StillLoads: a version 1 record (before the live state)
+// restores the device's ports and history.
+func TestDeviceStateV1StillLoads(t *testing.T) {
+	e, _ := New(Config{})
+	v1 := enc.AppendHeader(nil, tagDevice, 1)
+	v1 = enc.AppendU(v1, 0) // model: default
+	v1 = enc.AppendU(v1, 1) // one port
+	for _, s := range []string{"name=Ethernet1", "SPEED_100GB", ""} {
+		v1 = enc.AppendU(v1, uint64(len(s)))
+		v1 = append(v1, s...)
+	}
+	v1 = enc.AppendU(v1, 1|4)
+	v1 = enc.AppendF64s(v1, []float64{0.01, 0.02})
+	v1 = enc.AppendBool(v1, false)
+	v1 = enc.AppendI(v1, 0)
+	if err := e.RestoreDeviceState("d1", v1); err != nil {
+		t.Fatal(err)
+	}
+	d := e.devices["d1"]
+	if len(d.ports) != 1 || d.ports[0].speed != "SPEED_100GB" || !d.ports[0].operUp || len(d.history) != 2 || d.winEnd != 0 {
+		t.Errorf("restored %+v", d)
 	}
 }

@@ -125,8 +125,8 @@ func (s Summary) resultsString() string {
 type stage struct {
 	name  string
 	st    pipeline.Stage
-	topic string
-	group string
+	group string // consumer group
+	topic string // input topic
 }
 
 // Run runs the pipeline described by opts.Config until opts.For elapses,
@@ -207,7 +207,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		if err != nil {
 			return err
 		}
-		*list = append(*list, stage{name: name, st: r, topic: topic, group: group})
+		*list = append(*list, stage{name: name, st: r, group: group, topic: topic})
 		return nil
 	}
 	// addTransact runs proc as an exactly-once stage over the samples.
@@ -218,7 +218,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		if err != nil {
 			return err
 		}
-		*list = append(*list, stage{name: name, st: tr, topic: cfg.Topics.Samples, group: group})
+		*list = append(*list, stage{name: name, st: tr, group: group, topic: cfg.Topics.Samples})
 		return nil
 	}
 	var detect *pipeline.Detect
@@ -363,9 +363,10 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 
 	// A process that produced the samples drains them: first the stages
-	// that read samples, then, once detect is done, those that read
-	// detections. A process of stages only stops after the current batch:
-	// what it did not commit is for the next owner.
+	// that read samples, then, once those are done, the stages that read
+	// what they produced, each to the end of its own input topic. A
+	// process of stages only stops after the current batch: what it did
+	// not commit is for the next owner.
 	drainFrom := time.Now()
 	select {
 	case drainFrom = <-srcStopped:
@@ -375,9 +376,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	defer cancel()
 	var drainErr error
 	if *cfg.Sim.Enabled {
-		drainErr = drain(dctx, admin, inputs, cfg.Topics.Samples, done)
+		drainErr = drain(dctx, admin, inputs, done)
 		if drainErr == nil {
-			drainErr = drain(dctx, admin, outputs, cfg.Topics.Detections, done)
+			drainErr = drain(dctx, admin, outputs, done)
 		}
 	}
 	cancelStages()
@@ -422,29 +423,6 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 }
 
 var defaultMem = memory.NewGoAllocator()
-
-// drain tells stages to stop once they have flushed everything now in
-// topic, and waits for them.
-func drain(ctx context.Context, admin *kgo.Client, stages []stage, topic string, done map[string]chan struct{}) error {
-	if len(stages) == 0 {
-		return nil
-	}
-	end, err := pipeline.EndOffsets(ctx, admin, topic)
-	if err != nil {
-		return err
-	}
-	for _, st := range stages {
-		st.st.DrainTo(end)
-	}
-	for _, st := range stages {
-		select {
-		case <-done[st.name]:
-		case <-ctx.Done():
-			return fmt.Errorf("stage %s did not drain %s within %v; what it did not commit is re-read on the next start", st.name, topic, drainTimeout)
-		}
-	}
-	return nil
-}
 
 // runSim serves the simulated fleet as gNMI devices on 127.0.0.1 and
 // collects it with the real gNMI collector into pub, paced at cfg.Sim.Speed;

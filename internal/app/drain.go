@@ -1,0 +1,75 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/pipeline"
+)
+
+// drain tells stages to stop once they have flushed and committed
+// everything now in their input topics, waits for them (within ctx), and
+// then checks what each stage's consumer group committed against those end
+// offsets: a stage is drained only when its group committed the end offset
+// of every partition, whoever consumed it. The error names each stage that
+// is behind, by how many records and on which partitions.
+func drain(ctx context.Context, admin *kgo.Client, stages []stage, done map[string]chan struct{}) error {
+	if len(stages) == 0 {
+		return nil
+	}
+	ends := map[string]map[string]map[int32]int64{} // by input topic
+	for _, st := range stages {
+		if ends[st.topic] != nil {
+			continue
+		}
+		end, err := pipeline.EndOffsets(ctx, admin, st.topic)
+		if err != nil {
+			return fmt.Errorf("cannot drain %s: %w", st.topic, err)
+		}
+		ends[st.topic] = end
+	}
+	for _, st := range stages {
+		st.st.DrainTo(ends[st.topic])
+	}
+	timedOut := false
+	for _, st := range stages {
+		select {
+		case <-done[st.name]:
+		case <-ctx.Done():
+			timedOut = true
+		}
+		if timedOut {
+			break
+		}
+	}
+	// The check gets its own deadline: the drain's may be spent.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var errs []error
+	for _, st := range stages {
+		if err := checkDrained(cctx, admin, st, ends[st.topic], timedOut); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkDrained compares what st's group committed with end.
+func checkDrained(ctx context.Context, admin *kgo.Client, st stage, end map[string]map[int32]int64, timedOut bool) error {
+	lag, err := pipeline.Behind(ctx, admin, st.group, st.topic, end)
+	if err != nil {
+		return fmt.Errorf("stage %s: cannot tell whether it drained %s: %w", st.name, st.topic, err)
+	}
+	if lag.Records == 0 {
+		return nil
+	}
+	why := "it stopped early"
+	if timedOut {
+		why = fmt.Sprintf("not within %v", drainTimeout)
+	}
+	return fmt.Errorf("stage %s did not drain %s (%s): %s; they are re-read on the next start", st.name, st.topic, why, lag)
+}
