@@ -190,7 +190,9 @@ func TestIntegrationStageOutage(t *testing.T) {
 	cutAt := time.Now()
 	rest := recs[quarter:]
 	every := outage / time.Duration((len(rest)+chunk-1)/chunk+1)
-	var producedAfter3s atomic.Int64
+	// pausedAt is when the first failed flush was logged: from then on the
+	// runner must read nothing, while producers go on.
+	var pausedAt, producedAfterPause atomic.Int64
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -198,33 +200,43 @@ func TestIntegrationStageOutage(t *testing.T) {
 		for i := 0; i < len(rest); i += chunk {
 			time.Sleep(every)
 			sinktest.ProduceSamples(t, cl, topic, rest[i:min(i+chunk, len(rest))])
-			if time.Since(cutAt) > 3*time.Second {
-				producedAfter3s.Add(int64(min(i+chunk, len(rest)) - i))
+			if p := pausedAt.Load(); p != 0 && time.Now().UnixNano() > p {
+				producedAfterPause.Add(int64(min(i+chunk, len(rest)) - i))
 			}
 		}
 	}()
+	flushFailed := func() bool {
+		for _, l := range lines.Lines(slog.LevelInfo) {
+			if strings.HasPrefix(l.Msg, "flush failed") {
+				return true
+			}
+		}
+		return false
+	}
 	flushedAtCut := r.Stats().Flushed
 	var maxPending int
-	var recordsAt3s int64 = -1
+	var recordsAtPause int64 = -1
 	for time.Since(cutAt) < outage {
 		maxPending = max(maxPending, stage.Pending())
-		if recordsAt3s < 0 && time.Since(cutAt) > 3*time.Second {
-			recordsAt3s = r.Stats().Records
+		if recordsAtPause < 0 && flushFailed() {
+			recordsAtPause = r.Stats().Records
+			pausedAt.Store(time.Now().UnixNano())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	wg.Wait()
 	recordsAtEnd, flushedAtEnd := r.Stats().Records, r.Stats().Flushed
-	t.Logf("outage of %v: rows written %d → %d, records read %d at +3s and %d at the end (%d produced after +3s), max pending %d rows (flush_rows %d)",
-		outage, flushedAtCut, flushedAtEnd, recordsAt3s, recordsAtEnd, producedAfter3s.Load(), maxPending, flushRows)
+	t.Logf("outage of %v: rows written %d → %d, records read %d at the first failed flush (+%v) and %d at the end (%d produced after it), max pending %d rows (flush_rows %d)",
+		outage, flushedAtCut, flushedAtEnd, recordsAtPause, time.Duration(pausedAt.Load()-cutAt.UnixNano()).Round(time.Millisecond),
+		recordsAtEnd, producedAfterPause.Load(), maxPending, flushRows)
 	if flushedAtEnd != flushedAtCut {
 		t.Errorf("rows written during the outage: %d → %d", flushedAtCut, flushedAtEnd)
 	}
-	if producedAfter3s.Load() == 0 {
-		t.Fatalf("nothing was produced after +3s: the pause is not tested")
+	if recordsAtPause < 0 || producedAfterPause.Load() == 0 {
+		t.Fatalf("no flush failed, or nothing was produced after it: the pause is not tested")
 	}
-	if recordsAtEnd != recordsAt3s {
-		t.Errorf("consumption did not pause: %d records read at +3s, %d at the end", recordsAt3s, recordsAtEnd)
+	if recordsAtEnd != recordsAtPause {
+		t.Errorf("consumption did not pause: %d records read at the first failed flush, %d at the end", recordsAtPause, recordsAtEnd)
 	}
 	// At most flush_rows plus one poll, which finds at most the chunks
 	// produced since the last one (two, allowing for timing).
