@@ -24,6 +24,7 @@ type runFlags struct {
 	devices    int
 	data       string
 	http       string
+	noTUI      bool
 }
 
 func (f *runFlags) register(cmd *cobra.Command, full bool) {
@@ -37,6 +38,7 @@ func (f *runFlags) register(cmd *cobra.Command, full bool) {
 	if full {
 		fl.StringSliceVar(&f.clickhouse, "clickhouse", nil, "ClickHouse native host:port; creates the tables and writes samples and detections")
 		fl.StringVar(&f.data, "data", "", "Parquet output folder (default ./telekernel-data)")
+		fl.BoolVar(&f.noTUI, "no-tui", false, "no live view on a terminal: JSON logs and a status line, as on a non-terminal")
 	}
 }
 
@@ -98,8 +100,16 @@ the detect stage, Parquet files under ./telekernel-data/ and detections on tk.de
 			if err != nil {
 				return err
 			}
-			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
-			opts := app.Options{Config: cfg, For: f.dur, Log: log}
+			opts := app.Options{Config: cfg, For: f.dur}
+			if wantsView(f.noTUI, cmd.InOrStdin(), cmd.OutOrStdout()) {
+				sum, logPath, err := runWithView(cmd.Context(), cfg, opts, cmd.InOrStdin(), cmd.OutOrStdout())
+				if started(sum, err) {
+					fmt.Fprintln(cmd.OutOrStdout(), sum.String())
+					fmt.Fprintln(cmd.OutOrStdout(), "telekernel: logs in "+logPath)
+				}
+				return err
+			}
+			opts.Log = newLogger(cmd.ErrOrStderr(), cfg.Log)
 			if fd, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(fd.Fd())) {
 				opts.Progress = fd
 			}
