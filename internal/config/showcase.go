@@ -22,8 +22,8 @@ const showcaseSpines = 2
 // administratively up without a link.
 func ShowcaseFaults() []sim.Fault {
 	return []sim.Fault{
-		{Device: "sim-03", Interface: "Ethernet3", Kind: sim.FaultTrafficSpike, After: 45 * time.Minute, Duration: 10 * time.Minute},
-		{Device: "sim-05", Interface: "Ethernet1", Kind: sim.FaultReroute, After: 90 * time.Minute, Duration: 30 * time.Minute},
+		{Device: "sim-03", Interface: "Ethernet3", Kind: sim.FaultTrafficSpike, After: 45 * time.Minute, Duration: time.Hour},
+		{Device: "sim-05", Interface: "Ethernet1", Kind: sim.FaultReroute, After: 2 * time.Hour, Duration: 4 * time.Hour},
 		{Device: "sim-04", Interface: "Ethernet4", Kind: sim.FaultOpticDegradation, After: time.Hour, Duration: 6 * time.Hour},
 		{Device: "sim-07", Component: "Fan1", Kind: sim.FaultFanFailure, After: 7 * time.Hour, Duration: time.Hour, Precursor: 6 * time.Hour},
 	}

@@ -97,7 +97,7 @@ func trunc(s string, n int) string {
 }
 
 func stagesPane(s live.Snapshot) pane {
-	p := pane{title: "Stages: records/s, lag · Targets"}
+	p := pane{title: "Stages: input batches/s, lag (records), rows out · collector targets"}
 	for _, st := range s.Stages {
 		p.lines = append(p.lines, fmt.Sprintf("%-22s %9.0f/s  lag %-8.0f rows %.0f", st.Name, st.PerSec, st.Lag, st.Rows))
 	}
