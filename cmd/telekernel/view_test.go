@@ -208,3 +208,41 @@ func TestLiveViewCPU(t *testing.T) {
 		t.Errorf("the view costs %.1f %% of the run's CPU (%.2f s vs %.2f s), want < 5 %%", 100*(ratio-1), view, base)
 	}
 }
+
+// TestRunShowcaseSummary runs `telekernel run --for 60s` on a non-terminal
+// and checks that the summary counts every capability of the showcase
+// (detections, state alerts with link_down among them, savings, predicted
+// failures), each above zero, and that labels.jsonl holds the ground truth
+// of each injected fault.
+func TestRunShowcaseSummary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("60 s run skipped in -short mode")
+	}
+	data := t.TempDir()
+	code, out, stderr := tk(t, "run", "--for", "60s", "--data", data, "--http", "off")
+	if code != 0 {
+		t.Fatalf("run: code %d\n%s", code, stderr)
+	}
+	t.Log(strings.TrimSpace(out))
+	m := regexp.MustCompile(`, (\d+) detections \((\d+) state alerts: ([a-z_, ]+)\),.* \((\d+) savings, ([0-9.]+) kWh/day\), \d+ maintenance events \((\d+) predicted failures\)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("summary %q does not match", out)
+	}
+	for i, name := range map[int]string{1: "detections", 2: "state alerts", 4: "savings", 6: "predicted failures"} {
+		if n, _ := strconv.Atoi(m[i]); n == 0 {
+			t.Errorf("0 %s in %q", name, out)
+		}
+	}
+	if !strings.Contains(m[3], "link_down") {
+		t.Errorf("no link_down among the state alerts: %q", m[3])
+	}
+	labels, err := os.ReadFile(filepath.Join(data, "labels.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"traffic_spike", "link_down", "reroute", "optic_degradation", "fan_failure"} {
+		if !strings.Contains(string(labels), `"kind":"`+kind+`"`) {
+			t.Errorf("labels.jsonl has no %s", kind)
+		}
+	}
+}
