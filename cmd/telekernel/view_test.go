@@ -87,6 +87,16 @@ func panes(screen string) map[string]string {
 	return out
 }
 
+// buildBinary builds telekernel into dir.
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "telekernel")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // logLine matches what a slog line looks like in either format.
 var logLine = regexp.MustCompile(`"level":"|level=(INFO|WARN|ERROR|DEBUG)|"msg":"|msg=`)
 
@@ -103,10 +113,7 @@ func TestLiveViewShowcase(t *testing.T) {
 		t.Skip("live view test skipped in -short mode")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "telekernel")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t, dir)
 	data := filepath.Join(dir, "data")
 	start := time.Now()
 	s := newTmux(t, 180, 50, bin+" run --data "+data+" --http off")
@@ -192,10 +199,7 @@ func TestLiveViewCPU(t *testing.T) {
 		t.Skip("no /usr/bin/time")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "telekernel")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t, dir)
 	const dur = 40 * time.Second
 	base, _ := runCPU(t, bin, filepath.Join(dir, "base"), dur, "--no-tui")
 	view, screen := runCPU(t, bin, filepath.Join(dir, "view"), dur, "")

@@ -77,8 +77,9 @@ type Summary struct {
 	Stages         []string // stages that ran
 	Records        int64    // input records consumed by all stages
 	// Live are the counts of what the run found (state alerts, predicted
-	// failures, savings), read back from the output topics.
-	Live live.Counts
+	// failures, savings), read back from the output topics; nil on a
+	// process of stages only (its outputs mix with other processes').
+	Live *live.Counts
 }
 
 // String is the one-line summary the CLI prints.
@@ -111,7 +112,7 @@ func (s Summary) StageString() string {
 // stateString names the state alerts among the detections, e.g.
 // " (3 state alerts: link_down, session_down)".
 func (s Summary) stateString() string {
-	if !slices.Contains(s.Stages, "detect") {
+	if s.Live == nil || !slices.Contains(s.Stages, "detect") {
 		return ""
 	}
 	out := fmt.Sprintf(" (%d state alerts", s.Live.StateAlerts)
@@ -124,10 +125,16 @@ func (s Summary) stateString() string {
 func (s Summary) resultsString() string {
 	out := ""
 	if slices.Contains(s.Stages, "power") {
-		out += fmt.Sprintf(", %d power messages (%d savings, %.1f kWh/day)", s.PowerMessages, s.Live.Savings, s.Live.SavingsKWh)
+		out += fmt.Sprintf(", %d power messages", s.PowerMessages)
+		if s.Live != nil {
+			out += fmt.Sprintf(" (%d savings, %.1f kWh/day)", s.Live.Savings, s.Live.SavingsKWh)
+		}
 	}
 	if slices.Contains(s.Stages, "maintain") {
-		out += fmt.Sprintf(", %d maintenance events (%d predicted failures)", s.Maintenance, s.Live.Predicted)
+		out += fmt.Sprintf(", %d maintenance events", s.Maintenance)
+		if s.Live != nil {
+			out += fmt.Sprintf(" (%d predicted failures)", s.Live.Predicted)
+		}
 	}
 	return out
 }
@@ -300,13 +307,18 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		}
 	}
 
+	// The live state: for the summary's counts of a self-contained run,
+	// and for the terminal view.
 	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWatch()
-	watcher, err := startWatcher(watchCtx, cfg, kc, reg, opts.Watch)
-	if err != nil {
-		return sum, err
+	var watcher *live.Watcher
+	if *cfg.Sim.Enabled || opts.Watch != nil {
+		if watcher, err = startWatcher(watchCtx, cfg, kc, reg, opts.Watch); err != nil {
+			log.Warn("cannot follow the run's results; the summary will not count them", "err", err)
+		} else {
+			defer watcher.Close()
+		}
 	}
-	defer watcher.Close()
 
 	// Stages run on their own context: a signal stops the simulator, then
 	// the stages drain what was produced before they stop.
@@ -384,10 +396,14 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 
 	sum.Elapsed = opts.Now().Sub(start)
-	if err := watcher.CatchUp(dctx, admin); err != nil {
-		log.Warn("cannot count what the run found", "err", err)
+	if watcher != nil {
+		if err := watcher.CatchUp(dctx, admin); err != nil {
+			log.Warn("cannot count what the run found", "err", err)
+		} else {
+			c := watcher.Snapshot().Counts
+			sum.Live = &c
+		}
 	}
-	sum.Live = watcher.Snapshot().Counts
 	stopWatch()
 	if pub != nil {
 		sum.Samples = pub.Stats().Samples

@@ -55,7 +55,13 @@ func NewWatcher(ctx context.Context, cfg Config) (*Watcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("live view: %w", err)
 	}
+	// A topic created a moment ago may not be in every broker's metadata
+	// yet: retry for a few seconds.
 	ends, err := pipeline.EndOffsets(ctx, admin, w.topics...)
+	for t0 := time.Now(); err != nil && time.Since(t0) < 10*time.Second && ctx.Err() == nil; {
+		time.Sleep(200 * time.Millisecond)
+		ends, err = pipeline.EndOffsets(ctx, admin, w.topics...)
+	}
 	admin.Close()
 	if err != nil {
 		return nil, fmt.Errorf("live view: %w", err)
