@@ -145,6 +145,29 @@ func TestLiveViewShowcase(t *testing.T) {
 	}
 	t.Logf("first shown after: %v", seen)
 
+	// A smaller terminal: the view redraws to fit it.
+	s.run("resize-window", "-t", "v", "-x", "100", "-y", "30")
+	time.Sleep(2 * time.Second)
+	small := s.run("capture-pane", "-p", "-t", "v")
+	// tmux wraps what is too wide: then a pane's top border would not end
+	// in its corner on the same line.
+	tops := 0
+	for _, l := range strings.Split(small, "\n") {
+		if l = strings.TrimRight(l, " "); strings.HasPrefix(l, "╭") {
+			tops++
+			if !strings.HasSuffix(l, "╮") || len([]rune(l)) > 100 {
+				t.Errorf("after a resize to 100 columns, a pane does not fit: %q\n%s", l, small)
+				break
+			}
+		}
+	}
+	if tops != 3 {
+		t.Errorf("after a resize, %d rows of panes, want 3:\n%s", tops, small)
+	}
+	if !strings.Contains(small, "Savings found") || !strings.Contains(small, "Firing alerts") {
+		t.Errorf("after a resize, panes are missing:\n%s", small)
+	}
+
 	s.run("send-keys", "-t", "v", "q")
 	for t0 := time.Now(); !s.dead(); time.Sleep(200 * time.Millisecond) {
 		if time.Since(t0) > 2*time.Minute {
@@ -188,9 +211,10 @@ func runCPU(t *testing.T, bin, dir string, dur time.Duration, extra string) (flo
 }
 
 // TestLiveViewCPU runs the embedded default for 40 s with the live view
-// and again with --no-tui, both in a pseudo-terminal, and asserts that the
-// view costs less than 5 % of the run's CPU. The simulator is paced (600×),
-// so both runs do the same work in the same wall time.
+// and again with --no-tui and its logs in a file (as the view's go), both
+// in a pseudo-terminal, and asserts that the view costs less than 5 % of
+// the run's CPU. The simulator is paced (600×), so both runs do the same
+// work in the same wall time.
 func TestLiveViewCPU(t *testing.T) {
 	if testing.Short() {
 		t.Skip("CPU comparison skipped in -short mode")
@@ -201,7 +225,7 @@ func TestLiveViewCPU(t *testing.T) {
 	dir := t.TempDir()
 	bin := buildBinary(t, dir)
 	const dur = 40 * time.Second
-	base, _ := runCPU(t, bin, filepath.Join(dir, "base"), dur, "--no-tui")
+	base, _ := runCPU(t, bin, filepath.Join(dir, "base"), dur, "--no-tui 2>"+filepath.Join(dir, "base.log"))
 	view, screen := runCPU(t, bin, filepath.Join(dir, "view"), dur, "")
 	if !strings.Contains(screen, "logs in ") {
 		t.Fatalf("the second run did not show the view:\n%s", screen)
