@@ -53,6 +53,16 @@ func TestRenderFitsTheTerminal(t *testing.T) {
 	}
 }
 
+// TestRenderTinyTerminal checks that a terminal too small for the panes
+// still gets a frame (clipped by the terminal), not a panic.
+func TestRenderTinyTerminal(t *testing.T) {
+	for _, size := range [][2]int{{1, 1}, {20, 5}, {40, 10}} {
+		if out := render(fullSnapshot(), frame{width: size[0], height: size[1]}); !strings.Contains(out, "Stages") {
+			t.Errorf("%dx%d: no stages pane in %q", size[0], size[1], out)
+		}
+	}
+}
+
 // BenchmarkRender measures one frame of a full snapshot.
 func BenchmarkRender(b *testing.B) {
 	s := fullSnapshot()
