@@ -131,7 +131,7 @@ func TestRunEmbeddedDefault(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("run: code %d\n%s", code, stderr)
 	}
-	m := regexp.MustCompile(`^telekernel: (\d+) samples in .* (\d+) parquet rows in (\d+) files(?:, \d+ [a-z ]+)*, 0 dead letters\n$`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`^telekernel: (\d+) samples in .* (\d+) parquet rows in (\d+) files(?:, \d+ [a-z ]+(?: \([^)]*\))?)*, 0 dead letters\n$`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("summary %q does not match", out)
 	}

@@ -24,6 +24,7 @@ type runFlags struct {
 	devices    int
 	data       string
 	http       string
+	noTUI      bool
 }
 
 func (f *runFlags) register(cmd *cobra.Command, full bool) {
@@ -32,11 +33,12 @@ func (f *runFlags) register(cmd *cobra.Command, full bool) {
 	fl.DurationVar(&f.dur, "for", 0, "stop cleanly after this long (e.g. 20s) and print a summary")
 	fl.StringSliceVar(&f.kafka, "kafka", nil, "Kafka bootstrap host:port list instead of the embedded broker")
 	fl.StringVar(&f.speed, "speed", "", "simulated seconds per wall second, or \"max\" (default 600)")
-	fl.IntVar(&f.devices, "devices", 0, "number of simulated devices (default 20)")
+	fl.IntVar(&f.devices, "devices", 0, "number of simulated devices (default 10; 20 with -c)")
 	fl.StringVar(&f.http, "http", "", "metrics and health listen address, or \"off\" (default 127.0.0.1:9464)")
 	if full {
 		fl.StringSliceVar(&f.clickhouse, "clickhouse", nil, "ClickHouse native host:port; creates the tables and writes samples and detections")
 		fl.StringVar(&f.data, "data", "", "Parquet output folder (default ./telekernel-data)")
+		fl.BoolVar(&f.noTUI, "no-tui", false, "no live view on a terminal: JSON logs and a status line, as on a non-terminal")
 	}
 }
 
@@ -89,17 +91,28 @@ func newRunCmd() *cobra.Command {
 		Use:   "run [-c FILE]",
 		Short: "Run the pipeline; with no arguments, the embedded default on a simulated fleet",
 		Long: `Run the pipeline. With no arguments it runs everything in one process: an in-process
-Kafka-protocol broker, a simulated device fleet (replaying the last 24h at 600x, then live),
-the detect stage, Parquet files under ./telekernel-data/ and detections on tk.detections.
---kafka and --clickhouse use a real broker and ClickHouse instead.`,
+Kafka-protocol broker, a simulated leaf/spine fleet (replaying the last 24h at 600x, then live)
+with a traffic spike, a link down, a wearing optic and fan, and ports worth switching off, the
+detect, power and maintain stages, Parquet files under ./telekernel-data/ and detections on
+tk.detections. --kafka and --clickhouse use a real broker and ClickHouse instead.
+On a terminal it shows a live view (q or Ctrl-C drains and stops) and logs to
+DATA/telekernel.log; --no-tui or a non-terminal logs to stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.apply()
 			if err != nil {
 				return err
 			}
-			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
-			opts := app.Options{Config: cfg, For: f.dur, Log: log}
+			opts := app.Options{Config: cfg, For: f.dur}
+			if wantsView(f.noTUI, cmd.InOrStdin(), cmd.OutOrStdout()) {
+				sum, logPath, err := runWithView(cmd.Context(), cfg, opts, cmd.InOrStdin(), cmd.OutOrStdout())
+				if started(sum, err) {
+					fmt.Fprintln(cmd.OutOrStdout(), sum.String())
+					fmt.Fprintln(cmd.OutOrStdout(), "telekernel: logs in "+logPath)
+				}
+				return err
+			}
+			opts.Log = newLogger(cmd.ErrOrStderr(), cfg.Log)
 			if fd, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(fd.Fd())) {
 				opts.Progress = fd
 			}

@@ -40,7 +40,7 @@ topic, as "telekernel run" does; with --print N it prints N ticks of samples as 
 				return err
 			}
 			if ticks > 0 {
-				sc := cfg.Sim.Config
+				sc := cfg.Sim.Fleet()
 				if sc.Start.IsZero() {
 					sc.Start = time.Now().Add(-cfg.Sim.Backfill).Truncate(sc.Interval)
 				}

@@ -33,7 +33,7 @@ type simServe struct {
 // steps the fleet at the configured speed until ctx ends or the span is
 // over.
 func serveFleet(ctx context.Context, cfg *config.Config, s simServe, out io.Writer, log *slog.Logger) error {
-	sc := cfg.Sim.Config
+	sc := cfg.Sim.Fleet()
 	if sc.Start.IsZero() {
 		sc.Start = time.Now().Add(-cfg.Sim.Backfill).Truncate(sc.Interval).UTC()
 	}

@@ -34,6 +34,9 @@ install_missing() {
   if want alertmanager; then
     [[ -x /usr/bin/prometheus-alertmanager ]] || pkgs+=(prometheus-alertmanager)
   fi
+  # The live view's tests drive it in tmux and time its CPU with /usr/bin/time.
+  command -v tmux >/dev/null || pkgs+=(tmux)
+  [[ -x /usr/bin/time ]] || pkgs+=(time)
   ((${#pkgs[@]})) || return 0
   local t0
   t0=$(tk_now)

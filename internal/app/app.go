@@ -30,6 +30,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/collectors/sim/agent"
 	"github.com/telekernel/telekernel/internal/config"
+	"github.com/telekernel/telekernel/internal/live"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/sinks/alertstate"
 	"github.com/telekernel/telekernel/sinks/parquet"
@@ -54,6 +55,9 @@ type Options struct {
 	Now func() time.Time
 	// SimOnly runs the simulator and publisher without stages or sinks.
 	SimOnly bool
+	// Watch, when set, receives the run's live state once the stages
+	// run (the terminal view reads its snapshots).
+	Watch func(*live.Watcher)
 }
 
 // Summary is what a run did.
@@ -76,13 +80,17 @@ type Summary struct {
 	Brokers        []string
 	Stages         []string // stages that ran
 	Records        int64    // input records consumed by all stages
+	// Live are the counts of what the run found (state alerts, predicted
+	// failures, savings), read back from the output topics; nil on a
+	// process of stages only (its outputs mix with other processes').
+	Live *live.Counts
 }
 
 // String is the one-line summary the CLI prints.
 func (s Summary) String() string {
 	rate := float64(s.Samples) / math.Max(s.Elapsed.Seconds(), 1e-9)
-	out := fmt.Sprintf("telekernel: %d samples in %s (%.0f samples/s), %d series, %d detections, %d parquet rows in %d files",
-		s.Samples, s.Elapsed.Round(time.Millisecond), rate, s.Series, s.Detections, s.ParquetRows, s.ParquetFiles)
+	out := fmt.Sprintf("telekernel: %d samples in %s (%.0f samples/s), %d series, %d detections%s, %d parquet rows in %d files",
+		s.Samples, s.Elapsed.Round(time.Millisecond), rate, s.Series, s.Detections, s.stateString(), s.ParquetRows, s.ParquetFiles)
 	if s.ClickHouseRows > 0 {
 		out += fmt.Sprintf(", %d clickhouse rows", s.ClickHouseRows)
 	}
@@ -100,7 +108,7 @@ func (s Summary) StageString() string {
 		out += fmt.Sprintf(", %d bad rows dropped", s.DroppedRows)
 	}
 	if s.Detections > 0 || slices.Contains(s.Stages, "detect") {
-		out += fmt.Sprintf(", %d detections, %d series", s.Detections, s.Series)
+		out += fmt.Sprintf(", %d detections%s, %d series", s.Detections, s.stateString(), s.Series)
 	}
 	if s.ParquetRows > 0 {
 		out += fmt.Sprintf(", %d parquet rows", s.ParquetRows)
@@ -111,13 +119,32 @@ func (s Summary) StageString() string {
 	return out + s.resultsString()
 }
 
+// stateString names the state alerts among the detections, e.g.
+// " (3 state alerts: link_down, session_down)".
+func (s Summary) stateString() string {
+	if s.Live == nil || !slices.Contains(s.Stages, "detect") {
+		return ""
+	}
+	out := fmt.Sprintf(" (%d state alerts", s.Live.StateAlerts)
+	if len(s.Live.StateCauses) > 0 {
+		out += ": " + strings.Join(s.Live.StateCauses, ", ")
+	}
+	return out + ")"
+}
+
 func (s Summary) resultsString() string {
 	out := ""
 	if slices.Contains(s.Stages, "power") {
 		out += fmt.Sprintf(", %d power messages", s.PowerMessages)
+		if s.Live != nil {
+			out += fmt.Sprintf(" (%d savings, %.1f kWh/day)", s.Live.Savings, s.Live.SavingsKWh)
+		}
 	}
 	if slices.Contains(s.Stages, "maintain") {
 		out += fmt.Sprintf(", %d maintenance events", s.Maintenance)
+		if s.Live != nil {
+			out += fmt.Sprintf(" (%d predicted failures)", s.Live.Predicted)
+		}
 	}
 	return out
 }
@@ -295,6 +322,19 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		}
 	}
 
+	// The live state: for the summary's counts of a self-contained run,
+	// and for the terminal view.
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWatch()
+	var watcher *live.Watcher
+	if *cfg.Sim.Enabled || opts.Watch != nil {
+		if watcher, err = startWatcher(watchCtx, cfg, kc, reg, opts.Watch); err != nil {
+			log.Warn("cannot follow the run's results; the summary will not count them", "err", err)
+		} else {
+			defer watcher.Close()
+		}
+	}
+
 	// Stages run on their own context: a signal stops the simulator, then
 	// the stages drain what was produced before they stop.
 	stageCtx, cancelStages := context.WithCancel(context.WithoutCancel(ctx))
@@ -388,6 +428,15 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 
 	sum.Elapsed = opts.Now().Sub(start)
+	if watcher != nil {
+		if err := watcher.CatchUp(dctx, admin); err != nil {
+			log.Warn("cannot count what the run found", "err", err)
+		} else {
+			c := watcher.Snapshot().Counts
+			sum.Live = &c
+		}
+	}
+	stopWatch()
 	if pub != nil {
 		sum.Samples = pub.Stats().Samples
 	}
@@ -424,12 +473,27 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 
 var defaultMem = memory.NewGoAllocator()
 
+// startWatcher reads the run's output topics and metrics into a live
+// state (for the summary's counts and the terminal view) until ctx is done.
+func startWatcher(ctx context.Context, cfg *config.Config, kc pipeline.KafkaConfig, reg prometheus.Gatherer, watch func(*live.Watcher)) (*live.Watcher, error) {
+	w, err := live.NewWatcher(ctx, live.Config{Kafka: kc, Detections: cfg.Topics.Detections, Maintenance: cfg.Topics.Maintenance,
+		Power: cfg.Topics.Power, Gatherer: reg})
+	if err != nil {
+		return nil, err
+	}
+	go w.Run(ctx) //nolint:errcheck // Run returns nil once ctx is done
+	if watch != nil {
+		watch(w)
+	}
+	return w, nil
+}
+
 // runSim serves the simulated fleet as gNMI devices on 127.0.0.1 and
 // collects it with the real gNMI collector into pub, paced at cfg.Sim.Speed;
 // it returns the ground-truth labels, and the outcome arrives on done once
 // the collector has published everything the devices sent.
 func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, reg prometheus.Registerer, now func() time.Time, log *slog.Logger, done chan<- error) ([]sim.Label, error) {
-	sc := cfg.Sim.Config
+	sc := cfg.Sim.Fleet()
 	if sc.Start.IsZero() {
 		sc.Start = now().Add(-cfg.Sim.Backfill).Truncate(sc.Interval).UTC()
 	}

@@ -85,6 +85,9 @@ type Topics struct {
 // Sim configures the simulated fleet of the embedded default.
 type Sim struct {
 	sim.Config `yaml:",inline"`
+	// Showcase is set on the embedded default only (a file cannot set
+	// it): Fleet then picks the showcase scenario.
+	Showcase bool `yaml:"-"`
 	// Enabled runs the simulator; default true in `telekernel run`.
 	Enabled *bool `yaml:"enabled"`
 	// Speed is simulated seconds per wall second; .inf runs as fast as the
@@ -135,6 +138,7 @@ type Log struct {
 // Default returns the configuration of the embedded default.
 func Default() Config {
 	c := unset()
+	c.showcase()
 	c.applyDefaults()
 	return c
 }
@@ -271,7 +275,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("topics.partitions: %d must be at least 1", c.Topics.Partitions)
 	}
 	if *c.Sim.Enabled {
-		sc := c.Sim.Config
+		sc := c.Sim.Fleet()
 		if sc.Start.IsZero() {
 			sc.Start = time.Unix(0, 0) // picked at run time from backfill
 		}

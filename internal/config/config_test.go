@@ -13,11 +13,38 @@ func TestDefaultsValid(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if c.Topics.Samples != "tk.samples" || c.Sim.Devices != 20 || c.Parquet.Root != DefaultDataDir || !*c.Parquet.Enabled {
+	if c.Topics.Samples != "tk.samples" || c.Sim.Devices != ShowcaseDevices || c.Parquet.Root != DefaultDataDir || !*c.Parquet.Enabled {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if _, err := Parse("empty.yaml", nil); err != nil {
 		t.Fatalf("empty config: %v", err)
+	}
+}
+
+// TestShowcaseFleet checks the embedded default's scenario: a leaf/spine
+// fabric with the showcase faults, interfaces enough for a spine's leaves
+// on a larger fleet, the simulator's default fault on a smaller one, and
+// never on a file's config.
+func TestShowcaseFleet(t *testing.T) {
+	c := Default()
+	f := c.Sim.Fleet()
+	if f.Topology.Spines != 2 || f.Interfaces != 8 || len(f.Faults) != len(ShowcaseFaults()) {
+		t.Fatalf("showcase fleet: %+v", f)
+	}
+	c.Sim.Devices = 20
+	if f := c.Sim.Fleet(); f.Interfaces != 18 || c.Validate() != nil {
+		t.Fatalf("20 devices: %d interfaces, %v", f.Interfaces, c.Validate())
+	}
+	c.Sim.Devices = 3
+	if f := c.Sim.Fleet(); f.Topology.Spines != 0 || f.Faults != nil || c.Validate() != nil {
+		t.Fatalf("3 devices: %+v, %v", f, c.Validate())
+	}
+	p, err := Parse("empty.yaml", []byte("sim:\n  devices: 10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := p.Sim.Fleet(); f.Topology.Spines != 0 || f.Faults != nil {
+		t.Fatalf("a file's fleet got the showcase: %+v", f)
 	}
 }
 
