@@ -222,6 +222,12 @@ type Config struct {
 	// fires and resolves on the score alone. Operators want the gate: a
 	// record broken by a small margin on a calm series is not an incident.
 	MinZ float64 `yaml:"min_z"`
+	// SpikeZ, when positive (and with MinZ), fires a point at least SpikeZ
+	// baseline standard deviations from the expected value that breaks a
+	// record without waiting for Confirm points: a reading that far off is
+	// the event even if it lasts one point. 0, the default, always waits
+	// for Confirm.
+	SpikeZ float64 `yaml:"spike_z"`
 	// ResolveZ is the deviation below which a gated alert counts a point
 	// as calm. Default min(DefaultResolveZ, MinZ/2); used only with MinZ.
 	ResolveZ float64 `yaml:"resolve_z"`
@@ -326,6 +332,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("min_z: %v must not be negative", c.MinZ)
 	case c.MinZ > 0 && !(c.ResolveZ > 0 && c.ResolveZ < c.MinZ):
 		return fmt.Errorf("resolve_z: %v must be positive and below min_z (%v)", c.ResolveZ, c.MinZ)
+	case c.SpikeZ != 0 && !(c.MinZ > 0 && c.SpikeZ >= c.MinZ):
+		return fmt.Errorf("spike_z: %v needs min_z and must not be below it (%v)", c.SpikeZ, c.MinZ)
 	case c.Hold < 0:
 		return fmt.Errorf("hold: %d must not be negative", c.Hold)
 	case c.Hold > 0 && c.MinZ == 0:

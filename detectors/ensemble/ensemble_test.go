@@ -144,6 +144,9 @@ func TestConfig(t *testing.T) {
 		{Fire: 0.5, Resolve: 0.6},
 		{Cooldown: -1},
 		{SeasonalStrength: 2},
+		{SpikeZ: 8},
+		{MinZ: 6, SpikeZ: 4},
+		{MinZ: 6, SpikeZ: -1},
 	} {
 		if _, err := NewShared(c); err == nil {
 			t.Errorf("%+v: want an error", c)

@@ -316,7 +316,8 @@ func (e *Ensemble) alert(ts int64, r *Result, vetoed bool) {
 		default:
 			e.above, e.armed = 0, false
 		}
-		if (c.MinZ == 0 || e.armed) && int(e.above) >= c.Confirm && (e.lastOnset == 0 || e.n-e.lastOnset >= uint64(c.Cooldown)) {
+		confirmed := int(e.above) >= c.Confirm || c.SpikeZ > 0 && e.above > 0 && r.Z >= c.SpikeZ
+		if (c.MinZ == 0 || e.armed) && confirmed && (e.lastOnset == 0 || e.n-e.lastOnset >= uint64(c.Cooldown)) {
 			e.firing, e.above, e.below, e.peak, e.startedAt, e.lastOnset, e.armed = true, 0, 0, max(r.Score, e.runPeak), ts, e.n, false
 			e.pend = [numMembers]float64{} // the incident stays out of the records
 			r.Transition = Fired
