@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/binary"
+	"github.com/telekernel/telekernel/detectors/rangebreak"
 	"io"
 	"log/slog"
 	"maps"
@@ -271,6 +272,7 @@ func TestDetectConfig(t *testing.T) {
 	f(DetectConfig{Detectors: ensemble.MetricsConfig{Metrics: []ensemble.MetricOverride{{}}}}, "detectors.metrics[0].metric")
 	f(DetectConfig{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{SpikeZ: 4}}}, "detectors.gauges.spike_z")
 	f(DetectConfig{Detectors: ensemble.MetricsConfig{Counters: ensemble.Config{SpikeZ: 5}}}, "detectors.counters.spike_z")
+	f(DetectConfig{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{RangeBreak: rangebreak.Config{Bins: -1}}}}, "detectors.gauges.range_break")
 	f(DetectConfig{Detectors: ensemble.MetricsConfig{Counters: ensemble.Config{LevelShift: levelshift.Config{Ratio: 0.5}}}}, "detectors.counters.level_shift.ratio")
 }
 

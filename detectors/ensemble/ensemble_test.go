@@ -1,6 +1,7 @@
 package ensemble
 
 import (
+	"github.com/telekernel/telekernel/detectors/rangebreak"
 	"testing"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
@@ -147,6 +148,7 @@ func TestConfig(t *testing.T) {
 		{SpikeZ: 8},
 		{MinZ: 6, SpikeZ: 4},
 		{MinZ: 6, SpikeZ: -1},
+		{Detectors: []string{"robust_z", "range_break"}, RangeBreak: rangebreak.Config{Warm: 1}},
 	} {
 		if _, err := NewShared(c); err == nil {
 			t.Errorf("%+v: want an error", c)
