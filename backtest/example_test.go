@@ -13,7 +13,9 @@ import (
 
 // ExampleRun replays a device's gauge that jumps tenfold after 500 points
 // through the detect stage with the default configuration: it fires on the
-// second point of the jump (alert.confirm: 2), 1h23m30s in.
+// first point of the jump, 1h23m20s in (a gauge reading at least spike_z,
+// 10, baseline sigmas off fires without waiting for alert.confirm's second
+// point).
 func ExampleRun() {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var batches [][]schemas.Sample
@@ -41,5 +43,5 @@ func ExampleRun() {
 	}
 	// Output:
 	// 640 points
-	// firing r1 /system/cpu/load 1h23m30s
+	// firing r1 /system/cpu/load 1h23m20s
 }

@@ -119,6 +119,16 @@ const multivarPrefix = "multivar/"
 // alarm.
 var DetectDetectors = []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift"}
 
+// DefaultGaugeSpikeZ is a gauge's spike_z unless detectors.gauges (or a
+// metric override) sets it: a reading at least this many baseline
+// standard deviations off that breaks a record fires at once instead of
+// after alert.confirm points. A gauge is a reading, and many gauge
+// anomalies (a spike, a one-sample fault) last a single point; a counter
+// rate's single interval can be an artefact of the collection (two
+// samples taken close together, a late counter read), so counter rates
+// keep waiting for confirm.
+const DefaultGaugeSpikeZ = 10.0
+
 // DefaultHold is the default of DetectConfig.Hold: one hour at a 10 s
 // sample interval.
 const DefaultHold = 360
@@ -244,6 +254,9 @@ func (c DetectConfig) ensembleConfig(e ensemble.Config, counter bool) ensemble.C
 	}
 	if e.Hold == 0 {
 		e.Hold = c.Hold
+	}
+	if e.SpikeZ == 0 && !counter {
+		e.SpikeZ = max(DefaultGaugeSpikeZ, e.MinZ)
 	}
 	if counter {
 		e = ensemble.CounterDefaults(e)

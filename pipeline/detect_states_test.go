@@ -243,7 +243,7 @@ func TestDetectLinkFlapSim(t *testing.T) {
 	flapping, downs := 0, 0
 	for _, det := range dets {
 		if det.Device != "sim-01" || det.Keys != "name=Ethernet1" || det.Metric != sim.MetricOperStatus {
-			t.Errorf("unexpected detection %s %s %s %s", det.Device, det.Metric, det.Keys, det.State)
+			t.Errorf("unexpected detection %s %s %s %s %s", det.Device, det.Metric, det.Keys, det.State, det.Annotations)
 		}
 		if det.State == schemas.StateFiring && det.Detector == "flapping" {
 			flapping++

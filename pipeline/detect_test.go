@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/binary"
+	"github.com/telekernel/telekernel/detectors/rangebreak"
 	"io"
 	"log/slog"
 	"maps"
@@ -244,8 +245,18 @@ func TestDetectConfig(t *testing.T) {
 		ctr.ResolveZ != c.Alert.ResolveZ || ctr.Hold != DefaultHold || ctr.Confirm != c.Alert.Confirm || !slices.Equal(ctr.Detectors, DetectDetectors) {
 		t.Errorf("counter config %+v", ctr)
 	}
+	if ctr.SpikeZ != 0 {
+		t.Errorf("counter spike_z %v, want 0 (counter rates wait for confirm)", ctr.SpikeZ)
+	}
+	if g := c.EnsembleConfig(sim.MetricPSUOutPower, false); g.SpikeZ != DefaultGaugeSpikeZ || g.Confirm != c.Alert.Confirm {
+		t.Errorf("gauge spike_z %v confirm %d, want %v and %d", g.SpikeZ, g.Confirm, DefaultGaugeSpikeZ, c.Alert.Confirm)
+	}
+	high := DetectConfig{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{MinZ: 12}}}.WithDefaults()
+	if g := high.EnsembleConfig(sim.MetricPSUOutPower, false); g.SpikeZ != 12 {
+		t.Errorf("gauge spike_z with min_z 12: %v, want 12", g.SpikeZ)
+	}
 	tmp := c.EnsembleConfig(sim.MetricTemperature, false)
-	if tmp.MinZ != 8 || tmp.ResolveZ != 3 || !slices.Equal(tmp.Detectors, []string{"robust_z", "forest"}) {
+	if tmp.MinZ != 8 || tmp.ResolveZ != 3 || tmp.SpikeZ != DefaultGaugeSpikeZ || !slices.Equal(tmp.Detectors, []string{"robust_z", "forest"}) {
 		t.Errorf("temperature override %+v", tmp)
 	}
 	f := func(c DetectConfig, want string) {
@@ -259,6 +270,9 @@ func TestDetectConfig(t *testing.T) {
 	f(DetectConfig{Detectors: ensemble.MetricsConfig{Counters: ensemble.Config{Detectors: []string{"nope"}}}}, "detectors.counters.detectors")
 	f(DetectConfig{Detectors: ensemble.MetricsConfig{Metrics: []ensemble.MetricOverride{{Metric: "/x", Config: ensemble.Config{MinZ: 4, ResolveZ: 5}}}}}, "detectors.metrics[0].resolve_z")
 	f(DetectConfig{Detectors: ensemble.MetricsConfig{Metrics: []ensemble.MetricOverride{{}}}}, "detectors.metrics[0].metric")
+	f(DetectConfig{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{SpikeZ: 4}}}, "detectors.gauges.spike_z")
+	f(DetectConfig{Detectors: ensemble.MetricsConfig{Counters: ensemble.Config{SpikeZ: 5}}}, "detectors.counters.spike_z")
+	f(DetectConfig{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{RangeBreak: rangebreak.Config{Bins: -1}}}}, "detectors.gauges.range_break")
 	f(DetectConfig{Detectors: ensemble.MetricsConfig{Counters: ensemble.Config{LevelShift: levelshift.Config{Ratio: 0.5}}}}, "detectors.counters.level_shift.ratio")
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/telekernel/telekernel/detectors/hst"
 	"github.com/telekernel/telekernel/detectors/levelshift"
 	"github.com/telekernel/telekernel/detectors/likelihood"
+	"github.com/telekernel/telekernel/detectors/rangebreak"
 	"github.com/telekernel/telekernel/detectors/robustz"
 	"github.com/telekernel/telekernel/detectors/seasonal"
 )
@@ -44,10 +45,13 @@ const (
 	// LevelShift is not calibrated against a record: it fires and resolves
 	// an alert on its own verdict (see Config.LevelShift).
 	LevelShift
+	// RangeBreak is not calibrated either: a point beyond every level the
+	// series has visited fires an alert at once (see Config.RangeBreak).
+	RangeBreak
 	numMembers
 )
 
-var memberNames = [numMembers]string{"robust_z", "ewma", "seasonal", "cusum", "forest", "level_shift"}
+var memberNames = [numMembers]string{"robust_z", "ewma", "seasonal", "cusum", "forest", "level_shift", "range_break"}
 
 // String returns the member's name as used in configs and detections.
 func (m Member) String() string {
@@ -64,7 +68,7 @@ func ParseMember(s string) (Member, error) {
 			return Member(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown detector %q (known: robust_z, ewma, seasonal, cusum, forest, level_shift)", s)
+	return 0, fmt.Errorf("unknown detector %q (known: robust_z, ewma, seasonal, cusum, forest, level_shift, range_break)", s)
 }
 
 // Mask is a set of members.
@@ -188,6 +192,12 @@ type Config struct {
 	// learned an idle stretch), their alerts are vetoed: traffic coming
 	// back is not an anomaly.
 	LevelShift levelshift.Config `yaml:"level_shift"`
+	// RangeBreak configures the range_break member: after its warm-up
+	// fixes a grid of levels, a point beyond every level the series has
+	// ever visited (a new extreme) fires an alert on that point, with the
+	// gate's resolution; it does not fire while an alert is on or within
+	// Cooldown points of the previous onset.
+	RangeBreak rangebreak.Config `yaml:"range_break"`
 	// Calibration turns each member's raw score into the ratio to its
 	// own recent record on this series.
 	Calibration likelihood.RecordConfig `yaml:"calibration"`
@@ -222,6 +232,12 @@ type Config struct {
 	// fires and resolves on the score alone. Operators want the gate: a
 	// record broken by a small margin on a calm series is not an incident.
 	MinZ float64 `yaml:"min_z"`
+	// SpikeZ, when positive (and with MinZ), fires a point at least SpikeZ
+	// baseline standard deviations from the expected value that breaks a
+	// record without waiting for Confirm points: a reading that far off is
+	// the event even if it lasts one point. 0, the default, always waits
+	// for Confirm.
+	SpikeZ float64 `yaml:"spike_z"`
 	// ResolveZ is the deviation below which a gated alert counts a point
 	// as calm. Default min(DefaultResolveZ, MinZ/2); used only with MinZ.
 	ResolveZ float64 `yaml:"resolve_z"`
@@ -255,6 +271,7 @@ func (c Config) WithDefaults() Config {
 	}
 	c.Forest = c.Forest.WithDefaults()
 	c.LevelShift = c.LevelShift.WithDefaults()
+	c.RangeBreak = c.RangeBreak.WithDefaults()
 	c.Calibration = c.Calibration.WithDefaults()
 	if c.SeasonalStrength == 0 {
 		c.SeasonalStrength = DefaultSeasonalStrength
@@ -301,7 +318,7 @@ func (c Config) Validate() error {
 	}{
 		{"robust_z", c.RobustZ.Validate()}, {"ewma", c.EWMA.Validate()}, {"seasonal", c.Seasonal.Validate()},
 		{"cusum", c.CUSUM.Validate()}, {"forest", c.Forest.Validate()}, {"level_shift", c.LevelShift.Validate()},
-		{"calibration", c.Calibration.Validate()},
+		{"range_break", c.RangeBreak.Validate()}, {"calibration", c.Calibration.Validate()},
 	} {
 		if v.err != nil {
 			return fmt.Errorf("%s.%w", v.name, v.err)
@@ -326,6 +343,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("min_z: %v must not be negative", c.MinZ)
 	case c.MinZ > 0 && !(c.ResolveZ > 0 && c.ResolveZ < c.MinZ):
 		return fmt.Errorf("resolve_z: %v must be positive and below min_z (%v)", c.ResolveZ, c.MinZ)
+	case c.SpikeZ != 0 && !(c.MinZ > 0 && c.SpikeZ >= c.MinZ):
+		return fmt.Errorf("spike_z: %v needs min_z and must not be below it (%v)", c.SpikeZ, c.MinZ)
 	case c.Hold < 0:
 		return fmt.Errorf("hold: %d must not be negative", c.Hold)
 	case c.Hold > 0 && c.MinZ == 0:

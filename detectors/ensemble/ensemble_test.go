@@ -1,6 +1,7 @@
 package ensemble
 
 import (
+	"github.com/telekernel/telekernel/detectors/rangebreak"
 	"testing"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
@@ -144,6 +145,10 @@ func TestConfig(t *testing.T) {
 		{Fire: 0.5, Resolve: 0.6},
 		{Cooldown: -1},
 		{SeasonalStrength: 2},
+		{SpikeZ: 8},
+		{MinZ: 6, SpikeZ: 4},
+		{MinZ: 6, SpikeZ: -1},
+		{Detectors: []string{"robust_z", "range_break"}, RangeBreak: rangebreak.Config{Warm: 1}},
 	} {
 		if _, err := NewShared(c); err == nil {
 			t.Errorf("%+v: want an error", c)

@@ -7,13 +7,14 @@ import (
 	"github.com/telekernel/telekernel/detectors/internal/enc"
 )
 
-// stateVersion 4 added each calibrated member's pending run score (after
+// stateVersion 5 added the range_break member (its record last, when it is
+// a member; a version 1 to 4 record restores it cold); version 4 added each calibrated member's pending run score (after
 // the level flag); version 3 added the level_shift member (its record after the
 // others', and whether the alert is its own); version 2 added the gate's
 // state (held, armed, the run's peak, members and top member) after
 // lastOnset. Version 1 to 3 records are still read: the level_shift
 // member then starts cold, and no run score is pending.
-const stateVersion = 4
+const stateVersion = 5
 
 type appender interface {
 	AppendBinary([]byte) ([]byte, error)
@@ -33,10 +34,13 @@ func (e *Ensemble) parts(version byte) []appender {
 			ps = append(ps, c)
 		}
 	}
+	if e.rb != nil && version >= 5 {
+		ps = append(ps, e.rb)
+	}
 	return ps
 }
 
-// MarshalBinary encodes the series state: a kind tag, a version byte (4),
+// MarshalBinary encodes the series state: a kind tag, a version byte (5),
 // the alert state, then every member's own versioned record, each
 // length-prefixed. It is for the changelog: a restored ensemble built from
 // the same configuration scores exactly as the original.

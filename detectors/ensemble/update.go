@@ -9,6 +9,7 @@ import (
 	"github.com/telekernel/telekernel/detectors/hst"
 	"github.com/telekernel/telekernel/detectors/levelshift"
 	"github.com/telekernel/telekernel/detectors/likelihood"
+	"github.com/telekernel/telekernel/detectors/rangebreak"
 	"github.com/telekernel/telekernel/detectors/robustz"
 	"github.com/telekernel/telekernel/detectors/seasonal"
 )
@@ -55,6 +56,7 @@ type Ensemble struct {
 	cus *changepoint.CUSUM
 	hst *hst.Detector
 	ls  *levelshift.Detector // nil unless level_shift is a member
+	rb  *rangebreak.Detector // nil unless range_break is a member
 	cal [numMembers]*likelihood.Record
 	// pend is, per member, the largest score (as log(1 + raw)) of the
 	// current run off the baseline, kept out of the record until the run
@@ -90,8 +92,11 @@ func (s *Shared) New() *Ensemble {
 	if s.mask.Has(LevelShift) {
 		e.ls, _ = levelshift.New(c.LevelShift)
 	}
+	if s.mask.Has(RangeBreak) {
+		e.rb, _ = rangebreak.New(c.RangeBreak)
+	}
 	for m := Member(0); m < numMembers; m++ {
-		if s.mask.Has(m) && m != LevelShift {
+		if s.mask.Has(m) && m != LevelShift && m != RangeBreak {
 			e.cal[m], _ = likelihood.NewRecord(c.Calibration)
 		}
 	}
@@ -193,10 +198,11 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 	best := e.calibrate(&raw, ready&mask, hold, !e.firing && !vetoed, &r)
 	r.WarmedUp = best >= 0 || lv.WarmedUp
 	r.Score = max(best, 0)
+	brk := e.rb != nil && e.rb.Update(x).Break
 	if e.ls != nil && e.level(ts, &r, &lv, vetoed) {
 		return r
 	}
-	e.alert(ts, &r, vetoed)
+	e.alert(ts, &r, vetoed, brk)
 	return r
 }
 
@@ -285,8 +291,9 @@ func (e *Ensemble) level(ts int64, r *Result, lv *levelshift.Score, vetoed bool)
 }
 
 // alert advances the hysteresis with r.Score; a vetoed point (see
-// Config.LevelShift) neither fires nor keeps an alert on.
-func (e *Ensemble) alert(ts int64, r *Result, vetoed bool) {
+// Config.LevelShift) neither fires nor keeps an alert on; brk is a range
+// break (Config.RangeBreak), which fires at once.
+func (e *Ensemble) alert(ts int64, r *Result, vetoed, brk bool) {
 	c := &e.sh.cfg
 	if !e.firing {
 		switch {
@@ -316,7 +323,11 @@ func (e *Ensemble) alert(ts int64, r *Result, vetoed bool) {
 		default:
 			e.above, e.armed = 0, false
 		}
-		if (c.MinZ == 0 || e.armed) && int(e.above) >= c.Confirm && (e.lastOnset == 0 || e.n-e.lastOnset >= uint64(c.Cooldown)) {
+		confirmed := int(e.above) >= c.Confirm || c.SpikeZ > 0 && e.above > 0 && r.Z >= c.SpikeZ
+		cooled := e.lastOnset == 0 || e.n-e.lastOnset >= uint64(c.Cooldown)
+		if brk && !vetoed && cooled && r.Z >= c.MinZ && !((c.MinZ == 0 || e.armed) && confirmed) {
+			e.breakOnset(ts, r)
+		} else if (c.MinZ == 0 || e.armed) && confirmed && cooled {
 			e.firing, e.above, e.below, e.peak, e.startedAt, e.lastOnset, e.armed = true, 0, 0, max(r.Score, e.runPeak), ts, e.n, false
 			e.pend = [numMembers]float64{} // the incident stays out of the records
 			r.Transition = Fired
@@ -381,11 +392,24 @@ func (e *Ensemble) Shared() *Shared { return e.sh }
 // alert (0 when none fired yet).
 func (e *Ensemble) StartedAt() int64 { return e.startedAt }
 
+// breakOnset fires an alert on a range break: its score is at least Fire,
+// its cause range_break and the members that reached Fire on the point.
+func (e *Ensemble) breakOnset(ts int64, r *Result) {
+	e.firing, e.above, e.below, e.startedAt, e.lastOnset, e.armed = true, 0, 0, ts, e.n, false
+	e.peak = max(r.Score, e.sh.cfg.Fire)
+	e.pend = [numMembers]float64{} // the incident stays out of the records
+	r.Transition = Fired
+	r.Cause, r.CauseTop = r.Fired|1<<RangeBreak, RangeBreak
+}
+
 // StateBytes returns the bytes of state this series keeps.
 func (e *Ensemble) StateBytes() int {
 	n := 64 + e.rz.StateBytes() + e.ew.StateBytes() + e.sea.StateBytes() + e.cus.StateBytes()
 	if e.hst != nil {
 		n += e.hst.StateBytes()
+	}
+	if e.rb != nil {
+		n += e.rb.StateBytes()
 	}
 	if e.ls != nil {
 		n += e.ls.StateBytes()

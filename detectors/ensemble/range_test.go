@@ -1,0 +1,115 @@
+package ensemble
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/telekernel/telekernel/detectors/robustz"
+)
+
+// rangeSeries is noise of sigma 1 around 100 (n points) with single-point
+// excursions: index → offset in sigmas.
+func rangeSeries(n int, ex map[int]float64) ([]int64, []float64) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	ts, xs := make([]int64, n), make([]float64, n)
+	for i := range n {
+		ts[i], xs[i] = int64(i)*10e9, 100+rng.NormFloat64()+ex[i]
+	}
+	return ts, xs
+}
+
+func rangeShared(t *testing.T, members ...string) *Shared {
+	t.Helper()
+	sh, err := NewShared(Config{Detectors: members, MinZ: 6, Confirm: 2, Hold: 360, RobustZ: robustz.Config{Window: 60}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sh
+}
+
+var rangeMembers = []string{"robust_z", "ewma", "seasonal", "cusum", "range_break"}
+
+// TestRangeBreakMember: a single point beyond every level visited and at
+// least min_z off fires at once, named range_break; the same level again,
+// a break less than min_z off, or the point without the member fires
+// nothing (confirm 2).
+func TestRangeBreakMember(t *testing.T) {
+	f := func(name string, members []string, ex map[int]float64, want []int) {
+		t.Helper()
+		sh := rangeShared(t, members...)
+		ts, xs := rangeSeries(1500, ex)
+		var fired []int
+		for i, r := range run(t, sh, ts, xs) {
+			if r.Transition != Fired {
+				continue
+			}
+			fired = append(fired, i)
+			if sh.mask.Has(RangeBreak) && (r.CauseTop != RangeBreak || !r.Cause.Has(RangeBreak) || r.Peak < sh.cfg.Fire) {
+				t.Errorf("%s: onset at %d: %+v", name, i, r)
+			}
+		}
+		if !slices.Equal(fired, want) {
+			t.Errorf("%s: fired at %v, want %v", name, fired, want)
+		}
+	}
+	f("clean", rangeMembers, nil, nil)
+	// The baseline's sigma of this noise is about 1.5: an offset of 12 is
+	// about 8 baseline sigmas, 6 about 4.
+	f("one point at 12", rangeMembers, map[int]float64{600: 12}, []int{600})
+	f("without the member", DefaultDetectors, map[int]float64{600: 12}, nil)
+	f("the same level again", rangeMembers, map[int]float64{600: 12, 900: 12}, []int{600})
+	f("a higher level later", rangeMembers, map[int]float64{600: 12, 900: 24}, []int{600, 900})
+	f("a break below min_z", rangeMembers, map[int]float64{600: 6}, nil)
+	f("during the warm-up", rangeMembers, map[int]float64{100: 12}, nil)
+}
+
+// TestRangeBreakState: scores of a prefix do not change with more data; a
+// restored state continues exactly; a version 4 record (no range_break
+// record) restores with the member cold.
+func TestRangeBreakState(t *testing.T) {
+	sh := rangeShared(t, rangeMembers...)
+	ts, xs := rangeSeries(1500, map[int]float64{600: 12, 900: 24})
+	full := run(t, sh, ts, xs)
+	for _, n := range []int{1, 200, 601, 901} {
+		if got := run(t, sh, ts[:n], xs[:n]); !slices.Equal(got, full[:n]) {
+			t.Fatalf("prefix %d scores differently", n)
+		}
+	}
+	e := sh.New()
+	for i := range 700 {
+		e.Update(ts[i], xs[i])
+	}
+	b, err := e.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := sh.New()
+	if err := f.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	for i := 700; i < len(xs); i++ {
+		if r := f.Update(ts[i], xs[i]); r != full[i] {
+			t.Fatalf("restored at %d: %+v, original %+v", i, r, full[i])
+		}
+	}
+	rb, _ := e.rb.MarshalBinary()
+	v4 := slices.Clone(b[:len(b)-len(rb)-4])
+	v4[1] = 4
+	g := sh.New()
+	if err := g.UnmarshalBinary(v4); err != nil {
+		t.Fatalf("version 4 record: %v", err)
+	}
+	if g.rb == nil || g.n != e.n {
+		t.Fatalf("version 4 record: range_break %v, points %d (want %d)", g.rb, g.n, e.n)
+	}
+	var fired []int
+	for i := 700; i < len(xs); i++ {
+		if g.Update(ts[i], xs[i]).Transition == Fired {
+			fired = append(fired, i)
+		}
+	}
+	if want := []int{900}; !slices.Equal(fired, want) {
+		t.Errorf("restored from version 4 (range_break cold, warm again by 900): fired at %v, want %v", fired, want)
+	}
+}
