@@ -69,7 +69,7 @@ http:
 	if code != 0 {
 		t.Fatalf("run: code %d\n%s", code, stderr)
 	}
-	m := regexp.MustCompile(`(\d+) samples in .*, (\d+) detections,`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`(\d+) samples in .*, (\d+) detections[ ,]`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("summary %q does not match", out)
 	}
