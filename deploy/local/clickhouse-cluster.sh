@@ -160,6 +160,9 @@ write_users() {
             <max_memory_usage>1000000000</max_memory_usage>
             <max_threads>2</max_threads>
             <load_balancing>in_order</load_balancing>
+            <!-- IN (SELECT ...) over a Distributed table in a query on a Distributed table (the
+                 analyst queries do this): run the subquery once, over the whole cluster. -->
+            <distributed_product_mode>global</distributed_product_mode>
         </default>
     </profiles>
     <users>

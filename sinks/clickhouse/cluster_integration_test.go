@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -340,4 +341,49 @@ func checkRollupAfterKill(t *testing.T, s *Sink, want int) {
 			t.Errorf("%s: the rebuilt minute rollup counts %d samples, want %d", node, n, want)
 		}
 	}
+}
+
+// TestClusterDocsQueries runs the example queries of docs/analysts.md
+// unchanged on the Distributed tables of the two-shard cluster and on the
+// single test server, each on the same data inserted twice, and checks
+// that they agree and are not empty.
+func TestClusterDocsQueries(t *testing.T) {
+	c := newClusterSink(t, cluster2s1r, nil)
+	single := newTestSink(t, nil)
+	ctx := context.Background()
+	for _, s := range []*Sink{c, single} {
+		if err := s.EnsureTables(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const node1HTTP = "http://127.0.0.1:18200" // clickhouse-cluster.sh: TCP port - 800
+	syncInsert := url.Values{"insert_distributed_sync": {"1"}}
+	for range 2 {
+		for _, stmt := range docsInserts(c.Database(), schemas.LayoutLegacy) {
+			httpQueryAt(t, node1HTTP, syncInsert, stmt)
+		}
+		for _, stmt := range docsInserts(single.Database(), schemas.LayoutLegacy) {
+			httpQuery(t, stmt)
+		}
+	}
+	names, onCluster := docsQueries(t, c.Database())
+	_, onSingle := docsQueries(t, single.Database())
+	for _, name := range names {
+		got := httpQueryAt(t, node1HTTP, nil, onCluster[name])
+		want := httpQuery(t, onSingle[name])
+		if len(want) == 0 {
+			t.Errorf("%s: no rows on the single server", name)
+		}
+		same := len(got) == len(want)
+		for i := 0; same && i < len(got); i++ {
+			same = len(got[i]) == len(want[i])
+			for j := 0; same && j < len(got[i]); j++ {
+				same = sameCell(got[i][j], want[i][j])
+			}
+		}
+		if !same {
+			t.Errorf("%s: the Distributed tables of %s and the single server disagree:\n%v\n%v", name, cluster2s1r, got, want)
+		}
+	}
+	t.Logf("%d analyst queries agree on %s (Distributed) and the single server", len(names), cluster2s1r)
 }
