@@ -8,42 +8,36 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/schemas"
 )
 
 // The local cluster of deploy/local/clickhouse-cluster.sh: two nodes, and
 // two clusters over them.
 const (
-	clusterNode1  = "127.0.0.1:19000"
-	clusterNode2  = "127.0.0.1:19001"
-	cluster1s2r   = "tk_1s2r" // one shard, two replicas
-	cluster2s1r   = "tk_2s1r" // two shards
-	clusterScript = "../../deploy/local/clickhouse-cluster.sh"
+	clusterNode1 = testenv.ClusterNode1
+	clusterNode2 = testenv.ClusterNode2
+	cluster1s2r  = testenv.ClusterOneShard  // one shard, two replicas
+	cluster2s1r  = testenv.ClusterTwoShards // two shards
 )
 
-var clusterOnce struct {
-	sync.Once
-	err     error
-	started bool // by this test binary, so TestMain stops it
-}
+// clusterScript is deploy/local/clickhouse-cluster.sh, set by startCluster.
+var clusterScript string
 
 // TestMain stops the local ClickHouse cluster after the tests when a
-// cluster test started it: it is started only for those tests.
+// cluster test started it and no other test process uses it: it runs only
+// for those tests.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if clusterOnce.started {
-		if out, err := exec.Command("bash", clusterScript, "stop").CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "cannot stop the clickhouse cluster: %v\n%s", err, out)
-		}
-	}
+	testenv.StopClickHouseCluster()
 	os.Exit(code)
 }
 
@@ -51,21 +45,7 @@ func TestMain(m *testing.M) {
 // per test binary, or skips outside the integration suite.
 func startCluster(t *testing.T) {
 	t.Helper()
-	if os.Getenv("TK_INTEGRATION") != "1" && os.Getenv("TK_CLICKHOUSE_CLUSTER") != "1" {
-		t.Skip("skipping ClickHouse cluster test: set TK_INTEGRATION=1 or TK_CLICKHOUSE_CLUSTER=1 (the test starts deploy/local/clickhouse-cluster.sh)")
-	}
-	clusterOnce.Do(func() {
-		running := exec.Command("bash", clusterScript, "status").Run() == nil
-		out, err := exec.Command("bash", clusterScript, "start").CombinedOutput()
-		if err != nil {
-			clusterOnce.err = fmt.Errorf("cannot start the clickhouse cluster: %v\n%s", err, out)
-			return
-		}
-		clusterOnce.started = !running
-	})
-	if clusterOnce.err != nil {
-		t.Fatal(clusterOnce.err)
-	}
+	clusterScript = testenv.ClickHouseCluster(t, filepath.Join("..", ".."))
 }
 
 // newClusterSink returns a sink on cluster with a fresh database, whose
@@ -356,7 +336,7 @@ func TestClusterDocsQueries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	const node1HTTP = "http://127.0.0.1:18200" // clickhouse-cluster.sh: TCP port - 800
+	const node1HTTP = testenv.ClusterNode1HTTP
 	syncInsert := url.Values{"insert_distributed_sync": {"1"}}
 	for range 2 {
 		for _, stmt := range docsInserts(c.Database(), schemas.LayoutLegacy) {
