@@ -223,12 +223,11 @@ func TestClusterReplicaKilled(t *testing.T) {
 	recs := records(mem, want, 600)
 	defer release(recs)
 	sortSamples(want)
-	const batches = 30
-	per := (len(recs) + batches - 1) / batches
-	killAt := batches / 3
+	batches := len(recs) // one record of 600 rows per INSERT
+	killAt := batches * 2 / 3
 	retries := 0
 	insert := func(i int) {
-		batch := recs[i*per : min((i+1)*per, len(recs))]
+		batch := recs[i : i+1]
 		deadline := time.Now().Add(2 * time.Minute)
 		for {
 			_, err := s.InsertSamples(ctx, batch)
@@ -244,7 +243,7 @@ func TestClusterReplicaKilled(t *testing.T) {
 		}
 	}
 	killed := make(chan error, 1)
-	for i := 0; i*per < len(recs); i++ {
+	for i := range batches {
 		if i == killAt {
 			// Kill the first address, which the pool's connections use,
 			// while this batch is being inserted.
@@ -268,7 +267,7 @@ func TestClusterReplicaKilled(t *testing.T) {
 	if out, err := exec.Command("bash", clusterScript, "start").CombinedOutput(); err != nil {
 		t.Fatalf("cannot restart node1: %v: %s", err, out)
 	}
-	t.Logf("node1 killed before batch %d of %d, back; %d failed inserts retried", killAt, batches, retries)
+	t.Logf("node1 killed during batch %d of %d, back; %d failed inserts retried", killAt, batches, retries)
 	for _, node := range []string{clusterNode1, clusterNode2} {
 		for _, table := range []string{"samples_local", "samples_1m_local", "samples_1h_local"} {
 			nodeExec(t, node, fmt.Sprintf("SYSTEM SYNC REPLICA %s.%s", s.db, table))
