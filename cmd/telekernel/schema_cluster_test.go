@@ -13,7 +13,7 @@ import (
 )
 
 // TestMain stops the local ClickHouse cluster after the tests if a cluster
-// test started it and no other test process uses it.
+// test started it.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testenv.StopClickHouseCluster()

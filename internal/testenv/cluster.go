@@ -35,8 +35,11 @@ var cluster struct {
 // integration suite (TK_INTEGRATION=1) or TK_CLICKHOUSE_CLUSTER=1 the test
 // is skipped. root is the repository root relative to the test's package.
 //
-// The process holds a shared lock on the cluster while it runs, so that
-// StopClickHouseCluster in another package's test binary leaves it running.
+// The process holds an exclusive lock on the cluster from then until
+// StopClickHouseCluster: test binaries of other packages (go test runs
+// them in parallel) wait for it, so one binary's test that kills a node
+// cannot break another's, and one's stop cannot pull the cluster from
+// under another.
 func ClickHouseCluster(t testing.TB, root string) string {
 	t.Helper()
 	if os.Getenv("TK_INTEGRATION") != "1" && os.Getenv("TK_CLICKHOUSE_CLUSTER") != "1" {
@@ -47,7 +50,8 @@ func ClickHouseCluster(t testing.TB, root string) string {
 		if cluster.lock, cluster.err = usersLock(); cluster.err != nil {
 			return
 		}
-		if cluster.err = syscall.Flock(int(cluster.lock.Fd()), syscall.LOCK_SH); cluster.err != nil {
+		if cluster.err = syscall.Flock(int(cluster.lock.Fd()), syscall.LOCK_EX); cluster.err != nil {
+			cluster.err = fmt.Errorf("cannot lock the clickhouse cluster: %w", cluster.err)
 			return
 		}
 		running := exec.Command("bash", cluster.script, "status").Run() == nil
@@ -64,18 +68,15 @@ func ClickHouseCluster(t testing.TB, root string) string {
 }
 
 // StopClickHouseCluster stops the local cluster when this process started
-// it and no other test process is using it; call it from TestMain after
-// m.Run, so the cluster runs only while its tests do.
+// it (a cluster that was already running is left so), then releases the
+// lock; call it from TestMain after m.Run, so the cluster runs only while
+// its tests do.
 func StopClickHouseCluster() {
 	if cluster.lock == nil {
 		return
 	}
-	defer cluster.lock.Close()
+	defer cluster.lock.Close() // releases the lock
 	if !cluster.started {
-		return
-	}
-	// Another process's shared lock makes this fail: leave it to them.
-	if syscall.Flock(int(cluster.lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
 		return
 	}
 	if out, err := exec.Command("bash", cluster.script, "stop").CombinedOutput(); err != nil {

@@ -33,8 +33,7 @@ const (
 var clusterScript string
 
 // TestMain stops the local ClickHouse cluster after the tests when a
-// cluster test started it and no other test process uses it: it runs only
-// for those tests.
+// cluster test started it: it runs only for those tests.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testenv.StopClickHouseCluster()
