@@ -44,7 +44,10 @@ ensure_installed() {
 }
 
 # ---- ZooKeeper -------------------------------------------------------------------------
-zk_ruok() { [[ $(timeout 2 bash -c "exec 3<>/dev/tcp/$HOST/$ZK_PORT; printf ruok >&3; cat <&3" 2>/dev/null) == imok ]]; }
+zk_4lw() { timeout 2 bash -c "exec 3<>/dev/tcp/$HOST/$ZK_PORT; printf $1 >&3; cat <&3" 2>/dev/null; }
+# `ruok` answers imok before the server serves sessions (while it loads its snapshot, the
+# servers' handshake fails and clickhouse-server exits); `stat` shows a Mode only once it serves.
+zk_ruok() { [[ $(zk_4lw stat) == *"Mode: standalone"* ]]; }
 
 zk_start() {
   if tk_pid_alive "$ZK_PID" "$ZK_CONF"; then return 0; fi
