@@ -164,6 +164,17 @@ type DDLOptions struct {
 	// HourRollupTTLDays is how long the hourly rollup is kept on the
 	// modern layout. Zero (the default) keeps it forever.
 	HourRollupTTLDays int
+	// Cluster, when set, selects the cluster form (see ClickHouseDDL):
+	// every statement runs ON CLUSTER Cluster (a name from the servers'
+	// remote_servers), the tables are Replicated and per node, named with
+	// LocalTableSuffix, and Distributed tables with the plain names sit
+	// over them. Empty (the default) is a single server.
+	Cluster string
+	// ReplicaPath is the ZooKeeper path prefix of the replicated tables in
+	// the cluster form; "/<database>/<table>" is appended. Macros such as
+	// {shard} are expanded by each server. Default
+	// "/clickhouse/tables/<Cluster>/{shard}".
+	ReplicaPath string
 }
 
 // column is one column of a table in both layouts.
@@ -342,23 +353,35 @@ func (c column) typ(l Layout) string {
 // reads with FINAL are exact; both partition by day, so retention is a matter
 // of dropping whole partitions.
 //
+// With opts.Cluster set the statements make the cluster form instead: each
+// runs ON CLUSTER, the data and rollup tables are created per node as
+// Replicated*MergeTree tables named with LocalTableSuffix (samples_local,
+// ...), the rollup views read samples_local and write the local rollups,
+// and Distributed tables with the plain names (samples, detections, power,
+// maintenance, samples_1m, samples_1h) sit over them, sharded by
+// cityHash64(device) so a series, and so its FINAL deduplication, stays on
+// one shard. Queries and inserts use the plain names unchanged.
+// schema_version is one Replicated table with a copy on every node. The
+// legacy cluster form has no column comments: 18.16's replicated tables
+// refuse them.
+//
 // db is quoted with backticks when it is not a plain identifier.
 func ClickHouseDDL(db string, v ServerVersion, opts DDLOptions) []string {
 	l := opts.Layout
 	if l == LayoutAuto {
 		l = ChooseLayout(v)
 	}
-	qdb := QuoteIdent(db)
+	t := newDDLTarget(db, l, opts)
 	header := fmt.Sprintf("-- telekernel clickhouse layout v%d (%s), samples contract v%d, detection contract v%d\n",
 		ClickHouseSchemaVersion, l, SamplesVersion, DetectionVersion)
 
-	stmts := []string{fmt.Sprintf("CREATE DATABASE IF NOT EXISTS %s", qdb)}
+	stmts := []string{fmt.Sprintf("CREATE DATABASE IF NOT EXISTS %s%s", t.qdb, t.onCluster())}
 
 	var b strings.Builder
 	// samples
 	b.WriteString(header)
-	writeCreate(&b, qdb, TableSamples, samplesColumns, l)
-	b.WriteString("ENGINE = ReplacingMergeTree\nPARTITION BY toDate(ts)\n")
+	writeCreate(&b, t, t.local(TableSamples), samplesColumns, l)
+	b.WriteString("ENGINE = " + t.engine("ReplacingMergeTree", TableSamples) + "\nPARTITION BY toDate(ts)\n")
 	if l == LayoutModern {
 		b.WriteString("ORDER BY (metric, device, keys, ts, source)\n")
 		ttl := opts.TTLDays
@@ -378,8 +401,8 @@ func ClickHouseDDL(db string, v ServerVersion, opts DDLOptions) []string {
 	// detections
 	b.Reset()
 	b.WriteString(header)
-	writeCreate(&b, qdb, TableDetections, detectionsColumns, l)
-	b.WriteString("ENGINE = ReplacingMergeTree\nPARTITION BY toDate(event_time)\n")
+	writeCreate(&b, t, t.local(TableDetections), detectionsColumns, l)
+	b.WriteString("ENGINE = " + t.engine("ReplacingMergeTree", TableDetections) + "\nPARTITION BY toDate(event_time)\n")
 	if l == LayoutModern {
 		b.WriteString("ORDER BY (device, metric, keys, event_time, id)\n")
 		if opts.DetectionsTTLDays > 0 {
@@ -395,16 +418,16 @@ func ClickHouseDDL(db string, v ServerVersion, opts DDLOptions) []string {
 	// schema_version
 	b.Reset()
 	b.WriteString(header)
-	writeCreate(&b, qdb, TableSchemaVersion, schemaVersionColumns, l)
-	b.WriteString("ENGINE = ReplacingMergeTree\nORDER BY (table_name, version)\nSETTINGS index_granularity = 8192")
+	writeCreate(&b, t, QuoteIdent(TableSchemaVersion), schemaVersionColumns, l)
+	b.WriteString("ENGINE = " + t.everyNodeEngine("ReplacingMergeTree", TableSchemaVersion) + "\nORDER BY (table_name, version)\nSETTINGS index_granularity = 8192")
 	stmts = append(stmts, b.String())
 
 	// power: queries select a row kind, then a device (energy per device
 	// per day), then a component, over a time range.
 	b.Reset()
 	b.WriteString(header)
-	writeCreate(&b, qdb, TablePower, powerColumns, l)
-	b.WriteString("ENGINE = ReplacingMergeTree\nPARTITION BY toDate(window_start)\n")
+	writeCreate(&b, t, t.local(TablePower), powerColumns, l)
+	b.WriteString("ENGINE = " + t.engine("ReplacingMergeTree", TablePower) + "\nPARTITION BY toDate(window_start)\n")
 	if l == LayoutModern {
 		b.WriteString("ORDER BY (row, device, component, window_start)\nSETTINGS index_granularity = 8192")
 	} else {
@@ -415,8 +438,8 @@ func ClickHouseDDL(db string, v ServerVersion, opts DDLOptions) []string {
 	// maintenance: one component's signal's events are contiguous.
 	b.Reset()
 	b.WriteString(header)
-	writeCreate(&b, qdb, TableMaintenance, maintenanceColumns, l)
-	b.WriteString("ENGINE = ReplacingMergeTree\nPARTITION BY toDate(event_time)\n")
+	writeCreate(&b, t, t.local(TableMaintenance), maintenanceColumns, l)
+	b.WriteString("ENGINE = " + t.engine("ReplacingMergeTree", TableMaintenance) + "\nPARTITION BY toDate(event_time)\n")
 	if l == LayoutModern {
 		b.WriteString("ORDER BY (device, component, signal, event_time, id)\nSETTINGS index_granularity = 8192")
 	} else {
@@ -429,12 +452,12 @@ func ClickHouseDDL(db string, v ServerVersion, opts DDLOptions) []string {
 		minuteTTL = DefaultMinuteRollupTTLDays
 	}
 	stmts = append(stmts,
-		rollupTable(header, qdb, TableSamples1m, l, minuteTTL),
-		rollupView(header, qdb, ViewSamples1m, TableSamples1m, "toStartOfMinute", l),
-		rollupTable(header, qdb, TableSamples1h, l, opts.HourRollupTTLDays),
-		rollupView(header, qdb, ViewSamples1h, TableSamples1h, "toStartOfHour", l),
+		rollupTable(header, t, TableSamples1m, l, minuteTTL),
+		rollupView(header, t, ViewSamples1m, TableSamples1m, "toStartOfMinute", l),
+		rollupTable(header, t, TableSamples1h, l, opts.HourRollupTTLDays),
+		rollupView(header, t, ViewSamples1h, TableSamples1h, "toStartOfHour", l),
 	)
-	return stmts
+	return append(stmts, t.distributedTables(header)...)
 }
 
 // RollupQuantiles are the levels of the q_f64 column of the rollups, in
@@ -452,14 +475,14 @@ const RollupQuantiles = "0.5, 0.9, 0.95, 0.99"
 // timestamps), min_f64, max_f64, first/last timestamps and counter values,
 // and so rates, stay exact; avg_f64 and q_f64 count the twice-inserted
 // rows twice. See docs/analysts.md for rebuilding a day exactly.
-func rollupTable(header, qdb, table string, l Layout, ttlDays int) string {
+func rollupTable(header string, t ddlTarget, table string, l Layout, ttlDays int) string {
 	str, f64 := "LowCardinality(String)", "Nullable(Float64)"
 	if l == LayoutLegacy {
 		str, f64 = "String", "Float64"
 	}
 	var b strings.Builder
 	b.WriteString(header)
-	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s.%s\n(\n", qdb, QuoteIdent(table))
+	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s.%s%s\n(\n", t.qdb, t.local(table), t.onCluster())
 	cols := [][2]string{
 		{"bucket", "DateTime('UTC') COMMENT 'start of the bucket, UTC'"},
 		{"metric", str},
@@ -481,9 +504,9 @@ func rollupTable(header, qdb, table string, l Layout, ttlDays int) string {
 		if i == len(cols)-1 {
 			sep = "\n"
 		}
-		fmt.Fprintf(&b, "    %s %s%s", c[0], c[1], sep)
+		fmt.Fprintf(&b, "    %s %s%s", c[0], t.columnType(c[1]), sep)
 	}
-	b.WriteString(")\nENGINE = AggregatingMergeTree\nPARTITION BY toYYYYMM(bucket)\nORDER BY (metric, device, keys, kind, bucket)\n")
+	b.WriteString(")\nENGINE = " + t.engine("AggregatingMergeTree", table) + "\nPARTITION BY toYYYYMM(bucket)\nORDER BY (metric, device, keys, kind, bucket)\n")
 	if l == LayoutModern && ttlDays > 0 {
 		fmt.Fprintf(&b, "TTL bucket + INTERVAL %d DAY\nSETTINGS index_granularity = 8192, ttl_only_drop_parts = 1", ttlDays)
 	} else {
@@ -495,12 +518,12 @@ func rollupTable(header, qdb, table string, l Layout, ttlDays int) string {
 // rollupView returns the CREATE MATERIALIZED VIEW that feeds a rollup table
 // from inserts into samples. The view sees each inserted block only; the
 // AggregatingMergeTree merges the states of all blocks.
-func rollupView(header, qdb, view, table, bucketFn string, l Layout) string {
+func rollupView(header string, t ddlTarget, view, table, bucketFn string, l Layout) string {
 	ns := "toUInt64(toUnixTimestamp64Nano(ts))"
 	if l == LayoutLegacy {
 		ns = "toUInt64(toUInt32(ts)) * 1000000000 + ts_frac"
 	}
-	return header + fmt.Sprintf(`CREATE MATERIALIZED VIEW IF NOT EXISTS %[1]s.%[2]s TO %[1]s.%[3]s AS
+	return header + fmt.Sprintf(`CREATE MATERIALIZED VIEW IF NOT EXISTS %[1]s.%[2]s%[8]s TO %[1]s.%[3]s AS
 SELECT
     %[4]s(ts) AS bucket, metric, device, keys, kind,
     uniqExactState(%[5]s) AS samples,
@@ -513,7 +536,7 @@ SELECT
     argMinState(assumeNotNull(value_u64), %[5]s) AS first_u64,
     argMaxState(assumeNotNull(value_u64), %[5]s) AS last_u64
 FROM %[1]s.%[7]s
-GROUP BY bucket, metric, device, keys, kind`, qdb, QuoteIdent(view), QuoteIdent(table), bucketFn, ns, RollupQuantiles, TableSamples)
+GROUP BY bucket, metric, device, keys, kind`, t.qdb, QuoteIdent(view), t.local(table), bucketFn, ns, RollupQuantiles, t.local(TableSamples), t.onCluster())
 }
 
 // ClickHouseTimeColumn returns the time column of a table that has one in
@@ -554,18 +577,20 @@ func ClickHouseAddColumn(db, table string, l Layout, name string) string {
 	return ""
 }
 
-func writeCreate(b *strings.Builder, qdb, table string, cols []column, l Layout) {
-	fmt.Fprintf(b, "CREATE TABLE IF NOT EXISTS %s.%s\n(\n", qdb, QuoteIdent(table))
+// writeCreate writes the head of a CREATE TABLE of cols as table name
+// (quoted) in t's database.
+func writeCreate(b *strings.Builder, t ddlTarget, name string, cols []column, l Layout) {
+	fmt.Fprintf(b, "CREATE TABLE IF NOT EXISTS %s.%s%s\n(\n", t.qdb, name, t.onCluster())
 	var lines []string
 	for _, c := range cols {
-		t := c.typ(l)
-		if t == "" {
+		ct := c.typ(l)
+		if ct == "" {
 			continue
 		}
 		// The column grammar is: name type [COMMENT '...'] [CODEC(...)].
-		typ, codec, _ := strings.Cut(t, " CODEC(")
+		typ, codec, _ := strings.Cut(ct, " CODEC(")
 		line := fmt.Sprintf("    %s %s", QuoteIdent(c.name), typ)
-		if c.comment != "" {
+		if c.comment != "" && !t.noComments {
 			line += " COMMENT " + quoteString(c.comment)
 		}
 		if codec != "" {

@@ -54,6 +54,8 @@ func TestClickHouseDDLGolden(t *testing.T) {
 	f("modern_24.8", "24.8.2.3", DDLOptions{})
 	f("modern_ttl7_detections90", "24.8.2.3", DDLOptions{TTLDays: 7, DetectionsTTLDays: 90})
 	f("modern_rollups_forever_400", "24.8.2.3", DDLOptions{MinuteRollupTTLDays: -1, HourRollupTTLDays: 400})
+	f("legacy_18.16_cluster", "18.16.1", DDLOptions{Cluster: "tk_2s1r"})
+	f("modern_24.8_cluster_path", "24.8.2.3", DDLOptions{Cluster: "tk_1s2r", ReplicaPath: "/clickhouse/tables/tk_1s2r/1"})
 }
 
 func TestParseServerVersion(t *testing.T) {
@@ -192,7 +194,7 @@ func TestParseLayout(t *testing.T) {
 	if _, err := ParseLayout("new"); err == nil {
 		t.Error("ParseLayout(new): no error")
 	}
-	if got := reflect.TypeOf(DDLOptions{}).NumField(); got != 5 {
+	if got := reflect.TypeOf(DDLOptions{}).NumField(); got != 7 {
 		t.Errorf("DDLOptions has %d fields; update the golden cases", got)
 	}
 }

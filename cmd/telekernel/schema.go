@@ -38,6 +38,7 @@ func newSchemaCmd() *cobra.Command {
 	ddl.Flags().StringVar(&server, "server-version", "24.8.0", "ClickHouse server version the DDL is for")
 	ddl.Flags().StringVar(&db, "database", "telekernel", "database name")
 	ddl.Flags().IntVar(&opts.TTLDays, "ttl-days", 0, "days of data to keep on servers with TTL (0: the default)")
+	ddl.Flags().StringVar(&opts.Cluster, "cluster", "", "print the cluster form ON CLUSTER NAME (Replicated and Distributed tables)")
 	arrow := &cobra.Command{
 		Use:   "samples",
 		Short: "Print the Arrow schema of samples messages",

@@ -24,14 +24,16 @@ func newSchemaApplyCmd() *cobra.Command {
 		verbose bool
 	)
 	cmd := &cobra.Command{
-		Use:   "apply [--config FILE] [--addr HOST:PORT] [--database NAME]",
+		Use:   "apply [--config FILE] [--addr HOST:PORT] [--database NAME] [--cluster NAME]",
 		Short: "Create or migrate the ClickHouse tables and rollups (idempotent)",
 		Long: `Create or migrate the ClickHouse database, the samples, detections, power,
 maintenance and schema_version tables and the per-minute and per-hour rollups with
 their materialized views, in the layout the server's version supports (modern from
 21.8, legacy below). Existing tables keep their layout; columns they lack are added.
 Running it again changes nothing. The connection comes from the clickhouse section
-of --config, then from the flags.`,
+of --config, then from the flags. With --cluster NAME (or clickhouse.cluster) every
+statement runs ON CLUSTER NAME: Replicated tables per node (samples_local, ...) and
+Distributed tables with the plain names over them, which queries and inserts use.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfgPath != "" {
@@ -58,6 +60,9 @@ of --config, then from the flags.`,
 				}
 				if f.Changed("username") || base.Username == "" {
 					base.Username = c.Username
+				}
+				if f.Changed("cluster") {
+					base.Cluster = c.Cluster
 				}
 				base.PasswordFile, base.Layout, base.TTLDays, base.DetectionsTTLDays = c.PasswordFile, c.Layout, c.TTLDays, c.DetectionsTTLDays
 				c = base
@@ -101,6 +106,7 @@ of --config, then from the flags.`,
 	f.StringVar(&c.Layout, "layout", "auto", "layout of new tables: auto, modern or legacy")
 	f.IntVar(&c.TTLDays, "ttl-days", 0, "samples retention in days on the modern layout (0: 30, -1: forever)")
 	f.IntVar(&c.DetectionsTTLDays, "detections-ttl-days", 0, "detections retention in days on the modern layout (0: forever)")
+	f.StringVar(&c.Cluster, "cluster", "", "create the cluster form ON CLUSTER NAME: Replicated per-node tables under Distributed tables (default: the config's clickhouse.cluster, else a single server)")
 	f.DurationVar(&timeout, "timeout", time.Minute, "give up after this long")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log what is done")
 	return cmd

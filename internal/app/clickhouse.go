@@ -25,6 +25,7 @@ func ClickHouseConfig(c config.ClickHouse) (clickhouse.Config, error) {
 		Addr: c.Addr, Database: c.Database, Username: c.Username, Password: pw.Reveal(),
 		TLS: clickhouse.TLSConfig{Enable: c.TLS.Enabled, CAFile: c.TLS.CAFile, CertFile: c.TLS.CertFile, KeyFile: c.TLS.KeyFile,
 			ServerName: c.TLS.ServerName, InsecureSkipVerify: c.TLS.InsecureSkipVerify},
+		Cluster: c.Cluster,
 	}, nil
 }
 

@@ -122,6 +122,9 @@ type ClickHouse struct {
 	TLS           tlsfiles.Config `yaml:"tls"`
 	FlushInterval time.Duration   `yaml:"flush_interval"` // default 1s
 	FlushRows     int             `yaml:"flush_rows"`     // default 100000
+	// Cluster names the ClickHouse cluster (remote_servers) to create the
+	// tables on and write through; empty for a single server.
+	Cluster string `yaml:"cluster"`
 }
 
 // HTTP configures the metrics and health endpoint: Listen defaults to

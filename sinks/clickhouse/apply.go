@@ -63,11 +63,18 @@ func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	stmts := schemas.ClickHouseDDL(s.cfg.Database, v, schemas.DDLOptions{
+	opts := schemas.DDLOptions{
 		Layout:            layout,
 		TTLDays:           s.cfg.TTLDays,
 		DetectionsTTLDays: s.cfg.DetectionsTTLDays,
-	})
+	}
+	if s.cfg.Cluster != "" {
+		if opts.ReplicaPath, err = s.clusterReplicaPath(ctx); err != nil {
+			return rep, err
+		}
+		opts.Cluster = s.cfg.Cluster
+	}
+	stmts := schemas.ClickHouseDDL(s.cfg.Database, v, opts)
 	for i, stmt := range stmts {
 		if err := s.conn.Exec(ctx, stmt); err != nil {
 			return rep, fmt.Errorf("cannot apply clickhouse ddl (%s layout) statement %d/%d %q: %w", layout, i+1, len(stmts), firstLine(stmt), err)
@@ -100,15 +107,14 @@ func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 			if _, ok := types[c]; ok {
 				continue
 			}
-			stmt := schemas.ClickHouseAddColumn(s.cfg.Database, table, l, c)
-			if err := s.conn.Exec(ctx, stmt); err != nil {
+			if err := s.addColumn(ctx, table, l, c); err != nil {
 				// Another instance may have added it meanwhile.
 				if now, cerr := s.columnTypes(ctx, table); cerr == nil {
 					if _, ok := now[c]; ok {
 						continue
 					}
 				}
-				return rep, fmt.Errorf("cannot migrate %s.%s: %q: %w", s.cfg.Database, table, stmt, err)
+				return rep, err
 			}
 			rep.Added = append(rep.Added, table+"."+c)
 			s.log.Info("added column", "table", s.cfg.Database+"."+table, "column", c, "layout", l.String())
@@ -190,4 +196,15 @@ func (s *Sink) columnTypes(ctx context.Context, table string) (map[string]string
 		types[name] = typ
 	}
 	return types, rows.Err()
+}
+
+// addColumn adds column name of table in layout l (on every node of the
+// cluster when there is one).
+func (s *Sink) addColumn(ctx context.Context, table string, l schemas.Layout, name string) error {
+	for _, stmt := range s.addColumnStatements(table, l, name) {
+		if err := s.conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("cannot migrate %s.%s: %q: %w", s.cfg.Database, table, stmt, err)
+		}
+	}
+	return nil
 }

@@ -76,6 +76,16 @@ type Config struct {
 	// DetectionsTTLDays is the retention of detections on the modern layout;
 	// 0 (the default) keeps them forever.
 	DetectionsTTLDays int `yaml:"detections_ttl_days"`
+	// Cluster names a cluster of the servers' remote_servers config. When
+	// set, Apply creates the cluster form of the schema ON CLUSTER
+	// (Replicated per-node tables under Distributed tables with the plain
+	// names; see schemas.ClickHouseDDL) and inserts go through the
+	// Distributed tables synchronously (insert_distributed_sync=1), so an
+	// acknowledged insert is on a replica of every shard it touches and a
+	// retried block is dropped by the replicated table's deduplication.
+	// Empty (the default) is a single server. It must be a plain
+	// identifier.
+	Cluster string `yaml:"cluster"`
 }
 
 // TLSConfig configures TLS to ClickHouse. Go's crypto/tls defaults apply
@@ -143,6 +153,9 @@ func (c Config) Validate() error {
 	}
 	if c.Database != "" && schemas.QuoteIdent(c.Database) != c.Database {
 		return fmt.Errorf("database %q: want a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", c.Database)
+	}
+	if c.Cluster != "" && schemas.QuoteIdent(c.Cluster) != c.Cluster {
+		return fmt.Errorf("cluster %q: want a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", c.Cluster)
 	}
 	if c.Password != "" && c.PasswordFile != "" {
 		return errors.New("password and password_file are both set: use one")
@@ -253,6 +266,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("layout", c.Layout),
 		slog.Int("ttl_days", c.TTLDays),
 		slog.Int("detections_ttl_days", c.DetectionsTTLDays),
+		slog.String("cluster", c.Cluster),
 	)
 }
 

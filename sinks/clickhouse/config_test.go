@@ -37,6 +37,7 @@ batch_rows: 50000
 compression: zstd
 layout: legacy
 ttl_days: 7
+cluster: analytics
 `
 	var c Config
 	if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
@@ -47,7 +48,7 @@ ttl_days: 7
 	}
 	want := Config{Addr: []string{"ch1:9440", "ch2:9440"}, Database: "tk", Username: "writer", Password: secretPassword,
 		TLS:         TLSConfig{Enable: true, CAFile: "/etc/tk/ca.pem", ServerName: "clickhouse.internal"},
-		DialTimeout: 2 * time.Second, ReadTimeout: 30 * time.Second, BatchRows: 50000, Compression: "zstd", Layout: "legacy", TTLDays: 7}
+		DialTimeout: 2 * time.Second, ReadTimeout: 30 * time.Second, BatchRows: 50000, Compression: "zstd", Layout: "legacy", TTLDays: 7, Cluster: "analytics"}
 	if fmt.Sprintf("%#v", c) != fmt.Sprintf("%#v", want) || c.Password != want.Password {
 		t.Errorf("parsed\n %#v\nwant\n %#v", c, want)
 	}
@@ -75,6 +76,7 @@ func TestConfigValidate(t *testing.T) {
 	f(Config{Addr: []string{"ch:9000", ":9000"}}, `addr[1] ":9000": want host:port`)
 	f(Config{Addr: []string{"ch:http"}}, `addr[0] "ch:http": port must be 1-65535`)
 	f(Config{Database: "tk-prod"}, `database "tk-prod": want a plain identifier`)
+	f(Config{Cluster: "tk-cluster"}, `cluster "tk-cluster": want a plain identifier`)
 	f(Config{Password: "x", PasswordFile: "/f"}, "password and password_file are both set")
 	f(Config{DialTimeout: -time.Second}, "dial_timeout -1s")
 	f(Config{BatchRows: -1}, "batch_rows -1")

@@ -307,7 +307,18 @@ func httpQuery(t *testing.T, query string) [][]any {
 	if base == "" {
 		base = "http://127.0.0.1:8123"
 	}
-	resp, err := http.Post(base+"/?"+url.Values{"default_format": {"JSONCompact"}}.Encode(), "text/plain", strings.NewReader(query))
+	return httpQueryAt(t, base, nil, query)
+}
+
+// httpQueryAt runs query with settings on the HTTP interface at base and
+// returns its rows in JSONCompact form.
+func httpQueryAt(t *testing.T, base string, settings url.Values, query string) [][]any {
+	t.Helper()
+	params := url.Values{"default_format": {"JSONCompact"}}
+	for k, v := range settings {
+		params[k] = v
+	}
+	resp, err := http.Post(base+"/?"+params.Encode(), "text/plain", strings.NewReader(query))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,6 +90,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 		ClientInfo: ch.ClientInfo{Products: []struct{ Name, Version string }{
 			{Name: "telekernel", Version: fmt.Sprint(schemas.ClickHouseSchemaVersion)},
 		}},
+		Settings: clusterSettings(cfg.Cluster),
 	})
 	if err != nil {
 		return nil, connectError(cfg, err)

@@ -1,0 +1,225 @@
+CREATE DATABASE IF NOT EXISTS telekernel ON CLUSTER tk_1s2r;
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.samples_local ON CLUSTER tk_1s2r
+(
+    ts DateTime64(9, 'UTC') COMMENT 'device time of the value, UTC' CODEC(DoubleDelta, ZSTD(1)),
+    device LowCardinality(String) COMMENT 'the target\'s configured name',
+    metric LowCardinality(String) COMMENT 'OpenConfig-style path without list keys',
+    keys LowCardinality(String) COMMENT 'list keys in canonical form, e.g. name=Ethernet1; empty when none',
+    kind UInt8 COMMENT '1 counter (value_u64), 2 gauge (value_f64), 3 state (value_str)',
+    value_u64 Nullable(UInt64) COMMENT 'counter value at full 64-bit precision' CODEC(T64, ZSTD(1)),
+    value_f64 Nullable(Float64) COMMENT 'gauge value' CODEC(Gorilla, ZSTD(1)),
+    value_str Nullable(String) COMMENT 'state value' CODEC(ZSTD(1)),
+    source LowCardinality(String) COMMENT 'gnmi, snmp or sim'
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/tk_1s2r/1/telekernel/samples_local', '{replica}')
+PARTITION BY toDate(ts)
+ORDER BY (metric, device, keys, ts, source)
+TTL toDateTime(ts) + INTERVAL 30 DAY
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.detections_local ON CLUSTER tk_1s2r
+(
+    id String COMMENT 'event id, unique per event and stable across re-delivery',
+    version UInt8 COMMENT 'detection contract version',
+    event_time DateTime64(9, 'UTC') COMMENT 'device time of the sample that caused the transition' CODEC(DoubleDelta, ZSTD(1)),
+    detected_at DateTime64(9, 'UTC') COMMENT 'wall time the detector emitted the event' CODEC(ZSTD(1)),
+    state LowCardinality(String) COMMENT 'firing or resolved',
+    device LowCardinality(String),
+    metric LowCardinality(String),
+    keys LowCardinality(String),
+    detector LowCardinality(String) COMMENT 'the detector that decided the transition',
+    detectors Array(LowCardinality(String)) COMMENT 'every detector that fired for this event',
+    score Float64 COMMENT 'calibrated anomaly score in [0,1]',
+    severity LowCardinality(String) COMMENT 'info, warning or critical',
+    observed Float64 COMMENT 'the value the detector saw (a rate for counters)',
+    expected Float64 COMMENT 'the value it expected',
+    band_lower Float64 COMMENT 'lower bound of the expected band',
+    band_upper Float64 COMMENT 'upper bound of the expected band',
+    starts_at DateTime64(9, 'UTC') COMMENT 'when the alert started firing',
+    ends_at Nullable(DateTime64(9, 'UTC')) COMMENT 'when the alert resolved; NULL while firing',
+    fingerprint String COMMENT 'Alertmanager-style hash of the sorted labels',
+    labels String COMMENT 'alert labels as a JSON object' CODEC(ZSTD(1)),
+    annotations String COMMENT 'alert annotations as a JSON object' CODEC(ZSTD(1))
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/tk_1s2r/1/telekernel/detections_local', '{replica}')
+PARTITION BY toDate(event_time)
+ORDER BY (device, metric, keys, event_time, id)
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.schema_version ON CLUSTER tk_1s2r
+(
+    table_name String,
+    version UInt32 COMMENT 'ClickHouse layout version of the table',
+    layout String COMMENT 'modern or legacy',
+    applied_at DateTime('UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/tk_1s2r/all/telekernel/schema_version', '{replica}')
+ORDER BY (table_name, version)
+SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.power_local ON CLUSTER tk_1s2r
+(
+    window_start DateTime64(9, 'UTC') COMMENT 'start of the window, device time, UTC' CODEC(DoubleDelta, ZSTD(1)),
+    window_end DateTime64(9, 'UTC') COMMENT 'end of the window (exclusive)' CODEC(DoubleDelta, ZSTD(1)),
+    device LowCardinality(String),
+    model LowCardinality(String) COMMENT 'device model whose coefficients were used',
+    row LowCardinality(String) COMMENT 'device, chassis, port or saving',
+    component LowCardinality(String) COMMENT 'port list keys (port and saving rows); empty otherwise',
+    measured_w Nullable(Float64) COMMENT 'mean measured PSU input power, W (device rows); NULL when not reported' CODEC(Gorilla, ZSTD(1)),
+    modelled_w Float64 COMMENT 'W: model total, base, port attribution or power saved' CODEC(Gorilla, ZSTD(1)),
+    energy_wh Float64 COMMENT 'energy over the window, Wh' CODEC(Gorilla, ZSTD(1)),
+    utilisation Nullable(Float64) COMMENT 'port rows: mean (in+out)/(2 speed) in [0,1]' CODEC(Gorilla, ZSTD(1)),
+    speed_bps Nullable(UInt64) COMMENT 'port speed, bit/s',
+    reason LowCardinality(Nullable(String)) COMMENT 'saving rows: why',
+    residual_z Nullable(Float64) COMMENT 'device rows: robust z of the window\'s mean residual',
+    samples UInt32 COMMENT 'device rows: measurements in the window',
+    fit_points UInt64 COMMENT 'measurements the model of this device model was fitted on',
+    detail Nullable(String) COMMENT 'saving rows: a sentence for people' CODEC(ZSTD(1))
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/tk_1s2r/1/telekernel/power_local', '{replica}')
+PARTITION BY toDate(window_start)
+ORDER BY (row, device, component, window_start)
+SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.maintenance_local ON CLUSTER tk_1s2r
+(
+    id String COMMENT 'event id, unique per event and stable across re-delivery',
+    version UInt8 COMMENT 'maintenance contract version',
+    key String COMMENT '16 hex digits identifying (device, component, signal)',
+    state LowCardinality(String) COMMENT 'open, update or closed',
+    event_time DateTime64(9, 'UTC') COMMENT 'device time of the sample that caused the event' CODEC(DoubleDelta, ZSTD(1)),
+    detected_at DateTime64(9, 'UTC') COMMENT 'wall time the stage emitted the event' CODEC(ZSTD(1)),
+    opened_at DateTime64(9, 'UTC') COMMENT 'device time the event opened',
+    closed_at Nullable(DateTime64(9, 'UTC')) COMMENT 'device time it closed; NULL unless closed',
+    close_reason LowCardinality(String) COMMENT 'recovered, failed or stale when closed; empty otherwise',
+    device LowCardinality(String),
+    component LowCardinality(String) COMMENT 'list keys of the component',
+    metric LowCardinality(String) COMMENT 'the series\' metric path',
+    signal LowCardinality(String) COMMENT 'optic_rx_power, laser_bias, temperature, fan_speed, psu_efficiency, ...',
+    unit LowCardinality(String) COMMENT 'unit of value and threshold',
+    value Float64 COMMENT 'robust level estimate at event_time',
+    slope_per_hour Float64 COMMENT 'robust slope, unit per hour',
+    threshold Float64 COMMENT 'failure threshold',
+    threshold_source LowCardinality(String) COMMENT 'device or configured',
+    direction LowCardinality(String) COMMENT 'falling or rising',
+    predicted_failure DateTime64(9, 'UTC') COMMENT 'when the level is predicted to reach the threshold',
+    interval_earliest DateTime64(9, 'UTC') COMMENT 'earliest predicted failure time',
+    interval_latest Nullable(DateTime64(9, 'UTC')) COMMENT 'latest predicted failure time; NULL when unbounded',
+    confidence Float64 COMMENT 'in [0,1]',
+    lead_time_seconds Float64 COMMENT 'predicted_failure - event_time, seconds',
+    severity LowCardinality(String) COMMENT 'info, warning or critical',
+    summary String COMMENT 'a sentence for people' CODEC(ZSTD(1))
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/tk_1s2r/1/telekernel/maintenance_local', '{replica}')
+PARTITION BY toDate(event_time)
+ORDER BY (device, component, signal, event_time, id)
+SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.samples_1m_local ON CLUSTER tk_1s2r
+(
+    bucket DateTime('UTC') COMMENT 'start of the bucket, UTC',
+    metric LowCardinality(String),
+    device LowCardinality(String),
+    keys LowCardinality(String),
+    kind UInt8 COMMENT '1 counter, 2 gauge, 3 state',
+    samples AggregateFunction(uniqExact, UInt64) COMMENT 'distinct sample timestamps (uniqExactMerge): exact under re-delivery',
+    min_f64 AggregateFunction(min, Nullable(Float64)) COMMENT 'gauges: minMerge',
+    max_f64 AggregateFunction(max, Nullable(Float64)) COMMENT 'gauges: maxMerge',
+    avg_f64 AggregateFunction(avg, Nullable(Float64)) COMMENT 'gauges: avgMerge',
+    q_f64 AggregateFunction(quantilesTDigest(0.5, 0.9, 0.95, 0.99), Nullable(Float64)) COMMENT 'gauges: quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)',
+    first_ts AggregateFunction(min, UInt64) COMMENT 'Unix ns of the first sample (minMerge)',
+    last_ts AggregateFunction(max, UInt64) COMMENT 'Unix ns of the last sample (maxMerge)',
+    first_u64 AggregateFunction(argMin, UInt64, UInt64) COMMENT 'counters: first value (argMinMerge)',
+    last_u64 AggregateFunction(argMax, UInt64, UInt64) COMMENT 'counters: last value (argMaxMerge)'
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/tk_1s2r/1/telekernel/samples_1m_local', '{replica}')
+PARTITION BY toYYYYMM(bucket)
+ORDER BY (metric, device, keys, kind, bucket)
+TTL bucket + INTERVAL 90 DAY
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE MATERIALIZED VIEW IF NOT EXISTS telekernel.samples_1m_mv ON CLUSTER tk_1s2r TO telekernel.samples_1m_local AS
+SELECT
+    toStartOfMinute(ts) AS bucket, metric, device, keys, kind,
+    uniqExactState(toUInt64(toUnixTimestamp64Nano(ts))) AS samples,
+    minState(value_f64) AS min_f64,
+    maxState(value_f64) AS max_f64,
+    avgState(value_f64) AS avg_f64,
+    quantilesTDigestState(0.5, 0.9, 0.95, 0.99)(value_f64) AS q_f64,
+    minState(toUInt64(toUnixTimestamp64Nano(ts))) AS first_ts,
+    maxState(toUInt64(toUnixTimestamp64Nano(ts))) AS last_ts,
+    argMinState(assumeNotNull(value_u64), toUInt64(toUnixTimestamp64Nano(ts))) AS first_u64,
+    argMaxState(assumeNotNull(value_u64), toUInt64(toUnixTimestamp64Nano(ts))) AS last_u64
+FROM telekernel.samples_local
+GROUP BY bucket, metric, device, keys, kind;
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.samples_1h_local ON CLUSTER tk_1s2r
+(
+    bucket DateTime('UTC') COMMENT 'start of the bucket, UTC',
+    metric LowCardinality(String),
+    device LowCardinality(String),
+    keys LowCardinality(String),
+    kind UInt8 COMMENT '1 counter, 2 gauge, 3 state',
+    samples AggregateFunction(uniqExact, UInt64) COMMENT 'distinct sample timestamps (uniqExactMerge): exact under re-delivery',
+    min_f64 AggregateFunction(min, Nullable(Float64)) COMMENT 'gauges: minMerge',
+    max_f64 AggregateFunction(max, Nullable(Float64)) COMMENT 'gauges: maxMerge',
+    avg_f64 AggregateFunction(avg, Nullable(Float64)) COMMENT 'gauges: avgMerge',
+    q_f64 AggregateFunction(quantilesTDigest(0.5, 0.9, 0.95, 0.99), Nullable(Float64)) COMMENT 'gauges: quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)',
+    first_ts AggregateFunction(min, UInt64) COMMENT 'Unix ns of the first sample (minMerge)',
+    last_ts AggregateFunction(max, UInt64) COMMENT 'Unix ns of the last sample (maxMerge)',
+    first_u64 AggregateFunction(argMin, UInt64, UInt64) COMMENT 'counters: first value (argMinMerge)',
+    last_u64 AggregateFunction(argMax, UInt64, UInt64) COMMENT 'counters: last value (argMaxMerge)'
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/tk_1s2r/1/telekernel/samples_1h_local', '{replica}')
+PARTITION BY toYYYYMM(bucket)
+ORDER BY (metric, device, keys, kind, bucket)
+SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE MATERIALIZED VIEW IF NOT EXISTS telekernel.samples_1h_mv ON CLUSTER tk_1s2r TO telekernel.samples_1h_local AS
+SELECT
+    toStartOfHour(ts) AS bucket, metric, device, keys, kind,
+    uniqExactState(toUInt64(toUnixTimestamp64Nano(ts))) AS samples,
+    minState(value_f64) AS min_f64,
+    maxState(value_f64) AS max_f64,
+    avgState(value_f64) AS avg_f64,
+    quantilesTDigestState(0.5, 0.9, 0.95, 0.99)(value_f64) AS q_f64,
+    minState(toUInt64(toUnixTimestamp64Nano(ts))) AS first_ts,
+    maxState(toUInt64(toUnixTimestamp64Nano(ts))) AS last_ts,
+    argMinState(assumeNotNull(value_u64), toUInt64(toUnixTimestamp64Nano(ts))) AS first_u64,
+    argMaxState(assumeNotNull(value_u64), toUInt64(toUnixTimestamp64Nano(ts))) AS last_u64
+FROM telekernel.samples_local
+GROUP BY bucket, metric, device, keys, kind;
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.samples ON CLUSTER tk_1s2r AS telekernel.samples_local
+ENGINE = Distributed('tk_1s2r', 'telekernel', 'samples_local', cityHash64(device));
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.detections ON CLUSTER tk_1s2r AS telekernel.detections_local
+ENGINE = Distributed('tk_1s2r', 'telekernel', 'detections_local', cityHash64(device));
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.power ON CLUSTER tk_1s2r AS telekernel.power_local
+ENGINE = Distributed('tk_1s2r', 'telekernel', 'power_local', cityHash64(device));
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.maintenance ON CLUSTER tk_1s2r AS telekernel.maintenance_local
+ENGINE = Distributed('tk_1s2r', 'telekernel', 'maintenance_local', cityHash64(device));
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.samples_1m ON CLUSTER tk_1s2r AS telekernel.samples_1m_local
+ENGINE = Distributed('tk_1s2r', 'telekernel', 'samples_1m_local', cityHash64(device));
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.samples_1h ON CLUSTER tk_1s2r AS telekernel.samples_1h_local
+ENGINE = Distributed('tk_1s2r', 'telekernel', 'samples_1h_local', cityHash64(device));
