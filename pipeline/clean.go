@@ -87,3 +87,19 @@ func (m *Metrics) countDrops(stage string, d schemas.RowDrops, total *atomic.Int
 	})
 	total.Add(d.Total())
 }
+
+// readSamples decodes a samples message as DecodeSamples does and returns a
+// reader over its rows with the function that releases the record; the
+// caller calls it once done with the reader.
+func readSamples(mem memory.Allocator, r *kgo.Record, c *RowDropCounter) (*schemas.SampleReader, func(), error) {
+	rec, err := DecodeSamples(mem, r, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	sr, err := schemas.NewSampleReader(rec)
+	if err != nil {
+		rec.Release()
+		return nil, nil, err
+	}
+	return sr, rec.Release, nil
+}

@@ -23,15 +23,11 @@ import (
 // timestamp whichever order the collector wrote the rows of one timestamp
 // in. State samples after the last scored row are applied at the end.
 func (d *Detect) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
-	rec, err := DecodeSamples(d.mem, r, &d.RowDropCounter)
+	sr, release, err := readSamples(d.mem, r, &d.RowDropCounter)
 	if err != nil {
 		return err
 	}
-	defer rec.Release()
-	sr, err := schemas.NewSampleReader(rec)
-	if err != nil {
-		return err
-	}
+	defer release()
 	ps := d.part(r.Partition)
 	if d.inRec == nil {
 		d.inRec = map[uint64]*seriesState{}

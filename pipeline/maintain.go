@@ -122,15 +122,11 @@ func (m *Maintain) part(n int32) *maintainPart {
 
 // Process implements Processor.
 func (m *Maintain) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
-	rec, err := DecodeSamples(m.mem, r, &m.RowDropCounter)
+	sr, release, err := readSamples(m.mem, r, &m.RowDropCounter)
 	if err != nil {
 		return err
 	}
-	defer rec.Release()
-	sr, err := schemas.NewSampleReader(rec)
-	if err != nil {
-		return err
-	}
+	defer release()
 	p := m.part(r.Partition)
 	for i := 0; i < sr.Len(); i++ {
 		ts := sr.TS(i)

@@ -110,15 +110,11 @@ func (p *Power) part(n int32) *power.Estimator {
 
 // Process implements Processor.
 func (p *Power) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
-	rec, err := DecodeSamples(p.mem, r, &p.RowDropCounter)
+	sr, release, err := readSamples(p.mem, r, &p.RowDropCounter)
 	if err != nil {
 		return err
 	}
-	defer rec.Release()
-	sr, err := schemas.NewSampleReader(rec)
-	if err != nil {
-		return err
-	}
+	defer release()
 	e := p.part(r.Partition)
 	before := e.Devices()
 	for i := 0; i < sr.Len(); i++ {
