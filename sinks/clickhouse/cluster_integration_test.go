@@ -87,11 +87,19 @@ func newClusterSink(t *testing.T, cluster string, mod func(*Config)) *Sink {
 func nodeExec(t *testing.T, node, query string) string {
 	t.Helper()
 	host, port, _ := strings.Cut(node, ":")
-	out, err := exec.Command("clickhouse-client", "--host", host, "--port", port, "-q", query).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s on %s: %v: %s", query, node, err, out)
+	// Right after a replica restarts, ZooKeeper may still be electing the
+	// table's leader, and 18.16 refuses leader-only statements (DROP
+	// PARTITION) with code 292 until it has one: retry that, for up to 15 s.
+	for try := 0; ; try++ {
+		out, err := exec.Command("clickhouse-client", "--host", host, "--port", port, "-q", query).CombinedOutput()
+		if err == nil {
+			return string(out)
+		}
+		if !strings.Contains(string(out), "Code: 292.") || try == 30 {
+			t.Fatalf("%s on %s: %v: %s", query, node, err, out)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
-	return string(out)
 }
 
 // nodeQuery runs a query returning one uint64 on one node.
