@@ -12,8 +12,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/detect"
 )
 
 // Source yields recorded samples in event time.
@@ -87,13 +89,13 @@ const detectionsTopic = "backtest.detections"
 // the replay's Stats. It closes nothing: the caller closes src. A Process
 // error (a batch the stage cannot decode, an invalid configuration) ends
 // the replay with the detections emitted so far.
-func Run(ctx context.Context, cfg pipeline.DetectConfig, src Source, opts ...Option) ([]schemas.Detection, Stats, error) {
+func Run(ctx context.Context, cfg detect.DetectConfig, src Source, opts ...Option) ([]schemas.Detection, Stats, error) {
 	o := options{log: slog.Default()}
 	for _, f := range opts {
 		f(&o)
 	}
 	st := Stats{Devices: map[string]Span{}, StateSeries: map[schemas.SeriesKey]bool{}}
-	det, err := pipeline.NewDetect(cfg, detectionsTopic, pipeline.NewMetrics(prometheus.NewRegistry()), o.log)
+	det, err := detect.NewDetect(cfg, detectionsTopic, pipeline.NewMetrics(prometheus.NewRegistry()), o.log)
 	if err != nil {
 		return nil, st, fmt.Errorf("cannot start the detect stage: %w", err)
 	}
@@ -102,7 +104,7 @@ func Run(ctx context.Context, cfg pipeline.DetectConfig, src Source, opts ...Opt
 		emitErr error
 	)
 	emit := func(r *kgo.Record) {
-		d, err := schemas.DecodeDetection(pipeline.Headers(r), r.Value)
+		d, err := schemas.DecodeDetection(kafka.Headers(r), r.Value)
 		if err != nil {
 			emitErr = errors.Join(emitErr, fmt.Errorf("cannot decode a detection: %w", err))
 			return
@@ -114,7 +116,7 @@ func Run(ctx context.Context, cfg pipeline.DetectConfig, src Source, opts ...Opt
 	}
 	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
 	defer sb.Release()
-	headers := pipeline.RecordHeaders(schemas.SamplesHeaders())
+	headers := kafka.RecordHeaders(schemas.SamplesHeaders())
 	start := time.Now()
 	lastProgress := start
 	var offset int64

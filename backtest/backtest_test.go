@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/detect"
 )
 
 // spikeBatches is one device's gauge at 10 s steps: noise around 100, then
@@ -40,7 +40,7 @@ func spikeBatches(n, spikeAt int) ([][]schemas.Sample, int64) {
 // replay.
 func TestRunFiresOnSpike(t *testing.T) {
 	batches, step := spikeBatches(800, 600)
-	dets, st, err := Run(context.Background(), pipeline.DetectConfig{}, Batches(batches), quiet)
+	dets, st, err := Run(context.Background(), detect.DetectConfig{}, Batches(batches), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestRunFiresOnSpike(t *testing.T) {
 // TestRunRejectsBadConfig checks that an invalid detect configuration ends
 // the replay before it starts, naming the field.
 func TestRunRejectsBadConfig(t *testing.T) {
-	cfg := pipeline.DetectConfig{}
+	cfg := detect.DetectConfig{}
 	cfg.Alert.FireZ = -1
 	_, _, err := Run(context.Background(), cfg, Batches(nil))
 	if err == nil {

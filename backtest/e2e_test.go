@@ -15,7 +15,7 @@ import (
 	"github.com/telekernel/telekernel/backtest/nab"
 	"github.com/telekernel/telekernel/backtest/nab/nabtest"
 	"github.com/telekernel/telekernel/detectors/ensemble"
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/stages/detect"
 )
 
 // bigdama returns the bigdama18 folder beside the repository; without it
@@ -83,7 +83,7 @@ func TestBacktestBigdamaPortflap(t *testing.T) {
 	if err := CheckDevices(events, ds.Devices); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Evaluate(t.Context(), "default", pipeline.DetectConfig{}, ds, events, quiet)
+	res, err := Evaluate(t.Context(), "default", detect.DetectConfig{}, ds, events, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestBacktestNAB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Evaluate(t.Context(), "default", pipeline.DetectConfig{}, ds, NABEvents(ds.Corpus), quiet)
+	res, err := Evaluate(t.Context(), "default", detect.DetectConfig{}, ds, NABEvents(ds.Corpus), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,8 +189,8 @@ func TestBacktestNABRangeBreak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := pipeline.DetectConfig{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{
-		Detectors: append(slices.Clone(pipeline.DetectDetectors), "range_break")}}}
+	cfg := detect.DetectConfig{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{
+		Detectors: append(slices.Clone(detect.DetectDetectors), "range_break")}}}
 	res, err := Evaluate(t.Context(), "range_break", cfg, ds, NABEvents(ds.Corpus), quiet)
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +226,7 @@ func TestBacktestBigdamaAll(t *testing.T) {
 	if len(ds.Groups) != 3 || len(ds.Devices) != 11 || len(events) != 23 {
 		t.Fatalf("%d groups, %d devices, %d events; want 3, 11, 23", len(ds.Groups), len(ds.Devices), len(events))
 	}
-	res, err := Evaluate(t.Context(), "default", pipeline.DetectConfig{}, ds, events, quiet)
+	res, err := Evaluate(t.Context(), "default", detect.DetectConfig{}, ds, events, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/telekernel/telekernel/backtest"
-	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/detect"
 )
 
 // ExampleRun replays a device's gauge that jumps tenfold after 500 points
@@ -31,7 +31,7 @@ func ExampleRun() {
 		}
 		batches = append(batches, batch)
 	}
-	dets, st, err := backtest.Run(context.Background(), pipeline.DetectConfig{}, backtest.Batches(batches),
+	dets, st, err := backtest.Run(context.Background(), detect.DetectConfig{}, backtest.Batches(batches),
 		backtest.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		fmt.Println(err)

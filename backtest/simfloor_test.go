@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/telekernel/telekernel/collectors/sim"
-	"github.com/telekernel/telekernel/internal/config"
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/config"
+	"github.com/telekernel/telekernel/stages/detect"
 )
 
 // floorScenario is a small version of deploy/examples/sim-faults.yaml: a
@@ -48,7 +48,7 @@ func TestSimBacktestFloors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Evaluate(context.Background(), "default", pipeline.DetectConfig{}, ds, nil, quiet)
+	res, err := Evaluate(context.Background(), "default", detect.DetectConfig{}, ds, nil, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func simEvaluate(t *testing.T, cfg sim.Config, span time.Duration) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Evaluate(t.Context(), "default", pipeline.DetectConfig{}, ds, nil, quiet)
+	res, err := Evaluate(t.Context(), "default", detect.DetectConfig{}, ds, nil, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

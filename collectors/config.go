@@ -12,6 +12,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/share"
 	"github.com/telekernel/telekernel/collectors/snmp"
 	"github.com/telekernel/telekernel/internal/yamlfile"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 )
 
@@ -27,7 +28,7 @@ const (
 
 // Config is the YAML file of `telekernel collect gnmi|snmp -c FILE`.
 type Config struct {
-	Kafka pipeline.KafkaConfig `yaml:"kafka"`
+	Kafka kafka.Config `yaml:"kafka"`
 	// Topic receives the samples; default tk.samples.
 	Topic string `yaml:"topic"`
 	// Partitions of the topic when the collector creates it; default 6.
@@ -63,10 +64,10 @@ type Config struct {
 
 func (c *Config) applyDefaults() {
 	if c.Topic == "" {
-		c.Topic = pipeline.DefaultSamplesTopic
+		c.Topic = kafka.DefaultSamplesTopic
 	}
 	if c.Partitions == 0 {
-		c.Partitions = pipeline.DefaultPartitions
+		c.Partitions = kafka.DefaultPartitions
 	}
 	if c.MaxBufferedBytes == 0 {
 		c.MaxBufferedBytes = DefaultMaxBufferedBytes
@@ -99,7 +100,7 @@ func (c *Config) Validate() error {
 	if err := c.HTTP.Validate(); err != nil {
 		return fmt.Errorf("http.%w", err)
 	}
-	if err := pipeline.CheckTopicName(c.Topic); err != nil {
+	if err := kafka.CheckTopicName(c.Topic); err != nil {
 		return fmt.Errorf("topic: %w", err)
 	}
 	if len(c.Kafka.Brokers) == 0 {

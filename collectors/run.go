@@ -18,6 +18,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/share"
 	"github.com/telekernel/telekernel/collectors/snmp"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 )
 
@@ -34,13 +35,13 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 	if kind == "gnmi" && len(cfg.GNMI.Targets) == 0 || kind == "snmp" && len(cfg.SNMP.Targets) == 0 {
 		log.Warn("no targets configured yet; waiting for the config to list some", "collector", kind, "config", path)
 	}
-	cl, err := pipeline.Connect(ctx, cfg.Kafka, kgo.MaxBufferedBytes(cfg.MaxBufferedBytes), kgo.ProducerLinger(5*time.Millisecond),
+	cl, err := kafka.Connect(ctx, cfg.Kafka, kgo.MaxBufferedBytes(cfg.MaxBufferedBytes), kgo.ProducerLinger(5*time.Millisecond),
 		kgo.ProducerBatchMaxBytes(int32(max(cfg.MaxBatchBytes+batchFraming, producerBatchMax))))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	if err := pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: cfg.Topic, Partitions: cfg.Partitions}); err != nil {
+	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: cfg.Topic, Partitions: cfg.Partitions}); err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()

@@ -20,7 +20,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/collectors/sim/agent"
 	"github.com/telekernel/telekernel/internal/testenv"
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -192,7 +192,7 @@ func TestPlaintextCredentialsWarnOncePerTarget(t *testing.T) {
 func TestBatchBytesFromTopic(t *testing.T) {
 	broker := testenv.Service(t, "TK_KAFKA")
 	ctx := context.Background()
-	cl, err := pipeline.Connect(ctx, pipeline.KafkaConfig{Brokers: []string{broker}})
+	cl, err := kafka.Connect(ctx, kafka.Config{Brokers: []string{broker}})
 	if err != nil {
 		t.Fatal(err)
 	}

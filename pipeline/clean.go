@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -44,7 +45,7 @@ func (c *RowDropCounter) add(d schemas.RowDrops) {
 // those of schemas.DecodeSamples: the whole message is bad and is
 // dead-lettered. The caller releases the record.
 func DecodeSamples(mem memory.Allocator, r *kgo.Record, c *RowDropCounter) (arrow.RecordBatch, error) {
-	rec, err := schemas.DecodeSamples(mem, Headers(r), r.Value)
+	rec, err := schemas.DecodeSamples(mem, kafka.Headers(r), r.Value)
 	if err != nil {
 		return nil, err
 	}
@@ -88,10 +89,10 @@ func (m *Metrics) countDrops(stage string, d schemas.RowDrops, total *atomic.Int
 	total.Add(d.Total())
 }
 
-// readSamples decodes a samples message as DecodeSamples does and returns a
+// ReadSamples decodes a samples message as DecodeSamples does and returns a
 // reader over its rows with the function that releases the record; the
 // caller calls it once done with the reader.
-func readSamples(mem memory.Allocator, r *kgo.Record, c *RowDropCounter) (*schemas.SampleReader, func(), error) {
+func ReadSamples(mem memory.Allocator, r *kgo.Record, c *RowDropCounter) (*schemas.SampleReader, func(), error) {
 	rec, err := DecodeSamples(mem, r, c)
 	if err != nil {
 		return nil, nil, err

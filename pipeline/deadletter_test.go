@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/internal/testenv"
+	"github.com/telekernel/telekernel/kafka"
 )
 
 // recordSize is what a record takes in a batch, roughly as the broker
@@ -87,8 +88,8 @@ func TestShutdownWhileFlushFails(t *testing.T) {
 	defer cluster.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	kc := KafkaConfig{Brokers: cluster.ListenAddrs()}
-	prod, err := Connect(ctx, kc)
+	kc := kafka.Config{Brokers: cluster.ListenAddrs()}
+	prod, err := kafka.Connect(ctx, kc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,8 +154,8 @@ func testPoisonRecord(t *testing.T, broker string, dlqLimit, minKept int) {
 	_, _ = rand.Read(idb)
 	id := hex.EncodeToString(idb)
 	in, out, dlq := "poison-"+id+".samples", "poison-"+id+".detections", "poison-"+id+".deadletters"
-	kc := KafkaConfig{Brokers: []string{broker}}
-	prod, err := Connect(ctx, kc, kgo.ProducerBatchMaxBytes(8<<20))
+	kc := kafka.Config{Brokers: []string{broker}}
+	prod, err := kafka.Connect(ctx, kc, kgo.ProducerBatchMaxBytes(8<<20))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func testPoisonRecord(t *testing.T, broker string, dlqLimit, minKept int) {
 	if _, err := adm.CreateTopic(ctx, 1, -1, dlqConfig, dlq); err != nil {
 		t.Fatal(err)
 	}
-	if err := EnsureTopics(ctx, prod, TopicSpec{Name: out, Partitions: 1}); err != nil {
+	if err := kafka.EnsureTopics(ctx, prod, kafka.TopicSpec{Name: out, Partitions: 1}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _, _ = adm.DeleteTopics(context.Background(), in, out, dlq, "poison-"+id+"-detect-changelog") })
@@ -185,10 +186,7 @@ func testPoisonRecord(t *testing.T, broker string, dlqLimit, minKept int) {
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := NewMetrics(prometheus.NewRegistry())
-	det, err := NewDetect(DetectConfig{}, out, m, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	det := newSeriesProc()
 	eos, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "detect", Group: "poison-" + id + "-detect", Input: in, DeadLetterTopic: dlq}, det, m, log)
 	if err != nil {
 		t.Fatal(err)
@@ -216,7 +214,7 @@ func testPoisonRecord(t *testing.T, broker string, dlqLimit, minKept int) {
 	}
 
 	var dead []*kgo.Record
-	if err := ReadAll(ctx, kc, dlq, func(r *kgo.Record) { dead = append(dead, r) }); err != nil {
+	if err := kafka.ReadAll(ctx, kc, dlq, func(r *kgo.Record) { dead = append(dead, r) }); err != nil {
 		t.Fatal(err)
 	}
 	if len(dead) != 2 {

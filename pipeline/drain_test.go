@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telekernel/telekernel/kafka"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -92,8 +94,8 @@ func TestRunnerDrainsLostPartitionsThroughGroup(t *testing.T) {
 	defer cluster.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	kc := KafkaConfig{Brokers: cluster.ListenAddrs()}
-	prod, err := Connect(ctx, kc)
+	kc := kafka.Config{Brokers: cluster.ListenAddrs()}
+	prod, err := kafka.Connect(ctx, kc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,8 +185,8 @@ func TestRunnerPollsOnWhileCommitsFail(t *testing.T) {
 	defer cluster.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	kc := KafkaConfig{Brokers: cluster.ListenAddrs()}
-	prod, err := Connect(ctx, kc)
+	kc := kafka.Config{Brokers: cluster.ListenAddrs()}
+	prod, err := kafka.Connect(ctx, kc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/telekernel/telekernel/internal/secret"
+	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/internal/tlsfiles"
 )
 
@@ -74,7 +75,7 @@ func TestServeHTTP(t *testing.T) {
 // negotiated the hybrid post-quantum group, wrong or missing ones 401, and
 // plain HTTP gets no answer.
 func TestServeHTTPSWithBasicAuth(t *testing.T) {
-	_, certFile := selfSigned(t)
+	_, certFile := testenv.SelfSigned(t)
 	keyFile := filepath.Join(filepath.Dir(certFile), "key.pem")
 	t.Setenv("TK_TEST_HTTP_PW", "metrics-pass")
 	c := HTTPConfig{Listen: "127.0.0.1:0", TLS: tlsfiles.Server{CertFile: certFile, KeyFile: keyFile},

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -95,12 +96,12 @@ type Runner struct {
 
 // NewRunner connects a consumer-group client with base options (from
 // KafkaConfig.Opts) and returns a runner; Run starts consuming.
-func NewRunner(ctx context.Context, kc KafkaConfig, cfg RunnerConfig, sink Sink, m *Metrics, log *slog.Logger) (*Runner, error) {
+func NewRunner(ctx context.Context, kc kafka.Config, cfg RunnerConfig, sink Sink, m *Metrics, log *slog.Logger) (*Runner, error) {
 	if cfg.Name == "" || cfg.Group == "" || len(cfg.Topics) == 0 {
 		return nil, errors.New("pipeline: runner needs a name, a group and topics")
 	}
 	if cfg.DeadLetterTopic == "" {
-		cfg.DeadLetterTopic = DefaultDeadLetterTopic
+		cfg.DeadLetterTopic = kafka.DefaultDeadLetterTopic
 	}
 	if cfg.FlushRows <= 0 {
 		cfg.FlushRows = DefaultFlushRows
@@ -109,7 +110,7 @@ func NewRunner(ctx context.Context, kc KafkaConfig, cfg RunnerConfig, sink Sink,
 		cfg.FlushInterval = DefaultFlushInterval
 	}
 	r := &Runner{cfg: cfg, sink: sink, metrics: m, log: log.With("stage", cfg.Name), done: map[string]map[int32]int64{}, drops: newDropExporter(sink)}
-	cl, err := Connect(ctx, kc,
+	cl, err := kafka.Connect(ctx, kc,
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topics...),
 		kgo.DisableAutoCommit(),

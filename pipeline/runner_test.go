@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -48,8 +49,8 @@ func TestDeadLetters(t *testing.T) {
 	defer cluster.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	kc := KafkaConfig{Brokers: cluster.ListenAddrs()}
-	prod, err := Connect(ctx, kc)
+	kc := kafka.Config{Brokers: cluster.ListenAddrs()}
+	prod, err := kafka.Connect(ctx, kc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,10 +71,7 @@ func TestDeadLetters(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	det, err := NewDetect(DetectConfig{}, "out", m, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	det := newSeriesProc()
 	// The same input through both kinds of stage: the exactly-once detect
 	// stage and an at-least-once sink.
 	eos, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "detect", Group: "g", Input: "in", DeadLetterTopic: "dlq"}, det, m, log)
@@ -156,7 +154,7 @@ type countSink struct {
 }
 
 func (c *countSink) Add(_ context.Context, r *kgo.Record) error {
-	rec, err := schemas.DecodeSamples(memory.NewGoAllocator(), Headers(r), r.Value)
+	rec, err := schemas.DecodeSamples(memory.NewGoAllocator(), kafka.Headers(r), r.Value)
 	if err != nil {
 		return err
 	}

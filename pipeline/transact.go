@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/telekernel/telekernel/kafka"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -66,7 +68,7 @@ type TransactConfig struct {
 // the changelog).
 type TransactRunner struct {
 	cfg     TransactConfig
-	kc      KafkaConfig
+	kc      kafka.Config
 	sess    *kgo.GroupTransactSession
 	reader  *kgo.Client // reads the changelog on restore
 	proc    Processor
@@ -97,7 +99,7 @@ type TransactRunner struct {
 // NewTransactRunner connects and returns a runner; Run starts it. The
 // changelog topic is created (compacted, with the input's partition count)
 // when it does not exist.
-func NewTransactRunner(ctx context.Context, kc KafkaConfig, cfg TransactConfig, proc Processor, m *Metrics, log *slog.Logger) (*TransactRunner, error) {
+func NewTransactRunner(ctx context.Context, kc kafka.Config, cfg TransactConfig, proc Processor, m *Metrics, log *slog.Logger) (*TransactRunner, error) {
 	if cfg.Name == "" || cfg.Group == "" || cfg.Input == "" {
 		return nil, errors.New("pipeline: transact runner needs a name, a group and an input topic")
 	}
@@ -105,7 +107,7 @@ func NewTransactRunner(ctx context.Context, kc KafkaConfig, cfg TransactConfig, 
 		cfg.Changelog = cfg.Group + "-changelog"
 	}
 	if cfg.DeadLetterTopic == "" {
-		cfg.DeadLetterTopic = DefaultDeadLetterTopic
+		cfg.DeadLetterTopic = kafka.DefaultDeadLetterTopic
 	}
 	if cfg.TransactionalID == "" {
 		cfg.TransactionalID = cfg.Group + "-" + randomID()
@@ -119,7 +121,7 @@ func NewTransactRunner(ctx context.Context, kc KafkaConfig, cfg TransactConfig, 
 	t := &TransactRunner{cfg: cfg, kc: kc, proc: proc, metrics: m, log: log.With("stage", cfg.Name),
 		restored: map[int32]bool{}, done: map[int32]int64{}, dlqLimit: DeadLetterMaxBytes, drops: newDropExporter(proc)}
 
-	admin, err := Connect(ctx, kc)
+	admin, err := kafka.Connect(ctx, kc)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +130,7 @@ func NewTransactRunner(ctx context.Context, kc KafkaConfig, cfg TransactConfig, 
 	if err != nil {
 		return nil, err
 	}
-	if err := EnsureTopics(ctx, admin, TopicSpec{Name: cfg.Changelog, Partitions: parts, Compacted: true}); err != nil {
+	if err := kafka.EnsureTopics(ctx, admin, kafka.TopicSpec{Name: cfg.Changelog, Partitions: parts, Compacted: true}); err != nil {
 		return nil, err
 	}
 	if n, err := partitionCountWait(ctx, admin, cfg.Changelog); err != nil {

@@ -11,8 +11,8 @@ import (
 	"github.com/telekernel/telekernel/backtest"
 	"github.com/telekernel/telekernel/backtest/nab/nabtest"
 	"github.com/telekernel/telekernel/detectors/incidents"
-	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/detect"
 )
 
 // TestBigdamaBGPClear replays bigdama18's BGP-clear experiments (the
@@ -48,7 +48,7 @@ func TestBigdamaBGPClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := backtest.Evaluate(t.Context(), "default", pipeline.DetectConfig{}, ds, nil, backtest.WithLogger(slog.New(slog.DiscardHandler)))
+	res, err := backtest.Evaluate(t.Context(), "default", detect.DetectConfig{}, ds, nil, backtest.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}

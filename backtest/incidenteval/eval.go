@@ -16,8 +16,8 @@ import (
 	"github.com/telekernel/telekernel/backtest"
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/detectors/incidents"
-	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/detect"
 )
 
 // RootCause is one injected root cause: the faults of one kind that start
@@ -68,7 +68,7 @@ func (r *Result) DetectionsPerIncident() float64 {
 // Run simulates cfg for span, runs the samples through the detect stage
 // (dc) and the detections, in event-time order, through the incident rules
 // (ic) with the fleet's inventory, and scores the incidents.
-func Run(ctx context.Context, cfg sim.Config, span time.Duration, dc pipeline.DetectConfig, ic incidents.Config) (*Result, error) {
+func Run(ctx context.Context, cfg sim.Config, span time.Duration, dc detect.DetectConfig, ic incidents.Config) (*Result, error) {
 	cfg = backtest.SimConfig(cfg)
 	src, err := backtest.OpenSim(cfg, span)
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/detectors/incidents"
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/stages/detect"
 )
 
 // scenario is a fabric of 2 spines and 4 leaves (power mode, optics) over
@@ -50,7 +50,7 @@ const (
 // compress at least 8 detections into an incident on average (16.5
 // measured).
 func TestSimIncidents(t *testing.T) {
-	r, err := Run(t.Context(), scenario(), 11*time.Hour, pipeline.DetectConfig{}, incidents.Config{})
+	r, err := Run(t.Context(), scenario(), 11*time.Hour, detect.DetectConfig{}, incidents.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

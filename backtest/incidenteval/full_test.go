@@ -8,7 +8,7 @@ import (
 
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/detectors/incidents"
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/stages/detect"
 )
 
 // fullScenario is issue 15's fabric, 4 spines × 16 leaves (20 devices, 16
@@ -72,7 +72,7 @@ func TestSimIncidentsFull(t *testing.T) {
 		t.Skip("set TK_BACKTEST_FULL=1 to run the 4 × 16 fabric for 12 simulated hours")
 	}
 	start := time.Now()
-	r, err := Run(t.Context(), fullScenario(12*time.Hour), 12*time.Hour, pipeline.DetectConfig{}, incidents.Config{})
+	r, err := Run(t.Context(), fullScenario(12*time.Hour), 12*time.Hour, detect.DetectConfig{}, incidents.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/sim/agent"
 	"github.com/telekernel/telekernel/collectors/snmp"
 	"github.com/telekernel/telekernel/internal/secret"
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -191,13 +191,13 @@ func benchGNMI(f flags) error {
 	total := perStep * uint64(f.steps)
 
 	topic := fmt.Sprintf("tk.samples.bench-gnmi-%d", time.Now().UnixNano())
-	kc := pipeline.KafkaConfig{Brokers: []string{f.kafka}}
-	cl, err := pipeline.Connect(ctx, kc, kgo.MaxBufferedBytes(64<<20), kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(4<<20))
+	kc := kafka.Config{Brokers: []string{f.kafka}}
+	cl, err := kafka.Connect(ctx, kc, kgo.MaxBufferedBytes(64<<20), kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(4<<20))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	if err := pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: topic, Partitions: 6}); err != nil {
+	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: topic, Partitions: 6}); err != nil {
 		return err
 	}
 	pub, err := publish.New(cl, topic)
@@ -401,13 +401,13 @@ func benchSNMP(f flags) error {
 	}
 	addr := out.Text()
 	topic := fmt.Sprintf("tk.samples.bench-snmp-%d", time.Now().UnixNano())
-	kc := pipeline.KafkaConfig{Brokers: []string{f.kafka}}
-	cl, err := pipeline.Connect(ctx, kc, kgo.MaxBufferedBytes(64<<20), kgo.ProducerLinger(5*time.Millisecond))
+	kc := kafka.Config{Brokers: []string{f.kafka}}
+	cl, err := kafka.Connect(ctx, kc, kgo.MaxBufferedBytes(64<<20), kgo.ProducerLinger(5*time.Millisecond))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	if err := pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: topic, Partitions: 6}); err != nil {
+	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: topic, Partitions: 6}); err != nil {
 		return err
 	}
 	pub, err := publish.New(cl, topic)

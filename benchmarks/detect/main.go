@@ -25,8 +25,10 @@ import (
 
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/detect"
 )
 
 func main() {
@@ -55,17 +57,17 @@ func run(broker string, n, devices, partitions, batch int) error {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	id := "bench-" + hex.EncodeToString(b)
-	kc := pipeline.KafkaConfig{Brokers: []string{broker}}
-	cl, err := pipeline.Connect(ctx, kc, kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(16<<20))
+	kc := kafka.Config{Brokers: []string{broker}}
+	cl, err := kafka.Connect(ctx, kc, kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(16<<20))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 	in := id + ".samples"
-	if err := pipeline.EnsureTopics(ctx, cl,
-		pipeline.TopicSpec{Name: in, Partitions: int32(partitions)},
-		pipeline.TopicSpec{Name: id + ".passthrough", Partitions: int32(partitions)},
-		pipeline.TopicSpec{Name: id + ".detections", Partitions: int32(partitions)},
+	if err := kafka.EnsureTopics(ctx, cl,
+		kafka.TopicSpec{Name: in, Partitions: int32(partitions)},
+		kafka.TopicSpec{Name: id + ".passthrough", Partitions: int32(partitions)},
+		kafka.TopicSpec{Name: id + ".detections", Partitions: int32(partitions)},
 	); err != nil {
 		return err
 	}
@@ -124,7 +126,7 @@ func run(broker string, n, devices, partitions, batch int) error {
 	// (2) The exactly-once detect stage.
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := pipeline.NewMetrics(prometheus.NewRegistry())
-	det, err := pipeline.NewDetect(pipeline.DetectConfig{}, id+".detections", m, log)
+	det, err := detect.NewDetect(detect.DetectConfig{}, id+".detections", m, log)
 	if err != nil {
 		return err
 	}

@@ -37,10 +37,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/collectors/publish"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
 	"github.com/telekernel/telekernel/sinks/parquet"
+	"github.com/telekernel/telekernel/stages/detect"
 )
 
 // probeDevice is the device whose samples the sink wrappers time.
@@ -163,14 +165,14 @@ func (sc scenario) run(ctx context.Context) (map[string]*latencies, error) {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	id := "latency-" + hex.EncodeToString(b)
-	kc := pipeline.KafkaConfig{Brokers: []string{sc.kafka}}
-	cl, err := pipeline.Connect(ctx, kc, kgo.ProducerLinger(time.Millisecond), kgo.ProducerBatchMaxBytes(16<<20))
+	kc := kafka.Config{Brokers: []string{sc.kafka}}
+	cl, err := kafka.Connect(ctx, kc, kgo.ProducerLinger(time.Millisecond), kgo.ProducerBatchMaxBytes(16<<20))
 	if err != nil {
 		return nil, err
 	}
 	defer cl.Close()
 	in, dets := id+".samples", id+".detections"
-	if err := pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: in, Partitions: 6}, pipeline.TopicSpec{Name: dets, Partitions: 6}); err != nil {
+	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: in, Partitions: 6}, kafka.TopicSpec{Name: dets, Partitions: 6}); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -194,7 +196,7 @@ func (sc scenario) run(ctx context.Context) (map[string]*latencies, error) {
 			}
 		}()
 	}
-	det, err := pipeline.NewDetect(pipeline.DetectConfig{}, dets, m, log)
+	det, err := detect.NewDetect(detect.DetectConfig{}, dets, m, log)
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +372,7 @@ func (p *probeSink) Flush(ctx context.Context) (int, error) {
 // appendTS appends the timestamps of a samples record to dst; a record
 // that does not decode adds nothing.
 func appendTS(dst []int64, mem memory.Allocator, r *kgo.Record) []int64 {
-	rec, err := schemas.DecodeSamples(mem, pipeline.Headers(r), r.Value)
+	rec, err := schemas.DecodeSamples(mem, kafka.Headers(r), r.Value)
 	if err != nil {
 		return dst
 	}
@@ -421,7 +423,7 @@ func readProbe(mem memory.Allocator, rec *recorder) func(*kgo.Record, time.Time)
 // sample that fired it.
 func readDetection(rec *recorder) func(*kgo.Record, time.Time) {
 	return func(r *kgo.Record, at time.Time) {
-		d, err := schemas.DecodeDetection(pipeline.Headers(r), r.Value)
+		d, err := schemas.DecodeDetection(kafka.Headers(r), r.Value)
 		if err != nil || d.State != schemas.StateFiring {
 			return
 		}

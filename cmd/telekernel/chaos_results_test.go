@@ -17,7 +17,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/internal/testenv"
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -79,18 +79,18 @@ func TestChaosPowerMaintain(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	cl, err := pipeline.Connect(ctx, pipeline.KafkaConfig{Brokers: []string{broker}}, kgo.ProducerLinger(5*time.Millisecond))
+	cl, err := kafka.Connect(ctx, kafka.Config{Brokers: []string{broker}}, kgo.ProducerLinger(5*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	specs := []pipeline.TopicSpec{{Name: samples, Partitions: 6}}
+	specs := []kafka.TopicSpec{{Name: samples, Partitions: 6}}
 	for _, p := range []string{chaos, ref} {
 		for _, s := range []string{".detections", ".power", ".maintenance"} {
-			specs = append(specs, pipeline.TopicSpec{Name: p + s, Partitions: 3})
+			specs = append(specs, kafka.TopicSpec{Name: p + s, Partitions: 3})
 		}
 	}
-	if err := pipeline.EnsureTopics(ctx, cl, specs...); err != nil {
+	if err := kafka.EnsureTopics(ctx, cl, specs...); err != nil {
 		t.Fatal(err)
 	}
 
@@ -265,7 +265,7 @@ func first(s []string) []string { return s[:min(len(s), 2)] }
 
 // powerRows decodes a tk.power message into its rows, printed.
 func powerRows(t *testing.T, r *kgo.Record) []string {
-	rows, err := schemas.DecodePower(pipeline.Headers(r), r.Value)
+	rows, err := schemas.DecodePower(kafka.Headers(r), r.Value)
 	if err != nil {
 		t.Fatal(err)
 	}

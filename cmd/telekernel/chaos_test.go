@@ -25,7 +25,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/internal/testenv"
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -186,17 +186,17 @@ func TestChaosExactlyOnce(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	kc := pipeline.KafkaConfig{Brokers: []string{broker}}
-	cl, err := pipeline.Connect(ctx, kc, kgo.ProducerLinger(5*time.Millisecond))
+	kc := kafka.Config{Brokers: []string{broker}}
+	cl, err := kafka.Connect(ctx, kc, kgo.ProducerLinger(5*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
 	const partitions = 12
-	if err := pipeline.EnsureTopics(ctx, cl,
-		pipeline.TopicSpec{Name: samples, Partitions: partitions},
-		pipeline.TopicSpec{Name: "chaos-" + id + ".detections", Partitions: 3},
-		pipeline.TopicSpec{Name: "chaos-" + id + "-ref.detections", Partitions: 3},
+	if err := kafka.EnsureTopics(ctx, cl,
+		kafka.TopicSpec{Name: samples, Partitions: partitions},
+		kafka.TopicSpec{Name: "chaos-" + id + ".detections", Partitions: 3},
+		kafka.TopicSpec{Name: "chaos-" + id + "-ref.detections", Partitions: 3},
 	); err != nil {
 		t.Fatal(err)
 	}

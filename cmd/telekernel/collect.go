@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/telekernel/telekernel/collectors"
-	"github.com/telekernel/telekernel/internal/config"
+	"github.com/telekernel/telekernel/config"
 )
 
 func newCollectCmd() *cobra.Command {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/telekernel/telekernel/backtest"
 	"github.com/telekernel/telekernel/backtest/nab"
-	"github.com/telekernel/telekernel/internal/config"
+	"github.com/telekernel/telekernel/config"
 )
 
 // evalFlags are the flags of eval and eval nab.

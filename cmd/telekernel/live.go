@@ -10,10 +10,10 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/telekernel/telekernel/internal/app"
-	"github.com/telekernel/telekernel/internal/config"
-	"github.com/telekernel/telekernel/internal/live"
-	"github.com/telekernel/telekernel/internal/tui"
+	"github.com/telekernel/telekernel/app"
+	"github.com/telekernel/telekernel/app/live"
+	"github.com/telekernel/telekernel/app/tui"
+	"github.com/telekernel/telekernel/config"
 )
 
 // LogFileName is the file under the data folder that receives the logs

@@ -21,7 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/telekernel/telekernel/collectors"
-	"github.com/telekernel/telekernel/internal/config"
+	"github.com/telekernel/telekernel/config"
 	"github.com/telekernel/telekernel/schemas"
 )
 

@@ -24,7 +24,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/detectors/maintenance"
 	"github.com/telekernel/telekernel/detectors/power"
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -182,8 +182,8 @@ func reportFromKafka(ctx context.Context, o reportOptions, feed func(int64, stri
 		return err
 	}
 	mem := memory.NewGoAllocator()
-	err = pipeline.ReadAll(ctx, cfg.Kafka, cfg.Topics.Samples, func(r *kgo.Record) {
-		rec, err := schemas.DecodeSamples(mem, pipeline.Headers(r), r.Value)
+	err = kafka.ReadAll(ctx, cfg.Kafka, cfg.Topics.Samples, func(r *kgo.Record) {
+		rec, err := schemas.DecodeSamples(mem, kafka.Headers(r), r.Value)
 		if err != nil {
 			return // not ours to judge: the stages dead-letter it
 		}

@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/telekernel/telekernel/internal/app"
-	"github.com/telekernel/telekernel/internal/config"
+	"github.com/telekernel/telekernel/app"
+	"github.com/telekernel/telekernel/config"
 )
 
 // runFlags are the flags that override the config of `run` and `sim`.

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/telekernel/telekernel/internal/app"
-	"github.com/telekernel/telekernel/internal/config"
+	"github.com/telekernel/telekernel/app"
+	"github.com/telekernel/telekernel/config"
 	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
 )

@@ -15,10 +15,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"gopkg.in/yaml.v3"
 
-	"github.com/telekernel/telekernel/internal/app"
-	"github.com/telekernel/telekernel/internal/config"
+	"github.com/telekernel/telekernel/app"
+	"github.com/telekernel/telekernel/config"
 	"github.com/telekernel/telekernel/internal/testenv"
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
 )
 
@@ -150,8 +150,8 @@ func TestSecureServices(t *testing.T) {
 func TestSecureSASLAgainstPlaintext(t *testing.T) {
 	s := secureServices(t)
 	s.kafka = testenv.Service(t, "TK_KAFKA")
-	_, err := pipeline.Connect(context.Background(), pipeline.KafkaConfig{Brokers: []string{s.kafka}, ConnectTimeout: 5 * time.Second,
-		SASL: pipeline.SASLConfig{Mechanism: "SCRAM-SHA-512", Username: s.kafkaUser}})
+	_, err := kafka.Connect(context.Background(), kafka.Config{Brokers: []string{s.kafka}, ConnectTimeout: 5 * time.Second,
+		SASL: kafka.SASLConfig{Mechanism: "SCRAM-SHA-512", Username: s.kafkaUser}})
 	if err == nil || !strings.Contains(err.Error(), "this listener does not take SASL") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("SASL against PLAINTEXT: %v", err)
 	}
@@ -185,12 +185,12 @@ func TestSecureCollect(t *testing.T) {
 			t.Fatalf("sim --serve wrote no %s:\n%s", p, <-simDone)
 		}
 	}
-	var kafka map[string]any
-	if err := yaml.Unmarshal([]byte(s.kafkaYAML("TK_KAFKA_SASL_PASSWORD")), &kafka); err != nil {
+	var kdoc map[string]any
+	if err := yaml.Unmarshal([]byte(s.kafkaYAML("TK_KAFKA_SASL_PASSWORD")), &kdoc); err != nil {
 		t.Fatal(err)
 	}
 	topic := "sec-" + s.id + ".collect"
-	doc["kafka"], doc["topic"], doc["http"] = kafka["kafka"], topic, map[string]any{"listen": "off"}
+	doc["kafka"], doc["topic"], doc["http"] = kdoc["kafka"], topic, map[string]any{"listen": "off"}
 	b, err := yaml.Marshal(doc)
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +199,7 @@ func TestSecureCollect(t *testing.T) {
 	collectDone := run("collect", "gnmi", "-c", collectCfg)
 
 	var kc struct {
-		Kafka pipeline.KafkaConfig `yaml:"kafka"`
+		Kafka kafka.Config `yaml:"kafka"`
 	}
 	if err := yaml.Unmarshal([]byte(s.kafkaYAML("TK_KAFKA_SASL_PASSWORD")), &kc); err != nil {
 		t.Fatal(err)
@@ -218,8 +218,8 @@ func TestSecureCollect(t *testing.T) {
 
 // countRecords reads topic from the start until it has seen want records or
 // timeout passes, and returns how many it saw.
-func countRecords(ctx context.Context, kc pipeline.KafkaConfig, topic string, want int, timeout time.Duration) (int, error) {
-	cl, err := pipeline.Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+func countRecords(ctx context.Context, kc kafka.Config, topic string, want int, timeout time.Duration) (int, error) {
+	cl, err := kafka.Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		return 0, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/internal/testenv"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -246,7 +247,7 @@ func produceSamples(t *testing.T, broker, topic string, n int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cl, err := pipeline.Connect(ctx, pipeline.KafkaConfig{Brokers: []string{broker}})
+	cl, err := kafka.Connect(ctx, kafka.Config{Brokers: []string{broker}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +264,7 @@ func produceSamples(t *testing.T, broker, topic string, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &kgo.Record{Topic: topic, Key: []byte("d1"), Value: v, Headers: pipeline.RecordHeaders(schemas.SamplesHeaders())}
+	r := &kgo.Record{Topic: topic, Key: []byte("d1"), Value: v, Headers: kafka.RecordHeaders(schemas.SamplesHeaders())}
 	if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
 		t.Fatal(err)
 	}

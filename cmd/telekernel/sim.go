@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/telekernel/telekernel/app"
 	"github.com/telekernel/telekernel/collectors/sim"
-	"github.com/telekernel/telekernel/internal/app"
 	"github.com/telekernel/telekernel/schemas"
 )
 

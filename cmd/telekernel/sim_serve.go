@@ -11,10 +11,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/telekernel/telekernel/app"
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/collectors/sim/agent"
-	"github.com/telekernel/telekernel/internal/app"
-	"github.com/telekernel/telekernel/internal/config"
+	"github.com/telekernel/telekernel/config"
 )
 
 // simServe are the flags of `telekernel sim --serve DIR`.

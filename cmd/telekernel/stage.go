@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/telekernel/telekernel/internal/app"
-	"github.com/telekernel/telekernel/internal/config"
+	"github.com/telekernel/telekernel/app"
+	"github.com/telekernel/telekernel/config"
 )
 
 func newStageCmd() *cobra.Command {

@@ -24,7 +24,7 @@ import (
 	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/internal/tlsfiles"
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -172,13 +172,13 @@ func TestCollectorToKafka(t *testing.T) {
 			a := newAgent(t, devices, opts)
 			topic := fmt.Sprintf("tk.samples.gnmi-test-%s-%d", mode, time.Now().UnixNano())
 			ctx := context.Background()
-			kc := pipeline.KafkaConfig{Brokers: []string{broker}}
-			cl, err := pipeline.Connect(ctx, kc, kgo.MaxBufferedBytes(32<<20))
+			kc := kafka.Config{Brokers: []string{broker}}
+			cl, err := kafka.Connect(ctx, kc, kgo.MaxBufferedBytes(32<<20))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer cl.Close()
-			if err := pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: topic, Partitions: 3}); err != nil {
+			if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: topic, Partitions: 3}); err != nil {
 				t.Fatal(err)
 			}
 			pub, err := publish.New(cl, topic)
@@ -226,7 +226,7 @@ func TestCollectorToKafka(t *testing.T) {
 				t.Fatalf("publisher: %+v, want %d samples", ps, want)
 			}
 
-			rd, err := pipeline.Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+			rd, err := kafka.Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 			if err != nil {
 				t.Fatal(err)
 			}

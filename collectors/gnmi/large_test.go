@@ -14,7 +14,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/gnmi"
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/internal/testenv"
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/kafka"
 )
 
 // TestLargeNotificationsToKafka: whole-chassis notifications (1000
@@ -26,8 +26,8 @@ import (
 func TestLargeNotificationsToKafka(t *testing.T) {
 	broker := testenv.Service(t, "TK_KAFKA")
 	ctx := context.Background()
-	kc := pipeline.KafkaConfig{Brokers: []string{broker}}
-	cl, err := pipeline.Connect(ctx, kc, kgo.MaxBufferedBytes(32<<20))
+	kc := kafka.Config{Brokers: []string{broker}}
+	cl, err := kafka.Connect(ctx, kc, kgo.MaxBufferedBytes(32<<20))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestLargeNotificationsToKafka(t *testing.T) {
 	if ps.Samples != want || ps.Errors != 0 || ps.Batches < want*48/topicMax {
 		t.Fatalf("publisher: %+v, want %d samples in at least %d records and no error", ps, want, want*48/topicMax)
 	}
-	rd, err := pipeline.Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	rd, err := kafka.Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxPartitionBytes(topicMax))
 	if err != nil {
 		t.Fatal(err)

@@ -17,7 +17,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/gnmi"
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/internal/testenv"
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/kafka"
 )
 
 // manyLeaves returns a SubscribeResponse, encoded by hand (a message tree
@@ -169,13 +169,13 @@ func hostileRun(t *testing.T, broker string, msgs [][]byte, encoding string, wan
 		bound += perTargetCap(cacheCap, len(msg), encoding != "proto")
 	}
 	ctx := context.Background()
-	cl, err := pipeline.Connect(ctx, pipeline.KafkaConfig{Brokers: []string{broker}}, kgo.MaxBufferedBytes(maxBuffered))
+	cl, err := kafka.Connect(ctx, kafka.Config{Brokers: []string{broker}}, kgo.MaxBufferedBytes(maxBuffered))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
 	topic := fmt.Sprintf("tk.samples.gnmi-hostile-%d", time.Now().UnixNano())
-	if err := pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: topic, Partitions: 3}); err != nil {
+	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: topic, Partitions: 3}); err != nil {
 		t.Fatal(err)
 	}
 	defer dropTopic(cl, topic)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/kafka"
 )
 
 // Defaults of Config.
@@ -66,7 +66,7 @@ func (c Config) Validate() error {
 	if !c.Enabled {
 		return nil
 	}
-	if err := pipeline.CheckTopicName(c.Topic); err != nil {
+	if err := kafka.CheckTopicName(c.Topic); err != nil {
 		return fmt.Errorf("topic: %w", err)
 	}
 	if c.Name == "" || len(c.Name) > 200 {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/telekernel/telekernel/internal/testenv"
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/kafka"
 )
 
 // member is one Group with the buckets its callback reported.
@@ -36,7 +36,7 @@ func TestGroupOnKafka(t *testing.T) {
 	_, _ = rand.Read(b)
 	id := hex.EncodeToString(b)
 	cfg := Config{Enabled: true, Name: "tk-share-test-" + id, Topic: "tk-share-test-" + id, Buckets: 16, SessionTimeout: 6 * time.Second}
-	kc := pipeline.KafkaConfig{Brokers: []string{broker}}
+	kc := kafka.Config{Brokers: []string{broker}}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	join := func() *member {

@@ -12,7 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/kafka"
 )
 
 // Change is one step of the membership: the buckets owned after it, and
@@ -52,7 +52,7 @@ func WithLogger(l *slog.Logger) Option { return func(g *Group) { g.log = l } }
 // lost are handed to another process only after it returns, so a caller
 // that stops the lost targets in it never collects a target at the same
 // time as another process. It must not call Close.
-func Join(ctx context.Context, kc pipeline.KafkaConfig, cfg Config, kind string, onChange func(Change), opts ...Option) (*Group, error) {
+func Join(ctx context.Context, kc kafka.Config, cfg Config, kind string, onChange func(Change), opts ...Option) (*Group, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("group.%w", err)
@@ -67,7 +67,7 @@ func Join(ctx context.Context, kc pipeline.KafkaConfig, cfg Config, kind string,
 	}
 	g.owned = NewOwned(n)
 	kc.SessionTimeout = 0 // ours, below, not the stages'
-	g.cl, err = pipeline.Connect(ctx, kc,
+	g.cl, err = kafka.Connect(ctx, kc,
 		kgo.ConsumerGroup(cfg.Name+"."+kind), kgo.ConsumeTopics(cfg.Topic),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.SessionTimeout(cfg.SessionTimeout), kgo.HeartbeatInterval(cfg.SessionTimeout/5),
@@ -86,14 +86,14 @@ func Join(ctx context.Context, kc pipeline.KafkaConfig, cfg Config, kind string,
 
 // controlTopic creates the control topic with cfg.Buckets partitions if it
 // is missing and returns its partition count.
-func controlTopic(ctx context.Context, kc pipeline.KafkaConfig, cfg Config) (int32, error) {
+func controlTopic(ctx context.Context, kc kafka.Config, cfg Config) (int32, error) {
 	kc.SessionTimeout = 0
-	cl, err := pipeline.Connect(ctx, kc)
+	cl, err := kafka.Connect(ctx, kc)
 	if err != nil {
 		return 0, err
 	}
 	defer cl.Close()
-	if err := pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: cfg.Topic, Partitions: cfg.Buckets}); err != nil {
+	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: cfg.Topic, Partitions: cfg.Buckets}); err != nil {
 		return 0, err
 	}
 	// A topic just created (by us or a process starting beside us) may

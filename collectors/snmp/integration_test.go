@@ -17,7 +17,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/internal/testenv"
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -122,14 +122,14 @@ func TestSnmpdToKafka(t *testing.T) {
 	targets := snmpdTargets(t)
 	broker := testenv.Service(t, "TK_KAFKA")
 	ctx := context.Background()
-	kc := pipeline.KafkaConfig{Brokers: []string{broker}}
-	cl, err := pipeline.Connect(ctx, kc, kgo.MaxBufferedBytes(16<<20))
+	kc := kafka.Config{Brokers: []string{broker}}
+	cl, err := kafka.Connect(ctx, kc, kgo.MaxBufferedBytes(16<<20))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
 	topic := fmt.Sprintf("tk.samples.snmp-test-%d", time.Now().UnixNano())
-	if err := pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: topic, Partitions: 2}); err != nil {
+	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: topic, Partitions: 2}); err != nil {
 		t.Fatal(err)
 	}
 	pub, err := publish.New(cl, topic)
@@ -161,7 +161,7 @@ func TestSnmpdToKafka(t *testing.T) {
 	if ps := pub.Stats(); ps.Samples != st.Samples || ps.Errors != 0 {
 		t.Fatalf("publisher %+v, collector %+v", ps, st)
 	}
-	rd, err := pipeline.Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	rd, err := kafka.Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
 	}

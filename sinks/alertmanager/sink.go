@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/internal/secret"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -144,7 +145,7 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 // schemas.ErrMalformed or schemas.ErrUnknownVersion (the Runner
 // dead-letters it). Add does no I/O.
 func (s *Sink) Add(_ context.Context, r *kgo.Record) error {
-	d, err := schemas.DecodeDetection(pipeline.Headers(r), r.Value)
+	d, err := schemas.DecodeDetection(kafka.Headers(r), r.Value)
 	if err != nil {
 		return fmt.Errorf("alertmanager: %w", err)
 	}

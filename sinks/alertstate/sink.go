@@ -8,12 +8,13 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 )
 
 // DefaultTopic is the compacted alerts topic.
-const DefaultTopic = pipeline.DefaultAlertsTopic
+const DefaultTopic = kafka.DefaultAlertsTopic
 
 // Sink writes detections to the compacted alerts topic, keyed by
 // fingerprint. It implements pipeline.Sink: Add queues, Flush produces
@@ -31,7 +32,7 @@ type Sink struct {
 var _ pipeline.Sink = (*Sink)(nil)
 
 // New returns a Sink producing to topic (DefaultTopic when empty) with cl.
-// The caller owns cl (e.g. from pipeline.Connect) and closes it after the
+// The caller owns cl (e.g. from kafka.Connect) and closes it after the
 // Sink's last Flush; cl must not be transactional. Create the topic with
 // EnsureTopic.
 func New(cl *kgo.Client, topic string) (*Sink, error) {
@@ -50,7 +51,7 @@ func EnsureTopic(ctx context.Context, cl *kgo.Client, topic string, partitions i
 	if topic == "" {
 		topic = DefaultTopic
 	}
-	return pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: topic, Partitions: partitions, Compacted: true})
+	return kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: topic, Partitions: partitions, Compacted: true})
 }
 
 // Add validates one detection record and queues it for the next Flush,
@@ -60,7 +61,7 @@ func EnsureTopic(ctx context.Context, cl *kgo.Client, topic string, partitions i
 // schemas.ErrUnknownVersion (the Runner dead-letters it). Add copies what
 // it keeps.
 func (s *Sink) Add(_ context.Context, r *kgo.Record) error {
-	d, err := schemas.DecodeDetection(pipeline.Headers(r), r.Value)
+	d, err := schemas.DecodeDetection(kafka.Headers(r), r.Value)
 	if err != nil {
 		return fmt.Errorf("alertstate: %w", err)
 	}
@@ -120,13 +121,13 @@ func (s *Sink) Flush(ctx context.Context) (int, error) {
 // e.g. to seed alertmanager.Sink.Restore when a process starts. Records
 // that are not valid detections are skipped. kc is the connection config;
 // Load uses its own client and closes it.
-func Load(ctx context.Context, kc pipeline.KafkaConfig, topic string) (map[string]*schemas.Detection, error) {
+func Load(ctx context.Context, kc kafka.Config, topic string) (map[string]*schemas.Detection, error) {
 	if topic == "" {
 		topic = DefaultTopic
 	}
 	out := map[string]*schemas.Detection{}
-	err := pipeline.ReadAll(ctx, kc, topic, func(r *kgo.Record) {
-		if d, err := schemas.DecodeDetection(pipeline.Headers(r), r.Value); err == nil {
+	err := kafka.ReadAll(ctx, kc, topic, func(r *kgo.Record) {
+		if d, err := schemas.DecodeDetection(kafka.Headers(r), r.Value); err == nil {
 			out[d.Fingerprint] = d
 		}
 	})

@@ -11,7 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -48,15 +48,15 @@ func record(t testing.TB, d *schemas.Detection) *kgo.Record {
 	return r
 }
 
-func cluster(t *testing.T) (*kfake.Cluster, pipeline.KafkaConfig, *kgo.Client) {
+func cluster(t *testing.T) (*kfake.Cluster, kafka.Config, *kgo.Client) {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.Ports(0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	kc := pipeline.KafkaConfig{Brokers: c.ListenAddrs(), ConnectTimeout: 5 * time.Second}
-	cl, err := pipeline.Connect(context.Background(), kc)
+	kc := kafka.Config{Brokers: c.ListenAddrs(), ConnectTimeout: 5 * time.Second}
+	cl, err := kafka.Connect(context.Background(), kc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,11 +66,11 @@ func cluster(t *testing.T) (*kfake.Cluster, pipeline.KafkaConfig, *kgo.Client) {
 
 // latest reads topic to its end and returns the last record of every key,
 // in the order the partitions hold them.
-func latest(t *testing.T, kc pipeline.KafkaConfig, topic string, want int) map[string]*kgo.Record {
+func latest(t *testing.T, kc kafka.Config, topic string, want int) map[string]*kgo.Record {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cl, err := pipeline.Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl, err := kafka.Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
 	}

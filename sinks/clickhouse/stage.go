@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -145,7 +146,7 @@ func NewDetectionsStage(s *Sink) *DetectionsStage { return &DetectionsStage{s: s
 // Add decodes one detection message; bad input is dead-lettered by the
 // runner.
 func (st *DetectionsStage) Add(_ context.Context, r *kgo.Record) error {
-	d, err := schemas.DecodeDetection(pipeline.Headers(r), r.Value)
+	d, err := schemas.DecodeDetection(kafka.Headers(r), r.Value)
 	if err != nil {
 		return err
 	}
@@ -207,7 +208,7 @@ func NewPowerStage(s *Sink) *PowerStage { return &PowerStage{s: s} }
 
 // Add decodes one power message; bad input is dead-lettered by the runner.
 func (st *PowerStage) Add(_ context.Context, r *kgo.Record) error {
-	rows, err := schemas.DecodePower(pipeline.Headers(r), r.Value)
+	rows, err := schemas.DecodePower(kafka.Headers(r), r.Value)
 	if err != nil {
 		return err
 	}
@@ -262,7 +263,7 @@ func NewMaintenanceStage(s *Sink) *MaintenanceStage { return &MaintenanceStage{s
 // Add decodes one maintenance event; bad input is dead-lettered by the
 // runner.
 func (st *MaintenanceStage) Add(_ context.Context, r *kgo.Record) error {
-	e, err := schemas.DecodeMaintenance(pipeline.Headers(r), r.Value)
+	e, err := schemas.DecodeMaintenance(kafka.Headers(r), r.Value)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/sinks/internal/sinktest"
@@ -31,7 +32,7 @@ func rawCount(t *testing.T, s *Sink, table string) uint64 {
 	return n
 }
 
-func newRunner(t *testing.T, kc pipeline.KafkaConfig, group, topic string, sink pipeline.Sink, rows int, every time.Duration, log *slog.Logger) *pipeline.Runner {
+func newRunner(t *testing.T, kc kafka.Config, group, topic string, sink pipeline.Sink, rows int, every time.Duration, log *slog.Logger) *pipeline.Runner {
 	t.Helper()
 	r, err := pipeline.NewRunner(context.Background(), kc, pipeline.RunnerConfig{
 		Name: "clickhouse-samples", Group: group, Topics: []string{topic}, FlushRows: rows, FlushInterval: every,

@@ -11,7 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/internal/testenv"
-	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -45,14 +45,14 @@ func detection(t *testing.T, topic, device, state string, minute int) *kgo.Recor
 // runs the example consumer on them.
 func TestConsumeRealKafka(t *testing.T) {
 	brokers := strings.Split(testenv.Service(t, "TK_KAFKA"), ",")
-	cl, err := pipeline.Connect(context.Background(), pipeline.KafkaConfig{Brokers: brokers})
+	cl, err := kafka.Connect(context.Background(), kafka.Config{Brokers: brokers})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
 	id := time.Now().Format("150405.000000")
 	topic, group := "tk-test-detections-"+id, "tk-test-group-"+id
-	if err := pipeline.EnsureTopics(context.Background(), cl, pipeline.TopicSpec{Name: topic, Partitions: 1}); err != nil {
+	if err := kafka.EnsureTopics(context.Background(), cl, kafka.TopicSpec{Name: topic, Partitions: 1}); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _, _ = kadm.NewClient(cl).DeleteTopics(context.Background(), topic) }()

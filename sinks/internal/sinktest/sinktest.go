@@ -23,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/internal/testenv"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -30,11 +31,11 @@ import (
 // Kafka returns the config of the real Kafka (TK_KAFKA) and a client for
 // producing and admin work, closed when the test ends. It skips or fails
 // the test as testenv.Service does when TK_KAFKA is unset.
-func Kafka(t testing.TB) (pipeline.KafkaConfig, *kgo.Client) {
+func Kafka(t testing.TB) (kafka.Config, *kgo.Client) {
 	t.Helper()
 	addr := testenv.Service(t, "TK_KAFKA")
-	kc := pipeline.KafkaConfig{Brokers: strings.Split(addr, ","), ConnectTimeout: 10 * time.Second, SessionTimeout: 10 * time.Second}
-	cl, err := pipeline.Connect(context.Background(), kc, kgo.ProducerLinger(5*time.Millisecond))
+	kc := kafka.Config{Brokers: strings.Split(addr, ","), ConnectTimeout: 10 * time.Second, SessionTimeout: 10 * time.Second}
+	cl, err := kafka.Connect(context.Background(), kc, kgo.ProducerLinger(5*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func Topic(t testing.TB, cl *kgo.Client, prefix string, partitions int32) string
 	name := Name(prefix)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: name, Partitions: partitions}); err != nil {
+	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: name, Partitions: partitions}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -1,0 +1,230 @@
+package tui
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/telekernel/telekernel/app/live"
+)
+
+// frame is what the view knows besides the snapshot.
+type frame struct {
+	width, height int
+	elapsed       time.Duration
+	logPath       string
+	draining      bool
+}
+
+var (
+	titleStyle = lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("12"))
+	paneStyle  = lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(lipgloss.Color("8")).Padding(0, 1)
+	dimStyle   = lipgloss.NewStyle().Foreground(lipgloss.Color("8"))
+	upStyle    = lipgloss.NewStyle().Foreground(lipgloss.Color("10"))
+	downStyle  = lipgloss.NewStyle().Foreground(lipgloss.Color("9")).Bold(true)
+	warnStyle  = lipgloss.NewStyle().Foreground(lipgloss.Color("11"))
+)
+
+// render lays the panes out in three rows of two, sized to the terminal.
+func render(s live.Snapshot, f frame) string {
+	header := headerLine(s, f)
+	// Each pane has a border (2 lines) and a title (1 line).
+	rowH := max((f.height-2)/3-3, 2)
+	half := max(f.width/2, 20)
+	row := func(a, b pane) string {
+		return lipgloss.JoinHorizontal(lipgloss.Top, a.box(half, rowH), b.box(f.width-half, rowH))
+	}
+	return lipgloss.JoinVertical(lipgloss.Left, header,
+		row(stagesPane(s), alertsPane(s)),
+		row(detectionsPane(s), predictionsPane(s)),
+		row(energyPane(s), savingsPane(s)))
+}
+
+func headerLine(s live.Snapshot, f frame) string {
+	dev := "-"
+	if !s.DeviceTime.IsZero() {
+		dev = s.DeviceTime.UTC().Format("2006-01-02 15:04")
+	}
+	state := "q: stop"
+	if f.draining {
+		state = warnStyle.Render("draining…")
+	}
+	line := fmt.Sprintf("telekernel  %s  device time %s  samples %.0f (%.0f/s)  logs: %s  %s",
+		f.elapsed.Round(time.Second), dev, s.Samples, s.SamplesRate, f.logPath, state)
+	return lipgloss.NewStyle().Bold(true).MaxWidth(f.width).Render(line) + "\n" +
+		dimStyle.MaxWidth(f.width).Render(countsLine(s.Counts))
+}
+
+// countsLine is the run's totals so far, as the summary names them.
+func countsLine(c live.Counts) string {
+	return fmt.Sprintf("detections %d (state alerts %d)  predicted failures %d  savings %d (%.1f kWh/day)  incidents: need the correlate stage",
+		c.Detections, c.StateAlerts, c.Predicted, c.Savings, c.SavingsKWh)
+}
+
+// pane is a titled box of lines.
+type pane struct {
+	title string
+	lines []string
+}
+
+func (p pane) box(width, height int) string {
+	inner := max(width-4, 8) // border and padding
+	lines := p.lines
+	if len(lines) > height {
+		more := len(lines) - height + 1
+		lines = append(lines[:height-1:height-1], dimStyle.Render(fmt.Sprintf("… %d more", more)))
+	}
+	body := make([]string, 0, height+1)
+	body = append(body, titleStyle.Render(trunc(p.title, inner)))
+	for _, l := range lines {
+		body = append(body, lipgloss.NewStyle().MaxWidth(inner).Render(l))
+	}
+	for len(body) < height+1 {
+		body = append(body, "")
+	}
+	return paneStyle.Width(inner + 2).Render(strings.Join(body, "\n"))
+}
+
+func trunc(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:max(n-1, 0)]) + "…"
+}
+
+func stagesPane(s live.Snapshot) pane {
+	p := pane{title: "Stages: input batches/s, lag (records), rows out · collector targets"}
+	for _, st := range s.Stages {
+		p.lines = append(p.lines, fmt.Sprintf("%-22s %9.0f/s  lag %-8.0f rows %.0f", st.Name, st.PerSec, st.Lag, st.Rows))
+	}
+	up, down := 0, []string{}
+	for _, t := range s.Targets {
+		if t.Up {
+			up++
+		} else {
+			down = append(down, t.Name)
+		}
+	}
+	line := upStyle.Render(fmt.Sprintf("targets up %d", up))
+	if len(down) > 0 {
+		line += "  " + downStyle.Render(fmt.Sprintf("down %d: %s", len(down), strings.Join(down, " ")))
+	} else {
+		line += "  down 0"
+	}
+	return pane{title: p.title, lines: append([]string{line}, p.lines...)}
+}
+
+func alertsPane(s live.Snapshot) pane {
+	p := pane{title: fmt.Sprintf("Firing alerts (%d): cause, device, age", len(s.Alerts))}
+	for i := len(s.Alerts) - 1; i >= 0; i-- { // newest first
+		a := s.Alerts[i]
+		age := s.DeviceTime.Sub(a.Since).Round(time.Second)
+		cause := a.Cause
+		if a.Severity == "critical" {
+			cause = downStyle.Render(cause)
+		}
+		p.lines = append(p.lines, fmt.Sprintf("%s %s %s %s  %s", cause, a.Device, keyName(a.Keys), metricName(a.Metric), dimStyle.Render(age.String())))
+	}
+	if len(p.lines) == 0 {
+		p.lines = []string{dimStyle.Render("none firing")}
+	}
+	return p
+}
+
+func detectionsPane(s live.Snapshot) pane {
+	p := pane{title: "Latest detections: observed vs expected [band]"}
+	for _, d := range s.Detections {
+		state := d.State
+		if state == "firing" {
+			state = warnStyle.Render(state)
+		}
+		band := fmt.Sprintf("%s vs %s [%s, %s]", num(d.Observed), num(d.Expected), num(d.BandLower), num(d.BandUpper))
+		if d.StateEvent {
+			band = d.Detector
+		}
+		p.lines = append(p.lines, fmt.Sprintf("%s %s %s %s %s %s", d.Time.UTC().Format("15:04"), state, d.Device, keyName(d.Keys), metricName(d.Metric), band))
+	}
+	if len(p.lines) == 0 {
+		p.lines = []string{dimStyle.Render("no detections yet")}
+	}
+	return p
+}
+
+func predictionsPane(s live.Snapshot) pane {
+	p := pane{title: fmt.Sprintf("Predicted failures (%d): time to failure, confidence", len(s.Predictions))}
+	for _, f := range s.Predictions {
+		p.lines = append(p.lines, fmt.Sprintf("%s %s %s  in %s  %.0f%%", f.Device, keyName(f.Component), f.Signal, ttf(f.TimeToFailure), 100*f.Confidence))
+	}
+	if len(p.lines) == 0 {
+		p.lines = []string{dimStyle.Render("no failure predicted")}
+	}
+	return p
+}
+
+func energyPane(s live.Snapshot) pane {
+	var total float64
+	var cells []string
+	for _, e := range s.Energy {
+		total += e.KWhPerDay
+		cells = append(cells, fmt.Sprintf("%s %5.0f W %5.1f kWh/d", e.Device, e.Watts, e.KWhPerDay))
+	}
+	p := pane{title: fmt.Sprintf("Energy per device (%d): %.1f kWh/day", len(s.Energy), total)}
+	for i := 0; i < len(cells); i += 2 { // two devices a line
+		p.lines = append(p.lines, strings.Join(cells[i:min(i+2, len(cells))], "   "))
+	}
+	if len(p.lines) == 0 {
+		p.lines = []string{dimStyle.Render("waiting for the first power window")}
+	}
+	return p
+}
+
+func savingsPane(s live.Snapshot) pane {
+	p := pane{title: fmt.Sprintf("Savings found (%d): %.1f kWh/day", s.Counts.Savings, s.Counts.SavingsKWh)}
+	for _, v := range s.Savings {
+		p.lines = append(p.lines, fmt.Sprintf("%s %s %s %s", v.Device, keyName(v.Component), v.Reason, upStyle.Render(fmt.Sprintf("%.2f kWh/day", v.KWhPerDay))))
+	}
+	if len(p.lines) == 0 {
+		p.lines = []string{dimStyle.Render("none found yet")}
+	}
+	return p
+}
+
+// keyName shortens list keys to their values: "name=Ethernet1" → "Ethernet1".
+func keyName(keys string) string {
+	var vals []string
+	for _, kv := range strings.Split(keys, ",") {
+		if _, v, ok := strings.Cut(kv, "="); ok {
+			vals = append(vals, v)
+		}
+	}
+	if len(vals) == 0 {
+		return keys
+	}
+	return vals[len(vals)-1]
+}
+
+// metricName is the last element of a metric path.
+func metricName(metric string) string { return path.Base(metric) }
+
+func num(v float64) string {
+	switch a := max(v, -v); {
+	case a >= 1e9:
+		return fmt.Sprintf("%.1fG", v/1e9)
+	case a >= 1e6:
+		return fmt.Sprintf("%.1fM", v/1e6)
+	case a >= 1e3:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.3g", v)
+}
+
+func ttf(d time.Duration) string {
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%.1fd", d.Hours()/24)
+	}
+	return d.Round(time.Minute).String()
+}

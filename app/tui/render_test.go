@@ -1,0 +1,72 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/telekernel/telekernel/app/live"
+)
+
+// fullSnapshot is a snapshot with every pane overfull.
+func fullSnapshot() live.Snapshot {
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	s := live.Snapshot{DeviceTime: t0.Add(time.Hour), Samples: 1e6, SamplesRate: 8e4}
+	for i := range 40 {
+		dev := fmt.Sprintf("sim-%02d", i%10)
+		s.Stages = append(s.Stages, live.Stage{Name: fmt.Sprintf("stage-%d", i), PerSec: 20, Lag: 3})
+		s.Targets = append(s.Targets, live.Target{Name: dev, Up: i%7 != 0})
+		s.Alerts = append(s.Alerts, live.Alert{Device: dev, Metric: "/interfaces/interface/state/oper-status", Keys: "name=Ethernet1", Cause: "link_down", Severity: "critical", Since: t0})
+		s.Detections = append(s.Detections, live.Detection{Time: t0, State: "firing", Device: dev, Metric: "/interfaces/interface/state/counters/in-octets",
+			Keys: "name=Ethernet3", Observed: 3.2e9, Expected: 6.1e8, BandLower: 4e8, BandUpper: 8e8})
+		s.Predictions = append(s.Predictions, live.Prediction{Device: dev, Component: "name=Fan1", Signal: "fan_speed", TimeToFailure: 90 * time.Minute, Confidence: 0.99})
+		s.Energy = append(s.Energy, live.Energy{Device: dev, Watts: 200, KWhPerDay: 4.8})
+		s.Savings = append(s.Savings, live.Saving{Device: dev, Component: "name=Ethernet5", Reason: "admin_up_oper_down", KWhPerDay: 0.25})
+	}
+	return s
+}
+
+// TestRenderFitsTheTerminal renders a full snapshot at several terminal
+// sizes (as after a resize) and checks that no line is wider than the
+// terminal and that the screen is no taller, with every pane's title shown.
+func TestRenderFitsTheTerminal(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}, {180, 50}, {240, 70}} {
+		out := render(fullSnapshot(), frame{width: size[0], height: size[1], elapsed: time.Minute, logPath: "/tmp/x/telekernel.log"})
+		lines := strings.Split(out, "\n")
+		if len(lines) > size[1] {
+			t.Errorf("%dx%d: %d lines", size[0], size[1], len(lines))
+		}
+		for i, l := range lines {
+			if w := lipgloss.Width(l); w > size[0] {
+				t.Errorf("%dx%d: line %d is %d wide: %q", size[0], size[1], i, w, l)
+				break
+			}
+		}
+		for _, title := range []string{"Stages", "Firing alerts (40)", "Latest detections", "Predicted failures (40)", "Energy per device (40)", "Savings found", "more"} {
+			if !strings.Contains(out, title) {
+				t.Errorf("%dx%d: no %q", size[0], size[1], title)
+			}
+		}
+	}
+}
+
+// TestRenderTinyTerminal checks that a terminal too small for the panes
+// still gets a frame (clipped by the terminal), not a panic.
+func TestRenderTinyTerminal(t *testing.T) {
+	for _, size := range [][2]int{{1, 1}, {20, 5}, {40, 10}} {
+		if out := render(fullSnapshot(), frame{width: size[0], height: size[1]}); !strings.Contains(out, "Stages") {
+			t.Errorf("%dx%d: no stages pane in %q", size[0], size[1], out)
+		}
+	}
+}
+
+// BenchmarkRender measures one frame of a full snapshot.
+func BenchmarkRender(b *testing.B) {
+	s := fullSnapshot()
+	for b.Loop() {
+		render(s, frame{width: 180, height: 50})
+	}
+}

@@ -1,0 +1,126 @@
+// Package tui is the live terminal view of `telekernel run`: one screen
+// with the stages' throughput and lag, collector targets, firing alerts,
+// the latest detections with their expected band, predicted failures,
+// energy per device and the savings found. It is a Bubble Tea program that
+// redraws a live.Snapshot every second; logs go to a file whose path it
+// shows, never to the terminal.
+package tui
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/telekernel/telekernel/app/live"
+)
+
+// Options configure Run.
+type Options struct {
+	// Snapshot returns the state to show; called once per Refresh.
+	Snapshot func() live.Snapshot
+	// Stop asks the run to drain and stop (q or Ctrl-C); Done is closed
+	// once it has, and the view exits then.
+	Stop func()
+	Done <-chan struct{}
+	// LogPath is shown in the header: where the logs go meanwhile.
+	LogPath string
+	// Refresh is the redraw period; default 1s.
+	Refresh time.Duration
+	// Input and Output default to the process's terminal.
+	Input  io.Reader
+	Output io.Writer
+	// AltScreen draws on the terminal's alternate screen, so the shell's
+	// contents come back on exit.
+	AltScreen bool
+}
+
+type tickMsg struct{}
+type doneMsg struct{}
+
+// Run shows the view until Done is closed (the view asks Stop on q or
+// Ctrl-C first) or ctx is done.
+func Run(ctx context.Context, opts Options) error {
+	if opts.Refresh <= 0 {
+		opts.Refresh = time.Second
+	}
+	var once sync.Once
+	m := &model{opts: opts, start: time.Now(), stop: func() { once.Do(opts.Stop) }}
+	popts := []tea.ProgramOption{tea.WithContext(ctx)}
+	if opts.Input != nil {
+		popts = append(popts, tea.WithInput(opts.Input))
+	}
+	if opts.Output != nil {
+		popts = append(popts, tea.WithOutput(opts.Output))
+	}
+	if opts.AltScreen {
+		popts = append(popts, tea.WithAltScreen())
+	}
+	p := tea.NewProgram(m, popts...)
+	go func() {
+		select {
+		case <-opts.Done:
+			p.Send(doneMsg{})
+		case <-ctx.Done():
+		}
+	}()
+	_, err := p.Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// model is the Bubble Tea model of the view.
+type model struct {
+	opts          Options
+	start         time.Time
+	stop          func()
+	snap          live.Snapshot
+	width, height int
+	draining      bool
+}
+
+func (m *model) tick() tea.Cmd {
+	return tea.Tick(m.opts.Refresh, func(time.Time) tea.Msg { return tickMsg{} })
+}
+
+// Init implements tea.Model.
+func (m *model) Init() tea.Cmd {
+	m.snap = m.opts.Snapshot()
+	return m.tick()
+}
+
+// Update implements tea.Model.
+func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tickMsg:
+		m.snap = m.opts.Snapshot()
+		return m, m.tick()
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+	case tea.KeyMsg:
+		switch msg.String() {
+		case "q", "ctrl+c", "esc":
+			if !m.draining {
+				m.draining = true
+				go m.stop()
+			}
+		}
+	case doneMsg:
+		return m, tea.Quit
+	}
+	return m, nil
+}
+
+// View implements tea.Model.
+func (m *model) View() string {
+	w, h := m.width, m.height
+	if w <= 0 {
+		w, h = 120, 40
+	}
+	return render(m.snap, frame{width: w, height: h, elapsed: time.Since(m.start), logPath: m.opts.LogPath, draining: m.draining})
+}

@@ -1,0 +1,108 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/telekernel/telekernel/kafka"
+)
+
+// validateResources checks what a start would refuse beyond the values:
+// secrets that do not load, TLS files that are missing or do not match, an
+// endpoint address that cannot be listened on, a Parquet root that cannot
+// be written. It reads files and the environment but changes nothing
+// except a probe file it removes at once.
+func (c *Config) validateResources() error {
+	if err := c.Kafka.ValidateFiles(); err != nil {
+		return fmt.Errorf("kafka.%w", err)
+	}
+	if ch := c.ClickHouse; len(ch.Addr) > 0 && slices.Contains(c.Stages, "clickhouse") {
+		if err := ch.TLS.Validate(); err != nil {
+			return fmt.Errorf("clickhouse.tls.%w", err)
+		}
+		if _, err := ch.Password.Load(); err != nil {
+			return fmt.Errorf("clickhouse.password: %w", err)
+		}
+	}
+	if am := c.Alertmanager; am.URL != "" && slices.Contains(c.Stages, "alertmanager") {
+		if _, err := am.Password.Load(); err != nil {
+			return fmt.Errorf("alertmanager.password: %w", err)
+		}
+	}
+	if err := c.HTTP.Validate(); err != nil {
+		return fmt.Errorf("http.%w", err)
+	}
+	if *c.Parquet.Enabled && slices.Contains(c.Stages, "parquet") {
+		if err := writableDir(c.Parquet.Root); err != nil {
+			return fmt.Errorf("parquet.root: %w", err)
+		}
+	}
+	if *c.Sim.Enabled {
+		if err := writableDir(filepath.Dir(c.Sim.LabelsFile)); err != nil {
+			return fmt.Errorf("sim.labels_file: %w", err)
+		}
+	}
+	return nil
+}
+
+// validateTopics checks the topic names and the group prefix against
+// Kafka's rules (1 to 249 of a-z A-Z 0-9 . _ -, not "." or ".."), which the
+// broker would otherwise enforce at start.
+func (c *Config) validateTopics() error {
+	t := c.Topics
+	for _, f := range []struct{ field, name string }{
+		{"samples", t.Samples}, {"detections", t.Detections}, {"dead_letters", t.DeadLetters},
+		{"alert_state", t.AlertState}, {"power", t.Power}, {"maintenance", t.Maintenance}, {"group_prefix", t.GroupPrefix},
+	} {
+		if err := kafka.CheckTopicName(f.name); err != nil {
+			return fmt.Errorf("topics.%s: %w", f.field, err)
+		}
+	}
+	return nil
+}
+
+// writableDir reports whether dir is, or can be created as, a folder this
+// process can write in: the nearest existing folder on the path must be a
+// folder, and a probe file can be created in it.
+func writableDir(dir string) error {
+	p := filepath.Clean(dir)
+	for {
+		fi, err := os.Stat(p)
+		if err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("%s is not a folder (%s is a file)", dir, p)
+			}
+			break
+		}
+		if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			return fmt.Errorf("cannot use %s: %w", dir, err)
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return fmt.Errorf("cannot use %s: no part of it exists", dir)
+		}
+		p = parent
+	}
+	f, err := os.CreateTemp(p, ".telekernel-check-*")
+	if err != nil {
+		return fmt.Errorf("cannot write in %s: %s", p, strings.TrimPrefix(unwrapPath(err), "open "))
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	return nil
+}
+
+// unwrapPath returns the reason of a *PathError without repeating the path.
+func unwrapPath(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}

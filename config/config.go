@@ -1,0 +1,375 @@
+// Package config is telekernel's YAML configuration: one file for every
+// command, with defaults for everything, strict parsing (an unknown field is
+// an error) and validation errors that name the file, line and field at
+// fault.
+package config
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/internal/secret"
+	"github.com/telekernel/telekernel/internal/tlsfiles"
+	"github.com/telekernel/telekernel/internal/yamlfile"
+	"github.com/telekernel/telekernel/kafka"
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/sinks/alertmanager"
+	"github.com/telekernel/telekernel/sinks/alertstate"
+	"github.com/telekernel/telekernel/stages/detect"
+	"github.com/telekernel/telekernel/stages/maintain"
+	"github.com/telekernel/telekernel/stages/power"
+)
+
+// Defaults.
+const (
+	DefaultDataDir  = "./telekernel-data"
+	DefaultHTTP     = "127.0.0.1:9464"
+	DefaultSimSpeed = 600
+	DefaultBackfill = 24 * time.Hour
+	DefaultCHDB     = "telekernel"
+	// DefaultPowerTopic and DefaultMaintenanceTopic receive the power and
+	// maintain stages' results.
+	DefaultPowerTopic       = "tk.power"
+	DefaultMaintenanceTopic = "tk.maintenance"
+	DefaultLogLevel         = "info"
+	DefaultLogFormat        = "auto"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	// Stages lists the stages this process runs: detect, parquet,
+	// clickhouse, alertstate, alertmanager, power, maintain. Default all;
+	// parquet runs when parquet.enabled, clickhouse when clickhouse.addr is
+	// set, alertmanager when alertmanager.url is set.
+	Stages []string            `yaml:"stages"`
+	Kafka  kafka.Config        `yaml:"kafka"`
+	Topics Topics              `yaml:"topics"`
+	Sim    Sim                 `yaml:"sim"`
+	Detect detect.DetectConfig `yaml:"detect"`
+	// Power configures the power stage (device power models, savings).
+	Power power.PowerConfig `yaml:"power"`
+	// Maintain configures the maintain stage (predicted failures).
+	Maintain   maintain.MaintainConfig `yaml:"maintain"`
+	Parquet    Parquet                 `yaml:"parquet"`
+	ClickHouse ClickHouse              `yaml:"clickhouse"`
+	// Alertmanager receives firing and resolved detections when its url is
+	// set.
+	Alertmanager alertmanager.Config `yaml:"alertmanager"`
+	HTTP         HTTP                `yaml:"http"`
+	Log          Log                 `yaml:"log"`
+}
+
+// Topics names the Kafka topics.
+type Topics struct {
+	Samples     string `yaml:"samples"`      // default tk.samples
+	Detections  string `yaml:"detections"`   // default tk.detections
+	DeadLetters string `yaml:"dead_letters"` // default tk.deadletters
+	// AlertState is the compacted topic holding every alert's current
+	// state, keyed by fingerprint; default tk.alerts.
+	AlertState string `yaml:"alert_state"`
+	// Power receives the power stage's rows (Arrow); default tk.power.
+	Power string `yaml:"power"`
+	// Maintenance receives maintenance events (JSON); default
+	// tk.maintenance.
+	Maintenance string `yaml:"maintenance"`
+	Partitions  int32  `yaml:"partitions"` // for topics telekernel creates; default 6
+	// GroupPrefix prefixes the consumer group of every stage, e.g.
+	// "telekernel-detect"; default "telekernel". Two deployments on one
+	// cluster need different prefixes (and topics).
+	GroupPrefix string `yaml:"group_prefix"`
+}
+
+// Sim configures the simulated fleet of the embedded default.
+type Sim struct {
+	sim.Config `yaml:",inline"`
+	// Showcase is set on the embedded default only (a file cannot set
+	// it): Fleet then picks the showcase scenario.
+	Showcase bool `yaml:"-"`
+	// Enabled runs the simulator; default true in `telekernel run`.
+	Enabled *bool `yaml:"enabled"`
+	// Speed is simulated seconds per wall second; .inf runs as fast as the
+	// pipeline takes. Simulated time never runs ahead of the wall clock:
+	// the fleet replays Backfill of history at Speed, then goes on live.
+	Speed float64 `yaml:"speed"`
+	// Backfill is how far in the past the simulation starts; default 24h.
+	Backfill time.Duration `yaml:"backfill"`
+	// Span stops the simulator after this much simulated time; 0 runs
+	// until the process stops.
+	Span time.Duration `yaml:"span"`
+	// LabelsFile receives the ground truth of injected faults as JSON lines;
+	// default DATA_DIR/labels.jsonl.
+	LabelsFile string `yaml:"labels_file"`
+}
+
+// Parquet configures the Parquet sink.
+type Parquet struct {
+	Enabled       *bool         `yaml:"enabled"`        // default true
+	Root          string        `yaml:"root"`           // default ./telekernel-data
+	TimestampUnit string        `yaml:"timestamp_unit"` // "us" (default) or "ns"
+	FlushInterval time.Duration `yaml:"flush_interval"` // default 10s
+	FlushRows     int           `yaml:"flush_rows"`     // default 500000
+}
+
+// ClickHouse configures the ClickHouse sink; it is on when Addr is set.
+type ClickHouse struct {
+	Addr          []string        `yaml:"addr"`
+	Database      string          `yaml:"database"` // default telekernel
+	Username      string          `yaml:"username"`
+	Password      secret.Source   `yaml:"password"`
+	TLS           tlsfiles.Config `yaml:"tls"`
+	FlushInterval time.Duration   `yaml:"flush_interval"` // default 1s
+	FlushRows     int             `yaml:"flush_rows"`     // default 100000
+	// Cluster names the ClickHouse cluster (remote_servers) to create the
+	// tables on and write through; empty for a single server.
+	Cluster string `yaml:"cluster"`
+}
+
+// HTTP configures the metrics and health endpoint: Listen defaults to
+// DefaultHTTP ("off" disables it), TLS and basic authentication are off
+// unless set.
+type HTTP = pipeline.HTTPConfig
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text, json, or auto (text on a terminal)
+}
+
+// Default returns the configuration of the embedded default.
+func Default() Config {
+	c := unset()
+	c.showcase()
+	c.applyDefaults()
+	return c
+}
+
+// unset is the config before a file is read: the zero value, but with the
+// simulator's power model and transceivers on (a file may turn them off),
+// so the power and maintain stages have something to model by default.
+func unset() Config {
+	var c Config
+	c.Sim.Power, c.Sim.Transceivers = true, true
+	return c
+}
+
+// StageNames are the stages a process can run.
+var StageNames = []string{"detect", "parquet", "clickhouse", "alertstate", "alertmanager", "power", "maintain"}
+
+func (c *Config) applyDefaults() {
+	if c.Stages == nil {
+		c.Stages = slices.Clone(StageNames)
+	}
+	t := &c.Topics
+	if t.Samples == "" {
+		t.Samples = kafka.DefaultSamplesTopic
+	}
+	if t.Detections == "" {
+		t.Detections = kafka.DefaultDetectionsTopic
+	}
+	if t.DeadLetters == "" {
+		t.DeadLetters = kafka.DefaultDeadLetterTopic
+	}
+	if t.AlertState == "" {
+		t.AlertState = alertstate.DefaultTopic
+	}
+	if t.Power == "" {
+		t.Power = DefaultPowerTopic
+	}
+	if t.Maintenance == "" {
+		t.Maintenance = DefaultMaintenanceTopic
+	}
+	if t.GroupPrefix == "" {
+		t.GroupPrefix = "telekernel"
+	}
+	if t.Partitions == 0 {
+		t.Partitions = kafka.DefaultPartitions
+	}
+	s := &c.Sim
+	if s.Enabled == nil {
+		s.Enabled = ptr(true)
+	}
+	if s.Speed == 0 {
+		s.Speed = DefaultSimSpeed
+	}
+	if s.Backfill == 0 {
+		s.Backfill = DefaultBackfill
+	}
+	// Faults left unset stay nil: the simulator picks its default fault for
+	// the fleet size it ends up with (flags may change it).
+	unset := s.Faults == nil
+	s.Config = s.Config.WithDefaults()
+	if unset {
+		s.Faults = nil
+	}
+	p := &c.Parquet
+	if p.Enabled == nil {
+		p.Enabled = ptr(true)
+	}
+	if p.Root == "" {
+		p.Root = DefaultDataDir
+	}
+	if p.TimestampUnit == "" {
+		p.TimestampUnit = "us"
+	}
+	if p.FlushInterval == 0 {
+		p.FlushInterval = 10 * time.Second
+	}
+	if p.FlushRows == 0 {
+		p.FlushRows = 500_000
+	}
+	if s.LabelsFile == "" {
+		s.LabelsFile = strings.TrimSuffix(p.Root, "/") + "/labels.jsonl"
+	}
+	ch := &c.ClickHouse
+	if ch.Database == "" {
+		ch.Database = DefaultCHDB
+	}
+	if ch.FlushInterval == 0 {
+		ch.FlushInterval = time.Second
+	}
+	if ch.FlushRows == 0 {
+		ch.FlushRows = 100_000
+	}
+	if c.HTTP.Listen == "" {
+		c.HTTP.Listen = DefaultHTTP
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = DefaultLogLevel
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = DefaultLogFormat
+	}
+	c.Detect = c.Detect.WithDefaults()
+	c.Power = c.Power.WithDefaults()
+	c.Maintain = c.Maintain.WithDefaults()
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// identifier is a ClickHouse database name the sink accepts.
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Validate reports the first bad field as "path.to.field: problem": a bad
+// value, and anything a start would refuse (a secret that does not load,
+// missing or mismatched TLS files, an address that cannot be listened on, a
+// Parquet root that cannot be written).
+func (c *Config) Validate() error {
+	check := func(prefix string, err error) error {
+		if err != nil {
+			return fmt.Errorf("%s.%w", prefix, err)
+		}
+		return nil
+	}
+	if err := check("kafka", c.Kafka.Validate()); err != nil {
+		return err
+	}
+	for i, s := range c.Stages {
+		if !slices.Contains(StageNames, s) {
+			return fmt.Errorf("stages[%d]: %q is not one of %s", i, s, strings.Join(StageNames, ", "))
+		}
+	}
+	if err := c.validateTopics(); err != nil {
+		return err
+	}
+	if c.Topics.Partitions < 1 {
+		return fmt.Errorf("topics.partitions: %d must be at least 1", c.Topics.Partitions)
+	}
+	if *c.Sim.Enabled {
+		sc := c.Sim.Fleet()
+		if sc.Start.IsZero() {
+			sc.Start = time.Unix(0, 0) // picked at run time from backfill
+		}
+		if err := check("sim", sc.Validate()); err != nil {
+			return err
+		}
+	}
+	if c.Sim.Speed < 0 || math.IsNaN(c.Sim.Speed) {
+		return fmt.Errorf("sim.speed: %v must be positive (or .inf)", c.Sim.Speed)
+	}
+	if c.Sim.Backfill < 0 {
+		return fmt.Errorf("sim.backfill: %v must not be negative", c.Sim.Backfill)
+	}
+	if c.Sim.Span < 0 {
+		return fmt.Errorf("sim.span: %v must not be negative (0 runs until stopped)", c.Sim.Span)
+	}
+	if err := check("detect", c.Detect.Validate()); err != nil {
+		return err
+	}
+	if err := check("power", c.Power.Validate()); err != nil {
+		return err
+	}
+	if err := check("maintain", c.Maintain.Validate()); err != nil {
+		return err
+	}
+	if u := c.Parquet.TimestampUnit; u != "us" && u != "ns" {
+		return fmt.Errorf("parquet.timestamp_unit: %q is not us or ns", u)
+	}
+	if err := checkFlush("parquet", c.Parquet.FlushInterval, c.Parquet.FlushRows); err != nil {
+		return err
+	}
+	for i, a := range c.ClickHouse.Addr {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" || strings.Trim(port, "0123456789") != "" {
+			return fmt.Errorf("clickhouse.addr[%d]: %q is not host:port", i, a)
+		}
+	}
+	if !identifier.MatchString(c.ClickHouse.Database) {
+		return fmt.Errorf("clickhouse.database: %q is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", c.ClickHouse.Database)
+	}
+	if err := checkFlush("clickhouse", c.ClickHouse.FlushInterval, c.ClickHouse.FlushRows); err != nil {
+		return err
+	}
+	if c.Alertmanager != (alertmanager.Config{}) {
+		if err := check("alertmanager", c.Alertmanager.Validate()); err != nil {
+			return err
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level: %q is not debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json", "auto":
+	default:
+		return fmt.Errorf("log.format: %q is not text, json or auto", c.Log.Format)
+	}
+	return c.validateResources()
+}
+
+// checkFlush rejects negative flush settings of section (0 means the
+// default, applied before).
+func checkFlush(section string, every time.Duration, rows int) error {
+	if every < 0 {
+		return fmt.Errorf("%s.flush_interval: %v must be positive", section, every)
+	}
+	if rows < 0 {
+		return fmt.Errorf("%s.flush_rows: %d must be positive", section, rows)
+	}
+	return nil
+}
+
+// Parse decodes YAML from data (named name in errors), applies defaults and
+// validates. Errors name the file, the line and the field at fault.
+func Parse(name string, data []byte) (*Config, error) {
+	c := unset()
+	if err := yamlfile.Decode(name, data, &c, func() error { c.applyDefaults(); return c.Validate() }); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Load reads and parses the file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config: %w", err)
+	}
+	return Parse(path, data)
+}

@@ -1,0 +1,215 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/telekernel/telekernel/internal/secret"
+	"github.com/telekernel/telekernel/internal/tlsfiles"
+)
+
+// Default topic names.
+const (
+	DefaultSamplesTopic      = "tk.samples"
+	DefaultDetectionsTopic   = "tk.detections"
+	DefaultAlertsTopic       = "tk.alerts"
+	DefaultDeadLetterTopic   = "tk.deadletters"
+	DefaultPartitions        = 6
+	DefaultConnectTimeout    = 10 * time.Second
+	defaultReplicationFactor = -1 // the broker's default
+)
+
+// Config configures the connection to Kafka.
+type Config struct {
+	// Brokers is the bootstrap list, host:port each. Empty in the embedded
+	// default, which starts an in-process broker.
+	Brokers  []string        `yaml:"brokers"`
+	ClientID string          `yaml:"client_id"` // default "telekernel"
+	TLS      tlsfiles.Config `yaml:"tls"`
+	SASL     SASLConfig      `yaml:"sasl"`
+	// ConnectTimeout bounds the first contact with the cluster; default
+	// DefaultConnectTimeout.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// SessionTimeout is how long the group waits for a silent member (a
+	// crashed process) before moving its partitions; default 45s, Kafka's
+	// default. Lower means faster failover and more rebalances on hiccups.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
+}
+
+// SASLConfig configures SASL authentication.
+type SASLConfig struct {
+	Mechanism string        `yaml:"mechanism"` // PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty for none
+	Username  string        `yaml:"username"`
+	Password  secret.Source `yaml:"password"`
+}
+
+// Validate reports the first bad field.
+func (c Config) Validate() error {
+	for _, b := range c.Brokers {
+		if !strings.Contains(b, ":") {
+			return fmt.Errorf("brokers: %q is not host:port", b)
+		}
+	}
+	switch strings.ToUpper(c.SASL.Mechanism) {
+	case "":
+	case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+		if c.SASL.Username == "" {
+			return errors.New("sasl.username: required with a mechanism")
+		}
+	default:
+		return fmt.Errorf("sasl.mechanism: %q is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.SASL.Mechanism)
+	}
+	if c.ConnectTimeout < 0 {
+		return errors.New("connect_timeout: must not be negative")
+	}
+	if c.SessionTimeout != 0 && (c.SessionTimeout < 6*time.Second || c.SessionTimeout > 30*time.Minute) {
+		return fmt.Errorf("session_timeout: %v is outside the broker's usual bounds (6s to 30m)", c.SessionTimeout)
+	}
+	return nil
+}
+
+// ValidateFiles loads the TLS files and the SASL password as a connection
+// does and reports the first problem as "field: problem" (tls.ca_file,
+// sasl.password, ...), so a config check fails where a start would.
+func (c Config) ValidateFiles() error {
+	if err := c.TLS.Validate(); err != nil {
+		return fmt.Errorf("tls.%w", err)
+	}
+	if c.SASL.Mechanism == "" {
+		return nil
+	}
+	if c.SASL.Password.IsZero() {
+		return errors.New("sasl.password: required with a mechanism (file or env)")
+	}
+	if _, err := c.SASL.Password.Load(); err != nil {
+		return fmt.Errorf("sasl.password: %w", err)
+	}
+	return nil
+}
+
+// Opts returns the franz-go options for the connection.
+func (c Config) Opts() ([]kgo.Opt, error) {
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	id := c.ClientID
+	if id == "" {
+		id = "telekernel"
+	}
+	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.ClientID(id)}
+	if c.SessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(c.SessionTimeout), kgo.HeartbeatInterval(c.SessionTimeout/10))
+	}
+	tc, err := c.TLS.Client()
+	if err != nil {
+		return nil, fmt.Errorf("kafka.tls.%w", err)
+	}
+	if tc != nil {
+		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+	if m := strings.ToUpper(c.SASL.Mechanism); m != "" {
+		pw, err := c.SASL.Password.Load()
+		if err != nil {
+			return nil, fmt.Errorf("kafka: sasl.password: %w", err)
+		}
+		switch m {
+		case "PLAIN":
+			opts = append(opts, kgo.SASL(plain.Auth{User: c.SASL.Username, Pass: pw.Reveal()}.AsMechanism()))
+		case "SCRAM-SHA-256":
+			opts = append(opts, kgo.SASL(scram.Auth{User: c.SASL.Username, Pass: pw.Reveal()}.AsSha256Mechanism()))
+		case "SCRAM-SHA-512":
+			opts = append(opts, kgo.SASL(scram.Auth{User: c.SASL.Username, Pass: pw.Reveal()}.AsSha512Mechanism()))
+		}
+	}
+	return opts, nil
+}
+
+// Connect creates a client and checks within the connect timeout that a
+// broker answers, so a wrong address fails at start with one actionable line
+// instead of retrying silently forever.
+func Connect(ctx context.Context, c Config, extra ...kgo.Opt) (*kgo.Client, error) {
+	opts, err := c.Opts()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(append(opts, extra...)...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka %s: %w", strings.Join(c.Brokers, ","), err)
+	}
+	timeout := c.ConnectTimeout
+	if timeout == 0 {
+		timeout = DefaultConnectTimeout
+	}
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := cl.Ping(pctx); err != nil {
+		cl.Close()
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(pctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("no broker answered within %v", timeout)
+		}
+		return nil, fmt.Errorf("kafka %s: cannot connect: %w (%s)", strings.Join(c.Brokers, ","), err, connectHint(err))
+	}
+	return cl, nil
+}
+
+// connectHint says what to check after a failed first contact.
+func connectHint(err error) string {
+	switch {
+	case errors.Is(err, kerr.IllegalSaslState):
+		return "this listener does not take SASL: point kafka.brokers at the broker's SASL_SSL or SASL_PLAINTEXT port, or remove kafka.sasl"
+	case errors.Is(err, kerr.SaslAuthenticationFailed):
+		return "check kafka.sasl.username, the password its source holds and kafka.sasl.mechanism"
+	}
+	return "is Kafka running there, and are TLS/SASL settings right?"
+}
+
+// CheckTopicName reports why name is not a legal Kafka topic name (1 to
+// 249 of a-z A-Z 0-9 . _ -, not "." or ".."), or nil.
+func CheckTopicName(name string) error {
+	if name == "" || name == "." || name == ".." || len(name) > 249 {
+		return fmt.Errorf("%q is not a Kafka topic name (1 to 249 characters, not . or ..)", name)
+	}
+	for _, r := range name {
+		if !(r == '.' || r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return fmt.Errorf("%q has %q: a Kafka topic name takes only a-z, A-Z, 0-9, '.', '_' and '-'", name, r)
+		}
+	}
+	return nil
+}
+
+// TopicSpec describes a topic the process needs.
+type TopicSpec struct {
+	Name       string
+	Partitions int32
+	Compacted  bool
+}
+
+// EnsureTopics creates the topics that do not exist yet. Existing topics are
+// left as they are.
+func EnsureTopics(ctx context.Context, cl *kgo.Client, topics ...TopicSpec) error {
+	adm := kadm.NewClient(cl)
+	for _, t := range topics {
+		cfg := map[string]*string{}
+		if t.Compacted {
+			v := "compact"
+			cfg["cleanup.policy"] = &v
+		}
+		resp, err := adm.CreateTopic(ctx, t.Partitions, defaultReplicationFactor, cfg, t.Name)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("kafka: cannot create topic %s: %w", t.Name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// ReadAll reads topic from its earliest retained record to its end as of
+// the call, read-committed, and calls fn with every data record. It returns
+// once every partition is read, so a partition that retention emptied, or
+// whose last offsets are transaction markers, does not hold it. kc is the
+// connection config; ReadAll uses its own client and closes it.
+func ReadAll(ctx context.Context, kc Config, topic string, fn func(*kgo.Record)) error {
+	cl, err := Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	starts, err := adm.ListStartOffsets(ctx, topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("kafka: cannot list start offsets of %s: %w", topic, err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("kafka: cannot list end offsets of %s: %w", topic, err)
+	}
+	left := map[int32]int64{} // partition -> end offset still to reach
+	ends.Each(func(o kadm.ListedOffset) {
+		if s, ok := starts.Lookup(o.Topic, o.Partition); ok && s.Offset < o.Offset {
+			left[o.Partition] = o.Offset
+		}
+	})
+	for len(left) > 0 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return fmt.Errorf("kafka: cannot read %s to its end: %w", topic, ctx.Err())
+		}
+		if err := fs.Err0(); err != nil {
+			return fmt.Errorf("kafka: cannot read %s: %w", topic, err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
+				delete(left, r.Partition)
+			}
+			if !r.Attrs.IsControl() {
+				fn(r)
+			}
+		})
+	}
+	return nil
+}
+
+// Headers returns a record's headers in the form the schemas decoders take.
+func Headers(r *kgo.Record) []schemas.Header {
+	hs := make([]schemas.Header, len(r.Headers))
+	for i, h := range r.Headers {
+		hs[i] = schemas.Header{Key: h.Key, Value: h.Value}
+	}
+	return hs
+}
+
+// RecordHeaders returns headers of the schemas codecs as Kafka headers.
+func RecordHeaders(hs []schemas.Header) []kgo.RecordHeader {
+	out := make([]kgo.RecordHeader, len(hs))
+	for i, h := range hs {
+		out[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+	}
+	return out
+}

@@ -1,0 +1,26 @@
+package pipeline
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// The accessors below let the stages in stages/ update the runtime's
+// stage metrics (one registration per registry, in NewMetrics).
+
+// Detections returns the counter of detection events in state
+// (telekernel_detect_detections_total{state}).
+func (m *Metrics) Detections(state string) prometheus.Counter {
+	return m.outputs.WithLabelValues(state)
+}
+
+// SetSeries sets the series (or devices) a stage keeps state for
+// (telekernel_detect_series{stage}).
+func (m *Metrics) SetSeries(stage string, n float64) { m.series.WithLabelValues(stage).Set(n) }
+
+// SetStateBytes sets the approximate bytes of a stage's state in memory
+// (telekernel_detect_state_bytes{stage}).
+func (m *Metrics) SetStateBytes(stage string, n float64) { m.stateBytes.WithLabelValues(stage).Set(n) }
+
+// UnknownStates returns the counter of state values not understood, by
+// reason (telekernel_detect_unknown_states_total{reason}).
+func (m *Metrics) UnknownStates(reason string) prometheus.Counter {
+	return m.unknownStates.WithLabelValues(reason)
+}

@@ -1,0 +1,760 @@
+package detect
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/telekernel/telekernel/detectors/alert"
+	"github.com/telekernel/telekernel/detectors/ensemble"
+	"github.com/telekernel/telekernel/detectors/multivar"
+	"github.com/telekernel/telekernel/detectors/rate"
+	"github.com/telekernel/telekernel/detectors/robustz"
+	"github.com/telekernel/telekernel/detectors/stateevents"
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/internal/detections"
+)
+
+// DetectConfig configures the detect stage: counters become rates
+// (detectors/rate), then counter rates and gauges are scored by the
+// ensemble of detectors (detectors/ensemble: robust z-score, EWMA,
+// seasonal baseline, CUSUM, and the streaming forest when enabled), whose
+// calibrated score, gated by the baseline deviation, fires and resolves
+// alerts with hysteresis. States are not scored: a state change is itself
+// the event (detectors/stateevents: link, session and component down,
+// admin down, flapping, carrier-transitions increments, established-
+// neighbours drops), and an interface's counter rates and gauges are kept
+// out of the ensemble while it is down.
+//
+// An alert fires when the ensemble's score reaches detectors.*.fire (a
+// member breaks its recent record on the series) on a point at least
+// alert.fire_z baseline standard deviations from the expected value, that
+// is outside the reported band; it resolves after alert.clear points
+// within alert.resolve_z.
+type DetectConfig struct {
+	// Counters configures the robust z-score baseline of counter rates
+	// (the ensemble's robust_z member). Its MinMAD defaults to 1 (unit/s)
+	// so sporadic error counts on a quiet counter do not fire; its Window
+	// defaults to robustz.DefaultWindow. A robust_z section under
+	// detectors overrides it.
+	Counters robustz.Config `yaml:"counters"`
+	// Gauges configures the robust z-score baseline of gauges.
+	Gauges robustz.Config `yaml:"gauges"`
+	// Alert configures the baseline gate of alerts: fire_z is the least
+	// deviation of a firing point (and the half-width of the reported
+	// band), resolve_z the deviation below which clear points resolve the
+	// alert, confirm the points needed to fire. Fields set under
+	// detectors (min_z, resolve_z, band_z, confirm, clear) override it.
+	Alert alert.Config `yaml:"alert"`
+	// Hold is the most points that are kept out of a series' robust
+	// baseline while its alert fires (points still at |z| >=
+	// alert.resolve_z), so a burst of any length is one alert that
+	// resolves when the series returns. After Hold points the new level is
+	// accepted as normal and the alert resolves. Default DefaultHold.
+	Hold int `yaml:"hold"`
+	// Detectors configures the ensemble by metric kind (counters, gauges)
+	// and by metric path (metrics: the first matching override wins).
+	// Its members default to DetectDetectors: ensemble.DefaultDetectors
+	// and level_shift (the forest is off: it keeps about 33 KB per series).
+	Detectors ensemble.MetricsConfig `yaml:"detectors"`
+	// Multivar configures the multivariate per-device detector: groups of
+	// a device's related series (one keys value, sampled together) scored
+	// as one vector. Off unless groups are listed.
+	Multivar MultivarConfig `yaml:"multivar"`
+	// States configures the state events (detectors/stateevents): flap
+	// detection's count, window and quiet period.
+	States stateevents.Config `yaml:"states"`
+	// Source is the CloudEvents source of detections; default
+	// "telekernel/detect".
+	Source string `yaml:"source"`
+}
+
+// MultivarConfig configures the multivariate detector of the detect stage
+// (detectors/multivar: Mahalanobis distance from an exponentially weighted
+// mean and covariance, split into per-series contributions). A group's
+// detection is on metric "multivar/NAME" with the device's keys, detector
+// "mahalanobis", and names the series that contributed most.
+//
+//	multivar:
+//	  groups:
+//	    - name: interface-traffic
+//	      metrics: [/interfaces/interface/state/counters/in-octets, /interfaces/interface/state/counters/out-octets]
+//	  alert: {fire_z: 6}
+type MultivarConfig struct {
+	// Groups lists the vectors scored; empty (the default) turns the
+	// detector off. A metric belongs to at most one group.
+	Groups []MultivarGroup `yaml:"groups"`
+	// Detector configures the model.
+	Detector multivar.Config `yaml:"detector"`
+	// Alert applies to the distance as a normal quantile (multivar's Z,
+	// capped at 40). Defaults as alert.Config.
+	Alert alert.Config `yaml:"alert"`
+}
+
+// MultivarGroup is one vector: the series of these metrics (counters as
+// rates) with the same device and keys, at the same timestamp.
+type MultivarGroup struct {
+	Name    string   `yaml:"name"`
+	Metrics []string `yaml:"metrics"`
+}
+
+// multivarPrefix starts the metric of a multivariate detection and of its
+// changelog key.
+const multivarPrefix = "multivar/"
+
+// DetectDetectors are the detect stage's default ensemble members: the
+// statistical ones and level_shift, so a link that drops to near zero or a
+// rate that jumps by an order of magnitude alerts from a series' first
+// points and every time, and an idle stretch does not turn traffic into an
+// alarm.
+var DetectDetectors = []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift"}
+
+// DefaultGaugeSpikeZ is a gauge's spike_z unless detectors.gauges (or a
+// metric override) sets it: a reading at least this many baseline
+// standard deviations off that breaks a record fires at once instead of
+// after alert.confirm points. A gauge is a reading, and many gauge
+// anomalies (a spike, a one-sample fault) last a single point; a counter
+// rate's single interval can be an artefact of the collection (two
+// samples taken close together, a late counter read), so counter rates
+// keep waiting for confirm.
+const DefaultGaugeSpikeZ = 10.0
+
+// DefaultHold is the default of DetectConfig.Hold: one hour at a 10 s
+// sample interval.
+const DefaultHold = 360
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c DetectConfig) WithDefaults() DetectConfig {
+	if c.Counters.MinMAD == 0 {
+		c.Counters.MinMAD = 1
+	}
+	c.Counters = c.Counters.WithDefaults()
+	c.Gauges = c.Gauges.WithDefaults()
+	c.Alert = c.Alert.WithDefaults()
+	if c.Source == "" {
+		c.Source = "telekernel/detect"
+	}
+	if c.Hold == 0 {
+		c.Hold = DefaultHold
+	}
+	c.States = c.States.WithDefaults()
+	c.Multivar.Detector = c.Multivar.Detector.WithDefaults()
+	c.Multivar.Alert = c.Multivar.Alert.WithDefaults()
+	return c
+}
+
+// Validate reports the first bad field, with its path.
+func (c DetectConfig) Validate() error {
+	if err := c.Counters.Validate(); err != nil {
+		return fmt.Errorf("counters.%w", err)
+	}
+	if err := c.Gauges.Validate(); err != nil {
+		return fmt.Errorf("gauges.%w", err)
+	}
+	if err := c.Alert.Validate(); err != nil {
+		return fmt.Errorf("alert.%w", err)
+	}
+	if c.Hold < 0 {
+		return fmt.Errorf("hold: %d must not be negative", c.Hold)
+	}
+	if err := c.ensembleConfig(c.Detectors.Counters, true).Validate(); err != nil {
+		return fmt.Errorf("detectors.counters.%w", err)
+	}
+	if err := c.ensembleConfig(c.Detectors.Gauges, false).Validate(); err != nil {
+		return fmt.Errorf("detectors.gauges.%w", err)
+	}
+	if err := c.States.Validate(); err != nil {
+		return fmt.Errorf("states.%w", err)
+	}
+	if err := c.Multivar.validate(); err != nil {
+		return fmt.Errorf("multivar.%w", err)
+	}
+	for i, o := range c.Detectors.Metrics {
+		if o.Metric == "" {
+			return fmt.Errorf("detectors.metrics[%d].metric: must not be empty", i)
+		}
+		for _, counter := range []bool{true, false} {
+			if err := c.ensembleConfig(o.Config, counter).Validate(); err != nil {
+				return fmt.Errorf("detectors.metrics[%d].%w", i, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (m MultivarConfig) validate() error {
+	if len(m.Groups) == 0 {
+		return nil
+	}
+	if err := m.Detector.Validate(); err != nil {
+		return fmt.Errorf("detector.%w", err)
+	}
+	if err := m.Alert.Validate(); err != nil {
+		return fmt.Errorf("alert.%w", err)
+	}
+	names, metrics := map[string]bool{}, map[string]bool{}
+	for i, g := range m.Groups {
+		switch {
+		case g.Name == "" || strings.ContainsRune(g.Name, 0):
+			return fmt.Errorf("groups[%d].name: %q must be set (and hold no NUL)", i, g.Name)
+		case names[g.Name]:
+			return fmt.Errorf("groups[%d].name: %q is used twice", i, g.Name)
+		case len(g.Metrics) < 2 || len(g.Metrics) > multivar.MaxDims:
+			return fmt.Errorf("groups[%d].metrics: %d metrics, want 2 to %d", i, len(g.Metrics), multivar.MaxDims)
+		}
+		names[g.Name] = true
+		for _, mt := range g.Metrics {
+			if metrics[mt] {
+				return fmt.Errorf("groups[%d].metrics: %q is in two groups (or twice)", i, mt)
+			}
+			metrics[mt] = true
+		}
+	}
+	return nil
+}
+
+// EnsembleConfig returns the ensemble configuration of a series of metric
+// (a counter's rate when counter is true), with every default applied.
+// c must have its defaults applied.
+func (c DetectConfig) EnsembleConfig(metric string, counter bool) ensemble.Config {
+	return c.ensembleConfig(c.Detectors.Match(metric, counter), counter)
+}
+
+func (c DetectConfig) ensembleConfig(e ensemble.Config, counter bool) ensemble.Config {
+	if e.Detectors == nil {
+		e.Detectors = slices.Clone(DetectDetectors)
+	}
+	if e.RobustZ == (robustz.Config{}) {
+		e.RobustZ = c.Gauges
+		if counter {
+			e.RobustZ = c.Counters
+		}
+	}
+	if e.MinZ == 0 {
+		e.MinZ = c.Alert.FireZ
+	}
+	if e.ResolveZ == 0 && e.MinZ == c.Alert.FireZ {
+		e.ResolveZ = c.Alert.ResolveZ
+	}
+	if e.Confirm == 0 {
+		e.Confirm = c.Alert.Confirm
+	}
+	if e.Clear == 0 {
+		e.Clear = c.Alert.Clear
+	}
+	if e.Hold == 0 {
+		e.Hold = c.Hold
+	}
+	if e.SpikeZ == 0 && !counter {
+		e.SpikeZ = max(DefaultGaugeSpikeZ, e.MinZ)
+	}
+	if counter {
+		e = ensemble.CounterDefaults(e)
+	}
+	return e.WithDefaults()
+}
+
+type seriesState struct {
+	kind    schemas.Kind
+	points  uint64 // values scored since the series began
+	counter rate.Counter
+	e       *ensemble.Ensemble   // the detectors of a counter rate or gauge (nil for se)
+	se      *stateevents.Tracker // the state events of a state series (nil for e)
+	iface   *ifaceState          // the interface of an /interfaces/interface/ series with keys
+	onset   ensemble.Mask        // the members that fired the current (or last) alert
+	top     ensemble.Member      // the one with the largest score then
+	dirty   bool                 // changed since the last checkpoint
+	key     schemas.SeriesKey    // the map key, kept to avoid rebuilding it per row
+	linked  bool                 // grp and slot are set (grp nil: in no group)
+	grp     *groupState          // the multivariate group it belongs to
+	slot    int                  // its place in the group's vector
+}
+
+// groupState is a multivariate group of one device and keys: the latest
+// value of each member series, the model and the alert.
+type groupState struct {
+	group int // index in MultivarConfig.Groups
+	ts    []int64
+	vals  []float64
+	det   *multivar.Detector
+	alert alert.State
+	held  int32     // vectors kept out of the model in the current incident
+	onset []float64 // each series' share of the distance when the alert fired
+	dirty bool
+	key   schemas.SeriesKey // device, multivarPrefix+name, keys
+}
+
+// partState is the state of the series of one input partition: the unit
+// that moves between stage instances on a rebalance.
+type partState struct {
+	series      map[schemas.SeriesKey]*seriesState
+	dirty       []schemas.SeriesKey
+	groups      map[schemas.SeriesKey]*groupState
+	dirtyGroups []*groupState
+	ifaces      map[schemas.SeriesKey]*ifaceState // by device and keys
+}
+
+// shareKey names the ensemble configuration of a series: its kind and
+// metric.
+type shareKey struct {
+	counter bool
+	metric  string
+}
+
+// Detect is the detect stage: it decodes sample batches, keeps per-series
+// detector state per input partition, and emits detection events. It
+// implements Processor, for the exactly-once TransactRunner, which
+// checkpoints its state to a compacted changelog topic and restores it on
+// another instance after a rebalance. Detect is not safe for concurrent use
+// except for the counters (Emitted, Series, StateBytes).
+type Detect struct {
+	pipeline.RowDropCounter // rows of good messages dropped (see DecodeSamples)
+	cfg                     DetectConfig
+	topic                   string
+	mem                     memory.Allocator
+	log                     *slog.Logger
+	metrics                 *pipeline.Metrics
+	now                     func() time.Time
+
+	parts  map[int32]*partState
+	shared map[shareKey]*ensemble.Shared // per kind and metric, built on first use
+	inRec  map[uint64]*seriesState       // series of the record being processed, by SeriesIndex
+	names  []string                      // scratch for detector names
+	rows   []*seriesState                // scratch: the series of each row of the record
+	// stateRows is scratch: the rows of the record that go to state series.
+	stateRows []int
+	// unknownStates counts state values not understood, by reason.
+	unknownStates [3]prometheus.Counter
+	// groupOf maps a metric to its multivariate group and slot.
+	groupOf map[string][2]int
+	// groupBand is each group's D² at alert.fire_z: the band's upper end.
+	groupBand []float64
+
+	nseries    atomic.Int64
+	emitted    atomic.Int64
+	stateBytes atomic.Int64 // sum of StateBytes over the series held
+}
+
+// NewDetect returns the detect stage emitting detections to topic.
+func NewDetect(cfg DetectConfig, topic string, m *pipeline.Metrics, log *slog.Logger) (*Detect, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("detect: %w", err)
+	}
+	d := &Detect{cfg: cfg, topic: topic, mem: memory.NewGoAllocator(), log: log.With("stage", "detect"),
+		metrics: m, now: time.Now, parts: map[int32]*partState{}, shared: map[shareKey]*ensemble.Shared{},
+		groupOf: map[string][2]int{}}
+	for _, r := range []stateevents.Reason{stateevents.ReasonUnknownValue, stateevents.ReasonIndeterminate} {
+		d.unknownStates[r] = m.UnknownStates(r.String())
+	}
+	for gi, g := range cfg.Multivar.Groups {
+		for slot, mt := range g.Metrics {
+			d.groupOf[mt] = [2]int{gi, slot}
+		}
+		// The distance whose chi-squared tail is the normal tail at fire_z.
+		tail := distuv.UnitNormal.Survival(cfg.Multivar.Alert.FireZ)
+		d.groupBand = append(d.groupBand, distuv.ChiSquared{K: float64(len(g.Metrics))}.Quantile(1-tail))
+	}
+	return d, nil
+}
+
+var _ pipeline.Processor = (*Detect)(nil)
+
+func (d *Detect) part(p int32) *partState {
+	ps := d.parts[p]
+	if ps == nil {
+		ps = &partState{series: map[schemas.SeriesKey]*seriesState{}, groups: map[schemas.SeriesKey]*groupState{},
+			ifaces: map[schemas.SeriesKey]*ifaceState{}}
+		d.parts[p] = ps
+	}
+	return ps
+}
+
+// link finds (or makes) the multivariate group of st.
+func (d *Detect) link(ps *partState, st *seriesState) {
+	st.linked = true
+	gs, ok := d.groupOf[st.key.Metric]
+	if !ok {
+		return
+	}
+	g := &d.cfg.Multivar.Groups[gs[0]]
+	k := schemas.SeriesKey{Device: st.key.Device, Metric: multivarPrefix + g.Name, Keys: st.key.Keys}
+	grp := ps.groups[k]
+	if grp == nil {
+		grp = d.newGroup(gs[0])
+		grp.key = k
+		d.putGroup(ps, grp)
+	}
+	st.grp, st.slot = grp, gs[1]
+}
+
+// putGroup puts g in ps under g.key, counting its state bytes.
+func (d *Detect) putGroup(ps *partState, g *groupState) {
+	d.dropGroup(ps, g.key)
+	ps.groups[g.key] = g
+	d.stateBytes.Add(int64(g.det.StateBytes() + 24*len(g.ts)))
+}
+
+func (d *Detect) dropGroup(ps *partState, k schemas.SeriesKey) {
+	if old := ps.groups[k]; old != nil {
+		d.stateBytes.Add(-int64(old.det.StateBytes() + 24*len(old.ts)))
+		delete(ps.groups, k)
+	}
+}
+
+func (d *Detect) newGroup(gi int) *groupState {
+	n := len(d.cfg.Multivar.Groups[gi].Metrics)
+	det, _ := multivar.New(d.cfg.Multivar.Detector, n) // validated in NewDetect
+	g := &groupState{group: gi, ts: make([]int64, n), vals: make([]float64, n), onset: make([]float64, n), det: det}
+	for i := range g.ts {
+		g.ts[i] = math.MinInt64
+	}
+	return g
+}
+
+// updateGroup records x at ts in st's slot and, once every series of the
+// group has a value at ts, scores the vector.
+func (d *Detect) updateGroup(ps *partState, st *seriesState, ts int64, x float64, emit func(*kgo.Record)) error {
+	g := st.grp
+	g.ts[st.slot], g.vals[st.slot] = ts, x
+	if !g.dirty {
+		g.dirty = true
+		ps.dirtyGroups = append(ps.dirtyGroups, g)
+	}
+	for _, t := range g.ts {
+		if t != ts {
+			return nil
+		}
+	}
+	s, err := g.det.Score(g.vals)
+	for i := range g.ts {
+		g.ts[i] = math.MinInt64 // a vector is scored once
+	}
+	if err != nil {
+		return nil
+	}
+	if g.alert.Firing && s.Z >= d.cfg.Multivar.Alert.ResolveZ && int(g.held) < d.cfg.Hold {
+		// Keep the incident out of the model, as for the ensemble's
+		// baselines (DetectConfig.Hold).
+		g.held++
+	} else {
+		_ = g.det.Add(g.vals) // checked by Score
+	}
+	if !s.WarmedUp {
+		return nil
+	}
+	startedAt := g.alert.StartsAt
+	switch g.alert.Update(&d.cfg.Multivar.Alert, ts, s.Z) {
+	case alert.Fired:
+		// The firing event's shares explain the incident; the resolved
+		// event repeats them.
+		pos := 0.0
+		for _, c := range s.Contrib {
+			pos += max(c, 0)
+		}
+		for i, c := range s.Contrib {
+			g.onset[i] = 0
+			if c > 0 && pos > 0 {
+				g.onset[i] = min(c/pos, 1)
+			}
+		}
+		return d.emitGroup(emit, g, schemas.StateFiring, ts, g.alert.StartsAt, &s)
+	case alert.Resolved:
+		g.held = 0
+		return d.emitGroup(emit, g, schemas.StateResolved, ts, startedAt, &s)
+	}
+	return nil
+}
+
+// ensembleOf returns the shared ensemble configuration of a series.
+func (d *Detect) ensembleOf(kind schemas.Kind, metric string) (*ensemble.Shared, error) {
+	k := shareKey{counter: kind == schemas.KindCounter, metric: metric}
+	if sh := d.shared[k]; sh != nil {
+		return sh, nil
+	}
+	sh, err := ensemble.NewShared(d.cfg.EnsembleConfig(metric, k.counter))
+	if err != nil {
+		return nil, fmt.Errorf("detect: %s: %w", metric, err)
+	}
+	k.metric = strings.Clone(metric)
+	d.shared[k] = sh
+	return sh, nil
+}
+
+// addSeries puts st in ps under k, links it to its interface and counts
+// it.
+func (d *Detect) addSeries(ps *partState, k schemas.SeriesKey, st *seriesState) {
+	if old := ps.series[k]; old != nil {
+		d.stateBytes.Add(-int64(old.stateBytes()))
+		unlinkIface(old)
+	} else {
+		d.nseries.Add(1)
+	}
+	st.key = k
+	ps.series[k] = st
+	linkIface(ps, st)
+	d.stateBytes.Add(int64(st.stateBytes()))
+}
+
+func (d *Detect) removeSeries(ps *partState, k schemas.SeriesKey) {
+	if old := ps.series[k]; old != nil {
+		d.stateBytes.Add(-int64(old.stateBytes()))
+		unlinkIface(old)
+		d.nseries.Add(-1)
+		delete(ps.series, k)
+	}
+}
+
+// stateBytes returns the memory of the series' detector state.
+func (st *seriesState) stateBytes() int {
+	if st.se != nil {
+		return st.se.StateBytes()
+	}
+	return st.e.StateBytes()
+}
+
+// seriesOverhead approximates the memory of a series beyond its detector
+// state: the rest of seriesState and its map entry with key strings.
+const seriesOverhead = 200
+
+// StateBytes returns the approximate memory of all series' state: the
+// detectors' StateBytes plus seriesOverhead per series, and the
+// multivariate groups' models and latest values. Safe for concurrent use.
+func (d *Detect) StateBytes() int64 {
+	return d.stateBytes.Load() + seriesOverhead*d.nseries.Load()
+}
+
+// Checkpoint implements Processor: one changelog record per series changed
+// since the last checkpoint, keyed by series.
+func (d *Detect) Checkpoint(emit func(partition int32, key, value []byte)) {
+	for p, ps := range d.parts {
+		for _, k := range ps.dirty {
+			st := ps.series[k]
+			if st == nil {
+				continue
+			}
+			st.dirty = false
+			emit(p, pipeline.StateKey(nil, k), appendState(nil, st))
+		}
+		ps.dirty = ps.dirty[:0]
+		for _, g := range ps.dirtyGroups {
+			g.dirty = false
+			emit(p, pipeline.StateKey(nil, g.key), appendGroupState(nil, g))
+		}
+		ps.dirtyGroups = ps.dirtyGroups[:0]
+	}
+}
+
+// Restore implements Processor. A record of an unknown state version is
+// skipped with a warning: that series starts cold.
+func (d *Detect) Restore(partition int32, key, value []byte) error {
+	k, err := pipeline.ParseStateKey(key)
+	if err != nil {
+		return err
+	}
+	ps := d.part(partition)
+	if strings.HasPrefix(k.Metric, multivarPrefix) {
+		return d.restoreGroup(ps, k, value)
+	}
+	if value == nil { // a tombstone
+		d.removeSeries(ps, k)
+		return nil
+	}
+	st, err := d.decodeState(value, k.Metric)
+	if err != nil {
+		if errors.Is(err, errStateVersion) || errors.Is(err, errStateConfig) {
+			d.log.Warn("cannot restore series state; it starts cold", "series", k.String(), "err", err)
+			return nil
+		}
+		return fmt.Errorf("restore %s: %w", k, err)
+	}
+	d.addSeries(ps, k, st)
+	return nil
+}
+
+// restoreGroup restores (or, for a tombstone, drops) a multivariate group.
+// A group no longer configured is skipped with a warning.
+func (d *Detect) restoreGroup(ps *partState, k schemas.SeriesKey, value []byte) error {
+	if value == nil {
+		d.dropGroup(ps, k)
+		return nil
+	}
+	gi := -1
+	for i, g := range d.cfg.Multivar.Groups {
+		if multivarPrefix+g.Name == k.Metric {
+			gi = i
+			break
+		}
+	}
+	if gi < 0 {
+		d.log.Warn("multivariate group is not configured; its state is dropped", "group", k.String())
+		return nil
+	}
+	g := d.newGroup(gi)
+	if err := decodeGroupState(value, g); err != nil {
+		if errors.Is(err, errStateVersion) || errors.Is(err, errStateConfig) {
+			d.log.Warn("cannot restore multivariate group state; it starts cold", "group", k.String(), "err", err)
+			return nil
+		}
+		return fmt.Errorf("restore %s: %w", k, err)
+	}
+	g.key = k
+	d.putGroup(ps, g)
+	// Series restored with it link to it when Process next sees them
+	// (restore always starts from a dropped partition).
+	return nil
+}
+
+// Drop implements Processor.
+func (d *Detect) Drop(partition int32) {
+	if ps, ok := d.parts[partition]; ok {
+		for k := range ps.series {
+			d.removeSeries(ps, k)
+		}
+		for k := range ps.groups {
+			d.dropGroup(ps, k)
+		}
+		delete(d.parts, partition)
+	}
+}
+
+// SeriesStates returns the encoded state of every series held, keyed by
+// series, for tests that compare instances.
+func (d *Detect) SeriesStates() map[schemas.SeriesKey][]byte {
+	out := map[schemas.SeriesKey][]byte{}
+	for _, ps := range d.parts {
+		for k, st := range ps.series {
+			out[k] = appendState(nil, st)
+		}
+		for k, g := range ps.groups {
+			out[k] = appendGroupState(nil, g)
+		}
+	}
+	return out
+}
+
+func (d *Detect) emit(emit func(*kgo.Record), st *seriesState, state string, ts, startsAt int64, x float64, r *ensemble.Result) error {
+	k := st.key
+	labels := schemas.AlertLabels(k.Device, k.Metric, k.Keys)
+	fp := schemas.Fingerprint(labels)
+	d.names = st.onset.Names(d.names[:0])
+	cfg := st.e.Shared().Config()
+	// A firing detection carries the best score of the points that fired
+	// it (the record they broke); a resolved one the calm point's score.
+	score := r.Score
+	if state == schemas.StateFiring {
+		score = r.Peak
+	}
+	det := &schemas.Detection{
+		Version:    schemas.DetectionVersion,
+		ID:         fmt.Sprintf("%s-%d-%s", fp, ts, state),
+		EventTime:  time.Unix(0, ts).UTC(),
+		DetectedAt: d.now().UTC(),
+		State:      state,
+		Device:     k.Device, Metric: k.Metric, Keys: k.Keys,
+		Detector:  st.top.String(),
+		Detectors: slices.Clone(d.names),
+		Score:     score,
+		// The incident's severity, on the firing and the resolved event.
+		Severity: ensemble.Severity(r.Peak, cfg.Fire, cfg.Critical),
+		Observed: x,
+		Expected: r.Expected,
+		Band:     schemas.Band{Lower: r.Lower, Upper: r.Upper},
+		Labels:   labels,
+		Annotations: map[string]string{
+			"summary": fmt.Sprintf("%s %s on %s %s", k.Metric, state, k.Device, k.Keys),
+			"description": fmt.Sprintf("observed %.6g, expected %.6g in [%.6g, %.6g] (%.1f sigma, score %.3f); fired by %s%s",
+				x, r.Expected, r.Lower, r.Upper, r.Z, score, strings.Join(d.names, ", "), d.explain(st.iface, ts)),
+		},
+		StartsAt:    time.Unix(0, startsAt).UTC(),
+		Fingerprint: fp,
+	}
+	if state == schemas.StateResolved {
+		end := time.Unix(0, ts).UTC()
+		det.EndsAt = &end
+	}
+	d.log.Info("detection", "state", state, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
+		"event_time", det.EventTime, "observed", x, "expected", r.Expected, "z", r.Z, "score", r.Score,
+		"detectors", det.Detectors, "severity", det.Severity)
+	return d.send(emit, det, state, fp)
+}
+
+// send encodes det and emits it to the detection topic.
+func (d *Detect) send(emit func(*kgo.Record), det *schemas.Detection, state, fp string) error {
+	return detections.Send(emit, d.topic, d.cfg.Source, d.metrics, det, state, fp)
+}
+
+// emitGroup emits a multivariate detection: observed is the squared
+// distance, expected the model's mean distance (the dimension), the band
+// [0, distance at fire_z], and the contributors the series' shares of the
+// distance (its positive parts) on the point that fired, largest first.
+func (d *Detect) emitGroup(emit func(*kgo.Record), g *groupState, state string, ts, startsAt int64, s *multivar.Score) error {
+	k := g.key
+	grp := &d.cfg.Multivar.Groups[g.group]
+	cfg := &d.cfg.Multivar.Alert
+	labels := schemas.AlertLabels(k.Device, k.Metric, k.Keys)
+	fp := schemas.Fingerprint(labels)
+	var contrib []schemas.Contribution
+	for i, share := range g.onset {
+		if share > 0 {
+			contrib = append(contrib, schemas.Contribution{Metric: grp.Metrics[i], Keys: k.Keys, Share: share})
+		}
+	}
+	slices.SortStableFunc(contrib, func(a, b schemas.Contribution) int { return cmp.Compare(b.Share, a.Share) })
+	top := ""
+	if len(contrib) > 0 {
+		top = fmt.Sprintf("; top contributor %s (%.0f%%)", contrib[0].Metric, 100*contrib[0].Share)
+	}
+	det := &schemas.Detection{
+		Version:    schemas.DetectionVersion,
+		ID:         fmt.Sprintf("%s-%d-%s", fp, ts, state),
+		EventTime:  time.Unix(0, ts).UTC(),
+		DetectedAt: d.now().UTC(),
+		State:      state,
+		Device:     k.Device, Metric: k.Metric, Keys: k.Keys,
+		Detector:     "mahalanobis",
+		Detectors:    []string{"mahalanobis"},
+		Score:        alert.Score(cfg, s.Z),
+		Severity:     alert.Severity(cfg, max(g.alert.PeakZ, s.Z)),
+		Observed:     s.D2,
+		Expected:     float64(len(grp.Metrics)),
+		Band:         schemas.Band{Lower: 0, Upper: d.groupBand[g.group]},
+		Contributors: contrib,
+		Labels:       labels,
+		Annotations: map[string]string{
+			"summary":     fmt.Sprintf("%s %s on %s %s", k.Metric, state, k.Device, k.Keys),
+			"description": fmt.Sprintf("Mahalanobis distance² %.4g over %d series (z %.1f, firing above %.4g)%s", s.D2, len(grp.Metrics), s.Z, d.groupBand[g.group], top),
+		},
+		StartsAt:    time.Unix(0, startsAt).UTC(),
+		Fingerprint: fp,
+	}
+	if state == schemas.StateResolved {
+		end := time.Unix(0, ts).UTC()
+		det.EndsAt = &end
+	}
+	d.log.Info("detection", "state", state, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
+		"event_time", det.EventTime, "d2", s.D2, "z", s.Z, "severity", det.Severity)
+	return d.send(emit, det, state, fp)
+}
+
+// Committed implements Processor: n detections became visible.
+func (d *Detect) Committed(n int) { d.emitted.Add(int64(n)) }
+
+// Emitted returns the number of detections committed to Kafka. Safe for
+// concurrent use.
+func (d *Detect) Emitted() int64 { return d.emitted.Load() }
+
+// Series returns the number of series with state. Safe for concurrent use.
+func (d *Detect) Series() int { return int(d.nseries.Load()) }

@@ -1,0 +1,116 @@
+package detect
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/detectors/alert"
+	"github.com/telekernel/telekernel/kafka"
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// BenchmarkDetectAdd measures the detect stage on simulated samples: decode
+// one Arrow IPC message per device and tick batch, rates, the default
+// ensemble and alert state, without Kafka. Compare with
+// BenchmarkDecodeOnly, the floor set by decoding alone.
+func BenchmarkDetectAdd(b *testing.B) {
+	recs, rows, bytes := simMessages(b, 10, 360, []sim.Fault{})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	b.ReportAllocs()
+	b.SetBytes(int64(bytes))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d, _ := NewDetect(DetectConfig{Alert: alertOff()}, "out", pipeline.NewMetrics(prometheus.NewRegistry()), log)
+		for _, r := range recs {
+			if err := d.Process(context.Background(), r, func(*kgo.Record) {}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// BenchmarkDecodeOnly decodes the same messages and reads every row.
+func BenchmarkDecodeOnly(b *testing.B) {
+	recs, rows, bytes := simMessages(b, 10, 360, []sim.Fault{})
+	mem := memory.NewGoAllocator()
+	b.ReportAllocs()
+	b.SetBytes(int64(bytes))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, r := range recs {
+			rec, err := schemas.DecodeSamples(mem, kafka.Headers(r), r.Value)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sr, _ := schemas.NewSampleReader(rec)
+			var sink int64
+			for j := 0; j < sr.Len(); j++ {
+				sink += sr.TS(j) + int64(len(sr.Metric(j)))
+			}
+			_ = sink
+			rec.Release()
+		}
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// alertOff sets a firing threshold no sample reaches.
+func alertOff() (c alert.Config) {
+	c.FireZ, c.ResolveZ = 1e12, 1e11
+	return c
+}
+
+// simMessages encodes devices × ticks simulated samples with faults (nil:
+// the simulator's default) as one message per device per 60 ticks, as the
+// publisher would.
+func simMessages(b testing.TB, devices, ticks int, faults []sim.Fault) ([]*kgo.Record, int, int) {
+	b.Helper()
+	fleet, err := sim.New(sim.Config{Devices: devices, Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Faults: faults})
+	if err != nil {
+		b.Fatal(err)
+	}
+	builders := map[string]*schemas.SampleBuilder{}
+	var recs []*kgo.Record
+	rows, size := 0, 0
+	flush := func() {
+		for dev, sb := range builders {
+			rec := sb.NewRecord()
+			val, err := schemas.EncodeSamples(nil, rec)
+			rows += int(rec.NumRows())
+			rec.Release()
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := &kgo.Record{Topic: "in", Key: []byte(dev), Value: val}
+			for _, h := range schemas.SamplesHeaders() {
+				r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+			}
+			size += len(val)
+			recs = append(recs, r)
+		}
+	}
+	for tick := 1; tick <= ticks; tick++ {
+		fleet.Next(func(s *schemas.Sample) {
+			sb := builders[s.Device]
+			if sb == nil {
+				sb = schemas.NewSampleBuilder(memory.NewGoAllocator())
+				builders[s.Device] = sb
+			}
+			sb.Append(s)
+		})
+		if tick%60 == 0 || tick == ticks {
+			flush()
+		}
+	}
+	return recs, rows, size
+}

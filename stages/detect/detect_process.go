@@ -1,0 +1,197 @@
+package detect
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/detectors/ensemble"
+	"github.com/telekernel/telekernel/detectors/rate"
+	"github.com/telekernel/telekernel/detectors/stateevents"
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// Process implements Processor. The series of every row are found first;
+// then the rows are taken in order, and before a counter or gauge row at
+// ts every state sample at or before ts (admin-status first among equal
+// times) is applied: state samples become state detections, and a counter
+// rate or gauge is judged against its interface's state at its own
+// timestamp whichever order the collector wrote the rows of one timestamp
+// in. State samples after the last scored row are applied at the end.
+func (d *Detect) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
+	sr, release, err := pipeline.ReadSamples(d.mem, r, &d.RowDropCounter)
+	if err != nil {
+		return err
+	}
+	defer release()
+	ps := d.part(r.Partition)
+	if d.inRec == nil {
+		d.inRec = map[uint64]*seriesState{}
+	}
+	clear(d.inRec)
+	n := sr.Len()
+	if cap(d.rows) < n {
+		d.rows = make([]*seriesState, n)
+	}
+	rows := d.rows[:n]
+	defer clear(rows) // hold no series past the record
+	stateRows := d.stateRows[:0]
+	for i := range n {
+		st, err := d.seriesOf(ps, sr, i)
+		if err != nil {
+			return err
+		}
+		rows[i] = st
+		if st != nil && st.se != nil {
+			stateRows = append(stateRows, i)
+		}
+	}
+	d.stateRows = stateRows
+	byTime := func(a, b int) int {
+		if c := cmp.Compare(sr.TS(a), sr.TS(b)); c != 0 {
+			return c
+		}
+		return cmp.Compare(stateOrder(rows[a]), stateOrder(rows[b]))
+	}
+	if !slices.IsSortedFunc(stateRows, byTime) { // usually they are
+		slices.SortStableFunc(stateRows, byTime)
+	}
+	next := 0
+	for i, st := range rows {
+		if st == nil || st.e == nil {
+			continue
+		}
+		for ts := sr.TS(i); next < len(stateRows) && sr.TS(stateRows[next]) <= ts; next++ {
+			if err := d.updateState(ps, sr, stateRows[next], rows[stateRows[next]], emit); err != nil {
+				return err
+			}
+		}
+		if err := d.score(ps, sr, i, st, emit); err != nil {
+			return err
+		}
+	}
+	for ; next < len(stateRows); next++ {
+		if err := d.updateState(ps, sr, stateRows[next], rows[stateRows[next]], emit); err != nil {
+			return err
+		}
+	}
+	d.metrics.SetSeries("detect", float64(d.nseries.Load()))
+	d.metrics.SetStateBytes("detect", float64(d.StateBytes()))
+	return nil
+}
+
+// stateOrder orders the state samples of one timestamp: admin-status
+// first, so an interface shut at a timestamp is not a link down whichever
+// of its two leaves came first; then oper-status, so a carrier-transitions
+// increment of the same timestamp is known to be explained by it.
+func stateOrder(st *seriesState) int {
+	switch st.se.Class() {
+	case stateevents.ClassAdminStatus:
+		return 0
+	case stateevents.ClassOperStatus:
+		return 1
+	}
+	return 2
+}
+
+// seriesOf finds (or makes) the series of row i, once per record by its
+// dictionary indices; the string lookup aliases the record and clones only
+// to insert. It returns nil for a state the stage does not follow (port
+// speed, part numbers).
+func (d *Detect) seriesOf(ps *partState, sr *schemas.SampleReader, i int) (*seriesState, error) {
+	idx := sr.SeriesIndex(i)
+	if st, ok := d.inRec[idx]; ok {
+		return st, nil
+	}
+	kind := sr.Kind(i)
+	k := schemas.SeriesKey{Device: sr.Device(i), Metric: sr.Metric(i), Keys: sr.Keys(i)}
+	st := ps.series[k]
+	if st == nil {
+		class := stateevents.Classify(k.Metric)
+		st = &seriesState{kind: kind}
+		switch {
+		case kind == schemas.KindState && class.IsStatus(),
+			kind != schemas.KindState && (class == stateevents.ClassCarrier || class == stateevents.ClassNeighbors):
+			st.se = stateevents.New(class)
+		case kind == schemas.KindState:
+			d.inRec[idx] = nil
+			return nil, nil
+		default:
+			sh, err := d.ensembleOf(kind, k.Metric)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", pipeline.ErrStop, err)
+			}
+			st.e = sh.New()
+		}
+		d.addSeries(ps, schemas.SeriesKey{Device: strings.Clone(k.Device), Metric: strings.Clone(k.Metric), Keys: strings.Clone(k.Keys)}, st)
+	}
+	d.inRec[idx] = st
+	d.markDirty(ps, st)
+	return st, nil
+}
+
+func (d *Detect) markDirty(ps *partState, st *seriesState) {
+	if !st.dirty {
+		st.dirty = true
+		ps.dirty = append(ps.dirty, st.key)
+	}
+}
+
+// score feeds row i of an ensemble series: a counter through its rate,
+// then the ensemble (and a multivariate group), unless the series is an
+// interface's and the interface was down within the rate's interval: such
+// a point is neither learned nor alerted on.
+func (d *Detect) score(ps *partState, sr *schemas.SampleReader, i int, st *seriesState, emit func(*kgo.Record)) error {
+	ts := sr.TS(i)
+	from := ts - 1 // a gauge is a value at ts
+	var x float64
+	if sr.Kind(i) == schemas.KindCounter {
+		v, ok := sr.U64(i)
+		if !ok {
+			return nil // a null value carries nothing to score
+		}
+		from = st.counter.LastTS
+		r, res := st.counter.Update(ts, v)
+		if res != rate.OK {
+			return nil
+		}
+		x = r
+	} else {
+		var ok bool
+		if x, ok = sr.F64(i); !ok {
+			return nil
+		}
+	}
+	if f := st.iface; f != nil {
+		if err := d.tickIface(ps, f, ts, emit); err != nil {
+			return err
+		}
+		if f.down(from, ts) {
+			return nil
+		}
+	}
+	st.points++
+	if !st.linked {
+		d.link(ps, st)
+	}
+	if st.grp != nil {
+		if err := d.updateGroup(ps, st, ts, x, emit); err != nil {
+			return err
+		}
+	}
+	startedAt := st.e.StartedAt()
+	res := st.e.Update(ts, x)
+	switch res.Transition {
+	case ensemble.Fired:
+		st.onset, st.top = res.Cause, res.CauseTop
+		return d.emit(emit, st, schemas.StateFiring, ts, st.e.StartedAt(), x, &res)
+	case ensemble.Resolved:
+		return d.emit(emit, st, schemas.StateResolved, ts, startedAt, x, &res)
+	}
+	return nil
+}

@@ -1,0 +1,260 @@
+package detect
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/detectors/stateevents"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// ifaceState ties the series of one interface (device, keys name=IF)
+// together: its state series, which the detect stage reads before scoring
+// the interface's counter rates and gauges. It is rebuilt from the series
+// as they are added (made or restored), never written to the changelog.
+type ifaceState struct {
+	oper, admin, carrier *seriesState
+}
+
+// down reports whether the interface was (or may have been) down at some
+// time in (from, to].
+func (f *ifaceState) down(from, to int64) bool {
+	for _, st := range [...]*seriesState{f.oper, f.admin, f.carrier} {
+		if st != nil && st.se.DownWithin(from, to) {
+			return true
+		}
+	}
+	return false
+}
+
+// linkIface links st to its interface when it is an interface's series.
+func linkIface(ps *partState, st *seriesState) {
+	k := st.key
+	if k.Keys == "" || !strings.HasPrefix(k.Metric, stateevents.InterfacePrefix) {
+		return
+	}
+	ik := schemas.SeriesKey{Device: k.Device, Keys: k.Keys}
+	f := ps.ifaces[ik]
+	if f == nil {
+		f = &ifaceState{}
+		ps.ifaces[ik] = f
+	}
+	st.iface = f
+	if st.se == nil {
+		return
+	}
+	switch st.se.Class() {
+	case stateevents.ClassOperStatus:
+		f.oper = st
+	case stateevents.ClassAdminStatus:
+		f.admin = st
+	case stateevents.ClassCarrier:
+		f.carrier = st
+	}
+}
+
+// unlinkIface undoes linkIface for a series that goes away.
+func unlinkIface(st *seriesState) {
+	f := st.iface
+	if f == nil {
+		return
+	}
+	for _, p := range [...]**seriesState{&f.oper, &f.admin, &f.carrier} {
+		if *p == st {
+			*p = nil
+		}
+	}
+}
+
+// updateState feeds row i to the state series st and emits the detection
+// of any transition. An admin-status going down explains (resolves) a
+// link-down or flapping alert on its interface's oper-status.
+func (d *Detect) updateState(ps *partState, sr *schemas.SampleReader, i int, st *seriesState, emit func(*kgo.Record)) error {
+	ts, cfg := sr.TS(i), &d.cfg.States
+	var ev stateevents.Event
+	switch class := st.se.Class(); class {
+	case stateevents.ClassCarrier:
+		v, ok := sr.U64(i)
+		if !ok {
+			return nil
+		}
+		// The interface's oper-status, when it saw the change in the same
+		// interval, carries the event.
+		f := st.iface
+		explained := f != nil && f.oper != nil && f.oper.se.DownWithin(st.se.LastTS(), ts)
+		ev = st.se.UpdateCounter(cfg, ts, v, explained)
+	case stateevents.ClassNeighbors:
+		v, ok := sr.F64(i)
+		if u, isU := sr.U64(i); isU {
+			v, ok = float64(u), true
+		}
+		if !ok {
+			return nil
+		}
+		ev = st.se.UpdateLevel(cfg, ts, v)
+	default:
+		v, ok := sr.Str(i)
+		if !ok {
+			return nil
+		}
+		f := st.iface
+		adminDown := class == stateevents.ClassOperStatus && f != nil && f.admin != nil &&
+			f.admin.se.Status() == stateevents.StatusAdminDown
+		was := st.se.Status()
+		ev = st.se.UpdateStatus(cfg, ts, v, adminDown)
+		if class == stateevents.ClassAdminStatus && f != nil && f.oper != nil &&
+			was != stateevents.StatusAdminDown && st.se.Status() == stateevents.StatusAdminDown {
+			if xev := f.oper.se.Explained(ts); xev.Transition != stateevents.None {
+				d.markDirty(ps, f.oper)
+				if err := d.emitState(emit, f.oper, xev, ts); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if ev.Reason != stateevents.ReasonNone {
+		d.unknownStates[ev.Reason].Inc()
+	}
+	if ev.Transition == stateevents.None {
+		return nil
+	}
+	return d.emitState(emit, st, ev, ts)
+}
+
+// tickIface lets a flapping alert on the interface's oper-status resolve
+// on the time of the interface's other samples (oper-status may be sent
+// only on change).
+func (d *Detect) tickIface(ps *partState, f *ifaceState, ts int64, emit func(*kgo.Record)) error {
+	if f.oper == nil || f.oper.se.Alert() != stateevents.RuleFlapping {
+		return nil
+	}
+	ev := f.oper.se.Tick(&d.cfg.States, ts)
+	if ev.Transition == stateevents.None {
+		return nil
+	}
+	d.markDirty(ps, f.oper)
+	return d.emitState(emit, f.oper, ev, ts)
+}
+
+// emitState emits the detection of a state transition: detector (and
+// detectors) the rule (link_down, session_down, component_down,
+// admin_down, flapping, carrier_flap, neighbors_down), severity by rule,
+// score 1 on firing an alarm and 0 otherwise; observed is 1 for up and 0
+// for down (expected 1) or, for a neighbour count, the count (expected the
+// count before the drop). The event time is the sample's.
+func (d *Detect) emitState(emit func(*kgo.Record), st *seriesState, ev stateevents.Event, ts int64) error {
+	k, t := st.key, st.se
+	state := schemas.StateFiring
+	if ev.Transition == stateevents.Resolved {
+		state = schemas.StateResolved
+	}
+	det := d.newDetection(k, state, ts, ev.StartsAt)
+	rule := ev.Rule.String()
+	det.Detector, det.Detectors, det.Severity = rule, []string{rule}, ev.Rule.Severity()
+	det.Expected = 1
+	if state == schemas.StateFiring && det.Severity != schemas.SeverityInfo {
+		det.Score = 1
+	}
+	switch {
+	case t.Class() == stateevents.ClassNeighbors:
+		det.Observed, det.Expected = t.Level()
+	case t.Status() == stateevents.StatusUp || (t.Class() == stateevents.ClassCarrier && state == schemas.StateResolved):
+		det.Observed = 1
+	}
+	det.Band = schemas.Band{Lower: det.Expected, Upper: det.Expected}
+	det.Annotations = map[string]string{
+		"summary":     fmt.Sprintf("%s %s on %s %s", rule, state, k.Device, k.Keys),
+		"description": d.describeState(st, ev, ts),
+	}
+	d.log.Info("detection", "state", state, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
+		"event_time", det.EventTime, "detector", rule, "severity", det.Severity, "value", t.Raw())
+	return d.send(emit, det, state, det.Fingerprint)
+}
+
+// newDetection returns the detection of a transition of the alert on series
+// k with the fields every detector fills alike: identity, labels and
+// fingerprint, the times (endsAt on a resolved one).
+func (d *Detect) newDetection(k schemas.SeriesKey, state string, ts, startsAt int64) *schemas.Detection {
+	labels := schemas.AlertLabels(k.Device, k.Metric, k.Keys)
+	fp := schemas.Fingerprint(labels)
+	det := &schemas.Detection{
+		Version:    schemas.DetectionVersion,
+		ID:         fmt.Sprintf("%s-%d-%s", fp, ts, state),
+		EventTime:  time.Unix(0, ts).UTC(),
+		DetectedAt: d.now().UTC(),
+		State:      state,
+		Device:     k.Device, Metric: k.Metric, Keys: k.Keys,
+		Labels:      labels,
+		StartsAt:    time.Unix(0, startsAt).UTC(),
+		Fingerprint: fp,
+	}
+	if state == schemas.StateResolved {
+		end := time.Unix(0, ts).UTC()
+		det.EndsAt = &end
+	}
+	return det
+}
+
+// describeState is the description of a state detection, e.g.
+// "oper-status LOWER_LAYER_DOWN at 2026-11-01T00:45:00Z (admin-status UP)".
+func (d *Detect) describeState(st *seriesState, ev stateevents.Event, ts int64) string {
+	t := st.se
+	at := time.Unix(0, ts).UTC().Format(time.RFC3339Nano)
+	var s string
+	switch t.Class() {
+	case stateevents.ClassCarrier:
+		s = fmt.Sprintf("carrier-transitions %d at %s", t.Count(), at)
+	case stateevents.ClassNeighbors:
+		level, base := t.Level()
+		s = fmt.Sprintf("established neighbours %g at %s (%g before the drop)", level, at, base)
+	default:
+		s = fmt.Sprintf("%s %s at %s", t.Class(), t.Raw(), at)
+		if f := st.iface; t.Class() == stateevents.ClassOperStatus && f != nil && f.admin != nil {
+			s += fmt.Sprintf(" (admin-status %s)", f.admin.se.Raw())
+		}
+	}
+	switch {
+	case ev.Rule == stateevents.RuleFlapping && ev.Transition != stateevents.Resolved:
+		c := &d.cfg.States
+		s += fmt.Sprintf("; flapping: %d transitions within %v", c.FlapCount, c.FlapWindow)
+	case ev.Transition == stateevents.Resolved:
+		s += fmt.Sprintf("; %s since %s", ev.Rule, time.Unix(0, ev.StartsAt).UTC().Format(time.RFC3339Nano))
+	}
+	return s
+}
+
+// explain returns the interface state that explains an ensemble detection
+// on one of its series at ts, e.g. "; Hu0/0/0/10 oper-status DOWN at
+// 2026-…": its oper-status when that is not up or changed within the flap
+// window, and a carrier-transitions increase within it. Empty otherwise.
+func (d *Detect) explain(f *ifaceState, ts int64) string {
+	if f == nil {
+		return ""
+	}
+	recent := func(t *stateevents.Tracker) bool {
+		c := t.Changed()
+		return c != 0 && c <= ts && ts-c <= int64(d.cfg.States.FlapWindow)
+	}
+	var b strings.Builder
+	if o := f.oper; o != nil && o.se.Changed() != 0 && (o.se.Status() != stateevents.StatusUp || recent(o.se)) {
+		fmt.Fprintf(&b, "; %s oper-status %s at %s", ifaceName(o.key.Keys), o.se.Raw(),
+			time.Unix(0, o.se.Changed()).UTC().Format(time.RFC3339Nano))
+	}
+	if c := f.carrier; c != nil && recent(c.se) {
+		fmt.Fprintf(&b, "; %s carrier-transitions %d at %s", ifaceName(c.key.Keys), c.se.Count(),
+			time.Unix(0, c.se.Changed()).UTC().Format(time.RFC3339Nano))
+	}
+	return b.String()
+}
+
+// ifaceName returns the interface name of keys "name=IF" (the keys when
+// they have another form).
+func ifaceName(keys string) string {
+	if n, ok := strings.CutPrefix(keys, "name="); ok && !strings.Contains(n, ",") {
+		return n
+	}
+	return keys
+}

@@ -1,0 +1,426 @@
+package detect
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"gopkg.in/yaml.v3"
+
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/detectors/stateevents"
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+var t0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+// tick is one timestamp of synthetic interface telemetry: the traffic
+// counter and the state leaves (empty: not sent).
+type tick struct {
+	octets       uint64
+	oper, admin  string
+	carrier      uint64 // sent when > 0
+	stateFirst   bool   // the state rows come before the counter row
+	neighbors    float64
+	hasNeighbors bool
+}
+
+const (
+	dev   = "r1"
+	iface = "name=Hu0/0/0/10"
+	// neighborsMetric is the simulator's established-neighbours gauge.
+	neighborsMetric = "/network-instances/network-instance/protocols/protocol/bgp/global/state/established-neighbors"
+)
+
+// records encodes ticks 10 s apart, per ticks-per-record.
+func records(t *testing.T, ticks []tick, perRecord int) []*kgo.Record {
+	t.Helper()
+	var recs []*kgo.Record
+	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	defer sb.Release()
+	for i, tk := range ticks {
+		ts := t0.Add(time.Duration(i) * 10 * time.Second).UnixNano()
+		s := schemas.Sample{TS: ts, Device: dev, Keys: iface, Source: schemas.SourceSim}
+		states := func() {
+			s.Kind = schemas.KindState
+			for _, m := range []struct{ metric, v string }{{stateevents.MetricAdminStatus, tk.admin}, {stateevents.MetricOperStatus, tk.oper}} {
+				if m.v != "" {
+					s.Metric, s.Str = m.metric, m.v
+					sb.Append(&s)
+				}
+			}
+		}
+		if tk.stateFirst {
+			states()
+		}
+		s.Kind, s.Metric, s.U64 = schemas.KindCounter, sim.MetricInOctets, tk.octets
+		sb.Append(&s)
+		if tk.carrier > 0 {
+			s.Metric, s.U64 = stateevents.MetricCarrier, tk.carrier
+			sb.Append(&s)
+		}
+		if !tk.stateFirst {
+			states()
+		}
+		if tk.hasNeighbors {
+			s.Kind, s.Keys, s.Metric, s.F64 = schemas.KindGauge, "", neighborsMetric, tk.neighbors
+			sb.Append(&s)
+		}
+		if (i+1)%perRecord == 0 || i == len(ticks)-1 {
+			recs = append(recs, recordOf(t, sb))
+		}
+	}
+	return recs
+}
+
+// traffic makes n ticks of about 1 MB/s with the oper-status given by
+// down(i) (admin UP throughout, unless adminDown(i)).
+func traffic(n int, down, adminDown func(i int) bool) []tick {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var out []tick
+	octets := uint64(1 << 30)
+	for i := range n {
+		tk := tick{oper: "UP", admin: "UP", stateFirst: i%2 == 0}
+		switch {
+		case adminDown(i):
+			tk.oper, tk.admin = "DOWN", "DOWN"
+		case down(i):
+			tk.oper = "LOWER_LAYER_DOWN"
+		default:
+			octets += uint64(10e6 * (1 + 0.05*rng.NormFloat64()))
+		}
+		tk.octets = octets
+		out = append(out, tk)
+	}
+	return out
+}
+
+// summary is "STATE DETECTOR METRIC@TICK" of each detection.
+func summary(dets []*schemas.Detection) []string {
+	var out []string
+	for _, d := range dets {
+		i := d.EventTime.Sub(t0) / (10 * time.Second)
+		m := d.Metric[strings.LastIndexByte(d.Metric, '/')+1:]
+		out = append(out, fmt.Sprintf("%s %s %s@%d", d.State, d.Detector, m, i))
+	}
+	return out
+}
+
+// TestDetectLinkDown: an interface whose oper-status leaves UP is one
+// critical link_down detection at the state sample's time and one resolved
+// when it is back, whatever the order of the state and counter rows and
+// however many ticks a record holds (its carrier-transitions increments,
+// explained by the oper-status, fire nothing of their own); its traffic is neither learned nor
+// alerted on while down (a control without the state leaves shows the
+// traffic drop does fire).
+func TestDetectLinkDown(t *testing.T) {
+	down := func(i int) bool { return i >= 400 && i < 460 }
+	never := func(int) bool { return false }
+	ticks := traffic(600, down, never)
+	for i := range ticks {
+		// carrier-transitions counts the change at the oper-status's own
+		// timestamps: explained by it, so no carrier_flap of its own.
+		ticks[i].carrier = 5 + uint64(min(max(i-399, 0), 1)) + uint64(min(max(i-459, 0), 1))
+	}
+	for _, c := range []struct {
+		per  int
+		flip bool // the state rows of the transitions' ticks come after their counters
+	}{{1, false}, {1, true}, {7, false}, {60, false}, {60, true}} {
+		per := c.per
+		for i := range ticks {
+			ticks[i].stateFirst = (i%2 == 0) != c.flip
+		}
+		d := newTestDetect(t, DetectConfig{})
+		dets := process(t, d, records(t, ticks, per))
+		want := []string{"firing link_down oper-status@400", "resolved link_down oper-status@460"}
+		if got := summary(dets); !slices.Equal(got, want) {
+			t.Errorf("%d ticks per record (states after counters at the transitions: %v): %v, want %v", per, c.flip, got, want)
+		}
+		for _, det := range dets {
+			if det.Severity != schemas.SeverityCritical || det.Keys != iface || !strings.Contains(det.Annotations["description"], "admin-status UP") {
+				t.Errorf("%d ticks per record: %s: severity %s, keys %s, %q", per, det.State, det.Severity, det.Keys, det.Annotations["description"])
+			}
+		}
+		k := schemas.SeriesKey{Device: dev, Metric: sim.MetricInOctets, Keys: iface}
+		// 599 rates, of which ticks 400..460 are down or straddle it, and
+		// 461 follows the carrier-transitions increment at 460: 62.
+		if st := d.parts[0].series[k]; st == nil || st.points != 599-62 {
+			t.Errorf("%d ticks per record: in-octets scored %v points, want %d", per, st.points, 599-62)
+		}
+	}
+	// The control: the same traffic without state leaves fires on the drop.
+	var bare []tick
+	for _, tk := range traffic(600, down, never) {
+		tk.oper, tk.admin = "", ""
+		bare = append(bare, tk)
+	}
+	got := summary(process(t, newTestDetect(t, DetectConfig{}), records(t, bare, 60)))
+	if len(got) == 0 || !strings.HasPrefix(got[0], "firing") || !(strings.HasSuffix(got[0], "in-octets@401") || strings.HasSuffix(got[0], "in-octets@402")) {
+		t.Errorf("control without states: %v, want the drop to fire at 401 or 402 (confirm 2)", got)
+	}
+}
+
+// TestDetectAdminDown: a shut interface is one informational admin_down
+// detection (oper-status going down with it is no link_down, whichever
+// leaf comes first), resolved when it is enabled again.
+func TestDetectAdminDown(t *testing.T) {
+	shut := func(i int) bool { return i >= 300 && i < 320 }
+	never := func(int) bool { return false }
+	d := newTestDetect(t, DetectConfig{})
+	dets := process(t, d, records(t, traffic(400, never, shut), 60))
+	want := []string{"firing admin_down admin-status@300", "resolved admin_down admin-status@320"}
+	if got := summary(dets); !slices.Equal(got, want) {
+		t.Fatalf("%v, want %v", got, want)
+	}
+	if dets[0].Severity != schemas.SeverityInfo || dets[0].Score != 0 {
+		t.Errorf("admin down: severity %s, score %v; want info, 0", dets[0].Severity, dets[0].Score)
+	}
+}
+
+// TestDetectFlappingCarrierNeighbors: the simulator-like toggle is two
+// link_down alerts then one flapping alert that resolves after the quiet
+// period; a carrier-transitions increment is a carrier_flap at its sample
+// (and keeps that sample's rate out of the baseline); a drop of the
+// established-neighbours count fires and resolves when it is back; an
+// unknown oper-status value is counted, not an error.
+func TestDetectFlappingCarrierNeighbors(t *testing.T) {
+	flap := func(i int) bool { return i >= 100 && i < 110 && i%2 == 0 }
+	ticks := traffic(200, flap, func(int) bool { return false })
+	for i := range ticks {
+		ticks[i].carrier = 5
+		if i >= 150 {
+			ticks[i].carrier = 6
+		}
+		ticks[i].neighbors, ticks[i].hasNeighbors = 4, true
+		if i >= 160 && i < 165 {
+			ticks[i].neighbors = float64(i - 160) // 0, 1, 2, 3, 4
+		}
+	}
+	ticks[170].oper = "im-state-vendor"
+	d := newTestDetect(t, DetectConfig{})
+	got := summary(process(t, d, records(t, ticks, 60)))
+	want := []string{
+		"firing link_down oper-status@100", "resolved link_down oper-status@101", "firing link_down oper-status@102",
+		"firing flapping oper-status@103", "firing carrier_flap carrier-transitions@150", "resolved carrier_flap carrier-transitions@151",
+		"firing neighbors_down established-neighbors@160", "resolved neighbors_down established-neighbors@164",
+		"resolved flapping oper-status@139", // 5 minutes after the last transition (109)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%v\nwant\n%v", got, want)
+	}
+	if n := testutil.ToFloat64(d.unknownStates[stateevents.ReasonUnknownValue]); n != 1 {
+		t.Errorf("unknown state values counted %v, want 1", n)
+	}
+}
+
+// TestDetectLinkFlapSim: the simulator's link_flap fault (oper-status DOWN
+// every other tick for 5 minutes, no traffic while down) is detected at its
+// first sample and is at most two link_down alerts and one flapping alert,
+// which resolves after the quiet period; nothing else fires, and a stage
+// restored from the changelog halfway through the flapping continues
+// exactly.
+func TestDetectLinkFlapSim(t *testing.T) {
+	start := 35 * time.Minute
+	faults := []sim.Fault{{Device: "sim-01", Interface: "Ethernet1", Kind: sim.FaultLinkFlap, After: start, Duration: 5 * time.Minute}}
+	recs, _, _ := simMessages(t, 2, 360, faults)
+	d := newTestDetect(t, DetectConfig{})
+	dets := process(t, d, recs)
+	got := summary(dets)
+	t.Logf("%v", got)
+	if len(dets) == 0 || dets[0].EventTime.Sub(t0) != start || dets[0].Detector != "link_down" {
+		t.Fatalf("first detection %v, want link_down at the fault's start", got)
+	}
+	flapping, downs := 0, 0
+	for _, det := range dets {
+		if det.Device != "sim-01" || det.Keys != "name=Ethernet1" || det.Metric != sim.MetricOperStatus {
+			t.Errorf("unexpected detection %s %s %s %s %s", det.Device, det.Metric, det.Keys, det.State, det.Annotations)
+		}
+		if det.State == schemas.StateFiring && det.Detector == "flapping" {
+			flapping++
+		}
+		if det.State == schemas.StateFiring && det.Detector == "link_down" {
+			downs++
+		}
+	}
+	last := dets[len(dets)-1]
+	end := start + 5*time.Minute + stateevents.DefaultFlapQuiet
+	if flapping != 1 || downs > 2 || last.State != schemas.StateResolved || last.Detector != "flapping" ||
+		last.EventTime.Sub(t0) < end-10*time.Second || last.EventTime.Sub(t0) > end+10*time.Second {
+		t.Errorf("%d flapping, %d link_down alerts, last %s %s at %v; want 1, at most 2, resolved flapping near %v",
+			flapping, downs, last.State, last.Detector, last.EventTime.Sub(t0), end)
+	}
+	// Hand off while the flapping alert fires (records hold 60 ticks: cut
+	// after the ones that end at 00:40).
+	cut := 4 * 2
+	a, b := newTestDetect(t, DetectConfig{}), newTestDetect(t, DetectConfig{})
+	process(t, a, recs[:cut])
+	for k, v := range checkpoint(a) {
+		if err := b.Restore(0, []byte(k), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	da, db := summary(process(t, a, recs[cut:])), summary(process(t, b, recs[cut:]))
+	if !slices.Equal(da, db) || len(da) == 0 {
+		t.Errorf("after the handoff %v, without %v", db, da)
+	}
+	if !maps.EqualFunc(a.SeriesStates(), b.SeriesStates(), slices.Equal) {
+		t.Error("final states differ after the handoff")
+	}
+}
+
+// TestDetectReadsStateV2: a version 2 record (the ensemble's, before the
+// class byte) restores, and re-encodes as version 3 with the same
+// ensemble state.
+func TestDetectReadsStateV2(t *testing.T) {
+	recs, _, _ := simMessages(t, 1, 120, nil)
+	a := newTestDetect(t, DetectConfig{})
+	process(t, a, recs)
+	b := newTestDetect(t, DetectConfig{})
+	n := 0
+	for k, v := range checkpoint(a) {
+		if v[2] == 0 { // an ensemble series: write it as version 2 did
+			v = append([]byte{2, v[1]}, v[3:]...)
+			n++
+		}
+		if err := b.Restore(0, []byte(k), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n == 0 || !maps.EqualFunc(a.SeriesStates(), b.SeriesStates(), slices.Equal) {
+		t.Errorf("%d version 2 records restored; states equal: %v", n, maps.EqualFunc(a.SeriesStates(), b.SeriesStates(), slices.Equal))
+	}
+	// A state record whose metric is no longer of its class starts cold.
+	for k, v := range checkpoint(a) {
+		_ = k
+		if v[2] != 0 {
+			bad := pipeline.StateKey(nil, schemas.SeriesKey{Device: dev, Metric: sim.MetricInOctets, Keys: iface})
+			if err := b.Restore(0, bad, v); err != nil {
+				t.Errorf("a state record on a counter metric: %v, want a cold start", err)
+			}
+			break
+		}
+	}
+}
+
+// TestDetectStateNoAlloc: following the interface's state allocates
+// nothing per row: a steady record of 1000 ticks (counter, admin-status,
+// oper-status) allocates about as much as the same record without the
+// state rows (the record's decoding, about 250 allocations).
+func TestDetectStateNoAlloc(t *testing.T) {
+	never := func(int) bool { return false }
+	var allocs [2]float64
+	for i, withState := range []bool{false, true} {
+		ticks := traffic(2000, never, never)
+		for j := range ticks {
+			if !withState {
+				ticks[j].oper, ticks[j].admin = "", ""
+			}
+		}
+		recs := records(t, ticks, 1000)
+		d := newTestDetect(t, DetectConfig{})
+		process(t, d, recs[:1])
+		allocs[i] = testing.AllocsPerRun(5, func() { process(t, d, recs[1:]) })
+	}
+	t.Logf("allocations per record of 1000 ticks: %v without state rows, %v with 2000 more", allocs[0], allocs[1])
+	if allocs[1] > allocs[0]+10 || math.IsNaN(allocs[1]) {
+		t.Errorf("2000 state rows cost %v allocations", allocs[1]-allocs[0])
+	}
+}
+
+// TestDetectStateLate: when an interface's state arrives three samples
+// after the traffic stopped (the device stamps it late), the traffic drop
+// fires first; the incident ends when traffic returns, with no new alert
+// when the interface is UP again, and link_down carries the state
+// sample's time. With carrier-transitions only (no oper-status, as in the
+// bigdama18 capture), a drop that outlasts the flap's gate fires, and its
+// description names the flap that explains it.
+func TestDetectStateLate(t *testing.T) {
+	down := func(i int) bool { return i >= 400 && i < 460 }
+	never := func(int) bool { return false }
+	ticks := traffic(600, down, never)
+	// One record per tick; the state of tick i is stamped and sent with
+	// tick i+3.
+	for i := len(ticks) - 1; i > 2; i-- {
+		ticks[i].oper, ticks[i].admin = ticks[i-3].oper, ticks[i-3].admin
+	}
+	d := newTestDetect(t, DetectConfig{})
+	dets := process(t, d, records(t, ticks, 1))
+	got := summary(dets)
+	t.Logf("late states: %v", got)
+	firing := 0
+	for _, s := range got {
+		if strings.HasPrefix(s, "firing") {
+			firing++
+		}
+	}
+	want := []string{"firing link_down oper-status@403", "resolved link_down oper-status@463"}
+	if !slices.Contains(got, want[0]) || !slices.Contains(got, want[1]) || firing != 2 {
+		t.Errorf("late states: %v; want %v and one traffic alert", got, want)
+	}
+	for _, det := range dets {
+		if det.Metric == sim.MetricInOctets && det.State == schemas.StateResolved {
+			if at := det.EventTime.Sub(t0) / (10 * time.Second); at < 460 || at > 470 {
+				t.Errorf("traffic alert resolved at tick %d, want when traffic returned (460)", at)
+			}
+		}
+	}
+
+	ticks = traffic(600, down, never)
+	for i := range ticks {
+		ticks[i].oper, ticks[i].admin, ticks[i].carrier = "", "", 5
+		if i >= 400 {
+			ticks[i].carrier = 6
+		}
+	}
+	dets = process(t, newTestDetect(t, DetectConfig{}), records(t, ticks, 60))
+	explained := false
+	for _, det := range dets {
+		if det.Metric == sim.MetricInOctets && det.State == schemas.StateFiring {
+			explained = strings.Contains(det.Annotations["description"], "; Hu0/0/0/10 carrier-transitions 6 at 2026-11-01T01:06:40Z")
+			t.Logf("%s", det.Annotations["description"])
+		}
+	}
+	if got := summary(dets); len(got) < 2 || got[0] != "firing carrier_flap carrier-transitions@400" || !explained {
+		t.Errorf("carrier only: %v (traffic alert explained: %v)", got, explained)
+	}
+}
+
+// TestDetectStatesConfigYAML: detect.states decodes strictly, durations as
+// Go durations, and a bad value names its field.
+func TestDetectStatesConfigYAML(t *testing.T) {
+	f := func(src, wantErr string, want stateevents.Config) {
+		t.Helper()
+		var c DetectConfig
+		dec := yaml.NewDecoder(strings.NewReader(src))
+		dec.KnownFields(true)
+		err := dec.Decode(&c)
+		if err == nil {
+			c = c.WithDefaults()
+			err = c.Validate()
+		}
+		switch {
+		case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
+			t.Errorf("%q: error %v, want %q", src, err, wantErr)
+		case wantErr == "" && err != nil:
+			t.Errorf("%q: %v", src, err)
+		case wantErr == "" && c.States != want:
+			t.Errorf("%q: %+v, want %+v", src, c.States, want)
+		}
+	}
+	f("states: {flap_count: 6, flap_window: 10m, flap_quiet: 2m}", "", stateevents.Config{FlapCount: 6, FlapWindow: 10 * time.Minute, FlapQuiet: 2 * time.Minute})
+	f("alert: {fire_z: 8}", "", stateevents.Config{FlapCount: 4, FlapWindow: 5 * time.Minute, FlapQuiet: 5 * time.Minute})
+	f("states: {flap_count: 1}", "states.flap_count: 1 is not in [2, 16]", stateevents.Config{})
+	f("states: {flap_window: -1m}", "states.flap_window", stateevents.Config{})
+	f("states: {flap: 3}", "field flap not found", stateevents.Config{})
+}

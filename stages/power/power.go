@@ -1,0 +1,299 @@
+package power
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/detectors/power"
+	"github.com/telekernel/telekernel/kafka"
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/internal/detections"
+)
+
+// PowerConfig configures the power stage.
+type PowerConfig struct {
+	// Model configures the power models, windows, residual anomaly and
+	// savings (see detectors/power.Config).
+	Model power.Config `yaml:"model"`
+	// Source is the CloudEvents source of residual detections; default
+	// "telekernel/power".
+	Source string `yaml:"source"`
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c PowerConfig) WithDefaults() PowerConfig {
+	c.Model = c.Model.WithDefaults()
+	if c.Source == "" {
+		c.Source = "telekernel/power"
+	}
+	return c
+}
+
+// Validate reports the first bad field, with its path.
+func (c PowerConfig) Validate() error {
+	if err := c.Model.Validate(); err != nil {
+		return fmt.Errorf("model.%w", err)
+	}
+	return nil
+}
+
+// PowerDetector is the detector name of the power stage's residual
+// detections.
+const PowerDetector = "power_residual"
+
+// Changelog key prefixes of the power stage: a model's state (the model
+// name follows) and a device's state (the device name follows).
+const (
+	powerStateKeyPrefix  = "power-model\x00"
+	powerDeviceKeyPrefix = "power-device\x00"
+)
+
+// Power is the power stage: it reads sample batches, keeps a power
+// estimator per input partition (devices are keyed by name, so a device's
+// samples are on one partition), and emits, per device and window, one
+// tk.power message (Arrow, schemas.PowerSchema) and, when a device's
+// measured power departs from its model, firing and resolved detections on
+// the detection topic. The fitted models and each device's whole state
+// (port speed, admin and oper status, transceiver, bundle; counter
+// baselines and rates; PSU readings; the open tick and window; residual
+// history) are checkpointed to the changelog in the transaction that
+// consumed the samples, so a new owner after a rebalance or a crash
+// continues exactly where the last commit left off. It implements
+// Processor. Power is not safe for concurrent use except for Emitted and
+// Devices.
+type Power struct {
+	pipeline.RowDropCounter // rows of good messages dropped (see DecodeSamples)
+	cfg                     PowerConfig
+	topic                   string
+	detTopic                string
+	mem                     memory.Allocator
+	log                     *slog.Logger
+	metrics                 *pipeline.Metrics
+	now                     func() time.Time
+
+	parts   map[int32]*power.Estimator
+	written map[int32]map[string]uint64 // fit points of each model at its last checkpoint
+
+	devices atomic.Int64
+	emitted atomic.Int64
+}
+
+var _ pipeline.Processor = (*Power)(nil)
+
+// NewPower returns the power stage, writing power rows to topic and
+// residual detections to detectionsTopic.
+func NewPower(cfg PowerConfig, topic, detectionsTopic string, m *pipeline.Metrics, log *slog.Logger) (*Power, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("power: %w", err)
+	}
+	return &Power{cfg: cfg, topic: topic, detTopic: detectionsTopic, mem: memory.NewGoAllocator(), log: log.With("stage", "power"),
+		metrics: m, now: time.Now, parts: map[int32]*power.Estimator{}, written: map[int32]map[string]uint64{}}, nil
+}
+
+func (p *Power) part(n int32) *power.Estimator {
+	e := p.parts[n]
+	if e == nil {
+		e, _ = power.New(p.cfg.Model) // validated in NewPower
+		p.parts[n] = e
+		p.written[n] = map[string]uint64{}
+	}
+	return e
+}
+
+// Process implements Processor.
+func (p *Power) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
+	sr, release, err := pipeline.ReadSamples(p.mem, r, &p.RowDropCounter)
+	if err != nil {
+		return err
+	}
+	defer release()
+	e := p.part(r.Partition)
+	before := e.Devices()
+	for i := 0; i < sr.Len(); i++ {
+		kind := sr.Kind(i)
+		var u uint64
+		var f float64
+		var s string
+		switch kind {
+		case schemas.KindCounter:
+			u, _ = sr.U64(i)
+		case schemas.KindGauge:
+			f, _ = sr.F64(i)
+		default:
+			s, _ = sr.Str(i)
+		}
+		e.Observe(sr.TS(i), sr.Device(i), sr.Metric(i), sr.Keys(i), kind, u, f, s)
+	}
+	p.devices.Add(int64(e.Devices() - before))
+	out := e.Take()
+	if err := p.emitRows(emit, out.Rows); err != nil {
+		return err
+	}
+	for i := range out.Residuals {
+		if err := p.emitResidual(emit, &out.Residuals[i]); err != nil {
+			return err
+		}
+	}
+	p.metrics.SetSeries("power", float64(p.devices.Load()))
+	return nil
+}
+
+// emitRows writes one message per device and window.
+func (p *Power) emitRows(emit func(*kgo.Record), rows []schemas.PowerRow) error {
+	hs := PowerHeaders()
+	for i := 0; i < len(rows); {
+		j := i + 1
+		for j < len(rows) && rows[j].Device == rows[i].Device && rows[j].WindowStart == rows[i].WindowStart {
+			j++
+		}
+		val, err := schemas.EncodePower(nil, rows[i:j])
+		if err != nil {
+			return fmt.Errorf("%w: %v", pipeline.ErrStop, err)
+		}
+		emit(&kgo.Record{Topic: p.topic, Key: []byte(rows[i].Device), Value: val, Headers: hs})
+		i = j
+	}
+	return nil
+}
+
+// PowerHeaders returns the Kafka headers of a tk.power message.
+func PowerHeaders() []kgo.RecordHeader { return kafka.RecordHeaders(schemas.PowerHeaders()) }
+
+func (p *Power) emitResidual(emit func(*kgo.Record), r *power.Residual) error {
+	state := schemas.StateResolved
+	if r.Firing {
+		state = schemas.StateFiring
+	}
+	labels := schemas.AlertLabels(r.Device, power.MetricPSUInPower, "")
+	labels["detector"] = PowerDetector
+	fp := schemas.Fingerprint(labels)
+	sev := schemas.SeverityWarning
+	if math.Abs(r.Relative-r.Baseline) >= 2*r.Threshold {
+		sev = schemas.SeverityCritical
+	}
+	if !r.Firing {
+		sev = schemas.SeverityInfo
+	}
+	expected := r.Modelled * (1 + r.Baseline)
+	band := r.Modelled * r.Threshold
+	det := &schemas.Detection{
+		Version: schemas.DetectionVersion, ID: fmt.Sprintf("%s-%d-%s", fp, r.TS, state),
+		EventTime: time.Unix(0, r.TS).UTC(), DetectedAt: p.now().UTC(), State: state,
+		Device: r.Device, Metric: power.MetricPSUInPower, Keys: "",
+		Detector: PowerDetector, Detectors: []string{PowerDetector},
+		Score: math.Min(1, math.Abs(r.Z)/(2*p.cfg.Model.ResidualZ)), Severity: sev,
+		Observed: r.Measured, Expected: expected, Band: schemas.Band{Lower: expected - band, Upper: expected + band},
+		Labels: labels,
+		Annotations: map[string]string{
+			"summary": fmt.Sprintf("power of %s departs from its model", r.Device),
+			"description": fmt.Sprintf("measured %.1f W, modelled %.1f W (%+.1f %%, usually %+.1f %%; robust z %.1f): a PSU losing efficiency, a failed fan, or hardware the model does not know",
+				r.Measured, r.Modelled, 100*r.Relative, 100*r.Baseline, r.Z),
+		},
+		StartsAt: time.Unix(0, r.StartsAt).UTC(), Fingerprint: fp,
+	}
+	if !r.Firing {
+		end := det.EventTime
+		det.EndsAt = &end
+	}
+	p.log.Info("power residual", "state", state, "device", r.Device, "measured_w", r.Measured, "modelled_w", r.Modelled, "z", r.Z)
+	return detections.Send(emit, p.detTopic, p.cfg.Source, p.metrics, det, state, fp)
+}
+
+// Checkpoint implements Processor: the state of every model whose fit
+// moved since the last checkpoint, keyed by model name, and of every device
+// whose port state or residual history changed, keyed by device name.
+func (p *Power) Checkpoint(emit func(partition int32, key, value []byte)) {
+	for n, e := range p.parts {
+		e.TakeDirty(func(dev string) {
+			val, ok := e.AppendDeviceState(nil, dev)
+			if !ok {
+				val = nil
+			}
+			emit(n, []byte(powerDeviceKeyPrefix+dev), val)
+		})
+		for _, name := range e.Models() {
+			m := e.Model(name)
+			if p.written[n][name] == m.Points() {
+				continue
+			}
+			p.written[n][name] = m.Points()
+			emit(n, []byte(powerStateKeyPrefix+name), m.AppendState(nil))
+		}
+	}
+}
+
+// Restore implements Processor. A model state of another version or
+// another set of speeds is skipped with a warning: that model starts from
+// its priors.
+func (p *Power) Restore(partition int32, key, value []byte) error {
+	e := p.part(partition)
+	if dev, ok := strings.CutPrefix(string(key), powerDeviceKeyPrefix); ok {
+		if value == nil {
+			e.Forget(dev)
+			return nil
+		}
+		known := e.DeviceModel(dev) != nil
+		if err := e.RestoreDeviceState(dev, value); err != nil {
+			if errors.Is(err, power.ErrIncompatibleState) {
+				p.log.Warn("cannot restore device power state; it starts cold", "device", dev, "err", err)
+				return nil
+			}
+			return fmt.Errorf("restore power device %s: %w", dev, err)
+		}
+		if !known {
+			p.devices.Add(1)
+		}
+		return nil
+	}
+	name, ok := strings.CutPrefix(string(key), powerStateKeyPrefix)
+	if !ok {
+		return fmt.Errorf("power: changelog key %q is neither a model nor a device key", key)
+	}
+	if value == nil {
+		return nil
+	}
+	m := e.Model(name)
+	if err := m.RestoreState(value); err != nil {
+		if errors.Is(err, power.ErrIncompatibleState) {
+			p.log.Warn("cannot restore power model; it starts from its priors", "model", name, "err", err)
+			return nil
+		}
+		return fmt.Errorf("restore power model %s: %w", name, err)
+	}
+	p.written[partition][name] = m.Points()
+	return nil
+}
+
+// Drop implements Processor.
+func (p *Power) Drop(partition int32) {
+	if e, ok := p.parts[partition]; ok {
+		p.devices.Add(-int64(e.Devices()))
+		delete(p.parts, partition)
+		delete(p.written, partition)
+	}
+}
+
+// Committed implements Processor.
+func (p *Power) Committed(n int) { p.emitted.Add(int64(n)) }
+
+// Emitted returns the number of messages committed. Safe for concurrent
+// use.
+func (p *Power) Emitted() int64 { return p.emitted.Load() }
+
+// Devices returns the number of devices tracked. Safe for concurrent use.
+func (p *Power) Devices() int { return int(p.devices.Load()) }
+
+// Estimator returns the estimator of an input partition, or nil; for tests
+// and reports. Not safe for concurrent use with Process.
+func (p *Power) Estimator(partition int32) *power.Estimator { return p.parts[partition] }
