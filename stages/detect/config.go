@@ -1,0 +1,252 @@
+package detect
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/telekernel/telekernel/detectors/alert"
+	"github.com/telekernel/telekernel/detectors/ensemble"
+	"github.com/telekernel/telekernel/detectors/multivar"
+	"github.com/telekernel/telekernel/detectors/robustz"
+	"github.com/telekernel/telekernel/detectors/stateevents"
+)
+
+// DetectConfig configures the detect stage: counters become rates
+// (detectors/rate), then counter rates and gauges are scored by the
+// ensemble of detectors (detectors/ensemble: robust z-score, EWMA,
+// seasonal baseline, CUSUM, and the streaming forest when enabled), whose
+// calibrated score, gated by the baseline deviation, fires and resolves
+// alerts with hysteresis. States are not scored: a state change is itself
+// the event (detectors/stateevents: link, session and component down,
+// admin down, flapping, carrier-transitions increments, established-
+// neighbours drops), and an interface's counter rates and gauges are kept
+// out of the ensemble while it is down.
+//
+// An alert fires when the ensemble's score reaches detectors.*.fire (a
+// member breaks its recent record on the series) on a point at least
+// alert.fire_z baseline standard deviations from the expected value, that
+// is outside the reported band; it resolves after alert.clear points
+// within alert.resolve_z.
+type DetectConfig struct {
+	// Counters configures the robust z-score baseline of counter rates
+	// (the ensemble's robust_z member). Its MinMAD defaults to 1 (unit/s)
+	// so sporadic error counts on a quiet counter do not fire; its Window
+	// defaults to robustz.DefaultWindow. A robust_z section under
+	// detectors overrides it.
+	Counters robustz.Config `yaml:"counters"`
+	// Gauges configures the robust z-score baseline of gauges.
+	Gauges robustz.Config `yaml:"gauges"`
+	// Alert configures the baseline gate of alerts: fire_z is the least
+	// deviation of a firing point (and the half-width of the reported
+	// band), resolve_z the deviation below which clear points resolve the
+	// alert, confirm the points needed to fire. Fields set under
+	// detectors (min_z, resolve_z, band_z, confirm, clear) override it.
+	Alert alert.Config `yaml:"alert"`
+	// Hold is the most points that are kept out of a series' robust
+	// baseline while its alert fires (points still at |z| >=
+	// alert.resolve_z), so a burst of any length is one alert that
+	// resolves when the series returns. After Hold points the new level is
+	// accepted as normal and the alert resolves. Default DefaultHold.
+	Hold int `yaml:"hold"`
+	// Detectors configures the ensemble by metric kind (counters, gauges)
+	// and by metric path (metrics: the first matching override wins).
+	// Its members default to DetectDetectors: ensemble.DefaultDetectors
+	// and level_shift (the forest is off: it keeps about 33 KB per series).
+	Detectors ensemble.MetricsConfig `yaml:"detectors"`
+	// Multivar configures the multivariate per-device detector: groups of
+	// a device's related series (one keys value, sampled together) scored
+	// as one vector. Off unless groups are listed.
+	Multivar MultivarConfig `yaml:"multivar"`
+	// States configures the state events (detectors/stateevents): flap
+	// detection's count, window and quiet period.
+	States stateevents.Config `yaml:"states"`
+	// Source is the CloudEvents source of detections; default
+	// "telekernel/detect".
+	Source string `yaml:"source"`
+}
+
+// MultivarConfig configures the multivariate detector of the detect stage
+// (detectors/multivar: Mahalanobis distance from an exponentially weighted
+// mean and covariance, split into per-series contributions). A group's
+// detection is on metric "multivar/NAME" with the device's keys, detector
+// "mahalanobis", and names the series that contributed most.
+//
+//	multivar:
+//	  groups:
+//	    - name: interface-traffic
+//	      metrics: [/interfaces/interface/state/counters/in-octets, /interfaces/interface/state/counters/out-octets]
+//	  alert: {fire_z: 6}
+type MultivarConfig struct {
+	// Groups lists the vectors scored; empty (the default) turns the
+	// detector off. A metric belongs to at most one group.
+	Groups []MultivarGroup `yaml:"groups"`
+	// Detector configures the model.
+	Detector multivar.Config `yaml:"detector"`
+	// Alert applies to the distance as a normal quantile (multivar's Z,
+	// capped at 40). Defaults as alert.Config.
+	Alert alert.Config `yaml:"alert"`
+}
+
+// MultivarGroup is one vector: the series of these metrics (counters as
+// rates) with the same device and keys, at the same timestamp.
+type MultivarGroup struct {
+	Name    string   `yaml:"name"`
+	Metrics []string `yaml:"metrics"`
+}
+
+// multivarPrefix starts the metric of a multivariate detection and of its
+// changelog key.
+const multivarPrefix = "multivar/"
+
+// DetectDetectors are the detect stage's default ensemble members: the
+// statistical ones and level_shift, so a link that drops to near zero or a
+// rate that jumps by an order of magnitude alerts from a series' first
+// points and every time, and an idle stretch does not turn traffic into an
+// alarm.
+var DetectDetectors = []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift"}
+
+// DefaultGaugeSpikeZ is a gauge's spike_z unless detectors.gauges (or a
+// metric override) sets it: a reading at least this many baseline
+// standard deviations off that breaks a record fires at once instead of
+// after alert.confirm points. A gauge is a reading, and many gauge
+// anomalies (a spike, a one-sample fault) last a single point; a counter
+// rate's single interval can be an artefact of the collection (two
+// samples taken close together, a late counter read), so counter rates
+// keep waiting for confirm.
+const DefaultGaugeSpikeZ = 10.0
+
+// DefaultHold is the default of DetectConfig.Hold: one hour at a 10 s
+// sample interval.
+const DefaultHold = 360
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c DetectConfig) WithDefaults() DetectConfig {
+	if c.Counters.MinMAD == 0 {
+		c.Counters.MinMAD = 1
+	}
+	c.Counters = c.Counters.WithDefaults()
+	c.Gauges = c.Gauges.WithDefaults()
+	c.Alert = c.Alert.WithDefaults()
+	if c.Source == "" {
+		c.Source = "telekernel/detect"
+	}
+	if c.Hold == 0 {
+		c.Hold = DefaultHold
+	}
+	c.States = c.States.WithDefaults()
+	c.Multivar.Detector = c.Multivar.Detector.WithDefaults()
+	c.Multivar.Alert = c.Multivar.Alert.WithDefaults()
+	return c
+}
+
+// Validate reports the first bad field, with its path.
+func (c DetectConfig) Validate() error {
+	if err := c.Counters.Validate(); err != nil {
+		return fmt.Errorf("counters.%w", err)
+	}
+	if err := c.Gauges.Validate(); err != nil {
+		return fmt.Errorf("gauges.%w", err)
+	}
+	if err := c.Alert.Validate(); err != nil {
+		return fmt.Errorf("alert.%w", err)
+	}
+	if c.Hold < 0 {
+		return fmt.Errorf("hold: %d must not be negative", c.Hold)
+	}
+	if err := c.ensembleConfig(c.Detectors.Counters, true).Validate(); err != nil {
+		return fmt.Errorf("detectors.counters.%w", err)
+	}
+	if err := c.ensembleConfig(c.Detectors.Gauges, false).Validate(); err != nil {
+		return fmt.Errorf("detectors.gauges.%w", err)
+	}
+	if err := c.States.Validate(); err != nil {
+		return fmt.Errorf("states.%w", err)
+	}
+	if err := c.Multivar.validate(); err != nil {
+		return fmt.Errorf("multivar.%w", err)
+	}
+	for i, o := range c.Detectors.Metrics {
+		if o.Metric == "" {
+			return fmt.Errorf("detectors.metrics[%d].metric: must not be empty", i)
+		}
+		for _, counter := range []bool{true, false} {
+			if err := c.ensembleConfig(o.Config, counter).Validate(); err != nil {
+				return fmt.Errorf("detectors.metrics[%d].%w", i, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (m MultivarConfig) validate() error {
+	if len(m.Groups) == 0 {
+		return nil
+	}
+	if err := m.Detector.Validate(); err != nil {
+		return fmt.Errorf("detector.%w", err)
+	}
+	if err := m.Alert.Validate(); err != nil {
+		return fmt.Errorf("alert.%w", err)
+	}
+	names, metrics := map[string]bool{}, map[string]bool{}
+	for i, g := range m.Groups {
+		switch {
+		case g.Name == "" || strings.ContainsRune(g.Name, 0):
+			return fmt.Errorf("groups[%d].name: %q must be set (and hold no NUL)", i, g.Name)
+		case names[g.Name]:
+			return fmt.Errorf("groups[%d].name: %q is used twice", i, g.Name)
+		case len(g.Metrics) < 2 || len(g.Metrics) > multivar.MaxDims:
+			return fmt.Errorf("groups[%d].metrics: %d metrics, want 2 to %d", i, len(g.Metrics), multivar.MaxDims)
+		}
+		names[g.Name] = true
+		for _, mt := range g.Metrics {
+			if metrics[mt] {
+				return fmt.Errorf("groups[%d].metrics: %q is in two groups (or twice)", i, mt)
+			}
+			metrics[mt] = true
+		}
+	}
+	return nil
+}
+
+// EnsembleConfig returns the ensemble configuration of a series of metric
+// (a counter's rate when counter is true), with every default applied.
+// c must have its defaults applied.
+func (c DetectConfig) EnsembleConfig(metric string, counter bool) ensemble.Config {
+	return c.ensembleConfig(c.Detectors.Match(metric, counter), counter)
+}
+
+func (c DetectConfig) ensembleConfig(e ensemble.Config, counter bool) ensemble.Config {
+	if e.Detectors == nil {
+		e.Detectors = slices.Clone(DetectDetectors)
+	}
+	if e.RobustZ == (robustz.Config{}) {
+		e.RobustZ = c.Gauges
+		if counter {
+			e.RobustZ = c.Counters
+		}
+	}
+	if e.MinZ == 0 {
+		e.MinZ = c.Alert.FireZ
+	}
+	if e.ResolveZ == 0 && e.MinZ == c.Alert.FireZ {
+		e.ResolveZ = c.Alert.ResolveZ
+	}
+	if e.Confirm == 0 {
+		e.Confirm = c.Alert.Confirm
+	}
+	if e.Clear == 0 {
+		e.Clear = c.Alert.Clear
+	}
+	if e.Hold == 0 {
+		e.Hold = c.Hold
+	}
+	if e.SpikeZ == 0 && !counter {
+		e.SpikeZ = max(DefaultGaugeSpikeZ, e.MinZ)
+	}
+	if counter {
+		e = ensemble.CounterDefaults(e)
+	}
+	return e.WithDefaults()
+}
