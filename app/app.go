@@ -1,6 +1,3 @@
-// Package app wires telekernel's components into the processes the CLI runs:
-// the embedded default (simulator, in-process broker, detect stage, sinks)
-// and the same pipeline on a real Kafka and ClickHouse.
 package app
 
 import (
@@ -16,14 +13,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/telekernel/telekernel/app/live"
 	"github.com/telekernel/telekernel/collectors/gnmi"
@@ -32,12 +25,6 @@ import (
 	"github.com/telekernel/telekernel/collectors/sim/agent"
 	"github.com/telekernel/telekernel/config"
 	"github.com/telekernel/telekernel/kafka"
-	"github.com/telekernel/telekernel/pipeline"
-	"github.com/telekernel/telekernel/sinks/alertstate"
-	"github.com/telekernel/telekernel/sinks/parquet"
-	"github.com/telekernel/telekernel/stages/detect"
-	"github.com/telekernel/telekernel/stages/maintain"
-	"github.com/telekernel/telekernel/stages/power"
 )
 
 // drainTimeout bounds how long shutdown waits for stages to catch up.
@@ -62,6 +49,9 @@ type Options struct {
 	// Watch, when set, receives the run's live state once the stages
 	// run (the terminal view reads its snapshots).
 	Watch func(*live.Watcher)
+	// Stages is the registry the run chooses its stages from; default
+	// Stages.
+	Stages []StageDef
 }
 
 // Summary is what a run did.
@@ -151,328 +141,6 @@ func (s Summary) resultsString() string {
 		}
 	}
 	return out
-}
-
-type stage struct {
-	name  string
-	st    pipeline.Stage
-	group string // consumer group
-	topic string // input topic
-}
-
-// Run runs the pipeline described by opts.Config until opts.For elapses,
-// the simulator's span ends, or ctx is done; then it stops the simulator,
-// lets every stage drain what was produced, and returns the summary.
-func Run(ctx context.Context, opts Options) (Summary, error) {
-	cfg := opts.Config
-	log := opts.Log
-	if log == nil {
-		log = slog.Default()
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	reg := opts.Registry
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-	}
-	var sum Summary
-	start := opts.Now()
-
-	kc := cfg.Kafka
-	var cluster *kfake.Cluster // the embedded broker, if any
-	if len(kc.Brokers) == 0 {
-		var err error
-		cluster, err = kfake.NewCluster(kfake.Ports(0), kfake.DefaultNumPartitions(int(cfg.Topics.Partitions)),
-			kfake.BrokerConfigs(map[string]string{"log.segment.bytes": strconv.Itoa(embeddedSegmentBytes)}))
-		if err != nil {
-			return sum, fmt.Errorf("embedded broker: %w", err)
-		}
-		defer cluster.Close()
-		kc.Brokers = cluster.ListenAddrs()
-		log.Info("started the embedded Kafka-protocol broker", "addr", kc.Brokers[0])
-	}
-	sum.Brokers = kc.Brokers
-
-	admin, err := kafka.Connect(ctx, kc)
-	if err != nil {
-		return sum, err
-	}
-	defer admin.Close()
-	if err := kafka.EnsureTopics(ctx, admin,
-		kafka.TopicSpec{Name: cfg.Topics.Samples, Partitions: cfg.Topics.Partitions},
-		kafka.TopicSpec{Name: cfg.Topics.Detections, Partitions: cfg.Topics.Partitions},
-		kafka.TopicSpec{Name: cfg.Topics.DeadLetters, Partitions: 1},
-		kafka.TopicSpec{Name: cfg.Topics.Power, Partitions: cfg.Topics.Partitions},
-		kafka.TopicSpec{Name: cfg.Topics.Maintenance, Partitions: cfg.Topics.Partitions},
-	); err != nil {
-		return sum, err
-	}
-
-	metrics := pipeline.NewMetrics(reg)
-	var ready atomic.Bool
-	if cfg.HTTP.Listen != "off" {
-		addr, err := pipeline.ServeHTTP(ctx, cfg.HTTP, reg, pipeline.Health{Ready: func() error {
-			if !ready.Load() {
-				return errors.New("starting")
-			}
-			return nil
-		}}, log)
-		if err != nil {
-			return sum, err
-		}
-		log.Info("serving /metrics, /healthz and /readyz", "addr", addr.String())
-	}
-
-	// Stages.
-	var inputs, outputs []stage // inputs drain first (they read samples), outputs after detect
-	out, err := kafka.Connect(ctx, kc, kgo.ProducerLinger(5*time.Millisecond))
-	if err != nil {
-		return sum, err
-	}
-	defer out.Close()
-	want := func(name string) bool { return !opts.SimOnly && slices.Contains(cfg.Stages, name) }
-	add := func(list *[]stage, name, group, topic string, sink pipeline.Sink, rows int, every time.Duration) error {
-		r, err := pipeline.NewRunner(ctx, kc, pipeline.RunnerConfig{Name: name, Group: group, Topics: []string{topic},
-			DeadLetterTopic: cfg.Topics.DeadLetters, FlushRows: rows, FlushInterval: every}, sink, metrics, log)
-		if err != nil {
-			return err
-		}
-		*list = append(*list, stage{name: name, st: r, group: group, topic: topic})
-		return nil
-	}
-	// addTransact runs proc as an exactly-once stage over the samples.
-	addTransact := func(list *[]stage, name string, proc pipeline.Processor) error {
-		group := cfg.Topics.GroupPrefix + "-" + name
-		tr, err := pipeline.NewTransactRunner(ctx, kc, pipeline.TransactConfig{Name: name, Group: group,
-			Input: cfg.Topics.Samples, DeadLetterTopic: cfg.Topics.DeadLetters}, proc, metrics, log)
-		if err != nil {
-			return err
-		}
-		*list = append(*list, stage{name: name, st: tr, group: group, topic: cfg.Topics.Samples})
-		return nil
-	}
-	var det *detect.Detect
-	if want("detect") {
-		det, err = detect.NewDetect(cfg.Detect, cfg.Topics.Detections, metrics, log)
-		if err != nil {
-			return sum, err
-		}
-		if err := addTransact(&inputs, "detect", det); err != nil {
-			return sum, err
-		}
-	}
-	var pwr *power.Power
-	if want("power") {
-		if pwr, err = power.NewPower(cfg.Power, cfg.Topics.Power, cfg.Topics.Detections, metrics, log); err != nil {
-			return sum, err
-		}
-		if err := addTransact(&inputs, "power", pwr); err != nil {
-			return sum, err
-		}
-	}
-	var mnt *maintain.Maintain
-	if want("maintain") {
-		if mnt, err = maintain.NewMaintain(cfg.Maintain, cfg.Topics.Maintenance, metrics, log); err != nil {
-			return sum, err
-		}
-		if err := addTransact(&inputs, "maintain", mnt); err != nil {
-			return sum, err
-		}
-	}
-	var pw *parquet.Writer
-	if want("parquet") && *cfg.Parquet.Enabled {
-		pw, err = parquet.New(parquet.Config{Root: cfg.Parquet.Root, TimestampUnit: cfg.Parquet.TimestampUnit}, parquet.WithLogger(log))
-		if err != nil {
-			return sum, err
-		}
-		if err := add(&inputs, "parquet", cfg.Topics.GroupPrefix+"-parquet", cfg.Topics.Samples, parquet.NewStage(pw, defaultMem), cfg.Parquet.FlushRows, cfg.Parquet.FlushInterval); err != nil {
-			return sum, err
-		}
-	}
-	if want("clickhouse") && len(cfg.ClickHouse.Addr) > 0 {
-		chs, err := addClickHouse(ctx, cfg, log, func(name, group, topic string, sink pipeline.Sink, rows int, every time.Duration, second bool) error {
-			if second {
-				return add(&outputs, name, group, topic, sink, rows, every)
-			}
-			return add(&inputs, name, group, topic, sink, rows, every)
-		})
-		if err != nil {
-			return sum, err
-		}
-		defer chs.Close()
-	}
-
-	if want("alertstate") {
-		if err := alertstate.EnsureTopic(ctx, admin, cfg.Topics.AlertState, cfg.Topics.Partitions); err != nil {
-			return sum, err
-		}
-		as, err := alertstate.New(out, cfg.Topics.AlertState)
-		if err != nil {
-			return sum, err
-		}
-		if err := add(&outputs, "alertstate", cfg.Topics.GroupPrefix+"-alertstate", cfg.Topics.Detections, as, 0, time.Second); err != nil {
-			return sum, err
-		}
-	}
-	if want("alertmanager") && cfg.Alertmanager.URL != "" {
-		am, err := newAlertmanager(ctx, cfg, kc, admin, reg, log)
-		if err != nil {
-			return sum, err
-		}
-		defer am.Close(context.Background())
-		if err := add(&outputs, "alertmanager", cfg.Topics.GroupPrefix+"-alertmanager", cfg.Topics.Detections, am, 0, time.Second); err != nil {
-			return sum, err
-		}
-	}
-
-	// The live state: for the summary's counts of a self-contained run,
-	// and for the terminal view.
-	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWatch()
-	var watcher *live.Watcher
-	if *cfg.Sim.Enabled || opts.Watch != nil {
-		if watcher, err = startWatcher(watchCtx, cfg, kc, reg, opts.Watch); err != nil {
-			log.Warn("cannot follow the run's results; the summary will not count them", "err", err)
-		} else {
-			defer watcher.Close()
-		}
-	}
-
-	// Stages run on their own context: a signal stops the simulator, then
-	// the stages drain what was produced before they stop.
-	stageCtx, cancelStages := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelStages()
-	g, gctx := errgroup.WithContext(stageCtx)
-	done := map[string]chan struct{}{}
-	for _, st := range append(append([]stage(nil), inputs...), outputs...) {
-		ch := make(chan struct{})
-		done[st.name] = ch
-		g.Go(func() error {
-			defer close(ch)
-			return st.st.Run(gctx)
-		})
-	}
-	ready.Store(true)
-	if cluster != nil {
-		var cs []consumer
-		for _, st := range append(append([]stage(nil), inputs...), outputs...) {
-			cs = append(cs, consumer{group: st.group, topic: st.topic})
-		}
-		go retainEmbedded(gctx, cluster, admin, cs, log)
-	}
-
-	// The source: the paced simulator until For, Span, a signal, or a
-	// failed stage.
-	srcCtx, stopSrc := context.WithCancel(ctx)
-	defer stopSrc()
-	context.AfterFunc(gctx, stopSrc)
-	if opts.For > 0 {
-		var cancel context.CancelFunc
-		srcCtx, cancel = context.WithTimeout(srcCtx, opts.For)
-		defer cancel()
-	}
-	// The drain's deadline counts from when the source was told to stop,
-	// so stopping the simulator is inside the bound.
-	srcStopped := make(chan time.Time, 1)
-	context.AfterFunc(srcCtx, func() { srcStopped <- time.Now() })
-	var pub *publish.Publisher
-	srcDone := make(chan error, 1)
-	if *cfg.Sim.Enabled {
-		pub, err = publish.New(out, cfg.Topics.Samples, publish.WithLogger(log), publish.WithMetrics(publish.NewMetrics(reg)))
-		if err != nil {
-			return sum, err
-		}
-		defer pub.Close()
-		labels, err := runSim(srcCtx, cfg, pub, reg, opts.Now, log, srcDone)
-		if err != nil {
-			return sum, err
-		}
-		sum.Labels = labels
-	} else {
-		go func() { <-srcCtx.Done(); srcDone <- nil }()
-	}
-
-	var progressDone chan struct{}
-	if opts.Progress != nil {
-		progressDone = make(chan struct{})
-		go progress(gctx, opts.Progress, start, pub, det, inputs, progressDone)
-	}
-	srcErr := <-srcDone
-	if progressDone != nil {
-		close(progressDone)
-	}
-	if srcErr != nil && !errors.Is(srcErr, context.Canceled) && !errors.Is(srcErr, context.DeadlineExceeded) {
-		log.Error("simulator stopped", "err", srcErr)
-	}
-
-	// A process that produced the samples drains them: first the stages
-	// that read samples, then, once those are done, the stages that read
-	// what they produced, each to the end of its own input topic. A
-	// process of stages only stops after the current batch: what it did
-	// not commit is for the next owner.
-	drainFrom := time.Now()
-	select {
-	case drainFrom = <-srcStopped:
-	default:
-	}
-	dctx, cancel := context.WithDeadline(context.Background(), drainFrom.Add(drainTimeout))
-	defer cancel()
-	var drainErr error
-	if *cfg.Sim.Enabled {
-		drainErr = drain(dctx, admin, inputs, done)
-		if drainErr == nil {
-			drainErr = drain(dctx, admin, outputs, done)
-		}
-	}
-	cancelStages()
-	waitErr := g.Wait()
-	if errors.Is(waitErr, context.Canceled) {
-		waitErr = nil
-	}
-
-	sum.Elapsed = opts.Now().Sub(start)
-	if watcher != nil {
-		if err := watcher.CatchUp(dctx, admin); err != nil {
-			log.Warn("cannot count what the run found", "err", err)
-		} else {
-			c := watcher.Snapshot().Counts
-			sum.Live = &c
-		}
-	}
-	stopWatch()
-	if pub != nil {
-		sum.Samples = pub.Stats().Samples
-	}
-	if det != nil {
-		sum.Detections = det.Emitted()
-		sum.Series = det.Series()
-	}
-	if pwr != nil {
-		sum.PowerMessages = pwr.Emitted()
-	}
-	if mnt != nil {
-		sum.Maintenance = mnt.Emitted()
-	}
-	for _, st := range append(inputs, outputs...) {
-		s := st.st.Stats()
-		sum.Stages = append(sum.Stages, st.name)
-		sum.Records += s.Records
-		sum.DeadLetters += s.DeadLetters
-		sum.DroppedRows += s.DroppedRows
-		if strings.HasPrefix(st.name, "clickhouse-") {
-			sum.ClickHouseRows += s.Flushed
-		}
-	}
-	if pw != nil {
-		st := pw.Stats()
-		// Re-delivered offsets replace files this run wrote: count what is on disk.
-		sum.ParquetRows, sum.ParquetFiles = st.Rows-st.OwnReplacedRows, st.Files-st.OwnReplaced
-	}
-	if err := errors.Join(drainErr, waitErr); err != nil {
-		return sum, err
-	}
-	return sum, nil
 }
 
 var defaultMem = memory.NewGoAllocator()
@@ -606,7 +274,7 @@ func WriteLabels(path string, labels []sim.Label) error {
 	return f.Close()
 }
 
-func progress(ctx context.Context, w io.Writer, start time.Time, pub *publish.Publisher, d *detect.Detect, stages []stage, done <-chan struct{}) {
+func progress(ctx context.Context, w io.Writer, start time.Time, pub *publish.Publisher, stages []stage, done <-chan struct{}) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -624,11 +292,10 @@ func progress(ctx context.Context, w io.Writer, start time.Time, pub *publish.Pu
 		}
 		el := time.Since(start).Seconds()
 		line := fmt.Sprintf("\r%6.0fs  samples %d (%.0f/s)", el, samples, float64(samples)/el)
-		if d != nil {
-			line += fmt.Sprintf("  series %d  detections %d", d.Series(), d.Emitted())
-		}
 		for _, st := range stages {
-			if st.name != "detect" {
+			if st.progress != nil {
+				line += "  " + st.progress()
+			} else {
 				line += fmt.Sprintf("  %s %d rows", st.name, st.st.Stats().Flushed)
 			}
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 
@@ -21,7 +20,7 @@ func (c *Config) validateResources() error {
 	if err := c.Kafka.ValidateFiles(); err != nil {
 		return fmt.Errorf("kafka.%w", err)
 	}
-	if ch := c.ClickHouse; len(ch.Addr) > 0 && slices.Contains(c.Stages, "clickhouse") {
+	if ch := c.ClickHouse; len(ch.Addr) > 0 && c.Runs("clickhouse") {
 		if err := ch.TLS.Validate(); err != nil {
 			return fmt.Errorf("clickhouse.tls.%w", err)
 		}
@@ -29,7 +28,7 @@ func (c *Config) validateResources() error {
 			return fmt.Errorf("clickhouse.password: %w", err)
 		}
 	}
-	if am := c.Alertmanager; am.URL != "" && slices.Contains(c.Stages, "alertmanager") {
+	if am := c.Alertmanager; am.URL != "" && c.Runs("alertmanager") {
 		if _, err := am.Password.Load(); err != nil {
 			return fmt.Errorf("alertmanager.password: %w", err)
 		}
@@ -37,7 +36,7 @@ func (c *Config) validateResources() error {
 	if err := c.HTTP.Validate(); err != nil {
 		return fmt.Errorf("http.%w", err)
 	}
-	if *c.Parquet.Enabled && slices.Contains(c.Stages, "parquet") {
+	if *c.Parquet.Enabled && c.Runs("parquet") {
 		if err := writableDir(c.Parquet.Root); err != nil {
 			return fmt.Errorf("parquet.root: %w", err)
 		}

@@ -1,7 +1,3 @@
-// Package config is telekernel's YAML configuration: one file for every
-// command, with defaults for everything, strict parsing (an unknown field is
-// an error) and validation errors that name the file, line and field at
-// fault.
 package config
 
 import (
@@ -159,13 +155,11 @@ func unset() Config {
 	return c
 }
 
-// StageNames are the stages a process can run.
-var StageNames = []string{"detect", "parquet", "clickhouse", "alertstate", "alertmanager", "power", "maintain"}
+// Runs reports whether the process runs the stage name (a name of the
+// stage registry, app.Stages): every stage when stages: is not set.
+func (c *Config) Runs(name string) bool { return c.Stages == nil || slices.Contains(c.Stages, name) }
 
 func (c *Config) applyDefaults() {
-	if c.Stages == nil {
-		c.Stages = slices.Clone(StageNames)
-	}
 	t := &c.Topics
 	if t.Samples == "" {
 		t.Samples = kafka.DefaultSamplesTopic
@@ -269,11 +263,6 @@ func (c *Config) Validate() error {
 	}
 	if err := check("kafka", c.Kafka.Validate()); err != nil {
 		return err
-	}
-	for i, s := range c.Stages {
-		if !slices.Contains(StageNames, s) {
-			return fmt.Errorf("stages[%d]: %q is not one of %s", i, s, strings.Join(StageNames, ", "))
-		}
 	}
 	if err := c.validateTopics(); err != nil {
 		return err

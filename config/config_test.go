@@ -96,7 +96,6 @@ func TestErrorsNameLineAndField(t *testing.T) {
 	f("parquet:\n  timestamp_unit: ms\n", "bad.yaml:2: parquet.timestamp_unit")
 	f("alertmanager:\n  timeout: 5s\n  url: ftp://am:9093\n", "bad.yaml:3: alertmanager.url: scheme \"ftp\" is not http or https")
 	f("alertmanager:\n  url: http://am:9093\n  username: tk\n", "bad.yaml:1: alertmanager.password: required with username")
-	f("stages: [detect, alerts]\n", "bad.yaml:1: stages[1]: \"alerts\" is not one of")
 }
 
 // TestCheckRefusesWhatRunRefuses lists configs whose values parse but that

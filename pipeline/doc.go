@@ -1,9 +1,12 @@
-// Package pipeline is telekernel's stage runtime: Kafka clients built from
-// config, a consumer-group Runner that feeds records to a Sink and commits
-// offsets only after the sink made them durable, a TransactRunner that runs
-// a Processor exactly once with its state in a changelog, dead letters for
-// records that cannot be decoded, and the built-in stages (Detect, Power,
-// Maintain). It also serves the Prometheus metrics and health endpoints.
+// Package pipeline is telekernel's stage runtime: a consumer-group Runner
+// that feeds records to a Sink and commits offsets only after the sink made
+// them durable (at least once), a TransactRunner that runs a Processor
+// exactly once with its state in a compacted changelog (StateKey names a
+// series there), dead letters for records that cannot be decoded,
+// ReadSamples (the decode and row cleaning every stage that reads samples
+// shares), and the Prometheus metrics and health endpoints (ServeHTTP).
+// The stages themselves live in stages/ (Kafka→Kafka) and sinks/; app
+// wires them from its stage registry.
 //
 // A drain (DrainTo) stops a stage once every partition of the target end
 // offsets is committed: partitions the member owns by what it processed

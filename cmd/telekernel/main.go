@@ -20,6 +20,7 @@ import (
 	"golang.org/x/term"
 	"gopkg.in/yaml.v3"
 
+	"github.com/telekernel/telekernel/app"
 	"github.com/telekernel/telekernel/collectors"
 	"github.com/telekernel/telekernel/config"
 	"github.com/telekernel/telekernel/schemas"
@@ -72,7 +73,7 @@ func loadConfig(path string) (*config.Config, error) {
 		c := config.Default()
 		return &c, nil
 	}
-	return config.Load(path)
+	return app.LoadConfig(path)
 }
 
 func newLogger(w io.Writer, c config.Log) *slog.Logger {
@@ -119,7 +120,7 @@ a writable Parquet root. An error is one line, FILE:LINE: path.field: problem; r
 					}
 				}
 			} else {
-				_, err = config.Parse(path, data)
+				_, err = app.ParseConfig(path, data)
 			}
 			if err != nil {
 				return err

@@ -8,14 +8,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/telekernel/telekernel/app"
-	"github.com/telekernel/telekernel/config"
 )
 
 func newStageCmd() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
 		Use:   "stage NAME -c FILE",
-		Short: "Run one stage (" + strings.Join(config.StageNames, ", ") + ") against a real Kafka until stopped",
+		Short: "Run one stage (" + strings.Join(app.StageNames(), ", ") + ") against a real Kafka until stopped",
 		Long: `Run one stage of the pipeline in this process, as a member of its consumer group, until
 SIGINT or SIGTERM (then it drains what it has, commits and exits). Start more processes with the
 same config to scale out: Kafka shares the partitions between them, and the detect stage
@@ -23,8 +22,8 @@ restores each moved partition's detector state from its changelog topic before p
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if !slices.Contains(config.StageNames, name) {
-				return fmt.Errorf("stage: %q is not one of %s", name, strings.Join(config.StageNames, ", "))
+			if !slices.Contains(app.StageNames(), name) {
+				return fmt.Errorf("stage: %q is not one of %s", name, strings.Join(app.StageNames(), ", "))
 			}
 			cfg, err := f.apply()
 			if err != nil {
@@ -33,17 +32,14 @@ restores each moved partition's detector state from its changelog topic before p
 			if len(cfg.Kafka.Brokers) == 0 {
 				return fmt.Errorf("stage %s: kafka.brokers is empty (a stage runs against a real Kafka; give -c FILE or --kafka)", name)
 			}
-			if name == "clickhouse" && len(cfg.ClickHouse.Addr) == 0 {
-				return fmt.Errorf("stage clickhouse: clickhouse.addr is empty")
-			}
-			if name == "alertmanager" && cfg.Alertmanager.URL == "" {
-				return fmt.Errorf("stage alertmanager: alertmanager.url is empty")
-			}
 			cfg.Stages = []string{name}
 			off := false
 			cfg.Sim.Enabled = &off
 			enabled := true // naming the stage enables it
 			cfg.Parquet.Enabled = &enabled
+			if err := app.CheckStage(cfg, name); err != nil {
+				return fmt.Errorf("stage %s: %w", name, err)
+			}
 			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
 			sum, err := app.Run(cmd.Context(), app.Options{Config: cfg, For: f.dur, Log: log})
 			if started(sum, err) {

@@ -1,0 +1,35 @@
+package app
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/telekernel/telekernel/config"
+	"github.com/telekernel/telekernel/internal/yamlfile"
+)
+
+// ParseConfig parses a pipeline config as config.Parse does and checks its
+// stages: against the stage registry. Errors name the file, the line and
+// the field at fault.
+func ParseConfig(name string, data []byte) (*config.Config, error) {
+	c, err := config.Parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckStages(c); err != nil {
+		// Decode again only to place the error on its line.
+		var again config.Config
+		return nil, yamlfile.Decode(name, data, &again, func() error { return err })
+	}
+	return c, nil
+}
+
+// LoadConfig reads and parses the pipeline config file at path
+// (ParseConfig).
+func LoadConfig(path string) (*config.Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config: %w", err)
+	}
+	return ParseConfig(path, data)
+}

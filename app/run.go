@@ -1,0 +1,360 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/telekernel/telekernel/app/live"
+	"github.com/telekernel/telekernel/collectors/publish"
+	"github.com/telekernel/telekernel/config"
+	"github.com/telekernel/telekernel/kafka"
+	"github.com/telekernel/telekernel/pipeline"
+)
+
+// stage is a running row of the registry.
+type stage struct {
+	name     string
+	phase    Phase
+	st       pipeline.Stage
+	group    string // consumer group
+	topic    string // input topic
+	report   func(*Summary, pipeline.Stats)
+	progress func() string
+}
+
+// process is one Run: the clients, the stages and what the summary needs.
+type process struct {
+	opts    Options
+	cfg     *config.Config
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	start   time.Time
+	cluster *kfake.Cluster // the embedded broker, if any
+	env     *Env
+	stages  []stage // in the registry's order
+	ready   atomic.Bool
+}
+
+// Run runs the pipeline described by opts.Config until opts.For elapses,
+// the simulator's span ends, or ctx is done; then it stops the simulator,
+// lets every stage drain what was produced, and returns the summary.
+func Run(ctx context.Context, opts Options) (Summary, error) {
+	p := newProcess(opts)
+	var sum Summary
+	closeKafka, err := p.connect(ctx)
+	defer closeKafka()
+	if err != nil {
+		return sum, err
+	}
+	sum.Brokers = p.env.Kafka.Brokers
+	if err := p.serveHTTP(ctx); err != nil {
+		return sum, err
+	}
+	defer p.env.close()
+	if !opts.SimOnly {
+		if err := p.buildStages(ctx); err != nil {
+			return sum, err
+		}
+	}
+	// The live state: for the summary's counts of a self-contained run,
+	// and for the terminal view.
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWatch()
+	var watcher *live.Watcher
+	if *p.cfg.Sim.Enabled || opts.Watch != nil {
+		if watcher, err = startWatcher(watchCtx, p.cfg, p.env.Kafka, p.reg, opts.Watch); err != nil {
+			p.log.Warn("cannot follow the run's results; the summary will not count them", "err", err)
+		} else {
+			defer watcher.Close()
+		}
+	}
+	// Stages run on their own context: a signal stops the simulator, then
+	// the stages drain what was produced before they stop.
+	stageCtx, cancelStages := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelStages()
+	g, gctx := errgroup.WithContext(stageCtx)
+	done := p.startStages(g, gctx)
+
+	srcStopped, pub, err := p.runSource(ctx, gctx, &sum)
+	if pub != nil {
+		defer pub.Close()
+	}
+	if err != nil {
+		return sum, err
+	}
+	dctx, cancel := context.WithDeadline(context.Background(), srcStopped.Add(drainTimeout))
+	defer cancel()
+	var drainErr error
+	if *p.cfg.Sim.Enabled {
+		drainErr = p.drain(dctx, done)
+	}
+	cancelStages()
+	waitErr := g.Wait()
+	if errors.Is(waitErr, context.Canceled) {
+		waitErr = nil
+	}
+	sum.Elapsed = p.opts.Now().Sub(p.start)
+	if watcher != nil {
+		if err := watcher.CatchUp(dctx, p.env.Admin); err != nil {
+			p.log.Warn("cannot count what the run found", "err", err)
+		} else {
+			c := watcher.Snapshot().Counts
+			sum.Live = &c
+		}
+	}
+	stopWatch()
+	if pub != nil {
+		sum.Samples = pub.Stats().Samples
+	}
+	p.summarize(&sum)
+	return sum, errors.Join(drainErr, waitErr)
+}
+
+// newProcess applies the defaults of opts.
+func newProcess(opts Options) *process {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	if opts.Stages == nil {
+		opts.Stages = Stages
+	}
+	return &process{opts: opts, cfg: opts.Config, log: opts.Log, reg: opts.Registry, start: opts.Now()}
+}
+
+// connect starts the embedded broker when no brokers are configured,
+// connects the admin and producer clients and creates the topics. The
+// returned function closes what it opened; call it even on an error.
+func (p *process) connect(ctx context.Context) (func(), error) {
+	cfg := p.cfg
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	kc := cfg.Kafka
+	if len(kc.Brokers) == 0 {
+		cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.DefaultNumPartitions(int(cfg.Topics.Partitions)),
+			kfake.BrokerConfigs(map[string]string{"log.segment.bytes": strconv.Itoa(embeddedSegmentBytes)}))
+		if err != nil {
+			return closeAll, fmt.Errorf("embedded broker: %w", err)
+		}
+		closers = append(closers, cluster.Close)
+		p.cluster = cluster
+		kc.Brokers = cluster.ListenAddrs()
+		p.log.Info("started the embedded Kafka-protocol broker", "addr", kc.Brokers[0])
+	}
+	p.env = &Env{Config: cfg, Kafka: kc, Metrics: pipeline.NewMetrics(p.reg), Registry: p.reg, Log: p.log}
+	admin, err := kafka.Connect(ctx, kc)
+	if err != nil {
+		return closeAll, err
+	}
+	closers = append(closers, admin.Close)
+	p.env.Admin = admin
+	if err := kafka.EnsureTopics(ctx, admin,
+		kafka.TopicSpec{Name: cfg.Topics.Samples, Partitions: cfg.Topics.Partitions},
+		kafka.TopicSpec{Name: cfg.Topics.Detections, Partitions: cfg.Topics.Partitions},
+		kafka.TopicSpec{Name: cfg.Topics.DeadLetters, Partitions: 1},
+		kafka.TopicSpec{Name: cfg.Topics.Power, Partitions: cfg.Topics.Partitions},
+		kafka.TopicSpec{Name: cfg.Topics.Maintenance, Partitions: cfg.Topics.Partitions},
+	); err != nil {
+		return closeAll, err
+	}
+	out, err := kafka.Connect(ctx, kc, kgo.ProducerLinger(5*time.Millisecond))
+	if err != nil {
+		return closeAll, err
+	}
+	closers = append(closers, out.Close)
+	p.env.Out = out
+	return closeAll, nil
+}
+
+// serveHTTP serves the metrics and health endpoints unless they are off;
+// /readyz answers once the stages run.
+func (p *process) serveHTTP(ctx context.Context) error {
+	if p.cfg.HTTP.Listen == "off" {
+		return nil
+	}
+	addr, err := pipeline.ServeHTTP(ctx, p.cfg.HTTP, p.reg, pipeline.Health{Ready: func() error {
+		if !p.ready.Load() {
+			return errors.New("starting")
+		}
+		return nil
+	}}, p.log)
+	if err != nil {
+		return err
+	}
+	p.log.Info("serving /metrics, /healthz and /readyz", "addr", addr.String())
+	return nil
+}
+
+// buildStages builds the registry's rows this process runs, in order, each
+// on the runtime its Build asks for.
+func (p *process) buildStages(ctx context.Context) error {
+	for _, d := range chosen(p.opts.Stages, p.cfg) {
+		b, err := d.Build(ctx, p.env)
+		if err != nil {
+			return err
+		}
+		if b.Close != nil {
+			p.env.onClose(b.Close)
+		}
+		st, err := p.newRunner(ctx, d, b)
+		if err != nil {
+			return err
+		}
+		p.stages = append(p.stages, st)
+	}
+	return nil
+}
+
+// newRunner runs b.Proc exactly once or b.Sink at least once, in the
+// consumer group PREFIX-NAME on the row's input topic.
+func (p *process) newRunner(ctx context.Context, d StageDef, b Built) (stage, error) {
+	env := p.env
+	st := stage{name: d.Name, phase: d.Phase, group: p.cfg.Topics.GroupPrefix + "-" + d.Name, topic: d.Input(p.cfg),
+		report: b.Report, progress: b.Progress}
+	var err error
+	switch {
+	case b.Proc != nil:
+		st.st, err = pipeline.NewTransactRunner(ctx, env.Kafka, pipeline.TransactConfig{Name: d.Name, Group: st.group,
+			Input: st.topic, DeadLetterTopic: p.cfg.Topics.DeadLetters}, b.Proc, env.Metrics, p.log)
+	case b.Sink != nil:
+		st.st, err = pipeline.NewRunner(ctx, env.Kafka, pipeline.RunnerConfig{Name: d.Name, Group: st.group, Topics: []string{st.topic},
+			DeadLetterTopic: p.cfg.Topics.DeadLetters, FlushRows: b.FlushRows, FlushInterval: b.FlushInterval}, b.Sink, env.Metrics, p.log)
+	default:
+		err = fmt.Errorf("stage %s: its Build made neither a Processor nor a Sink", d.Name)
+	}
+	return st, err
+}
+
+// startStages runs every stage in g and returns a channel per stage that
+// is closed once it stopped.
+func (p *process) startStages(g *errgroup.Group, gctx context.Context) map[string]chan struct{} {
+	done := map[string]chan struct{}{}
+	for _, st := range p.stages {
+		ch := make(chan struct{})
+		done[st.name] = ch
+		g.Go(func() error {
+			defer close(ch)
+			return st.st.Run(gctx)
+		})
+	}
+	p.ready.Store(true)
+	if p.cluster != nil {
+		var cs []consumer
+		for _, st := range p.stages {
+			cs = append(cs, consumer{group: st.group, topic: st.topic})
+		}
+		go retainEmbedded(gctx, p.cluster, p.env.Admin, cs, p.log)
+	}
+	return done
+}
+
+// runSource runs the paced simulator (when enabled) until For, Span, a
+// signal (ctx), or a failed stage (gctx), with the progress line; it
+// returns when the source was told to stop (the drain's deadline counts
+// from then, so stopping the simulator is inside the bound) and the
+// publisher, which the caller closes.
+func (p *process) runSource(ctx, gctx context.Context, sum *Summary) (time.Time, *publish.Publisher, error) {
+	srcCtx, stopSrc := context.WithCancel(ctx)
+	defer stopSrc()
+	context.AfterFunc(gctx, stopSrc)
+	if p.opts.For > 0 {
+		var cancel context.CancelFunc
+		srcCtx, cancel = context.WithTimeout(srcCtx, p.opts.For)
+		defer cancel()
+	}
+	srcStopped := make(chan time.Time, 1)
+	context.AfterFunc(srcCtx, func() { srcStopped <- time.Now() })
+	var pub *publish.Publisher
+	srcDone := make(chan error, 1)
+	if *p.cfg.Sim.Enabled {
+		var err error
+		pub, err = publish.New(p.env.Out, p.cfg.Topics.Samples, publish.WithLogger(p.log), publish.WithMetrics(publish.NewMetrics(p.reg)))
+		if err != nil {
+			return time.Time{}, nil, err
+		}
+		labels, err := runSim(srcCtx, p.cfg, pub, p.reg, p.opts.Now, p.log, srcDone)
+		if err != nil {
+			return time.Time{}, pub, err
+		}
+		sum.Labels = labels
+	} else {
+		go func() { <-srcCtx.Done(); srcDone <- nil }()
+	}
+	var progressDone chan struct{}
+	if p.opts.Progress != nil {
+		progressDone = make(chan struct{})
+		go progress(gctx, p.opts.Progress, p.start, pub, p.phase(OnSamples), progressDone)
+	}
+	srcErr := <-srcDone
+	if progressDone != nil {
+		close(progressDone)
+	}
+	if srcErr != nil && !errors.Is(srcErr, context.Canceled) && !errors.Is(srcErr, context.DeadlineExceeded) {
+		p.log.Error("simulator stopped", "err", srcErr)
+	}
+	from := time.Now()
+	select {
+	case from = <-srcStopped:
+	default:
+	}
+	return from, pub, nil
+}
+
+// phase returns the stages of phase ph.
+func (p *process) phase(ph Phase) []stage {
+	var out []stage
+	for _, st := range p.stages {
+		if st.phase == ph {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// drain lets a process that produced the samples drain them: first the
+// stages that read samples, then, once those are done, the stages that
+// read what they produced, each to the end of its own input topic. (A
+// process of stages only stops after the current batch: what it did not
+// commit is for the next owner.)
+func (p *process) drain(ctx context.Context, done map[string]chan struct{}) error {
+	if err := drain(ctx, p.env.Admin, p.phase(OnSamples), done); err != nil {
+		return err
+	}
+	return drain(ctx, p.env.Admin, p.phase(OnResults), done)
+}
+
+// summarize adds what every stage counted to sum: the counters every
+// stage has, then each stage's own figures.
+func (p *process) summarize(sum *Summary) {
+	for _, ph := range []Phase{OnSamples, OnResults} {
+		for _, st := range p.phase(ph) {
+			s := st.st.Stats()
+			sum.Stages = append(sum.Stages, st.name)
+			sum.Records += s.Records
+			sum.DeadLetters += s.DeadLetters
+			sum.DroppedRows += s.DroppedRows
+			if st.report != nil {
+				st.report(sum, s)
+			}
+		}
+	}
+}

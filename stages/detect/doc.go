@@ -1,0 +1,11 @@
+// Package detect is the detect stage: an exactly-once Processor (run by
+// pipeline.TransactRunner) that reads sample batches, turns counters into
+// rates, scores counter rates and gauges with the detector ensemble
+// (detectors/ensemble), follows states as events (detectors/stateevents)
+// and correlated groups (detectors/multivar), and emits firing and resolved
+// detections (schemas.Detection) keyed by fingerprint. Its per-series state
+// goes to the changelog in the transaction that consumed the samples
+// (state.go holds the codec), so a new owner continues where the last
+// commit left off. Config (DetectConfig) is the detect: section of the
+// config file; app registers the stage as "detect".
+package detect
