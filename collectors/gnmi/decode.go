@@ -154,7 +154,7 @@ type Decoder struct {
 // DecoderOption configures a Decoder.
 type DecoderOption func(*Decoder)
 
-// WithDerivedPower turns the derived PSU input power (MetricPSUInPower) on
+// WithDerivedPower turns the derived PSU input power (schemas.MetricPSUInPower) on
 // or off; default on.
 func WithDerivedPower(on bool) DecoderOption { return func(d *Decoder) { d.derive = on } }
 
@@ -897,17 +897,16 @@ type psuReading struct {
 	has         uint8 // bit 0 volts, bit 1 amps
 }
 
-// MetricPSUInPower is derived by the collector: OpenConfig has no
-// input-power leaf, so when one notification carries a power supply's
-// input-voltage and input-current, the collector adds their product.
-const MetricPSUInPower = "/components/component/power-supply/state/input-power"
-
+// notePSU records a power supply's input voltage or current. OpenConfig has
+// no input-power leaf, so when one notification carries a power supply's
+// input-voltage and input-current, the collector adds their product as
+// schemas.MetricPSUInPower (derivePSU).
 func (d *Decoder) notePSU(se *series, v float64) {
 	var bit uint8
 	switch se.metric {
-	case MetricPSUInVoltage:
+	case schemas.MetricPSUInVoltage:
 		bit = 1
-	case MetricPSUInCurrent:
+	case schemas.MetricPSUInCurrent:
 		bit = 2
 	default:
 		return
@@ -940,10 +939,10 @@ func (d *Decoder) derivePSU(ts int64) int {
 		d.key = append(d.key, r.keys...)
 		se, ok := d.cache[string(d.key)]
 		if !ok {
-			ck := MetricPSUInPower + "\x00" + r.keys
+			ck := schemas.MetricPSUInPower + "\x00" + r.keys
 			se = d.canon[ck]
 			if se == nil {
-				se = &series{metric: MetricPSUInPower, keys: r.keys, kind: schemas.KindGauge, info: leafInfo{kind: schemas.KindGauge}, lastTS: sentinelTS}
+				se = &series{metric: schemas.MetricPSUInPower, keys: r.keys, kind: schemas.KindGauge, info: leafInfo{kind: schemas.KindGauge}, lastTS: sentinelTS}
 				d.canon[ck] = se
 				d.cacheBytes += 2*len(ck) + seriesEntryBytes
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/gosnmp/gosnmp"
 
 	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/schemas"
 )
 
 // SNMP serves the fleet over SNMP v2c on one UDP socket, as snmpsim does:
@@ -209,25 +210,25 @@ func buildMIB(a *Agent, dev int, t *tick) *mib {
 		col := func(entry string, c int) string { return fmt.Sprintf("%s.%d.%d", entry, c, i) }
 		u := func(m string) uint64 { return find(m, k).u }
 		status := 1
-		if find(sim.MetricOperStatus, k).s == "DOWN" {
+		if find(schemas.MetricOperStatus, k).s == "DOWN" {
 			status = 2
 		}
 		add(col(oidIfEntry, 1), gosnmp.Integer, i)
 		add(col(oidIfEntry, 2), gosnmp.OctetString, []byte(name))
 		add(col(oidIfEntry, 8), gosnmp.Integer, status)
-		add(col(oidIfEntry, 10), gosnmp.Counter32, uint(uint32(u(sim.MetricInOctets))))
-		add(col(oidIfEntry, 11), gosnmp.Counter32, uint(uint32(u(sim.MetricInPkts))))
+		add(col(oidIfEntry, 10), gosnmp.Counter32, uint(uint32(u(schemas.MetricInOctets))))
+		add(col(oidIfEntry, 11), gosnmp.Counter32, uint(uint32(u(schemas.MetricInUnicastPkts))))
 		add(col(oidIfEntry, 13), gosnmp.Counter32, uint(0))
-		add(col(oidIfEntry, 14), gosnmp.Counter32, uint(uint32(u(sim.MetricInErrors))))
-		add(col(oidIfEntry, 16), gosnmp.Counter32, uint(uint32(u(sim.MetricOutOctets))))
-		add(col(oidIfEntry, 17), gosnmp.Counter32, uint(uint32(u(sim.MetricOutPkts))))
+		add(col(oidIfEntry, 14), gosnmp.Counter32, uint(uint32(u(schemas.MetricInErrors))))
+		add(col(oidIfEntry, 16), gosnmp.Counter32, uint(uint32(u(schemas.MetricOutOctets))))
+		add(col(oidIfEntry, 17), gosnmp.Counter32, uint(uint32(u(schemas.MetricOutUnicastPkts))))
 		add(col(oidIfEntry, 19), gosnmp.Counter32, uint(0))
 		add(col(oidIfEntry, 20), gosnmp.Counter32, uint(0))
 		add(col(oidIfXEntry, 1), gosnmp.OctetString, []byte(name))
-		add(col(oidIfXEntry, 6), gosnmp.Counter64, u(sim.MetricInOctets))
-		add(col(oidIfXEntry, 7), gosnmp.Counter64, u(sim.MetricInPkts))
-		add(col(oidIfXEntry, 10), gosnmp.Counter64, u(sim.MetricOutOctets))
-		add(col(oidIfXEntry, 11), gosnmp.Counter64, u(sim.MetricOutPkts))
+		add(col(oidIfXEntry, 6), gosnmp.Counter64, u(schemas.MetricInOctets))
+		add(col(oidIfXEntry, 7), gosnmp.Counter64, u(schemas.MetricInUnicastPkts))
+		add(col(oidIfXEntry, 10), gosnmp.Counter64, u(schemas.MetricOutOctets))
+		add(col(oidIfXEntry, 11), gosnmp.Counter64, u(schemas.MetricOutUnicastPkts))
 		add(col(oidIfXEntry, 19), gosnmp.TimeTicks, uint32(0))
 	}
 	// ENTITY-MIB and ENTITY-SENSOR-MIB.
@@ -242,10 +243,10 @@ func buildMIB(a *Agent, dev int, t *tick) *mib {
 		keys      string
 	}
 	ents := []ent{
-		{name: "CPU", class: 12, stype: 8, scale: 9, precision: 1, metric: sim.MetricTemperature, keys: "name=CPU"},
-		{name: "Inlet", class: 8, stype: 8, scale: 9, precision: 1, metric: sim.MetricTemperature, keys: "name=Inlet"},
-		{name: "Fan1", class: 7, stype: 10, scale: 9, metric: sim.MetricFanSpeed, keys: "name=Fan1"},
-		{name: "Fan2", class: 7, stype: 10, scale: 9, metric: sim.MetricFanSpeed, keys: "name=Fan2"},
+		{name: "CPU", class: 12, stype: 8, scale: 9, precision: 1, metric: schemas.MetricTemperature, keys: "name=CPU"},
+		{name: "Inlet", class: 8, stype: 8, scale: 9, precision: 1, metric: schemas.MetricTemperature, keys: "name=Inlet"},
+		{name: "Fan1", class: 7, stype: 10, scale: 9, metric: schemas.MetricFanSpeed, keys: "name=Fan1"},
+		{name: "Fan2", class: 7, stype: 10, scale: 9, metric: schemas.MetricFanSpeed, keys: "name=Fan2"},
 		{name: "PSU1", class: 6},
 		{name: "PSU2", class: 6},
 	}
@@ -253,9 +254,9 @@ func buildMIB(a *Agent, dev int, t *tick) *mib {
 		parent := 5 + p
 		k := "name=" + psu
 		ents = append(ents,
-			ent{name: psu + " output power", class: 8, parent: parent, stype: 6, scale: 9, precision: 2, metric: sim.MetricPSUOutPower, keys: k},
-			ent{name: psu + " input voltage", class: 8, parent: parent, stype: 3, scale: 9, precision: 2, metric: sim.MetricPSUInVoltage, keys: k},
-			ent{name: psu + " input current", class: 8, parent: parent, stype: 5, scale: 8, precision: 0, metric: sim.MetricPSUInCurrent, keys: k})
+			ent{name: psu + " output power", class: 8, parent: parent, stype: 6, scale: 9, precision: 2, metric: schemas.MetricPSUOutPower, keys: k},
+			ent{name: psu + " input voltage", class: 8, parent: parent, stype: 3, scale: 9, precision: 2, metric: schemas.MetricPSUInVoltage, keys: k},
+			ent{name: psu + " input current", class: 8, parent: parent, stype: 5, scale: 8, precision: 0, metric: schemas.MetricPSUInCurrent, keys: k})
 	}
 	for i, e := range ents {
 		idx := i + 1
@@ -280,7 +281,7 @@ func buildMIB(a *Agent, dev int, t *tick) *mib {
 	}
 	// BGP4-MIB: a bgpPeerEntry per session, indexed by the peer's address.
 	for i, s := range series {
-		if s.Metric != sim.MetricBGPSessionState {
+		if s.Metric != schemas.MetricBGPSessionState {
 			continue
 		}
 		_, addr, _ := strings.Cut(s.Keys, "neighbor-address=")
