@@ -308,17 +308,25 @@ func (a *Agent) device(name string) (*device, error) {
 	return d, nil
 }
 
-// Stop stops one device's server, as a device reboot does: its streams end
-// and it refuses connections until Start.
-func (a *Agent) Stop(name string) error {
+// locked calls f with the named device's lock held.
+func (a *Agent) locked(name string, f func(d *device)) error {
 	d, err := a.device(name)
 	if err != nil {
 		return err
 	}
 	d.mu.Lock()
-	srv := d.srv
-	d.srv = nil
-	d.mu.Unlock()
+	defer d.mu.Unlock()
+	f(d)
+	return nil
+}
+
+// Stop stops one device's server, as a device reboot does: its streams end
+// and it refuses connections until Start.
+func (a *Agent) Stop(name string) error {
+	var srv *grpc.Server
+	if err := a.locked(name, func(d *device) { srv, d.srv = d.srv, nil }); err != nil {
+		return err
+	}
 	if srv != nil {
 		srv.Stop()
 	}
@@ -356,33 +364,21 @@ func (a *Agent) Start(name string) error {
 // connections open but sends nothing, and new subscriptions get no answer.
 // Steps taken while it hangs are lost to its subscribers.
 func (a *Agent) Stall(name string, on bool) error {
-	d, err := a.device(name)
-	if err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	switch {
-	case on && !d.stalled:
-		d.stalled, d.wake = true, make(chan struct{})
-	case !on && d.stalled:
-		d.stalled = false
-		close(d.wake)
-	}
-	return nil
+	return a.locked(name, func(d *device) {
+		switch {
+		case on && !d.stalled:
+			d.stalled, d.wake = true, make(chan struct{})
+		case !on && d.stalled:
+			d.stalled = false
+			close(d.wake)
+		}
+	})
 }
 
 // SendMalformed makes the device's next step send each subscriber n
 // responses that are not valid protobuf before the real ones.
 func (a *Agent) SendMalformed(name string, n int) error {
-	d, err := a.device(name)
-	if err != nil {
-		return err
-	}
-	d.mu.Lock()
-	d.garbage = n
-	d.mu.Unlock()
-	return nil
+	return a.locked(name, func(d *device) { d.garbage = n })
 }
 
 // CurveID returns the key-exchange group negotiated by the device's last
