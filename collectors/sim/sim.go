@@ -47,7 +47,7 @@ const (
 	MetricPSUInCurrent = schemas.MetricPSUInCurrent
 )
 
-// Sizes of the simulated series.
+// Counts of the simulated series, and how optics react to heat.
 const (
 	componentsPerDevice = 2 + 2 + 2*3 // temperature sensors, fans, PSU power/voltage/current
 	powerPerInterface   = 4           // admin-status, port-speed, aggregate-id, transceiver present
