@@ -157,6 +157,9 @@ func TestPollSimulatedAgent(t *testing.T) {
 	}
 	matched := 0
 	for _, g := range got {
+		if m, ok := schemas.LookupMetric(g.Metric); !ok || m.Kind != g.Kind {
+			t.Errorf("%s: published as a %v; the vocabulary has %v (found: %v)", g.Metric, g.Kind, m.Kind, ok)
+		}
 		w, ok := want[schemas.SeriesKey{Metric: g.Metric, Keys: g.Keys}]
 		if !ok {
 			continue
