@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/telekernel/telekernel/collectors/gnmi"
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -49,7 +48,7 @@ type simSource struct {
 // The samples are those `telekernel run` collects from the same fleet over
 // gNMI: the fleet's own, with power-supply values passed through float32
 // (their OpenConfig type) and each PSU's derived input power
-// (gnmi.MetricPSUInPower, voltage × current) added, as the gNMI collector
+// (schemas.MetricPSUInPower, voltage × current) added, as the gNMI collector
 // does. There is no Kafka and no network.
 func OpenSim(cfg sim.Config, span time.Duration) (Source, error) {
 	cfg = SimConfig(cfg)
@@ -123,9 +122,9 @@ func (s *simSource) add(smp schemas.Sample) {
 		smp.F64 = viaFloat32(smp.F64)
 		r := s.psu[smp.Keys]
 		switch smp.Metric {
-		case sim.MetricPSUInVoltage:
+		case schemas.MetricPSUInVoltage:
 			r[0] = smp.F64
-		case sim.MetricPSUInCurrent:
+		case schemas.MetricPSUInCurrent:
 			r[1] = smp.F64
 		}
 		s.psu[smp.Keys] = r
@@ -147,7 +146,7 @@ func (s *simSource) derivePSU(dev string, ts int64) {
 		if !ok {
 			continue
 		}
-		s.batches[i] = append(s.batches[i], schemas.Sample{TS: ts, Device: dev, Metric: gnmi.MetricPSUInPower, Keys: keys,
+		s.batches[i] = append(s.batches[i], schemas.Sample{TS: ts, Device: dev, Metric: schemas.MetricPSUInPower, Keys: keys,
 			Kind: schemas.KindGauge, F64: math.Round(r[0]*r[1]*1000) / 1000, Source: schemas.SourceSim})
 	}
 	clear(s.psu)

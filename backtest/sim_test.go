@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telekernel/telekernel/collectors/gnmi"
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -65,7 +64,7 @@ func TestSimSource(t *testing.T) {
 	if want := 600 * perTick; n != want || len(ticks) != 600 {
 		t.Errorf("%d samples in %d ticks, want %d in 600", n, len(ticks), want)
 	}
-	if _, ok := last[schemas.SeriesKey{Device: "sim-03", Metric: gnmi.MetricPSUInPower, Keys: "name=PSU2"}]; !ok {
+	if _, ok := last[schemas.SeriesKey{Device: "sim-03", Metric: schemas.MetricPSUInPower, Keys: "name=PSU2"}]; !ok {
 		t.Error("no derived input power for sim-03 PSU2")
 	}
 }

@@ -126,22 +126,27 @@ func (o *owner) start(ctx context.Context, set func(*Config) error, period time.
 	o.mu.Lock()
 	o.set = set
 	o.mu.Unlock()
-	go func() {
-		t := time.NewTicker(period)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				o.mu.Lock()
-				if err := o.applyLocked(); err != nil {
-					o.log.Error("cannot apply the owned targets", "err", err)
-				}
-				o.mu.Unlock()
-			}
+	go every(ctx, period, func() {
+		o.mu.Lock()
+		if err := o.applyLocked(); err != nil {
+			o.log.Error("cannot apply the owned targets", "err", err)
 		}
-	}()
+		o.mu.Unlock()
+	})
+}
+
+// every calls f every period until ctx ends.
+func every(ctx context.Context, period time.Duration, f func()) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
+	}
 }
 
 // stop ends applying: the collector has stopped.

@@ -152,27 +152,20 @@ func batchBytes(ctx context.Context, cl *kgo.Client, cfg *Config, log *slog.Logg
 func WatchConfig(ctx context.Context, path string, cfg *Config, log *slog.Logger, apply func(*Config) error) {
 	last, _ := os.ReadFile(path)
 	cur := cfg
-	t := time.NewTicker(cfg.Reload)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, cfg.Reload, func() {
 		data, err := os.ReadFile(path)
 		if err != nil || bytes.Equal(data, last) {
-			continue
+			return
 		}
 		last = data
 		next, err := ParseConfig(path, data)
 		if err != nil {
 			log.Error("config changed but is not valid; keeping the running one", "err", err)
-			continue
+			return
 		}
 		if err := apply(next); err != nil {
 			log.Error("cannot apply the new targets", "err", err)
-			continue
+			return
 		}
 		log.Info("config reloaded: targets applied", "gnmi_targets", len(next.GNMI.Targets), "snmp_targets", len(next.SNMP.Targets))
 		a, b := *cur, *next
@@ -182,5 +175,5 @@ func WatchConfig(ctx context.Context, path string, cfg *Config, log *slog.Logger
 			log.Warn("config changes other than the target lists take effect after a restart")
 		}
 		cur = next
-	}
+	})
 }

@@ -40,26 +40,26 @@ func TestMetricMapping(t *testing.T) {
 			t.Fatalf("%s + %s: got (%q, %q), want (%q, %q)", prefix, path, m, k, wantMetric, wantKeys)
 		}
 	}
-	f("", "/interfaces/interface[name=Ethernet1]/state/counters/in-octets", MetricInOctets, "name=Ethernet1")
-	f("/interfaces/interface[name=Ethernet1]/state", "counters/in-octets", MetricInOctets, "name=Ethernet1")
-	f("openconfig:/interfaces", "interface[name=Ethernet1]/state/oper-status", MetricOperStatus, "name=Ethernet1")
-	f("", "/openconfig-interfaces:interfaces/interface[name=Ethernet1]/state/oper-status", MetricOperStatus, "name=Ethernet1")
+	f("", "/interfaces/interface[name=Ethernet1]/state/counters/in-octets", schemas.MetricInOctets, "name=Ethernet1")
+	f("/interfaces/interface[name=Ethernet1]/state", "counters/in-octets", schemas.MetricInOctets, "name=Ethernet1")
+	f("openconfig:/interfaces", "interface[name=Ethernet1]/state/oper-status", schemas.MetricOperStatus, "name=Ethernet1")
+	f("", "/openconfig-interfaces:interfaces/interface[name=Ethernet1]/state/oper-status", schemas.MetricOperStatus, "name=Ethernet1")
 	f("", "/components/component[name=Ethernet1]/transceiver/physical-channels/channel[index=2]/state/input-power/instant",
-		MetricLaneInputPower, "name=Ethernet1,index=2")
-	f("", "/components/component[name=PSU1]/power-supply/state/input-current", MetricPSUInCurrent, "name=PSU1")
-	f("", "/components/component[name=CPU0]/cpu/utilization/state/instant", MetricCPUUtilization, "name=CPU0")
-	f("", "/system/memory/state/used", MetricMemoryUsed, "")
+		schemas.MetricLaneInputPower, "name=Ethernet1,index=2")
+	f("", "/components/component[name=PSU1]/power-supply/state/input-current", schemas.MetricPSUInCurrent, "name=PSU1")
+	f("", "/components/component[name=CPU0]/cpu/utilization/state/instant", schemas.MetricCPUUtilization, "name=CPU0")
+	f("", "/system/memory/state/used", schemas.MetricMemoryUsed, "")
 	// Several keys in one element: sorted by name. A key name used twice is
 	// qualified by its element.
 	f("", "/network-instances/network-instance[name=default]/protocols/protocol[name=BGP][identifier=BGP]/state/enabled",
 		"/network-instances/network-instance/protocols/protocol/state/enabled", "name=default,identifier=BGP,protocol.name=BGP")
 	// Escapes in key values.
-	f("", `/interfaces/interface[name=a,b=c\]d]/state/oper-status`, MetricOperStatus, `name=a\,b\=c]d`)
+	f("", `/interfaces/interface[name=a,b=c\]d]/state/oper-status`, schemas.MetricOperStatus, `name=a\,b\=c]d`)
 	// A non-OpenConfig origin stays in front.
 	f("", "eos_native:/Kernel/proc/stat", "eos_native:/Kernel/proc/stat", "")
 	// The deprecated string elements.
 	m, k, err := Metric(nil, &pb.Path{Element: []string{"interfaces", "interface[name=Ethernet2]", "state", "counters", "out-octets"}})
-	if err != nil || m != MetricOutOctets || k != "name=Ethernet2" {
+	if err != nil || m != schemas.MetricOutOctets || k != "name=Ethernet2" {
 		t.Fatalf("element form: %q %q %v", m, k, err)
 	}
 	if _, _, err := Metric(nil, &pb.Path{}); err == nil {
@@ -161,18 +161,18 @@ func TestDecodeProtoTypedValues(t *testing.T) {
 	)
 	out, d := decodeAll(t, nil, r, comp)
 	want := []schemas.Sample{
-		{Metric: MetricInOctets, Keys: "name=Ethernet1", Kind: schemas.KindCounter, U64: big},
-		{Metric: MetricInErrors, Keys: "name=Ethernet1", Kind: schemas.KindCounter, U64: 7},
-		{Metric: MetricOperStatus, Keys: "name=Ethernet1", Kind: schemas.KindState, Str: "UP"},
-		{Metric: MetricTemperature, Keys: "name=CPU", Kind: schemas.KindGauge, F64: 453},
-		{Metric: MetricFanSpeed, Keys: "name=Fan1", Kind: schemas.KindGauge, F64: 5200},
-		{Metric: MetricPSUOutPower, Keys: "name=PSU1", Kind: schemas.KindGauge, F64: 312.5},
-		{Metric: MetricPSUInVoltage, Keys: "name=PSU1", Kind: schemas.KindGauge, F64: 230.1},
-		{Metric: MetricPSUInCurrent, Keys: "name=PSU1", Kind: schemas.KindGauge, F64: 1.5},
-		{Metric: MetricOpticInputPower, Keys: "name=Ethernet1", Kind: schemas.KindGauge, F64: -3.25},
-		{Metric: MetricOpticLaserBias, Keys: "name=Ethernet1", Kind: schemas.KindGauge, F64: 6.5},
+		{Metric: schemas.MetricInOctets, Keys: "name=Ethernet1", Kind: schemas.KindCounter, U64: big},
+		{Metric: schemas.MetricInErrors, Keys: "name=Ethernet1", Kind: schemas.KindCounter, U64: 7},
+		{Metric: schemas.MetricOperStatus, Keys: "name=Ethernet1", Kind: schemas.KindState, Str: "UP"},
+		{Metric: schemas.MetricTemperature, Keys: "name=CPU", Kind: schemas.KindGauge, F64: 453},
+		{Metric: schemas.MetricFanSpeed, Keys: "name=Fan1", Kind: schemas.KindGauge, F64: 5200},
+		{Metric: schemas.MetricPSUOutPower, Keys: "name=PSU1", Kind: schemas.KindGauge, F64: 312.5},
+		{Metric: schemas.MetricPSUInVoltage, Keys: "name=PSU1", Kind: schemas.KindGauge, F64: 230.1},
+		{Metric: schemas.MetricPSUInCurrent, Keys: "name=PSU1", Kind: schemas.KindGauge, F64: 1.5},
+		{Metric: schemas.MetricOpticInputPower, Keys: "name=Ethernet1", Kind: schemas.KindGauge, F64: -3.25},
+		{Metric: schemas.MetricOpticLaserBias, Keys: "name=Ethernet1", Kind: schemas.KindGauge, F64: 6.5},
 		{Metric: "/components/component/state/type", Keys: "name=Linecard1", Kind: schemas.KindState, Str: "LINECARD"},
-		{Metric: MetricPSUInPower, Keys: "name=PSU1", Kind: schemas.KindGauge, F64: 345.15},
+		{Metric: schemas.MetricPSUInPower, Keys: "name=PSU1", Kind: schemas.KindGauge, F64: 345.15},
 	}
 	checkSamples(t, out, want)
 	st := d.Stats()
@@ -220,16 +220,16 @@ func TestDecodeJSONIETF(t *testing.T) {
 	)
 	out, d := decodeAll(t, nil, r, comp)
 	want := []schemas.Sample{
-		{Metric: MetricInOctets, Keys: "name=Ethernet1", Kind: schemas.KindCounter, U64: math.MaxUint64},
-		{Metric: MetricInErrors, Keys: "name=Ethernet1", Kind: schemas.KindCounter, U64: 12},
-		{Metric: MetricOperStatus, Keys: "name=Ethernet1", Kind: schemas.KindState, Str: "DOWN"},
-		{Metric: MetricOutOctets, Keys: "name=Ethernet1", Kind: schemas.KindCounter, U64: 9007199254740993},
-		{Metric: MetricOutUnicastPkts, Keys: "name=Ethernet1", Kind: schemas.KindCounter, U64: 5},
-		{Metric: MetricTemperature, Keys: "name=CPU", Kind: schemas.KindGauge, F64: 45.3},
-		{Metric: MetricPSUOutPower, Keys: "name=PSU1", Kind: schemas.KindGauge, F64: 312.5},
-		{Metric: MetricOpticInputPower, Keys: "name=Ethernet1", Kind: schemas.KindGauge, F64: -3.25},
-		{Metric: MetricFanSpeed, Keys: "name=Fan1", Kind: schemas.KindGauge, F64: 5200},
-		{Metric: MetricFanSpeed, Keys: "name=Fan2", Kind: schemas.KindGauge, F64: 5300},
+		{Metric: schemas.MetricInOctets, Keys: "name=Ethernet1", Kind: schemas.KindCounter, U64: math.MaxUint64},
+		{Metric: schemas.MetricInErrors, Keys: "name=Ethernet1", Kind: schemas.KindCounter, U64: 12},
+		{Metric: schemas.MetricOperStatus, Keys: "name=Ethernet1", Kind: schemas.KindState, Str: "DOWN"},
+		{Metric: schemas.MetricOutOctets, Keys: "name=Ethernet1", Kind: schemas.KindCounter, U64: 9007199254740993},
+		{Metric: schemas.MetricOutUnicastPkts, Keys: "name=Ethernet1", Kind: schemas.KindCounter, U64: 5},
+		{Metric: schemas.MetricTemperature, Keys: "name=CPU", Kind: schemas.KindGauge, F64: 45.3},
+		{Metric: schemas.MetricPSUOutPower, Keys: "name=PSU1", Kind: schemas.KindGauge, F64: 312.5},
+		{Metric: schemas.MetricOpticInputPower, Keys: "name=Ethernet1", Kind: schemas.KindGauge, F64: -3.25},
+		{Metric: schemas.MetricFanSpeed, Keys: "name=Fan1", Kind: schemas.KindGauge, F64: 5200},
+		{Metric: schemas.MetricFanSpeed, Keys: "name=Fan2", Kind: schemas.KindGauge, F64: 5300},
 		{Metric: "/components/component/state/temperature/alarm-status", Keys: "name=CPU", Kind: schemas.KindState, Str: "false"},
 	}
 	checkSamples(t, out, want)

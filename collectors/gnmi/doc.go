@@ -14,8 +14,17 @@
 // ("/interfaces/interface/state/counters/in-octets"), the keys are the list
 // keys in canonical form ("name=Ethernet1"). Counters go to value_u64 at
 // full precision (JSON_IETF uint64 strings are parsed as integers, never as
-// floats), gauges to value_f64, states to value_str. README.md in the
-// collectors folder has the table of documented metrics.
+// floats), gauges to value_f64, states to value_str. The kinds of the
+// vocabulary's fixed leaves come from schemas.Metrics (openconfig.go);
+// other leaves are classified by OpenConfig convention or by their first
+// value. README.md in the collectors folder has the table of documented
+// metrics.
+//
+// Files: decode.go walks a SubscribeResponse and keeps the series caches,
+// value.go turns a TypedValue into a value of the series' kind, psu.go
+// derives a power supply's input power, path.go maps paths to metric and
+// keys, json.go reads JSON_IETF; collector.go runs the subscriptions and
+// prom.go holds the Prometheus metrics.
 //
 // The Collector runs one goroutine per subscription of each target, with
 // its own reconnect loop (exponential backoff with jitter), so a target that

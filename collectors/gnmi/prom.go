@@ -4,6 +4,8 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/telekernel/telekernel/collectors/internal/promvec"
 )
 
 // Metrics are the collector's Prometheus metrics, labelled by target.
@@ -25,11 +27,7 @@ type Metrics struct {
 // (1 while every subscription of the target delivers responses). The last time a target's samples
 // reached Kafka is telekernel_publish_last_success_timestamp_seconds.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
-	cv := func(name, help string, labels ...string) *prometheus.CounterVec {
-		v := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "telekernel", Subsystem: "gnmi", Name: name, Help: help}, labels)
-		reg.MustRegister(v)
-		return v
-	}
+	cv := promvec.Counters(reg, "gnmi")
 	m := &Metrics{
 		responses: cv("responses_total", "SubscribeResponses received.", "target"),
 		updates:   cv("updates_total", "Leaf values received.", "target"),

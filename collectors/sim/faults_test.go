@@ -89,31 +89,31 @@ func TestFaultKinds(t *testing.T) {
 		return got[schemas.SeriesKey{Device: "sim-00", Metric: m, Keys: k}]
 	}
 
-	status := key(MetricOperStatus, "name=Ethernet1")
+	status := key(schemas.MetricOperStatus, "name=Ethernet1")
 	for i, want := range map[int]string{9: "UP", 10: "DOWN", 11: "UP", 12: "DOWN", 13: "UP", 14: "UP"} {
 		if status[i].Str != want {
 			t.Errorf("oper-status at minute %d: %s, want %s", i, status[i].Str, want)
 		}
 	}
-	rx := key(MetricOpticInPower, "name=Ethernet2-transceiver")
+	rx := key(schemas.MetricOpticInputPower, "name=Ethernet2-transceiver")
 	if d := rx[19].F64 - rx[39].F64; d < 4 || d > 7 {
 		t.Errorf("optic input power fell by %.2f dB over the window, want about 6", d)
 	}
 	if d := rx[19].F64 - rx[45].F64; d > 0.3 || d < -0.3 {
 		t.Errorf("optic input power after the window differs by %.2f dB", d)
 	}
-	fan := key(MetricFanSpeed, "name=Fan2")
+	fan := key(schemas.MetricFanSpeed, "name=Fan2")
 	if fan[29].F64 < 1000 || fan[30].F64 != 0 || fan[39].F64 != 0 || fan[40].F64 < 1000 {
 		t.Errorf("fan speed around the failure: %v %v %v %v", fan[29].F64, fan[30].F64, fan[39].F64, fan[40].F64)
 	}
-	if cpu := key(MetricTemperature, "name=CPU"); cpu[35].F64 < cpu[25].F64+8 {
+	if cpu := key(schemas.MetricTemperature, "name=CPU"); cpu[35].F64 < cpu[25].F64+8 {
 		t.Errorf("CPU temperature with a failed fan %.1f, before %.1f", cpu[35].F64, cpu[25].F64)
 	}
-	cur, out := key(MetricPSUInCurrent, "name=PSU1"), key(MetricPSUOutPower, "name=PSU1")
+	cur, out := key(schemas.MetricPSUInCurrent, "name=PSU1"), key(schemas.MetricPSUOutPower, "name=PSU1")
 	if r1, r2 := cur[25].F64/out[25].F64, cur[35].F64/out[35].F64; r2 < r1*1.08 {
 		t.Errorf("PSU input current per output watt %.5f before, %.5f degraded", r1, r2)
 	}
-	oct := key(MetricInOctets, "name=Ethernet2")
+	oct := key(schemas.MetricInOctets, "name=Ethernet2")
 	if oct[50].U64 >= oct[49].U64 || oct[50].U64 > 1<<40 || oct[51].U64 <= oct[50].U64 {
 		t.Errorf("counter reset: %d %d %d", oct[49].U64, oct[50].U64, oct[51].U64)
 	}

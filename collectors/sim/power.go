@@ -268,7 +268,7 @@ func (f *Fleet) nextPSUs(st *step, d *device, load, dc float64) {
 		for _, m := range [...]struct {
 			metric string
 			v      float64
-		}{{MetricPSUOutPower, round(out, 2)}, {MetricPSUInVoltage, round(volts, 2)}, {MetricPSUInCurrent, round(out/eff/volts, 3)}} {
+		}{{schemas.MetricPSUOutPower, round(out, 2)}, {schemas.MetricPSUInVoltage, round(volts, 2)}, {schemas.MetricPSUInCurrent, round(out/eff/volts, 3)}} {
 			s.Metric, s.F64 = m.metric, m.v
 			st.emit(s)
 		}
@@ -283,26 +283,26 @@ func (f *Fleet) nextPortConfig(st *step, d *device) {
 	for ii := range d.ifaces {
 		it := &d.ifaces[ii]
 		s.Keys = it.keys
-		s.Metric, s.Str = MetricAdminStatus, "UP"
+		s.Metric, s.Str = schemas.MetricAdminStatus, "UP"
 		if it.adminDown {
 			s.Str = "DOWN"
 		}
 		st.emit(s)
-		s.Metric, s.Str = MetricPortSpeed, it.speedName
+		s.Metric, s.Str = schemas.MetricPortSpeed, it.speedName
 		st.emit(s)
-		s.Metric, s.Str = MetricAggregateID, it.lag
+		s.Metric, s.Str = schemas.MetricAggregateID, it.lag
 		st.emit(s)
-		s.Keys, s.Metric, s.Str = it.opticKeys, MetricOpticPresent, "NOT_PRESENT"
+		s.Keys, s.Metric, s.Str = it.opticKeys, schemas.MetricOpticPresent, "NOT_PRESENT"
 		if it.optic {
 			s.Str = "PRESENT"
 		}
 		st.emit(s)
 		if f.cfg.Transceivers {
-			s.Kind, s.Metric, s.F64, s.Str = schemas.KindGauge, MetricTemperature, it.optTemp, ""
+			s.Kind, s.Metric, s.F64, s.Str = schemas.KindGauge, schemas.MetricTemperature, it.optTemp, ""
 			st.emit(s)
 			s.Kind = schemas.KindState
 		}
 	}
-	s.Keys, s.Metric, s.Str = "name=Chassis", MetricPartNo, f.model.PartNo
+	s.Keys, s.Metric, s.Str = "name=Chassis", schemas.MetricPartNo, f.model.PartNo
 	st.emit(s)
 }

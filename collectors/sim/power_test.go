@@ -31,11 +31,11 @@ func TestPowerMode(t *testing.T) {
 			}
 			n++
 			switch s.Metric {
-			case MetricPSUInVoltage:
+			case schemas.MetricPSUInVoltage:
 				v = s.F64
-			case MetricPSUInCurrent:
+			case schemas.MetricPSUInCurrent:
 				in[s.Device] += v * s.F64
-			case MetricAdminStatus:
+			case schemas.MetricAdminStatus:
 				if s.Device == "sim-01" && s.Keys == "name=Ethernet1" {
 					admin = s.Str
 				}
@@ -66,8 +66,8 @@ func TestPrecursor(t *testing.T) {
 		{Device: "sim-00", Component: "PSU2", Kind: FaultPSUDegradation, After: 20 * h, Duration: h, Precursor: 10 * h},
 	}}
 	got, _ := run(t, cfg, 6*22)
-	fan := got[schemas.SeriesKey{Device: "sim-00", Metric: MetricFanSpeed, Keys: "name=Fan1"}]
-	other := got[schemas.SeriesKey{Device: "sim-00", Metric: MetricFanSpeed, Keys: "name=Fan2"}]
+	fan := got[schemas.SeriesKey{Device: "sim-00", Metric: schemas.MetricFanSpeed, Keys: "name=Fan1"}]
+	other := got[schemas.SeriesKey{Device: "sim-00", Metric: schemas.MetricFanSpeed, Keys: "name=Fan2"}]
 	if r := fan[6*19].F64 / other[6*19].F64; r > 0.6 || r < 0.45 {
 		t.Errorf("worn fan at %.2f of the other just before failing", r)
 	}
@@ -81,7 +81,7 @@ func TestPrecursor(t *testing.T) {
 		k := func(m string) float64 {
 			return got[schemas.SeriesKey{Device: "sim-00", Metric: m, Keys: "name=PSU2"}][i].F64
 		}
-		return k(MetricPSUOutPower) / (k(MetricPSUInVoltage) * k(MetricPSUInCurrent))
+		return k(schemas.MetricPSUOutPower) / (k(schemas.MetricPSUInVoltage) * k(schemas.MetricPSUInCurrent))
 	}
 	if e0, e1 := eff(6*9), eff(6*19); e0-e1 < 0.08 || e0-e1 > 0.11 {
 		t.Errorf("PSU efficiency %.3f before the precursor, %.3f at its end", e0, e1)
@@ -95,7 +95,7 @@ func TestRxErrors(t *testing.T) {
 	cfg := Config{Devices: 1, Interfaces: 1, Start: t0, Interval: time.Minute, Faults: []Fault{
 		{Device: "sim-00", Interface: "Ethernet1", Kind: FaultRxErrors, After: 10 * time.Minute, Duration: 100 * time.Minute}}}
 	got, f := run(t, cfg, 120)
-	errs := got[schemas.SeriesKey{Device: "sim-00", Metric: MetricInErrors, Keys: "name=Ethernet1"}]
+	errs := got[schemas.SeriesKey{Device: "sim-00", Metric: schemas.MetricInErrors, Keys: "name=Ethernet1"}]
 	// At the end of the window the rate is close to 2/s.
 	if r := float64(errs[109].U64-errs[99].U64) / 600; r < 1.6 || r > 2.2 {
 		t.Errorf("error rate near the end %.2f/s, want about 2", r)
@@ -103,7 +103,7 @@ func TestRxErrors(t *testing.T) {
 	if r := float64(errs[119].U64-errs[111].U64) / 480; r > 0.1 {
 		t.Errorf("error rate after the window %.2f/s", r)
 	}
-	if l := f.Labels(); len(l) != 1 || l[0].Metric != MetricInErrors {
+	if l := f.Labels(); len(l) != 1 || l[0].Metric != schemas.MetricInErrors {
 		t.Errorf("labels %+v", l)
 	}
 }
@@ -131,11 +131,11 @@ func TestPowerTruthNotLinear(t *testing.T) {
 		var out, volts float64
 		f.Next(func(s *schemas.Sample) {
 			switch s.Metric {
-			case MetricPSUOutPower:
+			case schemas.MetricPSUOutPower:
 				out = s.F64
-			case MetricPSUInVoltage:
+			case schemas.MetricPSUInVoltage:
 				volts = s.F64
-			case MetricPSUInCurrent:
+			case schemas.MetricPSUInCurrent:
 				// The measured efficiency is the curve's at the PSU's load.
 				eff := out / (volts * s.F64)
 				if want := m.PSUEfficiency(out); math.Abs(eff-want) > 0.002 {

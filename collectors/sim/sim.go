@@ -30,28 +30,25 @@ const (
 	DefaultSeed       = 1
 )
 
-// OpenConfig metric paths the simulator emits.
+// Aliases of vocabulary names (schemas.Metric…) for callers outside
+// collectors/ that still name them through this package.
+//
+// Deprecated: use the schemas names; note that MetricInPkts and
+// MetricOutPkts are the unicast counters (schemas.MetricInUnicastPkts).
 const (
-	MetricInOctets      = "/interfaces/interface/state/counters/in-octets"
-	MetricOutOctets     = "/interfaces/interface/state/counters/out-octets"
-	MetricInPkts        = "/interfaces/interface/state/counters/in-unicast-pkts"
-	MetricOutPkts       = "/interfaces/interface/state/counters/out-unicast-pkts"
-	MetricInErrors      = "/interfaces/interface/state/counters/in-errors"
-	MetricOperStatus    = "/interfaces/interface/state/oper-status"
-	MetricTemperature   = "/components/component/state/temperature/instant"
-	MetricFanSpeed      = "/components/component/fan/state/speed"
-	MetricPSUOutPower   = "/components/component/power-supply/state/output-power"
-	MetricPSUInVoltage  = "/components/component/power-supply/state/input-voltage"
-	MetricPSUInCurrent  = "/components/component/power-supply/state/input-current"
-	MetricOpticInPower  = "/components/component/transceiver/state/input-power/instant"
-	MetricOpticOutPower = "/components/component/transceiver/state/output-power/instant"
-	MetricOpticBias     = "/components/component/transceiver/state/laser-bias-current/instant"
-	// Series of power mode (Config.Power).
-	MetricAdminStatus   = "/interfaces/interface/state/admin-status"
-	MetricPortSpeed     = "/interfaces/interface/ethernet/state/port-speed"
-	MetricAggregateID   = "/interfaces/interface/ethernet/state/aggregate-id"
-	MetricOpticPresent  = "/components/component/transceiver/state/present"
-	MetricPartNo        = "/components/component/state/part-no"
+	MetricInOctets     = schemas.MetricInOctets
+	MetricOutOctets    = schemas.MetricOutOctets
+	MetricInPkts       = schemas.MetricInUnicastPkts
+	MetricOperStatus   = schemas.MetricOperStatus
+	MetricTemperature  = schemas.MetricTemperature
+	MetricFanSpeed     = schemas.MetricFanSpeed
+	MetricPSUOutPower  = schemas.MetricPSUOutPower
+	MetricPSUInVoltage = schemas.MetricPSUInVoltage
+	MetricPSUInCurrent = schemas.MetricPSUInCurrent
+)
+
+// Counts of the simulated series, and how optics react to heat.
+const (
 	componentsPerDevice = 2 + 2 + 2*3 // temperature sensors, fans, PSU power/voltage/current
 	powerPerInterface   = 4           // admin-status, port-speed, aggregate-id, transceiver present
 	// opticBiasPerDegree is how much more laser bias current an optic
@@ -468,29 +465,29 @@ func New(cfg Config) (*Fleet, error) {
 		switch ft.Kind {
 		case FaultTrafficSpike, FaultTrafficDrop:
 			it.spike = append(it.spike, af)
-			label(it.keys, MetricInOctets, MetricInPkts)
+			label(it.keys, schemas.MetricInOctets, schemas.MetricInUnicastPkts)
 		case FaultLinkFlap:
 			it.flap = append(it.flap, af)
-			label(it.keys, MetricOperStatus, MetricInOctets, MetricOutOctets)
+			label(it.keys, schemas.MetricOperStatus, schemas.MetricInOctets, schemas.MetricOutOctets)
 		case FaultOpticDegradation:
 			it.degrade = append(it.degrade, af)
-			label(it.opticKeys, MetricOpticInPower, MetricOpticBias)
+			label(it.opticKeys, schemas.MetricOpticInputPower, schemas.MetricOpticLaserBias)
 		case FaultRxErrors:
 			it.rxErrors = append(it.rxErrors, af)
-			label(it.keys, MetricInErrors)
+			label(it.keys, schemas.MetricInErrors)
 		case FaultCounterReset:
 			it.reset = append(it.reset, af)
-			label(it.keys, MetricInOctets, MetricOutOctets, MetricInPkts, MetricOutPkts, MetricInErrors)
+			label(it.keys, schemas.MetricInOctets, schemas.MetricOutOctets, schemas.MetricInUnicastPkts, schemas.MetricOutUnicastPkts, schemas.MetricInErrors)
 		case FaultFanFailure:
 			n := int(ft.Component[len(ft.Component)-1] - '1')
 			dev.fans[n] = append(dev.fans[n], af)
-			label("name="+ft.Component, MetricFanSpeed)
-			label("name=CPU", MetricTemperature)
-			label("name=Inlet", MetricTemperature)
+			label("name="+ft.Component, schemas.MetricFanSpeed)
+			label("name=CPU", schemas.MetricTemperature)
+			label("name=Inlet", schemas.MetricTemperature)
 		case FaultPSUDegradation:
 			n := int(ft.Component[len(ft.Component)-1] - '1')
 			dev.psus[n] = append(dev.psus[n], af)
-			label("name="+ft.Component, MetricPSUInCurrent)
+			label("name="+ft.Component, schemas.MetricPSUInCurrent)
 		}
 	}
 	return f, nil
@@ -539,32 +536,32 @@ func (f *Fleet) Series() []Series {
 	var out []Series
 	for i := 1; i <= f.cfg.Interfaces; i++ {
 		k := fmt.Sprintf("name=Ethernet%d", i)
-		for _, m := range []string{MetricInOctets, MetricOutOctets, MetricInPkts, MetricOutPkts, MetricInErrors} {
+		for _, m := range []string{schemas.MetricInOctets, schemas.MetricOutOctets, schemas.MetricInUnicastPkts, schemas.MetricOutUnicastPkts, schemas.MetricInErrors} {
 			out = append(out, Series{m, k, schemas.KindCounter})
 		}
-		out = append(out, Series{MetricOperStatus, k, schemas.KindState})
+		out = append(out, Series{schemas.MetricOperStatus, k, schemas.KindState})
 		if f.cfg.Topology.Spines > 0 {
-			out = append(out, Series{MetricCarrierTransitions, k, schemas.KindCounter})
+			out = append(out, Series{schemas.MetricCarrierTransitions, k, schemas.KindCounter})
 			if !f.cfg.Power {
-				out = append(out, Series{MetricAdminStatus, k, schemas.KindState})
+				out = append(out, Series{schemas.MetricAdminStatus, k, schemas.KindState})
 			}
 		}
 	}
 	for _, n := range []string{"CPU", "Inlet"} {
-		out = append(out, Series{MetricTemperature, "name=" + n, schemas.KindGauge})
+		out = append(out, Series{schemas.MetricTemperature, "name=" + n, schemas.KindGauge})
 	}
 	for _, n := range []string{"Fan1", "Fan2"} {
-		out = append(out, Series{MetricFanSpeed, "name=" + n, schemas.KindGauge})
+		out = append(out, Series{schemas.MetricFanSpeed, "name=" + n, schemas.KindGauge})
 	}
 	for _, n := range []string{"PSU1", "PSU2"} {
-		for _, m := range []string{MetricPSUOutPower, MetricPSUInVoltage, MetricPSUInCurrent} {
+		for _, m := range []string{schemas.MetricPSUOutPower, schemas.MetricPSUInVoltage, schemas.MetricPSUInCurrent} {
 			out = append(out, Series{m, "name=" + n, schemas.KindGauge})
 		}
 	}
 	if f.cfg.Transceivers {
 		for i := 1; i <= f.cfg.Interfaces; i++ {
 			k := fmt.Sprintf("name=Ethernet%d-transceiver", i)
-			for _, m := range []string{MetricOpticInPower, MetricOpticOutPower, MetricOpticBias} {
+			for _, m := range []string{schemas.MetricOpticInputPower, schemas.MetricOpticOutputPower, schemas.MetricOpticLaserBias} {
 				out = append(out, Series{m, k, schemas.KindGauge})
 			}
 		}
@@ -572,15 +569,15 @@ func (f *Fleet) Series() []Series {
 	if f.cfg.Power {
 		for i := 1; i <= f.cfg.Interfaces; i++ {
 			k := fmt.Sprintf("name=Ethernet%d", i)
-			for _, m := range []string{MetricAdminStatus, MetricPortSpeed, MetricAggregateID} {
+			for _, m := range []string{schemas.MetricAdminStatus, schemas.MetricPortSpeed, schemas.MetricAggregateID} {
 				out = append(out, Series{m, k, schemas.KindState})
 			}
-			out = append(out, Series{MetricOpticPresent, k + "-transceiver", schemas.KindState})
+			out = append(out, Series{schemas.MetricOpticPresent, k + "-transceiver", schemas.KindState})
 			if f.cfg.Transceivers {
-				out = append(out, Series{MetricTemperature, k + "-transceiver", schemas.KindGauge})
+				out = append(out, Series{schemas.MetricTemperature, k + "-transceiver", schemas.KindGauge})
 			}
 		}
-		out = append(out, Series{MetricPartNo, "name=Chassis", schemas.KindState})
+		out = append(out, Series{schemas.MetricPartNo, "name=Chassis", schemas.KindState})
 	}
 	return out
 }

@@ -55,7 +55,7 @@ func TestCountersMonotonicAndSpike(t *testing.T) {
 				if s.U64 < p.U64 {
 					t.Fatalf("%v went down: %d -> %d", k, p.U64, s.U64)
 				}
-				if k.Device == "sim-01" && k.Metric == MetricInOctets && k.Keys == "name=Ethernet1" {
+				if k.Device == "sim-01" && k.Metric == schemas.MetricInOctets && k.Keys == "name=Ethernet1" {
 					rate := float64(s.U64-p.U64) / 10
 					ts := time.Unix(0, s.TS)
 					switch {
@@ -72,7 +72,7 @@ func TestCountersMonotonicAndSpike(t *testing.T) {
 	if during < 3*before {
 		t.Fatalf("spike not visible: rate before %v, during %v", before, during)
 	}
-	if v := last[schemas.SeriesKey{Device: "sim-00", Metric: MetricInOctets, Keys: "name=Ethernet1"}].U64; v < 1<<62 {
+	if v := last[schemas.SeriesKey{Device: "sim-00", Metric: schemas.MetricInOctets, Keys: "name=Ethernet1"}].U64; v < 1<<62 {
 		t.Fatalf("sim-00 Ethernet1 counter %d should start above 2^62", v)
 	}
 }

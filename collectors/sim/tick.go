@@ -111,24 +111,24 @@ func (f *Fleet) nextInterface(st *step, d *device, it *iface, dc *float64) float
 	for _, m := range [...]struct {
 		metric string
 		v      uint64
-	}{{MetricInOctets, it.inOct}, {MetricOutOctets, it.outOct}, {MetricInPkts, it.inPkts}, {MetricOutPkts, it.outPkts}, {MetricInErrors, it.inErr}} {
+	}{{schemas.MetricInOctets, it.inOct}, {schemas.MetricOutOctets, it.outOct}, {schemas.MetricInUnicastPkts, it.inPkts}, {schemas.MetricOutUnicastPkts, it.outPkts}, {schemas.MetricInErrors, it.inErr}} {
 		s.Metric, s.U64 = m.metric, m.v
 		st.emit(s)
 	}
-	s.Kind, s.Metric, s.Str = schemas.KindState, MetricOperStatus, status
+	s.Kind, s.Metric, s.Str = schemas.KindState, schemas.MetricOperStatus, status
 	st.emit(s)
 	if it.lastStatus != "" && it.lastStatus != status {
 		it.carrier++
 	}
 	it.lastStatus = status
 	if f.links != nil {
-		s.Kind, s.Metric, s.U64, s.Str = schemas.KindCounter, MetricCarrierTransitions, it.carrier, ""
+		s.Kind, s.Metric, s.U64, s.Str = schemas.KindCounter, schemas.MetricCarrierTransitions, it.carrier, ""
 		st.emit(s)
 		if !power {
 			// Faults of a topology never shut a port: admin-status
 			// stays UP, so oper-status DOWN is a failure. (Power
 			// mode reports it with the port's configuration.)
-			s.Kind, s.Metric, s.Str = schemas.KindState, MetricAdminStatus, "UP"
+			s.Kind, s.Metric, s.Str = schemas.KindState, schemas.MetricAdminStatus, "UP"
 			st.emit(s)
 		}
 	}
@@ -186,14 +186,14 @@ func (f *Fleet) nextEnvironment(st *step, d *device, load float64) (temps, rpm [
 		} else if failedFans > 0 {
 			base += 3 * float64(failedFans)
 		}
-		s.Keys, s.Metric = "name="+name, MetricTemperature
+		s.Keys, s.Metric = "name="+name, schemas.MetricTemperature
 		s.F64 = round(base+18*load+0.3*d.rng.NormFloat64(), 1)
 		temp = math.Max(temp, s.F64)
 		temps[i] = s.F64
 		st.emit(s)
 	}
 	for i := 1; i <= 2; i++ {
-		s.Keys, s.Metric = fmt.Sprintf("name=Fan%d", i), MetricFanSpeed
+		s.Keys, s.Metric = fmt.Sprintf("name=Fan%d", i), schemas.MetricFanSpeed
 		s.F64 = math.Round(4000 + 80*(temp-30) + 40*d.rng.NormFloat64())
 		for _, af := range d.fans[i-1] {
 			if af.active(now) {
@@ -235,11 +235,11 @@ func (f *Fleet) nextOptics(st *step, di int, temps [2]float64) {
 			bias *= 1 + opticBiasPerDegree*(it.optTemp-40)
 		}
 		s.Keys = it.opticKeys
-		s.Metric, s.F64 = MetricOpticInPower, round(rx+0.05*n1, 2)
+		s.Metric, s.F64 = schemas.MetricOpticInputPower, round(rx+0.05*n1, 2)
 		st.emit(s)
-		s.Metric, s.F64 = MetricOpticOutPower, round(it.txBase+0.03*n2, 2)
+		s.Metric, s.F64 = schemas.MetricOpticOutputPower, round(it.txBase+0.03*n2, 2)
 		st.emit(s)
-		s.Metric, s.F64 = MetricOpticBias, round(bias+0.02*n1, 2)
+		s.Metric, s.F64 = schemas.MetricOpticLaserBias, round(bias+0.02*n1, 2)
 		st.emit(s)
 	}
 }

@@ -10,16 +10,13 @@ import (
 	"github.com/telekernel/telekernel/schemas"
 )
 
-// Series of a fleet with a topology (Config.Topology). All are OpenConfig
-// paths except MetricBGPEstablished: OpenConfig has no count of established
-// neighbours, so that leaf is a telekernel extension (IOS-XR and others
-// report such a count in their native models).
+// Keys of a fleet with a topology (Config.Topology). Its series are
+// OpenConfig paths (schemas.MetricCarrierTransitions,
+// schemas.MetricBGPSessionState, schemas.MetricBGPPrefixesReceived, schemas.MetricBFDSessionState)
+// and schemas.MetricBGPEstablished: OpenConfig has no count of established
+// neighbours, so that leaf is a telekernel name (IOS-XR and others report
+// such a count in their native models).
 const (
-	MetricCarrierTransitions  = "/interfaces/interface/state/counters/carrier-transitions"
-	MetricBGPSessionState     = "/network-instances/network-instance/protocols/protocol/bgp/neighbors/neighbor/state/session-state"
-	MetricBGPEstablished      = "/network-instances/network-instance/protocols/protocol/bgp/global/state/established-neighbors"
-	MetricBGPPrefixesReceived = "/network-instances/network-instance/protocols/protocol/bgp/neighbors/neighbor/afi-safis/afi-safi/state/prefixes/received"
-	MetricBFDSessionState     = "/bfd/interfaces/interface/peers/peer/state/session-state"
 	// BGPKeys are the keys of every device's BGP instance, in the
 	// canonical form the collectors give them (network-instance name,
 	// then protocol identifier and name).
@@ -300,17 +297,17 @@ func (f *Fleet) labelLink(kind string, af *activeFault, lk *link, state bool, ca
 			row.Metric, row.Keys, row.PeerKeys = metric, keys, peerKeys
 			f.labels = append(f.labels, row)
 		}
-		add(MetricInOctets, k.iface, pk.iface)
-		add(MetricOutOctets, k.iface, pk.iface)
+		add(schemas.MetricInOctets, k.iface, pk.iface)
+		add(schemas.MetricOutOctets, k.iface, pk.iface)
 		if !state {
 			continue
 		}
-		add(MetricOperStatus, k.iface, pk.iface)
-		add(MetricCarrierTransitions, k.iface, pk.iface)
-		add(MetricBFDSessionState, k.bfd, pk.bfd)
-		add(MetricBGPSessionState, k.session, pk.session)
-		add(MetricBGPPrefixesReceived, k.prefixes, pk.prefixes)
-		add(MetricBGPEstablished, BGPKeys, BGPKeys)
+		add(schemas.MetricOperStatus, k.iface, pk.iface)
+		add(schemas.MetricCarrierTransitions, k.iface, pk.iface)
+		add(schemas.MetricBFDSessionState, k.bfd, pk.bfd)
+		add(schemas.MetricBGPSessionState, k.session, pk.session)
+		add(schemas.MetricBGPPrefixesReceived, k.prefixes, pk.prefixes)
+		add(schemas.MetricBGPEstablished, BGPKeys, BGPKeys)
 	}
 }
 
@@ -319,7 +316,7 @@ func (f *Fleet) labelSession(af *activeFault, lk *link) {
 	for e := range 2 {
 		k, pk := lk.keys[e], lk.keys[1-e]
 		row := Label{Device: DeviceName(lk.dev[e]), Kind: FaultBGPReset, Start: af.start.UTC(), End: af.end.UTC(), PeerDevice: DeviceName(lk.dev[1-e])}
-		for _, m := range [...][3]string{{MetricBGPSessionState, k.session, pk.session}, {MetricBGPPrefixesReceived, k.prefixes, pk.prefixes}, {MetricBGPEstablished, BGPKeys, BGPKeys}} {
+		for _, m := range [...][3]string{{schemas.MetricBGPSessionState, k.session, pk.session}, {schemas.MetricBGPPrefixesReceived, k.prefixes, pk.prefixes}, {schemas.MetricBGPEstablished, BGPKeys, BGPKeys}} {
 			row.Metric, row.Keys, row.PeerKeys = m[0], m[1], m[2]
 			f.labels = append(f.labels, row)
 		}
@@ -406,19 +403,19 @@ func (f *Fleet) emitTopology(d *device, s *schemas.Sample, emit func(*schemas.Sa
 			established++
 		}
 	}
-	s.Kind, s.Metric, s.Keys, s.F64, s.Str = schemas.KindGauge, MetricBGPEstablished, BGPKeys, float64(established), ""
+	s.Kind, s.Metric, s.Keys, s.F64, s.Str = schemas.KindGauge, schemas.MetricBGPEstablished, BGPKeys, float64(established), ""
 	emit(s)
 	for _, lk := range d.sessions {
 		e, _ := lk.ends(d.index)
 		k := lk.keys[e]
-		s.Kind, s.Metric, s.Keys, s.F64, s.Str = schemas.KindState, MetricBGPSessionState, k.session, 0, lk.bgp
+		s.Kind, s.Metric, s.Keys, s.F64, s.Str = schemas.KindState, schemas.MetricBGPSessionState, k.session, 0, lk.bgp
 		emit(s)
-		s.Kind, s.Metric, s.Keys, s.Str = schemas.KindGauge, MetricBGPPrefixesReceived, k.prefixes, ""
+		s.Kind, s.Metric, s.Keys, s.Str = schemas.KindGauge, schemas.MetricBGPPrefixesReceived, k.prefixes, ""
 		if lk.bgp == BGPEstablished {
 			s.F64 = lk.prefixes[e]
 		}
 		emit(s)
-		s.Kind, s.Metric, s.Keys, s.F64, s.Str = schemas.KindState, MetricBFDSessionState, k.bfd, 0, BFDUp
+		s.Kind, s.Metric, s.Keys, s.F64, s.Str = schemas.KindState, schemas.MetricBFDSessionState, k.bfd, 0, BFDUp
 		if lk.status == "DOWN" {
 			s.Str = BFDDown
 		}
@@ -433,13 +430,13 @@ func (f *Fleet) topologySeries(d int) []Series {
 	if f.links == nil {
 		return nil
 	}
-	out := []Series{{MetricBGPEstablished, BGPKeys, schemas.KindGauge}}
+	out := []Series{{schemas.MetricBGPEstablished, BGPKeys, schemas.KindGauge}}
 	for _, lk := range dev.sessions {
 		e, _ := lk.ends(d)
 		k := lk.keys[e]
-		out = append(out, Series{MetricBGPSessionState, k.session, schemas.KindState},
-			Series{MetricBGPPrefixesReceived, k.prefixes, schemas.KindGauge},
-			Series{MetricBFDSessionState, k.bfd, schemas.KindState})
+		out = append(out, Series{schemas.MetricBGPSessionState, k.session, schemas.KindState},
+			Series{schemas.MetricBGPPrefixesReceived, k.prefixes, schemas.KindGauge},
+			Series{schemas.MetricBFDSessionState, k.bfd, schemas.KindState})
 	}
 	return out
 }

@@ -73,8 +73,8 @@ func TestTopologyLinks(t *testing.T) {
 			t.Errorf("link %+v: want a /31 of 10/8", l)
 		}
 		// What one end sends, the other receives.
-		out := got.get(t, l.B.Device, MetricOutOctets, "name="+l.B.Interface)
-		in := got.get(t, l.A.Device, MetricInOctets, "name="+l.A.Interface)
+		out := got.get(t, l.B.Device, schemas.MetricOutOctets, "name="+l.B.Interface)
+		in := got.get(t, l.A.Device, schemas.MetricInOctets, "name="+l.A.Interface)
 		for i := 1; i < len(in); i++ {
 			if d1, d2 := delta(out, i), delta(in, i); d1 == 0 || max(d1, d2)-min(d1, d2) > 1 {
 				t.Fatalf("link %+v tick %d: leaf sent %d octets, spine received %d", l, i, d1, d2)
@@ -97,10 +97,10 @@ func TestTopologyLinks(t *testing.T) {
 		t.Error("four other seeds gave the same spine ports")
 	}
 	// Sessions: a leaf has one per spine, a spine one per leaf.
-	if n := got.get(t, "sim-03", MetricBGPEstablished, BGPKeys)[0].F64; n != 3 {
+	if n := got.get(t, "sim-03", schemas.MetricBGPEstablished, BGPKeys)[0].F64; n != 3 {
 		t.Errorf("leaf established-neighbors %v, want 3", n)
 	}
-	if n := got.get(t, "sim-00", MetricBGPEstablished, BGPKeys)[0].F64; n != 4 {
+	if n := got.get(t, "sim-00", schemas.MetricBGPEstablished, BGPKeys)[0].F64; n != 4 {
 		t.Errorf("spine established-neighbors %v, want 4", n)
 	}
 }
@@ -157,9 +157,9 @@ func TestLinkDown(t *testing.T) {
 	l := peerOf(t, f, "sim-04", "Ethernet2")
 	for _, end := range []struct{ self, peer Endpoint }{{l.B, l.A}, {l.A, l.B}} {
 		dev, k := end.self.Device, "name="+end.self.Interface
-		checkStates(t, dev+" oper-status", got.get(t, dev, MetricOperStatus, k), map[int]string{59: "UP", 60: "DOWN", 71: "DOWN", 72: "UP"})
-		checkStates(t, dev+" admin-status", got.get(t, dev, MetricAdminStatus, k), map[int]string{60: "UP", 65: "UP"})
-		for _, m := range []string{MetricInOctets, MetricOutOctets} {
+		checkStates(t, dev+" oper-status", got.get(t, dev, schemas.MetricOperStatus, k), map[int]string{59: "UP", 60: "DOWN", 71: "DOWN", 72: "UP"})
+		checkStates(t, dev+" admin-status", got.get(t, dev, schemas.MetricAdminStatus, k), map[int]string{60: "UP", 65: "UP"})
+		for _, m := range []string{schemas.MetricInOctets, schemas.MetricOutOctets} {
 			s := got.get(t, dev, m, k)
 			// The sample that shows DOWN still counts the interval before.
 			if delta(s, 60) == 0 || delta(s, 73) == 0 {
@@ -171,17 +171,17 @@ func TestLinkDown(t *testing.T) {
 				}
 			}
 		}
-		ct := got.get(t, dev, MetricCarrierTransitions, k)
+		ct := got.get(t, dev, schemas.MetricCarrierTransitions, k)
 		if ct[59].U64 != 0 || ct[60].U64 != 1 || ct[71].U64 != 1 || ct[72].U64 != 2 {
 			t.Errorf("%s carrier-transitions %d %d %d %d, want 0 1 1 2", dev, ct[59].U64, ct[60].U64, ct[71].U64, ct[72].U64)
 		}
 		sess := session(end.peer.Address)
-		checkStates(t, dev+" bgp", got.get(t, dev, MetricBGPSessionState, sess), map[int]string{59: BGPEstablished, 60: BGPIdle, 71: BGPIdle, 72: BGPEstablished})
-		est := got.get(t, dev, MetricBGPEstablished, BGPKeys)
+		checkStates(t, dev+" bgp", got.get(t, dev, schemas.MetricBGPSessionState, sess), map[int]string{59: BGPEstablished, 60: BGPIdle, 71: BGPIdle, 72: BGPEstablished})
+		est := got.get(t, dev, schemas.MetricBGPEstablished, BGPKeys)
 		if est[65].F64 != est[59].F64-1 || est[72].F64 != est[59].F64 {
 			t.Errorf("%s established-neighbors %v %v %v", dev, est[59].F64, est[65].F64, est[72].F64)
 		}
-		pfx := got.get(t, dev, MetricBGPPrefixesReceived, sess+",afi-safi-name="+AFISAFI)
+		pfx := got.get(t, dev, schemas.MetricBGPPrefixesReceived, sess+",afi-safi-name="+AFISAFI)
 		if pfx[59].F64 < 8 || pfx[65].F64 != 0 || pfx[72].F64 != pfx[59].F64 {
 			t.Errorf("%s prefixes received %v %v %v", dev, pfx[59].F64, pfx[65].F64, pfx[72].F64)
 		}
@@ -194,7 +194,7 @@ func TestLinkDown(t *testing.T) {
 		if (r.Device == l.B.Device) == (r.PeerDevice == l.B.Device) || r.PeerDevice == "" {
 			t.Errorf("label %+v: peer is not the other end", r)
 		}
-		if r.Metric == MetricOperStatus && r.PeerKeys != "name="+map[bool]string{true: l.A.Interface, false: l.B.Interface}[r.Device == l.B.Device] {
+		if r.Metric == schemas.MetricOperStatus && r.PeerKeys != "name="+map[bool]string{true: l.A.Interface, false: l.B.Interface}[r.Device == l.B.Device] {
 			t.Errorf("label %+v: peer keys", r)
 		}
 		rows[r.Device]++
@@ -212,15 +212,15 @@ func TestLinkFlapBothEnds(t *testing.T) {
 	l := peerOf(t, f, "sim-05", "Ethernet3")
 	for _, e := range []Endpoint{l.A, l.B} {
 		k := "name=" + e.Interface
-		st := got.get(t, e.Device, MetricOperStatus, k)
+		st := got.get(t, e.Device, schemas.MetricOperStatus, k)
 		checkStates(t, e.Device+" oper-status", st, map[int]string{9: "UP", 10: "DOWN", 11: "UP", 12: "DOWN", 13: "UP", 14: "DOWN", 15: "UP", 16: "UP"})
-		if ct := got.get(t, e.Device, MetricCarrierTransitions, k); ct[19].U64 != 6 {
+		if ct := got.get(t, e.Device, schemas.MetricCarrierTransitions, k); ct[19].U64 != 6 {
 			t.Errorf("%s: %d carrier transitions, want 6", e.Device, ct[19].U64)
 		}
-		if in := got.get(t, e.Device, MetricInOctets, k); delta(in, 12) != 0 || delta(in, 13) == 0 {
+		if in := got.get(t, e.Device, schemas.MetricInOctets, k); delta(in, 12) != 0 || delta(in, 13) == 0 {
 			t.Errorf("%s: traffic while down %d, up %d", e.Device, delta(in, 12), delta(in, 13))
 		}
-		checkStates(t, e.Device+" bfd", got.get(t, e.Device, MetricBFDSessionState, bfdKeys(f, e)), map[int]string{10: BFDDown, 11: BFDUp})
+		checkStates(t, e.Device+" bfd", got.get(t, e.Device, schemas.MetricBFDSessionState, bfdKeys(f, e)), map[int]string{10: BFDDown, 11: BFDUp})
 	}
 	n := 0
 	for _, r := range f.Labels() {
@@ -234,7 +234,7 @@ func TestLinkFlapBothEnds(t *testing.T) {
 	// Without flaps, the old behaviour: down on every other tick.
 	cfg.Faults[0].Flaps = 0
 	got, _ = runTrace(t, cfg, 20)
-	checkStates(t, "every other tick", got.get(t, l.A.Device, MetricOperStatus, "name="+l.A.Interface), map[int]string{10: "DOWN", 11: "UP", 12: "DOWN", 13: "UP", 14: "DOWN", 15: "UP"})
+	checkStates(t, "every other tick", got.get(t, l.A.Device, schemas.MetricOperStatus, "name="+l.A.Interface), map[int]string{10: "DOWN", 11: "UP", 12: "DOWN", 13: "UP", 14: "DOWN", 15: "UP"})
 }
 
 // bfdKeys returns the BFD session keys of an endpoint.
@@ -259,28 +259,28 @@ func TestBGPReset(t *testing.T) {
 	for _, end := range []struct{ self, peer Endpoint }{{l.B, l.A}, {l.A, l.B}} {
 		dev, sess := end.self.Device, session(end.peer.Address)
 		// 1 minute by default: Idle for 30 s, Active for 30 s.
-		checkStates(t, dev+" bgp", got.get(t, dev, MetricBGPSessionState, sess), map[int]string{59: BGPEstablished, 60: BGPIdle, 62: BGPIdle, 63: BGPActive, 65: BGPActive, 66: BGPEstablished})
-		est := got.get(t, dev, MetricBGPEstablished, BGPKeys)
+		checkStates(t, dev+" bgp", got.get(t, dev, schemas.MetricBGPSessionState, sess), map[int]string{59: BGPEstablished, 60: BGPIdle, 62: BGPIdle, 63: BGPActive, 65: BGPActive, 66: BGPEstablished})
+		est := got.get(t, dev, schemas.MetricBGPEstablished, BGPKeys)
 		if est[60].F64 != est[59].F64-1 || est[66].F64 != est[59].F64 {
 			t.Errorf("%s established-neighbors %v %v %v", dev, est[59].F64, est[60].F64, est[66].F64)
 		}
-		pfx := got.get(t, dev, MetricBGPPrefixesReceived, sess+",afi-safi-name="+AFISAFI)
+		pfx := got.get(t, dev, schemas.MetricBGPPrefixesReceived, sess+",afi-safi-name="+AFISAFI)
 		if pfx[60].F64 != 0 || pfx[66].F64 != pfx[59].F64 || pfx[59].F64 == 0 {
 			t.Errorf("%s prefixes %v %v %v", dev, pfx[59].F64, pfx[60].F64, pfx[66].F64)
 		}
 		// The link itself stays up and carries traffic.
 		k := "name=" + end.self.Interface
-		checkStates(t, dev+" oper-status", got.get(t, dev, MetricOperStatus, k), map[int]string{61: "UP", 64: "UP"})
-		if in := got.get(t, dev, MetricInOctets, k); delta(in, 62) == 0 {
+		checkStates(t, dev+" oper-status", got.get(t, dev, schemas.MetricOperStatus, k), map[int]string{61: "UP", 64: "UP"})
+		if in := got.get(t, dev, schemas.MetricInOctets, k); delta(in, 62) == 0 {
 			t.Errorf("%s: no traffic during a BGP reset", dev)
 		}
 	}
-	est := got.get(t, "sim-02", MetricBGPEstablished, BGPKeys)
+	est := got.get(t, "sim-02", schemas.MetricBGPEstablished, BGPKeys)
 	if est[119].F64 != 4 || est[120].F64 != 0 || est[131].F64 != 0 || est[132].F64 != 4 {
 		t.Errorf("spine clear: established-neighbors %v %v %v %v, want 4 0 0 4", est[119].F64, est[120].F64, est[131].F64, est[132].F64)
 	}
 	for leaf := 3; leaf < 7; leaf++ {
-		if e := got.get(t, DeviceName(leaf), MetricBGPEstablished, BGPKeys); e[125].F64 != 2 {
+		if e := got.get(t, DeviceName(leaf), schemas.MetricBGPEstablished, BGPKeys); e[125].F64 != 2 {
 			t.Errorf("leaf %d during the spine's clear: %v established, want 2", leaf, e[125].F64)
 		}
 	}
@@ -292,7 +292,7 @@ func TestBGPReset(t *testing.T) {
 		rows[r.Metric]++
 	}
 	// 1 + 4 sessions, 2 ends each.
-	if rows[MetricBGPSessionState] != 10 || rows[MetricBGPPrefixesReceived] != 10 || rows[MetricBGPEstablished] != 10 || len(rows) != 3 {
+	if rows[schemas.MetricBGPSessionState] != 10 || rows[schemas.MetricBGPPrefixesReceived] != 10 || rows[schemas.MetricBGPEstablished] != 10 || len(rows) != 3 {
 		t.Errorf("label rows by metric %v", rows)
 	}
 }
@@ -305,7 +305,7 @@ func TestReroute(t *testing.T) {
 	for _, up := range []string{"Ethernet2", "Ethernet3"} {
 		l := peerOf(t, f, "sim-03", up)
 		for _, e := range []Endpoint{l.A, l.B} {
-			for _, m := range []string{MetricInOctets, MetricOutOctets} {
+			for _, m := range []string{schemas.MetricInOctets, schemas.MetricOutOctets} {
 				k := "name=" + e.Interface
 				s, b := got.get(t, e.Device, m, k), base.get(t, e.Device, m, k)
 				// After the window, only the carried fraction of an octet
@@ -327,13 +327,13 @@ func TestReroute(t *testing.T) {
 	// The leaf's total out-traffic is conserved.
 	var sum, sumBase uint64
 	for _, ifc := range []string{"Ethernet1", "Ethernet2", "Ethernet3"} {
-		sum += delta(got.get(t, "sim-03", MetricOutOctets, "name="+ifc), 70)
-		sumBase += delta(base.get(t, "sim-03", MetricOutOctets, "name="+ifc), 70)
+		sum += delta(got.get(t, "sim-03", schemas.MetricOutOctets, "name="+ifc), 70)
+		sumBase += delta(base.get(t, "sim-03", schemas.MetricOutOctets, "name="+ifc), 70)
 	}
 	if math.Abs(float64(sum)/float64(sumBase)-1) > 1e-6 {
 		t.Errorf("leaf out-traffic %d during the reroute, %d without", sum, sumBase)
 	}
-	checkStates(t, "failed uplink", got.get(t, failed.A.Device, MetricOperStatus, "name="+failed.A.Interface), map[int]string{60: "DOWN"})
+	checkStates(t, "failed uplink", got.get(t, failed.A.Device, schemas.MetricOperStatus, "name="+failed.A.Interface), map[int]string{60: "DOWN"})
 	kinds := map[string]int{}
 	for _, r := range f.Labels() {
 		kinds[r.Kind]++
@@ -355,15 +355,15 @@ func TestTopologyWithPower(t *testing.T) {
 	for _, l := range f.Links() {
 		for _, e := range []Endpoint{l.A, l.B} {
 			k := "name=" + e.Interface
-			if st := got.get(t, e.Device, MetricOperStatus, k); st[4].Str != "UP" {
+			if st := got.get(t, e.Device, schemas.MetricOperStatus, k); st[4].Str != "UP" {
 				t.Errorf("%s %s: oper-status %s", e.Device, k, st[4].Str)
 			}
-			if ad := got.get(t, e.Device, MetricAdminStatus, k); ad[4].Str != "UP" {
+			if ad := got.get(t, e.Device, schemas.MetricAdminStatus, k); ad[4].Str != "UP" {
 				t.Errorf("%s %s: admin-status %s", e.Device, k, ad[4].Str)
 			}
 		}
-		a := got.get(t, l.A.Device, MetricPortSpeed, "name="+l.A.Interface)[0].Str
-		if b := got.get(t, l.B.Device, MetricPortSpeed, "name="+l.B.Interface)[0].Str; a != b || a == "" {
+		a := got.get(t, l.A.Device, schemas.MetricPortSpeed, "name="+l.A.Interface)[0].Str
+		if b := got.get(t, l.B.Device, schemas.MetricPortSpeed, "name="+l.B.Interface)[0].Str; a != b || a == "" {
 			t.Errorf("link %+v: speeds %q and %q", l, a, b)
 		}
 	}
@@ -371,7 +371,7 @@ func TestTopologyWithPower(t *testing.T) {
 		var w float64
 		for _, psu := range []string{"PSU1", "PSU2"} {
 			k := "name=" + psu
-			w += got.get(t, DeviceName(d), MetricPSUInVoltage, k)[4].F64 * got.get(t, DeviceName(d), MetricPSUInCurrent, k)[4].F64
+			w += got.get(t, DeviceName(d), schemas.MetricPSUInVoltage, k)[4].F64 * got.get(t, DeviceName(d), schemas.MetricPSUInCurrent, k)[4].F64
 		}
 		if r := w / f.TruePower(d); r < 0.97 || r > 1.03 {
 			t.Errorf("device %d: measured %.1f W, truth %.1f W", d, w, f.TruePower(d))
@@ -399,7 +399,7 @@ func TestTopologyValidation(t *testing.T) {
 	}
 	// A link flap on an edge port of a fabric keeps its one-ended form.
 	got, f := runTrace(t, fabric(Fault{Device: "sim-03", Interface: "Ethernet5", Kind: FaultLinkFlap, After: time.Minute, Duration: time.Minute}), 8)
-	checkStates(t, "edge flap", got.get(t, "sim-03", MetricOperStatus, "name=Ethernet5"), map[int]string{6: "DOWN", 7: "UP"})
+	checkStates(t, "edge flap", got.get(t, "sim-03", schemas.MetricOperStatus, "name=Ethernet5"), map[int]string{6: "DOWN", 7: "UP"})
 	if l := f.Labels(); len(l) != 3 || l[0].PeerDevice != "" {
 		t.Errorf("edge flap labels %+v", l)
 	}
@@ -444,7 +444,7 @@ func TestPortFaultOnCabledPort(t *testing.T) {
 	cfg := fabric(Fault{Device: "sim-04", Interface: "Ethernet2", Kind: FaultTrafficSpike, After: 10 * time.Minute, Duration: 2 * time.Minute, Factor: 5})
 	got, f := runTrace(t, cfg, 90)
 	_ = peerOf(t, f, "sim-04", "Ethernet2") // the port is cabled
-	s := got.get(t, "sim-04", MetricInOctets, "name=Ethernet2")
+	s := got.get(t, "sim-04", schemas.MetricInOctets, "name=Ethernet2")
 	if before, during := delta(s, 55), delta(s, 65); during < 3*before {
 		t.Errorf("in-octets per tick %d before and %d during the spike, want ≥ 3×", before, during)
 	}

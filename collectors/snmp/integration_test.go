@@ -74,7 +74,7 @@ func TestSnmpdIfMIB(t *testing.T) {
 			after := procNetDev(t)
 			checked := 0
 			for _, s := range got {
-				if s.Metric != MetricInOctets && s.Metric != MetricOutOctets {
+				if s.Metric != schemas.MetricInOctets && s.Metric != schemas.MetricOutOctets {
 					continue
 				}
 				name := strings.TrimPrefix(s.Keys, "name=")
@@ -84,7 +84,7 @@ func TestSnmpdIfMIB(t *testing.T) {
 					continue
 				}
 				i := 0
-				if s.Metric == MetricOutOctets {
+				if s.Metric == schemas.MetricOutOctets {
 					i = 1
 				}
 				// snmpd caches interface statistics for a few seconds, so
@@ -101,7 +101,7 @@ func TestSnmpdIfMIB(t *testing.T) {
 			}
 			var oper int
 			for _, s := range got {
-				if s.Metric == MetricOperStatus && s.Keys == "name=lo" {
+				if s.Metric == schemas.MetricOperStatus && s.Keys == "name=lo" {
 					oper++
 					if s.Str != "UP" && s.Str != "UNKNOWN" {
 						t.Errorf("lo oper-status %q", s.Str)

@@ -27,33 +27,13 @@ const (
 	colBgpState  = oidBgpPeer + ".2"
 )
 
-// Metric names. Those with an OpenConfig equivalent use its path, so a
+// BGPKeys and the discontinuity reasons. Metric names are the vocabulary's
+// (schemas.Metric…): those with an OpenConfig equivalent use its path, so a
 // device's SNMP and gNMI series line up; the rest carry the "snmp:" origin.
 const (
-	MetricInOctets        = "/interfaces/interface/state/counters/in-octets"
-	MetricOutOctets       = "/interfaces/interface/state/counters/out-octets"
-	MetricInUnicastPkts   = "/interfaces/interface/state/counters/in-unicast-pkts"
-	MetricOutUnicastPkts  = "/interfaces/interface/state/counters/out-unicast-pkts"
-	MetricInMulticast     = "/interfaces/interface/state/counters/in-multicast-pkts"
-	MetricOutMulticast    = "/interfaces/interface/state/counters/out-multicast-pkts"
-	MetricInBroadcast     = "/interfaces/interface/state/counters/in-broadcast-pkts"
-	MetricOutBroadcast    = "/interfaces/interface/state/counters/out-broadcast-pkts"
-	MetricInErrors        = "/interfaces/interface/state/counters/in-errors"
-	MetricOutErrors       = "/interfaces/interface/state/counters/out-errors"
-	MetricInDiscards      = "/interfaces/interface/state/counters/in-discards"
-	MetricOutDiscards     = "/interfaces/interface/state/counters/out-discards"
-	MetricOperStatus      = "/interfaces/interface/state/oper-status"
-	MetricTemperature     = "/components/component/state/temperature/instant"
-	MetricFanSpeed        = "/components/component/fan/state/speed"
-	MetricPSUOutPower     = "/components/component/power-supply/state/output-power"
-	MetricPSUInVoltage    = "/components/component/power-supply/state/input-voltage"
-	MetricPSUInCurrent    = "/components/component/power-supply/state/input-current"
-	MetricBGPSessionState = "/network-instances/network-instance/protocols/protocol/bgp/neighbors/neighbor/state/session-state"
 	// BGPKeys prefix the keys of BGP4-MIB peers ("…,neighbor-address=A"),
 	// as the gNMI collector gives them for the default instance.
 	BGPKeys               = "name=default,identifier=BGP,protocol.name=BGP"
-	MetricSensorPrefix    = "snmp:/entity-sensor/" // + the sensor type, for sensors without an OpenConfig leaf
-	MetricDiscontinuity   = "snmp:/counter-discontinuity"
 	DiscontinuityRestart  = "agent_restart"           // sysUpTime went back
 	DiscontinuityIface    = "interface_discontinuity" // ifCounterDiscontinuityTime changed
 	DiscontinuityDecrease = "counter_decrease"        // a 64-bit counter went down
@@ -68,22 +48,22 @@ type ifColumn struct {
 }
 
 var ifColumns = []ifColumn{
-	{oidIfXEntry + ".6", MetricInOctets, 64, ""},
-	{oidIfXEntry + ".7", MetricInUnicastPkts, 64, ""},
-	{oidIfXEntry + ".8", MetricInMulticast, 64, ""},
-	{oidIfXEntry + ".9", MetricInBroadcast, 64, ""},
-	{oidIfXEntry + ".10", MetricOutOctets, 64, ""},
-	{oidIfXEntry + ".11", MetricOutUnicastPkts, 64, ""},
-	{oidIfXEntry + ".12", MetricOutMulticast, 64, ""},
-	{oidIfXEntry + ".13", MetricOutBroadcast, 64, ""},
-	{oidIfEntry + ".10", MetricInOctets, 32, oidIfXEntry + ".6"},
-	{oidIfEntry + ".11", MetricInUnicastPkts, 32, oidIfXEntry + ".7"},
-	{oidIfEntry + ".16", MetricOutOctets, 32, oidIfXEntry + ".10"},
-	{oidIfEntry + ".17", MetricOutUnicastPkts, 32, oidIfXEntry + ".11"},
-	{oidIfEntry + ".13", MetricInDiscards, 32, ""},
-	{oidIfEntry + ".14", MetricInErrors, 32, ""},
-	{oidIfEntry + ".19", MetricOutDiscards, 32, ""},
-	{oidIfEntry + ".20", MetricOutErrors, 32, ""},
+	{oidIfXEntry + ".6", schemas.MetricInOctets, 64, ""},
+	{oidIfXEntry + ".7", schemas.MetricInUnicastPkts, 64, ""},
+	{oidIfXEntry + ".8", schemas.MetricInMulticastPkts, 64, ""},
+	{oidIfXEntry + ".9", schemas.MetricInBroadcastPkts, 64, ""},
+	{oidIfXEntry + ".10", schemas.MetricOutOctets, 64, ""},
+	{oidIfXEntry + ".11", schemas.MetricOutUnicastPkts, 64, ""},
+	{oidIfXEntry + ".12", schemas.MetricOutMulticastPkts, 64, ""},
+	{oidIfXEntry + ".13", schemas.MetricOutBroadcastPkts, 64, ""},
+	{oidIfEntry + ".10", schemas.MetricInOctets, 32, oidIfXEntry + ".6"},
+	{oidIfEntry + ".11", schemas.MetricInUnicastPkts, 32, oidIfXEntry + ".7"},
+	{oidIfEntry + ".16", schemas.MetricOutOctets, 32, oidIfXEntry + ".10"},
+	{oidIfEntry + ".17", schemas.MetricOutUnicastPkts, 32, oidIfXEntry + ".11"},
+	{oidIfEntry + ".13", schemas.MetricInDiscards, 32, ""},
+	{oidIfEntry + ".14", schemas.MetricInErrors, 32, ""},
+	{oidIfEntry + ".19", schemas.MetricOutDiscards, 32, ""},
+	{oidIfEntry + ".20", schemas.MetricOutErrors, 32, ""},
 }
 
 const (
@@ -254,7 +234,7 @@ func poll(ctx context.Context, t Target, st *state, b *publish.Batch) (pollResul
 	}
 	if restart {
 		res.discont = append(res.discont, DiscontinuityRestart)
-		b.Append(&schemas.Sample{TS: ts, Metric: MetricDiscontinuity, Kind: schemas.KindState, Str: DiscontinuityRestart})
+		b.Append(&schemas.Sample{TS: ts, Metric: schemas.MetricSNMPDiscontinuity, Kind: schemas.KindState, Str: DiscontinuityRestart})
 		res.samples++
 	}
 	if len(tab[colIfName]) > 0 || len(tab[colIfDescr]) > 0 {
@@ -268,7 +248,7 @@ func poll(ctx context.Context, t Target, st *state, b *publish.Batch) (pollResul
 // appendBGP appends each BGP4-MIB peer's state as its OpenConfig session
 // state; a state outside the MIB's enum is kept as its number.
 func appendBGP(tab table, ts int64, b *publish.Batch) int {
-	s := schemas.Sample{TS: ts, Metric: MetricBGPSessionState, Kind: schemas.KindState}
+	s := schemas.Sample{TS: ts, Metric: schemas.MetricBGPSessionState, Kind: schemas.KindState}
 	for addr, v := range tab[colBgpState] {
 		code := int(gosnmp.ToBigInt(v.Value).Int64())
 		str, known := bgpStates[code]
@@ -307,7 +287,7 @@ func appendInterfaces(tab table, ts int64, restart bool, st *state, b *publish.B
 			if old, seen := st.discon[idx]; seen && old != d && !restart {
 				discon = true
 				res.discont = append(res.discont, DiscontinuityIface)
-				s.Metric, s.Kind, s.Str = MetricDiscontinuity, schemas.KindState, DiscontinuityIface
+				s.Metric, s.Kind, s.Str = schemas.MetricSNMPDiscontinuity, schemas.KindState, DiscontinuityIface
 				b.Append(&s)
 				n++
 			}
@@ -319,7 +299,7 @@ func appendInterfaces(tab table, ts int64, restart bool, st *state, b *publish.B
 			if !known {
 				str = strconv.Itoa(code)
 			}
-			s.Metric, s.Kind, s.Str = MetricOperStatus, schemas.KindState, str
+			s.Metric, s.Kind, s.Str = schemas.MetricOperStatus, schemas.KindState, str
 			b.Append(&s)
 			n++
 		}
@@ -343,7 +323,7 @@ func appendInterfaces(tab table, ts int64, restart bool, st *state, b *publish.B
 			case rebaselined:
 				if !discon {
 					res.discont = append(res.discont, DiscontinuityDecrease)
-					s.Metric, s.Kind, s.Str = MetricDiscontinuity, schemas.KindState, DiscontinuityDecrease
+					s.Metric, s.Kind, s.Str = schemas.MetricSNMPDiscontinuity, schemas.KindState, DiscontinuityDecrease
 					b.Append(&s)
 					n++
 				}
@@ -386,27 +366,27 @@ func sensorMetric(stype int, name string, class int, parentName string, parentCl
 	keys := "name=" + escapeKey(owner)
 	switch stype {
 	case 8:
-		return MetricTemperature, "name=" + escapeKey(name)
+		return schemas.MetricTemperature, "name=" + escapeKey(name)
 	case 10:
-		return MetricFanSpeed, keys
+		return schemas.MetricFanSpeed, keys
 	case 6:
 		if ownerClass == classPowerSupply {
-			return MetricPSUOutPower, keys
+			return schemas.MetricPSUOutPower, keys
 		}
 	case 3, 4:
 		if ownerClass == classPowerSupply {
-			return MetricPSUInVoltage, keys
+			return schemas.MetricPSUInVoltage, keys
 		}
 	case 5:
 		if ownerClass == classPowerSupply {
-			return MetricPSUInCurrent, keys
+			return schemas.MetricPSUInCurrent, keys
 		}
 	}
 	t, ok := sensorTypes[stype]
 	if !ok {
 		t = strconv.Itoa(stype)
 	}
-	return MetricSensorPrefix + t, "name=" + escapeKey(name)
+	return schemas.MetricSNMPSensorPrefix + t, "name=" + escapeKey(name)
 }
 
 func appendSensors(tab table, ts int64, b *publish.Batch, res *pollResult) int {

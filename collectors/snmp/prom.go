@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/telekernel/telekernel/collectors/internal/promvec"
 )
 
 // Metrics are the collector's Prometheus metrics. Create one per registry
@@ -26,11 +28,7 @@ type Metrics struct {
 // The last time a target's samples reached Kafka is
 // telekernel_publish_last_success_timestamp_seconds.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
-	cv := func(name, help string, labels ...string) *prometheus.CounterVec {
-		v := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "telekernel", Subsystem: "snmp", Name: name, Help: help}, labels)
-		reg.MustRegister(v)
-		return v
-	}
+	cv := promvec.Counters(reg, "snmp")
 	m := &Metrics{
 		polls:    cv("polls_total", "Polls, by result (ok or error).", "target", "result"),
 		oids:     cv("oids_total", "Varbinds received.", "target"),

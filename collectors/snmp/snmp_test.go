@@ -72,13 +72,13 @@ func TestSensorScaleAndMapping(t *testing.T) {
 			t.Fatalf("sensorMetric(%d, %s): got %s %s, want %s %s", stype, name, gm, gk, wantM, wantK)
 		}
 	}
-	m(8, "CPU", 12, "", 0, MetricTemperature, "name=CPU")
-	m(10, "Fan1", 7, "", 0, MetricFanSpeed, "name=Fan1")
-	m(10, "Fan1 sensor", 8, "Fan1", 7, MetricFanSpeed, "name=Fan1")
-	m(6, "PSU1 output", 8, "PSU1", 6, MetricPSUOutPower, "name=PSU1")
-	m(3, "PSU1 input voltage", 8, "PSU1", 6, MetricPSUInVoltage, "name=PSU1")
-	m(5, "PSU1 input current", 8, "PSU1", 6, MetricPSUInCurrent, "name=PSU1")
-	m(4, "Board 3V3", 8, "Board", 9, MetricSensorPrefix+"volts_dc", "name=Board 3V3")
+	m(8, "CPU", 12, "", 0, schemas.MetricTemperature, "name=CPU")
+	m(10, "Fan1", 7, "", 0, schemas.MetricFanSpeed, "name=Fan1")
+	m(10, "Fan1 sensor", 8, "Fan1", 7, schemas.MetricFanSpeed, "name=Fan1")
+	m(6, "PSU1 output", 8, "PSU1", 6, schemas.MetricPSUOutPower, "name=PSU1")
+	m(3, "PSU1 input voltage", 8, "PSU1", 6, schemas.MetricPSUInVoltage, "name=PSU1")
+	m(5, "PSU1 input current", 8, "PSU1", 6, schemas.MetricPSUInCurrent, "name=PSU1")
+	m(4, "Board 3V3", 8, "Board", 9, schemas.MetricSNMPSensorPrefix+"volts_dc", "name=Board 3V3")
 }
 
 // simAgent serves a stepped fleet over SNMP.
@@ -157,6 +157,9 @@ func TestPollSimulatedAgent(t *testing.T) {
 	}
 	matched := 0
 	for _, g := range got {
+		if m, ok := schemas.LookupMetric(g.Metric); !ok || m.Kind != g.Kind {
+			t.Errorf("%s: published as a %v; the vocabulary has %v (found: %v)", g.Metric, g.Kind, m.Kind, ok)
+		}
 		w, ok := want[schemas.SeriesKey{Metric: g.Metric, Keys: g.Keys}]
 		if !ok {
 			continue
@@ -189,7 +192,7 @@ func TestPollSimulatedAgent(t *testing.T) {
 	got = pollSamples(t, Target{Name: "sim-01", Address: s.Addr(), Community: secret.Source{Env: "TK_TEST_COMMUNITY"}}, &st)
 	marks, counters := 0, 0
 	for _, g := range got {
-		if g.Metric == MetricDiscontinuity && g.Str == DiscontinuityRestart {
+		if g.Metric == schemas.MetricSNMPDiscontinuity && g.Str == DiscontinuityRestart {
 			marks++
 		}
 		if g.Kind == schemas.KindCounter {
@@ -216,7 +219,7 @@ func TestPollBGP(t *testing.T) {
 	got := pollSamples(t, Target{Name: "sim-02", Address: s.Addr(), Community: secret.Source{Env: "TK_TEST_COMMUNITY"}, MIBs: []string{MIBBGP}}, &state{})
 	states := map[string]string{}
 	for _, g := range got {
-		if g.Metric != MetricBGPSessionState || g.Kind != schemas.KindState {
+		if g.Metric != schemas.MetricBGPSessionState || g.Kind != schemas.KindState {
 			t.Fatalf("sample %+v: want BGP session states only", g)
 		}
 		states[g.Keys] = g.Str

@@ -5,29 +5,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/telekernel/telekernel/detectors/power"
 	"github.com/telekernel/telekernel/schemas"
-)
-
-// Metrics the default signals read.
-const (
-	MetricOpticInPower  = "/components/component/transceiver/state/input-power/instant"
-	MetricOpticOutPower = "/components/component/transceiver/state/output-power/instant"
-	MetricOpticBias     = "/components/component/transceiver/state/laser-bias-current/instant"
-	MetricTemperature   = "/components/component/state/temperature/instant"
-	MetricInErrors      = "/interfaces/interface/state/counters/in-errors"
-	MetricInFCSErrors   = "/interfaces/interface/state/counters/in-fcs-errors"
-	MetricFanSpeed      = "/components/component/fan/state/speed"
-	MetricPSUOutPower   = "/components/component/power-supply/state/output-power"
-	MetricPSUInVoltage  = power.MetricPSUInVoltage
-	MetricPSUInCurrent  = power.MetricPSUInCurrent
-	MetricPSUInPower    = power.MetricPSUInPower
-	// MetricPSUEfficiency is derived by the tracker: output power over
-	// input power (voltage × current) of one power supply at one time.
-	MetricPSUEfficiency = "/components/component/power-supply/state/efficiency"
-	// Device alarm thresholds of transceivers (keys: name=…,severity=…).
-	MetricThresholdInPowerLower = "/components/component/transceiver/thresholds/threshold/state/input-power-lower"
-	MetricThresholdBiasUpper    = "/components/component/transceiver/thresholds/threshold/state/laser-bias-current-upper"
 )
 
 // Signal is one health signal: a gauge metric and how it fails.
@@ -74,14 +52,14 @@ func f64p(v float64) *float64 { return &v }
 // worth a case before it gets there.
 func DefaultSignals() []Signal {
 	return []Signal{
-		{Name: "optic_rx_power", Metric: MetricOpticInPower, Unit: "dBm", Direction: schemas.DirectionFalling, Delta: -4, DeviceThresholdMetric: MetricThresholdInPowerLower},
-		{Name: "laser_bias", Metric: MetricOpticBias, Unit: "mA", Direction: schemas.DirectionRising, Relative: 0.35, DeviceThresholdMetric: MetricThresholdBiasUpper,
-			Covariate: MetricTemperature},
-		{Name: "fan_speed", Metric: MetricFanSpeed, Unit: "rpm", Direction: schemas.DirectionFalling, Relative: -0.4},
-		{Name: "psu_efficiency", Metric: MetricPSUEfficiency, Unit: "ratio", Direction: schemas.DirectionFalling, Delta: -0.06},
-		{Name: "temperature", Metric: MetricTemperature, Unit: "degC", Direction: schemas.DirectionRising, Threshold: f64p(85)},
-		{Name: "fcs_error_rate", Metric: MetricInFCSErrors, Unit: "1/s", Direction: schemas.DirectionRising, Threshold: f64p(1), Counter: true},
-		{Name: "rx_error_rate", Metric: MetricInErrors, Unit: "1/s", Direction: schemas.DirectionRising, Threshold: f64p(1), Counter: true},
+		{Name: "optic_rx_power", Metric: schemas.MetricOpticInputPower, Unit: "dBm", Direction: schemas.DirectionFalling, Delta: -4, DeviceThresholdMetric: schemas.MetricThresholdInPowerLower},
+		{Name: "laser_bias", Metric: schemas.MetricOpticLaserBias, Unit: "mA", Direction: schemas.DirectionRising, Relative: 0.35, DeviceThresholdMetric: schemas.MetricThresholdBiasUpper,
+			Covariate: schemas.MetricTemperature},
+		{Name: "fan_speed", Metric: schemas.MetricFanSpeed, Unit: "rpm", Direction: schemas.DirectionFalling, Relative: -0.4},
+		{Name: "psu_efficiency", Metric: schemas.MetricPSUEfficiency, Unit: "ratio", Direction: schemas.DirectionFalling, Delta: -0.06},
+		{Name: "temperature", Metric: schemas.MetricTemperature, Unit: "degC", Direction: schemas.DirectionRising, Threshold: f64p(85)},
+		{Name: "fcs_error_rate", Metric: schemas.MetricInFCSErrors, Unit: "1/s", Direction: schemas.DirectionRising, Threshold: f64p(1), Counter: true},
+		{Name: "rx_error_rate", Metric: schemas.MetricInErrors, Unit: "1/s", Direction: schemas.DirectionRising, Threshold: f64p(1), Counter: true},
 	}
 }
 

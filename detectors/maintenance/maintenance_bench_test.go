@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/telekernel/telekernel/schemas"
 )
 
 // BenchmarkObserve measures the tracker per sample: 1000 series at a
@@ -23,7 +25,7 @@ func BenchmarkObserve(b *testing.B) {
 		if k == 0 {
 			ts += int64(10 * time.Minute)
 		}
-		tr.Observe(ts, "edge-1", MetricOpticInPower, keys[k], -3+0.05*rng.NormFloat64())
+		tr.Observe(ts, "edge-1", schemas.MetricOpticInputPower, keys[k], -3+0.05*rng.NormFloat64())
 		if k == 0 {
 			tr.Take()
 		}

@@ -53,7 +53,7 @@ func drive(t *testing.T, tr *Tracker, start time.Time, hours int, f func(h float
 	var out []schemas.MaintenanceEvent
 	for m := 0; m < hours*60; m += 10 {
 		h := float64(m) / 60
-		tr.Observe(start.Add(time.Duration(m)*time.Minute).UnixNano(), "edge-1", MetricOpticInPower, "name=Ethernet1-transceiver", f(h)+0.05*rng.NormFloat64())
+		tr.Observe(start.Add(time.Duration(m)*time.Minute).UnixNano(), "edge-1", schemas.MetricOpticInputPower, "name=Ethernet1-transceiver", f(h)+0.05*rng.NormFloat64())
 		out = append(out, tr.Take()...)
 	}
 	return out
@@ -162,8 +162,8 @@ func TestNoCaseOnNoise(t *testing.T) {
 
 func TestDeviceThresholdAndStale(t *testing.T) {
 	tr, _ := New(Config{})
-	tr.Observe(t0.UnixNano(), "edge-1", MetricThresholdInPowerLower, "name=Ethernet1-transceiver,severity=WARNING", -6)
-	tr.Observe(t0.UnixNano(), "edge-1", MetricThresholdInPowerLower, "name=Ethernet1-transceiver,severity=CRITICAL", -9)
+	tr.Observe(t0.UnixNano(), "edge-1", schemas.MetricThresholdInPowerLower, "name=Ethernet1-transceiver,severity=WARNING", -6)
+	tr.Observe(t0.UnixNano(), "edge-1", schemas.MetricThresholdInPowerLower, "name=Ethernet1-transceiver,severity=CRITICAL", -9)
 	evs := drive(t, tr, t0, 110, func(h float64) float64 {
 		if h < 30 {
 			return -3
@@ -263,8 +263,8 @@ func TestCounterSignal(t *testing.T) {
 			r += 0.02 * (h - 30)
 		}
 		n += uint64(r * 600)
-		tr.ObserveCounter(t0.Add(time.Duration(m)*time.Minute).UnixNano(), "edge-1", MetricInErrors, "name=Ethernet1", n)
-		tr.Observe(t0.Add(time.Duration(m)*time.Minute).UnixNano(), "edge-1", MetricInErrors, "name=Ethernet1", 1e9) // a gauge of a counter signal: ignored
+		tr.ObserveCounter(t0.Add(time.Duration(m)*time.Minute).UnixNano(), "edge-1", schemas.MetricInErrors, "name=Ethernet1", n)
+		tr.Observe(t0.Add(time.Duration(m)*time.Minute).UnixNano(), "edge-1", schemas.MetricInErrors, "name=Ethernet1", 1e9) // a gauge of a counter signal: ignored
 		evs = append(evs, tr.Take()...)
 	}
 	if len(evs) == 0 || evs[0].Signal != "rx_error_rate" || evs[0].State != schemas.MaintenanceOpen {
@@ -318,8 +318,8 @@ func TestBiasTemperatureCorrection(t *testing.T) {
 				bias *= 1 + 0.005*(h-50) // +35 % at hour 120
 			}
 			ts := t0.Add(time.Duration(m) * time.Minute).UnixNano()
-			tr.Observe(ts, "edge-1", MetricTemperature, "name=Ethernet1-transceiver", temp)
-			tr.Observe(ts, "edge-1", MetricOpticBias, "name=Ethernet1-transceiver", bias+0.02*rng.NormFloat64())
+			tr.Observe(ts, "edge-1", schemas.MetricTemperature, "name=Ethernet1-transceiver", temp)
+			tr.Observe(ts, "edge-1", schemas.MetricOpticLaserBias, "name=Ethernet1-transceiver", bias+0.02*rng.NormFloat64())
 			for _, e := range tr.Take() {
 				if e.Signal == "laser_bias" {
 					evs = append(evs, e)
@@ -385,10 +385,10 @@ func TestStepLike(t *testing.T) {
 func TestDeviceStateRoundTrip(t *testing.T) {
 	a, _ := New(Config{})
 	ts := t0.UnixNano()
-	a.Observe(ts, "d1", MetricTemperature, "name=Ethernet1-transceiver", 41.5)
-	a.Observe(ts, "d1", MetricTemperature, "name=Ethernet2-transceiver", 43)
-	a.Observe(ts, "d1", MetricPSUInPower, "name=PSU1", 210)
-	a.Observe(ts, "d2", MetricTemperature, "name=Ethernet1-transceiver", 39)
+	a.Observe(ts, "d1", schemas.MetricTemperature, "name=Ethernet1-transceiver", 41.5)
+	a.Observe(ts, "d1", schemas.MetricTemperature, "name=Ethernet2-transceiver", 43)
+	a.Observe(ts, "d1", schemas.MetricPSUInPower, "name=PSU1", 210)
+	a.Observe(ts, "d2", schemas.MetricTemperature, "name=Ethernet1-transceiver", 39)
 	var devs []string
 	b, _ := New(Config{})
 	a.TakeDirtyDevices(func(dev string) {

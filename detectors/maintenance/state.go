@@ -48,8 +48,7 @@ func (t *Tracker) AppendState(dst []byte, k schemas.SeriesKey) (_ []byte, ok boo
 	}
 	dst = enc.AppendHeader(dst, tagSeries, seriesVersion)
 	name := t.cfg.Signals[s.sig].Name
-	dst = enc.AppendU(dst, uint64(len(name)))
-	dst = append(dst, name...)
+	dst = enc.AppendString(dst, name)
 	dst = enc.AppendI(dst, s.bStart)
 	dst = enc.AppendF64s(dst, s.vals)
 	dst = enc.AppendF64s(dst, s.bt)
@@ -87,19 +86,7 @@ func (t *Tracker) AppendState(dst []byte, k schemas.SeriesKey) (_ []byte, ok boo
 func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 	r := enc.Reader{B: b}
 	r.Header(tagSeries, seriesVersion)
-	str := func() string {
-		n := r.U()
-		if r.Err != nil {
-			return ""
-		}
-		if n > uint64(len(r.B)) {
-			r.Err = enc.ErrShort
-			return ""
-		}
-		s := string(r.B[:n])
-		r.B = r.B[n:]
-		return s
-	}
+	str := func() string { return enc.ReadString(&r) }
 	name := str()
 	s := &series{key: k, sig: -1}
 	for i, sig := range t.cfg.Signals {
@@ -202,8 +189,7 @@ func (t *Tracker) AppendDeviceState(dst []byte, device string) (_ []byte, ok boo
 	slices.SortFunc(covs, byKey)
 	slices.SortFunc(psus, byKey)
 	str := func(s string) {
-		dst = enc.AppendU(dst, uint64(len(s)))
-		dst = append(dst, s...)
+		dst = enc.AppendString(dst, s)
 	}
 	dst = enc.AppendHeader(dst, tagDevice, deviceVersion)
 	dst = enc.AppendU(dst, uint64(len(covs)))
@@ -233,18 +219,7 @@ func (t *Tracker) AppendDeviceState(dst []byte, device string) (_ []byte, ok boo
 func (t *Tracker) RestoreDeviceState(device string, b []byte) error {
 	r := enc.Reader{B: b}
 	r.Header(tagDevice, deviceVersion)
-	str := func() string {
-		n := r.U()
-		if r.Err == nil && n > uint64(len(r.B)) {
-			r.Err = enc.ErrShort
-		}
-		if r.Err != nil {
-			return ""
-		}
-		s := string(r.B[:n])
-		r.B = r.B[n:]
-		return s
-	}
+	str := func() string { return enc.ReadString(&r) }
 	covs := map[schemas.SeriesKey]covReading{}
 	for n, i := r.U(), uint64(0); i < n && r.Err == nil; i++ {
 		k := schemas.SeriesKey{Device: device, Metric: str(), Keys: str()}

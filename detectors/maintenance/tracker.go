@@ -83,7 +83,7 @@ func New(cfg Config) (*Tracker, error) {
 		if s.DeviceThresholdMetric != "" {
 			t.byThr[s.DeviceThresholdMetric] = i
 		}
-		if s.Metric == MetricPSUEfficiency {
+		if s.Metric == schemas.MetricPSUEfficiency {
 			t.needPSU = true
 		}
 	}
@@ -160,7 +160,7 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 		return
 	}
 	switch metric {
-	case MetricPSUOutPower, MetricPSUInVoltage, MetricPSUInCurrent, MetricPSUInPower:
+	case schemas.MetricPSUOutPower, schemas.MetricPSUInVoltage, schemas.MetricPSUInCurrent, schemas.MetricPSUInPower:
 	default:
 		return
 	}
@@ -173,13 +173,13 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 	}
 	t.devDirty[k.Device] = true
 	switch metric {
-	case MetricPSUOutPower:
+	case schemas.MetricPSUOutPower:
 		p.out, p.outTS = v, ts
-	case MetricPSUInVoltage:
+	case schemas.MetricPSUInVoltage:
 		p.v, p.vTS = v, ts
-	case MetricPSUInCurrent:
+	case schemas.MetricPSUInCurrent:
 		p.i, p.iTS = v, ts
-	case MetricPSUInPower:
+	case schemas.MetricPSUInPower:
 		p.p, p.pTS = v, ts
 	}
 	if p.outTS != ts || p.out <= 0 {
@@ -198,7 +198,7 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 		return
 	}
 	p.outTS = 0 // once per time
-	t.observe(t.get(t.bySignal[MetricPSUEfficiency], device, MetricPSUEfficiency, keys), ts, p.out/in)
+	t.observe(t.get(t.bySignal[schemas.MetricPSUEfficiency], device, schemas.MetricPSUEfficiency, keys), ts, p.out/in)
 }
 
 // ObserveCounter feeds one counter sample; counter signals track its rate

@@ -12,22 +12,12 @@ import (
 	"github.com/telekernel/telekernel/schemas"
 )
 
-// OpenConfig paths the estimator reads.
-const (
-	MetricInOctets     = "/interfaces/interface/state/counters/in-octets"
-	MetricOutOctets    = "/interfaces/interface/state/counters/out-octets"
-	MetricOperStatus   = "/interfaces/interface/state/oper-status"
-	MetricAdminStatus  = "/interfaces/interface/state/admin-status"
-	MetricPortSpeed    = "/interfaces/interface/ethernet/state/port-speed"
-	MetricAggregateID  = "/interfaces/interface/ethernet/state/aggregate-id"
-	MetricOpticPresent = "/components/component/transceiver/state/present"
-	MetricPartNo       = "/components/component/state/part-no"
-	MetricPSUInVoltage = "/components/component/power-supply/state/input-voltage"
-	MetricPSUInCurrent = "/components/component/power-supply/state/input-current"
-	// MetricPSUInPower is the input power that collectors derive from
-	// voltage × current (OpenConfig has no such leaf).
-	MetricPSUInPower = "/components/component/power-supply/state/input-power"
-)
+// MetricPSUInPower is the input power that collectors derive from voltage
+// × current (OpenConfig has no such leaf).
+//
+// Deprecated: use schemas.MetricPSUInPower; this alias is kept for callers
+// outside detectors/.
+const MetricPSUInPower = schemas.MetricPSUInPower
 
 // transceiverSuffix links a transceiver component to its interface:
 // "name=Ethernet1-transceiver" belongs to "name=Ethernet1".
@@ -227,55 +217,55 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 		d.cur = ts
 	}
 	switch metric {
-	case MetricInOctets, MetricOutOctets:
+	case schemas.MetricInOctets, schemas.MetricOutOctets:
 		if kind != schemas.KindCounter {
 			return
 		}
 		p := d.port(keys)
-		if metric == MetricInOctets {
+		if metric == schemas.MetricInOctets {
 			if r, res := p.in.Update(ts, u); res == rate.OK {
 				p.inR = r
 			}
 		} else if r, res := p.out.Update(ts, u); res == rate.OK {
 			p.outR = r
 		}
-	case MetricOperStatus:
+	case schemas.MetricOperStatus:
 		if p, up := d.port(keys), str == "UP"; p.operUp != up {
 			p.operUp = up
 			e.markDirty(d)
 		}
-	case MetricAdminStatus:
+	case schemas.MetricAdminStatus:
 		if p, up := d.port(keys), str == "UP"; p.adminUp != up || !p.hasAdmin {
 			p.adminUp, p.hasAdmin = up, true
 			e.markDirty(d)
 		}
-	case MetricPortSpeed:
+	case schemas.MetricPortSpeed:
 		if p := d.port(keys); p.speed != str {
 			p.speed = strings.Clone(str)
 			e.markDirty(d)
 		}
-	case MetricAggregateID:
+	case schemas.MetricAggregateID:
 		if p := d.port(keys); p.lag != str {
 			p.lag = strings.Clone(str)
 			e.markDirty(d)
 		}
-	case MetricOpticPresent:
+	case schemas.MetricOpticPresent:
 		if p, in := d.port(strings.TrimSuffix(keys, transceiverSuffix)), str == "PRESENT"; p.optic != in || !p.hasOptic {
 			p.optic, p.hasOptic = in, true
 			e.markDirty(d)
 		}
-	case MetricPartNo:
+	case schemas.MetricPartNo:
 		if keys == "name=Chassis" && str != "" && d.model.name != str {
 			d.model = e.Model(strings.Clone(str))
 			e.markDirty(d)
 		}
-	case MetricPSUInVoltage:
+	case schemas.MetricPSUInVoltage:
 		p := d.psu(keys)
 		p.v, p.vTS = f, ts
-	case MetricPSUInCurrent:
+	case schemas.MetricPSUInCurrent:
 		p := d.psu(keys)
 		p.i, p.iTS = f, ts
-	case MetricPSUInPower:
+	case schemas.MetricPSUInPower:
 		p := d.psu(keys)
 		p.p, p.pTS = f, ts
 	}

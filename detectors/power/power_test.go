@@ -204,7 +204,7 @@ func TestUnmeasuredDeviceUsesFit(t *testing.T) {
 	var rows []schemas.PowerRow
 	for range 288 {
 		f.Next(func(s *schemas.Sample) {
-			if s.Device == "sim-05" && (s.Metric == sim.MetricPSUInCurrent || s.Metric == sim.MetricPSUInVoltage) {
+			if s.Device == "sim-05" && (s.Metric == schemas.MetricPSUInCurrent || s.Metric == schemas.MetricPSUInVoltage) {
 				return // sim-05 reports no power
 			}
 			e.Observe(s.TS, s.Device, s.Metric, s.Keys, s.Kind, s.U64, s.F64, s.Str)
@@ -271,13 +271,13 @@ func TestPSUsAtOtherInstants(t *testing.T) {
 	base := t0.UnixNano()
 	for i := int64(0); i < 120; i++ {
 		ts := base + i*int64(time.Minute)
-		e.Observe(ts, "d", MetricPortSpeed, "name=Ethernet1", schemas.KindState, 0, 0, "SPEED_100GB")
-		e.Observe(ts, "d", MetricOperStatus, "name=Ethernet1", schemas.KindState, 0, 0, "UP")
-		e.Observe(ts, "d", MetricPSUInVoltage, "name=PSU1", schemas.KindGauge, 0, 230, "")
-		e.Observe(ts, "d", MetricPSUInCurrent, "name=PSU1", schemas.KindGauge, 0, 0.25, "")
+		e.Observe(ts, "d", schemas.MetricPortSpeed, "name=Ethernet1", schemas.KindState, 0, 0, "SPEED_100GB")
+		e.Observe(ts, "d", schemas.MetricOperStatus, "name=Ethernet1", schemas.KindState, 0, 0, "UP")
+		e.Observe(ts, "d", schemas.MetricPSUInVoltage, "name=PSU1", schemas.KindGauge, 0, 230, "")
+		e.Observe(ts, "d", schemas.MetricPSUInCurrent, "name=PSU1", schemas.KindGauge, 0, 0.25, "")
 		if i < 90 { // PSU2 stops reporting after 90 minutes
 			ts2 := ts + int64(700*time.Millisecond)
-			e.Observe(ts2, "d", MetricPSUInPower, "name=PSU2", schemas.KindGauge, 0, 57.5, "")
+			e.Observe(ts2, "d", schemas.MetricPSUInPower, "name=PSU2", schemas.KindGauge, 0, 57.5, "")
 		}
 	}
 	e.Flush(base + 3*int64(time.Hour))

@@ -28,8 +28,7 @@ func (m *Model) AppendState(dst []byte) []byte {
 	dst = enc.AppendHeader(dst, tagModel, modelVersion)
 	dst = enc.AppendU(dst, uint64(len(m.speeds)))
 	for _, s := range m.speeds {
-		dst = enc.AppendU(dst, uint64(len(s)))
-		dst = append(dst, s...)
+		dst = enc.AppendString(dst, s)
 	}
 	dst = enc.AppendF64s(dst, m.a)
 	dst = enc.AppendF64s(dst, m.b)
@@ -112,8 +111,7 @@ func (e *Estimator) AppendDeviceState(dst []byte, device string) (_ []byte, ok b
 		return dst, false
 	}
 	str := func(s string) {
-		dst = enc.AppendU(dst, uint64(len(s)))
-		dst = append(dst, s...)
+		dst = enc.AppendString(dst, s)
 	}
 	dst = enc.AppendHeader(dst, tagDevice, deviceVersion)
 	str(d.model.name)
@@ -161,8 +159,7 @@ func (d *device) appendLive(dst []byte) []byte {
 	}
 	dst = enc.AppendU(dst, uint64(len(d.psus)))
 	for i, p := range d.psus {
-		dst = enc.AppendU(dst, uint64(len(d.psuK[i])))
-		dst = append(dst, d.psuK[i]...)
+		dst = enc.AppendString(dst, d.psuK[i])
 		for _, v := range []float64{p.v, p.i, p.p} {
 			dst = enc.AppendF64(dst, v)
 		}
@@ -213,19 +210,7 @@ func (e *Estimator) RestoreDeviceState(name string, b []byte) error {
 		version = 1 // without the live state: the device restarts its window
 	}
 	r.Header(tagDevice, version)
-	str := func() string {
-		n := r.U()
-		if r.Err != nil {
-			return ""
-		}
-		if n > uint64(len(r.B)) {
-			r.Err = enc.ErrShort
-			return ""
-		}
-		s := string(r.B[:n])
-		r.B = r.B[n:]
-		return s
-	}
+	str := func() string { return enc.ReadString(&r) }
 	model := str()
 	n := r.U()
 	if r.Err == nil && n > uint64(len(r.B)) {

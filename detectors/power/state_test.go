@@ -77,7 +77,7 @@ func TestDeviceStateRestore(t *testing.T) {
 	cold, _ := New(Config{Window: time.Hour})
 	onChange := func(s *schemas.Sample) bool {
 		switch s.Metric {
-		case sim.MetricAdminStatus, sim.MetricPortSpeed, sim.MetricAggregateID, sim.MetricOpticPresent, sim.MetricPartNo:
+		case schemas.MetricAdminStatus, schemas.MetricPortSpeed, schemas.MetricAggregateID, schemas.MetricOpticPresent, schemas.MetricPartNo:
 			return true
 		}
 		return false

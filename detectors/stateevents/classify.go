@@ -1,6 +1,10 @@
 package stateevents
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/telekernel/telekernel/schemas"
+)
 
 // Class is what a metric says about the state of a thing.
 type Class uint8
@@ -18,15 +22,14 @@ const (
 	numClasses
 )
 
-// Metric paths of the classes. Keep the vocabulary here, in one table, so
-// it can move to schemas/ with the rest of the metric vocabulary.
+// Metric paths of the classes, from the metric vocabulary (schemas).
 const (
-	MetricOperStatus      = "/interfaces/interface/state/oper-status"
-	MetricAdminStatus     = "/interfaces/interface/state/admin-status"
-	MetricBGPSession      = "/network-instances/network-instance/protocols/protocol/bgp/neighbors/neighbor/state/session-state"
-	MetricBFDSession      = "/bfd/interfaces/interface/peers/peer/state/session-state"
-	MetricComponentStatus = "/components/component/state/oper-status"
-	MetricCarrier         = "/interfaces/interface/state/counters/carrier-transitions"
+	MetricOperStatus      = schemas.MetricOperStatus
+	MetricAdminStatus     = schemas.MetricAdminStatus
+	MetricBGPSession      = schemas.MetricBGPSessionState
+	MetricBFDSession      = schemas.MetricBFDSessionState
+	MetricComponentStatus = schemas.MetricComponentOperStatus
+	MetricCarrier         = schemas.MetricCarrierTransitions
 	// NeighborsElement is matched in the last element of a path: any
 	// gauge or counter whose last element contains it counts established
 	// neighbours (OpenConfig's bgp/global/state/established-neighbors,

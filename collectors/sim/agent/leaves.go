@@ -82,7 +82,7 @@ func newTable(series []sim.Series, whole bool) *table {
 			st = styleCounter
 		case s.Kind == schemas.KindState:
 			st = styleString
-		case s.Metric == sim.MetricFanSpeed, s.Metric == sim.MetricBGPEstablished, s.Metric == sim.MetricBGPPrefixesReceived:
+		case s.Metric == schemas.MetricFanSpeed, s.Metric == schemas.MetricBGPEstablished, s.Metric == schemas.MetricBGPPrefixesReceived:
 			st = styleUint32
 		case strings.Contains(s.Metric, "/power-supply/"):
 			st = styleFloat32

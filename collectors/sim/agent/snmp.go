@@ -15,6 +15,7 @@ import (
 	"github.com/gosnmp/gosnmp"
 
 	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/schemas"
 )
 
 // SNMP serves the fleet over SNMP v2c on one UDP socket, as snmpsim does:
@@ -174,78 +175,106 @@ func (s *SNMP) mib(d *device) *mib {
 	return m
 }
 
+// buildMIB builds device dev's MIB from its values at tick t (nil: before
+// the first step, every value zero).
 func buildMIB(a *Agent, dev int, t *tick) *mib {
-	type obj struct {
-		oid string
-		typ gosnmp.Asn1BER
-		val any
-	}
-	var objs []obj
-	add := func(oid string, typ gosnmp.Asn1BER, v any) { objs = append(objs, obj{oid, typ, v}) }
 	cfg := a.fleet.Config()
-	var vals []value
+	b := &mibBuilder{series: a.fleet.DeviceSeries(dev)}
 	uptime := uint32(100)
 	if t != nil {
-		vals = t.vals
+		b.vals = t.vals
 		uptime = uint32((t.ts-cfg.Start.UnixNano())/1e7) + 100
-	} else {
 	}
-	add(oidSysUpTime, gosnmp.TimeTicks, uptime)
-	series := a.fleet.DeviceSeries(dev)
-	if vals == nil {
-		vals = make([]value, len(series))
+	if b.vals == nil {
+		b.vals = make([]value, len(b.series))
 	}
-	find := func(metric, keys string) *value {
-		for i, s := range series {
-			if s.Metric == metric && s.Keys == keys {
-				return &vals[i]
-			}
-		}
-		return nil
-	}
+	b.add(oidSysUpTime, gosnmp.TimeTicks, uptime)
 	for i := 1; i <= cfg.Interfaces; i++ {
-		name := fmt.Sprintf("Ethernet%d", i)
-		k := "name=" + name
-		col := func(entry string, c int) string { return fmt.Sprintf("%s.%d.%d", entry, c, i) }
-		u := func(m string) uint64 { return find(m, k).u }
-		status := 1
-		if find(sim.MetricOperStatus, k).s == "DOWN" {
-			status = 2
+		b.addInterface(i)
+	}
+	b.addEntities()
+	b.addBGPPeers()
+	return b.mib()
+}
+
+// mibBuilder collects the objects of one device's MIB from its series and
+// their values at one tick.
+type mibBuilder struct {
+	objs   []mibObject
+	series []sim.Series
+	vals   []value // of series, index by index
+}
+
+type mibObject struct {
+	oid string
+	typ gosnmp.Asn1BER
+	val any
+}
+
+func (b *mibBuilder) add(oid string, typ gosnmp.Asn1BER, v any) {
+	b.objs = append(b.objs, mibObject{oid, typ, v})
+}
+
+// find returns the value of a series, nil if the device has none.
+func (b *mibBuilder) find(metric, keys string) *value {
+	for i, s := range b.series {
+		if s.Metric == metric && s.Keys == keys {
+			return &b.vals[i]
 		}
-		add(col(oidIfEntry, 1), gosnmp.Integer, i)
-		add(col(oidIfEntry, 2), gosnmp.OctetString, []byte(name))
-		add(col(oidIfEntry, 8), gosnmp.Integer, status)
-		add(col(oidIfEntry, 10), gosnmp.Counter32, uint(uint32(u(sim.MetricInOctets))))
-		add(col(oidIfEntry, 11), gosnmp.Counter32, uint(uint32(u(sim.MetricInPkts))))
-		add(col(oidIfEntry, 13), gosnmp.Counter32, uint(0))
-		add(col(oidIfEntry, 14), gosnmp.Counter32, uint(uint32(u(sim.MetricInErrors))))
-		add(col(oidIfEntry, 16), gosnmp.Counter32, uint(uint32(u(sim.MetricOutOctets))))
-		add(col(oidIfEntry, 17), gosnmp.Counter32, uint(uint32(u(sim.MetricOutPkts))))
-		add(col(oidIfEntry, 19), gosnmp.Counter32, uint(0))
-		add(col(oidIfEntry, 20), gosnmp.Counter32, uint(0))
-		add(col(oidIfXEntry, 1), gosnmp.OctetString, []byte(name))
-		add(col(oidIfXEntry, 6), gosnmp.Counter64, u(sim.MetricInOctets))
-		add(col(oidIfXEntry, 7), gosnmp.Counter64, u(sim.MetricInPkts))
-		add(col(oidIfXEntry, 10), gosnmp.Counter64, u(sim.MetricOutOctets))
-		add(col(oidIfXEntry, 11), gosnmp.Counter64, u(sim.MetricOutPkts))
-		add(col(oidIfXEntry, 19), gosnmp.TimeTicks, uint32(0))
 	}
-	// ENTITY-MIB and ENTITY-SENSOR-MIB.
-	type ent struct {
-		name      string
-		class     int // entPhysicalClass: 6 powerSupply, 7 fan, 8 sensor, 12 cpu
-		parent    int
-		stype     int // entPhySensorType, 0 for none: 3 voltsAC, 5 amperes, 6 watts, 8 celsius, 10 rpm
-		scale     int // entPhySensorScale: 8 milli, 9 units
-		precision int
-		metric    string
-		keys      string
+	return nil
+}
+
+// addInterface adds interface i's rows of ifTable and ifXTable (IF-MIB).
+func (b *mibBuilder) addInterface(i int) {
+	name := fmt.Sprintf("Ethernet%d", i)
+	k := "name=" + name
+	col := func(entry string, c int) string { return fmt.Sprintf("%s.%d.%d", entry, c, i) }
+	u := func(m string) uint64 { return b.find(m, k).u }
+	status := 1
+	if b.find(schemas.MetricOperStatus, k).s == "DOWN" {
+		status = 2
 	}
-	ents := []ent{
-		{name: "CPU", class: 12, stype: 8, scale: 9, precision: 1, metric: sim.MetricTemperature, keys: "name=CPU"},
-		{name: "Inlet", class: 8, stype: 8, scale: 9, precision: 1, metric: sim.MetricTemperature, keys: "name=Inlet"},
-		{name: "Fan1", class: 7, stype: 10, scale: 9, metric: sim.MetricFanSpeed, keys: "name=Fan1"},
-		{name: "Fan2", class: 7, stype: 10, scale: 9, metric: sim.MetricFanSpeed, keys: "name=Fan2"},
+	b.add(col(oidIfEntry, 1), gosnmp.Integer, i)
+	b.add(col(oidIfEntry, 2), gosnmp.OctetString, []byte(name))
+	b.add(col(oidIfEntry, 8), gosnmp.Integer, status)
+	b.add(col(oidIfEntry, 10), gosnmp.Counter32, uint(uint32(u(schemas.MetricInOctets))))
+	b.add(col(oidIfEntry, 11), gosnmp.Counter32, uint(uint32(u(schemas.MetricInUnicastPkts))))
+	b.add(col(oidIfEntry, 13), gosnmp.Counter32, uint(0))
+	b.add(col(oidIfEntry, 14), gosnmp.Counter32, uint(uint32(u(schemas.MetricInErrors))))
+	b.add(col(oidIfEntry, 16), gosnmp.Counter32, uint(uint32(u(schemas.MetricOutOctets))))
+	b.add(col(oidIfEntry, 17), gosnmp.Counter32, uint(uint32(u(schemas.MetricOutUnicastPkts))))
+	b.add(col(oidIfEntry, 19), gosnmp.Counter32, uint(0))
+	b.add(col(oidIfEntry, 20), gosnmp.Counter32, uint(0))
+	b.add(col(oidIfXEntry, 1), gosnmp.OctetString, []byte(name))
+	b.add(col(oidIfXEntry, 6), gosnmp.Counter64, u(schemas.MetricInOctets))
+	b.add(col(oidIfXEntry, 7), gosnmp.Counter64, u(schemas.MetricInUnicastPkts))
+	b.add(col(oidIfXEntry, 10), gosnmp.Counter64, u(schemas.MetricOutOctets))
+	b.add(col(oidIfXEntry, 11), gosnmp.Counter64, u(schemas.MetricOutUnicastPkts))
+	b.add(col(oidIfXEntry, 19), gosnmp.TimeTicks, uint32(0))
+}
+
+// entity is a row of entPhysicalTable, with its entPhySensorTable row when
+// it is a sensor.
+type entity struct {
+	name      string
+	class     int // entPhysicalClass: 6 powerSupply, 7 fan, 8 sensor, 12 cpu
+	parent    int
+	stype     int // entPhySensorType, 0 for none: 3 voltsAC, 5 amperes, 6 watts, 8 celsius, 10 rpm
+	scale     int // entPhySensorScale: 8 milli, 9 units
+	precision int
+	metric    string
+	keys      string
+}
+
+// entities returns the device's physical entities: two temperature
+// sensors, two fans, two power supplies and three sensors of each.
+func entities() []entity {
+	ents := []entity{
+		{name: "CPU", class: 12, stype: 8, scale: 9, precision: 1, metric: schemas.MetricTemperature, keys: "name=CPU"},
+		{name: "Inlet", class: 8, stype: 8, scale: 9, precision: 1, metric: schemas.MetricTemperature, keys: "name=Inlet"},
+		{name: "Fan1", class: 7, stype: 10, scale: 9, metric: schemas.MetricFanSpeed, keys: "name=Fan1"},
+		{name: "Fan2", class: 7, stype: 10, scale: 9, metric: schemas.MetricFanSpeed, keys: "name=Fan2"},
 		{name: "PSU1", class: 6},
 		{name: "PSU2", class: 6},
 	}
@@ -253,43 +282,56 @@ func buildMIB(a *Agent, dev int, t *tick) *mib {
 		parent := 5 + p
 		k := "name=" + psu
 		ents = append(ents,
-			ent{name: psu + " output power", class: 8, parent: parent, stype: 6, scale: 9, precision: 2, metric: sim.MetricPSUOutPower, keys: k},
-			ent{name: psu + " input voltage", class: 8, parent: parent, stype: 3, scale: 9, precision: 2, metric: sim.MetricPSUInVoltage, keys: k},
-			ent{name: psu + " input current", class: 8, parent: parent, stype: 5, scale: 8, precision: 0, metric: sim.MetricPSUInCurrent, keys: k})
+			entity{name: psu + " output power", class: 8, parent: parent, stype: 6, scale: 9, precision: 2, metric: schemas.MetricPSUOutPower, keys: k},
+			entity{name: psu + " input voltage", class: 8, parent: parent, stype: 3, scale: 9, precision: 2, metric: schemas.MetricPSUInVoltage, keys: k},
+			entity{name: psu + " input current", class: 8, parent: parent, stype: 5, scale: 8, precision: 0, metric: schemas.MetricPSUInCurrent, keys: k})
 	}
-	for i, e := range ents {
+	return ents
+}
+
+// addEntities adds ENTITY-MIB and ENTITY-SENSOR-MIB.
+func (b *mibBuilder) addEntities() {
+	for i, e := range entities() {
 		idx := i + 1
 		col := func(entry string, c int) string { return fmt.Sprintf("%s.%d.%d", entry, c, idx) }
-		add(col(oidEntPhysEntry, 2), gosnmp.OctetString, []byte(e.name))
-		add(col(oidEntPhysEntry, 4), gosnmp.Integer, e.parent)
-		add(col(oidEntPhysEntry, 5), gosnmp.Integer, e.class)
-		add(col(oidEntPhysEntry, 7), gosnmp.OctetString, []byte(e.name))
+		b.add(col(oidEntPhysEntry, 2), gosnmp.OctetString, []byte(e.name))
+		b.add(col(oidEntPhysEntry, 4), gosnmp.Integer, e.parent)
+		b.add(col(oidEntPhysEntry, 5), gosnmp.Integer, e.class)
+		b.add(col(oidEntPhysEntry, 7), gosnmp.OctetString, []byte(e.name))
 		if e.stype == 0 {
 			continue
 		}
 		v := 0.0
-		if p := find(e.metric, e.keys); p != nil {
+		if p := b.find(e.metric, e.keys); p != nil {
 			v = p.f
 		}
 		raw := math.Round(v * math.Pow10(e.precision) / math.Pow10(3*(e.scale-9)))
-		add(col(oidEntSensorEntr, 1), gosnmp.Integer, e.stype)
-		add(col(oidEntSensorEntr, 2), gosnmp.Integer, e.scale)
-		add(col(oidEntSensorEntr, 3), gosnmp.Integer, e.precision)
-		add(col(oidEntSensorEntr, 4), gosnmp.Integer, int(raw))
-		add(col(oidEntSensorEntr, 5), gosnmp.Integer, 1) // ok
+		b.add(col(oidEntSensorEntr, 1), gosnmp.Integer, e.stype)
+		b.add(col(oidEntSensorEntr, 2), gosnmp.Integer, e.scale)
+		b.add(col(oidEntSensorEntr, 3), gosnmp.Integer, e.precision)
+		b.add(col(oidEntSensorEntr, 4), gosnmp.Integer, int(raw))
+		b.add(col(oidEntSensorEntr, 5), gosnmp.Integer, 1) // ok
 	}
-	// BGP4-MIB: a bgpPeerEntry per session, indexed by the peer's address.
-	for i, s := range series {
-		if s.Metric != sim.MetricBGPSessionState {
+}
+
+// addBGPPeers adds BGP4-MIB: a bgpPeerEntry per session, indexed by the
+// peer's address.
+func (b *mibBuilder) addBGPPeers() {
+	for i, s := range b.series {
+		if s.Metric != schemas.MetricBGPSessionState {
 			continue
 		}
 		_, addr, _ := strings.Cut(s.Keys, "neighbor-address=")
-		add(oidBgpPeerEntry+".2."+addr, gosnmp.Integer, bgpStates[vals[i].s])
-		add(oidBgpPeerEntry+".7."+addr, gosnmp.IPAddress, addr)
+		b.add(oidBgpPeerEntry+".2."+addr, gosnmp.Integer, bgpStates[b.vals[i].s])
+		b.add(oidBgpPeerEntry+".7."+addr, gosnmp.IPAddress, addr)
 	}
+}
+
+// mib sorts the objects into a MIB.
+func (b *mibBuilder) mib() *mib {
 	m := &mib{}
-	slices.SortFunc(objs, func(a, b obj) int { return compareOID(parseOID(a.oid), parseOID(b.oid)) })
-	for _, o := range objs {
+	slices.SortFunc(b.objs, func(x, y mibObject) int { return compareOID(parseOID(x.oid), parseOID(y.oid)) })
+	for _, o := range b.objs {
 		m.oids = append(m.oids, parseOID(o.oid))
 		m.vars = append(m.vars, gosnmp.SnmpPDU{Name: "." + o.oid, Type: o.typ, Value: o.val})
 	}

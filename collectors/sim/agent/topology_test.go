@@ -88,9 +88,9 @@ func TestTopologyOverGNMI(t *testing.T) {
 			kinds[w.Metric] = last[i].Kind
 		}
 	}
-	for m, k := range map[string]schemas.Kind{sim.MetricBGPSessionState: schemas.KindState, sim.MetricBFDSessionState: schemas.KindState,
-		sim.MetricBGPEstablished: schemas.KindGauge, sim.MetricBGPPrefixesReceived: schemas.KindGauge,
-		sim.MetricCarrierTransitions: schemas.KindCounter, sim.MetricAdminStatus: schemas.KindState} {
+	for m, k := range map[string]schemas.Kind{schemas.MetricBGPSessionState: schemas.KindState, schemas.MetricBFDSessionState: schemas.KindState,
+		schemas.MetricBGPEstablished: schemas.KindGauge, schemas.MetricBGPPrefixesReceived: schemas.KindGauge,
+		schemas.MetricCarrierTransitions: schemas.KindCounter, schemas.MetricAdminStatus: schemas.KindState} {
 		if kinds[m] != k {
 			t.Errorf("%s arrived as kind %v, want %v", m, kinds[m], k)
 		}
