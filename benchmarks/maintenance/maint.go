@@ -157,13 +157,7 @@ func runMaintenance(f flags) (maintScore, error) {
 	reportMaintenance(sc, degs)
 	falseBias := 0
 	for _, e := range biasOpens {
-		real := false
-		for _, d := range degs {
-			if d.device == e.Device && d.component == e.Component && !e.EventTime.Before(d.wear) && !e.EventTime.After(d.failure.Add(24*time.Hour)) {
-				real = true
-			}
-		}
-		if !real {
+		if owner(degs, e) == nil {
 			falseBias++
 		}
 	}
@@ -204,6 +198,20 @@ type maintScore struct {
 // factor of 2 either way.
 const maxTTFRatio = 2.0
 
+// owner returns the degradation a case belongs to: the last one on its
+// device and component whose wear start is before the case and whose
+// failure is at most a day before it; nil when the case is false.
+func owner(degs []*degradation, e schemas.MaintenanceEvent) *degradation {
+	var match *degradation
+	for _, d := range degs {
+		if d.device == e.Device && d.component == e.Component &&
+			!e.EventTime.Before(d.wear) && !e.EventTime.After(d.failure.Add(24*time.Hour)) {
+			match = d
+		}
+	}
+	return match
+}
+
 // scoreMaintenance matches the open cases with the injected degradations:
 // a case on a degradation's device and component between its wear start
 // and a day after its failure belongs to it; every other case is false.
@@ -213,13 +221,7 @@ func scoreMaintenance(events []schemas.MaintenanceEvent, degs []*degradation, de
 		if e.State != schemas.MaintenanceOpen {
 			continue
 		}
-		var match *degradation
-		for _, d := range degs {
-			if d.device == e.Device && d.component == e.Component &&
-				!e.EventTime.Before(d.wear) && !e.EventTime.After(d.failure.Add(24*time.Hour)) {
-				match = d
-			}
-		}
+		match := owner(degs, e)
 		if match == nil {
 			sc.falses++
 			continue

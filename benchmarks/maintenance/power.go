@@ -87,10 +87,22 @@ type operatingPoint struct {
 	n        int
 }
 
+// reportPower prints the power half of the benchmark: the fitted
+// coefficients, the MAPE against its baselines, the residual anomalies, the
+// savings found and the fit around the configuration changes.
 func reportPower(fleet *sim.Fleet, est *power.Estimator, rows, priorRows []schemas.PowerRow, residuals []power.Residual,
 	truth [][]float64, op operatingPoint, faults []sim.Fault, changes []sim.Change, f flags) {
 	fmt.Println("== power model (detectors/power, default priors, 15-minute windows) ==")
-	pm := fleet.PowerModel()
+	reportCoefficients(fleet.PowerModel(), est, op)
+	reportMAPE(rows, priorRows, faults)
+	reportResiduals(residuals, faults)
+	reportSavings(rows)
+	reportChanges(rows, truth, changes, f.interval)
+}
+
+// reportCoefficients prints the fitted coefficients next to the tangent of
+// the true (non-linear) power model at the fleet's operating point.
+func reportCoefficients(pm sim.PowerModel, est *power.Estimator, op operatingPoint) {
 	// The truth is not linear (PSU efficiency follows the load, fan power
 	// the temperature): compare with its tangent at the fleet's mean.
 	opDC, opFans := op.dc/float64(op.n), op.fans/float64(op.n)
@@ -122,20 +134,32 @@ func reportPower(fleet *sim.Fleet, est *power.Estimator, rows, priorRows []schem
 	}
 	fmt.Printf("mean coefficient error: static (base, port, optic) %.2f %%, dynamic %.1f %% (the dynamic part is ≤ 5 %% of a port's power)\n",
 		meanOf(static), meanOf(dynamic))
+}
 
-	// Windows disturbed by PSU and fan faults are not the model's to fit.
-	disturbed := func(dev string, a, b int64) bool {
-		for _, ft := range faults {
-			if ft.Device != dev || (ft.Kind != sim.FaultPSUDegradation && ft.Kind != sim.FaultFanFailure) {
-				continue
-			}
-			s, e := start.Add(ft.After-ft.Precursor).UnixNano(), start.Add(ft.After+ft.Duration).UnixNano()
-			if a < e && b > s {
-				return true
-			}
-		}
-		return false
+// hardwareFault returns the span of a PSU or fan fault on dev, from its
+// precursor to its end plus slack; ok is false for any other fault.
+func hardwareFault(ft sim.Fault, dev string, slack time.Duration) (from, to time.Time, ok bool) {
+	if ft.Device != dev || (ft.Kind != sim.FaultPSUDegradation && ft.Kind != sim.FaultFanFailure) {
+		return time.Time{}, time.Time{}, false
 	}
+	return start.Add(ft.After - ft.Precursor), start.Add(ft.After + ft.Duration + slack), true
+}
+
+// disturbed reports whether the window [a, b) of dev overlaps a PSU or fan
+// fault: such windows are not the model's to fit.
+func disturbed(faults []sim.Fault, dev string, a, b int64) bool {
+	for _, ft := range faults {
+		if s, e, ok := hardwareFault(ft, dev, 0); ok && a < e.UnixNano() && b > s.UnixNano() {
+			return true
+		}
+	}
+	return false
+}
+
+// reportMAPE prints the modelled-vs-measured MAPE after a 6 h warm-up,
+// with the priors-only model and a persistence forecast as baselines on the
+// same healthy windows.
+func reportMAPE(rows, priorRows []schemas.PowerRow, faults []sim.Fault) {
 	warm := start.Add(6 * time.Hour).UnixNano()
 	prior := map[[2]string]float64{}
 	for _, r := range priorRows {
@@ -149,7 +173,7 @@ func reportPower(fleet *sim.Fleet, est *power.Estimator, rows, priorRows []schem
 		if r.Row != schemas.PowerRowDevice || math.IsNaN(r.MeasuredW) {
 			continue
 		}
-		if p, ok := last[r.Device]; ok && r.WindowStart >= warm && !disturbed(r.Device, r.WindowStart, r.WindowEnd) {
+		if p, ok := last[r.Device]; ok && r.WindowStart >= warm && !disturbed(faults, r.Device, r.WindowStart, r.WindowEnd) {
 			persist = append(persist, math.Abs(p-r.MeasuredW)/r.MeasuredW)
 		}
 		last[r.Device] = r.MeasuredW
@@ -158,7 +182,7 @@ func reportPower(fleet *sim.Fleet, est *power.Estimator, rows, priorRows []schem
 		}
 		ape := math.Abs(r.ModelledW-r.MeasuredW) / r.MeasuredW
 		all = append(all, ape)
-		if !disturbed(r.Device, r.WindowStart, r.WindowEnd) {
+		if !disturbed(faults, r.Device, r.WindowStart, r.WindowEnd) {
 			healthy = append(healthy, ape)
 			if p, ok := prior[[2]string{r.Device, fmt.Sprint(r.WindowStart)}]; ok {
 				priorAPE = append(priorAPE, math.Abs(p-r.MeasuredW)/r.MeasuredW)
@@ -168,8 +192,12 @@ func reportPower(fleet *sim.Fleet, est *power.Estimator, rows, priorRows []schem
 	fmt.Printf("modelled vs measured MAPE (after 6 h): %.2f %% over %d healthy device-windows (goal ≤ 3 %%); %.2f %% over all %d, PSU and fan faults included\n",
 		100*meanOf(healthy), len(healthy), 100*meanOf(all), len(all))
 	fmt.Printf("  baselines, same windows: priors only (no fit) %.2f %%; persistence (last window's measurement) %.2f %%\n", 100*meanOf(priorAPE), 100*meanOf(persist))
+}
 
-	// Residual anomalies against the PSU and fan faults.
+// reportResiduals prints how many PSU and fan faults the residual anomalies
+// found (a firing residual within a fault's span, up to an hour after it)
+// and how many fired elsewhere.
+func reportResiduals(residuals []power.Residual, faults []sim.Fault) {
 	hit := map[int]bool{}
 	fp := 0
 	for _, r := range residuals {
@@ -178,12 +206,8 @@ func reportPower(fleet *sim.Fleet, est *power.Estimator, rows, priorRows []schem
 		}
 		matched := false
 		for i, ft := range faults {
-			if ft.Device != r.Device || (ft.Kind != sim.FaultPSUDegradation && ft.Kind != sim.FaultFanFailure) {
-				continue
-			}
-			s, e := start.Add(ft.After-ft.Precursor), start.Add(ft.After+ft.Duration+time.Hour)
-			at := time.Unix(0, r.TS)
-			if !at.Before(s) && at.Before(e) {
+			s, e, ok := hardwareFault(ft, r.Device, time.Hour)
+			if at := time.Unix(0, r.TS); ok && !at.Before(s) && at.Before(e) {
 				hit[i], matched = true, true
 			}
 		}
@@ -208,8 +232,10 @@ func reportPower(fleet *sim.Fleet, est *power.Estimator, rows, priorRows []schem
 		}
 	}
 	fmt.Printf("residual anomalies: PSU degradations found %d/%d, fan failures %d/%d, firing elsewhere %d\n", psuHit, psus, fanHit, fans, fp)
+}
 
-	// Savings found.
+// reportSavings prints the savings opportunities of the last window.
+func reportSavings(rows []schemas.PowerRow) {
 	saving := map[string][2]float64{}
 	lastWin := int64(0)
 	for _, r := range rows {
@@ -233,14 +259,17 @@ func reportPower(fleet *sim.Fleet, est *power.Estimator, rows, priorRows []schem
 	for _, k := range []string{schemas.SavingAdminUpOperDown, schemas.SavingOpticUnusedPort, schemas.SavingUnderutilisedParallel} {
 		fmt.Printf("  %-28s %3.0f ports, %6.1f W (%.1f %%)\n", k, saving[k][0], saving[k][1], 100*saving[k][1]/total)
 	}
+}
 
-	// Configuration changes.
+// reportChanges prints, for each device whose configuration changed, the
+// true and modelled power step and the MAPE a day either side.
+func reportChanges(rows []schemas.PowerRow, truth [][]float64, changes []sim.Change, interval time.Duration) {
 	if len(changes) == 0 {
 		return
 	}
 	at := start.Add(changes[0].After)
-	tick := int(changes[0].After / f.interval)
-	per := int(time.Hour / f.interval)
+	tick := int(changes[0].After / interval)
+	per := int(time.Hour / interval)
 	fmt.Printf("configuration change at %s on %d devices (Ethernet1 admin down, Ethernet2 to 10G, Ethernet3 optic removed):\n", at.Format("01-02 15:04"), len(changes)/3)
 	for i := 0; i < len(changes); i += 3 {
 		dev := changes[i].Device
