@@ -172,8 +172,36 @@ func serveGNMI(f flags) error {
 	return nil
 }
 
+// openPublisher connects to Kafka with the benchmark's producer options
+// (and extra), creates a fresh 6-partition samples topic named after mode,
+// and returns the client (the caller closes it) and a publisher to it.
+func openPublisher(ctx context.Context, f flags, mode string, extra ...kgo.Opt) (*kgo.Client, *publish.Publisher, error) {
+	topic := fmt.Sprintf("tk.samples.bench-%s-%d", mode, time.Now().UnixNano())
+	kc := pipeline.KafkaConfig{Brokers: []string{f.kafka}}
+	cl, err := pipeline.Connect(ctx, kc, append([]kgo.Opt{kgo.MaxBufferedBytes(64 << 20), kgo.ProducerLinger(5 * time.Millisecond)}, extra...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: topic, Partitions: 6}); err != nil {
+		cl.Close()
+		return nil, nil, err
+	}
+	pub, err := publish.New(cl, topic)
+	if err != nil {
+		cl.Close()
+		return nil, nil, err
+	}
+	return cl, pub, nil
+}
+
+// gnmiRun is what the end-to-end gNMI run measured.
+type gnmiRun struct {
+	cpu, wall float64 // CPU-seconds of this process, wall seconds
+	st        gnmi.Stats
+	ps        publish.Stats
+}
+
 func benchGNMI(f flags) error {
-	ctx := context.Background()
 	cmd, out, in, err := child(f, "gnmi")
 	if err != nil {
 		return err
@@ -186,70 +214,10 @@ func benchGNMI(f flags) error {
 	if err := json.Unmarshal(out.Bytes(), &targets); err != nil {
 		return err
 	}
-	fleet, _ := newFleet(f)
-	perStep := uint64(f.devices * fleet.SeriesPerDevice())
-	total := perStep * uint64(f.steps)
-
-	topic := fmt.Sprintf("tk.samples.bench-gnmi-%d", time.Now().UnixNano())
-	kc := pipeline.KafkaConfig{Brokers: []string{f.kafka}}
-	cl, err := pipeline.Connect(ctx, kc, kgo.MaxBufferedBytes(64<<20), kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(4<<20))
+	r, err := runGNMI(f, targets, in)
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
-	if err := pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: topic, Partitions: 6}); err != nil {
-		return err
-	}
-	pub, err := publish.New(cl, topic)
-	if err != nil {
-		return err
-	}
-	var gt []gnmi.Target
-	for _, t := range targets {
-		gt = append(gt, gnmi.Target{Name: t.Name, Address: t.Addr})
-	}
-	// Sample every leaf at the fleet's step, so each step is one update per series.
-	cfg := gnmi.Config{Targets: gt, Subscriptions: []gnmi.Subscription{{Name: "all", Paths: []string{"/"}, SampleInterval: time.Second}}}
-	c, err := gnmi.New(cfg, pub, gnmi.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		return err
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- c.Run(rctx) }()
-	for t0 := time.Now(); c.Stats().Connects < uint64(len(gt)); time.Sleep(10 * time.Millisecond) {
-		if time.Since(t0) > 30*time.Second {
-			cancel()
-			<-done
-			return fmt.Errorf("only %d of %d targets connected in 30s", c.Stats().Connects, len(gt))
-		}
-	}
-	runtime.GC()
-	cpu0, wall0 := cpuSeconds(), time.Now()
-	fmt.Fprintln(in, "go")
-	// Wait for every update; fail with the counts if progress stops.
-	last, lastMove := uint64(0), time.Now()
-	for c.Stats().Updates < total {
-		time.Sleep(2 * time.Millisecond)
-		if u := c.Stats().Updates; u != last {
-			last, lastMove = u, time.Now()
-		} else if time.Since(lastMove) > 15*time.Second {
-			cancel()
-			<-done
-			return fmt.Errorf("no progress for 15s at %d of %d updates (collector %+v, publisher %+v)", u, total, c.Stats(), pub.Stats())
-		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		return err
-	}
-	cpu, wall := cpuSeconds()-cpu0, time.Since(wall0).Seconds()
-	st := c.Stats()
-	ps := pub.Stats()
-	if ps.Samples < int64(total) {
-		return fmt.Errorf("kafka acknowledged %d samples, want at least %d", ps.Samples, total)
-	}
-
 	// The baseline, on the same responses: record one step's responses
 	// from an in-process copy of the fleet.
 	resps, err := recordResponses(f)
@@ -264,7 +232,86 @@ func benchGNMI(f flags) error {
 		ups += len(m.GetUpdate().GetUpdate())
 		size += len(r)
 	}
-	// Plain unmarshal, and our decoder alone, each for about a second.
+	unmarshalCPU, decodeCPU := baselineGNMI(resps, ups)
+
+	fmt.Printf("gnmi end to end: %d devices × %d interfaces, %d steps, %.1f updates per response, %d B per response\n",
+		f.devices, f.ifaces, f.steps, float64(ups)/float64(len(resps)), size/len(resps))
+	fmt.Printf("  collector: %d updates, %d samples to Kafka (%d batches) in %.2fs wall, %.2f CPU-s of the collector process\n",
+		r.st.Updates, r.ps.Samples, r.ps.Batches, r.wall, r.cpu)
+	fmt.Printf("  end to end: %.0f updates/s wall, %.0f updates per CPU-second (%.2f µs/update)\n",
+		float64(r.st.Updates)/r.wall, float64(r.st.Updates)/r.cpu, r.cpu/float64(r.st.Updates)*1e6)
+	fmt.Printf("  baseline proto.Unmarshal of the same responses: %.0f updates per CPU-second (%.2f µs/update)\n",
+		unmarshalCPU, 1e6/unmarshalCPU)
+	fmt.Printf("  decoder alone (wire → Arrow builders): %.0f updates per CPU-second (%.2f µs/update)\n", decodeCPU, 1e6/decodeCPU)
+	fmt.Printf("  ratio end to end / plain unmarshal: %.2f\n", float64(r.st.Updates)/r.cpu/unmarshalCPU)
+	return nil
+}
+
+// runGNMI runs the gNMI collector on the child's targets into a fresh
+// topic, tells the child (through in) to stream once every target is
+// connected, and measures until every update of the run has arrived and
+// Kafka acknowledged every sample.
+func runGNMI(f flags, targets []agent.Target, in io.Writer) (gnmiRun, error) {
+	ctx := context.Background()
+	fleet, _ := newFleet(f)
+	perStep := uint64(f.devices * fleet.SeriesPerDevice())
+	total := perStep * uint64(f.steps)
+	cl, pub, err := openPublisher(ctx, f, "gnmi", kgo.ProducerBatchMaxBytes(4<<20))
+	if err != nil {
+		return gnmiRun{}, err
+	}
+	defer cl.Close()
+	var gt []gnmi.Target
+	for _, t := range targets {
+		gt = append(gt, gnmi.Target{Name: t.Name, Address: t.Addr})
+	}
+	// Sample every leaf at the fleet's step, so each step is one update per series.
+	cfg := gnmi.Config{Targets: gt, Subscriptions: []gnmi.Subscription{{Name: "all", Paths: []string{"/"}, SampleInterval: time.Second}}}
+	c, err := gnmi.New(cfg, pub, gnmi.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		return gnmiRun{}, err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(rctx) }()
+	stop := func(err error) (gnmiRun, error) {
+		cancel()
+		<-done
+		return gnmiRun{}, err
+	}
+	for t0 := time.Now(); c.Stats().Connects < uint64(len(gt)); time.Sleep(10 * time.Millisecond) {
+		if time.Since(t0) > 30*time.Second {
+			return stop(fmt.Errorf("only %d of %d targets connected in 30s", c.Stats().Connects, len(gt)))
+		}
+	}
+	runtime.GC()
+	cpu0, wall0 := cpuSeconds(), time.Now()
+	fmt.Fprintln(in, "go")
+	// Wait for every update; fail with the counts if progress stops.
+	last, lastMove := uint64(0), time.Now()
+	for c.Stats().Updates < total {
+		time.Sleep(2 * time.Millisecond)
+		if u := c.Stats().Updates; u != last {
+			last, lastMove = u, time.Now()
+		} else if time.Since(lastMove) > 15*time.Second {
+			return stop(fmt.Errorf("no progress for 15s at %d of %d updates (collector %+v, publisher %+v)", u, total, c.Stats(), pub.Stats()))
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		return gnmiRun{}, err
+	}
+	r := gnmiRun{cpu: cpuSeconds() - cpu0, wall: time.Since(wall0).Seconds(), st: c.Stats(), ps: pub.Stats()}
+	if r.ps.Samples < int64(total) {
+		return gnmiRun{}, fmt.Errorf("kafka acknowledged %d samples, want at least %d", r.ps.Samples, total)
+	}
+	return r, nil
+}
+
+// baselineGNMI returns the updates per CPU-second of a plain
+// proto.Unmarshal of resps (holding ups updates) and of the gNMI decoder
+// alone, each run for about a second.
+func baselineGNMI(resps [][]byte, ups int) (unmarshalCPU, decodeCPU float64) {
 	rate := func(fn func([]byte)) (float64, float64) {
 		n := 0
 		c0, t0 := cpuSeconds(), time.Now()
@@ -276,30 +323,19 @@ func benchGNMI(f flags) error {
 		}
 		return float64(n*ups) / time.Since(t0).Seconds(), float64(n*ups) / (cpuSeconds() - c0)
 	}
-	_, unmarshalCPU := rate(func(b []byte) {
+	_, unmarshalCPU = rate(func(b []byte) {
 		var m pb.SubscribeResponse
 		_ = proto.Unmarshal(b, &m)
 	})
 	batch := publish.NewBatch(memory.NewGoAllocator(), "bench", schemas.SourceGNMI)
 	dec := gnmi.NewDecoder(batch, gnmi.WithDedup(false))
-	_, decodeCPU := rate(func(b []byte) {
+	_, decodeCPU = rate(func(b []byte) {
 		_, _ = dec.Decode(b, 0)
 		if batch.Len() >= 4096 {
 			batch.NewRecord().Release()
 		}
 	})
-
-	fmt.Printf("gnmi end to end: %d devices × %d interfaces, %d steps, %.1f updates per response, %d B per response\n",
-		f.devices, f.ifaces, f.steps, float64(ups)/float64(len(resps)), size/len(resps))
-	fmt.Printf("  collector: %d updates, %d samples to Kafka (%d batches) in %.2fs wall, %.2f CPU-s of the collector process\n",
-		st.Updates, ps.Samples, ps.Batches, wall, cpu)
-	fmt.Printf("  end to end: %.0f updates/s wall, %.0f updates per CPU-second (%.2f µs/update)\n",
-		float64(st.Updates)/wall, float64(st.Updates)/cpu, cpu/float64(st.Updates)*1e6)
-	fmt.Printf("  baseline proto.Unmarshal of the same responses: %.0f updates per CPU-second (%.2f µs/update)\n",
-		unmarshalCPU, 1e6/unmarshalCPU)
-	fmt.Printf("  decoder alone (wire → Arrow builders): %.0f updates per CPU-second (%.2f µs/update)\n", decodeCPU, 1e6/decodeCPU)
-	fmt.Printf("  ratio end to end / plain unmarshal: %.2f\n", float64(st.Updates)/cpu/unmarshalCPU)
-	return nil
+	return unmarshalCPU, decodeCPU
 }
 
 // recordResponses subscribes to an in-process copy of the fleet and
@@ -400,20 +436,11 @@ func benchSNMP(f flags) error {
 		return errors.New("the SNMP child printed no address")
 	}
 	addr := out.Text()
-	topic := fmt.Sprintf("tk.samples.bench-snmp-%d", time.Now().UnixNano())
-	kc := pipeline.KafkaConfig{Brokers: []string{f.kafka}}
-	cl, err := pipeline.Connect(ctx, kc, kgo.MaxBufferedBytes(64<<20), kgo.ProducerLinger(5*time.Millisecond))
+	cl, pub, err := openPublisher(ctx, f, "snmp")
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	if err := pipeline.EnsureTopics(ctx, cl, pipeline.TopicSpec{Name: topic, Partitions: 6}); err != nil {
-		return err
-	}
-	pub, err := publish.New(cl, topic)
-	if err != nil {
-		return err
-	}
 	var targets []snmp.Target
 	for i := range f.devices {
 		name := sim.DeviceName(i)
