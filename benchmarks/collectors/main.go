@@ -33,7 +33,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"syscall"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -43,6 +42,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/telekernel/telekernel/benchmarks/internal/benchkit"
 	"github.com/telekernel/telekernel/collectors/gnmi"
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/sim"
@@ -72,7 +72,7 @@ func main() {
 	mode := os.Args[1]
 	var f flags
 	fs := flag.NewFlagSet(mode, flag.ExitOnError)
-	fs.StringVar(&f.kafka, "kafka", envOr("TK_KAFKA", "127.0.0.1:9092"), "Kafka bootstrap address")
+	fs.StringVar(&f.kafka, "kafka", benchkit.EnvOr("TK_KAFKA", "127.0.0.1:9092"), "Kafka bootstrap address")
 	fs.IntVar(&f.devices, "devices", 20, "simulated devices")
 	fs.IntVar(&f.ifaces, "interfaces", 16, "interfaces per device")
 	fs.IntVar(&f.steps, "steps", 2000, "gnmi: fleet steps to stream")
@@ -102,18 +102,8 @@ func main() {
 	}
 }
 
-func envOr(k, d string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return d
-}
-
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
+// cpuSeconds returns the CPU-seconds this process has used so far.
+func cpuSeconds() float64 { return benchkit.CPU().Seconds() }
 
 func newFleet(f flags) (*sim.Fleet, error) {
 	return sim.New(sim.Config{Devices: f.devices, Interfaces: f.ifaces, Interval: time.Second,

@@ -17,12 +17,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/benchmarks/internal/benchkit"
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/pipeline"
@@ -44,11 +44,8 @@ func main() {
 	}
 }
 
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
+// cpuSeconds returns the CPU-seconds this process has used so far.
+func cpuSeconds() float64 { return benchkit.CPU().Seconds() }
 
 func run(broker string, n, devices, partitions, batch int) error {
 	ctx := context.Background()
