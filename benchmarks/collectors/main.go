@@ -24,7 +24,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -110,26 +109,45 @@ func newFleet(f flags) (*sim.Fleet, error) {
 		Start: time.Now().Add(-time.Duration(f.steps+10) * time.Second).Truncate(time.Second), Faults: []sim.Fault{}})
 }
 
-// child starts this program in serve mode and returns its stdout lines and
-// stdin.
-func child(f flags, mode string) (*exec.Cmd, *bufio.Scanner, io.WriteCloser, error) {
+// childProc is this program running in serve mode: its stdout lines, its
+// stdin, and the first line it printed.
+type childProc struct {
+	cmd   *exec.Cmd
+	out   *bufio.Scanner
+	in    io.WriteCloser
+	first []byte
+}
+
+// child starts this program in serve mode and reads the first line it
+// prints (what names that line, for the error when there is none). The
+// caller stops it.
+func child(f flags, mode, what string) (*childProc, error) {
 	args := []string{mode, "--serve", mode, "--devices", fmt.Sprint(f.devices), "--interfaces", fmt.Sprint(f.ifaces),
 		"--steps", fmt.Sprint(f.steps), "--responder-workers", fmt.Sprint(f.snmpResponderWorkers), fmt.Sprintf("--whole-device=%v", f.whole)}
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	return cmd, bufio.NewScanner(out), in, nil
+	c := &childProc{cmd: cmd, out: bufio.NewScanner(out), in: in}
+	if !c.out.Scan() {
+		c.stop()
+		return nil, fmt.Errorf("the %s child printed no %s", mode, what)
+	}
+	c.first = c.out.Bytes()
+	return c, nil
 }
+
+// stop closes the child's stdin, which ends it, and waits for it.
+func (c *childProc) stop() { c.in.Close(); _ = c.cmd.Wait() }
 
 // serveGNMI is the child: it serves the fleet, prints the targets as JSON,
 // steps the fleet as fast as the collector takes it once a line arrives on
@@ -192,19 +210,16 @@ type gnmiRun struct {
 }
 
 func benchGNMI(f flags) error {
-	cmd, out, in, err := child(f, "gnmi")
+	ch, err := child(f, "gnmi", "targets")
 	if err != nil {
 		return err
 	}
-	defer func() { in.Close(); _ = cmd.Wait() }()
-	if !out.Scan() {
-		return errors.New("the simulator child printed no targets")
-	}
+	defer ch.stop()
 	var targets []agent.Target
-	if err := json.Unmarshal(out.Bytes(), &targets); err != nil {
+	if err := json.Unmarshal(ch.first, &targets); err != nil {
 		return err
 	}
-	r, err := runGNMI(f, targets, in)
+	r, err := runGNMI(f, targets, ch.in)
 	if err != nil {
 		return err
 	}
@@ -417,15 +432,12 @@ func serveSNMP(f flags) error {
 func benchSNMP(f flags) error {
 	runtime.GOMAXPROCS(1)
 	ctx := context.Background()
-	cmd, out, in, err := child(f, "snmp")
+	ch, err := child(f, "snmp", "address")
 	if err != nil {
 		return err
 	}
-	defer func() { in.Close(); _ = cmd.Wait() }()
-	if !out.Scan() {
-		return errors.New("the SNMP child printed no address")
-	}
-	addr := out.Text()
+	defer ch.stop()
+	addr := string(ch.first)
 	cl, pub, err := openPublisher(ctx, f, "snmp")
 	if err != nil {
 		return err
@@ -451,8 +463,8 @@ func benchSNMP(f flags) error {
 	}
 	cpu, wall := cpuSeconds()-cpu0, time.Since(wall0).Seconds()
 	st := c.Stats()
-	fmt.Fprintln(in, "stop")
-	out.Scan()
+	fmt.Fprintln(ch.in, "stop")
+	ch.out.Scan()
 	fmt.Printf("snmp: %d targets × %v interval, %d workers, collector on one core (GOMAXPROCS=1), %.0fs\n", f.devices, f.interval, f.workers, wall)
 	fmt.Printf("  polls %d (%.0f/s), failed %d, late %d; OIDs %d: %.0f OIDs/s wall, %.0f OIDs per CPU-second; %d samples to Kafka (%.0f/s)\n",
 		st.Polls, float64(st.Polls)/wall, st.Failures, st.Late, st.OIDs, float64(st.OIDs)/wall, float64(st.OIDs)/cpu, pub.Stats().Samples, float64(pub.Stats().Samples)/wall)

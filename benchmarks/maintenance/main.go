@@ -28,6 +28,10 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/detectors/power"
+	"github.com/telekernel/telekernel/schemas"
 )
 
 type flags struct {
@@ -76,6 +80,23 @@ func run(f flags) error {
 		return err
 	}
 	return runPower(f)
+}
+
+// drive steps fleet through days of samples every interval. Each sample
+// goes to est and then to observe; after each step, tick runs. It returns
+// the simulated time, the samples seen and the wall time taken.
+func drive(fleet *sim.Fleet, days int, interval time.Duration, est *power.Estimator, observe func(*schemas.Sample), tick func()) (simulated time.Duration, samples int, elapsed time.Duration) {
+	ticks := int(time.Duration(days) * 24 * time.Hour / interval)
+	wall := time.Now()
+	for range ticks {
+		fleet.Next(func(s *schemas.Sample) {
+			samples++
+			est.Observe(s.TS, s.Device, s.Metric, s.Keys, s.Kind, s.U64, s.F64, s.Str)
+			observe(s)
+		})
+		tick()
+	}
+	return time.Duration(ticks) * interval, samples, time.Since(wall)
 }
 
 func firstOr(s []float64) float64 {

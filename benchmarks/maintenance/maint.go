@@ -122,23 +122,17 @@ func runMaintenance(f flags) (maintScore, error) {
 	if err != nil {
 		return maintScore{}, err
 	}
-	ticks := int(time.Duration(f.days) * 24 * time.Hour / f.interval)
 	var events, biasOpens []schemas.MaintenanceEvent
 	var rows []schemas.PowerRow
-	samples := 0
-	wall := time.Now()
-	for range ticks {
-		fleet.Next(func(s *schemas.Sample) {
-			samples++
-			est.Observe(s.TS, s.Device, s.Metric, s.Keys, s.Kind, s.U64, s.F64, s.Str)
-			switch s.Kind {
-			case schemas.KindGauge:
-				tracker.Observe(s.TS, s.Device, s.Metric, s.Keys, s.F64)
-				uncorrected.Observe(s.TS, s.Device, s.Metric, s.Keys, s.F64)
-			case schemas.KindCounter:
-				tracker.ObserveCounter(s.TS, s.Device, s.Metric, s.Keys, s.U64)
-			}
-		})
+	simulated, samples, elapsed := drive(fleet, f.days, f.interval, est, func(s *schemas.Sample) {
+		switch s.Kind {
+		case schemas.KindGauge:
+			tracker.Observe(s.TS, s.Device, s.Metric, s.Keys, s.F64)
+			uncorrected.Observe(s.TS, s.Device, s.Metric, s.Keys, s.F64)
+		case schemas.KindCounter:
+			tracker.ObserveCounter(s.TS, s.Device, s.Metric, s.Keys, s.U64)
+		}
+	}, func() {
 		events = append(events, tracker.Take()...)
 		for _, e := range uncorrected.Take() {
 			if e.State == schemas.MaintenanceOpen && e.Signal == "laser_bias" {
@@ -146,9 +140,7 @@ func runMaintenance(f flags) (maintScore, error) {
 			}
 		}
 		rows = append(rows, est.Take().Rows...)
-	}
-	elapsed := time.Since(wall)
-	simulated := time.Duration(ticks) * f.interval
+	})
 	deviceDays := float64(f.devices) * simulated.Hours() / 24
 	fmt.Printf("maintenance fleet: %d devices × %.1f days = %.0f device-days (%d samples, interval %v, %d tracked series) in %.1f s: %.0f× faster than real time\n\n",
 		f.devices, simulated.Hours()/24, deviceDays, samples, f.interval, tracker.Series(), elapsed.Seconds(), simulated.Seconds()/elapsed.Seconds())

@@ -48,21 +48,15 @@ func runPower(f flags) error {
 	}
 	// The priors-only baseline: the same estimator without measurements.
 	priorsOnly, _ := power.New(power.Config{Window: 15 * time.Minute})
-	ticks := int(time.Duration(f.powerDays) * 24 * time.Hour / f.interval)
 	var rows, priorRows []schemas.PowerRow
 	var residuals []power.Residual
 	truth := make([][]float64, f.powerDevices)
 	var op operatingPoint
-	samples := 0
-	wall := time.Now()
-	for range ticks {
-		fleet.Next(func(s *schemas.Sample) {
-			samples++
-			est.Observe(s.TS, s.Device, s.Metric, s.Keys, s.Kind, s.U64, s.F64, s.Str)
-			if s.Metric != sim.MetricPSUInCurrent && s.Metric != sim.MetricPSUInVoltage {
-				priorsOnly.Observe(s.TS, s.Device, s.Metric, s.Keys, s.Kind, s.U64, s.F64, s.Str)
-			}
-		})
+	simulated, samples, elapsed := drive(fleet, f.powerDays, f.interval, est, func(s *schemas.Sample) {
+		if s.Metric != sim.MetricPSUInCurrent && s.Metric != sim.MetricPSUInVoltage {
+			priorsOnly.Observe(s.TS, s.Device, s.Metric, s.Keys, s.Kind, s.U64, s.F64, s.Str)
+		}
+	}, func() {
 		for i := range truth {
 			truth[i] = append(truth[i], fleet.TruePower(i))
 			dc, fans := fleet.TrueDC(i)
@@ -72,9 +66,7 @@ func runPower(f flags) error {
 		rows = append(rows, o.Rows...)
 		residuals = append(residuals, o.Residuals...)
 		priorRows = append(priorRows, priorsOnly.Take().Rows...)
-	}
-	elapsed := time.Since(wall)
-	simulated := time.Duration(ticks) * f.interval
+	})
 	fmt.Printf("power fleet: %d devices × %d ports × %.1f days (%d samples, interval %v) in %.1f s: %.0f× faster than real time\n",
 		f.powerDevices, f.powerPorts, simulated.Hours()/24, samples, f.interval, elapsed.Seconds(), simulated.Seconds()/elapsed.Seconds())
 	reportPower(fleet, est, rows, priorRows, residuals, truth, op, faults, changes, f)
