@@ -313,17 +313,7 @@ func rawColumns(rows []schemas.Sample, l schemas.Layout) map[string]any {
 
 // plainRow is the baseline's row: the same columns, types and encodings as
 // the sink's files.
-type plainRow struct {
-	TS       int64    `parquet:"ts,timestamp(microsecond:utc),delta"`
-	Device   string   `parquet:"device,dict"`
-	Metric   string   `parquet:"metric,dict"`
-	Keys     string   `parquet:"keys,dict"`
-	Kind     uint8    `parquet:"kind"`
-	ValueU64 *uint64  `parquet:"value_u64,optional"`
-	ValueF64 *float64 `parquet:"value_f64,optional"`
-	ValueStr *string  `parquet:"value_str,optional,dict"`
-	Source   string   `parquet:"source,dict"`
-}
+type plainRow = parquet.FileRow
 
 func benchParquet(dir string, n, rounds int) error {
 	if dir == "" {
