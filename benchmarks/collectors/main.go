@@ -24,7 +24,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,7 +32,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"syscall"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -43,6 +41,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/telekernel/telekernel/benchmarks/internal/benchkit"
 	"github.com/telekernel/telekernel/collectors/gnmi"
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/sim"
@@ -72,7 +71,7 @@ func main() {
 	mode := os.Args[1]
 	var f flags
 	fs := flag.NewFlagSet(mode, flag.ExitOnError)
-	fs.StringVar(&f.kafka, "kafka", envOr("TK_KAFKA", "127.0.0.1:9092"), "Kafka bootstrap address")
+	fs.StringVar(&f.kafka, "kafka", benchkit.EnvOr("TK_KAFKA", "127.0.0.1:9092"), "Kafka bootstrap address")
 	fs.IntVar(&f.devices, "devices", 20, "simulated devices")
 	fs.IntVar(&f.ifaces, "interfaces", 16, "interfaces per device")
 	fs.IntVar(&f.steps, "steps", 2000, "gnmi: fleet steps to stream")
@@ -102,44 +101,53 @@ func main() {
 	}
 }
 
-func envOr(k, d string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return d
-}
-
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
+// cpuSeconds returns the CPU-seconds this process has used so far.
+func cpuSeconds() float64 { return benchkit.CPU().Seconds() }
 
 func newFleet(f flags) (*sim.Fleet, error) {
 	return sim.New(sim.Config{Devices: f.devices, Interfaces: f.ifaces, Interval: time.Second,
 		Start: time.Now().Add(-time.Duration(f.steps+10) * time.Second).Truncate(time.Second), Faults: []sim.Fault{}})
 }
 
-// child starts this program in serve mode and returns its stdout lines and
-// stdin.
-func child(f flags, mode string) (*exec.Cmd, *bufio.Scanner, io.WriteCloser, error) {
+// childProc is this program running in serve mode: its stdout lines, its
+// stdin, and the first line it printed.
+type childProc struct {
+	cmd   *exec.Cmd
+	out   *bufio.Scanner
+	in    io.WriteCloser
+	first []byte
+}
+
+// child starts this program in serve mode and reads the first line it
+// prints (what names that line, for the error when there is none). The
+// caller stops it.
+func child(f flags, mode, what string) (*childProc, error) {
 	args := []string{mode, "--serve", mode, "--devices", fmt.Sprint(f.devices), "--interfaces", fmt.Sprint(f.ifaces),
 		"--steps", fmt.Sprint(f.steps), "--responder-workers", fmt.Sprint(f.snmpResponderWorkers), fmt.Sprintf("--whole-device=%v", f.whole)}
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	return cmd, bufio.NewScanner(out), in, nil
+	c := &childProc{cmd: cmd, out: bufio.NewScanner(out), in: in}
+	if !c.out.Scan() {
+		c.stop()
+		return nil, fmt.Errorf("the %s child printed no %s", mode, what)
+	}
+	c.first = c.out.Bytes()
+	return c, nil
 }
+
+// stop closes the child's stdin, which ends it, and waits for it.
+func (c *childProc) stop() { c.in.Close(); _ = c.cmd.Wait() }
 
 // serveGNMI is the child: it serves the fleet, prints the targets as JSON,
 // steps the fleet as fast as the collector takes it once a line arrives on
@@ -172,84 +180,49 @@ func serveGNMI(f flags) error {
 	return nil
 }
 
-func benchGNMI(f flags) error {
-	ctx := context.Background()
-	cmd, out, in, err := child(f, "gnmi")
-	if err != nil {
-		return err
-	}
-	defer func() { in.Close(); _ = cmd.Wait() }()
-	if !out.Scan() {
-		return errors.New("the simulator child printed no targets")
-	}
-	var targets []agent.Target
-	if err := json.Unmarshal(out.Bytes(), &targets); err != nil {
-		return err
-	}
-	fleet, _ := newFleet(f)
-	perStep := uint64(f.devices * fleet.SeriesPerDevice())
-	total := perStep * uint64(f.steps)
-
-	topic := fmt.Sprintf("tk.samples.bench-gnmi-%d", time.Now().UnixNano())
+// openPublisher connects to Kafka with the benchmark's producer options
+// (and extra), creates a fresh 6-partition samples topic named after mode,
+// and returns the client (the caller closes it) and a publisher to it.
+func openPublisher(ctx context.Context, f flags, mode string, extra ...kgo.Opt) (*kgo.Client, *publish.Publisher, error) {
+	topic := fmt.Sprintf("tk.samples.bench-%s-%d", mode, time.Now().UnixNano())
 	kc := kafka.Config{Brokers: []string{f.kafka}}
-	cl, err := kafka.Connect(ctx, kc, kgo.MaxBufferedBytes(64<<20), kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(4<<20))
+	cl, err := kafka.Connect(ctx, kc, append([]kgo.Opt{kgo.MaxBufferedBytes(64 << 20), kgo.ProducerLinger(5 * time.Millisecond)}, extra...)...)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer cl.Close()
 	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: topic, Partitions: 6}); err != nil {
-		return err
+		cl.Close()
+		return nil, nil, err
 	}
 	pub, err := publish.New(cl, topic)
 	if err != nil {
-		return err
+		cl.Close()
+		return nil, nil, err
 	}
-	var gt []gnmi.Target
-	for _, t := range targets {
-		gt = append(gt, gnmi.Target{Name: t.Name, Address: t.Addr})
-	}
-	// Sample every leaf at the fleet's step, so each step is one update per series.
-	cfg := gnmi.Config{Targets: gt, Subscriptions: []gnmi.Subscription{{Name: "all", Paths: []string{"/"}, SampleInterval: time.Second}}}
-	c, err := gnmi.New(cfg, pub, gnmi.WithLogger(slog.New(slog.DiscardHandler)))
+	return cl, pub, nil
+}
+
+// gnmiRun is what the end-to-end gNMI run measured.
+type gnmiRun struct {
+	cpu, wall float64 // CPU-seconds of this process, wall seconds
+	st        gnmi.Stats
+	ps        publish.Stats
+}
+
+func benchGNMI(f flags) error {
+	ch, err := child(f, "gnmi", "targets")
 	if err != nil {
 		return err
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- c.Run(rctx) }()
-	for t0 := time.Now(); c.Stats().Connects < uint64(len(gt)); time.Sleep(10 * time.Millisecond) {
-		if time.Since(t0) > 30*time.Second {
-			cancel()
-			<-done
-			return fmt.Errorf("only %d of %d targets connected in 30s", c.Stats().Connects, len(gt))
-		}
-	}
-	runtime.GC()
-	cpu0, wall0 := cpuSeconds(), time.Now()
-	fmt.Fprintln(in, "go")
-	// Wait for every update; fail with the counts if progress stops.
-	last, lastMove := uint64(0), time.Now()
-	for c.Stats().Updates < total {
-		time.Sleep(2 * time.Millisecond)
-		if u := c.Stats().Updates; u != last {
-			last, lastMove = u, time.Now()
-		} else if time.Since(lastMove) > 15*time.Second {
-			cancel()
-			<-done
-			return fmt.Errorf("no progress for 15s at %d of %d updates (collector %+v, publisher %+v)", u, total, c.Stats(), pub.Stats())
-		}
-	}
-	cancel()
-	if err := <-done; err != nil {
+	defer ch.stop()
+	var targets []agent.Target
+	if err := json.Unmarshal(ch.first, &targets); err != nil {
 		return err
 	}
-	cpu, wall := cpuSeconds()-cpu0, time.Since(wall0).Seconds()
-	st := c.Stats()
-	ps := pub.Stats()
-	if ps.Samples < int64(total) {
-		return fmt.Errorf("kafka acknowledged %d samples, want at least %d", ps.Samples, total)
+	r, err := runGNMI(f, targets, ch.in)
+	if err != nil {
+		return err
 	}
-
 	// The baseline, on the same responses: record one step's responses
 	// from an in-process copy of the fleet.
 	resps, err := recordResponses(f)
@@ -264,7 +237,86 @@ func benchGNMI(f flags) error {
 		ups += len(m.GetUpdate().GetUpdate())
 		size += len(r)
 	}
-	// Plain unmarshal, and our decoder alone, each for about a second.
+	unmarshalCPU, decodeCPU := baselineGNMI(resps, ups)
+
+	fmt.Printf("gnmi end to end: %d devices × %d interfaces, %d steps, %.1f updates per response, %d B per response\n",
+		f.devices, f.ifaces, f.steps, float64(ups)/float64(len(resps)), size/len(resps))
+	fmt.Printf("  collector: %d updates, %d samples to Kafka (%d batches) in %.2fs wall, %.2f CPU-s of the collector process\n",
+		r.st.Updates, r.ps.Samples, r.ps.Batches, r.wall, r.cpu)
+	fmt.Printf("  end to end: %.0f updates/s wall, %.0f updates per CPU-second (%.2f µs/update)\n",
+		float64(r.st.Updates)/r.wall, float64(r.st.Updates)/r.cpu, r.cpu/float64(r.st.Updates)*1e6)
+	fmt.Printf("  baseline proto.Unmarshal of the same responses: %.0f updates per CPU-second (%.2f µs/update)\n",
+		unmarshalCPU, 1e6/unmarshalCPU)
+	fmt.Printf("  decoder alone (wire → Arrow builders): %.0f updates per CPU-second (%.2f µs/update)\n", decodeCPU, 1e6/decodeCPU)
+	fmt.Printf("  ratio end to end / plain unmarshal: %.2f\n", float64(r.st.Updates)/r.cpu/unmarshalCPU)
+	return nil
+}
+
+// runGNMI runs the gNMI collector on the child's targets into a fresh
+// topic, tells the child (through in) to stream once every target is
+// connected, and measures until every update of the run has arrived and
+// Kafka acknowledged every sample.
+func runGNMI(f flags, targets []agent.Target, in io.Writer) (gnmiRun, error) {
+	ctx := context.Background()
+	fleet, _ := newFleet(f)
+	perStep := uint64(f.devices * fleet.SeriesPerDevice())
+	total := perStep * uint64(f.steps)
+	cl, pub, err := openPublisher(ctx, f, "gnmi", kgo.ProducerBatchMaxBytes(4<<20))
+	if err != nil {
+		return gnmiRun{}, err
+	}
+	defer cl.Close()
+	var gt []gnmi.Target
+	for _, t := range targets {
+		gt = append(gt, gnmi.Target{Name: t.Name, Address: t.Addr})
+	}
+	// Sample every leaf at the fleet's step, so each step is one update per series.
+	cfg := gnmi.Config{Targets: gt, Subscriptions: []gnmi.Subscription{{Name: "all", Paths: []string{"/"}, SampleInterval: time.Second}}}
+	c, err := gnmi.New(cfg, pub, gnmi.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		return gnmiRun{}, err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(rctx) }()
+	stop := func(err error) (gnmiRun, error) {
+		cancel()
+		<-done
+		return gnmiRun{}, err
+	}
+	for t0 := time.Now(); c.Stats().Connects < uint64(len(gt)); time.Sleep(10 * time.Millisecond) {
+		if time.Since(t0) > 30*time.Second {
+			return stop(fmt.Errorf("only %d of %d targets connected in 30s", c.Stats().Connects, len(gt)))
+		}
+	}
+	runtime.GC()
+	cpu0, wall0 := cpuSeconds(), time.Now()
+	fmt.Fprintln(in, "go")
+	// Wait for every update; fail with the counts if progress stops.
+	last, lastMove := uint64(0), time.Now()
+	for c.Stats().Updates < total {
+		time.Sleep(2 * time.Millisecond)
+		if u := c.Stats().Updates; u != last {
+			last, lastMove = u, time.Now()
+		} else if time.Since(lastMove) > 15*time.Second {
+			return stop(fmt.Errorf("no progress for 15s at %d of %d updates (collector %+v, publisher %+v)", u, total, c.Stats(), pub.Stats()))
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		return gnmiRun{}, err
+	}
+	r := gnmiRun{cpu: cpuSeconds() - cpu0, wall: time.Since(wall0).Seconds(), st: c.Stats(), ps: pub.Stats()}
+	if r.ps.Samples < int64(total) {
+		return gnmiRun{}, fmt.Errorf("kafka acknowledged %d samples, want at least %d", r.ps.Samples, total)
+	}
+	return r, nil
+}
+
+// baselineGNMI returns the updates per CPU-second of a plain
+// proto.Unmarshal of resps (holding ups updates) and of the gNMI decoder
+// alone, each run for about a second.
+func baselineGNMI(resps [][]byte, ups int) (unmarshalCPU, decodeCPU float64) {
 	rate := func(fn func([]byte)) (float64, float64) {
 		n := 0
 		c0, t0 := cpuSeconds(), time.Now()
@@ -276,30 +328,19 @@ func benchGNMI(f flags) error {
 		}
 		return float64(n*ups) / time.Since(t0).Seconds(), float64(n*ups) / (cpuSeconds() - c0)
 	}
-	_, unmarshalCPU := rate(func(b []byte) {
+	_, unmarshalCPU = rate(func(b []byte) {
 		var m pb.SubscribeResponse
 		_ = proto.Unmarshal(b, &m)
 	})
 	batch := publish.NewBatch(memory.NewGoAllocator(), "bench", schemas.SourceGNMI)
 	dec := gnmi.NewDecoder(batch, gnmi.WithDedup(false))
-	_, decodeCPU := rate(func(b []byte) {
+	_, decodeCPU = rate(func(b []byte) {
 		_, _ = dec.Decode(b, 0)
 		if batch.Len() >= 4096 {
 			batch.NewRecord().Release()
 		}
 	})
-
-	fmt.Printf("gnmi end to end: %d devices × %d interfaces, %d steps, %.1f updates per response, %d B per response\n",
-		f.devices, f.ifaces, f.steps, float64(ups)/float64(len(resps)), size/len(resps))
-	fmt.Printf("  collector: %d updates, %d samples to Kafka (%d batches) in %.2fs wall, %.2f CPU-s of the collector process\n",
-		st.Updates, ps.Samples, ps.Batches, wall, cpu)
-	fmt.Printf("  end to end: %.0f updates/s wall, %.0f updates per CPU-second (%.2f µs/update)\n",
-		float64(st.Updates)/wall, float64(st.Updates)/cpu, cpu/float64(st.Updates)*1e6)
-	fmt.Printf("  baseline proto.Unmarshal of the same responses: %.0f updates per CPU-second (%.2f µs/update)\n",
-		unmarshalCPU, 1e6/unmarshalCPU)
-	fmt.Printf("  decoder alone (wire → Arrow builders): %.0f updates per CPU-second (%.2f µs/update)\n", decodeCPU, 1e6/decodeCPU)
-	fmt.Printf("  ratio end to end / plain unmarshal: %.2f\n", float64(st.Updates)/cpu/unmarshalCPU)
-	return nil
+	return unmarshalCPU, decodeCPU
 }
 
 // recordResponses subscribes to an in-process copy of the fleet and
@@ -391,29 +432,17 @@ func serveSNMP(f flags) error {
 func benchSNMP(f flags) error {
 	runtime.GOMAXPROCS(1)
 	ctx := context.Background()
-	cmd, out, in, err := child(f, "snmp")
+	ch, err := child(f, "snmp", "address")
 	if err != nil {
 		return err
 	}
-	defer func() { in.Close(); _ = cmd.Wait() }()
-	if !out.Scan() {
-		return errors.New("the SNMP child printed no address")
-	}
-	addr := out.Text()
-	topic := fmt.Sprintf("tk.samples.bench-snmp-%d", time.Now().UnixNano())
-	kc := kafka.Config{Brokers: []string{f.kafka}}
-	cl, err := kafka.Connect(ctx, kc, kgo.MaxBufferedBytes(64<<20), kgo.ProducerLinger(5*time.Millisecond))
+	defer ch.stop()
+	addr := string(ch.first)
+	cl, pub, err := openPublisher(ctx, f, "snmp")
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: topic, Partitions: 6}); err != nil {
-		return err
-	}
-	pub, err := publish.New(cl, topic)
-	if err != nil {
-		return err
-	}
 	var targets []snmp.Target
 	for i := range f.devices {
 		name := sim.DeviceName(i)
@@ -434,8 +463,8 @@ func benchSNMP(f flags) error {
 	}
 	cpu, wall := cpuSeconds()-cpu0, time.Since(wall0).Seconds()
 	st := c.Stats()
-	fmt.Fprintln(in, "stop")
-	out.Scan()
+	fmt.Fprintln(ch.in, "stop")
+	ch.out.Scan()
 	fmt.Printf("snmp: %d targets × %v interval, %d workers, collector on one core (GOMAXPROCS=1), %.0fs\n", f.devices, f.interval, f.workers, wall)
 	fmt.Printf("  polls %d (%.0f/s), failed %d, late %d; OIDs %d: %.0f OIDs/s wall, %.0f OIDs per CPU-second; %d samples to Kafka (%.0f/s)\n",
 		st.Polls, float64(st.Polls)/wall, st.Failures, st.Late, st.OIDs, float64(st.OIDs)/wall, float64(st.OIDs)/cpu, pub.Stats().Samples, float64(pub.Stats().Samples)/wall)

@@ -17,12 +17,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/benchmarks/internal/benchkit"
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/kafka"
@@ -46,11 +46,8 @@ func main() {
 	}
 }
 
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
+// cpuSeconds returns the CPU-seconds this process has used so far.
+func cpuSeconds() float64 { return benchkit.CPU().Seconds() }
 
 func run(broker string, n, devices, partitions, batch int) error {
 	ctx := context.Background()
@@ -71,57 +68,19 @@ func run(broker string, n, devices, partitions, batch int) error {
 	); err != nil {
 		return err
 	}
-
-	// Input: simulated devices, one message per device per batch of ticks.
-	fleet, err := sim.New(sim.Config{Devices: devices, Start: time.Date(2026, 11, 4, 0, 0, 0, 0, time.UTC)})
+	st, err := writeInput(ctx, cl, in, n, devices, batch)
 	if err != nil {
 		return err
 	}
-	pub, err := publish.New(cl, in, publish.WithMaxRows(1<<30))
-	if err != nil {
-		return err
-	}
-	t0 := time.Now()
-	ticks := n / (devices * fleet.SeriesPerDevice())
-	for i := 1; i <= ticks; i++ {
-		fleet.Next(func(s *schemas.Sample) { _ = pub.Add(ctx, s) })
-		if i%batch == 0 || i == ticks {
-			if err := pub.Flush(ctx); err != nil {
-				return err
-			}
-		}
-	}
-	st := pub.Stats()
-	fmt.Printf("input: %d samples in %d messages (%.1f MB, %d samples/message) written in %v\n",
-		st.Samples, st.Batches, float64(st.Bytes)/1e6, st.Samples/max(st.Batches, 1), time.Since(t0).Round(time.Millisecond))
 	end, err := pipeline.EndOffsets(ctx, cl, in)
 	if err != nil {
 		return err
 	}
-
 	// (1) Raw franz-go passthrough of the same messages.
-	pass, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics(in), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(16<<20))
+	passWall, passCPU, err := passthrough(ctx, broker, in, id+".passthrough", end[in])
 	if err != nil {
 		return err
 	}
-	c0, w0 := cpuSeconds(), time.Now()
-	left := int64(0)
-	for _, off := range end[in] {
-		left += off
-	}
-	for left > 0 {
-		fs := pass.PollFetches(ctx)
-		fs.EachRecord(func(r *kgo.Record) {
-			left--
-			pass.Produce(ctx, &kgo.Record{Topic: id + ".passthrough", Key: r.Key, Value: r.Value, Headers: r.Headers}, nil)
-		})
-	}
-	if err := pass.Flush(ctx); err != nil {
-		return err
-	}
-	passWall, passCPU := time.Since(w0), cpuSeconds()-c0
-	pass.Close()
 
 	// (2) The exactly-once detect stage.
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -134,7 +93,7 @@ func run(broker string, n, devices, partitions, batch int) error {
 	if err != nil {
 		return err
 	}
-	c0, w0 = cpuSeconds(), time.Now()
+	c0, w0 := cpuSeconds(), time.Now()
 	tr.DrainTo(end)
 	if err := tr.Run(ctx); err != nil {
 		return err
@@ -153,4 +112,59 @@ func run(broker string, n, devices, partitions, batch int) error {
 		passWall.Seconds()/detWall.Seconds(), passCPU/detCPU, tr.Stats().Transactions, det.Emitted())
 	fmt.Printf("state: %d series, %.0f bytes per series in the changelog encoding\n", len(states), float64(bytes)/float64(max(len(states), 1)))
 	return nil
+}
+
+// writeInput writes about n samples of simulated devices to topic in, one
+// message per device per batch of ticks, and prints what it wrote.
+func writeInput(ctx context.Context, cl *kgo.Client, in string, n, devices, batch int) (publish.Stats, error) {
+	fleet, err := sim.New(sim.Config{Devices: devices, Start: time.Date(2026, 11, 4, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		return publish.Stats{}, err
+	}
+	pub, err := publish.New(cl, in, publish.WithMaxRows(1<<30))
+	if err != nil {
+		return publish.Stats{}, err
+	}
+	t0 := time.Now()
+	ticks := n / (devices * fleet.SeriesPerDevice())
+	for i := 1; i <= ticks; i++ {
+		fleet.Next(func(s *schemas.Sample) { _ = pub.Add(ctx, s) })
+		if i%batch == 0 || i == ticks {
+			if err := pub.Flush(ctx); err != nil {
+				return publish.Stats{}, err
+			}
+		}
+	}
+	st := pub.Stats()
+	fmt.Printf("input: %d samples in %d messages (%.1f MB, %d samples/message) written in %v\n",
+		st.Samples, st.Batches, float64(st.Bytes)/1e6, st.Samples/max(st.Batches, 1), time.Since(t0).Round(time.Millisecond))
+	return st, nil
+}
+
+// passthrough is the baseline: a raw franz-go client consumes topic in up
+// to its end offsets and produces every record to out. It returns the wall
+// and CPU time it took.
+func passthrough(ctx context.Context, broker, in, out string, end map[int32]int64) (time.Duration, float64, error) {
+	pass, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics(in), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(16<<20))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer pass.Close()
+	c0, w0 := cpuSeconds(), time.Now()
+	left := int64(0)
+	for _, off := range end {
+		left += off
+	}
+	for left > 0 {
+		fs := pass.PollFetches(ctx)
+		fs.EachRecord(func(r *kgo.Record) {
+			left--
+			pass.Produce(ctx, &kgo.Record{Topic: out, Key: r.Key, Value: r.Value, Headers: r.Headers}, nil)
+		})
+	}
+	if err := pass.Flush(ctx); err != nil {
+		return 0, 0, err
+	}
+	return time.Since(w0), cpuSeconds() - c0, nil
 }

@@ -31,7 +31,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -39,18 +38,15 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	pq "github.com/parquet-go/parquet-go"
 
+	"github.com/telekernel/telekernel/benchmarks/internal/benchkit"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
 	"github.com/telekernel/telekernel/sinks/parquet"
 )
 
 func main() {
-	addr := os.Getenv("TK_CLICKHOUSE")
-	if addr == "" {
-		addr = "127.0.0.1:9000"
-	}
 	var (
-		chAddr   = flag.String("clickhouse", addr, "ClickHouse native address; empty skips the ClickHouse benchmark")
+		chAddr   = flag.String("clickhouse", benchkit.EnvOr("TK_CLICKHOUSE", "127.0.0.1:9000"), "ClickHouse native address; empty skips the ClickHouse benchmark")
 		chRows   = flag.Int("ch-rows", 100_000, "rows per ClickHouse INSERT")
 		chRounds = flag.Int("ch-rounds", 7, "ClickHouse rounds per side")
 		pqRows   = flag.Int("pq-rows", 1_000_000, "rows per Parquet flush")
@@ -105,13 +101,6 @@ func release(recs []arrow.RecordBatch) {
 	}
 }
 
-// cpu returns the CPU time (user + system) of this process.
-func cpu() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // allocated returns the bytes allocated on the heap so far.
 func allocated() uint64 {
 	var m runtime.MemStats
@@ -126,9 +115,9 @@ type round struct {
 
 func measure(f func() error) (round, error) {
 	runtime.GC()
-	a, c, t := allocated(), cpu(), time.Now()
+	a, c, t := allocated(), benchkit.CPU(), time.Now()
 	err := f()
-	return round{wall: time.Since(t), cpu: cpu() - c, alloc: allocated() - a}, err
+	return round{wall: time.Since(t), cpu: benchkit.CPU() - c, alloc: allocated() - a}, err
 }
 
 // median returns the round with the median value of key.
@@ -140,6 +129,33 @@ func median(rs []round, key func(round) time.Duration) round {
 
 func wall(r round) time.Duration  { return r.wall }
 func cpuOf(r round) time.Duration { return r.cpu }
+
+// measureRounds measures a and b once each per round for n rounds, calling
+// before (when not nil) ahead of each measurement. With alternate, odd
+// rounds measure b first, so that what one side leaves behind (background
+// merges, dirty pages) weighs on both alike.
+func measureRounds(n int, alternate bool, before func() error, a, b func(round int) error) (ra, rb []round, err error) {
+	for i := range n {
+		for k := range 2 {
+			if before != nil {
+				if err := before(); err != nil {
+					return nil, nil, err
+				}
+			}
+			first := (k == 0) != (alternate && i%2 == 1)
+			f, into := a, &ra
+			if !first {
+				f, into = b, &rb
+			}
+			r, err := measure(func() error { return f(i) })
+			if err != nil {
+				return nil, nil, err
+			}
+			*into = append(*into, r)
+		}
+	}
+	return ra, rb, nil
+}
 
 func benchClickHouse(addr string, n, rounds int) error {
 	ctx := context.Background()
@@ -164,47 +180,17 @@ func benchClickHouse(addr string, n, rounds int) error {
 		return err
 	}
 	layout := schemas.ChooseLayout(v)
-
-	// The baseline: a plain clickhouse-go connection and a table of the
-	// same layout in a second database.
-	rawDB := db + "_raw"
-	conn, err := ch.Open(&ch.Options{Addr: []string{addr}, Compression: &ch.Compression{Method: ch.CompressionLZ4}})
+	raw, err := newRawInserter(ctx, addr, db+"_raw", v, layout, rows)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	for _, stmt := range schemas.ClickHouseDDL(rawDB, v, schemas.DDLOptions{}) {
-		if err := conn.Exec(ctx, stmt); err != nil {
-			return err
-		}
-	}
-	defer func() { _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+rawDB) }()
-	cols := schemas.ClickHouseColumns(schemas.TableSamples, layout)
-	raw := rawColumns(rows, layout)
-	quoted := make([]string, len(cols))
-	for i, c := range cols {
-		quoted[i] = schemas.QuoteIdent(c)
-	}
-	stmt := fmt.Sprintf("INSERT INTO %s.samples (%s)", rawDB, strings.Join(quoted, ", "))
-	rawInsert := func() error {
-		b, err := conn.PrepareBatch(ctx, stmt)
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		for i, c := range cols {
-			if err := b.Column(i).Append(raw[c]); err != nil {
-				return fmt.Errorf("column %s: %w", c, err)
-			}
-		}
-		return b.Send()
-	}
-	sinkInsert := func() error { _, err := s.InsertSamples(ctx, recs); return err }
+	defer raw.close()
+	sinkInsert := func(int) error { _, err := s.InsertSamples(ctx, recs); return err }
 	// Each round starts from empty tables, so background merges of earlier
 	// rounds do not weigh on the one measured.
 	truncate := func() error {
-		for _, d := range []string{db, rawDB} {
-			if err := conn.Exec(ctx, "TRUNCATE TABLE "+d+".samples"); err != nil {
+		for _, d := range []string{db, raw.db} {
+			if err := raw.conn.Exec(ctx, "TRUNCATE TABLE "+d+".samples"); err != nil {
 				return err
 			}
 		}
@@ -212,34 +198,15 @@ func benchClickHouse(addr string, n, rounds int) error {
 	}
 
 	// Warm up both (connections, table parts).
-	if err := sinkInsert(); err != nil {
+	if err := sinkInsert(0); err != nil {
 		return err
 	}
-	if err := rawInsert(); err != nil {
+	if err := raw.insert(0); err != nil {
 		return err
 	}
-	var sinkRounds, rawRounds []round
-	for i := range rounds {
-		// Alternate which side goes first, so background merges of the
-		// previous round weigh on both alike.
-		for k := range 2 {
-			if err := truncate(); err != nil {
-				return err
-			}
-			if (i+k)%2 == 0 {
-				r, err := measure(sinkInsert)
-				if err != nil {
-					return err
-				}
-				sinkRounds = append(sinkRounds, r)
-			} else {
-				r, err := measure(rawInsert)
-				if err != nil {
-					return err
-				}
-				rawRounds = append(rawRounds, r)
-			}
-		}
+	sinkRounds, rawRounds, err := measureRounds(rounds, true, truncate, sinkInsert, raw.insert)
+	if err != nil {
+		return err
 	}
 	sm, rm := median(sinkRounds, wall), median(rawRounds, wall)
 	rate := func(r round) float64 { return float64(len(rows)) / r.wall.Seconds() }
@@ -249,6 +216,62 @@ func benchClickHouse(addr string, n, rounds int) error {
 	fmt.Printf("  sink / raw                       : %.2f× rows/s (client CPU per row %.2f×)\n", rate(sm)/rate(rm),
 		median(sinkRounds, cpuOf).cpu.Seconds()/median(rawRounds, cpuOf).cpu.Seconds())
 	return nil
+}
+
+// rawInserter is the ClickHouse baseline: a plain clickhouse-go connection
+// and a samples table of the sink's layout in a database of its own.
+type rawInserter struct {
+	ctx  context.Context
+	conn ch.Conn
+	db   string
+	cols []string
+	raw  map[string]any
+	stmt string
+}
+
+// newRawInserter creates the database db with the sink's tables for server
+// version v and prepares rows as typed columns.
+func newRawInserter(ctx context.Context, addr, db string, v schemas.ServerVersion, layout schemas.Layout, rows []schemas.Sample) (*rawInserter, error) {
+	conn, err := ch.Open(&ch.Options{Addr: []string{addr}, Compression: &ch.Compression{Method: ch.CompressionLZ4}})
+	if err != nil {
+		return nil, err
+	}
+	r := &rawInserter{ctx: ctx, conn: conn, db: db}
+	for _, stmt := range schemas.ClickHouseDDL(db, v, schemas.DDLOptions{}) {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			r.close()
+			return nil, err
+		}
+	}
+	r.cols = schemas.ClickHouseColumns(schemas.TableSamples, layout)
+	r.raw = rawColumns(rows, layout)
+	quoted := make([]string, len(r.cols))
+	for i, c := range r.cols {
+		quoted[i] = schemas.QuoteIdent(c)
+	}
+	r.stmt = fmt.Sprintf("INSERT INTO %s.samples (%s)", db, strings.Join(quoted, ", "))
+	return r, nil
+}
+
+// insert sends every row in one columnar batch.
+func (r *rawInserter) insert(int) error {
+	b, err := r.conn.PrepareBatch(r.ctx, r.stmt)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	for i, c := range r.cols {
+		if err := b.Column(i).Append(r.raw[c]); err != nil {
+			return fmt.Errorf("column %s: %w", c, err)
+		}
+	}
+	return b.Send()
+}
+
+// close drops the database and closes the connection.
+func (r *rawInserter) close() {
+	_ = r.conn.Exec(r.ctx, "DROP DATABASE IF EXISTS "+r.db)
+	r.conn.Close()
 }
 
 // rawColumns are the rows as the typed slices a program that does not start
@@ -290,17 +313,7 @@ func rawColumns(rows []schemas.Sample, l schemas.Layout) map[string]any {
 
 // plainRow is the baseline's row: the same columns, types and encodings as
 // the sink's files.
-type plainRow struct {
-	TS       int64    `parquet:"ts,timestamp(microsecond:utc),delta"`
-	Device   string   `parquet:"device,dict"`
-	Metric   string   `parquet:"metric,dict"`
-	Keys     string   `parquet:"keys,dict"`
-	Kind     uint8    `parquet:"kind"`
-	ValueU64 *uint64  `parquet:"value_u64,optional"`
-	ValueF64 *float64 `parquet:"value_f64,optional"`
-	ValueStr *string  `parquet:"value_str,optional,dict"`
-	Source   string   `parquet:"source,dict"`
-}
+type plainRow = parquet.FileRow
 
 func benchParquet(dir string, n, rounds int) error {
 	if dir == "" {
@@ -314,55 +327,11 @@ func benchParquet(dir string, n, rounds int) error {
 	mem := memory.NewGoAllocator()
 	recs, rows := fleet(mem, n)
 	defer release(recs)
-
-	// The baseline's input: structs in the order the sink writes (series,
-	// then time), prepared before the clock starts.
-	plain := make([]plainRow, len(rows))
-	order := make([]int, len(rows))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		x, y := &rows[a], &rows[b]
-		return cmp.Or(strings.Compare(x.Device, y.Device), strings.Compare(x.Metric, y.Metric),
-			strings.Compare(x.Keys, y.Keys), cmp.Compare(x.TS, y.TS))
-	})
-	for k, i := range order {
-		s := &rows[i]
-		plain[k] = plainRow{TS: s.TS / 1000, Device: s.Device, Metric: s.Metric, Keys: s.Keys, Kind: uint8(s.Kind), ValueU64: &s.U64, Source: s.Source}
-	}
+	plain := plainRows(rows)
 	var plainBytes int64
-	plainWrite := func(i int) func() error {
-		return func() error {
-			p := filepath.Join(dir, fmt.Sprintf("plain-%d.parquet", i))
-			f, err := os.Create(p)
-			if err != nil {
-				return err
-			}
-			w := pq.NewGenericWriter[plainRow](f, pq.Compression(&pq.Zstd), pq.DataPageVersion(1),
-				pq.MaxRowsPerRowGroup(parquet.DefaultRowGroupRows))
-			for start := 0; start < len(plain); start += 4096 {
-				if _, err := w.Write(plain[start:min(start+4096, len(plain))]); err != nil {
-					f.Close()
-					return err
-				}
-			}
-			if err := w.Close(); err != nil {
-				f.Close()
-				return err
-			}
-			if err := f.Sync(); err != nil {
-				f.Close()
-				return err
-			}
-			fi, err := f.Stat()
-			if err != nil {
-				f.Close()
-				return err
-			}
-			plainBytes = fi.Size()
-			return f.Close()
-		}
+	plainWrite := func(i int) (err error) {
+		plainBytes, err = writePlain(filepath.Join(dir, fmt.Sprintf("plain-%d.parquet", i)), plain)
+		return err
 	}
 
 	w, err := parquet.New(parquet.Config{Root: filepath.Join(dir, "lake")})
@@ -371,7 +340,7 @@ func benchParquet(dir string, n, rounds int) error {
 	}
 	var sinkBytes int64
 	offset := int64(0)
-	sinkWrite := func() error {
+	sinkWrite := func(int) error {
 		for _, rec := range recs {
 			if err := w.Add("tk.samples", 0, offset, rec); err != nil {
 				return err
@@ -389,23 +358,15 @@ func benchParquet(dir string, n, rounds int) error {
 		return nil
 	}
 
-	if err := sinkWrite(); err != nil { // warm-up
+	if err := sinkWrite(0); err != nil { // warm-up
 		return err
 	}
-	if err := plainWrite(-1)(); err != nil {
+	if err := plainWrite(-1); err != nil {
 		return err
 	}
-	var sinkRounds, plainRounds []round
-	for i := range rounds {
-		r, err := measure(sinkWrite)
-		if err != nil {
-			return err
-		}
-		sinkRounds = append(sinkRounds, r)
-		if r, err = measure(plainWrite(i)); err != nil {
-			return err
-		}
-		plainRounds = append(plainRounds, r)
+	sinkRounds, plainRounds, err := measureRounds(rounds, false, nil, sinkWrite, plainWrite)
+	if err != nil {
+		return err
 	}
 	sm, pm := median(sinkRounds, cpuOf), median(plainRounds, cpuOf)
 	perCore := func(r round) float64 { return float64(len(rows)) / r.cpu.Seconds() }
@@ -417,4 +378,60 @@ func benchParquet(dir string, n, rounds int) error {
 		perCore(sm), perWall(sm), float64(sinkBytes)/float64(len(rows)), float64(sm.alloc)/float64(len(rows)))
 	fmt.Printf("  sink / plain                     : %.2f× per core\n", perCore(sm)/perCore(pm))
 	return nil
+}
+
+// plainRows returns the baseline's input: structs in the order the sink
+// writes (series, then time), prepared before the clock starts.
+func plainRows(rows []schemas.Sample) []plainRow {
+	plain := make([]plainRow, len(rows))
+	order := make([]int, len(rows))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		x, y := &rows[a], &rows[b]
+		return cmp.Or(strings.Compare(x.Device, y.Device), strings.Compare(x.Metric, y.Metric),
+			strings.Compare(x.Keys, y.Keys), cmp.Compare(x.TS, y.TS))
+	})
+	for k, i := range order {
+		s := &rows[i]
+		plain[k] = plainRow{TS: s.TS / 1000, Device: s.Device, Metric: s.Metric, Keys: s.Keys, Kind: uint8(s.Kind), ValueU64: &s.U64, Source: s.Source}
+	}
+	return plain
+}
+
+// writePlain writes rows to a new file at path with a plain parquet-go
+// GenericWriter (the sink's codec, page version and row group size),
+// fsyncs it and returns its size.
+func writePlain(path string, rows []plainRow) (int64, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	size, err := writePlainTo(f, rows)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return size, err
+}
+
+func writePlainTo(f *os.File, rows []plainRow) (int64, error) {
+	w := pq.NewGenericWriter[plainRow](f, pq.Compression(&pq.Zstd), pq.DataPageVersion(1),
+		pq.MaxRowsPerRowGroup(parquet.DefaultRowGroupRows))
+	for start := 0; start < len(rows); start += 4096 {
+		if _, err := w.Write(rows[start:min(start+4096, len(rows))]); err != nil {
+			return 0, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return 0, err
+	}
+	if err := f.Sync(); err != nil {
+		return 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
 }

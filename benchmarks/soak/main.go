@@ -19,15 +19,13 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/telekernel/telekernel/benchmarks/internal/benchkit"
 )
 
 func main() {
-	broker := os.Getenv("TK_KAFKA")
-	if broker == "" {
-		broker = "127.0.0.1:9092"
-	}
 	o := Options{Log: os.Stderr}
-	flag.StringVar(&o.Broker, "kafka", broker, "Kafka bootstrap address (default $TK_KAFKA)")
+	flag.StringVar(&o.Broker, "kafka", benchkit.EnvOr("TK_KAFKA", "127.0.0.1:9092"), "Kafka bootstrap address (default $TK_KAFKA)")
 	flag.StringVar(&o.Bin, "bin", "", "telekernel binary (default: built from this checkout)")
 	flag.StringVar(&o.Dir, "dir", "", "folder for the config, logs and Parquet files (default: a temporary folder, removed)")
 	flag.DurationVar(&o.For, "for", 20*time.Minute, "how long to run")
@@ -40,11 +38,11 @@ func main() {
 	maxGrowth := flag.Float64("max-growth", 0, "exit 1 when the growth after warm-up exceeds this many MB (0: report only)")
 	day := flag.Bool("day", false, "instead: run the embedded default (in-process broker) over 24 h of simulated time and print its peak RSS")
 	flag.Parse()
-	f := run
+	f := func(ctx context.Context, o Options) error { return run(ctx, o, *maxGrowth) }
 	if *day {
 		f = runDay
 	}
-	if err := f(o, *maxGrowth); err != nil {
+	if err := prepared(o, f); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -72,7 +70,9 @@ func prepare(ctx context.Context, o *Options) (func(), error) {
 	return done, nil
 }
 
-func runDay(o Options, _ float64) error {
+// prepared runs f with a context that an interrupt or SIGTERM cancels,
+// after prepare, and removes a temporary folder afterwards.
+func prepared(o Options, f func(ctx context.Context, o Options) error) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	done, err := prepare(ctx, &o)
@@ -80,6 +80,12 @@ func runDay(o Options, _ float64) error {
 	if err != nil {
 		return err
 	}
+	return f(ctx, o)
+}
+
+// runDay runs the embedded default over 24 h of simulated time and prints
+// its peak RSS.
+func runDay(ctx context.Context, o Options) error {
 	res, err := EmbeddedDay(ctx, o.Bin, o.Dir, 24*time.Hour, 2*time.Second)
 	if err != nil {
 		return err
@@ -89,14 +95,9 @@ func runDay(o Options, _ float64) error {
 	return nil
 }
 
-func run(o Options, maxGrowth float64) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	done, err := prepare(ctx, &o)
-	defer done()
-	if err != nil {
-		return err
-	}
+// run runs the soak on Kafka and prints its report; it fails when the RSS
+// grew more than maxGrowth MB after warm-up (0: no limit).
+func run(ctx context.Context, o Options, maxGrowth float64) error {
 	res, err := Run(ctx, o)
 	if err != nil {
 		return err

@@ -353,95 +353,18 @@ func renderPower(rows []schemas.PowerRow, device, path string) error {
 	return savePlots([][]*plot.Plot{{top}, {bottom}}, 26*vg.Centimeter, 22*vg.Centimeter, path)
 }
 
+// renderTrends draws one plot per health signal of the device (two per
+// row) and reports whether there was any to draw.
 func renderTrends(d *reportData, device, path string) (bool, error) {
-	keys := d.tracker.Keys()
 	var plots []*plot.Plot
-	for _, k := range keys {
-		ts, ys, tr, thr, ok := d.tracker.TrendOf(k)
-		if !ok || len(ts) < 2 {
-			continue
-		}
-		signal, unit := "", ""
-		for _, s := range d.tracker.Config().Signals {
-			if s.Metric == k.Metric {
-				signal, unit = s.Name, s.Unit
-			}
-		}
-		p := plot.New()
-		p.Title.Text = fmt.Sprintf("%s %s", signal, strings.TrimPrefix(k.Keys, "name="))
-		p.Y.Label.Text = unit
-		timeAxis(p)
-		pts := make(plotter.XYs, len(ts))
-		for i := range ts {
-			pts[i] = plotter.XY{X: float64(ts[i]) / 1e9, Y: ys[i]}
-		}
-		sc, err := plotter.NewScatter(pts)
+	for _, k := range d.tracker.Keys() {
+		p, err := trendPlot(d, k)
 		if err != nil {
 			return false, err
 		}
-		sc.Color, sc.Radius = colMeasured, vg.Points(1.5)
-		p.Add(sc)
-		x0, x1 := pts[0].X, pts[len(pts)-1].X
-		// The last event of this series, if any, for its prediction.
-		var ev *schemas.MaintenanceEvent
-		for i := range d.events {
-			e := &d.events[i]
-			if e.Device == k.Device && e.Metric == k.Metric && e.Component == k.Keys {
-				ev = e
-			}
+		if p != nil {
+			plots = append(plots, p)
 		}
-		end := x1
-		if ev != nil && ev.State != schemas.MaintenanceClosed {
-			end = math.Max(end, float64(ev.PredictedFailure.Unix()))
-			if ev.Interval.Latest != nil {
-				end = math.Max(end, float64(ev.Interval.Latest.Unix()))
-			}
-		}
-		hour := func(x float64) float64 { return x / 3600 }
-		// The trend over the buckets it was fitted on, out to the
-		// prediction.
-		xf := pts[max(0, len(pts)-tr.N)].X
-		line := plotter.XYs{{X: xf, Y: tr.At(hour(xf))}, {X: end, Y: tr.At(hour(end))}}
-		tl, err := plotter.NewLine(line)
-		if err != nil {
-			return false, err
-		}
-		tl.Color, tl.Width = colTrend, vg.Points(1.5)
-		p.Add(tl)
-		if !math.IsNaN(thr) {
-			th, err := plotter.NewLine(plotter.XYs{{X: x0, Y: thr}, {X: end, Y: thr}})
-			if err != nil {
-				return false, err
-			}
-			th.Color, th.Dashes = colModelled, []vg.Length{vg.Points(4), vg.Points(2)}
-			p.Add(th)
-		}
-		if ev != nil {
-			p.Title.Text += fmt.Sprintf(" — %s", ev.State)
-			if ev.State != schemas.MaintenanceClosed {
-				p.Title.Text += fmt.Sprintf(", failure %s (%.0f %%)", ev.PredictedFailure.Format("01-02 15:04"), 100*ev.Confidence)
-				lo := float64(ev.Interval.Earliest.Unix())
-				hi := end
-				if ev.Interval.Latest != nil {
-					hi = float64(ev.Interval.Latest.Unix())
-				}
-				band, err := plotter.NewLine(plotter.XYs{{X: lo, Y: thr}, {X: hi, Y: thr}})
-				if err != nil {
-					return false, err
-				}
-				band.Color, band.Width = colGrey, vg.Points(5)
-				p.Add(band)
-				pf, err := plotter.NewScatter(plotter.XYs{{X: float64(ev.PredictedFailure.Unix()), Y: thr}})
-				if err != nil {
-					return false, err
-				}
-				pf.Color, pf.Radius = colModelled, vg.Points(4)
-				p.Add(pf)
-			} else {
-				p.Title.Text += " (" + ev.CloseReason + ")"
-			}
-		}
-		plots = append(plots, p)
 	}
 	if len(plots) == 0 {
 		return false, nil
@@ -454,4 +377,111 @@ func renderTrends(d *reportData, device, path string) (bool, error) {
 		grid = append(grid, row)
 	}
 	return true, savePlots(grid, 30*vg.Centimeter, vg.Length(len(grid))*8*vg.Centimeter, path)
+}
+
+// trendPlot draws series k: its hourly medians, the fitted trend out to
+// the prediction, the threshold, and the last maintenance event of the
+// series with its predicted failure. It returns nil for a series without
+// a trend yet.
+func trendPlot(d *reportData, k schemas.SeriesKey) (*plot.Plot, error) {
+	ts, ys, tr, thr, ok := d.tracker.TrendOf(k)
+	if !ok || len(ts) < 2 {
+		return nil, nil
+	}
+	signal, unit := "", ""
+	for _, s := range d.tracker.Config().Signals {
+		if s.Metric == k.Metric {
+			signal, unit = s.Name, s.Unit
+		}
+	}
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s %s", signal, strings.TrimPrefix(k.Keys, "name="))
+	p.Y.Label.Text = unit
+	timeAxis(p)
+	pts := make(plotter.XYs, len(ts))
+	for i := range ts {
+		pts[i] = plotter.XY{X: float64(ts[i]) / 1e9, Y: ys[i]}
+	}
+	sc, err := plotter.NewScatter(pts)
+	if err != nil {
+		return nil, err
+	}
+	sc.Color, sc.Radius = colMeasured, vg.Points(1.5)
+	p.Add(sc)
+	x0, x1 := pts[0].X, pts[len(pts)-1].X
+	// The last event of this series, if any, for its prediction.
+	var ev *schemas.MaintenanceEvent
+	for i := range d.events {
+		e := &d.events[i]
+		if e.Device == k.Device && e.Metric == k.Metric && e.Component == k.Keys {
+			ev = e
+		}
+	}
+	end := x1
+	if ev != nil && ev.State != schemas.MaintenanceClosed {
+		end = math.Max(end, float64(ev.PredictedFailure.Unix()))
+		if ev.Interval.Latest != nil {
+			end = math.Max(end, float64(ev.Interval.Latest.Unix()))
+		}
+	}
+	hour := func(x float64) float64 { return x / 3600 }
+	// The trend over the buckets it was fitted on, out to the
+	// prediction.
+	xf := pts[max(0, len(pts)-tr.N)].X
+	if err := addLine(p, plotter.XYs{{X: xf, Y: tr.At(hour(xf))}, {X: end, Y: tr.At(hour(end))}}, func(l *plotter.Line) {
+		l.Color, l.Width = colTrend, vg.Points(1.5)
+	}); err != nil {
+		return nil, err
+	}
+	if !math.IsNaN(thr) {
+		if err := addLine(p, plotter.XYs{{X: x0, Y: thr}, {X: end, Y: thr}}, func(l *plotter.Line) {
+			l.Color, l.Dashes = colModelled, []vg.Length{vg.Points(4), vg.Points(2)}
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if ev != nil {
+		return p, addPrediction(p, ev, thr, end)
+	}
+	return p, nil
+}
+
+// addPrediction adds the state of ev to the title and, while it is open,
+// its predicted failure on the threshold thr and the interval around it
+// (out to end when the interval has no latest time).
+func addPrediction(p *plot.Plot, ev *schemas.MaintenanceEvent, thr, end float64) error {
+	p.Title.Text += fmt.Sprintf(" — %s", ev.State)
+	if ev.State == schemas.MaintenanceClosed {
+		p.Title.Text += " (" + ev.CloseReason + ")"
+		return nil
+	}
+	p.Title.Text += fmt.Sprintf(", failure %s (%.0f %%)", ev.PredictedFailure.Format("01-02 15:04"), 100*ev.Confidence)
+	lo := float64(ev.Interval.Earliest.Unix())
+	hi := end
+	if ev.Interval.Latest != nil {
+		hi = float64(ev.Interval.Latest.Unix())
+	}
+	if err := addLine(p, plotter.XYs{{X: lo, Y: thr}, {X: hi, Y: thr}}, func(l *plotter.Line) {
+		l.Color, l.Width = colGrey, vg.Points(5)
+	}); err != nil {
+		return err
+	}
+	pf, err := plotter.NewScatter(plotter.XYs{{X: float64(ev.PredictedFailure.Unix()), Y: thr}})
+	if err != nil {
+		return err
+	}
+	pf.Color, pf.Radius = colModelled, vg.Points(4)
+	p.Add(pf)
+	return nil
+}
+
+// addLine adds a line through pts to p, styled by style.
+func addLine(p *plot.Plot, pts plotter.XYs, style func(*plotter.Line)) error {
+	l, err := plotter.NewLine(pts)
+	if err != nil {
+		return err
+	}
+	style(l)
+	p.Add(l)
+	return nil
 }

@@ -45,6 +45,12 @@ type fileRow struct {
 	Source   string   `parquet:"source,dict"`
 }
 
+// FileRow is the Go shape of the rows of the sink's files with µs
+// timestamps (the default): their columns, types and encodings, for a
+// program that writes or reads the same layout with parquet-go, such as the
+// plain-writer baseline of benchmarks/sinks.
+type FileRow = fileRow
+
 // Leaf column positions in fileRow order.
 const (
 	colTS = iota

@@ -1,13 +1,12 @@
 package detect
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/telekernel/telekernel/detectors/ensemble"
 	"github.com/telekernel/telekernel/detectors/stateevents"
+	"github.com/telekernel/telekernel/internal/binenc"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -35,8 +34,9 @@ var errStateConfig = errors.New("state of another detector configuration")
 //	onset members uvarint | top member u8
 //	ensemble: the rest, ensemble.(*Ensemble).AppendBinary
 //
-// Floats are IEEE 754 little endian, so a restored detector scores exactly
-// as the one that wrote the record.
+// Integers are varints and floats IEEE 754 little endian (internal/binenc,
+// the detectors' codec), so a restored detector scores exactly as the one
+// that wrote the record.
 func appendState(dst []byte, st *seriesState) []byte {
 	dst = append(dst, stateVersion, byte(st.kind))
 	if st.se != nil {
@@ -45,11 +45,11 @@ func appendState(dst []byte, st *seriesState) []byte {
 		return dst
 	}
 	dst = append(dst, 0)
-	dst = binary.AppendUvarint(dst, st.points)
-	dst = binary.AppendVarint(dst, st.counter.LastTS)
-	dst = binary.AppendUvarint(dst, st.counter.Last)
-	dst = binary.AppendUvarint(dst, st.counter.Resets)
-	dst = binary.AppendUvarint(dst, uint64(st.onset))
+	dst = binenc.AppendU(dst, st.points)
+	dst = binenc.AppendI(dst, st.counter.LastTS)
+	dst = binenc.AppendU(dst, st.counter.Last)
+	dst = binenc.AppendU(dst, st.counter.Resets)
+	dst = binenc.AppendU(dst, uint64(st.onset))
 	dst = append(dst, byte(st.top))
 	dst, _ = st.e.AppendBinary(dst) // cannot fail: the members encode plain values
 	return dst
@@ -59,7 +59,7 @@ func appendState(dst []byte, st *seriesState) []byte {
 // and 2 stages) into a series state of metric.
 func (d *Detect) decodeState(b []byte, metric string) (*seriesState, error) {
 	if len(b) < 2 {
-		return nil, errors.New("state record too short")
+		return nil, binenc.ErrShort
 	}
 	version := b[0]
 	if version < 1 || version > stateVersion {
@@ -69,7 +69,7 @@ func (d *Detect) decodeState(b []byte, metric string) (*seriesState, error) {
 	b = b[2:]
 	if version == 3 {
 		if len(b) < 1 {
-			return nil, errors.New("state record too short")
+			return nil, binenc.ErrShort
 		}
 		if class := stateevents.Class(b[0]); class != stateevents.ClassNone {
 			return decodeTracker(st, class, b[1:], metric)
@@ -84,20 +84,20 @@ func (d *Detect) decodeState(b []byte, metric string) (*seriesState, error) {
 		return nil, err
 	}
 	st.e = sh.New()
-	r := stateReader{b: b}
-	st.points = r.uvarint()
-	st.counter.LastTS = r.varint()
-	st.counter.Last = r.uvarint()
-	st.counter.Resets = r.uvarint()
+	r := binenc.Reader{B: b}
+	st.points = r.U()
+	st.counter.LastTS = r.I()
+	st.counter.Last = r.U()
+	st.counter.Resets = r.U()
 	if version == 1 {
 		return st, decodeV1(&r, st)
 	}
-	st.onset = ensemble.Mask(r.uvarint())
-	st.top = ensemble.Member(r.byte())
-	if r.err != nil {
-		return nil, r.err
+	st.onset = ensemble.Mask(r.U())
+	st.top = ensemble.Member(r.Byte())
+	if r.Err != nil {
+		return nil, r.Err
 	}
-	if err := st.e.UnmarshalBinary(r.b); err != nil {
+	if err := st.e.UnmarshalBinary(r.B); err != nil {
 		return nil, fmt.Errorf("%w: %v", errStateConfig, err)
 	}
 	return st, nil
@@ -123,88 +123,22 @@ func decodeTracker(st *seriesState, c stateevents.Class, b []byte, metric string
 //
 // and migrates it: the window seeds the ensemble's robust baseline and a
 // firing alert stays on until it resolves, so it is not left unresolved.
-func decodeV1(r *stateReader, st *seriesState) error {
+func decodeV1(r *binenc.Reader, st *seriesState) error {
 	var m ensemble.Migration
-	m.Firing = r.byte() == 1
-	m.StartedAt = r.varint()
-	r.uvarint() // above
-	r.uvarint() // below
-	r.float()   // peak z
-	m.Held = int(r.uvarint())
-	n := r.uvarint()
-	if n > 1<<16 {
-		return fmt.Errorf("state window of %d values is implausible", n)
-	}
-	m.Window = make([]float64, n)
-	for i := range m.Window {
-		m.Window[i] = r.float()
-	}
-	if r.err != nil {
-		return r.err
-	}
-	if len(r.b) != 0 {
-		return fmt.Errorf("state record has %d trailing bytes", len(r.b))
+	m.Firing = r.Byte() == 1
+	m.StartedAt = r.I()
+	r.U()   // above
+	r.U()   // below
+	r.F64() // peak z
+	m.Held = int(r.U())
+	m.Window = r.F64s(nil, 1<<16)
+	if err := r.Done(); err != nil {
+		return err
 	}
 	if m.Firing {
 		st.onset, st.top = 1<<ensemble.RobustZ, ensemble.RobustZ
 	}
 	return st.e.Migrate(m)
-}
-
-// stateReader reads the fields of a state record, remembering the first
-// error.
-type stateReader struct {
-	b   []byte
-	err error
-}
-
-var errShortState = errors.New("state record truncated")
-
-func (r *stateReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *stateReader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *stateReader) byte() byte {
-	if len(r.b) < 1 {
-		r.fail()
-		return 0
-	}
-	v := r.b[0]
-	r.b = r.b[1:]
-	return v
-}
-
-func (r *stateReader) float() float64 {
-	if len(r.b) < 8 {
-		r.fail()
-		return 0
-	}
-	v := math.Float64frombits(binary.LittleEndian.Uint64(r.b))
-	r.b = r.b[8:]
-	return v
-}
-
-func (r *stateReader) fail() {
-	if r.err == nil {
-		r.err = errShortState
-	}
-	r.b = nil
 }
 
 // groupStateVersion is the version of a multivariate group's changelog
@@ -217,21 +151,17 @@ const groupStateVersion = 1
 //	held uvarint | slots: n uvarint, n × (ts varint, value f64) | model: the rest, multivar's record
 func appendGroupState(dst []byte, g *groupState) []byte {
 	dst = append(dst, groupStateVersion)
-	firing := byte(0)
-	if g.alert.Firing {
-		firing = 1
-	}
-	dst = append(dst, firing)
-	dst = binary.AppendVarint(dst, g.alert.StartsAt)
-	dst = binary.AppendUvarint(dst, uint64(g.alert.Above))
-	dst = binary.AppendUvarint(dst, uint64(g.alert.Below))
-	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(g.alert.PeakZ))
-	dst = binary.AppendUvarint(dst, uint64(g.held))
-	dst = binary.AppendUvarint(dst, uint64(len(g.ts)))
+	dst = binenc.AppendBool(dst, g.alert.Firing)
+	dst = binenc.AppendI(dst, g.alert.StartsAt)
+	dst = binenc.AppendU(dst, uint64(g.alert.Above))
+	dst = binenc.AppendU(dst, uint64(g.alert.Below))
+	dst = binenc.AppendF64(dst, g.alert.PeakZ)
+	dst = binenc.AppendU(dst, uint64(g.held))
+	dst = binenc.AppendU(dst, uint64(len(g.ts)))
 	for i := range g.ts {
-		dst = binary.AppendVarint(dst, g.ts[i])
-		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(g.vals[i]))
-		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(g.onset[i]))
+		dst = binenc.AppendI(dst, g.ts[i])
+		dst = binenc.AppendF64(dst, g.vals[i])
+		dst = binenc.AppendF64(dst, g.onset[i])
 	}
 	dst, _ = g.det.AppendBinary(dst) // cannot fail: plain values
 	return dst
@@ -241,31 +171,31 @@ func appendGroupState(dst []byte, g *groupState) []byte {
 // group of the configured size.
 func decodeGroupState(b []byte, g *groupState) error {
 	if len(b) < 1 {
-		return errors.New("state record too short")
+		return binenc.ErrShort
 	}
 	if b[0] != groupStateVersion {
 		return fmt.Errorf("%w %d of a multivariate group (this build reads %d)", errStateVersion, b[0], groupStateVersion)
 	}
-	r := stateReader{b: b[1:]}
-	g.alert.Firing = r.byte() == 1
-	g.alert.StartsAt = r.varint()
-	g.alert.Above = int32(r.uvarint())
-	g.alert.Below = int32(r.uvarint())
-	g.alert.PeakZ = r.float()
-	g.held = int32(r.uvarint())
-	n := r.uvarint()
-	if r.err == nil && n != uint64(len(g.ts)) {
+	r := binenc.Reader{B: b[1:]}
+	g.alert.Firing = r.Byte() == 1
+	g.alert.StartsAt = r.I()
+	g.alert.Above = int32(r.U())
+	g.alert.Below = int32(r.U())
+	g.alert.PeakZ = r.F64()
+	g.held = int32(r.U())
+	n := r.U()
+	if r.Err == nil && n != uint64(len(g.ts)) {
 		return fmt.Errorf("%w: a group of %d series, configured %d", errStateConfig, n, len(g.ts))
 	}
 	for i := range g.ts {
-		g.ts[i] = r.varint()
-		g.vals[i] = r.float()
-		g.onset[i] = r.float()
+		g.ts[i] = r.I()
+		g.vals[i] = r.F64()
+		g.onset[i] = r.F64()
 	}
-	if r.err != nil {
-		return r.err
+	if r.Err != nil {
+		return r.Err
 	}
-	if err := g.det.UnmarshalBinary(r.b); err != nil {
+	if err := g.det.UnmarshalBinary(r.B); err != nil {
 		return fmt.Errorf("%w: %v", errStateConfig, err)
 	}
 	return nil

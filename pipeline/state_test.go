@@ -1,0 +1,97 @@
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"flag"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+var updateState = flag.Bool("update-state", false, "rewrite testdata/state_v3.golden from this build's encoder")
+
+// stateGolden is a changelog written by the detect stage of 2026-12-02
+// (commit 2fb0f83, the stage's own codec before it shared internal/binenc):
+// every series of three simulated devices with a multivariate group,
+// checkpointed during the default spike, so ensembles, counters, state
+// events, onset masks and a firing group are all in it.
+const stateGolden = "testdata/state_v3.golden"
+
+// TestStateReadsOldRecords: every changelog record in stateGolden restores,
+// and the restored state encodes to the very same bytes, so the stage reads
+// what is on disk and in the changelog today and writes it unchanged.
+func TestStateReadsOldRecords(t *testing.T) {
+	if *updateState {
+		writeStateGolden(t)
+	}
+	f, err := os.Open(stateGolden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d := newTestDetect(t, multivarConfig())
+	want := map[schemas.SeriesKey][]byte{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<24)
+	kinds := map[byte]int{}
+	for sc.Scan() {
+		key, val, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			t.Fatalf("line %q is not KEY VALUE", sc.Text())
+		}
+		kb, err1 := hex.DecodeString(key)
+		vb, err2 := hex.DecodeString(val)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("line %q: %v %v", sc.Text(), err1, err2)
+		}
+		if err := d.Restore(0, kb, vb); err != nil {
+			t.Fatalf("restore %q: %v", kb, err)
+		}
+		k, err := parseStateKey(kb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[k] = vb
+		if !strings.HasPrefix(k.Metric, multivarPrefix) && len(vb) > 2 {
+			kinds[vb[2]]++ // the class byte: 0 ensembles, others state events
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) < 50 || kinds[0] == 0 || len(kinds) < 2 {
+		t.Fatalf("golden file holds %d records, classes %v: want ensembles and state events", len(want), kinds)
+	}
+	got := d.SeriesStates()
+	if len(got) != len(want) {
+		t.Fatalf("restored %d series, the golden file holds %d", len(got), len(want))
+	}
+	for k, w := range want {
+		if !bytes.Equal(got[k], w) {
+			t.Errorf("%s: re-encoded state differs from the record read", k)
+		}
+	}
+}
+
+// writeStateGolden writes stateGolden from this build's encoder.
+func writeStateGolden(t *testing.T) {
+	recs, _, _ := simMessages(t, 3, 720, nil)
+	d := newTestDetect(t, multivarConfig())
+	process(t, d, recs[:len(recs)*42/100]) // inside the spike (00:45–00:55 of 2 h)
+	var lines []string
+	for k, v := range d.SeriesStates() {
+		lines = append(lines, hex.EncodeToString(stateKey(nil, k))+" "+hex.EncodeToString(v))
+	}
+	slices.Sort(lines)
+	if err := os.MkdirAll("testdata", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stateGolden, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
