@@ -1,4 +1,4 @@
-package pipeline
+package detect
 
 import (
 	"bufio"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -52,7 +53,7 @@ func TestStateReadsOldRecords(t *testing.T) {
 		if err := d.Restore(0, kb, vb); err != nil {
 			t.Fatalf("restore %q: %v", kb, err)
 		}
-		k, err := parseStateKey(kb)
+		k, err := pipeline.ParseStateKey(kb)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +86,7 @@ func writeStateGolden(t *testing.T) {
 	process(t, d, recs[:len(recs)*42/100]) // inside the spike (00:45–00:55 of 2 h)
 	var lines []string
 	for k, v := range d.SeriesStates() {
-		lines = append(lines, hex.EncodeToString(stateKey(nil, k))+" "+hex.EncodeToString(v))
+		lines = append(lines, hex.EncodeToString(pipeline.StateKey(nil, k))+" "+hex.EncodeToString(v))
 	}
 	slices.Sort(lines)
 	if err := os.MkdirAll("testdata", 0o755); err != nil {
