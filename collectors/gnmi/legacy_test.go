@@ -13,7 +13,7 @@ import (
 
 // legacyUpd is an update carrying the deprecated Update.value.
 func legacyUpd(t *testing.T, path, val string, enc pb.Encoding) *pb.Update {
-	//nolint:staticcheck // the deprecated Value is what is tested
+	//lint:ignore SA1019 the deprecated Value is what is tested
 	return &pb.Update{Path: mustPath(t, path), Value: &pb.Value{Value: []byte(val), Type: enc}}
 }
 
