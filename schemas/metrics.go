@@ -84,6 +84,13 @@ const (
 	MetricSNMPDiscontinuity = "snmp:/counter-discontinuity"
 )
 
+// BGPInstanceKeys are the keys of a device's BGP instance in the default
+// network instance, in the canonical form the collectors give them
+// (network-instance name, then protocol identifier and name): the keys of
+// MetricBGPEstablished, and the start of a neighbour's keys
+// ("…,neighbor-address=A").
+const BGPInstanceKeys = "name=default,identifier=BGP,protocol.name=BGP"
+
 // MetricOrigin says where a metric of the vocabulary comes from.
 type MetricOrigin uint8
 

@@ -525,27 +525,17 @@ func (d *Decoder) legacyValue(prefix, path, raw []byte, ts int64) int {
 		raw = raw[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(raw)
-			if n < 0 {
-				d.drop(dropMalformed)
-				return 0
-			}
-			val, raw = v, raw[n:]
+			val, n = protowire.ConsumeBytes(raw)
 		case num == 2 && typ == protowire.VarintType:
-			v, n := protowire.ConsumeVarint(raw)
-			if n < 0 {
-				d.drop(dropMalformed)
-				return 0
-			}
-			enc, raw = v, raw[n:]
+			enc, n = protowire.ConsumeVarint(raw)
 		default:
-			n := protowire.ConsumeFieldValue(num, typ, raw)
-			if n < 0 {
-				d.drop(dropMalformed)
-				return 0
-			}
-			raw = raw[n:]
+			n = protowire.ConsumeFieldValue(num, typ, raw)
 		}
+		if n < 0 {
+			d.drop(dropMalformed)
+			return 0
+		}
+		raw = raw[n:]
 	}
 	switch pb.Encoding(enc) {
 	case pb.Encoding_JSON, pb.Encoding_JSON_IETF:

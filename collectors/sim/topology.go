@@ -20,7 +20,7 @@ const (
 	// BGPKeys are the keys of every device's BGP instance, in the
 	// canonical form the collectors give them (network-instance name,
 	// then protocol identifier and name).
-	BGPKeys = "name=default,identifier=BGP,protocol.name=BGP"
+	BGPKeys = schemas.BGPInstanceKeys
 	// AFISAFI is the address family of the simulated BGP sessions.
 	AFISAFI = "IPV4_UNICAST"
 )

@@ -33,7 +33,7 @@ const (
 const (
 	// BGPKeys prefix the keys of BGP4-MIB peers ("…,neighbor-address=A"),
 	// as the gNMI collector gives them for the default instance.
-	BGPKeys               = "name=default,identifier=BGP,protocol.name=BGP"
+	BGPKeys               = schemas.BGPInstanceKeys
 	DiscontinuityRestart  = "agent_restart"           // sysUpTime went back
 	DiscontinuityIface    = "interface_discontinuity" // ifCounterDiscontinuityTime changed
 	DiscontinuityDecrease = "counter_decrease"        // a 64-bit counter went down
