@@ -44,7 +44,7 @@ restores each moved partition's detector state from its changelog topic before p
 			cfg.Sim.Enabled = &off
 			enabled := true // naming the stage enables it
 			cfg.Parquet.Enabled = &enabled
-			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
+			log := newConfigLogger(cmd.ErrOrStderr(), cfg)
 			sum, err := app.Run(cmd.Context(), app.Options{Config: cfg, For: f.dur, Log: log})
 			if started(sum, err) {
 				fmt.Fprintln(cmd.OutOrStdout(), sum.StageString())

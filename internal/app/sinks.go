@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -13,6 +15,7 @@ import (
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/sinks/alertmanager"
 	"github.com/telekernel/telekernel/sinks/alertstate"
+	"github.com/telekernel/telekernel/sinks/clickhouse"
 )
 
 // newAlertmanager returns the Alertmanager bridge, seeded with the alerts
@@ -41,3 +44,44 @@ func newAlertmanager(ctx context.Context, cfg *config.Config, kc pipeline.KafkaC
 	log.Info("alertmanager bridge restored the firing alerts", "firing", len(firing), "topic", cfg.Topics.AlertState)
 	return am, nil
 }
+
+type addStage func(name, group, topic string, sink pipeline.Sink, rows int, every time.Duration, afterDetect bool) error
+
+// addClickHouse connects to ClickHouse when it is configured, creates the
+// tables, and adds a stage per table: samples, detections, power and
+// maintenance.
+func addClickHouse(ctx context.Context, cfg *config.Config, log *slog.Logger, add addStage) (io.Closer, error) {
+	c := cfg.ClickHouse
+	s, err := clickhouse.New(ctx, c.Config, clickhouse.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.EnsureTables(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	p := cfg.Topics.GroupPrefix
+	samples := clickhouse.NewSamplesStage(s, defaultMem)
+	closer := closeFunc(func() error { samples.Close(); return s.Close() })
+	for _, st := range []struct {
+		name, topic string
+		sink        pipeline.Sink
+		afterInputs bool // reads what the stages on samples produce
+	}{
+		{"clickhouse-samples", cfg.Topics.Samples, samples, false},
+		{"clickhouse-detections", cfg.Topics.Detections, clickhouse.NewDetectionsStage(s), true},
+		{"clickhouse-power", cfg.Topics.Power, clickhouse.NewPowerStage(s), true},
+		{"clickhouse-maintenance", cfg.Topics.Maintenance, clickhouse.NewMaintenanceStage(s), true},
+	} {
+		if err := add(st.name, p+"-"+st.name, st.topic, st.sink, c.FlushRows, c.FlushInterval, st.afterInputs); err != nil {
+			closer.Close()
+			return nil, err
+		}
+	}
+	return closer, nil
+}
+
+// closeFunc adapts a function to io.Closer.
+type closeFunc func() error
+
+func (f closeFunc) Close() error { return f() }

@@ -12,9 +12,13 @@ import (
 	"os"
 )
 
-// Config names the files of a TLS client.
+// Config names the files of a TLS client. It is the one TLS client setting
+// of every component (Kafka, ClickHouse, Alertmanager).
 type Config struct {
-	Enabled            bool   `yaml:"enabled"`
+	Enabled bool `yaml:"enabled"`
+	// Enable is the deprecated spelling of Enabled (the ClickHouse sink's
+	// until issue 14); it still turns TLS on, and Deprecated names it.
+	Enable             bool   `yaml:"enable"`
 	CAFile             string `yaml:"ca_file"`              // PEM CA bundle; default the system pool
 	CertFile           string `yaml:"cert_file"`            // client certificate for mutual TLS
 	KeyFile            string `yaml:"key_file"`             // its private key
@@ -33,7 +37,7 @@ func (c Config) Validate() error {
 // Client returns the client TLS config, or nil when TLS is not enabled.
 // Errors name the field at fault, e.g. "ca_file: cannot read /x: ...".
 func (c Config) Client() (*tls.Config, error) {
-	if !c.Enabled {
+	if !c.Enabled && !c.Enable {
 		if c.CAFile != "" || c.CertFile != "" || c.KeyFile != "" || c.InsecureSkipVerify {
 			return nil, errors.New("enabled: files or options are set but enabled is false")
 		}
@@ -57,6 +61,15 @@ func (c Config) Client() (*tls.Config, error) {
 	}
 	tc.Certificates = []tls.Certificate{*cert}
 	return tc, nil
+}
+
+// Deprecated returns one "field: how to migrate" line per deprecated
+// spelling c was read with, for the caller to log.
+func (c Config) Deprecated() []string {
+	if c.Enable {
+		return []string{"enable: deprecated spelling, write enabled: true"}
+	}
+	return nil
 }
 
 // keyPair loads a certificate and its key; both empty is no certificate.
