@@ -211,21 +211,9 @@ func (s *Sink) layout(ctx context.Context, table string) (schemas.Layout, error)
 	if ok {
 		return l, nil
 	}
-	rows, err := s.conn.Query(ctx, "SELECT name, type FROM system.columns WHERE database = ? AND table = ?", s.cfg.Database, table)
+	types, err := s.columnTypes(ctx, table)
 	if err != nil {
-		return 0, fmt.Errorf("cannot read the columns of %s.%s: %w", s.cfg.Database, table, err)
-	}
-	defer rows.Close()
-	types := map[string]string{}
-	for rows.Next() {
-		var name, typ string
-		if err := rows.Scan(&name, &typ); err != nil {
-			return 0, fmt.Errorf("cannot read the columns of %s.%s: %w", s.cfg.Database, table, err)
-		}
-		types[name] = typ
-	}
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("cannot read the columns of %s.%s: %w", s.cfg.Database, table, err)
+		return 0, err
 	}
 	l, err = layoutOf(s.cfg.Database, table, types)
 	if err != nil {
