@@ -278,7 +278,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 	var pw *parquet.Writer
 	if want("parquet") && *cfg.Parquet.Enabled {
-		pw, err = parquet.New(parquet.Config{Root: cfg.Parquet.Root, TimestampUnit: cfg.Parquet.TimestampUnit}, parquet.WithLogger(log))
+		pw, err = parquet.New(cfg.Parquet.Config, parquet.WithLogger(log))
 		if err != nil {
 			return sum, err
 		}

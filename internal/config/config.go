@@ -19,6 +19,7 @@ import (
 	"github.com/telekernel/telekernel/sinks/alertmanager"
 	"github.com/telekernel/telekernel/sinks/alertstate"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
+	"github.com/telekernel/telekernel/sinks/parquet"
 )
 
 // Defaults.
@@ -109,13 +110,15 @@ type Sim struct {
 	LabelsFile string `yaml:"labels_file"`
 }
 
-// Parquet configures the Parquet sink.
+// Parquet configures the Parquet stage: the sink's own parquet.Config
+// (root, table, timestamp_unit, row_group_rows, compression; its defaults
+// apply when the writer is built) with Root defaulting to the data folder,
+// and how the runner batches rows for it.
 type Parquet struct {
-	Enabled       *bool         `yaml:"enabled"`        // default true
-	Root          string        `yaml:"root"`           // default ./telekernel-data
-	TimestampUnit string        `yaml:"timestamp_unit"` // "us" (default) or "ns"
-	FlushInterval time.Duration `yaml:"flush_interval"` // default 10s
-	FlushRows     int           `yaml:"flush_rows"`     // default 500000
+	parquet.Config `yaml:",inline"`
+	Enabled        *bool         `yaml:"enabled"`        // default true
+	FlushInterval  time.Duration `yaml:"flush_interval"` // default 10s
+	FlushRows      int           `yaml:"flush_rows"`     // default 500000
 }
 
 // ClickHouse configures the ClickHouse stages; they run when Addr is set.
@@ -211,9 +214,6 @@ func (c *Config) applyDefaults() {
 	if p.Root == "" {
 		p.Root = DefaultDataDir
 	}
-	if p.TimestampUnit == "" {
-		p.TimestampUnit = "us"
-	}
 	if p.FlushInterval == 0 {
 		p.FlushInterval = 10 * time.Second
 	}
@@ -294,8 +294,8 @@ func (c *Config) Validate() error {
 	if err := check("maintain", c.Maintain.Validate()); err != nil {
 		return err
 	}
-	if u := c.Parquet.TimestampUnit; u != "us" && u != "ns" {
-		return fmt.Errorf("parquet.timestamp_unit: %q is not us or ns", u)
+	if err := check("parquet", c.Parquet.Config.Validate()); err != nil {
+		return err
 	}
 	if err := checkFlush("parquet", c.Parquet.FlushInterval, c.Parquet.FlushRows); err != nil {
 		return err

@@ -156,4 +156,8 @@ func TestCheckRefusesWhatRunRefuses(t *testing.T) {
 	f("sim:\n  faults:\n    - {device: sim-01, knd: link_down}\n", "bad.yaml:3: sim.faults[0].knd: unknown field (did you mean kind?)")
 	f("topics:\n  partitions: many\n", `bad.yaml:2: topics.partitions: "many" is not a int32`)
 	f("log: debug\n", `bad.yaml:1: log: "debug" is not a section`)
+	f("clickhouse:\n  addr: [c:9000]\n  password: hunter2\n", "bad.yaml:3: a secret is never written in the config file: give {file: PATH} or {env: VAR}")
+	f("clickhouse:\n  addr: [c:9000]\n  password_file: /nonexistent/pw\n", "bad.yaml:3: clickhouse.password_file: cannot read secret file")
+	f("clickhouse:\n  addr: [c:9000]\n  tls: {enable: true, ca_file: /nonexistent/ca.pem}\n", "bad.yaml:3: clickhouse.tls.ca_file: cannot read it")
+	f("parquet:\n  compression: brotli\n", `bad.yaml:2: parquet.compression: "brotli" is not one of zstd`)
 }
