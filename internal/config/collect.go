@@ -41,7 +41,7 @@ func (c *Config) migrateCollector() error {
 		return nil
 	}
 	if !c.Collect.IsZero() {
-		return errors.New("collect: set beside top-level collector fields (gnmi, snmp, topic, …): move those under collect:")
+		return errors.New("collect: set beside top-level collector fields (gnmi, snmp, topic, …); move those into the collect section")
 	}
 	c.legacy = true
 	c.Collect = collectors.Section{

@@ -106,16 +106,7 @@ collect:
 // check refuses what collect would refuse, naming file, line and field as
 // the file spells them.
 func TestCheckRefusesWhatCollectRefuses(t *testing.T) {
-	f := func(doc, want string) {
-		t.Helper()
-		_, err := Parse("bad.yaml", []byte(doc))
-		if err == nil {
-			t.Fatalf("%q: want an error", doc)
-		}
-		if got := err.Error(); !strings.HasPrefix(got, want) || strings.Contains(got, "\n") {
-			t.Errorf("got  %q\nwant prefix %q", got, want)
-		}
-	}
+	f := func(doc, want string) { t.Helper(); wantParseError(t, doc, want) }
 	f("collect:\n  gnmi:\n    targets: [{name: r1, address: \"r1:6030\"}]\n", "bad.yaml: kafka.brokers: at least one broker is required to collect")
 	f("kafka: {brokers: [k:9092]}\ncollect:\n  gnmi:\n    targets:\n      - {name: r1, address: nope}\n", "bad.yaml:5: collect.gnmi.targets[0].address")
 	f("kafka: {brokers: [k:9092]}\ncollect:\n  snmp:\n    targets:\n      - {name: s1, address: 10.0.0.1}\n", "bad.yaml:5: collect.snmp.targets[0].community")
@@ -127,4 +118,17 @@ func TestCheckRefusesWhatCollectRefuses(t *testing.T) {
 	f("kafka: {brokers: [k:9092]}\ngnmi:\n  targets:\n    - {name: r1, address: nope}\n", "bad.yaml:4: gnmi.targets[0].address")
 	f("gnmi: {targets: [{name: r1, address: \"r1:6030\"}]}\n", "bad.yaml: kafka.brokers: at least one broker is required")
 	f("kafka: {brokers: [k:9092]}\nreload: 5s\ncollect: {reload: 5s}\n", "bad.yaml:3: collect: set beside top-level collector fields")
+}
+
+// wantParseError fails t unless parsing doc as bad.yaml fails with one line
+// starting with want.
+func wantParseError(t *testing.T, doc, want string) {
+	t.Helper()
+	_, err := Parse("bad.yaml", []byte(doc))
+	if err == nil {
+		t.Fatalf("%q: want an error", doc)
+	}
+	if got := err.Error(); !strings.HasPrefix(got, want) || strings.Contains(got, "\n") {
+		t.Errorf("got  %q\nwant prefix %q", got, want)
+	}
 }
