@@ -117,6 +117,17 @@ func (s Section) IsZero() bool {
 		reflect.DeepEqual(s.GNMI, gnmi.Config{}) && reflect.DeepEqual(s.SNMP, snmp.Config{})
 }
 
+// Deprecated returns one "field: how to migrate" line per deprecated
+// spelling s was read with: tls.enable anywhere under gnmi.
+func (s Section) Deprecated() []string {
+	for _, t := range append([]gnmi.Target{s.GNMI.Defaults}, s.GNMI.Targets...) {
+		if d := t.TLS.Deprecated(); d != nil {
+			return []string{"gnmi: tls." + d[0]}
+		}
+	}
+	return nil
+}
+
 // WithDefaults returns s with every zero field set to its default.
 func (s Section) WithDefaults() Section {
 	if s.MaxBufferedBytes == 0 {

@@ -120,6 +120,12 @@ func (c *Config) Deprecated() []string {
 	if c.legacy {
 		out = append(out, legacyNotice)
 	}
+	for _, d := range c.Collect.Deprecated() {
+		if !c.legacy {
+			d = "collect." + d
+		}
+		out = append(out, d)
+	}
 	for _, d := range c.ClickHouse.Deprecated() {
 		out = append(out, "clickhouse."+d)
 	}

@@ -103,6 +103,31 @@ collect:
 	}
 }
 
+// tls.enable (the ClickHouse sink's old spelling, now read by every TLS
+// setting) turns TLS on wherever it is written, with one deprecation line
+// per section.
+func TestDeprecatedTLSEnable(t *testing.T) {
+	t.Setenv("TK_TEST_GNMI_PW", "pw")
+	c, err := Parse("c.yaml", []byte(`kafka: {brokers: [k:9092]}
+collect:
+  gnmi:
+    defaults: {username: u, password: {env: TK_TEST_GNMI_PW}, tls: {enable: true}}
+    targets: [{name: r1, address: "r1:6030"}, {name: r2, address: "r2:6030", tls: {enable: true}}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range c.Collect.GNMI.Targets {
+		if !tg.TLS.Enabled || tg.PlaintextCredentials() {
+			t.Errorf("target %s: TLS off with tls.enable: true", tg.Name)
+		}
+	}
+	want := []string{"collect.gnmi: tls.enable: deprecated spelling, write enabled: true"}
+	if d := c.Deprecated(); !reflect.DeepEqual(d, want) {
+		t.Errorf("Deprecated() = %q, want %q", d, want)
+	}
+}
+
 // check refuses what collect would refuse, naming file, line and field as
 // the file spells them.
 func TestCheckRefusesWhatCollectRefuses(t *testing.T) {

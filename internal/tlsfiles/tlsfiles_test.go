@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Client keeps crypto/tls defaults (no narrowed curves or versions), names
@@ -38,4 +40,29 @@ func TestClient(t *testing.T) {
 	if d := (Config{Enabled: true}).Deprecated(); d != nil {
 		t.Errorf("Deprecated() of enabled = %q", d)
 	}
+}
+
+// Reading YAML is strict and folds enable into Enabled, so a consumer that
+// reads Enabled (the gNMI dialler, say) never goes plaintext on the old
+// spelling.
+func TestConfigYAML(t *testing.T) {
+	f := func(doc string, want Config, wantErr string) {
+		t.Helper()
+		var v struct {
+			TLS Config `yaml:"tls"`
+		}
+		dec := yaml.NewDecoder(strings.NewReader(doc))
+		dec.KnownFields(true)
+		err := dec.Decode(&v)
+		switch {
+		case wantErr == "" && (err != nil || v.TLS != want):
+			t.Errorf("%q: %+v, %v; want %+v", doc, v.TLS, err, want)
+		case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
+			t.Errorf("%q: error %v, want one containing %q", doc, err, wantErr)
+		}
+	}
+	f("tls: {enabled: true, ca_file: /ca.pem}\n", Config{Enabled: true, CAFile: "/ca.pem"}, "")
+	f("tls: {enable: true}\n", Config{Enabled: true, Enable: true}, "")
+	f("tls:\n  enabled: true\n  ca_fil: /ca.pem\n", Config{}, "line 3: field ca_fil not found in type tlsfiles.Config")
+	f("tls: {enabled: maybe}\n", Config{}, "cannot unmarshal")
 }
