@@ -251,7 +251,7 @@ func buildMaintain(_ context.Context, env *Env) (Built, error) {
 
 func buildParquet(_ context.Context, env *Env) (Built, error) {
 	c := env.Config.Parquet
-	pw, err := parquet.New(parquet.Config{Root: c.Root, TimestampUnit: c.TimestampUnit}, parquet.WithLogger(env.Log))
+	pw, err := parquet.New(c.Config, parquet.WithLogger(env.Log))
 	if err != nil {
 		return Built{}, err
 	}
@@ -269,11 +269,7 @@ func (e *Env) clickhouseSink(ctx context.Context) (*clickhouse.Sink, error) {
 	if e.ch != nil {
 		return e.ch, nil
 	}
-	cc, err := ClickHouseConfig(e.Config.ClickHouse)
-	if err != nil {
-		return nil, err
-	}
-	s, err := clickhouse.New(ctx, cc, clickhouse.WithLogger(e.Log))
+	s, err := clickhouse.New(ctx, e.Config.ClickHouse.Config, clickhouse.WithLogger(e.Log))
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"reflect"
 	"time"
 
 	"github.com/telekernel/telekernel/collectors/gnmi"
@@ -26,13 +27,64 @@ const (
 	maxBatchBytes = 64 << 20
 )
 
-// Config is the YAML file of `telekernel collect gnmi|snmp -c FILE`.
+// Config is what a collector runs on: the collect section of the config
+// file (Section) with the Kafka connection, the samples topic and the log
+// settings of the same file. The config package builds it from a file
+// (config.Config.Collector); ParseConfig reads the collector fields alone
+// as one flat document, the shape of the collector-only files of earlier
+// releases (still read, with a deprecation notice, by config.Load).
 type Config struct {
 	Kafka kafka.Config `yaml:"kafka"`
-	// Topic receives the samples; default tk.samples.
+	// Topic receives the samples; default tk.samples (topics.samples of
+	// the config file).
 	Topic string `yaml:"topic"`
-	// Partitions of the topic when the collector creates it; default 6.
+	// Partitions of the topic when the collector creates it; default 6
+	// (topics.partitions of the config file).
 	Partitions int32 `yaml:"partitions"`
+	Log        Log   `yaml:"log"`
+	Section    `yaml:",inline"`
+	// Parse parses the file again when it changes (WatchConfig); nil means
+	// ParseConfig. The config package sets it, so a reload reads the file
+	// the way it was read at start.
+	Parse func(name string, data []byte) (*Config, error) `yaml:"-"`
+}
+
+// Log configures logging (the log section of the config file, which
+// every command reads).
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
+	Format string `yaml:"format"` // text, json, or auto (default: text on a terminal)
+}
+
+// WithDefaults returns l with every zero field set to its default.
+func (l Log) WithDefaults() Log {
+	if l.Level == "" {
+		l.Level = "info"
+	}
+	if l.Format == "" {
+		l.Format = "auto"
+	}
+	return l
+}
+
+// Validate reports the first bad field as "field: problem".
+func (l Log) Validate() error {
+	switch l.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("level: %q is not debug, info, warn or error", l.Level)
+	}
+	switch l.Format {
+	case "text", "json", "auto":
+	default:
+		return fmt.Errorf("format: %q is not text, json or auto", l.Format)
+	}
+	return nil
+}
+
+// Section is the collect section of the config file: the targets and how
+// they are collected and published.
+type Section struct {
 	// MaxBufferedBytes bounds the records waiting for Kafka: when a broker
 	// is slow or down, collection waits instead of growing memory.
 	// Default DefaultMaxBufferedBytes.
@@ -48,13 +100,10 @@ type Config struct {
 	// which is applied without a restart; default DefaultReload, negative
 	// disables. Other changes need a restart and are logged as such.
 	Reload time.Duration `yaml:"reload"`
-	// HTTP serves /metrics, /healthz and /readyz; Listen defaults to
-	// DefaultHTTP, "off" disables.
+	// HTTP serves /metrics, /healthz and /readyz of the collector; Listen
+	// defaults to DefaultHTTP (not the pipeline's port, so a collector and
+	// `telekernel run` can share a host), "off" disables.
 	HTTP pipeline.HTTPConfig `yaml:"http"`
-	Log  struct {
-		Level  string `yaml:"level"`  // debug, info (default), warn, error
-		Format string `yaml:"format"` // text, json, auto (default)
-	} `yaml:"log"`
 	// Group shares the targets with the other processes started on the
 	// same config (see collectors/share); off by default.
 	Group share.Config `yaml:"group"`
@@ -62,31 +111,77 @@ type Config struct {
 	SNMP  snmp.Config  `yaml:"snmp"`
 }
 
-func (c *Config) applyDefaults() {
+// IsZero reports whether nothing of the section is set.
+func (s Section) IsZero() bool {
+	return s.MaxBufferedBytes == 0 && s.MaxBatchBytes == 0 && s.Reload == 0 && s.HTTP == (pipeline.HTTPConfig{}) &&
+		s.Group == (share.Config{}) && len(s.GNMI.Targets) == 0 && len(s.SNMP.Targets) == 0 &&
+		reflect.DeepEqual(s.GNMI, gnmi.Config{}) && reflect.DeepEqual(s.SNMP, snmp.Config{})
+}
+
+// Deprecated returns one "field: how to migrate" line per deprecated
+// spelling s was read with: tls.enable anywhere under gnmi.
+func (s Section) Deprecated() []string {
+	for _, t := range append([]gnmi.Target{s.GNMI.Defaults}, s.GNMI.Targets...) {
+		if d := t.TLS.Deprecated(); d != nil {
+			return []string{"gnmi: tls." + d[0]}
+		}
+	}
+	return nil
+}
+
+// WithDefaults returns s with every zero field set to its default.
+func (s Section) WithDefaults() Section {
+	if s.MaxBufferedBytes == 0 {
+		s.MaxBufferedBytes = DefaultMaxBufferedBytes
+	}
+	if s.Reload == 0 {
+		s.Reload = DefaultReload
+	}
+	if s.HTTP.Listen == "" {
+		s.HTTP.Listen = DefaultHTTP
+	}
+	s.Group = s.Group.WithDefaults()
+	s.GNMI = s.GNMI.WithDefaults()
+	s.SNMP = s.SNMP.WithDefaults()
+	return s
+}
+
+// Validate reports the first bad field of s as "path.to.field: problem",
+// loading what a start would (TLS files of the endpoint).
+func (s Section) Validate() error {
+	if err := s.HTTP.Validate(); err != nil {
+		return fmt.Errorf("http.%w", err)
+	}
+	if s.MaxBufferedBytes < 1<<20 {
+		return fmt.Errorf("max_buffered_bytes: %d is below 1 MiB", s.MaxBufferedBytes)
+	}
+	if s.MaxBatchBytes != 0 && (s.MaxBatchBytes < publish.MinMaxBatchBytes || s.MaxBatchBytes > maxBatchBytes) {
+		return fmt.Errorf("max_batch_bytes: %d is not between %d and %d (0 learns it from the topic)",
+			s.MaxBatchBytes, publish.MinMaxBatchBytes, maxBatchBytes)
+	}
+	if err := s.Group.Validate(); err != nil {
+		return fmt.Errorf("group.%w", err)
+	}
+	if err := s.GNMI.Validate(); err != nil {
+		return fmt.Errorf("gnmi.%w", err)
+	}
+	if err := s.SNMP.Validate(); err != nil {
+		return fmt.Errorf("snmp.%w", err)
+	}
+	return nil
+}
+
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
 	if c.Topic == "" {
 		c.Topic = kafka.DefaultSamplesTopic
 	}
 	if c.Partitions == 0 {
 		c.Partitions = kafka.DefaultPartitions
 	}
-	if c.MaxBufferedBytes == 0 {
-		c.MaxBufferedBytes = DefaultMaxBufferedBytes
-	}
-	if c.Reload == 0 {
-		c.Reload = DefaultReload
-	}
-	if c.HTTP.Listen == "" {
-		c.HTTP.Listen = DefaultHTTP
-	}
-	if c.Log.Level == "" {
-		c.Log.Level = "info"
-	}
-	if c.Log.Format == "" {
-		c.Log.Format = "auto"
-	}
-	c.Group = c.Group.WithDefaults()
-	c.GNMI = c.GNMI.WithDefaults()
-	c.SNMP = c.SNMP.WithDefaults()
+	c.Log = c.Log.WithDefaults()
+	c.Section = c.Section.WithDefaults()
+	return c
 }
 
 // Validate reports the first bad field as "path.to.field: problem".
@@ -97,50 +192,36 @@ func (c *Config) Validate() error {
 	if err := c.Kafka.ValidateFiles(); err != nil {
 		return fmt.Errorf("kafka.%w", err)
 	}
-	if err := c.HTTP.Validate(); err != nil {
-		return fmt.Errorf("http.%w", err)
+	if len(c.Kafka.Brokers) == 0 {
+		return errors.New("kafka.brokers: at least one broker is required")
 	}
 	if err := kafka.CheckTopicName(c.Topic); err != nil {
 		return fmt.Errorf("topic: %w", err)
 	}
-	if len(c.Kafka.Brokers) == 0 {
-		return errors.New("kafka.brokers: at least one broker is required")
+	if c.Partitions < 1 {
+		return fmt.Errorf("partitions: %d must be at least 1", c.Partitions)
 	}
-	if c.Partitions < 1 || c.MaxBufferedBytes < 1<<20 {
-		return errors.New("partitions: must be positive, and max_buffered_bytes at least 1 MiB")
+	if err := c.Log.Validate(); err != nil {
+		return fmt.Errorf("log.%w", err)
 	}
-	if c.MaxBatchBytes != 0 && (c.MaxBatchBytes < publish.MinMaxBatchBytes || c.MaxBatchBytes > maxBatchBytes) {
-		return fmt.Errorf("max_batch_bytes: %d is not between %d and %d (0 learns it from the topic)",
-			c.MaxBatchBytes, publish.MinMaxBatchBytes, maxBatchBytes)
+	return c.Section.Validate()
+}
+
+// reparse parses the changed file at name the way the running config was
+// read (Parse, or ParseConfig).
+func (c *Config) reparse(name string, data []byte) (*Config, error) {
+	if c.Parse != nil {
+		return c.Parse(name, data)
 	}
-	switch c.Log.Level {
-	case "debug", "info", "warn", "error":
-	default:
-		return fmt.Errorf("log.level: %q is not debug, info, warn or error", c.Log.Level)
-	}
-	switch c.Log.Format {
-	case "text", "json", "auto":
-	default:
-		return fmt.Errorf("log.format: %q is not text, json or auto", c.Log.Format)
-	}
-	if err := c.Group.Validate(); err != nil {
-		return fmt.Errorf("group.%w", err)
-	}
-	if err := c.GNMI.Validate(); err != nil {
-		return fmt.Errorf("gnmi.%w", err)
-	}
-	if err := c.SNMP.Validate(); err != nil {
-		return fmt.Errorf("snmp.%w", err)
-	}
-	return nil
+	return ParseConfig(name, data)
 }
 
 // Warnings returns one line per risky but valid setting, e.g. a gNMI
 // target whose credentials go over plaintext: "gnmi.targets[0] (r1):
 // ...".
-func (c *Config) Warnings() []string {
+func (s *Section) Warnings() []string {
 	var out []string
-	for i, t := range c.GNMI.Targets {
+	for i, t := range s.GNMI.Targets {
 		if t.PlaintextCredentials() {
 			out = append(out, fmt.Sprintf("gnmi.targets[%d] (%s): %s", i, t.Name, plaintextWarning))
 		}
@@ -165,11 +246,13 @@ func warnPlaintext(log *slog.Logger) func(*Config) {
 	}
 }
 
-// ParseConfig decodes YAML (named name in errors) strictly: unknown fields
-// are errors, and errors name the file, line and field.
+// ParseConfig decodes the collector fields as one flat YAML document (named
+// name in errors) strictly: unknown fields are errors, and errors name the
+// file, line and field. Commands read config files with config.Load, which
+// reads this shape too (deprecated) besides the collect section.
 func ParseConfig(name string, data []byte) (*Config, error) {
 	var c Config
-	if err := yamlfile.Decode(name, data, &c, func() error { c.applyDefaults(); return c.Validate() }); err != nil {
+	if err := yamlfile.Decode(name, data, &c, func() error { c = c.WithDefaults(); return c.Validate() }); err != nil {
 		return nil, err
 	}
 	return &c, nil

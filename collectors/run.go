@@ -158,7 +158,7 @@ func WatchConfig(ctx context.Context, path string, cfg *Config, log *slog.Logger
 			return
 		}
 		last = data
-		next, err := ParseConfig(path, data)
+		next, err := cur.reparse(path, data)
 		if err != nil {
 			log.Error("config changed but is not valid; keeping the running one", "err", err)
 			return
@@ -170,7 +170,8 @@ func WatchConfig(ctx context.Context, path string, cfg *Config, log *slog.Logger
 		log.Info("config reloaded: targets applied", "gnmi_targets", len(next.GNMI.Targets), "snmp_targets", len(next.SNMP.Targets))
 		a, b := *cur, *next
 		a.GNMI.Targets, b.GNMI.Targets, a.SNMP.Targets, b.SNMP.Targets = nil, nil, nil, nil
-		b.HTTP = a.HTTP // the running address may come from --http
+		a.Parse, b.Parse = nil, nil // funcs are never DeepEqual
+		b.HTTP = a.HTTP             // the running address may come from --http
 		if !reflect.DeepEqual(a, b) {
 			log.Warn("config changes other than the target lists take effect after a restart")
 		}

@@ -210,7 +210,7 @@ func TestBatchBytesFromTopic(t *testing.T) {
 	if got := batchBytes(ctx, cl, &Config{Topic: topic}, log); got != 300000-16<<10 {
 		t.Fatalf("learned %d, want %d", got, 300000-16<<10)
 	}
-	if got := batchBytes(ctx, cl, &Config{Topic: topic, MaxBatchBytes: 100 << 10}, log); got != 100<<10 {
+	if got := batchBytes(ctx, cl, &Config{Topic: topic, Section: Section{MaxBatchBytes: 100 << 10}}, log); got != 100<<10 {
 		t.Fatalf("configured 100 KiB, got %d", got)
 	}
 	if got := batchBytes(ctx, cl, &Config{Topic: "tk.no-such-topic-" + topic}, log); got != publish.DefaultMaxBatchBytes {

@@ -24,8 +24,12 @@ func (c *Config) validateResources() error {
 		if err := ch.TLS.Validate(); err != nil {
 			return fmt.Errorf("clickhouse.tls.%w", err)
 		}
-		if _, err := ch.Password.Load(); err != nil {
-			return fmt.Errorf("clickhouse.password: %w", err)
+		if _, err := ch.WithDefaults().Password.Load(); err != nil {
+			field := "password"
+			if ch.PasswordFile != "" {
+				field = "password_file"
+			}
+			return fmt.Errorf("clickhouse.%s: %w", field, err)
 		}
 	}
 	if am := c.Alertmanager; am.URL != "" && c.Runs("alertmanager") {

@@ -3,21 +3,20 @@ package config
 import (
 	"fmt"
 	"math"
-	"net"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/telekernel/telekernel/collectors"
 	"github.com/telekernel/telekernel/collectors/sim"
-	"github.com/telekernel/telekernel/internal/secret"
-	"github.com/telekernel/telekernel/internal/tlsfiles"
 	"github.com/telekernel/telekernel/internal/yamlfile"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/sinks/alertmanager"
 	"github.com/telekernel/telekernel/sinks/alertstate"
+	"github.com/telekernel/telekernel/sinks/clickhouse"
+	"github.com/telekernel/telekernel/sinks/parquet"
 	"github.com/telekernel/telekernel/stages/detect"
 	"github.com/telekernel/telekernel/stages/maintain"
 	"github.com/telekernel/telekernel/stages/power"
@@ -29,13 +28,10 @@ const (
 	DefaultHTTP     = "127.0.0.1:9464"
 	DefaultSimSpeed = 600
 	DefaultBackfill = 24 * time.Hour
-	DefaultCHDB     = "telekernel"
 	// DefaultPowerTopic and DefaultMaintenanceTopic receive the power and
 	// maintain stages' results.
 	DefaultPowerTopic       = "tk.power"
 	DefaultMaintenanceTopic = "tk.maintenance"
-	DefaultLogLevel         = "info"
-	DefaultLogFormat        = "auto"
 )
 
 // Config is the whole configuration.
@@ -60,6 +56,16 @@ type Config struct {
 	Alertmanager alertmanager.Config `yaml:"alertmanager"`
 	HTTP         HTTP                `yaml:"http"`
 	Log          Log                 `yaml:"log"`
+	// Collect configures `telekernel collect gnmi|snmp`: the targets and
+	// the collector's own endpoint. The collectors publish to
+	// topics.samples through kafka and log per log.
+	Collect collectors.Section `yaml:"collect"`
+
+	// legacyCollector holds the top-level fields of a collector-only
+	// file of earlier releases; Parse moves them into Collect.
+	legacyCollector `yaml:",inline"`
+	// legacy is set when the file was a collector-only file.
+	legacy bool
 }
 
 // Topics names the Kafka topics.
@@ -104,27 +110,26 @@ type Sim struct {
 	LabelsFile string `yaml:"labels_file"`
 }
 
-// Parquet configures the Parquet sink.
+// Parquet configures the Parquet stage: the sink's own parquet.Config
+// (root, table, timestamp_unit, row_group_rows, compression; its defaults
+// apply when the writer is built) with Root defaulting to the data folder,
+// and how the runner batches rows for it.
 type Parquet struct {
-	Enabled       *bool         `yaml:"enabled"`        // default true
-	Root          string        `yaml:"root"`           // default ./telekernel-data
-	TimestampUnit string        `yaml:"timestamp_unit"` // "us" (default) or "ns"
-	FlushInterval time.Duration `yaml:"flush_interval"` // default 10s
-	FlushRows     int           `yaml:"flush_rows"`     // default 500000
+	parquet.Config `yaml:",inline"`
+	Enabled        *bool         `yaml:"enabled"`        // default true
+	FlushInterval  time.Duration `yaml:"flush_interval"` // default 10s
+	FlushRows      int           `yaml:"flush_rows"`     // default 500000
 }
 
-// ClickHouse configures the ClickHouse sink; it is on when Addr is set.
+// ClickHouse configures the ClickHouse stages; they run when Addr is set.
+// The connection (address, database, password, TLS, layout, retention) is
+// the sink's own clickhouse.Config, whose defaults apply when the sink is
+// built; FlushInterval and FlushRows are how the runner batches rows for
+// it.
 type ClickHouse struct {
-	Addr          []string        `yaml:"addr"`
-	Database      string          `yaml:"database"` // default telekernel
-	Username      string          `yaml:"username"`
-	Password      secret.Source   `yaml:"password"`
-	TLS           tlsfiles.Config `yaml:"tls"`
-	FlushInterval time.Duration   `yaml:"flush_interval"` // default 1s
-	FlushRows     int             `yaml:"flush_rows"`     // default 100000
-	// Cluster names the ClickHouse cluster (remote_servers) to create the
-	// tables on and write through; empty for a single server.
-	Cluster string `yaml:"cluster"`
+	clickhouse.Config `yaml:",inline"`
+	FlushInterval     time.Duration `yaml:"flush_interval"` // default 1s
+	FlushRows         int           `yaml:"flush_rows"`     // default 100000
 }
 
 // HTTP configures the metrics and health endpoint: Listen defaults to
@@ -132,11 +137,9 @@ type ClickHouse struct {
 // unless set.
 type HTTP = pipeline.HTTPConfig
 
-// Log configures logging.
-type Log struct {
-	Level  string `yaml:"level"`  // debug, info, warn, error
-	Format string `yaml:"format"` // text, json, or auto (text on a terminal)
-}
+// Log configures logging: level debug, info (default), warn or error;
+// format text, json, or auto (default: text on a terminal).
+type Log = collectors.Log
 
 // Default returns the configuration of the embedded default.
 func Default() Config {
@@ -209,9 +212,6 @@ func (c *Config) applyDefaults() {
 	if p.Root == "" {
 		p.Root = DefaultDataDir
 	}
-	if p.TimestampUnit == "" {
-		p.TimestampUnit = "us"
-	}
 	if p.FlushInterval == 0 {
 		p.FlushInterval = 10 * time.Second
 	}
@@ -222,9 +222,6 @@ func (c *Config) applyDefaults() {
 		s.LabelsFile = strings.TrimSuffix(p.Root, "/") + "/labels.jsonl"
 	}
 	ch := &c.ClickHouse
-	if ch.Database == "" {
-		ch.Database = DefaultCHDB
-	}
 	if ch.FlushInterval == 0 {
 		ch.FlushInterval = time.Second
 	}
@@ -234,21 +231,14 @@ func (c *Config) applyDefaults() {
 	if c.HTTP.Listen == "" {
 		c.HTTP.Listen = DefaultHTTP
 	}
-	if c.Log.Level == "" {
-		c.Log.Level = DefaultLogLevel
-	}
-	if c.Log.Format == "" {
-		c.Log.Format = DefaultLogFormat
-	}
+	c.Log = c.Log.WithDefaults()
+	c.Collect = c.Collect.WithDefaults()
 	c.Detect = c.Detect.WithDefaults()
 	c.Power = c.Power.WithDefaults()
 	c.Maintain = c.Maintain.WithDefaults()
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// identifier is a ClickHouse database name the sink accepts.
-var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Validate reports the first bad field as "path.to.field: problem": a bad
 // value, and anything a start would refuse (a secret that does not load,
@@ -297,19 +287,14 @@ func (c *Config) Validate() error {
 	if err := check("maintain", c.Maintain.Validate()); err != nil {
 		return err
 	}
-	if u := c.Parquet.TimestampUnit; u != "us" && u != "ns" {
-		return fmt.Errorf("parquet.timestamp_unit: %q is not us or ns", u)
+	if err := check("parquet", c.Parquet.Config.Validate()); err != nil {
+		return err
 	}
 	if err := checkFlush("parquet", c.Parquet.FlushInterval, c.Parquet.FlushRows); err != nil {
 		return err
 	}
-	for i, a := range c.ClickHouse.Addr {
-		if _, port, err := net.SplitHostPort(a); err != nil || port == "" || strings.Trim(port, "0123456789") != "" {
-			return fmt.Errorf("clickhouse.addr[%d]: %q is not host:port", i, a)
-		}
-	}
-	if !identifier.MatchString(c.ClickHouse.Database) {
-		return fmt.Errorf("clickhouse.database: %q is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", c.ClickHouse.Database)
+	if err := check("clickhouse", c.ClickHouse.Validate()); err != nil {
+		return err
 	}
 	if err := checkFlush("clickhouse", c.ClickHouse.FlushInterval, c.ClickHouse.FlushRows); err != nil {
 		return err
@@ -319,15 +304,11 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	switch c.Log.Level {
-	case "debug", "info", "warn", "error":
-	default:
-		return fmt.Errorf("log.level: %q is not debug, info, warn or error", c.Log.Level)
+	if err := check("log", c.Log.Validate()); err != nil {
+		return err
 	}
-	switch c.Log.Format {
-	case "text", "json", "auto":
-	default:
-		return fmt.Errorf("log.format: %q is not text, json or auto", c.Log.Format)
+	if err := c.validateCollect(); err != nil {
+		return err
 	}
 	return c.validateResources()
 }
@@ -348,7 +329,13 @@ func checkFlush(section string, every time.Duration, rows int) error {
 // validates. Errors name the file, the line and the field at fault.
 func Parse(name string, data []byte) (*Config, error) {
 	c := unset()
-	if err := yamlfile.Decode(name, data, &c, func() error { c.applyDefaults(); return c.Validate() }); err != nil {
+	if err := yamlfile.Decode(name, data, &c, func() error {
+		if err := c.migrateCollector(); err != nil {
+			return err
+		}
+		c.applyDefaults()
+		return c.Validate()
+	}); err != nil {
 		return nil, err
 	}
 	return &c, nil

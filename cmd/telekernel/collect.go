@@ -15,19 +15,24 @@ func newCollectCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "collect (gnmi|snmp) -c FILE",
 		Short: "Run the gNMI or SNMP collector alone, publishing samples to Kafka",
-		Long: `Run one collector until stopped: gnmi subscribes to the targets under gnmi:, snmp polls those
-under snmp:, and both publish Arrow batches per device to the samples topic. The file is checked
-every "reload" for a changed target list, which is applied without a restart. See
-collectors/README.md for the configuration.`,
+		Long: `Run one collector until stopped: gnmi subscribes to the targets under collect.gnmi, snmp polls
+those under collect.snmp, and both publish Arrow batches per device to topics.samples through
+kafka. The file is the one every command reads; it is checked every collect.reload for a changed
+target list, which is applied without a restart. See collectors/README.md for the section.`,
 		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
 		ValidArgs: []string{"gnmi", "snmp"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if path == "" {
 				return errors.New("collect: -c FILE is required")
 			}
-			cfg, err := collectors.LoadConfig(path)
+			file, err := config.Load(path)
 			if err != nil {
 				return err
+			}
+			log := newConfigLogger(cmd.ErrOrStderr(), file)
+			cfg, err := file.Collector()
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
 			}
 			if listen != "" {
 				cfg.HTTP.Listen = listen
@@ -35,7 +40,6 @@ collectors/README.md for the configuration.`,
 					return fmt.Errorf("--http: %w", err)
 				}
 			}
-			log := newLogger(cmd.ErrOrStderr(), config.Log{Level: cfg.Log.Level, Format: cfg.Log.Format})
 			return collectors.Run(cmd.Context(), args[0], path, cfg, log)
 		},
 	}

@@ -261,16 +261,16 @@ func shareConfig(t *testing.T, fleet, topic, id string) string {
 	var doc map[string]any
 	for t0 := time.Now(); ; time.Sleep(50 * time.Millisecond) {
 		b, err := os.ReadFile(p)
-		if err == nil && yaml.Unmarshal(b, &doc) == nil && doc["gnmi"] != nil {
+		if err == nil && yaml.Unmarshal(b, &doc) == nil && doc["collect"] != nil {
 			break
 		}
 		if time.Since(t0) > 30*time.Second {
 			t.Fatalf("sim --serve wrote no %s", p)
 		}
 	}
-	doc["topic"] = topic
+	doc["topics"] = map[string]any{"samples": topic}
 	doc["log"] = map[string]any{"format": "json"}
-	doc["group"] = map[string]any{"enabled": true, "name": "share-" + id, "topic": "share-" + id + ".control",
+	doc["collect"].(map[string]any)["group"] = map[string]any{"enabled": true, "name": "share-" + id, "topic": "share-" + id + ".control",
 		"buckets": 64, "session_timeout": shareSession.String()}
 	b, err := yaml.Marshal(doc)
 	if err != nil {

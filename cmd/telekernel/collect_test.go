@@ -53,14 +53,10 @@ func TestSimServeAndCollect(t *testing.T) {
 				t.Fatalf("sim --serve wrote no %s:\n%s", f, <-simDone)
 			}
 		}
-		// Two collectors in one test: no metrics listeners.
-		b, _ := os.ReadFile(p)
-		if err := os.WriteFile(p, append(b, "http:\n  listen: \"off\"\n"...), 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
-	gnmiDone := run("collect", "gnmi", "-c", filepath.Join(dir, "collect-gnmi.yaml"))
-	snmpDone := run("collect", "snmp", "-c", filepath.Join(dir, "collect-snmp.yaml"))
+	// Two collectors in one test: no metrics listeners.
+	gnmiDone := run("collect", "gnmi", "-c", filepath.Join(dir, "collect-gnmi.yaml"), "--http", "off")
+	snmpDone := run("collect", "snmp", "-c", filepath.Join(dir, "collect-snmp.yaml"), "--http", "off")
 
 	// Read until both sources delivered at least two ticks of each device.
 	rd, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics("tk.samples"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))

@@ -59,13 +59,22 @@ func TestDeployExamples(t *testing.T) {
 		if code, out, stderr := tk(t, "check", "-c", f); code != 0 || !strings.Contains(out, "ok") || stderr != "" {
 			t.Errorf("%s: check exit %d: %s%s", p, code, out, stderr)
 		}
-		var top struct {
-			HTTP struct {
-				Listen string `yaml:"listen"`
-			} `yaml:"http"`
+		type http struct {
+			Listen string `yaml:"listen"`
 		}
-		if err := yaml.Unmarshal(b, &top); err != nil || !strings.HasPrefix(top.HTTP.Listen, "127.0.0.1:") {
-			t.Errorf("%s: http.listen is %q (%v), want 127.0.0.1:PORT", p, top.HTTP.Listen, err)
+		var top struct {
+			HTTP    http `yaml:"http"`
+			Collect struct {
+				HTTP http `yaml:"http"`
+			} `yaml:"collect"`
+		}
+		err = yaml.Unmarshal(b, &top)
+		listen, field := top.HTTP.Listen, "http.listen"
+		if strings.HasPrefix(filepath.Base(p), "collect-") {
+			listen, field = top.Collect.HTTP.Listen, "collect.http.listen"
+		}
+		if err != nil || !strings.HasPrefix(listen, "127.0.0.1:") {
+			t.Errorf("%s: %s is %q (%v), want 127.0.0.1:PORT", p, field, listen, err)
 		}
 	}
 

@@ -46,6 +46,7 @@ func runWithView(ctx context.Context, cfg *config.Config, opts app.Options, in i
 		logCfg.Format = "json"
 	}
 	opts.Log = newLogger(f, logCfg)
+	warnDeprecated(opts.Log, cfg)
 	var w atomic.Pointer[live.Watcher]
 	opts.Watch = func(lw *live.Watcher) { w.Store(lw) }
 	runCtx, stop := context.WithCancel(ctx)

@@ -18,10 +18,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
-	"gopkg.in/yaml.v3"
 
 	"github.com/telekernel/telekernel/app"
-	"github.com/telekernel/telekernel/collectors"
 	"github.com/telekernel/telekernel/config"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -76,6 +74,22 @@ func loadConfig(path string) (*config.Config, error) {
 	return app.LoadConfig(path)
 }
 
+// newConfigLogger returns the logger cfg.Log asks for, writing to w, after
+// logging one warning per deprecated spelling cfg was read with.
+func newConfigLogger(w io.Writer, cfg *config.Config) *slog.Logger {
+	log := newLogger(w, cfg.Log)
+	warnDeprecated(log, cfg)
+	return log
+}
+
+// warnDeprecated logs one warning line per deprecated spelling cfg was
+// read with, saying how to migrate.
+func warnDeprecated(log *slog.Logger, cfg *config.Config) {
+	for _, d := range cfg.Deprecated() {
+		log.Warn("deprecated config: " + d)
+	}
+}
+
 func newLogger(w io.Writer, c config.Log) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(c.Level))
@@ -97,33 +111,25 @@ func newCheckCmd() *cobra.Command {
 	var path string
 	cmd := &cobra.Command{
 		Use:   "check -c FILE",
-		Short: "Validate a config file (pipeline or collector); errors name the line and field at fault",
-		Long: `Validate a config file. A file with a top-level gnmi: or snmp: section is a collector config
-(telekernel collect); any other is a pipeline config (run, stage, sim). Besides the values, check
-loads what a start would: TLS files, passwords from files or the environment, the listen address,
-a writable Parquet root. An error is one line, FILE:LINE: path.field: problem; risky settings
-(credentials over plaintext) are printed as warnings and do not fail the check.`,
+		Short: "Validate a config file; errors name the line and field at fault",
+		Long: `Validate a config file, the one file every command reads (run, stage, sim, collect, schema
+apply). Besides the values, check loads what a start would: TLS files, passwords from files or
+the environment, the listen addresses, a writable Parquet root, and, when the collect section
+lists targets, that kafka.brokers is set. An error is one line, FILE:LINE: path.field: problem;
+risky settings (credentials over plaintext) and deprecated spellings (a collector-only file of
+earlier releases, clickhouse password_file or tls.enable) are printed as warnings and do not fail
+the check.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if path == "" {
 				return errors.New("check: -c FILE is required")
 			}
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return fmt.Errorf("cannot read config: %w", err)
-			}
-			if isCollectorConfig(data) {
-				var c *collectors.Config
-				if c, err = collectors.ParseConfig(path, data); err == nil {
-					for _, w := range c.Warnings() {
-						fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", path, w)
-					}
-				}
-			} else {
-				_, err = app.ParseConfig(path, data)
-			}
+			c, err := app.LoadConfig(path)
 			if err != nil {
 				return err
+			}
+			for _, w := range append(c.Deprecated(), c.Warnings()...) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", path, w)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", path)
 			return nil
@@ -147,16 +153,4 @@ func newVersionCmd() *cobra.Command {
 				v, runtime.Version(), runtime.GOOS, runtime.GOARCH, schemas.SamplesVersion, schemas.DetectionVersion)
 		},
 	}
-}
-
-// isCollectorConfig reports whether a YAML document has a top-level gnmi or
-// snmp section, as the configs of telekernel collect do.
-func isCollectorConfig(data []byte) bool {
-	var top map[string]any
-	if yaml.Unmarshal(data, &top) != nil {
-		return false
-	}
-	_, g := top["gnmi"]
-	_, s := top["snmp"]
-	return g || s
 }

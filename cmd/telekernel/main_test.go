@@ -57,19 +57,48 @@ func TestCheck(t *testing.T) {
 	f("parquet:\n  flush_interval: 10\n", "bad.yaml:2: parquet.flush_interval: 10 is not a duration: give a unit, e.g. 10s")
 	f("parquet:\n  flush_rows: -1\n", "bad.yaml:2: parquet.flush_rows: -1 must be positive")
 	f("sim:\n  span: -1h\n", "bad.yaml:2: sim.span: -1h0m0s must not be negative")
-	f("kafka:\n  brokers: [127.0.0.1:9092]\ngnmi:\n  targets:\n    - {name: r1, address: r1:6030, username: u, password: {env: TK_TEST_UNSET_VAR}}\n",
-		"bad.yaml:5: gnmi.targets[0].password: environment variable TK_TEST_UNSET_VAR is not set")
+	f("kafka:\n  brokers: [127.0.0.1:9092]\ncollect:\n  gnmi:\n    targets:\n      - {name: r1, address: r1:6030, username: u, password: {env: TK_TEST_UNSET_VAR}}\n",
+		"bad.yaml:6: collect.gnmi.targets[0].password: environment variable TK_TEST_UNSET_VAR is not set")
+	f("kafka:\n  brokers: [127.0.0.1:9092]\ncollect:\n  snmp:\n    targets:\n      - {name: a, address: 10.0.0.1, version: v4}\n", "bad.yaml:6: collect.snmp.targets[0].version")
+	f("collect:\n  gnmi:\n    targets: [{name: r1, address: \"r1:6030\"}]\n", "bad.yaml: kafka.brokers: at least one broker is required to collect")
+	// A collector-only file of earlier releases is checked as before.
 	f("kafka:\n  brokers: [127.0.0.1:9092]\nsnmp:\n  targets:\n    - {name: a, address: 10.0.0.1, version: v4}\n", "bad.yaml:5: snmp.targets[0].version")
 	if code, _, stderr := tk(t, "check", "-c", "/nonexistent.yaml"); code != 1 || !strings.Contains(stderr, "cannot read config") {
 		t.Errorf("missing file: %d %q", code, stderr)
 	}
 	t.Setenv("TK_TEST_GNMI_PW", "x")
-	plain := writeFile(t, "plain.yaml", "kafka:\n  brokers: [127.0.0.1:9092]\ngnmi:\n  targets:\n"+
-		"    - {name: r1, address: r1:6030, username: u, password: {env: TK_TEST_GNMI_PW}}\n    - {name: r2, address: r2:6030}\n")
+	plain := writeFile(t, "plain.yaml", "kafka:\n  brokers: [127.0.0.1:9092]\ncollect:\n  gnmi:\n    targets:\n"+
+		"      - {name: r1, address: r1:6030, username: u, password: {env: TK_TEST_GNMI_PW}}\n      - {name: r2, address: r2:6030}\n")
 	code, out, stderr := tk(t, "check", "-c", plain)
 	if code != 0 || !strings.HasSuffix(out, "plain.yaml: ok\n") || strings.Count(stderr, "\n") != 1 ||
-		!strings.Contains(stderr, "warning: gnmi.targets[0] (r1): username and password are sent in plaintext") {
+		!strings.Contains(stderr, "warning: collect.gnmi.targets[0] (r1): username and password are sent in plaintext") {
 		t.Errorf("credentials over plaintext: code %d, stdout %q, stderr %q, want ok and one warning", code, out, stderr)
+	}
+	// The same file in the collector-only shape of earlier releases: ok,
+	// with the deprecation notice first.
+	old := writeFile(t, "old.yaml", "kafka:\n  brokers: [127.0.0.1:9092]\ngnmi:\n  targets:\n"+
+		"    - {name: r1, address: r1:6030, username: u, password: {env: TK_TEST_GNMI_PW}}\n")
+	code, out, stderr = tk(t, "check", "-c", old)
+	if lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n"); code != 0 || !strings.HasSuffix(out, "old.yaml: ok\n") || len(lines) != 2 ||
+		!strings.Contains(lines[0], "old.yaml: warning: a collector-only file is deprecated: move gnmi, snmp") ||
+		!strings.Contains(lines[1], "warning: gnmi.targets[0] (r1): username and password are sent in plaintext") {
+		t.Errorf("collector-only file: code %d, stdout %q, stderr %q, want ok, the notice and the warning", code, out, stderr)
+	}
+}
+
+// TestCollectLegacyFileNotice: `collect` reads a collector-only file of
+// earlier releases and logs exactly one slog warning saying how to migrate
+// (the run then stops on the bad --http, before connecting).
+func TestCollectLegacyFileNotice(t *testing.T) {
+	old := writeFile(t, "old.yaml", "kafka: {brokers: [127.0.0.1:9]}\nlog: {format: text}\nreload: 5s\ngnmi:\n  targets: [{name: r1, address: \"r1:6030\"}]\n")
+	code, _, stderr := tk(t, "collect", "gnmi", "-c", old, "--http", "notanaddr")
+	if code != 1 || strings.Count(stderr, "level=WARN") != 1 || strings.Count(stderr, "deprecated config: a collector-only file is deprecated: move gnmi") != 1 ||
+		!strings.Contains(stderr, "telekernel: --http: ") {
+		t.Errorf("collect on a collector-only file: code %d, stderr %q, want one deprecation warning then the --http error", code, stderr)
+	}
+	cur := writeFile(t, "cur.yaml", "kafka: {brokers: [127.0.0.1:9]}\nlog: {format: text}\ncollect:\n  reload: 5s\n  gnmi:\n    targets: [{name: r1, address: \"r1:6030\"}]\n")
+	if code, _, stderr := tk(t, "collect", "gnmi", "-c", cur, "--http", "notanaddr"); code != 1 || strings.Contains(stderr, "level=WARN") {
+		t.Errorf("collect on a current file: code %d, stderr %q, want no warning", code, stderr)
 	}
 }
 

@@ -112,7 +112,7 @@ DATA/telekernel.log; --no-tui or a non-terminal logs to stderr.`,
 				}
 				return err
 			}
-			opts.Log = newLogger(cmd.ErrOrStderr(), cfg.Log)
+			opts.Log = newConfigLogger(cmd.ErrOrStderr(), cfg)
 			if fd, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(fd.Fd())) {
 				opts.Progress = fd
 			}

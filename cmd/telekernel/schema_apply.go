@@ -8,9 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/telekernel/telekernel/app"
 	"github.com/telekernel/telekernel/config"
-	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
 )
 
@@ -43,29 +41,8 @@ Distributed tables with the plain names over them, which queries and inserts use
 				}
 				// The file gives the connection; flags given on the command
 				// line win (a --password-file replaces the file's password).
-				f := cmd.Flags()
-				cc := cfg.ClickHouse
-				if f.Changed("password-file") {
-					cc.Password = secret.Source{}
-				}
-				base, err := app.ClickHouseConfig(cc)
-				if err != nil {
-					return err
-				}
-				if f.Changed("addr") || len(base.Addr) == 0 {
-					base.Addr = c.Addr
-				}
-				if f.Changed("database") || base.Database == "" {
-					base.Database = c.Database
-				}
-				if f.Changed("username") || base.Username == "" {
-					base.Username = c.Username
-				}
-				if f.Changed("cluster") {
-					base.Cluster = c.Cluster
-				}
-				base.PasswordFile, base.Layout, base.TTLDays, base.DetectionsTTLDays = c.PasswordFile, c.Layout, c.TTLDays, c.DetectionsTTLDays
-				c = base
+				newConfigLogger(cmd.ErrOrStderr(), cfg)
+				c = mergeFlags(cfg.ClickHouse.Config, c, cmd.Flags().Changed)
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
@@ -102,7 +79,7 @@ Distributed tables with the plain names over them, which queries and inserts use
 	f.StringSliceVar(&c.Addr, "addr", []string{clickhouse.DefaultAddr}, "ClickHouse native-protocol address(es)")
 	f.StringVar(&c.Database, "database", clickhouse.DefaultDatabase, "database")
 	f.StringVar(&c.Username, "username", clickhouse.DefaultUsername, "user")
-	f.StringVar(&c.PasswordFile, "password-file", "", "file holding the password")
+	f.StringVar(&c.Password.File, "password-file", "", "file holding the password")
 	f.StringVar(&c.Layout, "layout", "auto", "layout of new tables: auto, modern or legacy")
 	f.IntVar(&c.TTLDays, "ttl-days", 0, "samples retention in days on the modern layout (0: 30, -1: forever)")
 	f.IntVar(&c.DetectionsTTLDays, "detections-ttl-days", 0, "detections retention in days on the modern layout (0: forever)")
@@ -110,4 +87,35 @@ Distributed tables with the plain names over them, which queries and inserts use
 	f.DurationVar(&timeout, "timeout", time.Minute, "give up after this long")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log what is done")
 	return cmd
+}
+
+// mergeFlags returns base (the config file's clickhouse section) with the
+// settings of flags whose flag was given on the command line; addr,
+// database and username also fill in what the file leaves empty.
+func mergeFlags(base, flags clickhouse.Config, changed func(string) bool) clickhouse.Config {
+	if changed("addr") || len(base.Addr) == 0 {
+		base.Addr = flags.Addr
+	}
+	if changed("database") || base.Database == "" {
+		base.Database = flags.Database
+	}
+	if changed("username") || base.Username == "" {
+		base.Username = flags.Username
+	}
+	if changed("password-file") {
+		base.Password, base.PasswordFile = flags.Password, ""
+	}
+	if changed("cluster") {
+		base.Cluster = flags.Cluster
+	}
+	if changed("layout") || base.Layout == "" {
+		base.Layout = flags.Layout
+	}
+	if changed("ttl-days") {
+		base.TTLDays = flags.TTLDays
+	}
+	if changed("detections-ttl-days") {
+		base.DetectionsTTLDays = flags.DetectionsTTLDays
+	}
+	return base
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"gopkg.in/yaml.v3"
 
-	"github.com/telekernel/telekernel/app"
 	"github.com/telekernel/telekernel/config"
 	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/kafka"
@@ -77,10 +76,7 @@ func TestSecureServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc, err := app.ClickHouseConfig(cfg.ClickHouse)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := cfg.ClickHouse.Config
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -177,7 +173,7 @@ func TestSecureCollect(t *testing.T) {
 	p := filepath.Join(dir, "collect-gnmi.yaml")
 	var doc map[string]any
 	for t0 := time.Now(); ; time.Sleep(20 * time.Millisecond) {
-		if b, err := os.ReadFile(p); err == nil && yaml.Unmarshal(b, &doc) == nil && doc["gnmi"] != nil {
+		if b, err := os.ReadFile(p); err == nil && yaml.Unmarshal(b, &doc) == nil && doc["collect"] != nil {
 			break
 		}
 		if time.Since(t0) > 15*time.Second {
@@ -190,7 +186,8 @@ func TestSecureCollect(t *testing.T) {
 		t.Fatal(err)
 	}
 	topic := "sec-" + s.id + ".collect"
-	doc["kafka"], doc["topic"], doc["http"] = kdoc["kafka"], topic, map[string]any{"listen": "off"}
+	doc["kafka"], doc["topics"] = kdoc["kafka"], map[string]any{"samples": topic}
+	doc["collect"].(map[string]any)["http"] = map[string]any{"listen": "off"}
 	b, err := yaml.Marshal(doc)
 	if err != nil {
 		t.Fatal(err)

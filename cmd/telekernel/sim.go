@@ -61,12 +61,12 @@ topic, as "telekernel run" does; with --print N it prints N ticks of samples as 
 					ctx, cancel = context.WithTimeout(ctx, f.dur)
 					defer cancel()
 				}
-				return serveFleet(ctx, cfg, serve, cmd.OutOrStdout(), newLogger(cmd.ErrOrStderr(), cfg.Log))
+				return serveFleet(ctx, cfg, serve, cmd.OutOrStdout(), newConfigLogger(cmd.ErrOrStderr(), cfg))
 			}
 			if len(cfg.Kafka.Brokers) == 0 {
 				return errors.New("sim: give --serve DIR to serve the devices, --kafka HOST:PORT to publish, or --print N to print samples")
 			}
-			opts := app.Options{Config: cfg, For: f.dur, Log: newLogger(cmd.ErrOrStderr(), cfg.Log), SimOnly: true}
+			opts := app.Options{Config: cfg, For: f.dur, Log: newConfigLogger(cmd.ErrOrStderr(), cfg), SimOnly: true}
 			sum, err := app.Run(cmd.Context(), opts)
 			fmt.Fprintln(cmd.OutOrStdout(), sum.String())
 			return err

@@ -89,12 +89,12 @@ func serveFleet(ctx context.Context, cfg *config.Config, s simServe, out io.Writ
 		snmpTargets = append(snmpTargets, map[string]any{"name": t.Name, "address": snmpd.Addr(),
 			"community": map[string]any{"file": community}, "interval": sc.Interval.String()})
 	}
-	base := map[string]any{"kafka": map[string]any{"brokers": brokers}, "topic": cfg.Topics.Samples}
+	base := map[string]any{"kafka": map[string]any{"brokers": brokers}, "topics": map[string]any{"samples": cfg.Topics.Samples}}
 	gnmiCfg := map[string]any{"targets": gnmiTargets,
 		"subscriptions": []map[string]any{{"name": "fleet", "paths": []string{"/"}, "sample_interval": sc.Interval.String()}}}
 	files := map[string]map[string]any{
-		"collect-gnmi.yaml": merge(base, "gnmi", gnmiCfg),
-		"collect-snmp.yaml": merge(base, "snmp", map[string]any{"targets": snmpTargets}),
+		"collect-gnmi.yaml": merge(base, "collect", map[string]any{"gnmi": gnmiCfg}),
+		"collect-snmp.yaml": merge(base, "collect", map[string]any{"snmp": map[string]any{"targets": snmpTargets}}),
 	}
 	for name, doc := range files {
 		b, err := yaml.Marshal(doc)

@@ -40,7 +40,7 @@ restores each moved partition's detector state from its changelog topic before p
 			if err := app.CheckStage(cfg, name); err != nil {
 				return fmt.Errorf("stage %s: %w", name, err)
 			}
-			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
+			log := newConfigLogger(cmd.ErrOrStderr(), cfg)
 			sum, err := app.Run(cmd.Context(), app.Options{Config: cfg, For: f.dur, Log: log})
 			if started(sum, err) {
 				fmt.Fprintln(cmd.OutOrStdout(), sum.StageString())

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Source says where a secret comes from: at most one of File and Env. A
@@ -16,6 +18,44 @@ import (
 type Source struct {
 	File string `yaml:"file"` // path of a file holding the secret; trailing newlines are trimmed
 	Env  string `yaml:"env"`  // name of an environment variable holding the secret
+}
+
+// UnmarshalYAML reads {file: PATH} or {env: VAR} strictly (an unknown field
+// is an error). A plain value is refused without repeating it, so a pasted
+// password never reaches an error message or a log.
+func (s *Source) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return nil
+		}
+		return typeError(n, "a secret is never written in the config file: give {file: PATH} or {env: VAR}")
+	case yaml.MappingNode:
+	default:
+		return typeError(n, "want {file: PATH} or {env: VAR}")
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		var dst *string
+		switch k.Value {
+		case "file":
+			dst = &s.File
+		case "env":
+			dst = &s.Env
+		default:
+			// yaml.v3's own wording, so the caller names the field.
+			return typeError(k, "field "+k.Value+" not found in type secret.Source")
+		}
+		if err := v.Decode(dst); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// typeError returns msg at n's line as yaml.v3 reports decoding errors.
+func typeError(n *yaml.Node, msg string) error {
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s", n.Line, msg)}}
 }
 
 // IsZero reports whether no source is set.

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestLoadAndHide(t *testing.T) {
@@ -42,4 +44,32 @@ func TestLoadAndHide(t *testing.T) {
 			t.Errorf("%+v: want an error", bad)
 		}
 	}
+}
+
+// A source reads {file} or {env} strictly; a plain value is refused
+// without repeating it.
+func TestSourceYAML(t *testing.T) {
+	f := func(doc string, want Source, wantErr string) {
+		t.Helper()
+		var v struct {
+			Password Source `yaml:"password"`
+		}
+		dec := yaml.NewDecoder(strings.NewReader(doc))
+		dec.KnownFields(true)
+		err := dec.Decode(&v)
+		switch {
+		case wantErr == "" && (err != nil || v.Password != want):
+			t.Errorf("%q: %+v, %v; want %+v", doc, v.Password, err, want)
+		case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
+			t.Errorf("%q: error %v, want one containing %q", doc, err, wantErr)
+		case err != nil && strings.Contains(err.Error(), "hunter2"):
+			t.Errorf("%q: the error repeats the value: %v", doc, err)
+		}
+	}
+	f("password: {file: /run/pw}\n", Source{File: "/run/pw"}, "")
+	f("password:\n  env: PW\n", Source{Env: "PW"}, "")
+	f("password:\n", Source{}, "")
+	f("password: hunter2\n", Source{}, "line 1: a secret is never written in the config file: give {file: PATH} or {env: VAR}")
+	f("password: {fil: /x}\n", Source{}, "line 1: field fil not found in type secret.Source")
+	f("password: [hunter2]\n", Source{}, "line 1: want {file: PATH} or {env: VAR}")
 }

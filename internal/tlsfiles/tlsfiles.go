@@ -10,11 +10,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+
+	"gopkg.in/yaml.v3"
 )
 
-// Config names the files of a TLS client.
+// Config names the files of a TLS client. It is the one TLS client setting
+// of every component (Kafka, ClickHouse, Alertmanager).
 type Config struct {
-	Enabled            bool   `yaml:"enabled"`
+	Enabled bool `yaml:"enabled"`
+	// Enable is the deprecated spelling of Enabled (the ClickHouse sink's
+	// until issue 14); reading YAML folds it into Enabled, and Deprecated
+	// names it.
+	Enable             bool   `yaml:"enable"`
 	CAFile             string `yaml:"ca_file"`              // PEM CA bundle; default the system pool
 	CertFile           string `yaml:"cert_file"`            // client certificate for mutual TLS
 	KeyFile            string `yaml:"key_file"`             // its private key
@@ -33,7 +41,7 @@ func (c Config) Validate() error {
 // Client returns the client TLS config, or nil when TLS is not enabled.
 // Errors name the field at fault, e.g. "ca_file: cannot read /x: ...".
 func (c Config) Client() (*tls.Config, error) {
-	if !c.Enabled {
+	if !c.Enabled && !c.Enable {
 		if c.CAFile != "" || c.CertFile != "" || c.KeyFile != "" || c.InsecureSkipVerify {
 			return nil, errors.New("enabled: files or options are set but enabled is false")
 		}
@@ -57,6 +65,38 @@ func (c Config) Client() (*tls.Config, error) {
 	}
 	tc.Certificates = []tls.Certificate{*cert}
 	return tc, nil
+}
+
+// fields are the YAML keys of Config.
+var fields = []string{"enabled", "enable", "ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"}
+
+// UnmarshalYAML reads the fields strictly (an unknown key is an error, in
+// yaml.v3's wording so the caller names the field) and folds the
+// deprecated enable into Enabled, so every consumer that reads Enabled
+// sees TLS on.
+func (c *Config) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; !slices.Contains(fields, k.Value) {
+				return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: field %s not found in type tlsfiles.Config", k.Line, k.Value)}}
+			}
+		}
+	}
+	type plain Config // drops the method, so Decode does not recurse
+	if err := n.Decode((*plain)(c)); err != nil {
+		return err
+	}
+	c.Enabled = c.Enabled || c.Enable
+	return nil
+}
+
+// Deprecated returns one "field: how to migrate" line per deprecated
+// spelling c was read with, for the caller to log.
+func (c Config) Deprecated() []string {
+	if c.Enable {
+		return []string{"enable: deprecated spelling, write enabled: true"}
+	}
+	return nil
 }
 
 // keyPair loads a certificate and its key; both empty is no certificate.

@@ -59,7 +59,8 @@ type Config struct {
 	SeverityLabel bool `yaml:"severity_label"`
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every zero field but URL set to its default.
+func (c Config) WithDefaults() Config {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}

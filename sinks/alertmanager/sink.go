@@ -105,7 +105,7 @@ var _ pipeline.Sink = (*Sink)(nil)
 // New validates cfg, loads the password and returns a Sink. It does not
 // contact Alertmanager: the first Flush does.
 func New(cfg Config, opts ...Option) (*Sink, error) {
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("alertmanager: invalid config: %w", err)
 	}

@@ -91,12 +91,26 @@ func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 	}
 	slices.Sort(rep.Created)
 
-	// Migrate: add the columns a table's layout has and the table lacks.
+	if err := s.migrate(ctx, &rep); err != nil {
+		return rep, err
+	}
+	if err := s.recordLayouts(ctx, layout, rep.Layouts); err != nil {
+		return rep, err
+	}
+	if rep.Changed() {
+		s.log.Info("schema applied", "created", strings.Join(rep.Created, ","), "added_columns", strings.Join(rep.Added, ","))
+	}
+	return rep, nil
+}
+
+// migrate adds the columns a table's layout has and the table lacks, and
+// sets rep.Layouts to the layout of each migrated table.
+func (s *Sink) migrate(ctx context.Context, rep *ApplyReport) error {
 	rep.Layouts = map[string]schemas.Layout{}
 	for _, table := range migrated {
 		types, err := s.columnTypes(ctx, table)
 		if err != nil {
-			return rep, err
+			return err
 		}
 		l := schemas.LayoutModern
 		if _, ok := types[schemas.ClickHouseTimeColumn(table)+"_frac"]; ok {
@@ -114,25 +128,33 @@ func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 						continue
 					}
 				}
-				return rep, err
+				return err
 			}
 			rep.Added = append(rep.Added, table+"."+c)
 			s.log.Info("added column", "table", s.cfg.Database+"."+table, "column", c, "layout", l.String())
 		}
 	}
+	return nil
+}
 
+// recordLayouts caches the layout of every table as it exists now, and
+// records the layout version of the samples and detections tables in
+// schema_version where it is missing or older. It fails with
+// ErrSchemaMismatch when a table has a later layout version than this
+// build writes. layout is the one new tables were created in.
+func (s *Sink) recordLayouts(ctx context.Context, layout schemas.Layout, migratedLayouts map[string]schemas.Layout) error {
 	s.mu.Lock()
 	clear(s.layouts)
 	s.mu.Unlock()
 	versions, err := s.layoutVersions(ctx)
 	if err != nil {
-		return rep, err
+		return err
 	}
 	var record []string
 	for _, table := range []string{schemas.TableSamples, schemas.TableDetections} {
 		got, err := s.layout(ctx, table)
 		if err != nil {
-			return rep, err
+			return err
 		}
 		if got != layout {
 			s.log.Warn("table exists with another layout; keeping it and writing in its layout",
@@ -140,7 +162,7 @@ func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 		}
 		switch v, ok := versions[table]; {
 		case ok && v > schemas.ClickHouseSchemaVersion:
-			return rep, fmt.Errorf("%w: %s.%s has layout version %d, this build writes version %d: upgrade telekernel",
+			return fmt.Errorf("%w: %s.%s has layout version %d, this build writes version %d: upgrade telekernel",
 				ErrSchemaMismatch, s.cfg.Database, table, v, schemas.ClickHouseSchemaVersion)
 		case !ok || v < schemas.ClickHouseSchemaVersion:
 			record = append(record, table, got.String())
@@ -148,18 +170,13 @@ func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 	}
 	s.mu.Lock()
 	for _, table := range []string{schemas.TablePower, schemas.TableMaintenance} {
-		s.layouts[table] = rep.Layouts[table]
+		s.layouts[table] = migratedLayouts[table]
 	}
 	s.mu.Unlock()
 	if len(record) > 0 {
-		if err := s.recordVersions(ctx, record, time.Now().UTC()); err != nil {
-			return rep, err
-		}
+		return s.recordVersions(ctx, record, time.Now().UTC())
 	}
-	if rep.Changed() {
-		s.log.Info("schema applied", "created", strings.Join(rep.Created, ","), "added_columns", strings.Join(rep.Added, ","))
-	}
-	return rep, nil
+	return nil
 }
 
 // tables returns the names of the tables and views in the database.
@@ -195,7 +212,10 @@ func (s *Sink) columnTypes(ctx context.Context, table string) (map[string]string
 		}
 		types[name] = typ
 	}
-	return types, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cannot read the columns of %s.%s: %w", s.cfg.Database, table, err)
+	}
+	return types, nil
 }
 
 // addColumn adds column name of table in layout l (on every node of the

@@ -50,7 +50,7 @@ func ddlTypes(t testing.TB, table string, l schemas.Layout) (names, types []stri
 }
 
 // testBlock is a driver block of the table's columns, which appendSamples
-// and detCols.appendTo can write to as they write to a batch.
+// and cols.appendTo can write to as they write to a batch.
 type testBlock struct{ *proto.Block }
 
 func newTestBlock(t testing.TB, table string, l schemas.Layout) (testBlock, []string) {
@@ -221,7 +221,7 @@ func TestModernLayoutChDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	db2, dcols := newTestBlock(t, schemas.TableDetections, schemas.LayoutModern)
-	if err := dcs.appendTo(db2, dcols); err != nil {
+	if err := dcs.appendTo(db2, dcols, schemas.TableDetections); err != nil {
 		t.Fatal(err)
 	}
 	writeNative := func(name string, b testBlock) string {

@@ -1,17 +1,15 @@
 package clickhouse
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/telekernel/telekernel/internal/secret"
+	"github.com/telekernel/telekernel/internal/tlsfiles"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -27,11 +25,9 @@ const (
 	DefaultMaxOpenConn = 4
 )
 
-// redacted replaces secrets in logs and formatted output.
-const redacted = "<redacted>"
-
 // Config configures a Sink. The zero value of every field means its default;
 // see the Default* constants. A Config is a plain value: copying it is fine.
+// It holds no secret itself: the password is read from its Source by New.
 type Config struct {
 	// Addr lists host:port of native-protocol (TCP) endpoints, default
 	// DefaultAddr. With several, connections go to the first that answers.
@@ -41,14 +37,16 @@ type Config struct {
 	Database string `yaml:"database"`
 	// Username, default DefaultUsername.
 	Username string `yaml:"username"`
-	// Password of Username. It is never logged or printed: String, GoString
-	// and LogValue show it as <redacted>. Prefer PasswordFile.
-	Password string `yaml:"password"`
-	// PasswordFile names a file holding the password (a trailing newline is
-	// trimmed). It is read by New. Mutually exclusive with Password.
+	// Password of Username, from a file or an environment variable
+	// (password: {file: PATH} or {env: VAR}); read by New, never logged.
+	Password secret.Source `yaml:"password"`
+	// PasswordFile is the deprecated spelling of password: {file: PATH};
+	// it is still read, and Deprecated names it.
 	PasswordFile string `yaml:"password_file"`
-	// TLS configures TLS to the server; off by default.
-	TLS TLSConfig `yaml:"tls"`
+	// TLS configures TLS to the server; off by default. The server's secure
+	// native port is usually 9440. Go's crypto/tls defaults apply (TLS 1.3
+	// preferred, hybrid post-quantum key exchange offered first).
+	TLS tlsfiles.Config `yaml:"tls"`
 	// DialTimeout bounds connecting and the handshake, default
 	// DefaultDialTimeout.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
@@ -88,26 +86,12 @@ type Config struct {
 	Cluster string `yaml:"cluster"`
 }
 
-// TLSConfig configures TLS to ClickHouse. Go's crypto/tls defaults apply
-// (TLS 1.3 preferred, hybrid post-quantum key exchange offered first); they
-// are never narrowed.
-type TLSConfig struct {
-	// Enable turns TLS on. The server's secure native port is usually 9440.
-	Enable bool `yaml:"enable"`
-	// CAFile is a PEM bundle of CAs to trust instead of the system pool.
-	CAFile string `yaml:"ca_file"`
-	// CertFile and KeyFile are a PEM client certificate and key (mTLS).
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
-	// ServerName overrides the name checked in the server's certificate;
-	// by default it is the host of the address dialled.
-	ServerName string `yaml:"server_name"`
-	// InsecureSkipVerify disables certificate verification. For tests only.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
-}
-
-// withDefaults returns c with every zero field set to its default.
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every zero field set to its default, and the
+// deprecated password_file folded into Password.
+func (c Config) WithDefaults() Config {
+	if c.PasswordFile != "" && c.Password.IsZero() {
+		c.Password.File, c.PasswordFile = c.PasswordFile, ""
+	}
 	if len(c.Addr) == 0 {
 		c.Addr = []string{DefaultAddr}
 	}
@@ -144,120 +128,77 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	for i, a := range c.Addr {
 		host, port, err := net.SplitHostPort(a)
-		if err != nil || host == "" {
-			return fmt.Errorf("addr[%d] %q: want host:port", i, a)
+		p, perr := strconv.Atoi(port)
+		if err != nil || host == "" || perr != nil {
+			return fmt.Errorf("addr[%d]: %q is not host:port", i, a)
 		}
-		if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
-			return fmt.Errorf("addr[%d] %q: port must be 1-65535", i, a)
+		if p <= 0 || p > 65535 {
+			return fmt.Errorf("addr[%d]: %q has a port outside 1-65535", i, a)
 		}
 	}
 	if c.Database != "" && schemas.QuoteIdent(c.Database) != c.Database {
-		return fmt.Errorf("database %q: want a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", c.Database)
+		return fmt.Errorf("database: %q is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", c.Database)
 	}
 	if c.Cluster != "" && schemas.QuoteIdent(c.Cluster) != c.Cluster {
-		return fmt.Errorf("cluster %q: want a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", c.Cluster)
+		return fmt.Errorf("cluster: %q is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", c.Cluster)
 	}
-	if c.Password != "" && c.PasswordFile != "" {
-		return errors.New("password and password_file are both set: use one")
+	if c.PasswordFile != "" && !c.Password.IsZero() {
+		return errors.New("password_file: set with password; keep only password: {file: PATH}")
+	}
+	if c.Password.File != "" && c.Password.Env != "" {
+		return errors.New("password: set either file or env, not both")
 	}
 	if c.DialTimeout < 0 {
-		return fmt.Errorf("dial_timeout %v: must not be negative", c.DialTimeout)
+		return fmt.Errorf("dial_timeout: %v must not be negative", c.DialTimeout)
 	}
 	if c.ReadTimeout < 0 {
-		return fmt.Errorf("read_timeout %v: must not be negative", c.ReadTimeout)
+		return fmt.Errorf("read_timeout: %v must not be negative", c.ReadTimeout)
 	}
 	if c.BatchRows < 0 {
-		return fmt.Errorf("batch_rows %d: must not be negative", c.BatchRows)
+		return fmt.Errorf("batch_rows: %d must not be negative", c.BatchRows)
 	}
 	if c.MaxOpenConns < 0 {
-		return fmt.Errorf("max_open_conns %d: must not be negative", c.MaxOpenConns)
+		return fmt.Errorf("max_open_conns: %d must not be negative", c.MaxOpenConns)
 	}
 	switch c.Compression {
 	case "", "lz4", "zstd", "none":
 	default:
-		return fmt.Errorf("compression %q: want lz4, zstd or none", c.Compression)
+		return fmt.Errorf("compression: %q is not lz4, zstd or none", c.Compression)
 	}
 	if _, err := schemas.ParseLayout(c.Layout); err != nil {
 		return fmt.Errorf("layout: %w", err)
 	}
 	if c.TTLDays < -1 {
-		return fmt.Errorf("ttl_days %d: want a number of days, 0 for the default or -1 for none", c.TTLDays)
+		return fmt.Errorf("ttl_days: %d is not a number of days, 0 for the default or -1 for none", c.TTLDays)
 	}
 	if c.DetectionsTTLDays < 0 {
-		return fmt.Errorf("detections_ttl_days %d: want a number of days or 0 for none", c.DetectionsTTLDays)
-	}
-	t := c.TLS
-	if !t.Enable && (t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.ServerName != "" || t.InsecureSkipVerify) {
-		return errors.New("tls: settings are given but tls.enable is false")
-	}
-	if (t.CertFile == "") != (t.KeyFile == "") {
-		return errors.New("tls: cert_file and key_file must be set together")
+		return fmt.Errorf("detections_ttl_days: %d is not a number of days or 0 for none", c.DetectionsTTLDays)
 	}
 	return nil
 }
 
-// password returns the configured password, reading PasswordFile if set.
-func (c Config) password() (string, error) {
-	if c.PasswordFile == "" {
-		return c.Password, nil
+// Deprecated returns one "field: how to migrate" line per deprecated
+// spelling c was read with (before WithDefaults), for the caller to log.
+func (c Config) Deprecated() []string {
+	var out []string
+	if c.PasswordFile != "" {
+		out = append(out, "password_file: deprecated spelling, write password: {file: "+c.PasswordFile+"}")
 	}
-	b, err := os.ReadFile(c.PasswordFile)
-	if err != nil {
-		return "", fmt.Errorf("password_file: %w", err)
+	for _, d := range c.TLS.Deprecated() {
+		out = append(out, "tls."+d)
 	}
-	return strings.TrimRight(string(b), "\r\n"), nil
+	return out
 }
 
-// build returns the crypto/tls configuration, or nil when TLS is off.
-func (t TLSConfig) build() (*tls.Config, error) {
-	if !t.Enable {
-		return nil, nil
-	}
-	cfg := &tls.Config{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // opt-in, for tests
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca_file %s: no PEM certificate found", t.CAFile)
-		}
-		cfg.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.cert_file/key_file: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
-}
-
-// secret shows whether a secret is set without showing it.
-func secret(s string) string {
-	if s == "" {
-		return ""
-	}
-	return redacted
-}
-
-// LogValue implements slog.LogValuer: the config with the password hidden.
+// LogValue implements slog.LogValuer: the config without secrets (the
+// password's source only).
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Any("addr", c.Addr),
 		slog.String("database", c.Database),
 		slog.String("username", c.Username),
-		slog.String("password", secret(c.Password)),
-		slog.String("password_file", c.PasswordFile),
-		slog.Group("tls",
-			slog.Bool("enable", c.TLS.Enable),
-			slog.String("ca_file", c.TLS.CAFile),
-			slog.String("cert_file", c.TLS.CertFile),
-			slog.String("key_file", c.TLS.KeyFile),
-			slog.String("server_name", c.TLS.ServerName),
-			slog.Bool("insecure_skip_verify", c.TLS.InsecureSkipVerify)),
+		slog.Bool("password_set", !c.Password.IsZero() || c.PasswordFile != ""),
+		slog.Bool("tls", c.TLS.Enabled || c.TLS.Enable),
 		slog.Duration("dial_timeout", c.DialTimeout),
 		slog.Duration("read_timeout", c.ReadTimeout),
 		slog.Int("batch_rows", c.BatchRows),
@@ -270,16 +211,4 @@ func (c Config) LogValue() slog.Value {
 	)
 }
 
-// String formats the config with the password hidden.
-func (c Config) String() string {
-	c.Password = secret(c.Password)
-	type plain Config // drops the methods, so %+v does not recurse
-	return fmt.Sprintf("%+v", plain(c))
-}
-
-// GoString formats the config for %#v with the password hidden.
-func (c Config) GoString() string { return "clickhouse.Config" + c.String() }
-
 var _ slog.LogValuer = Config{}
-var _ fmt.Stringer = Config{}
-var _ fmt.GoStringer = Config{}

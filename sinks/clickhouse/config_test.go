@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +18,9 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"gopkg.in/yaml.v3"
+
+	"github.com/telekernel/telekernel/internal/secret"
+	"github.com/telekernel/telekernel/internal/tlsfiles"
 )
 
 const secretPassword = "s3cr3t-Pa55"
@@ -26,9 +30,9 @@ func TestConfigYAML(t *testing.T) {
 addr: ["ch1:9440", "ch2:9440"]
 database: tk
 username: writer
-password: ` + secretPassword + `
+password: {env: TK_CH_PASSWORD}
 tls:
-  enable: true
+  enabled: true
   ca_file: /etc/tk/ca.pem
   server_name: clickhouse.internal
 dial_timeout: 2s
@@ -40,22 +44,51 @@ ttl_days: 7
 cluster: analytics
 `
 	var c Config
-	if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
+	dec := yaml.NewDecoder(strings.NewReader(doc))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	want := Config{Addr: []string{"ch1:9440", "ch2:9440"}, Database: "tk", Username: "writer", Password: secretPassword,
-		TLS:         TLSConfig{Enable: true, CAFile: "/etc/tk/ca.pem", ServerName: "clickhouse.internal"},
+	want := Config{Addr: []string{"ch1:9440", "ch2:9440"}, Database: "tk", Username: "writer", Password: secret.Source{Env: "TK_CH_PASSWORD"},
+		TLS:         tlsfiles.Config{Enabled: true, CAFile: "/etc/tk/ca.pem", ServerName: "clickhouse.internal"},
 		DialTimeout: 2 * time.Second, ReadTimeout: 30 * time.Second, BatchRows: 50000, Compression: "zstd", Layout: "legacy", TTLDays: 7, Cluster: "analytics"}
-	if fmt.Sprintf("%#v", c) != fmt.Sprintf("%#v", want) || c.Password != want.Password {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("parsed\n %#v\nwant\n %#v", c, want)
 	}
-	d := Config{}.withDefaults()
+	if d := c.Deprecated(); d != nil {
+		t.Errorf("deprecations of a current file: %q", d)
+	}
+	d := Config{}.WithDefaults()
 	if d.Addr[0] != DefaultAddr || d.Database != DefaultDatabase || d.Username != DefaultUsername || d.DialTimeout != DefaultDialTimeout ||
 		d.BatchRows != DefaultBatchRows || d.Compression != "lz4" || d.Layout != "auto" {
 		t.Errorf("defaults: %v", d)
+	}
+}
+
+// The spellings of the sink's README before issue 14 (password_file,
+// tls.enable) still load, each with one line saying how to migrate.
+func TestConfigDeprecatedSpellings(t *testing.T) {
+	var c Config
+	if err := yaml.Unmarshal([]byte("password_file: /run/secrets/ch\ntls: {enable: true}\n"), &c); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"password_file: deprecated spelling, write password: {file: /run/secrets/ch}", "tls.enable: deprecated spelling, write enabled: true"}
+	if got := c.Deprecated(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Deprecated() = %q, want %q", got, want)
+	}
+	d := c.WithDefaults()
+	if d.Password != (secret.Source{File: "/run/secrets/ch"}) || d.PasswordFile != "" {
+		t.Errorf("password_file not folded into password: %+v", d.Password)
+	}
+	if tc, err := d.TLS.Client(); err != nil || tc == nil {
+		t.Errorf("tls.enable does not turn TLS on: %v, %v", tc, err)
+	}
+	both := Config{PasswordFile: "/f", Password: secret.Source{Env: "X"}}
+	if err := both.Validate(); err == nil || !strings.HasPrefix(err.Error(), "password_file: ") {
+		t.Errorf("password_file and password: %v", err)
 	}
 }
 
@@ -66,46 +99,41 @@ func TestConfigValidate(t *testing.T) {
 		switch {
 		case want == "" && err != nil:
 			t.Errorf("%v: unexpected error %v", c, err)
-		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
-			t.Errorf("%v: error %v, want one containing %q", c, err, want)
+		case want != "" && (err == nil || !strings.HasPrefix(err.Error(), want)):
+			t.Errorf("%v: error %v, want one starting with %q", c, err, want)
 		}
 	}
 	f(Config{}, "")
 	f(Config{Addr: []string{"[::1]:9000", "ch:9440"}}, "")
-	f(Config{Addr: []string{"ch"}}, `addr[0] "ch": want host:port`)
-	f(Config{Addr: []string{"ch:9000", ":9000"}}, `addr[1] ":9000": want host:port`)
-	f(Config{Addr: []string{"ch:http"}}, `addr[0] "ch:http": port must be 1-65535`)
-	f(Config{Database: "tk-prod"}, `database "tk-prod": want a plain identifier`)
-	f(Config{Cluster: "tk-cluster"}, `cluster "tk-cluster": want a plain identifier`)
-	f(Config{Password: "x", PasswordFile: "/f"}, "password and password_file are both set")
-	f(Config{DialTimeout: -time.Second}, "dial_timeout -1s")
-	f(Config{BatchRows: -1}, "batch_rows -1")
-	f(Config{Compression: "gzip"}, `compression "gzip": want lz4, zstd or none`)
+	f(Config{Addr: []string{"ch"}}, `addr[0]: "ch" is not host:port`)
+	f(Config{Addr: []string{"ch:9000", ":9000"}}, `addr[1]: ":9000" is not host:port`)
+	f(Config{Addr: []string{"ch:http"}}, `addr[0]: "ch:http" is not host:port`)
+	f(Config{Addr: []string{"ch:65536"}}, `addr[0]: "ch:65536" has a port outside 1-65535`)
+	f(Config{Database: "tk-prod"}, `database: "tk-prod" is not a plain identifier`)
+	f(Config{Cluster: "tk-cluster"}, `cluster: "tk-cluster" is not a plain identifier`)
+	f(Config{Password: secret.Source{File: "/f", Env: "X"}}, "password: set either file or env, not both")
+	f(Config{DialTimeout: -time.Second}, "dial_timeout: -1s")
+	f(Config{BatchRows: -1}, "batch_rows: -1")
+	f(Config{Compression: "gzip"}, `compression: "gzip" is not lz4, zstd or none`)
 	f(Config{Layout: "new"}, `layout: unknown clickhouse layout "new"`)
-	f(Config{TTLDays: -2}, "ttl_days -2")
-	f(Config{DetectionsTTLDays: -1}, "detections_ttl_days -1")
-	f(Config{TLS: TLSConfig{CAFile: "/ca.pem"}}, "tls: settings are given but tls.enable is false")
-	f(Config{TLS: TLSConfig{Enable: true, CertFile: "/c.pem"}}, "tls: cert_file and key_file must be set together")
+	f(Config{TTLDays: -2}, "ttl_days: -2")
+	f(Config{DetectionsTTLDays: -1}, "detections_ttl_days: -1")
 }
 
-func TestConfigHidesPassword(t *testing.T) {
-	c := Config{Addr: []string{"ch:9000"}, Password: secretPassword}
+// The password never reaches a log: the config holds only its source, and
+// New reads it.
+func TestConfigLogsNoPassword(t *testing.T) {
+	t.Setenv("TK_CH_TEST_PASSWORD", secretPassword)
+	c := Config{Addr: []string{"ch:9000"}, Password: secret.Source{Env: "TK_CH_TEST_PASSWORD"}}
 	var buf bytes.Buffer
-	log := slog.New(slog.NewJSONHandler(&buf, nil))
-	log.Info("config", "config", c)
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("config", "config", c)
-	for _, s := range []string{buf.String(), c.String(), fmt.Sprint(c), fmt.Sprintf("%v %+v %#v %s", c, c, c, c), fmt.Sprintf("%v", &c)} {
-		if strings.Contains(s, secretPassword) {
-			t.Errorf("password leaked: %s", s)
-		}
-		if !strings.Contains(s, redacted) {
-			t.Errorf("no %s marker in %s", redacted, s)
-		}
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", c)
+	if s := buf.String(); strings.Contains(s, secretPassword) || !strings.Contains(s, `"password_set":true`) {
+		t.Errorf("JSON log: %s", s)
 	}
-	if !strings.Contains(buf.String(), `"password":"<redacted>"`) {
-		t.Errorf("JSON log: %s", buf.String())
+	pw, err := c.Password.Load()
+	if err != nil || pw.Reveal() != secretPassword || fmt.Sprint(pw) != "***" {
+		t.Errorf("password %v (%q), %v", pw, pw.Reveal(), err)
 	}
-	t.Log(c.String())
 }
 
 func TestConfigPasswordFile(t *testing.T) {
@@ -113,28 +141,9 @@ func TestConfigPasswordFile(t *testing.T) {
 	if err := os.WriteFile(p, []byte(secretPassword+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Config{PasswordFile: p}.password()
-	if err != nil || got != secretPassword {
-		t.Fatalf("password() = %q, %v", got, err)
-	}
-}
-
-func TestTLSBuild(t *testing.T) {
-	if c, err := (TLSConfig{}).build(); c != nil || err != nil {
-		t.Fatalf("disabled TLS: %v, %v", c, err)
-	}
-	c, err := TLSConfig{Enable: true, ServerName: "ch.internal"}.build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Go's defaults stay: no narrowed curves or versions.
-	if c.CurvePreferences != nil || c.MinVersion != 0 || c.MaxVersion != 0 || c.ServerName != "ch.internal" {
-		t.Errorf("tls config narrows defaults: %+v", c)
-	}
-	bad := filepath.Join(t.TempDir(), "ca.pem")
-	_ = os.WriteFile(bad, []byte("not pem"), 0o600)
-	if _, err := (TLSConfig{Enable: true, CAFile: bad}).build(); err == nil || !strings.Contains(err.Error(), "tls.ca_file") {
-		t.Errorf("bad CA file: %v", err)
+	got, err := Config{PasswordFile: p}.WithDefaults().Password.Load()
+	if err != nil || got.Reveal() != secretPassword {
+		t.Fatalf("password = %q, %v", got.Reveal(), err)
 	}
 }
 

@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/telekernel/telekernel/internal/secret"
+	"github.com/telekernel/telekernel/internal/tlsfiles"
 )
 
 // closedPort returns a loopback address nothing listens on.
@@ -126,7 +129,7 @@ func TestConnectHangUp(t *testing.T) {
 		c.Close()
 	})
 	checkConnectError(t, Config{Addr: []string{addr}, DialTimeout: 2 * time.Second}, 4*time.Second,
-		`^clickhouse `+regexp.QuoteMeta(addr)+`: cannot connect: .+ \(the server closed the connection: is this the native-protocol port \(usually 9000, not HTTP 8123\), and does it expect TLS \(set tls\.enable\)\?\)$`, true)
+		`^clickhouse `+regexp.QuoteMeta(addr)+`: cannot connect: .+ \(the server closed the connection: is this the native-protocol port \(usually 9000, not HTTP 8123\), and does it expect TLS \(set tls\.enabled\)\?\)$`, true)
 }
 
 // TLS to a server that does not speak it.
@@ -138,17 +141,17 @@ func TestConnectTLSToPlainServer(t *testing.T) {
 		_, _ = io.WriteString(c, "HTTP/1.0 400 Bad Request\r\n\r\n")
 		c.Close()
 	})
-	checkConnectError(t, Config{Addr: []string{addr}, DialTimeout: 2 * time.Second, TLS: TLSConfig{Enable: true}}, 4*time.Second,
+	checkConnectError(t, Config{Addr: []string{addr}, DialTimeout: 2 * time.Second, TLS: tlsfiles.Config{Enabled: true}}, 4*time.Second,
 		`^clickhouse `+regexp.QuoteMeta(addr)+`: cannot connect: .+ \(the server did not answer with TLS: .+\)$`, false)
 }
 
 func TestConnectInvalidConfig(t *testing.T) {
 	_, err := New(context.Background(), Config{Addr: []string{"nohost"}})
-	if err == nil || !strings.Contains(err.Error(), `addr[0] "nohost": want host:port`) {
+	if err == nil || !strings.Contains(err.Error(), `addr[0]: "nohost" is not host:port`) {
 		t.Fatalf("New with a bad addr: %v", err)
 	}
-	_, err = New(context.Background(), Config{PasswordFile: "/nonexistent/tk-password"})
-	if err == nil || !strings.Contains(err.Error(), "password_file") {
+	_, err = New(context.Background(), Config{Password: secret.Source{File: "/nonexistent/tk-password"}})
+	if err == nil || !strings.Contains(err.Error(), "invalid config: password: cannot read secret file") {
 		t.Fatalf("New with a missing password file: %v", err)
 	}
 }

@@ -175,11 +175,11 @@ func connectError(cfg Config, err error) *ConnectError {
 	case errors.As(err, &dnsErr):
 		e.Hint = "check the host name in addr"
 	case errors.As(err, &ex) && isAuthCode(ex.Code):
-		e.Hint = "check username and password or password_file"
+		e.Hint = "check username and password"
 	case errors.As(err, &ex):
 		e.Hint = "the server refused the connection; see the message"
 	case errors.As(err, &rerr):
-		e.Hint = "the server did not answer with TLS: is this its secure native port (usually 9440), or should tls.enable be false?"
+		e.Hint = "the server did not answer with TLS: is this its secure native port (usually 9440), or should tls.enabled be false?"
 	case isTLSConfigError(err):
 		e.Hint = "check tls.ca_file, tls.server_name and the server's certificate"
 	case errors.Is(err, ch.ErrAcquireConnTimeout), errors.Is(err, context.DeadlineExceeded),
@@ -195,10 +195,10 @@ func connectError(cfg Config, err error) *ConnectError {
 		// answered the native handshake.
 		e.Hint = "the server does not speak the native protocol: is this its native port (usually 9000; 8123 is HTTP)?"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
-		if cfg.TLS.Enable {
+		if cfg.TLS.Enabled || cfg.TLS.Enable {
 			e.Hint = "the server closed the connection: is this a native-protocol port that speaks TLS?"
 		} else {
-			e.Hint = "the server closed the connection: is this the native-protocol port (usually 9000, not HTTP 8123), and does it expect TLS (set tls.enable)?"
+			e.Hint = "the server closed the connection: is this the native-protocol port (usually 9000, not HTTP 8123), and does it expect TLS (set tls.enabled)?"
 		}
 	}
 	return e

@@ -177,6 +177,20 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
+// dictColumn returns the samples column of the dictionary-encoded string
+// column name (device, metric, keys or source) and its scratch slice.
+func (sc *sampleScratch) dictColumn(name string) (int, *[]string) {
+	switch name {
+	case "device":
+		return schemas.ColDevice, &sc.device
+	case "metric":
+		return schemas.ColMetric, &sc.metric
+	case "keys":
+		return schemas.ColKeys, &sc.keys
+	}
+	return schemas.ColSource, &sc.source
+}
+
 // reset drops references into Arrow buffers.
 func (sc *sampleScratch) reset() {
 	for _, s := range []*[]string{&sc.device, &sc.metric, &sc.keys, &sc.source, &sc.strs} {
@@ -233,52 +247,18 @@ func appendSamples(dst columns, cols []string, sc *sampleScratch, rec arrow.Reco
 			}
 		case "ts_frac":
 			v = sc.fracs
-		case "device":
-			sc.device = dictStrings(sc.device, rec.Column(schemas.ColDevice))
-			v = sc.device
-		case "metric":
-			sc.metric = dictStrings(sc.metric, rec.Column(schemas.ColMetric))
-			v = sc.metric
-		case "keys":
-			sc.keys = dictStrings(sc.keys, rec.Column(schemas.ColKeys))
-			v = sc.keys
-		case "source":
-			sc.source = dictStrings(sc.source, rec.Column(schemas.ColSource))
-			v = sc.source
+		case "device", "metric", "keys", "source":
+			col, buf := sc.dictColumn(name)
+			*buf = dictStrings(*buf, rec.Column(col))
+			v = *buf
 		case "kind":
 			v = rec.Column(schemas.ColKind).(*array.Uint8).Uint8Values()
 		case "value_u64":
 			a := rec.Column(schemas.ColValueU64).(*array.Uint64)
-			vals := a.Uint64Values()
-			if a.NullN() == 0 {
-				v = vals
-				break
-			}
-			sc.u64p = grow(sc.u64p, n)
-			for j := range vals {
-				if a.IsNull(j) {
-					sc.u64p[j] = nil
-				} else {
-					sc.u64p[j] = &vals[j]
-				}
-			}
-			v = sc.u64p
+			v, sc.u64p = nullable(a, a.Uint64Values(), sc.u64p)
 		case "value_f64":
 			a := rec.Column(schemas.ColValueF64).(*array.Float64)
-			vals := a.Float64Values()
-			if a.NullN() == 0 {
-				v = vals
-				break
-			}
-			sc.f64p = grow(sc.f64p, n)
-			for j := range vals {
-				if a.IsNull(j) {
-					sc.f64p[j] = nil
-				} else {
-					sc.f64p[j] = &vals[j]
-				}
-			}
-			v = sc.f64p
+			v, sc.f64p = nullable(a, a.Float64Values(), sc.f64p)
 		case "value_str":
 			a := rec.Column(schemas.ColValueStr).(*array.String)
 			sc.strs, sc.strp = grow(sc.strs, n), grow(sc.strp, n)
@@ -332,7 +312,7 @@ func (s *Sink) InsertDetections(ctx context.Context, ds []schemas.Detection) (in
 		return 0, s.insertError(schemas.TableDetections, len(ds), err)
 	}
 	defer b.Close()
-	if err := dc.appendTo(b, cols); err != nil {
+	if err := dc.appendTo(b, cols, schemas.TableDetections); err != nil {
 		return 0, s.insertError(schemas.TableDetections, len(ds), err)
 	}
 	if err := b.Send(); err != nil {
@@ -341,55 +321,30 @@ func (s *Sink) InsertDetections(ctx context.Context, ds []schemas.Detection) (in
 	return len(ds), nil
 }
 
-// detCols holds the detections table columns as typed slices, by name.
-type detCols map[string]any
-
-func (dc detCols) appendTo(dst columns, cols []string) error {
-	for i, name := range cols {
-		v, ok := dc[name]
-		if !ok {
-			return fmt.Errorf("detections column %s has no source (this build does not know the layout)", name)
-		}
-		if err := dst.Column(i).Append(v); err != nil {
-			return fmt.Errorf("column %s: %w", name, err)
-		}
-	}
-	return nil
-}
-
-// detColumn returns get applied to every detection, as one column.
-func detColumn[T any](ds []schemas.Detection, get func(*schemas.Detection) T) []T {
-	out := make([]T, len(ds))
-	for i := range ds {
-		out[i] = get(&ds[i])
-	}
-	return out
-}
-
 // detectionColumns flattens ds into the columns of layout l.
-func detectionColumns(ds []schemas.Detection, l schemas.Layout) (detCols, error) {
+func detectionColumns(ds []schemas.Detection, l schemas.Layout) (cols, error) {
 	type D = schemas.Detection
-	dc := detCols{
-		"id":       detColumn(ds, func(d *D) string { return d.ID }),
-		"version":  detColumn(ds, func(d *D) uint8 { return uint8(d.Version) }),
-		"state":    detColumn(ds, func(d *D) string { return d.State }),
-		"device":   detColumn(ds, func(d *D) string { return d.Device }),
-		"metric":   detColumn(ds, func(d *D) string { return d.Metric }),
-		"keys":     detColumn(ds, func(d *D) string { return d.Keys }),
-		"detector": detColumn(ds, func(d *D) string { return d.Detector }),
-		"detectors": detColumn(ds, func(d *D) []string {
+	dc := cols{
+		"id":       colOf(ds, func(d *D) string { return d.ID }),
+		"version":  colOf(ds, func(d *D) uint8 { return uint8(d.Version) }),
+		"state":    colOf(ds, func(d *D) string { return d.State }),
+		"device":   colOf(ds, func(d *D) string { return d.Device }),
+		"metric":   colOf(ds, func(d *D) string { return d.Metric }),
+		"keys":     colOf(ds, func(d *D) string { return d.Keys }),
+		"detector": colOf(ds, func(d *D) string { return d.Detector }),
+		"detectors": colOf(ds, func(d *D) []string {
 			if d.Detectors == nil {
 				return []string{}
 			}
 			return d.Detectors
 		}),
-		"score":       detColumn(ds, func(d *D) float64 { return d.Score }),
-		"severity":    detColumn(ds, func(d *D) string { return d.Severity }),
-		"observed":    detColumn(ds, func(d *D) float64 { return d.Observed }),
-		"expected":    detColumn(ds, func(d *D) float64 { return d.Expected }),
-		"band_lower":  detColumn(ds, func(d *D) float64 { return d.Band.Lower }),
-		"band_upper":  detColumn(ds, func(d *D) float64 { return d.Band.Upper }),
-		"fingerprint": detColumn(ds, func(d *D) string { return d.Fingerprint }),
+		"score":       colOf(ds, func(d *D) float64 { return d.Score }),
+		"severity":    colOf(ds, func(d *D) string { return d.Severity }),
+		"observed":    colOf(ds, func(d *D) float64 { return d.Observed }),
+		"expected":    colOf(ds, func(d *D) float64 { return d.Expected }),
+		"band_lower":  colOf(ds, func(d *D) float64 { return d.Band.Lower }),
+		"band_upper":  colOf(ds, func(d *D) float64 { return d.Band.Upper }),
+		"fingerprint": colOf(ds, func(d *D) string { return d.Fingerprint }),
 	}
 	for _, m := range []struct {
 		name string
@@ -417,7 +372,7 @@ func detectionColumns(ds []schemas.Detection, l schemas.Layout) (detCols, error)
 		nullable := tc.name == "ends_at"
 		if l == schemas.LayoutModern {
 			if nullable {
-				dc[tc.name] = detColumn(ds, func(d *D) *time.Time {
+				dc[tc.name] = colOf(ds, func(d *D) *time.Time {
 					if t := tc.get(d); t != nil {
 						u := t.UTC()
 						return &u
@@ -425,7 +380,7 @@ func detectionColumns(ds []schemas.Detection, l schemas.Layout) (detCols, error)
 					return nil
 				})
 			} else {
-				dc[tc.name] = detColumn(ds, func(d *D) time.Time { return tc.get(d).UTC() })
+				dc[tc.name] = colOf(ds, func(d *D) time.Time { return tc.get(d).UTC() })
 			}
 			continue
 		}
@@ -467,4 +422,23 @@ func jsonObject(m map[string]string) (string, error) {
 	}
 	b, err := json.Marshal(m)
 	return string(b), err
+}
+
+// nullable returns the column to append for the values vals of a: vals
+// itself when a has no nulls, else ptrs (grown and reused) holding a
+// pointer into vals per row and nil for a null. It also returns ptrs for
+// the next call.
+func nullable[T any](a arrow.Array, vals []T, ptrs []*T) (any, []*T) {
+	if a.NullN() == 0 {
+		return vals, ptrs
+	}
+	ptrs = grow(ptrs, len(vals))
+	for j := range vals {
+		if a.IsNull(j) {
+			ptrs[j] = nil
+		} else {
+			ptrs[j] = &vals[j]
+		}
+	}
+	return ptrs, ptrs
 }

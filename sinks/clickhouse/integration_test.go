@@ -14,6 +14,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -401,12 +402,13 @@ func TestIntegrationInsertWithoutTables(t *testing.T) {
 func TestIntegrationWrongPassword(t *testing.T) {
 	addr := testServerAddr(t)
 	start := time.Now()
-	_, err := New(context.Background(), Config{Addr: []string{addr}, Password: "not-the-password"})
+	t.Setenv("TK_CH_WRONG_PASSWORD", "not-the-password")
+	_, err := New(context.Background(), Config{Addr: []string{addr}, Password: secret.Source{Env: "TK_CH_WRONG_PASSWORD"}})
 	if err == nil {
 		t.Skip("the server accepted any password for user default")
 	}
 	msg := err.Error()
-	if strings.Contains(msg, "\n") || !strings.Contains(msg, "(check username and password or password_file)") ||
+	if strings.Contains(msg, "\n") || !strings.Contains(msg, "(check username and password)") ||
 		strings.Contains(msg, "not-the-password") || IsRetryable(err) {
 		t.Errorf("wrong password: %q (retryable %v)", msg, IsRetryable(err))
 	}

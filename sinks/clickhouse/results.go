@@ -25,6 +25,7 @@ func (c cols) appendTo(dst columns, names []string, table string) error {
 	return nil
 }
 
+// colOf returns get applied to every row, as one column.
 func colOf[R, T any](rows []R, get func(*R) T) []T {
 	out := make([]T, len(rows))
 	for i := range rows {

@@ -54,7 +54,7 @@ type Sink struct {
 // returns a *ConnectError whose text is one actionable line, within about
 // cfg.DialTimeout. New does not create tables: call EnsureTables.
 func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("clickhouse: invalid config: %w", err)
 	}
@@ -62,13 +62,13 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	password, err := cfg.password()
+	password, err := cfg.Password.Load()
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse: invalid config: %w", err)
+		return nil, fmt.Errorf("clickhouse: invalid config: password: %w", err)
 	}
-	tlsCfg, err := cfg.TLS.build()
+	tlsCfg, err := cfg.TLS.Client()
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse: invalid config: %w", err)
+		return nil, fmt.Errorf("clickhouse: invalid config: tls.%w", err)
 	}
 	var comp *ch.Compression
 	switch cfg.Compression {
@@ -80,7 +80,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 	conn, err := ch.Open(&ch.Options{
 		Protocol:     ch.Native,
 		Addr:         cfg.Addr,
-		Auth:         ch.Auth{Username: cfg.Username, Password: password},
+		Auth:         ch.Auth{Username: cfg.Username, Password: password.Reveal()},
 		TLS:          tlsCfg,
 		DialTimeout:  cfg.DialTimeout,
 		ReadTimeout:  cfg.ReadTimeout,
@@ -211,21 +211,9 @@ func (s *Sink) layout(ctx context.Context, table string) (schemas.Layout, error)
 	if ok {
 		return l, nil
 	}
-	rows, err := s.conn.Query(ctx, "SELECT name, type FROM system.columns WHERE database = ? AND table = ?", s.cfg.Database, table)
+	types, err := s.columnTypes(ctx, table)
 	if err != nil {
-		return 0, fmt.Errorf("cannot read the columns of %s.%s: %w", s.cfg.Database, table, err)
-	}
-	defer rows.Close()
-	types := map[string]string{}
-	for rows.Next() {
-		var name, typ string
-		if err := rows.Scan(&name, &typ); err != nil {
-			return 0, fmt.Errorf("cannot read the columns of %s.%s: %w", s.cfg.Database, table, err)
-		}
-		types[name] = typ
-	}
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("cannot read the columns of %s.%s: %w", s.cfg.Database, table, err)
+		return 0, err
 	}
 	l, err = layoutOf(s.cfg.Database, table, types)
 	if err != nil {

@@ -130,60 +130,6 @@ func (st *SamplesStage) Close() {
 	st.recs, st.rows = nil, 0
 }
 
-// DetectionsStage feeds the detections table from the detection topic (v1
-// JSON in the CloudEvents binding), like SamplesStage does for samples.
-type DetectionsStage struct {
-	s  *Sink
-	mu sync.Mutex
-	ds []schemas.Detection
-}
-
-var _ pipeline.Sink = (*DetectionsStage)(nil)
-
-// NewDetectionsStage returns a stage sink that writes detections to s.
-func NewDetectionsStage(s *Sink) *DetectionsStage { return &DetectionsStage{s: s} }
-
-// Add decodes one detection message; bad input is dead-lettered by the
-// runner.
-func (st *DetectionsStage) Add(_ context.Context, r *kgo.Record) error {
-	d, err := schemas.DecodeDetection(kafka.Headers(r), r.Value)
-	if err != nil {
-		return err
-	}
-	if l, ok := st.s.knownLayout(schemas.TableDetections); ok {
-		if _, err := detectionColumns([]schemas.Detection{*d}, l); err != nil {
-			return fmt.Errorf("%w: %w", schemas.ErrMalformed, err)
-		}
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.ds = append(st.ds, *d)
-	return nil
-}
-
-// Flush inserts the kept detections; on error it keeps them.
-func (st *DetectionsStage) Flush(ctx context.Context) (int, error) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if len(st.ds) == 0 {
-		return 0, nil
-	}
-	n, err := st.s.InsertDetections(ctx, st.ds)
-	if err != nil {
-		return 0, stageError(err)
-	}
-	clear(st.ds)
-	st.ds = st.ds[:0]
-	return n, nil
-}
-
-// Pending returns the number of detections kept and not yet inserted.
-func (st *DetectionsStage) Pending() int {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return len(st.ds)
-}
-
 // stageError makes an error that repeating the insert cannot fix stop the
 // runner. A cancelled context is left alone: the runner is shutting down.
 func stageError(err error) error {
@@ -193,27 +139,33 @@ func stageError(err error) error {
 	return fmt.Errorf("%w: %w", pipeline.ErrStop, err)
 }
 
-// PowerStage feeds the power table from the power topic (tk.power, Arrow
-// IPC messages of the power contract), like SamplesStage does for samples.
-type PowerStage struct {
-	s    *Sink
+// rowStage is the pipeline.Sink of a table fed by decoded rows: Add
+// decodes a record and checks its rows against the table's layout (when it
+// is known), Flush inserts every row kept since the last successful Flush
+// and keeps them on error. Its methods are safe for concurrent use.
+type rowStage[T any] struct {
+	s     *Sink
+	table string
+	// decode turns one record into rows; bad input returns an error the
+	// runner dead-letters.
+	decode func(*kgo.Record) ([]T, error)
+	// check reports rows the table in layout l cannot hold.
+	check func(rows []T, l schemas.Layout) error
+	// insert writes rows as one INSERT.
+	insert func(ctx context.Context, rows []T) (int, error)
+
 	mu   sync.Mutex
-	rows []schemas.PowerRow
+	rows []T
 }
 
-var _ pipeline.Sink = (*PowerStage)(nil)
-
-// NewPowerStage returns a stage sink that writes power rows to s.
-func NewPowerStage(s *Sink) *PowerStage { return &PowerStage{s: s} }
-
-// Add decodes one power message; bad input is dead-lettered by the runner.
-func (st *PowerStage) Add(_ context.Context, r *kgo.Record) error {
-	rows, err := schemas.DecodePower(kafka.Headers(r), r.Value)
+// Add decodes one message; bad input is dead-lettered by the runner.
+func (st *rowStage[T]) Add(_ context.Context, r *kgo.Record) error {
+	rows, err := st.decode(r)
 	if err != nil {
 		return err
 	}
-	if l, ok := st.s.knownLayout(schemas.TablePower); ok {
-		if _, err := powerCols(rows, l); err != nil {
+	if l, ok := st.s.knownLayout(st.table); ok {
+		if err := st.check(rows, l); err != nil {
 			return fmt.Errorf("%w: %w", schemas.ErrMalformed, err)
 		}
 	}
@@ -224,13 +176,13 @@ func (st *PowerStage) Add(_ context.Context, r *kgo.Record) error {
 }
 
 // Flush inserts the kept rows; on error it keeps them.
-func (st *PowerStage) Flush(ctx context.Context) (int, error) {
+func (st *rowStage[T]) Flush(ctx context.Context) (int, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if len(st.rows) == 0 {
 		return 0, nil
 	}
-	n, err := st.s.InsertPower(ctx, st.rows)
+	n, err := st.insert(ctx, st.rows)
 	if err != nil {
 		return 0, stageError(err)
 	}
@@ -240,63 +192,69 @@ func (st *PowerStage) Flush(ctx context.Context) (int, error) {
 }
 
 // Pending returns the number of rows kept and not yet inserted.
-func (st *PowerStage) Pending() int {
+func (st *rowStage[T]) Pending() int {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return len(st.rows)
 }
 
+// one wraps a decoder of one value per record as a decoder of rows.
+func one[T any](decode func([]schemas.Header, []byte) (*T, error)) func(*kgo.Record) ([]T, error) {
+	return func(r *kgo.Record) ([]T, error) {
+		v, err := decode(kafka.Headers(r), r.Value)
+		if err != nil {
+			return nil, err
+		}
+		return []T{*v}, nil
+	}
+}
+
+// DetectionsStage feeds the detections table from the detection topic (v1
+// JSON in the CloudEvents binding), like SamplesStage does for samples.
+type DetectionsStage struct{ rowStage[schemas.Detection] }
+
+// PowerStage feeds the power table from the power topic (tk.power, Arrow
+// IPC messages of the power contract), like SamplesStage does for samples.
+type PowerStage struct{ rowStage[schemas.PowerRow] }
+
 // MaintenanceStage feeds the maintenance table from the maintenance topic
 // (tk.maintenance, v1 JSON in the CloudEvents binding).
 type MaintenanceStage struct {
-	s   *Sink
-	mu  sync.Mutex
-	evs []schemas.MaintenanceEvent
+	rowStage[schemas.MaintenanceEvent]
 }
 
-var _ pipeline.Sink = (*MaintenanceStage)(nil)
+var (
+	_ pipeline.Sink = (*DetectionsStage)(nil)
+	_ pipeline.Sink = (*PowerStage)(nil)
+	_ pipeline.Sink = (*MaintenanceStage)(nil)
+)
+
+// NewDetectionsStage returns a stage sink that writes detections to s.
+func NewDetectionsStage(s *Sink) *DetectionsStage {
+	return &DetectionsStage{rowStage[schemas.Detection]{s: s, table: schemas.TableDetections,
+		decode: one(schemas.DecodeDetection),
+		check:  func(ds []schemas.Detection, l schemas.Layout) error { _, err := detectionColumns(ds, l); return err },
+		insert: s.InsertDetections}}
+}
+
+// NewPowerStage returns a stage sink that writes power rows to s.
+func NewPowerStage(s *Sink) *PowerStage {
+	return &PowerStage{rowStage[schemas.PowerRow]{s: s, table: schemas.TablePower,
+		decode: func(r *kgo.Record) ([]schemas.PowerRow, error) {
+			return schemas.DecodePower(kafka.Headers(r), r.Value)
+		},
+		check:  func(rows []schemas.PowerRow, l schemas.Layout) error { _, err := powerCols(rows, l); return err },
+		insert: s.InsertPower}}
+}
 
 // NewMaintenanceStage returns a stage sink that writes maintenance events
 // to s.
-func NewMaintenanceStage(s *Sink) *MaintenanceStage { return &MaintenanceStage{s: s} }
-
-// Add decodes one maintenance event; bad input is dead-lettered by the
-// runner.
-func (st *MaintenanceStage) Add(_ context.Context, r *kgo.Record) error {
-	e, err := schemas.DecodeMaintenance(kafka.Headers(r), r.Value)
-	if err != nil {
-		return err
-	}
-	if l, ok := st.s.knownLayout(schemas.TableMaintenance); ok {
-		if _, err := maintenanceCols([]schemas.MaintenanceEvent{*e}, l); err != nil {
-			return fmt.Errorf("%w: %w", schemas.ErrMalformed, err)
-		}
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.evs = append(st.evs, *e)
-	return nil
-}
-
-// Flush inserts the kept events; on error it keeps them.
-func (st *MaintenanceStage) Flush(ctx context.Context) (int, error) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if len(st.evs) == 0 {
-		return 0, nil
-	}
-	n, err := st.s.InsertMaintenance(ctx, st.evs)
-	if err != nil {
-		return 0, stageError(err)
-	}
-	clear(st.evs)
-	st.evs = st.evs[:0]
-	return n, nil
-}
-
-// Pending returns the number of events kept and not yet inserted.
-func (st *MaintenanceStage) Pending() int {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return len(st.evs)
+func NewMaintenanceStage(s *Sink) *MaintenanceStage {
+	return &MaintenanceStage{rowStage[schemas.MaintenanceEvent]{s: s, table: schemas.TableMaintenance,
+		decode: one(schemas.DecodeMaintenance),
+		check: func(evs []schemas.MaintenanceEvent, l schemas.Layout) error {
+			_, err := maintenanceCols(evs, l)
+			return err
+		},
+		insert: s.InsertMaintenance}}
 }

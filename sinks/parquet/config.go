@@ -48,6 +48,15 @@ const maxRowGroupRows = 64 << 20
 // ErrInvalidConfig is wrapped by every error that Config.Validate returns.
 var ErrInvalidConfig = errors.New("invalid parquet sink config")
 
+// configError is a "field: problem" error that wraps ErrInvalidConfig.
+type configError struct{ msg string }
+
+func (e configError) Error() string { return e.msg }
+func (e configError) Unwrap() error { return ErrInvalidConfig }
+
+// invalid returns a configError formatted as fmt.Sprintf does.
+func invalid(format string, args ...any) error { return configError{fmt.Sprintf(format, args...)} }
+
 // Config configures a Writer. Zero values mean the documented default.
 type Config struct {
 	// Root is the lake folder; files go to Root/Table/dt=…/hour=…/.
@@ -66,35 +75,35 @@ type Config struct {
 	Compression string `yaml:"compression"`
 }
 
-// Validate reports the first invalid field of c. Zero values are valid (they
-// mean the default) except Root, which is required. Errors wrap
-// ErrInvalidConfig and name the field by its YAML key.
+// Validate reports the first invalid field of c as "field: problem", the
+// field named by its YAML key. Zero values are valid (they mean the
+// default) except Root, which is required. Errors wrap ErrInvalidConfig.
 func (c Config) Validate() error {
 	if strings.TrimSpace(c.Root) == "" {
-		return fmt.Errorf("%w: root: required (the folder that holds the lake)", ErrInvalidConfig)
+		return invalid("root: required (the folder that holds the lake)")
 	}
 	if c.Table != "" {
 		if c.Table == "." || c.Table == ".." || strings.ContainsAny(c.Table, `/\`) ||
 			strings.HasPrefix(c.Table, ".") || strings.HasPrefix(c.Table, "_") {
-			return fmt.Errorf("%w: table: %q must be one folder name not starting with '.' or '_'", ErrInvalidConfig, c.Table)
+			return invalid("table: %q must be one folder name not starting with '.' or '_'", c.Table)
 		}
 	}
 	switch c.TimestampUnit {
 	case "", TimestampMicros, TimestampNanos:
 	default:
-		return fmt.Errorf("%w: timestamp_unit: %q is not %q or %q", ErrInvalidConfig, c.TimestampUnit, TimestampMicros, TimestampNanos)
+		return invalid("timestamp_unit: %q is not %s or %s", c.TimestampUnit, TimestampMicros, TimestampNanos)
 	}
 	if c.RowGroupRows < 0 || c.RowGroupRows > maxRowGroupRows {
-		return fmt.Errorf("%w: row_group_rows: %d is not between 1 and %d (0 means %d)", ErrInvalidConfig, c.RowGroupRows, maxRowGroupRows, DefaultRowGroupRows)
+		return invalid("row_group_rows: %d is not between 1 and %d (0 means %d)", c.RowGroupRows, maxRowGroupRows, DefaultRowGroupRows)
 	}
 	if _, err := codec(c.Compression); err != nil {
-		return fmt.Errorf("%w: compression: %v", ErrInvalidConfig, err)
+		return invalid("compression: %v", err)
 	}
 	return nil
 }
 
-// withDefaults returns c with zero fields set to their defaults.
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
 	if c.Table == "" {
 		c.Table = DefaultTable
 	}

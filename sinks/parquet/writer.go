@@ -88,9 +88,9 @@ type partKey struct {
 // it does not touch the file system until the first Flush.
 func New(cfg Config, opts ...Option) (*Writer, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("parquet: %w", err)
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	o := options{logger: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		opt(&o)
