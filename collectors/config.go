@@ -11,9 +11,9 @@ import (
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/share"
 	"github.com/telekernel/telekernel/collectors/snmp"
+	"github.com/telekernel/telekernel/internal/httpserve"
 	"github.com/telekernel/telekernel/internal/yamlfile"
 	"github.com/telekernel/telekernel/kafka"
-	"github.com/telekernel/telekernel/pipeline"
 )
 
 // Defaults of Config.
@@ -50,7 +50,7 @@ type Config struct {
 	Reload time.Duration `yaml:"reload"`
 	// HTTP serves /metrics, /healthz and /readyz; Listen defaults to
 	// DefaultHTTP, "off" disables.
-	HTTP pipeline.HTTPConfig `yaml:"http"`
+	HTTP httpserve.Config `yaml:"http"`
 	Log  struct {
 		Level  string `yaml:"level"`  // debug, info (default), warn, error
 		Format string `yaml:"format"` // text, json, auto (default)

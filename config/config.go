@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/internal/httpserve"
 	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/internal/tlsfiles"
 	"github.com/telekernel/telekernel/internal/yamlfile"
 	"github.com/telekernel/telekernel/kafka"
-	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/sinks/alertmanager"
 	"github.com/telekernel/telekernel/sinks/alertstate"
 	"github.com/telekernel/telekernel/stages/detect"
@@ -130,7 +130,7 @@ type ClickHouse struct {
 // HTTP configures the metrics and health endpoint: Listen defaults to
 // DefaultHTTP ("off" disables it), TLS and basic authentication are off
 // unless set.
-type HTTP = pipeline.HTTPConfig
+type HTTP = httpserve.Config
 
 // Log configures logging.
 type Log struct {
