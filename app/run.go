@@ -17,6 +17,7 @@ import (
 	"github.com/telekernel/telekernel/app/live"
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/config"
+	"github.com/telekernel/telekernel/internal/httpserve"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 )
@@ -191,7 +192,7 @@ func (p *process) serveHTTP(ctx context.Context) error {
 	if p.cfg.HTTP.Listen == "off" {
 		return nil
 	}
-	addr, err := pipeline.ServeHTTP(ctx, p.cfg.HTTP, p.reg, pipeline.Health{Ready: func() error {
+	addr, err := httpserve.Serve(ctx, p.cfg.HTTP, p.reg, httpserve.Health{Ready: func() error {
 		if !p.ready.Load() {
 			return errors.New("starting")
 		}

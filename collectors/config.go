@@ -12,9 +12,9 @@ import (
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/share"
 	"github.com/telekernel/telekernel/collectors/snmp"
+	"github.com/telekernel/telekernel/internal/httpserve"
 	"github.com/telekernel/telekernel/internal/yamlfile"
 	"github.com/telekernel/telekernel/kafka"
-	"github.com/telekernel/telekernel/pipeline"
 )
 
 // Defaults of Config.
@@ -103,7 +103,7 @@ type Section struct {
 	// HTTP serves /metrics, /healthz and /readyz of the collector; Listen
 	// defaults to DefaultHTTP (not the pipeline's port, so a collector and
 	// `telekernel run` can share a host), "off" disables.
-	HTTP pipeline.HTTPConfig `yaml:"http"`
+	HTTP httpserve.Config `yaml:"http"`
 	// Group shares the targets with the other processes started on the
 	// same config (see collectors/share); off by default.
 	Group share.Config `yaml:"group"`
@@ -113,7 +113,7 @@ type Section struct {
 
 // IsZero reports whether nothing of the section is set.
 func (s Section) IsZero() bool {
-	return s.MaxBufferedBytes == 0 && s.MaxBatchBytes == 0 && s.Reload == 0 && s.HTTP == (pipeline.HTTPConfig{}) &&
+	return s.MaxBufferedBytes == 0 && s.MaxBatchBytes == 0 && s.Reload == 0 && s.HTTP == (httpserve.Config{}) &&
 		s.Group == (share.Config{}) && len(s.GNMI.Targets) == 0 && len(s.SNMP.Targets) == 0 &&
 		reflect.DeepEqual(s.GNMI, gnmi.Config{}) && reflect.DeepEqual(s.SNMP, snmp.Config{})
 }

@@ -18,8 +18,8 @@ import (
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/share"
 	"github.com/telekernel/telekernel/collectors/snmp"
+	"github.com/telekernel/telekernel/internal/httpserve"
 	"github.com/telekernel/telekernel/kafka"
-	"github.com/telekernel/telekernel/pipeline"
 )
 
 // Run runs one collector, "gnmi" or "snmp", as `telekernel collect` does:
@@ -54,7 +54,7 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 	defer pub.Close()
 	own := newOwner(kind, cfg, reg, log)
 	if cfg.HTTP.Listen != "off" {
-		addr, err := pipeline.ServeHTTP(ctx, cfg.HTTP, reg, pipeline.Health{Routes: map[string]http.Handler{"/targets": own}}, log)
+		addr, err := httpserve.Serve(ctx, cfg.HTTP, reg, httpserve.Health{Routes: map[string]http.Handler{"/targets": own}}, log)
 		if err != nil {
 			return err
 		}

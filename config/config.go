@@ -10,9 +10,9 @@ import (
 
 	"github.com/telekernel/telekernel/collectors"
 	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/internal/httpserve"
 	"github.com/telekernel/telekernel/internal/yamlfile"
 	"github.com/telekernel/telekernel/kafka"
-	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/sinks/alertmanager"
 	"github.com/telekernel/telekernel/sinks/alertstate"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
@@ -135,7 +135,7 @@ type ClickHouse struct {
 // HTTP configures the metrics and health endpoint: Listen defaults to
 // DefaultHTTP ("off" disables it), TLS and basic authentication are off
 // unless set.
-type HTTP = pipeline.HTTPConfig
+type HTTP = httpserve.Config
 
 // Log configures logging: level debug, info (default), warn or error;
 // format text, json, or auto (default: text on a terminal).

@@ -4,7 +4,8 @@
 // exactly once with its state in a compacted changelog (StateKey names a
 // series there), dead letters for records that cannot be decoded,
 // ReadSamples (the decode and row cleaning every stage that reads samples
-// shares), and the Prometheus metrics and health endpoints (ServeHTTP).
+// shares), and the stages' Prometheus metrics (Metrics; internal/httpserve
+// serves them).
 // The stages themselves live in stages/ (Kafka→Kafka) and sinks/; app
 // wires them from its stage registry.
 //

@@ -1,4 +1,7 @@
-package pipeline
+// Package httpserve serves a process's /metrics, /healthz and /readyz endpoints
+// (Serve), over TLS and with basic authentication when configured. The
+// pipeline commands and the collectors share it.
+package httpserve
 
 import (
 	"context"
@@ -19,9 +22,9 @@ import (
 	"github.com/telekernel/telekernel/internal/tlsfiles"
 )
 
-// HTTPConfig configures the /metrics, /healthz and /readyz endpoint of a
+// Config configures the /metrics, /healthz and /readyz endpoint of a
 // process.
-type HTTPConfig struct {
+type Config struct {
 	// Listen is host:port, or "off" to serve nothing. The commands default
 	// it to a loopback address; anything else exposes the endpoints.
 	Listen string `yaml:"listen"`
@@ -37,8 +40,8 @@ type HTTPConfig struct {
 }
 
 // Validate reports the first bad field as "field: problem", loading the
-// certificate and the password as ServeHTTP does.
-func (c HTTPConfig) Validate() error {
+// certificate and the password as Serve does.
+func (c Config) Validate() error {
 	if c.Listen == "off" {
 		return nil
 	}
@@ -70,7 +73,7 @@ func validHost(h string) bool {
 	return true
 }
 
-func (c HTTPConfig) password() (secret.Secret, error) {
+func (c Config) password() (secret.Secret, error) {
 	switch {
 	case c.Username == "" && !c.Password.IsZero():
 		return "", errors.New("password: set without username")
@@ -93,12 +96,12 @@ type Health struct {
 	Routes map[string]http.Handler
 }
 
-// ServeHTTP serves /metrics, /healthz (the process is alive) and /readyz
+// Serve serves /metrics, /healthz (the process is alive) and /readyz
 // (Health.Ready) as c says until ctx is done. It returns once the listener
 // is open, so a port already in use or a bad certificate fails the start.
 // It warns when the endpoints listen beyond loopback with neither TLS nor
 // authentication.
-func ServeHTTP(ctx context.Context, c HTTPConfig, g prometheus.Gatherer, h Health, log *slog.Logger) (net.Addr, error) {
+func Serve(ctx context.Context, c Config, g prometheus.Gatherer, h Health, log *slog.Logger) (net.Addr, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("http.%w", err)
 	}

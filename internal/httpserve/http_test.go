@@ -1,4 +1,4 @@
-package pipeline
+package httpserve
 
 import (
 	"context"
@@ -25,13 +25,15 @@ var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func TestServeHTTP(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := NewMetrics(reg)
-	m.deadLetters.WithLabelValues("detect", "malformed").Inc()
-	m.lag.WithLabelValues("detect").Set(7)
+	dead := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "telekernel_stage_dead_letters_total"}, []string{"stage", "reason"})
+	lag := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "telekernel_stage_lag_records"}, []string{"stage"})
+	reg.MustRegister(dead, lag)
+	dead.WithLabelValues("detect", "malformed").Inc()
+	lag.WithLabelValues("detect").Set(7)
 	var ready atomic.Bool
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addr, err := ServeHTTP(ctx, HTTPConfig{Listen: "127.0.0.1:0"}, reg, Health{Ready: func() error {
+	addr, err := Serve(ctx, Config{Listen: "127.0.0.1:0"}, reg, Health{Ready: func() error {
 		if !ready.Load() {
 			return errors.New("starting")
 		}
@@ -65,7 +67,7 @@ func TestServeHTTP(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	if _, err := ServeHTTP(ctx, HTTPConfig{Listen: addr.String()}, reg, Health{}, discard); err == nil || !strings.Contains(err.Error(), "cannot listen") {
+	if _, err := Serve(ctx, Config{Listen: addr.String()}, reg, Health{}, discard); err == nil || !strings.Contains(err.Error(), "cannot listen") {
 		t.Errorf("a port in use: %v", err)
 	}
 }
@@ -78,11 +80,11 @@ func TestServeHTTPSWithBasicAuth(t *testing.T) {
 	_, certFile := testenv.SelfSigned(t)
 	keyFile := filepath.Join(filepath.Dir(certFile), "key.pem")
 	t.Setenv("TK_TEST_HTTP_PW", "metrics-pass")
-	c := HTTPConfig{Listen: "127.0.0.1:0", TLS: tlsfiles.Server{CertFile: certFile, KeyFile: keyFile},
+	c := Config{Listen: "127.0.0.1:0", TLS: tlsfiles.Server{CertFile: certFile, KeyFile: keyFile},
 		Username: "prom", Password: secret.Source{Env: "TK_TEST_HTTP_PW"}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addr, err := ServeHTTP(ctx, c, prometheus.NewRegistry(), Health{}, discard)
+	addr, err := Serve(ctx, c, prometheus.NewRegistry(), Health{}, discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,45 +127,45 @@ func TestServeHTTPSWithBasicAuth(t *testing.T) {
 
 func TestHTTPConfigValidate(t *testing.T) {
 	t.Setenv("TK_TEST_HTTP_EMPTY", "")
-	f := func(c HTTPConfig, want string) {
+	f := func(c Config, want string) {
 		t.Helper()
 		err := c.Validate()
 		if want == "" && err != nil || want != "" && (err == nil || !strings.HasPrefix(err.Error(), want)) {
 			t.Errorf("%+v: got %v, want prefix %q", c, err, want)
 		}
 	}
-	f(HTTPConfig{Listen: "off"}, "")
-	f(HTTPConfig{Listen: "127.0.0.1:9464"}, "")
-	f(HTTPConfig{Listen: ":9464"}, "")
-	f(HTTPConfig{Listen: "[::1]:9464"}, "")
-	f(HTTPConfig{Listen: "localhost:9464"}, "")
-	f(HTTPConfig{Listen: "notanaddr"}, `listen: "notanaddr" is not host:port`)
-	f(HTTPConfig{Listen: "127.0.0.1:99999"}, "listen:")
-	f(HTTPConfig{Listen: "127.0.0.1:http"}, "listen:")
-	f(HTTPConfig{Listen: ":1", TLS: tlsfiles.Server{CertFile: "/x.pem"}}, "tls.key_file: required with cert_file")
-	f(HTTPConfig{Listen: ":1", TLS: tlsfiles.Server{CertFile: "/nonexistent.pem", KeyFile: "/k.pem"}}, "tls.cert_file: cannot read it")
-	f(HTTPConfig{Listen: ":1", Username: "u"}, "password: required with username")
-	f(HTTPConfig{Listen: ":1", Password: secret.Source{Env: "X"}}, "password: set without username")
-	f(HTTPConfig{Listen: ":1", Username: "u", Password: secret.Source{Env: "TK_TEST_HTTP_EMPTY"}}, "password: environment variable TK_TEST_HTTP_EMPTY is empty")
+	f(Config{Listen: "off"}, "")
+	f(Config{Listen: "127.0.0.1:9464"}, "")
+	f(Config{Listen: ":9464"}, "")
+	f(Config{Listen: "[::1]:9464"}, "")
+	f(Config{Listen: "localhost:9464"}, "")
+	f(Config{Listen: "notanaddr"}, `listen: "notanaddr" is not host:port`)
+	f(Config{Listen: "127.0.0.1:99999"}, "listen:")
+	f(Config{Listen: "127.0.0.1:http"}, "listen:")
+	f(Config{Listen: ":1", TLS: tlsfiles.Server{CertFile: "/x.pem"}}, "tls.key_file: required with cert_file")
+	f(Config{Listen: ":1", TLS: tlsfiles.Server{CertFile: "/nonexistent.pem", KeyFile: "/k.pem"}}, "tls.cert_file: cannot read it")
+	f(Config{Listen: ":1", Username: "u"}, "password: required with username")
+	f(Config{Listen: ":1", Password: secret.Source{Env: "X"}}, "password: set without username")
+	f(Config{Listen: ":1", Username: "u", Password: secret.Source{Env: "TK_TEST_HTTP_EMPTY"}}, "password: environment variable TK_TEST_HTTP_EMPTY is empty")
 }
 
 // TestServeHTTPWarnsWhenExposed: beyond loopback with neither TLS nor a
 // username, the start logs one warning; on loopback or with auth, none.
 func TestServeHTTPWarnsWhenExposed(t *testing.T) {
 	t.Setenv("TK_TEST_HTTP_PW", "x")
-	f := func(c HTTPConfig, warnings int) {
+	f := func(c Config, warnings int) {
 		t.Helper()
 		var buf strings.Builder
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		if _, err := ServeHTTP(ctx, c, prometheus.NewRegistry(), Health{}, slog.New(slog.NewTextHandler(&buf, nil))); err != nil {
+		if _, err := Serve(ctx, c, prometheus.NewRegistry(), Health{}, slog.New(slog.NewTextHandler(&buf, nil))); err != nil {
 			t.Fatal(err)
 		}
 		if n := strings.Count(buf.String(), "level=WARN"); n != warnings {
 			t.Errorf("%+v: %d warnings, want %d: %s", c, n, warnings, buf.String())
 		}
 	}
-	f(HTTPConfig{Listen: "0.0.0.0:0"}, 1)
-	f(HTTPConfig{Listen: "127.0.0.1:0"}, 0)
-	f(HTTPConfig{Listen: "0.0.0.0:0", Username: "u", Password: secret.Source{Env: "TK_TEST_HTTP_PW"}}, 0)
+	f(Config{Listen: "0.0.0.0:0"}, 1)
+	f(Config{Listen: "127.0.0.1:0"}, 0)
+	f(Config{Listen: "0.0.0.0:0", Username: "u", Password: secret.Source{Env: "TK_TEST_HTTP_PW"}}, 0)
 }
