@@ -112,6 +112,20 @@ func TestRangeBreakState(t *testing.T) {
 	if want := []int{900}; !slices.Equal(fired, want) {
 		t.Errorf("restored from version 4 (range_break cold, warm again by 900): fired at %v, want %v", fired, want)
 	}
+	// A version 5 record of an ensemble without the member restores into
+	// one with it, the member cold.
+	without := rangeShared(t, DefaultDetectors...).New()
+	for i := range 700 {
+		without.Update(ts[i], xs[i])
+	}
+	wb, _ := without.MarshalBinary()
+	h := sh.New()
+	if err := h.UnmarshalBinary(wb); err != nil || h.n != 700 {
+		t.Fatalf("version 5 record without range_break: %v, points %d", err, h.n)
+	}
+	if err := sh.New().UnmarshalBinary(wb[:len(wb)-1]); err == nil {
+		t.Error("a truncated record restored")
+	}
 }
 
 // TestRangeBreakCalm: on a series seen for a full seasonal period (a day
