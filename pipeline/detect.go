@@ -65,7 +65,8 @@ type DetectConfig struct {
 	// Detectors configures the ensemble by metric kind (counters, gauges)
 	// and by metric path (metrics: the first matching override wins).
 	// Its members default to DetectDetectors: ensemble.DefaultDetectors
-	// and level_shift (the forest is off: it keeps about 33 KB per series).
+	// and level_shift (the forest is off: it keeps about 33 KB per series);
+	// a gauge's other than a hardware sensor's to DetectGaugeDetectors.
 	Detectors ensemble.MetricsConfig `yaml:"detectors"`
 	// Multivar configures the multivariate per-device detector: groups of
 	// a device's related series (one keys value, sampled together) scored
