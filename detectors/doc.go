@@ -15,7 +15,6 @@
 //   - hst: Half-Space Trees, a streaming forest over shingles.
 //   - multivar: Mahalanobis distance over a device's related series, with
 //     per-series contributions (gonum).
-//   - knncad: k-nearest-neighbour conformal scores of shapes.
 //   - rangebreak: breaks of the range a series has ever visited.
 //   - likelihood: calibration of raw scores (record ratio, anomaly
 //     likelihood).

@@ -196,7 +196,13 @@ type Config struct {
 	// fixes a grid of levels, a point beyond every level the series has
 	// ever visited (a new extreme) fires an alert on that point, with the
 	// gate's resolution; it does not fire while an alert is on or within
-	// Cooldown points of the previous onset.
+	// Cooldown points of the previous onset. With the gate (MinZ) a break
+	// fires when the point is at least MinZ off the baseline, or, at any
+	// distance, when it is calm (at least RangeBreak.Calm points after the
+	// previous break) on a series that has shown a full seasonal period
+	// (Seasonal.Period of timestamps): the range a series visits in its
+	// period is then known, and leaving it after a calm is the event
+	// however wide the baseline's spread.
 	RangeBreak rangebreak.Config `yaml:"range_break"`
 	// Calibration turns each member's raw score into the ratio to its
 	// own recent record on this series.

@@ -112,4 +112,49 @@ func TestRangeBreakState(t *testing.T) {
 	if want := []int{900}; !slices.Equal(fired, want) {
 		t.Errorf("restored from version 4 (range_break cold, warm again by 900): fired at %v, want %v", fired, want)
 	}
+	// A version 5 record of an ensemble without the member restores into
+	// one with it, the member cold.
+	without := rangeShared(t, DefaultDetectors...).New()
+	for i := range 700 {
+		without.Update(ts[i], xs[i])
+	}
+	wb, _ := without.MarshalBinary()
+	h := sh.New()
+	if err := h.UnmarshalBinary(wb); err != nil || h.n != 700 {
+		t.Fatalf("version 5 record without range_break: %v, points %d", err, h.n)
+	}
+	if err := sh.New().UnmarshalBinary(wb[:len(wb)-1]); err == nil {
+		t.Error("a truncated record restored")
+	}
+}
+
+// TestRangeBreakCalm: on a series seen for a full seasonal period (a day
+// of 5-minute points), a break after a calm of at least range_break.calm
+// points fires at any distance from the baseline; the same break in the
+// first day, or soon after another break, fires only when min_z off.
+func TestRangeBreakCalm(t *testing.T) {
+	f := func(name string, ex map[int]float64, want []int) {
+		t.Helper()
+		sh := rangeShared(t, rangeMembers...)
+		ts, xs := rangeSeries(2000, ex)
+		for i := range ts {
+			ts[i] *= 30 // 5-minute points: a day is 288
+		}
+		var fired []int
+		for i, r := range run(t, sh, ts, xs) {
+			if r.Transition == Fired {
+				fired = append(fired, i)
+				t.Logf("%s: fired at %d: z %.1f cause %v", name, i, r.Z, r.Cause.Names(nil))
+			}
+		}
+		if !slices.Equal(fired, want) {
+			t.Errorf("%s: fired at %v, want %v", name, fired, want)
+		}
+	}
+	// Offsets of 5 and 6 are about 3.3 and 4 baseline sigmas: below min_z (6).
+	f("clean", nil, nil)
+	f("a calm break after a day", map[int]float64{1500: 5}, []int{1500})
+	f("a calm break in the first day", map[int]float64{250: 5}, nil)
+	f("a second break soon after", map[int]float64{1500: 5, 1550: 6}, []int{1500})
+	f("a second break after a calm", map[int]float64{1500: 5, 1800: 6}, []int{1500, 1800})
 }

@@ -8,7 +8,8 @@ import (
 )
 
 // stateVersion 5 added the range_break member (its record last, when it is
-// a member; a version 1 to 4 record restores it cold); version 4 added each calibrated member's pending run score (after
+// a member; a version 1 to 4 record, or a version 5 record written while
+// it was not a member, restores it cold); version 4 added each calibrated member's pending run score (after
 // the level flag); version 3 added the level_shift member (its record after the
 // others', and whether the alert is its own); version 2 added the gate's
 // state (held, armed, the run's peak, members and top member) after
@@ -117,7 +118,13 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("ensemble: %w", r.Err)
 	}
 	rest := r.B
-	for i, p := range e.parts(version) {
+	parts := e.parts(version)
+	for i, p := range parts {
+		if len(rest) == 0 && i == len(parts)-1 && e.rb != nil && p == appender(e.rb) {
+			// A record written while range_break was not a member (it is
+			// last): the member starts cold, as from a version 1–4 record.
+			break
+		}
 		if len(rest) < 4 {
 			return fmt.Errorf("ensemble: member %d: %w", i, enc.ErrShort)
 		}

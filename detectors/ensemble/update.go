@@ -198,11 +198,16 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 	best := e.calibrate(&raw, ready&mask, hold, !e.firing && !vetoed, &r)
 	r.WarmedUp = best >= 0 || lv.WarmedUp
 	r.Score = max(best, 0)
-	brk := e.rb != nil && e.rb.Update(x).Break
+	var bs rangebreak.Score
+	if e.rb != nil {
+		bs = e.rb.Update(x)
+	}
 	if e.ls != nil && e.level(ts, &r, &lv, vetoed) {
 		return r
 	}
-	e.alert(ts, &r, vetoed, brk)
+	// A calm break on a series that has shown a full seasonal period
+	// fires whatever the baseline's spread (Config.RangeBreak).
+	e.alert(ts, &r, vetoed, bs.Break, bs.Calm && ss.WarmedUp)
 	return r
 }
 
@@ -292,8 +297,10 @@ func (e *Ensemble) level(ts int64, r *Result, lv *levelshift.Score, vetoed bool)
 
 // alert advances the hysteresis with r.Score; a vetoed point (see
 // Config.LevelShift) neither fires nor keeps an alert on; brk is a range
-// break (Config.RangeBreak), which fires at once.
-func (e *Ensemble) alert(ts int64, r *Result, vetoed, brk bool) {
+// break (Config.RangeBreak), which fires at once when the point is MinZ
+// off or, ungated, when calm (a calm break on a series that has shown a
+// full seasonal period).
+func (e *Ensemble) alert(ts int64, r *Result, vetoed, brk, calm bool) {
 	c := &e.sh.cfg
 	if !e.firing {
 		switch {
@@ -325,7 +332,7 @@ func (e *Ensemble) alert(ts int64, r *Result, vetoed, brk bool) {
 		}
 		confirmed := int(e.above) >= c.Confirm || c.SpikeZ > 0 && e.above > 0 && r.Z >= c.SpikeZ
 		cooled := e.lastOnset == 0 || e.n-e.lastOnset >= uint64(c.Cooldown)
-		if brk && !vetoed && cooled && r.Z >= c.MinZ && !((c.MinZ == 0 || e.armed) && confirmed) {
+		if brk && !vetoed && cooled && (r.Z >= c.MinZ || calm) && !((c.MinZ == 0 || e.armed) && confirmed) {
 			e.breakOnset(ts, r)
 		} else if (c.MinZ == 0 || e.armed) && confirmed && cooled {
 			e.firing, e.above, e.below, e.peak, e.startedAt, e.lastOnset, e.armed = true, 0, 0, max(r.Score, e.runPeak), ts, e.n, false

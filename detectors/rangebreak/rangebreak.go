@@ -29,6 +29,11 @@ type Config struct {
 	// Warm is the number of points that fix the grid; nothing breaks
 	// during them. Default DefaultWarm.
 	Warm int `yaml:"warm"`
+	// Calm is the least number of points between a break and the previous
+	// one (or the series' first point) for the break to be a calm one
+	// (Score.Calm): the visited range held at least this long, so leaving
+	// it is news rather than a range still being explored. Default Warm.
+	Calm int `yaml:"calm"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -38,6 +43,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Warm == 0 {
 		c.Warm = DefaultWarm
+	}
+	if c.Calm == 0 {
+		c.Calm = c.Warm
 	}
 	return c
 }
@@ -50,6 +58,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("rangebreak: bins must be in [1, 2^20], got %d", c.Bins)
 	case c.Warm < 2:
 		return fmt.Errorf("rangebreak: warm must be at least 2, got %d", c.Warm)
+	case c.Calm < 1:
+		return fmt.Errorf("rangebreak: calm must be at least 1, got %d", c.Calm)
 	}
 	return nil
 }
@@ -85,6 +95,8 @@ type Score struct {
 	// (or since the first point): a break after a long calm is the more
 	// surprising. 0 on other points.
 	Gap uint64
+	// Calm is true on a break whose Gap is at least Config.Calm.
+	Calm bool
 	// WarmedUp is true once the grid is fixed.
 	WarmedUp bool
 }
@@ -118,6 +130,7 @@ func (d *Detector) Update(x float64) Score {
 	s := Score{Level: lev, WarmedUp: true}
 	if lev < d.low || lev > d.high {
 		s.Break, s.Gap = true, d.n-d.lastBreak
+		s.Calm = s.Gap >= uint64(d.cfg.Calm)
 		d.lastBreak = d.n
 		d.low, d.high = min(d.low, lev), max(d.high, lev)
 	}

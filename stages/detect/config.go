@@ -52,7 +52,8 @@ type DetectConfig struct {
 	// Detectors configures the ensemble by metric kind (counters, gauges)
 	// and by metric path (metrics: the first matching override wins).
 	// Its members default to DetectDetectors: ensemble.DefaultDetectors
-	// and level_shift (the forest is off: it keeps about 33 KB per series).
+	// and level_shift (the forest is off: it keeps about 33 KB per series);
+	// a gauge's other than a hardware sensor's to DetectGaugeDetectors.
 	Detectors ensemble.MetricsConfig `yaml:"detectors"`
 	// Multivar configures the multivariate per-device detector: groups of
 	// a device's related series (one keys value, sampled together) scored
@@ -105,6 +106,21 @@ const multivarPrefix = "multivar/"
 // points and every time, and an idle stretch does not turn traffic into an
 // alarm.
 var DetectDetectors = []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift"}
+
+// DetectGaugeDetectors are the default members of a gauge's ensemble,
+// except a hardware sensor reading's (a metric under SensorPrefix, which
+// keeps DetectDetectors): DetectDetectors and range_break, so a reading
+// beyond every level the series has visited fires — at once when it is
+// alert.fire_z off, and at any distance when the range had held for a
+// while on a series seen over a full day (ensemble.Config.RangeBreak).
+// A sensor (temperature, fan, power supply, optics) drifts with ambient
+// temperature and load and wears slowly (the maintain stage's); its new
+// extreme within the band is not an incident.
+var DetectGaugeDetectors = []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift", "range_break"}
+
+// SensorPrefix starts the metrics of hardware sensor readings, whose
+// gauges keep DetectDetectors (see DetectGaugeDetectors).
+const SensorPrefix = "/components/component/"
 
 // DefaultGaugeSpikeZ is a gauge's spike_z unless detectors.gauges (or a
 // metric override) sets it: a reading at least this many baseline
@@ -214,7 +230,11 @@ func (m MultivarConfig) validate() error {
 // (a counter's rate when counter is true), with every default applied.
 // c must have its defaults applied.
 func (c DetectConfig) EnsembleConfig(metric string, counter bool) ensemble.Config {
-	return c.ensembleConfig(c.Detectors.Match(metric, counter), counter)
+	e := c.Detectors.Match(metric, counter)
+	if e.Detectors == nil && !counter && !strings.HasPrefix(metric, SensorPrefix) {
+		e.Detectors = slices.Clone(DetectGaugeDetectors)
+	}
+	return c.ensembleConfig(e, counter)
 }
 
 func (c DetectConfig) ensembleConfig(e ensemble.Config, counter bool) ensemble.Config {

@@ -254,6 +254,12 @@ func TestDetectConfig(t *testing.T) {
 	if g := c.EnsembleConfig(sim.MetricPSUOutPower, false); g.SpikeZ != DefaultGaugeSpikeZ || g.Confirm != c.Alert.Confirm {
 		t.Errorf("gauge spike_z %v confirm %d, want %v and %d", g.SpikeZ, g.Confirm, DefaultGaugeSpikeZ, c.Alert.Confirm)
 	}
+	if g := c.EnsembleConfig(sim.MetricPSUOutPower, false); !slices.Equal(g.Detectors, DetectDetectors) {
+		t.Errorf("sensor gauge members %v, want %v", g.Detectors, DetectDetectors)
+	}
+	if g := c.EnsembleConfig("/system/cpus/cpu/state/total/instant", false); !slices.Equal(g.Detectors, DetectGaugeDetectors) {
+		t.Errorf("gauge members %v, want %v", g.Detectors, DetectGaugeDetectors)
+	}
 	high := DetectConfig{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{MinZ: 12}}}.WithDefaults()
 	if g := high.EnsembleConfig(sim.MetricPSUOutPower, false); g.SpikeZ != 12 {
 		t.Errorf("gauge spike_z with min_z 12: %v, want 12", g.SpikeZ)

@@ -57,6 +57,8 @@ const (
 	TagCounter
 	TagAlert
 	TagRecord
+	// TagKNNCAD was the removed knncad package's; kept so the tags after
+	// it keep their values.
 	TagKNNCAD
 	TagRangeBreak
 	TagLevelShift
