@@ -64,7 +64,9 @@ type TransactConfig struct {
 // the outputs that read committed see every output once. On assignment of a
 // partition the runner restores its state from the changelog before
 // processing it; on revocation it drops it (everything it had is already in
-// the changelog).
+// the changelog). A transaction that fails on the broker's side (see
+// renew) does not stop it: it starts over from the last commit with a new
+// session.
 type TransactRunner struct {
 	cfg     TransactConfig
 	kc      KafkaConfig
