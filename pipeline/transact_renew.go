@@ -27,11 +27,12 @@ const sessionCloseWait = 10 * time.Second
 // renew recovers from a transaction that failed on the broker's side
 // (cause): it forgets the state of every partition, replaces the session
 // with a new one of the same transactional ID (whose producer ID fences the
-// old one and aborts what it left open) that re-joins the group, and waits
-// a backoff. The new member resumes from the offsets the group committed
-// and restores state from the changelog, so what the failed transaction
-// did counts exactly once whether it committed or not. It returns nil to
-// go on, or cause when it is fatal (see fatalKafka).
+// old one) that re-joins the group, and waits a backoff. The new member
+// resumes from the offsets the group committed (the broker answers them
+// once the failed transaction committed or was aborted, at the latest after
+// the transaction timeout) and restores state from the changelog, so what
+// the failed transaction did counts exactly once whether it committed or
+// not. It returns nil to go on, or cause when it is fatal (see fatalKafka).
 func (t *TransactRunner) renew(ctx context.Context, cause error) error {
 	if ctx.Err() != nil {
 		return nil
