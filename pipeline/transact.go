@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,17 +66,23 @@ type TransactConfig struct {
 // the outputs that read committed see every output once. On assignment of a
 // partition the runner restores its state from the changelog before
 // processing it; on revocation it drops it (everything it had is already in
-// the changelog).
+// the changelog). A transaction that fails on the broker's side (see
+// renew) does not stop it: it starts over from the last commit with a new
+// session.
 type TransactRunner struct {
 	cfg     TransactConfig
 	kc      kafka.Config
-	sess    *kgo.GroupTransactSession
-	reader  *kgo.Client // reads the changelog on restore
+	opts    []kgo.Opt                 // the session's options without its callbacks
+	sess    *kgo.GroupTransactSession // replaced by renew; Run goroutine only
+	reader  *kgo.Client               // reads the changelog on restore
 	proc    Processor
 	log     *slog.Logger
 	metrics *Metrics
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// gen numbers the sessions: the callbacks of a session renew replaced
+	// (still closing) are ignored.
+	gen      int
 	drain    map[string]map[int32]int64
 	toDrop   []int32 // partitions revoked or lost, dropped by the loop
 	restored map[int32]bool
@@ -87,6 +94,9 @@ type TransactRunner struct {
 
 	records, dead, txns, aborts, restoredKeys, outputs atomic.Int64
 	abortStreak                                        int // consecutive aborted transactions; Run goroutine only
+	// renewStreak and fenceStreak count the sessions renew replaced, and
+	// those fenced, since the last commit. Run goroutine only.
+	renewStreak, fenceStreak int
 	// dlqLimit is the size dead letters are cut to; it shrinks when the
 	// dead-letter topic rejects one as too large. Run goroutine only.
 	dlqLimit int
@@ -139,11 +149,10 @@ func NewTransactRunner(ctx context.Context, kc kafka.Config, cfg TransactConfig,
 		return nil, fmt.Errorf("pipeline: changelog %s has %d partitions but input %s has %d; they must match (delete the changelog to rebuild it)", cfg.Changelog, n, cfg.Input, parts)
 	}
 
-	opts, err := kc.Opts()
-	if err != nil {
+	if t.opts, err = kc.Opts(); err != nil {
 		return nil, err
 	}
-	opts = append(opts,
+	t.opts = append(t.opts,
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Input),
 		kgo.TransactionalID(cfg.TransactionalID),
@@ -153,19 +162,9 @@ func NewTransactRunner(ctx context.Context, kc kafka.Config, cfg TransactConfig,
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.RecordPartitioner(changelogPartitioner{changelog: cfg.Changelog, dflt: kgo.StickyKeyPartitioner(nil)}),
-		kgo.OnPartitionsRevoked(t.onGone("revoked")),
-		kgo.OnPartitionsLost(t.onGone("lost")),
-		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
-			t.mu.Lock()
-			t.owned.add(a)
-			t.mu.Unlock()
-			t.metrics.rebalances.WithLabelValues(t.cfg.Name).Inc()
-			t.log.Info("partitions assigned", "partitions", a[t.cfg.Input])
-		}),
 	)
-	t.sess, err = kgo.NewGroupTransactSession(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("kafka: %w", err)
+	if t.sess, err = t.newSession(0); err != nil {
+		return nil, err
 	}
 	ropts, _ := kc.Opts()
 	t.reader, err = kgo.NewClient(append(ropts, kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
@@ -191,10 +190,37 @@ func (p changelogPartitioner) ForTopic(t string) kgo.TopicPartitioner {
 	return p.dflt.ForTopic(t)
 }
 
-func (t *TransactRunner) onGone(why string) func(context.Context, *kgo.Client, map[string][]int32) {
+// newSession returns a transactional session of generation gen: its
+// callbacks are ignored once renew replaced it.
+func (t *TransactRunner) newSession(gen int) (*kgo.GroupTransactSession, error) {
+	opts := append(slices.Clip(t.opts),
+		kgo.OnPartitionsRevoked(t.onGone("revoked", gen)),
+		kgo.OnPartitionsLost(t.onGone("lost", gen)),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			if gen != t.gen {
+				return
+			}
+			t.owned.add(a)
+			t.metrics.rebalances.WithLabelValues(t.cfg.Name).Inc()
+			t.log.Info("partitions assigned", "partitions", a[t.cfg.Input])
+		}),
+	)
+	sess, err := kgo.NewGroupTransactSession(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	return sess, nil
+}
+
+func (t *TransactRunner) onGone(why string, gen int) func(context.Context, *kgo.Client, map[string][]int32) {
 	return func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 		t.mu.Lock()
 		defer t.mu.Unlock()
+		if gen != t.gen {
+			return // a replaced session closing: its state is already dropped
+		}
 		t.toDrop = append(t.toDrop, m[t.cfg.Input]...)
 		t.owned.remove(m)
 		t.metrics.rebalances.WithLabelValues(t.cfg.Name).Inc()
@@ -231,7 +257,7 @@ func (t *TransactRunner) reachedLocked(ctx context.Context) bool {
 // Run processes until ctx is done or a drain target is reached.
 func (t *TransactRunner) Run(ctx context.Context) error {
 	defer t.reader.Close()
-	defer t.sess.Close()
+	defer func() { t.sess.Close() }() // the session renew left
 	lagAt := time.Now()
 	for {
 		if time.Since(lagAt) > lagInterval {
@@ -270,8 +296,25 @@ func (t *TransactRunner) Run(ctx context.Context) error {
 	}
 }
 
+// txnState is the bookkeeping of one transaction.
+type txnState struct {
+	start              time.Time
+	outputs, changelog int
+	procErr            error           // the processor's error; errRetryTxn to process again
+	next               map[int32]int64 // next input offset per partition
+	dead               map[string]int  // dead letters by reason, counted on commit
+	mu                 sync.Mutex      // guards what the produce promises set
+	prodErr            error           // the first record the broker did not take
+	dlqBig             bool            // the broker rejected a dead letter as too large
+}
+
+// transact processes one poll as one transaction. A transaction that fails
+// on the broker's side (a commit whose outcome is unknown, a producer left
+// failed, a changelog that cannot be read) does not stop the stage: renew
+// starts over from the last commit. Only the processor's own error or a
+// fatal broker answer (see fatalKafka) stops it.
 func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) error {
-	start := time.Now()
+	x := &txnState{start: time.Now(), next: map[int32]int64{}, dead: map[string]int{}}
 	// Restore before processing: a partition's first records wait for its
 	// state.
 	var restoreErr error
@@ -280,62 +323,17 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 			restoreErr = t.restore(ctx, p.Partition)
 		}
 	})
-	if restoreErr != nil {
+	if errors.Is(restoreErr, errBadChangelog) {
 		return restoreErr
+	}
+	if restoreErr != nil {
+		return t.renew(ctx, restoreErr)
 	}
 	t.drops.since() // rows of aborted transactions are counted again when they commit
 	if err := t.sess.Begin(); err != nil {
-		return fmt.Errorf("%s: begin transaction: %w", t.cfg.Name, err)
+		return t.renew(ctx, fmt.Errorf("begin transaction: %w", err))
 	}
-	var (
-		outputs int
-		procErr error
-		next    = map[int32]int64{}
-		prodMu  sync.Mutex
-		prodErr error              // the first record the broker did not take
-		dlqBig  bool               // the broker rejected a dead letter as too large
-		dead    = map[string]int{} // dead letters by reason, counted on commit
-	)
-	produce := func(r *kgo.Record) {
-		t.sess.Produce(ctx, r, func(r *kgo.Record, err error) {
-			if err != nil {
-				prodMu.Lock()
-				if prodErr == nil {
-					prodErr = fmt.Errorf("produce to %s: %w", r.Topic, err)
-				}
-				dlqBig = dlqBig || (r.Topic == t.cfg.DeadLetterTopic && isTooLarge(err))
-				prodMu.Unlock()
-			}
-		})
-	}
-	emit := func(r *kgo.Record) {
-		outputs++
-		produce(r)
-	}
-	fetches.EachRecord(func(r *kgo.Record) {
-		next[r.Partition] = r.Offset + 1
-		if procErr != nil || r.Attrs.IsControl() {
-			return
-		}
-		t.records.Add(1)
-		t.metrics.records.WithLabelValues(t.cfg.Name).Inc()
-		if err := t.proc.Process(ctx, r, emit); err != nil {
-			if !isBadInput(err) {
-				procErr = fmt.Errorf("%s: %w", t.cfg.Name, err)
-				return
-			}
-			dead[reasonOf(err)]++
-			dl := deadLetter(r, err, t.cfg.DeadLetterTopic, t.cfg.Name, t.dlqLimit)
-			t.log.Warn("dead-lettering a record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset,
-				"bytes", len(r.Value), "kept_bytes", len(dl.Value), "reason", cutUTF8(err.Error(), maxDLQReasonBytes))
-			produce(dl)
-		}
-	})
-	changelog := 0
-	t.proc.Checkpoint(func(p int32, key, value []byte) {
-		changelog++
-		produce(&kgo.Record{Topic: t.cfg.Changelog, Partition: p, Key: key, Value: value})
-	})
+	t.processAll(ctx, fetches, x)
 	// Wait for every record of the transaction: one the broker did not take
 	// (a topic rejecting writes, an authorization error) must abort it, or
 	// the offsets would commit without it.
@@ -343,98 +341,144 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 		_, _ = t.sess.End(context.WithoutCancel(ctx), kgo.TryAbort)
 		return nil
 	}
-	prodMu.Lock()
-	failed := prodErr
-	if dlqBig && t.shrinkDeadLetters(failed) {
+	x.mu.Lock()
+	failed := x.prodErr
+	if x.dlqBig && t.shrinkDeadLetters(failed) {
 		failed = nil
-		if procErr == nil {
-			procErr = errRetryTxn
+		if x.procErr == nil {
+			x.procErr = errRetryTxn
 		}
 	}
-	prodMu.Unlock()
+	x.mu.Unlock()
 	commit := kgo.TryCommit
-	if procErr != nil || failed != nil {
+	if x.procErr != nil || failed != nil {
 		commit = kgo.TryAbort
 	}
-	// End waits as long as the broker makes it (a broker that rejects
-	// writes stops the stage here, which is the back-pressure we want);
-	// only shutdown cancels it. franz-go documents that no End error is
-	// retryable, so one stops the stage: a restart resumes from the last
-	// commit.
+	// End waits as long as the broker makes it; only shutdown cancels it.
 	committed, err := t.sess.End(ctx, commit)
-	if procErr == errRetryTxn {
-		procErr, committed = nil, false
+	if x.procErr == errRetryTxn {
+		x.procErr, committed = nil, false
 	}
-	if procErr != nil {
-		return procErr
-	}
-	if failed != nil {
-		// The broker did not take a record: the transaction is aborted and
-		// nothing of it is visible. Stop rather than retry on a producer
-		// franz-go may have left in a failed state; a restart resumes from
-		// the last commit.
-		return fmt.Errorf("%s: %w; transaction aborted (restart to resume from the last commit)", t.cfg.Name, failed)
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("%s: end transaction: %w (restart to resume from the last commit)", t.cfg.Name, err)
-	}
-	if !committed {
-		// A rebalance or a rejected write aborted the transaction and the
-		// session rewound to the committed offsets; the state those
-		// records changed goes back to what the changelog holds, and the
-		// records are processed again after a backoff.
-		t.aborts.Add(1)
-		t.abortStreak++
-		switch {
-		case failed != nil && t.abortStreak == 1:
-			t.log.Error("a write was rejected; transaction aborted, retrying from the last commit with backoff", "err", failed)
-		case failed != nil && t.abortStreak%20 == 0:
-			t.log.Error("writes still rejected", "aborted", t.abortStreak, "err", failed)
-		case t.abortStreak == 1:
-			t.log.Info("transaction aborted by a rebalance; re-reading from the last commit")
-		}
-		t.mu.Lock()
-		for p := range t.restored {
-			t.proc.Drop(p)
-		}
-		t.restored = map[int32]bool{}
-		t.mu.Unlock()
-		if t.abortStreak > 1 {
-			backoff := min(50*time.Millisecond<<min(t.abortStreak, 8), 5*time.Second)
-			select {
-			case <-ctx.Done():
-			case <-time.After(backoff):
-			}
-		}
+	switch {
+	case x.procErr != nil:
+		return x.procErr
+	case failed != nil && fatalKafka(failed) != "":
+		return fmt.Errorf("%s: %w; transaction aborted (%s)", t.cfg.Name, failed, fatalKafka(failed))
+	case err != nil && ctx.Err() != nil:
+		return nil
+	case err != nil:
+		// No End error is retryable on this session (franz-go's docs), and
+		// a commit's outcome may be unknown: a new session learns from the
+		// broker what was committed.
+		return t.renew(ctx, fmt.Errorf("end transaction: %w", err))
+	case !committed:
+		t.aborted(ctx, failed)
 		return nil
 	}
-	if t.abortStreak > 1 {
-		t.log.Info("transactions commit again", "aborted", t.abortStreak)
-	}
-	t.abortStreak = 0
-	t.countCommitted(dead)
-	t.txns.Add(1)
-	t.outputs.Add(int64(outputs))
-	t.proc.Committed(outputs)
-	t.mu.Lock()
-	for p, off := range next {
-		t.done[p] = off
-	}
-	t.mu.Unlock()
-	t.metrics.flushTime.WithLabelValues(t.cfg.Name).Observe(time.Since(start).Seconds())
-	t.metrics.written.WithLabelValues(t.cfg.Name).Add(float64(outputs))
-	t.metrics.changelog.WithLabelValues(t.cfg.Name).Add(float64(changelog))
+	t.settle(x)
 	return nil
 }
 
+// processAll passes every record of fetches to the processor and produces
+// its outputs, dead letters and changelog records in the open transaction.
+func (t *TransactRunner) processAll(ctx context.Context, fetches kgo.Fetches, x *txnState) {
+	produce := func(r *kgo.Record) {
+		t.sess.Produce(ctx, r, func(r *kgo.Record, err error) {
+			if err != nil {
+				x.mu.Lock()
+				if x.prodErr == nil {
+					x.prodErr = fmt.Errorf("produce to %s: %w", r.Topic, err)
+				}
+				x.dlqBig = x.dlqBig || (r.Topic == t.cfg.DeadLetterTopic && isTooLarge(err))
+				x.mu.Unlock()
+			}
+		})
+	}
+	emit := func(r *kgo.Record) {
+		x.outputs++
+		produce(r)
+	}
+	fetches.EachRecord(func(r *kgo.Record) {
+		x.next[r.Partition] = r.Offset + 1
+		if x.procErr != nil || r.Attrs.IsControl() {
+			return
+		}
+		t.records.Add(1)
+		t.metrics.records.WithLabelValues(t.cfg.Name).Inc()
+		if err := t.proc.Process(ctx, r, emit); err != nil {
+			if !isBadInput(err) {
+				x.procErr = fmt.Errorf("%s: %w", t.cfg.Name, err)
+				return
+			}
+			x.dead[reasonOf(err)]++
+			dl := deadLetter(r, err, t.cfg.DeadLetterTopic, t.cfg.Name, t.dlqLimit)
+			t.log.Warn("dead-lettering a record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset,
+				"bytes", len(r.Value), "kept_bytes", len(dl.Value), "reason", cutUTF8(err.Error(), maxDLQReasonBytes))
+			produce(dl)
+		}
+	})
+	t.proc.Checkpoint(func(p int32, key, value []byte) {
+		x.changelog++
+		produce(&kgo.Record{Topic: t.cfg.Changelog, Partition: p, Key: key, Value: value})
+	})
+}
+
+// aborted handles a transaction that ended in an abort: a rebalance, a
+// rejected write or a retry. The session rewound to the committed offsets;
+// the state those records changed goes back to what the changelog holds,
+// and the records are processed again after a backoff.
+func (t *TransactRunner) aborted(ctx context.Context, failed error) {
+	t.aborts.Add(1)
+	t.abortStreak++
+	switch {
+	case failed != nil && t.abortStreak == 1:
+		t.log.Error("a write was rejected; transaction aborted, retrying from the last commit with backoff", "err", failed)
+	case failed != nil && t.abortStreak%20 == 0:
+		t.log.Error("writes still rejected", "aborted", t.abortStreak, "err", failed)
+	case t.abortStreak == 1:
+		t.log.Info("transaction aborted by a rebalance; re-reading from the last commit")
+	}
+	t.mu.Lock()
+	for p := range t.restored {
+		t.proc.Drop(p)
+	}
+	t.restored = map[int32]bool{}
+	t.mu.Unlock()
+	if t.abortStreak > 1 {
+		sleepCtx(ctx, min(50*time.Millisecond<<min(t.abortStreak, 8), 5*time.Second))
+	}
+}
+
+// settle accounts for a committed transaction.
+func (t *TransactRunner) settle(x *txnState) {
+	if t.abortStreak > 1 || t.renewStreak > 0 {
+		t.log.Info("transactions commit again", "aborted", t.abortStreak, "new_sessions", t.renewStreak)
+	}
+	t.abortStreak, t.renewStreak, t.fenceStreak = 0, 0, 0
+	t.countCommitted(x.dead)
+	t.txns.Add(1)
+	t.outputs.Add(int64(x.outputs))
+	t.proc.Committed(x.outputs)
+	t.mu.Lock()
+	for p, off := range x.next {
+		t.done[p] = off
+	}
+	t.mu.Unlock()
+	t.metrics.flushTime.WithLabelValues(t.cfg.Name).Observe(time.Since(x.start).Seconds())
+	t.metrics.written.WithLabelValues(t.cfg.Name).Add(float64(x.outputs))
+	t.metrics.changelog.WithLabelValues(t.cfg.Name).Add(float64(x.changelog))
+}
+
 // restore reads partition p of the changelog up to its last stable offset
-// into the processor.
-func (t *TransactRunner) restore(ctx context.Context, p int32) error {
+// into the processor. On error the partition's state is dropped again.
+func (t *TransactRunner) restore(ctx context.Context, p int32) (err error) {
 	start := time.Now()
 	t.proc.Drop(p)
+	defer func() {
+		if err != nil {
+			t.proc.Drop(p)
+		}
+	}()
 	lso, err := kadm.NewClient(t.reader).ListEndOffsets(ctx, t.cfg.Changelog)
 	if err != nil {
 		return fmt.Errorf("%s: restore partition %d: %w", t.cfg.Name, p, err)
@@ -468,7 +512,7 @@ func (t *TransactRunner) restore(ctx context.Context, p int32) error {
 				rerr = t.proc.Restore(p, r.Key, r.Value)
 			})
 			if rerr != nil {
-				return fmt.Errorf("%s: restore partition %d: %w", t.cfg.Name, p, rerr)
+				return fmt.Errorf("%s: restore partition %d: %w: %w", t.cfg.Name, p, errBadChangelog, rerr)
 			}
 		}
 	}
@@ -477,6 +521,10 @@ func (t *TransactRunner) restore(ctx context.Context, p int32) error {
 	t.log.Info("restored partition state", "partition", p, "records", n, "took", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }
+
+// errBadChangelog marks a changelog record the processor cannot restore:
+// no retry gets past it.
+var errBadChangelog = errors.New("bad changelog record")
 
 // errRetryTxn marks a transaction aborted on purpose, to be processed again.
 var errRetryTxn = errors.New("retry the transaction")

@@ -307,10 +307,6 @@ func (c *Collector) decoderOptions(tc Target, st *stream) []DecoderOption {
 // publisher's limit; a larger row is split off by the publisher.
 const batchSlack = 4 << 10
 
-// bigMessage is the size above which the stall timer is paused while a
-// message is decoded (a million-update notification takes seconds).
-const bigMessage = 64 << 10
-
 // maxIdleRecvBuffer is the receive buffer a stream keeps between messages;
 // a larger one, left by a huge notification, is dropped after decoding.
 const maxIdleRecvBuffer = 1 << 20
@@ -454,9 +450,10 @@ func (s *stream) once(ctx context.Context) (delivered bool, err error) {
 			}
 			return delivered, cause(sctx, err)
 		}
-		if !delivered || len(s.msg.B) > bigMessage {
-			watchdog.Stop() // decoding does not count as silence
-		}
+		// Decoding, and publishing while Kafka is slow or away (Publish
+		// blocks then), does not count as the device's silence: cutting the
+		// stream would lose the steps sent until it is back.
+		watchdog.Stop()
 		res, derr := s.decode(s.t.c.pctx, time.Now())
 		if derr != nil {
 			return delivered, derr

@@ -1,0 +1,96 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// maxFenceStreak is how many sessions in a row may be fenced before the
+// stage gives up: another live instance uses its transactional ID.
+const maxFenceStreak = 3
+
+// sessionCloseWait bounds how long renew waits for the replaced session to
+// leave its group (the broker may be away); it goes on closing behind.
+const sessionCloseWait = 10 * time.Second
+
+// renew recovers from a transaction that failed on the broker's side
+// (cause): it forgets the state of every partition, replaces the session
+// with a new one of the same transactional ID (whose producer ID fences the
+// old one) that re-joins the group, and waits a backoff. The new member
+// resumes from the offsets the group committed (the broker answers them
+// once the failed transaction committed or was aborted, at the latest after
+// the transaction timeout) and restores state from the changelog, so what
+// the failed transaction did counts exactly once whether it committed or
+// not. It returns nil to go on, or cause when it is fatal (see fatalKafka).
+func (t *TransactRunner) renew(ctx context.Context, cause error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	if errors.Is(cause, kerr.ProducerFenced) {
+		t.fenceStreak++
+	}
+	if why := fatalKafka(cause); why != "" || t.fenceStreak >= maxFenceStreak {
+		if why == "" {
+			why = fmt.Sprintf("fenced %d times in a row: another live instance uses transactional id %s", t.fenceStreak, t.cfg.TransactionalID)
+		}
+		return fmt.Errorf("%s: %w (%s)", t.cfg.Name, cause, why)
+	}
+	t.renewStreak++
+	switch {
+	case t.renewStreak == 1:
+		t.log.Warn("transaction failed on the broker's side; starting a new session from the last commit", "err", cause)
+	case t.renewStreak%10 == 0:
+		t.log.Error("transactions still fail on the broker's side; retrying with backoff", "new_sessions", t.renewStreak, "err", cause)
+	}
+	t.mu.Lock()
+	t.gen++
+	gen := t.gen
+	for _, p := range t.toDrop {
+		t.proc.Drop(p)
+	}
+	for p := range t.restored {
+		t.proc.Drop(p)
+	}
+	t.toDrop, t.restored, t.done, t.owned = t.toDrop[:0], map[int32]bool{}, map[int32]int64{}, owned{}
+	t.mu.Unlock()
+	old, closed := t.sess, make(chan struct{})
+	go func() { old.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-ctx.Done():
+	case <-time.After(sessionCloseWait):
+	}
+	sess, err := t.newSession(gen)
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.cfg.Name, err)
+	}
+	t.sess = sess
+	sleepCtx(ctx, min(250*time.Millisecond<<min(t.renewStreak-1, 5), 5*time.Second))
+	return nil
+}
+
+// fatalKafka says why no new session can get past err, or "" when one may:
+// the broker refuses the credentials or a permission, or a record is too
+// large for its topic.
+func fatalKafka(err error) string {
+	switch {
+	case errors.Is(err, kerr.SaslAuthenticationFailed), errors.Is(err, kerr.TransactionalIDAuthorizationFailed),
+		errors.Is(err, kerr.GroupAuthorizationFailed), errors.Is(err, kerr.TopicAuthorizationFailed),
+		errors.Is(err, kerr.ClusterAuthorizationFailed):
+		return "not retried: fix the credentials or the ACLs and restart"
+	case isTooLarge(err):
+		return "not retried: raise the topic's max.message.bytes and restart"
+	}
+	return ""
+}
