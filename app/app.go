@@ -61,7 +61,10 @@ type Summary struct {
 	Detections    int64 // detection events acknowledged by Kafka
 	PowerMessages int64 // tk.power messages (one per device and window)
 	Maintenance   int64 // maintenance events
-	DeadLetters   int64 // records written to the dead-letter topic, by every stage
+	// Incidents are the incidents the correlate stage opened, and
+	// OpenIncidents those still open when it stopped.
+	Incidents, OpenIncidents int64
+	DeadLetters              int64 // records written to the dead-letter topic, by every stage
 	// DroppedRows are single rows of good messages that stages dropped (a
 	// time outside the sample window, a string that is not UTF-8), summed
 	// over the stages that read them.
@@ -139,6 +142,9 @@ func (s Summary) resultsString() string {
 		if s.Live != nil {
 			out += fmt.Sprintf(" (%d predicted failures)", s.Live.Predicted)
 		}
+	}
+	if slices.Contains(s.Stages, "correlate") {
+		out += fmt.Sprintf(", %d incidents (%d open)", s.Incidents, s.OpenIncidents)
 	}
 	return out
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/sinks/alertmanager"
 	"github.com/telekernel/telekernel/sinks/alertstate"
+	"github.com/telekernel/telekernel/stages/correlate"
 	"github.com/telekernel/telekernel/stages/detect"
 	"github.com/telekernel/telekernel/stages/maintain"
 	"github.com/telekernel/telekernel/stages/power"
@@ -60,6 +61,9 @@ type Config struct {
 	Alertmanager alertmanager.Config `yaml:"alertmanager"`
 	HTTP         HTTP                `yaml:"http"`
 	Log          Log                 `yaml:"log"`
+	// Correlate configures the correlate stage (incidents from
+	// detections); on unless correlate.enabled is false.
+	Correlate correlate.Config `yaml:"correlate"`
 }
 
 // Topics names the Kafka topics.
@@ -243,6 +247,7 @@ func (c *Config) applyDefaults() {
 	c.Detect = c.Detect.WithDefaults()
 	c.Power = c.Power.WithDefaults()
 	c.Maintain = c.Maintain.WithDefaults()
+	c.Correlate = c.Correlate.WithDefaults()
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -328,6 +333,9 @@ func (c *Config) Validate() error {
 	case "text", "json", "auto":
 	default:
 		return fmt.Errorf("log.format: %q is not text, json or auto", c.Log.Format)
+	}
+	if err := check("correlate", c.Correlate.Validate()); err != nil {
+		return err
 	}
 	return c.validateResources()
 }
