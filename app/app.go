@@ -61,10 +61,7 @@ type Summary struct {
 	Detections    int64 // detection events acknowledged by Kafka
 	PowerMessages int64 // tk.power messages (one per device and window)
 	Maintenance   int64 // maintenance events
-	// Incidents are the incidents the correlate stage opened, and
-	// OpenIncidents those still open when it stopped.
-	Incidents, OpenIncidents int64
-	DeadLetters              int64 // records written to the dead-letter topic, by every stage
+	DeadLetters   int64 // records written to the dead-letter topic, by every stage
 	// DroppedRows are single rows of good messages that stages dropped (a
 	// time outside the sample window, a string that is not UTF-8), summed
 	// over the stages that read them.
@@ -81,6 +78,9 @@ type Summary struct {
 	// failures, savings), read back from the output topics; nil on a
 	// process of stages only (its outputs mix with other processes').
 	Live *live.Counts
+	// Incidents are the incidents the correlate stage opened, and
+	// OpenIncidents those still open when it stopped.
+	Incidents, OpenIncidents int64
 }
 
 // String is the one-line summary the CLI prints.
