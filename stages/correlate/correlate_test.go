@@ -220,4 +220,3 @@ func TestConfig(t *testing.T) {
 	f(func(c *Config) { c.Partitions = -1 }, "partitions: ")
 	f(func(c *Config) { c.Engine.Window = -time.Second }, "engine.window: ")
 }
-
