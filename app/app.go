@@ -78,6 +78,9 @@ type Summary struct {
 	// failures, savings), read back from the output topics; nil on a
 	// process of stages only (its outputs mix with other processes').
 	Live *live.Counts
+	// Incidents are the incidents the correlate stage opened, and
+	// OpenIncidents those still open when it stopped.
+	Incidents, OpenIncidents int64
 }
 
 // String is the one-line summary the CLI prints.
@@ -139,6 +142,9 @@ func (s Summary) resultsString() string {
 		if s.Live != nil {
 			out += fmt.Sprintf(" (%d predicted failures)", s.Live.Predicted)
 		}
+	}
+	if slices.Contains(s.Stages, "correlate") {
+		out += fmt.Sprintf(", %d incidents (%d open)", s.Incidents, s.OpenIncidents)
 	}
 	return out
 }

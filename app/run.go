@@ -337,16 +337,18 @@ func (p *process) phase(ph Phase) []stage {
 // process of stages only stops after the current batch: what it did not
 // commit is for the next owner.)
 func (p *process) drain(ctx context.Context, done map[string]chan struct{}) error {
-	if err := drain(ctx, p.env.Admin, p.phase(OnSamples), done); err != nil {
-		return err
+	for _, ph := range phases {
+		if err := drain(ctx, p.env.Admin, p.phase(ph), done); err != nil {
+			return err
+		}
 	}
-	return drain(ctx, p.env.Admin, p.phase(OnResults), done)
+	return nil
 }
 
 // summarize adds what every stage counted to sum: the counters every
 // stage has, then each stage's own figures.
 func (p *process) summarize(sum *Summary) {
-	for _, ph := range []Phase{OnSamples, OnResults} {
+	for _, ph := range phases {
 		for _, st := range p.phase(ph) {
 			s := st.st.Stats()
 			sum.Stages = append(sum.Stages, st.name)

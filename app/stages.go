@@ -41,6 +41,8 @@ var Stages = []StageDef{
 		Build: buildClickHouse(clickhouse.NewMaintenanceStage)},
 	{Name: "alertstate", Phase: OnResults, Input: detectionsTopic, Build: buildAlertState},
 	{Name: "alertmanager", Phase: OnResults, Input: detectionsTopic, Enabled: alertmanagerEnabled, Build: buildAlertmanager},
+	{Name: "correlate-route", Select: "correlate", Phase: OnResults, Input: detectionsTopic, Enabled: correlateEnabled, Build: buildCorrelateRoute},
+	{Name: "correlate", Phase: OnDerived, Input: correlateInput, Enabled: correlateEnabled, Build: buildCorrelate},
 }
 
 // Phase says when a stage drains at the end of a run that produced its
@@ -54,7 +56,13 @@ const (
 	// OnResults stages read what OnSamples stages produce (detections,
 	// power, maintenance); they drain once those have.
 	OnResults
+	// OnDerived stages read what OnResults stages produce (the correlate
+	// stage reads the detections its route re-keyed); they drain last.
+	OnDerived
 )
+
+// phases are the phases in the order they drain.
+var phases = []Phase{OnSamples, OnResults, OnDerived}
 
 // StageDef is one row of the stage registry.
 type StageDef struct {

@@ -17,6 +17,7 @@ import (
 	"github.com/telekernel/telekernel/sinks/alertstate"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
 	"github.com/telekernel/telekernel/sinks/parquet"
+	"github.com/telekernel/telekernel/stages/correlate"
 	"github.com/telekernel/telekernel/stages/detect"
 	"github.com/telekernel/telekernel/stages/maintain"
 	"github.com/telekernel/telekernel/stages/power"
@@ -66,6 +67,9 @@ type Config struct {
 	legacyCollector `yaml:",inline"`
 	// legacy is set when the file was a collector-only file.
 	legacy bool
+	// Correlate configures the correlate stage (incidents from
+	// detections); on unless correlate.enabled is false.
+	Correlate correlate.Config `yaml:"correlate"`
 }
 
 // Topics names the Kafka topics.
@@ -236,6 +240,7 @@ func (c *Config) applyDefaults() {
 	c.Detect = c.Detect.WithDefaults()
 	c.Power = c.Power.WithDefaults()
 	c.Maintain = c.Maintain.WithDefaults()
+	c.Correlate = c.Correlate.WithDefaults()
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -308,6 +313,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateCollect(); err != nil {
+		return err
+	}
+	if err := check("correlate", c.Correlate.Validate()); err != nil {
 		return err
 	}
 	return c.validateResources()

@@ -61,7 +61,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCmd(), newStageCmd(), newSimCmd(), newSchemaCmd(), newCheckCmd(), newVersionCmd(), newEvalCmd(), newCollectCmd(), newReportCmd())
+	root.AddCommand(newRunCmd(), newStageCmd(), newSimCmd(), newSchemaCmd(), newCheckCmd(), newVersionCmd(), newEvalCmd(), newCollectCmd(), newReportCmd(), newIncidentsCmd())
 	return root
 }
 

@@ -1,0 +1,198 @@
+package correlate
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/detectors/incidents"
+	"github.com/telekernel/telekernel/kafka"
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// engineKey is the changelog key of a partition's engine state.
+const engineKey = "incident-engine"
+
+// Correlate is the second half of the correlate stage: it reads the
+// correlate input topic (detections keyed by site), keeps one incident
+// engine per input partition, and emits the whole incident to the
+// incidents topic, keyed by its id, every time a detection opened or
+// changed it. A partition's engine state is checkpointed to the changelog
+// in the transaction that consumed its detections, so a new owner after a
+// rebalance or a crash continues where the last commit left off. It
+// implements pipeline.Processor; it is not safe for concurrent use except
+// for Emitted and Open.
+type Correlate struct {
+	cfg     Config
+	inv     *Inventory
+	now     func() time.Time
+	log     *slog.Logger
+	updates *Metrics
+
+	parts   map[int32]*part
+	open    atomic.Int64 // incidents open over every partition
+	sent    atomic.Int64
+	opened  atomic.Int64 // incidents opened, committed
+	pending int64        // incidents opened in the open transaction
+}
+
+// part is the engine of one input partition.
+type part struct {
+	e     *incidents.Engine
+	gen   int // inventory generation the engine has
+	dirty bool
+	open  int
+}
+
+var _ pipeline.Processor = (*Correlate)(nil)
+
+// New returns the correlating half with cfg (defaults applied, then
+// validated), looking devices up in inv.
+func New(cfg Config, inv *Inventory, m *Metrics, log *slog.Logger) (*Correlate, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("correlate: %w", err)
+	}
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	return &Correlate{cfg: cfg, inv: inv, now: time.Now, log: log.With("stage", "correlate"), updates: m, parts: map[int32]*part{}}, nil
+}
+
+// part returns partition n's engine, with the current inventory.
+func (c *Correlate) part(n int32) *part {
+	inv := c.inv.Current(c.now())
+	p := c.parts[n]
+	if p == nil {
+		e, _ := incidents.New(c.cfg.Engine, inv.Inv) // validated in New
+		p = &part{e: e, gen: inv.Gen}
+		c.parts[n] = p
+	}
+	if p.gen != inv.Gen {
+		p.e.SetInventory(inv.Inv)
+		p.gen = inv.Gen
+	}
+	return p
+}
+
+// Process implements pipeline.Processor.
+func (c *Correlate) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
+	d, err := schemas.DecodeDetection(kafka.Headers(r), r.Value)
+	if err != nil {
+		return err // dead-lettered
+	}
+	p := c.part(r.Partition)
+	in := p.e.Add(d)
+	if in == nil {
+		return nil
+	}
+	p.dirty = true
+	if len(in.Evidence) == 1 {
+		c.pending++
+	}
+	val, err := schemas.MarshalIncident(in)
+	if err != nil {
+		return fmt.Errorf("%w: %v", pipeline.ErrStop, err)
+	}
+	emit(&kgo.Record{Topic: c.cfg.Topic, Key: []byte(in.ID), Value: val, Headers: IncidentHeaders(in, c.cfg.Source)})
+	c.updates.add(in)
+	return nil
+}
+
+// count refreshes the open incidents of p and the total; once a
+// transaction, as it walks every incident p holds.
+func (c *Correlate) count(p *part) {
+	n := 0
+	for _, in := range p.e.Open() {
+		if in.State == schemas.IncidentOpen {
+			n++
+		}
+	}
+	c.open.Add(int64(n - p.open))
+	p.open = n
+	c.updates.open.Set(float64(c.open.Load()))
+}
+
+// IncidentHeaders returns the Kafka headers of an incident message: its
+// content type and schema, and the CloudEvents binary binding (type
+// io.telekernel.incident.v1, id the incident id and its update time).
+func IncidentHeaders(in *schemas.Incident, source string) []kgo.RecordHeader {
+	return kafka.RecordHeaders([]schemas.Header{
+		{Key: schemas.HeaderContentType, Value: []byte(schemas.ContentTypeJSON)},
+		{Key: schemas.HeaderSchema, Value: []byte(schemas.SchemaIncident)},
+		{Key: schemas.HeaderSchemaVersion, Value: []byte(strconv.Itoa(schemas.IncidentVersion))},
+		{Key: "ce_specversion", Value: []byte("1.0")},
+		{Key: "ce_type", Value: []byte(schemas.IncidentType)},
+		{Key: "ce_source", Value: []byte(source)},
+		{Key: "ce_id", Value: []byte(in.ID + "-" + strconv.FormatInt(in.UpdatedAt.UnixNano(), 10) + "-" + in.State)},
+		{Key: "ce_time", Value: []byte(in.UpdatedAt.UTC().Format(time.RFC3339Nano))},
+	})
+}
+
+// Checkpoint implements pipeline.Processor: the engine state of every
+// partition a detection changed since the last call.
+func (c *Correlate) Checkpoint(emit func(partition int32, key, value []byte)) {
+	for n, p := range c.parts {
+		if !p.dirty {
+			continue
+		}
+		b, err := p.e.MarshalBinary()
+		if err != nil {
+			c.log.Error("cannot checkpoint incident state", "partition", n, "err", err)
+			continue
+		}
+		emit(n, []byte(engineKey), b)
+		p.dirty = false
+		c.count(p)
+	}
+}
+
+// Restore implements pipeline.Processor.
+func (c *Correlate) Restore(partition int32, key, value []byte) error {
+	if string(key) != engineKey {
+		return fmt.Errorf("correlate: changelog key %q is not %q", key, engineKey)
+	}
+	p := c.part(partition)
+	if value == nil {
+		c.Drop(partition)
+		return nil
+	}
+	if err := p.e.UnmarshalBinary(value); err != nil {
+		return fmt.Errorf("correlate: %w", err)
+	}
+	c.count(p)
+	return nil
+}
+
+// Drop implements pipeline.Processor.
+func (c *Correlate) Drop(partition int32) {
+	c.pending = 0 // the transaction aborted, or nothing was pending
+	if p, ok := c.parts[partition]; ok {
+		c.open.Add(-int64(p.open))
+		c.updates.open.Set(float64(c.open.Load()))
+		delete(c.parts, partition)
+	}
+}
+
+// Committed implements pipeline.Processor.
+func (c *Correlate) Committed(n int) {
+	c.sent.Add(int64(n))
+	c.opened.Add(c.pending)
+	c.pending = 0
+}
+
+// Emitted returns the incident updates committed. Safe for concurrent use.
+func (c *Correlate) Emitted() int64 { return c.sent.Load() }
+
+// Opened returns the incidents opened, committed. Safe for concurrent use.
+func (c *Correlate) Opened() int64 { return c.opened.Load() }
+
+// Open returns the incidents open now over every partition this instance
+// owns. Safe for concurrent use.
+func (c *Correlate) Open() int64 { return c.open.Load() }

@@ -1,0 +1,13 @@
+// Package correlate is the correlate stage: it turns the detections topic
+// into incidents (detectors/incidents), one per root cause, on the
+// compacted tk.incidents topic keyed by incident id.
+//
+// It runs as two exactly-once Kafka→Kafka processors. Route reads the
+// detections topic (keyed by alert fingerprint, so one link's two ends
+// land on different partitions) and re-keys every detection by its
+// device's site onto the correlate input topic, one partition by default;
+// Correlate reads that topic and keeps one incident engine per input
+// partition, its state in the changelog, so all the detections an incident
+// needs meet in one engine. The inventory (an operator's YAML or CSV file)
+// is re-read when the file changes.
+package correlate
