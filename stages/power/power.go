@@ -174,7 +174,7 @@ func PowerHeaders() []kgo.RecordHeader { return kafka.RecordHeaders(schemas.Powe
 // firing one is critical when the residual is twice its band off the
 // device's usual residual, warning otherwise; a resolved one is info.
 func (p *Power) emitResidual(emit func(*kgo.Record), r *power.Residual) error {
-	k := schemas.SeriesKey{Device: r.Device, Metric: power.MetricPSUInPower}
+	k := schemas.SeriesKey{Device: r.Device, Metric: schemas.MetricPSUInPower}
 	labels := schemas.AlertLabels(k.Device, k.Metric, k.Keys)
 	labels["detector"] = PowerDetector
 	det := p.det.New(detections.Transition{Series: k, Firing: r.Firing, TS: r.TS, StartsAt: r.StartsAt}, labels)
