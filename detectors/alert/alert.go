@@ -2,12 +2,16 @@
 // transitions with hysteresis, so one incident is one alert: it fires when
 // the score crosses the firing threshold for Confirm consecutive points and
 // resolves only when it stays below the lower resolve threshold for Clear
-// consecutive points.
+// consecutive points. It is the one home of the hysteresis (State, driven
+// on |z| by Update and by the ensemble through Count, Fire and Settle) and
+// of the severity mapping (Grade).
 package alert
 
 import (
 	"fmt"
 	"math"
+
+	"github.com/telekernel/telekernel/schemas"
 )
 
 // Defaults of Config.
@@ -66,39 +70,71 @@ const (
 	Resolved
 )
 
-// State is the alert state of one series. The zero value is an alert that
-// is not firing. It is not safe for concurrent use.
+// State is the hysteresis of one alert: whether it fires, since when, the
+// runs of points toward firing and toward resolving, and the peak of the
+// incident. Update drives it on |z| with a Config; the ensemble drives it
+// with its own thresholds through Count, Fire and Settle. The zero value
+// is an alert that is not firing. It is not safe for concurrent use.
 type State struct {
 	Firing   bool
-	StartsAt int64   // Unix ns the firing began; 0 when not firing
-	Above    int32   // consecutive points above FireZ
-	Below    int32   // consecutive points below ResolveZ while firing
-	PeakZ    float64 // largest |z| of the current incident
+	StartsAt int64   // Unix ns the firing began; 0 before the first
+	Above    int32   // consecutive points toward firing while not firing
+	Below    int32   // consecutive calm points while firing
+	Peak     float64 // the largest value (|z|, a score) of the current incident
 }
 
-// Update feeds the score of the point at ts and returns the transition it
-// caused.
-func (s *State) Update(cfg *Config, ts int64, z float64) Transition {
-	az := math.Abs(z)
-	if !s.Firing {
-		if az >= cfg.FireZ {
-			s.Above++
-		} else {
-			s.Above = 0
-		}
-		if int(s.Above) >= cfg.Confirm {
-			s.Firing, s.StartsAt, s.Above, s.Below, s.PeakZ = true, ts, 0, 0, az
-			return Fired
-		}
-		return None
+// Count counts a point of an alert that is not firing toward Confirm: a
+// hot point extends the run, another restarts it. It returns the run's
+// length.
+func (s *State) Count(hot bool) int {
+	if hot {
+		s.Above++
+	} else {
+		s.Above = 0
 	}
-	s.PeakZ = math.Max(s.PeakZ, az)
-	if az < cfg.ResolveZ {
+	return int(s.Above)
+}
+
+// Fire starts an incident at ts whose peak so far is peak.
+func (s *State) Fire(ts int64, peak float64) {
+	s.Firing, s.StartsAt, s.Above, s.Below, s.Peak = true, ts, 0, 0, peak
+}
+
+// Settle feeds a point of a firing alert: x raises the peak, and a calm
+// point extends the run toward resolving (another restarts it). When the
+// run reaches clear points the alert resolves, keeping StartsAt and Peak
+// for the resolved event, and Settle returns true.
+func (s *State) Settle(x float64, calm bool, clear int) bool {
+	s.Peak = max(s.Peak, x)
+	if calm {
 		s.Below++
 	} else {
 		s.Below = 0
 	}
-	if int(s.Below) >= cfg.Clear {
+	if int(s.Below) >= clear {
+		s.Resolve()
+		return true
+	}
+	return false
+}
+
+// Resolve ends the incident; StartsAt and Peak are kept.
+func (s *State) Resolve() { s.Firing, s.Below = false, 0 }
+
+// Update feeds the score z of the point at ts and returns the transition
+// it caused: it fires after cfg.Confirm points with |z| at or above FireZ
+// and resolves after cfg.Clear points below ResolveZ, when the state
+// returns to the zero value.
+func (s *State) Update(cfg *Config, ts int64, z float64) Transition {
+	az := math.Abs(z)
+	if !s.Firing {
+		if s.Count(az >= cfg.FireZ) >= cfg.Confirm {
+			s.Fire(ts, az)
+			return Fired
+		}
+		return None
+	}
+	if s.Settle(az, az < cfg.ResolveZ, cfg.Clear) {
 		*s = State{}
 		return Resolved
 	}
@@ -111,15 +147,23 @@ func Score(cfg *Config, z float64) float64 {
 	return 1 - math.Exp2(-math.Abs(z)/cfg.FireZ)
 }
 
-// Severity grades |z|: critical at twice the firing threshold, warning at
-// the threshold, info below.
+// Severity grades |z| with Grade: critical at twice the firing threshold,
+// warning at the threshold, info below.
 func Severity(cfg *Config, z float64) string {
-	az := math.Abs(z)
+	return Grade(math.Abs(z), cfg.FireZ, 2*cfg.FireZ)
+}
+
+// Grade is the one mapping of a value to a detection severity
+// (schemas.Severity*): critical at or above crit, warning at or above
+// warn, info below (and for NaN). Every detector grades through it with
+// its own thresholds: a z against fire_z, an ensemble score against fire
+// and critical, a power residual against twice its band.
+func Grade(x, warn, crit float64) string {
 	switch {
-	case az >= 2*cfg.FireZ:
-		return "critical"
-	case az >= cfg.FireZ:
-		return "warning"
+	case x >= crit:
+		return schemas.SeverityCritical
+	case x >= warn:
+		return schemas.SeverityWarning
 	}
-	return "info"
+	return schemas.SeverityInfo
 }

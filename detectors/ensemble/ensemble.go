@@ -22,6 +22,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/telekernel/telekernel/detectors/alert"
 	"github.com/telekernel/telekernel/detectors/changepoint"
 	"github.com/telekernel/telekernel/detectors/ewma"
 	"github.com/telekernel/telekernel/detectors/hst"
@@ -87,14 +88,15 @@ func (k Mask) Names(dst []string) []string {
 	return dst
 }
 
-// Transition is what an update did to the alert.
-type Transition uint8
+// Transition is what an update did to the alert: package alert's, whose
+// hysteresis the ensemble drives.
+type Transition = alert.Transition
 
 // Transitions of Result.
 const (
-	None Transition = iota
-	Fired
-	Resolved
+	None     = alert.None
+	Fired    = alert.Fired
+	Resolved = alert.Resolved
 )
 
 // Result is the ensemble's verdict on one point. It holds no references
@@ -132,17 +134,10 @@ type Result struct {
 	WarmedUp bool
 }
 
-// Severity grades a score: "critical" at or above crit, "warning" at or
-// above fire, "info" below.
-func Severity(score, fire, crit float64) string {
-	switch {
-	case score >= crit:
-		return "critical"
-	case score >= fire:
-		return "warning"
-	}
-	return "info"
-}
+// Severity grades a score with alert.Grade against the configuration's
+// thresholds: critical at or above Critical, warning at or above Fire, info
+// below.
+func (c *Config) Severity(score float64) string { return alert.Grade(score, c.Fire, c.Critical) }
 
 // Defaults of Config.
 const (

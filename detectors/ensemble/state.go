@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/telekernel/telekernel/detectors/alert"
 	"github.com/telekernel/telekernel/detectors/internal/enc"
 )
 
@@ -50,11 +51,11 @@ func (e *Ensemble) MarshalBinary() ([]byte, error) { return e.AppendBinary(nil) 
 // AppendBinary appends the encoded state to dst.
 func (e *Ensemble) AppendBinary(dst []byte) ([]byte, error) {
 	dst = enc.AppendHeader(dst, enc.TagEnsemble, stateVersion)
-	dst = enc.AppendBool(dst, e.firing)
-	dst = enc.AppendI(dst, int64(e.above))
-	dst = enc.AppendI(dst, int64(e.below))
-	dst = enc.AppendF64(dst, e.peak)
-	dst = enc.AppendI(dst, e.startedAt)
+	dst = enc.AppendBool(dst, e.al.Firing)
+	dst = enc.AppendI(dst, int64(e.al.Above))
+	dst = enc.AppendI(dst, int64(e.al.Below))
+	dst = enc.AppendF64(dst, e.al.Peak)
+	dst = enc.AppendI(dst, e.al.StartsAt)
 	dst = enc.AppendU(dst, e.n)
 	dst = enc.AppendU(dst, e.lastOnset)
 	dst = enc.AppendI(dst, int64(e.held))
@@ -140,7 +141,8 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	if len(rest) != 0 {
 		return fmt.Errorf("ensemble: %d unexpected bytes after the state (another configuration?)", len(rest))
 	}
-	e.firing, e.above, e.below, e.peak, e.startedAt, e.n, e.lastOnset = firing, int32(above), int32(below), peak, started, n, last
+	e.al = alert.State{Firing: firing, Above: int32(above), Below: int32(below), Peak: peak, StartsAt: started}
+	e.n, e.lastOnset = n, last
 	e.held, e.armed, e.runPeak, e.runFired, e.runTop = int32(held), armed, runPeak, Mask(runFired), Member(runTop)
 	e.byLevel, e.pend = byLevel, pend
 	return nil

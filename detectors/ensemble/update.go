@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/telekernel/telekernel/detectors/alert"
 	"github.com/telekernel/telekernel/detectors/changepoint"
 	"github.com/telekernel/telekernel/detectors/ewma"
 	"github.com/telekernel/telekernel/detectors/hst"
@@ -63,19 +64,15 @@ type Ensemble struct {
 	// ends without an alert (with the gate).
 	pend [numMembers]float64
 
-	firing    bool
-	byLevel   bool // the alert is a level shift's: it resolves when level_shift says so
-	above     int32
-	below     int32
-	held      int32   // points kept out of the robust baseline in this incident
-	armed     bool    // gated: the current run off the baseline broke a record
-	runPeak   float64 // gated: the largest score of that run
-	runFired  Mask    // gated: the members that reached fire in the run
-	runTop    Member  // gated: the top member at the run's peak
-	peak      float64
-	startedAt int64
-	n         uint64 // points seen
-	lastOnset uint64 // n at the last onset; 0 before the first
+	al        alert.State // the hysteresis: firing, since when, the runs, the peak
+	byLevel   bool        // the alert is a level shift's: it resolves when level_shift says so
+	held      int32       // points kept out of the robust baseline in this incident
+	armed     bool        // gated: the current run off the baseline broke a record
+	runPeak   float64     // gated: the largest score of that run
+	runFired  Mask        // gated: the members that reached fire in the run
+	runTop    Member      // gated: the top member at the run's peak
+	n         uint64      // points seen
+	lastOnset uint64      // n at the last onset; 0 before the first
 }
 
 // New returns the ensemble of one series.
@@ -181,7 +178,7 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 	// The point is at the carrying level while the other baselines learned
 	// an idle stretch below it: not theirs to alert on (Config.LevelShift).
 	vetoed := lv.Side == 0 && lv.Expected > 0 && r.Expected < lv.Lower
-	if c.Hold > 0 && e.firing && !vetoed && r.Z >= c.ResolveZ && int(e.held) < c.Hold {
+	if c.Hold > 0 && e.al.Firing && !vetoed && r.Z >= c.ResolveZ && int(e.held) < c.Hold {
 		// Keep the incident out of the baselines that give the expected
 		// value (see Config.Hold).
 		e.held++
@@ -194,8 +191,8 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 	// out of the records until its run ends without an alert, so an
 	// incident does not raise the bar for the next one; so is a vetoed
 	// point.
-	hold := vetoed || c.MinZ > 0 && (e.firing || r.Z >= c.MinZ)
-	best := e.calibrate(&raw, ready&mask, hold, !e.firing && !vetoed, &r)
+	hold := vetoed || c.MinZ > 0 && (e.al.Firing || r.Z >= c.MinZ)
+	best := e.calibrate(&raw, ready&mask, hold, !e.al.Firing && !vetoed, &r)
 	r.WarmedUp = best >= 0 || lv.WarmedUp
 	r.Score = max(best, 0)
 	var bs rangebreak.Score
@@ -266,18 +263,19 @@ func (e *Ensemble) level(ts int64, r *Result, lv *levelshift.Score, vetoed bool)
 		r.Fired |= 1 << LevelShift
 	}
 	switch {
-	case lv.Fire && !e.firing:
-		e.firing, e.byLevel, e.above, e.below, e.armed = true, true, 0, 0, false
-		e.peak, e.startedAt, e.lastOnset = score, ts, e.n
+	case lv.Fire && !e.al.Firing:
+		e.al.Fire(ts, score)
+		e.byLevel, e.armed, e.lastOnset = true, false, e.n
 		e.pend = [numMembers]float64{}
 		r.Transition, r.Cause, r.CauseTop = Fired, r.Fired, LevelShift
 	case lv.Fire:
 		e.byLevel = true // a shift during another member's alert: it now ends with the shift
-		e.peak = max(e.peak, score)
-	case e.firing && e.byLevel:
-		e.peak = max(e.peak, score)
+		e.al.Peak = max(e.al.Peak, score)
+	case e.al.Firing && e.byLevel:
+		e.al.Peak = max(e.al.Peak, score)
 		if lv.Back {
-			e.firing, e.byLevel, e.below, e.held = false, false, 0, 0
+			e.al.Resolve()
+			e.byLevel, e.held = false, 0
 			r.Transition = Resolved
 		}
 	default:
@@ -291,7 +289,7 @@ func (e *Ensemble) level(ts int64, r *Result, lv *levelshift.Score, vetoed bool)
 		r.Z = 0
 	}
 	r.Top = LevelShift
-	r.Firing, r.Peak = e.firing, e.peak
+	r.Firing, r.Peak = e.al.Firing, e.al.Peak
 	return true
 }
 
@@ -302,25 +300,21 @@ func (e *Ensemble) level(ts int64, r *Result, lv *levelshift.Score, vetoed bool)
 // full seasonal period).
 func (e *Ensemble) alert(ts int64, r *Result, vetoed, brk, calm bool) {
 	c := &e.sh.cfg
-	if !e.firing {
+	if !e.al.Firing {
 		switch {
 		case vetoed:
-			e.above, e.armed = 0, false
+			e.al.Above, e.armed = 0, false
 		case c.MinZ == 0:
-			if r.Score >= c.Fire {
-				e.above++
-			} else {
-				e.above = 0
-			}
+			e.al.Count(r.Score >= c.Fire)
 		case r.Z >= c.MinZ:
 			// Gated: a run of points off the baseline, armed by one that
 			// breaks a record (the score relative to the record dips right
 			// after it, however far off the points stay). The run's best
 			// score is the alert's first peak.
-			if e.above == 0 {
+			if e.al.Above == 0 {
 				e.runPeak, e.runFired = 0, 0
 			}
-			e.above++
+			e.al.Count(true)
 			if r.Score >= c.Fire {
 				e.armed, e.runFired = true, e.runFired|r.Fired
 			}
@@ -328,14 +322,15 @@ func (e *Ensemble) alert(ts int64, r *Result, vetoed, brk, calm bool) {
 				e.runPeak, e.runTop = r.Score, r.Top
 			}
 		default:
-			e.above, e.armed = 0, false
+			e.al.Above, e.armed = 0, false
 		}
-		confirmed := int(e.above) >= c.Confirm || c.SpikeZ > 0 && e.above > 0 && r.Z >= c.SpikeZ
+		confirmed := int(e.al.Above) >= c.Confirm || c.SpikeZ > 0 && e.al.Above > 0 && r.Z >= c.SpikeZ
 		cooled := e.lastOnset == 0 || e.n-e.lastOnset >= uint64(c.Cooldown)
 		if brk && !vetoed && cooled && (r.Z >= c.MinZ || calm) && !((c.MinZ == 0 || e.armed) && confirmed) {
 			e.breakOnset(ts, r)
 		} else if (c.MinZ == 0 || e.armed) && confirmed && cooled {
-			e.firing, e.above, e.below, e.peak, e.startedAt, e.lastOnset, e.armed = true, 0, 0, max(r.Score, e.runPeak), ts, e.n, false
+			e.al.Fire(ts, max(r.Score, e.runPeak))
+			e.lastOnset, e.armed = e.n, false
 			e.pend = [numMembers]float64{} // the incident stays out of the records
 			r.Transition = Fired
 			r.Cause, r.CauseTop = r.Fired, r.Top
@@ -344,24 +339,17 @@ func (e *Ensemble) alert(ts int64, r *Result, vetoed, brk, calm bool) {
 			}
 		}
 	} else {
-		e.peak = max(e.peak, r.Score)
 		calm := r.Score < c.Resolve
 		if c.MinZ > 0 {
 			calm = r.Z < c.ResolveZ
 		}
-		calm = calm || vetoed
-		if calm {
-			e.below++
-		} else {
-			e.below = 0
-		}
-		if int(e.below) >= c.Clear {
-			e.firing, e.below, e.held = false, 0, 0
+		if e.al.Settle(r.Score, calm || vetoed, c.Clear) {
+			e.held = 0
 			r.Transition = Resolved
 		}
 	}
-	r.Firing = e.firing
-	r.Peak = e.peak
+	r.Firing = e.al.Firing
+	r.Peak = e.al.Peak
 }
 
 // Migration is the state of a series scored by a robust z-score alone
@@ -387,7 +375,7 @@ func (e *Ensemble) Migrate(m Migration) error {
 		return fmt.Errorf("ensemble: %w", err)
 	}
 	if m.Firing {
-		e.firing, e.startedAt, e.held, e.lastOnset = true, m.StartedAt, int32(m.Held), max(e.n, 1)
+		e.al.Firing, e.al.StartsAt, e.held, e.lastOnset = true, m.StartedAt, int32(m.Held), max(e.n, 1)
 	}
 	return nil
 }
@@ -397,13 +385,13 @@ func (e *Ensemble) Shared() *Shared { return e.sh }
 
 // StartedAt returns the timestamp of the point that fired the current
 // alert (0 when none fired yet).
-func (e *Ensemble) StartedAt() int64 { return e.startedAt }
+func (e *Ensemble) StartedAt() int64 { return e.al.StartsAt }
 
 // breakOnset fires an alert on a range break: its score is at least Fire,
 // its cause range_break and the members that reached Fire on the point.
 func (e *Ensemble) breakOnset(ts int64, r *Result) {
-	e.firing, e.above, e.below, e.startedAt, e.lastOnset, e.armed = true, 0, 0, ts, e.n, false
-	e.peak = max(r.Score, e.sh.cfg.Fire)
+	e.al.Fire(ts, max(r.Score, e.sh.cfg.Fire))
+	e.lastOnset, e.armed = e.n, false
 	e.pend = [numMembers]float64{} // the incident stays out of the records
 	r.Transition = Fired
 	r.Cause, r.CauseTop = r.Fired|1<<RangeBreak, RangeBreak

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/telekernel/telekernel/detectors/alert"
 	"github.com/telekernel/telekernel/detectors/rate"
 	"github.com/telekernel/telekernel/detectors/robustz"
 	"github.com/telekernel/telekernel/schemas"
@@ -91,9 +92,8 @@ type device struct {
 	energyMeas  float64 // Wh
 	energyMod   float64 // Wh
 	baseSum     float64
-	history     []float64 // relative residuals of past windows
-	firing      bool
-	firedAt     int64
+	history     []float64   // relative residuals of past windows
+	residual    alert.State // the residual alert (Firing, StartsAt)
 	x           []float64
 	dirty       bool // checkpointed state changed
 }
@@ -330,7 +330,7 @@ func (e *Estimator) finishTick(d *device, ts int64) {
 	}
 	mod := m.Predict(x)
 	y, ok := d.measured(ts, int64(e.cfg.PSUMaxAge))
-	if ok && !d.firing {
+	if ok && !d.residual.Firing {
 		// Keep gross outliers out of a fit that has converged.
 		if m.points < 1000 || math.Abs(y-mod) < 8*m.sigma+0.02*mod {
 			m.Update(x, y)
@@ -433,19 +433,23 @@ func (e *Estimator) scoreResidual(d *device, row *schemas.PowerRow, mod float64)
 		scale := math.Max(mad/robustz.MADScale, 0.002)
 		z := (r - med) / scale
 		row.ResidualZ = z
-		dev := math.Abs(r - med)
-		switch {
-		case !d.firing && math.Abs(z) >= e.cfg.ResidualZ && dev >= e.cfg.MinResidual:
-			d.firing, d.firedAt = true, row.WindowEnd
-			e.out.Residuals = append(e.out.Residuals, Residual{Device: d.name, Firing: true, TS: row.WindowEnd, StartsAt: d.firedAt,
-				Measured: row.MeasuredW, Modelled: mod, Relative: r, Z: z, Baseline: med, Threshold: math.Max(e.cfg.ResidualZ*scale, e.cfg.MinResidual)})
-		case d.firing && (math.Abs(z) < e.cfg.ResidualZ/2 || dev < e.cfg.MinResidual/2):
-			d.firing = false
-			e.out.Residuals = append(e.out.Residuals, Residual{Device: d.name, Firing: false, TS: row.WindowEnd, StartsAt: d.firedAt,
+		dev, az := math.Abs(r-med), math.Abs(z)
+		// The hysteresis fires on one window far off and resolves on one
+		// back within half the thresholds.
+		var changed bool
+		if !d.residual.Firing {
+			if changed = d.residual.Count(az >= e.cfg.ResidualZ && dev >= e.cfg.MinResidual) >= 1; changed {
+				d.residual.Fire(row.WindowEnd, az)
+			}
+		} else {
+			changed = d.residual.Settle(az, az < e.cfg.ResidualZ/2 || dev < e.cfg.MinResidual/2, 1)
+		}
+		if changed {
+			e.out.Residuals = append(e.out.Residuals, Residual{Device: d.name, Firing: d.residual.Firing, TS: row.WindowEnd, StartsAt: d.residual.StartsAt,
 				Measured: row.MeasuredW, Modelled: mod, Relative: r, Z: z, Baseline: med, Threshold: math.Max(e.cfg.ResidualZ*scale, e.cfg.MinResidual)})
 		}
 	}
-	if d.firing {
+	if d.residual.Firing {
 		return // keep the incident out of the baseline
 	}
 	if len(h) >= e.cfg.ResidualHistory {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/telekernel/telekernel/detectors/alert"
 	"github.com/telekernel/telekernel/detectors/internal/enc"
 	"github.com/telekernel/telekernel/detectors/rate"
 )
@@ -129,8 +130,8 @@ func (e *Estimator) AppendDeviceState(dst []byte, device string) (_ []byte, ok b
 		dst = enc.AppendU(dst, flags)
 	}
 	dst = enc.AppendF64s(dst, d.history)
-	dst = enc.AppendBool(dst, d.firing)
-	dst = enc.AppendI(dst, d.firedAt)
+	dst = enc.AppendBool(dst, d.residual.Firing)
+	dst = enc.AppendI(dst, d.residual.StartsAt)
 	return d.appendLive(dst), true
 }
 
@@ -226,7 +227,7 @@ func (e *Estimator) RestoreDeviceState(name string, b []byte) error {
 	history := r.F64s(nil, 1<<16)
 	firing := r.Bool()
 	firedAt := r.I()
-	d := &device{name: name, ports: ports, history: history, firing: firing, firedAt: firedAt}
+	d := &device{name: name, ports: ports, history: history, residual: alert.State{Firing: firing, StartsAt: firedAt}}
 	if version >= 2 {
 		d.readLive(&r, str)
 	}

@@ -82,11 +82,10 @@ type shareKey struct {
 type Detect struct {
 	pipeline.RowDropCounter // rows of good messages dropped (see DecodeSamples)
 	cfg                     DetectConfig
-	topic                   string
+	det                     detections.Builder // to the detection topic
 	mem                     memory.Allocator
 	log                     *slog.Logger
 	metrics                 *pipeline.Metrics
-	now                     func() time.Time
 
 	parts  map[int32]*partState
 	shared map[shareKey]*ensemble.Shared // per kind and metric, built on first use
@@ -113,8 +112,8 @@ func NewDetect(cfg DetectConfig, topic string, m *pipeline.Metrics, log *slog.Lo
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
-	d := &Detect{cfg: cfg, topic: topic, mem: memory.NewGoAllocator(), log: log.With("stage", "detect"),
-		metrics: m, now: time.Now, parts: map[int32]*partState{}, shared: map[shareKey]*ensemble.Shared{},
+	d := &Detect{cfg: cfg, det: detections.Builder{Topic: topic, Source: cfg.Source, Metrics: m, Now: time.Now},
+		mem: memory.NewGoAllocator(), log: log.With("stage", "detect"), metrics: m, parts: map[int32]*partState{}, shared: map[shareKey]*ensemble.Shared{},
 		groupOf: map[string][2]int{}}
 	for _, r := range []stateevents.Reason{stateevents.ReasonUnknownValue, stateevents.ReasonIndeterminate} {
 		d.unknownStates[r] = m.UnknownStates(r.String())
@@ -230,10 +229,10 @@ func (d *Detect) updateGroup(ps *partState, st *seriesState, ts int64, x float64
 				g.onset[i] = min(c/pos, 1)
 			}
 		}
-		return d.emitGroup(emit, g, schemas.StateFiring, ts, g.alert.StartsAt, &s)
+		return d.emitGroup(emit, g, detections.Transition{Series: g.key, Firing: true, TS: ts, StartsAt: g.alert.StartsAt}, &s)
 	case alert.Resolved:
 		g.held = 0
-		return d.emitGroup(emit, g, schemas.StateResolved, ts, startedAt, &s)
+		return d.emitGroup(emit, g, detections.Transition{Series: g.key, TS: ts, StartsAt: startedAt}, &s)
 	}
 	return nil
 }
@@ -405,67 +404,39 @@ func (d *Detect) SeriesStates() map[schemas.SeriesKey][]byte {
 	return out
 }
 
-func (d *Detect) emit(emit func(*kgo.Record), st *seriesState, state string, ts, startsAt int64, x float64, r *ensemble.Result) error {
-	k := st.key
-	labels := schemas.AlertLabels(k.Device, k.Metric, k.Keys)
-	fp := schemas.Fingerprint(labels)
+// emit emits the detection of an ensemble alert's transition t on the
+// series st at the value x.
+func (d *Detect) emit(emit func(*kgo.Record), st *seriesState, t detections.Transition, x float64, r *ensemble.Result) error {
+	det := d.det.New(t, nil)
 	d.names = st.onset.Names(d.names[:0])
 	cfg := st.e.Shared().Config()
 	// A firing detection carries the best score of the points that fired
 	// it (the record they broke); a resolved one the calm point's score.
 	score := r.Score
-	if state == schemas.StateFiring {
+	if t.Firing {
 		score = r.Peak
 	}
-	det := &schemas.Detection{
-		Version:    schemas.DetectionVersion,
-		ID:         fmt.Sprintf("%s-%d-%s", fp, ts, state),
-		EventTime:  time.Unix(0, ts).UTC(),
-		DetectedAt: d.now().UTC(),
-		State:      state,
-		Device:     k.Device, Metric: k.Metric, Keys: k.Keys,
-		Detector:  st.top.String(),
-		Detectors: slices.Clone(d.names),
-		Score:     score,
-		// The incident's severity, on the firing and the resolved event.
-		Severity: ensemble.Severity(r.Peak, cfg.Fire, cfg.Critical),
-		Observed: x,
-		Expected: r.Expected,
-		Band:     schemas.Band{Lower: r.Lower, Upper: r.Upper},
-		Labels:   labels,
-		Annotations: map[string]string{
-			"summary": fmt.Sprintf("%s %s on %s %s", k.Metric, state, k.Device, k.Keys),
-			"description": fmt.Sprintf("observed %.6g, expected %.6g in [%.6g, %.6g] (%.1f sigma, score %.3f); fired by %s%s",
-				x, r.Expected, r.Lower, r.Upper, r.Z, score, strings.Join(d.names, ", "), d.explain(st.iface, ts)),
-		},
-		StartsAt:    time.Unix(0, startsAt).UTC(),
-		Fingerprint: fp,
-	}
-	if state == schemas.StateResolved {
-		end := time.Unix(0, ts).UTC()
-		det.EndsAt = &end
-	}
-	d.log.Info("detection", "state", state, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
+	det.Detector, det.Detectors, det.Score = st.top.String(), slices.Clone(d.names), score
+	// The incident's severity, on the firing and the resolved event.
+	det.Severity = cfg.Severity(r.Peak)
+	det.Observed, det.Expected, det.Band = x, r.Expected, schemas.Band{Lower: r.Lower, Upper: r.Upper}
+	det.Annotations["description"] = fmt.Sprintf("observed %.6g, expected %.6g in [%.6g, %.6g] (%.1f sigma, score %.3f); fired by %s%s",
+		x, r.Expected, r.Lower, r.Upper, r.Z, score, strings.Join(d.names, ", "), d.explain(st.iface, t.TS))
+	k := t.Series
+	d.log.Info("detection", "state", det.State, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
 		"event_time", det.EventTime, "observed", x, "expected", r.Expected, "z", r.Z, "score", r.Score,
 		"detectors", det.Detectors, "severity", det.Severity)
-	return d.send(emit, det, state, fp)
-}
-
-// send encodes det and emits it to the detection topic.
-func (d *Detect) send(emit func(*kgo.Record), det *schemas.Detection, state, fp string) error {
-	return detections.Send(emit, d.topic, d.cfg.Source, d.metrics, det, state, fp)
+	return d.det.Send(emit, det)
 }
 
 // emitGroup emits a multivariate detection: observed is the squared
 // distance, expected the model's mean distance (the dimension), the band
 // [0, distance at fire_z], and the contributors the series' shares of the
 // distance (its positive parts) on the point that fired, largest first.
-func (d *Detect) emitGroup(emit func(*kgo.Record), g *groupState, state string, ts, startsAt int64, s *multivar.Score) error {
+func (d *Detect) emitGroup(emit func(*kgo.Record), g *groupState, t detections.Transition, s *multivar.Score) error {
 	k := g.key
 	grp := &d.cfg.Multivar.Groups[g.group]
 	cfg := &d.cfg.Multivar.Alert
-	labels := schemas.AlertLabels(k.Device, k.Metric, k.Keys)
-	fp := schemas.Fingerprint(labels)
 	var contrib []schemas.Contribution
 	for i, share := range g.onset {
 		if share > 0 {
@@ -477,36 +448,16 @@ func (d *Detect) emitGroup(emit func(*kgo.Record), g *groupState, state string, 
 	if len(contrib) > 0 {
 		top = fmt.Sprintf("; top contributor %s (%.0f%%)", contrib[0].Metric, 100*contrib[0].Share)
 	}
-	det := &schemas.Detection{
-		Version:    schemas.DetectionVersion,
-		ID:         fmt.Sprintf("%s-%d-%s", fp, ts, state),
-		EventTime:  time.Unix(0, ts).UTC(),
-		DetectedAt: d.now().UTC(),
-		State:      state,
-		Device:     k.Device, Metric: k.Metric, Keys: k.Keys,
-		Detector:     "mahalanobis",
-		Detectors:    []string{"mahalanobis"},
-		Score:        alert.Score(cfg, s.Z),
-		Severity:     alert.Severity(cfg, max(g.alert.PeakZ, s.Z)),
-		Observed:     s.D2,
-		Expected:     float64(len(grp.Metrics)),
-		Band:         schemas.Band{Lower: 0, Upper: d.groupBand[g.group]},
-		Contributors: contrib,
-		Labels:       labels,
-		Annotations: map[string]string{
-			"summary":     fmt.Sprintf("%s %s on %s %s", k.Metric, state, k.Device, k.Keys),
-			"description": fmt.Sprintf("Mahalanobis distance² %.4g over %d series (z %.1f, firing above %.4g)%s", s.D2, len(grp.Metrics), s.Z, d.groupBand[g.group], top),
-		},
-		StartsAt:    time.Unix(0, startsAt).UTC(),
-		Fingerprint: fp,
-	}
-	if state == schemas.StateResolved {
-		end := time.Unix(0, ts).UTC()
-		det.EndsAt = &end
-	}
-	d.log.Info("detection", "state", state, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
+	det := d.det.New(t, nil)
+	det.Detector, det.Detectors = "mahalanobis", []string{"mahalanobis"}
+	det.Score, det.Severity = alert.Score(cfg, s.Z), alert.Severity(cfg, max(g.alert.Peak, s.Z))
+	det.Observed, det.Expected = s.D2, float64(len(grp.Metrics))
+	det.Band, det.Contributors = schemas.Band{Lower: 0, Upper: d.groupBand[g.group]}, contrib
+	det.Annotations["description"] = fmt.Sprintf("Mahalanobis distance² %.4g over %d series (z %.1f, firing above %.4g)%s",
+		s.D2, len(grp.Metrics), s.Z, d.groupBand[g.group], top)
+	d.log.Info("detection", "state", det.State, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
 		"event_time", det.EventTime, "d2", s.D2, "z", s.Z, "severity", det.Severity)
-	return d.send(emit, det, state, fp)
+	return d.det.Send(emit, det)
 }
 
 // Committed implements Processor: n detections became visible.

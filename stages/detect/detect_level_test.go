@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/detectors/ensemble"
+	"github.com/telekernel/telekernel/schemas"
 )
 
 // levelRun feeds xs (one point per 10 s) to the ensemble of a counter
@@ -15,7 +15,7 @@ import (
 // indices of the points that fired and resolved an alert.
 func levelRun(t *testing.T, xs []float64) (fired, resolved []int, onsets []ensemble.Result) {
 	t.Helper()
-	sh, err := ensemble.NewShared(DetectConfig{}.WithDefaults().EnsembleConfig(sim.MetricInOctets, true))
+	sh, err := ensemble.NewShared(DetectConfig{}.WithDefaults().EnsembleConfig(schemas.MetricInOctets, true))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/telekernel/telekernel/detectors/stateevents"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/internal/detections"
 )
 
 // Process implements Processor. The series of every row are found first;
@@ -189,9 +190,9 @@ func (d *Detect) score(ps *partState, sr *schemas.SampleReader, i int, st *serie
 	switch res.Transition {
 	case ensemble.Fired:
 		st.onset, st.top = res.Cause, res.CauseTop
-		return d.emit(emit, st, schemas.StateFiring, ts, st.e.StartedAt(), x, &res)
+		return d.emit(emit, st, detections.Transition{Series: st.key, Firing: true, TS: ts, StartsAt: st.e.StartedAt()}, x, &res)
 	case ensemble.Resolved:
-		return d.emit(emit, st, schemas.StateResolved, ts, startedAt, x, &res)
+		return d.emit(emit, st, detections.Transition{Series: st.key, TS: ts, StartsAt: startedAt}, x, &res)
 	}
 	return nil
 }

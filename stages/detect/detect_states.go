@@ -9,6 +9,7 @@ import (
 
 	"github.com/telekernel/telekernel/detectors/stateevents"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/internal/detections"
 )
 
 // ifaceState ties the series of one interface (device, keys name=IF)
@@ -147,11 +148,8 @@ func (d *Detect) tickIface(ps *partState, f *ifaceState, ts int64, emit func(*kg
 // count before the drop). The event time is the sample's.
 func (d *Detect) emitState(emit func(*kgo.Record), st *seriesState, ev stateevents.Event, ts int64) error {
 	k, t := st.key, st.se
-	state := schemas.StateFiring
-	if ev.Transition == stateevents.Resolved {
-		state = schemas.StateResolved
-	}
-	det := d.newDetection(k, state, ts, ev.StartsAt)
+	det := d.det.New(detections.Transition{Series: k, Firing: ev.Transition != stateevents.Resolved, TS: ts, StartsAt: ev.StartsAt}, nil)
+	state := det.State
 	rule := ev.Rule.String()
 	det.Detector, det.Detectors, det.Severity = rule, []string{rule}, ev.Rule.Severity()
 	det.Expected = 1
@@ -165,37 +163,11 @@ func (d *Detect) emitState(emit func(*kgo.Record), st *seriesState, ev stateeven
 		det.Observed = 1
 	}
 	det.Band = schemas.Band{Lower: det.Expected, Upper: det.Expected}
-	det.Annotations = map[string]string{
-		"summary":     fmt.Sprintf("%s %s on %s %s", rule, state, k.Device, k.Keys),
-		"description": d.describeState(st, ev, ts),
-	}
+	det.Annotations["summary"] = detections.Summary(rule, state, k)
+	det.Annotations["description"] = d.describeState(st, ev, ts)
 	d.log.Info("detection", "state", state, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
 		"event_time", det.EventTime, "detector", rule, "severity", det.Severity, "value", t.Raw())
-	return d.send(emit, det, state, det.Fingerprint)
-}
-
-// newDetection returns the detection of a transition of the alert on series
-// k with the fields every detector fills alike: identity, labels and
-// fingerprint, the times (endsAt on a resolved one).
-func (d *Detect) newDetection(k schemas.SeriesKey, state string, ts, startsAt int64) *schemas.Detection {
-	labels := schemas.AlertLabels(k.Device, k.Metric, k.Keys)
-	fp := schemas.Fingerprint(labels)
-	det := &schemas.Detection{
-		Version:    schemas.DetectionVersion,
-		ID:         fmt.Sprintf("%s-%d-%s", fp, ts, state),
-		EventTime:  time.Unix(0, ts).UTC(),
-		DetectedAt: d.now().UTC(),
-		State:      state,
-		Device:     k.Device, Metric: k.Metric, Keys: k.Keys,
-		Labels:      labels,
-		StartsAt:    time.Unix(0, startsAt).UTC(),
-		Fingerprint: fp,
-	}
-	if state == schemas.StateResolved {
-		end := time.Unix(0, ts).UTC()
-		det.EndsAt = &end
-	}
-	return det
+	return d.det.Send(emit, det)
 }
 
 // describeState is the description of a state detection, e.g.

@@ -62,7 +62,7 @@ func records(t *testing.T, ticks []tick, perRecord int) []*kgo.Record {
 		if tk.stateFirst {
 			states()
 		}
-		s.Kind, s.Metric, s.U64 = schemas.KindCounter, sim.MetricInOctets, tk.octets
+		s.Kind, s.Metric, s.U64 = schemas.KindCounter, schemas.MetricInOctets, tk.octets
 		sb.Append(&s)
 		if tk.carrier > 0 {
 			s.Metric, s.U64 = stateevents.MetricCarrier, tk.carrier
@@ -150,7 +150,7 @@ func TestDetectLinkDown(t *testing.T) {
 				t.Errorf("%d ticks per record: %s: severity %s, keys %s, %q", per, det.State, det.Severity, det.Keys, det.Annotations["description"])
 			}
 		}
-		k := schemas.SeriesKey{Device: dev, Metric: sim.MetricInOctets, Keys: iface}
+		k := schemas.SeriesKey{Device: dev, Metric: schemas.MetricInOctets, Keys: iface}
 		// 599 rates, of which ticks 400..460 are down or straddle it, and
 		// 461 follows the carrier-transitions increment at 460: 62.
 		if st := d.parts[0].series[k]; st == nil || st.points != 599-62 {
@@ -243,7 +243,7 @@ func TestDetectLinkFlapSim(t *testing.T) {
 	}
 	flapping, downs := 0, 0
 	for _, det := range dets {
-		if det.Device != "sim-01" || det.Keys != "name=Ethernet1" || det.Metric != sim.MetricOperStatus {
+		if det.Device != "sim-01" || det.Keys != "name=Ethernet1" || det.Metric != schemas.MetricOperStatus {
 			t.Errorf("unexpected detection %s %s %s %s %s", det.Device, det.Metric, det.Keys, det.State, det.Annotations)
 		}
 		if det.State == schemas.StateFiring && det.Detector == "flapping" {
@@ -304,7 +304,7 @@ func TestDetectReadsStateV2(t *testing.T) {
 	for k, v := range checkpoint(a) {
 		_ = k
 		if v[2] != 0 {
-			bad := pipeline.StateKey(nil, schemas.SeriesKey{Device: dev, Metric: sim.MetricInOctets, Keys: iface})
+			bad := pipeline.StateKey(nil, schemas.SeriesKey{Device: dev, Metric: schemas.MetricInOctets, Keys: iface})
 			if err := b.Restore(0, bad, v); err != nil {
 				t.Errorf("a state record on a counter metric: %v, want a cold start", err)
 			}
@@ -369,7 +369,7 @@ func TestDetectStateLate(t *testing.T) {
 		t.Errorf("late states: %v; want %v and one traffic alert", got, want)
 	}
 	for _, det := range dets {
-		if det.Metric == sim.MetricInOctets && det.State == schemas.StateResolved {
+		if det.Metric == schemas.MetricInOctets && det.State == schemas.StateResolved {
 			if at := det.EventTime.Sub(t0) / (10 * time.Second); at < 460 || at > 470 {
 				t.Errorf("traffic alert resolved at tick %d, want when traffic returned (460)", at)
 			}
@@ -386,7 +386,7 @@ func TestDetectStateLate(t *testing.T) {
 	dets = process(t, newTestDetect(t, DetectConfig{}), records(t, ticks, 60))
 	explained := false
 	for _, det := range dets {
-		if det.Metric == sim.MetricInOctets && det.State == schemas.StateFiring {
+		if det.Metric == schemas.MetricInOctets && det.State == schemas.StateFiring {
 			explained = strings.Contains(det.Annotations["description"], "; Hu0/0/0/10 carrier-transitions 6 at 2026-11-01T01:06:40Z")
 			t.Logf("%s", det.Annotations["description"])
 		}

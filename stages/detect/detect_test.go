@@ -96,7 +96,7 @@ func TestDetectSpikeOneAlertExplained(t *testing.T) {
 		}
 		t.Logf("%s %s at %s: %s", k, det.State, det.EventTime.Format(time.TimeOnly), det.Annotations["description"])
 	}
-	for _, m := range []string{sim.MetricInOctets, sim.MetricInPkts} {
+	for _, m := range []string{schemas.MetricInOctets, schemas.MetricInUnicastPkts} {
 		if got := perSeries[m+" name=Ethernet1"]; !slices.Equal(got, []string{schemas.StateFiring, schemas.StateResolved}) {
 			t.Errorf("%s: transitions %v, want firing then resolved", m, got)
 		}
@@ -184,7 +184,7 @@ func appendStateV1(kind schemas.Kind, lastTS int64, last uint64, firing bool, st
 // firing resolves here instead of being left open.
 func TestDetectMigratesV1State(t *testing.T) {
 	d := newTestDetect(t, DetectConfig{})
-	k := schemas.SeriesKey{Device: "r1", Metric: sim.MetricInOctets, Keys: "name=Ethernet1"}
+	k := schemas.SeriesKey{Device: "r1", Metric: schemas.MetricInOctets, Keys: "name=Ethernet1"}
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixNano()
 	window := make([]float64, 60)
 	for i := range window {
@@ -243,7 +243,7 @@ func TestDetectConfig(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	ctr := c.EnsembleConfig(sim.MetricInOctets, true)
+	ctr := c.EnsembleConfig(schemas.MetricInOctets, true)
 	if ctr.RobustZ.MinMAD != 1 || ctr.RobustZ.Window != c.Counters.Window || ctr.MinZ != c.Alert.FireZ || ctr.BandZ != c.Alert.FireZ ||
 		ctr.ResolveZ != c.Alert.ResolveZ || ctr.Hold != DefaultHold || ctr.Confirm != c.Alert.Confirm || !slices.Equal(ctr.Detectors, DetectDetectors) {
 		t.Errorf("counter config %+v", ctr)
@@ -251,7 +251,7 @@ func TestDetectConfig(t *testing.T) {
 	if ctr.SpikeZ != 0 {
 		t.Errorf("counter spike_z %v, want 0 (counter rates wait for confirm)", ctr.SpikeZ)
 	}
-	if g := c.EnsembleConfig(sim.MetricPSUOutPower, false); g.SpikeZ != DefaultGaugeSpikeZ || g.Confirm != c.Alert.Confirm {
+	if g := c.EnsembleConfig(schemas.MetricPSUOutPower, false); g.SpikeZ != DefaultGaugeSpikeZ || g.Confirm != c.Alert.Confirm {
 		t.Errorf("gauge spike_z %v confirm %d, want %v and %d", g.SpikeZ, g.Confirm, DefaultGaugeSpikeZ, c.Alert.Confirm)
 	}
 	if g := c.EnsembleConfig(sim.MetricPSUOutPower, false); !slices.Equal(g.Detectors, DetectDetectors) {
@@ -261,10 +261,10 @@ func TestDetectConfig(t *testing.T) {
 		t.Errorf("gauge members %v, want %v", g.Detectors, DetectGaugeDetectors)
 	}
 	high := DetectConfig{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{MinZ: 12}}}.WithDefaults()
-	if g := high.EnsembleConfig(sim.MetricPSUOutPower, false); g.SpikeZ != 12 {
+	if g := high.EnsembleConfig(schemas.MetricPSUOutPower, false); g.SpikeZ != 12 {
 		t.Errorf("gauge spike_z with min_z 12: %v, want 12", g.SpikeZ)
 	}
-	tmp := c.EnsembleConfig(sim.MetricTemperature, false)
+	tmp := c.EnsembleConfig(schemas.MetricTemperature, false)
 	if tmp.MinZ != 8 || tmp.ResolveZ != 3 || tmp.SpikeZ != DefaultGaugeSpikeZ || !slices.Equal(tmp.Detectors, []string{"robust_z", "forest"}) {
 		t.Errorf("temperature override %+v", tmp)
 	}
@@ -307,11 +307,11 @@ detectors:
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if e := c.EnsembleConfig(sim.MetricInOctets, true); e.Cooldown != 50 || e.MinZ != 8 || e.ResolveZ != 3 ||
+	if e := c.EnsembleConfig(schemas.MetricInOctets, true); e.Cooldown != 50 || e.MinZ != 8 || e.ResolveZ != 3 ||
 		e.LevelShift.Ratio != 20 || e.LevelShift.Confirm != 3 || e.LevelShift.Spread != levelshift.DefaultSpread || !slices.Equal(e.Detectors, DetectDetectors) {
 		t.Errorf("counters: %+v", e)
 	}
-	if e := c.EnsembleConfig(sim.MetricTemperature, false); e.MinZ != 10 || e.Cooldown != ensemble.DefaultCooldown || !slices.Equal(e.Detectors, []string{"robust_z", "forest"}) {
+	if e := c.EnsembleConfig(schemas.MetricTemperature, false); e.MinZ != 10 || e.Cooldown != ensemble.DefaultCooldown || !slices.Equal(e.Detectors, []string{"robust_z", "forest"}) {
 		t.Errorf("temperature: %+v", e)
 	}
 	if _, err := NewDetect(c, "out", pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
@@ -338,11 +338,11 @@ func TestDetectDaysWithFaults(t *testing.T) {
 	}
 	faults := []fault{
 		{sim.Fault{Device: "sim-01", Interface: "Ethernet1", Kind: sim.FaultTrafficSpike, After: 2*day + 12*time.Hour, Duration: 10 * time.Minute},
-			[]string{sim.MetricInOctets + " name=Ethernet1", sim.MetricInPkts + " name=Ethernet1"}},
+			[]string{schemas.MetricInOctets + " name=Ethernet1", schemas.MetricInUnicastPkts + " name=Ethernet1"}},
 		{sim.Fault{Device: "sim-02", Interface: "Ethernet2", Kind: sim.FaultTrafficDrop, After: 2*day + 14*time.Hour, Duration: 30 * time.Minute},
-			[]string{sim.MetricInOctets + " name=Ethernet2", sim.MetricInPkts + " name=Ethernet2"}},
+			[]string{schemas.MetricInOctets + " name=Ethernet2", schemas.MetricInUnicastPkts + " name=Ethernet2"}},
 		{sim.Fault{Device: "sim-00", Component: "Fan1", Kind: sim.FaultFanFailure, After: 2*day + 16*time.Hour, Duration: time.Hour},
-			[]string{sim.MetricFanSpeed + " name=Fan1"}},
+			[]string{schemas.MetricFanSpeed + " name=Fan1"}},
 		{sim.Fault{Device: "sim-01", Interface: "Ethernet2", Kind: sim.FaultCounterReset, After: 2*day + 18*time.Hour}, nil},
 	}
 	var sf []sim.Fault
@@ -389,7 +389,7 @@ func TestDetectDaysWithFaults(t *testing.T) {
 
 func multivarConfig() DetectConfig {
 	return DetectConfig{Multivar: MultivarConfig{Groups: []MultivarGroup{
-		{Name: "interface-traffic", Metrics: []string{sim.MetricInOctets, sim.MetricOutOctets}},
+		{Name: "interface-traffic", Metrics: []string{schemas.MetricInOctets, schemas.MetricOutOctets}},
 	}}}
 }
 
@@ -413,7 +413,7 @@ func TestDetectMultivar(t *testing.T) {
 			continue
 		}
 		states = append(states, det.State)
-		if det.Detector != "mahalanobis" || len(det.Contributors) == 0 || det.Contributors[0].Metric != sim.MetricInOctets {
+		if det.Detector != "mahalanobis" || len(det.Contributors) == 0 || det.Contributors[0].Metric != schemas.MetricInOctets {
 			t.Errorf("%s: detector %s, contributors %+v", det.State, det.Detector, det.Contributors)
 		}
 		if det.State == schemas.StateFiring && (det.EventTime.Before(start) || det.EventTime.After(start.Add(2*time.Minute)) || det.Observed <= det.Band.Upper) {

@@ -155,7 +155,7 @@ func appendGroupState(dst []byte, g *groupState) []byte {
 	dst = binenc.AppendI(dst, g.alert.StartsAt)
 	dst = binenc.AppendU(dst, uint64(g.alert.Above))
 	dst = binenc.AppendU(dst, uint64(g.alert.Below))
-	dst = binenc.AppendF64(dst, g.alert.PeakZ)
+	dst = binenc.AppendF64(dst, g.alert.Peak)
 	dst = binenc.AppendU(dst, uint64(g.held))
 	dst = binenc.AppendU(dst, uint64(len(g.ts)))
 	for i := range g.ts {
@@ -181,7 +181,7 @@ func decodeGroupState(b []byte, g *groupState) error {
 	g.alert.StartsAt = r.I()
 	g.alert.Above = int32(r.U())
 	g.alert.Below = int32(r.U())
-	g.alert.PeakZ = r.F64()
+	g.alert.Peak = r.F64()
 	g.held = int32(r.U())
 	n := r.U()
 	if r.Err == nil && n != uint64(len(g.ts)) {

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/detectors/alert"
 	"github.com/telekernel/telekernel/detectors/power"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
@@ -75,11 +76,10 @@ type Power struct {
 	pipeline.RowDropCounter // rows of good messages dropped (see DecodeSamples)
 	cfg                     PowerConfig
 	topic                   string
-	detTopic                string
+	det                     detections.Builder // to the detection topic
 	mem                     memory.Allocator
 	log                     *slog.Logger
 	metrics                 *pipeline.Metrics
-	now                     func() time.Time
 
 	parts   map[int32]*power.Estimator
 	written map[int32]map[string]uint64 // fit points of each model at its last checkpoint
@@ -97,8 +97,8 @@ func NewPower(cfg PowerConfig, topic, detectionsTopic string, m *pipeline.Metric
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("power: %w", err)
 	}
-	return &Power{cfg: cfg, topic: topic, detTopic: detectionsTopic, mem: memory.NewGoAllocator(), log: log.With("stage", "power"),
-		metrics: m, now: time.Now, parts: map[int32]*power.Estimator{}, written: map[int32]map[string]uint64{}}, nil
+	return &Power{cfg: cfg, topic: topic, det: detections.Builder{Topic: detectionsTopic, Source: cfg.Source, Metrics: m, Now: time.Now},
+		mem: memory.NewGoAllocator(), log: log.With("stage", "power"), metrics: m, parts: map[int32]*power.Estimator{}, written: map[int32]map[string]uint64{}}, nil
 }
 
 func (p *Power) part(n int32) *power.Estimator {
@@ -170,44 +170,28 @@ func (p *Power) emitRows(emit func(*kgo.Record), rows []schemas.PowerRow) error 
 // PowerHeaders returns the Kafka headers of a tk.power message.
 func PowerHeaders() []kgo.RecordHeader { return kafka.RecordHeaders(schemas.PowerHeaders()) }
 
+// emitResidual emits the detection of a residual alert's transition. A
+// firing one is critical when the residual is twice its band off the
+// device's usual residual, warning otherwise; a resolved one is info.
 func (p *Power) emitResidual(emit func(*kgo.Record), r *power.Residual) error {
-	state := schemas.StateResolved
-	if r.Firing {
-		state = schemas.StateFiring
-	}
-	labels := schemas.AlertLabels(r.Device, power.MetricPSUInPower, "")
+	k := schemas.SeriesKey{Device: r.Device, Metric: schemas.MetricPSUInPower}
+	labels := schemas.AlertLabels(k.Device, k.Metric, k.Keys)
 	labels["detector"] = PowerDetector
-	fp := schemas.Fingerprint(labels)
-	sev := schemas.SeverityWarning
-	if math.Abs(r.Relative-r.Baseline) >= 2*r.Threshold {
-		sev = schemas.SeverityCritical
-	}
-	if !r.Firing {
-		sev = schemas.SeverityInfo
+	det := p.det.New(detections.Transition{Series: k, Firing: r.Firing, TS: r.TS, StartsAt: r.StartsAt}, labels)
+	det.Detector, det.Detectors = PowerDetector, []string{PowerDetector}
+	det.Score = math.Min(1, math.Abs(r.Z)/(2*p.cfg.Model.ResidualZ))
+	det.Severity = schemas.SeverityInfo
+	if r.Firing {
+		det.Severity = alert.Grade(math.Abs(r.Relative-r.Baseline), 0, 2*r.Threshold)
 	}
 	expected := r.Modelled * (1 + r.Baseline)
 	band := r.Modelled * r.Threshold
-	det := &schemas.Detection{
-		Version: schemas.DetectionVersion, ID: fmt.Sprintf("%s-%d-%s", fp, r.TS, state),
-		EventTime: time.Unix(0, r.TS).UTC(), DetectedAt: p.now().UTC(), State: state,
-		Device: r.Device, Metric: power.MetricPSUInPower, Keys: "",
-		Detector: PowerDetector, Detectors: []string{PowerDetector},
-		Score: math.Min(1, math.Abs(r.Z)/(2*p.cfg.Model.ResidualZ)), Severity: sev,
-		Observed: r.Measured, Expected: expected, Band: schemas.Band{Lower: expected - band, Upper: expected + band},
-		Labels: labels,
-		Annotations: map[string]string{
-			"summary": fmt.Sprintf("power of %s departs from its model", r.Device),
-			"description": fmt.Sprintf("measured %.1f W, modelled %.1f W (%+.1f %%, usually %+.1f %%; robust z %.1f): a PSU losing efficiency, a failed fan, or hardware the model does not know",
-				r.Measured, r.Modelled, 100*r.Relative, 100*r.Baseline, r.Z),
-		},
-		StartsAt: time.Unix(0, r.StartsAt).UTC(), Fingerprint: fp,
-	}
-	if !r.Firing {
-		end := det.EventTime
-		det.EndsAt = &end
-	}
-	p.log.Info("power residual", "state", state, "device", r.Device, "measured_w", r.Measured, "modelled_w", r.Modelled, "z", r.Z)
-	return detections.Send(emit, p.detTopic, p.cfg.Source, p.metrics, det, state, fp)
+	det.Observed, det.Expected, det.Band = r.Measured, expected, schemas.Band{Lower: expected - band, Upper: expected + band}
+	det.Annotations["summary"] = fmt.Sprintf("power of %s departs from its model", r.Device)
+	det.Annotations["description"] = fmt.Sprintf("measured %.1f W, modelled %.1f W (%+.1f %%, usually %+.1f %%; robust z %.1f): a PSU losing efficiency, a failed fan, or hardware the model does not know",
+		r.Measured, r.Modelled, 100*r.Relative, 100*r.Baseline, r.Z)
+	p.log.Info("power residual", "state", det.State, "device", r.Device, "measured_w", r.Measured, "modelled_w", r.Modelled, "z", r.Z)
+	return p.det.Send(emit, det)
 }
 
 // Checkpoint implements Processor: the state of every model whose fit
