@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -83,7 +85,10 @@ func simMessages(b testing.TB, devices, ticks int, faults []sim.Fault) ([]*kgo.R
 	var recs []*kgo.Record
 	rows, size := 0, 0
 	flush := func() {
-		for dev, sb := range builders {
+		// Devices in name order: the records, and so the detections, come
+		// out in the same order every run.
+		for _, dev := range slices.Sorted(maps.Keys(builders)) {
+			sb := builders[dev]
 			rec := sb.NewRecord()
 			val, err := schemas.EncodeSamples(nil, rec)
 			rows += int(rec.NumRows())
