@@ -208,7 +208,12 @@ func (p *process) serveHTTP(ctx context.Context) error {
 // buildStages builds the registry's rows this process runs, in order, each
 // on the runtime its Build asks for.
 func (p *process) buildStages(ctx context.Context) error {
-	for _, d := range chosen(p.opts.Stages, p.cfg) {
+	// Every stage is built before any joins its group, so a stage that
+	// cannot start (a database down, a wrong password) stops the run
+	// before another consumed anything.
+	defs := chosen(p.opts.Stages, p.cfg)
+	built := make([]Built, len(defs))
+	for i, d := range defs {
 		b, err := d.Build(ctx, p.env)
 		if err != nil {
 			return err
@@ -216,7 +221,10 @@ func (p *process) buildStages(ctx context.Context) error {
 		if b.Close != nil {
 			p.env.onClose(b.Close)
 		}
-		st, err := p.newRunner(ctx, d, b)
+		built[i] = b
+	}
+	for i, d := range defs {
+		st, err := p.newRunner(ctx, d, built[i])
 		if err != nil {
 			return err
 		}
