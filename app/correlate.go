@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/telekernel/telekernel/collectors/sim"
@@ -26,11 +27,13 @@ func correlateEnabled(c *config.Config) error {
 func correlateInput(c *config.Config) string { return c.Correlate.Input }
 
 // correlateInventory returns the inventory of the correlate stage: its
-// file, or the simulated fleet's when the simulator runs, or none.
-func correlateInventory(env *Env) (*correlate.Inventory, error) {
+// file, or the simulated fleet's when the simulator runs, or none. The two
+// rows each keep their own copy of the file; log is where its problems go
+// (the route's copy is quiet: the correlate row logs the same file).
+func correlateInventory(env *Env, log *slog.Logger) (*correlate.Inventory, error) {
 	c := env.Config
 	if p := c.Correlate.Inventory; p != "" {
-		inv, err := correlate.NewInventory(p, c.Correlate.Reload, env.Log.With("stage", "correlate"))
+		inv, err := correlate.NewInventory(p, c.Correlate.Reload, log)
 		if err != nil {
 			return nil, fmt.Errorf("correlate.inventory: %w", err)
 		}
@@ -52,7 +55,7 @@ func correlateInventory(env *Env) (*correlate.Inventory, error) {
 
 func buildCorrelateRoute(ctx context.Context, env *Env) (Built, error) {
 	c := env.Config.Correlate
-	inv, err := correlateInventory(env)
+	inv, err := correlateInventory(env, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return Built{}, err
 	}
@@ -66,7 +69,7 @@ func buildCorrelateRoute(ctx context.Context, env *Env) (Built, error) {
 
 func buildCorrelate(ctx context.Context, env *Env) (Built, error) {
 	c := env.Config.Correlate
-	inv, err := correlateInventory(env)
+	inv, err := correlateInventory(env, env.Log.With("stage", "correlate"))
 	if err != nil {
 		return Built{}, err
 	}

@@ -38,9 +38,10 @@ const (
 // Config is the whole configuration.
 type Config struct {
 	// Stages lists the stages this process runs: detect, parquet,
-	// clickhouse, alertstate, alertmanager, power, maintain. Default all;
-	// parquet runs when parquet.enabled, clickhouse when clickhouse.addr is
-	// set, alertmanager when alertmanager.url is set.
+	// clickhouse, alertstate, alertmanager, power, maintain, correlate.
+	// Default all; parquet runs when parquet.enabled, clickhouse when
+	// clickhouse.addr is set, alertmanager when alertmanager.url is set,
+	// correlate unless correlate.enabled is false.
 	Stages []string            `yaml:"stages"`
 	Kafka  kafka.Config        `yaml:"kafka"`
 	Topics Topics              `yaml:"topics"`

@@ -13,8 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/internal/testenv"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -113,5 +117,62 @@ func TestIncidentsLinkDown(t *testing.T) {
 	out.Reset()
 	if code := execute(ctx, []string{"incidents", "-c", path}, &out, &errs); code != 0 || strings.Contains(out.String(), in.ID) {
 		t.Errorf("open incidents (exit %d) list the resolved link incident:\n%s", code, out.String())
+	}
+}
+
+// TestIncidentsCommand lists incidents from a Kafka-protocol broker: the
+// latest update of each id, open ones only unless --all, and a record that
+// is not an incident skipped with one line on stderr.
+func TestIncidentsCommand(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "inc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := kafka.Connect(ctx, kafka.Config{Brokers: cluster.ListenAddrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	inc := func(id, state string, at time.Time) *kgo.Record {
+		in := &schemas.Incident{Version: schemas.IncidentVersion, ID: id, State: state, OpenedAt: t0, UpdatedAt: at,
+			Severity: schemas.SeverityCritical, Rule: schemas.RuleLink, Cause: "link " + id + " down", Confidence: 0.9,
+			Evidence: []schemas.Evidence{{Time: t0, Role: schemas.EvidenceMember}}}
+		if state == schemas.IncidentResolved {
+			in.ResolvedAt = &at
+		}
+		b, err := schemas.MarshalIncident(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &kgo.Record{Topic: "inc", Key: []byte(id), Value: b}
+	}
+	recs := []*kgo.Record{inc("aaaa", schemas.IncidentOpen, t0), inc("bbbb", schemas.IncidentOpen, t0.Add(time.Second)),
+		{Topic: "inc", Key: []byte("x"), Value: []byte("not json")}, inc("aaaa", schemas.IncidentResolved, t0.Add(time.Minute))}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, string) {
+		t.Helper()
+		var out, errs bytes.Buffer
+		if code := execute(ctx, append([]string{"incidents", "--kafka", cluster.ListenAddrs()[0], "--topic", "inc"}, args...), &out, &errs); code != 0 {
+			t.Fatalf("incidents %v: exit %d: %s", args, code, errs.String())
+		}
+		return out.String(), errs.String()
+	}
+	out, errs := run()
+	if !strings.Contains(out, "bbbb") || strings.Contains(out, "aaaa") || !strings.Contains(errs, "skipped 1 records") {
+		t.Errorf("open incidents:\n%s\nstderr: %s", out, errs)
+	}
+	out, _ = run("--all", "--json")
+	var incs []*schemas.Incident
+	if err := json.Unmarshal([]byte(out), &incs); err != nil {
+		t.Fatal(err)
+	}
+	if len(incs) != 2 || incs[0].ID != "aaaa" || incs[0].State != schemas.IncidentResolved || incs[1].ID != "bbbb" {
+		t.Errorf("--all --json: %s", out)
 	}
 }

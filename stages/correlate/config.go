@@ -3,6 +3,7 @@ package correlate
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/telekernel/telekernel/detectors/incidents"
@@ -76,7 +77,7 @@ func (c Config) WithDefaults() Config {
 }
 
 // Validate reports the first bad field as "field: problem", its path
-// below correlate.
+// below correlate, and an inventory file that does not exist.
 func (c Config) Validate() error {
 	if err := kafka.CheckTopicName(c.Topic); err != nil {
 		return fmt.Errorf("topic: %w", err)
@@ -94,6 +95,11 @@ func (c Config) Validate() error {
 	}
 	if err := c.Engine.Validate(); err != nil {
 		return fmt.Errorf("engine.%w", err)
+	}
+	if c.Inventory != "" {
+		if _, err := os.Stat(c.Inventory); err != nil {
+			return fmt.Errorf("inventory: cannot read inventory: %w", err)
+		}
 	}
 	return nil
 }

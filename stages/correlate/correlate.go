@@ -1,8 +1,11 @@
 package correlate
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"sync/atomic"
@@ -136,13 +139,18 @@ func IncidentHeaders(in *schemas.Incident, source string) []kgo.RecordHeader {
 }
 
 // Checkpoint implements pipeline.Processor: the engine state of every
-// partition a detection changed since the last call.
+// partition a detection changed since the last call, gzipped (the state is
+// the JSON of every incident held, evidence included; one changelog record
+// per partition, so it must stay under the broker's message size).
 func (c *Correlate) Checkpoint(emit func(partition int32, key, value []byte)) {
 	for n, p := range c.parts {
 		if !p.dirty {
 			continue
 		}
 		b, err := p.e.MarshalBinary()
+		if err == nil {
+			b, err = compress(b)
+		}
 		if err != nil {
 			c.log.Error("cannot checkpoint incident state", "partition", n, "err", err)
 			continue
@@ -163,7 +171,11 @@ func (c *Correlate) Restore(partition int32, key, value []byte) error {
 		c.Drop(partition)
 		return nil
 	}
-	if err := p.e.UnmarshalBinary(value); err != nil {
+	raw, err := decompress(value)
+	if err != nil {
+		return fmt.Errorf("correlate: cannot restore incident state: %w", err)
+	}
+	if err := p.e.UnmarshalBinary(raw); err != nil {
 		return fmt.Errorf("correlate: %w", err)
 	}
 	c.count(p)
@@ -196,3 +208,25 @@ func (c *Correlate) Opened() int64 { return c.opened.Load() }
 // Open returns the incidents open now over every partition this instance
 // owns. Safe for concurrent use.
 func (c *Correlate) Open() int64 { return c.open.Load() }
+
+// compress gzips an engine state for the changelog.
+func compress(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	if _, err := w.Write(b); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// decompress undoes compress.
+func decompress(b []byte) ([]byte, error) {
+	r, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(r)
+}

@@ -219,4 +219,5 @@ func TestConfig(t *testing.T) {
 	f(func(c *Config) { c.Input = c.Topic }, "input: ")
 	f(func(c *Config) { c.Partitions = -1 }, "partitions: ")
 	f(func(c *Config) { c.Engine.Window = -time.Second }, "engine.window: ")
+	f(func(c *Config) { c.Inventory = "/nonexistent/inventory.yaml" }, "inventory: cannot read inventory: ")
 }
