@@ -188,7 +188,7 @@ func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, reg
 	}
 	// The savings' ground truth holds until the end of the span, or, on
 	// an open-ended run, as far as is known now: the end of the backfill.
-	until := now()
+	until := now().UTC().Truncate(time.Second)
 	if cfg.Sim.Span > 0 {
 		until = sc.Start.Add(cfg.Sim.Span)
 	}

@@ -19,7 +19,7 @@ type Incident struct {
 	Rule     string // link, device, session, hardware, surge, traffic or unexplained
 	Cause    string // the probable cause, for a person: a link incident names both ends
 	Severity string
-	// Entity is the first entity the incident affects, as
+	// Entity is the most specific entity the incident affects, as
 	// "device interface" (or "device" alone), with "↔ peer-device
 	// peer-interface" when the inventory knows the other end.
 	Entity   string
@@ -37,7 +37,6 @@ func (s *State) AddIncident(in *schemas.Incident) {
 	s.seen(in.UpdatedAt)
 	if _, known := s.incidents[in.ID]; !known {
 		s.counts.Incidents++
-		s.rules[in.Rule] = true
 	}
 	v := Incident{ID: in.ID, Open: in.State == schemas.IncidentOpen, Rule: in.Rule, Cause: in.Cause, Severity: in.Severity,
 		Opened: in.OpenedAt, Entity: entityName(in.Entities)}
@@ -56,12 +55,30 @@ func (s *State) AddIncident(in *schemas.Incident) {
 	s.incidents[in.ID] = v
 }
 
-// entityName names the first of es, with its peer when known.
+// entityName names the most specific of es (the first interface with a
+// known peer, else the first interface, component or session, else the
+// first device), with its peer when known.
 func entityName(es []schemas.Entity) string {
 	if len(es) == 0 {
 		return ""
 	}
+	rank := func(e schemas.Entity) int {
+		switch {
+		case e.Kind == schemas.EntityInterface && e.PeerDevice != "":
+			return 3
+		case e.Kind == schemas.EntityInterface:
+			return 2
+		case e.Kind != schemas.EntityDevice:
+			return 1
+		}
+		return 0
+	}
 	e := es[0]
+	for _, x := range es[1:] {
+		if rank(x) > rank(e) {
+			e = x
+		}
+	}
 	out := join(e.Device, e.Name)
 	if e.PeerDevice != "" {
 		out += " ↔ " + join(e.PeerDevice, e.PeerInterface)
@@ -80,7 +97,9 @@ func join(a, b string) string {
 // first, then the latest resolved ones, most recently resolved first.
 func (s *State) incidentSnapshot(snap *Snapshot) {
 	var open, resolved []Incident
+	rules := map[string]bool{}
 	for _, in := range s.incidents {
+		rules[in.Rule] = true // the latest: an update may name another cause
 		if in.Open {
 			open = append(open, in)
 		} else {
@@ -90,6 +109,6 @@ func (s *State) incidentSnapshot(snap *Snapshot) {
 	slices.SortFunc(open, func(a, b Incident) int { return cmp.Or(b.Opened.Compare(a.Opened), cmp.Compare(a.ID, b.ID)) })
 	slices.SortFunc(resolved, func(a, b Incident) int { return cmp.Or(b.Resolved.Compare(a.Resolved), cmp.Compare(a.ID, b.ID)) })
 	snap.Counts.OpenIncidents = len(open)
-	snap.Counts.IncidentRules = sortedKeys(s.rules)
+	snap.Counts.IncidentRules = sortedKeys(rules)
 	snap.Incidents = append(open[:min(len(open), listLimit)], resolved[:min(len(resolved), resolvedIncidents)]...)
 }

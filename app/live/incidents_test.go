@@ -10,7 +10,8 @@ import (
 func incident(id, state string, opened time.Time, evidence ...schemas.Evidence) *schemas.Incident {
 	in := &schemas.Incident{Version: schemas.IncidentVersion, ID: id, State: state, OpenedAt: opened, UpdatedAt: opened.Add(time.Minute),
 		Severity: schemas.SeverityCritical, Rule: schemas.RuleLink, Cause: "link sim-00:Ethernet5 — sim-05:Ethernet1 down",
-		Entities: []schemas.Entity{{Kind: schemas.EntityInterface, Device: "sim-05", Name: "Ethernet1", PeerDevice: "sim-00", PeerInterface: "Ethernet5"}},
+		Entities: []schemas.Entity{{Kind: schemas.EntityDevice, Device: "sim-05"}, {Kind: schemas.EntityInterface, Device: "sim-05", Name: "Ethernet1", PeerDevice: "sim-00", PeerInterface: "Ethernet5"},
+			{Kind: schemas.EntityDevice, Device: "sim-00"}, {Kind: schemas.EntityInterface, Device: "sim-00", Name: "Ethernet5", PeerDevice: "sim-05", PeerInterface: "Ethernet1"}},
 		Evidence: evidence}
 	if state == schemas.IncidentResolved {
 		at := opened.Add(time.Hour)
@@ -30,10 +31,13 @@ func TestStateIncidents(t *testing.T) {
 	m1r := schemas.Evidence{Role: schemas.EvidenceMember, Fingerprint: "a", State: schemas.StateResolved}
 	m2 := schemas.Evidence{Role: schemas.EvidenceMember, Fingerprint: "b", State: schemas.StateFiring}
 	eff := schemas.Evidence{Role: schemas.EvidenceEffect, Fingerprint: "c", State: schemas.StateFiring}
-	s.AddIncident(incident("i1", schemas.IncidentOpen, t0, m1))
+	first := incident("i1", schemas.IncidentOpen, t0, m1)
+	first.Rule = schemas.RuleSession // the first symptom alone: a session reset, until the link's own detection joins
+	s.AddIncident(first)
 	s.AddIncident(incident("i1", schemas.IncidentOpen, t0, m1, m2, eff))
 	traffic := incident("i2", schemas.IncidentOpen, t0.Add(time.Minute), m1)
-	traffic.Rule, traffic.Cause, traffic.Entities = schemas.RuleTraffic, "traffic on sim-03 Ethernet3", []schemas.Entity{{Kind: schemas.EntityInterface, Device: "sim-03", Name: "Ethernet3"}}
+	traffic.Rule, traffic.Cause = schemas.RuleTraffic, "traffic on sim-03 Ethernet3"
+	traffic.Entities = []schemas.Entity{{Kind: schemas.EntityDevice, Device: "sim-03"}, {Kind: schemas.EntityInterface, Device: "sim-03", Name: "Ethernet3"}}
 	s.AddIncident(traffic)
 	snap := s.Snapshot()
 	if snap.Counts.Incidents != 2 || snap.Counts.OpenIncidents != 2 || len(snap.Incidents) != 2 {

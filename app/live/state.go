@@ -132,7 +132,6 @@ type State struct {
 	savings     map[string]Saving
 	causes      map[string]bool
 	incidents   map[string]Incident // by id
-	rules       map[string]bool
 	counts      Counts
 	errors      int
 }
@@ -141,7 +140,7 @@ type State struct {
 func NewState() *State {
 	return &State{alerts: map[string]Alert{}, predictions: map[string]Prediction{}, predicted: map[string]bool{},
 		energy: map[string]Energy{}, savings: map[string]Saving{}, causes: map[string]bool{},
-		incidents: map[string]Incident{}, rules: map[string]bool{}}
+		incidents: map[string]Incident{}}
 }
 
 func (s *State) seen(t time.Time) {
