@@ -75,7 +75,8 @@ type Summary struct {
 	Stages         []string // stages that ran
 	Records        int64    // input records consumed by all stages
 	// Live are the counts of what the run found (state alerts, predicted
-	// failures, savings), read back from the output topics; nil on a
+	// failures, savings, incidents and their rules), read back from the
+	// output topics; nil on a
 	// process of stages only (its outputs mix with other processes').
 	Live *live.Counts
 	// Incidents are the incidents the correlate stage opened, and

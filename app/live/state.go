@@ -1,6 +1,6 @@
 // Package live keeps the state of a running pipeline that a person looks
 // at: throughput and lag per stage, collector targets up or down, firing
-// alerts, the latest detections, predicted failures, energy per device and
+// alerts, incidents, the latest detections, predicted failures, energy per device and
 // the savings found. A Watcher builds it from the output topics and the
 // process's metrics; State is the pure part, fed one decoded message at a
 // time, so the view and the run's summary read the same figures.
