@@ -75,7 +75,8 @@ type Summary struct {
 	Stages         []string // stages that ran
 	Records        int64    // input records consumed by all stages
 	// Live are the counts of what the run found (state alerts, predicted
-	// failures, savings), read back from the output topics; nil on a
+	// failures, savings, incidents and their rules), read back from the
+	// output topics; nil on a
 	// process of stages only (its outputs mix with other processes').
 	Live *live.Counts
 	// Incidents are the incidents the correlate stage opened, and
@@ -144,7 +145,11 @@ func (s Summary) resultsString() string {
 		}
 	}
 	if slices.Contains(s.Stages, "correlate") {
-		out += fmt.Sprintf(", %d incidents (%d open)", s.Incidents, s.OpenIncidents)
+		out += fmt.Sprintf(", %d incidents (%d open", s.Incidents, s.OpenIncidents)
+		if s.Live != nil && len(s.Live.IncidentRules) > 0 {
+			out += "; " + strings.Join(s.Live.IncidentRules, ", ")
+		}
+		out += ")"
 	}
 	return out
 }
@@ -153,9 +158,11 @@ var defaultMem = memory.NewGoAllocator()
 
 // startWatcher reads the run's output topics and metrics into a live
 // state (for the summary's counts and the terminal view) until ctx is done.
-func startWatcher(ctx context.Context, cfg *config.Config, kc kafka.Config, reg prometheus.Gatherer, watch func(*live.Watcher)) (*live.Watcher, error) {
+// incidents is the topic of the correlate stage's incidents when it runs,
+// else empty.
+func startWatcher(ctx context.Context, cfg *config.Config, kc kafka.Config, reg prometheus.Gatherer, incidents string, watch func(*live.Watcher)) (*live.Watcher, error) {
 	w, err := live.NewWatcher(ctx, live.Config{Kafka: kc, Detections: cfg.Topics.Detections, Maintenance: cfg.Topics.Maintenance,
-		Power: cfg.Topics.Power, Gatherer: reg})
+		Power: cfg.Topics.Power, Incidents: incidents, Gatherer: reg})
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +175,8 @@ func startWatcher(ctx context.Context, cfg *config.Config, kc kafka.Config, reg 
 
 // runSim serves the simulated fleet as gNMI devices on 127.0.0.1 and
 // collects it with the real gNMI collector into pub, paced at cfg.Sim.Speed;
-// it returns the ground-truth labels, and the outcome arrives on done once
+// it returns the ground-truth labels of the faults (the labels file also
+// holds those of the savings), and the outcome arrives on done once
 // the collector has published everything the devices sent.
 func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, reg prometheus.Registerer, now func() time.Time, log *slog.Logger, done chan<- error) ([]sim.Label, error) {
 	sc := cfg.Sim.Fleet()
@@ -179,7 +187,13 @@ func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, reg
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteLabels(cfg.Sim.LabelsFile, fleet.Labels()); err != nil {
+	// The savings' ground truth holds until the end of the span, or, on
+	// an open-ended run, as far as is known now: the end of the backfill.
+	until := now().UTC().Truncate(time.Second)
+	if cfg.Sim.Span > 0 {
+		until = sc.Start.Add(cfg.Sim.Span)
+	}
+	if err := WriteLabels(cfg.Sim.LabelsFile, append(slices.Clip(fleet.Labels()), fleet.SavingLabels(until)...)); err != nil {
 		return nil, err
 	}
 	devices, err := agent.New(fleet, agent.Options{Log: log})

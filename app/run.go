@@ -73,7 +73,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	defer stopWatch()
 	var watcher *live.Watcher
 	if *p.cfg.Sim.Enabled || opts.Watch != nil {
-		if watcher, err = startWatcher(watchCtx, p.cfg, p.env.Kafka, p.reg, opts.Watch); err != nil {
+		if watcher, err = startWatcher(watchCtx, p.cfg, p.env.Kafka, p.reg, p.incidentsTopic(), opts.Watch); err != nil {
 			p.log.Warn("cannot follow the run's results; the summary will not count them", "err", err)
 		} else {
 			defer watcher.Close()
@@ -326,6 +326,17 @@ func (p *process) runSource(ctx, gctx context.Context, sum *Summary) (time.Time,
 	default:
 	}
 	return from, pub, nil
+}
+
+// incidentsTopic is the topic of the correlate stage's incidents when this
+// process runs it, else empty.
+func (p *process) incidentsTopic() string {
+	for _, st := range p.stages {
+		if st.name == "correlate" {
+			return p.cfg.Correlate.Topic
+		}
+	}
+	return ""
 }
 
 // phase returns the stages of phase ph.

@@ -19,7 +19,8 @@ const showcaseSpines = 2
 // traffic spike (detections), a leaf uplink going down with its traffic
 // rerouted (state alerts on both ends), and an optic and a fan wearing out
 // (predicted failures). Savings come from the power model's ports that are
-// administratively up without a link.
+// administratively up without a link (their ground truth:
+// sim.Fleet.SavingLabels) and from idle bundle members.
 func ShowcaseFaults() []sim.Fault {
 	return []sim.Fault{
 		{Device: "sim-03", Interface: "Ethernet3", Kind: sim.FaultTrafficSpike, After: 45 * time.Minute, Duration: time.Hour},

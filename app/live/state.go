@@ -1,6 +1,6 @@
 // Package live keeps the state of a running pipeline that a person looks
 // at: throughput and lag per stage, collector targets up or down, firing
-// alerts, the latest detections, predicted failures, energy per device and
+// alerts, incidents, the latest detections, predicted failures, energy per device and
 // the savings found. A Watcher builds it from the output topics and the
 // process's metrics; State is the pure part, fed one decoded message at a
 // time, so the view and the run's summary read the same figures.
@@ -20,8 +20,8 @@ const (
 	listLimit        = 200
 )
 
-// Alert is one alert that is firing (the pane incidents will replace once
-// the correlate stage exists).
+// Alert is one alert that is firing (shown when the correlate stage does
+// not run; incidents replace them when it does).
 type Alert struct {
 	Device, Metric, Keys string
 	Cause                string    // the rule of a state event (e.g. link_down) or the detector that fired
@@ -91,6 +91,11 @@ type Counts struct {
 	Savings     int // distinct savings opportunities
 	SavingsKWh  float64
 	Devices     int // devices with an energy figure
+	// Incidents are the distinct incidents seen on the incidents topic,
+	// OpenIncidents those open now, IncidentRules the rules of their
+	// causes (link, traffic, …), sorted.
+	Incidents, OpenIncidents int
+	IncidentRules            []string
 }
 
 // Snapshot is the state at one moment; it shares nothing with State.
@@ -100,13 +105,19 @@ type Snapshot struct {
 	SamplesRate float64
 	Stages      []Stage
 	Targets     []Target
-	Alerts      []Alert      // firing, oldest first
-	Detections  []Detection  // latest first
-	Predictions []Prediction // soonest failure first
-	Energy      []Energy     // by device
-	Savings     []Saving     // largest first
-	Counts      Counts
-	Errors      int // messages that could not be decoded
+	Alerts      []Alert // firing, oldest first
+	// Incidents are the open incidents, newest first, then the latest
+	// resolved ones; WithIncidents tells that the incidents topic is
+	// read (the correlate stage runs), so the view shows them instead of
+	// the firing alerts.
+	Incidents     []Incident
+	WithIncidents bool
+	Detections    []Detection  // latest first
+	Predictions   []Prediction // soonest failure first
+	Energy        []Energy     // by device
+	Savings       []Saving     // largest first
+	Counts        Counts
+	Errors        int // messages that could not be decoded
 }
 
 // State accumulates decoded messages. It is not safe for concurrent use
@@ -120,6 +131,7 @@ type State struct {
 	energy      map[string]Energy
 	savings     map[string]Saving
 	causes      map[string]bool
+	incidents   map[string]Incident // by id
 	counts      Counts
 	errors      int
 }
@@ -127,7 +139,8 @@ type State struct {
 // NewState returns an empty State.
 func NewState() *State {
 	return &State{alerts: map[string]Alert{}, predictions: map[string]Prediction{}, predicted: map[string]bool{},
-		energy: map[string]Energy{}, savings: map[string]Saving{}, causes: map[string]bool{}}
+		energy: map[string]Energy{}, savings: map[string]Saving{}, causes: map[string]bool{},
+		incidents: map[string]Incident{}}
 }
 
 func (s *State) seen(t time.Time) {
@@ -206,6 +219,7 @@ func (s *State) DecodeError() { s.errors++ }
 func (s *State) Snapshot() Snapshot {
 	snap := Snapshot{DeviceTime: s.now, Counts: s.counts, Errors: s.errors}
 	snap.Counts.StateCauses = sortedKeys(s.causes)
+	s.incidentSnapshot(&snap)
 	for _, a := range s.alerts {
 		snap.Alerts = append(snap.Alerts, a)
 	}

@@ -19,9 +19,9 @@ import (
 // Config says where a Watcher reads.
 type Config struct {
 	Kafka kafka.Config
-	// Topics of detections, maintenance events and power rows; an empty
-	// name is not read.
-	Detections, Maintenance, Power string
+	// Topics of detections, maintenance events, power rows and incidents;
+	// an empty name is not read.
+	Detections, Maintenance, Power, Incidents string
 	// Gatherer holds the process's metrics (stages, collector targets,
 	// publisher); nil leaves those panes empty.
 	Gatherer prometheus.Gatherer
@@ -46,7 +46,7 @@ type Watcher struct {
 // NewWatcher connects a Watcher; Run reads.
 func NewWatcher(ctx context.Context, cfg Config) (*Watcher, error) {
 	w := &Watcher{cfg: cfg, state: NewState(), next: map[string]map[int32]int64{}}
-	for _, t := range []string{cfg.Detections, cfg.Maintenance, cfg.Power} {
+	for _, t := range []string{cfg.Detections, cfg.Maintenance, cfg.Power, cfg.Incidents} {
 		if t != "" {
 			w.topics = append(w.topics, t)
 			w.next[t] = map[int32]int64{}
@@ -128,6 +128,15 @@ func (w *Watcher) add(r *kgo.Record) {
 		} else {
 			w.state.DecodeError()
 		}
+	case w.cfg.Incidents:
+		if r.Value == nil {
+			return // a tombstone of the compacted topic
+		}
+		if in, err := schemas.UnmarshalIncident(r.Value); err == nil {
+			w.state.AddIncident(in)
+		} else {
+			w.state.DecodeError()
+		}
 	}
 }
 
@@ -169,6 +178,7 @@ func (w *Watcher) Snapshot() Snapshot {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	snap := w.state.Snapshot()
+	snap.WithIncidents = w.cfg.Incidents != ""
 	now := time.Now()
 	if w.cfg.Gatherer != nil {
 		fillMetrics(&snap, w.cfg.Gatherer)

@@ -55,13 +55,17 @@ func headerLine(s live.Snapshot, f frame) string {
 	line := fmt.Sprintf("telekernel  %s  device time %s  samples %.0f (%.0f/s)  logs: %s  %s",
 		f.elapsed.Round(time.Second), dev, s.Samples, s.SamplesRate, f.logPath, state)
 	return lipgloss.NewStyle().Bold(true).MaxWidth(f.width).Render(line) + "\n" +
-		dimStyle.MaxWidth(f.width).Render(countsLine(s.Counts))
+		dimStyle.MaxWidth(f.width).Render(countsLine(s))
 }
 
 // countsLine is the run's totals so far, as the summary names them.
-func countsLine(c live.Counts) string {
-	return fmt.Sprintf("detections %d (state alerts %d)  predicted failures %d  savings %d (%.1f kWh/day)  incidents: need the correlate stage",
-		c.Detections, c.StateAlerts, c.Predicted, c.Savings, c.SavingsKWh)
+func countsLine(s live.Snapshot) string {
+	c := s.Counts
+	out := fmt.Sprintf("detections %d (state alerts %d)  ", c.Detections, c.StateAlerts)
+	if s.WithIncidents {
+		out += fmt.Sprintf("incidents %d (%d open)  ", c.Incidents, c.OpenIncidents)
+	}
+	return out + fmt.Sprintf("predicted failures %d  savings %d (%.1f kWh/day)", c.Predicted, c.Savings, c.SavingsKWh)
 }
 
 // pane is a titled box of lines.
@@ -118,7 +122,12 @@ func stagesPane(s live.Snapshot) pane {
 	return pane{title: p.title, lines: append([]string{line}, p.lines...)}
 }
 
+// alertsPane shows the incidents when the correlate stage runs, else the
+// firing alerts.
 func alertsPane(s live.Snapshot) pane {
+	if s.WithIncidents {
+		return incidentsPane(s)
+	}
 	p := pane{title: fmt.Sprintf("Firing alerts (%d): cause, device, age", len(s.Alerts))}
 	for i := len(s.Alerts) - 1; i >= 0; i-- { // newest first
 		a := s.Alerts[i]
@@ -131,6 +140,38 @@ func alertsPane(s live.Snapshot) pane {
 	}
 	if len(p.lines) == 0 {
 		p.lines = []string{dimStyle.Render("none firing")}
+	}
+	return p
+}
+
+// incidentsPane shows each incident on two lines: severity and cause, then
+// entity, age (device time) and members; open ones first, then the latest
+// resolved ones, dimmed.
+func incidentsPane(s live.Snapshot) pane {
+	c := s.Counts
+	p := pane{title: fmt.Sprintf("Incidents (%d open, %d in all): cause, entity, age, members", c.OpenIncidents, c.Incidents)}
+	for _, in := range s.Incidents {
+		members := fmt.Sprintf("%d members", in.Members)
+		if in.Effects > 0 {
+			members += fmt.Sprintf(" +%d effects", in.Effects)
+		}
+		if !in.Open {
+			p.lines = append(p.lines, dimStyle.Render(fmt.Sprintf("resolved %s %s", in.Severity, in.Cause)),
+				dimStyle.Render(fmt.Sprintf("  %s · lasted %s · %s", in.Entity, in.Resolved.Sub(in.Opened).Round(time.Second), members)))
+			continue
+		}
+		sev := in.Severity
+		switch sev {
+		case "critical":
+			sev = downStyle.Render(sev)
+		case "warning":
+			sev = warnStyle.Render(sev)
+		}
+		p.lines = append(p.lines, fmt.Sprintf("%s %s", sev, in.Cause),
+			fmt.Sprintf("  %s · %s · %s", in.Entity, s.DeviceTime.Sub(in.Opened).Round(time.Second), members))
+	}
+	if len(p.lines) == 0 {
+		p.lines = []string{dimStyle.Render("no incident")}
 	}
 	return p
 }
@@ -172,7 +213,7 @@ func energyPane(s live.Snapshot) pane {
 		total += e.KWhPerDay
 		cells = append(cells, fmt.Sprintf("%s %5.0f W %5.1f kWh/d", e.Device, e.Watts, e.KWhPerDay))
 	}
-	p := pane{title: fmt.Sprintf("Energy per device (%d): %.1f kWh/day", len(s.Energy), total)}
+	p := pane{title: fmt.Sprintf("Energy per device (%d): %.1f kWh/day, savings found %.1f kWh/day", len(s.Energy), total, s.Counts.SavingsKWh)}
 	for i := 0; i < len(cells); i += 2 { // two devices a line
 		p.lines = append(p.lines, strings.Join(cells[i:min(i+2, len(cells))], "   "))
 	}

@@ -70,3 +70,30 @@ func BenchmarkRender(b *testing.B) {
 		render(s, frame{width: 180, height: 50})
 	}
 }
+
+// TestRenderIncidents checks that with the correlate stage the alerts pane
+// shows the incidents (cause naming both ends, entity, age, members), the
+// open ones before the resolved, and that the counts line counts them.
+func TestRenderIncidents(t *testing.T) {
+	s := fullSnapshot()
+	s.WithIncidents = true
+	opened := s.DeviceTime.Add(-2 * time.Hour)
+	s.Incidents = []live.Incident{
+		{ID: "a", Open: true, Rule: "link", Cause: "link sim-00:Ethernet5 — sim-05:Ethernet1 down", Severity: "critical",
+			Entity: "sim-05 Ethernet1 ↔ sim-00 Ethernet5", Opened: opened, Members: 6, Effects: 2},
+		{ID: "b", Rule: "traffic", Cause: "traffic on sim-03 Ethernet3", Severity: "warning", Entity: "sim-03 Ethernet3",
+			Opened: opened, Resolved: opened.Add(time.Hour), Members: 2},
+	}
+	s.Counts.Incidents, s.Counts.OpenIncidents, s.Counts.SavingsKWh = 2, 1, 4.26
+	out := render(s, frame{width: 180, height: 50})
+	for _, want := range []string{"incidents 2 (1 open)", "Incidents (1 open, 2 in all)", "critical link sim-00:Ethernet5 — sim-05:Ethernet1 down",
+		"sim-05 Ethernet1 ↔ sim-00 Ethernet5 · 2h0m0s · 6 members +2 effects", "resolved warning traffic on sim-03 Ethernet3", "lasted 1h0m0s · 2 members",
+		"savings found 4.3 kWh/day"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Firing alerts") || strings.Index(out, "link sim-00") > strings.Index(out, "traffic on sim-03") {
+		t.Errorf("firing alerts shown, or the resolved incident before the open one:\n%s", out)
+	}
+}

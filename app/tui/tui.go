@@ -1,5 +1,6 @@
 // Package tui is the live terminal view of `telekernel run`: one screen
-// with the stages' throughput and lag, collector targets, firing alerts,
+// with the stages' throughput and lag, collector targets, the correlate
+// stage's incidents (or the firing alerts when it does not run),
 // the latest detections with their expected band, predicted failures,
 // energy per device and the savings found. It is a Bubble Tea program that
 // redraws a live.Snapshot every second; logs go to a file whose path it

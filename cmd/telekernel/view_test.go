@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -76,7 +77,7 @@ func panes(screen string) map[string]string {
 				left = t
 			}
 		}
-		for _, t := range []string{"Firing alerts", "Predicted failures", "Savings found"} {
+		for _, t := range []string{"Firing alerts", "Incidents", "Predicted failures", "Savings found"} {
 			if strings.HasPrefix(r, t) {
 				right = t
 			}
@@ -93,11 +94,14 @@ var logLine = regexp.MustCompile(`"level":"|level=(INFO|WARN|ERROR|DEBUG)|"msg":
 // TestLiveViewShowcase runs `telekernel run` on the embedded default in a
 // pseudo-terminal (tmux) and asserts that within 60 s of the start each
 // pane shows its part of the showcase scenario: the traffic spike on
-// sim-03 Ethernet3 among the detections, the link down on sim-05
-// Ethernet1 among the firing alerts, a predicted failure of sim-04's optic
-// or sim-07's fan, and a saving of a port admin-up without a link; that no
-// log line reaches the terminal while the view is up (they go to the log
-// file, which receives them); and that q drains and exits with the summary.
+// sim-03 Ethernet3 among the detections, the link down of sim-05
+// Ethernet1 as one incident naming both ends (sim-00 Ethernet5 is the
+// other) with the header counting incidents, a predicted failure of
+// sim-04's optic or sim-07's fan, a saving of a port admin-up without a
+// link that labels.jsonl holds as ground truth, and the savings' kWh/day in
+// the energy pane; that no log line reaches the terminal while the view is
+// up (they go to the log file, which receives them); and that q drains and
+// exits with the summary.
 func TestLiveViewShowcase(t *testing.T) {
 	if testing.Short() {
 		t.Skip("live view test skipped in -short mode")
@@ -109,11 +113,14 @@ func TestLiveViewShowcase(t *testing.T) {
 	s := newTmux(t, 180, 50, bin+" run --data "+data+" --http off")
 	want := map[string]*regexp.Regexp{
 		"spike":     regexp.MustCompile(`sim-03 Ethernet3 in-(octets|unicast-pkts)`),
-		"link down": regexp.MustCompile(`link_down sim-05 Ethernet1`),
+		"link down": regexp.MustCompile(`critical link (sim-00:Ethernet5 — sim-05:Ethernet1|sim-05:Ethernet1 — sim-00:Ethernet5) down`),
 		"predicted": regexp.MustCompile(`sim-04 Ethernet4-transceiver (optic_rx_power|laser_bias)|sim-07 Fan1 fan_speed`),
-		"saving":    regexp.MustCompile(`admin_up_oper_down`),
+		"saving":    savingsInLabels(t, filepath.Join(data, "labels.jsonl"), start),
+		"energy":    regexp.MustCompile(`savings found ([1-9]|0\.[1-9])[0-9.]* kWh/day`),
+		"counts":    regexp.MustCompile(`incidents [1-9]\d* \(\d+ open\)  predicted failures [1-9]\d*  savings [1-9]\d* \([0-9.]+ kWh/day\)`),
 	}
-	pane := map[string]string{"spike": "Latest detections", "link down": "Firing alerts", "predicted": "Predicted failures", "saving": "Savings found"}
+	pane := map[string]string{"spike": "Latest detections", "link down": "Incidents", "predicted": "Predicted failures", "saving": "Savings found",
+		"energy": "Energy per device", "counts": ""}
 	seen := map[string]time.Duration{}
 	for time.Since(start) < 60*time.Second && len(seen) < len(want) {
 		screen := s.capture()
@@ -121,6 +128,7 @@ func TestLiveViewShowcase(t *testing.T) {
 			t.Fatalf("a log line on the terminal while the view is up:\n%s", screen)
 		}
 		p := panes(screen)
+		p[""] = screen // the header
 		for name, re := range want {
 			if _, ok := seen[name]; !ok && re.MatchString(p[pane[name]]) {
 				seen[name] = time.Since(start)
@@ -154,7 +162,7 @@ func TestLiveViewShowcase(t *testing.T) {
 	if tops != 3 {
 		t.Errorf("after a resize, %d rows of panes, want 3:\n%s", tops, small)
 	}
-	if !strings.Contains(small, "Savings found") || !strings.Contains(small, "Firing alerts") {
+	if !strings.Contains(small, "Savings found") || !strings.Contains(small, "Incidents") {
 		t.Errorf("after a resize, panes are missing:\n%s", small)
 	}
 
@@ -172,6 +180,32 @@ func TestLiveViewShowcase(t *testing.T) {
 	if err != nil || !strings.Contains(string(logs), `"msg":"simulating a device fleet over gNMI"`) {
 		t.Errorf("the log file does not hold the run's logs (%v)", err)
 	}
+}
+
+// savingsInLabels waits (from start, at most 20 s) for the labels file the
+// run writes as it starts and returns a pattern of the savings its ground
+// truth holds: "DEVICE EthernetN admin_up_oper_down" of each port admin-up
+// without a link.
+func savingsInLabels(t *testing.T, path string, start time.Time) *regexp.Regexp {
+	t.Helper()
+	var ports []string
+	for len(ports) == 0 && time.Since(start) < 20*time.Second {
+		time.Sleep(200 * time.Millisecond)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			var l struct{ Device, Keys, Kind string }
+			if json.Unmarshal([]byte(line), &l) == nil && l.Kind == "admin_up_oper_down" {
+				ports = append(ports, regexp.QuoteMeta(l.Device+" "+strings.TrimPrefix(l.Keys, "name=")))
+			}
+		}
+	}
+	if len(ports) == 0 {
+		t.Fatalf("no admin_up_oper_down row in %s within 20 s", path)
+	}
+	return regexp.MustCompile(`(` + strings.Join(ports, "|") + `) admin_up_oper_down`)
 }
 
 // runCPU runs `telekernel run --for` on the embedded default in a tmux
@@ -233,8 +267,9 @@ func TestLiveViewCPU(t *testing.T) {
 // TestRunShowcaseSummary runs `telekernel run --for 60s` on a non-terminal
 // and checks that the summary counts every capability of the showcase
 // (detections, state alerts with link_down among them, savings, predicted
-// failures), each above zero, and that labels.jsonl holds the ground truth
-// of each injected fault.
+// failures, incidents with a link incident among them), each above zero,
+// and that labels.jsonl holds the ground truth of each injected fault and
+// of the savings (ports admin-up without a link).
 func TestRunShowcaseSummary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("60 s run skipped in -short mode")
@@ -245,11 +280,14 @@ func TestRunShowcaseSummary(t *testing.T) {
 		t.Fatalf("run: code %d\n%s", code, stderr)
 	}
 	t.Log(strings.TrimSpace(out))
-	m := regexp.MustCompile(`, (\d+) detections \((\d+) state alerts: ([a-z_, ]+)\),.* \((\d+) savings, ([0-9.]+) kWh/day\), \d+ maintenance events \((\d+) predicted failures\)`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`, (\d+) detections \((\d+) state alerts: ([a-z_, ]+)\),.* \((\d+) savings, ([0-9.]+) kWh/day\), \d+ maintenance events \((\d+) predicted failures\), (\d+) incidents \(\d+ open; ([a-z, ]+)\)`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("summary %q does not match", out)
 	}
-	for i, name := range map[int]string{1: "detections", 2: "state alerts", 4: "savings", 6: "predicted failures"} {
+	if !strings.Contains(m[8], "link") {
+		t.Errorf("no link incident among the incidents' rules: %q", m[8])
+	}
+	for i, name := range map[int]string{1: "detections", 2: "state alerts", 4: "savings", 6: "predicted failures", 7: "incidents"} {
 		if n, _ := strconv.Atoi(m[i]); n == 0 {
 			t.Errorf("0 %s in %q", name, out)
 		}
@@ -261,7 +299,7 @@ func TestRunShowcaseSummary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, kind := range []string{"traffic_spike", "link_down", "reroute", "optic_degradation", "fan_failure"} {
+	for _, kind := range []string{"traffic_spike", "link_down", "reroute", "optic_degradation", "fan_failure", "admin_up_oper_down"} {
 		if !strings.Contains(string(labels), `"kind":"`+kind+`"`) {
 			t.Errorf("labels.jsonl has no %s", kind)
 		}

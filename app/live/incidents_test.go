@@ -1,0 +1,64 @@
+package live
+
+import (
+	"testing"
+	"time"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+func incident(id, state string, opened time.Time, evidence ...schemas.Evidence) *schemas.Incident {
+	in := &schemas.Incident{Version: schemas.IncidentVersion, ID: id, State: state, OpenedAt: opened, UpdatedAt: opened.Add(time.Minute),
+		Severity: schemas.SeverityCritical, Rule: schemas.RuleLink, Cause: "link sim-00:Ethernet5 — sim-05:Ethernet1 down",
+		Entities: []schemas.Entity{{Kind: schemas.EntityDevice, Device: "sim-05"}, {Kind: schemas.EntityInterface, Device: "sim-05", Name: "Ethernet1", PeerDevice: "sim-00", PeerInterface: "Ethernet5"},
+			{Kind: schemas.EntityDevice, Device: "sim-00"}, {Kind: schemas.EntityInterface, Device: "sim-00", Name: "Ethernet5", PeerDevice: "sim-05", PeerInterface: "Ethernet1"}},
+		Evidence: evidence}
+	if state == schemas.IncidentResolved {
+		at := opened.Add(time.Hour)
+		in.ResolvedAt, in.UpdatedAt = &at, at
+	}
+	return in
+}
+
+// TestStateIncidents checks that each incident id counts once however
+// often it is updated, that the latest update replaces the earlier, that
+// members and effects count distinct series, that open incidents come
+// first (newest first) and resolved ones after, and that the rules are
+// counted.
+func TestStateIncidents(t *testing.T) {
+	s := NewState()
+	m1 := schemas.Evidence{Role: schemas.EvidenceMember, Fingerprint: "a", State: schemas.StateFiring}
+	m1r := schemas.Evidence{Role: schemas.EvidenceMember, Fingerprint: "a", State: schemas.StateResolved}
+	m2 := schemas.Evidence{Role: schemas.EvidenceMember, Fingerprint: "b", State: schemas.StateFiring}
+	eff := schemas.Evidence{Role: schemas.EvidenceEffect, Fingerprint: "c", State: schemas.StateFiring}
+	first := incident("i1", schemas.IncidentOpen, t0, m1)
+	first.Rule = schemas.RuleSession // the first symptom alone: a session reset, until the link's own detection joins
+	s.AddIncident(first)
+	s.AddIncident(incident("i1", schemas.IncidentOpen, t0, m1, m2, eff))
+	traffic := incident("i2", schemas.IncidentOpen, t0.Add(time.Minute), m1)
+	traffic.Rule, traffic.Cause = schemas.RuleTraffic, "traffic on sim-03 Ethernet3"
+	traffic.Entities = []schemas.Entity{{Kind: schemas.EntityDevice, Device: "sim-03"}, {Kind: schemas.EntityInterface, Device: "sim-03", Name: "Ethernet3"}}
+	s.AddIncident(traffic)
+	snap := s.Snapshot()
+	if snap.Counts.Incidents != 2 || snap.Counts.OpenIncidents != 2 || len(snap.Incidents) != 2 {
+		t.Fatalf("counts %+v, incidents %+v", snap.Counts, snap.Incidents)
+	}
+	if got := snap.Incidents[0]; got.ID != "i2" || got.Entity != "sim-03 Ethernet3" || got.Members != 1 {
+		t.Errorf("newest open incident %+v", got)
+	}
+	if got := snap.Incidents[1]; got.Entity != "sim-05 Ethernet1 ↔ sim-00 Ethernet5" || got.Members != 2 || got.Effects != 1 || !got.Open {
+		t.Errorf("link incident %+v", got)
+	}
+	s.AddIncident(incident("i1", schemas.IncidentResolved, t0, m1, m2, eff, m1r))
+	snap = s.Snapshot()
+	if snap.Counts.Incidents != 2 || snap.Counts.OpenIncidents != 1 || len(snap.Incidents) != 2 || snap.Incidents[1].Open ||
+		!snap.Incidents[1].Resolved.Equal(t0.Add(time.Hour)) || snap.Incidents[1].Members != 2 {
+		t.Fatalf("after resolving: counts %+v, incidents %+v", snap.Counts, snap.Incidents)
+	}
+	if r := snap.Counts.IncidentRules; len(r) != 2 || r[0] != schemas.RuleLink || r[1] != schemas.RuleTraffic {
+		t.Errorf("rules %v", r)
+	}
+	if !snap.DeviceTime.Equal(t0.Add(time.Hour)) {
+		t.Errorf("device time %v", snap.DeviceTime)
+	}
+}
