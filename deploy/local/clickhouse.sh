@@ -181,16 +181,11 @@ ready_probe() {
 start() {
   local t0
   t0=$(tk_now)
-  if tk_pid_alive "$PIDFILE" "$CONF"; then
-    if healthy || TK_QUIET_READY=1 tk_wait_ready "$t0" "$SERVER_LOG" "$PIDFILE" "$CONF" healthy; then
-      tk_log "already running (pid $(<"$PIDFILE")) on $CH_HOST:$CH_TCP_PORT, checked in $(tk_since "$t0")s"
-      tk_tcp_open "$CH_HOST" "$CH_TLS_PORT" ||
-        tk_log "WARNING: no secure native port on $CH_HOST:$CH_TLS_PORT (started by an older clickhouse.sh?): run '$0 stop' then '$0 start'"
-      return 0
-    fi
-    tk_die "pid $(<"$PIDFILE") is running but not answering"
+  if tk_already_running "$t0" "$SERVER_LOG" "$PIDFILE" "$CONF" "$CH_HOST:$CH_TCP_PORT"; then
+    tk_tcp_open "$CH_HOST" "$CH_TLS_PORT" ||
+      tk_log "WARNING: no secure native port on $CH_HOST:$CH_TLS_PORT (started by an older clickhouse.sh?): run '$0 stop' then '$0 start'"
+    return 0
   fi
-  rm -f "$PIDFILE"
   ensure_installed
   stop_package_daemon
   for p in "$CH_TCP_PORT" "$CH_HTTP_PORT" "$CH_TLS_PORT"; do
@@ -207,22 +202,10 @@ start() {
     { tk_log_tail "$SERVER_LOG" "$STDOUT_LOG"; tk_stop_pid "$PIDFILE" "$CONF"; exit 1; }
 }
 
-status() {
-  if healthy; then
-    tk_log "up (pid $(<"$PIDFILE")) on $CH_HOST:$CH_TCP_PORT (TLS :$CH_TLS_PORT $(tk_tcp_open "$CH_HOST" "$CH_TLS_PORT" && echo open || echo CLOSED)), version $(client -q 'SELECT version()' 2>/dev/null)"
-    return 0
-  fi
-  if tk_pid_alive "$PIDFILE" "$CONF"; then
-    tk_log "process $(<"$PIDFILE") alive but not answering on $CH_HOST:$CH_TCP_PORT"
-  else
-    tk_log "down"
-  fi
-  return 1
+status_detail() {
+  echo " (TLS :$CH_TLS_PORT $(tk_tcp_open "$CH_HOST" "$CH_TLS_PORT" && echo open || echo CLOSED)), version $(client -q 'SELECT version()' 2>/dev/null)"
 }
 
-case "${1:-}" in
-start) tk_lock; start ;;
-stop) tk_lock; tk_stop_pid "$PIDFILE" "$CONF" ;;
-status) status ;;
-*) tk_usage ;;
-esac
+status() { tk_status "$PIDFILE" "$CONF" "$CH_HOST:$CH_TCP_PORT" status_detail; }
+
+tk_main "${1:-}" "$CONF"
