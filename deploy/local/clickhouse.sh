@@ -45,6 +45,23 @@ ensure_installed() {
   tk_log "installed $(dpkg-query -W -f='${Package} ${Version}' clickhouse-server) in $(tk_since "$t0")s"
 }
 
+# loopback_user NAME PASSWORD_ELEMENT: a users.xml user of the default profile and quota that
+# may connect from loopback only.
+loopback_user() {
+  cat <<EOF
+        <$1>
+            $2
+            <networks>
+                <ip>127.0.0.1</ip>
+                <ip>::1</ip>
+                <ip>::ffff:127.0.0.1</ip>
+            </networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </$1>
+EOF
+}
+
 write_config() {
   mkdir -p "$DATA"/{data,tmp,user_files,format_schemas,dictionaries} "$LOGDIR"
   cat >"$CONF" <<EOF
@@ -128,26 +145,8 @@ EOF
     </profiles>
 
     <users>
-        <default>
-            <password></password>
-            <networks>
-                <ip>127.0.0.1</ip>
-                <ip>::1</ip>
-                <ip>::ffff:127.0.0.1</ip>
-            </networks>
-            <profile>default</profile>
-            <quota>default</quota>
-        </default>
-        <$CH_TLS_USER>
-            <password_sha256_hex>$(printf '%s' "$CH_TLS_PASSWORD" | sha256sum | cut -d' ' -f1)</password_sha256_hex>
-            <networks>
-                <ip>127.0.0.1</ip>
-                <ip>::1</ip>
-                <ip>::ffff:127.0.0.1</ip>
-            </networks>
-            <profile>default</profile>
-            <quota>default</quota>
-        </$CH_TLS_USER>
+$(loopback_user default '<password></password>')
+$(loopback_user "$CH_TLS_USER" "<password_sha256_hex>$(printf '%s' "$CH_TLS_PASSWORD" | sha256sum | cut -d' ' -f1)</password_sha256_hex>")
     </users>
 
     <quotas>
