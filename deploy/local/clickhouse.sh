@@ -181,8 +181,7 @@ start() {
   local t0
   t0=$(tk_now)
   if tk_already_running "$t0" "$SERVER_LOG" "$PIDFILE" "$CONF" "$CH_HOST:$CH_TCP_PORT"; then
-    tk_tcp_open "$CH_HOST" "$CH_TLS_PORT" ||
-      tk_log "WARNING: no secure native port on $CH_HOST:$CH_TLS_PORT (started by an older clickhouse.sh?): run '$0 stop' then '$0 start'"
+    tk_warn_closed "$CH_HOST" "$CH_TLS_PORT" "secure native port"
     return 0
   fi
   ensure_installed

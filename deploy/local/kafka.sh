@@ -216,8 +216,7 @@ start() {
   t0=$(tk_now)
   # Healthy -> no-op; a start still in progress (e.g. a concurrent caller) -> wait for it.
   if tk_already_running "$t0" "$SERVER_LOG" "$PIDFILE" "$CONF" "$BOOTSTRAP"; then
-    tk_tcp_open "$KAFKA_HOST" "$KAFKA_SASL_PORT" ||
-      tk_log "WARNING: no SASL_SSL listener on $KAFKA_HOST:$KAFKA_SASL_PORT (started by an older kafka.sh?): run '$0 stop' then '$0 start'"
+    tk_warn_closed "$KAFKA_HOST" "$KAFKA_SASL_PORT" "SASL_SSL listener"
     return 0
   fi
   command -v java >/dev/null || tk_die "java not found"

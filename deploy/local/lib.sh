@@ -214,6 +214,13 @@ tk_already_running() {
   tk_die "pid $(<"$pidfile") is running but not answering"
 }
 
+# tk_warn_closed HOST PORT WHAT: after tk_already_running, warns when the running service
+# does not listen on PORT (WHAT names the listener): a start by an older script left it out.
+tk_warn_closed() {
+  tk_tcp_open "$1" "$2" ||
+    tk_log "WARNING: no $3 on $1:$2 (started by an older $(basename "$0")?): run '$0 stop' then '$0 start'"
+}
+
 # tk_status PIDFILE MARKER WHERE [DETAIL_FN]: a script's status. When the script's healthy
 # function succeeds it logs "up" on WHERE, followed by what DETAIL_FN prints (run only then),
 # and returns 0; otherwise it logs whether the process is alive but not answering, or down,
