@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/telekernel/telekernel/collectors/sim"
 )
 
 // Event is a labelled event: something happened on Device (optionally on
@@ -51,20 +53,13 @@ func ReadLabels(path string) ([]Event, error) {
 	return parseCSVLabels(path, b)
 }
 
-// simLabel is a line of the simulator's labels.jsonl.
+// simLabel is a line of the simulator's labels.jsonl: a sim.Label whose
+// effect_of (the fault a row of a topology fault is an effect of) is
+// accepted as any JSON and not used. Each row is an event on its own
+// device.
 type simLabel struct {
-	Device string    `json:"device"`
-	Metric string    `json:"metric"`
-	Keys   string    `json:"keys"`
-	Kind   string    `json:"kind"`
-	Start  time.Time `json:"start"`
-	End    time.Time `json:"end"`
-	// The other end of a link or session, and the fault a row is an effect
-	// of (rows of topology faults): accepted, not used. Each row is an
-	// event on its own device.
-	PeerDevice string          `json:"peer_device"`
-	PeerKeys   string          `json:"peer_keys"`
-	EffectOf   json.RawMessage `json:"effect_of"`
+	sim.Label
+	EffectOf json.RawMessage `json:"effect_of"`
 }
 
 func parseJSONLabels(path string, b []byte) ([]Event, error) {

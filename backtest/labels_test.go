@@ -57,6 +57,10 @@ func TestReadLabels(t *testing.T) {
 	f("topo.jsonl", `{"device":"sim-00","metric":"/interfaces/interface/state/counters/in-octets","keys":"name=Ethernet2","kind":"reroute","start":"2026-11-23T10:45:00Z","end":"2026-11-23T10:55:00Z","peer_device":"sim-05","peer_keys":"name=Ethernet1","effect_of":{"kind":"link_down","device":"sim-05","keys":"name=Ethernet2"}}`+"\n",
 		[]Event{{Device: "sim-00", Keys: "name=Ethernet2", Kind: "reroute", Start: time.Date(2026, 11, 23, 10, 45, 0, 0, time.UTC),
 			End: time.Date(2026, 11, 23, 10, 55, 0, 0, time.UTC), Line: 1}})
+	// effect_of is accepted whatever its shape, and not used.
+	f("effect.jsonl", `{"device":"sim-00","kind":"reroute","start":"2026-11-23T10:45:00Z","end":"2026-11-23T10:55:00Z","effect_of":{"kind":"link_down","why":"a later release"}}`+"\n",
+		[]Event{{Device: "sim-00", Kind: "reroute", Start: time.Date(2026, 11, 23, 10, 45, 0, 0, time.UTC),
+			End: time.Date(2026, 11, 23, 10, 55, 0, 0, time.UTC), Line: 1}})
 }
 
 // TestReadLabelsErrors checks that every malformed labels file gives one

@@ -83,12 +83,7 @@ func printReport(row func(string, func(r *Result) string)) {
 // kind and start, and per configuration the latency (with the detecting
 // metric) or "missed".
 func printEvents(w io.Writer, results []*Result) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	head := "event\tdevice\tkind\tstart"
-	for _, r := range results {
-		head += "\t" + r.Name
-	}
-	fmt.Fprintln(tw, head)
+	tw := newTable(w, results, "event\tdevice\tkind\tstart", "")
 	for i, ev := range results[0].Report.Events {
 		line := fmt.Sprintf("%s:%d\t%s\t%s\t%s", filepath.Base(ev.File), ev.Line, ev.Device, ev.Kind, ev.Start.Format(time.RFC3339))
 		for _, r := range results {
@@ -126,12 +121,7 @@ func shortMetric(m string) string { return m[strings.LastIndexByte(m, '/')+1:] }
 // firing detections and false incidents (outside every event / outside its
 // own events).
 func printDevices(w io.Writer, results []*Result) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	head := "device\thours"
-	for _, r := range results {
-		head += "\t" + r.Name + " firing / false any / false own"
-	}
-	fmt.Fprintln(tw, head)
+	tw := newTable(w, results, "device\thours", " firing / false any / false own")
 	for i, d := range results[0].Report.Devices {
 		line := fmt.Sprintf("%s\t%.2f", d.Device, d.Hours)
 		for _, r := range results {
@@ -179,4 +169,15 @@ func PrintJSON(w io.Writer, results []*Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// newTable returns a table writer on w with its header written: the
+// columns of head, then one per result, its name followed by suffix.
+func newTable(w io.Writer, results []*Result, head, suffix string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, r := range results {
+		head += "\t" + r.Name + suffix
+	}
+	fmt.Fprintln(tw, head)
+	return tw
 }

@@ -3,7 +3,6 @@ package backtest
 import (
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"time"
 )
 
@@ -13,12 +12,7 @@ import (
 // on their peers, and the latencies), one row per fault, and the false
 // incidents per 100 device-hours.
 func printSim(w io.Writer, results []*Result) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	head := "fault kind\texpect\tpath"
-	for _, r := range results {
-		head += "\t" + r.Name + " detected (peers) median/max latency"
-	}
-	fmt.Fprintln(tw, head)
+	tw := newTable(w, results, "fault kind\texpect\tpath", " detected (peers) median/max latency")
 	for i, k := range results[0].Sim.Kinds {
 		line := fmt.Sprintf("%s\t%s\t%s", k.Kind, k.Expect, k.Path)
 		for _, r := range results {
@@ -43,12 +37,7 @@ func printSim(w io.Writer, results []*Result) error {
 		return err
 	}
 	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	head = "fault\tkind\tdevice\tkeys\tstart"
-	for _, r := range results {
-		head += "\t" + r.Name
-	}
-	fmt.Fprintln(tw, head)
+	tw = newTable(w, results, "fault\tkind\tdevice\tkeys\tstart", "")
 	for i, f := range results[0].Sim.Faults {
 		line := fmt.Sprintf("sim.faults[%d]\t%s\t%s\t%s\t%s", f.Index, f.Kind, f.Device, f.Keys, f.EventResult.Start.Format(time.RFC3339))
 		for _, r := range results {

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/telekernel/telekernel/collectors/internal/collector"
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -34,11 +35,8 @@ type Stats struct {
 // Collector subscribes to gNMI targets and publishes their samples. Create
 // it with New, start it with Run, change its targets with SetTargets.
 type Collector struct {
-	cfg     Config
-	pub     *publish.Publisher
-	log     *slog.Logger
-	mem     memory.Allocator
-	metrics *Metrics
+	cfg Config
+	b   collector.Base[Metrics]
 
 	mu      sync.Mutex
 	targets map[string]*target
@@ -60,28 +58,25 @@ type Collector struct {
 type Option func(*Collector)
 
 // WithLogger sets the logger; default slog.Default().
-func WithLogger(l *slog.Logger) Option { return func(c *Collector) { c.log = l } }
+func WithLogger(l *slog.Logger) Option { return func(c *Collector) { c.b.Log = l } }
 
 // WithMetrics counts into m (see NewMetrics); default none.
-func WithMetrics(m *Metrics) Option { return func(c *Collector) { c.metrics = m } }
+func WithMetrics(m *Metrics) Option { return func(c *Collector) { c.b.Metrics = m } }
 
 // WithAllocator sets the Arrow allocator of the batches; default Go's.
-func WithAllocator(mem memory.Allocator) Option { return func(c *Collector) { c.mem = mem } }
+func WithAllocator(mem memory.Allocator) Option { return func(c *Collector) { c.b.Mem = mem } }
 
 // New validates cfg and returns a collector publishing through pub.
 func New(cfg Config, pub *publish.Publisher, opts ...Option) (*Collector, error) {
-	cfg = cfg.WithDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("gnmi: %w", err)
+	cfg, b, err := collector.New[Config, Metrics]("gnmi", cfg, pub)
+	if err != nil {
+		return nil, err
 	}
-	if pub == nil {
-		return nil, errors.New("gnmi: a publisher is required")
-	}
-	c := &Collector{cfg: cfg, pub: pub, log: slog.Default(), mem: memory.NewGoAllocator(), targets: map[string]*target{}}
+	c := &Collector{cfg: cfg, b: b, targets: map[string]*target{}}
 	for _, o := range opts {
 		o(c)
 	}
-	c.log = c.log.With("component", "gnmi")
+	c.b.Log = c.b.Log.With("component", "gnmi")
 	return c, nil
 }
 
@@ -111,7 +106,7 @@ func (c *Collector) Run(ctx context.Context) error {
 			grace := time.AfterFunc(ShutdownGrace, pcancel)
 			defer grace.Stop()
 			c.wg.Wait() // every stream produced its batch on the way out
-			return c.pub.Wait(pctx)
+			return c.b.Pub.Wait(pctx)
 		case <-tick.C:
 			c.flushOld(pctx)
 		}
@@ -148,7 +143,7 @@ func (c *Collector) SetTargets(targets []Target) error {
 			t.stop()
 			delete(c.targets, name)
 			if !ok {
-				c.log.Info("target removed", "target", name)
+				c.b.Log.Info("target removed", "target", name)
 				c.forget(name)
 			}
 		}
@@ -159,7 +154,7 @@ func (c *Collector) SetTargets(targets []Target) error {
 		}
 		t, err := c.startTarget(tc)
 		if err != nil {
-			c.log.Error("cannot start target", "target", tc.Name, "err", err)
+			c.b.Log.Error("cannot start target", "target", tc.Name, "err", err)
 			continue
 		}
 		c.targets[tc.Name] = t
@@ -168,9 +163,9 @@ func (c *Collector) SetTargets(targets []Target) error {
 }
 
 func (c *Collector) forget(name string) {
-	c.pub.Forget(name)
-	if c.metrics != nil {
-		c.metrics.forget(name)
+	c.b.Pub.Forget(name)
+	if c.b.Metrics != nil {
+		c.b.Metrics.forget(name)
 	}
 }
 
@@ -268,12 +263,12 @@ func (c *Collector) startTarget(tc Target) (*target, error) {
 		if len(tc.Subscriptions) > 0 && !slices.Contains(tc.Subscriptions, s.Name) {
 			continue
 		}
-		b := publish.NewBatch(c.mem, tc.Name, schemas.SourceGNMI)
+		b := publish.NewBatch(c.b.Mem, tc.Name, schemas.SourceGNMI)
 		st := &stream{t: t, sub: s, req: s.request(), batch: b,
-			log: c.log.With("target", tc.Name, "address", tc.Address, "subscription", s.Name)}
+			log: c.b.Log.With("target", tc.Name, "address", tc.Address, "subscription", s.Name)}
 		st.dec = NewDecoder(b, c.decoderOptions(tc, st)...)
-		if c.metrics != nil {
-			st.m = c.metrics.forStream(tc.Name)
+		if c.b.Metrics != nil {
+			st.m = c.b.Metrics.forStream(tc.Name)
 		}
 		t.streams = append(t.streams, st)
 	}
@@ -295,7 +290,7 @@ func (c *Collector) decoderOptions(tc Target, st *stream) []DecoderOption {
 		WithTimestampWindow(max(tc.MaxPast, 0), max(tc.MaxFuture, 0)), WithCacheLimit(tc.MaxCacheBytes),
 		// Produce while decoding, so a notification of any size goes out
 		// in batches Kafka accepts; st.mu is held by decode.
-		WithBatchLimit(c.cfg.MaxRows, c.pub.MaxBatchBytes()-batchSlack, func() { st.flushLocked(c.pctx) })}
+		WithBatchLimit(c.cfg.MaxRows, c.b.Pub.MaxBatchBytes()-batchSlack, func() { st.flushLocked(c.pctx) })}
 	if tc.Timestamp == "receive" {
 		opts = append(opts, WithTimestampMode(TimestampReceive))
 	}
@@ -575,7 +570,7 @@ func (s *stream) flushLocked(ctx context.Context) {
 		return
 	}
 	defer rec.Release()
-	if err := s.t.c.pub.Publish(ctx, s.t.cfg.Name, rec); err != nil && ctx.Err() == nil {
+	if err := s.t.c.b.Pub.Publish(ctx, s.t.cfg.Name, rec); err != nil && ctx.Err() == nil {
 		s.log.Error("cannot publish", "err", err)
 	}
 }

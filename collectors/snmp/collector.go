@@ -27,8 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
-
+	"github.com/telekernel/telekernel/collectors/internal/collector"
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -44,11 +43,8 @@ type Stats struct {
 // change its targets with SetTargets; all methods are safe for concurrent
 // use.
 type Collector struct {
-	cfg     Config
-	pub     *publish.Publisher
-	log     *slog.Logger
-	mem     memory.Allocator
-	metrics *Metrics
+	cfg Config
+	b   collector.Base[Metrics]
 
 	mu      sync.Mutex
 	targets map[string]*target
@@ -72,26 +68,22 @@ type target struct {
 type Option func(*Collector)
 
 // WithLogger sets the logger; default slog.Default().
-func WithLogger(l *slog.Logger) Option { return func(c *Collector) { c.log = l } }
+func WithLogger(l *slog.Logger) Option { return func(c *Collector) { c.b.Log = l } }
 
 // WithMetrics counts into m (see NewMetrics); default none.
-func WithMetrics(m *Metrics) Option { return func(c *Collector) { c.metrics = m } }
+func WithMetrics(m *Metrics) Option { return func(c *Collector) { c.b.Metrics = m } }
 
 // New validates cfg and returns a collector publishing through pub.
 func New(cfg Config, pub *publish.Publisher, opts ...Option) (*Collector, error) {
-	cfg = cfg.WithDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("snmp: %w", err)
+	cfg, b, err := collector.New[Config, Metrics]("snmp", cfg, pub)
+	if err != nil {
+		return nil, err
 	}
-	if pub == nil {
-		return nil, errors.New("snmp: a publisher is required")
-	}
-	c := &Collector{cfg: cfg, pub: pub, log: slog.Default(), mem: memory.NewGoAllocator(),
-		targets: map[string]*target{}, wake: make(chan struct{}, 1)}
+	c := &Collector{cfg: cfg, b: b, targets: map[string]*target{}, wake: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(c)
 	}
-	c.log = c.log.With("component", "snmp")
+	c.b.Log = c.b.Log.With("component", "snmp")
 	if err := c.SetTargets(cfg.Targets); err != nil {
 		return nil, err
 	}
@@ -123,9 +115,9 @@ func (c *Collector) SetTargets(targets []Target) error {
 			}
 			delete(c.targets, name)
 			if !ok {
-				c.pub.Forget(name)
-				if c.metrics != nil {
-					c.metrics.forget(name)
+				c.b.Pub.Forget(name)
+				if c.b.Metrics != nil {
+					c.b.Metrics.forget(name)
 				}
 			}
 		}
@@ -174,7 +166,7 @@ func (c *Collector) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b := publish.NewBatch(c.mem, "", schemas.SourceSNMP)
+			b := publish.NewBatch(c.b.Mem, "", schemas.SourceSNMP)
 			defer b.Release()
 			for t := range jobs {
 				c.pollOne(ctx, pctx, t, b)
@@ -186,7 +178,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	grace := time.AfterFunc(30*time.Second, pcancel)
 	defer grace.Stop()
 	wg.Wait()
-	return c.pub.Wait(pctx)
+	return c.b.Pub.Wait(pctx)
 }
 
 // schedule hands due targets to the workers until ctx ends.
@@ -233,7 +225,7 @@ func (c *Collector) pollOne(ctx, pctx context.Context, t *target, b *publish.Bat
 	c.oids.Add(int64(res.oids))
 	c.wraps.Add(int64(res.wraps))
 	c.discont.Add(int64(len(res.discont)))
-	m := c.metrics
+	m := c.b.Metrics
 	if err != nil {
 		c.failures.Add(1)
 		if rec := b.NewRecord(); rec != nil {
@@ -241,22 +233,22 @@ func (c *Collector) pollOne(ctx, pctx context.Context, t *target, b *publish.Bat
 		}
 		reason := err.Error()
 		if reason != t.lastErr && ctx.Err() == nil {
-			c.log.Warn("poll failed; retrying next interval", "target", t.cfg.Name, "address", t.cfg.Address, "reason", reason)
+			c.b.Log.Warn("poll failed; retrying next interval", "target", t.cfg.Name, "address", t.cfg.Address, "reason", reason)
 		} else {
-			c.log.Debug("poll failed again", "target", t.cfg.Name, "reason", reason)
+			c.b.Log.Debug("poll failed again", "target", t.cfg.Name, "reason", reason)
 		}
 		t.lastErr = reason
 		// A restart or discontinuity is not known across a failure: the
 		// next poll re-baselines if the agent restarted meanwhile.
 	} else {
 		if t.lastErr != "" {
-			c.log.Info("target recovered", "target", t.cfg.Name, "last_reason", t.lastErr)
+			c.b.Log.Info("target recovered", "target", t.cfg.Name, "last_reason", t.lastErr)
 			t.lastErr = ""
 		}
 		c.samples.Add(int64(res.samples))
 		if rec := b.NewRecord(); rec != nil {
-			if perr := c.pub.Publish(pctx, t.cfg.Name, rec); perr != nil && pctx.Err() == nil {
-				c.log.Error("cannot publish", "target", t.cfg.Name, "err", perr)
+			if perr := c.b.Pub.Publish(pctx, t.cfg.Name, rec); perr != nil && pctx.Err() == nil {
+				c.b.Log.Error("cannot publish", "target", t.cfg.Name, "err", perr)
 			}
 			rec.Release()
 		}

@@ -88,14 +88,7 @@ version() { "$AM_BIN" --version 2>&1 | awk 'NR == 1 { print $3 }'; }
 start() {
   local t0
   t0=$(tk_now)
-  if tk_pid_alive "$PIDFILE" "$CONF"; then
-    if healthy || TK_QUIET_READY=1 tk_wait_ready "$t0" "$LOG" "$PIDFILE" "$CONF" healthy; then
-      tk_log "already running (pid $(<"$PIDFILE")) on http://$AM_HOST:$AM_PORT, checked in $(tk_since "$t0")s"
-      return 0
-    fi
-    tk_die "pid $(<"$PIDFILE") is running but not answering"
-  fi
-  rm -f "$PIDFILE"
+  tk_already_running "$t0" "$LOG" "$PIDFILE" "$CONF" "http://$AM_HOST:$AM_PORT" && return 0
   ensure_installed
   stop_package_daemon
   tk_tcp_open "$AM_HOST" "$AM_PORT" && tk_die "port $AM_HOST:$AM_PORT is already taken by another process"
@@ -116,22 +109,8 @@ start() {
     { tk_stop_pid "$PIDFILE" "$CONF"; exit 1; }
 }
 
-status() {
-  if healthy; then
-    tk_log "up (pid $(<"$PIDFILE")) on http://$AM_HOST:$AM_PORT, version $(version)"
-    return 0
-  fi
-  if tk_pid_alive "$PIDFILE" "$CONF"; then
-    tk_log "process $(<"$PIDFILE") alive but not answering on http://$AM_HOST:$AM_PORT"
-  else
-    tk_log "down"
-  fi
-  return 1
-}
+status_detail() { echo ", version $(version)"; }
 
-case "${1:-}" in
-start) tk_lock; start ;;
-stop) tk_lock; tk_stop_pid "$PIDFILE" "$CONF" ;;
-status) status ;;
-*) tk_usage ;;
-esac
+status() { tk_status "$PIDFILE" "$CONF" "http://$AM_HOST:$AM_PORT" status_detail; }
+
+tk_main "${1:-}" "$CONF"

@@ -45,6 +45,23 @@ ensure_installed() {
   tk_log "installed $(dpkg-query -W -f='${Package} ${Version}' clickhouse-server) in $(tk_since "$t0")s"
 }
 
+# loopback_user NAME PASSWORD_ELEMENT: a users.xml user of the default profile and quota that
+# may connect from loopback only.
+loopback_user() {
+  cat <<EOF
+        <$1>
+            $2
+            <networks>
+                <ip>127.0.0.1</ip>
+                <ip>::1</ip>
+                <ip>::ffff:127.0.0.1</ip>
+            </networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </$1>
+EOF
+}
+
 write_config() {
   mkdir -p "$DATA"/{data,tmp,user_files,format_schemas,dictionaries} "$LOGDIR"
   cat >"$CONF" <<EOF
@@ -128,26 +145,8 @@ EOF
     </profiles>
 
     <users>
-        <default>
-            <password></password>
-            <networks>
-                <ip>127.0.0.1</ip>
-                <ip>::1</ip>
-                <ip>::ffff:127.0.0.1</ip>
-            </networks>
-            <profile>default</profile>
-            <quota>default</quota>
-        </default>
-        <$CH_TLS_USER>
-            <password_sha256_hex>$(printf '%s' "$CH_TLS_PASSWORD" | sha256sum | cut -d' ' -f1)</password_sha256_hex>
-            <networks>
-                <ip>127.0.0.1</ip>
-                <ip>::1</ip>
-                <ip>::ffff:127.0.0.1</ip>
-            </networks>
-            <profile>default</profile>
-            <quota>default</quota>
-        </$CH_TLS_USER>
+$(loopback_user default '<password></password>')
+$(loopback_user "$CH_TLS_USER" "<password_sha256_hex>$(printf '%s' "$CH_TLS_PASSWORD" | sha256sum | cut -d' ' -f1)</password_sha256_hex>")
     </users>
 
     <quotas>
@@ -181,16 +180,10 @@ ready_probe() {
 start() {
   local t0
   t0=$(tk_now)
-  if tk_pid_alive "$PIDFILE" "$CONF"; then
-    if healthy || TK_QUIET_READY=1 tk_wait_ready "$t0" "$SERVER_LOG" "$PIDFILE" "$CONF" healthy; then
-      tk_log "already running (pid $(<"$PIDFILE")) on $CH_HOST:$CH_TCP_PORT, checked in $(tk_since "$t0")s"
-      tk_tcp_open "$CH_HOST" "$CH_TLS_PORT" ||
-        tk_log "WARNING: no secure native port on $CH_HOST:$CH_TLS_PORT (started by an older clickhouse.sh?): run '$0 stop' then '$0 start'"
-      return 0
-    fi
-    tk_die "pid $(<"$PIDFILE") is running but not answering"
+  if tk_already_running "$t0" "$SERVER_LOG" "$PIDFILE" "$CONF" "$CH_HOST:$CH_TCP_PORT"; then
+    tk_warn_closed "$CH_HOST" "$CH_TLS_PORT" "secure native port"
+    return 0
   fi
-  rm -f "$PIDFILE"
   ensure_installed
   stop_package_daemon
   for p in "$CH_TCP_PORT" "$CH_HTTP_PORT" "$CH_TLS_PORT"; do
@@ -207,22 +200,10 @@ start() {
     { tk_log_tail "$SERVER_LOG" "$STDOUT_LOG"; tk_stop_pid "$PIDFILE" "$CONF"; exit 1; }
 }
 
-status() {
-  if healthy; then
-    tk_log "up (pid $(<"$PIDFILE")) on $CH_HOST:$CH_TCP_PORT (TLS :$CH_TLS_PORT $(tk_tcp_open "$CH_HOST" "$CH_TLS_PORT" && echo open || echo CLOSED)), version $(client -q 'SELECT version()' 2>/dev/null)"
-    return 0
-  fi
-  if tk_pid_alive "$PIDFILE" "$CONF"; then
-    tk_log "process $(<"$PIDFILE") alive but not answering on $CH_HOST:$CH_TCP_PORT"
-  else
-    tk_log "down"
-  fi
-  return 1
+status_detail() {
+  echo " (TLS :$CH_TLS_PORT $(tk_tcp_open "$CH_HOST" "$CH_TLS_PORT" && echo open || echo CLOSED)), version $(client -q 'SELECT version()' 2>/dev/null)"
 }
 
-case "${1:-}" in
-start) tk_lock; start ;;
-stop) tk_lock; tk_stop_pid "$PIDFILE" "$CONF" ;;
-status) status ;;
-*) tk_usage ;;
-esac
+status() { tk_status "$PIDFILE" "$CONF" "$CH_HOST:$CH_TCP_PORT" status_detail; }
+
+tk_main "${1:-}" "$CONF"

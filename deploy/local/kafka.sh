@@ -214,17 +214,11 @@ healthy() {
 start() {
   local t0
   t0=$(tk_now)
-  if tk_pid_alive "$PIDFILE" "$CONF"; then
-    # Healthy -> no-op; a start still in progress (e.g. a concurrent caller) -> wait for it.
-    if healthy || TK_QUIET_READY=1 tk_wait_ready "$t0" "$SERVER_LOG" "$PIDFILE" "$CONF" healthy; then
-      tk_log "already running (pid $(<"$PIDFILE")) on $BOOTSTRAP, checked in $(tk_since "$t0")s"
-      tk_tcp_open "$KAFKA_HOST" "$KAFKA_SASL_PORT" ||
-        tk_log "WARNING: no SASL_SSL listener on $KAFKA_HOST:$KAFKA_SASL_PORT (started by an older kafka.sh?): run '$0 stop' then '$0 start'"
-      return 0
-    fi
-    tk_die "pid $(<"$PIDFILE") is running but not answering"
+  # Healthy -> no-op; a start still in progress (e.g. a concurrent caller) -> wait for it.
+  if tk_already_running "$t0" "$SERVER_LOG" "$PIDFILE" "$CONF" "$BOOTSTRAP"; then
+    tk_warn_closed "$KAFKA_HOST" "$KAFKA_SASL_PORT" "SASL_SSL listener"
+    return 0
   fi
-  rm -f "$PIDFILE"
   command -v java >/dev/null || tk_die "java not found"
   for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SASL_PORT"; do
     tk_tcp_open "$KAFKA_HOST" "$p" && tk_die "port $KAFKA_HOST:$p is already taken by another process"
@@ -250,18 +244,11 @@ start() {
   tk_log "SASL_SSL (SCRAM-SHA-512, user $KAFKA_SASL_USER) on $KAFKA_HOST:$KAFKA_SASL_PORT"
 }
 
-status() {
-  if healthy; then
-    tk_log "up (pid $(<"$PIDFILE")) on $BOOTSTRAP, $(kafka_metadata); SASL_SSL $KAFKA_HOST:$KAFKA_SASL_PORT $(tk_tcp_open "$KAFKA_HOST" "$KAFKA_SASL_PORT" && echo open || echo CLOSED)"
-    return 0
-  fi
-  if tk_pid_alive "$PIDFILE" "$CONF"; then
-    tk_log "process $(<"$PIDFILE") alive but not answering on $BOOTSTRAP"
-  else
-    tk_log "down"
-  fi
-  return 1
+status_detail() {
+  echo ", $(kafka_metadata); SASL_SSL $KAFKA_HOST:$KAFKA_SASL_PORT $(tk_tcp_open "$KAFKA_HOST" "$KAFKA_SASL_PORT" && echo open || echo CLOSED)"
 }
+
+status() { tk_status "$PIDFILE" "$CONF" "$BOOTSTRAP" status_detail; }
 
 # Produce and consume a few records with the plain Java client (kafka-clients is in the jars;
 # kafka_2.13 4.x no longer ships the console producer/consumer or TopicCommand).

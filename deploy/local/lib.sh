@@ -196,6 +196,61 @@ tk_usage() {
   exit 2
 }
 
+# tk_already_running START_TS LOGFILE PIDFILE MARKER WHERE: the first step of a script's
+# start. When PIDFILE names a live process (see tk_pid_alive) it waits for the script's
+# healthy function (a start in progress, e.g. by a concurrent caller), logs "already running"
+# on WHERE and returns 0, or dies when the process does not answer. Otherwise it removes a
+# stale pid file and returns 1: the caller starts the service.
+tk_already_running() {
+  local t0=$1 logfile=$2 pidfile=$3 marker=$4 where=$5
+  if ! tk_pid_alive "$pidfile" "$marker"; then
+    rm -f "$pidfile"
+    return 1
+  fi
+  if healthy || TK_QUIET_READY=1 tk_wait_ready "$t0" "$logfile" "$pidfile" "$marker" healthy; then
+    tk_log "already running (pid $(<"$pidfile")) on $where, checked in $(tk_since "$t0")s"
+    return 0
+  fi
+  tk_die "pid $(<"$pidfile") is running but not answering"
+}
+
+# tk_warn_closed HOST PORT WHAT: after tk_already_running, warns when the running service
+# does not listen on PORT (WHAT names the listener): a start by an older script left it out.
+tk_warn_closed() {
+  tk_tcp_open "$1" "$2" ||
+    tk_log "WARNING: no $3 on $1:$2 (started by an older $(basename "$0")?): run '$0 stop' then '$0 start'"
+}
+
+# tk_status PIDFILE MARKER WHERE [DETAIL_FN]: a script's status. When the script's healthy
+# function succeeds it logs "up" on WHERE, followed by what DETAIL_FN prints (run only then),
+# and returns 0; otherwise it logs whether the process is alive but not answering, or down,
+# and returns 1.
+tk_status() {
+  local pidfile=$1 marker=$2 where=$3 detail=${4:-} extra=""
+  if healthy; then
+    [[ -z $detail ]] || extra=$("$detail") || true
+    tk_log "up (pid $(<"$pidfile")) on $where$extra"
+    return 0
+  fi
+  if tk_pid_alive "$pidfile" "$marker"; then
+    tk_log "process $(<"$pidfile") alive but not answering on $where"
+  else
+    tk_log "down"
+  fi
+  return 1
+}
+
+# tk_main ACTION MARKER: runs a script's start (locked) or status, or stops the process of
+# its PIDFILE (locked; MARKER as in tk_pid_alive); anything else prints the usage.
+tk_main() {
+  case "$1" in
+  start) tk_lock; start ;;
+  stop) tk_lock; tk_stop_pid "$PIDFILE" "$2" ;;
+  status) status ;;
+  *) tk_usage ;;
+  esac
+}
+
 # tk_tls_certs: makes sure $TK_LOCAL_DIR/tls holds a private CA (ca.pem) and a server
 # certificate for 127.0.0.1 and localhost signed by it (server.pem, PKCS#8 key server.key),
 # generated with openssl on first use (valid 10 years). Kafka's SASL_SSL listener and

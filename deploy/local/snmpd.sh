@@ -126,14 +126,7 @@ ready_probe() {
 start() {
   local t0
   t0=$(tk_now)
-  if tk_pid_alive "$PIDFILE" "$LOG"; then
-    if healthy || TK_QUIET_READY=1 tk_wait_ready "$t0" "$LOG" "$PIDFILE" "$LOG" healthy; then
-      tk_log "already running (pid $(<"$PIDFILE")) on $AGENT, checked in $(tk_since "$t0")s"
-      return 0
-    fi
-    tk_die "pid $(<"$PIDFILE") is running but not answering"
-  fi
-  rm -f "$PIDFILE"
+  tk_already_running "$t0" "$LOG" "$PIDFILE" "$LOG" "$AGENT" && return 0
   ensure_installed
   stop_package_daemon
   tk_udp_port_busy "$SNMP_PORT" && tk_die "udp port $SNMP_PORT is already taken by another process"
@@ -152,22 +145,6 @@ start() {
     tk_log "note: this Net-SNMP has no SHA-256, user $V3_USER256 not created"
 }
 
-status() {
-  if healthy; then
-    tk_log "up (pid $(<"$PIDFILE")) on $AGENT"
-    return 0
-  fi
-  if tk_pid_alive "$PIDFILE" "$LOG"; then
-    tk_log "process $(<"$PIDFILE") alive but not answering on $AGENT"
-  else
-    tk_log "down"
-  fi
-  return 1
-}
+status() { tk_status "$PIDFILE" "$LOG" "$AGENT"; }
 
-case "${1:-}" in
-start) tk_lock; start ;;
-stop) tk_lock; tk_stop_pid "$PIDFILE" "$LOG" ;;
-status) status ;;
-*) tk_usage ;;
-esac
+tk_main "${1:-}" "$LOG"

@@ -112,6 +112,43 @@ func (b *baseline) sigma(frac float64) float64 {
 	return max(math.Sqrt(b.vari), frac*math.Abs(b.mean))
 }
 
+// start begins the score of x. While x is not finite or the baseline warms
+// up (a finite x is then added to it) it returns the cold score and false;
+// after, the warmed-up score with the baseline's mean and sigma, and true.
+func (b *baseline) start(x float64, cfg *Config) (Score, bool) {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return Score{Mean: b.mean}, false
+	}
+	if b.n < uint64(cfg.MinPoints) {
+		b.add(x, cfg.Alpha)
+		return Score{Mean: b.mean}, false
+	}
+	return Score{Mean: b.mean, Sigma: b.sigma(cfg.MinSigmaFraction), WarmedUp: true}, true
+}
+
+// finish sets s.Stat and s.Dir from the upward and downward statistics
+// (the larger wins; Dir is 0 when Stat is) and reports an alarm (Stat ≥ 1).
+// On an alarm the baseline restarts at x, the new level, keeping its scale;
+// otherwise x is added to it.
+func (b *baseline) finish(s *Score, x, up, down float64, cfg *Config) bool {
+	if up >= down {
+		s.Stat, s.Dir = up/cfg.H, 1
+	} else {
+		s.Stat, s.Dir = down/cfg.H, -1
+	}
+	if s.Stat == 0 {
+		s.Dir = 0
+	}
+	if s.Stat >= 1 {
+		s.Alarm = true
+		b.mean = x
+		b.n = uint64(cfg.MinPoints)
+		return true
+	}
+	b.add(x, cfg.Alpha)
+	return false
+}
+
 // CUSUM is a two-sided cumulative-sum test of one series. It is not safe
 // for concurrent use.
 type CUSUM struct {
@@ -132,41 +169,22 @@ func NewCUSUM(cfg Config) (*CUSUM, error) {
 // Update tests x, then adds it to the baseline. After an alarm the
 // statistics restart and the baseline restarts at x, the new level.
 func (c *CUSUM) Update(x float64) Score {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return Score{Mean: c.b.mean}
+	s, ok := c.b.start(x, &c.cfg)
+	if !ok {
+		return s
 	}
-	if c.b.n < uint64(c.cfg.MinPoints) {
-		c.b.add(x, c.cfg.Alpha)
-		return Score{Mean: c.b.mean}
-	}
-	sigma := c.b.sigma(c.cfg.MinSigmaFraction)
-	s := Score{Mean: c.b.mean, Sigma: sigma, WarmedUp: true}
 	z := 0.0
-	if sigma > 0 {
-		z = (x - c.b.mean) / sigma
+	if s.Sigma > 0 {
+		z = (x - c.b.mean) / s.Sigma
 	} else if x != c.b.mean {
 		z = math.Copysign(1e6, x-c.b.mean)
 	}
 	z = max(-1e6, min(1e6, z))
 	c.pos = max(0, c.pos+z-c.cfg.K)
 	c.neg = max(0, c.neg-z-c.cfg.K)
-	if c.pos >= c.neg {
-		s.Stat, s.Dir = c.pos/c.cfg.H, 1
-	} else {
-		s.Stat, s.Dir = c.neg/c.cfg.H, -1
-	}
-	if s.Stat == 0 {
-		s.Dir = 0
-	}
-	if s.Stat >= 1 {
-		s.Alarm = true
+	if c.b.finish(&s, x, c.pos, c.neg, &c.cfg) {
 		c.pos, c.neg = 0, 0
-		// Restart the baseline at the new level, keeping the scale.
-		c.b.mean = x
-		c.b.n = uint64(c.cfg.MinPoints)
-		return s
 	}
-	c.b.add(x, c.cfg.Alpha)
 	return s
 }
 
@@ -221,40 +239,21 @@ func NewPageHinkley(cfg Config) (*PageHinkley, error) {
 
 // Update tests x, then adds it to the baseline.
 func (p *PageHinkley) Update(x float64) Score {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return Score{Mean: p.b.mean}
+	s, ok := p.b.start(x, &p.cfg)
+	if !ok {
+		return s
 	}
-	if p.b.n < uint64(p.cfg.MinPoints) {
-		p.b.add(x, p.cfg.Alpha)
-		return Score{Mean: p.b.mean}
-	}
-	sigma := p.b.sigma(p.cfg.MinSigmaFraction)
-	s := Score{Mean: p.b.mean, Sigma: sigma, WarmedUp: true}
 	z := 0.0
-	if sigma > 0 {
-		z = max(-1e6, min(1e6, (x-p.b.mean)/sigma))
+	if s.Sigma > 0 {
+		z = max(-1e6, min(1e6, (x-p.b.mean)/s.Sigma))
 	}
 	p.up += z - p.cfg.K
 	p.upMin = min(p.upMin, p.up)
 	p.dn += z + p.cfg.K
 	p.dnMax = max(p.dnMax, p.dn)
-	u, d := p.up-p.upMin, p.dnMax-p.dn
-	if u >= d {
-		s.Stat, s.Dir = u/p.cfg.H, 1
-	} else {
-		s.Stat, s.Dir = d/p.cfg.H, -1
-	}
-	if s.Stat == 0 {
-		s.Dir = 0
-	}
-	if s.Stat >= 1 {
-		s.Alarm = true
+	if p.b.finish(&s, x, p.up-p.upMin, p.dnMax-p.dn, &p.cfg) {
 		p.up, p.upMin, p.dn, p.dnMax = 0, 0, 0, 0
-		p.b.mean = x
-		p.b.n = uint64(p.cfg.MinPoints)
-		return s
 	}
-	p.b.add(x, p.cfg.Alpha)
 	return s
 }
 

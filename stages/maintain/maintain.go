@@ -17,33 +17,25 @@ import (
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/internal/modelstage"
 )
 
-// MaintainConfig configures the maintain stage.
+// MaintainConfig configures the maintain stage: Model the signals,
+// thresholds, trend windows and case lifecycle (see
+// detectors/maintenance.Config); Source the CloudEvents source of
+// maintenance events, default DefaultMaintainSource.
 type MaintainConfig struct {
-	// Model configures the signals, thresholds, trend windows and case
-	// lifecycle (see detectors/maintenance.Config).
-	Model maintenance.Config `yaml:"model"`
-	// Source is the CloudEvents source of maintenance events; default
-	// "telekernel/maintain".
-	Source string `yaml:"source"`
+	modelstage.Config[maintenance.Config] `yaml:",inline"`
 }
+
+// DefaultMaintainSource is the default CloudEvents source of maintenance
+// events.
+const DefaultMaintainSource = "telekernel/maintain"
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c MaintainConfig) WithDefaults() MaintainConfig {
-	c.Model = c.Model.WithDefaults()
-	if c.Source == "" {
-		c.Source = "telekernel/maintain"
-	}
+	c.Config = c.Config.Defaults(DefaultMaintainSource)
 	return c
-}
-
-// Validate reports the first bad field, with its path.
-func (c MaintainConfig) Validate() error {
-	if err := c.Model.Validate(); err != nil {
-		return fmt.Errorf("model.%w", err)
-	}
-	return nil
 }
 
 type maintainPart struct {

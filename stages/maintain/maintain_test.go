@@ -45,8 +45,9 @@ func TestMaintainStage(t *testing.T) {
 
 	m := pipeline.NewMetrics(prometheus.NewRegistry())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := MaintainConfig{Model: maintenance.Config{Bucket: 5 * time.Minute, Window: 24, MinBuckets: 6, MinFit: 6, Baseline: 6, Horizon: 24 * time.Hour, Season: 15 * time.Minute,
-		Signals: maintenance.DefaultSignals()[:2]}} // the optics: in these compressed hours the load (and PSU efficiency) swings
+	var cfg MaintainConfig
+	cfg.Model = maintenance.Config{Bucket: 5 * time.Minute, Window: 24, MinBuckets: 6, MinFit: 6, Baseline: 6, Horizon: 24 * time.Hour, Season: 15 * time.Minute,
+		Signals: maintenance.DefaultSignals()[:2]} // the optics: in these compressed hours the load (and PSU efficiency) swings
 	mt, err := NewMaintain(cfg, "maintenance", m, log)
 	if err != nil {
 		t.Fatal(err)
@@ -163,6 +164,9 @@ model:
 	}
 	if len(c.Model.Signals) != 2 || !c.Model.Signals[1].Counter || *c.Model.Signals[1].Threshold != 0.5 || c.Model.Window != 72 {
 		t.Fatalf("config %+v", c.Model)
+	}
+	if c.Source != DefaultMaintainSource {
+		t.Fatalf("source %q, want the default %q", c.Source, DefaultMaintainSource)
 	}
 	c.Model.Signals[0].Delta = 3
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "model.signals[0]") {

@@ -19,33 +19,24 @@ import (
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/internal/detections"
+	"github.com/telekernel/telekernel/stages/internal/modelstage"
 )
 
-// PowerConfig configures the power stage.
+// PowerConfig configures the power stage: Model the power models, windows,
+// residual anomaly and savings (see detectors/power.Config); Source the
+// CloudEvents source of residual detections, default DefaultPowerSource.
 type PowerConfig struct {
-	// Model configures the power models, windows, residual anomaly and
-	// savings (see detectors/power.Config).
-	Model power.Config `yaml:"model"`
-	// Source is the CloudEvents source of residual detections; default
-	// "telekernel/power".
-	Source string `yaml:"source"`
+	modelstage.Config[power.Config] `yaml:",inline"`
 }
+
+// DefaultPowerSource is the default CloudEvents source of the power
+// stage's detections.
+const DefaultPowerSource = "telekernel/power"
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c PowerConfig) WithDefaults() PowerConfig {
-	c.Model = c.Model.WithDefaults()
-	if c.Source == "" {
-		c.Source = "telekernel/power"
-	}
+	c.Config = c.Config.Defaults(DefaultPowerSource)
 	return c
-}
-
-// Validate reports the first bad field, with its path.
-func (c PowerConfig) Validate() error {
-	if err := c.Model.Validate(); err != nil {
-		return fmt.Errorf("model.%w", err)
-	}
-	return nil
 }
 
 // PowerDetector is the detector name of the power stage's residual

@@ -161,6 +161,9 @@ source: telekernel/power-eu1
 	if c.Model.Window != 15*time.Minute || m.Base != 90 || math.Abs(m.Dynamic["SPEED_100GB"]-0.3) > 1e-9 || m.Optic["SPEED_100GB"] != 4 {
 		t.Fatalf("config %+v", c.Model)
 	}
+	if c.Source != "telekernel/power-eu1" {
+		t.Fatalf("source %q, want the file's", c.Source)
+	}
 	c.Model.Priors.Port["SPEED_3GB"] = 1
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "model.priors.port") {
 		t.Fatalf("bad speed: %v", err)
