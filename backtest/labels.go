@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/schemas"
 )
 
 // Event is a labelled event: something happened on Device (optionally on
@@ -35,7 +36,8 @@ func (e *Event) Where() string { return fmt.Sprintf("%s:%d", e.File, e.Line) }
 
 // ReadLabels reads labelled events from path in one of three formats:
 //   - JSON lines as the simulator writes labels.jsonl: device, metric,
-//     keys, kind, start, end (RFC 3339);
+//     keys, kind, start, end (RFC 3339); rows of energy savings
+//     (kind admin_up_oper_down and the other saving reasons) are skipped;
 //   - CSV with a header naming device (or node), start, end and optionally
 //     interface, keys, and kind (or event); other columns (the bigdama18
 //     layout's Host and Type) are ignored. Times are epoch seconds or RFC
@@ -51,6 +53,15 @@ func ReadLabels(path string) ([]Event, error) {
 		return parseJSONLabels(path, b)
 	}
 	return parseCSVLabels(path, b)
+}
+
+// savingKinds are the kinds of the ground-truth rows of energy savings
+// (`telekernel run` writes them to labels.jsonl after the faults): they
+// score the power stage, not the detectors, so ReadLabels skips them.
+var savingKinds = map[string]bool{
+	schemas.SavingAdminUpOperDown:       true,
+	schemas.SavingOpticUnusedPort:       true,
+	schemas.SavingUnderutilisedParallel: true,
 }
 
 // simLabel is a line of the simulator's labels.jsonl: a sim.Label whose
@@ -76,6 +87,9 @@ func parseJSONLabels(path string, b []byte) ([]Event, error) {
 		d.DisallowUnknownFields()
 		if err := d.Decode(&l); err != nil {
 			return nil, fmt.Errorf("%s:%d: cannot parse label: %v", path, line, err)
+		}
+		if savingKinds[l.Kind] {
+			continue // a saving is a state the power stage reports, not an event to detect
 		}
 		e := Event{Device: l.Device, Keys: l.Keys, Kind: l.Kind, Start: l.Start, End: l.End, File: path, Line: line}
 		if err := e.check(); err != nil {

@@ -61,6 +61,11 @@ func TestReadLabels(t *testing.T) {
 	f("effect.jsonl", `{"device":"sim-00","kind":"reroute","start":"2026-11-23T10:45:00Z","end":"2026-11-23T10:55:00Z","effect_of":{"kind":"link_down","why":"a later release"}}`+"\n",
 		[]Event{{Device: "sim-00", Kind: "reroute", Start: time.Date(2026, 11, 23, 10, 45, 0, 0, time.UTC),
 			End: time.Date(2026, 11, 23, 10, 55, 0, 0, time.UTC), Line: 1}})
+	// A run's savings rows are not events: skipped, the fault after them kept.
+	f("savings.jsonl", `{"device":"sim-02","metric":"/interfaces/interface/state/oper-status","keys":"name=Ethernet5","kind":"admin_up_oper_down","start":"2026-11-23T10:00:00Z","end":"2026-11-23T11:00:00Z"}`+"\n"+
+		`{"device":"sim-01","kind":"traffic_spike","start":"2026-11-23T10:45:00Z","end":"2026-11-23T10:55:00Z"}`+"\n",
+		[]Event{{Device: "sim-01", Kind: "traffic_spike", Start: time.Date(2026, 11, 23, 10, 45, 0, 0, time.UTC),
+			End: time.Date(2026, 11, 23, 10, 55, 0, 0, time.UTC), Line: 2}})
 }
 
 // TestReadLabelsErrors checks that every malformed labels file gives one
