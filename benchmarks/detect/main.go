@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,12 +39,34 @@ func main() {
 		devices    = flag.Int("devices", 100, "simulated devices")
 		partitions = flag.Int("partitions", 6, "partitions of the input topic")
 		batch      = flag.Int("batch", 60, "ticks per Kafka message per device")
+		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the detect stage's run to this file")
 	)
 	flag.Parse()
+	profile = *cpuprofile
 	if err := run(*broker, *samples, *devices, *partitions, *batch); err != nil {
 		fmt.Fprintln(os.Stderr, "detect benchmark:", err)
 		os.Exit(1)
 	}
+}
+
+// profile is the file the detect stage's CPU profile goes to ("": none).
+var profile string
+
+// startProfile starts a CPU profile into file (none when it is empty) and
+// returns the function that stops it.
+func startProfile(file string) (func(), error) {
+	if file == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("cannot write the CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cannot start the CPU profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // cpuSeconds returns the CPU-seconds this process has used so far.
@@ -93,11 +116,16 @@ func run(broker string, n, devices, partitions, batch int) error {
 	if err != nil {
 		return err
 	}
+	stop, err := startProfile(profile)
+	if err != nil {
+		return err
+	}
 	c0, w0 := cpuSeconds(), time.Now()
 	tr.DrainTo(end)
 	if err := tr.Run(ctx); err != nil {
 		return err
 	}
+	stop()
 	detWall, detCPU := time.Since(w0), cpuSeconds()-c0
 
 	states := det.SeriesStates()

@@ -129,7 +129,13 @@ func NewDetect(cfg DetectConfig, topic string, m *pipeline.Metrics, log *slog.Lo
 	return d, nil
 }
 
-var _ pipeline.Processor = (*Detect)(nil)
+var (
+	_ pipeline.Processor          = (*Detect)(nil)
+	_ pipeline.TransactionCadence = (*Detect)(nil)
+)
+
+// Transaction implements pipeline.TransactionCadence: detect.transaction.
+func (d *Detect) Transaction() pipeline.TransactionConfig { return d.cfg.Transaction }
 
 func (d *Detect) part(p int32) *partState {
 	ps := d.parts[p]
