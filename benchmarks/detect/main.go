@@ -17,7 +17,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,23 +50,6 @@ func main() {
 
 // profile is the file the detect stage's CPU profile goes to ("": none).
 var profile string
-
-// startProfile starts a CPU profile into file (none when it is empty) and
-// returns the function that stops it.
-func startProfile(file string) (func(), error) {
-	if file == "" {
-		return func() {}, nil
-	}
-	f, err := os.Create(file)
-	if err != nil {
-		return nil, fmt.Errorf("cannot write the CPU profile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("cannot start the CPU profile: %w", err)
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
-}
 
 // cpuSeconds returns the CPU-seconds this process has used so far.
 func cpuSeconds() float64 { return benchkit.CPU().Seconds() }
@@ -116,7 +98,7 @@ func run(broker string, n, devices, partitions, batch int) error {
 	if err != nil {
 		return err
 	}
-	stop, err := startProfile(profile)
+	stop, err := benchkit.StartCPUProfile(profile)
 	if err != nil {
 		return err
 	}

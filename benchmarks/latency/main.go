@@ -36,6 +36,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/benchmarks/internal/benchkit"
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
@@ -55,7 +56,7 @@ type flags struct {
 	txns              []time.Duration
 	devices, series   int
 	warmup, measure   time.Duration
-	out               string
+	out, cpuprofile   string
 }
 
 func main() {
@@ -71,6 +72,7 @@ func main() {
 	flag.DurationVar(&f.warmup, "warmup", 20*time.Second, "time before latencies are recorded (detector baselines learn)")
 	flag.DurationVar(&f.measure, "measure", 30*time.Second, "time latencies are recorded")
 	flag.StringVar(&f.out, "out", ".", "folder for the PNGs")
+	flag.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run (every stage, the producer and the readers) to this file")
 	flag.Parse()
 	var err error
 	if f.rates, err = parseList(rates, strconv.Atoi); err == nil {
@@ -101,6 +103,11 @@ func parseList[T any](s string, parse func(string) (T, error)) ([]T, error) {
 }
 
 func run(f flags) error {
+	stop, err := benchkit.StartCPUProfile(f.cpuprofile)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	fmt.Printf("%-9s %-7s %-7s %-12s %7s %9s %9s %9s %9s\n", "rate/s", "txn", "flush", "path", "n", "p50 ms", "p99 ms", "p99.9 ms", "max ms")
 	for _, rate := range f.rates {
 		for _, txn := range f.txns {
