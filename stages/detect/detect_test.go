@@ -109,6 +109,10 @@ func TestDetectSpikeOneAlertExplained(t *testing.T) {
 		enc += len(b)
 	}
 	t.Logf("state per series: %d B in memory (detectors + %d B overhead), %d B in the changelog", d.StateBytes()/int64(d.Series()), seriesOverhead, enc/d.Series())
+	// The README's bound (issue 16): at most 4 KB of changelog per series.
+	if enc/d.Series() > 4096 {
+		t.Errorf("%d B of changelog per series, want at most 4096", enc/d.Series())
+	}
 }
 
 // checkpoint returns the changelog records of every series changed since
