@@ -66,8 +66,8 @@ type TransactConfig struct {
 // TransactRunner runs a Processor exactly once from one Kafka topic to
 // others: each transaction (the polls of TransactConfig.Transaction's
 // interval) holds the outputs, one changelog record per key of the state
-// they changed, and the consumed offsets. Consumers of
-// the outputs that read committed see every output once. On assignment of a
+// they changed, and the consumed offsets. Consumers of the outputs that
+// read committed see every output once. On assignment of a
 // partition the runner restores its state from the changelog before
 // processing it; on revocation it drops it (everything it had is already in
 // the changelog). A transaction that fails on the broker's side (see
@@ -293,11 +293,7 @@ func (t *TransactRunner) Run(ctx context.Context) error {
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			return nil
 		}
-		fetches.EachError(func(topic string, p int32, err error) {
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-				t.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
-			}
-		})
+		t.logFetchErrors(fetches)
 		if fetches.NumRecords() == 0 {
 			continue
 		}
@@ -305,6 +301,15 @@ func (t *TransactRunner) Run(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// logFetchErrors logs the errors of a poll other than its timeout.
+func (t *TransactRunner) logFetchErrors(fetches kgo.Fetches) {
+	fetches.EachError(func(topic string, p int32, err error) {
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			t.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
+		}
+	})
 }
 
 // txnState is the bookkeeping of one transaction.
@@ -320,8 +325,7 @@ type txnState struct {
 }
 
 // transact processes one poll, and those fill adds, as one transaction. A
-// transaction that fails
-// on the broker's side (a commit whose outcome is unknown, a producer left
+// transaction that fails on the broker's side (a commit whose outcome is unknown, a producer left
 // failed, a changelog that cannot be read) does not stop the stage: renew
 // starts over from the last commit. Only the processor's own error or a
 // fatal broker answer (see fatalKafka) stops it.

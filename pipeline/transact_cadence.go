@@ -101,6 +101,7 @@ func (t *TransactRunner) fill(ctx context.Context, x *txnState) error {
 		if fetches.IsClientClosed() {
 			return nil
 		}
+		t.logFetchErrors(fetches)
 		if fetches.NumRecords() == 0 {
 			continue
 		}
