@@ -340,10 +340,16 @@ func produce(ctx context.Context, cl *kgo.Client, topic string, sc scenario, unt
 	nextSpike, k := spikeFrom, 0
 	t := time.NewTicker(tick)
 	defer t.Stop()
+	// A tick the producer missed under load (the ticker drops them) still
+	// counts: increments scale with the time since the last tick, so the
+	// rates stay level and a stall does not make every series dip at once.
+	prev := time.Now().Add(-tick)
 	for now := time.Now(); now.Before(until); now = <-t.C {
 		if ctx.Err() != nil {
 			return n, ctx.Err()
 		}
+		scale := float64(now.Sub(prev)) / float64(tick)
+		prev = now
 		for ; !now.Before(nextSpike); nextSpike = nextSpike.Add(100 * time.Millisecond) {
 			// Walk the series with a stride co-prime to their count, so
 			// each is spiked at most once in a run of this length.
@@ -354,7 +360,7 @@ func produce(ctx context.Context, cl *kgo.Client, topic string, sc scenario, unt
 		for i, dev := range names {
 			for j, key := range keys {
 				x := i*sc.series + j
-				inc := uint64(1000 + 10*j)
+				inc := uint64(float64(1000+10*j) * scale)
 				if left := spiked[x]; left > 0 {
 					inc *= 20
 					spiked[x] = left - 1
