@@ -55,15 +55,19 @@ type TransactConfig struct {
 	// TransactionTimeout bounds how long a crashed instance's open
 	// transaction blocks read-committed readers; default 10s.
 	TransactionTimeout time.Duration
-	// MaxPoll is the most records in one transaction; default
-	// DefaultMaxPoll. It bounds memory with the fetch limits.
+	// MaxPoll is the most records of one poll; default DefaultMaxPoll. It
+	// bounds memory with the fetch limits.
 	MaxPoll int
+	// Transaction sets the cadence of transactions; a zero field takes the
+	// processor's (see TransactionCadence), then the default.
+	Transaction TransactionConfig
 }
 
 // TransactRunner runs a Processor exactly once from one Kafka topic to
-// others: each poll is one transaction holding the outputs, the changelog
-// records of the state they changed, and the consumed offsets. Consumers of
-// the outputs that read committed see every output once. On assignment of a
+// others: each transaction (the polls of TransactConfig.Transaction's
+// interval) holds the outputs, one changelog record per key of the state
+// they changed, and the consumed offsets. Consumers of the outputs that
+// read committed see every output once. On assignment of a
 // partition the runner restores its state from the changelog before
 // processing it; on revocation it drops it (everything it had is already in
 // the changelog). A transaction that fails on the broker's side (see
@@ -127,6 +131,13 @@ func NewTransactRunner(ctx context.Context, kc kafka.Config, cfg TransactConfig,
 	}
 	if cfg.MaxPoll <= 0 {
 		cfg.MaxPoll = DefaultMaxPoll
+	}
+	cfg.Transaction = cadence(cfg.Transaction, proc)
+	if err := cfg.Transaction.Validate(); err != nil {
+		return nil, fmt.Errorf("pipeline: %s: transaction.%w", cfg.Name, err)
+	}
+	if cfg.Transaction.Interval > cfg.TransactionTimeout/2 {
+		return nil, fmt.Errorf("pipeline: %s: transaction.interval: %v must be at most half the transaction timeout (%v)", cfg.Name, cfg.Transaction.Interval, cfg.TransactionTimeout)
 	}
 	t := &TransactRunner{cfg: cfg, kc: kc, proc: proc, metrics: m, log: log.With("stage", cfg.Name),
 		restored: map[int32]bool{}, done: map[int32]int64{}, dlqLimit: DeadLetterMaxBytes, drops: newDropExporter(proc)}
@@ -282,11 +293,7 @@ func (t *TransactRunner) Run(ctx context.Context) error {
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			return nil
 		}
-		fetches.EachError(func(topic string, p int32, err error) {
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-				t.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
-			}
-		})
+		t.logFetchErrors(fetches)
 		if fetches.NumRecords() == 0 {
 			continue
 		}
@@ -296,20 +303,29 @@ func (t *TransactRunner) Run(ctx context.Context) error {
 	}
 }
 
-// txnState is the bookkeeping of one transaction.
-type txnState struct {
-	start              time.Time
-	outputs, changelog int
-	procErr            error           // the processor's error; errRetryTxn to process again
-	next               map[int32]int64 // next input offset per partition
-	dead               map[string]int  // dead letters by reason, counted on commit
-	mu                 sync.Mutex      // guards what the produce promises set
-	prodErr            error           // the first record the broker did not take
-	dlqBig             bool            // the broker rejected a dead letter as too large
+// logFetchErrors logs the errors of a poll other than its timeout.
+func (t *TransactRunner) logFetchErrors(fetches kgo.Fetches) {
+	fetches.EachError(func(topic string, p int32, err error) {
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			t.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
+		}
+	})
 }
 
-// transact processes one poll as one transaction. A transaction that fails
-// on the broker's side (a commit whose outcome is unknown, a producer left
+// txnState is the bookkeeping of one transaction.
+type txnState struct {
+	start                       time.Time
+	records, outputs, changelog int             // input records (control records too), outputs, changelog records
+	procErr                     error           // the processor's error; errRetryTxn to process again
+	next                        map[int32]int64 // next input offset per partition
+	dead                        map[string]int  // dead letters by reason, counted on commit
+	mu                          sync.Mutex      // guards what the produce promises set
+	prodErr                     error           // the first record the broker did not take
+	dlqBig                      bool            // the broker rejected a dead letter as too large
+}
+
+// transact processes one poll, and those fill adds, as one transaction. A
+// transaction that fails on the broker's side (a commit whose outcome is unknown, a producer left
 // failed, a changelog that cannot be read) does not stop the stage: renew
 // starts over from the last commit. Only the processor's own error or a
 // fatal broker answer (see fatalKafka) stops it.
@@ -317,23 +333,23 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 	x := &txnState{start: time.Now(), next: map[int32]int64{}, dead: map[string]int{}}
 	// Restore before processing: a partition's first records wait for its
 	// state.
-	var restoreErr error
-	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		if restoreErr == nil && !t.restored[p.Partition] {
-			restoreErr = t.restore(ctx, p.Partition)
-		}
-	})
-	if errors.Is(restoreErr, errBadChangelog) {
-		return restoreErr
-	}
-	if restoreErr != nil {
-		return t.renew(ctx, restoreErr)
+	if err := t.restoreNew(ctx, fetches); err != nil {
+		return t.restoreFailed(ctx, err)
 	}
 	t.drops.since() // rows of aborted transactions are counted again when they commit
 	if err := t.sess.Begin(); err != nil {
 		return t.renew(ctx, fmt.Errorf("begin transaction: %w", err))
 	}
 	t.processAll(ctx, fetches, x)
+	if err := t.fill(ctx, x); err != nil {
+		_, _ = t.sess.End(context.WithoutCancel(ctx), kgo.TryAbort)
+		t.aborts.Add(1)
+		return t.restoreFailed(ctx, err)
+	}
+	t.proc.Checkpoint(func(p int32, key, value []byte) {
+		x.changelog++
+		t.produce(ctx, x, &kgo.Record{Topic: t.cfg.Changelog, Partition: p, Key: key, Value: value})
+	})
 	// Wait for every record of the transaction: one the broker did not take
 	// (a topic rejecting writes, an authorization error) must abort it, or
 	// the offsets would commit without it.
@@ -379,27 +395,42 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 	return nil
 }
 
-// processAll passes every record of fetches to the processor and produces
-// its outputs, dead letters and changelog records in the open transaction.
-func (t *TransactRunner) processAll(ctx context.Context, fetches kgo.Fetches, x *txnState) {
-	produce := func(r *kgo.Record) {
-		t.sess.Produce(ctx, r, func(r *kgo.Record, err error) {
-			if err != nil {
-				x.mu.Lock()
-				if x.prodErr == nil {
-					x.prodErr = fmt.Errorf("produce to %s: %w", r.Topic, err)
-				}
-				x.dlqBig = x.dlqBig || (r.Topic == t.cfg.DeadLetterTopic && isTooLarge(err))
-				x.mu.Unlock()
-			}
-		})
+// restoreFailed handles a partition whose state could not be restored: a
+// changelog record the processor cannot read stops the stage; anything
+// else starts over with a new session.
+func (t *TransactRunner) restoreFailed(ctx context.Context, err error) error {
+	if errors.Is(err, errBadChangelog) {
+		return err
 	}
+	return t.renew(ctx, err)
+}
+
+// produce produces r in the open transaction x, noting the first record
+// the broker did not take.
+func (t *TransactRunner) produce(ctx context.Context, x *txnState, r *kgo.Record) {
+	t.sess.Produce(ctx, r, func(r *kgo.Record, err error) {
+		if err != nil {
+			x.mu.Lock()
+			if x.prodErr == nil {
+				x.prodErr = fmt.Errorf("produce to %s: %w", r.Topic, err)
+			}
+			x.dlqBig = x.dlqBig || (r.Topic == t.cfg.DeadLetterTopic && isTooLarge(err))
+			x.mu.Unlock()
+		}
+	})
+}
+
+// processAll passes every record of fetches to the processor and produces
+// its outputs and dead letters in the open transaction.
+func (t *TransactRunner) processAll(ctx context.Context, fetches kgo.Fetches, x *txnState) {
+	produce := func(r *kgo.Record) { t.produce(ctx, x, r) }
 	emit := func(r *kgo.Record) {
 		x.outputs++
 		produce(r)
 	}
 	fetches.EachRecord(func(r *kgo.Record) {
 		x.next[r.Partition] = r.Offset + 1
+		x.records++
 		if x.procErr != nil || r.Attrs.IsControl() {
 			return
 		}
@@ -416,10 +447,6 @@ func (t *TransactRunner) processAll(ctx context.Context, fetches kgo.Fetches, x 
 				"bytes", len(r.Value), "kept_bytes", len(dl.Value), "reason", cutUTF8(err.Error(), maxDLQReasonBytes))
 			produce(dl)
 		}
-	})
-	t.proc.Checkpoint(func(p int32, key, value []byte) {
-		x.changelog++
-		produce(&kgo.Record{Topic: t.cfg.Changelog, Partition: p, Key: key, Value: value})
 	})
 }
 

@@ -38,13 +38,18 @@ func main() {
 		devices    = flag.Int("devices", 100, "simulated devices")
 		partitions = flag.Int("partitions", 6, "partitions of the input topic")
 		batch      = flag.Int("batch", 60, "ticks per Kafka message per device")
+		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the detect stage's run to this file")
 	)
 	flag.Parse()
+	profile = *cpuprofile
 	if err := run(*broker, *samples, *devices, *partitions, *batch); err != nil {
 		fmt.Fprintln(os.Stderr, "detect benchmark:", err)
 		os.Exit(1)
 	}
 }
+
+// profile is the file the detect stage's CPU profile goes to ("": none).
+var profile string
 
 // cpuSeconds returns the CPU-seconds this process has used so far.
 func cpuSeconds() float64 { return benchkit.CPU().Seconds() }
@@ -93,11 +98,16 @@ func run(broker string, n, devices, partitions, batch int) error {
 	if err != nil {
 		return err
 	}
+	stop, err := benchkit.StartCPUProfile(profile)
+	if err != nil {
+		return err
+	}
 	c0, w0 := cpuSeconds(), time.Now()
 	tr.DrainTo(end)
 	if err := tr.Run(ctx); err != nil {
 		return err
 	}
+	stop()
 	detWall, detCPU := time.Since(w0), cpuSeconds()-c0
 
 	states := det.SeriesStates()

@@ -36,6 +36,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/benchmarks/internal/benchkit"
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
@@ -52,27 +53,33 @@ type flags struct {
 	kafka, clickhouse string
 	rates             []int
 	flushes           []time.Duration
+	txns              []time.Duration
 	devices, series   int
 	warmup, measure   time.Duration
-	out               string
+	out, cpuprofile   string
 }
 
 func main() {
 	var f flags
-	var rates, flushes string
+	var rates, flushes, txns string
 	flag.StringVar(&f.kafka, "kafka", "127.0.0.1:9092", "Kafka bootstrap address")
 	flag.StringVar(&f.clickhouse, "clickhouse", "", "ClickHouse native address (empty: no ClickHouse path)")
 	flag.StringVar(&rates, "rates", "100000", "samples per second, comma-separated: one scenario each")
 	flag.StringVar(&flushes, "flush-intervals", "1s,200ms", "sink flush intervals, comma-separated: one scenario each")
+	flag.StringVar(&txns, "txn-intervals", "250ms", "detect transaction intervals (detect.transaction.interval), comma-separated: one scenario each")
 	flag.IntVar(&f.devices, "devices", 100, "simulated devices")
 	flag.IntVar(&f.series, "series", 100, "counter series per device")
 	flag.DurationVar(&f.warmup, "warmup", 20*time.Second, "time before latencies are recorded (detector baselines learn)")
 	flag.DurationVar(&f.measure, "measure", 30*time.Second, "time latencies are recorded")
 	flag.StringVar(&f.out, "out", ".", "folder for the PNGs")
+	flag.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run (every stage, the producer and the readers) to this file")
 	flag.Parse()
 	var err error
 	if f.rates, err = parseList(rates, strconv.Atoi); err == nil {
 		f.flushes, err = parseList(flushes, time.ParseDuration)
+	}
+	if err == nil {
+		f.txns, err = parseList(txns, time.ParseDuration)
 	}
 	if err == nil {
 		err = run(f)
@@ -96,30 +103,54 @@ func parseList[T any](s string, parse func(string) (T, error)) ([]T, error) {
 }
 
 func run(f flags) error {
-	fmt.Printf("%-9s %-7s %-12s %7s %9s %9s %9s %9s\n", "rate/s", "flush", "path", "n", "p50 ms", "p99 ms", "p99.9 ms", "max ms")
+	stop, err := benchkit.StartCPUProfile(f.cpuprofile)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Printf("%-9s %-7s %-7s %-12s %7s %9s %9s %9s %9s\n", "rate/s", "txn", "flush", "path", "n", "p50 ms", "p99 ms", "p99.9 ms", "max ms")
 	for _, rate := range f.rates {
-		for _, flush := range f.flushes {
-			sc := scenario{flags: f, rate: rate, flush: flush}
-			res, err := sc.run(context.Background())
-			if err != nil {
-				return err
-			}
-			for _, path := range paths {
-				l := res[path]
-				if len(l.ms) == 0 {
-					continue
+		for _, txn := range f.txns {
+			for _, flush := range f.flushes {
+				sc := scenario{flags: f, rate: rate, flush: flush, txn: txn}
+				if err := sc.report(context.Background()); err != nil {
+					return err
 				}
-				q := l.quantiles()
-				fmt.Printf("%-9d %-7v %-12s %7d %9.1f %9.1f %9.1f %9.1f\n", rate, flush, path, len(l.ms), q[0], q[1], q[2], q[3])
 			}
-			png := filepath.Join(f.out, fmt.Sprintf("latency-%d-%v.png", rate, flush))
-			if err := plotCDF(png, fmt.Sprintf("%d samples/s, flush %v", rate, flush), res); err != nil {
-				return err
-			}
-			fmt.Printf("%-9s %-7s wrote %s\n", "", "", png)
 		}
 	}
 	return nil
+}
+
+// report runs the scenario and prints its quantiles per path, the detect
+// stage's transactions and changelog records per sample, and a PNG.
+func (sc scenario) report(ctx context.Context) error {
+	res, ds, err := sc.run(ctx)
+	if err != nil {
+		return err
+	}
+	for _, path := range paths {
+		l := res[path]
+		if len(l.ms) == 0 {
+			continue
+		}
+		q := l.quantiles()
+		fmt.Printf("%-9d %-7v %-7v %-12s %7d %9.1f %9.1f %9.1f %9.1f\n", sc.rate, sc.txn, sc.flush, path, len(l.ms), q[0], q[1], q[2], q[3])
+	}
+	fmt.Printf("%-9s %-7s %-7s detect: %d transactions (%.1f/s), %.3f changelog records per sample (%d samples produced)\n", "", "", "",
+		ds.txns, float64(ds.txns)/ds.took.Seconds(), float64(ds.changelog)/float64(max(ds.samples, 1)), ds.samples)
+	png := filepath.Join(sc.out, fmt.Sprintf("latency-%d-txn%v-%v.png", sc.rate, sc.txn, sc.flush))
+	if err := plotCDF(png, fmt.Sprintf("%d samples/s, transaction %v, flush %v", sc.rate, sc.txn, sc.flush), res); err != nil {
+		return err
+	}
+	fmt.Printf("%-9s %-7s %-7s wrote %s\n", "", "", "", png)
+	return nil
+}
+
+// detectStats is what a scenario's detect stage did.
+type detectStats struct {
+	txns, changelog, samples int64
+	took                     time.Duration
 }
 
 // The paths measured, in print order.
@@ -132,11 +163,12 @@ const (
 
 var paths = []string{pathKafka, pathDetection, pathClickHouse, pathParquet}
 
-// scenario is one measured run at a rate and a sink flush interval.
+// scenario is one measured run at a rate, a detect transaction interval
+// and a sink flush interval.
 type scenario struct {
 	flags
-	rate  int
-	flush time.Duration
+	rate       int
+	flush, txn time.Duration
 }
 
 // recorder collects latencies per path after the warm-up. Safe for
@@ -158,7 +190,8 @@ func (r *recorder) add(path string, ts int64, at time.Time) {
 	r.mu.Unlock()
 }
 
-func (sc scenario) run(ctx context.Context) (map[string]*latencies, error) {
+func (sc scenario) run(ctx context.Context) (map[string]*latencies, detectStats, error) {
+	var ds detectStats
 	// A scenario that cannot keep up still ends, with what it measured.
 	ctx, cancel := context.WithTimeout(ctx, sc.warmup+sc.measure+2*time.Minute)
 	defer cancel()
@@ -168,12 +201,12 @@ func (sc scenario) run(ctx context.Context) (map[string]*latencies, error) {
 	kc := kafka.Config{Brokers: []string{sc.kafka}}
 	cl, err := kafka.Connect(ctx, kc, kgo.ProducerLinger(time.Millisecond), kgo.ProducerBatchMaxBytes(16<<20))
 	if err != nil {
-		return nil, err
+		return nil, ds, err
 	}
 	defer cl.Close()
 	in, dets := id+".samples", id+".detections"
 	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: in, Partitions: 6}, kafka.TopicSpec{Name: dets, Partitions: 6}); err != nil {
-		return nil, err
+		return nil, ds, err
 	}
 	start := time.Now()
 	rec := &recorder{from: start.Add(sc.warmup), until: start.Add(sc.warmup + sc.measure), lat: map[string]*latencies{}}
@@ -181,7 +214,8 @@ func (sc scenario) run(ctx context.Context) (map[string]*latencies, error) {
 		rec.lat[p] = &latencies{}
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	m := pipeline.NewMetrics(prometheus.NewRegistry())
+	reg := prometheus.NewRegistry()
+	m := pipeline.NewMetrics(reg)
 	mem := memory.NewGoAllocator()
 
 	var wg sync.WaitGroup
@@ -196,33 +230,29 @@ func (sc scenario) run(ctx context.Context) (map[string]*latencies, error) {
 			}
 		}()
 	}
-	det, err := detect.NewDetect(detect.DetectConfig{}, dets, m, log)
+	tr, err := startDetect(ctx, kc, id, sc.txn, m, log)
 	if err != nil {
-		return nil, err
-	}
-	tr, err := pipeline.NewTransactRunner(ctx, kc, pipeline.TransactConfig{Name: "detect", Group: id + "-detect", Input: in, DeadLetterTopic: id + ".dlq"}, det, m, log)
-	if err != nil {
-		return nil, err
+		return nil, ds, err
 	}
 	spawn(func() error { return tr.Run(ctx) })
 	dir, err := os.MkdirTemp("", id)
 	if err != nil {
-		return nil, err
+		return nil, ds, err
 	}
 	defer os.RemoveAll(dir)
 	pw, err := parquet.New(parquet.Config{Root: dir})
 	if err != nil {
-		return nil, err
+		return nil, ds, err
 	}
 	sinks := map[string]pipeline.Sink{pathParquet: parquet.NewStage(pw, mem)}
 	if sc.clickhouse != "" {
 		chs, err := clickhouse.New(ctx, clickhouse.Config{Addr: []string{sc.clickhouse}, Database: strings.ReplaceAll(id, "-", "_")}, clickhouse.WithLogger(log))
 		if err != nil {
-			return nil, err
+			return nil, ds, err
 		}
 		defer chs.Close()
 		if err := chs.EnsureTables(ctx); err != nil {
-			return nil, err
+			return nil, ds, err
 		}
 		defer func() { _ = chs.DropDatabase(context.Background()) }()
 		stage := clickhouse.NewSamplesStage(chs, mem)
@@ -233,7 +263,7 @@ func (sc scenario) run(ctx context.Context) (map[string]*latencies, error) {
 		r, err := pipeline.NewRunner(ctx, kc, pipeline.RunnerConfig{Name: path, Group: id + "-" + path, Topics: []string{in},
 			DeadLetterTopic: id + ".dlq", FlushInterval: sc.flush}, &probeSink{Sink: s, path: path, rec: rec, mem: mem}, m, log)
 		if err != nil {
-			return nil, err
+			return nil, ds, err
 		}
 		spawn(func() error { return r.Run(ctx) })
 	}
@@ -241,7 +271,7 @@ func (sc scenario) run(ctx context.Context) (map[string]*latencies, error) {
 	spawn(func() error { return readTopic(ctx, sc.kafka, dets, rec, readDetection(rec)) })
 
 	spawn(func() error { return probe(ctx, cl, in, rec.until) })
-	perr := produce(ctx, cl, in, sc, rec.until)
+	ds.samples, err = produce(ctx, cl, in, sc, rec.until)
 	// The tail: everything produced is read, flushed and committed well
 	// within this.
 	select {
@@ -252,20 +282,48 @@ func (sc scenario) run(ctx context.Context) (map[string]*latencies, error) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
+		return nil, ds, err
+	}
+	ds.txns, ds.took, ds.changelog = tr.Stats().Transactions, time.Since(start), counterValue(reg, "telekernel_stage_changelog_records_total")
+	return rec.lat, ds, err
+}
+
+// startDetect makes the detect stage of scenario id (input id.samples,
+// detections to id.detections) with transaction interval txn.
+func startDetect(ctx context.Context, kc kafka.Config, id string, txn time.Duration, m *pipeline.Metrics, log *slog.Logger) (*pipeline.TransactRunner, error) {
+	det, err := detect.NewDetect(detect.DetectConfig{Transaction: pipeline.TransactionConfig{Interval: txn}}, id+".detections", m, log)
+	if err != nil {
 		return nil, err
 	}
-	return rec.lat, perr
+	return pipeline.NewTransactRunner(ctx, kc, pipeline.TransactConfig{Name: "detect", Group: id + "-detect", Input: id + ".samples", DeadLetterTopic: id + ".dlq"}, det, m, log)
+}
+
+// counterValue returns the sum of a counter's series in reg (0 when it is
+// not there).
+func counterValue(reg *prometheus.Registry, name string) int64 {
+	mfs, _ := reg.Gather()
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return int64(sum)
 }
 
 // produce writes the fleet's counters at sc.rate samples/s until until,
-// one Arrow batch per device per tick.
+// one Arrow batch per device per tick, and returns how many it wrote.
 // From a third of the warm-up on, it spikes one series every 100 ms for
 // three ticks (×20), so the detect stage fires all through the run.
-func produce(ctx context.Context, cl *kgo.Client, topic string, sc scenario, until time.Time) error {
+func produce(ctx context.Context, cl *kgo.Client, topic string, sc scenario, until time.Time) (int64, error) {
 	pub, err := publish.New(cl, topic, publish.WithMaxRows(1<<30))
 	if err != nil {
-		return err
+		return 0, err
 	}
+	n := int64(0)
 	perTick := sc.devices * sc.series
 	tick := time.Duration(float64(time.Second) * float64(perTick) / float64(sc.rate))
 	names := make([]string, sc.devices)
@@ -282,10 +340,16 @@ func produce(ctx context.Context, cl *kgo.Client, topic string, sc scenario, unt
 	nextSpike, k := spikeFrom, 0
 	t := time.NewTicker(tick)
 	defer t.Stop()
+	// A tick the producer missed under load (the ticker drops them) still
+	// counts: increments scale with the time since the last tick, so the
+	// rates stay level and a stall does not make every series dip at once.
+	prev := time.Now().Add(-tick)
 	for now := time.Now(); now.Before(until); now = <-t.C {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return n, ctx.Err()
 		}
+		scale := float64(now.Sub(prev)) / float64(tick)
+		prev = now
 		for ; !now.Before(nextSpike); nextSpike = nextSpike.Add(100 * time.Millisecond) {
 			// Walk the series with a stride co-prime to their count, so
 			// each is spiked at most once in a run of this length.
@@ -296,7 +360,7 @@ func produce(ctx context.Context, cl *kgo.Client, topic string, sc scenario, unt
 		for i, dev := range names {
 			for j, key := range keys {
 				x := i*sc.series + j
-				inc := uint64(1000 + 10*j)
+				inc := uint64(float64(1000+10*j) * scale)
 				if left := spiked[x]; left > 0 {
 					inc *= 20
 					spiked[x] = left - 1
@@ -305,15 +369,16 @@ func produce(ctx context.Context, cl *kgo.Client, topic string, sc scenario, unt
 				s := schemas.Sample{TS: ts, Device: dev, Metric: "/interfaces/interface/state/counters/in-octets", Keys: key,
 					Kind: schemas.KindCounter, U64: values[x], Source: "gnmi"}
 				if err := pub.Add(ctx, &s); err != nil {
-					return err
+					return n, err
 				}
+				n++
 			}
 		}
 		if err := pub.Flush(ctx); err != nil {
-			return err
+			return n, err
 		}
 	}
-	return nil
+	return n, nil
 }
 
 // probeEvery is the probe device's sample interval.

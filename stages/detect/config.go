@@ -10,6 +10,7 @@ import (
 	"github.com/telekernel/telekernel/detectors/multivar"
 	"github.com/telekernel/telekernel/detectors/robustz"
 	"github.com/telekernel/telekernel/detectors/stateevents"
+	"github.com/telekernel/telekernel/pipeline"
 )
 
 // DetectConfig configures the detect stage: counters become rates
@@ -65,6 +66,12 @@ type DetectConfig struct {
 	// Source is the CloudEvents source of detections; default
 	// "telekernel/detect".
 	Source string `yaml:"source"`
+	// Transaction sets the stage's transaction cadence: a transaction
+	// collects input for interval (default 250ms) or max_records input
+	// messages (default 10000), then writes each series it changed to the
+	// changelog once and commits. Detections wait up to interval; a longer
+	// one writes fewer changelog records per sample.
+	Transaction pipeline.TransactionConfig `yaml:"transaction"`
 }
 
 // MultivarConfig configures the multivariate detector of the detect stage
@@ -153,6 +160,7 @@ func (c DetectConfig) WithDefaults() DetectConfig {
 	c.States = c.States.WithDefaults()
 	c.Multivar.Detector = c.Multivar.Detector.WithDefaults()
 	c.Multivar.Alert = c.Multivar.Alert.WithDefaults()
+	c.Transaction = c.Transaction.WithDefaults()
 	return c
 }
 
@@ -181,6 +189,9 @@ func (c DetectConfig) Validate() error {
 	}
 	if err := c.Multivar.validate(); err != nil {
 		return fmt.Errorf("multivar.%w", err)
+	}
+	if err := c.Transaction.Validate(); err != nil {
+		return fmt.Errorf("transaction.%w", err)
 	}
 	for i, o := range c.Detectors.Metrics {
 		if o.Metric == "" {

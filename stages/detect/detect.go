@@ -129,7 +129,13 @@ func NewDetect(cfg DetectConfig, topic string, m *pipeline.Metrics, log *slog.Lo
 	return d, nil
 }
 
-var _ pipeline.Processor = (*Detect)(nil)
+var (
+	_ pipeline.Processor          = (*Detect)(nil)
+	_ pipeline.TransactionCadence = (*Detect)(nil)
+)
+
+// Transaction implements pipeline.TransactionCadence: detect.transaction.
+func (d *Detect) Transaction() pipeline.TransactionConfig { return d.cfg.Transaction }
 
 func (d *Detect) part(p int32) *partState {
 	ps := d.parts[p]
@@ -296,8 +302,10 @@ func (d *Detect) StateBytes() int64 {
 }
 
 // Checkpoint implements Processor: one changelog record per series changed
-// since the last checkpoint, keyed by series.
+// since the last checkpoint, keyed by series. Keys and values are cut from
+// shared slabs (see slab), not allocated one by one.
 func (d *Detect) Checkpoint(emit func(partition int32, key, value []byte)) {
+	var sl slab
 	for p, ps := range d.parts {
 		for _, k := range ps.dirty {
 			st := ps.series[k]
@@ -305,7 +313,8 @@ func (d *Detect) Checkpoint(emit func(partition int32, key, value []byte)) {
 				continue
 			}
 			st.dirty = false
-			emit(p, pipeline.StateKey(nil, k), appendState(nil, st))
+			key := sl.cut(func(b []byte) []byte { return pipeline.StateKey(b, k) })
+			emit(p, key, sl.cut(func(b []byte) []byte { return appendState(b, st) }))
 		}
 		ps.dirty = ps.dirty[:0]
 		for _, g := range ps.dirtyGroups {
@@ -314,6 +323,30 @@ func (d *Detect) Checkpoint(emit func(partition int32, key, value []byte)) {
 		}
 		ps.dirtyGroups = ps.dirtyGroups[:0]
 	}
+}
+
+// slabBytes is the size of a checkpoint slab: room for about a hundred
+// series' records.
+const slabBytes = 256 << 10
+
+// slab hands out byte slices cut from large buffers, so a checkpoint of
+// many series makes a few allocations instead of one growing slice per key
+// and value. A slice handed out is never written again (the producer holds
+// it until the record is sent); a full slab is left to the records that
+// use it and a new one started.
+type slab struct{ buf []byte }
+
+// cut appends with enc to the slab and returns what it appended, capped so
+// an append to it cannot reach the next slice.
+func (s *slab) cut(enc func([]byte) []byte) []byte {
+	if cap(s.buf)-len(s.buf) < slabBytes/16 {
+		s.buf = make([]byte, 0, slabBytes)
+	}
+	start := len(s.buf)
+	s.buf = enc(s.buf)
+	// An encoding larger than the room left moved s.buf to a new array:
+	// the slice is still whole (append copied what came before).
+	return s.buf[start:len(s.buf):len(s.buf)]
 }
 
 // Restore implements Processor. A record of an unknown state version is

@@ -109,6 +109,10 @@ func TestDetectSpikeOneAlertExplained(t *testing.T) {
 		enc += len(b)
 	}
 	t.Logf("state per series: %d B in memory (detectors + %d B overhead), %d B in the changelog", d.StateBytes()/int64(d.Series()), seriesOverhead, enc/d.Series())
+	// The README's bound (issue 16): at most 4 KB of changelog per series.
+	if enc/d.Series() > 4096 {
+		t.Errorf("%d B of changelog per series, want at most 4096", enc/d.Series())
+	}
 }
 
 // checkpoint returns the changelog records of every series changed since
@@ -283,6 +287,7 @@ func TestDetectConfig(t *testing.T) {
 	f(DetectConfig{Detectors: ensemble.MetricsConfig{Counters: ensemble.Config{SpikeZ: 5}}}, "detectors.counters.spike_z")
 	f(DetectConfig{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{RangeBreak: rangebreak.Config{Bins: -1}}}}, "detectors.gauges.range_break")
 	f(DetectConfig{Detectors: ensemble.MetricsConfig{Counters: ensemble.Config{LevelShift: levelshift.Config{Ratio: 0.5}}}}, "detectors.counters.level_shift.ratio")
+	f(DetectConfig{Transaction: pipeline.TransactionConfig{Interval: time.Minute}}, "transaction.interval")
 }
 
 // TestDetectConfigYAML: the detectors section decodes strictly (as
@@ -290,6 +295,7 @@ func TestDetectConfig(t *testing.T) {
 func TestDetectConfigYAML(t *testing.T) {
 	src := `
 alert: {fire_z: 8}
+transaction: {interval: 1s, max_records: 500}
 detectors:
   counters: {cooldown: 50, level_shift: {ratio: 20, confirm: 3}}
   metrics:
@@ -310,6 +316,9 @@ detectors:
 	if e := c.EnsembleConfig(schemas.MetricInOctets, true); e.Cooldown != 50 || e.MinZ != 8 || e.ResolveZ != 3 ||
 		e.LevelShift.Ratio != 20 || e.LevelShift.Confirm != 3 || e.LevelShift.Spread != levelshift.DefaultSpread || !slices.Equal(e.Detectors, DetectDetectors) {
 		t.Errorf("counters: %+v", e)
+	}
+	if c.Transaction != (pipeline.TransactionConfig{Interval: time.Second, MaxRecords: 500}) {
+		t.Errorf("transaction: %+v", c.Transaction)
 	}
 	if e := c.EnsembleConfig(schemas.MetricTemperature, false); e.MinZ != 10 || e.Cooldown != ensemble.DefaultCooldown || !slices.Equal(e.Detectors, []string{"robust_z", "forest"}) {
 		t.Errorf("temperature: %+v", e)

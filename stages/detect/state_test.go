@@ -96,3 +96,23 @@ func writeStateGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSlab: slices cut from a slab keep their bytes whatever is cut after
+// them (a new slab, or an encoding larger than the room left), and cannot
+// be appended to in place.
+func TestSlab(t *testing.T) {
+	var s slab
+	var got [][]byte
+	for i := range 300 {
+		n := 1000 + 37*i%5000
+		if i == 150 {
+			n = slabBytes // larger than a slab
+		}
+		got = append(got, s.cut(func(b []byte) []byte { return append(b, bytes.Repeat([]byte{byte(i)}, n)...) }))
+	}
+	for i, b := range got {
+		if cap(b) != len(b) || len(b) == 0 || !bytes.Equal(b, bytes.Repeat([]byte{byte(i)}, len(b))) {
+			t.Fatalf("slice %d: len %d cap %d, bytes changed", i, len(b), cap(b))
+		}
+	}
+}

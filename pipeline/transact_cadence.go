@@ -1,0 +1,151 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Defaults of TransactionConfig.
+const (
+	// DefaultTransactionInterval is how long a transaction collects input
+	// by default: detections become visible to read_committed readers at
+	// most this long after their sample was polled, plus the commit.
+	DefaultTransactionInterval = 250 * time.Millisecond
+	// DefaultTransactionMaxRecords is the most input records (Kafka
+	// messages) of one transaction by default.
+	DefaultTransactionMaxRecords = 10_000
+	// maxTransactionInterval bounds TransactionConfig.Interval well inside
+	// the transaction timeout.
+	maxTransactionInterval = 5 * time.Second
+)
+
+// TransactionConfig sets the cadence of a TransactRunner's transactions. A
+// transaction stays open, polling and processing input, until Interval has
+// passed since it began or it holds MaxRecords input records (or the
+// partitions are revoked, or a drain target is reached); then the state of
+// every series it changed is checkpointed once, in the transaction that
+// commits the offsets. A longer interval writes fewer changelog records
+// per sample (a series sampled every s seconds is written at most once per
+// max(s, Interval)) and delays outputs (detections) by up to Interval.
+type TransactionConfig struct {
+	// Interval is how long a transaction collects input; default
+	// DefaultTransactionInterval, at most 5s.
+	Interval time.Duration `yaml:"interval"`
+	// MaxRecords is the most input records in one transaction; default
+	// DefaultTransactionMaxRecords.
+	MaxRecords int `yaml:"max_records"`
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c TransactionConfig) WithDefaults() TransactionConfig {
+	if c.Interval == 0 {
+		c.Interval = DefaultTransactionInterval
+	}
+	if c.MaxRecords == 0 {
+		c.MaxRecords = DefaultTransactionMaxRecords
+	}
+	return c
+}
+
+// Validate reports the first bad field, with its path.
+func (c TransactionConfig) Validate() error {
+	if c.Interval < 0 || c.Interval > maxTransactionInterval {
+		return fmt.Errorf("interval: %v must be within (0, %v]", c.Interval, maxTransactionInterval)
+	}
+	if c.MaxRecords < 0 {
+		return fmt.Errorf("max_records: %d must not be negative", c.MaxRecords)
+	}
+	return nil
+}
+
+// TransactionCadence is implemented by a Processor that sets the cadence
+// of its transactions (the detect stage's detect.transaction); a
+// TransactConfig's own Transaction fields, when set, take precedence.
+type TransactionCadence interface {
+	Transaction() TransactionConfig
+}
+
+// cadence returns the transaction cadence of cfg and proc, defaulted.
+func cadence(cfg TransactionConfig, proc Processor) TransactionConfig {
+	if c, ok := proc.(TransactionCadence); ok {
+		pc := c.Transaction()
+		if cfg.Interval == 0 {
+			cfg.Interval = pc.Interval
+		}
+		if cfg.MaxRecords == 0 {
+			cfg.MaxRecords = pc.MaxRecords
+		}
+	}
+	return cfg.WithDefaults()
+}
+
+// fill keeps the open transaction x collecting input: it polls and
+// processes more records until the transaction's interval has passed, it
+// holds MaxRecords records, a partition is revoked or lost, the drain
+// target is reached, or the processor failed. A partition polled for the
+// first time is restored first; a restore error is returned (the caller
+// aborts the transaction).
+func (t *TransactRunner) fill(ctx context.Context, x *txnState) error {
+	deadline := x.start.Add(t.cfg.Transaction.Interval)
+	for x.procErr == nil && x.records < t.cfg.Transaction.MaxRecords && ctx.Err() == nil {
+		wait := time.Until(deadline)
+		if wait <= 0 || t.stopFilling(ctx, x) {
+			return nil
+		}
+		pctx, cancel := context.WithTimeout(ctx, min(wait, pollTimeout))
+		fetches := t.sess.PollRecords(pctx, min(t.cfg.MaxPoll, t.cfg.Transaction.MaxRecords-x.records))
+		cancel()
+		if fetches.IsClientClosed() {
+			return nil
+		}
+		t.logFetchErrors(fetches)
+		if fetches.NumRecords() == 0 {
+			continue
+		}
+		if err := t.restoreNew(ctx, fetches); err != nil {
+			return err
+		}
+		t.processAll(ctx, fetches, x)
+	}
+	return nil
+}
+
+// stopFilling reports whether the open transaction should end before its
+// interval: a partition was revoked or lost (the session aborts the
+// transaction; better sooner), or the drain target is reached counting
+// what x processed.
+func (t *TransactRunner) stopFilling(ctx context.Context, x *txnState) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.toDrop) > 0 {
+		return true
+	}
+	if t.drain == nil {
+		return false
+	}
+	done := make(map[int32]int64, len(t.done)+len(x.next))
+	for p, off := range t.done {
+		done[p] = off
+	}
+	for p, off := range x.next {
+		done[p] = max(done[p], off)
+	}
+	return t.owned.reached(t.drain, map[string]map[int32]int64{t.cfg.Input: done}, t.sess.Client().CommittedOffsets(), func() map[string]map[int32]int64 {
+		return t.groupCommitted.get(ctx, t.sess.Client(), t.cfg.Group)
+	})
+}
+
+// restoreNew restores the state of every partition of fetches not yet
+// restored.
+func (t *TransactRunner) restoreNew(ctx context.Context, fetches kgo.Fetches) error {
+	var err error
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if err == nil && !t.restored[p.Partition] {
+			err = t.restore(ctx, p.Partition)
+		}
+	})
+	return err
+}
