@@ -53,7 +53,7 @@ func runPower(f flags) error {
 	truth := make([][]float64, f.powerDevices)
 	var op operatingPoint
 	simulated, samples, elapsed := drive(fleet, f.powerDays, f.interval, est, func(s *schemas.Sample) {
-		if s.Metric != sim.MetricPSUInCurrent && s.Metric != sim.MetricPSUInVoltage {
+		if s.Metric != schemas.MetricPSUInCurrent && s.Metric != schemas.MetricPSUInVoltage {
 			priorsOnly.Observe(s.TS, s.Device, s.Metric, s.Keys, s.Kind, s.U64, s.F64, s.Str)
 		}
 	}, func() {

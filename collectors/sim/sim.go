@@ -30,23 +30,6 @@ const (
 	DefaultSeed       = 1
 )
 
-// Aliases of vocabulary names (schemas.Metric…) for callers outside
-// collectors/ that still name them through this package.
-//
-// Deprecated: use the schemas names; note that MetricInPkts and
-// MetricOutPkts are the unicast counters (schemas.MetricInUnicastPkts).
-const (
-	MetricInOctets     = schemas.MetricInOctets
-	MetricOutOctets    = schemas.MetricOutOctets
-	MetricInPkts       = schemas.MetricInUnicastPkts
-	MetricOperStatus   = schemas.MetricOperStatus
-	MetricTemperature  = schemas.MetricTemperature
-	MetricFanSpeed     = schemas.MetricFanSpeed
-	MetricPSUOutPower  = schemas.MetricPSUOutPower
-	MetricPSUInVoltage = schemas.MetricPSUInVoltage
-	MetricPSUInCurrent = schemas.MetricPSUInCurrent
-)
-
 // Counts of the simulated series, and how optics react to heat.
 const (
 	componentsPerDevice = 2 + 2 + 2*3 // temperature sensors, fans, PSU power/voltage/current

@@ -13,13 +13,6 @@ import (
 	"github.com/telekernel/telekernel/schemas"
 )
 
-// MetricPSUInPower is the input power that collectors derive from voltage
-// × current (OpenConfig has no such leaf).
-//
-// Deprecated: use schemas.MetricPSUInPower; this alias is kept for callers
-// outside detectors/.
-const MetricPSUInPower = schemas.MetricPSUInPower
-
 // transceiverSuffix links a transceiver component to its interface:
 // "name=Ethernet1-transceiver" belongs to "name=Ethernet1".
 const transceiverSuffix = "-transceiver"

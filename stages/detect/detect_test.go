@@ -258,7 +258,7 @@ func TestDetectConfig(t *testing.T) {
 	if g := c.EnsembleConfig(schemas.MetricPSUOutPower, false); g.SpikeZ != DefaultGaugeSpikeZ || g.Confirm != c.Alert.Confirm {
 		t.Errorf("gauge spike_z %v confirm %d, want %v and %d", g.SpikeZ, g.Confirm, DefaultGaugeSpikeZ, c.Alert.Confirm)
 	}
-	if g := c.EnsembleConfig(sim.MetricPSUOutPower, false); !slices.Equal(g.Detectors, DetectDetectors) {
+	if g := c.EnsembleConfig(schemas.MetricPSUOutPower, false); !slices.Equal(g.Detectors, DetectDetectors) {
 		t.Errorf("sensor gauge members %v, want %v", g.Detectors, DetectDetectors)
 	}
 	if g := c.EnsembleConfig("/system/cpus/cpu/state/total/instant", false); !slices.Equal(g.Detectors, DetectGaugeDetectors) {
