@@ -68,11 +68,19 @@ func (s *Sink) InsertSamples(ctx context.Context, recs []arrow.RecordBatch) (int
 	}
 	defer b.Close()
 
-	sc, _ := s.scratch.Get().(*sampleScratch)
-	if sc == nil {
+	var sc *sampleScratch
+	select {
+	case sc = <-s.scratch:
+	default:
 		sc = new(sampleScratch)
 	}
-	defer func() { sc.reset(); s.scratch.Put(sc) }()
+	defer func() {
+		sc.reset()
+		select {
+		case s.scratch <- sc:
+		default:
+		}
+	}()
 
 	for start := 0; start < len(recs); {
 		end := chunkEnd(recs, start, s.cfg.BatchRows)
