@@ -18,7 +18,7 @@ import (
 // claimPeakRSSMB, and it does at least claimRatio times the updates per
 // CPU-second of a plain proto.Unmarshal of the same responses.
 const (
-	claimPeakRSSMB = 100
+	claimPeakRSSMB = 120
 	claimRatio     = 2.0
 )
 
