@@ -32,6 +32,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -42,6 +43,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/telekernel/telekernel/benchmarks/internal/benchkit"
+	"github.com/telekernel/telekernel/collectors"
 	"github.com/telekernel/telekernel/collectors/gnmi"
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/sim"
@@ -61,6 +63,9 @@ type flags struct {
 	serve                string // child mode
 	whole                bool
 	snmpResponderWorkers int
+	maxBuffered          int
+	producerBatch        int
+	heapProfile          string
 }
 
 func main() {
@@ -80,6 +85,9 @@ func main() {
 	fs.DurationVar(&f.dur, "for", 30*time.Second, "snmp: how long to poll")
 	fs.IntVar(&f.workers, "workers", 64, "snmp: collector workers (polls in flight)")
 	fs.IntVar(&f.snmpResponderWorkers, "responder-workers", 2, "snmp: goroutines answering in the child")
+	fs.IntVar(&f.maxBuffered, "max-buffered-bytes", collectors.DefaultMaxBufferedBytes, "gnmi, snmp: the producer's max_buffered_bytes (the collector's default)")
+	fs.IntVar(&f.producerBatch, "producer-batch-bytes", 1_000_012, "gnmi: the producer's batch limit (the collector's default: franz-go's)")
+	fs.StringVar(&f.heapProfile, "heap-profile", "", "gnmi: write a heap profile taken at the largest live heap of the run to this file")
 	fs.StringVar(&f.serve, "serve", "", "internal: run as the simulator child")
 	_ = fs.Parse(os.Args[2:])
 	var err error
@@ -100,6 +108,16 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// peakRSS returns the largest resident set size this process has had, in
+// bytes.
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Maxrss << 10 // kilobytes on Linux
+}
+
+func mbOf(b uint64) float64 { return float64(b) / (1 << 20) }
 
 // cpuSeconds returns the CPU-seconds this process has used so far.
 func cpuSeconds() float64 { return benchkit.CPU().Seconds() }
@@ -186,7 +204,7 @@ func serveGNMI(f flags) error {
 func openPublisher(ctx context.Context, f flags, mode string, extra ...kgo.Opt) (*kgo.Client, *publish.Publisher, error) {
 	topic := fmt.Sprintf("tk.samples.bench-%s-%d", mode, time.Now().UnixNano())
 	kc := kafka.Config{Brokers: []string{f.kafka}}
-	cl, err := kafka.Connect(ctx, kc, append([]kgo.Opt{kgo.MaxBufferedBytes(64 << 20), kgo.ProducerLinger(5 * time.Millisecond)}, extra...)...)
+	cl, err := kafka.Connect(ctx, kc, append([]kgo.Opt{kgo.MaxBufferedBytes(f.maxBuffered), kgo.ProducerLinger(5 * time.Millisecond)}, extra...)...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -223,6 +241,8 @@ func benchGNMI(f flags) error {
 	if err != nil {
 		return err
 	}
+	// Read before the baseline, which builds a fleet of its own here.
+	peak := peakRSS()
 	// The baseline, on the same responses: record one step's responses
 	// from an in-process copy of the fleet.
 	resps, err := recordResponses(f)
@@ -245,6 +265,8 @@ func benchGNMI(f flags) error {
 		r.st.Updates, r.ps.Samples, r.ps.Batches, r.wall, r.cpu)
 	fmt.Printf("  end to end: %.0f updates/s wall, %.0f updates per CPU-second (%.2f µs/update)\n",
 		float64(r.st.Updates)/r.wall, float64(r.st.Updates)/r.cpu, r.cpu/float64(r.st.Updates)*1e6)
+	fmt.Printf("  collector process peak RSS: %.1f MB (VmHWM before the baseline ran; GOGC %s, GOMEMLIMIT %s, max_buffered_bytes %d)\n",
+		float64(peak)/(1<<20), benchkit.EnvOr("GOGC", "default"), benchkit.EnvOr("GOMEMLIMIT", "default"), f.maxBuffered)
 	fmt.Printf("  baseline proto.Unmarshal of the same responses: %.0f updates per CPU-second (%.2f µs/update)\n",
 		unmarshalCPU, 1e6/unmarshalCPU)
 	fmt.Printf("  decoder alone (wire → Arrow builders): %.0f updates per CPU-second (%.2f µs/update)\n", decodeCPU, 1e6/decodeCPU)
@@ -261,7 +283,7 @@ func runGNMI(f flags, targets []agent.Target, in io.Writer) (gnmiRun, error) {
 	fleet, _ := newFleet(f)
 	perStep := uint64(f.devices * fleet.SeriesPerDevice())
 	total := perStep * uint64(f.steps)
-	cl, pub, err := openPublisher(ctx, f, "gnmi", kgo.ProducerBatchMaxBytes(4<<20))
+	cl, pub, err := openPublisher(ctx, f, "gnmi", kgo.ProducerBatchMaxBytes(int32(f.producerBatch)))
 	if err != nil {
 		return gnmiRun{}, err
 	}
@@ -290,6 +312,11 @@ func runGNMI(f flags, targets []agent.Target, in io.Writer) (gnmiRun, error) {
 		}
 	}
 	runtime.GC()
+	fmt.Fprintf(os.Stderr, "peak RSS before streaming: %.1f MB\n", float64(peakRSS())/(1<<20))
+	var hw *heapWatch
+	if f.heapProfile != "" {
+		hw = watchHeap()
+	}
 	cpu0, wall0 := cpuSeconds(), time.Now()
 	fmt.Fprintln(in, "go")
 	// Wait for every update; fail with the counts if progress stops.
@@ -307,6 +334,14 @@ func runGNMI(f flags, targets []agent.Target, in io.Writer) (gnmiRun, error) {
 		return gnmiRun{}, err
 	}
 	r := gnmiRun{cpu: cpuSeconds() - cpu0, wall: time.Since(wall0).Seconds(), st: c.Stats(), ps: pub.Stats()}
+	if hw != nil {
+		live, err := hw.end(f.heapProfile)
+		if err != nil {
+			return gnmiRun{}, err
+		}
+		fmt.Fprintf(os.Stderr, "heap profile at the largest live heap (%.1f MB) in %s; peaks: heap objects %.1f MB, unused %.1f, free (not released) %.1f, stacks %.1f, all the runtime mapped %.1f\n",
+			float64(live)/(1<<20), f.heapProfile, mbOf(hw.objects), mbOf(hw.unused), mbOf(hw.free), mbOf(hw.stacks), mbOf(hw.other))
+	}
 	if r.ps.Samples < int64(total) {
 		return gnmiRun{}, fmt.Errorf("kafka acknowledged %d samples, want at least %d", r.ps.Samples, total)
 	}

@@ -4,8 +4,9 @@
 //   - ClickHouse: rows/s of clickhouse.Sink.InsertSamples (columns straight
 //     from Arrow records) against a raw clickhouse-go columnar batch fed
 //     prebuilt typed Go slices of the same rows, into a table of the same
-//     layout on the same server. Rounds alternate between the two; the
-//     median round is reported.
+//     layout on the same server. Rounds alternate which goes first; the
+//     median round of each side and the median of the per-round ratios
+//     are reported (--min-ratio makes a low ratio an error).
 //   - Parquet: rows per CPU-second of parquet.Writer (Add of Arrow messages,
 //     then Flush: sort by series and time, encode, zstd, fsync, rename)
 //     against a plain parquet-go GenericWriter writing the same rows, as
@@ -49,16 +50,27 @@ func main() {
 		chAddr   = flag.String("clickhouse", benchkit.EnvOr("TK_CLICKHOUSE", "127.0.0.1:9000"), "ClickHouse native address; empty skips the ClickHouse benchmark")
 		chRows   = flag.Int("ch-rows", 100_000, "rows per ClickHouse INSERT")
 		chRounds = flag.Int("ch-rounds", 7, "ClickHouse rounds per side")
+		chPairs  = flag.Int("ch-pairs", 4, "ClickHouse INSERTs per side in one round, whose times are summed; even, so that each side goes first equally often")
+		minRatio = flag.Float64("min-ratio", 0, "exit 1 when the ClickHouse sink's median per-round ratio to raw is below this (0: no check)")
 		pqRows   = flag.Int("pq-rows", 1_000_000, "rows per Parquet flush")
 		pqRounds = flag.Int("pq-rounds", 5, "Parquet rounds per side")
 		dir      = flag.String("dir", "", "folder for the Parquet files (default: a temporary folder)")
 	)
 	flag.Parse()
 	if *chAddr != "" {
-		if err := benchClickHouse(*chAddr, *chRows, *chRounds); err != nil {
+		r, err := benchClickHouse(*chAddr, *chRows, *chRounds, *chPairs)
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "clickhouse benchmark:", err)
 			os.Exit(1)
 		}
+		fmt.Print(r.report())
+		if r.ratio < *minRatio {
+			fmt.Fprintf(os.Stderr, "clickhouse benchmark: the sink's median ratio %.2f× is below --min-ratio %.2f×\n", r.ratio, *minRatio)
+			os.Exit(1)
+		}
+	}
+	if *pqRounds < 1 {
+		return
 	}
 	if err := benchParquet(*dir, *pqRows, *pqRounds); err != nil {
 		fmt.Fprintln(os.Stderr, "parquet benchmark:", err)
@@ -157,7 +169,32 @@ func measureRounds(n int, alternate bool, before func() error, a, b func(round i
 	return ra, rb, nil
 }
 
-func benchClickHouse(addr string, n, rounds int) error {
+// chResult is what the ClickHouse benchmark measured: the rounds of each
+// side and the median of the per-round ratios.
+type chResult struct {
+	version         schemas.ServerVersion
+	layout          schemas.Layout
+	rows            int // rows per INSERT
+	pairs           int // INSERTs per side and round
+	sinkRounds, raw []round
+	ratios          []float64 // sink rows/s over raw rows/s, per round
+	ratio           float64   // their median
+	cpuRatio        float64   // client CPU of the sink's median round over the raw one's (by CPU)
+}
+
+// benchClickHouse inserts n rows at a time through the sink and through a
+// raw clickhouse-go batch, pairs alternating which goes first; a round is
+// pairs such inserts per side (an even number: each side first in half of
+// them), its time their sum. Each round's ratio
+// compares inserts measured next to each other, so load from outside that
+// drifts over the run weighs on both sides of a ratio alike.
+func benchClickHouse(addr string, n, rounds, pairs int) (chResult, error) {
+	// The INSERT measured second after the truncation is faster on this
+	// server (measured: per-round ratios by who went first differ by
+	// 20-40 %), so a round must hold both orders equally often.
+	if pairs < 2 || pairs%2 != 0 {
+		return chResult{}, fmt.Errorf("ch-pairs: %d must be even and at least 2, so that each side goes first equally often", pairs)
+	}
 	ctx := context.Background()
 	id := make([]byte, 4)
 	_, _ = rand.Read(id)
@@ -168,21 +205,21 @@ func benchClickHouse(addr string, n, rounds int) error {
 
 	s, err := clickhouse.New(ctx, clickhouse.Config{Addr: []string{addr}, Database: db})
 	if err != nil {
-		return err
+		return chResult{}, err
 	}
 	defer s.Close()
 	defer func() { _ = s.DropDatabase(ctx) }()
 	if err := s.EnsureTables(ctx); err != nil {
-		return err
+		return chResult{}, err
 	}
 	v, err := s.ServerVersion()
 	if err != nil {
-		return err
+		return chResult{}, err
 	}
 	layout := schemas.ChooseLayout(v)
 	raw, err := newRawInserter(ctx, addr, db+"_raw", v, layout, rows)
 	if err != nil {
-		return err
+		return chResult{}, err
 	}
 	defer raw.close()
 	sinkInsert := func(int) error { _, err := s.InsertSamples(ctx, recs); return err }
@@ -199,23 +236,55 @@ func benchClickHouse(addr string, n, rounds int) error {
 
 	// Warm up both (connections, table parts).
 	if err := sinkInsert(0); err != nil {
-		return err
+		return chResult{}, err
 	}
 	if err := raw.insert(0); err != nil {
-		return err
+		return chResult{}, err
 	}
-	sinkRounds, rawRounds, err := measureRounds(rounds, true, truncate, sinkInsert, raw.insert)
+	r := chResult{version: v, layout: layout, rows: len(rows), pairs: pairs}
+	sinkOnes, rawOnes, err := measureRounds(rounds*pairs, true, truncate, sinkInsert, raw.insert)
 	if err != nil {
-		return err
+		return chResult{}, err
 	}
-	sm, rm := median(sinkRounds, wall), median(rawRounds, wall)
-	rate := func(r round) float64 { return float64(len(rows)) / r.wall.Seconds() }
-	fmt.Printf("clickhouse %s (%s layout), %d rows per INSERT, median of %d rounds each:\n", v, layout, len(rows), rounds)
-	fmt.Printf("  raw clickhouse-go columnar batch : %10.0f rows/s  %6.1f alloc B/row  (client CPU %v)\n", rate(rm), float64(rm.alloc)/float64(len(rows)), rm.cpu.Round(time.Millisecond))
-	fmt.Printf("  telekernel sink (from Arrow)     : %10.0f rows/s  %6.1f alloc B/row  (client CPU %v)\n", rate(sm), float64(sm.alloc)/float64(len(rows)), sm.cpu.Round(time.Millisecond))
-	fmt.Printf("  sink / raw                       : %.2f× rows/s (client CPU per row %.2f×)\n", rate(sm)/rate(rm),
-		median(sinkRounds, cpuOf).cpu.Seconds()/median(rawRounds, cpuOf).cpu.Seconds())
-	return nil
+	r.sinkRounds, r.raw = sumRounds(sinkOnes, pairs), sumRounds(rawOnes, pairs)
+	for i := range r.sinkRounds {
+		r.ratios = append(r.ratios, r.raw[i].wall.Seconds()/r.sinkRounds[i].wall.Seconds())
+	}
+	sorted := slices.Sorted(slices.Values(r.ratios))
+	r.ratio = sorted[len(sorted)/2]
+	r.cpuRatio = median(r.sinkRounds, cpuOf).cpu.Seconds() / median(r.raw, cpuOf).cpu.Seconds()
+	return r, nil
+}
+
+// sumRounds sums each run of k consecutive rounds of rs into one.
+func sumRounds(rs []round, k int) []round {
+	var out []round
+	for i := 0; i+k <= len(rs); i += k {
+		var sum round
+		for _, r := range rs[i : i+k] {
+			sum.wall, sum.cpu, sum.alloc = sum.wall+r.wall, sum.cpu+r.cpu, sum.alloc+r.alloc
+		}
+		out = append(out, sum)
+	}
+	return out
+}
+
+// report formats r: the median round of each side and the median ratio.
+func (r chResult) report() string {
+	var b strings.Builder
+	sm, rm := median(r.sinkRounds, wall), median(r.raw, wall)
+	all := float64(r.rows * r.pairs)
+	rate := func(x round) float64 { return all / x.wall.Seconds() }
+	fmt.Fprintf(&b, "clickhouse %s (%s layout), %d rows per INSERT, %d rounds of %d alternating INSERTs per side:\n", r.version, r.layout, r.rows, len(r.ratios), r.pairs)
+	fmt.Fprintf(&b, "  raw clickhouse-go columnar batch : %10.0f rows/s  %6.1f alloc B/row  (client CPU %v per INSERT)  median round\n", rate(rm), float64(rm.alloc)/all, (rm.cpu / time.Duration(r.pairs)).Round(time.Millisecond))
+	fmt.Fprintf(&b, "  telekernel sink (from Arrow)     : %10.0f rows/s  %6.1f alloc B/row  (client CPU %v per INSERT)  median round\n", rate(sm), float64(sm.alloc)/all, (sm.cpu / time.Duration(r.pairs)).Round(time.Millisecond))
+	ratios := make([]string, len(r.ratios))
+	for i, x := range r.ratios {
+		ratios[i] = fmt.Sprintf("%.2f", x)
+	}
+	fmt.Fprintf(&b, "  sink / raw per round             : %s\n", strings.Join(ratios, " "))
+	fmt.Fprintf(&b, "  sink / raw                       : %.2f× rows/s (median of the per-round ratios; client CPU per row %.2f×)\n", r.ratio, r.cpuRatio)
+	return b.String()
 }
 
 // rawInserter is the ClickHouse baseline: a plain clickhouse-go connection

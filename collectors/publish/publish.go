@@ -8,6 +8,7 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -55,6 +56,12 @@ type Publisher struct {
 
 	samples, batches, bytes, errs atomic.Int64
 	metrics                       *Metrics
+
+	// scratch holds encode buffers (*[]byte): a record is encoded into
+	// one and copied out at its exact size, so what waits for Kafka is no
+	// larger than what max_buffered_bytes counts (an encode buffer grown
+	// by doubling holds up to twice its length).
+	scratch sync.Pool
 
 	mu       sync.Mutex
 	firstErr error
@@ -159,7 +166,7 @@ func (p *Publisher) MaxBatchBytes() int { return p.maxBytes }
 // growing memory. A produce error is logged once per reason (later ones at
 // debug level), counted, and returned by the next Flush or Wait.
 func (p *Publisher) Publish(ctx context.Context, device string, rec arrow.RecordBatch) error {
-	val, err := schemas.EncodeSamples(nil, rec)
+	val, err := p.encode(rec)
 	if err != nil {
 		p.failed(device, rec.NumRows(), "encode", err)
 		return err
@@ -173,6 +180,22 @@ func (p *Publisher) Publish(ctx context.Context, device string, rec arrow.Record
 		return nil
 	}
 	return p.split(ctx, device, rec)
+}
+
+// encode returns rec as an Arrow IPC stream in a new slice of its exact
+// size, encoded in a reused scratch buffer.
+func (p *Publisher) encode(rec arrow.RecordBatch) ([]byte, error) {
+	buf, _ := p.scratch.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	defer p.scratch.Put(buf)
+	enc, err := schemas.EncodeSamples((*buf)[:0], rec)
+	if err != nil {
+		return nil, err
+	}
+	*buf = enc
+	return bytes.Clone(enc), nil
 }
 
 // split publishes the rows of rec in records that fit MaxBatchBytes. A

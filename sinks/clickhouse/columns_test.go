@@ -19,6 +19,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/telekernel/telekernel/schemas"
@@ -109,8 +110,9 @@ func TestAppendSamplesLayouts(t *testing.T) {
 			}
 			b, cols := newTestBlock(t, schemas.TableSamples, l)
 			sc := new(sampleScratch)
-			for _, rec := range recs {
-				if err := appendSamples(b, cols, sc, rec, l); err != nil {
+			// Blocks of one record, then of several: both paths, one scratch.
+			for _, part := range [][]arrow.RecordBatch{recs[:1], recs[1:2], recs[2:]} {
+				if err := appendSamples(b, cols, sc, part, l); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -210,10 +212,8 @@ func TestModernLayoutChDB(t *testing.T) {
 	defer release(recs)
 	sb, scols := newTestBlock(t, schemas.TableSamples, schemas.LayoutModern)
 	sc := new(sampleScratch)
-	for _, rec := range recs {
-		if err := appendSamples(sb, scols, sc, rec, schemas.LayoutModern); err != nil {
-			t.Fatal(err)
-		}
+	if err := appendSamples(sb, scols, sc, recs, schemas.LayoutModern); err != nil {
+		t.Fatal(err)
 	}
 	dets := testDetections(300)
 	dcs, err := detectionColumns(dets, schemas.LayoutModern)

@@ -73,4 +73,7 @@
 // LowCardinality columns are appended row by row inside the driver (it
 // reflects on each value), which the benchmark shows; plain String columns
 // of the legacy layout are appended in one copy.
+// InsertSamples gathers the rows of each block (Config.BatchRows, cut at
+// record boundaries as before) into one typed slice per column and appends
+// each column once per block; its scratch slices are kept between calls.
 package clickhouse

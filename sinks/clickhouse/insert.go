@@ -28,7 +28,9 @@ const (
 // InsertSamples writes the rows of recs, which must have the samples Arrow
 // schema (schemas.SamplesSchema), as one INSERT into the samples table and
 // returns the number of rows written. Columns go to the driver as typed
-// slices built from the Arrow arrays, one append per column per record.
+// slices built from the Arrow arrays: the records of each block of about
+// Config.BatchRows rows are gathered into one slice per column, appended
+// to the driver once per column and block.
 //
 // All records are checked before anything is sent, so input that breaks
 // the contract (ErrBadInput) writes nothing. When the INSERT fails midway
@@ -66,31 +68,47 @@ func (s *Sink) InsertSamples(ctx context.Context, recs []arrow.RecordBatch) (int
 	}
 	defer b.Close()
 
-	sc, _ := s.scratch.Get().(*sampleScratch)
-	if sc == nil {
+	var sc *sampleScratch
+	select {
+	case sc = <-s.scratch:
+	default:
 		sc = new(sampleScratch)
 	}
-	defer func() { sc.reset(); s.scratch.Put(sc) }()
-
-	pending := 0
-	for _, rec := range recs {
-		if rec.NumRows() == 0 {
-			continue
+	defer func() {
+		sc.reset()
+		select {
+		case s.scratch <- sc:
+		default:
 		}
-		if err := appendSamples(b, cols, sc, rec, l); err != nil {
+	}()
+
+	for start := 0; start < len(recs); {
+		end := chunkEnd(recs, start, s.cfg.BatchRows)
+		if err := appendSamples(b, cols, sc, recs[start:end], l); err != nil {
 			return 0, s.insertError(schemas.TableSamples, total, err)
 		}
-		if pending += int(rec.NumRows()); pending >= s.cfg.BatchRows {
+		if start = end; start < len(recs) {
 			if err := b.Flush(); err != nil {
 				return 0, s.insertError(schemas.TableSamples, total, err)
 			}
-			pending = 0
 		}
 	}
 	if err := b.Send(); err != nil {
 		return 0, s.insertError(schemas.TableSamples, total, err)
 	}
 	return total, nil
+}
+
+// chunkEnd returns the end of the records, from start, that make one block:
+// up to and including the record with which the rows reach batchRows.
+func chunkEnd(recs []arrow.RecordBatch, start, batchRows int) int {
+	rows := 0
+	for i := start; i < len(recs); i++ {
+		if rows += int(recs[i].NumRows()); rows >= batchRows {
+			return i + 1
+		}
+	}
+	return len(recs)
 }
 
 func (s *Sink) insertError(table string, rows int, err error) error {
@@ -156,14 +174,18 @@ type columns interface {
 	Column(int) driver.BatchColumn
 }
 
-// sampleScratch holds the typed slices handed to the driver for one record.
-// It is reused between records and calls (the driver copies what it is
-// given), and reset after each call so it pins no Arrow memory.
+// sampleScratch holds the typed slices handed to the driver for one block
+// (the rows of several records, gathered). It is reused between blocks and
+// calls (the driver copies what it is given), and reset after each call so
+// it pins no Arrow memory.
 type sampleScratch struct {
 	times                        []time.Time
 	secs                         []int64
 	fracs                        []uint32
 	device, metric, keys, source []string
+	kind                         []uint8
+	u64                          []uint64
+	f64                          []float64
 	strs                         []string
 	u64p                         []*uint64
 	f64p                         []*float64
@@ -201,76 +223,82 @@ func (sc *sampleScratch) reset() {
 	clear(sc.strp[:cap(sc.strp)])
 }
 
-// dictStrings fills dst with the values of a dictionary-encoded string
-// column. The strings alias the record's memory.
-func dictStrings(dst []string, col arrow.Array) []string {
+// dictStrings writes the values of a dictionary-encoded string column to
+// dst, which must hold col.Len() strings. The strings alias the record's
+// memory.
+func dictStrings(dst []string, col arrow.Array) {
 	d := col.(*array.Dictionary)
 	dict := d.Dictionary().(*array.String)
-	dst = grow(dst, d.Len())
 	if idx, ok := d.Indices().(*array.Int32); ok {
 		for i, j := range idx.Int32Values() {
 			dst[i] = dict.Value(int(j))
 		}
-		return dst
+		return
 	}
-	for i := range dst {
+	for i := range dst[:d.Len()] {
 		dst[i] = dict.Value(d.GetValueIndex(i))
 	}
-	return dst
 }
 
-// appendSamples appends rec to the batch columns named cols (the samples
-// table columns of layout l, in insert order). rec must have passed
-// checkSamples (and checkLegacyRange for the legacy layout).
-func appendSamples(dst columns, cols []string, sc *sampleScratch, rec arrow.RecordBatch, l schemas.Layout) error {
-	n := int(rec.NumRows())
-	ts := rec.Column(schemas.ColTS).(*array.Timestamp).TimestampValues()
-	if l == schemas.LayoutLegacy {
-		sc.secs, sc.fracs = grow(sc.secs, n), grow(sc.fracs, n)
-		for i, v := range ts {
-			sc.secs[i], sc.fracs[i] = splitNanos(int64(v))
-		}
-	} else {
-		sc.times = grow(sc.times, n)
-		for i, v := range ts {
-			sc.times[i] = time.Unix(0, int64(v)).UTC()
-		}
+// gather returns the values of column col of every record, concatenated
+// into buf (grown and reused), or the record's own values when there is
+// one record. It also returns buf for the next call.
+func gather[T any](recs []arrow.RecordBatch, col int, buf []T, values func(arrow.Array) []T) ([]T, []T) {
+	if len(recs) == 1 {
+		return values(recs[0].Column(col)), buf
 	}
+	buf = buf[:0]
+	for _, rec := range recs {
+		buf = append(buf, values(rec.Column(col))...)
+	}
+	return buf, buf
+}
+
+// nullsIn returns the number of nulls in column col of recs.
+func nullsIn(recs []arrow.RecordBatch, col int) int {
+	n := 0
+	for _, rec := range recs {
+		n += rec.Column(col).NullN()
+	}
+	return n
+}
+
+// appendSamples appends the rows of recs to the batch columns named cols
+// (the samples table columns of layout l, in insert order), one append per
+// column. recs must have passed checkSamples (and checkLegacyRange for the
+// legacy layout).
+func appendSamples(dst columns, cols []string, sc *sampleScratch, recs []arrow.RecordBatch, l schemas.Layout) error {
+	n := 0
+	for _, rec := range recs {
+		n += int(rec.NumRows())
+	}
+	sc.fillTimes(recs, n, l)
 	for i, name := range cols {
 		var v any
 		switch name {
 		case "ts":
-			if l == schemas.LayoutLegacy {
+			if v = sc.times; l == schemas.LayoutLegacy {
 				v = sc.secs
-			} else {
-				v = sc.times
 			}
 		case "ts_frac":
 			v = sc.fracs
 		case "device", "metric", "keys", "source":
 			col, buf := sc.dictColumn(name)
-			*buf = dictStrings(*buf, rec.Column(col))
+			*buf = grow(*buf, n)
+			at := 0
+			for _, rec := range recs {
+				dictStrings((*buf)[at:], rec.Column(col))
+				at += int(rec.NumRows())
+			}
 			v = *buf
 		case "kind":
-			v = rec.Column(schemas.ColKind).(*array.Uint8).Uint8Values()
+			v, sc.kind = gather(recs, schemas.ColKind, sc.kind, func(a arrow.Array) []uint8 { return a.(*array.Uint8).Uint8Values() })
 		case "value_u64":
-			a := rec.Column(schemas.ColValueU64).(*array.Uint64)
-			v, sc.u64p = nullable(a, a.Uint64Values(), sc.u64p)
+			v, sc.u64, sc.u64p = nullable(recs, schemas.ColValueU64, sc.u64, sc.u64p, func(a arrow.Array) []uint64 { return a.(*array.Uint64).Uint64Values() })
 		case "value_f64":
-			a := rec.Column(schemas.ColValueF64).(*array.Float64)
-			v, sc.f64p = nullable(a, a.Float64Values(), sc.f64p)
+			v, sc.f64, sc.f64p = nullable(recs, schemas.ColValueF64, sc.f64, sc.f64p, func(a arrow.Array) []float64 { return a.(*array.Float64).Float64Values() })
 		case "value_str":
-			a := rec.Column(schemas.ColValueStr).(*array.String)
-			sc.strs, sc.strp = grow(sc.strs, n), grow(sc.strp, n)
-			for j := 0; j < n; j++ {
-				if a.IsNull(j) {
-					sc.strp[j] = nil
-				} else {
-					sc.strs[j] = a.Value(j)
-					sc.strp[j] = &sc.strs[j]
-				}
-			}
-			v = sc.strp
+			v = sc.fillStrings(recs, n)
 		default:
 			return fmt.Errorf("samples column %s has no source (this build does not know the layout)", name)
 		}
@@ -279,6 +307,49 @@ func appendSamples(dst columns, cols []string, sc *sampleScratch, rec arrow.Reco
 		}
 	}
 	return nil
+}
+
+// fillTimes sets the ts columns of layout l for the n rows of recs.
+func (sc *sampleScratch) fillTimes(recs []arrow.RecordBatch, n int, l schemas.Layout) {
+	if l == schemas.LayoutLegacy {
+		sc.secs, sc.fracs = grow(sc.secs, n), grow(sc.fracs, n)
+	} else {
+		sc.times = grow(sc.times, n)
+	}
+	at := 0
+	for _, rec := range recs {
+		ts := rec.Column(schemas.ColTS).(*array.Timestamp).TimestampValues()
+		if l == schemas.LayoutLegacy {
+			for i, v := range ts {
+				sc.secs[at+i], sc.fracs[at+i] = splitNanos(int64(v))
+			}
+		} else {
+			for i, v := range ts {
+				sc.times[at+i] = time.Unix(0, int64(v)).UTC()
+			}
+		}
+		at += len(ts)
+	}
+}
+
+// fillStrings returns the value_str column of the n rows of recs: a
+// pointer per row, nil for a null.
+func (sc *sampleScratch) fillStrings(recs []arrow.RecordBatch, n int) []*string {
+	sc.strs, sc.strp = grow(sc.strs, n), grow(sc.strp, n)
+	at := 0
+	for _, rec := range recs {
+		a := rec.Column(schemas.ColValueStr).(*array.String)
+		for j := range a.Len() {
+			if a.IsNull(j) {
+				sc.strp[at+j] = nil
+			} else {
+				sc.strs[at+j] = a.Value(j)
+				sc.strp[at+j] = &sc.strs[at+j]
+			}
+		}
+		at += a.Len()
+	}
+	return sc.strp
 }
 
 // InsertDetections validates ds and writes them as one INSERT into the
@@ -424,21 +495,28 @@ func jsonObject(m map[string]string) (string, error) {
 	return string(b), err
 }
 
-// nullable returns the column to append for the values vals of a: vals
-// itself when a has no nulls, else ptrs (grown and reused) holding a
-// pointer into vals per row and nil for a null. It also returns ptrs for
-// the next call.
-func nullable[T any](a arrow.Array, vals []T, ptrs []*T) (any, []*T) {
-	if a.NullN() == 0 {
-		return vals, ptrs
+// nullable returns the column to append for column col of recs, with
+// values as its typed values: the values themselves (gathered into vals
+// when there are several records) when no row is null, else ptrs (grown
+// and reused) holding a pointer into the gathered values per row and nil
+// for a null. It also returns vals and ptrs for the next call.
+func nullable[T any](recs []arrow.RecordBatch, col int, vals []T, ptrs []*T, values func(arrow.Array) []T) (any, []T, []*T) {
+	all, vals := gather(recs, col, vals, values)
+	if nullsIn(recs, col) == 0 {
+		return all, vals, ptrs
 	}
-	ptrs = grow(ptrs, len(vals))
-	for j := range vals {
-		if a.IsNull(j) {
-			ptrs[j] = nil
-		} else {
-			ptrs[j] = &vals[j]
+	ptrs = grow(ptrs, len(all))
+	at := 0
+	for _, rec := range recs {
+		a := rec.Column(col)
+		for j := range a.Len() {
+			if a.IsNull(j) {
+				ptrs[at+j] = nil
+			} else {
+				ptrs[at+j] = &all[at+j]
+			}
 		}
+		at += a.Len()
 	}
-	return ptrs, ptrs
+	return ptrs, vals, ptrs
 }

@@ -144,10 +144,8 @@ func BenchmarkAppendSamples(b *testing.B) {
 			sc := new(sampleScratch)
 			for b.Loop() {
 				blk, cols := newTestBlock(b, schemas.TableSamples, l)
-				for _, rec := range recs {
-					if err := appendSamples(blk, cols, sc, rec, l); err != nil {
-						b.Fatal(err)
-					}
+				if err := appendSamples(blk, cols, sc, recs, l); err != nil {
+					b.Fatal(err)
 				}
 				sc.reset()
 			}

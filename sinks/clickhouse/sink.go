@@ -47,7 +47,10 @@ type Sink struct {
 	mu      sync.Mutex
 	layouts map[string]schemas.Layout // table -> layout of the table as it exists
 
-	scratch sync.Pool // *sampleScratch
+	// scratch keeps one sampleScratch between InsertSamples calls (a
+	// sync.Pool would lose it at every GC, and it is about 130 bytes per
+	// row of a block to build again); a concurrent call makes its own.
+	scratch chan *sampleScratch
 }
 
 // New validates cfg, connects to ClickHouse and pings it. On failure it
@@ -107,7 +110,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 		}
 		return nil, connectError(cfg, err)
 	}
-	s := &Sink{
+	s := &Sink{scratch: make(chan *sampleScratch, 1),
 		cfg:     cfg,
 		db:      schemas.QuoteIdent(cfg.Database),
 		conn:    conn,
