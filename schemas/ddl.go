@@ -296,8 +296,8 @@ var schemaVersionColumns = []column{
 	{"applied_at", "DateTime('UTC')", "", ""},
 }
 
-// ClickHouseColumns returns the column names of table ("samples",
-// "detections" or "schema_version") in layout l, in the order of the
+// ClickHouseColumns returns the column names of table (one of the Table
+// constants) in layout l, in the order of the
 // CREATE TABLE statement, which is the order inserts use. l must be
 // LayoutModern or LayoutLegacy. It returns nil for an unknown table.
 func ClickHouseColumns(table string, l Layout) []string {
@@ -326,6 +326,14 @@ func tableColumns(table string) []column {
 		return powerColumns
 	case TableMaintenance:
 		return maintenanceColumns
+	case TableIncidents:
+		return incidentsColumns
+	case TableIncidentMembers:
+		return incidentMembersColumns
+	case TableInventory:
+		return inventoryColumns
+	case TableInventoryLinks:
+		return inventoryLinksColumns
 	}
 	return nil
 }
@@ -457,6 +465,7 @@ func ClickHouseDDL(db string, v ServerVersion, opts DDLOptions) []string {
 		rollupTable(header, t, TableSamples1h, l, opts.HourRollupTTLDays),
 		rollupView(header, t, ViewSamples1h, TableSamples1h, "toStartOfHour", l),
 	)
+	stmts = append(stmts, incidentDDL(header, t, l)...)
 	return append(stmts, t.distributedTables(header)...)
 }
 
@@ -551,6 +560,10 @@ func ClickHouseTimeColumn(table string) string {
 		return "event_time"
 	case TablePower:
 		return "window_start"
+	case TableIncidents:
+		return "opened_at"
+	case TableIncidentMembers:
+		return "event_time"
 	}
 	return ""
 }
