@@ -40,10 +40,10 @@ var Stages = []StageDef{
 	{Name: "clickhouse-maintenance", Select: "clickhouse", Phase: OnResults, Input: maintenanceTopic, Enabled: clickhouseEnabled,
 		Build: buildClickHouse(clickhouse.NewMaintenanceStage)},
 	{Name: "alertstate", Phase: OnResults, Input: detectionsTopic, Build: buildAlertState},
-	{Name: "alertmanager", Phase: OnResults, Input: detectionsTopic, Enabled: alertmanagerEnabled, Build: buildAlertmanager},
+	{Name: "alertmanager", Phase: OnIncidents, Input: alertmanagerInput, Enabled: alertmanagerEnabled, Build: buildAlertmanager},
 	{Name: "correlate-route", Select: "correlate", Phase: OnResults, Input: detectionsTopic, Enabled: correlateEnabled, Build: buildCorrelateRoute},
 	{Name: "correlate", Phase: OnDerived, Input: correlateInput, Enabled: correlateEnabled, Build: buildCorrelate},
-	{Name: "clickhouse-incidents", Select: "clickhouse", Phase: OnIncidents, Input: incidentsTopic, Enabled: incidentsToClickHouse, Build: buildClickHouseIncidents},
+	{Name: "clickhouse-incidents", Select: "clickhouse", Phase: OnIncidents, Input: incidentsTopic, Enabled: clickhouseEnabled, Build: buildClickHouseIncidents},
 }
 
 // Phase says when a stage drains at the end of a run that produced its

@@ -140,11 +140,14 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 	return s, nil
 }
 
-// Add decodes one detection record and queues its alert for the next
-// Flush. A record that is not a valid detection returns an error wrapping
+// Add decodes one detection record (one incident record with
+// Config.Source incidents) and queues its alert for the next Flush. A record that is not a valid detection returns an error wrapping
 // schemas.ErrMalformed or schemas.ErrUnknownVersion (the Runner
 // dead-letters it). Add does no I/O.
 func (s *Sink) Add(_ context.Context, r *kgo.Record) error {
+	if s.cfg.Source == SourceIncidents {
+		return s.addIncident(r)
+	}
 	d, err := schemas.DecodeDetection(kafka.Headers(r), r.Value)
 	if err != nil {
 		return fmt.Errorf("alertmanager: %w", err)
