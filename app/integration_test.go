@@ -22,6 +22,7 @@ import (
 	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/sinks/alertmanager"
 	"github.com/telekernel/telekernel/sinks/alertstate"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
 	"github.com/telekernel/telekernel/sinks/parquet"
@@ -51,6 +52,7 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 	cfg.Topics.Power = "it-" + id + ".power"
 	cfg.Topics.Maintenance = "it-" + id + ".maintenance"
 	cfg.Alertmanager.URL = amURL
+	cfg.Alertmanager.Source = alertmanager.SourceDetections // these tests check per-detection alerts
 	cfg.Topics.GroupPrefix = "it-" + id
 	cfg.Topics.Partitions = 3
 	cfg.ClickHouse.Addr = []string{chAddr}
@@ -251,6 +253,7 @@ func TestAlertmanagerRestoresFiringAlerts(t *testing.T) {
 	cfg.Topics.AlertState = "it-" + id + ".alerts"
 	cfg.Topics.GroupPrefix = "it-" + id
 	cfg.Alertmanager.URL = amURL
+	cfg.Alertmanager.Source = alertmanager.SourceDetections // these tests check per-detection alerts
 	cfg.HTTP.Listen = "off"
 	cfg.Stages = []string{"alertmanager"}
 	off := false

@@ -32,6 +32,8 @@ const maxMembers = 20
 // cause_kind (the rule), and site and device (the affected sites and
 // devices, sorted, comma-separated; absent when none is known).
 // Alertmanager's fingerprint of the alert is schemas.Fingerprint of them.
+// The Sink posts an incident with the labels of its first update for the
+// incident's whole life (see incidentEvent).
 func IncidentLabels(in *schemas.Incident) map[string]string {
 	l := map[string]string{"alertname": IncidentAlertName, "incident_id": in.ID, "cause_kind": in.Rule}
 	var sites, devices []string
@@ -69,8 +71,11 @@ func (s *Sink) addIncident(r *kgo.Record) error {
 }
 
 // incidentEvent builds the alert of an incident. It is keyed by the
-// incident id, so when the labels change (a device joins), Flush
-// resolves the alert posted with the old labels.
+// incident id and sticky: when the labels change (a device joins, the
+// cause turns from a session reset into a link failure), Flush keeps
+// posting the labels of the first post, so Alertmanager sees one alert and
+// pages once; the annotations carry the current cause kind, devices and
+// sites.
 func (s *Sink) incidentEvent(in *schemas.Incident) event {
 	ann := map[string]string{
 		"summary":          in.Cause,
@@ -81,8 +86,10 @@ func (s *Sink) incidentEvent(in *schemas.Incident) event {
 		"members":          membersAnnotation(in.Evidence),
 		"member_count":     strconv.Itoa(len(in.Evidence)),
 	}
-	ev := event{fp: in.ID, firing: in.State == schemas.IncidentOpen, alert: alert{
-		Labels: IncidentLabels(in), Annotations: ann, StartsAt: in.OpenedAt, GeneratorURL: s.cfg.GeneratorURL,
+	labels := IncidentLabels(in)
+	ann["cause_kind"], ann["devices"], ann["sites"] = labels["cause_kind"], labels["device"], labels["site"]
+	ev := event{fp: in.ID, firing: in.State == schemas.IncidentOpen, sticky: true, alert: alert{
+		Labels: labels, Annotations: ann, StartsAt: in.OpenedAt, GeneratorURL: s.cfg.GeneratorURL,
 	}}
 	if !ev.firing {
 		ev.alert.EndsAt = *in.ResolvedAt

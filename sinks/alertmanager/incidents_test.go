@@ -119,14 +119,16 @@ func TestAlertmanagerIncidentIntegration(t *testing.T) {
 	if l := IncidentLabels(in); got[0].Fingerprint != schemas.Fingerprint(l) || !equalMaps(got[0].Labels, l) {
 		t.Fatalf("alert %+v, want labels %v and fingerprint %s", got[0], l, schemas.Fingerprint(l))
 	}
-	// A third device joins: the labels change, the old alert resolves,
-	// one alert stays active.
+	// A third device joins and the cause kind changes: the alert keeps
+	// its first labels (one alert, one page), the annotations follow.
+	first := got[0].Fingerprint
+	in.Rule = schemas.RuleDevice
 	in.Entities = append(in.Entities, schemas.Entity{Kind: schemas.EntityDevice, Device: id + "-c", Site: "par1"})
 	in.Evidence = append(in.Evidence, schemas.Evidence{Time: start.Add(5 * time.Second), Role: schemas.EvidenceEffect, DetectionID: "dc", State: schemas.StateFiring,
 		Device: id + "-c", Metric: "m", Detector: "robust_z", Severity: schemas.SeverityWarning})
 	post(in)
-	if got := active(1); got[0].Labels["device"] != id+"-a,"+id+"-b,"+id+"-c" {
-		t.Fatalf("after a device joined: %+v", got)
+	if got := active(1); got[0].Fingerprint != first || got[0].Labels["cause_kind"] != schemas.RuleLink || got[0].Annotations["cause_kind"] != schemas.RuleDevice {
+		t.Fatalf("after a device joined: %+v, want the first alert (fingerprint %s) still, the only one", got, first)
 	}
 	end := time.Now().UTC()
 	post(incident(id, "par1", 3, &end, start))

@@ -18,6 +18,7 @@ import (
 // the test checks.
 type gettableAlert struct {
 	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
 	Fingerprint string            `json:"fingerprint"`
 	Status      struct {
 		State string `json:"state"`
