@@ -66,8 +66,9 @@ func (rec *amRecorder) handler(t *testing.T, target string) http.Handler {
 // (although the incident opened as a session reset on sim-02 and became
 // the link failure once sim-00's end joined), and Alertmanager shows
 // exactly that one alert active, its fingerprint schemas.Fingerprint of
-// the labels and its cause_kind annotation link; and the inventory table
-// holds the simulated fleet.
+// the labels and its cause_kind annotation link; the inventory table
+// holds the simulated fleet; and `telekernel report --incident ID` draws
+// it.
 func TestIncidentOutputsLinkDown(t *testing.T) {
 	broker := testenv.Service(t, "TK_KAFKA")
 	chAddr := testenv.Service(t, "TK_CLICKHOUSE")
@@ -80,6 +81,7 @@ func TestIncidentOutputsLinkDown(t *testing.T) {
 	proxy := httptest.NewServer(rec.handler(t, amURL))
 	defer proxy.Close()
 	cfg := fmt.Sprintf(`stages: [detect, correlate, clickhouse, alertmanager]
+kafka: {brokers: [%[4]q]}
 topics: {samples: %[1]s.samples, detections: %[1]s.detections, dead_letters: %[1]s.dlq, alert_state: %[1]s.alerts, group_prefix: %[1]s, partitions: 3}
 correlate: {topic: %[1]s.incidents, input: %[1]s.incidents.input}
 clickhouse: {database: %[2]s}
@@ -96,7 +98,7 @@ sim:
 parquet: {enabled: false}
 http: {listen: "off"}
 log: {level: warn}
-`, prefix, db, proxy.URL)
+`, prefix, db, proxy.URL, broker)
 	path := filepath.Join(t.TempDir(), "incout.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -134,6 +136,16 @@ log: {level: warn}
 	}
 	if n, err := ch.Count(ctx, schemas.TableInventory); err != nil || n != 6 {
 		t.Errorf("inventory holds %d devices (%v), want the 6 simulated", n, err)
+	}
+
+	// Its timeline, from the incidents topic.
+	out.Reset()
+	if code := execute(ctx, []string{"report", "--incident", id, "-c", path, "--out", t.TempDir()}, &out, &errs); code != 0 {
+		t.Errorf("report --incident: exit %d\n%s", code, tail(errs.String(), 5))
+	} else if f := strings.TrimSpace(out.String()); !strings.HasSuffix(f, "incident-"+id+".png") {
+		t.Errorf("report --incident wrote %q", f)
+	} else if st, err := os.Stat(f); err != nil || st.Size() < 10_000 {
+		t.Errorf("report --incident: %s: %v, %v bytes", f, err, st)
 	}
 
 	// One label set posted for the incident, and Alertmanager shows one alert.
