@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -131,6 +132,9 @@ log: {level: warn}
 		t.Fatalf("incidents FINAL: %d link rows %v, want exactly 1, open, naming sim-02:Ethernet1", len(links), links)
 	}
 	id := links[0][0].(string)
+	if m, _ := strconv.Atoi(fmt.Sprint(links[0][4])); m < 5 {
+		t.Errorf("the link incident has %d members, want at least 5 (both ends' oper-status, traffic, sessions)", m)
+	}
 	if m := chRows(t, fmt.Sprintf("SELECT count() FROM %s.incident_members FINAL WHERE incident_id = '%s'", db, id)); fmt.Sprint(m[0][0]) != fmt.Sprint(links[0][4]) {
 		t.Errorf("incident_members holds %v rows of %s, incidents.members says %v", m[0][0], id, links[0][4])
 	}
