@@ -15,6 +15,7 @@ import (
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/sinks/alertmanager"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
+	"github.com/telekernel/telekernel/stages/correlate"
 )
 
 // The outputs of the incidents (tk.incidents): the ClickHouse tables, the
@@ -75,11 +76,11 @@ func restoreIncidents(ctx context.Context, am *alertmanager.Sink, c *config.Conf
 }
 
 // buildClickHouseIncidents builds the stage that writes tk.incidents to
-// the incidents and incident_members tables, after loading the correlate
+// the incidents and incident_members tables, and loads the correlate
 // stage's inventory (its file, or the simulated fleet's) into the
-// inventory tables, so analysts join detections and incidents with sites
-// and roles at query time. A failed inventory load is logged and the stage
-// still runs: the incidents are what must not be lost.
+// inventory tables at start and again whenever the file changed, so
+// analysts join detections and incidents with sites and roles at query
+// time.
 func buildClickHouseIncidents(ctx context.Context, env *Env) (Built, error) {
 	s, err := env.clickhouseSink(ctx)
 	if err != nil {
@@ -92,14 +93,41 @@ func buildClickHouseIncidents(ctx context.Context, env *Env) (Built, error) {
 	if err != nil {
 		return Built{}, err
 	}
+	st := &incidentsStage{IncidentsStage: clickhouse.NewIncidentsStage(s), s: s, inv: inv, log: env.Log.With("stage", "clickhouse-incidents")}
+	st.loadInventory(ctx)
+	return clickhouseBuilt(env, st), nil
+}
+
+// incidentsStage is the clickhouse-incidents sink: the incidents, and the
+// inventory reloaded before a flush when it changed.
+type incidentsStage struct {
+	*clickhouse.IncidentsStage
+	s   *clickhouse.Sink
+	inv *correlate.Inventory
+	log *slog.Logger
+	gen int // the inventory generation stored; 0: none yet
+}
+
+// Flush stores a changed inventory, then the incidents.
+func (st *incidentsStage) Flush(ctx context.Context) (int, error) {
+	st.loadInventory(ctx)
+	return st.IncidentsStage.Flush(ctx)
+}
+
+// loadInventory writes the inventory to ClickHouse when its generation
+// changed since the last write. A failure is logged and retried at the
+// next flush; the incidents are stored regardless.
+func (st *incidentsStage) loadInventory(ctx context.Context) {
 	now := time.Now()
-	if snap := inv.Current(now); snap.Inv != nil {
-		n, err := s.InsertInventory(ctx, snap.Inv, now)
-		if err != nil {
-			env.Log.Warn("cannot load the inventory into clickhouse; incidents are still stored", "stage", "clickhouse-incidents", "err", err)
-		} else {
-			env.Log.Info("inventory loaded into clickhouse", "stage", "clickhouse-incidents", "rows", n, "devices", len(snap.Inv.Devices))
-		}
+	snap := st.inv.Current(now)
+	if snap.Inv == nil || snap.Gen == st.gen {
+		return
 	}
-	return clickhouseBuilt(env, clickhouse.NewIncidentsStage(s)), nil
+	n, err := st.s.InsertInventory(ctx, snap.Inv, now)
+	if err != nil {
+		st.log.Warn("cannot load the inventory into clickhouse; incidents are still stored, retrying at the next flush", "err", err)
+		return
+	}
+	st.gen = snap.Gen
+	st.log.Info("inventory loaded into clickhouse", "rows", n, "devices", len(snap.Inv.Devices), "generation", snap.Gen)
 }
