@@ -55,6 +55,7 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 	cfg.Alertmanager.Source = alertmanager.SourceDetections // these tests check per-detection alerts
 	cfg.Topics.GroupPrefix = "it-" + id
 	cfg.Topics.Partitions = 3
+	cfg.Correlate.Topic, cfg.Correlate.Input = "it-"+id+".incidents", "it-"+id+".incidents.input"
 	cfg.ClickHouse.Addr = []string{chAddr}
 	cfg.ClickHouse.Database = "tk_it_" + id
 	cfg.HTTP.Listen = "off"
@@ -208,8 +209,17 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 	if n, err := ch.Count(ctx, "power"); err != nil || int64(n) != powerRows {
 		t.Errorf("clickhouse power: %d rows (%v), want the %d rows of the power topic", n, err, powerRows)
 	}
-	if sum.ClickHouseRows != want+sum.Detections+powerRows {
-		t.Errorf("summary clickhouse rows %d, want %d", sum.ClickHouseRows, want+sum.Detections+powerRows)
+	// Incidents: every update of the run's incidents topic is a row; FINAL
+	// keeps one per incident.
+	updates, ids := int64(0), map[string]bool{}
+	if err := kafka.ReadAll(ctx, cfg.Kafka, cfg.Correlate.Topic, func(r *kgo.Record) { updates++; ids[string(r.Key)] = true }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ch.Count(ctx, schemas.TableIncidents); err != nil || int(n) != len(ids) {
+		t.Errorf("clickhouse incidents: %d rows (%v), want the %d incidents of the topic", n, err, len(ids))
+	}
+	if sum.ClickHouseRows != want+sum.Detections+powerRows+updates {
+		t.Errorf("summary clickhouse rows %d, want %d (with %d incident updates)", sum.ClickHouseRows, want+sum.Detections+powerRows+updates, updates)
 	}
 }
 
