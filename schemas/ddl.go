@@ -352,8 +352,9 @@ func (c column) typ(l Layout) string {
 }
 
 // ClickHouseDDL returns the statements that create database db and the
-// samples, detections and schema_version tables in it, for a server of
-// version v. Every statement is idempotent (IF NOT EXISTS); apply them in
+// samples, detections, schema_version, power and maintenance tables, the
+// rollups, and the incident and inventory tables (see incidentDDL) in it,
+// for a server of version v. Every statement is idempotent (IF NOT EXISTS); apply them in
 // order. The layout is opts.Layout, or chosen by ChooseLayout(v).
 //
 // Both layouts use ReplacingMergeTree with the sort key as the deduplication

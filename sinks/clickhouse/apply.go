@@ -170,7 +170,7 @@ func (s *Sink) recordLayouts(ctx context.Context, layout schemas.Layout, migrate
 		}
 	}
 	s.mu.Lock()
-	for _, table := range migrated[2:] {
+	for _, table := range migrated[2:] { // all but samples and detections, recorded above
 		s.layouts[table] = migratedLayouts[table]
 	}
 	s.mu.Unlock()
