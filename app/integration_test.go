@@ -22,6 +22,7 @@ import (
 	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/sinks/alertmanager"
 	"github.com/telekernel/telekernel/sinks/alertstate"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
 	"github.com/telekernel/telekernel/sinks/parquet"
@@ -51,8 +52,10 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 	cfg.Topics.Power = "it-" + id + ".power"
 	cfg.Topics.Maintenance = "it-" + id + ".maintenance"
 	cfg.Alertmanager.URL = amURL
+	cfg.Alertmanager.Source = alertmanager.SourceDetections // these tests check per-detection alerts
 	cfg.Topics.GroupPrefix = "it-" + id
 	cfg.Topics.Partitions = 3
+	cfg.Correlate.Topic, cfg.Correlate.Input = "it-"+id+".incidents", "it-"+id+".incidents.input"
 	cfg.ClickHouse.Addr = []string{chAddr}
 	cfg.ClickHouse.Database = "tk_it_" + id
 	cfg.HTTP.Listen = "off"
@@ -206,8 +209,17 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 	if n, err := ch.Count(ctx, "power"); err != nil || int64(n) != powerRows {
 		t.Errorf("clickhouse power: %d rows (%v), want the %d rows of the power topic", n, err, powerRows)
 	}
-	if sum.ClickHouseRows != want+sum.Detections+powerRows {
-		t.Errorf("summary clickhouse rows %d, want %d", sum.ClickHouseRows, want+sum.Detections+powerRows)
+	// Incidents: every update of the run's incidents topic is a row; FINAL
+	// keeps one per incident.
+	updates, ids := int64(0), map[string]bool{}
+	if err := kafka.ReadAll(ctx, cfg.Kafka, cfg.Correlate.Topic, func(r *kgo.Record) { updates++; ids[string(r.Key)] = true }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ch.Count(ctx, schemas.TableIncidents); err != nil || int(n) != len(ids) {
+		t.Errorf("clickhouse incidents: %d rows (%v), want the %d incidents of the topic", n, err, len(ids))
+	}
+	if sum.ClickHouseRows != want+sum.Detections+powerRows+updates {
+		t.Errorf("summary clickhouse rows %d, want %d (with %d incident updates)", sum.ClickHouseRows, want+sum.Detections+powerRows+updates, updates)
 	}
 }
 
@@ -251,6 +263,7 @@ func TestAlertmanagerRestoresFiringAlerts(t *testing.T) {
 	cfg.Topics.AlertState = "it-" + id + ".alerts"
 	cfg.Topics.GroupPrefix = "it-" + id
 	cfg.Alertmanager.URL = amURL
+	cfg.Alertmanager.Source = alertmanager.SourceDetections // these tests check per-detection alerts
 	cfg.HTTP.Listen = "off"
 	cfg.Stages = []string{"alertmanager"}
 	off := false

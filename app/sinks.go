@@ -18,11 +18,17 @@ import (
 // newAlertmanager returns the Alertmanager bridge, seeded with the alerts
 // that are firing according to the compacted alert-state topic (created if
 // missing), so alerts that fired before a restart keep being re-posted
-// instead of expiring.
+// instead of expiring. With the incidents as its source, it is seeded with
+// the open incidents of the incidents topic instead.
 func newAlertmanager(ctx context.Context, cfg *config.Config, kc kafka.Config, admin *kgo.Client, reg prometheus.Registerer, log *slog.Logger) (*alertmanager.Sink, error) {
-	am, err := alertmanager.New(cfg.Alertmanager, alertmanager.WithLogger(log), alertmanager.WithMetrics(alertmanager.NewMetrics(reg)))
+	amc := cfg.Alertmanager
+	amc.Source = alertmanagerSource(cfg)
+	am, err := alertmanager.New(amc, alertmanager.WithLogger(log), alertmanager.WithMetrics(alertmanager.NewMetrics(reg)))
 	if err != nil {
 		return nil, err
+	}
+	if amc.Source == alertmanager.SourceIncidents {
+		return am, restoreIncidents(ctx, am, cfg, kc, admin, log)
 	}
 	if err := alertstate.EnsureTopic(ctx, admin, cfg.Topics.AlertState, cfg.Topics.Partitions); err != nil {
 		return nil, err

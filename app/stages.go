@@ -40,9 +40,10 @@ var Stages = []StageDef{
 	{Name: "clickhouse-maintenance", Select: "clickhouse", Phase: OnResults, Input: maintenanceTopic, Enabled: clickhouseEnabled,
 		Build: buildClickHouse(clickhouse.NewMaintenanceStage)},
 	{Name: "alertstate", Phase: OnResults, Input: detectionsTopic, Build: buildAlertState},
-	{Name: "alertmanager", Phase: OnResults, Input: detectionsTopic, Enabled: alertmanagerEnabled, Build: buildAlertmanager},
+	{Name: "alertmanager", Phase: OnIncidents, Input: alertmanagerInput, Enabled: alertmanagerEnabled, Build: buildAlertmanager},
 	{Name: "correlate-route", Select: "correlate", Phase: OnResults, Input: detectionsTopic, Enabled: correlateEnabled, Build: buildCorrelateRoute},
 	{Name: "correlate", Phase: OnDerived, Input: correlateInput, Enabled: correlateEnabled, Build: buildCorrelate},
+	{Name: "clickhouse-incidents", Select: "clickhouse", Phase: OnIncidents, Input: incidentsTopic, Enabled: clickhouseEnabled, Build: buildClickHouseIncidents},
 }
 
 // Phase says when a stage drains at the end of a run that produced its
@@ -59,10 +60,13 @@ const (
 	// OnDerived stages read what OnResults stages produce (the correlate
 	// stage reads the detections its route re-keyed); they drain last.
 	OnDerived
+	// OnIncidents stages read what OnDerived stages produce (the
+	// incidents); they drain after them.
+	OnIncidents
 )
 
 // phases are the phases in the order they drain.
-var phases = []Phase{OnSamples, OnResults, OnDerived}
+var phases = []Phase{OnSamples, OnResults, OnDerived, OnIncidents}
 
 // StageDef is one row of the stage registry.
 type StageDef struct {

@@ -296,8 +296,8 @@ var schemaVersionColumns = []column{
 	{"applied_at", "DateTime('UTC')", "", ""},
 }
 
-// ClickHouseColumns returns the column names of table ("samples",
-// "detections" or "schema_version") in layout l, in the order of the
+// ClickHouseColumns returns the column names of table (one of the Table
+// constants) in layout l, in the order of the
 // CREATE TABLE statement, which is the order inserts use. l must be
 // LayoutModern or LayoutLegacy. It returns nil for an unknown table.
 func ClickHouseColumns(table string, l Layout) []string {
@@ -326,6 +326,14 @@ func tableColumns(table string) []column {
 		return powerColumns
 	case TableMaintenance:
 		return maintenanceColumns
+	case TableIncidents:
+		return incidentsColumns
+	case TableIncidentMembers:
+		return incidentMembersColumns
+	case TableInventory:
+		return inventoryColumns
+	case TableInventoryLinks:
+		return inventoryLinksColumns
 	}
 	return nil
 }
@@ -344,8 +352,9 @@ func (c column) typ(l Layout) string {
 }
 
 // ClickHouseDDL returns the statements that create database db and the
-// samples, detections and schema_version tables in it, for a server of
-// version v. Every statement is idempotent (IF NOT EXISTS); apply them in
+// samples, detections, schema_version, power and maintenance tables, the
+// rollups, and the incident and inventory tables (see incidentDDL) in it,
+// for a server of version v. Every statement is idempotent (IF NOT EXISTS); apply them in
 // order. The layout is opts.Layout, or chosen by ChooseLayout(v).
 //
 // Both layouts use ReplacingMergeTree with the sort key as the deduplication
@@ -457,6 +466,7 @@ func ClickHouseDDL(db string, v ServerVersion, opts DDLOptions) []string {
 		rollupTable(header, t, TableSamples1h, l, opts.HourRollupTTLDays),
 		rollupView(header, t, ViewSamples1h, TableSamples1h, "toStartOfHour", l),
 	)
+	stmts = append(stmts, incidentDDL(header, t, l)...)
 	return append(stmts, t.distributedTables(header)...)
 }
 
@@ -551,6 +561,10 @@ func ClickHouseTimeColumn(table string) string {
 		return "event_time"
 	case TablePower:
 		return "window_start"
+	case TableIncidents:
+		return "opened_at"
+	case TableIncidentMembers:
+		return "event_time"
 	}
 	return ""
 }

@@ -11,7 +11,21 @@ const LocalTableSuffix = "_local"
 
 // distributedTables are the tables that get a Distributed table over their
 // per-node tables in the cluster form, in creation order.
-var distributedTables = []string{TableSamples, TableDetections, TablePower, TableMaintenance, TableSamples1m, TableSamples1h}
+var distributedTables = []string{TableSamples, TableDetections, TablePower, TableMaintenance, TableSamples1m, TableSamples1h,
+	TableIncidents, TableIncidentMembers}
+
+// shardingKey returns the sharding key of a Distributed table: the device,
+// so a series and its FINAL deduplication stay on one shard; the incident
+// id for the incident tables, so an incident's updates do.
+func shardingKey(table string) string {
+	switch table {
+	case TableIncidents:
+		return "cityHash64(id)"
+	case TableIncidentMembers:
+		return "cityHash64(incident_id)"
+	}
+	return "cityHash64(device)"
+}
 
 // ClickHouseClusterTables returns the per-node table names the cluster form
 // creates under the Distributed ones, e.g. "samples_local", in creation
@@ -101,9 +115,9 @@ func (t ddlTarget) distributedTables(header string) []string {
 	var out []string
 	for _, table := range distributedTables {
 		out = append(out, header+fmt.Sprintf(
-			"CREATE TABLE IF NOT EXISTS %s.%s%s AS %s.%s\nENGINE = Distributed(%s, %s, %s, cityHash64(device))",
+			"CREATE TABLE IF NOT EXISTS %s.%s%s AS %s.%s\nENGINE = Distributed(%s, %s, %s, %s)",
 			t.qdb, QuoteIdent(table), t.onCluster(), t.qdb, t.local(table),
-			quoteString(t.cluster), quoteString(t.db), quoteString(table+LocalTableSuffix)))
+			quoteString(t.cluster), quoteString(t.db), quoteString(table+LocalTableSuffix), shardingKey(table)))
 	}
 	return out
 }

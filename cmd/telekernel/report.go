@@ -36,12 +36,13 @@ type reportOptions struct {
 	fromKafk bool
 	days     int
 	interval time.Duration
+	incident string
 }
 
 func newReportCmd() *cobra.Command {
 	var o reportOptions
 	cmd := &cobra.Command{
-		Use:   "report --device NAME",
+		Use:   "report --device NAME | --incident ID",
 		Short: "Render a device's power fit and degradation trends with their predictions as PNG plots",
 		Long: `Render a device's power model and health trends as PNG files in --out:
 
@@ -54,13 +55,27 @@ func newReportCmd() *cobra.Command {
 With --kafka the samples are read from the samples topic of the config (-c; its kafka section,
 TLS and SASL included), from the start to the current end, keeping the device's messages. Without
 it, a simulated fleet (devices sim-00 … sim-03, with degrading optics, a wearing fan and PSU) is run
-for --days faster than real time.`,
+for --days faster than real time.
+
+With --incident ID it draws one incident instead, read from the incidents topic of the config
+(-c; its kafka section and correlate.topic), as incident-ID.png in --out: a timeline with one row per
+member series (device, metric, interface), a marker per member detection at its event time (red
+firing, green resolved; triangles for effects such as rerouted traffic), dashed lines where the
+incident opened and resolved, and the cause, rule, confidence and suggested action in the title.`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.incident != "" {
+				f, err := reportIncident(cmd.Context(), o)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), f)
+				return nil
+			}
 			if o.device == "" {
-				return errors.New("report: --device NAME is required")
+				return errors.New("report: --device NAME or --incident ID is required")
 			}
 			d, err := collectReport(cmd.Context(), o)
 			if err != nil {
@@ -77,6 +92,7 @@ for --days faster than real time.`,
 		},
 	}
 	cmd.Flags().StringVar(&o.device, "device", "", "device name")
+	cmd.Flags().StringVar(&o.incident, "incident", "", "incident id: draw its timeline (from the incidents topic of -c)")
 	cmd.Flags().StringVar(&o.out, "out", ".", "folder to write the PNG files to")
 	cmd.Flags().StringVarP(&o.config, "config", "c", "", "pipeline config (YAML) whose kafka and topics sections --kafka uses")
 	cmd.Flags().BoolVar(&o.fromKafk, "kafka", false, "read the samples from Kafka instead of simulating")

@@ -38,7 +38,7 @@ func TestSchemaApplyTwice(t *testing.T) {
 		return out.String()
 	}
 	first := run()
-	want := "created: detections, maintenance, power, samples, samples_1h, samples_1h_mv, samples_1m, samples_1m_mv, schema_version\n"
+	want := "created: detections, incident_members, incidents, inventory, inventory_links, maintenance, power, samples, samples_1h, samples_1h_mv, samples_1m, samples_1m_mv, schema_version\n"
 	if !strings.Contains(first, want) {
 		t.Errorf("first run:\n%s\nwant the line %q", first, want)
 	}

@@ -200,6 +200,7 @@ func TestRunBrokenAlertmanagerStopsWithinBound(t *testing.T) {
 	cfg := filepath.Join(dir, "run.yaml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`alertmanager:
   url: http://%s
+  source: detections
 parquet:
   root: %s
 sim:

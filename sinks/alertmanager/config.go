@@ -57,6 +57,12 @@ type Config struct {
 	// differs and a change of severity resolves the alert posted with the
 	// old one. The severity is always in the annotations.
 	SeverityLabel bool `yaml:"severity_label"`
+	// Source is what the bridge posts: SourceIncidents (one alert per
+	// incident of the correlate stage, so a root cause pages once) or
+	// SourceDetections (one per detection). Empty: incidents when the
+	// correlate stage runs, detections otherwise (decided by the process
+	// that runs the bridge; the Sink itself reads empty as detections).
+	Source string `yaml:"source"`
 }
 
 // WithDefaults returns c with every zero field but URL set to its default.
@@ -112,6 +118,9 @@ func (c Config) Validate() error {
 	if err := c.TLS.Validate(); err != nil {
 		return fmt.Errorf("tls.%w", err)
 	}
+	if c.Source != "" && c.Source != SourceIncidents && c.Source != SourceDetections {
+		return fmt.Errorf("source: %q is not %s or %s", c.Source, SourceIncidents, SourceDetections)
+	}
 	if c.GeneratorURL != "" {
 		g, err := url.Parse(c.GeneratorURL)
 		if err != nil || !g.IsAbs() {
@@ -131,5 +140,6 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("tls", c.TLS.Enabled),
 		slog.Duration("resend_interval", c.ResendInterval),
 		slog.Bool("severity_label", c.SeverityLabel),
+		slog.String("source", c.Source),
 	)
 }

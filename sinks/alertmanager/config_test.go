@@ -38,6 +38,8 @@ func TestConfigValidate(t *testing.T) {
 	f(Config{URL: "https://x", TLS: tlsfiles.Config{CAFile: "/ca.pem"}}, "enabled is false")
 	f(Config{URL: "https://x", TLS: tlsfiles.Config{Enabled: true, CAFile: "/nonexistent/ca.pem"}}, "ca_file")
 	f(Config{URL: ok, GeneratorURL: "/relative"}, "generator_url:")
+	f(Config{URL: ok, Source: "alerts"}, "source:")
+	f(Config{URL: ok, Source: SourceIncidents}, "")
 }
 
 func TestNewWrapsConfigErrors(t *testing.T) {

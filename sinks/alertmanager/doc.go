@@ -15,6 +15,14 @@
 // is posted with its endsAt. Everything added between two flushes goes out
 // in one request per Flush.
 //
+// With Config.Source incidents the Sink reads the incidents topic instead
+// and posts one alert per incident (IncidentLabels; the cause, confidence,
+// suggested action and member detections as annotations), keyed by the
+// incident id: an incident keeps the labels of its first post for its
+// life, so Alertmanager pages once however the incident grows, and a
+// resolved incident resolves the alert. RestoreIncidents seeds the open
+// ones at start.
+//
 // A record that is not a valid detection is returned as an error wrapping
 // schemas.ErrMalformed or schemas.ErrUnknownVersion, so the pipeline.Runner
 // dead-letters it. Connection errors, timeouts and HTTP 5xx, 408 and 429

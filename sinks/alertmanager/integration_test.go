@@ -18,6 +18,7 @@ import (
 // the test checks.
 type gettableAlert struct {
 	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
 	Fingerprint string            `json:"fingerprint"`
 	Status      struct {
 		State string `json:"state"`
@@ -25,10 +26,13 @@ type gettableAlert struct {
 }
 
 // alertsFor lists the alerts of one device (active ones only, the API's
-// default).
-func alertsFor(t *testing.T, base, device string) []gettableAlert {
+// default), or those matching filter when device is empty.
+func alertsFor(t *testing.T, base, device string, filter ...string) []gettableAlert {
 	t.Helper()
 	q := url.Values{"filter": {`device="` + device + `"`}}
+	if device == "" {
+		q = url.Values{"filter": filter}
+	}
 	resp, err := http.Get(base + "/api/v2/alerts?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)

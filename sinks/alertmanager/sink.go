@@ -73,6 +73,9 @@ type alert struct {
 type event struct {
 	fp     string
 	firing bool
+	// sticky keeps the labels of the alert already posted under fp (an
+	// incident's), instead of resolving it when the labels change.
+	sticky bool
 	alert  alert // EndsAt is set at Flush for firing events
 }
 
@@ -140,11 +143,14 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 	return s, nil
 }
 
-// Add decodes one detection record and queues its alert for the next
-// Flush. A record that is not a valid detection returns an error wrapping
+// Add decodes one detection record (one incident record with
+// Config.Source incidents) and queues its alert for the next Flush. A record that is not a valid detection returns an error wrapping
 // schemas.ErrMalformed or schemas.ErrUnknownVersion (the Runner
 // dead-letters it). Add does no I/O.
 func (s *Sink) Add(_ context.Context, r *kgo.Record) error {
+	if s.cfg.Source == SourceIncidents {
+		return s.addIncident(r)
+	}
 	d, err := schemas.DecodeDetection(kafka.Headers(r), r.Value)
 	if err != nil {
 		return fmt.Errorf("alertmanager: %w", err)
@@ -233,9 +239,15 @@ func (s *Sink) Flush(ctx context.Context) (int, error) {
 	maps.Copy(next, s.active)
 	for _, ev := range s.pending {
 		if prev, ok := next[ev.fp]; ok && !maps.Equal(prev.alert.Labels, ev.alert.Labels) {
-			// The severity label changed: resolve the alert posted with the
-			// old one.
-			out = append(out, resolve(prev.alert, now))
+			if ev.sticky {
+				// An incident keeps the labels of its first post: one
+				// alert for its life.
+				ev.alert.Labels = prev.alert.Labels
+			} else {
+				// The severity label changed: resolve the alert posted
+				// with the old one.
+				out = append(out, resolve(prev.alert, now))
+			}
 		}
 		a := ev.alert
 		if ev.firing {

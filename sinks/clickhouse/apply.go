@@ -28,7 +28,8 @@ type ApplyReport struct {
 func (r ApplyReport) Changed() bool { return len(r.Created) > 0 || len(r.Added) > 0 }
 
 // migrated are the tables whose columns Apply brings up to date.
-var migrated = []string{schemas.TableSamples, schemas.TableDetections, schemas.TablePower, schemas.TableMaintenance}
+var migrated = []string{schemas.TableSamples, schemas.TableDetections, schemas.TablePower, schemas.TableMaintenance,
+	schemas.TableIncidents, schemas.TableIncidentMembers}
 
 // Apply creates or migrates the database, tables and rollup views
 // idempotently and returns what it changed; running it again changes
@@ -169,7 +170,7 @@ func (s *Sink) recordLayouts(ctx context.Context, layout schemas.Layout, migrate
 		}
 	}
 	s.mu.Lock()
-	for _, table := range []string{schemas.TablePower, schemas.TableMaintenance} {
+	for _, table := range migrated[2:] { // all but samples and detections, recorded above
 		s.layouts[table] = migratedLayouts[table]
 	}
 	s.mu.Unlock()

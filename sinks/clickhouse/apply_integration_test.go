@@ -18,7 +18,7 @@ func TestIntegrationApplyCreatesThenMigrates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"detections", "maintenance", "power", "samples", "samples_1h", "samples_1h_mv", "samples_1m", "samples_1m_mv", "schema_version"}
+	want := []string{"detections", "incident_members", "incidents", "inventory", "inventory_links", "maintenance", "power", "samples", "samples_1h", "samples_1h_mv", "samples_1m", "samples_1m_mv", "schema_version"}
 	if !slices.Equal(rep.Created, want) || len(rep.Added) != 0 {
 		t.Fatalf("first Apply: created %v, added %v; want created %v", rep.Created, rep.Added, want)
 	}

@@ -144,14 +144,14 @@ func TestClusterApplyIdempotent(t *testing.T) {
 				q := func(engine string) uint64 {
 					return nodeQuery(t, node, fmt.Sprintf("SELECT count() FROM system.tables WHERE database = '%s' AND engine = '%s'", s.Database(), engine))
 				}
-				if n := q("ReplicatedReplacingMergeTree"); n != 5 { // 4 data tables and schema_version
-					t.Errorf("%s: %d ReplicatedReplacingMergeTree tables, want 5", node, n)
+				if n := q("ReplicatedReplacingMergeTree"); n != 9 { // 6 data tables, schema_version, inventory, inventory_links
+					t.Errorf("%s: %d ReplicatedReplacingMergeTree tables, want 9", node, n)
 				}
 				if n := q("ReplicatedAggregatingMergeTree"); n != 2 {
 					t.Errorf("%s: %d ReplicatedAggregatingMergeTree tables, want 2", node, n)
 				}
-				if n := q("Distributed"); n != 6 {
-					t.Errorf("%s: %d Distributed tables, want 6", node, n)
+				if n := q("Distributed"); n != 8 {
+					t.Errorf("%s: %d Distributed tables, want 8", node, n)
 				}
 				if n := q("MaterializedView"); n != 2 {
 					t.Errorf("%s: %d materialized views, want 2", node, n)

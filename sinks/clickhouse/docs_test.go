@@ -224,8 +224,10 @@ func docsInserts(db string, l schemas.Layout) []string {
 		m("edge3", "name=CPU0", "temperature", "open", day.Add(105*time.Minute), day.Add(105*time.Minute), "NULL", day.Add(10*time.Hour), 0.9, "warning"),
 	}
 
+	addDocsIncidents(data, day)
+
 	var out []string
-	for _, table := range []string{schemas.TableSamples, schemas.TablePower, schemas.TableDetections, schemas.TableMaintenance} {
+	for _, table := range append([]string{schemas.TableSamples, schemas.TablePower, schemas.TableDetections, schemas.TableMaintenance}, docsIncidentTables...) {
 		cols := schemas.ClickHouseColumns(table, l)
 		var b strings.Builder
 		fmt.Fprintf(&b, "INSERT INTO %s.%s (%s) VALUES ", db, table, strings.Join(cols, ", "))
@@ -450,6 +452,7 @@ func TestDocsQueriesChDBAnd1816(t *testing.T) {
 			t.Errorf("interface-in-bps-p95: %v out of range", r)
 		}
 	}
+	checkDocsIncidents(t, modern)
 	if r := modern["open-maintenance-predictions"]; len(r) != 2 || r[0][2] != "temperature" || r[1][2] != "optic_rx_power" {
 		t.Errorf("open-maintenance-predictions: %v, want temperature (edge3) then optic_rx_power (edge1)", r)
 	}

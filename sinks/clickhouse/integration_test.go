@@ -556,7 +556,7 @@ func TestIntegrationForcedLayout(t *testing.T) {
 		}
 		return
 	}
-	if err == nil || IsRetryable(err) || !strings.Contains(err.Error(), "cannot apply clickhouse ddl (modern layout) statement 2/10") {
+	if err == nil || IsRetryable(err) || !strings.Contains(err.Error(), "cannot apply clickhouse ddl (modern layout) statement 2/14") {
 		t.Fatalf("modern layout on %v: %v (retryable %v)", v, err, IsRetryable(err))
 	}
 	t.Log(err)

@@ -120,19 +120,26 @@ func (s *Sink) insertCols(ctx context.Context, table string, n int, build func(l
 	if err != nil {
 		return 0, err
 	}
-	names := schemas.ClickHouseColumns(table, l)
+	if err := s.sendCols(ctx, table, n, schemas.ClickHouseColumns(table, l), c); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// sendCols writes c, n rows, into table's columns names as one INSERT.
+func (s *Sink) sendCols(ctx context.Context, table string, n int, names []string, c cols) error {
 	b, err := s.conn.PrepareBatch(ctx, insertStatement(s.db, table, names))
 	if err != nil {
-		return 0, s.insertError(table, n, err)
+		return s.insertError(table, n, err)
 	}
 	defer b.Close()
 	if err := c.appendTo(b, names, table); err != nil {
-		return 0, s.insertError(table, n, err)
+		return s.insertError(table, n, err)
 	}
 	if err := b.Send(); err != nil {
-		return 0, s.insertError(table, n, err)
+		return s.insertError(table, n, err)
 	}
-	return n, nil
+	return nil
 }
 
 // InsertPower validates rows (the power contract, as schemas.DecodePower

@@ -274,8 +274,8 @@ func layoutOf(db, table string, types map[string]string) (schemas.Layout, error)
 	return l, nil
 }
 
-// Count returns the number of rows of table ("samples", "detections",
-// "power", "maintenance" or "schema_version") as a reader with FINAL sees them: rows written twice by
+// Count returns the number of rows of table (samples, detections, power,
+// maintenance, the incident and inventory tables or schema_version) as a reader with FINAL sees them: rows written twice by
 // a re-delivered batch count once. FINAL merges at read time; on large
 // tables prefer a bounded query.
 func (s *Sink) Count(ctx context.Context, table string) (uint64, error) {
@@ -283,9 +283,10 @@ func (s *Sink) Count(ctx context.Context, table string) (uint64, error) {
 		return 0, ErrClosed
 	}
 	switch table {
-	case schemas.TableSamples, schemas.TableDetections, schemas.TableSchemaVersion, schemas.TablePower, schemas.TableMaintenance:
+	case schemas.TableSamples, schemas.TableDetections, schemas.TableSchemaVersion, schemas.TablePower, schemas.TableMaintenance,
+		schemas.TableIncidents, schemas.TableIncidentMembers, schemas.TableInventory, schemas.TableInventoryLinks:
 	default:
-		return 0, fmt.Errorf("%w: unknown table %q (want samples, detections, power, maintenance or schema_version)", ErrBadInput, table)
+		return 0, fmt.Errorf("%w: unknown table %q (want samples, detections, power, maintenance, incidents, incident_members, inventory, inventory_links or schema_version)", ErrBadInput, table)
 	}
 	var n uint64
 	if err := s.conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.%s FINAL", s.db, table)).Scan(&n); err != nil {

@@ -208,3 +208,80 @@ SELECT
     argMaxState(assumeNotNull(value_u64), toUInt64(toUInt32(ts)) * 1000000000 + ts_frac) AS last_u64
 FROM telekernel.samples
 GROUP BY bucket, metric, device, keys, kind;
+
+-- telekernel clickhouse layout v1 (legacy), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.incidents
+(
+    id String COMMENT 'incident id, stable for the incident\'s life',
+    version UInt8 COMMENT 'incident contract version',
+    update_version UInt64 COMMENT 'orders the updates of an incident: the latest (highest) one is the row FINAL keeps',
+    state String COMMENT 'open or resolved',
+    opened_at DateTime('UTC') COMMENT 'event time of the first symptom',
+    opened_at_frac UInt32 COMMENT 'nanoseconds within the second of opened_at',
+    updated_at DateTime('UTC') COMMENT 'event time of the latest evidence',
+    updated_at_frac UInt32 COMMENT 'nanoseconds within the second of updated_at',
+    resolved_at Nullable(DateTime('UTC')) COMMENT 'when it resolved; NULL while open',
+    resolved_at_frac Nullable(UInt32) COMMENT 'nanoseconds within the second of resolved_at',
+    severity String COMMENT 'info, warning or critical',
+    rule String COMMENT 'the rule that named the cause: link, device, session, hardware, surge, traffic or unexplained',
+    cause String COMMENT 'the probable cause, for a person',
+    confidence Float64 COMMENT 'of the cause, in [0,1]',
+    action String COMMENT 'suggested next step for a person; never applied',
+    devices Array(String) COMMENT 'devices of the affected entities, sorted',
+    sites Array(String) COMMENT 'sites of the affected entities, sorted; empty when the inventory does not know them',
+    members UInt32 COMMENT 'member and effect detections',
+    entities String COMMENT 'affected entities as a JSON array'
+)
+ENGINE = ReplacingMergeTree(update_version)
+PARTITION BY toYYYYMM(opened_at)
+ORDER BY id
+SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (legacy), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.incident_members
+(
+    incident_id String COMMENT 'the incident',
+    event_time DateTime('UTC') COMMENT 'the detection\'s event time',
+    event_time_frac UInt32 COMMENT 'nanoseconds within the second of event_time',
+    detection_id String COMMENT 'detections.id of the member',
+    fingerprint String COMMENT 'detections.fingerprint of the member',
+    role String COMMENT 'member (a symptom) or effect (a consequence)',
+    state String COMMENT 'the detection\'s firing or resolved',
+    device String,
+    metric String,
+    keys String,
+    detector String,
+    severity String
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(event_time)
+ORDER BY (incident_id, event_time, event_time_frac, detection_id)
+SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (legacy), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.inventory
+(
+    device String COMMENT 'the device\'s configured name (samples.device, detections.device)',
+    site String,
+    role String COMMENT 'e.g. spine, leaf, border',
+    vendor String,
+    model String,
+    tags Array(String),
+    loaded_at DateTime('UTC') COMMENT 'when this version of the inventory was loaded: the latest wins'
+)
+ENGINE = ReplacingMergeTree(loaded_at)
+ORDER BY device
+SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (legacy), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.inventory_links
+(
+    device String COMMENT 'one end',
+    interface String,
+    peer_device String COMMENT 'the other end',
+    peer_interface String,
+    loaded_at DateTime('UTC') COMMENT 'when this version of the inventory was loaded: the latest wins'
+)
+ENGINE = ReplacingMergeTree(loaded_at)
+ORDER BY (device, interface)
+SETTINGS index_granularity = 8192;

@@ -210,6 +210,83 @@ FROM telekernel.samples_local
 GROUP BY bucket, metric, device, keys, kind;
 
 -- telekernel clickhouse layout v1 (legacy), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.incidents_local ON CLUSTER tk_2s1r
+(
+    id String,
+    version UInt8,
+    update_version UInt64,
+    state String,
+    opened_at DateTime('UTC'),
+    opened_at_frac UInt32,
+    updated_at DateTime('UTC'),
+    updated_at_frac UInt32,
+    resolved_at Nullable(DateTime('UTC')),
+    resolved_at_frac Nullable(UInt32),
+    severity String,
+    rule String,
+    cause String,
+    confidence Float64,
+    action String,
+    devices Array(String),
+    sites Array(String),
+    members UInt32,
+    entities String
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/tk_2s1r/{shard}/telekernel/incidents_local', '{replica}', update_version)
+PARTITION BY toYYYYMM(opened_at)
+ORDER BY id
+SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (legacy), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.incident_members_local ON CLUSTER tk_2s1r
+(
+    incident_id String,
+    event_time DateTime('UTC'),
+    event_time_frac UInt32,
+    detection_id String,
+    fingerprint String,
+    role String,
+    state String,
+    device String,
+    metric String,
+    keys String,
+    detector String,
+    severity String
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/tk_2s1r/{shard}/telekernel/incident_members_local', '{replica}')
+PARTITION BY toYYYYMM(event_time)
+ORDER BY (incident_id, event_time, event_time_frac, detection_id)
+SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (legacy), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.inventory ON CLUSTER tk_2s1r
+(
+    device String,
+    site String,
+    role String,
+    vendor String,
+    model String,
+    tags Array(String),
+    loaded_at DateTime('UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/tk_2s1r/all/telekernel/inventory', '{replica}', loaded_at)
+ORDER BY device
+SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (legacy), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.inventory_links ON CLUSTER tk_2s1r
+(
+    device String,
+    interface String,
+    peer_device String,
+    peer_interface String,
+    loaded_at DateTime('UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/tk_2s1r/all/telekernel/inventory_links', '{replica}', loaded_at)
+ORDER BY (device, interface)
+SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (legacy), samples contract v1, detection contract v1
 CREATE TABLE IF NOT EXISTS telekernel.samples ON CLUSTER tk_2s1r AS telekernel.samples_local
 ENGINE = Distributed('tk_2s1r', 'telekernel', 'samples_local', cityHash64(device));
 
@@ -232,3 +309,11 @@ ENGINE = Distributed('tk_2s1r', 'telekernel', 'samples_1m_local', cityHash64(dev
 -- telekernel clickhouse layout v1 (legacy), samples contract v1, detection contract v1
 CREATE TABLE IF NOT EXISTS telekernel.samples_1h ON CLUSTER tk_2s1r AS telekernel.samples_1h_local
 ENGINE = Distributed('tk_2s1r', 'telekernel', 'samples_1h_local', cityHash64(device));
+
+-- telekernel clickhouse layout v1 (legacy), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.incidents ON CLUSTER tk_2s1r AS telekernel.incidents_local
+ENGINE = Distributed('tk_2s1r', 'telekernel', 'incidents_local', cityHash64(id));
+
+-- telekernel clickhouse layout v1 (legacy), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.incident_members ON CLUSTER tk_2s1r AS telekernel.incident_members_local
+ENGINE = Distributed('tk_2s1r', 'telekernel', 'incident_members_local', cityHash64(incident_id));

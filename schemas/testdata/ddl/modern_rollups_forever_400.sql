@@ -199,3 +199,76 @@ SELECT
     argMaxState(assumeNotNull(value_u64), toUInt64(toUnixTimestamp64Nano(ts))) AS last_u64
 FROM telekernel.samples
 GROUP BY bucket, metric, device, keys, kind;
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.incidents
+(
+    id String COMMENT 'incident id, stable for the incident\'s life',
+    version UInt8 COMMENT 'incident contract version',
+    update_version UInt64 COMMENT 'orders the updates of an incident: the latest (highest) one is the row FINAL keeps',
+    state LowCardinality(String) COMMENT 'open or resolved',
+    opened_at DateTime64(9, 'UTC') COMMENT 'event time of the first symptom' CODEC(DoubleDelta, ZSTD(1)),
+    updated_at DateTime64(9, 'UTC') COMMENT 'event time of the latest evidence',
+    resolved_at Nullable(DateTime64(9, 'UTC')) COMMENT 'when it resolved; NULL while open',
+    severity LowCardinality(String) COMMENT 'info, warning or critical',
+    rule LowCardinality(String) COMMENT 'the rule that named the cause: link, device, session, hardware, surge, traffic or unexplained',
+    cause String COMMENT 'the probable cause, for a person',
+    confidence Float64 COMMENT 'of the cause, in [0,1]',
+    action String COMMENT 'suggested next step for a person; never applied',
+    devices Array(LowCardinality(String)) COMMENT 'devices of the affected entities, sorted',
+    sites Array(LowCardinality(String)) COMMENT 'sites of the affected entities, sorted; empty when the inventory does not know them',
+    members UInt32 COMMENT 'member and effect detections',
+    entities String COMMENT 'affected entities as a JSON array' CODEC(ZSTD(1))
+)
+ENGINE = ReplacingMergeTree(update_version)
+PARTITION BY toYYYYMM(opened_at)
+ORDER BY id
+SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.incident_members
+(
+    incident_id String COMMENT 'the incident',
+    event_time DateTime64(9, 'UTC') COMMENT 'the detection\'s event time' CODEC(DoubleDelta, ZSTD(1)),
+    detection_id String COMMENT 'detections.id of the member',
+    fingerprint String COMMENT 'detections.fingerprint of the member',
+    role LowCardinality(String) COMMENT 'member (a symptom) or effect (a consequence)',
+    state LowCardinality(String) COMMENT 'the detection\'s firing or resolved',
+    device LowCardinality(String),
+    metric LowCardinality(String),
+    keys LowCardinality(String),
+    detector LowCardinality(String),
+    severity LowCardinality(String)
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(event_time)
+ORDER BY (incident_id, event_time, detection_id)
+SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.inventory
+(
+    device String COMMENT 'the device\'s configured name (samples.device, detections.device)',
+    site LowCardinality(String),
+    role LowCardinality(String) COMMENT 'e.g. spine, leaf, border',
+    vendor LowCardinality(String),
+    model LowCardinality(String),
+    tags Array(String),
+    loaded_at DateTime('UTC') COMMENT 'when this version of the inventory was loaded: the latest wins'
+)
+ENGINE = ReplacingMergeTree(loaded_at)
+ORDER BY device
+SETTINGS index_granularity = 8192;
+
+-- telekernel clickhouse layout v1 (modern), samples contract v1, detection contract v1
+CREATE TABLE IF NOT EXISTS telekernel.inventory_links
+(
+    device String COMMENT 'one end',
+    interface String,
+    peer_device String COMMENT 'the other end',
+    peer_interface String,
+    loaded_at DateTime('UTC') COMMENT 'when this version of the inventory was loaded: the latest wins'
+)
+ENGINE = ReplacingMergeTree(loaded_at)
+ORDER BY (device, interface)
+SETTINGS index_granularity = 8192;

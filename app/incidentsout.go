@@ -1,0 +1,133 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/config"
+	"github.com/telekernel/telekernel/kafka"
+	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/sinks/alertmanager"
+	"github.com/telekernel/telekernel/sinks/clickhouse"
+	"github.com/telekernel/telekernel/stages/correlate"
+)
+
+// The outputs of the incidents (tk.incidents): the ClickHouse tables, the
+// inventory dimension tables beside them, and the Alertmanager bridge.
+
+func incidentsTopic(c *config.Config) string { return c.Correlate.Topic }
+
+// alertmanagerSource returns what the Alertmanager bridge posts:
+// alertmanager.source, or by default the incidents when the correlate
+// stage is enabled (correlate.enabled, whichever process runs it) and
+// the detections otherwise.
+func alertmanagerSource(c *config.Config) string {
+	switch {
+	case c.Alertmanager.Source != "":
+		return c.Alertmanager.Source
+	case correlateEnabled(c) == nil:
+		return alertmanager.SourceIncidents
+	}
+	return alertmanager.SourceDetections
+}
+
+// alertmanagerInput is the topic the Alertmanager bridge reads.
+func alertmanagerInput(c *config.Config) string {
+	if alertmanagerSource(c) == alertmanager.SourceIncidents {
+		return c.Correlate.Topic
+	}
+	return c.Topics.Detections
+}
+
+// incidentsTopicSpec is the incidents topic as the correlate stage
+// creates it: compacted, keyed by incident id.
+func incidentsTopicSpec(c *config.Config) kafka.TopicSpec {
+	return kafka.TopicSpec{Name: c.Correlate.Topic, Partitions: c.Correlate.Partitions, Compacted: true}
+}
+
+// restoreIncidents creates the incidents topic if missing and seeds am
+// with its open incidents (the latest update of each), so their alerts
+// keep being re-posted after a restart.
+func restoreIncidents(ctx context.Context, am *alertmanager.Sink, c *config.Config, kc kafka.Config, admin *kgo.Client, log *slog.Logger) error {
+	if err := kafka.EnsureTopics(ctx, admin, incidentsTopicSpec(c)); err != nil {
+		return err
+	}
+	latest := map[string]*schemas.Incident{}
+	err := kafka.ReadAll(ctx, kc, c.Correlate.Topic, func(r *kgo.Record) {
+		if in, err := schemas.UnmarshalIncident(r.Value); err == nil {
+			if old := latest[in.ID]; old == nil || !in.UpdatedAt.Before(old.UpdatedAt) {
+				latest[in.ID] = in
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("alertmanager: cannot read the incidents from %s: %w", c.Correlate.Topic, err)
+	}
+	ins := slices.Collect(maps.Values(latest))
+	am.RestoreIncidents(ins...)
+	log.Info("alertmanager bridge restored the open incidents", "open", am.Firing(), "topic", c.Correlate.Topic)
+	return nil
+}
+
+// buildClickHouseIncidents builds the stage that writes tk.incidents to
+// the incidents and incident_members tables, and loads the correlate
+// stage's inventory (its file, or the simulated fleet's) into the
+// inventory tables at start and again whenever the file changed, so
+// analysts join detections and incidents with sites and roles at query
+// time.
+func buildClickHouseIncidents(ctx context.Context, env *Env) (Built, error) {
+	s, err := env.clickhouseSink(ctx)
+	if err != nil {
+		return Built{}, err
+	}
+	if err := kafka.EnsureTopics(ctx, env.Admin, incidentsTopicSpec(env.Config)); err != nil {
+		return Built{}, err
+	}
+	inv, err := correlateInventory(env)
+	if err != nil {
+		return Built{}, err
+	}
+	st := &incidentsStage{IncidentsStage: clickhouse.NewIncidentsStage(s), s: s, inv: inv, log: env.Log.With("stage", "clickhouse-incidents")}
+	st.loadInventory(ctx)
+	return clickhouseBuilt(env, st), nil
+}
+
+// incidentsStage is the clickhouse-incidents sink: the incidents, and the
+// inventory reloaded before a flush when it changed.
+type incidentsStage struct {
+	*clickhouse.IncidentsStage
+	s   *clickhouse.Sink
+	inv *correlate.Inventory
+	log *slog.Logger
+	gen int // the inventory generation stored; 0: none yet
+}
+
+// Flush stores a changed inventory, then the incidents.
+func (st *incidentsStage) Flush(ctx context.Context) (int, error) {
+	st.loadInventory(ctx)
+	return st.IncidentsStage.Flush(ctx)
+}
+
+// loadInventory writes the inventory to ClickHouse when its generation
+// changed since the last write. A failure is logged and retried at the
+// next flush; the incidents are stored regardless.
+func (st *incidentsStage) loadInventory(ctx context.Context) {
+	now := time.Now()
+	snap := st.inv.Current(now)
+	if snap.Inv == nil || snap.Gen == st.gen {
+		return
+	}
+	n, err := st.s.InsertInventory(ctx, snap.Inv, now)
+	if err != nil {
+		st.log.Warn("cannot load the inventory into clickhouse; incidents are still stored, retrying at the next flush", "err", err)
+		return
+	}
+	st.gen = snap.Gen
+	st.log.Info("inventory loaded into clickhouse", "rows", n, "devices", len(snap.Inv.Devices), "generation", snap.Gen)
+}

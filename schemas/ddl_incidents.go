@@ -1,0 +1,163 @@
+package schemas
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ClickHouse tables of the incident outputs and the inventory dimension.
+const (
+	// TableIncidents holds the latest view of each incident (tk.incidents):
+	// a ReplacingMergeTree on id whose version column is update_version,
+	// so FINAL (or argMax by update_version) reads one row per incident.
+	TableIncidents = "incidents"
+	// TableIncidentMembers holds one row per (incident, member detection),
+	// in time order: the evidence of TableIncidents, flattened.
+	TableIncidentMembers = "incident_members"
+	// TableInventory holds the inventory's devices (site, role, vendor,
+	// model, tags), one row per device and load; the latest load wins.
+	TableInventory = "inventory"
+	// TableInventoryLinks holds the inventory's links, one row per end
+	// (device, interface → peer device, peer interface).
+	TableInventoryLinks = "inventory_links"
+)
+
+// The incidents table: schemas.Incident flattened. update_version orders
+// the updates of one incident (IncidentUpdateVersion); entities and
+// evidence stay JSON for completeness, their commonest parts are columns.
+var incidentsColumns = []column{
+	{"id", "String", "", "incident id, stable for the incident's life"},
+	{"version", "UInt8", "", "incident contract version"},
+	{"update_version", "UInt64", "", "orders the updates of an incident: the latest (highest) one is the row FINAL keeps"},
+	{"state", "LowCardinality(String)", "String", "open or resolved"},
+	{"opened_at", "DateTime64(9, 'UTC') CODEC(DoubleDelta, ZSTD(1))", "DateTime('UTC')", "event time of the first symptom"},
+	{"opened_at_frac", "-", "UInt32", "nanoseconds within the second of opened_at"},
+	{"updated_at", "DateTime64(9, 'UTC')", "DateTime('UTC')", "event time of the latest evidence"},
+	{"updated_at_frac", "-", "UInt32", "nanoseconds within the second of updated_at"},
+	{"resolved_at", "Nullable(DateTime64(9, 'UTC'))", "Nullable(DateTime('UTC'))", "when it resolved; NULL while open"},
+	{"resolved_at_frac", "-", "Nullable(UInt32)", "nanoseconds within the second of resolved_at"},
+	{"severity", "LowCardinality(String)", "String", "info, warning or critical"},
+	{"rule", "LowCardinality(String)", "String", "the rule that named the cause: link, device, session, hardware, surge, traffic or unexplained"},
+	{"cause", "String", "", "the probable cause, for a person"},
+	{"confidence", "Float64", "", "of the cause, in [0,1]"},
+	{"action", "String", "", "suggested next step for a person; never applied"},
+	{"devices", "Array(LowCardinality(String))", "Array(String)", "devices of the affected entities, sorted"},
+	{"sites", "Array(LowCardinality(String))", "Array(String)", "sites of the affected entities, sorted; empty when the inventory does not know them"},
+	{"members", "UInt32", "", "member and effect detections"},
+	{"entities", "String CODEC(ZSTD(1))", "String", "affected entities as a JSON array"},
+}
+
+// The incident_members table: one row per evidence item of an incident.
+var incidentMembersColumns = []column{
+	{"incident_id", "String", "", "the incident"},
+	{"event_time", "DateTime64(9, 'UTC') CODEC(DoubleDelta, ZSTD(1))", "DateTime('UTC')", "the detection's event time"},
+	{"event_time_frac", "-", "UInt32", "nanoseconds within the second of event_time"},
+	{"detection_id", "String", "", "detections.id of the member"},
+	{"fingerprint", "String", "", "detections.fingerprint of the member"},
+	{"role", "LowCardinality(String)", "String", "member (a symptom) or effect (a consequence)"},
+	{"state", "LowCardinality(String)", "String", "the detection's firing or resolved"},
+	{"device", "LowCardinality(String)", "String", ""},
+	{"metric", "LowCardinality(String)", "String", ""},
+	{"keys", "LowCardinality(String)", "String", ""},
+	{"detector", "LowCardinality(String)", "String", ""},
+	{"severity", "LowCardinality(String)", "String", ""},
+}
+
+// The inventory tables: the same types in both layouts but strings, and
+// no time column with a fraction (loaded_at is the version).
+var inventoryColumns = []column{
+	{"device", "String", "", "the device's configured name (samples.device, detections.device)"},
+	{"site", "LowCardinality(String)", "String", ""},
+	{"role", "LowCardinality(String)", "String", "e.g. spine, leaf, border"},
+	{"vendor", "LowCardinality(String)", "String", ""},
+	{"model", "LowCardinality(String)", "String", ""},
+	{"tags", "Array(String)", "", ""},
+	{"loaded_at", "DateTime('UTC')", "", "when this version of the inventory was loaded: the latest wins"},
+}
+
+var inventoryLinksColumns = []column{
+	{"device", "String", "", "one end"},
+	{"interface", "String", "", ""},
+	{"peer_device", "String", "", "the other end"},
+	{"peer_interface", "String", "", ""},
+	{"loaded_at", "DateTime('UTC')", "", "when this version of the inventory was loaded: the latest wins"},
+}
+
+// IncidentUpdateVersion returns the update_version of an incident update:
+// the Unix nanoseconds of its latest time (UpdatedAt, or ResolvedAt when
+// later), times two, plus one when resolved, so a resolution outranks an
+// update at the same time. Updates with equal versions are the same
+// incident state written twice; ReplacingMergeTree keeps either.
+func IncidentUpdateVersion(in *Incident) uint64 {
+	t := in.UpdatedAt
+	if in.ResolvedAt != nil && in.ResolvedAt.After(t) {
+		t = *in.ResolvedAt
+	}
+	ns := t.UnixNano()
+	if ns < 0 {
+		ns = 0
+	}
+	v := uint64(ns) * 2
+	if in.State == IncidentResolved {
+		v++
+	}
+	return v
+}
+
+// incidentDDL returns the CREATE TABLE statements of the incidents,
+// incident_members, inventory and inventory_links tables.
+//
+// incidents is a ReplacingMergeTree(update_version) ordered by id and
+// partitioned by the month the incident opened (constant for its life), so
+// its updates collapse into the latest. incident_members is ordered by
+// (incident_id, event_time, detection_id): the evidence repeated by every
+// update collapses, and an incident's members read in time order. The
+// inventory tables are ReplacingMergeTree(loaded_at) on the device (and
+// interface); in the cluster form they have a copy on every node, so
+// joins with them stay local to each shard.
+func incidentDDL(header string, t ddlTarget, l Layout) []string {
+	var out []string
+	add := func(name string, cols []column, engine, tail string) {
+		var b strings.Builder
+		b.WriteString(header)
+		writeCreate(&b, t, name, cols, l)
+		b.WriteString("ENGINE = " + engine + "\n" + tail + "\nSETTINGS index_granularity = 8192")
+		out = append(out, b.String())
+	}
+	frac := func(col string) string {
+		if l == LayoutLegacy {
+			return col + ", " + col + "_frac"
+		}
+		return col
+	}
+	add(t.local(TableIncidents), incidentsColumns, t.engineArgs("ReplacingMergeTree", TableIncidents, "update_version"),
+		"PARTITION BY toYYYYMM(opened_at)\nORDER BY id")
+	add(t.local(TableIncidentMembers), incidentMembersColumns, t.engine("ReplacingMergeTree", TableIncidentMembers),
+		"PARTITION BY toYYYYMM(event_time)\nORDER BY (incident_id, "+frac("event_time")+", detection_id)")
+	add(QuoteIdent(TableInventory), inventoryColumns, t.everyNodeEngineArgs("ReplacingMergeTree", TableInventory, "loaded_at"),
+		"ORDER BY device")
+	add(QuoteIdent(TableInventoryLinks), inventoryLinksColumns, t.everyNodeEngineArgs("ReplacingMergeTree", TableInventoryLinks, "loaded_at"),
+		"ORDER BY (device, interface)")
+	return out
+}
+
+// InventoryLoadTime returns t as the loaded_at of an inventory load:
+// whole seconds, UTC (the column is a DateTime).
+func InventoryLoadTime(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+
+// engineArgs is engine with a version column (ReplacingMergeTree(ver)).
+func (t ddlTarget) engineArgs(kind, table, ver string) string {
+	if t.cluster == "" {
+		return fmt.Sprintf("%s(%s)", kind, ver)
+	}
+	return strings.TrimSuffix(t.engine(kind, table), ")") + ", " + ver + ")"
+}
+
+// everyNodeEngineArgs is everyNodeEngine with a version column.
+func (t ddlTarget) everyNodeEngineArgs(kind, table, ver string) string {
+	if t.cluster == "" {
+		return fmt.Sprintf("%s(%s)", kind, ver)
+	}
+	return strings.TrimSuffix(t.everyNodeEngine(kind, table), ")") + ", " + ver + ")"
+}

@@ -1,0 +1,128 @@
+package alertmanager
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// What the bridge posts (Config.Source).
+const (
+	// SourceIncidents posts one alert per incident (tk.incidents), so a
+	// root cause pages once.
+	SourceIncidents = "incidents"
+	// SourceDetections posts one alert per detection (tk.detections).
+	SourceDetections = "detections"
+)
+
+// IncidentAlertName is the alertname label of incident alerts.
+const IncidentAlertName = "TelekernelIncident"
+
+// maxMembers is how many member detections the members annotation lists;
+// the rest are counted.
+const maxMembers = 20
+
+// IncidentLabels returns the labels of in's alert: alertname, incident_id,
+// cause_kind (the rule), and site and device (the affected sites and
+// devices, sorted, comma-separated; absent when none is known).
+// Alertmanager's fingerprint of the alert is schemas.Fingerprint of them.
+// The Sink posts an incident with the labels of its first update for the
+// incident's whole life (see incidentEvent).
+func IncidentLabels(in *schemas.Incident) map[string]string {
+	l := map[string]string{"alertname": IncidentAlertName, "incident_id": in.ID, "cause_kind": in.Rule}
+	var sites, devices []string
+	for _, e := range in.Entities {
+		if e.Site != "" && !slices.Contains(sites, e.Site) {
+			sites = append(sites, e.Site)
+		}
+		if e.Device != "" && !slices.Contains(devices, e.Device) {
+			devices = append(devices, e.Device)
+		}
+	}
+	for k, v := range map[string][]string{"site": sites, "device": devices} {
+		if len(v) > 0 {
+			slices.Sort(v)
+			l[k] = strings.Join(v, ",")
+		}
+	}
+	return l
+}
+
+// addIncident decodes one incidents record and queues its alert.
+// Tombstones (nil values) of the compacted topic are skipped.
+func (s *Sink) addIncident(r *kgo.Record) error {
+	if r.Value == nil {
+		return nil
+	}
+	in, err := schemas.UnmarshalIncident(r.Value)
+	if err != nil {
+		return fmt.Errorf("alertmanager: %w: %w", schemas.ErrMalformed, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending = append(s.pending, s.incidentEvent(in))
+	return nil
+}
+
+// incidentEvent builds the alert of an incident. It is keyed by the
+// incident id and sticky: when the labels change (a device joins, the
+// cause turns from a session reset into a link failure), Flush keeps
+// posting the labels of the first post, so Alertmanager sees one alert and
+// pages once; the annotations carry the current cause kind, devices and
+// sites.
+func (s *Sink) incidentEvent(in *schemas.Incident) event {
+	ann := map[string]string{
+		"summary":          in.Cause,
+		"cause":            in.Cause,
+		"confidence":       strconv.FormatFloat(in.Confidence, 'f', 2, 64),
+		"suggested_action": in.Action,
+		"severity":         in.Severity,
+		"members":          membersAnnotation(in.Evidence),
+		"member_count":     strconv.Itoa(len(in.Evidence)),
+	}
+	labels := IncidentLabels(in)
+	ann["cause_kind"], ann["devices"], ann["sites"] = labels["cause_kind"], labels["device"], labels["site"]
+	ev := event{fp: in.ID, firing: in.State == schemas.IncidentOpen, sticky: true, alert: alert{
+		Labels: labels, Annotations: ann, StartsAt: in.OpenedAt, GeneratorURL: s.cfg.GeneratorURL,
+	}}
+	if !ev.firing {
+		ev.alert.EndsAt = *in.ResolvedAt
+	}
+	return ev
+}
+
+// membersAnnotation lists the evidence, one line each, in time order, at
+// most maxMembers lines and a count of the rest.
+func membersAnnotation(ev []schemas.Evidence) string {
+	var b strings.Builder
+	for i, e := range ev {
+		if i == maxMembers {
+			fmt.Fprintf(&b, "… and %d more\n", len(ev)-maxMembers)
+			break
+		}
+		fmt.Fprintf(&b, "%s %s %s %s %s (%s, %s)\n", e.Time.UTC().Format(time.RFC3339), e.Role, e.Device, e.Metric, e.Keys, e.Detector, e.State)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// RestoreIncidents seeds the set of firing alerts with the open incidents
+// of ins (e.g. read from the compacted incidents topic when a process
+// starts), like Restore does for detections; resolved ones remove their
+// alert. The next Flush posts the restored alerts.
+func (s *Sink) RestoreIncidents(ins ...*schemas.Incident) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, in := range ins {
+		if in.State != schemas.IncidentOpen {
+			delete(s.active, in.ID)
+			continue
+		}
+		s.active[in.ID] = active{alert: s.incidentEvent(in).alert}
+	}
+}

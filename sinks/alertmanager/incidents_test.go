@@ -1,0 +1,136 @@
+package alertmanager
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/internal/testenv"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// incident returns a link incident between dev-a and dev-b with n member
+// detections, open, or resolved at end.
+func incident(id, site string, n int, end *time.Time, start time.Time) *schemas.Incident {
+	in := &schemas.Incident{Version: schemas.IncidentVersion, ID: id, State: schemas.IncidentOpen, OpenedAt: start, UpdatedAt: start,
+		Severity: schemas.SeverityCritical, Rule: schemas.RuleLink, Cause: "link " + id + "-a:Ethernet1 — " + id + "-b:Ethernet1 down",
+		Confidence: 0.9, Action: "check the optic and fibre on " + id + "-a:Ethernet1",
+		Entities: []schemas.Entity{{Kind: schemas.EntityInterface, Device: id + "-b", Name: "Ethernet1", Site: site},
+			{Kind: schemas.EntityInterface, Device: id + "-a", Name: "Ethernet1", Site: site}}}
+	for i := range n {
+		in.Evidence = append(in.Evidence, schemas.Evidence{Time: start.Add(time.Duration(i) * time.Second), Role: schemas.EvidenceMember,
+			DetectionID: "d" + string(rune('0'+i%10)), Fingerprint: "fp", State: schemas.StateFiring, Device: id + "-a",
+			Metric: "/interfaces/interface/state/oper-status", Keys: "name=Ethernet1", Detector: "state", Severity: schemas.SeverityCritical})
+	}
+	if end != nil {
+		in.State, in.ResolvedAt, in.UpdatedAt = schemas.IncidentResolved, end, *end
+	}
+	return in
+}
+
+func incidentRecord(t testing.TB, in *schemas.Incident) *kgo.Record {
+	t.Helper()
+	v, err := schemas.MarshalIncident(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &kgo.Record{Key: []byte(in.ID), Value: v}
+}
+
+func TestIncidentAlert(t *testing.T) {
+	in := incident("inc", "par1", 25, nil, t0)
+	l := IncidentLabels(in)
+	want := map[string]string{"alertname": IncidentAlertName, "incident_id": "inc", "cause_kind": "link", "site": "par1", "device": "inc-a,inc-b"}
+	if !equalMaps(l, want) {
+		t.Errorf("labels %v, want %v", l, want)
+	}
+	s := newSink(t, Config{URL: "http://127.0.0.1:1", Source: SourceIncidents})
+	a := s.incidentEvent(in).alert
+	m := a.Annotations["members"]
+	if lines := strings.Split(m, "\n"); len(lines) != maxMembers+1 || lines[maxMembers] != "… and 5 more" || !strings.Contains(lines[0], "inc-a /interfaces/interface/state/oper-status name=Ethernet1 (state, firing)") {
+		t.Errorf("members annotation:\n%s", m)
+	}
+	if a.Annotations["cause"] != in.Cause || a.Annotations["confidence"] != "0.90" || a.Annotations["suggested_action"] != in.Action || !a.StartsAt.Equal(t0) {
+		t.Errorf("alert %+v", a)
+	}
+	if err := s.Add(context.Background(), &kgo.Record{Value: []byte(`{"version":1}`)}); !errors.Is(err, schemas.ErrMalformed) {
+		t.Errorf("bad incident: %v, want ErrMalformed", err)
+	}
+	if err := s.Add(context.Background(), &kgo.Record{}); err != nil || s.Pending() != 0 {
+		t.Errorf("tombstone: %v, %d pending; want skipped", err, s.Pending())
+	}
+	s.RestoreIncidents(in, incident("gone", "", 1, &t0, t0))
+	if s.Firing() != 1 {
+		t.Errorf("restored %d firing, want 1", s.Firing())
+	}
+}
+
+// TestAlertmanagerIncidentIntegration posts an incident's updates (opened,
+// then a device joins, then resolved) to the Alertmanager that
+// deploy/local starts: exactly one alert is active at a time, with
+// Alertmanager's fingerprint equal to schemas.Fingerprint of the labels,
+// and none once resolved.
+func TestAlertmanagerIncidentIntegration(t *testing.T) {
+	base := testenv.Service(t, "TK_ALERTMANAGER")
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	id := "it-inc-" + hex.EncodeToString(b)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s := newSink(t, Config{URL: base, Timeout: 5 * time.Second, Source: SourceIncidents})
+	start := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
+	post := func(in *schemas.Incident) {
+		t.Helper()
+		if err := s.Add(ctx, incidentRecord(t, in)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// active returns the active alerts of the incident once they are n.
+	active := func(n int) []gettableAlert {
+		t.Helper()
+		var got []gettableAlert
+		for ctx.Err() == nil {
+			got = nil
+			for _, a := range alertsFor(t, base, "", `incident_id="`+id+`"`) {
+				if a.Status.State == "active" {
+					got = append(got, a)
+				}
+			}
+			if len(got) == n {
+				return got
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("incident %s: %d active alerts %+v, want %d", id, len(got), got, n)
+		return nil
+	}
+	in := incident(id, "par1", 2, nil, start)
+	post(in)
+	got := active(1)
+	if l := IncidentLabels(in); got[0].Fingerprint != schemas.Fingerprint(l) || !equalMaps(got[0].Labels, l) {
+		t.Fatalf("alert %+v, want labels %v and fingerprint %s", got[0], l, schemas.Fingerprint(l))
+	}
+	// A third device joins and the cause kind changes: the alert keeps
+	// its first labels (one alert, one page), the annotations follow.
+	first := got[0].Fingerprint
+	in.Rule = schemas.RuleDevice
+	in.Entities = append(in.Entities, schemas.Entity{Kind: schemas.EntityDevice, Device: id + "-c", Site: "par1"})
+	in.Evidence = append(in.Evidence, schemas.Evidence{Time: start.Add(5 * time.Second), Role: schemas.EvidenceEffect, DetectionID: "dc", State: schemas.StateFiring,
+		Device: id + "-c", Metric: "m", Detector: "robust_z", Severity: schemas.SeverityWarning})
+	post(in)
+	if got := active(1); got[0].Fingerprint != first || got[0].Labels["cause_kind"] != schemas.RuleLink || got[0].Annotations["cause_kind"] != schemas.RuleDevice {
+		t.Fatalf("after a device joined: %+v, want the first alert (fingerprint %s) still, the only one", got, first)
+	}
+	end := time.Now().UTC()
+	post(incident(id, "par1", 3, &end, start))
+	active(0)
+}

@@ -1,0 +1,112 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// testIncident returns a link incident of two members opened at testDay
+// 10:00; resolved adds a third member and resolves it a minute later.
+func testIncident(resolved bool) schemas.Incident {
+	open := testDay.Add(10 * time.Hour)
+	ev := func(i int, dev string) schemas.Evidence {
+		return schemas.Evidence{Time: open.Add(time.Duration(i) * 10 * time.Second), Role: schemas.EvidenceMember,
+			DetectionID: "det-" + dev, Fingerprint: "fp-" + dev, State: schemas.StateFiring, Device: dev,
+			Metric: metricOper, Keys: "name=Ethernet1", Detector: "state", Severity: schemas.SeverityCritical}
+	}
+	in := schemas.Incident{Version: schemas.IncidentVersion, ID: "inc-1", State: schemas.IncidentOpen, OpenedAt: open,
+		UpdatedAt: open.Add(10 * time.Second), Severity: schemas.SeverityCritical, Rule: schemas.RuleLink,
+		Cause: "link edge1:Ethernet1 — edge2:Ethernet1 down", Confidence: 0.9, Action: "check the optic and fibre",
+		Entities: []schemas.Entity{{Kind: schemas.EntityInterface, Device: "edge1", Name: "Ethernet1", Site: "par1"},
+			{Kind: schemas.EntityInterface, Device: "edge2", Name: "Ethernet1", Site: "lon1"}},
+		Evidence: []schemas.Evidence{ev(0, "edge1"), ev(1, "edge2")}}
+	if resolved {
+		e := ev(2, "edge3")
+		e.Role = schemas.EvidenceEffect
+		in.Evidence = append(in.Evidence, e)
+		at := open.Add(time.Minute)
+		in.State, in.UpdatedAt, in.ResolvedAt = schemas.IncidentResolved, at, &at
+	}
+	return in
+}
+
+// TestIntegrationIncidentsAndInventory writes an incident's open and
+// resolved updates, each twice (a re-delivery), through the stage, and the
+// inventory twice, and reads one incident (resolved), three members in
+// time order and the inventory joined to them.
+func TestIntegrationIncidentsAndInventory(t *testing.T) {
+	s := newTestSink(t, nil)
+	ctx := context.Background()
+	if err := s.EnsureTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := NewIncidentsStage(s)
+	for _, in := range []schemas.Incident{testIncident(false), testIncident(true), testIncident(false)} {
+		v, err := schemas.MarshalIncident(&in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := st.Add(ctx, &kgo.Record{Key: []byte(in.ID), Value: v}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := st.Add(ctx, &kgo.Record{Value: nil}); err != nil {
+		t.Errorf("tombstone: %v, want skipped", err)
+	}
+	if err := st.Add(ctx, &kgo.Record{Value: []byte(`{"version":1,"id":""}`)}); !errors.Is(err, schemas.ErrMalformed) {
+		t.Errorf("bad incident: %v, want ErrMalformed", err)
+	}
+	if n, err := st.Flush(ctx); err != nil || n != 6 {
+		t.Fatalf("Flush = %d, %v; want 6 updates", n, err)
+	}
+	inv := &schemas.Inventory{Version: schemas.InventoryVersion,
+		Devices: []schemas.Device{{Name: "edge1", Site: "par1", Role: "spine"}, {Name: "edge2", Site: "lon1", Role: "spine", Tags: []string{"lab"}}, {Name: "edge3", Site: "lon1"}},
+		Links:   []schemas.InvLink{{A: schemas.Port{Device: "edge1", Interface: "Ethernet1"}, B: schemas.Port{Device: "edge2", Interface: "Ethernet1"}}}}
+	for range 2 {
+		if n, err := s.InsertInventory(ctx, inv, time.Now()); err != nil || n != 5 {
+			t.Fatalf("InsertInventory = %d, %v; want 3 devices + 2 link ends", n, err)
+		}
+	}
+	for table, want := range map[string]uint64{schemas.TableIncidents: 1, schemas.TableIncidentMembers: 3, schemas.TableInventory: 3, schemas.TableInventoryLinks: 2} {
+		if n, err := s.Count(ctx, table); err != nil || n != want {
+			t.Errorf("Count(%s) = %d, %v; want %d", table, n, err, want)
+		}
+	}
+	var state, sites string
+	var members uint32
+	q := "SELECT state, members, arrayStringConcat(sites, ',') FROM " + s.db + ".incidents FINAL WHERE id = 'inc-1'"
+	if err := s.conn.QueryRow(ctx, q).Scan(&state, &members, &sites); err != nil || state != "resolved" || members != 3 || sites != "lon1,par1" {
+		t.Errorf("incident: %s %d %s, %v; want resolved 3 lon1,par1 (the latest update wins over a re-delivered older one)", state, members, sites, err)
+	}
+	// 18.16 joins two tables per SELECT: nest.
+	rows, err := s.conn.Query(ctx, "SELECT device, site, peer_device FROM (SELECT device, event_time, site FROM"+
+		" (SELECT device, event_time FROM "+s.db+".incident_members FINAL WHERE incident_id = 'inc-1') AS m"+
+		" ANY LEFT JOIN (SELECT device, site FROM "+s.db+".inventory FINAL) AS v USING device) AS mv"+
+		" ANY LEFT JOIN (SELECT device, peer_device FROM "+s.db+".inventory_links FINAL) AS l USING device ORDER BY event_time")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var d, site, peer string
+		if err := rows.Scan(&d, &site, &peer); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, d+"/"+site+"/"+peer)
+	}
+	if want := "[edge1/par1/edge2 edge2/lon1/edge1 edge3/lon1/]"; fmtSlice(got) != want {
+		t.Errorf("members joined to the inventory: %v, want %s", got, want)
+	}
+}
+
+func fmtSlice(s []string) string { return "[" + strings.Join(s, " ") + "]" }
