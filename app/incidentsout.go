@@ -89,7 +89,7 @@ func buildClickHouseIncidents(ctx context.Context, env *Env) (Built, error) {
 	if err := kafka.EnsureTopics(ctx, env.Admin, incidentsTopicSpec(env.Config)); err != nil {
 		return Built{}, err
 	}
-	inv, err := correlateInventory(env)
+	inv, err := correlateInventory(env, env.Log.With("stage", "clickhouse-incidents"))
 	if err != nil {
 		return Built{}, err
 	}
