@@ -1,0 +1,125 @@
+package ensemble
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"hash"
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/telekernel/telekernel/backtest/nab"
+	"github.com/telekernel/telekernel/backtest/nab/nabtest"
+	"github.com/telekernel/telekernel/detectors/internal/synth"
+	"github.com/telekernel/telekernel/detectors/rangebreak"
+)
+
+// diffConfigs are the configurations the differential test runs: the
+// defaults, the counter defaults, every member, the gate with level_shift,
+// and the gate with range_break.
+var diffConfigs = []struct {
+	name string
+	cfg  Config
+}{
+	{"default", Config{}},
+	{"counter", CounterDefaults(Config{})},
+	{"all", Config{Detectors: []string{"robust_z", "ewma", "seasonal", "cusum", "forest", "level_shift", "range_break"}}},
+	{"level", Config{Detectors: []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift"}, MinZ: 6, Confirm: 2, Hold: 360}},
+	{"range", Config{Detectors: rangeMembers, MinZ: 6, Confirm: 2, Hold: 360, RangeBreak: rangebreak.Config{}}},
+}
+
+// diffHashes are the hashes computed by the code before the ensemble was
+// optimised (commit "ensemble: differential test"): an optimisation must
+// leave every Result and every state record byte-identical.
+var diffHashes = map[string]string{
+	"default": "64b20846f46e21443050db4a392102293bbaa9d60910fe032be324678545061e",
+	"counter": "43744c8aa6ce157e85a6d28c2c84ac9c6a99968e3aa4b6f66e6849442b498812",
+	"all":     "e81e36099b10b7d26ac23c7a2b75743ec86b5a76c72cb4a90dc0861db88a3ca0",
+	"level":   "88e56c41209a21aed51fd1b5884862278ac8efdb834f9e94823466c1ea419170",
+	"range":   "64f9ae3bcbfbca2b9c45e61bee5990083b087da1ab57ef6b4564ff6ea92b7c03",
+}
+
+// hashResult writes every field of r into h, floats by their bits.
+func hashResult(h hash.Hash, r Result) {
+	var b [8 * 8]byte
+	p := b[:0]
+	for _, f := range []float64{r.Score, r.Expected, r.Lower, r.Upper, r.Peak, r.Z} {
+		p = binary.LittleEndian.AppendUint64(p, math.Float64bits(f))
+	}
+	p = append(p, byte(r.Fired), byte(r.Top), byte(r.Transition), b2u(r.Firing), byte(r.Cause), byte(r.CauseTop), b2u(r.WarmedUp))
+	h.Write(p)
+}
+
+func b2u(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// diffSeries returns the series of the differential test: the NAB subset
+// and a simulated fleet of every anomaly kind, with and without a daily
+// cycle, some with gaps (NaN) and repeated timestamps.
+func diffSeries(t *testing.T) (names []string, tss [][]int64, xss [][]float64) {
+	series, err := nab.LoadCorpus(filepath.Join(nabtest.Dir(t), "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range series {
+		ts := make([]int64, len(s.Times))
+		for i, tm := range s.Times {
+			ts[i] = tm.UnixNano()
+		}
+		names, tss, xss = append(names, s.Name), append(tss, ts), append(xss, s.Values)
+	}
+	for seed := uint64(1); seed <= 24; seed++ {
+		kind := synth.Kind(seed % 6)
+		amp := float64(seed%3) * 10
+		ts, xs := synth.Series(seed, 3*day+int(seed)*37, amp, kind, 2*day+int(seed))
+		if seed%4 == 0 {
+			for i := 100; i < len(xs); i += 211 {
+				xs[i] = math.NaN()
+			}
+		}
+		if seed%5 == 0 {
+			for i := 50; i < len(ts); i += 97 {
+				ts[i] = ts[i-1]
+			}
+		}
+		names, tss, xss = append(names, "sim"), append(tss, ts), append(xss, xs)
+	}
+	return names, tss, xss
+}
+
+// TestDifferential hashes every Result and every 97th state record of each
+// configuration over the NAB subset and a simulated fleet, and compares the
+// hash with the one the code computed before it was optimised.
+func TestDifferential(t *testing.T) {
+	_, tss, xss := diffSeries(t)
+	for _, tc := range diffConfigs {
+		sh, err := NewShared(tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		var st []byte
+		points := 0
+		for k := range xss {
+			e := sh.New()
+			for i, x := range xss[k] {
+				hashResult(h, e.Update(tss[k][i], x))
+				if points++; points%97 == 0 {
+					if st, err = e.AppendBinary(st[:0]); err != nil {
+						t.Fatal(err)
+					}
+					h.Write(st)
+				}
+			}
+		}
+		got := hex.EncodeToString(h.Sum(nil))
+		if want := diffHashes[tc.name]; got != want {
+			t.Errorf("%s: %d points hash to %s, want %s", tc.name, points, got, want)
+		}
+	}
+}
