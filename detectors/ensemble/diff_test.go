@@ -61,7 +61,7 @@ func b2u(b bool) byte {
 // diffSeries returns the series of the differential test: the NAB subset
 // and a simulated fleet of every anomaly kind, with and without a daily
 // cycle, some with gaps (NaN) and repeated timestamps.
-func diffSeries(t *testing.T) (names []string, tss [][]int64, xss [][]float64) {
+func diffSeries(t testing.TB) (names []string, tss [][]int64, xss [][]float64) {
 	series, err := nab.LoadCorpus(filepath.Join(nabtest.Dir(t), "data"))
 	if err != nil {
 		t.Fatal(err)
@@ -122,4 +122,34 @@ func TestDifferential(t *testing.T) {
 			t.Errorf("%s: %d points hash to %s, want %s", tc.name, points, got, want)
 		}
 	}
+}
+
+// BenchmarkCorpus runs the default ensemble over the differential test's
+// series (the NAB subset and the simulated fleet), one op per point.
+func BenchmarkCorpus(b *testing.B) {
+	_, tss, xss := diffSeries(b)
+	sh, err := NewShared(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	es := make([]*Ensemble, len(xss))
+	for k := range es {
+		es[k] = sh.New()
+	}
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	k, i, n := 0, 0, 0
+	for b.Loop() {
+		if i == len(xss[k]) {
+			k, i = (k+1)%len(xss), 0
+			if k == 0 {
+				n++
+			}
+		}
+		// Each lap moves the timestamps on, so the series continue.
+		ts := tss[k]
+		es[k].Update(ts[i]+int64(n)*(ts[len(ts)-1]-ts[0]+synth.Step), xss[k][i])
+		i++
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
