@@ -112,18 +112,23 @@ func (b *baseline) sigma(frac float64) float64 {
 	return max(math.Sqrt(b.vari), frac*math.Abs(b.mean))
 }
 
-// start begins the score of x. While x is not finite or the baseline warms
-// up (a finite x is then added to it) it returns the cold score and false;
-// after, the warmed-up score with the baseline's mean and sigma, and true.
-func (b *baseline) start(x float64, cfg *Config) (Score, bool) {
+// start begins the score of x in s. While x is not finite or the baseline
+// warms up (a finite x is then added to it) it sets the cold score and
+// returns false; after, the warmed-up score with the baseline's mean and
+// sigma, and true. It fills s in place: a Score returned by value and
+// copied was a store-forwarding stall on every point.
+func (b *baseline) start(s *Score, x float64, cfg *Config) bool {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return Score{Mean: b.mean}, false
+		s.Mean = b.mean
+		return false
 	}
 	if b.n < uint64(cfg.MinPoints) {
 		b.add(x, cfg.Alpha)
-		return Score{Mean: b.mean}, false
+		s.Mean = b.mean
+		return false
 	}
-	return Score{Mean: b.mean, Sigma: b.sigma(cfg.MinSigmaFraction), WarmedUp: true}, true
+	s.Mean, s.Sigma, s.WarmedUp = b.mean, b.sigma(cfg.MinSigmaFraction), true
+	return true
 }
 
 // finish sets s.Stat and s.Dir from the upward and downward statistics
@@ -169,8 +174,8 @@ func NewCUSUM(cfg Config) (*CUSUM, error) {
 // Update tests x, then adds it to the baseline. After an alarm the
 // statistics restart and the baseline restarts at x, the new level.
 func (c *CUSUM) Update(x float64) Score {
-	s, ok := c.b.start(x, &c.cfg)
-	if !ok {
+	var s Score
+	if !c.b.start(&s, x, &c.cfg) {
 		return s
 	}
 	z := 0.0
@@ -239,8 +244,8 @@ func NewPageHinkley(cfg Config) (*PageHinkley, error) {
 
 // Update tests x, then adds it to the baseline.
 func (p *PageHinkley) Update(x float64) Score {
-	s, ok := p.b.start(x, &p.cfg)
-	if !ok {
+	var s Score
+	if !p.b.start(&s, x, &p.cfg) {
 		return s
 	}
 	z := 0.0

@@ -117,6 +117,10 @@ type Detector struct {
 	first  int64   // timestamp of the first value
 	n      uint64
 	m      uint64 // values that updated the residual scale
+	// binTS and binAt cache bin's last answer (Score and Add ask for the
+	// same timestamp; the division is the slow part): not state.
+	binTS int64
+	binAt int
 }
 
 // New returns a detector for cfg after WithDefaults and Validate.
@@ -133,10 +137,14 @@ func New(cfg Config) (*Detector, error) {
 }
 
 func (d *Detector) bin(ts int64) int {
+	if ts == d.binTS {
+		return d.binAt
+	}
 	b := (ts / d.binNS) % int64(len(d.season))
 	if b < 0 {
 		b += int64(len(d.season))
 	}
+	d.binTS, d.binAt = ts, int(b)
 	return int(b)
 }
 
