@@ -13,6 +13,7 @@ import (
 	"github.com/telekernel/telekernel/backtest/nab/nabtest"
 	"github.com/telekernel/telekernel/detectors/internal/synth"
 	"github.com/telekernel/telekernel/detectors/rangebreak"
+	"github.com/telekernel/telekernel/detectors/robustz"
 )
 
 // diffConfigs are the configurations the differential test runs: the
@@ -124,14 +125,31 @@ func TestDifferential(t *testing.T) {
 	}
 }
 
-// BenchmarkCorpus runs the default ensemble over the differential test's
-// series (the NAB subset and the simulated fleet), one op per point.
+// BenchmarkCorpus runs the ensemble over the differential test's series
+// (the NAB subset and the simulated fleet), one op per point: the default
+// configuration (robust window 480) and one like the detect stage's for a
+// counter (window 60, level_shift, the gate).
 func BenchmarkCorpus(b *testing.B) {
 	_, tss, xss := diffSeries(b)
-	sh, err := NewShared(Config{})
-	if err != nil {
-		b.Fatal(err)
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"default", Config{}},
+		{"detect", CounterDefaults(Config{Detectors: []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift"},
+			RobustZ: robustz.Config{Window: 60}, MinZ: 6, Confirm: 2, Hold: 360})},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			sh, err := NewShared(tc.cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchCorpus(b, sh, tss, xss)
+		})
 	}
+}
+
+func benchCorpus(b *testing.B, sh *Shared, tss [][]int64, xss [][]float64) {
 	es := make([]*Ensemble, len(xss))
 	for k := range es {
 		es[k] = sh.New()
