@@ -179,3 +179,25 @@ func benchCorpus(b *testing.B, sh *Shared, tss [][]int64, xss [][]float64) {
 	}
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
+
+// BenchmarkAppendBinary encodes the state of a warmed-up detect-like
+// ensemble, as the detect stage's changelog does for every changed series.
+func BenchmarkAppendBinary(b *testing.B) {
+	sh, err := NewShared(detectLike)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts, xs := synth.Series(7, 2*day, 20, synth.None, 0)
+	e := sh.New()
+	for i := range xs {
+		e.Update(ts[i], xs[i])
+	}
+	b.ReportAllocs()
+	var st []byte
+	for b.Loop() {
+		if st, err = e.AppendBinary(st[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(st)))
+}

@@ -23,8 +23,15 @@ type appender interface {
 	UnmarshalBinary([]byte) error
 }
 
-func (e *Ensemble) parts(version byte) []appender {
-	ps := []appender{e.rz, e.ew, e.sea, e.cus}
+// maxParts bounds the members' records: the six detectors, the forest and
+// a calibration record per calibrated member.
+const maxParts = 2 * numMembers
+
+// parts appends the members' records of version to ps, in their order in
+// the encoding. A caller passes a slice of a maxParts array on its stack,
+// so encoding a series' state allocates nothing for it.
+func (e *Ensemble) parts(version byte, ps []appender) []appender {
+	ps = append(ps, e.rz, e.ew, e.sea, e.cus)
 	if e.hst != nil {
 		ps = append(ps, e.hst)
 	}
@@ -69,7 +76,8 @@ func (e *Ensemble) AppendBinary(dst []byte) ([]byte, error) {
 			dst = enc.AppendF64(dst, e.pend[m])
 		}
 	}
-	for _, p := range e.parts(stateVersion) {
+	var buf [maxParts]appender
+	for _, p := range e.parts(stateVersion, buf[:0]) {
 		// Reserve room for the length, append, then fill it in.
 		at := len(dst)
 		dst = append(dst, make([]byte, 4)...)
@@ -119,7 +127,8 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("ensemble: %w", r.Err)
 	}
 	rest := r.B
-	parts := e.parts(version)
+	var buf [maxParts]appender
+	parts := e.parts(version, buf[:0])
 	for i, p := range parts {
 		if len(rest) == 0 && i == len(parts)-1 && e.rb != nil && p == appender(e.rb) {
 			// A record written while range_break was not a member (it is
