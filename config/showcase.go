@@ -49,7 +49,10 @@ func (s Sim) Fleet() sim.Config {
 // showcase sets the embedded default's fleet and the maintain stage's
 // trend windows: ten-minute buckets, so that an hour of simulated wear (six
 // wall seconds) is enough to fit a trend, where the stage's defaults (hour
-// buckets, twelve of them at least) suit a real network.
+// buckets, twelve of them at least) suit a real network. Its one-hour
+// baseline learns no daily profile, so the model predicts no further than a
+// quarter season (6 h) ahead: the daily load swing of healthy fans is not
+// extrapolated to failures.
 func (c *Config) showcase() {
 	c.Sim.Showcase = true
 	c.Sim.Devices = ShowcaseDevices

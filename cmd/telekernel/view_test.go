@@ -315,4 +315,38 @@ func TestRunShowcaseSummary(t *testing.T) {
 			t.Errorf("labels.jsonl has no %s", kind)
 		}
 	}
+	checkPredictedFailures(t, labels, stderr)
+}
+
+// checkPredictedFailures checks that every predicted failure a run logged
+// (a maintenance case opened) is on a component that labels.jsonl names as
+// degrading: no false predictions on healthy components.
+func checkPredictedFailures(t *testing.T, labels []byte, logs string) {
+	t.Helper()
+	type ref struct{ Device, Keys, Kind, Component, State, Msg string }
+	worn := map[[2]string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(labels)), "\n") {
+		var l ref
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("labels.jsonl line %q: %v", line, err)
+		}
+		switch l.Kind {
+		case "optic_degradation", "fan_failure", "psu_degradation", "rx_errors":
+			worn[[2]string{l.Device, l.Keys}] = true
+		}
+	}
+	opened := 0
+	for _, line := range strings.Split(logs, "\n") {
+		var e ref
+		if json.Unmarshal([]byte(line), &e) != nil || e.Msg != "maintenance" || e.State != "open" {
+			continue
+		}
+		opened++
+		if !worn[[2]string{e.Device, e.Component}] {
+			t.Errorf("predicted failure on %s %s, which labels.jsonl does not name as degrading: %s", e.Device, e.Component, line)
+		}
+	}
+	if opened == 0 {
+		t.Errorf("no maintenance case opened in the run's log")
+	}
 }

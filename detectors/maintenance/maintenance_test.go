@@ -154,7 +154,7 @@ func TestNoCaseOnNoise(t *testing.T) {
 	tr, _ := New(Config{})
 	rng := rand.New(rand.NewPCG(9, 9))
 	// Diurnal swing of ±0.5 dB plus noise for two weeks.
-	evs := drive(t, tr, t0, 14*24, func(h float64) float64 { return -3 + 0.5*math.Sin(2*math.Pi*h/24) + 0.1*rng.NormFloat64() })
+	evs := drive(t, tr, t0, 14*24, func(h float64) float64 { return -3 + 1.0*math.Sin(2*math.Pi*h/24) + 0.1*rng.NormFloat64() })
 	if len(evs) != 0 {
 		t.Fatalf("%d events on a healthy series: %+v", len(evs), evs[0])
 	}
@@ -415,5 +415,39 @@ func TestDeviceStateRoundTrip(t *testing.T) {
 	st[1] = 9
 	if err := b.RestoreDeviceState("d1", st); err == nil {
 		t.Error("version 9 restored")
+	}
+}
+
+// TestUnseasonedHorizon drives windows compressed as in the showcase
+// (ten-minute buckets, a one-hour baseline, so no daily profile): the
+// falling half of a daily swing of 2 dB peak to trough (half the 4 dB from
+// baseline to threshold; without the quarter-season cap 21 cases open, and
+// at 2.4 dB some open with leads just under 6 h even with it) opens no case whatever the
+// time of day the series starts, while a wear that crosses within hours is
+// predicted before it does.
+func TestUnseasonedHorizon(t *testing.T) {
+	cfg := Config{Bucket: 10 * time.Minute, Window: 36, MinBuckets: 6, MinFit: 6, Baseline: 6}
+	start := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	for off := 0; off < 24; off += 2 {
+		tr, _ := New(cfg)
+		evs := drive(t, tr, start, 72, func(h float64) float64 {
+			return -3 + 1.0*math.Sin(2*math.Pi*(h+float64(off))/24)
+		})
+		for _, e := range evs {
+			t.Errorf("swing starting at %02d:00: %s case at %v predicting %v", off, e.State, e.OpenedAt, e.PredictedFailure)
+		}
+	}
+	tr, _ := New(cfg)
+	var opened *schemas.MaintenanceEvent
+	evs := drive(t, tr, start, 12, func(h float64) float64 { return -3 - 6*math.Max(h-2, 0)/6 })
+	for i := range evs {
+		if evs[i].State == schemas.MaintenanceOpen {
+			opened = &evs[i]
+			break
+		}
+	}
+	cross := start.Add(2*time.Hour + 4*time.Hour) // 4 of the 6 dB
+	if opened == nil || !opened.OpenedAt.Before(cross) {
+		t.Fatalf("the wear was not predicted before it crossed at %v: %+v", cross, evs)
 	}
 }

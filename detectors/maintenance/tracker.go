@@ -465,7 +465,7 @@ func (t *Tracker) evaluate(s *series, now int64, med float64) {
 		slices.Sort(t.scratch)
 		progress = (median(t.scratch) - s.baseline) / (thr - s.baseline)
 	}
-	horizon := t.cfg.Horizon.Hours()
+	horizon := t.horizon(s)
 	if !s.open {
 		// A level shift that has already happened (a fan stopped and the
 		// chassis runs hot) is not a trend to extrapolate: the detect stage
@@ -498,6 +498,24 @@ func (t *Tracker) evaluate(s *series, now int64, med float64) {
 	if moved > t.cfg.UpdateChange*math.Max(prevLead, 1) || e.Severity != s.last.Severity {
 		t.emit(s, &e, schemas.MaintenanceUpdate, now, "")
 	}
+}
+
+// horizon returns how far ahead (hours) a case of s may predict a failure:
+// the configured horizon, or a quarter season when a season is configured
+// but its profile could not be learned (a baseline shorter than a season).
+// A trend fitted on less than a season may then be the falling half of the
+// daily swing, and the configured horizon (days) would extrapolate it to a
+// failure. Extrapolated from its steepest part, a swing smaller than the
+// distance to the threshold heads for it hours ahead, not minutes: in
+// TestUnseasonedHorizon a daily swing of half that distance (peak to
+// trough) opens no case at any phase, while a wear that crosses within
+// hours still does.
+func (t *Tracker) horizon(s *series) float64 {
+	h := t.cfg.Horizon.Hours()
+	if s.profile == nil && t.cfg.Season >= 2*t.cfg.Bucket {
+		h = math.Min(h, t.cfg.Season.Hours()/4)
+	}
+	return h
 }
 
 // fit fits the trend over the window, or over its recent half (and
