@@ -157,7 +157,7 @@ func serveGNMI(f flags) error {
 	if err != nil {
 		return err
 	}
-	a, err := agent.New(fleet, agent.Options{QueueTicks: 8, WholeDevice: f.whole})
+	a, err := agent.New(agent.Config{QueueTicks: 8, WholeDevice: f.whole}, fleet)
 	if err != nil {
 		return err
 	}
@@ -350,7 +350,7 @@ func recordResponses(f flags) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := agent.New(fleet, agent.Options{WholeDevice: f.whole})
+	a, err := agent.New(agent.Config{WholeDevice: f.whole}, fleet)
 	if err != nil {
 		return nil, err
 	}
@@ -405,7 +405,7 @@ func serveSNMP(f flags) error {
 	if err != nil {
 		return err
 	}
-	a, err := agent.New(fleet, agent.Options{})
+	a, err := agent.New(agent.Config{}, fleet)
 	if err != nil {
 		return err
 	}
