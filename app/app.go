@@ -196,7 +196,7 @@ func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, reg
 	if err := WriteLabels(cfg.Sim.LabelsFile, append(slices.Clip(fleet.Labels()), fleet.SavingLabels(until)...)); err != nil {
 		return nil, err
 	}
-	devices, err := agent.New(fleet, agent.Options{Log: log})
+	devices, err := agent.New(agent.Config{}, fleet, agent.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}

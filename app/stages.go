@@ -329,7 +329,7 @@ func buildAlertState(ctx context.Context, env *Env) (Built, error) {
 	if err := alertstate.EnsureTopic(ctx, env.Admin, t.AlertState, t.Partitions); err != nil {
 		return Built{}, err
 	}
-	as, err := alertstate.New(env.Out, t.AlertState)
+	as, err := alertstate.New(alertstate.Config{Topic: t.AlertState}, env.Out)
 	if err != nil {
 		return Built{}, err
 	}

@@ -77,7 +77,7 @@ func TestRunReloadsTargets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(fleet, agent.Options{})
+	a, err := agent.New(agent.Config{}, fleet)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,6 +129,9 @@ func (c *Config) Deprecated() []string {
 	for _, d := range c.ClickHouse.Deprecated() {
 		out = append(out, "clickhouse."+d)
 	}
+	for _, d := range c.Detect.Deprecated() {
+		out = append(out, "detect."+d)
+	}
 	for _, d := range c.Kafka.TLS.Deprecated() {
 		out = append(out, "kafka.tls."+d)
 	}

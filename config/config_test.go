@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/telekernel/telekernel/stages/detect"
 )
 
 func TestDefaultsValid(t *testing.T) {
@@ -67,8 +69,11 @@ clickhouse:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Sim.Devices != 3 || c.Sim.Interval != 5*time.Second || c.Sim.Faults[0].Factor != 0.05 || c.Detect.Alert.FireZ != 8 || c.Detect.Alert.ResolveZ != 3 {
+	if c.Sim.Devices != 3 || c.Sim.Interval != 5*time.Second || c.Sim.Faults[0].Factor != 0.05 || c.Detect.Detectors.Counters.MinZ != 8 || c.Detect.Detectors.Gauges.ResolveZ != 3 {
 		t.Fatalf("parsed: %+v", c)
+	}
+	if d := c.Deprecated(); len(d) != 1 || d[0] != "detect."+detect.AlertDeprecation {
+		t.Errorf("Deprecated() = %q, want the one detect.alert line", d)
 	}
 }
 

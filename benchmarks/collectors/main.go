@@ -175,7 +175,7 @@ func serveGNMI(f flags) error {
 	if err != nil {
 		return err
 	}
-	a, err := agent.New(fleet, agent.Options{QueueTicks: 8, WholeDevice: f.whole})
+	a, err := agent.New(agent.Config{QueueTicks: 8, WholeDevice: f.whole}, fleet)
 	if err != nil {
 		return err
 	}
@@ -385,7 +385,7 @@ func recordResponses(f flags) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := agent.New(fleet, agent.Options{WholeDevice: f.whole})
+	a, err := agent.New(agent.Config{WholeDevice: f.whole}, fleet)
 	if err != nil {
 		return nil, err
 	}
@@ -440,7 +440,7 @@ func serveSNMP(f flags) error {
 	if err != nil {
 		return err
 	}
-	a, err := agent.New(fleet, agent.Options{})
+	a, err := agent.New(agent.Config{}, fleet)
 	if err != nil {
 		return err
 	}

@@ -52,15 +52,15 @@ func serveFleet(ctx context.Context, cfg *config.Config, s simServe, out io.Writ
 	if err := app.WriteLabels(labels, fleet.Labels()); err != nil {
 		return err
 	}
-	opts := agent.Options{BasePort: s.gnmiPort, Log: log}
+	opts := []agent.Option{agent.WithLogger(log)}
 	var pki *agent.PKI
 	if s.tls {
 		if pki, err = agent.NewPKI(filepath.Join(dir, "pki")); err != nil {
 			return fmt.Errorf("sim --serve: %w", err)
 		}
-		opts.TLS = pki.ServerTLS(false)
+		opts = append(opts, agent.WithTLS(pki.ServerTLS(false)))
 	}
-	devices, err := agent.New(fleet, opts)
+	devices, err := agent.New(agent.Config{BasePort: s.gnmiPort}, fleet, opts...)
 	if err != nil {
 		return err
 	}

@@ -41,13 +41,13 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-func newAgent(t *testing.T, devices int, opts agent.Options) *agent.Agent {
+func newAgent(t *testing.T, devices int, ac agent.Config, opts ...agent.Option) *agent.Agent {
 	t.Helper()
 	f, err := sim.New(sim.Config{Devices: devices, Interfaces: 2, Start: t0, Transceivers: true, Faults: []sim.Fault{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(f, opts)
+	a, err := agent.New(ac, f, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,17 +159,17 @@ func TestCollectorToKafka(t *testing.T) {
 	for _, mode := range []string{"plaintext", "mtls"} {
 		t.Run(mode, func(t *testing.T) {
 			const devices, ticks = 3, 8
-			var opts agent.Options
+			var opts []agent.Option
 			var tc tlsfiles.Config
 			if mode == "mtls" {
 				pki, err := agent.NewPKI(t.TempDir())
 				if err != nil {
 					t.Fatal(err)
 				}
-				opts.TLS = pki.ServerTLS(true)
+				opts = append(opts, agent.WithTLS(pki.ServerTLS(true)))
 				tc = tlsfiles.Config{Enabled: true, CAFile: pki.CAFile, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}
 			}
-			a := newAgent(t, devices, opts)
+			a := newAgent(t, devices, agent.Config{}, opts...)
 			topic := fmt.Sprintf("tk.samples.gnmi-test-%s-%d", mode, time.Now().UnixNano())
 			ctx := context.Background()
 			kc := kafka.Config{Brokers: []string{broker}}
@@ -279,12 +279,12 @@ func fakeKafka(t *testing.T) *publish.Publisher {
 // server whose certificate does not verify are each logged once with the
 // reason and retried, while a healthy device is collected in full.
 func TestMisbehavingTargets(t *testing.T) {
-	a := newAgent(t, 3, agent.Options{})
+	a := newAgent(t, 3, agent.Config{})
 	pki, err := agent.NewPKI(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	tlsAgent := newAgent(t, 1, agent.Options{TLS: pki.ServerTLS(false)})
+	tlsAgent := newAgent(t, 1, agent.Config{}, agent.WithTLS(pki.ServerTLS(false)))
 	tg := a.Targets()
 	cfg := fastConfig(nil)
 	cfg.Subscriptions = append(cfg.Subscriptions, gnmi.Subscription{Name: "bad", Paths: []string{"/no/such/path"}})
@@ -376,7 +376,7 @@ func TestUsernamePassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := newAgent(t, 2, agent.Options{TLS: pki.ServerTLS(false), Username: user, Password: pass})
+	a := newAgent(t, 2, agent.Config{Username: user, Password: pass}, agent.WithTLS(pki.ServerTLS(false)))
 	dir := t.TempDir()
 	good, bad := filepath.Join(dir, "good"), filepath.Join(dir, "bad")
 	if err := os.WriteFile(good, []byte(pass+"\n"), 0o600); err != nil {

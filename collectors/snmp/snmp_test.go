@@ -94,7 +94,7 @@ func simAgentOf(t *testing.T, cfg sim.Config) (*agent.Agent, *agent.SNMP) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(f, agent.Options{})
+	a, err := agent.New(agent.Config{}, f)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ type Ensemble struct {
 func (s *Shared) New() *Ensemble {
 	c := &s.cfg
 	e := &Ensemble{sh: s}
-	e.rz = robustz.New(c.RobustZ)
+	e.rz, _ = robustz.New(c.RobustZ)
 	e.ew, _ = ewma.New(c.EWMA)
 	e.sea, _ = seasonal.New(c.Seasonal)
 	e.cus, _ = changepoint.NewCUSUM(c.CUSUM)

@@ -131,7 +131,8 @@ func (e *Estimator) Model(name string) *Model {
 		if !ok {
 			p = e.cfg.Priors
 		}
-		m = NewModel(name, p, e.cfg.Memory, e.cfg.SolveEvery)
+		// e.cfg is valid (New), and so is every model of it.
+		m, _ = NewModel(ModelConfig{Name: name, Priors: p, Memory: e.cfg.Memory, SolveEvery: e.cfg.SolveEvery})
 		e.models[name] = m
 	}
 	return m

@@ -43,10 +43,54 @@ type Model struct {
 	chl mat.Cholesky
 }
 
-// NewModel returns a model at its priors.
-func NewModel(name string, p Priors, memory, solveEvery int) *Model {
-	p = p.withDefaults()
-	m := &Model{name: name, speeds: p.speeds(), idx: map[string]int{}, lambda: 1 - 1/float64(memory), solveEvery: uint64(solveEvery)}
+// ModelConfig configures one Model: the device model's name and priors,
+// and the fit's memory and solve cadence (Config.Memory and
+// Config.SolveEvery).
+type ModelConfig struct {
+	Name       string
+	Priors     Priors // default DefaultPriors()
+	Memory     int    // default DefaultMemory; at least 10
+	SolveEvery int    // default DefaultSolveEvery; at least 1
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c ModelConfig) WithDefaults() ModelConfig {
+	if c.Priors.Port == nil {
+		c.Priors = DefaultPriors()
+	}
+	c.Priors = c.Priors.withDefaults()
+	if c.Memory == 0 {
+		c.Memory = DefaultMemory
+	}
+	if c.SolveEvery == 0 {
+		c.SolveEvery = DefaultSolveEvery
+	}
+	return c
+}
+
+// Validate reports the first bad field.
+func (c ModelConfig) Validate() error {
+	if err := c.Priors.validate(); err != nil {
+		return fmt.Errorf("priors.%w", err)
+	}
+	switch {
+	case c.Memory < 10:
+		return fmt.Errorf("memory: %d is below 10", c.Memory)
+	case c.SolveEvery < 1:
+		return fmt.Errorf("solve_every: %d is below 1", c.SolveEvery)
+	}
+	return nil
+}
+
+// NewModel returns a model of cfg (with its defaults applied) at its
+// priors, or the first bad field.
+func NewModel(cfg ModelConfig) (*Model, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("power model %q: %w", cfg.Name, err)
+	}
+	p := cfg.Priors
+	m := &Model{name: cfg.Name, speeds: p.speeds(), idx: map[string]int{}, lambda: 1 - 1/float64(cfg.Memory), solveEvery: uint64(cfg.SolveEvery)}
 	m.n = 1 + 3*len(m.speeds)
 	m.prior = make([]float64, m.n)
 	m.prec = make([]float64, m.n)
@@ -69,7 +113,7 @@ func NewModel(name string, p Priors, memory, solveEvery int) *Model {
 	m.m = mat.NewSymDense(m.n, nil)
 	m.rhs = mat.NewVecDense(m.n, nil)
 	m.sol = mat.NewVecDense(m.n, nil)
-	return m
+	return m, nil
 }
 
 // Name returns the device model's name.

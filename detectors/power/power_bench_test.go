@@ -37,7 +37,7 @@ func BenchmarkObserve(b *testing.B) {
 // BenchmarkModelUpdate measures one fit step of the default priors' model
 // (19 coefficients).
 func BenchmarkModelUpdate(b *testing.B) {
-	m := NewModel("x", DefaultPriors(), DefaultMemory, DefaultSolveEvery)
+	m := mustModel(b, ModelConfig{Name: "x"})
 	x := make([]float64, m.Len())
 	m.Base(x)
 	m.Port(x, "SPEED_100GB", true, 0.4, true)

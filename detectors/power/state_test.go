@@ -17,7 +17,7 @@ func TestModelStateRoundTrip(t *testing.T) {
 	feed(t, f, e, 100)
 	m := e.Model("TK-SIM-8")
 	b := m.AppendState(nil)
-	m2 := NewModel("TK-SIM-8", e.Config().Priors, e.Config().Memory, e.Config().SolveEvery)
+	m2 := mustModel(t, ModelConfig{Name: "TK-SIM-8", Priors: e.Config().Priors, Memory: e.Config().Memory, SolveEvery: e.Config().SolveEvery})
 	if err := m2.RestoreState(b); err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestModelStateRoundTrip(t *testing.T) {
 	if err := m2.RestoreState(b); !errors.Is(err, enc.ErrVersion) {
 		t.Fatalf("version 9: %v", err)
 	}
-	other := NewModel("y", Priors{Port: map[string]float64{"SPEED_1GB": 1}}, 100, 10)
+	other := mustModel(t, ModelConfig{Name: "y", Priors: Priors{Port: map[string]float64{"SPEED_1GB": 1}}, Memory: 100, SolveEvery: 10})
 	b[1] = modelVersion
 	if err := other.RestoreState(b); err == nil {
 		t.Fatal("a state with other speeds was restored")
@@ -180,5 +180,23 @@ func TestDeviceStateV1StillLoads(t *testing.T) {
 	d := e.devices["d1"]
 	if len(d.ports) != 1 || d.ports[0].speed != "SPEED_100GB" || !d.ports[0].operUp || len(d.history) != 2 || d.winEnd != 0 {
 		t.Errorf("restored %+v", d)
+	}
+}
+
+// mustModel returns NewModel(c), failing tb on an error.
+func mustModel(tb testing.TB, c ModelConfig) *Model {
+	tb.Helper()
+	m, err := NewModel(c)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// TestNewModelRejectsBadConfig: NewModel validates its ModelConfig and
+// names the field.
+func TestNewModelRejectsBadConfig(t *testing.T) {
+	if _, err := NewModel(ModelConfig{Name: "x", Memory: 5}); err == nil || err.Error() != `power model "x": memory: 5 is below 10` {
+		t.Errorf("NewModel(memory 5) = %v, want the memory error", err)
 	}
 }

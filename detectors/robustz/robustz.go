@@ -100,9 +100,14 @@ type Detector struct {
 	hint   int // the MAD split of the last score: a search hint, not state
 }
 
-// New returns a detector; cfg must be valid after WithDefaults.
-func New(cfg Config) *Detector {
-	return &Detector{cfg: cfg, ring: make([]float64, cfg.Window), sorted: make([]float64, 0, cfg.Window)}
+// New returns a detector of cfg with its defaults applied, or the first bad
+// field.
+func New(cfg Config) (*Detector, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("robustz: %w", err)
+	}
+	return &Detector{cfg: cfg, ring: make([]float64, cfg.Window), sorted: make([]float64, 0, cfg.Window)}, nil
 }
 
 // Update scores x against the window, then adds it to the window. NaN and

@@ -10,7 +10,7 @@ import (
 
 func TestLevelShiftAndRoundTrip(t *testing.T) {
 	_, xs := synth.Series(5, 800, 0, synth.LevelShift, 500)
-	d := New(Config{Window: 120}.WithDefaults())
+	d := mustNew(t, Config{Window: 120}.WithDefaults())
 	var at Score
 	for i, x := range xs {
 		s := d.Update(x)
@@ -21,7 +21,7 @@ func TestLevelShiftAndRoundTrip(t *testing.T) {
 	if at.Z < 2 {
 		t.Errorf("level shift of 3 sigma scored z %.2f five points in", at.Z)
 	}
-	a := New(Config{Window: 60}.WithDefaults())
+	a := mustNew(t, Config{Window: 60}.WithDefaults())
 	for _, x := range xs[:200] {
 		a.Update(x)
 	}
@@ -29,7 +29,7 @@ func TestLevelShiftAndRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := New(Config{Window: 60}.WithDefaults())
+	b := mustNew(t, Config{Window: 60}.WithDefaults())
 	if err := b.UnmarshalBinary(st); err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func BenchmarkUpdateSynth(b *testing.B) {
 	_, xs := synth.Series(6, 4096, 10, synth.None, 0)
 	for _, w := range []int{60, 480} {
 		b.Run("window="+strconv.Itoa(w), func(b *testing.B) {
-			d := New(Config{Window: w}.WithDefaults())
+			d := mustNew(b, Config{Window: w}.WithDefaults())
 			for _, x := range xs[:w] {
 				d.Add(x)
 			}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -30,7 +31,7 @@ func TestMedian(t *testing.T) {
 }
 
 func TestDetectsSpikeNotNoise(t *testing.T) {
-	d := New(Config{}.WithDefaults())
+	d := mustNew(t, Config{}.WithDefaults())
 	rng := rand.New(rand.NewPCG(3, 4))
 	maxNoise := 0.0
 	for i := 0; i < 2000; i++ {
@@ -51,7 +52,7 @@ func TestDetectsSpikeNotNoise(t *testing.T) {
 }
 
 func TestWarmUpAndFlat(t *testing.T) {
-	d := New(Config{Window: 10, MinPoints: 5}.WithDefaults())
+	d := mustNew(t, Config{Window: 10, MinPoints: 5}.WithDefaults())
 	for i := 0; i < 5; i++ {
 		if s := d.Update(0); s.WarmedUp {
 			t.Fatalf("warmed up after %d points", i)
@@ -73,7 +74,7 @@ func TestNoLookAhead(t *testing.T) {
 		xs[i] = rng.NormFloat64()
 	}
 	run := func(n int) []Score {
-		d := New(Config{}.WithDefaults())
+		d := mustNew(t, Config{}.WithDefaults())
 		out := make([]Score, n)
 		for i := range out {
 			out[i] = d.Update(xs[i])
@@ -103,7 +104,7 @@ func TestValidate(t *testing.T) {
 func BenchmarkUpdate(b *testing.B) {
 	for _, w := range []int{30, 60, 240} {
 		b.Run("window="+strconv.Itoa(w), func(b *testing.B) {
-			d := New(Config{Window: w}.WithDefaults())
+			d := mustNew(b, Config{Window: w}.WithDefaults())
 			rng := rand.New(rand.NewPCG(1, 1))
 			xs := make([]float64, 4096)
 			for i := range xs {
@@ -120,7 +121,7 @@ func BenchmarkUpdate(b *testing.B) {
 }
 
 func TestScoreDoesNotAdd(t *testing.T) {
-	d := New(Config{Window: 10, MinPoints: 5}.WithDefaults())
+	d := mustNew(t, Config{Window: 10, MinPoints: 5}.WithDefaults())
 	for i := 0; i < 10; i++ {
 		d.Add(100 + float64(i%3))
 	}
@@ -140,7 +141,7 @@ func TestScoreDoesNotAdd(t *testing.T) {
 func TestSortedWindowMatchesSelection(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, w := range []int{3, 4, 5, 10, 60, 61} {
-		d := New(Config{Window: w, MinPoints: 3}.WithDefaults())
+		d := mustNew(t, Config{Window: w, MinPoints: 3}.WithDefaults())
 		for i := 0; i < 2000; i++ {
 			x := float64(rng.IntN(7))
 			if i%3 == 0 {
@@ -161,5 +162,22 @@ func TestSortedWindowMatchesSelection(t *testing.T) {
 				t.Fatalf("w=%d i=%d: MAD %v, want %v (window %v)", w, i, got, mad, win)
 			}
 		}
+	}
+}
+
+// mustNew returns New(c), failing tb on an error.
+func mustNew(tb testing.TB, c Config) *Detector {
+	tb.Helper()
+	d, err := New(c)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
+// TestNewRejectsBadConfig: New validates its Config and names the field.
+func TestNewRejectsBadConfig(t *testing.T) {
+	if _, err := New(Config{Window: 2}); err == nil || !strings.Contains(err.Error(), "robustz: window: 2 is too small") {
+		t.Errorf("New(window 2) = %v, want the window error", err)
 	}
 }

@@ -8,11 +8,11 @@ import (
 func TestWindowRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	for _, n := range []int{0, 5, 10, 11, 37} {
-		a := New(Config{Window: 10, MinPoints: 5}.WithDefaults())
+		a := mustNew(t, Config{Window: 10, MinPoints: 5}.WithDefaults())
 		for i := 0; i < n; i++ {
 			a.Add(rng.NormFloat64())
 		}
-		b := New(Config{Window: 10, MinPoints: 5}.WithDefaults())
+		b := mustNew(t, Config{Window: 10, MinPoints: 5}.WithDefaults())
 		if err := b.SetWindow(a.AppendWindow(nil)); err != nil {
 			t.Fatal(err)
 		}
@@ -23,7 +23,7 @@ func TestWindowRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if err := New(Config{Window: 3, MinPoints: 3}).SetWindow(make([]float64, 4)); err == nil {
+	if err := mustNew(t, Config{Window: 3, MinPoints: 3}).SetWindow(make([]float64, 4)); err == nil {
 		t.Fatal("an oversized window was accepted")
 	}
 }

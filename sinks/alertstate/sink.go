@@ -31,18 +31,41 @@ type Sink struct {
 
 var _ pipeline.Sink = (*Sink)(nil)
 
-// New returns a Sink producing to topic (DefaultTopic when empty) with cl.
+// Config configures the Sink.
+type Config struct {
+	// Topic is the compacted alerts topic; default DefaultTopic.
+	Topic string `yaml:"topic"`
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Topic == "" {
+		c.Topic = DefaultTopic
+	}
+	return c
+}
+
+// Validate reports the first bad field.
+func (c Config) Validate() error {
+	if err := kafka.CheckTopicName(c.Topic); err != nil {
+		return fmt.Errorf("topic: %w", err)
+	}
+	return nil
+}
+
+// New returns a Sink of cfg (with its defaults applied) producing with cl.
 // The caller owns cl (e.g. from kafka.Connect) and closes it after the
 // Sink's last Flush; cl must not be transactional. Create the topic with
 // EnsureTopic.
-func New(cl *kgo.Client, topic string) (*Sink, error) {
+func New(cfg Config, cl *kgo.Client) (*Sink, error) {
 	if cl == nil {
 		return nil, errors.New("alertstate: a kafka client is required")
 	}
-	if topic == "" {
-		topic = DefaultTopic
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("alertstate: %w", err)
 	}
-	return &Sink{cl: cl, topic: topic, index: map[string]int{}}, nil
+	return &Sink{cl: cl, topic: cfg.Topic, index: map[string]int{}}, nil
 }
 
 // EnsureTopic creates the compacted topic with the given number of

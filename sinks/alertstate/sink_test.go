@@ -117,7 +117,7 @@ func TestLatestRecordPerFingerprintIsLatestState(t *testing.T) {
 	if !compacted {
 		t.Fatalf("%s is not compacted: %+v", topic, rc.Configs)
 	}
-	s, err := New(cl, topic)
+	s, err := New(Config{Topic: topic}, cl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestLoadEmptyTopic(t *testing.T) {
 
 func TestBadInputIsDeadLettered(t *testing.T) {
 	_, _, cl := cluster(t)
-	s, err := New(cl, "")
+	s, err := New(Config{}, cl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestFailedFlushKeepsTheBatch(t *testing.T) {
 	if err := EnsureTopic(ctx, cl, "", 1); err != nil {
 		t.Fatal(err)
 	}
-	s, _ := New(cl, "")
+	s, _ := New(Config{}, cl)
 	if err := s.Add(ctx, record(t, detection("a", schemas.StateFiring, schemas.SeverityWarning, 0))); err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,19 @@ func TestFailedFlushKeepsTheBatch(t *testing.T) {
 }
 
 func TestNewNeedsAClient(t *testing.T) {
-	if _, err := New(nil, ""); err == nil {
+	if _, err := New(Config{}, nil); err == nil {
 		t.Fatal("no error")
+	}
+}
+
+// TestNewRejectsBadTopic: New validates its Config and names the field.
+func TestNewRejectsBadTopic(t *testing.T) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers("127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := New(Config{Topic: "bad topic"}, cl); err == nil || !strings.HasPrefix(err.Error(), "alertstate: topic: ") {
+		t.Errorf("New(topic %q) = %v, want a topic: error", "bad topic", err)
 	}
 }

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -26,9 +27,11 @@ import (
 //
 // An alert fires when the ensemble's score reaches detectors.*.fire (a
 // member breaks its recent record on the series) on a point at least
-// alert.fire_z baseline standard deviations from the expected value, that
-// is outside the reported band; it resolves after alert.clear points
-// within alert.resolve_z.
+// detectors.*.min_z baseline standard deviations from the expected value,
+// that is outside the reported band; it resolves after detectors.*.clear
+// points within detectors.*.resolve_z. Those gate settings have one home,
+// the ensemble section that applies to the series (detectors.counters,
+// detectors.gauges or the first matching detectors.metrics[] entry).
 type DetectConfig struct {
 	// Counters configures the robust z-score baseline of counter rates
 	// (the ensemble's robust_z member). Its MinMAD defaults to 1 (unit/s)
@@ -38,11 +41,13 @@ type DetectConfig struct {
 	Counters robustz.Config `yaml:"counters"`
 	// Gauges configures the robust z-score baseline of gauges.
 	Gauges robustz.Config `yaml:"gauges"`
-	// Alert configures the baseline gate of alerts: fire_z is the least
-	// deviation of a firing point (and the half-width of the reported
-	// band), resolve_z the deviation below which clear points resolve the
-	// alert, confirm the points needed to fire. Fields set under
-	// detectors (min_z, resolve_z, band_z, confirm, clear) override it.
+	// Alert is the deprecated spelling of the baseline gate of alerts
+	// (fire_z, resolve_z, confirm, clear), still read: WithDefaults writes
+	// it into every detectors section that leaves min_z, resolve_z,
+	// confirm or clear unset (see gateFrom), and Deprecated names it. The
+	// gate's home is detectors.{counters,gauges,metrics[]}: min_z,
+	// resolve_z, confirm, clear, defaulting to alert.DefaultFireZ,
+	// alert.DefaultResolveZ, alert.DefaultConfirm and alert.DefaultClear.
 	Alert alert.Config `yaml:"alert"`
 	// Hold is the most points that are kept out of a series' robust
 	// baseline while its alert fires (points still at |z| >=
@@ -150,7 +155,7 @@ func (c DetectConfig) WithDefaults() DetectConfig {
 	}
 	c.Counters = c.Counters.WithDefaults()
 	c.Gauges = c.Gauges.WithDefaults()
-	c.Alert = c.Alert.WithDefaults()
+	c.Detectors = migrateAlert(c.Detectors, c.Alert)
 	if c.Source == "" {
 		c.Source = "telekernel/detect"
 	}
@@ -172,8 +177,10 @@ func (c DetectConfig) Validate() error {
 	if err := c.Gauges.Validate(); err != nil {
 		return fmt.Errorf("gauges.%w", err)
 	}
-	if err := c.Alert.Validate(); err != nil {
-		return fmt.Errorf("alert.%w", err)
+	if c.Alert != (alert.Config{}) {
+		if err := c.Alert.WithDefaults().Validate(); err != nil {
+			return fmt.Errorf("alert.%w", err)
+		}
 	}
 	if c.Hold < 0 {
 		return fmt.Errorf("hold: %d must not be negative", c.Hold)
@@ -258,18 +265,7 @@ func (c DetectConfig) ensembleConfig(e ensemble.Config, counter bool) ensemble.C
 			e.RobustZ = c.Counters
 		}
 	}
-	if e.MinZ == 0 {
-		e.MinZ = c.Alert.FireZ
-	}
-	if e.ResolveZ == 0 && e.MinZ == c.Alert.FireZ {
-		e.ResolveZ = c.Alert.ResolveZ
-	}
-	if e.Confirm == 0 {
-		e.Confirm = c.Alert.Confirm
-	}
-	if e.Clear == 0 {
-		e.Clear = c.Alert.Clear
-	}
+	e = gateFrom(e, alert.Config{}.WithDefaults())
 	if e.Hold == 0 {
 		e.Hold = c.Hold
 	}
@@ -280,4 +276,60 @@ func (c DetectConfig) ensembleConfig(e ensemble.Config, counter bool) ensemble.C
 		e = ensemble.CounterDefaults(e)
 	}
 	return e.WithDefaults()
+}
+
+// Deprecated returns one "field: how to migrate" line per deprecated
+// spelling c was written with.
+func (c DetectConfig) Deprecated() []string {
+	if c.Alert == (alert.Config{}) {
+		return nil
+	}
+	return []string{AlertDeprecation}
+}
+
+// AlertDeprecation is the line Deprecated returns for a file that sets
+// alert.
+const AlertDeprecation = "alert: deprecated spelling, write min_z (for fire_z), resolve_z, confirm " +
+	"and clear under detectors.counters and detectors.gauges (or a detectors.metrics[] entry)"
+
+// migrateAlert returns m with the deprecated alert section a written into
+// its kinds' sections and each metric override (a copy of m.Metrics), the
+// way a unset there took it before, so a file that sets a gives the same
+// detections. A zero a changes nothing.
+func migrateAlert(m ensemble.MetricsConfig, a alert.Config) ensemble.MetricsConfig {
+	if a == (alert.Config{}) {
+		return m
+	}
+	a = a.WithDefaults()
+	m.Counters = gateFrom(m.Counters, a)
+	m.Gauges = gateFrom(m.Gauges, a)
+	m.Metrics = slices.Clone(m.Metrics)
+	for i := range m.Metrics {
+		m.Metrics[i].Config = gateFrom(m.Metrics[i].Config, a)
+	}
+	return m
+}
+
+// gateFrom returns e with its unset gate fields taken from a: min_z from
+// fire_z, confirm and clear, and resolve_z from a's while min_z equals
+// fire_z, else the ensemble's default for that min_z (min(3, min_z/2)).
+func gateFrom(e ensemble.Config, a alert.Config) ensemble.Config {
+	if e.MinZ == 0 {
+		e.MinZ = a.FireZ
+	}
+	if e.ResolveZ == 0 {
+		switch {
+		case e.MinZ == a.FireZ:
+			e.ResolveZ = a.ResolveZ
+		case e.MinZ > 0:
+			e.ResolveZ = math.Min(ensemble.DefaultResolveZ, e.MinZ/2)
+		}
+	}
+	if e.Confirm == 0 {
+		e.Confirm = a.Confirm
+	}
+	if e.Clear == 0 {
+		e.Clear = a.Clear
+	}
+	return e
 }

@@ -22,6 +22,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/detectors/alert"
 	"github.com/telekernel/telekernel/detectors/ensemble"
 	"github.com/telekernel/telekernel/detectors/levelshift"
 	"github.com/telekernel/telekernel/schemas"
@@ -247,16 +248,17 @@ func TestDetectConfig(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	gate := alert.Config{}.WithDefaults()
 	ctr := c.EnsembleConfig(schemas.MetricInOctets, true)
-	if ctr.RobustZ.MinMAD != 1 || ctr.RobustZ.Window != c.Counters.Window || ctr.MinZ != c.Alert.FireZ || ctr.BandZ != c.Alert.FireZ ||
-		ctr.ResolveZ != c.Alert.ResolveZ || ctr.Hold != DefaultHold || ctr.Confirm != c.Alert.Confirm || !slices.Equal(ctr.Detectors, DetectDetectors) {
+	if ctr.RobustZ.MinMAD != 1 || ctr.RobustZ.Window != c.Counters.Window || ctr.MinZ != alert.DefaultFireZ || ctr.BandZ != alert.DefaultFireZ ||
+		ctr.ResolveZ != alert.DefaultResolveZ || ctr.Hold != DefaultHold || ctr.Confirm != alert.DefaultConfirm || !slices.Equal(ctr.Detectors, DetectDetectors) {
 		t.Errorf("counter config %+v", ctr)
 	}
 	if ctr.SpikeZ != 0 {
 		t.Errorf("counter spike_z %v, want 0 (counter rates wait for confirm)", ctr.SpikeZ)
 	}
-	if g := c.EnsembleConfig(schemas.MetricPSUOutPower, false); g.SpikeZ != DefaultGaugeSpikeZ || g.Confirm != c.Alert.Confirm {
-		t.Errorf("gauge spike_z %v confirm %d, want %v and %d", g.SpikeZ, g.Confirm, DefaultGaugeSpikeZ, c.Alert.Confirm)
+	if g := c.EnsembleConfig(schemas.MetricPSUOutPower, false); g.SpikeZ != DefaultGaugeSpikeZ || g.Confirm != gate.Confirm {
+		t.Errorf("gauge spike_z %v confirm %d, want %v and %d", g.SpikeZ, g.Confirm, DefaultGaugeSpikeZ, gate.Confirm)
 	}
 	if g := c.EnsembleConfig(schemas.MetricPSUOutPower, false); !slices.Equal(g.Detectors, DetectDetectors) {
 		t.Errorf("sensor gauge members %v, want %v", g.Detectors, DetectDetectors)

@@ -45,29 +45,6 @@ import (
 // before Step waits for it.
 const DefaultQueueTicks = 64
 
-// Options configures an Agent.
-type Options struct {
-	// Host is the address the device servers listen on; default 127.0.0.1.
-	Host string
-	// BasePort gives device i port BasePort+i; default 0, any free port.
-	BasePort int
-	// TLS, when set, serves gNMI over TLS with this config (set ClientAuth
-	// for mutual TLS). Keep crypto/tls defaults for versions and groups.
-	TLS *tls.Config
-	// Username and Password, when Username is set, are required in the
-	// "username" and "password" metadata of every Subscribe.
-	Username, Password string
-	// QueueTicks bounds each subscriber's queue; default DefaultQueueTicks.
-	QueueTicks int
-	// WholeDevice sends one notification per step with every leaf of the
-	// device (full paths, no prefix), as some devices batch; default one
-	// notification per interface or component, with the list entry as
-	// prefix.
-	WholeDevice bool
-	// Log receives connection events; default slog.Default().
-	Log *slog.Logger
-}
-
 // Target is one device's gNMI address.
 type Target struct {
 	Name, Addr string
@@ -83,7 +60,8 @@ type Stats struct {
 
 // Agent serves a fleet. Its methods are safe for concurrent use.
 type Agent struct {
-	opts    Options
+	cfg     Config
+	tls     *tls.Config
 	log     *slog.Logger
 	devices []*device
 	byName  map[string]*device
@@ -124,29 +102,29 @@ type tick struct {
 
 // New starts one gNMI server per device of fleet and returns when all
 // listen. The fleet must not be used elsewhere afterwards: the agent steps
-// it. Close stops the servers.
-func New(fleet *sim.Fleet, opts Options) (*Agent, error) {
-	if opts.Host == "" {
-		opts.Host = "127.0.0.1"
+// it. Close stops the servers. cfg takes its defaults; opts set the TLS
+// configuration and the logger.
+func New(cfg Config, fleet *sim.Fleet, opts ...Option) (*Agent, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sim agent: %w", err)
 	}
-	if opts.QueueTicks <= 0 {
-		opts.QueueTicks = DefaultQueueTicks
+	o := options{log: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
 	}
-	if opts.Log == nil {
-		opts.Log = slog.Default()
-	}
-	a := &Agent{opts: opts, log: opts.Log.With("component", "sim-agent"), fleet: fleet, byName: map[string]*device{}}
-	common := newTable(fleet.Series(), opts.WholeDevice)
+	a := &Agent{cfg: cfg, tls: o.tls, log: o.log.With("component", "sim-agent"), fleet: fleet, byName: map[string]*device{}}
+	common := newTable(fleet.Series(), cfg.WholeDevice)
 	for i, name := range fleet.Devices() {
 		d := &device{a: a, name: name, subs: map[*subscriber]struct{}{}, tab: common}
 		if series := fleet.DeviceSeries(i); len(series) > len(common.leaves) {
-			d.tab = newTable(series, opts.WholeDevice)
+			d.tab = newTable(series, cfg.WholeDevice)
 		}
 		port := 0
-		if opts.BasePort > 0 {
-			port = opts.BasePort + i
+		if cfg.BasePort > 0 {
+			port = cfg.BasePort + i
 		}
-		lis, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(port)))
+		lis, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(port)))
 		if err != nil {
 			a.Close()
 			return nil, fmt.Errorf("sim agent: device %s: cannot listen: %w", name, err)
@@ -161,8 +139,8 @@ func New(fleet *sim.Fleet, opts Options) (*Agent, error) {
 
 func (d *device) serve(lis net.Listener) {
 	sopts := []grpc.ServerOption{grpc.ForceServerCodecV2(gnmi.Codec{})}
-	if d.a.opts.TLS != nil {
-		sopts = append(sopts, grpc.Creds(credentials.NewTLS(d.a.opts.TLS)))
+	if d.a.tls != nil {
+		sopts = append(sopts, grpc.Creds(credentials.NewTLS(d.a.tls)))
 	}
 	srv := grpc.NewServer(sopts...)
 	pb.RegisterGNMIServer(srv, &gnmiServer{d: d})

@@ -21,7 +21,7 @@ import (
 
 var t0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
-func newAgent(t *testing.T, cfg sim.Config, opts Options) *Agent {
+func newAgent(t *testing.T, cfg sim.Config, ac Config, opts ...Option) *Agent {
 	t.Helper()
 	if cfg.Start.IsZero() {
 		cfg.Start = t0
@@ -33,7 +33,7 @@ func newAgent(t *testing.T, cfg sim.Config, opts Options) *Agent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(f, opts)
+	a, err := New(ac, f, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func recvUntilSync(t *testing.T, st pb.GNMI_SubscribeClient, dec *gnmi.Decoder) 
 }
 
 func TestStreamOnceAndPoll(t *testing.T) {
-	a := newAgent(t, sim.Config{Devices: 2, Interfaces: 2, Transceivers: true}, Options{})
+	a := newAgent(t, sim.Config{Devices: 2, Interfaces: 2, Transceivers: true}, Config{})
 	tg := a.Targets()
 	if len(tg) != 2 || tg[0].Name != "sim-00" {
 		t.Fatalf("targets %+v", tg)
@@ -190,7 +190,7 @@ func TestStreamOnceAndPoll(t *testing.T) {
 }
 
 func TestOnChangeAndSampleInterval(t *testing.T) {
-	a := newAgent(t, sim.Config{Devices: 1, Interfaces: 1, Interval: time.Second}, Options{})
+	a := newAgent(t, sim.Config{Devices: 1, Interfaces: 1, Interval: time.Second}, Config{})
 	ctx := context.Background()
 	st, _ := client(t, a.Targets()[0].Addr).Subscribe(ctx)
 	sl := &pb.SubscriptionList{Mode: pb.SubscriptionList_STREAM, UpdatesOnly: true, Subscription: []*pb.Subscription{
@@ -227,4 +227,15 @@ func must(p *pb.Path, err error) *pb.Path {
 		panic(err)
 	}
 	return p
+}
+
+// TestNewRejectsBadConfig: New validates its Config and names the field.
+func TestNewRejectsBadConfig(t *testing.T) {
+	f, err := sim.New(sim.Config{Devices: 1, Interfaces: 1, Start: t0, Faults: []sim.Fault{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{BasePort: 70000}, f); err == nil || err.Error() != "sim agent: base_port: 70000 is not a port (0 to 65535)" {
+		t.Errorf("New(base_port 70000) = %v, want the base_port error", err)
+	}
 }

@@ -45,9 +45,9 @@ func (g *gnmiServer) Subscribe(stream pb.GNMI_SubscribeServer) error {
 			d.curve.Store(uint32(ti.State.CurveID))
 		}
 	}
-	if u := d.a.opts.Username; u != "" {
+	if u := d.a.cfg.Username; u != "" {
 		md, _ := metadata.FromIncomingContext(ctx)
-		if first(md.Get("username")) != u || first(md.Get("password")) != d.a.opts.Password {
+		if first(md.Get("username")) != u || first(md.Get("password")) != d.a.cfg.Password {
 			return status.Error(codes.Unauthenticated, "bad username or password")
 		}
 	}
@@ -205,7 +205,7 @@ func (d *device) newSubscriber(sl *pb.SubscriptionList) (*subscriber, error) {
 		}
 		return max(1, int64(math.Round(float64(ns)/float64(interval))))
 	}
-	s := &subscriber{d: d, enc: sl.GetEncoding(), ch: make(chan *tick, d.a.opts.QueueTicks), done: make(chan struct{}),
+	s := &subscriber{d: d, enc: sl.GetEncoding(), ch: make(chan *tick, d.a.cfg.QueueTicks), done: make(chan struct{}),
 		byGroup: make([][]int, len(tab.groups)), prefix: make([][]byte, len(tab.groups))}
 	taken := make([]bool, len(tab.leaves))
 	for _, sub := range sl.GetSubscription() {

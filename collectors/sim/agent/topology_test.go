@@ -33,7 +33,7 @@ func sameSample(g, w schemas.Sample) bool {
 // encodings, during a BGP reset.
 func TestTopologyOverGNMI(t *testing.T) {
 	a := newAgent(t, sim.Config{Devices: 5, Interfaces: 3, Interval: 10 * time.Second, Topology: sim.Topology{Spines: 2},
-		Faults: []sim.Fault{{Device: "sim-02", Interface: "Ethernet1", Kind: sim.FaultBGPReset, After: 40 * time.Second, Duration: 2 * time.Minute}}}, Options{})
+		Faults: []sim.Fault{{Device: "sim-02", Interface: "Ethernet1", Kind: sim.FaultBGPReset, After: 40 * time.Second, Duration: 2 * time.Minute}}}, Config{})
 	ctx := context.Background()
 	kinds := map[string]schemas.Kind{}
 	for _, c := range []struct {

@@ -1,0 +1,70 @@
+package detect
+
+import (
+	"reflect"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// TestDetectConfigAlertDeprecated: a file that still sets the gate under
+// alert gives every series the ensemble configuration of the same gate
+// written under detectors, and says so in one deprecation line; a file
+// without it has none.
+func TestDetectConfigAlertDeprecated(t *testing.T) {
+	parse := func(doc string) DetectConfig {
+		t.Helper()
+		var c DetectConfig
+		if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
+			t.Fatal(err)
+		}
+		c = c.WithDefaults()
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if again := c.WithDefaults(); !reflect.DeepEqual(again, c) {
+			t.Errorf("WithDefaults is not idempotent:\n%+v\n%+v", again, c)
+		}
+		return c
+	}
+	// The overrides: one leaves the gate unset, one sets min_z to the
+	// stage default (6) while alert says 8, so resolve_z must come from
+	// the ensemble's min(3, min_z/2) and not the default gate's.
+	const overrides = `
+    - {metric: /components/component/state/temperature/*, detectors: [robust_z]}
+    - {metric: /system/cpu/*, min_z: 6}
+    - {metric: /system/memory/*, min_z: 8, clear: 5}`
+	old := parse(`
+alert: {fire_z: 8, resolve_z: 2.5, confirm: 3}
+detectors:
+  counters: {confirm: 1}
+  metrics:` + overrides)
+	neu := parse(`
+detectors:
+  counters: {min_z: 8, resolve_z: 2.5, confirm: 1, clear: 3}
+  gauges: {min_z: 8, resolve_z: 2.5, confirm: 3}
+  metrics:
+    - {metric: /components/component/state/temperature/*, detectors: [robust_z], min_z: 8, resolve_z: 2.5, confirm: 3}
+    - {metric: /system/cpu/*, min_z: 6, resolve_z: 3, confirm: 3}
+    - {metric: /system/memory/*, min_z: 8, resolve_z: 2.5, confirm: 3, clear: 5}`)
+	metrics := []string{schemas.MetricInOctets, schemas.MetricPSUOutPower, "/components/component/state/temperature/instant",
+		"/system/cpu/load", "/system/memory/used", "/other/gauge"}
+	for _, m := range metrics {
+		for _, counter := range []bool{true, false} {
+			if o, n := old.EnsembleConfig(m, counter), neu.EnsembleConfig(m, counter); !reflect.DeepEqual(o, n) {
+				t.Errorf("%s counter=%v:\nalert:     %+v\ndetectors: %+v", m, counter, o, n)
+			}
+		}
+	}
+	if cpu := old.EnsembleConfig("/system/cpu/load", false); cpu.MinZ != 6 || cpu.ResolveZ != 3 || cpu.Confirm != 3 {
+		t.Errorf("cpu override min_z %v resolve_z %v confirm %d, want 6, 3, 3", cpu.MinZ, cpu.ResolveZ, cpu.Confirm)
+	}
+	if d := old.Deprecated(); !reflect.DeepEqual(d, []string{AlertDeprecation}) {
+		t.Errorf("Deprecated() = %q, want the one alert line", d)
+	}
+	if d := neu.Deprecated(); d != nil {
+		t.Errorf("Deprecated() = %q without alert", d)
+	}
+}
