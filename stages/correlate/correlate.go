@@ -91,20 +91,18 @@ func (c *Correlate) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Rec
 		return err // dead-lettered
 	}
 	p := c.part(r.Partition)
-	in := p.e.Add(d)
-	if in == nil {
-		return nil
+	for _, in := range p.e.Add(d) { // incidents merged into another first, then the one d changed
+		p.dirty = true
+		if len(in.Evidence) == 1 && in.MergedInto == "" {
+			c.pending++
+		}
+		val, err := schemas.MarshalIncident(in)
+		if err != nil {
+			return fmt.Errorf("%w: %v", pipeline.ErrStop, err)
+		}
+		emit(&kgo.Record{Topic: c.cfg.Topic, Key: []byte(in.ID), Value: val, Headers: IncidentHeaders(in, c.cfg.Source)})
+		c.updates.add(in)
 	}
-	p.dirty = true
-	if len(in.Evidence) == 1 {
-		c.pending++
-	}
-	val, err := schemas.MarshalIncident(in)
-	if err != nil {
-		return fmt.Errorf("%w: %v", pipeline.ErrStop, err)
-	}
-	emit(&kgo.Record{Topic: c.cfg.Topic, Key: []byte(in.ID), Value: val, Headers: IncidentHeaders(in, c.cfg.Source)})
-	c.updates.add(in)
 	return nil
 }
 
