@@ -206,6 +206,15 @@ func (e *Engine) within(t, from int64) bool {
 	return d >= -int64(e.cfg.Window) && d <= int64(e.cfg.Window)
 }
 
+// during reports whether t is within Window of in's span, from its first
+// symptom to its latest evidence. In event-time order that is t no more
+// than Window after the latest evidence; a detection that arrives late
+// (its partition behind the others) still finds the incident it belongs
+// to.
+func (e *Engine) during(t int64, in *incident) bool {
+	return t >= in.Opened-int64(e.cfg.Window) && t <= in.Updated+int64(e.cfg.Window)
+}
+
 // joins reports whether m is a symptom of in.
 func (e *Engine) joins(in *incident, m *member) bool {
 	cls := in.class()
@@ -222,7 +231,7 @@ func (e *Engine) joins(in *incident, m *member) bool {
 		if cls != classLink && cls != classSession {
 			return false
 		}
-		if e.involves(in, m.Device) && e.within(m.Time, in.Updated) {
+		if e.involves(in, m.Device) && e.during(m.Time, in) {
 			return true
 		}
 		_, known := e.inv.Device(m.Device)

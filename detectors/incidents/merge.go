@@ -9,7 +9,8 @@ import "slices"
 // established-neighbors count may open a session incident before the link
 // state that explains it arrives, and the link then opens a second
 // incident. After every change the engine therefore looks for an incident
-// that the changed one explains, or that explains it: B is explained by A
+// opened within Window of the changed one that it explains, or that
+// explains it: B is explained by A
 // when every firing symptom of B (not its effects) would have joined A
 // had it arrived after A's members (traffic may join as an effect); two
 // session incidents are one reset as soon as one symptom of either would
@@ -55,11 +56,14 @@ func (e *Engine) mergeAll(in *incident, at int64) ([]*incident, *incident) {
 	}
 }
 
-// pair returns (survivor, absorbed) when x explains y or y explains x, or
-// nils. When each explains the other, the survivor is the stronger class,
+// pair returns (survivor, absorbed) when x and y opened within Window of
+// each other and x explains y or y explains x, or nils. When each explains the other, the survivor is the stronger class,
 // then the one opened first, then the smaller id, so that the same
 // incidents survive whatever order their detections came in.
 func (e *Engine) pair(x, y *incident) (*incident, *incident) {
+	if !e.within(x.Opened, y.Opened) {
+		return nil, nil // not one event: resets minutes apart stay apart
+	}
 	xy, yx := e.explains(x, y), e.explains(y, x)
 	if x.class() == classSession && y.class() == classSession && (e.overlaps(x, y) || e.overlaps(y, x)) {
 		xy, yx = true, true // one reset seen as two: either may absorb the other
