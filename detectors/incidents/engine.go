@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -142,18 +143,29 @@ func (e *Engine) Open() []*schemas.Incident {
 	return out
 }
 
-// expire forgets incidents resolved longer ago than they may reopen:
+// expire forgets incidents resolved longer ago than they may reopen (see
+// keep), plus Lateness for detections that arrive late.
+func (e *Engine) expire(now int64) {
+	e.incs = slices.DeleteFunc(e.incs, func(in *incident) bool {
+		return in.Resolved != 0 && now-in.Resolved > int64(e.keep(in)+e.cfg.Lateness)
+	})
+}
+
+// keep returns how long after resolving in still takes new evidence:
 // Reopen for link and device incidents (a flapping link stays one),
 // Window for the others (a BGP clear is over when its sessions are back,
 // and the next clear minutes later is a new event).
-func (e *Engine) expire(now int64) {
-	e.incs = slices.DeleteFunc(e.incs, func(in *incident) bool {
-		keep := e.cfg.Window
-		if in.class() == classLink {
-			keep = e.cfg.Reopen
-		}
-		return in.Resolved != 0 && now-in.Resolved > int64(keep)
-	})
+func (e *Engine) keep(in *incident) time.Duration {
+	if in.class() == classLink {
+		return e.cfg.Reopen
+	}
+	return e.cfg.Window
+}
+
+// live reports whether in takes new evidence of event time t: it is open,
+// or resolved no longer than keep before t.
+func (e *Engine) live(in *incident, t int64) bool {
+	return in.Resolved == 0 || t-in.Resolved <= int64(e.keep(in))
 }
 
 // incidentID derives an incident's id from its first symptom: the series
@@ -171,33 +183,50 @@ func incidentID(m *member) string {
 // and joins by the rules (the next BGP clear on the same router is a new
 // event).
 func (e *Engine) find(m *member) (*incident, bool) {
-	for _, in := range e.incs {
-		for i := range in.Members {
-			p := &in.Members[i]
-			if p.Fingerprint != m.Fingerprint {
-				continue
-			}
-			if !m.Firing || p.Effect || in.Firing[m.Fingerprint] || in.class() == classLink {
-				return in, p.Effect
-			}
-		}
+	if in, effect := e.byAlert(m); in != nil {
+		return in, effect
 	}
 	if !m.Firing {
 		return nil, false
 	}
 	for _, in := range e.incs {
-		if e.joins(in, m) {
+		if e.live(in, m.Time) && e.joins(in, m) {
 			return in, false
 		}
 	}
 	if m.Class == classTraffic {
 		for _, in := range e.incs {
-			if e.effectOf(in, m) {
+			if e.live(in, m.Time) && e.effectOf(in, m) {
 				return in, true
 			}
 		}
 	}
 	return nil, false
+}
+
+// byAlert returns the incident m's alert belongs to, and whether as an
+// effect: for a resolution, the incident where the alert fires, else the
+// latest that has it; for a firing, the latest live one where it is an
+// effect, still fires, or that is a link's.
+func (e *Engine) byAlert(m *member) (*incident, bool) {
+	var found *incident
+	effect := false
+	for _, in := range e.incs {
+		if !m.Firing && in.Firing[m.Fingerprint] {
+			return in, false
+		}
+		if m.Firing && !e.live(in, m.Time) {
+			continue
+		}
+		for i := range in.Members {
+			p := &in.Members[i]
+			if p.Fingerprint == m.Fingerprint && (!m.Firing || p.Effect || in.Firing[m.Fingerprint] || in.class() == classLink) {
+				found, effect = in, p.Effect
+				break
+			}
+		}
+	}
+	return found, effect
 }
 
 // within reports whether t is no more than Window after from (or before it).

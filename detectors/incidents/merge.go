@@ -40,7 +40,7 @@ func (e *Engine) mergeAll(in *incident, at int64) ([]*incident, *incident) {
 	for {
 		var a, b *incident
 		for _, o := range e.incs {
-			if o == in {
+			if o == in || !e.live(o, at) {
 				continue
 			}
 			if a, b = e.pair(in, o); a != nil {

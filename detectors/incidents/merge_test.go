@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -191,5 +192,29 @@ func TestStateVersion1(t *testing.T) {
 	feed(restored, dets[8:])
 	if got, want := signature(restored.Open()), signature(whole.Open()); !slices.Equal(got, want) {
 		t.Errorf("after a version 1 restore:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestLateDetection: a detection that arrives minutes late (its partition
+// behind), after its incident resolved and later detections moved event
+// time on, still joins that incident rather than opening its own.
+func TestLateDetection(t *testing.T) {
+	dets := []schemas.Detection{
+		fire(0, "spine2", mBGP, bgp("10.2.3.1"), "session_down", 0, 1),
+		det(60, schemas.StateResolved, "spine2", mBGP, bgp("10.2.3.1"), "session_down", 1, 1),
+		fire(400, "leaf2", mTemp, "name=Inlet", "robust_z", 40, 30),
+		fire(2, "leaf3", mBGP, bgp("10.2.3.0"), "session_down", 0, 1),
+		det(62, schemas.StateResolved, "leaf3", mBGP, bgp("10.2.3.0"), "session_down", 1, 1),
+	}
+	incs := run(t, fabricInventory(), dets...)
+	if len(incs) != 2 || incs[0].Rule != schemas.RuleSession || len(incs[0].Evidence) != 4 || incs[0].State != schemas.IncidentResolved {
+		for _, in := range incs {
+			t.Logf("%s [%s] %s (%d evidence)", in.State, in.Rule, in.Cause, len(in.Evidence))
+		}
+		t.Fatalf("%d incidents, want the session reset with the late leaf3 session (4 evidence, resolved) and the temperature", len(incs))
+	}
+	e, _ := New(Config{Lateness: time.Second}, fabricInventory())
+	if incs := feed(e, dets); len(incs) != 3 {
+		t.Errorf("lateness 1s: %d incidents, want 3 (the late session on its own)", len(incs))
 	}
 }
