@@ -13,7 +13,7 @@ const (
 	DefaultDeviceInterfaces = 3
 	DefaultSurgePorts       = 2
 	DefaultSessionSpan      = 3 * time.Minute
-	DefaultLateness         = 10 * time.Minute
+	DefaultLateness         = 30 * time.Minute
 )
 
 // Config configures an Engine.
@@ -46,7 +46,9 @@ type Config struct {
 	// it may reopen), so that a detection arriving late (its detections
 	// partition behind the others, as in a backfill) still joins it
 	// instead of opening one of its own. It changes nothing for
-	// detections in event-time order. Default DefaultLateness (10m).
+	// detections in event-time order. Default DefaultLateness (30m: a
+	// backfill of the simulator at full speed put detections partitions
+	// more than 10 minutes of event time apart).
 	Lateness time.Duration `yaml:"lateness"`
 }
 
