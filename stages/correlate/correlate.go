@@ -91,9 +91,13 @@ func (c *Correlate) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Rec
 		return err // dead-lettered
 	}
 	p := c.part(r.Partition)
+	id := incidents.IncidentID(d)
 	for _, in := range p.e.Add(d) { // incidents merged into another first, then the one d changed
 		p.dirty = true
-		if len(in.Evidence) == 1 && in.MergedInto == "" {
+		switch opened := in.ID == id; { // opened counts incidents not merged into another
+		case in.MergedInto != "" && !opened:
+			c.pending--
+		case in.MergedInto == "" && opened:
 			c.pending++
 		}
 		val, err := schemas.MarshalIncident(in)
@@ -200,7 +204,8 @@ func (c *Correlate) Committed(n int) {
 // Emitted returns the incident updates committed. Safe for concurrent use.
 func (c *Correlate) Emitted() int64 { return c.sent.Load() }
 
-// Opened returns the incidents opened, committed. Safe for concurrent use.
+// Opened returns the incidents opened and not merged into another since,
+// committed. Safe for concurrent use.
 func (c *Correlate) Opened() int64 { return c.opened.Load() }
 
 // Open returns the incidents open now over every partition this instance
