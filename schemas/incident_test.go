@@ -14,7 +14,7 @@ func TestIncidentMergedInto(t *testing.T) {
 	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 	in := &Incident{Version: IncidentVersion, ID: "a1", State: IncidentResolved, OpenedAt: t0, UpdatedAt: t0, ResolvedAt: &t0,
 		Severity: SeverityWarning, Rule: RuleSession, Cause: "BGP/BFD session reset on b", Confidence: 0.8,
-		Evidence: []Evidence{{Time: t0, Role: EvidenceMember, DetectionID: "d1", State: StateFiring, Device: "b", Severity: SeverityWarning}},
+		Evidence:   []Evidence{{Time: t0, Role: EvidenceMember, DetectionID: "d1", State: StateFiring, Device: "b", Severity: SeverityWarning}},
 		MergedInto: "b2"}
 	b, err := MarshalIncident(in)
 	if err != nil || !strings.Contains(string(b), `"mergedInto":"b2"`) {
