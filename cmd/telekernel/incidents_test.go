@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,17 @@ import (
 // link failure (sim-02 Ethernet1, 5 minutes, at 1 h).
 func linkDownConfig(t *testing.T, broker string) (path, prefix string) {
 	t.Helper()
+	return correlateRunConfig(t, broker, "3h", "{}", `
+    - {device: sim-02, interface: Ethernet1, kind: link_down, after: 1h, duration: 5m}`)
+}
+
+// correlateRunConfig writes a config running detect and correlate on a
+// real Kafka with topics and groups of their own (3 partitions): a fabric
+// of 2 spines and 4 leaves simulated for span, as fast as the pipeline
+// takes, with the sim options opts (a YAML flow mapping merged in) and the
+// YAML list of faults.
+func correlateRunConfig(t *testing.T, broker, span, opts, faults string) (path, prefix string) {
+	t.Helper()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	prefix = "it-correlate-" + hex.EncodeToString(b)
@@ -36,23 +48,75 @@ kafka: {brokers: [%q]}
 topics: {samples: %[2]s.samples, detections: %[2]s.detections, dead_letters: %[2]s.dlq, group_prefix: %[2]s, partitions: 3}
 correlate: {topic: %[2]s.incidents, input: %[2]s.incidents.input}
 sim:
+  <<: %[5]s
   devices: 6
   interfaces: 4
   topology: {spines: 2}
   speed: .inf
-  backfill: 3h
-  span: 3h
-  faults:
-    - {device: sim-02, interface: Ethernet1, kind: link_down, after: 1h, duration: 5m}
+  backfill: %[3]s
+  span: %[3]s
+  faults:%[4]s
 parquet: {enabled: false}
 http: {listen: "off"}
 log: {level: warn}
-`, broker, prefix)
+`, broker, prefix, span, faults, opts)
 	path = filepath.Join(t.TempDir(), "correlate.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path, prefix
+}
+
+// scenarioFaults is backtest/incidenteval's 11-hour scenario (TestSimIncidents).
+const scenarioFaults = `
+    - {device: sim-02, interface: Ethernet1, kind: link_down, after: 1h, duration: 5m}
+    - {device: sim-03, interface: Ethernet2, kind: link_flap, after: 1h40m, duration: 10m, flaps: 5}
+    - {device: sim-04, interface: Ethernet1, kind: bgp_reset, after: 2h20m}
+    - {device: sim-05, interface: Ethernet2, kind: reroute, after: 3h, duration: 20m}
+    - {device: sim-02, interface: Ethernet3, kind: traffic_spike, after: 3h40m, duration: 10m}
+    - {device: sim-03, interface: Ethernet4, kind: traffic_drop, after: 4h20m, duration: 30m}
+    - {device: sim-04, interface: Ethernet3, kind: rx_errors, after: 5h, duration: 1h}
+    - {device: sim-05, interface: Ethernet4, kind: counter_reset, after: 6h20m}
+    - {device: sim-04, interface: Ethernet4, kind: link_flap, after: 7h, duration: 4m}
+    - {device: sim-02, interface: Ethernet4, kind: optic_degradation, after: 6h40m, duration: 2h}
+    - {device: sim-02, component: Fan1, kind: fan_failure, after: 8h, duration: 1h, precursor: 2h}
+    - {device: sim-03, component: PSU2, kind: psu_degradation, after: 8h30m, duration: 1h, precursor: 2h}
+    - {device: sim-01, kind: bgp_reset, after: 9h30m}
+    - {device: sim-05, interface: Ethernet3, kind: traffic_spike, after: 10h, duration: 10m}
+    - {device: sim-05, interface: Ethernet4, kind: traffic_spike, after: 10h, duration: 10m}`
+
+// TestIncidentsScenarioStream runs the 11-hour scenario of
+// backtest/incidenteval (every fault kind, a 2-port surge, a BGP clear of
+// a spine) through detect and correlate on real Kafka, the simulator at
+// full speed, so detections of one instant reach the engine from 3
+// detections partitions in any order and partitions drift apart: the
+// incidents not merged into another are the 12 of the offline evaluation
+// in event-time order (4 link, 2 session, 3 traffic, 2 hardware, 1 surge),
+// and the summary counts 12.
+func TestIncidentsScenarioStream(t *testing.T) {
+	broker := testenv.Service(t, "TK_KAFKA")
+	path, _ := correlateRunConfig(t, broker, "11h", "{power: true, transceivers: true}", scenarioFaults)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	var out, errs bytes.Buffer
+	if code := execute(ctx, []string{"run", "-c", path, "--no-tui"}, &out, &errs); code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out.String(), tail(errs.String(), 20))
+	}
+	if !strings.Contains(out.String(), " 12 incidents (") {
+		t.Errorf("the summary does not count 12 incidents: %s", out.String())
+	}
+	rules := map[string]int{}
+	incs := listIncidents(ctx, t, path, "--all")
+	for _, in := range incs {
+		rules[in.Rule]++
+	}
+	want := map[string]int{schemas.RuleLink: 4, schemas.RuleSession: 2, schemas.RuleTraffic: 3, schemas.RuleHardware: 2, schemas.RuleSurge: 1}
+	if len(incs) != 12 || !maps.Equal(rules, want) {
+		for _, in := range incs {
+			t.Logf("%s %s [%s] %s (%d evidence)", in.ID, in.OpenedAt.Format(time.TimeOnly), in.Rule, in.Cause, len(in.Evidence))
+		}
+		t.Errorf("%d incidents %v, want 12 %v", len(incs), rules, want)
+	}
 }
 
 // TestIncidentsLinkDown runs a simulated link failure through detect and
