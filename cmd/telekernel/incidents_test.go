@@ -37,7 +37,9 @@ func linkDownConfig(t *testing.T, broker string) (path, prefix string) {
 // real Kafka with topics and groups of their own (3 partitions): a fabric
 // of 2 spines and 4 leaves simulated for span, as fast as the pipeline
 // takes, with the sim options opts (a YAML flow mapping merged in) and the
-// YAML list of faults.
+// YAML list of faults. The whole span is a backfill at full speed, in
+// which one detections partition may run any amount of event time ahead
+// of another, so the engine's lateness is the span (README "Incidents").
 func correlateRunConfig(t *testing.T, broker, span, opts, faults string) (path, prefix string) {
 	t.Helper()
 	b := make([]byte, 4)
@@ -46,7 +48,7 @@ func correlateRunConfig(t *testing.T, broker, span, opts, faults string) (path, 
 	cfg := fmt.Sprintf(`stages: [detect, correlate]
 kafka: {brokers: [%q]}
 topics: {samples: %[2]s.samples, detections: %[2]s.detections, dead_letters: %[2]s.dlq, group_prefix: %[2]s, partitions: 3}
-correlate: {topic: %[2]s.incidents, input: %[2]s.incidents.input}
+correlate: {topic: %[2]s.incidents, input: %[2]s.incidents.input, engine: {lateness: %[3]s}}
 sim:
   <<: %[5]s
   devices: 6
