@@ -108,6 +108,13 @@ type Incident struct {
 	Action   string     `json:"action"`
 	Entities []Entity   `json:"entities"`
 	Evidence []Evidence `json:"evidence"`
+	// MergedInto, when set, is the id of the incident that absorbed this
+	// one: a later detection showed a stronger cause that explains it (a
+	// link down explaining a session reset seen first). A merged incident
+	// is resolved, its evidence now also in the survivor's, and gets no
+	// further updates; readers listing incidents should hide it. Absent
+	// on every other update (version 1 readers need not know it).
+	MergedInto string `json:"mergedInto,omitempty"`
 }
 
 // Validate reports the first field that breaks the contract.
@@ -131,6 +138,8 @@ func (in *Incident) Validate() error {
 		return fmt.Errorf("incident: confidence %v is outside [0,1]", in.Confidence)
 	case len(in.Evidence) == 0:
 		return errors.New("incident: no evidence")
+	case in.MergedInto != "" && (in.State != IncidentResolved || in.MergedInto == in.ID):
+		return errors.New("incident: mergedInto is set on an open incident or names the incident itself")
 	}
 	return nil
 }

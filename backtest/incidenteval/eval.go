@@ -69,6 +69,29 @@ func (r *Result) DetectionsPerIncident() float64 {
 // (dc) and the detections, in event-time order, through the incident rules
 // (ic) with the fleet's inventory, and scores the incidents.
 func Run(ctx context.Context, cfg sim.Config, span time.Duration, dc detect.DetectConfig, ic incidents.Config) (*Result, error) {
+	s, err := Simulate(ctx, cfg, span, dc)
+	if err != nil {
+		return nil, err
+	}
+	incs, causeAt, err := Correlate(s.Detections, s.Inventory, ic)
+	if err != nil {
+		return nil, err
+	}
+	return s.Score(incs, causeAt), nil
+}
+
+// Simulated is a simulated fleet's detections with what scoring them
+// needs.
+type Simulated struct {
+	Detections  []schemas.Detection // from the detect stage, in its output order
+	Inventory   *schemas.Inventory  // the fleet's topology
+	Truth       *backtest.SimTruth
+	DeviceHours float64
+}
+
+// Simulate simulates cfg for span and runs the samples through the detect
+// stage (dc).
+func Simulate(ctx context.Context, cfg sim.Config, span time.Duration, dc detect.DetectConfig) (*Simulated, error) {
 	cfg = backtest.SimConfig(cfg)
 	src, err := backtest.OpenSim(cfg, span)
 	if err != nil {
@@ -82,50 +105,59 @@ func Run(ctx context.Context, cfg sim.Config, span time.Duration, dc detect.Dete
 	if err != nil {
 		return nil, fmt.Errorf("cannot simulate: %w", err)
 	}
-	incs, causeAt, err := Correlate(dets, fleet.Inventory(), ic)
-	if err != nil {
-		return nil, err
-	}
 	truth, err := backtest.SimGroundTruth(cfg)
 	if err != nil {
 		return nil, err
 	}
-	r := Score(truth, incs, causeAt)
-	r.Detections = len(dets)
-	r.DeviceHours = float64(cfg.Devices) * span.Hours()
-	return r, nil
+	return &Simulated{Detections: dets, Inventory: fleet.Inventory(), Truth: truth, DeviceHours: float64(cfg.Devices) * span.Hours()}, nil
+}
+
+// Score scores incidents of s's detections (from Correlate or
+// CorrelateInOrder) against its ground truth.
+func (s *Simulated) Score(incs []*schemas.Incident, causeAt map[string]time.Time) *Result {
+	r := Score(s.Truth, incs, causeAt)
+	r.Detections = len(s.Detections)
+	r.DeviceHours = s.DeviceHours
+	return r
 }
 
 // Correlate feeds dets, sorted by event time (stable), through a new engine
-// and returns the final view of every incident in open order, and for each
-// incident id the event time at which it first carried its final cause.
+// and returns the final view of every incident in open order (those merged
+// into another left out), and for each incident id the event time at which
+// it first carried its final cause.
 func Correlate(dets []schemas.Detection, inv *schemas.Inventory, ic incidents.Config) ([]*schemas.Incident, map[string]time.Time, error) {
+	dets = slices.Clone(dets)
+	slices.SortStableFunc(dets, func(a, b schemas.Detection) int { return a.EventTime.Compare(b.EventTime) })
+	return CorrelateInOrder(dets, inv, ic)
+}
+
+// CorrelateInOrder is Correlate with dets fed in the order given (an
+// arrival order, as on the stream: see Arrival).
+func CorrelateInOrder(dets []schemas.Detection, inv *schemas.Inventory, ic incidents.Config) ([]*schemas.Incident, map[string]time.Time, error) {
 	e, err := incidents.New(ic, inv)
 	if err != nil {
 		return nil, nil, err
 	}
-	dets = slices.Clone(dets)
-	slices.SortStableFunc(dets, func(a, b schemas.Detection) int { return a.EventTime.Compare(b.EventTime) })
 	last := map[string]*schemas.Incident{}
 	var order []string
 	causeAt := map[string]time.Time{}
 	for i := range dets {
-		in := e.Add(&dets[i])
-		if in == nil {
-			continue
+		for _, in := range e.Add(&dets[i]) {
+			prev := last[in.ID]
+			if prev == nil {
+				order = append(order, in.ID)
+			}
+			if prev == nil || prev.Cause != in.Cause || prev.Rule != in.Rule {
+				causeAt[in.ID] = dets[i].EventTime
+			}
+			last[in.ID] = in
 		}
-		prev := last[in.ID]
-		if prev == nil {
-			order = append(order, in.ID)
-		}
-		if prev == nil || prev.Cause != in.Cause || prev.Rule != in.Rule {
-			causeAt[in.ID] = dets[i].EventTime
-		}
-		last[in.ID] = in
 	}
 	out := make([]*schemas.Incident, 0, len(order))
 	for _, id := range order {
-		out = append(out, last[id])
+		if last[id].MergedInto == "" { // absorbed: its evidence is in the survivor
+			out = append(out, last[id])
+		}
 	}
 	return out, causeAt, nil
 }

@@ -20,15 +20,17 @@ import (
 
 func newIncidentsCmd() *cobra.Command {
 	var (
-		path, topic string
-		brokers     []string
-		all, asJSON bool
+		path, topic         string
+		brokers             []string
+		all, merged, asJSON bool
 	)
 	cmd := &cobra.Command{
 		Use:   "incidents -c FILE | --kafka HOST:PORT",
 		Short: "List the open incidents of the incidents topic (latest state of each; --all includes resolved)",
 		Long: `List incidents from the correlate stage's compacted topic (correlate.topic, default tk.incidents):
-the latest update of each incident id, open ones only unless --all, oldest first. The table shows
+the latest update of each incident id, open ones only unless --all, oldest first. An incident
+merged into another (its last update names the incident that absorbed it, whose evidence now
+holds its detections) is hidden unless --merged. The table shows
 the id, state, severity, when it opened (event time), the rule, the confidence, the probable cause
 and the suggested action; --json prints the incidents as a JSON array in the topic's contract.
 It reads the topic from its start to its end as of the call (read-committed) and exits.`,
@@ -54,9 +56,9 @@ It reads the topic from its start to its end as of the call (read-committed) and
 			if skipped > 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "telekernel: skipped %d records of %s that are not incidents this build reads\n", skipped, topic)
 			}
-			if !all {
-				incs = slices.DeleteFunc(incs, func(in *schemas.Incident) bool { return in.State != schemas.IncidentOpen })
-			}
+			incs = slices.DeleteFunc(incs, func(in *schemas.Incident) bool {
+				return !all && in.State != schemas.IncidentOpen || !merged && in.MergedInto != ""
+			})
 			if asJSON {
 				return printIncidentsJSON(cmd.OutOrStdout(), incs)
 			}
@@ -68,6 +70,7 @@ It reads the topic from its start to its end as of the call (read-committed) and
 	fl.StringSliceVar(&brokers, "kafka", nil, "Kafka bootstrap host:port list (instead of the config's)")
 	fl.StringVar(&topic, "topic", "", "incidents topic (default correlate.topic, tk.incidents)")
 	fl.BoolVar(&all, "all", false, "include resolved incidents")
+	fl.BoolVar(&merged, "merged", false, "include incidents merged into another (with --all: they are resolved)")
 	fl.BoolVar(&asJSON, "json", false, "print a JSON array of incidents instead of a table")
 	return cmd
 }

@@ -13,6 +13,7 @@ const (
 	DefaultDeviceInterfaces = 3
 	DefaultSurgePorts       = 2
 	DefaultSessionSpan      = 3 * time.Minute
+	DefaultLateness         = 30 * time.Minute
 )
 
 // Config configures an Engine.
@@ -40,6 +41,15 @@ type Config struct {
 	// after another are one event, but sessions that keep dropping do not
 	// chain into the next clear. Default DefaultSessionSpan (3m).
 	SessionSpan time.Duration `yaml:"session_span"`
+	// Lateness is how much longer, in event time, the engine holds an
+	// incident it no longer lets new onsets join (resolved longer ago than
+	// it may reopen), so that a detection arriving late (its detections
+	// partition behind the others, as in a backfill) still joins it
+	// instead of opening one of its own. It changes nothing for
+	// detections in event-time order. Default DefaultLateness (30m: a
+	// backfill of the simulator at full speed put detections partitions
+	// more than 10 minutes of event time apart).
+	Lateness time.Duration `yaml:"lateness"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -59,6 +69,9 @@ func (c Config) WithDefaults() Config {
 	if c.SessionSpan == 0 {
 		c.SessionSpan = DefaultSessionSpan
 	}
+	if c.Lateness == 0 {
+		c.Lateness = DefaultLateness
+	}
 	return c
 }
 
@@ -69,6 +82,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("window: %v must be positive", c.Window)
 	case c.Reopen < 0:
 		return fmt.Errorf("reopen: %v must not be negative", c.Reopen)
+	case c.Lateness < 0:
+		return fmt.Errorf("lateness: %v must not be negative", c.Lateness)
 	case c.DeviceInterfaces < 2:
 		return errors.New("device_interfaces: must be at least 2")
 	case c.SurgePorts < 1:

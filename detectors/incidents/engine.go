@@ -1,9 +1,12 @@
 package incidents
 
 import (
+	"cmp"
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -14,7 +17,10 @@ type incident struct {
 	Opened   int64 // event time of the first member, Unix ns
 	Updated  int64
 	Resolved int64 // event time it resolved; 0 while open
-	Members  []member
+	// MergedInto is the id of the incident that absorbed this one; set
+	// only on the view published at the merge (the engine forgets it then).
+	MergedInto string `json:",omitempty"`
+	Members    []member
 	// Firing are the fingerprints of the members firing now.
 	Firing map[string]bool
 }
@@ -44,11 +50,21 @@ func New(cfg Config, inv *schemas.Inventory) (*Engine, error) {
 // members and are described with the new one from their next update.
 func (e *Engine) SetInventory(inv *schemas.Inventory) { e.inv = inv.Index() }
 
-// Add takes one detection and returns the incident it opened or changed,
-// or nil when it changed none (a resolution of an alert no incident
-// holds). Detections should arrive in event-time order; a few seconds of
-// disorder (one batch per device) only shifts the windows by as much.
-func (e *Engine) Add(d *schemas.Detection) *schemas.Incident {
+// Add takes one detection and returns the incidents it opened or changed:
+// first those it merged into a stronger one (resolved, MergedInto set, to
+// be published once and then forgotten), then the one it joined; none
+// when it changed nothing (a resolution of an alert no incident holds).
+//
+// The result does not depend on the order in which detections of about
+// the same event time arrive: a detection joins the first incident it
+// fits, and when that incident then explains another one held (a link
+// down explaining a session reset that arrived before it, a leaf's session
+// to a spine joining the spine's), the weaker is absorbed into the
+// stronger (see merge.go). Members are kept in (event time, fingerprint)
+// order, so the rules see the same members in the same order whatever
+// the arrival order. Detections more than Window out of order may still
+// open incidents of their own.
+func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 	m := newMember(d, e.inv)
 	e.expire(m.Time)
 	in, effect := e.find(&m)
@@ -61,8 +77,7 @@ func (e *Engine) Add(d *schemas.Detection) *schemas.Incident {
 		e.incs = append(e.incs, in)
 	}
 	m.Effect = effect
-	in.Members = append(in.Members, m)
-	in.Updated = max(in.Updated, m.Time)
+	in.insert(m)
 	if !effect {
 		if m.Firing {
 			in.Firing[m.Fingerprint] = true
@@ -70,13 +85,52 @@ func (e *Engine) Add(d *schemas.Detection) *schemas.Incident {
 			delete(in.Firing, m.Fingerprint)
 		}
 	}
+	in.settle(m.Time)
+	merged, in := e.mergeAll(in, m.Time)
+	out := make([]*schemas.Incident, 0, len(merged)+1)
+	for _, b := range merged {
+		out = append(out, e.describe(b))
+	}
+	return append(out, e.describe(in))
+}
+
+// insert adds m to in's members in (event time, fingerprint, firing
+// first, id) order, and moves Opened back when m is an earlier symptom.
+func (in *incident) insert(m member) {
+	i, _ := slices.BinarySearchFunc(in.Members, m, memberOrder)
+	in.Members = slices.Insert(in.Members, i, m)
+	in.Updated = max(in.Updated, m.Time)
+	if !m.Effect && m.Firing && m.Time < in.Opened {
+		in.Opened = m.Time
+	}
+}
+
+// memberOrder orders members by event time, then fingerprint, a firing
+// before its resolution, then detection id.
+func memberOrder(a, b member) int {
+	switch {
+	case a.Time != b.Time:
+		return cmp.Compare(a.Time, b.Time)
+	case a.Fingerprint != b.Fingerprint:
+		return strings.Compare(a.Fingerprint, b.Fingerprint)
+	case a.Firing != b.Firing:
+		if a.Firing {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// settle resolves in at event time at when none of its members fires,
+// and reopens it when one does.
+func (in *incident) settle(at int64) {
 	switch {
 	case len(in.Firing) == 0 && in.Resolved == 0:
-		in.Resolved = m.Time
+		in.Resolved = max(at, in.Opened)
 	case len(in.Firing) > 0:
 		in.Resolved = 0
 	}
-	return e.describe(in)
 }
 
 // Open returns every incident the engine holds (open, or resolved less than
@@ -89,18 +143,34 @@ func (e *Engine) Open() []*schemas.Incident {
 	return out
 }
 
-// expire forgets incidents resolved longer ago than they may reopen:
+// expire forgets incidents resolved longer ago than they may reopen (see
+// keep), plus Lateness for detections that arrive late.
+func (e *Engine) expire(now int64) {
+	e.incs = slices.DeleteFunc(e.incs, func(in *incident) bool {
+		return in.Resolved != 0 && now-in.Resolved > int64(e.keep(in)+e.cfg.Lateness)
+	})
+}
+
+// keep returns how long after resolving in still takes new evidence:
 // Reopen for link and device incidents (a flapping link stays one),
 // Window for the others (a BGP clear is over when its sessions are back,
 // and the next clear minutes later is a new event).
-func (e *Engine) expire(now int64) {
-	e.incs = slices.DeleteFunc(e.incs, func(in *incident) bool {
-		keep := e.cfg.Window
-		if in.class() == classLink {
-			keep = e.cfg.Reopen
-		}
-		return in.Resolved != 0 && now-in.Resolved > int64(keep)
-	})
+func (e *Engine) keep(in *incident) time.Duration {
+	if in.class() == classLink {
+		return e.cfg.Reopen
+	}
+	return e.cfg.Window
+}
+
+// live reports whether in takes new evidence of event time t: it is open,
+// or resolved no longer than keep before t.
+func (e *Engine) live(in *incident, t int64) bool {
+	return in.Resolved == 0 || t-in.Resolved <= int64(e.keep(in))
+}
+
+// IncidentID returns the id of the incident d opens when it opens one.
+func IncidentID(d *schemas.Detection) string {
+	return incidentID(&member{Device: d.Device, Metric: d.Metric, Keys: d.Keys, Time: d.EventTime.UnixNano()})
 }
 
 // incidentID derives an incident's id from its first symptom: the series
@@ -118,28 +188,20 @@ func incidentID(m *member) string {
 // and joins by the rules (the next BGP clear on the same router is a new
 // event).
 func (e *Engine) find(m *member) (*incident, bool) {
-	for _, in := range e.incs {
-		for i := range in.Members {
-			p := &in.Members[i]
-			if p.Fingerprint != m.Fingerprint {
-				continue
-			}
-			if !m.Firing || p.Effect || in.Firing[m.Fingerprint] || in.class() == classLink {
-				return in, p.Effect
-			}
-		}
+	if in, effect := e.byAlert(m); in != nil {
+		return in, effect
 	}
 	if !m.Firing {
 		return nil, false
 	}
 	for _, in := range e.incs {
-		if e.joins(in, m) {
+		if e.live(in, m.Time) && e.joins(in, m) {
 			return in, false
 		}
 	}
 	if m.Class == classTraffic {
 		for _, in := range e.incs {
-			if e.effectOf(in, m) {
+			if e.live(in, m.Time) && e.effectOf(in, m) {
 				return in, true
 			}
 		}
@@ -147,10 +209,44 @@ func (e *Engine) find(m *member) (*incident, bool) {
 	return nil, false
 }
 
+// byAlert returns the incident m's alert belongs to, and whether as an
+// effect: for a resolution, the incident where the alert fires, else the
+// latest that has it; for a firing, the latest live one where it is an
+// effect, still fires, or that is a link's.
+func (e *Engine) byAlert(m *member) (*incident, bool) {
+	var found *incident
+	effect := false
+	for _, in := range e.incs {
+		if !m.Firing && in.Firing[m.Fingerprint] {
+			return in, false
+		}
+		if m.Firing && !e.live(in, m.Time) {
+			continue
+		}
+		for i := range in.Members {
+			p := &in.Members[i]
+			if p.Fingerprint == m.Fingerprint && (!m.Firing || p.Effect || in.Firing[m.Fingerprint] || in.class() == classLink) {
+				found, effect = in, p.Effect
+				break
+			}
+		}
+	}
+	return found, effect
+}
+
 // within reports whether t is no more than Window after from (or before it).
 func (e *Engine) within(t, from int64) bool {
 	d := t - from
 	return d >= -int64(e.cfg.Window) && d <= int64(e.cfg.Window)
+}
+
+// during reports whether t is within Window of in's span, from its first
+// symptom to its latest evidence. In event-time order that is t no more
+// than Window after the latest evidence; a detection that arrives late
+// (its partition behind the others) still finds the incident it belongs
+// to.
+func (e *Engine) during(t int64, in *incident) bool {
+	return t >= in.Opened-int64(e.cfg.Window) && t <= in.Updated+int64(e.cfg.Window)
 }
 
 // joins reports whether m is a symptom of in.
@@ -169,7 +265,7 @@ func (e *Engine) joins(in *incident, m *member) bool {
 		if cls != classLink && cls != classSession {
 			return false
 		}
-		if e.involves(in, m.Device) && e.within(m.Time, in.Updated) {
+		if e.involves(in, m.Device) && e.during(m.Time, in) {
 			return true
 		}
 		_, known := e.inv.Device(m.Device)
@@ -258,14 +354,18 @@ func (e *Engine) peerDevice(m *member) string {
 }
 
 // class returns the incident's class: link when any member is a link
-// state, else the class of its first member.
+// state, else the class of its earliest member that is not an effect.
 func (in *incident) class() class {
+	first := -1
 	for i := range in.Members {
-		if in.Members[i].linkState() {
+		if in.Members[i].linkState() && !in.Members[i].Effect {
 			return classLink
 		}
+		if first < 0 && !in.Members[i].Effect {
+			first = i
+		}
 	}
-	return in.Members[0].Class
+	return in.Members[max(first, 0)].Class
 }
 
 // lastOnset returns the event time of in's latest firing member of class

@@ -3,6 +3,7 @@ package incidents
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,22 +58,24 @@ func run(t *testing.T, inv *schemas.Inventory, dets ...schemas.Detection) []*sch
 	return feed(e, dets)
 }
 
+// feed feeds dets to e and returns the last view of every incident not
+// merged into another, in open order.
 func feed(e *Engine, dets []schemas.Detection) []*schemas.Incident {
 	var order []string
 	last := map[string]*schemas.Incident{}
 	for i := range dets {
-		in := e.Add(&dets[i])
-		if in == nil {
-			continue
+		for _, in := range e.Add(&dets[i]) {
+			if last[in.ID] == nil {
+				order = append(order, in.ID)
+			}
+			last[in.ID] = in
 		}
-		if last[in.ID] == nil {
-			order = append(order, in.ID)
-		}
-		last[in.ID] = in
 	}
 	out := []*schemas.Incident{}
 	for _, id := range order {
-		out = append(out, last[id])
+		if last[id].MergedInto == "" {
+			out = append(out, last[id])
+		}
 	}
 	return out
 }
@@ -136,8 +139,8 @@ func TestLinkDown(t *testing.T) {
 		t.Errorf("%d effects, %d evidence; want 1 and %d", effects, len(in.Evidence), len(dets))
 	}
 	wantEnt := schemas.Entity{Kind: schemas.EntityInterface, Device: "spine1", Name: "e3", Site: "fra1", Role: "spine", PeerDevice: "leaf1", PeerInterface: "e1"}
-	if !reflect.DeepEqual(in.Entities[1], wantEnt) {
-		t.Errorf("entity %+v, want %+v", in.Entities[1], wantEnt)
+	if !slices.Contains(in.Entities, wantEnt) {
+		t.Errorf("entities %+v, want one %+v", in.Entities, wantEnt)
 	}
 	// The link fails again within Reopen: the same incident, open again.
 	again := append(dets, fire(400, "leaf1", mOper, "name=e1", "link_down", 0, 1))
@@ -217,7 +220,7 @@ func TestUnexplained(t *testing.T) {
 	one(t, run(t, nil, fire(0, "leaf1", mOther, "", "robust_z", 9, 1)), schemas.RuleUnexplained, "unexplained: robust_z on leaf1 "+mOther)
 	e, _ := New(Config{}, nil)
 	d := det(0, schemas.StateResolved, "leaf1", mOther, "", "robust_z", 1, 1)
-	if in := e.Add(&d); in != nil || e.Dropped != 1 {
+	if in := e.Add(&d); len(in) != 0 || e.Dropped != 1 {
 		t.Errorf("a resolution of an unknown alert: %v, dropped %d", in, e.Dropped)
 	}
 }

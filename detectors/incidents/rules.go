@@ -30,6 +30,7 @@ func (e *Engine) describe(in *incident) *schemas.Incident {
 		t := time.Unix(0, in.Resolved).UTC()
 		out.State, out.ResolvedAt = schemas.IncidentResolved, &t
 	}
+	out.MergedInto = in.MergedInto
 	ms := slices.Clone(in.Members)
 	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Time < ms[j].Time })
 	for i := range ms {

@@ -3,15 +3,18 @@ package incidents
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
 )
 
 // State record kind tag and version. The tag sits apart from enc's list,
-// beside the power (0x70, 0x72) and maintenance (0x71) records.
+// beside the power (0x70, 0x72) and maintenance (0x71) records. Version 2
+// keeps every incident's members in (event time, fingerprint) order;
+// version 1 (arrival order) is still read, its members sorted on restore.
 const (
 	tagEngine     byte = 0x73
-	engineVersion byte = 1
+	engineVersion byte = 2
 )
 
 // engineState is the serialised state: the incidents held and the count of
@@ -36,7 +39,11 @@ func (e *Engine) MarshalBinary() ([]byte, error) {
 // engine's incidents; the configuration and inventory stay as they are.
 func (e *Engine) UnmarshalBinary(b []byte) error {
 	r := enc.Reader{B: b}
-	r.Header(tagEngine, engineVersion)
+	v := engineVersion
+	if len(b) >= 2 && b[0] == tagEngine && b[1] == 1 {
+		v = 1
+	}
+	r.Header(tagEngine, v)
 	if r.Err != nil {
 		return fmt.Errorf("cannot restore incident state: %w", r.Err)
 	}
@@ -50,6 +57,9 @@ func (e *Engine) UnmarshalBinary(b []byte) error {
 		}
 		if in.Firing == nil {
 			in.Firing = map[string]bool{}
+		}
+		if v == 1 {
+			slices.SortStableFunc(in.Members, memberOrder)
 		}
 	}
 	e.incs, e.Dropped = st.Incidents, st.Dropped

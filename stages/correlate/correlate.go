@@ -91,20 +91,22 @@ func (c *Correlate) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Rec
 		return err // dead-lettered
 	}
 	p := c.part(r.Partition)
-	in := p.e.Add(d)
-	if in == nil {
-		return nil
+	id := incidents.IncidentID(d)
+	for _, in := range p.e.Add(d) { // incidents merged into another first, then the one d changed
+		p.dirty = true
+		switch opened := in.ID == id; { // opened counts incidents not merged into another
+		case in.MergedInto != "" && !opened:
+			c.pending--
+		case in.MergedInto == "" && opened:
+			c.pending++
+		}
+		val, err := schemas.MarshalIncident(in)
+		if err != nil {
+			return fmt.Errorf("%w: %v", pipeline.ErrStop, err)
+		}
+		emit(&kgo.Record{Topic: c.cfg.Topic, Key: []byte(in.ID), Value: val, Headers: IncidentHeaders(in, c.cfg.Source)})
+		c.updates.add(in)
 	}
-	p.dirty = true
-	if len(in.Evidence) == 1 {
-		c.pending++
-	}
-	val, err := schemas.MarshalIncident(in)
-	if err != nil {
-		return fmt.Errorf("%w: %v", pipeline.ErrStop, err)
-	}
-	emit(&kgo.Record{Topic: c.cfg.Topic, Key: []byte(in.ID), Value: val, Headers: IncidentHeaders(in, c.cfg.Source)})
-	c.updates.add(in)
 	return nil
 }
 
@@ -202,7 +204,8 @@ func (c *Correlate) Committed(n int) {
 // Emitted returns the incident updates committed. Safe for concurrent use.
 func (c *Correlate) Emitted() int64 { return c.sent.Load() }
 
-// Opened returns the incidents opened, committed. Safe for concurrent use.
+// Opened returns the incidents opened and not merged into another since,
+// committed. Safe for concurrent use.
 func (c *Correlate) Opened() int64 { return c.opened.Load() }
 
 // Open returns the incidents open now over every partition this instance

@@ -1,0 +1,65 @@
+package incidenteval
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// Arrival returns dets in an order they may reach the correlate stage on
+// the stream: each detection arrives a random delay in [0, skew) after its
+// event time (seeded by seed), never before an earlier detection of the
+// same alert (one alert's detections share a detections partition, which
+// keeps their order). Detections less than skew apart may so arrive in
+// either order, as detections of one instant do when the route reads
+// several detections partitions; detections of one event time arrive in a
+// random order even when skew is 0.
+func Arrival(dets []schemas.Detection, skew time.Duration, seed uint64) []schemas.Detection {
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	type arrival struct {
+		at, tie int64
+		d       schemas.Detection
+	}
+	last := map[string]int64{}
+	out := make([]arrival, len(dets))
+	for i, d := range dets {
+		at := d.EventTime.UnixNano()
+		if skew > 0 {
+			at += rng.Int64N(int64(skew))
+		}
+		if prev, ok := last[d.Fingerprint]; ok {
+			at = max(at, prev+1)
+		}
+		last[d.Fingerprint] = at
+		out[i] = arrival{at, rng.Int64(), d}
+	}
+	slices.SortFunc(out, func(a, b arrival) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.tie, b.tie)) })
+	res := make([]schemas.Detection, len(out))
+	for i := range out {
+		res[i] = out[i].d
+	}
+	return res
+}
+
+// Signature returns what must not depend on arrival order in an incident:
+// its rule, cause, entities and evidence (detection and role), each list
+// sorted. Ids, which name an incident's first symptom to arrive, may
+// differ.
+func Signature(in *schemas.Incident) string {
+	ents := make([]string, len(in.Entities))
+	for i, e := range in.Entities {
+		ents[i] = fmt.Sprintf("%+v", e)
+	}
+	evs := make([]string, len(in.Evidence))
+	for i, e := range in.Evidence {
+		evs[i] = e.Role + ":" + e.DetectionID
+	}
+	slices.Sort(ents)
+	slices.Sort(evs)
+	return fmt.Sprintf("%s|%s|%s|%s|%s", in.Rule, in.Cause, in.State, strings.Join(ents, ";"), strings.Join(evs, ";"))
+}

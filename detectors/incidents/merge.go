@@ -1,0 +1,173 @@
+package incidents
+
+import "slices"
+
+// Merging makes the engine's incidents independent of the order in which
+// detections of about the same event time arrive. A detection joins the
+// first incident it fits, or opens one; on the stream, detections of one
+// instant come from several partitions in any order, so a leaf's
+// established-neighbors count may open a session incident before the link
+// state that explains it arrives, and the link then opens a second
+// incident. After every change the engine therefore looks for an incident
+// opened within Window of the changed one that it explains, or that
+// explains it: B is explained by A
+// when every firing symptom of B (not its effects) would have joined A
+// had it arrived after A's members (traffic may join as an effect); two
+// session incidents are one reset as soon as one symptom of either would
+// join the other. The weaker of the two (or the later opened of two of one
+// class) is absorbed into the stronger: its members move over
+// (as members, or as effects when they only fit as effects), and it is
+// published once more, resolved, with MergedInto naming the survivor.
+
+// strength orders the classes of incident a merge keeps: a link (or
+// device) explains sessions and traffic; a session explains traffic.
+func strength(c class) int {
+	switch c {
+	case classLink:
+		return 2
+	case classSession:
+		return 1
+	}
+	return 0
+}
+
+// mergeAll absorbs, until none is left, every incident that in explains or
+// that explains in, into the stronger of the two; at is the event time of
+// the detection that changed in. It returns the absorbed incidents and the
+// survivor.
+func (e *Engine) mergeAll(in *incident, at int64) ([]*incident, *incident) {
+	var merged []*incident
+	for {
+		var a, b *incident
+		for _, o := range e.incs {
+			if o == in || !e.live(o, at) {
+				continue
+			}
+			if a, b = e.pair(in, o); a != nil {
+				break
+			}
+		}
+		if a == nil {
+			return merged, in
+		}
+		e.absorb(a, b, at)
+		merged = append(merged, b)
+		in = a
+	}
+}
+
+// pair returns (survivor, absorbed) when x and y opened within Window of
+// each other and x explains y or y explains x, or nils. When each explains the other, the survivor is the stronger class,
+// then the one opened first, then the smaller id, so that the same
+// incidents survive whatever order their detections came in.
+func (e *Engine) pair(x, y *incident) (*incident, *incident) {
+	if !e.within(x.Opened, y.Opened) {
+		return nil, nil // not one event: resets minutes apart stay apart
+	}
+	xy, yx := e.explains(x, y), e.explains(y, x)
+	if x.class() == classSession && y.class() == classSession && (e.overlaps(x, y) || e.overlaps(y, x)) {
+		xy, yx = true, true // one reset seen as two: either may absorb the other
+	}
+	switch {
+	case xy && yx:
+		if survives(y, x) {
+			return y, x
+		}
+		return x, y
+	case xy:
+		return x, y
+	case yx:
+		return y, x
+	}
+	return nil, nil
+}
+
+// survives reports whether a, rather than b, survives a merge of two
+// incidents that explain each other.
+func survives(a, b *incident) bool {
+	sa, sb := strength(a.class()), strength(b.class())
+	switch {
+	case sa != sb:
+		return sa > sb
+	case a.Opened != b.Opened:
+		return a.Opened < b.Opened
+	}
+	return a.ID < b.ID
+}
+
+// explains reports whether every firing symptom of b would join a (traffic
+// as an effect at least): b is then a part or a consequence of a's cause.
+func (e *Engine) explains(a, b *incident) bool {
+	n := 0
+	for i := range b.Members {
+		m := &b.Members[i]
+		if !m.Firing || m.Effect {
+			continue
+		}
+		if _, ok := e.role(a, m); !ok {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
+// overlaps reports whether a firing symptom of b would join a. Two session
+// incidents of which one has a session of the other's reset are one
+// reset: on the stream a leaf's session that arrives before the cleared
+// spine's opens an incident that the spine's sessions, arriving later,
+// then grow from both sides.
+//
+// Sessions of devices the inventory does not know join by time alone, so
+// there the two must also fit in SessionSpan together, as one incident
+// grown in event-time order would.
+func (e *Engine) overlaps(a, b *incident) bool {
+	span := max(a.lastOnset(classSession), b.lastOnset(classSession)) - min(a.Opened, b.Opened)
+	for i := range b.Members {
+		m := &b.Members[i]
+		if m.Firing && !m.Effect && e.joins(a, m) && (span <= int64(e.cfg.SessionSpan) || e.involves(a, m.Device)) {
+			return true
+		}
+	}
+	return false
+}
+
+// role returns whether m would join a as an effect, and whether it would
+// join a at all.
+func (e *Engine) role(a *incident, m *member) (effect, ok bool) {
+	if e.joins(a, m) {
+		return false, true
+	}
+	if m.Class == classTraffic && e.effectOf(a, m) {
+		return true, true
+	}
+	return false, false
+}
+
+// absorb moves b's members into a, b's firing symptoms as members or
+// effects as they fit a (a resolution takes its alert's role), and marks b
+// merged into a at event time at. b leaves the engine's incidents.
+func (e *Engine) absorb(a, b *incident, at int64) {
+	effect := map[string]bool{}
+	for i := range b.Members {
+		m := &b.Members[i]
+		if m.Firing && !m.Effect {
+			effect[m.Fingerprint], _ = e.role(a, m)
+		}
+	}
+	for _, m := range b.Members {
+		if eff, ok := effect[m.Fingerprint]; ok {
+			m.Effect = eff
+		}
+		a.insert(m)
+		if !m.Effect && b.Firing[m.Fingerprint] {
+			a.Firing[m.Fingerprint] = true
+		}
+	}
+	a.settle(at)
+	b.MergedInto = a.ID
+	if b.Resolved == 0 {
+		b.Resolved = max(at, b.Updated)
+	}
+	e.incs = slices.DeleteFunc(e.incs, func(in *incident) bool { return in == b })
+}
