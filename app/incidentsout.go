@@ -4,15 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/config"
 	"github.com/telekernel/telekernel/kafka"
-	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/sinks/alertmanager"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
 	"github.com/telekernel/telekernel/stages/correlate"
@@ -58,18 +55,10 @@ func restoreIncidents(ctx context.Context, am *alertmanager.Sink, c *config.Conf
 	if err := kafka.EnsureTopics(ctx, admin, incidentsTopicSpec(c)); err != nil {
 		return err
 	}
-	latest := map[string]*schemas.Incident{}
-	err := kafka.ReadAll(ctx, kc, c.Correlate.Topic, func(r *kgo.Record) {
-		if in, err := schemas.UnmarshalIncident(r.Value); err == nil {
-			if old := latest[in.ID]; old == nil || !in.UpdatedAt.Before(old.UpdatedAt) {
-				latest[in.ID] = in
-			}
-		}
-	})
+	ins, _, err := correlate.ReadIncidents(ctx, kc, c.Correlate.Topic)
 	if err != nil {
 		return fmt.Errorf("alertmanager: cannot read the incidents from %s: %w", c.Correlate.Topic, err)
 	}
-	ins := slices.Collect(maps.Values(latest))
 	am.RestoreIncidents(ins...)
 	log.Info("alertmanager bridge restored the open incidents", "open", am.Firing(), "topic", c.Correlate.Topic)
 	return nil

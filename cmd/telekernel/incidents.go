@@ -1,21 +1,18 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/correlate"
 )
 
 func newIncidentsCmd() *cobra.Command {
@@ -49,7 +46,7 @@ It reads the topic from its start to its end as of the call (read-committed) and
 			if topic == "" {
 				topic = cfg.Correlate.Topic
 			}
-			incs, skipped, err := readIncidents(cmd.Context(), cfg.Kafka, topic)
+			incs, skipped, err := correlate.ReadIncidents(cmd.Context(), cfg.Kafka, topic)
 			if err != nil {
 				return fmt.Errorf("cannot list incidents: %w", err)
 			}
@@ -73,42 +70,6 @@ It reads the topic from its start to its end as of the call (read-committed) and
 	fl.BoolVar(&merged, "merged", false, "include incidents merged into another (with --all: they are resolved)")
 	fl.BoolVar(&asJSON, "json", false, "print a JSON array of incidents instead of a table")
 	return cmd
-}
-
-// readIncidents reads topic to its end and returns the latest update of
-// each incident id, oldest opened first, and the number of records that
-// did not decode as incidents (skipped).
-func readIncidents(ctx context.Context, kc kafka.Config, topic string) ([]*schemas.Incident, int, error) {
-	latest := map[string]*schemas.Incident{}
-	skipped := 0
-	err := kafka.ReadAll(ctx, kc, topic, func(r *kgo.Record) {
-		if r.Value == nil { // a tombstone forgets the incident
-			delete(latest, string(r.Key))
-			return
-		}
-		in, err := schemas.UnmarshalIncident(r.Value)
-		if err != nil {
-			skipped++
-			return
-		}
-		if old := latest[in.ID]; old == nil || !in.UpdatedAt.Before(old.UpdatedAt) {
-			latest[in.ID] = in
-		}
-	})
-	if err != nil {
-		return nil, 0, err
-	}
-	out := make([]*schemas.Incident, 0, len(latest))
-	for _, in := range latest {
-		out = append(out, in)
-	}
-	slices.SortFunc(out, func(a, b *schemas.Incident) int {
-		if c := a.OpenedAt.Compare(b.OpenedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return out, skipped, nil
 }
 
 // printIncidents writes incs as a table.

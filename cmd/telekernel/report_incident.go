@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/correlate"
 )
 
 var (
@@ -32,7 +33,7 @@ func reportIncident(ctx context.Context, o reportOptions) (string, error) {
 	if len(cfg.Kafka.Brokers) == 0 {
 		return "", errors.New("report: --incident reads the incidents topic: give -c FILE with kafka.brokers")
 	}
-	incs, _, err := readIncidents(ctx, cfg.Kafka, cfg.Correlate.Topic)
+	incs, _, err := correlate.ReadIncidents(ctx, cfg.Kafka, cfg.Correlate.Topic)
 	if err != nil {
 		return "", fmt.Errorf("report: cannot read the incidents: %w", err)
 	}
