@@ -57,6 +57,9 @@ type flags struct {
 	devices, series   int
 	warmup, measure   time.Duration
 	out, cpuprofile   string
+	// maxDetP99 fails the run when a scenario's sample → detection p99
+	// exceeds it (0: no check).
+	maxDetP99 time.Duration
 }
 
 func main() {
@@ -73,6 +76,7 @@ func main() {
 	flag.DurationVar(&f.measure, "measure", 30*time.Second, "time latencies are recorded")
 	flag.StringVar(&f.out, "out", ".", "folder for the PNGs")
 	flag.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run (every stage, the producer and the readers) to this file")
+	flag.DurationVar(&f.maxDetP99, "max-detection-p99", 0, "exit 1 when a scenario's sample → detection p99 exceeds this (0: no check)")
 	flag.Parse()
 	var err error
 	if f.rates, err = parseList(rates, strconv.Atoi); err == nil {
@@ -129,6 +133,7 @@ func (sc scenario) report(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var over error // the p99 bound, checked after the PNG is written
 	for _, path := range paths {
 		l := res[path]
 		if len(l.ms) == 0 {
@@ -136,6 +141,9 @@ func (sc scenario) report(ctx context.Context) error {
 		}
 		q := l.quantiles()
 		fmt.Printf("%-9d %-7v %-7v %-12s %7d %9.1f %9.1f %9.1f %9.1f\n", sc.rate, sc.txn, sc.flush, path, len(l.ms), q[0], q[1], q[2], q[3])
+		if limit := sc.maxDetP99; path == pathDetection && limit > 0 && q[1] > float64(limit.Milliseconds()) {
+			over = fmt.Errorf("%d samples/s, transaction %v: detection p99 %.0f ms is above --max-detection-p99 %v", sc.rate, sc.txn, q[1], limit)
+		}
 	}
 	fmt.Printf("%-9s %-7s %-7s detect: %d transactions (%.1f/s), %.3f changelog records per sample (%d samples produced)\n", "", "", "",
 		ds.txns, float64(ds.txns)/ds.took.Seconds(), float64(ds.changelog)/float64(max(ds.samples, 1)), ds.samples)
@@ -144,7 +152,7 @@ func (sc scenario) report(ctx context.Context) error {
 		return err
 	}
 	fmt.Printf("%-9s %-7s %-7s wrote %s\n", "", "", "", png)
-	return nil
+	return over
 }
 
 // detectStats is what a scenario's detect stage did.
