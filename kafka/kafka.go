@@ -193,10 +193,18 @@ type TopicSpec struct {
 	Compacted  bool
 }
 
-// EnsureTopics creates the topics that do not exist yet. Existing topics are
-// left as they are.
+// topicReadyTimeout bounds how long EnsureTopics waits for a topic it
+// created to have a leader on every partition.
+const topicReadyTimeout = 30 * time.Second
+
+// EnsureTopics creates the topics that do not exist yet and waits until
+// every partition of a topic it created has a leader, so a produce right
+// after it does not meet UNKNOWN_TOPIC_OR_PARTITION on a broker that is
+// still spreading the new topic's metadata. Existing topics are left as
+// they are.
 func EnsureTopics(ctx context.Context, cl *kgo.Client, topics ...TopicSpec) error {
 	adm := kadm.NewClient(cl)
+	var created []string
 	for _, t := range topics {
 		cfg := map[string]*string{}
 		if t.Compacted {
@@ -210,6 +218,54 @@ func EnsureTopics(ctx context.Context, cl *kgo.Client, topics ...TopicSpec) erro
 		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 			return fmt.Errorf("kafka: cannot create topic %s: %w", t.Name, err)
 		}
+		if err == nil {
+			created = append(created, t.Name)
+		}
 	}
-	return nil
+	return waitTopicsReady(ctx, adm, created)
+}
+
+// waitTopicsReady polls the brokers' metadata until every partition of
+// the named topics has a leader, the context ends or topicReadyTimeout
+// passes.
+func waitTopicsReady(ctx context.Context, adm *kadm.Client, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	deadline := time.Now().Add(topicReadyTimeout)
+	for {
+		pending := notReady(ctx, adm, names)
+		if pending == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("kafka: topic %s was created but has no leader after %v: check the brokers' logs", pending, topicReadyTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("kafka: waiting for topic %s to get a leader: %w", pending, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// notReady returns the first of names whose metadata is missing or has a
+// partition without a leader, or "" when all are ready.
+func notReady(ctx context.Context, adm *kadm.Client, names []string) string {
+	details, err := adm.ListTopics(ctx, names...)
+	if err != nil {
+		return names[0]
+	}
+	for _, n := range names {
+		d, ok := details[n]
+		if !ok || d.Err != nil || len(d.Partitions) == 0 {
+			return n
+		}
+		for _, p := range d.Partitions {
+			if p.Err != nil || p.Leader < 0 {
+				return n
+			}
+		}
+	}
+	return ""
 }
