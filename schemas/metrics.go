@@ -56,6 +56,11 @@ const (
 	MetricBGPPrefixesInstalled = "/network-instances/network-instance/protocols/protocol/bgp/neighbors/neighbor/afi-safis/afi-safi/state/prefixes/installed"
 	MetricBFDSessionState      = "/bfd/interfaces/interface/peers/peer/state/session-state"
 
+	// LLDP neighbours (openconfig-lldp), keyed by LLDPNeighborKeys: what
+	// the device learned about the far end of one of its ports.
+	MetricLLDPNeighborSystemName = "/lldp/interfaces/interface/neighbors/neighbor/state/system-name"
+	MetricLLDPNeighborPortID     = "/lldp/interfaces/interface/neighbors/neighbor/state/port-id"
+
 	// Components (openconfig-platform): environment, power supplies, CPU
 	// and memory.
 	MetricComponentOperStatus = "/components/component/state/oper-status"
@@ -90,6 +95,66 @@ const (
 // MetricBGPEstablished, and the start of a neighbour's keys
 // ("…,neighbor-address=A").
 const BGPInstanceKeys = "name=default,identifier=BGP,protocol.name=BGP"
+
+// LLDPNeighborKeys returns the keys of an LLDP neighbour's series in the
+// collectors' canonical form: the local port, then the neighbour's id
+// ("name=Ethernet1,id=spine-0").
+func LLDPNeighborKeys(port, id string) string {
+	return "name=" + escapeKeyValue(port) + ",id=" + escapeKeyValue(id)
+}
+
+// ParseLLDPNeighborKeys returns the local port and neighbour id of keys
+// LLDPNeighborKeys made; ok is false when keys have another form.
+func ParseLLDPNeighborKeys(keys string) (port, id string, ok bool) {
+	var rest string
+	port, rest, ok = cutKey(keys, "name=")
+	if !ok || rest == "" || rest[0] != ',' {
+		return "", "", false
+	}
+	id, rest, ok = cutKey(rest[1:], "id=")
+	if !ok || rest != "" {
+		return "", "", false
+	}
+	return port, id, true
+}
+
+// escapeKeyValue escapes backslash, comma and equals sign with a backslash,
+// as the collectors do in key values.
+func escapeKeyValue(v string) string {
+	if !strings.ContainsAny(v, `\,=`) {
+		return v
+	}
+	var b strings.Builder
+	for _, r := range v {
+		if r == '\\' || r == ',' || r == '=' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// cutKey reads "prefix" then an escaped value from s up to an unescaped
+// comma, and returns the unescaped value and what follows it.
+func cutKey(s, prefix string) (value, rest string, ok bool) {
+	if !strings.HasPrefix(s, prefix) {
+		return "", "", false
+	}
+	s = s[len(prefix):]
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && i+1 < len(s):
+			i++
+			b.WriteByte(s[i])
+		case c == ',':
+			return b.String(), s[i:], true
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), "", true
+}
 
 // MetricOrigin says where a metric of the vocabulary comes from.
 type MetricOrigin uint8
@@ -189,6 +254,8 @@ var metricTable = [...]MetricInfo{
 	vGauge(MetricBGPPrefixesSent, "prefixes", "prefixes sent to a neighbour"),
 	vGauge(MetricBGPPrefixesInstalled, "prefixes", "prefixes from a neighbour installed"),
 	vState(MetricBFDSessionState, true, "BFD session state (UP, DOWN, …)"),
+	vState(MetricLLDPNeighborSystemName, false, "LLDP neighbour's system name on a local port (keys name=PORT,id=NEIGHBOR): read for the inventory's links"),
+	vState(MetricLLDPNeighborPortID, false, "LLDP neighbour's port id on a local port (keys name=PORT,id=NEIGHBOR): read for the inventory's links"),
 
 	vState(MetricComponentOperStatus, false, "component operational status (ACTIVE, …)"),
 	vState(MetricPartNo, false, "component part number: read by the power model"),

@@ -107,3 +107,21 @@ func TestMetricsCopy(t *testing.T) {
 		t.Fatal("Metrics returned the table itself")
 	}
 }
+
+func TestLLDPNeighborKeys(t *testing.T) {
+	for _, c := range [][2]string{{"Ethernet1", "spine-0"}, {"Gi0/0/0", "00:11:22:33:44:55"}, {`a,b=c\d`, "x,y"}, {"", ""}} {
+		keys := LLDPNeighborKeys(c[0], c[1])
+		port, id, ok := ParseLLDPNeighborKeys(keys)
+		if !ok || port != c[0] || id != c[1] {
+			t.Errorf("ParseLLDPNeighborKeys(%q) = %q, %q, %v; want %q, %q", keys, port, id, ok, c[0], c[1])
+		}
+	}
+	if got := LLDPNeighborKeys("Ethernet1", "spine-0"); got != "name=Ethernet1,id=spine-0" {
+		t.Errorf("LLDPNeighborKeys = %q", got)
+	}
+	for _, bad := range []string{"", "name=Ethernet1", "id=x,name=y", "name=a,id=b,c=d", BGPInstanceKeys} {
+		if _, _, ok := ParseLLDPNeighborKeys(bad); ok {
+			t.Errorf("ParseLLDPNeighborKeys(%q) ok, want not", bad)
+		}
+	}
+}
