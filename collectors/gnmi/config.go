@@ -12,6 +12,7 @@ import (
 
 	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/internal/tlsfiles"
+	"github.com/telekernel/telekernel/schemas"
 )
 
 // Defaults of Config.
@@ -140,9 +141,27 @@ type Subscription struct {
 	Encoding string `yaml:"encoding"`
 }
 
+// DefaultPaths returns the paths of the subscription a config without any
+// gets (named "default", STREAM SAMPLE every DefaultSampleInterval): every
+// interface counter and state, every component, the LLDP neighbours (their
+// system-name and port-id give the inventory its links), and the session
+// state of every BGP neighbour and BFD peer. The neighbour and session
+// states are sampled like oper-status, so every state reaches the pipeline
+// at the same cadence; a device that has no data there (no LLDP neighbour,
+// no BGP) answers a valid path with nothing, as gNMI asks.
+func DefaultPaths() []string {
+	return []string{
+		"/interfaces/interface/state",
+		"/components/component",
+		"/lldp/interfaces/interface/neighbors/neighbor/state",
+		schemas.MetricBGPSessionState,
+		schemas.MetricBFDSessionState,
+	}
+}
+
 // WithDefaults returns c with defaults applied: unset fields of targets
-// come from Defaults, and a config with no subscription gets one that
-// streams all interface counters and states and all components.
+// come from Defaults, and a config with no subscription gets one of
+// DefaultPaths.
 func (c Config) WithDefaults() Config {
 	if c.FlushInterval == 0 {
 		c.FlushInterval = DefaultFlushInterval
@@ -157,7 +176,7 @@ func (c Config) WithDefaults() Config {
 		c.Backoff.Max = max(DefaultBackoffMax, c.Backoff.Initial)
 	}
 	if len(c.Subscriptions) == 0 {
-		c.Subscriptions = []Subscription{{Name: "default", Paths: []string{"/interfaces/interface/state", "/components/component"}}}
+		c.Subscriptions = []Subscription{{Name: "default", Paths: DefaultPaths()}}
 	}
 	c.Subscriptions = slices.Clone(c.Subscriptions)
 	for i := range c.Subscriptions {

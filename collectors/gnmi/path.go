@@ -77,14 +77,15 @@ var errEmptyPath = errors.New("empty path")
 // canonical returns the metric name and canonical keys of a path: the metric
 // is the path without list keys, "/a/b/c"; a non-OpenConfig origin is kept
 // in front as "origin:/a/b/c", and YANG module prefixes of element names
-// ("openconfig-interfaces:interfaces") are dropped. See canonicalKeys for
+// ("openconfig-interfaces:interfaces") are dropped, as is an OpenConfig
+// module named as the origin ("openconfig-lldp", as IOS-XR sends). See canonicalKeys for
 // the keys.
 func canonical(origin string, elems []elem) (metric, keys string, err error) {
 	if len(elems) == 0 {
 		return "", "", errEmptyPath
 	}
 	var b strings.Builder
-	if origin != "" && origin != "openconfig" {
+	if origin != "" && origin != "openconfig" && !strings.HasPrefix(origin, "openconfig-") {
 		b.WriteString(origin)
 		b.WriteByte(':')
 	}

@@ -232,7 +232,7 @@ func (d *device) newSubscriber(sl *pb.SubscriptionList) (*subscriber, error) {
 			}
 			s.entries = append(s.entries, e)
 		}
-		if n == 0 {
+		if n == 0 && !inSchema(path) {
 			return nil, status.Errorf(codes.NotFound, "no data at path %s", gnmi.FormatPath(&pb.Path{Origin: sub.GetPath().GetOrigin(), Elem: path}))
 		}
 	}
