@@ -373,6 +373,8 @@ type Fleet struct {
 	model   PowerModel
 	changes []change // power mode: pending, by time
 	links   []*link  // topology: by spine, then leaf
+	// lldpFixed makes Next emit vanished LLDP neighbours too (NextFixed).
+	lldpFixed bool
 }
 
 // New returns a fleet whose first Next call yields the samples at cfg.Start.
@@ -568,18 +570,20 @@ func (f *Fleet) Series() []Series {
 // DeviceSeries returns the series device i yields per tick, in the order
 // Next emits them: Series(), then with a topology its BGP instance's
 // established-neighbors and, per session in port order, the session
-// state, received prefixes and BFD session state.
+// state, received prefixes and BFD session state, and last, per cabled
+// port in port order, its LLDP neighbour's system-name and port-id (which
+// Next leaves out while the link is down: see NextFixed).
 func (f *Fleet) DeviceSeries(i int) []Series {
-	return append(f.Series(), f.topologySeries(i)...)
+	return append(append(f.Series(), f.topologySeries(i)...), f.lldpSeries(i)...)
 }
 
-// SamplesPerTick returns how many samples a Next call yields (all
-// devices).
+// SamplesPerTick returns how many samples a NextFixed call yields (all
+// devices), and a Next call while every link is up.
 func (f *Fleet) SamplesPerTick() int {
 	n := len(f.devices) * f.SeriesPerDevice()
 	for _, d := range f.devices {
 		if f.links != nil {
-			n += 1 + 3*len(d.sessions)
+			n += 1 + (3+lldpPerSession)*len(d.sessions)
 		}
 	}
 	return n

@@ -65,6 +65,7 @@ func (f *Fleet) nextDevice(st *step, di int) {
 	}
 	if f.links != nil {
 		f.emitTopology(d, &st.s, st.emit)
+		f.emitLLDP(d, &st.s, st.emit)
 	}
 }
 

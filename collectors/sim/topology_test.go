@@ -136,7 +136,8 @@ func testSeriesOrder(t *testing.T, cfg Config) {
 	if n != f.SamplesPerTick() {
 		t.Fatalf("%d samples, SamplesPerTick %d", n, f.SamplesPerTick())
 	}
-	if len(f.DeviceSeries(0)) != f.SeriesPerDevice()+1+3*4 || len(f.DeviceSeries(3)) != f.SeriesPerDevice()+1+3*3 {
+	// Per session: BGP state, prefixes, BFD state, then 2 LLDP series.
+	if len(f.DeviceSeries(0)) != f.SeriesPerDevice()+1+5*4 || len(f.DeviceSeries(3)) != f.SeriesPerDevice()+1+5*3 {
 		t.Fatalf("spine %d and leaf %d series", len(f.DeviceSeries(0)), len(f.DeviceSeries(3)))
 	}
 }

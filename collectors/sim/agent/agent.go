@@ -191,7 +191,7 @@ func (a *Agent) Step(ctx context.Context) (time.Time, error) {
 	seq := a.nsteps.Load()
 	all := make([]value, a.fleet.SamplesPerTick())
 	n := 0
-	a.fleet.Next(func(s *schemas.Sample) {
+	a.fleet.NextFixed(func(s *schemas.Sample) {
 		v := &all[n]
 		switch s.Kind {
 		case schemas.KindCounter:

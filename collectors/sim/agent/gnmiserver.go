@@ -293,9 +293,13 @@ func (s *subscriber) send(stream pb.GNMI_SubscribeServer, t *tick, all bool) err
 		body = protowire.AppendTag(body, 2, protowire.BytesType)
 		body = protowire.AppendBytes(body, s.prefix[g])
 		n := 0
+		var dels [][]byte
 		for _, i := range idx {
 			e := &s.entries[i]
 			v := &t.vals[e.leaf]
+			if e.vanished(&tab.leaves[e.leaf], v, t.seq, &dels) {
+				continue
+			}
 			if !all && !e.due(t.seq, v) {
 				continue
 			}
@@ -303,8 +307,12 @@ func (s *subscriber) send(stream pb.GNMI_SubscribeServer, t *tick, all bool) err
 			e.last, e.lastSeq, e.sent = *v, t.seq, true
 			n++
 		}
+		for _, p := range dels {
+			body = protowire.AppendTag(body, 5, protowire.BytesType)
+			body = protowire.AppendBytes(body, p)
+		}
 		s.buf = body
-		if n == 0 {
+		if n == 0 && len(dels) == 0 {
 			continue
 		}
 		msg := make([]byte, 0, len(body)+protowire.SizeTag(1)+protowire.SizeVarint(uint64(len(body))))

@@ -35,6 +35,11 @@ type leaf struct {
 	rel   []byte         // encoded Path relative to the group's prefix
 	style valueStyle
 	kind  schemas.Kind
+	// del is, for a leaf that may vanish (an LLDP neighbour's), its list
+	// entry's path relative to the group's prefix, encoded: what a gNMI
+	// delete names when an empty value says the entry is gone; nil for
+	// the others.
+	del []byte
 }
 
 // group is a notification: the leaves under one list entry.
@@ -88,7 +93,7 @@ func newTable(series []sim.Series, whole bool) *table {
 			st = styleFloat32
 		}
 		t.groups[g].leaves = append(t.groups[g].leaves, len(t.leaves))
-		t.leaves = append(t.leaves, leaf{elems: elems, group: g, rel: rel, style: st, kind: s.Kind})
+		t.leaves = append(t.leaves, leaf{elems: elems, group: g, rel: rel, style: st, kind: s.Kind, del: entryPath(s.Metric, elems[depth:])})
 	}
 	return t
 }
@@ -101,17 +106,18 @@ var listKeys = map[string][]string{
 	"identifier":          {"protocol"},
 	"neighbor-address":    {"neighbor"},
 	"afi-safi-name":       {"afi-safi"},
-	"id":                  {"interface"},
+	"id":                  {"interface", "neighbor"},
 	"local-discriminator": {"peer"},
 }
 
 // placeKeys puts canonical keys ("name=default,identifier=BGP,
 // protocol.name=BGP,neighbor-address=10.0.0.1") on the list elements of a
 // path, each on the first list from the previous key's on that carries it
-// (a qualified "protocol.name" on the element it names), so the collector
-// gives back the same canonical keys. A key no list carries goes on the
-// element under the root, as the simulator's interface and component keys
-// do.
+// (a qualified "protocol.name" on the element it names, an unqualified key
+// on a list that holds no key yet: LLDP's neighbor[id] under
+// interface[name]), so the collector gives back the same canonical keys. A
+// key no list carries goes on the element under the root, as the
+// simulator's interface and component keys do.
 func placeKeys(elems []*pb.PathElem, keys string) {
 	if keys == "" {
 		return
@@ -120,11 +126,12 @@ func placeKeys(elems []*pb.PathElem, keys string) {
 	for _, kv := range strings.Split(keys, ",") {
 		k, v, _ := strings.Cut(kv, "=")
 		lists := listKeys[k]
+		qualified := false
 		if el, key, ok := strings.Cut(k, "."); ok {
-			lists, k = []string{el}, key
+			lists, k, qualified = []string{el}, key, true
 		}
 		i := at
-		for i < len(elems) && !slices.Contains(lists, elems[i].Name) {
+		for i < len(elems) && (!slices.Contains(lists, elems[i].Name) || (!qualified && elems[i].Key != nil)) {
 			i++
 		}
 		if i == len(elems) {

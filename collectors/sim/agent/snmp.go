@@ -24,7 +24,9 @@ import (
 // counters and ifName), ENTITY-MIB (entPhysicalTable: the temperature
 // sensors, fans, power supplies and the PSUs' sensors) and
 // ENTITY-SENSOR-MIB (entPhySensorTable, with scale and precision) and
-// sysUpTime, all from the values of the agent's last Step. GetRequest,
+// sysUpTime, all from the values of the agent's last Step; with a
+// topology, BGP4-MIB's bgpPeerTable and LLDP-MIB's lldpLocPortTable and
+// lldpRemTable too. GetRequest,
 // GetNextRequest and GetBulkRequest are answered.
 type SNMP struct {
 	a    *Agent
@@ -194,6 +196,7 @@ func buildMIB(a *Agent, dev int, t *tick) *mib {
 	}
 	b.addEntities()
 	b.addBGPPeers()
+	b.addLLDP()
 	return b.mib()
 }
 
