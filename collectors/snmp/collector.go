@@ -62,6 +62,8 @@ type target struct {
 	removed bool
 	st      state
 	lastErr string
+	// noLLDP: the last poll found no LLDP-MIB neighbour (logged once).
+	noLLDP bool
 }
 
 // Option configures a Collector.
@@ -245,6 +247,10 @@ func (c *Collector) pollOne(ctx, pctx context.Context, t *target, b *publish.Bat
 			c.b.Log.Info("target recovered", "target", t.cfg.Name, "last_reason", t.lastErr)
 			t.lastErr = ""
 		}
+		if res.noLLDP && !t.noLLDP {
+			c.b.Log.Debug("no LLDP neighbour: lldpRemTable (1.0.8802.1.1.2.1.4.1) is empty or not implemented", "target", t.cfg.Name)
+		}
+		t.noLLDP = res.noLLDP
 		c.samples.Add(int64(res.samples))
 		if rec := b.NewRecord(); rec != nil {
 			if perr := c.b.Pub.Publish(pctx, t.cfg.Name, rec); perr != nil && pctx.Err() == nil {

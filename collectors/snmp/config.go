@@ -29,6 +29,7 @@ const (
 	MIBInterfaces = "if"     // IF-MIB: ifXTable HC counters and ifName, ifTable oper status, errors, discards
 	MIBEntity     = "entity" // ENTITY-MIB names and ENTITY-SENSOR-MIB values (temperature, fans, power, voltage, current)
 	MIBBGP        = "bgp"    // BGP4-MIB bgpPeerState: each peer's session state
+	MIBLLDP       = "lldp"   // LLDP-MIB lldpRemTable and lldpLocPortTable: each neighbour's system name and port id
 )
 
 // Config configures the SNMP collector.
@@ -62,7 +63,7 @@ type Target struct {
 	Retries int `yaml:"retries"`
 	// MaxRepetitions of GetBulk requests; default DefaultMaxRepetitions.
 	MaxRepetitions uint32 `yaml:"max_repetitions"`
-	// MIBs to poll: "if", "entity", "bgp"; default if and entity.
+	// MIBs to poll: "if", "entity", "bgp", "lldp"; default if and entity.
 	MIBs []string `yaml:"mibs"`
 }
 
@@ -210,8 +211,8 @@ func (t Target) validate() error {
 		return fmt.Errorf("max_repetitions: %d is above 255", t.MaxRepetitions)
 	}
 	for j, m := range t.MIBs {
-		if m != MIBInterfaces && m != MIBEntity && m != MIBBGP {
-			return fmt.Errorf("mibs[%d]: %q is not if, entity or bgp", j, m)
+		if m != MIBInterfaces && m != MIBEntity && m != MIBBGP && m != MIBLLDP {
+			return fmt.Errorf("mibs[%d]: %q is not if, entity, bgp or lldp", j, m)
 		}
 	}
 	if _, err := t.client(); err != nil {

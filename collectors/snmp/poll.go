@@ -181,6 +181,7 @@ type pollResult struct {
 	wraps         int
 	discont       []string // reasons
 	repaired      int      // names with invalid UTF-8, repaired
+	noLLDP        bool     // polled for LLDP-MIB, which has no neighbour
 }
 
 // poll polls one target and appends its samples to b.
@@ -220,6 +221,14 @@ func poll(ctx context.Context, t Target, st *state, b *publish.Batch) (pollResul
 				oidEntSensor + ".1", oidEntSensor + ".2", oidEntSensor + ".3", oidEntSensor + ".4", oidEntSensor + ".5"}
 		case MIBBGP:
 			cols = []string{colBgpState}
+		case MIBLLDP:
+			n, found, err := walkLLDP(g, tab)
+			res.oids += n
+			if err != nil {
+				return res, fmt.Errorf("cannot walk %s: %w", m, err)
+			}
+			res.noLLDP = !found
+			continue
 		}
 		n, err := walkColumns(g, cols, tab)
 		res.oids += n
@@ -242,6 +251,7 @@ func poll(ctx context.Context, t Target, st *state, b *publish.Batch) (pollResul
 	}
 	res.samples += appendSensors(tab, ts, b, &res)
 	res.samples += appendBGP(tab, ts, b)
+	res.samples += appendLLDP(tab, ts, b, &res)
 	return res, nil
 }
 

@@ -3,6 +3,8 @@
 # persistent store under the data dir (never /etc/snmp or /var/lib/snmp):
 #   v2c read-only community tk-public; SNMPv3 authPriv users tkuser (SHA/AES) and,
 #   when the library supports it, tkuser256 (SHA-256/AES).
+#   Test data: a static LLDP-MIB neighbour table (lldp_test_data), which Net-SNMP does not
+#   implement itself; collectors/snmp's TestLLDPOnSnmpd reads it.
 #   snmpd.sh start|stop|status
 set -euo pipefail
 TK_SERVICE=snmpd
@@ -70,6 +72,33 @@ check_secret() { # NAME VALUE
   [[ $2 != *'"'* && $2 != *$'\n'* ]] || tk_die "$1 must not contain double quotes or newlines"
 }
 
+# Test data, not this host's neighbours: LLDP-MIB (IEEE 802.1AB, 1.0.8802.1.1.2) rows served
+# with override lines. Two local ports: 1 named by lldpLocPortId (subtype interfaceName),
+# 2 by lldpLocPortDesc (its id is a local number). lldpRemTable (index
+# lldpRemTimeMark.lldpRemLocalPortNum.lldpRemIndex): on port 1, spine-01's Ethernet7; on
+# port 2, spine-02, whose port id is a MAC address. Keep in sync with TestLLDPOnSnmpd.
+lldp_test_data() {
+  local loc=1.0.8802.1.1.2.1.3.7.1 rem=1.0.8802.1.1.2.1.4.1.1
+  cat <<EOF_LLDP
+override $loc.2.1 integer 5
+override $loc.3.1 octet_str "Ethernet1"
+override $loc.4.1 octet_str "Ethernet1 to spine-01"
+override $loc.2.2 integer 7
+override $loc.3.2 octet_str "2"
+override $loc.4.2 octet_str "Ethernet2"
+override $rem.4.0.1.1 integer 4
+override $rem.5.0.1.1 octet_str 0x001c73aabb01
+override $rem.6.0.1.1 integer 5
+override $rem.7.0.1.1 octet_str "Ethernet7"
+override $rem.9.0.1.1 octet_str "spine-01"
+override $rem.4.0.2.3 integer 4
+override $rem.5.0.2.3 octet_str 0x001c73aabb02
+override $rem.6.0.2.3 integer 3
+override $rem.7.0.2.3 octet_str 0x001c73aabb22
+override $rem.9.0.2.3 octet_str "spine-02"
+EOF_LLDP
+}
+
 write_config() {
   check_secret TK_SNMP_V3_AUTH_PASS "$V3_AUTH_PASS"
   check_secret TK_SNMP_V3_PRIV_PASS "$V3_PRIV_PASS"
@@ -88,6 +117,7 @@ write_config() {
     echo "sysContact telekernel"
     echo "sysServices 72"
     echo "dontLogTCPWrappersConnects yes"
+    lldp_test_data
   } >"$ETC/snmpd.conf"
   # Library config for snmpd and our client calls: no MIB files needed (numeric OIDs).
   printf 'mibs :\npersistentDir %s\n' "$PERSIST" >"$ETC/snmp.conf"
