@@ -232,8 +232,9 @@ func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, reg
 			err = nil
 		}
 		// Wait (bounded) until the collector decoded every update of
-		// every step: each step samples every series of every device.
-		sent := uint64(devices.Stats().Steps) * uint64(fleet.SamplesPerTick())
+		// every step: each step samples every series of every device
+		// (but an LLDP neighbour while its link is down).
+		sent := uint64(devices.Stats().Values)
 		for t0 := time.Now(); col.Stats().Updates < sent && time.Since(t0) < 30*time.Second; {
 			time.Sleep(5 * time.Millisecond)
 		}

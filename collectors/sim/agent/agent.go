@@ -52,7 +52,12 @@ type Target struct {
 
 // Stats counts what the agent served.
 type Stats struct {
-	Steps       int64 // fleet ticks
+	Steps int64 // fleet ticks
+	// Values counts the leaf values of the steps taken, each device's
+	// present leaves (a vanished LLDP neighbour's excluded): what one
+	// subscriber to every leaf of every device, sampled each step,
+	// receives as updates.
+	Values      int64
 	Updates     int64 // leaf values sent over gNMI
 	Responses   int64 // SubscribeResponses sent
 	Subscribers int64 // STREAM subscriptions now open
@@ -70,7 +75,7 @@ type Agent struct {
 	fleet  *sim.Fleet
 	nsteps atomic.Int64
 
-	updates, responses, subscribers atomic.Int64
+	updates, responses, subscribers, values atomic.Int64
 }
 
 type device struct {
@@ -165,7 +170,7 @@ func (a *Agent) Fleet() *sim.Fleet { return a.fleet }
 
 // Stats returns the counters so far.
 func (a *Agent) Stats() Stats {
-	return Stats{Steps: a.nsteps.Load(), Updates: a.updates.Load(), Responses: a.responses.Load(), Subscribers: a.subscribers.Load()}
+	return Stats{Steps: a.nsteps.Load(), Values: a.values.Load(), Updates: a.updates.Load(), Responses: a.responses.Load(), Subscribers: a.subscribers.Load()}
 }
 
 // Close stops every device server, ending open streams.
@@ -190,8 +195,11 @@ func (a *Agent) Step(ctx context.Context) (time.Time, error) {
 	now := a.fleet.Now()
 	seq := a.nsteps.Load()
 	all := make([]value, a.fleet.SamplesPerTick())
-	n := 0
+	n, present := 0, int64(0)
 	a.fleet.NextFixed(func(s *schemas.Sample) {
+		if !vanishedSample(s) {
+			present++
+		}
 		v := &all[n]
 		switch s.Kind {
 		case schemas.KindCounter:
@@ -212,6 +220,7 @@ func (a *Agent) Step(ctx context.Context) (time.Time, error) {
 			return now, err
 		}
 	}
+	a.values.Add(present)
 	a.nsteps.Add(1)
 	return now, nil
 }

@@ -36,6 +36,12 @@ func entryPath(metric string, rel []*pb.PathElem) []byte {
 	return b
 }
 
+// vanishedSample reports whether s is a vanished LLDP neighbour's leaf (an empty
+// value; see sim.Fleet.NextFixed).
+func vanishedSample(s *schemas.Sample) bool {
+	return s.Str == "" && (s.Metric == schemas.MetricLLDPNeighborSystemName || s.Metric == schemas.MetricLLDPNeighborPortID)
+}
+
 // vanished reports whether v says the leaf's list entry is gone (an empty
 // value of a leaf that may vanish). The first time after the entry was
 // sent with a value, it adds the entry's delete to dels (once per entry).

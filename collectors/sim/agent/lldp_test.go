@@ -63,6 +63,10 @@ func TestLLDPOverGNMI(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// 3 ticks without the neighbour on both ends, 2 leaves each.
+	if got, want := a.Stats().Values, int64(ticks*a.Fleet().SamplesPerTick()-3*2*2); got != want {
+		t.Errorf("Stats().Values = %d, want %d", got, want)
+	}
 	last := t0.Add((ticks - 1) * 10 * time.Second).UnixNano()
 	for _, s := range streams {
 		deletes := map[int64][]string{}
