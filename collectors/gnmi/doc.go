@@ -26,6 +26,9 @@
 // keys, json.go reads JSON_IETF; collector.go runs the subscriptions and
 // prom.go holds the Prometheus metrics.
 //
+// Without subscriptions in its config, a target gets DefaultPaths:
+// interfaces, components, LLDP neighbours and BGP and BFD session states.
+//
 // The Collector runs one goroutine per subscription of each target, with
 // its own reconnect loop (exponential backoff with jitter), so a target that
 // misbehaves never holds up the others; targets can be replaced while it

@@ -2,7 +2,9 @@
 // traffic counters, optional transceivers, temperatures, fans and power
 // supplies whose power follows the traffic load, and injected faults (link
 // flap, traffic spike or drop, optic degradation, fan failure, PSU
-// degradation, counter reset) with ground-truth labels.
+// degradation, counter reset) with ground-truth labels. With a topology
+// (Config.Topology) the devices are cabled as leaves and spines, with BGP
+// and BFD sessions and LLDP neighbours over the links (lldp.go).
 //
 // A Fleet is deterministic: the same Config gives the same samples, tick by
 // tick, so tests can compare runs and count rows exactly. The agent

@@ -2,9 +2,10 @@
 // with USM authentication and privacy) with GetBulk walks of IF-MIB
 // (ifXTable HC counters and names, ifTable oper status, errors and
 // discards) and ENTITY-MIB / ENTITY-SENSOR-MIB (temperatures, fans, power
-// supplies, with scale and precision applied), maps them to the same
-// OpenConfig metric names as the gNMI collector, and publishes one Arrow
-// record per poll and target.
+// supplies, with scale and precision applied), and on request BGP4-MIB
+// (peer states) and LLDP-MIB (neighbours' system names and port ids,
+// lldp.go), maps them to the same OpenConfig metric names and keys as the
+// gNMI collector, and publishes one Arrow record per poll and target.
 //
 // Thousands of targets cost no goroutine or socket while idle: one
 // scheduler goroutine keeps the targets in a heap by next poll time and

@@ -1,13 +1,17 @@
 package snmp
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"maps"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/gosnmp/gosnmp"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/sim"
@@ -106,6 +110,28 @@ func TestPollLLDP(t *testing.T) {
 	res, err := poll(context.Background(), tg, &state{}, batch)
 	if err != nil || res.samples != 0 || batch.Len() != 0 || !res.noLLDP {
 		t.Fatalf("a device without LLDP-MIB: %v, %d samples, noLLDP %v", err, res.samples, res.noLLDP)
+	}
+
+	// The collector says so in one DEBUG line, however many polls.
+	cl, err := kgo.NewClient(kgo.SeedBrokers("127.0.0.1:1")) // never used: no poll has samples
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	pub, err := publish.New(cl, "unused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	c, err := New(Config{Targets: []Target{tg}}, pub, WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		c.pollOne(context.Background(), context.Background(), c.targets[tg.Name], batch)
+	}
+	if n := strings.Count(logs.String(), "no LLDP neighbour"); n != 1 || !strings.Contains(logs.String(), "level=DEBUG") || c.Stats().Failures != 0 {
+		t.Fatalf("%d lines about the missing LLDP-MIB in 3 polls, want 1 at DEBUG and no failure:\n%s", n, logs.String())
 	}
 }
 

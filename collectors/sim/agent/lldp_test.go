@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,5 +183,66 @@ func TestLLDPPathWithoutData(t *testing.T) {
 	r, err := st.Recv()
 	if err != nil || !r.GetSyncResponse() {
 		t.Fatalf("first response %v, %v; want a sync_response", r, err)
+	}
+}
+
+// TestDefaultPathsOverGNMI subscribes to the gNMI collector's default
+// paths on a leaf/spine fleet: one subscription list brings the interface
+// and component series, the LLDP neighbours and the BGP and BFD session
+// states of every device, with nothing missing and nothing else.
+func TestDefaultPathsOverGNMI(t *testing.T) {
+	a := newAgent(t, sim.Config{Devices: 3, Interfaces: 2, Interval: 10 * time.Second, Topology: sim.Topology{Spines: 1}}, Config{})
+	ctx := context.Background()
+	if _, err := a.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, tg := range a.Targets() {
+		st, err := client(t, tg.Addr).Subscribe(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Send(subList(pb.SubscriptionList_ONCE, pb.Encoding_PROTO, gnmi.DefaultPaths()...)); err != nil {
+			t.Fatal(err)
+		}
+		b := publish.NewBatch(memory.NewGoAllocator(), tg.Name, schemas.SourceGNMI)
+		recvUntilSync(t, st, gnmi.NewDecoder(b, gnmi.WithDerivedPower(false)))
+		rec := b.NewRecord()
+		got, err := schemas.Samples(rec)
+		rec.Release()
+		b.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]bool{}
+		for _, s := range a.Fleet().DeviceSeries(i) {
+			switch {
+			case s.Metric == schemas.MetricBGPEstablished, s.Metric == schemas.MetricBGPPrefixesReceived:
+				// not in the default paths
+			default:
+				want[s.Metric+" "+s.Keys] = true
+			}
+		}
+		seen := map[string]bool{}
+		for _, s := range got {
+			k := s.Metric + " " + s.Keys
+			if !want[k] {
+				t.Fatalf("%s: unexpected %s", tg.Name, k)
+			}
+			seen[k] = true
+		}
+		for _, m := range []string{schemas.MetricLLDPNeighborSystemName, schemas.MetricLLDPNeighborPortID, schemas.MetricBGPSessionState, schemas.MetricBFDSessionState} {
+			n := 0
+			for k := range seen {
+				if strings.HasPrefix(k, m+" ") {
+					n++
+				}
+			}
+			if n == 0 {
+				t.Errorf("%s: no %s", tg.Name, m)
+			}
+		}
+		if len(seen) != len(want) {
+			t.Errorf("%s: %d of %d series", tg.Name, len(seen), len(want))
+		}
 	}
 }
