@@ -147,8 +147,9 @@ type Subscription struct {
 // system-name and port-id give the inventory its links), and the session
 // state of every BGP neighbour and BFD peer. The neighbour and session
 // states are sampled like oper-status, so every state reaches the pipeline
-// at the same cadence; a device that has no data there (no LLDP neighbour,
-// no BGP) answers a valid path with nothing, as gNMI asks.
+// at the same cadence. A device that has no data under a path (no LLDP
+// neighbour, no BGP) may send nothing for it or reject it; a rejected path
+// fails the subscription, so such a device needs its own subscription list.
 func DefaultPaths() []string {
 	return []string{
 		"/interfaces/interface/state",

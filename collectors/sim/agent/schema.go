@@ -29,8 +29,8 @@ var schemaLeaves = func() [][]*pb.PathElem {
 // inSchema reports whether a subscription path names a container or leaf
 // of the vocabulary, keys aside. Such a path with no data on a device (the
 // LLDP neighbours of a device whose links are all down, BGP on a fleet
-// without a topology) is subscribed to without error, as gNMI asks of a
-// valid path that holds no data yet; any other path without data is
+// without a topology) is subscribed to without error, as a path of the
+// device's models that holds no data yet; any other path without data is
 // NotFound.
 func inSchema(path []*pb.PathElem) bool {
 	for _, leaf := range schemaLeaves {
