@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	pb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
@@ -373,6 +374,9 @@ func (s *stream) run(ctx context.Context) {
 		if delivered {
 			backoff = cfg.Initial
 		}
+		if !delivered && s.narrow(err) {
+			continue
+		}
 		s.fail(err)
 		// Wait d/2 plus a random part of d/2, so targets that failed
 		// together do not reconnect together.
@@ -384,6 +388,26 @@ func (s *stream) run(ctx context.Context) {
 		}
 		backoff = min(2*backoff, cfg.Max)
 	}
+}
+
+// narrow turns the default subscription, when the target refused it, into
+// one of its base paths (interfaces and components), so a device without
+// the LLDP, BGP or BFD models still streams its counters; once per stream.
+// It reports whether it did.
+func (s *stream) narrow(err error) bool {
+	if len(s.sub.fallback) == 0 {
+		return false
+	}
+	switch status.Code(err) {
+	case codes.NotFound, codes.InvalidArgument, codes.Unimplemented:
+	default:
+		return false
+	}
+	s.log.Warn("the target refused the default subscription; subscribing to its interfaces and components only",
+		"dropped", s.sub.Paths[len(s.sub.fallback):], "reason", describe(err))
+	s.sub.Paths, s.sub.fallback = slices.Clone(s.sub.fallback), nil
+	s.req = s.sub.request()
+	return true
 }
 
 // fail logs a failure: a new reason at warn level, a repeated one at debug.

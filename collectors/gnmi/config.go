@@ -139,7 +139,16 @@ type Subscription struct {
 	UpdatesOnly bool `yaml:"updates_only"`
 	// Encoding is proto (default), json_ietf or json.
 	Encoding string `yaml:"encoding"`
+
+	// fallback are the paths the default subscription falls back to when
+	// a target refuses it (basePaths); nil for any other.
+	fallback []string
 }
+
+// basePaths are the default subscription's paths every OpenConfig device
+// serves; the others (LLDP, BGP, BFD) are dropped for a target that
+// refuses them.
+var basePaths = [...]string{"/interfaces/interface/state", "/components/component"}
 
 // DefaultPaths returns the paths of the subscription a config without any
 // gets (named "default", STREAM SAMPLE every DefaultSampleInterval): every
@@ -148,12 +157,14 @@ type Subscription struct {
 // state of every BGP neighbour and BFD peer. The neighbour and session
 // states are sampled like oper-status, so every state reaches the pipeline
 // at the same cadence. A device that has no data under a path (no LLDP
-// neighbour, no BGP) may send nothing for it or reject it; a rejected path
-// fails the subscription, so such a device needs its own subscription list.
+// neighbour, no BGP) may send nothing for it or refuse it: a target that
+// refuses the default subscription (NotFound, InvalidArgument or
+// Unimplemented before any response) is subscribed again at once to the
+// interfaces and components only, with one WARN line.
 func DefaultPaths() []string {
 	return []string{
-		"/interfaces/interface/state",
-		"/components/component",
+		basePaths[0],
+		basePaths[1],
 		"/lldp/interfaces/interface/neighbors/neighbor/state",
 		schemas.MetricBGPSessionState,
 		schemas.MetricBFDSessionState,
@@ -177,7 +188,7 @@ func (c Config) WithDefaults() Config {
 		c.Backoff.Max = max(DefaultBackoffMax, c.Backoff.Initial)
 	}
 	if len(c.Subscriptions) == 0 {
-		c.Subscriptions = []Subscription{{Name: "default", Paths: DefaultPaths()}}
+		c.Subscriptions = []Subscription{{Name: "default", Paths: DefaultPaths(), fallback: basePaths[:]}}
 	}
 	c.Subscriptions = slices.Clone(c.Subscriptions)
 	for i := range c.Subscriptions {

@@ -23,6 +23,9 @@ type Config struct {
 	// notification per interface or component, with the list entry as
 	// prefix.
 	WholeDevice bool `yaml:"whole_device"`
+	// Unsupported lists path prefixes (e.g. "/bfd") the devices refuse
+	// with NotFound, as a device without that model does; default none.
+	Unsupported []string `yaml:"unsupported"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"strings"
 
 	pb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc/codes"
@@ -210,6 +211,9 @@ func (d *device) newSubscriber(sl *pb.SubscriptionList) (*subscriber, error) {
 	taken := make([]bool, len(tab.leaves))
 	for _, sub := range sl.GetSubscription() {
 		path := append(slices.Clone(sl.GetPrefix().GetElem()), sub.GetPath().GetElem()...)
+		if p := gnmi.FormatPath(&pb.Path{Elem: path}); slices.ContainsFunc(d.a.cfg.Unsupported, func(u string) bool { return strings.HasPrefix(p, u) }) {
+			return nil, status.Errorf(codes.NotFound, "this device has no model at %s", p)
+		}
 		n := 0
 		for i := range tab.leaves {
 			if !matches(path, tab.leaves[i].elems) {
