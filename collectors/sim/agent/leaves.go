@@ -147,13 +147,16 @@ func placeKeys(elems []*pb.PathElem, keys string) {
 // matches reports whether a subscription path (prefix and path combined)
 // selects the leaf: its elements are a prefix of the leaf's, names equal or
 // "*", keys equal or "*"; "..." matches any number of elements.
-func matches(sub []*pb.PathElem, leaf []*pb.PathElem) bool {
+func matches(sub []*pb.PathElem, leaf []*pb.PathElem) bool { return matchElems(sub, leaf, true) }
+
+// matchElems is matches, comparing the keys only with keys.
+func matchElems(sub []*pb.PathElem, leaf []*pb.PathElem, keys bool) bool {
 	if len(sub) == 0 {
 		return true
 	}
 	if sub[0].GetName() == "..." {
 		for i := 0; i <= len(leaf); i++ {
-			if matches(sub[1:], leaf[i:]) {
+			if matchElems(sub[1:], leaf[i:], keys) {
 				return true
 			}
 		}
@@ -167,14 +170,11 @@ func matches(sub []*pb.PathElem, leaf []*pb.PathElem) bool {
 		return false
 	}
 	for k, v := range s.GetKey() {
-		if v == "*" {
-			continue
-		}
-		if l.GetKey()[k] != v {
+		if keys && v != "*" && l.GetKey()[k] != v {
 			return false
 		}
 	}
-	return matches(sub[1:], leaf[1:])
+	return matchElems(sub[1:], leaf[1:], keys)
 }
 
 func stripModule(s string) string {

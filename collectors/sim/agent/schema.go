@@ -34,28 +34,9 @@ var schemaLeaves = func() [][]*pb.PathElem {
 // NotFound.
 func inSchema(path []*pb.PathElem) bool {
 	for _, leaf := range schemaLeaves {
-		if matchesSchema(path, leaf) {
+		if matchElems(path, leaf, false) {
 			return true
 		}
 	}
 	return false
-}
-
-// matchesSchema is matches without keys: the leaf's elements carry none.
-func matchesSchema(sub, leaf []*pb.PathElem) bool {
-	if len(sub) == 0 {
-		return true
-	}
-	if sub[0].GetName() == "..." {
-		for i := 0; i <= len(leaf); i++ {
-			if matchesSchema(sub[1:], leaf[i:]) {
-				return true
-			}
-		}
-		return false
-	}
-	if len(leaf) == 0 || (sub[0].GetName() != "*" && stripModule(sub[0].GetName()) != leaf[0].GetName()) {
-		return false
-	}
-	return matchesSchema(sub[1:], leaf[1:])
 }
