@@ -390,10 +390,11 @@ func (s *stream) run(ctx context.Context) {
 	}
 }
 
-// narrow turns the default subscription, when the target refused it, into
-// one of its base paths (interfaces and components), so a device without
-// the LLDP, BGP or BFD models still streams its counters; once per stream.
-// It reports whether it did.
+// narrow cuts the default subscription, when the target refused it, down
+// to its base paths (interfaces and components), so a device without the
+// LLDP, BGP or BFD models still streams its counters; once per stream (a
+// target restarted by a config reload tries the full list again). It
+// reports whether it did.
 func (s *stream) narrow(err error) bool {
 	if len(s.sub.fallback) == 0 {
 		return false
