@@ -31,6 +31,7 @@ var Stages = []StageDef{
 	{Name: "detect", Input: samplesTopic, Build: buildDetect},
 	{Name: "power", Input: samplesTopic, Build: buildPower},
 	{Name: "maintain", Input: samplesTopic, Build: buildMaintain},
+	{Name: "inventory", Input: samplesTopic, Enabled: inventoryEnabled, Build: buildInventory},
 	{Name: "parquet", Input: samplesTopic, Enabled: parquetEnabled, Build: buildParquet},
 	{Name: "clickhouse-samples", Select: "clickhouse", Input: samplesTopic, Enabled: clickhouseEnabled, Build: buildClickHouseSamples},
 	{Name: "clickhouse-detections", Select: "clickhouse", Phase: OnResults, Input: detectionsTopic, Enabled: clickhouseEnabled,
