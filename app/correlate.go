@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/config"
 	"github.com/telekernel/telekernel/kafka"
@@ -120,49 +118,4 @@ func buildCorrelate(ctx context.Context, env *Env) (Built, error) {
 		Report:   func(s *Summary, _ pipeline.Stats) { s.Incidents, s.OpenIncidents = cr.Opened(), cr.Open() },
 		Progress: func() string { return fmt.Sprintf("incidents %d (%d open)", cr.Opened(), cr.Open()) },
 	}, nil
-}
-
-// The inventory stage's row: LLDP neighbours from the samples and the base
-// inventory, published to the inventory topic.
-
-func inventoryEnabled(c *config.Config) error {
-	if !c.Inventory.On() {
-		return errors.New("inventory.enabled is false")
-	}
-	return nil
-}
-
-// inventoryTopicSpec is the inventory topic as the stages create it:
-// compacted, keyed by device.
-func inventoryTopicSpec(c *config.Config) kafka.TopicSpec {
-	return kafka.TopicSpec{Name: c.Inventory.Topic, Partitions: c.Inventory.Partitions, Compacted: true}
-}
-
-func buildInventory(ctx context.Context, env *Env) (Built, error) {
-	log := env.Log.With("stage", "inventory")
-	base, err := baseInventory(env, log)
-	if err != nil {
-		return Built{}, err
-	}
-	c := env.Config.Inventory
-	if err := kafka.EnsureTopics(ctx, env.Admin, inventoryTopicSpec(env.Config)); err != nil {
-		return Built{}, err
-	}
-	st, err := inventory.New(c, base, env.Out, inventory.NewMetrics(env.Registry), env.Log)
-	if err != nil {
-		return Built{}, err
-	}
-	recs := map[string][]byte{}
-	err = kafka.ReadAll(ctx, env.Kafka, c.Topic, func(r *kgo.Record) {
-		if r.Value == nil {
-			delete(recs, string(r.Key))
-			return
-		}
-		recs[string(r.Key)] = r.Value
-	})
-	if err != nil {
-		return Built{}, fmt.Errorf("inventory: cannot read %s: %w", c.Topic, err)
-	}
-	st.Seed(recs)
-	return Built{Sink: st, FlushInterval: time.Second}, nil
 }
