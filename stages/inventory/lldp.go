@@ -123,11 +123,6 @@ func (l *lldp) links(taken map[schemas.Port]bool, resolve func(string) string) [
 			out = append(out, link)
 		}
 	}
-	slices.SortFunc(out, func(x, y schemas.InvLink) int {
-		if c := comparePort(x.A, y.A); c != 0 {
-			return c
-		}
-		return comparePort(x.B, y.B)
-	})
+	slices.SortFunc(out, compareLink)
 	return out
 }

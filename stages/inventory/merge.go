@@ -59,5 +59,5 @@ func merge(base *schemas.Inventory, l *lldp) *schemas.Inventory {
 		add(k.B.Device)
 		out.Links = append(out.Links, k)
 	}
-	return Normalize(out)
+	return out
 }

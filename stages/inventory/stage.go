@@ -51,6 +51,7 @@ type Stage struct {
 	m    *Metrics
 
 	l         *lldp
+	split     splitter
 	published map[string][]byte // the topic's records as this stage last wrote or read them
 	gen       int               // the base generation published; 0: nothing published yet
 	dirty     bool              // the neighbours changed since the last publish
@@ -165,7 +166,7 @@ func (s *Stage) Flush(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	inv := merge(snap.Inv, s.l)
-	recs, err := Split(inv)
+	recs, err := s.split.split(inv)
 	if err != nil {
 		return 0, err
 	}

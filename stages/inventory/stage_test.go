@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -285,4 +286,94 @@ func TestFollow(t *testing.T) {
 	if g := v.Current(time.Now()).Gen; g != 2 {
 		t.Errorf("an equal inventory changed the generation to %d", g)
 	}
+}
+
+// fleet is an inventory of n devices with ports links and ports BGP
+// sessions each, named as fully qualified hosts.
+func fleet(n, ports int) (*schemas.Inventory, func(int) string) {
+	inv := &schemas.Inventory{Version: schemas.InventoryVersion}
+	name := func(i int) string { return "device-" + strconv.Itoa(i%n) + ".pod-a.example.net" }
+	for i := range n {
+		inv.Devices = append(inv.Devices, schemas.Device{Name: name(i), Site: "site-" + strconv.Itoa(i/100), Role: "leaf",
+			Vendor: "arista", Model: "7050X3", Tags: []string{"prod", "rack-" + strconv.Itoa(i/20)}})
+		for j := range ports {
+			port := "Ethernet" + strconv.Itoa(j+1)
+			inv.Links = append(inv.Links, schemas.InvLink{A: schemas.Port{Device: name(i), Interface: port},
+				B: schemas.Port{Device: name(i + j + 1), Interface: "Ethernet" + strconv.Itoa(ports+j+1)}})
+			inv.Sessions = append(inv.Sessions, schemas.Session{Device: name(i), Protocol: schemas.ProtocolBGP,
+				Neighbor: "10." + strconv.Itoa(i/256%256) + "." + strconv.Itoa(i%256) + "." + strconv.Itoa(j), Interface: port, PeerDevice: name(i + j + 1)})
+		}
+	}
+	return inv, name
+}
+
+// TestRecordSize: at 10 000 devices with 32 links and 32 BGP sessions
+// each, every record of the topic stays far under the broker's 1 MB
+// message limit (the README's figure), and one new link re-encodes one
+// record.
+func TestRecordSize(t *testing.T) {
+	const devices = 10_000
+	inv, name := fleet(devices, 32)
+	var sp splitter
+	recs, err := sp.split(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	largest, total := 0, 0
+	for _, v := range recs {
+		largest = max(largest, len(v))
+		total += len(v)
+	}
+	if len(recs) != devices || largest > 64<<10 {
+		t.Fatalf("%d records, the largest %d bytes; want %d records under 64 KiB", len(recs), largest, devices)
+	}
+	inv.Links = append(inv.Links, schemas.InvLink{A: schemas.Port{Device: name(7), Interface: "Ethernet99"}, B: schemas.Port{Device: name(8), Interface: "Ethernet99"}})
+	again, err := sp.split(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := 0
+	for k, v := range again {
+		if string(v) != string(recs[k]) {
+			changed++
+		}
+	}
+	if changed != 1 {
+		t.Errorf("one new link changed %d records, want 1", changed)
+	}
+	t.Logf("%d records, largest %d bytes, %d MB in all", len(recs), largest, total>>20)
+}
+
+// BenchmarkSplit: encoding every record of a 10 000-device inventory
+// (first), and again after one link changed (again: only that device's
+// record is encoded).
+func BenchmarkSplit(b *testing.B) {
+	inv, name := fleet(10_000, 32)
+	b.Run("first", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var sp splitter
+			if _, err := sp.split(inv); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("again", func(b *testing.B) {
+		b.ReportAllocs()
+		var sp splitter
+		if _, err := sp.split(inv); err != nil {
+			b.Fatal(err)
+		}
+		extra := schemas.InvLink{A: schemas.Port{Device: name(7), Interface: "Ethernet99"}, B: schemas.Port{Device: name(8), Interface: "Ethernet99"}}
+		with := &schemas.Inventory{Version: inv.Version, Devices: inv.Devices, Links: append(slices.Clip(inv.Links), extra), Sessions: inv.Sessions}
+		for i := 0; b.Loop(); i++ {
+			cur := inv
+			if i%2 == 0 {
+				cur = with
+			}
+			if _, err := sp.split(cur); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
