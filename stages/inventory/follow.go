@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -41,7 +42,11 @@ func Follow(ctx context.Context, kc kafka.Config, topic string, v *View, log *sl
 		defer cl.Close()
 		for ctx.Err() == nil {
 			if err := f.poll(ctx, nil); err != nil && ctx.Err() == nil {
-				log.Warn("cannot read the inventory topic; retrying", "topic", topic, "err", err)
+				log.Warn("cannot read the inventory topic; keeping the current inventory and retrying in a second", "topic", topic, "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
 			}
 		}
 	}()

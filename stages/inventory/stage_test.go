@@ -187,6 +187,39 @@ func TestLLDPBothEndsOneLink(t *testing.T) {
 	if got := links(f.read()); !slices.Equal(got, []string{"leaf1:e1-spine1:e3"}) {
 		t.Errorf("after the restart: links %v", got)
 	}
+	// Restarted again, the link read back is kept until LLDP samples that
+	// do not confirm it have run lldp_expiry past the first one.
+	f.st = f.stage(Fixed(nil), slog.New(slog.DiscardHandler))
+	f.add(nb{300, "spine1", "e9", "leaf1", "e9"})
+	if got := links(f.read()); len(got) != 2 {
+		t.Fatalf("right after the second restart: links %v, want the one read back and the new one", got)
+	}
+	f.add(nb{300 + 181, "spine1", "e9", "leaf1", "e9"})
+	if got := links(f.read()); !slices.Equal(got, []string{"leaf1:e9-spine1:e9"}) {
+		t.Errorf("3m later with no sample for the old link: links %v", got)
+	}
+}
+
+// TestConfig checks the defaults and that Validate names the field.
+func TestConfig(t *testing.T) {
+	c := Config{}.WithDefaults()
+	if err := c.Validate(); err != nil || c.Topic != kafka.DefaultInventoryTopic || c.LLDPExpiry != DefaultLLDPExpiry || !c.On() {
+		t.Fatalf("defaults %+v: %v", c, err)
+	}
+	for _, tc := range []struct {
+		mod  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Topic = "a b" }, "topic: "},
+		{func(c *Config) { c.Partitions = -1 }, "partitions: "},
+		{func(c *Config) { c.LLDPExpiry = -time.Second }, "lldp_expiry: "},
+	} {
+		c := Config{}.WithDefaults()
+		tc.mod(&c)
+		if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("got %v, want prefix %q", err, tc.want)
+		}
+	}
 }
 
 const fileYAML = `devices:
