@@ -13,6 +13,7 @@ import (
 	"github.com/telekernel/telekernel/sinks/alertmanager"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
 	"github.com/telekernel/telekernel/stages/correlate"
+	"github.com/telekernel/telekernel/stages/inventory"
 )
 
 // The outputs of the incidents (tk.incidents): the ClickHouse tables, the
@@ -78,7 +79,7 @@ func buildClickHouseIncidents(ctx context.Context, env *Env) (Built, error) {
 	if err := kafka.EnsureTopics(ctx, env.Admin, incidentsTopicSpec(env.Config)); err != nil {
 		return Built{}, err
 	}
-	inv, err := correlateInventory(env, env.Log.With("stage", "clickhouse-incidents"))
+	inv, err := correlateInventory(ctx, env, env.Log.With("stage", "clickhouse-incidents"))
 	if err != nil {
 		return Built{}, err
 	}
@@ -92,7 +93,7 @@ func buildClickHouseIncidents(ctx context.Context, env *Env) (Built, error) {
 type incidentsStage struct {
 	*clickhouse.IncidentsStage
 	s   *clickhouse.Sink
-	inv *correlate.Inventory
+	inv *inventory.View
 	log *slog.Logger
 	gen int // the inventory generation stored; 0: none yet
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
-	"github.com/telekernel/telekernel/stages/correlate"
+	"github.com/telekernel/telekernel/stages/inventory"
 )
 
 // TestIncidentsStageReloadsInventory: the clickhouse-incidents sink stores
@@ -42,7 +42,7 @@ func TestIncidentsStageReloadsInventory(t *testing.T) {
 	two := "devices:\n  - {name: spine1, site: fra1, role: spine}\n  - {name: leaf1, site: fra1, role: leaf}\n"
 	write(two, time.Now().Add(-time.Hour))
 	log := slog.New(slog.DiscardHandler)
-	inv, err := correlate.NewInventory(path, time.Millisecond, log)
+	inv, err := inventory.NewFile(path, time.Millisecond, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,9 +28,10 @@ import (
 // summary all read it. Adding a stage is its package (under stages/ for a
 // Kafka→Kafka stage, sinks/ for a sink) and one row here.
 var Stages = []StageDef{
-	{Name: "detect", Input: samplesTopic, Build: buildDetect},
-	{Name: "power", Input: samplesTopic, Build: buildPower},
+	{Name: "detect", Input: samplesTopic, Build: annotated(buildDetect)},
+	{Name: "power", Input: samplesTopic, Build: annotated(buildPower)},
 	{Name: "maintain", Input: samplesTopic, Build: buildMaintain},
+	{Name: "inventory", Input: samplesTopic, Enabled: inventoryEnabled, Build: buildInventory},
 	{Name: "parquet", Input: samplesTopic, Enabled: parquetEnabled, Build: buildParquet},
 	{Name: "clickhouse-samples", Select: "clickhouse", Input: samplesTopic, Enabled: clickhouseEnabled, Build: buildClickHouseSamples},
 	{Name: "clickhouse-detections", Select: "clickhouse", Phase: OnResults, Input: detectionsTopic, Enabled: clickhouseEnabled,

@@ -24,7 +24,7 @@ import (
 // TestStageRegistry checks the names `stages:` and `telekernel stage`
 // take, and that a config naming another is refused on its line.
 func TestStageRegistry(t *testing.T) {
-	want := []string{"detect", "power", "maintain", "parquet", "clickhouse", "alertstate", "alertmanager", "correlate"}
+	want := []string{"detect", "power", "maintain", "inventory", "parquet", "clickhouse", "alertstate", "alertmanager", "correlate"}
 	if got := StageNames(); !slices.Equal(got, want) {
 		t.Errorf("StageNames() = %v, want %v", got, want)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/telekernel/telekernel/sinks/parquet"
 	"github.com/telekernel/telekernel/stages/correlate"
 	"github.com/telekernel/telekernel/stages/detect"
+	"github.com/telekernel/telekernel/stages/inventory"
 	"github.com/telekernel/telekernel/stages/maintain"
 	"github.com/telekernel/telekernel/stages/power"
 )
@@ -38,10 +39,11 @@ const (
 // Config is the whole configuration.
 type Config struct {
 	// Stages lists the stages this process runs: detect, parquet,
-	// clickhouse, alertstate, alertmanager, power, maintain, correlate.
-	// Default all; parquet runs when parquet.enabled, clickhouse when
-	// clickhouse.addr is set, alertmanager when alertmanager.url is set,
-	// correlate unless correlate.enabled is false.
+	// clickhouse, alertstate, alertmanager, power, maintain, inventory,
+	// correlate. Default all; parquet runs when parquet.enabled, clickhouse
+	// when clickhouse.addr is set, alertmanager when alertmanager.url is
+	// set, correlate unless correlate.enabled is false, inventory unless
+	// inventory.enabled is false.
 	Stages []string            `yaml:"stages"`
 	Kafka  kafka.Config        `yaml:"kafka"`
 	Topics Topics              `yaml:"topics"`
@@ -71,6 +73,11 @@ type Config struct {
 	// Correlate configures the correlate stage (incidents from
 	// detections); on unless correlate.enabled is false.
 	Correlate correlate.Config `yaml:"correlate"`
+	// Inventory configures the inventory stage (LLDP neighbours and
+	// correlate.inventory published to the inventory topic) and whether
+	// the correlate stage follows that topic; on unless
+	// inventory.enabled is false.
+	Inventory inventory.Config `yaml:"inventory"`
 }
 
 // Topics names the Kafka topics.
@@ -242,6 +249,7 @@ func (c *Config) applyDefaults() {
 	c.Power = c.Power.WithDefaults()
 	c.Maintain = c.Maintain.WithDefaults()
 	c.Correlate = c.Correlate.WithDefaults()
+	c.Inventory = c.Inventory.WithDefaults()
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -317,6 +325,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := check("correlate", c.Correlate.Validate()); err != nil {
+		return err
+	}
+	if err := check("inventory", c.Inventory.Validate()); err != nil {
 		return err
 	}
 	return c.validateResources()

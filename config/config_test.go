@@ -132,6 +132,7 @@ func TestCheckRefusesWhatRunRefuses(t *testing.T) {
 	f("clickhouse:\n  flush_rows: -5\n", "bad.yaml:2: clickhouse.flush_rows: -5 must be positive")
 	f("sim:\n  backfill: 1h\n  span: -1h\n", "bad.yaml:3: sim.span: -1h0m0s must not be negative")
 	f("sim:\n  backfill: -1h\n", "bad.yaml:2: sim.backfill: -1h0m0s must not be negative")
+	f("inventory:\n  lldp_expiry: -1s\n", "bad.yaml:2: inventory.lldp_expiry: must not be negative")
 	// Decode errors name the field, with a suggestion where one helps.
 	f("parquet:\n  enabled: true\n  flush_interval: 10\n", "bad.yaml:3: parquet.flush_interval: 10 is not a duration: give a unit, e.g. 10s")
 	f("kafka:\n  brokerz: [k:9092]\n", "bad.yaml:2: kafka.brokerz: unknown field (did you mean brokers?)")

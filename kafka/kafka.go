@@ -28,6 +28,10 @@ const (
 	defaultReplicationFactor = -1 // the broker's default
 )
 
+// DefaultInventoryTopic is the compacted inventory topic, one record per
+// device (see stages/inventory).
+const DefaultInventoryTopic = "tk.inventory"
+
 // Config configures the connection to Kafka.
 type Config struct {
 	// Brokers is the bootstrap list, host:port each. Empty in the embedded

@@ -50,6 +50,7 @@ func writeCorrelateConfig(t *testing.T, dir, name, broker, prefix, inventory str
 kafka: {brokers: [%q]}
 topics: {detections: %[2]s.detections, dead_letters: %[2]s.dlq, group_prefix: %[2]s}
 correlate: {topic: %[2]s.incidents, input: %[2]s.incidents.input, inventory: %[3]q}
+inventory: {topic: %[2]s.inventory}
 http: {listen: "off"}
 log: {format: json}
 `, broker, prefix, inventory)

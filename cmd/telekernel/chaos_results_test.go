@@ -36,6 +36,7 @@ topics:
   dead_letters: %[3]s.deadletters
   group_prefix: %[3]s
   partitions: 3
+inventory: {topic: %[3]s.inventory}
 power:
   model: {window: 10m, warm_up: 100}
 maintain:

@@ -150,6 +150,7 @@ topics:
   detections: %s
   dead_letters: chaos-%s.deadletters
   group_prefix: %s
+inventory: {topic: chaos-%[2]s.inventory}
 http:
   listen: "off"
 log:

@@ -85,6 +85,7 @@ func TestIncidentOutputsLinkDown(t *testing.T) {
 kafka: {brokers: [%[4]q]}
 topics: {samples: %[1]s.samples, detections: %[1]s.detections, dead_letters: %[1]s.dlq, alert_state: %[1]s.alerts, group_prefix: %[1]s, partitions: 3}
 correlate: {topic: %[1]s.incidents, input: %[1]s.incidents.input}
+inventory: {topic: %[1]s.inventory}
 clickhouse: {database: %[2]s}
 alertmanager: {url: %[3]q}
 sim:

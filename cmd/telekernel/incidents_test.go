@@ -49,6 +49,7 @@ func correlateRunConfig(t *testing.T, broker, span, opts, faults string) (path, 
 kafka: {brokers: [%q]}
 topics: {samples: %[2]s.samples, detections: %[2]s.detections, dead_letters: %[2]s.dlq, group_prefix: %[2]s, partitions: 3}
 correlate: {topic: %[2]s.incidents, input: %[2]s.incidents.input, engine: {lateness: %[3]s}}
+inventory: {topic: %[2]s.inventory}
 sim:
   <<: %[5]s
   devices: 6

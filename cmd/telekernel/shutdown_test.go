@@ -145,6 +145,7 @@ topics:
   power: stop-%[2]s.power
   maintenance: stop-%[2]s.maintenance
   group_prefix: stop-%[2]s
+inventory: {topic: stop-%[2]s.inventory}
 clickhouse:
   addr: [%[3]s]
   database: %[4]s

@@ -17,6 +17,7 @@ import (
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/inventory"
 )
 
 // engineKey is the changelog key of a partition's engine state.
@@ -33,7 +34,7 @@ const engineKey = "incident-engine"
 // for Emitted and Open.
 type Correlate struct {
 	cfg     Config
-	inv     *Inventory
+	inv     *inventory.View
 	now     func() time.Time
 	log     *slog.Logger
 	updates *Metrics
@@ -57,7 +58,7 @@ var _ pipeline.Processor = (*Correlate)(nil)
 
 // New returns the correlating half with cfg (defaults applied, then
 // validated), looking devices up in inv.
-func New(cfg Config, inv *Inventory, m *Metrics, log *slog.Logger) (*Correlate, error) {
+func New(cfg Config, inv *inventory.View, m *Metrics, log *slog.Logger) (*Correlate, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("correlate: %w", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/internal/stagetest"
+	"github.com/telekernel/telekernel/stages/inventory"
 )
 
 const (
@@ -155,7 +156,7 @@ func TestCorrelateStage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	inv := FixedInventory(testInventory())
+	inv := inventory.Fixed(testInventory())
 	route := NewRoute("input", inv)
 	if s := runToEnd(t, ctx, kc, cl, "route", "detections", route); s.Records != 10 || s.DeadLetters != 1 || route.Routed() != 9 {
 		t.Fatalf("route: stats %+v, routed %d; want 10 records, 1 dead letter, 9 routed", s, route.Routed())

@@ -8,6 +8,7 @@
 // device's site onto the correlate input topic, one partition by default;
 // Correlate reads that topic and keeps one incident engine per input
 // partition, its state in the changelog, so all the detections an incident
-// needs meet in one engine. The inventory (an operator's YAML or CSV file)
-// is re-read when the file changes.
+// needs meet in one engine. Both look devices up in an inventory.View
+// (stages/inventory): the inventory topic, followed live, or while it is
+// empty the operator's YAML or CSV file, re-read when it changes.
 package correlate

@@ -10,6 +10,7 @@ import (
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/inventory"
 )
 
 // Route is the first half of the correlate stage: it reads the detections
@@ -21,7 +22,7 @@ import (
 // pipeline.Processor; it is not safe for concurrent use except for Routed.
 type Route struct {
 	topic  string
-	inv    *Inventory
+	inv    *inventory.View
 	now    func() time.Time
 	routed atomic.Int64
 }
@@ -30,7 +31,7 @@ var _ pipeline.Processor = (*Route)(nil)
 
 // NewRoute returns the routing half, writing to topic, looking sites up
 // in inv.
-func NewRoute(topic string, inv *Inventory) *Route {
+func NewRoute(topic string, inv *inventory.View) *Route {
 	return &Route{topic: topic, inv: inv, now: time.Now}
 }
 

@@ -1,4 +1,4 @@
-package correlate
+package inventory
 
 import (
 	"bytes"
@@ -32,7 +32,7 @@ func TestInventoryReload(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	write(invYAML + "  - {a: {device: spine1, interface: e4}, b: {device: ghost, interface: e1}}\n")
-	v, err := NewInventory(path, 0, log)
+	v, err := NewFile(path, 0, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestInventoryReload(t *testing.T) {
 		t.Fatalf("want one line naming %s:6 and the field; got:\n%s", path, logs.String())
 	}
 
-	if _, err := NewInventory(filepath.Join(t.TempDir(), "missing.yaml"), 0, log); err == nil ||
+	if _, err := NewFile(filepath.Join(t.TempDir(), "missing.yaml"), 0, log); err == nil ||
 		!strings.HasPrefix(err.Error(), "cannot read inventory: ") {
 		t.Errorf("missing file: %v", err)
 	}
@@ -74,7 +74,7 @@ func TestLoadInventoryCSV(t *testing.T) {
 	if err := os.WriteFile(path, []byte("name,site,role\nleaf1,fra1,leaf\nleaf1,fra1,leaf\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	inv, problems, err := LoadInventory(path)
+	inv, problems, err := LoadFile(path)
 	if err != nil || len(inv.Devices) != 1 || len(problems) != 1 || !strings.HasPrefix(problems[0].Error(), path+":3: ") {
 		t.Fatalf("devices %v, problems %v, err %v", inv, problems, err)
 	}

@@ -1,4 +1,4 @@
-package correlate
+package inventory
 
 import (
 	"fmt"
@@ -11,11 +11,11 @@ import (
 	"github.com/telekernel/telekernel/schemas"
 )
 
-// LoadInventory reads an operator's inventory file: CSV when path ends in
+// LoadFile reads an operator's inventory file: CSV when path ends in
 // .csv, else YAML. It returns what loaded and the problems met, each
 // "FILE:LINE: problem"; an error only when the file cannot be read or is
 // not an inventory at all.
-func LoadInventory(path string) (*schemas.Inventory, []schemas.InventoryProblem, error) {
+func LoadFile(path string) (*schemas.Inventory, []schemas.InventoryProblem, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot read inventory: %w", err)
@@ -31,10 +31,12 @@ func LoadInventory(path string) (*schemas.Inventory, []schemas.InventoryProblem,
 	return inv, problems, nil
 }
 
-// Inventory holds the inventory of the stage and re-reads its file when
-// the file's modification time or size changes. It is safe for concurrent
-// use.
-type Inventory struct {
+// View holds the inventory a stage looks devices up in: a base (an
+// operator's file, re-read when its modification time or size changes, or
+// a fixed inventory) and, once SetLive was called with a non-empty
+// inventory, the live one read from the inventory topic, which then wins.
+// It is safe for concurrent use.
+type View struct {
 	path  string
 	every time.Duration
 	log   *slog.Logger
@@ -44,19 +46,21 @@ type Inventory struct {
 	mod     time.Time
 	size    int64
 	checked time.Time
-	warned  string // the last problem logged, so a file that stays bad logs once
+	warned  string             // the last problem logged, so a file that stays bad logs once
+	live    *schemas.Inventory // from the topic; nil: none, the base applies
+	base    Snapshot           // the file's or fixed inventory
 }
 
-// NewInventory loads the inventory file at path, logging each problem as
+// NewFile loads the inventory file at path, logging each problem as
 // one line (the rest loads), and re-reads it at most every `every` when
 // Current is called. An unreadable file, or one that is no inventory at
 // all, is an error.
-func NewInventory(path string, every time.Duration, log *slog.Logger) (*Inventory, error) {
+func NewFile(path string, every time.Duration, log *slog.Logger) (*View, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read inventory: %w", err)
 	}
-	inv, problems, err := LoadInventory(path)
+	inv, problems, err := LoadFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -64,11 +68,15 @@ func NewInventory(path string, every time.Duration, log *slog.Logger) (*Inventor
 		log.Warn("inventory problem; the rest of the file loads", "problem", p.Error())
 	}
 	log.Info("inventory loaded", "file", path, "devices", len(inv.Devices), "links", len(inv.Links), "sessions", len(inv.Sessions))
-	return &Inventory{path: path, every: every, log: log, cur: snapshot(inv, 1), mod: st.ModTime(), size: st.Size(), checked: time.Now()}, nil
+	s := snapshot(inv, 1)
+	return &View{path: path, every: every, log: log, cur: s, base: s, mod: st.ModTime(), size: st.Size(), checked: time.Now()}, nil
 }
 
-// FixedInventory returns an Inventory that never changes (nil: none).
-func FixedInventory(inv *schemas.Inventory) *Inventory { return &Inventory{cur: snapshot(inv, 1)} }
+// Fixed returns a View of a base inventory that never changes (nil: none).
+func Fixed(inv *schemas.Inventory) *View {
+	s := snapshot(inv, 1)
+	return &View{cur: s, base: s, log: slog.New(slog.DiscardHandler)}
+}
 
 // Snapshot is one version of the inventory.
 type Snapshot struct {
@@ -86,23 +94,65 @@ func snapshot(inv *schemas.Inventory, gen int) Snapshot {
 // changed. A file that changed into one with problems, or that cannot be
 // read, keeps the previous inventory and logs one line naming the file,
 // line and problem.
-func (v *Inventory) Current(now time.Time) Snapshot {
+func (v *View) Current(now time.Time) Snapshot {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.path == "" || now.Sub(v.checked) < v.every {
 		return v.cur
 	}
+	v.reload(now)
+	return v.cur
+}
+
+// Base returns the base inventory (the file's, re-read as Current does, or
+// the fixed one), whatever the live one is.
+func (v *View) Base(now time.Time) Snapshot {
+	v.Current(now)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.base
+}
+
+// SetLive makes inv, read from the inventory topic, the current inventory;
+// an empty or nil inv goes back to the base. The generation changes only
+// when the current inventory's content does, so an engine is not handed
+// the same inventory again.
+func (v *View) SetLive(inv *schemas.Inventory) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if inv != nil && len(inv.Devices) == 0 {
+		inv = nil
+	}
+	v.live = inv
+	v.pick()
+}
+
+// pick makes cur the live inventory, or the base without one, with a new
+// generation if its content changed. The caller holds v.mu.
+func (v *View) pick() {
+	next := v.base.Inv
+	if v.live != nil {
+		next = v.live
+	}
+	if Equal(next, v.cur.Inv) {
+		return
+	}
+	v.cur = snapshot(next, v.cur.Gen+1)
+}
+
+// reload re-reads the file if it changed. The caller holds v.mu.
+func (v *View) reload(now time.Time) {
 	v.checked = now
 	st, err := os.Stat(v.path)
 	if err != nil {
 		v.warn(err.Error())
-		return v.cur
+		return
 	}
 	if st.ModTime().Equal(v.mod) && st.Size() == v.size {
-		return v.cur
+		return
 	}
 	v.mod, v.size = st.ModTime(), st.Size()
-	inv, problems, err := LoadInventory(v.path)
+	inv, problems, err := LoadFile(v.path)
 	switch {
 	case err != nil:
 		v.warn(err.Error())
@@ -110,14 +160,14 @@ func (v *Inventory) Current(now time.Time) Snapshot {
 		v.warn(fmt.Sprintf("%s (and %d more problems)", problems[0].Error(), len(problems)-1))
 	default:
 		v.warned = ""
-		v.cur = snapshot(inv, v.cur.Gen+1)
+		v.base = snapshot(inv, v.base.Gen+1)
+		v.pick()
 		v.log.Info("inventory reloaded", "file", v.path, "devices", len(inv.Devices), "links", len(inv.Links), "sessions", len(inv.Sessions))
 	}
-	return v.cur
 }
 
 // warn logs why the file did not reload, once per distinct problem.
-func (v *Inventory) warn(problem string) {
+func (v *View) warn(problem string) {
 	if problem == v.warned {
 		return
 	}

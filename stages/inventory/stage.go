@@ -1,0 +1,242 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/kafka"
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// DefaultSource is the CloudEvents source of inventory records.
+const DefaultSource = "telekernel/inventory"
+
+// Producer writes records synchronously; *kgo.Client is one.
+type Producer interface {
+	ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults
+}
+
+var _ Producer = (*kgo.Client)(nil)
+
+// Stage is the inventory stage: it reads the samples topic, keeps only the
+// LLDP neighbour samples (a samples message whose metric dictionary holds
+// neither LLDP metric is skipped without reading a row), merges the
+// neighbours with the base inventory (the operator's file, re-read when it
+// changes, or the simulated fleet's) and, at each flush, publishes the
+// devices whose record changed to the compacted inventory topic (layout:
+// see Split) and a tombstone for each device that left. It implements
+// pipeline.Sink and runs at least once: a re-delivered sample gives the
+// same inventory, and a record published again is the same key with the
+// same value, which compaction makes harmless. It must see every samples
+// partition: run one instance (a second in its consumer group sees only
+// some devices' neighbours). It is not safe for concurrent use.
+type Stage struct {
+	cfg  Config
+	base *View
+	out  Producer
+	log  *slog.Logger
+	mem  memory.Allocator
+	m    *Metrics
+
+	l         *lldp
+	split     splitter
+	published map[string][]byte // the topic's records as this stage last wrote or read them
+	gen       int               // the base generation published; 0: nothing published yet
+	dirty     bool              // the neighbours changed since the last publish
+	pending   int               // LLDP samples since the last flush
+}
+
+var _ pipeline.Sink = (*Stage)(nil)
+
+// New returns the stage with cfg (defaults applied, then validated),
+// merging the neighbours with base and publishing through out.
+func New(cfg Config, base *View, out Producer, m *Metrics, log *slog.Logger) (*Stage, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
+	}
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	return &Stage{cfg: cfg, base: base, out: out, log: log.With("stage", "inventory"), mem: memory.DefaultAllocator, m: m,
+		l: newLLDP(cfg.LLDPExpiry.Nanoseconds()), published: map[string][]byte{}}, nil
+}
+
+// Seed takes the topic's current records (the latest value of each key,
+// read before the stage starts), so a restarted stage publishes only what
+// changed since, and keeps the links it published that its base does not
+// hold as LLDP neighbours until they expire (lldp_expiry after the first
+// LLDP sample, unless a sample confirms them). A record that does not
+// decode is logged and left to be overwritten.
+func (s *Stage) Seed(recs map[string][]byte) {
+	m := NewMerger()
+	for k, v := range recs {
+		if err := m.Apply([]byte(k), v); err != nil {
+			s.log.Warn("cannot seed from an inventory record; it will be republished", "err", err)
+			continue
+		}
+		s.published[k] = v
+	}
+	inv := m.Merged()
+	if inv == nil {
+		return
+	}
+	base := s.base.Current(time.Now()).Inv.Index()
+	for _, k := range inv.Links {
+		if l, ok := base.Link(k.A); ok && l == k {
+			continue
+		}
+		s.l.seed(k)
+	}
+}
+
+// Add implements pipeline.Sink: it keeps the LLDP neighbour samples of a
+// samples message. A message that does not decode is dead-lettered.
+func (s *Stage) Add(_ context.Context, r *kgo.Record) error {
+	rec, err := schemas.DecodeSamples(s.mem, kafka.Headers(r), r.Value)
+	if err != nil {
+		return err
+	}
+	defer rec.Release()
+	metric := rec.Column(schemas.ColMetric).(*array.Dictionary)
+	dict := metric.Dictionary().(*array.String)
+	sys, port := -1, -1
+	for i := range dict.Len() {
+		switch dict.Value(i) {
+		case schemas.MetricLLDPNeighborSystemName:
+			sys = i
+		case schemas.MetricLLDPNeighborPortID:
+			port = i
+		}
+	}
+	if sys < 0 && port < 0 {
+		return nil // no LLDP sample: nothing built, nothing read
+	}
+	sr, err := schemas.NewSampleReader(rec)
+	if err != nil {
+		return fmt.Errorf("%w: %v", schemas.ErrMalformed, err)
+	}
+	for i := range sr.Len() {
+		idx := metric.GetValueIndex(i)
+		if idx != sys && idx != port {
+			continue
+		}
+		v, ok := sr.Str(i)
+		if ok && !utf8.ValidString(v) {
+			s.m.samples.WithLabelValues("invalid_utf8").Inc()
+			continue
+		}
+		changed, valid := s.l.observe(sr.TS(i), sr.Device(i), dict.Value(idx), sr.Keys(i), v, ok)
+		if !valid {
+			s.m.samples.WithLabelValues("bad_keys").Inc()
+			continue
+		}
+		s.m.samples.WithLabelValues("used").Inc()
+		s.dirty = s.dirty || changed
+		s.pending++
+	}
+	return nil
+}
+
+// Pending implements pipeline.Sink: the LLDP samples kept since the last
+// flush.
+func (s *Stage) Pending() int { return s.pending }
+
+// Flush implements pipeline.Sink: it expires stale neighbours, re-reads a
+// changed base, and publishes the records that changed; it returns how
+// many it wrote (0 when nothing changed). A failed publish keeps
+// everything, so the retry writes it.
+func (s *Stage) Flush(ctx context.Context) (int, error) {
+	expired := s.l.expire()
+	snap := s.base.Current(time.Now())
+	if !s.dirty && !expired && snap.Gen == s.gen {
+		s.pending = 0
+		return 0, nil
+	}
+	inv := merge(snap.Inv, s.l)
+	recs, err := s.split.split(inv)
+	if err != nil {
+		return 0, err
+	}
+	var out []*kgo.Record
+	for k, v := range recs {
+		if old, ok := s.published[k]; !ok || string(old) != string(v) {
+			out = append(out, s.record(k, v))
+		}
+	}
+	for k := range s.published {
+		if _, ok := recs[k]; !ok {
+			out = append(out, s.record(k, nil))
+		}
+	}
+	if len(out) > 0 {
+		if err := s.out.ProduceSync(ctx, out...).FirstErr(); err != nil {
+			s.dirty = true // expired neighbours are gone from l: publish again on retry
+			return 0, fmt.Errorf("inventory: cannot publish to %s: %w", s.cfg.Topic, err)
+		}
+		s.m.records.Add(float64(len(out)))
+		s.log.Info("inventory published", "topic", s.cfg.Topic, "records", len(out), "devices", len(inv.Devices),
+			"links", len(inv.Links), "sessions", len(inv.Sessions))
+	}
+	s.published, s.gen, s.dirty, s.pending = recs, snap.Gen, false, 0
+	return len(out), nil
+}
+
+// record returns the topic record of device key (nil value: a tombstone).
+func (s *Stage) record(key string, value []byte) *kgo.Record {
+	h := fnv.New64a()
+	h.Write(value)
+	hs := []schemas.Header{
+		{Key: schemas.HeaderContentType, Value: []byte(schemas.ContentTypeJSON)},
+		{Key: schemas.HeaderSchema, Value: []byte(schemas.SchemaInventory)},
+		{Key: schemas.HeaderSchemaVersion, Value: []byte(strconv.Itoa(schemas.InventoryVersion))},
+		{Key: "ce_specversion", Value: []byte("1.0")},
+		{Key: "ce_type", Value: []byte(schemas.InventoryType)},
+		{Key: "ce_source", Value: []byte(DefaultSource)},
+		{Key: "ce_id", Value: []byte(key + "-" + strconv.FormatUint(h.Sum64(), 16))},
+	}
+	return &kgo.Record{Topic: s.cfg.Topic, Key: []byte(key), Value: value, Headers: kafka.RecordHeaders(hs)}
+}
+
+// Metrics are the inventory stage's own metrics.
+type Metrics struct {
+	samples *prometheus.CounterVec // LLDP samples by result
+	records prometheus.Counter
+}
+
+// NewMetrics registers the inventory stage's metrics with reg (nil: none):
+// telekernel_inventory_lldp_samples_total{result} (used, bad_keys,
+// invalid_utf8) and telekernel_inventory_records_total, the records
+// (tombstones included) published. Registering twice with one registry
+// reuses the first.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		samples: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "telekernel_inventory_lldp_samples_total",
+			Help: "LLDP neighbour samples the inventory stage read, by result (used, bad_keys, invalid_utf8)."}, []string{"result"}),
+		records: prometheus.NewCounter(prometheus.CounterOpts{Name: "telekernel_inventory_records_total",
+			Help: "Inventory records (tombstones included) published to the inventory topic."}),
+	}
+	if reg == nil {
+		return m
+	}
+	var are prometheus.AlreadyRegisteredError
+	if err := reg.Register(m.samples); errors.As(err, &are) {
+		m.samples = are.ExistingCollector.(*prometheus.CounterVec)
+	}
+	if err := reg.Register(m.records); errors.As(err, &are) {
+		m.records = are.ExistingCollector.(prometheus.Counter)
+	}
+	return m
+}
