@@ -30,6 +30,7 @@ type seriesState struct {
 	kind    schemas.Kind
 	points  uint64 // values scored since the series began
 	counter rate.Counter
+	quiet   *quietState          // an error or discard counter's quiet rule (nil for other series)
 	e       *ensemble.Ensemble   // the detectors of a counter rate or gauge (nil for se)
 	se      *stateevents.Tracker // the state events of a state series (nil for e)
 	iface   *ifaceState          // the interface of an /interfaces/interface/ series with keys
@@ -286,6 +287,9 @@ func (d *Detect) removeSeries(ps *partState, k schemas.SeriesKey) {
 func (st *seriesState) stateBytes() int {
 	if st.se != nil {
 		return st.se.StateBytes()
+	}
+	if st.quiet != nil {
+		return st.e.StateBytes() + quietStateBytes
 	}
 	return st.e.StateBytes()
 }
