@@ -169,7 +169,13 @@ func CorrelateInOrder(dets []schemas.Detection, inv *schemas.Inventory, ic incid
 	return out, causeAt, nil
 }
 
-// RootCauses groups the ground truth of cfg's faults by kind and start.
+// KindLineCard is the kind of a root cause of link_down faults on
+// incidents.DefaultDeviceInterfaces or more ports of one device at once (a
+// line card or the device failing): the device rule should name the device.
+const KindLineCard = "line_card"
+
+// RootCauses groups the ground truth of cfg's faults by kind and start
+// (link_down faults on several ports of one device become KindLineCard).
 func RootCauses(cfg sim.Config, t *backtest.SimTruth) []RootCause {
 	var out []RootCause
 	idx := map[string]int{}
@@ -194,6 +200,12 @@ func RootCauses(cfg sim.Config, t *backtest.SimTruth) []RootCause {
 		}
 		rc.From = minTime(rc.From, ev.Start)
 		rc.To = maxTime(rc.To, ev.End)
+	}
+	for i := range out {
+		if out[i].Kind == sim.FaultLinkDown && len(out[i].Faults) >= incidents.DefaultDeviceInterfaces &&
+			!slices.ContainsFunc(out[i].Faults, func(f sim.Fault) bool { return f.Device != out[i].Faults[0].Device }) {
+			out[i].Kind = KindLineCard
+		}
 	}
 	return out
 }
@@ -231,7 +243,7 @@ func (rc *RootCause) right(in *schemas.Incident) bool {
 		sim.FaultLinkDown: {schemas.RuleLink}, sim.FaultReroute: {schemas.RuleLink}, sim.FaultLinkFlap: {schemas.RuleLink},
 		sim.FaultBGPReset: {schemas.RuleSession}, sim.FaultFanFailure: {schemas.RuleHardware}, sim.FaultPSUDegradation: {schemas.RuleHardware},
 		sim.FaultOpticDegradation: {schemas.RuleHardware}, sim.FaultTrafficSpike: {schemas.RuleSurge, schemas.RuleTraffic},
-		sim.FaultTrafficDrop: {schemas.RuleTraffic}, sim.FaultRxErrors: {schemas.RuleTraffic},
+		sim.FaultTrafficDrop: {schemas.RuleTraffic}, sim.FaultRxErrors: {schemas.RuleTraffic}, KindLineCard: {schemas.RuleDevice},
 	}[rc.Kind]
 	if !slices.Contains(rules, in.Rule) {
 		return false
@@ -239,7 +251,7 @@ func (rc *RootCause) right(in *schemas.Incident) bool {
 	for _, f := range rc.Faults {
 		name := f.Device
 		switch {
-		case rc.Kind == sim.FaultBGPReset:
+		case rc.Kind == sim.FaultBGPReset, rc.Kind == KindLineCard:
 		case f.Component != "":
 			name = f.Component + " on " + f.Device
 		case f.Interface != "":

@@ -11,8 +11,9 @@ import (
 
 // scenario is a fabric of 2 spines and 4 leaves (power mode, optics) over
 // 11 simulated hours with every fault kind once or twice, a volumetric
-// surge on two ports of one leaf and a BGP clear of every session of a
-// spine: the backtest package's floor scenario plus the surge.
+// surge on two ports of one leaf, a BGP clear of every session of a spine
+// and a line card of a spine (three links down at once): the backtest
+// package's floor scenario plus the surge and the line card.
 func scenario() sim.Config {
 	h, m := time.Hour, time.Minute
 	return sim.Config{Devices: 6, Interfaces: 4, Topology: sim.Topology{Spines: 2}, Power: true, Transceivers: true, Faults: []sim.Fault{
@@ -31,6 +32,10 @@ func scenario() sim.Config {
 		{Device: "sim-01", Kind: sim.FaultBGPReset, After: 9*h + 30*m},
 		{Device: "sim-05", Interface: "Ethernet3", Kind: sim.FaultTrafficSpike, After: 10 * h, Duration: 10 * m},
 		{Device: "sim-05", Interface: "Ethernet4", Kind: sim.FaultTrafficSpike, After: 10 * h, Duration: 10 * m},
+		// A line card of spine sim-01: three of its four leaf links at once.
+		{Device: "sim-01", Interface: "Ethernet1", Kind: sim.FaultLinkDown, After: 10*h + 30*m, Duration: 5 * m},
+		{Device: "sim-01", Interface: "Ethernet2", Kind: sim.FaultLinkDown, After: 10*h + 30*m, Duration: 5 * m},
+		{Device: "sim-01", Interface: "Ethernet3", Kind: sim.FaultLinkDown, After: 10*h + 30*m, Duration: 5 * m},
 	}}
 }
 
