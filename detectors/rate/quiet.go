@@ -126,11 +126,11 @@ const (
 // normal. Memory: 48 B. The zero value is not usable: use NewQuiet. It is
 // not safe for concurrent use.
 type Quiet struct {
-	cfg    QuietConfig
-	n, k   float64 // exponentially weighted intervals, and those that moved
-	k0     float64 // k before the current run (decayed alike)
-	points uint32  // intervals seen, saturating
-	run    uint32  // intervals in a row that moved (firing: that did not)
+	cfg    *QuietConfig // shared by the rules of one NewQuiet (see Fresh)
+	n, k   float64      // exponentially weighted intervals, and those that moved
+	k0     float64      // k before the current run (decayed alike)
+	points uint32       // intervals seen, saturating
+	run    uint32       // intervals in a row that moved (firing: that did not)
 	firing bool
 }
 
@@ -141,8 +141,12 @@ func NewQuiet(cfg QuietConfig) (*Quiet, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Quiet{cfg: cfg}, nil
+	return &Quiet{cfg: &cfg}, nil
 }
+
+// Fresh returns a rule in its initial state with q's configuration
+// (shared, not copied): one NewQuiet serves every series.
+func (q *Quiet) Fresh() Quiet { return Quiet{cfg: q.cfg} }
 
 // Busy returns the learned share of moving intervals that the current run
 // is judged against (during a run or an alert, the share before the run
@@ -156,7 +160,7 @@ func (q *Quiet) Busy() float64 {
 }
 
 // Config returns the rule's configuration, defaults applied.
-func (q *Quiet) Config() QuietConfig { return q.cfg }
+func (q *Quiet) Config() QuietConfig { return *q.cfg }
 
 // Firing reports whether the rule fires.
 func (q *Quiet) Firing() bool { return q.firing }

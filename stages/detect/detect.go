@@ -87,6 +87,7 @@ type Detect struct {
 	mem                     memory.Allocator
 	log                     *slog.Logger
 	metrics                 *pipeline.Metrics
+	quiet                   *rate.Quiet // the error and discard counters' rule every series starts from
 
 	parts  map[int32]*partState
 	shared map[shareKey]*ensemble.Shared // per kind and metric, built on first use
@@ -127,6 +128,11 @@ func NewDetect(cfg DetectConfig, topic string, m *pipeline.Metrics, log *slog.Lo
 		tail := distuv.UnitNormal.Survival(cfg.Multivar.Alert.FireZ)
 		d.groupBand = append(d.groupBand, distuv.ChiSquared{K: float64(len(g.Metrics))}.Quantile(1-tail))
 	}
+	q, err := rate.NewQuiet(rate.QuietConfig{}) // the defaults: not configurable yet
+	if err != nil {
+		return nil, fmt.Errorf("detect: %w", err)
+	}
+	d.quiet = q
 	return d, nil
 }
 

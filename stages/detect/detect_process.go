@@ -128,7 +128,7 @@ func (d *Detect) seriesOf(ps *partState, sr *schemas.SampleReader, i int) (*seri
 				return nil, fmt.Errorf("%w: %v", pipeline.ErrStop, err)
 			}
 			st.e = sh.New()
-			st.quiet = newQuietState(kind, k.Metric)
+			st.quiet = d.newQuietState(kind, k.Metric)
 		}
 		d.addSeries(ps, schemas.SeriesKey{Device: strings.Clone(k.Device), Metric: strings.Clone(k.Metric), Keys: strings.Clone(k.Keys)}, st)
 	}

@@ -21,7 +21,7 @@ import (
 const QuietRule = "error_run"
 
 // quietStateBytes is the memory of a quiet rule beside the ensemble.
-const quietStateBytes = 64
+const quietStateBytes = 56
 
 // quietState is an error or discard counter's quiet rule and when its
 // alert fired.
@@ -31,16 +31,13 @@ type quietState struct {
 }
 
 // newQuietState returns the quiet rule of a counter series of metric, or
-// nil when metric is not an error or discard counter.
-func newQuietState(kind schemas.Kind, metric string) *quietState {
+// nil when metric is not an error or discard counter. Every rule starts
+// from d.quiet (NewDetect's), sharing its configuration.
+func (d *Detect) newQuietState(kind schemas.Kind, metric string) *quietState {
 	if kind != schemas.KindCounter || !rate.IsQuietCounter(metric) {
 		return nil
 	}
-	q, err := rate.NewQuiet(rate.QuietConfig{})
-	if err != nil {
-		panic(err) // the defaults are valid
-	}
-	return &quietState{q: *q}
+	return &quietState{q: d.quiet.Fresh()}
 }
 
 // scoreQuiet feeds a counter's rate x at ts to its quiet rule and emits

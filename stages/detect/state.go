@@ -111,7 +111,7 @@ func (d *Detect) decodeState(b []byte, metric string) (*seriesState, error) {
 		return nil, err
 	}
 	st.e = sh.New()
-	st.quiet = newQuietState(st.kind, metric)
+	st.quiet = d.newQuietState(st.kind, metric)
 	if err := decodeQuiet(quiet, st); err != nil {
 		return nil, err
 	}
