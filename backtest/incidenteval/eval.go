@@ -29,6 +29,10 @@ type RootCause struct {
 	From    time.Time // the first symptom may come from here (precursors included)
 	Start   time.Time // the fault's start
 	To      time.Time // the last label's end
+	// Symptom is its first symptom: the earliest sim.Config.FirstSymptom
+	// of its faults (the first sample where one is visible above its
+	// series' noise, from the simulator's ground truth and noise model).
+	Symptom time.Time
 }
 
 // Outcome is how one root cause came out.
@@ -37,9 +41,11 @@ type Outcome struct {
 	Incidents []*schemas.Incident // the incidents with evidence on its devices in its window
 	Correct   bool                // exactly one, with the expected rule and entity
 	// OpenLatency is its incident's open time minus the fault's start;
+	// SymptomLatency its open time minus the first symptom (negative when
+	// it opened before the fault was visible above the noise);
 	// CauseLatency the event time at which the incident first carried its
 	// final cause, minus the start. Zero unless Correct.
-	OpenLatency, CauseLatency time.Duration
+	OpenLatency, SymptomLatency, CauseLatency time.Duration
 }
 
 // Result is a scored run.
@@ -84,6 +90,7 @@ func Run(ctx context.Context, cfg sim.Config, span time.Duration, dc detect.Dete
 // needs.
 type Simulated struct {
 	Detections  []schemas.Detection // from the detect stage, in its output order
+	Config      sim.Config          // the fleet's, defaults applied
 	Inventory   *schemas.Inventory  // the fleet's topology
 	Truth       *backtest.SimTruth
 	DeviceHours float64
@@ -109,13 +116,13 @@ func Simulate(ctx context.Context, cfg sim.Config, span time.Duration, dc detect
 	if err != nil {
 		return nil, err
 	}
-	return &Simulated{Detections: dets, Inventory: fleet.Inventory(), Truth: truth, DeviceHours: float64(cfg.Devices) * span.Hours()}, nil
+	return &Simulated{Detections: dets, Config: cfg, Inventory: fleet.Inventory(), Truth: truth, DeviceHours: float64(cfg.Devices) * span.Hours()}, nil
 }
 
 // Score scores incidents of s's detections (from Correlate or
 // CorrelateInOrder) against its ground truth.
 func (s *Simulated) Score(incs []*schemas.Incident, causeAt map[string]time.Time) *Result {
-	r := Score(s.Truth, incs, causeAt)
+	r := Score(s.Config, s.Truth, incs, causeAt)
 	r.Detections = len(s.Detections)
 	r.DeviceHours = s.DeviceHours
 	return r
@@ -162,8 +169,14 @@ func CorrelateInOrder(dets []schemas.Detection, inv *schemas.Inventory, ic incid
 	return out, causeAt, nil
 }
 
-// RootCauses groups the ground truth's faults by kind and start.
-func RootCauses(t *backtest.SimTruth) []RootCause {
+// KindLineCard is the kind of a root cause of link_down faults on
+// incidents.DefaultDeviceInterfaces or more ports of one device at once (a
+// line card or the device failing): the device rule should name the device.
+const KindLineCard = "line_card"
+
+// RootCauses groups the ground truth of cfg's faults by kind and start
+// (link_down faults on several ports of one device become KindLineCard).
+func RootCauses(cfg sim.Config, t *backtest.SimTruth) []RootCause {
 	var out []RootCause
 	idx := map[string]int{}
 	for _, ev := range t.Events {
@@ -178,12 +191,21 @@ func RootCauses(t *backtest.SimTruth) []RootCause {
 		if ev.Role == backtest.RoleDevice && !slices.ContainsFunc(rc.Faults, func(f sim.Fault) bool { return f == ft }) {
 			rc.Faults = append(rc.Faults, ft)
 			rc.Start = ev.Start
+			if sy := cfg.FirstSymptom(ft); rc.Symptom.IsZero() || sy.Before(rc.Symptom) {
+				rc.Symptom = sy
+			}
 		}
 		if !slices.Contains(rc.Devices, ev.Device) {
 			rc.Devices = append(rc.Devices, ev.Device)
 		}
 		rc.From = minTime(rc.From, ev.Start)
 		rc.To = maxTime(rc.To, ev.End)
+	}
+	for i := range out {
+		if out[i].Kind == sim.FaultLinkDown && len(out[i].Faults) >= incidents.DefaultDeviceInterfaces &&
+			!slices.ContainsFunc(out[i].Faults, func(f sim.Fault) bool { return f.Device != out[i].Faults[0].Device }) {
+			out[i].Kind = KindLineCard
+		}
 	}
 	return out
 }
@@ -221,7 +243,7 @@ func (rc *RootCause) right(in *schemas.Incident) bool {
 		sim.FaultLinkDown: {schemas.RuleLink}, sim.FaultReroute: {schemas.RuleLink}, sim.FaultLinkFlap: {schemas.RuleLink},
 		sim.FaultBGPReset: {schemas.RuleSession}, sim.FaultFanFailure: {schemas.RuleHardware}, sim.FaultPSUDegradation: {schemas.RuleHardware},
 		sim.FaultOpticDegradation: {schemas.RuleHardware}, sim.FaultTrafficSpike: {schemas.RuleSurge, schemas.RuleTraffic},
-		sim.FaultTrafficDrop: {schemas.RuleTraffic}, sim.FaultRxErrors: {schemas.RuleTraffic},
+		sim.FaultTrafficDrop: {schemas.RuleTraffic}, sim.FaultRxErrors: {schemas.RuleTraffic}, KindLineCard: {schemas.RuleDevice},
 	}[rc.Kind]
 	if !slices.Contains(rules, in.Rule) {
 		return false
@@ -229,7 +251,7 @@ func (rc *RootCause) right(in *schemas.Incident) bool {
 	for _, f := range rc.Faults {
 		name := f.Device
 		switch {
-		case rc.Kind == sim.FaultBGPReset:
+		case rc.Kind == sim.FaultBGPReset, rc.Kind == KindLineCard:
 		case f.Component != "":
 			name = f.Component + " on " + f.Device
 		case f.Interface != "":
@@ -248,13 +270,14 @@ func (rc *RootCause) right(in *schemas.Incident) bool {
 	return true
 }
 
-// Score matches incidents to the root causes of t. An incident with
+// Score matches incidents to the root causes of t, the ground truth of
+// cfg (as backtest.SimConfig runs it). An incident with
 // evidence in the windows of several root causes (two faults at the same
 // time on neighbouring devices) counts for the first whose rule and entity
 // it names, else for the first.
-func Score(t *backtest.SimTruth, incs []*schemas.Incident, causeAt map[string]time.Time) *Result {
+func Score(cfg sim.Config, t *backtest.SimTruth, incs []*schemas.Incident, causeAt map[string]time.Time) *Result {
 	r := &Result{Incidents: len(incs)}
-	rcs := RootCauses(t)
+	rcs := RootCauses(cfg, t)
 	owner := make([]int, len(incs))
 	for i, in := range incs {
 		owner[i] = -1
@@ -292,6 +315,7 @@ func Score(t *backtest.SimTruth, incs []*schemas.Incident, causeAt map[string]ti
 			o.Correct = true
 			r.Correct++
 			o.OpenLatency = o.Incidents[0].OpenedAt.Sub(rc.Start)
+			o.SymptomLatency = o.Incidents[0].OpenedAt.Sub(rc.Symptom)
 			o.CauseLatency = causeAt[o.Incidents[0].ID].Sub(rc.Start)
 		}
 		r.Outcomes = append(r.Outcomes, o)

@@ -11,8 +11,9 @@ import (
 
 // scenario is a fabric of 2 spines and 4 leaves (power mode, optics) over
 // 11 simulated hours with every fault kind once or twice, a volumetric
-// surge on two ports of one leaf and a BGP clear of every session of a
-// spine: the backtest package's floor scenario plus the surge.
+// surge on two ports of one leaf, a BGP clear of every session of a spine
+// and a line card of a spine (three links down at once): the backtest
+// package's floor scenario plus the surge and the line card.
 func scenario() sim.Config {
 	h, m := time.Hour, time.Minute
 	return sim.Config{Devices: 6, Interfaces: 4, Topology: sim.Topology{Spines: 2}, Power: true, Transceivers: true, Faults: []sim.Fault{
@@ -31,6 +32,10 @@ func scenario() sim.Config {
 		{Device: "sim-01", Kind: sim.FaultBGPReset, After: 9*h + 30*m},
 		{Device: "sim-05", Interface: "Ethernet3", Kind: sim.FaultTrafficSpike, After: 10 * h, Duration: 10 * m},
 		{Device: "sim-05", Interface: "Ethernet4", Kind: sim.FaultTrafficSpike, After: 10 * h, Duration: 10 * m},
+		// A line card of spine sim-01: three of its four leaf links at once.
+		{Device: "sim-01", Interface: "Ethernet1", Kind: sim.FaultLinkDown, After: 10*h + 30*m, Duration: 5 * m},
+		{Device: "sim-01", Interface: "Ethernet2", Kind: sim.FaultLinkDown, After: 10*h + 30*m, Duration: 5 * m},
+		{Device: "sim-01", Interface: "Ethernet3", Kind: sim.FaultLinkDown, After: 10*h + 30*m, Duration: 5 * m},
 	}}
 }
 
@@ -38,41 +43,65 @@ func scenario() sim.Config {
 const (
 	goalSpuriousPer100DeviceHours = 1.0
 	goalOpenLatency               = 30 * time.Second
+	goalCorrect                   = 0.95 // share of root causes: exactly one incident, right rule and entity
 )
+
+// notInTime are the root causes whose first symptom (sim.Config.
+// FirstSymptom: 3 sigmas of the series' own noise) comes long before the
+// detect path sees them: slow ramps of gauges, which the adaptive
+// baselines follow. Measured 2026-12-02 (TestSimIncidents): the fan's wear
+// (speed falling to half over the 2 h precursor, visible 1h53m before the
+// fault) opens when the fan stops; the PSU's wear (efficiency falling over
+// 2 h, visible 1h33m before the fault) opens when it recovers, 2h33m
+// after its first symptom; the optic's decay (6 dB over 2 h) has no
+// detection (TestSimIncidentsFull's 6 dB over 30 min opens 40 s after
+// its first symptom).
+var notInTime = map[string]bool{sim.FaultFanFailure: true, sim.FaultPSUDegradation: true, sim.FaultOpticDegradation: true}
+
+// lateAllowed reports whether o may open later than goalOpenLatency after
+// its first symptom: an optic's decay, a fan's or PSU's wear before the
+// fault (an abrupt fan or PSU failure must open in time).
+func lateAllowed(o Outcome) bool {
+	return notInTime[o.Kind] && (o.Kind == sim.FaultOpticDegradation || o.Symptom.Before(o.Start))
+}
+
+// checkOutcomes checks every root cause of r but those of noDetection
+// (which may have none) is exactly one incident with the right rule and
+// entity, opened within goalOpenLatency of its first symptom unless
+// notInTime, and the spurious and silent incidents.
+func checkOutcomes(t *testing.T, r *Result, noDetection map[string]bool) {
+	t.Helper()
+	for _, o := range r.Outcomes {
+		switch {
+		case len(o.Incidents) == 0 && noDetection[o.Kind]:
+		case !o.Correct:
+			t.Errorf("%s on %v at %v: %d incidents, want exactly one with the right rule and entity", o.Kind, o.Devices, o.Start, len(o.Incidents))
+		case o.SymptomLatency > goalOpenLatency && !lateAllowed(o):
+			t.Errorf("%s on %v: incident opened %v after the first symptom (%v after the fault's start), want at most %v", o.Kind, o.Devices, o.SymptomLatency, o.OpenLatency, goalOpenLatency)
+		}
+	}
+	if r.SpuriousPer100DeviceHours() > goalSpuriousPer100DeviceHours || r.SilentMatched > 0 {
+		t.Errorf("%d spurious incidents (%.2f per 100 device-hours), %d on a counter reset", len(r.Spurious), r.SpuriousPer100DeviceHours(), r.SilentMatched)
+	}
+}
 
 // TestSimIncidents runs scenario (about 2 M samples, a few seconds) through
 // the detect stage and the incident rules: every root cause the detect
 // stage sees comes out as exactly one incident with the right rule and
-// entity, no incident is spurious, incidents open within 30 s of the
-// fault's start (event time; the slow ramps excepted: the detect stage
-// sees the PSU degradation when the PSU recovers, an hour in, and rising
-// rx errors once their rate has grown, also an hour in), and the rules
-// compress at least 8 detections into an incident on average (16.5
-// measured).
+// entity, no incident is spurious, incidents open within 30 s of their
+// first symptom (event time; the slow wear and decay of notInTime
+// excepted), and the rules compress at least 8 detections into an
+// incident on average (18.2 measured).
 func TestSimIncidents(t *testing.T) {
 	r, err := Run(t.Context(), scenario(), 11*time.Hour, detect.DetectConfig{}, incidents.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	logResult(t, r)
-	// Root causes that may have no detection: the optic's slow decay (the
-	// maintenance stage's path) and rx errors (a slow ramp).
-	noDetection := map[string]bool{sim.FaultRxErrors: true, sim.FaultOpticDegradation: true}
-	slowRamp := map[string]bool{sim.FaultRxErrors: true, sim.FaultPSUDegradation: true}
-	for _, o := range r.Outcomes {
-		switch {
-		case len(o.Incidents) == 0 && noDetection[o.Kind]:
-		case !o.Correct:
-			t.Errorf("%s on %v at %v: %d incidents, want exactly one with the right rule and entity", o.Kind, o.Devices, o.Start, len(o.Incidents))
-		case o.OpenLatency > goalOpenLatency && !slowRamp[o.Kind]:
-			t.Errorf("%s on %v: incident opened %v after the fault's start, want at most %v", o.Kind, o.Devices, o.OpenLatency, goalOpenLatency)
-		}
-	}
-	if r.Correct < 11 || r.Correct != r.Detected {
-		t.Errorf("%d of %d root causes correct (%d with an incident), want at least 11 and every one with an incident", r.Correct, len(r.Outcomes), r.Detected)
-	}
-	if r.SpuriousPer100DeviceHours() > goalSpuriousPer100DeviceHours || r.SilentMatched > 0 {
-		t.Errorf("%d spurious incidents (%.2f per 100 device-hours), %d on a counter reset", len(r.Spurious), r.SpuriousPer100DeviceHours(), r.SilentMatched)
+	// The optic's slow decay has no detection (see notInTime).
+	checkOutcomes(t, r, map[string]bool{sim.FaultOpticDegradation: true})
+	if r.Correct < len(r.Outcomes)-1 || r.Correct != r.Detected {
+		t.Errorf("%d of %d root causes correct (%d with an incident), want all but the optic's decay and every one with an incident", r.Correct, len(r.Outcomes), r.Detected)
 	}
 	if r.DetectionsPerIncident() < 8 {
 		t.Errorf("%.1f detections per incident, want at least 8", r.DetectionsPerIncident())
@@ -84,7 +113,7 @@ func logResult(t *testing.T, r *Result) {
 	t.Logf("%d root causes: %d correct, %d with an incident; %d incidents from %d detections (%.1f per incident); spurious %d in %.0f device-hours (%.2f per 100); %d on silent faults",
 		len(r.Outcomes), r.Correct, r.Detected, r.Incidents, r.Detections, r.DetectionsPerIncident(), len(r.Spurious), r.DeviceHours, r.SpuriousPer100DeviceHours(), r.SilentMatched)
 	for _, o := range r.Outcomes {
-		t.Logf("%-18s %v %v correct=%v open %v cause %v", o.Kind, o.Devices, o.Start.Format("15:04"), o.Correct, o.OpenLatency, o.CauseLatency)
+		t.Logf("%-18s %v %v (first symptom %v) correct=%v open %v after the start, %v after the first symptom; cause %v", o.Kind, o.Devices, o.Start.Format("15:04"), o.Symptom.Format("15:04:05"), o.Correct, o.OpenLatency, o.SymptomLatency, o.CauseLatency)
 		for _, in := range o.Incidents {
 			t.Logf("    %s %s [%s] %s (%.1f; %d evidence) — %s", in.ID, in.OpenedAt.Format("15:04:05"), in.Rule, in.Cause, in.Confidence, len(in.Evidence), in.Action)
 		}

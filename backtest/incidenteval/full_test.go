@@ -66,7 +66,11 @@ func fullScenario(span time.Duration) sim.Config {
 
 // TestSimIncidentsFull measures the README's incident figures on
 // fullScenario over 12 simulated hours (several CPU-minutes): it runs only
-// under TK_BACKTEST_FULL=1 and checks the same goals as TestSimIncidents.
+// under TK_BACKTEST_FULL=1 and checks the same goals as TestSimIncidents,
+// here for every root cause (15 of 15, none spurious in 240 device-hours,
+// 33.2 detections per incident, measured 2026-12-02; its faults have no
+// precursor, and the optic's 30 min decay opens 40 s after its first
+// symptom: see notInTime).
 func TestSimIncidentsFull(t *testing.T) {
 	if os.Getenv("TK_BACKTEST_FULL") == "" {
 		t.Skip("set TK_BACKTEST_FULL=1 to run the 4 × 16 fabric for 12 simulated hours")
@@ -78,17 +82,9 @@ func TestSimIncidentsFull(t *testing.T) {
 	}
 	t.Logf("wall time %v", time.Since(start).Round(time.Second))
 	logResult(t, r)
-	// Measured 2026-12-02: 14 of 15 root causes one correct incident (the
-	// rx errors have no detection), none spurious in 240 device-hours,
-	// 28.1 detections per incident, every incident open within 10 s of the
-	// fault's start except the optic's decay (70 s).
-	for _, o := range r.Outcomes {
-		if o.Correct && o.OpenLatency > goalOpenLatency && o.Kind != sim.FaultOpticDegradation {
-			t.Errorf("%s on %v: incident opened %v after the fault's start, want at most %v", o.Kind, o.Devices, o.OpenLatency, goalOpenLatency)
-		}
-	}
-	if r.Correct < 14 || r.Correct != r.Detected || r.SpuriousPer100DeviceHours() > goalSpuriousPer100DeviceHours || r.DetectionsPerIncident() < 20 {
-		t.Errorf("%d correct of %d (%d with an incident), %.2f spurious per 100 device-hours, %.1f detections per incident; want at least 14, all with one, at most %v, at least 20",
-			r.Correct, len(r.Outcomes), r.Detected, r.SpuriousPer100DeviceHours(), r.DetectionsPerIncident(), goalSpuriousPer100DeviceHours)
+	checkOutcomes(t, r, nil)
+	if float64(r.Correct) < goalCorrect*float64(len(r.Outcomes)) || r.DetectionsPerIncident() < 20 {
+		t.Errorf("%d correct of %d (%d with an incident), %.1f detections per incident; want at least %.0f %%, at least 20",
+			r.Correct, len(r.Outcomes), r.Detected, r.DetectionsPerIncident(), 100*goalCorrect)
 	}
 }

@@ -30,6 +30,7 @@ type seriesState struct {
 	kind    schemas.Kind
 	points  uint64 // values scored since the series began
 	counter rate.Counter
+	quiet   *quietState          // an error or discard counter's quiet rule (nil for other series)
 	e       *ensemble.Ensemble   // the detectors of a counter rate or gauge (nil for se)
 	se      *stateevents.Tracker // the state events of a state series (nil for e)
 	iface   *ifaceState          // the interface of an /interfaces/interface/ series with keys
@@ -86,6 +87,7 @@ type Detect struct {
 	mem                     memory.Allocator
 	log                     *slog.Logger
 	metrics                 *pipeline.Metrics
+	quiet                   *rate.Quiet // the error and discard counters' rule every series starts from
 
 	parts  map[int32]*partState
 	shared map[shareKey]*ensemble.Shared // per kind and metric, built on first use
@@ -126,6 +128,11 @@ func NewDetect(cfg DetectConfig, topic string, m *pipeline.Metrics, log *slog.Lo
 		tail := distuv.UnitNormal.Survival(cfg.Multivar.Alert.FireZ)
 		d.groupBand = append(d.groupBand, distuv.ChiSquared{K: float64(len(g.Metrics))}.Quantile(1-tail))
 	}
+	q, err := rate.NewQuiet(rate.QuietConfig{}) // the defaults: not configurable yet
+	if err != nil {
+		return nil, fmt.Errorf("detect: %w", err)
+	}
+	d.quiet = q
 	return d, nil
 }
 
@@ -286,6 +293,9 @@ func (d *Detect) removeSeries(ps *partState, k schemas.SeriesKey) {
 func (st *seriesState) stateBytes() int {
 	if st.se != nil {
 		return st.se.StateBytes()
+	}
+	if st.quiet != nil {
+		return st.e.StateBytes() + quietStateBytes
 	}
 	return st.e.StateBytes()
 }

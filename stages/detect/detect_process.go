@@ -128,6 +128,7 @@ func (d *Detect) seriesOf(ps *partState, sr *schemas.SampleReader, i int) (*seri
 				return nil, fmt.Errorf("%w: %v", pipeline.ErrStop, err)
 			}
 			st.e = sh.New()
+			st.quiet = d.newQuietState(kind, k.Metric)
 		}
 		d.addSeries(ps, schemas.SeriesKey{Device: strings.Clone(k.Device), Metric: strings.Clone(k.Metric), Keys: strings.Clone(k.Keys)}, st)
 	}
@@ -144,7 +145,8 @@ func (d *Detect) markDirty(ps *partState, st *seriesState) {
 }
 
 // score feeds row i of an ensemble series: a counter through its rate,
-// then the ensemble (and a multivariate group), unless the series is an
+// then the ensemble (and a multivariate group; an error or discard
+// counter's rate also through its quiet rule), unless the series is an
 // interface's and the interface was down within the rate's interval: such
 // a point is neither learned nor alerted on.
 func (d *Detect) score(ps *partState, sr *schemas.SampleReader, i int, st *seriesState, emit func(*kgo.Record)) error {
@@ -177,6 +179,11 @@ func (d *Detect) score(ps *partState, sr *schemas.SampleReader, i int, st *serie
 		}
 	}
 	st.points++
+	if st.quiet != nil {
+		if err := d.scoreQuiet(emit, st, ts, x); err != nil {
+			return err
+		}
+	}
 	if !st.linked {
 		d.link(ps, st)
 	}

@@ -289,7 +289,7 @@ func TestDetectReadsStateV2(t *testing.T) {
 	b := newTestDetect(t, DetectConfig{})
 	n := 0
 	for k, v := range checkpoint(a) {
-		if v[2] == 0 { // an ensemble series: write it as version 2 did
+		if v[0] == stateVersion && v[2] == 0 { // an ensemble series: write it as version 2 did
 			v = append([]byte{2, v[1]}, v[3:]...)
 			n++
 		}
@@ -303,7 +303,7 @@ func TestDetectReadsStateV2(t *testing.T) {
 	// A state record whose metric is no longer of its class starts cold.
 	for k, v := range checkpoint(a) {
 		_ = k
-		if v[2] != 0 {
+		if v[0] == stateVersion && v[2] != 0 {
 			bad := pipeline.StateKey(nil, schemas.SeriesKey{Device: dev, Metric: schemas.MetricInOctets, Keys: iface})
 			if err := b.Restore(0, bad, v); err != nil {
 				t.Errorf("a state record on a counter metric: %v, want a cold start", err)

@@ -11,11 +11,16 @@ import (
 )
 
 // stateVersion is the version of the detect stage's per-series state in the
-// changelog that this build writes. It reads stateVersion, version 2 (the
-// ensemble's record without the class byte) and the robust z-score state
-// of version 1 (migrated into the ensemble); a record of another version is
-// not restored: the series starts cold and a warning is logged.
-const stateVersion = 3
+// changelog that this build writes; an error or discard counter's record,
+// which carries its quiet rule, is stateVersionQuiet. It reads both,
+// version 2 (the ensemble's record without the class byte) and the robust
+// z-score state of version 1 (migrated into the ensemble); a record of
+// another version is not restored: the series starts cold and a warning is
+// logged.
+const (
+	stateVersion      = 3
+	stateVersionQuiet = 4
+)
 
 // errStateVersion marks a changelog record this build cannot read.
 var errStateVersion = errors.New("unknown state version")
@@ -34,11 +39,21 @@ var errStateConfig = errors.New("state of another detector configuration")
 //	onset members uvarint | top member u8
 //	ensemble: the rest, ensemble.(*Ensemble).AppendBinary
 //
+// A series with a quiet rule (an error or discard counter) writes version
+// 4: the version byte, then the rule (length uvarint, since varint,
+// rate.(*Quiet).AppendBinary), then the version 3 record after its version
+// byte, so the rest reads as before.
+//
 // Integers are varints and floats IEEE 754 little endian (internal/binenc,
 // the detectors' codec), so a restored detector scores exactly as the one
 // that wrote the record.
 func appendState(dst []byte, st *seriesState) []byte {
-	dst = append(dst, stateVersion, byte(st.kind))
+	if st.quiet != nil {
+		dst = appendQuiet(append(dst, stateVersionQuiet), st.quiet)
+	} else {
+		dst = append(dst, stateVersion)
+	}
+	dst = append(dst, byte(st.kind))
 	if st.se != nil {
 		dst = append(dst, byte(st.se.Class()))
 		dst, _ = st.se.AppendBinary(dst) // cannot fail: plain values
@@ -62,8 +77,20 @@ func (d *Detect) decodeState(b []byte, metric string) (*seriesState, error) {
 		return nil, binenc.ErrShort
 	}
 	version := b[0]
-	if version < 1 || version > stateVersion {
-		return nil, fmt.Errorf("%w %d (this build reads 1 to %d)", errStateVersion, version, stateVersion)
+	if version < 1 || version > stateVersionQuiet {
+		return nil, fmt.Errorf("%w %d (this build reads 1 to %d)", errStateVersion, version, stateVersionQuiet)
+	}
+	var quiet []byte
+	if version == stateVersionQuiet {
+		var err error
+		if quiet, b, err = cutQuiet(b[1:]); err != nil {
+			return nil, err
+		}
+		version = stateVersion
+		if len(b) < 1 {
+			return nil, binenc.ErrShort
+		}
+		b = append([]byte{version}, b...)
 	}
 	st := &seriesState{kind: schemas.Kind(b[1])}
 	b = b[2:]
@@ -84,6 +111,10 @@ func (d *Detect) decodeState(b []byte, metric string) (*seriesState, error) {
 		return nil, err
 	}
 	st.e = sh.New()
+	st.quiet = d.newQuietState(st.kind, metric)
+	if err := decodeQuiet(quiet, st); err != nil {
+		return nil, err
+	}
 	r := binenc.Reader{B: b}
 	st.points = r.U()
 	st.counter.LastTS = r.I()
