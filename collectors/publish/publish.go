@@ -8,7 +8,6 @@
 package publish
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -58,10 +57,13 @@ type Publisher struct {
 	metrics                       *Metrics
 
 	// scratch holds encode buffers (*[]byte): a record is encoded into
-	// one and copied out at its exact size, so what waits for Kafka is no
-	// larger than what max_buffered_bytes counts (an encode buffer grown
-	// by doubling holds up to twice its length).
+	// one and copied out into a buffer of vals, at most 12.5 % larger than
+	// the record, so what waits for Kafka is close to what
+	// max_buffered_bytes counts (an encode buffer grown by doubling holds
+	// up to twice its length). A record's buffer goes back to vals once
+	// Kafka acknowledged (or failed) it, so producing makes no garbage.
 	scratch sync.Pool
+	vals    bufPool
 
 	mu       sync.Mutex
 	firstErr error
@@ -88,7 +90,8 @@ func WithLogger(l *slog.Logger) Option { return func(p *Publisher) { p.log = l }
 // WithMetrics counts into m (see NewMetrics); default no metrics.
 func WithMetrics(m *Metrics) Option { return func(p *Publisher) { p.metrics = m } }
 
-// WithAllocator sets the Arrow allocator of Add's builders; default Go's.
+// WithAllocator sets the Arrow allocator of Add's builders; default a
+// PooledAllocator of the publisher's own.
 func WithAllocator(mem memory.Allocator) Option { return func(p *Publisher) { p.mem = mem } }
 
 // New returns a publisher producing to topic through client. The client
@@ -98,7 +101,7 @@ func New(client *kgo.Client, topic string, opts ...Option) (*Publisher, error) {
 		return nil, errors.New("publish: topic is empty")
 	}
 	p := &Publisher{client: client, topic: topic, maxRows: DefaultMaxRows, maxBytes: DefaultMaxBatchBytes, log: slog.Default(),
-		mem: memory.NewGoAllocator(), builders: map[string]*schemas.SampleBuilder{}, lastOK: map[string]int64{},
+		mem: NewPooledAllocator(), builders: map[string]*schemas.SampleBuilder{}, lastOK: map[string]int64{},
 		logged: map[string]bool{}, lost: map[string]int64{}}
 	for _, o := range opts {
 		o(p)
@@ -175,6 +178,7 @@ func (p *Publisher) Publish(ctx context.Context, device string, rec arrow.Record
 		p.produceValue(ctx, device, rec.NumRows(), val)
 		return ctx.Err()
 	}
+	p.vals.put(val)
 	if rec.NumRows() < 2 {
 		p.failed(device, 1, "too_large", fmt.Errorf("one row encodes to %d bytes, above the limit of %d", len(val), p.maxBytes))
 		return nil
@@ -182,8 +186,8 @@ func (p *Publisher) Publish(ctx context.Context, device string, rec arrow.Record
 	return p.split(ctx, device, rec)
 }
 
-// encode returns rec as an Arrow IPC stream in a new slice of its exact
-// size, encoded in a reused scratch buffer.
+// encode returns rec as an Arrow IPC stream in a buffer of p.vals (the
+// caller gives it back), encoded in a reused scratch buffer.
 func (p *Publisher) encode(rec arrow.RecordBatch) ([]byte, error) {
 	buf, _ := p.scratch.Get().(*[]byte)
 	if buf == nil {
@@ -195,7 +199,9 @@ func (p *Publisher) encode(rec arrow.RecordBatch) ([]byte, error) {
 		return nil, err
 	}
 	*buf = enc
-	return bytes.Clone(enc), nil
+	val := p.vals.get(len(enc))
+	copy(val, enc)
+	return val, nil
 }
 
 // split publishes the rows of rec in records that fit MaxBatchBytes. A
@@ -227,10 +233,13 @@ func (p *Publisher) split(ctx context.Context, device string, rec arrow.RecordBa
 	return flush()
 }
 
-// produceValue produces one encoded record of n samples.
+// produceValue produces one encoded record of n samples; val goes back to
+// p.vals once the record is done.
 func (p *Publisher) produceValue(ctx context.Context, device string, n int64, val []byte) {
 	r := &kgo.Record{Topic: p.topic, Key: []byte(device), Value: val, Headers: p.headers}
 	p.client.Produce(ctx, r, func(r *kgo.Record, err error) {
+		// The client holds no reference to the record after its promise.
+		defer p.vals.put(r.Value)
 		if err != nil {
 			p.failed(device, n, errorReason(err), err)
 			return
