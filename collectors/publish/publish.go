@@ -64,6 +64,7 @@ type Publisher struct {
 	// Kafka acknowledged (or failed) it, so producing makes no garbage.
 	scratch sync.Pool
 	vals    bufPool
+	budget  *budget // the client's MaxBufferedBytes, taken before encoding
 
 	mu       sync.Mutex
 	firstErr error
@@ -115,6 +116,7 @@ func New(client *kgo.Client, topic string, opts ...Option) (*Publisher, error) {
 	for _, h := range schemas.SamplesHeaders() {
 		p.headers = append(p.headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
 	}
+	p.budget = newBudget(client)
 	p.log = p.log.With("component", "publish", "topic", topic)
 	return p, nil
 }
@@ -164,26 +166,61 @@ func (p *Publisher) MaxBatchBytes() int { return p.maxBytes }
 // by rows into records that fit; a single row that cannot fit is lost,
 // counted under reason "too_large" and logged. Publish is safe for
 // concurrent use, does not take ownership of rec, and blocks while the
-// client's buffer is full (bound it with kgo.MaxBufferedRecords or
-// kgo.MaxBufferedBytes), so a down broker stops collection instead of
-// growing memory. A produce error is logged once per reason (later ones at
+// client's buffer is full (bound it with kgo.MaxBufferedBytes, or
+// kgo.MaxBufferedRecords), so a down broker stops collection instead of
+// growing memory. With MaxBufferedBytes, Publish waits for room before it
+// encodes rec, so the encoded records held (waiting for Kafka or for
+// room) stay within that limit however many goroutines publish. A produce error is logged once per reason (later ones at
 // debug level), counted, and returned by the next Flush or Wait.
 func (p *Publisher) Publish(ctx context.Context, device string, rec arrow.RecordBatch) error {
+	key := []byte(device)
+	held, err := p.budget.acquire(ctx, encodedBound(rec)+recordSize(key, nil, p.headers))
+	if err != nil {
+		p.failed(device, rec.NumRows(), "canceled", err)
+		return err
+	}
 	val, err := p.encode(rec)
 	if err != nil {
+		p.budget.release(held)
 		p.failed(device, rec.NumRows(), "encode", err)
 		return err
 	}
 	if len(val) <= p.maxBytes {
-		p.produceValue(ctx, device, rec.NumRows(), val)
+		if held, err = p.fit(ctx, held, recordSize(key, val, p.headers)); err != nil {
+			p.vals.put(val)
+			p.failed(device, rec.NumRows(), "canceled", err)
+			return err
+		}
+		p.produceValue(ctx, device, rec.NumRows(), key, val, held)
 		return ctx.Err()
 	}
 	p.vals.put(val)
+	p.budget.release(held)
 	if rec.NumRows() < 2 {
 		p.failed(device, 1, "too_large", fmt.Errorf("one row encodes to %d bytes, above the limit of %d", len(val), p.maxBytes))
 		return nil
 	}
 	return p.split(ctx, device, rec)
+}
+
+// fit turns held bytes of the budget into size: it frees what the
+// estimate took beyond size, or waits for the rest (an estimate below the
+// encoded size; not expected). It returns the bytes now held; on error it
+// holds none.
+func (p *Publisher) fit(ctx context.Context, held, size int64) (int64, error) {
+	if p.budget == nil {
+		return 0, nil
+	}
+	if held >= size {
+		p.budget.release(held - size)
+		return size, nil
+	}
+	more, err := p.budget.acquire(ctx, size-held)
+	if err != nil {
+		p.budget.release(held)
+		return 0, err
+	}
+	return held + more, nil
 }
 
 // encode returns rec as an Arrow IPC stream in a buffer of p.vals (the
@@ -233,12 +270,13 @@ func (p *Publisher) split(ctx context.Context, device string, rec arrow.RecordBa
 	return flush()
 }
 
-// produceValue produces one encoded record of n samples; val goes back to
-// p.vals once the record is done.
-func (p *Publisher) produceValue(ctx context.Context, device string, n int64, val []byte) {
-	r := &kgo.Record{Topic: p.topic, Key: []byte(device), Value: val, Headers: p.headers}
+// produceValue produces one encoded record of n samples; once the record
+// is done, val goes back to p.vals and the held bytes to the budget.
+func (p *Publisher) produceValue(ctx context.Context, device string, n int64, key, val []byte, held int64) {
+	r := &kgo.Record{Topic: p.topic, Key: key, Value: val, Headers: p.headers}
 	p.client.Produce(ctx, r, func(r *kgo.Record, err error) {
 		// The client holds no reference to the record after its promise.
+		defer p.budget.release(held)
 		defer p.vals.put(r.Value)
 		if err != nil {
 			p.failed(device, n, errorReason(err), err)
