@@ -52,6 +52,14 @@ func classFor(n int) int {
 	return c
 }
 
+// capFor returns the capacity of the buffer get(n) returns.
+func (p *bufPool) capFor(n int) int {
+	if c := classFor(n); c >= 0 {
+		return classSize(c)
+	}
+	return n
+}
+
 // get returns a zeroed buffer of length n from the pool, or a new one.
 func (p *bufPool) get(n int) []byte {
 	c := classFor(n)

@@ -56,15 +56,12 @@ type Publisher struct {
 	samples, batches, bytes, errs atomic.Int64
 	metrics                       *Metrics
 
-	// scratch holds encode buffers (*[]byte): a record is encoded into
-	// one and copied out into a buffer of vals, at most 12.5 % larger than
-	// the record, so what waits for Kafka is close to what
-	// max_buffered_bytes counts (an encode buffer grown by doubling holds
-	// up to twice its length). A record's buffer goes back to vals once
-	// Kafka acknowledged (or failed) it, so producing makes no garbage.
-	scratch sync.Pool
-	vals    bufPool
-	budget  *budget // the client's MaxBufferedBytes, taken before encoding
+	// vals holds the buffers records are encoded into, each sized by an
+	// upper bound of the record's encoding (encodedBound, a few % above
+	// for large records); a buffer goes back once Kafka acknowledged (or
+	// failed) its record, so producing makes no garbage.
+	vals   bufPool
+	budget *budget // the client's MaxBufferedBytes: buffers' capacity, taken before encoding
 
 	mu       sync.Mutex
 	firstErr error
@@ -174,19 +171,21 @@ func (p *Publisher) MaxBatchBytes() int { return p.maxBytes }
 // debug level), counted, and returned by the next Flush or Wait.
 func (p *Publisher) Publish(ctx context.Context, device string, rec arrow.RecordBatch) error {
 	key := []byte(device)
-	held, err := p.budget.acquire(ctx, encodedBound(rec)+recordSize(key, nil, p.headers))
+	bound := encodedBound(rec)
+	held, err := p.budget.acquire(ctx, int64(p.vals.capFor(int(bound)))+recordSize(key, nil, p.headers))
 	if err != nil {
 		p.failed(device, rec.NumRows(), "canceled", err)
 		return err
 	}
-	val, err := p.encode(rec)
+	val, err := schemas.EncodeSamples(p.vals.get(int(bound))[:0], rec)
 	if err != nil {
 		p.budget.release(held)
 		p.failed(device, rec.NumRows(), "encode", err)
 		return err
 	}
 	if len(val) <= p.maxBytes {
-		if held, err = p.fit(ctx, held, recordSize(key, val, p.headers)); err != nil {
+		// The budget counts the buffer's capacity, what it holds.
+		if held, err = p.fit(ctx, held, recordSize(key, val[:cap(val)], p.headers)); err != nil {
 			p.vals.put(val)
 			p.failed(device, rec.NumRows(), "canceled", err)
 			return err
@@ -221,24 +220,6 @@ func (p *Publisher) fit(ctx context.Context, held, size int64) (int64, error) {
 		return 0, err
 	}
 	return held + more, nil
-}
-
-// encode returns rec as an Arrow IPC stream in a buffer of p.vals (the
-// caller gives it back), encoded in a reused scratch buffer.
-func (p *Publisher) encode(rec arrow.RecordBatch) ([]byte, error) {
-	buf, _ := p.scratch.Get().(*[]byte)
-	if buf == nil {
-		buf = new([]byte)
-	}
-	defer p.scratch.Put(buf)
-	enc, err := schemas.EncodeSamples((*buf)[:0], rec)
-	if err != nil {
-		return nil, err
-	}
-	*buf = enc
-	val := p.vals.get(len(enc))
-	copy(val, enc)
-	return val, nil
 }
 
 // split publishes the rows of rec in records that fit MaxBatchBytes. A
