@@ -17,9 +17,13 @@ import (
 // collector's defaults, the collector process's peak RSS stays at most
 // claimPeakRSSMB, and it does at least claimRatio times the updates per
 // CPU-second of a plain proto.Unmarshal of the same responses.
+//
+// Measured 2026-12-02 (four runs, load 13-16 from other sessions on the 2
+// cores): 68.7-72.6 MB and 3.00-3.29×; the bounds leave room for that
+// load.
 const (
-	claimPeakRSSMB = 120
-	claimRatio     = 2.0
+	claimPeakRSSMB = 95
+	claimRatio     = 2.5
 )
 
 // TestGNMIPeakRSS builds this benchmark, runs the 2 M-update gNMI run on

@@ -64,7 +64,8 @@ func WithLogger(l *slog.Logger) Option { return func(c *Collector) { c.b.Log = l
 // WithMetrics counts into m (see NewMetrics); default none.
 func WithMetrics(m *Metrics) Option { return func(c *Collector) { c.b.Metrics = m } }
 
-// WithAllocator sets the Arrow allocator of the batches; default Go's.
+// WithAllocator sets the Arrow allocator of the batches; default a
+// publish.PooledAllocator.
 func WithAllocator(mem memory.Allocator) Option { return func(c *Collector) { c.b.Mem = mem } }
 
 // New validates cfg and returns a collector publishing through pub.

@@ -20,9 +20,13 @@ import (
 type Batch struct {
 	device, source string
 	gen            uint32
+	mem            memory.Allocator
+	// hint is the row count of the last record: the builders reserve it
+	// at a record's first row instead of growing by doubling through
+	// every size below it.
+	hint int
 
 	ts                   *array.TimestampBuilder
-	deviceIdx, sourceIdx *array.Int32Builder
 	metricIdx, keysIdx   *array.Int32Builder
 	metricDict, keysDict *array.StringBuilder
 	metricMemo, keysMemo map[string]int32
@@ -50,10 +54,8 @@ const (
 // NewBatch returns an empty batch of device's samples from source.
 func NewBatch(mem memory.Allocator, device, source string) *Batch {
 	sch := schemas.SamplesSchema()
-	b := &Batch{device: device, source: source, gen: 1,
+	b := &Batch{device: device, source: source, gen: 1, mem: mem,
 		ts:         array.NewTimestampBuilder(mem, sch.Field(schemas.ColTS).Type.(*arrow.TimestampType)),
-		deviceIdx:  array.NewInt32Builder(mem),
-		sourceIdx:  array.NewInt32Builder(mem),
 		metricIdx:  array.NewInt32Builder(mem),
 		keysIdx:    array.NewInt32Builder(mem),
 		metricDict: array.NewStringBuilder(mem),
@@ -125,13 +127,21 @@ func (b *Batch) Size() int {
 }
 
 func (b *Batch) row(ts int64, metric, keys int32, kind schemas.Kind) {
+	if b.hint > 0 && b.ts.Len() == 0 {
+		b.reserve(b.hint)
+	}
 	b.ts.Append(arrow.Timestamp(ts))
-	b.deviceIdx.Append(0)
-	b.sourceIdx.Append(0)
 	b.metricIdx.Append(metric)
 	b.keysIdx.Append(keys)
 	b.kind.Append(uint8(kind))
 	b.size += sizePerRow
+}
+
+// reserve makes room for n rows in every column's builder.
+func (b *Batch) reserve(n int) {
+	for _, r := range []interface{ Reserve(int) }{b.ts, b.metricIdx, b.keysIdx, b.kind, b.u64, b.f64, b.str} {
+		r.Reserve(n)
+	}
 }
 
 // AppendCounter appends a counter sample; metric and keys are indices from
@@ -195,22 +205,35 @@ func (b *Batch) NewRecord() arrow.RecordBatch {
 			c.Release()
 		}
 	}()
-	dict := func(t arrow.DataType, idx *array.Int32Builder, values *array.StringBuilder) arrow.Array {
-		ia, va := idx.NewArray(), values.NewArray()
-		defer ia.Release()
+	dict := func(t arrow.DataType, ia arrow.Array, values *array.StringBuilder) arrow.Array {
+		va := values.NewArray()
 		defer va.Release()
 		return array.NewDictionaryArray(t, ia, va)
 	}
+	mi, ki := b.metricIdx.NewArray(), b.keysIdx.NewArray()
+	defer mi.Release()
+	defer ki.Release()
+	// Every row's device and source are the dictionaries' one entry: one
+	// array of n zero indices serves both, built here rather than
+	// appended row by row.
+	zeros := memory.NewResizableBuffer(b.mem)
+	zeros.Resize(n * arrow.Int32SizeBytes)
+	zd := array.NewData(arrow.PrimitiveTypes.Int32, n, []*memory.Buffer{nil, zeros}, nil, 0, 0)
+	zeros.Release()
+	zi := array.NewInt32Data(zd)
+	zd.Release()
+	defer zi.Release()
 	cols = append(cols, b.ts.NewArray(),
-		dict(b.devType, b.deviceIdx, b.deviceDict),
-		dict(b.metricType, b.metricIdx, b.metricDict),
-		dict(b.keysType, b.keysIdx, b.keysDict),
+		dict(b.devType, zi, b.deviceDict),
+		dict(b.metricType, mi, b.metricDict),
+		dict(b.keysType, ki, b.keysDict),
 		b.kind.NewArray(), b.u64.NewArray(), b.f64.NewArray(), b.str.NewArray(),
-		dict(b.sourceType, b.sourceIdx, b.srcDict))
+		dict(b.sourceType, zi, b.srcDict))
 	rec := array.NewRecordBatch(schemas.SamplesSchema(), cols, int64(n))
 	clear(b.metricMemo)
 	clear(b.keysMemo)
 	b.size = 0
+	b.hint = n
 	b.gen++
 	if b.gen == 0 {
 		b.gen = 1
@@ -224,7 +247,7 @@ func (b *Batch) Release() {
 		return
 	}
 	b.released = true
-	for _, r := range []interface{ Release() }{b.ts, b.deviceIdx, b.sourceIdx, b.metricIdx, b.keysIdx, b.metricDict,
+	for _, r := range []interface{ Release() }{b.ts, b.metricIdx, b.keysIdx, b.metricDict,
 		b.keysDict, b.kind, b.u64, b.f64, b.str, b.deviceDict, b.srcDict} {
 		r.Release()
 	}

@@ -8,7 +8,6 @@
 package publish
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -57,11 +56,12 @@ type Publisher struct {
 	samples, batches, bytes, errs atomic.Int64
 	metrics                       *Metrics
 
-	// scratch holds encode buffers (*[]byte): a record is encoded into
-	// one and copied out at its exact size, so what waits for Kafka is no
-	// larger than what max_buffered_bytes counts (an encode buffer grown
-	// by doubling holds up to twice its length).
-	scratch sync.Pool
+	// vals holds the buffers records are encoded into, each sized by an
+	// upper bound of the record's encoding (encodedBound, a few % above
+	// for large records); a buffer goes back once Kafka acknowledged (or
+	// failed) its record, so producing makes no garbage.
+	vals   bufPool
+	budget *budget // the client's MaxBufferedBytes: buffers' capacity, taken before encoding
 
 	mu       sync.Mutex
 	firstErr error
@@ -88,7 +88,8 @@ func WithLogger(l *slog.Logger) Option { return func(p *Publisher) { p.log = l }
 // WithMetrics counts into m (see NewMetrics); default no metrics.
 func WithMetrics(m *Metrics) Option { return func(p *Publisher) { p.metrics = m } }
 
-// WithAllocator sets the Arrow allocator of Add's builders; default Go's.
+// WithAllocator sets the Arrow allocator of Add's builders; default a
+// PooledAllocator of the publisher's own.
 func WithAllocator(mem memory.Allocator) Option { return func(p *Publisher) { p.mem = mem } }
 
 // New returns a publisher producing to topic through client. The client
@@ -98,7 +99,7 @@ func New(client *kgo.Client, topic string, opts ...Option) (*Publisher, error) {
 		return nil, errors.New("publish: topic is empty")
 	}
 	p := &Publisher{client: client, topic: topic, maxRows: DefaultMaxRows, maxBytes: DefaultMaxBatchBytes, log: slog.Default(),
-		mem: memory.NewGoAllocator(), builders: map[string]*schemas.SampleBuilder{}, lastOK: map[string]int64{},
+		mem: NewPooledAllocator(), builders: map[string]*schemas.SampleBuilder{}, lastOK: map[string]int64{},
 		logged: map[string]bool{}, lost: map[string]int64{}}
 	for _, o := range opts {
 		o(p)
@@ -112,6 +113,7 @@ func New(client *kgo.Client, topic string, opts ...Option) (*Publisher, error) {
 	for _, h := range schemas.SamplesHeaders() {
 		p.headers = append(p.headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
 	}
+	p.budget = newBudget(client)
 	p.log = p.log.With("component", "publish", "topic", topic)
 	return p, nil
 }
@@ -161,20 +163,38 @@ func (p *Publisher) MaxBatchBytes() int { return p.maxBytes }
 // by rows into records that fit; a single row that cannot fit is lost,
 // counted under reason "too_large" and logged. Publish is safe for
 // concurrent use, does not take ownership of rec, and blocks while the
-// client's buffer is full (bound it with kgo.MaxBufferedRecords or
-// kgo.MaxBufferedBytes), so a down broker stops collection instead of
-// growing memory. A produce error is logged once per reason (later ones at
+// client's buffer is full (bound it with kgo.MaxBufferedBytes, or
+// kgo.MaxBufferedRecords), so a down broker stops collection instead of
+// growing memory. With MaxBufferedBytes, Publish waits for room before it
+// encodes rec, so the encoded records held (waiting for Kafka or for
+// room) stay within that limit however many goroutines publish. A produce error is logged once per reason (later ones at
 // debug level), counted, and returned by the next Flush or Wait.
 func (p *Publisher) Publish(ctx context.Context, device string, rec arrow.RecordBatch) error {
-	val, err := p.encode(rec)
+	key := []byte(device)
+	bound := encodedBound(rec)
+	held, err := p.budget.acquire(ctx, int64(p.vals.capFor(int(bound)))+recordSize(key, nil, p.headers))
 	if err != nil {
+		p.failed(device, rec.NumRows(), "canceled", err)
+		return err
+	}
+	val, err := schemas.EncodeSamples(p.vals.get(int(bound))[:0], rec)
+	if err != nil {
+		p.budget.release(held)
 		p.failed(device, rec.NumRows(), "encode", err)
 		return err
 	}
 	if len(val) <= p.maxBytes {
-		p.produceValue(ctx, device, rec.NumRows(), val)
+		// The budget counts the buffer's capacity, what it holds.
+		if held, err = p.fit(ctx, held, recordSize(key, val[:cap(val)], p.headers)); err != nil {
+			p.vals.put(val)
+			p.failed(device, rec.NumRows(), "canceled", err)
+			return err
+		}
+		p.produceValue(ctx, device, rec.NumRows(), key, val, held)
 		return ctx.Err()
 	}
+	p.vals.put(val)
+	p.budget.release(held)
 	if rec.NumRows() < 2 {
 		p.failed(device, 1, "too_large", fmt.Errorf("one row encodes to %d bytes, above the limit of %d", len(val), p.maxBytes))
 		return nil
@@ -182,20 +202,24 @@ func (p *Publisher) Publish(ctx context.Context, device string, rec arrow.Record
 	return p.split(ctx, device, rec)
 }
 
-// encode returns rec as an Arrow IPC stream in a new slice of its exact
-// size, encoded in a reused scratch buffer.
-func (p *Publisher) encode(rec arrow.RecordBatch) ([]byte, error) {
-	buf, _ := p.scratch.Get().(*[]byte)
-	if buf == nil {
-		buf = new([]byte)
+// fit turns held bytes of the budget into size: it frees what the
+// estimate took beyond size, or waits for the rest (an estimate below the
+// encoded size; not expected). It returns the bytes now held; on error it
+// holds none.
+func (p *Publisher) fit(ctx context.Context, held, size int64) (int64, error) {
+	if p.budget == nil {
+		return 0, nil
 	}
-	defer p.scratch.Put(buf)
-	enc, err := schemas.EncodeSamples((*buf)[:0], rec)
+	if held >= size {
+		p.budget.release(held - size)
+		return size, nil
+	}
+	more, err := p.budget.acquire(ctx, size-held)
 	if err != nil {
-		return nil, err
+		p.budget.release(held)
+		return 0, err
 	}
-	*buf = enc
-	return bytes.Clone(enc), nil
+	return held + more, nil
 }
 
 // split publishes the rows of rec in records that fit MaxBatchBytes. A
@@ -227,10 +251,14 @@ func (p *Publisher) split(ctx context.Context, device string, rec arrow.RecordBa
 	return flush()
 }
 
-// produceValue produces one encoded record of n samples.
-func (p *Publisher) produceValue(ctx context.Context, device string, n int64, val []byte) {
-	r := &kgo.Record{Topic: p.topic, Key: []byte(device), Value: val, Headers: p.headers}
+// produceValue produces one encoded record of n samples; once the record
+// is done, val goes back to p.vals and the held bytes to the budget.
+func (p *Publisher) produceValue(ctx context.Context, device string, n int64, key, val []byte, held int64) {
+	r := &kgo.Record{Topic: p.topic, Key: key, Value: val, Headers: p.headers}
 	p.client.Produce(ctx, r, func(r *kgo.Record, err error) {
+		// The client holds no reference to the record after its promise.
+		defer p.budget.release(held)
+		defer p.vals.put(r.Value)
 		if err != nil {
 			p.failed(device, n, errorReason(err), err)
 			return

@@ -32,7 +32,8 @@ type Base[M any] struct {
 }
 
 // New returns cfg with its defaults, validated, and a Base publishing
-// through pub with slog.Default() and Go's allocator. Its errors start
+// through pub with slog.Default() and a publish.PooledAllocator (batches
+// reuse the buffers of the records they produced). Its errors start
 // with name, the collector's ("gnmi: …").
 func New[C Config[C], M any](name string, cfg C, pub *publish.Publisher) (C, Base[M], error) {
 	cfg = cfg.WithDefaults()
@@ -42,5 +43,5 @@ func New[C Config[C], M any](name string, cfg C, pub *publish.Publisher) (C, Bas
 	if pub == nil {
 		return cfg, Base[M]{}, errors.New(name + ": a publisher is required")
 	}
-	return cfg, Base[M]{Pub: pub, Log: slog.Default(), Mem: memory.NewGoAllocator()}, nil
+	return cfg, Base[M]{Pub: pub, Log: slog.Default(), Mem: publish.NewPooledAllocator()}, nil
 }

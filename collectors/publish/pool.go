@@ -1,0 +1,138 @@
+package publish
+
+import (
+	"math/bits"
+	"sync"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Size classes of bufPool: eight per power of two from 64 bytes to 64 MiB,
+// so a buffer is at most 12.5 % larger than asked (a power of two, which
+// Arrow's builders ask for, is a class of its own). Larger buffers are not
+// pooled.
+const (
+	minClassShift = 6
+	maxClassShift = 26
+	subClasses    = 8
+	numClasses    = (maxClassShift-minClassShift)*subClasses + 1
+	alignment     = 64 // what Arrow's Go allocator guarantees
+)
+
+// bufPool recycles byte slices by size class, so a hot path that takes a
+// buffer and gives it back (an Arrow builder's column, an encoded Kafka
+// record until its acknowledgement) stops making garbage for the GC. Each
+// class is a sync.Pool: buffers nobody took again are dropped over two GC
+// cycles, so the pool holds about what is in use, not a high-water mark.
+// Buffers are 64-byte aligned. Safe for concurrent use.
+type bufPool struct {
+	classes [numClasses]sync.Pool
+}
+
+// classSize returns the capacity of class c.
+func classSize(c int) int {
+	k, j := c/subClasses+minClassShift, c%subClasses
+	return 1<<k + j<<(k-3)
+}
+
+// classFor returns the smallest class whose buffers hold n bytes, or -1
+// when n is larger than every class.
+func classFor(n int) int {
+	if n <= 1<<minClassShift {
+		return 0
+	}
+	k := bits.Len(uint(n)) - 1 // 2^k <= n < 2^(k+1)
+	step := 1 << (k - 3)
+	j := (n - 1<<k + step - 1) / step // 0..8
+	c := (k-minClassShift)*subClasses + j
+	if c >= numClasses {
+		return -1
+	}
+	return c
+}
+
+// capFor returns the capacity of the buffer get(n) returns.
+func (p *bufPool) capFor(n int) int {
+	if c := classFor(n); c >= 0 {
+		return classSize(c)
+	}
+	return n
+}
+
+// get returns a zeroed buffer of length n from the pool, or a new one.
+func (p *bufPool) get(n int) []byte {
+	c := classFor(n)
+	if c < 0 {
+		return alignedMake(n)
+	}
+	if v, ok := p.classes[c].Get().(*[]byte); ok {
+		b := (*v)[:n]
+		clear(b[:cap(b)])
+		return b
+	}
+	return alignedMake(classSize(c))[:n]
+}
+
+// put gives b back for a later get. Only buffers get returned are kept
+// (their capacity is a class's exactly and they are aligned); others are
+// left to the GC. The caller must not use b afterwards.
+func (p *bufPool) put(b []byte) {
+	n := cap(b)
+	if n == 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b[:1])))%alignment != 0 {
+		return
+	}
+	if c := classFor(n); c >= 0 && classSize(c) == n {
+		b = b[:0]
+		p.classes[c].Put(&b)
+	}
+}
+
+// alignedMake returns a zeroed 64-byte aligned slice whose length and
+// capacity are both n.
+func alignedMake(n int) []byte {
+	buf := make([]byte, n+alignment)
+	shift := 0
+	if r := int(uintptr(unsafe.Pointer(unsafe.SliceData(buf))) % alignment); r != 0 {
+		shift = alignment - r
+	}
+	return buf[shift : shift+n : shift+n]
+}
+
+// PooledAllocator is an Arrow memory.Allocator that recycles the buffers
+// Arrow frees (a released array's, a builder's that grew) for later
+// allocations, where Go's allocator leaves them to the GC. A collector's
+// batches allocate the same column sizes record after record, so in
+// steady state they allocate nothing, and the garbage that sets the
+// process's peak memory between GC cycles is gone. Memory it returns is
+// zeroed and 64-byte aligned, as Go's allocator's. Safe for concurrent
+// use; its zero value is ready.
+//
+// Whoever uses it must follow Arrow's Retain/Release discipline strictly:
+// a buffer released while still read is handed to the next allocation.
+type PooledAllocator struct {
+	pool bufPool
+}
+
+var _ memory.Allocator = (*PooledAllocator)(nil)
+
+// NewPooledAllocator returns an empty PooledAllocator.
+func NewPooledAllocator() *PooledAllocator { return &PooledAllocator{} }
+
+// Allocate returns a zeroed buffer of size bytes.
+func (a *PooledAllocator) Allocate(size int) []byte { return a.pool.get(size) }
+
+// Reallocate returns b resized to size, in place when its capacity allows,
+// else in a new buffer holding b's bytes (b is then recycled).
+func (a *PooledAllocator) Reallocate(size int, b []byte) []byte {
+	if cap(b) >= size {
+		return b[:size]
+	}
+	nb := a.pool.get(size)
+	copy(nb, b)
+	a.pool.put(b)
+	return nb
+}
+
+// Free recycles b, which must come from this allocator.
+func (a *PooledAllocator) Free(b []byte) { a.pool.put(b) }
