@@ -212,7 +212,7 @@ func openPublisher(ctx context.Context, f flags, mode string, extra ...kgo.Opt) 
 		cl.Close()
 		return nil, nil, err
 	}
-	pub, err := publish.New(cl, topic)
+	pub, err := publish.New(cl, publish.Config{Topic: topic})
 	if err != nil {
 		cl.Close()
 		return nil, nil, err
