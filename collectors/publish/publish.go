@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -139,9 +140,7 @@ func New(client *kgo.Client, cfg Config, opts ...Option) (*Publisher, error) {
 	for _, o := range opts {
 		o(p)
 	}
-	for _, h := range schemas.SamplesHeaders() {
-		p.headers = append(p.headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-	}
+	p.headers = kafka.RecordHeaders(schemas.SamplesHeaders())
 	p.log = p.log.With("component", "publish", "topic", cfg.Topic)
 	return p, nil
 }
