@@ -21,14 +21,18 @@ const detectOverrides = `
     - {metric: /system/cpu/*, hold: 50}
     - {metric: /system/memory/*, robust_z: {window: 90}}`
 
+// detectOld sets the deprecated detect.counters, detect.gauges and
+// detect.hold.
+const detectOld = `
+  counters: {window: 30, min_mad: 2}
+  gauges: {min_mad_fraction: 0.05}
+  hold: 100`
+
 // TestDetectOldSpellingPinned pins the effective ensemble configuration of
 // a file written with detect.counters, detect.gauges and detect.hold to
 // the values those spellings gave before they were deprecated.
 func TestDetectOldSpellingPinned(t *testing.T) {
-	c := parseDetect(t, `
-  counters: {window: 30, min_mad: 2}
-  gauges: {min_mad_fraction: 0.05}
-  hold: 100
+	c := parseDetect(t, detectOld+`
   detectors:
     metrics:`+detectOverrides)
 	f := func(metric string, counter bool, window int, minMAD, frac float64, hold int) {
@@ -75,10 +79,7 @@ func parseDetect(t *testing.T, section string) *Config {
 // detectors.*.hold, multivar.hold), and that each is named by one
 // deprecation line.
 func TestDetectOneHome(t *testing.T) {
-	old := parseDetect(t, `
-  counters: {window: 30, min_mad: 2}
-  gauges: {min_mad_fraction: 0.05}
-  hold: 100
+	old := parseDetect(t, detectOld+`
   multivar:
     groups: [{name: g, metrics: [/a, /b]}]
   detectors:
