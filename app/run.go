@@ -296,7 +296,7 @@ func (p *process) runSource(ctx, gctx context.Context, sum *Summary) (time.Time,
 	srcDone := make(chan error, 1)
 	if *p.cfg.Sim.Enabled {
 		var err error
-		pub, err = publish.New(p.env.Out, p.cfg.Topics.Samples, publish.WithLogger(p.log), publish.WithMetrics(publish.NewMetrics(p.reg)))
+		pub, err = publish.New(p.env.Out, publish.Config{Topic: p.cfg.Topics.Samples}, publish.WithLogger(p.log), publish.WithMetrics(publish.NewMetrics(p.reg)))
 		if err != nil {
 			return time.Time{}, nil, err
 		}

@@ -46,8 +46,8 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
-	pub, err := publish.New(cl, cfg.Topic, publish.WithLogger(log), publish.WithMetrics(publish.NewMetrics(reg)),
-		publish.WithMaxBatchBytes(batchBytes(ctx, cl, cfg, log)))
+	pub, err := publish.New(cl, publish.Config{Topic: cfg.Topic, MaxBatchBytes: batchBytes(ctx, cl, cfg, log)},
+		publish.WithLogger(log), publish.WithMetrics(publish.NewMetrics(reg)))
 	if err != nil {
 		return err
 	}

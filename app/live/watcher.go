@@ -111,33 +111,31 @@ func (w *Watcher) add(r *kgo.Record) {
 	hs := kafka.Headers(r)
 	switch r.Topic {
 	case w.cfg.Detections:
-		if d, err := schemas.DecodeDetection(hs, r.Value); err == nil {
-			w.state.AddDetection(d)
-		} else {
-			w.state.DecodeError()
-		}
+		d, err := schemas.DecodeDetection(hs, r.Value)
+		addDecoded(w.state, w.state.AddDetection, d, err)
 	case w.cfg.Maintenance:
-		if e, err := schemas.DecodeMaintenance(hs, r.Value); err == nil {
-			w.state.AddMaintenance(e)
-		} else {
-			w.state.DecodeError()
-		}
+		e, err := schemas.DecodeMaintenance(hs, r.Value)
+		addDecoded(w.state, w.state.AddMaintenance, e, err)
 	case w.cfg.Power:
-		if rows, err := schemas.DecodePower(hs, r.Value); err == nil {
-			w.state.AddPower(rows)
-		} else {
-			w.state.DecodeError()
-		}
+		rows, err := schemas.DecodePower(hs, r.Value)
+		addDecoded(w.state, w.state.AddPower, rows, err)
 	case w.cfg.Incidents:
 		if r.Value == nil {
 			return // a tombstone of the compacted topic
 		}
-		if in, err := schemas.UnmarshalIncident(r.Value); err == nil {
-			w.state.AddIncident(in)
-		} else {
-			w.state.DecodeError()
-		}
+		in, err := schemas.UnmarshalIncident(r.Value)
+		addDecoded(w.state, w.state.AddIncident, in, err)
 	}
+}
+
+// addDecoded gives s what a record decoded to, v, through add, or counts
+// the record as a decode error when err is set.
+func addDecoded[T any](s *State, add func(T), v T, err error) {
+	if err != nil {
+		s.DecodeError()
+		return
+	}
+	add(v)
 }
 
 // CatchUp waits until the Watcher has read every topic to its end as of

@@ -212,7 +212,7 @@ func openPublisher(ctx context.Context, f flags, mode string, extra ...kgo.Opt) 
 		cl.Close()
 		return nil, nil, err
 	}
-	pub, err := publish.New(cl, topic)
+	pub, err := publish.New(cl, publish.Config{Topic: topic})
 	if err != nil {
 		cl.Close()
 		return nil, nil, err
@@ -257,7 +257,10 @@ func benchGNMI(f flags) error {
 		ups += len(m.GetUpdate().GetUpdate())
 		size += len(r)
 	}
-	unmarshalCPU, decodeCPU := baselineGNMI(resps, ups)
+	unmarshalCPU, decodeCPU, err := baselineGNMI(resps, ups)
+	if err != nil {
+		return err
+	}
 
 	fmt.Printf("gnmi end to end: %d devices × %d interfaces, %d steps, %.1f updates per response, %d B per response\n",
 		f.devices, f.ifaces, f.steps, float64(ups)/float64(len(resps)), size/len(resps))
@@ -351,7 +354,7 @@ func runGNMI(f flags, targets []agent.Target, in io.Writer) (gnmiRun, error) {
 // baselineGNMI returns the updates per CPU-second of a plain
 // proto.Unmarshal of resps (holding ups updates) and of the gNMI decoder
 // alone, each run for about a second.
-func baselineGNMI(resps [][]byte, ups int) (unmarshalCPU, decodeCPU float64) {
+func baselineGNMI(resps [][]byte, ups int) (unmarshalCPU, decodeCPU float64, err error) {
 	rate := func(fn func([]byte)) (float64, float64) {
 		n := 0
 		c0, t0 := cpuSeconds(), time.Now()
@@ -368,14 +371,17 @@ func baselineGNMI(resps [][]byte, ups int) (unmarshalCPU, decodeCPU float64) {
 		_ = proto.Unmarshal(b, &m)
 	})
 	batch := publish.NewBatch(memory.NewGoAllocator(), "bench", schemas.SourceGNMI)
-	dec := gnmi.NewDecoder(batch, gnmi.WithDedup(false))
+	dec, err := gnmi.NewDecoder(batch, gnmi.DecoderConfig{Dedup: new(false)})
+	if err != nil {
+		return 0, 0, err
+	}
 	_, decodeCPU = rate(func(b []byte) {
 		_, _ = dec.Decode(b, 0)
 		if batch.Len() >= 4096 {
 			batch.NewRecord().Release()
 		}
 	})
-	return unmarshalCPU, decodeCPU
+	return unmarshalCPU, decodeCPU, nil
 }
 
 // recordResponses subscribes to an in-process copy of the fleet and

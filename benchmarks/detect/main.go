@@ -131,7 +131,7 @@ func writeInput(ctx context.Context, cl *kgo.Client, in string, n, devices, batc
 	if err != nil {
 		return publish.Stats{}, err
 	}
-	pub, err := publish.New(cl, in, publish.WithMaxRows(1<<30))
+	pub, err := publish.New(cl, publish.Config{Topic: in, MaxRows: 1 << 30})
 	if err != nil {
 		return publish.Stats{}, err
 	}

@@ -327,7 +327,7 @@ func counterValue(reg *prometheus.Registry, name string) int64 {
 // From a third of the warm-up on, it spikes one series every 100 ms for
 // three ticks (×20), so the detect stage fires all through the run.
 func produce(ctx context.Context, cl *kgo.Client, topic string, sc scenario, until time.Time) (int64, error) {
-	pub, err := publish.New(cl, topic, publish.WithMaxRows(1<<30))
+	pub, err := publish.New(cl, publish.Config{Topic: topic, MaxRows: 1 << 30})
 	if err != nil {
 		return 0, err
 	}
@@ -395,7 +395,7 @@ const probeEvery = 10 * time.Millisecond
 // probe publishes one probe sample every probeEvery until until, each in
 // its own message, stamped with the wall clock.
 func probe(ctx context.Context, cl *kgo.Client, topic string, until time.Time) error {
-	pub, err := publish.New(cl, topic)
+	pub, err := publish.New(cl, publish.Config{Topic: topic})
 	if err != nil {
 		return err
 	}

@@ -108,7 +108,7 @@ func TestChaosPowerMaintain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := publish.New(cl, samples, publish.WithMaxRows(1<<20))
+	pub, err := publish.New(cl, publish.Config{Topic: samples, MaxRows: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func TestBadValuesPerValue(t *testing.T) {
 	defer mem.AssertSize(t, 0)
 	b := publish.NewBatch(mem, "dev1", schemas.SourceGNMI)
 	defer b.Release()
-	d := NewDecoder(b, WithTimestampWindow(DefaultMaxPast, DefaultMaxFuture))
+	d := newDecoder(t, b, DecoderConfig{MaxPast: DefaultMaxPast, MaxFuture: DefaultMaxFuture})
 	// proto.Marshal refuses invalid UTF-8, so the bytes are patched after
 	// encoding ("UPZZ" and "EthZZ" become invalid sequences).
 	invalid := func(r *pb.SubscribeResponse) []byte {
@@ -77,7 +77,7 @@ func TestCacheLimit(t *testing.T) {
 	b := publish.NewBatch(mem, "dev1", schemas.SourceGNMI)
 	defer b.Release()
 	const limit = 1 << 20
-	d := NewDecoder(b, WithCacheLimit(limit), WithBatchLimit(1000, 1<<20, func() { b.NewRecord().Release() }))
+	d := newDecoder(t, b, DecoderConfig{MaxCacheBytes: limit, MaxRows: 1000, MaxBatchBytes: 1 << 20, Full: func() { b.NewRecord().Release() }})
 	for i := range 200 {
 		var ups []*pb.Update
 		for j := range 100 {

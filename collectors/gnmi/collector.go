@@ -268,7 +268,11 @@ func (c *Collector) startTarget(tc Target) (*target, error) {
 		b := publish.NewBatch(c.b.Mem, tc.Name, schemas.SourceGNMI)
 		st := &stream{t: t, sub: s, req: s.request(), batch: b,
 			log: c.b.Log.With("target", tc.Name, "address", tc.Address, "subscription", s.Name)}
-		st.dec = NewDecoder(b, c.decoderOptions(tc, st)...)
+		if st.dec, err = NewDecoder(b, c.decoderConfig(tc, st)); err != nil {
+			cancel()
+			_ = conn.Close()
+			return nil, err
+		}
 		if c.b.Metrics != nil {
 			st.m = c.b.Metrics.forStream(tc.Name)
 		}
@@ -286,17 +290,17 @@ func (c *Collector) startTarget(tc Target) (*target, error) {
 	return t, nil
 }
 
-// decoderOptions configures the decoder of st, a stream of target tc.
-func (c *Collector) decoderOptions(tc Target, st *stream) []DecoderOption {
-	opts := []DecoderOption{WithDedup(tc.Dedup == nil || *tc.Dedup), WithDerivedPower(tc.DerivePower == nil || *tc.DerivePower),
-		WithTimestampWindow(max(tc.MaxPast, 0), max(tc.MaxFuture, 0)), WithCacheLimit(tc.MaxCacheBytes),
+// decoderConfig configures the decoder of st, a stream of target tc.
+func (c *Collector) decoderConfig(tc Target, st *stream) DecoderConfig {
+	dc := DecoderConfig{Dedup: tc.Dedup, DerivePower: tc.DerivePower,
+		MaxPast: max(tc.MaxPast, 0), MaxFuture: max(tc.MaxFuture, 0), MaxCacheBytes: tc.MaxCacheBytes,
 		// Produce while decoding, so a notification of any size goes out
 		// in batches Kafka accepts; st.mu is held by decode.
-		WithBatchLimit(c.cfg.MaxRows, c.b.Pub.MaxBatchBytes()-batchSlack, func() { st.flushLocked(c.pctx) })}
+		Full: func() { st.flushLocked(c.pctx) }, MaxRows: c.cfg.MaxRows, MaxBatchBytes: c.b.Pub.MaxBatchBytes() - batchSlack}
 	if tc.Timestamp == "receive" {
-		opts = append(opts, WithTimestampMode(TimestampReceive))
+		dc.Timestamp = TimestampReceive
 	}
-	return opts
+	return dc
 }
 
 // batchSlack is what one more row may add to a batch after the decoder's

@@ -181,7 +181,7 @@ func TestCollectorToKafka(t *testing.T) {
 			if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: topic, Partitions: 3}); err != nil {
 				t.Fatal(err)
 			}
-			pub, err := publish.New(cl, topic)
+			pub, err := publish.New(cl, publish.Config{Topic: topic})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -267,7 +267,7 @@ func fakeKafka(t *testing.T) *publish.Publisher {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	pub, err := publish.New(cl, "samples")
+	pub, err := publish.New(cl, publish.Config{Topic: "samples"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -148,32 +148,18 @@ type Decoder struct {
 	stats DecoderStats
 }
 
-// DecoderOption configures a Decoder.
-type DecoderOption func(*Decoder)
-
-// WithDerivedPower turns the derived PSU input power (schemas.MetricPSUInPower) on
-// or off; default on.
-func WithDerivedPower(on bool) DecoderOption { return func(d *Decoder) { d.derive = on } }
-
-// WithTimestampMode sets which time samples carry; default TimestampDevice.
-func WithTimestampMode(m TimestampMode) DecoderOption { return func(d *Decoder) { d.tsMode = m } }
-
-// WithDedup turns deduplication on or off; default on. With it, a sample
-// whose timestamp is not newer than the last one published for its series
-// is dropped: a resent initial snapshot after a reconnect, or a device that
-// stamps values with their last-change time repeating an unchanged value,
-// carry nothing new.
-func WithDedup(on bool) DecoderOption { return func(d *Decoder) { d.dedup = on } }
-
 // NewDecoder returns a decoder appending samples to b, whose device and
-// source the samples get.
-func NewDecoder(b *publish.Batch, opts ...DecoderOption) *Decoder {
-	d := &Decoder{b: b, dedup: true, derive: true, cache: map[string]*series{}, canon: map[string]*series{},
-		maxCache: DefaultMaxCacheBytes}
-	for _, o := range opts {
-		o(d)
+// source the samples get, configured by cfg (with its defaults applied),
+// or an error naming the first bad field of cfg.
+func NewDecoder(b *publish.Batch, cfg DecoderConfig) (*Decoder, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("cannot build decoder: %w", err)
 	}
-	return d
+	return &Decoder{b: b, tsMode: cfg.Timestamp, dedup: *cfg.Dedup, derive: *cfg.DerivePower,
+		cache: map[string]*series{}, canon: map[string]*series{}, maxCache: cfg.MaxCacheBytes,
+		past: int64(cfg.MaxPast), future: int64(cfg.MaxFuture),
+		full: cfg.Full, maxRows: cfg.MaxRows, maxBytes: cfg.MaxBatchBytes}, nil
 }
 
 // Stats returns the counters so far.

@@ -54,8 +54,8 @@ func BenchmarkNotificationToArrow(b *testing.B) {
 		b.Run("decode/"+enc, func(b *testing.B) {
 			sb := publish.NewBatch(memory.NewGoAllocator(), "bench-device", schemas.SourceGNMI)
 			defer sb.Release()
-			d := NewDecoder(sb, WithTimestampWindow(DefaultMaxPast, DefaultMaxFuture),
-				WithBatchLimit(DefaultMaxRows, publish.DefaultMaxBatchBytes, func() { sb.NewRecord().Release() }))
+			d := newDecoder(b, sb, DecoderConfig{MaxPast: DefaultMaxPast, MaxFuture: DefaultMaxFuture,
+				MaxRows: DefaultMaxRows, MaxBatchBytes: publish.DefaultMaxBatchBytes, Full: func() { sb.NewRecord().Release() }})
 			b.SetBytes(int64(len(msgs[0])))
 			b.ReportAllocs()
 			b.ResetTimer()

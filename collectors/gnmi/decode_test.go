@@ -93,14 +93,24 @@ func TestNormalizeTimestamp(t *testing.T) {
 	}
 }
 
+// newDecoder returns NewDecoder(b, cfg), failing tb on an error.
+func newDecoder(tb testing.TB, b *publish.Batch, cfg DecoderConfig) *Decoder {
+	tb.Helper()
+	d, err := NewDecoder(b, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
 // decodeAll decodes the responses and returns the samples.
-func decodeAll(t *testing.T, opts []DecoderOption, rs ...*pb.SubscribeResponse) ([]schemas.Sample, *Decoder) {
+func decodeAll(t *testing.T, cfg DecoderConfig, rs ...*pb.SubscribeResponse) ([]schemas.Sample, *Decoder) {
 	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	b := publish.NewBatch(mem, "dev1", schemas.SourceGNMI)
 	defer b.Release()
-	d := NewDecoder(b, opts...)
+	d := newDecoder(t, b, cfg)
 	for _, r := range rs {
 		if _, err := d.DecodeResponse(r, 42); err != nil {
 			t.Fatal(err)
@@ -159,7 +169,7 @@ func TestDecodeProtoTypedValues(t *testing.T) {
 		upd(t, "component[name=Ethernet1]/state/description", &pb.TypedValue{Value: &pb.TypedValue_AnyVal{}}), // unsupported
 		upd(t, "component[name=Linecard1]/state/type", strv("openconfig-platform-types:LINECARD")),
 	)
-	out, d := decodeAll(t, nil, r, comp)
+	out, d := decodeAll(t, DecoderConfig{}, r, comp)
 	want := []schemas.Sample{
 		{Metric: schemas.MetricInOctets, Keys: "name=Ethernet1", Kind: schemas.KindCounter, U64: big},
 		{Metric: schemas.MetricInErrors, Keys: "name=Ethernet1", Kind: schemas.KindCounter, U64: 7},
@@ -218,7 +228,7 @@ func TestDecodeJSONIETF(t *testing.T) {
 		upd(t, "/components/component[name=CPU]/state/temperature/alarm-status", jsonv(`false`)),
 		upd(t, "/components/component[name=CPU]/state/temperature/instant", jsonv(`{`)), // malformed
 	)
-	out, d := decodeAll(t, nil, r, comp)
+	out, d := decodeAll(t, DecoderConfig{}, r, comp)
 	want := []schemas.Sample{
 		{Metric: schemas.MetricInOctets, Keys: "name=Ethernet1", Kind: schemas.KindCounter, U64: math.MaxUint64},
 		{Metric: schemas.MetricInErrors, Keys: "name=Ethernet1", Kind: schemas.KindCounter, U64: 12},
@@ -247,7 +257,7 @@ func TestDedupAndDeletes(t *testing.T) {
 	sync := &pb.SubscribeResponse{Response: &pb.SubscribeResponse_SyncResponse{SyncResponse: true}}
 	// ts1 twice (a resent snapshot), an older one (a last-change stamp),
 	// a newer one; then a delete, after which an older stamp is new again.
-	out, d := decodeAll(t, nil, mk(ts1, 1), sync, mk(ts1, 1), mk(ts1-5, 1), mk(ts1+1, 2), del, mk(ts1, 3))
+	out, d := decodeAll(t, DecoderConfig{}, mk(ts1, 1), sync, mk(ts1, 1), mk(ts1-5, 1), mk(ts1+1, 2), del, mk(ts1, 3))
 	if len(out) != 3 || out[0].U64 != 1 || out[1].U64 != 2 || out[2].U64 != 3 {
 		t.Fatalf("got %+v", out)
 	}
@@ -255,16 +265,16 @@ func TestDedupAndDeletes(t *testing.T) {
 	if st.DroppedFor(DropDuplicate) != 2 || st.Deletes != 1 || st.Syncs != 1 {
 		t.Fatalf("stats %+v", st)
 	}
-	out, _ = decodeAll(t, []DecoderOption{WithDedup(false)}, mk(ts1, 1), mk(ts1, 1))
+	out, _ = decodeAll(t, DecoderConfig{Dedup: new(false)}, mk(ts1, 1), mk(ts1, 1))
 	if len(out) != 2 {
 		t.Fatalf("without dedup: %d samples", len(out))
 	}
 	// Receive-time stamping, milliseconds from the device.
-	out, _ = decodeAll(t, []DecoderOption{WithTimestampMode(TimestampReceive)}, mk(ts1, 1))
+	out, _ = decodeAll(t, DecoderConfig{Timestamp: TimestampReceive}, mk(ts1, 1))
 	if out[0].TS != 42 {
 		t.Fatalf("receive time: %d", out[0].TS)
 	}
-	out, _ = decodeAll(t, nil, mk(ts1/1e6, 1))
+	out, _ = decodeAll(t, DecoderConfig{}, mk(ts1/1e6, 1))
 	if out[0].TS != ts1 {
 		t.Fatalf("ms timestamp: %d", out[0].TS)
 	}
@@ -273,7 +283,7 @@ func TestDedupAndDeletes(t *testing.T) {
 func TestDecodeErrors(t *testing.T) {
 	b := publish.NewBatch(memory.NewGoAllocator(), "dev1", schemas.SourceGNMI)
 	defer b.Release()
-	d := NewDecoder(b)
+	d := newDecoder(t, b, DecoderConfig{})
 	if _, err := d.Decode([]byte{0x0a, 0x05, 0x01}, 0); err == nil {
 		t.Fatal("truncated message: want an error")
 	}

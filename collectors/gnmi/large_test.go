@@ -47,7 +47,7 @@ func TestLargeNotificationsToKafka(t *testing.T) {
 	if err != nil || learned != topicMax {
 		t.Fatalf("learned max.message.bytes %d (%v), want %d", learned, err, topicMax)
 	}
-	pub, err := publish.New(cl, topic, publish.WithMaxBatchBytes(publish.BatchBytesFor(learned)))
+	pub, err := publish.New(cl, publish.Config{Topic: topic, MaxBatchBytes: publish.BatchBytesFor(learned)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func TestLegacyValue(t *testing.T) {
 		legacyUpd(t, "oper-status", "UP", pb.Encoding_ASCII),
 		legacyUpd(t, "counters/out-octets", "x", pb.Encoding_BYTES),
 	)
-	out, d := decodeAll(t, nil, r)
+	out, d := decodeAll(t, DecoderConfig{}, r)
 	checkSamples(t, out, []schemas.Sample{
 		{Metric: schemas.MetricInOctets, Keys: "name=Ethernet1", Kind: schemas.KindCounter, U64: 12345},
 		{Metric: schemas.MetricOperStatus, Keys: "name=Ethernet1", Kind: schemas.KindState, Str: "UP"},
@@ -56,7 +56,7 @@ func TestLegacyValueMalformed(t *testing.T) {
 
 	b := publish.NewBatch(memory.NewGoAllocator(), "dev1", schemas.SourceGNMI)
 	defer b.Release()
-	d := NewDecoder(b)
+	d := newDecoder(t, b, DecoderConfig{})
 	if _, err := d.Decode(raw, 0); err != nil {
 		t.Fatal(err)
 	}

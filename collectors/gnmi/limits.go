@@ -1,6 +1,10 @@
 package gnmi
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"time"
+)
 
 // What keeps a decoder bounded and its output clean: the timestamp window,
 // the cache limit, batches cut while decoding, and repairs.
@@ -11,7 +15,7 @@ const (
 )
 
 // DefaultMaxCacheBytes bounds the memory of one decoder's series caches
-// (WithCacheLimit).
+// (DecoderConfig.MaxCacheBytes).
 const DefaultMaxCacheBytes = 64 << 20
 
 // Cache accounting: what an entry costs besides its strings (map slot,
@@ -21,26 +25,69 @@ const (
 	seriesEntryBytes = 160
 )
 
-// WithTimestampWindow rejects samples whose device timestamp is more than
-// past before or future after the time the response was received (the
-// recvNS given to Decode), counting them under DropBadTime; 0 leaves that
-// side open. Default: no window. It does not apply in TimestampReceive
-// mode.
-func WithTimestampWindow(past, future time.Duration) DecoderOption {
-	return func(d *Decoder) { d.past, d.future = int64(past), int64(future) }
+// DecoderConfig configures a Decoder: what it keeps, what it rejects and
+// where it cuts batches. The zero value is the defaults.
+type DecoderConfig struct {
+	// Timestamp sets which time samples carry; default TimestampDevice.
+	Timestamp TimestampMode
+	// Dedup drops a sample whose timestamp is not newer than the last one
+	// published for its series: a resent initial snapshot after a
+	// reconnect, or a device that stamps values with their last-change
+	// time repeating an unchanged value, carry nothing new. Default (nil)
+	// on.
+	Dedup *bool
+	// DerivePower adds the derived PSU input power
+	// (schemas.MetricPSUInPower); default (nil) on.
+	DerivePower *bool
+	// MaxPast and MaxFuture reject samples whose device timestamp is more
+	// than MaxPast before or MaxFuture after the time the response was
+	// received (the recvNS given to Decode), counting them under
+	// DropBadTime; 0 (the default) leaves that side open. They do not
+	// apply in TimestampReceive mode.
+	MaxPast, MaxFuture time.Duration
+	// MaxCacheBytes bounds the estimated memory of the decoder's series
+	// caches; past it they start over (counted in Stats().CacheResets),
+	// which forgets deduplication state but keeps memory bounded. Default
+	// DefaultMaxCacheBytes.
+	MaxCacheBytes int
+	// Full, when set, is called whenever the batch reaches MaxRows rows or
+	// an estimated MaxBatchBytes of encoded size (publish.Batch.Size), in
+	// the middle of a notification if need be; Full must take the batch's
+	// rows (NewRecord). Both limits must then be positive. Default nil:
+	// batches are cut only by the caller.
+	Full                   func()
+	MaxRows, MaxBatchBytes int
 }
 
-// WithCacheLimit bounds the estimated memory of the decoder's series
-// caches; past it they start over (counted in Stats().CacheResets), which
-// forgets deduplication state but keeps memory bounded. Default
-// DefaultMaxCacheBytes.
-func WithCacheLimit(bytes int) DecoderOption { return func(d *Decoder) { d.maxCache = bytes } }
+// WithDefaults returns c with zero fields set to their defaults.
+func (c DecoderConfig) WithDefaults() DecoderConfig {
+	if c.Dedup == nil {
+		c.Dedup = new(true)
+	}
+	if c.DerivePower == nil {
+		c.DerivePower = new(true)
+	}
+	if c.MaxCacheBytes == 0 {
+		c.MaxCacheBytes = DefaultMaxCacheBytes
+	}
+	return c
+}
 
-// WithBatchLimit calls full whenever the batch reaches maxRows rows or an
-// estimated maxBytes of encoded size (publish.Batch.Size), in the middle of
-// a notification if need be; full must take the batch's rows (NewRecord).
-func WithBatchLimit(maxRows, maxBytes int, full func()) DecoderOption {
-	return func(d *Decoder) { d.maxRows, d.maxBytes, d.full = maxRows, maxBytes, full }
+// Validate reports the first bad field as "field: problem".
+func (c DecoderConfig) Validate() error {
+	switch {
+	case c.Timestamp != TimestampDevice && c.Timestamp != TimestampReceive:
+		return fmt.Errorf("timestamp: unknown mode %d", c.Timestamp)
+	case c.MaxPast < 0 || c.MaxFuture < 0:
+		return fmt.Errorf("max_past, max_future: %v, %v must not be negative (0: no bound)", c.MaxPast, c.MaxFuture)
+	case c.MaxCacheBytes < 0:
+		return fmt.Errorf("max_cache_bytes: %d must be positive", c.MaxCacheBytes)
+	case c.Full != nil && (c.MaxRows < 1 || c.MaxBatchBytes < 1):
+		return fmt.Errorf("max_rows, max_batch_bytes: %d, %d must be positive with full", c.MaxRows, c.MaxBatchBytes)
+	case c.Full == nil && (c.MaxRows != 0 || c.MaxBatchBytes != 0):
+		return errors.New("full: must be set with max_rows and max_batch_bytes")
+	}
+	return nil
 }
 
 // trimCaches starts the caches over when they passed their limit. New maps

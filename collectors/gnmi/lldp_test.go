@@ -39,7 +39,7 @@ func TestDecodeLLDPNeighbors(t *testing.T) {
 	js := notif(t, ts1, "/lldp/interfaces/interface[name=Ethernet2]/neighbors/neighbor[id=00:1c:73:aa:bb:03]",
 		upd(t, "state", jsonv(`{"openconfig-lldp:system-name":"spine-03","openconfig-lldp:port-id":"Ethernet9"}`)),
 	)
-	out, d := decodeAll(t, nil, oc, xr, js)
+	out, d := decodeAll(t, DecoderConfig{}, oc, xr, js)
 	want := []schemas.Sample{
 		{Metric: schemas.MetricLLDPNeighborSystemName, Keys: keys, Kind: schemas.KindState, Str: "spine-01"},
 		{Metric: schemas.MetricLLDPNeighborPortID, Keys: keys, Kind: schemas.KindState, Str: "Ethernet7"},

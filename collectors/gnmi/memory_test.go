@@ -179,7 +179,7 @@ func hostileRun(t *testing.T, broker string, msgs [][]byte, encoding string, wan
 		t.Fatal(err)
 	}
 	defer dropTopic(cl, topic)
-	pub, err := publish.New(cl, topic)
+	pub, err := publish.New(cl, publish.Config{Topic: topic})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ func TestDownBrokerHoldsBytesWithinLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	pub, err := New(cl, "samples")
+	pub, err := New(cl, Config{Topic: "samples"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,7 +75,7 @@ func TestPublishSplitsLargeRecords(t *testing.T) {
 	defer cl.Close()
 	var logs bytes.Buffer
 	const limit = MinMaxBatchBytes
-	pub, err := New(cl, "samples", WithMaxBatchBytes(limit), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	pub, err := New(cl, Config{Topic: "samples", MaxBatchBytes: limit}, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -29,7 +30,7 @@ import (
 const DefaultMaxRows = 4096
 
 // DefaultMaxBatchBytes bounds the encoded size of one Kafka record when
-// neither the topic's limit nor WithMaxBatchBytes says better: below Kafka's
+// neither the topic's limit nor Config.MaxBatchBytes says better: below Kafka's
 // default max.message.bytes (1,048,588) and franz-go's default
 // ProducerBatchMaxBytes (1,000,012), with room for the record's key,
 // headers and batch framing.
@@ -70,17 +71,50 @@ type Publisher struct {
 	lost     map[string]int64 // samples lost by reason
 }
 
-// Option configures a Publisher.
+// Config configures a Publisher: what it produces where. The logger,
+// metrics and allocator it works with are Options.
+type Config struct {
+	// Topic receives the records; required.
+	Topic string `yaml:"topic"`
+	// MaxRows is the batch size per device: a device's batch is produced
+	// without waiting for Flush once it holds this many samples. Default
+	// DefaultMaxRows.
+	MaxRows int `yaml:"max_rows"`
+	// MaxBatchBytes bounds the encoded size of one Kafka record; default
+	// DefaultMaxBatchBytes, at least MinMaxBatchBytes. Set it below the
+	// topic's max.message.bytes (see TopicMaxMessageBytes, BatchBytesFor)
+	// and the client's ProducerBatchMaxBytes. A record that encodes larger
+	// is split by rows until each part fits.
+	MaxBatchBytes int `yaml:"max_batch_bytes"`
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.MaxRows == 0 {
+		c.MaxRows = DefaultMaxRows
+	}
+	if c.MaxBatchBytes == 0 {
+		c.MaxBatchBytes = DefaultMaxBatchBytes
+	}
+	return c
+}
+
+// Validate reports the first bad field as "field: problem".
+func (c Config) Validate() error {
+	switch {
+	case c.Topic == "":
+		return errors.New("topic: must be set")
+	case c.MaxRows < 1:
+		return fmt.Errorf("max_rows: %d must be positive", c.MaxRows)
+	case c.MaxBatchBytes < MinMaxBatchBytes:
+		return fmt.Errorf("max_batch_bytes: %d must be at least %d", c.MaxBatchBytes, MinMaxBatchBytes)
+	}
+	return nil
+}
+
+// Option gives a Publisher what it works with (logger, metrics,
+// allocator); its settings are in Config.
 type Option func(*Publisher)
-
-// WithMaxRows sets the batch size per device; default DefaultMaxRows.
-func WithMaxRows(n int) Option { return func(p *Publisher) { p.maxRows = n } }
-
-// WithMaxBatchBytes bounds the encoded size of one Kafka record; default
-// DefaultMaxBatchBytes. Set it below the topic's max.message.bytes (see
-// TopicMaxMessageBytes) and the client's ProducerBatchMaxBytes. A record
-// that encodes larger is split by rows until each part fits.
-func WithMaxBatchBytes(n int) Option { return func(p *Publisher) { p.maxBytes = n } }
 
 // WithLogger sets the logger; default slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(p *Publisher) { p.log = l } }
@@ -92,29 +126,24 @@ func WithMetrics(m *Metrics) Option { return func(p *Publisher) { p.metrics = m 
 // PooledAllocator of the publisher's own.
 func WithAllocator(mem memory.Allocator) Option { return func(p *Publisher) { p.mem = mem } }
 
-// New returns a publisher producing to topic through client. The client
-// should be idempotent (franz-go's default) so retries do not duplicate.
-func New(client *kgo.Client, topic string, opts ...Option) (*Publisher, error) {
-	if topic == "" {
-		return nil, errors.New("publish: topic is empty")
+// New returns a publisher producing to cfg.Topic through client, or an
+// error naming the first bad field of cfg (with its defaults applied). The
+// client should be idempotent (franz-go's default) so retries do not
+// duplicate.
+func New(client *kgo.Client, cfg Config, opts ...Option) (*Publisher, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
 	}
-	p := &Publisher{client: client, topic: topic, maxRows: DefaultMaxRows, maxBytes: DefaultMaxBatchBytes, log: slog.Default(),
+	p := &Publisher{client: client, topic: cfg.Topic, maxRows: cfg.MaxRows, maxBytes: cfg.MaxBatchBytes, log: slog.Default(),
 		mem: NewPooledAllocator(), builders: map[string]*schemas.SampleBuilder{}, lastOK: map[string]int64{},
 		logged: map[string]bool{}, lost: map[string]int64{}}
 	for _, o := range opts {
 		o(p)
 	}
-	if p.maxRows < 1 {
-		return nil, fmt.Errorf("publish: max rows %d must be positive", p.maxRows)
-	}
-	if p.maxBytes < MinMaxBatchBytes {
-		return nil, fmt.Errorf("publish: max batch bytes %d must be at least %d", p.maxBytes, MinMaxBatchBytes)
-	}
-	for _, h := range schemas.SamplesHeaders() {
-		p.headers = append(p.headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-	}
+	p.headers = kafka.RecordHeaders(schemas.SamplesHeaders())
 	p.budget = newBudget(client)
-	p.log = p.log.With("component", "publish", "topic", topic)
+	p.log = p.log.With("component", "publish", "topic", cfg.Topic)
 	return p, nil
 }
 

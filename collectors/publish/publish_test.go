@@ -42,7 +42,7 @@ func TestDownBrokerBlocksInsteadOfGrowing(t *testing.T) {
 	}
 	defer cl.Close()
 	const rows = 10
-	pub, err := New(cl, "samples", WithMaxRows(rows))
+	pub, err := New(cl, Config{Topic: "samples", MaxRows: rows})
 	if err != nil {
 		t.Fatal(err)
 	}

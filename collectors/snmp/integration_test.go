@@ -132,7 +132,7 @@ func TestSnmpdToKafka(t *testing.T) {
 	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: topic, Partitions: 2}); err != nil {
 		t.Fatal(err)
 	}
-	pub, err := publish.New(cl, topic)
+	pub, err := publish.New(cl, publish.Config{Topic: topic})
 	if err != nil {
 		t.Fatal(err)
 	}

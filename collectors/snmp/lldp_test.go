@@ -118,7 +118,7 @@ func TestPollLLDP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	pub, err := publish.New(cl, "unused")
+	pub, err := publish.New(cl, publish.Config{Topic: "unused"})
 	if err != nil {
 		t.Fatal(err)
 	}

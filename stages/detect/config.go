@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -33,13 +34,14 @@ import (
 // the ensemble section that applies to the series (detectors.counters,
 // detectors.gauges or the first matching detectors.metrics[] entry).
 type DetectConfig struct {
-	// Counters configures the robust z-score baseline of counter rates
-	// (the ensemble's robust_z member). Its MinMAD defaults to 1 (unit/s)
-	// so sporadic error counts on a quiet counter do not fire; its Window
-	// defaults to robustz.DefaultWindow. A robust_z section under
-	// detectors overrides it.
+	// Counters is the deprecated spelling of detectors.counters.robust_z,
+	// still read: WithDefaults writes it into detectors.counters when that
+	// leaves robust_z unset, and a detectors.metrics[] entry that leaves
+	// robust_z unset takes it for counter rates, as before; Deprecated
+	// names it.
 	Counters robustz.Config `yaml:"counters"`
-	// Gauges configures the robust z-score baseline of gauges.
+	// Gauges is the deprecated spelling of detectors.gauges.robust_z, read
+	// as Counters is.
 	Gauges robustz.Config `yaml:"gauges"`
 	// Alert is the deprecated spelling of the baseline gate of alerts
 	// (fire_z, resolve_z, confirm, clear), still read: WithDefaults writes
@@ -49,14 +51,18 @@ type DetectConfig struct {
 	// resolve_z, confirm, clear, defaulting to alert.DefaultFireZ,
 	// alert.DefaultResolveZ, alert.DefaultConfirm and alert.DefaultClear.
 	Alert alert.Config `yaml:"alert"`
-	// Hold is the most points that are kept out of a series' robust
-	// baseline while its alert fires (points still at |z| >=
-	// alert.resolve_z), so a burst of any length is one alert that
-	// resolves when the series returns. After Hold points the new level is
-	// accepted as normal and the alert resolves. Default DefaultHold.
+	// Hold is the deprecated spelling of detectors.{counters,gauges,
+	// metrics[]}.hold and multivar.hold, still read: WithDefaults writes
+	// it into each of them that is unset, and Deprecated names it.
 	Hold int `yaml:"hold"`
 	// Detectors configures the ensemble by metric kind (counters, gauges)
 	// and by metric path (metrics: the first matching override wins).
+	// A section's robust_z (the robust z-score baseline) defaults to
+	// robustz's defaults (window robustz.DefaultWindow), with min_mad 1
+	// (unit/s) for counter rates so sporadic error counts on a quiet
+	// counter do not fire; its hold (the most points kept out of a
+	// series' baselines while its alert fires, so a burst of any length is
+	// one alert that resolves when the series returns) to DefaultHold.
 	// Its members default to DetectDetectors: ensemble.DefaultDetectors
 	// and level_shift (the forest is off: it keeps about 33 KB per series);
 	// a gauge's other than a hardware sensor's to DetectGaugeDetectors.
@@ -99,6 +105,10 @@ type MultivarConfig struct {
 	// Alert applies to the distance as a normal quantile (multivar's Z,
 	// capped at 40). Defaults as alert.Config.
 	Alert alert.Config `yaml:"alert"`
+	// Hold is the most vectors kept out of a group's model while its
+	// alert fires (distance still at or above alert.resolve_z), as the
+	// ensemble's hold; default DefaultHold.
+	Hold int `yaml:"hold"`
 }
 
 // MultivarGroup is one vector: the series of these metrics (counters as
@@ -144,23 +154,22 @@ const SensorPrefix = "/components/component/"
 // keep waiting for confirm.
 const DefaultGaugeSpikeZ = 10.0
 
-// DefaultHold is the default of DetectConfig.Hold: one hour at a 10 s
-// sample interval.
+// DefaultHold is the default hold of every detectors section and of
+// multivar: one hour at a 10 s sample interval.
 const DefaultHold = 360
 
-// WithDefaults returns c with zero fields set to their defaults.
+// WithDefaults returns c with zero fields set to their defaults and the
+// deprecated counters, gauges, alert and hold written into their homes
+// under detectors and multivar where those are unset (the deprecated
+// fields themselves are kept as written, for Deprecated).
 func (c DetectConfig) WithDefaults() DetectConfig {
-	if c.Counters.MinMAD == 0 {
-		c.Counters.MinMAD = 1
-	}
-	c.Counters = c.Counters.WithDefaults()
-	c.Gauges = c.Gauges.WithDefaults()
 	c.Detectors = migrateAlert(c.Detectors, c.Alert)
+	c.Detectors = c.migrateRobustHold(c.Detectors)
 	if c.Source == "" {
 		c.Source = "telekernel/detect"
 	}
-	if c.Hold == 0 {
-		c.Hold = DefaultHold
+	if c.Multivar.Hold == 0 {
+		c.Multivar.Hold = cmp.Or(c.Hold, DefaultHold)
 	}
 	c.States = c.States.WithDefaults()
 	c.Multivar.Detector = c.Multivar.Detector.WithDefaults()
@@ -169,12 +178,50 @@ func (c DetectConfig) WithDefaults() DetectConfig {
 	return c
 }
 
+// robustZ returns the robust z-score baseline a detectors section that
+// leaves robust_z unset takes for its kind: the deprecated counters or
+// gauges section, with robustz's defaults (and min_mad 1 for counters).
+func (c DetectConfig) robustZ(counter bool) robustz.Config {
+	if !counter {
+		return c.Gauges.WithDefaults()
+	}
+	r := c.Counters
+	if r.MinMAD == 0 {
+		r.MinMAD = 1
+	}
+	return r.WithDefaults()
+}
+
+// migrateRobustHold returns m with the deprecated counters, gauges and
+// hold written into its kinds' sections (robust_z, hold) and hold into
+// each metric override (a copy of m.Metrics), where they are unset. An
+// override's unset robust_z is left to ensembleConfig, which gives it its
+// kind's: an override may match counters and gauges alike.
+func (c DetectConfig) migrateRobustHold(m ensemble.MetricsConfig) ensemble.MetricsConfig {
+	if m.Counters.RobustZ == (robustz.Config{}) {
+		m.Counters.RobustZ = c.robustZ(true)
+	}
+	if m.Gauges.RobustZ == (robustz.Config{}) {
+		m.Gauges.RobustZ = c.robustZ(false)
+	}
+	if c.Hold == 0 {
+		return m
+	}
+	m.Counters.Hold = cmp.Or(m.Counters.Hold, c.Hold)
+	m.Gauges.Hold = cmp.Or(m.Gauges.Hold, c.Hold)
+	m.Metrics = slices.Clone(m.Metrics)
+	for i := range m.Metrics {
+		m.Metrics[i].Hold = cmp.Or(m.Metrics[i].Hold, c.Hold)
+	}
+	return m
+}
+
 // Validate reports the first bad field, with its path.
 func (c DetectConfig) Validate() error {
-	if err := c.Counters.Validate(); err != nil {
+	if err := c.robustZ(true).Validate(); err != nil {
 		return fmt.Errorf("counters.%w", err)
 	}
-	if err := c.Gauges.Validate(); err != nil {
+	if err := c.robustZ(false).Validate(); err != nil {
 		return fmt.Errorf("gauges.%w", err)
 	}
 	if c.Alert != (alert.Config{}) {
@@ -214,6 +261,9 @@ func (c DetectConfig) Validate() error {
 }
 
 func (m MultivarConfig) validate() error {
+	if m.Hold < 0 {
+		return fmt.Errorf("hold: %d must not be negative", m.Hold)
+	}
 	if len(m.Groups) == 0 {
 		return nil
 	}
@@ -260,14 +310,11 @@ func (c DetectConfig) ensembleConfig(e ensemble.Config, counter bool) ensemble.C
 		e.Detectors = slices.Clone(DetectDetectors)
 	}
 	if e.RobustZ == (robustz.Config{}) {
-		e.RobustZ = c.Gauges
-		if counter {
-			e.RobustZ = c.Counters
-		}
+		e.RobustZ = c.robustZ(counter)
 	}
 	e = gateFrom(e, alert.Config{}.WithDefaults())
 	if e.Hold == 0 {
-		e.Hold = c.Hold
+		e.Hold = DefaultHold
 	}
 	if e.SpikeZ == 0 && !counter {
 		e.SpikeZ = max(DefaultGaugeSpikeZ, e.MinZ)
@@ -281,16 +328,34 @@ func (c DetectConfig) ensembleConfig(e ensemble.Config, counter bool) ensemble.C
 // Deprecated returns one "field: how to migrate" line per deprecated
 // spelling c was written with.
 func (c DetectConfig) Deprecated() []string {
-	if c.Alert == (alert.Config{}) {
-		return nil
+	var out []string
+	if c.Alert != (alert.Config{}) {
+		out = append(out, AlertDeprecation)
 	}
-	return []string{AlertDeprecation}
+	if c.Counters != (robustz.Config{}) {
+		out = append(out, CountersDeprecation)
+	}
+	if c.Gauges != (robustz.Config{}) {
+		out = append(out, GaugesDeprecation)
+	}
+	if c.Hold != 0 {
+		out = append(out, HoldDeprecation)
+	}
+	return out
 }
 
-// AlertDeprecation is the line Deprecated returns for a file that sets
-// alert.
-const AlertDeprecation = "alert: deprecated spelling, write min_z (for fire_z), resolve_z, confirm " +
-	"and clear under detectors.counters and detectors.gauges (or a detectors.metrics[] entry)"
+// The lines Deprecated returns for a file that sets alert, counters,
+// gauges or hold.
+const (
+	AlertDeprecation = "alert: deprecated spelling, write min_z (for fire_z), resolve_z, confirm " +
+		"and clear under detectors.counters and detectors.gauges (or a detectors.metrics[] entry)"
+	CountersDeprecation = "counters: deprecated spelling, write it as detectors.counters.robust_z " +
+		"(and as robust_z of each detectors.metrics[] entry for counters that sets none)"
+	GaugesDeprecation = "gauges: deprecated spelling, write it as detectors.gauges.robust_z " +
+		"(and as robust_z of each detectors.metrics[] entry for gauges that sets none)"
+	HoldDeprecation = "hold: deprecated spelling, write hold under detectors.counters, detectors.gauges " +
+		"(and each detectors.metrics[] entry that sets none) and multivar"
+)
 
 // migrateAlert returns m with the deprecated alert section a written into
 // its kinds' sections and each metric override (a copy of m.Metrics), the

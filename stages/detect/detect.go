@@ -217,9 +217,9 @@ func (d *Detect) updateGroup(ps *partState, st *seriesState, ts int64, x float64
 	if err != nil {
 		return nil
 	}
-	if g.alert.Firing && s.Z >= d.cfg.Multivar.Alert.ResolveZ && int(g.held) < d.cfg.Hold {
+	if g.alert.Firing && s.Z >= d.cfg.Multivar.Alert.ResolveZ && int(g.held) < d.cfg.Multivar.Hold {
 		// Keep the incident out of the model, as for the ensemble's
-		// baselines (DetectConfig.Hold).
+		// baselines (MultivarConfig.Hold).
 		g.held++
 	} else {
 		_ = g.det.Add(g.vals) // checked by Score

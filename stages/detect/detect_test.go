@@ -250,7 +250,7 @@ func TestDetectConfig(t *testing.T) {
 	}
 	gate := alert.Config{}.WithDefaults()
 	ctr := c.EnsembleConfig(schemas.MetricInOctets, true)
-	if ctr.RobustZ.MinMAD != 1 || ctr.RobustZ.Window != c.Counters.Window || ctr.MinZ != alert.DefaultFireZ || ctr.BandZ != alert.DefaultFireZ ||
+	if ctr.RobustZ.MinMAD != 1 || ctr.RobustZ.Window != c.Detectors.Counters.RobustZ.Window || ctr.MinZ != alert.DefaultFireZ || ctr.BandZ != alert.DefaultFireZ ||
 		ctr.ResolveZ != alert.DefaultResolveZ || ctr.Hold != DefaultHold || ctr.Confirm != alert.DefaultConfirm || !slices.Equal(ctr.Detectors, DetectDetectors) {
 		t.Errorf("counter config %+v", ctr)
 	}

@@ -36,7 +36,7 @@ func TestNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	pub, err := publish.New(cl, "samples")
+	pub, err := publish.New(cl, publish.Config{Topic: "samples"})
 	if err != nil {
 		t.Fatal(err)
 	}

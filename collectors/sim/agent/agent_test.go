@@ -89,7 +89,10 @@ func TestStreamOnceAndPoll(t *testing.T) {
 	per := a.Fleet().SeriesPerDevice()
 	for _, enc := range []pb.Encoding{pb.Encoding_PROTO, pb.Encoding_JSON_IETF} {
 		b := publish.NewBatch(memory.NewGoAllocator(), "sim-00", schemas.SourceGNMI)
-		dec := gnmi.NewDecoder(b, gnmi.WithDerivedPower(false))
+		dec, err := gnmi.NewDecoder(b, gnmi.DecoderConfig{DerivePower: new(false)})
+		if err != nil {
+			t.Fatal(err)
+		}
 		st, err := client(t, tg[0].Addr).Subscribe(ctx)
 		if err != nil {
 			t.Fatal(err)

@@ -54,7 +54,11 @@ func TestLLDPOverGNMI(t *testing.T) {
 		}
 		b := publish.NewBatch(memory.NewGoAllocator(), dev, schemas.SourceGNMI)
 		t.Cleanup(b.Release)
-		s := stream{st: st, dev: dev, dec: gnmi.NewDecoder(b), b: b}
+		dec, err := gnmi.NewDecoder(b, gnmi.DecoderConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := stream{st: st, dev: dev, dec: dec, b: b}
 		recvUntilSync(t, st, s.dec) // nothing yet: no step taken
 		streams = append(streams, s)
 	}
@@ -205,7 +209,11 @@ func TestDefaultPathsOverGNMI(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := publish.NewBatch(memory.NewGoAllocator(), tg.Name, schemas.SourceGNMI)
-		recvUntilSync(t, st, gnmi.NewDecoder(b, gnmi.WithDerivedPower(false)))
+		dec, err := gnmi.NewDecoder(b, gnmi.DecoderConfig{DerivePower: new(false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recvUntilSync(t, st, dec)
 		rec := b.NewRecord()
 		got, err := schemas.Samples(rec)
 		rec.Release()

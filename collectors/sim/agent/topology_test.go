@@ -42,7 +42,10 @@ func TestTopologyOverGNMI(t *testing.T) {
 	}{{0, pb.Encoding_PROTO}, {2, pb.Encoding_JSON_IETF}, {1, pb.Encoding_JSON}} {
 		series := a.Fleet().DeviceSeries(c.dev)
 		b := publish.NewBatch(memory.NewGoAllocator(), sim.DeviceName(c.dev), schemas.SourceGNMI)
-		dec := gnmi.NewDecoder(b, gnmi.WithDerivedPower(false))
+		dec, err := gnmi.NewDecoder(b, gnmi.DecoderConfig{DerivePower: new(false)})
+		if err != nil {
+			t.Fatal(err)
+		}
 		st, err := client(t, a.Targets()[c.dev].Addr).Subscribe(ctx)
 		if err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -21,10 +22,7 @@ func ProduceFleet(t testing.TB, ctx context.Context, cl *kgo.Client, topic strin
 	b := schemas.NewSampleBuilder(memory.NewGoAllocator())
 	defer b.Release()
 	var recs []*kgo.Record
-	var hs []kgo.RecordHeader
-	for _, h := range schemas.SamplesHeaders() {
-		hs = append(hs, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-	}
+	hs := kafka.RecordHeaders(schemas.SamplesHeaders())
 	flush := func(device string) {
 		rec := b.NewRecord()
 		defer rec.Release()
@@ -84,9 +82,5 @@ func SamplesRecord(t testing.TB, topic string, n int, ts0 int64) *kgo.Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &kgo.Record{Topic: topic, Key: []byte("d1"), Value: val}
-	for _, h := range schemas.SamplesHeaders() {
-		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-	}
-	return r
+	return &kgo.Record{Topic: topic, Key: []byte("d1"), Value: val, Headers: kafka.RecordHeaders(schemas.SamplesHeaders())}
 }
