@@ -299,10 +299,51 @@ func (m MultivarConfig) validate() error {
 // c must have its defaults applied.
 func (c DetectConfig) EnsembleConfig(metric string, counter bool) ensemble.Config {
 	e := c.Detectors.Match(metric, counter)
-	if e.Detectors == nil && !counter && !strings.HasPrefix(metric, SensorPrefix) {
-		e.Detectors = slices.Clone(DetectGaugeDetectors)
+	if !counter && !strings.HasPrefix(metric, SensorPrefix) {
+		if e.Detectors == nil {
+			e.Detectors = slices.Clone(DetectGaugeDetectors)
+		}
+		e = gaugeDefaults(e)
 	}
 	return c.ensembleConfig(e, counter)
+}
+
+// Defaults of a gauge's ensemble, except a hardware sensor reading's
+// (see gaugeDefaults); detectors.gauges or a metric override that sets the
+// field wins.
+const (
+	// DefaultGaugeFire is a gauge's fire: a member at 1.17 × its record
+	// (ensemble.DefaultFire, 1.1 ×, for counter rates and sensors).
+	DefaultGaugeFire = 0.54
+	// DefaultGaugeCooldown is a gauge's cooldown in points
+	// (ensemble.DefaultCooldown, 100, for counter rates and sensors).
+	DefaultGaugeCooldown = 50
+	// DefaultGaugeLevelShiftSpread is a gauge's level_shift.spread
+	// (levelshift.DefaultSpread, 0.3, for counter rates and sensors).
+	DefaultGaugeLevelShiftSpread = 0.1
+)
+
+// gaugeDefaults sets the zero fields of a (non-sensor) gauge's ensemble
+// configuration e to the gauge defaults. A gauge is a reading, not a
+// counter's rate: a record-breaking reading is common on a gauge that wanders
+// (latency, CPU, a travel time), so a gauge fires at a higher multiple of its
+// record (DefaultGaugeFire); its anomalies come in bursts of readings, so the
+// refractory time after an onset is shorter (DefaultGaugeCooldown); and a
+// gauge that drops to 0 now and then for a reading or two (a sampled
+// utilisation, a session count) has a spread too wide for a level shift to
+// mean anything (DefaultGaugeLevelShiftSpread). Counter rates, whose level
+// shifts are links going down, keep the ensemble's defaults.
+func gaugeDefaults(e ensemble.Config) ensemble.Config {
+	if e.Fire == 0 {
+		e.Fire = DefaultGaugeFire
+	}
+	if e.Cooldown == 0 {
+		e.Cooldown = DefaultGaugeCooldown
+	}
+	if e.LevelShift.Spread == 0 {
+		e.LevelShift.Spread = DefaultGaugeLevelShiftSpread
+	}
+	return e
 }
 
 func (c DetectConfig) ensembleConfig(e ensemble.Config, counter bool) ensemble.Config {

@@ -6,6 +6,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/telekernel/telekernel/detectors/ensemble"
+	"github.com/telekernel/telekernel/detectors/levelshift"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -67,4 +69,41 @@ detectors:
 	if d := neu.Deprecated(); d != nil {
 		t.Errorf("Deprecated() = %q without alert", d)
 	}
+}
+
+// TestGaugeDefaults: a gauge that is not a hardware sensor fires at
+// DefaultGaugeFire, with DefaultGaugeCooldown and level_shift's
+// DefaultGaugeLevelShiftSpread; counter rates and sensors keep the
+// ensemble's defaults; a value set in the file wins.
+func TestGaugeDefaults(t *testing.T) {
+	type gate struct {
+		fire     float64
+		cooldown int
+		spread   float64
+	}
+	counters := gate{ensemble.DefaultFire, ensemble.DefaultCooldown, levelshift.DefaultSpread}
+	gauges := gate{DefaultGaugeFire, DefaultGaugeCooldown, DefaultGaugeLevelShiftSpread}
+	f := func(doc, metric string, counter bool, want gate) {
+		t.Helper()
+		var c DetectConfig
+		if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		c = c.WithDefaults()
+		if err := c.Validate(); err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		e := c.EnsembleConfig(metric, counter)
+		if got := (gate{e.Fire, e.Cooldown, e.LevelShift.Spread}); got != want {
+			t.Errorf("%s %s (counter %v): fire, cooldown, spread %v, want %v", doc, metric, counter, got, want)
+		}
+	}
+	f("{}", "/system/cpus/cpu/state/total/instant", false, gauges)
+	f("{}", "/nab/value", false, gauges)
+	f("{}", schemas.MetricInOctets, true, counters)
+	f("{}", schemas.MetricTemperature, false, counters)
+	f("{}", schemas.MetricPSUOutPower, false, counters)
+	f("{detectors: {gauges: {fire: 0.6, critical: 0.7}}}", "/nab/value", false, gate{0.6, DefaultGaugeCooldown, DefaultGaugeLevelShiftSpread})
+	f("{detectors: {gauges: {cooldown: 100, level_shift: {spread: 0.3}}}}", "/nab/value", false, gate{DefaultGaugeFire, 100, 0.3})
+	f("{detectors: {metrics: [{metric: /nab/*, cooldown: 7}]}}", "/nab/value", false, gate{DefaultGaugeFire, 7, DefaultGaugeLevelShiftSpread})
 }
