@@ -222,3 +222,52 @@ func TestConfig(t *testing.T) {
 	f(func(c *Config) { c.Engine.Window = -time.Second }, "engine.window: ")
 	f(func(c *Config) { c.Inventory = "/nonexistent/inventory.yaml" }, "inventory: cannot read inventory: ")
 }
+
+// TestInventorySwapsLive: the engine takes a new inventory generation at
+// the next detection, without a restart: the first end of a link going
+// down before the link is known, the second after, give one link incident
+// naming both ends.
+func TestInventorySwapsLive(t *testing.T) {
+	base := testInventory()
+	noLink := *base
+	noLink.Links = nil
+	v := inventory.Fixed(&noLink)
+	c, err := New(Config{Topic: "incidents", Input: "input"}, v, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest := map[string]*schemas.Incident{}
+	process := func(d *schemas.Detection) {
+		t.Helper()
+		val, err := schemas.MarshalDetection(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := &kgo.Record{Value: val, Headers: kafka.RecordHeaders(schemas.DetectionHeaders(d, "test"))}
+		if err := c.Process(context.Background(), rec, func(out *kgo.Record) {
+			in, err := schemas.UnmarshalIncident(out.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			latest[in.ID] = in
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	F := schemas.StateFiring
+	process(det(0, F, "spine1", mOper, "name=e3", "link_down"))
+	v.SetLive(base) // the inventory topic learned the link
+	process(det(2, F, "leaf1", mOper, "name=e1", "link_down"))
+	var live []*schemas.Incident
+	for _, in := range latest {
+		if in.MergedInto == "" {
+			live = append(live, in)
+		}
+	}
+	if len(live) != 1 || live[0].Rule != schemas.RuleLink || !strings.Contains(live[0].Cause, "spine1:e3 — leaf1:e1") {
+		for _, in := range live {
+			t.Logf("%s: %s", in.Rule, in.Cause)
+		}
+		t.Fatalf("%d incidents not merged away, want the one link incident naming both ends", len(live))
+	}
+}

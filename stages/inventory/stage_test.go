@@ -319,6 +319,22 @@ func TestFollow(t *testing.T) {
 	if g := v.Current(time.Now()).Gen; g != 2 {
 		t.Errorf("an equal inventory changed the generation to %d", g)
 	}
+
+	// A record that is no inventory is skipped with one log line naming
+	// it; the inventory stays, and a follower started now reads the rest.
+	bad := &kgo.Record{Topic: f.topic, Key: []byte("leaf1"), Value: []byte(`{"version": 2}`)}
+	if err := f.cl.ProduceSync(f.ctx, bad).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	v2 := Fixed(nil)
+	if err := Follow(ctx, f.kc, f.topic, v2, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+		t.Fatal(err)
+	}
+	if s := v2.Current(time.Now()); s.Inv == nil || len(s.Inv.Links) != 1 || strings.Count(logs.String(), "skipped an inventory record") != 1 ||
+		!strings.Contains(logs.String(), "version 2 is not supported") {
+		t.Errorf("after a bad record: %+v; log:\n%s", s.Inv, logs.String())
+	}
 }
 
 // fleet is an inventory of n devices with ports links and ports BGP

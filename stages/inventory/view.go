@@ -89,8 +89,9 @@ func snapshot(inv *schemas.Inventory, gen int) Snapshot {
 	return Snapshot{Inv: inv, Index: inv.Index(), Gen: gen}
 }
 
-// Current returns the inventory, re-reading the file first when `every`
-// has passed since the last look and the file's modification time or size
+// Current returns the current inventory: the live one (SetLive) when
+// there is one, else the base. It re-reads the file first when `every` has
+// passed since the last look and the file's modification time or size
 // changed. A file that changed into one with problems, or that cannot be
 // read, keeps the previous inventory and logs one line naming the file,
 // line and problem.
@@ -102,15 +103,6 @@ func (v *View) Current(now time.Time) Snapshot {
 	}
 	v.reload(now)
 	return v.cur
-}
-
-// Base returns the base inventory (the file's, re-read as Current does, or
-// the fixed one), whatever the live one is.
-func (v *View) Base(now time.Time) Snapshot {
-	v.Current(now)
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.base
 }
 
 // SetLive makes inv, read from the inventory topic, the current inventory;
