@@ -73,8 +73,8 @@ type Publisher struct {
 
 // Config configures a Publisher: what it produces where. The logger,
 // metrics and allocator it works with are Options. It is no section of
-// the config file: `telekernel collect` fills it from topics.samples and
-// collect.max_batch_bytes.
+// the config file: the commands fill it from topics.samples (and
+// `telekernel collect` from collect.max_batch_bytes).
 type Config struct {
 	// Topic receives the records; required.
 	Topic string
