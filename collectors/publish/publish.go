@@ -72,20 +72,22 @@ type Publisher struct {
 }
 
 // Config configures a Publisher: what it produces where. The logger,
-// metrics and allocator it works with are Options.
+// metrics and allocator it works with are Options. It is no section of
+// the config file: the commands fill it from topics.samples (and
+// `telekernel collect` from collect.max_batch_bytes).
 type Config struct {
 	// Topic receives the records; required.
-	Topic string `yaml:"topic"`
+	Topic string
 	// MaxRows is the batch size per device: a device's batch is produced
 	// without waiting for Flush once it holds this many samples. Default
 	// DefaultMaxRows.
-	MaxRows int `yaml:"max_rows"`
+	MaxRows int
 	// MaxBatchBytes bounds the encoded size of one Kafka record; default
 	// DefaultMaxBatchBytes, at least MinMaxBatchBytes. Set it below the
 	// topic's max.message.bytes (see TopicMaxMessageBytes, BatchBytesFor)
 	// and the client's ProducerBatchMaxBytes. A record that encodes larger
 	// is split by rows until each part fits.
-	MaxBatchBytes int `yaml:"max_batch_bytes"`
+	MaxBatchBytes int
 }
 
 // WithDefaults returns c with zero fields set to their defaults.

@@ -65,6 +65,10 @@ const (
 	numCols
 )
 
+// validBit is the bit of row.valid that says a row has a value in the
+// column, for the three optional value columns.
+var validBit = [numCols]uint8{colU64: validU64, colF64: validF64, colStr: validStr}
+
 var colNames = [numCols]string{"ts", "device", "metric", "keys", "kind", "value_u64", "value_f64", "value_str", "source"}
 
 // dictionaryMaxBytes bounds a column chunk's dictionary; past it the column
@@ -254,32 +258,23 @@ func (e *encoder) writeBatch(cols []*pq.ColumnWriter, rows []row, order []uint32
 			for k, i := range order {
 				vals[k] = pq.Int32Value(int32(rows[i].kind))
 			}
-		case colU64:
+		case colU64, colF64, colStr:
+			// Optional: a row holds one of the three, the others are null.
+			bit := validBit[c]
 			for k, i := range order {
-				if r := &rows[i]; r.valid&validU64 != 0 {
+				r := &rows[i]
+				switch {
+				case r.valid&bit == 0:
+					vals[k] = pq.Value{}
+					continue
+				case c == colU64:
 					vals[k] = pq.Int64Value(int64(r.u64))
-					vals[k].SetDefinitionLevel(1)
-				} else {
-					vals[k] = pq.Value{}
-				}
-			}
-		case colF64:
-			for k, i := range order {
-				if r := &rows[i]; r.valid&validF64 != 0 {
+				case c == colF64:
 					vals[k] = pq.DoubleValue(r.f64)
-					vals[k].SetDefinitionLevel(1)
-				} else {
-					vals[k] = pq.Value{}
-				}
-			}
-		case colStr:
-			for k, i := range order {
-				if r := &rows[i]; r.valid&validStr != 0 {
+				default:
 					vals[k] = pq.ByteArrayValue(bytesOf(strs[r.str]))
-					vals[k].SetDefinitionLevel(1)
-				} else {
-					vals[k] = pq.Value{}
 				}
+				vals[k].SetDefinitionLevel(1)
 			}
 		}
 		for k := range vals {
