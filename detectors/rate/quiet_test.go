@@ -135,7 +135,9 @@ func TestIsQuietCounter(t *testing.T) {
 	}
 	f("/interfaces/interface/state/counters/in-errors", true)
 	f("/interfaces/interface/state/counters/in-fcs-errors", true)
-	f("/interfaces/interface/state/counters/out-discards", true)
+	f("/interfaces/interface/state/counters/out-errors", true)
+	f("/interfaces/interface/state/counters/out-discards", false)
+	f("/native/input-drops", false)
 	f("/interfaces/interface/state/counters/in-octets", false)
 	f("/interfaces/interface/state/counters/carrier-transitions", false)
 	f("/components/component/state/errors", false)

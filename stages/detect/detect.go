@@ -30,7 +30,7 @@ type seriesState struct {
 	kind    schemas.Kind
 	points  uint64 // values scored since the series began
 	counter rate.Counter
-	quiet   *quietState          // an error or discard counter's quiet rule (nil for other series)
+	quiet   *quietState          // an error counter's quiet rule (nil for other series)
 	e       *ensemble.Ensemble   // the detectors of a counter rate or gauge (nil for se)
 	se      *stateevents.Tracker // the state events of a state series (nil for e)
 	iface   *ifaceState          // the interface of an /interfaces/interface/ series with keys
@@ -87,7 +87,7 @@ type Detect struct {
 	mem                     memory.Allocator
 	log                     *slog.Logger
 	metrics                 *pipeline.Metrics
-	quiet                   *rate.Quiet // the error and discard counters' rule every series starts from
+	quiet                   *rate.Quiet // the error counters' rule every series starts from
 
 	parts  map[int32]*partState
 	shared map[shareKey]*ensemble.Shared // per kind and metric, built on first use

@@ -145,7 +145,7 @@ func (d *Detect) markDirty(ps *partState, st *seriesState) {
 }
 
 // score feeds row i of an ensemble series: a counter through its rate,
-// then the ensemble (and a multivariate group; an error or discard
+// then the ensemble (and a multivariate group; an error
 // counter's rate also through its quiet rule), unless the series is an
 // interface's and the interface was down within the rate's interval: such
 // a point is neither learned nor alerted on.

@@ -13,7 +13,7 @@ import (
 )
 
 // QuietRule is the detector name, and the value of the "rule" label, of
-// the detections of an error or discard counter's quiet rule
+// the detections of an error counter's quiet rule
 // (detectors/rate.Quiet): the counter moved on so many intervals in a row
 // that its own history makes the run improbable. Its alert is apart from
 // the ensemble's on the same series (the label gives it its own
@@ -23,7 +23,7 @@ const QuietRule = "error_run"
 // quietStateBytes is the memory of a quiet rule beside the ensemble.
 const quietStateBytes = 56
 
-// quietState is an error or discard counter's quiet rule and when its
+// quietState is an error counter's quiet rule and when its
 // alert fired.
 type quietState struct {
 	q     rate.Quiet
@@ -31,7 +31,7 @@ type quietState struct {
 }
 
 // newQuietState returns the quiet rule of a counter series of metric, or
-// nil when metric is not an error or discard counter. Every rule starts
+// nil when metric is not an error counter. Every rule starts
 // from d.quiet (NewDetect's), sharing its configuration.
 func (d *Detect) newQuietState(kind schemas.Kind, metric string) *quietState {
 	if kind != schemas.KindCounter || !rate.IsQuietCounter(metric) {
