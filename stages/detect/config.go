@@ -332,7 +332,9 @@ const (
 // gauge that drops to 0 now and then for a reading or two (a sampled
 // utilisation, a session count) has a spread too wide for a level shift to
 // mean anything (DefaultGaugeLevelShiftSpread). Counter rates, whose level
-// shifts are links going down, keep the ensemble's defaults.
+// shifts are links going down, keep the ensemble's defaults. The values
+// were chosen on NAB and checked on bigdama18 and the simulator (README,
+// "Backtests").
 func gaugeDefaults(e ensemble.Config) ensemble.Config {
 	if e.Fire == 0 {
 		e.Fire = DefaultGaugeFire
