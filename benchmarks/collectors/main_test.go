@@ -18,8 +18,8 @@ import (
 // claimPeakRSSMB, and it does at least claimRatio times the updates per
 // CPU-second of a plain proto.Unmarshal of the same responses.
 //
-// Measured 2026-12-02 (four runs, load 13-16 from other sessions on the 2
-// cores): 68.7-72.6 MB and 3.00-3.29×; the bounds leave room for that
+// Measured 2026-12-02 (eight runs, load 5.5-16 from other sessions on the
+// 2 cores): 64.8-72.6 MB and 2.94-3.35×; the bounds leave room for that
 // load.
 const (
 	claimPeakRSSMB = 95

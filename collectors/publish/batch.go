@@ -21,10 +21,6 @@ type Batch struct {
 	device, source string
 	gen            uint32
 	mem            memory.Allocator
-	// hint is the row count of the last record: the builders reserve it
-	// at a record's first row instead of growing by doubling through
-	// every size below it.
-	hint int
 
 	ts                   *array.TimestampBuilder
 	metricIdx, keysIdx   *array.Int32Builder
@@ -127,21 +123,11 @@ func (b *Batch) Size() int {
 }
 
 func (b *Batch) row(ts int64, metric, keys int32, kind schemas.Kind) {
-	if b.hint > 0 && b.ts.Len() == 0 {
-		b.reserve(b.hint)
-	}
 	b.ts.Append(arrow.Timestamp(ts))
 	b.metricIdx.Append(metric)
 	b.keysIdx.Append(keys)
 	b.kind.Append(uint8(kind))
 	b.size += sizePerRow
-}
-
-// reserve makes room for n rows in every column's builder.
-func (b *Batch) reserve(n int) {
-	for _, r := range []interface{ Reserve(int) }{b.ts, b.metricIdx, b.keysIdx, b.kind, b.u64, b.f64, b.str} {
-		r.Reserve(n)
-	}
 }
 
 // AppendCounter appends a counter sample; metric and keys are indices from
@@ -233,7 +219,6 @@ func (b *Batch) NewRecord() arrow.RecordBatch {
 	clear(b.metricMemo)
 	clear(b.keysMemo)
 	b.size = 0
-	b.hint = n
 	b.gen++
 	if b.gen == 0 {
 		b.gen = 1

@@ -133,3 +133,58 @@ func TestDownBrokerHoldsBytesWithinLimit(t *testing.T) {
 		t.Fatalf("after recovery: %+v, want %d samples and no errors", st, goroutines*records*rows)
 	}
 }
+
+// TestRecordAboveBudgetDoesNotWait: a record larger than the whole
+// MaxBufferedBytes takes the whole budget instead of waiting for more than
+// there is; the client then refuses it (MessageTooLarge), counted as lost,
+// and the budget is whole again for the next record.
+func TestRecordAboveBudgetDoesNotWait(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "samples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	const limit = 32 << 10
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.MaxBufferedBytes(limit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	pub, err := New(cl, "samples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	publish := func(rows int) {
+		t.Helper()
+		b := NewBatch(memory.NewGoAllocator(), "dev", schemas.SourceGNMI)
+		defer b.Release()
+		for i := range rows {
+			b.AppendCounter(int64(i), b.MetricIndex("/m"), b.KeysIndex(fmt.Sprint("k", i)), uint64(i))
+		}
+		rec := b.NewRecord()
+		defer rec.Release()
+		if err := pub.Publish(ctx, "dev", rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(4000) // ≈ 190 KB, six times the budget
+	// The client refuses it without buffering it, and calls its promise
+	// on a goroutine of its own.
+	for pub.Stats().Lost["MESSAGE_TOO_LARGE"] != 4000 {
+		if ctx.Err() != nil {
+			t.Fatalf("a record above MaxBufferedBytes was not refused: %+v", pub.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	_ = pub.Wait(ctx) // its error
+	publish(100)
+	if err := pub.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := pub.Stats(); st.Samples != 100 {
+		t.Fatalf("stats %+v, want 100 samples produced after the refused record", st)
+	}
+}

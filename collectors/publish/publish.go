@@ -198,8 +198,9 @@ func (p *Publisher) MaxBatchBytes() int { return p.maxBytes }
 // kgo.MaxBufferedRecords), so a down broker stops collection instead of
 // growing memory. With MaxBufferedBytes, Publish waits for room before it
 // encodes rec, so the encoded records held (waiting for Kafka or for
-// room) stay within that limit however many goroutines publish. A produce error is logged once per reason (later ones at
-// debug level), counted, and returned by the next Flush or Wait.
+// room) stay within that limit however many goroutines publish. A produce
+// error is logged once per reason (later ones at debug level), counted,
+// and returned by the next Flush or Wait.
 func (p *Publisher) Publish(ctx context.Context, device string, rec arrow.RecordBatch) error {
 	key := []byte(device)
 	bound := encodedBound(rec)
@@ -233,14 +234,15 @@ func (p *Publisher) Publish(ctx context.Context, device string, rec arrow.Record
 	return p.split(ctx, device, rec)
 }
 
-// fit turns held bytes of the budget into size: it frees what the
-// estimate took beyond size, or waits for the rest (an estimate below the
-// encoded size; not expected). It returns the bytes now held; on error it
-// holds none.
+// fit turns held bytes of the budget into size (at most the whole
+// budget): it frees what the estimate took beyond it, or waits for the
+// rest (an estimate below the encoded size; not expected). It returns the
+// bytes now held; on error it holds none.
 func (p *Publisher) fit(ctx context.Context, held, size int64) (int64, error) {
 	if p.budget == nil {
 		return 0, nil
 	}
+	size = min(size, p.budget.limit)
 	if held >= size {
 		p.budget.release(held - size)
 		return size, nil
