@@ -150,7 +150,7 @@ func TestRecordAboveBudgetDoesNotWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	pub, err := New(cl, "samples")
+	pub, err := New(cl, Config{Topic: "samples"})
 	if err != nil {
 		t.Fatal(err)
 	}
