@@ -2,7 +2,6 @@ package inventory
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/internal/promreg"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
@@ -231,12 +231,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	if reg == nil {
 		return m
 	}
-	var are prometheus.AlreadyRegisteredError
-	if err := reg.Register(m.samples); errors.As(err, &are) {
-		m.samples = are.ExistingCollector.(*prometheus.CounterVec)
-	}
-	if err := reg.Register(m.records); errors.As(err, &are) {
-		m.records = are.ExistingCollector.(prometheus.Counter)
-	}
+	m.samples = promreg.Register(reg, m.samples)
+	m.records = promreg.Register(reg, m.records)
 	return m
 }
