@@ -124,8 +124,8 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 	if sum.Samples != want {
 		t.Fatalf("samples %d, want %d", sum.Samples, want)
 	}
-	if sum.DeadLetters != 2*5 {
-		t.Errorf("dead letters %d, want 10 (2 bad messages × detect, power, maintain, parquet, clickhouse-samples)", sum.DeadLetters)
+	if sum.DeadLetters != 2*6 {
+		t.Errorf("dead letters %d, want 12 (2 bad messages × detect, power, maintain, parquet, clickhouse-samples, inventory)", sum.DeadLetters)
 	}
 	var onTopic int64
 	if err := kafka.ReadAll(ctx, cfg.Kafka, cfg.Topics.DeadLetters, func(*kgo.Record) { onTopic++ }); err != nil || onTopic != sum.DeadLetters {
