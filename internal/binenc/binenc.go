@@ -84,18 +84,7 @@ func (r *Reader) Header(tag, version byte) {
 }
 
 // F64 reads a float.
-func (r *Reader) F64() float64 {
-	if r.Err != nil {
-		return 0
-	}
-	if len(r.B) < 8 {
-		r.Err = ErrShort
-		return 0
-	}
-	f := math.Float64frombits(binary.LittleEndian.Uint64(r.B))
-	r.B = r.B[8:]
-	return f
-}
+func (r *Reader) F64() float64 { return read(r, f64At) }
 
 // F64s reads a length and that many floats into dst (reused when large
 // enough); max bounds the length.
@@ -119,45 +108,46 @@ func (r *Reader) F64s(dst []float64, max int) []float64 {
 }
 
 // U reads an unsigned varint.
-func (r *Reader) U() uint64 {
-	if r.Err != nil {
-		return 0
-	}
-	u, n := binary.Uvarint(r.B)
-	if n <= 0 {
-		r.Err = ErrShort
-		return 0
-	}
-	r.B = r.B[n:]
-	return u
-}
+func (r *Reader) U() uint64 { return read(r, binary.Uvarint) }
 
 // I reads a signed varint.
-func (r *Reader) I() int64 {
-	if r.Err != nil {
-		return 0
-	}
-	i, n := binary.Varint(r.B)
-	if n <= 0 {
-		r.Err = ErrShort
-		return 0
-	}
-	r.B = r.B[n:]
-	return i
-}
+func (r *Reader) I() int64 { return read(r, binary.Varint) }
 
 // Byte reads one byte.
-func (r *Reader) Byte() byte {
+func (r *Reader) Byte() byte { return read(r, byteAt) }
+
+// read decodes one value at the start of r.B with dec, which returns the
+// value and the number of bytes it took (0 or less: the record is too
+// short, or a varint overflows), and moves past it. After an error it
+// returns the zero value and reads nothing.
+func read[T any](r *Reader, dec func([]byte) (T, int)) T {
+	var zero T
 	if r.Err != nil {
-		return 0
+		return zero
 	}
-	if len(r.B) < 1 {
+	v, n := dec(r.B)
+	if n <= 0 {
 		r.Err = ErrShort
-		return 0
+		return zero
 	}
-	b := r.B[0]
-	r.B = r.B[1:]
-	return b
+	r.B = r.B[n:]
+	return v
+}
+
+// f64At decodes the 8-byte float at the start of b.
+func f64At(b []byte) (float64, int) {
+	if len(b) < 8 {
+		return 0, 0
+	}
+	return math.Float64frombits(binary.LittleEndian.Uint64(b)), 8
+}
+
+// byteAt decodes the byte at the start of b.
+func byteAt(b []byte) (byte, int) {
+	if len(b) < 1 {
+		return 0, 0
+	}
+	return b[0], 1
 }
 
 // Bool reads a byte 0 or 1 (any byte but 0 is true).

@@ -119,10 +119,6 @@ func (s *Sink) RestoreIncidents(ins ...*schemas.Incident) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, in := range ins {
-		if in.State != schemas.IncidentOpen {
-			delete(s.active, in.ID)
-			continue
-		}
-		s.active[in.ID] = active{alert: s.incidentEvent(in).alert}
+		s.seed(in.ID, in.State == schemas.IncidentOpen, func() alert { return s.incidentEvent(in).alert })
 	}
 }

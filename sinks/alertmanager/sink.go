@@ -200,12 +200,19 @@ func (s *Sink) Restore(ds ...*schemas.Detection) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, d := range ds {
-		if d.State != schemas.StateFiring {
-			delete(s.active, d.Fingerprint)
-			continue
-		}
-		s.active[d.Fingerprint] = active{alert: s.event(d).alert}
+		s.seed(d.Fingerprint, d.State == schemas.StateFiring, func() alert { return s.event(d).alert })
 	}
+}
+
+// seed puts the alert of key into the set of firing alerts, to be posted at
+// the next Flush, or removes key from it when it is not firing; build is
+// called only for a firing one. s.mu must be held.
+func (s *Sink) seed(key string, firing bool, build func() alert) {
+	if !firing {
+		delete(s.active, key)
+		return
+	}
+	s.active[key] = active{alert: build()}
 }
 
 // Pending returns the number of detections added and not yet flushed.

@@ -17,6 +17,7 @@ import (
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/internal/events"
 	"github.com/telekernel/telekernel/stages/inventory"
 )
 
@@ -129,16 +130,9 @@ func (c *Correlate) count(p *part) {
 // content type and schema, and the CloudEvents binary binding (type
 // io.telekernel.incident.v1, id the incident id and its update time).
 func IncidentHeaders(in *schemas.Incident, source string) []kgo.RecordHeader {
-	return kafka.RecordHeaders([]schemas.Header{
-		{Key: schemas.HeaderContentType, Value: []byte(schemas.ContentTypeJSON)},
-		{Key: schemas.HeaderSchema, Value: []byte(schemas.SchemaIncident)},
-		{Key: schemas.HeaderSchemaVersion, Value: []byte(strconv.Itoa(schemas.IncidentVersion))},
-		{Key: "ce_specversion", Value: []byte("1.0")},
-		{Key: "ce_type", Value: []byte(schemas.IncidentType)},
-		{Key: "ce_source", Value: []byte(source)},
-		{Key: "ce_id", Value: []byte(in.ID + "-" + strconv.FormatInt(in.UpdatedAt.UnixNano(), 10) + "-" + in.State)},
-		{Key: "ce_time", Value: []byte(in.UpdatedAt.UTC().Format(time.RFC3339Nano))},
-	})
+	return events.Headers(events.Meta{Schema: schemas.SchemaIncident, Version: schemas.IncidentVersion,
+		Type: schemas.IncidentType, Source: source, ID: in.ID + "-" + strconv.FormatInt(in.UpdatedAt.UnixNano(), 10) + "-" + in.State,
+		Time: in.UpdatedAt})
 }
 
 // Checkpoint implements pipeline.Processor: the engine state of every

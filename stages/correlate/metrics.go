@@ -1,10 +1,9 @@
 package correlate
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/telekernel/telekernel/internal/promreg"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -28,23 +27,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	if reg == nil {
 		return m
 	}
-	m.updates = register(reg, m.updates)
-	m.open = register(reg, m.open)
+	m.updates = promreg.Register(reg, m.updates)
+	m.open = promreg.Register(reg, m.open)
 	return m
-}
-
-// register registers c with reg, or returns the collector registered
-// before under its name.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if old, ok := are.ExistingCollector.(C); ok {
-				return old
-			}
-		}
-	}
-	return c
 }
 
 func (m *Metrics) add(in *schemas.Incident) { m.updates.WithLabelValues(in.Rule, in.State).Inc() }

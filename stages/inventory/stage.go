@@ -2,7 +2,6 @@ package inventory
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -15,9 +14,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/internal/promreg"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/internal/events"
 )
 
 // DefaultSource is the CloudEvents source of inventory records.
@@ -198,16 +199,9 @@ func (s *Stage) Flush(ctx context.Context) (int, error) {
 func (s *Stage) record(key string, value []byte) *kgo.Record {
 	h := fnv.New64a()
 	h.Write(value)
-	hs := []schemas.Header{
-		{Key: schemas.HeaderContentType, Value: []byte(schemas.ContentTypeJSON)},
-		{Key: schemas.HeaderSchema, Value: []byte(schemas.SchemaInventory)},
-		{Key: schemas.HeaderSchemaVersion, Value: []byte(strconv.Itoa(schemas.InventoryVersion))},
-		{Key: "ce_specversion", Value: []byte("1.0")},
-		{Key: "ce_type", Value: []byte(schemas.InventoryType)},
-		{Key: "ce_source", Value: []byte(DefaultSource)},
-		{Key: "ce_id", Value: []byte(key + "-" + strconv.FormatUint(h.Sum64(), 16))},
-	}
-	return &kgo.Record{Topic: s.cfg.Topic, Key: []byte(key), Value: value, Headers: kafka.RecordHeaders(hs)}
+	hs := events.Headers(events.Meta{Schema: schemas.SchemaInventory, Version: schemas.InventoryVersion,
+		Type: schemas.InventoryType, Source: DefaultSource, ID: key + "-" + strconv.FormatUint(h.Sum64(), 16)})
+	return &kgo.Record{Topic: s.cfg.Topic, Key: []byte(key), Value: value, Headers: hs}
 }
 
 // Metrics are the inventory stage's own metrics.
@@ -231,12 +225,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	if reg == nil {
 		return m
 	}
-	var are prometheus.AlreadyRegisteredError
-	if err := reg.Register(m.samples); errors.As(err, &are) {
-		m.samples = are.ExistingCollector.(*prometheus.CounterVec)
-	}
-	if err := reg.Register(m.records); errors.As(err, &are) {
-		m.records = are.ExistingCollector.(prometheus.Counter)
-	}
+	m.samples = promreg.Register(reg, m.samples)
+	m.records = promreg.Register(reg, m.records)
 	return m
 }
