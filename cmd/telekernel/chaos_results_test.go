@@ -37,6 +37,7 @@ topics:
   group_prefix: %[3]s
   partitions: 3
 inventory: {topic: %[3]s.inventory}
+correlate: {topic: %[3]s.incidents, input: %[3]s.incidents.input}
 power:
   model: {window: 10m, warm_up: 100}
 maintain:

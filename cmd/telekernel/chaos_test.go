@@ -151,6 +151,7 @@ topics:
   dead_letters: chaos-%s.deadletters
   group_prefix: %s
 inventory: {topic: chaos-%[2]s.inventory}
+correlate: {topic: chaos-%[2]s.incidents, input: chaos-%[2]s.incidents.input}
 http:
   listen: "off"
 log:

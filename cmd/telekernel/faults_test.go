@@ -144,6 +144,8 @@ topics:
   alert_state: %[2]s.alerts
   group_prefix: %[2]s
   partitions: 3
+inventory: {topic: %[2]s.inventory}
+correlate: {topic: %[2]s.incidents, input: %[2]s.incidents.input}
 sim:
   devices: 6
   start: 2026-11-02T00:00:00Z

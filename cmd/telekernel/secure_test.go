@@ -51,6 +51,8 @@ func (s secure) kafkaYAML(passwordEnv string) string {
 func (s secure) pipelineYAML(kafkaPasswordEnv, chPasswordEnv, root string) string {
 	return s.kafkaYAML(kafkaPasswordEnv) + fmt.Sprintf(`stages: [detect, parquet, clickhouse]
 topics: {samples: sec-%[1]s.samples, detections: sec-%[1]s.detections, dead_letters: sec-%[1]s.dl, power: sec-%[1]s.power, maintenance: sec-%[1]s.maint, partitions: 2, group_prefix: sec-%[1]s}
+inventory: {topic: sec-%[1]s.inventory}
+correlate: {topic: sec-%[1]s.incidents, input: sec-%[1]s.incidents.input}
 sim: {devices: 2, speed: .inf, backfill: 2h, span: 2h}
 parquet: {root: %[2]s}
 clickhouse:

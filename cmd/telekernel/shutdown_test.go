@@ -146,6 +146,7 @@ topics:
   maintenance: stop-%[2]s.maintenance
   group_prefix: stop-%[2]s
 inventory: {topic: stop-%[2]s.inventory}
+correlate: {topic: stop-%[2]s.incidents, input: stop-%[2]s.incidents.input}
 clickhouse:
   addr: [%[3]s]
   database: %[4]s

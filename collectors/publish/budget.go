@@ -20,8 +20,12 @@ type budget struct {
 	limit int64
 }
 
-// newBudget returns the budget of cl's MaxBufferedBytes, nil if it has none.
+// newBudget returns the budget of cl's MaxBufferedBytes, nil if cl is nil
+// or has none.
 func newBudget(cl *kgo.Client) *budget {
+	if cl == nil {
+		return nil
+	}
 	limit, _ := cl.OptValue(kgo.MaxBufferedBytes).(int64)
 	if limit <= 0 {
 		return nil
