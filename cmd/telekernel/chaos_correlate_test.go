@@ -117,14 +117,25 @@ func TestChaosCorrelate(t *testing.T) {
 	}
 	p1 := startStageOf(t, bin, "correlate", chaosCfg, "p1")
 	// Once p1 committed a transaction (so there is state to hand over),
-	// SIGKILL it inside its next open one.
+	// SIGKILL it inside its next open one. The first detection goes first
+	// and the rest only after that commit, so a p1 slow to start (a loaded
+	// machine) cannot take everything in its first transaction.
+	inputs := []string{chaos + ".incidents.input", ref + ".incidents.input"}
+	publishDetections(ctx, t, cl, dets[:1], inputs, 0)
+	committed := make(chan struct{})
 	killed := make(chan bool, 1)
 	go func() {
 		waitCommitted(ctx, cl, chaos+"-correlate", chaos+".incidents.input")
+		close(committed)
 		killed <- <-killMidTransaction(ctx, cl, p1, chaos+"-correlate-changelog", 200*time.Millisecond)
 	}()
-	// Spread the detections over about 10 s, so p1 is mid-stream when it dies.
-	publishDetections(ctx, t, cl, dets, []string{chaos + ".incidents.input", ref + ".incidents.input"}, 10*time.Second)
+	select {
+	case <-committed:
+	case <-ctx.Done():
+		t.Fatal("p1 committed no transaction")
+	}
+	// Spread the rest over about 10 s, so p1 is mid-stream when it dies.
+	publishDetections(ctx, t, cl, dets[1:], inputs, 10*time.Second)
 	mid := <-killed
 	<-p1.done
 	t.Logf("SIGKILLed p1 inside an open transaction: %v", mid)
