@@ -249,6 +249,11 @@ type Config struct {
 	// it ends; after Hold points the new level is accepted. Default 0:
 	// every point joins the baselines.
 	Hold int `yaml:"hold"`
+	// Repeat, with MinZ, keeps a series' habit from alerting: a run off the
+	// baseline no farther off than each of the series' last Repeat.Count
+	// alerts within Repeat.Window points does not fire (see RepeatConfig).
+	// Off by default.
+	Repeat RepeatConfig `yaml:"repeat"`
 }
 
 // DefaultResolveZ is the default of Config.ResolveZ (capped at MinZ/2).
@@ -320,6 +325,7 @@ func (c Config) Validate() error {
 		{"robust_z", c.RobustZ.Validate()}, {"ewma", c.EWMA.Validate()}, {"seasonal", c.Seasonal.Validate()},
 		{"cusum", c.CUSUM.Validate()}, {"forest", c.Forest.Validate()}, {"level_shift", c.LevelShift.Validate()},
 		{"range_break", c.RangeBreak.Validate()}, {"calibration", c.Calibration.Validate()},
+		{"repeat", c.Repeat.Validate()},
 	} {
 		if v.err != nil {
 			return fmt.Errorf("%s.%w", v.name, v.err)
@@ -350,6 +356,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("hold: %d must not be negative", c.Hold)
 	case c.Hold > 0 && c.MinZ == 0:
 		return fmt.Errorf("hold: %d needs min_z", c.Hold)
+	case c.Repeat.Count > 0 && c.MinZ == 0:
+		return fmt.Errorf("repeat.count: %d needs min_z", c.Repeat.Count)
 	}
 	return nil
 }

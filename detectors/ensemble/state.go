@@ -8,7 +8,13 @@ import (
 	"github.com/telekernel/telekernel/detectors/internal/enc"
 )
 
-// stateVersion 5 added the range_break member (its record last, when it is
+// stateVersion 6 added the gate's repeat memory (Config.Repeat: the run's
+// distance, then the number of alerts kept, each alert's distance and
+// point, and the ring's next slot) after the pending run scores. It is
+// written only when the rule is on: without it the record is version 5's,
+// byte for byte, so the changelog of a series without the rule does not
+// change. A version 1 to 5 record, or one written with another
+// repeat.count, restores the memory empty. Version 5 added the range_break member (its record last, when it is
 // a member; a version 1 to 4 record, or a version 5 record written while
 // it was not a member, restores it cold); version 4 added each calibrated member's pending run score (after
 // the level flag); version 3 added the level_shift member (its record after the
@@ -16,7 +22,7 @@ import (
 // state (held, armed, the run's peak, members and top member) after
 // lastOnset. Version 1 to 3 records are still read: the level_shift
 // member then starts cold, and no run score is pending.
-const stateVersion = 5
+const stateVersion = 6
 
 type appender interface {
 	AppendBinary([]byte) ([]byte, error)
@@ -49,7 +55,8 @@ func (e *Ensemble) parts(version byte, ps []appender) []appender {
 	return ps
 }
 
-// MarshalBinary encodes the series state: a kind tag, a version byte (5),
+// MarshalBinary encodes the series state: a kind tag, a version byte (6
+// with Config.Repeat, 5 without),
 // the alert state, then every member's own versioned record, each
 // length-prefixed. It is for the changelog: a restored ensemble built from
 // the same configuration scores exactly as the original.
@@ -57,7 +64,11 @@ func (e *Ensemble) MarshalBinary() ([]byte, error) { return e.AppendBinary(nil) 
 
 // AppendBinary appends the encoded state to dst.
 func (e *Ensemble) AppendBinary(dst []byte) ([]byte, error) {
-	dst = enc.AppendHeader(dst, enc.TagEnsemble, stateVersion)
+	version := byte(stateVersion)
+	if e.sh.cfg.Repeat.Count <= 0 {
+		version = 5
+	}
+	dst = enc.AppendHeader(dst, enc.TagEnsemble, version)
 	dst = enc.AppendBool(dst, e.al.Firing)
 	dst = enc.AppendI(dst, int64(e.al.Above))
 	dst = enc.AppendI(dst, int64(e.al.Below))
@@ -75,6 +86,9 @@ func (e *Ensemble) AppendBinary(dst []byte) ([]byte, error) {
 		if c != nil {
 			dst = enc.AppendF64(dst, e.pend[m])
 		}
+	}
+	if version >= 6 {
+		dst = e.appendRepeats(dst)
 	}
 	var buf [maxParts]appender
 	for _, p := range e.parts(stateVersion, buf[:0]) {
@@ -123,6 +137,11 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 			}
 		}
 	}
+	var runDev float64
+	var rep repeats
+	if version >= 6 {
+		runDev, rep = e.readRepeats(&r)
+	}
 	if r.Err != nil {
 		return fmt.Errorf("ensemble: %w", r.Err)
 	}
@@ -154,5 +173,40 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	e.n, e.lastOnset = n, last
 	e.held, e.armed, e.runPeak, e.runFired, e.runTop = int32(held), armed, runPeak, Mask(runFired), Member(runTop)
 	e.byLevel, e.pend = byLevel, pend
+	e.runDev, e.rep = runDev, rep
 	return nil
+}
+
+// appendRepeats appends the repeat memory (version 6, Repeat.Count > 0): the run's distance,
+// the number of alerts kept (repeat.count), each one's distance and point,
+// and the ring's next slot.
+func (e *Ensemble) appendRepeats(dst []byte) []byte {
+	dst = enc.AppendF64(dst, e.runDev)
+	k := e.sh.cfg.Repeat.Count
+	dst = enc.AppendU(dst, uint64(k))
+	for _, x := range e.rep.last[:k] {
+		dst = enc.AppendF64(dst, x.dev)
+		dst = enc.AppendU(dst, x.n)
+	}
+	return enc.AppendU(dst, uint64(e.rep.next))
+}
+
+// readRepeats reads what appendRepeats wrote; a memory written with
+// another repeat.count (a configuration change) is dropped.
+func (e *Ensemble) readRepeats(r *enc.Reader) (float64, repeats) {
+	runDev := r.F64()
+	k := r.U()
+	if k > MaxRepeatCount {
+		r.Err = fmt.Errorf("repeat: %d alerts kept, at most %d", k, MaxRepeatCount)
+		return 0, repeats{}
+	}
+	var p repeats
+	for i := range int(k) {
+		p.last[i] = excursion{dev: r.F64(), n: r.U()}
+	}
+	p.next = uint8(r.U())
+	if int(k) != max(e.sh.cfg.Repeat.Count, 0) || int(p.next) >= max(int(k), 1) {
+		return runDev, repeats{}
+	}
+	return runDev, p
 }

@@ -71,6 +71,8 @@ type Ensemble struct {
 	runPeak   float64     // gated: the largest score of that run
 	runFired  Mask        // gated: the members that reached fire in the run
 	runTop    Member      // gated: the top member at the run's peak
+	runDev    float64     // gated: the run's largest distance from the expected value
+	rep       repeats     // gated: the latest alerts (Config.Repeat)
 	n         uint64      // points seen
 	lastOnset uint64      // n at the last onset; 0 before the first
 }
@@ -204,7 +206,7 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 	}
 	// A calm break on a series that has shown a full seasonal period
 	// fires whatever the baseline's spread (Config.RangeBreak).
-	e.alert(ts, &r, vetoed, bs.Break, bs.Calm && ss.WarmedUp)
+	e.alert(ts, x, &r, vetoed, bs.Break, bs.Calm && ss.WarmedUp)
 	return r
 }
 
@@ -293,12 +295,13 @@ func (e *Ensemble) level(ts int64, r *Result, lv *levelshift.Score, vetoed bool)
 	return true
 }
 
-// alert advances the hysteresis with r.Score; a vetoed point (see
+// alert advances the hysteresis with r.Score on the point x; a vetoed point (see
 // Config.LevelShift) neither fires nor keeps an alert on; brk is a range
 // break (Config.RangeBreak), which fires at once when the point is MinZ
 // off or, ungated, when calm (a calm break on a series that has shown a
-// full seasonal period).
-func (e *Ensemble) alert(ts int64, r *Result, vetoed, brk, calm bool) {
+// full seasonal period); a gated run that is the series' habit does not
+// fire (Config.Repeat).
+func (e *Ensemble) alert(ts int64, x float64, r *Result, vetoed, brk, calm bool) {
 	c := &e.sh.cfg
 	if !e.al.Firing {
 		switch {
@@ -312,8 +315,9 @@ func (e *Ensemble) alert(ts int64, r *Result, vetoed, brk, calm bool) {
 			// after it, however far off the points stay). The run's best
 			// score is the alert's first peak.
 			if e.al.Above == 0 {
-				e.runPeak, e.runFired = 0, 0
+				e.runPeak, e.runFired, e.runDev = 0, 0, 0
 			}
+			e.runDev = max(e.runDev, math.Abs(x-r.Expected))
 			e.al.Count(true)
 			if r.Score >= c.Fire {
 				e.armed, e.runFired = true, e.runFired|r.Fired
@@ -328,7 +332,10 @@ func (e *Ensemble) alert(ts int64, r *Result, vetoed, brk, calm bool) {
 		cooled := e.lastOnset == 0 || e.n-e.lastOnset >= uint64(c.Cooldown)
 		if brk && !vetoed && cooled && (r.Z >= c.MinZ || calm) && !((c.MinZ == 0 || e.armed) && confirmed) {
 			e.breakOnset(ts, r)
-		} else if (c.MinZ == 0 || e.armed) && confirmed && cooled {
+		} else if (c.MinZ == 0 || e.armed) && confirmed && cooled && !e.rep.habitual(c.Repeat, e.runDev-(r.Upper-r.Expected), e.n) {
+			if c.MinZ > 0 {
+				e.rep.remember(c.Repeat, e.runDev, e.n)
+			}
 			e.al.Fire(ts, max(r.Score, e.runPeak))
 			e.lastOnset, e.armed = e.n, false
 			e.pend = [numMembers]float64{} // the incident stays out of the records
@@ -413,6 +420,9 @@ func (e *Ensemble) StateBytes() int {
 		if c != nil {
 			n += c.StateBytes()
 		}
+	}
+	if k := e.sh.cfg.Repeat.Count; k > 0 {
+		n += 16*k + 8 // the alerts' distances and points, the ring's slot, the run's distance
 	}
 	return n
 }

@@ -321,6 +321,12 @@ const (
 	// DefaultGaugeLevelShiftSpread is a gauge's level_shift.spread
 	// (levelshift.DefaultSpread, 0.3, for counter rates and sensors).
 	DefaultGaugeLevelShiftSpread = 0.1
+	// DefaultGaugeRepeatCount and DefaultGaugeRepeatWindow are a gauge's
+	// repeat rule (ensemble.RepeatConfig): a run off the baseline no
+	// farther off than each of the gauge's last 3 alerts within 3000
+	// points does not fire. Counter rates and sensors keep it off.
+	DefaultGaugeRepeatCount  = 3
+	DefaultGaugeRepeatWindow = 3000
 )
 
 // gaugeDefaults sets the zero fields of a (non-sensor) gauge's ensemble
@@ -331,7 +337,11 @@ const (
 // refractory time after an onset is shorter (DefaultGaugeCooldown); and a
 // gauge that drops to 0 now and then for a reading or two (a sampled
 // utilisation, a session count) has a spread too wide for a level shift to
-// mean anything (DefaultGaugeLevelShiftSpread). Counter rates, whose level
+// mean anything (DefaultGaugeLevelShiftSpread). A gauge with a heavy tail
+// (a latency, a travel time) makes excursions of the same size again and
+// again, so a run no farther off than each of its last few alerts is its
+// habit (DefaultGaugeRepeatCount, DefaultGaugeRepeatWindow; `repeat: {count:
+// -1}` turns it off). Counter rates, whose level
 // shifts are links going down, keep the ensemble's defaults. The values
 // were chosen on NAB and checked on bigdama18 and the simulator (README,
 // "Backtests").
@@ -344,6 +354,9 @@ func gaugeDefaults(e ensemble.Config) ensemble.Config {
 	}
 	if e.LevelShift.Spread == 0 {
 		e.LevelShift.Spread = DefaultGaugeLevelShiftSpread
+	}
+	if e.Repeat == (ensemble.RepeatConfig{}) {
+		e.Repeat = ensemble.RepeatConfig{Count: DefaultGaugeRepeatCount, Window: DefaultGaugeRepeatWindow}
 	}
 	return e
 }

@@ -106,4 +106,27 @@ func TestGaugeDefaults(t *testing.T) {
 	f("{detectors: {gauges: {fire: 0.6, critical: 0.7}}}", "/nab/value", false, gate{0.6, DefaultGaugeCooldown, DefaultGaugeLevelShiftSpread})
 	f("{detectors: {gauges: {cooldown: 100, level_shift: {spread: 0.3}}}}", "/nab/value", false, gate{DefaultGaugeFire, 100, 0.3})
 	f("{detectors: {metrics: [{metric: /nab/*, cooldown: 7}]}}", "/nab/value", false, gate{DefaultGaugeFire, 7, DefaultGaugeLevelShiftSpread})
+
+	// The repeat rule: a non-sensor gauge's by default, off for counter
+	// rates and sensors, -1 turns it off, a set value wins.
+	rp := func(doc, metric string, counter bool, want ensemble.RepeatConfig) {
+		t.Helper()
+		var c DetectConfig
+		if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		c = c.WithDefaults()
+		if err := c.Validate(); err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		if got := c.EnsembleConfig(metric, counter).Repeat; got != want {
+			t.Errorf("%s %s (counter %v): repeat %+v, want %+v", doc, metric, counter, got, want)
+		}
+	}
+	on := ensemble.RepeatConfig{Count: DefaultGaugeRepeatCount, Window: DefaultGaugeRepeatWindow}
+	rp("{}", "/nab/value", false, on)
+	rp("{}", schemas.MetricInOctets, true, ensemble.RepeatConfig{})
+	rp("{}", schemas.MetricTemperature, false, ensemble.RepeatConfig{})
+	rp("{detectors: {gauges: {repeat: {count: -1}}}}", "/nab/value", false, ensemble.RepeatConfig{Count: -1})
+	rp("{detectors: {gauges: {repeat: {count: 2, window: 100}}}}", "/nab/value", false, ensemble.RepeatConfig{Count: 2, Window: 100})
 }
