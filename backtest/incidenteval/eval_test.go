@@ -1,11 +1,13 @@
 package incidenteval
 
 import (
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/detectors/incidents"
+	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/detect"
 )
 
@@ -105,8 +107,27 @@ func TestSimIncidents(t *testing.T) {
 	if r.Correct != len(r.Outcomes) {
 		t.Errorf("%d of %d root causes correct (%d with an incident), want all", r.Correct, len(r.Outcomes), r.Detected)
 	}
+	checkDrift(t, r, scenario())
 	if r.DetectionsPerIncident() < 8 {
 		t.Errorf("%.1f detections per incident, want at least 8", r.DetectionsPerIncident())
+	}
+}
+
+// checkDrift checks the drift rule fired once on the input power of each
+// optic of cfg that decays, and on no other series.
+func checkDrift(t *testing.T, r *Result, cfg sim.Config) {
+	t.Helper()
+	var want []string
+	for _, f := range cfg.Faults {
+		if f.Kind == sim.FaultOpticDegradation {
+			want = append(want, f.Device+" name="+f.Interface+"-transceiver "+schemas.MetricOpticInputPower)
+		}
+	}
+	got := slices.Sorted(slices.Values(r.Fired[detect.DriftRule]))
+	slices.Sort(want)
+	t.Logf("drift rule fired on %v", got)
+	if !slices.Equal(got, want) {
+		t.Errorf("drift rule fired on %v, want once on each decaying optic %v", got, want)
 	}
 }
 
