@@ -202,9 +202,14 @@ func (d *Drift) Sigma() float64 {
 
 // Envelope returns the envelope [lo, hi] and the band beyond which a
 // point is outside: the envelope widened by Margin noise deviations.
+// During the warm-up (after the start or a step) the envelope is the range
+// seen so far.
 func (d *Drift) Envelope() (lo, hi, bandLo, bandHi float64) {
 	m := d.cfg.Margin * d.Sigma()
-	lo, hi = d.level-d.lo, d.level+d.hi
+	lo, hi = d.lo, d.hi
+	if int(d.n) >= d.cfg.Warmup {
+		lo, hi = d.level-d.lo, d.level+d.hi
+	}
 	return lo, hi, lo - m, hi + m
 }
 

@@ -150,6 +150,12 @@ func TestDriftFiresAbove(t *testing.T) {
 			}
 		case Resolved:
 			resolved = append(resolved, i)
+			// A step resolved it: the envelope is learned again from
+			// the new level, which holds the point.
+			x := d.last
+			if lo, hi, _, _ := d.Envelope(); x < lo || x > hi || d.Firing() {
+				t.Errorf("resolved at %d with %v outside the new envelope [%v, %v]", i, x, lo, hi)
+			}
 		}
 	}
 	// The rise reaches 0.5 dB at 600 and falls back in one step of 0.5
