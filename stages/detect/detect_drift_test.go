@@ -37,6 +37,9 @@ func TestDetectDriftRule(t *testing.T) {
 		}
 	}
 	t.Logf("drift: %v; first symptom %v", summary(drifts), symptom.Sub(t0))
+	for _, d := range drifts {
+		t.Logf("%s %s %s: %s", d.State, d.Device, d.Keys, d.Annotations["description"])
+	}
 	if len(drifts) != 2 {
 		t.Fatalf("%d drift detections, want one firing and one resolved: %v", len(drifts), summary(drifts))
 	}
