@@ -414,6 +414,15 @@ func TestDetectionSchemaAcceptsContract(t *testing.T) {
 			{Metric: "/components/component/fan/state/speed", Keys: "name=Fan1", Share: 0.3}}
 		return d
 	}()))
+	f("marshalled rule alert with its own label and fingerprint", marshal(func() *Detection {
+		d := exampleDetection()
+		d.Detector, d.Detectors, d.Severity = "drift", []string{"drift"}, SeverityWarning
+		d.Metric, d.Keys = MetricOpticInputPower, "name=Ethernet1-transceiver"
+		d.Labels = AlertLabels(d.Device, d.Metric, d.Keys)
+		d.Labels["rule"] = "drift"
+		d.Fingerprint = Fingerprint(d.Labels)
+		return d
+	}()))
 	f("marshalled with non-UTC time", marshal(func() *Detection {
 		d := exampleDetection()
 		d.EventTime = d.EventTime.In(time.FixedZone("", 5*3600+45*60))

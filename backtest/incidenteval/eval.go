@@ -58,6 +58,9 @@ type Result struct {
 	Correct       int
 	Detected      int // root causes with at least one incident
 	SilentMatched int // incidents on faults that are meant to stay silent (counter resets)
+	// Fired lists, by detector, the series ("device keys metric") each
+	// firing detection was on, in output order.
+	Fired map[string][]string
 }
 
 // SpuriousPer100DeviceHours returns the spurious incidents per 100
@@ -83,7 +86,14 @@ func Run(ctx context.Context, cfg sim.Config, span time.Duration, dc detect.Dete
 	if err != nil {
 		return nil, err
 	}
-	return s.Score(incs, causeAt), nil
+	r := s.Score(incs, causeAt)
+	r.Fired = map[string][]string{}
+	for _, d := range s.Detections {
+		if d.State == schemas.StateFiring {
+			r.Fired[d.Detector] = append(r.Fired[d.Detector], d.Device+" "+d.Keys+" "+d.Metric)
+		}
+	}
+	return r, nil
 }
 
 // Simulated is a simulated fleet's detections with what scoring them

@@ -1,11 +1,13 @@
 package incidenteval
 
 import (
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/detectors/incidents"
+	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/detect"
 )
 
@@ -26,7 +28,7 @@ func scenario() sim.Config {
 		{Device: "sim-04", Interface: "Ethernet3", Kind: sim.FaultRxErrors, After: 5 * h, Duration: h},
 		{Device: "sim-05", Interface: "Ethernet4", Kind: sim.FaultCounterReset, After: 6*h + 20*m},
 		{Device: "sim-04", Interface: "Ethernet4", Kind: sim.FaultLinkFlap, After: 7 * h, Duration: 4 * m},
-		{Device: "sim-02", Interface: "Ethernet4", Kind: sim.FaultOpticDegradation, After: 6*h + 40*m, Duration: 2 * h},
+		{Device: "sim-05", Interface: "Ethernet1", Kind: sim.FaultOpticDegradation, After: 6*h + 40*m, Duration: 2 * h},
 		{Device: "sim-02", Component: "Fan1", Kind: sim.FaultFanFailure, After: 8 * h, Duration: h, Precursor: 2 * h},
 		{Device: "sim-03", Component: "PSU2", Kind: sim.FaultPSUDegradation, After: 8*h + 30*m, Duration: h, Precursor: 2 * h},
 		{Device: "sim-01", Kind: sim.FaultBGPReset, After: 9*h + 30*m},
@@ -53,16 +55,15 @@ const (
 // (speed falling to half over the 2 h precursor, visible 1h53m before the
 // fault) opens when the fan stops; the PSU's wear (efficiency falling over
 // 2 h, visible 1h33m before the fault) opens when it recovers, 2h33m
-// after its first symptom; the optic's decay (6 dB over 2 h) has no
-// detection (TestSimIncidentsFull's 6 dB over 30 min opens 40 s after
-// its first symptom).
-var notInTime = map[string]bool{sim.FaultFanFailure: true, sim.FaultPSUDegradation: true, sim.FaultOpticDegradation: true}
+// after its first symptom. The optic's decay (6 dB over 2 h) is in time
+// since the drift rule (detectors/drift): 20 s after its first symptom.
+var notInTime = map[string]bool{sim.FaultFanFailure: true, sim.FaultPSUDegradation: true}
 
 // lateAllowed reports whether o may open later than goalOpenLatency after
-// its first symptom: an optic's decay, a fan's or PSU's wear before the
-// fault (an abrupt fan or PSU failure must open in time).
+// its first symptom: a fan's or PSU's wear before the fault (an abrupt fan
+// or PSU failure must open in time).
 func lateAllowed(o Outcome) bool {
-	return notInTime[o.Kind] && (o.Kind == sim.FaultOpticDegradation || o.Symptom.Before(o.Start))
+	return notInTime[o.Kind] && o.Symptom.Before(o.Start)
 }
 
 // checkOutcomes checks every root cause of r but those of noDetection
@@ -89,22 +90,44 @@ func checkOutcomes(t *testing.T, r *Result, noDetection map[string]bool) {
 // the detect stage and the incident rules: every root cause the detect
 // stage sees comes out as exactly one incident with the right rule and
 // entity, no incident is spurious, incidents open within 30 s of their
-// first symptom (event time; the slow wear and decay of notInTime
-// excepted), and the rules compress at least 8 detections into an
-// incident on average (18.2 measured).
+// first symptom (event time; the slow wear of notInTime excepted), and
+// the rules compress at least 8 detections into an incident on average
+// (20.5 measured, 2026-12-02). The optic's decay is on a device with no
+// other hardware fault at the time: the incident rules join hardware
+// detections by device, so a decay on the fan's device while the fan
+// wears joins the fan's incident (measured: one incident, "Fan1 on
+// sim-02", opened by the optic's drift alert).
 func TestSimIncidents(t *testing.T) {
 	r, err := Run(t.Context(), scenario(), 11*time.Hour, detect.DetectConfig{}, incidents.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	logResult(t, r)
-	// The optic's slow decay has no detection (see notInTime).
-	checkOutcomes(t, r, map[string]bool{sim.FaultOpticDegradation: true})
-	if r.Correct < len(r.Outcomes)-1 || r.Correct != r.Detected {
-		t.Errorf("%d of %d root causes correct (%d with an incident), want all but the optic's decay and every one with an incident", r.Correct, len(r.Outcomes), r.Detected)
+	checkOutcomes(t, r, nil)
+	if r.Correct != len(r.Outcomes) {
+		t.Errorf("%d of %d root causes correct (%d with an incident), want all", r.Correct, len(r.Outcomes), r.Detected)
 	}
+	checkDrift(t, r, scenario())
 	if r.DetectionsPerIncident() < 8 {
 		t.Errorf("%.1f detections per incident, want at least 8", r.DetectionsPerIncident())
+	}
+}
+
+// checkDrift checks the drift rule fired once on the input power of each
+// optic of cfg that decays, and on no other series.
+func checkDrift(t *testing.T, r *Result, cfg sim.Config) {
+	t.Helper()
+	var want []string
+	for _, f := range cfg.Faults {
+		if f.Kind == sim.FaultOpticDegradation {
+			want = append(want, f.Device+" name="+f.Interface+"-transceiver "+schemas.MetricOpticInputPower)
+		}
+	}
+	got := slices.Sorted(slices.Values(r.Fired[detect.DriftRule]))
+	slices.Sort(want)
+	t.Logf("drift rule fired on %v", got)
+	if !slices.Equal(got, want) {
+		t.Errorf("drift rule fired on %v, want once on each decaying optic %v", got, want)
 	}
 }
 

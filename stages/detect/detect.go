@@ -17,6 +17,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/telekernel/telekernel/detectors/alert"
+	"github.com/telekernel/telekernel/detectors/drift"
 	"github.com/telekernel/telekernel/detectors/ensemble"
 	"github.com/telekernel/telekernel/detectors/multivar"
 	"github.com/telekernel/telekernel/detectors/rate"
@@ -31,6 +32,7 @@ type seriesState struct {
 	points  uint64 // values scored since the series began
 	counter rate.Counter
 	quiet   *quietState          // an error counter's quiet rule (nil for other series)
+	drift   *driftState          // an optic power's envelope rule (nil for other series)
 	e       *ensemble.Ensemble   // the detectors of a counter rate or gauge (nil for se)
 	se      *stateevents.Tracker // the state events of a state series (nil for e)
 	iface   *ifaceState          // the interface of an /interfaces/interface/ series with keys
@@ -87,7 +89,8 @@ type Detect struct {
 	mem                     memory.Allocator
 	log                     *slog.Logger
 	metrics                 *pipeline.Metrics
-	quiet                   *rate.Quiet // the error counters' rule every series starts from
+	quiet                   *rate.Quiet  // the error counters' rule every series starts from
+	drift                   *drift.Drift // the optic powers' envelope rule every series starts from
 
 	parts  map[int32]*partState
 	shared map[shareKey]*ensemble.Shared // per kind and metric, built on first use
@@ -133,6 +136,9 @@ func NewDetect(cfg DetectConfig, topic string, m *pipeline.Metrics, log *slog.Lo
 		return nil, fmt.Errorf("detect: %w", err)
 	}
 	d.quiet = q
+	if d.drift, err = drift.New(drift.Config{}); err != nil { // the defaults: not configurable yet
+		return nil, fmt.Errorf("detect: %w", err)
+	}
 	return d, nil
 }
 
@@ -294,10 +300,14 @@ func (st *seriesState) stateBytes() int {
 	if st.se != nil {
 		return st.se.StateBytes()
 	}
+	n := st.e.StateBytes()
 	if st.quiet != nil {
-		return st.e.StateBytes() + quietStateBytes
+		n += quietStateBytes
 	}
-	return st.e.StateBytes()
+	if st.drift != nil {
+		n += driftStateBytes
+	}
+	return n
 }
 
 // seriesOverhead approximates the memory of a series beyond its detector

@@ -77,7 +77,15 @@ func alertOff() (c alert.Config) {
 // publisher would.
 func simMessages(b testing.TB, devices, ticks int, faults []sim.Fault) ([]*kgo.Record, int, int) {
 	b.Helper()
-	fleet, err := sim.New(sim.Config{Devices: devices, Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Faults: faults})
+	return simConfigMessages(b, sim.Config{Devices: devices, Faults: faults}, ticks)
+}
+
+// simConfigMessages is simMessages of a fleet of cfg, starting on
+// 2026-11-01.
+func simConfigMessages(b testing.TB, cfg sim.Config, ticks int) ([]*kgo.Record, int, int) {
+	b.Helper()
+	cfg.Start = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	fleet, err := sim.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -129,6 +129,7 @@ func (d *Detect) seriesOf(ps *partState, sr *schemas.SampleReader, i int) (*seri
 			}
 			st.e = sh.New()
 			st.quiet = d.newQuietState(kind, k.Metric)
+			st.drift = d.newDriftState(kind, k.Metric)
 		}
 		d.addSeries(ps, schemas.SeriesKey{Device: strings.Clone(k.Device), Metric: strings.Clone(k.Metric), Keys: strings.Clone(k.Keys)}, st)
 	}
@@ -146,7 +147,8 @@ func (d *Detect) markDirty(ps *partState, st *seriesState) {
 
 // score feeds row i of an ensemble series: a counter through its rate,
 // then the ensemble (and a multivariate group; an error
-// counter's rate also through its quiet rule), unless the series is an
+// counter's rate also through its quiet rule, an optic power through its
+// envelope rule), unless the series is an
 // interface's and the interface was down within the rate's interval: such
 // a point is neither learned nor alerted on.
 func (d *Detect) score(ps *partState, sr *schemas.SampleReader, i int, st *seriesState, emit func(*kgo.Record)) error {
@@ -181,6 +183,11 @@ func (d *Detect) score(ps *partState, sr *schemas.SampleReader, i int, st *serie
 	st.points++
 	if st.quiet != nil {
 		if err := d.scoreQuiet(emit, st, ts, x); err != nil {
+			return err
+		}
+	}
+	if st.drift != nil {
+		if err := d.scoreDrift(emit, st, ts, x); err != nil {
 			return err
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/detectors/rate"
-	"github.com/telekernel/telekernel/internal/binenc"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/internal/detections"
 )
@@ -81,43 +80,22 @@ func (d *Detect) emitQuiet(emit func(*kgo.Record), st *seriesState, t detections
 	return d.det.Send(emit, det)
 }
 
-// appendQuiet appends a series' quiet rule as version 4 records hold it:
-// its length (uvarint), then since (varint) and the rule's record.
+// appendQuiet appends a series' quiet rule as version 4 records hold it
+// (appendRule).
 func appendQuiet(dst []byte, qs *quietState) []byte {
-	body := binenc.AppendI(nil, qs.since)
-	body, _ = qs.q.AppendBinary(body) // cannot fail: plain values
-	return append(binenc.AppendU(dst, uint64(len(body))), body...)
-}
-
-// cutQuiet splits b, a version 4 record after its version byte, into the
-// quiet rule's bytes and the rest.
-func cutQuiet(b []byte) (quiet, rest []byte, err error) {
-	r := binenc.Reader{B: b}
-	n := r.U()
-	if r.Err != nil || n > uint64(len(r.B)) {
-		return nil, nil, fmt.Errorf("cannot decode quiet counter state: %d bytes announced, %d left", n, len(r.B))
-	}
-	return r.B[:n], r.B[n:], nil
+	return appendRule(dst, qs.since, &qs.q)
 }
 
 // decodeQuiet restores st's quiet rule (made for its metric by
-// newQuietState) from b, the bytes cutQuiet cut; nil b leaves it fresh. A
+// newQuietState) from b, the bytes cutRule cut; nil b leaves it fresh. A
 // rule on a metric that has none is dropped.
 func decodeQuiet(b []byte, st *seriesState) error {
 	if b == nil || st.quiet == nil {
 		return nil
 	}
-	r := binenc.Reader{B: b}
-	since := r.I()
-	if r.Err != nil {
-		return fmt.Errorf("cannot decode quiet counter state: %w", r.Err)
-	}
-	rest, err := st.quiet.q.Decode(r.B)
+	since, err := decodeRule(b, "quiet counter", &st.quiet.q)
 	if err != nil {
 		return err
-	}
-	if len(rest) != 0 {
-		return fmt.Errorf("cannot decode quiet counter state: %d unexpected bytes", len(rest))
 	}
 	st.quiet.since = since
 	return nil

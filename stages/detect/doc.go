@@ -2,7 +2,9 @@
 // pipeline.TransactRunner) that reads sample batches, turns counters into
 // rates, scores counter rates and gauges with the detector ensemble
 // (detectors/ensemble), follows states as events (detectors/stateevents)
-// and correlated groups (detectors/multivar), and emits firing and resolved
+// and correlated groups (detectors/multivar), runs the rules beside the
+// ensemble (an error counter's quiet rule, detectors/rate; an optic
+// power's envelope rule, detectors/drift), and emits firing and resolved
 // detections (schemas.Detection) keyed by fingerprint. Its per-series state
 // goes to the changelog in the transaction that consumed the samples
 // (state.go holds the codec), so a new owner continues where the last

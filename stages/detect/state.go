@@ -12,7 +12,9 @@ import (
 
 // stateVersion is the version of the detect stage's per-series state in the
 // changelog that this build writes; an error or discard counter's record,
-// which carries its quiet rule, is stateVersionQuiet. It reads both,
+// which carries its quiet rule, is stateVersionQuiet, and an optic
+// power's, which carries its envelope rule, stateVersionDrift. It reads
+// them all,
 // version 2 (the ensemble's record without the class byte) and the robust
 // z-score state of version 1 (migrated into the ensemble); a record of
 // another version is not restored: the series starts cold and a warning is
@@ -20,6 +22,7 @@ import (
 const (
 	stateVersion      = 3
 	stateVersionQuiet = 4
+	stateVersionDrift = 5
 )
 
 // errStateVersion marks a changelog record this build cannot read.
@@ -42,15 +45,20 @@ var errStateConfig = errors.New("state of another detector configuration")
 // A series with a quiet rule (an error or discard counter) writes version
 // 4: the version byte, then the rule (length uvarint, since varint,
 // rate.(*Quiet).AppendBinary), then the version 3 record after its version
-// byte, so the rest reads as before.
+// byte, so the rest reads as before. A series with an envelope rule (an
+// optic's power) writes version 5 alike, with the rule
+// (drift.(*Drift).AppendBinary) in place of the quiet one.
 //
 // Integers are varints and floats IEEE 754 little endian (internal/binenc,
 // the detectors' codec), so a restored detector scores exactly as the one
 // that wrote the record.
 func appendState(dst []byte, st *seriesState) []byte {
-	if st.quiet != nil {
+	switch {
+	case st.quiet != nil:
 		dst = appendQuiet(append(dst, stateVersionQuiet), st.quiet)
-	} else {
+	case st.drift != nil:
+		dst = appendRule(append(dst, stateVersionDrift), st.drift.since, &st.drift.r)
+	default:
 		dst = append(dst, stateVersion)
 	}
 	dst = append(dst, byte(st.kind))
@@ -77,13 +85,17 @@ func (d *Detect) decodeState(b []byte, metric string) (*seriesState, error) {
 		return nil, binenc.ErrShort
 	}
 	version := b[0]
-	if version < 1 || version > stateVersionQuiet {
-		return nil, fmt.Errorf("%w %d (this build reads 1 to %d)", errStateVersion, version, stateVersionQuiet)
+	if version < 1 || version > stateVersionDrift {
+		return nil, fmt.Errorf("%w %d (this build reads 1 to %d)", errStateVersion, version, stateVersionDrift)
 	}
-	var quiet []byte
-	if version == stateVersionQuiet {
+	var quiet, drift []byte
+	if version == stateVersionQuiet || version == stateVersionDrift {
+		what, rule := "quiet counter", &quiet
+		if version == stateVersionDrift {
+			what, rule = "drift", &drift
+		}
 		var err error
-		if quiet, b, err = cutQuiet(b[1:]); err != nil {
+		if *rule, b, err = cutRule(b[1:], what); err != nil {
 			return nil, err
 		}
 		version = stateVersion
@@ -112,7 +124,11 @@ func (d *Detect) decodeState(b []byte, metric string) (*seriesState, error) {
 	}
 	st.e = sh.New()
 	st.quiet = d.newQuietState(st.kind, metric)
+	st.drift = d.newDriftState(st.kind, metric)
 	if err := decodeQuiet(quiet, st); err != nil {
+		return nil, err
+	}
+	if err := decodeDrift(drift, st); err != nil {
 		return nil, err
 	}
 	r := binenc.Reader{B: b}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/telekernel/telekernel/detectors/drift"
 	"github.com/telekernel/telekernel/detectors/rate"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
@@ -74,12 +75,13 @@ func TestStateReadsOldRecords(t *testing.T) {
 		t.Fatalf("restored %d series, the golden file holds %d", len(got), len(want))
 	}
 	for k, w := range want {
-		if g := got[k]; len(g) > 0 && g[0] == stateVersionQuiet {
-			// An error counter's record gains its quiet rule (fresh:
-			// version 3 had none) before the version 3 bytes.
-			_, rest, err := cutQuiet(g[1:])
-			if err != nil || !rate.IsQuietCounter(k.Metric) {
-				t.Errorf("%s: a version 4 record (%v) on a metric with no quiet rule", k, err)
+		if g := got[k]; len(g) > 0 && (g[0] == stateVersionQuiet || g[0] == stateVersionDrift) {
+			// An error counter's record gains its quiet rule, an optic
+			// power's its envelope rule (fresh: version 3 had none),
+			// before the version 3 bytes.
+			_, rest, err := cutRule(g[1:], "rule")
+			if err != nil || (g[0] == stateVersionQuiet) != rate.IsQuietCounter(k.Metric) || (g[0] == stateVersionDrift) != drift.Watches(k.Metric) {
+				t.Errorf("%s: a version %d record (%v) on a metric with no such rule", k, g[0], err)
 			}
 			got[k] = append([]byte{stateVersion}, rest...)
 		}

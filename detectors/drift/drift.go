@@ -1,0 +1,408 @@
+package drift
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/telekernel/telekernel/internal/binenc"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// Defaults of Config.
+const (
+	// DefaultWarmup is how many points a series shows (after its start or
+	// a step) before the rule may fire: the envelope's first learning.
+	DefaultWarmup = 180
+	// DefaultMargin is how far beyond the envelope, in standard
+	// deviations of the series' own noise, a point counts as outside.
+	DefaultMargin = 1.0
+	// DefaultRun is how many points in a row, on one side, whose median
+	// with the two points before lies outside the envelope fire the rule.
+	// The median of three is outside when two of the three points are:
+	// one spike never fires.
+	DefaultRun = 1
+	// DefaultClear is how many points in a row whose median of three is
+	// back inside the envelope, by Margin noise deviations, resolve the
+	// rule.
+	DefaultClear = 3
+	// DefaultStep is the jump between two consecutive points, in noise
+	// standard deviations, that is a step (an optic re-seated or replaced,
+	// a fibre cut or mended), not a drift: the envelope is learned again.
+	DefaultStep = 8.0
+	// DefaultFollow is how many points the envelope's edge takes to widen
+	// by one noise standard deviation towards a median just outside it
+	// (the warm-up's range underestimates a heavy-tailed noise).
+	DefaultFollow = 50
+	// DefaultLevel is the time constant, in points, of the level the
+	// envelope is centred on: wander slower than the envelope's half-width
+	// per Level points is followed, drift faster than that is not.
+	DefaultLevel = 120
+	// DefaultMemory is the time constant, in points, of the noise estimate.
+	DefaultMemory = 100
+)
+
+// minNoisePoints is how many differences the noise estimate needs before
+// a jump can be judged a step.
+const minNoisePoints = 30
+
+// Config configures Drift. The zero value means every default.
+type Config struct {
+	Warmup int     `yaml:"warmup"` // default DefaultWarmup
+	Margin float64 `yaml:"margin"` // default DefaultMargin
+	Run    int     `yaml:"run"`    // default DefaultRun
+	Clear  int     `yaml:"clear"`  // default DefaultClear
+	Step   float64 `yaml:"step"`   // default DefaultStep
+	Follow int     `yaml:"follow"` // default DefaultFollow
+	Level  int     `yaml:"level"`  // default DefaultLevel
+	Memory int     `yaml:"memory"` // default DefaultMemory
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Warmup == 0 {
+		c.Warmup = DefaultWarmup
+	}
+	if c.Margin == 0 {
+		c.Margin = DefaultMargin
+	}
+	if c.Run == 0 {
+		c.Run = DefaultRun
+	}
+	if c.Clear == 0 {
+		c.Clear = DefaultClear
+	}
+	if c.Step == 0 {
+		c.Step = DefaultStep
+	}
+	if c.Follow == 0 {
+		c.Follow = DefaultFollow
+	}
+	if c.Level == 0 {
+		c.Level = DefaultLevel
+	}
+	if c.Memory == 0 {
+		c.Memory = DefaultMemory
+	}
+	return c
+}
+
+// Validate reports the first bad field of c (after WithDefaults).
+func (c Config) Validate() error {
+	switch {
+	case c.Warmup < minNoisePoints:
+		return fmt.Errorf("warmup: %d must be at least %d", c.Warmup, minNoisePoints)
+	case !(c.Margin > 0):
+		return fmt.Errorf("margin: %v must be positive", c.Margin)
+	case c.Run < 1 || c.Run > math.MaxUint16:
+		return fmt.Errorf("run: %d must be in [1, %d]", c.Run, math.MaxUint16)
+	case c.Clear < 1 || c.Clear > math.MaxUint16:
+		return fmt.Errorf("clear: %d must be in [1, %d]", c.Clear, math.MaxUint16)
+	case !(c.Step > c.Margin):
+		return fmt.Errorf("step: %v must be above margin %v", c.Step, c.Margin)
+	case c.Follow < 1:
+		return fmt.Errorf("follow: %d must be at least 1", c.Follow)
+	case c.Level < 1:
+		return fmt.Errorf("level: %d must be at least 1", c.Level)
+	case c.Memory < 1:
+		return fmt.Errorf("memory: %d must be at least 1", c.Memory)
+	}
+	return nil
+}
+
+// Watches reports whether the rule watches a gauge of metric: a
+// transceiver's receive or transmit power (of the module or of one lane),
+// which a healthy optic holds within its noise and a slow fault moves
+// away for good. The laser bias current is not watched: it follows the
+// optic's temperature (the laser's control loop raises it when hot), so
+// its daily swing is not noise-sized; supply voltage is regulated and
+// does not decay.
+func Watches(metric string) bool {
+	switch metric {
+	case schemas.MetricOpticInputPower, schemas.MetricOpticOutputPower,
+		schemas.MetricLaneInputPower, schemas.MetricLaneOutputPower:
+		return true
+	}
+	return false
+}
+
+// Event is what Drift.Update saw.
+type Event uint8
+
+// Events of Drift.Update.
+const (
+	None     Event = iota
+	Fired          // Run medians of three in a row beyond the envelope on one side
+	Resolved       // Clear medians of three in a row back inside it, or a step
+)
+
+// Drift is the envelope rule of one series. It learns the series' noise
+// (the mean absolute difference of consecutive points, which a slow drift
+// barely changes, as a Gaussian standard deviation σ, at least the
+// reading's resolution) and its envelope: the range of its first Warmup
+// points around their mean, carried after the warm-up by a slow level (an
+// exponentially weighted mean of time constant Level points) so that
+// wander slower than the envelope's half-width per Level points moves the
+// envelope with it; an edge also widens by at most σ/Follow per point
+// towards a median just outside it. Each point is judged by the median of
+// it and the two points before (two of the three must agree, so a spike
+// is ignored): the rule fires when Run medians in a row lie more than
+// Margin σ beyond an edge, and resolves when Clear medians in a row are
+// back inside the envelope by Margin σ (the same hysteresis on both
+// sides of the edge); the level, the envelope and the noise are held
+// while it fires, so a long decay does not become normal. A jump of more
+// than Step σ that the next point confirms is a step, not a drift (the
+// ensemble judges steps): the envelope is learned again from the new
+// level, and a firing rule resolves.
+//
+// The zero value is not usable: use New. It is not safe for concurrent use.
+type Drift struct {
+	cfg    *Config // shared by the rules of one New (see Fresh)
+	prev   float64 // the point before last
+	last   float64 // the previous point
+	level  float64 // the mean the envelope is centred on
+	lo, hi float64 // the envelope's reach below and above level (≥ 0)
+	dev    float64 // mean absolute difference of consecutive points
+	quant  float64 // the smallest non-zero difference seen: the reading's resolution
+	n      uint32  // points since the start or the last step, saturating
+	seen   uint32  // differences in the noise estimate, saturating
+	run    uint16  // medians in a row outside (firing: inside)
+	dir    int8    // -1 below, +1 above: the side of the run or the alert
+	firing bool
+}
+
+// StateBytes is the memory of a Drift.
+const StateBytes = 80
+
+// New returns a rule with cfg's defaults applied; it fails on an invalid
+// cfg.
+func New(cfg Config) (*Drift, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Drift{cfg: &cfg}, nil
+}
+
+// Fresh returns a rule in its initial state with d's configuration
+// (shared, not copied): one New serves every series.
+func (d *Drift) Fresh() Drift { return Drift{cfg: d.cfg} }
+
+// Config returns the rule's configuration, defaults applied.
+func (d *Drift) Config() Config { return *d.cfg }
+
+// Sigma returns the noise standard deviation the rule judges by: for
+// Gaussian noise the mean absolute difference of consecutive points is
+// 2σ/√π; it is at least the reading's resolution. It is 0 before the
+// series has moved.
+func (d *Drift) Sigma() float64 {
+	return max(d.dev*math.Sqrt(math.Pi)/2, d.quant)
+}
+
+// Envelope returns the envelope [lo, hi] and the band beyond which a
+// point is outside: the envelope widened by Margin noise deviations.
+// During the warm-up (after the start or a step) the envelope is the range
+// seen so far.
+func (d *Drift) Envelope() (lo, hi, bandLo, bandHi float64) {
+	m := d.cfg.Margin * d.Sigma()
+	lo, hi = d.lo, d.hi
+	if int(d.n) >= d.cfg.Warmup {
+		lo, hi = d.level-d.lo, d.level+d.hi
+	}
+	return lo, hi, lo - m, hi + m
+}
+
+// Firing reports whether the rule fires.
+func (d *Drift) Firing() bool { return d.firing }
+
+// Dir returns the side of the current run or alert: -1 below the
+// envelope, +1 above, 0 none.
+func (d *Drift) Dir() int { return int(d.dir) }
+
+// Update feeds the next point and returns what changed. A point that is
+// not finite is ignored.
+func (d *Drift) Update(x float64) Event {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return None
+	}
+	if d.n == 0 {
+		d.relearn(x, x)
+		return None
+	}
+	sigma := d.Sigma()
+	jump := func(a, b float64) bool {
+		return d.seen >= minNoisePoints && sigma > 0 && math.Abs(a-b) > d.cfg.Step*sigma
+	}
+	if jump(d.last, d.prev) && jump(x, d.prev) && !jump(x, d.last) {
+		// The previous point jumped and this one stayed there: a step.
+		firing := d.firing
+		d.relearn(d.last, x)
+		if firing {
+			return Resolved
+		}
+		return None
+	}
+	if !d.firing && !jump(x, d.last) {
+		d.learnNoise(math.Abs(x - d.last))
+	}
+	med := median3(d.prev, d.last, x)
+	d.prev, d.last = d.last, x
+	if d.firing {
+		return d.updateFiring(med)
+	}
+	if d.n < math.MaxUint32 {
+		d.n++
+	}
+	if int(d.n) <= d.cfg.Warmup {
+		// The range and the mean of the warm-up; lo and hi hold the
+		// range itself until its end.
+		d.lo, d.hi = min(d.lo, x), max(d.hi, x)
+		d.level += (x - d.level) / float64(d.n)
+		if int(d.n) == d.cfg.Warmup {
+			d.lo, d.hi = d.level-d.lo, d.hi-d.level
+		}
+		return None
+	}
+	d.level += (x - d.level) / float64(d.cfg.Level)
+	return d.updateWatching(med)
+}
+
+// median3 returns the median of a, b and c.
+func median3(a, b, c float64) float64 {
+	return max(min(a, b), min(max(a, b), c))
+}
+
+// relearn starts the envelope again from the two points a and b (a
+// first); the noise estimate is kept (an optic's reading is as noisy at
+// its new level).
+func (d *Drift) relearn(a, b float64) {
+	d.prev, d.last, d.lo, d.hi, d.level, d.n, d.run, d.dir, d.firing = a, b, min(a, b), max(a, b), (a+b)/2, 2, 0, 0, false
+}
+
+// learnNoise adds the difference of two consecutive points to the noise
+// estimate: a running mean over the first Memory differences, then an
+// exponentially weighted one.
+func (d *Drift) learnNoise(diff float64) {
+	if d.seen < math.MaxUint32 {
+		d.seen++
+	}
+	d.dev += (diff - d.dev) / float64(min(d.seen, uint32(d.cfg.Memory)))
+	if diff > 0 && (d.quant == 0 || diff < d.quant) {
+		d.quant = diff
+	}
+}
+
+// updateWatching judges med, the median of the last three points, after
+// the warm-up, the rule not firing.
+func (d *Drift) updateWatching(med float64) Event {
+	lo, hi, bandLo, bandHi := d.Envelope()
+	var dir int8
+	switch {
+	case med < bandLo:
+		dir = -1
+	case med > bandHi:
+		dir = 1
+	default:
+		// Inside the band: an edge widens towards a median beyond it,
+		// slowly.
+		step := d.Sigma() / float64(d.cfg.Follow)
+		if med < lo {
+			d.lo += min(lo-med, step)
+		} else if med > hi {
+			d.hi += min(med-hi, step)
+		}
+		d.run, d.dir = 0, 0
+		return None
+	}
+	if dir != d.dir {
+		d.run, d.dir = 0, dir
+	}
+	d.run++
+	if int(d.run) >= d.cfg.Run {
+		d.firing, d.run = true, 0
+		return Fired
+	}
+	return None
+}
+
+// updateFiring judges med, the median of the last three points, while the
+// rule fires: Clear medians in a row inside the envelope by Margin σ (but
+// not past the level) resolve it.
+func (d *Drift) updateFiring(med float64) Event {
+	lo, hi, _, _ := d.Envelope()
+	m := d.cfg.Margin * d.Sigma()
+	if med < min(lo+m, d.level) || med > max(hi-m, d.level) {
+		d.run = 0
+		return None
+	}
+	d.run++
+	if int(d.run) >= d.cfg.Clear {
+		d.firing, d.run, d.dir = false, 0, 0
+		return Resolved
+	}
+	return None
+}
+
+// The tag and version of Drift's binary record.
+const (
+	driftTag     = 0x64
+	driftVersion = 1
+)
+
+// AppendBinary appends d's state: tag, version, prev, last, level, lo, hi, dev and
+// quant (f64), n, seen and run (uvarint), dir (varint), firing (byte). The
+// configuration is not stored.
+func (d *Drift) AppendBinary(dst []byte) ([]byte, error) {
+	dst = binenc.AppendHeader(dst, driftTag, driftVersion)
+	for _, f := range [...]float64{d.prev, d.last, d.level, d.lo, d.hi, d.dev, d.quant} {
+		dst = binenc.AppendF64(dst, f)
+	}
+	dst = binenc.AppendU(dst, uint64(d.n))
+	dst = binenc.AppendU(dst, uint64(d.seen))
+	dst = binenc.AppendU(dst, uint64(d.run))
+	dst = binenc.AppendI(dst, int64(d.dir))
+	return binenc.AppendBool(dst, d.firing), nil
+}
+
+// errRecord marks a record Decode cannot read.
+var errRecord = errors.New("cannot decode drift state")
+
+// Decode restores d's state (not its configuration) from the front of b,
+// a record of AppendBinary, and returns the rest of b.
+func (d *Drift) Decode(b []byte) ([]byte, error) {
+	r := binenc.Reader{B: b}
+	r.Header(driftTag, driftVersion)
+	prev, last, level, lo, hi, dev, quant := r.F64(), r.F64(), r.F64(), r.F64(), r.F64(), r.F64(), r.F64()
+	n, seen, run := r.U(), r.U(), r.U()
+	dir := r.I()
+	firing := r.Bool()
+	if r.Err != nil {
+		return nil, fmt.Errorf("%w: %v", errRecord, r.Err)
+	}
+	switch {
+	case math.IsNaN(lo) || math.IsNaN(hi) || math.IsNaN(level) || !(dev >= 0) || !(quant >= 0) || math.IsNaN(last) || math.IsNaN(prev),
+		n > math.MaxUint32, seen > math.MaxUint32, run > math.MaxUint16, dir < -1 || dir > 1:
+		return nil, fmt.Errorf("%w: values out of range", errRecord)
+	}
+	*d = Drift{cfg: d.cfg, prev: prev, last: last, level: level, lo: lo, hi: hi, dev: dev, quant: quant,
+		n: uint32(n), seen: uint32(seen), run: uint16(run), dir: int8(dir), firing: firing}
+	return r.B, nil
+}
+
+// Describe returns a sentence on the alert's state for a detection's
+// description: the envelope, the point and how far out it is.
+func (d *Drift) Describe(x float64) string {
+	lo, hi, bandLo, bandHi := d.Envelope()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%.4g against its envelope [%.4g, %.4g] (noise σ %.2g", x, lo, hi, d.Sigma())
+	switch {
+	case x < bandLo:
+		fmt.Fprintf(&b, "; %.1f σ below)", (lo-x)/d.Sigma())
+	case x > bandHi:
+		fmt.Fprintf(&b, "; %.1f σ above)", (x-hi)/d.Sigma())
+	default:
+		b.WriteString("; inside)")
+	}
+	return b.String()
+}
