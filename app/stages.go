@@ -235,7 +235,7 @@ func alertmanagerEnabled(c *config.Config) error {
 }
 
 func buildDetect(_ context.Context, env *Env) (Built, error) {
-	d, err := detect.NewDetect(env.Config.Detect, env.Config.Topics.Detections, env.Metrics, env.Log)
+	d, err := detect.New(env.Config.Detect, env.Config.Topics.Detections, env.Metrics, env.Log)
 	if err != nil {
 		return Built{}, err
 	}
@@ -247,7 +247,7 @@ func buildDetect(_ context.Context, env *Env) (Built, error) {
 
 func buildPower(_ context.Context, env *Env) (Built, error) {
 	c := env.Config
-	p, err := power.NewPower(c.Power, c.Topics.Power, c.Topics.Detections, env.Metrics, env.Log)
+	p, err := power.New(c.Power, c.Topics.Power, c.Topics.Detections, env.Metrics, env.Log)
 	if err != nil {
 		return Built{}, err
 	}
@@ -255,7 +255,7 @@ func buildPower(_ context.Context, env *Env) (Built, error) {
 }
 
 func buildMaintain(_ context.Context, env *Env) (Built, error) {
-	m, err := maintain.NewMaintain(env.Config.Maintain, env.Config.Topics.Maintenance, env.Metrics, env.Log)
+	m, err := maintain.New(env.Config.Maintain, env.Config.Topics.Maintenance, env.Metrics, env.Log)
 	if err != nil {
 		return Built{}, err
 	}

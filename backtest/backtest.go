@@ -89,13 +89,13 @@ const detectionsTopic = "backtest.detections"
 // the replay's Stats. It closes nothing: the caller closes src. A Process
 // error (a batch the stage cannot decode, an invalid configuration) ends
 // the replay with the detections emitted so far.
-func Run(ctx context.Context, cfg detect.DetectConfig, src Source, opts ...Option) ([]schemas.Detection, Stats, error) {
+func Run(ctx context.Context, cfg detect.Config, src Source, opts ...Option) ([]schemas.Detection, Stats, error) {
 	o := options{log: slog.Default()}
 	for _, f := range opts {
 		f(&o)
 	}
 	st := Stats{Devices: map[string]Span{}, StateSeries: map[schemas.SeriesKey]bool{}}
-	det, err := detect.NewDetect(cfg, detectionsTopic, pipeline.NewMetrics(prometheus.NewRegistry()), o.log)
+	det, err := detect.New(cfg, detectionsTopic, pipeline.NewMetrics(prometheus.NewRegistry()), o.log)
 	if err != nil {
 		return nil, st, fmt.Errorf("cannot start the detect stage: %w", err)
 	}

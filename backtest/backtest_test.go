@@ -40,7 +40,7 @@ func spikeBatches(n, spikeAt int) ([][]schemas.Sample, int64) {
 // replay.
 func TestRunFiresOnSpike(t *testing.T) {
 	batches, step := spikeBatches(800, 600)
-	dets, st, err := Run(context.Background(), detect.DetectConfig{}, Batches(batches), quiet)
+	dets, st, err := Run(context.Background(), detect.Config{}, Batches(batches), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestRunFiresOnSpike(t *testing.T) {
 // TestRunRejectsBadConfig checks that an invalid detect configuration ends
 // the replay before it starts, naming the field.
 func TestRunRejectsBadConfig(t *testing.T) {
-	cfg := detect.DetectConfig{}
+	cfg := detect.Config{}
 	cfg.Alert.FireZ = -1
 	_, _, err := Run(context.Background(), cfg, Batches(nil))
 	if err == nil {

@@ -1,10 +1,10 @@
 // Package backtest replays recorded telemetry in event time through exactly
-// the detect stage's code (detect.Detect) and scores the detections
+// the detect stage's code (detect.Stage) and scores the detections
 // against labelled events.
 //
 // Run builds Arrow sample batches with the schemas encoder (one device per
 // batch, timestamp order, the shape the collectors publish), wraps each in a
-// Kafka record, hands it to detect.Detect.Process and decodes what it emits
+// Kafka record, hands it to detect.Stage.Process and decodes what it emits
 // with the schemas decoder, so a backtest runs the same detectors, with the
 // same detect configuration section, as `telekernel run` and
 // `telekernel stage detect`.

@@ -85,7 +85,7 @@ func TestBacktestBigdamaPortflap(t *testing.T) {
 	if err := CheckDevices(events, ds.Devices); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Evaluate(t.Context(), "default", detect.DetectConfig{}, ds, events, quiet)
+	res, err := Evaluate(t.Context(), "default", detect.Config{}, ds, events, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestBacktestNAB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Evaluate(t.Context(), "default", detect.DetectConfig{}, ds, NABEvents(ds.Corpus), quiet)
+	res, err := Evaluate(t.Context(), "default", detect.Config{}, ds, NABEvents(ds.Corpus), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestBacktestNABWithoutRangeBreak(t *testing.T) {
 			LevelShift: levelshift.Config{Spread: levelshift.DefaultSpread}, Repeat: off}, 66.37},
 		{"without the repeat rule", ensemble.Config{Repeat: off}, 70.23},
 	} {
-		cfg := detect.DetectConfig{Detectors: ensemble.MetricsConfig{Gauges: c.cfg}}
+		cfg := detect.Config{Detectors: ensemble.MetricsConfig{Gauges: c.cfg}}
 		res, err := Evaluate(t.Context(), c.name, cfg, ds, NABEvents(ds.Corpus), quiet)
 		if err != nil {
 			t.Fatal(err)
@@ -244,7 +244,7 @@ func TestBacktestBigdamaAll(t *testing.T) {
 	if len(ds.Groups) != 3 || len(ds.Devices) != 11 || len(events) != 23 {
 		t.Fatalf("%d groups, %d devices, %d events; want 3, 11, 23", len(ds.Groups), len(ds.Devices), len(events))
 	}
-	res, err := Evaluate(t.Context(), "default", detect.DetectConfig{}, ds, events, quiet)
+	res, err := Evaluate(t.Context(), "default", detect.Config{}, ds, events, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

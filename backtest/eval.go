@@ -183,7 +183,7 @@ type Result struct {
 // Report), for NAB data with windows with NAB's scorer, and for simulated
 // data without events against the simulator's ground truth (ds.Sim: the
 // Report and a SimReport).
-func Evaluate(ctx context.Context, name string, cfg detect.DetectConfig, ds *Dataset, events []Event, opts ...Option) (*Result, error) {
+func Evaluate(ctx context.Context, name string, cfg detect.Config, ds *Dataset, events []Event, opts ...Option) (*Result, error) {
 	res := &Result{Name: name, Stats: Stats{Devices: map[string]Span{}, StateSeries: map[schemas.SeriesKey]bool{}}}
 	var o options
 	for _, f := range opts {

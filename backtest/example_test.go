@@ -31,7 +31,7 @@ func ExampleRun() {
 		}
 		batches = append(batches, batch)
 	}
-	dets, st, err := backtest.Run(context.Background(), detect.DetectConfig{}, backtest.Batches(batches),
+	dets, st, err := backtest.Run(context.Background(), detect.Config{}, backtest.Batches(batches),
 		backtest.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		fmt.Println(err)

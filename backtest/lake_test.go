@@ -124,7 +124,7 @@ func TestBacktestLake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Evaluate(t.Context(), "default", detect.DetectConfig{}, ds, events, quiet)
+	res, err := Evaluate(t.Context(), "default", detect.Config{}, ds, events, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestBacktestLake(t *testing.T) {
 	}
 	// Labels of a device the lake does not hold are found after the replay.
 	events[0].Device = "r3"
-	if _, err := Evaluate(t.Context(), "default", detect.DetectConfig{}, ds, events, quiet); err == nil || !strings.Contains(err.Error(), `labels.csv:2: unknown device "r3"`) {
+	if _, err := Evaluate(t.Context(), "default", detect.Config{}, ds, events, quiet); err == nil || !strings.Contains(err.Error(), `labels.csv:2: unknown device "r3"`) {
 		t.Errorf("unknown device: %v", err)
 	}
 }

@@ -48,7 +48,7 @@ func TestSimBacktestFloors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Evaluate(context.Background(), "default", detect.DetectConfig{}, ds, nil, quiet)
+	res, err := Evaluate(context.Background(), "default", detect.Config{}, ds, nil, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func simEvaluate(t *testing.T, cfg sim.Config, span time.Duration) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Evaluate(t.Context(), "default", detect.DetectConfig{}, ds, nil, quiet)
+	res, err := Evaluate(t.Context(), "default", detect.Config{}, ds, nil, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

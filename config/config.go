@@ -44,17 +44,17 @@ type Config struct {
 	// when clickhouse.addr is set, alertmanager when alertmanager.url is
 	// set, correlate unless correlate.enabled is false, inventory unless
 	// inventory.enabled is false.
-	Stages []string            `yaml:"stages"`
-	Kafka  kafka.Config        `yaml:"kafka"`
-	Topics Topics              `yaml:"topics"`
-	Sim    Sim                 `yaml:"sim"`
-	Detect detect.DetectConfig `yaml:"detect"`
+	Stages []string      `yaml:"stages"`
+	Kafka  kafka.Config  `yaml:"kafka"`
+	Topics Topics        `yaml:"topics"`
+	Sim    Sim           `yaml:"sim"`
+	Detect detect.Config `yaml:"detect"`
 	// Power configures the power stage (device power models, savings).
-	Power power.PowerConfig `yaml:"power"`
+	Power power.Config `yaml:"power"`
 	// Maintain configures the maintain stage (predicted failures).
-	Maintain   maintain.MaintainConfig `yaml:"maintain"`
-	Parquet    Parquet                 `yaml:"parquet"`
-	ClickHouse ClickHouse              `yaml:"clickhouse"`
+	Maintain   maintain.Config `yaml:"maintain"`
+	Parquet    Parquet         `yaml:"parquet"`
+	ClickHouse ClickHouse      `yaml:"clickhouse"`
 	// Alertmanager receives firing and resolved detections when its url is
 	// set.
 	Alertmanager alertmanager.Config `yaml:"alertmanager"`

@@ -21,7 +21,7 @@ const arrivalRuns = 20
 // event-time order (rule, cause, state, entities, evidence and its roles)
 // and the same score.
 func TestSimIncidentsArrival(t *testing.T) {
-	s, err := Simulate(t.Context(), scenario(), 11*time.Hour, detect.DetectConfig{})
+	s, err := Simulate(t.Context(), scenario(), 11*time.Hour, detect.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func TestBigdamaBGPClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := backtest.Evaluate(t.Context(), "default", detect.DetectConfig{}, ds, nil, backtest.WithLogger(slog.New(slog.DiscardHandler)))
+	res, err := backtest.Evaluate(t.Context(), "default", detect.Config{}, ds, nil, backtest.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,7 +77,7 @@ func (r *Result) DetectionsPerIncident() float64 {
 // Run simulates cfg for span, runs the samples through the detect stage
 // (dc) and the detections, in event-time order, through the incident rules
 // (ic) with the fleet's inventory, and scores the incidents.
-func Run(ctx context.Context, cfg sim.Config, span time.Duration, dc detect.DetectConfig, ic incidents.Config) (*Result, error) {
+func Run(ctx context.Context, cfg sim.Config, span time.Duration, dc detect.Config, ic incidents.Config) (*Result, error) {
 	s, err := Simulate(ctx, cfg, span, dc)
 	if err != nil {
 		return nil, err
@@ -108,7 +108,7 @@ type Simulated struct {
 
 // Simulate simulates cfg for span and runs the samples through the detect
 // stage (dc).
-func Simulate(ctx context.Context, cfg sim.Config, span time.Duration, dc detect.DetectConfig) (*Simulated, error) {
+func Simulate(ctx context.Context, cfg sim.Config, span time.Duration, dc detect.Config) (*Simulated, error) {
 	cfg = backtest.SimConfig(cfg)
 	src, err := backtest.OpenSim(cfg, span)
 	if err != nil {

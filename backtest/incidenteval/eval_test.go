@@ -98,7 +98,7 @@ func checkOutcomes(t *testing.T, r *Result, noDetection map[string]bool) {
 // wears joins the fan's incident (measured: one incident, "Fan1 on
 // sim-02", opened by the optic's drift alert).
 func TestSimIncidents(t *testing.T) {
-	r, err := Run(t.Context(), scenario(), 11*time.Hour, detect.DetectConfig{}, incidents.Config{})
+	r, err := Run(t.Context(), scenario(), 11*time.Hour, detect.Config{}, incidents.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func TestSimIncidentsFull(t *testing.T) {
 		t.Skip("set TK_BACKTEST_FULL=1 to run the 4 × 16 fabric for 12 simulated hours")
 	}
 	start := time.Now()
-	r, err := Run(t.Context(), fullScenario(12*time.Hour), 12*time.Hour, detect.DetectConfig{}, incidents.Config{})
+	r, err := Run(t.Context(), fullScenario(12*time.Hour), 12*time.Hour, detect.Config{}, incidents.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,7 +90,7 @@ func run(broker string, n, devices, partitions, batch int) error {
 	// (2) The exactly-once detect stage.
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := pipeline.NewMetrics(prometheus.NewRegistry())
-	det, err := detect.NewDetect(detect.DetectConfig{}, id+".detections", m, log)
+	det, err := detect.New(detect.Config{}, id+".detections", m, log)
 	if err != nil {
 		return err
 	}

@@ -299,7 +299,7 @@ func (sc scenario) run(ctx context.Context) (map[string]*latencies, detectStats,
 // startDetect makes the detect stage of scenario id (input id.samples,
 // detections to id.detections) with transaction interval txn.
 func startDetect(ctx context.Context, kc kafka.Config, id string, txn time.Duration, m *pipeline.Metrics, log *slog.Logger) (*pipeline.TransactRunner, error) {
-	det, err := detect.NewDetect(detect.DetectConfig{Transaction: pipeline.TransactionConfig{Interval: txn}}, id+".detections", m, log)
+	det, err := detect.New(detect.Config{Transaction: pipeline.TransactionConfig{Interval: txn}}, id+".detections", m, log)
 	if err != nil {
 		return nil, err
 	}

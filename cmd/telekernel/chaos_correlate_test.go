@@ -81,7 +81,7 @@ func TestChaosCorrelate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dets, _, err := backtest.Run(ctx, detect.DetectConfig{}, src, backtest.WithLogger(slog.New(slog.DiscardHandler)))
+	dets, _, err := backtest.Run(ctx, detect.Config{}, src, backtest.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ import (
 // engineKey is the changelog key of a partition's engine state.
 const engineKey = "incident-engine"
 
-// Correlate is the second half of the correlate stage: it reads the
+// Stage is the second half of the correlate stage: it reads the
 // correlate input topic (detections keyed by site), keeps one incident
 // engine per input partition, and emits the whole incident to the
 // incidents topic, keyed by its id, every time a detection opened or
@@ -33,7 +33,7 @@ const engineKey = "incident-engine"
 // rebalance or a crash continues where the last commit left off. It
 // implements pipeline.Processor; it is not safe for concurrent use except
 // for Emitted and Open.
-type Correlate struct {
+type Stage struct {
 	cfg     Config
 	inv     *inventory.View
 	now     func() time.Time
@@ -55,11 +55,11 @@ type part struct {
 	open  int
 }
 
-var _ pipeline.Processor = (*Correlate)(nil)
+var _ pipeline.Processor = (*Stage)(nil)
 
 // New returns the correlating half with cfg (defaults applied, then
 // validated), looking devices up in inv.
-func New(cfg Config, inv *inventory.View, m *Metrics, log *slog.Logger) (*Correlate, error) {
+func New(cfg Config, inv *inventory.View, m *Metrics, log *slog.Logger) (*Stage, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("correlate: %w", err)
@@ -67,11 +67,11 @@ func New(cfg Config, inv *inventory.View, m *Metrics, log *slog.Logger) (*Correl
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	return &Correlate{cfg: cfg, inv: inv, now: time.Now, log: log.With("stage", "correlate"), updates: m, parts: map[int32]*part{}}, nil
+	return &Stage{cfg: cfg, inv: inv, now: time.Now, log: log.With("stage", "correlate"), updates: m, parts: map[int32]*part{}}, nil
 }
 
 // part returns partition n's engine, with the current inventory.
-func (c *Correlate) part(n int32) *part {
+func (c *Stage) part(n int32) *part {
 	inv := c.inv.Current(c.now())
 	p := c.parts[n]
 	if p == nil {
@@ -87,7 +87,7 @@ func (c *Correlate) part(n int32) *part {
 }
 
 // Process implements pipeline.Processor.
-func (c *Correlate) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
+func (c *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
 	d, err := schemas.DecodeDetection(kafka.Headers(r), r.Value)
 	if err != nil {
 		return err // dead-lettered
@@ -114,7 +114,7 @@ func (c *Correlate) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Rec
 
 // count refreshes the open incidents of p and the total; once a
 // transaction, as it walks every incident p holds.
-func (c *Correlate) count(p *part) {
+func (c *Stage) count(p *part) {
 	n := 0
 	for _, in := range p.e.Open() {
 		if in.State == schemas.IncidentOpen {
@@ -139,7 +139,7 @@ func IncidentHeaders(in *schemas.Incident, source string) []kgo.RecordHeader {
 // partition a detection changed since the last call, gzipped (the state is
 // the JSON of every incident held, evidence included; one changelog record
 // per partition, so it must stay under the broker's message size).
-func (c *Correlate) Checkpoint(emit func(partition int32, key, value []byte)) {
+func (c *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 	for n, p := range c.parts {
 		if !p.dirty {
 			continue
@@ -159,7 +159,7 @@ func (c *Correlate) Checkpoint(emit func(partition int32, key, value []byte)) {
 }
 
 // Restore implements pipeline.Processor.
-func (c *Correlate) Restore(partition int32, key, value []byte) error {
+func (c *Stage) Restore(partition int32, key, value []byte) error {
 	if string(key) != engineKey {
 		return fmt.Errorf("correlate: changelog key %q is not %q", key, engineKey)
 	}
@@ -180,7 +180,7 @@ func (c *Correlate) Restore(partition int32, key, value []byte) error {
 }
 
 // Drop implements pipeline.Processor.
-func (c *Correlate) Drop(partition int32) {
+func (c *Stage) Drop(partition int32) {
 	c.pending = 0 // the transaction aborted, or nothing was pending
 	if p, ok := c.parts[partition]; ok {
 		c.open.Add(-int64(p.open))
@@ -190,22 +190,22 @@ func (c *Correlate) Drop(partition int32) {
 }
 
 // Committed implements pipeline.Processor.
-func (c *Correlate) Committed(n int) {
+func (c *Stage) Committed(n int) {
 	c.sent.Add(int64(n))
 	c.opened.Add(c.pending)
 	c.pending = 0
 }
 
 // Emitted returns the incident updates committed. Safe for concurrent use.
-func (c *Correlate) Emitted() int64 { return c.sent.Load() }
+func (c *Stage) Emitted() int64 { return c.sent.Load() }
 
 // Opened returns the incidents opened and not merged into another since,
 // committed. Safe for concurrent use.
-func (c *Correlate) Opened() int64 { return c.opened.Load() }
+func (c *Stage) Opened() int64 { return c.opened.Load() }
 
 // Open returns the incidents open now over every partition this instance
 // owns. Safe for concurrent use.
-func (c *Correlate) Open() int64 { return c.open.Load() }
+func (c *Stage) Open() int64 { return c.open.Load() }
 
 // compress gzips an engine state for the changelog.
 func compress(b []byte) ([]byte, error) {

@@ -131,7 +131,7 @@ func latest(t *testing.T, recs []*kgo.Record) map[string]*schemas.Incident {
 
 // TestCorrelateStage runs a link failure's detections, spread over the
 // detections topic's partitions by fingerprint, through Route and
-// Correlate on a Kafka-protocol broker: they come out as one link incident
+// Stage on a Kafka-protocol broker: they come out as one link incident
 // (and the unrelated temperature alert as its own), a malformed detection
 // is dead-lettered, and the engine state restores from the changelog.
 func TestCorrelateStage(t *testing.T) {

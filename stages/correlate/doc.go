@@ -6,7 +6,7 @@
 // detections topic (keyed by alert fingerprint, so one link's two ends
 // land on different partitions) and re-keys every detection by its
 // device's site onto the correlate input topic, one partition by default;
-// Correlate reads that topic and keeps one incident engine per input
+// Stage reads that topic and keeps one incident engine per input
 // partition, its state in the changelog, so all the detections an incident
 // needs meet in one engine. Both look devices up in an inventory.View
 // (stages/inventory): the inventory topic, followed live, or while it is

@@ -15,7 +15,7 @@ import (
 	"github.com/telekernel/telekernel/pipeline"
 )
 
-// DetectConfig configures the detect stage: counters become rates
+// Config configures the detect stage: counters become rates
 // (detectors/rate), then counter rates and gauges are scored by the
 // ensemble of detectors (detectors/ensemble: robust z-score, EWMA,
 // seasonal baseline, CUSUM, and the streaming forest when enabled), whose
@@ -33,7 +33,7 @@ import (
 // points within detectors.*.resolve_z. Those gate settings have one home,
 // the ensemble section that applies to the series (detectors.counters,
 // detectors.gauges or the first matching detectors.metrics[] entry).
-type DetectConfig struct {
+type Config struct {
 	// Counters is the deprecated spelling of detectors.counters.robust_z,
 	// still read: WithDefaults writes it into detectors.counters when that
 	// leaves robust_z unset, and a detectors.metrics[] entry that leaves
@@ -162,7 +162,7 @@ const DefaultHold = 360
 // deprecated counters, gauges, alert and hold written into their homes
 // under detectors and multivar where those are unset (the deprecated
 // fields themselves are kept as written, for Deprecated).
-func (c DetectConfig) WithDefaults() DetectConfig {
+func (c Config) WithDefaults() Config {
 	c.Detectors = migrateAlert(c.Detectors, c.Alert)
 	c.Detectors = c.migrateRobustHold(c.Detectors)
 	if c.Source == "" {
@@ -181,7 +181,7 @@ func (c DetectConfig) WithDefaults() DetectConfig {
 // robustZ returns the robust z-score baseline a detectors section that
 // leaves robust_z unset takes for its kind: the deprecated counters or
 // gauges section, with robustz's defaults (and min_mad 1 for counters).
-func (c DetectConfig) robustZ(counter bool) robustz.Config {
+func (c Config) robustZ(counter bool) robustz.Config {
 	if !counter {
 		return c.Gauges.WithDefaults()
 	}
@@ -197,7 +197,7 @@ func (c DetectConfig) robustZ(counter bool) robustz.Config {
 // each metric override (a copy of m.Metrics), where they are unset. An
 // override's unset robust_z is left to ensembleConfig, which gives it its
 // kind's: an override may match counters and gauges alike.
-func (c DetectConfig) migrateRobustHold(m ensemble.MetricsConfig) ensemble.MetricsConfig {
+func (c Config) migrateRobustHold(m ensemble.MetricsConfig) ensemble.MetricsConfig {
 	if m.Counters.RobustZ == (robustz.Config{}) {
 		m.Counters.RobustZ = c.robustZ(true)
 	}
@@ -217,7 +217,7 @@ func (c DetectConfig) migrateRobustHold(m ensemble.MetricsConfig) ensemble.Metri
 }
 
 // Validate reports the first bad field, with its path.
-func (c DetectConfig) Validate() error {
+func (c Config) Validate() error {
 	if err := c.robustZ(true).Validate(); err != nil {
 		return fmt.Errorf("counters.%w", err)
 	}
@@ -297,7 +297,7 @@ func (m MultivarConfig) validate() error {
 // EnsembleConfig returns the ensemble configuration of a series of metric
 // (a counter's rate when counter is true), with every default applied.
 // c must have its defaults applied.
-func (c DetectConfig) EnsembleConfig(metric string, counter bool) ensemble.Config {
+func (c Config) EnsembleConfig(metric string, counter bool) ensemble.Config {
 	e := c.Detectors.Match(metric, counter)
 	if !counter && !strings.HasPrefix(metric, SensorPrefix) {
 		if e.Detectors == nil {
@@ -361,7 +361,7 @@ func gaugeDefaults(e ensemble.Config) ensemble.Config {
 	return e
 }
 
-func (c DetectConfig) ensembleConfig(e ensemble.Config, counter bool) ensemble.Config {
+func (c Config) ensembleConfig(e ensemble.Config, counter bool) ensemble.Config {
 	if e.Detectors == nil {
 		e.Detectors = slices.Clone(DetectDetectors)
 	}
@@ -383,7 +383,7 @@ func (c DetectConfig) ensembleConfig(e ensemble.Config, counter bool) ensemble.C
 
 // Deprecated returns one "field: how to migrate" line per deprecated
 // spelling c was written with.
-func (c DetectConfig) Deprecated() []string {
+func (c Config) Deprecated() []string {
 	var out []string
 	if c.Alert != (alert.Config{}) {
 		out = append(out, AlertDeprecation)

@@ -16,9 +16,9 @@ import (
 // written under detectors, and says so in one deprecation line; a file
 // without it has none.
 func TestDetectConfigAlertDeprecated(t *testing.T) {
-	parse := func(doc string) DetectConfig {
+	parse := func(doc string) Config {
 		t.Helper()
-		var c DetectConfig
+		var c Config
 		if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +85,7 @@ func TestGaugeDefaults(t *testing.T) {
 	gauges := gate{DefaultGaugeFire, DefaultGaugeCooldown, DefaultGaugeLevelShiftSpread}
 	f := func(doc, metric string, counter bool, want gate) {
 		t.Helper()
-		var c DetectConfig
+		var c Config
 		if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
 			t.Fatalf("%s: %v", doc, err)
 		}
@@ -111,7 +111,7 @@ func TestGaugeDefaults(t *testing.T) {
 	// rates and sensors, -1 turns it off, a set value wins.
 	rp := func(doc, metric string, counter bool, want ensemble.RepeatConfig) {
 		t.Helper()
-		var c DetectConfig
+		var c Config
 		if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
 			t.Fatalf("%s: %v", doc, err)
 		}

@@ -76,15 +76,15 @@ type shareKey struct {
 	metric  string
 }
 
-// Detect is the detect stage: it decodes sample batches, keeps per-series
+// Stage is the detect stage: it decodes sample batches, keeps per-series
 // detector state per input partition, and emits detection events. It
 // implements Processor, for the exactly-once TransactRunner, which
 // checkpoints its state to a compacted changelog topic and restores it on
-// another instance after a rebalance. Detect is not safe for concurrent use
+// another instance after a rebalance. Stage is not safe for concurrent use
 // except for the counters (Emitted, Series, StateBytes).
-type Detect struct {
+type Stage struct {
 	pipeline.RowDropCounter // rows of good messages dropped (see DecodeSamples)
-	cfg                     DetectConfig
+	cfg                     Config
 	det                     detections.Builder // to the detection topic
 	mem                     memory.Allocator
 	log                     *slog.Logger
@@ -111,13 +111,13 @@ type Detect struct {
 	stateBytes atomic.Int64 // sum of StateBytes over the series held
 }
 
-// NewDetect returns the detect stage emitting detections to topic.
-func NewDetect(cfg DetectConfig, topic string, m *pipeline.Metrics, log *slog.Logger) (*Detect, error) {
+// New returns the detect stage emitting detections to topic.
+func New(cfg Config, topic string, m *pipeline.Metrics, log *slog.Logger) (*Stage, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
-	d := &Detect{cfg: cfg, det: detections.Builder{Topic: topic, Source: cfg.Source, Metrics: m, Now: time.Now},
+	d := &Stage{cfg: cfg, det: detections.Builder{Topic: topic, Source: cfg.Source, Metrics: m, Now: time.Now},
 		mem: memory.NewGoAllocator(), log: log.With("stage", "detect"), metrics: m, parts: map[int32]*partState{}, shared: map[shareKey]*ensemble.Shared{},
 		groupOf: map[string][2]int{}}
 	for _, r := range []stateevents.Reason{stateevents.ReasonUnknownValue, stateevents.ReasonIndeterminate} {
@@ -143,14 +143,14 @@ func NewDetect(cfg DetectConfig, topic string, m *pipeline.Metrics, log *slog.Lo
 }
 
 var (
-	_ pipeline.Processor          = (*Detect)(nil)
-	_ pipeline.TransactionCadence = (*Detect)(nil)
+	_ pipeline.Processor          = (*Stage)(nil)
+	_ pipeline.TransactionCadence = (*Stage)(nil)
 )
 
 // Transaction implements pipeline.TransactionCadence: detect.transaction.
-func (d *Detect) Transaction() pipeline.TransactionConfig { return d.cfg.Transaction }
+func (d *Stage) Transaction() pipeline.TransactionConfig { return d.cfg.Transaction }
 
-func (d *Detect) part(p int32) *partState {
+func (d *Stage) part(p int32) *partState {
 	ps := d.parts[p]
 	if ps == nil {
 		ps = &partState{series: map[schemas.SeriesKey]*seriesState{}, groups: map[schemas.SeriesKey]*groupState{},
@@ -161,7 +161,7 @@ func (d *Detect) part(p int32) *partState {
 }
 
 // link finds (or makes) the multivariate group of st.
-func (d *Detect) link(ps *partState, st *seriesState) {
+func (d *Stage) link(ps *partState, st *seriesState) {
 	st.linked = true
 	gs, ok := d.groupOf[st.key.Metric]
 	if !ok {
@@ -179,22 +179,22 @@ func (d *Detect) link(ps *partState, st *seriesState) {
 }
 
 // putGroup puts g in ps under g.key, counting its state bytes.
-func (d *Detect) putGroup(ps *partState, g *groupState) {
+func (d *Stage) putGroup(ps *partState, g *groupState) {
 	d.dropGroup(ps, g.key)
 	ps.groups[g.key] = g
 	d.stateBytes.Add(int64(g.det.StateBytes() + 24*len(g.ts)))
 }
 
-func (d *Detect) dropGroup(ps *partState, k schemas.SeriesKey) {
+func (d *Stage) dropGroup(ps *partState, k schemas.SeriesKey) {
 	if old := ps.groups[k]; old != nil {
 		d.stateBytes.Add(-int64(old.det.StateBytes() + 24*len(old.ts)))
 		delete(ps.groups, k)
 	}
 }
 
-func (d *Detect) newGroup(gi int) *groupState {
+func (d *Stage) newGroup(gi int) *groupState {
 	n := len(d.cfg.Multivar.Groups[gi].Metrics)
-	det, _ := multivar.New(d.cfg.Multivar.Detector, n) // validated in NewDetect
+	det, _ := multivar.New(d.cfg.Multivar.Detector, n) // validated in New
 	g := &groupState{group: gi, ts: make([]int64, n), vals: make([]float64, n), onset: make([]float64, n), det: det}
 	for i := range g.ts {
 		g.ts[i] = math.MinInt64
@@ -204,7 +204,7 @@ func (d *Detect) newGroup(gi int) *groupState {
 
 // updateGroup records x at ts in st's slot and, once every series of the
 // group has a value at ts, scores the vector.
-func (d *Detect) updateGroup(ps *partState, st *seriesState, ts int64, x float64, emit func(*kgo.Record)) error {
+func (d *Stage) updateGroup(ps *partState, st *seriesState, ts int64, x float64, emit func(*kgo.Record)) error {
 	g := st.grp
 	g.ts[st.slot], g.vals[st.slot] = ts, x
 	if !g.dirty {
@@ -257,7 +257,7 @@ func (d *Detect) updateGroup(ps *partState, st *seriesState, ts int64, x float64
 }
 
 // ensembleOf returns the shared ensemble configuration of a series.
-func (d *Detect) ensembleOf(kind schemas.Kind, metric string) (*ensemble.Shared, error) {
+func (d *Stage) ensembleOf(kind schemas.Kind, metric string) (*ensemble.Shared, error) {
 	k := shareKey{counter: kind == schemas.KindCounter, metric: metric}
 	if sh := d.shared[k]; sh != nil {
 		return sh, nil
@@ -273,7 +273,7 @@ func (d *Detect) ensembleOf(kind schemas.Kind, metric string) (*ensemble.Shared,
 
 // addSeries puts st in ps under k, links it to its interface and counts
 // it.
-func (d *Detect) addSeries(ps *partState, k schemas.SeriesKey, st *seriesState) {
+func (d *Stage) addSeries(ps *partState, k schemas.SeriesKey, st *seriesState) {
 	if old := ps.series[k]; old != nil {
 		d.stateBytes.Add(-int64(old.stateBytes()))
 		unlinkIface(old)
@@ -286,7 +286,7 @@ func (d *Detect) addSeries(ps *partState, k schemas.SeriesKey, st *seriesState) 
 	d.stateBytes.Add(int64(st.stateBytes()))
 }
 
-func (d *Detect) removeSeries(ps *partState, k schemas.SeriesKey) {
+func (d *Stage) removeSeries(ps *partState, k schemas.SeriesKey) {
 	if old := ps.series[k]; old != nil {
 		d.stateBytes.Add(-int64(old.stateBytes()))
 		unlinkIface(old)
@@ -317,14 +317,14 @@ const seriesOverhead = 200
 // StateBytes returns the approximate memory of all series' state: the
 // detectors' StateBytes plus seriesOverhead per series, and the
 // multivariate groups' models and latest values. Safe for concurrent use.
-func (d *Detect) StateBytes() int64 {
+func (d *Stage) StateBytes() int64 {
 	return d.stateBytes.Load() + seriesOverhead*d.nseries.Load()
 }
 
 // Checkpoint implements Processor: one changelog record per series changed
 // since the last checkpoint, keyed by series. Keys and values are cut from
 // shared slabs (see slab), not allocated one by one.
-func (d *Detect) Checkpoint(emit func(partition int32, key, value []byte)) {
+func (d *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 	var sl slab
 	for p, ps := range d.parts {
 		for _, k := range ps.dirty {
@@ -371,7 +371,7 @@ func (s *slab) cut(enc func([]byte) []byte) []byte {
 
 // Restore implements Processor. A record of an unknown state version is
 // skipped with a warning: that series starts cold.
-func (d *Detect) Restore(partition int32, key, value []byte) error {
+func (d *Stage) Restore(partition int32, key, value []byte) error {
 	k, err := pipeline.ParseStateKey(key)
 	if err != nil {
 		return err
@@ -398,7 +398,7 @@ func (d *Detect) Restore(partition int32, key, value []byte) error {
 
 // restoreGroup restores (or, for a tombstone, drops) a multivariate group.
 // A group no longer configured is skipped with a warning.
-func (d *Detect) restoreGroup(ps *partState, k schemas.SeriesKey, value []byte) error {
+func (d *Stage) restoreGroup(ps *partState, k schemas.SeriesKey, value []byte) error {
 	if value == nil {
 		d.dropGroup(ps, k)
 		return nil
@@ -430,7 +430,7 @@ func (d *Detect) restoreGroup(ps *partState, k schemas.SeriesKey, value []byte) 
 }
 
 // Drop implements Processor.
-func (d *Detect) Drop(partition int32) {
+func (d *Stage) Drop(partition int32) {
 	if ps, ok := d.parts[partition]; ok {
 		for k := range ps.series {
 			d.removeSeries(ps, k)
@@ -444,7 +444,7 @@ func (d *Detect) Drop(partition int32) {
 
 // SeriesStates returns the encoded state of every series held, keyed by
 // series, for tests that compare instances.
-func (d *Detect) SeriesStates() map[schemas.SeriesKey][]byte {
+func (d *Stage) SeriesStates() map[schemas.SeriesKey][]byte {
 	out := map[schemas.SeriesKey][]byte{}
 	for _, ps := range d.parts {
 		for k, st := range ps.series {
@@ -459,7 +459,7 @@ func (d *Detect) SeriesStates() map[schemas.SeriesKey][]byte {
 
 // emit emits the detection of an ensemble alert's transition t on the
 // series st at the value x.
-func (d *Detect) emit(emit func(*kgo.Record), st *seriesState, t detections.Transition, x float64, r *ensemble.Result) error {
+func (d *Stage) emit(emit func(*kgo.Record), st *seriesState, t detections.Transition, x float64, r *ensemble.Result) error {
 	det := d.det.New(t, nil)
 	d.names = st.onset.Names(d.names[:0])
 	cfg := st.e.Shared().Config()
@@ -486,7 +486,7 @@ func (d *Detect) emit(emit func(*kgo.Record), st *seriesState, t detections.Tran
 // distance, expected the model's mean distance (the dimension), the band
 // [0, distance at fire_z], and the contributors the series' shares of the
 // distance (its positive parts) on the point that fired, largest first.
-func (d *Detect) emitGroup(emit func(*kgo.Record), g *groupState, t detections.Transition, s *multivar.Score) error {
+func (d *Stage) emitGroup(emit func(*kgo.Record), g *groupState, t detections.Transition, s *multivar.Score) error {
 	k := g.key
 	grp := &d.cfg.Multivar.Groups[g.group]
 	cfg := &d.cfg.Multivar.Alert
@@ -514,11 +514,11 @@ func (d *Detect) emitGroup(emit func(*kgo.Record), g *groupState, t detections.T
 }
 
 // Committed implements Processor: n detections became visible.
-func (d *Detect) Committed(n int) { d.emitted.Add(int64(n)) }
+func (d *Stage) Committed(n int) { d.emitted.Add(int64(n)) }
 
 // Emitted returns the number of detections committed to Kafka. Safe for
 // concurrent use.
-func (d *Detect) Emitted() int64 { return d.emitted.Load() }
+func (d *Stage) Emitted() int64 { return d.emitted.Load() }
 
 // Series returns the number of series with state. Safe for concurrent use.
-func (d *Detect) Series() int { return int(d.nseries.Load()) }
+func (d *Stage) Series() int { return int(d.nseries.Load()) }

@@ -31,7 +31,7 @@ func BenchmarkDetectAdd(b *testing.B) {
 	b.SetBytes(int64(bytes))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		d, _ := NewDetect(DetectConfig{Alert: alertOff()}, "out", pipeline.NewMetrics(prometheus.NewRegistry()), log)
+		d, _ := New(Config{Alert: alertOff()}, "out", pipeline.NewMetrics(prometheus.NewRegistry()), log)
 		for _, r := range recs {
 			if err := d.Process(context.Background(), r, func(*kgo.Record) {}); err != nil {
 				b.Fatal(err)

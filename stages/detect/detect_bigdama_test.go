@@ -38,7 +38,7 @@ func TestDetectStateEventsBigdama(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := backtest.Evaluate(t.Context(), "default", detect.DetectConfig{}, ds, events,
+	res, err := backtest.Evaluate(t.Context(), "default", detect.Config{}, ds, events,
 		backtest.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)

@@ -30,8 +30,8 @@ type driftState struct {
 
 // newDriftState returns the envelope rule of a gauge series of metric, or
 // nil when the rule does not watch metric (drift.Watches). Every rule
-// starts from d.drift (NewDetect's), sharing its configuration.
-func (d *Detect) newDriftState(kind schemas.Kind, metric string) *driftState {
+// starts from d.drift (New's), sharing its configuration.
+func (d *Stage) newDriftState(kind schemas.Kind, metric string) *driftState {
 	if kind != schemas.KindGauge || !drift.Watches(metric) {
 		return nil
 	}
@@ -40,7 +40,7 @@ func (d *Detect) newDriftState(kind schemas.Kind, metric string) *driftState {
 
 // scoreDrift feeds a gauge's value x at ts to its envelope rule and emits
 // the rule's firing or resolved detection.
-func (d *Detect) scoreDrift(emit func(*kgo.Record), st *seriesState, ts int64, x float64) error {
+func (d *Stage) scoreDrift(emit func(*kgo.Record), st *seriesState, ts int64, x float64) error {
 	ds := st.drift
 	switch ds.r.Update(x) {
 	case drift.Fired:
@@ -57,7 +57,7 @@ func (d *Detect) scoreDrift(emit func(*kgo.Record), st *seriesState, ts int64, x
 // emitDrift emits an envelope rule's detection: observed the value,
 // expected the level the envelope is centred on, the band the envelope
 // widened by its margin; score 1 on firing, severity warning.
-func (d *Detect) emitDrift(emit func(*kgo.Record), st *seriesState, t detections.Transition, x float64) error {
+func (d *Stage) emitDrift(emit func(*kgo.Record), st *seriesState, t detections.Transition, x float64) error {
 	k, r := st.key, &st.drift.r
 	labels := maps.Clone(schemas.AlertLabels(k.Device, k.Metric, k.Keys))
 	labels["rule"] = DriftRule

@@ -31,7 +31,7 @@ func TestDetectDriftRule(t *testing.T) {
 	cfg = cfg.WithDefaults() // the fault's factor
 	symptom, end := cfg.FirstSymptom(cfg.Faults[0]), t0.Add(f.After+f.Duration)
 	var drifts []*schemas.Detection
-	for _, d := range process(t, newTestDetect(t, DetectConfig{}), recs) {
+	for _, d := range process(t, newTestDetect(t, Config{}), recs) {
 		if d.Detector == DriftRule {
 			drifts = append(drifts, d)
 		}
@@ -58,7 +58,7 @@ func TestDetectDriftRule(t *testing.T) {
 	}
 	// Hand off while it fires (records hold 60 ticks of 10 s: 10 minutes).
 	cut := 3 * (6*24 + 6*6 + 6) // 1 day 07:00, 3 devices
-	a, b := newTestDetect(t, DetectConfig{}), newTestDetect(t, DetectConfig{})
+	a, b := newTestDetect(t, Config{}), newTestDetect(t, Config{})
 	process(t, a, recs[:cut])
 	for k, v := range checkpoint(a) {
 		if err := b.Restore(0, []byte(k), v); err != nil {

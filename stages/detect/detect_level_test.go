@@ -15,7 +15,7 @@ import (
 // indices of the points that fired and resolved an alert.
 func levelRun(t *testing.T, xs []float64) (fired, resolved []int, onsets []ensemble.Result) {
 	t.Helper()
-	sh, err := ensemble.NewShared(DetectConfig{}.WithDefaults().EnsembleConfig(schemas.MetricInOctets, true))
+	sh, err := ensemble.NewShared(Config{}.WithDefaults().EnsembleConfig(schemas.MetricInOctets, true))
 	if err != nil {
 		t.Fatal(err)
 	}

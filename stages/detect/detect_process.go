@@ -24,7 +24,7 @@ import (
 // rate or gauge is judged against its interface's state at its own
 // timestamp whichever order the collector wrote the rows of one timestamp
 // in. State samples after the last scored row are applied at the end.
-func (d *Detect) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
+func (d *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
 	sr, release, err := pipeline.ReadSamples(d.mem, r, &d.RowDropCounter)
 	if err != nil {
 		return err
@@ -104,7 +104,7 @@ func stateOrder(st *seriesState) int {
 // dictionary indices; the string lookup aliases the record and clones only
 // to insert. It returns nil for a state the stage does not follow (port
 // speed, part numbers).
-func (d *Detect) seriesOf(ps *partState, sr *schemas.SampleReader, i int) (*seriesState, error) {
+func (d *Stage) seriesOf(ps *partState, sr *schemas.SampleReader, i int) (*seriesState, error) {
 	idx := sr.SeriesIndex(i)
 	if st, ok := d.inRec[idx]; ok {
 		return st, nil
@@ -138,7 +138,7 @@ func (d *Detect) seriesOf(ps *partState, sr *schemas.SampleReader, i int) (*seri
 	return st, nil
 }
 
-func (d *Detect) markDirty(ps *partState, st *seriesState) {
+func (d *Stage) markDirty(ps *partState, st *seriesState) {
 	if !st.dirty {
 		st.dirty = true
 		ps.dirty = append(ps.dirty, st.key)
@@ -151,7 +151,7 @@ func (d *Detect) markDirty(ps *partState, st *seriesState) {
 // envelope rule), unless the series is an
 // interface's and the interface was down within the rate's interval: such
 // a point is neither learned nor alerted on.
-func (d *Detect) score(ps *partState, sr *schemas.SampleReader, i int, st *seriesState, emit func(*kgo.Record)) error {
+func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *seriesState, emit func(*kgo.Record)) error {
 	ts := sr.TS(i)
 	from := ts - 1 // a gauge is a value at ts
 	var x float64

@@ -31,8 +31,8 @@ type quietState struct {
 
 // newQuietState returns the quiet rule of a counter series of metric, or
 // nil when metric is not an error counter. Every rule starts
-// from d.quiet (NewDetect's), sharing its configuration.
-func (d *Detect) newQuietState(kind schemas.Kind, metric string) *quietState {
+// from d.quiet (New's), sharing its configuration.
+func (d *Stage) newQuietState(kind schemas.Kind, metric string) *quietState {
 	if kind != schemas.KindCounter || !rate.IsQuietCounter(metric) {
 		return nil
 	}
@@ -41,7 +41,7 @@ func (d *Detect) newQuietState(kind schemas.Kind, metric string) *quietState {
 
 // scoreQuiet feeds a counter's rate x at ts to its quiet rule and emits
 // the rule's firing or resolved detection.
-func (d *Detect) scoreQuiet(emit func(*kgo.Record), st *seriesState, ts int64, x float64) error {
+func (d *Stage) scoreQuiet(emit func(*kgo.Record), st *seriesState, ts int64, x float64) error {
 	qs := st.quiet
 	ev := qs.q.Update(x)
 	busy := qs.q.Busy()
@@ -60,7 +60,7 @@ func (d *Detect) scoreQuiet(emit func(*kgo.Record), st *seriesState, ts int64, x
 // emitQuiet emits a quiet rule's detection: observed the rate, expected 0
 // (the band [0, 0]: a quiet counter stays still), score 1 on firing,
 // severity warning.
-func (d *Detect) emitQuiet(emit func(*kgo.Record), st *seriesState, t detections.Transition, x, busy float64) error {
+func (d *Stage) emitQuiet(emit func(*kgo.Record), st *seriesState, t detections.Transition, x, busy float64) error {
 	k := st.key
 	labels := maps.Clone(schemas.AlertLabels(k.Device, k.Metric, k.Keys))
 	labels["rule"] = QuietRule

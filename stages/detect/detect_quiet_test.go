@@ -21,7 +21,7 @@ import (
 func TestDetectQuietRule(t *testing.T) {
 	start, dur := time.Hour, 30*time.Minute
 	recs, _, _ := simMessages(t, 2, 720, []sim.Fault{{Device: "sim-01", Interface: "Ethernet2", Kind: sim.FaultRxErrors, After: start, Duration: dur}})
-	dets := process(t, newTestDetect(t, DetectConfig{}), recs)
+	dets := process(t, newTestDetect(t, Config{}), recs)
 	var quiet []*schemas.Detection
 	for _, d := range dets {
 		if d.Detector == QuietRule {
@@ -45,7 +45,7 @@ func TestDetectQuietRule(t *testing.T) {
 	}
 	// Hand off while it fires (records hold 60 ticks of 10 s: 10 minutes).
 	cut := 2 * 7 // 01:10 of 2 h, 2 devices
-	a, b := newTestDetect(t, DetectConfig{}), newTestDetect(t, DetectConfig{})
+	a, b := newTestDetect(t, Config{}), newTestDetect(t, Config{})
 	process(t, a, recs[:cut])
 	for k, v := range checkpoint(a) {
 		if err := b.Restore(0, []byte(k), v); err != nil {

@@ -73,7 +73,7 @@ func unlinkIface(st *seriesState) {
 // updateState feeds row i to the state series st and emits the detection
 // of any transition. An admin-status going down explains (resolves) a
 // link-down or flapping alert on its interface's oper-status.
-func (d *Detect) updateState(ps *partState, sr *schemas.SampleReader, i int, st *seriesState, emit func(*kgo.Record)) error {
+func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *seriesState, emit func(*kgo.Record)) error {
 	ts, cfg := sr.TS(i), &d.cfg.States
 	var ev stateevents.Event
 	switch class := st.se.Class(); class {
@@ -128,7 +128,7 @@ func (d *Detect) updateState(ps *partState, sr *schemas.SampleReader, i int, st 
 // tickIface lets a flapping alert on the interface's oper-status resolve
 // on the time of the interface's other samples (oper-status may be sent
 // only on change).
-func (d *Detect) tickIface(ps *partState, f *ifaceState, ts int64, emit func(*kgo.Record)) error {
+func (d *Stage) tickIface(ps *partState, f *ifaceState, ts int64, emit func(*kgo.Record)) error {
 	if f.oper == nil || f.oper.se.Alert() != stateevents.RuleFlapping {
 		return nil
 	}
@@ -146,7 +146,7 @@ func (d *Detect) tickIface(ps *partState, f *ifaceState, ts int64, emit func(*kg
 // score 1 on firing an alarm and 0 otherwise; observed is 1 for up and 0
 // for down (expected 1) or, for a neighbour count, the count (expected the
 // count before the drop). The event time is the sample's.
-func (d *Detect) emitState(emit func(*kgo.Record), st *seriesState, ev stateevents.Event, ts int64) error {
+func (d *Stage) emitState(emit func(*kgo.Record), st *seriesState, ev stateevents.Event, ts int64) error {
 	k, t := st.key, st.se
 	det := d.det.New(detections.Transition{Series: k, Firing: ev.Transition != stateevents.Resolved, TS: ts, StartsAt: ev.StartsAt}, nil)
 	state := det.State
@@ -172,7 +172,7 @@ func (d *Detect) emitState(emit func(*kgo.Record), st *seriesState, ev stateeven
 
 // describeState is the description of a state detection, e.g.
 // "oper-status LOWER_LAYER_DOWN at 2026-11-01T00:45:00Z (admin-status UP)".
-func (d *Detect) describeState(st *seriesState, ev stateevents.Event, ts int64) string {
+func (d *Stage) describeState(st *seriesState, ev stateevents.Event, ts int64) string {
 	t := st.se
 	at := time.Unix(0, ts).UTC().Format(time.RFC3339Nano)
 	var s string
@@ -202,7 +202,7 @@ func (d *Detect) describeState(st *seriesState, ev stateevents.Event, ts int64) 
 // on one of its series at ts, e.g. "; Hu0/0/0/10 oper-status DOWN at
 // 2026-…": its oper-status when that is not up or changed within the flap
 // window, and a carrier-transitions increase within it. Empty otherwise.
-func (d *Detect) explain(f *ifaceState, ts int64) string {
+func (d *Stage) explain(f *ifaceState, ts int64) string {
 	if f == nil {
 		return ""
 	}

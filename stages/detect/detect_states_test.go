@@ -139,7 +139,7 @@ func TestDetectLinkDown(t *testing.T) {
 		for i := range ticks {
 			ticks[i].stateFirst = (i%2 == 0) != c.flip
 		}
-		d := newTestDetect(t, DetectConfig{})
+		d := newTestDetect(t, Config{})
 		dets := process(t, d, records(t, ticks, per))
 		want := []string{"firing link_down oper-status@400", "resolved link_down oper-status@460"}
 		if got := summary(dets); !slices.Equal(got, want) {
@@ -163,7 +163,7 @@ func TestDetectLinkDown(t *testing.T) {
 		tk.oper, tk.admin = "", ""
 		bare = append(bare, tk)
 	}
-	got := summary(process(t, newTestDetect(t, DetectConfig{}), records(t, bare, 60)))
+	got := summary(process(t, newTestDetect(t, Config{}), records(t, bare, 60)))
 	if len(got) == 0 || !strings.HasPrefix(got[0], "firing") || !(strings.HasSuffix(got[0], "in-octets@401") || strings.HasSuffix(got[0], "in-octets@402")) {
 		t.Errorf("control without states: %v, want the drop to fire at 401 or 402 (confirm 2)", got)
 	}
@@ -175,7 +175,7 @@ func TestDetectLinkDown(t *testing.T) {
 func TestDetectAdminDown(t *testing.T) {
 	shut := func(i int) bool { return i >= 300 && i < 320 }
 	never := func(int) bool { return false }
-	d := newTestDetect(t, DetectConfig{})
+	d := newTestDetect(t, Config{})
 	dets := process(t, d, records(t, traffic(400, never, shut), 60))
 	want := []string{"firing admin_down admin-status@300", "resolved admin_down admin-status@320"}
 	if got := summary(dets); !slices.Equal(got, want) {
@@ -206,7 +206,7 @@ func TestDetectFlappingCarrierNeighbors(t *testing.T) {
 		}
 	}
 	ticks[170].oper = "im-state-vendor"
-	d := newTestDetect(t, DetectConfig{})
+	d := newTestDetect(t, Config{})
 	got := summary(process(t, d, records(t, ticks, 60)))
 	want := []string{
 		"firing link_down oper-status@100", "resolved link_down oper-status@101", "firing link_down oper-status@102",
@@ -234,7 +234,7 @@ func TestDetectLinkFlapSim(t *testing.T) {
 	start := 35 * time.Minute
 	faults := []sim.Fault{{Device: "sim-01", Interface: "Ethernet1", Kind: sim.FaultLinkFlap, After: start, Duration: 5 * time.Minute}}
 	recs, _, _ := simMessages(t, 2, 360, faults)
-	d := newTestDetect(t, DetectConfig{})
+	d := newTestDetect(t, Config{})
 	dets := process(t, d, recs)
 	got := summary(dets)
 	t.Logf("%v", got)
@@ -263,7 +263,7 @@ func TestDetectLinkFlapSim(t *testing.T) {
 	// Hand off while the flapping alert fires (records hold 60 ticks: cut
 	// after the ones that end at 00:40).
 	cut := 4 * 2
-	a, b := newTestDetect(t, DetectConfig{}), newTestDetect(t, DetectConfig{})
+	a, b := newTestDetect(t, Config{}), newTestDetect(t, Config{})
 	process(t, a, recs[:cut])
 	for k, v := range checkpoint(a) {
 		if err := b.Restore(0, []byte(k), v); err != nil {
@@ -284,9 +284,9 @@ func TestDetectLinkFlapSim(t *testing.T) {
 // ensemble state.
 func TestDetectReadsStateV2(t *testing.T) {
 	recs, _, _ := simMessages(t, 1, 120, nil)
-	a := newTestDetect(t, DetectConfig{})
+	a := newTestDetect(t, Config{})
 	process(t, a, recs)
-	b := newTestDetect(t, DetectConfig{})
+	b := newTestDetect(t, Config{})
 	n := 0
 	for k, v := range checkpoint(a) {
 		if v[0] == stateVersion && v[2] == 0 { // an ensemble series: write it as version 2 did
@@ -328,7 +328,7 @@ func TestDetectStateNoAlloc(t *testing.T) {
 			}
 		}
 		recs := records(t, ticks, 1000)
-		d := newTestDetect(t, DetectConfig{})
+		d := newTestDetect(t, Config{})
 		process(t, d, recs[:1])
 		allocs[i] = testing.AllocsPerRun(5, func() { process(t, d, recs[1:]) })
 	}
@@ -354,7 +354,7 @@ func TestDetectStateLate(t *testing.T) {
 	for i := len(ticks) - 1; i > 2; i-- {
 		ticks[i].oper, ticks[i].admin = ticks[i-3].oper, ticks[i-3].admin
 	}
-	d := newTestDetect(t, DetectConfig{})
+	d := newTestDetect(t, Config{})
 	dets := process(t, d, records(t, ticks, 1))
 	got := summary(dets)
 	t.Logf("late states: %v", got)
@@ -383,7 +383,7 @@ func TestDetectStateLate(t *testing.T) {
 			ticks[i].carrier = 6
 		}
 	}
-	dets = process(t, newTestDetect(t, DetectConfig{}), records(t, ticks, 60))
+	dets = process(t, newTestDetect(t, Config{}), records(t, ticks, 60))
 	explained := false
 	for _, det := range dets {
 		if det.Metric == schemas.MetricInOctets && det.State == schemas.StateFiring {
@@ -401,7 +401,7 @@ func TestDetectStateLate(t *testing.T) {
 func TestDetectStatesConfigYAML(t *testing.T) {
 	f := func(src, wantErr string, want stateevents.Config) {
 		t.Helper()
-		var c DetectConfig
+		var c Config
 		dec := yaml.NewDecoder(strings.NewReader(src))
 		dec.KnownFields(true)
 		err := dec.Decode(&c)

@@ -28,9 +28,9 @@ import (
 	"github.com/telekernel/telekernel/schemas"
 )
 
-func newTestDetect(t testing.TB, cfg DetectConfig) *Detect {
+func newTestDetect(t testing.TB, cfg Config) *Stage {
 	t.Helper()
-	d, err := NewDetect(cfg, "out", pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	d, err := New(cfg, "out", pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func newTestDetect(t testing.TB, cfg DetectConfig) *Detect {
 
 // process runs recs through d with every record on partition 0 and returns
 // the detections emitted.
-func process(t testing.TB, d *Detect, recs []*kgo.Record) []*schemas.Detection {
+func process(t testing.TB, d *Stage, recs []*kgo.Record) []*schemas.Detection {
 	t.Helper()
 	var out []*schemas.Detection
 	for _, r := range recs {
@@ -64,7 +64,7 @@ func process(t testing.TB, d *Detect, recs []*kgo.Record) []*schemas.Detection {
 // value and a band that excludes the firing point.
 func TestDetectSpikeOneAlertExplained(t *testing.T) {
 	recs, _, _ := simMessages(t, 3, 720, nil)
-	d := newTestDetect(t, DetectConfig{})
+	d := newTestDetect(t, Config{})
 	dets := process(t, d, recs)
 	start := time.Date(2026, 11, 1, 0, 45, 0, 0, time.UTC)
 	end := start.Add(10 * time.Minute)
@@ -118,7 +118,7 @@ func TestDetectSpikeOneAlertExplained(t *testing.T) {
 
 // checkpoint returns the changelog records of every series changed since
 // the last checkpoint, by partition and key.
-func checkpoint(d *Detect) map[string][]byte {
+func checkpoint(d *Stage) map[string][]byte {
 	out := map[string][]byte{}
 	d.Checkpoint(func(_ int32, key, value []byte) { out[string(key)] = value })
 	return out
@@ -129,9 +129,9 @@ func checkpoint(d *Detect) map[string][]byte {
 func TestDetectStateHandoff(t *testing.T) {
 	recs, _, _ := simMessages(t, 3, 720, nil)
 	for _, cut := range []int{len(recs) / 4, len(recs) / 2, 3 * len(recs) / 4} {
-		a := newTestDetect(t, DetectConfig{})
+		a := newTestDetect(t, Config{})
 		process(t, a, recs[:cut])
-		b := newTestDetect(t, DetectConfig{})
+		b := newTestDetect(t, Config{})
 		for k, v := range checkpoint(a) {
 			if err := b.Restore(0, []byte(k), v); err != nil {
 				t.Fatal(err)
@@ -188,7 +188,7 @@ func appendStateV1(kind schemas.Kind, lastTS int64, last uint64, firing bool, st
 // baseline (no lost rate), the robust window is kept, and an alert that was
 // firing resolves here instead of being left open.
 func TestDetectMigratesV1State(t *testing.T) {
-	d := newTestDetect(t, DetectConfig{})
+	d := newTestDetect(t, Config{})
 	k := schemas.SeriesKey{Device: "r1", Metric: schemas.MetricInOctets, Keys: "name=Ethernet1"}
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixNano()
 	window := make([]float64, 60)
@@ -242,7 +242,7 @@ func recordOf(t testing.TB, sb *schemas.SampleBuilder) *kgo.Record {
 // TestDetectConfig: per-kind and per-metric ensemble configuration, the
 // stage's gate, and errors that name the field.
 func TestDetectConfig(t *testing.T) {
-	c := DetectConfig{Detectors: ensemble.MetricsConfig{Metrics: []ensemble.MetricOverride{
+	c := Config{Detectors: ensemble.MetricsConfig{Metrics: []ensemble.MetricOverride{
 		{Metric: "/components/component/state/temperature/*", Config: ensemble.Config{Detectors: []string{"robust_z", "forest"}, MinZ: 8}},
 	}}}.WithDefaults()
 	if err := c.Validate(); err != nil {
@@ -266,7 +266,7 @@ func TestDetectConfig(t *testing.T) {
 	if g := c.EnsembleConfig("/system/cpus/cpu/state/total/instant", false); !slices.Equal(g.Detectors, DetectGaugeDetectors) {
 		t.Errorf("gauge members %v, want %v", g.Detectors, DetectGaugeDetectors)
 	}
-	high := DetectConfig{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{MinZ: 12}}}.WithDefaults()
+	high := Config{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{MinZ: 12}}}.WithDefaults()
 	if g := high.EnsembleConfig(schemas.MetricPSUOutPower, false); g.SpikeZ != 12 {
 		t.Errorf("gauge spike_z with min_z 12: %v, want 12", g.SpikeZ)
 	}
@@ -274,22 +274,22 @@ func TestDetectConfig(t *testing.T) {
 	if tmp.MinZ != 8 || tmp.ResolveZ != 3 || tmp.SpikeZ != DefaultGaugeSpikeZ || !slices.Equal(tmp.Detectors, []string{"robust_z", "forest"}) {
 		t.Errorf("temperature override %+v", tmp)
 	}
-	f := func(c DetectConfig, want string) {
+	f := func(c Config, want string) {
 		t.Helper()
 		err := c.WithDefaults().Validate()
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("got %v, want prefix %q", err, want)
 		}
 	}
-	f(DetectConfig{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{Cooldown: -1}}}, "detectors.gauges.cooldown")
-	f(DetectConfig{Detectors: ensemble.MetricsConfig{Counters: ensemble.Config{Detectors: []string{"nope"}}}}, "detectors.counters.detectors")
-	f(DetectConfig{Detectors: ensemble.MetricsConfig{Metrics: []ensemble.MetricOverride{{Metric: "/x", Config: ensemble.Config{MinZ: 4, ResolveZ: 5}}}}}, "detectors.metrics[0].resolve_z")
-	f(DetectConfig{Detectors: ensemble.MetricsConfig{Metrics: []ensemble.MetricOverride{{}}}}, "detectors.metrics[0].metric")
-	f(DetectConfig{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{SpikeZ: 4}}}, "detectors.gauges.spike_z")
-	f(DetectConfig{Detectors: ensemble.MetricsConfig{Counters: ensemble.Config{SpikeZ: 5}}}, "detectors.counters.spike_z")
-	f(DetectConfig{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{RangeBreak: rangebreak.Config{Bins: -1}}}}, "detectors.gauges.range_break")
-	f(DetectConfig{Detectors: ensemble.MetricsConfig{Counters: ensemble.Config{LevelShift: levelshift.Config{Ratio: 0.5}}}}, "detectors.counters.level_shift.ratio")
-	f(DetectConfig{Transaction: pipeline.TransactionConfig{Interval: time.Minute}}, "transaction.interval")
+	f(Config{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{Cooldown: -1}}}, "detectors.gauges.cooldown")
+	f(Config{Detectors: ensemble.MetricsConfig{Counters: ensemble.Config{Detectors: []string{"nope"}}}}, "detectors.counters.detectors")
+	f(Config{Detectors: ensemble.MetricsConfig{Metrics: []ensemble.MetricOverride{{Metric: "/x", Config: ensemble.Config{MinZ: 4, ResolveZ: 5}}}}}, "detectors.metrics[0].resolve_z")
+	f(Config{Detectors: ensemble.MetricsConfig{Metrics: []ensemble.MetricOverride{{}}}}, "detectors.metrics[0].metric")
+	f(Config{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{SpikeZ: 4}}}, "detectors.gauges.spike_z")
+	f(Config{Detectors: ensemble.MetricsConfig{Counters: ensemble.Config{SpikeZ: 5}}}, "detectors.counters.spike_z")
+	f(Config{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{RangeBreak: rangebreak.Config{Bins: -1}}}}, "detectors.gauges.range_break")
+	f(Config{Detectors: ensemble.MetricsConfig{Counters: ensemble.Config{LevelShift: levelshift.Config{Ratio: 0.5}}}}, "detectors.counters.level_shift.ratio")
+	f(Config{Transaction: pipeline.TransactionConfig{Interval: time.Minute}}, "transaction.interval")
 }
 
 // TestDetectConfigYAML: the detectors section decodes strictly (as
@@ -305,7 +305,7 @@ detectors:
       detectors: [robust_z, forest]
       min_z: 10
 `
-	var c DetectConfig
+	var c Config
 	dec := yaml.NewDecoder(strings.NewReader(src))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
@@ -325,7 +325,7 @@ detectors:
 	if e := c.EnsembleConfig(schemas.MetricTemperature, false); e.MinZ != 10 || e.Cooldown != ensemble.DefaultCooldown || !slices.Equal(e.Detectors, []string{"robust_z", "forest"}) {
 		t.Errorf("temperature: %+v", e)
 	}
-	if _, err := NewDetect(c, "out", pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+	if _, err := New(c, "out", pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -361,7 +361,7 @@ func TestDetectDaysWithFaults(t *testing.T) {
 		sf = append(sf, f.Fault)
 	}
 	recs, _, _ := simMessages(t, 3, 3*8640, sf)
-	dets := process(t, newTestDetect(t, DetectConfig{}), recs)
+	dets := process(t, newTestDetect(t, Config{}), recs)
 	got := map[string][]*schemas.Detection{}
 	for _, det := range dets {
 		got[det.Device+" "+det.Metric+" "+det.Keys] = append(got[det.Device+" "+det.Metric+" "+det.Keys], det)
@@ -398,8 +398,8 @@ func TestDetectDaysWithFaults(t *testing.T) {
 	}
 }
 
-func multivarConfig() DetectConfig {
-	return DetectConfig{Multivar: MultivarConfig{Groups: []MultivarGroup{
+func multivarConfig() Config {
+	return Config{Multivar: MultivarConfig{Groups: []MultivarGroup{
 		{Name: "interface-traffic", Metrics: []string{schemas.MetricInOctets, schemas.MetricOutOctets}},
 	}}}
 }
@@ -461,12 +461,12 @@ func TestDetectMultivar(t *testing.T) {
 		t.Error("final states differ")
 	}
 	// Without groups, no group state is kept or written.
-	if n := len(newTestDetect(t, DetectConfig{}).cfg.Multivar.Groups); n != 0 {
+	if n := len(newTestDetect(t, Config{}).cfg.Multivar.Groups); n != 0 {
 		t.Errorf("%d groups by default", n)
 	}
 	f := func(m MultivarConfig, want string) {
 		t.Helper()
-		err := DetectConfig{Multivar: m}.WithDefaults().Validate()
+		err := Config{Multivar: m}.WithDefaults().Validate()
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("got %v, want prefix %q", err, want)
 		}

@@ -8,6 +8,6 @@
 // detections (schemas.Detection) keyed by fingerprint. Its per-series state
 // goes to the changelog in the transaction that consumed the samples
 // (state.go holds the codec), so a new owner continues where the last
-// commit left off. Config (DetectConfig) is the detect: section of the
+// commit left off. Config is the detect: section of the
 // config file; app registers the stage as "detect".
 package detect

@@ -80,7 +80,7 @@ func appendState(dst []byte, st *seriesState) []byte {
 
 // decodeState decodes a record written by appendState (or by the version 1
 // and 2 stages) into a series state of metric.
-func (d *Detect) decodeState(b []byte, metric string) (*seriesState, error) {
+func (d *Stage) decodeState(b []byte, metric string) (*seriesState, error) {
 	if len(b) < 2 {
 		return nil, binenc.ErrShort
 	}

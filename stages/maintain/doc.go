@@ -2,6 +2,6 @@
 // follows the health trends of gauges per input partition
 // (detectors/maintenance) and emits maintenance events
 // (schemas.MaintenanceEvent) to the maintenance topic as cases open, move
-// and close. Config (MaintainConfig) is the maintain: section of the config
+// and close. Config is the maintain: section of the config
 // file; app registers the stage as "maintain".
 package maintain

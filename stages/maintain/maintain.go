@@ -20,11 +20,11 @@ import (
 	"github.com/telekernel/telekernel/stages/internal/modelstage"
 )
 
-// MaintainConfig configures the maintain stage: Model the signals,
+// Config configures the maintain stage: Model the signals,
 // thresholds, trend windows and case lifecycle (see
 // detectors/maintenance.Config); Source the CloudEvents source of
 // maintenance events, default DefaultMaintainSource.
-type MaintainConfig struct {
+type Config struct {
 	modelstage.Config[maintenance.Config] `yaml:",inline"`
 }
 
@@ -33,7 +33,7 @@ type MaintainConfig struct {
 const DefaultMaintainSource = "telekernel/maintain"
 
 // WithDefaults returns c with zero fields set to their defaults.
-func (c MaintainConfig) WithDefaults() MaintainConfig {
+func (c Config) WithDefaults() Config {
 	c.Config = c.Config.Defaults(DefaultMaintainSource)
 	return c
 }
@@ -74,15 +74,15 @@ func (p *maintainPart) restoreClock(b []byte) error {
 	return nil
 }
 
-// Maintain is the maintain stage: it reads sample batches, follows the
+// Stage is the maintain stage: it reads sample batches, follows the
 // health trends of gauges per input partition, and emits maintenance
 // events (schemas.MaintenanceEvent, JSON, key = the case's key) as cases
 // open, move and close. Each series' trend state is checkpointed to the
 // changelog, so a case survives a rebalance. It implements Processor.
-// Maintain is not safe for concurrent use except for Emitted.
-type Maintain struct {
+// Stage is not safe for concurrent use except for Emitted.
+type Stage struct {
 	pipeline.RowDropCounter // rows of good messages dropped (see DecodeSamples)
-	cfg                     MaintainConfig
+	cfg                     Config
 	topic                   string
 	mem                     memory.Allocator
 	log                     *slog.Logger
@@ -92,22 +92,22 @@ type Maintain struct {
 	emitted                 atomic.Int64
 }
 
-var _ pipeline.Processor = (*Maintain)(nil)
+var _ pipeline.Processor = (*Stage)(nil)
 
-// NewMaintain returns the maintain stage, writing events to topic.
-func NewMaintain(cfg MaintainConfig, topic string, m *pipeline.Metrics, log *slog.Logger) (*Maintain, error) {
+// New returns the maintain stage, writing events to topic.
+func New(cfg Config, topic string, m *pipeline.Metrics, log *slog.Logger) (*Stage, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("maintain: %w", err)
 	}
-	return &Maintain{cfg: cfg, topic: topic, mem: memory.NewGoAllocator(), log: log.With("stage", "maintain"),
+	return &Stage{cfg: cfg, topic: topic, mem: memory.NewGoAllocator(), log: log.With("stage", "maintain"),
 		metrics: m, now: time.Now, parts: map[int32]*maintainPart{}}, nil
 }
 
-func (m *Maintain) part(n int32) *maintainPart {
+func (m *Stage) part(n int32) *maintainPart {
 	p := m.parts[n]
 	if p == nil {
-		t, _ := maintenance.New(m.cfg.Model) // validated in NewMaintain
+		t, _ := maintenance.New(m.cfg.Model) // validated in New
 		p = &maintainPart{t: t}
 		m.parts[n] = p
 	}
@@ -115,7 +115,7 @@ func (m *Maintain) part(n int32) *maintainPart {
 }
 
 // Process implements Processor.
-func (m *Maintain) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
+func (m *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
 	sr, release, err := pipeline.ReadSamples(m.mem, r, &m.RowDropCounter)
 	if err != nil {
 		return err
@@ -163,7 +163,7 @@ func (m *Maintain) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Reco
 // Checkpoint implements Processor: one changelog record per series changed
 // since the last checkpoint, one per device whose readings (covariates, PSU)
 // changed, and the partition's clock when it moved.
-func (m *Maintain) Checkpoint(emit func(partition int32, key, value []byte)) {
+func (m *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 	for n, p := range m.parts {
 		if clock := [2]int64{p.maxTS, p.lastExpire}; clock != p.clockAt {
 			p.clockAt = clock
@@ -186,7 +186,7 @@ func (m *Maintain) Checkpoint(emit func(partition int32, key, value []byte)) {
 
 // Restore implements Processor. A state of another version or of a signal
 // no longer configured is skipped with a warning: that series starts cold.
-func (m *Maintain) Restore(partition int32, key, value []byte) error {
+func (m *Stage) Restore(partition int32, key, value []byte) error {
 	if string(key) == maintainClockKey {
 		if value == nil {
 			return nil
@@ -226,18 +226,18 @@ func (m *Maintain) Restore(partition int32, key, value []byte) error {
 }
 
 // Drop implements Processor.
-func (m *Maintain) Drop(partition int32) { delete(m.parts, partition) }
+func (m *Stage) Drop(partition int32) { delete(m.parts, partition) }
 
 // Committed implements Processor.
-func (m *Maintain) Committed(n int) { m.emitted.Add(int64(n)) }
+func (m *Stage) Committed(n int) { m.emitted.Add(int64(n)) }
 
 // Emitted returns the number of events committed. Safe for concurrent
 // use.
-func (m *Maintain) Emitted() int64 { return m.emitted.Load() }
+func (m *Stage) Emitted() int64 { return m.emitted.Load() }
 
 // Tracker returns the tracker of an input partition, or nil; for tests and
 // reports. Not safe for concurrent use with Process.
-func (m *Maintain) Tracker(partition int32) *maintenance.Tracker {
+func (m *Stage) Tracker(partition int32) *maintenance.Tracker {
 	if p := m.parts[partition]; p != nil {
 		return p.t
 	}

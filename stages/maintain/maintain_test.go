@@ -45,10 +45,10 @@ func TestMaintainStage(t *testing.T) {
 
 	m := pipeline.NewMetrics(prometheus.NewRegistry())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	var cfg MaintainConfig
+	var cfg Config
 	cfg.Model = maintenance.Config{Bucket: 5 * time.Minute, Window: 24, MinBuckets: 6, MinFit: 6, Baseline: 6, Horizon: 24 * time.Hour, Season: 15 * time.Minute,
 		Signals: maintenance.DefaultSignals()[:2]} // the optics: in these compressed hours the load (and PSU efficiency) swings
-	mt, err := NewMaintain(cfg, "maintenance", m, log)
+	mt, err := New(cfg, "maintenance", m, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestMaintainStage(t *testing.T) {
 		cross.Sub(rx.EventTime), rx.PredictedFailure.Sub(cross), closed["optic_rx_power"].PredictedFailure.Sub(cross))
 
 	// Trend state goes to the changelog and back.
-	mt2, _ := NewMaintain(cfg, "maintenance", m, log)
+	mt2, _ := New(cfg, "maintenance", m, log)
 	cl := stagetest.ConsumeAll(t, ctx, kc.Brokers, "gm-changelog", 1)
 	if len(cl) == 0 {
 		t.Fatal("nothing in the changelog")
@@ -154,7 +154,7 @@ model:
     - {name: optic_rx_power, metric: /components/component/transceiver/state/input-power/instant, unit: dBm, direction: falling, delta: -3}
     - {name: fcs_error_rate, metric: /interfaces/interface/state/counters/in-fcs-errors, unit: 1/s, direction: rising, threshold: 0.5, counter: true}
 `
-	var c MaintainConfig
+	var c Config
 	if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ model:
 // in 2188 beside good ones: it is dropped and counted, so it can neither
 // move the stage's clock (which closes cases) nor anchor a prediction.
 func TestMaintainIgnoresAbsurdTimes(t *testing.T) {
-	mt, err := NewMaintain(MaintainConfig{}, "maintenance", pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+	mt, err := New(Config{}, "maintenance", pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func TestDetectionsGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pw, err := NewPower(PowerConfig{}, "power", "detections", pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	pw, err := New(Config{}, "power", "detections", pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

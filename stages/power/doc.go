@@ -2,6 +2,6 @@
 // power estimator (detectors/power) per input partition, emits one
 // tk.power message per device and window and, when a device's measured
 // power departs from its model, firing and resolved detections. Config
-// (PowerConfig) is the power: section of the config file; app registers the
+// is the power: section of the config file; app registers the
 // stage as "power".
 package power

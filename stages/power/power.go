@@ -22,10 +22,10 @@ import (
 	"github.com/telekernel/telekernel/stages/internal/modelstage"
 )
 
-// PowerConfig configures the power stage: Model the power models, windows,
+// Config configures the power stage: Model the power models, windows,
 // residual anomaly and savings (see detectors/power.Config); Source the
 // CloudEvents source of residual detections, default DefaultPowerSource.
-type PowerConfig struct {
+type Config struct {
 	modelstage.Config[power.Config] `yaml:",inline"`
 }
 
@@ -34,7 +34,7 @@ type PowerConfig struct {
 const DefaultPowerSource = "telekernel/power"
 
 // WithDefaults returns c with zero fields set to their defaults.
-func (c PowerConfig) WithDefaults() PowerConfig {
+func (c Config) WithDefaults() Config {
 	c.Config = c.Config.Defaults(DefaultPowerSource)
 	return c
 }
@@ -50,7 +50,7 @@ const (
 	powerDeviceKeyPrefix = "power-device\x00"
 )
 
-// Power is the power stage: it reads sample batches, keeps a power
+// Stage is the power stage: it reads sample batches, keeps a power
 // estimator per input partition (devices are keyed by name, so a device's
 // samples are on one partition), and emits, per device and window, one
 // tk.power message (Arrow, schemas.PowerSchema) and, when a device's
@@ -61,11 +61,11 @@ const (
 // history) are checkpointed to the changelog in the transaction that
 // consumed the samples, so a new owner after a rebalance or a crash
 // continues exactly where the last commit left off. It implements
-// Processor. Power is not safe for concurrent use except for Emitted and
+// Processor. Stage is not safe for concurrent use except for Emitted and
 // Devices.
-type Power struct {
+type Stage struct {
 	pipeline.RowDropCounter // rows of good messages dropped (see DecodeSamples)
-	cfg                     PowerConfig
+	cfg                     Config
 	topic                   string
 	det                     detections.Builder // to the detection topic
 	mem                     memory.Allocator
@@ -79,23 +79,23 @@ type Power struct {
 	emitted atomic.Int64
 }
 
-var _ pipeline.Processor = (*Power)(nil)
+var _ pipeline.Processor = (*Stage)(nil)
 
-// NewPower returns the power stage, writing power rows to topic and
+// New returns the power stage, writing power rows to topic and
 // residual detections to detectionsTopic.
-func NewPower(cfg PowerConfig, topic, detectionsTopic string, m *pipeline.Metrics, log *slog.Logger) (*Power, error) {
+func New(cfg Config, topic, detectionsTopic string, m *pipeline.Metrics, log *slog.Logger) (*Stage, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("power: %w", err)
 	}
-	return &Power{cfg: cfg, topic: topic, det: detections.Builder{Topic: detectionsTopic, Source: cfg.Source, Metrics: m, Now: time.Now},
+	return &Stage{cfg: cfg, topic: topic, det: detections.Builder{Topic: detectionsTopic, Source: cfg.Source, Metrics: m, Now: time.Now},
 		mem: memory.NewGoAllocator(), log: log.With("stage", "power"), metrics: m, parts: map[int32]*power.Estimator{}, written: map[int32]map[string]uint64{}}, nil
 }
 
-func (p *Power) part(n int32) *power.Estimator {
+func (p *Stage) part(n int32) *power.Estimator {
 	e := p.parts[n]
 	if e == nil {
-		e, _ = power.New(p.cfg.Model) // validated in NewPower
+		e, _ = power.New(p.cfg.Model) // validated in New
 		p.parts[n] = e
 		p.written[n] = map[string]uint64{}
 	}
@@ -103,7 +103,7 @@ func (p *Power) part(n int32) *power.Estimator {
 }
 
 // Process implements Processor.
-func (p *Power) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
+func (p *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
 	sr, release, err := pipeline.ReadSamples(p.mem, r, &p.RowDropCounter)
 	if err != nil {
 		return err
@@ -141,8 +141,8 @@ func (p *Power) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 }
 
 // emitRows writes one message per device and window.
-func (p *Power) emitRows(emit func(*kgo.Record), rows []schemas.PowerRow) error {
-	hs := PowerHeaders()
+func (p *Stage) emitRows(emit func(*kgo.Record), rows []schemas.PowerRow) error {
+	hs := Headers()
 	for i := 0; i < len(rows); {
 		j := i + 1
 		for j < len(rows) && rows[j].Device == rows[i].Device && rows[j].WindowStart == rows[i].WindowStart {
@@ -158,13 +158,13 @@ func (p *Power) emitRows(emit func(*kgo.Record), rows []schemas.PowerRow) error 
 	return nil
 }
 
-// PowerHeaders returns the Kafka headers of a tk.power message.
-func PowerHeaders() []kgo.RecordHeader { return kafka.RecordHeaders(schemas.PowerHeaders()) }
+// Headers returns the Kafka headers of a tk.power message.
+func Headers() []kgo.RecordHeader { return kafka.RecordHeaders(schemas.PowerHeaders()) }
 
 // emitResidual emits the detection of a residual alert's transition. A
 // firing one is critical when the residual is twice its band off the
 // device's usual residual, warning otherwise; a resolved one is info.
-func (p *Power) emitResidual(emit func(*kgo.Record), r *power.Residual) error {
+func (p *Stage) emitResidual(emit func(*kgo.Record), r *power.Residual) error {
 	k := schemas.SeriesKey{Device: r.Device, Metric: schemas.MetricPSUInPower}
 	labels := schemas.AlertLabels(k.Device, k.Metric, k.Keys)
 	labels["detector"] = PowerDetector
@@ -188,7 +188,7 @@ func (p *Power) emitResidual(emit func(*kgo.Record), r *power.Residual) error {
 // Checkpoint implements Processor: the state of every model whose fit
 // moved since the last checkpoint, keyed by model name, and of every device
 // whose port state or residual history changed, keyed by device name.
-func (p *Power) Checkpoint(emit func(partition int32, key, value []byte)) {
+func (p *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 	for n, e := range p.parts {
 		e.TakeDirty(func(dev string) {
 			val, ok := e.AppendDeviceState(nil, dev)
@@ -211,7 +211,7 @@ func (p *Power) Checkpoint(emit func(partition int32, key, value []byte)) {
 // Restore implements Processor. A model state of another version or
 // another set of speeds is skipped with a warning: that model starts from
 // its priors.
-func (p *Power) Restore(partition int32, key, value []byte) error {
+func (p *Stage) Restore(partition int32, key, value []byte) error {
 	e := p.part(partition)
 	if dev, ok := strings.CutPrefix(string(key), powerDeviceKeyPrefix); ok {
 		if value == nil {
@@ -251,7 +251,7 @@ func (p *Power) Restore(partition int32, key, value []byte) error {
 }
 
 // Drop implements Processor.
-func (p *Power) Drop(partition int32) {
+func (p *Stage) Drop(partition int32) {
 	if e, ok := p.parts[partition]; ok {
 		p.devices.Add(-int64(e.Devices()))
 		delete(p.parts, partition)
@@ -260,15 +260,15 @@ func (p *Power) Drop(partition int32) {
 }
 
 // Committed implements Processor.
-func (p *Power) Committed(n int) { p.emitted.Add(int64(n)) }
+func (p *Stage) Committed(n int) { p.emitted.Add(int64(n)) }
 
 // Emitted returns the number of messages committed. Safe for concurrent
 // use.
-func (p *Power) Emitted() int64 { return p.emitted.Load() }
+func (p *Stage) Emitted() int64 { return p.emitted.Load() }
 
 // Devices returns the number of devices tracked. Safe for concurrent use.
-func (p *Power) Devices() int { return int(p.devices.Load()) }
+func (p *Stage) Devices() int { return int(p.devices.Load()) }
 
 // Estimator returns the estimator of an input partition, or nil; for tests
 // and reports. Not safe for concurrent use with Process.
-func (p *Power) Estimator(partition int32) *power.Estimator { return p.parts[partition] }
+func (p *Stage) Estimator(partition int32) *power.Estimator { return p.parts[partition] }

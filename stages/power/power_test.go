@@ -43,7 +43,7 @@ func TestPowerStage(t *testing.T) {
 
 	m := pipeline.NewMetrics(prometheus.NewRegistry())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pw, err := NewPower(PowerConfig{}, "power", "detections", m, log)
+	pw, err := New(Config{}, "power", "detections", m, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestPowerStage(t *testing.T) {
 	}
 
 	// The fitted models survive a rebalance through the changelog.
-	pw2, _ := NewPower(PowerConfig{}, "power", "detections", m, log)
+	pw2, _ := New(Config{}, "power", "detections", m, log)
 	cl := stagetest.ConsumeAll(t, ctx, kc.Brokers, "gp-changelog", 1)
 	if len(cl) == 0 {
 		t.Fatal("no model state in the changelog")
@@ -149,7 +149,7 @@ model:
       port: {SPEED_10GB: 2.5, SPEED_100GB: 6, SPEED_400GB: 13}
 source: telekernel/power-eu1
 `
-	var c PowerConfig
+	var c Config
 	if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
 		t.Fatal(err)
 	}

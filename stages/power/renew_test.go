@@ -60,7 +60,7 @@ func TestTransactSurvivesEndTxnError(t *testing.T) {
 	var logs syncWriter
 	m := pipeline.NewMetrics(prometheus.NewRegistry())
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	pw, err := NewPower(PowerConfig{}, "power", "detections", m, log)
+	pw, err := New(Config{}, "power", "detections", m, log)
 	if err != nil {
 		t.Fatal(err)
 	}
