@@ -201,7 +201,7 @@ func TestBacktestNABWithoutRangeBreak(t *testing.T) {
 		cfg  ensemble.Config
 		want float64
 	}{
-		{"without range_break", ensemble.Config{Detectors: slices.Clone(detect.DetectDetectors), Repeat: off}, 49.09},
+		{"without range_break", ensemble.Config{Detectors: slices.Clone(detect.DefaultDetectors), Repeat: off}, 49.09},
 		{"without calm breaks", ensemble.Config{RangeBreak: rangebreak.Config{Calm: math.MaxInt32}, Repeat: off}, 62.18},
 		{"with the counters' gate", ensemble.Config{Fire: ensemble.DefaultFire, Cooldown: ensemble.DefaultCooldown,
 			LevelShift: levelshift.Config{Spread: levelshift.DefaultSpread}, Repeat: off}, 66.37},

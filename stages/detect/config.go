@@ -63,9 +63,9 @@ type Config struct {
 	// counter do not fire; its hold (the most points kept out of a
 	// series' baselines while its alert fires, so a burst of any length is
 	// one alert that resolves when the series returns) to DefaultHold.
-	// Its members default to DetectDetectors: ensemble.DefaultDetectors
+	// Its members default to DefaultDetectors: ensemble.DefaultDetectors
 	// and level_shift (the forest is off: it keeps about 33 KB per series);
-	// a gauge's other than a hardware sensor's to DetectGaugeDetectors.
+	// a gauge's other than a hardware sensor's to DefaultGaugeDetectors.
 	Detectors ensemble.MetricsConfig `yaml:"detectors"`
 	// Multivar configures the multivariate per-device detector: groups of
 	// a device's related series (one keys value, sampled together) scored
@@ -122,26 +122,26 @@ type MultivarGroup struct {
 // changelog key.
 const multivarPrefix = "multivar/"
 
-// DetectDetectors are the detect stage's default ensemble members: the
+// DefaultDetectors are the detect stage's default ensemble members: the
 // statistical ones and level_shift, so a link that drops to near zero or a
 // rate that jumps by an order of magnitude alerts from a series' first
 // points and every time, and an idle stretch does not turn traffic into an
 // alarm.
-var DetectDetectors = []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift"}
+var DefaultDetectors = []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift"}
 
-// DetectGaugeDetectors are the default members of a gauge's ensemble,
+// DefaultGaugeDetectors are the default members of a gauge's ensemble,
 // except a hardware sensor reading's (a metric under SensorPrefix, which
-// keeps DetectDetectors): DetectDetectors and range_break, so a reading
+// keeps DefaultDetectors): DefaultDetectors and range_break, so a reading
 // beyond every level the series has visited fires — at once when it is
 // alert.fire_z off, and at any distance when the range had held for a
 // while on a series seen over a full day (ensemble.Config.RangeBreak).
 // A sensor (temperature, fan, power supply, optics) drifts with ambient
 // temperature and load and wears slowly (the maintain stage's); its new
 // extreme within the band is not an incident.
-var DetectGaugeDetectors = []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift", "range_break"}
+var DefaultGaugeDetectors = []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift", "range_break"}
 
 // SensorPrefix starts the metrics of hardware sensor readings, whose
-// gauges keep DetectDetectors (see DetectGaugeDetectors).
+// gauges keep DefaultDetectors (see DefaultGaugeDetectors).
 const SensorPrefix = "/components/component/"
 
 // DefaultGaugeSpikeZ is a gauge's spike_z unless detectors.gauges (or a
@@ -301,7 +301,7 @@ func (c Config) EnsembleConfig(metric string, counter bool) ensemble.Config {
 	e := c.Detectors.Match(metric, counter)
 	if !counter && !strings.HasPrefix(metric, SensorPrefix) {
 		if e.Detectors == nil {
-			e.Detectors = slices.Clone(DetectGaugeDetectors)
+			e.Detectors = slices.Clone(DefaultGaugeDetectors)
 		}
 		e = gaugeDefaults(e)
 	}
@@ -363,7 +363,7 @@ func gaugeDefaults(e ensemble.Config) ensemble.Config {
 
 func (c Config) ensembleConfig(e ensemble.Config, counter bool) ensemble.Config {
 	if e.Detectors == nil {
-		e.Detectors = slices.Clone(DetectDetectors)
+		e.Detectors = slices.Clone(DefaultDetectors)
 	}
 	if e.RobustZ == (robustz.Config{}) {
 		e.RobustZ = c.robustZ(counter)

@@ -251,7 +251,7 @@ func TestDetectConfig(t *testing.T) {
 	gate := alert.Config{}.WithDefaults()
 	ctr := c.EnsembleConfig(schemas.MetricInOctets, true)
 	if ctr.RobustZ.MinMAD != 1 || ctr.RobustZ.Window != c.Detectors.Counters.RobustZ.Window || ctr.MinZ != alert.DefaultFireZ || ctr.BandZ != alert.DefaultFireZ ||
-		ctr.ResolveZ != alert.DefaultResolveZ || ctr.Hold != DefaultHold || ctr.Confirm != alert.DefaultConfirm || !slices.Equal(ctr.Detectors, DetectDetectors) {
+		ctr.ResolveZ != alert.DefaultResolveZ || ctr.Hold != DefaultHold || ctr.Confirm != alert.DefaultConfirm || !slices.Equal(ctr.Detectors, DefaultDetectors) {
 		t.Errorf("counter config %+v", ctr)
 	}
 	if ctr.SpikeZ != 0 {
@@ -260,11 +260,11 @@ func TestDetectConfig(t *testing.T) {
 	if g := c.EnsembleConfig(schemas.MetricPSUOutPower, false); g.SpikeZ != DefaultGaugeSpikeZ || g.Confirm != gate.Confirm {
 		t.Errorf("gauge spike_z %v confirm %d, want %v and %d", g.SpikeZ, g.Confirm, DefaultGaugeSpikeZ, gate.Confirm)
 	}
-	if g := c.EnsembleConfig(schemas.MetricPSUOutPower, false); !slices.Equal(g.Detectors, DetectDetectors) {
-		t.Errorf("sensor gauge members %v, want %v", g.Detectors, DetectDetectors)
+	if g := c.EnsembleConfig(schemas.MetricPSUOutPower, false); !slices.Equal(g.Detectors, DefaultDetectors) {
+		t.Errorf("sensor gauge members %v, want %v", g.Detectors, DefaultDetectors)
 	}
-	if g := c.EnsembleConfig("/system/cpus/cpu/state/total/instant", false); !slices.Equal(g.Detectors, DetectGaugeDetectors) {
-		t.Errorf("gauge members %v, want %v", g.Detectors, DetectGaugeDetectors)
+	if g := c.EnsembleConfig("/system/cpus/cpu/state/total/instant", false); !slices.Equal(g.Detectors, DefaultGaugeDetectors) {
+		t.Errorf("gauge members %v, want %v", g.Detectors, DefaultGaugeDetectors)
 	}
 	high := Config{Detectors: ensemble.MetricsConfig{Gauges: ensemble.Config{MinZ: 12}}}.WithDefaults()
 	if g := high.EnsembleConfig(schemas.MetricPSUOutPower, false); g.SpikeZ != 12 {
@@ -316,7 +316,7 @@ detectors:
 		t.Fatal(err)
 	}
 	if e := c.EnsembleConfig(schemas.MetricInOctets, true); e.Cooldown != 50 || e.MinZ != 8 || e.ResolveZ != 3 ||
-		e.LevelShift.Ratio != 20 || e.LevelShift.Confirm != 3 || e.LevelShift.Spread != levelshift.DefaultSpread || !slices.Equal(e.Detectors, DetectDetectors) {
+		e.LevelShift.Ratio != 20 || e.LevelShift.Confirm != 3 || e.LevelShift.Spread != levelshift.DefaultSpread || !slices.Equal(e.Detectors, DefaultDetectors) {
 		t.Errorf("counters: %+v", e)
 	}
 	if c.Transaction != (pipeline.TransactionConfig{Interval: time.Second, MaxRecords: 500}) {

@@ -23,18 +23,18 @@ import (
 // Config configures the maintain stage: Model the signals,
 // thresholds, trend windows and case lifecycle (see
 // detectors/maintenance.Config); Source the CloudEvents source of
-// maintenance events, default DefaultMaintainSource.
+// maintenance events, default DefaultSource.
 type Config struct {
 	modelstage.Config[maintenance.Config] `yaml:",inline"`
 }
 
-// DefaultMaintainSource is the default CloudEvents source of maintenance
+// DefaultSource is the default CloudEvents source of maintenance
 // events.
-const DefaultMaintainSource = "telekernel/maintain"
+const DefaultSource = "telekernel/maintain"
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	c.Config = c.Config.Defaults(DefaultMaintainSource)
+	c.Config = c.Config.Defaults(DefaultSource)
 	return c
 }
 

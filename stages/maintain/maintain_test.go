@@ -165,8 +165,8 @@ model:
 	if len(c.Model.Signals) != 2 || !c.Model.Signals[1].Counter || *c.Model.Signals[1].Threshold != 0.5 || c.Model.Window != 72 {
 		t.Fatalf("config %+v", c.Model)
 	}
-	if c.Source != DefaultMaintainSource {
-		t.Fatalf("source %q, want the default %q", c.Source, DefaultMaintainSource)
+	if c.Source != DefaultSource {
+		t.Fatalf("source %q, want the default %q", c.Source, DefaultSource)
 	}
 	c.Model.Signals[0].Delta = 3
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "model.signals[0]") {

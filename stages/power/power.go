@@ -24,24 +24,24 @@ import (
 
 // Config configures the power stage: Model the power models, windows,
 // residual anomaly and savings (see detectors/power.Config); Source the
-// CloudEvents source of residual detections, default DefaultPowerSource.
+// CloudEvents source of residual detections, default DefaultSource.
 type Config struct {
 	modelstage.Config[power.Config] `yaml:",inline"`
 }
 
-// DefaultPowerSource is the default CloudEvents source of the power
+// DefaultSource is the default CloudEvents source of the power
 // stage's detections.
-const DefaultPowerSource = "telekernel/power"
+const DefaultSource = "telekernel/power"
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	c.Config = c.Config.Defaults(DefaultPowerSource)
+	c.Config = c.Config.Defaults(DefaultSource)
 	return c
 }
 
-// PowerDetector is the detector name of the power stage's residual
+// Detector is the detector name of the power stage's residual
 // detections.
-const PowerDetector = "power_residual"
+const Detector = "power_residual"
 
 // Changelog key prefixes of the power stage: a model's state (the model
 // name follows) and a device's state (the device name follows).
@@ -167,9 +167,9 @@ func Headers() []kgo.RecordHeader { return kafka.RecordHeaders(schemas.PowerHead
 func (p *Stage) emitResidual(emit func(*kgo.Record), r *power.Residual) error {
 	k := schemas.SeriesKey{Device: r.Device, Metric: schemas.MetricPSUInPower}
 	labels := schemas.AlertLabels(k.Device, k.Metric, k.Keys)
-	labels["detector"] = PowerDetector
+	labels["detector"] = Detector
 	det := p.det.New(detections.Transition{Series: k, Firing: r.Firing, TS: r.TS, StartsAt: r.StartsAt}, labels)
-	det.Detector, det.Detectors = PowerDetector, []string{PowerDetector}
+	det.Detector, det.Detectors = Detector, []string{Detector}
 	det.Score = math.Min(1, math.Abs(r.Z)/(2*p.cfg.Model.ResidualZ))
 	det.Severity = schemas.SeverityInfo
 	if r.Firing {
