@@ -89,13 +89,16 @@ func nodeExec(t *testing.T, node, query string) string {
 	host, port, _ := strings.Cut(node, ":")
 	// Right after a replica restarts, ZooKeeper may still be electing the
 	// table's leader, and 18.16 refuses leader-only statements (DROP
-	// PARTITION) with code 292 until it has one: retry that, for up to 15 s.
+	// PARTITION) with code 292 until it has one, or with code 999 when its
+	// leader_election node is not there yet: retry those, for up to 15 s.
 	for try := 0; ; try++ {
 		out, err := exec.Command("clickhouse-client", "--host", host, "--port", port, "-q", query).CombinedOutput()
 		if err == nil {
 			return string(out)
 		}
-		if !strings.Contains(string(out), "Code: 292.") || try == 30 {
+		electing := strings.Contains(string(out), "Code: 292.") ||
+			strings.Contains(string(out), "Code: 999.") && strings.Contains(string(out), "leader_election")
+		if !electing || try == 30 {
 			t.Fatalf("%s on %s: %v: %s", query, node, err, out)
 		}
 		time.Sleep(500 * time.Millisecond)
