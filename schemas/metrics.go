@@ -314,9 +314,9 @@ var metricTable = [...]MetricInfo{
 		Meaning: "other ENTITY-SENSOR values, + the sensor type, scale and precision applied"},
 	{Name: MetricSNMPDiscontinuity, Kind: KindState, Fixed: true, Origin: OriginSNMP,
 		Meaning: "marks an agent restart or a counter discontinuity (value: the reason)"},
-	{Name: MetricTargetState, Kind: KindState, Fixed: true, Origin: OriginNative,
+	{Name: MetricTargetState, Kind: KindState, Origin: OriginNative,
 		Meaning: "the collector's view of the target (UP, DOWN), published by the collectors at each transition, stamped with the collector's clock"},
-	{Name: MetricTargetReason, Kind: KindState, Fixed: true, Origin: OriginNative,
+	{Name: MetricTargetReason, Kind: KindState, Origin: OriginNative,
 		Meaning: "why the target state changed (established, stream_lost, stalled, poll_timeout)"},
 }
 

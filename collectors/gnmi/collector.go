@@ -235,6 +235,7 @@ type target struct {
 	streams []*stream
 	done    sync.WaitGroup
 	upCount atomic.Int32 // streams delivering
+	ts      targetState  // the reachability published (targetstate.go)
 }
 
 func (c *Collector) startTarget(tc Target) (*target, error) {
@@ -422,6 +423,7 @@ func (s *stream) fail(err error) {
 	s.t.c.failures.Add(1)
 	reason := describe(err)
 	s.setUp(false)
+	s.t.unreachable(err)
 	if s.m != nil {
 		s.m.failures(reasonCode(err)).Inc()
 	}
@@ -513,6 +515,7 @@ func (s *stream) once(ctx context.Context) (delivered bool, err error) {
 func (s *stream) delivering() {
 	s.t.c.connects.Add(1)
 	s.setUp(true)
+	s.t.reachable()
 	if s.lastErr != "" {
 		s.log.Info("target recovered", "after_failures", s.failures, "last_reason", s.lastErr)
 	} else {
