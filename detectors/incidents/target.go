@@ -56,11 +56,16 @@ func (e *Engine) targetJoins(in *incident, m *member) bool {
 }
 
 // targetRule names the device the collector lost, with the links to it
-// that its neighbours saw go down.
+// that its neighbours saw go down (the lost device's own interface states,
+// which it reports only when it is back, are evidence, not part of the
+// cause, so the cause is named in full at the loss).
 func (e *Engine) targetRule(devs []string, down map[string][]string, flapping bool) verdict {
 	slices.Sort(devs)
 	var links []string
 	for _, d := range sortedKeys(down) {
+		if slices.Contains(devs, d) {
+			continue
+		}
 		for _, i := range slices.Sorted(slices.Values(down[d])) {
 			links = append(links, schemas.Port{Device: d, Interface: i}.String())
 		}
