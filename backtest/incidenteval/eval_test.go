@@ -38,7 +38,7 @@ func scenario() sim.Config {
 		{Device: "sim-01", Interface: "Ethernet2", Kind: sim.FaultLinkDown, After: 10*h + 30*m, Duration: 5 * m},
 		{Device: "sim-01", Interface: "Ethernet3", Kind: sim.FaultLinkDown, After: 10*h + 30*m, Duration: 5 * m},
 		// The collector loses leaf sim-04: its links to both spines go down.
-		{Device: "sim-04", Kind: sim.FaultTargetUnreachable, After: 9*h + 45*m, Duration: 5 * m},
+		{Device: "sim-04", Kind: sim.FaultTargetUnreachable, After: 10*h + 45*m, Duration: 5 * m},
 	}}
 }
 
