@@ -13,6 +13,7 @@ import (
 
 	"github.com/telekernel/telekernel/collectors/gnmi"
 	"github.com/telekernel/telekernel/collectors/publish"
+	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/collectors/sim/agent"
 	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/internal/tlsfiles"
@@ -133,5 +134,68 @@ func TestTargetStateToKafka(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("target state of %d devices, want %d (the target never up publishes none): %v", len(got), len(want), got)
+	}
+}
+
+// TestTargetUnreachableFault: the simulator's target_unreachable fault,
+// served by the gNMI agent, stops the device's server for the fault's
+// window, so the real collector (on a real Kafka) publishes the device
+// DOWN once and UP when the window is over; the other device stays UP.
+func TestTargetUnreachableFault(t *testing.T) {
+	broker := testenv.Service(t, "TK_KAFKA")
+	f, err := sim.New(sim.Config{Devices: 2, Interfaces: 2, Start: t0,
+		Faults: []sim.Fault{{Device: "sim-01", Kind: sim.FaultTargetUnreachable, After: 30 * time.Second, Duration: 30 * time.Second}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(agent.Config{}, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	ctx := context.Background()
+	topic := fmt.Sprintf("tk.samples.gnmi-unreachable-%d", time.Now().UnixNano())
+	kc := kafka.Config{Brokers: []string{broker}}
+	cl, err := kafka.Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: topic, Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := publish.New(cl, publish.Config{Topic: topic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	c, stop := runCollector(t, fastConfig(targetsOf(a, tlsfiles.Config{})), pub, slog.New(slog.NewTextHandler(logs, nil)))
+	waitFor(t, 10*time.Second, "subscriptions", func() bool { return c.Stats().Connects == 2 })
+	for i := range 9 { // ticks 0 … 80 s: sim-01 is unreachable at 30, 40 and 50 s
+		if _, err := a.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+		switch i {
+		case 3:
+			waitFor(t, 10*time.Second, "sim-01 lost", func() bool { return strings.Contains(logs.String(), "target=sim-01 state=DOWN") })
+		case 6:
+			waitFor(t, 10*time.Second, "sim-01 back", func() bool { return c.Stats().Connects == 3 })
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	rd, err := kafka.Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	got := map[string][]string{}
+	for _, s := range consume(t, rd, int(pub.Stats().Samples)) {
+		if s.Metric == schemas.MetricTargetState {
+			got[s.Device] = append(got[s.Device], s.Str)
+		}
+	}
+	if !slices.Equal(got["sim-00"], []string{"UP"}) || !slices.Equal(got["sim-01"], []string{"UP", "DOWN", "UP"}) {
+		t.Errorf("target states %v, want sim-00 UP and sim-01 UP, DOWN, UP", got)
 	}
 }

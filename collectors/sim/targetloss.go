@@ -49,10 +49,13 @@ func (f *Fleet) Unreachable(i int, now time.Time) bool {
 // target_unreachable fault holds it, none (its state still advances, so
 // its counters carry on when it is back). A device with such a fault also
 // gets the collector's target state: UP at the first tick, DOWN at the
-// first tick of a window, UP at the first tick after it.
+// first tick of a window, UP at the first tick after it. NextFixed (the
+// gNMI agent's layout) emits every sample of the device as usual and no
+// target state: the agent stops serving the device instead, and the real
+// collector publishes the state.
 func (f *Fleet) nextReachable(st *step, di int) {
 	d := &f.devices[di]
-	if len(d.unreachable) == 0 {
+	if len(d.unreachable) == 0 || f.lldpFixed {
 		f.nextDevice(st, di)
 		return
 	}
