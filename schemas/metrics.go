@@ -93,8 +93,9 @@ const (
 	// its SNMP agent answers again), TargetDown when a target that was up
 	// is lost, stalls past its timeout or stops answering. It is stamped
 	// with the collector's clock at the transition (a silent device sends
-	// no time), once per transition, not once per retry; the keys are
-	// empty. MetricTargetReason, at the same time, says why.
+	// no time; the gNMI collector carries that clock on the device's time
+	// line), once per transition, not once per retry; the keys are empty.
+	// MetricTargetReason, at the same time, says why.
 	MetricTargetState = "telekernel:/collector/target/state"
 	// MetricTargetReason is the reason of the latest MetricTargetState
 	// transition: TargetReasonEstablished, TargetReasonStreamLost,
