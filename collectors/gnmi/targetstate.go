@@ -29,7 +29,7 @@ type targetState struct {
 // out after the next batch of its samples (flushed), so that it is
 // stamped on the device's time line. Only a stream's goroutine calls it.
 func (t *target) reachable() {
-	if int(t.upCount.Load()) != len(t.streams) {
+	if !t.c.cfg.TargetState || int(t.upCount.Load()) != len(t.streams) {
 		return
 	}
 	t.ts.mu.Lock()
@@ -59,6 +59,9 @@ func (t *target) flushed(rec arrow.RecordBatch) {
 // its streams ended, stalled or could not be re-established. A target that
 // was never up publishes nothing (the collector logs why it fails).
 func (t *target) unreachable(err error) {
+	if !t.c.cfg.TargetState {
+		return
+	}
 	reason := schemas.TargetReasonStreamLost
 	if errors.Is(err, errStalled) {
 		reason = schemas.TargetReasonStalled
