@@ -87,6 +87,38 @@ const (
 	// MetricSNMPSensorPrefix is followed by the ENTITY-SENSOR type.
 	MetricSNMPSensorPrefix  = "snmp:/entity-sensor/"
 	MetricSNMPDiscontinuity = "snmp:/counter-discontinuity"
+
+	// MetricTargetState is the collector's own view of a target, not a
+	// value the device sends: TargetUp when its stream is established (or
+	// its SNMP agent answers again), TargetDown when a target that was up
+	// is lost, stalls past its timeout or stops answering. It is stamped
+	// with the collector's clock at the transition (a silent device sends
+	// no time; the gNMI collector carries that clock on the device's time
+	// line), once per transition, not once per retry; the keys are empty.
+	// MetricTargetReason, at the same time, says why.
+	MetricTargetState = "telekernel:/collector/target/state"
+	// MetricTargetReason is the reason of the latest MetricTargetState
+	// transition: TargetReasonEstablished, TargetReasonStreamLost,
+	// TargetReasonStalled or TargetReasonPollTimeout.
+	MetricTargetReason = "telekernel:/collector/target/reason"
+)
+
+// Values of MetricTargetState and MetricTargetReason.
+const (
+	TargetUp   = "UP"
+	TargetDown = "DOWN"
+	// TargetReasonEstablished: the gNMI stream delivers again, or the SNMP
+	// agent answers again.
+	TargetReasonEstablished = "established"
+	// TargetReasonStreamLost: the gNMI stream ended or could not be
+	// re-established (the connection was refused, reset or closed).
+	TargetReasonStreamLost = "stream_lost"
+	// TargetReasonStalled: the gNMI stream sent nothing within its stall
+	// timeout.
+	TargetReasonStalled = "stalled"
+	// TargetReasonPollTimeout: the SNMP agent did not answer several polls
+	// in a row.
+	TargetReasonPollTimeout = "poll_timeout"
 )
 
 // BGPInstanceKeys are the keys of a device's BGP instance in the default
@@ -283,6 +315,10 @@ var metricTable = [...]MetricInfo{
 		Meaning: "other ENTITY-SENSOR values, + the sensor type, scale and precision applied"},
 	{Name: MetricSNMPDiscontinuity, Kind: KindState, Fixed: true, Origin: OriginSNMP,
 		Meaning: "marks an agent restart or a counter discontinuity (value: the reason)"},
+	{Name: MetricTargetState, Kind: KindState, Origin: OriginNative,
+		Meaning: "the collector's view of the target (UP, DOWN), published by the collectors at each transition, stamped with the collector's clock"},
+	{Name: MetricTargetReason, Kind: KindState, Origin: OriginNative,
+		Meaning: "why the target state changed (established, stream_lost, stalled, poll_timeout)"},
 }
 
 func vCounter(name, unit, meaning string) MetricInfo {

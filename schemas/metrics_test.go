@@ -67,7 +67,7 @@ func TestMetricVocabulary(t *testing.T) {
 			t.Errorf("%s: twice in the vocabulary", m.Name)
 		}
 		seen[m.Name] = true
-		if !strings.HasPrefix(m.Name, "/") && !strings.HasPrefix(m.Name, "snmp:/") {
+		if !strings.HasPrefix(m.Name, "/") && !strings.HasPrefix(m.Name, "snmp:/") && !strings.HasPrefix(m.Name, "telekernel:/") {
 			t.Errorf("%s: not a path", m.Name)
 		}
 		if m.Kind < KindCounter || m.Kind > KindState || m.Origin.String() == "unknown" || m.Meaning == "" {

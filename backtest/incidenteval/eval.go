@@ -254,6 +254,7 @@ func (rc *RootCause) right(in *schemas.Incident) bool {
 		sim.FaultBGPReset: {schemas.RuleSession}, sim.FaultFanFailure: {schemas.RuleHardware}, sim.FaultPSUDegradation: {schemas.RuleHardware},
 		sim.FaultOpticDegradation: {schemas.RuleHardware}, sim.FaultTrafficSpike: {schemas.RuleSurge, schemas.RuleTraffic},
 		sim.FaultTrafficDrop: {schemas.RuleTraffic}, sim.FaultRxErrors: {schemas.RuleTraffic}, KindLineCard: {schemas.RuleDevice},
+		sim.FaultTargetUnreachable: {schemas.RuleDevice},
 	}[rc.Kind]
 	if !slices.Contains(rules, in.Rule) {
 		return false

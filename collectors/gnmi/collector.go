@@ -235,6 +235,7 @@ type target struct {
 	streams []*stream
 	done    sync.WaitGroup
 	upCount atomic.Int32 // streams delivering
+	ts      targetState  // the reachability published (targetstate.go)
 }
 
 func (c *Collector) startTarget(tc Target) (*target, error) {
@@ -422,6 +423,14 @@ func (s *stream) fail(err error) {
 	s.t.c.failures.Add(1)
 	reason := describe(err)
 	s.setUp(false)
+	// What the stream collected goes out before the target's DOWN (and
+	// stamps it on the device's time line).
+	s.mu.Lock()
+	if s.batch.Len() > 0 {
+		s.flushLocked(s.t.c.pctx)
+	}
+	s.mu.Unlock()
+	s.t.unreachable(err)
 	if s.m != nil {
 		s.m.failures(reasonCode(err)).Inc()
 	}
@@ -513,6 +522,7 @@ func (s *stream) once(ctx context.Context) (delivered bool, err error) {
 func (s *stream) delivering() {
 	s.t.c.connects.Add(1)
 	s.setUp(true)
+	s.t.reachable()
 	if s.lastErr != "" {
 		s.log.Info("target recovered", "after_failures", s.failures, "last_reason", s.lastErr)
 	} else {
@@ -597,12 +607,14 @@ func (s *stream) flushLocked(ctx context.Context) {
 	}
 	rec := s.batch.NewRecord()
 	if rec == nil {
+		s.t.flushed(nil)
 		return
 	}
 	defer rec.Release()
 	if err := s.t.c.b.Pub.Publish(ctx, s.t.cfg.Name, rec); err != nil && ctx.Err() == nil {
 		s.log.Error("cannot publish", "err", err)
 	}
+	s.t.flushed(rec)
 }
 
 // cause prefers the reason a stream context was cancelled with.

@@ -55,6 +55,11 @@ type Config struct {
 	// Backoff between reconnects of a target: exponential from Initial to
 	// Max, with jitter (each wait is drawn from [d/2, d]).
 	Backoff Backoff `yaml:"backoff"`
+	// TargetState publishes each target's reachability as it changes
+	// (schemas.MetricTargetState and MetricTargetReason, targetstate.go),
+	// so that the detect stage sees a device the collector lost. Default
+	// false.
+	TargetState bool `yaml:"target_state"`
 }
 
 // Backoff configures reconnect waits.

@@ -61,7 +61,7 @@ const (
 
 // FaultKinds lists the fault kinds.
 var FaultKinds = []string{FaultTrafficSpike, FaultTrafficDrop, FaultLinkFlap, FaultOpticDegradation, FaultFanFailure, FaultPSUDegradation, FaultCounterReset, FaultRxErrors,
-	FaultLinkDown, FaultBGPReset, FaultReroute}
+	FaultLinkDown, FaultBGPReset, FaultReroute, FaultTargetUnreachable}
 
 // Fault is an injected anomaly.
 type Fault struct {
@@ -96,6 +96,8 @@ func faultNeeds(kind string) (iface, component bool) {
 		return false, true
 	case FaultBGPReset:
 		return false, false // optional: every session of the device
+	case FaultTargetUnreachable:
+		return false, false // the whole device (targetloss.go)
 	}
 	return true, false
 }
@@ -363,6 +365,8 @@ type device struct {
 	// sessions are the links of its cabled ports, in port order
 	// (topology).
 	sessions []*link
+	// unreachable are its target_unreachable faults (targetloss.go).
+	unreachable []*activeFault
 }
 
 // Fleet generates the samples of all simulated devices. It is not safe for
@@ -437,7 +441,7 @@ func New(cfg Config) (*Fleet, error) {
 		af := &activeFault{start: cfg.Start.Add(ft.After), end: cfg.Start.Add(ft.After + ft.Duration), factor: ft.Factor}
 		af.wear = af.start.Add(-ft.Precursor)
 		af.flaps = ft.Flaps
-		if f.links != nil && f.addTopologyFault(ft, af) {
+		if f.addTargetFault(ft, af) || f.links != nil && f.addTopologyFault(ft, af) {
 			continue
 		}
 		label := func(keys string, metrics ...string) {

@@ -34,7 +34,7 @@ func (f *Fleet) Next(emit func(s *schemas.Sample)) {
 		f.stepLinks(now, st.hour)
 	}
 	for di := range f.devices {
-		f.nextDevice(st, di)
+		f.nextReachable(st, di)
 	}
 	f.tick++
 }

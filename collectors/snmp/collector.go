@@ -65,6 +65,7 @@ type target struct {
 	lastErr string
 	// noLLDP: the last poll found no LLDP-MIB neighbour (logged once).
 	noLLDP bool
+	reach  reach // the reachability published (targetstate.go)
 }
 
 // Option configures a Collector.
@@ -243,6 +244,9 @@ func (c *Collector) pollOne(ctx, pctx context.Context, t *target, b *publish.Bat
 		t.lastErr = reason
 		// A restart or discontinuity is not known across a failure: the
 		// next poll re-baselines if the agent restarted meanwhile.
+		if c.cfg.TargetState && ctx.Err() == nil && t.reach.failed() {
+			c.publishDown(pctx, t, b)
+		}
 	} else {
 		if t.lastErr != "" {
 			c.b.Log.Info("target recovered", "target", t.cfg.Name, "last_reason", t.lastErr)
@@ -252,6 +256,9 @@ func (c *Collector) pollOne(ctx, pctx context.Context, t *target, b *publish.Bat
 			c.b.Log.Debug("no LLDP neighbour: lldpRemTable (1.0.8802.1.1.2.1.4.1) is empty or not implemented", "target", t.cfg.Name)
 		}
 		t.noLLDP = res.noLLDP
+		if c.cfg.TargetState {
+			res.samples += t.reach.answered(b)
+		}
 		c.samples.Add(int64(res.samples))
 		if rec := b.NewRecord(); rec != nil {
 			if perr := c.b.Pub.Publish(pctx, t.cfg.Name, rec); perr != nil && pctx.Err() == nil {

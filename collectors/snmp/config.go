@@ -41,6 +41,11 @@ type Config struct {
 	// the global concurrency limit. An idle target costs no goroutine and
 	// no socket. Default DefaultWorkers.
 	Workers int `yaml:"workers"`
+	// TargetState publishes each target's reachability as it changes
+	// (schemas.MetricTargetState and MetricTargetReason, targetstate.go),
+	// so that the detect stage sees a device the collector lost. Default
+	// false.
+	TargetState bool `yaml:"target_state"`
 }
 
 // Target is one SNMP agent.

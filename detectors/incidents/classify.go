@@ -16,6 +16,7 @@ const (
 	classSession        // BGP or BFD session state, neighbour counts, received prefixes
 	classHardware       // components: PSU, fan, temperature, optics; the power residual
 	classTraffic        // interface counters: octets, packets, errors, discards
+	classTarget         // the collector's view of a target (target.go)
 )
 
 // powerResidual is the detector name of the power stage's detections.
@@ -48,6 +49,8 @@ func newMember(d *schemas.Detection, inv *schemas.InventoryIndex) member {
 		Observed: d.Observed, Expected: d.Expected}
 	p := d.Metric
 	switch {
+	case p == schemas.MetricTargetState:
+		m.Class = classTarget
 	case strings.HasPrefix(p, "/interfaces/") && (strings.HasSuffix(p, "/oper-status") || strings.HasSuffix(p, "/admin-status") ||
 		strings.HasSuffix(p, "/carrier-transitions")):
 		m.Class, m.Port = classLink, key(d.Keys, "name")

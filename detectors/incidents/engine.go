@@ -156,7 +156,7 @@ func (e *Engine) expire(now int64) {
 // Window for the others (a BGP clear is over when its sessions are back,
 // and the next clear minutes later is a new event).
 func (e *Engine) keep(in *incident) time.Duration {
-	if in.class() == classLink {
+	if c := in.class(); c == classLink || c == classTarget {
 		return e.cfg.Reopen
 	}
 	return e.cfg.Window
@@ -225,7 +225,7 @@ func (e *Engine) byAlert(m *member) (*incident, bool) {
 		}
 		for i := range in.Members {
 			p := &in.Members[i]
-			if p.Fingerprint == m.Fingerprint && (!m.Firing || p.Effect || in.Firing[m.Fingerprint] || in.class() == classLink) {
+			if p.Fingerprint == m.Fingerprint && (!m.Firing || p.Effect || in.Firing[m.Fingerprint] || in.class() == classLink || in.class() == classTarget) {
 				found, effect = in, p.Effect
 				break
 			}
@@ -252,6 +252,12 @@ func (e *Engine) during(t int64, in *incident) bool {
 // joins reports whether m is a symptom of in.
 func (e *Engine) joins(in *incident, m *member) bool {
 	cls := in.class()
+	switch {
+	case m.isTarget():
+		return e.targetJoins(in, m)
+	case cls == classTarget && m.Class != classHardware && e.touchesTarget(in, m):
+		return true
+	}
 	switch m.Class {
 	case classLink, classSession, classTraffic:
 		if m.Port != "" && e.hasPort(in, m.Device, m.Port) {
@@ -262,7 +268,7 @@ func (e *Engine) joins(in *incident, m *member) bool {
 	case classLink:
 		return cls == classLink && e.recentLinkDown(in, m)
 	case classSession:
-		if cls != classLink && cls != classSession {
+		if cls != classLink && cls != classSession && cls != classTarget {
 			return false
 		}
 		if e.involves(in, m.Device) && e.during(m.Time, in) {
@@ -284,7 +290,7 @@ func (e *Engine) joins(in *incident, m *member) bool {
 // peers, within Window of its opening (traffic moved to sibling uplinks or
 // other routes).
 func (e *Engine) effectOf(in *incident, m *member) bool {
-	if c := in.class(); (c != classLink && c != classSession) || !e.within(m.Time, in.Opened) {
+	if c := in.class(); (c != classLink && c != classSession && c != classTarget) || !e.within(m.Time, in.Opened) {
 		return false
 	}
 	if e.involves(in, m.Device) {
@@ -353,17 +359,26 @@ func (e *Engine) peerDevice(m *member) string {
 	return ""
 }
 
-// class returns the incident's class: link when any member is a link
-// state, else the class of its earliest member that is not an effect.
+// class returns the incident's class: target when any member is a
+// target state, else link when any member is a link state, else the class
+// of its earliest member that is not an effect.
 func (in *incident) class() class {
-	first := -1
+	first, link := -1, false
 	for i := range in.Members {
-		if in.Members[i].linkState() && !in.Members[i].Effect {
-			return classLink
+		m := &in.Members[i]
+		if m.Effect {
+			continue
 		}
-		if first < 0 && !in.Members[i].Effect {
+		if m.isTarget() {
+			return classTarget
+		}
+		link = link || m.linkState()
+		if first < 0 {
 			first = i
 		}
+	}
+	if link {
+		return classLink
 	}
 	return in.Members[max(first, 0)].Class
 }

@@ -19,10 +19,13 @@ import "slices"
 // (as members, or as effects when they only fit as effects), and it is
 // published once more, resolved, with MergedInto naming the survivor.
 
-// strength orders the classes of incident a merge keeps: a link (or
+// strength orders the classes of incident a merge keeps: a lost target
+// explains its neighbours' links, sessions and traffic; a link (or
 // device) explains sessions and traffic; a session explains traffic.
 func strength(c class) int {
 	switch c {
+	case classTarget:
+		return 3
 	case classLink:
 		return 2
 	case classSession:
@@ -67,6 +70,12 @@ func (e *Engine) pair(x, y *incident) (*incident, *incident) {
 	xy, yx := e.explains(x, y), e.explains(y, x)
 	if x.class() == classSession && y.class() == classSession && (e.overlaps(x, y) || e.overlaps(y, x)) {
 		xy, yx = true, true // one reset seen as two: either may absorb the other
+	}
+	if x.class() == classTarget || y.class() == classTarget {
+		// A lost target explains an incident of which one symptom is on
+		// it or faces it: that neighbour's other symptoms are its too.
+		xy = xy || x.class() == classTarget && e.anyJoins(x, y)
+		yx = yx || y.class() == classTarget && e.anyJoins(y, x)
 	}
 	switch {
 	case xy && yx:
@@ -126,6 +135,17 @@ func (e *Engine) overlaps(a, b *incident) bool {
 	for i := range b.Members {
 		m := &b.Members[i]
 		if m.Firing && !m.Effect && e.joins(a, m) && (span <= int64(e.cfg.SessionSpan) || e.involves(a, m.Device)) {
+			return true
+		}
+	}
+	return false
+}
+
+// anyJoins reports whether a firing symptom of b (not an effect) would
+// join a.
+func (e *Engine) anyJoins(a, b *incident) bool {
+	for i := range b.Members {
+		if m := &b.Members[i]; m.Firing && !m.Effect && e.joins(a, m) {
 			return true
 		}
 	}

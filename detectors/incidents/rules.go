@@ -62,16 +62,19 @@ func rank(sev string) int {
 	return 0
 }
 
-// judge applies the rules in order: device, link, session, hardware,
-// surge, traffic, unexplained.
+// judge applies the rules in order: a lost target, device, link,
+// session, hardware, surge, traffic, unexplained.
 func (e *Engine) judge(in *incident) verdict {
 	down := map[string][]string{} // device → interfaces with a link-state member
 	flapping := false
 	var sessions, hardware, traffic []*member
+	targetFlapping := false
 	for i := range in.Members {
 		m := &in.Members[i]
 		switch {
 		case m.Effect:
+		case m.isTarget():
+			targetFlapping = targetFlapping || m.Detector == "flapping"
 		case m.linkState():
 			if !slices.Contains(down[m.Device], m.Port) {
 				down[m.Device] = append(down[m.Device], m.Port)
@@ -85,7 +88,9 @@ func (e *Engine) judge(in *incident) verdict {
 			traffic = append(traffic, m)
 		}
 	}
-	switch {
+	switch devs := in.targetDevices(); {
+	case len(devs) > 0:
+		return e.targetRule(devs, down, targetFlapping)
 	case len(down) > 0:
 		return e.linkRule(down, flapping)
 	case len(sessions) > 0:

@@ -19,6 +19,7 @@ const (
 	ClassComponent         // a component's oper-status
 	ClassCarrier           // an interface's carrier-transitions counter
 	ClassNeighbors         // a count of established neighbours (gauge or counter)
+	ClassTarget            // the collector's view of a target (UP, DOWN)
 	numClasses
 )
 
@@ -30,6 +31,7 @@ const (
 	MetricBFDSession      = schemas.MetricBFDSessionState
 	MetricComponentStatus = schemas.MetricComponentOperStatus
 	MetricCarrier         = schemas.MetricCarrierTransitions
+	MetricTargetState     = schemas.MetricTargetState
 	// NeighborsElement is matched in the last element of a path: any
 	// gauge or counter whose last element contains it counts established
 	// neighbours (OpenConfig's bgp/global/state/established-neighbors,
@@ -51,6 +53,7 @@ var metrics = [...]struct {
 	{MetricBFDSession, ClassBFD},
 	{MetricComponentStatus, ClassComponent},
 	{MetricCarrier, ClassCarrier},
+	{MetricTargetState, ClassTarget},
 }
 
 // Classify returns the class of a metric path, ClassNone for a metric the
@@ -68,10 +71,12 @@ func Classify(metric string) Class {
 }
 
 // IsStatus reports whether c is a class of enumerated state values (fed
-// with Tracker.Status).
-func (c Class) IsStatus() bool { return c >= ClassOperStatus && c <= ClassComponent }
+// with Tracker.UpdateStatus).
+func (c Class) IsStatus() bool {
+	return c >= ClassOperStatus && c <= ClassComponent || c == ClassTarget
+}
 
-var classNames = [numClasses]string{"none", "oper-status", "admin-status", "bgp-session", "bfd-session", "component-status", "carrier-transitions", "established-neighbors"}
+var classNames = [numClasses]string{"none", "oper-status", "admin-status", "bgp-session", "bfd-session", "component-status", "carrier-transitions", "established-neighbors", "target-state"}
 
 // String returns the class's name.
 func (c Class) String() string {
@@ -204,6 +209,13 @@ func parseNormal(c Class, v string) Status {
 			return StatusDown
 		case "admindown", "1":
 			return StatusAdminDown
+		}
+	case ClassTarget:
+		switch v {
+		case "up":
+			return StatusUp
+		case "down":
+			return StatusDown
 		}
 	case ClassComponent:
 		switch v {

@@ -8,7 +8,11 @@
 // really state are evidence too: an increment of an interface's
 // carrier-transitions counter is a link flap, and a drop of an
 // established-neighbours count is a loss of sessions that resolves when
-// the count is back.
+// the count is back. The collector's own view of a target
+// (telekernel:/collector/target/state) is followed like a session: DOWN
+// after UP is a target_down alert (critical) on the device, UP resolves
+// it, a target that flaps between the two is one flapping alert, and a
+// target that was never up does not alert.
 //
 // Metric paths are matched by Classify against one small table (metrics in
 // classify.go); state values are matched without regard to case, module

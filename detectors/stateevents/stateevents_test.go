@@ -29,6 +29,8 @@ func TestClassify(t *testing.T) {
 	f("/bgp/global/established-neighbors-count-total", ClassNeighbors)
 	f("established-neighbors", ClassNeighbors)
 	f("/established-neighbors/state/count", ClassNone) // not the last element
+	f("telekernel:/collector/target/state", ClassTarget)
+	f("telekernel:/collector/target/reason", ClassNone)
 	f("/interfaces/interface/state/counters/in-octets", ClassNone)
 	f("/interfaces/interface/ethernet/state/port-speed", ClassNone)
 	f("", ClassNone)
@@ -82,6 +84,10 @@ func TestParse(t *testing.T) {
 	f(ClassComponent, "openconfig-platform-types:INACTIVE", StatusDown, ReasonNone)
 	f(ClassComponent, "DISABLED", StatusAdminDown, ReasonNone)
 	f(ClassCarrier, "UP", StatusNone, ReasonUnknownValue)
+	f(ClassTarget, "UP", StatusUp, ReasonNone)
+	f(ClassTarget, "DOWN", StatusDown, ReasonNone)
+	f(ClassTarget, "down", StatusDown, ReasonNone)
+	f(ClassTarget, "ACTIVE", StatusNone, ReasonUnknownValue)
 }
 
 // step is one sample and the event it must give, written as "" (none),
@@ -195,6 +201,25 @@ func TestSessions(t *testing.T) {
 		{0, "ACTIVE", false, ""}, {10, "INACTIVE", false, "fired component_down"}, {20, "DISABLED", false, "updated admin_down"},
 		{30, "ACTIVE", false, "resolved admin_down"},
 	})
+}
+
+// TestTarget: the collector's view of a target is followed like a session.
+func TestTarget(t *testing.T) {
+	run(t, "target lost and back", ClassTarget, []step{
+		{0, "UP", false, ""}, {60, "UP", false, ""}, {90, "DOWN", false, "fired target_down"}, {150, "DOWN", false, ""},
+		{200, "UP", false, "resolved target_down"}, {800, "DOWN", false, "fired target_down"},
+	})
+	run(t, "never up: no alert", ClassTarget, []step{
+		{0, "DOWN", false, ""}, {60, "DOWN", false, ""}, {120, "UP", false, ""}, {180, "DOWN", false, "fired target_down"},
+	})
+	run(t, "flapping reachability is one flapping alert", ClassTarget, []step{
+		{0, "UP", false, ""}, {10, "DOWN", false, "fired target_down"}, {20, "UP", false, "resolved target_down"},
+		{30, "DOWN", false, "fired target_down"}, {40, "UP", false, "updated flapping"}, {50, "DOWN", false, ""},
+		{60, "UP", false, ""}, {360, "UP", false, "resolved flapping"},
+	})
+	if !ClassTarget.IsStatus() || RuleTargetDown.Severity() != "critical" || ClassTarget.String() != "target-state" {
+		t.Errorf("target class: status %v, severity %s, name %s", ClassTarget.IsStatus(), RuleTargetDown.Severity(), ClassTarget)
+	}
 }
 
 func TestFlapping(t *testing.T) {

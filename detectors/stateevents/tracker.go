@@ -80,13 +80,14 @@ const (
 	RuleFlapping           // FlapCount transitions within FlapWindow
 	RuleCarrierFlap        // carrier-transitions increased
 	RuleNeighborsDown      // the established-neighbours count dropped
+	RuleTargetDown         // the collector lost a target that was up
 	numRules
 )
 
-var ruleNames = [numRules]string{"none", "link_down", "session_down", "component_down", "admin_down", "flapping", "carrier_flap", "neighbors_down"}
+var ruleNames = [numRules]string{"none", "link_down", "session_down", "component_down", "admin_down", "flapping", "carrier_flap", "neighbors_down", "target_down"}
 
 // String returns the rule's name: link_down, session_down, component_down,
-// admin_down, flapping, carrier_flap or neighbors_down.
+// admin_down, flapping, carrier_flap, neighbors_down or target_down.
 func (r Rule) String() string {
 	if r < numRules {
 		return ruleNames[r]
@@ -406,6 +407,8 @@ func (t *Tracker) downRule() Rule {
 		return RuleComponentDown
 	case ClassNeighbors:
 		return RuleNeighborsDown
+	case ClassTarget:
+		return RuleTargetDown
 	}
 	return RuleLinkDown
 }

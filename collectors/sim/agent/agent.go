@@ -93,6 +93,9 @@ type device struct {
 	stalled bool
 	wake    chan struct{} // closed when the device is unstalled
 	garbage int           // malformed responses still to send
+	// unreachable: a target_unreachable fault holds it (targetloss.go);
+	// only Step touches it.
+	unreachable bool
 
 	curve atomic.Uint32 // tls.CurveID of the last TLS handshake
 }
@@ -194,6 +197,9 @@ func (a *Agent) Step(ctx context.Context) (time.Time, error) {
 	defer a.stepMu.Unlock()
 	now := a.fleet.Now()
 	seq := a.nsteps.Load()
+	if err := a.reach(now); err != nil {
+		return now, err
+	}
 	all := make([]value, a.fleet.SamplesPerTick())
 	n, present := 0, int64(0)
 	a.fleet.NextFixed(func(s *schemas.Sample) {

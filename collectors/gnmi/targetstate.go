@@ -1,0 +1,110 @@
+package gnmi
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/telekernel/telekernel/collectors/publish"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// targetState is what the collector last published of a target's
+// reachability (schemas.MetricTargetState): "" before the target was
+// first up, then schemas.TargetUp or schemas.TargetDown; and the clock the
+// state samples are stamped with.
+type targetState struct {
+	mu        sync.Mutex
+	state     string
+	upPending bool  // every stream delivers: UP goes out with the next flush
+	devTS     int64 // the latest device timestamp the target's streams published
+	wall      int64 // the collector's clock then
+}
+
+// reachable marks the target UP (reason established) when every one of its
+// streams delivers and the last state published was not UP: the state goes
+// out after the next batch of its samples (flushed), so that it is
+// stamped on the device's time line. Only a stream's goroutine calls it.
+func (t *target) reachable() {
+	if !t.c.cfg.TargetState || int(t.upCount.Load()) != len(t.streams) {
+		return
+	}
+	t.ts.mu.Lock()
+	t.ts.upPending = t.ts.state != schemas.TargetUp
+	t.ts.mu.Unlock()
+}
+
+// flushed notes the latest device timestamp of rec (nil: nothing was
+// published) and publishes a pending UP. A stream calls it after producing
+// a batch, with its lock held.
+func (t *target) flushed(rec arrow.RecordBatch) {
+	t.ts.mu.Lock()
+	if rec != nil && rec.NumRows() > 0 {
+		if ts, ok := rec.Column(0).(*array.Timestamp); ok {
+			t.ts.devTS, t.ts.wall = max(t.ts.devTS, int64(ts.Value(ts.Len()-1))), time.Now().UnixNano()
+		}
+	}
+	up := t.ts.upPending
+	t.ts.upPending = false
+	t.ts.mu.Unlock()
+	if up {
+		t.publishState(schemas.TargetUp, schemas.TargetReasonEstablished, false)
+	}
+}
+
+// unreachable publishes the target DOWN when it was published UP: one of
+// its streams ended, stalled or could not be re-established. A target that
+// was never up publishes nothing (the collector logs why it fails).
+func (t *target) unreachable(err error) {
+	if !t.c.cfg.TargetState {
+		return
+	}
+	reason := schemas.TargetReasonStreamLost
+	if errors.Is(err, errStalled) {
+		reason = schemas.TargetReasonStalled
+	}
+	t.ts.mu.Lock()
+	pending := t.ts.upPending
+	t.ts.upPending = false
+	t.ts.mu.Unlock()
+	if pending { // up, lost before its samples went out: it was up all the same
+		t.publishState(schemas.TargetUp, schemas.TargetReasonEstablished, false)
+	}
+	t.publishState(schemas.TargetDown, reason, true)
+}
+
+// publishState publishes state and reason as two samples stamped with the
+// collector's clock at the transition (the device sends nothing at a
+// loss), carried on the device's time line: the latest device timestamp
+// published plus the collector's time since (the collector's clock itself
+// for a device whose clock agrees, and no jump into the present for a
+// replayed or simulated one); the collector's clock before any. Once per
+// transition: nothing when state is the one published last, or when
+// onlyAfterUp and the target was never published UP.
+func (t *target) publishState(state, reason string, onlyAfterUp bool) {
+	t.ts.mu.Lock()
+	defer t.ts.mu.Unlock()
+	if t.ts.state == state || onlyAfterUp && t.ts.state == "" {
+		return
+	}
+	t.ts.state = state
+	now := time.Now().UnixNano()
+	if t.ts.devTS != 0 {
+		now = t.ts.devTS + (now - t.ts.wall)
+	}
+	b := publish.NewBatch(t.c.b.Mem, t.cfg.Name, schemas.SourceGNMI)
+	defer b.Release()
+	keys := b.KeysIndex("")
+	b.AppendState(now, b.MetricIndex(schemas.MetricTargetState), keys, state)
+	b.AppendState(now, b.MetricIndex(schemas.MetricTargetReason), keys, reason)
+	rec := b.NewRecord()
+	defer rec.Release()
+	log := t.c.b.Log.With("target", t.cfg.Name)
+	log.Info("target state", "state", state, "reason", reason)
+	if err := t.c.b.Pub.Publish(t.c.pctx, t.cfg.Name, rec); err != nil && t.c.pctx.Err() == nil {
+		log.Error("cannot publish the target state", "state", state, "err", err)
+	}
+}

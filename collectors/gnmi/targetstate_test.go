@@ -1,0 +1,217 @@
+package gnmi_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/collectors/gnmi"
+	"github.com/telekernel/telekernel/collectors/publish"
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/collectors/sim/agent"
+	"github.com/telekernel/telekernel/internal/testenv"
+	"github.com/telekernel/telekernel/internal/tlsfiles"
+	"github.com/telekernel/telekernel/kafka"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// TestTargetStateToKafka: on a real Kafka, a simulated device stopped
+// mid-run (its server gone: the stream ends and every reconnect is
+// refused) gives exactly one DOWN sample however many retries fail, and
+// one UP when it is back; a device that hangs past its stall timeout gives
+// DOWN with reason stalled; a target that was never up gives nothing. Each
+// state sample comes with its reason, stamped with the collector's clock
+// carried on the device's time line.
+func TestTargetStateToKafka(t *testing.T) {
+	broker := testenv.Service(t, "TK_KAFKA")
+	a := newAgent(t, 3, agent.Config{})
+	ctx := context.Background()
+	topic := fmt.Sprintf("tk.samples.gnmi-targetstate-%d", time.Now().UnixNano())
+	kc := kafka.Config{Brokers: []string{broker}}
+	cl, err := kafka.Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: topic, Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := publish.New(cl, publish.Config{Topic: topic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := a.Targets()
+	cfg := fastConfig(targetsOf(a, tlsfiles.Config{}))
+	cfg.Targets[2].StallTimeout, cfg.Targets[2].DialTimeout = 200*time.Millisecond, 300*time.Millisecond
+	cfg.Targets = append(cfg.Targets, gnmi.Target{Name: "nobody", Address: "127.0.0.1:1"})
+	cfg.TargetState = true
+	start := time.Now()
+	logs := &syncBuffer{}
+	c, stop := runCollector(t, cfg, pub, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	defer func() {
+		if t.Failed() {
+			t.Log(logs.String())
+		}
+	}()
+	waitFor(t, 10*time.Second, "subscriptions", func() bool { return c.Stats().Connects == 3 })
+	// The devices step every 50 ms, well within sim-02's stall timeout.
+	sctx, scancel := context.WithCancel(ctx)
+	stepped := make(chan struct{})
+	go func() {
+		defer close(stepped)
+		for sctx.Err() == nil {
+			if _, err := a.Step(sctx); err != nil && sctx.Err() == nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	connects := c.Stats().Connects
+	// A few steps go out first, so every device has samples on its time
+	// line (a target lost before any would be stamped with the wall clock).
+	time.Sleep(300 * time.Millisecond)
+	// sim-01 stops; the collector retries (backoff 20 ms to 200 ms) for
+	// a second and a half before it is back.
+	if err := a.Stop(tg[1].Name); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if n := strings.Count(logs.String(), "target="+tg[1].Name); n < 5 {
+		t.Fatalf("%d log lines of %s after 1.5 s stopped, want retries", n, tg[1].Name)
+	}
+	if err := a.Start(tg[1].Name); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the reconnect", func() bool { return c.Stats().Connects == connects+1 })
+	// sim-02 hangs past its stall timeout, then recovers.
+	if err := a.Stall(tg[2].Name, true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the stall", func() bool {
+		return strings.Contains(logs.String(), "target="+tg[2].Name+" state=DOWN")
+	})
+	time.Sleep(500 * time.Millisecond) // retries answered by nothing
+	if err := a.Stall(tg[2].Name, false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the stalled device back", func() bool { return c.Stats().Connects == connects+2 })
+	time.Sleep(300 * time.Millisecond) // more steps: nothing else changes
+	scancel()
+	<-stepped
+	stop()
+	end := time.Now()
+	t.Logf("%d failed attempts in all (the target nobody's included)", c.Stats().Failures)
+
+	rd, err := kafka.Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	rows := consume(t, rd, int(pub.Stats().Samples))
+	got := map[string][]string{}
+	var lastTS int64
+	for _, s := range rows {
+		if !strings.HasPrefix(s.Metric, "telekernel:/") {
+			lastTS = max(lastTS, s.TS)
+		}
+	}
+	for _, s := range rows {
+		if !strings.HasPrefix(s.Metric, "telekernel:/") {
+			continue
+		}
+		// Stamped on the device's time line (the simulator's clock starts
+		// at t0): after its first sample, and no later than its last
+		// plus the wall time the test took.
+		if s.Kind != schemas.KindState || s.Keys != "" || s.Source != schemas.SourceGNMI || s.TS < t0.UnixNano() || s.TS > lastTS+end.Sub(start).Nanoseconds() {
+			t.Errorf("%s %s: kind %v keys %q source %s at %v, want a state with empty keys stamped on the device's time line",
+				s.Device, s.Metric, s.Kind, s.Keys, s.Source, time.Unix(0, s.TS).UTC())
+		}
+		got[s.Device] = append(got[s.Device], s.Metric[strings.LastIndexByte(s.Metric, '/')+1:]+"="+s.Str)
+	}
+	up := []string{"state=UP", "reason=established"}
+	want := map[string][]string{
+		tg[0].Name: up,
+		tg[1].Name: slices.Concat(up, []string{"state=DOWN", "reason=stream_lost"}, up),
+		tg[2].Name: slices.Concat(up, []string{"state=DOWN", "reason=stalled"}, up),
+	}
+	for dev, w := range want {
+		if !slices.Equal(got[dev], w) {
+			t.Errorf("%s: target state samples %v, want %v", dev, got[dev], w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("target state of %d devices, want %d (the target never up publishes none): %v", len(got), len(want), got)
+	}
+}
+
+// TestTargetUnreachableFault: the simulator's target_unreachable fault,
+// served by the gNMI agent, stops the device's server for the fault's
+// window, so the real collector (on a real Kafka) publishes the device
+// DOWN once and UP when the window is over; the other device stays UP.
+func TestTargetUnreachableFault(t *testing.T) {
+	broker := testenv.Service(t, "TK_KAFKA")
+	f, err := sim.New(sim.Config{Devices: 2, Interfaces: 2, Start: t0,
+		Faults: []sim.Fault{{Device: "sim-01", Kind: sim.FaultTargetUnreachable, After: 30 * time.Second, Duration: 30 * time.Second}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(agent.Config{}, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	ctx := context.Background()
+	topic := fmt.Sprintf("tk.samples.gnmi-unreachable-%d", time.Now().UnixNano())
+	kc := kafka.Config{Brokers: []string{broker}}
+	cl, err := kafka.Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: topic, Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := publish.New(cl, publish.Config{Topic: topic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	cfg := fastConfig(targetsOf(a, tlsfiles.Config{}))
+	cfg.TargetState = true
+	c, stop := runCollector(t, cfg, pub, slog.New(slog.NewTextHandler(logs, nil)))
+	waitFor(t, 10*time.Second, "subscriptions", func() bool { return c.Stats().Connects == 2 })
+	for i := range 9 { // ticks 0 … 80 s: sim-01 is unreachable at 30, 40 and 50 s
+		if _, err := a.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+		switch i {
+		case 3:
+			waitFor(t, 10*time.Second, "sim-01 lost", func() bool { return strings.Contains(logs.String(), "target=sim-01 state=DOWN") })
+		case 6:
+			waitFor(t, 10*time.Second, "sim-01 back", func() bool { return c.Stats().Connects == 3 })
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	rd, err := kafka.Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	got := map[string][]string{}
+	for _, s := range consume(t, rd, int(pub.Stats().Samples)) {
+		if s.Metric == schemas.MetricTargetState {
+			got[s.Device] = append(got[s.Device], s.Str)
+		}
+	}
+	if !slices.Equal(got["sim-00"], []string{"UP"}) || !slices.Equal(got["sim-01"], []string{"UP", "DOWN", "UP"}) {
+		t.Errorf("target states %v, want sim-00 UP and sim-01 UP, DOWN, UP", got)
+	}
+}

@@ -1,0 +1,84 @@
+package incidents
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// The target rule: the collector losing a device (its
+// telekernel:/collector/target/state going DOWN after UP, a target_down or
+// flapping detection on the device) is one incident on the device. Its
+// neighbours' symptoms of the same time are part of it: the links to it
+// going down seen from the far ends, their sessions to it, their traffic on
+// the ports facing it (members), and traffic moved to their other ports
+// (effects), so that a dead device is one incident, not one per
+// neighbour link.
+
+// isTarget reports whether m is the collector's view of a target.
+func (m *member) isTarget() bool { return m.Class == classTarget }
+
+// targetDevices returns the devices in whose target state in has a
+// member (not an effect).
+func (in *incident) targetDevices() []string {
+	var out []string
+	for i := range in.Members {
+		if m := &in.Members[i]; m.isTarget() && !m.Effect && !slices.Contains(out, m.Device) {
+			out = append(out, m.Device)
+		}
+	}
+	return out
+}
+
+// touchesTarget reports whether m is a symptom of a lost target of in:
+// on that device, or on a port or session whose inventory peer it is,
+// within Window of in's span.
+func (e *Engine) touchesTarget(in *incident, m *member) bool {
+	devs := in.targetDevices()
+	if len(devs) == 0 || !e.during(m.Time, in) {
+		return false
+	}
+	peer := e.peerDevice(m)
+	return slices.Contains(devs, m.Device) || peer != "" && slices.Contains(devs, peer)
+}
+
+// targetJoins reports whether target member m joins in: an incident of the
+// same time that involves its device (a link to it, a session to it,
+// traffic on it or facing it), or another lost target's.
+func (e *Engine) targetJoins(in *incident, m *member) bool {
+	switch in.class() {
+	case classLink, classSession, classTraffic, classTarget:
+		return e.involves(in, m.Device) && e.during(m.Time, in)
+	}
+	return false
+}
+
+// targetRule names the device the collector lost, with the links to it
+// that its neighbours saw go down (the lost device's own interface states,
+// which it reports only when it is back, are evidence, not part of the
+// cause, so the cause is named in full at the loss).
+func (e *Engine) targetRule(devs []string, down map[string][]string, flapping bool) verdict {
+	slices.Sort(devs)
+	var links []string
+	for _, d := range sortedKeys(down) {
+		if slices.Contains(devs, d) {
+			continue
+		}
+		for _, i := range slices.Sorted(slices.Values(down[d])) {
+			links = append(links, schemas.Port{Device: d, Interface: i}.String())
+		}
+	}
+	name := strings.Join(devs, ", ")
+	what := "unreachable from the collector"
+	if flapping {
+		what = "flapping: the collector keeps losing and regaining it"
+	}
+	cause := fmt.Sprintf("device %s %s", name, what)
+	if len(links) > 0 {
+		cause += fmt.Sprintf("; %d links to it down (%s)", len(links), strings.Join(links, ", "))
+	}
+	return verdict{rule: schemas.RuleDevice, confidence: 0.9, cause: cause,
+		action: fmt.Sprintf("check %s's power and management reachability (console or out-of-band port, the management network); a reload or a crash shows in its logs when it is back", name)}
+}
