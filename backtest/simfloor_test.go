@@ -31,6 +31,7 @@ func floorScenario() sim.Config {
 		sim.Fault{Device: "sim-02", Component: "Fan1", Kind: sim.FaultFanFailure, After: 8 * h, Duration: h, Precursor: 2 * h},
 		sim.Fault{Device: "sim-03", Component: "PSU2", Kind: sim.FaultPSUDegradation, After: 8*h + 30*m, Duration: h, Precursor: 2 * h},
 		sim.Fault{Device: "sim-01", Kind: sim.FaultBGPReset, After: 9*h + 30*m},
+		sim.Fault{Device: "sim-05", Kind: sim.FaultTargetUnreachable, After: 10*h + 15*m, Duration: 5 * m},
 	)
 }
 

@@ -33,17 +33,18 @@ type KindPath struct {
 // catch it. A kind missing here (a new one) scores as ExpectOther with path
 // "unclassified", so it shows in the report instead of passing silently.
 var SimKindPaths = map[string]KindPath{
-	sim.FaultTrafficSpike:     {"detect: counter rate (in-octets, in-pkts)", ExpectFire},
-	sim.FaultTrafficDrop:      {"detect: counter rate (in-octets, in-pkts)", ExpectFire},
-	sim.FaultLinkFlap:         {"detect: state (oper-status), traffic to 0", ExpectFire},
-	sim.FaultLinkDown:         {"detect: state (oper-status, BFD, BGP), traffic to 0, both ends", ExpectFire},
-	sim.FaultBGPReset:         {"detect: state (BGP session), established-neighbors, prefixes, both ends", ExpectFire},
-	sim.FaultReroute:          {"detect: state of the failed uplink; traffic shift on the others", ExpectFire},
-	sim.FaultRxErrors:         {"detect: counter rate (in-errors)", ExpectFire},
-	sim.FaultFanFailure:       {"detect: fan speed to 0 at the stop (the wear before it: maintain)", ExpectFire},
-	sim.FaultOpticDegradation: {"maintain: optic rx power / laser bias trend", ExpectOther},
-	sim.FaultPSUDegradation:   {"maintain and power: PSU efficiency trend", ExpectOther},
-	sim.FaultCounterReset:     {"none: counter-to-rate starts a new baseline", ExpectSilent},
+	sim.FaultTrafficSpike:      {"detect: counter rate (in-octets, in-pkts)", ExpectFire},
+	sim.FaultTrafficDrop:       {"detect: counter rate (in-octets, in-pkts)", ExpectFire},
+	sim.FaultLinkFlap:          {"detect: state (oper-status), traffic to 0", ExpectFire},
+	sim.FaultLinkDown:          {"detect: state (oper-status, BFD, BGP), traffic to 0, both ends", ExpectFire},
+	sim.FaultBGPReset:          {"detect: state (BGP session), established-neighbors, prefixes, both ends", ExpectFire},
+	sim.FaultReroute:           {"detect: state of the failed uplink; traffic shift on the others", ExpectFire},
+	sim.FaultRxErrors:          {"detect: the in-errors rate's quiet-counter rule (error_run), and its ensemble", ExpectFire},
+	sim.FaultFanFailure:        {"detect: fan speed to 0 at the stop (the wear before it: maintain)", ExpectFire},
+	sim.FaultOpticDegradation:  {"detect: the drift rule on optic power (the trend: maintain)", ExpectFire},
+	sim.FaultTargetUnreachable: {"detect: state (the collector's target state), the peers' links down", ExpectFire},
+	sim.FaultPSUDegradation:    {"maintain and power: PSU efficiency trend", ExpectOther},
+	sim.FaultCounterReset:      {"none: counter-to-rate starts a new baseline", ExpectSilent},
 }
 
 // kindPath returns the path of kind, "unclassified" when unknown.
