@@ -278,11 +278,44 @@ func (e *Engine) joins(in *incident, m *member) bool {
 		return cls == classSession && !known && e.within(m.Time, in.lastOnset(classSession)) &&
 			m.Time-in.Opened <= int64(e.cfg.SessionSpan)
 	case classHardware:
-		return cls == classHardware && in.Members[0].Device == m.Device
+		return cls == classHardware && in.Members[0].Device == m.Device && e.sameHardwareChain(in, m)
 	case classTraffic:
 		return cls == classTraffic && in.Members[0].Device == m.Device && e.within(m.Time, in.Opened)
 	}
 	return false
+}
+
+// sameHardwareChain reports whether hardware member m can be a symptom of
+// the same fault as hardware incident in. A device's power and cooling
+// (PSUs, fans, temperatures, the power residual, and an optic's
+// temperature and laser bias) are one chain: a failing PSU heats the box
+// and speeds the fans. An optic's light is a fault of its own: it joins
+// only an incident that holds that optic's light, and an incident opened
+// by an optic's light takes nothing of the chain but signals of that same
+// component within Window of its evidence (a replaced optic's new laser
+// bias). So an optic decaying while a fan wears is two incidents.
+func (e *Engine) sameHardwareChain(in *incident, m *member) bool {
+	optic := isOptic(m)
+	for i := range in.Members {
+		p := &in.Members[i]
+		if p.Class != classHardware {
+			continue
+		}
+		switch {
+		case optic && isOptic(p) && p.Component == m.Component, !optic && !isOptic(p):
+			return true
+		case p.Component == m.Component && e.within(m.Time, p.Time):
+			return true
+		}
+	}
+	return false
+}
+
+// isOptic reports whether hardware member m is an optic's own signal, its
+// light (receive or transmit power), not its temperature or laser bias,
+// which follow the cooling.
+func isOptic(m *member) bool {
+	return strings.Contains(m.Metric, "/transceiver/") && strings.Contains(m.Metric, "-power/")
 }
 
 // effectOf reports whether traffic member m is an effect of link or

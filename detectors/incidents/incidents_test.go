@@ -206,6 +206,41 @@ func TestHardware(t *testing.T) {
 	}
 }
 
+// TestHardwareChain: a device's power and cooling (PSU, fans,
+// temperatures, an optic's laser bias) are one incident; an optic's light
+// is its own, taking only its component's signals of the same time.
+func TestHardwareChain(t *testing.T) {
+	const (
+		mRx   = "/components/component/transceiver/state/input-power/instant"
+		mBias = "/components/component/transceiver/state/laser-bias-current/instant"
+		mFan  = "/components/component/fan/state/speed"
+	)
+	f := func(name string, want []string, dets ...schemas.Detection) {
+		t.Helper()
+		var got []string
+		for _, in := range run(t, nil, dets...) {
+			got = append(got, fmt.Sprintf("%s/%d", in.Cause, len(in.Evidence)))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: incidents %q, want %q", name, got, want)
+		}
+	}
+	f("an optic decaying while the fan fails: two incidents", []string{"Et4-transceiver on leaf1/1", "Fan1 on leaf1/3"},
+		fire(0, "leaf1", mRx, "name=Et4-transceiver", "drift", -9, -3),
+		fire(4000, "leaf1", mFan, "name=Fan1", "robust_z", 0, 9000),
+		fire(4010, "leaf1", mBias, "name=Et1-transceiver", "robust_z", 9, 6),
+		fire(4010, "leaf1", mBias, "name=Et4-transceiver", "robust_z", 9, 6))
+	f("a replaced optic's new bias joins its light", []string{"Et4-transceiver on leaf1/2"},
+		fire(0, "leaf1", mRx, "name=Et4-transceiver", "drift", -9, -3),
+		fire(30, "leaf1", mBias, "name=Et4-transceiver", "robust_z", 9, 6))
+	f("PSU and temperature: one incident", []string{"PSU2 on leaf1/2"},
+		fire(0, "leaf1", mTemp, "name=Inlet", "robust_z", 40, 30),
+		fire(30, "leaf1", mPSU, "name=PSU2", "robust_z", 3, 2))
+	f("two optics' light: two incidents", []string{"Et1-transceiver on leaf1/1", "Et2-transceiver on leaf1/1"},
+		fire(0, "leaf1", mRx, "name=Et1-transceiver", "drift", -9, -3),
+		fire(10, "leaf1", mRx, "name=Et2-transceiver", "drift", -9, -3))
+}
+
 // TestSurge: ingress up on several ports of a device, outbound flat, is a
 // volumetric surge naming the ports and top talkers.
 func TestSurge(t *testing.T) {
