@@ -56,6 +56,7 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 	cfg.Topics.GroupPrefix = "it-" + id
 	cfg.Topics.Partitions = 3
 	cfg.Correlate.Topic, cfg.Correlate.Input = "it-"+id+".incidents", "it-"+id+".incidents.input"
+	cfg.Inventory.Topic = "it-" + id + ".inventory"
 	cfg.ClickHouse.Addr = []string{chAddr}
 	cfg.ClickHouse.Database = "tk_it_" + id
 	cfg.HTTP.Listen = "off"

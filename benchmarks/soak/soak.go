@@ -191,6 +191,8 @@ topics:
   maintenance: %[2]s.maintenance
   alert_state: %[2]s.alerts
   group_prefix: %[2]s
+inventory: {topic: %[2]s.inventory}
+correlate: {topic: %[2]s.incidents, input: %[2]s.incidents.input}
 parquet:
   root: %[3]s
 sim:
