@@ -2,7 +2,7 @@
 # Single-node Apache Kafka 4.1.1 (KRaft, combined broker+controller) on 127.0.0.1:9092
 # (controller on 127.0.0.1:9093), from Maven Central jars, plus a SASL_SSL listener on
 # 127.0.0.1:9094 (SCRAM-SHA-512, user TK_KAFKA_SASL_USER, certificate from tk_tls_certs).
-#   kafka.sh start|stop|status|smoke [topic] [count]
+#   kafka.sh start|stop|status|smoke [topic] [count]|prune [minutes]
 set -euo pipefail
 TK_SERVICE=kafka
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -217,6 +217,7 @@ start() {
   # Healthy -> no-op; a start still in progress (e.g. a concurrent caller) -> wait for it.
   if tk_already_running "$t0" "$SERVER_LOG" "$PIDFILE" "$CONF" "$BOOTSTRAP"; then
     tk_warn_closed "$KAFKA_HOST" "$KAFKA_SASL_PORT" "SASL_SSL listener"
+    prune_if_crowded
     return 0
   fi
   command -v java >/dev/null || tk_die "java not found"
@@ -258,6 +259,47 @@ smoke() {
   kjava "$TK_LOCAL_SCRIPTS/kafka/KafkaSmoke.java" "$BOOTSTRAP" "${1:-tk-smoke-$(date +%s)}" "${2:-100}"
 }
 
+# Test topics carry a unique hex or decimal run in their name (tk.samples.gnmi-test-1733…,
+# soak-f7441dab.samples) and are never deleted by the tests, so a broker kept across many
+# `make test` runs collects thousands of partitions until it runs out of file descriptors.
+# prune deletes the test topics none of whose partitions had a record appended (its .log
+# file written) in the last
+# ${1:-120} minutes; a test runs for at most 30 minutes, so no running test loses its topic.
+idle_test_topics() {
+  local minutes=$1 dir topic
+  declare -A busy=() seen=()
+  while IFS= read -r dir; do busy[${dir%-*}]=1; done < <(
+    find "$DATA/kraft-logs" -mindepth 2 -maxdepth 2 -name '*.log' -mmin "-$minutes" -printf '%h\n' | xargs -r -n1 basename | sort -u)
+  for dir in "$DATA"/kraft-logs/*-[0-9]*/; do
+    [[ $dir != *-delete/ ]] || continue
+    topic=$(basename "$dir"); topic=${topic%-*}
+    [[ $topic =~ [0-9a-f]{8,} && $topic != __* && -z ${busy[$topic]:-} && -z ${seen[$topic]:-} ]] || continue
+    seen[$topic]=1
+    echo "$topic"
+  done
+}
+
+prune() {
+  status >/dev/null 2>&1 || tk_die "Kafka is not up"
+  write_tools_log4j_if_missing
+  local -a topics
+  mapfile -t topics < <(idle_test_topics "${1:-120}")
+  ((${#topics[@]} > 0)) || { tk_log "no idle test topics"; return 0; }
+  tk_log "deleting ${#topics[@]} test topics idle for ${1:-120} minutes"
+  local i
+  for ((i = 0; i < ${#topics[@]}; i += 200)); do
+    kjava "$TK_LOCAL_SCRIPTS/kafka/KafkaPrune.java" "$BOOTSTRAP" "${topics[@]:i:200}"
+  done
+}
+
+# prune_if_crowded prunes when the broker holds more than 1000 partitions.
+prune_if_crowded() {
+  local n
+  n=$(find "$DATA/kraft-logs" -mindepth 1 -maxdepth 1 -type d | wc -l)
+  ((n > 1000)) || return 0
+  prune 120 || tk_log "could not prune idle test topics (the tests do not need it)"
+}
+
 write_tools_log4j_if_missing() {
   [[ -f $DATA/log4j-tools.properties ]] || write_config
 }
@@ -267,5 +309,6 @@ start) tk_lock; start ;;
 stop) tk_lock; tk_stop_pid "$PIDFILE" "$CONF" ;;
 status) status ;;
 smoke) shift; smoke "$@" ;;
-*) echo "usage: $0 start|stop|status|smoke [topic] [count]" >&2; exit 2 ;;
+prune) shift; prune "$@" ;;
+*) echo "usage: $0 start|stop|status|smoke [topic] [count]|prune [minutes]" >&2; exit 2 ;;
 esac
