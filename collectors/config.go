@@ -159,6 +159,10 @@ func (s Section) Validate() error {
 		return fmt.Errorf("max_batch_bytes: %d is not between %d and %d (0 learns it from the topic)",
 			s.MaxBatchBytes, publish.MinMaxBatchBytes, maxBatchBytes)
 	}
+	if s.MaxBatchBytes > s.MaxBufferedBytes {
+		return fmt.Errorf("max_batch_bytes: %d is above max_buffered_bytes (%d): a record that large could never be buffered and would be lost; raise max_buffered_bytes with it",
+			s.MaxBatchBytes, s.MaxBufferedBytes)
+	}
 	if err := s.Group.Validate(); err != nil {
 		return fmt.Errorf("group.%w", err)
 	}
