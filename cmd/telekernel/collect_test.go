@@ -28,7 +28,7 @@ func TestSimServeAndCollect(t *testing.T) {
 	defer cluster.Close()
 	broker := cluster.ListenAddrs()[0]
 	dir := t.TempDir()
-	simCfg := writeFile(t, "sim.yaml", "sim:\n  interval: 1s\n  backfill: 5s\n")
+	simCfg := writeFile(t, "sim.yaml", "sim:\n  interval: 1s\n  backfill: 5s\n  devices: 2\n  topology: {spines: 1}\n")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -65,7 +65,13 @@ func TestSimServeAndCollect(t *testing.T) {
 	}
 	defer rd.Close()
 	ticks := map[string]map[int64]bool{} // source/device -> timestamps
+	metrics := map[string]bool{}         // source/metric
 	enough := func() bool {
+		for _, src := range []string{schemas.SourceGNMI, schemas.SourceSNMP} {
+			if !metrics[src+"/"+schemas.MetricBGPSessionState] || !metrics[src+"/"+schemas.MetricLLDPNeighborSystemName] {
+				return false
+			}
+		}
 		for _, src := range []string{schemas.SourceGNMI, schemas.SourceSNMP} {
 			for _, dev := range []string{"sim-00", "sim-01"} {
 				if len(ticks[src+"/"+dev]) < 2 {
@@ -94,6 +100,7 @@ func TestSimServeAndCollect(t *testing.T) {
 					ticks[k] = map[int64]bool{}
 				}
 				ticks[k][s.TS] = true
+				metrics[s.Source+"/"+s.Metric] = true
 			}
 		})
 	}
@@ -104,7 +111,7 @@ func TestSimServeAndCollect(t *testing.T) {
 		}
 	}
 	if !enough() {
-		t.Fatalf("timestamps per source/device: %v", ticks)
+		t.Fatalf("timestamps per source/device: %v; source/metric: %v", ticks, metrics)
 	}
 	labels, err := os.ReadFile(filepath.Join(dir, "labels.jsonl"))
 	if err != nil || len(labels) == 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/telekernel/telekernel/app"
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/collectors/sim/agent"
+	"github.com/telekernel/telekernel/collectors/snmp"
 	"github.com/telekernel/telekernel/config"
 )
 
@@ -87,7 +88,8 @@ func serveFleet(ctx context.Context, cfg *config.Config, s simServe, out io.Writ
 			return fmt.Errorf("sim --serve: %w", err)
 		}
 		snmpTargets = append(snmpTargets, map[string]any{"name": t.Name, "address": snmpd.Addr(),
-			"community": map[string]any{"file": community}, "interval": sc.Interval.String()})
+			"community": map[string]any{"file": community}, "interval": sc.Interval.String(),
+			"mibs": []string{snmp.MIBInterfaces, snmp.MIBEntity, snmp.MIBBGP, snmp.MIBLLDP}})
 	}
 	base := map[string]any{"kafka": map[string]any{"brokers": brokers}, "topics": map[string]any{"samples": cfg.Topics.Samples}}
 	gnmiCfg := map[string]any{"targets": gnmiTargets,
