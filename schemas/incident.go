@@ -2,7 +2,6 @@ package schemas
 
 import (
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -147,27 +146,15 @@ func (in *Incident) Validate() error {
 // MarshalIncident validates in and encodes it as JSON, nil lists as empty
 // arrays.
 func MarshalIncident(in *Incident) ([]byte, error) {
-	if err := in.Validate(); err != nil {
-		return nil, fmt.Errorf("cannot encode incident: %w", err)
-	}
-	out := *in
-	out.Entities = nonNil(out.Entities)
-	b, err := json.Marshal(&out)
-	if err != nil {
-		return nil, fmt.Errorf("cannot encode incident: %w", err)
-	}
-	return b, nil
+	return marshalValid(in, "incident", func() any {
+		out := *in
+		out.Entities = nonNil(out.Entities)
+		return &out
+	})
 }
 
 // UnmarshalIncident decodes and validates an incident message; an unknown
 // version is an error wrapping ErrUnknownVersion.
 func UnmarshalIncident(b []byte) (*Incident, error) {
-	var in Incident
-	if err := json.Unmarshal(b, &in); err != nil {
-		return nil, fmt.Errorf("cannot decode incident: %w", err)
-	}
-	if err := in.Validate(); err != nil {
-		return nil, fmt.Errorf("cannot decode incident: %w", err)
-	}
-	return &in, nil
+	return unmarshalValid[Incident](b, "incident")
 }
