@@ -2,7 +2,6 @@ package detect
 
 import (
 	"fmt"
-	"maps"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -47,12 +46,9 @@ func (d *Stage) scoreQuiet(emit func(*kgo.Record), st *seriesState, ts int64, x 
 	busy := qs.q.Busy()
 	switch ev {
 	case rate.QuietFired:
-		qs.since = ts
-		return d.emitQuiet(emit, st, detections.Transition{Series: st.key, Firing: true, TS: ts, StartsAt: ts}, x, busy)
+		return d.emitQuiet(emit, st, ruleTransition(st.key, &qs.since, ts, true), x, busy)
 	case rate.QuietResolved:
-		since := qs.since
-		qs.since = 0
-		return d.emitQuiet(emit, st, detections.Transition{Series: st.key, TS: ts, StartsAt: since}, x, busy)
+		return d.emitQuiet(emit, st, ruleTransition(st.key, &qs.since, ts, false), x, busy)
 	}
 	return nil
 }
@@ -61,23 +57,14 @@ func (d *Stage) scoreQuiet(emit func(*kgo.Record), st *seriesState, ts int64, x 
 // (the band [0, 0]: a quiet counter stays still), score 1 on firing,
 // severity warning.
 func (d *Stage) emitQuiet(emit func(*kgo.Record), st *seriesState, t detections.Transition, x, busy float64) error {
-	k := st.key
-	labels := maps.Clone(schemas.AlertLabels(k.Device, k.Metric, k.Keys))
-	labels["rule"] = QuietRule
-	det := d.det.New(t, labels)
-	det.Detector, det.Detectors, det.Severity = QuietRule, []string{QuietRule}, schemas.SeverityWarning
-	det.Observed = x
+	det := d.newRuleDetection(t, st.key, QuietRule, x)
 	if t.Firing {
-		det.Score = 1
 		det.Annotations["description"] = fmt.Sprintf("rising on %d intervals in a row (now %.4g/s); it moved on %.1f%% of intervals before",
 			st.quiet.q.Config().Run(busy), x, 100*busy)
 	} else {
 		det.Annotations["description"] = fmt.Sprintf("no increase on %d intervals in a row", st.quiet.q.Config().Clear)
 	}
-	det.Annotations["summary"] = detections.Summary(QuietRule, det.State, k)
-	d.log.Info("detection", "state", det.State, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
-		"event_time", det.EventTime, "detector", QuietRule, "observed", x, "busy", busy, "severity", det.Severity)
-	return d.det.Send(emit, det)
+	return d.sendRuleDetection(emit, det, st.key, "busy", busy)
 }
 
 // appendQuiet appends a series' quiet rule as version 4 records hold it
@@ -90,13 +77,8 @@ func appendQuiet(dst []byte, qs *quietState) []byte {
 // newQuietState) from b, the bytes cutRule cut; nil b leaves it fresh. A
 // rule on a metric that has none is dropped.
 func decodeQuiet(b []byte, st *seriesState) error {
-	if b == nil || st.quiet == nil {
+	if st.quiet == nil {
 		return nil
 	}
-	since, err := decodeRule(b, "quiet counter", &st.quiet.q)
-	if err != nil {
-		return err
-	}
-	st.quiet.since = since
-	return nil
+	return decodeRule(b, "quiet counter", &st.quiet.q, &st.quiet.since)
 }
