@@ -119,7 +119,7 @@ func Fingerprint(labels map[string]string) string {
 func (d *Detection) Validate() error {
 	switch {
 	case d.Version != DetectionVersion:
-		return fmt.Errorf("%w: detection version %d is not supported by this build (it reads version %d)", ErrUnknownVersion, d.Version, DetectionVersion)
+		return unsupportedVersion("detection", d.Version, DetectionVersion)
 	case d.ID == "":
 		return errors.New("detection: id is empty")
 	case d.State != StateFiring && d.State != StateResolved:

@@ -120,7 +120,7 @@ type Incident struct {
 func (in *Incident) Validate() error {
 	switch {
 	case in.Version != IncidentVersion:
-		return fmt.Errorf("%w: incident version %d is not supported by this build (it reads version %d)", ErrUnknownVersion, in.Version, IncidentVersion)
+		return unsupportedVersion("incident", in.Version, IncidentVersion)
 	case in.ID == "":
 		return errors.New("incident: id is empty")
 	case in.State != IncidentOpen && in.State != IncidentResolved:

@@ -82,7 +82,7 @@ type Inventory struct {
 // or without an interface, a session of an unknown protocol.
 func (inv *Inventory) Validate() error {
 	if inv.Version != InventoryVersion {
-		return fmt.Errorf("%w: inventory version %d is not supported by this build (it reads version %d)", ErrUnknownVersion, inv.Version, InventoryVersion)
+		return unsupportedVersion("inventory", inv.Version, InventoryVersion)
 	}
 	known := make(map[string]bool, len(inv.Devices))
 	for i, d := range inv.Devices {

@@ -13,6 +13,13 @@ type validator interface {
 	Validate() error
 }
 
+// unsupportedVersion is the error of a message of contract in version got
+// that this build, which reads version want, cannot read. It wraps
+// ErrUnknownVersion.
+func unsupportedVersion(contract string, got, want int) error {
+	return fmt.Errorf("%w: %s version %d is not supported by this build (it reads version %d)", ErrUnknownVersion, contract, got, want)
+}
+
 // cloudEventHeaders returns the Kafka headers of a JSON contract message:
 // the content type, the contract and its version, and the CloudEvents
 // binary-mode attributes (ce_specversion, ce_type, ce_source, ce_id,

@@ -111,7 +111,7 @@ func MaintenanceKey(device, component, signal string) string {
 func (e *MaintenanceEvent) Validate() error {
 	switch {
 	case e.Version != MaintenanceVersion:
-		return fmt.Errorf("%w: maintenance version %d is not supported by this build (it reads version %d)", ErrUnknownVersion, e.Version, MaintenanceVersion)
+		return unsupportedVersion("maintenance", e.Version, MaintenanceVersion)
 	case e.ID == "":
 		return errors.New("maintenance: id is empty")
 	case e.Key != MaintenanceKey(e.Device, e.Component, e.Signal):
