@@ -19,10 +19,7 @@ const DriftRule = "drift"
 const driftStateBytes = drift.StateBytes + 8
 
 // driftState is a gauge's envelope rule and when its alert fired.
-type driftState struct {
-	r     drift.Drift
-	since int64 // Unix ns of the firing point while it fires
-}
+type driftState = ruleState[drift.Drift]
 
 // newDriftState returns the envelope rule of a gauge series of metric, or
 // nil when the rule does not watch metric (drift.Watches). Every rule
@@ -38,11 +35,9 @@ func (d *Stage) newDriftState(kind schemas.Kind, metric string) *driftState {
 // the rule's firing or resolved detection.
 func (d *Stage) scoreDrift(emit func(*kgo.Record), st *seriesState, ts int64, x float64) error {
 	ds := st.drift
-	switch ds.r.Update(x) {
-	case drift.Fired:
-		return d.emitDrift(emit, st, ruleTransition(st.key, &ds.since, ts, true), x)
-	case drift.Resolved:
-		return d.emitDrift(emit, st, ruleTransition(st.key, &ds.since, ts, false), x)
+	switch ev := ds.r.Update(x); ev {
+	case drift.Fired, drift.Resolved:
+		return d.emitDrift(emit, st, ruleTransition(st.key, &ds.since, ts, ev == drift.Fired), x)
 	}
 	return nil
 }

@@ -23,10 +23,7 @@ const quietStateBytes = 56
 
 // quietState is an error counter's quiet rule and when its
 // alert fired.
-type quietState struct {
-	q     rate.Quiet
-	since int64 // Unix ns of the firing point while it fires
-}
+type quietState = ruleState[rate.Quiet]
 
 // newQuietState returns the quiet rule of a counter series of metric, or
 // nil when metric is not an error counter. Every rule starts
@@ -35,20 +32,18 @@ func (d *Stage) newQuietState(kind schemas.Kind, metric string) *quietState {
 	if kind != schemas.KindCounter || !rate.IsQuietCounter(metric) {
 		return nil
 	}
-	return &quietState{q: d.quiet.Fresh()}
+	return &quietState{r: d.quiet.Fresh()}
 }
 
 // scoreQuiet feeds a counter's rate x at ts to its quiet rule and emits
 // the rule's firing or resolved detection.
 func (d *Stage) scoreQuiet(emit func(*kgo.Record), st *seriesState, ts int64, x float64) error {
 	qs := st.quiet
-	ev := qs.q.Update(x)
-	busy := qs.q.Busy()
+	ev := qs.r.Update(x)
+	busy := qs.r.Busy()
 	switch ev {
-	case rate.QuietFired:
-		return d.emitQuiet(emit, st, ruleTransition(st.key, &qs.since, ts, true), x, busy)
-	case rate.QuietResolved:
-		return d.emitQuiet(emit, st, ruleTransition(st.key, &qs.since, ts, false), x, busy)
+	case rate.QuietFired, rate.QuietResolved:
+		return d.emitQuiet(emit, st, ruleTransition(st.key, &qs.since, ts, ev == rate.QuietFired), x, busy)
 	}
 	return nil
 }
@@ -60,9 +55,9 @@ func (d *Stage) emitQuiet(emit func(*kgo.Record), st *seriesState, t detections.
 	det := d.newRuleDetection(t, st.key, QuietRule, x)
 	if t.Firing {
 		det.Annotations["description"] = fmt.Sprintf("rising on %d intervals in a row (now %.4g/s); it moved on %.1f%% of intervals before",
-			st.quiet.q.Config().Run(busy), x, 100*busy)
+			st.quiet.r.Config().Run(busy), x, 100*busy)
 	} else {
-		det.Annotations["description"] = fmt.Sprintf("no increase on %d intervals in a row", st.quiet.q.Config().Clear)
+		det.Annotations["description"] = fmt.Sprintf("no increase on %d intervals in a row", st.quiet.r.Config().Clear)
 	}
 	return d.sendRuleDetection(emit, det, st.key, "busy", busy)
 }
@@ -70,7 +65,7 @@ func (d *Stage) emitQuiet(emit func(*kgo.Record), st *seriesState, t detections.
 // appendQuiet appends a series' quiet rule as version 4 records hold it
 // (appendRule).
 func appendQuiet(dst []byte, qs *quietState) []byte {
-	return appendRule(dst, qs.since, &qs.q)
+	return appendRule(dst, qs.since, &qs.r)
 }
 
 // decodeQuiet restores st's quiet rule (made for its metric by
@@ -80,5 +75,5 @@ func decodeQuiet(b []byte, st *seriesState) error {
 	if st.quiet == nil {
 		return nil
 	}
-	return decodeRule(b, "quiet counter", &st.quiet.q, &st.quiet.since)
+	return decodeRule(b, "quiet counter", &st.quiet.r, &st.quiet.since)
 }

@@ -15,6 +15,13 @@ import (
 // envelope rule of optic powers) share how their alerts fire and resolve,
 // how their detections are built and sent, and how their state is stored.
 
+// ruleState is a rule beside the ensemble (R: rate.Quiet, drift.Drift)
+// and when its alert fired.
+type ruleState[R any] struct {
+	r     R
+	since int64 // Unix ns of the firing point while it fires
+}
+
 // ruleTransition returns the transition of a rule's alert at ts, firing
 // when fired, else resolving, and keeps the firing point in since: set on
 // firing, read and cleared on resolving.
