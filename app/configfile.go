@@ -1,9 +1,6 @@
 package app
 
 import (
-	"fmt"
-	"os"
-
 	"github.com/telekernel/telekernel/config"
 	"github.com/telekernel/telekernel/internal/yamlfile"
 )
@@ -27,9 +24,5 @@ func ParseConfig(name string, data []byte) (*config.Config, error) {
 // LoadConfig reads and parses the pipeline config file at path
 // (ParseConfig).
 func LoadConfig(path string) (*config.Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read config: %w", err)
-	}
-	return ParseConfig(path, data)
+	return yamlfile.ReadFile(path, ParseConfig)
 }

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -49,13 +48,13 @@ func TestStageRegistry(t *testing.T) {
 // count is the README's "Adding a stage" example: an exactly-once stage
 // that emits, per samples message, the number of samples it holds.
 type count struct {
-	pipeline.RowDropCounter
-	topic string
-	rows  atomic.Int64
+	pipeline.SampleDecoder // its zero value allocates with memory.DefaultAllocator
+	topic                  string
+	rows                   atomic.Int64
 }
 
 func (c *count) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
-	sr, release, err := pipeline.ReadSamples(memory.DefaultAllocator, r, &c.RowDropCounter)
+	sr, release, err := c.ReadSamples(r)
 	if err != nil {
 		return err // a bad message is dead-lettered by the runtime
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"reflect"
 	"time"
 
@@ -264,9 +263,5 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 
 // LoadConfig reads and parses the file at path.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read config: %w", err)
-	}
-	return ParseConfig(path, data)
+	return yamlfile.ReadFile(path, ParseConfig)
 }

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -363,9 +362,5 @@ func Parse(name string, data []byte) (*Config, error) {
 
 // Load reads and parses the file at path.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read config: %w", err)
-	}
-	return Parse(path, data)
+	return yamlfile.ReadFile(path, Parse)
 }

@@ -38,6 +38,37 @@ func (c *RowDropCounter) add(d schemas.RowDrops) {
 	c.invalidUTF8.Add(d.InvalidUTF8)
 }
 
+// SampleDecoder decodes the samples messages of one stage with one
+// allocator and counts the rows it drops. Embed it in a Sink or Processor
+// that reads samples: it implements RowDropper. The zero value is ready and
+// allocates with memory.DefaultAllocator; its methods are safe for
+// concurrent use when Mem is.
+type SampleDecoder struct {
+	RowDropCounter
+	// Mem allocates the decoded records; nil means memory.DefaultAllocator.
+	Mem memory.Allocator
+}
+
+// DecodeSamples decodes one samples message as the package's DecodeSamples
+// does, counting the dropped rows in d. The caller releases the record.
+func (d *SampleDecoder) DecodeSamples(r *kgo.Record) (arrow.RecordBatch, error) {
+	return DecodeSamples(d.alloc(), r, &d.RowDropCounter)
+}
+
+// ReadSamples decodes one samples message as the package's ReadSamples
+// does, counting the dropped rows in d. The caller calls the returned
+// function once done with the reader.
+func (d *SampleDecoder) ReadSamples(r *kgo.Record) (*schemas.SampleReader, func(), error) {
+	return ReadSamples(d.alloc(), r, &d.RowDropCounter)
+}
+
+func (d *SampleDecoder) alloc() memory.Allocator {
+	if d.Mem == nil {
+		return memory.DefaultAllocator
+	}
+	return d.Mem
+}
+
 // DecodeSamples decodes a samples message (schemas.DecodeSamples) and drops
 // the rows no stage keeps (schemas.CleanSamples: a time outside the sample
 // window, a string that is not UTF-8), counting them in c. Every stage that

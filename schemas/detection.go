@@ -1,13 +1,11 @@
 package schemas
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"sort"
-	"strconv"
 	"time"
 )
 
@@ -121,7 +119,7 @@ func Fingerprint(labels map[string]string) string {
 func (d *Detection) Validate() error {
 	switch {
 	case d.Version != DetectionVersion:
-		return fmt.Errorf("%w: detection version %d is not supported by this build (it reads version %d)", ErrUnknownVersion, d.Version, DetectionVersion)
+		return unsupportedVersion("detection", d.Version, DetectionVersion)
 	case d.ID == "":
 		return errors.New("detection: id is empty")
 	case d.State != StateFiring && d.State != StateResolved:
@@ -174,73 +172,30 @@ func (d *Detection) Validate() error {
 // Labels or Annotations is written as an empty array or object, never null,
 // as the JSON Schema requires.
 func MarshalDetection(d *Detection) ([]byte, error) {
-	if err := d.Validate(); err != nil {
-		return nil, fmt.Errorf("cannot encode detection: %w", err)
-	}
-	out := *d
-	if out.Detectors == nil {
-		out.Detectors = []string{}
-	}
-	if out.Labels == nil {
-		out.Labels = map[string]string{}
-	}
-	if out.Annotations == nil {
-		out.Annotations = map[string]string{}
-	}
-	b, err := json.Marshal(&out)
-	if err != nil {
-		return nil, fmt.Errorf("cannot encode detection: %w", err)
-	}
-	return b, nil
+	return marshalValid(d, "detection", func() any {
+		out := *d
+		if out.Detectors == nil {
+			out.Detectors = []string{}
+		}
+		if out.Labels == nil {
+			out.Labels = map[string]string{}
+		}
+		if out.Annotations == nil {
+			out.Annotations = map[string]string{}
+		}
+		return &out
+	})
 }
 
 // DetectionHeaders returns the Kafka headers of a detection message: the
 // content type, the contract version and the CloudEvents binary-mode
 // attributes (ce_specversion, ce_type, ce_source, ce_id, ce_time).
 func DetectionHeaders(d *Detection, source string) []Header {
-	return []Header{
-		{Key: HeaderContentType, Value: []byte(ContentTypeJSON)},
-		{Key: HeaderSchema, Value: []byte(SchemaDetection)},
-		{Key: HeaderSchemaVersion, Value: []byte(strconv.Itoa(DetectionVersion))},
-		{Key: "ce_specversion", Value: []byte("1.0")},
-		{Key: "ce_type", Value: []byte(DetectionType)},
-		{Key: "ce_source", Value: []byte(source)},
-		{Key: "ce_id", Value: []byte(d.ID)},
-		{Key: "ce_time", Value: []byte(d.DetectedAt.UTC().Format(time.RFC3339Nano))},
-	}
+	return cloudEventHeaders(SchemaDetection, DetectionVersion, DetectionType, source, d.ID, d.DetectedAt)
 }
 
 // DecodeDetection checks the version header, when present, and decodes and
 // validates one detection. Errors wrap ErrUnknownVersion or ErrMalformed.
 func DecodeDetection(headers []Header, value []byte) (*Detection, error) {
-	if v, ok := HeaderValue(headers, HeaderSchemaVersion); ok {
-		if err := checkVersion("detection", string(v), DetectionVersion); err != nil {
-			return nil, err
-		}
-	}
-	// Read the version first, so a future version with a different shape
-	// reports its version rather than a confusing field error.
-	var probe struct {
-		Version *int `json:"version"`
-	}
-	if err := json.Unmarshal(value, &probe); err != nil {
-		return nil, fmt.Errorf("%w: detection json: %v", ErrMalformed, err)
-	}
-	if probe.Version == nil {
-		return nil, fmt.Errorf("%w: detection has no version field", ErrUnknownVersion)
-	}
-	if *probe.Version != DetectionVersion {
-		return nil, checkVersion("detection", strconv.Itoa(*probe.Version), DetectionVersion)
-	}
-	var d Detection
-	if err := json.Unmarshal(value, &d); err != nil {
-		return nil, fmt.Errorf("%w: detection json: %v", ErrMalformed, err)
-	}
-	if err := d.Validate(); err != nil {
-		if errors.Is(err, ErrUnknownVersion) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	return &d, nil
+	return decodeVersioned[Detection](headers, value, "detection", "detection", DetectionVersion)
 }

@@ -2,7 +2,6 @@ package schemas
 
 import (
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -121,7 +120,7 @@ type Incident struct {
 func (in *Incident) Validate() error {
 	switch {
 	case in.Version != IncidentVersion:
-		return fmt.Errorf("%w: incident version %d is not supported by this build (it reads version %d)", ErrUnknownVersion, in.Version, IncidentVersion)
+		return unsupportedVersion("incident", in.Version, IncidentVersion)
 	case in.ID == "":
 		return errors.New("incident: id is empty")
 	case in.State != IncidentOpen && in.State != IncidentResolved:
@@ -147,27 +146,15 @@ func (in *Incident) Validate() error {
 // MarshalIncident validates in and encodes it as JSON, nil lists as empty
 // arrays.
 func MarshalIncident(in *Incident) ([]byte, error) {
-	if err := in.Validate(); err != nil {
-		return nil, fmt.Errorf("cannot encode incident: %w", err)
-	}
-	out := *in
-	out.Entities = nonNil(out.Entities)
-	b, err := json.Marshal(&out)
-	if err != nil {
-		return nil, fmt.Errorf("cannot encode incident: %w", err)
-	}
-	return b, nil
+	return marshalValid(in, "incident", func() any {
+		out := *in
+		out.Entities = nonNil(out.Entities)
+		return &out
+	})
 }
 
 // UnmarshalIncident decodes and validates an incident message; an unknown
 // version is an error wrapping ErrUnknownVersion.
 func UnmarshalIncident(b []byte) (*Incident, error) {
-	var in Incident
-	if err := json.Unmarshal(b, &in); err != nil {
-		return nil, fmt.Errorf("cannot decode incident: %w", err)
-	}
-	if err := in.Validate(); err != nil {
-		return nil, fmt.Errorf("cannot decode incident: %w", err)
-	}
-	return &in, nil
+	return unmarshalValid[Incident](b, "incident")
 }

@@ -2,7 +2,6 @@ package schemas
 
 import (
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -83,7 +82,7 @@ type Inventory struct {
 // or without an interface, a session of an unknown protocol.
 func (inv *Inventory) Validate() error {
 	if inv.Version != InventoryVersion {
-		return fmt.Errorf("%w: inventory version %d is not supported by this build (it reads version %d)", ErrUnknownVersion, inv.Version, InventoryVersion)
+		return unsupportedVersion("inventory", inv.Version, InventoryVersion)
 	}
 	known := make(map[string]bool, len(inv.Devices))
 	for i, d := range inv.Devices {
@@ -151,34 +150,22 @@ func checkSession(s Session, known map[string]bool) error {
 // MarshalInventory validates inv and encodes it as JSON, nil lists as empty
 // arrays.
 func MarshalInventory(inv *Inventory) ([]byte, error) {
-	if err := inv.Validate(); err != nil {
-		return nil, fmt.Errorf("cannot encode inventory: %w", err)
-	}
-	out := *inv
-	out.Devices = nonNil(out.Devices)
-	out.Links = nonNil(out.Links)
-	out.Sessions = nonNil(out.Sessions)
-	for i := range out.Devices {
-		out.Devices[i].Tags = nonNil(out.Devices[i].Tags)
-	}
-	b, err := json.Marshal(&out)
-	if err != nil {
-		return nil, fmt.Errorf("cannot encode inventory: %w", err)
-	}
-	return b, nil
+	return marshalValid(inv, "inventory", func() any {
+		out := *inv
+		out.Devices = nonNil(out.Devices)
+		out.Links = nonNil(out.Links)
+		out.Sessions = nonNil(out.Sessions)
+		for i := range out.Devices {
+			out.Devices[i].Tags = nonNil(out.Devices[i].Tags)
+		}
+		return &out
+	})
 }
 
 // UnmarshalInventory decodes and validates an inventory message. An unknown
 // version is an error wrapping ErrUnknownVersion.
 func UnmarshalInventory(b []byte) (*Inventory, error) {
-	var inv Inventory
-	if err := json.Unmarshal(b, &inv); err != nil {
-		return nil, fmt.Errorf("cannot decode inventory: %w", err)
-	}
-	if err := inv.Validate(); err != nil {
-		return nil, fmt.Errorf("cannot decode inventory: %w", err)
-	}
-	return &inv, nil
+	return unmarshalValid[Inventory](b, "inventory")
 }
 
 func nonNil[T any](s []T) []T {

@@ -2,11 +2,9 @@ package schemas
 
 import (
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 )
 
@@ -113,7 +111,7 @@ func MaintenanceKey(device, component, signal string) string {
 func (e *MaintenanceEvent) Validate() error {
 	switch {
 	case e.Version != MaintenanceVersion:
-		return fmt.Errorf("%w: maintenance version %d is not supported by this build (it reads version %d)", ErrUnknownVersion, e.Version, MaintenanceVersion)
+		return unsupportedVersion("maintenance", e.Version, MaintenanceVersion)
 	case e.ID == "":
 		return errors.New("maintenance: id is empty")
 	case e.Key != MaintenanceKey(e.Device, e.Component, e.Signal):
@@ -160,61 +158,18 @@ func (e *MaintenanceEvent) Validate() error {
 
 // MarshalMaintenance validates e and encodes it as JSON.
 func MarshalMaintenance(e *MaintenanceEvent) ([]byte, error) {
-	if err := e.Validate(); err != nil {
-		return nil, fmt.Errorf("cannot encode maintenance event: %w", err)
-	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return nil, fmt.Errorf("cannot encode maintenance event: %w", err)
-	}
-	return b, nil
+	return marshalValid(e, "maintenance event", func() any { return e })
 }
 
 // MaintenanceHeaders returns the Kafka headers of a maintenance message:
 // content type, contract and version, and the CloudEvents binary-mode
 // attributes.
 func MaintenanceHeaders(e *MaintenanceEvent, source string) []Header {
-	return []Header{
-		{Key: HeaderContentType, Value: []byte(ContentTypeJSON)},
-		{Key: HeaderSchema, Value: []byte(SchemaMaintenance)},
-		{Key: HeaderSchemaVersion, Value: []byte(strconv.Itoa(MaintenanceVersion))},
-		{Key: "ce_specversion", Value: []byte("1.0")},
-		{Key: "ce_type", Value: []byte(MaintenanceType)},
-		{Key: "ce_source", Value: []byte(source)},
-		{Key: "ce_id", Value: []byte(e.ID)},
-		{Key: "ce_time", Value: []byte(e.DetectedAt.UTC().Format(time.RFC3339Nano))},
-	}
+	return cloudEventHeaders(SchemaMaintenance, MaintenanceVersion, MaintenanceType, source, e.ID, e.DetectedAt)
 }
 
 // DecodeMaintenance checks the version header, when present, and decodes and
 // validates one event. Errors wrap ErrUnknownVersion or ErrMalformed.
 func DecodeMaintenance(headers []Header, value []byte) (*MaintenanceEvent, error) {
-	if v, ok := HeaderValue(headers, HeaderSchemaVersion); ok {
-		if err := checkVersion(SchemaMaintenance, string(v), MaintenanceVersion); err != nil {
-			return nil, err
-		}
-	}
-	var probe struct {
-		Version *int `json:"version"`
-	}
-	if err := json.Unmarshal(value, &probe); err != nil {
-		return nil, fmt.Errorf("%w: maintenance json: %v", ErrMalformed, err)
-	}
-	if probe.Version == nil {
-		return nil, fmt.Errorf("%w: maintenance event has no version field", ErrUnknownVersion)
-	}
-	if *probe.Version != MaintenanceVersion {
-		return nil, checkVersion(SchemaMaintenance, strconv.Itoa(*probe.Version), MaintenanceVersion)
-	}
-	var e MaintenanceEvent
-	if err := json.Unmarshal(value, &e); err != nil {
-		return nil, fmt.Errorf("%w: maintenance json: %v", ErrMalformed, err)
-	}
-	if err := e.Validate(); err != nil {
-		if errors.Is(err, ErrUnknownVersion) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	return &e, nil
+	return decodeVersioned[MaintenanceEvent](headers, value, SchemaMaintenance, "maintenance event", MaintenanceVersion)
 }

@@ -33,21 +33,7 @@ package_daemon_pids() {
   return 0
 }
 
-stop_package_daemon() {
-  local pids i
-  pids=$(package_daemon_pids)
-  [[ -n $pids ]] || return 0
-  tk_log "stopping the package's own alertmanager (pid ${pids//$'\n'/ }) started with the system config"
-  # shellcheck disable=SC2086
-  kill -TERM $pids 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    [[ -n $(package_daemon_pids) ]] || return 0
-    sleep 0.2
-  done
-  pids=$(package_daemon_pids)
-  # shellcheck disable=SC2086
-  kill -KILL $pids 2>/dev/null || true
-}
+stop_package_daemon() { tk_stop_listed alertmanager package_daemon_pids; }
 
 ensure_installed() {
   [[ -x $AM_BIN ]] && return 0
@@ -91,7 +77,7 @@ start() {
   tk_already_running "$t0" "$LOG" "$PIDFILE" "$CONF" "http://$AM_HOST:$AM_PORT" && return 0
   ensure_installed
   stop_package_daemon
-  tk_tcp_open "$AM_HOST" "$AM_PORT" && tk_die "port $AM_HOST:$AM_PORT is already taken by another process"
+  tk_ports_free "$AM_HOST" "$AM_PORT"
   write_config
   [[ -f $LOG ]] && mv -f "$LOG" "$LOG.prev"
   tk_log "starting alertmanager $(version) on http://$AM_HOST:$AM_PORT (data $DATA)"

@@ -51,7 +51,7 @@ zk_ruok() { [[ $(zk_4lw stat) == *"Mode: standalone"* ]]; }
 
 zk_start() {
   if tk_pid_alive "$ZK_PID" "$ZK_CONF"; then return 0; fi
-  tk_tcp_open "$HOST" "$ZK_PORT" && tk_die "port $HOST:$ZK_PORT is already taken by another process"
+  tk_ports_free "$HOST" "$ZK_PORT"
   mkdir -p "$ZK_DIR/data" "$ZK_DIR/logs"
   cat >"$ZK_CONF" <<EOF
 # Written by deploy/local/clickhouse-cluster.sh; regenerated on every start.
@@ -193,9 +193,7 @@ node_start() {
   pidfile=$(node_pidfile "$node")
   conf=$(node_conf "$node")
   if tk_pid_alive "$pidfile" "$conf"; then return 0; fi
-  for p in "$(node_port "$node")" "$(node_http "$node")" "$(node_interserver "$node")"; do
-    tk_tcp_open "$HOST" "$p" && tk_die "port $HOST:$p is already taken by another process"
-  done
+  tk_ports_free "$HOST" "$(node_port "$node")" "$(node_http "$node")" "$(node_interserver "$node")"
   write_node_config "$node"
   t0=$(tk_now)
   tk_log "starting $node on $HOST:$(node_port "$node") (shard $(node_shard "$node") of tk_2s1r, replica of tk_1s2r)"

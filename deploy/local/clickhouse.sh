@@ -186,9 +186,7 @@ start() {
   fi
   ensure_installed
   stop_package_daemon
-  for p in "$CH_TCP_PORT" "$CH_HTTP_PORT" "$CH_TLS_PORT"; do
-    tk_tcp_open "$CH_HOST" "$p" && tk_die "port $CH_HOST:$p is already taken by another process"
-  done
+  tk_ports_free "$CH_HOST" "$CH_TCP_PORT" "$CH_HTTP_PORT" "$CH_TLS_PORT"
   tk_tls_certs
   write_config
   tk_log "starting clickhouse-server $(dpkg-query -W -f='${Version}' clickhouse-server 2>/dev/null || true) on $CH_HOST:$CH_TCP_PORT / http :$CH_HTTP_PORT (data $DATA)"

@@ -221,9 +221,7 @@ start() {
     return 0
   fi
   command -v java >/dev/null || tk_die "java not found"
-  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SASL_PORT"; do
-    tk_tcp_open "$KAFKA_HOST" "$p" && tk_die "port $KAFKA_HOST:$p is already taken by another process"
-  done
+  tk_ports_free "$KAFKA_HOST" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SASL_PORT"
   ensure_jars
   write_config
   write_keystore

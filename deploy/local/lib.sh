@@ -58,14 +58,22 @@ tk_pids_matching() {
 # signal (not via the init script: clickhouse-server's stops every process of that binary,
 # ours included), so it cannot hold ports.
 tk_stop_package_daemon() {
-  local name=$1 exe=$2 needle=$3 exclude=$4 pids i
-  pids=$(tk_pids_matching "$exe" "$needle" "$exclude")
+  tk_stop_listed "$1" tk_pids_matching "$2" "$3" "$4"
+}
+
+# tk_stop_listed NAME LISTER [ARG...]: stops the package's own NAME, the processes that the
+# command LISTER ARG... prints one pid a line: SIGTERM, then SIGKILL to those still there
+# after 20 s.
+tk_stop_listed() {
+  local name=$1 pids i
+  shift
+  pids=$("$@")
   [[ -n $pids ]] || return 0
   tk_log "stopping the package's own $name (pid ${pids//$'\n'/ }) started with the system config"
   # shellcheck disable=SC2086
   kill -TERM $pids 2>/dev/null || true
   for ((i = 0; i < 100; i++)); do
-    pids=$(tk_pids_matching "$exe" "$needle" "$exclude")
+    pids=$("$@")
     [[ -n $pids ]] || return 0
     sleep 0.2
   done
@@ -76,6 +84,17 @@ tk_stop_package_daemon() {
 # tk_tcp_open HOST PORT: true when something accepts a TCP connection.
 tk_tcp_open() {
   timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
+}
+
+# tk_ports_free HOST PORT...: dies when something already accepts connections on HOST:PORT
+# for any PORT (another process holds it).
+tk_ports_free() {
+  local host=$1 p
+  shift
+  for p in "$@"; do
+    tk_tcp_open "$host" "$p" && tk_die "port $host:$p is already taken by another process"
+  done
+  return 0
 }
 
 # tk_http_get HOST PORT PATH: prints the body of a plain HTTP/1.0 GET (no curl needed).

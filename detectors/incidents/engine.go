@@ -168,8 +168,8 @@ func (e *Engine) live(in *incident, t int64) bool {
 	return in.Resolved == 0 || t-in.Resolved <= int64(e.keep(in))
 }
 
-// IncidentID returns the id of the incident d opens when it opens one.
-func IncidentID(d *schemas.Detection) string {
+// ID returns the id of the incident d opens when it opens one.
+func ID(d *schemas.Detection) string {
 	return incidentID(&member{Device: d.Device, Metric: d.Metric, Keys: d.Keys, Time: d.EventTime.UnixNano()})
 }
 

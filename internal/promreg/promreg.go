@@ -14,9 +14,13 @@ import (
 // same description is registered already, returns that one. Any other
 // registration error (an inconsistent description) leaves c unregistered
 // and returns it, so the caller counts into a collector that is not
-// exported rather than failing. Register is safe for concurrent use when
+// exported rather than failing. A nil reg registers nothing and returns c.
+// Register is safe for concurrent use when
 // reg is.
 func Register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if reg == nil {
+		return c
+	}
 	if err := reg.Register(c); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {

@@ -35,3 +35,10 @@ func TestRegisterKeepsAnInconsistentOne(t *testing.T) {
 		t.Fatal("an inconsistent registration did not return the collector passed in")
 	}
 }
+
+func TestRegisterWithNoRegistry(t *testing.T) {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "telekernel_test_nil_total", Help: "Nil."})
+	if got := Register(nil, c); got != c {
+		t.Fatal("Register(nil, c) did not return c")
+	}
+}

@@ -33,12 +33,11 @@ import (
 // A SamplesStage is used by one runner; its methods are safe for concurrent
 // use.
 type SamplesStage struct {
-	// RowDropCounter counts the rows of good messages dropped by
-	// pipeline.DecodeSamples (a time outside the sample window, a string
-	// that is not UTF-8); the runner exports it.
-	pipeline.RowDropCounter
-	s   *Sink
-	mem memory.Allocator
+	// SampleDecoder decodes the messages and counts the rows of good
+	// messages it drops (a time outside the sample window, a string that
+	// is not UTF-8); the runner exports the counts.
+	pipeline.SampleDecoder
+	s *Sink
 
 	mu   sync.Mutex
 	recs []arrow.RecordBatch
@@ -51,10 +50,7 @@ var _ pipeline.Sink = (*SamplesStage)(nil)
 // decoded records; nil means memory.DefaultAllocator. The caller keeps
 // ownership of s (close it after the runner has returned).
 func NewSamplesStage(s *Sink, mem memory.Allocator) *SamplesStage {
-	if mem == nil {
-		mem = memory.DefaultAllocator
-	}
-	return &SamplesStage{s: s, mem: mem}
+	return &SamplesStage{s: s, SampleDecoder: pipeline.SampleDecoder{Mem: mem}}
 }
 
 // Add decodes one samples message. Input that breaks the contract returns
@@ -65,7 +61,7 @@ func NewSamplesStage(s *Sink, mem memory.Allocator) *SamplesStage {
 // layout can store, or a string that is not UTF-8) are dropped and counted;
 // the rest of the message is kept, the same rows as the Parquet stage keeps.
 func (st *SamplesStage) Add(_ context.Context, r *kgo.Record) error {
-	rec, err := pipeline.DecodeSamples(st.mem, r, &st.RowDropCounter)
+	rec, err := st.DecodeSamples(r)
 	if err != nil {
 		return err
 	}

@@ -24,12 +24,11 @@ import (
 //
 // The Writer's methods are safe for concurrent use, and so are Stage's.
 type Stage struct {
-	// RowDropCounter counts the rows of good messages dropped by
-	// pipeline.DecodeSamples (a time outside the sample window, a string
-	// that is not UTF-8); the runner exports it.
-	pipeline.RowDropCounter
-	w   *Writer
-	mem memory.Allocator
+	// SampleDecoder decodes the messages and counts the rows of good
+	// messages it drops (a time outside the sample window, a string that
+	// is not UTF-8); the runner exports the counts.
+	pipeline.SampleDecoder
+	w *Writer
 }
 
 var _ pipeline.Sink = (*Stage)(nil)
@@ -38,10 +37,7 @@ var _ pipeline.Sink = (*Stage)(nil)
 // decoded records, which are released before Add returns; nil means
 // memory.DefaultAllocator.
 func NewStage(w *Writer, mem memory.Allocator) *Stage {
-	if mem == nil {
-		mem = memory.DefaultAllocator
-	}
-	return &Stage{w: w, mem: mem}
+	return &Stage{w: w, SampleDecoder: pipeline.SampleDecoder{Mem: mem}}
 }
 
 // Add decodes one samples message and buffers its rows. Input that breaks
@@ -50,7 +46,7 @@ func NewStage(w *Writer, mem memory.Allocator) *Stage {
 // rows no stage keeps (schemas.CleanSamples) are dropped and counted; the
 // rest of the message is kept, the same rows as the other stages keep.
 func (s *Stage) Add(_ context.Context, r *kgo.Record) error {
-	rec, err := pipeline.DecodeSamples(s.mem, r, &s.RowDropCounter)
+	rec, err := s.DecodeSamples(r)
 	if err != nil {
 		return err
 	}

@@ -93,7 +93,7 @@ func (c *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 		return err // dead-lettered
 	}
 	p := c.part(r.Partition)
-	id := incidents.IncidentID(d)
+	id := incidents.ID(d)
 	for _, in := range p.e.Add(d) { // incidents merged into another first, then the one d changed
 		p.dirty = true
 		switch opened := in.ID == id; { // opened counts incidents not merged into another

@@ -83,14 +83,13 @@ type shareKey struct {
 // another instance after a rebalance. Stage is not safe for concurrent use
 // except for the counters (Emitted, Series, StateBytes).
 type Stage struct {
-	pipeline.RowDropCounter // rows of good messages dropped (see DecodeSamples)
-	cfg                     Config
-	det                     detections.Builder // to the detection topic
-	mem                     memory.Allocator
-	log                     *slog.Logger
-	metrics                 *pipeline.Metrics
-	quiet                   *rate.Quiet  // the error counters' rule every series starts from
-	drift                   *drift.Drift // the optic powers' envelope rule every series starts from
+	pipeline.SampleDecoder // decodes the samples, counts the rows of good messages dropped
+	cfg                    Config
+	det                    detections.Builder // to the detection topic
+	log                    *slog.Logger
+	metrics                *pipeline.Metrics
+	quiet                  *rate.Quiet  // the error counters' rule every series starts from
+	drift                  *drift.Drift // the optic powers' envelope rule every series starts from
 
 	parts  map[int32]*partState
 	shared map[shareKey]*ensemble.Shared // per kind and metric, built on first use
@@ -118,7 +117,7 @@ func New(cfg Config, topic string, m *pipeline.Metrics, log *slog.Logger) (*Stag
 		return nil, fmt.Errorf("detect: %w", err)
 	}
 	d := &Stage{cfg: cfg, det: detections.Builder{Topic: topic, Source: cfg.Source, Metrics: m, Now: time.Now},
-		mem: memory.NewGoAllocator(), log: log.With("stage", "detect"), metrics: m, parts: map[int32]*partState{}, shared: map[shareKey]*ensemble.Shared{},
+		SampleDecoder: pipeline.SampleDecoder{Mem: memory.NewGoAllocator()}, log: log.With("stage", "detect"), metrics: m, parts: map[int32]*partState{}, shared: map[shareKey]*ensemble.Shared{},
 		groupOf: map[string][2]int{}}
 	for _, r := range []stateevents.Reason{stateevents.ReasonUnknownValue, stateevents.ReasonIndeterminate} {
 		d.unknownStates[r] = m.UnknownStates(r.String())

@@ -25,7 +25,7 @@ import (
 // timestamp whichever order the collector wrote the rows of one timestamp
 // in. State samples after the last scored row are applied at the end.
 func (d *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
-	sr, release, err := pipeline.ReadSamples(d.mem, r, &d.RowDropCounter)
+	sr, release, err := d.ReadSamples(r)
 	if err != nil {
 		return err
 	}

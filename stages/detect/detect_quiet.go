@@ -2,7 +2,6 @@ package detect
 
 import (
 	"fmt"
-	"maps"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -24,10 +23,7 @@ const quietStateBytes = 56
 
 // quietState is an error counter's quiet rule and when its
 // alert fired.
-type quietState struct {
-	q     rate.Quiet
-	since int64 // Unix ns of the firing point while it fires
-}
+type quietState = ruleState[rate.Quiet]
 
 // newQuietState returns the quiet rule of a counter series of metric, or
 // nil when metric is not an error counter. Every rule starts
@@ -36,23 +32,18 @@ func (d *Stage) newQuietState(kind schemas.Kind, metric string) *quietState {
 	if kind != schemas.KindCounter || !rate.IsQuietCounter(metric) {
 		return nil
 	}
-	return &quietState{q: d.quiet.Fresh()}
+	return &quietState{r: d.quiet.Fresh()}
 }
 
 // scoreQuiet feeds a counter's rate x at ts to its quiet rule and emits
 // the rule's firing or resolved detection.
 func (d *Stage) scoreQuiet(emit func(*kgo.Record), st *seriesState, ts int64, x float64) error {
 	qs := st.quiet
-	ev := qs.q.Update(x)
-	busy := qs.q.Busy()
+	ev := qs.r.Update(x)
+	busy := qs.r.Busy()
 	switch ev {
-	case rate.QuietFired:
-		qs.since = ts
-		return d.emitQuiet(emit, st, detections.Transition{Series: st.key, Firing: true, TS: ts, StartsAt: ts}, x, busy)
-	case rate.QuietResolved:
-		since := qs.since
-		qs.since = 0
-		return d.emitQuiet(emit, st, detections.Transition{Series: st.key, TS: ts, StartsAt: since}, x, busy)
+	case rate.QuietFired, rate.QuietResolved:
+		return d.emitQuiet(emit, st, ruleTransition(st.key, &qs.since, ts, ev == rate.QuietFired), x, busy)
 	}
 	return nil
 }
@@ -61,42 +52,28 @@ func (d *Stage) scoreQuiet(emit func(*kgo.Record), st *seriesState, ts int64, x 
 // (the band [0, 0]: a quiet counter stays still), score 1 on firing,
 // severity warning.
 func (d *Stage) emitQuiet(emit func(*kgo.Record), st *seriesState, t detections.Transition, x, busy float64) error {
-	k := st.key
-	labels := maps.Clone(schemas.AlertLabels(k.Device, k.Metric, k.Keys))
-	labels["rule"] = QuietRule
-	det := d.det.New(t, labels)
-	det.Detector, det.Detectors, det.Severity = QuietRule, []string{QuietRule}, schemas.SeverityWarning
-	det.Observed = x
+	det := d.newRuleDetection(t, st.key, QuietRule, x)
 	if t.Firing {
-		det.Score = 1
 		det.Annotations["description"] = fmt.Sprintf("rising on %d intervals in a row (now %.4g/s); it moved on %.1f%% of intervals before",
-			st.quiet.q.Config().Run(busy), x, 100*busy)
+			st.quiet.r.Config().Run(busy), x, 100*busy)
 	} else {
-		det.Annotations["description"] = fmt.Sprintf("no increase on %d intervals in a row", st.quiet.q.Config().Clear)
+		det.Annotations["description"] = fmt.Sprintf("no increase on %d intervals in a row", st.quiet.r.Config().Clear)
 	}
-	det.Annotations["summary"] = detections.Summary(QuietRule, det.State, k)
-	d.log.Info("detection", "state", det.State, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
-		"event_time", det.EventTime, "detector", QuietRule, "observed", x, "busy", busy, "severity", det.Severity)
-	return d.det.Send(emit, det)
+	return d.sendRuleDetection(emit, det, st.key, "busy", busy)
 }
 
 // appendQuiet appends a series' quiet rule as version 4 records hold it
 // (appendRule).
 func appendQuiet(dst []byte, qs *quietState) []byte {
-	return appendRule(dst, qs.since, &qs.q)
+	return appendRule(dst, qs.since, &qs.r)
 }
 
 // decodeQuiet restores st's quiet rule (made for its metric by
 // newQuietState) from b, the bytes cutRule cut; nil b leaves it fresh. A
 // rule on a metric that has none is dropped.
 func decodeQuiet(b []byte, st *seriesState) error {
-	if b == nil || st.quiet == nil {
+	if st.quiet == nil {
 		return nil
 	}
-	since, err := decodeRule(b, "quiet counter", &st.quiet.q)
-	if err != nil {
-		return err
-	}
-	st.quiet.since = since
-	return nil
+	return decodeRule(b, "quiet counter", &st.quiet.r, &st.quiet.since)
 }

@@ -216,16 +216,10 @@ type Metrics struct {
 // (tombstones included) published. Registering twice with one registry
 // reuses the first.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
-		samples: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "telekernel_inventory_lldp_samples_total",
-			Help: "LLDP neighbour samples the inventory stage read, by result (used, bad_keys, invalid_utf8)."}, []string{"result"}),
-		records: prometheus.NewCounter(prometheus.CounterOpts{Name: "telekernel_inventory_records_total",
-			Help: "Inventory records (tombstones included) published to the inventory topic."}),
+	return &Metrics{
+		samples: promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Name: "telekernel_inventory_lldp_samples_total",
+			Help: "LLDP neighbour samples the inventory stage read, by result (used, bad_keys, invalid_utf8)."}, []string{"result"})),
+		records: promreg.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{Name: "telekernel_inventory_records_total",
+			Help: "Inventory records (tombstones included) published to the inventory topic."})),
 	}
-	if reg == nil {
-		return m
-	}
-	m.samples = promreg.Register(reg, m.samples)
-	m.records = promreg.Register(reg, m.records)
-	return m
 }

@@ -81,15 +81,14 @@ func (p *maintainPart) restoreClock(b []byte) error {
 // changelog, so a case survives a rebalance. It implements Processor.
 // Stage is not safe for concurrent use except for Emitted.
 type Stage struct {
-	pipeline.RowDropCounter // rows of good messages dropped (see DecodeSamples)
-	cfg                     Config
-	topic                   string
-	mem                     memory.Allocator
-	log                     *slog.Logger
-	metrics                 *pipeline.Metrics
-	now                     func() time.Time
-	parts                   map[int32]*maintainPart
-	emitted                 atomic.Int64
+	pipeline.SampleDecoder // decodes the samples, counts the rows of good messages dropped
+	cfg                    Config
+	topic                  string
+	log                    *slog.Logger
+	metrics                *pipeline.Metrics
+	now                    func() time.Time
+	parts                  map[int32]*maintainPart
+	emitted                atomic.Int64
 }
 
 var _ pipeline.Processor = (*Stage)(nil)
@@ -100,7 +99,7 @@ func New(cfg Config, topic string, m *pipeline.Metrics, log *slog.Logger) (*Stag
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("maintain: %w", err)
 	}
-	return &Stage{cfg: cfg, topic: topic, mem: memory.NewGoAllocator(), log: log.With("stage", "maintain"),
+	return &Stage{cfg: cfg, topic: topic, SampleDecoder: pipeline.SampleDecoder{Mem: memory.NewGoAllocator()}, log: log.With("stage", "maintain"),
 		metrics: m, now: time.Now, parts: map[int32]*maintainPart{}}, nil
 }
 
@@ -116,7 +115,7 @@ func (m *Stage) part(n int32) *maintainPart {
 
 // Process implements Processor.
 func (m *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
-	sr, release, err := pipeline.ReadSamples(m.mem, r, &m.RowDropCounter)
+	sr, release, err := m.ReadSamples(r)
 	if err != nil {
 		return err
 	}

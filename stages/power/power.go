@@ -64,13 +64,12 @@ const (
 // Processor. Stage is not safe for concurrent use except for Emitted and
 // Devices.
 type Stage struct {
-	pipeline.RowDropCounter // rows of good messages dropped (see DecodeSamples)
-	cfg                     Config
-	topic                   string
-	det                     detections.Builder // to the detection topic
-	mem                     memory.Allocator
-	log                     *slog.Logger
-	metrics                 *pipeline.Metrics
+	pipeline.SampleDecoder // decodes the samples, counts the rows of good messages dropped
+	cfg                    Config
+	topic                  string
+	det                    detections.Builder // to the detection topic
+	log                    *slog.Logger
+	metrics                *pipeline.Metrics
 
 	parts   map[int32]*power.Estimator
 	written map[int32]map[string]uint64 // fit points of each model at its last checkpoint
@@ -89,7 +88,7 @@ func New(cfg Config, topic, detectionsTopic string, m *pipeline.Metrics, log *sl
 		return nil, fmt.Errorf("power: %w", err)
 	}
 	return &Stage{cfg: cfg, topic: topic, det: detections.Builder{Topic: detectionsTopic, Source: cfg.Source, Metrics: m, Now: time.Now},
-		mem: memory.NewGoAllocator(), log: log.With("stage", "power"), metrics: m, parts: map[int32]*power.Estimator{}, written: map[int32]map[string]uint64{}}, nil
+		SampleDecoder: pipeline.SampleDecoder{Mem: memory.NewGoAllocator()}, log: log.With("stage", "power"), metrics: m, parts: map[int32]*power.Estimator{}, written: map[int32]map[string]uint64{}}, nil
 }
 
 func (p *Stage) part(n int32) *power.Estimator {
@@ -104,7 +103,7 @@ func (p *Stage) part(n int32) *power.Estimator {
 
 // Process implements Processor.
 func (p *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
-	sr, release, err := pipeline.ReadSamples(p.mem, r, &p.RowDropCounter)
+	sr, release, err := p.ReadSamples(r)
 	if err != nil {
 		return err
 	}
