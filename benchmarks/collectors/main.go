@@ -66,6 +66,7 @@ type flags struct {
 	snmpResponderWorkers int
 	maxBuffered          int
 	producerBatch        int
+	compression          string
 	maxRows              int
 	heapProfile          string
 }
@@ -88,6 +89,7 @@ func main() {
 	fs.IntVar(&f.workers, "workers", 64, "snmp: collector workers (polls in flight)")
 	fs.IntVar(&f.snmpResponderWorkers, "responder-workers", 2, "snmp: goroutines answering in the child")
 	fs.IntVar(&f.maxBuffered, "max-buffered-bytes", collectors.DefaultMaxBufferedBytes, "gnmi, snmp: the producer's max_buffered_bytes (the collector's default)")
+	fs.StringVar(&f.compression, "compression", "", "gnmi: the producer's batch compression, none, snappy, lz4 or zstd (default: the collector's, franz-go's snappy)")
 	fs.IntVar(&f.producerBatch, "producer-batch-bytes", 1_000_012, "gnmi: the producer's batch limit (the collector's default: franz-go's)")
 	fs.IntVar(&f.maxRows, "max-rows", 0, "gnmi: a target's batch size in samples (0: the collector's default)")
 	fs.StringVar(&f.heapProfile, "heap-profile", "", "gnmi: write a heap profile taken at the largest live heap of the run to this file")
@@ -299,7 +301,16 @@ func runGNMI(f flags, targets []agent.Target, in io.Writer) (gnmiRun, error) {
 	fleet, _ := newFleet(f)
 	perStep := uint64(f.devices * fleet.SeriesPerDevice())
 	total := perStep * uint64(f.steps)
-	cl, pub, err := openPublisher(ctx, f, "gnmi", kgo.ProducerBatchMaxBytes(int32(f.producerBatch)))
+	opts := []kgo.Opt{kgo.ProducerBatchMaxBytes(int32(f.producerBatch))}
+	if f.compression != "" {
+		c, ok := map[string]kgo.CompressionCodec{"none": kgo.NoCompression(), "snappy": kgo.SnappyCompression(),
+			"lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression()}[f.compression]
+		if !ok {
+			return gnmiRun{}, fmt.Errorf("cannot use --compression %q: none, snappy, lz4 or zstd", f.compression)
+		}
+		opts = append(opts, kgo.ProducerBatchCompression(c))
+	}
+	cl, pub, err := openPublisher(ctx, f, "gnmi", opts...)
 	if err != nil {
 		return gnmiRun{}, err
 	}
