@@ -19,7 +19,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultHTTP             = "127.0.0.1:9465"
-	DefaultMaxBufferedBytes = 4 << 20
+	DefaultMaxBufferedBytes = 2 << 20
 	DefaultReload           = 10 * time.Second
 	// maxBatchBytes is the largest max_batch_bytes: one record must fit
 	// the producer's batch limit, raised to match by Run.

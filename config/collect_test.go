@@ -137,7 +137,7 @@ func TestCheckRefusesWhatCollectRefuses(t *testing.T) {
 	f("kafka: {brokers: [k:9092]}\ncollect:\n  snmp:\n    targets:\n      - {name: s1, address: 10.0.0.1}\n", "bad.yaml:5: collect.snmp.targets[0].community")
 	f("kafka: {brokers: [k:9092]}\ncollect:\n  http: {listen: nope}\n", `bad.yaml:3: collect.http.listen: "nope" is not host:port`)
 	f("kafka: {brokers: [k:9092]}\ncollect:\n  max_buffered_bytes: 10\n", "bad.yaml:3: collect.max_buffered_bytes: 10 is below 1 MiB")
-	f("kafka: {brokers: [k:9092]}\ncollect:\n  max_batch_bytes: 8388608\n", "bad.yaml:3: collect.max_batch_bytes: 8388608 is above max_buffered_bytes (4194304): a record that large could never be buffered and would be lost; raise max_buffered_bytes with it")
+	f("kafka: {brokers: [k:9092]}\ncollect:\n  max_batch_bytes: 8388608\n", "bad.yaml:3: collect.max_batch_bytes: 8388608 is above max_buffered_bytes (2097152): a record that large could never be buffered and would be lost; raise max_buffered_bytes with it")
 	f("kafka: {brokers: [k:9092]}\ncollect:\n  gnmi:\n    flush_interval: 10\n", "bad.yaml:4: collect.gnmi.flush_interval: 10 is not a duration")
 	f("kafka: {brokers: [k:9092]}\ncollect:\n  gnmi:\n    targetz: []\n", "bad.yaml:4: collect.gnmi.targetz: unknown field (did you mean targets?)")
 	// A collector-only file keeps its own field names.

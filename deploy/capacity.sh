@@ -13,7 +13,7 @@ kafka=${TK_KAFKA:-127.0.0.1:9092}
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 for b in collectors detect sinks; do
-	CGO_ENABLED=0 go build -o "$bin/$b" "./benchmarks/$b"
+	CGO_ENABLED=0 go build -tags grpcnotrace -o "$bin/$b" "./benchmarks/$b"
 done
 
 # peak runs a command and prints its peak resident set (VmHWM) once it exits.

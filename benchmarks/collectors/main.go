@@ -32,6 +32,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/metrics"
 	"syscall"
 	"time"
 
@@ -65,6 +66,8 @@ type flags struct {
 	snmpResponderWorkers int
 	maxBuffered          int
 	producerBatch        int
+	compression          string
+	maxRows              int
 	heapProfile          string
 }
 
@@ -86,7 +89,9 @@ func main() {
 	fs.IntVar(&f.workers, "workers", 64, "snmp: collector workers (polls in flight)")
 	fs.IntVar(&f.snmpResponderWorkers, "responder-workers", 2, "snmp: goroutines answering in the child")
 	fs.IntVar(&f.maxBuffered, "max-buffered-bytes", collectors.DefaultMaxBufferedBytes, "gnmi, snmp: the producer's max_buffered_bytes (the collector's default)")
+	fs.StringVar(&f.compression, "compression", "", "gnmi: the producer's batch compression, none, snappy, lz4 or zstd (default: the collector's, franz-go's snappy)")
 	fs.IntVar(&f.producerBatch, "producer-batch-bytes", 1_000_012, "gnmi: the producer's batch limit (the collector's default: franz-go's)")
+	fs.IntVar(&f.maxRows, "max-rows", 0, "gnmi: a target's batch size in samples (0: the collector's default)")
 	fs.StringVar(&f.heapProfile, "heap-profile", "", "gnmi: write a heap profile taken at the largest live heap of the run to this file")
 	fs.StringVar(&f.serve, "serve", "", "internal: run as the simulator child")
 	_ = fs.Parse(os.Args[2:])
@@ -118,6 +123,13 @@ func peakRSS() int64 {
 }
 
 func mbOf(b uint64) float64 { return float64(b) / (1 << 20) }
+
+// gcCycles returns the number of GC cycles completed so far.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
 
 // cpuSeconds returns the CPU-seconds this process has used so far.
 func cpuSeconds() float64 { return benchkit.CPU().Seconds() }
@@ -225,6 +237,8 @@ type gnmiRun struct {
 	cpu, wall float64 // CPU-seconds of this process, wall seconds
 	st        gnmi.Stats
 	ps        publish.Stats
+	peak      memAt  // the memory at the largest RSS while streaming
+	gcs       uint64 // GC cycles while streaming
 }
 
 func benchGNMI(f flags) error {
@@ -270,6 +284,7 @@ func benchGNMI(f flags) error {
 		float64(r.st.Updates)/r.wall, float64(r.st.Updates)/r.cpu, r.cpu/float64(r.st.Updates)*1e6)
 	fmt.Printf("  collector process peak RSS: %.1f MB (VmHWM before the baseline ran; GOGC %s, GOMEMLIMIT %s, max_buffered_bytes %d)\n",
 		float64(peak)/(1<<20), benchkit.EnvOr("GOGC", "default"), benchkit.EnvOr("GOMEMLIMIT", "default"), f.maxBuffered)
+	fmt.Printf("  at the largest RSS while streaming: %v; %d GC cycles while streaming\n", r.peak, r.gcs)
 	fmt.Printf("  baseline proto.Unmarshal of the same responses: %.0f updates per CPU-second (%.2f µs/update)\n",
 		unmarshalCPU, 1e6/unmarshalCPU)
 	fmt.Printf("  decoder alone (wire → Arrow builders): %.0f updates per CPU-second (%.2f µs/update)\n", decodeCPU, 1e6/decodeCPU)
@@ -286,7 +301,16 @@ func runGNMI(f flags, targets []agent.Target, in io.Writer) (gnmiRun, error) {
 	fleet, _ := newFleet(f)
 	perStep := uint64(f.devices * fleet.SeriesPerDevice())
 	total := perStep * uint64(f.steps)
-	cl, pub, err := openPublisher(ctx, f, "gnmi", kgo.ProducerBatchMaxBytes(int32(f.producerBatch)))
+	opts := []kgo.Opt{kgo.ProducerBatchMaxBytes(int32(f.producerBatch))}
+	if f.compression != "" {
+		c, ok := map[string]kgo.CompressionCodec{"none": kgo.NoCompression(), "snappy": kgo.SnappyCompression(),
+			"lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression()}[f.compression]
+		if !ok {
+			return gnmiRun{}, fmt.Errorf("cannot use --compression %q: none, snappy, lz4 or zstd", f.compression)
+		}
+		opts = append(opts, kgo.ProducerBatchCompression(c))
+	}
+	cl, pub, err := openPublisher(ctx, f, "gnmi", opts...)
 	if err != nil {
 		return gnmiRun{}, err
 	}
@@ -296,7 +320,8 @@ func runGNMI(f flags, targets []agent.Target, in io.Writer) (gnmiRun, error) {
 		gt = append(gt, gnmi.Target{Name: t.Name, Address: t.Addr})
 	}
 	// Sample every leaf at the fleet's step, so each step is one update per series.
-	cfg := gnmi.Config{Targets: gt, Subscriptions: []gnmi.Subscription{{Name: "all", Paths: []string{"/"}, SampleInterval: time.Second}}}
+	cfg := gnmi.Config{Targets: gt, Subscriptions: []gnmi.Subscription{{Name: "all", Paths: []string{"/"}, SampleInterval: time.Second}},
+		MaxRows: f.maxRows}
 	c, err := gnmi.New(cfg, pub, gnmi.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		return gnmiRun{}, err
@@ -316,10 +341,8 @@ func runGNMI(f flags, targets []agent.Target, in io.Writer) (gnmiRun, error) {
 	}
 	runtime.GC()
 	fmt.Fprintf(os.Stderr, "peak RSS before streaming: %.1f MB\n", float64(peakRSS())/(1<<20))
-	var hw *heapWatch
-	if f.heapProfile != "" {
-		hw = watchHeap()
-	}
+	mw := watchMem(f.heapProfile != "")
+	gc0 := gcCycles()
 	cpu0, wall0 := cpuSeconds(), time.Now()
 	fmt.Fprintln(in, "go")
 	// Wait for every update; fail with the counts if progress stops.
@@ -336,14 +359,13 @@ func runGNMI(f flags, targets []agent.Target, in io.Writer) (gnmiRun, error) {
 	if err := <-done; err != nil {
 		return gnmiRun{}, err
 	}
-	r := gnmiRun{cpu: cpuSeconds() - cpu0, wall: time.Since(wall0).Seconds(), st: c.Stats(), ps: pub.Stats()}
-	if hw != nil {
-		live, err := hw.end(f.heapProfile)
-		if err != nil {
+	r := gnmiRun{cpu: cpuSeconds() - cpu0, wall: time.Since(wall0).Seconds(), st: c.Stats(), ps: pub.Stats(),
+		peak: mw.end(), gcs: gcCycles() - gc0}
+	if f.heapProfile != "" {
+		if err := mw.writeProfile(f.heapProfile); err != nil {
 			return gnmiRun{}, err
 		}
-		fmt.Fprintf(os.Stderr, "heap profile at the largest live heap (%.1f MB) in %s; peaks: heap objects %.1f MB, unused %.1f, free (not released) %.1f, stacks %.1f, all the runtime mapped %.1f\n",
-			float64(live)/(1<<20), f.heapProfile, mbOf(hw.objects), mbOf(hw.unused), mbOf(hw.free), mbOf(hw.stacks), mbOf(hw.other))
+		fmt.Fprintf(os.Stderr, "heap profile at the largest live heap (%.1f MB) in %s\n", mbOf(mw.maxLive), f.heapProfile)
 	}
 	if r.ps.Samples < int64(total) {
 		return gnmiRun{}, fmt.Errorf("kafka acknowledged %d samples, want at least %d", r.ps.Samples, total)
