@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -83,6 +84,11 @@ type Config struct {
 	// changelog once and commits. Detections wait up to interval; a longer
 	// one writes fewer changelog records per sample.
 	Transaction pipeline.TransactionConfig `yaml:"transaction"`
+	// Workers is the number of goroutines that score the ensembles of a
+	// record of at least 256 rows, its series split between them; 1 scores
+	// every record on the stage's goroutine. Default GOMAXPROCS. The
+	// detections, their order and the state are the same for any value.
+	Workers int `yaml:"workers"`
 }
 
 // MultivarConfig configures the multivariate detector of the detect stage
@@ -246,6 +252,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Transaction.Validate(); err != nil {
 		return fmt.Errorf("transaction.%w", err)
+	}
+	if c.Workers < 0 {
+		return fmt.Errorf("workers: %d must not be negative (0: GOMAXPROCS)", c.Workers)
 	}
 	for i, o := range c.Detectors.Metrics {
 		if o.Metric == "" {
@@ -454,3 +463,6 @@ func gateFrom(e ensemble.Config, a alert.Config) ensemble.Config {
 	}
 	return e
 }
+
+// workerCount returns Workers, or GOMAXPROCS when it is unset.
+func (c Config) workerCount() int { return cmp.Or(c.Workers, runtime.GOMAXPROCS(0)) }
