@@ -66,10 +66,11 @@ func viewOf(f *ifaceState) ifaceView {
 // updates deferred and the other outputs held in their order. Process
 // owns it; the workers only read jobs' inputs and write their results.
 type parallel struct {
-	on   bool // the record being processed defers its ensemble updates
-	jobs []ensembleJob
-	held []*kgo.Record
-	hold func(*kgo.Record) // appends to held
+	on    bool // the record being processed defers its ensemble updates
+	jobs  []ensembleJob
+	lanes [][]int32 // per worker, the indices in jobs of its series' rows, in row order
+	held  []*kgo.Record
+	hold  func(*kgo.Record) // appends to held
 }
 
 // reset empties the scratch, so it holds no series or record.
@@ -77,11 +78,19 @@ func (p *parallel) reset() {
 	clear(p.jobs)
 	clear(p.held)
 	p.jobs, p.held = p.jobs[:0], p.held[:0]
+	for i := range p.lanes {
+		p.lanes[i] = p.lanes[i][:0]
+	}
 }
 
 // deferUpdate records the ensemble update of st at (ts, x) for the workers.
 func (d *Stage) deferUpdate(st *seriesState, ts int64, x float64) {
 	p := &d.par
+	if len(p.lanes) != d.workers {
+		p.lanes = make([][]int32, d.workers)
+	}
+	l := st.lane % uint32(d.workers)
+	p.lanes[l] = append(p.lanes[l], int32(len(p.jobs)))
 	p.jobs = append(p.jobs, ensembleJob{st: st, ts: ts, x: x, held: len(p.held), iface: viewOf(st.iface)})
 }
 
@@ -97,29 +106,33 @@ func (j *ensembleJob) update() {
 	}
 }
 
-// runJobs runs the deferred updates on d.workers goroutines (the calling
-// one among them): worker w takes the jobs of the series in lane w, so
-// each series' points are applied in row order by one goroutine, and no
-// two goroutines touch one series. Ensembles share only their immutable
-// ensemble.Shared.
+// runJobs runs the deferred updates on the workers' goroutines (the
+// calling one among them): worker w takes the jobs of the series in lane
+// w (their lane modulo the workers), so each series' points are applied
+// in row order by one goroutine, and no two goroutines touch one series.
+// Ensembles share only their immutable ensemble.Shared.
 func (d *Stage) runJobs() {
-	jobs, w := d.par.jobs, uint32(d.workers)
-	lane := func(l uint32) {
-		for i := range jobs {
-			if jobs[i].st.lane%w == l {
-				jobs[i].update()
-			}
+	p := &d.par
+	if len(p.jobs) == 0 {
+		return // a record of state samples only: no lanes made yet
+	}
+	run := func(lane []int32) {
+		for _, i := range lane {
+			p.jobs[i].update()
 		}
 	}
 	var wg sync.WaitGroup
-	for l := uint32(1); l < w; l++ {
+	for _, lane := range p.lanes[1:] {
+		if len(lane) == 0 {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lane(l)
+			run(lane)
 		}()
 	}
-	lane(0)
+	run(p.lanes[0])
 	wg.Wait()
 }
 

@@ -10,15 +10,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"gopkg.in/yaml.v3"
 
 	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/detectors/stateevents"
+	"github.com/telekernel/telekernel/schemas"
 )
 
 // runWorkers runs recs through a stage of cfg with workers workers,
 // spreading every record of at least minRows rows over them, checkpointing
-// after every tenth record, and returns everything it wrote: the outputs
+// after every tenth record and the last, and returns everything it wrote: the outputs
 // (key, headers, value, in order), the changelog records and the final
 // series states.
 func runWorkers(t *testing.T, cfg Config, workers, minRows int, recs []*kgo.Record) (out, changelog []byte, states map[string][]byte) {
@@ -39,7 +42,7 @@ func runWorkers(t *testing.T, cfg Config, workers, minRows int, recs []*kgo.Reco
 		if err != nil {
 			t.Fatal(err)
 		}
-		if i%10 == 9 {
+		if i%10 == 9 || i == len(recs)-1 {
 			d.Checkpoint(func(p int32, key, value []byte) { fmt.Fprintf(&c, "%d %x %x\n", p, key, value) })
 		}
 	}
@@ -58,8 +61,9 @@ func runWorkers(t *testing.T, cfg Config, workers, minRows int, recs []*kgo.Reco
 // detection is the one at its row, though the record's later state
 // samples are applied before the ensembles run), the same changelog
 // records in the same order, and the same final state. The inputs have
-// ensemble, multivariate and state alerts, and traffic alerts explained
-// by a carrier-transitions change in the same record.
+// ensemble, multivariate and state alerts, traffic alerts explained by a
+// carrier-transitions change in the same record, and a record of state
+// samples only.
 func TestDetectWorkersSameOutput(t *testing.T) {
 	m := time.Minute
 	sims, _, _ := simMessages(t, 4, 720, []sim.Fault{
@@ -79,6 +83,18 @@ func TestDetectWorkersSameOutput(t *testing.T) {
 		}
 	}
 	carrier := records(t, ticks, 60)
+	// A record of state samples only: nothing for the workers.
+	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	defer sb.Release()
+	for i := range 300 {
+		status := "UP"
+		if i >= 150 {
+			status = "DOWN"
+		}
+		sb.Append(&schemas.Sample{TS: t0.Add(time.Duration(i/10) * 10 * time.Second).UnixNano(), Device: dev, Kind: schemas.KindState,
+			Metric: stateevents.MetricOperStatus, Keys: fmt.Sprintf("name=Et%d", i%10), Str: status, Source: schemas.SourceSim})
+	}
+	statesOnly := []*kgo.Record{recordOf(t, sb)}
 	cases := []struct {
 		name    string
 		cfg     Config
@@ -87,6 +103,7 @@ func TestDetectWorkersSameOutput(t *testing.T) {
 	}{
 		{"sim", multivarConfig(), sims, `"mahalanobis"`},
 		{"carrier", Config{}, carrier, "carrier-transitions 6 at 2026-11-01T01:06:40Z"},
+		{"states only", Config{}, statesOnly, "link_down"},
 	}
 	for _, c := range cases {
 		out, log, states := runWorkers(t, c.cfg, 1, 1, c.recs)
