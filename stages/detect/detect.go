@@ -108,12 +108,14 @@ type Stage struct {
 	groupBand []float64
 
 	// workers is the number of goroutines that score the ensembles of a
-	// record of at least minRows rows (Config.Workers resolved;
-	// parallelMinRows); par is that record's scratch; lanes numbers the
-	// series made, to spread them over the workers.
+	// record of at least minRows rows, and encode a checkpoint of at least
+	// minRows records (Config.Workers resolved; parallelMinRows); par is
+	// that record's scratch; lanes numbers the series made, to spread them
+	// over the workers.
 	workers, minRows int
 	par              parallel
 	lanes            uint32
+	ckpt             []ckptItem // scratch of Checkpoint
 
 	nseries    atomic.Int64
 	emitted    atomic.Int64
@@ -331,30 +333,6 @@ const seriesOverhead = 200
 // multivariate groups' models and latest values. Safe for concurrent use.
 func (d *Stage) StateBytes() int64 {
 	return d.stateBytes.Load() + seriesOverhead*d.nseries.Load()
-}
-
-// Checkpoint implements Processor: one changelog record per series changed
-// since the last checkpoint, keyed by series. Keys and values are cut from
-// shared slabs (see slab), not allocated one by one.
-func (d *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
-	var sl slab
-	for p, ps := range d.parts {
-		for _, k := range ps.dirty {
-			st := ps.series[k]
-			if st == nil {
-				continue
-			}
-			st.dirty = false
-			key := sl.cut(func(b []byte) []byte { return pipeline.StateKey(b, k) })
-			emit(p, key, sl.cut(func(b []byte) []byte { return appendState(b, st) }))
-		}
-		ps.dirty = ps.dirty[:0]
-		for _, g := range ps.dirtyGroups {
-			g.dirty = false
-			emit(p, pipeline.StateKey(nil, g.key), appendGroupState(nil, g))
-		}
-		ps.dirtyGroups = ps.dirtyGroups[:0]
-	}
 }
 
 // slabBytes is the size of a checkpoint slab: room for about a hundred
