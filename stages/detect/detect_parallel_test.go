@@ -174,3 +174,27 @@ func TestDetectWorkersConfig(t *testing.T) {
 	f("source: x", runtime.GOMAXPROCS(0), "")
 	f("workers: -1", 0, "workers: -1 must not be negative (0: GOMAXPROCS)")
 }
+
+// TestDetectWorkersShareSeries: with the default threshold, a record of
+// the simulator (34 series per device, 60 ticks: about 2 000 rows) is
+// spread over all the workers, each taking some of its series, while a
+// one-tick record (34 rows) is scored on the calling goroutine.
+func TestDetectWorkersShareSeries(t *testing.T) {
+	for _, c := range []struct {
+		ticks    int
+		parallel bool
+	}{{60, true}, {1, false}} {
+		recs, _, _ := simMessages(t, 1, c.ticks, []sim.Fault{})
+		d := newTestDetect(t, Config{Workers: 3})
+		process(t, d, recs)
+		used := 0
+		for _, l := range d.par.lanes {
+			if cap(l) > 0 {
+				used++
+			}
+		}
+		if want := map[bool]int{true: 3, false: 0}[c.parallel]; used != want || len(d.par.jobs) != 0 || len(d.par.held) != 0 {
+			t.Errorf("%d ticks per record: %d of 3 workers had jobs, want %d; scratch left %d jobs, %d records", c.ticks, used, want, len(d.par.jobs), len(d.par.held))
+		}
+	}
+}
