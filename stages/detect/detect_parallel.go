@@ -62,36 +62,116 @@ func viewOf(f *ifaceState) ifaceView {
 	return v
 }
 
+// chunkJobs is the number of deferred updates handed to the workers at
+// once.
+const chunkJobs = 128
+
+// jobChunk is a run of deferred updates in row order. Process fills it,
+// then hands it to every worker; after that it only reads and runs the
+// jobs of its own lane.
+type jobChunk struct {
+	jobs [chunkJobs]ensembleJob
+	n    int
+}
+
 // parallel is the state of a record scored in parallel: the ensemble
-// updates deferred and the other outputs held in their order. Process
-// owns it; the workers only read jobs' inputs and write their results.
+// updates deferred, in chunks, and the other outputs held in their order.
+// Process owns it; a worker reads the chunks it is handed and writes the
+// results of its own lane's jobs only.
 type parallel struct {
-	on    bool // the record being processed defers its ensemble updates
-	jobs  []ensembleJob
-	lanes [][]int32 // per worker, the indices in jobs of its series' rows, in row order
-	held  []*kgo.Record
-	hold  func(*kgo.Record) // appends to held
+	on     bool        // the record being processed defers its ensemble updates
+	chunks []*jobChunk // the record's, filled in order; reused
+	n      int         // chunks in use (the last one may be partial)
+	held   []*kgo.Record
+	hold   func(*kgo.Record) // appends to held
+	work   []chan *jobChunk  // per worker but the calling goroutine, the chunks to run
+	wg     sync.WaitGroup
+	// records counts the records scored in parallel, for tests.
+	records int
+}
+
+// laneOf returns which goroutine updates st's ensemble with w workers:
+// 0 is the calling goroutine, which also runs the serial pass over the
+// rows, so it takes one series in 2w-1 and each other worker two.
+func laneOf(st *seriesState, w int) int {
+	return (int(st.lane%uint32(2*w-1)) + 1) / 2
+}
+
+// start starts the other workers of a record scored in parallel.
+func (d *Stage) start() {
+	p := &d.par
+	p.records++
+	p.work = p.work[:0]
+	for l := 1; l < d.workers; l++ {
+		ch := make(chan *jobChunk, 64)
+		p.work = append(p.work, ch)
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for c := range ch {
+				for i := range c.n {
+					if j := &c.jobs[i]; laneOf(j.st, d.workers) == l {
+						j.update()
+					}
+				}
+			}
+		}()
+	}
+}
+
+// handOff hands chunk c to the other workers.
+func (p *parallel) handOff(c *jobChunk) {
+	for _, ch := range p.work {
+		ch <- c
+	}
+}
+
+// finish hands the last chunk over, runs the calling goroutine's lane of
+// every chunk and waits for the other workers: then every job has its
+// result.
+func (d *Stage) finish() {
+	p := &d.par
+	if p.n > 0 && p.chunks[p.n-1].n < chunkJobs {
+		p.handOff(p.chunks[p.n-1]) // full chunks went when they filled
+	}
+	for _, ch := range p.work {
+		close(ch)
+	}
+	for _, c := range p.chunks[:p.n] {
+		for i := range c.n {
+			if j := &c.jobs[i]; laneOf(j.st, d.workers) == 0 {
+				j.update()
+			}
+		}
+	}
+	p.wg.Wait()
 }
 
 // reset empties the scratch, so it holds no series or record.
 func (p *parallel) reset() {
-	clear(p.jobs)
-	clear(p.held)
-	p.jobs, p.held = p.jobs[:0], p.held[:0]
-	for i := range p.lanes {
-		p.lanes[i] = p.lanes[i][:0]
+	for _, c := range p.chunks[:p.n] {
+		clear(c.jobs[:c.n])
+		c.n = 0
 	}
+	clear(p.held)
+	p.n, p.held = 0, p.held[:0]
 }
 
-// deferUpdate records the ensemble update of st at (ts, x) for the workers.
+// deferUpdate records the ensemble update of st at (ts, x), and hands
+// the chunk to the workers when it is full.
 func (d *Stage) deferUpdate(st *seriesState, ts int64, x float64) {
 	p := &d.par
-	if len(p.lanes) != d.workers {
-		p.lanes = make([][]int32, d.workers)
+	if p.n == 0 || p.chunks[p.n-1].n == chunkJobs {
+		if p.n == len(p.chunks) {
+			p.chunks = append(p.chunks, new(jobChunk))
+		}
+		p.n++
 	}
-	l := st.lane % uint32(d.workers)
-	p.lanes[l] = append(p.lanes[l], int32(len(p.jobs)))
-	p.jobs = append(p.jobs, ensembleJob{st: st, ts: ts, x: x, held: len(p.held), iface: viewOf(st.iface)})
+	c := p.chunks[p.n-1]
+	c.jobs[c.n] = ensembleJob{st: st, ts: ts, x: x, held: len(p.held), iface: viewOf(st.iface)}
+	if c.n++; c.n == chunkJobs {
+		p.handOff(c)
+	}
 }
 
 // update runs the ensemble update of job j; the series' other updates of
@@ -106,36 +186,6 @@ func (j *ensembleJob) update() {
 	}
 }
 
-// runJobs runs the deferred updates on the workers' goroutines (the
-// calling one among them): worker w takes the jobs of the series in lane
-// w (their lane modulo the workers), so each series' points are applied
-// in row order by one goroutine, and no two goroutines touch one series.
-// Ensembles share only their immutable ensemble.Shared.
-func (d *Stage) runJobs() {
-	p := &d.par
-	if len(p.jobs) == 0 {
-		return // a record of state samples only: no lanes made yet
-	}
-	run := func(lane []int32) {
-		for _, i := range lane {
-			p.jobs[i].update()
-		}
-	}
-	var wg sync.WaitGroup
-	for _, lane := range p.lanes[1:] {
-		if len(lane) == 0 {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run(lane)
-		}()
-	}
-	run(p.lanes[0])
-	wg.Wait()
-}
-
 // flushJobs emits the held outputs and the deferred updates' detections
 // in the order the serial path emits them: each job's detection after the
 // outputs held before its row. It leaves the scratch empty.
@@ -143,16 +193,18 @@ func (d *Stage) flushJobs(emit func(*kgo.Record)) error {
 	p := &d.par
 	defer p.reset()
 	sent := 0
-	for i := range p.jobs {
-		j := &p.jobs[i]
-		if j.res.Transition == ensemble.None {
-			continue
-		}
-		for ; sent < j.held; sent++ {
-			emit(p.held[sent])
-		}
-		if err := d.transition(emit, j.st, j.ts, j.x, j.startsAt, &j.iface, &j.res); err != nil {
-			return err
+	for _, c := range p.chunks[:p.n] {
+		for i := range c.n {
+			j := &c.jobs[i]
+			if j.res.Transition == ensemble.None {
+				continue
+			}
+			for ; sent < j.held; sent++ {
+				emit(p.held[sent])
+			}
+			if err := d.transition(emit, j.st, j.ts, j.x, j.startsAt, &j.iface, &j.res); err != nil {
+				return err
+			}
 		}
 	}
 	for ; sent < len(p.held); sent++ {

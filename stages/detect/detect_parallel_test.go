@@ -177,24 +177,28 @@ func TestDetectWorkersConfig(t *testing.T) {
 
 // TestDetectWorkersShareSeries: with the default threshold, a record of
 // the simulator (34 series per device, 60 ticks: about 2 000 rows) is
-// spread over all the workers, each taking some of its series, while a
-// one-tick record (34 rows) is scored on the calling goroutine.
+// scored in parallel, its series spread over all the workers, while a
+// one-tick record (34 rows) is scored on the calling goroutine; the
+// scratch holds nothing after a record.
 func TestDetectWorkersShareSeries(t *testing.T) {
 	for _, c := range []struct {
 		ticks    int
-		parallel bool
-	}{{60, true}, {1, false}} {
+		parallel int
+	}{{60, 1}, {1, 0}} {
 		recs, _, _ := simMessages(t, 1, c.ticks, []sim.Fault{})
 		d := newTestDetect(t, Config{Workers: 3})
 		process(t, d, recs)
-		used := 0
-		for _, l := range d.par.lanes {
-			if cap(l) > 0 {
-				used++
+		lanes := map[int]int{}
+		for _, ps := range d.parts {
+			for _, st := range ps.series {
+				if st.e != nil {
+					lanes[laneOf(st, 3)]++
+				}
 			}
 		}
-		if want := map[bool]int{true: 3, false: 0}[c.parallel]; used != want || len(d.par.jobs) != 0 || len(d.par.held) != 0 {
-			t.Errorf("%d ticks per record: %d of 3 workers had jobs, want %d; scratch left %d jobs, %d records", c.ticks, used, want, len(d.par.jobs), len(d.par.held))
+		if d.par.records != c.parallel || len(lanes) != 3 || d.par.n != 0 || len(d.par.held) != 0 {
+			t.Errorf("%d ticks per record: %d records in parallel, want %d; series per worker %v, want some on each of 3; scratch left %d chunks, %d records",
+				c.ticks, d.par.records, c.parallel, lanes, d.par.n, len(d.par.held))
 		}
 	}
 }

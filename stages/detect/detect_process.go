@@ -73,24 +73,22 @@ func (d *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 // samples (stateRows, in time order) before the rows they precede. A
 // record of at least d.minRows rows, with more than one worker,
 // defers its ensemble updates (see detect_parallel.go): they run on the
-// workers after the rows, and the outputs are emitted in the serial
-// path's order. On an error the record's held outputs are dropped: every
+// workers, the others while the rows are read, and the outputs are
+// emitted in the serial path's order. On an error the record's held outputs are dropped: every
 // error here stops the stage, and its transaction aborts.
 func (d *Stage) scoreRows(ps *partState, sr *schemas.SampleReader, rows []*seriesState, stateRows []int, emit func(*kgo.Record)) error {
-	out := emit
-	if d.par.on = d.workers > 1 && len(rows) >= d.minRows; d.par.on {
-		emit = d.par.hold
-		defer func() { d.par.on = false }()
+	if d.par.on = d.workers > 1 && len(rows) >= d.minRows; !d.par.on {
+		return d.scoreSerial(ps, sr, rows, stateRows, emit)
 	}
-	if err := d.scoreSerial(ps, sr, rows, stateRows, emit); err != nil {
+	defer func() { d.par.on = false }()
+	d.start()
+	err := d.scoreSerial(ps, sr, rows, stateRows, d.par.hold)
+	d.finish() // also on an error: no worker may outlive the record
+	if err != nil {
 		d.par.reset()
 		return err
 	}
-	if !d.par.on {
-		return nil
-	}
-	d.runJobs()
-	return d.flushJobs(out)
+	return d.flushJobs(emit)
 }
 
 // scoreSerial is scoreRows' pass over the rows, on the calling goroutine.
