@@ -21,7 +21,12 @@ const parallelMinRows = 256
 // them), and the interface state its description reads, as the serial
 // path sees it on the row. A worker fills in the result.
 type ensembleJob struct {
-	st    *seriesState
+	st *seriesState
+	// e is st.e and lane the goroutine that updates it (laneOf): a worker
+	// reads the job only, not the series, which the calling goroutine is
+	// writing meanwhile (on another core: the cache line would move).
+	e     *ensemble.Ensemble
+	lane  int
 	ts    int64
 	x     float64
 	held  int
@@ -47,10 +52,12 @@ type ifaceView struct {
 	carrierCount   uint64
 }
 
-// viewOf returns the view of f (the zero view for nil: nothing to explain).
+// viewOf returns the view of f: the zero view when explain would find
+// nothing in it (no interface, or one whose oper-status and carrier
+// never changed).
 func viewOf(f *ifaceState) ifaceView {
 	var v ifaceView
-	if f == nil {
+	if f == nil || (f.oper == nil || f.oper.se.Changed() == 0) && (f.carrier == nil || f.carrier.se.Changed() == 0) {
 		return v
 	}
 	if o := f.oper; o != nil {
@@ -110,7 +117,7 @@ func (d *Stage) start() {
 			defer p.wg.Done()
 			for c := range ch {
 				for i := range c.n {
-					if j := &c.jobs[i]; laneOf(j.st, d.workers) == l {
+					if j := &c.jobs[i]; j.lane == l {
 						j.update()
 					}
 				}
@@ -139,7 +146,7 @@ func (d *Stage) finish() {
 	}
 	for _, c := range p.chunks[:p.n] {
 		for i := range c.n {
-			if j := &c.jobs[i]; laneOf(j.st, d.workers) == 0 {
+			if j := &c.jobs[i]; j.lane == 0 {
 				j.update()
 			}
 		}
@@ -168,7 +175,7 @@ func (d *Stage) deferUpdate(st *seriesState, ts int64, x float64) {
 		p.n++
 	}
 	c := p.chunks[p.n-1]
-	c.jobs[c.n] = ensembleJob{st: st, ts: ts, x: x, held: len(p.held), iface: viewOf(st.iface)}
+	c.jobs[c.n] = ensembleJob{st: st, e: st.e, lane: laneOf(st, d.workers), ts: ts, x: x, held: len(p.held), iface: viewOf(st.iface)}
 	if c.n++; c.n == chunkJobs {
 		p.handOff(c)
 	}
@@ -177,7 +184,7 @@ func (d *Stage) deferUpdate(st *seriesState, ts int64, x float64) {
 // update runs the ensemble update of job j; the series' other updates of
 // the record run on the same goroutine, before and after it in row order.
 func (j *ensembleJob) update() {
-	e := j.st.e
+	e := j.e
 	before := e.StartedAt()
 	j.res = e.Update(j.ts, j.x)
 	j.startsAt = before

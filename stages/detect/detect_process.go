@@ -232,7 +232,7 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 		d.deferUpdate(st, ts, x)
 		return nil
 	}
-	j := ensembleJob{st: st, ts: ts, x: x}
+	j := ensembleJob{st: st, e: st.e, ts: ts, x: x}
 	j.update()
 	if j.res.Transition == ensemble.None {
 		return nil
