@@ -8,6 +8,7 @@ import (
 	"maps"
 	"runtime"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,6 +35,7 @@ func BenchmarkDetectAdd(b *testing.B) {
 		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(bytes))
+			cpu0 := cpuTime()
 			for b.Loop() {
 				d, _ := New(Config{Alert: alertOff(), Workers: w}, "out", pipeline.NewMetrics(prometheus.NewRegistry()), log)
 				for _, r := range recs {
@@ -43,8 +45,17 @@ func BenchmarkDetectAdd(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
+}
+
+// cpuTime returns the CPU time this process has used (user and system),
+// in nanoseconds.
+func cpuTime() int64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // BenchmarkDecodeOnly decodes the same messages and reads every row.
