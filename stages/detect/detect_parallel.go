@@ -19,18 +19,18 @@ const parallelMinRows = 256
 // record scored in parallel: the series, the point, how many outputs the
 // record had held before it (so its detection takes its place among
 // them), and the interface state its description reads, as the serial
-// path sees it on the row. A worker fills in the result.
+// path sees it on the row (view: its index in parallel.views plus one, 0
+// when there is nothing to explain). A worker fills in the result.
 type ensembleJob struct {
 	st *seriesState
 	// e is st.e and lane the goroutine that updates it (laneOf): a worker
 	// reads the job only, not the series, which the calling goroutine is
 	// writing meanwhile (on another core: the cache line would move).
-	e     *ensemble.Ensemble
-	lane  int
-	ts    int64
-	x     float64
-	held  int
-	iface ifaceView
+	e          *ensemble.Ensemble
+	lane, view int32
+	ts         int64
+	x          float64
+	held       int
 	// startsAt is the StartsAt of the row's transition: the alert's start
 	// after the update when it fired, before it when it resolved.
 	startsAt int64
@@ -57,7 +57,7 @@ type ifaceView struct {
 // never changed).
 func viewOf(f *ifaceState) ifaceView {
 	var v ifaceView
-	if f == nil || (f.oper == nil || f.oper.se.Changed() == 0) && (f.carrier == nil || f.carrier.se.Changed() == 0) {
+	if !explainable(f) {
 		return v
 	}
 	if o := f.oper; o != nil {
@@ -67,6 +67,12 @@ func viewOf(f *ifaceState) ifaceView {
 		v.carrier, v.carrierKeys, v.carrierChanged, v.carrierCount = true, c.key.Keys, c.se.Changed(), c.se.Count()
 	}
 	return v
+}
+
+// explainable reports whether explain may find something in f: an
+// oper-status or carrier-transitions series that changed.
+func explainable(f *ifaceState) bool {
+	return f != nil && (f.oper != nil && f.oper.se.Changed() != 0 || f.carrier != nil && f.carrier.se.Changed() != 0)
 }
 
 // chunkJobs is the number of deferred updates handed to the workers at
@@ -89,6 +95,7 @@ type parallel struct {
 	on     bool        // the record being processed defers its ensemble updates
 	chunks []*jobChunk // the record's, filled in order; reused
 	n      int         // chunks in use (the last one may be partial)
+	views  []ifaceView // the interface views of the jobs that have one
 	held   []*kgo.Record
 	hold   func(*kgo.Record) // appends to held
 	work   []chan *jobChunk  // per worker but the calling goroutine, the chunks to run
@@ -117,7 +124,7 @@ func (d *Stage) start() {
 			defer p.wg.Done()
 			for c := range ch {
 				for i := range c.n {
-					if j := &c.jobs[i]; j.lane == l {
+					if j := &c.jobs[i]; int(j.lane) == l {
 						j.update()
 					}
 				}
@@ -161,7 +168,8 @@ func (p *parallel) reset() {
 		c.n = 0
 	}
 	clear(p.held)
-	p.n, p.held = 0, p.held[:0]
+	clear(p.views)
+	p.n, p.held, p.views = 0, p.held[:0], p.views[:0]
 }
 
 // deferUpdate records the ensemble update of st at (ts, x), and hands
@@ -175,7 +183,12 @@ func (d *Stage) deferUpdate(st *seriesState, ts int64, x float64) {
 		p.n++
 	}
 	c := p.chunks[p.n-1]
-	c.jobs[c.n] = ensembleJob{st: st, e: st.e, lane: laneOf(st, d.workers), ts: ts, x: x, held: len(p.held), iface: viewOf(st.iface)}
+	var view int32
+	if explainable(st.iface) {
+		p.views = append(p.views, viewOf(st.iface))
+		view = int32(len(p.views))
+	}
+	c.jobs[c.n] = ensembleJob{st: st, e: st.e, lane: int32(laneOf(st, d.workers)), view: view, ts: ts, x: x, held: len(p.held)}
 	if c.n++; c.n == chunkJobs {
 		p.handOff(c)
 	}
@@ -200,6 +213,7 @@ func (d *Stage) flushJobs(emit func(*kgo.Record)) error {
 	p := &d.par
 	defer p.reset()
 	sent := 0
+	var none ifaceView
 	for _, c := range p.chunks[:p.n] {
 		for i := range c.n {
 			j := &c.jobs[i]
@@ -209,7 +223,11 @@ func (d *Stage) flushJobs(emit func(*kgo.Record)) error {
 			for ; sent < j.held; sent++ {
 				emit(p.held[sent])
 			}
-			if err := d.transition(emit, j.st, j.ts, j.x, j.startsAt, &j.iface, &j.res); err != nil {
+			iface := &none
+			if j.view > 0 {
+				iface = &p.views[j.view-1]
+			}
+			if err := d.transition(emit, j.st, j.ts, j.x, j.startsAt, iface, &j.res); err != nil {
 				return err
 			}
 		}

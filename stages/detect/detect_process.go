@@ -237,6 +237,6 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 	if j.res.Transition == ensemble.None {
 		return nil
 	}
-	j.iface = viewOf(st.iface)
-	return d.transition(emit, st, ts, x, j.startsAt, &j.iface, &j.res)
+	v := viewOf(st.iface)
+	return d.transition(emit, st, ts, x, j.startsAt, &v, &j.res)
 }
