@@ -18,7 +18,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
 	"strings"
 	"time"
 
@@ -43,7 +42,7 @@ func main() {
 		partitions = flag.Int("partitions", 6, "partitions of the input topic")
 		batch      = flag.Int("batch", 60, "ticks per Kafka message per device")
 		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the detect stage's run to this file")
-		workers    = flag.Int("workers", 0, "the detect stage's workers (detect.workers; 0: GOMAXPROCS, 1: serial)")
+		workers    = flag.Int("workers", 0, "the detect stage's workers (detect.workers; 0: its default, 1)")
 	)
 	flag.Parse()
 	profile = *cpuprofile
@@ -129,7 +128,7 @@ func run(broker string, n, devices, partitions, batch, workers int) error {
 		passWall.Seconds()/detWall.Seconds(), passCPU/detCPU, tr.Stats().Transactions, det.Emitted())
 	fmt.Printf("detect wall: %v to the first record (group join, changelog), %v from it to the last commit, of which %v in Process and %v in Checkpoint; %d workers\n",
 		proc.first.Sub(w0).Round(time.Millisecond), w0.Add(detWall).Sub(proc.first).Round(time.Millisecond),
-		proc.process.Round(time.Millisecond), proc.checkpnt.Round(time.Millisecond), cmp.Or(workers, runtime.GOMAXPROCS(0)))
+		proc.process.Round(time.Millisecond), proc.checkpnt.Round(time.Millisecond), cmp.Or(workers, 1))
 	fmt.Printf("state: %d series, %.0f bytes per series in the changelog encoding\n", len(states), float64(bytes)/float64(max(len(states), 1)))
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -85,9 +84,12 @@ type Config struct {
 	// one writes fewer changelog records per sample.
 	Transaction pipeline.TransactionConfig `yaml:"transaction"`
 	// Workers is the number of goroutines that score the ensembles of a
-	// record of at least 256 rows, its series split between them; 1 scores
-	// every record on the stage's goroutine. Default GOMAXPROCS. The
-	// detections, their order and the state are the same for any value.
+	// record of at least 256 rows, its series split between them, and
+	// encode a checkpoint of at least 256 series; default 1, every record
+	// on the stage's goroutine (more cost about a fifth more CPU per
+	// sample, and gained no wall time on a shared 2-core machine: README,
+	// benchmarks/detect). The detections, their order and the state are
+	// the same for any value.
 	Workers int `yaml:"workers"`
 }
 
@@ -254,7 +256,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("transaction.%w", err)
 	}
 	if c.Workers < 0 {
-		return fmt.Errorf("workers: %d must not be negative (0: GOMAXPROCS)", c.Workers)
+		return fmt.Errorf("workers: %d must not be negative", c.Workers)
 	}
 	for i, o := range c.Detectors.Metrics {
 		if o.Metric == "" {
@@ -464,5 +466,5 @@ func gateFrom(e ensemble.Config, a alert.Config) ensemble.Config {
 	return e
 }
 
-// workerCount returns Workers, or GOMAXPROCS when it is unset.
-func (c Config) workerCount() int { return cmp.Or(c.Workers, runtime.GOMAXPROCS(0)) }
+// workerCount returns Workers, or 1 when it is unset.
+func (c Config) workerCount() int { return cmp.Or(c.Workers, 1) }

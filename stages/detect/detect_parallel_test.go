@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -144,7 +143,7 @@ func toStrings(b [][]byte) []string {
 	return s
 }
 
-// TestDetectWorkersConfig: detect.workers decodes, defaults to GOMAXPROCS
+// TestDetectWorkersConfig: detect.workers decodes, defaults to 1
 // and rejects a negative count naming the field.
 func TestDetectWorkersConfig(t *testing.T) {
 	f := func(src string, want int, wantErr string) {
@@ -171,8 +170,8 @@ func TestDetectWorkersConfig(t *testing.T) {
 	}
 	f("workers: 3", 3, "")
 	f("workers: 1", 1, "")
-	f("source: x", runtime.GOMAXPROCS(0), "")
-	f("workers: -1", 0, "workers: -1 must not be negative (0: GOMAXPROCS)")
+	f("source: x", 1, "")
+	f("workers: -1", 0, "workers: -1 must not be negative")
 }
 
 // TestDetectWorkersShareSeries: with the default threshold, a record of
