@@ -9,6 +9,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -17,9 +18,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/benchmarks/internal/benchkit"
@@ -39,10 +42,11 @@ func main() {
 		partitions = flag.Int("partitions", 6, "partitions of the input topic")
 		batch      = flag.Int("batch", 60, "ticks per Kafka message per device")
 		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the detect stage's run to this file")
+		workers    = flag.Int("workers", 0, "the detect stage's workers (detect.workers; 0: its default, 1)")
 	)
 	flag.Parse()
 	profile = *cpuprofile
-	if err := run(*broker, *samples, *devices, *partitions, *batch); err != nil {
+	if err := run(*broker, *samples, *devices, *partitions, *batch, *workers); err != nil {
 		fmt.Fprintln(os.Stderr, "detect benchmark:", err)
 		os.Exit(1)
 	}
@@ -54,7 +58,7 @@ var profile string
 // cpuSeconds returns the CPU-seconds this process has used so far.
 func cpuSeconds() float64 { return benchkit.CPU().Seconds() }
 
-func run(broker string, n, devices, partitions, batch int) error {
+func run(broker string, n, devices, partitions, batch, workers int) error {
 	ctx := context.Background()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
@@ -65,6 +69,7 @@ func run(broker string, n, devices, partitions, batch int) error {
 		return err
 	}
 	defer cl.Close()
+	defer deleteTopics(cl, id)
 	in := id + ".samples"
 	if err := kafka.EnsureTopics(ctx, cl,
 		kafka.TopicSpec{Name: in, Partitions: int32(partitions)},
@@ -90,11 +95,12 @@ func run(broker string, n, devices, partitions, batch int) error {
 	// (2) The exactly-once detect stage.
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := pipeline.NewMetrics(prometheus.NewRegistry())
-	det, err := detect.New(detect.Config{}, id+".detections", m, log)
+	det, err := detect.New(detect.Config{Workers: workers}, id+".detections", m, log)
 	if err != nil {
 		return err
 	}
-	tr, err := pipeline.NewTransactRunner(ctx, kc, pipeline.TransactConfig{Name: "detect", Group: id + "-detect", Input: in, DeadLetterTopic: id + ".dlq"}, det, m, log)
+	proc := &firstTimed{Stage: det}
+	tr, err := pipeline.NewTransactRunner(ctx, kc, pipeline.TransactConfig{Name: "detect", Group: id + "-detect", Input: in, DeadLetterTopic: id + ".dlq"}, proc, m, log)
 	if err != nil {
 		return err
 	}
@@ -120,8 +126,61 @@ func run(broker string, n, devices, partitions, batch int) error {
 	fmt.Printf("detect stage (exactly once):                 %8.0f samples/s wall, %9.0f samples per CPU-second\n", total/detWall.Seconds(), total/detCPU)
 	fmt.Printf("ratio detect/passthrough: %.2f wall, %.2f per CPU-second; %d transactions, %d detections\n",
 		passWall.Seconds()/detWall.Seconds(), passCPU/detCPU, tr.Stats().Transactions, det.Emitted())
+	fmt.Printf("detect wall: %v to the first record (group join, changelog), %v from it to the last commit, of which %v in Process and %v in Checkpoint; %d workers\n",
+		proc.first.Sub(w0).Round(time.Millisecond), w0.Add(detWall).Sub(proc.first).Round(time.Millisecond),
+		proc.process.Round(time.Millisecond), proc.checkpnt.Round(time.Millisecond), cmp.Or(workers, 1))
 	fmt.Printf("state: %d series, %.0f bytes per series in the changelog encoding\n", len(states), float64(bytes)/float64(max(len(states), 1)))
 	return nil
+}
+
+// deleteTopics deletes the topics the run made (their names start with
+// id), so repeated runs do not fill the shared broker's disk.
+func deleteTopics(cl *kgo.Client, id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(cl)
+	td, err := adm.ListTopics(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "detect benchmark: cannot list topics to delete:", err)
+		return
+	}
+	var names []string
+	for _, name := range td.Names() {
+		if strings.HasPrefix(name, id) {
+			names = append(names, name)
+		}
+	}
+	if _, err := adm.DeleteTopics(ctx, names...); err != nil {
+		fmt.Fprintln(os.Stderr, "detect benchmark: cannot delete its topics:", err)
+	}
+}
+
+// firstTimed is the detect stage, noting when it was handed its first
+// record and the wall time spent in its Process and Checkpoint: the
+// benchmark's wall time splits into the start (joining the group, reading
+// the changelog), the stage's own work, and the rest (waiting for
+// fetches, produce acknowledgements and commits).
+type firstTimed struct {
+	*detect.Stage
+	first             time.Time
+	process, checkpnt time.Duration
+}
+
+// Process notes the time of the first call and processes r.
+func (f *firstTimed) Process(ctx context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
+	t0 := time.Now()
+	if f.first.IsZero() {
+		f.first = t0
+	}
+	defer func() { f.process += time.Since(t0) }()
+	return f.Stage.Process(ctx, r, emit)
+}
+
+// Checkpoint checkpoints the stage, timed.
+func (f *firstTimed) Checkpoint(emit func(partition int32, key, value []byte)) {
+	t0 := time.Now()
+	f.Stage.Checkpoint(emit)
+	f.checkpnt += time.Since(t0)
 }
 
 // writeInput writes about n samples of simulated devices to topic in, one

@@ -43,6 +43,7 @@ type seriesState struct {
 	linked  bool                 // grp and slot are set (grp nil: in no group)
 	grp     *groupState          // the multivariate group it belongs to
 	slot    int                  // its place in the group's vector
+	lane    uint32               // which of the stage's workers scores it (modulo their number)
 }
 
 // groupState is a multivariate group of one device and keys: the latest
@@ -105,6 +106,16 @@ type Stage struct {
 	// groupBand is each group's D² at alert.fire_z: the band's upper end.
 	groupBand []float64
 
+	// workers is the number of goroutines that score the ensembles of a
+	// record of at least minRows rows, and encode a checkpoint of at least
+	// minRows records (Config.Workers resolved; parallelMinRows); par is
+	// that record's scratch; lanes numbers the series made, to spread them
+	// over the workers.
+	workers, minRows int
+	par              parallel
+	lanes            uint32
+	ckpt             []ckptItem // scratch of Checkpoint
+
 	nseries    atomic.Int64
 	emitted    atomic.Int64
 	stateBytes atomic.Int64 // sum of StateBytes over the series held
@@ -119,6 +130,8 @@ func New(cfg Config, topic string, m *pipeline.Metrics, log *slog.Logger) (*Stag
 	d := &Stage{cfg: cfg, det: detections.Builder{Topic: topic, Source: cfg.Source, Metrics: m, Now: time.Now},
 		SampleDecoder: pipeline.SampleDecoder{Mem: memory.NewGoAllocator()}, log: log.With("stage", "detect"), metrics: m, parts: map[int32]*partState{}, shared: map[shareKey]*ensemble.Shared{},
 		groupOf: map[string][2]int{}}
+	d.workers, d.minRows = cfg.workerCount(), parallelMinRows
+	d.par.hold = func(r *kgo.Record) { d.par.held = append(d.par.held, r) }
 	for _, r := range []stateevents.Reason{stateevents.ReasonUnknownValue, stateevents.ReasonIndeterminate} {
 		d.unknownStates[r] = m.UnknownStates(r.String())
 	}
@@ -279,7 +292,8 @@ func (d *Stage) addSeries(ps *partState, k schemas.SeriesKey, st *seriesState) {
 	} else {
 		d.nseries.Add(1)
 	}
-	st.key = k
+	st.key, st.lane = k, d.lanes
+	d.lanes++
 	ps.series[k] = st
 	linkIface(ps, st)
 	d.stateBytes.Add(int64(st.stateBytes()))
@@ -318,30 +332,6 @@ const seriesOverhead = 200
 // multivariate groups' models and latest values. Safe for concurrent use.
 func (d *Stage) StateBytes() int64 {
 	return d.stateBytes.Load() + seriesOverhead*d.nseries.Load()
-}
-
-// Checkpoint implements Processor: one changelog record per series changed
-// since the last checkpoint, keyed by series. Keys and values are cut from
-// shared slabs (see slab), not allocated one by one.
-func (d *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
-	var sl slab
-	for p, ps := range d.parts {
-		for _, k := range ps.dirty {
-			st := ps.series[k]
-			if st == nil {
-				continue
-			}
-			st.dirty = false
-			key := sl.cut(func(b []byte) []byte { return pipeline.StateKey(b, k) })
-			emit(p, key, sl.cut(func(b []byte) []byte { return appendState(b, st) }))
-		}
-		ps.dirty = ps.dirty[:0]
-		for _, g := range ps.dirtyGroups {
-			g.dirty = false
-			emit(p, pipeline.StateKey(nil, g.key), appendGroupState(nil, g))
-		}
-		ps.dirtyGroups = ps.dirtyGroups[:0]
-	}
 }
 
 // slabBytes is the size of a checkpoint slab: room for about a hundred
@@ -457,8 +447,8 @@ func (d *Stage) SeriesStates() map[schemas.SeriesKey][]byte {
 }
 
 // emit emits the detection of an ensemble alert's transition t on the
-// series st at the value x.
-func (d *Stage) emit(emit func(*kgo.Record), st *seriesState, t detections.Transition, x float64, r *ensemble.Result) error {
+// series st at the value x, iface the state of its interface then.
+func (d *Stage) emit(emit func(*kgo.Record), st *seriesState, t detections.Transition, x float64, iface *ifaceView, r *ensemble.Result) error {
 	det := d.det.New(t, nil)
 	d.names = st.onset.Names(d.names[:0])
 	cfg := st.e.Shared().Config()
@@ -473,7 +463,7 @@ func (d *Stage) emit(emit func(*kgo.Record), st *seriesState, t detections.Trans
 	det.Severity = cfg.Severity(r.Peak)
 	det.Observed, det.Expected, det.Band = x, r.Expected, schemas.Band{Lower: r.Lower, Upper: r.Upper}
 	det.Annotations["description"] = fmt.Sprintf("observed %.6g, expected %.6g in [%.6g, %.6g] (%.1f sigma, score %.3f); fired by %s%s",
-		x, r.Expected, r.Lower, r.Upper, r.Z, score, strings.Join(d.names, ", "), d.explain(st.iface, t.TS))
+		x, r.Expected, r.Lower, r.Upper, r.Z, score, strings.Join(d.names, ", "), d.explain(iface, t.TS))
 	k := t.Series
 	d.log.Info("detection", "state", det.State, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
 		"event_time", det.EventTime, "observed", x, "expected", r.Expected, "z", r.Z, "score", r.Score,

@@ -2,10 +2,13 @@ package detect
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,23 +25,37 @@ import (
 
 // BenchmarkDetectAdd measures the detect stage on simulated samples: decode
 // one Arrow IPC message per device and tick batch, rates, the default
-// ensemble and alert state, without Kafka. Compare with
+// ensemble and alert state, without Kafka, on one worker (the serial
+// path) and on GOMAXPROCS workers (detect.workers). Compare with
 // BenchmarkDecodeOnly, the floor set by decoding alone.
 func BenchmarkDetectAdd(b *testing.B) {
 	recs, rows, bytes := simMessages(b, 10, 360, []sim.Fault{})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b.ReportAllocs()
-	b.SetBytes(int64(bytes))
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		d, _ := New(Config{Alert: alertOff()}, "out", pipeline.NewMetrics(prometheus.NewRegistry()), log)
-		for _, r := range recs {
-			if err := d.Process(context.Background(), r, func(*kgo.Record) {}); err != nil {
-				b.Fatal(err)
+	for _, w := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(bytes))
+			cpu0 := cpuTime()
+			for b.Loop() {
+				d, _ := New(Config{Alert: alertOff(), Workers: w}, "out", pipeline.NewMetrics(prometheus.NewRegistry()), log)
+				for _, r := range recs {
+					if err := d.Process(context.Background(), r, func(*kgo.Record) {}); err != nil {
+						b.Fatal(err)
+					}
+				}
 			}
-		}
+			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
 	}
-	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// cpuTime returns the CPU time this process has used (user and system),
+// in nanoseconds.
+func cpuTime() int64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // BenchmarkDecodeOnly decodes the same messages and reads every row.

@@ -14,7 +14,6 @@ import (
 	"github.com/telekernel/telekernel/detectors/stateevents"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
-	"github.com/telekernel/telekernel/stages/internal/detections"
 )
 
 // Process implements Processor. The series of every row are found first;
@@ -62,6 +61,38 @@ func (d *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	if !slices.IsSortedFunc(stateRows, byTime) { // usually they are
 		slices.SortStableFunc(stateRows, byTime)
 	}
+	if err := d.scoreRows(ps, sr, rows, stateRows, emit); err != nil {
+		return err
+	}
+	d.metrics.SetSeries("detect", float64(d.nseries.Load()))
+	d.metrics.SetStateBytes("detect", float64(d.StateBytes()))
+	return nil
+}
+
+// scoreRows scores the rows of a record in order, applying the state
+// samples (stateRows, in time order) before the rows they precede. A
+// record of at least d.minRows rows, with more than one worker,
+// defers its ensemble updates (see detect_parallel.go): they run on the
+// workers, the others while the rows are read, and the outputs are
+// emitted in the serial path's order. On an error the record's held outputs are dropped: every
+// error here stops the stage, and its transaction aborts.
+func (d *Stage) scoreRows(ps *partState, sr *schemas.SampleReader, rows []*seriesState, stateRows []int, emit func(*kgo.Record)) error {
+	if d.par.on = d.workers > 1 && len(rows) >= d.minRows; !d.par.on {
+		return d.scoreSerial(ps, sr, rows, stateRows, emit)
+	}
+	defer func() { d.par.on = false }()
+	d.start()
+	err := d.scoreSerial(ps, sr, rows, stateRows, d.par.hold)
+	d.finish() // also on an error: no worker may outlive the record
+	if err != nil {
+		d.par.reset()
+		return err
+	}
+	return d.flushJobs(emit)
+}
+
+// scoreSerial is scoreRows' pass over the rows, on the calling goroutine.
+func (d *Stage) scoreSerial(ps *partState, sr *schemas.SampleReader, rows []*seriesState, stateRows []int, emit func(*kgo.Record)) error {
 	next := 0
 	for i, st := range rows {
 		if st == nil || st.e == nil {
@@ -81,8 +112,6 @@ func (d *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 			return err
 		}
 	}
-	d.metrics.SetSeries("detect", float64(d.nseries.Load()))
-	d.metrics.SetStateBytes("detect", float64(d.StateBytes()))
 	return nil
 }
 
@@ -199,14 +228,15 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 			return err
 		}
 	}
-	startedAt := st.e.StartedAt()
-	res := st.e.Update(ts, x)
-	switch res.Transition {
-	case ensemble.Fired:
-		st.onset, st.top = res.Cause, res.CauseTop
-		return d.emit(emit, st, detections.Transition{Series: st.key, Firing: true, TS: ts, StartsAt: st.e.StartedAt()}, x, &res)
-	case ensemble.Resolved:
-		return d.emit(emit, st, detections.Transition{Series: st.key, TS: ts, StartsAt: startedAt}, x, &res)
+	if d.par.on {
+		d.deferUpdate(st, ts, x)
+		return nil
 	}
-	return nil
+	j := ensembleJob{st: st, e: st.e, ts: ts, x: x}
+	j.update()
+	if j.res.Transition == ensemble.None {
+		return nil
+	}
+	v := viewOf(st.iface)
+	return d.transition(emit, st, ts, x, j.startsAt, &v, &j.res)
 }

@@ -201,23 +201,20 @@ func (d *Stage) describeState(st *seriesState, ev stateevents.Event, ts int64) s
 // explain returns the interface state that explains an ensemble detection
 // on one of its series at ts, e.g. "; Hu0/0/0/10 oper-status DOWN at
 // 2026-…": its oper-status when that is not up or changed within the flap
-// window, and a carrier-transitions increase within it. Empty otherwise.
-func (d *Stage) explain(f *ifaceState, ts int64) string {
-	if f == nil {
-		return ""
-	}
-	recent := func(t *stateevents.Tracker) bool {
-		c := t.Changed()
-		return c != 0 && c <= ts && ts-c <= int64(d.cfg.States.FlapWindow)
+// window, and a carrier-transitions increase within it. Empty otherwise
+// (and for a series of no interface: the zero view).
+func (d *Stage) explain(v *ifaceView, ts int64) string {
+	recent := func(changed int64) bool {
+		return changed != 0 && changed <= ts && ts-changed <= int64(d.cfg.States.FlapWindow)
 	}
 	var b strings.Builder
-	if o := f.oper; o != nil && o.se.Changed() != 0 && (o.se.Status() != stateevents.StatusUp || recent(o.se)) {
-		fmt.Fprintf(&b, "; %s oper-status %s at %s", ifaceName(o.key.Keys), o.se.Raw(),
-			time.Unix(0, o.se.Changed()).UTC().Format(time.RFC3339Nano))
+	if v.oper && v.operChanged != 0 && (v.operStatus != stateevents.StatusUp || recent(v.operChanged)) {
+		fmt.Fprintf(&b, "; %s oper-status %s at %s", ifaceName(v.operKeys), v.operRaw,
+			time.Unix(0, v.operChanged).UTC().Format(time.RFC3339Nano))
 	}
-	if c := f.carrier; c != nil && recent(c.se) {
-		fmt.Fprintf(&b, "; %s carrier-transitions %d at %s", ifaceName(c.key.Keys), c.se.Count(),
-			time.Unix(0, c.se.Changed()).UTC().Format(time.RFC3339Nano))
+	if v.carrier && recent(v.carrierChanged) {
+		fmt.Fprintf(&b, "; %s carrier-transitions %d at %s", ifaceName(v.carrierKeys), v.carrierCount,
+			time.Unix(0, v.carrierChanged).UTC().Format(time.RFC3339Nano))
 	}
 	return b.String()
 }

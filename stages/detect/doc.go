@@ -8,6 +8,10 @@
 // detections (schemas.Detection) keyed by fingerprint. Its per-series state
 // goes to the changelog in the transaction that consumed the samples
 // (state.go holds the codec), so a new owner continues where the last
-// commit left off. Config is the detect: section of the
-// config file; app registers the stage as "detect".
+// commit left off. A message of many samples has its series' ensembles
+// updated on detect.workers goroutines (detect_parallel.go), and a large
+// checkpoint is encoded on them (checkpoint.go); what the stage emits, in
+// what order, and its state are the serial path's, byte for byte. Config
+// is the detect: section of the config file; app registers the stage as
+// "detect".
 package detect
