@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/telekernel/telekernel/internal/binenc"
 	"github.com/telekernel/telekernel/schemas"
@@ -47,6 +48,7 @@ type member struct {
 	partTS                int64
 	out, volts, amps, inW float64
 	parts                 uint8
+	since                 int64 // the round its alert fired at, while it fires
 	st                    stat
 }
 
@@ -93,6 +95,8 @@ type Change struct {
 	// Departure is the smoothed departure from the usual one, relative
 	// (-0.05: 5 % below), and Sigma its standard deviation.
 	Departure, Sigma float64
+	// Since is the TS of the round the alert fired at (on Fired, TS).
+	Since int64
 }
 
 // Kind returns the group's kind.
@@ -109,15 +113,7 @@ func (g *Group) Add(name, metric string, ts int64, v float64, out []Change) []Ch
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return out
 	}
-	i, ok := slices.BinarySearchFunc(g.members, name, func(m member, n string) int {
-		switch {
-		case m.name < n:
-			return -1
-		case m.name > n:
-			return 1
-		}
-		return 0
-	})
+	i, ok := slices.BinarySearchFunc(g.members, name, func(m member, n string) int { return compareNames(m.name, n) })
 	if !ok {
 		g.members = slices.Insert(g.members, i, member{name: name})
 	}
@@ -212,7 +208,7 @@ func (g *Group) close(out []Change) []Change {
 			continue
 		}
 		if m.st.firing {
-			out = append(out, Change{Member: m.name, Event: Resolved, TS: g.roundTS, Observed: math.NaN(), Expected: math.NaN()})
+			out = append(out, Change{Member: m.name, Event: Resolved, TS: g.roundTS, Since: m.since})
 		}
 		g.members = slices.Delete(g.members, i, i+1)
 	}
@@ -222,11 +218,14 @@ func (g *Group) close(out []Change) []Change {
 // change describes member m's event ev at a round whose siblings' median
 // is ref.
 func (g *Group) change(m *member, ev Event, ref float64) Change {
+	if ev == Fired {
+		m.since = g.roundTS
+	}
 	sd := m.st.sds(g.cfg)
 	exp := ref * (1 + m.st.level)
 	k := g.cfg.Sigmas * sd * ref
 	return Change{Member: m.name, Event: ev, TS: g.roundTS, Observed: m.x, Expected: exp,
-		Band: schemas.Band{Lower: exp - k, Upper: exp + k}, Departure: m.st.s - m.st.level, Sigma: sd}
+		Band: schemas.Band{Lower: exp - k, Upper: exp + k}, Departure: m.st.s - m.st.level, Sigma: sd, Since: m.since}
 }
 
 // medianWithout returns the median of sorted without one element equal
@@ -269,7 +268,8 @@ const maxMembers = 1 << 12
 // AppendBinary appends g's state: tag, version, kind (byte), roundTS
 // (varint), the member count (uvarint) and per member its name (length
 // uvarint and bytes), x (f64), in (byte), missed (uvarint), partTS
-// (varint), out, volts, amps, inW (f64), parts (byte), and its judgement:
+// (varint), out, volts, amps, inW (f64), parts (byte), since (varint),
+// and its judgement:
 // n (uvarint), s, level, vr, vs (f64), run (uvarint), firing (byte). The
 // configuration is not stored.
 func (g *Group) AppendBinary(dst []byte) ([]byte, error) {
@@ -289,6 +289,7 @@ func (g *Group) AppendBinary(dst []byte) ([]byte, error) {
 			dst = binenc.AppendF64(dst, f)
 		}
 		dst = append(dst, m.parts)
+		dst = binenc.AppendI(dst, m.since)
 		dst = binenc.AppendU(dst, uint64(m.st.n))
 		for _, f := range [...]float64{m.st.s, m.st.level, m.st.vr, m.st.vs} {
 			dst = binenc.AppendF64(dst, f)
@@ -322,7 +323,7 @@ func (g *Group) Decode(b []byte) ([]byte, error) {
 		ms = append(ms, m)
 	}
 	if r.Err != nil {
-		return nil, fmt.Errorf("%w: %v", errRecord, r.Err)
+		return nil, fmt.Errorf("%w: %w", errRecord, r.Err)
 	}
 	if !slices.IsSortedFunc(ms, func(a, b member) int { return compareNames(a.name, b.name) }) {
 		return nil, fmt.Errorf("%w: members out of order", errRecord)
@@ -331,15 +332,8 @@ func (g *Group) Decode(b []byte) ([]byte, error) {
 	return r.B, nil
 }
 
-func compareNames(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
+// compareNames orders members by name.
+func compareNames(a, b string) int { return strings.Compare(a, b) }
 
 // decodeMember reads one member of a Group record.
 func decodeMember(r *binenc.Reader) (member, error) {
@@ -355,12 +349,13 @@ func decodeMember(r *binenc.Reader) (member, error) {
 	m.partTS = r.I()
 	m.out, m.volts, m.amps, m.inW = r.F64(), r.F64(), r.F64(), r.F64()
 	m.parts = r.Byte()
+	m.since = r.I()
 	n := r.U()
 	m.st.s, m.st.level, m.st.vr, m.st.vs = r.F64(), r.F64(), r.F64(), r.F64()
 	run := r.U()
 	m.st.firing = r.Bool()
 	if r.Err != nil {
-		return m, fmt.Errorf("%w: %v", errRecord, r.Err)
+		return m, fmt.Errorf("%w: %w", errRecord, r.Err)
 	}
 	if missed > math.MaxUint16 || n > math.MaxUint32 || run > math.MaxUint16 || math.IsNaN(m.st.s) || math.IsNaN(m.st.level) || !(m.st.vr >= 0) || !(m.st.vs >= 0) {
 		return m, fmt.Errorf("%w: values out of range", errRecord)
