@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -82,7 +83,8 @@ func TestPeerFanWear(t *testing.T) {
 			}
 			lat = append(lat, int(ch[0].TS)-symptom)
 		}
-		t.Logf("%d fans: fired %v rounds after the first symptom (first 10 seeds)", n, lat[:10])
+		slices.Sort(lat)
+		t.Logf("%d fans: fired %d / %d / %d rounds after the first symptom (min / median / max of %d seeds)", n, lat[0], lat[len(lat)/2], lat[len(lat)-1], seeds)
 	}
 }
 
@@ -138,7 +140,8 @@ func TestPeerPSUWear(t *testing.T) {
 		}
 		lat = append(lat, int(ch[0].TS)-symptom)
 	}
-	t.Logf("fired %v rounds after the first symptom (first 10 seeds)", lat[:10])
+	slices.Sort(lat)
+	t.Logf("fired %d / %d / %d rounds after the first symptom (min / median / max of %d seeds)", lat[0], lat[len(lat)/2], lat[len(lat)-1], seeds)
 }
 
 // TestPeerQuietOnNoise: 10⁶ rounds of three fans (and of two) with
