@@ -53,7 +53,7 @@ type member struct {
 }
 
 // MemberBytes is the memory of one member of a group, besides its name.
-const MemberBytes = 144
+const MemberBytes = 160
 
 // Group is the rule for the components of one kind on one device: each
 // member's reading (Kind) is compared, round by round, with the median of
@@ -270,7 +270,7 @@ const maxMembers = 1 << 12
 // uvarint and bytes), x (f64), in (byte), missed (uvarint), partTS
 // (varint), out, volts, amps, inW (f64), parts (byte), since (varint),
 // and its judgement:
-// n (uvarint), s, level, vr, vs (f64), run (uvarint), firing (byte). The
+// n (uvarint), r1, r2, s, level, vr, vs (f64), run (uvarint), firing (byte). The
 // configuration is not stored.
 func (g *Group) AppendBinary(dst []byte) ([]byte, error) {
 	dst = binenc.AppendHeader(dst, groupTag, groupVersion)
@@ -291,7 +291,7 @@ func (g *Group) AppendBinary(dst []byte) ([]byte, error) {
 		dst = append(dst, m.parts)
 		dst = binenc.AppendI(dst, m.since)
 		dst = binenc.AppendU(dst, uint64(m.st.n))
-		for _, f := range [...]float64{m.st.s, m.st.level, m.st.vr, m.st.vs} {
+		for _, f := range [...]float64{m.st.r1, m.st.r2, m.st.s, m.st.level, m.st.vr, m.st.vs} {
 			dst = binenc.AppendF64(dst, f)
 		}
 		dst = binenc.AppendU(dst, uint64(m.st.run))
@@ -351,6 +351,7 @@ func decodeMember(r *binenc.Reader) (member, error) {
 	m.parts = r.Byte()
 	m.since = r.I()
 	n := r.U()
+	m.st.r1, m.st.r2 = r.F64(), r.F64()
 	m.st.s, m.st.level, m.st.vr, m.st.vs = r.F64(), r.F64(), r.F64(), r.F64()
 	run := r.U()
 	m.st.firing = r.Bool()

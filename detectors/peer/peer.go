@@ -165,6 +165,7 @@ func Classify(metric string) Kind {
 // the median of its siblings', minus 1).
 type stat struct {
 	n      uint32  // rounds judged, saturating
+	r1, r2 float64 // the previous two departures (r1 the latest)
 	s      float64 // the smoothed departure (clipped readings)
 	level  float64 // the usual departure: the offset from the siblings
 	vr     float64 // variance of one departure around level
@@ -204,9 +205,13 @@ func (st *stat) update(c *Config, r float64) Event {
 		st.s, st.level = r, r
 	}
 	x := r
+	if st.n >= 3 {
+		x = median3(st.r2, st.r1, r) // one sibling's spike moves nothing
+	}
+	st.r2, st.r1 = st.r1, r
 	if warm {
 		lim := c.Clip * st.sdr(c)
-		x = min(max(r, st.level-lim), st.level+lim)
+		x = min(max(x, st.level-lim), st.level+lim)
 	}
 	st.s += (x - st.s) / float64(c.Smooth)
 	if !warm {
@@ -228,10 +233,18 @@ func (st *stat) update(c *Config, r float64) Event {
 		st.firing, st.run = true, 0
 		return Fired
 	}
-	if st.run == 0 {
+	if d > -c.Sigmas/3*sd {
+		// Not learned once a third of the way to firing, on the bad
+		// side: a slow wear neither drags the usual departure along
+		// nor widens the band it must leave.
 		st.learn(c, r, x, 0)
 	}
 	return NoEvent
+}
+
+// median3 returns the median of a, b and c.
+func median3(a, b, c float64) float64 {
+	return max(min(a, b), min(max(a, b), c))
 }
 
 // next returns run+1 when ok, else 0.
