@@ -55,9 +55,9 @@ const (
 // FirstSymptom: 3 sigmas of the series' own noise) may come long before
 // the detect path sees them; none since the sibling rule
 // (detectors/peer). Measured 2026-12-03 (TestSimIncidents): the fan's
-// wear (speed falling to half over the 2 h precursor) opens 1m30s before
+// wear (speed falling to half over the 2 h precursor) opens 2m20s before
 // its first symptom, the PSU's (efficiency falling by 0.1 over 2 h)
-// 22m50s before, both on the sibling rule, where they opened at the
+// 22m40s before, both on the sibling rule, where they opened at the
 // fan's stop (1h52m40s after the first symptom) and the PSU's recovery
 // (2h33m after) before. The optic's decay (6 dB over 2 h) is in time
 // since the drift rule (detectors/drift): 20 s after its first symptom.

@@ -69,8 +69,10 @@ const MemberBytes = 160
 // standard deviations of the smoothed departure below it fire the
 // member's alert, Clear rounds back within Sigmas/2 resolve it. The usual
 // departure and the noise are learned during the first Warmup rounds and
-// then only while the member is not departing, so a long wear does not
-// become normal. Only the bad side fires: a fan slower than its siblings,
+// then only while the member is less than a third of the way to firing
+// on the bad side and no member of the group fires: a long wear does not
+// become normal, and the siblings of a worn member, whose departures
+// mirror its wear, do not take the mirror image as their usual offset. Only the bad side fires: a fan slower than its siblings,
 // a power supply less efficient. With one member nothing is judged.
 //
 // It is not safe for concurrent use.
@@ -183,6 +185,10 @@ func (g *Group) close(out []Change) []Change {
 	}
 	slices.Sort(g.sorted)
 	judge := len(g.sorted) >= 2
+	hold := false
+	for i := range g.members {
+		hold = hold || g.members[i].st.firing
+	}
 	for i := range g.members {
 		m := &g.members[i]
 		if !m.in {
@@ -197,7 +203,7 @@ func (g *Group) close(out []Change) []Change {
 		if !(ref > 0) {
 			continue
 		}
-		if ev := m.st.update(g.cfg, m.x/ref-1); ev != NoEvent {
+		if ev := m.st.update(g.cfg, m.x/ref-1, hold); ev != NoEvent {
 			out = append(out, g.change(m, ev, ref))
 		}
 	}

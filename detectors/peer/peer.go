@@ -195,8 +195,9 @@ const (
 	Resolved       // Clear rounds in a row back within Sigmas/2
 )
 
-// update judges one departure r.
-func (st *stat) update(c *Config, r float64) Event {
+// update judges one departure r; hold (a sibling fires) keeps the usual
+// departure and the noise as they are.
+func (st *stat) update(c *Config, r float64, hold bool) Event {
 	if st.n < math.MaxUint32 {
 		st.n++
 	}
@@ -233,10 +234,11 @@ func (st *stat) update(c *Config, r float64) Event {
 		st.firing, st.run = true, 0
 		return Fired
 	}
-	if d > -c.Sigmas/3*sd {
+	if !hold && d > -c.Sigmas/3*sd {
 		// Not learned once a third of the way to firing, on the bad
 		// side: a slow wear neither drags the usual departure along
-		// nor widens the band it must leave.
+		// nor widens the band it must leave. Nor while a sibling
+		// fires: the others' departures then mirror its wear.
 		st.learn(c, r, x, 0)
 	}
 	return NoEvent

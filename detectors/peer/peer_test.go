@@ -249,3 +249,28 @@ func TestPeerClassify(t *testing.T) {
 		}
 	}
 }
+
+// TestPeerSiblingOfLongWear: a fan of two wearing for 12 h (4320 rounds)
+// before it is replaced: the worn fan fires once and resolves; its
+// sibling, whose departure mirrors the wear (faster than the worn one),
+// does not take that as its usual offset, so it fires nothing when the
+// worn fan comes back.
+func TestPeerSiblingOfLongWear(t *testing.T) {
+	const start, span = 3000, 4320
+	rng := rand.New(rand.NewPCG(4, 4))
+	g := newRule(t).Group(Fan)
+	var temp float64
+	ch := fans(g, 0, start+span+3000, 2, func(i, f int) float64 {
+		if f == 0 {
+			temp = dailyTemp(i) + 0.3*rng.NormFloat64()
+		}
+		w := 0.0
+		if f == 0 && i >= start && i < start+span {
+			w = min(1, 2*float64(i-start)/span)
+		}
+		return simFan(rng, temp, w)
+	})
+	if len(ch) != 2 || ch[0].Member != "name=Fan1" || ch[0].Event != Fired || ch[1].Member != "name=Fan1" || ch[1].Event != Resolved {
+		t.Fatalf("%+v; want Fan1 firing and resolving, nothing on Fan2", ch)
+	}
+}
