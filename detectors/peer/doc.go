@@ -8,6 +8,6 @@
 // of its siblings' cancels it and leaves the wear plus noise. A device with
 // one fan or one power supply gets nothing from the rule.
 //
-// It is pure (no I/O, no clock): O(members) per reading and about 100
-// bytes of state per member (MemberBytes).
+// It is pure (no I/O, no clock): O(members) per reading and 160 bytes of
+// state per member besides its name (MemberBytes).
 package peer
