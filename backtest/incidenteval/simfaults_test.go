@@ -20,17 +20,7 @@ import (
 // "Drift"), resolves at the optic's replacement, and no other optic
 // power series has any detection.
 func TestSimFaultsDrift(t *testing.T) {
-	if os.Getenv("TK_BACKTEST_FULL") == "" {
-		t.Skip("set TK_BACKTEST_FULL=1 to run the 3-day sim-faults scenario")
-	}
-	c, err := config.Load("../../deploy/examples/sim-faults.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Simulate(t.Context(), c.Sim.Config, c.Sim.Span, c.Detect)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := simFaults(t)
 	var f sim.Fault
 	for _, x := range s.Config.Faults {
 		if x.Kind == sim.FaultOpticDegradation {
@@ -71,17 +61,7 @@ func TestSimFaultsDrift(t *testing.T) {
 // first symptoms (5h47m40s and 7h45m40s before the faults' starts),
 // resolved 3m30s and 3m50s after the replacements.
 func TestSimFaultsPeer(t *testing.T) {
-	if os.Getenv("TK_BACKTEST_FULL") == "" {
-		t.Skip("set TK_BACKTEST_FULL=1 to run the 3-day sim-faults scenario")
-	}
-	c, err := config.Load("../../deploy/examples/sim-faults.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Simulate(t.Context(), c.Sim.Config, c.Sim.Span, c.Detect)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := simFaults(t)
 	got := map[string][]schemas.Detection{}
 	for _, d := range s.Detections {
 		if d.Detector == detect.PeerRule {
@@ -114,4 +94,22 @@ func TestSimFaultsPeer(t *testing.T) {
 		}
 		t.Errorf("sibling rule on %d components, want only the %d that wear", len(got), n)
 	}
+}
+
+// simFaults runs deploy/examples/sim-faults.yaml through the detect stage,
+// under TK_BACKTEST_FULL=1 only (it skips t otherwise).
+func simFaults(t *testing.T) *Simulated {
+	t.Helper()
+	if os.Getenv("TK_BACKTEST_FULL") == "" {
+		t.Skip("set TK_BACKTEST_FULL=1 to run the 3-day sim-faults scenario")
+	}
+	c, err := config.Load("../../deploy/examples/sim-faults.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Simulate(t.Context(), c.Sim.Config, c.Sim.Span, c.Detect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -73,14 +75,7 @@ func TestDetectPeerRule(t *testing.T) {
 	}
 	// Hand off while both fire (records hold 60 ticks of 10 s: 10 minutes).
 	cut := 3 * (6*7 + 3) // 07:30, 3 devices
-	a, b := newTestDetect(t, Config{}), newTestDetect(t, Config{})
-	process(t, a, recs[:cut])
-	for k, v := range checkpoint(a) {
-		if err := b.Restore(0, []byte(k), v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	da, db := summary(process(t, a, recs[cut:])), summary(process(t, b, recs[cut:]))
+	a, b, da, db := handoff(t, recs, cut)
 	resolved := func(s string) bool { return strings.HasPrefix(s, "resolved "+PeerRule) }
 	if !slices.Equal(da, db) || !slices.ContainsFunc(da, resolved) {
 		t.Errorf("after the handoff %v, without %v", db, da)
@@ -88,4 +83,19 @@ func TestDetectPeerRule(t *testing.T) {
 	if !maps.EqualFunc(a.SeriesStates(), b.SeriesStates(), slices.Equal) {
 		t.Error("final states differ after the handoff")
 	}
+}
+
+// handoff processes recs[:cut] on a stage, restores a second stage from
+// its changelog, and processes recs[cut:] on both: the two stages and the
+// summaries of their detections after the cut.
+func handoff(t *testing.T, recs []*kgo.Record, cut int) (a, b *Stage, da, db []string) {
+	t.Helper()
+	a, b = newTestDetect(t, Config{}), newTestDetect(t, Config{})
+	process(t, a, recs[:cut])
+	for k, v := range checkpoint(a) {
+		if err := b.Restore(0, []byte(k), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a, b, summary(process(t, a, recs[cut:])), summary(process(t, b, recs[cut:]))
 }
