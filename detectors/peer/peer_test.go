@@ -274,3 +274,25 @@ func TestPeerSiblingOfLongWear(t *testing.T) {
 		t.Fatalf("%+v; want Fan1 firing and resolving, nothing on Fan2", ch)
 	}
 }
+
+// TestPeerNoAlloc: a warm group takes a round of readings without
+// allocating (BenchmarkPeerAdd's 0 allocs/op).
+func TestPeerNoAlloc(t *testing.T) {
+	g := newRule(t).Group(Fan)
+	rng := rand.New(rand.NewPCG(6, 6))
+	names := []string{"name=Fan1", "name=Fan2", "name=Fan3"}
+	var out []Change
+	i := int64(0)
+	round := func() {
+		for _, n := range names {
+			out = g.Add(n, schemas.MetricFanSpeed, i, 5000+40*rng.NormFloat64(), out[:0])
+		}
+		i++
+	}
+	for range 2 * DefaultWarmup {
+		round()
+	}
+	if n := testing.AllocsPerRun(1000, round); n != 0 {
+		t.Fatalf("%v allocations per round, want 0", n)
+	}
+}
