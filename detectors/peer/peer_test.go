@@ -199,7 +199,7 @@ func TestPeerMissingSibling(t *testing.T) {
 	}
 }
 
-// TestPeerRoundTrip: a group restored from its record mid-wear goes on
+// TestPeerRoundTrip: a group restored from its record before a wear goes on
 // exactly as the original, and damaged records fail.
 func TestPeerRoundTrip(t *testing.T) {
 	r := newRule(t)
