@@ -87,6 +87,7 @@ func TestSimIncidentsFull(t *testing.T) {
 	logResult(t, r)
 	checkOutcomes(t, r, nil)
 	checkDrift(t, r, fullScenario(12*time.Hour))
+	checkPeer(t, r, fullScenario(12*time.Hour))
 	if float64(r.Correct) < goalCorrect*float64(len(r.Outcomes)) || r.DetectionsPerIncident() < 20 {
 		t.Errorf("%d correct of %d (%d with an incident), %.1f detections per incident; want at least %.0f %%, at least 20",
 			r.Correct, len(r.Outcomes), r.Detected, r.DetectionsPerIncident(), 100*goalCorrect)

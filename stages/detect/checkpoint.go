@@ -31,7 +31,8 @@ func (it *ckptItem) encode(sl *slab) {
 
 // Checkpoint implements Processor: one changelog record per series changed
 // since the last checkpoint, keyed by series, then one per multivariate
-// group changed, partition by partition. Keys and values are cut from
+// group changed, partition by partition, then one per sibling group
+// changed (detect_peer.go). Keys and values are cut from
 // shared slabs (see slab), not allocated one by one. A checkpoint of at
 // least minRows records is encoded by the stage's workers, each a
 // contiguous share of the records into its own slabs; the records are
@@ -58,6 +59,7 @@ func (d *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 	}
 	clear(items) // hold no series or bytes past the checkpoint
 	d.ckpt = items[:0]
+	d.checkpointPeers(emit)
 }
 
 // encodeItems encodes items, on the workers when there are at least

@@ -63,6 +63,7 @@ type groupState struct {
 // partState is the state of the series of one input partition: the unit
 // that moves between stage instances on a rebalance.
 type partState struct {
+	id          int32 // the partition
 	series      map[schemas.SeriesKey]*seriesState
 	dirty       []schemas.SeriesKey
 	groups      map[schemas.SeriesKey]*groupState
@@ -91,6 +92,7 @@ type Stage struct {
 	metrics                *pipeline.Metrics
 	quiet                  *rate.Quiet  // the error counters' rule every series starts from
 	drift                  *drift.Drift // the optic powers' envelope rule every series starts from
+	peers                  peerState    // the sibling rule's groups of fans and PSUs (detect_peer.go)
 
 	parts  map[int32]*partState
 	shared map[shareKey]*ensemble.Shared // per kind and metric, built on first use
@@ -151,6 +153,9 @@ func New(cfg Config, topic string, m *pipeline.Metrics, log *slog.Logger) (*Stag
 	if d.drift, err = drift.New(drift.Config{}); err != nil { // the defaults: not configurable yet
 		return nil, fmt.Errorf("detect: %w", err)
 	}
+	if err := d.initPeer(); err != nil {
+		return nil, fmt.Errorf("detect: %w", err)
+	}
 	return d, nil
 }
 
@@ -165,7 +170,7 @@ func (d *Stage) Transaction() pipeline.TransactionConfig { return d.cfg.Transact
 func (d *Stage) part(p int32) *partState {
 	ps := d.parts[p]
 	if ps == nil {
-		ps = &partState{series: map[schemas.SeriesKey]*seriesState{}, groups: map[schemas.SeriesKey]*groupState{},
+		ps = &partState{id: p, series: map[schemas.SeriesKey]*seriesState{}, groups: map[schemas.SeriesKey]*groupState{},
 			ifaces: map[schemas.SeriesKey]*ifaceState{}}
 		d.parts[p] = ps
 	}
@@ -365,6 +370,9 @@ func (d *Stage) Restore(partition int32, key, value []byte) error {
 	if err != nil {
 		return err
 	}
+	if strings.HasPrefix(k.Metric, peerPrefix) {
+		return d.restorePeer(partition, k, value)
+	}
 	ps := d.part(partition)
 	if strings.HasPrefix(k.Metric, multivarPrefix) {
 		return d.restoreGroup(ps, k, value)
@@ -429,6 +437,7 @@ func (d *Stage) Drop(partition int32) {
 		}
 		delete(d.parts, partition)
 	}
+	d.dropPeers(partition)
 }
 
 // SeriesStates returns the encoded state of every series held, keyed by
@@ -443,6 +452,7 @@ func (d *Stage) SeriesStates() map[schemas.SeriesKey][]byte {
 			out[k] = appendGroupState(nil, g)
 		}
 	}
+	d.peerStates(out)
 	return out
 }
 

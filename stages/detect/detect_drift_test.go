@@ -58,14 +58,7 @@ func TestDetectDriftRule(t *testing.T) {
 	}
 	// Hand off while it fires (records hold 60 ticks of 10 s: 10 minutes).
 	cut := 3 * (6*24 + 6*6 + 6) // 1 day 07:00, 3 devices
-	a, b := newTestDetect(t, Config{}), newTestDetect(t, Config{})
-	process(t, a, recs[:cut])
-	for k, v := range checkpoint(a) {
-		if err := b.Restore(0, []byte(k), v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	da, db := summary(process(t, a, recs[cut:])), summary(process(t, b, recs[cut:]))
+	a, b, da, db := handoff(t, recs, cut)
 	resolved := func(s string) bool { return strings.HasPrefix(s, "resolved drift") }
 	if !slices.Equal(da, db) || !slices.ContainsFunc(da, resolved) {
 		t.Errorf("after the handoff %v, without %v", db, da)

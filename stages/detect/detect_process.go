@@ -220,6 +220,9 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 			return err
 		}
 	}
+	if err := d.scorePeer(ps.id, st, ts, x, emit); err != nil {
+		return err
+	}
 	if !st.linked {
 		d.link(ps, st)
 	}

@@ -336,7 +336,9 @@ detectors:
 // even while the seasonal baseline gives the expected value (Hold keeps
 // the incident out of it); a counter reset fires nothing; every detection
 // belongs to a fault (a fan failure also heats the chassis and speeds the
-// other fan); the two clean days fire nothing.
+// other fan, and the stopped fan is slower than its sibling: the sibling
+// rule's alert, apart from the ensemble's); the two clean days fire
+// nothing.
 func TestDetectDaysWithFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("three simulated days")
@@ -353,7 +355,7 @@ func TestDetectDaysWithFaults(t *testing.T) {
 		{sim.Fault{Device: "sim-02", Interface: "Ethernet2", Kind: sim.FaultTrafficDrop, After: 2*day + 14*time.Hour, Duration: 30 * time.Minute},
 			[]string{schemas.MetricInOctets + " name=Ethernet2", schemas.MetricInUnicastPkts + " name=Ethernet2"}},
 		{sim.Fault{Device: "sim-00", Component: "Fan1", Kind: sim.FaultFanFailure, After: 2*day + 16*time.Hour, Duration: time.Hour},
-			[]string{schemas.MetricFanSpeed + " name=Fan1"}},
+			[]string{schemas.MetricFanSpeed + " name=Fan1", schemas.MetricFanSpeed + " name=Fan1 rule=" + PeerRule}},
 		{sim.Fault{Device: "sim-01", Interface: "Ethernet2", Kind: sim.FaultCounterReset, After: 2*day + 18*time.Hour}, nil},
 	}
 	var sf []sim.Fault
@@ -364,7 +366,11 @@ func TestDetectDaysWithFaults(t *testing.T) {
 	dets := process(t, newTestDetect(t, Config{}), recs)
 	got := map[string][]*schemas.Detection{}
 	for _, det := range dets {
-		got[det.Device+" "+det.Metric+" "+det.Keys] = append(got[det.Device+" "+det.Metric+" "+det.Keys], det)
+		k := det.Device + " " + det.Metric + " " + det.Keys
+		if r := det.Labels["rule"]; r != "" {
+			k += " rule=" + r // an alert of its own beside the ensemble's
+		}
+		got[k] = append(got[k], det)
 		ok := false
 		for _, f := range faults {
 			start, end := t0.Add(f.After), t0.Add(f.After+f.Duration+5*time.Minute)
