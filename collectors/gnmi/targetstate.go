@@ -29,7 +29,7 @@ type targetState struct {
 // out after the next batch of its samples (flushed), so that it is
 // stamped on the device's time line. Only a stream's goroutine calls it.
 func (t *target) reachable() {
-	if !t.c.cfg.TargetState || int(t.upCount.Load()) != len(t.streams) {
+	if !t.c.cfg.publishesState() || int(t.upCount.Load()) != len(t.streams) {
 		return
 	}
 	t.ts.mu.Lock()
@@ -59,7 +59,7 @@ func (t *target) flushed(rec arrow.RecordBatch) {
 // its streams ended, stalled or could not be re-established. A target that
 // was never up publishes nothing (the collector logs why it fails).
 func (t *target) unreachable(err error) {
-	if !t.c.cfg.TargetState {
+	if !t.c.cfg.publishesState() {
 		return
 	}
 	reason := schemas.TargetReasonStreamLost
@@ -104,7 +104,7 @@ func (t *target) publishState(state, reason string, onlyAfterUp bool) {
 	defer rec.Release()
 	log := t.c.b.Log.With("target", t.cfg.Name)
 	log.Info("target state", "state", state, "reason", reason)
-	if err := t.c.b.Pub.Publish(t.c.pctx, t.cfg.Name, rec); err != nil && t.c.pctx.Err() == nil {
+	if err := t.c.publish(t.c.pctx, t.cfg.Name, rec); err != nil && t.c.pctx.Err() == nil {
 		log.Error("cannot publish the target state", "state", state, "err", err)
 	}
 }
