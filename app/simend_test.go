@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/config"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -125,4 +126,59 @@ func waitedForKafka(t *testing.T, logs string) time.Duration {
 	}
 	t.Fatal("the run logged no wait for Kafka")
 	return 0
+}
+
+// TestLostTargetAtFullSpeed: a target_unreachable fault served to the real
+// gNMI collector by `telekernel run` at full speed. The device's streams
+// end after what was queued went out, it refuses connections for the
+// window, and the step that brings it back waits for the collector to
+// subscribe again, so no step after the window is lost (before, the fleet
+// ran on while the collector backed off, and the run reported "the gNMI
+// collector received 127199 of the 149520 updates"). The collector's
+// DOWN is stamped after the device's last step before the window, its UP
+// at the first step after it, so the target_down fires and resolves on
+// the window's edges.
+func TestLostTargetAtFullSpeed(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.Ports(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	cfg := config.Default()
+	cfg.Kafka.Brokers = cluster.ListenAddrs()
+	cfg.HTTP.Listen = "off"
+	cfg.Parquet.Root = t.TempDir()
+	cfg.Sim.LabelsFile = cfg.Parquet.Root + "/labels.jsonl"
+	cfg.Sim.Devices, cfg.Sim.Interfaces, cfg.Sim.Topology.Spines = 4, 2, 2
+	cfg.Sim.Speed, cfg.Sim.Span = math.Inf(1), 2*time.Hour
+	cfg.Sim.Start = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	lostAt, lostFor := time.Hour, 5*time.Minute
+	cfg.Sim.Faults = []sim.Fault{{Device: "sim-02", Kind: sim.FaultTargetUnreachable, After: lostAt, Duration: lostFor}}
+	logs := &lockedBuffer{}
+	if _, err := Run(context.Background(), Options{Config: &cfg, Log: slog.New(slog.NewJSONHandler(logs, nil))}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), `"msg":"simulator stopped"`) {
+		t.Fatalf("the simulator failed:\n%s", logs.String())
+	}
+	from, to := cfg.Sim.Start.Add(lostAt), cfg.Sim.Start.Add(lostAt+lostFor)
+	iv := cfg.Sim.Interval
+	var firing, resolved int
+	for _, d := range readDetections(t, cfg.Kafka.Brokers, cfg.Topics.Detections) {
+		if d.Metric != schemas.MetricTargetState {
+			continue
+		}
+		at := d.EventTime
+		switch {
+		case d.Device == "sim-02" && d.State == schemas.StateFiring && !at.Before(from.Add(-iv)) && at.Before(from):
+			firing++
+		case d.Device == "sim-02" && d.State == schemas.StateResolved && !at.Before(to) && at.Before(to.Add(iv)):
+			resolved++
+		default:
+			t.Errorf("detection %s %s on %s at %v; the window is [%v, %v)", d.State, d.Detector, d.Device, at, from, to)
+		}
+	}
+	if firing != 1 || resolved != 1 {
+		t.Errorf("sim-02: %d target_down firing in the step before %v, %d resolved in the step from %v; want 1 and 1", firing, from, resolved, to)
+	}
 }
