@@ -241,7 +241,7 @@ func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, reg
 		if got := col.Stats().Updates; got < sent {
 			err = errors.Join(err, fmt.Errorf("simulator: the gNMI collector received %d of the %d updates of %d steps", got, sent, devices.Stats().Steps))
 		}
-		err = errors.Join(err, waitAcked(pub, log), stop(), flushPublisher(pub))
+		err = errors.Join(err, waitAcked(col, pub, log), stop(), flushPublisher(pub))
 		st, ps := col.Stats(), pub.Stats()
 		log.Info("simulator done", "steps", devices.Stats().Steps, "updates_expected", sent, "updates_sent", devices.Stats().Updates, "updates_received", st.Updates,
 			"samples_collected", st.Samples, "samples_published", ps.Samples, "dropped", st.Dropped, "publish_errors", ps.Errors)
@@ -270,15 +270,21 @@ func simCollectorConfig(targets []agent.Target, interval time.Duration, speed fl
 	return cfg
 }
 
-// waitAcked waits until Kafka acknowledged every sample published so far,
-// as long as a broker outage makes it but at most drainTimeout: stopping
-// the collector first would cancel, after gnmi.ShutdownGrace, the records
-// still waiting for the broker, and lose them.
-func waitAcked(pub *publish.Publisher, log *slog.Logger) error {
+// waitAcked ends the collector's subscriptions, the fleet being done,
+// then waits until Kafka acknowledged every sample published so far, as
+// long as a broker outage makes it but at most drainTimeout: stopping the
+// collector first would cancel, after gnmi.ShutdownGrace, the records still
+// waiting for the broker, and lose them; and a collector still subscribed
+// to the devices would, while it waits, take their silence for a stall and
+// report them DOWN.
+func waitAcked(col *gnmi.Collector, pub *publish.Publisher, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	start := time.Now()
-	err := pub.Wait(ctx)
+	err := col.Unsubscribe(ctx)
+	if err == nil {
+		err = pub.Wait(ctx)
+	}
 	if waited := time.Since(start); waited > 5*time.Second {
 		log.Info("waited for Kafka to acknowledge the simulator's samples", "waited", waited.Round(time.Millisecond).String(), "err", err)
 	}

@@ -121,7 +121,7 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 	t.Logf("%s (wall %v)", sum, time.Since(start).Round(time.Millisecond))
 
 	ticks := int64(cfg.Sim.Span / cfg.Sim.Interval)
-	want := ticks * devices * samplesPerDeviceTick(t, cfg.Sim.Config)
+	want := ticks*devices*samplesPerDeviceTick(t, cfg.Sim.Config) + targetStateRows(int(devices))
 	if sum.Samples != want {
 		t.Fatalf("samples %d, want %d", sum.Samples, want)
 	}

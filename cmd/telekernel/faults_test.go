@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/telekernel/telekernel/internal/testenv"
+	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
 	"github.com/telekernel/telekernel/sinks/parquet"
 )
@@ -147,7 +148,7 @@ topics:
 inventory: {topic: %[2]s.inventory}
 correlate: {topic: %[2]s.incidents, input: %[2]s.incidents.input}
 sim:
-  devices: 6
+  devices: %[7]d
   start: 2026-11-02T00:00:00Z
   span: 8h
   speed: %[3]s
@@ -162,7 +163,7 @@ http:
   listen: "off"
 log:
   format: json
-`, broker, id, speed, root, ch, db)
+`, broker, id, speed, root, ch, db, faultDevices)
 	path = filepath.Join(dir, name+".yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -255,6 +256,7 @@ func TestBrokerFaults(t *testing.T) {
 	if dups > 0 {
 		t.Errorf("the faulted run emitted %d duplicate detections", dups)
 	}
+	checkTargetsStayedUp(t, out.String(), got)
 	if len(want) == 0 {
 		t.Error("the reference run emitted no detections")
 	}
@@ -265,6 +267,31 @@ func TestBrokerFaults(t *testing.T) {
 	}
 	t.Logf("%d samples in Parquet and ClickHouse after a broker restart, a SIGKILL and a %v outage; %d detections identical to the undisturbed run",
 		samples, outage, len(got))
+}
+
+// faultDevices is the simulated fleet's size in faultConfig.
+const faultDevices = 6
+
+var targetStateRe = regexp.MustCompile(`"msg":"target state".*"state":"([A-Z]+)"`)
+
+// checkTargetsStayedUp checks the gNMI collector's view of the devices in
+// the faulted run (target_state, on by default): each came up once and
+// none was published DOWN, whatever the broker did, and no detection is
+// on a target's state. The devices were never lost; only the broker was.
+func checkTargetsStayedUp(t *testing.T, log string, detections map[string]string) {
+	t.Helper()
+	states := map[string]int{}
+	for _, m := range targetStateRe.FindAllStringSubmatch(log, -1) {
+		states[m[1]]++
+	}
+	if states["UP"] != faultDevices || len(states) != 1 {
+		t.Errorf("target states published: %v, want UP once for each of the %d devices", states, faultDevices)
+	}
+	for _, d := range detections {
+		if strings.Contains(d, schemas.MetricTargetState) {
+			t.Errorf("detection on a target's state: %s", d)
+		}
+	}
 }
 
 // keepLog writes the faulted run's output to a file that stays after a

@@ -36,10 +36,11 @@ func linkDownConfig(t *testing.T, broker string) (path, prefix string) {
 // correlateRunConfig writes a config running detect and correlate on a
 // real Kafka with topics and groups of their own (3 partitions): a fabric
 // of 2 spines and 4 leaves simulated for span, as fast as the pipeline
-// takes, with the sim options opts (a YAML flow mapping merged in) and the
-// YAML list of faults. The whole span is a backfill at full speed, in
-// which one detections partition may run any amount of event time ahead
-// of another, so the engine's lateness is the span (README "Incidents").
+// takes, with the sim options opts (a YAML flow mapping merged in, which
+// may set another fleet) and the YAML list of faults. The whole span is a
+// backfill at full speed, in which one detections partition may run any
+// amount of event time ahead of another, so the engine's lateness is the
+// span (README "Incidents").
 func correlateRunConfig(t *testing.T, broker, span, opts, faults string) (path, prefix string) {
 	t.Helper()
 	b := make([]byte, 4)
@@ -51,10 +52,7 @@ topics: {samples: %[2]s.samples, detections: %[2]s.detections, dead_letters: %[2
 correlate: {topic: %[2]s.incidents, input: %[2]s.incidents.input, engine: {lateness: %[3]s}}
 inventory: {topic: %[2]s.inventory}
 sim:
-  <<: %[5]s
-  devices: 6
-  interfaces: 4
-  topology: {spines: 2}
+  <<: [%[5]s, {devices: 6, interfaces: 4, topology: {spines: 2}}]
   speed: .inf
   backfill: %[3]s
   span: %[3]s

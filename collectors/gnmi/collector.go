@@ -49,6 +49,7 @@ type Collector struct {
 	wg   sync.WaitGroup
 
 	connects, failures atomic.Uint64
+	bp                 backpressure // the publishes' waits, for the stall timers
 	done               struct {
 		sync.Mutex
 		stats DecoderStats // of streams that ended
@@ -160,6 +161,33 @@ func (c *Collector) SetTargets(targets []Target) error {
 			continue
 		}
 		c.targets[tc.Name] = t
+	}
+	return nil
+}
+
+// Unsubscribe ends the subscriptions of every target, for devices that are
+// done sending (a simulated fleet at the end of its span), and waits until
+// their streams produced what they collected or ctx ends. It publishes no
+// target state: the devices were not lost, and their silence from now on
+// is not a stall. The collector keeps running, so Run still waits for
+// Kafka on its way out; SetTargets afterwards starts only targets that are
+// new or changed.
+func (c *Collector) Unsubscribe(ctx context.Context) error {
+	c.mu.Lock()
+	var targets []*target
+	for _, t := range c.targets {
+		t.cancel()
+		targets = append(targets, t)
+	}
+	c.mu.Unlock()
+	for _, t := range targets {
+		done := make(chan struct{})
+		go func() { t.done.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	return nil
 }
@@ -457,7 +485,7 @@ func (s *stream) once(ctx context.Context) (delivered bool, err error) {
 	defer cancel(nil)
 	stall := s.t.cfg.stallTimeout(s.sub)
 	watchdog := time.AfterFunc(s.t.cfg.DialTimeout, func() { cancel(errNoResponse) })
-	defer func() { watchdog.Stop() }()
+	defer watchdog.Stop()
 	defer s.setUp(false)
 	st, err := s.t.conn.NewStream(sctx, &pb.GNMI_ServiceDesc.Streams[0], pb.GNMI_Subscribe_FullMethodName)
 	if err != nil {
@@ -472,6 +500,12 @@ func (s *stream) once(ctx context.Context) (delivered bool, err error) {
 		return false, cause(sctx, err)
 	}
 	var synced atomic.Bool
+	var stalls *stallWatch
+	defer func() {
+		if stalls != nil {
+			stalls.stop()
+		}
+	}()
 	for {
 		if err := st.RecvMsg(&s.msg); err != nil {
 			if err == io.EOF && s.sub.Mode == "once" && delivered {
@@ -485,10 +519,15 @@ func (s *stream) once(ctx context.Context) (delivered bool, err error) {
 			return delivered, cause(sctx, err)
 		}
 		// Decoding, and publishing while Kafka is slow or away (Publish
-		// blocks then), does not count as the device's silence: cutting the
-		// stream would lose the steps sent until it is back.
+		// blocks then), does not count as the device's silence (stall.go).
 		watchdog.Stop()
+		if stalls != nil {
+			stalls.handling()
+		}
 		res, derr := s.decode(s.t.c.pctx, time.Now())
+		if stalls != nil {
+			stalls.handled()
+		}
 		if derr != nil {
 			return delivered, derr
 		}
@@ -496,15 +535,12 @@ func (s *stream) once(ctx context.Context) (delivered bool, err error) {
 			synced.Store(true)
 		}
 		if delivered {
-			if stall > 0 {
-				watchdog.Reset(stall)
-			}
 			continue
 		}
 		delivered = true
 		s.delivering()
 		if stall > 0 {
-			watchdog = time.AfterFunc(stall, func() { cancel(errStalled) })
+			stalls = newStallWatch(stall, &s.t.c.bp, cancel)
 		}
 		if !synced.Load() {
 			noSync := time.AfterFunc(s.t.cfg.DialTimeout, func() { s.warnNoSync(&synced) })
@@ -611,7 +647,7 @@ func (s *stream) flushLocked(ctx context.Context) {
 		return
 	}
 	defer rec.Release()
-	if err := s.t.c.b.Pub.Publish(ctx, s.t.cfg.Name, rec); err != nil && ctx.Err() == nil {
+	if err := s.t.c.publish(ctx, s.t.cfg.Name, rec); err != nil && ctx.Err() == nil {
 		s.log.Error("cannot publish", "err", err)
 	}
 	s.t.flushed(rec)

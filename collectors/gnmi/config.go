@@ -58,8 +58,8 @@ type Config struct {
 	// TargetState publishes each target's reachability as it changes
 	// (schemas.MetricTargetState and MetricTargetReason, targetstate.go),
 	// so that the detect stage sees a device the collector lost. Default
-	// false.
-	TargetState bool `yaml:"target_state"`
+	// true; false publishes none.
+	TargetState *bool `yaml:"target_state"`
 }
 
 // Backoff configures reconnect waits.
@@ -176,6 +176,10 @@ func DefaultPaths() []string {
 	}
 }
 
+// publishesState reports whether the collector publishes its targets'
+// state: TargetState, true when unset.
+func (c Config) publishesState() bool { return c.TargetState == nil || *c.TargetState }
+
 // WithDefaults returns c with defaults applied: unset fields of targets
 // come from Defaults, and a config with no subscription gets one of
 // DefaultPaths.
@@ -185,6 +189,10 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxRows == 0 {
 		c.MaxRows = DefaultMaxRows
+	}
+	if c.TargetState == nil {
+		on := true
+		c.TargetState = &on
 	}
 	if c.Backoff.Initial == 0 {
 		c.Backoff.Initial = DefaultBackoffInitial

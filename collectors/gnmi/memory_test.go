@@ -191,7 +191,8 @@ func hostileRun(t *testing.T, broker string, msgs [][]byte, encoding string, wan
 	c, stop := runCollector(t, cfg, pub, slog.New(slog.NewTextHandler(&syncBuffer{}, nil)))
 	defer stop()
 	deadline := time.Now().Add(5 * time.Minute)
-	for c.Stats().Samples != uint64(want) || pub.Stats().Samples != int64(want) {
+	// + each target's state and reason when it came up (targetstate.go).
+	for c.Stats().Samples != uint64(want) || pub.Stats().Samples != int64(want+2*len(targets)) {
 		if time.Now().After(deadline) {
 			t.Fatalf("after 5 minutes: collector %+v, publisher %+v; want %d samples", c.Stats(), pub.Stats(), want)
 		}

@@ -22,6 +22,7 @@ type targetState struct {
 	upPending bool  // every stream delivers: UP goes out with the next flush
 	devTS     int64 // the latest device timestamp the target's streams published
 	wall      int64 // the collector's clock then
+	stateTS   int64 // the timestamp of the last state published
 }
 
 // reachable marks the target UP (reason established) when every one of its
@@ -29,7 +30,7 @@ type targetState struct {
 // out after the next batch of its samples (flushed), so that it is
 // stamped on the device's time line. Only a stream's goroutine calls it.
 func (t *target) reachable() {
-	if !t.c.cfg.TargetState || int(t.upCount.Load()) != len(t.streams) {
+	if !t.c.cfg.publishesState() || int(t.upCount.Load()) != len(t.streams) {
 		return
 	}
 	t.ts.mu.Lock()
@@ -42,8 +43,10 @@ func (t *target) reachable() {
 // a batch, with its lock held.
 func (t *target) flushed(rec arrow.RecordBatch) {
 	t.ts.mu.Lock()
+	var first int64 // the batch's first device timestamp: the target delivered again then
 	if rec != nil && rec.NumRows() > 0 {
 		if ts, ok := rec.Column(0).(*array.Timestamp); ok {
+			first = int64(ts.Value(0))
 			t.ts.devTS, t.ts.wall = max(t.ts.devTS, int64(ts.Value(ts.Len()-1))), time.Now().UnixNano()
 		}
 	}
@@ -51,7 +54,7 @@ func (t *target) flushed(rec arrow.RecordBatch) {
 	t.ts.upPending = false
 	t.ts.mu.Unlock()
 	if up {
-		t.publishState(schemas.TargetUp, schemas.TargetReasonEstablished, false)
+		t.publishState(schemas.TargetUp, schemas.TargetReasonEstablished, false, first)
 	}
 }
 
@@ -59,7 +62,7 @@ func (t *target) flushed(rec arrow.RecordBatch) {
 // its streams ended, stalled or could not be re-established. A target that
 // was never up publishes nothing (the collector logs why it fails).
 func (t *target) unreachable(err error) {
-	if !t.c.cfg.TargetState {
+	if !t.c.cfg.publishesState() {
 		return
 	}
 	reason := schemas.TargetReasonStreamLost
@@ -71,9 +74,9 @@ func (t *target) unreachable(err error) {
 	t.ts.upPending = false
 	t.ts.mu.Unlock()
 	if pending { // up, lost before its samples went out: it was up all the same
-		t.publishState(schemas.TargetUp, schemas.TargetReasonEstablished, false)
+		t.publishState(schemas.TargetUp, schemas.TargetReasonEstablished, false, 0)
 	}
-	t.publishState(schemas.TargetDown, reason, true)
+	t.publishState(schemas.TargetDown, reason, true, 0)
 }
 
 // publishState publishes state and reason as two samples stamped with the
@@ -83,8 +86,11 @@ func (t *target) unreachable(err error) {
 // for a device whose clock agrees, and no jump into the present for a
 // replayed or simulated one); the collector's clock before any. Once per
 // transition: nothing when state is the one published last, or when
-// onlyAfterUp and the target was never published UP.
-func (t *target) publishState(state, reason string, onlyAfterUp bool) {
+// onlyAfterUp and the target was never published UP. A non-zero at is the
+// device timestamp to stamp instead (an UP published with the first batch
+// after the target came back: at the batch's first sample, not after its
+// last, which for a replay at full speed is many steps later).
+func (t *target) publishState(state, reason string, onlyAfterUp bool, at int64) {
 	t.ts.mu.Lock()
 	defer t.ts.mu.Unlock()
 	if t.ts.state == state || onlyAfterUp && t.ts.state == "" {
@@ -92,9 +98,16 @@ func (t *target) publishState(state, reason string, onlyAfterUp bool) {
 	}
 	t.ts.state = state
 	now := time.Now().UnixNano()
-	if t.ts.devTS != 0 {
+	switch {
+	case at != 0:
+		now = at
+	case t.ts.devTS != 0:
 		now = t.ts.devTS + (now - t.ts.wall)
 	}
+	// Never before the previous state (a first sample may carry an old
+	// last-change timestamp).
+	now = max(now, t.ts.stateTS+1)
+	t.ts.stateTS = now
 	b := publish.NewBatch(t.c.b.Mem, t.cfg.Name, schemas.SourceGNMI)
 	defer b.Release()
 	keys := b.KeysIndex("")
@@ -104,7 +117,7 @@ func (t *target) publishState(state, reason string, onlyAfterUp bool) {
 	defer rec.Release()
 	log := t.c.b.Log.With("target", t.cfg.Name)
 	log.Info("target state", "state", state, "reason", reason)
-	if err := t.c.b.Pub.Publish(t.c.pctx, t.cfg.Name, rec); err != nil && t.c.pctx.Err() == nil {
+	if err := t.c.publish(t.c.pctx, t.cfg.Name, rec); err != nil && t.c.pctx.Err() == nil {
 		log.Error("cannot publish the target state", "state", state, "err", err)
 	}
 }

@@ -50,7 +50,6 @@ func TestTargetStateToKafka(t *testing.T) {
 	cfg := fastConfig(targetsOf(a, tlsfiles.Config{}))
 	cfg.Targets[2].StallTimeout, cfg.Targets[2].DialTimeout = 200*time.Millisecond, 300*time.Millisecond
 	cfg.Targets = append(cfg.Targets, gnmi.Target{Name: "nobody", Address: "127.0.0.1:1"})
-	cfg.TargetState = true
 	start := time.Now()
 	logs := &syncBuffer{}
 	c, stop := runCollector(t, cfg, pub, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
@@ -184,7 +183,6 @@ func TestTargetUnreachableFault(t *testing.T) {
 	}
 	logs := &syncBuffer{}
 	cfg := fastConfig(targetsOf(a, tlsfiles.Config{}))
-	cfg.TargetState = true
 	c, stop := runCollector(t, cfg, pub, slog.New(slog.NewTextHandler(logs, nil)))
 	waitFor(t, 10*time.Second, "subscriptions", func() bool { return c.Stats().Connects == 2 })
 	for i := range 9 { // ticks 0 … 80 s: sim-01 is unreachable at 30, 40 and 50 s

@@ -244,7 +244,7 @@ func (c *Collector) pollOne(ctx, pctx context.Context, t *target, b *publish.Bat
 		t.lastErr = reason
 		// A restart or discontinuity is not known across a failure: the
 		// next poll re-baselines if the agent restarted meanwhile.
-		if c.cfg.TargetState && ctx.Err() == nil && t.reach.failed() {
+		if c.cfg.publishesState() && ctx.Err() == nil && t.reach.failed() {
 			c.publishDown(pctx, t, b)
 		}
 	} else {
@@ -256,7 +256,7 @@ func (c *Collector) pollOne(ctx, pctx context.Context, t *target, b *publish.Bat
 			c.b.Log.Debug("no LLDP neighbour: lldpRemTable (1.0.8802.1.1.2.1.4.1) is empty or not implemented", "target", t.cfg.Name)
 		}
 		t.noLLDP = res.noLLDP
-		if c.cfg.TargetState {
+		if c.cfg.publishesState() {
 			res.samples += t.reach.answered(b)
 		}
 		c.samples.Add(int64(res.samples))

@@ -44,8 +44,8 @@ type Config struct {
 	// TargetState publishes each target's reachability as it changes
 	// (schemas.MetricTargetState and MetricTargetReason, targetstate.go),
 	// so that the detect stage sees a device the collector lost. Default
-	// false.
-	TargetState bool `yaml:"target_state"`
+	// true; false publishes none.
+	TargetState *bool `yaml:"target_state"`
 }
 
 // Target is one SNMP agent.
@@ -95,10 +95,18 @@ var (
 		"AES-256": gosnmp.AES256, "AES-192C": gosnmp.AES192C, "AES-256C": gosnmp.AES256C}
 )
 
+// publishesState reports whether the collector publishes its targets'
+// state: TargetState, true when unset.
+func (c Config) publishesState() bool { return c.TargetState == nil || *c.TargetState }
+
 // WithDefaults returns c with defaults applied.
 func (c Config) WithDefaults() Config {
 	if c.Workers == 0 {
 		c.Workers = DefaultWorkers
+	}
+	if c.TargetState == nil {
+		on := true
+		c.TargetState = &on
 	}
 	c.Targets = slices.Clone(c.Targets)
 	for i := range c.Targets {

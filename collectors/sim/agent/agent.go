@@ -94,8 +94,11 @@ type device struct {
 	wake    chan struct{} // closed when the device is unstalled
 	garbage int           // malformed responses still to send
 	// unreachable: a target_unreachable fault holds it (targetloss.go);
-	// only Step touches it.
+	// only Step touches it. lostSubs: its STREAM subscribers then; lost
+	// is closed then, to end them.
 	unreachable bool
+	lostSubs    int
+	lost        chan struct{}
 
 	curve atomic.Uint32 // tls.CurveID of the last TLS handshake
 }
@@ -124,7 +127,7 @@ func New(cfg Config, fleet *sim.Fleet, opts ...Option) (*Agent, error) {
 	a := &Agent{cfg: cfg, tls: o.tls, log: o.log.With("component", "sim-agent"), fleet: fleet, byName: map[string]*device{}}
 	common := newTable(fleet.Series(), cfg.WholeDevice)
 	for i, name := range fleet.Devices() {
-		d := &device{a: a, name: name, subs: map[*subscriber]struct{}{}, tab: common}
+		d := &device{a: a, name: name, subs: map[*subscriber]struct{}{}, tab: common, lost: make(chan struct{})}
 		if series := fleet.DeviceSeries(i); len(series) > len(common.leaves) {
 			d.tab = newTable(series, cfg.WholeDevice)
 		}
@@ -197,13 +200,19 @@ func (a *Agent) Step(ctx context.Context) (time.Time, error) {
 	defer a.stepMu.Unlock()
 	now := a.fleet.Now()
 	seq := a.nsteps.Load()
-	if err := a.reach(now); err != nil {
+	if err := a.reach(ctx, now); err != nil {
 		return now, err
 	}
 	all := make([]value, a.fleet.SamplesPerTick())
 	n, present := 0, int64(0)
+	dev, end := 0, 0 // the device of sample n, and the end of its leaves
 	a.fleet.NextFixed(func(s *schemas.Sample) {
-		if !vanishedSample(s) {
+		for n >= end && dev < len(a.devices) {
+			end += len(a.devices[dev].tab.leaves)
+			dev++
+		}
+		// An unreachable device sends nothing: its values do not count.
+		if !vanishedSample(s) && !a.devices[dev-1].unreachable {
 			present++
 		}
 		v := &all[n]

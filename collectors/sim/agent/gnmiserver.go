@@ -95,7 +95,7 @@ func (g *gnmiServer) Subscribe(stream pb.GNMI_SubscribeServer) error {
 	// STREAM: register first, so no step falls between the snapshot and
 	// the queue.
 	d.mu.Lock()
-	cur := d.cur
+	cur, lost := d.cur, d.lost
 	d.subs[s] = struct{}{}
 	d.mu.Unlock()
 	d.a.subscribers.Add(1)
@@ -121,6 +121,8 @@ func (g *gnmiServer) Subscribe(stream pb.GNMI_SubscribeServer) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-lost:
+			return s.lose(stream)
 		case t := <-s.ch:
 			if err := d.sendGarbage(stream); err != nil {
 				return err
@@ -128,6 +130,22 @@ func (g *gnmiServer) Subscribe(stream pb.GNMI_SubscribeServer) error {
 			if err := s.send(stream, t, false); err != nil {
 				return err
 			}
+		}
+	}
+}
+
+// lose ends a subscription of a device that becomes unreachable (a
+// target_unreachable fault): the steps already queued go out first, then
+// the stream ends with Unavailable, as a device lost mid-stream does.
+func (s *subscriber) lose(stream pb.GNMI_SubscribeServer) error {
+	for {
+		select {
+		case t := <-s.ch:
+			if err := s.send(stream, t, false); err != nil {
+				return err
+			}
+		default:
+			return status.Error(codes.Unavailable, "target unreachable")
 		}
 	}
 }
