@@ -203,8 +203,9 @@ func TestChaosExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The input: 40 devices × 34 series × 736 ticks = 1,000,960 samples,
-	// with six injected traffic faults and two flapping links.
+	// The input: 40 devices × 34 series × 736 ticks = 1,000,960 samples
+	// and each device's target state (UP and its reason, once), with six
+	// injected traffic faults and two flapping links.
 	var faults []sim.Fault
 	for i, dev := range []int{3, 7, 11, 19, 26, 33} {
 		kind := sim.FaultTrafficSpike
@@ -291,8 +292,10 @@ func TestChaosExactlyOnce(t *testing.T) {
 	// partition that moved continued from its restored state.
 	gotState := lastByKey(readAll(ctx, t, broker, "chaos-"+id+"-detect-changelog"))
 	wantState := lastByKey(readAll(ctx, t, broker, "chaos-"+id+"-ref-detect-changelog"))
-	if len(wantState) != 40*34 { // 40 devices × (30 counter and gauge series + 4 oper-status)
-		t.Errorf("reference changelog holds %d series, want %d", len(wantState), 40*34)
+	// 40 devices × (30 counter and gauge series + 4 oper-status + the
+	// collector's target state and its reason, published once as UP).
+	if len(wantState) != 40*36 {
+		t.Errorf("reference changelog holds %d series, want %d", len(wantState), 40*36)
 	}
 	diff := 0
 	for k, v := range wantState {
