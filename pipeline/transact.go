@@ -287,13 +287,10 @@ func (t *TransactRunner) Run(ctx context.Context) error {
 		if reached || ctx.Err() != nil {
 			return nil
 		}
-		pctx, cancel := context.WithTimeout(ctx, pollTimeout)
-		fetches := t.sess.PollRecords(pctx, t.cfg.MaxPoll)
-		cancel()
-		if fetches.IsClientClosed() || ctx.Err() != nil {
+		fetches, ok := t.poll(ctx, pollTimeout, t.cfg.MaxPoll, true)
+		if !ok {
 			return nil
 		}
-		t.logFetchErrors(fetches)
 		if fetches.NumRecords() == 0 {
 			continue
 		}
@@ -301,6 +298,21 @@ func (t *TransactRunner) Run(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// poll polls up to limit records, waiting at most wait. It reports false,
+// with nothing to process, when the client is closed or, if ctxStops,
+// when ctx is done; otherwise it logs the poll's errors other than its
+// timeout and returns what it fetched.
+func (t *TransactRunner) poll(ctx context.Context, wait time.Duration, limit int, ctxStops bool) (kgo.Fetches, bool) {
+	pctx, cancel := context.WithTimeout(ctx, wait)
+	fetches := t.sess.PollRecords(pctx, limit)
+	cancel()
+	if fetches.IsClientClosed() || (ctxStops && ctx.Err() != nil) {
+		return nil, false
+	}
+	t.logFetchErrors(fetches)
+	return fetches, true
 }
 
 // logFetchErrors logs the errors of a poll other than its timeout.

@@ -95,13 +95,12 @@ func (t *TransactRunner) fill(ctx context.Context, x *txnState) error {
 		if wait <= 0 || t.stopFilling(ctx, x) {
 			return nil
 		}
-		pctx, cancel := context.WithTimeout(ctx, min(wait, pollTimeout))
-		fetches := t.sess.PollRecords(pctx, min(t.cfg.MaxPoll, t.cfg.Transaction.MaxRecords-x.records))
-		cancel()
-		if fetches.IsClientClosed() {
+		// A cancelled ctx ends the loop at its condition, after this poll's
+		// errors are logged.
+		fetches, ok := t.poll(ctx, min(wait, pollTimeout), min(t.cfg.MaxPoll, t.cfg.Transaction.MaxRecords-x.records), false)
+		if !ok {
 			return nil
 		}
-		t.logFetchErrors(fetches)
 		if fetches.NumRecords() == 0 {
 			continue
 		}

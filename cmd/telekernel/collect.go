@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -22,10 +21,7 @@ target list, which is applied without a restart. See collectors/README.md for th
 		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
 		ValidArgs: []string{"gnmi", "snmp"},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if path == "" {
-				return errors.New("collect: -c FILE is required")
-			}
-			file, err := config.Load(path)
+			file, err := requireConfig("collect", path, config.Load)
 			if err != nil {
 				return err
 			}

@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -82,6 +81,16 @@ func loadConfig(path string) (*config.Config, error) {
 	return app.LoadConfig(path)
 }
 
+// requireConfig loads path with load (config.Load, or app.LoadConfig which
+// also loads what a start would); an empty path is command name's error,
+// as name needs -c FILE.
+func requireConfig(name, path string, load func(string) (*config.Config, error)) (*config.Config, error) {
+	if path == "" {
+		return nil, fmt.Errorf("%s: -c FILE is required", name)
+	}
+	return load(path)
+}
+
 // newConfigLogger returns the logger cfg.Log asks for, writing to w, after
 // logging one warning per deprecated spelling cfg was read with.
 func newConfigLogger(w io.Writer, cfg *config.Config) *slog.Logger {
@@ -129,10 +138,7 @@ earlier releases, clickhouse password_file or tls.enable) are printed as warning
 the check.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if path == "" {
-				return errors.New("check: -c FILE is required")
-			}
-			c, err := app.LoadConfig(path)
+			c, err := requireConfig("check", path, app.LoadConfig)
 			if err != nil {
 				return err
 			}

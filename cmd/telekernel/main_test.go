@@ -66,6 +66,11 @@ func TestCheck(t *testing.T) {
 	if code, _, stderr := tk(t, "check", "-c", "/nonexistent.yaml"); code != 1 || !strings.Contains(stderr, "cannot read config") {
 		t.Errorf("missing file: %d %q", code, stderr)
 	}
+	for _, args := range [][]string{{"check"}, {"collect", "gnmi"}} {
+		if code, _, stderr := tk(t, args...); code != 1 || !strings.Contains(stderr, args[0]+": -c FILE is required") {
+			t.Errorf("%s without -c: code %d, stderr %q", args[0], code, stderr)
+		}
+	}
 	t.Setenv("TK_TEST_GNMI_PW", "x")
 	plain := writeFile(t, "plain.yaml", "kafka:\n  brokers: [127.0.0.1:9092]\ncollect:\n  gnmi:\n    targets:\n"+
 		"      - {name: r1, address: r1:6030, username: u, password: {env: TK_TEST_GNMI_PW}}\n      - {name: r2, address: r2:6030}\n")

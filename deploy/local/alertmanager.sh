@@ -83,16 +83,13 @@ start() {
   tk_log "starting alertmanager $(version) on http://$AM_HOST:$AM_PORT (data $DATA)"
   # Foreground in its own session (pid = $!); --cluster.listen-address= turns the gossip
   # cluster (tcp/udp 9094) off, so a single instance is ready at once.
-  setsid nohup "$AM_BIN" \
+  tk_launch "$PIDFILE" "$LOG" "$AM_BIN" \
     --config.file="$CONF" \
     --storage.path="$STORAGE" \
     --web.listen-address="$AM_HOST:$AM_PORT" \
     --cluster.listen-address= \
-    --log.level=info \
-    </dev/null >"$LOG" 2>&1 8>&- &
-  echo $! >"$PIDFILE"
-  tk_wait_ready "$t0" "$LOG" "$PIDFILE" "$CONF" ready_probe ||
-    { tk_stop_pid "$PIDFILE" "$CONF"; exit 1; }
+    --log.level=info
+  tk_ready_or_stop "$t0" "$LOG" "$PIDFILE" "$CONF" ready_probe
 }
 
 status_detail() { echo ", version $(version)"; }

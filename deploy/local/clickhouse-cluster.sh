@@ -72,14 +72,11 @@ EOF
   t0=$(tk_now)
   tk_log "starting zookeeper on $HOST:$ZK_PORT (data $ZK_DIR)"
   # shellcheck disable=SC2086 # ZK_HEAP holds several JVM options
-  setsid nohup java $ZK_HEAP -XX:+UseSerialGC -Dzookeeper.log.dir="$ZK_DIR/logs" \
+  tk_launch "$ZK_PID" "$ZK_DIR/logs/zookeeper.out" java $ZK_HEAP -XX:+UseSerialGC -Dzookeeper.log.dir="$ZK_DIR/logs" \
     -Dzookeeper.root.logger=INFO,CONSOLE \
     -cp "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/*" \
-    org.apache.zookeeper.server.quorum.QuorumPeerMain "$ZK_CONF" \
-    </dev/null >"$ZK_DIR/logs/zookeeper.out" 2>&1 8>&- &
-  echo $! >"$ZK_PID"
-  tk_wait_ready "$t0" "$ZK_DIR/logs/zookeeper.out" "$ZK_PID" "$ZK_CONF" zk_ruok ||
-    { tk_stop_pid "$ZK_PID" "$ZK_CONF"; exit 1; }
+    org.apache.zookeeper.server.quorum.QuorumPeerMain "$ZK_CONF"
+  tk_ready_or_stop "$t0" "$ZK_DIR/logs/zookeeper.out" "$ZK_PID" "$ZK_CONF" zk_ruok
 }
 
 # ---- clickhouse-server nodes -----------------------------------------------------------
@@ -197,12 +194,10 @@ node_start() {
   write_node_config "$node"
   t0=$(tk_now)
   tk_log "starting $node on $HOST:$(node_port "$node") (shard $(node_shard "$node") of tk_2s1r, replica of tk_1s2r)"
-  setsid nohup "$(server_bin)" --config-file="$conf" </dev/null >"$dir/logs/stdout.log" 2>&1 8>&- &
-  echo $! >"$pidfile"
+  tk_launch "$pidfile" "$dir/logs/stdout.log" "$(server_bin)" --config-file="$conf"
   # shellcheck disable=SC2317 # called indirectly by tk_wait_ready
   ready() { node_ready "$node"; }
-  tk_wait_ready "$t0" "$dir/logs/clickhouse-server.err.log" "$pidfile" "$conf" ready ||
-    { tk_stop_pid "$pidfile" "$conf"; exit 1; }
+  tk_ready_or_stop "$t0" "$dir/logs/clickhouse-server.err.log" "$pidfile" "$conf" ready
 }
 
 start() {

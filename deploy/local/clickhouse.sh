@@ -192,10 +192,8 @@ start() {
   tk_log "starting clickhouse-server $(dpkg-query -W -f='${Version}' clickhouse-server 2>/dev/null || true) on $CH_HOST:$CH_TCP_PORT / http :$CH_HTTP_PORT (data $DATA)"
   # Runs in the foreground of its own session (no --daemon), as the current user; the data
   # dir is ours, so running as root is fine for 18.16 (no owner check in this version).
-  setsid nohup "$(server_bin)" --config-file="$CONF" </dev/null >"$STDOUT_LOG" 2>&1 8>&- &
-  echo $! >"$PIDFILE"
-  tk_wait_ready "$t0" "$ERR_LOG" "$PIDFILE" "$CONF" ready_probe ||
-    { tk_log_tail "$SERVER_LOG" "$STDOUT_LOG"; tk_stop_pid "$PIDFILE" "$CONF"; exit 1; }
+  tk_launch "$PIDFILE" "$STDOUT_LOG" "$(server_bin)" --config-file="$CONF"
+  tk_ready_or_stop "$t0" "$ERR_LOG" "$PIDFILE" "$CONF" ready_probe "$SERVER_LOG" "$STDOUT_LOG"
 }
 
 status_detail() {

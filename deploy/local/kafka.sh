@@ -230,13 +230,11 @@ start() {
   [[ -f $SERVER_LOG ]] && mv -f "$SERVER_LOG" "$SERVER_LOG.prev"
   tk_log "starting Kafka $KAFKA_VERSION on $BOOTSTRAP (data $DATA)"
   # shellcheck disable=SC2086
-  setsid nohup java $KAFKA_HEAP_OPTS $KAFKA_JVM_OPTS -server \
+  tk_launch "$PIDFILE" "$STDOUT_LOG" java $KAFKA_HEAP_OPTS $KAFKA_JVM_OPTS -server \
     -Djava.awt.headless=true -Dkafka.logs.dir="$LOGDIR" \
     -Dlog4j.configuration="file:$LOG4J" -Dlog4j2.configurationFile="$DATA/log4j2.properties" \
-    -cp "$LIBS/*" kafka.Kafka "$CONF" </dev/null >"$STDOUT_LOG" 2>&1 8>&- &
-  echo $! >"$PIDFILE"
-  tk_wait_ready "$t0" "$SERVER_LOG" "$PIDFILE" "$CONF" healthy ||
-    { tk_log_tail "$STDOUT_LOG"; tk_stop_pid "$PIDFILE" "$CONF"; exit 1; }
+    -cp "$LIBS/*" kafka.Kafka "$CONF"
+  tk_ready_or_stop "$t0" "$SERVER_LOG" "$PIDFILE" "$CONF" healthy "$STDOUT_LOG"
   ensure_scram_user || { tk_stop_pid "$PIDFILE" "$CONF"; tk_die "could not create the SCRAM user $KAFKA_SASL_USER"; }
   tk_tcp_open "$KAFKA_HOST" "$KAFKA_SASL_PORT" ||
     { tk_log_tail "$SERVER_LOG"; tk_stop_pid "$PIDFILE" "$CONF"; tk_die "the SASL_SSL listener on $KAFKA_HOST:$KAFKA_SASL_PORT is not open"; }

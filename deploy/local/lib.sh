@@ -162,6 +162,28 @@ tk_wait_ready() {
   return 1
 }
 
+# tk_launch PIDFILE OUT CMD...: starts CMD in the foreground of its own session, detached from
+# the script (no stdin, stdout and stderr to OUT, without the lock's fd 8), and writes its pid
+# to PIDFILE.
+tk_launch() {
+  local pidfile=$1 out=$2
+  shift 2
+  setsid nohup "$@" </dev/null >"$out" 2>&1 8>&- &
+  echo $! >"$pidfile"
+}
+
+# tk_ready_or_stop START_TS LOGFILE PIDFILE MARKER CHECK_FN [FILE...]: tk_wait_ready for what
+# tk_launch started; when it fails, also prints the last lines of each FILE, stops the process
+# (tk_stop_pid) and exits 1, so a failed start leaves nothing behind.
+tk_ready_or_stop() {
+  local start=$1 logfile=$2 pidfile=$3 marker=$4 check=$5
+  shift 5
+  tk_wait_ready "$start" "$logfile" "$pidfile" "$marker" "$check" && return 0
+  tk_log_tail "$@"
+  tk_stop_pid "$pidfile" "$marker"
+  exit 1
+}
+
 # tk_log_tail FILE...: last lines of each existing file, to stderr.
 tk_log_tail() {
   local f

@@ -165,12 +165,9 @@ start() {
   tk_log "starting snmpd $(dpkg-query -W -f='${Version}' snmpd 2>/dev/null || true) on $AGENT (data $DATA)"
   # -f: stay in the foreground of our own session (pid = $!); -I -smux,...: no smux
   # listener on tcp 199 (and the modules Debian disables too); -Lf: log to our file.
-  SNMPCONFPATH="$ETC:$PERSIST" SNMP_PERSISTENT_DIR="$PERSIST" \
-    setsid nohup /usr/sbin/snmpd -f -Lf "$LOG" -I -smux,mteTrigger,mteTriggerConf \
-    </dev/null >"$STDOUT_LOG" 2>&1 8>&- &
-  echo $! >"$PIDFILE"
-  tk_wait_ready "$t0" "$LOG" "$PIDFILE" "$LOG" ready_probe ||
-    { tk_log_tail "$STDOUT_LOG"; tk_stop_pid "$PIDFILE" "$LOG"; exit 1; }
+  tk_launch "$PIDFILE" "$STDOUT_LOG" env SNMPCONFPATH="$ETC:$PERSIST" SNMP_PERSISTENT_DIR="$PERSIST" \
+    /usr/sbin/snmpd -f -Lf "$LOG" -I -smux,mteTrigger,mteTriggerConf
+  tk_ready_or_stop "$t0" "$LOG" "$PIDFILE" "$LOG" ready_probe "$STDOUT_LOG"
   grep -q "^rouser $V3_USER256 " "$ETC/snmpd.conf" ||
     tk_log "note: this Net-SNMP has no SHA-256, user $V3_USER256 not created"
 }

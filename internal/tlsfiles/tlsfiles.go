@@ -13,6 +13,8 @@ import (
 	"slices"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/telekernel/telekernel/internal/secret"
 )
 
 // Config names the files of a TLS client. It is the one TLS client setting
@@ -36,6 +38,22 @@ type Config struct {
 func (c Config) Validate() error {
 	_, err := c.Client()
 	return err
+}
+
+// Credentials loads pw and builds c's client TLS config: the credentials
+// of a client that signs in with a password over optional TLS (the
+// ClickHouse and Alertmanager sinks). Errors name the field at fault:
+// "password: …" or "tls.<field>: …".
+func Credentials(pw secret.Source, c Config) (secret.Secret, *tls.Config, error) {
+	p, err := pw.Load()
+	if err != nil {
+		return "", nil, fmt.Errorf("password: %w", err)
+	}
+	tc, err := c.Client()
+	if err != nil {
+		return "", nil, fmt.Errorf("tls.%w", err)
+	}
+	return p, tc, nil
 }
 
 // Client returns the client TLS config, or nil when TLS is not enabled.

@@ -7,7 +7,28 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/telekernel/telekernel/internal/secret"
 )
+
+// Credentials loads the password and the TLS config, and names the field
+// at fault: password first, then tls.<field>.
+func TestCredentials(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "pw")
+	_ = os.WriteFile(pwFile, []byte("s3cret\n"), 0o600)
+	pw, tc, err := Credentials(secret.Source{File: pwFile}, Config{Enabled: true})
+	if err != nil || pw.Reveal() != "s3cret" || tc == nil {
+		t.Fatalf("Credentials = %q, %v, %v", pw.Reveal(), tc, err)
+	}
+	missing := secret.Source{File: filepath.Join(dir, "none")}
+	if _, _, err := Credentials(missing, Config{CAFile: "x"}); err == nil || !strings.HasPrefix(err.Error(), "password: cannot read secret file") {
+		t.Errorf("missing password file: %v", err)
+	}
+	if _, _, err := Credentials(secret.Source{}, Config{CAFile: "x"}); err == nil || !strings.HasPrefix(err.Error(), "tls.enabled: ") {
+		t.Errorf("files without enabled: %v", err)
+	}
+}
 
 // Client keeps crypto/tls defaults (no narrowed curves or versions), names
 // the field at fault, and still reads the deprecated spelling enable.

@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/internal/secret"
+	"github.com/telekernel/telekernel/internal/tlsfiles"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
@@ -116,13 +117,9 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	pw, err := cfg.Password.Load()
+	pw, tc, err := tlsfiles.Credentials(cfg.Password, cfg.TLS)
 	if err != nil {
-		return nil, fmt.Errorf("alertmanager: invalid config: password: %w", err)
-	}
-	tc, err := cfg.TLS.Client()
-	if err != nil {
-		return nil, fmt.Errorf("alertmanager: invalid config: tls.%w", err)
+		return nil, fmt.Errorf("alertmanager: invalid config: %w", err)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tc

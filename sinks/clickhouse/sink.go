@@ -13,6 +13,7 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/telekernel/telekernel/internal/tlsfiles"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -65,13 +66,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	password, err := cfg.Password.Load()
+	password, tlsCfg, err := tlsfiles.Credentials(cfg.Password, cfg.TLS)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse: invalid config: password: %w", err)
-	}
-	tlsCfg, err := cfg.TLS.Client()
-	if err != nil {
-		return nil, fmt.Errorf("clickhouse: invalid config: tls.%w", err)
+		return nil, fmt.Errorf("clickhouse: invalid config: %w", err)
 	}
 	var comp *ch.Compression
 	switch cfg.Compression {
