@@ -39,17 +39,17 @@ func TestSimIncidentsFull(t *testing.T) {
 }
 
 // TestSimIncidentsFullArrival feeds FullScenario's detections to the rules
-// as the stream may deliver them when one of 3 detections partitions lags
-// the others by up to 10 minutes of event time (PartitionArrival, 20
-// orders per lag), and requires every order to give the incidents of
-// event-time order (rule, cause, state, entities, evidence and roles) and
-// its score. Before the engine's rejoins (detectors/incidents/merge.go)
-// 8 of the 20 orders at every lag split the optic's decay in two (its
-// laser bias arriving before its light's resolutions of the same
-// instant), as TestIncidentsFullStream did on Kafka (measured
-// 2026-12-03); the link flap that the stream once split is covered by
-// detectors/incidents' TestFlapWithLaggingLinkState. Gated like
-// TestSimIncidentsFull (16 s).
+// as the stream may deliver them when 3 or 8 detections partitions lag
+// each other by up to 10 s, 1, 3 or 10 minutes of event time
+// (PartitionArrival, 20 orders each), and requires every order to give
+// the incidents of event-time order (rule, cause, state, entities,
+// evidence and roles) and its score. Before the engine's rejoins
+// (detectors/incidents/merge.go) 6 to 11 of the 20 orders of each
+// setting differed: the optic's decay split in two (its laser bias
+// arriving before its light's resolutions of the same instant) and, with
+// 8 partitions, link flaps too (the sessions of a second flap arriving
+// before the link's state), as TestIncidentsFullStream did on Kafka
+// (measured 2026-12-03). Gated like TestSimIncidentsFull (about 30 s).
 func TestSimIncidentsFullArrival(t *testing.T) {
 	if os.Getenv("TK_BACKTEST_FULL") == "" {
 		t.Skip("set TK_BACKTEST_FULL=1 to run the 4 × 16 fabric for 12 simulated hours")
@@ -68,21 +68,23 @@ func TestSimIncidentsFullArrival(t *testing.T) {
 	if wantScore.Correct != len(wantScore.Outcomes) {
 		t.Errorf("event-time order: %d of %d root causes correct, want all", wantScore.Correct, len(wantScore.Outcomes))
 	}
-	for _, lag := range []time.Duration{10 * time.Second, time.Minute, 3 * time.Minute, 10 * time.Minute} {
-		bad := 0
-		for seed := range uint64(arrivalRuns) {
-			got, causeAt, err := CorrelateInOrder(PartitionArrival(s.Detections, 3, lag, seed), s.Inventory, incidents.Config{})
-			if err != nil {
-				t.Fatal(err)
+	for _, parts := range []int{3, 8} {
+		for _, lag := range []time.Duration{10 * time.Second, time.Minute, 3 * time.Minute, 10 * time.Minute} {
+			bad := 0
+			for seed := range uint64(arrivalRuns) {
+				got, causeAt, err := CorrelateInOrder(PartitionArrival(s.Detections, parts, lag, seed), s.Inventory, incidents.Config{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				sig := signatures(got)
+				if r := s.Score(got, causeAt); !slices.Equal(sig, want) || r.Correct != wantScore.Correct || len(r.Spurious) != len(wantScore.Spurious) {
+					bad++
+					t.Errorf("%d partitions, lag %v, seed %d: %d incidents (%d correct, %d spurious), want the %d of event-time order",
+						parts, lag, seed, len(got), r.Correct, len(r.Spurious), len(incs))
+					logDiff(t, sig, want)
+				}
 			}
-			sig := signatures(got)
-			if r := s.Score(got, causeAt); !slices.Equal(sig, want) || r.Correct != wantScore.Correct || len(r.Spurious) != len(wantScore.Spurious) {
-				bad++
-				t.Errorf("lag %v seed %d: %d incidents (%d correct, %d spurious), want the %d of event-time order",
-					lag, seed, len(got), r.Correct, len(r.Spurious), len(incs))
-				logDiff(t, sig, want)
-			}
+			t.Logf("%d partitions, lag %v: %d of %d orders differ from event-time order", parts, lag, bad, arrivalRuns)
 		}
-		t.Logf("lag %v: %d of %d orders differ from event-time order", lag, bad, arrivalRuns)
 	}
 }
