@@ -3,6 +3,7 @@ package incidenteval
 import (
 	"cmp"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -20,23 +21,39 @@ import (
 // several detections partitions; detections of one event time arrive in a
 // random order even when skew is 0.
 func Arrival(dets []schemas.Detection, skew time.Duration, seed uint64) []schemas.Detection {
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	rng := newRand(seed)
+	return arrive(dets, rng, func(*schemas.Detection) int64 {
+		if skew > 0 {
+			return rng.Int64N(int64(skew))
+		}
+		return 0
+	})
+}
+
+// newRand returns the random source of seed.
+func newRand(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+}
+
+// arrive returns dets in the order they arrive when each arrives delay(d)
+// after its event time, never before an earlier detection of the same
+// alert; detections arriving at the same instant come in a random order
+// (from rng).
+func arrive(dets []schemas.Detection, rng *rand.Rand, delay func(*schemas.Detection) int64) []schemas.Detection {
 	type arrival struct {
 		at, tie int64
 		d       schemas.Detection
 	}
 	last := map[string]int64{}
 	out := make([]arrival, len(dets))
-	for i, d := range dets {
-		at := d.EventTime.UnixNano()
-		if skew > 0 {
-			at += rng.Int64N(int64(skew))
-		}
+	for i := range dets {
+		d := &dets[i]
+		at := d.EventTime.UnixNano() + delay(d)
 		if prev, ok := last[d.Fingerprint]; ok {
 			at = max(at, prev+1)
 		}
 		last[d.Fingerprint] = at
-		out[i] = arrival{at, rng.Int64(), d}
+		out[i] = arrival{at, rng.Int64(), *d}
 	}
 	slices.SortFunc(out, func(a, b arrival) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.tie, b.tie)) })
 	res := make([]schemas.Detection, len(out))
@@ -62,4 +79,26 @@ func Signature(in *schemas.Incident) string {
 	slices.Sort(ents)
 	slices.Sort(evs)
 	return fmt.Sprintf("%s|%s|%s|%s|%s", in.Rule, in.Cause, in.State, strings.Join(ents, ";"), strings.Join(evs, ";"))
+}
+
+// PartitionArrival returns dets in an order they may reach the correlate
+// stage when one detections partition lags the others: each alert's
+// detections sit on one of partitions partitions (by a hash of its
+// fingerprint, as the detections topic is keyed), each partition is a
+// random lag in [0, lag) behind event time (seeded by seed), and
+// detections that then arrive at the same instant come in a random order.
+// One alert's detections keep their order.
+func PartitionArrival(dets []schemas.Detection, partitions int, lag time.Duration, seed uint64) []schemas.Detection {
+	rng := newRand(seed)
+	lags := make([]int64, partitions)
+	for i := range lags {
+		if lag > 0 {
+			lags[i] = rng.Int64N(int64(lag))
+		}
+	}
+	return arrive(dets, rng, func(d *schemas.Detection) int64 {
+		h := fnv.New32a()
+		h.Write([]byte(d.Fingerprint))
+		return lags[h.Sum32()%uint32(partitions)]
+	})
 }

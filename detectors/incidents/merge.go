@@ -10,7 +10,8 @@ import "slices"
 // state that explains it arrives, and the link then opens a second
 // incident. After every change the engine therefore looks for an incident
 // opened within Window of the changed one that it explains, or that
-// explains it: B is explained by A
+// explains it (or, for a link, a lost target or hardware, opened later
+// while it was live: see rejoins): B is explained by A
 // when every firing symptom of B (not its effects) would have joined A
 // had it arrived after A's members (traffic may join as an effect); two
 // session incidents are one reset as soon as one symptom of either would
@@ -60,12 +61,22 @@ func (e *Engine) mergeAll(in *incident, at int64) ([]*incident, *incident) {
 }
 
 // pair returns (survivor, absorbed) when x and y opened within Window of
-// each other and x explains y or y explains x, or nils. When each explains the other, the survivor is the stronger class,
+// each other and x explains y or y explains x, or when one rejoins the
+// other, or nils. When each explains the other, the survivor is the stronger class,
 // then the one opened first, then the smaller id, so that the same
 // incidents survive whatever order their detections came in.
 func (e *Engine) pair(x, y *incident) (*incident, *incident) {
 	if !e.within(x.Opened, y.Opened) {
-		return nil, nil // not one event: resets minutes apart stay apart
+		// Not one event (resets minutes apart stay apart), unless one is
+		// a link, a lost target or hardware that the other's symptoms
+		// would have joined in event-time order (see rejoins).
+		switch {
+		case e.rejoins(x, y):
+			return x, y
+		case e.rejoins(y, x):
+			return y, x
+		}
+		return nil, nil
 	}
 	xy, yx := e.explains(x, y), e.explains(y, x)
 	if x.class() == classSession && y.class() == classSession && (e.overlaps(x, y) || e.overlaps(y, x)) {
@@ -89,6 +100,24 @@ func (e *Engine) pair(x, y *incident) (*incident, *incident) {
 		return y, x
 	}
 	return nil, nil
+}
+
+// rejoins reports whether a, live when b opened and opened before it,
+// is a link, lost target or hardware incident that explains b: in
+// event-time order b's symptoms would have joined a, but on the stream
+// they arrived before the evidence of a that they join by, from another
+// detections partition, and opened b. A flapping link takes its alerts
+// back for Reopen, so the sessions of its second flap open b when they
+// arrive before the link's state; an optic's laser bias that moves at the
+// instant its light's alerts resolve opens b when it arrives before those
+// resolutions. Session incidents are left out: a BGP clear minutes after
+// another is a new event.
+func (e *Engine) rejoins(a, b *incident) bool {
+	switch a.class() {
+	case classLink, classTarget, classHardware:
+		return a.Opened < b.Opened && e.live(a, b.Opened) && e.explains(a, b)
+	}
+	return false
 }
 
 // survives reports whether a, rather than b, survives a merge of two
