@@ -87,17 +87,31 @@ func samplesPerDeviceTick(t *testing.T, sc sim.Config) int64 {
 // (collectors/README.md, "Target state").
 func targetStateRows(devices int) int64 { return 2 * int64(devices) }
 
-func TestEmbeddedDefaultFindsInjectedSpike(t *testing.T) {
+// newCluster starts an in-process Kafka-protocol broker for the test.
+func newCluster(t *testing.T) *kfake.Cluster {
+	t.Helper()
 	cluster, err := kfake.NewCluster(kfake.Ports(0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cluster.Close()
+	t.Cleanup(cluster.Close)
+	return cluster
+}
+
+// localConfig is the default configuration on cluster, without an HTTP
+// listener, with Parquet files and labels in a folder of the test's own.
+func localConfig(t *testing.T, cluster *kfake.Cluster) config.Config {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Kafka.Brokers = cluster.ListenAddrs()
 	cfg.HTTP.Listen = "off"
 	cfg.Parquet.Root = t.TempDir()
 	cfg.Sim.LabelsFile = cfg.Parquet.Root + "/labels.jsonl"
+	return cfg
+}
+
+func TestEmbeddedDefaultFindsInjectedSpike(t *testing.T) {
+	cfg := localConfig(t, newCluster(t))
 	cfg.Sim.Devices = 5
 	cfg.Sim.Speed = math.Inf(1)
 	cfg.Sim.Span = 6 * time.Hour
@@ -190,17 +204,9 @@ func reachedAll(seen, end map[int32]int64) bool {
 // groups: the second run's stages start at the first run's commits (some
 // partitions get nothing new) and must still drain promptly.
 func TestSecondRunOnSameTopics(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
+	cluster := newCluster(t)
 	for run := 1; run <= 2; run++ {
-		cfg := config.Default()
-		cfg.Kafka.Brokers = cluster.ListenAddrs()
-		cfg.HTTP.Listen = "off"
-		cfg.Parquet.Root = t.TempDir()
-		cfg.Sim.LabelsFile = cfg.Parquet.Root + "/labels.jsonl"
+		cfg := localConfig(t, cluster)
 		cfg.Sim.Devices = 1
 		cfg.Sim.Speed = math.Inf(1)
 		cfg.Sim.Span = 10 * time.Minute

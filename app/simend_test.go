@@ -8,15 +8,11 @@ import (
 	"math"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kmsg"
-
 	"github.com/telekernel/telekernel/collectors/sim"
-	"github.com/telekernel/telekernel/config"
+	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -46,25 +42,9 @@ func (l *lockedBuffer) String() string {
 // reason) per device, and no target_down fires. Before, every device was
 // published DOWN (stalled) while the run waited.
 func TestFleetEndWhileKafkaIsSlow(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	var holding atomic.Bool
-	release := make(chan struct{})
-	cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
-		cluster.KeepControl()
-		if holding.Load() {
-			cluster.SleepControl(func() { <-release })
-		}
-		return nil, nil, false
-	})
-	cfg := config.Default()
-	cfg.Kafka.Brokers = cluster.ListenAddrs()
-	cfg.HTTP.Listen = "off"
-	cfg.Parquet.Root = t.TempDir()
-	cfg.Sim.LabelsFile = cfg.Parquet.Root + "/labels.jsonl"
+	cluster := newCluster(t)
+	gate := testenv.HoldProduce(cluster)
+	cfg := localConfig(t, cluster)
 	cfg.Sim.Devices, cfg.Sim.Interfaces, cfg.Sim.Interval = 3, 2, time.Second
 	cfg.Sim.Speed, cfg.Sim.Span = math.Inf(1), 3*time.Minute
 	cfg.Sim.Start = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -77,10 +57,9 @@ func TestFleetEndWhileKafkaIsSlow(t *testing.T) {
 		for !strings.Contains(logs.String(), "simulating a device fleet over gNMI") {
 			time.Sleep(5 * time.Millisecond)
 		}
-		holding.Store(true)
+		gate.Hold()
 		time.Sleep(stall + 5*time.Second)
-		holding.Store(false)
-		close(release)
+		gate.Release()
 	}()
 	sum, err := Run(context.Background(), Options{Config: &cfg, Log: slog.New(slog.NewJSONHandler(logs, nil))})
 	if err != nil {
@@ -139,16 +118,7 @@ func waitedForKafka(t *testing.T, logs string) time.Duration {
 // at the first step after it, so the target_down fires and resolves on
 // the window's edges.
 func TestLostTargetAtFullSpeed(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	cfg := config.Default()
-	cfg.Kafka.Brokers = cluster.ListenAddrs()
-	cfg.HTTP.Listen = "off"
-	cfg.Parquet.Root = t.TempDir()
-	cfg.Sim.LabelsFile = cfg.Parquet.Root + "/labels.jsonl"
+	cfg := localConfig(t, newCluster(t))
 	cfg.Sim.Devices, cfg.Sim.Interfaces, cfg.Sim.Topology.Spines = 4, 2, 2
 	cfg.Sim.Speed, cfg.Sim.Span = math.Inf(1), 2*time.Hour
 	cfg.Sim.Start = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)

@@ -10,11 +10,11 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/collectors/sim/agent"
+	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/internal/tlsfiles"
 )
 
@@ -31,15 +31,7 @@ func TestSlowBrokerIsNoStall(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(cluster.Close)
-	var holding atomic.Bool
-	release := make(chan struct{})
-	cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
-		cluster.KeepControl()
-		if holding.Load() {
-			cluster.SleepControl(func() { <-release })
-		}
-		return nil, nil, false
-	})
+	gate := testenv.HoldProduce(cluster)
 	// A small buffer, so that publishing waits soon after the broker stops
 	// answering.
 	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.MaxBufferedBytes(256<<10))
@@ -91,9 +83,9 @@ func TestSlowBrokerIsNoStall(t *testing.T) {
 		}
 	}()
 	time.Sleep(300 * time.Millisecond)
-	holding.Store(true)
+	gate.Hold()
 	time.Sleep(10 * stall)
-	close(release)
+	gate.Release()
 	time.Sleep(500 * time.Millisecond)
 	cancel()
 	<-stepped
