@@ -1,6 +1,7 @@
 package incidenteval
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -25,31 +26,58 @@ func TestSimIncidentsArrival(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	base := newEventTimeOrder(t, s)
+	for _, skew := range []time.Duration{0, 5 * time.Second, 10 * time.Second, 30 * time.Second, 60 * time.Second} {
+		counts := map[int]int{}
+		for seed := range uint64(arrivalRuns) {
+			n, _ := base.check(t, Arrival(s.Detections, skew, seed), fmt.Sprintf("skew %v seed %d", skew, seed))
+			counts[n]++
+		}
+		t.Logf("skew %v: incident counts over %d arrival orders %v", skew, arrivalRuns, counts)
+	}
+}
+
+// eventTimeOrder is what every arrival order of a simulation's
+// detections must give: the incidents of event-time order (their
+// signatures) and their score.
+type eventTimeOrder struct {
+	s     *Simulated
+	n     int
+	sigs  []string
+	score *Result
+}
+
+// newEventTimeOrder correlates s's detections in event-time order.
+func newEventTimeOrder(t *testing.T, s *Simulated) eventTimeOrder {
+	t.Helper()
 	incs, causeAt, err := Correlate(s.Detections, s.Inventory, incidents.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, wantScore := signatures(incs), s.Score(incs, causeAt)
+	e := eventTimeOrder{s: s, n: len(incs), sigs: signatures(incs), score: s.Score(incs, causeAt)}
 	t.Logf("event-time order: %d incidents from %d detections, %d of %d root causes correct, %d spurious",
-		len(incs), len(s.Detections), wantScore.Correct, len(wantScore.Outcomes), len(wantScore.Spurious))
-	for _, skew := range []time.Duration{0, 5 * time.Second, 10 * time.Second, 30 * time.Second, 60 * time.Second} {
-		counts := map[int]int{}
-		for seed := range uint64(arrivalRuns) {
-			got, causeAt, err := CorrelateInOrder(Arrival(s.Detections, skew, seed), s.Inventory, incidents.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			counts[len(got)]++
-			sig := signatures(got)
-			r := s.Score(got, causeAt)
-			if !slices.Equal(sig, want) || r.Correct != wantScore.Correct || len(r.Spurious) != len(wantScore.Spurious) {
-				t.Errorf("skew %v seed %d: %d incidents (%d correct, %d spurious), want the %d of event-time order (%d correct, %d spurious)",
-					skew, seed, len(got), r.Correct, len(r.Spurious), len(incs), wantScore.Correct, len(wantScore.Spurious))
-				logDiff(t, sig, want)
-			}
-		}
-		t.Logf("skew %v: incident counts over %d arrival orders %v", skew, arrivalRuns, counts)
+		e.n, len(s.Detections), e.score.Correct, len(e.score.Outcomes), len(e.score.Spurious))
+	return e
+}
+
+// check correlates order as it arrives and reports an error named what
+// unless it gives the incidents and score of event-time order. It returns
+// the number of incidents and whether they were the same.
+func (e eventTimeOrder) check(t *testing.T, order []schemas.Detection, what string) (int, bool) {
+	t.Helper()
+	got, causeAt, err := CorrelateInOrder(order, e.s.Inventory, incidents.Config{})
+	if err != nil {
+		t.Fatal(err)
 	}
+	sig := signatures(got)
+	r := e.s.Score(got, causeAt)
+	if slices.Equal(sig, e.sigs) && r.Correct == e.score.Correct && len(r.Spurious) == len(e.score.Spurious) {
+		return len(got), true
+	}
+	t.Errorf("%s: %d incidents (%d correct, %d spurious), want the %d of event-time order (%d correct, %d spurious)",
+		what, len(got), r.Correct, len(r.Spurious), e.n, e.score.Correct, len(e.score.Spurious))
+	logDiff(t, sig, e.sigs)
+	return len(got), false
 }
 
 // signatures returns the sorted signatures of incs.

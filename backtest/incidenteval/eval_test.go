@@ -127,12 +127,7 @@ func checkDrift(t *testing.T, r *Result, cfg sim.Config) {
 			want = append(want, f.Device+" name="+f.Interface+"-transceiver "+schemas.MetricOpticInputPower)
 		}
 	}
-	got := slices.Sorted(slices.Values(r.Fired[detect.DriftRule]))
-	slices.Sort(want)
-	t.Logf("drift rule fired on %v", got)
-	if !slices.Equal(got, want) {
-		t.Errorf("drift rule fired on %v, want once on each decaying optic %v", got, want)
-	}
+	checkFired(t, r, detect.DriftRule, "each decaying optic", want)
 }
 
 // checkPeer checks the sibling rule fired once on each fan and PSU of cfg
@@ -149,11 +144,18 @@ func checkPeer(t *testing.T, r *Result, cfg sim.Config) {
 			want = append(want, f.Device+" name="+f.Component+" "+schemas.MetricPSUEfficiency)
 		}
 	}
-	got := slices.Sorted(slices.Values(r.Fired[detect.PeerRule]))
+	checkFired(t, r, detect.PeerRule, "each fan and PSU that wears or fails", want)
+}
+
+// checkFired checks rule fired once on each series of want (what names
+// them) and on no other.
+func checkFired(t *testing.T, r *Result, rule, what string, want []string) {
+	t.Helper()
+	got := slices.Sorted(slices.Values(r.Fired[rule]))
 	slices.Sort(want)
-	t.Logf("sibling rule fired on %v", got)
+	t.Logf("%s rule fired on %v", rule, got)
 	if !slices.Equal(got, want) {
-		t.Errorf("sibling rule fired on %v, want once on each fan and PSU that wears or fails %v", got, want)
+		t.Errorf("%s rule fired on %v, want once on %s %v", rule, got, what, want)
 	}
 }
 

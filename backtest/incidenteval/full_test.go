@@ -1,8 +1,8 @@
 package incidenteval
 
 import (
+	"fmt"
 	"os"
-	"slices"
 	"testing"
 	"time"
 
@@ -58,30 +58,17 @@ func TestSimIncidentsFullArrival(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	incs, causeAt, err := Correlate(s.Detections, s.Inventory, incidents.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, wantScore := signatures(incs), s.Score(incs, causeAt)
-	t.Logf("event-time order: %d incidents from %d detections, %d of %d root causes correct",
-		len(incs), len(s.Detections), wantScore.Correct, len(wantScore.Outcomes))
-	if wantScore.Correct != len(wantScore.Outcomes) {
-		t.Errorf("event-time order: %d of %d root causes correct, want all", wantScore.Correct, len(wantScore.Outcomes))
+	base := newEventTimeOrder(t, s)
+	if base.score.Correct != len(base.score.Outcomes) {
+		t.Errorf("event-time order: %d of %d root causes correct, want all", base.score.Correct, len(base.score.Outcomes))
 	}
 	for _, parts := range []int{3, 8} {
 		for _, lag := range []time.Duration{10 * time.Second, time.Minute, 3 * time.Minute, 10 * time.Minute} {
 			bad := 0
 			for seed := range uint64(arrivalRuns) {
-				got, causeAt, err := CorrelateInOrder(PartitionArrival(s.Detections, parts, lag, seed), s.Inventory, incidents.Config{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				sig := signatures(got)
-				if r := s.Score(got, causeAt); !slices.Equal(sig, want) || r.Correct != wantScore.Correct || len(r.Spurious) != len(wantScore.Spurious) {
+				what := fmt.Sprintf("%d partitions, lag %v, seed %d", parts, lag, seed)
+				if _, same := base.check(t, PartitionArrival(s.Detections, parts, lag, seed), what); !same {
 					bad++
-					t.Errorf("%d partitions, lag %v, seed %d: %d incidents (%d correct, %d spurious), want the %d of event-time order",
-						parts, lag, seed, len(got), r.Correct, len(r.Spurious), len(incs))
-					logDiff(t, sig, want)
 				}
 			}
 			t.Logf("%d partitions, lag %v: %d of %d orders differ from event-time order", parts, lag, bad, arrivalRuns)
