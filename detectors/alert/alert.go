@@ -8,9 +8,9 @@
 package alert
 
 import (
-	"fmt"
 	"math"
 
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -32,32 +32,20 @@ type Config struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.FireZ == 0 {
-		c.FireZ = DefaultFireZ
-	}
-	if c.ResolveZ == 0 {
-		c.ResolveZ = math.Min(DefaultResolveZ, c.FireZ/2)
-	}
-	if c.Confirm == 0 {
-		c.Confirm = DefaultConfirm
-	}
-	if c.Clear == 0 {
-		c.Clear = DefaultClear
-	}
+	cfgcheck.Default(&c.FireZ, DefaultFireZ)
+	cfgcheck.Default(&c.ResolveZ, math.Min(DefaultResolveZ, c.FireZ/2))
+	cfgcheck.Default(&c.Confirm, DefaultConfirm)
+	cfgcheck.Default(&c.Clear, DefaultClear)
 	return c
 }
 
 // Validate reports the first bad field.
 func (c Config) Validate() error {
-	switch {
-	case c.FireZ <= 0:
-		return fmt.Errorf("fire_z: %v must be positive", c.FireZ)
-	case c.ResolveZ <= 0 || c.ResolveZ >= c.FireZ:
-		return fmt.Errorf("resolve_z: %v must be positive and below fire_z (%v)", c.ResolveZ, c.FireZ)
-	case c.Confirm < 1 || c.Clear < 1:
-		return fmt.Errorf("confirm and clear must be at least 1 (got %d, %d)", c.Confirm, c.Clear)
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.Positive("fire_z", c.FireZ),
+		cfgcheck.Check(c.ResolveZ <= 0 || c.ResolveZ >= c.FireZ, "resolve_z: %v must be positive and below fire_z (%v)", c.ResolveZ, c.FireZ),
+		cfgcheck.Check(c.Confirm < 1 || c.Clear < 1, "confirm and clear must be at least 1 (got %d, %d)", c.Confirm, c.Clear),
+	)
 }
 
 // Transition is what an update changed.

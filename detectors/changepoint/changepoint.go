@@ -13,6 +13,7 @@ import (
 	"math"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Defaults of Config.
@@ -44,39 +45,23 @@ type Config struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.K == 0 {
-		c.K = DefaultK
-	}
-	if c.H == 0 {
-		c.H = DefaultH
-	}
-	if c.Alpha == 0 {
-		c.Alpha = DefaultAlpha
-	}
-	if c.MinPoints == 0 {
-		c.MinPoints = DefaultMinPoints
-	}
-	if c.MinSigmaFraction == 0 {
-		c.MinSigmaFraction = 1e-3
-	}
+	cfgcheck.Default(&c.K, DefaultK)
+	cfgcheck.Default(&c.H, DefaultH)
+	cfgcheck.Default(&c.Alpha, DefaultAlpha)
+	cfgcheck.Default(&c.MinPoints, DefaultMinPoints)
+	cfgcheck.Default(&c.MinSigmaFraction, 1e-3)
 	return c
 }
 
 // Validate reports the first bad field.
 func (c Config) Validate() error {
-	switch {
-	case c.K < 0:
-		return fmt.Errorf("k: %v must not be negative", c.K)
-	case c.H <= 0:
-		return fmt.Errorf("h: %v must be positive", c.H)
-	case !(c.Alpha > 0 && c.Alpha < 1):
-		return fmt.Errorf("alpha: %v must be in (0, 1)", c.Alpha)
-	case c.MinPoints < 2:
-		return fmt.Errorf("min_points: %d must be at least 2", c.MinPoints)
-	case c.MinSigmaFraction < 0:
-		return fmt.Errorf("min_sigma_fraction: must not be negative")
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.NonNegative("k", c.K),
+		cfgcheck.Positive("h", c.H),
+		cfgcheck.Fraction("alpha", c.Alpha),
+		cfgcheck.AtLeast("min_points", c.MinPoints, 2),
+		cfgcheck.Check(c.MinSigmaFraction < 0, "min_sigma_fraction: must not be negative"),
+	)
 }
 
 // Score is the result of testing one value.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/telekernel/telekernel/internal/binenc"
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -61,54 +62,29 @@ type Config struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.Warmup == 0 {
-		c.Warmup = DefaultWarmup
-	}
-	if c.Margin == 0 {
-		c.Margin = DefaultMargin
-	}
-	if c.Run == 0 {
-		c.Run = DefaultRun
-	}
-	if c.Clear == 0 {
-		c.Clear = DefaultClear
-	}
-	if c.Step == 0 {
-		c.Step = DefaultStep
-	}
-	if c.Follow == 0 {
-		c.Follow = DefaultFollow
-	}
-	if c.Level == 0 {
-		c.Level = DefaultLevel
-	}
-	if c.Memory == 0 {
-		c.Memory = DefaultMemory
-	}
+	cfgcheck.Default(&c.Warmup, DefaultWarmup)
+	cfgcheck.Default(&c.Margin, DefaultMargin)
+	cfgcheck.Default(&c.Run, DefaultRun)
+	cfgcheck.Default(&c.Clear, DefaultClear)
+	cfgcheck.Default(&c.Step, DefaultStep)
+	cfgcheck.Default(&c.Follow, DefaultFollow)
+	cfgcheck.Default(&c.Level, DefaultLevel)
+	cfgcheck.Default(&c.Memory, DefaultMemory)
 	return c
 }
 
 // Validate reports the first bad field of c (after WithDefaults).
 func (c Config) Validate() error {
-	switch {
-	case c.Warmup < minNoisePoints:
-		return fmt.Errorf("warmup: %d must be at least %d", c.Warmup, minNoisePoints)
-	case !(c.Margin > 0):
-		return fmt.Errorf("margin: %v must be positive", c.Margin)
-	case c.Run < 1 || c.Run > math.MaxUint16:
-		return fmt.Errorf("run: %d must be in [1, %d]", c.Run, math.MaxUint16)
-	case c.Clear < 1 || c.Clear > math.MaxUint16:
-		return fmt.Errorf("clear: %d must be in [1, %d]", c.Clear, math.MaxUint16)
-	case !(c.Step > c.Margin):
-		return fmt.Errorf("step: %v must be above margin %v", c.Step, c.Margin)
-	case c.Follow < 1:
-		return fmt.Errorf("follow: %d must be at least 1", c.Follow)
-	case c.Level < 1:
-		return fmt.Errorf("level: %d must be at least 1", c.Level)
-	case c.Memory < 1:
-		return fmt.Errorf("memory: %d must be at least 1", c.Memory)
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.AtLeast("warmup", c.Warmup, minNoisePoints),
+		cfgcheck.Check(!(c.Margin > 0), "margin: %v must be positive", c.Margin),
+		cfgcheck.Check(c.Run < 1 || c.Run > math.MaxUint16, "run: %d must be in [1, %d]", c.Run, math.MaxUint16),
+		cfgcheck.Check(c.Clear < 1 || c.Clear > math.MaxUint16, "clear: %d must be in [1, %d]", c.Clear, math.MaxUint16),
+		cfgcheck.Check(!(c.Step > c.Margin), "step: %v must be above margin %v", c.Step, c.Margin),
+		cfgcheck.AtLeast("follow", c.Follow, 1),
+		cfgcheck.AtLeast("level", c.Level, 1),
+		cfgcheck.AtLeast("memory", c.Memory, 1),
+	)
 }
 
 // Watches reports whether the rule watches a gauge of metric: a

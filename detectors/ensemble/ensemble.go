@@ -31,6 +31,7 @@ import (
 	"github.com/telekernel/telekernel/detectors/rangebreak"
 	"github.com/telekernel/telekernel/detectors/robustz"
 	"github.com/telekernel/telekernel/detectors/seasonal"
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Member identifies a member detector; a Mask is a set of members.
@@ -265,23 +266,17 @@ func (c Config) WithDefaults() Config {
 	if c.Detectors == nil {
 		c.Detectors = slices.Clone(DefaultDetectors)
 	}
-	if c.RobustZ.Window == 0 {
-		c.RobustZ.Window = DefaultRobustWindow
-	}
+	cfgcheck.Default(&c.RobustZ.Window, DefaultRobustWindow)
 	c.RobustZ = c.RobustZ.WithDefaults()
 	c.EWMA = c.EWMA.WithDefaults()
 	c.Seasonal = c.Seasonal.WithDefaults()
 	c.CUSUM = c.CUSUM.WithDefaults()
-	if c.Forest.Shingle == 0 {
-		c.Forest.Shingle = DefaultForestShingle
-	}
+	cfgcheck.Default(&c.Forest.Shingle, DefaultForestShingle)
 	c.Forest = c.Forest.WithDefaults()
 	c.LevelShift = c.LevelShift.WithDefaults()
 	c.RangeBreak = c.RangeBreak.WithDefaults()
 	c.Calibration = c.Calibration.WithDefaults()
-	if c.SeasonalStrength == 0 {
-		c.SeasonalStrength = DefaultSeasonalStrength
-	}
+	cfgcheck.Default(&c.SeasonalStrength, DefaultSeasonalStrength)
 	if c.BandZ == 0 {
 		c.BandZ = DefaultBandZ
 		if c.MinZ > 0 {
@@ -292,24 +287,12 @@ func (c Config) WithDefaults() Config {
 	if c.ResolveZ == 0 && c.MinZ > 0 {
 		c.ResolveZ = math.Min(DefaultResolveZ, c.MinZ/2)
 	}
-	if c.Fire == 0 {
-		c.Fire = DefaultFire
-	}
-	if c.Resolve == 0 {
-		c.Resolve = math.Min(DefaultResolve, c.Fire*0.95)
-	}
-	if c.Critical == 0 {
-		c.Critical = math.Max(DefaultCritical, c.Fire)
-	}
-	if c.Confirm == 0 {
-		c.Confirm = DefaultConfirm
-	}
-	if c.Clear == 0 {
-		c.Clear = DefaultClear
-	}
-	if c.Cooldown == 0 {
-		c.Cooldown = DefaultCooldown
-	}
+	cfgcheck.Default(&c.Fire, DefaultFire)
+	cfgcheck.Default(&c.Resolve, math.Min(DefaultResolve, c.Fire*0.95))
+	cfgcheck.Default(&c.Critical, math.Max(DefaultCritical, c.Fire))
+	cfgcheck.Default(&c.Confirm, DefaultConfirm)
+	cfgcheck.Default(&c.Clear, DefaultClear)
+	cfgcheck.Default(&c.Cooldown, DefaultCooldown)
 	return c
 }
 
@@ -331,35 +314,21 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%s.%w", v.name, v.err)
 		}
 	}
-	switch {
-	case c.SeasonalStrength < 0 || c.SeasonalStrength > 1:
-		return fmt.Errorf("seasonal_strength: %v must be in [0, 1]", c.SeasonalStrength)
-	case c.BandZ <= 0:
-		return fmt.Errorf("band_z: %v must be positive", c.BandZ)
-	case !(c.Fire > 0 && c.Fire <= 1):
-		return fmt.Errorf("fire: %v must be in (0, 1]", c.Fire)
-	case !(c.Resolve > 0 && c.Resolve < c.Fire):
-		return fmt.Errorf("resolve: %v must be positive and below fire (%v)", c.Resolve, c.Fire)
-	case c.Critical < c.Fire:
-		return fmt.Errorf("critical: %v must not be below fire (%v)", c.Critical, c.Fire)
-	case c.Cooldown < 0:
-		return fmt.Errorf("cooldown: %d must not be negative", c.Cooldown)
-	case c.Confirm < 1 || c.Clear < 1:
-		return fmt.Errorf("confirm and clear must be at least 1 (got %d, %d)", c.Confirm, c.Clear)
-	case c.MinZ < 0 || math.IsNaN(c.MinZ):
-		return fmt.Errorf("min_z: %v must not be negative", c.MinZ)
-	case c.MinZ > 0 && !(c.ResolveZ > 0 && c.ResolveZ < c.MinZ):
-		return fmt.Errorf("resolve_z: %v must be positive and below min_z (%v)", c.ResolveZ, c.MinZ)
-	case c.SpikeZ != 0 && !(c.MinZ > 0 && c.SpikeZ >= c.MinZ):
-		return fmt.Errorf("spike_z: %v needs min_z and must not be below it (%v)", c.SpikeZ, c.MinZ)
-	case c.Hold < 0:
-		return fmt.Errorf("hold: %d must not be negative", c.Hold)
-	case c.Hold > 0 && c.MinZ == 0:
-		return fmt.Errorf("hold: %d needs min_z", c.Hold)
-	case c.Repeat.Count > 0 && c.MinZ == 0:
-		return fmt.Errorf("repeat.count: %d needs min_z", c.Repeat.Count)
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.Check(c.SeasonalStrength < 0 || c.SeasonalStrength > 1, "seasonal_strength: %v must be in [0, 1]", c.SeasonalStrength),
+		cfgcheck.Positive("band_z", c.BandZ),
+		cfgcheck.Check(!(c.Fire > 0 && c.Fire <= 1), "fire: %v must be in (0, 1]", c.Fire),
+		cfgcheck.Check(!(c.Resolve > 0 && c.Resolve < c.Fire), "resolve: %v must be positive and below fire (%v)", c.Resolve, c.Fire),
+		cfgcheck.Check(c.Critical < c.Fire, "critical: %v must not be below fire (%v)", c.Critical, c.Fire),
+		cfgcheck.NonNegative("cooldown", c.Cooldown),
+		cfgcheck.Check(c.Confirm < 1 || c.Clear < 1, "confirm and clear must be at least 1 (got %d, %d)", c.Confirm, c.Clear),
+		cfgcheck.Check(c.MinZ < 0 || math.IsNaN(c.MinZ), "min_z: %v must not be negative", c.MinZ),
+		cfgcheck.Check(c.MinZ > 0 && !(c.ResolveZ > 0 && c.ResolveZ < c.MinZ), "resolve_z: %v must be positive and below min_z (%v)", c.ResolveZ, c.MinZ),
+		cfgcheck.Check(c.SpikeZ != 0 && !(c.MinZ > 0 && c.SpikeZ >= c.MinZ), "spike_z: %v needs min_z and must not be below it (%v)", c.SpikeZ, c.MinZ),
+		cfgcheck.NonNegative("hold", c.Hold),
+		cfgcheck.Check(c.Hold > 0 && c.MinZ == 0, "hold: %d needs min_z", c.Hold),
+		cfgcheck.Check(c.Repeat.Count > 0 && c.MinZ == 0, "repeat.count: %d needs min_z", c.Repeat.Count),
+	)
 }
 
 func (c Config) mask() (Mask, error) {

@@ -12,6 +12,7 @@ import (
 	"math"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Defaults of Config.
@@ -39,29 +40,19 @@ type Config struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.Alpha == 0 {
-		c.Alpha = DefaultAlpha
-	}
-	if c.MinPoints == 0 {
-		c.MinPoints = DefaultMinPoints
-	}
-	if c.MinSigmaFraction == 0 {
-		c.MinSigmaFraction = DefaultMinSigmaFraction
-	}
+	cfgcheck.Default(&c.Alpha, DefaultAlpha)
+	cfgcheck.Default(&c.MinPoints, DefaultMinPoints)
+	cfgcheck.Default(&c.MinSigmaFraction, DefaultMinSigmaFraction)
 	return c
 }
 
 // Validate reports the first bad field.
 func (c Config) Validate() error {
-	switch {
-	case !(c.Alpha > 0 && c.Alpha < 1):
-		return fmt.Errorf("alpha: %v must be in (0, 1)", c.Alpha)
-	case c.MinPoints < 2:
-		return fmt.Errorf("min_points: %d must be at least 2", c.MinPoints)
-	case c.MinSigma < 0 || c.MinSigmaFraction < 0:
-		return fmt.Errorf("min_sigma and min_sigma_fraction must not be negative")
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.Fraction("alpha", c.Alpha),
+		cfgcheck.AtLeast("min_points", c.MinPoints, 2),
+		cfgcheck.Check(c.MinSigma < 0 || c.MinSigmaFraction < 0, "min_sigma and min_sigma_fraction must not be negative"),
+	)
 }
 
 // Score is the result of scoring one value.

@@ -22,6 +22,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Defaults of Config.
@@ -57,24 +58,12 @@ type Config struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.Trees == 0 {
-		c.Trees = DefaultTrees
-	}
-	if c.Height == 0 {
-		c.Height = DefaultHeight
-	}
-	if c.Window == 0 {
-		c.Window = DefaultWindow
-	}
-	if c.Shingle == 0 {
-		c.Shingle = DefaultShingle
-	}
-	if c.Alpha == 0 {
-		c.Alpha = DefaultAlpha
-	}
-	if c.Seed == 0 {
-		c.Seed = DefaultSeed
-	}
+	cfgcheck.Default(&c.Trees, DefaultTrees)
+	cfgcheck.Default(&c.Height, DefaultHeight)
+	cfgcheck.Default(&c.Window, DefaultWindow)
+	cfgcheck.Default(&c.Shingle, DefaultShingle)
+	cfgcheck.Default(&c.Alpha, DefaultAlpha)
+	cfgcheck.Default(&c.Seed, DefaultSeed)
 	return c
 }
 

@@ -1,9 +1,9 @@
 package incidents
 
 import (
-	"errors"
-	"fmt"
 	"time"
+
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Defaults of Config.
@@ -54,42 +54,23 @@ type Config struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.Window == 0 {
-		c.Window = DefaultWindow
-	}
-	if c.Reopen == 0 {
-		c.Reopen = DefaultReopen
-	}
-	if c.DeviceInterfaces == 0 {
-		c.DeviceInterfaces = DefaultDeviceInterfaces
-	}
-	if c.SurgePorts == 0 {
-		c.SurgePorts = DefaultSurgePorts
-	}
-	if c.SessionSpan == 0 {
-		c.SessionSpan = DefaultSessionSpan
-	}
-	if c.Lateness == 0 {
-		c.Lateness = DefaultLateness
-	}
+	cfgcheck.Default(&c.Window, DefaultWindow)
+	cfgcheck.Default(&c.Reopen, DefaultReopen)
+	cfgcheck.Default(&c.DeviceInterfaces, DefaultDeviceInterfaces)
+	cfgcheck.Default(&c.SurgePorts, DefaultSurgePorts)
+	cfgcheck.Default(&c.SessionSpan, DefaultSessionSpan)
+	cfgcheck.Default(&c.Lateness, DefaultLateness)
 	return c
 }
 
 // Validate reports the first field out of range, naming it.
 func (c Config) Validate() error {
-	switch {
-	case c.Window <= 0:
-		return fmt.Errorf("window: %v must be positive", c.Window)
-	case c.Reopen < 0:
-		return fmt.Errorf("reopen: %v must not be negative", c.Reopen)
-	case c.Lateness < 0:
-		return fmt.Errorf("lateness: %v must not be negative", c.Lateness)
-	case c.DeviceInterfaces < 2:
-		return errors.New("device_interfaces: must be at least 2")
-	case c.SurgePorts < 1:
-		return errors.New("surge_ports: must be at least 1")
-	case c.SessionSpan < c.Window:
-		return fmt.Errorf("session_span: %v must be at least window (%v)", c.SessionSpan, c.Window)
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.Positive("window", c.Window),
+		cfgcheck.NonNegative("reopen", c.Reopen),
+		cfgcheck.NonNegative("lateness", c.Lateness),
+		cfgcheck.Check(c.DeviceInterfaces < 2, "device_interfaces: must be at least 2"),
+		cfgcheck.Check(c.SurgePorts < 1, "surge_ports: must be at least 1"),
+		cfgcheck.Check(c.SessionSpan < c.Window, "session_span: %v must be at least window (%v)", c.SessionSpan, c.Window),
+	)
 }

@@ -26,6 +26,8 @@ package levelshift
 import (
 	"fmt"
 	"math"
+
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Defaults of Config.
@@ -73,46 +75,26 @@ type Config struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.Ratio == 0 {
-		c.Ratio = DefaultRatio
-	}
-	if c.Alpha == 0 {
-		c.Alpha = DefaultAlpha
-	}
-	if c.Confirm == 0 {
-		c.Confirm = DefaultConfirm
-	}
-	if c.Clear == 0 {
-		c.Clear = DefaultClear
-	}
-	if c.MinPoints == 0 {
-		c.MinPoints = DefaultMinPoints
-	}
-	if c.Spread == 0 {
-		c.Spread = DefaultSpread
-	}
-	if c.Accept == 0 {
-		c.Accept = DefaultAccept
-	}
+	cfgcheck.Default(&c.Ratio, DefaultRatio)
+	cfgcheck.Default(&c.Alpha, DefaultAlpha)
+	cfgcheck.Default(&c.Confirm, DefaultConfirm)
+	cfgcheck.Default(&c.Clear, DefaultClear)
+	cfgcheck.Default(&c.MinPoints, DefaultMinPoints)
+	cfgcheck.Default(&c.Spread, DefaultSpread)
+	cfgcheck.Default(&c.Accept, DefaultAccept)
 	return c
 }
 
 // Validate reports the first bad field.
 func (c Config) Validate() error {
 	c = c.WithDefaults()
-	switch {
-	case !(c.Ratio > 1 && c.Ratio < 1e12):
-		return fmt.Errorf("ratio: %v must be above 1", c.Ratio)
-	case !(c.Alpha > 0 && c.Alpha < 1):
-		return fmt.Errorf("alpha: %v must be in (0, 1)", c.Alpha)
-	case c.Confirm < 1 || c.Clear < 1 || c.MinPoints < 1:
-		return fmt.Errorf("confirm, clear and min_points must be at least 1 (got %d, %d, %d)", c.Confirm, c.Clear, c.MinPoints)
-	case !(c.Spread > 0):
-		return fmt.Errorf("spread: %v must be positive", c.Spread)
-	case c.Accept < c.Confirm:
-		return fmt.Errorf("accept: %d must not be below confirm (%d)", c.Accept, c.Confirm)
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.Check(!(c.Ratio > 1 && c.Ratio < 1e12), "ratio: %v must be above 1", c.Ratio),
+		cfgcheck.Fraction("alpha", c.Alpha),
+		cfgcheck.Check(c.Confirm < 1 || c.Clear < 1 || c.MinPoints < 1, "confirm, clear and min_points must be at least 1 (got %d, %d, %d)", c.Confirm, c.Clear, c.MinPoints),
+		cfgcheck.Check(!(c.Spread > 0), "spread: %v must be positive", c.Spread),
+		cfgcheck.Check(c.Accept < c.Confirm, "accept: %d must not be below confirm (%d)", c.Accept, c.Confirm),
+	)
 }
 
 // Detector is the level-shift detector of one series. It is not safe for

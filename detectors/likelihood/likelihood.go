@@ -16,6 +16,7 @@ import (
 	"math"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Defaults of Config.
@@ -45,34 +46,21 @@ type Config struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.Short == 0 {
-		c.Short = DefaultShort
-	}
-	if c.Alpha == 0 {
-		c.Alpha = DefaultAlpha
-	}
-	if c.MinPoints == 0 {
-		c.MinPoints = DefaultMinPoints
-	}
-	if c.MinSigma == 0 {
-		c.MinSigma = 1e-3
-	}
+	cfgcheck.Default(&c.Short, DefaultShort)
+	cfgcheck.Default(&c.Alpha, DefaultAlpha)
+	cfgcheck.Default(&c.MinPoints, DefaultMinPoints)
+	cfgcheck.Default(&c.MinSigma, 1e-3)
 	return c
 }
 
 // Validate reports the first bad field.
 func (c Config) Validate() error {
-	switch {
-	case c.Short < 1 || c.Short > MaxShort:
-		return fmt.Errorf("short: %d must be between 1 and %d", c.Short, MaxShort)
-	case !(c.Alpha > 0 && c.Alpha < 1):
-		return fmt.Errorf("alpha: %v must be in (0, 1)", c.Alpha)
-	case c.MinPoints < 2:
-		return fmt.Errorf("min_points: %d must be at least 2", c.MinPoints)
-	case c.MinSigma <= 0:
-		return fmt.Errorf("min_sigma: %v must be positive", c.MinSigma)
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.Between("short", c.Short, 1, MaxShort),
+		cfgcheck.Fraction("alpha", c.Alpha),
+		cfgcheck.AtLeast("min_points", c.MinPoints, 2),
+		cfgcheck.Positive("min_sigma", c.MinSigma),
+	)
 }
 
 // Calibrator is the calibration state of one raw score stream. It is not

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Defaults of RecordConfig.
@@ -26,24 +27,17 @@ type RecordConfig struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c RecordConfig) WithDefaults() RecordConfig {
-	if c.Decay == 0 {
-		c.Decay = DefaultRecordDecay
-	}
-	if c.MinPoints == 0 {
-		c.MinPoints = DefaultRecordMinPoints
-	}
+	cfgcheck.Default(&c.Decay, DefaultRecordDecay)
+	cfgcheck.Default(&c.MinPoints, DefaultRecordMinPoints)
 	return c
 }
 
 // Validate reports the first bad field.
 func (c RecordConfig) Validate() error {
-	switch {
-	case !(c.Decay >= 0 && c.Decay < 1):
-		return fmt.Errorf("decay: %v must be in [0, 1)", c.Decay)
-	case c.MinPoints < 1:
-		return fmt.Errorf("min_points: %d must be at least 1", c.MinPoints)
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.Check(!(c.Decay >= 0 && c.Decay < 1), "decay: %v must be in [0, 1)", c.Decay),
+		cfgcheck.AtLeast("min_points", c.MinPoints, 1),
+	)
 }
 
 // Record calibrates a raw score by the record it sets: the ratio of

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -131,42 +132,18 @@ func (c Config) WithDefaults() Config {
 	if c.Signals == nil {
 		c.Signals = DefaultSignals()
 	}
-	if c.Bucket == 0 {
-		c.Bucket = DefaultBucket
-	}
-	if c.Window == 0 {
-		c.Window = DefaultWindow
-	}
-	if c.MinBuckets == 0 {
-		c.MinBuckets = DefaultMinBuckets
-	}
-	if c.MinFit == 0 {
-		c.MinFit = DefaultMinFit
-	}
-	if c.Baseline == 0 {
-		c.Baseline = DefaultBaseline
-	}
-	if c.Horizon == 0 {
-		c.Horizon = DefaultHorizon
-	}
-	if c.MinConfidence == 0 {
-		c.MinConfidence = DefaultMinConfidence
-	}
-	if c.MinProgress == 0 {
-		c.MinProgress = DefaultMinProgress
-	}
-	if c.CloseAfter == 0 {
-		c.CloseAfter = DefaultCloseAfter
-	}
-	if c.UpdateChange == 0 {
-		c.UpdateChange = DefaultUpdateChange
-	}
-	if c.Season == 0 {
-		c.Season = DefaultSeason
-	}
-	if c.Stale == 0 {
-		c.Stale = DefaultStale
-	}
+	cfgcheck.Default(&c.Bucket, DefaultBucket)
+	cfgcheck.Default(&c.Window, DefaultWindow)
+	cfgcheck.Default(&c.MinBuckets, DefaultMinBuckets)
+	cfgcheck.Default(&c.MinFit, DefaultMinFit)
+	cfgcheck.Default(&c.Baseline, DefaultBaseline)
+	cfgcheck.Default(&c.Horizon, DefaultHorizon)
+	cfgcheck.Default(&c.MinConfidence, DefaultMinConfidence)
+	cfgcheck.Default(&c.MinProgress, DefaultMinProgress)
+	cfgcheck.Default(&c.CloseAfter, DefaultCloseAfter)
+	cfgcheck.Default(&c.UpdateChange, DefaultUpdateChange)
+	cfgcheck.Default(&c.Season, DefaultSeason)
+	cfgcheck.Default(&c.Stale, DefaultStale)
 	return c
 }
 
@@ -193,31 +170,18 @@ func (c Config) Validate() error {
 		}
 		seen[s.Metric] = true
 	}
-	switch {
-	case c.Bucket < time.Second:
-		return fmt.Errorf("bucket: %v is below 1s", c.Bucket)
-	case c.Window < 4 || c.Window > 1000:
-		return fmt.Errorf("window: %d must be between 4 and 1000", c.Window)
-	case c.MinBuckets < 4 || c.MinBuckets > c.Window:
-		return fmt.Errorf("min_buckets: %d must be between 4 and window (%d)", c.MinBuckets, c.Window)
-	case c.MinFit < 4:
-		return fmt.Errorf("min_fit: %d must be at least 4", c.MinFit)
-	case c.Baseline < 1:
-		return fmt.Errorf("baseline: %d must be at least 1", c.Baseline)
-	case c.Horizon <= 0:
-		return fmt.Errorf("horizon: %v must be positive", c.Horizon)
-	case c.MinConfidence <= 0.5 || c.MinConfidence >= 1:
-		return fmt.Errorf("min_confidence: %v must be in (0.5,1)", c.MinConfidence)
-	case c.MinProgress < 0 || c.MinProgress >= 1:
-		return fmt.Errorf("min_progress: %v must be in [0,1)", c.MinProgress)
-	case c.CloseAfter < 1:
-		return fmt.Errorf("close_after: %d must be at least 1", c.CloseAfter)
-	case c.UpdateChange <= 0:
-		return fmt.Errorf("update_change: %v must be positive", c.UpdateChange)
-	case c.Season < 0:
-		return fmt.Errorf("season: %v must not be negative", c.Season)
-	case c.Stale <= 0:
-		return fmt.Errorf("stale: %v must be positive", c.Stale)
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.Check(c.Bucket < time.Second, "bucket: %v is below 1s", c.Bucket),
+		cfgcheck.Between("window", c.Window, 4, 1000),
+		cfgcheck.Check(c.MinBuckets < 4 || c.MinBuckets > c.Window, "min_buckets: %d must be between 4 and window (%d)", c.MinBuckets, c.Window),
+		cfgcheck.AtLeast("min_fit", c.MinFit, 4),
+		cfgcheck.AtLeast("baseline", c.Baseline, 1),
+		cfgcheck.Positive("horizon", c.Horizon),
+		cfgcheck.Check(c.MinConfidence <= 0.5 || c.MinConfidence >= 1, "min_confidence: %v must be in (0.5,1)", c.MinConfidence),
+		cfgcheck.Check(c.MinProgress < 0 || c.MinProgress >= 1, "min_progress: %v must be in [0,1)", c.MinProgress),
+		cfgcheck.AtLeast("close_after", c.CloseAfter, 1),
+		cfgcheck.Positive("update_change", c.UpdateChange),
+		cfgcheck.NonNegative("season", c.Season),
+		cfgcheck.Positive("stale", c.Stale),
+	)
 }

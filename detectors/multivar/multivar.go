@@ -20,6 +20,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Defaults of Config.
@@ -52,34 +53,21 @@ type Config struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.Alpha == 0 {
-		c.Alpha = DefaultAlpha
-	}
-	if c.MinPoints == 0 {
-		c.MinPoints = DefaultMinPoints
-	}
-	if c.Ridge == 0 {
-		c.Ridge = DefaultRidge
-	}
-	if c.RefitEvery == 0 {
-		c.RefitEvery = DefaultRefitEvery
-	}
+	cfgcheck.Default(&c.Alpha, DefaultAlpha)
+	cfgcheck.Default(&c.MinPoints, DefaultMinPoints)
+	cfgcheck.Default(&c.Ridge, DefaultRidge)
+	cfgcheck.Default(&c.RefitEvery, DefaultRefitEvery)
 	return c
 }
 
 // Validate reports the first bad field.
 func (c Config) Validate() error {
-	switch {
-	case !(c.Alpha > 0 && c.Alpha < 1):
-		return fmt.Errorf("alpha: %v must be in (0, 1)", c.Alpha)
-	case c.MinPoints < 2:
-		return fmt.Errorf("min_points: %d must be at least 2", c.MinPoints)
-	case c.Ridge <= 0:
-		return fmt.Errorf("ridge: %v must be positive", c.Ridge)
-	case c.RefitEvery < 1:
-		return fmt.Errorf("refit_every: %d must be at least 1", c.RefitEvery)
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.Fraction("alpha", c.Alpha),
+		cfgcheck.AtLeast("min_points", c.MinPoints, 2),
+		cfgcheck.Positive("ridge", c.Ridge),
+		cfgcheck.AtLeast("refit_every", c.RefitEvery, 1),
+	)
 }
 
 // Score is the result of scoring one vector. Contrib aliases the

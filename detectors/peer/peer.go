@@ -1,9 +1,9 @@
 package peer
 
 import (
-	"fmt"
 	"math"
 
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -63,43 +63,27 @@ type Config struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	set := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	setF := func(v *float64, d float64) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	set(&c.Warmup, DefaultWarmup)
-	set(&c.Smooth, DefaultSmooth)
-	set(&c.Level, DefaultLevel)
-	set(&c.Memory, DefaultMemory)
-	set(&c.Run, DefaultRun)
-	set(&c.Clear, DefaultClear)
-	setF(&c.Sigmas, DefaultSigmas)
-	setF(&c.Clip, DefaultClip)
-	setF(&c.MinNoise, DefaultMinNoise)
+	cfgcheck.Default(&c.Warmup, DefaultWarmup)
+	cfgcheck.Default(&c.Smooth, DefaultSmooth)
+	cfgcheck.Default(&c.Level, DefaultLevel)
+	cfgcheck.Default(&c.Memory, DefaultMemory)
+	cfgcheck.Default(&c.Run, DefaultRun)
+	cfgcheck.Default(&c.Clear, DefaultClear)
+	cfgcheck.Default(&c.Sigmas, DefaultSigmas)
+	cfgcheck.Default(&c.Clip, DefaultClip)
+	cfgcheck.Default(&c.MinNoise, DefaultMinNoise)
 	return c
 }
 
 // Validate reports the first bad field of c (after WithDefaults).
 func (c Config) Validate() error {
-	switch {
-	case c.Smooth < 1:
-		return fmt.Errorf("smooth: %d must be at least 1", c.Smooth)
-	case c.Warmup < 4*c.Smooth:
-		return fmt.Errorf("warmup: %d must be at least 4 × smooth (%d)", c.Warmup, 4*c.Smooth)
-	case c.Level < 1 || c.Memory < 1:
-		return fmt.Errorf("level, memory: %d, %d must be at least 1", c.Level, c.Memory)
-	case !(c.Sigmas > 0) || !(c.Clip > 0) || !(c.MinNoise > 0):
-		return fmt.Errorf("sigmas, clip, min_noise: %v, %v, %v must be positive", c.Sigmas, c.Clip, c.MinNoise)
-	case c.Run < 1 || c.Run > math.MaxUint16 || c.Clear < 1 || c.Clear > math.MaxUint16:
-		return fmt.Errorf("run, clear: %d, %d must be in [1, %d]", c.Run, c.Clear, math.MaxUint16)
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.AtLeast("smooth", c.Smooth, 1),
+		cfgcheck.Check(c.Warmup < 4*c.Smooth, "warmup: %d must be at least 4 × smooth (%d)", c.Warmup, 4*c.Smooth),
+		cfgcheck.Check(c.Level < 1 || c.Memory < 1, "level, memory: %d, %d must be at least 1", c.Level, c.Memory),
+		cfgcheck.Check(!(c.Sigmas > 0) || !(c.Clip > 0) || !(c.MinNoise > 0), "sigmas, clip, min_noise: %v, %v, %v must be positive", c.Sigmas, c.Clip, c.MinNoise),
+		cfgcheck.Check(c.Run < 1 || c.Run > math.MaxUint16 || c.Clear < 1 || c.Clear > math.MaxUint16, "run, clear: %d, %d must be in [1, %d]", c.Run, c.Clear, math.MaxUint16),
+	)
 }
 
 // Kind is a kind of component whose siblings the rule compares.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Speeds the model knows, as OpenConfig names them, with their rates in
@@ -114,36 +116,16 @@ func (c Config) WithDefaults() Config {
 		models[k] = p.over(global).withDefaults()
 	}
 	c.Models = models
-	if c.Window == 0 {
-		c.Window = DefaultWindow
-	}
-	if c.Memory == 0 {
-		c.Memory = DefaultMemory
-	}
-	if c.SolveEvery == 0 {
-		c.SolveEvery = DefaultSolveEvery
-	}
-	if c.ResidualZ == 0 {
-		c.ResidualZ = DefaultResidualZ
-	}
-	if c.MinResidual == 0 {
-		c.MinResidual = DefaultMinResidual
-	}
-	if c.ResidualHistory == 0 {
-		c.ResidualHistory = DefaultResidualHistory
-	}
-	if c.PSUMaxAge == 0 {
-		c.PSUMaxAge = DefaultPSUMaxAge
-	}
-	if c.WarmUp == 0 {
-		c.WarmUp = DefaultWarmUp
-	}
-	if c.UnderutilisedBelow == 0 {
-		c.UnderutilisedBelow = DefaultUnderutilisedBelow
-	}
-	if c.BundleFitBelow == 0 {
-		c.BundleFitBelow = DefaultBundleFitBelow
-	}
+	cfgcheck.Default(&c.Window, DefaultWindow)
+	cfgcheck.Default(&c.Memory, DefaultMemory)
+	cfgcheck.Default(&c.SolveEvery, DefaultSolveEvery)
+	cfgcheck.Default(&c.ResidualZ, DefaultResidualZ)
+	cfgcheck.Default(&c.MinResidual, DefaultMinResidual)
+	cfgcheck.Default(&c.ResidualHistory, DefaultResidualHistory)
+	cfgcheck.Default(&c.PSUMaxAge, DefaultPSUMaxAge)
+	cfgcheck.Default(&c.WarmUp, DefaultWarmUp)
+	cfgcheck.Default(&c.UnderutilisedBelow, DefaultUnderutilisedBelow)
+	cfgcheck.Default(&c.BundleFitBelow, DefaultBundleFitBelow)
 	return c
 }
 
@@ -204,29 +186,18 @@ func (c Config) Validate() error {
 			return fmt.Errorf("models[%s].%w", k, err)
 		}
 	}
-	switch {
-	case c.Window < time.Second:
-		return fmt.Errorf("window: %v is below 1s", c.Window)
-	case c.Memory < 10:
-		return fmt.Errorf("memory: %d is below 10", c.Memory)
-	case c.SolveEvery < 1:
-		return fmt.Errorf("solve_every: %d is below 1", c.SolveEvery)
-	case c.ResidualZ <= 0:
-		return fmt.Errorf("residual_z: %v must be positive", c.ResidualZ)
-	case c.MinResidual < 0:
-		return fmt.Errorf("min_residual: %v must not be negative", c.MinResidual)
-	case c.ResidualHistory < 8:
-		return fmt.Errorf("residual_history: %d is below 8", c.ResidualHistory)
-	case c.PSUMaxAge < 0:
-		return fmt.Errorf("psu_max_age: %v must not be negative", c.PSUMaxAge)
-	case c.WarmUp < 0:
-		return fmt.Errorf("warm_up: %d must not be negative", c.WarmUp)
-	case c.UnderutilisedBelow <= 0 || c.UnderutilisedBelow > 1:
-		return fmt.Errorf("underutilised_below: %v must be in (0,1]", c.UnderutilisedBelow)
-	case c.BundleFitBelow <= 0 || c.BundleFitBelow > 1:
-		return fmt.Errorf("bundle_fit_below: %v must be in (0,1]", c.BundleFitBelow)
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.Check(c.Window < time.Second, "window: %v is below 1s", c.Window),
+		cfgcheck.Check(c.Memory < 10, "memory: %d is below 10", c.Memory),
+		cfgcheck.Check(c.SolveEvery < 1, "solve_every: %d is below 1", c.SolveEvery),
+		cfgcheck.Positive("residual_z", c.ResidualZ),
+		cfgcheck.NonNegative("min_residual", c.MinResidual),
+		cfgcheck.Check(c.ResidualHistory < 8, "residual_history: %d is below 8", c.ResidualHistory),
+		cfgcheck.NonNegative("psu_max_age", c.PSUMaxAge),
+		cfgcheck.NonNegative("warm_up", c.WarmUp),
+		cfgcheck.Check(c.UnderutilisedBelow <= 0 || c.UnderutilisedBelow > 1, "underutilised_below: %v must be in (0,1]", c.UnderutilisedBelow),
+		cfgcheck.Check(c.BundleFitBelow <= 0 || c.BundleFitBelow > 1, "bundle_fit_below: %v must be in (0,1]", c.BundleFitBelow),
+	)
 }
 
 func (p Priors) validate() error {

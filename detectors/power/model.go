@@ -5,6 +5,8 @@ import (
 	"math"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Coefficient is one fitted coefficient of a Model.
@@ -59,12 +61,8 @@ func (c ModelConfig) WithDefaults() ModelConfig {
 		c.Priors = DefaultPriors()
 	}
 	c.Priors = c.Priors.withDefaults()
-	if c.Memory == 0 {
-		c.Memory = DefaultMemory
-	}
-	if c.SolveEvery == 0 {
-		c.SolveEvery = DefaultSolveEvery
-	}
+	cfgcheck.Default(&c.Memory, DefaultMemory)
+	cfgcheck.Default(&c.SolveEvery, DefaultSolveEvery)
 	return c
 }
 
@@ -73,13 +71,10 @@ func (c ModelConfig) Validate() error {
 	if err := c.Priors.validate(); err != nil {
 		return fmt.Errorf("priors.%w", err)
 	}
-	switch {
-	case c.Memory < 10:
-		return fmt.Errorf("memory: %d is below 10", c.Memory)
-	case c.SolveEvery < 1:
-		return fmt.Errorf("solve_every: %d is below 1", c.SolveEvery)
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.Check(c.Memory < 10, "memory: %d is below 10", c.Memory),
+		cfgcheck.Check(c.SolveEvery < 1, "solve_every: %d is below 1", c.SolveEvery),
+	)
 }
 
 // NewModel returns a model of cfg (with its defaults applied) at its

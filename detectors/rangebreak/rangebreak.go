@@ -12,6 +12,8 @@ package rangebreak
 import (
 	"fmt"
 	"math"
+
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Defaults of Config.
@@ -38,15 +40,9 @@ type Config struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.Bins == 0 {
-		c.Bins = DefaultBins
-	}
-	if c.Warm == 0 {
-		c.Warm = DefaultWarm
-	}
-	if c.Calm == 0 {
-		c.Calm = c.Warm
-	}
+	cfgcheck.Default(&c.Bins, DefaultBins)
+	cfgcheck.Default(&c.Warm, DefaultWarm)
+	cfgcheck.Default(&c.Calm, c.Warm)
 	return c
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/telekernel/telekernel/internal/binenc"
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Defaults of QuietConfig.
@@ -44,44 +45,25 @@ type QuietConfig struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c QuietConfig) WithDefaults() QuietConfig {
-	if c.Alpha == 0 {
-		c.Alpha = DefaultQuietAlpha
-	}
-	if c.MinRun == 0 {
-		c.MinRun = DefaultQuietMinRun
-	}
-	if c.MaxBusy == 0 {
-		c.MaxBusy = DefaultQuietMaxBusy
-	}
-	if c.Warmup == 0 {
-		c.Warmup = DefaultQuietWarmup
-	}
-	if c.Memory == 0 {
-		c.Memory = DefaultQuietMemory
-	}
-	if c.Clear == 0 {
-		c.Clear = DefaultQuietClear
-	}
+	cfgcheck.Default(&c.Alpha, DefaultQuietAlpha)
+	cfgcheck.Default(&c.MinRun, DefaultQuietMinRun)
+	cfgcheck.Default(&c.MaxBusy, DefaultQuietMaxBusy)
+	cfgcheck.Default(&c.Warmup, DefaultQuietWarmup)
+	cfgcheck.Default(&c.Memory, DefaultQuietMemory)
+	cfgcheck.Default(&c.Clear, DefaultQuietClear)
 	return c
 }
 
 // Validate reports the first bad field of c (after WithDefaults).
 func (c QuietConfig) Validate() error {
-	switch {
-	case !(c.Alpha > 0 && c.Alpha < 1):
-		return fmt.Errorf("alpha: %v must be in (0, 1)", c.Alpha)
-	case c.MinRun < 1:
-		return fmt.Errorf("min_run: %d must be at least 1", c.MinRun)
-	case !(c.MaxBusy > 0 && c.MaxBusy < 1):
-		return fmt.Errorf("max_busy: %v must be in (0, 1)", c.MaxBusy)
-	case c.Warmup < 0:
-		return fmt.Errorf("warmup: %d must not be negative", c.Warmup)
-	case c.Memory < 1:
-		return fmt.Errorf("memory: %d must be at least 1", c.Memory)
-	case c.Clear < 1:
-		return fmt.Errorf("clear: %d must be at least 1", c.Clear)
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.Fraction("alpha", c.Alpha),
+		cfgcheck.AtLeast("min_run", c.MinRun, 1),
+		cfgcheck.Fraction("max_busy", c.MaxBusy),
+		cfgcheck.NonNegative("warmup", c.Warmup),
+		cfgcheck.AtLeast("memory", c.Memory, 1),
+		cfgcheck.AtLeast("clear", c.Clear, 1),
+	)
 }
 
 // Run returns the run of moving intervals in a row that fires on a counter

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Defaults of Config.
@@ -46,15 +48,9 @@ type Config struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.Window == 0 {
-		c.Window = DefaultWindow
-	}
-	if c.MinPoints == 0 {
-		c.MinPoints = min(DefaultMinPoints, c.Window)
-	}
-	if c.MinMADFraction == 0 {
-		c.MinMADFraction = DefaultMinMADFraction
-	}
+	cfgcheck.Default(&c.Window, DefaultWindow)
+	cfgcheck.Default(&c.MinPoints, min(DefaultMinPoints, c.Window))
+	cfgcheck.Default(&c.MinMADFraction, DefaultMinMADFraction)
 	return c
 }
 

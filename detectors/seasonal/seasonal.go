@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Defaults of Config.
@@ -56,44 +57,25 @@ type Config struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.Period == 0 {
-		c.Period = DefaultPeriod
-	}
-	if c.Bins == 0 {
-		c.Bins = DefaultBins
-	}
-	if c.Alpha == 0 {
-		c.Alpha = DefaultAlpha
-	}
-	if c.Gamma == 0 {
-		c.Gamma = DefaultGamma
-	}
-	if c.SigmaAlpha == 0 {
-		c.SigmaAlpha = DefaultSigmaAlpha
-	}
-	if c.MinSigmaFraction == 0 {
-		c.MinSigmaFraction = 1e-3
-	}
+	cfgcheck.Default(&c.Period, DefaultPeriod)
+	cfgcheck.Default(&c.Bins, DefaultBins)
+	cfgcheck.Default(&c.Alpha, DefaultAlpha)
+	cfgcheck.Default(&c.Gamma, DefaultGamma)
+	cfgcheck.Default(&c.SigmaAlpha, DefaultSigmaAlpha)
+	cfgcheck.Default(&c.MinSigmaFraction, 1e-3)
 	return c
 }
 
 // Validate reports the first bad field.
 func (c Config) Validate() error {
-	switch {
-	case c.Period <= 0:
-		return fmt.Errorf("period: %v must be positive", c.Period)
-	case c.Bins < 1 || c.Bins > MaxBins:
-		return fmt.Errorf("bins: %d must be between 1 and %d", c.Bins, MaxBins)
-	case !(c.Alpha > 0 && c.Alpha < 1):
-		return fmt.Errorf("alpha: %v must be in (0, 1)", c.Alpha)
-	case !(c.Gamma > 0 && c.Gamma <= 1):
-		return fmt.Errorf("gamma: %v must be in (0, 1]", c.Gamma)
-	case !(c.SigmaAlpha > 0 && c.SigmaAlpha < 1):
-		return fmt.Errorf("sigma_alpha: %v must be in (0, 1)", c.SigmaAlpha)
-	case c.MinSigma < 0 || c.MinSigmaFraction < 0:
-		return fmt.Errorf("min_sigma and min_sigma_fraction must not be negative")
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.Positive("period", c.Period),
+		cfgcheck.Between("bins", c.Bins, 1, MaxBins),
+		cfgcheck.Fraction("alpha", c.Alpha),
+		cfgcheck.Check(!(c.Gamma > 0 && c.Gamma <= 1), "gamma: %v must be in (0, 1]", c.Gamma),
+		cfgcheck.Fraction("sigma_alpha", c.SigmaAlpha),
+		cfgcheck.Check(c.MinSigma < 0 || c.MinSigmaFraction < 0, "min_sigma and min_sigma_fraction must not be negative"),
+	)
 }
 
 // Score is the result of scoring one value.

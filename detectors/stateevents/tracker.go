@@ -1,10 +1,11 @@
 package stateevents
 
 import (
-	"fmt"
 	"math"
 	"strings"
 	"time"
+
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Defaults of Config.
@@ -41,30 +42,20 @@ type Config struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.FlapCount == 0 {
-		c.FlapCount = DefaultFlapCount
-	}
-	if c.FlapWindow == 0 {
-		c.FlapWindow = DefaultFlapWindow
-	}
-	if c.FlapQuiet == 0 {
-		c.FlapQuiet = DefaultFlapQuiet
-	}
+	cfgcheck.Default(&c.FlapCount, DefaultFlapCount)
+	cfgcheck.Default(&c.FlapWindow, DefaultFlapWindow)
+	cfgcheck.Default(&c.FlapQuiet, DefaultFlapQuiet)
 	return c
 }
 
 // Validate reports the first bad field, by its yaml name.
 func (c Config) Validate() error {
 	c = c.WithDefaults()
-	switch {
-	case c.FlapCount < 2 || c.FlapCount > MaxFlapCount:
-		return fmt.Errorf("flap_count: %d is not in [2, %d]", c.FlapCount, MaxFlapCount)
-	case c.FlapWindow < 0:
-		return fmt.Errorf("flap_window: %v must be positive", c.FlapWindow)
-	case c.FlapQuiet < 0:
-		return fmt.Errorf("flap_quiet: %v must be positive", c.FlapQuiet)
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.Check(c.FlapCount < 2 || c.FlapCount > MaxFlapCount, "flap_count: %d is not in [2, %d]", c.FlapCount, MaxFlapCount),
+		cfgcheck.Check(c.FlapWindow < 0, "flap_window: %v must be positive", c.FlapWindow),
+		cfgcheck.Check(c.FlapQuiet < 0, "flap_quiet: %v must be positive", c.FlapQuiet),
+	)
 }
 
 // Rule is the kind of alert a Tracker fires.
