@@ -11,6 +11,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/collectors/share"
 	"github.com/telekernel/telekernel/collectors/snmp"
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 	"github.com/telekernel/telekernel/internal/httpserve"
 	"github.com/telekernel/telekernel/internal/yamlfile"
 	"github.com/telekernel/telekernel/kafka"
@@ -176,12 +177,8 @@ func (s Section) Validate() error {
 
 // WithDefaults returns c with every zero field set to its default.
 func (c Config) WithDefaults() Config {
-	if c.Topic == "" {
-		c.Topic = kafka.DefaultSamplesTopic
-	}
-	if c.Partitions == 0 {
-		c.Partitions = kafka.DefaultPartitions
-	}
+	cfgcheck.Default(&c.Topic, kafka.DefaultSamplesTopic)
+	cfgcheck.Default(&c.Partitions, kafka.DefaultPartitions)
 	c.Log = c.Log.WithDefaults()
 	c.Section = c.Section.WithDefaults()
 	return c

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Defaults of TransactionConfig.
@@ -41,12 +43,8 @@ type TransactionConfig struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c TransactionConfig) WithDefaults() TransactionConfig {
-	if c.Interval == 0 {
-		c.Interval = DefaultTransactionInterval
-	}
-	if c.MaxRecords == 0 {
-		c.MaxRecords = DefaultTransactionMaxRecords
-	}
+	cfgcheck.Default(&c.Interval, DefaultTransactionInterval)
+	cfgcheck.Default(&c.MaxRecords, DefaultTransactionMaxRecords)
 	return c
 }
 

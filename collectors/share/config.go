@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 	"github.com/telekernel/telekernel/kafka"
 )
 
@@ -45,18 +46,10 @@ type Config struct {
 
 // WithDefaults returns c with every unset field at its default.
 func (c Config) WithDefaults() Config {
-	if c.Name == "" {
-		c.Name = DefaultName
-	}
-	if c.Topic == "" {
-		c.Topic = DefaultTopic
-	}
-	if c.Buckets == 0 {
-		c.Buckets = DefaultBuckets
-	}
-	if c.SessionTimeout == 0 {
-		c.SessionTimeout = DefaultSessionTimeout
-	}
+	cfgcheck.Default(&c.Name, DefaultName)
+	cfgcheck.Default(&c.Topic, DefaultTopic)
+	cfgcheck.Default(&c.Buckets, DefaultBuckets)
+	cfgcheck.Default(&c.SessionTimeout, DefaultSessionTimeout)
 	return c
 }
 

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -162,18 +163,10 @@ func DefaultFaults() []Fault {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.Devices == 0 {
-		c.Devices = DefaultDevices
-	}
-	if c.Interfaces == 0 {
-		c.Interfaces = DefaultInterfaces
-	}
-	if c.Interval == 0 {
-		c.Interval = DefaultInterval
-	}
-	if c.Seed == 0 {
-		c.Seed = DefaultSeed
-	}
+	cfgcheck.Default(&c.Devices, DefaultDevices)
+	cfgcheck.Default(&c.Interfaces, DefaultInterfaces)
+	cfgcheck.Default(&c.Interval, DefaultInterval)
+	cfgcheck.Default(&c.Seed, DefaultSeed)
 	if c.Faults == nil {
 		c.Faults = DefaultFaults()
 		if c.Devices == 1 {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gosnmp/gosnmp"
 
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 	"github.com/telekernel/telekernel/internal/secret"
 )
 
@@ -101,9 +102,7 @@ func (c Config) publishesState() bool { return c.TargetState == nil || *c.Target
 
 // WithDefaults returns c with defaults applied.
 func (c Config) WithDefaults() Config {
-	if c.Workers == 0 {
-		c.Workers = DefaultWorkers
-	}
+	cfgcheck.Default(&c.Workers, DefaultWorkers)
 	if c.TargetState == nil {
 		on := true
 		c.TargetState = &on

@@ -14,7 +14,7 @@ import (
 // Number is the kinds of value the range checks take. A check prints the
 // value with %v: a time.Duration as "1m0s", a float as 0.5, an int as 3.
 type Number interface {
-	int | int64 | float64 | time.Duration
+	int | int32 | int64 | float64 | time.Duration
 }
 
 // Default sets *v to d when *v is its type's zero value.

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/internal/tlsfiles"
 )
@@ -67,12 +68,8 @@ type Config struct {
 
 // WithDefaults returns c with every zero field but URL set to its default.
 func (c Config) WithDefaults() Config {
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.ResendInterval == 0 {
-		c.ResendInterval = DefaultResendInterval
-	}
+	cfgcheck.Default(&c.Timeout, DefaultTimeout)
+	cfgcheck.Default(&c.ResendInterval, DefaultResendInterval)
 	return c
 }
 

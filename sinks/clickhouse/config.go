@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/internal/tlsfiles"
 	"github.com/telekernel/telekernel/schemas"
@@ -95,30 +96,14 @@ func (c Config) WithDefaults() Config {
 	if len(c.Addr) == 0 {
 		c.Addr = []string{DefaultAddr}
 	}
-	if c.Database == "" {
-		c.Database = DefaultDatabase
-	}
-	if c.Username == "" {
-		c.Username = DefaultUsername
-	}
-	if c.DialTimeout == 0 {
-		c.DialTimeout = DefaultDialTimeout
-	}
-	if c.ReadTimeout == 0 {
-		c.ReadTimeout = DefaultReadTimeout
-	}
-	if c.BatchRows == 0 {
-		c.BatchRows = DefaultBatchRows
-	}
-	if c.Compression == "" {
-		c.Compression = DefaultCompression
-	}
-	if c.MaxOpenConns == 0 {
-		c.MaxOpenConns = DefaultMaxOpenConn
-	}
-	if c.Layout == "" {
-		c.Layout = "auto"
-	}
+	cfgcheck.Default(&c.Database, DefaultDatabase)
+	cfgcheck.Default(&c.Username, DefaultUsername)
+	cfgcheck.Default(&c.DialTimeout, DefaultDialTimeout)
+	cfgcheck.Default(&c.ReadTimeout, DefaultReadTimeout)
+	cfgcheck.Default(&c.BatchRows, DefaultBatchRows)
+	cfgcheck.Default(&c.Compression, DefaultCompression)
+	cfgcheck.Default(&c.MaxOpenConns, DefaultMaxOpenConn)
+	cfgcheck.Default(&c.Layout, "auto")
 	return c
 }
 

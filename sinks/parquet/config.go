@@ -8,6 +8,8 @@ import (
 
 	pq "github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
+
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Defaults of Config fields left at their zero value.
@@ -104,18 +106,10 @@ func (c Config) Validate() error {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.Table == "" {
-		c.Table = DefaultTable
-	}
-	if c.TimestampUnit == "" {
-		c.TimestampUnit = DefaultTimestampUnit
-	}
-	if c.RowGroupRows == 0 {
-		c.RowGroupRows = DefaultRowGroupRows
-	}
-	if c.Compression == "" {
-		c.Compression = DefaultCompression
-	}
+	cfgcheck.Default(&c.Table, DefaultTable)
+	cfgcheck.Default(&c.TimestampUnit, DefaultTimestampUnit)
+	cfgcheck.Default(&c.RowGroupRows, DefaultRowGroupRows)
+	cfgcheck.Default(&c.Compression, DefaultCompression)
 	return c
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/telekernel/telekernel/detectors/incidents"
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 	"github.com/telekernel/telekernel/kafka"
 )
 
@@ -57,21 +58,11 @@ func (c Config) WithDefaults() Config {
 		on := true
 		c.Enabled = &on
 	}
-	if c.Topic == "" {
-		c.Topic = DefaultTopic
-	}
-	if c.Input == "" {
-		c.Input = DefaultInput
-	}
-	if c.Partitions == 0 {
-		c.Partitions = DefaultPartitions
-	}
-	if c.Reload == 0 {
-		c.Reload = DefaultReload
-	}
-	if c.Source == "" {
-		c.Source = DefaultSource
-	}
+	cfgcheck.Default(&c.Topic, DefaultTopic)
+	cfgcheck.Default(&c.Input, DefaultInput)
+	cfgcheck.Default(&c.Partitions, DefaultPartitions)
+	cfgcheck.Default(&c.Reload, DefaultReload)
+	cfgcheck.Default(&c.Source, DefaultSource)
 	c.Engine = c.Engine.WithDefaults()
 	return c
 }

@@ -1,10 +1,10 @@
 package inventory
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 	"github.com/telekernel/telekernel/kafka"
 )
 
@@ -43,15 +43,9 @@ func (c Config) WithDefaults() Config {
 		on := true
 		c.Enabled = &on
 	}
-	if c.Topic == "" {
-		c.Topic = kafka.DefaultInventoryTopic
-	}
-	if c.Partitions == 0 {
-		c.Partitions = DefaultPartitions
-	}
-	if c.LLDPExpiry == 0 {
-		c.LLDPExpiry = DefaultLLDPExpiry
-	}
+	cfgcheck.Default(&c.Topic, kafka.DefaultInventoryTopic)
+	cfgcheck.Default(&c.Partitions, DefaultPartitions)
+	cfgcheck.Default(&c.LLDPExpiry, DefaultLLDPExpiry)
 	return c
 }
 
@@ -61,13 +55,10 @@ func (c Config) Validate() error {
 	if err := kafka.CheckTopicName(c.Topic); err != nil {
 		return fmt.Errorf("topic: %w", err)
 	}
-	switch {
-	case c.Partitions < 1:
-		return fmt.Errorf("partitions: %d must be at least 1", c.Partitions)
-	case c.LLDPExpiry < 0:
-		return errors.New("lldp_expiry: must not be negative")
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.AtLeast("partitions", c.Partitions, 1),
+		cfgcheck.Check(c.LLDPExpiry < 0, "lldp_expiry: must not be negative"),
+	)
 }
 
 // On reports whether the stage runs (Enabled, default true).

@@ -2,8 +2,9 @@ package agent
 
 import (
 	"crypto/tls"
-	"fmt"
 	"log/slog"
+
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
 // Config configures an Agent.
@@ -30,24 +31,17 @@ type Config struct {
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
-	if c.Host == "" {
-		c.Host = "127.0.0.1"
-	}
-	if c.QueueTicks == 0 {
-		c.QueueTicks = DefaultQueueTicks
-	}
+	cfgcheck.Default(&c.Host, "127.0.0.1")
+	cfgcheck.Default(&c.QueueTicks, DefaultQueueTicks)
 	return c
 }
 
 // Validate reports the first bad field.
 func (c Config) Validate() error {
-	switch {
-	case c.BasePort < 0 || c.BasePort > 65535:
-		return fmt.Errorf("base_port: %d is not a port (0 to 65535)", c.BasePort)
-	case c.QueueTicks < 1:
-		return fmt.Errorf("queue_ticks: %d must be at least 1", c.QueueTicks)
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.Check(c.BasePort < 0 || c.BasePort > 65535, "base_port: %d is not a port (0 to 65535)", c.BasePort),
+		cfgcheck.AtLeast("queue_ticks", c.QueueTicks, 1),
+	)
 }
 
 // Option sets a collaborator of an Agent.
