@@ -25,10 +25,7 @@ type driftState = ruleState[drift.Drift]
 // nil when the rule does not watch metric (drift.Watches). Every rule
 // starts from d.drift (New's), sharing its configuration.
 func (d *Stage) newDriftState(kind schemas.Kind, metric string) *driftState {
-	if kind != schemas.KindGauge || !drift.Watches(metric) {
-		return nil
-	}
-	return &driftState{r: d.drift.Fresh()}
+	return newRule(kind == schemas.KindGauge && drift.Watches(metric), d.drift.Fresh)
 }
 
 // scoreDrift feeds a gauge's value x at ts to its envelope rule and emits

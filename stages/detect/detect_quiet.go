@@ -29,10 +29,7 @@ type quietState = ruleState[rate.Quiet]
 // nil when metric is not an error counter. Every rule starts
 // from d.quiet (New's), sharing its configuration.
 func (d *Stage) newQuietState(kind schemas.Kind, metric string) *quietState {
-	if kind != schemas.KindCounter || !rate.IsQuietCounter(metric) {
-		return nil
-	}
-	return &quietState{r: d.quiet.Fresh()}
+	return newRule(kind == schemas.KindCounter && rate.IsQuietCounter(metric), d.quiet.Fresh)
 }
 
 // scoreQuiet feeds a counter's rate x at ts to its quiet rule and emits

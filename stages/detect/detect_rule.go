@@ -22,6 +22,15 @@ type ruleState[R any] struct {
 	since int64 // Unix ns of the firing point while it fires
 }
 
+// newRule returns a fresh rule for a series the rule watches, nil for one
+// it does not (fresh is then not called).
+func newRule[R any](watched bool, fresh func() R) *ruleState[R] {
+	if !watched {
+		return nil
+	}
+	return &ruleState[R]{r: fresh()}
+}
+
 // ruleTransition returns the transition of a rule's alert at ts, firing
 // when fired, else resolving, and keeps the firing point in since: set on
 // firing, read and cleared on resolving.
