@@ -58,12 +58,8 @@ type Log struct {
 
 // WithDefaults returns l with every zero field set to its default.
 func (l Log) WithDefaults() Log {
-	if l.Level == "" {
-		l.Level = "info"
-	}
-	if l.Format == "" {
-		l.Format = "auto"
-	}
+	cfgcheck.Default(&l.Level, "info")
+	cfgcheck.Default(&l.Format, "auto")
 	return l
 }
 
@@ -131,15 +127,9 @@ func (s Section) Deprecated() []string {
 
 // WithDefaults returns s with every zero field set to its default.
 func (s Section) WithDefaults() Section {
-	if s.MaxBufferedBytes == 0 {
-		s.MaxBufferedBytes = DefaultMaxBufferedBytes
-	}
-	if s.Reload == 0 {
-		s.Reload = DefaultReload
-	}
-	if s.HTTP.Listen == "" {
-		s.HTTP.Listen = DefaultHTTP
-	}
+	cfgcheck.Default(&s.MaxBufferedBytes, DefaultMaxBufferedBytes)
+	cfgcheck.Default(&s.Reload, DefaultReload)
+	cfgcheck.Default(&s.HTTP.Listen, DefaultHTTP)
 	s.Group = s.Group.WithDefaults()
 	s.GNMI = s.GNMI.WithDefaults()
 	s.SNMP = s.SNMP.WithDefaults()
