@@ -117,11 +117,10 @@ func Fingerprint(labels map[string]string) string {
 // Validate reports the first field that breaks the contract; the message
 // names the field.
 func (d *Detection) Validate() error {
+	if err := checkHead("detection", d.Version, DetectionVersion, d.ID); err != nil {
+		return err
+	}
 	switch {
-	case d.Version != DetectionVersion:
-		return unsupportedVersion("detection", d.Version, DetectionVersion)
-	case d.ID == "":
-		return errors.New("detection: id is empty")
 	case d.State != StateFiring && d.State != StateResolved:
 		return fmt.Errorf("detection: state %q is neither %q nor %q", d.State, StateFiring, StateResolved)
 	case d.Device == "":

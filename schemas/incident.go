@@ -118,11 +118,10 @@ type Incident struct {
 
 // Validate reports the first field that breaks the contract.
 func (in *Incident) Validate() error {
+	if err := checkHead("incident", in.Version, IncidentVersion, in.ID); err != nil {
+		return err
+	}
 	switch {
-	case in.Version != IncidentVersion:
-		return unsupportedVersion("incident", in.Version, IncidentVersion)
-	case in.ID == "":
-		return errors.New("incident: id is empty")
 	case in.State != IncidentOpen && in.State != IncidentResolved:
 		return fmt.Errorf("incident: state %q is neither %q nor %q", in.State, IncidentOpen, IncidentResolved)
 	case in.OpenedAt.IsZero() || in.UpdatedAt.IsZero():

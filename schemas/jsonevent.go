@@ -20,6 +20,19 @@ func unsupportedVersion(contract string, got, want int) error {
 	return fmt.Errorf("%w: %s version %d is not supported by this build (it reads version %d)", ErrUnknownVersion, contract, got, want)
 }
 
+// checkHead reports a message of a JSON contract whose version this build
+// does not read, or whose id is empty: the first two checks of the
+// contracts' Validate.
+func checkHead(contract string, got, want int, id string) error {
+	if got != want {
+		return unsupportedVersion(contract, got, want)
+	}
+	if id == "" {
+		return errors.New(contract + ": id is empty")
+	}
+	return nil
+}
+
 // cloudEventHeaders returns the Kafka headers of a JSON contract message:
 // the content type, the contract and its version, and the CloudEvents
 // binary-mode attributes (ce_specversion, ce_type, ce_source, ce_id,

@@ -109,11 +109,10 @@ func MaintenanceKey(device, component, signal string) string {
 
 // Validate reports the first field that breaks the contract.
 func (e *MaintenanceEvent) Validate() error {
+	if err := checkHead("maintenance", e.Version, MaintenanceVersion, e.ID); err != nil {
+		return err
+	}
 	switch {
-	case e.Version != MaintenanceVersion:
-		return unsupportedVersion("maintenance", e.Version, MaintenanceVersion)
-	case e.ID == "":
-		return errors.New("maintenance: id is empty")
 	case e.Key != MaintenanceKey(e.Device, e.Component, e.Signal):
 		return fmt.Errorf("maintenance: key %q does not match device, component and signal", e.Key)
 	case e.State != MaintenanceOpen && e.State != MaintenanceUpdate && e.State != MaintenanceClosed:
