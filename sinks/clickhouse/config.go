@@ -133,17 +133,13 @@ func (c Config) Validate() error {
 	if c.Password.File != "" && c.Password.Env != "" {
 		return errors.New("password: set either file or env, not both")
 	}
-	if c.DialTimeout < 0 {
-		return fmt.Errorf("dial_timeout: %v must not be negative", c.DialTimeout)
-	}
-	if c.ReadTimeout < 0 {
-		return fmt.Errorf("read_timeout: %v must not be negative", c.ReadTimeout)
-	}
-	if c.BatchRows < 0 {
-		return fmt.Errorf("batch_rows: %d must not be negative", c.BatchRows)
-	}
-	if c.MaxOpenConns < 0 {
-		return fmt.Errorf("max_open_conns: %d must not be negative", c.MaxOpenConns)
+	if err := cfgcheck.First(
+		cfgcheck.NonNegative("dial_timeout", c.DialTimeout),
+		cfgcheck.NonNegative("read_timeout", c.ReadTimeout),
+		cfgcheck.NonNegative("batch_rows", c.BatchRows),
+		cfgcheck.NonNegative("max_open_conns", c.MaxOpenConns),
+	); err != nil {
+		return err
 	}
 	switch c.Compression {
 	case "", "lz4", "zstd", "none":
