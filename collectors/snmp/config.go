@@ -248,6 +248,16 @@ func (t Target) hostPort() (string, uint16, error) {
 	return host, uint16(p), nil
 }
 
+// reveal loads the secret s of the target's field, an error naming the
+// field.
+func reveal(field string, s secret.Source) (string, error) {
+	v, err := s.Load()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", field, err)
+	}
+	return v.Reveal(), nil
+}
+
 // client returns an unconnected gosnmp client for the target, with its
 // secrets loaded.
 func (t Target) client() (*gosnmp.GoSNMP, error) {
@@ -259,29 +269,29 @@ func (t Target) client() (*gosnmp.GoSNMP, error) {
 		MaxOids: gosnmp.MaxOids, MaxRepetitions: t.MaxRepetitions, ExponentialTimeout: false}
 	switch t.Version {
 	case "v2c":
-		c, err := t.Community.Load()
+		c, err := reveal("community", t.Community)
 		if err != nil {
-			return nil, fmt.Errorf("community: %w", err)
+			return nil, err
 		}
-		g.Version, g.Community = gosnmp.Version2c, c.Reveal()
+		g.Version, g.Community = gosnmp.Version2c, c
 	case "v3":
 		usm := &gosnmp.UsmSecurityParameters{UserName: t.V3.Username}
 		g.Version, g.SecurityModel, g.MsgFlags = gosnmp.Version3, gosnmp.UserSecurityModel, gosnmp.NoAuthNoPriv
 		g.ContextName = t.V3.ContextName
 		if p := t.V3.AuthProtocol; p != "" {
-			pw, err := t.V3.AuthPassword.Load()
+			pw, err := reveal("v3.auth_password", t.V3.AuthPassword)
 			if err != nil {
-				return nil, fmt.Errorf("v3.auth_password: %w", err)
+				return nil, err
 			}
-			usm.AuthenticationProtocol, usm.AuthenticationPassphrase = authProtocols[strings.ToUpper(p)], pw.Reveal()
+			usm.AuthenticationProtocol, usm.AuthenticationPassphrase = authProtocols[strings.ToUpper(p)], pw
 			g.MsgFlags = gosnmp.AuthNoPriv
 		}
 		if p := t.V3.PrivProtocol; p != "" {
-			pw, err := t.V3.PrivPassword.Load()
+			pw, err := reveal("v3.priv_password", t.V3.PrivPassword)
 			if err != nil {
-				return nil, fmt.Errorf("v3.priv_password: %w", err)
+				return nil, err
 			}
-			usm.PrivacyProtocol, usm.PrivacyPassphrase = privProtocols[strings.ToUpper(p)], pw.Reveal()
+			usm.PrivacyProtocol, usm.PrivacyPassphrase = privProtocols[strings.ToUpper(p)], pw
 			g.MsgFlags = gosnmp.AuthPriv
 		}
 		g.SecurityParameters = usm
