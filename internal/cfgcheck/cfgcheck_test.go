@@ -3,8 +3,8 @@ package cfgcheck
 import (
 	"errors"
 	"math"
-	"time"
 	"testing"
+	"time"
 )
 
 func TestDefault(t *testing.T) {
