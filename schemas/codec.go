@@ -75,13 +75,20 @@ func EncodeSamples(dst []byte, rec arrow.RecordBatch) ([]byte, error) {
 	if !rec.Schema().Equal(samplesSchema) {
 		return dst, fmt.Errorf("cannot encode samples: record schema is not samples v%d", SamplesVersion)
 	}
+	return encodeIPC(dst, samplesSchema, rec, "samples")
+}
+
+// encodeIPC appends rec to dst as an Arrow IPC stream of schema (the
+// schema message, the record batch, the end-of-stream marker). On error dst
+// comes back as it was and the error names the contract (what).
+func encodeIPC(dst []byte, schema *arrow.Schema, rec arrow.RecordBatch, what string) ([]byte, error) {
 	buf := bytes.NewBuffer(dst)
-	w := ipc.NewWriter(buf, ipc.WithSchema(samplesSchema))
+	w := ipc.NewWriter(buf, ipc.WithSchema(schema))
 	if err := w.Write(rec); err != nil {
-		return dst, fmt.Errorf("cannot encode samples: %w", err)
+		return dst, fmt.Errorf("cannot encode %s: %w", what, err)
 	}
 	if err := w.Close(); err != nil {
-		return dst, fmt.Errorf("cannot encode samples: %w", err)
+		return dst, fmt.Errorf("cannot encode %s: %w", what, err)
 	}
 	return buf.Bytes(), nil
 }

@@ -1,14 +1,12 @@
 package schemas
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -221,15 +219,7 @@ func EncodePower(dst []byte, rows []PowerRow) ([]byte, error) {
 	}
 	rec := NewPowerRecord(memory.DefaultAllocator, rows)
 	defer rec.Release()
-	buf := bytes.NewBuffer(dst)
-	w := ipc.NewWriter(buf, ipc.WithSchema(powerSchema))
-	if err := w.Write(rec); err != nil {
-		return dst, fmt.Errorf("cannot encode power: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return dst, fmt.Errorf("cannot encode power: %w", err)
-	}
-	return buf.Bytes(), nil
+	return encodeIPC(dst, powerSchema, rec, "power")
 }
 
 // Validate reports the first field that breaks the contract.
