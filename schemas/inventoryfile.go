@@ -132,13 +132,22 @@ func (p *invParser) decode(n *yaml.Node, where string, v any) bool {
 	return true
 }
 
+// checked decodes n into v and then runs check (which reads v): false,
+// with the problem noted and the entry skipped, when either fails.
+func (p *invParser) checked(n *yaml.Node, where string, v any, check func() error) bool {
+	if !p.decode(n, where, v) {
+		return false
+	}
+	if err := check(); err != nil {
+		p.add(n, fmt.Sprintf("%s: %v; skipped", where, err))
+		return false
+	}
+	return true
+}
+
 func (p *invParser) device(n *yaml.Node, where string) {
 	var d Device
-	if !p.fields(n, where, deviceFields) || !p.decode(n, where, &d) {
-		return
-	}
-	if err := checkDevice(d, p.known); err != nil {
-		p.add(n, fmt.Sprintf("%s: %v; skipped", where, err))
+	if !p.fields(n, where, deviceFields) || !p.checked(n, where, &d, func() error { return checkDevice(d, p.known) }) {
 		return
 	}
 	p.known[d.Name] = true
@@ -155,11 +164,7 @@ func (p *invParser) link(n *yaml.Node, where string) {
 			p.fields(v, where+"."+n.Content[i].Value, portFields)
 		}
 	}
-	if !p.decode(n, where, &l) {
-		return
-	}
-	if err := checkLink(l, p.known); err != nil {
-		p.add(n, fmt.Sprintf("%s: %v; skipped", where, err))
+	if !p.checked(n, where, &l, func() error { return checkLink(l, p.known) }) {
 		return
 	}
 	p.inv.Links = append(p.inv.Links, l)
@@ -167,11 +172,7 @@ func (p *invParser) link(n *yaml.Node, where string) {
 
 func (p *invParser) session(n *yaml.Node, where string) {
 	var s Session
-	if !p.fields(n, where, sessionFields) || !p.decode(n, where, &s) {
-		return
-	}
-	if err := checkSession(s, p.known); err != nil {
-		p.add(n, fmt.Sprintf("%s: %v; skipped", where, err))
+	if !p.fields(n, where, sessionFields) || !p.checked(n, where, &s, func() error { return checkSession(s, p.known) }) {
 		return
 	}
 	p.inv.Sessions = append(p.inv.Sessions, s)
