@@ -183,6 +183,9 @@ func (d *Detector) Update(x float64) Score {
 			d.level, side = lx, 0
 		}
 	}
+	if d.restartCandidate(lx, side) {
+		return d.band(lx)
+	}
 	s := d.band(lx)
 	s.Side = side
 	if side == 0 {
