@@ -175,7 +175,7 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 	}
 	var lv levelshift.Score
 	if e.ls != nil {
-		lv = e.ls.Update(x)
+		e.ls.UpdateInto(x, &lv)
 	}
 	// The point is at the carrying level while the other baselines learned
 	// an idle stretch below it: not theirs to alert on (Config.LevelShift).
