@@ -44,6 +44,8 @@ type seriesState struct {
 	grp     *groupState          // the multivariate group it belongs to
 	slot    int                  // its place in the group's vector
 	lane    uint32               // which of the stage's workers scores it (modulo their number)
+	pg      *peerGroup           // its sibling group, valid while pgGen is the stage's peers.gen
+	pgGen   uint64
 }
 
 // groupState is a multivariate group of one device and keys: the latest
