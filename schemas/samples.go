@@ -214,6 +214,10 @@ type SampleReader struct {
 	source *array.Dictionary
 
 	deviceDict, metricDict, keysDict, sourceDict *array.String
+	// The dictionary indices of device, metric and keys (int32 by the
+	// schema), read directly by SeriesIndex: GetValueIndex switches on
+	// the index type for every row.
+	deviceIdx, metricIdx, keysIdx []int32
 }
 
 // NewSampleReader returns a reader over rec, which must have the samples
@@ -238,6 +242,9 @@ func NewSampleReader(rec arrow.RecordBatch) (*SampleReader, error) {
 	r.metricDict = r.metric.Dictionary().(*array.String)
 	r.keysDict = r.keys.Dictionary().(*array.String)
 	r.sourceDict = r.source.Dictionary().(*array.String)
+	r.deviceIdx = r.device.Indices().(*array.Int32).Int32Values()
+	r.metricIdx = r.metric.Indices().(*array.Int32).Int32Values()
+	r.keysIdx = r.keys.Indices().(*array.Int32).Int32Values()
 	return r, nil
 }
 
@@ -262,7 +269,7 @@ func (r *SampleReader) Keys(i int) string { return dictValue(r.keys, r.keysDict,
 // integer. Rows of one series in one record share it, so a consumer can look
 // a series up once per record instead of hashing three strings per row.
 func (r *SampleReader) SeriesIndex(i int) uint64 {
-	return uint64(r.device.GetValueIndex(i))<<42 | uint64(r.metric.GetValueIndex(i))<<21 | uint64(r.keys.GetValueIndex(i))
+	return uint64(uint32(r.deviceIdx[i]))<<42 | uint64(uint32(r.metricIdx[i]))<<21 | uint64(uint32(r.keysIdx[i]))
 }
 
 // Source returns row i's source, aliasing the record's memory.

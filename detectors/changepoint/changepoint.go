@@ -120,11 +120,16 @@ func (b *baseline) start(s *Score, x float64, cfg *Config) bool {
 // (the larger wins; Dir is 0 when Stat is) and reports an alarm (Stat ≥ 1).
 // On an alarm the baseline restarts at x, the new level, keeping its scale;
 // otherwise x is added to it.
-func (b *baseline) finish(s *Score, x, up, down float64, cfg *Config) bool {
+func (b *baseline) finish(s *Score, x, up, down float64, cfg *Config, invH float64) bool {
 	if up >= down {
-		s.Stat, s.Dir = up/cfg.H, 1
+		s.Dir = 1
 	} else {
-		s.Stat, s.Dir = down/cfg.H, -1
+		up, s.Dir = down, -1
+	}
+	if invH != 0 {
+		s.Stat = up * invH
+	} else {
+		s.Stat = up / cfg.H
 	}
 	if s.Stat == 0 {
 		s.Dir = 0
@@ -143,8 +148,19 @@ func (b *baseline) finish(s *Score, x, up, down float64, cfg *Config) bool {
 // for concurrent use.
 type CUSUM struct {
 	cfg      Config
+	invH     float64 // see exactInverse
 	b        baseline
 	pos, neg float64
+}
+
+// exactInverse returns 1/h when h is a power of two, 0 otherwise: then
+// x*(1/h) and x/h are the same correctly rounded value of the same real
+// number, bit for bit, and the multiplication is several times cheaper.
+func exactInverse(h float64) float64 {
+	if frac, _ := math.Frexp(h); frac != 0.5 || math.IsInf(h, 0) {
+		return 0
+	}
+	return 1 / h
 }
 
 // NewCUSUM returns a CUSUM test for cfg after WithDefaults and Validate.
@@ -153,7 +169,7 @@ func NewCUSUM(cfg Config) (*CUSUM, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("cusum: %w", err)
 	}
-	return &CUSUM{cfg: cfg}, nil
+	return &CUSUM{cfg: cfg, invH: exactInverse(cfg.H)}, nil
 }
 
 // Update tests x, then adds it to the baseline. After an alarm the
@@ -172,7 +188,7 @@ func (c *CUSUM) Update(x float64) Score {
 	z = max(-1e6, min(1e6, z))
 	c.pos = max(0, c.pos+z-c.cfg.K)
 	c.neg = max(0, c.neg-z-c.cfg.K)
-	if c.b.finish(&s, x, c.pos, c.neg, &c.cfg) {
+	if c.b.finish(&s, x, c.pos, c.neg, &c.cfg, c.invH) {
 		c.pos, c.neg = 0, 0
 	}
 	return s
@@ -212,6 +228,7 @@ func (c *CUSUM) UnmarshalBinary(b []byte) error {
 // point, against its running extreme. It is not safe for concurrent use.
 type PageHinkley struct {
 	cfg       Config
+	invH      float64 // see exactInverse
 	b         baseline
 	up, upMin float64 // cumulative sum of (z − K) and its minimum
 	dn, dnMax float64 // cumulative sum of (z + K) and its maximum
@@ -224,7 +241,7 @@ func NewPageHinkley(cfg Config) (*PageHinkley, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("page-hinkley: %w", err)
 	}
-	return &PageHinkley{cfg: cfg}, nil
+	return &PageHinkley{cfg: cfg, invH: exactInverse(cfg.H)}, nil
 }
 
 // Update tests x, then adds it to the baseline.
@@ -241,7 +258,7 @@ func (p *PageHinkley) Update(x float64) Score {
 	p.upMin = min(p.upMin, p.up)
 	p.dn += z + p.cfg.K
 	p.dnMax = max(p.dnMax, p.dn)
-	if p.b.finish(&s, x, p.up-p.upMin, p.dnMax-p.dn, &p.cfg) {
+	if p.b.finish(&s, x, p.up-p.upMin, p.dnMax-p.dn, &p.cfg, p.invH) {
 		p.up, p.upMin, p.dn, p.dnMax = 0, 0, 0, 0
 	}
 	return s

@@ -116,8 +116,18 @@ func New(cfg Config) (*Ensemble, error) {
 // and combines their scores, and advances the alert. NaN and infinite
 // values are ignored: they return the zero Result and change nothing.
 func (e *Ensemble) Update(ts int64, x float64) Result {
+	var r Result
+	e.UpdateInto(ts, x, &r)
+	return r
+}
+
+// UpdateInto is Update writing the Result to *r, which it first zeroes: a
+// caller that keeps the Result (the detect stage's job) avoids the copy
+// of a returned struct, a store-forwarding stall on every point.
+func (e *Ensemble) UpdateInto(ts int64, x float64, r *Result) {
+	*r = Result{}
 	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return Result{}
+		return
 	}
 	c := &e.sh.cfg
 	mask := e.sh.mask
@@ -152,20 +162,18 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 		}
 	}
 
-	var r Result
 	var sigma float64
 	switch {
 	case seasonalOK && mask.Has(Seasonal):
-		r.Expected, sigma = ss.Expected, ss.Sigma
+		r.Expected, sigma = ss.Expected, floorSigma(c, ss.Expected, ss.Sigma)
 	case rs.WarmedUp:
+		// The robust sigma is the floored MAD over MADScale, with the
+		// same floor: flooring it again would give it back, bit for bit
+		// (a correctly rounded division is monotonic).
 		r.Expected, sigma = rs.Median, rs.Sigma
 	default:
-		r.Expected, sigma = ws.Mean, ws.Sigma
+		r.Expected, sigma = ws.Mean, floorSigma(c, ws.Mean, ws.Sigma)
 	}
-	// The band is never narrower than the robust baseline's floor (its
-	// min_mad and min_mad_fraction), whichever baseline gives it: a
-	// seasonal profile of a quiet error counter can have almost no spread.
-	sigma = max(sigma, max(c.RobustZ.MinMAD, c.RobustZ.MinMADFraction*math.Abs(r.Expected))/robustz.MADScale)
 	r.Lower, r.Upper = r.Expected-c.BandZ*sigma, r.Expected+c.BandZ*sigma
 	switch d := math.Abs(x - r.Expected); {
 	case sigma > 0:
@@ -175,7 +183,7 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 	}
 	var lv levelshift.Score
 	if e.ls != nil {
-		lv = e.ls.Update(x)
+		e.ls.UpdateInto(x, &lv)
 	}
 	// The point is at the carrying level while the other baselines learned
 	// an idle stretch below it: not theirs to alert on (Config.LevelShift).
@@ -194,20 +202,27 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 	// incident does not raise the bar for the next one; so is a vetoed
 	// point.
 	hold := vetoed || c.MinZ > 0 && (e.al.Firing || r.Z >= c.MinZ)
-	best := e.calibrate(&raw, ready&mask, hold, !e.al.Firing && !vetoed, &r)
+	best := e.calibrate(&raw, ready&mask, hold, !e.al.Firing && !vetoed, r)
 	r.WarmedUp = best >= 0 || lv.WarmedUp
 	r.Score = max(best, 0)
 	var bs rangebreak.Score
 	if e.rb != nil {
 		bs = e.rb.Update(x)
 	}
-	if e.ls != nil && e.level(ts, &r, &lv, vetoed) {
-		return r
+	if e.ls != nil && e.level(ts, r, &lv, vetoed) {
+		return
 	}
 	// A calm break on a series that has shown a full seasonal period
 	// fires whatever the baseline's spread (Config.RangeBreak).
-	e.alert(ts, x, &r, vetoed, bs.Break, bs.Calm && ss.WarmedUp)
-	return r
+	e.alert(ts, x, r, vetoed, bs.Break, bs.Calm && ss.WarmedUp)
+}
+
+// floorSigma returns sigma, or the robust baseline's floor (its min_mad
+// and min_mad_fraction of |expected|, over MADScale) if that is larger: the
+// band is never narrower than that, whichever baseline gives it (a
+// seasonal profile of a quiet error counter can have almost no spread).
+func floorSigma(c *Config, expected, sigma float64) float64 {
+	return max(sigma, max(c.RobustZ.MinMAD, c.RobustZ.MinMADFraction*math.Abs(expected))/robustz.MADScale)
 }
 
 // calibrate turns the ready members' raw scores into calibrated scores,

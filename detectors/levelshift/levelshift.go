@@ -151,24 +151,34 @@ const maxStrength = 4
 // negative value turns the detector off for good (the series is not on a
 // ratio scale); a shift that was on ends with it.
 func (d *Detector) Update(x float64) Score {
+	var s Score
+	d.UpdateInto(x, &s)
+	return s
+}
+
+// UpdateInto is Update filling *s (which must be the zero Score) in place:
+// a Score returned by value and copied was a store-forwarding stall on
+// every point of the ensemble.
+func (d *Detector) UpdateInto(x float64, s *Score) {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return Score{}
+		return
 	}
 	if x < 0 && !d.off {
 		d.off = true
-		back := d.shifted
+		s.Back = d.shifted
 		d.shifted, d.run, d.calm = false, 0, 0
-		return Score{Back: back}
+		return
 	}
 	if d.off {
-		return Score{}
+		return
 	}
 	if d.n == 0 {
 		if !(x > 0) {
-			return Score{}
+			return
 		}
 		d.level, d.carry, d.n = math.Log(x), math.Log(x), 1
-		return d.band(d.level)
+		d.band(s, d.level)
+		return
 	}
 	lx := math.Log(x) // -Inf at 0
 	side := int8(0)
@@ -184,29 +194,27 @@ func (d *Detector) Update(x float64) Score {
 		}
 	}
 	if d.restartCandidate(lx, side) {
-		return d.band(lx)
+		d.band(s, lx)
+		return
 	}
-	s := d.band(lx)
+	d.band(s, lx)
 	s.Side = side
 	if side == 0 {
-		d.inBand(lx, &s)
+		d.inBand(lx, s)
 	} else {
-		d.outside(x, lx, side, &s)
+		d.outside(x, lx, side, s)
 	}
 	s.Shifted = d.shifted
-	return s
 }
 
-// band returns the point's Score fields that depend on the level only.
-func (d *Detector) band(lx float64) Score {
+// band sets the point's Score fields that depend on the level only.
+func (d *Detector) band(s *Score, lx float64) {
 	e := math.Exp(d.level)
-	return Score{
-		Expected: e,
-		Lower:    e / d.cfg.Ratio,
-		Upper:    e * d.cfg.Ratio,
-		Strength: min(math.Abs(lx-d.level)/d.lnR, maxStrength),
-		WarmedUp: d.warm(),
-	}
+	s.Expected = e
+	s.Lower = e / d.cfg.Ratio
+	s.Upper = e * d.cfg.Ratio
+	s.Strength = min(math.Abs(lx-d.level)/d.lnR, maxStrength)
+	s.WarmedUp = d.warm()
 }
 
 func (d *Detector) warm() bool {

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"gonum.org/v1/gonum/stat/distuv"
@@ -44,6 +43,8 @@ type seriesState struct {
 	grp     *groupState          // the multivariate group it belongs to
 	slot    int                  // its place in the group's vector
 	lane    uint32               // which of the stage's workers scores it (modulo their number)
+	pg      *peerGroup           // its sibling group, valid while pgGen is the stage's peers.gen
+	pgGen   uint64
 }
 
 // groupState is a multivariate group of one device and keys: the latest
@@ -130,7 +131,7 @@ func New(cfg Config, topic string, m *pipeline.Metrics, log *slog.Logger) (*Stag
 		return nil, fmt.Errorf("detect: %w", err)
 	}
 	d := &Stage{cfg: cfg, det: detections.Builder{Topic: topic, Source: cfg.Source, Metrics: m, Now: time.Now},
-		SampleDecoder: pipeline.SampleDecoder{Mem: memory.NewGoAllocator()}, log: log.With("stage", "detect"), metrics: m, parts: map[int32]*partState{}, shared: map[shareKey]*ensemble.Shared{},
+		SampleDecoder: pipeline.SampleDecoder{Mem: pipeline.NewRecycler()}, log: log.With("stage", "detect"), metrics: m, parts: map[int32]*partState{}, shared: map[shareKey]*ensemble.Shared{},
 		groupOf: map[string][2]int{}}
 	d.workers, d.minRows = cfg.workerCount(), parallelMinRows
 	d.par.hold = func(r *kgo.Record) { d.par.held = append(d.par.held, r) }

@@ -199,7 +199,7 @@ func (d *Stage) deferUpdate(st *seriesState, ts int64, x float64) {
 func (j *ensembleJob) update() {
 	e := j.e
 	before := e.StartedAt()
-	j.res = e.Update(j.ts, j.x)
+	e.UpdateInto(j.ts, j.x, &j.res)
 	j.startsAt = before
 	if j.res.Transition == ensemble.Fired {
 		j.startsAt = e.StartedAt()

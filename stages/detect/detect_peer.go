@@ -58,6 +58,10 @@ type peerState struct {
 	dirty   []*peerGroup
 	dirtyAt []int32 // the partition of each dirty group
 	changes []peer.Change
+	// gen counts the restores and drops of groups; a series' cached group
+	// (seriesState.pg) is valid while its pgGen equals it. It starts at 1,
+	// so a series that has cached nothing is never valid.
+	gen uint64
 }
 
 // initPeer makes the sibling rule with its defaults.
@@ -66,7 +70,7 @@ func (d *Stage) initPeer() error {
 	if err != nil {
 		return err
 	}
-	d.peers = peerState{rule: r, parts: map[int32]map[peerKey]*peerGroup{}}
+	d.peers = peerState{rule: r, parts: map[int32]map[peerKey]*peerGroup{}, gen: 1}
 	return nil
 }
 
@@ -99,11 +103,22 @@ func (d *Stage) countPeer(pg *peerGroup) {
 // (st, of partition p) to its device's sibling group and emits the
 // detections of the alerts that changed; other series pass.
 func (d *Stage) scorePeer(p int32, st *seriesState, ts int64, x float64, emit func(*kgo.Record)) error {
-	kind := peer.Classify(st.key.Metric)
-	if kind == peer.None || st.kind != schemas.KindGauge {
+	if st.kind != schemas.KindGauge {
 		return nil
 	}
-	pg := d.peerGroupOf(p, st.key.Device, kind)
+	pg := st.pg
+	if st.pgGen != d.peers.gen {
+		// Looked up once per series (and after a restore or drop of
+		// groups), not per point: the map's key hashes the device name.
+		if kind := peer.Classify(st.key.Metric); kind != peer.None {
+			pg = d.peerGroupOf(p, st.key.Device, kind)
+		}
+		st.pg, st.pgGen = pg, d.peers.gen
+	}
+	if pg == nil {
+		return nil
+	}
+	kind := pg.g.Kind()
 	d.peers.changes = pg.g.Add(st.key.Keys, st.key.Metric, ts, x, d.peers.changes[:0])
 	d.countPeer(pg)
 	if !pg.dirty {
@@ -162,6 +177,7 @@ func (d *Stage) checkpointPeers(emit func(partition int32, key, value []byte)) {
 func (d *Stage) restorePeer(p int32, k schemas.SeriesKey, value []byte) error {
 	kind := peer.ParseKind(strings.TrimPrefix(k.Metric, peerPrefix))
 	gk := peerKey{device: k.Device, kind: kind}
+	d.peers.gen++ // the series' cached groups may be replaced
 	if old := d.peers.parts[p][gk]; old != nil {
 		d.stateBytes.Add(-int64(old.bytes))
 		delete(d.peers.parts[p], gk)
@@ -196,6 +212,7 @@ func (d *Stage) dropPeers(p int32) {
 		d.stateBytes.Add(-int64(pg.bytes))
 	}
 	delete(d.peers.parts, p)
+	d.peers.gen++ // the series' cached groups may be gone
 	keep := 0
 	for i, pg := range d.peers.dirty {
 		if d.peers.dirtyAt[i] != p {
