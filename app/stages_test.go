@@ -49,8 +49,14 @@ func TestStageRegistry(t *testing.T) {
 // that emits, per samples message, the number of samples it holds.
 type count struct {
 	pipeline.SampleDecoder // its zero value allocates with memory.DefaultAllocator
-	topic                  string
+	cfg                    countConfig
 	rows                   atomic.Int64
+}
+
+// countConfig is the example's config section (in the README a field of
+// config.Config with its own WithDefaults and Validate).
+type countConfig struct {
+	Topic string `yaml:"topic"`
 }
 
 func (c *count) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
@@ -59,7 +65,7 @@ func (c *count) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 		return err // a bad message is dead-lettered by the runtime
 	}
 	defer release()
-	emit(&kgo.Record{Topic: c.topic, Key: r.Key, Value: strconv.AppendInt(nil, int64(sr.Len()), 10)})
+	emit(&kgo.Record{Topic: c.cfg.Topic, Key: r.Key, Value: strconv.AppendInt(nil, int64(sr.Len()), 10)})
 	c.rows.Add(int64(sr.Len()))
 	return nil
 }
@@ -71,8 +77,8 @@ func (c *count) Committed(int)                                       {}
 
 // countStage is the example's registration row.
 var countStage = StageDef{Name: "count", Input: samplesTopic, Build: func(ctx context.Context, env *Env) (Built, error) {
-	c := &count{topic: "tk.count"}
-	if err := kafka.EnsureTopics(ctx, env.Admin, kafka.TopicSpec{Name: c.topic, Partitions: env.Config.Topics.Partitions}); err != nil {
+	c := &count{cfg: countConfig{Topic: "tk.count"}}
+	if err := kafka.EnsureTopics(ctx, env.Admin, kafka.TopicSpec{Name: c.cfg.Topic, Partitions: env.Config.Topics.Partitions}); err != nil {
 		return Built{}, err
 	}
 	return Built{Proc: c, Progress: func() string { return "counted " + strconv.FormatInt(c.rows.Load(), 10) }}, nil
