@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"runtime"
 	"testing"
 	"unsafe"
 
@@ -71,6 +72,42 @@ func TestBufPoolReuses(t *testing.T) {
 	}
 	if got := p.get(1 << 27); len(got) != 1<<27 {
 		t.Fatalf("an unpooled size: len %d", len(got))
+	}
+}
+
+// TestAlignedMakeExact checks that every class's buffer is 64-byte aligned
+// and zeroed, and that the power-of-two sizes Arrow's builders ask for
+// take no more heap than they hold: 64 bytes of padding would push each
+// into the next Go size class (a 32 KiB buffer into 40 KiB).
+func TestAlignedMakeExact(t *testing.T) {
+	for c := range numClasses {
+		n := classSize(c)
+		if n > 1<<20 {
+			break
+		}
+		b := alignedMake(n)
+		if len(b) != n || cap(b) != n || !aligned(b) {
+			t.Fatalf("class %d (%d B): len %d cap %d aligned %v", c, n, len(b), cap(b), aligned(b))
+		}
+		for i, v := range b {
+			if v != 0 {
+				t.Fatalf("class %d: byte %d is %d, want zeroed", c, i, v)
+			}
+		}
+	}
+	for _, n := range []int{4 << 10, 8 << 10, 16 << 10, 32 << 10, 64 << 10} {
+		const count = 64
+		keep := make([][]byte, 0, count)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range count {
+			keep = append(keep, alignedMake(n))
+		}
+		runtime.ReadMemStats(&after)
+		if per := float64(after.TotalAlloc-before.TotalAlloc) / count; per > float64(n)*1.05 {
+			t.Errorf("a %d B buffer took %.0f B of heap, want at most 5%% more", n, per)
+		}
+		runtime.KeepAlive(keep)
 	}
 }
 
