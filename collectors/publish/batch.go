@@ -140,9 +140,9 @@ func (b *Batch) row(ts int64, metric, keys int32, kind schemas.Kind) {
 // as the last record had, so a steady stream of records allocates each
 // column once per record instead of growing it by doubling through six or
 // more smaller buffers, each of which a pooled allocator would keep for a
-// later record: with 20 targets that cut the collector's peak RSS by about
-// 2 MB, with 200 by about 20 MB (collectors README, "Benchmarks"). It is
-// called at a record's first row, so an idle batch holds nothing. Arrow's
+// later record (the gNMI collector's figures: collectors README,
+// "Benchmarks"). It is called at a record's first row, so an idle batch
+// holds nothing. Arrow's
 // builders round a reservation up to the power of two above it (4096 rows
 // to 8192), so it asks for one row fewer, which rounds to the power of two
 // at or above the rows.
