@@ -69,6 +69,7 @@ type flags struct {
 	compression          string
 	maxRows              int
 	heapProfile          string
+	memProfileRate       int
 }
 
 func main() {
@@ -93,8 +94,10 @@ func main() {
 	fs.IntVar(&f.producerBatch, "producer-batch-bytes", 1_000_012, "gnmi: the producer's batch limit (the collector's default: franz-go's)")
 	fs.IntVar(&f.maxRows, "max-rows", 0, "gnmi: a target's batch size in samples (0: the collector's default)")
 	fs.StringVar(&f.heapProfile, "heap-profile", "", "gnmi: write a heap profile taken at the largest live heap of the run to this file")
+	fs.IntVar(&f.memProfileRate, "mem-profile-rate", runtime.MemProfileRate, "gnmi: bytes allocated per heap profile sample (runtime.MemProfileRate; smaller is finer and slower)")
 	fs.StringVar(&f.serve, "serve", "", "internal: run as the simulator child")
 	_ = fs.Parse(os.Args[2:])
+	runtime.MemProfileRate = f.memProfileRate
 	var err error
 	switch {
 	case f.serve == "gnmi":

@@ -22,9 +22,9 @@ type memAt struct {
 	// last GC, the heap goal, goroutine stacks, free heap not yet returned
 	// to the OS, all memory the runtime mapped
 	objects, live, goal, stacks, free, total uint64
-	// unused room in heap spans, and the runtime's own memory (metadata,
-	// OS stacks, profiling buckets, other)
-	unused, runtime uint64
+	// unused room in heap spans, the runtime's own memory (metadata, OS
+	// stacks, other), and the heap profiler's buckets
+	unused, runtime, profiling uint64
 }
 
 // memSamples names the runtime/metrics memAt reads, in its field order.
@@ -35,12 +35,13 @@ var memSamples = []string{"/memory/classes/heap/objects:bytes", "/gc/heap/live:b
 	"/memory/classes/metadata/mcache/free:bytes", "/memory/classes/metadata/mcache/inuse:bytes",
 	"/memory/classes/metadata/mspan/free:bytes", "/memory/classes/metadata/mspan/inuse:bytes",
 	"/memory/classes/metadata/other:bytes", "/memory/classes/os-stacks:bytes", "/memory/classes/other:bytes",
+	// the heap profiler's, memAt.profiling
 	"/memory/classes/profiling/buckets:bytes"}
 
 // String prints m in MB, the kernel's split first.
 func (m memAt) String() string {
-	return fmt.Sprintf("RSS %.1f MB = anonymous %.1f + file-backed %.1f; Go heap objects %.1f (live after the last GC %.1f, goal %.1f), unused in spans %.1f, stacks %.1f, free not returned %.1f, runtime metadata and other %.1f, all the runtime mapped %.1f",
-		mbOf(m.rss), mbOf(m.anon), mbOf(m.file), mbOf(m.objects), mbOf(m.live), mbOf(m.goal), mbOf(m.unused), mbOf(m.stacks), mbOf(m.free), mbOf(m.runtime), mbOf(m.total))
+	return fmt.Sprintf("RSS %.1f MB = anonymous %.1f + file-backed %.1f; Go heap objects %.1f (live after the last GC %.1f, goal %.1f), unused in spans %.1f, stacks %.1f, free not returned %.1f, runtime metadata and other %.1f, heap profiler buckets %.1f, all the runtime mapped %.1f",
+		mbOf(m.rss), mbOf(m.anon), mbOf(m.file), mbOf(m.objects), mbOf(m.live), mbOf(m.goal), mbOf(m.unused), mbOf(m.stacks), mbOf(m.free), mbOf(m.runtime), mbOf(m.profiling), mbOf(m.total))
 }
 
 // memWatch samples the process's memory every few milliseconds and keeps
@@ -88,9 +89,10 @@ func (w *memWatch) sample(s []metrics.Sample) {
 	m.objects, m.live, m.goal = s[0].Value.Uint64(), s[1].Value.Uint64(), s[2].Value.Uint64()
 	m.stacks, m.free, m.total = s[3].Value.Uint64(), s[4].Value.Uint64(), s[5].Value.Uint64()
 	m.unused = s[6].Value.Uint64()
-	for _, v := range s[7:] {
+	for _, v := range s[7 : len(s)-1] {
 		m.runtime += v.Value.Uint64()
 	}
+	m.profiling = s[len(s)-1].Value.Uint64()
 	if m.rss > w.peak.rss {
 		w.peak = m
 	}

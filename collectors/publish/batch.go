@@ -34,7 +34,10 @@ type Batch struct {
 	devType, metricType  arrow.DataType
 	keysType, sourceType arrow.DataType
 	size                 int // Size's estimate
-	released             bool
+	// expect and expectStr are the rows and state bytes of the last
+	// record, which the next record's first row reserves (reserve).
+	expect, expectStr int
+	released          bool
 }
 
 // Size estimate of the Arrow IPC encoding of a record: a fixed part for the
@@ -123,11 +126,38 @@ func (b *Batch) Size() int {
 }
 
 func (b *Batch) row(ts int64, metric, keys int32, kind schemas.Kind) {
+	if b.expect > 1 && b.ts.Len() == 0 {
+		b.reserve()
+	}
 	b.ts.Append(arrow.Timestamp(ts))
 	b.metricIdx.Append(metric)
 	b.keysIdx.Append(keys)
 	b.kind.Append(uint8(kind))
 	b.size += sizePerRow
+}
+
+// reserve makes room in every column for as many rows, and state bytes,
+// as the last record had, so a steady stream of records allocates each
+// column once per record instead of growing it by doubling through six or
+// more smaller buffers, each of which a pooled allocator would keep for a
+// later record (the gNMI collector's figures: collectors README,
+// "Benchmarks"). It is called at a record's first row, so an idle batch
+// holds nothing. Arrow's
+// builders round a reservation up to the power of two above it (4096 rows
+// to 8192), so it asks for one row fewer, which rounds to the power of two
+// at or above the rows.
+func (b *Batch) reserve() {
+	n := b.expect - 1
+	b.ts.Reserve(n)
+	b.metricIdx.Reserve(n)
+	b.keysIdx.Reserve(n)
+	b.kind.Reserve(n)
+	b.u64.Reserve(n)
+	b.f64.Reserve(n)
+	b.str.Reserve(n)
+	if b.expectStr > 0 {
+		b.str.ReserveData(b.expectStr)
+	}
 }
 
 // AppendCounter appends a counter sample; metric and keys are indices from
@@ -196,6 +226,7 @@ func (b *Batch) NewRecord() arrow.RecordBatch {
 		defer va.Release()
 		return array.NewDictionaryArray(t, ia, va)
 	}
+	b.expect, b.expectStr = n, b.str.DataLen()
 	mi, ki := b.metricIdx.NewArray(), b.keysIdx.NewArray()
 	defer mi.Release()
 	defer ki.Release()

@@ -79,7 +79,7 @@ func (p *bufPool) get(n int) []byte {
 // left to the GC. The caller must not use b afterwards.
 func (p *bufPool) put(b []byte) {
 	n := cap(b)
-	if n == 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b[:1])))%alignment != 0 {
+	if n == 0 || !aligned(b[:1]) {
 		return
 	}
 	if c := classFor(n); c >= 0 && classSize(c) == n {
@@ -89,14 +89,35 @@ func (p *bufPool) put(b []byte) {
 }
 
 // alignedMake returns a zeroed 64-byte aligned slice whose length and
-// capacity are both n.
+// capacity are both n. Go places an object of a size class that is a
+// multiple of 64 bytes (every class from 512 bytes on, and the powers of
+// two Arrow asks for) or of more than 32 KiB (whole pages) on a 64-byte
+// boundary, so those sizes are allocated exactly; only others, and a
+// placement that is not aligned after all, take 64 bytes of padding.
+// The padding pushed a power-of-two buffer into the next size class (a
+// 32 KiB column took 40 KiB), the "unused in spans" of the collector's
+// peak memory.
 func alignedMake(n int) []byte {
+	if n >= exactAlignedMin || n&(n-1) == 0 {
+		if buf := make([]byte, n); aligned(buf) {
+			return buf
+		}
+	}
 	buf := make([]byte, n+alignment)
 	shift := 0
 	if r := int(uintptr(unsafe.Pointer(unsafe.SliceData(buf))) % alignment); r != 0 {
 		shift = alignment - r
 	}
 	return buf[shift : shift+n : shift+n]
+}
+
+// exactAlignedMin is the smallest size from which every Go size class is a
+// multiple of alignment.
+const exactAlignedMin = 512
+
+// aligned reports whether b's first byte sits on an alignment boundary.
+func aligned(b []byte) bool {
+	return uintptr(unsafe.Pointer(unsafe.SliceData(b)))%alignment == 0
 }
 
 // PooledAllocator is an Arrow memory.Allocator that recycles the buffers

@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"runtime"
 	"testing"
 	"unsafe"
 
@@ -72,6 +73,106 @@ func TestBufPoolReuses(t *testing.T) {
 	if got := p.get(1 << 27); len(got) != 1<<27 {
 		t.Fatalf("an unpooled size: len %d", len(got))
 	}
+}
+
+// TestAlignedMakeExact checks that every class's buffer is 64-byte aligned
+// and zeroed, and that the power-of-two sizes Arrow's builders ask for
+// take no more heap than they hold: 64 bytes of padding would push each
+// into the next Go size class (a 32 KiB buffer into 40 KiB).
+func TestAlignedMakeExact(t *testing.T) {
+	for c := range numClasses {
+		n := classSize(c)
+		if n > 1<<20 {
+			break
+		}
+		b := alignedMake(n)
+		if len(b) != n || cap(b) != n || !aligned(b) {
+			t.Fatalf("class %d (%d B): len %d cap %d aligned %v", c, n, len(b), cap(b), aligned(b))
+		}
+		for i, v := range b {
+			if v != 0 {
+				t.Fatalf("class %d: byte %d is %d, want zeroed", c, i, v)
+			}
+		}
+	}
+	for _, n := range []int{4 << 10, 8 << 10, 16 << 10, 32 << 10, 64 << 10} {
+		const count = 64
+		keep := make([][]byte, 0, count)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range count {
+			keep = append(keep, alignedMake(n))
+		}
+		runtime.ReadMemStats(&after)
+		if per := float64(after.TotalAlloc-before.TotalAlloc) / count; per > float64(n)*1.05 {
+			t.Errorf("a %d B buffer took %.0f B of heap, want at most 5%% more", n, per)
+		}
+		runtime.KeepAlive(keep)
+	}
+}
+
+// growCounter counts an allocator's calls that grow a buffer.
+type growCounter struct {
+	memory.Allocator
+	grows int
+}
+
+func (g *growCounter) Reallocate(size int, b []byte) []byte {
+	if size > len(b) {
+		g.grows++
+	}
+	return g.Allocator.Reallocate(size, b)
+}
+
+// TestBatchReservesLastRecord checks that a record's columns are reserved
+// at the size of the record before, so they grow no more (and a pooled
+// allocator keeps no chain of outgrown buffers), and that the reservation
+// of 4096 rows stays at 4096 rather than Arrow's next power of two above.
+func TestBatchReservesLastRecord(t *testing.T) {
+	g := &growCounter{Allocator: NewPooledAllocator()}
+	mem := memory.NewCheckedAllocator(g)
+	defer mem.AssertSize(t, 0)
+	b := NewBatch(mem, "dev1", schemas.SourceGNMI)
+	defer b.Release()
+	fill := func(n int) {
+		m, k := b.MetricIndex("/m"), b.KeysIndex("name=E1")
+		for i := range n {
+			switch i % 3 {
+			case 0:
+				b.AppendCounter(int64(i), m, k, uint64(i))
+			case 1:
+				b.AppendGauge(int64(i), m, k, float64(i))
+			default:
+				b.AppendState(int64(i), m, k, "UP")
+			}
+		}
+	}
+	fill(4096)
+	if g.grows == 0 {
+		t.Fatal("the first record did not grow its columns: the counter sees nothing")
+	}
+	b.NewRecord().Release()
+	g.grows = 0
+	fill(4096)
+	if g.grows != 0 {
+		t.Errorf("the second record of the same size grew its columns %d times, want 0", g.grows)
+	}
+	if c := b.ts.Cap(); c != 4096 {
+		t.Errorf("ts column capacity %d after reserving 4096 rows, want 4096", c)
+	}
+	rec := b.NewRecord()
+	if rec.NumRows() != 4096 {
+		t.Errorf("%d rows, want 4096", rec.NumRows())
+	}
+	rec.Release()
+	// A smaller record reserves less: the next one grows from there.
+	fill(100)
+	b.NewRecord().Release()
+	fill(1)
+	if c := b.ts.Cap(); c > 128 {
+		t.Errorf("ts column capacity %d after a 100-row record, want at most 128", c)
+	}
+	b.NewRecord().Release()
 }
 
 // TestPooledAllocatorBatches builds records through a Batch on the pooled
