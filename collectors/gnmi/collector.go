@@ -559,6 +559,11 @@ func (s *stream) delivering() {
 	s.t.c.connects.Add(1)
 	s.setUp(true)
 	s.t.reachable()
+	s.mu.Lock()
+	if s.batch.Len() == 0 {
+		s.t.upAfterFlushed()
+	}
+	s.mu.Unlock()
 	if s.lastErr != "" {
 		s.log.Info("target recovered", "after_failures", s.failures, "last_reason", s.lastErr)
 	} else {

@@ -58,6 +58,22 @@ func (t *target) flushed(rec arrow.RecordBatch) {
 	}
 }
 
+// upAfterFlushed publishes a pending UP now when the target's samples have
+// already gone out and its stream's batch is empty: the UP waits for the
+// next batch, and there may be none (the first response filled whole
+// batches, or the flusher took its tail while it was being decoded, and the
+// sync response brings no update). A target that has published nothing
+// yet still waits for its first batch, to be stamped on its time line. A
+// stream calls it with its lock held.
+func (t *target) upAfterFlushed() {
+	t.ts.mu.Lock()
+	sent := t.ts.devTS != 0
+	t.ts.mu.Unlock()
+	if sent {
+		t.flushed(nil)
+	}
+}
+
 // unreachable publishes the target DOWN when it was published UP: one of
 // its streams ended, stalled or could not be re-established. A target that
 // was never up publishes nothing (the collector logs why it fails).

@@ -213,3 +213,30 @@ func TestTargetUnreachableFault(t *testing.T) {
 		t.Errorf("target states %v, want sim-00 UP and sim-01 UP, DOWN, UP", got)
 	}
 }
+
+// TestTargetUpWithNothingLeftToFlush: a target whose first response fills
+// whole batches (so none is left open when the stream counts as
+// delivering) and whose sync response brings no update is published UP all
+// the same; the UP used to wait for a next batch that never came.
+func TestTargetUpWithNothingLeftToFlush(t *testing.T) {
+	const rows = 64
+	first := manyLeaves(time.Now().UnixNano(), rows)
+	addr, _ := rawTarget(t, func(ctx context.Context, send func([]byte) error) error {
+		if err := send(first); err != nil {
+			return err
+		}
+		if err := send(syncResponse); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return nil
+	})
+	pub := fakeKafka(t)
+	cfg := fastConfig([]gnmi.Target{{Name: "exact", Address: addr, StallTimeout: -1}})
+	cfg.MaxRows = rows
+	c, stop := runCollector(t, cfg, pub, slog.New(slog.DiscardHandler))
+	defer stop()
+	waitFor(t, 10*time.Second, "the update rows and the UP state and reason", func() bool {
+		return c.Stats().Samples == rows && pub.Stats().Samples == rows+2
+	})
+}
