@@ -45,6 +45,7 @@ type seriesState struct {
 	lane    uint32               // which of the stage's workers scores it (modulo their number)
 	pg      *peerGroup           // its sibling group, valid while pgGen is the stage's peers.gen
 	pgGen   uint64
+	pgAt    int // its index in pg's members at its last reading: a guess, checked (peer.Group.AddAt)
 }
 
 // groupState is a multivariate group of one device and keys: the latest

@@ -119,7 +119,7 @@ func (d *Stage) scorePeer(p int32, st *seriesState, ts int64, x float64, emit fu
 		return nil
 	}
 	kind := pg.g.Kind()
-	d.peers.changes = pg.g.Add(st.key.Keys, st.key.Metric, ts, x, d.peers.changes[:0])
+	d.peers.changes = pg.g.AddAt(&st.pgAt, st.key.Keys, st.key.Metric, ts, x, d.peers.changes[:0])
 	d.countPeer(pg)
 	if !pg.dirty {
 		pg.dirty = true
