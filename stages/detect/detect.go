@@ -98,7 +98,8 @@ type Stage struct {
 
 	parts  map[int32]*partState
 	shared map[shareKey]*ensemble.Shared // per kind and metric, built on first use
-	inRec  map[uint64]*seriesState       // series of the record being processed, by SeriesIndex
+	inRec  map[uint64]int32              // series of the record being processed, by SeriesIndex: the latest row of it
+	period int                           // rows between two of one series in the last record looked up: a guess (seriesOf)
 	names  []string                      // scratch for detector names
 	rows   []*seriesState                // scratch: the series of each row of the record
 	// stateRows is scratch: the rows of the record that go to state series.
