@@ -95,8 +95,10 @@ func (d *Stage) peerGroupOf(p int32, device string, kind peer.Kind) *peerGroup {
 // countPeer brings the state bytes counted for pg up to date.
 func (d *Stage) countPeer(pg *peerGroup) {
 	n := peerGroupBytes + peerMemberBytes*pg.g.Members()
-	d.stateBytes.Add(int64(n - pg.bytes))
-	pg.bytes = n
+	if n != pg.bytes { // an atomic add per point otherwise, of 0 almost always
+		d.stateBytes.Add(int64(n - pg.bytes))
+		pg.bytes = n
+	}
 }
 
 // scorePeer feeds the value x at ts of a fan's or power supply's gauge
