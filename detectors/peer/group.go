@@ -112,22 +112,30 @@ func (g *Group) Members() int { return len(g.members) }
 // Values that are not finite are ignored, as are a fan's negative speed
 // and a power supply's readings that do not give a positive efficiency.
 func (g *Group) Add(name, metric string, ts int64, v float64, out []Change) []Change {
+	at := -1
+	return g.AddAt(&at, name, metric, ts, v, out)
+}
+
+// AddAt is Add with *at a guess of the member's index in the group, such
+// as the one AddAt left there on the member's previous reading: it is
+// checked, and only a wrong guess costs the search by name. AddAt sets
+// *at to the member's index.
+func (g *Group) AddAt(at *int, name, metric string, ts int64, v float64, out []Change) []Change {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return out
 	}
-	i, ok := slices.BinarySearchFunc(g.members, name, func(m member, n string) int { return compareNames(m.name, n) })
-	if !ok {
-		g.members = slices.Insert(g.members, i, member{name: name})
-	}
+	i := g.find(*at, name)
+	*at = i
 	m := &g.members[i]
 	x, ok := m.reading(g.kind, metric, ts, v)
 	if !ok {
 		return out
 	}
 	if m.in {
-		out = g.close(out)
+		out = g.close(out) // may forget members before it
+		*at = g.find(i, name)
+		m = &g.members[*at]
 	}
-	m = &g.members[slices.IndexFunc(g.members, func(m member) bool { return m.name == name })]
 	m.x, m.in, g.roundTS = x, true, max(g.roundTS, ts)
 	for j := range g.members {
 		if !g.members[j].in {
@@ -135,6 +143,20 @@ func (g *Group) Add(name, metric string, ts int64, v float64, out []Change) []Ch
 		}
 	}
 	return g.close(out)
+}
+
+// find returns the index of member name, added if new; at is a guess,
+// checked first (a name compared with its own string is one pointer
+// comparison).
+func (g *Group) find(at int, name string) int {
+	if uint(at) < uint(len(g.members)) && g.members[at].name == name {
+		return at
+	}
+	i, ok := slices.BinarySearchFunc(g.members, name, func(m member, n string) int { return compareNames(m.name, n) })
+	if !ok {
+		g.members = slices.Insert(g.members, i, member{name: name})
+	}
+	return i
 }
 
 // reading returns the member's reading from v, a value of metric at ts,

@@ -296,3 +296,45 @@ func TestPeerNoAlloc(t *testing.T) {
 		t.Fatalf("%v allocations per round, want 0", n)
 	}
 }
+
+// TestPeerAddAtSameAsAdd: AddAt with each member's index kept between its
+// readings (and with wrong guesses) gives the same changes and the same
+// state as Add, while members come, go silent, are forgotten and wear.
+func TestPeerAddAtSameAsAdd(t *testing.T) {
+	r := newRule(t)
+	a, b := r.Group(Fan), r.Group(Fan)
+	rng := rand.New(rand.NewPCG(7, 8))
+	at := map[string]int{}
+	var ca, cb []Change
+	for i := range 4000 {
+		for f := range 5 {
+			name := fmt.Sprintf("name=Fan%d", f+1)
+			if f == 3 && i%1000 > 900 || f == 4 && i < 500 { // silent long enough to be forgotten; joining late
+				continue
+			}
+			w := 0.0
+			if f == 1 && i > 2000 {
+				w = min(1, float64(i-2000)/500)
+			}
+			v := simFan(rng, dailyTemp(i), w)
+			ca = a.Add(name, schemas.MetricFanSpeed, int64(i), v, ca)
+			h, ok := at[name]
+			if !ok || rng.IntN(50) == 0 {
+				h = rng.IntN(8) - 1 // a wrong or out-of-range guess now and then
+			}
+			cb = b.AddAt(&h, name, schemas.MetricFanSpeed, int64(i), v, cb)
+			at[name] = h
+		}
+	}
+	if len(ca) == 0 {
+		t.Fatal("no changes: the test does not exercise the alerts")
+	}
+	if !slices.Equal(ca, cb) {
+		t.Fatalf("AddAt changes differ from Add's: %d against %d", len(cb), len(ca))
+	}
+	ra, _ := a.AppendBinary(nil)
+	rb, _ := b.AppendBinary(nil)
+	if !bytes.Equal(ra, rb) {
+		t.Fatal("AddAt state differs from Add's")
+	}
+}

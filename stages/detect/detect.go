@@ -45,6 +45,7 @@ type seriesState struct {
 	lane    uint32               // which of the stage's workers scores it (modulo their number)
 	pg      *peerGroup           // its sibling group, valid while pgGen is the stage's peers.gen
 	pgGen   uint64
+	pgAt    int // its index in pg's members at its last reading: a guess, checked (peer.Group.AddAt)
 }
 
 // groupState is a multivariate group of one device and keys: the latest
@@ -97,7 +98,8 @@ type Stage struct {
 
 	parts  map[int32]*partState
 	shared map[shareKey]*ensemble.Shared // per kind and metric, built on first use
-	inRec  map[uint64]*seriesState       // series of the record being processed, by SeriesIndex
+	inRec  map[uint64]int32              // series of the record being processed, by SeriesIndex: the latest row of it
+	period int                           // rows between two of one series in the last record looked up: a guess (seriesOf)
 	names  []string                      // scratch for detector names
 	rows   []*seriesState                // scratch: the series of each row of the record
 	// stateRows is scratch: the rows of the record that go to state series.

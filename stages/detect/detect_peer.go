@@ -95,8 +95,10 @@ func (d *Stage) peerGroupOf(p int32, device string, kind peer.Kind) *peerGroup {
 // countPeer brings the state bytes counted for pg up to date.
 func (d *Stage) countPeer(pg *peerGroup) {
 	n := peerGroupBytes + peerMemberBytes*pg.g.Members()
-	d.stateBytes.Add(int64(n - pg.bytes))
-	pg.bytes = n
+	if n != pg.bytes { // an atomic add per point otherwise, of 0 almost always
+		d.stateBytes.Add(int64(n - pg.bytes))
+		pg.bytes = n
+	}
 }
 
 // scorePeer feeds the value x at ts of a fan's or power supply's gauge
@@ -119,7 +121,7 @@ func (d *Stage) scorePeer(p int32, st *seriesState, ts int64, x float64, emit fu
 		return nil
 	}
 	kind := pg.g.Kind()
-	d.peers.changes = pg.g.Add(st.key.Keys, st.key.Metric, ts, x, d.peers.changes[:0])
+	d.peers.changes = pg.g.AddAt(&st.pgAt, st.key.Keys, st.key.Metric, ts, x, d.peers.changes[:0])
 	d.countPeer(pg)
 	if !pg.dirty {
 		pg.dirty = true

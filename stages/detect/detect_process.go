@@ -31,7 +31,7 @@ func (d *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	defer release()
 	ps := d.part(r.Partition)
 	if d.inRec == nil {
-		d.inRec = map[uint64]*seriesState{}
+		d.inRec = map[uint64]int32{}
 	}
 	clear(d.inRec)
 	n := sr.Len()
@@ -42,7 +42,7 @@ func (d *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	defer clear(rows) // hold no series past the record
 	stateRows := d.stateRows[:0]
 	for i := range n {
-		st, err := d.seriesOf(ps, sr, i)
+		st, err := d.seriesOf(ps, sr, rows, i)
 		if err != nil {
 			return err
 		}
@@ -132,11 +132,19 @@ func stateOrder(st *seriesState) int {
 // seriesOf finds (or makes) the series of row i, once per record by its
 // dictionary indices; the string lookup aliases the record and clones only
 // to insert. It returns nil for a state the stage does not follow (port
-// speed, part numbers).
-func (d *Stage) seriesOf(ps *partState, sr *schemas.SampleReader, i int) (*seriesState, error) {
+// speed, part numbers). rows holds the series of the rows before i: a
+// record holds one tick's series after another's, in the same order, so
+// row i usually has the series of row i − d.period, which is checked
+// before the map is (a map lookup per row was about 3 % of the stage's
+// CPU).
+func (d *Stage) seriesOf(ps *partState, sr *schemas.SampleReader, rows []*seriesState, i int) (*seriesState, error) {
 	idx := sr.SeriesIndex(i)
-	if st, ok := d.inRec[idx]; ok {
-		return st, nil
+	if p := d.period; p > 0 && p <= i && sr.SeriesIndex(i-p) == idx {
+		return rows[i-p], nil
+	}
+	if j, ok := d.inRec[idx]; ok {
+		d.period, d.inRec[idx] = i-int(j), int32(i)
+		return rows[j], nil
 	}
 	kind := sr.Kind(i)
 	k := schemas.SeriesKey{Device: sr.Device(i), Metric: sr.Metric(i), Keys: sr.Keys(i)}
@@ -149,7 +157,7 @@ func (d *Stage) seriesOf(ps *partState, sr *schemas.SampleReader, i int) (*serie
 			kind != schemas.KindState && (class == stateevents.ClassCarrier || class == stateevents.ClassNeighbors):
 			st.se = stateevents.New(class)
 		case kind == schemas.KindState:
-			d.inRec[idx] = nil
+			d.inRec[idx] = int32(i)
 			return nil, nil
 		default:
 			sh, err := d.ensembleOf(kind, k.Metric)
@@ -162,7 +170,7 @@ func (d *Stage) seriesOf(ps *partState, sr *schemas.SampleReader, i int) (*serie
 		}
 		d.addSeries(ps, schemas.SeriesKey{Device: strings.Clone(k.Device), Metric: strings.Clone(k.Metric), Keys: strings.Clone(k.Keys)}, st)
 	}
-	d.inRec[idx] = st
+	d.inRec[idx] = int32(i)
 	d.markDirty(ps, st)
 	return st, nil
 }
