@@ -379,6 +379,9 @@ type stream struct {
 	batch *publish.Batch
 	dec   *Decoder
 	since time.Time // when the batch's first row came
+	// attemptFirst is the first device timestamp published since the
+	// stream last (re)connected, 0 before (see target.upAt).
+	attemptFirst int64
 
 	lastErr      string // reason of the last failure, to log each reason once
 	failures     int
@@ -487,6 +490,9 @@ func (s *stream) once(ctx context.Context) (delivered bool, err error) {
 	watchdog := time.AfterFunc(s.t.cfg.DialTimeout, func() { cancel(errNoResponse) })
 	defer watchdog.Stop()
 	defer s.setUp(false)
+	s.mu.Lock()
+	s.attemptFirst = 0
+	s.mu.Unlock()
 	st, err := s.t.conn.NewStream(sctx, &pb.GNMI_ServiceDesc.Streams[0], pb.GNMI_Subscribe_FullMethodName)
 	if err != nil {
 		return false, cause(sctx, err)
@@ -560,8 +566,8 @@ func (s *stream) delivering() {
 	s.setUp(true)
 	s.t.reachable()
 	s.mu.Lock()
-	if s.batch.Len() == 0 {
-		s.t.upAfterFlushed()
+	if s.batch.Len() == 0 && s.attemptFirst != 0 {
+		s.t.upAt(s.attemptFirst)
 	}
 	s.mu.Unlock()
 	if s.lastErr != "" {
@@ -655,7 +661,9 @@ func (s *stream) flushLocked(ctx context.Context) {
 	if err := s.t.c.publish(ctx, s.t.cfg.Name, rec); err != nil && ctx.Err() == nil {
 		s.log.Error("cannot publish", "err", err)
 	}
-	s.t.flushed(rec)
+	if first := s.t.flushed(rec); s.attemptFirst == 0 {
+		s.attemptFirst = first
+	}
 }
 
 // cause prefers the reason a stream context was cancelled with.

@@ -39,9 +39,10 @@ func (t *target) reachable() {
 }
 
 // flushed notes the latest device timestamp of rec (nil: nothing was
-// published) and publishes a pending UP. A stream calls it after producing
-// a batch, with its lock held.
-func (t *target) flushed(rec arrow.RecordBatch) {
+// published) and publishes a pending UP; it returns rec's first device
+// timestamp (0 for none). A stream calls it after producing a batch, with
+// its lock held.
+func (t *target) flushed(rec arrow.RecordBatch) int64 {
 	t.ts.mu.Lock()
 	var first int64 // the batch's first device timestamp: the target delivered again then
 	if rec != nil && rec.NumRows() > 0 {
@@ -56,21 +57,22 @@ func (t *target) flushed(rec arrow.RecordBatch) {
 	if up {
 		t.publishState(schemas.TargetUp, schemas.TargetReasonEstablished, false, first)
 	}
+	return first
 }
 
-// upAfterFlushed publishes a pending UP now when the target's samples have
-// already gone out and its stream's batch is empty: the UP waits for the
-// next batch, and there may be none (the first response filled whole
-// batches, or the flusher took its tail while it was being decoded, and the
-// sync response brings no update). A target that has published nothing
-// yet still waits for its first batch, to be stamped on its time line. A
-// stream calls it with its lock held.
-func (t *target) upAfterFlushed() {
+// upAt publishes a pending UP stamped at, the device timestamp of the
+// first batch the stream published since it (re)connected: the UP waits for
+// the next batch, and there may be none when that first response filled
+// whole batches, or the flusher took its tail while it was being decoded,
+// and the sync response brings no update. A stream calls it with its lock
+// held.
+func (t *target) upAt(at int64) {
 	t.ts.mu.Lock()
-	sent := t.ts.devTS != 0
+	up := t.ts.upPending
+	t.ts.upPending = false
 	t.ts.mu.Unlock()
-	if sent {
-		t.flushed(nil)
+	if up {
+		t.publishState(schemas.TargetUp, schemas.TargetReasonEstablished, false, at)
 	}
 }
 
