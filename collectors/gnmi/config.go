@@ -10,6 +10,7 @@ import (
 
 	pb "github.com/openconfig/gnmi/proto/gnmi"
 
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/internal/tlsfiles"
 	"github.com/telekernel/telekernel/schemas"
@@ -272,27 +273,16 @@ func (c Config) Validate() error {
 	if c.Backoff.Initial < 0 || c.Backoff.Max < c.Backoff.Initial {
 		return errors.New("backoff: initial must be positive and at most max")
 	}
-	subs := map[string]bool{}
-	for i, s := range c.Subscriptions {
-		if err := s.validate(); err != nil {
-			return fmt.Errorf("subscriptions[%d].%w", i, err)
-		}
-		if subs[s.Name] {
-			return fmt.Errorf("subscriptions[%d].name: %q is used twice", i, s.Name)
-		}
+	name := func(s Subscription) string { return s.Name }
+	if err := cfgcheck.Named("subscriptions", c.Subscriptions, name, Subscription.validate); err != nil {
+		return err
+	}
+	subs := make(map[string]bool, len(c.Subscriptions))
+	for _, s := range c.Subscriptions {
 		subs[s.Name] = true
 	}
-	names := map[string]bool{}
-	for i, t := range c.Targets {
-		if err := t.validate(subs); err != nil {
-			return fmt.Errorf("targets[%d].%w", i, err)
-		}
-		if names[t.Name] {
-			return fmt.Errorf("targets[%d].name: %q is used twice", i, t.Name)
-		}
-		names[t.Name] = true
-	}
-	return nil
+	return cfgcheck.Named("targets", c.Targets, func(t Target) string { return t.Name },
+		func(t Target) error { return t.validate(subs) })
 }
 
 func (s Subscription) validate() error {

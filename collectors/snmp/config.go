@@ -165,17 +165,7 @@ func (c Config) Validate() error {
 	if c.Workers < 1 {
 		return fmt.Errorf("workers: %d must be at least 1", c.Workers)
 	}
-	names := map[string]bool{}
-	for i, t := range c.Targets {
-		if err := t.validate(); err != nil {
-			return fmt.Errorf("targets[%d].%w", i, err)
-		}
-		if names[t.Name] {
-			return fmt.Errorf("targets[%d].name: %q is used twice", i, t.Name)
-		}
-		names[t.Name] = true
-	}
-	return nil
+	return cfgcheck.Named("targets", c.Targets, func(t Target) string { return t.Name }, Target.validate)
 }
 
 func (t Target) validate() error {

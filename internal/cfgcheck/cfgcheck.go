@@ -87,3 +87,22 @@ func Check(bad bool, format string, args ...any) error {
 	}
 	return nil
 }
+
+// Named checks a list of named items in order: each item's own check, its
+// error prefixed "field[i]." (so "name: required" becomes
+// "targets[2].name: required"), then that no earlier item has the same name
+// ("targets[2].name: "r1" is used twice"). It returns the first problem.
+func Named[T any](field string, items []T, name func(T) string, check func(T) error) error {
+	seen := make(map[string]bool, len(items))
+	for i, it := range items {
+		if err := check(it); err != nil {
+			return fmt.Errorf("%s[%d].%w", field, i, err)
+		}
+		n := name(it)
+		if seen[n] {
+			return fmt.Errorf("%s[%d].name: %q is used twice", field, i, n)
+		}
+		seen[n] = true
+	}
+	return nil
+}

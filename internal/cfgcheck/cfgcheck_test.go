@@ -63,3 +63,32 @@ func TestDuration(t *testing.T) {
 		t.Errorf("Positive(0s) = %v", err)
 	}
 }
+
+func TestNamed(t *testing.T) {
+	required := errors.New("name: required")
+	check := func(s string) error {
+		if s == "" {
+			return required
+		}
+		return nil
+	}
+	name := func(s string) string { return s }
+	f := func(items []string, want string) {
+		t.Helper()
+		err := Named("targets", items, name, check)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != want {
+			t.Errorf("Named(%q) = %q, want %q", items, got, want)
+		}
+		if want == "targets[1].name: required" && !errors.Is(err, required) {
+			t.Errorf("Named(%q) = %v, does not wrap the item's error", items, err)
+		}
+	}
+	f(nil, "")
+	f([]string{"a", "b"}, "")
+	f([]string{"a", "", "a"}, "targets[1].name: required")
+	f([]string{"a", "b", "a", ""}, `targets[2].name: "a" is used twice`)
+}
