@@ -109,10 +109,22 @@ func (c *Collector) Run(ctx context.Context) error {
 			grace := time.AfterFunc(ShutdownGrace, pcancel)
 			defer grace.Stop()
 			c.wg.Wait() // every stream produced its batch on the way out
+			c.closeConns()
 			return c.b.Pub.Wait(pctx)
 		case <-tick.C:
 			c.flushOld(pctx)
 		}
+	}
+}
+
+// closeConns closes the gRPC connection of every target, whose streams
+// have ended, so a Run that returned leaves no connection or goroutine of
+// its own behind.
+func (c *Collector) closeConns() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range c.targets {
+		t.conn.Close()
 	}
 }
 
