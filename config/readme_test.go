@@ -54,4 +54,7 @@ func TestReadmeConfiguration(t *testing.T) {
 	if c.Detect.Multivar.Hold != def.Detect.Multivar.Hold || c.Detect.States != def.Detect.States || c.Detect.Transaction != def.Detect.Transaction {
 		t.Errorf("README's detect multivar.hold, states or transaction is not the default")
 	}
+	if c.Detect.Rules.WithDefaults() != def.Detect.Rules.WithDefaults() {
+		t.Errorf("README's detect rules are not the defaults:\nREADME:  %+v\ndefault: %+v", c.Detect.Rules.WithDefaults(), def.Detect.Rules.WithDefaults())
+	}
 }

@@ -8,8 +8,11 @@ import (
 	"strings"
 
 	"github.com/telekernel/telekernel/detectors/alert"
+	"github.com/telekernel/telekernel/detectors/drift"
 	"github.com/telekernel/telekernel/detectors/ensemble"
 	"github.com/telekernel/telekernel/detectors/multivar"
+	"github.com/telekernel/telekernel/detectors/peer"
+	"github.com/telekernel/telekernel/detectors/rate"
 	"github.com/telekernel/telekernel/detectors/robustz"
 	"github.com/telekernel/telekernel/detectors/stateevents"
 	"github.com/telekernel/telekernel/pipeline"
@@ -74,6 +77,12 @@ type Config struct {
 	// States configures the state events (detectors/stateevents): flap
 	// detection's count, window and quiet period.
 	States stateevents.Config `yaml:"states"`
+	// Rules configures the rules that run beside the ensemble: quiet (an
+	// error counter that leaves zero, detectors/rate), drift (an optic's
+	// slow power drift, detectors/drift) and peer (a fan or power supply
+	// departing from its siblings on the device, detectors/peer). A zero
+	// field takes its package's default.
+	Rules RulesConfig `yaml:"rules"`
 	// Source is the CloudEvents source of detections; default
 	// "telekernel/detect".
 	Source string `yaml:"source"`
@@ -91,6 +100,33 @@ type Config struct {
 	// benchmarks/detect). The detections, their order and the state are
 	// the same for any value.
 	Workers int `yaml:"workers"`
+}
+
+// RulesConfig configures the detect stage's rules beside the ensemble.
+type RulesConfig struct {
+	Quiet rate.QuietConfig `yaml:"quiet"`
+	Drift drift.Config     `yaml:"drift"`
+	Peer  peer.Config      `yaml:"peer"`
+}
+
+// WithDefaults returns c with each rule's defaults applied.
+func (c RulesConfig) WithDefaults() RulesConfig {
+	return RulesConfig{Quiet: c.Quiet.WithDefaults(), Drift: c.Drift.WithDefaults(), Peer: c.Peer.WithDefaults()}
+}
+
+// Validate reports the first bad field, as quiet.FIELD, drift.FIELD or
+// peer.FIELD.
+func (c RulesConfig) Validate() error {
+	if err := c.Quiet.Validate(); err != nil {
+		return fmt.Errorf("quiet.%w", err)
+	}
+	if err := c.Drift.Validate(); err != nil {
+		return fmt.Errorf("drift.%w", err)
+	}
+	if err := c.Peer.Validate(); err != nil {
+		return fmt.Errorf("peer.%w", err)
+	}
+	return nil
 }
 
 // MultivarConfig configures the multivariate detector of the detect stage
@@ -180,6 +216,7 @@ func (c Config) WithDefaults() Config {
 		c.Multivar.Hold = cmp.Or(c.Hold, DefaultHold)
 	}
 	c.States = c.States.WithDefaults()
+	c.Rules = c.Rules.WithDefaults()
 	c.Multivar.Detector = c.Multivar.Detector.WithDefaults()
 	c.Multivar.Alert = c.Multivar.Alert.WithDefaults()
 	c.Transaction = c.Transaction.WithDefaults()
@@ -248,6 +285,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.States.Validate(); err != nil {
 		return fmt.Errorf("states.%w", err)
+	}
+	if err := c.Rules.Validate(); err != nil {
+		return fmt.Errorf("rules.%w", err)
 	}
 	if err := c.Multivar.validate(); err != nil {
 		return fmt.Errorf("multivar.%w", err)

@@ -1,13 +1,20 @@
 package detect
 
 import (
+	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"gopkg.in/yaml.v3"
 
+	"github.com/telekernel/telekernel/detectors/drift"
 	"github.com/telekernel/telekernel/detectors/ensemble"
 	"github.com/telekernel/telekernel/detectors/levelshift"
+	"github.com/telekernel/telekernel/detectors/peer"
+	"github.com/telekernel/telekernel/detectors/rate"
+	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -129,4 +136,34 @@ func TestGaugeDefaults(t *testing.T) {
 	rp("{}", schemas.MetricTemperature, false, ensemble.RepeatConfig{})
 	rp("{detectors: {gauges: {repeat: {count: -1}}}}", "/nab/value", false, ensemble.RepeatConfig{Count: -1})
 	rp("{detectors: {gauges: {repeat: {count: 2, window: 100}}}}", "/nab/value", false, ensemble.RepeatConfig{Count: 2, Window: 100})
+}
+
+// TestRulesConfig: detect.rules sets the quiet, drift and peer rules (a
+// zero field takes its rule's default), a bad value is refused with its
+// path, and the stage is built with what was set.
+func TestRulesConfig(t *testing.T) {
+	c := Config{Rules: RulesConfig{Peer: peer.Config{Sigmas: 4}, Quiet: rate.QuietConfig{MinRun: 5}}}.WithDefaults()
+	if c.Rules.Peer.Sigmas != 4 || c.Rules.Peer.Run != peer.DefaultRun || c.Rules.Quiet.MinRun != 5 || c.Rules.Drift != (drift.Config{}).WithDefaults() {
+		t.Fatalf("rules after defaults: %+v", c.Rules)
+	}
+	for _, tc := range []struct {
+		rules RulesConfig
+		want  string
+	}{
+		{RulesConfig{Peer: peer.Config{Sigmas: -1}}, "rules.peer.sigmas, clip, min_noise: -1, 6, 0.002 must be positive"},
+		{RulesConfig{Quiet: rate.QuietConfig{MaxBusy: 2}}, "rules.quiet."},
+		{RulesConfig{Drift: drift.Config{Run: -1}}, "rules.drift."},
+	} {
+		err := Config{Rules: tc.rules}.WithDefaults().Validate()
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q…", tc.rules, err, tc.want)
+		}
+	}
+	d, err := New(Config{Rules: RulesConfig{Peer: peer.Config{Sigmas: 4}}}, "tk.detections", pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.cfg.Rules.Peer.Sigmas; got != 4 {
+		t.Errorf("stage's peer sigmas %v, want 4", got)
+	}
 }

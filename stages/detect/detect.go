@@ -148,15 +148,15 @@ func New(cfg Config, topic string, m *pipeline.Metrics, log *slog.Logger) (*Stag
 		tail := distuv.UnitNormal.Survival(cfg.Multivar.Alert.FireZ)
 		d.groupBand = append(d.groupBand, distuv.ChiSquared{K: float64(len(g.Metrics))}.Quantile(1-tail))
 	}
-	q, err := rate.NewQuiet(rate.QuietConfig{}) // the defaults: not configurable yet
+	q, err := rate.NewQuiet(cfg.Rules.Quiet)
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
 	d.quiet = q
-	if d.drift, err = drift.New(drift.Config{}); err != nil { // the defaults: not configurable yet
+	if d.drift, err = drift.New(cfg.Rules.Drift); err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
-	if err := d.initPeer(); err != nil {
+	if err := d.initPeer(cfg.Rules.Peer); err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
 	return d, nil

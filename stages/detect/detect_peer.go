@@ -64,9 +64,9 @@ type peerState struct {
 	gen uint64
 }
 
-// initPeer makes the sibling rule with its defaults.
-func (d *Stage) initPeer() error {
-	r, err := peer.New(peer.Config{}) // the defaults: not configurable yet
+// initPeer makes the sibling rule.
+func (d *Stage) initPeer(cfg peer.Config) error {
+	r, err := peer.New(cfg)
 	if err != nil {
 		return err
 	}
