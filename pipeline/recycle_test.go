@@ -4,8 +4,6 @@ import (
 	"sync"
 	"testing"
 	"unsafe"
-
-	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // TestRecyclerReuse: a freed buffer comes back for the next allocation of
@@ -91,5 +89,3 @@ func TestRecyclerConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
-
-var _ memory.Allocator = NewRecycler()

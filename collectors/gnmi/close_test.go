@@ -2,45 +2,34 @@ package gnmi
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/grpc/connectivity"
-
-	"github.com/telekernel/telekernel/collectors/publish"
 )
 
 // TestRunClosesConnections: once Run returns, every target's gRPC
 // connection is shut down (it used to stay open until the process ended,
-// which an embedding program or a test running many collectors pays for).
+// which an embedding program or a test running many collectors pays for),
+// and a SetTargets after that starts no new one.
 func TestRunClosesConnections(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "samples"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	pub, err := publish.New(cl, publish.Config{Topic: "samples"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pub := FakePublisher(t)
 	cfg := Config{
 		Targets:       []Target{{Name: "a", Address: "127.0.0.1:1"}, {Name: "b", Address: "127.0.0.1:2"}},
 		Subscriptions: []Subscription{{Name: "all", Paths: []string{"/"}}},
 	}
-	c, err := New(cfg, pub)
+	c, err := New(cfg, pub, WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	if err := c.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A reload that comes after Run's context ended starts nothing.
+	if err := c.SetTargets(append(cfg.Targets, Target{Name: "c", Address: "127.0.0.1:3"})); err != nil {
 		t.Fatal(err)
 	}
 	c.mu.Lock()

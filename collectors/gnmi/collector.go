@@ -135,7 +135,8 @@ const ShutdownGrace = 30 * time.Second
 // SetTargets replaces the target list while the collector runs: new targets
 // start, removed ones stop (their pending samples are produced), and those
 // whose settings changed restart. Subscriptions are looked up in the
-// collector's config. Before Run it only validates.
+// collector's config. Before Run, and once Run's context has ended, it
+// only validates.
 func (c *Collector) SetTargets(targets []Target) error {
 	cfg := c.cfg
 	cfg.Targets = targets
@@ -148,6 +149,9 @@ func (c *Collector) SetTargets(targets []Target) error {
 	if c.ctx == nil {
 		c.cfg.Targets = cfg.Targets
 		return nil
+	}
+	if c.ctx.Err() != nil {
+		return nil // Run is returning: nothing new starts
 	}
 	want := map[string]Target{}
 	for _, t := range cfg.Targets {

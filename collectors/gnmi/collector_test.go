@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/collectors/gnmi"
@@ -261,24 +260,7 @@ func TestCollectorToKafka(t *testing.T) {
 }
 
 // fakeKafka returns a publisher to an in-process broker.
-func fakeKafka(t *testing.T) *publish.Publisher {
-	t.Helper()
-	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "samples"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	pub, err := publish.New(cl, publish.Config{Topic: "samples"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pub
-}
+func fakeKafka(t *testing.T) *publish.Publisher { return gnmi.FakePublisher(t) }
 
 // TestMisbehavingTargets: a stalled device, one sending malformed
 // responses, one with an unknown path, an address nobody listens on and a

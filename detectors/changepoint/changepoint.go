@@ -153,14 +153,19 @@ type CUSUM struct {
 	pos, neg float64
 }
 
-// exactInverse returns 1/h when h is a power of two, 0 otherwise: then
-// x*(1/h) and x/h are the same correctly rounded value of the same real
-// number, bit for bit, and the multiplication is several times cheaper.
+// exactInverse returns 1/h when h is a power of two whose inverse is
+// finite, 0 otherwise: then x*(1/h) and x/h are the same correctly rounded
+// value of the same real number, bit for bit, and the multiplication is
+// several times cheaper. (Below 2^-1023 the inverse overflows to +Inf, and
+// x*Inf is not x/h.)
 func exactInverse(h float64) float64 {
 	if frac, _ := math.Frexp(h); frac != 0.5 || math.IsInf(h, 0) {
 		return 0
 	}
-	return 1 / h
+	if inv := 1 / h; !math.IsInf(inv, 0) {
+		return inv
+	}
+	return 0
 }
 
 // NewCUSUM returns a CUSUM test for cfg after WithDefaults and Validate.

@@ -104,3 +104,30 @@ func BenchmarkUpdate(b *testing.B) {
 		})
 	}
 }
+
+// TestExactInverse: x*exactInverse(h) is x/h bit for bit wherever the
+// inverse is used (h a power of two), down to the smallest h whose inverse
+// is finite; below it, and for h not a power of two, there is none.
+func TestExactInverse(t *testing.T) {
+	xs := []float64{0, 1e-300, 1e-10, 0.1, 1, 3, 1e10, 1e300, -7.25, math.SmallestNonzeroFloat64, math.MaxFloat64}
+	for _, e := range []int{-1074, -1030, -1024, -1023, -1022, -3, 0, 3, 1000, 1023} {
+		h := math.Ldexp(1, e)
+		inv := exactInverse(h)
+		if e < -1023 {
+			if inv != 0 {
+				t.Errorf("h = 2^%d: inverse %v, want none (it overflows)", e, inv)
+			}
+			continue
+		}
+		for _, x := range xs {
+			if got, want := x*inv, x/h; math.Float64bits(got) != math.Float64bits(want) {
+				t.Errorf("h = 2^%d, x = %v: x*(1/h) = %v, x/h = %v", e, x, got, want)
+			}
+		}
+	}
+	for _, h := range []float64{3, 0.3, 5, math.Inf(1)} {
+		if inv := exactInverse(h); inv != 0 {
+			t.Errorf("h = %v: inverse %v, want none", h, inv)
+		}
+	}
+}

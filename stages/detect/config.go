@@ -104,9 +104,15 @@ type Config struct {
 
 // RulesConfig configures the detect stage's rules beside the ensemble.
 type RulesConfig struct {
+	// Quiet is the error counters' rule: a counter that rarely moves and
+	// increases; defaults rate.DefaultQuiet*.
 	Quiet rate.QuietConfig `yaml:"quiet"`
-	Drift drift.Config     `yaml:"drift"`
-	Peer  peer.Config      `yaml:"peer"`
+	// Drift is the optics' envelope rule: receive or transmit power
+	// drifting below its usual level; defaults drift.Default*.
+	Drift drift.Config `yaml:"drift"`
+	// Peer is the sibling rule: a fan or power supply departing from its
+	// siblings on the device; defaults peer.Default*.
+	Peer peer.Config `yaml:"peer"`
 }
 
 // WithDefaults returns c with each rule's defaults applied.

@@ -159,11 +159,18 @@ func TestRulesConfig(t *testing.T) {
 			t.Errorf("%+v: %v, want %q…", tc.rules, err, tc.want)
 		}
 	}
-	d, err := New(Config{Rules: RulesConfig{Peer: peer.Config{Sigmas: 4}}}, "tk.detections", pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+	set := RulesConfig{Peer: peer.Config{Sigmas: 4}, Quiet: rate.QuietConfig{MinRun: 5}, Drift: drift.Config{Margin: 2}}
+	d, err := New(Config{Rules: set}, "tk.detections", pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := d.cfg.Rules.Peer.Sigmas; got != 4 {
-		t.Errorf("stage's peer sigmas %v, want 4", got)
+	if got := d.peers.rule.Config().Sigmas; got != 4 {
+		t.Errorf("the stage's peer rule: sigmas %v, want 4", got)
+	}
+	if got := d.quiet.Config().MinRun; got != 5 {
+		t.Errorf("the stage's quiet rule: min_run %v, want 5", got)
+	}
+	if got := d.drift.Config().Margin; got != 2 {
+		t.Errorf("the stage's drift rule: margin %v, want 2", got)
 	}
 }
