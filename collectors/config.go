@@ -153,16 +153,11 @@ func (s Section) Validate() error {
 		return fmt.Errorf("max_batch_bytes: %d is above max_buffered_bytes (%d): a record that large could never be buffered and would be lost; raise max_buffered_bytes with it",
 			s.MaxBatchBytes, s.MaxBufferedBytes)
 	}
-	if err := s.Group.Validate(); err != nil {
-		return fmt.Errorf("group.%w", err)
-	}
-	if err := s.GNMI.Validate(); err != nil {
-		return fmt.Errorf("gnmi.%w", err)
-	}
-	if err := s.SNMP.Validate(); err != nil {
-		return fmt.Errorf("snmp.%w", err)
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.Section("group", s.Group.Validate()),
+		cfgcheck.Section("gnmi", s.GNMI.Validate()),
+		cfgcheck.Section("snmp", s.SNMP.Validate()),
+	)
 }
 
 // WithDefaults returns c with every zero field set to its default.

@@ -106,3 +106,12 @@ func Named[T any](field string, items []T, name func(T) string, check func(T) er
 	}
 	return nil
 }
+
+// Section reports a nested section's error under its field, as
+// "field.<error>" (the error wrapped), or nil.
+func Section(field string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s.%w", field, err)
+	}
+	return nil
+}

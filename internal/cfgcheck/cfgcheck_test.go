@@ -92,3 +92,16 @@ func TestNamed(t *testing.T) {
 	f([]string{"a", "", "a"}, "targets[1].name: required")
 	f([]string{"a", "b", "a", ""}, `targets[2].name: "a" is used twice`)
 }
+
+// TestSection: a section's error is reported under its field and still
+// wraps the original; no error gives none.
+func TestSection(t *testing.T) {
+	base := errors.New("sigmas: -1 must be positive")
+	err := Section("peer", base)
+	if err == nil || err.Error() != "peer.sigmas: -1 must be positive" || !errors.Is(err, base) {
+		t.Errorf("Section: %v", err)
+	}
+	if err := Section("peer", nil); err != nil {
+		t.Errorf("Section of nil: %v", err)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/telekernel/telekernel/detectors/rate"
 	"github.com/telekernel/telekernel/detectors/robustz"
 	"github.com/telekernel/telekernel/detectors/stateevents"
+	"github.com/telekernel/telekernel/internal/cfgcheck"
 	"github.com/telekernel/telekernel/pipeline"
 )
 
@@ -123,16 +124,11 @@ func (c RulesConfig) WithDefaults() RulesConfig {
 // Validate reports the first bad field, as quiet.FIELD, drift.FIELD or
 // peer.FIELD.
 func (c RulesConfig) Validate() error {
-	if err := c.Quiet.Validate(); err != nil {
-		return fmt.Errorf("quiet.%w", err)
-	}
-	if err := c.Drift.Validate(); err != nil {
-		return fmt.Errorf("drift.%w", err)
-	}
-	if err := c.Peer.Validate(); err != nil {
-		return fmt.Errorf("peer.%w", err)
-	}
-	return nil
+	return cfgcheck.First(
+		cfgcheck.Section("quiet", c.Quiet.Validate()),
+		cfgcheck.Section("drift", c.Drift.Validate()),
+		cfgcheck.Section("peer", c.Peer.Validate()),
+	)
 }
 
 // MultivarConfig configures the multivariate detector of the detect stage
