@@ -139,3 +139,42 @@ func (t *target) publishState(state, reason string, onlyAfterUp bool, at int64) 
 		log.Error("cannot publish the target state", "state", state, "err", err)
 	}
 }
+
+// delivering marks the stream up after its first response of an attempt.
+func (s *stream) delivering() {
+	s.t.c.connects.Add(1)
+	s.setUp(true)
+	s.t.reachable()
+	s.mu.Lock()
+	if s.batch.Len() == 0 && s.attemptFirst != 0 {
+		s.t.upAt(s.attemptFirst)
+	}
+	s.mu.Unlock()
+	if s.lastErr != "" {
+		s.log.Info("target recovered", "after_failures", s.failures, "last_reason", s.lastErr)
+	} else {
+		s.log.Info("subscribed")
+	}
+	s.lastErr, s.failures = "", 0
+}
+
+// setUp records whether the stream delivers; the target is up while all
+// its streams do. Only the stream's goroutine calls it.
+func (s *stream) setUp(up bool) {
+	if up == s.up {
+		return
+	}
+	s.up = up
+	delta := int32(-1)
+	if up {
+		delta = 1
+	}
+	n := s.t.upCount.Add(delta)
+	if s.m != nil {
+		v := 0.0
+		if int(n) == len(s.t.streams) {
+			v = 1
+		}
+		s.m.up.Set(v)
+	}
+}
