@@ -66,7 +66,7 @@ func WithLogger(l *slog.Logger) Option { return func(c *Collector) { c.b.Log = l
 func WithMetrics(m *Metrics) Option { return func(c *Collector) { c.b.Metrics = m } }
 
 // WithAllocator sets the Arrow allocator of the batches; default a
-// publish.PooledAllocator.
+// arrowpool.Allocator.
 func WithAllocator(mem memory.Allocator) Option { return func(c *Collector) { c.b.Mem = mem } }
 
 // New validates cfg and returns a collector publishing through pub.

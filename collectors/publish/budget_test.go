@@ -14,13 +14,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/telekernel/telekernel/internal/arrowpool"
 	"github.com/telekernel/telekernel/schemas"
 )
 
 // TestEncodedBound: the estimate a record's budget is taken by is never
 // below its encoded size, and not far above it.
 func TestEncodedBound(t *testing.T) {
-	mem := memory.NewCheckedAllocator(NewPooledAllocator())
+	mem := memory.NewCheckedAllocator(arrowpool.New())
 	defer mem.AssertSize(t, 0)
 	for _, rows := range []int{1, 7, 100, 4096, 20000} {
 		for _, state := range []bool{false, true} {

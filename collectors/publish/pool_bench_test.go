@@ -5,6 +5,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/telekernel/telekernel/internal/arrowpool"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -17,11 +18,11 @@ func BenchmarkBatchRecord(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		mem  memory.Allocator
-	}{{"go", memory.NewGoAllocator()}, {"pooled", NewPooledAllocator()}} {
+	}{{"go", memory.NewGoAllocator()}, {"pooled", arrowpool.New()}} {
 		b.Run(c.name, func(b *testing.B) {
 			bt := NewBatch(c.mem, "bench-device", schemas.SourceGNMI)
 			defer bt.Release()
-			var vals bufPool
+			var vals arrowpool.Pool
 			b.ReportAllocs()
 			b.SetBytes(rows * 8)
 			for b.Loop() {
@@ -30,11 +31,11 @@ func BenchmarkBatchRecord(b *testing.B) {
 						bt.KeysIndex("name=Ethernet1"), uint64(i))
 				}
 				rec := bt.NewRecord()
-				val, err := schemas.EncodeSamples(vals.get(int(encodedBound(rec)))[:0], rec)
+				val, err := schemas.EncodeSamples(vals.Get(int(encodedBound(rec)))[:0], rec)
 				if err != nil {
 					b.Fatal(err)
 				}
-				vals.put(val)
+				vals.Put(val)
 				rec.Release()
 			}
 		})

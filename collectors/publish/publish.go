@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/internal/arrowpool"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -61,7 +62,7 @@ type Publisher struct {
 	// upper bound of the record's encoding (encodedBound, a few % above
 	// for large records); a buffer goes back once Kafka acknowledged (or
 	// failed) its record, so producing makes no garbage.
-	vals   bufPool
+	vals   arrowpool.Pool
 	budget *budget // the client's MaxBufferedBytes: buffers' capacity, taken before encoding
 
 	mu       sync.Mutex
@@ -125,7 +126,7 @@ func WithLogger(l *slog.Logger) Option { return func(p *Publisher) { p.log = l }
 func WithMetrics(m *Metrics) Option { return func(p *Publisher) { p.metrics = m } }
 
 // WithAllocator sets the Arrow allocator of Add's builders; default a
-// PooledAllocator of the publisher's own.
+// arrowpool.Allocator of the publisher's own.
 func WithAllocator(mem memory.Allocator) Option { return func(p *Publisher) { p.mem = mem } }
 
 // New returns a publisher producing to cfg.Topic through client, or an
@@ -138,7 +139,7 @@ func New(client *kgo.Client, cfg Config, opts ...Option) (*Publisher, error) {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
 	p := &Publisher{client: client, topic: cfg.Topic, maxRows: cfg.MaxRows, maxBytes: cfg.MaxBatchBytes, log: slog.Default(),
-		mem: NewPooledAllocator(), builders: map[string]*schemas.SampleBuilder{}, lastOK: map[string]int64{},
+		mem: arrowpool.New(), builders: map[string]*schemas.SampleBuilder{}, lastOK: map[string]int64{},
 		logged: map[string]bool{}, lost: map[string]int64{}}
 	for _, o := range opts {
 		o(p)
@@ -204,12 +205,12 @@ func (p *Publisher) MaxBatchBytes() int { return p.maxBytes }
 func (p *Publisher) Publish(ctx context.Context, device string, rec arrow.RecordBatch) error {
 	key := []byte(device)
 	bound := encodedBound(rec)
-	held, err := p.budget.acquire(ctx, int64(p.vals.capFor(int(bound)))+recordSize(key, nil, p.headers))
+	held, err := p.budget.acquire(ctx, int64(p.vals.CapFor(int(bound)))+recordSize(key, nil, p.headers))
 	if err != nil {
 		p.failed(device, rec.NumRows(), "canceled", err)
 		return err
 	}
-	val, err := schemas.EncodeSamples(p.vals.get(int(bound))[:0], rec)
+	val, err := schemas.EncodeSamples(p.vals.Get(int(bound))[:0], rec)
 	if err != nil {
 		p.budget.release(held)
 		p.failed(device, rec.NumRows(), "encode", err)
@@ -218,14 +219,14 @@ func (p *Publisher) Publish(ctx context.Context, device string, rec arrow.Record
 	if len(val) <= p.maxBytes {
 		// The budget counts the buffer's capacity, what it holds.
 		if held, err = p.fit(ctx, held, recordSize(key, val[:cap(val)], p.headers)); err != nil {
-			p.vals.put(val)
+			p.vals.Put(val)
 			p.failed(device, rec.NumRows(), "canceled", err)
 			return err
 		}
 		p.produceValue(ctx, device, rec.NumRows(), key, val, held)
 		return ctx.Err()
 	}
-	p.vals.put(val)
+	p.vals.Put(val)
 	p.budget.release(held)
 	if rec.NumRows() < 2 {
 		p.failed(device, 1, "too_large", fmt.Errorf("one row encodes to %d bytes, above the limit of %d", len(val), p.maxBytes))
@@ -291,7 +292,7 @@ func (p *Publisher) produceValue(ctx context.Context, device string, n int64, ke
 	p.client.Produce(ctx, r, func(r *kgo.Record, err error) {
 		// The client holds no reference to the record after its promise.
 		defer p.budget.release(held)
-		defer p.vals.put(r.Value)
+		defer p.vals.Put(r.Value)
 		if err != nil {
 			p.failed(device, n, errorReason(err), err)
 			return

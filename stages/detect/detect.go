@@ -21,6 +21,7 @@ import (
 	"github.com/telekernel/telekernel/detectors/multivar"
 	"github.com/telekernel/telekernel/detectors/rate"
 	"github.com/telekernel/telekernel/detectors/stateevents"
+	"github.com/telekernel/telekernel/internal/arrowpool"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/internal/detections"
@@ -133,7 +134,7 @@ func New(cfg Config, topic string, m *pipeline.Metrics, log *slog.Logger) (*Stag
 		return nil, fmt.Errorf("detect: %w", err)
 	}
 	d := &Stage{cfg: cfg, det: detections.Builder{Topic: topic, Source: cfg.Source, Metrics: m, Now: time.Now},
-		SampleDecoder: pipeline.SampleDecoder{Mem: pipeline.NewRecycler()}, log: log.With("stage", "detect"), metrics: m, parts: map[int32]*partState{}, shared: map[shareKey]*ensemble.Shared{},
+		SampleDecoder: pipeline.SampleDecoder{Mem: arrowpool.New()}, log: log.With("stage", "detect"), metrics: m, parts: map[int32]*partState{}, shared: map[shareKey]*ensemble.Shared{},
 		groupOf: map[string][2]int{}}
 	d.workers, d.minRows = cfg.workerCount(), parallelMinRows
 	d.par.hold = func(r *kgo.Record) { d.par.held = append(d.par.held, r) }

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/telekernel/telekernel/collectors/publish"
+	"github.com/telekernel/telekernel/internal/arrowpool"
 )
 
 // Config is a collector's configuration: it fills its defaults and
@@ -32,7 +33,7 @@ type Base[M any] struct {
 }
 
 // New returns cfg with its defaults, validated, and a Base publishing
-// through pub with slog.Default() and a publish.PooledAllocator (batches
+// through pub with slog.Default() and an arrowpool.Allocator (batches
 // reuse the buffers of the records they produced). Its errors start
 // with name, the collector's ("gnmi: …").
 func New[C Config[C], M any](name string, cfg C, pub *publish.Publisher) (C, Base[M], error) {
@@ -43,5 +44,5 @@ func New[C Config[C], M any](name string, cfg C, pub *publish.Publisher) (C, Bas
 	if pub == nil {
 		return cfg, Base[M]{}, errors.New(name + ": a publisher is required")
 	}
-	return cfg, Base[M]{Pub: pub, Log: slog.Default(), Mem: publish.NewPooledAllocator()}, nil
+	return cfg, Base[M]{Pub: pub, Log: slog.Default(), Mem: arrowpool.New()}, nil
 }
