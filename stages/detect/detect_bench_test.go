@@ -30,8 +30,23 @@ import (
 // BenchmarkDecodeOnly, the floor set by decoding alone.
 func BenchmarkDetectAdd(b *testing.B) {
 	recs, rows, bytes := simMessages(b, 10, 360, []sim.Fault{})
+	benchDetect(b, recs, rows, bytes, 1, runtime.GOMAXPROCS(0))
+}
+
+// BenchmarkDetectFleet is BenchmarkDetectAdd on the fleet size of
+// benchmarks/detect, 100 devices (ten times the series: their state no
+// longer fits in a core's cache), 540 ticks, on 1 and 2 workers.
+func BenchmarkDetectFleet(b *testing.B) {
+	recs, rows, bytes := simMessages(b, 100, 540, []sim.Fault{})
+	benchDetect(b, recs, rows, bytes, 1, 2)
+}
+
+// benchDetect runs recs (rows samples, bytes bytes) through a new stage
+// per op, once per worker count, reporting samples/s and the process's
+// CPU time per op.
+func benchDetect(b *testing.B, recs []*kgo.Record, rows, bytes int, workers ...int) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	for _, w := range []int{1, runtime.GOMAXPROCS(0)} {
+	for _, w := range workers {
 		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(bytes))

@@ -1,7 +1,10 @@
 package detect
 
 import (
+	"cmp"
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -15,24 +18,41 @@ import (
 // handing its few ensemble updates over would cost about what it saves.
 const parallelMinRows = 256
 
+// How a record's deferred ensemble updates are spread (see parallel):
+// laneCount queues at least, blockJobs jobs per block of a queue, a
+// publication every publishJobs jobs deferred, and at most batchJobs jobs
+// run per claim of a queue.
+const (
+	laneCount   = 16
+	blockJobs   = 64
+	publishJobs = 32
+	batchJobs   = 32
+)
+
 // ensembleJob is one row's ensemble update, deferred by Process on a
-// record scored in parallel: the series, the point, how many outputs the
-// record had held before it (so its detection takes its place among
-// them), and the interface state its description reads, as the serial
-// path sees it on the row (view: its index in parallel.views plus one, 0
-// when there is nothing to explain). A worker fills in the result.
+// record scored in parallel: the series, the point, its place among the
+// record's deferred updates, how many outputs the record had held before
+// it (so its detection takes its place among them), and the interface
+// state its description reads, as the serial path sees it on the row
+// (view: its index in parallel.views plus one, 0 when there is nothing to
+// explain).
 type ensembleJob struct {
 	st *seriesState
-	// e is st.e and lane the goroutine that updates it (laneOf): a worker
-	// reads the job only, not the series, which the calling goroutine is
-	// writing meanwhile (on another core: the cache line would move).
-	e          *ensemble.Ensemble
-	lane, view int32
-	ts         int64
-	x          float64
-	held       int
-	// startsAt is the StartsAt of the row's transition: the alert's start
-	// after the update when it fired, before it when it resolved.
+	// e is st.e: a runner reads the job only, not the series, which the
+	// calling goroutine is writing meanwhile (on another core: the cache
+	// line would move).
+	e         *ensemble.Ensemble
+	seq, view int32
+	ts        int64
+	x         float64
+	held      int
+}
+
+// firedJob is a deferred update whose point fired or resolved an alert:
+// the job, the StartsAt of its transition (the alert's start after the
+// update when it fired, before it when it resolved) and the result.
+type firedJob struct {
+	ensembleJob
 	startsAt int64
 	res      ensemble.Result
 }
@@ -75,135 +95,261 @@ func explainable(f *ifaceState) bool {
 	return f != nil && (f.oper != nil && f.oper.se.Changed() != 0 || f.carrier != nil && f.carrier.se.Changed() != 0)
 }
 
-// chunkJobs is the number of deferred updates handed to the workers at
-// once.
-const chunkJobs = 128
+// jobBlock is a run of one lane's jobs.
+type jobBlock [blockJobs]ensembleJob
 
-// jobChunk is a run of deferred updates in row order. Process fills it,
-// then hands it to every worker; after that it only reads and runs the
-// jobs of its own lane.
-type jobChunk struct {
-	jobs [chunkJobs]ensembleJob
-	n    int
+// jobLane is a queue of deferred updates in row order: those of the
+// series whose lane (seriesState.lane modulo the number of lanes) it is.
+// The calling goroutine appends to it and publishes what it appended; any
+// runner may claim it and run its published jobs in order, so a series'
+// updates run one after another in row order, whichever goroutines run
+// them. blocks is set before the record's runners start and not resized
+// while they run; the fields runners share are atomic.
+type jobLane struct {
+	blocks []*jobBlock
+	pub    atomic.Int32 // jobs published: runners may run those below
+	done   atomic.Int32 // jobs run, advanced by the lane's holder
+	held   atomic.Bool  // a runner is running the lane's jobs
+	_      [64]byte     // the next lane's shared fields on another cache line
 }
 
-// parallel is the state of a record scored in parallel: the ensemble
-// updates deferred, in chunks, and the other outputs held in their order.
-// Process owns it; a worker reads the chunks it is handed and writes the
-// results of its own lane's jobs only.
+// job returns the lane's k-th job.
+func (l *jobLane) job(k int32) *ensembleJob { return &l.blocks[k/blockJobs][k%blockJobs] }
+
+// runner is a goroutine running lanes: the calling goroutine (the first)
+// or a worker. It keeps its own fired updates, so no cache line is written
+// by two of them.
+type runner struct {
+	res   ensemble.Result
+	fired []firedJob
+	ran   int           // jobs run in the record, for tests
+	sleep atomic.Bool   // the worker waits for wake
+	wake  chan struct{} // a worker's: woken after a publication
+	_     [64]byte
+}
+
+// parallel is the state of a record scored in parallel. The calling
+// goroutine runs the serial pass over the rows and defers each ensemble
+// update to its series' lane, publishing the lanes every publishJobs
+// updates; the workers, started at the first publication, claim lanes
+// with published jobs and run them in batches, and after the serial pass
+// the calling goroutine does the same until every lane is run. Which
+// goroutine runs a batch varies from run to run; the results do not
+// (each series' updates run in row order, and flushJobs emits in the
+// serial path's order). Process owns everything but the lanes' and
+// runners' shared fields.
 type parallel struct {
-	on     bool        // the record being processed defers its ensemble updates
-	chunks []*jobChunk // the record's, filled in order; reused
-	n      int         // chunks in use (the last one may be partial)
-	views  []ifaceView // the interface views of the jobs that have one
-	held   []*kgo.Record
-	hold   func(*kgo.Record) // appends to held
-	work   []chan *jobChunk  // per worker but the calling goroutine, the chunks to run
-	wg     sync.WaitGroup
+	on      bool            // the record being processed defers its ensemble updates
+	res     ensemble.Result // the serial path's update's
+	lanes   []jobLane       // the record's queues; reused
+	counts  []int32         // jobs appended to each lane (calling goroutine only)
+	pubbed  []int32         // jobs published of each lane (calling goroutine's copy)
+	seq     int32           // jobs deferred in the record
+	unpub   int             // jobs deferred since the last publication
+	started bool            // the workers run
+	closed  atomic.Bool     // every job is published: a worker with nothing to claim ends
+	runners []runner        // the calling goroutine's, then the workers'
+	views   []ifaceView     // the interface views of the jobs that have one
+	held    []*kgo.Record
+	hold    func(*kgo.Record) // appends to held
+	wg      sync.WaitGroup
 	// records counts the records scored in parallel, for tests.
 	records int
 }
 
-// laneOf returns which goroutine updates st's ensemble with w workers:
-// 0 is the calling goroutine, which also runs the serial pass over the
-// rows, so it takes one series in 2w-1 and each other worker two.
-func laneOf(st *seriesState, w int) int {
-	return (int(st.lane%uint32(2*w-1)) + 1) / 2
-}
-
-// start starts the other workers of a record scored in parallel.
-func (d *Stage) start() {
-	p := &d.par
+// begin readies the scratch for a record of n rows scored in parallel
+// by w goroutines.
+func (p *parallel) begin(n, w int) {
 	p.records++
-	p.work = p.work[:0]
-	for l := 1; l < d.workers; l++ {
-		ch := make(chan *jobChunk, 64)
-		p.work = append(p.work, ch)
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			for c := range ch {
-				for i := range c.n {
-					if j := &c.jobs[i]; int(j.lane) == l {
-						j.update()
-					}
-				}
+	if len(p.runners) != w {
+		p.runners = make([]runner, w)
+		for i := 1; i < w; i++ {
+			p.runners[i].wake = make(chan struct{}, 1)
+		}
+		nl := max(laneCount, 2*w)
+		p.lanes, p.counts, p.pubbed = make([]jobLane, nl), make([]int32, nl), make([]int32, nl)
+	}
+	need := n/blockJobs + 1 // a lane has at most n jobs
+	for i := range p.lanes {
+		l := &p.lanes[i]
+		if len(l.blocks) < need {
+			l.blocks = append(l.blocks, make([]*jobBlock, need-len(l.blocks))...)
+		}
+	}
+	p.closed.Store(false)
+}
+
+// deferUpdate records the ensemble update of st at (ts, x) in its lane,
+// and publishes the lanes every publishJobs updates.
+func (d *Stage) deferUpdate(st *seriesState, ts int64, x float64) {
+	p := &d.par
+	var view int32
+	if explainable(st.iface) {
+		p.views = append(p.views, viewOf(st.iface))
+		view = int32(len(p.views))
+	}
+	li := int(st.lane % uint32(len(p.lanes)))
+	l, k := &p.lanes[li], p.counts[li]
+	b := l.blocks[k/blockJobs]
+	if b == nil {
+		b = new(jobBlock)
+		l.blocks[k/blockJobs] = b
+	}
+	b[k%blockJobs] = ensembleJob{st: st, e: st.e, seq: p.seq, view: view, ts: ts, x: x, held: len(p.held)}
+	p.counts[li], p.seq = k+1, p.seq+1
+	if p.unpub++; p.unpub == publishJobs {
+		p.publish()
+	}
+}
+
+// publish publishes every lane's appended jobs to the runners, starting
+// the workers the first time and waking those that wait.
+func (p *parallel) publish() {
+	p.unpub = 0
+	for i, n := range p.counts {
+		if n != p.pubbed[i] {
+			p.pubbed[i] = n
+			p.lanes[i].pub.Store(n)
+		}
+	}
+	if !p.started {
+		p.started = true
+		for i := 1; i < len(p.runners); i++ {
+			p.wg.Add(1)
+			go p.work(&p.runners[i], i*len(p.lanes)/len(p.runners))
+		}
+		return
+	}
+	p.wakeAll()
+}
+
+// wakeAll wakes the workers that wait for a publication.
+func (p *parallel) wakeAll() {
+	for i := 1; i < len(p.runners); i++ {
+		if r := &p.runners[i]; r.sleep.Load() && r.sleep.CompareAndSwap(true, false) {
+			r.wake <- struct{}{}
+		}
+	}
+}
+
+// work is a worker: it runs lanes, from lane first on, until the record's
+// jobs are all published and none is left to claim.
+func (p *parallel) work(r *runner, first int) {
+	defer p.wg.Done()
+	for {
+		if p.runLanes(r, first, 1) {
+			continue
+		}
+		if p.closed.Load() && !p.claimable() {
+			return
+		}
+		// Wait for a publication; the publisher stores before it looks
+		// at sleep, and so does the worker before it looks at the lanes
+		// again, so one of them sees the other's store.
+		r.sleep.Store(true)
+		if p.closed.Load() || p.claimable() {
+			if !r.sleep.CompareAndSwap(true, false) {
+				<-r.wake // the publisher took the flag: its send is coming
 			}
-		}()
+			continue
+		}
+		<-r.wake
 	}
 }
 
-// handOff hands chunk c to the other workers.
-func (p *parallel) handOff(c *jobChunk) {
-	for _, ch := range p.work {
-		ch <- c
+// claimable reports whether a lane has published jobs not run and no
+// holder.
+func (p *parallel) claimable() bool {
+	for i := range p.lanes {
+		if l := &p.lanes[i]; l.done.Load() < l.pub.Load() && !l.held.Load() {
+			return true
+		}
 	}
+	return false
 }
 
-// finish hands the last chunk over, runs the calling goroutine's lane of
-// every chunk and waits for the other workers: then every job has its
-// result.
+// runLanes claims each lane in turn, from lane first in direction step
+// (1 or -1), and runs its published jobs, batchJobs at a time, releasing
+// it between batches. It reports whether it ran any.
+func (p *parallel) runLanes(r *runner, first, step int) bool {
+	ran := false
+	nl := len(p.lanes)
+	for i := range nl {
+		l := &p.lanes[((first+step*i)%nl+nl)%nl]
+		for l.done.Load() < l.pub.Load() && l.held.CompareAndSwap(false, true) {
+			done := l.done.Load()
+			end := min(l.pub.Load(), done+batchJobs)
+			for k := done; k < end; k++ {
+				r.run(l.job(k))
+			}
+			l.done.Store(end)
+			l.held.Store(false)
+			ran = true
+		}
+	}
+	return ran
+}
+
+// run runs the ensemble update of job j, keeping it in r.fired when it
+// fired or resolved an alert, and drops the job's pointers.
+func (r *runner) run(j *ensembleJob) {
+	startsAt := update(j.e, j.ts, j.x, &r.res)
+	r.ran++
+	if r.res.Transition != ensemble.None {
+		r.fired = append(r.fired, firedJob{ensembleJob: *j, startsAt: startsAt, res: r.res})
+	}
+	j.st, j.e = nil, nil
+}
+
+// update runs the update of e at (ts, x) into res and returns the StartsAt
+// of its transition: the alert's start after the update when it fired,
+// before it otherwise.
+func update(e *ensemble.Ensemble, ts int64, x float64, res *ensemble.Result) int64 {
+	before := e.StartedAt()
+	e.UpdateInto(ts, x, res)
+	if res.Transition == ensemble.Fired {
+		return e.StartedAt()
+	}
+	return before
+}
+
+// finish publishes the last jobs, runs lanes on the calling goroutine
+// until none is left to claim and waits for the workers: then every job
+// has run.
 func (d *Stage) finish() {
 	p := &d.par
-	if p.n > 0 && p.chunks[p.n-1].n < chunkJobs {
-		p.handOff(p.chunks[p.n-1]) // full chunks went when they filled
+	if p.seq == 0 {
+		return
 	}
-	for _, ch := range p.work {
-		close(ch)
-	}
-	for _, c := range p.chunks[:p.n] {
-		for i := range c.n {
-			if j := &c.jobs[i]; j.lane == 0 {
-				j.update()
-			}
-		}
+	p.publish()
+	p.closed.Store(true)
+	p.wakeAll()
+	for p.runLanes(&p.runners[0], len(p.lanes)-1, -1) {
 	}
 	p.wg.Wait()
 }
 
 // reset empties the scratch, so it holds no series or record.
 func (p *parallel) reset() {
-	for _, c := range p.chunks[:p.n] {
-		clear(c.jobs[:c.n])
-		c.n = 0
+	for i := range p.lanes {
+		l := &p.lanes[i]
+		for k := l.done.Load(); k < p.counts[i]; k++ {
+			*l.job(k) = ensembleJob{} // not run: an error stopped the record
+		}
+		l.pub.Store(0)
+		l.done.Store(0)
 	}
+	for i := range p.runners {
+		r := &p.runners[i]
+		clear(r.fired)
+		r.fired, r.ran = r.fired[:0], 0
+	}
+	clear(p.counts)
+	clear(p.pubbed)
 	clear(p.held)
 	clear(p.views)
-	p.n, p.held, p.views = 0, p.held[:0], p.views[:0]
-}
-
-// deferUpdate records the ensemble update of st at (ts, x), and hands
-// the chunk to the workers when it is full.
-func (d *Stage) deferUpdate(st *seriesState, ts int64, x float64) {
-	p := &d.par
-	if p.n == 0 || p.chunks[p.n-1].n == chunkJobs {
-		if p.n == len(p.chunks) {
-			p.chunks = append(p.chunks, new(jobChunk))
-		}
-		p.n++
-	}
-	c := p.chunks[p.n-1]
-	var view int32
-	if explainable(st.iface) {
-		p.views = append(p.views, viewOf(st.iface))
-		view = int32(len(p.views))
-	}
-	c.jobs[c.n] = ensembleJob{st: st, e: st.e, lane: int32(laneOf(st, d.workers)), view: view, ts: ts, x: x, held: len(p.held)}
-	if c.n++; c.n == chunkJobs {
-		p.handOff(c)
-	}
-}
-
-// update runs the ensemble update of job j; the series' other updates of
-// the record run on the same goroutine, before and after it in row order.
-func (j *ensembleJob) update() {
-	e := j.e
-	before := e.StartedAt()
-	e.UpdateInto(j.ts, j.x, &j.res)
-	j.startsAt = before
-	if j.res.Transition == ensemble.Fired {
-		j.startsAt = e.StartedAt()
-	}
+	p.seq, p.unpub, p.started = 0, 0, false
+	p.held, p.views = p.held[:0], p.views[:0]
 }
 
 // flushJobs emits the held outputs and the deferred updates' detections
@@ -212,24 +358,25 @@ func (j *ensembleJob) update() {
 func (d *Stage) flushJobs(emit func(*kgo.Record)) error {
 	p := &d.par
 	defer p.reset()
+	fired := p.runners[0].fired
+	for i := 1; i < len(p.runners); i++ {
+		fired = append(fired, p.runners[i].fired...)
+	}
+	p.runners[0].fired = fired // reused, and cleared by reset
+	slices.SortFunc(fired, func(a, b firedJob) int { return cmp.Compare(a.seq, b.seq) })
 	sent := 0
 	var none ifaceView
-	for _, c := range p.chunks[:p.n] {
-		for i := range c.n {
-			j := &c.jobs[i]
-			if j.res.Transition == ensemble.None {
-				continue
-			}
-			for ; sent < j.held; sent++ {
-				emit(p.held[sent])
-			}
-			iface := &none
-			if j.view > 0 {
-				iface = &p.views[j.view-1]
-			}
-			if err := d.transition(emit, j.st, j.ts, j.x, j.startsAt, iface, &j.res); err != nil {
-				return err
-			}
+	for i := range fired {
+		j := &fired[i]
+		for ; sent < j.held; sent++ {
+			emit(p.held[sent])
+		}
+		iface := &none
+		if j.view > 0 {
+			iface = &p.views[j.view-1]
+		}
+		if err := d.transition(emit, j.st, j.ts, j.x, j.startsAt, iface, &j.res); err != nil {
+			return err
 		}
 	}
 	for ; sent < len(p.held); sent++ {

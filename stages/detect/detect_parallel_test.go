@@ -176,9 +176,10 @@ func TestDetectWorkersConfig(t *testing.T) {
 
 // TestDetectWorkersShareSeries: with the default threshold, a record of
 // the simulator (34 series per device, 60 ticks: about 2 000 rows) is
-// scored in parallel, its series spread over all the workers, while a
-// one-tick record (34 rows) is scored on the calling goroutine; the
-// scratch holds nothing after a record.
+// scored in parallel, its series spread over all the lanes the workers
+// claim, while a one-tick record (34 rows) is scored on the calling
+// goroutine; the scratch holds nothing after a record (no series, no
+// job, no output).
 func TestDetectWorkersShareSeries(t *testing.T) {
 	for _, c := range []struct {
 		ticks    int
@@ -191,13 +192,27 @@ func TestDetectWorkersShareSeries(t *testing.T) {
 		for _, ps := range d.parts {
 			for _, st := range ps.series {
 				if st.e != nil {
-					lanes[laneOf(st, 3)]++
+					lanes[int(st.lane%laneCount)]++
 				}
 			}
 		}
-		if d.par.records != c.parallel || len(lanes) != 3 || d.par.n != 0 || len(d.par.held) != 0 {
-			t.Errorf("%d ticks per record: %d records in parallel, want %d; series per worker %v, want some on each of 3; scratch left %d chunks, %d records",
-				c.ticks, d.par.records, c.parallel, lanes, d.par.n, len(d.par.held))
+		left := len(d.par.held) + len(d.par.views) + int(d.par.seq)
+		for i := range d.par.lanes {
+			left += int(d.par.counts[i] + d.par.lanes[i].pub.Load() + d.par.lanes[i].done.Load())
+			for _, b := range d.par.lanes[i].blocks {
+				for k := range b {
+					if b != nil && (b[k].st != nil || b[k].e != nil) {
+						left++
+					}
+				}
+			}
+		}
+		for i := range d.par.runners {
+			left += len(d.par.runners[i].fired) + d.par.runners[i].ran
+		}
+		if d.par.records != c.parallel || c.parallel > 0 && len(lanes) != laneCount || left != 0 {
+			t.Errorf("%d ticks per record: %d records in parallel, want %d; series per lane %v, want some on each of %d; scratch left %d",
+				c.ticks, d.par.records, c.parallel, lanes, laneCount, left)
 		}
 	}
 }

@@ -81,7 +81,7 @@ func (d *Stage) scoreRows(ps *partState, sr *schemas.SampleReader, rows []*serie
 		return d.scoreSerial(ps, sr, rows, stateRows, emit)
 	}
 	defer func() { d.par.on = false }()
-	d.start()
+	d.par.begin(len(rows), d.workers)
 	err := d.scoreSerial(ps, sr, rows, stateRows, d.par.hold)
 	d.finish() // also on an error: no worker may outlive the record
 	if err != nil {
@@ -243,11 +243,11 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 		d.deferUpdate(st, ts, x)
 		return nil
 	}
-	j := ensembleJob{st: st, e: st.e, ts: ts, x: x}
-	j.update()
-	if j.res.Transition == ensemble.None {
+	res := &d.par.res
+	startsAt := update(st.e, ts, x, res)
+	if res.Transition == ensemble.None {
 		return nil
 	}
 	v := viewOf(st.iface)
-	return d.transition(emit, st, ts, x, j.startsAt, &v, &j.res)
+	return d.transition(emit, st, ts, x, startsAt, &v, res)
 }
