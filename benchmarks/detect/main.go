@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/trace"
 	"strings"
 	"time"
 
@@ -42,18 +43,37 @@ func main() {
 		partitions = flag.Int("partitions", 6, "partitions of the input topic")
 		batch      = flag.Int("batch", 60, "ticks per Kafka message per device")
 		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the detect stage's run to this file")
+		tracefile  = flag.String("trace", "", "write an execution trace of the detect stage's run to this file (go tool trace)")
 		workers    = flag.Int("workers", 0, "the detect stage's workers (detect.workers; 0: its default, 1)")
 	)
 	flag.Parse()
-	profile = *cpuprofile
+	profile, traceFile = *cpuprofile, *tracefile
 	if err := run(*broker, *samples, *devices, *partitions, *batch, *workers); err != nil {
 		fmt.Fprintln(os.Stderr, "detect benchmark:", err)
 		os.Exit(1)
 	}
 }
 
-// profile is the file the detect stage's CPU profile goes to ("": none).
-var profile string
+// profile and traceFile are the files the detect stage's CPU profile and
+// execution trace go to ("": none).
+var profile, traceFile string
+
+// startTrace starts an execution trace into file (none when file is
+// empty) and returns the function that stops it.
+func startTrace(file string) (stop func(), err error) {
+	if file == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("cannot write the trace: %w", err)
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cannot start the trace: %w", err)
+	}
+	return func() { trace.Stop(); f.Close() }, nil
+}
 
 // cpuSeconds returns the CPU-seconds this process has used so far.
 func cpuSeconds() float64 { return benchkit.CPU().Seconds() }
@@ -108,11 +128,17 @@ func run(broker string, n, devices, partitions, batch, workers int) error {
 	if err != nil {
 		return err
 	}
+	stopTrace, err := startTrace(traceFile)
+	if err != nil {
+		stop()
+		return err
+	}
 	c0, w0 := cpuSeconds(), time.Now()
 	tr.DrainTo(end)
 	if err := tr.Run(ctx); err != nil {
 		return err
 	}
+	stopTrace()
 	stop()
 	detWall, detCPU := time.Since(w0), cpuSeconds()-c0
 
