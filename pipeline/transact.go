@@ -42,6 +42,20 @@ type Processor interface {
 	Committed(n int)
 }
 
+// Holder is implemented by a Processor that may hold the outputs of the
+// records it was handed past Process, so that its work on one record
+// overlaps the runner's and the next record's (the detect stage's
+// workers). A TransactRunner calls HoldOutputs once, before any other
+// method, and Flush with the transaction's emit after the last Process of
+// every transaction and before its Checkpoint, whether the transaction
+// then commits or aborts: no output is held from one transaction to the
+// next. Flush emits every output held, in the order Process would have;
+// an error stops the stage as Process's does.
+type Holder interface {
+	HoldOutputs()
+	Flush(emit func(*kgo.Record)) error
+}
+
 // TransactConfig configures a TransactRunner.
 type TransactConfig struct {
 	Name            string // stage name, for logs and metrics
@@ -141,6 +155,9 @@ func NewTransactRunner(ctx context.Context, kc kafka.Config, cfg TransactConfig,
 	}
 	t := &TransactRunner{cfg: cfg, kc: kc, proc: proc, metrics: m, log: log.With("stage", cfg.Name),
 		restored: map[int32]bool{}, done: map[int32]int64{}, dlqLimit: DeadLetterMaxBytes, drops: newDropExporter(proc)}
+	if h, ok := proc.(Holder); ok {
+		h.HoldOutputs()
+	}
 
 	admin, err := kafka.Connect(ctx, kc)
 	if err != nil {
@@ -353,7 +370,9 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 		return t.renew(ctx, fmt.Errorf("begin transaction: %w", err))
 	}
 	t.processAll(ctx, fetches, x)
-	if err := t.fill(ctx, x); err != nil {
+	err := t.fill(ctx, x)
+	t.flushHeld(ctx, x) // also into a transaction that aborts: nothing is held past it
+	if err != nil {
 		_, _ = t.sess.End(context.WithoutCancel(ctx), kgo.TryAbort)
 		t.aborts.Add(1)
 		return t.restoreFailed(ctx, err)
@@ -432,14 +451,33 @@ func (t *TransactRunner) produce(ctx context.Context, x *txnState, r *kgo.Record
 	})
 }
 
+// emitter returns the function that produces a processor's output in
+// the open transaction x.
+func (t *TransactRunner) emitter(ctx context.Context, x *txnState) func(*kgo.Record) {
+	return func(r *kgo.Record) {
+		x.outputs++
+		t.produce(ctx, x, r)
+	}
+}
+
+// flushHeld has a Holder emit the outputs it holds into the open
+// transaction x; its error, like a processor's, aborts x and stops the
+// stage.
+func (t *TransactRunner) flushHeld(ctx context.Context, x *txnState) {
+	h, ok := t.proc.(Holder)
+	if !ok {
+		return
+	}
+	if err := h.Flush(t.emitter(ctx, x)); err != nil && x.procErr == nil {
+		x.procErr = fmt.Errorf("%s: %w", t.cfg.Name, err)
+	}
+}
+
 // processAll passes every record of fetches to the processor and produces
 // its outputs and dead letters in the open transaction.
 func (t *TransactRunner) processAll(ctx context.Context, fetches kgo.Fetches, x *txnState) {
 	produce := func(r *kgo.Record) { t.produce(ctx, x, r) }
-	emit := func(r *kgo.Record) {
-		x.outputs++
-		produce(r)
-	}
+	emit := t.emitter(ctx, x)
 	fetches.EachRecord(func(r *kgo.Record) {
 		x.next[r.Partition] = r.Offset + 1
 		x.records++

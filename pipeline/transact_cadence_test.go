@@ -75,33 +75,7 @@ func (p cadenceProc) Transaction() TransactionConfig      { return p.cfg }
 // poll; and a drain ends the open transaction at once rather than at the
 // end of its (long) interval.
 func TestTransactCadence(t *testing.T) {
-	broker := testenv.Service(t, "TK_KAFKA")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	id := "test-cadence-" + hex.EncodeToString(b)
-	kc := kafka.Config{Brokers: []string{broker}}
-	cl, err := kafka.Connect(ctx, kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: id, Partitions: 1}); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _, _ = kadm.NewClient(cl).DeleteTopics(context.Background(), id, id+"-changelog") }()
-	var recs []*kgo.Record
-	for range 200 {
-		recs = append(recs, &kgo.Record{Topic: id, Value: []byte("x")})
-	}
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	end, err := EndOffsets(ctx, cl, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, kc, id, end := transactInput(t, 200)
 	m := NewMetrics(prometheus.NewRegistry())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	proc := cadenceProc{cfg: TransactionConfig{Interval: 4 * time.Second, MaxRecords: 50}, dirty: new(bool)}
@@ -126,4 +100,40 @@ func TestTransactCadence(t *testing.T) {
 	if took > 4*time.Second {
 		t.Errorf("drain took %v, want under the 4s transaction interval", took)
 	}
+}
+
+// transactInput writes n one-byte records to a new topic of one partition
+// on the test broker, makes TOPIC.out beside it for outputs (both deleted
+// with the changelog at the end) and returns a context of a minute, the
+// broker's config, the topic and its end offsets.
+func transactInput(t *testing.T, n int) (context.Context, kafka.Config, string, map[string]map[int32]int64) {
+	t.Helper()
+	broker := testenv.Service(t, "TK_KAFKA")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	id := "test-cadence-" + hex.EncodeToString(b)
+	kc := kafka.Config{Brokers: []string{broker}}
+	cl, err := kafka.Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: id, Partitions: 1}, kafka.TopicSpec{Name: id + ".out", Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = kadm.NewClient(cl).DeleteTopics(context.Background(), id, id+"-changelog", id+".out") })
+	var recs []*kgo.Record
+	for range n {
+		recs = append(recs, &kgo.Record{Topic: id, Value: []byte("x")})
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	end, err := EndOffsets(ctx, cl, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, kc, id, end
 }

@@ -38,6 +38,7 @@ func (it *ckptItem) encode(sl *slab) {
 // contiguous share of the records into its own slabs; the records are
 // emitted in the same order either way.
 func (d *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
+	d.wait()
 	items := d.ckpt[:0]
 	for p, ps := range d.parts {
 		for _, k := range ps.dirty {

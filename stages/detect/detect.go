@@ -137,7 +137,7 @@ func New(cfg Config, topic string, m *pipeline.Metrics, log *slog.Logger) (*Stag
 		SampleDecoder: pipeline.SampleDecoder{Mem: arrowpool.New()}, log: log.With("stage", "detect"), metrics: m, parts: map[int32]*partState{}, shared: map[shareKey]*ensemble.Shared{},
 		groupOf: map[string][2]int{}}
 	d.workers, d.minRows = cfg.workerCount(), parallelMinRows
-	d.par.hold = func(r *kgo.Record) { d.par.held = append(d.par.held, r) }
+	d.par.keep = func(r *kgo.Record) { d.par.held = append(d.par.held, r) }
 	for _, r := range []stateevents.Reason{stateevents.ReasonUnknownValue, stateevents.ReasonIndeterminate} {
 		d.unknownStates[r] = m.UnknownStates(r.String())
 	}
@@ -166,6 +166,7 @@ func New(cfg Config, topic string, m *pipeline.Metrics, log *slog.Logger) (*Stag
 var (
 	_ pipeline.Processor          = (*Stage)(nil)
 	_ pipeline.TransactionCadence = (*Stage)(nil)
+	_ pipeline.Holder             = (*Stage)(nil)
 )
 
 // Transaction implements pipeline.TransactionCadence: detect.transaction.
@@ -370,6 +371,7 @@ func (s *slab) cut(enc func([]byte) []byte) []byte {
 // Restore implements Processor. A record of an unknown state version is
 // skipped with a warning: that series starts cold.
 func (d *Stage) Restore(partition int32, key, value []byte) error {
+	d.wait()
 	k, err := pipeline.ParseStateKey(key)
 	if err != nil {
 		return err
@@ -432,6 +434,7 @@ func (d *Stage) restoreGroup(ps *partState, k schemas.SeriesKey, value []byte) e
 
 // Drop implements Processor.
 func (d *Stage) Drop(partition int32) {
+	d.wait()
 	if ps, ok := d.parts[partition]; ok {
 		for k := range ps.series {
 			d.removeSeries(ps, k)
@@ -447,6 +450,7 @@ func (d *Stage) Drop(partition int32) {
 // SeriesStates returns the encoded state of every series held, keyed by
 // series, for tests that compare instances.
 func (d *Stage) SeriesStates() map[schemas.SeriesKey][]byte {
+	d.wait()
 	out := map[schemas.SeriesKey][]byte{}
 	for _, ps := range d.parts {
 		for k, st := range ps.series {

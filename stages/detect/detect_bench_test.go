@@ -35,28 +35,41 @@ func BenchmarkDetectAdd(b *testing.B) {
 
 // BenchmarkDetectFleet is BenchmarkDetectAdd on the fleet size of
 // benchmarks/detect, 100 devices (ten times the series: their state no
-// longer fits in a core's cache), 540 ticks, on 1 and 2 workers.
+// longer fits in a core's cache), 540 ticks, on 1 and 2 workers, and on 2
+// holding the outputs as under the TransactRunner (negative: HoldOutputs).
 func BenchmarkDetectFleet(b *testing.B) {
 	recs, rows, bytes := simMessages(b, 100, 540, []sim.Fault{})
-	benchDetect(b, recs, rows, bytes, 1, 2)
+	benchDetect(b, recs, rows, bytes, 1, 2, -2)
 }
 
 // benchDetect runs recs (rows samples, bytes bytes) through a new stage
-// per op, once per worker count, reporting samples/s and the process's
-// CPU time per op.
+// per op, once per worker count (negative: that many, holding the
+// outputs, flushed at the end), reporting samples/s and the process's CPU
+// time per op.
 func benchDetect(b *testing.B, recs []*kgo.Record, rows, bytes int, workers ...int) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, w := range workers {
-		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+		name := fmt.Sprintf("workers=%d", w)
+		if w < 0 {
+			name = fmt.Sprintf("workers=%d,hold", -w)
+		}
+		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(bytes))
 			cpu0 := cpuTime()
+			emit := func(*kgo.Record) {}
 			for b.Loop() {
-				d, _ := New(Config{Alert: alertOff(), Workers: w}, "out", pipeline.NewMetrics(prometheus.NewRegistry()), log)
+				d, _ := New(Config{Alert: alertOff(), Workers: max(w, -w)}, "out", pipeline.NewMetrics(prometheus.NewRegistry()), log)
+				if w < 0 {
+					d.HoldOutputs()
+				}
 				for _, r := range recs {
-					if err := d.Process(context.Background(), r, func(*kgo.Record) {}); err != nil {
+					if err := d.Process(context.Background(), r, emit); err != nil {
 						b.Fatal(err)
 					}
+				}
+				if err := d.Flush(emit); err != nil {
+					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")

@@ -151,8 +151,11 @@ type parallel struct {
 	runners []runner        // the calling goroutine's, then the workers'
 	views   []ifaceView     // the interface views of the jobs that have one
 	held    []*kgo.Record
-	hold    func(*kgo.Record) // appends to held
-	wg      sync.WaitGroup
+	keep    func(*kgo.Record) // appends to held
+	// holds is HoldOutputs'; pending, that the last record's updates
+	// may still run and its outputs are held.
+	holds, pending bool
+	wg             sync.WaitGroup
 	// records counts the records scored in parallel, for tests.
 	records int
 }
@@ -313,20 +316,54 @@ func update(e *ensemble.Ensemble, ts int64, x float64, res *ensemble.Result) int
 	return before
 }
 
-// finish publishes the last jobs, runs lanes on the calling goroutine
-// until none is left to claim and waits for the workers: then every job
-// has run.
-func (d *Stage) finish() {
-	p := &d.par
+// close publishes the record's last jobs: the workers end once none is
+// left to claim.
+func (p *parallel) close() {
 	if p.seq == 0 {
 		return
 	}
 	p.publish()
 	p.closed.Store(true)
 	p.wakeAll()
+}
+
+// complete runs lanes on the calling goroutine until none is left to
+// claim and waits for the workers: then every job of the closed record
+// has run.
+func (p *parallel) complete() {
+	if p.seq == 0 {
+		return
+	}
 	for p.runLanes(&p.runners[0], len(p.lanes)-1, -1) {
 	}
 	p.wg.Wait()
+}
+
+// HoldOutputs implements pipeline.Holder: Process then returns from a
+// record scored in parallel once it has read it, the record's remaining
+// ensemble updates running on the workers meanwhile (the runner's work
+// and the next record's decoding overlap them), and its outputs are
+// emitted when the next record is scored, at Flush, or before a record
+// scored serially; any other method waits for the updates first.
+func (d *Stage) HoldOutputs() { d.par.holds = true }
+
+// Flush implements pipeline.Holder: it waits for the updates of a record
+// left running and emits its outputs.
+func (d *Stage) Flush(emit func(*kgo.Record)) error {
+	if !d.par.pending {
+		return nil
+	}
+	d.par.pending = false
+	d.par.complete()
+	return d.flushJobs(emit)
+}
+
+// wait waits for the updates of a record left running (its outputs stay
+// held): the series' state is then complete.
+func (d *Stage) wait() {
+	if d.par.pending {
+		d.par.complete()
+	}
 }
 
 // reset empties the scratch, so it holds no series or record.

@@ -20,28 +20,35 @@ import (
 
 // runWorkers runs recs through a stage of cfg with workers workers,
 // spreading every record of at least minRows rows over them, checkpointing
-// after every tenth record and the last, and returns everything it wrote: the outputs
-// (key, headers, value, in order), the changelog records and the final
-// series states.
-func runWorkers(t *testing.T, cfg Config, workers, minRows int, recs []*kgo.Record) (out, changelog []byte, states map[string][]byte) {
+// after every tenth record and the last (with hold, it holds its outputs
+// and is flushed before each checkpoint, as the TransactRunner does), and
+// returns everything it wrote: the outputs (key, headers, value, in
+// order), the changelog records and the final series states.
+func runWorkers(t *testing.T, cfg Config, workers, minRows int, hold bool, recs []*kgo.Record) (out, changelog []byte, states map[string][]byte) {
 	t.Helper()
 	cfg.Workers = workers
 	d := newTestDetect(t, cfg)
 	d.minRows = minRows
+	if hold {
+		d.HoldOutputs()
+	}
 	d.det.Now = func() time.Time { return time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC) }
 	var o, c bytes.Buffer
+	emit := func(r *kgo.Record) {
+		o.Write(r.Key)
+		for _, h := range r.Headers {
+			o.WriteString(" " + h.Key + "=" + string(h.Value))
+		}
+		o.WriteString(" " + string(r.Value) + "\n")
+	}
 	for i, r := range recs {
-		err := d.Process(context.Background(), r, func(r *kgo.Record) {
-			o.Write(r.Key)
-			for _, h := range r.Headers {
-				o.WriteString(" " + h.Key + "=" + string(h.Value))
-			}
-			o.WriteString(" " + string(r.Value) + "\n")
-		})
-		if err != nil {
+		if err := d.Process(context.Background(), r, emit); err != nil {
 			t.Fatal(err)
 		}
 		if i%10 == 9 || i == len(recs)-1 {
+			if err := d.Flush(emit); err != nil {
+				t.Fatal(err)
+			}
 			d.Checkpoint(func(p int32, key, value []byte) { fmt.Fprintf(&c, "%d %x %x\n", p, key, value) })
 		}
 	}
@@ -105,20 +112,22 @@ func TestDetectWorkersSameOutput(t *testing.T) {
 		{"states only", Config{}, statesOnly, "link_down"},
 	}
 	for _, c := range cases {
-		out, log, states := runWorkers(t, c.cfg, 1, 1, c.recs)
+		out, log, states := runWorkers(t, c.cfg, 1, 1, false, c.recs)
 		if !bytes.Contains(out, []byte(c.explain)) || len(log) == 0 || len(states) == 0 {
 			t.Fatalf("%s: serial run: %d output bytes without %q, or %d changelog bytes, %d series", c.name, len(out), c.explain, len(log), len(states))
 		}
 		for _, w := range []int{2, 3, 8} {
-			pout, plog, pstates := runWorkers(t, c.cfg, w, 1, c.recs)
-			if !bytes.Equal(pout, out) {
-				t.Errorf("%s, %d workers: outputs differ from the serial run's (%d bytes, want %d):\n%s", c.name, w, len(pout), len(out), firstDiff(pout, out))
-			}
-			if !bytes.Equal(plog, log) {
-				t.Errorf("%s, %d workers: changelog differs from the serial run's:\n%s", c.name, w, firstDiff(plog, log))
-			}
-			if !maps.EqualFunc(pstates, states, bytes.Equal) {
-				t.Errorf("%s, %d workers: final state of %d series differs from the serial run's %d", c.name, w, len(pstates), len(states))
+			for _, hold := range []bool{false, true} {
+				pout, plog, pstates := runWorkers(t, c.cfg, w, 1, hold, c.recs)
+				if !bytes.Equal(pout, out) {
+					t.Errorf("%s, %d workers, hold %t: outputs differ from the serial run's (%d bytes, want %d):\n%s", c.name, w, hold, len(pout), len(out), firstDiff(pout, out))
+				}
+				if !bytes.Equal(plog, log) {
+					t.Errorf("%s, %d workers, hold %t: changelog differs from the serial run's:\n%s", c.name, w, hold, firstDiff(plog, log))
+				}
+				if !maps.EqualFunc(pstates, states, bytes.Equal) {
+					t.Errorf("%s, %d workers, hold %t: final state of %d series differs from the serial run's %d", c.name, w, hold, len(pstates), len(states))
+				}
 			}
 		}
 	}
@@ -214,5 +223,43 @@ func TestDetectWorkersShareSeries(t *testing.T) {
 			t.Errorf("%d ticks per record: %d records in parallel, want %d; series per lane %v, want some on each of %d; scratch left %d",
 				c.ticks, d.par.records, c.parallel, lanes, laneCount, left)
 		}
+	}
+}
+
+// TestDetectHoldOutputs: with HoldOutputs, Process returns from a record
+// scored in parallel with its outputs held (pending); a checkpoint waits
+// for its updates (every lane run) and keeps the outputs held; the next
+// record or Flush emits them, and the serial path's record count of
+// outputs is reached only then. TestDetectWorkersSameOutput compares the
+// bytes.
+func TestDetectHoldOutputs(t *testing.T) {
+	recs, _, _ := simMessages(t, 1, 120, []sim.Fault{{Device: "sim-00", Interface: "Ethernet1", Kind: sim.FaultLinkFlap, After: 15 * time.Minute, Duration: 3 * time.Minute}})
+	want := len(process(t, newTestDetect(t, Config{}), recs))
+	d := newTestDetect(t, Config{Workers: 2})
+	d.HoldOutputs()
+	n := 0
+	emit := func(*kgo.Record) { n++ }
+	for _, r := range recs {
+		if err := d.Process(context.Background(), r, emit); err != nil {
+			t.Fatal(err)
+		}
+		if !d.par.pending {
+			t.Fatalf("record of %d bytes: not left running", len(r.Value))
+		}
+	}
+	d.Checkpoint(func(int32, []byte, []byte) {})
+	run := true
+	for i := range d.par.lanes {
+		run = run && d.par.lanes[i].done.Load() == d.par.lanes[i].pub.Load()
+	}
+	if !d.par.pending || !run {
+		t.Errorf("after a checkpoint: pending %t, every lane run %t; want the outputs held and the updates done", d.par.pending, run)
+	}
+	before := n
+	if err := d.Flush(emit); err != nil {
+		t.Fatal(err)
+	}
+	if d.par.pending || n != want || before >= want || want == 0 {
+		t.Errorf("%d outputs before Flush, %d after (pending %t), want %d after only", before, n, d.par.pending, want)
 	}
 }

@@ -74,18 +74,29 @@ func (d *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 // record of at least d.minRows rows, with more than one worker,
 // defers its ensemble updates (see detect_parallel.go): they run on the
 // workers, the others while the rows are read, and the outputs are
-// emitted in the serial path's order. On an error the record's held outputs are dropped: every
-// error here stops the stage, and its transaction aborts.
+// emitted in the serial path's order (with HoldOutputs, when the next
+// record is scored or at Flush). On an error the record's held outputs
+// are dropped: every error here stops the stage, and its transaction
+// aborts.
 func (d *Stage) scoreRows(ps *partState, sr *schemas.SampleReader, rows []*seriesState, stateRows []int, emit func(*kgo.Record)) error {
-	if d.par.on = d.workers > 1 && len(rows) >= d.minRows; !d.par.on {
+	if err := d.Flush(emit); err != nil { // the outputs of a record left running come first
+		return err
+	}
+	p := &d.par
+	if p.on = d.workers > 1 && len(rows) >= d.minRows; !p.on {
 		return d.scoreSerial(ps, sr, rows, stateRows, emit)
 	}
-	defer func() { d.par.on = false }()
-	d.par.begin(len(rows), d.workers)
-	err := d.scoreSerial(ps, sr, rows, stateRows, d.par.hold)
-	d.finish() // also on an error: no worker may outlive the record
+	defer func() { p.on = false }()
+	p.begin(len(rows), d.workers)
+	err := d.scoreSerial(ps, sr, rows, stateRows, p.keep)
+	p.close()
+	if err == nil && p.holds && p.seq > 0 {
+		p.pending = true // see HoldOutputs
+		return nil
+	}
+	p.complete() // also on an error: no worker may outlive the record
 	if err != nil {
-		d.par.reset()
+		p.reset()
 		return err
 	}
 	return d.flushJobs(emit)

@@ -9,9 +9,11 @@
 // goes to the changelog in the transaction that consumed the samples
 // (state.go holds the codec), so a new owner continues where the last
 // commit left off. A message of many samples has its series' ensembles
-// updated on detect.workers goroutines (detect_parallel.go), and a large
-// checkpoint is encoded on them (checkpoint.go); what the stage emits, in
-// what order, and its state are the serial path's, byte for byte. Config
+// updated on detect.workers goroutines (detect_parallel.go; under the
+// TransactRunner, pipeline.Holder, they finish a message while the next
+// is read), and a large checkpoint is encoded on them (checkpoint.go);
+// what the stage emits, in what order, and its state are the serial
+// path's, byte for byte. Config
 // is the detect: section of the config file; app registers the stage as
 // "detect".
 package detect
