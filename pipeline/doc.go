@@ -2,7 +2,8 @@
 // that feeds records to a Sink and commits offsets only after the sink made
 // them durable (at least once), a TransactRunner that runs a Processor
 // exactly once with its state in a compacted changelog (StateKey names a
-// series there), dead letters for records that cannot be decoded,
+// series there; a Holder may emit a record's outputs after Process, before
+// the transaction's checkpoint), dead letters for records that cannot be decoded,
 // ReadSamples (the decode and row cleaning every stage that reads samples
 // shares), and the stages' Prometheus metrics (Metrics; internal/httpserve
 // serves them).

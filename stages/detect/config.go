@@ -98,9 +98,11 @@ type Config struct {
 	// series; default 1, every record on the stage's goroutine. With more,
 	// a record's ensemble updates queue on 16 lanes by series, which the
 	// workers, and the stage's goroutine once it has read the record,
-	// claim in batches. Two took 0.81–0.86× the wall time of one
-	// in-process at 1.2× the CPU per sample, and shortened the Kafka
-	// benchmark's processing only when the other core was free (README,
+	// claim in batches; under the stage's runner a record's last updates
+	// overlap the next record's reading (its detections are emitted then,
+	// within the same transaction). Two took 0.76–0.84× the wall time of
+	// one in-process and 0.79× on Kafka with a free core, at 1.2× the CPU
+	// per sample, and longer with the second core busy (README,
 	// benchmarks/detect), hence the default. The detections, their order
 	// and the state are the same for any value.
 	Workers int `yaml:"workers"`
