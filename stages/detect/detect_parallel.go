@@ -19,11 +19,13 @@ import (
 const parallelMinRows = 256
 
 // How a record's deferred ensemble updates are spread (see parallel):
-// laneCount queues at least, blockJobs jobs per block of a queue, a
-// publication every publishJobs jobs deferred, and at most batchJobs jobs
-// run per claim of a queue.
+// laneCount queues at least, laneSeries series made one after another
+// per queue, blockJobs jobs per block of a queue, a publication every
+// publishJobs jobs deferred, and at most batchJobs jobs run per claim of a
+// queue.
 const (
 	laneCount   = 16
+	laneSeries  = 4
 	blockJobs   = 64
 	publishJobs = 32
 	batchJobs   = 32
@@ -191,7 +193,7 @@ func (d *Stage) deferUpdate(st *seriesState, ts int64, x float64) {
 		p.views = append(p.views, viewOf(st.iface))
 		view = int32(len(p.views))
 	}
-	li := int(st.lane % uint32(len(p.lanes)))
+	li := int(laneOf(st) % uint32(len(p.lanes)))
 	l, k := &p.lanes[li], p.counts[li]
 	b := l.blocks[k/blockJobs]
 	if b == nil {
@@ -204,6 +206,13 @@ func (d *Stage) deferUpdate(st *seriesState, ts int64, x float64) {
 		p.publish()
 	}
 }
+
+// laneOf returns the lane of st's updates (modulo the number of lanes):
+// series made one after another share one, as their detectors' small
+// objects, allocated side by side, share cache lines; two cores updating
+// neighbours would move those lines back and forth (BenchmarkDetectFleet
+// with 2 workers: 3.5 % less CPU than one series per lane).
+func laneOf(st *seriesState) uint32 { return st.lane / laneSeries }
 
 // publish publishes every lane's appended jobs to the runners, starting
 // the workers the first time and waking those that wait.

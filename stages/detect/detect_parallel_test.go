@@ -185,8 +185,8 @@ func TestDetectWorkersConfig(t *testing.T) {
 
 // TestDetectWorkersShareSeries: with the default threshold, a record of
 // the simulator (34 series per device, 60 ticks: about 2 000 rows) is
-// scored in parallel, its series spread over all the lanes the workers
-// claim, while a one-tick record (34 rows) is scored on the calling
+// scored in parallel, its series spread over at least 8 of the lanes the
+// workers claim, while a one-tick record (34 rows) is scored on the calling
 // goroutine; the scratch holds nothing after a record (no series, no
 // job, no output).
 func TestDetectWorkersShareSeries(t *testing.T) {
@@ -201,7 +201,7 @@ func TestDetectWorkersShareSeries(t *testing.T) {
 		for _, ps := range d.parts {
 			for _, st := range ps.series {
 				if st.e != nil {
-					lanes[int(st.lane%laneCount)]++
+					lanes[int(laneOf(st)%laneCount)]++
 				}
 			}
 		}
@@ -219,9 +219,9 @@ func TestDetectWorkersShareSeries(t *testing.T) {
 		for i := range d.par.runners {
 			left += len(d.par.runners[i].fired) + d.par.runners[i].ran
 		}
-		if d.par.records != c.parallel || c.parallel > 0 && len(lanes) != laneCount || left != 0 {
-			t.Errorf("%d ticks per record: %d records in parallel, want %d; series per lane %v, want some on each of %d; scratch left %d",
-				c.ticks, d.par.records, c.parallel, lanes, laneCount, left)
+		if d.par.records != c.parallel || c.parallel > 0 && len(lanes) < 8 || left != 0 {
+			t.Errorf("%d ticks per record: %d records in parallel, want %d; series per lane %v, want some on at least 8; scratch left %d",
+				c.ticks, d.par.records, c.parallel, lanes, left)
 		}
 	}
 }
