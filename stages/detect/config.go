@@ -100,9 +100,9 @@ type Config struct {
 	// workers, and the stage's goroutine once it has read the record,
 	// claim in batches; under the stage's runner a record's last updates
 	// overlap the next record's reading (its detections are emitted then,
-	// within the same transaction). Two took 0.76–0.84× the wall time of
-	// one in-process and 0.79× on Kafka with a free core, at 1.2× the CPU
-	// per sample, and longer with the second core busy (README,
+	// within the same transaction). Two took 0.68–0.78× the wall time of
+	// one in-process and 0.79× on Kafka with a free core, at 1.12–1.16×
+	// the CPU per sample, and longer with the second core busy (README,
 	// benchmarks/detect), hence the default. The detections, their order
 	// and the state are the same for any value.
 	Workers int `yaml:"workers"`
