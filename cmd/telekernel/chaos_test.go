@@ -140,7 +140,7 @@ func restoredRecords(log string) int {
 	return n
 }
 
-func writeConfig(t *testing.T, dir, name, broker, prefix, detections string, id string) string {
+func writeConfig(t *testing.T, dir, name, broker, prefix, detections string, id string, workers int) string {
 	t.Helper()
 	cfg := fmt.Sprintf(`kafka:
   brokers: [%s]
@@ -156,7 +156,8 @@ http:
   listen: "off"
 log:
   format: json
-`, broker, id, detections, id, prefix)
+detect: {workers: %[6]d}
+`, broker, id, detections, id, prefix, workers)
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -171,7 +172,9 @@ log:
 // same input (same set, no duplicates, none missing), and the detector
 // state at the end must be byte-identical to the single process's, which
 // holds only if moved partitions continued from their restored state (the
-// state counts every value a series has seen).
+// state counts every value a series has seen). The chaos processes score
+// on two workers and the reference on one, so the same check covers the
+// detect stage's parallel path under kills and handoffs.
 func TestChaosExactlyOnce(t *testing.T) {
 	broker := testenv.Service(t, "TK_KAFKA")
 	if testing.Short() {
@@ -183,8 +186,11 @@ func TestChaosExactlyOnce(t *testing.T) {
 	_, _ = rand.Read(idb)
 	id := hex.EncodeToString(idb)
 	samples := "chaos-" + id + ".samples"
-	chaosCfg := writeConfig(t, dir, "chaos.yaml", broker, "chaos-"+id, "chaos-"+id+".detections", id)
-	refCfg := writeConfig(t, dir, "ref.yaml", broker, "chaos-"+id+"-ref", "chaos-"+id+"-ref.detections", id)
+	// The chaos processes score on two workers (a message holds 8 ticks of
+	// a device, 272 rows: the parallel path, outputs held past Process),
+	// the reference on one: the same detections and state either way.
+	chaosCfg := writeConfig(t, dir, "chaos.yaml", broker, "chaos-"+id, "chaos-"+id+".detections", id, 2)
+	refCfg := writeConfig(t, dir, "ref.yaml", broker, "chaos-"+id+"-ref", "chaos-"+id+"-ref.detections", id, 1)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
