@@ -50,7 +50,7 @@ func main() {
 		chAddr   = flag.String("clickhouse", benchkit.EnvOr("TK_CLICKHOUSE", "127.0.0.1:9000"), "ClickHouse native address; empty skips the ClickHouse benchmark")
 		chRows   = flag.Int("ch-rows", 100_000, "rows per ClickHouse INSERT")
 		chRounds = flag.Int("ch-rounds", 7, "ClickHouse rounds per side")
-		chPairs  = flag.Int("ch-pairs", 4, "ClickHouse INSERTs per side in one round, whose times are summed; even, so that each side goes first equally often")
+		chPairs  = flag.Int("ch-pairs", 12, "ClickHouse INSERTs per side in one round, whose times are summed; even, so that each side goes first equally often")
 		minRatio = flag.Float64("min-ratio", 0, "exit 1 when the ClickHouse sink's median per-round ratio to raw is below this (0: no check)")
 		pqRows   = flag.Int("pq-rows", 1_000_000, "rows per Parquet flush")
 		pqRounds = flag.Int("pq-rounds", 5, "Parquet rounds per side")
