@@ -11,7 +11,7 @@ import (
 // INSERTs, the sink's median per-round rows/s ratio is at least claimRatio
 // and its client CPU per row at most claimCPU times the raw insert's. The
 // benchmark's own runs (12 INSERTs per side and round) had medians of
-// 0.92-0.98 and client CPU 1.08-1.12; this test's shorter rounds had
+// 0.92-1.00 and client CPU 1.06-1.12; this test's shorter rounds had
 // 0.84-0.98 and 1.11-1.16, also with two to four busy loops beside it
 // (2026-12-03). The margins are for a CI box loaded by the rest of the
 // suite, where the client's CPU weighs on wall time.
