@@ -181,8 +181,8 @@ type columns interface {
 
 // sampleScratch holds the typed slices handed to the driver for one run of
 // about appendRows rows (the rows of several records, gathered). It is
-// reused between runs, blocks and calls (the driver copies what it is given), and reset after each call so
-// it pins no Arrow memory.
+// reused between runs, blocks and calls (the driver copies what it is
+// given), and reset after each call so it pins no Arrow memory.
 type sampleScratch struct {
 	times                        []time.Time
 	secs                         []int64
@@ -544,7 +544,8 @@ func jsonObject(m map[string]string) (string, error) {
 func nullable[T any](recs []arrow.RecordBatch, col int, vals []T, ptrs []*T, values func(arrow.Array) []T) (any, []T, []*T) {
 	nulls, n := nullsIn(recs, col), 0
 	if nulls == 0 {
-		all, vals := gather(recs, col, vals, values)
+		var all []T
+		all, vals = gather(recs, col, vals, values)
 		return all, vals, ptrs
 	}
 	for _, rec := range recs {
