@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/internal/testenv"
@@ -73,9 +75,39 @@ func TestDrainSeesTransactionalCommits(t *testing.T) {
 		}
 		n++
 		end := map[string]map[int32]int64{in: {0: next}}
-		if err := checkDrained(ctx, adm, st, end, false); err != nil {
+		if err := checkDrained(ctx, adm, st, end, false, time.Now().Add(settleWait)); err != nil {
 			t.Fatalf("after transaction %d, which committed offset %d: %v", n, next, err)
 		}
 	}
 	t.Logf("%d transactions, each seen drained", n)
+}
+
+// TestDrainTimedOutDoesNotSettle checks that a drain that ran out of time
+// reports the stages behind at once, without settleWait: the bound on
+// shutdown holds.
+func TestDrainTimedOutDoesNotSettle(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "c", Value: []byte("x")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	never := map[string]chan struct{}{"sc": make(chan struct{})} // the stage never stops
+	start := time.Now()
+	err = drain(ctx, cl, []stage{{name: "sc", st: &stoppedStage{}, group: "gc", topic: "c"}}, never)
+	if took := time.Since(start); took > settleWait/2 {
+		t.Errorf("a timed-out drain took %v to report", took.Round(time.Millisecond))
+	}
+	if err == nil || !strings.Contains(err.Error(), "stage sc did not drain c (not within") {
+		t.Errorf("drain = %v, want stage sc not drained within the bound", err)
+	}
 }
