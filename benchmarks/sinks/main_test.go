@@ -9,23 +9,30 @@ import (
 // The README's ClickHouse figures (benchmarks/sinks/README.md): against a
 // raw clickhouse-go insert of the same rows, in 7 rounds of alternating
 // INSERTs, the sink's median per-round rows/s ratio is at least claimRatio
-// and its client CPU per row at most claimCPU times the raw insert's.
+// and its client CPU per row at most claimCPU times the raw insert's. The
+// benchmark's own runs (12 INSERTs per side and round) had medians of
+// 0.92-1.00 and client CPU 1.06-1.12; this test's shorter rounds had
+// 0.84-0.98 and 1.09-1.16, also with two to four busy loops or the
+// sinks/clickhouse integration tests beside it (2026-12-03). The margins
+// are for a CI box loaded by the rest of the suite, where the client's CPU
+// weighs on wall time.
 const (
-	claimRatio = 0.7
-	claimCPU   = 1.4
+	claimRatio = 0.75
+	claimCPU   = 1.25
 )
 
 // TestClickHouseSinkRatio runs the ClickHouse benchmark as the README
-// states it (100 000 rows per INSERT, 7 rounds), with 2 INSERTs per side
-// and round instead of 4 to stay shorter, and fails when the sink's median
-// ratio to the raw insert falls below claimRatio or its client CPU per row
-// rises above claimCPU times the raw insert's.
+// states it (100 000 rows per INSERT, 7 rounds), with 4 INSERTs per side
+// and round instead of 12 to stay shorter (13 s on an idle machine, 25 s
+// beside two busy loops), and fails when the sink's median ratio to the
+// raw insert falls below claimRatio or its client CPU per row rises above
+// claimCPU times the raw insert's.
 func TestClickHouseSinkRatio(t *testing.T) {
 	addr := testenv.Service(t, "TK_CLICKHOUSE")
 	if testing.Short() {
 		t.Skip("the ClickHouse sink benchmark is skipped in -short mode")
 	}
-	r, err := benchClickHouse(addr, 100_000, 7, 2)
+	r, err := benchClickHouse(addr, 100_000, 7, 4)
 	if err != nil {
 		t.Fatal(err)
 	}

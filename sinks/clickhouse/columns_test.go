@@ -118,52 +118,59 @@ func TestAppendSamplesLayouts(t *testing.T) {
 			}
 			sc.reset()
 			b = b.wireRoundTrip(t)
-			if b.Rows() != len(want) {
-				t.Fatalf("%d rows, want %d", b.Rows(), len(want))
-			}
-			idx := map[string]int{}
-			for i, c := range cols {
-				idx[c] = i
-			}
-			for i := range want {
-				var (
-					got  schemas.Sample
-					ts   time.Time
-					kind uint8
-					u    *uint64
-					f    *float64
-					str  *string
-				)
-				b.scan(t, idx["ts"], i, &ts)
-				got.TS = ts.UnixNano()
-				if l == schemas.LayoutLegacy {
-					var frac uint32
-					b.scan(t, idx["ts_frac"], i, &frac)
-					got.TS += int64(frac)
-				}
-				b.scan(t, idx["device"], i, &got.Device)
-				b.scan(t, idx["metric"], i, &got.Metric)
-				b.scan(t, idx["keys"], i, &got.Keys)
-				b.scan(t, idx["source"], i, &got.Source)
-				b.scan(t, idx["kind"], i, &kind)
-				b.scan(t, idx["value_u64"], i, &u)
-				b.scan(t, idx["value_f64"], i, &f)
-				b.scan(t, idx["value_str"], i, &str)
-				got.Kind = schemas.Kind(kind)
-				if u != nil {
-					got.U64 = *u
-				}
-				if f != nil {
-					got.F64 = *f
-				}
-				if str != nil {
-					got.Str = *str
-				}
-				if got != want[i] {
-					t.Fatalf("row %d:\n got %+v\nwant %+v", i, got, want[i])
-				}
-			}
+			checkSampleRows(t, b, cols, l, want)
 		})
+	}
+}
+
+// checkSampleRows reads the samples rows of b (columns cols of layout l)
+// back and fails unless they are want, in order.
+func checkSampleRows(t testing.TB, b testBlock, cols []string, l schemas.Layout, want []schemas.Sample) {
+	t.Helper()
+	if b.Rows() != len(want) {
+		t.Fatalf("%d rows, want %d", b.Rows(), len(want))
+	}
+	idx := map[string]int{}
+	for i, c := range cols {
+		idx[c] = i
+	}
+	for i := range want {
+		var (
+			got  schemas.Sample
+			ts   time.Time
+			kind uint8
+			u    *uint64
+			f    *float64
+			str  *string
+		)
+		b.scan(t, idx["ts"], i, &ts)
+		got.TS = ts.UnixNano()
+		if l == schemas.LayoutLegacy {
+			var frac uint32
+			b.scan(t, idx["ts_frac"], i, &frac)
+			got.TS += int64(frac)
+		}
+		b.scan(t, idx["device"], i, &got.Device)
+		b.scan(t, idx["metric"], i, &got.Metric)
+		b.scan(t, idx["keys"], i, &got.Keys)
+		b.scan(t, idx["source"], i, &got.Source)
+		b.scan(t, idx["kind"], i, &kind)
+		b.scan(t, idx["value_u64"], i, &u)
+		b.scan(t, idx["value_f64"], i, &f)
+		b.scan(t, idx["value_str"], i, &str)
+		got.Kind = schemas.Kind(kind)
+		if u != nil {
+			got.U64 = *u
+		}
+		if f != nil {
+			got.F64 = *f
+		}
+		if str != nil {
+			got.Str = *str
+		}
+		if got != want[i] {
+			t.Fatalf("row %d:\n got %+v\nwant %+v", i, got, want[i])
+		}
 	}
 }
 

@@ -74,6 +74,7 @@
 // reflects on each value), which the benchmark shows; plain String columns
 // of the legacy layout are appended in one copy.
 // InsertSamples gathers the rows of each block (Config.BatchRows, cut at
-// record boundaries as before) into one typed slice per column and appends
-// each column once per block; its scratch slices are kept between calls.
+// record boundaries as before), a run of about 8192 rows at a time, into
+// one typed slice per column and appends each column once per run; a block
+// is still sent whole. Its scratch slices are kept between calls.
 package clickhouse

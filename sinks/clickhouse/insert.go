@@ -23,14 +23,17 @@ const (
 	legacyMaxSec = math.MaxUint32
 	// DateTime64 starts at 1900-01-01.
 	modernMinNanos = -2208988800 * int64(time.Second)
+	// legacyEndNanos is the first Unix nanosecond past the DateTime range.
+	legacyEndNanos = (legacyMaxSec + 1) * int64(time.Second)
 )
 
 // InsertSamples writes the rows of recs, which must have the samples Arrow
 // schema (schemas.SamplesSchema), as one INSERT into the samples table and
 // returns the number of rows written. Columns go to the driver as typed
 // slices built from the Arrow arrays: the records of each block of about
-// Config.BatchRows rows are gathered into one slice per column, appended
-// to the driver once per column and block.
+// Config.BatchRows rows are gathered, a run of about 8192 rows at a time,
+// into one slice per column, appended to the driver once per column and
+// run; each block is sent whole.
 //
 // All records are checked before anything is sent, so input that breaks
 // the contract (ErrBadInput) writes nothing. When the INSERT fails midway
@@ -148,7 +151,9 @@ func checkSamples(recs []arrow.RecordBatch) (int, error) {
 func checkLegacyRange(recs []arrow.RecordBatch) error {
 	for i, rec := range recs {
 		for j, v := range rec.Column(schemas.ColTS).(*array.Timestamp).TimestampValues() {
-			if sec, _ := splitNanos(int64(v)); sec < 0 || sec > legacyMaxSec {
+			// The same as splitNanos's seconds in [0, legacyMaxSec], without
+			// the division.
+			if v < 0 || int64(v) >= legacyEndNanos {
 				return fmt.Errorf("%w: record %d row %d: ts %s is outside the DateTime range of the legacy layout (1970 to 2106)",
 					ErrBadInput, i, j, time.Unix(0, int64(v)).UTC().Format(time.RFC3339Nano))
 			}
@@ -174,10 +179,10 @@ type columns interface {
 	Column(int) driver.BatchColumn
 }
 
-// sampleScratch holds the typed slices handed to the driver for one block
-// (the rows of several records, gathered). It is reused between blocks and
-// calls (the driver copies what it is given), and reset after each call so
-// it pins no Arrow memory.
+// sampleScratch holds the typed slices handed to the driver for one run of
+// about appendRows rows (the rows of several records, gathered). It is
+// reused between runs, blocks and calls (the driver copies what it is
+// given), and reset after each call so it pins no Arrow memory.
 type sampleScratch struct {
 	times                        []time.Time
 	secs                         []int64
@@ -190,6 +195,7 @@ type sampleScratch struct {
 	u64p                         []*uint64
 	f64p                         []*float64
 	strp                         []*string
+	dict                         []string // one record's dictionary values
 }
 
 func grow[T any](s []T, n int) []T {
@@ -215,7 +221,7 @@ func (sc *sampleScratch) dictColumn(name string) (int, *[]string) {
 
 // reset drops references into Arrow buffers.
 func (sc *sampleScratch) reset() {
-	for _, s := range []*[]string{&sc.device, &sc.metric, &sc.keys, &sc.source, &sc.strs} {
+	for _, s := range []*[]string{&sc.device, &sc.metric, &sc.keys, &sc.source, &sc.strs, &sc.dict} {
 		clear((*s)[:cap(*s)])
 	}
 	clear(sc.u64p[:cap(sc.u64p)])
@@ -224,20 +230,29 @@ func (sc *sampleScratch) reset() {
 }
 
 // dictStrings writes the values of a dictionary-encoded string column to
-// dst, which must hold col.Len() strings. The strings alias the record's
-// memory.
-func dictStrings(dst []string, col arrow.Array) {
+// dst, which must hold col.Len() strings. A dictionary no longer than the
+// column has each entry looked up once, into vals (grown and reused), and
+// the rows copied from there: a row then costs an index and a copy, not a
+// look-up of offsets. It returns vals for the next call. The strings alias
+// the record's memory.
+func dictStrings(dst []string, col arrow.Array, vals []string) []string {
 	d := col.(*array.Dictionary)
 	dict := d.Dictionary().(*array.String)
-	if idx, ok := d.Indices().(*array.Int32); ok {
-		for i, j := range idx.Int32Values() {
-			dst[i] = dict.Value(int(j))
+	idx, ok := d.Indices().(*array.Int32)
+	if !ok || dict.Len() > d.Len() {
+		for i := range dst[:d.Len()] {
+			dst[i] = dict.Value(d.GetValueIndex(i))
 		}
-		return
+		return vals
 	}
-	for i := range dst[:d.Len()] {
-		dst[i] = dict.Value(d.GetValueIndex(i))
+	vals = grow(vals, dict.Len())
+	for k := range vals {
+		vals[k] = dict.Value(k)
 	}
+	for i, j := range idx.Int32Values() {
+		dst[i] = vals[j]
+	}
+	return vals
 }
 
 // gather returns the values of column col of every record, concatenated
@@ -263,11 +278,32 @@ func nullsIn(recs []arrow.RecordBatch, col int) int {
 	return n
 }
 
+// appendRows is about the number of rows appendSamples hands the driver
+// per column and append: few appends per block (the driver's cost per
+// append is small), and scratch slices of about 1 MB whatever batch_rows
+// is, small enough to stay in the CPU's caches between filling and
+// appending, and for the garbage collector's scans of the strings they
+// hold (pointers into Arrow memory) to cost next to nothing. A block is
+// still sent whole: appends are not flushes.
+const appendRows = 8192
+
 // appendSamples appends the rows of recs to the batch columns named cols
 // (the samples table columns of layout l, in insert order), one append per
-// column. recs must have passed checkSamples (and checkLegacyRange for the
-// legacy layout).
+// column for each run of records of about appendRows rows. recs must have
+// passed checkSamples (and checkLegacyRange for the legacy layout).
 func appendSamples(dst columns, cols []string, sc *sampleScratch, recs []arrow.RecordBatch, l schemas.Layout) error {
+	for start := 0; start < len(recs); {
+		end := chunkEnd(recs, start, appendRows)
+		if err := appendRun(dst, cols, sc, recs[start:end], l); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+// appendRun is appendSamples for one run of records: one append per column.
+func appendRun(dst columns, cols []string, sc *sampleScratch, recs []arrow.RecordBatch, l schemas.Layout) error {
 	n := 0
 	for _, rec := range recs {
 		n += int(rec.NumRows())
@@ -287,7 +323,7 @@ func appendSamples(dst columns, cols []string, sc *sampleScratch, recs []arrow.R
 			*buf = grow(*buf, n)
 			at := 0
 			for _, rec := range recs {
-				dictStrings((*buf)[at:], rec.Column(col))
+				sc.dict = dictStrings((*buf)[at:], rec.Column(col), sc.dict)
 				at += int(rec.NumRows())
 			}
 			v = *buf
@@ -336,6 +372,10 @@ func (sc *sampleScratch) fillTimes(recs []arrow.RecordBatch, n int, l schemas.La
 // pointer per row, nil for a null.
 func (sc *sampleScratch) fillStrings(recs []arrow.RecordBatch, n int) []*string {
 	sc.strs, sc.strp = grow(sc.strs, n), grow(sc.strp, n)
+	if nullsIn(recs, schemas.ColValueStr) == n {
+		clear(sc.strp)
+		return sc.strp
+	}
 	at := 0
 	for _, rec := range recs {
 		a := rec.Column(schemas.ColValueStr).(*array.String)
@@ -499,13 +539,23 @@ func jsonObject(m map[string]string) (string, error) {
 // values as its typed values: the values themselves (gathered into vals
 // when there are several records) when no row is null, else ptrs (grown
 // and reused) holding a pointer into the gathered values per row and nil
-// for a null. It also returns vals and ptrs for the next call.
+// for a null (only nils, without gathering, when every row is null). It
+// also returns vals and ptrs for the next call.
 func nullable[T any](recs []arrow.RecordBatch, col int, vals []T, ptrs []*T, values func(arrow.Array) []T) (any, []T, []*T) {
-	all, vals := gather(recs, col, vals, values)
-	if nullsIn(recs, col) == 0 {
+	nulls, n := nullsIn(recs, col), 0
+	if nulls == 0 {
+		var all []T
+		all, vals = gather(recs, col, vals, values)
 		return all, vals, ptrs
 	}
-	ptrs = grow(ptrs, len(all))
+	for _, rec := range recs {
+		n += int(rec.NumRows())
+	}
+	if ptrs = grow(ptrs, n); nulls == n {
+		clear(ptrs)
+		return ptrs, vals, ptrs
+	}
+	all, vals := gather(recs, col, vals, values)
 	at := 0
 	for _, rec := range recs {
 		a := rec.Column(col)

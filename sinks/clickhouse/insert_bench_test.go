@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -30,8 +31,30 @@ func benchData(b *testing.B, mem memory.Allocator, n int) ([]arrow.RecordBatch, 
 	return records(mem, rows, 10_000), rows, size
 }
 
+// counterPolls returns about n interface-counter samples as Arrow records
+// of one device's poll each (100 rows: 20 interfaces × 5 counters), the
+// shape of the collectors' messages and of go run ./benchmarks/sinks, and
+// as rows.
+func counterPolls(mem memory.Allocator, n int) ([]arrow.RecordBatch, []schemas.Sample) {
+	counters := []string{"in-octets", "out-octets", "in-pkts", "out-pkts", "in-errors"}
+	rows := make([]schemas.Sample, 0, n)
+	for poll := 0; len(rows) < n; poll++ {
+		for d := 0; d < 100 && len(rows) < n; d++ {
+			dev := fmt.Sprintf("router-%03d.pop%d", d, d%7)
+			for i := range 100 {
+				rows = append(rows, schemas.Sample{TS: testDay.UnixNano() + int64(poll)*1e10 + int64(d*1e6+i*1_003),
+					Device: dev, Metric: "/interfaces/interface/state/counters/" + counters[i%5], Keys: fmt.Sprintf("name=Ethernet%d", i/5),
+					Kind: schemas.KindCounter, Source: schemas.SourceGNMI, U64: uint64(d+1)<<40 + uint64(poll*(i+1))*12_500})
+			}
+		}
+	}
+	return records(mem, rows, 100), rows
+}
+
 // rawColumns are the samples as prebuilt typed slices, as a program that
-// does not start from Arrow would hand them to clickhouse-go.
+// does not start from Arrow would hand them to clickhouse-go: the raw side
+// of go run ./benchmarks/sinks (plain []uint64 values when every row is a
+// counter).
 type rawColumns map[string]any
 
 func newRawColumns(rows []schemas.Sample, l schemas.Layout) rawColumns {
@@ -40,6 +63,7 @@ func newRawColumns(rows []schemas.Sample, l schemas.Layout) rawColumns {
 	device, metric, keys, source := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	kind := make([]uint8, n)
 	u64, f64, str := make([]*uint64, n), make([]*float64, n), make([]*string, n)
+	plainU64, allCounters := make([]uint64, n), true
 	for i := range rows {
 		s := &rows[i]
 		times[i] = time.Unix(0, s.TS).UTC()
@@ -47,15 +71,18 @@ func newRawColumns(rows []schemas.Sample, l schemas.Layout) rawColumns {
 		device[i], metric[i], keys[i], source[i], kind[i] = s.Device, s.Metric, s.Keys, s.Source, uint8(s.Kind)
 		switch s.Kind {
 		case schemas.KindCounter:
-			u64[i] = &s.U64
+			u64[i], plainU64[i] = &s.U64, s.U64
 		case schemas.KindGauge:
-			f64[i] = &s.F64
+			f64[i], allCounters = &s.F64, false
 		default:
-			str[i] = &s.Str
+			str[i], allCounters = &s.Str, false
 		}
 	}
 	c := rawColumns{"ts": times, "device": device, "metric": metric, "keys": keys, "kind": kind,
 		"value_u64": u64, "value_f64": f64, "value_str": str, "source": source}
+	if allCounters {
+		c["value_u64"] = plainU64
+	}
 	if l == schemas.LayoutLegacy {
 		c["ts"], c["ts_frac"] = secs, fracs
 	}
@@ -131,34 +158,54 @@ func BenchmarkInsertSamples(b *testing.B) {
 
 // BenchmarkAppendSamples measures only the client side: filling the
 // driver's columns from Arrow records versus from prebuilt typed slices, per
-// layout. It needs no server.
+// layout and data shape: "mixed" (all kinds, records of 10 000 rows) and
+// "polls" (go run ./benchmarks/sinks's rows: 100 000 counters in records of
+// one device's poll, 100 rows). It needs no server.
 func BenchmarkAppendSamples(b *testing.B) {
 	mem := memory.NewGoAllocator()
 	recs, rows, size := benchData(b, mem, benchRows)
 	defer release(recs)
+	polls, pollRows := counterPolls(mem, 100_000)
+	defer release(polls)
 	for _, l := range []schemas.Layout{schemas.LayoutLegacy, schemas.LayoutModern} {
-		raw := newRawColumns(rows, l)
-		b.Run(l.String()+"/arrow", func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(size)
-			sc := new(sampleScratch)
-			for b.Loop() {
-				blk, cols := newTestBlock(b, schemas.TableSamples, l)
-				if err := appendSamples(blk, cols, sc, recs, l); err != nil {
+		benchAppend(b, l.String()+"/mixed", l, recs, rows, size)
+		benchAppend(b, l.String()+"/polls", l, polls, pollRows, 0)
+	}
+}
+
+// benchAppend runs the arrow and raw sides of BenchmarkAppendSamples on
+// one data shape.
+func benchAppend(b *testing.B, name string, l schemas.Layout, recs []arrow.RecordBatch, rows []schemas.Sample, size int64) {
+	raw := newRawColumns(rows, l)
+	b.Run(name+"/arrow", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(size)
+		sc := new(sampleScratch)
+		for b.Loop() {
+			// What InsertSamples does before sending.
+			if _, err := checkSamples(recs); err != nil {
+				b.Fatal(err)
+			}
+			if l == schemas.LayoutLegacy {
+				if err := checkLegacyRange(recs); err != nil {
 					b.Fatal(err)
 				}
-				sc.reset()
 			}
-			b.ReportMetric(float64(len(rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-		})
-		b.Run(l.String()+"/raw", func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(size)
-			for b.Loop() {
-				blk, cols := newTestBlock(b, schemas.TableSamples, l)
-				raw.appendTo(b, blk, cols)
+			blk, cols := newTestBlock(b, schemas.TableSamples, l)
+			if err := appendSamples(blk, cols, sc, recs, l); err != nil {
+				b.Fatal(err)
 			}
-			b.ReportMetric(float64(len(rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-		})
-	}
+			sc.reset()
+		}
+		b.ReportMetric(float64(len(rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	})
+	b.Run(name+"/raw", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(size)
+		for b.Loop() {
+			blk, cols := newTestBlock(b, schemas.TableSamples, l)
+			raw.appendTo(b, blk, cols)
+		}
+		b.ReportMetric(float64(len(rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	})
 }

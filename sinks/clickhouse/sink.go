@@ -50,7 +50,7 @@ type Sink struct {
 
 	// scratch keeps one sampleScratch between InsertSamples calls (a
 	// sync.Pool would lose it at every GC, and it is about 130 bytes per
-	// row of a block to build again); a concurrent call makes its own.
+	// row of an append run to build again); a concurrent call makes its own.
 	scratch chan *sampleScratch
 }
 
