@@ -92,11 +92,29 @@ type annotator struct {
 var (
 	_ pipeline.TransactionCadence = (*annotator)(nil)
 	_ pipeline.RowDropper         = (*annotator)(nil)
+	_ pipeline.Holder             = (*annotator)(nil)
 )
 
 // Process implements pipeline.Processor.
 func (a *annotator) Process(ctx context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
 	return a.Processor.Process(ctx, r, func(out *kgo.Record) { emit(a.annotate(out)) })
+}
+
+// HoldOutputs implements pipeline.Holder: the wrapped stage holds its
+// outputs past Process if it can (the detect stage's workers).
+func (a *annotator) HoldOutputs() {
+	if h, ok := a.Processor.(pipeline.Holder); ok {
+		h.HoldOutputs()
+	}
+}
+
+// Flush implements pipeline.Holder: the wrapped stage's held outputs,
+// annotated as Process's are.
+func (a *annotator) Flush(emit func(*kgo.Record)) error {
+	if h, ok := a.Processor.(pipeline.Holder); ok {
+		return h.Flush(func(out *kgo.Record) { emit(a.annotate(out)) })
+	}
+	return nil
 }
 
 // annotate returns r with its detection annotated, or r itself when it is

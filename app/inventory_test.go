@@ -65,3 +65,69 @@ func TestAnnotator(t *testing.T) {
 		t.Fatalf("annotated detection %s (key %s); other record %q", got[0].Value, got[0].Key, got[1].Value)
 	}
 }
+
+// holding is a pipeline.Holder that holds oneDetection's outputs until
+// Flush once told to.
+type holding struct {
+	oneDetection
+	hold bool
+	held []*kgo.Record
+}
+
+func (h *holding) HoldOutputs() { h.hold = true }
+
+func (h *holding) Process(ctx context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
+	if !h.hold {
+		return h.oneDetection.Process(ctx, r, emit)
+	}
+	return h.oneDetection.Process(ctx, r, func(out *kgo.Record) { h.held = append(h.held, out) })
+}
+
+func (h *holding) Flush(emit func(*kgo.Record)) error {
+	for _, r := range h.held {
+		emit(r)
+	}
+	h.held = nil
+	return nil
+}
+
+// TestAnnotatorHolds: the annotator passes a stage's holding on (the
+// detect stage's workers hold a record's detections past Process), and the
+// outputs the stage flushes are annotated as those of Process are.
+func TestAnnotatorHolds(t *testing.T) {
+	inv := &schemas.Inventory{Version: schemas.InventoryVersion, Devices: []schemas.Device{{Name: "spine1", Site: "fra1", Role: "spine"}}}
+	h := &holding{}
+	a := &annotator{Processor: h, topic: "dets", inv: inventory.Fixed(inv)}
+	var p pipeline.Processor = a
+	holder, ok := p.(pipeline.Holder)
+	if !ok {
+		t.Fatal("the annotator is no pipeline.Holder")
+	}
+	holder.HoldOutputs()
+	var out []*kgo.Record
+	if err := a.Process(context.Background(), &kgo.Record{}, func(r *kgo.Record) { out = append(out, r) }); err != nil {
+		t.Fatal(err)
+	}
+	if !h.hold || len(out) != 0 {
+		t.Fatalf("held %v, %d outputs from Process, want held and none", h.hold, len(out))
+	}
+	if err := holder.Flush(func(r *kgo.Record) { out = append(out, r) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 2 {
+		t.Fatalf("Flush emitted %d outputs, want 2", len(out))
+	}
+	d, err := schemas.DecodeDetection(kafka.Headers(out[0]), out[0].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Annotations["site"] != "fra1" {
+		t.Fatalf("the flushed detection is not annotated: %s", out[0].Value)
+	}
+	// A stage that cannot hold: nothing to flush.
+	plain := &annotator{Processor: oneDetection{}, topic: "dets", inv: inventory.Fixed(inv)}
+	plain.HoldOutputs()
+	if err := plain.Flush(func(*kgo.Record) { t.Fatal("a stage that holds nothing flushed an output") }); err != nil {
+		t.Fatal(err)
+	}
+}

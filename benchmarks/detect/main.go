@@ -18,7 +18,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/trace"
 	"strings"
 	"time"
 
@@ -57,23 +56,6 @@ func main() {
 // profile and traceFile are the files the detect stage's CPU profile and
 // execution trace go to ("": none).
 var profile, traceFile string
-
-// startTrace starts an execution trace into file (none when file is
-// empty) and returns the function that stops it.
-func startTrace(file string) (stop func(), err error) {
-	if file == "" {
-		return func() {}, nil
-	}
-	f, err := os.Create(file)
-	if err != nil {
-		return nil, fmt.Errorf("cannot write the trace: %w", err)
-	}
-	if err := trace.Start(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("cannot start the trace: %w", err)
-	}
-	return func() { trace.Stop(); f.Close() }, nil
-}
 
 // cpuSeconds returns the CPU-seconds this process has used so far.
 func cpuSeconds() float64 { return benchkit.CPU().Seconds() }
@@ -128,18 +110,19 @@ func run(broker string, n, devices, partitions, batch, workers int) error {
 	if err != nil {
 		return err
 	}
-	stopTrace, err := startTrace(traceFile)
+	stopTrace, err := benchkit.StartTrace(traceFile)
 	if err != nil {
 		stop()
 		return err
 	}
 	c0, w0 := cpuSeconds(), time.Now()
 	tr.DrainTo(end)
-	if err := tr.Run(ctx); err != nil {
-		return err
-	}
+	err = tr.Run(ctx)
 	stopTrace()
 	stop()
+	if err != nil {
+		return err
+	}
 	detWall, detCPU := time.Since(w0), cpuSeconds()-c0
 
 	states := det.SeriesStates()

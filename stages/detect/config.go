@@ -96,7 +96,7 @@ type Config struct {
 	// Workers is the number of goroutines that score the ensembles of a
 	// record of at least 256 rows and encode a checkpoint of at least 256
 	// series; default 1, every record on the stage's goroutine. With more,
-	// a record's ensemble updates queue on 16 lanes by series, which the
+	// a record's ensemble updates queue on at least 16 lanes by series, which the
 	// workers, and the stage's goroutine once it has read the record,
 	// claim in batches; under the stage's runner a record's last updates
 	// overlap the next record's reading (its detections are emitted then,

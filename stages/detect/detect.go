@@ -43,7 +43,7 @@ type seriesState struct {
 	linked  bool                 // grp and slot are set (grp nil: in no group)
 	grp     *groupState          // the multivariate group it belongs to
 	slot    int                  // its place in the group's vector
-	lane    uint32               // which of the stage's workers scores it (modulo their number)
+	lane    uint32               // the series' number in creation order; its updates' lane is lane/laneSeries modulo the lanes (laneOf)
 	pg      *peerGroup           // its sibling group, valid while pgGen is the stage's peers.gen
 	pgGen   uint64
 	pgAt    int // its index in pg's members at its last reading: a guess, checked (peer.Group.AddAt)
