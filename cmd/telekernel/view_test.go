@@ -238,9 +238,13 @@ func runCPU(t *testing.T, bin, dir string, dur time.Duration, extra string) (flo
 // and with --no-tui and its logs in a file (as the view's go), both in a
 // pseudo-terminal, twice each in the order without, with, with, without
 // (a load that rises or falls during the test weighs on both alike), and
-// asserts that the view costs less than 5 % of the run's CPU. The
+// asserts that the view costs less than 20 % of the run's CPU. The
 // simulator is paced (600×), so every run does the same work in the same
-// wall time.
+// wall time; even so the CPU seconds of two pairs differ by up to ±11 %
+// with the same binary (2026-12-03: +10.6 % and −11.2 %), so the test
+// resolves a view that costs a sizeable share, not a few percent (its
+// measured cost is within that noise; BenchmarkRender in app/tui times a
+// frame).
 func TestLiveViewCPU(t *testing.T) {
 	if testing.Short() {
 		t.Skip("CPU comparison skipped in -short mode")
@@ -270,8 +274,8 @@ func TestLiveViewCPU(t *testing.T) {
 	}
 	ratio := view / base
 	t.Logf("CPU seconds of two runs each: %.2f with the view, %.2f without (%.1f %%)", view, base, 100*(ratio-1))
-	if ratio > 1.05 {
-		t.Errorf("the view costs %.1f %% of the run's CPU (%.2f s vs %.2f s), want < 5 %%", 100*(ratio-1), view, base)
+	if ratio > 1.20 {
+		t.Errorf("the view costs %.1f %% of the run's CPU (%.2f s vs %.2f s), want < 20 %%", 100*(ratio-1), view, base)
 	}
 }
 
