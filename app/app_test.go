@@ -87,10 +87,11 @@ func samplesPerDeviceTick(t *testing.T, sc sim.Config) int64 {
 // (collectors/README.md, "Target state").
 func targetStateRows(devices int) int64 { return 2 * int64(devices) }
 
-// newCluster starts an in-process Kafka-protocol broker for the test.
-func newCluster(t *testing.T) *kfake.Cluster {
+// newCluster starts an in-process Kafka-protocol broker for the test,
+// with opts (topics to seed, say).
+func newCluster(t *testing.T, opts ...kfake.Opt) *kfake.Cluster {
 	t.Helper()
-	cluster, err := kfake.NewCluster(kfake.Ports(0))
+	cluster, err := kfake.NewCluster(append([]kfake.Opt{kfake.Ports(0)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

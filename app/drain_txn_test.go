@@ -86,11 +86,7 @@ func TestDrainSeesTransactionalCommits(t *testing.T) {
 // reports the stages behind at once, without settleWait: the bound on
 // shutdown holds.
 func TestDrainTimedOutDoesNotSettle(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "c"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
+	cluster := newCluster(t, kfake.SeedTopics(1, "c"))
 	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...))
 	if err != nil {
 		t.Fatal(err)
