@@ -26,7 +26,6 @@ import (
 	"github.com/telekernel/telekernel/detectors/changepoint"
 	"github.com/telekernel/telekernel/detectors/ewma"
 	"github.com/telekernel/telekernel/detectors/hst"
-	"github.com/telekernel/telekernel/detectors/knn"
 	"github.com/telekernel/telekernel/detectors/levelshift"
 	"github.com/telekernel/telekernel/detectors/likelihood"
 	"github.com/telekernel/telekernel/detectors/rangebreak"
@@ -51,13 +50,10 @@ const (
 	// RangeBreak is not calibrated either: a point beyond every level the
 	// series has visited fires an alert at once (see Config.RangeBreak).
 	RangeBreak
-	// KNN is not calibrated either: a shape stranger than every recent one
-	// by the firing ratio fires an alert at once (see Config.KNN).
-	KNN
 	numMembers
 )
 
-var memberNames = [numMembers]string{"robust_z", "ewma", "seasonal", "cusum", "forest", "level_shift", "range_break", "knn"}
+var memberNames = [numMembers]string{"robust_z", "ewma", "seasonal", "cusum", "forest", "level_shift", "range_break"}
 
 // String returns the member's name as used in configs and detections.
 func (m Member) String() string {
@@ -74,7 +70,7 @@ func ParseMember(s string) (Member, error) {
 			return Member(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown detector %q (known: robust_z, ewma, seasonal, cusum, forest, level_shift, range_break, knn)", s)
+	return 0, fmt.Errorf("unknown detector %q (known: robust_z, ewma, seasonal, cusum, forest, level_shift, range_break)", s)
 }
 
 // Mask is a set of members.
@@ -174,7 +170,7 @@ var DefaultDetectors = []string{"robust_z", "ewma", "seasonal", "cusum"}
 // Config configures an Ensemble. The zero value is the default ensemble.
 type Config struct {
 	// Detectors lists the members used (robust_z, ewma, seasonal, cusum,
-	// forest, level_shift, range_break, knn). Default DefaultDetectors.
+	// forest, level_shift). Default DefaultDetectors.
 	Detectors []string `yaml:"detectors"`
 
 	RobustZ  robustz.Config     `yaml:"robust_z"`
@@ -204,15 +200,6 @@ type Config struct {
 	// period is then known, and leaving it after a calm is the event
 	// however wide the baseline's spread.
 	RangeBreak rangebreak.Config `yaml:"range_break"`
-	// KNN configures the knn member, a k-nearest-neighbour conformal
-	// detector (package knn): a point whose shape (its last KNN.Dim values)
-	// is farther from its nearest past shapes than every one of the last
-	// KNN.Calib points' was, by the firing ratio Fire/(1-Fire) (the ratio
-	// the calibrated members fire at against their record), fires an alert
-	// on that point, with the gate's resolution; like range_break it does
-	// not fire while an alert is on, within Cooldown points of the
-	// previous onset, or on a vetoed point.
-	KNN knn.Config `yaml:"knn"`
 	// Calibration turns each member's raw score into the ratio to its
 	// own recent record on this series.
 	Calibration likelihood.RecordConfig `yaml:"calibration"`
@@ -288,7 +275,6 @@ func (c Config) WithDefaults() Config {
 	c.Forest = c.Forest.WithDefaults()
 	c.LevelShift = c.LevelShift.WithDefaults()
 	c.RangeBreak = c.RangeBreak.WithDefaults()
-	c.KNN = c.KNN.WithDefaults()
 	c.Calibration = c.Calibration.WithDefaults()
 	cfgcheck.Default(&c.SeasonalStrength, DefaultSeasonalStrength)
 	if c.BandZ == 0 {
@@ -321,7 +307,7 @@ func (c Config) Validate() error {
 	}{
 		{"robust_z", c.RobustZ.Validate()}, {"ewma", c.EWMA.Validate()}, {"seasonal", c.Seasonal.Validate()},
 		{"cusum", c.CUSUM.Validate()}, {"forest", c.Forest.Validate()}, {"level_shift", c.LevelShift.Validate()},
-		{"range_break", c.RangeBreak.Validate()}, {"knn", c.KNN.Validate()}, {"calibration", c.Calibration.Validate()},
+		{"range_break", c.RangeBreak.Validate()}, {"calibration", c.Calibration.Validate()},
 		{"repeat", c.Repeat.Validate()},
 	} {
 		if v.err != nil {

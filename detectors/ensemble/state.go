@@ -52,9 +52,6 @@ func (e *Ensemble) parts(version byte, ps []appender) []appender {
 	if e.rb != nil && version >= 5 {
 		ps = append(ps, e.rb)
 	}
-	if e.kn != nil && version >= 5 {
-		ps = append(ps, e.kn)
-	}
 	return ps
 }
 
@@ -152,9 +149,9 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	var buf [maxParts]appender
 	parts := e.parts(version, buf[:0])
 	for i, p := range parts {
-		if len(rest) == 0 && e.coldTail(parts[i:]) {
-			// A record written while range_break or knn was not a member
-			// (they are last): they start cold, as from a version 1–4 record.
+		if len(rest) == 0 && i == len(parts)-1 && e.rb != nil && p == appender(e.rb) {
+			// A record written while range_break was not a member (it is
+			// last): the member starts cold, as from a version 1–4 record.
 			break
 		}
 		if len(rest) < 4 {
@@ -178,16 +175,6 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	e.byLevel, e.pend = byLevel, pend
 	e.runDev, e.rep = runDev, rep
 	return nil
-}
-
-// coldTail reports whether every part of ps is range_break's or knn's.
-func (e *Ensemble) coldTail(ps []appender) bool {
-	for _, p := range ps {
-		if (e.rb == nil || p != appender(e.rb)) && (e.kn == nil || p != appender(e.kn)) {
-			return false
-		}
-	}
-	return true
 }
 
 // appendRepeats appends the repeat memory (version 6, Repeat.Count > 0): the run's distance,

@@ -8,7 +8,6 @@ import (
 	"github.com/telekernel/telekernel/detectors/changepoint"
 	"github.com/telekernel/telekernel/detectors/ewma"
 	"github.com/telekernel/telekernel/detectors/hst"
-	"github.com/telekernel/telekernel/detectors/knn"
 	"github.com/telekernel/telekernel/detectors/levelshift"
 	"github.com/telekernel/telekernel/detectors/likelihood"
 	"github.com/telekernel/telekernel/detectors/rangebreak"
@@ -59,7 +58,6 @@ type Ensemble struct {
 	hst *hst.Detector
 	ls  *levelshift.Detector // nil unless level_shift is a member
 	rb  *rangebreak.Detector // nil unless range_break is a member
-	kn  *knn.Detector        // nil unless knn is a member
 	cal [numMembers]*likelihood.Record
 	// pend is, per member, the largest score (as log(1 + raw)) of the
 	// current run off the baseline, kept out of the record until the run
@@ -96,11 +94,8 @@ func (s *Shared) New() *Ensemble {
 	if s.mask.Has(RangeBreak) {
 		e.rb, _ = rangebreak.New(c.RangeBreak)
 	}
-	if s.mask.Has(KNN) {
-		e.kn, _ = knn.New(c.KNN)
-	}
 	for m := Member(0); m < numMembers; m++ {
-		if s.mask.Has(m) && m != LevelShift && m != RangeBreak && m != KNN {
+		if s.mask.Has(m) && m != LevelShift && m != RangeBreak {
 			e.cal[m], _ = likelihood.NewRecord(c.Calibration)
 		}
 	}
@@ -214,16 +209,12 @@ func (e *Ensemble) UpdateInto(ts int64, x float64, r *Result) {
 	if e.rb != nil {
 		bs = e.rb.Update(x)
 	}
-	var ks knn.Score
-	if e.kn != nil {
-		ks = e.kn.Update(x)
-	}
 	if e.ls != nil && e.level(ts, r, &lv, vetoed) {
 		return
 	}
 	// A calm break on a series that has shown a full seasonal period
 	// fires whatever the baseline's spread (Config.RangeBreak).
-	e.alert(ts, x, r, vetoed, bs.Break, bs.Calm && ss.WarmedUp, ks.WarmedUp && ks.Excess >= c.Fire/(1-c.Fire))
+	e.alert(ts, x, r, vetoed, bs.Break, bs.Calm && ss.WarmedUp)
 }
 
 // floorSigma returns sigma, or the robust baseline's floor (its min_mad
@@ -323,10 +314,9 @@ func (e *Ensemble) level(ts int64, r *Result, lv *levelshift.Score, vetoed bool)
 // Config.LevelShift) neither fires nor keeps an alert on; brk is a range
 // break (Config.RangeBreak), which fires at once when the point is MinZ
 // off or, ungated, when calm (a calm break on a series that has shown a
-// full seasonal period); strange is a knn verdict (Config.KNN), which fires
-// at once; a gated run that is the series' habit does not fire
-// (Config.Repeat).
-func (e *Ensemble) alert(ts int64, x float64, r *Result, vetoed, brk, calm, strange bool) {
+// full seasonal period); a gated run that is the series' habit does not
+// fire (Config.Repeat).
+func (e *Ensemble) alert(ts int64, x float64, r *Result, vetoed, brk, calm bool) {
 	c := &e.sh.cfg
 	if !e.al.Firing {
 		switch {
@@ -355,11 +345,8 @@ func (e *Ensemble) alert(ts int64, x float64, r *Result, vetoed, brk, calm, stra
 		}
 		confirmed := int(e.al.Above) >= c.Confirm || c.SpikeZ > 0 && e.al.Above > 0 && r.Z >= c.SpikeZ
 		cooled := e.lastOnset == 0 || e.n-e.lastOnset >= uint64(c.Cooldown)
-		gateFires := (c.MinZ == 0 || e.armed) && confirmed
-		if brk && !vetoed && cooled && (r.Z >= c.MinZ || calm) && !gateFires {
-			e.ownOnset(ts, r, RangeBreak)
-		} else if strange && !vetoed && cooled && !gateFires {
-			e.ownOnset(ts, r, KNN)
+		if brk && !vetoed && cooled && (r.Z >= c.MinZ || calm) && !((c.MinZ == 0 || e.armed) && confirmed) {
+			e.breakOnset(ts, r)
 		} else if (c.MinZ == 0 || e.armed) && confirmed && cooled && !e.rep.habitual(c.Repeat, e.runDev-(r.Upper-r.Expected), e.n) {
 			if c.MinZ > 0 {
 				e.rep.remember(c.Repeat, e.runDev, e.n)
@@ -422,15 +409,14 @@ func (e *Ensemble) Shared() *Shared { return e.sh }
 // alert (0 when none fired yet).
 func (e *Ensemble) StartedAt() int64 { return e.al.StartsAt }
 
-// ownOnset fires an alert on the verdict of m (range_break or knn): its
-// score is at least Fire, its cause m and the members that reached Fire
-// on the point.
-func (e *Ensemble) ownOnset(ts int64, r *Result, m Member) {
+// breakOnset fires an alert on a range break: its score is at least Fire,
+// its cause range_break and the members that reached Fire on the point.
+func (e *Ensemble) breakOnset(ts int64, r *Result) {
 	e.al.Fire(ts, max(r.Score, e.sh.cfg.Fire))
 	e.lastOnset, e.armed = e.n, false
 	e.pend = [numMembers]float64{} // the incident stays out of the records
 	r.Transition = Fired
-	r.Cause, r.CauseTop = r.Fired|1<<m, m
+	r.Cause, r.CauseTop = r.Fired|1<<RangeBreak, RangeBreak
 }
 
 // StateBytes returns the bytes of state this series keeps.
@@ -441,9 +427,6 @@ func (e *Ensemble) StateBytes() int {
 	}
 	if e.rb != nil {
 		n += e.rb.StateBytes()
-	}
-	if e.kn != nil {
-		n += e.kn.StateBytes()
 	}
 	if e.ls != nil {
 		n += e.ls.StateBytes()

@@ -62,5 +62,4 @@ const (
 	TagKNNCAD
 	TagRangeBreak
 	TagLevelShift
-	TagKNN
 )
