@@ -511,8 +511,10 @@ func (t *TransactRunner) settle(x *txnState) {
 }
 
 // restore reads partition p of the changelog up to its last stable offset
-// into the processor. On error the partition's state is dropped again.
-func (t *TransactRunner) restore(ctx context.Context, p int32) (err error) {
+// (lso: the changelog's end offsets, which restoreNew lists once for every
+// partition it restores) into the processor. On error the partition's
+// state is dropped again.
+func (t *TransactRunner) restore(ctx context.Context, p int32, lso kadm.ListedOffsets) (err error) {
 	start := time.Now()
 	t.proc.Drop(p)
 	defer func() {
@@ -520,10 +522,6 @@ func (t *TransactRunner) restore(ctx context.Context, p int32) (err error) {
 			t.proc.Drop(p)
 		}
 	}()
-	lso, err := kadm.NewClient(t.reader).ListEndOffsets(ctx, t.cfg.Changelog)
-	if err != nil {
-		return fmt.Errorf("%s: restore partition %d: %w", t.cfg.Name, p, err)
-	}
 	o, ok := lso.Lookup(t.cfg.Changelog, p)
 	if !ok || o.Err != nil {
 		return fmt.Errorf("%s: restore partition %d: no end offset for %s (%v)", t.cfg.Name, p, t.cfg.Changelog, o.Err)

@@ -3,8 +3,10 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/internal/cfgcheck"
@@ -136,13 +138,29 @@ func (t *TransactRunner) stopFilling(ctx context.Context, x *txnState) bool {
 }
 
 // restoreNew restores the state of every partition of fetches not yet
-// restored.
+// restored, listing the changelog's end offsets once for all of them (one
+// request to the broker, not one per partition).
 func (t *TransactRunner) restoreNew(ctx context.Context, fetches kgo.Fetches) error {
-	var err error
+	var todo []int32
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		if err == nil && !t.restored[p.Partition] {
-			err = t.restore(ctx, p.Partition)
+		if !t.restored[p.Partition] && !slices.Contains(todo, p.Partition) {
+			todo = append(todo, p.Partition)
 		}
 	})
-	return err
+	if len(todo) == 0 {
+		return nil
+	}
+	lso, err := kadm.NewClient(t.reader).ListEndOffsets(ctx, t.cfg.Changelog)
+	if err != nil {
+		for _, p := range todo {
+			t.proc.Drop(p)
+		}
+		return fmt.Errorf("%s: restore partitions %v: %w", t.cfg.Name, todo, err)
+	}
+	for _, p := range todo {
+		if err := t.restore(ctx, p, lso); err != nil {
+			return err
+		}
+	}
+	return nil
 }

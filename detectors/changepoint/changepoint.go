@@ -170,11 +170,23 @@ func exactInverse(h float64) float64 {
 
 // NewCUSUM returns a CUSUM test for cfg after WithDefaults and Validate.
 func NewCUSUM(cfg Config) (*CUSUM, error) {
+	c := new(CUSUM)
+	if err := InitCUSUM(c, cfg); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// InitCUSUM sets *c to a new detector of cfg, as NewCUSUM returns, or
+// returns the first bad field: a caller that keeps detectors in a larger
+// struct (the ensemble's per-series block) builds one in place.
+func InitCUSUM(c *CUSUM, cfg Config) error {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("cusum: %w", err)
+		return fmt.Errorf("cusum: %w", err)
 	}
-	return &CUSUM{cfg: cfg, invH: exactInverse(cfg.H)}, nil
+	*c = CUSUM{cfg: cfg, invH: exactInverse(cfg.H)}
+	return nil
 }
 
 // Update tests x, then adds it to the baseline. After an alarm the

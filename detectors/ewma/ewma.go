@@ -74,11 +74,23 @@ type Detector struct {
 
 // New returns a detector for cfg after WithDefaults and Validate.
 func New(cfg Config) (*Detector, error) {
+	d := new(Detector)
+	if err := Init(d, cfg); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Init sets *d to a new detector of cfg, as New returns, or returns the
+// first bad field: a caller that keeps detectors in a larger struct (the
+// ensemble's per-series block) builds one in place.
+func Init(d *Detector, cfg Config) error {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("ewma: %w", err)
+		return fmt.Errorf("ewma: %w", err)
 	}
-	return &Detector{cfg: cfg}, nil
+	*d = Detector{cfg: cfg}
+	return nil
 }
 
 // Update scores x, then adds it. NaN and infinite values are ignored and

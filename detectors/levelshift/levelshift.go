@@ -117,11 +117,23 @@ type Detector struct {
 // New returns a detector with the configuration c (zero fields take
 // their defaults).
 func New(c Config) (*Detector, error) {
+	d := new(Detector)
+	if err := Init(d, c); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Init sets *d to a new detector of cfg, as New returns, or returns the
+// first bad field: a caller that keeps detectors in a larger struct (the
+// ensemble's per-series block) builds one in place.
+func Init(d *Detector, c Config) error {
 	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("levelshift: %w", err)
+		return fmt.Errorf("levelshift: %w", err)
 	}
 	c = c.WithDefaults()
-	return &Detector{cfg: c, lnR: math.Log(c.Ratio)}, nil
+	*d = Detector{cfg: c, lnR: math.Log(c.Ratio)}
+	return nil
 }
 
 // Score is a detector's verdict on one point.

@@ -55,11 +55,23 @@ type Record struct {
 
 // NewRecord returns a calibrator for cfg after WithDefaults and Validate.
 func NewRecord(cfg RecordConfig) (*Record, error) {
+	r := new(Record)
+	if err := InitRecord(r, cfg); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// InitRecord sets *r to a new calibrator for cfg, as NewRecord returns, or
+// returns the first bad field: a caller that keeps records in a larger
+// struct (the ensemble's per-series block) builds one in place.
+func InitRecord(r *Record, cfg RecordConfig) error {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("record: %w", err)
+		return fmt.Errorf("record: %w", err)
 	}
-	return &Record{cfg: cfg}, nil
+	*r = Record{cfg: cfg}
+	return nil
 }
 
 // Update adds a raw score (≥ 0; NaN counts as 0) and returns its ratio to

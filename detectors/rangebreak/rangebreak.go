@@ -74,10 +74,22 @@ type Detector struct {
 // New returns a detector with the configuration c (zero fields take
 // their defaults).
 func New(c Config) (*Detector, error) {
-	if err := c.Validate(); err != nil {
+	d := new(Detector)
+	if err := Init(d, c); err != nil {
 		return nil, err
 	}
-	return &Detector{cfg: c.WithDefaults(), lo: math.Inf(1), hi: math.Inf(-1)}, nil
+	return d, nil
+}
+
+// Init sets *d to a new detector of cfg, as New returns, or returns the
+// first bad field: a caller that keeps detectors in a larger struct (the
+// ensemble's per-series block) builds one in place.
+func Init(d *Detector, c Config) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	*d = Detector{cfg: c.WithDefaults(), lo: math.Inf(1), hi: math.Inf(-1)}
+	return nil
 }
 
 // Score is a detector's verdict on one point.

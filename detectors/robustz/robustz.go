@@ -99,11 +99,26 @@ type Detector struct {
 // New returns a detector of cfg with its defaults applied, or the first bad
 // field.
 func New(cfg Config) (*Detector, error) {
+	d := new(Detector)
+	if err := Init(d, cfg); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Init sets *d to a new detector of cfg, as New returns, or returns the
+// first bad field: a caller that keeps detectors in a larger struct (the
+// ensemble's per-series block) builds one in place.
+// The window and its sorted copy share one allocation.
+func Init(d *Detector, cfg Config) error {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("robustz: %w", err)
+		return fmt.Errorf("robustz: %w", err)
 	}
-	return &Detector{cfg: cfg, ring: make([]float64, cfg.Window), sorted: make([]float64, 0, cfg.Window)}, nil
+	w := cfg.Window
+	buf := make([]float64, 2*w)
+	*d = Detector{cfg: cfg, ring: buf[:w:w], sorted: buf[w : w : 2*w]}
+	return nil
 }
 
 // Update scores x against the window, then adds it to the window. NaN and

@@ -107,15 +107,26 @@ type Detector struct {
 
 // New returns a detector for cfg after WithDefaults and Validate.
 func New(cfg Config) (*Detector, error) {
+	d := new(Detector)
+	if err := Init(d, cfg); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Init sets *d to a new detector of cfg, as New returns, or returns the
+// first bad field: a caller that keeps detectors in a larger struct (the
+// ensemble's per-series block) builds one in place.
+func Init(d *Detector, cfg Config) error {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("seasonal: %w", err)
+		return fmt.Errorf("seasonal: %w", err)
 	}
-	d := &Detector{cfg: cfg, season: make([]float64, cfg.Bins), binNS: max(int64(cfg.Period)/int64(cfg.Bins), 1)}
+	*d = Detector{cfg: cfg, season: make([]float64, cfg.Bins), binNS: max(int64(cfg.Period)/int64(cfg.Bins), 1)}
 	for i := range d.season {
 		d.season[i] = math.NaN()
 	}
-	return d, nil
+	return nil
 }
 
 func (d *Detector) bin(ts int64) int {
