@@ -139,7 +139,8 @@ func (t *TransactRunner) stopFilling(ctx context.Context, x *txnState) bool {
 
 // restoreNew restores the state of every partition of fetches not yet
 // restored, listing the changelog's end offsets once for all of them (one
-// request to the broker, not one per partition).
+// listing, not one per partition). It stops at the first partition whose
+// restore fails.
 func (t *TransactRunner) restoreNew(ctx context.Context, fetches kgo.Fetches) error {
 	var todo []int32
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {

@@ -81,7 +81,7 @@ func New(c Config) (*Detector, error) {
 	return d, nil
 }
 
-// Init sets *d to a new detector of cfg, as New returns, or returns the
+// Init sets *d to a new detector of c, as New returns, or returns the
 // first bad field: a caller that keeps detectors in a larger struct (the
 // ensemble's per-series block) builds one in place.
 func Init(d *Detector, c Config) error {

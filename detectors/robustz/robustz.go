@@ -86,7 +86,7 @@ type Score struct {
 // costs anyway). Adding a value finds the evicted one by binary search and
 // moves the values between it and the new one's place, as insertion sort
 // does. Both are exact: the median and MAD equal a full sort's. It
-// allocates only in New. It is not safe for concurrent use.
+// allocates only in New or Init and when state is restored (UnmarshalBinary). It is not safe for concurrent use.
 type Detector struct {
 	cfg    Config
 	ring   []float64 // the window, oldest at pos when full
