@@ -24,7 +24,7 @@ import (
 // responses (on one core the unmarshal runs relatively faster than on two:
 // 2.3-2.7× there against 2.7-3.2× on two cores at GOGC 100).
 const (
-	claimPeakRSSMB = 45
+	claimPeakRSSMB = 42
 	claimRatio     = 2.0
 )
 
