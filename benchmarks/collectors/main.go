@@ -6,7 +6,9 @@
 // wall time and per CPU-second of this process (the collector, decoding,
 // Arrow, IPC encoding and the Kafka producer), next to the rate of a plain
 // proto.Unmarshal of the same SubscribeResponses into the gNMI message
-// types, measured in the same run.
+// types, measured in the same run. The collector runs as deploy/ runs it
+// (one core, GOGC 50, max_rows 2048; --gomaxprocs, --gogc and --max-rows
+// change that), and the output says so.
 //
 //	go run ./benchmarks/collectors gnmi --kafka 127.0.0.1:9092 --devices 20 --steps 3000
 //
