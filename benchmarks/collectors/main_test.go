@@ -73,8 +73,8 @@ func number(t *testing.T, out []byte, pattern string) float64 {
 
 // TestDeploySettings checks that deploy/ runs a gNMI collector with the
 // settings the gnmi run measures by default: the Kubernetes Deployment's CPU
-// limit and GOGC, the systemd unit's GOMAXPROCS and GOGC (deployProcs,
-// deployGOGC), and max_rows in the manifest's and the example's
+// limit and GOGC, the systemd unit's GOMAXPROCS and its gnmi drop-in's GOGC
+// (deployProcs, deployGOGC), and max_rows in the manifest's and the example's
 // collect-gnmi.yaml (deployMaxRows).
 func TestDeploySettings(t *testing.T) {
 	read := func(name string) string {
@@ -97,7 +97,9 @@ func TestDeploySettings(t *testing.T) {
 		{"deploy/examples/collect-gnmi.yaml", read("examples/collect-gnmi.yaml"), rows},
 		{"the telekernel-collect-gnmi Deployment", gnmiDeployment, fmt.Sprintf(`env: [{name: GOGC, value: "%d"}]`, deployGOGC)},
 		{"the telekernel-collect-gnmi Deployment", gnmiDeployment, fmt.Sprintf("limits: {cpu: %d, ", deployProcs)},
-		{"telekernel-collect@.service", unit, fmt.Sprintf("\nEnvironment=GOMAXPROCS=%d GOGC=%d\n", deployProcs, deployGOGC)},
+		{"telekernel-collect@.service", unit, fmt.Sprintf("\nEnvironment=GOMAXPROCS=%d\n", deployProcs)},
+		{"telekernel-collect@gnmi.service.d/memory.conf", read("systemd/telekernel-collect@gnmi.service.d/memory.conf"),
+			fmt.Sprintf("\nEnvironment=GOGC=%d\n", deployGOGC)},
 	} {
 		if !strings.Contains(c.text, c.want) {
 			t.Errorf("%s has no %q: the gnmi benchmark measures GOMAXPROCS %d, GOGC %d, max_rows %d",
