@@ -129,10 +129,9 @@ func main() {
 // deployProcs and deployGOGC are the Go runtime settings deploy/ gives a
 // gNMI collector process (the Kubernetes Deployment's CPU limit and GOGC,
 // the systemd unit's GOMAXPROCS and its gnmi drop-in's GOGC), deployMaxRows
-// the max_rows of
-// its collect-gnmi.yaml (the ConfigMap's and deploy/examples'):
-// TestDeploySettings checks they agree, so the gnmi run measures the
-// collector as deployed.
+// the max_rows of its collect-gnmi.yaml (the ConfigMap's and
+// deploy/examples'): TestDeploySettings checks they agree, so the gnmi run
+// measures the collector as deployed.
 const (
 	deployProcs   = 1
 	deployGOGC    = 50

@@ -82,10 +82,9 @@ func copyDropIns(t *testing.T, dir string, instances map[string]string) {
 }
 
 // TestUnitsVerify runs systemd-analyze verify on every unit in this folder
-// (templates as an instance, e.g. telekernel-stage@detect.service, with
-// their drop-ins) and
-// wants exit 0 with no warning; a unit with a misspelled directive must
-// produce a warning, so the check can fail.
+// (templates as an instance, e.g. telekernel-stage@detect.service) with its
+// drop-ins, and wants exit 0 with no warning; a unit with a misspelled
+// directive must produce a warning, so the check can fail.
 func TestUnitsVerify(t *testing.T) {
 	analyze := analyzer(t)
 	exe, err := os.Executable()
