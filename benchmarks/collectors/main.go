@@ -6,7 +6,9 @@
 // wall time and per CPU-second of this process (the collector, decoding,
 // Arrow, IPC encoding and the Kafka producer), next to the rate of a plain
 // proto.Unmarshal of the same SubscribeResponses into the gNMI message
-// types, measured in the same run.
+// types, measured in the same run. The collector runs as deploy/ runs it
+// (one core, GOGC 50, max_rows 2048; --gomaxprocs, --gogc and --max-rows
+// change that), and the output says so.
 //
 //	go run ./benchmarks/collectors gnmi --kafka 127.0.0.1:9092 --devices 20 --steps 3000
 //
@@ -32,7 +34,9 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -69,6 +73,8 @@ type flags struct {
 	compression          string
 	maxRows              int
 	heapProfile          string
+	cpuProfile           string
+	procs, gogc          int
 	memProfileRate       int
 }
 
@@ -92,8 +98,11 @@ func main() {
 	fs.IntVar(&f.maxBuffered, "max-buffered-bytes", collectors.DefaultMaxBufferedBytes, "gnmi, snmp: the producer's max_buffered_bytes (the collector's default)")
 	fs.StringVar(&f.compression, "compression", "", "gnmi: the producer's batch compression, none, snappy, lz4 or zstd (default: the collector's, franz-go's snappy)")
 	fs.IntVar(&f.producerBatch, "producer-batch-bytes", 1_000_012, "gnmi: the producer's batch limit (the collector's default: franz-go's)")
-	fs.IntVar(&f.maxRows, "max-rows", 0, "gnmi: a target's batch size in samples (0: the collector's default)")
+	fs.IntVar(&f.maxRows, "max-rows", deployMaxRows, "gnmi: a target's batch size in samples (default deploy/'s collect-gnmi.yaml max_rows; 0: the collector's default)")
 	fs.StringVar(&f.heapProfile, "heap-profile", "", "gnmi: write a heap profile taken at the largest live heap of the run to this file")
+	fs.IntVar(&f.procs, "gomaxprocs", envInt("GOMAXPROCS", deployProcs), "gnmi: the collector's cores (GOMAXPROCS; default $GOMAXPROCS, else deploy/'s collector: one core)")
+	fs.IntVar(&f.gogc, "gogc", envInt("GOGC", deployGOGC), "gnmi: the collector's GOGC (default $GOGC, else deploy/'s collector setting)")
+	fs.StringVar(&f.cpuProfile, "cpu-profile", "", "gnmi: write a CPU profile of the collector while streaming to this file")
 	fs.IntVar(&f.memProfileRate, "mem-profile-rate", runtime.MemProfileRate, "gnmi: bytes allocated per heap profile sample (runtime.MemProfileRate; smaller is finer and slower)")
 	fs.StringVar(&f.serve, "serve", "", "internal: run as the simulator child")
 	_ = fs.Parse(os.Args[2:])
@@ -115,6 +124,35 @@ func main() {
 		fmt.Fprintln(os.Stderr, "collectors benchmark:", err)
 		os.Exit(1)
 	}
+}
+
+// deployProcs and deployGOGC are the Go runtime settings deploy/ gives a
+// gNMI collector process (the Kubernetes Deployment's CPU limit and GOGC,
+// the systemd unit's GOMAXPROCS and its gnmi drop-in's GOGC), deployMaxRows
+// the max_rows of its collect-gnmi.yaml (the ConfigMap's and
+// deploy/examples'): TestDeploySettings checks they agree, so the gnmi run
+// measures the collector as deployed.
+const (
+	deployProcs   = 1
+	deployGOGC    = 50
+	deployMaxRows = 2048
+)
+
+// cfgRows returns the max_rows the collector runs with for the flag value n.
+func cfgRows(n int) int {
+	if n == 0 {
+		return gnmi.DefaultMaxRows
+	}
+	return n
+}
+
+// envInt returns the environment variable key as an integer, or def when
+// it is unset or not a positive integer.
+func envInt(key string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(key)); err == nil && v > 0 {
+		return v
+	}
+	return def
 }
 
 // peakRSS returns the largest resident set size this process has had, in
@@ -245,6 +283,10 @@ type gnmiRun struct {
 }
 
 func benchGNMI(f flags) error {
+	// The collector runs as deploy/ runs it; the simulator child keeps its
+	// own settings.
+	runtime.GOMAXPROCS(f.procs)
+	debug.SetGCPercent(f.gogc)
 	ch, err := child(f, "gnmi", "targets")
 	if err != nil {
 		return err
@@ -285,8 +327,8 @@ func benchGNMI(f flags) error {
 		r.st.Updates, r.ps.Samples, r.ps.Batches, r.wall, r.cpu)
 	fmt.Printf("  end to end: %.0f updates/s wall, %.0f updates per CPU-second (%.2f µs/update)\n",
 		float64(r.st.Updates)/r.wall, float64(r.st.Updates)/r.cpu, r.cpu/float64(r.st.Updates)*1e6)
-	fmt.Printf("  collector process peak RSS: %.1f MB (VmHWM before the baseline ran; GOGC %s, GOMEMLIMIT %s, max_buffered_bytes %d)\n",
-		float64(peak)/(1<<20), benchkit.EnvOr("GOGC", "default"), benchkit.EnvOr("GOMEMLIMIT", "default"), f.maxBuffered)
+	fmt.Printf("  collector process peak RSS: %.1f MB (VmHWM before the baseline ran; GOMAXPROCS %d, GOGC %d, GOMEMLIMIT %s, max_rows %d, max_buffered_bytes %d)\n",
+		float64(peak)/(1<<20), f.procs, f.gogc, benchkit.EnvOr("GOMEMLIMIT", "default"), cfgRows(f.maxRows), f.maxBuffered)
 	fmt.Printf("  at the largest RSS while streaming: %v; %d GC cycles while streaming\n", r.peak, r.gcs)
 	fmt.Printf("  baseline proto.Unmarshal of the same responses: %.0f updates per CPU-second (%.2f µs/update)\n",
 		unmarshalCPU, 1e6/unmarshalCPU)
@@ -345,6 +387,11 @@ func runGNMI(f flags, targets []agent.Target, in io.Writer) (gnmiRun, error) {
 	runtime.GC()
 	fmt.Fprintf(os.Stderr, "peak RSS before streaming: %.1f MB\n", float64(peakRSS())/(1<<20))
 	mw := watchMem(f.heapProfile != "")
+	stopProfile, err := benchkit.StartCPUProfile(f.cpuProfile)
+	if err != nil {
+		return stop(err)
+	}
+	defer stopProfile()
 	gc0 := gcCycles()
 	cpu0, wall0 := cpuSeconds(), time.Now()
 	fmt.Fprintln(in, "go")

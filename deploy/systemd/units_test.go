@@ -52,10 +52,39 @@ func copyUnit(t *testing.T, dir, name string, body []byte, exe string) string {
 	return p
 }
 
+// copyDropIns copies each drop-in of this folder (UNIT.d/*.conf) into dir,
+// where verify reads it with its unit; a drop-in for a unit that is not
+// verified here (a template instance other than those in instances) fails.
+func copyDropIns(t *testing.T, dir string, instances map[string]string) {
+	t.Helper()
+	confs, err := filepath.Glob("*.service.d/*.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range confs {
+		unit := strings.TrimSuffix(filepath.Dir(c), ".d")
+		tmpl, inst, _ := strings.Cut(unit, "@")
+		if _, err := os.Stat(unit); err != nil && instances[tmpl+"@.service"]+".service" != inst {
+			t.Errorf("%s: a drop-in for %s, which is not verified here", c, unit)
+			continue
+		}
+		body, err := os.ReadFile(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(c)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, c), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestUnitsVerify runs systemd-analyze verify on every unit in this folder
-// (templates as an instance, e.g. telekernel-stage@detect.service) and
-// wants exit 0 with no warning; a unit with a misspelled directive must
-// produce a warning, so the check can fail.
+// (templates as an instance, e.g. telekernel-stage@detect.service) with its
+// drop-ins, and wants exit 0 with no warning; a unit with a misspelled
+// directive must produce a warning, so the check can fail.
 func TestUnitsVerify(t *testing.T) {
 	analyze := analyzer(t)
 	exe, err := os.Executable()
@@ -68,6 +97,7 @@ func TestUnitsVerify(t *testing.T) {
 	}
 	instances := map[string]string{"telekernel-stage@.service": "detect", "telekernel-collect@.service": "gnmi"}
 	dir := t.TempDir()
+	copyDropIns(t, dir, instances)
 	for _, u := range units {
 		body, err := os.ReadFile(u)
 		if err != nil {
