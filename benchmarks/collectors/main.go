@@ -36,7 +36,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -100,8 +99,8 @@ func main() {
 	fs.IntVar(&f.producerBatch, "producer-batch-bytes", 1_000_012, "gnmi: the producer's batch limit (the collector's default: franz-go's)")
 	fs.IntVar(&f.maxRows, "max-rows", deployMaxRows, "gnmi: a target's batch size in samples (default deploy/'s collect-gnmi.yaml max_rows; 0: the collector's default)")
 	fs.StringVar(&f.heapProfile, "heap-profile", "", "gnmi: write a heap profile taken at the largest live heap of the run to this file")
-	fs.IntVar(&f.procs, "gomaxprocs", envInt("GOMAXPROCS", deployProcs), "gnmi: the collector's cores (GOMAXPROCS; default $GOMAXPROCS, else deploy/'s collector: one core)")
-	fs.IntVar(&f.gogc, "gogc", envInt("GOGC", deployGOGC), "gnmi: the collector's GOGC (default $GOGC, else deploy/'s collector setting)")
+	fs.IntVar(&f.procs, "gomaxprocs", deployProcs, "gnmi: the collector's cores (GOMAXPROCS, at least 1; default deploy/'s collector: one core; the environment's GOMAXPROCS does not change it)")
+	fs.IntVar(&f.gogc, "gogc", deployGOGC, "gnmi: the collector's GOGC (at least 1; default deploy/'s collector setting; the environment's GOGC does not change it)")
 	fs.StringVar(&f.cpuProfile, "cpu-profile", "", "gnmi: write a CPU profile of the collector while streaming to this file")
 	fs.IntVar(&f.memProfileRate, "mem-profile-rate", runtime.MemProfileRate, "gnmi: bytes allocated per heap profile sample (runtime.MemProfileRate; smaller is finer and slower)")
 	fs.StringVar(&f.serve, "serve", "", "internal: run as the simulator child")
@@ -127,7 +126,7 @@ func main() {
 }
 
 // deployProcs and deployGOGC are the Go runtime settings deploy/ gives a
-// gNMI collector process (the Kubernetes Deployment's CPU limit and GOGC,
+// gNMI collector process (the Kubernetes Deployment's GOMAXPROCS and GOGC,
 // the systemd unit's GOMAXPROCS and its gnmi drop-in's GOGC), deployMaxRows
 // the max_rows of its collect-gnmi.yaml (the ConfigMap's and
 // deploy/examples'): TestDeploySettings checks they agree, so the gnmi run
@@ -144,15 +143,6 @@ func cfgRows(n int) int {
 		return gnmi.DefaultMaxRows
 	}
 	return n
-}
-
-// envInt returns the environment variable key as an integer, or def when
-// it is unset or not a positive integer.
-func envInt(key string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(key)); err == nil && v > 0 {
-		return v
-	}
-	return def
 }
 
 // peakRSS returns the largest resident set size this process has had, in
@@ -283,8 +273,11 @@ type gnmiRun struct {
 }
 
 func benchGNMI(f flags) error {
-	// The collector runs as deploy/ runs it; the simulator child keeps its
-	// own settings.
+	// The collector runs as deploy/ runs it; the simulator child runs with
+	// the environment's settings.
+	if f.procs < 1 || f.gogc < 1 {
+		return fmt.Errorf("cannot run with --gomaxprocs %d --gogc %d: both must be at least 1", f.procs, f.gogc)
+	}
 	runtime.GOMAXPROCS(f.procs)
 	debug.SetGCPercent(f.gogc)
 	ch, err := child(f, "gnmi", "targets")
@@ -328,9 +321,9 @@ func benchGNMI(f flags) error {
 	fmt.Printf("  end to end: %.0f updates/s wall, %.0f updates per CPU-second (%.2f µs/update)\n",
 		float64(r.st.Updates)/r.wall, float64(r.st.Updates)/r.cpu, r.cpu/float64(r.st.Updates)*1e6)
 	fmt.Printf("  collector process peak RSS: %.1f MB (VmHWM before the baseline ran; GOMAXPROCS %d, GOGC %d, GOMEMLIMIT %s, max_rows %d, max_buffered_bytes %d)\n",
-		float64(peak)/(1<<20), f.procs, f.gogc, benchkit.EnvOr("GOMEMLIMIT", "default"), cfgRows(f.maxRows), f.maxBuffered)
+		float64(peak)/(1<<20), runtime.GOMAXPROCS(0), f.gogc, benchkit.EnvOr("GOMEMLIMIT", "default"), cfgRows(f.maxRows), f.maxBuffered)
 	fmt.Printf("  at the largest RSS while streaming: %v; %d GC cycles while streaming\n", r.peak, r.gcs)
-	fmt.Printf("  baseline proto.Unmarshal of the same responses: %.0f updates per CPU-second (%.2f µs/update)\n",
+	fmt.Printf("  baseline proto.Unmarshal of the same responses (same GOMAXPROCS and GOGC): %.0f updates per CPU-second (%.2f µs/update)\n",
 		unmarshalCPU, 1e6/unmarshalCPU)
 	fmt.Printf("  decoder alone (wire → Arrow builders): %.0f updates per CPU-second (%.2f µs/update)\n", decodeCPU, 1e6/decodeCPU)
 	fmt.Printf("  ratio end to end / plain unmarshal: %.2f\n", float64(r.st.Updates)/r.cpu/unmarshalCPU)

@@ -47,7 +47,10 @@ func TestGNMIPeakRSS(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-tags", "grpcnotrace", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	out, err := exec.CommandContext(ctx, bin, "gnmi", "--kafka", broker, "--devices", "20", "--steps", "1000").CombinedOutput()
+	// The settings are passed, not left to defaults or the environment: the
+	// bound is the deployed collector's.
+	out, err := exec.CommandContext(ctx, bin, "gnmi", "--kafka", broker, "--devices", "20", "--steps", "1000",
+		"--gomaxprocs", strconv.Itoa(deployProcs), "--gogc", strconv.Itoa(deployGOGC), "--max-rows", strconv.Itoa(deployMaxRows)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("benchmark: %v\n%s", err, out)
 	}
@@ -77,8 +80,8 @@ func number(t *testing.T, out []byte, pattern string) float64 {
 }
 
 // TestDeploySettings checks that deploy/ runs a gNMI collector with the
-// settings the gnmi run measures by default: the Kubernetes Deployment's CPU
-// limit and GOGC, the systemd unit's GOMAXPROCS and its gnmi drop-in's GOGC
+// settings the gnmi run measures by default: the Kubernetes Deployment's
+// GOMAXPROCS and GOGC, the systemd unit's GOMAXPROCS and its gnmi drop-in's GOGC
 // (deployProcs, deployGOGC), and max_rows in the manifest's and the example's
 // collect-gnmi.yaml (deployMaxRows).
 func TestDeploySettings(t *testing.T) {
@@ -100,8 +103,8 @@ func TestDeploySettings(t *testing.T) {
 	for _, c := range []struct{ where, text, want string }{
 		{"the manifest's collect-gnmi.yaml", strings.ReplaceAll(k8s, "\n    ", "\n"), rows},
 		{"deploy/examples/collect-gnmi.yaml", read("examples/collect-gnmi.yaml"), rows},
-		{"the telekernel-collect-gnmi Deployment", gnmiDeployment, fmt.Sprintf(`env: [{name: GOGC, value: "%d"}]`, deployGOGC)},
-		{"the telekernel-collect-gnmi Deployment", gnmiDeployment, fmt.Sprintf("limits: {cpu: %d, ", deployProcs)},
+		{"the telekernel-collect-gnmi Deployment", gnmiDeployment,
+			fmt.Sprintf(`env: [{name: GOMAXPROCS, value: "%d"}, {name: GOGC, value: "%d"}]`, deployProcs, deployGOGC)},
 		{"telekernel-collect@.service", unit, fmt.Sprintf("\nEnvironment=GOMAXPROCS=%d\n", deployProcs)},
 		{"telekernel-collect@gnmi.service.d/memory.conf", read("systemd/telekernel-collect@gnmi.service.d/memory.conf"),
 			fmt.Sprintf("\nEnvironment=GOGC=%d\n", deployGOGC)},
