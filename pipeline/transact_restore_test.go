@@ -1,0 +1,116 @@
+package pipeline
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// restoreProc records what a restore does to a processor: the partitions
+// dropped, in order, and the changelog records restored per partition.
+type restoreProc struct {
+	dropped  []int32
+	restored map[int32][]string
+}
+
+func (p *restoreProc) Process(context.Context, *kgo.Record, func(*kgo.Record)) error { return nil }
+func (p *restoreProc) Checkpoint(func(int32, []byte, []byte))                        {}
+func (p *restoreProc) Committed(int)                                                 {}
+func (p *restoreProc) Drop(partition int32)                                          { p.dropped = append(p.dropped, partition) }
+func (p *restoreProc) Restore(partition int32, key, _ []byte) error {
+	p.restored[partition] = append(p.restored[partition], string(key))
+	return nil
+}
+
+// restoreFetches is a poll that returned records of partitions 1, 0 and 1
+// of topic "in" (a partition may come twice, from two brokers' responses).
+func restoreFetches() kgo.Fetches {
+	return kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: "in", Partitions: []kgo.FetchPartition{{Partition: 1}, {Partition: 0}, {Partition: 1}}}}}}
+}
+
+// newRestoreRunner returns a runner with only what restoreNew uses: the
+// changelog "cl", a reader on brokers, and p.
+func newRestoreRunner(t *testing.T, brokers []string, p Processor) *TransactRunner {
+	t.Helper()
+	reader, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RetryTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(reader.Close)
+	return &TransactRunner{cfg: TransactConfig{Name: "s", Changelog: "cl"}, reader: reader, proc: p,
+		log: slog.New(slog.NewTextHandler(io.Discard, nil)), restored: map[int32]bool{}}
+}
+
+// TestRestoreNewOnceEach: every partition of a poll not yet restored is
+// restored once, from one listing of the changelog's end offsets, with the
+// records before that end; a partition already restored is left alone.
+func TestRestoreNewOnceEach(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(2, "in", "cl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	prod, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	for _, r := range []*kgo.Record{{Partition: 0, Key: []byte("a")}, {Partition: 1, Key: []byte("b")}, {Partition: 1, Key: []byte("c")}} {
+		r.Topic = "cl"
+		if err := prod.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := &restoreProc{restored: map[int32][]string{}}
+	tr := newRestoreRunner(t, cluster.ListenAddrs(), p)
+	if err := tr.restoreNew(ctx, restoreFetches()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(p.dropped, []int32{1, 0}) {
+		t.Errorf("dropped %v before restoring, want [1 0] (each partition once)", p.dropped)
+	}
+	if got := p.restored; !slices.Equal(got[0], []string{"a"}) || !slices.Equal(got[1], []string{"b", "c"}) {
+		t.Errorf("restored %v, want partition 0 [a] and 1 [b c]", got)
+	}
+	if !tr.restored[0] || !tr.restored[1] {
+		t.Errorf("restored partitions %v, want 0 and 1", tr.restored)
+	}
+	p.dropped = nil
+	if err := tr.restoreNew(ctx, restoreFetches()); err != nil || p.dropped != nil {
+		t.Errorf("a second poll of restored partitions: err %v, dropped %v; want nothing done", err, p.dropped)
+	}
+}
+
+// TestRestoreNewListingFails: when the changelog's end offsets cannot be
+// listed, restoreNew drops every partition it was to restore, marks none
+// restored, and its error names them.
+func TestRestoreNewListingFails(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(2, "in", "cl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &restoreProc{restored: map[int32][]string{}}
+	tr := newRestoreRunner(t, cluster.ListenAddrs(), p)
+	cluster.Close() // the broker goes away before the listing
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err = tr.restoreNew(ctx, restoreFetches())
+	if err == nil || !strings.Contains(err.Error(), "s: restore partitions [1 0]: ") {
+		t.Fatalf("err = %v, want one naming partitions [1 0]", err)
+	}
+	if !slices.Equal(p.dropped, []int32{1, 0}) {
+		t.Errorf("dropped %v, want [1 0]", p.dropped)
+	}
+	if len(tr.restored) != 0 || len(p.restored) != 0 {
+		t.Errorf("restored %v (records %v) after a failed listing, want none", tr.restored, p.restored)
+	}
+}
