@@ -15,7 +15,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/internal/testenv"
@@ -81,11 +80,7 @@ func (f *failSink) Flush(context.Context) (int, error) {
 // to take again (a deadlock). Run must return within FinalFlushTimeout
 // with one error that says how many rows it did not flush.
 func TestShutdownWhileFlushFails(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "in", "dlq"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
+	cluster := newCluster(t, 1, "in", "dlq")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	kc := kafka.Config{Brokers: cluster.ListenAddrs()}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -87,11 +86,7 @@ func TestLagOf(t *testing.T) {
 // the end offsets of the partitions it does not own, and Behind must agree
 // with the outcome.
 func TestRunnerDrainsLostPartitionsThroughGroup(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(4, "in", "dlq"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
+	cluster := newCluster(t, 4, "in", "dlq")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	kc := kafka.Config{Brokers: cluster.ListenAddrs()}
@@ -178,11 +173,7 @@ func TestRunnerDrainsLostPartitionsThroughGroup(t *testing.T) {
 // the poll: it consumes on while commits fail, and once they work again
 // it drains to the end with everything committed.
 func TestRunnerPollsOnWhileCommitsFail(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "in", "dlq"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
+	cluster := newCluster(t, 1, "in", "dlq")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	kc := kafka.Config{Brokers: cluster.ListenAddrs()}

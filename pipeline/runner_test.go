@@ -11,7 +11,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/kafka"
@@ -42,11 +41,7 @@ func samplesRecord(t *testing.T, topic string, n int, ts0 int64) *kgo.Record {
 // version between good ones: both are dead-lettered with their origin, the
 // stage counts them and goes on.
 func TestDeadLetters(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "in", "out", "dlq"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
+	cluster := newCluster(t, 1, "in", "out", "dlq")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	kc := kafka.Config{Brokers: cluster.ListenAddrs()}

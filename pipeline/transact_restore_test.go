@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -52,11 +51,7 @@ func newRestoreRunner(t *testing.T, brokers []string, p Processor) *TransactRunn
 // restored once, from one listing of the changelog's end offsets, with the
 // records before that end; a partition already restored is left alone.
 func TestRestoreNewOnceEach(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(2, "in", "cl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
+	cluster := newCluster(t, 2, "in", "cl")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	prod, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
@@ -94,16 +89,13 @@ func TestRestoreNewOnceEach(t *testing.T) {
 // listed, restoreNew drops every partition it was to restore, marks none
 // restored, and its error names them.
 func TestRestoreNewListingFails(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(2, "in", "cl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cluster := newCluster(t, 2, "in", "cl")
 	p := &restoreProc{restored: map[int32][]string{}}
 	tr := newRestoreRunner(t, cluster.ListenAddrs(), p)
 	cluster.Close() // the broker goes away before the listing
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	err = tr.restoreNew(ctx, restoreFetches())
+	err := tr.restoreNew(ctx, restoreFetches())
 	if err == nil || !strings.Contains(err.Error(), "s: restore partitions [1 0]: ") {
 		t.Fatalf("err = %v, want one naming partitions [1 0]", err)
 	}
