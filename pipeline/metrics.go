@@ -16,6 +16,7 @@ type Metrics struct {
 	series      *prometheus.GaugeVec
 	rebalances  *prometheus.CounterVec
 	changelog   *prometheus.CounterVec
+	catchUp     *prometheus.CounterVec
 	lag         *prometheus.GaugeVec
 	stateBytes  *prometheus.GaugeVec
 	// unknownStates counts state values the detect stage did not
@@ -45,6 +46,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		series:     gauge("detect", "series", "Series with detector state in memory."),
 		rebalances: counter("stage", "rebalances_total", "Partition assignments, revocations and losses.", "stage"),
 		changelog:  counter("stage", "changelog_records_total", "State records written to the changelog.", "stage"),
+		catchUp: counter("stage", "catch_up_transactions_total",
+			"Committed transactions that collected input for the catch-up interval because a poll found the stage behind its input.", "stage"),
 		lag: gauge("stage", "lag_records",
 			"Records (and transaction markers) between the stage's position and the end of its owned input partitions, sampled every few seconds."),
 		stateBytes: gauge("detect", "state_bytes", "Approximate bytes of per-series detector state in memory."),

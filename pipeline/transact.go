@@ -139,6 +139,9 @@ func NewTransactRunner(ctx context.Context, kc kafka.Config, cfg TransactConfig,
 	if cfg.Transaction.Interval > cfg.TransactionTimeout/2 {
 		return nil, fmt.Errorf("pipeline: %s: transaction.interval: %v must be at most half the transaction timeout (%v)", cfg.Name, cfg.Transaction.Interval, cfg.TransactionTimeout)
 	}
+	if cfg.Transaction.CatchUp > cfg.TransactionTimeout/2 {
+		return nil, fmt.Errorf("pipeline: %s: transaction.catch_up: %v must be at most half the transaction timeout (%v)", cfg.Name, cfg.Transaction.CatchUp, cfg.TransactionTimeout)
+	}
 	t := &TransactRunner{cfg: cfg, kc: kc, proc: proc, metrics: m, log: log.With("stage", cfg.Name),
 		restored: map[int32]bool{}, done: map[int32]int64{}, dlqLimit: DeadLetterMaxBytes, drops: newDropExporter(proc)}
 	if h, ok := proc.(Holder); ok {
@@ -337,6 +340,7 @@ type txnState struct {
 	mu                          sync.Mutex      // guards what the produce promises set
 	prodErr                     error           // the first record the broker did not take
 	dlqBig                      bool            // the broker rejected a dead letter as too large
+	behind                      bool            // a poll found the stage behind: collect for the catch-up interval
 }
 
 // transact processes one poll, and those fill adds, as one transaction. A
@@ -345,7 +349,7 @@ type txnState struct {
 // starts over from the last commit. Only the processor's own error or a
 // fatal broker answer (see fatalKafka) stops it.
 func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) error {
-	x := &txnState{start: time.Now(), next: map[int32]int64{}, dead: map[string]int{}}
+	x := &txnState{start: time.Now(), next: map[int32]int64{}, dead: map[string]int{}, behind: behind(fetches)}
 	// Restore before processing: a partition's first records wait for its
 	// state.
 	if err := t.restoreNew(ctx, fetches); err != nil {
@@ -508,6 +512,9 @@ func (t *TransactRunner) settle(x *txnState) {
 	t.metrics.flushTime.WithLabelValues(t.cfg.Name).Observe(time.Since(x.start).Seconds())
 	t.metrics.written.WithLabelValues(t.cfg.Name).Add(float64(x.outputs))
 	t.metrics.changelog.WithLabelValues(t.cfg.Name).Add(float64(x.changelog))
+	if x.behind && t.cfg.Transaction.CatchUp > t.cfg.Transaction.Interval {
+		t.metrics.catchUp.WithLabelValues(t.cfg.Name).Inc()
+	}
 }
 
 // restore reads partition p of the changelog up to its last stable offset

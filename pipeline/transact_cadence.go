@@ -21,6 +21,10 @@ const (
 	// DefaultTransactionMaxRecords is the most input records (Kafka
 	// messages) of one transaction by default.
 	DefaultTransactionMaxRecords = 10_000
+	// DefaultTransactionCatchUp is how long a transaction collects input
+	// by default while the stage is behind its input (see
+	// TransactionConfig.CatchUp).
+	DefaultTransactionCatchUp = time.Second
 	// maxTransactionInterval bounds TransactionConfig.Interval well inside
 	// the transaction timeout.
 	maxTransactionInterval = 5 * time.Second
@@ -34,6 +38,14 @@ const (
 // commits the offsets. A longer interval writes fewer changelog records
 // per sample (a series sampled every s seconds is written at most once per
 // max(s, Interval)) and delays outputs (detections) by up to Interval.
+//
+// While the stage is behind its input (a poll leaves more records waiting
+// on its partitions than it returned: a backlog after a restart, an
+// outage or a burst), a transaction collects for CatchUp instead: each
+// series' state is then written once per CatchUp rather than once per
+// Interval, so the backlog is read sooner, and the outputs, already late
+// by the backlog, wait up to CatchUp more. Once a poll finds the input
+// caught up, transactions return to Interval.
 type TransactionConfig struct {
 	// Interval is how long a transaction collects input; default
 	// DefaultTransactionInterval, at most 5s.
@@ -41,12 +53,18 @@ type TransactionConfig struct {
 	// MaxRecords is the most input records in one transaction; default
 	// DefaultTransactionMaxRecords.
 	MaxRecords int `yaml:"max_records"`
+	// CatchUp is how long a transaction collects input while the stage is
+	// behind; default the larger of DefaultTransactionCatchUp and
+	// Interval, at least Interval (equal turns catching up off), at most
+	// 5s.
+	CatchUp time.Duration `yaml:"catch_up"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c TransactionConfig) WithDefaults() TransactionConfig {
 	cfgcheck.Default(&c.Interval, DefaultTransactionInterval)
 	cfgcheck.Default(&c.MaxRecords, DefaultTransactionMaxRecords)
+	cfgcheck.Default(&c.CatchUp, max(DefaultTransactionCatchUp, c.Interval))
 	return c
 }
 
@@ -57,6 +75,9 @@ func (c TransactionConfig) Validate() error {
 	}
 	if c.MaxRecords < 0 {
 		return fmt.Errorf("max_records: %d must not be negative", c.MaxRecords)
+	}
+	if c.CatchUp != 0 && (c.CatchUp < c.Interval || c.CatchUp > maxTransactionInterval) {
+		return fmt.Errorf("catch_up: %v must be within [interval (%v), %v]", c.CatchUp, c.Interval, maxTransactionInterval)
 	}
 	return nil
 }
@@ -78,20 +99,26 @@ func cadence(cfg TransactionConfig, proc Processor) TransactionConfig {
 		if cfg.MaxRecords == 0 {
 			cfg.MaxRecords = pc.MaxRecords
 		}
+		if cfg.CatchUp == 0 {
+			cfg.CatchUp = pc.CatchUp
+		}
 	}
 	return cfg.WithDefaults()
 }
 
 // fill keeps the open transaction x collecting input: it polls and
-// processes more records until the transaction's interval has passed, it
+// processes more records until the transaction's interval (its catch-up
+// interval once a poll found the stage behind) has passed, it
 // holds MaxRecords records, a partition is revoked or lost, the drain
 // target is reached, or the processor failed. A partition polled for the
 // first time is restored first; a restore error is returned (the caller
 // aborts the transaction).
 func (t *TransactRunner) fill(ctx context.Context, x *txnState) error {
-	deadline := x.start.Add(t.cfg.Transaction.Interval)
 	for x.procErr == nil && x.records < t.cfg.Transaction.MaxRecords && ctx.Err() == nil {
-		wait := time.Until(deadline)
+		wait := time.Until(x.start.Add(t.cfg.Transaction.Interval))
+		if x.behind {
+			wait = time.Until(x.start.Add(t.cfg.Transaction.CatchUp))
+		}
 		if wait <= 0 || t.stopFilling(ctx, x) {
 			return nil
 		}
@@ -107,9 +134,26 @@ func (t *TransactRunner) fill(ctx context.Context, x *txnState) error {
 		if err := t.restoreNew(ctx, fetches); err != nil {
 			return err
 		}
+		x.behind = x.behind || behind(fetches)
 		t.processAll(ctx, fetches, x)
 	}
 	return nil
+}
+
+// behind reports whether a poll left more records (and transaction
+// markers) waiting on its partitions, up to their last stable offsets,
+// than it returned: the stage is at least a poll behind its input. A poll
+// that read everything there was leaves nothing waiting but what arrived
+// while it was answered.
+func behind(fetches kgo.Fetches) bool {
+	var got, left int64
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if n := len(p.Records); n > 0 {
+			got += int64(n)
+			left += max(0, p.LastStableOffset-(p.Records[n-1].Offset+1))
+		}
+	})
+	return left > got
 }
 
 // stopFilling reports whether the open transaction should end before its

@@ -21,8 +21,12 @@ import (
 
 func TestTransactionConfig(t *testing.T) {
 	c := TransactionConfig{}.WithDefaults()
-	if c.Interval != DefaultTransactionInterval || c.MaxRecords != DefaultTransactionMaxRecords {
+	if c.Interval != DefaultTransactionInterval || c.MaxRecords != DefaultTransactionMaxRecords || c.CatchUp != DefaultTransactionCatchUp {
 		t.Fatalf("defaults: %+v", c)
+	}
+	// The catch-up interval defaults to at least the interval.
+	if c := (TransactionConfig{Interval: 3 * time.Second}).WithDefaults(); c.CatchUp != 3*time.Second {
+		t.Errorf("catch_up with interval 3s: %v, want 3s", c.CatchUp)
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
@@ -34,27 +38,32 @@ func TestTransactionConfig(t *testing.T) {
 		{TransactionConfig{Interval: 6 * time.Second, MaxRecords: 1}, "interval: 6s must be within (0, 5s]"},
 		{TransactionConfig{Interval: -time.Second, MaxRecords: 1}, "interval: -1s must be within"},
 		{TransactionConfig{Interval: time.Second, MaxRecords: -1}, "max_records: -1 must not be negative"},
+		{TransactionConfig{Interval: time.Second, CatchUp: 500 * time.Millisecond}, "catch_up: 500ms must be within [interval (1s), 5s]"},
+		{TransactionConfig{Interval: time.Second, CatchUp: 6 * time.Second}, "catch_up: 6s must be within"},
 	} {
 		if err := tc.c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: got %v, want %q", tc.c, err, tc.want)
 		}
 	}
 	// The processor's cadence fills what the runner's config leaves zero.
-	got := cadence(TransactionConfig{MaxRecords: 7}, cadenceProc{cfg: TransactionConfig{Interval: time.Second, MaxRecords: 9}})
-	if got != (TransactionConfig{Interval: time.Second, MaxRecords: 7}) {
+	got := cadence(TransactionConfig{MaxRecords: 7}, cadenceProc{cfg: TransactionConfig{Interval: time.Second, MaxRecords: 9, CatchUp: 2 * time.Second}})
+	if got != (TransactionConfig{Interval: time.Second, MaxRecords: 7, CatchUp: 2 * time.Second}) {
 		t.Errorf("cadence: %+v", got)
 	}
 }
 
 // cadenceProc is a Processor with one key of state, changed by every
-// record: it checkpoints one changelog record per transaction.
+// record: it checkpoints one changelog record per transaction. Each record
+// takes it pause.
 type cadenceProc struct {
 	cfg   TransactionConfig
 	dirty *bool
+	pause time.Duration
 }
 
 func (p cadenceProc) Process(context.Context, *kgo.Record, func(*kgo.Record)) error {
 	*p.dirty = true
+	time.Sleep(p.pause)
 	return nil
 }
 
@@ -99,6 +108,43 @@ func TestTransactCadence(t *testing.T) {
 	// The last transaction ends with the drain, not after its 4s interval.
 	if took > 4*time.Second {
 		t.Errorf("drain took %v, want under the 4s transaction interval", took)
+	}
+}
+
+// TestTransactCatchUp: on a real Kafka, a stage that starts behind its
+// input (200 records waiting, polled 10 at a time, each taking 1ms)
+// collects for the catch-up interval rather than its 1ms interval, so the
+// backlog is one transaction (ended by the drain) with one changelog
+// record, where without catching up (catch_up equal to the interval) it
+// takes a transaction, and a changelog record, per poll.
+func TestTransactCatchUp(t *testing.T) {
+	run := func(catchUp time.Duration) (Stats, float64, float64) {
+		ctx, kc, id, end := transactInput(t, 200)
+		m := NewMetrics(prometheus.NewRegistry())
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		proc := cadenceProc{cfg: TransactionConfig{Interval: time.Millisecond, MaxRecords: 1000, CatchUp: catchUp}, dirty: new(bool), pause: time.Millisecond}
+		tr, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "catchup", Group: id, Input: id, DeadLetterTopic: id + ".dlq", MaxPoll: 10}, proc, m, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.DrainTo(end)
+		if err := tr.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return tr.Stats(), testutil.ToFloat64(m.changelog.WithLabelValues("catchup")), testutil.ToFloat64(m.catchUp.WithLabelValues("catchup"))
+	}
+	st, changelog, caught := run(4 * time.Second)
+	if st.Records != 200 || st.Transactions != 1 || changelog != 1 || caught != 1 {
+		t.Errorf("catching up: %d records in %d transactions (%v catching up), %v changelog records; want 200 in 1 (1), 1",
+			st.Records, st.Transactions, caught, changelog)
+	}
+	st, changelog, caught = run(time.Millisecond)
+	if st.Records != 200 || st.Transactions != 20 || changelog != 20 {
+		t.Errorf("not catching up: %d records in %d transactions, %v changelog records; want 200 in 20, one record each",
+			st.Records, st.Transactions, changelog)
+	}
+	if caught != 0 {
+		t.Errorf("not catching up: %v transactions counted as catching up, want 0", caught)
 	}
 }
 

@@ -91,7 +91,8 @@ type Config struct {
 	// collects input for interval (default 250ms) or max_records input
 	// messages (default 10000), then writes each series it changed to the
 	// changelog once and commits. Detections wait up to interval; a longer
-	// one writes fewer changelog records per sample.
+	// one writes fewer changelog records per sample. While the stage is
+	// behind its input, a transaction collects for catch_up (default 1s).
 	Transaction pipeline.TransactionConfig `yaml:"transaction"`
 	// Workers is the number of goroutines that score the ensembles of a
 	// record of at least 256 rows and encode a checkpoint of at least 256

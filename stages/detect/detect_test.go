@@ -319,7 +319,7 @@ detectors:
 		e.LevelShift.Ratio != 20 || e.LevelShift.Confirm != 3 || e.LevelShift.Spread != levelshift.DefaultSpread || !slices.Equal(e.Detectors, DefaultDetectors) {
 		t.Errorf("counters: %+v", e)
 	}
-	if c.Transaction != (pipeline.TransactionConfig{Interval: time.Second, MaxRecords: 500}) {
+	if c.Transaction != (pipeline.TransactionConfig{Interval: time.Second, MaxRecords: 500, CatchUp: time.Second}) {
 		t.Errorf("transaction: %+v", c.Transaction)
 	}
 	if e := c.EnsembleConfig(schemas.MetricTemperature, false); e.MinZ != 10 || e.Cooldown != ensemble.DefaultCooldown || !slices.Equal(e.Detectors, []string{"robust_z", "forest"}) {
