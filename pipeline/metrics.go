@@ -47,7 +47,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		rebalances: counter("stage", "rebalances_total", "Partition assignments, revocations and losses.", "stage"),
 		changelog:  counter("stage", "changelog_records_total", "State records written to the changelog.", "stage"),
 		catchUp: counter("stage", "catch_up_transactions_total",
-			"Committed transactions that collected input for the catch-up interval because a poll found the stage behind its input.", "stage"),
+			"Committed transactions in which a poll found the stage behind its input, so they collected input for transaction.catch_up rather than transaction.interval.", "stage"),
 		lag: gauge("stage", "lag_records",
 			"Records (and transaction markers) between the stage's position and the end of its owned input partitions, sampled every few seconds."),
 		stateBytes: gauge("detect", "state_bytes", "Approximate bytes of per-series detector state in memory."),

@@ -53,10 +53,13 @@ type TransactionConfig struct {
 	// MaxRecords is the most input records in one transaction; default
 	// DefaultTransactionMaxRecords.
 	MaxRecords int `yaml:"max_records"`
-	// CatchUp is how long a transaction collects input while the stage is
-	// behind; default the larger of DefaultTransactionCatchUp and
+	// CatchUp is how long a transaction collects input once a poll found
+	// the stage behind (the next transaction decides afresh from its own
+	// polls); default the larger of DefaultTransactionCatchUp and
 	// Interval, at least Interval (equal turns catching up off), at most
-	// 5s.
+	// 5s and half the runner's transaction timeout. Like Interval, it
+	// bounds the polling, not the transaction: the last poll's processing,
+	// the changelog and the commit come on top.
 	CatchUp time.Duration `yaml:"catch_up"`
 }
 
@@ -93,14 +96,16 @@ type TransactionCadence interface {
 func cadence(cfg TransactionConfig, proc Processor) TransactionConfig {
 	if c, ok := proc.(TransactionCadence); ok {
 		pc := c.Transaction()
+		// The catch-up interval comes with the interval it was set
+		// against: a runner's own interval defaults its own catch-up.
 		if cfg.Interval == 0 {
 			cfg.Interval = pc.Interval
+			if cfg.CatchUp == 0 {
+				cfg.CatchUp = pc.CatchUp
+			}
 		}
 		if cfg.MaxRecords == 0 {
 			cfg.MaxRecords = pc.MaxRecords
-		}
-		if cfg.CatchUp == 0 {
-			cfg.CatchUp = pc.CatchUp
 		}
 	}
 	return cfg.WithDefaults()
@@ -115,10 +120,11 @@ func cadence(cfg TransactionConfig, proc Processor) TransactionConfig {
 // aborts the transaction).
 func (t *TransactRunner) fill(ctx context.Context, x *txnState) error {
 	for x.procErr == nil && x.records < t.cfg.Transaction.MaxRecords && ctx.Err() == nil {
-		wait := time.Until(x.start.Add(t.cfg.Transaction.Interval))
+		collect := t.cfg.Transaction.Interval
 		if x.behind {
-			wait = time.Until(x.start.Add(t.cfg.Transaction.CatchUp))
+			collect = t.cfg.Transaction.CatchUp
 		}
+		wait := time.Until(x.start.Add(collect))
 		if wait <= 0 || t.stopFilling(ctx, x) {
 			return nil
 		}

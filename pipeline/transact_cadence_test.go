@@ -50,11 +50,17 @@ func TestTransactionConfig(t *testing.T) {
 	if got != (TransactionConfig{Interval: time.Second, MaxRecords: 7, CatchUp: 2 * time.Second}) {
 		t.Errorf("cadence: %+v", got)
 	}
+	// A runner's own interval takes its own default catch-up, not the
+	// processor's (set against another interval).
+	got = cadence(TransactionConfig{Interval: 2 * time.Second}, cadenceProc{cfg: TransactionConfig{Interval: 250 * time.Millisecond, CatchUp: time.Second}})
+	if got.CatchUp != 2*time.Second || got.Validate() != nil {
+		t.Errorf("cadence with the runner's interval 2s: %+v (%v)", got, got.Validate())
+	}
 }
 
 // cadenceProc is a Processor with one key of state, changed by every
-// record: it checkpoints one changelog record per transaction. Each record
-// takes it pause.
+// record: it checkpoints one changelog record per transaction. Process
+// sleeps pause for each record.
 type cadenceProc struct {
 	cfg   TransactionConfig
 	dirty *bool
@@ -116,10 +122,11 @@ func TestTransactCadence(t *testing.T) {
 // collects for the catch-up interval rather than its 1ms interval, so the
 // backlog is one transaction (ended by the drain) with one changelog
 // record, where without catching up (catch_up equal to the interval) it
-// takes a transaction, and a changelog record, per poll.
+// takes a transaction, and a changelog record, per poll; a stage that is
+// not behind does not catch up.
 func TestTransactCatchUp(t *testing.T) {
-	run := func(catchUp time.Duration) (Stats, float64, float64) {
-		ctx, kc, id, end := transactInput(t, 200)
+	run := func(n int, catchUp time.Duration) (Stats, float64, float64) {
+		ctx, kc, id, end := transactInput(t, n)
 		m := NewMetrics(prometheus.NewRegistry())
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
 		proc := cadenceProc{cfg: TransactionConfig{Interval: time.Millisecond, MaxRecords: 1000, CatchUp: catchUp}, dirty: new(bool), pause: time.Millisecond}
@@ -133,18 +140,23 @@ func TestTransactCatchUp(t *testing.T) {
 		}
 		return tr.Stats(), testutil.ToFloat64(m.changelog.WithLabelValues("catchup")), testutil.ToFloat64(m.catchUp.WithLabelValues("catchup"))
 	}
-	st, changelog, caught := run(4 * time.Second)
+	st, changelog, caught := run(200, 4*time.Second)
 	if st.Records != 200 || st.Transactions != 1 || changelog != 1 || caught != 1 {
 		t.Errorf("catching up: %d records in %d transactions (%v catching up), %v changelog records; want 200 in 1 (1), 1",
 			st.Records, st.Transactions, caught, changelog)
 	}
-	st, changelog, caught = run(time.Millisecond)
+	st, changelog, caught = run(200, time.Millisecond)
 	if st.Records != 200 || st.Transactions != 20 || changelog != 20 {
 		t.Errorf("not catching up: %d records in %d transactions, %v changelog records; want 200 in 20, one record each",
 			st.Records, st.Transactions, changelog)
 	}
 	if caught != 0 {
 		t.Errorf("not catching up: %v transactions counted as catching up, want 0", caught)
+	}
+	// Caught up: 5 records, all in the first poll, leave nothing waiting.
+	st, _, caught = run(5, 4*time.Second)
+	if st.Records != 5 || caught != 0 {
+		t.Errorf("caught up: %d records, %v transactions catching up; want 5, 0", st.Records, caught)
 	}
 }
 
@@ -182,4 +194,38 @@ func transactInput(t *testing.T, n int) (context.Context, kafka.Config, string, 
 		t.Fatal(err)
 	}
 	return ctx, kc, id, end
+}
+
+// TestBehind: a poll is behind when more records wait on its partitions,
+// up to their last stable offsets, than it returned.
+func TestBehind(t *testing.T) {
+	recs := func(from, n int64) []*kgo.Record {
+		var rs []*kgo.Record
+		for o := from; o < from+n; o++ {
+			rs = append(rs, &kgo.Record{Offset: o})
+		}
+		return rs
+	}
+	poll := func(ps ...kgo.FetchPartition) kgo.Fetches {
+		return kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: "in", Partitions: ps}}}}
+	}
+	for _, tc := range []struct {
+		name  string
+		fetch kgo.Fetches
+		want  bool
+	}{
+		{"caught up", poll(kgo.FetchPartition{Partition: 0, LastStableOffset: 10, Records: recs(0, 10)}), false},
+		{"as many waiting as returned", poll(kgo.FetchPartition{Partition: 0, LastStableOffset: 20, Records: recs(0, 10)}), false},
+		{"more waiting", poll(kgo.FetchPartition{Partition: 0, LastStableOffset: 21, Records: recs(0, 10)}), true},
+		{"unknown last stable offset", poll(kgo.FetchPartition{Partition: 0, LastStableOffset: -1, Records: recs(0, 10)}), false},
+		{"no records", poll(kgo.FetchPartition{Partition: 0, LastStableOffset: 100}), false},
+		{"one of two partitions far behind", poll(
+			kgo.FetchPartition{Partition: 0, LastStableOffset: 5, Records: recs(0, 5)},
+			kgo.FetchPartition{Partition: 1, LastStableOffset: 100, Records: recs(80, 5)}), true},
+		{"the rest of a split fetch", poll(kgo.FetchPartition{Partition: 0, LastStableOffset: 30, Records: recs(10, 5)}), true},
+	} {
+		if got := behind(tc.fetch); got != tc.want {
+			t.Errorf("%s: behind = %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }

@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/kafka"
 )
 
 // restoreProc records what a restore does to a processor: the partitions
@@ -104,5 +107,62 @@ func TestRestoreNewListingFails(t *testing.T) {
 	}
 	if len(tr.restored) != 0 || len(p.restored) != 0 {
 		t.Errorf("restored %v (records %v) after a failed listing, want none", tr.restored, p.restored)
+	}
+}
+
+// TestRestoreAfterOpenTransaction: on a real Kafka, a changelog holding a
+// committed record, then a transaction left open (a process killed
+// mid-transaction; the broker aborts it after its 2s timeout), then a
+// transaction committed after it (the partition's next owner's) restores
+// both committed records: the restore waits for the open transaction to
+// end rather than stopping at the last stable offset before it.
+func TestRestoreAfterOpenTransaction(t *testing.T) {
+	ctx, kc, id, end := transactInput(t, 20)
+	changelog := id + "-changelog"
+	cl, err := kafka.Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: changelog, Partitions: 1, Compacted: true}); err != nil {
+		t.Fatal(err)
+	}
+	write := func(txnID, key string, commit bool) {
+		p, err := kgo.NewClient(kgo.SeedBrokers(kc.Brokers...), kgo.TransactionalID(txnID), kgo.TransactionTimeout(2*time.Second),
+			kgo.DefaultProduceTopic(changelog))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.ProduceSync(ctx, &kgo.Record{Key: []byte(key), Value: []byte("v")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if !commit {
+			t.Cleanup(p.Close) // left open: the broker aborts it
+			return
+		}
+		if err := p.EndTransaction(ctx, kgo.TryCommit); err != nil {
+			t.Fatal(err)
+		}
+		p.Close()
+	}
+	write(id+"-a", "a", true)
+	write(id+"-b", "b", false)
+	write(id+"-c", "c", true)
+
+	p := &restoreProc{restored: map[int32][]string{}}
+	tr, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "restore", Group: id, Input: id, DeadLetterTopic: id + ".dlq"}, p,
+		NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.DrainTo(end)
+	if err := tr.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.restored[0]; !slices.Equal(got, []string{"a", "c"}) {
+		t.Errorf("restored %v, want [a c]: both committed records, not the aborted one", got)
 	}
 }

@@ -92,7 +92,8 @@ type Config struct {
 	// messages (default 10000), then writes each series it changed to the
 	// changelog once and commits. Detections wait up to interval; a longer
 	// one writes fewer changelog records per sample. While the stage is
-	// behind its input, a transaction collects for catch_up (default 1s).
+	// behind its input, a transaction collects for catch_up (default
+	// max(1s, interval); see pipeline.TransactionConfig).
 	Transaction pipeline.TransactionConfig `yaml:"transaction"`
 	// Workers is the number of goroutines that score the ensembles of a
 	// record of at least 256 rows and encode a checkpoint of at least 256
