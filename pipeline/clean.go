@@ -110,6 +110,19 @@ func (e *dropExporter) since() schemas.RowDrops {
 	return d
 }
 
+// skip runs f and leaves the rows it dropped out of the next since.
+func (e *dropExporter) skip(f func()) {
+	if e.src == nil {
+		f()
+		return
+	}
+	before := e.src.DroppedRows()
+	f()
+	after := e.src.DroppedRows()
+	e.last.BadTimestamp += after.BadTimestamp - before.BadTimestamp
+	e.last.InvalidUTF8 += after.InvalidUTF8 - before.InvalidUTF8
+}
+
 // count adds d to the stage's metric and total.
 func (m *Metrics) countDrops(stage string, d schemas.RowDrops, total *atomic.Int64) {
 	d.Each(func(reason string, n int64) {

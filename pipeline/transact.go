@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -26,7 +27,11 @@ type Processor interface {
 	// Process handles one input record and passes its outputs to emit. An
 	// error wrapping schemas.ErrMalformed, schemas.ErrUnknownVersion or
 	// schemas.ErrContentType dead-letters the record; any other error
-	// aborts the transaction and stops the stage.
+	// aborts the transaction and stops the stage. With a checkpoint
+	// interval (TransactionConfig.CheckpointInterval), a restore calls it
+	// again on the records since the partition's checkpoint, with emit
+	// discarding the outputs: it must then give the same state for the
+	// same input, and have no other effect that matters.
 	Process(ctx context.Context, r *kgo.Record, emit func(*kgo.Record)) error
 	// Checkpoint passes the state changed since the last call to emit, one
 	// changelog record per key, with the input partition it belongs to.
@@ -53,7 +58,8 @@ type TransactConfig struct {
 	// GROUP-<random>. Fencing of zombies is by group generation (KIP-447).
 	TransactionalID string
 	// TransactionTimeout bounds how long a crashed instance's open
-	// transaction blocks read-committed readers; default 10s.
+	// transaction blocks read-committed readers; default 10s, or twice
+	// Transaction.CheckpointInterval plus 10s when that is set.
 	TransactionTimeout time.Duration
 	// MaxPoll is the most records of one poll; default DefaultMaxPoll. It
 	// bounds memory with the fetch limits.
@@ -90,8 +96,12 @@ type TransactRunner struct {
 	drain    map[string]map[int32]int64
 	toDrop   []int32 // partitions revoked or lost, dropped by the loop
 	restored map[int32]bool
-	done     map[int32]int64 // next input offset processed and committed
-	owned    owned
+	// marked holds the partitions whose changelog had a checkpoint marker
+	// when restored: their markers are kept current even when every
+	// transaction checkpoints. Run goroutine only.
+	marked map[int32]bool
+	done   map[int32]int64 // next input offset processed and committed
+	owned  owned
 	// groupCommitted caches the group's committed offsets for a drain
 	// that waits on partitions this member does not own.
 	groupCommitted groupOffsets
@@ -104,6 +114,9 @@ type TransactRunner struct {
 	// dlqLimit is the size dead letters are cut to; it shrinks when the
 	// dead-letter topic rejects one as too large. Run goroutine only.
 	dlqLimit int
+	// checkpointed is when the last transaction that committed a
+	// checkpoint began. Run goroutine only.
+	checkpointed time.Time
 	// drops turns the processor's dropped rows into metrics at each
 	// commit; dropped is their committed total. Run goroutine only.
 	drops   dropExporter
@@ -126,15 +139,22 @@ func NewTransactRunner(ctx context.Context, kc kafka.Config, cfg TransactConfig,
 	if cfg.TransactionalID == "" {
 		cfg.TransactionalID = cfg.Group + "-" + randomID()
 	}
-	if cfg.TransactionTimeout == 0 {
-		cfg.TransactionTimeout = 10 * time.Second
-	}
 	if cfg.MaxPoll <= 0 {
 		cfg.MaxPoll = DefaultMaxPoll
 	}
 	cfg.Transaction = cadence(cfg.Transaction, proc)
 	if err := cfg.Transaction.Validate(); err != nil {
 		return nil, fmt.Errorf("pipeline: %s: transaction.%w", cfg.Name, err)
+	}
+	// A partition restored inside an open transaction replays up to a
+	// checkpoint interval's input in it.
+	replayRoom := 2*cfg.Transaction.CheckpointInterval + 10*time.Second
+	if cfg.TransactionTimeout == 0 {
+		cfg.TransactionTimeout = replayRoom
+	}
+	if cfg.Transaction.CheckpointInterval > 0 && cfg.TransactionTimeout < replayRoom {
+		return nil, fmt.Errorf("pipeline: %s: transaction.checkpoint_interval: %v needs a transaction timeout of at least twice it plus 10s (%v), not %v: a partition restored inside a transaction replays up to one interval of input",
+			cfg.Name, cfg.Transaction.CheckpointInterval, replayRoom, cfg.TransactionTimeout)
 	}
 	if cfg.Transaction.Interval > cfg.TransactionTimeout/2 {
 		return nil, fmt.Errorf("pipeline: %s: transaction.interval: %v must be at most half the transaction timeout (%v)", cfg.Name, cfg.Transaction.Interval, cfg.TransactionTimeout)
@@ -143,7 +163,7 @@ func NewTransactRunner(ctx context.Context, kc kafka.Config, cfg TransactConfig,
 		return nil, fmt.Errorf("pipeline: %s: transaction.catch_up: %v must be at most half the transaction timeout (%v)", cfg.Name, cfg.Transaction.CatchUp, cfg.TransactionTimeout)
 	}
 	t := &TransactRunner{cfg: cfg, kc: kc, proc: proc, metrics: m, log: log.With("stage", cfg.Name),
-		restored: map[int32]bool{}, done: map[int32]int64{}, dlqLimit: DeadLetterMaxBytes, drops: newDropExporter(proc)}
+		restored: map[int32]bool{}, marked: map[int32]bool{}, done: map[int32]int64{}, dlqLimit: DeadLetterMaxBytes, drops: newDropExporter(proc)}
 	if h, ok := proc.(Holder); ok {
 		h.HoldOutputs()
 	}
@@ -341,6 +361,8 @@ type txnState struct {
 	prodErr                     error           // the first record the broker did not take
 	dlqBig                      bool            // the broker rejected a dead letter as too large
 	behind                      bool            // a poll found the stage behind: collect for the catch-up interval
+	checkpoint                  bool            // the transaction holds a checkpoint
+	marked                      []int32         // partitions it writes a checkpoint marker for
 }
 
 // transact processes one poll, and those fill adds, as one transaction. A
@@ -352,7 +374,7 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 	x := &txnState{start: time.Now(), next: map[int32]int64{}, dead: map[string]int{}, behind: behind(fetches)}
 	// Restore before processing: a partition's first records wait for its
 	// state.
-	if err := t.restoreNew(ctx, fetches); err != nil {
+	if err := t.restoreNew(ctx, fetches, nil); err != nil {
 		return t.restoreFailed(ctx, err)
 	}
 	t.drops.since() // rows of aborted transactions are counted again when they commit
@@ -367,10 +389,9 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 		t.aborts.Add(1)
 		return t.restoreFailed(ctx, err)
 	}
-	t.proc.Checkpoint(func(p int32, key, value []byte) {
-		x.changelog++
-		t.produce(ctx, x, &kgo.Record{Topic: t.cfg.Changelog, Partition: p, Key: key, Value: value})
-	})
+	if t.checkpointDue(ctx, x) {
+		t.checkpoint(ctx, x)
+	}
 	// Wait for every record of the transaction: one the broker did not take
 	// (a topic rejecting writes, an authorization error) must abort it, or
 	// the offsets would commit without it.
@@ -417,10 +438,11 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 }
 
 // restoreFailed handles a partition whose state could not be restored: a
-// changelog record the processor cannot read stops the stage; anything
+// changelog record the processor cannot read, or a processor error while
+// replaying the input since the checkpoint, stops the stage; anything
 // else starts over with a new session.
 func (t *TransactRunner) restoreFailed(ctx context.Context, err error) error {
-	if errors.Is(err, errBadChangelog) {
+	if errors.Is(err, errBadChangelog) || errors.Is(err, errReplay) {
 		return err
 	}
 	return t.renew(ctx, err)
@@ -502,6 +524,12 @@ func (t *TransactRunner) settle(x *txnState) {
 	t.abortStreak, t.renewStreak, t.fenceStreak = 0, 0, 0
 	t.countCommitted(x.dead)
 	t.txns.Add(1)
+	if x.checkpoint {
+		t.checkpointed = x.start
+	}
+	for _, p := range x.marked {
+		t.marked[p] = true
+	}
 	t.outputs.Add(int64(x.outputs))
 	t.proc.Committed(x.outputs)
 	t.mu.Lock()
@@ -517,11 +545,13 @@ func (t *TransactRunner) settle(x *txnState) {
 	}
 }
 
-// restore reads partition p of the changelog up to its last stable offset
-// (lso: the changelog's end offsets, which restoreNew lists once for every
-// partition it restores) into the processor. On error the partition's
-// state is dropped again.
-func (t *TransactRunner) restore(ctx context.Context, p int32, lso kadm.ListedOffsets) (err error) {
+// restore reads partition p of the changelog up to its end (ends: the
+// changelog's end offsets, which restoreNew lists once for every partition
+// it restores) into the processor, then replays the
+// input from the partition's last checkpoint up to first, the offset of
+// its first record polled (see TransactionConfig.CheckpointInterval). On
+// error the partition's state is dropped again.
+func (t *TransactRunner) restore(ctx context.Context, p int32, ends kadm.ListedOffsets, first int64) (err error) {
 	start := time.Now()
 	t.proc.Drop(p)
 	defer func() {
@@ -529,44 +559,122 @@ func (t *TransactRunner) restore(ctx context.Context, p int32, lso kadm.ListedOf
 			t.proc.Drop(p)
 		}
 	}()
-	o, ok := lso.Lookup(t.cfg.Changelog, p)
+	o, ok := ends.Lookup(t.cfg.Changelog, p)
 	if !ok || o.Err != nil {
 		return fmt.Errorf("%s: restore partition %d: no end offset for %s (%v)", t.cfg.Name, p, t.cfg.Changelog, o.Err)
 	}
-	end := o.Offset
-	n := 0
-	if end > 0 {
-		t.reader.AddConsumePartitions(map[string]map[int32]kgo.Offset{t.cfg.Changelog: {p: kgo.NewOffset().AtStart()}})
-		defer t.reader.RemoveConsumePartitions(map[string][]int32{t.cfg.Changelog: {p}})
-		for pos := int64(0); pos < end; {
-			rctx, cancel := context.WithTimeout(ctx, time.Minute)
-			fs := t.reader.PollFetches(rctx)
-			cancel()
-			if ctx.Err() != nil {
-				return ctx.Err()
+	n, from := 0, int64(-1)
+	err = t.readPartition(ctx, t.cfg.Changelog, p, 0, o.Offset, func(r *kgo.Record) error {
+		if string(r.Key) == CheckpointKey {
+			if len(r.Value) != 8 {
+				return fmt.Errorf("%w: a checkpoint marker of %d bytes, want 8", errBadChangelog, len(r.Value))
 			}
-			if err := fs.Err0(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-				return fmt.Errorf("%s: restore partition %d: %w", t.cfg.Name, p, err)
-			}
-			var rerr error
-			fs.EachRecord(func(r *kgo.Record) {
-				pos = r.Offset + 1
-				if rerr != nil || r.Attrs.IsControl() || r.Offset >= end {
-					return
-				}
-				n++
-				rerr = t.proc.Restore(p, r.Key, r.Value)
-			})
-			if rerr != nil {
-				return fmt.Errorf("%s: restore partition %d: %w: %w", t.cfg.Name, p, errBadChangelog, rerr)
-			}
+			from = int64(binary.BigEndian.Uint64(r.Value))
+			return nil
+		}
+		n++
+		if err := t.proc.Restore(p, r.Key, r.Value); err != nil {
+			return fmt.Errorf("%w: %w", errBadChangelog, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: restore partition %d: %w", t.cfg.Name, p, err)
+	}
+	delete(t.marked, p)
+	if from >= 0 {
+		t.marked[p] = true
+	}
+	replayed := 0
+	if from >= 0 && from < first {
+		if replayed, err = t.replay(ctx, p, from, first); err != nil {
+			return fmt.Errorf("%s: restore partition %d: replay the input from offset %d to %d: %w", t.cfg.Name, p, from, first, err)
 		}
 	}
 	t.restored[p] = true
 	t.restoredKeys.Add(int64(n))
-	t.log.Info("restored partition state", "partition", p, "records", n, "took", time.Since(start).Round(time.Millisecond).String())
+	t.log.Info("restored partition state", "partition", p, "records", n, "replayed", replayed, "took", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }
+
+// CheckpointKey is the changelog key of a partition's checkpoint marker
+// (see TransactionConfig.CheckpointInterval): its value, 8 bytes
+// big-endian, is the input offset the partition's state in the changelog
+// stands at. A processor's keys must not be this.
+const CheckpointKey = "\x00telekernel.checkpoint"
+
+// replay processes partition p of the input from offset from up to to, as
+// it was processed before, into the state restored from the checkpoint,
+// discarding the outputs and dead letters (those were committed) and the
+// rows dropped (counted then). It returns the records replayed. Input
+// that retention deleted cannot be replayed: that is logged, and the
+// replay starts at the first record retained.
+func (t *TransactRunner) replay(ctx context.Context, p int32, from, to int64) (int, error) {
+	starts, err := kadm.NewClient(t.reader).ListStartOffsets(ctx, t.cfg.Input)
+	if err != nil {
+		return 0, err
+	}
+	if o, ok := starts.Lookup(t.cfg.Input, p); ok && o.Err == nil && o.Offset > from {
+		t.log.Error("the input since the partition's checkpoint was partly deleted by retention; its state misses those records (keep the input's retention well above transaction.checkpoint_interval)",
+			"partition", p, "checkpoint", from, "first_retained", o.Offset)
+		from = min(o.Offset, to)
+	}
+	n := 0
+	discard := func(*kgo.Record) {}
+	t.drops.skip(func() {
+		err = t.readPartition(ctx, t.cfg.Input, p, from, to, func(r *kgo.Record) error {
+			n++
+			if err := t.proc.Process(ctx, r, discard); err != nil && !isBadInput(err) {
+				return fmt.Errorf("%w: %w", errReplay, err)
+			}
+			return nil
+		})
+		if h, ok := t.proc.(Holder); ok && err == nil {
+			if ferr := h.Flush(discard); ferr != nil {
+				err = fmt.Errorf("%w: %w", errReplay, ferr)
+			}
+		}
+	})
+	return n, err
+}
+
+// readPartition passes every record of partition p of topic from offset
+// from up to end, but transaction markers, to fn, reading committed; it
+// stops at fn's first error.
+func (t *TransactRunner) readPartition(ctx context.Context, topic string, p int32, from, end int64, fn func(*kgo.Record) error) error {
+	if from >= end {
+		return nil
+	}
+	t.reader.AddConsumePartitions(map[string]map[int32]kgo.Offset{topic: {p: kgo.NewOffset().At(from)}})
+	defer t.reader.RemoveConsumePartitions(map[string][]int32{topic: {p}})
+	for pos := from; pos < end; {
+		rctx, cancel := context.WithTimeout(ctx, time.Minute)
+		fs := t.reader.PollFetches(rctx)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := fs.Err0(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		var ferr error
+		fs.EachRecord(func(r *kgo.Record) {
+			pos = r.Offset + 1
+			if ferr != nil || r.Attrs.IsControl() || r.Offset >= end {
+				return
+			}
+			ferr = fn(r)
+		})
+		if ferr != nil {
+			return ferr
+		}
+	}
+	return nil
+}
+
+// errReplay marks a processor's error while replaying the input since a
+// checkpoint: it stops the stage as the processor's error would.
+var errReplay = errors.New("processing the input since the last checkpoint")
 
 // errBadChangelog marks a changelog record the processor cannot restore:
 // no retry gets past it.

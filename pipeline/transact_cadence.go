@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"time"
@@ -25,6 +26,11 @@ const (
 	// by default while the stage is behind its input (see
 	// TransactionConfig.CatchUp).
 	DefaultTransactionCatchUp = time.Second
+	// maxCheckpointInterval bounds TransactionConfig.CheckpointInterval:
+	// a restore replays up to this much input, inside a transaction whose
+	// timeout (twice it plus 10s) stays under the broker's default
+	// transaction.max.timeout.ms (15m).
+	maxCheckpointInterval = 5 * time.Minute
 	// maxTransactionInterval bounds TransactionConfig.Interval well inside
 	// the transaction timeout.
 	maxTransactionInterval = 5 * time.Second
@@ -59,8 +65,19 @@ type TransactionConfig struct {
 	// Interval, at least Interval (equal turns catching up off), at most
 	// 5s and half the runner's transaction timeout. Like Interval, it
 	// bounds the polling, not the transaction: the last poll's processing,
-	// the changelog and the commit come on top.
+	// the checkpoint and the commit come on top.
 	CatchUp time.Duration `yaml:"catch_up"`
+	// CheckpointInterval is how often the state changed since the last
+	// checkpoint is written to the changelog; default 0, every transaction.
+	// Transactions in between commit only outputs and offsets, and a
+	// restore replays the input from the last checkpoint to the committed
+	// offsets with the outputs discarded (the processor must be
+	// deterministic: the same input gives the same state). At most 5m. A
+	// restore may run inside an open transaction, so the runner's
+	// transaction timeout defaults to twice the interval plus 10s (10s
+	// without it): a killed instance's open transaction then holds up
+	// read_committed readers that long.
+	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -81,6 +98,9 @@ func (c TransactionConfig) Validate() error {
 	}
 	if c.CatchUp != 0 && (c.CatchUp < c.Interval || c.CatchUp > maxTransactionInterval) {
 		return fmt.Errorf("catch_up: %v must be within [interval (%v), %v]", c.CatchUp, c.Interval, maxTransactionInterval)
+	}
+	if c.CheckpointInterval < 0 || c.CheckpointInterval > maxCheckpointInterval {
+		return fmt.Errorf("checkpoint_interval: %v must be within [0, %v]", c.CheckpointInterval, maxCheckpointInterval)
 	}
 	return nil
 }
@@ -106,6 +126,9 @@ func cadence(cfg TransactionConfig, proc Processor) TransactionConfig {
 		}
 		if cfg.MaxRecords == 0 {
 			cfg.MaxRecords = pc.MaxRecords
+		}
+		if cfg.CheckpointInterval == 0 {
+			cfg.CheckpointInterval = pc.CheckpointInterval
 		}
 	}
 	return cfg.WithDefaults()
@@ -137,7 +160,7 @@ func (t *TransactRunner) fill(ctx context.Context, x *txnState) error {
 		if fetches.NumRecords() == 0 {
 			continue
 		}
-		if err := t.restoreNew(ctx, fetches); err != nil {
+		if err := t.restoreNew(ctx, fetches, x); err != nil {
 			return err
 		}
 		x.behind = x.behind || behind(fetches)
@@ -168,10 +191,16 @@ func behind(fetches kgo.Fetches) bool {
 // what x processed.
 func (t *TransactRunner) stopFilling(ctx context.Context, x *txnState) bool {
 	t.mu.Lock()
+	stop := len(t.toDrop) > 0
+	t.mu.Unlock()
+	return stop || t.drained(ctx, x)
+}
+
+// drained reports whether the drain target is reached counting what the
+// open transaction x processed.
+func (t *TransactRunner) drained(ctx context.Context, x *txnState) bool {
+	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.toDrop) > 0 {
-		return true
-	}
 	if t.drain == nil {
 		return false
 	}
@@ -189,19 +218,36 @@ func (t *TransactRunner) stopFilling(ctx context.Context, x *txnState) bool {
 
 // restoreNew restores the state of every partition of fetches not yet
 // restored, listing the changelog's end offsets once for all of them (one
-// listing, not one per partition). It stops at the first partition whose
-// restore fails.
-func (t *TransactRunner) restoreNew(ctx context.Context, fetches kgo.Fetches) error {
+// listing, not one per partition), and replaying each one's
+// input from its checkpoint to its first record in fetches. Outputs the
+// processor holds go into the open transaction x first (nil: none is
+// open), since a replay's are discarded. It stops at the first partition
+// whose restore fails.
+func (t *TransactRunner) restoreNew(ctx context.Context, fetches kgo.Fetches, x *txnState) error {
 	var todo []int32
+	first := map[int32]int64{}
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		if !t.restored[p.Partition] && !slices.Contains(todo, p.Partition) {
+		if t.restored[p.Partition] || len(p.Records) == 0 {
+			return
+		}
+		if off, ok := first[p.Partition]; !ok || p.Records[0].Offset < off {
+			first[p.Partition] = p.Records[0].Offset
+		}
+		if !slices.Contains(todo, p.Partition) {
 			todo = append(todo, p.Partition)
 		}
 	})
 	if len(todo) == 0 {
 		return nil
 	}
-	lso, err := kadm.NewClient(t.reader).ListEndOffsets(ctx, t.cfg.Changelog)
+	if x != nil {
+		t.flushHeld(ctx, x)
+	}
+	// The end, not the last stable offset: behind a transaction still open
+	// (a process killed mid-transaction, aborted by the broker only after
+	// its transaction timeout) may lie transactions committed since, whose
+	// state counts; the read_committed reader waits for the open one to end.
+	ends, err := kadm.NewClient(t.reader).ListEndOffsets(ctx, t.cfg.Changelog)
 	if err != nil {
 		for _, p := range todo {
 			t.proc.Drop(p)
@@ -209,9 +255,65 @@ func (t *TransactRunner) restoreNew(ctx context.Context, fetches kgo.Fetches) er
 		return fmt.Errorf("%s: restore partitions %v: %w", t.cfg.Name, todo, err)
 	}
 	for _, p := range todo {
-		if err := t.restore(ctx, p, lso); err != nil {
+		if err := t.restore(ctx, p, ends, first[p]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// checkpointDue reports whether the open transaction x should hold a
+// checkpoint: always at the default CheckpointInterval 0; else when none
+// was committed for that long, when x read a partition whose changelog
+// has no marker yet (its state would otherwise be committed with nothing
+// to restore it from), or when x reaches the drain target (a stop leaves
+// nothing to replay).
+func (t *TransactRunner) checkpointDue(ctx context.Context, x *txnState) bool {
+	every := t.cfg.Transaction.CheckpointInterval
+	if every == 0 || t.checkpointed.IsZero() || time.Since(t.checkpointed) >= every {
+		return true
+	}
+	for p := range x.next {
+		if !t.marked[p] {
+			return true
+		}
+	}
+	return t.drained(ctx, x)
+}
+
+// checkpoint writes into the open transaction x the state changed since
+// the last checkpoint and the markers markerOffsets chooses.
+func (t *TransactRunner) checkpoint(ctx context.Context, x *txnState) {
+	x.checkpoint = true
+	t.proc.Checkpoint(func(p int32, key, value []byte) {
+		x.changelog++
+		t.produce(ctx, x, &kgo.Record{Topic: t.cfg.Changelog, Partition: p, Key: key, Value: value})
+	})
+	t.mu.Lock()
+	at := markerOffsets(t.done, x.next, t.restored, t.marked, t.cfg.Transaction.CheckpointInterval > 0)
+	t.mu.Unlock()
+	for p, off := range at {
+		x.marked = append(x.marked, p)
+		t.produce(ctx, x, &kgo.Record{Topic: t.cfg.Changelog, Partition: p, Key: []byte(CheckpointKey), Value: binary.BigEndian.AppendUint64(nil, uint64(off))})
+	}
+}
+
+// markerOffsets returns the checkpoint markers to write, by partition: the
+// input offset each one's state stands at, next (this transaction's) or
+// else done (the last committed), for the partitions whose state is in
+// memory (restored: not those dropped after an abort, whose changelog
+// keeps its older state and marker). When not every transaction
+// checkpoints (interval), every such partition gets one; when every one
+// does, only those that had one (marked: CheckpointInterval was set
+// before), to keep them current, so a stage that never set it writes none.
+func markerOffsets(done, next map[int32]int64, restored, marked map[int32]bool, interval bool) map[int32]int64 {
+	at := map[int32]int64{}
+	for _, offs := range []map[int32]int64{done, next} {
+		for p, off := range offs {
+			if restored[p] && (interval || marked[p]) {
+				at[p] = off
+			}
+		}
+	}
+	return at
 }

@@ -15,7 +15,9 @@ import (
 // every transaction and before its Checkpoint, whether the transaction
 // then commits or aborts: no output is held from one transaction to the
 // next. Flush emits every output held, in the order Process would have;
-// an error stops the stage as Process's does.
+// an error stops the stage as Process's does. A restore inside a
+// transaction calls Flush before it, and with a discarding emit after
+// replaying the input since a checkpoint.
 type Holder interface {
 	HoldOutputs()
 	Flush(emit func(*kgo.Record)) error

@@ -32,9 +32,12 @@ func (p *restoreProc) Restore(partition int32, key, _ []byte) error {
 }
 
 // restoreFetches is a poll that returned records of partitions 1, 0 and 1
-// of topic "in" (a partition may come twice, from two brokers' responses).
+// of topic "in" (a partition may come twice, from two brokers' responses),
+// and none of partition 2 (a partition with an error, say).
 func restoreFetches() kgo.Fetches {
-	return kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: "in", Partitions: []kgo.FetchPartition{{Partition: 1}, {Partition: 0}, {Partition: 1}}}}}}
+	recs := []*kgo.Record{{Offset: 0}}
+	return kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: "in", Partitions: []kgo.FetchPartition{
+		{Partition: 1, Records: recs}, {Partition: 0, Records: recs}, {Partition: 2}, {Partition: 1, Records: recs}}}}}}
 }
 
 // newRestoreRunner returns a runner with only what restoreNew uses: the
@@ -47,7 +50,7 @@ func newRestoreRunner(t *testing.T, brokers []string, p Processor) *TransactRunn
 	}
 	t.Cleanup(reader.Close)
 	return &TransactRunner{cfg: TransactConfig{Name: "s", Changelog: "cl"}, reader: reader, proc: p,
-		log: slog.New(slog.NewTextHandler(io.Discard, nil)), restored: map[int32]bool{}}
+		log: slog.New(slog.NewTextHandler(io.Discard, nil)), restored: map[int32]bool{}, marked: map[int32]bool{}}
 }
 
 // TestRestoreNewOnceEach: every partition of a poll not yet restored is
@@ -70,7 +73,7 @@ func TestRestoreNewOnceEach(t *testing.T) {
 	}
 	p := &restoreProc{restored: map[int32][]string{}}
 	tr := newRestoreRunner(t, cluster.ListenAddrs(), p)
-	if err := tr.restoreNew(ctx, restoreFetches()); err != nil {
+	if err := tr.restoreNew(ctx, restoreFetches(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(p.dropped, []int32{1, 0}) {
@@ -83,7 +86,7 @@ func TestRestoreNewOnceEach(t *testing.T) {
 		t.Errorf("restored partitions %v, want 0 and 1", tr.restored)
 	}
 	p.dropped = nil
-	if err := tr.restoreNew(ctx, restoreFetches()); err != nil || p.dropped != nil {
+	if err := tr.restoreNew(ctx, restoreFetches(), nil); err != nil || p.dropped != nil {
 		t.Errorf("a second poll of restored partitions: err %v, dropped %v; want nothing done", err, p.dropped)
 	}
 }
@@ -98,7 +101,7 @@ func TestRestoreNewListingFails(t *testing.T) {
 	cluster.Close() // the broker goes away before the listing
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	err := tr.restoreNew(ctx, restoreFetches())
+	err := tr.restoreNew(ctx, restoreFetches(), nil)
 	if err == nil || !strings.Contains(err.Error(), "s: restore partitions [1 0]: ") {
 		t.Fatalf("err = %v, want one naming partitions [1 0]", err)
 	}

@@ -44,10 +44,11 @@ func main() {
 		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the detect stage's run to this file")
 		tracefile  = flag.String("trace", "", "write an execution trace of the detect stage's run to this file (go tool trace)")
 		workers    = flag.Int("workers", 0, "the detect stage's workers (detect.workers; 0: its default, 1)")
+		checkpoint = flag.Duration("checkpoint-interval", 0, "the detect stage's detect.transaction.checkpoint_interval (0: every transaction)")
 	)
 	flag.Parse()
 	profile, traceFile = *cpuprofile, *tracefile
-	if err := run(*broker, *samples, *devices, *partitions, *batch, *workers); err != nil {
+	if err := run(*broker, *samples, *devices, *partitions, *batch, *workers, *checkpoint); err != nil {
 		fmt.Fprintln(os.Stderr, "detect benchmark:", err)
 		os.Exit(1)
 	}
@@ -60,7 +61,7 @@ var profile, traceFile string
 // cpuSeconds returns the CPU-seconds this process has used so far.
 func cpuSeconds() float64 { return benchkit.CPU().Seconds() }
 
-func run(broker string, n, devices, partitions, batch, workers int) error {
+func run(broker string, n, devices, partitions, batch, workers int, checkpoint time.Duration) error {
 	ctx := context.Background()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
@@ -96,8 +97,9 @@ func run(broker string, n, devices, partitions, batch, workers int) error {
 
 	// (2) The exactly-once detect stage.
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	m := pipeline.NewMetrics(prometheus.NewRegistry())
-	det, err := detect.New(detect.Config{Workers: workers}, id+".detections", m, log)
+	reg := prometheus.NewRegistry()
+	m := pipeline.NewMetrics(reg)
+	det, err := detect.New(detect.Config{Workers: workers, Transaction: pipeline.TransactionConfig{CheckpointInterval: checkpoint}}, id+".detections", m, log)
 	if err != nil {
 		return err
 	}
@@ -138,7 +140,9 @@ func run(broker string, n, devices, partitions, batch, workers int) error {
 	fmt.Printf("detect wall: %v to the first record (group join, changelog), %v from it to the last commit, of which %v in Process and %v in Checkpoint; %d workers\n",
 		proc.first.Sub(w0).Round(time.Millisecond), w0.Add(detWall).Sub(proc.first).Round(time.Millisecond),
 		proc.process.Round(time.Millisecond), proc.checkpnt.Round(time.Millisecond), cmp.Or(workers, 1))
-	fmt.Printf("state: %d series, %.0f bytes per series in the changelog encoding\n", len(states), float64(bytes)/float64(max(len(states), 1)))
+	changelog := benchkit.CounterValue(reg, "telekernel_stage_changelog_records_total")
+	fmt.Printf("state: %d series, %.0f bytes per series in the changelog encoding; %.0f changelog records, %.3f per sample\n",
+		len(states), float64(bytes)/float64(max(len(states), 1)), changelog, changelog/total)
 	return nil
 }
 

@@ -54,6 +54,7 @@ type flags struct {
 	rates             []int
 	flushes           []time.Duration
 	txns              []time.Duration
+	checkpoint        time.Duration
 	devices, series   int
 	warmup, measure   time.Duration
 	out, cpuprofile   string
@@ -70,6 +71,7 @@ func main() {
 	flag.StringVar(&rates, "rates", "100000", "samples per second, comma-separated: one scenario each")
 	flag.StringVar(&flushes, "flush-intervals", "1s,200ms", "sink flush intervals, comma-separated: one scenario each")
 	flag.StringVar(&txns, "txn-intervals", "250ms", "detect transaction intervals (detect.transaction.interval), comma-separated: one scenario each")
+	flag.DurationVar(&f.checkpoint, "checkpoint-interval", 0, "detect.transaction.checkpoint_interval (0: a checkpoint in every transaction)")
 	flag.IntVar(&f.devices, "devices", 100, "simulated devices")
 	flag.IntVar(&f.series, "series", 100, "counter series per device")
 	flag.DurationVar(&f.warmup, "warmup", 20*time.Second, "time before latencies are recorded (detector baselines learn)")
@@ -145,8 +147,8 @@ func (sc scenario) report(ctx context.Context) error {
 			over = fmt.Errorf("%d samples/s, transaction %v: detection p99 %.0f ms is above --max-detection-p99 %v", sc.rate, sc.txn, q[1], limit)
 		}
 	}
-	fmt.Printf("%-9s %-7s %-7s detect: %d transactions (%.1f/s), %.3f changelog records per sample (%d samples produced)\n", "", "", "",
-		ds.txns, float64(ds.txns)/ds.took.Seconds(), float64(ds.changelog)/float64(max(ds.samples, 1)), ds.samples)
+	fmt.Printf("%-9s %-7s %-7s detect: %d transactions (%.1f/s), %.3f changelog records per sample (%d samples produced), checkpoint interval %v\n", "", "", "",
+		ds.txns, float64(ds.txns)/ds.took.Seconds(), float64(ds.changelog)/float64(max(ds.samples, 1)), ds.samples, sc.checkpoint)
 	png := filepath.Join(sc.out, fmt.Sprintf("latency-%d-txn%v-%v.png", sc.rate, sc.txn, sc.flush))
 	if err := plotCDF(png, fmt.Sprintf("%d samples/s, transaction %v, flush %v", sc.rate, sc.txn, sc.flush), res); err != nil {
 		return err
@@ -238,7 +240,7 @@ func (sc scenario) run(ctx context.Context) (map[string]*latencies, detectStats,
 			}
 		}()
 	}
-	tr, err := startDetect(ctx, kc, id, sc.txn, m, log)
+	tr, err := startDetect(ctx, kc, id, pipeline.TransactionConfig{Interval: sc.txn, CheckpointInterval: sc.checkpoint}, m, log)
 	if err != nil {
 		return nil, ds, err
 	}
@@ -292,34 +294,18 @@ func (sc scenario) run(ctx context.Context) (map[string]*latencies, detectStats,
 	for err := range errs {
 		return nil, ds, err
 	}
-	ds.txns, ds.took, ds.changelog = tr.Stats().Transactions, time.Since(start), counterValue(reg, "telekernel_stage_changelog_records_total")
+	ds.txns, ds.took, ds.changelog = tr.Stats().Transactions, time.Since(start), int64(benchkit.CounterValue(reg, "telekernel_stage_changelog_records_total"))
 	return rec.lat, ds, err
 }
 
 // startDetect makes the detect stage of scenario id (input id.samples,
-// detections to id.detections) with transaction interval txn.
-func startDetect(ctx context.Context, kc kafka.Config, id string, txn time.Duration, m *pipeline.Metrics, log *slog.Logger) (*pipeline.TransactRunner, error) {
-	det, err := detect.New(detect.Config{Transaction: pipeline.TransactionConfig{Interval: txn}}, id+".detections", m, log)
+// detections to id.detections) with transaction cadence txn.
+func startDetect(ctx context.Context, kc kafka.Config, id string, txn pipeline.TransactionConfig, m *pipeline.Metrics, log *slog.Logger) (*pipeline.TransactRunner, error) {
+	det, err := detect.New(detect.Config{Transaction: txn}, id+".detections", m, log)
 	if err != nil {
 		return nil, err
 	}
 	return pipeline.NewTransactRunner(ctx, kc, pipeline.TransactConfig{Name: "detect", Group: id + "-detect", Input: id + ".samples", DeadLetterTopic: id + ".dlq"}, det, m, log)
-}
-
-// counterValue returns the sum of a counter's series in reg (0 when it is
-// not there).
-func counterValue(reg *prometheus.Registry, name string) int64 {
-	mfs, _ := reg.Gather()
-	sum := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			sum += m.GetCounter().GetValue()
-		}
-	}
-	return int64(sum)
 }
 
 // produce writes the fleet's counters at sc.rate samples/s until until,

@@ -26,6 +26,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/kafka"
+	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -126,11 +127,15 @@ func tail(s string, n int) string {
 }
 
 // restoredRecords sums the changelog records a process restored.
-func restoredRecords(log string) int {
+func restoredRecords(log string) int { return restoreCount(log, "records") }
+
+// restoreCount sums the field (records restored, input records replayed)
+// of the "restored partition state" lines of a JSON log.
+func restoreCount(log, field string) int {
 	n := 0
 	sc := bufio.NewScanner(bytes.NewReader([]byte(log)))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	re := regexp.MustCompile(`"msg":"restored partition state".*"records":(\d+)`)
+	re := regexp.MustCompile(`"msg":"restored partition state".*"` + field + `":(\d+)`)
 	for sc.Scan() {
 		if m := re.FindStringSubmatch(sc.Text()); m != nil {
 			v, _ := strconv.Atoi(m[1])
@@ -140,7 +145,7 @@ func restoredRecords(log string) int {
 	return n
 }
 
-func writeConfig(t *testing.T, dir, name, broker, prefix, detections string, id string, workers int) string {
+func writeConfig(t *testing.T, dir, name, broker, prefix, detections string, id string, detect string) string {
 	t.Helper()
 	cfg := fmt.Sprintf(`kafka:
   brokers: [%s]
@@ -156,8 +161,8 @@ http:
   listen: "off"
 log:
   format: json
-detect: {workers: %[6]d}
-`, broker, id, detections, id, prefix, workers)
+detect: {%[6]s}
+`, broker, id, detections, id, prefix, detect)
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -175,7 +180,24 @@ detect: {workers: %[6]d}
 // state counts every value a series has seen). The chaos processes score
 // on two workers and the reference on one, so the same check covers the
 // detect stage's parallel path under kills and handoffs.
-func TestChaosExactlyOnce(t *testing.T) {
+func TestChaosExactlyOnce(t *testing.T) { chaosExactlyOnce(t, "workers: 2") }
+
+// TestChaosCheckpointInterval is TestChaosExactlyOnce with the chaos
+// processes checkpointing every 3 s (transaction.checkpoint_interval):
+// between checkpoints transactions commit only detections and offsets, and
+// a partition that moves is restored from its last checkpoint and replays
+// the input since, so the same detections and state hold only if the
+// replay rebuilds the state exactly and emits nothing. At the end one more
+// tick goes through a fifth process with a checkpoint in every transaction
+// (the default), which restores and replays every partition and then
+// writes every series' state, as the reference does.
+func TestChaosCheckpointInterval(t *testing.T) {
+	chaosExactlyOnce(t, "workers: 2, transaction: {checkpoint_interval: 3s}")
+}
+
+// chaosExactlyOnce runs the chaos test with the chaos processes' detect
+// section detect (flow-style YAML, without braces).
+func chaosExactlyOnce(t *testing.T, detect string) {
 	broker := testenv.Service(t, "TK_KAFKA")
 	if testing.Short() {
 		t.Skip("chaos test skipped in -short mode")
@@ -189,8 +211,8 @@ func TestChaosExactlyOnce(t *testing.T) {
 	// The chaos processes score on two workers (a message holds 8 ticks of
 	// a device, 272 rows: the parallel path, outputs held past Process),
 	// the reference on one: the same detections and state either way.
-	chaosCfg := writeConfig(t, dir, "chaos.yaml", broker, "chaos-"+id, "chaos-"+id+".detections", id, 2)
-	refCfg := writeConfig(t, dir, "ref.yaml", broker, "chaos-"+id+"-ref", "chaos-"+id+"-ref.detections", id, 1)
+	chaosCfg := writeConfig(t, dir, "chaos.yaml", broker, "chaos-"+id, "chaos-"+id+".detections", id, detect)
+	refCfg := writeConfig(t, dir, "ref.yaml", broker, "chaos-"+id+"-ref", "chaos-"+id+"-ref.detections", id, "workers: 1")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -266,6 +288,21 @@ func TestChaosExactlyOnce(t *testing.T) {
 	t.Logf("chaos run caught up at %v", time.Since(start).Round(time.Millisecond))
 	for _, p := range procs[1:] {
 		p.stop(t)
+	}
+	if strings.Contains(detect, "checkpoint_interval") {
+		publishPaced(ctx, t, fleet, pub, 1, 1, 0, time.Hour, func(int) {})
+		last := startStage(t, bin, writeConfig(t, dir, "last.yaml", broker, "chaos-"+id, "chaos-"+id+".detections", id, "workers: 2"), "p5")
+		waitCaughtUp(ctx, t, cl, "chaos-"+id+"-detect", samples)
+		last.stop(t)
+		procs = append(procs, last)
+		replayed := 0
+		for _, p := range procs[1:] {
+			replayed += restoreCount(p.log.String(), "replayed")
+		}
+		if replayed == 0 {
+			t.Error("no process replayed input since a checkpoint")
+		}
+		t.Logf("%d input records replayed since checkpoints", replayed)
 	}
 
 	// The reference: one process over the same input.
@@ -493,7 +530,9 @@ func detectionSet(t *testing.T, recs []*kgo.Record) (map[string]string, int) {
 func lastByKey(recs []*kgo.Record) map[string][]byte {
 	out := map[string][]byte{}
 	for _, r := range recs {
-		out[string(r.Key)] = r.Value
+		if string(r.Key) != pipeline.CheckpointKey { // the input offset of a partition's checkpoint
+			out[string(r.Key)] = r.Value
+		}
 	}
 	return out
 }

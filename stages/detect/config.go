@@ -93,7 +93,9 @@ type Config struct {
 	// changelog once and commits. Detections wait up to interval; a longer
 	// one writes fewer changelog records per sample. While the stage is
 	// behind its input, a transaction collects for catch_up (default
-	// max(1s, interval); see pipeline.TransactionConfig).
+	// max(1s, interval)); with checkpoint_interval set, the changed state
+	// goes to the changelog once per that interval, not per transaction
+	// (see pipeline.TransactionConfig).
 	Transaction pipeline.TransactionConfig `yaml:"transaction"`
 	// Workers is the number of goroutines that score the ensembles of a
 	// record of at least 256 rows and encode a checkpoint of at least 256

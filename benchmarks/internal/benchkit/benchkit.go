@@ -1,13 +1,15 @@
 // Package benchkit holds the little that the benchmark commands in
 // benchmarks/ share: the CPU time of the process (for figures per
-// CPU-second) and flag defaults read from the environment that
-// deploy/local/env.sh sets.
+// CPU-second), a counter's total in a Prometheus registry, and flag
+// defaults read from the environment that deploy/local/env.sh sets.
 package benchkit
 
 import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // CPU returns the CPU time (user + system) this process has used so far.
@@ -24,4 +26,20 @@ func EnvOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// CounterValue returns the total, over its labels, of the counter name in
+// reg (0 when reg has none).
+func CounterValue(reg *prometheus.Registry, name string) float64 {
+	mfs, _ := reg.Gather()
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum
 }
