@@ -96,8 +96,9 @@ type TransactRunner struct {
 	drain    map[string]map[int32]int64
 	toDrop   []int32 // partitions revoked or lost, dropped by the loop
 	restored map[int32]bool
-	// marked holds the partitions whose changelog had a checkpoint marker
-	// when restored: their markers are kept current even when every
+	// marked holds the partitions whose changelog has a committed
+	// checkpoint marker (found when restored, or written by a committed
+	// checkpoint): their markers are kept current even when every
 	// transaction checkpoints. Run goroutine only.
 	marked map[int32]bool
 	done   map[int32]int64 // next input offset processed and committed
@@ -629,8 +630,10 @@ func (t *TransactRunner) replay(ctx context.Context, p int32, from, to int64) (i
 			}
 			return nil
 		})
-		if h, ok := t.proc.(Holder); ok && err == nil {
-			if ferr := h.Flush(discard); ferr != nil {
+		// Flushed even after a failed read: nothing the replay held may
+		// reach the next transaction's outputs.
+		if h, ok := t.proc.(Holder); ok {
+			if ferr := h.Flush(discard); ferr != nil && err == nil {
 				err = fmt.Errorf("%w: %w", errReplay, ferr)
 			}
 		}

@@ -40,6 +40,8 @@ func TestTransactionConfig(t *testing.T) {
 		{TransactionConfig{Interval: time.Second, MaxRecords: -1}, "max_records: -1 must not be negative"},
 		{TransactionConfig{Interval: time.Second, CatchUp: 500 * time.Millisecond}, "catch_up: 500ms must be within [interval (1s), 5s]"},
 		{TransactionConfig{Interval: time.Second, CatchUp: 6 * time.Second}, "catch_up: 6s must be within"},
+		{TransactionConfig{Interval: time.Second, CheckpointInterval: -time.Second}, "checkpoint_interval: -1s must be within [0, 5m0s]"},
+		{TransactionConfig{Interval: time.Second, CheckpointInterval: 6 * time.Minute}, "checkpoint_interval: 6m0s must be within"},
 	} {
 		if err := tc.c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: got %v, want %q", tc.c, err, tc.want)
@@ -55,6 +57,19 @@ func TestTransactionConfig(t *testing.T) {
 	got = cadence(TransactionConfig{Interval: 2 * time.Second}, cadenceProc{cfg: TransactionConfig{Interval: 250 * time.Millisecond, CatchUp: time.Second}})
 	if got.CatchUp != 2*time.Second || got.Validate() != nil {
 		t.Errorf("cadence with the runner's interval 2s: %+v (%v)", got, got.Validate())
+	}
+}
+
+// TestCheckpointTimeout: with a checkpoint interval, an explicit
+// transaction timeout under twice it plus 10s is refused before any
+// connection, naming both.
+func TestCheckpointTimeout(t *testing.T) {
+	proc := cadenceProc{cfg: TransactionConfig{CheckpointInterval: 10 * time.Second}, dirty: new(bool)}
+	_, err := NewTransactRunner(context.Background(), kafka.Config{Brokers: []string{"127.0.0.1:1"}},
+		TransactConfig{Name: "s", Group: "g", Input: "in", TransactionTimeout: 20 * time.Second}, proc,
+		NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil || !strings.Contains(err.Error(), "transaction.checkpoint_interval: 10s needs a transaction timeout of at least twice it plus 10s (30s), not 20s") {
+		t.Errorf("err = %v", err)
 	}
 }
 
