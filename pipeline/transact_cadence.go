@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"time"
@@ -260,60 +259,4 @@ func (t *TransactRunner) restoreNew(ctx context.Context, fetches kgo.Fetches, x 
 		}
 	}
 	return nil
-}
-
-// checkpointDue reports whether the open transaction x should hold a
-// checkpoint: always at the default CheckpointInterval 0; else when none
-// was committed for that long, when x read a partition whose changelog
-// has no marker yet (its state would otherwise be committed with nothing
-// to restore it from), or when x reaches the drain target (a stop leaves
-// nothing to replay).
-func (t *TransactRunner) checkpointDue(ctx context.Context, x *txnState) bool {
-	every := t.cfg.Transaction.CheckpointInterval
-	if every == 0 || t.checkpointed.IsZero() || time.Since(t.checkpointed) >= every {
-		return true
-	}
-	for p := range x.next {
-		if !t.marked[p] {
-			return true
-		}
-	}
-	return t.drained(ctx, x)
-}
-
-// checkpoint writes into the open transaction x the state changed since
-// the last checkpoint and the markers markerOffsets chooses.
-func (t *TransactRunner) checkpoint(ctx context.Context, x *txnState) {
-	x.checkpoint = true
-	t.proc.Checkpoint(func(p int32, key, value []byte) {
-		x.changelog++
-		t.produce(ctx, x, &kgo.Record{Topic: t.cfg.Changelog, Partition: p, Key: key, Value: value})
-	})
-	t.mu.Lock()
-	at := markerOffsets(t.done, x.next, t.restored, t.marked, t.cfg.Transaction.CheckpointInterval > 0)
-	t.mu.Unlock()
-	for p, off := range at {
-		x.marked = append(x.marked, p)
-		t.produce(ctx, x, &kgo.Record{Topic: t.cfg.Changelog, Partition: p, Key: []byte(CheckpointKey), Value: binary.BigEndian.AppendUint64(nil, uint64(off))})
-	}
-}
-
-// markerOffsets returns the checkpoint markers to write, by partition: the
-// input offset each one's state stands at, next (this transaction's) or
-// else done (the last committed), for the partitions whose state is in
-// memory (restored: not those dropped after an abort, whose changelog
-// keeps its older state and marker). When not every transaction
-// checkpoints (interval), every such partition gets one; when every one
-// does, only those that had one (marked: CheckpointInterval was set
-// before), to keep them current, so a stage that never set it writes none.
-func markerOffsets(done, next map[int32]int64, restored, marked map[int32]bool, interval bool) map[int32]int64 {
-	at := map[int32]int64{}
-	for _, offs := range []map[int32]int64{done, next} {
-		for p, off := range offs {
-			if restored[p] && (interval || marked[p]) {
-				at[p] = off
-			}
-		}
-	}
-	return at
 }

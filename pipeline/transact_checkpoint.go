@@ -1,0 +1,201 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// restore reads partition p of the changelog up to its end (ends: the
+// changelog's end offsets, which restoreNew lists once for every partition
+// it restores) into the processor, then replays the
+// input from the partition's last checkpoint up to first, the offset of
+// its first record polled (see TransactionConfig.CheckpointInterval). On
+// error the partition's state is dropped again.
+func (t *TransactRunner) restore(ctx context.Context, p int32, ends kadm.ListedOffsets, first int64) (err error) {
+	start := time.Now()
+	t.proc.Drop(p)
+	defer func() {
+		if err != nil {
+			t.proc.Drop(p)
+		}
+	}()
+	o, ok := ends.Lookup(t.cfg.Changelog, p)
+	if !ok || o.Err != nil {
+		return fmt.Errorf("%s: restore partition %d: no end offset for %s (%v)", t.cfg.Name, p, t.cfg.Changelog, o.Err)
+	}
+	n, from := 0, int64(-1)
+	err = t.readPartition(ctx, t.cfg.Changelog, p, 0, o.Offset, func(r *kgo.Record) error {
+		if string(r.Key) == CheckpointKey {
+			if len(r.Value) != 8 {
+				return fmt.Errorf("%w: a checkpoint marker of %d bytes, want 8", errBadChangelog, len(r.Value))
+			}
+			from = int64(binary.BigEndian.Uint64(r.Value))
+			return nil
+		}
+		n++
+		if err := t.proc.Restore(p, r.Key, r.Value); err != nil {
+			return fmt.Errorf("%w: %w", errBadChangelog, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: restore partition %d: %w", t.cfg.Name, p, err)
+	}
+	delete(t.marked, p)
+	if from >= 0 {
+		t.marked[p] = true
+	}
+	replayed := 0
+	if from >= 0 && from < first {
+		if replayed, err = t.replay(ctx, p, from, first); err != nil {
+			return fmt.Errorf("%s: restore partition %d: replay the input from offset %d to %d: %w", t.cfg.Name, p, from, first, err)
+		}
+	}
+	t.restored[p] = true
+	t.restoredKeys.Add(int64(n))
+	t.log.Info("restored partition state", "partition", p, "records", n, "replayed", replayed, "took", time.Since(start).Round(time.Millisecond).String())
+	return nil
+}
+
+// CheckpointKey is the changelog key of a partition's checkpoint marker
+// (see TransactionConfig.CheckpointInterval): its value, 8 bytes
+// big-endian, is the input offset the partition's state in the changelog
+// stands at. A processor's keys must not be this.
+const CheckpointKey = "\x00telekernel.checkpoint"
+
+// replay processes partition p of the input from offset from up to to, as
+// it was processed before, into the state restored from the checkpoint,
+// discarding the outputs and dead letters (those were committed) and the
+// rows dropped (counted then). It returns the records replayed. Input
+// that retention deleted cannot be replayed: that is logged, and the
+// replay starts at the first record retained.
+func (t *TransactRunner) replay(ctx context.Context, p int32, from, to int64) (int, error) {
+	starts, err := kadm.NewClient(t.reader).ListStartOffsets(ctx, t.cfg.Input)
+	if err != nil {
+		return 0, err
+	}
+	if o, ok := starts.Lookup(t.cfg.Input, p); ok && o.Err == nil && o.Offset > from {
+		t.log.Error("the input since the partition's checkpoint was partly deleted by retention; its state misses those records (keep the input's retention well above transaction.checkpoint_interval)",
+			"partition", p, "checkpoint", from, "first_retained", o.Offset)
+		from = min(o.Offset, to)
+	}
+	n := 0
+	discard := func(*kgo.Record) {}
+	t.drops.skip(func() {
+		err = t.readPartition(ctx, t.cfg.Input, p, from, to, func(r *kgo.Record) error {
+			n++
+			if err := t.proc.Process(ctx, r, discard); err != nil && !isBadInput(err) {
+				return fmt.Errorf("%w: %w", errReplay, err)
+			}
+			return nil
+		})
+		// Flushed even after a failed read: nothing the replay held may
+		// reach the next transaction's outputs.
+		if h, ok := t.proc.(Holder); ok {
+			if ferr := h.Flush(discard); ferr != nil && err == nil {
+				err = fmt.Errorf("%w: %w", errReplay, ferr)
+			}
+		}
+	})
+	return n, err
+}
+
+// readPartition passes every record of partition p of topic from offset
+// from up to end, but transaction markers, to fn, reading committed; it
+// stops at fn's first error.
+func (t *TransactRunner) readPartition(ctx context.Context, topic string, p int32, from, end int64, fn func(*kgo.Record) error) error {
+	if from >= end {
+		return nil
+	}
+	t.reader.AddConsumePartitions(map[string]map[int32]kgo.Offset{topic: {p: kgo.NewOffset().At(from)}})
+	defer t.reader.RemoveConsumePartitions(map[string][]int32{topic: {p}})
+	for pos := from; pos < end; {
+		rctx, cancel := context.WithTimeout(ctx, time.Minute)
+		fs := t.reader.PollFetches(rctx)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := fs.Err0(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		var ferr error
+		fs.EachRecord(func(r *kgo.Record) {
+			pos = r.Offset + 1
+			if ferr != nil || r.Attrs.IsControl() || r.Offset >= end {
+				return
+			}
+			ferr = fn(r)
+		})
+		if ferr != nil {
+			return ferr
+		}
+	}
+	return nil
+}
+
+// errReplay marks a processor's error while replaying the input since a
+// checkpoint: it stops the stage as the processor's error would.
+var errReplay = errors.New("processing the input since the last checkpoint")
+
+// checkpointDue reports whether the open transaction x should hold a
+// checkpoint: always at the default CheckpointInterval 0; else when none
+// was committed for that long, when x read a partition whose changelog
+// has no marker yet (its state would otherwise be committed with nothing
+// to restore it from), or when x reaches the drain target (a stop leaves
+// nothing to replay).
+func (t *TransactRunner) checkpointDue(ctx context.Context, x *txnState) bool {
+	every := t.cfg.Transaction.CheckpointInterval
+	if every == 0 || t.checkpointed.IsZero() || time.Since(t.checkpointed) >= every {
+		return true
+	}
+	for p := range x.next {
+		if !t.marked[p] {
+			return true
+		}
+	}
+	return t.drained(ctx, x)
+}
+
+// checkpoint writes into the open transaction x the state changed since
+// the last checkpoint and the markers markerOffsets chooses.
+func (t *TransactRunner) checkpoint(ctx context.Context, x *txnState) {
+	x.checkpoint = true
+	t.proc.Checkpoint(func(p int32, key, value []byte) {
+		x.changelog++
+		t.produce(ctx, x, &kgo.Record{Topic: t.cfg.Changelog, Partition: p, Key: key, Value: value})
+	})
+	t.mu.Lock()
+	at := markerOffsets(t.done, x.next, t.restored, t.marked, t.cfg.Transaction.CheckpointInterval > 0)
+	t.mu.Unlock()
+	for p, off := range at {
+		x.marked = append(x.marked, p)
+		t.produce(ctx, x, &kgo.Record{Topic: t.cfg.Changelog, Partition: p, Key: []byte(CheckpointKey), Value: binary.BigEndian.AppendUint64(nil, uint64(off))})
+	}
+}
+
+// markerOffsets returns the checkpoint markers to write, by partition: the
+// input offset each one's state stands at, next (this transaction's) or
+// else done (the last committed), for the partitions whose state is in
+// memory (restored: not those dropped after an abort, whose changelog
+// keeps its older state and marker). When not every transaction
+// checkpoints (interval), every such partition gets one; when every one
+// does, only those that had one (marked: CheckpointInterval was set
+// before), to keep them current, so a stage that never set it writes none.
+func markerOffsets(done, next map[int32]int64, restored, marked map[int32]bool, interval bool) map[int32]int64 {
+	at := map[int32]int64{}
+	for _, offs := range []map[int32]int64{done, next} {
+		for p, off := range offs {
+			if restored[p] && (interval || marked[p]) {
+				at[p] = off
+			}
+		}
+	}
+	return at
+}
