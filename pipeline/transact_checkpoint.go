@@ -13,10 +13,10 @@ import (
 
 // restore reads partition p of the changelog up to its end (ends: the
 // changelog's end offsets, which restoreNew lists once for every partition
-// it restores) into the processor, then replays the
-// input from the partition's last checkpoint up to first, the offset of
-// its first record polled (see TransactionConfig.CheckpointInterval). On
-// error the partition's state is dropped again.
+// it restores) into the processor, then replays the input from the
+// partition's last checkpoint up to first, the offset of its first record
+// polled (see TransactionConfig.CheckpointInterval). On error the
+// partition's state is dropped again.
 func (t *TransactRunner) restore(ctx context.Context, p int32, ends kadm.ListedOffsets, first int64) (err error) {
 	start := time.Now()
 	t.proc.Drop(p)
@@ -47,10 +47,7 @@ func (t *TransactRunner) restore(ctx context.Context, p int32, ends kadm.ListedO
 	if err != nil {
 		return fmt.Errorf("%s: restore partition %d: %w", t.cfg.Name, p, err)
 	}
-	delete(t.marked, p)
-	if from >= 0 {
-		t.marked[p] = true
-	}
+	t.marked[p] = from >= 0
 	replayed := 0
 	if from >= 0 && from < first {
 		if replayed, err = t.replay(ctx, p, from, first); err != nil {
