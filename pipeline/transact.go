@@ -291,10 +291,15 @@ func (t *TransactRunner) reachedLocked(ctx context.Context) bool {
 	})
 }
 
-// Run processes until ctx is done or a drain target is reached.
+// Run processes until ctx is done or a drain target is reached. When ctx
+// ends, the open transaction stops collecting input and commits what it
+// processed, with a checkpoint, within FinalFlushTimeout: a stopped stage
+// leaves its successor nothing to process again and nothing to replay.
 func (t *TransactRunner) Run(ctx context.Context) error {
 	defer t.reader.Close()
 	defer func() { t.sess.Close() }() // the session renew left
+	work, cancelWork := afterStop(ctx, FinalFlushTimeout)
+	defer cancelWork()
 	lagAt := time.Now()
 	for {
 		if time.Since(lagAt) > lagInterval {
@@ -320,7 +325,7 @@ func (t *TransactRunner) Run(ctx context.Context) error {
 		if fetches.NumRecords() == 0 {
 			continue
 		}
-		if err := t.transact(ctx, fetches); err != nil {
+		if err := t.transact(ctx, work, fetches); err != nil {
 			return err
 		}
 	}
@@ -369,8 +374,10 @@ type txnState struct {
 // transaction that fails on the broker's side (a commit whose outcome is unknown, a producer left
 // failed, a changelog that cannot be read) does not stop the stage: renew
 // starts over from the last commit. Only the processor's own error or a
-// fatal broker answer (see fatalKafka) stops it.
-func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) error {
+// fatal broker answer (see fatalKafka) stops it. When ctx (the stop) ends,
+// the transaction stops collecting and commits on work, which ends
+// FinalFlushTimeout later (see afterStop); only then is it aborted.
+func (t *TransactRunner) transact(ctx, work context.Context, fetches kgo.Fetches) error {
 	x := &txnState{start: time.Now(), next: map[int32]int64{}, dead: map[string]int{}, behind: behind(fetches)}
 	// Restore before processing: a partition's first records wait for its
 	// state.
@@ -381,21 +388,21 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 	if err := t.sess.Begin(); err != nil {
 		return t.renew(ctx, fmt.Errorf("begin transaction: %w", err))
 	}
-	t.processAll(ctx, fetches, x)
-	err := t.fill(ctx, x)
-	t.flushHeld(ctx, x) // also into a transaction that aborts: nothing is held past it
+	t.processAll(work, fetches, x)
+	err := t.fill(ctx, work, x)
+	t.flushHeld(work, x) // also into a transaction that aborts: nothing is held past it
 	if err != nil {
 		_, _ = t.sess.End(context.WithoutCancel(ctx), kgo.TryAbort)
 		t.aborts.Add(1)
 		return t.restoreFailed(ctx, err)
 	}
-	if t.checkpointDue(ctx, x) {
-		t.checkpoint(ctx, x)
+	if t.checkpointDue(ctx, work, x) {
+		t.checkpoint(work, x)
 	}
 	// Wait for every record of the transaction: one the broker did not take
 	// (a topic rejecting writes, an authorization error) must abort it, or
 	// the offsets would commit without it.
-	if err := t.sess.Client().Flush(ctx); err != nil && ctx.Err() != nil {
+	if err := t.sess.Client().Flush(work); err != nil && work.Err() != nil {
 		_, _ = t.sess.End(context.WithoutCancel(ctx), kgo.TryAbort)
 		return nil
 	}
@@ -412,8 +419,9 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 	if x.procErr != nil || failed != nil {
 		commit = kgo.TryAbort
 	}
-	// End waits as long as the broker makes it; only shutdown cancels it.
-	committed, err := t.sess.End(ctx, commit)
+	// End waits as long as the broker makes it; only a stop's final
+	// timeout cancels it.
+	committed, err := t.sess.End(work, commit)
 	if x.procErr == errRetryTxn {
 		x.procErr, committed = nil, false
 	}
@@ -422,7 +430,7 @@ func (t *TransactRunner) transact(ctx context.Context, fetches kgo.Fetches) erro
 		return x.procErr
 	case failed != nil && fatalKafka(failed) != "":
 		return fmt.Errorf("%s: %w; transaction aborted (%s)", t.cfg.Name, failed, fatalKafka(failed))
-	case err != nil && ctx.Err() != nil:
+	case err != nil && work.Err() != nil:
 		return nil
 	case err != nil:
 		// No End error is retryable on this session (franz-go's docs), and

@@ -139,15 +139,16 @@ func cadence(cfg TransactionConfig, proc Processor) TransactionConfig {
 // holds MaxRecords records, a partition is revoked or lost, the drain
 // target is reached, or the processor failed. A partition polled for the
 // first time is restored first; a restore error is returned (the caller
-// aborts the transaction).
-func (t *TransactRunner) fill(ctx context.Context, x *txnState) error {
+// aborts the transaction). It stops when ctx (the stop) ends; the records
+// polled are processed and restored on work.
+func (t *TransactRunner) fill(ctx, work context.Context, x *txnState) error {
 	for x.procErr == nil && x.records < t.cfg.Transaction.MaxRecords && ctx.Err() == nil {
 		collect := t.cfg.Transaction.Interval
 		if x.behind {
 			collect = t.cfg.Transaction.CatchUp
 		}
 		wait := time.Until(x.start.Add(collect))
-		if wait <= 0 || t.stopFilling(ctx, x) {
+		if wait <= 0 || t.stopFilling(work, x) {
 			return nil
 		}
 		// A cancelled ctx ends the loop at its condition, after this poll's
@@ -159,11 +160,11 @@ func (t *TransactRunner) fill(ctx context.Context, x *txnState) error {
 		if fetches.NumRecords() == 0 {
 			continue
 		}
-		if err := t.restoreNew(ctx, fetches, x); err != nil {
+		if err := t.restoreNew(work, fetches, x); err != nil {
 			return err
 		}
 		x.behind = x.behind || behind(fetches)
-		t.processAll(ctx, fetches, x)
+		t.processAll(work, fetches, x)
 	}
 	return nil
 }

@@ -145,11 +145,11 @@ var errReplay = errors.New("processing the input since the last checkpoint")
 // checkpoint: always at the default CheckpointInterval 0; else when none
 // was committed for that long, when x read a partition whose changelog
 // has no marker yet (its state would otherwise be committed with nothing
-// to restore it from), or when x reaches the drain target (a stop leaves
-// nothing to replay).
-func (t *TransactRunner) checkpointDue(ctx context.Context, x *txnState) bool {
+// to restore it from), or when x is the last before a stop: ctx (the stop)
+// ended or x reaches the drain target (a stop leaves nothing to replay).
+func (t *TransactRunner) checkpointDue(ctx, work context.Context, x *txnState) bool {
 	every := t.cfg.Transaction.CheckpointInterval
-	if every == 0 || t.checkpointed.IsZero() || time.Since(t.checkpointed) >= every {
+	if every == 0 || t.checkpointed.IsZero() || time.Since(t.checkpointed) >= every || ctx.Err() != nil {
 		return true
 	}
 	for p := range x.next {
@@ -157,7 +157,16 @@ func (t *TransactRunner) checkpointDue(ctx context.Context, x *txnState) bool {
 			return true
 		}
 	}
-	return t.drained(ctx, x)
+	return t.drained(work, x)
+}
+
+// afterStop returns a context that ends timeout after ctx does, or when
+// its cancel is called: what a stop lets finish (the open transaction's
+// commit) has that long.
+func afterStop(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(timeout, cancel) })
+	return work, func() { stop(); cancel() }
 }
 
 // checkpoint writes into the open transaction x the state changed since

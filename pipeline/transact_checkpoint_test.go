@@ -180,25 +180,30 @@ func TestMarkerOffsets(t *testing.T) {
 }
 
 // TestCheckpointDue: with an interval, a transaction checkpoints when
-// none was committed for that long, or when it read a partition with no
-// marker in the changelog.
+// none was committed for that long, when it read a partition with no
+// marker in the changelog, or when the stage is stopping.
 func TestCheckpointDue(t *testing.T) {
 	tr := &TransactRunner{cfg: TransactConfig{Transaction: TransactionConfig{CheckpointInterval: time.Minute}},
 		checkpointed: time.Now(), marked: map[int32]bool{0: true}}
 	ctx := context.Background()
-	if tr.checkpointDue(ctx, &txnState{next: map[int32]int64{0: 5}}) {
+	if tr.checkpointDue(ctx, ctx, &txnState{next: map[int32]int64{0: 5}}) {
 		t.Error("due right after a checkpoint, reading a marked partition")
 	}
-	if !tr.checkpointDue(ctx, &txnState{next: map[int32]int64{0: 5, 1: 3}}) {
+	if !tr.checkpointDue(ctx, ctx, &txnState{next: map[int32]int64{0: 5, 1: 3}}) {
 		t.Error("not due reading partition 1, which has no marker")
 	}
+	stopped, stop := context.WithCancel(ctx)
+	stop()
+	if !tr.checkpointDue(stopped, ctx, &txnState{next: map[int32]int64{0: 5}}) {
+		t.Error("not due in the last transaction before a stop")
+	}
 	tr.checkpointed = time.Now().Add(-time.Minute)
-	if !tr.checkpointDue(ctx, &txnState{next: map[int32]int64{0: 5}}) {
+	if !tr.checkpointDue(ctx, ctx, &txnState{next: map[int32]int64{0: 5}}) {
 		t.Error("not due a minute after the last checkpoint")
 	}
 	tr.cfg.Transaction.CheckpointInterval = 0
 	tr.checkpointed = time.Now()
-	if !tr.checkpointDue(ctx, &txnState{next: map[int32]int64{0: 5}}) {
+	if !tr.checkpointDue(ctx, ctx, &txnState{next: map[int32]int64{0: 5}}) {
 		t.Error("not due without an interval")
 	}
 }

@@ -16,7 +16,8 @@ func newStageCmd() *cobra.Command {
 		Use:   "stage NAME -c FILE",
 		Short: "Run one stage (" + strings.Join(app.StageNames(), ", ") + ") against a real Kafka until stopped",
 		Long: `Run one stage of the pipeline in this process, as a member of its consumer group, until
-SIGINT or SIGTERM (then it drains what it has, commits and exits). Start more processes with the
+SIGINT or SIGTERM (then it ends its current transaction or batch early, commits it and exits,
+within 10 s; it does not wait for the backlog). Start more processes with the
 same config to scale out: Kafka shares the partitions between them, and the detect stage
 restores each moved partition's detector state from its changelog topic before processing it.`,
 		Args: cobra.ExactArgs(1),

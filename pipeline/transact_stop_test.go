@@ -1,0 +1,149 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/kafka"
+)
+
+// seenProc is a countProc that publishes how many records it processed,
+// for a test to act on from another goroutine.
+type seenProc struct {
+	*countProc
+	seen atomic.Int64
+}
+
+func (p *seenProc) Process(ctx context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
+	err := p.countProc.Process(ctx, r, emit)
+	p.seen.Add(1)
+	return err
+}
+
+// TestTransactStopCommits: on a real Kafka, a stop (the context ending)
+// inside an open transaction commits what it processed, with a checkpoint,
+// instead of aborting it: the group's offset, the outputs and the
+// changelog's marker all stand at the last record, and the next instance
+// has nothing to process again and nothing to replay. The transaction
+// interval is 5s, the most allowed: the stop comes within milliseconds of
+// the second transaction's last record, well inside it.
+func TestTransactStopCommits(t *testing.T) {
+	ctx, kc, id, _ := transactInput(t, 100)
+	cfg := TransactionConfig{Interval: 5 * time.Second, MaxRecords: 100, CheckpointInterval: time.Minute}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	newRunner := func(proc Processor) *TransactRunner {
+		tr, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "stop", Group: id, Input: id, DeadLetterTopic: id + ".dlq"}, proc, NewMetrics(prometheus.NewRegistry()), log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	cl, err := kafka.Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+
+	// The first transaction ends at MaxRecords (100, a checkpoint: the
+	// first); the second collects 50 more and is open when the stop comes.
+	proc := &seenProc{countProc: newCountProc(id+".out", cfg)}
+	tr := newRunner(proc)
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	ran := make(chan error, 1)
+	go func() { ran <- tr.Run(runCtx) }()
+	waitSeen(t, &proc.seen, 100)
+	var more []*kgo.Record
+	for range 50 {
+		more = append(more, &kgo.Record{Topic: id, Value: []byte("y")})
+	}
+	if err := cl.ProduceSync(ctx, more...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	waitSeen(t, &proc.seen, 150)
+	stopped := time.Now()
+	stop()
+	select {
+	case err := <-ran:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(FinalFlushTimeout + 5*time.Second):
+		t.Fatalf("Run did not return within %v of the stop", FinalFlushTimeout+5*time.Second)
+	}
+	t.Logf("stopped in %v", time.Since(stopped).Round(time.Millisecond))
+	if st := tr.Stats(); st.Transactions != 2 || st.Flushed != 150 {
+		t.Errorf("%d transactions committed with %d outputs, want 2 with 150: the stop must commit the open one", st.Transactions, st.Flushed)
+	}
+
+	offs, err := kadm.NewClient(cl).FetchOffsets(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := offs.Lookup(id, 0); !ok || o.At != 150 {
+		t.Errorf("group committed offset %d, want 150", o.At)
+	}
+	var outs int
+	var marker []byte
+	if err := kafka.ReadAll(ctx, kc, id+".out", func(*kgo.Record) { outs++ }); err != nil {
+		t.Fatal(err)
+	}
+	if err := kafka.ReadAll(ctx, kc, id+"-changelog", func(r *kgo.Record) {
+		if string(r.Key) == CheckpointKey {
+			marker = r.Value
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if outs != 150 {
+		t.Errorf("%d outputs visible to read_committed readers, want 150", outs)
+	}
+	if !bytes.Equal(marker, []byte{0, 0, 0, 0, 0, 0, 0, 150}) {
+		t.Errorf("checkpoint marker %v, want offset 150: the stop's transaction must checkpoint", marker)
+	}
+
+	// The next instance restores 150 and replays nothing.
+	logs.Reset()
+	next := newCountProc(id+".out", cfg)
+	tr = newRunner(next)
+	more = more[:1]
+	if err := cl.ProduceSync(ctx, more...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	end, err := EndOffsets(ctx, cl, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.DrainTo(end)
+	if err := tr.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if next.count[0] != 151 || tr.Stats().Records != 1 {
+		t.Errorf("next instance: count %d after %d records, want 151 after 1", next.count[0], tr.Stats().Records)
+	}
+	if !strings.Contains(logs.String(), "replayed=0") {
+		t.Errorf("the next instance replayed input:\n%s", logs.String())
+	}
+}
+
+// waitSeen waits until the processor has seen n records.
+func waitSeen(t *testing.T, seen *atomic.Int64, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for seen.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the processor saw %d records in 30s, want %d", seen.Load(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
