@@ -49,10 +49,14 @@ func (t *TransactRunner) restore(ctx context.Context, p int32, ends kadm.ListedO
 	}
 	t.marked[p] = from >= 0
 	replayed := 0
-	if from >= 0 && from < first {
+	switch {
+	case from >= 0 && from < first:
 		if replayed, err = t.replay(ctx, p, from, first); err != nil {
 			return fmt.Errorf("%s: restore partition %d: replay the input from offset %d to %d: %w", t.cfg.Name, p, from, first, err)
 		}
+	case from > first:
+		t.log.Warn("the partition's state stands past its first record polled: the group's offsets were moved back, so the records between are processed again into a state that has seen them (to start afresh, delete the changelog too)",
+			"partition", p, "state_at", from, "first_polled", first)
 	}
 	t.restored[p] = true
 	t.restoredKeys.Add(int64(n))

@@ -44,6 +44,9 @@ func (t *TransactRunner) renew(ctx context.Context, cause error) error {
 		if why == "" {
 			why = fmt.Sprintf("fenced %d times in a row: another live instance uses transactional id %s", t.fenceStreak, t.cfg.TransactionalID)
 		}
+		if errors.Is(cause, kerr.InvalidTransactionTimeout) {
+			why += fmt.Sprintf("; the stage's is %v", t.cfg.TransactionTimeout)
+		}
 		return fmt.Errorf("%s: %w (%s)", t.cfg.Name, cause, why)
 	}
 	t.renewStreak++
@@ -81,8 +84,9 @@ func (t *TransactRunner) renew(ctx context.Context, cause error) error {
 }
 
 // fatalKafka says why no new session can get past err, or "" when one may:
-// the broker refuses the credentials or a permission, or a record is too
-// large for its topic.
+// the broker refuses the credentials or a permission, a record is too
+// large for its topic, or the transaction timeout is above the broker's
+// maximum.
 func fatalKafka(err error) string {
 	switch {
 	case errors.Is(err, kerr.SaslAuthenticationFailed), errors.Is(err, kerr.TransactionalIDAuthorizationFailed),
@@ -91,6 +95,9 @@ func fatalKafka(err error) string {
 		return "not retried: fix the credentials or the ACLs and restart"
 	case isTooLarge(err):
 		return "not retried: raise the topic's max.message.bytes and restart"
+	case errors.Is(err, kerr.InvalidTransactionTimeout):
+		return "not retried: the stage's transaction timeout is above the broker's transaction.max.timeout.ms; " +
+			"raise that, or lower transaction.checkpoint_interval (the timeout is twice it plus 10s), and restart"
 	}
 	return ""
 }

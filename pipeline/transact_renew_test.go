@@ -22,10 +22,11 @@ func TestFatalKafka(t *testing.T) {
 	f(fmt.Errorf("end transaction: %w", kerr.InvalidProducerEpoch), false)
 	f(fmt.Errorf("end transaction: %w", kerr.ProducerFenced), false)
 	f(fmt.Errorf("produce to x: %w", kerr.UnknownTopicOrPartition), false)
-	// Credentials, permissions and sizes: no retry helps.
+	// Credentials, permissions, sizes and the broker's bounds: no retry helps.
 	f(fmt.Errorf("begin transaction: %w", kerr.TransactionalIDAuthorizationFailed), true)
 	f(fmt.Errorf("produce to x: %w", kerr.TopicAuthorizationFailed), true)
 	f(fmt.Errorf("end transaction: %w", kerr.GroupAuthorizationFailed), true)
 	f(kerr.SaslAuthenticationFailed, true)
 	f(fmt.Errorf("produce to x: %w", kerr.MessageTooLarge), true)
+	f(fmt.Errorf("begin transaction: %w", kerr.InvalidTransactionTimeout), true)
 }

@@ -147,3 +147,61 @@ func waitSeen(t *testing.T, seen *atomic.Int64, n int64) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestTransactTimeoutAboveBrokerMax: on a real Kafka (its
+// transaction.max.timeout.ms is the default 15 min), a transaction timeout
+// above the broker's maximum stops the stage with one line naming both
+// settings, rather than retrying forever.
+func TestTransactTimeoutAboveBrokerMax(t *testing.T) {
+	ctx, kc, id, end := transactInput(t, 10)
+	tr, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "timeout", Group: id, Input: id, DeadLetterTopic: id + ".dlq", TransactionTimeout: 16 * time.Minute},
+		newCountProc(id+".out", TransactionConfig{}), NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.DrainTo(end)
+	runCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err = tr.Run(runCtx)
+	t.Logf("Run: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "transaction.max.timeout.ms") {
+		t.Fatalf("Run returned %v, want an error naming the broker's transaction.max.timeout.ms", err)
+	}
+}
+
+// TestRestoreStateAhead: on a real Kafka, a changelog whose checkpoint
+// marker stands past the first record polled (the group's offsets moved
+// back by hand) is restored as it is, with one line saying the records
+// between are processed again.
+func TestRestoreStateAhead(t *testing.T) {
+	ctx, kc, id, end := transactInput(t, 10)
+	cl, err := kafka.Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var logs bytes.Buffer
+	proc := newCountProc(id+".out", TransactionConfig{})
+	tr, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "ahead", Group: id, Input: id, DeadLetterTopic: id + ".dlq"},
+		proc, NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The runner made the changelog topic.
+	if err := cl.ProduceSync(ctx,
+		&kgo.Record{Topic: id + "-changelog", Key: []byte("n"), Value: []byte("30")},
+		&kgo.Record{Topic: id + "-changelog", Key: []byte(CheckpointKey), Value: []byte{0, 0, 0, 0, 0, 0, 0, 30}},
+	).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	tr.DrainTo(end)
+	if err := tr.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if proc.count[0] != 40 {
+		t.Errorf("count %d, want 40 (the state's 30, then the 10 records)", proc.count[0])
+	}
+	if !strings.Contains(logs.String(), "state_at=30 first_polled=0") {
+		t.Errorf("no line about the state standing past the input:\n%s", logs.String())
+	}
+}
