@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
@@ -73,8 +75,12 @@ type Runner struct {
 	log     *slog.Logger
 	metrics *Metrics
 
-	mu   sync.Mutex // guards sink and done between the loop and callers
-	done map[string]map[int32]int64
+	mu sync.Mutex // guards sink, done and epochs between the loop and callers
+	// done is the next offset of each partition given to the sink (or
+	// dead-lettered), and epochs the leader epoch of its record: a flush
+	// commits exactly these, never a record polled but not yet given.
+	done   map[string]map[int32]int64
+	epochs map[string]map[int32]int32
 	// drain is the target set by DrainTo; not under mu, so setting it
 	// never waits for a flush that is being retried.
 	drain atomic.Pointer[map[string]map[int32]int64]
@@ -109,7 +115,7 @@ func NewRunner(ctx context.Context, kc kafka.Config, cfg RunnerConfig, sink Sink
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = DefaultFlushInterval
 	}
-	r := &Runner{cfg: cfg, sink: sink, metrics: m, log: log.With("stage", cfg.Name), done: map[string]map[int32]int64{}, drops: newDropExporter(sink)}
+	r := &Runner{cfg: cfg, sink: sink, metrics: m, log: log.With("stage", cfg.Name), done: map[string]map[int32]int64{}, epochs: map[string]map[int32]int32{}, drops: newDropExporter(sink)}
 	cl, err := kafka.Connect(ctx, kc,
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topics...),
@@ -160,6 +166,7 @@ func (r *Runner) forgetLocked(m map[string][]int32) {
 	for t, ps := range m {
 		for _, p := range ps {
 			delete(r.done[t], p)
+			delete(r.epochs[t], p)
 		}
 	}
 }
@@ -295,10 +302,7 @@ func (r *Runner) run(ctx context.Context) error {
 				return
 			}
 			if rec.Attrs.IsControl() {
-				if r.done[rec.Topic] == nil {
-					r.done[rec.Topic] = map[int32]int64{}
-				}
-				r.done[rec.Topic][rec.Partition] = rec.Offset + 1
+				r.advance(rec)
 				return
 			}
 			r.records.Add(1)
@@ -313,10 +317,7 @@ func (r *Runner) run(ctx context.Context) error {
 					return
 				}
 			}
-			if r.done[rec.Topic] == nil {
-				r.done[rec.Topic] = map[int32]int64{}
-			}
-			r.done[rec.Topic][rec.Partition] = rec.Offset + 1
+			r.advance(rec)
 		})
 		r.metrics.countDrops(r.cfg.Name, r.drops.since(), &r.dropped)
 		if runErr != nil {
@@ -416,10 +417,59 @@ func (r *Runner) flushLocked(ctx context.Context) error {
 	r.flushed.Add(int64(n))
 	r.metrics.written.WithLabelValues(r.cfg.Name).Add(float64(n))
 	r.metrics.flushTime.WithLabelValues(r.cfg.Name).Observe(time.Since(start).Seconds())
-	if err := r.client.CommitUncommittedOffsets(ctx); err != nil {
+	if err := r.commitDone(ctx); err != nil {
 		return fmt.Errorf("%w: %w", errCommit, err)
 	}
 	return nil
+}
+
+// advance notes that rec was given to the sink (or dead-lettered, or is a
+// transaction marker). The caller holds r.mu.
+func (r *Runner) advance(rec *kgo.Record) {
+	if r.done[rec.Topic] == nil {
+		r.done[rec.Topic] = map[int32]int64{}
+		r.epochs[rec.Topic] = map[int32]int32{}
+	}
+	r.done[rec.Topic][rec.Partition] = rec.Offset + 1
+	r.epochs[rec.Topic][rec.Partition] = rec.LeaderEpoch
+}
+
+// commitDone commits the offsets of what the sink was given (done) where
+// they are ahead of the group's, after a flush made it durable. Not the
+// client's uncommitted offsets: those include a poll a stop cut short,
+// whose records the sink never saw. The caller holds r.mu.
+func (r *Runner) commitDone(ctx context.Context) error {
+	committed := r.client.CommittedOffsets()
+	offs := map[string]map[int32]kgo.EpochOffset{}
+	for t, ps := range r.done {
+		for p, off := range ps {
+			if c, ok := committed[t][p]; ok && c.Offset >= off {
+				continue
+			}
+			if offs[t] == nil {
+				offs[t] = map[int32]kgo.EpochOffset{}
+			}
+			offs[t][p] = kgo.EpochOffset{Epoch: r.epochs[t][p], Offset: off}
+		}
+	}
+	if len(offs) == 0 {
+		return nil
+	}
+	var cerr error
+	r.client.CommitOffsetsSync(ctx, offs, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			cerr = err
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if err := kerr.ErrorForCode(p.ErrorCode); err != nil && cerr == nil {
+					cerr = fmt.Errorf("partition %s/%d: %w", t.Topic, p.Partition, err)
+				}
+			}
+		}
+	})
+	return cerr
 }
 
 func isBadInput(err error) bool {

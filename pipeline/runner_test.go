@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/kafka"
@@ -167,3 +168,64 @@ func (c *countSink) Flush(context.Context) (int, error) {
 }
 
 func (c *countSink) Pending() int { return c.pending }
+
+// TestStopCommitsWhatTheSinkSaw: a stop that lands between a poll and the
+// records reaching the sink (the loop checks its context after polling)
+// must not commit that poll: its records are read again, not lost. The
+// client counts a poll's records as consumed when it returns them, so the
+// commit is of the offsets given to the sink. Then a run to the end
+// commits all three records.
+func TestStopCommitsWhatTheSinkSaw(t *testing.T) {
+	cluster := newCluster(t, 1, "in", "dlq")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kc := kafka.Config{Brokers: cluster.ListenAddrs()}
+	prod, err := kafka.Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	for i := range 3 {
+		if err := prod.ProduceSync(ctx, samplesRecord(t, "in", 10, 1e18+int64(i)*1e12)).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newRunner := func(sink Sink) *Runner {
+		r, err := NewRunner(ctx, kc, RunnerConfig{Name: "s", Group: "g", Topics: []string{"in"}, DeadLetterTopic: "dlq"},
+			sink, NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	committed := func() int64 {
+		offs, err := kadm.NewClient(prod).FetchOffsets(ctx, "g")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _ := offs.Lookup("in", 0)
+		return o.At
+	}
+	// The poll the stop cut short, then what the loop does on a stop.
+	r := newRunner(&countSink{})
+	if n := r.client.PollRecords(ctx, DefaultMaxPoll).NumRecords(); n == 0 {
+		t.Fatal("the poll returned nothing")
+	}
+	r.client.AllowRebalance()
+	if err := r.final(); err != nil {
+		t.Fatal(err)
+	}
+	r.client.Close()
+	if at := committed(); at > 0 {
+		t.Fatalf("the stop committed offset %d, though the sink saw none of the records", at)
+	}
+	sink := &countSink{}
+	r = newRunner(sink)
+	r.DrainTo(map[string]map[int32]int64{"in": {0: 3}})
+	if err := r.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if at := committed(); at != 3 || sink.flushed != 30 {
+		t.Errorf("after a run to the end: offset %d with %d rows flushed, want 3 with 30", at, sink.flushed)
+	}
+}
