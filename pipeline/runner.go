@@ -257,8 +257,21 @@ func (r *Runner) reached(ctx context.Context, end map[string]map[int32]int64) bo
 	})
 }
 
+// afterStop returns a context that ends timeout after ctx (the stop) does,
+// or when its cancel is called: what a stop lets finish (a transaction's
+// commit, the records of a poll already taken) has that long.
+func afterStop(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(timeout, cancel) })
+	return work, func() { stop(); cancel() }
+}
+
 func (r *Runner) run(ctx context.Context) error {
 	defer r.client.Close()
+	// The records of a poll are given to the sink (or dead-lettered) on
+	// work, so a stop during a poll's records does not fail them.
+	work, cancelWork := afterStop(ctx, FinalFlushTimeout)
+	defer cancelWork()
 	lastFlush, lagAt := time.Now(), time.Now()
 	for {
 		if time.Since(lagAt) > lagInterval {
@@ -307,12 +320,12 @@ func (r *Runner) run(ctx context.Context) error {
 			}
 			r.records.Add(1)
 			r.metrics.records.WithLabelValues(r.cfg.Name).Inc()
-			if err := r.sink.Add(ctx, rec); err != nil {
+			if err := r.sink.Add(work, rec); err != nil {
 				if !isBadInput(err) {
 					runErr = fmt.Errorf("%s: %w", r.cfg.Name, err)
 					return
 				}
-				if err := r.deadLetter(ctx, rec, err); err != nil {
+				if err := r.deadLetter(work, rec, err); err != nil {
 					runErr = fmt.Errorf("%s: %w", r.cfg.Name, err)
 					return
 				}
@@ -375,10 +388,16 @@ func (r *Runner) flushRetrying(ctx context.Context) error {
 			r.commitFailing = false
 			return nil
 		}
-		r.metrics.flushErrors.WithLabelValues(r.cfg.Name).Inc()
 		if errors.Is(err, ErrStop) {
+			r.metrics.flushErrors.WithLabelValues(r.cfg.Name).Inc()
 			return fmt.Errorf("%s: %w", r.cfg.Name, err)
 		}
+		if ctx.Err() != nil {
+			// The stop cut the flush short: the final flush, on a context
+			// of its own, is the one that counts (and says what failed).
+			return r.finalLocked()
+		}
+		r.metrics.flushErrors.WithLabelValues(r.cfg.Name).Inc()
 		if errors.Is(err, errCommit) {
 			// The rows are durable, only the offsets are not. Retrying here
 			// would hold the poll, and a member whose session expired

@@ -296,10 +296,12 @@ func (t *TransactRunner) reachedLocked(ctx context.Context) bool {
 // processed, with a checkpoint, within FinalFlushTimeout: a stopped stage
 // leaves its successor nothing to process again and nothing to replay.
 func (t *TransactRunner) Run(ctx context.Context) error {
-	defer t.reader.Close()
-	defer func() { t.sess.Close() }() // the session renew left
 	work, cancelWork := afterStop(ctx, FinalFlushTimeout)
-	defer cancelWork()
+	defer t.reader.Close()
+	defer func() {
+		t.closeSession(work) // the session renew left
+		cancelWork()
+	}()
 	lagAt := time.Now()
 	for {
 		if time.Since(lagAt) > lagInterval {
@@ -392,7 +394,7 @@ func (t *TransactRunner) transact(ctx, work context.Context, fetches kgo.Fetches
 	err := t.fill(ctx, work, x)
 	t.flushHeld(work, x) // also into a transaction that aborts: nothing is held past it
 	if err != nil {
-		_, _ = t.sess.End(context.WithoutCancel(ctx), kgo.TryAbort)
+		_, _ = t.sess.End(work, kgo.TryAbort)
 		t.aborts.Add(1)
 		return t.restoreFailed(ctx, err)
 	}
@@ -403,7 +405,7 @@ func (t *TransactRunner) transact(ctx, work context.Context, fetches kgo.Fetches
 	// (a topic rejecting writes, an authorization error) must abort it, or
 	// the offsets would commit without it.
 	if err := t.sess.Client().Flush(work); err != nil && work.Err() != nil {
-		_, _ = t.sess.End(context.WithoutCancel(ctx), kgo.TryAbort)
+		_, _ = t.sess.End(work, kgo.TryAbort)
 		return nil
 	}
 	x.mu.Lock()

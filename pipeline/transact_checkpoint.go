@@ -164,15 +164,6 @@ func (t *TransactRunner) checkpointDue(ctx, work context.Context, x *txnState) b
 	return t.drained(work, x)
 }
 
-// afterStop returns a context that ends timeout after ctx does, or when
-// its cancel is called: what a stop lets finish (the open transaction's
-// commit) has that long.
-func afterStop(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
-	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	stop := context.AfterFunc(ctx, func() { time.AfterFunc(timeout, cancel) })
-	return work, func() { stop(); cancel() }
-}
-
 // checkpoint writes into the open transaction x the state changed since
 // the last checkpoint and the markers markerOffsets chooses.
 func (t *TransactRunner) checkpoint(ctx context.Context, x *txnState) {

@@ -83,6 +83,20 @@ func (t *TransactRunner) renew(ctx context.Context, cause error) error {
 	return nil
 }
 
+// closeSession closes the session, leaving the group. After a stop it
+// waits only until work ends (FinalFlushTimeout after the stop, see
+// afterStop): a broker that is away holds the leave, and the group's
+// session timeout then moves the partitions instead.
+func (t *TransactRunner) closeSession(work context.Context) {
+	closed := make(chan struct{})
+	go func() { t.sess.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-work.Done():
+		t.log.Warn("leaving the consumer group did not finish in time; its session timeout moves the partitions")
+	}
+}
+
 // fatalKafka says why no new session can get past err, or "" when one may:
 // the broker refuses the credentials or a permission, a record is too
 // large for its topic, or the transaction timeout is above the broker's
