@@ -27,8 +27,9 @@ import (
 var version = "dev"
 
 func main() {
-	// The first SIGINT or SIGTERM stops cleanly (sources stop, stages drain
-	// and commit); a second one kills the process.
+	// The first SIGINT or SIGTERM stops cleanly (sources stop; stages drain
+	// what a simulator produced, or else commit their current transaction or
+	// batch); a second one kills the process.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(ctx, stop)
 	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)

@@ -95,7 +95,7 @@ Kafka-protocol broker, a simulated leaf/spine fleet (replaying the last 24h at 6
 with a traffic spike, a link down, a wearing optic and fan, and ports worth switching off, the
 detect, power and maintain stages, Parquet files under ./telekernel-data/ and detections on
 tk.detections. --kafka and --clickhouse use a real broker and ClickHouse instead.
-On a terminal it shows a live view (q or Ctrl-C drains and stops) and logs to
+On a terminal it shows a live view (q or Ctrl-C stops as SIGTERM does) and logs to
 DATA/telekernel.log; --no-tui or a non-terminal logs to stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
