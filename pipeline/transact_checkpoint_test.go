@@ -3,6 +3,8 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"maps"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/kafka"
+	"github.com/telekernel/telekernel/schemas"
 )
 
 // countProc counts the records of each partition, its state, and emits
@@ -205,5 +208,87 @@ func TestCheckpointDue(t *testing.T) {
 	tr.checkpointed = time.Now()
 	if !tr.checkpointDue(ctx, ctx, &txnState{next: map[int32]int64{0: 5}}) {
 		t.Error("not due without an interval")
+	}
+}
+
+// badProc is a countProc that takes a record whose value is longer than
+// 1 KB for malformed (a dead letter), without counting it.
+type badProc struct{ *countProc }
+
+func (p badProc) Process(ctx context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
+	if len(r.Value) > 1<<10 {
+		return fmt.Errorf("%w: a %d-byte value", schemas.ErrMalformed, len(r.Value))
+	}
+	return p.countProc.Process(ctx, r, emit)
+}
+
+// TestCheckpointAfterAbort: on a real Kafka, with checkpoint_interval set,
+// transactions that abort (a dead letter too large for its topic, cut
+// smaller on each try) drop the partition's state; each retry restores
+// the last checkpoint and replays the input since it, so the count, the
+// outputs (one per good record, counting 1 to 49, each once) and the last
+// marker are exactly those of a run without aborts.
+func TestCheckpointAfterAbort(t *testing.T) {
+	ctx, kc, id, _ := transactInput(t, 30)
+	cl, err := kafka.Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	limit := "20000"
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, -1, map[string]*string{"max.message.bytes": &limit}, id+".dlq"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = kadm.NewClient(cl).DeleteTopics(context.Background(), id+".dlq") })
+	bad := make([]byte, 100<<10) // incompressible: the topic's limit is on compressed batches
+	_, _ = rand.Read(bad)
+	more := []*kgo.Record{{Topic: id, Value: bad}}
+	for range 19 {
+		more = append(more, &kgo.Record{Topic: id, Value: []byte("x")})
+	}
+	if err := cl.ProduceSync(ctx, more...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	end, err := EndOffsets(ctx, cl, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	proc := badProc{newCountProc(id+".out", TransactionConfig{Interval: 4 * time.Second, MaxRecords: 10, CheckpointInterval: time.Minute})}
+	tr, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "abort", Group: id, Input: id, DeadLetterTopic: id + ".dlq", MaxPoll: 10},
+		proc, NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.DrainTo(end)
+	if err := tr.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := tr.Stats()
+	if st.Aborts == 0 || proc.count[0] != 49 || st.Flushed != 49 || st.DeadLetters != 1 {
+		t.Errorf("%d aborts, count %d, %d outputs, %d dead letters; want some aborts, 49, 49, 1", st.Aborts, proc.count[0], st.Flushed, st.DeadLetters)
+	}
+	if !strings.Contains(logs.String(), "replayed=20") {
+		t.Errorf("no restore replayed offsets 10–29 after an abort:\n%s", logs.String())
+	}
+	var outs []string
+	var marker []byte
+	if err := kafka.ReadAll(ctx, kc, id+".out", func(r *kgo.Record) { outs = append(outs, string(r.Value)) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := kafka.ReadAll(ctx, kc, id+"-changelog", func(r *kgo.Record) {
+		if string(r.Key) == CheckpointKey {
+			marker = r.Value
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range outs {
+		if v != strconv.Itoa(i+1) {
+			t.Fatalf("output %d is %q, want %d (outputs %v)", i, v, i+1, outs)
+		}
+	}
+	if len(outs) != 49 || !bytes.Equal(marker, []byte{0, 0, 0, 0, 0, 0, 0, 50}) {
+		t.Errorf("%d outputs, marker %v; want 49, offset 50", len(outs), marker)
 	}
 }
