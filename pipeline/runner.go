@@ -98,6 +98,9 @@ type Runner struct {
 	// up when it closes are not flushed again (a failing sink would hold
 	// the exit for another round of its timeout).
 	stopped atomic.Bool
+	// work ends FinalFlushTimeout after Run's context (see afterStop): the
+	// records of a poll already taken and the final flush share that time.
+	work context.Context
 }
 
 // NewRunner connects a consumer-group client with base options (from
@@ -272,6 +275,7 @@ func (r *Runner) run(ctx context.Context) error {
 	// work, so a stop during a poll's records does not fail them.
 	work, cancelWork := afterStop(ctx, FinalFlushTimeout)
 	defer cancelWork()
+	r.work = work
 	lastFlush, lagAt := time.Now(), time.Now()
 	for {
 		if time.Since(lagAt) > lagInterval {
@@ -364,7 +368,13 @@ func (r *Runner) final() error {
 // them again.
 func (r *Runner) finalLocked() error {
 	r.stopped.Store(true)
-	ctx, cancel := context.WithTimeout(context.Background(), FinalFlushTimeout)
+	// Within FinalFlushTimeout of now, and of the stop (work): the poll's
+	// records given to the sink after the stop count against it.
+	base := r.work
+	if base == nil {
+		base = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(base, FinalFlushTimeout)
 	defer cancel()
 	pending := r.sink.Pending()
 	if err := r.flushLocked(ctx); err != nil {

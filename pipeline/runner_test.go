@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -227,5 +229,55 @@ func TestStopCommitsWhatTheSinkSaw(t *testing.T) {
 	}
 	if at := committed(); at != 3 || sink.flushed != 30 {
 		t.Errorf("after a run to the end: offset %d with %d rows flushed, want 3 with 30", at, sink.flushed)
+	}
+}
+
+// brokenSink is a countSink that fails (not bad input: the stage stops)
+// on its second record.
+type brokenSink struct {
+	countSink
+	adds int
+}
+
+func (b *brokenSink) Add(ctx context.Context, r *kgo.Record) error {
+	if b.adds++; b.adds == 2 {
+		return errors.New("the sink broke")
+	}
+	return b.countSink.Add(ctx, r)
+}
+
+// TestSinkErrorCommitsWhatTheSinkSaw: a sink error on the second of three
+// records stops the stage; leaving the group flushes and commits the
+// first record only, so the second and third are read again (before, the
+// commit on leaving took the client's polled offsets, 3, and lost them).
+func TestSinkErrorCommitsWhatTheSinkSaw(t *testing.T) {
+	cluster := newCluster(t, 1, "in", "dlq")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kc := kafka.Config{Brokers: cluster.ListenAddrs()}
+	prod, err := kafka.Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	recs := []*kgo.Record{samplesRecord(t, "in", 10, 1e18), samplesRecord(t, "in", 10, 1e18+1e12), samplesRecord(t, "in", 10, 1e18+2e12)}
+	if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	sink := &brokenSink{}
+	r, err := NewRunner(ctx, kc, RunnerConfig{Name: "s", Group: "g", Topics: []string{"in"}, DeadLetterTopic: "dlq"},
+		sink, NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(ctx); err == nil || !strings.Contains(err.Error(), "the sink broke") {
+		t.Fatalf("Run: %v, want the sink's error", err)
+	}
+	offs, err := kadm.NewClient(prod).FetchOffsets(ctx, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := offs.Lookup("in", 0); o.At != 1 || sink.flushed != 10 {
+		t.Errorf("committed offset %d with %d rows flushed, want 1 with 10", o.At, sink.flushed)
 	}
 }

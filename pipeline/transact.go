@@ -294,14 +294,15 @@ func (t *TransactRunner) reachedLocked(ctx context.Context) bool {
 // Run processes until ctx is done or a drain target is reached. When ctx
 // ends, the open transaction stops collecting input and commits what it
 // processed, with a checkpoint, within FinalFlushTimeout: a stopped stage
-// leaves its successor nothing to process again and nothing to replay.
+// leaves its successor nothing to process again and nothing to replay. A
+// transaction that cannot commit in that time (or a restore the stop cut
+// short) is aborted within stopAbortWait more, and leaving the group takes
+// at most stopAbortWait too.
 func (t *TransactRunner) Run(ctx context.Context) error {
 	work, cancelWork := afterStop(ctx, FinalFlushTimeout)
+	defer cancelWork()
 	defer t.reader.Close()
-	defer func() {
-		t.closeSession(work) // the session renew left
-		cancelWork()
-	}()
+	defer t.closeSession() // the session renew left
 	lagAt := time.Now()
 	for {
 		if time.Since(lagAt) > lagInterval {
@@ -394,7 +395,7 @@ func (t *TransactRunner) transact(ctx, work context.Context, fetches kgo.Fetches
 	err := t.fill(ctx, work, x)
 	t.flushHeld(work, x) // also into a transaction that aborts: nothing is held past it
 	if err != nil {
-		_, _ = t.sess.End(work, kgo.TryAbort)
+		t.abortOpen(ctx)
 		t.aborts.Add(1)
 		return t.restoreFailed(ctx, err)
 	}
@@ -405,7 +406,7 @@ func (t *TransactRunner) transact(ctx, work context.Context, fetches kgo.Fetches
 	// (a topic rejecting writes, an authorization error) must abort it, or
 	// the offsets would commit without it.
 	if err := t.sess.Client().Flush(work); err != nil && work.Err() != nil {
-		_, _ = t.sess.End(work, kgo.TryAbort)
+		t.abortOpen(ctx)
 		return nil
 	}
 	x.mu.Lock()
@@ -433,6 +434,9 @@ func (t *TransactRunner) transact(ctx, work context.Context, fetches kgo.Fetches
 	case failed != nil && fatalKafka(failed) != "":
 		return fmt.Errorf("%s: %w; transaction aborted (%s)", t.cfg.Name, failed, fatalKafka(failed))
 	case err != nil && work.Err() != nil:
+		// The stop's time ran out: End failed flushing, before it ended
+		// the transaction (or the commit's outcome is unknown).
+		t.abortOpen(ctx)
 		return nil
 	case err != nil:
 		// No End error is retryable on this session (franz-go's docs), and

@@ -140,7 +140,7 @@ func cadence(cfg TransactionConfig, proc Processor) TransactionConfig {
 // target is reached, or the processor failed. A partition polled for the
 // first time is restored first; a restore error is returned (the caller
 // aborts the transaction). It stops when ctx (the stop) ends; the records
-// polled are processed and restored on work.
+// polled are processed on work.
 func (t *TransactRunner) fill(ctx, work context.Context, x *txnState) error {
 	for x.procErr == nil && x.records < t.cfg.Transaction.MaxRecords && ctx.Err() == nil {
 		collect := t.cfg.Transaction.Interval
@@ -160,7 +160,9 @@ func (t *TransactRunner) fill(ctx, work context.Context, x *txnState) error {
 		if fetches.NumRecords() == 0 {
 			continue
 		}
-		if err := t.restoreNew(work, fetches, x); err != nil {
+		// On ctx: a stop cuts a restore (and its replay) short, and the
+		// transaction aborts.
+		if err := t.restoreNew(ctx, fetches, x); err != nil {
 			return err
 		}
 		x.behind = x.behind || behind(fetches)

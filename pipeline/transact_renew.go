@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func sleepCtx(ctx context.Context, d time.Duration) {
@@ -83,17 +84,32 @@ func (t *TransactRunner) renew(ctx context.Context, cause error) error {
 	return nil
 }
 
-// closeSession closes the session, leaving the group. After a stop it
-// waits only until work ends (FinalFlushTimeout after the stop, see
-// afterStop): a broker that is away holds the leave, and the group's
+// stopAbortWait bounds an abort, and leaving the group, on a budget of
+// their own: after a stop whose FinalFlushTimeout ran out, a transaction
+// left open would hold up read_committed readers until the broker's
+// transaction timeout, and a member that never left would keep its
+// partitions until the group's session timeout.
+const stopAbortWait = 5 * time.Second
+
+// abortOpen aborts the open transaction within stopAbortWait, whatever is
+// left of ctx or of a stop's time. One it cannot abort is ended by the
+// next session (which fences it) or by the broker's transaction timeout.
+func (t *TransactRunner) abortOpen(ctx context.Context) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopAbortWait)
+	defer cancel()
+	_, _ = t.sess.End(actx, kgo.TryAbort)
+}
+
+// closeSession closes the session, leaving the group, waiting at most
+// stopAbortWait: a broker that is away holds the leave, and the group's
 // session timeout then moves the partitions instead.
-func (t *TransactRunner) closeSession(work context.Context) {
+func (t *TransactRunner) closeSession() {
 	closed := make(chan struct{})
 	go func() { t.sess.Close(); close(closed) }()
 	select {
 	case <-closed:
-	case <-work.Done():
-		t.log.Warn("leaving the consumer group did not finish in time; its session timeout moves the partitions")
+	case <-time.After(stopAbortWait):
+		t.log.Warn("leaving the consumer group did not finish in time; its session timeout moves the partitions", "waited", stopAbortWait.String())
 	}
 }
 

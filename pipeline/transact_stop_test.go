@@ -205,3 +205,72 @@ func TestRestoreStateAhead(t *testing.T) {
 		t.Errorf("no line about the state standing past the input:\n%s", logs.String())
 	}
 }
+
+// slowProc is a countProc whose record "slow" takes longer than a stop
+// leaves for the commit; started is closed when it begins.
+type slowProc struct {
+	*countProc
+	started chan struct{}
+}
+
+func (p *slowProc) Process(ctx context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
+	if string(r.Value) == "slow" {
+		close(p.started)
+		time.Sleep(FinalFlushTimeout + time.Second)
+	}
+	return p.countProc.Process(ctx, r, emit)
+}
+
+// TestTransactStopAbortsWhatCannotCommit: on a real Kafka, a transaction
+// that cannot commit within FinalFlushTimeout of a stop is aborted, not
+// left open (which would hold up every read_committed reader of its
+// topics until the broker's transaction timeout), and nothing of it is
+// committed. It takes FinalFlushTimeout.
+func TestTransactStopAbortsWhatCannotCommit(t *testing.T) {
+	ctx, kc, id, _ := transactInput(t, 5)
+	cl, err := kafka.Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	proc := &slowProc{countProc: newCountProc(id+".out", TransactionConfig{Interval: 5 * time.Second}), started: make(chan struct{})}
+	tr, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "slow", Group: id, Input: id, DeadLetterTopic: id + ".dlq"}, proc, NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	ran := make(chan error, 1)
+	go func() { ran <- tr.Run(runCtx) }()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: id, Value: []byte("slow")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	<-proc.started
+	stopped := time.Now()
+	stop()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Run returned %v after the stop", time.Since(stopped).Round(time.Millisecond))
+	adm := kadm.NewClient(cl)
+	stable, err := adm.ListCommittedOffsets(ctx, id+".out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, id+".out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := stable.Lookup(id+".out", 0)
+	e, _ := ends.Lookup(id+".out", 0)
+	if s.Offset != e.Offset || e.Offset == 0 {
+		t.Errorf("output topic: last stable offset %d, end %d: the transaction was left open (want both equal, past the aborted outputs)", s.Offset, e.Offset)
+	}
+	offs, err := adm.FetchOffsets(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := offs.Lookup(id, 0); ok && o.At > 5 {
+		t.Errorf("group committed offset %d, want at most 5: the transaction with the slow record could not commit", o.At)
+	}
+}
