@@ -27,7 +27,10 @@ import (
 	"github.com/telekernel/telekernel/kafka"
 )
 
-// drainTimeout bounds how long shutdown waits for stages to catch up.
+// drainTimeout bounds the stop of a process that produced the samples,
+// from the signal (or For, or the simulator's span's end): the
+// simulator's wind-down and the stages' drain, with the check of what they
+// committed, end by then. The stages' final flush and closing follow.
 const drainTimeout = 2 * time.Minute
 
 // Options configure Run.
@@ -52,6 +55,9 @@ type Options struct {
 	// Stages is the registry the run chooses its stages from; default
 	// Stages.
 	Stages []StageDef
+
+	// drainTimeout replaces drainTimeout when set (for tests).
+	drainTimeout time.Duration
 }
 
 // Summary is what a run did.
@@ -174,11 +180,14 @@ func startWatcher(ctx context.Context, cfg *config.Config, kc kafka.Config, reg 
 }
 
 // runSim serves the simulated fleet as gNMI devices on 127.0.0.1 and
-// collects it with the real gNMI collector into pub, paced at cfg.Sim.Speed;
-// it returns the ground-truth labels of the faults (the labels file also
-// holds those of the savings), and the outcome arrives on done once
-// the collector has published everything the devices sent.
-func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, reg prometheus.Registerer, now func() time.Time, log *slog.Logger, done chan<- error) ([]sim.Label, error) {
+// collects it with the real gNMI collector into pub, paced at
+// cfg.Sim.Speed, until ctx is done or the span is over; it returns the
+// ground-truth labels of the faults (the labels file also holds those of
+// the savings), and the outcome arrives on done once the collector has
+// published everything the devices sent, or the stop's deadline
+// (p.waitDeadline) passed.
+func (p *process) runSim(ctx context.Context, pub *publish.Publisher, done chan<- error) ([]sim.Label, error) {
+	cfg, reg, now, log := p.cfg, p.reg, p.opts.Now, p.log
 	sc := cfg.Sim.Fleet()
 	if sc.Start.IsZero() {
 		sc.Start = now().Add(-cfg.Sim.Backfill).Truncate(sc.Interval).UTC()
@@ -211,17 +220,24 @@ func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, reg
 	colCtx, stopCol := context.WithCancel(context.WithoutCancel(ctx))
 	colDone := make(chan error, 1)
 	go func() { colDone <- col.Run(colCtx) }()
-	stop := func() error {
+	// stop stops the collector and the devices, waiting for the collector
+	// until wctx is done: past the stop's deadline it is left to end
+	// (within gnmi.ShutdownGrace, or when Run closes the Kafka client).
+	stop := func(wctx context.Context) error {
 		stopCol()
-		err := <-colDone
-		devices.Close()
-		return err
+		defer devices.Close()
+		select {
+		case err := <-colDone:
+			return err
+		case <-wctx.Done():
+			return fmt.Errorf("simulator: the gNMI collector did not stop in time: %w", wctx.Err())
+		}
 	}
 	// Ticks sent before a device has a subscriber are lost, so start
 	// stepping once every device is subscribed.
 	for t0 := time.Now(); col.Stats().Connects < uint64(len(devices.Targets())); time.Sleep(5 * time.Millisecond) {
 		if ctx.Err() != nil || time.Since(t0) > 30*time.Second {
-			return nil, errors.Join(fmt.Errorf("simulator: only %d of %d devices subscribed by the gNMI collector", col.Stats().Connects, len(devices.Targets())), stop())
+			return nil, errors.Join(fmt.Errorf("simulator: only %d of %d devices subscribed by the gNMI collector", col.Stats().Connects, len(devices.Targets())), stop(context.Background()))
 		}
 	}
 	log.Info("simulating a device fleet over gNMI", "devices", sc.Devices, "series", fleet.SamplesPerTick(),
@@ -231,23 +247,35 @@ func runSim(ctx context.Context, cfg *config.Config, pub *publish.Publisher, reg
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			err = nil
 		}
-		// Wait (bounded) until the collector decoded every update of
-		// every step: each step samples every series of every device
-		// (but an LLDP neighbour while its link is down).
-		sent := uint64(devices.Stats().Values)
-		for t0 := time.Now(); col.Stats().Updates < sent && time.Since(t0) < 30*time.Second; {
-			time.Sleep(5 * time.Millisecond)
-		}
-		if got := col.Stats().Updates; got < sent {
-			err = errors.Join(err, fmt.Errorf("simulator: the gNMI collector received %d of the %d updates of %d steps", got, sent, devices.Stats().Steps))
-		}
-		err = errors.Join(err, waitAcked(col, pub, log), stop(), flushPublisher(pub))
-		st, ps := col.Stats(), pub.Stats()
-		log.Info("simulator done", "steps", devices.Stats().Steps, "updates_expected", sent, "updates_sent", devices.Stats().Updates, "updates_received", st.Updates,
-			"samples_collected", st.Samples, "samples_published", ps.Samples, "dropped", st.Dropped, "publish_errors", ps.Errors)
-		done <- err
+		// From here on the process is stopping (a signal, For, or the
+		// span's end): every wait shares the stop's one deadline.
+		wctx, cancel := context.WithDeadline(context.Background(), p.waitDeadline())
+		defer cancel()
+		done <- errors.Join(err, windDown(wctx, devices, col, pub, stop, log))
 	}()
 	return fleet.Labels(), nil
+}
+
+// windDown waits, until ctx is done, for the collector to receive every
+// update the devices sent (at most 30 s) and for Kafka to acknowledge
+// every sample; then it stops the collector and the devices with stop
+// and flushes pub.
+func windDown(ctx context.Context, devices *agent.Agent, col *gnmi.Collector, pub *publish.Publisher, stop func(context.Context) error, log *slog.Logger) error {
+	// Each step samples every series of every device (but an LLDP
+	// neighbour while its link is down).
+	var err error
+	sent := uint64(devices.Stats().Values)
+	for t0 := time.Now(); col.Stats().Updates < sent && time.Since(t0) < 30*time.Second && ctx.Err() == nil; {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := col.Stats().Updates; got < sent {
+		err = fmt.Errorf("simulator: the gNMI collector received %d of the %d updates of %d steps", got, sent, devices.Stats().Steps)
+	}
+	err = errors.Join(err, waitAcked(ctx, col, pub, log), stop(ctx), pub.Flush(ctx))
+	st, ps := col.Stats(), pub.Stats()
+	log.Info("simulator done", "steps", devices.Stats().Steps, "updates_expected", sent, "updates_sent", devices.Stats().Updates, "updates_received", st.Updates,
+		"samples_collected", st.Samples, "samples_published", ps.Samples, "dropped", st.Dropped, "publish_errors", ps.Errors)
+	return err
 }
 
 // SimStallTimeout is how long a stream from the simulated fleet may be
@@ -272,14 +300,12 @@ func simCollectorConfig(targets []agent.Target, interval time.Duration, speed fl
 
 // waitAcked ends the collector's subscriptions, the fleet being done,
 // then waits until Kafka acknowledged every sample published so far, as
-// long as a broker outage makes it but at most drainTimeout: stopping the
-// collector first would cancel, after gnmi.ShutdownGrace, the records still
-// waiting for the broker, and lose them; and a collector still subscribed
-// to the devices would, while it waits, take their silence for a stall and
-// report them DOWN.
-func waitAcked(col *gnmi.Collector, pub *publish.Publisher, log *slog.Logger) error {
-	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-	defer cancel()
+// long as a broker outage makes it but at most until ctx is done (the
+// stop's deadline): stopping the collector first would cancel, after
+// gnmi.ShutdownGrace, the records still waiting for the broker, and lose
+// them; and a collector still subscribed to the devices would, while it
+// waits, take their silence for a stall and report them DOWN.
+func waitAcked(ctx context.Context, col *gnmi.Collector, pub *publish.Publisher, log *slog.Logger) error {
 	start := time.Now()
 	err := col.Unsubscribe(ctx)
 	if err == nil {
@@ -289,12 +315,6 @@ func waitAcked(col *gnmi.Collector, pub *publish.Publisher, log *slog.Logger) er
 		log.Info("waited for Kafka to acknowledge the simulator's samples", "waited", waited.Round(time.Millisecond).String(), "err", err)
 	}
 	return err
-}
-
-func flushPublisher(pub *publish.Publisher) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return pub.Flush(ctx)
 }
 
 // WriteLabels writes the ground truth of injected faults as JSON lines.

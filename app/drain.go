@@ -12,12 +12,14 @@ import (
 )
 
 // drain tells stages to stop once they have flushed and committed
-// everything now in their input topics, waits for them (within ctx), and
-// then checks what each stage's consumer group committed against those end
-// offsets: a stage is drained only when its group committed the end offset
-// of every partition, whoever consumed it. The error names each stage that
-// is behind, by how many records and on which partitions.
-func drain(ctx context.Context, admin *kgo.Client, stages []stage, done map[string]chan struct{}) error {
+// everything now in their input topics, waits for them until checkReserve
+// before ctx's deadline, and then, by that deadline, checks what each
+// stage's consumer group committed against those end offsets: a stage is
+// drained only when its group committed the end offset of every
+// partition, whoever consumed it. The error names each stage that is
+// behind, by how many records and on which partitions, and what becomes of
+// those records (v).
+func drain(ctx context.Context, admin *kgo.Client, stages []stage, done map[string]chan struct{}, v verdict) error {
 	if len(stages) == 0 {
 		return nil
 	}
@@ -35,38 +37,54 @@ func drain(ctx context.Context, admin *kgo.Client, stages []stage, done map[stri
 	for _, st := range stages {
 		st.st.DrainTo(ends[st.topic])
 	}
+	wctx := ctx
+	if d, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithDeadline(ctx, d.Add(-checkReserve))
+		defer cancel()
+	}
 	timedOut := false
 	for _, st := range stages {
 		select {
 		case <-done[st.name]:
-		case <-ctx.Done():
+		case <-wctx.Done():
 			timedOut = true
 		}
 		if timedOut {
 			break
 		}
 	}
-	// The check gets its own deadline: the drain's may be spent.
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
 	// Stages that stopped by themselves may have committed a last
 	// transaction an offset fetch does not show yet: give those commits
-	// until one shared deadline, within the drain's. After a timeout
+	// until one shared deadline, within the wait's. After a timeout
 	// nothing is waited for, so the bound on shutdown holds.
 	settle := time.Now()
 	if !timedOut {
 		settle = settle.Add(settleWait)
-		if d, ok := ctx.Deadline(); ok && d.Before(settle) {
+		if d, ok := wctx.Deadline(); ok && d.Before(settle) {
 			settle = d
 		}
 	}
 	var errs []error
 	for _, st := range stages {
-		if err := checkDrained(cctx, admin, st, ends[st.topic], timedOut, settle); err != nil {
+		if err := checkDrained(ctx, admin, st, ends[st.topic], timedOut, settle, v); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkReserve is the part of the stop's deadline kept for checking what
+// the stages committed: the wind-down and the wait for the stages end
+// this long before it. The check is one offset fetch per stage.
+const checkReserve = 3 * time.Second
+
+// verdict is what drain's error says about records a stage did not drain.
+type verdict struct {
+	timeout time.Duration // the drain's, named when it ran out
+	// embedded is set when the topics are on the embedded broker, which
+	// keeps them in memory only: undrained records are lost at exit.
+	embedded bool
 }
 
 // settleWait bounds how long checkDrained waits for a group's committed
@@ -87,7 +105,7 @@ const settlePoll = 50 * time.Millisecond
 // checkDrained compares what st's group committed with end, fetching the
 // committed offsets again while they are behind until settle, for commits
 // that are made but not yet visible.
-func checkDrained(ctx context.Context, admin *kgo.Client, st stage, end map[string]map[int32]int64, timedOut bool, settle time.Time) error {
+func checkDrained(ctx context.Context, admin *kgo.Client, st stage, end map[string]map[int32]int64, timedOut bool, settle time.Time, v verdict) error {
 	var lag pipeline.Lag
 	for {
 		var err error
@@ -107,7 +125,11 @@ func checkDrained(ctx context.Context, admin *kgo.Client, st stage, end map[stri
 	}
 	why := "it stopped early"
 	if timedOut {
-		why = fmt.Sprintf("not within %v", drainTimeout)
+		why = fmt.Sprintf("not within %v", v.timeout)
 	}
-	return fmt.Errorf("stage %s did not drain %s (%s): %s; they are re-read on the next start", st.name, st.topic, why, lag)
+	fate := "they are re-read on the next start"
+	if v.embedded {
+		fate = "they are lost: the embedded broker kept them in memory only"
+	}
+	return fmt.Errorf("stage %s did not drain %s (%s): %s; %s", st.name, st.topic, why, lag, fate)
 }

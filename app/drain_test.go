@@ -64,16 +64,27 @@ func TestDrainReportsStagesBehind(t *testing.T) {
 	close(done["sa"])
 	close(done["sb"])
 
-	err = drain(ctx, cl, stages[:1], done)
+	v := verdict{timeout: drainTimeout}
+	err = drain(ctx, cl, stages[:1], done, v)
 	if err != nil {
 		t.Errorf("stage sa committed the end of a, drain says: %v", err)
 	}
-	err = drain(ctx, cl, stages, done)
+	err = drain(ctx, cl, stages, done, v)
 	if err == nil {
 		t.Fatal("drain says ok with stage sb 12 records behind")
 	}
-	if msg := err.Error(); strings.Contains(msg, "stage sa") || !strings.Contains(msg, "stage sb did not drain b (it stopped early): 12 records behind on") {
-		t.Errorf("drain error %q does not name sb alone with its lag", msg)
+	if msg := err.Error(); strings.Contains(msg, "stage sa") || !strings.Contains(msg, "stage sb did not drain b (it stopped early): 12 records behind on") ||
+		!strings.HasSuffix(msg, "; they are re-read on the next start") {
+		t.Errorf("drain error %q does not name sb alone with its lag, re-read on the next start", msg)
+	}
+	// On the embedded broker the records are gone with the process. (A
+	// deadline shortens the wait for commits to show to 100 ms.)
+	v.embedded = true
+	short, cancelShort := context.WithTimeout(ctx, checkReserve+100*time.Millisecond)
+	defer cancelShort()
+	if err := drain(short, cl, stages, done, v); err == nil || strings.Contains(err.Error(), "re-read") ||
+		!strings.HasSuffix(err.Error(), "; they are lost: the embedded broker kept them in memory only") {
+		t.Errorf("drain error on the embedded broker %q does not say the records are lost", err)
 	}
 	if got := stages[1].st.(*stoppedStage).end; got["b"] == nil || got["a"] != nil {
 		t.Errorf("stage sb was told to drain %v, not the end of its own topic b", got)

@@ -75,7 +75,7 @@ func TestDrainSeesTransactionalCommits(t *testing.T) {
 		}
 		n++
 		end := map[string]map[int32]int64{in: {0: next}}
-		if err := checkDrained(ctx, adm, st, end, false, time.Now().Add(settleWait)); err != nil {
+		if err := checkDrained(ctx, adm, st, end, false, time.Now().Add(settleWait), verdict{timeout: drainTimeout}); err != nil {
 			t.Fatalf("after transaction %d, which committed offset %d: %v", n, next, err)
 		}
 	}
@@ -83,8 +83,9 @@ func TestDrainSeesTransactionalCommits(t *testing.T) {
 }
 
 // TestDrainTimedOutDoesNotSettle checks that a drain that ran out of time
-// reports the stages behind at once, without settleWait: the bound on
-// shutdown holds.
+// reports the stages behind at once, without settleWait, and by its
+// context's deadline, having waited for the stages until checkReserve
+// before it: the bound on shutdown holds.
 func TestDrainTimedOutDoesNotSettle(t *testing.T) {
 	cluster := newCluster(t, kfake.SeedTopics(1, "c"))
 	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...))
@@ -95,13 +96,14 @@ func TestDrainTimedOutDoesNotSettle(t *testing.T) {
 	if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "c", Value: []byte("x")}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	wait := 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), wait+checkReserve)
 	defer cancel()
 	never := map[string]chan struct{}{"sc": make(chan struct{})} // the stage never stops
 	start := time.Now()
-	err = drain(ctx, cl, []stage{{name: "sc", st: &stoppedStage{}, group: "gc", topic: "c"}}, never)
-	if took := time.Since(start); took > settleWait/2 {
-		t.Errorf("a timed-out drain took %v to report", took.Round(time.Millisecond))
+	err = drain(ctx, cl, []stage{{name: "sc", st: &stoppedStage{}, group: "gc", topic: "c"}}, never, verdict{timeout: drainTimeout})
+	if took := time.Since(start); took > wait+settleWait/2 || took < wait {
+		t.Errorf("a timed-out drain took %v to report; want %v of waiting and no settling", took.Round(time.Millisecond), wait)
 	}
 	if err == nil || !strings.Contains(err.Error(), "stage sc did not drain c (not within") {
 		t.Errorf("drain = %v, want stage sc not drained within the bound", err)

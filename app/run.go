@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,7 +45,37 @@ type process struct {
 	env     *Env
 	stages  []stage // in the registry's order
 	ready   atomic.Bool
+	stop    stopClock
+	// drainTimeout is Options.drainTimeout, default drainTimeout.
+	drainTimeout time.Duration
 }
+
+// stopClock records when a process began to stop: the first of a signal,
+// For, a failed stage, or the end of the simulator's span. Every wait of
+// the stop counts from it. It is safe for concurrent use.
+type stopClock struct {
+	once     sync.Once
+	at       time.Time
+	stopping atomic.Bool
+}
+
+// mark records now as the start of the stop, unless a start is recorded
+// already, and returns the recorded start.
+func (c *stopClock) mark() time.Time {
+	c.once.Do(func() {
+		c.at = time.Now()
+		c.stopping.Store(true)
+	})
+	return c.at
+}
+
+// stopBy is when the stop's wind-down and drain end: drainTimeout after
+// it began (marking it now if it has not).
+func (p *process) stopBy() time.Time { return p.stop.mark().Add(p.drainTimeout) }
+
+// waitDeadline is when the stop's waits end, leaving checkReserve before
+// stopBy to check what the stages committed.
+func (p *process) waitDeadline() time.Time { return p.stopBy().Add(-checkReserve) }
 
 // Run runs the pipeline described by opts.Config until opts.For elapses,
 // the simulator's span ends, or ctx is done; then it stops the simulator,
@@ -58,7 +89,11 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		return sum, err
 	}
 	sum.Brokers = p.env.Kafka.Brokers
-	if err := p.serveHTTP(ctx); err != nil {
+	// The endpoints outlive the signal: the stop (up to drainTimeout and
+	// the final flush) can be watched, and a liveness probe still passes.
+	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHTTP()
+	if err := p.serveHTTP(httpCtx); err != nil {
 		return sum, err
 	}
 	defer p.env.close()
@@ -86,14 +121,16 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	g, gctx := errgroup.WithContext(stageCtx)
 	done := p.startStages(g, gctx)
 
-	srcStopped, pub, err := p.runSource(ctx, gctx, &sum)
+	pub, err := p.runSource(ctx, gctx, &sum)
 	if pub != nil {
 		defer pub.Close()
 	}
 	if err != nil {
 		return sum, err
 	}
-	dctx, cancel := context.WithDeadline(context.Background(), srcStopped.Add(drainTimeout))
+	// One deadline for the whole stop: the simulator's wind-down (inside
+	// runSource) counted against it already.
+	dctx, cancel := context.WithDeadline(context.Background(), p.stopBy())
 	defer cancel()
 	var drainErr error
 	if *p.cfg.Sim.Enabled {
@@ -135,7 +172,10 @@ func newProcess(opts Options) *process {
 	if opts.Stages == nil {
 		opts.Stages = Stages
 	}
-	return &process{opts: opts, cfg: opts.Config, log: opts.Log, reg: opts.Registry, start: opts.Now()}
+	if opts.drainTimeout == 0 {
+		opts.drainTimeout = drainTimeout
+	}
+	return &process{opts: opts, cfg: opts.Config, log: opts.Log, reg: opts.Registry, start: opts.Now(), drainTimeout: opts.drainTimeout}
 }
 
 // connect starts the embedded broker when no brokers are configured,
@@ -186,14 +226,18 @@ func (p *process) connect(ctx context.Context) (func(), error) {
 	return closeAll, nil
 }
 
-// serveHTTP serves the metrics and health endpoints unless they are off;
-// /readyz answers once the stages run.
+// serveHTTP serves the metrics and health endpoints until ctx is done,
+// unless they are off; /readyz answers ready from when the stages run
+// until the process begins to stop.
 func (p *process) serveHTTP(ctx context.Context) error {
 	if p.cfg.HTTP.Listen == "off" {
 		return nil
 	}
 	addr, err := httpserve.Serve(ctx, p.cfg.HTTP, p.reg, httpserve.Health{Ready: func() error {
-		if !p.ready.Load() {
+		switch {
+		case p.stop.stopping.Load():
+			return errors.New("stopping")
+		case !p.ready.Load():
 			return errors.New("starting")
 		}
 		return nil
@@ -278,10 +322,10 @@ func (p *process) startStages(g *errgroup.Group, gctx context.Context) map[strin
 
 // runSource runs the paced simulator (when enabled) until For, Span, a
 // signal (ctx), or a failed stage (gctx), with the progress line; it
-// returns when the source was told to stop (the drain's deadline counts
-// from then, so stopping the simulator is inside the bound) and the
-// publisher, which the caller closes.
-func (p *process) runSource(ctx, gctx context.Context, sum *Summary) (time.Time, *publish.Publisher, error) {
+// returns once the simulator wound down, within the stop's deadline (the
+// stop begins when the source is told to stop, or at the span's end), and
+// the publisher, which the caller closes.
+func (p *process) runSource(ctx, gctx context.Context, sum *Summary) (*publish.Publisher, error) {
 	srcCtx, stopSrc := context.WithCancel(ctx)
 	defer stopSrc()
 	context.AfterFunc(gctx, stopSrc)
@@ -290,19 +334,18 @@ func (p *process) runSource(ctx, gctx context.Context, sum *Summary) (time.Time,
 		srcCtx, cancel = context.WithTimeout(srcCtx, p.opts.For)
 		defer cancel()
 	}
-	srcStopped := make(chan time.Time, 1)
-	context.AfterFunc(srcCtx, func() { srcStopped <- time.Now() })
+	context.AfterFunc(srcCtx, func() { p.stop.mark() })
 	var pub *publish.Publisher
 	srcDone := make(chan error, 1)
 	if *p.cfg.Sim.Enabled {
 		var err error
 		pub, err = publish.New(p.env.Out, publish.Config{Topic: p.cfg.Topics.Samples}, publish.WithLogger(p.log), publish.WithMetrics(publish.NewMetrics(p.reg)))
 		if err != nil {
-			return time.Time{}, nil, err
+			return nil, err
 		}
-		labels, err := runSim(srcCtx, p.cfg, pub, p.reg, p.opts.Now, p.log, srcDone)
+		labels, err := p.runSim(srcCtx, pub, srcDone)
 		if err != nil {
-			return time.Time{}, pub, err
+			return pub, err
 		}
 		sum.Labels = labels
 	} else {
@@ -317,15 +360,10 @@ func (p *process) runSource(ctx, gctx context.Context, sum *Summary) (time.Time,
 	if progressDone != nil {
 		close(progressDone)
 	}
-	if srcErr != nil && !errors.Is(srcErr, context.Canceled) && !errors.Is(srcErr, context.DeadlineExceeded) {
+	if srcErr != nil { // a cancelled ctx is not an error here: runSim drops it
 		p.log.Error("simulator stopped", "err", srcErr)
 	}
-	from := time.Now()
-	select {
-	case from = <-srcStopped:
-	default:
-	}
-	return from, pub, nil
+	return pub, nil
 }
 
 // incidentsTopic is the topic of the correlate stage's incidents when this
@@ -356,8 +394,9 @@ func (p *process) phase(ph Phase) []stage {
 // process of stages only stops after the current batch: what it did not
 // commit is for the next owner.)
 func (p *process) drain(ctx context.Context, done map[string]chan struct{}) error {
+	v := verdict{timeout: p.drainTimeout, embedded: p.cluster != nil}
 	for _, ph := range phases {
-		if err := drain(ctx, p.env.Admin, p.phase(ph), done); err != nil {
+		if err := drain(ctx, p.env.Admin, p.phase(ph), done, v); err != nil {
 			return err
 		}
 	}

@@ -97,10 +97,14 @@ type Health struct {
 }
 
 // Serve serves /metrics, /healthz (the process is alive) and /readyz
-// (Health.Ready) as c says until ctx is done. It returns once the listener
-// is open, so a port already in use or a bad certificate fails the start.
-// It warns when the endpoints listen beyond loopback with neither TLS nor
-// authentication.
+// (Health.Ready) as c says until ctx is done, then shuts the server down
+// in the background (at most 2 s for requests in flight). A process that
+// goes on working after a signal (draining, flushing) should pass a ctx
+// that ends once it has stopped, not the signal's: its stop can then be
+// watched, and a liveness probe still passes meanwhile (Health.Ready may
+// report it stopping). It returns once the listener is open, so a port
+// already in use or a bad certificate fails the start. It warns when the
+// endpoints listen beyond loopback with neither TLS nor authentication.
 func Serve(ctx context.Context, c Config, g prometheus.Gatherer, h Health, log *slog.Logger) (net.Addr, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("http.%w", err)

@@ -1,0 +1,131 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/telekernel/telekernel/internal/testenv"
+	"github.com/telekernel/telekernel/pipeline"
+)
+
+// TestStopWithinBoundWhileKafkaIsSlow stops a run with the simulator while
+// the broker holds every produce request: the simulator's wind-down (which
+// waits for Kafka to acknowledge its samples) and the drain share one
+// deadline, drainTimeout after the signal, then the stages' final flush
+// follows, so Run returns within drainTimeout + FinalFlushTimeout (and a
+// little to close). Before, the wind-down's waits ran one after another
+// on fresh timeouts (2 min, 30 s, 30 s) and the drain's deadline, counted
+// from the signal, was spent before it began. Meanwhile /healthz keeps
+// answering and /readyz says the process is stopping, until Run returns.
+func TestStopWithinBoundWhileKafkaIsSlow(t *testing.T) {
+	cluster := newCluster(t)
+	gate := testenv.HoldProduce(cluster)
+	t.Cleanup(gate.Release) // before the cluster closes
+	cfg := localConfig(t, cluster)
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Sim.Devices, cfg.Sim.Interfaces, cfg.Sim.Interval = 3, 2, time.Second
+	cfg.Sim.Backfill, cfg.Sim.Speed = 10*time.Minute, 600 // 1 s of replay, then live
+	logs := &lockedBuffer{}
+	const timeout = 6 * time.Second
+	ctx, signal := context.WithCancel(context.Background())
+	defer signal()
+	type result struct {
+		sum Summary
+		err error
+	}
+	ran := make(chan result, 1)
+	go func() {
+		sum, err := Run(ctx, Options{Config: &cfg, Log: slog.New(slog.NewJSONHandler(logs, nil)), drainTimeout: timeout})
+		ran <- result{sum, err}
+	}()
+	base := "http://" + servedAddr(t, logs)
+	for deadline := time.Now().Add(30 * time.Second); get(base+"/readyz") != http.StatusOK; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz not ready within 30s:\n%s", logs.String())
+		}
+	}
+	time.Sleep(1500 * time.Millisecond) // samples flow
+	gate.Hold()
+	time.Sleep(time.Second) // and now wait for Kafka
+	signal()
+	stopped := time.Now()
+	// (The stop is marked on a goroutine of its own, a moment later.)
+	code := get(base + "/readyz")
+	for t0 := time.Now(); code == http.StatusOK && time.Since(t0) < time.Second; code = get(base + "/readyz") {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz answered %d once stopping, want 503", code)
+	}
+	// The wind-down waits until timeout-checkReserve, the drain's check
+	// until timeout, the stages' final flush (their produce held) until
+	// FinalFlushTimeout after that.
+	var healthy time.Duration
+	bound := timeout + pipeline.FinalFlushTimeout + 2*time.Second
+	var res result
+wait:
+	for {
+		select {
+		case res = <-ran:
+			break wait
+		case <-time.After(200 * time.Millisecond):
+			if get(base+"/healthz") == http.StatusOK {
+				healthy = time.Since(stopped)
+			}
+		case <-time.After(bound + 10*time.Second - time.Since(stopped)):
+			t.Fatalf("Run did not return within %v of the signal (bound %v):\n%s", bound+10*time.Second, bound, logs.String())
+		}
+	}
+	took := time.Since(stopped)
+	t.Logf("Run returned %v after the signal: %v", took.Round(time.Millisecond), res.err)
+	if took > bound {
+		t.Errorf("Run returned %v after the signal, beyond %v (drain %v, final flush %v)", took.Round(time.Millisecond), bound, timeout, pipeline.FinalFlushTimeout)
+	}
+	if !strings.Contains(logs.String(), `"msg":"simulator stopped"`) {
+		t.Errorf("the simulator's wind-down did not run out of time: nothing tested\n%s", logs.String())
+	}
+	if want := timeout - checkReserve - time.Second; healthy < want {
+		t.Errorf("/healthz last answered %v after the signal, want at least %v (the wind-down waits %v)", healthy.Round(time.Millisecond), want, timeout-checkReserve)
+	}
+	for deadline := time.Now().Add(3 * time.Second); get(base+"/healthz") != 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("/healthz still answers 3s after Run returned")
+		}
+	}
+}
+
+// servedAddr waits for Run's log line naming the HTTP endpoints' address.
+func servedAddr(t *testing.T, logs *lockedBuffer) string {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, "serving /metrics, /healthz and /readyz") {
+				var rec struct{ Addr string }
+				if err := json.Unmarshal([]byte(line), &rec); err != nil {
+					t.Fatal(err)
+				}
+				return rec.Addr
+			}
+		}
+	}
+	t.Fatalf("no HTTP endpoints served within 30s:\n%s", logs.String())
+	return ""
+}
+
+// get returns the status of a GET of url, or 0 when there is no answer.
+func get(url string) int {
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
