@@ -378,7 +378,7 @@ func (r *Runner) finalLocked() error {
 	defer cancel()
 	pending := r.sink.Pending()
 	if err := r.flushLocked(ctx); err != nil {
-		return fmt.Errorf("%s: stopped without flushing %d rows (last try: %v); their records are not committed and are read again on restart",
+		return fmt.Errorf("%s: stopped without flushing %d rows (last try: %v); their records are not committed, so a restart against the same Kafka reads them again",
 			r.cfg.Name, pending, err)
 	}
 	return nil
