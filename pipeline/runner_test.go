@@ -178,36 +178,7 @@ func (c *countSink) Pending() int { return c.pending }
 // commit is of the offsets given to the sink. Then a run to the end
 // commits all three records.
 func TestStopCommitsWhatTheSinkSaw(t *testing.T) {
-	cluster := newCluster(t, 1, "in", "dlq")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	kc := kafka.Config{Brokers: cluster.ListenAddrs()}
-	prod, err := kafka.Connect(ctx, kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
-	for i := range 3 {
-		if err := prod.ProduceSync(ctx, samplesRecord(t, "in", 10, 1e18+int64(i)*1e12)).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	newRunner := func(sink Sink) *Runner {
-		r, err := NewRunner(ctx, kc, RunnerConfig{Name: "s", Group: "g", Topics: []string{"in"}, DeadLetterTopic: "dlq"},
-			sink, NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	committed := func() int64 {
-		offs, err := kadm.NewClient(prod).FetchOffsets(ctx, "g")
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, _ := offs.Lookup("in", 0)
-		return o.At
-	}
+	ctx, newRunner, committed := threeRecords(t)
 	// The poll the stop cut short, then what the loop does on a stop.
 	r := newRunner(&countSink{})
 	if n := r.client.PollRecords(ctx, DefaultMaxPoll).NumRecords(); n == 0 {
@@ -251,33 +222,50 @@ func (b *brokenSink) Add(ctx context.Context, r *kgo.Record) error {
 // first record only, so the second and third are read again (before, the
 // commit on leaving took the client's polled offsets, 3, and lost them).
 func TestSinkErrorCommitsWhatTheSinkSaw(t *testing.T) {
+	ctx, newRunner, committed := threeRecords(t)
+	sink := &brokenSink{}
+	if err := newRunner(sink).Run(ctx); err == nil || !strings.Contains(err.Error(), "the sink broke") {
+		t.Fatalf("Run: %v, want the sink's error", err)
+	}
+	if at := committed(); at != 1 || sink.flushed != 10 {
+		t.Errorf("committed offset %d with %d rows flushed, want 1 with 10", at, sink.flushed)
+	}
+}
+
+// threeRecords puts three records of 10 samples on topic "in" of an
+// in-process broker, and returns a context, a function making a Runner of
+// group "g" on it, and one reading the group's committed offset.
+func threeRecords(t *testing.T) (context.Context, func(Sink) *Runner, func() int64) {
+	t.Helper()
 	cluster := newCluster(t, 1, "in", "dlq")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	kc := kafka.Config{Brokers: cluster.ListenAddrs()}
 	prod, err := kafka.Connect(ctx, kc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer prod.Close()
-	recs := []*kgo.Record{samplesRecord(t, "in", 10, 1e18), samplesRecord(t, "in", 10, 1e18+1e12), samplesRecord(t, "in", 10, 1e18+2e12)}
-	if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatal(err)
+	t.Cleanup(prod.Close)
+	for i := range 3 {
+		if err := prod.ProduceSync(ctx, samplesRecord(t, "in", 10, 1e18+int64(i)*1e12)).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	sink := &brokenSink{}
-	r, err := NewRunner(ctx, kc, RunnerConfig{Name: "s", Group: "g", Topics: []string{"in"}, DeadLetterTopic: "dlq"},
-		sink, NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
+	newRunner := func(sink Sink) *Runner {
+		r, err := NewRunner(ctx, kc, RunnerConfig{Name: "s", Group: "g", Topics: []string{"in"}, DeadLetterTopic: "dlq"},
+			sink, NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
 	}
-	if err := r.Run(ctx); err == nil || !strings.Contains(err.Error(), "the sink broke") {
-		t.Fatalf("Run: %v, want the sink's error", err)
+	committed := func() int64 {
+		offs, err := kadm.NewClient(prod).FetchOffsets(ctx, "g")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _ := offs.Lookup("in", 0)
+		return o.At
 	}
-	offs, err := kadm.NewClient(prod).FetchOffsets(ctx, "g")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o, _ := offs.Lookup("in", 0); o.At != 1 || sink.flushed != 10 {
-		t.Errorf("committed offset %d with %d rows flushed, want 1 with 10", o.At, sink.flushed)
-	}
+	return ctx, newRunner, committed
 }
