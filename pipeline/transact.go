@@ -379,7 +379,8 @@ type txnState struct {
 // starts over from the last commit. Only the processor's own error or a
 // fatal broker answer (see fatalKafka) stops it. When ctx (the stop) ends,
 // the transaction stops collecting and commits on work, which ends
-// FinalFlushTimeout later (see afterStop); only then is it aborted.
+// FinalFlushTimeout later (see afterStop); failing that, abortOpen aborts
+// it.
 func (t *TransactRunner) transact(ctx, work context.Context, fetches kgo.Fetches) error {
 	x := &txnState{start: time.Now(), next: map[int32]int64{}, dead: map[string]int{}, behind: behind(fetches)}
 	// Restore before processing: a partition's first records wait for its
