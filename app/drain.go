@@ -127,9 +127,9 @@ func checkDrained(ctx context.Context, admin *kgo.Client, st stage, end map[stri
 	if timedOut {
 		why = fmt.Sprintf("not within %v", v.timeout)
 	}
-	fate := "they are re-read on the next start"
+	fate := "what its final flush does not commit is re-read on the next start"
 	if v.embedded {
-		fate = "they are lost: the embedded broker kept them in memory only"
+		fate = "what its final flush does not commit is lost: the embedded broker keeps it in memory only"
 	}
 	return fmt.Errorf("stage %s did not drain %s (%s): %s; %s", st.name, st.topic, why, lag, fate)
 }

@@ -74,7 +74,7 @@ func TestDrainReportsStagesBehind(t *testing.T) {
 		t.Fatal("drain says ok with stage sb 12 records behind")
 	}
 	if msg := err.Error(); strings.Contains(msg, "stage sa") || !strings.Contains(msg, "stage sb did not drain b (it stopped early): 12 records behind on") ||
-		!strings.HasSuffix(msg, "; they are re-read on the next start") {
+		!strings.HasSuffix(msg, "; what its final flush does not commit is re-read on the next start") {
 		t.Errorf("drain error %q does not name sb alone with its lag, re-read on the next start", msg)
 	}
 	// On the embedded broker the records are gone with the process. (A
@@ -83,7 +83,7 @@ func TestDrainReportsStagesBehind(t *testing.T) {
 	short, cancelShort := context.WithTimeout(ctx, checkReserve+100*time.Millisecond)
 	defer cancelShort()
 	if err := drain(short, cl, stages, done, v); err == nil || strings.Contains(err.Error(), "re-read") ||
-		!strings.HasSuffix(err.Error(), "; they are lost: the embedded broker kept them in memory only") {
+		!strings.HasSuffix(err.Error(), "; what its final flush does not commit is lost: the embedded broker keeps it in memory only") {
 		t.Errorf("drain error on the embedded broker %q does not say the records are lost", err)
 	}
 	if got := stages[1].st.(*stoppedStage).end; got["b"] == nil || got["a"] != nil {

@@ -45,7 +45,10 @@ type process struct {
 	env     *Env
 	stages  []stage // in the registry's order
 	ready   atomic.Bool
-	stop    stopClock
+	// srcErr is why the simulator's wind-down failed (Kafka too slow to
+	// acknowledge its samples before the stop's deadline): Run fails with it.
+	srcErr error
+	stop   stopClock
 	// drainTimeout is Options.drainTimeout, default drainTimeout.
 	drainTimeout time.Duration
 }
@@ -155,7 +158,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		sum.Samples = pub.Stats().Samples
 	}
 	p.summarize(&sum)
-	return sum, errors.Join(drainErr, waitErr)
+	return sum, errors.Join(p.srcErr, drainErr, waitErr)
 }
 
 // newProcess applies the defaults of opts.
@@ -362,6 +365,7 @@ func (p *process) runSource(ctx, gctx context.Context, sum *Summary) (*publish.P
 	}
 	if srcErr != nil { // a cancelled ctx is not an error here: runSim drops it
 		p.log.Error("simulator stopped", "err", srcErr)
+		p.srcErr = fmt.Errorf("the simulator stopped: %w (samples Kafka had not acknowledged are lost)", srcErr)
 	}
 	return pub, nil
 }

@@ -17,9 +17,12 @@ import (
 // TestStopWithinBoundWhileKafkaIsSlow stops a run with the simulator while
 // the broker holds every produce request: the simulator's wind-down (which
 // waits for Kafka to acknowledge its samples) and the drain share one
-// deadline, drainTimeout after the signal, then the stages' final flush
-// follows, so Run returns within drainTimeout + FinalFlushTimeout (and a
-// little to close). Before, the wind-down's waits ran one after another
+// deadline, drainTimeout after the signal, then the stages' stop follows
+// (their final flush or commit and, for a transaction that cannot commit
+// with its produce held, its abort and leaving the group), so Run returns
+// within drainTimeout + pipeline.StopTimeout (and a little to close). It
+// fails if the run returns without an error saying the unacknowledged
+// samples are lost. Before, the wind-down's waits ran one after another
 // on fresh timeouts (2 min, 30 s, 30 s) and the drain's deadline, counted
 // from the signal, was spent before it began. Meanwhile /healthz keeps
 // answering and /readyz says the process is stopping, until Run returns.
@@ -64,10 +67,10 @@ func TestStopWithinBoundWhileKafkaIsSlow(t *testing.T) {
 		t.Errorf("/readyz answered %d once stopping, want 503", code)
 	}
 	// The wind-down waits until timeout-checkReserve, the drain's check
-	// until timeout, the stages' final flush (their produce held) until
-	// FinalFlushTimeout after that.
+	// until timeout, the stages' stop (their produce held) until
+	// StopTimeout after that.
 	var healthy time.Duration
-	bound := timeout + pipeline.FinalFlushTimeout + 2*time.Second
+	bound := timeout + pipeline.StopTimeout + 2*time.Second
 	var res result
 wait:
 	for {
@@ -85,10 +88,13 @@ wait:
 	took := time.Since(stopped)
 	t.Logf("Run returned %v after the signal: %v", took.Round(time.Millisecond), res.err)
 	if took > bound {
-		t.Errorf("Run returned %v after the signal, beyond %v (drain %v, final flush %v)", took.Round(time.Millisecond), bound, timeout, pipeline.FinalFlushTimeout)
+		t.Errorf("Run returned %v after the signal, beyond %v (drain %v, stages' stop %v)", took.Round(time.Millisecond), bound, timeout, pipeline.StopTimeout)
 	}
 	if !strings.Contains(logs.String(), `"msg":"simulator stopped"`) {
 		t.Errorf("the simulator's wind-down did not run out of time: nothing tested\n%s", logs.String())
+	}
+	if res.err == nil || !strings.Contains(res.err.Error(), "samples Kafka had not acknowledged are lost") {
+		t.Errorf("Run returned %v, want an error saying the unacknowledged samples are lost", res.err)
 	}
 	if want := timeout - checkReserve - time.Second; healthy < want {
 		t.Errorf("/healthz last answered %v after the signal, want at least %v (the wind-down waits %v)", healthy.Round(time.Millisecond), want, timeout-checkReserve)

@@ -140,7 +140,7 @@ func cadence(cfg TransactionConfig, proc Processor) TransactionConfig {
 // target is reached, or the processor failed. A partition polled for the
 // first time is restored first; a restore error is returned (the caller
 // aborts the transaction). It stops when ctx (the stop) ends; the records
-// polled are processed on work.
+// polled are restored and processed on work.
 func (t *TransactRunner) fill(ctx, work context.Context, x *txnState) error {
 	for x.procErr == nil && x.records < t.cfg.Transaction.MaxRecords && ctx.Err() == nil {
 		collect := t.cfg.Transaction.Interval
@@ -160,9 +160,11 @@ func (t *TransactRunner) fill(ctx, work context.Context, x *txnState) error {
 		if fetches.NumRecords() == 0 {
 			continue
 		}
-		// On ctx: a stop cuts a restore (and its replay) short, and the
-		// transaction aborts.
-		if err := t.restoreNew(ctx, fetches, x); err != nil {
+		// On work: records polled as the stop came are committed too
+		// (the session commits every offset polled), so their partitions'
+		// restore goes on; one that outlasts the stop's time aborts the
+		// transaction (abortOpen).
+		if err := t.restoreNew(work, fetches, x); err != nil {
 			return err
 		}
 		x.behind = x.behind || behind(fetches)

@@ -91,6 +91,12 @@ func (t *TransactRunner) renew(ctx context.Context, cause error) error {
 // partitions until the group's session timeout.
 const stopAbortWait = 5 * time.Second
 
+// StopTimeout bounds how long a stage takes to stop once its context
+// ends: FinalFlushTimeout for its final flush or commit and, for a
+// transactional stage that could not commit in that time, stopAbortWait to
+// abort and stopAbortWait to leave its group.
+const StopTimeout = FinalFlushTimeout + 2*stopAbortWait
+
 // abortOpen aborts the open transaction within stopAbortWait, whatever is
 // left of ctx or of a stop's time. One it cannot abort is ended by the
 // next session (which fences it) or by the broker's transaction timeout.
