@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -365,7 +366,11 @@ func (p *process) runSource(ctx, gctx context.Context, sum *Summary) (*publish.P
 	}
 	if srcErr != nil { // a cancelled ctx is not an error here: runSim drops it
 		p.log.Error("simulator stopped", "err", srcErr)
-		p.srcErr = fmt.Errorf("the simulator stopped: %w (samples Kafka had not acknowledged are lost)", srcErr)
+		p.srcErr = fmt.Errorf("the simulator stopped: %s", strings.ReplaceAll(srcErr.Error(), "\n", "; "))
+		if errors.Is(srcErr, context.DeadlineExceeded) {
+			p.srcErr = fmt.Errorf("the simulator's wind-down ran out of the stop's time (%v) waiting for Kafka: samples it had not acknowledged are lost (%s)",
+				p.drainTimeout, strings.ReplaceAll(srcErr.Error(), "\n", "; "))
+		}
 	}
 	return pub, nil
 }

@@ -93,7 +93,7 @@ wait:
 	if !strings.Contains(logs.String(), `"msg":"simulator stopped"`) {
 		t.Errorf("the simulator's wind-down did not run out of time: nothing tested\n%s", logs.String())
 	}
-	if res.err == nil || !strings.Contains(res.err.Error(), "samples Kafka had not acknowledged are lost") {
+	if res.err == nil || !strings.Contains(res.err.Error(), "ran out of the stop's time (6s) waiting for Kafka: samples it had not acknowledged are lost") {
 		t.Errorf("Run returned %v, want an error saying the unacknowledged samples are lost", res.err)
 	}
 	if want := timeout - checkReserve - time.Second; healthy < want {

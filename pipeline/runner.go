@@ -378,8 +378,8 @@ func (r *Runner) finalLocked() error {
 	defer cancel()
 	pending := r.sink.Pending()
 	if err := r.flushLocked(ctx); errors.Is(err, errCommit) {
-		return fmt.Errorf("%s: stopped with %d rows written but their offsets not committed (%v); a restart against the same Kafka writes them again, which the sinks make harmless",
-			r.cfg.Name, pending, err)
+		return fmt.Errorf("%s: stopped with its rows written but their records' offsets not committed (%v); a restart against the same Kafka delivers those records again",
+			r.cfg.Name, err)
 	} else if err != nil {
 		return fmt.Errorf("%s: stopped without flushing %d rows (last try: %v); their records are not committed, so a restart against the same Kafka reads them again",
 			r.cfg.Name, pending, err)

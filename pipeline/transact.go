@@ -295,9 +295,9 @@ func (t *TransactRunner) reachedLocked(ctx context.Context) bool {
 // ends, the open transaction stops collecting input and commits what it
 // processed, with a checkpoint, within FinalFlushTimeout: a stopped stage
 // leaves its successor nothing to process again and nothing to replay. A
-// transaction that cannot commit in that time (or a restore the stop cut
-// short) is aborted within stopAbortWait more, and leaving the group takes
-// at most stopAbortWait too.
+// transaction that cannot commit in that time (a restore included) is
+// aborted within stopAbortWait more, and leaving the group takes at most
+// stopAbortWait too.
 func (t *TransactRunner) Run(ctx context.Context) error {
 	work, cancelWork := afterStop(ctx, FinalFlushTimeout)
 	defer cancelWork()

@@ -183,7 +183,7 @@ func (s *Stage) Flush(ctx context.Context) (int, error) {
 		}
 	}
 	if len(out) > 0 {
-		if err := s.out.ProduceSync(ctx, out...).FirstErr(); err != nil {
+		if err := produceSync(ctx, s.out, out); err != nil {
 			s.dirty = true // expired neighbours are gone from l: publish again on retry
 			return 0, fmt.Errorf("inventory: cannot publish to %s: %w", s.cfg.Topic, err)
 		}
@@ -221,5 +221,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "LLDP neighbour samples the inventory stage read, by result (used, bad_keys, invalid_utf8)."}, []string{"result"})),
 		records: promreg.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{Name: "telekernel_inventory_records_total",
 			Help: "Inventory records (tombstones included) published to the inventory topic."})),
+	}
+}
+
+// produceSync produces recs and waits for their acknowledgements, or for
+// ctx to end: franz-go does not fail a record already sent when ctx ends,
+// so ProduceSync alone would hold a stop's final flush for the client's
+// request timeout while Kafka does not answer. Records acknowledged after
+// ctx ended are published again by the next flush (the topic is
+// compacted).
+func produceSync(ctx context.Context, cl Producer, recs []*kgo.Record) error {
+	done := make(chan error, 1)
+	go func() { done <- cl.ProduceSync(ctx, recs...).FirstErr() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

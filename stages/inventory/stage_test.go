@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -59,6 +60,7 @@ func lldpMessage(t testing.TB, ns ...nb) *kgo.Record {
 // fixture is a stage publishing to a kfake topic.
 type fixture struct {
 	t     *testing.T
+	c     *kfake.Cluster
 	ctx   context.Context
 	kc    kafka.Config
 	cl    *kgo.Client
@@ -81,7 +83,7 @@ func newFixture(t *testing.T, base *View, log *slog.Logger) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	f := &fixture{t: t, ctx: ctx, kc: kc, cl: cl, topic: "tk.inventory"}
+	f := &fixture{t: t, c: c, ctx: ctx, kc: kc, cl: cl, topic: "tk.inventory"}
 	f.st = f.stage(base, log)
 	return f
 }
@@ -425,4 +427,34 @@ func BenchmarkSplit(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestFlushStopsWithItsContext: a flush whose records Kafka holds returns
+// when its context ends (a stop's final flush has 10 s), not after the
+// client's request timeout; the next flush publishes them.
+func TestFlushStopsWithItsContext(t *testing.T) {
+	f := newFixture(t, Fixed(nil), slog.New(slog.DiscardHandler))
+	gate := testenv.HoldProduce(f.c)
+	t.Cleanup(gate.Release) // before the cluster closes
+	gate.Hold()
+	if err := f.st.Add(f.ctx, lldpMessage(t, nb{0, "spine1", "e3", "leaf1", "e1"})); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(f.ctx, 300*time.Millisecond)
+	defer cancel()
+	flushed := make(chan error, 1)
+	go func() { _, err := f.st.Flush(ctx); flushed <- err }()
+	select {
+	case err := <-flushed:
+		if err == nil {
+			t.Fatal("flush with Kafka holding its records succeeded")
+		}
+	case <-time.After(3 * time.Second):
+		gate.Release()
+		t.Fatal("flush with Kafka holding its records did not return within 3s of its context's 300ms")
+	}
+	gate.Release()
+	if n, err := f.st.Flush(f.ctx); err != nil || n != 2 {
+		t.Errorf("next flush: %d records, %v; want 2 (both devices)", n, err)
+	}
 }
