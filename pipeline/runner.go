@@ -100,6 +100,7 @@ type Runner struct {
 	stopped atomic.Bool
 	// work ends FinalFlushTimeout after Run's context (see afterStop): the
 	// records of a poll already taken and the final flush share that time.
+	// Before Run, it never ends.
 	work context.Context
 }
 
@@ -118,7 +119,7 @@ func NewRunner(ctx context.Context, kc kafka.Config, cfg RunnerConfig, sink Sink
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = DefaultFlushInterval
 	}
-	r := &Runner{cfg: cfg, sink: sink, metrics: m, log: log.With("stage", cfg.Name), done: map[string]map[int32]int64{}, epochs: map[string]map[int32]int32{}, drops: newDropExporter(sink)}
+	r := &Runner{cfg: cfg, sink: sink, metrics: m, log: log.With("stage", cfg.Name), done: map[string]map[int32]int64{}, epochs: map[string]map[int32]int32{}, drops: newDropExporter(sink), work: context.Background()}
 	cl, err := kafka.Connect(ctx, kc,
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topics...),
@@ -370,17 +371,14 @@ func (r *Runner) finalLocked() error {
 	r.stopped.Store(true)
 	// Within FinalFlushTimeout of now, and of the stop (work): the poll's
 	// records given to the sink after the stop count against it.
-	base := r.work
-	if base == nil {
-		base = context.Background()
-	}
-	ctx, cancel := context.WithTimeout(base, FinalFlushTimeout)
+	ctx, cancel := context.WithTimeout(r.work, FinalFlushTimeout)
 	defer cancel()
 	pending := r.sink.Pending()
-	if err := r.flushLocked(ctx); errors.Is(err, errCommit) {
+	switch err := r.flushLocked(ctx); {
+	case errors.Is(err, errCommit):
 		return fmt.Errorf("%s: stopped with its rows written but their records' offsets not committed (%v); a restart against the same Kafka delivers those records again",
 			r.cfg.Name, err)
-	} else if err != nil {
+	case err != nil:
 		return fmt.Errorf("%s: stopped without flushing %d rows (last try: %v); their records are not committed, so a restart against the same Kafka reads them again",
 			r.cfg.Name, pending, err)
 	}

@@ -107,11 +107,7 @@ func TestTransactCheckpointInterval(t *testing.T) {
 
 	// The last checkpoint stands at 100. Rewrite it as if the instance had
 	// died after its 3rd transaction: the changelog says 30 at offset 30.
-	cl, err := kafka.Connect(ctx, kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := testClient(t, ctx, kc)
 	// rewind writes n more input records and a checkpoint of count 30 at
 	// offset 30, and returns the input's end offsets.
 	rewind := func(n int) map[string]map[int32]int64 {
@@ -230,11 +226,7 @@ func (p badProc) Process(ctx context.Context, r *kgo.Record, emit func(*kgo.Reco
 // marker are exactly those of a run without aborts.
 func TestCheckpointAfterAbort(t *testing.T) {
 	ctx, kc, id, _ := transactInput(t, 30)
-	cl, err := kafka.Connect(ctx, kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := testClient(t, ctx, kc)
 	limit := "20000"
 	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, -1, map[string]*string{"max.message.bytes": &limit}, id+".dlq"); err != nil {
 		t.Fatal(err)

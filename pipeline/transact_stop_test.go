@@ -48,11 +48,7 @@ func TestTransactStopCommits(t *testing.T) {
 		}
 		return tr
 	}
-	cl, err := kafka.Connect(ctx, kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := testClient(t, ctx, kc)
 
 	// The first transaction ends at MaxRecords (100, a checkpoint: the
 	// first); the second collects 50 more and is open when the stop comes.
@@ -175,11 +171,7 @@ func TestTransactTimeoutAboveBrokerMax(t *testing.T) {
 // between are processed again.
 func TestRestoreStateAhead(t *testing.T) {
 	ctx, kc, id, end := transactInput(t, 10)
-	cl, err := kafka.Connect(ctx, kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := testClient(t, ctx, kc)
 	var logs bytes.Buffer
 	proc := newCountProc(id+".out", TransactionConfig{})
 	tr, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "ahead", Group: id, Input: id, DeadLetterTopic: id + ".dlq"},
@@ -228,11 +220,7 @@ func (p *slowProc) Process(ctx context.Context, r *kgo.Record, emit func(*kgo.Re
 // committed. It takes FinalFlushTimeout.
 func TestTransactStopAbortsWhatCannotCommit(t *testing.T) {
 	ctx, kc, id, _ := transactInput(t, 5)
-	cl, err := kafka.Connect(ctx, kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := testClient(t, ctx, kc)
 	proc := &slowProc{countProc: newCountProc(id+".out", TransactionConfig{Interval: 5 * time.Second}), started: make(chan struct{})}
 	tr, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "slow", Group: id, Input: id, DeadLetterTopic: id + ".dlq"}, proc, NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -248,8 +236,13 @@ func TestTransactStopAbortsWhatCannotCommit(t *testing.T) {
 	<-proc.started
 	stopped := time.Now()
 	stop()
-	if err := <-ran; err != nil {
-		t.Fatal(err)
+	select {
+	case err := <-ran:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(StopTimeout + 5*time.Second):
+		t.Fatalf("Run did not return within %v of the stop", StopTimeout+5*time.Second)
 	}
 	t.Logf("Run returned %v after the stop", time.Since(stopped).Round(time.Millisecond))
 	adm := kadm.NewClient(cl)
@@ -273,4 +266,15 @@ func TestTransactStopAbortsWhatCannotCommit(t *testing.T) {
 	if o, ok := offs.Lookup(id, 0); ok && o.At > 5 {
 		t.Errorf("group committed offset %d, want at most 5: the transaction with the slow record could not commit", o.At)
 	}
+}
+
+// testClient connects to kc for the rest of the test.
+func testClient(t *testing.T, ctx context.Context, kc kafka.Config) *kgo.Client {
+	t.Helper()
+	cl, err := kafka.Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
 }
