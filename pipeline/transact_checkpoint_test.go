@@ -93,14 +93,7 @@ func TestTransactCheckpointInterval(t *testing.T) {
 	if n := testutil.ToFloat64(m.changelog.WithLabelValues("ckpt")); n != 2 {
 		t.Errorf("first run wrote %v changelog records, want 2: the first and last transactions' checkpoints", n)
 	}
-	var marker []byte
-	if err := kafka.ReadAll(ctx, kc, id+"-changelog", func(r *kgo.Record) {
-		if string(r.Key) == CheckpointKey {
-			marker = r.Value
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	marker := lastMarker(t, ctx, kc, id+"-changelog")
 	if !bytes.Equal(marker, []byte{0, 0, 0, 0, 0, 0, 0, 100}) {
 		t.Errorf("last checkpoint marker %v, want offset 100", marker)
 	}
@@ -264,17 +257,10 @@ func TestCheckpointAfterAbort(t *testing.T) {
 		t.Errorf("no restore replayed offsets 10–29 after an abort:\n%s", logs.String())
 	}
 	var outs []string
-	var marker []byte
 	if err := kafka.ReadAll(ctx, kc, id+".out", func(r *kgo.Record) { outs = append(outs, string(r.Value)) }); err != nil {
 		t.Fatal(err)
 	}
-	if err := kafka.ReadAll(ctx, kc, id+"-changelog", func(r *kgo.Record) {
-		if string(r.Key) == CheckpointKey {
-			marker = r.Value
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	marker := lastMarker(t, ctx, kc, id+"-changelog")
 	for i, v := range outs {
 		if v != strconv.Itoa(i+1) {
 			t.Fatalf("output %d is %q, want %d (outputs %v)", i, v, i+1, outs)

@@ -69,14 +69,7 @@ func TestTransactStopCommits(t *testing.T) {
 	waitSeen(t, &proc.seen, 150)
 	stopped := time.Now()
 	stop()
-	select {
-	case err := <-ran:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(FinalFlushTimeout + 5*time.Second):
-		t.Fatalf("Run did not return within %v of the stop", FinalFlushTimeout+5*time.Second)
-	}
+	waitRun(t, ran, FinalFlushTimeout+5*time.Second)
 	t.Logf("stopped in %v", time.Since(stopped).Round(time.Millisecond))
 	if st := tr.Stats(); st.Transactions != 2 || st.Flushed != 150 {
 		t.Errorf("%d transactions committed with %d outputs, want 2 with 150: the stop must commit the open one", st.Transactions, st.Flushed)
@@ -90,17 +83,10 @@ func TestTransactStopCommits(t *testing.T) {
 		t.Errorf("group committed offset %d, want 150", o.At)
 	}
 	var outs int
-	var marker []byte
 	if err := kafka.ReadAll(ctx, kc, id+".out", func(*kgo.Record) { outs++ }); err != nil {
 		t.Fatal(err)
 	}
-	if err := kafka.ReadAll(ctx, kc, id+"-changelog", func(r *kgo.Record) {
-		if string(r.Key) == CheckpointKey {
-			marker = r.Value
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	marker := lastMarker(t, ctx, kc, id+"-changelog")
 	if outs != 150 {
 		t.Errorf("%d outputs visible to read_committed readers, want 150", outs)
 	}
@@ -236,14 +222,7 @@ func TestTransactStopAbortsWhatCannotCommit(t *testing.T) {
 	<-proc.started
 	stopped := time.Now()
 	stop()
-	select {
-	case err := <-ran:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(StopTimeout + 5*time.Second):
-		t.Fatalf("Run did not return within %v of the stop", StopTimeout+5*time.Second)
-	}
+	waitRun(t, ran, StopTimeout+5*time.Second)
 	t.Logf("Run returned %v after the stop", time.Since(stopped).Round(time.Millisecond))
 	adm := kadm.NewClient(cl)
 	stable, err := adm.ListCommittedOffsets(ctx, id+".out")
@@ -277,4 +256,33 @@ func testClient(t *testing.T, ctx context.Context, kc kafka.Config) *kgo.Client 
 	}
 	t.Cleanup(cl.Close)
 	return cl
+}
+
+// lastMarker returns the value of the last checkpoint marker in changelog
+// (nil: none).
+func lastMarker(t *testing.T, ctx context.Context, kc kafka.Config, changelog string) []byte {
+	t.Helper()
+	var marker []byte
+	if err := kafka.ReadAll(ctx, kc, changelog, func(r *kgo.Record) {
+		if string(r.Key) == CheckpointKey {
+			marker = r.Value
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return marker
+}
+
+// waitRun waits for Run's error on ran, failing the test if Run fails or
+// does not return within bound.
+func waitRun(t *testing.T, ran <-chan error, bound time.Duration) {
+	t.Helper()
+	select {
+	case err := <-ran:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(bound):
+		t.Fatalf("Run did not return within %v of the stop", bound)
+	}
 }
