@@ -176,7 +176,10 @@ func (r *Runner) forgetLocked(m map[string][]int32) {
 }
 
 // Run consumes until ctx is done, or until a target set by DrainTo is
-// reached, then flushes what it has and commits.
+// reached, then flushes what it has and commits, and leaves the group:
+// once ctx is done it returns within StopTimeout, with the broker away
+// too (the flush and commit within FinalFlushTimeout, leaving the group
+// within stopAbortWait).
 func (r *Runner) Run(ctx context.Context) error {
 	return r.run(ctx)
 }
@@ -271,7 +274,7 @@ func afterStop(ctx context.Context, timeout time.Duration) (context.Context, con
 }
 
 func (r *Runner) run(ctx context.Context) error {
-	defer r.client.Close()
+	defer leaveGroup(r.client.Close, r.log)
 	// The records of a poll are given to the sink (or dead-lettered) on
 	// work, so a stop during a poll's records does not fail them.
 	work, cancelWork := afterStop(ctx, FinalFlushTimeout)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,8 +15,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -178,7 +182,7 @@ func (c *countSink) Pending() int { return c.pending }
 // commit is of the offsets given to the sink. Then a run to the end
 // commits all three records.
 func TestStopCommitsWhatTheSinkSaw(t *testing.T) {
-	ctx, newRunner, committed := threeRecords(t)
+	ctx, newRunner, committed, _ := threeRecords(t)
 	// The poll the stop cut short, then what the loop does on a stop.
 	r := newRunner(&countSink{})
 	if n := r.client.PollRecords(ctx, DefaultMaxPoll).NumRecords(); n == 0 {
@@ -203,6 +207,81 @@ func TestStopCommitsWhatTheSinkSaw(t *testing.T) {
 	}
 }
 
+// TestStopWithinBoundWhileKafkaIsAway stops a Runner while the broker
+// holds every offset commit, heartbeat and leave-group request: the final
+// flush gives up on its commit after FinalFlushTimeout, saying so, and
+// leaving the group gives up after stopAbortWait, so Run returns within
+// StopTimeout. Before, the client's Close waited for the leave, which the
+// client retries for 30 s, and Run took 40 s.
+func TestStopWithinBoundWhileKafkaIsAway(t *testing.T) {
+	_, newRunner, committed, cluster := threeRecords(t)
+	gate := testenv.HoldRequests(cluster, kmsg.OffsetCommit, kmsg.Heartbeat, kmsg.LeaveGroup)
+	t.Cleanup(gate.Release) // before the cluster closes
+	gate.Hold()
+	sink := &lockedSink{}
+	r := newRunner(sink)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	ran := make(chan error, 1)
+	go func() { ran <- r.Run(ctx) }()
+	for deadline := time.Now().Add(10 * time.Second); sink.seen() < 30; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sink saw %d rows in 10s, want 30", sink.seen())
+		}
+	}
+	stop()
+	stopped := time.Now()
+	var err error
+	select {
+	case err = <-ran:
+	case <-time.After(StopTimeout + 20*time.Second):
+		t.Fatalf("Run did not return within %v of the stop", StopTimeout+20*time.Second)
+	}
+	took := time.Since(stopped)
+	t.Logf("Run returned %v after the stop: %v", took.Round(time.Millisecond), err)
+	if took > StopTimeout+time.Second {
+		t.Errorf("Run returned %v after the stop, want at most StopTimeout (%v) and a second", took.Round(time.Millisecond), StopTimeout)
+	}
+	if err == nil || !strings.Contains(err.Error(), "offsets not committed") {
+		t.Errorf("Run: %v, want an error saying the offsets were not committed", err)
+	}
+	gate.Release()
+	if at := committed(); at > 0 {
+		t.Errorf("committed offset %d with every commit held", at)
+	}
+}
+
+// lockedSink is a countSink a test may read while the Runner uses it.
+type lockedSink struct {
+	mu sync.Mutex
+	countSink
+}
+
+func (l *lockedSink) Add(ctx context.Context, r *kgo.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.countSink.Add(ctx, r)
+}
+
+func (l *lockedSink) Flush(ctx context.Context) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.countSink.Flush(ctx)
+}
+
+func (l *lockedSink) Pending() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.countSink.Pending()
+}
+
+// seen returns the rows the sink was given.
+func (l *lockedSink) seen() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rows
+}
+
 // brokenSink is a countSink that fails (not bad input: the stage stops)
 // on its second record.
 type brokenSink struct {
@@ -222,7 +301,7 @@ func (b *brokenSink) Add(ctx context.Context, r *kgo.Record) error {
 // first record only, so the second and third are read again (before, the
 // commit on leaving took the client's polled offsets, 3, and lost them).
 func TestSinkErrorCommitsWhatTheSinkSaw(t *testing.T) {
-	ctx, newRunner, committed := threeRecords(t)
+	ctx, newRunner, committed, _ := threeRecords(t)
 	sink := &brokenSink{}
 	if err := newRunner(sink).Run(ctx); err == nil || !strings.Contains(err.Error(), "the sink broke") {
 		t.Fatalf("Run: %v, want the sink's error", err)
@@ -234,8 +313,9 @@ func TestSinkErrorCommitsWhatTheSinkSaw(t *testing.T) {
 
 // threeRecords puts three records of 10 samples on topic "in" of an
 // in-process broker, and returns a context, a function making a Runner of
-// group "g" on it, and one reading the group's committed offset.
-func threeRecords(t *testing.T) (context.Context, func(Sink) *Runner, func() int64) {
+// group "g" on it, one reading the group's committed offset, and the
+// broker.
+func threeRecords(t *testing.T) (context.Context, func(Sink) *Runner, func() int64, *kfake.Cluster) {
 	t.Helper()
 	cluster := newCluster(t, 1, "in", "dlq")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -267,5 +347,5 @@ func threeRecords(t *testing.T) (context.Context, func(Sink) *Runner, func() int
 		o, _ := offs.Lookup("in", 0)
 		return o.At
 	}
-	return ctx, newRunner, committed
+	return ctx, newRunner, committed, cluster
 }

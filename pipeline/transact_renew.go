@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -92,9 +93,9 @@ func (t *TransactRunner) renew(ctx context.Context, cause error) error {
 const stopAbortWait = 5 * time.Second
 
 // StopTimeout bounds how long a stage takes to stop once its context
-// ends: FinalFlushTimeout for its final flush or commit and, for a
-// transactional stage that could not commit in that time, stopAbortWait to
-// abort and stopAbortWait to leave its group.
+// ends: FinalFlushTimeout for its final flush or commit, stopAbortWait to
+// leave its group and, for a transactional stage that could not commit in
+// that time, stopAbortWait to abort.
 const StopTimeout = FinalFlushTimeout + 2*stopAbortWait
 
 // abortOpen aborts the open transaction within stopAbortWait, whatever is
@@ -106,16 +107,22 @@ func (t *TransactRunner) abortOpen(ctx context.Context) {
 	_, _ = t.sess.End(actx, kgo.TryAbort)
 }
 
-// closeSession closes the session, leaving the group, waiting at most
-// stopAbortWait: a broker that is away holds the leave, and the group's
-// session timeout then moves the partitions instead.
-func (t *TransactRunner) closeSession() {
+// closeSession closes the session, leaving the group, within
+// stopAbortWait (see leaveGroup).
+func (t *TransactRunner) closeSession() { leaveGroup(t.sess.Close, t.log) }
+
+// leaveGroup runs closeClient, a consumer's Close, which leaves its group,
+// and waits for it at most stopAbortWait: a broker that is away holds the
+// leave (the client retries it for 30 s), and the group's session timeout
+// then moves the partitions instead. A close given up on goes on in the
+// background; the process is stopping.
+func leaveGroup(closeClient func(), log *slog.Logger) {
 	closed := make(chan struct{})
-	go func() { t.sess.Close(); close(closed) }()
+	go func() { closeClient(); close(closed) }()
 	select {
 	case <-closed:
 	case <-time.After(stopAbortWait):
-		t.log.Warn("leaving the consumer group did not finish in time; its session timeout moves the partitions", "waited", stopAbortWait.String())
+		log.Warn("leaving the consumer group did not finish in time; its session timeout moves the partitions", "waited", stopAbortWait.String())
 	}
 }
 
