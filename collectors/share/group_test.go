@@ -11,6 +11,8 @@ import (
 
 	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/kafka"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // member is one Group with the buckets its callback reported.
@@ -85,5 +87,42 @@ func TestGroupOnKafka(t *testing.T) {
 	wait(a, b2, d)
 	for _, m := range []*member{a, b2, d} {
 		m.g.Close()
+	}
+}
+
+// TestCloseWithinBoundWhileKafkaIsAway closes a member while the broker
+// holds its heartbeats and its leave: Close gives up waiting after
+// LeaveWait and still reports every bucket lost. Before, it waited for
+// the client, which retries the leave for 30 s.
+func TestCloseWithinBoundWhileKafkaIsAway(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.Ports(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	gate := testenv.HoldRequests(cluster, kmsg.Heartbeat, kmsg.LeaveGroup)
+	defer gate.Release() // before the cluster closes
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	m := &member{}
+	g, err := Join(ctx, kafka.Config{Brokers: cluster.ListenAddrs()}, Config{Enabled: true, Buckets: 4}, "test",
+		func(c Change) { m.mu.Lock(); m.owned = c.Owned; m.mu.Unlock() }, WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for len(m.buckets()) < 4 {
+		if ctx.Err() != nil {
+			t.Fatalf("the member owns %v, want the 4 buckets", m.buckets())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	gate.Hold()
+	t0 := time.Now()
+	g.Close()
+	if took := time.Since(t0); took > LeaveWait+time.Second {
+		t.Errorf("Close took %v with the leave held, want at most LeaveWait (%v) and a second", took.Round(time.Millisecond), LeaveWait)
+	}
+	if len(m.buckets()) != 0 {
+		t.Errorf("a closed member still owns %v", m.buckets())
 	}
 }

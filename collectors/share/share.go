@@ -168,12 +168,24 @@ func (g *Group) Owned() Owned {
 	return g.owned
 }
 
+// LeaveWait bounds how long Close waits to leave the group.
+const LeaveWait = 5 * time.Second
+
 // Close leaves the group, so the others take this process's buckets at
 // once instead of after the session timeout, and reports the loss of every
-// bucket to onChange ("left"). It blocks until the client is closed.
+// bucket to onChange ("left"). It waits for the client to close at most
+// LeaveWait: a broker that is away holds the leave (the client retries it
+// for 30 s), and the others then take the buckets after the session
+// timeout.
 func (g *Group) Close() {
-	g.cl.Close()
-	<-g.done
+	closed := make(chan struct{})
+	go func() { g.cl.Close(); <-g.done; close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(LeaveWait):
+		g.log.Warn("leaving the collector group did not finish in time; the others take this process's targets after the session timeout",
+			"waited", LeaveWait.String())
+	}
 	g.mu.Lock()
 	all := g.owned.Buckets()
 	g.mu.Unlock()
