@@ -1,13 +1,11 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"math"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,24 +13,6 @@ import (
 	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/schemas"
 )
-
-// lockedBuffer is a log sink safe for concurrent writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestFleetEndWhileKafkaIsSlow: the simulated fleet finishes its span while
 // the broker holds every produce request for longer than the collector's
@@ -49,7 +29,7 @@ func TestFleetEndWhileKafkaIsSlow(t *testing.T) {
 	cfg.Sim.Speed, cfg.Sim.Span = math.Inf(1), 3*time.Minute
 	cfg.Sim.Start = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	stall := SimStallTimeout(cfg.Sim.Interval, cfg.Sim.Speed)
-	logs := &lockedBuffer{}
+	logs := &testenv.LogBuffer{}
 	// Hold Kafka from the moment the fleet starts stepping (its 180 steps
 	// take well under a second) until the stall timeout and 5 s have
 	// passed.
@@ -124,7 +104,7 @@ func TestLostTargetAtFullSpeed(t *testing.T) {
 	cfg.Sim.Start = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 	lostAt, lostFor := time.Hour, 5*time.Minute
 	cfg.Sim.Faults = []sim.Fault{{Device: "sim-02", Kind: sim.FaultTargetUnreachable, After: lostAt, Duration: lostFor}}
-	logs := &lockedBuffer{}
+	logs := &testenv.LogBuffer{}
 	if _, err := Run(context.Background(), Options{Config: &cfg, Log: slog.New(slog.NewJSONHandler(logs, nil))}); err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -34,7 +32,7 @@ func TestStopWithinBoundWhileKafkaIsSlow(t *testing.T) {
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Sim.Devices, cfg.Sim.Interfaces, cfg.Sim.Interval = 3, 2, time.Second
 	cfg.Sim.Backfill, cfg.Sim.Speed = 10*time.Minute, 600 // 1 s of replay, then live
-	logs := &lockedBuffer{}
+	logs := &testenv.LogBuffer{}
 	const timeout = 6 * time.Second
 	ctx, signal := context.WithCancel(context.Background())
 	defer signal()
@@ -47,8 +45,8 @@ func TestStopWithinBoundWhileKafkaIsSlow(t *testing.T) {
 		sum, err := Run(ctx, Options{Config: &cfg, Log: slog.New(slog.NewJSONHandler(logs, nil)), drainTimeout: timeout})
 		ran <- result{sum, err}
 	}()
-	base := "http://" + servedAddr(t, logs)
-	for deadline := time.Now().Add(30 * time.Second); get(base+"/readyz") != http.StatusOK; time.Sleep(50 * time.Millisecond) {
+	base := "http://" + testenv.ServedAddr(t, logs, "serving /metrics, /healthz and /readyz")
+	for deadline := time.Now().Add(30 * time.Second); testenv.HTTPStatus(base+"/readyz") != http.StatusOK; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("/readyz not ready within 30s:\n%s", logs.String())
 		}
@@ -59,8 +57,8 @@ func TestStopWithinBoundWhileKafkaIsSlow(t *testing.T) {
 	signal()
 	stopped := time.Now()
 	// (The stop is marked on a goroutine of its own, a moment later.)
-	code := get(base + "/readyz")
-	for t0 := time.Now(); code == http.StatusOK && time.Since(t0) < time.Second; code = get(base + "/readyz") {
+	code := testenv.HTTPStatus(base + "/readyz")
+	for t0 := time.Now(); code == http.StatusOK && time.Since(t0) < time.Second; code = testenv.HTTPStatus(base + "/readyz") {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if code != http.StatusServiceUnavailable {
@@ -78,7 +76,7 @@ wait:
 		case res = <-ran:
 			break wait
 		case <-time.After(200 * time.Millisecond):
-			if get(base+"/healthz") == http.StatusOK {
+			if testenv.HTTPStatus(base+"/healthz") == http.StatusOK {
 				healthy = time.Since(stopped)
 			}
 		case <-time.After(bound + 10*time.Second - time.Since(stopped)):
@@ -99,39 +97,9 @@ wait:
 	if want := timeout - checkReserve - time.Second; healthy < want {
 		t.Errorf("/healthz last answered %v after the signal, want at least %v (the wind-down waits %v)", healthy.Round(time.Millisecond), want, timeout-checkReserve)
 	}
-	for deadline := time.Now().Add(3 * time.Second); get(base+"/healthz") != 0; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(3 * time.Second); testenv.HTTPStatus(base+"/healthz") != 0; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("/healthz still answers 3s after Run returned")
 		}
 	}
-}
-
-// servedAddr waits for Run's log line naming the HTTP endpoints' address.
-func servedAddr(t *testing.T, logs *lockedBuffer) string {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		for _, line := range strings.Split(logs.String(), "\n") {
-			if strings.Contains(line, "serving /metrics, /healthz and /readyz") {
-				var rec struct{ Addr string }
-				if err := json.Unmarshal([]byte(line), &rec); err != nil {
-					t.Fatal(err)
-				}
-				return rec.Addr
-			}
-		}
-	}
-	t.Fatalf("no HTTP endpoints served within 30s:\n%s", logs.String())
-	return ""
-}
-
-// get returns the status of a GET of url, or 0 when there is no answer.
-func get(url string) int {
-	c := http.Client{Timeout: time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode
 }

@@ -3,6 +3,7 @@ package collectors
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -23,9 +24,10 @@ import (
 )
 
 // Run runs one collector, "gnmi" or "snmp", as `telekernel collect` does:
-// it connects to Kafka (creating the topic), serves /metrics and /targets,
-// publishes until ctx ends, and re-reads the file at path every cfg.Reload
-// to apply a changed target list without a restart. With cfg.Group
+// it connects to Kafka (creating the topic), serves /metrics and /targets
+// until it returns (/readyz fails once ctx ends), publishes until ctx
+// ends, and re-reads the file at path every cfg.Reload to apply a changed
+// target list without a restart. With cfg.Group
 // enabled it collects only the targets its group assigns to it (see
 // package share), and leaves the group once its collector has stopped.
 func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) error {
@@ -54,7 +56,18 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 	defer pub.Close()
 	own := newOwner(kind, cfg, reg, log)
 	if cfg.HTTP.Listen != "off" {
-		addr, err := httpserve.Serve(ctx, cfg.HTTP, reg, httpserve.Health{Routes: map[string]http.Handler{"/targets": own}}, log)
+		// The endpoints outlive the signal: the stop (delivering what was
+		// collected, up to 30 s, and leaving the group) can be watched, and
+		// a liveness probe still passes; /readyz says it is stopping.
+		httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
+		defer stopHTTP()
+		ready := func() error {
+			if ctx.Err() != nil {
+				return errors.New("stopping")
+			}
+			return nil
+		}
+		addr, err := httpserve.Serve(httpCtx, cfg.HTTP, reg, httpserve.Health{Ready: ready, Routes: map[string]http.Handler{"/targets": own}}, log)
 		if err != nil {
 			return err
 		}
