@@ -13,6 +13,10 @@ import (
 
 // incident is the engine's state of one incident.
 type incident struct {
+	// Seq numbers the incidents of an engine in the order they opened:
+	// the engine keeps them in that order, and its state records are
+	// keyed by it (see Changes).
+	Seq      uint64 `json:",omitempty"`
 	ID       string
 	Opened   int64 // event time of the first member, Unix ns
 	Updated  int64
@@ -30,10 +34,14 @@ type incident struct {
 type Engine struct {
 	cfg  Config
 	inv  *schemas.InventoryIndex
-	incs []*incident // open, or resolved less than Reopen ago, by open time
+	incs []*incident // open, or resolved less than Reopen ago, by Seq
 	// Dropped counts resolved detections of alerts no incident knew (their
 	// firing came before the engine's state began).
 	Dropped int
+	nextSeq uint64 // the last Seq given
+
+	changed     map[uint64]bool // the Seq of every incident changed or forgotten since the last Changes
+	metaChanged bool            // Dropped or nextSeq changed since the last Changes
 }
 
 // New returns an Engine with cfg (defaults applied, then validated) and the
@@ -71,9 +79,12 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 	if in == nil {
 		if !m.Firing {
 			e.Dropped++
+			e.metaChanged = true
 			return nil
 		}
-		in = &incident{ID: incidentID(&m), Opened: m.Time, Firing: map[string]bool{}}
+		e.nextSeq++
+		e.metaChanged = true
+		in = &incident{Seq: e.nextSeq, ID: incidentID(&m), Opened: m.Time, Firing: map[string]bool{}}
 		e.incs = append(e.incs, in)
 	}
 	m.Effect = effect
@@ -89,9 +100,19 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 	merged, in := e.mergeAll(in, m.Time)
 	out := make([]*schemas.Incident, 0, len(merged)+1)
 	for _, b := range merged {
+		e.touch(b)
 		out = append(out, e.describe(b))
 	}
+	e.touch(in)
 	return append(out, e.describe(in))
+}
+
+// touch notes that in changed or was forgotten, for Changes.
+func (e *Engine) touch(in *incident) {
+	if e.changed == nil {
+		e.changed = map[uint64]bool{}
+	}
+	e.changed[in.Seq] = true
 }
 
 // insert adds m to in's members in (event time, fingerprint, firing
@@ -143,11 +164,27 @@ func (e *Engine) Open() []*schemas.Incident {
 	return out
 }
 
+// OpenCount returns how many of the incidents held are open (not
+// resolved), as Open would show them, without describing them.
+func (e *Engine) OpenCount() int {
+	n := 0
+	for _, in := range e.incs {
+		if in.Resolved == 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // expire forgets incidents resolved longer ago than they may reopen (see
 // keep), plus Lateness for detections that arrive late.
 func (e *Engine) expire(now int64) {
 	e.incs = slices.DeleteFunc(e.incs, func(in *incident) bool {
-		return in.Resolved != 0 && now-in.Resolved > int64(e.keep(in)+e.cfg.Lateness)
+		gone := in.Resolved != 0 && now-in.Resolved > int64(e.keep(in)+e.cfg.Lateness)
+		if gone {
+			e.touch(in)
+		}
+		return gone
 	})
 }
 

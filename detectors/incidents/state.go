@@ -1,20 +1,31 @@
 package incidents
 
 import (
+	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
 )
 
-// State record kind tag and version. The tag sits apart from enc's list,
-// beside the power (0x70, 0x72) and maintenance (0x71) records. Version 2
-// keeps every incident's members in (event time, fingerprint) order;
-// version 1 (arrival order) is still read, its members sorted on restore.
+// State record kind tags and versions. The tags sit apart from enc's
+// list, beside the power (0x70, 0x72) and maintenance (0x71) records.
+// The whole engine in one record (tagEngine) is what the correlate stage
+// wrote before its state was one record per incident: version 2 keeps
+// every incident's members in (event time, fingerprint) order; version 1
+// (arrival order) is still read, its members sorted on restore.
 const (
-	tagEngine     byte = 0x73
-	engineVersion byte = 2
+	tagEngine       byte = 0x73
+	engineVersion   byte = 2
+	tagIncident     byte = 0x74
+	incidentVersion byte = 1
+	tagMeta         byte = 0x75
+	metaVersion     byte = 1
 )
 
 // engineState is the serialised state: the incidents held and the count of
@@ -22,13 +33,20 @@ const (
 type engineState struct {
 	Incidents []*incident `json:"incidents"`
 	Dropped   int         `json:"dropped"`
+	NextSeq   uint64      `json:"nextSeq,omitempty"`
 }
 
-// MarshalBinary returns the engine's state: a kind tag, a version byte and
-// the incidents it holds (JSON). A restored engine returns what the
-// original would for the same detections.
+// engineMeta is the state of an engine besides its incidents.
+type engineMeta struct {
+	Dropped int    `json:"dropped"`
+	NextSeq uint64 `json:"nextSeq"`
+}
+
+// MarshalBinary returns the engine's whole state in one record: a kind
+// tag, a version byte and the incidents it holds (JSON). A restored engine
+// returns what the original would for the same detections.
 func (e *Engine) MarshalBinary() ([]byte, error) {
-	b, err := json.Marshal(engineState{Incidents: e.incs, Dropped: e.Dropped})
+	b, err := json.Marshal(engineState{Incidents: e.incs, Dropped: e.Dropped, NextSeq: e.nextSeq})
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode incident state: %w", err)
 	}
@@ -37,6 +55,9 @@ func (e *Engine) MarshalBinary() ([]byte, error) {
 
 // UnmarshalBinary restores state written by MarshalBinary, replacing the
 // engine's incidents; the configuration and inventory stay as they are.
+// Incidents of a record written before incidents had a Seq are numbered
+// in their order. Every incident restored counts as changed for the next
+// Changes, so a state read in this form is written again in records.
 func (e *Engine) UnmarshalBinary(b []byte) error {
 	r := enc.Reader{B: b}
 	v := engineVersion
@@ -51,17 +72,137 @@ func (e *Engine) UnmarshalBinary(b []byte) error {
 	if err := json.Unmarshal(r.B, &st); err != nil {
 		return fmt.Errorf("cannot restore incident state: %w", err)
 	}
-	for _, in := range st.Incidents {
-		if in == nil || len(in.Members) == 0 {
-			return fmt.Errorf("cannot restore incident state: an incident has no members")
-		}
-		if in.Firing == nil {
-			in.Firing = map[string]bool{}
+	next := st.NextSeq
+	for i, in := range st.Incidents {
+		if err := checkIncident(in); err != nil {
+			return fmt.Errorf("cannot restore incident state: %w", err)
 		}
 		if v == 1 {
 			slices.SortStableFunc(in.Members, memberOrder)
 		}
+		if in.Seq == 0 {
+			in.Seq = uint64(i) + 1
+		}
+		next = max(next, in.Seq)
 	}
-	e.incs, e.Dropped = st.Incidents, st.Dropped
+	e.incs, e.Dropped, e.nextSeq = st.Incidents, st.Dropped, next
+	clear(e.changed)
+	for _, in := range e.incs {
+		e.touch(in)
+	}
+	e.metaChanged = true
 	return nil
+}
+
+// checkIncident reports what makes a restored incident unusable, and gives
+// it the empty Firing set JSON leaves nil.
+func checkIncident(in *incident) error {
+	if in == nil || len(in.Members) == 0 {
+		return errors.New("an incident has no members")
+	}
+	if in.Firing == nil {
+		in.Firing = map[string]bool{}
+	}
+	return nil
+}
+
+// Record is one record of an engine's state (see Changes).
+type Record struct {
+	Key   string
+	Value []byte // nil: the key's incident was forgotten
+}
+
+// MetaKey is the key of the state record of an engine's counters; the
+// other records' keys are IncidentKeyPrefix and an incident's Seq.
+const (
+	MetaKey           = "meta"
+	IncidentKeyPrefix = "incident/"
+)
+
+// Changes returns the state records of what changed since the last call
+// and forgets it: one per incident opened or changed (its state: a kind
+// tag, a version byte and its JSON) or forgotten (nil), by Seq, then the
+// engine's counters (MetaKey) when they changed. RestoreRecord of every
+// record Changes returned, in order, gives back the engine's state. Each
+// record holds one incident, so an engine's state is not bounded by one
+// message's size, and a checkpoint writes only what changed.
+func (e *Engine) Changes() ([]Record, error) {
+	out := make([]Record, 0, len(e.changed)+1)
+	for _, seq := range slices.Sorted(maps.Keys(e.changed)) {
+		rec := Record{Key: IncidentKeyPrefix + strconv.FormatUint(seq, 10)}
+		if i, ok := e.index(seq); ok {
+			b, err := json.Marshal(e.incs[i])
+			if err != nil {
+				return nil, fmt.Errorf("cannot encode incident %s: %w", e.incs[i].ID, err)
+			}
+			rec.Value = append(enc.AppendHeader(nil, tagIncident, incidentVersion), b...)
+		}
+		out = append(out, rec)
+	}
+	if e.metaChanged {
+		b, _ := json.Marshal(engineMeta{Dropped: e.Dropped, NextSeq: e.nextSeq}) // two numbers
+		out = append(out, Record{Key: MetaKey, Value: append(enc.AppendHeader(nil, tagMeta, metaVersion), b...)})
+	}
+	clear(e.changed)
+	e.metaChanged = false
+	return out, nil
+}
+
+// index finds the incident numbered seq in e.incs (kept by Seq).
+func (e *Engine) index(seq uint64) (int, bool) {
+	return slices.BinarySearchFunc(e.incs, seq, func(in *incident, s uint64) int { return cmp.Compare(in.Seq, s) })
+}
+
+// RestoreRecord loads one record returned by Changes: an incident (nil:
+// it was forgotten) or the counters.
+func (e *Engine) RestoreRecord(key string, value []byte) error {
+	if key == MetaKey {
+		if value == nil {
+			return nil
+		}
+		var m engineMeta
+		if err := decodeRecord(value, tagMeta, metaVersion, &m); err != nil {
+			return fmt.Errorf("cannot restore incident state: %s: %w", key, err)
+		}
+		e.Dropped, e.nextSeq = m.Dropped, max(e.nextSeq, m.NextSeq)
+		return nil
+	}
+	seq, err := strconv.ParseUint(strings.TrimPrefix(key, IncidentKeyPrefix), 10, 64)
+	if !strings.HasPrefix(key, IncidentKeyPrefix) || err != nil || seq == 0 {
+		return fmt.Errorf("cannot restore incident state: key %q is neither %q nor %q and a number", key, MetaKey, IncidentKeyPrefix)
+	}
+	i, found := e.index(seq)
+	if value == nil {
+		if found {
+			e.incs = slices.Delete(e.incs, i, i+1)
+		}
+		return nil
+	}
+	in := new(incident)
+	if err := decodeRecord(value, tagIncident, incidentVersion, in); err != nil {
+		return fmt.Errorf("cannot restore incident state: %s: %w", key, err)
+	}
+	if err := checkIncident(in); err != nil {
+		return fmt.Errorf("cannot restore incident state: %s: %w", key, err)
+	}
+	if in.Seq != seq {
+		return fmt.Errorf("cannot restore incident state: %s holds incident number %d", key, in.Seq)
+	}
+	if found {
+		e.incs[i] = in
+	} else {
+		e.incs = slices.Insert(e.incs, i, in)
+	}
+	e.nextSeq = max(e.nextSeq, seq)
+	return nil
+}
+
+// decodeRecord decodes a state record of kind tag and version into v.
+func decodeRecord(b []byte, tag, version byte, v any) error {
+	r := enc.Reader{B: b}
+	r.Header(tag, version)
+	if r.Err != nil {
+		return r.Err
+	}
+	return json.Unmarshal(r.B, v)
 }

@@ -21,7 +21,10 @@ import (
 	"github.com/telekernel/telekernel/stages/inventory"
 )
 
-// engineKey is the changelog key of a partition's engine state.
+// engineKey is the changelog key of a partition's whole engine state, as
+// the stage wrote it before its state was one record per incident (keys
+// incidents.IncidentKeyPrefix and a number, and incidents.MetaKey). It is
+// still read, and replaced by those records at the next checkpoint.
 const engineKey = "incident-engine"
 
 // Stage is the second half of the correlate stage: it reads the
@@ -41,6 +44,7 @@ type Stage struct {
 	updates *Metrics
 
 	parts   map[int32]*part
+	zip     zipper
 	open    atomic.Int64 // incidents open over every partition
 	sent    atomic.Int64
 	opened  atomic.Int64 // incidents opened, committed
@@ -49,10 +53,10 @@ type Stage struct {
 
 // part is the engine of one input partition.
 type part struct {
-	e     *incidents.Engine
-	gen   int // inventory generation the engine has
-	dirty bool
-	open  int
+	e      *incidents.Engine
+	gen    int  // inventory generation the engine has
+	legacy bool // restored from an engineKey record, which the next checkpoint deletes
+	open   int
 }
 
 var _ pipeline.Processor = (*Stage)(nil)
@@ -95,7 +99,6 @@ func (c *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	p := c.part(r.Partition)
 	id := incidents.ID(d)
 	for _, in := range p.e.Add(d) { // incidents merged into another first, then the one d changed
-		p.dirty = true
 		switch opened := in.ID == id; { // opened counts incidents not merged into another
 		case in.MergedInto != "" && !opened:
 			c.pending--
@@ -112,15 +115,9 @@ func (c *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	return nil
 }
 
-// count refreshes the open incidents of p and the total; once a
-// transaction, as it walks every incident p holds.
+// count refreshes the open incidents of p and the total.
 func (c *Stage) count(p *part) {
-	n := 0
-	for _, in := range p.e.Open() {
-		if in.State == schemas.IncidentOpen {
-			n++
-		}
-	}
+	n := p.e.OpenCount()
 	c.open.Add(int64(n - p.open))
 	p.open = n
 	c.updates.open.Set(float64(c.open.Load()))
@@ -135,45 +132,58 @@ func IncidentHeaders(in *schemas.Incident, source string) []kgo.RecordHeader {
 		Time: in.UpdatedAt})
 }
 
-// Checkpoint implements pipeline.Processor: the engine state of every
-// partition a detection changed since the last call, gzipped (the state is
-// the JSON of every incident held, evidence included; one changelog record
-// per partition, so it must stay under the broker's message size).
+// Checkpoint implements pipeline.Processor: for every partition, a record
+// per incident a detection opened, changed or let expire since the last
+// call (its state gzipped, the JSON of the incident with its evidence, or
+// a tombstone), then the engine's counters when they changed. A record
+// holds one incident, so a partition's state is not bounded by the
+// broker's message size, and a checkpoint writes only what changed.
 func (c *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 	for n, p := range c.parts {
-		if !p.dirty {
-			continue
-		}
-		b, err := p.e.MarshalBinary()
-		if err == nil {
-			b, err = compress(b)
-		}
+		recs, err := p.e.Changes()
 		if err != nil {
 			c.log.Error("cannot checkpoint incident state", "partition", n, "err", err)
 			continue
 		}
-		emit(n, []byte(engineKey), b)
-		p.dirty = false
-		c.count(p)
+		for _, r := range recs {
+			var v []byte
+			if r.Value != nil {
+				v = c.zip.compress(r.Value)
+			}
+			emit(n, []byte(r.Key), v)
+		}
+		if p.legacy {
+			emit(n, []byte(engineKey), nil)
+			p.legacy = false
+		}
+		if len(recs) > 0 {
+			c.count(p)
+		}
 	}
 }
 
 // Restore implements pipeline.Processor.
 func (c *Stage) Restore(partition int32, key, value []byte) error {
-	if string(key) != engineKey {
-		return fmt.Errorf("correlate: changelog key %q is not %q", key, engineKey)
-	}
 	p := c.part(partition)
-	if value == nil {
-		c.Drop(partition)
-		return nil
+	var raw []byte
+	if value != nil {
+		var err error
+		if raw, err = decompress(value); err != nil {
+			return fmt.Errorf("correlate: cannot restore incident state: %s: %w", key, err)
+		}
 	}
-	raw, err := decompress(value)
-	if err != nil {
-		return fmt.Errorf("correlate: cannot restore incident state: %w", err)
-	}
-	if err := p.e.UnmarshalBinary(raw); err != nil {
-		return fmt.Errorf("correlate: %w", err)
+	switch {
+	case string(key) == engineKey && raw == nil:
+		// The checkpoint that wrote the engine's records deleted it.
+	case string(key) == engineKey:
+		if err := p.e.UnmarshalBinary(raw); err != nil {
+			return fmt.Errorf("correlate: %w", err)
+		}
+		p.legacy = true
+	default:
+		if err := p.e.RestoreRecord(string(key), raw); err != nil {
+			return fmt.Errorf("correlate: %w", err)
+		}
 	}
 	c.count(p)
 	return nil
@@ -207,17 +217,24 @@ func (c *Stage) Opened() int64 { return c.opened.Load() }
 // owns. Safe for concurrent use.
 func (c *Stage) Open() int64 { return c.open.Load() }
 
-// compress gzips an engine state for the changelog.
-func compress(b []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
-	if _, err := w.Write(b); err != nil {
-		return nil, err
+// zipper gzips state records for the changelog with one writer, reset
+// for each (a gzip writer is about 800 KB to allocate).
+type zipper struct {
+	buf bytes.Buffer
+	w   *gzip.Writer
+}
+
+// compress returns b gzipped, in a new slice.
+func (z *zipper) compress(b []byte) []byte {
+	z.buf.Reset()
+	if z.w == nil {
+		z.w = gzip.NewWriter(&z.buf)
+	} else {
+		z.w.Reset(&z.buf)
 	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	_, _ = z.w.Write(b) // a bytes.Buffer does not fail
+	_ = z.w.Close()
+	return bytes.Clone(z.buf.Bytes())
 }
 
 // decompress undoes compress.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/detectors/incidents"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
@@ -185,20 +187,42 @@ func TestCorrelateStage(t *testing.T) {
 		t.Errorf("%d open, want 1 (the temperature)", c.Open())
 	}
 
-	// A new owner restores the same engine state from the changelog.
+	// A new owner restores the same engine state from the changelog, one
+	// record per incident and the counters.
 	c2, _ := New(cfg, inv, nil, slog.New(slog.DiscardHandler))
-	for _, r := range stagetest.ConsumeAll(t, ctx, kc.Brokers, "correlate-changelog", 1) {
+	keys := map[string]bool{}
+	err = kafka.ReadAll(ctx, kc, "correlate-changelog", func(r *kgo.Record) {
+		keys[string(r.Key)] = true
 		if err := c2.Restore(r.Partition, r.Key, r.Value); err != nil {
 			t.Fatal(err)
 		}
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	a, _ := c.parts[0].e.MarshalBinary()
 	b, _ := c2.parts[0].e.MarshalBinary()
 	if !bytes.Equal(a, b) || c2.Open() != 1 {
 		t.Fatalf("restored state differs (open %d):\n%s\n%s", c2.Open(), a, b)
 	}
+	if !keys[incidents.MetaKey] || !keys[incidents.IncidentKeyPrefix+"1"] || !keys[incidents.IncidentKeyPrefix+"2"] || len(keys) != 3 {
+		t.Errorf("changelog keys %v, want the counters and two incidents", keys)
+	}
 	if err := c2.Restore(0, []byte("other"), nil); err == nil {
 		t.Error("a foreign changelog key should be an error")
+	}
+
+	// A changelog of the stage before (the whole engine in one record) is
+	// read, and the next checkpoint writes its records and deletes it.
+	c3, _ := New(cfg, inv, nil, slog.New(slog.DiscardHandler))
+	if err := c3.Restore(0, []byte(engineKey), c3.zip.compress(a)); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	c3.Checkpoint(func(p int32, key, value []byte) { out = append(out, fmt.Sprintf("%d %s %t", p, key, value != nil)) })
+	want := []string{"0 incident/1 true", "0 incident/2 true", "0 meta true", "0 " + engineKey + " false"}
+	if !slices.Equal(out, want) || c3.Open() != 1 {
+		t.Errorf("the checkpoint after a whole-engine record wrote %q (open %d), want %q", out, c3.Open(), want)
 	}
 }
 
