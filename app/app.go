@@ -40,7 +40,8 @@ type Options struct {
 	// the simulator's span is over.
 	For time.Duration
 	Log *slog.Logger
-	// Registry receives the metrics; default a new registry.
+	// Registry receives the metrics; default a new registry that also
+	// holds the Go runtime and process collectors (go_*, process_*).
 	Registry *prometheus.Registry
 	// Progress, when set, receives a live status line every second.
 	Progress io.Writer

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
@@ -171,7 +172,11 @@ func newProcess(opts Options) *process {
 		opts.Now = time.Now
 	}
 	if opts.Registry == nil {
+		// The Go runtime's and the process's own metrics (CPU, RSS, GC),
+		// as `telekernel collect` serves them: deploy/prometheus and the
+		// pipeline dashboard use them.
 		opts.Registry = prometheus.NewRegistry()
+		opts.Registry.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
 	}
 	if opts.Stages == nil {
 		opts.Stages = Stages
