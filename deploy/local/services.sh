@@ -34,6 +34,10 @@ install_missing() {
   if want alertmanager; then
     [[ -x /usr/bin/prometheus-alertmanager ]] || pkgs+=(prometheus-alertmanager)
   fi
+  # deploy/prometheus's tests run promtool (check rules, test rules); only the binary is
+  # used, no Prometheus server is started. tk_apt_install's policy-rc.d keeps the package's
+  # postinst from starting the daemon (its invoke-rc.d/deb-systemd-invoke calls are refused).
+  [[ -x /usr/bin/promtool ]] || pkgs+=(prometheus)
   # The live view's tests drive it in tmux and time its CPU with /usr/bin/time.
   command -v tmux >/dev/null || pkgs+=(tmux)
   [[ -x /usr/bin/time ]] || pkgs+=(time)
