@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/telekernel/telekernel/internal/testenv"
 )
 
 // tmuxSession is a detached tmux session on its own server socket, so the
@@ -24,12 +26,7 @@ type tmuxSession struct {
 
 func newTmux(t *testing.T, width, height int, command string) *tmuxSession {
 	t.Helper()
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("TK_INTEGRATION") != "" {
-			t.Fatal("tmux is needed to drive the live view in a pseudo-terminal")
-		}
-		t.Skip("tmux not installed")
-	}
+	testenv.Tool(t, "tmux", "tmux") // drives the live view in a pseudo-terminal
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	s := &tmuxSession{t: t, socket: "tk-view-" + hex.EncodeToString(b)}

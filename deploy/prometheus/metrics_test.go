@@ -3,7 +3,6 @@ package prometheus
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -28,6 +27,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/sim/agent"
 	"github.com/telekernel/telekernel/collectors/snmp"
 	"github.com/telekernel/telekernel/config"
+	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/sinks/alertmanager"
 	"github.com/telekernel/telekernel/stages/correlate"
@@ -190,7 +190,7 @@ func scrapeRun(t *testing.T) map[string]string {
 	cfg.Sim.LabelsFile = filepath.Join(cfg.Parquet.Root, "labels.jsonl")
 	cfg.Sim.Devices, cfg.Sim.Interfaces, cfg.Sim.Interval = 3, 2, time.Second
 	cfg.Sim.Backfill = 10 * time.Minute // 1 s of replay at the default speed, then live
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -208,7 +208,7 @@ func scrapeRun(t *testing.T) map[string]string {
 			t.Errorf("run did not stop within %v", pipeline.StopTimeout+10*time.Second)
 		}
 	}()
-	url := "http://" + servedAddr(t, logs, "serving /metrics, /healthz and /readyz") + "/metrics"
+	url := "http://" + testenv.ServedAddr(t, logs, "serving /metrics, /healthz and /readyz") + "/metrics"
 	fams := scrapeWhen(t, url, 40*time.Second, func(body string) bool {
 		consumed, committed := stagesOf(body, "telekernel_stage_records_total"), stagesOf(body, "telekernel_stage_flush_seconds_count")
 		for s := range consumed {
@@ -294,11 +294,11 @@ func scrapeCollectors(t *testing.T) map[string]string {
 		if err != nil {
 			t.Fatalf("%s: %v", c.kind, err)
 		}
-		logs := &syncBuffer{}
+		logs := &testenv.LogBuffer{}
 		done := make(chan error, 1)
 		go func() { done <- collectors.Run(ctx, c.kind, path, cc, slog.New(slog.NewJSONHandler(logs, nil))) }()
 		defer func() { cancel(); <-done }()
-		url := "http://" + servedAddr(t, logs, "serving /metrics, /healthz, /readyz and /targets") + "/metrics"
+		url := "http://" + testenv.ServedAddr(t, logs, "serving /metrics, /healthz, /readyz and /targets") + "/metrics"
 		for n, typ := range scrapeWhen(t, url, 20*time.Second, func(body string) bool {
 			return strings.Contains(body, "\ntelekernel_publish_samples_total ") && !strings.Contains(body, "\ntelekernel_publish_samples_total 0\n") &&
 				(c.kind != "snmp" || strings.Contains(body, `result="error"`))
@@ -351,37 +351,4 @@ func stagesOf(body, name string) map[string]bool {
 		out[m[1]] = true
 	}
 	return out
-}
-
-// servedAddr waits for the log line msg naming the endpoints' address.
-func servedAddr(t *testing.T, logs *syncBuffer, msg string) string {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		for _, line := range strings.Split(logs.String(), "\n") {
-			var rec struct{ Msg, Addr string }
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == msg {
-				return rec.Addr
-			}
-		}
-	}
-	t.Fatalf("no %q within 30s:\n%s", msg, logs.String())
-	return ""
-}
-
-// syncBuffer is a log destination safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

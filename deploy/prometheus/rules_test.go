@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telekernel/telekernel/internal/testenv"
 	"gopkg.in/yaml.v3"
 )
 
@@ -27,16 +28,9 @@ const (
 	readmeFile    = "README.md"
 )
 
-// promtool returns the path of promtool, or fails the test: the suite
-// (make test) installs it with the local services.
-func promtool(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Fatal("promtool not found: run `bash deploy/local/services.sh start` (it installs Debian's prometheus package for /usr/bin/promtool; make test runs it first)")
-	}
-	return p
-}
+// promtool returns the path of promtool (Debian's prometheus package,
+// which deploy/local/services.sh installs).
+func promtool(t *testing.T) string { return testenv.Tool(t, "promtool", "prometheus") }
 
 // runPromtool runs promtool with args in dir and returns its output.
 func runPromtool(t *testing.T, dir string, args ...string) (string, error) {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/telekernel/telekernel/internal/testenv"
 )
 
 // binary is the path the units run; the test points it at an executable
@@ -27,19 +29,8 @@ func verify(t *testing.T, analyze, unit string) (string, error) {
 	return strings.TrimSpace(out.String()), err
 }
 
-// analyzer returns the path of systemd-analyze, or skips the test saying
-// why (fails instead under TK_INTEGRATION=1).
-func analyzer(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		if os.Getenv("TK_INTEGRATION") == "1" {
-			t.Fatal("cannot verify the systemd units: systemd-analyze not found (Debian package systemd)")
-		}
-		t.Skip("systemd units not verified: systemd-analyze not found (Debian package systemd)")
-	}
-	return p
-}
+// analyzer returns the path of systemd-analyze.
+func analyzer(t *testing.T) string { return testenv.Tool(t, "systemd-analyze", "systemd") }
 
 // copyUnit writes a unit into dir under name, with the binary path replaced
 // by exe.

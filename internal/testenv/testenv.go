@@ -5,6 +5,7 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -19,5 +20,21 @@ func Service(t testing.TB, env string) string {
 		t.Fatalf("%s is not set: run the suite with `make test`, which starts the services and sets it", env)
 	}
 	t.Skipf("%s is not set; `make test` starts the services (deploy/local) and sets it", env)
+	return ""
+}
+
+// Tool returns the path of the program name, or fails (under `make
+// test`) or skips the test when it is not installed, as Service does; pkg
+// is the Debian package that provides it.
+func Tool(t testing.TB, name, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("TK_INTEGRATION") == "1" {
+		t.Fatalf("%s not found: install the Debian package %s (deploy/local/services.sh start installs the suite's)", name, pkg)
+	}
+	t.Skipf("%s not found (Debian package %s)", name, pkg)
 	return ""
 }
