@@ -17,6 +17,7 @@ type Metrics struct {
 	rebalances  *prometheus.CounterVec
 	changelog   *prometheus.CounterVec
 	catchUp     *prometheus.CounterVec
+	aborts      *prometheus.CounterVec
 	lag         *prometheus.GaugeVec
 	stateBytes  *prometheus.GaugeVec
 	// unknownStates counts state values the detect stage did not
@@ -42,12 +43,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "telekernel", Subsystem: "stage", Name: "flush_seconds",
 			Help: "Time to flush a batch and commit its offsets.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
 		}, []string{"stage"})),
-		outputs:    counter("detect", "detections_total", "Detection events emitted, by state.", "state"),
+		outputs: counter("detect", "detections_total",
+			"Detection events emitted, by state; counted when emitted, so those of an aborted transaction, or of input a restore replays, count again.", "state"),
 		series:     gauge("detect", "series", "Series with detector state in memory."),
 		rebalances: counter("stage", "rebalances_total", "Partition assignments, revocations and losses.", "stage"),
 		changelog:  counter("stage", "changelog_records_total", "State records written to the changelog.", "stage"),
 		catchUp: counter("stage", "catch_up_transactions_total",
 			"Committed transactions in which a poll found the stage behind its input, so they collected input for transaction.catch_up rather than transaction.interval.", "stage"),
+		aborts: counter("stage", "transaction_aborts_total",
+			"Transactions a transactional stage aborted (a rebalance, a rejected write, a stop that could not commit); their input is processed again.", "stage"),
 		lag: gauge("stage", "lag_records",
 			"Records (and transaction markers) between the stage's position and the end of its owned input partitions, sampled every few seconds."),
 		stateBytes: gauge("detect", "state_bytes", "Approximate bytes of per-series detector state in memory."),

@@ -397,7 +397,7 @@ func (t *TransactRunner) transact(ctx, work context.Context, fetches kgo.Fetches
 	t.flushHeld(work, x) // also into a transaction that aborts: nothing is held past it
 	if err != nil {
 		t.abortOpen(ctx)
-		t.aborts.Add(1)
+		t.countAbort()
 		return t.restoreFailed(ctx, err)
 	}
 	if t.checkpointDue(ctx, work, x) {
@@ -505,12 +505,18 @@ func (t *TransactRunner) processAll(ctx context.Context, fetches kgo.Fetches, x 
 	})
 }
 
+// countAbort counts an aborted transaction (Stats, and the metric).
+func (t *TransactRunner) countAbort() {
+	t.aborts.Add(1)
+	t.metrics.aborts.WithLabelValues(t.cfg.Name).Inc()
+}
+
 // aborted handles a transaction that ended in an abort: a rebalance, a
 // rejected write or a retry. The session rewound to the committed offsets;
 // the state those records changed goes back to what the changelog holds,
 // and the records are processed again after a backoff.
 func (t *TransactRunner) aborted(ctx context.Context, failed error) {
-	t.aborts.Add(1)
+	t.countAbort()
 	t.abortStreak++
 	switch {
 	case failed != nil && t.abortStreak == 1:

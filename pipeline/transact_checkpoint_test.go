@@ -240,8 +240,9 @@ func TestCheckpointAfterAbort(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	proc := badProc{newCountProc(id+".out", TransactionConfig{Interval: 4 * time.Second, MaxRecords: 10, CheckpointInterval: time.Minute})}
+	m := NewMetrics(prometheus.NewRegistry())
 	tr, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "abort", Group: id, Input: id, DeadLetterTopic: id + ".dlq", MaxPoll: 10},
-		proc, NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(&logs, nil)))
+		proc, m, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,6 +253,9 @@ func TestCheckpointAfterAbort(t *testing.T) {
 	st := tr.Stats()
 	if st.Aborts == 0 || proc.count[0] != 49 || st.Flushed != 49 || st.DeadLetters != 1 {
 		t.Errorf("%d aborts, count %d, %d outputs, %d dead letters; want some aborts, 49, 49, 1", st.Aborts, proc.count[0], st.Flushed, st.DeadLetters)
+	}
+	if n := testutil.ToFloat64(m.aborts.WithLabelValues("abort")); n != float64(st.Aborts) {
+		t.Errorf("telekernel_stage_transaction_aborts_total is %v, Stats says %d aborts", n, st.Aborts)
 	}
 	if !strings.Contains(logs.String(), "replayed=20") {
 		t.Errorf("no restore replayed offsets 10–29 after an abort:\n%s", logs.String())

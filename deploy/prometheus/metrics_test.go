@@ -39,14 +39,15 @@ var promSynthetic = []string{"up"}
 
 // onFirstUse are the referenced metrics a short healthy run does not
 // serve: labelled metrics (vecs) whose series appear on the first dead
-// letter, failed flush, detection, failed subscription or lost batch, and
-// the Alertmanager sink's, which the embedded default does not run. For
-// these the test accepts a name registered by the code (in a registry of
-// its own, see registered) instead of a scraped one.
+// letter, failed flush, aborted transaction, detection, failed subscription
+// or lost batch, and the Alertmanager sink's, which the embedded default
+// does not run. For these the test accepts a name registered by the code
+// (in a registry of its own, see registered) instead of a scraped one.
 var onFirstUse = []string{
 	"telekernel_stage_dead_letters_total",
 	"telekernel_stage_rows_dropped_total",
 	"telekernel_stage_flush_errors_total",
+	"telekernel_stage_transaction_aborts_total",
 	"telekernel_detect_detections_total",
 	"telekernel_gnmi_failures_total",
 	"telekernel_publish_lost_samples_total",
