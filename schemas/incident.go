@@ -107,6 +107,13 @@ type Incident struct {
 	Action   string     `json:"action"`
 	Entities []Entity   `json:"entities"`
 	Evidence []Evidence `json:"evidence"`
+	// EvidenceOmitted, when set, is how many member detections Evidence
+	// leaves out, between its first and its latest ones: an incident of
+	// more than the correlate stage's engine.max_evidence members lists
+	// that many (every update carries the whole incident, and a message's
+	// size is bounded). Absent otherwise (version 1 readers need not know
+	// it; they see the evidence listed).
+	EvidenceOmitted int `json:"evidenceOmitted,omitempty"`
 	// MergedInto, when set, is the id of the incident that absorbed this
 	// one: a later detection showed a stronger cause that explains it (a
 	// link down explaining a session reset seen first). A merged incident
@@ -136,6 +143,8 @@ func (in *Incident) Validate() error {
 		return fmt.Errorf("incident: confidence %v is outside [0,1]", in.Confidence)
 	case len(in.Evidence) == 0:
 		return errors.New("incident: no evidence")
+	case in.EvidenceOmitted < 0:
+		return fmt.Errorf("incident: evidenceOmitted %d is negative", in.EvidenceOmitted)
 	case in.MergedInto != "" && (in.State != IncidentResolved || in.MergedInto == in.ID):
 		return errors.New("incident: mergedInto is set on an open incident or names the incident itself")
 	}

@@ -14,6 +14,7 @@ const (
 	DefaultSurgePorts       = 2
 	DefaultSessionSpan      = 3 * time.Minute
 	DefaultLateness         = 30 * time.Minute
+	DefaultMaxEvidence      = 500
 )
 
 // Config configures an Engine.
@@ -50,6 +51,15 @@ type Config struct {
 	// backfill of the simulator at full speed put detections partitions
 	// more than 10 minutes of event time apart).
 	Lateness time.Duration `yaml:"lateness"`
+	// MaxEvidence bounds the evidence an incident's update lists: past it,
+	// the update keeps the first MaxEvidence/2 member detections and the
+	// latest ones, and says how many it left out (EvidenceOmitted). Every
+	// update carries the whole incident, about 310 bytes of JSON per item,
+	// so an incident that keeps taking evidence (a link going down and up
+	// for days, never quiet for Reopen) would otherwise outgrow the
+	// broker's message size and stop the stage. The rules still see every
+	// member. Default DefaultMaxEvidence (500, about 155 KB).
+	MaxEvidence int `yaml:"max_evidence"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -60,6 +70,7 @@ func (c Config) WithDefaults() Config {
 	cfgcheck.Default(&c.SurgePorts, DefaultSurgePorts)
 	cfgcheck.Default(&c.SessionSpan, DefaultSessionSpan)
 	cfgcheck.Default(&c.Lateness, DefaultLateness)
+	cfgcheck.Default(&c.MaxEvidence, DefaultMaxEvidence)
 	return c
 }
 
@@ -72,5 +83,6 @@ func (c Config) Validate() error {
 		cfgcheck.Check(c.DeviceInterfaces < 2, "device_interfaces: must be at least 2"),
 		cfgcheck.Check(c.SurgePorts < 1, "surge_ports: must be at least 1"),
 		cfgcheck.Check(c.SessionSpan < c.Window, "session_span: %v must be at least window (%v)", c.SessionSpan, c.Window),
+		cfgcheck.Check(c.MaxEvidence < 2, "max_evidence: must be at least 2"),
 	)
 }

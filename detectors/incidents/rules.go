@@ -33,10 +33,19 @@ func (e *Engine) describe(in *incident) *schemas.Incident {
 	out.MergedInto = in.MergedInto
 	ms := slices.Clone(in.Members)
 	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Time < ms[j].Time })
+	// Past MaxEvidence, the first half and the latest (see Config).
+	first := e.cfg.MaxEvidence / 2
+	last := len(ms) - (e.cfg.MaxEvidence - first)
+	if last > first {
+		out.EvidenceOmitted = last - first
+	}
 	for i := range ms {
 		m := &ms[i]
 		if !m.Effect && rank(m.Severity) > rank(out.Severity) {
 			out.Severity = m.Severity
+		}
+		if i >= first && i < last {
+			continue
 		}
 		role, state := schemas.EvidenceMember, schemas.StateResolved
 		if m.Effect {

@@ -2,9 +2,11 @@ package incidents
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -92,5 +94,51 @@ func TestStateRecords(t *testing.T) {
 		if err := restored.RestoreRecord(c.key, []byte(c.value)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s %q: %v, want an error containing %q", c.key, c.value, err, c.want)
 		}
+	}
+}
+
+// TestEvidenceBounded: a link that goes down and up every 4 minutes (never
+// quiet for Reopen, never flapping by the state rule) is one incident that
+// keeps taking evidence; its updates list the first and the latest
+// MaxEvidence/2 detections each and count the rest, so an update stays
+// small however long it lasts, and every detection was listed by the
+// update it joined.
+func TestEvidenceBounded(t *testing.T) {
+	e, _ := New(Config{MaxEvidence: 20}, testInventory())
+	var last *schemas.Incident
+	listed := map[string]bool{}
+	n := 0
+	for i := range 200 {
+		for _, d := range []schemas.Detection{
+			fire(i*240, "leaf1", mOper, "name=e1", "link_down", 0, 1),
+			det(i*240+30, schemas.StateResolved, "leaf1", mOper, "name=e1", "link_down", 1, 1),
+		} {
+			out := e.Add(&d)
+			n++
+			last = out[len(out)-1]
+			for _, ev := range last.Evidence {
+				listed[ev.DetectionID] = true
+			}
+			if !listed[d.ID] {
+				t.Fatalf("detection %s is not in the update it joined", d.ID)
+			}
+		}
+	}
+	if len(e.Open()) != 1 {
+		t.Fatalf("%d incidents, want the one link incident", len(e.Open()))
+	}
+	ev := last.Evidence
+	if len(ev) != 20 || last.EvidenceOmitted != n-20 || len(listed) != n {
+		t.Fatalf("%d evidence items, %d omitted, %d listed over the updates; want 20, %d, %d", len(ev), last.EvidenceOmitted, len(listed), n-20, n)
+	}
+	if !ev[0].Time.Equal(t0) || !ev[9].Time.Equal(t0.Add(16*time.Minute+30*time.Second)) || !ev[19].Time.Equal(t0.Add(199*4*time.Minute+30*time.Second)) {
+		t.Errorf("evidence %v … %v … %v, want the first 10 and the latest 10", ev[0].Time, ev[9].Time, ev[19].Time)
+	}
+	b, err := schemas.MarshalIncident(last)
+	if err != nil || len(b) > 20<<10 || !strings.Contains(string(b), fmt.Sprintf(`"evidenceOmitted":%d`, n-20)) {
+		t.Errorf("the update is %d bytes (%v), want under 20 KB with evidenceOmitted %d", len(b), err, n-20)
+	}
+	if rule := last.Rule; rule != schemas.RuleLink {
+		t.Errorf("rule %s, want link: the rules see every member", rule)
 	}
 }

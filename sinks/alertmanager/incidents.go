@@ -83,8 +83,8 @@ func (s *Sink) incidentEvent(in *schemas.Incident) event {
 		"confidence":       strconv.FormatFloat(in.Confidence, 'f', 2, 64),
 		"suggested_action": in.Action,
 		"severity":         in.Severity,
-		"members":          membersAnnotation(in.Evidence),
-		"member_count":     strconv.Itoa(len(in.Evidence)),
+		"members":          membersAnnotation(in.Evidence, in.EvidenceOmitted),
+		"member_count":     strconv.Itoa(len(in.Evidence) + in.EvidenceOmitted),
 	}
 	labels := IncidentLabels(in)
 	ann["cause_kind"], ann["devices"], ann["sites"] = labels["cause_kind"], labels["device"], labels["site"]
@@ -98,15 +98,15 @@ func (s *Sink) incidentEvent(in *schemas.Incident) event {
 }
 
 // membersAnnotation lists the evidence, one line each, in time order, at
-// most maxMembers lines and a count of the rest.
-func membersAnnotation(ev []schemas.Evidence) string {
+// most maxMembers lines and a count of the rest (with the incident's
+// members its evidence omits).
+func membersAnnotation(ev []schemas.Evidence, omitted int) string {
 	var b strings.Builder
-	for i, e := range ev {
-		if i == maxMembers {
-			fmt.Fprintf(&b, "… and %d more\n", len(ev)-maxMembers)
-			break
-		}
+	for _, e := range ev[:min(len(ev), maxMembers)] {
 		fmt.Fprintf(&b, "%s %s %s %s %s (%s, %s)\n", e.Time.UTC().Format(time.RFC3339), e.Role, e.Device, e.Metric, e.Keys, e.Detector, e.State)
+	}
+	if more := len(ev) - min(len(ev), maxMembers) + omitted; more > 0 {
+		fmt.Fprintf(&b, "… and %d more\n", more)
 	}
 	return strings.TrimSuffix(b.String(), "\n")
 }

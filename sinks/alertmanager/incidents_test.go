@@ -56,6 +56,11 @@ func TestIncidentAlert(t *testing.T) {
 	if lines := strings.Split(m, "\n"); len(lines) != maxMembers+1 || lines[maxMembers] != "… and 5 more" || !strings.Contains(lines[0], "inc-a /interfaces/interface/state/oper-status name=Ethernet1 (state, firing)") {
 		t.Errorf("members annotation:\n%s", m)
 	}
+	in.EvidenceOmitted = 7 // a long incident: its evidence lists some of its members
+	a = s.incidentEvent(in).alert
+	if m := a.Annotations["members"]; !strings.HasSuffix(m, "\n… and 12 more") || a.Annotations["member_count"] != "32" {
+		t.Errorf("with 7 members omitted: member_count %s, members annotation ending %q", a.Annotations["member_count"], m[max(0, len(m)-40):])
+	}
 	if a.Annotations["cause"] != in.Cause || a.Annotations["confidence"] != "0.90" || a.Annotations["suggested_action"] != in.Action || !a.StartsAt.Equal(t0) {
 		t.Errorf("alert %+v", a)
 	}

@@ -81,7 +81,7 @@ func incidentCols(ins []schemas.Incident, l schemas.Layout) (cols, error) {
 		"action":         colOf(ins, func(in *I) string { return in.Action }),
 		"devices":        colOf(ins, func(in *I) []string { return entityField(in, func(e schemas.Entity) string { return e.Device }) }),
 		"sites":          colOf(ins, func(in *I) []string { return entityField(in, func(e schemas.Entity) string { return e.Site }) }),
-		"members":        colOf(ins, func(in *I) uint32 { return uint32(len(in.Evidence)) }),
+		"members":        colOf(ins, func(in *I) uint32 { return uint32(len(in.Evidence) + in.EvidenceOmitted) }),
 		"entities":       entities,
 	}
 	for _, tc := range []struct {
