@@ -41,7 +41,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		flushErrors: counter("stage", "flush_errors_total", "Failed flushes (retried with backoff).", "stage"),
 		flushTime: mustRegister(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "telekernel", Subsystem: "stage", Name: "flush_seconds",
-			Help: "Time to flush a batch and commit its offsets.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
+			Help: "Time of a sink's flush (to before its offsets' commit), or of a transaction from its start to its commit.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
 		}, []string{"stage"})),
 		outputs: counter("detect", "detections_total",
 			"Detection events emitted, by state; counted when emitted, so those of an aborted transaction, or of input a restore replays, count again.", "state"),

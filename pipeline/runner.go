@@ -273,8 +273,30 @@ func afterStop(ctx context.Context, timeout time.Duration) (context.Context, con
 	return work, func() { stop(); cancel() }
 }
 
+// leaveGroup runs closeClient, a consumer's Close, which leaves its group,
+// and waits for it at most stopAbortWait: a broker that is away holds the
+// leave (the client retries it for 30 s), and the group's session timeout
+// then moves the partitions instead. A close given up on goes on in the
+// background; the process is stopping.
+func leaveGroup(closeClient func(), log *slog.Logger) {
+	closed := make(chan struct{})
+	go func() { closeClient(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(stopAbortWait):
+		log.Warn("leaving the consumer group did not finish in time; its session timeout moves the partitions", "waited", stopAbortWait.String())
+	}
+}
+
 func (r *Runner) run(ctx context.Context) error {
-	defer leaveGroup(r.client.Close, r.log)
+	defer func() {
+		// What Run flushed and committed on its way out is all it commits:
+		// the revocation that leaving the group brings does not flush
+		// again (it could outlive Run, which gives up leaving after
+		// stopAbortWait, and use the sink while its owner closes it).
+		r.stopped.Store(true)
+		leaveGroup(r.client.Close, r.log)
+	}()
 	// The records of a poll are given to the sink (or dead-lettered) on
 	// work, so a stop during a poll's records does not fail them.
 	work, cancelWork := afterStop(ctx, FinalFlushTimeout)
@@ -342,8 +364,14 @@ func (r *Runner) run(ctx context.Context) error {
 		})
 		r.metrics.countDrops(r.cfg.Name, r.drops.since(), &r.dropped)
 		if runErr != nil {
+			// Flush and commit what the sink took before the failing
+			// record, so only that record and those after it are read
+			// again.
 			r.mu.Unlock()
 			r.client.AllowRebalance()
+			if err := r.final(); err != nil {
+				return fmt.Errorf("%w; %w", runErr, err)
+			}
 			return runErr
 		}
 		if r.sink.Pending() >= r.cfg.FlushRows || time.Since(lastFlush) >= r.cfg.FlushInterval || (end != nil && r.reached(ctx, end)) {

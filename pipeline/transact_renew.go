@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -110,21 +109,6 @@ func (t *TransactRunner) abortOpen(ctx context.Context) {
 // closeSession closes the session, leaving the group, within
 // stopAbortWait (see leaveGroup).
 func (t *TransactRunner) closeSession() { leaveGroup(t.sess.Close, t.log) }
-
-// leaveGroup runs closeClient, a consumer's Close, which leaves its group,
-// and waits for it at most stopAbortWait: a broker that is away holds the
-// leave (the client retries it for 30 s), and the group's session timeout
-// then moves the partitions instead. A close given up on goes on in the
-// background; the process is stopping.
-func leaveGroup(closeClient func(), log *slog.Logger) {
-	closed := make(chan struct{})
-	go func() { closeClient(); close(closed) }()
-	select {
-	case <-closed:
-	case <-time.After(stopAbortWait):
-		log.Warn("leaving the consumer group did not finish in time; its session timeout moves the partitions", "waited", stopAbortWait.String())
-	}
-}
 
 // fatalKafka says why no new session can get past err, or "" when one may:
 // the broker refuses the credentials or a permission, a record is too

@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,26 +33,8 @@ import (
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	log  *syncBuffer
+	log  *testenv.LogBuffer
 	done chan error
-}
-
-// syncBuffer is a bytes.Buffer safe to read while the process writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // owned returns the input partitions the process holds, from its logs.
@@ -87,7 +68,7 @@ func startStage(t *testing.T, bin, cfg, name string) *proc {
 // startStageOf starts `telekernel stage STAGE -c CFG`.
 func startStageOf(t *testing.T, bin, stage, cfg, name string) *proc {
 	t.Helper()
-	p := &proc{name: name, log: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proc{name: name, log: &testenv.LogBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(bin, "stage", stage, "-c", cfg)
 	p.cmd.Stdout = p.log
 	p.cmd.Stderr = p.log

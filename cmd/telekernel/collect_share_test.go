@@ -287,7 +287,7 @@ func shareConfig(t *testing.T, fleet, topic, id string) string {
 // names it in failures.
 func startProc(t *testing.T, name, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, log: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proc{name: name, log: &testenv.LogBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout = p.log
 	p.cmd.Stderr = p.log

@@ -203,7 +203,7 @@ func TestBrokerFaults(t *testing.T) {
 	// The faulted run, paced: 8 h of fleet at 300× is 96 s of publishing.
 	cfg, db, root := faultConfig(t, dir, "faults", k.addr, chAddr, "300")
 	dropDB(t, chAddr, db)
-	out := &syncBuffer{}
+	out := &testenv.LogBuffer{}
 	run := exec.CommandContext(ctx, bin, "run", "-c", cfg)
 	run.Stdout, run.Stderr = out, out
 	start := time.Now()

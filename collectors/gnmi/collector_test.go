@@ -1,7 +1,6 @@
 package gnmi_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -60,24 +59,6 @@ func targetsOf(a *agent.Agent, tc tlsfiles.Config) []gnmi.Target {
 		out = append(out, gnmi.Target{Name: tg.Name, Address: tg.Addr, TLS: tc})
 	}
 	return out
-}
-
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // runCollector starts a collector and returns a stop function that waits
@@ -184,7 +165,7 @@ func TestCollectorToKafka(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, stop := runCollector(t, fastConfig(targetsOf(a, tc)), pub, slog.New(slog.NewTextHandler(&syncBuffer{}, nil)))
+			c, stop := runCollector(t, fastConfig(targetsOf(a, tc)), pub, slog.New(slog.NewTextHandler(&testenv.LogBuffer{}, nil)))
 			waitFor(t, 10*time.Second, "subscriptions", func() bool { return a.Stats().Subscribers == devices && c.Stats().Connects == devices })
 			if mode == "mtls" {
 				for _, tg := range a.Targets() {
@@ -285,7 +266,7 @@ func TestMisbehavingTargets(t *testing.T) {
 		// The system roots do not know the simulator's CA.
 		{Name: "badcert", Address: tlsAgent.Targets()[0].Addr, Subscriptions: []string{"all"}, TLS: tlsfiles.Config{Enabled: true}},
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	pub := fakeKafka(t)
 	c, stop := runCollector(t, cfg, pub, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	ctx := context.Background()
@@ -377,7 +358,7 @@ func TestUsernamePassword(t *testing.T) {
 	tg := targetsOf(a, tc)
 	tg[0].Username, tg[0].Password = user, secret.Source{File: good}
 	tg[1].Username, tg[1].Password = user, secret.Source{File: bad}
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	c, stop := runCollector(t, fastConfig(tg), fakeKafka(t), slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	waitFor(t, 10*time.Second, "the first subscription", func() bool { return c.Stats().Connects >= 1 })
 	if _, err := a.Step(context.Background()); err != nil {

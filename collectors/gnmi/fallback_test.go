@@ -9,6 +9,7 @@ import (
 
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/collectors/sim/agent"
+	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/internal/tlsfiles"
 )
 
@@ -35,7 +36,7 @@ func TestDefaultSubscriptionFallback(t *testing.T) {
 		t.Cleanup(a.Close)
 		cfg := fastConfig(targetsOf(a, tlsfiles.Config{}))
 		cfg.Subscriptions = nil // the default
-		logs := &syncBuffer{}
+		logs := &testenv.LogBuffer{}
 		c, stop := runCollector(t, cfg, fakeKafka(t), slog.New(slog.NewTextHandler(logs, nil)))
 		waitFor(t, 10*time.Second, "subscriptions", func() bool { return a.Stats().Subscribers == 3 })
 		if _, err := a.Step(context.Background()); err != nil {

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/telekernel/telekernel/collectors/gnmi"
+	"github.com/telekernel/telekernel/internal/testenv"
 )
 
 // script plays one Subscribe stream of a rawTarget: it sends pre-encoded
@@ -85,7 +86,7 @@ func chassis(t testing.TB, ts int64, ifaces, counters int) []byte {
 func u64(v uint64) *pb.TypedValue { return &pb.TypedValue{Value: &pb.TypedValue_UintVal{UintVal: v}} }
 
 // logLines returns the log lines that contain every part.
-func logLines(logs *syncBuffer, parts ...string) []string {
+func logLines(logs *testenv.LogBuffer, parts ...string) []string {
 	var out []string
 	for _, l := range strings.Split(logs.String(), "\n") {
 		ok := true
@@ -138,7 +139,7 @@ func TestStreamWithoutSync(t *testing.T) {
 	})
 	reg := prometheus.NewRegistry()
 	m := gnmi.NewMetrics(reg)
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	pub := fakeKafka(t)
 	c, err := gnmi.New(cfg, pub, gnmi.WithLogger(slog.New(slog.NewTextHandler(logs, nil))), gnmi.WithMetrics(m))
 	if err != nil {
@@ -231,7 +232,7 @@ func TestMaxMessageBytes(t *testing.T) {
 	}
 	small, _ := rawTarget(t, play)
 	big, _ := rawTarget(t, play)
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	cfg := fastConfig([]gnmi.Target{{Name: "small", Address: small, MaxMessageBytes: 1 << 20}, {Name: "big", Address: big}})
 	c, stop := runCollector(t, cfg, fakeKafka(t), slog.New(slog.NewTextHandler(logs, nil)))
 	waitFor(t, 20*time.Second, "the big target's samples and the small one's failures", func() bool {

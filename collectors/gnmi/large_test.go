@@ -66,7 +66,7 @@ func TestLargeNotificationsToKafka(t *testing.T) {
 	const want = (1000 + 4000) * 30
 	cfg := fastConfig([]gnmi.Target{{Name: "chassis", Address: addr}})
 	cfg.MaxRows = 1 << 20 // the size limit, not the row limit, cuts the batches
-	c, stop := runCollector(t, cfg, pub, slog.New(slog.NewTextHandler(&syncBuffer{}, nil)))
+	c, stop := runCollector(t, cfg, pub, slog.New(slog.NewTextHandler(&testenv.LogBuffer{}, nil)))
 	waitFor(t, 60*time.Second, "the notifications decoded", func() bool { return c.Stats().Samples == want })
 	stop()
 	ps := pub.Stats()

@@ -199,7 +199,7 @@ func hostileRun(t *testing.T, broker string, msgs [][]byte, encoding string, wan
 	base := liveHeap()
 	h := sampleHeap(2 * time.Millisecond)
 	start := time.Now()
-	c, stop := runCollector(t, cfg, pub, slog.New(slog.NewTextHandler(&syncBuffer{}, nil)))
+	c, stop := runCollector(t, cfg, pub, slog.New(slog.NewTextHandler(&testenv.LogBuffer{}, nil)))
 	defer stop()
 	deadline := time.Now().Add(5 * time.Minute)
 	// + each target's state and reason when it came up (targetstate.go).

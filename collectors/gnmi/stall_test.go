@@ -62,7 +62,7 @@ func TestSlowBrokerIsNoStall(t *testing.T) {
 	for i := range cfg.Targets {
 		cfg.Targets[i].StallTimeout = stall
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	c, stop := runCollector(t, cfg, pub, slog.New(slog.NewTextHandler(logs, nil)))
 	defer stop()
 	waitFor(t, 10*time.Second, "subscriptions", func() bool { return c.Stats().Connects == 2 })

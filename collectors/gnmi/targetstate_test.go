@@ -51,7 +51,7 @@ func TestTargetStateToKafka(t *testing.T) {
 	cfg.Targets[2].StallTimeout, cfg.Targets[2].DialTimeout = 200*time.Millisecond, 300*time.Millisecond
 	cfg.Targets = append(cfg.Targets, gnmi.Target{Name: "nobody", Address: "127.0.0.1:1"})
 	start := time.Now()
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	c, stop := runCollector(t, cfg, pub, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	defer func() {
 		if t.Failed() {
@@ -181,7 +181,7 @@ func TestTargetUnreachableFault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	cfg := fastConfig(targetsOf(a, tlsfiles.Config{}))
 	c, stop := runCollector(t, cfg, pub, slog.New(slog.NewTextHandler(logs, nil)))
 	waitFor(t, 10*time.Second, "subscriptions", func() bool { return c.Stats().Connects == 2 })

@@ -23,7 +23,7 @@ var (
 // identifiers once strings, label matchers, ranges, grouping clauses and
 // Grafana variables are taken out, less keywords, numbers, durations and
 // function names (an identifier followed by a parenthesis). A misspelt
-// function is taken for a metric and so fails the check too.
+// function is taken for a function too; promtool's check rejects it.
 func metricNames(expr string) []string {
 	e := quoted.ReplaceAllString(expr, `""`)
 	e = variables.ReplaceAllString(e, " ")

@@ -38,10 +38,10 @@ type Engine struct {
 	// Dropped counts resolved detections of alerts no incident knew (their
 	// firing came before the engine's state began).
 	Dropped int
-	nextSeq uint64 // the last Seq given
+	lastSeq uint64 // the last Seq given
 
 	changed     map[uint64]bool // the Seq of every incident changed or forgotten since the last Changes
-	metaChanged bool            // Dropped or nextSeq changed since the last Changes
+	metaChanged bool            // Dropped or lastSeq changed since the last Changes
 }
 
 // New returns an Engine with cfg (defaults applied, then validated) and the
@@ -82,9 +82,9 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 			e.metaChanged = true
 			return nil
 		}
-		e.nextSeq++
+		e.lastSeq++
 		e.metaChanged = true
-		in = &incident{Seq: e.nextSeq, ID: incidentID(&m), Opened: m.Time, Firing: map[string]bool{}}
+		in = &incident{Seq: e.lastSeq, ID: incidentID(&m), Opened: m.Time, Firing: map[string]bool{}}
 		e.incs = append(e.incs, in)
 	}
 	m.Effect = effect
@@ -155,7 +155,7 @@ func (in *incident) settle(at int64) {
 }
 
 // Open returns every incident the engine holds (open, or resolved less than
-// Reopen before the latest detection), by open time.
+// Reopen before the latest detection), in the order they opened (by Seq).
 func (e *Engine) Open() []*schemas.Incident {
 	out := make([]*schemas.Incident, 0, len(e.incs))
 	for _, in := range e.incs {

@@ -33,20 +33,20 @@ const (
 type engineState struct {
 	Incidents []*incident `json:"incidents"`
 	Dropped   int         `json:"dropped"`
-	NextSeq   uint64      `json:"nextSeq,omitempty"`
+	LastSeq   uint64      `json:"lastSeq,omitempty"`
 }
 
 // engineMeta is the state of an engine besides its incidents.
 type engineMeta struct {
 	Dropped int    `json:"dropped"`
-	NextSeq uint64 `json:"nextSeq"`
+	LastSeq uint64 `json:"lastSeq"`
 }
 
 // MarshalBinary returns the engine's whole state in one record: a kind
 // tag, a version byte and the incidents it holds (JSON). A restored engine
 // returns what the original would for the same detections.
 func (e *Engine) MarshalBinary() ([]byte, error) {
-	b, err := json.Marshal(engineState{Incidents: e.incs, Dropped: e.Dropped, NextSeq: e.nextSeq})
+	b, err := json.Marshal(engineState{Incidents: e.incs, Dropped: e.Dropped, LastSeq: e.lastSeq})
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode incident state: %w", err)
 	}
@@ -72,7 +72,7 @@ func (e *Engine) UnmarshalBinary(b []byte) error {
 	if err := json.Unmarshal(r.B, &st); err != nil {
 		return fmt.Errorf("cannot restore incident state: %w", err)
 	}
-	next := st.NextSeq
+	last := st.LastSeq
 	for i, in := range st.Incidents {
 		if err := checkIncident(in); err != nil {
 			return fmt.Errorf("cannot restore incident state: %w", err)
@@ -83,9 +83,9 @@ func (e *Engine) UnmarshalBinary(b []byte) error {
 		if in.Seq == 0 {
 			in.Seq = uint64(i) + 1
 		}
-		next = max(next, in.Seq)
+		last = max(last, in.Seq)
 	}
-	e.incs, e.Dropped, e.nextSeq = st.Incidents, st.Dropped, next
+	e.incs, e.Dropped, e.lastSeq = st.Incidents, st.Dropped, last
 	clear(e.changed)
 	for _, in := range e.incs {
 		e.touch(in)
@@ -140,12 +140,20 @@ func (e *Engine) Changes() ([]Record, error) {
 		out = append(out, rec)
 	}
 	if e.metaChanged {
-		b, _ := json.Marshal(engineMeta{Dropped: e.Dropped, NextSeq: e.nextSeq}) // two numbers
+		b, _ := json.Marshal(engineMeta{Dropped: e.Dropped, LastSeq: e.lastSeq}) // two numbers
 		out = append(out, Record{Key: MetaKey, Value: append(enc.AppendHeader(nil, tagMeta, metaVersion), b...)})
 	}
+	e.MarkWritten()
+	return out, nil
+}
+
+// MarkWritten forgets the changes Changes would return: the correlate
+// stage calls it when a restore meets the deletion of a whole-engine
+// record, since the checkpoint that deleted it wrote every incident the
+// record held.
+func (e *Engine) MarkWritten() {
 	clear(e.changed)
 	e.metaChanged = false
-	return out, nil
 }
 
 // index finds the incident numbered seq in e.incs (kept by Seq).
@@ -164,7 +172,7 @@ func (e *Engine) RestoreRecord(key string, value []byte) error {
 		if err := decodeRecord(value, tagMeta, metaVersion, &m); err != nil {
 			return fmt.Errorf("cannot restore incident state: %s: %w", key, err)
 		}
-		e.Dropped, e.nextSeq = m.Dropped, max(e.nextSeq, m.NextSeq)
+		e.Dropped, e.lastSeq = m.Dropped, max(e.lastSeq, m.LastSeq)
 		return nil
 	}
 	seq, err := strconv.ParseUint(strings.TrimPrefix(key, IncidentKeyPrefix), 10, 64)
@@ -193,7 +201,7 @@ func (e *Engine) RestoreRecord(key string, value []byte) error {
 	} else {
 		e.incs = slices.Insert(e.incs, i, in)
 	}
-	e.nextSeq = max(e.nextSeq, seq)
+	e.lastSeq = max(e.lastSeq, seq)
 	return nil
 }
 

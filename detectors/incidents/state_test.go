@@ -3,6 +3,7 @@ package incidents
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -81,6 +82,33 @@ func TestStateRecords(t *testing.T) {
 	}
 	if c, _ := restored.MarshalBinary(); !bytes.Equal(b, c) {
 		t.Errorf("restored from a whole state's records:\n%s\nwant\n%s", c, b)
+	}
+
+	// A record written before incidents had a Seq: numbered in order, and
+	// the engine restored from its records goes on as the original.
+	noSeq := regexp.MustCompile(`"Seq":\d+,|,"lastSeq":\d+`).ReplaceAll(b, nil)
+	if bytes.Equal(noSeq, b) {
+		t.Fatal("the whole state has no Seq to strip")
+	}
+	older, _ := New(Config{}, fabricInventory())
+	if err := older.UnmarshalBinary(noSeq); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ = older.Changes()
+	again, _ := New(Config{}, fabricInventory())
+	for _, r := range recs {
+		if err := again.RestoreRecord(r.Key, r.Value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, in := range again.incs {
+		if in.Seq != uint64(i)+1 {
+			t.Fatalf("incident %d of a record without Seq numbered %d", i, in.Seq)
+		}
+	}
+	feed(again, dets[len(dets)-1:])
+	if got, want := signature(again.Open()), signature(whole.Open()); !slices.Equal(got, want) {
+		t.Errorf("after a record without Seq:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
 	for _, c := range []struct{ key, value, want string }{

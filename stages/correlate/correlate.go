@@ -174,7 +174,10 @@ func (c *Stage) Restore(partition int32, key, value []byte) error {
 	}
 	switch {
 	case string(key) == engineKey && raw == nil:
-		// The checkpoint that wrote the engine's records deleted it.
+		// The checkpoint that deleted the whole-engine record wrote every
+		// incident it held, in the records before this one.
+		p.legacy = false
+		p.e.MarkWritten()
 	case string(key) == engineKey:
 		if err := p.e.UnmarshalBinary(raw); err != nil {
 			return fmt.Errorf("correlate: %w", err)

@@ -218,11 +218,30 @@ func TestCorrelateStage(t *testing.T) {
 	if err := c3.Restore(0, []byte(engineKey), c3.zip.compress(a)); err != nil {
 		t.Fatal(err)
 	}
+	type rec struct{ key, value []byte }
 	var out []string
-	c3.Checkpoint(func(p int32, key, value []byte) { out = append(out, fmt.Sprintf("%d %s %t", p, key, value != nil)) })
+	log := []rec{{[]byte(engineKey), c3.zip.compress(a)}}
+	c3.Checkpoint(func(p int32, key, value []byte) {
+		out = append(out, fmt.Sprintf("%d %s %t", p, key, value != nil))
+		log = append(log, rec{key, value})
+	})
 	want := []string{"0 incident/1 true", "0 incident/2 true", "0 meta true", "0 " + engineKey + " false"}
 	if !slices.Equal(out, want) || c3.Open() != 1 {
 		t.Errorf("the checkpoint after a whole-engine record wrote %q (open %d), want %q", out, c3.Open(), want)
+	}
+	// Restored from that changelog before compaction (the whole-engine
+	// record, the records that replaced it, its deletion), the state is the
+	// same and nothing is left to write again.
+	c4, _ := New(cfg, inv, nil, slog.New(slog.DiscardHandler))
+	for _, r := range log {
+		if err := c4.Restore(0, r.key, r.value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var again []string
+	c4.Checkpoint(func(_ int32, key, _ []byte) { again = append(again, string(key)) })
+	if d, _ := c4.parts[0].e.MarshalBinary(); !bytes.Equal(a, d) || len(again) != 0 {
+		t.Errorf("restored from the migrated changelog: state equal %t, then the checkpoint wrote %q, want nothing", bytes.Equal(a, d), again)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/stages/internal/stagetest"
@@ -57,7 +57,7 @@ func TestTransactSurvivesEndTxnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	stagetest.ProduceFleet(t, ctx, prod, "samples", fleet, 75)
-	var logs syncWriter
+	var logs testenv.LogBuffer
 	m := pipeline.NewMetrics(prometheus.NewRegistry())
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	pw, err := New(Config{}, "power", "detections", m, log)
@@ -94,22 +94,4 @@ func TestTransactSurvivesEndTxnError(t *testing.T) {
 	if len(recs) != 16 || len(keys) != 4 || keys["sim-00"] != 4 {
 		t.Fatalf("%d power messages by device %v; want 4 × 4", len(recs), keys)
 	}
-}
-
-// syncWriter is a log destination safe for concurrent writes.
-type syncWriter struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
 }
