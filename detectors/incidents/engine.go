@@ -27,13 +27,37 @@ type incident struct {
 	Members    []member
 	// Firing are the fingerprints of the members firing now.
 	Firing map[string]bool
+
+	memo memo // what the members say, for the rules' quick checks; not state
+}
+
+// memo caches what an incident's members say for the checks every
+// detection makes against every incident held: its class, and the devices
+// of its members (not effects) and of their inventory peers. Members only
+// grow, so a memo is current while it counts as many members (and, for
+// the peers, the same inventory).
+type memo struct {
+	clsN   int // members when cls was taken; 0: never
+	cls    class
+	devN   int // members when own and near were taken; 0: never
+	devInv int // the inventory generation near was taken with
+	own    map[string]bool
+	near   map[string]bool // own, and the peer devices of the members' ports and sessions ("" for none)
+	alerts map[string]bool // the members' fingerprints, effects too
 }
 
 // Engine keeps incidents from detections. It is not safe for concurrent
 // use; a stage owns one per partition.
 type Engine struct {
-	cfg  Config
-	inv  *schemas.InventoryIndex
+	cfg    Config
+	inv    *schemas.InventoryIndex
+	invGen int // counts SetInventory calls, for memo
+	// lastPeer is the last answer of peer; gen is invGen+1 when current.
+	lastPeer struct {
+		port, peer schemas.Port
+		ok         bool
+		gen        int
+	}
 	incs []*incident // open, or resolved less than Reopen ago, by Seq
 	// Dropped counts resolved detections of alerts no incident knew (their
 	// firing came before the engine's state began).
@@ -56,7 +80,10 @@ func New(cfg Config, inv *schemas.Inventory) (*Engine, error) {
 
 // SetInventory replaces the inventory; incidents already open keep their
 // members and are described with the new one from their next update.
-func (e *Engine) SetInventory(inv *schemas.Inventory) { e.inv = inv.Index() }
+func (e *Engine) SetInventory(inv *schemas.Inventory) {
+	e.inv = inv.Index()
+	e.invGen++
+}
 
 // Add takes one detection and returns the incidents it opened or changed:
 // first those it merged into a stronger one (resolved, MergedInto set, to
@@ -260,6 +287,9 @@ func (e *Engine) byAlert(m *member) (*incident, bool) {
 		if m.Firing && !e.live(in, m.Time) {
 			continue
 		}
+		if e.remember(in); !in.memo.alerts[m.Fingerprint] {
+			continue
+		}
 		for i := range in.Members {
 			p := &in.Members[i]
 			if p.Fingerprint == m.Fingerprint && (!m.Firing || p.Effect || in.Firing[m.Fingerprint] || in.class() == classLink || in.class() == classTarget) {
@@ -370,10 +400,37 @@ func (e *Engine) effectOf(in *incident, m *member) bool {
 	return ok && e.involves(in, p.Device)
 }
 
+// devices returns the devices of in's members that are not effects, and
+// those with the peer devices of their ports and sessions added (see memo).
+func (e *Engine) devices(in *incident) (own, near map[string]bool) {
+	e.remember(in)
+	return in.memo.own, in.memo.near
+}
+
+// remember brings in's memo of its members' devices and alerts up to date.
+func (e *Engine) remember(in *incident) {
+	mo := &in.memo
+	if mo.devN != len(in.Members) || mo.devInv != e.invGen {
+		mo.own, mo.near, mo.alerts = map[string]bool{}, map[string]bool{}, map[string]bool{}
+		for i := range in.Members {
+			p := &in.Members[i]
+			mo.alerts[p.Fingerprint] = true
+			if !p.Effect {
+				mo.own[p.Device], mo.near[p.Device] = true, true
+				mo.near[e.peerDevice(p)] = true
+			}
+		}
+		mo.devN, mo.devInv = len(in.Members), e.invGen
+	}
+}
+
 // hasPort reports whether in has a member on port (device, iface) or on its
 // link peer.
 func (e *Engine) hasPort(in *incident, device, iface string) bool {
-	peer, hasPeer := e.inv.Peer(schemas.Port{Device: device, Interface: iface})
+	peer, hasPeer := e.peer(schemas.Port{Device: device, Interface: iface})
+	if own, _ := e.devices(in); !own[device] && !(hasPeer && own[peer.Device]) {
+		return false
+	}
 	for i := range in.Members {
 		p := &in.Members[i]
 		if p.Port == "" || p.Effect {
@@ -386,9 +443,22 @@ func (e *Engine) hasPort(in *incident, device, iface string) bool {
 	return false
 }
 
+// peer returns the inventory's link peer of port. The last answer is kept:
+// a detection asks the same of every incident held.
+func (e *Engine) peer(port schemas.Port) (schemas.Port, bool) {
+	if c := &e.lastPeer; c.gen != e.invGen+1 || c.port != port {
+		c.peer, c.ok = e.inv.Peer(port)
+		c.port, c.gen = port, e.invGen+1
+	}
+	return e.lastPeer.peer, e.lastPeer.ok
+}
+
 // recentLinkDown reports whether in has a link-state member on m's device
 // within Window of m (interfaces of one device going down together).
 func (e *Engine) recentLinkDown(in *incident, m *member) bool {
+	if own, _ := e.devices(in); !own[m.Device] { // link-state members are not effects
+		return false
+	}
 	for i := range in.Members {
 		p := &in.Members[i]
 		if p.linkState() && p.Device == m.Device && e.within(m.Time, p.Time) {
@@ -401,16 +471,8 @@ func (e *Engine) recentLinkDown(in *incident, m *member) bool {
 // involves reports whether device is a member's device or the inventory
 // peer of a member's port or session.
 func (e *Engine) involves(in *incident, device string) bool {
-	for i := range in.Members {
-		p := &in.Members[i]
-		if p.Effect {
-			continue
-		}
-		if p.Device == device || e.peerDevice(p) == device {
-			return true
-		}
-	}
-	return false
+	_, near := e.devices(in)
+	return near[device]
 }
 
 // peerDevice returns the device at the other end of m's port or session,
@@ -433,6 +495,14 @@ func (e *Engine) peerDevice(m *member) string {
 // target state, else link when any member is a link state, else the class
 // of its earliest member that is not an effect.
 func (in *incident) class() class {
+	if in.memo.clsN != len(in.Members) {
+		in.memo.cls, in.memo.clsN = in.classOf(), len(in.Members)
+	}
+	return in.memo.cls
+}
+
+// classOf is class, computed from the members.
+func (in *incident) classOf() class {
 	first, link := -1, false
 	for i := range in.Members {
 		m := &in.Members[i]

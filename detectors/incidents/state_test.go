@@ -3,6 +3,8 @@ package incidents
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -168,5 +170,47 @@ func TestEvidenceBounded(t *testing.T) {
 	}
 	if rule := last.Rule; rule != schemas.RuleLink {
 		t.Errorf("rule %s, want link: the rules see every member", rule)
+	}
+}
+
+// TestMemoMatchesFresh: the engine's memo of every incident (class, member
+// devices, alerts, the last peer looked up) never goes stale: at every
+// detection of shuffled fabric events, with the inventory swapped midway,
+// a long-lived engine answers as one restored just before it, whose memos
+// start empty.
+func TestMemoMatchesFresh(t *testing.T) {
+	for seed := range 20 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 1))
+		dets := shuffleWithin(rng, append(fabricEvents(),
+			// A session reset, then its link down: the incident's class
+			// turns from session to link, so the link's next fall within
+			// reopen rejoins it.
+			fire(3000, "leaf3", mBGP, bgp("10.1.3.0"), "session_down", 0, 1),
+			fire(3001, "leaf3", mOper, "name=e1", "link_down", 0, 1),
+			det(3100, schemas.StateResolved, "leaf3", mBGP, bgp("10.1.3.0"), "session_down", 1, 1),
+			det(3101, schemas.StateResolved, "leaf3", mOper, "name=e1", "link_down", 1, 1),
+			fire(3300, "leaf3", mOper, "name=e1", "link_down", 0, 1),
+		), 5)
+		long, _ := New(Config{}, nil)
+		for i := range dets {
+			if i == len(dets)/3 {
+				long.SetInventory(fabricInventory()) // from none to the fabric's
+			}
+			b, err := long.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh, _ := New(Config{}, nil)
+			if i >= len(dets)/3 {
+				fresh.SetInventory(fabricInventory())
+			}
+			if err := fresh.UnmarshalBinary(b); err != nil {
+				t.Fatal(err)
+			}
+			got, want := long.Add(&dets[i]), fresh.Add(&dets[i])
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("seed %d, detection %d (%s): the long-lived engine gave\n%+v\na fresh one\n%+v", seed, i, dets[i].ID, got, want)
+			}
+		}
 	}
 }
