@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -151,6 +152,11 @@ func Correlate(dets []schemas.Detection, inv *schemas.Inventory, ic incidents.Co
 // CorrelateInOrder is Correlate with dets fed in the order given (an
 // arrival order, as on the stream: see Arrival).
 func CorrelateInOrder(dets []schemas.Detection, inv *schemas.Inventory, ic incidents.Config) ([]*schemas.Incident, map[string]time.Time, error) {
+	if ic.MaxEvidence == 0 {
+		// A backtest scores incidents by their evidence and has no
+		// message to fit: every member listed.
+		ic.MaxEvidence = math.MaxInt32
+	}
 	e, err := incidents.New(ic, inv)
 	if err != nil {
 		return nil, nil, err

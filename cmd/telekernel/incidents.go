@@ -78,7 +78,7 @@ func printIncidents(w io.Writer, incs []*schemas.Incident) error {
 	fmt.Fprintln(tw, "ID\tSTATE\tSEVERITY\tOPENED\tRULE\tCONF\tEVIDENCE\tCAUSE\tACTION")
 	for _, in := range incs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2f\t%d\t%s\t%s\n", in.ID, in.State, in.Severity, in.OpenedAt.UTC().Format(time.DateTime),
-			in.Rule, in.Confidence, len(in.Evidence), in.Cause, in.Action)
+			in.Rule, in.Confidence, len(in.Evidence)+in.EvidenceOmitted, in.Cause, in.Action)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -86,6 +86,9 @@ func renderIncident(in *schemas.Incident, path string) error {
 	names, rows := incidentRows(in)
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("incident %s (%s, %s): %s\nconfidence %.2f; suggested: %s", in.ID, in.Rule, in.State, in.Cause, in.Confidence, in.Action)
+	if in.EvidenceOmitted > 0 {
+		p.Title.Text += fmt.Sprintf("\n%d of its %d detections not listed (its first and latest are)", in.EvidenceOmitted, len(in.Evidence)+in.EvidenceOmitted)
+	}
 	timeAxis(p)
 	p.X.Tick.Marker = plot.TimeTicks{Format: "15:04:05"}
 	var ticks []plot.Tick

@@ -53,7 +53,8 @@ type Config struct {
 	Lateness time.Duration `yaml:"lateness"`
 	// MaxEvidence bounds the evidence an incident's update lists: past it,
 	// the update keeps the first MaxEvidence/2 member detections and the
-	// latest ones, and says how many it left out (EvidenceOmitted). Every
+	// latest ones in event time, and the detection that joined wherever
+	// its time falls, and says how many it left out (EvidenceOmitted). Every
 	// update carries the whole incident, about 310 bytes of JSON per item,
 	// so an incident that keeps taking evidence (a link going down and up
 	// for days, never quiet for Reopen) would otherwise outgrow the

@@ -49,16 +49,11 @@ type memo struct {
 // Engine keeps incidents from detections. It is not safe for concurrent
 // use; a stage owns one per partition.
 type Engine struct {
-	cfg    Config
-	inv    *schemas.InventoryIndex
-	invGen int // counts SetInventory calls, for memo
-	// lastPeer is the last answer of peer; gen is invGen+1 when current.
-	lastPeer struct {
-		port, peer schemas.Port
-		ok         bool
-		gen        int
-	}
-	incs []*incident // open, or resolved less than Reopen ago, by Seq
+	cfg      Config
+	inv      *schemas.InventoryIndex
+	invGen   int         // counts SetInventory calls, for memo
+	lastPeer lastPeer    // the last answer of peer
+	incs     []*incident // open, or resolved less than Reopen ago, by Seq
 	// Dropped counts resolved detections of alerts no incident knew (their
 	// firing came before the engine's state began).
 	Dropped int
@@ -83,6 +78,14 @@ func New(cfg Config, inv *schemas.Inventory) (*Engine, error) {
 func (e *Engine) SetInventory(inv *schemas.Inventory) {
 	e.inv = inv.Index()
 	e.invGen++
+	e.lastPeer = lastPeer{}
+}
+
+// lastPeer is the last question peer answered and its answer.
+type lastPeer struct {
+	valid      bool
+	port, peer schemas.Port
+	ok         bool
 }
 
 // Add takes one detection and returns the incidents it opened or changed:
@@ -128,10 +131,10 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 	out := make([]*schemas.Incident, 0, len(merged)+1)
 	for _, b := range merged {
 		e.touch(b)
-		out = append(out, e.describe(b))
+		out = append(out, e.describe(b, m.ID))
 	}
 	e.touch(in)
-	return append(out, e.describe(in))
+	return append(out, e.describe(in, m.ID))
 }
 
 // touch notes that in changed or was forgotten, for Changes.
@@ -186,7 +189,7 @@ func (in *incident) settle(at int64) {
 func (e *Engine) Open() []*schemas.Incident {
 	out := make([]*schemas.Incident, 0, len(e.incs))
 	for _, in := range e.incs {
-		out = append(out, e.describe(in))
+		out = append(out, e.describe(in, ""))
 	}
 	return out
 }
@@ -443,12 +446,12 @@ func (e *Engine) hasPort(in *incident, device, iface string) bool {
 	return false
 }
 
-// peer returns the inventory's link peer of port. The last answer is kept:
-// a detection asks the same of every incident held.
+// peer returns the inventory's link peer of port. The last answer is kept
+// (until SetInventory): a detection asks the same of every incident held.
 func (e *Engine) peer(port schemas.Port) (schemas.Port, bool) {
-	if c := &e.lastPeer; c.gen != e.invGen+1 || c.port != port {
+	if c := &e.lastPeer; !c.valid || c.port != port {
 		c.peer, c.ok = e.inv.Peer(port)
-		c.port, c.gen = port, e.invGen+1
+		c.port, c.valid = port, true
 	}
 	return e.lastPeer.peer, e.lastPeer.ok
 }

@@ -20,8 +20,11 @@ type verdict struct {
 }
 
 // describe returns the contract view of in: its rule, cause, entities and
-// evidence.
-func (e *Engine) describe(in *incident) *schemas.Incident {
+// evidence. Past MaxEvidence, the evidence lists the first half and the
+// latest in event time, and the detection joined (its id; "" for none)
+// wherever its event time falls, so every detection is listed by the
+// update of the incident it joined.
+func (e *Engine) describe(in *incident, joined string) *schemas.Incident {
 	v := e.judge(in)
 	out := &schemas.Incident{Version: schemas.IncidentVersion, ID: in.ID, State: schemas.IncidentOpen,
 		OpenedAt: time.Unix(0, in.Opened).UTC(), UpdatedAt: time.Unix(0, in.Updated).UTC(), Severity: schemas.SeverityInfo,
@@ -33,18 +36,15 @@ func (e *Engine) describe(in *incident) *schemas.Incident {
 	out.MergedInto = in.MergedInto
 	ms := slices.Clone(in.Members)
 	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Time < ms[j].Time })
-	// Past MaxEvidence, the first half and the latest (see Config).
 	first := e.cfg.MaxEvidence / 2
 	last := len(ms) - (e.cfg.MaxEvidence - first)
-	if last > first {
-		out.EvidenceOmitted = last - first
-	}
 	for i := range ms {
 		m := &ms[i]
 		if !m.Effect && rank(m.Severity) > rank(out.Severity) {
 			out.Severity = m.Severity
 		}
-		if i >= first && i < last {
+		if i >= first && i < last && m.ID != joined {
+			out.EvidenceOmitted++
 			continue
 		}
 		role, state := schemas.EvidenceMember, schemas.StateResolved

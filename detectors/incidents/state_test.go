@@ -131,8 +131,8 @@ func TestStateRecords(t *testing.T) {
 // quiet for Reopen, never flapping by the state rule) is one incident that
 // keeps taking evidence; its updates list the first and the latest
 // MaxEvidence/2 detections each and count the rest, so an update stays
-// small however long it lasts, and every detection was listed by the
-// update it joined.
+// small however long it lasts, and every detection is listed by the
+// update it joined, a late one too.
 func TestEvidenceBounded(t *testing.T) {
 	e, _ := New(Config{MaxEvidence: 20}, testInventory())
 	var last *schemas.Incident
@@ -171,10 +171,20 @@ func TestEvidenceBounded(t *testing.T) {
 	if rule := last.Rule; rule != schemas.RuleLink {
 		t.Errorf("rule %s, want link: the rules see every member", rule)
 	}
+	// A detection that arrives late (its partition behind), its event time
+	// in the middle of those omitted, is still listed by its update.
+	late := fire(100*240+10, "spine1", mOper, "name=e3", "link_down", 0, 1)
+	out := e.Add(&late)
+	got := out[len(out)-1]
+	if got.ID != last.ID || !slices.ContainsFunc(got.Evidence, func(ev schemas.Evidence) bool { return ev.DetectionID == late.ID }) ||
+		len(got.Evidence) != 21 || got.EvidenceOmitted != n+1-21 {
+		t.Errorf("the late detection's update: incident %s (want %s), %d listed (want 21, with it), %d omitted (want %d)",
+			got.ID, last.ID, len(got.Evidence), got.EvidenceOmitted, n+1-21)
+	}
 }
 
 // TestMemoMatchesFresh: the engine's memo of every incident (class, member
-// devices, alerts, the last peer looked up) never goes stale: at every
+// devices, alerts) never goes stale: at every
 // detection of shuffled fabric events, with the inventory swapped midway,
 // a long-lived engine answers as one restored just before it, whose memos
 // start empty.
@@ -212,5 +222,21 @@ func TestMemoMatchesFresh(t *testing.T) {
 				t.Fatalf("seed %d, detection %d (%s): the long-lived engine gave\n%+v\na fresh one\n%+v", seed, i, dets[i].ID, got, want)
 			}
 		}
+	}
+}
+
+// TestPeerFollowsInventory: the peer the engine last looked up is asked
+// again of a new inventory.
+func TestPeerFollowsInventory(t *testing.T) {
+	e, _ := New(Config{}, testInventory())
+	port := schemas.Port{Device: "spine1", Interface: "e3"}
+	if p, ok := e.peer(port); !ok || p.Device != "leaf1" || p.Interface != "e1" {
+		t.Fatalf("peer of spine1:e3 %v %t, want leaf1:e1", p, ok)
+	}
+	inv := testInventory()
+	inv.Links[0].B = schemas.Port{Device: "leaf2", Interface: "e7"}
+	e.SetInventory(inv)
+	if p, ok := e.peer(port); !ok || p.Device != "leaf2" || p.Interface != "e7" {
+		t.Errorf("after a new inventory, peer of spine1:e3 %v %t, want leaf2:e7", p, ok)
 	}
 }
