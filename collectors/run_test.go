@@ -73,15 +73,7 @@ func TestRunReloadsTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
-	fleet, err := sim.New(sim.Config{Devices: 2, Interfaces: 1, Start: time.Now().Add(-time.Hour), Faults: []sim.Fault{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := agent.New(agent.Config{}, fleet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	fleet, a := simDevices(t, 2)
 	tg := a.Targets()
 	path := filepath.Join(t.TempDir(), "collect.yaml")
 	write := func(n int) {
@@ -144,6 +136,22 @@ func TestRunReloadsTargets(t *testing.T) {
 	if rows["sim-00"] != want || rows["sim-01"] != want {
 		t.Fatalf("rows %v, want %d each", rows, want)
 	}
+}
+
+// simDevices serves n simulated devices (one interface each, no faults)
+// over gNMI until the test ends.
+func simDevices(t *testing.T, n int) (*sim.Fleet, *agent.Agent) {
+	t.Helper()
+	fleet, err := sim.New(sim.Config{Devices: n, Interfaces: 1, Start: time.Now().Add(-time.Hour), Faults: []sim.Fault{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(agent.Config{}, fleet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	return fleet, a
 }
 
 func countRows(t *testing.T, r *kgo.Record, rows map[string]int) {

@@ -14,8 +14,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/telekernel/telekernel/collectors/share"
-	"github.com/telekernel/telekernel/collectors/sim"
-	"github.com/telekernel/telekernel/collectors/sim/agent"
 	"github.com/telekernel/telekernel/internal/testenv"
 )
 
@@ -33,15 +31,7 @@ func TestStopServesUntilReturn(t *testing.T) {
 	defer cluster.Close()
 	gate := testenv.HoldRequests(cluster, kmsg.Heartbeat, kmsg.LeaveGroup)
 	defer gate.Release() // before the cluster closes
-	fleet, err := sim.New(sim.Config{Devices: 1, Interfaces: 1, Start: time.Now().Add(-time.Hour), Faults: []sim.Fault{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := agent.New(agent.Config{}, fleet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	_, a := simDevices(t, 1)
 	tg := a.Targets()[0]
 	path := filepath.Join(t.TempDir(), "collect.yaml")
 	doc := fmt.Sprintf("kafka: {brokers: [%s]}\ntopic: samples\nhttp: {listen: \"127.0.0.1:0\"}\ngroup: {enabled: true}\n"+
