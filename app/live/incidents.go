@@ -29,6 +29,11 @@ type Incident struct {
 	// symptoms, Effects those that joined as consequences (e.g. traffic
 	// rerouted to sibling links).
 	Members, Effects int
+	// AtLeast says Members and Effects count only the evidence the update
+	// listed: past the correlate stage's max_evidence it leaves the middle
+	// of a long incident out (schemas.Incident.EvidenceOmitted), so the
+	// incident may have more.
+	AtLeast bool
 }
 
 // AddIncident records an update of the incidents topic: each carries the
@@ -51,7 +56,7 @@ func (s *State) AddIncident(in *schemas.Incident) {
 			members[e.Fingerprint] = true
 		}
 	}
-	v.Members, v.Effects = len(members), len(effects)
+	v.Members, v.Effects, v.AtLeast = len(members), len(effects), in.EvidenceOmitted > 0
 	s.incidents[in.ID] = v
 }
 

@@ -61,4 +61,14 @@ func TestStateIncidents(t *testing.T) {
 	if !snap.DeviceTime.Equal(t0.Add(time.Hour)) {
 		t.Errorf("device time %v", snap.DeviceTime)
 	}
+	if snap.Incidents[0].AtLeast || snap.Incidents[1].AtLeast {
+		t.Errorf("counts of fully listed incidents marked as lower bounds: %+v", snap.Incidents)
+	}
+	// An update that leaves evidence out: its counts are lower bounds.
+	long := incident("i2", schemas.IncidentOpen, t0.Add(time.Minute), m1, m2)
+	long.EvidenceOmitted = 7
+	s.AddIncident(long)
+	if got := s.Snapshot().Incidents[0]; got.ID != "i2" || got.Members != 2 || !got.AtLeast {
+		t.Errorf("incident with omitted evidence %+v, want 2 members at least", got)
+	}
 }

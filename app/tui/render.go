@@ -151,9 +151,13 @@ func incidentsPane(s live.Snapshot) pane {
 	c := s.Counts
 	p := pane{title: fmt.Sprintf("Incidents (%d open, %d in all): cause, entity, age, members", c.OpenIncidents, c.Incidents)}
 	for _, in := range s.Incidents {
-		members := fmt.Sprintf("%d members", in.Members)
+		atLeast := ""
+		if in.AtLeast {
+			atLeast = "≥ "
+		}
+		members := fmt.Sprintf("%s%d members", atLeast, in.Members)
 		if in.Effects > 0 {
-			members += fmt.Sprintf(" +%d effects", in.Effects)
+			members += fmt.Sprintf(" +%s%d effects", atLeast, in.Effects)
 		}
 		if !in.Open {
 			p.lines = append(p.lines, dimStyle.Render(fmt.Sprintf("resolved %s %s", in.Severity, in.Cause)),

@@ -73,7 +73,8 @@ func BenchmarkRender(b *testing.B) {
 
 // TestRenderIncidents checks that with the correlate stage the alerts pane
 // shows the incidents (cause naming both ends, entity, age, members), the
-// open ones before the resolved, and that the counts line counts them.
+// open ones before the resolved, that counts of an update that left
+// evidence out read as lower bounds, and that the counts line counts them.
 func TestRenderIncidents(t *testing.T) {
 	s := fullSnapshot()
 	s.WithIncidents = true
@@ -83,11 +84,13 @@ func TestRenderIncidents(t *testing.T) {
 			Entity: "sim-05 Ethernet1 ↔ sim-00 Ethernet5", Opened: opened, Members: 6, Effects: 2},
 		{ID: "b", Rule: "traffic", Cause: "traffic on sim-03 Ethernet3", Severity: "warning", Entity: "sim-03 Ethernet3",
 			Opened: opened, Resolved: opened.Add(time.Hour), Members: 2},
+		{ID: "c", Rule: "session", Cause: "BGP/BFD session reset on sim-07 with no link event", Severity: "warning", Entity: "sim-07",
+			Opened: opened, Resolved: opened.Add(time.Hour), Members: 250, Effects: 3, AtLeast: true},
 	}
 	s.Counts.Incidents, s.Counts.OpenIncidents, s.Counts.SavingsKWh = 2, 1, 4.26
 	out := render(s, frame{width: 180, height: 50})
 	for _, want := range []string{"incidents 2 (1 open)", "Incidents (1 open, 2 in all)", "critical link sim-00:Ethernet5 — sim-05:Ethernet1 down",
-		"sim-05 Ethernet1 ↔ sim-00 Ethernet5 · 2h0m0s · 6 members +2 effects", "resolved warning traffic on sim-03 Ethernet3", "lasted 1h0m0s · 2 members",
+		"sim-05 Ethernet1 ↔ sim-00 Ethernet5 · 2h0m0s · 6 members +2 effects", "resolved warning traffic on sim-03 Ethernet3", "lasted 1h0m0s · 2 members", "lasted 1h0m0s · ≥ 250 members +≥ 3 effects",
 		"savings found 4.3 kWh/day"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in\n%s", want, out)

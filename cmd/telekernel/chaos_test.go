@@ -246,7 +246,7 @@ func chaosExactlyOnce(t *testing.T, detect string) {
 	}
 	start := time.Now()
 	changelog := "chaos-" + id + "-detect-changelog"
-	// From 6 s on, SIGKILL p1 the moment one of its changelog partitions
+	// From 6 s on, SIGKILL p1 while one of its changelog partitions
 	// holds an open transaction (high watermark above the last stable
 	// offset): killed between produce and commit.
 	killedMidTxn := killMidTransaction(ctx, cl, procs[0], changelog, 6*time.Second)
@@ -260,7 +260,7 @@ func chaosExactlyOnce(t *testing.T, detect string) {
 	<-procs[0].done
 	t.Logf("SIGKILLed p1 inside an open transaction: %v", mid)
 	if !mid {
-		t.Error("p1 had no open transaction to kill within 6 s")
+		t.Error("p1 had no open transaction to kill within 15 s")
 	}
 	if st := pub.Stats(); st.Samples != 40*34*ticks {
 		t.Fatalf("published %d samples, want %d", st.Samples, 40*34*ticks)
@@ -349,33 +349,46 @@ func chaosExactlyOnce(t *testing.T, detect string) {
 		len(gotDet), len(wantState), restored)
 }
 
-// killMidTransaction SIGKILLs p, after wait, the moment one of its
-// changelog partitions holds an open transaction (high watermark above the
-// last stable offset): killed between produce and commit. It gives up
-// after 6 s more and kills p anyway; the channel says whether the kill
-// landed inside a transaction.
+// killMidTransaction SIGKILLs p, after wait, while one of its changelog
+// partitions holds an open transaction (high watermark above the last
+// stable offset): killed between produce and commit. Seeing the open
+// transaction and killing are not one step (p could commit in between,
+// leaving nothing to abort), so p is first stopped (SIGSTOP), requests it
+// had in flight are given 300 ms to settle, and the transaction must
+// still be open before the kill; otherwise p continues (SIGCONT) and the
+// watch goes on. It gives up after 15 s more and kills p anyway; the
+// channel says whether the kill landed inside a transaction.
 func killMidTransaction(ctx context.Context, cl *kgo.Client, p *proc, changelog string, wait time.Duration) <-chan bool {
 	killed := make(chan bool, 1)
 	go func() {
 		time.Sleep(wait)
 		adm := kadm.NewClient(cl)
-		for deadline := time.Now().Add(6 * time.Second); time.Now().Before(deadline); {
+		open := func() bool {
 			own := p.owned()
 			hwm, err1 := adm.ListEndOffsets(ctx, changelog)
 			lso, err2 := adm.ListCommittedOffsets(ctx, changelog)
-			open := false
+			found := false
 			if err1 == nil && err2 == nil {
 				hwm.Each(func(o kadm.ListedOffset) {
 					if l, ok := lso.Lookup(changelog, o.Partition); ok && own[o.Partition] && o.Offset > l.Offset {
-						open = true
+						found = true
 					}
 				})
 			}
-			if open {
+			return found
+		}
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
+			if !open() {
+				continue
+			}
+			_ = p.cmd.Process.Signal(syscall.SIGSTOP)
+			time.Sleep(300 * time.Millisecond)
+			if open() {
 				_ = p.cmd.Process.Signal(syscall.SIGKILL)
 				killed <- true
 				return
 			}
+			_ = p.cmd.Process.Signal(syscall.SIGCONT)
 		}
 		_ = p.cmd.Process.Signal(syscall.SIGKILL)
 		killed <- false
