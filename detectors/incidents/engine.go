@@ -61,6 +61,9 @@ type Engine struct {
 
 	changed     map[uint64]bool // the Seq of every incident changed or forgotten since the last Changes
 	metaChanged bool            // Dropped or lastSeq changed since the last Changes
+
+	reach   *reach // the incidents by what may concern them (reach.go); nil: file them again
+	scanAll bool   // check every incident held, not those reach finds (tests)
 }
 
 // New returns an Engine with cfg (defaults applied, then validated) and the
@@ -79,6 +82,7 @@ func (e *Engine) SetInventory(inv *schemas.Inventory) {
 	e.inv = inv.Index()
 	e.invGen++
 	e.lastPeer = lastPeer{}
+	e.reach = nil // the peers changed
 }
 
 // lastPeer is the last question peer answered and its answer.
@@ -119,6 +123,7 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 	}
 	m.Effect = effect
 	in.insert(m)
+	e.file(in, []member{m})
 	if !effect {
 		if m.Firing {
 			in.Firing[m.Fingerprint] = true
@@ -213,6 +218,7 @@ func (e *Engine) expire(now int64) {
 		gone := in.Resolved != 0 && now-in.Resolved > int64(e.keep(in)+e.cfg.Lateness)
 		if gone {
 			e.touch(in)
+			e.unfile(in)
 		}
 		return gone
 	})
@@ -255,19 +261,20 @@ func incidentID(m *member) string {
 // and joins by the rules (the next BGP clear on the same router is a new
 // event).
 func (e *Engine) find(m *member) (*incident, bool) {
-	if in, effect := e.byAlert(m); in != nil {
+	near := e.nearMember(m)
+	if in, effect := e.byAlert(near, m); in != nil {
 		return in, effect
 	}
 	if !m.Firing {
 		return nil, false
 	}
-	for _, in := range e.incs {
+	for _, in := range near {
 		if e.live(in, m.Time) && e.joins(in, m) {
 			return in, false
 		}
 	}
 	if m.Class == classTraffic {
-		for _, in := range e.incs {
+		for _, in := range near {
 			if e.live(in, m.Time) && e.effectOf(in, m) {
 				return in, true
 			}
@@ -276,14 +283,14 @@ func (e *Engine) find(m *member) (*incident, bool) {
 	return nil, false
 }
 
-// byAlert returns the incident m's alert belongs to, and whether as an
-// effect: for a resolution, the incident where the alert fires, else the
-// latest that has it; for a firing, the latest live one where it is an
-// effect, still fires, or that is a link's.
-func (e *Engine) byAlert(m *member) (*incident, bool) {
+// byAlert returns the incident of near (by Seq) m's alert belongs to, and
+// whether as an effect: for a resolution, the incident where the alert
+// fires, else the latest that has it; for a firing, the latest live one
+// where it is an effect, still fires, or that is a link's.
+func (e *Engine) byAlert(near []*incident, m *member) (*incident, bool) {
 	var found *incident
 	effect := false
-	for _, in := range e.incs {
+	for _, in := range near {
 		if !m.Firing && in.Firing[m.Fingerprint] {
 			return in, false
 		}

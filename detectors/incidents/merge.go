@@ -43,7 +43,7 @@ func (e *Engine) mergeAll(in *incident, at int64) ([]*incident, *incident) {
 	var merged []*incident
 	for {
 		var a, b *incident
-		for _, o := range e.incs {
+		for _, o := range e.nearIncident(in) {
 			if o == in || !e.live(o, at) {
 				continue
 			}
@@ -213,6 +213,8 @@ func (e *Engine) absorb(a, b *incident, at int64) {
 			a.Firing[m.Fingerprint] = true
 		}
 	}
+	e.file(a, b.Members)
+	e.unfile(b)
 	a.settle(at)
 	b.MergedInto = a.ID
 	if b.Resolved == 0 {
