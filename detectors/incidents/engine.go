@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -62,8 +63,14 @@ type Engine struct {
 	changed     map[uint64]bool // the Seq of every incident changed or forgotten since the last Changes
 	metaChanged bool            // Dropped or lastSeq changed since the last Changes
 
-	reach   *reach // the incidents by what may concern them (reach.go); nil: file them again
-	scanAll bool   // check every incident held, not those reach finds (tests)
+	reach *reach // the incidents by what may concern them (reach.go); nil: file them again
+	// expireAt is the earliest event time at which an incident held may
+	// be forgotten (see expire); 0: unknown.
+	expireAt int64
+	// scanAll checks a detection against every incident held, not those
+	// reach finds, and looks for incidents to forget at every detection:
+	// the engine before reach and expireAt, for tests.
+	scanAll bool
 }
 
 // New returns an Engine with cfg (defaults applied, then validated) and the
@@ -139,6 +146,9 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 		out = append(out, e.describe(b, m.ID))
 	}
 	e.touch(in)
+	if in.Resolved != 0 { // the one incident this detection resolved, or changed the class of
+		e.expireAt = min(e.expireAt, e.expiry(in))
+	}
 	return append(out, e.describe(in, m.ID))
 }
 
@@ -212,16 +222,35 @@ func (e *Engine) OpenCount() int {
 }
 
 // expire forgets incidents resolved longer ago than they may reopen (see
-// keep), plus Lateness for detections that arrive late.
+// keep), plus Lateness for detections that arrive late. It looks only
+// when now is past expireAt, the earliest expiry of the incidents held
+// (kept by its last look and by Add, which changes one incident at a
+// time).
 func (e *Engine) expire(now int64) {
+	if !e.scanAll && e.expireAt != 0 && now <= e.expireAt {
+		return
+	}
+	next := int64(math.MaxInt64)
 	e.incs = slices.DeleteFunc(e.incs, func(in *incident) bool {
-		gone := in.Resolved != 0 && now-in.Resolved > int64(e.keep(in)+e.cfg.Lateness)
-		if gone {
-			e.touch(in)
-			e.unfile(in)
+		if in.Resolved == 0 {
+			return false
 		}
-		return gone
+		at := e.expiry(in)
+		if now <= at {
+			next = min(next, at)
+			return false
+		}
+		e.touch(in)
+		e.unfile(in)
+		return true
 	})
+	e.expireAt = next
+}
+
+// expiry returns the event time after which resolved incident in is
+// forgotten.
+func (e *Engine) expiry(in *incident) int64 {
+	return in.Resolved + int64(e.keep(in)+e.cfg.Lateness)
 }
 
 // keep returns how long after resolving in still takes new evidence:

@@ -86,7 +86,7 @@ func (e *Engine) UnmarshalBinary(b []byte) error {
 		last = max(last, in.Seq)
 	}
 	e.incs, e.Dropped, e.lastSeq = st.Incidents, st.Dropped, last
-	e.reach = nil
+	e.reach, e.expireAt = nil, 0
 	clear(e.changed)
 	for _, in := range e.incs {
 		e.touch(in)
@@ -176,7 +176,7 @@ func (e *Engine) RestoreRecord(key string, value []byte) error {
 		e.Dropped, e.lastSeq = m.Dropped, max(e.lastSeq, m.LastSeq)
 		return nil
 	}
-	e.reach = nil // filed again at the next detection
+	e.reach, e.expireAt = nil, 0 // filed and looked at again at the next detection
 	seq, err := strconv.ParseUint(strings.TrimPrefix(key, IncidentKeyPrefix), 10, 64)
 	if !strings.HasPrefix(key, IncidentKeyPrefix) || err != nil || seq == 0 {
 		return fmt.Errorf("cannot restore incident state: key %q is neither %q nor %q and a number", key, MetaKey, IncidentKeyPrefix)
