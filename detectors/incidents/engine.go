@@ -33,17 +33,17 @@ type incident struct {
 }
 
 // memo caches what an incident's members say for the checks every
-// detection makes against every incident held: its class, and the devices
-// of its members (not effects) and of their inventory peers. Members only
-// grow, so a memo is current while it counts as many members (and, for
-// the peers, the same inventory).
+// detection makes against the incidents it may concern (reach.go): its
+// class, and the devices of its members (not effects) and of their
+// inventory peers. Members only grow, so a memo is current while it counts
+// as many members (and, for the peers, the same inventory).
 type memo struct {
 	clsN   int // members when cls was taken; 0: never
 	cls    class
 	devN   int // members when own and near were taken; 0: never
 	devInv int // the inventory generation near was taken with
 	own    map[string]bool
-	near   map[string]bool // own, and the peer devices of the members' ports and sessions ("" for none)
+	near   map[string]bool // own, and the peer devices of the members' ports and sessions
 	alerts map[string]bool // the members' fingerprints, effects too
 }
 
@@ -130,6 +130,7 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 	}
 	m.Effect = effect
 	in.insert(m)
+	e.rememberAdded(in, &m)
 	e.file(in, []member{m})
 	if !effect {
 		if m.Firing {
@@ -456,11 +457,31 @@ func (e *Engine) remember(in *incident) {
 			mo.alerts[p.Fingerprint] = true
 			if !p.Effect {
 				mo.own[p.Device], mo.near[p.Device] = true, true
-				mo.near[e.peerDevice(p)] = true
+				if pd := e.peerDevice(p); pd != "" {
+					mo.near[pd] = true
+				}
 			}
 		}
 		mo.devN, mo.devInv = len(in.Members), e.invGen
 	}
+}
+
+// rememberAdded brings in's memo up to date with m, just inserted, when
+// it was current before: its sets only grow with the members, so the one
+// member is added rather than all of a long incident's taken again.
+func (e *Engine) rememberAdded(in *incident, m *member) {
+	mo := &in.memo
+	if mo.devN == 0 || mo.devN != len(in.Members)-1 || mo.devInv != e.invGen {
+		return
+	}
+	mo.alerts[m.Fingerprint] = true
+	if !m.Effect {
+		mo.own[m.Device], mo.near[m.Device] = true, true
+		if pd := e.peerDevice(m); pd != "" {
+			mo.near[pd] = true
+		}
+	}
+	mo.devN++
 }
 
 // hasPort reports whether in has a member on port (device, iface) or on its
@@ -483,7 +504,8 @@ func (e *Engine) hasPort(in *incident, device, iface string) bool {
 }
 
 // peer returns the inventory's link peer of port. The last answer is kept
-// (until SetInventory): a detection asks the same of every incident held.
+// (until SetInventory): a detection asks the same of each incident it is
+// checked against.
 func (e *Engine) peer(port schemas.Port) (schemas.Port, bool) {
 	if c := &e.lastPeer; !c.valid || c.port != port {
 		c.peer, c.ok = e.inv.Peer(port)

@@ -39,12 +39,15 @@ type reach struct {
 func (e *Engine) reachKeys(m *member, add func(string)) {
 	add("d" + m.Device)
 	if m.Port != "" {
-		if p, ok := e.inv.Peer(schemas.Port{Device: m.Device, Interface: m.Port}); ok {
+		if p, ok := e.inv.Peer(schemas.Port{Device: m.Device, Interface: m.Port}); ok && p.Device != "" {
 			add("d" + p.Device)
 		}
 	}
 	if m.Neighbor != "" {
-		if s, ok := e.inv.Session(m.Device, m.Neighbor); ok {
+		// A session to a peer the inventory does not name (an external
+		// one) has none: under "d" it would share a key with every such
+		// session's incident.
+		if s, ok := e.inv.Session(m.Device, m.Neighbor); ok && s.PeerDevice != "" {
 			add("d" + s.PeerDevice)
 		}
 	}

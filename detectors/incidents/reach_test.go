@@ -87,7 +87,7 @@ func TestReachMatchesScan(t *testing.T) {
 	for seed := range 60 {
 		rng := rand.New(rand.NewPCG(uint64(seed), 7))
 		dets := randomStream(rng, 400)
-		invs := []*schemas.Inventory{fabricInventory(), nil, testInventory()}
+		invs := []*schemas.Inventory{withExternal(fabricInventory()), nil, testInventory()}
 		inv := invs[seed%3]
 		ref, _ := New(Config{}, inv)
 		ref.scanAll = true
@@ -135,6 +135,73 @@ func TestReachMatchesScan(t *testing.T) {
 	}
 }
 
+// TestEntities: the entities of every incident held, over random streams
+// with the inventory changing (so one session's members may carry
+// different ports), are those of a plain pass that asks the inventory for
+// every member and keeps each entity's first appearance.
+func TestEntities(t *testing.T) {
+	plain := func(e *Engine, ms []member) []schemas.Entity {
+		var out []schemas.Entity
+		seen := map[schemas.Entity]bool{}
+		add := func(en schemas.Entity) {
+			if d, ok := e.inv.Device(en.Device); ok {
+				en.Site, en.Role = d.Site, d.Role
+			}
+			if !seen[en] {
+				seen[en] = true
+				out = append(out, en)
+			}
+		}
+		for i := range ms {
+			m := &ms[i]
+			add(schemas.Entity{Kind: schemas.EntityDevice, Device: m.Device})
+			switch {
+			case m.Class == classHardware:
+				add(schemas.Entity{Kind: schemas.EntityComponent, Device: m.Device, Name: m.Component})
+			case m.Neighbor != "":
+				add(schemas.Entity{Kind: schemas.EntitySession, Device: m.Device, Name: m.Neighbor, PeerDevice: e.peerDevice(m)})
+			case m.Port != "":
+				en := schemas.Entity{Kind: schemas.EntityInterface, Device: m.Device, Name: m.Port}
+				if p, ok := e.inv.Peer(schemas.Port{Device: m.Device, Interface: m.Port}); ok {
+					en.PeerDevice, en.PeerInterface = p.Device, p.Interface
+				}
+				add(en)
+			}
+		}
+		return out
+	}
+	invs := []*schemas.Inventory{withExternal(fabricInventory()), nil, testInventory()}
+	checked := 0
+	for seed := range 20 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 9))
+		dets := randomStream(rng, 400)
+		e, _ := New(Config{}, invs[seed%3])
+		for i := range dets {
+			if rng.IntN(50) == 0 {
+				e.SetInventory(invs[rng.IntN(len(invs))])
+			}
+			e.Add(&dets[i])
+			for _, in := range e.incs {
+				if got, want := e.entities(in.Members), plain(e, in.Members); !reflect.DeepEqual(got, want) {
+					t.Fatalf("seed %d, detection %d, incident %s: entities\n%+v\nwant\n%+v", seed, i, in.ID, got, want)
+				}
+				checked++
+			}
+		}
+	}
+	t.Logf("%d incident views checked", checked)
+}
+
+// withExternal adds to inv a session of spine1 and one of leaf1 to an
+// external peer (10.9.9.9, no peer device), as inventories list transit
+// providers.
+func withExternal(inv *schemas.Inventory) *schemas.Inventory {
+	for _, d := range []string{"spine1", "leaf1"} {
+		inv.Sessions = append(inv.Sessions, schemas.Session{Device: d, Protocol: schemas.ProtocolBGP, Neighbor: "10.9.9.9", Interface: "e7"})
+	}
+	return inv
+}
+
 // restoredFromLog returns an engine restored from the latest record of
 // every key of log.
 func restoredFromLog(t *testing.T, inv *schemas.Inventory, log map[string][]byte) *Engine {
@@ -148,39 +215,146 @@ func restoredFromLog(t *testing.T, inv *schemas.Inventory, log map[string][]byte
 	return e
 }
 
-// BenchmarkStormDevices: a storm of link downs, 8 ports on each of N
-// devices (one incident each), into one engine; with reach detections per
-// second should not fall with N (each is checked against the incidents of
-// its own device), where checking every incident held (scan, the engine
-// before reach; 500 and 2 000 devices only) falls as 1/N.
-func BenchmarkStormDevices(b *testing.B) {
-	for _, c := range []struct {
-		n    int
-		scan bool
-	}{{500, true}, {500, false}, {2000, true}, {2000, false}, {8000, false}} {
-		mode := "reach"
-		if c.scan {
-			mode = "scan"
+// compareScan feeds dets to an engine that checks every incident and to one
+// that uses reach, and fails at the first update that differs.
+func compareScan(t *testing.T, inv *schemas.Inventory, dets []schemas.Detection) (ref, e *Engine) {
+	t.Helper()
+	ref, _ = New(Config{}, inv)
+	ref.scanAll = true
+	e, _ = New(Config{}, inv)
+	for i := range dets {
+		got, want := e.Add(&dets[i]), ref.Add(&dets[i])
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("detection %d (%s): with reach\n%s\nchecking every incident\n%s", i, dets[i].ID, signature(got), signature(want))
 		}
-		b.Run(fmt.Sprintf("devices=%d/%s", c.n, mode), func(b *testing.B) {
-			dets := make([]schemas.Detection, 0, 8*c.n)
-			for d := range c.n {
-				for p := range 8 {
-					dets = append(dets, fire(d%50, fmt.Sprintf("leaf%04d", d), mOper, fmt.Sprintf("name=Ethernet%d", p), "link_down", 0, 1))
-				}
+	}
+	return ref, e
+}
+
+// TestReachEmptyDevice: a detection with an empty device (Add does not
+// validate it; the correlate stage's decoder does) opens its own incident
+// either way. The memo once took a member with no inventory peer as near
+// the device "", so checking every incident joined the target state to
+// ghost's link incident, where reach opened a new one.
+func TestReachEmptyDevice(t *testing.T) {
+	compareScan(t, testInventory(), []schemas.Detection{
+		fire(0, "ghost", mOper, "name=x1", "link_down", 0, 1),
+		fire(1, "", mTarget, "", "target_down", 0, 1),
+	})
+}
+
+// TestReachEffectFirst: a traffic incident whose Members[0] is an effect
+// on another device: joins' traffic rule compares m.Device with
+// Members[0].Device, so traffic on spine2 (any port) joins leaf1's traffic
+// incident. Reach finds it only because effects are filed under their own
+// device too, a path TestReachMatchesScan's streams do not reach.
+func TestReachEffectFirst(t *testing.T) {
+	ref, _ := compareScan(t, fabricInventory(), []schemas.Detection{
+		fire(10, "leaf1", mBGP, bgp("10.1.1.0"), "session_down", 0, 1), // session incident on leaf1:e1 (peer spine1)
+		fire(5, "spine2", mIn, "name=e1", "ewma", 0, 1),                // effect: spine2:e1 faces leaf1:e2
+		fire(7, "leaf1", mIn, "name=e1", "ewma", 0, 1),                 // joins by port: class becomes traffic
+		fire(20, "spine2", mIn, "name=e3", "ewma", 0, 1),               // joins: Members[0] (the effect) is on spine2
+	})
+	if n := len(ref.incs); n != 1 {
+		t.Fatalf("%d incidents, want 1 (the path is not exercised)", n)
+	}
+	if in := ref.incs[0]; !in.Members[0].Effect || in.class() != classTraffic {
+		t.Fatalf("Members[0] effect %v, class %d: the path is not exercised", in.Members[0].Effect, in.class())
+	}
+}
+
+// TestReachRestoreIntoUsedEngine: UnmarshalBinary into an engine that
+// has already filed its incidents (TestReachMatchesScan restores into new
+// engines only).
+func TestReachRestoreIntoUsedEngine(t *testing.T) {
+	inv := fabricInventory()
+	a, _ := New(Config{}, inv)
+	a.Add(ptr(fire(0, "leaf1", mOper, "name=e1", "link_down", 0, 1)))
+	snap, err := a.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := New(Config{}, inv)
+	ref, _ := New(Config{}, inv)
+	ref.scanAll = true
+	first := fire(0, "leaf2", mOper, "name=e1", "link_down", 0, 1)
+	e.Add(&first)
+	ref.Add(&first)
+	for _, x := range []*Engine{e, ref} {
+		if err := x.UnmarshalBinary(snap); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := fire(5, "leaf1", mOper, "name=e2", "link_down", 0, 1) // joins leaf1's incident (same device)
+	if got, want := e.Add(&d), ref.Add(&d); !reflect.DeepEqual(got, want) {
+		t.Fatalf("with reach\n%s\nchecking every incident\n%s", signature(got), signature(want))
+	}
+}
+
+// TestReachRestoreRecordIntoUsedEngine: RestoreRecord into an engine
+// that has filed its incidents: the record replaces incident 1 (leaf2's)
+// with leaf1's.
+func TestReachRestoreRecordIntoUsedEngine(t *testing.T) {
+	inv := fabricInventory()
+	a, _ := New(Config{}, inv)
+	a.Add(ptr(fire(0, "leaf1", mOper, "name=e1", "link_down", 0, 1)))
+	recs, err := a.Changes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := New(Config{}, inv)
+	ref, _ := New(Config{}, inv)
+	ref.scanAll = true
+	for _, x := range []*Engine{e, ref} {
+		x.Add(ptr(fire(0, "leaf2", mOper, "name=e1", "link_down", 0, 1)))
+		for _, r := range recs {
+			if err := x.RestoreRecord(r.Key, r.Value); err != nil {
+				t.Fatal(err)
 			}
-			b.ReportAllocs()
-			for range b.N {
-				e, _ := New(Config{}, testInventory())
-				e.scanAll = c.scan
-				for i := range dets {
-					e.Add(&dets[i])
-				}
-				if got := e.OpenCount(); got != c.n {
-					b.Fatalf("%d incidents open, want %d", got, c.n)
-				}
-			}
-			b.ReportMetric(float64(b.N*len(dets))/b.Elapsed().Seconds(), "detections/s")
-		})
+		}
+	}
+	for _, d := range []schemas.Detection{fire(5, "leaf1", mOper, "name=e2", "link_down", 0, 1), fire(6, "leaf2", mOper, "name=e2", "link_down", 0, 1)} {
+		if got, want := e.Add(&d), ref.Add(&d); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: with reach\n%s\nchecking every incident\n%s", d.ID, signature(got), signature(want))
+		}
+	}
+}
+
+// externalInventory is n edge routers, each with a BGP session to a
+// transit provider the inventory does not list (PeerDevice ""), as
+// inventories list external peers.
+func externalInventory(n int) *schemas.Inventory {
+	inv := &schemas.Inventory{Version: schemas.InventoryVersion}
+	for i := range n {
+		d := fmt.Sprintf("edge%04d", i)
+		inv.Devices = append(inv.Devices, schemas.Device{Name: d, Site: "fra1", Role: "edge"})
+		inv.Sessions = append(inv.Sessions, schemas.Session{Device: d, Protocol: schemas.ProtocolBGP, Neighbor: "192.0.2.1", Interface: "et1"})
+	}
+	return inv
+}
+
+// TestReachExternalPeerNotShared: a session to an external peer (no peer
+// device in the inventory) is not filed under the empty device, which
+// every such incident would share: an eBGP storm would be checked
+// incident by incident again.
+func TestReachExternalPeerNotShared(t *testing.T) {
+	const n = 200
+	e, _ := New(Config{}, externalInventory(n))
+	for i := range n {
+		e.Add(ptr(fire(i, fmt.Sprintf("edge%04d", i), mBGP, bgp("192.0.2.1"), "session_down", 0, 1)))
+	}
+	if len(e.incs) != n {
+		t.Fatalf("%d incidents, want %d", len(e.incs), n)
+	}
+	d := fire(n, "edge0000", mBGP, "name=vrf2,neighbor-address=192.0.2.1", "session_down", 0, 1)
+	m := newMember(&d, e.inv)
+	if got := len(e.nearMember(&m)); got > 1 {
+		t.Errorf("a session reset on edge0000 is checked against %d incidents, want 1 (its own device's)", got)
+	}
+	if got := len(e.nearIncident(e.incs[0])); got > 0 {
+		t.Errorf("edge0000's incident is a merge candidate of %d others, want 0", got)
+	}
+	if _, ok := e.reach.of["d"]; ok {
+		t.Errorf(`%d incidents filed under "d" (the empty device)`, len(e.reach.of["d"]))
 	}
 }

@@ -34,8 +34,7 @@ func (e *Engine) describe(in *incident, joined string) *schemas.Incident {
 		out.State, out.ResolvedAt = schemas.IncidentResolved, &t
 	}
 	out.MergedInto = in.MergedInto
-	ms := slices.Clone(in.Members)
-	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Time < ms[j].Time })
+	ms := in.Members // in event-time order (see insert)
 	first := e.cfg.MaxEvidence / 2
 	last := len(ms) - (e.cfg.MaxEvidence - first)
 	for i := range ms {
@@ -259,33 +258,50 @@ func (e *Engine) trafficRule(ms []*member) verdict {
 		action: fmt.Sprintf("check what changed behind %s:%s (its peer, the traffic sources, the optic for errors)", dev, m.Port)}
 }
 
-// entities lists the devices, interfaces, sessions and components of ms.
+// entities lists the devices, interfaces, sessions and components of ms,
+// each once. An entity is a function of its kind, device, name and (for a
+// session) port, given the inventory, so those skip the repeats before
+// the inventory is asked: a long incident's members name few entities.
 func (e *Engine) entities(ms []member) []schemas.Entity {
+	type ref struct{ kind, device, name, port string }
 	var out []schemas.Entity
-	seen := map[schemas.Entity]bool{}
-	add := func(en schemas.Entity) {
-		if d, ok := e.inv.Device(en.Device); ok {
-			en.Site, en.Role = d.Site, d.Role
+	seen, seenEntity := map[ref]bool{}, map[schemas.Entity]bool{}
+	add := func(r ref, en func() schemas.Entity) {
+		if seen[r] {
+			return
 		}
-		if !seen[en] {
-			seen[en] = true
-			out = append(out, en)
+		seen[r] = true
+		x := en()
+		if d, ok := e.inv.Device(x.Device); ok {
+			x.Site, x.Role = d.Site, d.Role
+		}
+		if !seenEntity[x] { // two sessions' ports may name one entity
+			seenEntity[x] = true
+			out = append(out, x)
 		}
 	}
 	for i := range ms {
 		m := &ms[i]
-		add(schemas.Entity{Kind: schemas.EntityDevice, Device: m.Device})
+		add(ref{schemas.EntityDevice, m.Device, "", ""}, func() schemas.Entity {
+			return schemas.Entity{Kind: schemas.EntityDevice, Device: m.Device}
+		})
 		switch {
 		case m.Class == classHardware:
-			add(schemas.Entity{Kind: schemas.EntityComponent, Device: m.Device, Name: m.Component})
+			add(ref{schemas.EntityComponent, m.Device, m.Component, ""}, func() schemas.Entity {
+				return schemas.Entity{Kind: schemas.EntityComponent, Device: m.Device, Name: m.Component}
+			})
 		case m.Neighbor != "":
-			add(schemas.Entity{Kind: schemas.EntitySession, Device: m.Device, Name: m.Neighbor, PeerDevice: e.peerDevice(m)})
+			add(ref{schemas.EntitySession, m.Device, m.Neighbor, m.Port}, func() schemas.Entity {
+				return schemas.Entity{Kind: schemas.EntitySession, Device: m.Device, Name: m.Neighbor, PeerDevice: e.peerDevice(m)}
+			})
 		case m.Port != "":
-			en := schemas.Entity{Kind: schemas.EntityInterface, Device: m.Device, Name: m.Port}
-			if p, ok := e.inv.Peer(schemas.Port{Device: m.Device, Interface: m.Port}); ok {
-				en.PeerDevice, en.PeerInterface = p.Device, p.Interface
-			}
-			add(en)
+			add(ref{schemas.EntityInterface, m.Device, m.Port, ""}, func() schemas.Entity {
+				en := schemas.Entity{Kind: schemas.EntityInterface, Device: m.Device, Name: m.Port}
+				if p, ok := e.inv.Peer(schemas.Port{Device: m.Device, Interface: m.Port}); ok {
+					en.PeerDevice, en.PeerInterface = p.Device, p.Interface
+				}
+				return en
+			})
 		}
 	}
 	return out
