@@ -147,7 +147,10 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 		out = append(out, e.describe(b, m.ID))
 	}
 	e.touch(in)
-	if in.Resolved != 0 { // the one incident this detection resolved, or changed the class of
+	if in.Resolved != 0 {
+		// The one incident held whose expiry this detection may have
+		// moved (by resolving it or changing its class); those a merge
+		// absorbed are gone.
 		e.expireAt = min(e.expireAt, e.expiry(in))
 	}
 	return append(out, e.describe(in, m.ID))
@@ -224,9 +227,8 @@ func (e *Engine) OpenCount() int {
 
 // expire forgets incidents resolved longer ago than they may reopen (see
 // keep), plus Lateness for detections that arrive late. It looks only
-// when now is past expireAt, the earliest expiry of the incidents held
-// (kept by its last look and by Add, which changes one incident at a
-// time).
+// when now is past expireAt, the earliest expiry of the incidents held,
+// kept by its last look and by Add (0: unknown, look).
 func (e *Engine) expire(now int64) {
 	if !e.scanAll && e.expireAt != 0 && now <= e.expireAt {
 		return
@@ -236,9 +238,8 @@ func (e *Engine) expire(now int64) {
 		if in.Resolved == 0 {
 			return false
 		}
-		at := e.expiry(in)
-		if now <= at {
-			next = min(next, at)
+		if now-in.Resolved <= int64(e.keep(in)+e.cfg.Lateness) {
+			next = min(next, e.expiry(in))
 			return false
 		}
 		e.touch(in)
@@ -249,9 +250,13 @@ func (e *Engine) expire(now int64) {
 }
 
 // expiry returns the event time after which resolved incident in is
-// forgotten.
+// forgotten (the largest time when that is later than time can say).
 func (e *Engine) expiry(in *incident) int64 {
-	return in.Resolved + int64(e.keep(in)+e.cfg.Lateness)
+	d := int64(e.keep(in) + e.cfg.Lateness)
+	if d > 0 && in.Resolved > math.MaxInt64-d {
+		return math.MaxInt64
+	}
+	return in.Resolved + d
 }
 
 // keep returns how long after resolving in still takes new evidence:
@@ -453,14 +458,7 @@ func (e *Engine) remember(in *incident) {
 	if mo.devN != len(in.Members) || mo.devInv != e.invGen {
 		mo.own, mo.near, mo.alerts = map[string]bool{}, map[string]bool{}, map[string]bool{}
 		for i := range in.Members {
-			p := &in.Members[i]
-			mo.alerts[p.Fingerprint] = true
-			if !p.Effect {
-				mo.own[p.Device], mo.near[p.Device] = true, true
-				if pd := e.peerDevice(p); pd != "" {
-					mo.near[pd] = true
-				}
-			}
+			e.memoAdd(mo, &in.Members[i])
 		}
 		mo.devN, mo.devInv = len(in.Members), e.invGen
 	}
@@ -474,6 +472,12 @@ func (e *Engine) rememberAdded(in *incident, m *member) {
 	if mo.devN == 0 || mo.devN != len(in.Members)-1 || mo.devInv != e.invGen {
 		return
 	}
+	e.memoAdd(mo, m)
+	mo.devN++
+}
+
+// memoAdd adds member m to memo mo's sets.
+func (e *Engine) memoAdd(mo *memo, m *member) {
 	mo.alerts[m.Fingerprint] = true
 	if !m.Effect {
 		mo.own[m.Device], mo.near[m.Device] = true, true
@@ -481,7 +485,6 @@ func (e *Engine) rememberAdded(in *incident, m *member) {
 			mo.near[pd] = true
 		}
 	}
-	mo.devN++
 }
 
 // hasPort reports whether in has a member on port (device, iface) or on its

@@ -2,9 +2,12 @@ package incidents
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -128,6 +131,7 @@ func TestReachMatchesScan(t *testing.T) {
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("seed %d, detection %d (%s %s): with reach\n%s\nchecking every incident\n%s", seed, i, dets[i].State, dets[i].ID, signature(got), signature(want))
 			}
+			checkHeld(t, e, fmt.Sprintf("seed %d, detection %d", seed, i))
 		}
 		if got, want := e.Open(), ref.Open(); !reflect.DeepEqual(got, want) {
 			t.Fatalf("seed %d: incidents held differ:\n%s\n%s", seed, signature(got), signature(want))
@@ -191,6 +195,46 @@ func TestEntities(t *testing.T) {
 	}
 	t.Logf("%d incident views checked", checked)
 }
+
+// checkHeld fails unless what the reference engine does not check holds
+// for every incident e holds: members in memberOrder (describe reads them
+// in it), an expiry no earlier than expireAt (expire skips its look until
+// then), and a memo that claims to be current equal to one taken afresh
+// (rememberAdded grows it member by member).
+func checkHeld(t *testing.T, e *Engine, where string) {
+	t.Helper()
+	for _, in := range e.incs {
+		if !slices.IsSortedFunc(in.Members, memberOrder) {
+			t.Fatalf("%s: incident %s: members out of order", where, in.ID)
+		}
+		if e.expireAt != 0 && in.Resolved != 0 && e.expiry(in) < e.expireAt {
+			t.Fatalf("%s: incident %s expires at %d, before expireAt %d", where, in.ID, e.expiry(in), e.expireAt)
+		}
+		if mo := in.memo; mo.devN != 0 && mo.devN == len(in.Members) && mo.devInv == e.invGen {
+			fresh := &incident{Members: in.Members}
+			e.remember(fresh)
+			if !maps.Equal(fresh.memo.own, mo.own) || !maps.Equal(fresh.memo.near, mo.near) || !maps.Equal(fresh.memo.alerts, mo.alerts) {
+				t.Fatalf("%s: incident %s: memo %v %v %v, taken afresh %v %v %v", where, in.ID,
+					mo.own, mo.near, mo.alerts, fresh.memo.own, fresh.memo.near, fresh.memo.alerts)
+			}
+		}
+	}
+}
+
+// TestExpiryLongLateness: an incident resolved 10 s ago is held however
+// far the configured lateness puts its expiry, even past what time can
+// say (250 years).
+func TestExpiryLongLateness(t *testing.T) {
+	e, _ := New(Config{Lateness: 250 * 365 * 24 * time.Hour}, testInventory())
+	e.Add(ptr(fire(0, "leaf1", mOper, "name=e1", "link_down", 0, 1)))
+	e.Add(ptr(det(10, schemas.StateResolved, "leaf1", mOper, "name=e1", "link_down", 1, 1)))
+	e.Add(ptr(fire(20, "leaf2", mOper, "name=e9", "link_down", 0, 1)))
+	if len(e.incs) != 2 {
+		t.Errorf("%d incidents held, want 2 (leaf1's resolved 10 s ago, lateness 250 years)", len(e.incs))
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // withExternal adds to inv a session of spine1 and one of leaf1 to an
 // external peer (10.9.9.9, no peer device), as inventories list transit

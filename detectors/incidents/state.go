@@ -77,9 +77,6 @@ func (e *Engine) UnmarshalBinary(b []byte) error {
 		if err := checkIncident(in); err != nil {
 			return fmt.Errorf("cannot restore incident state: %w", err)
 		}
-		if v == 1 {
-			slices.SortStableFunc(in.Members, memberOrder)
-		}
 		if in.Seq == 0 {
 			in.Seq = uint64(i) + 1
 		}
@@ -103,6 +100,11 @@ func checkIncident(in *incident) error {
 	}
 	if in.Firing == nil {
 		in.Firing = map[string]bool{}
+	}
+	// The engine keeps members in memberOrder (insert), and describes
+	// them in that order; a record from elsewhere is put in it.
+	if !slices.IsSortedFunc(in.Members, memberOrder) {
+		slices.SortStableFunc(in.Members, memberOrder)
 	}
 	return nil
 }
