@@ -307,9 +307,10 @@ func TestReachEffectFirst(t *testing.T) {
 	}
 }
 
-// TestReachRestoreIntoUsedEngine: UnmarshalBinary into an engine that
-// has already filed its incidents (TestReachMatchesScan restores into new
-// engines only).
+// TestReachRestoreIntoUsedEngine: a restore into an engine that has
+// already filed its incidents (TestReachMatchesScan restores into new
+// engines only), by UnmarshalBinary and by RestoreRecord: leaf1's
+// incident replaces leaf2's, and the next detections find it.
 func TestReachRestoreIntoUsedEngine(t *testing.T) {
 	inv := fabricInventory()
 	a, _ := New(Config{}, inv)
@@ -318,48 +319,34 @@ func TestReachRestoreIntoUsedEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, _ := New(Config{}, inv)
-	ref, _ := New(Config{}, inv)
-	ref.scanAll = true
-	first := fire(0, "leaf2", mOper, "name=e1", "link_down", 0, 1)
-	e.Add(&first)
-	ref.Add(&first)
-	for _, x := range []*Engine{e, ref} {
-		if err := x.UnmarshalBinary(snap); err != nil {
-			t.Fatal(err)
-		}
-	}
-	d := fire(5, "leaf1", mOper, "name=e2", "link_down", 0, 1) // joins leaf1's incident (same device)
-	if got, want := e.Add(&d), ref.Add(&d); !reflect.DeepEqual(got, want) {
-		t.Fatalf("with reach\n%s\nchecking every incident\n%s", signature(got), signature(want))
-	}
-}
-
-// TestReachRestoreRecordIntoUsedEngine: RestoreRecord into an engine
-// that has filed its incidents: the record replaces incident 1 (leaf2's)
-// with leaf1's.
-func TestReachRestoreRecordIntoUsedEngine(t *testing.T) {
-	inv := fabricInventory()
-	a, _ := New(Config{}, inv)
-	a.Add(ptr(fire(0, "leaf1", mOper, "name=e1", "link_down", 0, 1)))
 	recs, err := a.Changes()
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, _ := New(Config{}, inv)
-	ref, _ := New(Config{}, inv)
-	ref.scanAll = true
-	for _, x := range []*Engine{e, ref} {
-		x.Add(ptr(fire(0, "leaf2", mOper, "name=e1", "link_down", 0, 1)))
-		for _, r := range recs {
-			if err := x.RestoreRecord(r.Key, r.Value); err != nil {
+	for name, restore := range map[string]func(*Engine) error{
+		"UnmarshalBinary": func(x *Engine) error { return x.UnmarshalBinary(snap) },
+		"RestoreRecord": func(x *Engine) error {
+			for _, r := range recs {
+				if err := x.RestoreRecord(r.Key, r.Value); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	} {
+		e, _ := New(Config{}, inv)
+		ref, _ := New(Config{}, inv)
+		ref.scanAll = true
+		for _, x := range []*Engine{e, ref} {
+			x.Add(ptr(fire(0, "leaf2", mOper, "name=e1", "link_down", 0, 1)))
+			if err := restore(x); err != nil {
 				t.Fatal(err)
 			}
 		}
-	}
-	for _, d := range []schemas.Detection{fire(5, "leaf1", mOper, "name=e2", "link_down", 0, 1), fire(6, "leaf2", mOper, "name=e2", "link_down", 0, 1)} {
-		if got, want := e.Add(&d), ref.Add(&d); !reflect.DeepEqual(got, want) {
-			t.Fatalf("%s: with reach\n%s\nchecking every incident\n%s", d.ID, signature(got), signature(want))
+		for _, d := range []schemas.Detection{fire(5, "leaf1", mOper, "name=e2", "link_down", 0, 1), fire(6, "leaf2", mOper, "name=e2", "link_down", 0, 1)} {
+			if got, want := e.Add(&d), ref.Add(&d); !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s, %s: with reach\n%s\nchecking every incident\n%s", name, d.ID, signature(got), signature(want))
+			}
 		}
 	}
 }
