@@ -1,6 +1,7 @@
 package ensemble
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -137,32 +138,36 @@ func TestDifferential(t *testing.T) {
 // BenchmarkCorpus runs the ensemble over the differential test's series
 // (the NAB subset and the simulated fleet), one op per point: the default
 // configuration (robust window 480) and one like the detect stage's for a
-// counter (window 60, level_shift, the gate).
+// counter (window 60, level_shift, the gate), by Update and, as the
+// stage runs it, by Advance.
 func BenchmarkCorpus(b *testing.B) {
 	_, tss, xss := diffSeries(b)
 	for _, tc := range []struct {
-		name string
-		cfg  Config
+		name    string
+		cfg     Config
+		advance bool
 	}{
-		{"default", Config{}},
-		{"detect", detectLike},
+		{"default", Config{}, false},
+		{"detect", detectLike, false},
+		{"detect/advance", detectLike, true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			sh, err := NewShared(tc.cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
-			benchCorpus(b, sh, tss, xss)
+			benchCorpus(b, sh, tss, xss, tc.advance)
 		})
 	}
 }
 
-func benchCorpus(b *testing.B, sh *Shared, tss [][]int64, xss [][]float64) {
+func benchCorpus(b *testing.B, sh *Shared, tss [][]int64, xss [][]float64, advance bool) {
 	es := make([]*Ensemble, len(xss))
 	for k := range es {
 		es[k] = sh.New()
 	}
 	b.ReportAllocs()
+	var r Result
 	cpu0 := cpuTime()
 	k, i, n := 0, 0, 0
 	for b.Loop() {
@@ -174,7 +179,11 @@ func benchCorpus(b *testing.B, sh *Shared, tss [][]int64, xss [][]float64) {
 		}
 		// Each lap moves the timestamps on, so the series continue.
 		ts := tss[k]
-		es[k].Update(ts[i]+int64(n)*(ts[len(ts)-1]-ts[0]+synth.Step), xss[k][i])
+		if t := ts[i] + int64(n)*(ts[len(ts)-1]-ts[0]+synth.Step); advance {
+			es[k].Advance(t, xss[k][i], &r)
+		} else {
+			es[k].UpdateInto(t, xss[k][i], &r)
+		}
 		i++
 	}
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
@@ -200,4 +209,51 @@ func BenchmarkAppendBinary(b *testing.B) {
 		}
 	}
 	b.SetBytes(int64(len(st)))
+}
+
+// TestAdvanceMatchesUpdate runs Advance and UpdateInto side by side on
+// every configuration of the differential test: the states must stay
+// byte-identical (checked every 13th point and at each series' end), every
+// Result field but Score, Fired and Top equal on every point, and those
+// three equal too unless the point was quiet (no transition, no alert on,
+// below MinZ). The gated configurations must have quiet points, or the
+// test proves nothing.
+func TestAdvanceMatchesUpdate(t *testing.T) {
+	_, tss, xss := diffSeries(t)
+	for _, tc := range diffConfigs {
+		sh, err := NewShared(tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := sh.Config()
+		var a, b []byte
+		points, quiet := 0, 0
+		for k := range xss {
+			eu, ea := sh.New(), sh.New()
+			var ru, ra Result
+			for i, x := range xss[k] {
+				eu.UpdateInto(tss[k][i], x, &ru)
+				ea.Advance(tss[k][i], x, &ra)
+				if ra != ru {
+					scoreless := ru
+					scoreless.Score, scoreless.Fired, scoreless.Top = 0, 0, 0
+					if ra != scoreless || ru.Transition != None || ru.Firing || !(c.MinZ > 0 && ru.Z < c.MinZ) {
+						t.Fatalf("%s: series %d point %d: Advance %+v, UpdateInto %+v", tc.name, k, i, ra, ru)
+					}
+					quiet++
+				}
+				if points++; points%13 == 0 || i == len(xss[k])-1 {
+					a, _ = eu.AppendBinary(a[:0])
+					b, _ = ea.AppendBinary(b[:0])
+					if !bytes.Equal(a, b) {
+						t.Fatalf("%s: series %d point %d: the states differ", tc.name, k, i)
+					}
+				}
+			}
+		}
+		t.Logf("%s: %d of %d points quiet", tc.name, quiet, points)
+		if c.MinZ > 0 && quiet < points/2 {
+			t.Errorf("%s: %d of %d points quiet, want at least half", tc.name, quiet, points)
+		}
+	}
 }

@@ -149,7 +149,17 @@ func (e *Ensemble) Update(ts int64, x float64) Result {
 // UpdateInto is Update writing the Result to *r, which it first zeroes: a
 // caller that keeps the Result (the detect stage's job) avoids the copy
 // of a returned struct, a store-forwarding stall on every point.
-func (e *Ensemble) UpdateInto(ts int64, x float64, r *Result) {
+func (e *Ensemble) UpdateInto(ts int64, x float64, r *Result) { e.update(ts, x, r, true) }
+
+// Advance is UpdateInto for a caller that reads the Result only on a
+// transition (the detect stage): on a quiet point, one that is neither
+// off the baseline (Config.MinZ) nor in an alert, break or shift, it
+// leaves Score, Fired and Top zero, and the members' calibrations skip the
+// logarithm of the scores that cannot set a record. The ensemble's state,
+// and every Result field on the other points, are exactly UpdateInto's.
+func (e *Ensemble) Advance(ts int64, x float64, r *Result) { e.update(ts, x, r, false) }
+
+func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	*r = Result{}
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return
@@ -227,13 +237,21 @@ func (e *Ensemble) UpdateInto(ts int64, x float64, r *Result) {
 	// incident does not raise the bar for the next one; so is a vetoed
 	// point.
 	hold := vetoed || c.MinZ > 0 && (e.al.Firing || r.Z >= c.MinZ)
-	best := e.calibrate(&raw, ready&mask, hold, !e.al.Firing && !vetoed, r)
-	r.WarmedUp = best >= 0 || lv.WarmedUp
-	r.Score = max(best, 0)
+	pend := !e.al.Firing && !vetoed
 	var bs rangebreak.Score
 	if e.rb != nil {
 		bs = e.rb.Update(x)
 	}
+	// Only the gate's runs, alerts, breaks and shifts read the scores.
+	quiet := !scores && c.MinZ > 0 && !e.al.Firing && r.Z < c.MinZ && !bs.Break && !lv.Fire && !(hold && pend)
+	var best float64
+	if quiet {
+		best = e.advance(&raw, ready&mask, hold)
+	} else {
+		best = e.calibrate(&raw, ready&mask, hold, pend, r)
+	}
+	r.WarmedUp = best >= 0 || lv.WarmedUp
+	r.Score = max(best, 0)
 	if e.ls != nil && e.level(ts, r, &lv, vetoed) {
 		return
 	}
@@ -287,6 +305,30 @@ func (e *Ensemble) calibrate(raw *[numMembers]float64, ready Mask, hold, pend bo
 		if s > best {
 			best, r.Top = s, m
 		}
+	}
+	return best
+}
+
+// advance is calibrate on a quiet point (see Advance): the records
+// change as calibrate changes them, but no score is computed. It returns
+// 0, or -1 when no member is ready.
+func (e *Ensemble) advance(raw *[numMembers]float64, ready Mask, hold bool) float64 {
+	best := -1.0
+	for m := Member(0); m < numMembers; m++ {
+		if !ready.Has(m) || m == LevelShift {
+			continue
+		}
+		cal := e.cal[m]
+		best = 0
+		if hold {
+			cal.SkipQuiet(raw[m])
+			continue
+		}
+		if e.pend[m] > 0 {
+			cal.Raise(e.pend[m])
+			e.pend[m] = 0
+		}
+		cal.AddQuiet(raw[m])
 	}
 	return best
 }

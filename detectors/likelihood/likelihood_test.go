@@ -87,3 +87,108 @@ func TestRecordHeldScores(t *testing.T) {
 	r.Add(1) // 3 scores: warm; record max(log 8 · 0.25, log 2) = log 2
 	f("warm", r.Ratio(7), 3)
 }
+
+// TestAddQuiet: AddQuiet and SkipQuiet leave a record bit for bit as Add
+// and Skip do, on scores of every size (zero, NaN, negative, subnormal,
+// huge) and on scores within a few units in the last place of the
+// decayed record, the ones a wrong limit would misjudge; with Raise and a
+// restore in between, for decays from none to nearly all.
+func TestAddQuiet(t *testing.T) {
+	for _, decay := range []float64{0, 0.0002, 0.01, 0.3, 0.999} {
+		cfg := RecordConfig{Decay: decay, MinPoints: 1}
+		exact, _ := NewRecord(cfg)
+		quiet, _ := NewRecord(cfg)
+		rng := rand.New(rand.NewPCG(7, uint64(decay*1e6)))
+		near := 0
+		for i := range 200_000 {
+			var raw float64
+			switch k := rng.IntN(16); {
+			case k < 6:
+				raw = math.Abs(rng.NormFloat64())
+			case k < 8:
+				raw = math.Exp(rng.NormFloat64() * 20) // heavy tail
+			case k == 8:
+				raw = []float64{0, math.NaN(), -1, 5e-324, 1e-300, 1e308, math.Inf(1)}[rng.IntN(7)]
+			default: // at the decayed record, give or take a few ulps
+				raw = math.Expm1(exact.Max() * (1 - decay))
+				for range rng.IntN(7) - 3 {
+					raw = math.Nextafter(raw, math.Inf(1))
+				}
+				for range 3 - rng.IntN(7) {
+					raw = math.Nextafter(raw, 0)
+				}
+				near++
+			}
+			switch op := rng.IntN(20); {
+			case op == 0:
+				exact.Skip(raw)
+				quiet.SkipQuiet(raw)
+			case op == 1:
+				g := Log(raw * 2)
+				exact.Raise(g)
+				quiet.Raise(g)
+			case op == 2 && i%1000 == 0:
+				st, _ := exact.MarshalBinary()
+				if err := quiet.UnmarshalBinary(st); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				exact.Add(raw)
+				quiet.AddQuiet(raw)
+			}
+			if math.Float64bits(exact.max) != math.Float64bits(quiet.max) || exact.n != quiet.n {
+				t.Fatalf("decay %v, step %d, raw %v: quiet record %v (%d scores), exact %v (%d)", decay, i, raw, quiet.max, quiet.n, exact.max, exact.n)
+			}
+		}
+		if near < 50_000 {
+			t.Fatalf("decay %v: only %d scores near the record", decay, near)
+		}
+	}
+}
+
+// BenchmarkRecordQuiet compares Add and AddQuiet on noise scores.
+func BenchmarkRecordQuiet(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	raws := make([]float64, 4096)
+	for i := range raws {
+		raws[i] = math.Abs(rng.NormFloat64())
+	}
+	for _, quiet := range []bool{false, true} {
+		b.Run(map[bool]string{false: "add", true: "quiet"}[quiet], func(b *testing.B) {
+			r, _ := NewRecord(RecordConfig{})
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if quiet {
+					r.AddQuiet(raws[i&4095])
+				} else {
+					r.Add(raws[i&4095])
+				}
+				i++
+			}
+		})
+	}
+}
+
+// TestQuietLimit: no raw score at most the quiet limit of a record m has
+// a log(1 + raw) at or above m decayed over the limit's points, for
+// records from the subnormal to the largest (a limit of expm1 of the
+// decayed record itself would fail: log1p(expm1(m)) rounds above m for
+// about 1 m in 160).
+func TestQuietLimit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, decay := range []float64{0, 0.0002, 0.3} {
+		for range 200_000 {
+			m := math.Exp(rng.Float64()*700 - 680) // up to log(1 + 1e300) ≈ 690.8
+			m = min(m, Log(1e300))
+			lim := quietLimit(m, decay)
+			low := m
+			for range quietPoints - 1 {
+				low *= 1 - decay
+			}
+			if lim > 0 && !(Log(lim) < low) {
+				t.Fatalf("decay %v, record %v: limit %v has log %v, not below %v", decay, m, lim, Log(lim), low)
+			}
+		}
+	}
+}

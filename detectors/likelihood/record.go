@@ -51,6 +51,11 @@ type Record struct {
 	cfg RecordConfig
 	max float64
 	n   uint64
+	// lim and left let AddQuiet skip the logarithm: a raw score at most
+	// lim cannot raise the record over the next left decays (see
+	// quietLimit). Neither is state: a restored record recomputes them.
+	lim  float64
+	left uint32
 }
 
 // NewRecord returns a calibrator for cfg after WithDefaults and Validate.
@@ -114,7 +119,54 @@ func (r *Record) AddLog(g float64) {
 	if g != 0 {
 		r.n++
 	}
-	r.max = max(r.max*(1-r.cfg.Decay), g)
+	r.max = max(r.decayed(), g)
+}
+
+// AddQuiet is Add for a caller that does not need the score's ratio: it
+// leaves the record exactly as Add does, but takes the logarithm only of
+// a raw score that may raise the record (most do not), which is most of
+// the cost of Add.
+func (r *Record) AddQuiet(raw float64) {
+	if raw > 0 {
+		r.n++
+	}
+	m := r.decayed()
+	if raw > r.lim {
+		m = max(m, logScore(raw))
+	}
+	r.max = m
+}
+
+// quietPoints is how many decays a quiet limit holds for.
+const quietPoints = 32
+
+// decayed returns the record decayed by one point, counting the decay
+// against the quiet limit, which it renews every quietPoints decays.
+func (r *Record) decayed() float64 {
+	m := r.max * (1 - r.cfg.Decay)
+	if r.left == 0 {
+		r.lim, r.left = quietLimit(m, r.cfg.Decay), quietPoints
+	}
+	r.left--
+	return m
+}
+
+// quietLimit returns a raw score whose log(1 + raw) is below the record m
+// decayed by quietPoints points, with a margin of a millionth that
+// dwarfs the rounding of log1p, expm1 and the decays in between (a few
+// units in the last place): no raw score at most the limit can raise the
+// record within those points, however the logarithm rounds. A raise
+// between only makes it safer. Near the smallest floats there is no such
+// margin, so the limit is 0 there (every positive score is checked).
+func quietLimit(m, decay float64) float64 {
+	q := 1 - decay
+	for range 5 { // q^32
+		q *= q
+	}
+	if m *= q; m < 1e-290 {
+		return 0
+	}
+	return math.Expm1(m) * (1 - 1e-6)
 }
 
 // Skip counts a raw score that is kept out of the record (a point of an
@@ -127,7 +179,16 @@ func (r *Record) SkipLog(g float64) {
 	if g != 0 {
 		r.n++
 	}
-	r.max *= 1 - r.cfg.Decay
+	r.max = r.decayed()
+}
+
+// SkipQuiet is Skip without the logarithm, which Skip needs only to know
+// whether the score is 0.
+func (r *Record) SkipQuiet(raw float64) {
+	if raw > 0 {
+		r.n++
+	}
+	r.max = r.decayed()
 }
 
 // Raise raises the record to g, a log(1 + raw) score kept out of it
@@ -140,8 +201,9 @@ func Log(raw float64) float64 { return logScore(raw) }
 // Max returns the current record, as log(1 + raw).
 func (r *Record) Max() float64 { return r.max }
 
-// StateBytes returns the bytes of state kept per stream.
-func (r *Record) StateBytes() int { return 16 }
+// StateBytes returns the bytes of state kept per stream: the record and
+// its count (and the quiet limit, which is not written).
+func (r *Record) StateBytes() int { return 32 }
 
 // MarshalBinary encodes the state (version 1).
 func (r *Record) MarshalBinary() ([]byte, error) { return r.AppendBinary(nil) }
@@ -161,6 +223,6 @@ func (r *Record) UnmarshalBinary(b []byte) error {
 	if err := rd.Done(); err != nil {
 		return fmt.Errorf("record: %w", err)
 	}
-	r.max, r.n = m, n
+	r.max, r.n, r.left = m, n, 0
 	return nil
 }

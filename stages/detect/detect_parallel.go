@@ -316,10 +316,11 @@ func (r *runner) run(j *ensembleJob) {
 
 // update runs the update of e at (ts, x) into res and returns the StartsAt
 // of its transition: the alert's start after the update when it fired,
-// before it otherwise.
+// before it otherwise. It is the ensemble's Advance: the stage reads res
+// only on a transition, so a quiet point's scores are not computed.
 func update(e *ensemble.Ensemble, ts int64, x float64, res *ensemble.Result) int64 {
 	before := e.StartedAt()
-	e.UpdateInto(ts, x, res)
+	e.Advance(ts, x, res)
 	if res.Transition == ensemble.Fired {
 		return e.StartedAt()
 	}
