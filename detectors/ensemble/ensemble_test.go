@@ -1,12 +1,13 @@
 package ensemble
 
 import (
-	"github.com/telekernel/telekernel/detectors/rangebreak"
 	"syscall"
 	"testing"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
 	"github.com/telekernel/telekernel/detectors/internal/synth"
+	"github.com/telekernel/telekernel/detectors/likelihood"
+	"github.com/telekernel/telekernel/detectors/rangebreak"
 )
 
 const day = 288
@@ -253,5 +254,34 @@ func TestGate(t *testing.T) {
 		if a, b := e.Update(ts[i], xs[i]), f.Update(ts[i], xs[i]); a != b {
 			t.Fatalf("restored from version 1 at %d: %+v, original %+v", i, b, a)
 		}
+	}
+}
+
+// TestTinyRecord: a record so small (after millions of zero scores, or a
+// restore) that a member's ratio to it overflows scores 1, not NaN: the
+// point is warmed up and fires.
+func TestTinyRecord(t *testing.T) {
+	sh := shared(t)
+	ts, xs := synth.Series(3, 3*day, 10, synth.None, 0)
+	e := sh.New()
+	for i := range xs {
+		e.Update(ts[i], xs[i])
+	}
+	tiny, _ := likelihood.NewRecord(sh.Config().Calibration)
+	for range 1000 {
+		tiny.Skip(1) // warm: counted, the record stays 0
+	}
+	tiny.Raise(5e-324)
+	st, _ := tiny.MarshalBinary()
+	for _, c := range e.cal {
+		if c != nil {
+			if err := c.UnmarshalBinary(st); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	r := e.Update(ts[len(ts)-1]+synth.Step, xs[len(xs)-1]+1000)
+	if !r.WarmedUp || r.Score != 1 || r.Fired == 0 {
+		t.Errorf("score %v, warmed up %v, fired %v; want 1, true, some member", r.Score, r.WarmedUp, r.Fired)
 	}
 }

@@ -242,8 +242,10 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	if e.rb != nil {
 		bs = e.rb.Update(x)
 	}
-	// Only the gate's runs, alerts, breaks and shifts read the scores.
-	quiet := !scores && c.MinZ > 0 && !e.al.Firing && r.Z < c.MinZ && !bs.Break && !lv.Fire && !(hold && pend)
+	// Only the gate's runs, alerts, breaks and shifts read the scores. On
+	// such a quiet point hold is vetoed and pend is not: no score is
+	// pending.
+	quiet := !scores && c.MinZ > 0 && !e.al.Firing && r.Z < c.MinZ && !bs.Break && !lv.Fire
 	var best float64
 	if quiet {
 		best = e.advance(&raw, ready&mask, hold)
@@ -298,7 +300,10 @@ func (e *Ensemble) calibrate(raw *[numMembers]float64, ready Mask, hold, pend bo
 		default:
 			cal.SkipLog(g)
 		}
-		s := ratio / (1 + ratio)
+		s := 1.0 // a record so small that the ratio overflows
+		if ratio <= math.MaxFloat64 {
+			s = ratio / (1 + ratio)
+		}
 		if s >= c.Fire {
 			r.Fired |= 1 << m
 		}

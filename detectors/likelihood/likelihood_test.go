@@ -91,8 +91,9 @@ func TestRecordHeldScores(t *testing.T) {
 // TestAddQuiet: AddQuiet and SkipQuiet leave a record bit for bit as Add
 // and Skip do, on scores of every size (zero, NaN, negative, subnormal,
 // huge) and on scores within a few units in the last place of the
-// decayed record, the ones a wrong limit would misjudge; with Raise and a
-// restore in between, for decays from none to nearly all.
+// decayed record, the ones a wrong limit would misjudge; with Raise and
+// restores of a lower record in between, for decays from none to nearly
+// all.
 func TestAddQuiet(t *testing.T) {
 	for _, decay := range []float64{0, 0.0002, 0.01, 0.3, 0.999} {
 		cfg := RecordConfig{Decay: decay, MinPoints: 1}
@@ -127,8 +128,15 @@ func TestAddQuiet(t *testing.T) {
 				g := Log(raw * 2)
 				exact.Raise(g)
 				quiet.Raise(g)
-			case op == 2 && i%1000 == 0:
-				st, _ := exact.MarshalBinary()
+			case op == 2 && i%100 == 0:
+				// A restore into records in use, of a record far below
+				// theirs: a limit kept from before would be too high.
+				low, _ := NewRecord(cfg)
+				low.Add(rng.Float64())
+				st, _ := low.MarshalBinary()
+				if err := exact.UnmarshalBinary(st); err != nil {
+					t.Fatal(err)
+				}
 				if err := quiet.UnmarshalBinary(st); err != nil {
 					t.Fatal(err)
 				}
@@ -190,5 +198,24 @@ func TestQuietLimit(t *testing.T) {
 				t.Fatalf("decay %v, record %v: limit %v has log %v, not below %v", decay, m, lim, Log(lim), low)
 			}
 		}
+	}
+}
+
+// TestRecordRestoreRejects: a state whose record is negative, NaN or
+// infinite is refused (no Add leaves one); a −0 is restored as the +0 an
+// Add would leave.
+func TestRecordRestoreRejects(t *testing.T) {
+	for _, m := range []float64{-1, math.NaN(), math.Inf(1)} {
+		r := Record{max: m}
+		st, _ := r.MarshalBinary()
+		if err := new(Record).UnmarshalBinary(st); err == nil {
+			t.Errorf("record %v restored", m)
+		}
+	}
+	r := Record{max: math.Copysign(0, -1)}
+	st, _ := r.MarshalBinary()
+	var got Record
+	if err := got.UnmarshalBinary(st); err != nil || math.Signbit(got.max) {
+		t.Errorf("−0 restored as %v (err %v), want +0", got.max, err)
 	}
 }

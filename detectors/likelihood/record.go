@@ -223,6 +223,10 @@ func (r *Record) UnmarshalBinary(b []byte) error {
 	if err := rd.Done(); err != nil {
 		return fmt.Errorf("record: %w", err)
 	}
-	r.max, r.n, r.left = m, n, 0
+	if !(m >= 0) || math.IsInf(m, 1) {
+		return fmt.Errorf("record: %v is not a record (a finite log score, at least 0)", m)
+	}
+	// max(m, 0) makes a −0 the +0 an Add would leave.
+	r.max, r.n, r.left = max(m, 0), n, 0
 	return nil
 }
