@@ -36,19 +36,19 @@ for what in "${@:-gnmi gnmi-devices detect detect-series detect-steady sinks}"; 
 		gnmi) peak "$bin/collectors" gnmi --kafka "$kafka" --devices 20 --steps 1000 ;;
 		# Ten times the devices, a tenth of the steps: the peak RSS difference per device.
 		gnmi-devices) peak "$bin/collectors" gnmi --kafka "$kafka" --devices 200 --steps 100 ;;
-		detect) peak "$bin/detect" --kafka "$kafka" --samples 2000000 ;;
+		detect) peak "$bin/detect" --kafka "$kafka" --rounds 1 --samples 2000000 ;;
 		# Ten and thirty times the series of the default run (34 000 and 102 000 instead of
 		# 3 400), same samples: the peak RSS difference over the series difference is the
 		# detect state per series, and fewer samples per series show the per-series costs.
-		detect-series) peak "$bin/detect" --kafka "$kafka" --samples 2000000 --devices 1000
-			peak "$bin/detect" --kafka "$kafka" --samples 2000000 --devices 3000 ;;
+		detect-series) peak "$bin/detect" --kafka "$kafka" --rounds 1 --samples 2000000 --devices 1000
+			peak "$bin/detect" --kafka "$kafka" --rounds 1 --samples 2000000 --devices 3000 ;;
 		# Steady state: one tick of one device per message and 10 000 devices (340 000 series),
 		# so a transaction (at most 10 000 messages) holds about one sample per series, as at
 		# a 10 s sample interval, and writes about one changelog record per sample. Two ticks
 		# per series, then four: the CPU difference over the sample difference is the cost of a
 		# sample to a series that already exists (the first sample of a series creates it).
-		detect-steady) peak "$bin/detect" --kafka "$kafka" --samples 680000 --devices 10000 --batch 1
-			peak "$bin/detect" --kafka "$kafka" --samples 1360000 --devices 10000 --batch 1 ;;
+		detect-steady) peak "$bin/detect" --kafka "$kafka" --rounds 1 --samples 680000 --devices 10000 --batch 1
+			peak "$bin/detect" --kafka "$kafka" --rounds 1 --samples 1360000 --devices 10000 --batch 1 ;;
 		sinks) peak "$bin/sinks" ;;
 		*) echo "unknown benchmark $w" >&2; exit 2 ;;
 		esac

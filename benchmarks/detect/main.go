@@ -3,7 +3,9 @@
 // and in the same run, (1) a raw franz-go consume→produce passthrough and
 // (2) the exactly-once detect stage (rates, robust z-scores, alert state,
 // changelog, transactions). It prints samples/s, samples per CPU-second of
-// this process, their ratio, and the detector state bytes per series.
+// this process, their ratio, and the detector state bytes per series; with
+// --rounds N (default 3) it runs both N times, alternating which goes
+// first, and prints each round's ratio and the medians.
 //
 //	go run ./benchmarks/detect --kafka 127.0.0.1:9092 --samples 2000000
 package main
@@ -18,6 +20,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,10 +48,11 @@ func main() {
 		tracefile  = flag.String("trace", "", "write an execution trace of the detect stage's run to this file (go tool trace)")
 		workers    = flag.Int("workers", 0, "the detect stage's workers (detect.workers; 0: its default, 1)")
 		checkpoint = flag.Duration("checkpoint-interval", 0, "the detect stage's detect.transaction.checkpoint_interval (0: every transaction)")
+		rounds     = flag.Int("rounds", 3, "rounds of passthrough and detect on the same input, alternating which goes first; the figures are medians")
 	)
 	flag.Parse()
 	profile, traceFile = *cpuprofile, *tracefile
-	if err := run(*broker, *samples, *devices, *partitions, *batch, *workers, *checkpoint); err != nil {
+	if err := run(*broker, *samples, *devices, *partitions, *batch, *workers, *rounds, *checkpoint); err != nil {
 		fmt.Fprintln(os.Stderr, "detect benchmark:", err)
 		os.Exit(1)
 	}
@@ -61,7 +65,10 @@ var profile, traceFile string
 // cpuSeconds returns the CPU-seconds this process has used so far.
 func cpuSeconds() float64 { return benchkit.CPU().Seconds() }
 
-func run(broker string, n, devices, partitions, batch, workers int, checkpoint time.Duration) error {
+func run(broker string, n, devices, partitions, batch, workers, rounds int, checkpoint time.Duration) error {
+	if rounds < 1 {
+		return fmt.Errorf("--rounds %d: at least 1", rounds)
+	}
 	ctx := context.Background()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
@@ -89,33 +96,103 @@ func run(broker string, n, devices, partitions, batch, workers int, checkpoint t
 	if err != nil {
 		return err
 	}
-	// (1) Raw franz-go passthrough of the same messages.
-	passWall, passCPU, err := passthrough(ctx, broker, in, id+".passthrough", end[in])
-	if err != nil {
-		return err
+	total := float64(st.Samples)
+	var pass, det []timing
+	var last detRun
+	for r := range rounds {
+		// Alternate which goes first, so neither always meets the
+		// broker's page cache (or its stalls) in the same state.
+		var p timing
+		var d detRun
+		if r%2 == 0 {
+			if p, err = passthrough(ctx, broker, in, id+".passthrough", end[in]); err == nil {
+				d, err = detectRound(ctx, kc, id, r, in, end, workers, checkpoint)
+			}
+		} else if d, err = detectRound(ctx, kc, id, r, in, end, workers, checkpoint); err == nil {
+			p, err = passthrough(ctx, broker, in, id+".passthrough", end[in])
+		}
+		if err != nil {
+			return err
+		}
+		pass, det, last = append(pass, p), append(det, d.timing), d
+		if rounds > 1 {
+			fmt.Printf("round %d: passthrough %8.0f samples/s wall, detect %8.0f; ratio %.2f wall, %.2f per CPU-second\n",
+				r+1, total/p.wall.Seconds(), total/d.wall.Seconds(), p.wall.Seconds()/d.wall.Seconds(), p.cpu/d.cpu)
+		}
 	}
+	of := ""
+	if rounds > 1 {
+		of = fmt.Sprintf(" (medians of %d rounds)", rounds)
+	}
+	pw, pc := medians(pass, total)
+	dw, dc := medians(det, total)
+	wall, cpu := ratios(pass, det)
+	fmt.Printf("passthrough (raw franz-go consume→produce): %8.0f samples/s wall, %9.0f samples per CPU-second%s\n", pw, pc, of)
+	fmt.Printf("detect stage (exactly once):                 %8.0f samples/s wall, %9.0f samples per CPU-second%s\n", dw, dc, of)
+	fmt.Printf("ratio detect/passthrough: %s wall, %s per CPU-second%s; %d transactions, %d detections\n",
+		wall, cpu, of, last.transactions, last.detections)
+	fmt.Printf("detect wall: %v to the first record (group join, changelog), %v from it to the last commit, of which %v in Process and %v in Checkpoint; %d workers%s\n",
+		last.first.Round(time.Millisecond), (last.wall - last.first).Round(time.Millisecond),
+		last.process.Round(time.Millisecond), last.checkpnt.Round(time.Millisecond), cmp.Or(workers, 1), lastOf(rounds))
+	fmt.Printf("state: %d series, %.0f bytes per series in the changelog encoding; %.0f changelog records, %.3f per sample%s\n",
+		last.series, float64(last.stateBytes)/float64(max(last.series, 1)), last.changelog, last.changelog/total, lastOf(rounds))
+	return nil
+}
 
-	// (2) The exactly-once detect stage.
+// lastOf labels a figure of the last round when there are several.
+func lastOf(rounds int) string {
+	if rounds > 1 {
+		return " (last round)"
+	}
+	return ""
+}
+
+// timing is one run's wall and CPU time.
+type timing struct {
+	wall time.Duration
+	cpu  float64 // CPU-seconds of this process
+}
+
+// detRun is one run of the detect stage: its timing, the split of its
+// wall time, and what it wrote.
+type detRun struct {
+	timing
+	first, process, checkpnt time.Duration
+	transactions             int64
+	detections               int64
+	series, stateBytes       int
+	changelog                float64
+}
+
+// detectRound runs the exactly-once detect stage over the input up to end,
+// in a consumer group (and changelog) of its own for round r, with the CPU
+// profile and trace of the first round when asked for.
+func detectRound(ctx context.Context, kc kafka.Config, id string, r int, in string, end map[string]map[int32]int64, workers int, checkpoint time.Duration) (detRun, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
 	m := pipeline.NewMetrics(reg)
 	det, err := detect.New(detect.Config{Workers: workers, Transaction: pipeline.TransactionConfig{CheckpointInterval: checkpoint}}, id+".detections", m, log)
 	if err != nil {
-		return err
+		return detRun{}, err
 	}
 	proc := &firstTimed{Stage: det}
-	tr, err := pipeline.NewTransactRunner(ctx, kc, pipeline.TransactConfig{Name: "detect", Group: id + "-detect", Input: in, DeadLetterTopic: id + ".dlq"}, proc, m, log)
+	group := fmt.Sprintf("%s-detect-%d", id, r+1)
+	tr, err := pipeline.NewTransactRunner(ctx, kc, pipeline.TransactConfig{Name: "detect", Group: group, Input: in, DeadLetterTopic: id + ".dlq"}, proc, m, log)
 	if err != nil {
-		return err
+		return detRun{}, err
 	}
-	stop, err := benchkit.StartCPUProfile(profile)
+	prof, trace := profile, traceFile
+	if r > 0 {
+		prof, trace = "", ""
+	}
+	stop, err := benchkit.StartCPUProfile(prof)
 	if err != nil {
-		return err
+		return detRun{}, err
 	}
-	stopTrace, err := benchkit.StartTrace(traceFile)
+	stopTrace, err := benchkit.StartTrace(trace)
 	if err != nil {
 		stop()
-		return err
+		return detRun{}, err
 	}
 	c0, w0 := cpuSeconds(), time.Now()
 	tr.DrainTo(end)
@@ -123,27 +200,56 @@ func run(broker string, n, devices, partitions, batch, workers int, checkpoint t
 	stopTrace()
 	stop()
 	if err != nil {
-		return err
+		return detRun{}, err
 	}
-	detWall, detCPU := time.Since(w0), cpuSeconds()-c0
+	d := detRun{timing: timing{wall: time.Since(w0), cpu: cpuSeconds() - c0},
+		first: proc.first.Sub(w0), process: proc.process, checkpnt: proc.checkpnt,
+		transactions: tr.Stats().Transactions, detections: det.Emitted(),
+		changelog: benchkit.CounterValue(reg, "telekernel_stage_changelog_records_total")}
+	for _, s := range det.SeriesStates() {
+		d.series++
+		d.stateBytes += len(s)
+	}
+	return d, nil
+}
 
-	states := det.SeriesStates()
-	bytes := 0
-	for _, s := range states {
-		bytes += len(s)
+// medians returns the median rates of runs over total samples: per second
+// of wall time and per CPU-second.
+func medians(runs []timing, total float64) (wall, cpu float64) {
+	w := make([]float64, len(runs))
+	c := make([]float64, len(runs))
+	for i, r := range runs {
+		w[i], c[i] = total/r.wall.Seconds(), total/r.cpu
 	}
-	total := float64(st.Samples)
-	fmt.Printf("passthrough (raw franz-go consume→produce): %8.0f samples/s wall, %9.0f samples per CPU-second\n", total/passWall.Seconds(), total/passCPU)
-	fmt.Printf("detect stage (exactly once):                 %8.0f samples/s wall, %9.0f samples per CPU-second\n", total/detWall.Seconds(), total/detCPU)
-	fmt.Printf("ratio detect/passthrough: %.2f wall, %.2f per CPU-second; %d transactions, %d detections\n",
-		passWall.Seconds()/detWall.Seconds(), passCPU/detCPU, tr.Stats().Transactions, det.Emitted())
-	fmt.Printf("detect wall: %v to the first record (group join, changelog), %v from it to the last commit, of which %v in Process and %v in Checkpoint; %d workers\n",
-		proc.first.Sub(w0).Round(time.Millisecond), w0.Add(detWall).Sub(proc.first).Round(time.Millisecond),
-		proc.process.Round(time.Millisecond), proc.checkpnt.Round(time.Millisecond), cmp.Or(workers, 1))
-	changelog := benchkit.CounterValue(reg, "telekernel_stage_changelog_records_total")
-	fmt.Printf("state: %d series, %.0f bytes per series in the changelog encoding; %.0f changelog records, %.3f per sample\n",
-		len(states), float64(bytes)/float64(max(len(states), 1)), changelog, changelog/total)
-	return nil
+	return median(w), median(c)
+}
+
+// ratios returns the median and range of detect's rate over the
+// passthrough's, round by round, by wall time and by CPU time.
+func ratios(pass, det []timing) (wall, cpu string) {
+	w := make([]float64, len(pass))
+	c := make([]float64, len(pass))
+	for i := range pass {
+		w[i], c[i] = pass[i].wall.Seconds()/det[i].wall.Seconds(), pass[i].cpu/det[i].cpu
+	}
+	return spread(w), spread(c)
+}
+
+// spread formats the median of xs, and their range when there are several.
+func spread(xs []float64) string {
+	if len(xs) == 1 {
+		return fmt.Sprintf("%.2f", xs[0])
+	}
+	return fmt.Sprintf("%.2f (%.2f–%.2f)", median(xs), slices.Min(xs), slices.Max(xs))
+}
+
+// median returns the median of xs (not empty), reordering them.
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	if n := len(xs); n%2 == 0 {
+		return (xs[n/2-1] + xs[n/2]) / 2
+	}
+	return xs[len(xs)/2]
 }
 
 // deleteTopics deletes the topics the run made (their names start with
@@ -226,11 +332,11 @@ func writeInput(ctx context.Context, cl *kgo.Client, in string, n, devices, batc
 // passthrough is the baseline: a raw franz-go client consumes topic in up
 // to its end offsets and produces every record to out. It returns the wall
 // and CPU time it took.
-func passthrough(ctx context.Context, broker, in, out string, end map[int32]int64) (time.Duration, float64, error) {
+func passthrough(ctx context.Context, broker, in, out string, end map[int32]int64) (timing, error) {
 	pass, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics(in), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(16<<20))
 	if err != nil {
-		return 0, 0, err
+		return timing{}, err
 	}
 	defer pass.Close()
 	c0, w0 := cpuSeconds(), time.Now()
@@ -246,7 +352,7 @@ func passthrough(ctx context.Context, broker, in, out string, end map[int32]int6
 		})
 	}
 	if err := pass.Flush(ctx); err != nil {
-		return 0, 0, err
+		return timing{}, err
 	}
-	return time.Since(w0), cpuSeconds() - c0, nil
+	return timing{wall: time.Since(w0), cpu: cpuSeconds() - c0}, nil
 }
