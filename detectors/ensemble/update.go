@@ -159,6 +159,7 @@ func (e *Ensemble) UpdateInto(ts int64, x float64, r *Result) { e.update(ts, x, 
 // and every Result field on the other points, are exactly UpdateInto's.
 func (e *Ensemble) Advance(ts int64, x float64, r *Result) { e.update(ts, x, r, false) }
 
+// update is UpdateInto, or with scores false Advance.
 func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	*r = Result{}
 	if math.IsNaN(x) || math.IsInf(x, 0) {
@@ -243,8 +244,8 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 		bs = e.rb.Update(x)
 	}
 	// Only the gate's runs, alerts, breaks and shifts read the scores. On
-	// such a quiet point hold is vetoed and pend is not: no score is
-	// pending.
+	// a quiet point hold is vetoed and pend its negation, so no score
+	// becomes pending.
 	quiet := !scores && c.MinZ > 0 && !e.al.Firing && r.Z < c.MinZ && !bs.Break && !lv.Fire
 	var best float64
 	if quiet {
