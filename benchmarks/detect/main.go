@@ -52,7 +52,7 @@ func main() {
 	)
 	flag.Parse()
 	profile, traceFile = *cpuprofile, *tracefile
-	if err := run(*broker, *samples, *devices, *partitions, *batch, *workers, *rounds, *checkpoint); err != nil {
+	if err := run(os.Stdout, *broker, *samples, *devices, *partitions, *batch, *workers, *rounds, *checkpoint); err != nil {
 		fmt.Fprintln(os.Stderr, "detect benchmark:", err)
 		os.Exit(1)
 	}
@@ -65,7 +65,7 @@ var profile, traceFile string
 // cpuSeconds returns the CPU-seconds this process has used so far.
 func cpuSeconds() float64 { return benchkit.CPU().Seconds() }
 
-func run(broker string, n, devices, partitions, batch, workers, rounds int, checkpoint time.Duration) error {
+func run(w io.Writer, broker string, n, devices, partitions, batch, workers, rounds int, checkpoint time.Duration) error {
 	if rounds < 1 {
 		return fmt.Errorf("--rounds %d: at least 1", rounds)
 	}
@@ -88,7 +88,7 @@ func run(broker string, n, devices, partitions, batch, workers, rounds int, chec
 	); err != nil {
 		return err
 	}
-	st, err := writeInput(ctx, cl, in, n, devices, batch)
+	st, err := writeInput(ctx, w, cl, in, n, devices, batch)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func run(broker string, n, devices, partitions, batch, workers, rounds int, chec
 		}
 		pass, det, last = append(pass, p), append(det, d.timing), d
 		if rounds > 1 {
-			fmt.Printf("round %d: passthrough %8.0f samples/s wall, detect %8.0f; ratio %.2f wall, %.2f per CPU-second\n",
+			fmt.Fprintf(w, "round %d: passthrough %8.0f samples/s wall, detect %8.0f; ratio %.2f wall, %.2f per CPU-second\n",
 				r+1, total/p.wall.Seconds(), total/d.wall.Seconds(), p.wall.Seconds()/d.wall.Seconds(), p.cpu/d.cpu)
 		}
 	}
@@ -127,14 +127,14 @@ func run(broker string, n, devices, partitions, batch, workers, rounds int, chec
 	pw, pc := medians(pass, total)
 	dw, dc := medians(det, total)
 	wall, cpu := ratios(pass, det)
-	fmt.Printf("passthrough (raw franz-go consume→produce): %8.0f samples/s wall, %9.0f samples per CPU-second%s\n", pw, pc, of)
-	fmt.Printf("detect stage (exactly once):                 %8.0f samples/s wall, %9.0f samples per CPU-second%s\n", dw, dc, of)
-	fmt.Printf("ratio detect/passthrough: %s wall, %s per CPU-second%s; %d transactions, %d detections\n",
+	fmt.Fprintf(w, "passthrough (raw franz-go consume→produce): %8.0f samples/s wall, %9.0f samples per CPU-second%s\n", pw, pc, of)
+	fmt.Fprintf(w, "detect stage (exactly once):                 %8.0f samples/s wall, %9.0f samples per CPU-second%s\n", dw, dc, of)
+	fmt.Fprintf(w, "ratio detect/passthrough: %s wall, %s per CPU-second%s; %d transactions, %d detections\n",
 		wall, cpu, of, last.transactions, last.detections)
-	fmt.Printf("detect wall: %v to the first record (group join, changelog), %v from it to the last commit, of which %v in Process and %v in Checkpoint; %d workers%s\n",
+	fmt.Fprintf(w, "detect wall: %v to the first record (group join, changelog), %v from it to the last commit, of which %v in Process and %v in Checkpoint; %d workers%s\n",
 		last.first.Round(time.Millisecond), (last.wall - last.first).Round(time.Millisecond),
 		last.process.Round(time.Millisecond), last.checkpnt.Round(time.Millisecond), cmp.Or(workers, 1), lastOf(rounds))
-	fmt.Printf("state: %d series, %.0f bytes per series in the changelog encoding; %.0f changelog records, %.3f per sample%s\n",
+	fmt.Fprintf(w, "state: %d series, %.0f bytes per series in the changelog encoding; %.0f changelog records, %.3f per sample%s\n",
 		last.series, float64(last.stateBytes)/float64(max(last.series, 1)), last.changelog, last.changelog/total, lastOf(rounds))
 	return nil
 }
@@ -304,7 +304,7 @@ func (f *firstTimed) Checkpoint(emit func(partition int32, key, value []byte)) {
 
 // writeInput writes about n samples of simulated devices to topic in, one
 // message per device per batch of ticks, and prints what it wrote.
-func writeInput(ctx context.Context, cl *kgo.Client, in string, n, devices, batch int) (publish.Stats, error) {
+func writeInput(ctx context.Context, w io.Writer, cl *kgo.Client, in string, n, devices, batch int) (publish.Stats, error) {
 	fleet, err := sim.New(sim.Config{Devices: devices, Start: time.Date(2026, 11, 4, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		return publish.Stats{}, err
@@ -324,7 +324,7 @@ func writeInput(ctx context.Context, cl *kgo.Client, in string, n, devices, batc
 		}
 	}
 	st := pub.Stats()
-	fmt.Printf("input: %d samples in %d messages (%.1f MB, %d samples/message) written in %v\n",
+	fmt.Fprintf(w, "input: %d samples in %d messages (%.1f MB, %d samples/message) written in %v\n",
 		st.Samples, st.Batches, float64(st.Bytes)/1e6, st.Samples/max(st.Batches, 1), time.Since(t0).Round(time.Millisecond))
 	return st, nil
 }
