@@ -431,14 +431,26 @@ func validateSamples(rec arrow.RecordBatch) error {
 	if kind.NullN() != 0 {
 		return fmt.Errorf("%w: column kind has nulls", ErrMalformed)
 	}
-	vals := [...]arrow.Array{KindCounter: rec.Column(ColValueU64), KindGauge: rec.Column(ColValueF64), KindState: rec.Column(ColValueStr)}
-	for i := 0; i < int(n); i++ {
-		k := Kind(kind.Value(i))
+	// Each row's value column must have the row: its validity bit, read
+	// from the bitmaps directly (IsNull per row was a third of this
+	// function's time; checkLayout above made the bitmaps long enough).
+	var bitmaps [KindState + 1][]byte
+	var offsets [KindState + 1]int
+	for k, col := range [...]int{KindCounter: ColValueU64, KindGauge: ColValueF64, KindState: ColValueStr} {
+		if k >= int(KindCounter) {
+			a := rec.Column(col)
+			bitmaps[k], offsets[k] = a.NullBitmapBytes(), a.Data().Offset()
+		}
+	}
+	for i, b := range kind.Values() {
+		k := Kind(b)
 		if k < KindCounter || k > KindState {
 			return fmt.Errorf("%w: row %d has unknown kind %d", ErrMalformed, i, k)
 		}
-		if vals[k].IsNull(i) {
-			return fmt.Errorf("%w: row %d is a %s without a value", ErrMalformed, i, k)
+		if bm := bitmaps[k]; len(bm) > 0 {
+			if j := offsets[k] + i; bm[j>>3]&(1<<(j&7)) == 0 {
+				return fmt.Errorf("%w: row %d is a %s without a value", ErrMalformed, i, k)
+			}
 		}
 	}
 	return nil

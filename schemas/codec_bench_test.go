@@ -54,3 +54,20 @@ func BenchmarkEncodeSamples(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkValidateSamples measures the checks DecodeSamples runs on a
+// decoded record of 10 000 rows of every kind.
+func BenchmarkValidateSamples(b *testing.B) {
+	value := encodeRows(b, manyRows(10_000))
+	rec, err := DecodeSamples(memory.NewGoAllocator(), SamplesHeaders(), value)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rec.Release()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := validateSamples(rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
