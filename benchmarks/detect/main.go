@@ -216,23 +216,24 @@ func detectRound(ctx context.Context, kc kafka.Config, id string, r int, in stri
 // medians returns the median rates of runs over total samples: per second
 // of wall time and per CPU-second.
 func medians(runs []timing, total float64) (wall, cpu float64) {
-	w := make([]float64, len(runs))
-	c := make([]float64, len(runs))
-	for i, r := range runs {
-		w[i], c[i] = total/r.wall.Seconds(), total/r.cpu
-	}
-	return median(w), median(c)
+	return median(each(len(runs), func(i int) float64 { return total / runs[i].wall.Seconds() })),
+		median(each(len(runs), func(i int) float64 { return total / runs[i].cpu }))
 }
 
 // ratios returns the median and range of detect's rate over the
 // passthrough's, round by round, by wall time and by CPU time.
 func ratios(pass, det []timing) (wall, cpu string) {
-	w := make([]float64, len(pass))
-	c := make([]float64, len(pass))
-	for i := range pass {
-		w[i], c[i] = pass[i].wall.Seconds()/det[i].wall.Seconds(), pass[i].cpu/det[i].cpu
+	return spread(each(len(pass), func(i int) float64 { return pass[i].wall.Seconds() / det[i].wall.Seconds() })),
+		spread(each(len(pass), func(i int) float64 { return pass[i].cpu / det[i].cpu }))
+}
+
+// each returns f(0), …, f(n−1).
+func each(n int, f func(int) float64) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = f(i)
 	}
-	return spread(w), spread(c)
+	return out
 }
 
 // spread formats the median of xs, and their range when there are several.
