@@ -22,6 +22,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -74,7 +75,7 @@ func run(w io.Writer, broker string, n, devices, partitions, batch, workers, rou
 	_, _ = rand.Read(b)
 	id := "bench-" + hex.EncodeToString(b)
 	kc := kafka.Config{Brokers: []string{broker}}
-	cl, err := kafka.Connect(ctx, kc, kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(16<<20))
+	cl, err := kafka.Connect(ctx, kc, kgo.ProducerLinger(5*time.Millisecond))
 	if err != nil {
 		return err
 	}
@@ -332,28 +333,45 @@ func writeInput(ctx context.Context, w io.Writer, cl *kgo.Client, in string, n, 
 
 // passthrough is the baseline: a raw franz-go client consumes topic in up
 // to its end offsets and produces every record to out. It returns the wall
-// and CPU time it took.
+// and CPU time it took, or the first error reading or writing: a baseline
+// that lost records would time less work than the stage does.
 func passthrough(ctx context.Context, broker, in, out string, end map[int32]int64) (timing, error) {
+	// The producer's batches keep franz-go's default limit, the broker's
+	// default message.max.bytes, as the stage's producer does: with a
+	// larger one the broker refused most of the batches, and the
+	// passthrough timed writing the rest.
 	pass, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics(in), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(16<<20))
+		kgo.ProducerLinger(5*time.Millisecond))
 	if err != nil {
 		return timing{}, err
 	}
 	defer pass.Close()
+	var failed atomic.Pointer[error] // the first write the broker refused
+	written := func(_ *kgo.Record, err error) {
+		if err != nil {
+			failed.CompareAndSwap(nil, &err)
+		}
+	}
 	c0, w0 := cpuSeconds(), time.Now()
 	left := int64(0)
 	for _, off := range end {
 		left += off
 	}
-	for left > 0 {
+	for left > 0 && failed.Load() == nil {
 		fs := pass.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			return timing{}, fmt.Errorf("passthrough: reading %s: %w", in, err)
+		}
 		fs.EachRecord(func(r *kgo.Record) {
 			left--
-			pass.Produce(ctx, &kgo.Record{Topic: out, Key: r.Key, Value: r.Value, Headers: r.Headers}, nil)
+			pass.Produce(ctx, &kgo.Record{Topic: out, Key: r.Key, Value: r.Value, Headers: r.Headers}, written)
 		})
 	}
 	if err := pass.Flush(ctx); err != nil {
 		return timing{}, err
+	}
+	if err := failed.Load(); err != nil {
+		return timing{}, fmt.Errorf("passthrough: writing %s: %w", out, *err)
 	}
 	return timing{wall: time.Since(w0), cpu: cpuSeconds() - c0}, nil
 }
