@@ -57,6 +57,10 @@ type part struct {
 	gen    int  // inventory generation the engine has
 	legacy bool // restored from an engineKey record, which the next checkpoint deletes
 	open   int
+	// split holds the keys whose state was last written in parts;
+	// pending, the parts read on restore, until their head (split.go).
+	split   map[string]split
+	pending map[string][]byte
 }
 
 var _ pipeline.Processor = (*Stage)(nil)
@@ -80,7 +84,7 @@ func (c *Stage) part(n int32) *part {
 	p := c.parts[n]
 	if p == nil {
 		e, _ := incidents.New(c.cfg.Engine, inv.Inv) // validated in New
-		p = &part{e: e, gen: inv.Gen}
+		p = &part{e: e, gen: inv.Gen, split: map[string]split{}, pending: map[string][]byte{}}
 		c.parts[n] = p
 	}
 	if p.gen != inv.Gen {
@@ -136,8 +140,9 @@ func IncidentHeaders(in *schemas.Incident, source string) []kgo.RecordHeader {
 // per incident a detection opened, changed or let expire since the last
 // call (its state gzipped, the JSON of the incident with its evidence, or
 // a tombstone), then the engine's counters when they changed. A record
-// holds one incident, so a partition's state is not bounded by the
-// broker's message size, and a checkpoint writes only what changed.
+// holds one incident, or a part of one larger than partMax (split.go),
+// so a partition's state is not bounded by the broker's message size,
+// and a checkpoint writes only what changed.
 func (c *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 	for n, p := range c.parts {
 		recs, err := p.e.Changes()
@@ -150,7 +155,7 @@ func (c *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 			if r.Value != nil {
 				v = c.zip.compress(r.Value)
 			}
-			emit(n, []byte(r.Key), v)
+			p.emitState(n, r.Key, v, emit)
 		}
 		if p.legacy {
 			emit(n, []byte(engineKey), nil)
@@ -165,9 +170,17 @@ func (c *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 // Restore implements pipeline.Processor.
 func (c *Stage) Restore(partition int32, key, value []byte) error {
 	p := c.part(partition)
+	if p.restorePart(string(key), value) {
+		return nil
+	}
 	var raw []byte
-	if value != nil {
-		var err error
+	if value == nil {
+		delete(p.split, string(key))
+	} else {
+		value, err := p.join(string(key), value)
+		if err != nil {
+			return fmt.Errorf("correlate: cannot restore incident state: %w", err)
+		}
 		if raw, err = decompress(value); err != nil {
 			return fmt.Errorf("correlate: cannot restore incident state: %s: %w", key, err)
 		}
