@@ -45,6 +45,7 @@ type memo struct {
 	own    map[string]bool
 	near   map[string]bool // own, and the peer devices of the members' ports and sessions
 	alerts map[string]bool // the members' fingerprints, effects too
+	ents   entityList      // the entities of the first ents.n members (rules.go)
 }
 
 // Engine keeps incidents from detections. It is not safe for concurrent
@@ -169,6 +170,9 @@ func (e *Engine) touch(in *incident) {
 func (in *incident) insert(m member) {
 	i, _ := slices.BinarySearchFunc(in.Members, m, memberOrder)
 	in.Members = slices.Insert(in.Members, i, m)
+	if i < in.memo.ents.n {
+		in.memo.ents = entityList{} // an earlier member: the order of the entities may change
+	}
 	in.Updated = max(in.Updated, m.Time)
 	if !m.Effect && m.Firing && m.Time < in.Opened {
 		in.Opened = m.Time

@@ -67,9 +67,10 @@ func BenchmarkLongIncident(b *testing.B) {
 				e.Add(ptr(det((n+i)*10, state[n%2], "leaf1", mOper, "name=e1", "link_down", 0, 1)))
 				b.StopTimer()
 				// Every member has the same device and alert: the memo
-				// and the index stay those of the first n.
+				// (its entities too) and the index stay those of the
+				// first n.
 				in.Members = in.Members[:n]
-				in.memo.devN, in.memo.clsN = n, n
+				in.memo.devN, in.memo.clsN, in.memo.ents.n = n, n, n
 				b.StartTimer()
 			}
 		})

@@ -186,7 +186,7 @@ func TestEntities(t *testing.T) {
 			}
 			e.Add(&dets[i])
 			for _, in := range e.incs {
-				if got, want := e.entities(in.Members), plain(e, in.Members); !reflect.DeepEqual(got, want) {
+				if got, want := e.entities(in), plain(e, in.Members); !reflect.DeepEqual(got, want) {
 					t.Fatalf("seed %d, detection %d, incident %s: entities\n%+v\nwant\n%+v", seed, i, in.ID, got, want)
 				}
 				checked++

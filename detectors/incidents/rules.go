@@ -56,7 +56,7 @@ func (e *Engine) describe(in *incident, joined string) *schemas.Incident {
 		out.Evidence = append(out.Evidence, schemas.Evidence{Time: time.Unix(0, m.Time).UTC(), Role: role, DetectionID: m.ID,
 			Fingerprint: m.Fingerprint, State: state, Device: m.Device, Metric: m.Metric, Keys: m.Keys, Detector: m.Detector, Severity: m.Severity})
 	}
-	out.Entities = e.entities(ms)
+	out.Entities = e.entities(in)
 	return out
 }
 
@@ -258,15 +258,56 @@ func (e *Engine) trafficRule(ms []*member) verdict {
 		action: fmt.Sprintf("check what changed behind %s:%s (its peer, the traffic sources, the optic for errors)", dev, m.Port)}
 }
 
-// entities lists the devices, interfaces, sessions and components of ms,
-// each once. An entity is a function of its kind, device, name and (for a
-// session) port, given the inventory, so those skip the repeats before
-// the inventory is asked: a long incident's members name few entities.
-func (e *Engine) entities(ms []member) []schemas.Entity {
-	type ref struct{ kind, device, name, port string }
-	var out []schemas.Entity
-	seen, seenEntity := map[ref]bool{}, map[schemas.Entity]bool{}
-	add := func(r ref, en func() schemas.Entity) {
+// entities lists the devices, interfaces, sessions and components of
+// in's members, each once, in the order the members first name them. An
+// entity is a function of its kind, device, name and (for a session)
+// port, given the inventory, so those skip the repeats before the
+// inventory is asked: a long incident's members name few entities. The
+// list is kept in in's memo and extended by the members added after the
+// last call, so a detection joining a long incident does not go over
+// every member again (insert drops it when a member lands before those it
+// covers; so does a new inventory). An incident of fewer than
+// entitiesMemoFrom members keeps no list: a storm's thousands of small
+// incidents would hold two maps each for little gain.
+func (e *Engine) entities(in *incident) []schemas.Entity {
+	if len(in.Members) < entitiesMemoFrom {
+		var out []schemas.Entity
+		seen, seenEntity := map[entityRef]bool{}, map[schemas.Entity]bool{}
+		for i := range in.Members {
+			out = e.addEntities(out, seen, seenEntity, &in.Members[i])
+		}
+		return out
+	}
+	l := &in.memo.ents
+	if l.seen == nil || l.inv != e.invGen {
+		*l = entityList{inv: e.invGen, seen: map[entityRef]bool{}, seenEntity: map[schemas.Entity]bool{}}
+	}
+	for ; l.n < len(in.Members); l.n++ {
+		l.out = e.addEntities(l.out, l.seen, l.seenEntity, &in.Members[l.n])
+	}
+	return slices.Clone(l.out)
+}
+
+// entitiesMemoFrom is the fewest members whose entities an incident keeps.
+const entitiesMemoFrom = 64
+
+// entityRef is what an entity is a function of (see entities).
+type entityRef struct{ kind, device, name, port string }
+
+// entityList is the entities of an incident's first n members, with the
+// inventory generation they were taken with.
+type entityList struct {
+	n, inv     int
+	out        []schemas.Entity
+	seen       map[entityRef]bool
+	seenEntity map[schemas.Entity]bool
+}
+
+// addEntities appends to out the entities member m names that are not
+// in seen (by what they are a function of) or seenEntity (as they are),
+// and adds them to both.
+func (e *Engine) addEntities(out []schemas.Entity, seen map[entityRef]bool, seenEntity map[schemas.Entity]bool, m *member) []schemas.Entity {
+	add := func(r entityRef, en func() schemas.Entity) {
 		if seen[r] {
 			return
 		}
@@ -280,29 +321,26 @@ func (e *Engine) entities(ms []member) []schemas.Entity {
 			out = append(out, x)
 		}
 	}
-	for i := range ms {
-		m := &ms[i]
-		add(ref{schemas.EntityDevice, m.Device, "", ""}, func() schemas.Entity {
-			return schemas.Entity{Kind: schemas.EntityDevice, Device: m.Device}
+	add(entityRef{schemas.EntityDevice, m.Device, "", ""}, func() schemas.Entity {
+		return schemas.Entity{Kind: schemas.EntityDevice, Device: m.Device}
+	})
+	switch {
+	case m.Class == classHardware:
+		add(entityRef{schemas.EntityComponent, m.Device, m.Component, ""}, func() schemas.Entity {
+			return schemas.Entity{Kind: schemas.EntityComponent, Device: m.Device, Name: m.Component}
 		})
-		switch {
-		case m.Class == classHardware:
-			add(ref{schemas.EntityComponent, m.Device, m.Component, ""}, func() schemas.Entity {
-				return schemas.Entity{Kind: schemas.EntityComponent, Device: m.Device, Name: m.Component}
-			})
-		case m.Neighbor != "":
-			add(ref{schemas.EntitySession, m.Device, m.Neighbor, m.Port}, func() schemas.Entity {
-				return schemas.Entity{Kind: schemas.EntitySession, Device: m.Device, Name: m.Neighbor, PeerDevice: e.peerDevice(m)}
-			})
-		case m.Port != "":
-			add(ref{schemas.EntityInterface, m.Device, m.Port, ""}, func() schemas.Entity {
-				en := schemas.Entity{Kind: schemas.EntityInterface, Device: m.Device, Name: m.Port}
-				if p, ok := e.inv.Peer(schemas.Port{Device: m.Device, Interface: m.Port}); ok {
-					en.PeerDevice, en.PeerInterface = p.Device, p.Interface
-				}
-				return en
-			})
-		}
+	case m.Neighbor != "":
+		add(entityRef{schemas.EntitySession, m.Device, m.Neighbor, m.Port}, func() schemas.Entity {
+			return schemas.Entity{Kind: schemas.EntitySession, Device: m.Device, Name: m.Neighbor, PeerDevice: e.peerDevice(m)}
+		})
+	case m.Port != "":
+		add(entityRef{schemas.EntityInterface, m.Device, m.Port, ""}, func() schemas.Entity {
+			en := schemas.Entity{Kind: schemas.EntityInterface, Device: m.Device, Name: m.Port}
+			if p, ok := e.inv.Peer(schemas.Port{Device: m.Device, Interface: m.Port}); ok {
+				en.PeerDevice, en.PeerInterface = p.Device, p.Interface
+			}
+			return en
+		})
 	}
 	return out
 }
