@@ -58,9 +58,12 @@ type part struct {
 	legacy bool // restored from an engineKey record, which the next checkpoint deletes
 	open   int
 	// split holds the keys whose state was last written in parts;
-	// pending, the parts read on restore, until their head (split.go).
-	split   map[string]split
-	pending map[string][]byte
+	// pending, the parts read on restore, until their head; incomplete,
+	// the heads read without their parts, until a later record of their
+	// key (split.go).
+	split      map[string]split
+	pending    map[string][]byte
+	incomplete map[string]string
 }
 
 var _ pipeline.Processor = (*Stage)(nil)
@@ -84,7 +87,7 @@ func (c *Stage) part(n int32) *part {
 	p := c.parts[n]
 	if p == nil {
 		e, _ := incidents.New(c.cfg.Engine, inv.Inv) // validated in New
-		p = &part{e: e, gen: inv.Gen, split: map[string]split{}, pending: map[string][]byte{}}
+		p = &part{e: e, gen: inv.Gen, split: map[string]split{}}
 		c.parts[n] = p
 	}
 	if p.gen != inv.Gen {
@@ -101,6 +104,9 @@ func (c *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 		return err // dead-lettered
 	}
 	p := c.part(r.Partition)
+	if err := p.checkRestored(); err != nil {
+		return err
+	}
 	id := incidents.ID(d)
 	for _, in := range p.e.Add(d) { // incidents merged into another first, then the one d changed
 		switch opened := in.ID == id; { // opened counts incidents not merged into another
@@ -145,6 +151,9 @@ func IncidentHeaders(in *schemas.Incident, source string) []kgo.RecordHeader {
 // and a checkpoint writes only what changed.
 func (c *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 	for n, p := range c.parts {
+		if len(p.incomplete) > 0 {
+			continue // its state is not all here; its first record stops the stage (checkRestored)
+		}
 		recs, err := p.e.Changes()
 		if err != nil {
 			c.log.Error("cannot checkpoint incident state", "partition", n, "err", err)
@@ -176,12 +185,16 @@ func (c *Stage) Restore(partition int32, key, value []byte) error {
 	var raw []byte
 	if value == nil {
 		delete(p.split, string(key))
+		delete(p.incomplete, string(key))
 	} else {
-		value, err := p.join(string(key), value)
+		whole, err := p.join(string(key), value)
 		if err != nil {
 			return fmt.Errorf("correlate: cannot restore incident state: %w", err)
 		}
-		if raw, err = decompress(value); err != nil {
+		if whole == nil {
+			return nil // a head whose parts a later record replaced, or the stage stops (checkRestored)
+		}
+		if raw, err = decompress(whole); err != nil {
 			return fmt.Errorf("correlate: cannot restore incident state: %s: %w", key, err)
 		}
 	}

@@ -3,8 +3,10 @@ package correlate
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,8 +14,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/detectors/incidents"
 	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/kafka"
+	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/inventory"
 )
@@ -136,15 +140,77 @@ func TestStateInParts(t *testing.T) {
 		}
 	}
 
-	// A head whose parts are not before it is an error naming them.
+	// A head whose parts are not before it, and no later record of its
+	// key, stops the stage when it processes the partition, naming them.
 	var heads []logRec
 	for _, r := range log {
 		if !strings.Contains(string(r.key), partInfix) {
 			heads = append(heads, r)
 		}
 	}
-	if _, err := restored(heads); err == nil || !strings.Contains(err.Error(), "incident/1: part 1 of") {
-		t.Errorf("a head without its parts: %v", err)
+	c4, err := restored(heads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c4.parts[0].checkRestored(); !errors.Is(err, pipeline.ErrStop) || !strings.Contains(err.Error(), "incident/1: part 1 of") {
+		t.Errorf("heads without their parts: %v", err)
+	}
+
+	// Forgetting the incident deletes its head, then its parts.
+	var gone []string
+	p := c.parts[0]
+	g := p.split["incident/1"]
+	p.emitState(0, "incident/1", nil, func(_ int32, k, v []byte) { gone = append(gone, fmt.Sprintf("%s %t", k, v != nil)) })
+	want := []string{"incident/1 false"}
+	for i := 1; i < g.parts; i++ {
+		want = append(want, fmt.Sprintf("%s false", partKey("incident/1", g.gen, i)))
+	}
+	if !slices.Equal(gone, want) || len(p.split) != 0 {
+		t.Errorf("forgetting a split state wrote %q, want %q", gone, want)
+	}
+}
+
+// TestStateInPartsMidClean: a restore that reads the changelog while the
+// broker's cleaner is part way (the first group of segments cleaned up to
+// the deletion of generation 2's parts, the group holding generation 2's
+// head not yet) meets that head without its parts; the later head of the
+// key replaces it, so the state is restored and the stage goes on, with
+// no part left in memory.
+func TestStateInPartsMidClean(t *testing.T) {
+	defer func(n int) { partMax = n }(partMax)
+	partMax = 1 << 10
+	c, add := flapping(t, 400)
+	var log []logRec
+	checkpoint := func() { c.Checkpoint(func(_ int32, k, v []byte) { log = append(log, logRec{k, v}) }) }
+	checkpoint()
+	add(400)
+	checkpoint()
+	add(401)
+	checkpoint()
+	// Cleaned: every record before generation 2's head whose key has a
+	// later record up to generation 2's parts' deletion (generation 1's
+	// parts and head, generation 2's parts).
+	var mid []logRec
+	heads := 0
+	for _, r := range log {
+		if string(r.key) == "incident/1" {
+			heads++
+		}
+		if heads < 2 && r.value != nil && string(r.key) != incidents.MetaKey {
+			continue
+		}
+		mid = append(mid, r)
+	}
+	c2, err := restored(mid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.parts[0].checkRestored(); err != nil {
+		t.Fatal(err)
+	}
+	sameState(t, "mid-clean changelog", c, c2)
+	if p := c2.parts[0]; len(p.pending) != 0 || len(p.incomplete) != 0 {
+		t.Errorf("after restore: %d parts and %d incomplete heads kept", len(p.pending), len(p.incomplete))
 	}
 }
 
