@@ -21,17 +21,7 @@ func storm(tb testing.TB, n int) (*Stage, func(*schemas.Detection) int) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	add := func(d *schemas.Detection) int {
-		v, err := schemas.MarshalDetection(d)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		r := &kgo.Record{Value: v, Headers: kafka.RecordHeaders(schemas.DetectionHeaders(d, "bench"))}
-		if err := c.Process(context.Background(), r, func(*kgo.Record) {}); err != nil {
-			tb.Fatal(err)
-		}
-		return len(v)
-	}
+	add := func(d *schemas.Detection) int { return process(tb, c, d) }
 	for dev := range n {
 		for p := range 8 {
 			add(det(dev%50, schemas.StateFiring, fmt.Sprintf("leaf%04d", dev), mOper, fmt.Sprintf("name=Ethernet%d", p), "link_down"))
@@ -58,4 +48,19 @@ func TestCheckpointWritesWhatChanged(t *testing.T) {
 	if len(keys) != 1 || keys[0] != "incident/8" {
 		t.Errorf("a detection joining leaf0007's incident checkpointed %q, want [incident/8]", keys)
 	}
+}
+
+// process runs detection d through c, as read from the detections topic,
+// and returns its encoded size.
+func process(tb testing.TB, c *Stage, d *schemas.Detection) int {
+	tb.Helper()
+	v, err := schemas.MarshalDetection(d)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := &kgo.Record{Value: v, Headers: kafka.RecordHeaders(schemas.DetectionHeaders(d, "test"))}
+	if err := c.Process(context.Background(), r, func(*kgo.Record) {}); err != nil {
+		tb.Fatal(err)
+	}
+	return len(v)
 }

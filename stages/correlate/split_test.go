@@ -35,17 +35,7 @@ func flapping(t *testing.T, n int) (*Stage, func(i int)) {
 		t.Fatal(err)
 	}
 	state := []string{schemas.StateFiring, schemas.StateResolved}
-	add := func(i int) {
-		d := det(i*10, state[i%2], "leaf1", mOper, "name=e1", "link_down")
-		v, err := schemas.MarshalDetection(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := &kgo.Record{Value: v, Headers: kafka.RecordHeaders(schemas.DetectionHeaders(d, "test"))}
-		if err := c.Process(context.Background(), r, func(*kgo.Record) {}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	add := func(i int) { process(t, c, det(i*10, state[i%2], "leaf1", mOper, "name=e1", "link_down")) }
 	for i := range n {
 		add(i)
 	}
