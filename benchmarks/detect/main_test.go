@@ -137,7 +137,8 @@ func passTopics(t *testing.T, broker string, maxBytes *string) (context.Context,
 	adm := kadm.NewClient(cl)
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	in, out := "bench-pass-"+hex.EncodeToString(b)+".in", "bench-pass-"+hex.EncodeToString(b)+".out"
+	id := "bench-pass-" + hex.EncodeToString(b)
+	in, out := id+".in", id+".out"
 	if _, err := adm.CreateTopic(ctx, 1, 1, nil, in); err != nil {
 		t.Fatal(err)
 	}

@@ -182,18 +182,15 @@ func (c *Stage) Restore(partition int32, key, value []byte) error {
 	if p.restorePart(string(key), value) {
 		return nil
 	}
+	whole, err := p.join(string(key), value)
+	if err != nil {
+		return fmt.Errorf("correlate: cannot restore incident state: %w", err)
+	}
+	if value != nil && whole == nil {
+		return nil // a head whose parts a later record replaced, or the stage stops (checkRestored)
+	}
 	var raw []byte
-	if value == nil {
-		delete(p.split, string(key))
-		delete(p.incomplete, string(key))
-	} else {
-		whole, err := p.join(string(key), value)
-		if err != nil {
-			return fmt.Errorf("correlate: cannot restore incident state: %w", err)
-		}
-		if whole == nil {
-			return nil // a head whose parts a later record replaced, or the stage stops (checkRestored)
-		}
+	if whole != nil {
 		if raw, err = decompress(whole); err != nil {
 			return fmt.Errorf("correlate: cannot restore incident state: %s: %w", key, err)
 		}

@@ -116,9 +116,9 @@ func (p *part) checkRestored() error {
 }
 
 // join returns the whole gzipped state of the record (key, value) read
-// from the changelog: value itself, or, for a head, its parts joined; nil
-// for a head whose parts are not all there, which it notes as incomplete
-// until a later record of key comes (see above).
+// from the changelog: value itself (nil for a tombstone), or, for a head,
+// its parts joined; nil for a head whose parts are not all there, which
+// it notes as incomplete until a later record of key comes (see above).
 func (p *part) join(key string, value []byte) ([]byte, error) {
 	delete(p.incomplete, key)
 	rest, ok := bytes.CutPrefix(value, []byte(splitMagic))

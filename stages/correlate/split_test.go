@@ -3,6 +3,7 @@ package correlate
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -85,6 +86,12 @@ func compacted(log []logRec) []logRec {
 // writes a new generation and then deletes the parts of the one before,
 // so the changelog, whole or compacted, restores the latest state.
 func TestStateInParts(t *testing.T) {
+	// A head (part 0, the magic, two varints) fits franz-go's default
+	// batch, 1 000 012 bytes, which the broker's default 1 MB
+	// message.max.bytes takes.
+	if head := partMax + len(splitMagic) + 2*binary.MaxVarintLen64; head > 1_000_000 {
+		t.Errorf("a head of up to %d bytes does not fit a default producer batch", head)
+	}
 	defer func(n int) { partMax = n }(partMax)
 	partMax = 1 << 10
 	c, add := flapping(t, 400)
