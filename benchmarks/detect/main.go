@@ -43,17 +43,20 @@ func main() {
 		broker     = flag.String("kafka", "127.0.0.1:9092", "Kafka bootstrap address")
 		samples    = flag.Int("samples", 2_000_000, "samples to write and process")
 		devices    = flag.Int("devices", 100, "simulated devices")
+		interfaces = flag.Int("interfaces", 0, "interfaces per simulated device (0: the simulator's default, 4); a device has 6 series per interface and 10 more")
 		partitions = flag.Int("partitions", 6, "partitions of the input topic")
 		batch      = flag.Int("batch", 60, "ticks per Kafka message per device")
 		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the detect stage's run to this file")
 		tracefile  = flag.String("trace", "", "write an execution trace of the detect stage's run to this file (go tool trace)")
 		workers    = flag.Int("workers", 0, "the detect stage's workers (detect.workers; 0: its default, 1)")
 		checkpoint = flag.Duration("checkpoint-interval", 0, "the detect stage's detect.transaction.checkpoint_interval (0: every transaction)")
+		maxRecords = flag.Int("txn-max-records", 0, "the detect stage's detect.transaction.max_records (0: its default, 10000); the messages of one tick of the fleet (--devices with --batch 1) make each transaction hold one sample per series, as at steady state")
 		rounds     = flag.Int("rounds", 3, "rounds of passthrough and detect on the same input, alternating which goes first; the figures are medians")
 	)
 	flag.Parse()
 	profile, traceFile = *cpuprofile, *tracefile
-	if err := run(os.Stdout, *broker, *samples, *devices, *partitions, *batch, *workers, *rounds, *checkpoint); err != nil {
+	if err := run(os.Stdout, *broker, *samples, sim.Config{Devices: *devices, Interfaces: *interfaces}, *partitions, *batch, *workers, *rounds,
+		pipeline.TransactionConfig{CheckpointInterval: *checkpoint, MaxRecords: *maxRecords}); err != nil {
 		fmt.Fprintln(os.Stderr, "detect benchmark:", err)
 		os.Exit(1)
 	}
@@ -66,7 +69,9 @@ var profile, traceFile string
 // cpuSeconds returns the CPU-seconds this process has used so far.
 func cpuSeconds() float64 { return benchkit.CPU().Seconds() }
 
-func run(w io.Writer, broker string, n, devices, partitions, batch, workers, rounds int, checkpoint time.Duration) error {
+// run benchmarks n samples of fleet (its start is set here), the detect
+// stage with the transaction settings of txn.
+func run(w io.Writer, broker string, n int, fleet sim.Config, partitions, batch, workers, rounds int, txn pipeline.TransactionConfig) error {
 	if rounds < 1 {
 		return fmt.Errorf("--rounds %d: at least 1", rounds)
 	}
@@ -89,7 +94,7 @@ func run(w io.Writer, broker string, n, devices, partitions, batch, workers, rou
 	); err != nil {
 		return err
 	}
-	st, err := writeInput(ctx, w, cl, in, n, devices, batch)
+	st, err := writeInput(ctx, w, cl, in, n, fleet, batch)
 	if err != nil {
 		return err
 	}
@@ -107,9 +112,9 @@ func run(w io.Writer, broker string, n, devices, partitions, batch, workers, rou
 		var d detRun
 		if r%2 == 0 {
 			if p, err = passthrough(ctx, broker, in, id+".passthrough", end[in]); err == nil {
-				d, err = detectRound(ctx, kc, id, r, in, end, workers, checkpoint)
+				d, err = detectRound(ctx, kc, id, r, in, end, workers, txn)
 			}
-		} else if d, err = detectRound(ctx, kc, id, r, in, end, workers, checkpoint); err == nil {
+		} else if d, err = detectRound(ctx, kc, id, r, in, end, workers, txn); err == nil {
 			p, err = passthrough(ctx, broker, in, id+".passthrough", end[in])
 		}
 		if err != nil {
@@ -168,11 +173,11 @@ type detRun struct {
 // detectRound runs the exactly-once detect stage over the input up to end,
 // in a consumer group (and changelog) of its own for round r, with the CPU
 // profile and trace of the first round when asked for.
-func detectRound(ctx context.Context, kc kafka.Config, id string, r int, in string, end map[string]map[int32]int64, workers int, checkpoint time.Duration) (detRun, error) {
+func detectRound(ctx context.Context, kc kafka.Config, id string, r int, in string, end map[string]map[int32]int64, workers int, txn pipeline.TransactionConfig) (detRun, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
 	m := pipeline.NewMetrics(reg)
-	det, err := detect.New(detect.Config{Workers: workers, Transaction: pipeline.TransactionConfig{CheckpointInterval: checkpoint}}, id+".detections", m, log)
+	det, err := detect.New(detect.Config{Workers: workers, Transaction: txn}, id+".detections", m, log)
 	if err != nil {
 		return detRun{}, err
 	}
@@ -304,10 +309,11 @@ func (f *firstTimed) Checkpoint(emit func(partition int32, key, value []byte)) {
 	f.checkpnt += time.Since(t0)
 }
 
-// writeInput writes about n samples of simulated devices to topic in, one
+// writeInput writes about n samples of the devices of cfg to topic in, one
 // message per device per batch of ticks, and prints what it wrote.
-func writeInput(ctx context.Context, w io.Writer, cl *kgo.Client, in string, n, devices, batch int) (publish.Stats, error) {
-	fleet, err := sim.New(sim.Config{Devices: devices, Start: time.Date(2026, 11, 4, 0, 0, 0, 0, time.UTC)})
+func writeInput(ctx context.Context, w io.Writer, cl *kgo.Client, in string, n int, cfg sim.Config, batch int) (publish.Stats, error) {
+	cfg.Start = time.Date(2026, 11, 4, 0, 0, 0, 0, time.UTC)
+	fleet, err := sim.New(cfg)
 	if err != nil {
 		return publish.Stats{}, err
 	}
@@ -316,7 +322,7 @@ func writeInput(ctx context.Context, w io.Writer, cl *kgo.Client, in string, n, 
 		return publish.Stats{}, err
 	}
 	t0 := time.Now()
-	ticks := n / (devices * fleet.SeriesPerDevice())
+	ticks := n / (cfg.WithDefaults().Devices * fleet.SeriesPerDevice())
 	for i := 1; i <= ticks; i++ {
 		fleet.Next(func(s *schemas.Sample) { _ = pub.Add(ctx, s) })
 		if i%batch == 0 || i == ticks {

@@ -11,7 +11,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/internal/testenv"
+	"github.com/telekernel/telekernel/pipeline"
 )
 
 // TestRunRounds runs the benchmark on a small input in two rounds against
@@ -21,7 +23,7 @@ func TestRunRounds(t *testing.T) {
 	broker := testenv.Service(t, "TK_KAFKA")
 	before := benchTopics(t, broker)
 	var out strings.Builder
-	if err := run(&out, broker, 72_000, 100, 2, 60, 2, 2, 0); err != nil {
+	if err := run(&out, broker, 72_000, sim.Config{Devices: 100}, 2, 60, 2, 2, pipeline.TransactionConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	got := out.String()

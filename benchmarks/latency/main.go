@@ -209,7 +209,9 @@ func (sc scenario) run(ctx context.Context) (map[string]*latencies, detectStats,
 	_, _ = rand.Read(b)
 	id := "latency-" + hex.EncodeToString(b)
 	kc := kafka.Config{Brokers: []string{sc.kafka}}
-	cl, err := kafka.Connect(ctx, kc, kgo.ProducerLinger(time.Millisecond), kgo.ProducerBatchMaxBytes(16<<20))
+	// franz-go's default batch limit, the broker's default
+	// message.max.bytes: a larger one lets the broker refuse a batch.
+	cl, err := kafka.Connect(ctx, kc, kgo.ProducerLinger(time.Millisecond))
 	if err != nil {
 		return nil, ds, err
 	}
