@@ -27,6 +27,11 @@ type Options struct {
 	// once it has, and the view exits then.
 	Stop func()
 	Done <-chan struct{}
+	// Stopping, when closed, says the run was asked to stop otherwise (a
+	// signal): the view shows it draining until Done. The view handles no
+	// signal itself, so SIGTERM and SIGINT reach the run, not the view,
+	// which stays up while the run drains.
+	Stopping <-chan struct{}
 	// LogPath is shown in the header: where the logs go meanwhile.
 	LogPath string
 	// Refresh is the redraw period; default 1s.
@@ -41,6 +46,7 @@ type Options struct {
 
 type tickMsg struct{}
 type doneMsg struct{}
+type stoppingMsg struct{}
 
 // Run shows the view until Done is closed (the view asks Stop on q or
 // Ctrl-C first) or ctx is done.
@@ -50,7 +56,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	var once sync.Once
 	m := &model{opts: opts, start: time.Now(), stop: func() { once.Do(opts.Stop) }}
-	popts := []tea.ProgramOption{tea.WithContext(ctx)}
+	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithoutSignalHandler()}
 	if opts.Input != nil {
 		popts = append(popts, tea.WithInput(opts.Input))
 	}
@@ -62,10 +68,18 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	p := tea.NewProgram(m, popts...)
 	go func() {
-		select {
-		case <-opts.Done:
-			p.Send(doneMsg{})
-		case <-ctx.Done():
+		stopping := opts.Stopping
+		for {
+			select {
+			case <-stopping:
+				p.Send(stoppingMsg{})
+				stopping = nil
+			case <-opts.Done:
+				p.Send(doneMsg{})
+				return
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 	_, err := p.Run()
@@ -111,6 +125,8 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				go m.stop()
 			}
 		}
+	case stoppingMsg:
+		m.draining = true
 	case doneMsg:
 		return m, tea.Quit
 	}

@@ -64,7 +64,7 @@ func runWithView(ctx context.Context, cfg *config.Config, opts app.Options, in i
 			}
 			return live.Snapshot{}
 		},
-		Stop: stop, Done: done, LogPath: logPath, Input: in, Output: out, AltScreen: true,
+		Stop: stop, Done: done, Stopping: ctx.Done(), LogPath: logPath, Input: in, Output: out, AltScreen: true,
 	})
 	if viewErr != nil {
 		opts.Log.Error("live view failed; the run goes on until it stops", "err", viewErr)
