@@ -61,6 +61,8 @@ staticcheck:
 fuzz:
 	$(GO) test ./schemas -run '^$$' -fuzz FuzzDecodeSamples -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
 	$(GO) test ./schemas -run '^$$' -fuzz FuzzDecodeDetection -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
+	$(GO) test ./schemas -run '^$$' -fuzz FuzzDecodePower -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
+	$(GO) test ./stages/detect -run '^$$' -fuzz FuzzRestoreState -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

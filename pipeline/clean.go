@@ -25,17 +25,18 @@ type RowDropper interface {
 // is ready; it is safe for concurrent use. Embed it to implement
 // RowDropper.
 type RowDropCounter struct {
-	badTimestamp, invalidUTF8 atomic.Int64
+	badTimestamp, invalidUTF8, emptyName atomic.Int64
 }
 
 // DroppedRows implements RowDropper.
 func (c *RowDropCounter) DroppedRows() schemas.RowDrops {
-	return schemas.RowDrops{BadTimestamp: c.badTimestamp.Load(), InvalidUTF8: c.invalidUTF8.Load()}
+	return schemas.RowDrops{BadTimestamp: c.badTimestamp.Load(), InvalidUTF8: c.invalidUTF8.Load(), EmptyName: c.emptyName.Load()}
 }
 
 func (c *RowDropCounter) add(d schemas.RowDrops) {
 	c.badTimestamp.Add(d.BadTimestamp)
 	c.invalidUTF8.Add(d.InvalidUTF8)
+	c.emptyName.Add(d.EmptyName)
 }
 
 // SampleDecoder decodes the samples messages of one stage with one
@@ -71,10 +72,10 @@ func (d *SampleDecoder) alloc() memory.Allocator {
 
 // DecodeSamples decodes a samples message (schemas.DecodeSamples) and drops
 // the rows no stage keeps (schemas.CleanSamples: a time outside the sample
-// window, a string that is not UTF-8), counting them in c. Every stage that
-// reads samples decodes with it, so they all keep the same rows. Errors are
-// those of schemas.DecodeSamples: the whole message is bad and is
-// dead-lettered. The caller releases the record.
+// window, a string that is not UTF-8, an empty device or metric), counting
+// them in c. Every stage that reads samples decodes with it, so they all
+// keep the same rows. Errors are those of schemas.DecodeSamples: the whole
+// message is bad and is dead-lettered. The caller releases the record.
 func DecodeSamples(mem memory.Allocator, r *kgo.Record, c *RowDropCounter) (arrow.RecordBatch, error) {
 	rec, err := schemas.DecodeSamples(mem, kafka.Headers(r), r.Value)
 	if err != nil {
@@ -105,7 +106,7 @@ func (e *dropExporter) since() schemas.RowDrops {
 		return schemas.RowDrops{}
 	}
 	now := e.src.DroppedRows()
-	d := schemas.RowDrops{BadTimestamp: now.BadTimestamp - e.last.BadTimestamp, InvalidUTF8: now.InvalidUTF8 - e.last.InvalidUTF8}
+	d := now.Sub(e.last)
 	e.last = now
 	return d
 }
@@ -119,8 +120,7 @@ func (e *dropExporter) skip(f func()) {
 	before := e.src.DroppedRows()
 	f()
 	after := e.src.DroppedRows()
-	e.last.BadTimestamp += after.BadTimestamp - before.BadTimestamp
-	e.last.InvalidUTF8 += after.InvalidUTF8 - before.InvalidUTF8
+	e.last = e.last.Add(after.Sub(before))
 }
 
 // count adds d to the stage's metric and total.

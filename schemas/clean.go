@@ -18,6 +18,9 @@ const (
 	// DropInvalidUTF8 is a sample with a string (device, metric, keys,
 	// source or state value) that is not valid UTF-8.
 	DropInvalidUTF8 = "invalid_utf8"
+	// DropEmptyName is a sample whose device or metric is empty: it names
+	// no series (a detection of it could not be written).
+	DropEmptyName = "empty_name"
 )
 
 // The window of sample times the stages keep, in Unix nanoseconds:
@@ -36,25 +39,33 @@ const (
 type RowDrops struct {
 	BadTimestamp int64 // DropBadTimestamp
 	InvalidUTF8  int64 // DropInvalidUTF8
+	EmptyName    int64 // DropEmptyName
 }
 
 // Total returns the number of rows dropped.
-func (d RowDrops) Total() int64 { return d.BadTimestamp + d.InvalidUTF8 }
+func (d RowDrops) Total() int64 { return d.BadTimestamp + d.InvalidUTF8 + d.EmptyName }
 
 // Add returns the sum of d and o.
 func (d RowDrops) Add(o RowDrops) RowDrops {
-	return RowDrops{BadTimestamp: d.BadTimestamp + o.BadTimestamp, InvalidUTF8: d.InvalidUTF8 + o.InvalidUTF8}
+	return RowDrops{BadTimestamp: d.BadTimestamp + o.BadTimestamp, InvalidUTF8: d.InvalidUTF8 + o.InvalidUTF8, EmptyName: d.EmptyName + o.EmptyName}
+}
+
+// Sub returns d less o.
+func (d RowDrops) Sub(o RowDrops) RowDrops {
+	return RowDrops{BadTimestamp: d.BadTimestamp - o.BadTimestamp, InvalidUTF8: d.InvalidUTF8 - o.InvalidUTF8, EmptyName: d.EmptyName - o.EmptyName}
 }
 
 // Each calls fn with every reason's name and count.
 func (d RowDrops) Each(fn func(reason string, n int64)) {
 	fn(DropBadTimestamp, d.BadTimestamp)
 	fn(DropInvalidUTF8, d.InvalidUTF8)
+	fn(DropEmptyName, d.EmptyName)
 }
 
 // CleanSamples returns rec, a record of the samples schema (as DecodeSamples
 // returns), without the rows no stage may store: a time outside
-// [MinSampleTime, MaxSampleTime), or a string that is not valid UTF-8. The
+// [MinSampleTime, MaxSampleTime), a string that is not valid UTF-8, or an
+// empty device or metric. The
 // other rows of the message are kept, in order. When every row is good, it
 // returns rec itself, retained; otherwise a new record allocated from mem
 // (possibly with no rows). Either way the caller releases the result and
@@ -80,7 +91,8 @@ func CleanSamples(mem memory.Allocator, rec arrow.RecordBatch) (arrow.RecordBatc
 }
 
 // badRows marks the rows CleanSamples drops and counts them in d; nil means
-// none. A row with both problems counts as a bad timestamp.
+// none. A row with several problems counts once, under the first of a bad
+// timestamp, invalid UTF-8 and an empty name.
 func badRows(rec arrow.RecordBatch, d *RowDrops) []bool {
 	n := int(rec.NumRows())
 	var bad []bool
@@ -116,6 +128,15 @@ func badRows(rec arrow.RecordBatch, d *RowDrops) []bool {
 	for i := 0; i < n; i++ {
 		if str.IsValid(i) && !utf8.ValidString(str.Value(i)) {
 			mark(i, &d.InvalidUTF8)
+		}
+	}
+	for _, c := range []int{ColDevice, ColMetric} {
+		col := rec.Column(c).(*array.Dictionary)
+		dict := col.Dictionary().(*array.String)
+		for i, j := range col.Indices().(*array.Int32).Int32Values() {
+			if dict.ValueLen(int(j)) == 0 {
+				mark(i, &d.EmptyName)
+			}
 		}
 	}
 	return bad

@@ -64,6 +64,10 @@ func TestCleanSamples(t *testing.T) {
 	f("utf8 device", []Sample{g(ok, "d\xc3(", ""), g(ok, "d1", ""), g(ok+1, "d\xc3(", "UP")}, []int{1}, RowDrops{InvalidUTF8: 2})
 	f("both problems count once", []Sample{g(0, "d\xc3(", "\xff"), g(ok, "d2", "")}, []int{1}, RowDrops{BadTimestamp: 1})
 	f("nothing left", []Sample{g(0, "d1", "")}, nil, RowDrops{BadTimestamp: 1})
+	noMetric := g(ok, "d1", "")
+	noMetric.Metric = ""
+	f("empty names", []Sample{g(ok, "", ""), g(ok, "d1", ""), noMetric, g(ok, "", "UP")}, []int{1}, RowDrops{EmptyName: 3})
+	f("empty name after utf8", []Sample{g(ok, "", "\xff"), g(ok, "d1", "")}, []int{1}, RowDrops{InvalidUTF8: 1})
 }
 
 // TestDecodeKeepsInvalidUTF8 checks that a string that is not UTF-8 no

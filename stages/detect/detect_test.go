@@ -481,3 +481,45 @@ func TestDetectMultivar(t *testing.T) {
 	f(MultivarConfig{Groups: []MultivarGroup{{Name: "a", Metrics: []string{"/x", "/y"}}, {Name: "b", Metrics: []string{"/y", "/z"}}}}, "multivar.groups[1].metrics")
 	f(MultivarConfig{Groups: []MultivarGroup{{Metrics: []string{"/x", "/y"}}}}, "multivar.groups[0].name")
 }
+
+// TestEmptyNamesDropped: samples whose metric or device is empty name no
+// series. They used to make one (a producer other than ours can write
+// them), and its first alert stopped the stage, since a detection without
+// a metric cannot be written (found by FuzzRestoreState). They are
+// dropped and counted; the rest of the message is scored.
+func TestEmptyNamesDropped(t *testing.T) {
+	d := newTestDetect(t, Config{})
+	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	for i := range 400 {
+		x := 10 + float64(i%3)
+		if i > 350 {
+			x = 1e6 // far off: an alert, had the series been kept
+		}
+		ts := t0 + int64(i)*int64(10*time.Second)
+		for _, s := range []schemas.Sample{
+			{TS: ts, Device: "d1", Metric: "", Kind: schemas.KindGauge, F64: x, Source: "sim"},
+			{TS: ts, Device: "", Metric: "/m", Kind: schemas.KindGauge, F64: x, Source: "sim"},
+			{TS: ts, Device: "d1", Metric: "/m", Kind: schemas.KindGauge, F64: x, Source: "sim"},
+		} {
+			sb.Append(&s)
+		}
+	}
+	rec := sb.NewRecord()
+	defer rec.Release()
+	val, err := schemas.EncodeSamples(nil, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &kgo.Record{Topic: "in", Key: []byte("d1"), Value: val}
+	for _, h := range schemas.SamplesHeaders() {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
+	dets := process(t, d, []*kgo.Record{r})
+	if d.Series() != 1 || len(dets) == 0 {
+		t.Errorf("%d series and %d detections, want the one named series and its alert", d.Series(), len(dets))
+	}
+	if got := d.DroppedRows(); got != (schemas.RowDrops{EmptyName: 800}) {
+		t.Errorf("dropped %+v, want 800 rows with an empty name", got)
+	}
+}

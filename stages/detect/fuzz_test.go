@@ -1,0 +1,83 @@
+package detect
+
+import (
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// FuzzRestoreState feeds arbitrary changelog records to Restore, seeded
+// with the records of a stage that scored a simulated fleet (counters,
+// gauges, states, optics, power). A record either is refused with an error
+// (the runner then stops with one line naming the partition) or gives
+// series that score a next sample of each kind without error and whose
+// state, written again, restores: a changelog record never panics the stage, and what it
+// accepts it can carry on from.
+func FuzzRestoreState(f *testing.F) {
+	recs, _, _ := simConfigMessages(f, sim.Config{Devices: 2, Transceivers: true, Power: true, Faults: []sim.Fault{}}, 240)
+	d := newTestDetect(f, Config{})
+	process(f, d, recs)
+	seen := map[string]bool{} // one seed per state version and kind byte
+	ckpt := checkpoint(d)
+	for _, key := range slices.Sorted(maps.Keys(ckpt)) {
+		value := ckpt[key]
+		if len(value) < 2 || seen[string(value[:2])] {
+			continue
+		}
+		seen[string(value[:2])] = true
+		f.Add([]byte(key), value)
+	}
+	if len(seen) < 3 {
+		f.Fatalf("%d kinds of changelog record to seed from, want several", len(seen))
+	}
+	f.Fuzz(func(t *testing.T, key, value []byte) {
+		d := newTestDetect(t, Config{})
+		if err := d.Restore(0, key, value); err != nil {
+			return
+		}
+		if ps := d.parts[0]; ps != nil {
+			for k := range ps.series { // Restore adds one series at most
+				// Its own kind, and the others a device may switch it to.
+				for _, kind := range []schemas.Kind{schemas.KindCounter, schemas.KindGauge, schemas.KindState} {
+					if r := nextSample(k, kind); r != nil {
+						process(t, d, []*kgo.Record{r})
+					}
+				}
+			}
+		}
+		for k, b := range d.SeriesStates() {
+			again := newTestDetect(t, Config{})
+			if err := again.Restore(0, pipeline.StateKey(nil, k), b); err != nil {
+				t.Fatalf("%s: the state it accepted and wrote again does not restore: %v", k, err)
+			}
+		}
+	})
+}
+
+// nextSample returns a message of one sample of series k of kind, years
+// after the simulator's start (later than any seeded state), or nil when
+// the key cannot be encoded (the encoder refuses it, as a collector would
+// never publish it).
+func nextSample(k schemas.SeriesKey, kind schemas.Kind) *kgo.Record {
+	s := schemas.Sample{TS: 2e18, Device: k.Device, Metric: k.Metric, Keys: k.Keys, Kind: kind, U64: 1 << 40, F64: 42, Str: "UP", Source: schemas.SourceSim}
+	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	sb.Append(&s)
+	rec := sb.NewRecord()
+	defer rec.Release()
+	val, err := schemas.EncodeSamples(nil, rec)
+	if err != nil {
+		return nil
+	}
+	r := &kgo.Record{Topic: "in", Key: []byte(k.Device), Value: val}
+	for _, h := range schemas.SamplesHeaders() {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
+	return r
+}
