@@ -11,7 +11,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -28,9 +31,10 @@ type Options struct {
 	Stop func()
 	Done <-chan struct{}
 	// Stopping, when closed, says the run was asked to stop otherwise (a
-	// signal): the view shows it draining until Done. The view handles no
-	// signal itself, so SIGTERM and SIGINT reach the run, not the view,
-	// which stays up while the run drains.
+	// signal): the view shows it draining until Done. The view takes no
+	// first signal, so SIGTERM and SIGINT reach the run, not the view,
+	// which stays up while the run drains; a signal after Stopping ends
+	// the view, restoring the terminal, and is raised again.
 	Stopping <-chan struct{}
 	// LogPath is shown in the header: where the logs go meanwhile.
 	LogPath string
@@ -67,13 +71,24 @@ func Run(ctx context.Context, opts Options) error {
 		popts = append(popts, tea.WithAltScreen())
 	}
 	p := tea.NewProgram(m, popts...)
+	// A signal while the run drains (the run's handler took the first and
+	// has let go) ends the view at once, so the terminal is restored, and
+	// is then raised again: the process ends as it would without the view.
+	sigs := make(chan os.Signal, 1)
+	killedBy := make(chan os.Signal, 1)
 	go func() {
 		stopping := opts.Stopping
+		var signals chan os.Signal
 		for {
 			select {
 			case <-stopping:
 				p.Send(stoppingMsg{})
-				stopping = nil
+				stopping, signals = nil, sigs
+				signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+			case s := <-signals:
+				killedBy <- s
+				p.Kill()
+				return
 			case <-opts.Done:
 				p.Send(doneMsg{})
 				return
@@ -83,6 +98,15 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}()
 	_, err := p.Run()
+	signal.Stop(sigs)
+	select {
+	case s := <-killedBy:
+		if sig, ok := s.(syscall.Signal); ok {
+			_ = syscall.Kill(os.Getpid(), sig)
+		}
+		return nil
+	default:
+	}
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil
 	}

@@ -1,67 +1,63 @@
 package tui
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/telekernel/telekernel/app/live"
+	"github.com/telekernel/telekernel/internal/testenv"
 )
-
-// lockedBuffer is an io.Writer the view writes from its goroutine while
-// the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestSignalLeavesViewUp: a SIGTERM is the run's to handle, not the view's.
 // The view stays up while the run drains (it used to quit at once and
 // leave the terminal blank until the run had stopped), shows it draining
-// once Stopping is closed, and exits when Done is.
+// once Stopping is closed, and exits when Done is. A second SIGTERM while
+// it drains ends the view at once and is raised again, so the process
+// ends as it would without the view, with the terminal restored.
+//
+// It sends SIGTERM to its own process: no test of this package may run in
+// parallel with it.
 func TestSignalLeavesViewUp(t *testing.T) {
 	// The test process stands in for telekernel's signal context: with
 	// SIGTERM caught here, the signal does not end the process.
-	sig := make(chan os.Signal, 1)
+	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGTERM)
 	defer signal.Stop(sig)
-
-	in, inW := io.Pipe() // input that stays open, as a terminal's does
-	defer inW.Close()
-	out := &lockedBuffer{}
-	stopping, done := make(chan struct{}), make(chan struct{})
-	ran := make(chan error, 1)
-	go func() {
-		ran <- Run(context.Background(), Options{
-			Snapshot: func() live.Snapshot { return live.Snapshot{} },
-			Stop:     func() {}, Done: done, Stopping: stopping,
-			Refresh: 20 * time.Millisecond, Input: in, Output: out,
-		})
-	}()
-	time.Sleep(200 * time.Millisecond) // the program has started
-	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	start := func() (out *testenv.LogBuffer, stopping, done chan struct{}, ran chan error) {
+		in, inW := io.Pipe() // input that stays open, as a terminal's does
+		t.Cleanup(func() { inW.Close() })
+		out = &testenv.LogBuffer{}
+		stopping, done, ran = make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		go func() {
+			ran <- Run(context.Background(), Options{
+				Snapshot: func() live.Snapshot { return live.Snapshot{} },
+				Stop:     func() {}, Done: done, Stopping: stopping,
+				Refresh: 20 * time.Millisecond, Input: in, Output: out,
+			})
+		}()
+		waitFor(t, out, "telekernel") // the first frame: the program runs
+		return out, stopping, done, ran
 	}
-	<-sig
+	kill := func() {
+		t.Helper()
+		if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-sig:
+		case <-time.After(5 * time.Second):
+			t.Fatal("SIGTERM did not arrive")
+		}
+	}
+
+	out, stopping, done, ran := start()
+	kill()
 	select {
 	case err := <-ran:
 		t.Fatalf("the view returned on SIGTERM (%v); it should stay up until the run is done", err)
@@ -71,19 +67,44 @@ func TestSignalLeavesViewUp(t *testing.T) {
 		t.Fatal("the view shows draining before it was told the run is stopping")
 	}
 	close(stopping)
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "draining"); {
-		if time.Now().After(deadline) {
-			t.Fatal("the view did not show draining after Stopping was closed")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFor(t, out, "draining")
 	close(done)
+	if err := returned(t, ran); err != nil {
+		t.Fatal(err)
+	}
+
+	out, stopping, _, ran = start()
+	close(stopping)
+	waitFor(t, out, "draining")
+	kill() // the second signal: the run's handler has let go
+	if err := returned(t, ran); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-sig: // raised again once the view had ended
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second SIGTERM was not raised again after the view ended")
+	}
+}
+
+// waitFor waits up to 5 s for s in out.
+func waitFor(t *testing.T, out *testenv.LogBuffer, s string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), s); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the view did not show %q", s)
+		}
+	}
+}
+
+// returned waits up to 5 s for Run's result.
+func returned(t *testing.T, ran chan error) error {
+	t.Helper()
 	select {
 	case err := <-ran:
-		if err != nil {
-			t.Fatal(err)
-		}
+		return err
 	case <-time.After(5 * time.Second):
-		t.Fatal("the view did not exit after Done was closed")
+		t.Fatal("the view did not exit")
+		return nil
 	}
 }
