@@ -10,9 +10,9 @@ PY    ?= python3
 PY_TEST_DEPS ?= pyarrow==26.0.1 chdb-core==26.9.0
 FUZZTIME ?= 60s
 # Go's fuzzer minimizes every new interesting input for up to 60 s before it goes on, so on these
-# decoders (inputs of 9-12 KB) a 60 s run spent nearly all its time minimizing: 24 inputs in 30 s,
-# none new. One execution per minimization keeps it fuzzing (210 000 inputs, 224 new, in 30 s);
-# a crasher is then saved as found, not shrunk (FUZZMINIMIZETIME=60s shrinks it).
+# decoders (inputs of 9-12 KB) fuzzing spent nearly all its time minimizing: 24 inputs and none
+# new in a 30 s run. One execution per minimization keeps it fuzzing (210 000 inputs, 224 new, in
+# 30 s); a crasher is then saved as found, not shrunk (FUZZMINIMIZETIME=60s shrinks it).
 FUZZMINIMIZETIME ?= 1x
 # grpcnotrace leaves out grpc-go's golang.org/x/net/trace (grpc.EnableTracing, which we never
 # set) and what it pulls in: a quarter less code and read-only data (47 -> 35 MB), 3-4 MB less of it mapped

@@ -50,7 +50,7 @@ for what in "${@:-gnmi gnmi-devices detect detect-series detect-steady detect-mo
 		detect-steady) peak "$bin/detect" --kafka "$kafka" --rounds 1 --samples 680000 --devices 10000 --batch 1
 			peak "$bin/detect" --kafka "$kafka" --rounds 1 --samples 1360000 --devices 10000 --batch 1 ;;
 		# Steady state at the model's device size: 170 devices of 332 interfaces (2 002 series, so
-		# 2 002 samples per message), one tick of the fleet per transaction (170 messages). 2 and
+		# 2 002 samples per message), transactions of about one tick of the fleet (170 messages). 2 and
 		# 6 ticks, with a checkpoint in every transaction and with one every 5m (which writes
 		# records only at the first and the last): from the four runs' CPU-seconds (samples over
 		# samples per CPU-second) and changelog records, the two differences (6 ticks − 2) give
@@ -66,7 +66,7 @@ for what in "${@:-gnmi gnmi-devices detect detect-series detect-steady detect-mo
 				END {
 					if (i != 4) { print "detect-model: expected 4 runs, got " i > "/dev/stderr"; exit 1 }
 					b = ((c[2] - c[1]) - (c[4] - c[3])) / ((r[2] - r[1]) - (r[4] - r[3]))
-					a = ((c[4] - c[3]) - b * (r[4] - r[3])) / (n[2] - n[1])
+					a = ((c[4] - c[3]) - b * (r[4] - r[3])) / (n[4] - n[3])
 					printf "  per sample to an existing series %.2f µs, per changelog record %.2f µs\n", a * 1e6, b * 1e6
 					printf "  at 2 M samples/s, one record per sample: %.1f cores; one per six (checkpoint_interval 60s at a 10 s sample interval): %.1f\n", 2e6 * (a + b), 2e6 * (a + b / 6)
 				}' "$bin/model.txt" ;;
