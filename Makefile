@@ -64,6 +64,8 @@ fuzz:
 	$(GO) test ./schemas -run '^$$' -fuzz FuzzDecodePower -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
 	$(GO) test ./stages/detect -run '^$$' -fuzz FuzzRestoreState -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
 	$(GO) test ./stages/correlate -run '^$$' -fuzz FuzzCorrelate -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
+	$(GO) test ./stages/power -run '^$$' -fuzz FuzzRestoreState -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
+	$(GO) test ./stages/maintain -run '^$$' -fuzz FuzzRestoreState -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

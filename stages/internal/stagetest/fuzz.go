@@ -1,0 +1,76 @@
+package stagetest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/kafka"
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// FleetTicks returns ticks of f, one message per tick (every device's
+// samples), on partition 0.
+func FleetTicks(t testing.TB, f *sim.Fleet, ticks int) []*kgo.Record {
+	t.Helper()
+	hs := kafka.RecordHeaders(schemas.SamplesHeaders())
+	var recs []*kgo.Record
+	for range ticks {
+		b := schemas.NewSampleBuilder(memory.NewGoAllocator())
+		f.Next(func(s *schemas.Sample) { b.Append(s) })
+		rec := b.NewRecord()
+		val, err := schemas.EncodeSamples(nil, rec)
+		rec.Release()
+		b.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: "samples", Value: val, Headers: hs})
+	}
+	return recs
+}
+
+// FuzzRestore fuzzes the Restore of a stage made by newStage with
+// arbitrary changelog records, seeded with those it checkpoints after
+// processing warm: a record either is refused with an error (the runner
+// then stops with one line naming the partition) or is restored, after
+// which the stage processes next without an error and what it checkpoints
+// restores into a new stage. A changelog record never panics the stage,
+// and what it accepts it can carry on from.
+func FuzzRestore(f *testing.F, newStage func(testing.TB) pipeline.Processor, warm, next []*kgo.Record) {
+	p := newStage(f)
+	for _, r := range warm {
+		if err := p.Process(context.Background(), r, func(*kgo.Record) {}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	seeds := 0
+	p.Checkpoint(func(_ int32, k, v []byte) {
+		f.Add(k, v)
+		seeds++
+	})
+	if seeds == 0 {
+		f.Fatal("the warm-up checkpointed nothing to seed from")
+	}
+	f.Fuzz(func(t *testing.T, key, value []byte) {
+		p := newStage(t)
+		if err := p.Restore(0, key, value); err != nil {
+			return
+		}
+		for _, r := range next {
+			if err := p.Process(context.Background(), r, func(*kgo.Record) {}); err != nil {
+				t.Fatalf("after restoring %q: %v", key, err)
+			}
+		}
+		again := newStage(t)
+		p.Checkpoint(func(part int32, k, v []byte) {
+			if err := again.Restore(part, k, v); err != nil {
+				t.Fatalf("after restoring %q, the state it wrote does not restore: %q: %v", key, k, err)
+			}
+		})
+	})
+}

@@ -1,0 +1,31 @@
+package maintain
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/stages/internal/stagetest"
+)
+
+// FuzzRestoreState: the maintain stage's restore of arbitrary changelog
+// records (stagetest.FuzzRestore), seeded with its state for two
+// simulated devices with optics after two hours.
+func FuzzRestoreState(f *testing.F) {
+	fleet, err := sim.New(sim.Config{Devices: 2, Interfaces: 4, Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Interval: time.Minute, Power: true, Transceivers: true, Faults: []sim.Fault{}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	recs := stagetest.FleetTicks(f, fleet, 122)
+	stagetest.FuzzRestore(f, func(t testing.TB) pipeline.Processor {
+		m, err := New(Config{}, "maintenance", pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}, recs[:120], recs[120:])
+}
