@@ -66,6 +66,7 @@ fuzz:
 	$(GO) test ./stages/correlate -run '^$$' -fuzz FuzzCorrelate -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
 	$(GO) test ./stages/power -run '^$$' -fuzz FuzzRestoreState -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
 	$(GO) test ./stages/maintain -run '^$$' -fuzz FuzzRestoreState -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
+	$(GO) test ./collectors/gnmi -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
