@@ -26,7 +26,7 @@ import (
 func Decode(name string, data []byte, v any, check func() error) error {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		return fmt.Errorf("%s: %s", name, oneLine(strings.TrimPrefix(err.Error(), "yaml: ")))
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -35,7 +35,7 @@ func Decode(name string, data []byte, v any, check func() error) error {
 		if errors.As(err, &te) {
 			return decodeError(name, &root, v, te.Errors)
 		}
-		return fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		return fmt.Errorf("%s: %s", name, oneLine(strings.TrimPrefix(err.Error(), "yaml: ")))
 	}
 	if err := check(); err != nil {
 		path, _, _ := strings.Cut(err.Error(), ":")
@@ -48,9 +48,9 @@ func Decode(name string, data []byte, v any, check func() error) error {
 }
 
 var (
-	reLine    = regexp.MustCompile(`^line (\d+): (.*)$`)
+	reLine    = regexp.MustCompile(`(?s)^line (\d+): (.*)$`)
 	reUnknown = regexp.MustCompile(`^field (\S+) not found in type `)
-	reType    = regexp.MustCompile("^cannot unmarshal !!(\\w+) (?:`(.*)` )?into (\\S+)$")
+	reType    = regexp.MustCompile("(?s)^cannot unmarshal !!(\\w+) (?:`(.*)` )?into (\\S+)$")
 )
 
 // decodeError turns yaml.v3's "line 3: field x not found in type config.Sim"
@@ -61,7 +61,7 @@ func decodeError(name string, root *yaml.Node, v any, msgs []string) error {
 	for _, m := range msgs {
 		sm := reLine.FindStringSubmatch(m)
 		if sm == nil {
-			out = append(out, name+": "+m)
+			out = append(out, name+": "+oneLine(m))
 			continue
 		}
 		line, _ := strconv.Atoi(sm[1])
@@ -84,10 +84,14 @@ func decodeError(name string, root *yaml.Node, v any, msgs []string) error {
 			out = append(out, at(name, line, path, typeProblem(tm[1], tm[2], tm[3])))
 			continue
 		}
-		out = append(out, fmt.Sprintf("%s:%d: %s", name, line, msg))
+		out = append(out, fmt.Sprintf("%s:%d: %s", name, line, oneLine(msg)))
 	}
 	return errors.New(strings.Join(out, "; "))
 }
+
+// oneLine writes the line breaks of a message that quotes the file (a
+// multi-line value) as \n, so an error stays on one line.
+func oneLine(msg string) string { return strings.ReplaceAll(msg, "\n", `\n`) }
 
 // at formats "NAME:LINE: path: msg", without the path when it is unknown.
 func at(name string, line int, path, msg string) string {

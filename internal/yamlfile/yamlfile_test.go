@@ -38,6 +38,9 @@ func TestDecodeErrors(t *testing.T) {
 	f("bogus: 3\n", "f.yaml:1: bogus: unknown field")
 	f("inner:\n  timeout: 30\n", "f.yaml:2: inner.timeout: 30 is not a duration: give a unit, e.g. 30s (or 30ms, 30m)")
 	f("items:\n  - {addr: [a], timeout: soon}\n", `f.yaml:2: items[0].timeout: "soon" is not a duration like 10s, 1m30s or 500ms`)
+	// A value over several lines stays on one (found by config.FuzzParse).
+	f("inner:\n  timeout: \"1\\n\\n2\"\n", `f.yaml:2: inner.timeout: "1\n\n2" is not a duration like 10s, 1m30s or 500ms`)
+	f("inner: |\n  a\n  b\n", `f.yaml:1: inner: "a\nb\n" is not a section (write its fields indented below it)`)
 	f("inner:\n  addr: {a: 1}\n", "f.yaml:2: inner.addr: a section where a []string belongs")
 	f("name: [a, b]\n", "f.yaml:1: name: a list where a string belongs")
 	f("devices: 1\nname: x\nbogus: 1\ninner: {timeout: 5}\n",
