@@ -68,6 +68,7 @@ fuzz:
 	$(GO) test ./stages/maintain -run '^$$' -fuzz FuzzRestoreState -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
 	$(GO) test ./collectors/gnmi -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
 	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
+	$(GO) test ./backtest -run '^$$' -fuzz FuzzReadLabels -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
