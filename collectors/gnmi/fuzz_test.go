@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 the seeds cover the deprecated fields older targets still send
+
 package gnmi
 
 import (
