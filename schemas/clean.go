@@ -133,8 +133,20 @@ func badRows(rec arrow.RecordBatch, d *RowDrops) []bool {
 	for _, c := range []int{ColDevice, ColMetric} {
 		col := rec.Column(c).(*array.Dictionary)
 		dict := col.Dictionary().(*array.String)
+		var empty []bool // the entries that are "" (any writer's dictionary may repeat one)
+		for j := 0; j < dict.Len(); j++ {
+			if dict.ValueLen(j) == 0 {
+				if empty == nil {
+					empty = make([]bool, dict.Len())
+				}
+				empty[j] = true
+			}
+		}
+		if empty == nil {
+			continue
+		}
 		for i, j := range col.Indices().(*array.Int32).Int32Values() {
-			if dict.ValueLen(int(j)) == 0 {
+			if empty[j] {
 				mark(i, &d.EmptyName)
 			}
 		}
