@@ -66,10 +66,10 @@ func (d RowDrops) Each(fn func(reason string, n int64)) {
 // returns), without the rows no stage may store: a time outside
 // [MinSampleTime, MaxSampleTime), a string that is not valid UTF-8, or an
 // empty device or metric. The other rows of the message are kept, in
-// order. When every row is good, it
-// returns rec itself, retained; otherwise a new record allocated from mem
-// (possibly with no rows). Either way the caller releases the result and
-// still owns rec. It does no I/O and reads no clock.
+// order. When every row is good, it returns rec itself, retained;
+// otherwise a new record allocated from mem (possibly with no rows).
+// Either way the caller releases the result and still owns rec. It does no
+// I/O and reads no clock.
 func CleanSamples(mem memory.Allocator, rec arrow.RecordBatch) (arrow.RecordBatch, RowDrops) {
 	var drops RowDrops
 	bad := badRows(rec, &drops)
