@@ -24,6 +24,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("stages: [detect]\ndetect: {transaction: {checkpoint_interval: 60s}}\n"))
+	f.Add([]byte("power:\n  model:\n    models:\n      \"a\\nb\": {rel_std: -1}\n")) // a key over two lines
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, err := Parse("fuzz.yaml", data)
 		if err == nil {

@@ -40,16 +40,23 @@ func Decode(name string, data []byte, v any, check func() error) error {
 	if err := check(); err != nil {
 		path, _, _ := strings.Cut(err.Error(), ":")
 		if line := lineOf(&root, path); line > 0 {
-			return fmt.Errorf("%s:%d: %w", name, line, err)
+			return fmt.Errorf("%s:%d: %w", name, line, oneLineError{err})
 		}
-		return fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%s: %w", name, oneLineError{err})
 	}
 	return nil
 }
 
+// oneLineError is an error whose message is kept on one line (a map key or
+// value of the file in it may span several); it unwraps to the error.
+type oneLineError struct{ err error }
+
+func (e oneLineError) Error() string { return oneLine(e.err.Error()) }
+func (e oneLineError) Unwrap() error { return e.err }
+
 var (
 	reLine    = regexp.MustCompile(`(?s)^line (\d+): (.*)$`)
-	reUnknown = regexp.MustCompile(`^field (\S+) not found in type `)
+	reUnknown = regexp.MustCompile(`(?s)^field (.+?) not found in type `)
 	reType    = regexp.MustCompile("(?s)^cannot unmarshal !!(\\w+) (?:`(.*)` )?into (\\S+)$")
 )
 
@@ -93,12 +100,13 @@ func decodeError(name string, root *yaml.Node, v any, msgs []string) error {
 // multi-line value) as \n, so an error stays on one line.
 func oneLine(msg string) string { return strings.ReplaceAll(msg, "\n", `\n`) }
 
-// at formats "NAME:LINE: path: msg", without the path when it is unknown.
+// at formats "NAME:LINE: path: msg", without the path when it is unknown,
+// on one line (a map key in the path may span several).
 func at(name string, line int, path, msg string) string {
 	if path == "" {
-		return fmt.Sprintf("%s:%d: %s", name, line, msg)
+		return oneLine(fmt.Sprintf("%s:%d: %s", name, line, msg))
 	}
-	return fmt.Sprintf("%s:%d: %s: %s", name, line, path, msg)
+	return oneLine(fmt.Sprintf("%s:%d: %s: %s", name, line, path, msg))
 }
 
 // typeProblem says why a value of YAML tag tag cannot be a goType.

@@ -41,6 +41,7 @@ func TestDecodeErrors(t *testing.T) {
 	// A value over several lines stays on one (found by config.FuzzParse).
 	f("inner:\n  timeout: \"1\\n\\n2\"\n", `f.yaml:2: inner.timeout: "1\n\n2" is not a duration like 10s, 1m30s or 500ms`)
 	f("inner: |\n  a\n  b\n", `f.yaml:1: inner: "a\nb\n" is not a section (write its fields indented below it)`)
+	f("\"na\\nme\": 1\n", `f.yaml:1: na\nme: unknown field (did you mean name?)`)
 	f("inner:\n  addr: {a: 1}\n", "f.yaml:2: inner.addr: a section where a []string belongs")
 	f("name: [a, b]\n", "f.yaml:1: name: a list where a string belongs")
 	f("devices: 1\nname: x\nbogus: 1\ninner: {timeout: 5}\n",
