@@ -137,6 +137,14 @@ func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 		if err := json.Unmarshal([]byte(last), &s.last); err != nil {
 			return fmt.Errorf("maintenance: state of %s: last event: %w", k, err)
 		}
+		// The next event of the case is made from it: a restored one
+		// that could not be written would stop the stage at that event.
+		if err := s.last.Validate(); err != nil {
+			return fmt.Errorf("maintenance: state of %s: last event: %w", k, err)
+		}
+		if s.last.Device != k.Device || s.last.Metric != k.Metric || s.last.Signal != name {
+			return fmt.Errorf("maintenance: state of %s: last event is of %s %s, signal %s", k, s.last.Device, s.last.Metric, s.last.Signal)
+		}
 	}
 	t.series[k] = s
 	return nil
