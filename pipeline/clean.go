@@ -25,18 +25,18 @@ type RowDropper interface {
 // is ready; it is safe for concurrent use. Embed it to implement
 // RowDropper.
 type RowDropCounter struct {
-	badTimestamp, invalidUTF8, emptyName atomic.Int64
+	badTimestamp, invalidUTF8, badName atomic.Int64
 }
 
 // DroppedRows implements RowDropper.
 func (c *RowDropCounter) DroppedRows() schemas.RowDrops {
-	return schemas.RowDrops{BadTimestamp: c.badTimestamp.Load(), InvalidUTF8: c.invalidUTF8.Load(), EmptyName: c.emptyName.Load()}
+	return schemas.RowDrops{BadTimestamp: c.badTimestamp.Load(), InvalidUTF8: c.invalidUTF8.Load(), BadName: c.badName.Load()}
 }
 
 func (c *RowDropCounter) add(d schemas.RowDrops) {
 	c.badTimestamp.Add(d.BadTimestamp)
 	c.invalidUTF8.Add(d.InvalidUTF8)
-	c.emptyName.Add(d.EmptyName)
+	c.badName.Add(d.BadName)
 }
 
 // SampleDecoder decodes the samples messages of one stage with one

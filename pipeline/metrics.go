@@ -58,7 +58,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		unknownStates: counter("detect", "unknown_states_total",
 			"State values not understood (kept as the raw state, no verdict), by reason: unknown_value (a vendor enum), indeterminate (UNKNOWN, TESTING).", "reason"),
 		droppedRows: counter("stage", "rows_dropped_total",
-			"Single rows of otherwise good messages that the stage dropped, by reason (bad_timestamp, invalid_utf8, empty_name).", "stage", "reason"),
+			"Single rows of otherwise good messages that the stage dropped, by reason (bad_timestamp, invalid_utf8, bad_name).", "stage", "reason"),
 	}
 }
 

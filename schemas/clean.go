@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -18,9 +19,11 @@ const (
 	// DropInvalidUTF8 is a sample with a string (device, metric, keys,
 	// source or state value) that is not valid UTF-8.
 	DropInvalidUTF8 = "invalid_utf8"
-	// DropEmptyName is a sample whose device or metric is empty: it names
-	// no series (a detection of it could not be written).
-	DropEmptyName = "empty_name"
+	// DropBadName is a sample whose device or metric is empty, which names
+	// no series (a detection of it could not be written), or holds a NUL
+	// byte, which ends a name in a changelog key (pipeline.StateKey): its
+	// state would come back under another series.
+	DropBadName = "bad_name"
 )
 
 // The window of sample times the stages keep, in Unix nanoseconds:
@@ -39,37 +42,37 @@ const (
 type RowDrops struct {
 	BadTimestamp int64 // DropBadTimestamp
 	InvalidUTF8  int64 // DropInvalidUTF8
-	EmptyName    int64 // DropEmptyName
+	BadName      int64 // DropBadName
 }
 
 // Total returns the number of rows dropped.
-func (d RowDrops) Total() int64 { return d.BadTimestamp + d.InvalidUTF8 + d.EmptyName }
+func (d RowDrops) Total() int64 { return d.BadTimestamp + d.InvalidUTF8 + d.BadName }
 
 // Add returns the sum of d and o.
 func (d RowDrops) Add(o RowDrops) RowDrops {
-	return RowDrops{BadTimestamp: d.BadTimestamp + o.BadTimestamp, InvalidUTF8: d.InvalidUTF8 + o.InvalidUTF8, EmptyName: d.EmptyName + o.EmptyName}
+	return RowDrops{BadTimestamp: d.BadTimestamp + o.BadTimestamp, InvalidUTF8: d.InvalidUTF8 + o.InvalidUTF8, BadName: d.BadName + o.BadName}
 }
 
 // Sub returns d less o.
 func (d RowDrops) Sub(o RowDrops) RowDrops {
-	return RowDrops{BadTimestamp: d.BadTimestamp - o.BadTimestamp, InvalidUTF8: d.InvalidUTF8 - o.InvalidUTF8, EmptyName: d.EmptyName - o.EmptyName}
+	return RowDrops{BadTimestamp: d.BadTimestamp - o.BadTimestamp, InvalidUTF8: d.InvalidUTF8 - o.InvalidUTF8, BadName: d.BadName - o.BadName}
 }
 
 // Each calls fn with every reason's name and count.
 func (d RowDrops) Each(fn func(reason string, n int64)) {
 	fn(DropBadTimestamp, d.BadTimestamp)
 	fn(DropInvalidUTF8, d.InvalidUTF8)
-	fn(DropEmptyName, d.EmptyName)
+	fn(DropBadName, d.BadName)
 }
 
 // CleanSamples returns rec, a record of the samples schema (as DecodeSamples
 // returns), without the rows no stage may store: a time outside
-// [MinSampleTime, MaxSampleTime), a string that is not valid UTF-8, or an
-// empty device or metric. The other rows of the message are kept, in
-// order. When every row is good, it returns rec itself, retained;
-// otherwise a new record allocated from mem (possibly with no rows).
-// Either way the caller releases the result and still owns rec. It does no
-// I/O and reads no clock.
+// [MinSampleTime, MaxSampleTime), a string that is not valid UTF-8, or a
+// device or metric that is empty or holds a NUL. The other rows of the
+// message are kept, in order. When every row is good, it returns rec
+// itself, retained; otherwise a new record allocated from mem (possibly
+// with no rows). Either way the caller releases the result and still owns
+// rec. It does no I/O and reads no clock.
 func CleanSamples(mem memory.Allocator, rec arrow.RecordBatch) (arrow.RecordBatch, RowDrops) {
 	var drops RowDrops
 	bad := badRows(rec, &drops)
@@ -92,7 +95,7 @@ func CleanSamples(mem memory.Allocator, rec arrow.RecordBatch) (arrow.RecordBatc
 
 // badRows marks the rows CleanSamples drops and counts them in d; nil means
 // none. A row with several problems counts once, under the first of a bad
-// timestamp, invalid UTF-8 and an empty name.
+// timestamp, invalid UTF-8 and a bad name.
 func badRows(rec arrow.RecordBatch, d *RowDrops) []bool {
 	n := int(rec.NumRows())
 	var bad []bool
@@ -133,21 +136,21 @@ func badRows(rec arrow.RecordBatch, d *RowDrops) []bool {
 	for _, c := range []int{ColDevice, ColMetric} {
 		col := rec.Column(c).(*array.Dictionary)
 		dict := col.Dictionary().(*array.String)
-		var empty []bool // the entries that are "" (any writer's dictionary may repeat one)
+		var badName []bool // the entries that are "" or hold a NUL (any writer's dictionary may repeat one)
 		for j := 0; j < dict.Len(); j++ {
-			if dict.ValueLen(j) == 0 {
-				if empty == nil {
-					empty = make([]bool, dict.Len())
+			if v := dict.Value(j); v == "" || strings.IndexByte(v, 0) >= 0 {
+				if badName == nil {
+					badName = make([]bool, dict.Len())
 				}
-				empty[j] = true
+				badName[j] = true
 			}
 		}
-		if empty == nil {
+		if badName == nil {
 			continue
 		}
 		for i, j := range col.Indices().(*array.Int32).Int32Values() {
-			if empty[j] {
-				mark(i, &d.EmptyName)
+			if badName[j] {
+				mark(i, &d.BadName)
 			}
 		}
 	}

@@ -66,7 +66,10 @@ func TestCleanSamples(t *testing.T) {
 	f("nothing left", []Sample{g(0, "d1", "")}, nil, RowDrops{BadTimestamp: 1})
 	noMetric := g(ok, "d1", "")
 	noMetric.Metric = ""
-	f("empty names", []Sample{g(ok, "", ""), g(ok, "d1", ""), noMetric, g(ok, "", "UP")}, []int{1}, RowDrops{EmptyName: 3})
+	f("empty names", []Sample{g(ok, "", ""), g(ok, "d1", ""), noMetric, g(ok, "", "UP")}, []int{1}, RowDrops{BadName: 3})
+	nulMetric := g(ok, "d1", "")
+	nulMetric.Metric = "/m\x00x"
+	f("NUL in names", []Sample{g(ok, "d\x001", ""), g(ok, "d1", ""), nulMetric}, []int{1}, RowDrops{BadName: 2})
 	f("empty name after utf8", []Sample{g(ok, "", "\xff"), g(ok, "d1", "")}, []int{1}, RowDrops{InvalidUTF8: 1})
 }
 

@@ -20,7 +20,7 @@ const (
 	DropDuplicate   = "duplicate"      // (series, timestamp) already published
 	DropBadValue    = "bad_value"      // value does not fit the metric's kind
 	DropUnsupported = "unsupported"    // value type the collector does not map (any, proto_bytes, leaf-lists)
-	DropBadPath     = "bad_path"       // path that cannot be parsed or is empty
+	DropBadPath     = "bad_path"       // path that cannot be parsed, is empty or holds a NUL byte
 	DropMalformed   = "malformed"      // update bytes that are not a valid gNMI Update
 	DropBadTime     = "bad_timestamp"  // notification timestamp outside the accepted window around now
 	dropReasonCount = 6                // number of reasons above
@@ -397,6 +397,11 @@ func (d *Decoder) newSeries(prefix, path []byte, sub []string) (*series, error) 
 	metric, keys, err := canonical(origin, elems)
 	if err != nil {
 		return nil, err
+	}
+	if strings.IndexByte(metric, 0) >= 0 {
+		// The stages drop it (schemas.DropBadName): a NUL ends a name in
+		// their changelog keys.
+		return nil, errors.New("path holds a NUL byte")
 	}
 	ck := metric + "\x00" + keys
 	if se, ok := d.canon[ck]; ok {

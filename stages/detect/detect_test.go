@@ -482,12 +482,12 @@ func TestDetectMultivar(t *testing.T) {
 	f(MultivarConfig{Groups: []MultivarGroup{{Metrics: []string{"/x", "/y"}}}}, "multivar.groups[0].name")
 }
 
-// TestEmptyNamesDropped: samples whose metric or device is empty name no
+// TestBadNamesDropped: samples whose metric or device is empty name no
 // series. They used to make one (a producer other than ours can write
 // them), and its first alert stopped the stage, since a detection without
 // a metric cannot be written (found by FuzzRestoreState). They are
 // dropped and counted; the rest of the message is scored.
-func TestEmptyNamesDropped(t *testing.T) {
+func TestBadNamesDropped(t *testing.T) {
 	d := newTestDetect(t, Config{})
 	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixNano()
@@ -519,7 +519,7 @@ func TestEmptyNamesDropped(t *testing.T) {
 	if d.Series() != 1 || len(dets) == 0 {
 		t.Errorf("%d series and %d detections, want the one named series and its alert", d.Series(), len(dets))
 	}
-	if got := d.DroppedRows(); got != (schemas.RowDrops{EmptyName: 800}) {
+	if got := d.DroppedRows(); got != (schemas.RowDrops{BadName: 800}) {
 		t.Errorf("dropped %+v, want 800 rows with an empty name", got)
 	}
 }
