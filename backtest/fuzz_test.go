@@ -1,7 +1,6 @@
 package backtest
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 )
@@ -16,13 +15,7 @@ func FuzzReadLabels(f *testing.F) {
 	f.Add([]byte(`{"device":"sim-01","metric":"/interfaces/interface/state/counters/in-octets","keys":"name=Ethernet1","kind":"traffic_spike","start":"2026-11-23T10:45:00Z","end":"2026-11-23T10:55:00Z"}` + "\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		const path = "labels.csv"
-		var evs []Event
-		var err error
-		if tb := bytes.TrimSpace(b); len(tb) > 0 && tb[0] == '{' {
-			evs, err = parseJSONLabels(path, b)
-		} else {
-			evs, err = parseCSVLabels(path, b)
-		}
+		evs, err := parseLabels(path, b)
 		if err != nil {
 			if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, path) {
 				t.Fatalf("not one line naming the file: %q", msg)

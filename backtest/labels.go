@@ -49,6 +49,11 @@ func ReadLabels(path string) ([]Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read labels: %w", err)
 	}
+	return parseLabels(path, b)
+}
+
+// parseLabels parses the labels b read from path, JSON lines or CSV.
+func parseLabels(path string, b []byte) ([]Event, error) {
 	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
 		return parseJSONLabels(path, b)
 	}
