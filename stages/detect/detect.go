@@ -376,6 +376,12 @@ func (d *Stage) Restore(partition int32, key, value []byte) error {
 	if err != nil {
 		return err
 	}
+	if k.Device == "" || k.Metric == "" {
+		// A series of rows the stages now drop (schemas.DropBadName):
+		// nothing would update it again.
+		d.log.Warn("changelog record of a series without a device or metric; dropped", "series", k.String())
+		return nil
+	}
 	if strings.HasPrefix(k.Metric, peerPrefix) {
 		return d.restorePeer(partition, k, value)
 	}

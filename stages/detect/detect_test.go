@@ -486,7 +486,8 @@ func TestDetectMultivar(t *testing.T) {
 // series. They used to make one (a producer other than ours can write
 // them), and its first alert stopped the stage, since a detection without
 // a metric cannot be written (found by FuzzRestoreState). They are
-// dropped and counted; the rest of the message is scored.
+// dropped and counted; the rest of the message is scored. A changelog
+// record of such a series is dropped at restore.
 func TestBadNamesDropped(t *testing.T) {
 	d := newTestDetect(t, Config{})
 	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
@@ -521,5 +522,12 @@ func TestBadNamesDropped(t *testing.T) {
 	}
 	if got := d.DroppedRows(); got != (schemas.RowDrops{BadName: 800}) {
 		t.Errorf("dropped %+v, want 800 rows with an empty name", got)
+	}
+	// A changelog record of such a series, written by an earlier release,
+	// is dropped at restore: nothing would update it again.
+	for _, st := range d.SeriesStates() {
+		if err := d.Restore(0, pipeline.StateKey(nil, schemas.SeriesKey{Device: "d1"}), st); err != nil || d.Series() != 1 {
+			t.Errorf("restoring a series without a metric: %v, %d series, want it dropped", err, d.Series())
+		}
 	}
 }
