@@ -41,7 +41,11 @@ func (s Span) Hours() float64 { return float64(s.Last-s.First) / float64(time.Ho
 
 // Stats describes a replay.
 type Stats struct {
-	Points     int64         // samples replayed
+	Points int64 // samples replayed
+	// Dropped counts the samples of Points the detect stage dropped on
+	// their own (schemas.CleanSamples: a bad time, invalid UTF-8, a bad
+	// name), as every stage reading them would.
+	Dropped    schemas.RowDrops
 	Batches    int64         // Arrow batches handed to the detect stage
 	Detections int           // detections emitted (firing and resolved)
 	Firing     int           // firing detections
@@ -141,7 +145,9 @@ func Run(ctx context.Context, cfg detect.Config, src Source, opts ...Option) ([]
 		st.count(batch)
 		r := &kgo.Record{Topic: "backtest.samples", Key: []byte(batch[0].Device), Value: rec, Headers: headers, Offset: offset}
 		offset++
-		if err := det.Process(ctx, r, emit); err != nil {
+		err = det.Process(ctx, r, emit)
+		st.Dropped = det.DroppedRows()
+		if err != nil {
 			return out, st.finish(start, out), fmt.Errorf("detect stage: %w", err)
 		}
 		if emitErr != nil {

@@ -3,6 +3,7 @@ package backtest
 import (
 	"context"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,4 +79,30 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		t.Fatal("no error for alert.fire_z -1")
 	}
 	t.Log(err)
+}
+
+// TestRunCountsDroppedRows: samples the detect stage drops on their own (a
+// time outside the window, an empty metric) are counted in the stats and
+// printed, not lost without a word.
+func TestRunCountsDroppedRows(t *testing.T) {
+	batches, _ := spikeBatches(64, 64)
+	bad := batches[0][0]
+	bad.TS = 1 // 1970
+	noMetric := batches[0][1]
+	noMetric.Metric = ""
+	batches = append(batches, []schemas.Sample{bad, noMetric})
+	_, st, err := Run(context.Background(), detect.Config{}, Batches(batches), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (schemas.RowDrops{BadTimestamp: 1, BadName: 1}); st.Points != 66 || st.Dropped != want {
+		t.Errorf("points %d, dropped %+v; want 66 and %+v", st.Points, st.Dropped, want)
+	}
+	var out strings.Builder
+	if err := PrintTable(&out, []*Result{{Name: "default", Stats: st}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "2 (bad_timestamp 1, bad_name 1)") {
+		t.Errorf("the table does not show the dropped points:\n%s", out.String())
+	}
 }

@@ -200,6 +200,7 @@ func Evaluate(ctx context.Context, name string, cfg detect.Config, ds *Dataset, 
 			done := res.Stats
 			gopts = append(slices.Clip(opts), WithProgress(o.every, func(st Stats) {
 				st.Points += done.Points
+				st.Dropped = st.Dropped.Add(done.Dropped)
 				st.Detections += done.Detections
 				st.Elapsed += done.Elapsed
 				o.progress(st)
@@ -247,6 +248,7 @@ func Evaluate(ctx context.Context, name string, cfg detect.Config, ds *Dataset, 
 // add sums st into s.
 func (s *Stats) add(st Stats) {
 	s.Points += st.Points
+	s.Dropped = s.Dropped.Add(st.Dropped)
 	s.Batches += st.Batches
 	s.Detections += st.Detections
 	s.Firing += st.Firing

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/telekernel/telekernel/schemas"
 )
 
 // PrintTable writes the results side by side (one column per
@@ -25,6 +27,7 @@ func PrintTable(w io.Writer, results []*Result) error {
 	}
 	row("configuration", func(r *Result) string { return r.Name })
 	row("points replayed", func(r *Result) string { return fmt.Sprint(r.Stats.Points) })
+	row("points dropped", func(r *Result) string { return dropped(r.Stats.Dropped) })
 	row("replay wall time", func(r *Result) string {
 		return fmt.Sprintf("%v (%.0f points/s)", r.Stats.Elapsed.Round(time.Millisecond), r.Stats.Rate())
 	})
@@ -180,4 +183,19 @@ func newTable(w io.Writer, results []*Result, head, suffix string) *tabwriter.Wr
 	}
 	fmt.Fprintln(tw, head)
 	return tw
+}
+
+// dropped formats the rows a replay dropped: the total, and each reason
+// that dropped any.
+func dropped(d schemas.RowDrops) string {
+	var why []string
+	d.Each(func(reason string, n int64) {
+		if n > 0 {
+			why = append(why, fmt.Sprintf("%s %d", reason, n))
+		}
+	})
+	if len(why) == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d (%s)", d.Total(), strings.Join(why, ", "))
 }
