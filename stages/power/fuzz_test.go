@@ -1,14 +1,19 @@
 package power
 
 import (
+	"context"
 	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/internal/stagetest"
 )
 
@@ -28,4 +33,41 @@ func FuzzRestoreState(f *testing.F) {
 		}
 		return p
 	}, recs[:60], recs[60:])
+}
+
+// TestBadNamesDropped: samples of a device without a name are dropped and
+// counted. The power stage used to estimate them and stop at the first
+// power row, which cannot be written without a device.
+func TestBadNamesDropped(t *testing.T) {
+	fleet, err := sim.New(sim.Config{Devices: 1, Interfaces: 4, Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Interval: time.Minute, Power: true, Faults: []sim.Fault{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Config{}, "power", "detections", pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := kafka.RecordHeaders(schemas.SamplesHeaders())
+	n := 0
+	for range 30 {
+		b := schemas.NewSampleBuilder(memory.NewGoAllocator())
+		fleet.Next(func(s *schemas.Sample) {
+			s.Device = ""
+			b.Append(s)
+			n++
+		})
+		rec := b.NewRecord()
+		val, err := schemas.EncodeSamples(nil, rec)
+		rec.Release()
+		b.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Process(context.Background(), &kgo.Record{Topic: "samples", Value: val, Headers: hs}, func(*kgo.Record) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := p.DroppedRows(); got != (schemas.RowDrops{BadName: int64(n)}) {
+		t.Errorf("dropped %+v, want all %d rows for a bad name", got, n)
+	}
 }
