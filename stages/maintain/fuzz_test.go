@@ -28,7 +28,7 @@ func FuzzRestoreState(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	recs := stagetest.FleetTicks(f, fleet, 122)
+	recs := stagetest.FleetTicks(f, fleet, 122, nil)
 	var cfg Config // TestMaintainStage's model for these compressed hours
 	cfg.Model = maintenance.Config{Bucket: 5 * time.Minute, Window: 24, MinBuckets: 6, MinFit: 6, Baseline: 6, Horizon: 24 * time.Hour, Season: 15 * time.Minute,
 		Signals: maintenance.DefaultSignals()[:2]}
@@ -61,7 +61,7 @@ func TestRestoreRefusesBadLastEvent(t *testing.T) {
 		return m
 	}
 	m := newStage()
-	for _, r := range stagetest.FleetTicks(t, fleet, 120) { // its cases open at 80 and 85 minutes, close at 145 and 150
+	for _, r := range stagetest.FleetTicks(t, fleet, 120, nil) { // its cases open at 80 and 85 minutes, close at 145 and 150
 		if err := m.Process(context.Background(), r, func(*kgo.Record) {}); err != nil {
 			t.Fatal(err)
 		}

@@ -6,12 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/collectors/sim"
-	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/internal/stagetest"
@@ -25,7 +23,7 @@ func FuzzRestoreState(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	recs := stagetest.FleetTicks(f, fleet, 62)
+	recs := stagetest.FleetTicks(f, fleet, 62, nil)
 	stagetest.FuzzRestore(f, func(t testing.TB) pipeline.Processor {
 		p, err := New(Config{}, "power", "detections", pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
 		if err != nil {
@@ -47,23 +45,9 @@ func TestBadNamesDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := kafka.RecordHeaders(schemas.SamplesHeaders())
 	n := 0
-	for range 30 {
-		b := schemas.NewSampleBuilder(memory.NewGoAllocator())
-		fleet.Next(func(s *schemas.Sample) {
-			s.Device = ""
-			b.Append(s)
-			n++
-		})
-		rec := b.NewRecord()
-		val, err := schemas.EncodeSamples(nil, rec)
-		rec.Release()
-		b.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Process(context.Background(), &kgo.Record{Topic: "samples", Value: val, Headers: hs}, func(*kgo.Record) {}); err != nil {
+	for _, r := range stagetest.FleetTicks(t, fleet, 30, func(s *schemas.Sample) { s.Device = ""; n++ }) {
+		if err := p.Process(context.Background(), r, func(*kgo.Record) {}); err != nil {
 			t.Fatal(err)
 		}
 	}

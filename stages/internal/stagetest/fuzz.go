@@ -14,14 +14,19 @@ import (
 )
 
 // FleetTicks returns ticks of f, one message per tick (every device's
-// samples), on partition 0.
-func FleetTicks(t testing.TB, f *sim.Fleet, ticks int) []*kgo.Record {
+// samples), on partition 0, each sample changed by edit first (nil: none).
+func FleetTicks(t testing.TB, f *sim.Fleet, ticks int, edit func(*schemas.Sample)) []*kgo.Record {
 	t.Helper()
 	hs := kafka.RecordHeaders(schemas.SamplesHeaders())
 	var recs []*kgo.Record
 	for range ticks {
 		b := schemas.NewSampleBuilder(memory.NewGoAllocator())
-		f.Next(func(s *schemas.Sample) { b.Append(s) })
+		f.Next(func(s *schemas.Sample) {
+			if edit != nil {
+				edit(s)
+			}
+			b.Append(s)
+		})
 		rec := b.NewRecord()
 		val, err := schemas.EncodeSamples(nil, rec)
 		rec.Release()
