@@ -512,10 +512,7 @@ func TestBadNamesDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &kgo.Record{Topic: "in", Key: []byte("d1"), Value: val}
-	for _, h := range schemas.SamplesHeaders() {
-		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-	}
+	r := &kgo.Record{Topic: "in", Key: []byte("d1"), Value: val, Headers: kafka.RecordHeaders(schemas.SamplesHeaders())}
 	dets := process(t, d, []*kgo.Record{r})
 	if d.Series() != 1 || len(dets) == 0 {
 		t.Errorf("%d series and %d detections, want the one named series and its alert", d.Series(), len(dets))

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -18,8 +19,8 @@ import (
 // gauges, states, optics, power). A record either is refused with an error
 // (the runner then stops with one line naming the partition) or gives
 // series that score a next sample of each kind without error and whose
-// state, written again, restores: a changelog record never panics the stage, and what it
-// accepts it can carry on from.
+// state, written again, restores: a changelog record never panics the
+// stage, and what it accepts it can carry on from.
 func FuzzRestoreState(f *testing.F) {
 	recs, _, _ := simConfigMessages(f, sim.Config{Devices: 2, Transceivers: true, Power: true, Faults: []sim.Fault{}}, 240)
 	d := newTestDetect(f, Config{})
@@ -75,9 +76,5 @@ func nextSample(k schemas.SeriesKey, kind schemas.Kind) *kgo.Record {
 	if err != nil {
 		return nil
 	}
-	r := &kgo.Record{Topic: "in", Key: []byte(k.Device), Value: val}
-	for _, h := range schemas.SamplesHeaders() {
-		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-	}
-	return r
+	return &kgo.Record{Topic: "in", Key: []byte(k.Device), Value: val, Headers: kafka.RecordHeaders(schemas.SamplesHeaders())}
 }
