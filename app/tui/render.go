@@ -50,7 +50,7 @@ func headerLine(s live.Snapshot, f frame) string {
 	}
 	state := "q: stop"
 	if f.draining {
-		state = warnStyle.Render("draining…")
+		state = warnStyle.Render("draining… (q again: quit now)")
 	}
 	line := fmt.Sprintf("telekernel  %s  device time %s  samples %.0f (%.0f/s)  logs: %s  %s",
 		f.elapsed.Round(time.Second), dev, s.Samples, s.SamplesRate, f.logPath, state)

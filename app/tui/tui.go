@@ -27,7 +27,8 @@ type Options struct {
 	// Snapshot returns the state to show; called once per Refresh.
 	Snapshot func() live.Snapshot
 	// Stop asks the run to drain and stop (q or Ctrl-C); Done is closed
-	// once it has, and the view exits then.
+	// once it has, and the view exits then. A second q or Ctrl-C while the
+	// run drains ends the view at once: Run returns ErrQuit.
 	Stop func()
 	Done <-chan struct{}
 	// Stopping, when closed, says the run was asked to stop otherwise (a
@@ -47,6 +48,10 @@ type Options struct {
 	// contents come back on exit.
 	AltScreen bool
 }
+
+// ErrQuit is Run's error when q or Ctrl-C was pressed again while the run
+// drained: the view has ended, and the run was left draining.
+var ErrQuit = errors.New("quit before the run had drained (q or Ctrl-C pressed twice): what the stages had not committed is read again on the next start with a real Kafka, lost with the embedded broker")
 
 type tickMsg struct{}
 type doneMsg struct{}
@@ -99,6 +104,9 @@ func Run(ctx context.Context, opts Options) error {
 	}()
 	_, err := p.Run()
 	signal.Stop(sigs)
+	if m.quit {
+		return ErrQuit
+	}
 	select {
 	case s := <-killedBy:
 		if sig, ok := s.(syscall.Signal); ok {
@@ -121,6 +129,7 @@ type model struct {
 	snap          live.Snapshot
 	width, height int
 	draining      bool
+	quit          bool // a key asked to stop while draining
 }
 
 func (m *model) tick() tea.Cmd {
@@ -144,10 +153,12 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyMsg:
 		switch msg.String() {
 		case "q", "ctrl+c", "esc":
-			if !m.draining {
-				m.draining = true
-				go m.stop()
+			if m.draining {
+				m.quit = true
+				return m, tea.Quit
 			}
+			m.draining = true
+			go m.stop()
 		}
 	case stoppingMsg:
 		m.draining = true

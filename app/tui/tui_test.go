@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"os/signal"
@@ -106,5 +107,49 @@ func returned(t *testing.T, ran chan error) error {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the view did not exit")
 		return nil
+	}
+}
+
+// TestSecondKeyQuits: q asks the run to stop and the view stays up,
+// draining, until the run is done; a second q or Ctrl-C while it drains
+// ends the view at once with ErrQuit, without waiting for the run.
+func TestSecondKeyQuits(t *testing.T) {
+	for _, second := range []string{"q", "\x03"} { // \x03: Ctrl-C on a raw terminal
+		in, inW := io.Pipe()
+		out := &testenv.LogBuffer{}
+		stops := make(chan struct{}, 2)
+		ran := make(chan error, 1)
+		go func() {
+			ran <- Run(context.Background(), Options{
+				Snapshot: func() live.Snapshot { return live.Snapshot{} },
+				Stop:     func() { stops <- struct{}{} }, Done: make(chan struct{}), Stopping: make(chan struct{}),
+				Refresh: 20 * time.Millisecond, Input: in, Output: out,
+			})
+		}()
+		waitFor(t, out, "q: stop")
+		if _, err := inW.Write([]byte("q")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, out, "q again: quit now")
+		select {
+		case <-stops:
+		case <-time.After(5 * time.Second):
+			t.Fatal("q did not ask the run to stop")
+		}
+		select {
+		case err := <-ran:
+			t.Fatalf("the view returned on the first q (%v); it should stay up while the run drains", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		if _, err := inW.Write([]byte(second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := returned(t, ran); !errors.Is(err, ErrQuit) {
+			t.Fatalf("after a second %q the view returned %v, want ErrQuit", second, err)
+		}
+		if len(stops) != 0 {
+			t.Errorf("a second %q asked the run to stop again", second)
+		}
+		inW.Close()
 	}
 }

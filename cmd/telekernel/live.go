@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,7 +31,8 @@ func wantsView(noTUI bool, in io.Reader, out io.Writer) bool {
 
 // runWithView runs opts with the live view on in/out, the logs going to
 // DATA/telekernel.log, and returns the run's outcome once it has drained.
-// q or Ctrl-C in the view stops the run as a signal does.
+// q or Ctrl-C in the view stops the run as a signal does; pressed again
+// while the run drains, runWithView returns tui.ErrQuit at once.
 func runWithView(ctx context.Context, cfg *config.Config, opts app.Options, in io.Reader, out io.Writer) (app.Summary, string, error) {
 	logPath := filepath.Join(cfg.Parquet.Root, LogFileName)
 	if err := os.MkdirAll(cfg.Parquet.Root, 0o755); err != nil {
@@ -66,6 +68,11 @@ func runWithView(ctx context.Context, cfg *config.Config, opts app.Options, in i
 		},
 		Stop: stop, Done: done, Stopping: ctx.Done(), LogPath: logPath, Input: in, Output: out, AltScreen: true,
 	})
+	if errors.Is(viewErr, tui.ErrQuit) {
+		// A second q or Ctrl-C: the process ends now, as on a second signal.
+		opts.Log.Warn("quit before the run had drained")
+		return app.Summary{}, logPath, viewErr
+	}
 	if viewErr != nil {
 		opts.Log.Error("live view failed; the run goes on until it stops", "err", viewErr)
 		stop()

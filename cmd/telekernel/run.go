@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/telekernel/telekernel/app"
+	"github.com/telekernel/telekernel/app/tui"
 	"github.com/telekernel/telekernel/config"
 )
 
@@ -108,6 +110,8 @@ DATA/telekernel.log; --no-tui or a non-terminal logs to stderr.`,
 				sum, logPath, err := runWithView(cmd.Context(), cfg, opts, cmd.InOrStdin(), cmd.OutOrStdout())
 				if started(sum, err) {
 					fmt.Fprintln(cmd.OutOrStdout(), sum.String())
+				}
+				if started(sum, err) || errors.Is(err, tui.ErrQuit) {
 					fmt.Fprintln(cmd.OutOrStdout(), "telekernel: logs in "+logPath)
 				}
 				return err
