@@ -3,7 +3,9 @@ package detect
 import (
 	"maps"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -18,7 +20,8 @@ import (
 // with the records of a stage that scored a simulated fleet (counters,
 // gauges, states, optics, power). A record either is refused with an error
 // (the runner then stops with one line naming the partition) or gives
-// series that score a next sample of each kind without error and whose
+// series that score a next sample of each kind without error (a sibling
+// group: a device's tick, whose power supplies and fans join it) and whose
 // state, written again, restores: a changelog record never panics the
 // stage, and what it accepts it can carry on from.
 func FuzzRestoreState(f *testing.F) {
@@ -26,22 +29,35 @@ func FuzzRestoreState(f *testing.F) {
 	d := newTestDetect(f, Config{})
 	process(f, d, recs)
 	seen := map[string]bool{} // one seed per state version and kind byte
+	npeer := 0                // and every sibling group's
 	ckpt := checkpoint(d)
 	for _, key := range slices.Sorted(maps.Keys(ckpt)) {
 		value := ckpt[key]
-		if len(value) < 2 || seen[string(value[:2])] {
+		peers := strings.Contains(key, peerPrefix)
+		if len(value) < 2 || seen[string(value[:2])] && !peers {
 			continue
 		}
 		seen[string(value[:2])] = true
+		if peers {
+			npeer++
+		}
 		f.Add([]byte(key), value)
 	}
-	if len(seen) < 3 {
-		f.Fatalf("%d kinds of changelog record to seed from, want several", len(seen))
+	if len(seen) < 3 || npeer == 0 {
+		f.Fatalf("%d kinds of changelog record and %d sibling groups' to seed from, want several and some", len(seen), npeer)
 	}
+	tick := laterTick(f, sim.Config{Devices: 1, Transceivers: true, Power: true, Faults: []sim.Fault{}})
 	f.Fuzz(func(t *testing.T, key, value []byte) {
 		d := newTestDetect(t, Config{})
 		if err := d.Restore(0, key, value); err != nil {
 			return
+		}
+		// A sibling group restored: a tick of a whole device under its
+		// name, whose power supplies and optics join it.
+		if k, err := pipeline.ParseStateKey(key); err == nil && strings.HasPrefix(k.Metric, peerPrefix) {
+			if r := renamed(tick, k.Device); r != nil {
+				process(t, d, []*kgo.Record{r})
+			}
 		}
 		if ps := d.parts[0]; ps != nil {
 			for k := range ps.series { // Restore adds one series at most
@@ -77,4 +93,36 @@ func nextSample(k schemas.SeriesKey, kind schemas.Kind) *kgo.Record {
 		return nil
 	}
 	return &kgo.Record{Topic: "in", Key: []byte(k.Device), Value: val, Headers: kafka.RecordHeaders(schemas.SamplesHeaders())}
+}
+
+// laterTick returns the samples of one tick of cfg's fleet, years
+// after the simulator's start (later than any seeded state).
+func laterTick(tb testing.TB, cfg sim.Config) []schemas.Sample {
+	tb.Helper()
+	cfg.Start = time.Unix(0, 2e18).UTC()
+	fleet, err := sim.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []schemas.Sample
+	fleet.Next(func(s *schemas.Sample) { out = append(out, *s) })
+	return out
+}
+
+// renamed returns a message of samples as device's, or nil when the name
+// cannot be encoded (the encoder refuses it, as a collector would never
+// publish it).
+func renamed(samples []schemas.Sample, device string) *kgo.Record {
+	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	for _, s := range samples {
+		s.Device = device
+		sb.Append(&s)
+	}
+	rec := sb.NewRecord()
+	defer rec.Release()
+	val, err := schemas.EncodeSamples(nil, rec)
+	if err != nil {
+		return nil
+	}
+	return &kgo.Record{Topic: "in", Key: []byte(device), Value: val, Headers: kafka.RecordHeaders(schemas.SamplesHeaders())}
 }
