@@ -136,8 +136,17 @@ func feed(t testing.TB, tr *Tracker, cfg *Config, s step) Event {
 	if s.value == "explained" {
 		return tr.Explained(ts)
 	}
-	if s.value == "tick" {
-		return tr.Tick(cfg, ts)
+	if rest, ok := strings.CutPrefix(s.value, "tick"); ok {
+		// "tick" or "tick 120": the interface enabled again at 120 s.
+		var enabled int64
+		if rest != "" {
+			n, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			enabled = n * sec
+		}
+		return tr.Tick(cfg, ts, enabled)
 	}
 	return tr.UpdateStatus(cfg, ts, s.value, s.admin)
 }
@@ -201,6 +210,61 @@ func TestSessions(t *testing.T) {
 		{0, "ACTIVE", false, ""}, {10, "INACTIVE", false, "fired component_down"}, {20, "DISABLED", false, "updated admin_down"},
 		{30, "ACTIVE", false, "resolved admin_down"},
 	})
+}
+
+// TestEnabledStillDown: a thing enabled again after a shut that stays
+// down fires its down alert once enable_grace (1 minute) has passed: a BFD
+// session or a component on its own samples or on ticks, an interface's
+// oper-status on ticks that say when its admin-status came back up.
+func TestEnabledStillDown(t *testing.T) {
+	run(t, "BFD left down after ADMIN_DOWN", ClassBFD, []step{
+		{0, "UP", false, ""}, {10, "ADMIN_DOWN", false, "fired admin_down"}, {20, "DOWN", false, "resolved admin_down"},
+		{50, "DOWN", false, ""}, {79, "tick", false, ""}, {80, "INIT", false, "fired session_down"}, {90, "DOWN", false, ""},
+		{100, "UP", false, "resolved session_down"},
+	})
+	run(t, "BFD up within the grace", ClassBFD, []step{
+		{0, "UP", false, ""}, {10, "ADMIN_DOWN", false, "fired admin_down"}, {20, "DOWN", false, "resolved admin_down"},
+		{40, "UP", false, ""}, {200, "tick", false, ""},
+	})
+	run(t, "component left down after DISABLED, on ticks", ClassComponent, []step{
+		{0, "ACTIVE", false, ""}, {10, "DISABLED", false, "fired admin_down"}, {20, "INACTIVE", false, "resolved admin_down"},
+		{85, "tick", false, "fired component_down"}, {95, "tick", false, ""}, {100, "ACTIVE", false, "resolved component_down"},
+	})
+	run(t, "never up: no alert", ClassBFD, []step{
+		{0, "ADMIN_DOWN", false, ""}, {10, "DOWN", false, ""}, {500, "DOWN", false, ""}, {600, "tick", false, ""},
+	})
+	run(t, "interface enabled at 30 s, link still down", ClassOperStatus, []step{
+		{0, "UP", false, ""}, {10, "DOWN", true, ""}, {40, "tick 30", false, ""}, {89, "tick 30", false, ""},
+		{90, "tick 30", false, "fired link_down"}, {100, "DOWN", false, ""}, {110, "UP", false, "resolved link_down"},
+	})
+	run(t, "interface still shut, or enabled before it went down", ClassOperStatus, []step{
+		{0, "UP", false, ""}, {10, "DOWN", true, ""}, {500, "tick", false, ""}, {600, "tick 5", false, ""},
+	})
+}
+
+// TestLateSamples: a sample older than the latest one changes nothing: no
+// alert, no baseline, no time going back.
+func TestLateSamples(t *testing.T) {
+	run(t, "late oper-status", ClassOperStatus, []step{
+		{10, "UP", false, ""}, {20, "DOWN", false, "fired link_down"}, {30, "UP", false, "resolved link_down"},
+		{25, "DOWN", false, ""}, {30, "UP", false, ""}, {40, "DOWN", false, "fired link_down"},
+	})
+	run(t, "late carrier-transitions", ClassCarrier, []step{
+		{10, "5", false, ""}, {20, "7", false, "fired carrier_flap"}, {30, "7", false, "resolved carrier_flap"},
+		{25, "5", false, ""}, {40, "7", false, ""}, {50, "8", false, "fired carrier_flap"},
+	})
+	run(t, "late neighbours count", ClassNeighbors, []step{
+		{10, "4", false, ""}, {30, "4", false, ""}, {20, "2", false, ""}, {40, "4", false, ""}, {50, "3", false, "fired neighbors_down"},
+	})
+	for _, c := range []Class{ClassOperStatus, ClassCarrier, ClassNeighbors} {
+		tr, cfg := New(c), Config{}.WithDefaults()
+		for _, s := range []step{{30, "1", false, ""}, {40, "1", false, ""}, {25, "2", false, ""}} {
+			feed(t, tr, &cfg, s)
+		}
+		if tr.LastTS() != 40*sec || tr.Raw() == "2" || tr.Count() == 2 {
+			t.Errorf("%s: after a late sample LastTS %v, raw %q, count %d; want 40s and the 40 s sample's", c, time.Duration(tr.LastTS()), tr.Raw(), tr.Count())
+		}
+	}
 }
 
 // TestTarget: the collector's view of a target is followed like a session.

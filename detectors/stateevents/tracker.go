@@ -21,6 +21,12 @@ const (
 	// transition for its alert to resolve: one flap window, so that a
 	// series resolved as quiet would not flap again on its next change.
 	DefaultFlapQuiet = 5 * time.Minute
+	// DefaultEnableGrace is how long a thing enabled again after an
+	// administrative shut may stay down before it alarms: a link needs a
+	// few seconds to come up after a no-shut (auto-negotiation, an optic's
+	// laser), a BFD session a few detection intervals; a minute covers them
+	// with room, and one that is still down then will not come up alone.
+	DefaultEnableGrace = time.Minute
 	// MaxFlapCount bounds FlapCount (the ring of transition times in the
 	// state).
 	MaxFlapCount = 16
@@ -38,6 +44,11 @@ type Config struct {
 	// FlapQuiet is how long a flapping series must go without a transition
 	// for its alert to resolve. Default DefaultFlapQuiet.
 	FlapQuiet time.Duration `yaml:"flap_quiet"`
+	// EnableGrace is how long a thing that was up, was shut on purpose
+	// (admin-status DOWN, BFD ADMIN_DOWN, component DISABLED) and was
+	// enabled again may stay down before its down alert fires. Default
+	// DefaultEnableGrace.
+	EnableGrace time.Duration `yaml:"enable_grace"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -45,6 +56,7 @@ func (c Config) WithDefaults() Config {
 	cfgcheck.Default(&c.FlapCount, DefaultFlapCount)
 	cfgcheck.Default(&c.FlapWindow, DefaultFlapWindow)
 	cfgcheck.Default(&c.FlapQuiet, DefaultFlapQuiet)
+	cfgcheck.Default(&c.EnableGrace, DefaultEnableGrace)
 	return c
 }
 
@@ -55,6 +67,7 @@ func (c Config) Validate() error {
 		cfgcheck.Check(c.FlapCount < 2 || c.FlapCount > MaxFlapCount, "flap_count: %d is not in [2, %d]", c.FlapCount, MaxFlapCount),
 		cfgcheck.Check(c.FlapWindow < 0, "flap_window: %v must be positive", c.FlapWindow),
 		cfgcheck.Check(c.FlapQuiet < 0, "flap_quiet: %v must be positive", c.FlapQuiet),
+		cfgcheck.Check(c.EnableGrace < 0, "enable_grace: %v must be positive", c.EnableGrace),
 	)
 }
 
@@ -173,6 +186,10 @@ func (t *Tracker) Count() uint64 { return t.count }
 // before its drop (equal while no alert fires).
 func (t *Tracker) Level() (level, base float64) { return t.level, t.base }
 
+// Stretch returns when the latest down stretch began and when it ended
+// (upAt <= downAt while it lasts; both 0 before any).
+func (t *Tracker) Stretch() (downAt, upAt int64) { return t.downAt, t.upAt }
+
 // DownWithin reports whether the thing was (or, after a
 // carrier-transitions increment, may have been) down at some time in
 // (from, to]: a rate over that interval is not a measure of normal
@@ -187,7 +204,13 @@ func (t *Tracker) DownWithin(from, to int64) bool {
 // UpdateStatus feeds a sample of a status class at ts. adminDown tells, for
 // an interface's oper-status, that its admin-status is down: the link is
 // down on purpose, which neither alarms nor counts as a flap.
+//
+// A sample older than the latest one (a late record, or two sources of one
+// series) changes nothing: the series' state is the latest sample's.
 func (t *Tracker) UpdateStatus(cfg *Config, ts int64, value string, adminDown bool) Event {
+	if ts < t.lastTS {
+		return Event{}
+	}
 	if t.raw != value {
 		t.raw = strings.Clone(value) // only on a change: no allocation in steady state
 	}
@@ -261,12 +284,15 @@ func (t *Tracker) Explained(ts int64) Event {
 // interface's oper-status already showed a change in that interval: the
 // increment then fires nothing and counts toward no flapping (the
 // oper-status series carries the event). A decrease is a counter reset: a
-// new baseline, no event.
+// new baseline, no event. A sample older than the latest changes nothing.
 func (t *Tracker) UpdateCounter(cfg *Config, ts int64, v uint64, explained bool) Event {
 	prevTS, prev := t.lastTS, t.count
+	if ts < prevTS {
+		return Event{}
+	}
 	t.count = v
-	if prevTS == 0 || v < prev || ts <= prevTS {
-		t.lastTS = max(ts, prevTS)
+	if prevTS == 0 || v < prev || ts == prevTS {
+		t.lastTS = ts
 		return Event{}
 	}
 	t.lastTS = ts
@@ -299,13 +325,17 @@ func (t *Tracker) UpdateCounter(cfg *Config, ts int64, v uint64, explained bool)
 // before the drop; a rise while no alert fires is the new normal. Each drop
 // and each recovery is a transition: FlapCount of them within FlapWindow
 // make the alert flapping, which resolves after FlapQuiet without one (or
-// becomes neighbors_down if the count is still low).
+// becomes neighbors_down if the count is still low). A sample older than
+// the latest changes nothing.
 func (t *Tracker) UpdateLevel(cfg *Config, ts int64, v float64) Event {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return Event{Reason: ReasonUnknownValue}
 	}
+	if ts < t.lastTS {
+		return Event{}
+	}
 	first := t.lastTS == 0
-	t.lastTS, t.level = max(ts, t.lastTS), v
+	t.lastTS, t.level = ts, v
 	low := v < t.base
 	switch {
 	case first:
@@ -338,21 +368,60 @@ func (t *Tracker) UpdateLevel(cfg *Config, ts int64, v float64) Event {
 	return t.resolve()
 }
 
-// Tick lets a flapping alert resolve at ts when nothing has changed for
-// FlapQuiet, for series sent only on change: the caller may call it with
-// the time of any later sample of the same thing (an interface's
-// counters). It returns the transition, if any, and changes the tracker
-// only then.
-func (t *Tracker) Tick(cfg *Config, ts int64) Event {
-	if t.alert != RuleFlapping {
+// Tick lets the verdict change at ts without a new value, for series sent
+// only on change: the caller may call it with the time of any later sample
+// of the same thing (an interface's counters) or device. A flapping alert
+// resolves (or becomes the down alert) after FlapQuiet without a
+// transition; a thing that was up and has stayed down without an alarm
+// since it was enabled again after a shut fires its down alert once
+// EnableGrace has passed. enabled is when that happened, for an
+// interface's oper-status, whose admin-status is another series (0: it was
+// not); other classes know it themselves (a BFD session's ADMIN_DOWN, a
+// component's DISABLED). It returns the transition, if any, and changes
+// the tracker only then.
+func (t *Tracker) Tick(cfg *Config, ts, enabled int64) Event {
+	due := t.Due(cfg, enabled)
+	if due == 0 || ts < due {
 		return Event{}
 	}
-	return t.tick(cfg, ts)
+	if t.alert == RuleFlapping {
+		return t.tick(cfg, ts)
+	}
+	return t.fire(ts, t.downRule())
 }
 
-// tick ends a flapping alert after FlapQuiet without a transition. It
-// changes the tracker only when it returns a transition.
+// Due returns the earliest time at which Tick (with the same enabled) can
+// change the verdict, 0 when only a new value can.
+func (t *Tracker) Due(cfg *Config, enabled int64) int64 {
+	switch {
+	case t.alert == RuleFlapping:
+		return t.changed + int64(cfg.FlapQuiet)
+	case t.alert != RuleNone || !t.wasUp || !t.class.IsStatus() || t.status != StatusDown:
+		return 0
+	case t.class != ClassOperStatus:
+		// Down without an alarm: it left its own admin-down state at
+		// its latest transition (a down state always fires otherwise).
+		enabled = t.changed
+	case enabled <= t.downAt:
+		return 0 // not enabled again while down (still shut)
+	}
+	if enabled == 0 {
+		return 0
+	}
+	return enabled + int64(cfg.EnableGrace)
+}
+
+// tick ends a flapping alert after FlapQuiet without a transition, or
+// fires the down alert of a thing enabled again that stayed down past
+// EnableGrace (see Tick). It changes the tracker only when it returns a
+// transition.
 func (t *Tracker) tick(cfg *Config, ts int64) Event {
+	if t.alert == RuleNone && t.class != ClassOperStatus {
+		if due := t.Due(cfg, 0); due != 0 && ts >= due {
+			return t.fire(ts, t.downRule())
+		}
+		return Event{}
+	}
 	if t.alert != RuleFlapping || ts-t.changed < int64(cfg.FlapQuiet) {
 		return Event{}
 	}

@@ -46,7 +46,8 @@ type seriesState struct {
 	lane    uint32               // the series' number in creation order; its updates' lane is lane/laneSeries modulo the lanes (laneOf)
 	pg      *peerGroup           // its sibling group, valid while pgGen is the stage's peers.gen
 	pgGen   uint64
-	pgAt    int // its index in pg's members at its last reading: a guess, checked (peer.Group.AddAt)
+	pgAt    int  // its index in pg's members at its last reading: a guess, checked (peer.Group.AddAt)
+	watched bool // in its partition's watched (a state series whose verdict time alone can change)
 }
 
 // groupState is a multivariate group of one device and keys: the latest
@@ -72,6 +73,10 @@ type partState struct {
 	groups      map[schemas.SeriesKey]*groupState
 	dirtyGroups []*groupState
 	ifaces      map[schemas.SeriesKey]*ifaceState // by device and keys
+	// watched holds, by device, the state series whose verdict can change
+	// with time alone (a flapping alert's quiet period, the grace of a
+	// thing enabled again), in key order; rebuilt as series are restored.
+	watched map[string][]*seriesState
 }
 
 // shareKey names the ensemble configuration of a series: its kind and
@@ -299,6 +304,7 @@ func (d *Stage) addSeries(ps *partState, k schemas.SeriesKey, st *seriesState) {
 	if old := ps.series[k]; old != nil {
 		d.stateBytes.Add(-int64(old.stateBytes()))
 		unlinkIface(old)
+		unwatch(ps, old)
 	} else {
 		d.nseries.Add(1)
 	}
@@ -307,12 +313,19 @@ func (d *Stage) addSeries(ps *partState, k schemas.SeriesKey, st *seriesState) {
 	ps.series[k] = st
 	linkIface(ps, st)
 	d.stateBytes.Add(int64(st.stateBytes()))
+	if st.se != nil {
+		d.watch(ps, st)
+		if f := st.iface; f != nil && f.oper != nil && f.oper != st {
+			d.watch(ps, f.oper) // its Due reads the interface's admin-status
+		}
+	}
 }
 
 func (d *Stage) removeSeries(ps *partState, k schemas.SeriesKey) {
 	if old := ps.series[k]; old != nil {
 		d.stateBytes.Add(-int64(old.stateBytes()))
 		unlinkIface(old)
+		unwatch(ps, old)
 		d.nseries.Add(-1)
 		delete(ps.series, k)
 	}

@@ -109,8 +109,16 @@ func (d *Stage) scoreSerial(ps *partState, sr *schemas.SampleReader, rows []*ser
 		if st == nil || st.e == nil {
 			continue
 		}
-		for ts := sr.TS(i); next < len(stateRows) && sr.TS(stateRows[next]) <= ts; next++ {
+		ts := sr.TS(i)
+		for ; next < len(stateRows) && sr.TS(stateRows[next]) <= ts; next++ {
 			if err := d.updateState(ps, sr, stateRows[next], rows[stateRows[next]], emit); err != nil {
+				return err
+			}
+		}
+		if len(ps.watched) > 0 {
+			// The device's samples are the clock of its state series
+			// sent only on change (stateevents.Tracker.Tick).
+			if err := d.tickDevice(ps, st.key.Device, ts, emit); err != nil {
 				return err
 			}
 		}
@@ -220,13 +228,8 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 			return nil
 		}
 	}
-	if f := st.iface; f != nil {
-		if err := d.tickIface(ps, f, ts, emit); err != nil {
-			return err
-		}
-		if f.down(from, ts) {
-			return nil
-		}
+	if f := st.iface; f != nil && f.down(from, ts) {
+		return nil
 	}
 	st.points++
 	if st.quiet != nil {

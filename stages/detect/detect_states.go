@@ -1,7 +1,9 @@
 package detect
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -102,42 +104,122 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 			return nil
 		}
 		f := st.iface
-		adminDown := class == stateevents.ClassOperStatus && f != nil && f.admin != nil &&
-			f.admin.se.Status() == stateevents.StatusAdminDown
 		was := st.se.Status()
-		ev = st.se.UpdateStatus(cfg, ts, v, adminDown)
-		if class == stateevents.ClassAdminStatus && f != nil && f.oper != nil &&
-			was != stateevents.StatusAdminDown && st.se.Status() == stateevents.StatusAdminDown {
-			if xev := f.oper.se.Explained(ts); xev.Transition != stateevents.None {
-				d.markDirty(ps, f.oper)
-				if err := d.emitState(emit, f.oper, xev, ts); err != nil {
-					return err
+		ev = st.se.UpdateStatus(cfg, ts, v, class == stateevents.ClassOperStatus && adminShut(f, st, ts))
+		if class == stateevents.ClassAdminStatus && f != nil && f.oper != nil {
+			if was != stateevents.StatusAdminDown && st.se.Status() == stateevents.StatusAdminDown {
+				if xev := f.oper.se.Explained(ts); xev.Transition != stateevents.None {
+					d.markDirty(ps, f.oper)
+					if err := d.emitState(emit, f.oper, xev, ts); err != nil {
+						return err
+					}
 				}
+			}
+			d.watch(ps, f.oper) // enabled again, its oper-status may be due
+		}
+		if ev.Transition == stateevents.None && class == stateevents.ClassOperStatus {
+			if tev := st.se.Tick(cfg, ts, enabledAt(st)); tev.Transition != stateevents.None {
+				ev.Transition, ev.Rule, ev.StartsAt = tev.Transition, tev.Rule, tev.StartsAt
 			}
 		}
 	}
 	if ev.Reason != stateevents.ReasonNone {
 		d.unknownStates[ev.Reason].Inc()
 	}
+	d.watch(ps, st)
 	if ev.Transition == stateevents.None {
 		return nil
 	}
 	return d.emitState(emit, st, ev, ts)
 }
 
-// tickIface lets a flapping alert on the interface's oper-status resolve
-// on the time of the interface's other samples (oper-status may be sent
-// only on change).
-func (d *Stage) tickIface(ps *partState, f *ifaceState, ts int64, emit func(*kgo.Record)) error {
-	if f.oper == nil || f.oper.se.Alert() != stateevents.RuleFlapping {
-		return nil
+// adminShut reports whether the oper-status series st of interface f is
+// down on purpose at ts: its admin-status is down, or was at some time in
+// the stretch st has been down for. A link that comes back from a shut is
+// no flap, also when admin-status came up first.
+func adminShut(f *ifaceState, st *seriesState, ts int64) bool {
+	if f == nil || f.admin == nil {
+		return false
 	}
-	ev := f.oper.se.Tick(&d.cfg.States, ts)
-	if ev.Transition == stateevents.None {
-		return nil
+	if f.admin.se.Status() == stateevents.StatusAdminDown {
+		return true
 	}
-	d.markDirty(ps, f.oper)
-	return d.emitState(emit, f.oper, ev, ts)
+	downAt, upAt := st.se.Stretch()
+	return st.se.Status() != stateevents.StatusUp && upAt <= downAt && f.admin.se.DownWithin(downAt, ts)
+}
+
+// enabledAt returns when the interface of the oper-status series st was
+// enabled again (its admin-status back up) while st was down, 0 when it
+// was not (or st is of another class): see stateevents.Tracker.Tick.
+func enabledAt(st *seriesState) int64 {
+	f := st.iface
+	if st.se.Class() != stateevents.ClassOperStatus || f == nil || f.admin == nil ||
+		f.admin.se.Status() != stateevents.StatusUp {
+		return 0
+	}
+	_, up := f.admin.se.Stretch()
+	return up
+}
+
+// watch puts st among its partition's series whose verdict can change with
+// time alone (stateevents.Tracker.Due), which the samples of their device
+// tick (tickDevice). A series stays until a tick finds nothing due.
+func (d *Stage) watch(ps *partState, st *seriesState) {
+	if st.watched || st.se.Due(&d.cfg.States, enabledAt(st)) == 0 {
+		return
+	}
+	st.watched = true
+	if ps.watched == nil {
+		ps.watched = map[string][]*seriesState{}
+	}
+	list := ps.watched[st.key.Device]
+	// In key order: a restored partition ticks them in the same order as
+	// the instance that wrote its changelog.
+	i, _ := slices.BinarySearchFunc(list, st, func(a, b *seriesState) int {
+		return cmp.Or(cmp.Compare(a.key.Metric, b.key.Metric), cmp.Compare(a.key.Keys, b.key.Keys))
+	})
+	ps.watched[st.key.Device] = slices.Insert(list, i, st)
+}
+
+// unwatch takes st out of its partition's watched series.
+func unwatch(ps *partState, st *seriesState) {
+	if !st.watched {
+		return
+	}
+	st.watched = false
+	list := slices.DeleteFunc(ps.watched[st.key.Device], func(o *seriesState) bool { return o == st })
+	if len(list) == 0 {
+		delete(ps.watched, st.key.Device)
+	} else {
+		ps.watched[st.key.Device] = list
+	}
+}
+
+// tickDevice ticks the watched series of device at ts, the time of one of
+// its samples, and emits what changes. Series with nothing due any more
+// leave the watch.
+func (d *Stage) tickDevice(ps *partState, device string, ts int64, emit func(*kgo.Record)) error {
+	list := ps.watched[device]
+	for i := 0; i < len(list); i++ {
+		st := list[i]
+		enabled := enabledAt(st)
+		due := st.se.Due(&d.cfg.States, enabled)
+		if due != 0 && ts < due {
+			continue
+		}
+		if ev := st.se.Tick(&d.cfg.States, ts, enabled); ev.Transition != stateevents.None {
+			d.markDirty(ps, st)
+			if err := d.emitState(emit, st, ev, ts); err != nil {
+				return err
+			}
+		}
+		if st.se.Due(&d.cfg.States, enabled) == 0 {
+			unwatch(ps, st)
+			list = ps.watched[device]
+			i--
+		}
+	}
+	return nil
 }
 
 // emitState emits the detection of a state transition: detector (and

@@ -32,6 +32,7 @@ type tick struct {
 	stateFirst   bool   // the state rows come before the counter row
 	neighbors    float64
 	hasNeighbors bool
+	bgp          string // a BGP neighbour's session-state (empty: not sent)
 }
 
 const (
@@ -39,6 +40,7 @@ const (
 	iface = "name=Hu0/0/0/10"
 	// neighborsMetric is the simulator's established-neighbours gauge.
 	neighborsMetric = "/network-instances/network-instance/protocols/protocol/bgp/global/state/established-neighbors"
+	bgpKeys         = "name=default,neighbor-address=192.0.2.1"
 )
 
 // records encodes ticks 10 s apart, per ticks-per-record.
@@ -73,6 +75,10 @@ func records(t *testing.T, ticks []tick, perRecord int) []*kgo.Record {
 		}
 		if tk.hasNeighbors {
 			s.Kind, s.Keys, s.Metric, s.F64 = schemas.KindGauge, "", neighborsMetric, tk.neighbors
+			sb.Append(&s)
+		}
+		if tk.bgp != "" {
+			s.Kind, s.Keys, s.Metric, s.Str = schemas.KindState, bgpKeys, stateevents.MetricBGPSession, tk.bgp
 			sb.Append(&s)
 		}
 		if (i+1)%perRecord == 0 || i == len(ticks)-1 {
@@ -186,6 +192,97 @@ func TestDetectAdminDown(t *testing.T) {
 	}
 }
 
+// TestDetectAdminBounces: an interface shut and enabled again four times
+// in two minutes (the enable's admin-status UP applied before its
+// oper-status UP, as at one timestamp) is four admin_down detections,
+// no flapping: a link back from a shut is no flap.
+func TestDetectAdminBounces(t *testing.T) {
+	shut := func(i int) bool { return i >= 100 && i < 108 && i%2 == 0 }
+	never := func(int) bool { return false }
+	var want []string
+	for i := 100; i < 108; i += 2 {
+		want = append(want, fmt.Sprintf("firing admin_down admin-status@%d", i), fmt.Sprintf("resolved admin_down admin-status@%d", i+1))
+	}
+	for _, per := range []int{1, 60} {
+		d := newTestDetect(t, Config{})
+		if got := summary(process(t, d, records(t, traffic(200, never, shut), per))); !slices.Equal(got, want) {
+			t.Errorf("%d ticks per record: %v, want %v", per, got, want)
+		}
+	}
+}
+
+// TestDetectEnabledStillDown: an interface shut and enabled again whose
+// link stays down is a link_down once the enable grace (1 minute) has
+// passed, fired on the interface's next sample, and resolved when the
+// link comes up; one that comes up within the grace is none. The same
+// holds through a checkpoint taken during the grace.
+func TestDetectEnabledStillDown(t *testing.T) {
+	shut := func(i int) bool { return i >= 100 && i < 120 }
+	for _, c := range []struct {
+		upAt int
+		want []string
+	}{
+		{300, []string{"firing admin_down admin-status@100", "resolved admin_down admin-status@120",
+			"firing link_down oper-status@126", "resolved link_down oper-status@300"}},
+		{124, []string{"firing admin_down admin-status@100", "resolved admin_down admin-status@120"}},
+	} {
+		down := func(i int) bool { return i >= 120 && i < c.upAt }
+		recs := records(t, traffic(400, down, shut), 1)
+		d := newTestDetect(t, Config{})
+		if got := summary(process(t, d, recs)); !slices.Equal(got, c.want) {
+			t.Errorf("up at %d: %v, want %v", c.upAt, got, c.want)
+		}
+		a, b := newTestDetect(t, Config{}), newTestDetect(t, Config{})
+		process(t, a, recs[:123])
+		for k, v := range checkpoint(a) {
+			if err := b.Restore(0, []byte(k), v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if da, db := summary(process(t, a, recs[123:])), summary(process(t, b, recs[123:])); !slices.Equal(da, db) {
+			t.Errorf("up at %d: restored during the grace %v, without %v", c.upAt, db, da)
+		}
+	}
+}
+
+// TestDetectSessionFlappingResolves: a BGP session sent only on change
+// that flaps is one flapping alert, which resolves on the device's other
+// samples once it has been quiet for flap_quiet; a session left down after
+// flapping becomes session_down instead. A restored stage does the same.
+func TestDetectSessionFlappingResolves(t *testing.T) {
+	never := func(int) bool { return false }
+	for _, c := range []struct {
+		last string // the session's state after its flaps
+		want []string
+	}{
+		{"ESTABLISHED", []string{"firing session_down session-state@100", "resolved session_down session-state@101",
+			"firing session_down session-state@102", "firing flapping session-state@103", "resolved flapping session-state@133"}},
+		{"IDLE", []string{"firing session_down session-state@100", "resolved session_down session-state@101",
+			"firing session_down session-state@102", "firing flapping session-state@103", "firing session_down session-state@134"}},
+	} {
+		ticks := traffic(300, never, never)
+		ticks[0].bgp = "ESTABLISHED"
+		for i, v := range []string{"IDLE", "ESTABLISHED", "IDLE", "ESTABLISHED", c.last} {
+			ticks[100+i].bgp = v
+		}
+		recs := records(t, ticks, 1)
+		d := newTestDetect(t, Config{})
+		if got := summary(process(t, d, recs)); !slices.Equal(got, c.want) {
+			t.Errorf("last %s: %v, want %v", c.last, got, c.want)
+		}
+		a, b := newTestDetect(t, Config{}), newTestDetect(t, Config{})
+		process(t, a, recs[:110])
+		for k, v := range checkpoint(a) {
+			if err := b.Restore(0, []byte(k), v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if da, db := summary(process(t, a, recs[110:])), summary(process(t, b, recs[110:])); !slices.Equal(da, db) || len(da) == 0 {
+			t.Errorf("last %s: restored while flapping %v, without %v", c.last, db, da)
+		}
+	}
+}
+
 // TestDetectFlappingCarrierNeighbors: the simulator-like toggle is two
 // link_down alerts then one flapping alert that resolves after the quiet
 // period; a carrier-transitions increment is a carrier_flap at its sample
@@ -276,6 +373,32 @@ func TestDetectLinkFlapSim(t *testing.T) {
 	}
 	if !maps.EqualFunc(a.SeriesStates(), b.SeriesStates(), slices.Equal) {
 		t.Error("final states differ after the handoff")
+	}
+}
+
+// TestDetectStateRecordStartsCold: a state series' changelog record of
+// another version, or one that does not decode, restores as a series that
+// starts cold with a warning, as an ensemble's does; it does not stop the
+// stage.
+func TestDetectStateRecordStartsCold(t *testing.T) {
+	never := func(int) bool { return false }
+	a := newTestDetect(t, Config{})
+	process(t, a, records(t, traffic(50, never, never), 10))
+	key := pipeline.StateKey(nil, schemas.SeriesKey{Device: dev, Metric: stateevents.MetricOperStatus, Keys: iface})
+	rec := checkpoint(a)[string(key)]
+	if rec == nil {
+		t.Fatal("no oper-status record")
+	}
+	newer := slices.Clone(rec)
+	newer[4]++ // the tracker's version byte, after the series header and its tag
+	for name, v := range map[string][]byte{"newer": newer, "truncated": rec[:len(rec)-2], "bad status": append(slices.Clone(rec[:6]), append([]byte{9}, rec[7:]...)...)} {
+		b := newTestDetect(t, Config{})
+		if err := b.Restore(0, key, v); err != nil {
+			t.Errorf("%s record: %v; want it to start cold", name, err)
+		}
+		if len(b.SeriesStates()) != 0 {
+			t.Errorf("%s record: restored a series", name)
+		}
 	}
 }
 
@@ -418,8 +541,10 @@ func TestDetectStatesConfigYAML(t *testing.T) {
 			t.Errorf("%q: %+v, want %+v", src, c.States, want)
 		}
 	}
-	f("states: {flap_count: 6, flap_window: 10m, flap_quiet: 2m}", "", stateevents.Config{FlapCount: 6, FlapWindow: 10 * time.Minute, FlapQuiet: 2 * time.Minute})
-	f("alert: {fire_z: 8}", "", stateevents.Config{FlapCount: 4, FlapWindow: 5 * time.Minute, FlapQuiet: 5 * time.Minute})
+	f("states: {flap_count: 6, flap_window: 10m, flap_quiet: 2m, enable_grace: 30s}", "",
+		stateevents.Config{FlapCount: 6, FlapWindow: 10 * time.Minute, FlapQuiet: 2 * time.Minute, EnableGrace: 30 * time.Second})
+	f("alert: {fire_z: 8}", "", stateevents.Config{FlapCount: 4, FlapWindow: 5 * time.Minute, FlapQuiet: 5 * time.Minute, EnableGrace: time.Minute})
+	f("states: {enable_grace: -1s}", "states.enable_grace", stateevents.Config{})
 	f("states: {flap_count: 1}", "states.flap_count: 1 is not in [2, 16]", stateevents.Config{})
 	f("states: {flap_window: -1m}", "states.flap_window", stateevents.Config{})
 	f("states: {flap: 3}", "field flap not found", stateevents.Config{})

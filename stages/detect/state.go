@@ -158,7 +158,9 @@ func decodeTracker(st *seriesState, c stateevents.Class, b []byte, metric string
 	}
 	st.se = stateevents.New(c)
 	if err := st.se.UnmarshalBinary(b); err != nil {
-		return nil, err
+		// As an ensemble's record that does not decode: the series starts
+		// cold (Restore warns), the stage goes on.
+		return nil, fmt.Errorf("%w: %v", errStateConfig, err)
 	}
 	return st, nil
 }
