@@ -89,6 +89,10 @@ type Summary struct {
 	// Incidents are the incidents the correlate stage opened, and
 	// OpenIncidents those still open when it stopped.
 	Incidents, OpenIncidents int64
+	// Previous is the folder (DATA/_previous/STAMP) that received the
+	// earlier run's output in the data folder before this run on the
+	// embedded broker started; empty when nothing was moved.
+	Previous string
 }
 
 // String is the one-line summary the CLI prints.

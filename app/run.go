@@ -88,6 +88,9 @@ func (p *process) waitDeadline() time.Time { return p.stopBy().Add(-checkReserve
 func Run(ctx context.Context, opts Options) (Summary, error) {
 	p := newProcess(opts)
 	var sum Summary
+	if err := p.setAside(&sum); err != nil {
+		return sum, err
+	}
 	closeKafka, err := p.connect(ctx)
 	defer closeKafka()
 	if err != nil {
@@ -185,6 +188,25 @@ func newProcess(opts Options) *process {
 		opts.drainTimeout = drainTimeout
 	}
 	return &process{opts: opts, cfg: opts.Config, log: opts.Log, reg: opts.Registry, start: opts.Now(), drainTimeout: opts.drainTimeout}
+}
+
+// setAside moves the output of an earlier run in the data folder into
+// DATA/_previous/STAMP/ (setAsideEarlierRun) when this process writes
+// there on the embedded broker, whose offsets restart at 0; with real
+// brokers the offsets go on, and the Parquet sink's overlap rule holds.
+func (p *process) setAside(sum *Summary) error {
+	cfg := p.cfg
+	writesLake := !p.opts.SimOnly && *cfg.Parquet.Enabled && cfg.Runs("parquet")
+	if len(cfg.Kafka.Brokers) > 0 || (!writesLake && !*cfg.Sim.Enabled) {
+		return nil
+	}
+	prev, err := setAsideEarlierRun(cfg.Parquet.Root, cfg.Parquet.Config.WithDefaults().Table, cfg.Sim.LabelsFile, p.opts.Now())
+	if err != nil || prev == "" {
+		return err
+	}
+	sum.Previous = prev
+	p.log.Info("moved the earlier run's output aside, whole: the embedded broker starts again at offset 0", "from", cfg.Parquet.Root, "to", prev)
+	return nil
 }
 
 // connect starts the embedded broker when no brokers are configured,

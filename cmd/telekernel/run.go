@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"strconv"
@@ -87,6 +88,14 @@ func (f *runFlags) apply() (*config.Config, error) {
 // summary worth printing): a run that failed to start has only its error.
 func started(sum app.Summary, err error) bool { return err == nil || sum.Elapsed > 0 }
 
+// printPrevious says where the earlier run's output went, when the run
+// moved it aside: even a run that then failed to start has moved it.
+func printPrevious(w io.Writer, sum app.Summary) {
+	if sum.Previous != "" {
+		fmt.Fprintln(w, "telekernel: the earlier run's output in this data folder is now in "+sum.Previous)
+	}
+}
+
 func newRunCmd() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
@@ -96,7 +105,9 @@ func newRunCmd() *cobra.Command {
 Kafka-protocol broker, a simulated leaf/spine fleet (replaying the last 24h at 600x, then live)
 with a traffic spike, a link down, a wearing optic and fan, and ports worth switching off, the
 detect, power and maintain stages, Parquet files under ./telekernel-data/ and detections on
-tk.detections. --kafka and --clickhouse use a real broker and ClickHouse instead.
+tk.detections. The embedded broker starts at offset 0 each time, so an earlier run's output in
+the data folder is first moved, whole, to DATA/_previous/TIME/.
+--kafka and --clickhouse use a real broker and ClickHouse instead.
 On a terminal it shows a live view (q or Ctrl-C stops as SIGTERM does) and logs to
 DATA/telekernel.log; --no-tui or a non-terminal logs to stderr.`,
 		Args: cobra.NoArgs,
@@ -111,6 +122,7 @@ DATA/telekernel.log; --no-tui or a non-terminal logs to stderr.`,
 				if started(sum, err) {
 					fmt.Fprintln(cmd.OutOrStdout(), sum.String())
 				}
+				printPrevious(cmd.OutOrStdout(), sum)
 				if started(sum, err) || errors.Is(err, tui.ErrQuit) {
 					fmt.Fprintln(cmd.OutOrStdout(), "telekernel: logs in "+logPath)
 				}
@@ -124,6 +136,7 @@ DATA/telekernel.log; --no-tui or a non-terminal logs to stderr.`,
 			if started(sum, err) {
 				fmt.Fprintln(cmd.OutOrStdout(), sum.String())
 			}
+			printPrevious(cmd.OutOrStdout(), sum)
 			return err
 		},
 	}
