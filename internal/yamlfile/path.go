@@ -16,11 +16,25 @@ const (
 )
 
 // pathAt returns the field path ("kafka.tls.ca_file", "sim.faults[0].kind")
-// of the node on line that find describes; the deepest such node wins, so a
-// flow mapping on one line resolves to the inner field. It returns "" when
-// no node matches.
-func pathAt(root *yaml.Node, line int, text string, find int) string {
+// and the node on line that find describes; the deepest such node wins, so a
+// flow mapping on one line resolves to the inner field. Nodes in used are
+// skipped (two values that look alike on one line are two errors), and the
+// node found is added to used. It returns "", nil when no node matches.
+//
+// A scalar's text may be yaml.v3's shortening of it: a value over 10 bytes
+// is quoted as its first 7 and "...", which then matches by prefix.
+func pathAt(root *yaml.Node, line int, text string, find int, used map[*yaml.Node]bool) (string, *yaml.Node) {
 	best, bestDepth := "", -1
+	var bestNode *yaml.Node
+	scalar := func(n *yaml.Node) bool {
+		if n.Kind != yaml.ScalarNode || n.Line != line || used[n] {
+			return false
+		}
+		if p, ok := strings.CutSuffix(text, "..."); ok && len(p) == 7 && len(n.Value) > 10 {
+			return strings.HasPrefix(n.Value, p)
+		}
+		return n.Value == text
+	}
 	var walk func(n *yaml.Node, path string, depth int)
 	walk = func(n *yaml.Node, path string, depth int) {
 		switch n.Kind {
@@ -32,32 +46,35 @@ func pathAt(root *yaml.Node, line int, text string, find int) string {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, val := n.Content[i], n.Content[i+1]
 				p := join(path, k.Value)
-				var hit bool
+				hit, node := false, val
 				switch find {
 				case findKey:
-					hit = k.Line == line && k.Value == text
+					hit, node = k.Line == line && k.Value == text && !used[k], k
 				case findScalar:
-					hit = val.Kind == yaml.ScalarNode && val.Line == line && val.Value == text
+					hit = scalar(val)
 				case findCollection:
-					hit = val.Kind != yaml.ScalarNode && val.Line == line
+					hit = val.Kind != yaml.ScalarNode && val.Line == line && !used[val]
 				}
 				if hit && depth > bestDepth {
-					best, bestDepth = p, depth
+					best, bestDepth, bestNode = p, depth, node
 				}
 				walk(val, p, depth+1)
 			}
 		case yaml.SequenceNode:
 			for i, c := range n.Content {
 				p := path + "[" + strconv.Itoa(i) + "]"
-				if find == findScalar && c.Kind == yaml.ScalarNode && c.Line == line && c.Value == text && depth > bestDepth {
-					best, bestDepth = p, depth
+				if find == findScalar && scalar(c) && depth > bestDepth {
+					best, bestDepth, bestNode = p, depth, c
 				}
 				walk(c, p, depth+1)
 			}
 		}
 	}
 	walk(root, "", 0)
-	return best
+	if bestNode != nil {
+		used[bestNode] = true
+	}
+	return best, bestNode
 }
 
 func join(path, name string) string {

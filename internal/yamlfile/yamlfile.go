@@ -26,7 +26,7 @@ import (
 func Decode(name string, data []byte, v any, check func() error) error {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return fmt.Errorf("%s: %s", name, oneLine(strings.TrimPrefix(err.Error(), "yaml: ")))
+		return syntaxError(name, data, err)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -35,7 +35,7 @@ func Decode(name string, data []byte, v any, check func() error) error {
 		if errors.As(err, &te) {
 			return decodeError(name, &root, v, te.Errors)
 		}
-		return fmt.Errorf("%s: %s", name, oneLine(strings.TrimPrefix(err.Error(), "yaml: ")))
+		return syntaxError(name, data, err)
 	}
 	if err := check(); err != nil {
 		path, _, _ := strings.Cut(err.Error(), ":")
@@ -65,6 +65,7 @@ var (
 // line.
 func decodeError(name string, root *yaml.Node, v any, msgs []string) error {
 	out := make([]string, 0, len(msgs))
+	used := map[*yaml.Node]bool{}
 	for _, m := range msgs {
 		sm := reLine.FindStringSubmatch(m)
 		if sm == nil {
@@ -74,7 +75,7 @@ func decodeError(name string, root *yaml.Node, v any, msgs []string) error {
 		line, _ := strconv.Atoi(sm[1])
 		msg := sm[2]
 		if um := reUnknown.FindStringSubmatch(msg); um != nil {
-			path := pathAt(root, line, um[1], findKey)
+			path, _ := pathAt(root, line, um[1], findKey, used)
 			msg = "unknown field"
 			if s := suggest(fieldsAt(v, parentOf(path)), um[1]); s != "" {
 				msg += " (did you mean " + s + "?)"
@@ -87,8 +88,12 @@ func decodeError(name string, root *yaml.Node, v any, msgs []string) error {
 			if tm[1] == "seq" || tm[1] == "map" {
 				find = findCollection
 			}
-			path := pathAt(root, line, tm[2], find)
-			out = append(out, at(name, line, path, typeProblem(tm[1], tm[2], tm[3])))
+			path, node := pathAt(root, line, tm[2], find, used)
+			value := tm[2]
+			if node != nil && find == findScalar {
+				value = node.Value // yaml.v3 shortens a long one
+			}
+			out = append(out, at(name, line, path, typeProblem(tm[1], value, tm[3])))
 			continue
 		}
 		out = append(out, fmt.Sprintf("%s:%d: %s", name, line, oneLine(msg)))
@@ -109,13 +114,15 @@ func at(name string, line int, path, msg string) string {
 	return oneLine(fmt.Sprintf("%s:%d: %s: %s", name, line, path, msg))
 }
 
-// typeProblem says why a value of YAML tag tag cannot be a goType.
+// typeProblem says why a value of YAML tag tag cannot be a goType, naming
+// the type in the words of the README rather than Go's.
 func typeProblem(tag, value, goType string) string {
+	want := typeName(goType)
 	switch {
 	case tag == "seq":
-		return fmt.Sprintf("a list where a %s belongs", goType)
+		return fmt.Sprintf("a list where %s belongs", want)
 	case tag == "map":
-		return fmt.Sprintf("a section where a %s belongs", goType)
+		return fmt.Sprintf("a section where %s belongs", want)
 	case goType == "time.Duration" && tag == "int":
 		return fmt.Sprintf("%s is not a duration: give a unit, e.g. %ss (or %sms, %sm)", value, value, value, value)
 	case goType == "time.Duration":
@@ -124,12 +131,44 @@ func typeProblem(tag, value, goType string) string {
 		return fmt.Sprintf("%q is not a time like 2026-11-23T10:00:00Z", value)
 	case strings.HasPrefix(goType, "[]"):
 		return fmt.Sprintf("%q is not a list (write [a, b] or one \"- item\" per line)", value)
-	case strings.HasPrefix(goType, "map[") || strings.Contains(goType, "."):
+	case want == "a section":
 		return fmt.Sprintf("%q is not a section (write its fields indented below it)", value)
 	case goType == "bool":
 		return fmt.Sprintf("%q is not true or false", value)
+	case tag == "int" && strings.HasPrefix(want, "an integer"):
+		// An integer yaml.v3 could not fit: too large, or negative
+		// where only 0 and up are allowed.
+		return fmt.Sprintf("%s is out of range for %s", value, want)
 	}
-	return fmt.Sprintf("%q is not a %s", value, goType)
+	return fmt.Sprintf("%q is not %s", value, want)
+}
+
+// typeName names a Go type of a config field the way a user writing the
+// file thinks of it: "an integer", "a number", "a list".
+func typeName(goType string) string {
+	switch goType {
+	case "int", "int8", "int16", "int32", "int64":
+		return "an integer"
+	case "uint", "uint8", "uint16", "uint32", "uint64":
+		return "an integer of 0 or more"
+	case "float32", "float64":
+		return "a number"
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "time.Duration":
+		return "a duration"
+	case "time.Time":
+		return "a time"
+	}
+	if strings.HasPrefix(goType, "[]") {
+		return "a list"
+	}
+	if strings.HasPrefix(goType, "map[") || strings.Contains(goType, ".") {
+		return "a section"
+	}
+	return "a " + goType
 }
 
 // parentOf returns the path without its last element.
