@@ -22,7 +22,7 @@ func newSchemaApplyCmd() *cobra.Command {
 		verbose bool
 	)
 	cmd := &cobra.Command{
-		Use:   "apply [--config FILE] [--addr HOST:PORT] [--database NAME] [--cluster NAME]",
+		Use:   "apply [-c FILE] [--addr HOST:PORT] [--database NAME] [--cluster NAME]",
 		Short: "Create or migrate the ClickHouse tables and rollups (idempotent)",
 		Long: `Create or migrate the ClickHouse database, the samples, detections, power,
 maintenance and schema_version tables and the per-minute and per-hour rollups with
@@ -75,7 +75,7 @@ Distributed tables with the plain names over them, which queries and inserts use
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfgPath, "config", "", "telekernel YAML config whose clickhouse section to use")
+	f.StringVarP(&cfgPath, "config", "c", "", "telekernel YAML config whose clickhouse section to use")
 	f.StringSliceVar(&c.Addr, "addr", []string{clickhouse.DefaultAddr}, "ClickHouse native-protocol address(es)")
 	f.StringVar(&c.Database, "database", clickhouse.DefaultDatabase, "database")
 	f.StringVar(&c.Username, "username", clickhouse.DefaultUsername, "user")

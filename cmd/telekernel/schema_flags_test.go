@@ -1,8 +1,11 @@
 package main
 
 import (
+	"io"
 	"reflect"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
@@ -26,5 +29,27 @@ func TestMergeFlags(t *testing.T) {
 	want.DetectionsTTLDays = 0
 	if got := mergeFlags(file, flags, all); !reflect.DeepEqual(got, want) {
 		t.Errorf("every flag given:\n %+v\nwant\n %+v", got, want)
+	}
+}
+
+// TestConfigFlagShorthand: every command that reads a config file takes it
+// as -c FILE, as the README and the error messages say.
+func TestConfigFlagShorthand(t *testing.T) {
+	var walk func(c *cobra.Command)
+	n := 0
+	walk = func(c *cobra.Command) {
+		if f := c.Flags().Lookup("config"); f != nil {
+			n++
+			if f.Shorthand != "c" {
+				t.Errorf("%s: --config has no -c", c.CommandPath())
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRoot(io.Discard, io.Discard))
+	if n < 8 {
+		t.Errorf("%d commands take --config; want run, stage, sim, check, collect, eval, report, incidents, schema apply", n)
 	}
 }
