@@ -17,7 +17,8 @@ import (
 	"github.com/telekernel/telekernel/config"
 )
 
-// runFlags are the flags that override the config of `run` and `sim`.
+// runFlags are the flags that override the config of `run`, `stage` and
+// `sim`.
 type runFlags struct {
 	path       string
 	dur        time.Duration
@@ -28,20 +29,41 @@ type runFlags struct {
 	data       string
 	http       string
 	noTUI      bool
+
+	// changed reports whether a flag was given (rather than left to its
+	// default).
+	changed func(name string) bool
 }
 
-func (f *runFlags) register(cmd *cobra.Command, full bool) {
+// The commands runFlags serve; each registers only the flags that apply
+// to it.
+const (
+	forRun   = iota // the pipeline: every flag
+	forStage        // one stage: no simulated fleet, no live view
+	forSim          // the fleet alone: no stages, sinks or live view
+)
+
+func (f *runFlags) register(cmd *cobra.Command, use int) {
 	fl := cmd.Flags()
+	f.changed = fl.Changed
 	fl.StringVarP(&f.path, "config", "c", "", "config file (YAML); default: the embedded default")
-	fl.DurationVar(&f.dur, "for", 0, "stop cleanly after this long (e.g. 20s) and print a summary")
-	fl.StringSliceVar(&f.kafka, "kafka", nil, "Kafka bootstrap host:port list instead of the embedded broker")
-	fl.StringVar(&f.speed, "speed", "", "simulated seconds per wall second, or \"max\" (default 600)")
-	fl.IntVar(&f.devices, "devices", 0, "number of simulated devices (default 10; 20 with -c)")
+	fl.DurationVar(&f.dur, "for", 0, "stop cleanly after this long (e.g. 20s), as on SIGTERM")
+	kafkaHelp := "Kafka bootstrap host:port list instead of the embedded broker"
+	if use == forStage {
+		kafkaHelp = "Kafka bootstrap host:port list instead of the config's kafka.brokers"
+	}
+	fl.StringSliceVar(&f.kafka, "kafka", nil, kafkaHelp)
 	fl.StringVar(&f.http, "http", "", "metrics and health listen address, or \"off\" (default 127.0.0.1:9464)")
-	if full {
+	if use != forStage {
+		fl.StringVar(&f.speed, "speed", "", "simulated seconds per wall second, or \"max\" (default 600)")
+		fl.IntVar(&f.devices, "devices", 0, "number of simulated devices (default 10; 20 with -c)")
+	}
+	if use != forSim {
 		fl.StringSliceVar(&f.clickhouse, "clickhouse", nil, "ClickHouse native host:port; creates the tables and writes samples and detections")
 		fl.StringVar(&f.data, "data", "", "Parquet output folder (default ./telekernel-data)")
-		fl.BoolVar(&f.noTUI, "no-tui", false, "no live view on a terminal: JSON logs and a status line, as on a non-terminal")
+	}
+	if use == forRun {
+		fl.BoolVar(&f.noTUI, "no-tui", false, "no live view: logs on stderr, as text under a status line when stderr is a terminal (else as the config's log.format says, JSON by default)")
 	}
 }
 
@@ -64,7 +86,10 @@ func (f *runFlags) apply() (*config.Config, error) {
 	if f.http != "" {
 		cfg.HTTP.Listen = f.http
 	}
-	if f.devices != 0 {
+	if f.changed != nil && f.changed("devices") {
+		if f.devices <= 0 {
+			return nil, fmt.Errorf("--devices: %d is not a positive number of devices", f.devices)
+		}
 		cfg.Sim.Devices = f.devices
 	}
 	switch f.speed {
@@ -140,6 +165,6 @@ DATA/telekernel.log; --no-tui or a non-terminal logs to stderr.`,
 			return err
 		},
 	}
-	f.register(cmd, true)
+	f.register(cmd, forRun)
 	return cmd
 }

@@ -72,7 +72,7 @@ topic, as "telekernel run" does; with --print N it prints N ticks of samples as 
 			return err
 		},
 	}
-	f.register(cmd, false)
+	f.register(cmd, forSim)
 	cmd.Flags().IntVar(&ticks, "print", 0, "print this many ticks of samples as JSON lines instead of publishing")
 	cmd.Flags().StringVar(&serve.dir, "serve", "", "serve the fleet as gNMI and SNMP devices; write labels and collector configs into this folder")
 	cmd.Flags().IntVar(&serve.gnmiPort, "gnmi-port", 0, "with --serve: gNMI port of the first device, the next ones follow (default any free port)")

@@ -49,6 +49,6 @@ restores each moved partition's detector state from its changelog topic before p
 			return err
 		},
 	}
-	f.register(cmd, true)
+	f.register(cmd, forStage)
 	return cmd
 }

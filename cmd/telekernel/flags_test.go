@@ -1,0 +1,42 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestFlagsApply: each command lists only the flags that apply to it.
+func TestFlagsApply(t *testing.T) {
+	f := func(cmd string, has, lacks []string) {
+		t.Helper()
+		code, out, _ := tk(t, cmd, "--help")
+		if code != 0 {
+			t.Fatalf("%s --help: exit %d", cmd, code)
+		}
+		for _, fl := range has {
+			if !strings.Contains(out, "--"+fl+" ") {
+				t.Errorf("%s --help lacks --%s:\n%s", cmd, fl, out)
+			}
+		}
+		for _, fl := range lacks {
+			if strings.Contains(out, "--"+fl+" ") {
+				t.Errorf("%s --help lists --%s, which does not apply:\n%s", cmd, fl, out)
+			}
+		}
+	}
+	f("run", []string{"config", "for", "kafka", "clickhouse", "data", "http", "speed", "devices", "no-tui"}, nil)
+	f("stage", []string{"config", "for", "kafka", "clickhouse", "data", "http"}, []string{"speed", "devices", "no-tui"})
+	f("sim", []string{"config", "for", "kafka", "http", "speed", "devices"}, []string{"clickhouse", "data", "no-tui"})
+}
+
+// TestDevicesFlag: --devices takes a positive number; 0 is an error, not
+// the default.
+func TestDevicesFlag(t *testing.T) {
+	for _, n := range []string{"0", "-3"} {
+		code, _, errOut := tk(t, "run", "--devices", n, "--for", "1ms")
+		want := "telekernel: --devices: " + n + " is not a positive number of devices\n"
+		if code != 1 || errOut != want {
+			t.Errorf("--devices %s: exit %d, stderr %q; want 1, %q", n, code, errOut, want)
+		}
+	}
+}
