@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
 )
@@ -38,5 +39,28 @@ func TestDevicesFlag(t *testing.T) {
 		if code != 1 || errOut != want {
 			t.Errorf("--devices %s: exit %d, stderr %q; want 1, %q", n, code, errOut, want)
 		}
+	}
+}
+
+// TestStatusLine: on a terminal, a log line erases the status line before
+// it (else it would follow the status on its line) and draws it again
+// after it.
+func TestStatusLine(t *testing.T) {
+	var b strings.Builder
+	s := &statusLine{w: &b}
+	logs := s.logs()
+	io.WriteString(logs, "before\n")
+	io.WriteString(s, "\r  1s  samples 10   ")
+	io.WriteString(logs, "level=INFO msg=detection\n")
+	io.WriteString(s, "\r  2s  samples 20   ")
+	io.WriteString(s, "\n")
+	io.WriteString(logs, "after\n")
+	want := "before\n" +
+		"\r  1s  samples 10   " +
+		"\r\x1b[Klevel=INFO msg=detection\n\r  1s  samples 10   " +
+		"\r  2s  samples 20   \n" +
+		"after\n"
+	if got := b.String(); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }

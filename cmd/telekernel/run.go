@@ -63,7 +63,7 @@ func (f *runFlags) register(cmd *cobra.Command, use int) {
 		fl.StringVar(&f.data, "data", "", "Parquet output folder (default ./telekernel-data)")
 	}
 	if use == forRun {
-		fl.BoolVar(&f.noTUI, "no-tui", false, "no live view: logs on stderr, as text under a status line when stderr is a terminal (else as the config's log.format says, JSON by default)")
+		fl.BoolVar(&f.noTUI, "no-tui", false, "no live view: logs on stderr (text under a status line when stderr is a terminal, else JSON lines; log.format can choose)")
 	}
 }
 
@@ -134,7 +134,8 @@ tk.detections. The embedded broker starts at offset 0 each time, so an earlier r
 the data folder is first moved, whole, to DATA/_previous/TIME/.
 --kafka and --clickhouse use a real broker and ClickHouse instead.
 On a terminal it shows a live view (q or Ctrl-C stops as SIGTERM does) and logs to
-DATA/telekernel.log; --no-tui or a non-terminal logs to stderr.`,
+DATA/telekernel.log; --no-tui or a non-terminal logs to stderr: as text under a status
+line when stderr is a terminal, else as JSON lines.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.apply()
@@ -153,9 +154,18 @@ DATA/telekernel.log; --no-tui or a non-terminal logs to stderr.`,
 				}
 				return err
 			}
-			opts.Log = newConfigLogger(cmd.ErrOrStderr(), cfg)
 			if fd, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(fd.Fd())) {
-				opts.Progress = fd
+				// The log lines and the status line share the terminal.
+				sl := &statusLine{w: fd}
+				logCfg := cfg.Log
+				if logCfg.Format == "auto" {
+					logCfg.Format = "text" // newLogger cannot see the terminal behind sl
+				}
+				opts.Log = newLogger(sl.logs(), logCfg)
+				warnDeprecated(opts.Log, cfg)
+				opts.Progress = sl
+			} else {
+				opts.Log = newConfigLogger(cmd.ErrOrStderr(), cfg)
 			}
 			sum, err := app.Run(cmd.Context(), opts)
 			if started(sum, err) {
