@@ -4,6 +4,9 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/telekernel/telekernel/app"
+	"github.com/telekernel/telekernel/config"
 )
 
 // TestFlagsApply: each command lists only the flags that apply to it.
@@ -62,5 +65,24 @@ func TestStatusLine(t *testing.T) {
 		"after\n"
 	if got := b.String(); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// TestRunHelpNamesStages: `run --help` names every stage the embedded
+// default runs.
+func TestRunHelpNamesStages(t *testing.T) {
+	_, out, _ := tk(t, "run", "--help")
+	cfg := config.Default()
+	for _, d := range app.Stages {
+		if d.Enabled != nil && d.Enabled(&cfg) != nil {
+			continue
+		}
+		name := d.Name
+		if d.Select != "" {
+			name = d.Select
+		}
+		if !strings.Contains(out, name) {
+			t.Errorf("run --help does not name the %s stage, which the default runs", name)
+		}
 	}
 }

@@ -128,11 +128,12 @@ func newRunCmd() *cobra.Command {
 		Short: "Run the pipeline; with no arguments, the embedded default on a simulated fleet",
 		Long: `Run the pipeline. With no arguments it runs everything in one process: an in-process
 Kafka-protocol broker, a simulated leaf/spine fleet (replaying the last 24h at 600x, then live)
-with a traffic spike, a link down, a wearing optic and fan, and ports worth switching off, the
-detect, power and maintain stages, Parquet files under ./telekernel-data/ and detections on
-tk.detections. The embedded broker starts at offset 0 each time, so an earlier run's output in
-the data folder is first moved, whole, to DATA/_previous/TIME/.
---kafka and --clickhouse use a real broker and ClickHouse instead.
+with a traffic spike, a link down, a wearing optic and fan, and ports worth switching off, and
+the detect, power, maintain, inventory, parquet, alertstate and correlate stages: Parquet files
+under ./telekernel-data/, detections on tk.detections, advice on tk.power and tk.maintenance,
+alert states on tk.alerts and incidents on tk.incidents. The embedded broker starts at offset 0
+each time, so an earlier run's output in the data folder is first moved, whole, to
+DATA/_previous/TIME/. --kafka uses a real broker instead; --clickhouse adds the clickhouse stage.
 On a terminal it shows a live view (q or Ctrl-C stops as SIGTERM does) and logs to
 DATA/telekernel.log; --no-tui or a non-terminal logs to stderr: as text under a status
 line when stderr is a terminal, else as JSON lines.`,
