@@ -52,10 +52,35 @@ func headerLine(s live.Snapshot, f frame) string {
 	if f.draining {
 		state = warnStyle.Render("draining… (q again: quit now)")
 	}
-	line := fmt.Sprintf("telekernel  %s  device time %s  samples %.0f (%.0f/s)  logs: %s  %s",
-		f.elapsed.Round(time.Second), dev, s.Samples, s.SamplesRate, f.logPath, state)
+	elapsed := f.elapsed.Round(time.Second)
+	counts := fmt.Sprintf("device time %s  samples %.0f (%.0f/s)", dev, s.Samples, s.SamplesRate)
+	// The state (how to stop, or that the run drains) must stay in view: the
+	// log path gives way first, shortened in its middle, then left out;
+	// on a terminal narrower still, the state comes before the counts.
+	const logsLabel, minPath = "  logs: ", 16
+	line := fmt.Sprintf("telekernel  %s  %s", elapsed, counts)
+	room := f.width - lipgloss.Width(line) - len(logsLabel) - 2 - lipgloss.Width(state)
+	switch {
+	case room >= minPath:
+		line += logsLabel + middleTrunc(f.logPath, room) + "  " + state
+	case room+len(logsLabel) >= 0:
+		line += "  " + state
+	default:
+		line = fmt.Sprintf("telekernel  %s  %s  %s", elapsed, state, counts)
+	}
 	return lipgloss.NewStyle().Bold(true).MaxWidth(f.width).Render(line) + "\n" +
 		dimStyle.MaxWidth(f.width).Render(countsLine(s))
+}
+
+// middleTrunc shortens s to n runes by replacing its middle with "…", so a
+// path keeps its start and its file name.
+func middleTrunc(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	head := (n - 1) / 2
+	return string(r[:head]) + "…" + string(r[len(r)-(n-1-head):])
 }
 
 // countsLine is the run's totals so far, as the summary names them.
@@ -155,9 +180,9 @@ func incidentsPane(s live.Snapshot) pane {
 		if in.AtLeast {
 			atLeast = "≥ "
 		}
-		members := fmt.Sprintf("%s%d members", atLeast, in.Members)
+		members := fmt.Sprintf("%s%d %s", atLeast, in.Members, plural(in.Members, "member"))
 		if in.Effects > 0 {
-			members += fmt.Sprintf(" +%s%d effects", atLeast, in.Effects)
+			members += fmt.Sprintf(" +%s%d %s", atLeast, in.Effects, plural(in.Effects, "effect"))
 		}
 		if !in.Open {
 			p.lines = append(p.lines, dimStyle.Render(fmt.Sprintf("resolved %s %s", in.Severity, in.Cause)),
@@ -236,6 +261,14 @@ func savingsPane(s live.Snapshot) pane {
 		p.lines = []string{dimStyle.Render("none found yet")}
 	}
 	return p
+}
+
+// plural returns word, with an s unless n is 1.
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 // keyName shortens list keys to their values: "name=Ethernet1" → "Ethernet1".

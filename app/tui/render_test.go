@@ -86,11 +86,13 @@ func TestRenderIncidents(t *testing.T) {
 			Opened: opened, Resolved: opened.Add(time.Hour), Members: 2},
 		{ID: "c", Rule: "session", Cause: "BGP/BFD session reset on sim-07 with no link event", Severity: "warning", Entity: "sim-07",
 			Opened: opened, Resolved: opened.Add(time.Hour), Members: 250, Effects: 3, AtLeast: true},
+		{ID: "d", Rule: "traffic", Cause: "traffic on sim-04 Ethernet2", Severity: "warning", Entity: "sim-04 Ethernet2",
+			Opened: opened, Resolved: opened.Add(time.Minute), Members: 1, Effects: 1},
 	}
 	s.Counts.Incidents, s.Counts.OpenIncidents, s.Counts.SavingsKWh = 2, 1, 4.26
 	out := render(s, frame{width: 180, height: 50})
 	for _, want := range []string{"incidents 2 (1 open)", "Incidents (1 open, 2 in all)", "critical link sim-00:Ethernet5 — sim-05:Ethernet1 down",
-		"sim-05 Ethernet1 ↔ sim-00 Ethernet5 · 2h0m0s · 6 members +2 effects", "resolved warning traffic on sim-03 Ethernet3", "lasted 1h0m0s · 2 members", "lasted 1h0m0s · ≥ 250 members +≥ 3 effects",
+		"sim-05 Ethernet1 ↔ sim-00 Ethernet5 · 2h0m0s · 6 members +2 effects", "resolved warning traffic on sim-03 Ethernet3", "lasted 1h0m0s · 2 members", "lasted 1h0m0s · ≥ 250 members +≥ 3 effects", "lasted 1m0s · 1 member +1 effect",
 		"savings found 4.3 kWh/day"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in\n%s", want, out)
@@ -98,5 +100,34 @@ func TestRenderIncidents(t *testing.T) {
 	}
 	if strings.Contains(out, "Firing alerts") || strings.Index(out, "link sim-00") > strings.Index(out, "traffic on sim-03") {
 		t.Errorf("firing alerts shown, or the resolved incident before the open one:\n%s", out)
+	}
+}
+
+// TestRenderHeaderKeepsState: on a narrow terminal the header shortens the
+// log path in its middle, then leaves it out, then puts the state first,
+// so how to stop (or that the run drains) stays in view.
+func TestRenderHeaderKeepsState(t *testing.T) {
+	const logPath = "/home/operator/runs/2026-12-04/telekernel-data/telekernel.log"
+	f := func(width int, draining bool, want ...string) {
+		t.Helper()
+		out := render(fullSnapshot(), frame{width: width, height: 40, elapsed: time.Minute, logPath: logPath, draining: draining})
+		header, _, _ := strings.Cut(out, "\n")
+		if w := lipgloss.Width(header); w > width {
+			t.Errorf("%d wide, draining %v: header is %d wide: %q", width, draining, w, header)
+		}
+		for _, s := range want {
+			if !strings.Contains(header, s) {
+				t.Errorf("%d wide, draining %v: no %q in %q", width, draining, s, header)
+			}
+		}
+	}
+	f(180, false, "logs: "+logPath+"  q: stop")
+	f(120, false, "logs: /home/operator…/telekernel.log  q: stop")
+	f(100, false, "samples 1000000 (80000/s)  q: stop")
+	f(100, true, "telekernel  1m0s  draining… (q again: quit now)  device time")
+	f(80, true, "telekernel  1m0s  draining… (q again: quit now)  device time")
+	f(60, false, "telekernel  1m0s  q: stop  device time")
+	if got := middleTrunc("abcdefghij", 5); got != "ab…ij" {
+		t.Errorf("middleTrunc = %q, want ab…ij", got)
 	}
 }
