@@ -182,7 +182,8 @@ type Result struct {
 // configured by cfg and scores the detections against events (none: no
 // Report), for NAB data with windows with NAB's scorer, and for simulated
 // data without events against the simulator's ground truth (ds.Sim: the
-// Report and a SimReport).
+// Report and a SimReport). Events with no overlap with the replayed samples
+// are not scored (Report.Outside, FaultResult.Outside).
 func Evaluate(ctx context.Context, name string, cfg detect.Config, ds *Dataset, events []Event, opts ...Option) (*Result, error) {
 	res := &Result{Name: name, Stats: Stats{Devices: map[string]Span{}, StateSeries: map[schemas.SeriesKey]bool{}}}
 	var o options
@@ -224,7 +225,7 @@ func Evaluate(ctx context.Context, name string, cfg detect.Config, ds *Dataset, 
 			return nil, err
 		}
 	}
-	sc := Scoring{IsState: StateBased(res.Runs...)}
+	sc := Scoring{IsState: StateBased(res.Runs...), Data: CoverageOf(res.Runs...)}
 	if len(events) == 0 && ds.Sim != nil {
 		events, sc.Quiet = ds.Sim.Scoring()
 		exp := Exposures(res.Runs...)

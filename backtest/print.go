@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -56,8 +57,32 @@ func PrintTable(w io.Writer, results []*Result) error {
 	if err := printEvents(w, results); err != nil {
 		return err
 	}
+	if out := results[0].Report.Outside; len(out) > 0 {
+		fmt.Fprintln(w, outsideLine(out))
+	}
 	fmt.Fprintln(w)
 	return printDevices(w, results)
+}
+
+// outsideLine is one line naming the events outside the replayed data
+// (the same for every configuration: they depend on the data alone), so
+// that the user sees why they are in no count.
+func outsideLine(out []Event) string {
+	const most = 5
+	var names []string
+	for i := range out {
+		// A simulated fault is one label of several events (its device,
+		// its peers): named once.
+		n := fmt.Sprintf("%s:%d", filepath.Base(out[i].File), out[i].Line)
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	if len(names) > most {
+		names = append(names[:most], fmt.Sprintf("and %d more", len(names)-most))
+	}
+	return fmt.Sprintf("events not scored, outside the replayed data (before its first sample or after its last): %d, from %s",
+		len(out), strings.Join(names, ", "))
 }
 
 func printReport(row func(string, func(r *Result) string)) {

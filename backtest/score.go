@@ -99,6 +99,9 @@ type Report struct {
 	FalseAnyPerDeviceHour float64        `json:"false_incidents_any_per_device_hour"`
 	FalseOwnPerDeviceHour float64        `json:"false_incidents_own_per_device_hour"`
 	Devices               []DeviceResult `json:"devices"`
+	// Outside are the events with no overlap with the replayed data
+	// (Scoring.Data): not scored, in no count above and no window.
+	Outside []Event `json:"outside_data"`
 }
 
 // Scoring holds the windows of Score; zero fields take the defaults.
@@ -112,6 +115,69 @@ type Scoring struct {
 	// They widen as events do (Before, After) and count per device as
 	// events do.
 	Quiet []Event
+	// Data is the event time the backtest replayed; events and quiet
+	// windows that do not overlap it are not scored (Report.Outside), for
+	// a replay cannot detect what happened before or after its samples.
+	// nil: every event is scored.
+	Data *Coverage
+}
+
+// Coverage is the event time replayed: per device, the span of its samples
+// in each replay, and each replay's span over all its devices.
+type Coverage struct {
+	Devices map[string][]Span
+	Runs    []Span
+}
+
+// CoverageOf returns the event time the replays covered. Replays are kept
+// apart (not one span from the first to the last), so that an event
+// between two experiments of a data set is outside the data.
+func CoverageOf(runs ...Stats) *Coverage {
+	c := &Coverage{Devices: map[string][]Span{}}
+	for _, st := range runs {
+		var all Span
+		n := 0
+		for d, sp := range st.Devices {
+			c.Devices[d] = append(c.Devices[d], sp)
+			if n == 0 {
+				all = sp
+			}
+			all.First, all.Last = min(all.First, sp.First), max(all.Last, sp.Last)
+			n++
+		}
+		if n > 0 {
+			c.Runs = append(c.Runs, all)
+		}
+	}
+	return c
+}
+
+// Covers reports whether ev's [Start, End] overlaps the samples of its
+// device in some replay or, when no replay had samples of its device, some
+// replay's span. An event that starts inside the data is covered however
+// far its detection window reaches past the end.
+func (c *Coverage) Covers(ev *Event) bool {
+	spans, ok := c.Devices[ev.Device]
+	if !ok {
+		spans = c.Runs
+	}
+	lo, hi := ev.Start.UnixNano(), ev.End.UnixNano()
+	return slices.ContainsFunc(spans, func(sp Span) bool { return lo <= sp.Last && hi >= sp.First })
+}
+
+// split returns the events sc.Data covers and those it does not.
+func (sc *Scoring) split(events []Event) (in, out []Event) {
+	if sc.Data == nil {
+		return events, nil
+	}
+	for _, ev := range events {
+		if sc.Data.Covers(&ev) {
+			in = append(in, ev)
+		} else {
+			out = append(out, ev)
+		}
+	}
+	return in, out
 }
 
 func (s Scoring) withDefaults() Scoring {
@@ -145,7 +211,8 @@ func StateBased(runs ...Stats) func(*schemas.Detection) bool {
 
 // Score matches firing detections to events: an event is detected by the
 // first firing detection on its device with an event time in
-// [start − Before, end + After]. Firing detections outside every window
+// [start − Before, end + After]. Events outside sc.Data are set aside in
+// Report.Outside, and so are quiet windows outside it. Firing detections outside every window
 // (of the events and of sc.Quiet) become false incidents (on one device, each within Merge of the previous
 // one joins its incident), counted against every event of the data set (an
 // event's effects show on its peers and links) and against the device's
@@ -154,6 +221,8 @@ func Score(events []Event, dets []schemas.Detection, exp map[string]Exposure, sc
 	sc = sc.withDefaults()
 	firing := firingByDevice(dets)
 	r := Report{}
+	events, r.Outside = sc.split(events)
+	sc.Quiet, _ = sc.split(sc.Quiet)
 	var lat []time.Duration
 	for _, ev := range events {
 		er := scoreEvent(ev, firing[ev.Device], exp[ev.Device].Interval, sc)

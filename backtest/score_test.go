@@ -1,6 +1,7 @@
 package backtest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -110,5 +111,55 @@ func TestExposures(t *testing.T) {
 	e := Exposures(Stats{Devices: map[string]Span{"a": {0, h, 720}}}, Stats{Devices: map[string]Span{"a": {10 * h, 10*h + h/2, 360}, "b": {0, 0, 0}}})
 	if e["a"].Hours != 1.5 || e["a"].Interval != 5*time.Second || e["b"].Hours != 0 {
 		t.Errorf("exposures %+v, want a 1.5 h at 5 s, b 0 h", e)
+	}
+}
+
+// TestScoreOutsideData checks that events with no overlap with the
+// replayed data are set aside, neither detected nor missed, and change no
+// false-incident window; an event that starts in the data but whose window
+// reaches past its end is scored.
+func TestScoreOutsideData(t *testing.T) {
+	ns := func(s float64) int64 { return sec(s).UnixNano() }
+	// a was replayed over [0, 1000] and [5000, 6000] (two experiments); b
+	// only in the first; c not at all (its events take the replays' spans).
+	data := CoverageOf(
+		Stats{Devices: map[string]Span{"a": {ns(0), ns(1000), 100}, "b": {ns(0), ns(900), 90}}},
+		Stats{Devices: map[string]Span{"a": {ns(5000), ns(6000), 100}}},
+	)
+	events := []Event{
+		{Device: "a", Start: sec(990), End: sec(1100), Line: 1},  // starts in the data, ends after: scored, missed
+		{Device: "a", Start: sec(1005), End: sec(1100), Line: 2}, // after the data: outside
+		{Device: "a", Start: sec(2000), End: sec(3000), Line: 3}, // between the experiments: outside
+		{Device: "b", Start: sec(950), End: sec(960), Line: 4},   // after b's data, in a's: outside
+		{Device: "b", Start: sec(-500), End: sec(0), Line: 5},    // ends on b's first sample: scored, detected
+		{Device: "c", Start: sec(5500), End: sec(5600), Line: 6}, // no data of c, in a replay: scored, missed
+		{Device: "c", Start: sec(7000), End: sec(7100), Line: 7}, // no data of c, after every replay: outside
+	}
+	dets := []schemas.Detection{
+		fire("b", 10, "m"),  // detects line 5
+		fire("a", 999, "m"), // in line 1's window, and in line 2's Before
+		fire("b", 945, "m"), // only in line 4's window (outside): false
+	}
+	exp := map[string]Exposure{"a": {Hours: 2}, "b": {Hours: 1}}
+	r := Score(events, dets, exp, Scoring{Data: data})
+	var scored, outside []int
+	for _, e := range r.Events {
+		scored = append(scored, e.Line)
+	}
+	for _, e := range r.Outside {
+		outside = append(outside, e.Line)
+	}
+	if !slices.Equal(scored, []int{1, 5, 6}) || !slices.Equal(outside, []int{2, 3, 4, 7}) {
+		t.Errorf("scored %v, outside %v; want [1 5 6] and [2 3 4 7]", scored, outside)
+	}
+	if r.Detected != 2 || r.Missed != 1 {
+		t.Errorf("detected %d missed %d, want 2 and 1", r.Detected, r.Missed)
+	}
+	if r.FalseAny != 1 || r.FalseOwn != 1 {
+		t.Errorf("false any %d own %d, want 1 and 1 (b's detection at 945 s, in no window of a scored event)", r.FalseAny, r.FalseOwn)
+	}
+	// Without Data every event is scored, as before.
+	if r := Score(events, dets, exp, Scoring{}); len(r.Events) != len(events) || r.Outside != nil {
+		t.Errorf("no Data: %d events scored and %d outside, want all %d scored", len(r.Events), len(r.Outside), len(events))
 	}
 }

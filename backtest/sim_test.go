@@ -177,3 +177,47 @@ func TestScoreSim(t *testing.T) {
 		t.Errorf("false incidents %d in %v device-hours (%v per 100), want 2 in 60", s.FalseIncidents, s.DeviceHours, s.FalsePer100DeviceHours)
 	}
 }
+
+// TestScoreSimOutsideData checks that faults after the replayed data are
+// marked outside it and left out of every count: replayed for 90 minutes,
+// the link_down at 1 h is scored (and missed), the reroute at 2 h and the
+// later faults are not; the reroute's kind says so instead of MISSED.
+func TestScoreSimOutsideData(t *testing.T) {
+	cfg := fabric(
+		sim.Fault{Device: "sim-02", Interface: "Ethernet1", Kind: sim.FaultLinkDown, After: time.Hour, Duration: 5 * time.Minute},
+		sim.Fault{Device: "sim-03", Interface: "Ethernet2", Kind: sim.FaultReroute, After: 2 * time.Hour, Duration: 10 * time.Minute},
+		sim.Fault{Device: "sim-05", Interface: "Ethernet3", Kind: sim.FaultCounterReset, After: 4 * time.Hour},
+	)
+	cfg.Start = t0
+	truth, err := SimGroundTruth(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := Stats{Devices: map[string]Span{}}
+	exp := map[string]Exposure{}
+	for i := range 6 {
+		st.Devices[sim.DeviceName(i)] = Span{First: t0.UnixNano(), Last: sec(90 * 60).UnixNano(), Steps: 540}
+		exp[sim.DeviceName(i)] = Exposure{Hours: 1.5, Interval: 10 * time.Second}
+	}
+	events, quiet := truth.Scoring()
+	sc := Scoring{Quiet: quiet, Data: CoverageOf(st)}
+	r := Score(events, nil, exp, sc)
+	s := ScoreSim(truth, nil, exp, sc, &r)
+	if got := []bool{s.Faults[0].Outside, s.Faults[1].Outside, s.Faults[2].Outside}; !slices.Equal(got, []bool{false, true, true}) {
+		t.Errorf("outside %v, want [false true true]", got)
+	}
+	if s.Required != 1 || s.RequiredDetected != 0 || s.Outside != 1 {
+		t.Errorf("required %d/%d, %d outside; want 0/1 and 1 outside (the reroute)", s.RequiredDetected, s.Required, s.Outside)
+	}
+	if len(r.Events) != 2 || r.Missed != 2 || len(r.Outside) != 2 {
+		t.Errorf("report: %d events, %d missed, %d outside; want the link_down's 2 scored and missed, the reroute's 2 outside", len(r.Events), r.Missed, len(r.Outside))
+	}
+	for _, k := range s.Kinds {
+		if k.Kind == sim.FaultReroute && (k.Faults != 0 || k.Outside != 1 || !k.OK || kindCell(&k) != "outside the data") {
+			t.Errorf("reroute %+v (%q), want no fault scored, 1 outside the data", k, kindCell(&k))
+		}
+	}
+	if c := faultCell(&s.Faults[1]); c != "outside the data" {
+		t.Errorf("reroute's cell %q, want outside the data", c)
+	}
+}

@@ -28,7 +28,11 @@ func printSim(w io.Writer, results []*Result) error {
 		fmt.Fprintln(tw, line)
 	}
 	row("faults the detect stage must fire on", func(s *SimReport) string {
-		return fmt.Sprintf("%d/%d detected", s.RequiredDetected, s.Required)
+		line := fmt.Sprintf("%d/%d detected", s.RequiredDetected, s.Required)
+		if s.Outside > 0 {
+			line += fmt.Sprintf(" (%d outside the replayed data, not scored)", s.Outside)
+		}
+		return line
 	})
 	row("false incidents per 100 device-hours", func(s *SimReport) string {
 		return fmt.Sprintf("%.3g (%d in %.0f device-hours)", s.FalsePer100DeviceHours, s.FalseIncidents, s.DeviceHours)
@@ -51,6 +55,9 @@ func printSim(w io.Writer, results []*Result) error {
 // kindCell is a kind's detected count (fired on, for ExpectSilent), peers
 // and latencies, with a verdict for what is expected of it.
 func kindCell(k *KindResult) string {
+	if k.Faults == 0 && k.Outside > 0 {
+		return "outside the data"
+	}
 	s := fmt.Sprintf("%d/%d", k.Detected, k.Faults)
 	if k.Peers > 0 {
 		s += fmt.Sprintf(" (%d/%d)", k.PeersDetected, k.Peers)
@@ -72,6 +79,9 @@ func kindCell(k *KindResult) string {
 // faultCell is how one fault was detected on its device, its peers and
 // the devices that saw its effects.
 func faultCell(f *FaultResult) string {
+	if f.Outside {
+		return "outside the data"
+	}
 	s := "missed"
 	if f.Detected() {
 		s = eventCell(&f.EventResult)

@@ -157,6 +157,11 @@ type FaultResult struct {
 	// PrecursorFired is whether the detect stage fired while the component
 	// wore, before the labelled start.
 	PrecursorFired bool `json:"precursor_fired"`
+	// Outside: the fault's window on its device does not overlap the
+	// replayed data (Scoring.Data), so it is not scored: neither detected
+	// nor missed, and in no count of its kind. Peers and effects outside
+	// the data are likewise not counted.
+	Outside bool `json:"outside_data"`
 }
 
 // Detected reports whether the detect stage fired on the faulted device in
@@ -176,6 +181,9 @@ type KindResult struct {
 	// OK: every fault detected (ExpectFire), none fired on (ExpectSilent);
 	// always true for ExpectOther.
 	OK bool `json:"ok"`
+	// Outside counts the faults of the kind outside the replayed data, in
+	// none of the counts above.
+	Outside int `json:"outside_data"`
 }
 
 // SimReport is how a simulated fleet's injected faults were detected.
@@ -185,6 +193,9 @@ type SimReport struct {
 	// Required and RequiredDetected count the faults of ExpectFire kinds.
 	Required         int `json:"required"`
 	RequiredDetected int `json:"required_detected"`
+	// Outside counts the faults of ExpectFire kinds outside the replayed
+	// data, in neither count above.
+	Outside int `json:"outside_data"`
 	// FalseIncidents are the incidents outside each device's own fault
 	// windows and quiet windows (Report.FalseOwn), per 100 device-hours.
 	DeviceHours            float64 `json:"device_hours"`
@@ -194,7 +205,8 @@ type SimReport struct {
 
 // ScoreSim scores the detections of a simulated backtest fault by fault
 // and kind by kind; r is the Report of Score on t.Scoring() (for the false
-// incidents).
+// incidents). A fault whose window on its device does not overlap sc.Data
+// is marked Outside and not scored.
 func ScoreSim(t *SimTruth, dets []schemas.Detection, exp map[string]Exposure, sc Scoring, r *Report) SimReport {
 	sc = sc.withDefaults()
 	firing := firingByDevice(dets)
@@ -206,8 +218,14 @@ func ScoreSim(t *SimTruth, dets []schemas.Detection, exp map[string]Exposure, sc
 		out.Faults = append(out.Faults, FaultResult{Index: i, Kind: ft.Kind, Device: ft.Device, KindPath: kindPath(ft.Kind)})
 	}
 	for _, e := range t.Events {
-		er := scoreEvent(e.Event, firing[e.Device], exp[e.Device].Interval, sc)
 		fr := &out.Faults[e.Fault]
+		if sc.Data != nil && !sc.Data.Covers(&e.Event) {
+			if e.Role == RoleDevice {
+				fr.EventResult, fr.Keys, fr.Outside = EventResult{Event: e.Event}, e.Keys, true
+			}
+			continue
+		}
+		er := scoreEvent(e.Event, firing[e.Device], exp[e.Device].Interval, sc)
 		switch e.Role {
 		case RoleDevice:
 			fr.EventResult, fr.Keys = er, e.Keys
@@ -226,6 +244,7 @@ func ScoreSim(t *SimTruth, dets []schemas.Detection, exp map[string]Exposure, sc
 		if k.Expect == ExpectFire {
 			out.Required += k.Faults
 			out.RequiredDetected += k.Detected
+			out.Outside += k.Outside
 		}
 	}
 	return out
@@ -244,6 +263,10 @@ func sumKinds(faults []FaultResult) []KindResult {
 			k = &KindResult{Kind: f.Kind, KindPath: f.KindPath}
 			byKind[f.Kind] = k
 			kinds = append(kinds, f.Kind)
+		}
+		if f.Outside {
+			k.Outside++
+			continue
 		}
 		k.Faults++
 		k.Peers += f.Peers

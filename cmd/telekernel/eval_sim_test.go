@@ -143,3 +143,27 @@ func TestEvalSimBadInput(t *testing.T) {
 	labels := writeFile(t, "l.jsonl", `{"device":"edge-9","start":"2026-01-05T01:00:00Z","end":"2026-01-05T01:05:00Z"}`+"\n")
 	f(`l.jsonl:1: unknown device "edge-9"`, "--devices", "2", "--labels", labels)
 }
+
+// TestEvalSimOutsideData replays the first hour of the example fleet whose
+// first fault starts at 6 h: no fault is scored as missed; each is outside
+// the data, and the required count says so. (The JSON fields are checked on
+// a cheaper replay, TestEvalLabelsAfterData.)
+func TestEvalSimOutsideData(t *testing.T) {
+	code, out, errs := tk(t, "eval", "--format", "sim", "-c", "../../deploy/examples/sim-faults.yaml", "--span", "1h")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errs)
+	}
+	for _, re := range []string{
+		`faults the detect stage must fire on\s+0/0 detected \(16 outside the replayed data, not scored\)`,
+		`sim\.faults\[0\]\s+link_down\s+sim-04\s+name=Ethernet1\s+2026-01-05T06:00:00Z\s+outside the data`,
+		`link_down\s+fire\s+.*outside the data`,
+		`events not scored, outside the replayed data \(before its first sample or after its last\): \d+, from sim\.faults:0, `,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("output does not match %q:\n%s", re, out)
+		}
+	}
+	if regexp.MustCompile(`(?m)\s(missed|MISSED)(;|$)`).MatchString(out) {
+		t.Errorf("a fault outside the data shows as missed:\n%s", out)
+	}
+}

@@ -164,3 +164,44 @@ func TestEvalReplaysRun(t *testing.T) {
 		t.Errorf("the data covers the spike (%.2f h) but %d of %d events are detected", hours, r.Report.Detected, len(r.Report.Events))
 	}
 }
+
+// TestEvalLabelsAfterData scores a labels file whose last two events start
+// after the wide CSV ends (at 1500005990): they are neither detected nor
+// missed but named on one line, and --json lists them apart.
+func TestEvalLabelsAfterData(t *testing.T) {
+	data := stepCSV(t)
+	labels := writeFile(t, "labels.csv", "device,start,end,kind\nr1,1500005000,1500005100,step\n"+
+		"r1,1500006000,1500006100,fan_failure\nr1,1500009000,1500009100,fan_failure\n")
+	code, out, errs := tk(t, "eval", "--format", "wide-csv", "--data", data, "--labels", labels)
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errs)
+	}
+	for _, re := range []string{
+		`events detected\|\s+1/1\|`,
+		`missed events\|\s+0\|`,
+		`(?m)^events not scored, outside the replayed data \(before its first sample or after its last\): 2, from labels\.csv:3, labels\.csv:4$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("output does not match %q:\n%s", re, out)
+		}
+	}
+	if strings.Contains(out, "fan_failure") {
+		t.Errorf("an event outside the data has a row of its own:\n%s", out)
+	}
+	code, js, errs := tk(t, "eval", "--format", "wide-csv", "--data", data, "--labels", labels, "--json")
+	if code != 0 {
+		t.Fatalf("json: code %d: %s", code, errs)
+	}
+	var res []struct {
+		Report struct {
+			Detected, Missed int
+			Outside          []struct{ Line int } `json:"outside_data"`
+		}
+	}
+	if err := json.Unmarshal([]byte(js), &res); err != nil || len(res) != 1 {
+		t.Fatalf("json: %v\n%s", err, js)
+	}
+	if r := res[0].Report; r.Detected != 1 || r.Missed != 0 || len(r.Outside) != 2 || r.Outside[0].Line != 3 {
+		t.Errorf("json %+v, want 1 detected, 0 missed, lines 3 and 4 outside", r)
+	}
+}
