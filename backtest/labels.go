@@ -72,10 +72,29 @@ var savingKinds = map[string]bool{
 // simLabel is a line of the simulator's labels.jsonl: a sim.Label whose
 // effect_of (the fault a row of a topology fault is an effect of) is
 // accepted as any JSON and not used. Each row is an event on its own
-// device.
+// device. Start and end are read as the CSV times are (parseLabelTime), so
+// that a bad time gets the same one-line message naming the field.
 type simLabel struct {
 	sim.Label
 	EffectOf json.RawMessage `json:"effect_of"`
+	Start    json.RawMessage `json:"start"`
+	End      json.RawMessage `json:"end"`
+}
+
+// jsonLabelTime reads a JSON label time: a string (RFC 3339 or epoch
+// seconds) or a number (epoch seconds); absent or null is the zero time,
+// which Event.check reports.
+func jsonLabelTime(raw json.RawMessage) (time.Time, error) {
+	s := string(bytes.TrimSpace(raw))
+	if s == "" || s == "null" {
+		return time.Time{}, nil
+	}
+	if s[0] == '"' {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return time.Time{}, fmt.Errorf("%s is not a JSON string", raw)
+		}
+	}
+	return parseLabelTime(s)
 }
 
 func parseJSONLabels(path string, b []byte) ([]Event, error) {
@@ -96,7 +115,14 @@ func parseJSONLabels(path string, b []byte) ([]Event, error) {
 		if savingKinds[l.Kind] {
 			continue // a saving is a state the power stage reports, not an event to detect
 		}
-		e := Event{Device: l.Device, Keys: l.Keys, Kind: l.Kind, Start: l.Start, End: l.End, File: path, Line: line}
+		e := Event{Device: l.Device, Keys: l.Keys, Kind: l.Kind, File: path, Line: line}
+		var err error
+		if e.Start, err = jsonLabelTime(l.Start); err != nil {
+			return nil, fmt.Errorf("%s:%d: start: %v", path, line, err)
+		}
+		if e.End, err = jsonLabelTime(l.End); err != nil {
+			return nil, fmt.Errorf("%s:%d: end: %v", path, line, err)
+		}
 		if err := e.check(); err != nil {
 			return nil, err
 		}

@@ -61,6 +61,9 @@ func TestReadLabels(t *testing.T) {
 	f("effect.jsonl", `{"device":"sim-00","kind":"reroute","start":"2026-11-23T10:45:00Z","end":"2026-11-23T10:55:00Z","effect_of":{"kind":"link_down","why":"a later release"}}`+"\n",
 		[]Event{{Device: "sim-00", Kind: "reroute", Start: time.Date(2026, 11, 23, 10, 45, 0, 0, time.UTC),
 			End: time.Date(2026, 11, 23, 10, 55, 0, 0, time.UTC), Line: 1}})
+	// Epoch seconds, as a number or a string, as in CSV.
+	f("epoch.jsonl", `{"device":"sim-01","kind":"traffic_spike","start":1500000000,"end":"1500000060.5"}`+"\n",
+		[]Event{{Device: "sim-01", Kind: "traffic_spike", Start: at(1500000000), End: at(1500000060).Add(500 * time.Millisecond), Line: 1}})
 	// A run's savings rows are not events: skipped, the fault after them kept.
 	f("savings.jsonl", `{"device":"sim-02","metric":"/interfaces/interface/state/oper-status","keys":"name=Ethernet5","kind":"admin_up_oper_down","start":"2026-11-23T10:00:00Z","end":"2026-11-23T11:00:00Z"}`+"\n"+
 		`{"device":"sim-01","kind":"traffic_spike","start":"2026-11-23T10:45:00Z","end":"2026-11-23T10:55:00Z"}`+"\n",
@@ -88,7 +91,11 @@ func TestReadLabelsErrors(t *testing.T) {
 	f("d.csv", "Node,Start\nleaf1,1\n", ":1: no end column")
 	f("e.csv", "Node,Start,End\nleaf1,1,\n", ":2: end: empty")
 	f("f.csv", "Node,Start,End\nleaf1,\"1,2\n", ":2: cannot parse row")
-	f("g.jsonl", "{\"device\":\"a\",\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2026-01-01T00:01:00Z\"}\n{\"device\":\"a\",\"start\":\"x\"}\n", ":2: cannot parse label")
+	f("g.jsonl", "{\"device\":\"a\",\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2026-01-01T00:01:00Z\"}\n{\"device\":\"a\",\"start\":\"x\"}\n", ":2: start: \"x\" is neither epoch seconds nor RFC 3339")
+	f("i.jsonl", "{\"device\":\"a\",\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"yesterday\"}\n", ":1: end: \"yesterday\" is neither epoch seconds nor RFC 3339")
+	f("j.jsonl", "{\"device\":\"a\",\"start\":-5,\"end\":\"2026-01-01T00:01:00Z\"}\n", ":1: start: \"-5\" is out of range for epoch seconds")
+	f("k.jsonl", "{\"device\":\"a\",\"start\":true,\"end\":\"2026-01-01T00:01:00Z\"}\n", ":1: start: \"true\" is neither epoch seconds nor RFC 3339")
+	f("l.jsonl", "{\"device\":\"a\",\"start\":\"2026-01-01T00:00:00Z\"}\n", ":1: start and end are required")
 	f("h.jsonl", "{\"device\":\"a\",\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2026-01-01T00:01:00Z\",\"colour\":1}\n", ":1: cannot parse label")
 }
 
