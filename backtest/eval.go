@@ -1,6 +1,7 @@
 package backtest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -70,7 +71,11 @@ func LoadDataset(format string, paths []string, m *Mapping, nabLabels string) (*
 		}
 		names, groups := GroupWide(files, m)
 		for i, g := range groups {
-			ds.Groups = append(ds.Groups, Group{Name: names[i], Open: func() (Source, error) { return OpenWide(g, m) }})
+			// Files whose names are their devices alone form a group with no
+			// name of its own: name it after the data given, so that an error
+			// says what could not be replayed.
+			name := cmp.Or(names[i], strings.Join(paths, ", "))
+			ds.Groups = append(ds.Groups, Group{Name: name, Open: func() (Source, error) { return OpenWide(g, m) }})
 		}
 	case FormatNAB:
 		if len(paths) != 1 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -85,6 +86,11 @@ func TestEvalBadInput(t *testing.T) {
 	f("--data and --format are required", "--data", data)
 	badCfg := writeFile(t, "bad.yaml", "detect:\n  alert:\n    fire_z: -1\n")
 	f("bad.yaml:3: detect.alert.fire_z: -1 must be positive", "--format", "wide-csv", "--data", data, "-c", badCfg)
+	// A file named by its device alone is in a group with no experiment
+	// name: the error names the data given and the file.
+	noTime := writeFile(t, "r7.csv", "timestamp,value\n1,2\n")
+	dir := filepath.Dir(noTime)
+	f("cannot replay "+dir+": cannot read "+noTime+": no time column", "--format", "wide-csv", "--data", dir)
 	badMap := writeFile(t, "map.yaml", "leaves:\n  x: {kind: state}\n")
 	f(`map.yaml:2: leaves.x.kind: "state" is not counter or gauge`, "--format", "wide-csv", "--data", data, "--mapping", badMap)
 }
