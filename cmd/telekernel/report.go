@@ -167,6 +167,18 @@ func reportFromSim(o reportOptions, feed func(int64, string, string, string, sch
 	if o.days < 2 || o.interval <= 0 {
 		return errors.New("report: --days must be at least 2 and --interval positive")
 	}
+	// The report places its faults on --device: a device the fleet lacks
+	// is a bad flag, not a bad fault (the user wrote none), so say so
+	// before sim.New names faults[0].
+	const devices = 4
+	known := false
+	for i := range devices {
+		known = known || sim.DeviceName(i) == o.device
+	}
+	if !known {
+		return fmt.Errorf("report: --device %q is not a simulated device (without --kafka the report simulates %s … %s)",
+			o.device, sim.DeviceName(0), sim.DeviceName(devices-1))
+	}
 	day := 24 * time.Hour
 	total := time.Duration(o.days) * day
 	// Degradations from hour 30 on, whose thresholds are crossed after the
@@ -181,9 +193,9 @@ func reportFromSim(o reportOptions, feed func(int64, string, string, string, sch
 		{Device: o.device, Interface: "Ethernet3", Kind: sim.FaultRxErrors, After: wear, Duration: scale(2.2)},
 	}
 	start := time.Now().UTC().Truncate(day).Add(-total)
-	fleet, err := sim.New(sim.Config{Devices: 4, Interfaces: 4, Interval: o.interval, Start: start, Transceivers: true, Power: true, Faults: faults})
+	fleet, err := sim.New(sim.Config{Devices: devices, Interfaces: 4, Interval: o.interval, Start: start, Transceivers: true, Power: true, Faults: faults})
 	if err != nil {
-		return fmt.Errorf("report: %w (simulated devices are sim-00 … sim-03)", err)
+		return fmt.Errorf("report: %w", err)
 	}
 	for range int(total / o.interval) {
 		fleet.Next(func(s *schemas.Sample) { feed(s.TS, s.Device, s.Metric, s.Keys, s.Kind, s.U64, s.F64, s.Str) })

@@ -45,10 +45,13 @@ func TestReportSimulated(t *testing.T) {
 			t.Fatalf("%s is %v", f, b)
 		}
 	}
+	// An unknown device is the flag's fault: the message says so, not
+	// that of a fault the user never wrote.
 	cmd = newReportCmd()
-	cmd.SetArgs([]string{"--device", "nope", "--out", dir})
-	if err := cmd.Execute(); err == nil {
-		t.Fatal("an unknown device made a report")
+	cmd.SetArgs([]string{"--device", "sim-42", "--out", dir})
+	want := `report: --device "sim-42" is not a simulated device (without --kafka the report simulates sim-00 … sim-03)`
+	if err := cmd.Execute(); err == nil || err.Error() != want {
+		t.Fatalf("unknown device: error %v, want %s", err, want)
 	}
 }
 
