@@ -99,7 +99,7 @@ func TestSnmpdIfMIB(t *testing.T) {
 			if checked < 2 {
 				t.Fatalf("checked %d counters; samples: %+v", checked, got)
 			}
-			var oper int
+			var oper, admin int
 			for _, s := range got {
 				if s.Metric == schemas.MetricOperStatus && s.Keys == "name=lo" {
 					oper++
@@ -107,9 +107,15 @@ func TestSnmpdIfMIB(t *testing.T) {
 						t.Errorf("lo oper-status %q", s.Str)
 					}
 				}
+				if s.Metric == schemas.MetricAdminStatus && s.Keys == "name=lo" {
+					admin++
+					if s.Str != "UP" {
+						t.Errorf("lo admin-status %q", s.Str)
+					}
+				}
 			}
-			if oper != 1 {
-				t.Errorf("no oper-status of lo")
+			if oper != 1 || admin != 1 {
+				t.Errorf("%d oper-status and %d admin-status samples of lo, want 1 each", oper, admin)
 			}
 		})
 	}

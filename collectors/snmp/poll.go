@@ -69,6 +69,7 @@ var ifColumns = []ifColumn{
 const (
 	colIfName   = oidIfXEntry + ".1"
 	colIfDescr  = oidIfEntry + ".2"
+	colIfAdmin  = oidIfEntry + ".7"
 	colIfOper   = oidIfEntry + ".8"
 	colIfDiscon = oidIfXEntry + ".19"
 )
@@ -78,6 +79,9 @@ const (
 var bgpStates = map[int]string{1: "IDLE", 2: "CONNECT", 3: "ACTIVE", 4: "OPENSENT", 5: "OPENCONFIRM", 6: "ESTABLISHED"}
 
 var operStatus = map[int]string{1: "UP", 2: "DOWN", 3: "TESTING", 4: "UNKNOWN", 5: "DORMANT", 6: "NOT_PRESENT", 7: "LOWER_LAYER_DOWN"}
+
+// ifAdminStatus values as OpenConfig names them.
+var adminStatus = map[int]string{1: "UP", 2: "DOWN", 3: "TESTING"}
 
 // entPhySensorType names (ENTITY-SENSOR-MIB).
 var sensorTypes = map[int]string{1: "other", 2: "unknown", 3: "volts_ac", 4: "volts_dc", 5: "amperes", 6: "watts", 7: "hertz", 8: "celsius", 9: "percent_rh", 10: "rpm", 11: "cmm", 12: "truthvalue"}
@@ -212,7 +216,7 @@ func poll(ctx context.Context, t Target, st *state, b *publish.Batch) (pollResul
 		var cols []string
 		switch m {
 		case MIBInterfaces:
-			cols = []string{colIfName, colIfDescr, colIfOper, colIfDiscon}
+			cols = []string{colIfName, colIfDescr, colIfAdmin, colIfOper, colIfDiscon}
 			for _, c := range ifColumns {
 				cols = append(cols, c.oid)
 			}
@@ -303,13 +307,22 @@ func appendInterfaces(tab table, ts int64, restart bool, st *state, b *publish.B
 			}
 			st.discon[idx] = d
 		}
-		if v, ok := tab[colIfOper][idx]; ok {
+		// admin-status first: a port shut is admin_down, not a link down
+		// (the detect stage reads both).
+		for _, c := range [...]struct {
+			col, metric string
+			names       map[int]string
+		}{{colIfAdmin, schemas.MetricAdminStatus, adminStatus}, {colIfOper, schemas.MetricOperStatus, operStatus}} {
+			v, ok := tab[c.col][idx]
+			if !ok {
+				continue
+			}
 			code := int(gosnmp.ToBigInt(v.Value).Int64())
-			str, known := operStatus[code]
+			str, known := c.names[code]
 			if !known {
 				str = strconv.Itoa(code)
 			}
-			s.Metric, s.Kind, s.Str = schemas.MetricOperStatus, schemas.KindState, str
+			s.Metric, s.Kind, s.Str = c.metric, schemas.KindState, str
 			b.Append(&s)
 			n++
 		}

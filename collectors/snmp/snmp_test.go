@@ -185,6 +185,25 @@ func TestPollSimulatedAgent(t *testing.T) {
 	if matched != len(want) {
 		t.Fatalf("matched %d of the fleet's %d series", matched, len(want))
 	}
+	// Each interface's admin-status (ifAdminStatus) comes with its
+	// oper-status: without it a port shut would be a link down.
+	admin, oper := map[string]string{}, 0
+	for _, g := range got {
+		switch g.Metric {
+		case schemas.MetricAdminStatus:
+			admin[g.Keys] = g.Str
+		case schemas.MetricOperStatus:
+			oper++
+		}
+	}
+	if len(admin) != oper || oper == 0 {
+		t.Errorf("%d admin-status samples (%v) for %d interfaces' oper-status", len(admin), admin, oper)
+	}
+	for k, v := range admin {
+		if v != "UP" {
+			t.Errorf("%s admin-status %q, want UP", k, v)
+		}
+	}
 
 	// An agent restart (sysUpTime back) re-baselines: no counter samples,
 	// one discontinuity mark; the next poll goes on smoothly.

@@ -234,13 +234,16 @@ func (b *mibBuilder) addInterface(i int) {
 	k := "name=" + name
 	col := func(entry string, c int) string { return fmt.Sprintf("%s.%d.%d", entry, c, i) }
 	u := func(m string) uint64 { return b.find(m, k).u }
-	status := 1
-	if b.find(schemas.MetricOperStatus, k).s == "DOWN" {
-		status = 2
+	status := func(metric string) int {
+		if v := b.find(metric, k); v != nil && v.s == "DOWN" {
+			return 2
+		}
+		return 1
 	}
 	b.add(col(oidIfEntry, 1), gosnmp.Integer, i)
 	b.add(col(oidIfEntry, 2), gosnmp.OctetString, []byte(name))
-	b.add(col(oidIfEntry, 8), gosnmp.Integer, status)
+	b.add(col(oidIfEntry, 7), gosnmp.Integer, status(schemas.MetricAdminStatus))
+	b.add(col(oidIfEntry, 8), gosnmp.Integer, status(schemas.MetricOperStatus))
 	b.add(col(oidIfEntry, 10), gosnmp.Counter32, uint(uint32(u(schemas.MetricInOctets))))
 	b.add(col(oidIfEntry, 11), gosnmp.Counter32, uint(uint32(u(schemas.MetricInUnicastPkts))))
 	b.add(col(oidIfEntry, 13), gosnmp.Counter32, uint(0))
