@@ -2,6 +2,7 @@ package stateevents
 
 import (
 	"fmt"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
@@ -41,12 +42,23 @@ func (t *Tracker) AppendBinary(dst []byte) ([]byte, error) {
 	for i := int(t.nflaps); i > 0; i-- {
 		dst = enc.AppendI(dst, t.flaps[(int(t.head)-i+MaxFlapCount)%MaxFlapCount])
 	}
-	raw := t.raw
-	if len(raw) > maxRaw {
-		raw = raw[:maxRaw]
-	}
+	raw := clipRaw(t.raw) // already clipped by UpdateStatus
 	dst = enc.AppendU(dst, uint64(len(raw)))
 	return append(dst, raw...), nil
+}
+
+// clipRaw returns v cut to at most maxRaw bytes at a character boundary:
+// the raw value a tracker keeps, so that one restored from its record
+// describes its state as the original does.
+func clipRaw(v string) string {
+	if len(v) <= maxRaw {
+		return v
+	}
+	i := maxRaw
+	for i > 0 && !utf8.RuneStart(v[i]) {
+		i--
+	}
+	return v[:i]
 }
 
 // UnmarshalBinary restores a state written by AppendBinary. The class

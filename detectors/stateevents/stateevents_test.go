@@ -555,3 +555,23 @@ func ExampleTracker() {
 	// fired link_down critical
 	// resolved link_down critical
 }
+
+// TestLongRawValue: a value longer than the record keeps is cut at a
+// character boundary when it arrives, so a tracker restored from its
+// record holds the same raw value as the original.
+func TestLongRawValue(t *testing.T) {
+	cfg := Config{}.WithDefaults()
+	tr := New(ClassOperStatus)
+	long := strings.Repeat("a", maxRaw-1) + "é-vendor-state" // 'é' straddles the limit
+	tr.UpdateStatus(&cfg, 10*sec, long, false)
+	if got := tr.Raw(); got != strings.Repeat("a", maxRaw-1) {
+		t.Fatalf("raw %q (%d bytes), want the first %d bytes", got, len(got), maxRaw-1)
+	}
+	back := New(ClassOperStatus)
+	if err := back.UnmarshalBinary(mustMarshal(tr)); err != nil {
+		t.Fatal(err)
+	}
+	if back.Raw() != tr.Raw() {
+		t.Errorf("restored raw %q, original %q", back.Raw(), tr.Raw())
+	}
+}

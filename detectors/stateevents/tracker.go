@@ -211,8 +211,8 @@ func (t *Tracker) UpdateStatus(cfg *Config, ts int64, value string, adminDown bo
 	if ts < t.lastTS {
 		return Event{}
 	}
-	if t.raw != value {
-		t.raw = strings.Clone(value) // only on a change: no allocation in steady state
+	if raw := clipRaw(value); t.raw != raw {
+		t.raw = strings.Clone(raw) // only on a change: no allocation in steady state
 	}
 	st, reason := Parse(t.class, value)
 	if reason != ReasonNone || st == t.status {
