@@ -105,6 +105,8 @@ func (d *Stage) scoreRows(ps *partState, sr *schemas.SampleReader, rows []*serie
 // scoreSerial is scoreRows' pass over the rows, on the calling goroutine.
 func (d *Stage) scoreSerial(ps *partState, sr *schemas.SampleReader, rows []*seriesState, stateRows []int, emit func(*kgo.Record)) error {
 	next := 0
+	var dev string // the device of the rows before, and whether it has watched series
+	var watched bool
 	for i, st := range rows {
 		if st == nil || st.e == nil {
 			continue
@@ -114,12 +116,20 @@ func (d *Stage) scoreSerial(ps *partState, sr *schemas.SampleReader, rows []*ser
 			if err := d.updateState(ps, sr, stateRows[next], rows[stateRows[next]], emit); err != nil {
 				return err
 			}
+			dev = "" // a state sample may have put its series on the watch
 		}
 		if len(ps.watched) > 0 {
 			// The device's samples are the clock of its state series
-			// sent only on change (stateevents.Tracker.Tick).
-			if err := d.tickDevice(ps, st.key.Device, ts, emit); err != nil {
-				return err
+			// sent only on change (stateevents.Tracker.Tick). A record
+			// is usually one device's: one map lookup per record.
+			if st.key.Device != dev {
+				dev, watched = st.key.Device, ps.watched[st.key.Device] != nil
+			}
+			if watched {
+				if err := d.tickDevice(ps, dev, ts, emit); err != nil {
+					return err
+				}
+				watched = ps.watched[dev] != nil
 			}
 		}
 		if err := d.score(ps, sr, i, st, emit); err != nil {

@@ -217,23 +217,26 @@ func TestDetectAdminBounces(t *testing.T) {
 // link comes up; one that comes up within the grace is none. The same
 // holds through a checkpoint taken during the grace.
 func TestDetectEnabledStillDown(t *testing.T) {
-	shut := func(i int) bool { return i >= 100 && i < 120 }
+	shut := func(i int) bool { return i >= 100 && i < 131 } // enabled inside a 60-tick record
 	for _, c := range []struct {
 		upAt int
 		want []string
 	}{
-		{300, []string{"firing admin_down admin-status@100", "resolved admin_down admin-status@120",
-			"firing link_down oper-status@126", "resolved link_down oper-status@300"}},
-		{124, []string{"firing admin_down admin-status@100", "resolved admin_down admin-status@120"}},
+		{300, []string{"firing admin_down admin-status@100", "resolved admin_down admin-status@131",
+			"firing link_down oper-status@137", "resolved link_down oper-status@300"}},
+		{135, []string{"firing admin_down admin-status@100", "resolved admin_down admin-status@131"}},
 	} {
-		down := func(i int) bool { return i >= 120 && i < c.upAt }
-		recs := records(t, traffic(400, down, shut), 1)
-		d := newTestDetect(t, Config{})
-		if got := summary(process(t, d, recs)); !slices.Equal(got, c.want) {
-			t.Errorf("up at %d: %v, want %v", c.upAt, got, c.want)
+		down := func(i int) bool { return i >= 131 && i < c.upAt }
+		for _, per := range []int{60, 1} { // 60: the grace ends inside the record that enabled it
+			recs := records(t, traffic(400, down, shut), per)
+			d := newTestDetect(t, Config{})
+			if got := summary(process(t, d, recs)); !slices.Equal(got, c.want) {
+				t.Errorf("up at %d, %d ticks per record: %v, want %v", c.upAt, per, got, c.want)
+			}
 		}
+		recs := records(t, traffic(400, down, shut), 1)
 		a, b := newTestDetect(t, Config{}), newTestDetect(t, Config{})
-		process(t, a, recs[:123])
+		process(t, a, recs[:134])
 		for k, v := range checkpoint(a) {
 			if err := b.Restore(0, []byte(k), v); err != nil {
 				t.Fatal(err)
@@ -265,11 +268,13 @@ func TestDetectSessionFlappingResolves(t *testing.T) {
 		for i, v := range []string{"IDLE", "ESTABLISHED", "IDLE", "ESTABLISHED", c.last} {
 			ticks[100+i].bgp = v
 		}
-		recs := records(t, ticks, 1)
-		d := newTestDetect(t, Config{})
-		if got := summary(process(t, d, recs)); !slices.Equal(got, c.want) {
-			t.Errorf("last %s: %v, want %v", c.last, got, c.want)
+		for _, per := range []int{60, 1} {
+			d := newTestDetect(t, Config{})
+			if got := summary(process(t, d, records(t, ticks, per))); !slices.Equal(got, c.want) {
+				t.Errorf("last %s, %d ticks per record: %v, want %v", c.last, per, got, c.want)
+			}
 		}
+		recs := records(t, ticks, 1)
 		a, b := newTestDetect(t, Config{}), newTestDetect(t, Config{})
 		process(t, a, recs[:110])
 		for k, v := range checkpoint(a) {
