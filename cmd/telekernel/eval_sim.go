@@ -17,8 +17,8 @@ func runEvalSim(cmd *cobra.Command, f *evalFlags) error {
 	if len(f.data) > 0 || f.mapping != "" || f.device != "" {
 		return errors.New("eval: --format sim takes no --data, --mapping or --device (the fleet is the sim: section of --sim or the first --config)")
 	}
-	if f.span < 0 || f.devices < 0 {
-		return errors.New("eval: --span and --devices must not be negative")
+	if f.span < 0 || f.devices < 0 || f.devices == 0 && cmd.Flags().Changed("devices") {
+		return errors.New("eval: --span must not be negative and --devices must be at least 1 (leave it out for sim.devices)")
 	}
 	path := f.simConfig
 	if path == "" && len(f.configs) > 0 {

@@ -138,7 +138,8 @@ func TestEvalSimBadInput(t *testing.T) {
 		}
 	}
 	f("--format sim takes no --data", "--data", "x")
-	f("--span and --devices must not be negative", "--span", "-1h")
+	f("--span must not be negative", "--span", "-1h")
+	f("--devices must be at least 1", "--devices", "0")
 	f(`sim.faults[0].device: "sim-04" is not one of sim-00 … sim-02`, "-c", "../../deploy/examples/sim-faults.yaml", "--devices", "3")
 	labels := writeFile(t, "l.jsonl", `{"device":"edge-9","start":"2026-01-05T01:00:00Z","end":"2026-01-05T01:05:00Z"}`+"\n")
 	f(`l.jsonl:1: unknown device "edge-9"`, "--devices", "2", "--labels", labels)
