@@ -103,7 +103,8 @@ type lastPeer struct {
 // Add takes one detection and returns the incidents it opened or changed:
 // first those it merged into a stronger one (resolved, MergedInto set, to
 // be published once and then forgotten), then the one it joined; none
-// when it changed nothing (a resolution of an alert no incident holds).
+// when it changed nothing (a resolution of an alert no incident holds, or
+// a detection an incident held already has: one delivered again).
 //
 // The result does not depend on the order in which detections of about
 // the same event time arrive: a detection joins the first incident it
@@ -117,7 +118,14 @@ type lastPeer struct {
 func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 	m := newMember(d, e.inv)
 	e.expire(m.Time)
-	in, effect := e.find(&m)
+	near := e.nearMember(&m)
+	if e.holds(near, &m) {
+		// Delivered again (upstream is at least once): joined again, a
+		// firing would reopen its resolved incident for good, a resolution
+		// close one whose alert fired again since.
+		return nil
+	}
+	in, effect := e.find(near, &m)
 	if in == nil {
 		if !m.Firing {
 			e.Dropped++
@@ -293,14 +301,28 @@ func incidentID(m *member) string {
 	return fmt.Sprintf("%016x", h.Sum64())
 }
 
-// find returns the incident m joins, and whether it joins as an effect.
+// holds reports whether an incident of near already has detection m (its
+// id, time, alert and state): members are kept in memberOrder, so it is
+// found by bisection, however long the incident.
+func (e *Engine) holds(near []*incident, m *member) bool {
+	for _, in := range near {
+		if e.remember(in); in.memo.alerts[m.Fingerprint] {
+			if _, ok := slices.BinarySearchFunc(in.Members, *m, memberOrder); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// find returns the incident of near (see nearMember) m joins, and whether
+// it joins as an effect.
 // An alert stays in its incident while it fires, and its resolution joins
 // it too; an alert that fires again joins its old incident only if that is
 // a link's (a flapping link is one incident), otherwise it is a new onset
 // and joins by the rules (the next BGP clear on the same router is a new
 // event).
-func (e *Engine) find(m *member) (*incident, bool) {
-	near := e.nearMember(m)
+func (e *Engine) find(near []*incident, m *member) (*incident, bool) {
 	if in, effect := e.byAlert(near, m); in != nil {
 		return in, effect
 	}

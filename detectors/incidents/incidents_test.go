@@ -334,3 +334,40 @@ func TestSessionSpan(t *testing.T) {
 		t.Errorf("r1 dropping again 4 min later while r2's alert still fires: %d incidents, want 2", len(incs))
 	}
 }
+
+// TestRedelivered: a detection delivered again (the same id: upstream is
+// at least once) changes nothing: not the evidence, not the state. A
+// firing re-delivered after its resolution does not reopen the incident
+// for good, and a resolution re-delivered after its alert fired again does
+// not close the incident early.
+func TestRedelivered(t *testing.T) {
+	f := fire(0, "spine1", mOper, "name=e3", "link_down", 0, 1)
+	r := det(60, schemas.StateResolved, "spine1", mOper, "name=e3", "link_down", 1, 1)
+	f2 := fire(120, "spine1", mOper, "name=e3", "link_down", 0, 1)
+	s := fire(0, "r1", mNbrs, "name=default", "neighbors_down", 0, 3)
+	rs := det(30, schemas.StateResolved, "r1", mNbrs, "name=default", "neighbors_down", 3, 3)
+	for _, c := range []struct {
+		name     string
+		dets     []schemas.Detection
+		state    string
+		evidence int
+	}{
+		{"a firing twice", []schemas.Detection{f, f}, schemas.IncidentOpen, 1},
+		{"a firing again after its resolution", []schemas.Detection{f, r, f}, schemas.IncidentResolved, 2},
+		{"a session's firing again after its resolution", []schemas.Detection{s, rs, s}, schemas.IncidentResolved, 2},
+		{"a resolution again after the alert fired again", []schemas.Detection{f, r, f2, r}, schemas.IncidentOpen, 3},
+		{"a resolution twice", []schemas.Detection{f, r, r}, schemas.IncidentResolved, 2},
+	} {
+		e, _ := New(Config{}, testInventory())
+		incs := feed(e, c.dets)
+		if len(incs) != 1 || incs[0].State != c.state || len(incs[0].Evidence) != c.evidence {
+			for _, in := range incs {
+				t.Logf("%s: %s, %d evidence", in.ID, in.State, len(in.Evidence))
+			}
+			t.Errorf("%s: %d incidents, want 1, %s, with %d evidence", c.name, len(incs), c.state, c.evidence)
+		}
+		if again := e.Add(&c.dets[len(c.dets)-1]); len(again) != 0 {
+			t.Errorf("%s: the last detection once more changed %d incidents, want none", c.name, len(again))
+		}
+	}
+}
