@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/detectors/incidents"
+	"github.com/telekernel/telekernel/internal/binenc"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
@@ -176,7 +178,9 @@ func (c *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 	}
 }
 
-// Restore implements pipeline.Processor.
+// Restore implements pipeline.Processor. A record of a state version this
+// build does not read is skipped with a warning: its incident (or the
+// partition's, for a whole-engine record) starts cold.
 func (c *Stage) Restore(partition int32, key, value []byte) error {
 	p := c.part(partition)
 	if p.restorePart(string(key), value) {
@@ -202,12 +206,24 @@ func (c *Stage) Restore(partition int32, key, value []byte) error {
 		p.legacy = false
 		p.e.MarkWritten()
 	case string(key) == engineKey:
-		if err := p.e.UnmarshalBinary(raw); err != nil {
+		if err := p.e.UnmarshalBinary(raw); errors.Is(err, binenc.ErrVersion) {
+			c.log.Warn("cannot restore incident state; the partition's incidents start cold", "partition", partition, "err", err)
+		} else if err != nil {
 			return fmt.Errorf("correlate: %w", err)
+		} else {
+			p.legacy = true
 		}
-		p.legacy = true
 	default:
-		if err := p.e.RestoreRecord(string(key), raw); err != nil {
+		if err := p.e.RestoreRecord(string(key), raw); errors.Is(err, binenc.ErrVersion) {
+			// Written by another build (a newer one, before a rollback):
+			// that incident, or the counters, start cold, as the detect
+			// stage's series do, rather than the stage stopping at every
+			// restore. An older state of the incident is forgotten too.
+			c.log.Warn("cannot restore incident state; it starts cold", "partition", partition, "key", string(key), "err", err)
+			if string(key) != incidents.MetaKey {
+				_ = p.e.RestoreRecord(string(key), nil) // the key parsed, or the version would not have been read
+			}
+		} else if err != nil {
 			return fmt.Errorf("correlate: %w", err)
 		}
 	}
