@@ -204,15 +204,28 @@ func memberOrder(a, b member) int {
 	return strings.Compare(a.ID, b.ID)
 }
 
-// settle resolves in at event time at when none of its members fires,
-// and reopens it when one does.
+// settle resolves in when none of its members fires, at event time at or
+// its latest member resolution if later (one that arrived earlier, from a
+// detections partition ahead of the one that brought at), and reopens it
+// when one fires.
 func (in *incident) settle(at int64) {
 	switch {
 	case len(in.Firing) == 0 && in.Resolved == 0:
-		in.Resolved = max(at, in.Opened)
+		in.Resolved = max(at, in.Opened, in.lastResolution())
 	case len(in.Firing) > 0:
 		in.Resolved = 0
 	}
+}
+
+// lastResolution returns the event time of in's latest resolution of a
+// member (not an effect), or 0.
+func (in *incident) lastResolution() int64 {
+	for i := len(in.Members) - 1; i >= 0; i-- { // in event-time order (see insert)
+		if m := &in.Members[i]; !m.Firing && !m.Effect {
+			return m.Time
+		}
+	}
+	return 0
 }
 
 // Open returns every incident the engine holds (open, or resolved less than

@@ -218,3 +218,21 @@ func TestLateDetection(t *testing.T) {
 		t.Errorf("lateness 1s: %d incidents, want 3 (the late session on its own)", len(incs))
 	}
 }
+
+// TestLateResolution: an incident resolves at its last member's
+// resolution in event time, whichever of its resolutions arrives last (the
+// other end's detections partition may lag).
+func TestLateResolution(t *testing.T) {
+	down := []schemas.Detection{
+		fire(0, "spine1", mOper, "name=e3", "link_down", 0, 1),
+		fire(2, "leaf1", mOper, "name=e1", "link_down", 0, 1),
+	}
+	r1 := det(300, schemas.StateResolved, "spine1", mOper, "name=e3", "link_down", 1, 1)
+	r2 := det(302, schemas.StateResolved, "leaf1", mOper, "name=e1", "link_down", 1, 1)
+	for _, order := range [][]schemas.Detection{{r1, r2}, {r2, r1}} {
+		in := one(t, run(t, testInventory(), append(slices.Clone(down), order...)...), schemas.RuleLink, "spine1:e3")
+		if in.State != schemas.IncidentResolved || !in.ResolvedAt.Equal(t0.Add(302*time.Second)) {
+			t.Errorf("resolutions at %v then %v: %s at %v, want resolved at %v", order[0].EventTime, order[1].EventTime, in.State, in.ResolvedAt, t0.Add(302*time.Second))
+		}
+	}
+}
