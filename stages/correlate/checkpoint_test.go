@@ -119,3 +119,22 @@ func TestRestoreOtherVersion(t *testing.T) {
 		process(t, again, d)
 	}
 }
+
+// TestOpenedAcrossRestore: another partition's restore inside the open
+// transaction (the runner drops a partition before restoring it) does
+// not forget the incidents this partition opened in that transaction.
+func TestOpenedAcrossRestore(t *testing.T) {
+	c, err := New(Config{}, inventory.Fixed(testInventory()), nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	process(t, c, linkDown()[0]) // opens the link's incident on partition 0
+	c.Drop(1)
+	if err := c.Restore(1, []byte(incidents.MetaKey), nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Committed(1)
+	if n := c.Opened(); n != 1 {
+		t.Errorf("Opened() = %d after the commit, want 1", n)
+	}
+}

@@ -45,12 +45,11 @@ type Stage struct {
 	log     *slog.Logger
 	updates *Metrics
 
-	parts   map[int32]*part
-	zip     zipper
-	open    atomic.Int64 // incidents open over every partition
-	sent    atomic.Int64
-	opened  atomic.Int64 // incidents opened, committed
-	pending int64        // incidents opened in the open transaction
+	parts  map[int32]*part
+	zip    zipper
+	open   atomic.Int64 // incidents open over every partition
+	sent   atomic.Int64
+	opened atomic.Int64 // incidents opened, committed
 }
 
 // part is the engine of one input partition.
@@ -59,6 +58,10 @@ type part struct {
 	gen    int  // inventory generation the engine has
 	legacy bool // restored from an engineKey record, which the next checkpoint deletes
 	open   int
+	// opened counts the incidents opened in the open transaction: by
+	// partition, since the runner drops one to restore it inside a
+	// transaction that goes on for the others.
+	opened int64
 	// split holds the keys whose state was last written in parts;
 	// pending, the parts read on restore, until their head; incomplete,
 	// the heads read without their parts, until a later record of their
@@ -113,9 +116,9 @@ func (c *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	for _, in := range p.e.Add(d) { // incidents merged into another first, then the one d changed
 		switch opened := in.ID == id; { // opened counts incidents not merged into another
 		case in.MergedInto != "" && !opened:
-			c.pending--
+			p.opened--
 		case in.MergedInto == "" && opened:
-			c.pending++
+			p.opened++
 		}
 		val, err := schemas.MarshalIncident(in)
 		if err != nil {
@@ -233,7 +236,6 @@ func (c *Stage) Restore(partition int32, key, value []byte) error {
 
 // Drop implements pipeline.Processor.
 func (c *Stage) Drop(partition int32) {
-	c.pending = 0 // the transaction aborted, or nothing was pending
 	if p, ok := c.parts[partition]; ok {
 		c.open.Add(-int64(p.open))
 		c.updates.open.Set(float64(c.open.Load()))
@@ -244,8 +246,10 @@ func (c *Stage) Drop(partition int32) {
 // Committed implements pipeline.Processor.
 func (c *Stage) Committed(n int) {
 	c.sent.Add(int64(n))
-	c.opened.Add(c.pending)
-	c.pending = 0
+	for _, p := range c.parts {
+		c.opened.Add(p.opened)
+		p.opened = 0
+	}
 }
 
 // Emitted returns the incident updates committed. Safe for concurrent use.
