@@ -54,6 +54,19 @@ type Sink interface {
 	Pending() int
 }
 
+// PartitionDropper is implemented by a Sink that keeps what it was given
+// per partition. When the runner gives a partition up with its records not
+// durable (the flush on its revocation failed, or the group took it away),
+// it calls DropPartition: the partition's next owner reads those records
+// again from the committed offset, so the sink must not write them later,
+// which would race with that owner's writes (a Parquet file of them could
+// replace the owner's committed files).
+type PartitionDropper interface {
+	// DropPartition forgets what was added from topic's partition and
+	// not yet flushed.
+	DropPartition(topic string, partition int32)
+}
+
 // RunnerConfig configures a Runner.
 type RunnerConfig struct {
 	Name            string        // stage name, for logs and metrics
@@ -164,13 +177,19 @@ func (r *Runner) onRevoked(ctx context.Context, cl *kgo.Client, m map[string][]i
 // forgetLocked drops partitions from what the member owns and has
 // processed: if they come back, the drain judges them by the group's
 // committed offsets again, not by records processed but never committed.
+// A sink that keeps records per partition forgets what it has of them
+// (PartitionDropper), so it does not write them under another owner.
 // The caller holds r.mu.
 func (r *Runner) forgetLocked(m map[string][]int32) {
 	r.owned.remove(m)
+	dropper, _ := r.sink.(PartitionDropper)
 	for t, ps := range m {
 		for _, p := range ps {
 			delete(r.done[t], p)
 			delete(r.epochs[t], p)
+			if dropper != nil {
+				dropper.DropPartition(t, p)
+			}
 		}
 	}
 }

@@ -25,7 +25,9 @@
 // removed. Such files can only come from flushes that never committed, and
 // every one of their rows is written again (see Writer.Flush), so the lake
 // holds each row once. This relies on one writer per partition at a time,
-// which the consumer group gives.
+// which the consumer group gives: Stage drops the rows it buffered of a
+// partition the runner gave up without writing them (a failed flush on
+// revocation, a lost session), so it never writes them under the next owner.
 //
 // Stage adapts a Writer to pipeline.Sink, for a pipeline.Runner.
 // A file is written under a temporary name (".tmp-…") in its final

@@ -17,8 +17,11 @@ import (
 // Flush keeps the rows and the runner retries it with backoff, polling
 // nothing meanwhile, so a slow or full disk pauses consumption.
 //
-// When a partition is read again from an earlier offset (it was revoked
-// while its rows were buffered and not committed, then came back), Add drops
+// When the runner gives a partition up with its rows buffered and not
+// written (the flush on its revocation failed, or the group took it away),
+// DropPartition drops them: the next owner writes them, and a later file of
+// them from this member would replace that owner's committed files. When a
+// partition is read again from an earlier offset all the same, Add drops
 // the partition's buffered rows, which are all being re-read, instead of
 // failing with ErrOffsetOrder.
 //
@@ -31,7 +34,10 @@ type Stage struct {
 	w *Writer
 }
 
-var _ pipeline.Sink = (*Stage)(nil)
+var (
+	_ pipeline.Sink             = (*Stage)(nil)
+	_ pipeline.PartitionDropper = (*Stage)(nil)
+)
 
 // NewStage returns a stage sink that writes with w. mem allocates the
 // decoded records, which are released before Add returns; nil means
@@ -71,3 +77,7 @@ func (s *Stage) Flush(ctx context.Context) (int, error) {
 
 // Pending returns the number of rows buffered and not yet written.
 func (s *Stage) Pending() int { return s.w.BufferedRows() }
+
+// DropPartition drops the rows buffered for topic's partition, which the
+// runner gave up without writing them (pipeline.PartitionDropper).
+func (s *Stage) DropPartition(topic string, partition int32) { s.w.Discard(topic, partition) }
