@@ -165,11 +165,17 @@ func (r *Runner) onRevoked(ctx context.Context, cl *kgo.Client, m map[string][]i
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.metrics.rebalances.WithLabelValues(r.cfg.Name).Inc()
-	if r.stopped.Load() {
+	n := 0
+	for _, ps := range m {
+		n += len(ps)
+	}
+	// franz-go also calls it with nothing revoked: nothing to hand over,
+	// and a try at a sink that is down would hold the rebalance for nothing.
+	if r.stopped.Load() || n == 0 {
 		return
 	}
 	if err := r.flushLocked(ctx); err != nil {
-		r.log.Warn("cannot flush on partition revocation; the new owner will re-read uncommitted records", "err", err)
+		r.log.Warn("cannot flush on partition revocation; the new owner will re-read uncommitted records", "partitions", m, "err", err)
 	}
 	r.forgetLocked(m)
 }
