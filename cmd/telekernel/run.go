@@ -46,12 +46,14 @@ const (
 func (f *runFlags) register(cmd *cobra.Command, use int) {
 	fl := cmd.Flags()
 	f.changed = fl.Changed
-	fl.StringVarP(&f.path, "config", "c", "", "config file (YAML); default: the embedded default")
-	fl.DurationVar(&f.dur, "for", 0, "stop cleanly after this long (e.g. 20s), as on SIGTERM")
+	configHelp := "config file (YAML); default: the embedded default"
 	kafkaHelp := "Kafka bootstrap host:port list instead of the embedded broker"
 	if use == forStage {
+		configHelp = "config file (YAML); a stage needs its kafka.brokers (or --kafka)"
 		kafkaHelp = "Kafka bootstrap host:port list instead of the config's kafka.brokers"
 	}
+	fl.StringVarP(&f.path, "config", "c", "", configHelp)
+	fl.DurationVar(&f.dur, "for", 0, "stop cleanly after this long (e.g. 20s), as on SIGTERM")
 	fl.StringSliceVar(&f.kafka, "kafka", nil, kafkaHelp)
 	fl.StringVar(&f.http, "http", "", "metrics and health listen address, or \"off\" (default 127.0.0.1:9464)")
 	if use != forStage {
