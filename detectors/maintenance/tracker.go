@@ -601,10 +601,13 @@ func (t *Tracker) emit(s *series, e *schemas.MaintenanceEvent, state string, now
 
 // Expire closes, as stale, the open cases of series silent since before
 // now − Config.Stale (device time, Unix ns), and forgets series silent for
-// ten times as long.
+// ten times as long. It goes through the series in key order, so the
+// events and the changelog keys it makes come in the same order on every
+// owner.
 func (t *Tracker) Expire(now int64) {
 	stale := int64(t.cfg.Stale)
-	for k, s := range t.series {
+	for _, k := range t.Keys() {
+		s := t.series[k]
 		if s.lastTS == 0 {
 			continue
 		}
