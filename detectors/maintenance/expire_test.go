@@ -46,3 +46,24 @@ func TestExpireOrder(t *testing.T) {
 		t.Errorf("changelog keys in order %v, want %v", keys, devs)
 	}
 }
+
+// TestExpireForgetsReadings: the covariate and PSU readings of a device
+// whose series all went silent are forgotten with them, and reported so the
+// stage writes a tombstone for the device record; otherwise every device
+// ever seen stays in memory and in the changelog.
+func TestExpireForgetsReadings(t *testing.T) {
+	tr, _ := New(Config{})
+	ts := t0.UnixNano()
+	tr.Observe(ts, "gone", schemas.MetricTemperature, "name=Ethernet1-transceiver", 41.5)
+	tr.Observe(ts, "gone", schemas.MetricPSUInPower, "name=PSU1", 210)
+	tr.TakeDirtyDevices(func(string) {})
+	tr.Expire(t0.Add(200 * time.Hour).UnixNano())
+	if _, ok := tr.AppendDeviceState(nil, "gone"); ok {
+		t.Errorf("readings of a device silent for 200 h are still held (%d covariates, %d PSUs)", len(tr.covs), len(tr.psus))
+	}
+	var dirty []string
+	tr.TakeDirtyDevices(func(d string) { dirty = append(dirty, d) })
+	if !slices.Equal(dirty, []string{"gone"}) {
+		t.Errorf("devices reported for a tombstone: %v, want [gone]", dirty)
+	}
+}

@@ -153,6 +153,20 @@ func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 // Forget drops series k (a tombstone was restored).
 func (t *Tracker) Forget(k schemas.SeriesKey) { delete(t.series, k) }
 
+// ForgetDevice drops a device's readings (a tombstone was restored).
+func (t *Tracker) ForgetDevice(device string) {
+	for k := range t.covs {
+		if k.Device == device {
+			delete(t.covs, k)
+		}
+	}
+	for k := range t.psus {
+		if k.Device == device {
+			delete(t.psus, k)
+		}
+	}
+}
+
 // State record kind tag and version of a device's readings.
 const (
 	tagDevice     byte = 0x73
@@ -161,7 +175,8 @@ const (
 
 // TakeDirtyDevices calls fn with every device whose readings (the latest
 // covariate values and PSU readings, which series states do not hold)
-// changed since the last call, in name order.
+// changed since the last call, in name order; AppendDeviceState of one
+// left without readings reports false (write a tombstone).
 func (t *Tracker) TakeDirtyDevices(fn func(device string)) {
 	devs := make([]string, 0, len(t.devDirty))
 	for d := range t.devDirty {

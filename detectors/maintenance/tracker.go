@@ -600,10 +600,10 @@ func (t *Tracker) emit(s *series, e *schemas.MaintenanceEvent, state string, now
 }
 
 // Expire closes, as stale, the open cases of series silent since before
-// now − Config.Stale (device time, Unix ns), and forgets series silent for
-// ten times as long. It goes through the series in key order, so the
-// events and the changelog keys it makes come in the same order on every
-// owner.
+// now − Config.Stale (device time, Unix ns), and forgets series, covariate
+// readings and PSU readings silent for ten times as long. It goes through
+// the series in key order, so the events and the changelog keys it makes
+// come in the same order on every owner.
 func (t *Tracker) Expire(now int64) {
 	stale := int64(t.cfg.Stale)
 	for _, k := range t.Keys() {
@@ -621,6 +621,20 @@ func (t *Tracker) Expire(now int64) {
 			if !s.dirty {
 				t.dirty = append(t.dirty, k) // TakeDirty reports it: a tombstone
 			}
+		}
+	}
+	// A device's readings go when it has been silent as long: a device
+	// left with none gets a tombstone (AppendDeviceState reports false).
+	for k, c := range t.covs {
+		if c.ts < now-10*stale {
+			delete(t.covs, k)
+			t.devDirty[k.Device] = true
+		}
+	}
+	for k, p := range t.psus {
+		if max(p.outTS, p.vTS, p.iTS, p.pTS) < now-10*stale {
+			delete(t.psus, k)
+			t.devDirty[k.Device] = true
 		}
 	}
 }

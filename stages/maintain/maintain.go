@@ -169,9 +169,11 @@ func (m *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 			emit(n, []byte(maintainClockKey), p.appendClock(nil))
 		}
 		p.t.TakeDirtyDevices(func(dev string) {
-			if val, ok := p.t.AppendDeviceState(nil, dev); ok {
-				emit(n, []byte(maintainDeviceKeyPrefix+dev), val)
+			val, ok := p.t.AppendDeviceState(nil, dev)
+			if !ok {
+				val = nil // its readings expired: a tombstone
 			}
+			emit(n, []byte(maintainDeviceKeyPrefix+dev), val)
 		})
 		p.t.TakeDirty(func(k schemas.SeriesKey) {
 			val, ok := p.t.AppendState(nil, k)
@@ -194,6 +196,7 @@ func (m *Stage) Restore(partition int32, key, value []byte) error {
 	}
 	if dev, ok := strings.CutPrefix(string(key), maintainDeviceKeyPrefix); ok {
 		if value == nil {
+			m.part(partition).t.ForgetDevice(dev)
 			return nil
 		}
 		if err := m.part(partition).t.RestoreDeviceState(dev, value); err != nil {
