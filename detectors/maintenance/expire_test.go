@@ -67,3 +67,29 @@ func TestExpireForgetsReadings(t *testing.T) {
 		t.Errorf("devices reported for a tombstone: %v, want [gone]", dirty)
 	}
 }
+
+// TestLateReadings: a covariate or PSU reading older than the one held (a
+// late or re-ordered sample) does not replace it, and a late sample of a
+// series does not move its last-seen time back.
+func TestLateReadings(t *testing.T) {
+	tr, _ := New(Config{})
+	at := func(min int) int64 { return t0.Add(time.Duration(min) * time.Minute).UnixNano() }
+	temp := schemas.SeriesKey{Device: "d1", Metric: schemas.MetricTemperature, Keys: "name=Ethernet1-transceiver"}
+	tr.Observe(at(10), "d1", temp.Metric, temp.Keys, 50)
+	tr.Observe(at(5), "d1", temp.Metric, temp.Keys, 40)
+	if c := tr.covs[temp]; c.v != 50 || c.ts != at(10) {
+		t.Errorf("temperature %v at %v after a late 40, want 50 at minute 10", c.v, time.Unix(0, c.ts).UTC())
+	}
+	psu := schemas.SeriesKey{Device: "d1", Keys: "name=PSU1"}
+	tr.Observe(at(10), "d1", schemas.MetricPSUInPower, psu.Keys, 210)
+	tr.Observe(at(5), "d1", schemas.MetricPSUInPower, psu.Keys, 190)
+	if p := tr.psus[psu]; p.p != 210 || p.pTS != at(10) {
+		t.Errorf("PSU input %v W at %v after a late 190, want 210 at minute 10", p.p, time.Unix(0, p.pTS).UTC())
+	}
+	rx := schemas.SeriesKey{Device: "d1", Metric: schemas.MetricOpticInputPower, Keys: "name=Ethernet1-transceiver"}
+	tr.Observe(at(50), "d1", rx.Metric, rx.Keys, -3)
+	tr.Observe(at(20), "d1", rx.Metric, rx.Keys, -3)
+	if s := tr.series[rx]; s.lastTS != at(50) {
+		t.Errorf("last seen %v after a late sample, want minute 50", time.Unix(0, s.lastTS).UTC())
+	}
+}

@@ -130,11 +130,14 @@ func (t *Tracker) markDirty(s *series) {
 func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 	if t.isCov[metric] && !math.IsNaN(v) {
 		k := schemas.SeriesKey{Device: device, Metric: metric, Keys: keys}
-		if _, ok := t.covs[k]; !ok {
+		old, ok := t.covs[k]
+		if !ok {
 			k = schemas.SeriesKey{Device: strings.Clone(device), Metric: metric, Keys: strings.Clone(keys)}
 		}
-		t.covs[k] = covReading{v: v, ts: ts}
-		t.devDirty[k.Device] = true
+		if !ok || ts >= old.ts { // a late reading does not replace a newer one
+			t.covs[k] = covReading{v: v, ts: ts}
+			t.devDirty[k.Device] = true
+		}
 	}
 	if i, ok := t.bySignal[metric]; ok {
 		if !t.cfg.Signals[i].Counter {
@@ -171,16 +174,24 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 		p = &psuReading{}
 		t.psus[k] = p
 	}
-	t.devDirty[k.Device] = true
+	// A late reading does not replace a newer one. (outTS is zeroed once
+	// the efficiency of its time is taken, so a late output-power is kept
+	// but finds no input reading of its time.)
+	set := func(val *float64, at *int64) {
+		if ts >= *at {
+			*val, *at = v, ts
+			t.devDirty[k.Device] = true
+		}
+	}
 	switch metric {
 	case schemas.MetricPSUOutPower:
-		p.out, p.outTS = v, ts
+		set(&p.out, &p.outTS)
 	case schemas.MetricPSUInVoltage:
-		p.v, p.vTS = v, ts
+		set(&p.v, &p.vTS)
 	case schemas.MetricPSUInCurrent:
-		p.i, p.iTS = v, ts
+		set(&p.i, &p.iTS)
 	case schemas.MetricPSUInPower:
-		p.p, p.pTS = v, ts
+		set(&p.p, &p.pTS)
 	}
 	if p.outTS != ts || p.out <= 0 {
 		return
@@ -234,7 +245,7 @@ func (t *Tracker) observe(s *series, ts int64, v float64) {
 			s.cvals = append(s.cvals, c.v)
 		}
 	}
-	s.lastTS = ts
+	s.lastTS = max(s.lastTS, ts) // a late sample of the open bucket counts in it, but is not news
 	t.markDirty(s)
 }
 
