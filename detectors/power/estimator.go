@@ -255,14 +255,24 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 		}
 	case schemas.MetricPSUInVoltage:
 		p := d.psu(keys)
-		p.v, p.vTS = f, ts
+		setReading(&p.v, &p.vTS, f, ts)
 	case schemas.MetricPSUInCurrent:
 		p := d.psu(keys)
-		p.i, p.iTS = f, ts
+		setReading(&p.i, &p.iTS, f, ts)
 	case schemas.MetricPSUInPower:
 		p := d.psu(keys)
-		p.p, p.pTS = f, ts
+		setReading(&p.p, &p.pTS, f, ts)
 	}
+}
+
+// setReading keeps a PSU reading unless it is no measurement (NaN,
+// infinite or negative: one NaN fitted makes every coefficient of the
+// device model NaN for good).
+func setReading(v *float64, at *int64, f float64, ts int64) {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+		return
+	}
+	*v, *at = f, ts
 }
 
 // Flush finishes the open tick of every device and closes the windows that
