@@ -267,9 +267,9 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 
 // setReading keeps a PSU reading unless it is no measurement (NaN,
 // infinite or negative: one NaN fitted makes every coefficient of the
-// device model NaN for good).
+// device model NaN for good) or older than the one held (a late sample).
 func setReading(v *float64, at *int64, f float64, ts int64) {
-	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || ts < *at {
 		return
 	}
 	*v, *at = f, ts

@@ -39,3 +39,18 @@ func TestBadPSUReadings(t *testing.T) {
 		}
 	}
 }
+
+// TestLatePSUReading: a PSU reading older than the one held (a late or
+// re-ordered sample) does not replace it.
+func TestLatePSUReading(t *testing.T) {
+	e, _ := New(Config{Window: time.Hour})
+	at := func(min int) int64 { return t0.Add(time.Duration(min) * time.Minute).UnixNano() }
+	e.Observe(at(10), "d", schemas.MetricPSUInPower, "name=PSU1", schemas.KindGauge, 0, 200, "")
+	e.Observe(at(5), "d", schemas.MetricPSUInPower, "name=PSU1", schemas.KindGauge, 0, 50, "")
+	e.Observe(at(10), "d", schemas.MetricPSUInVoltage, "name=PSU1", schemas.KindGauge, 0, 230, "")
+	e.Observe(at(5), "d", schemas.MetricPSUInVoltage, "name=PSU1", schemas.KindGauge, 0, 110, "")
+	if p := e.devices["d"].psus[0]; p.p != 200 || p.pTS != at(10) || p.v != 230 || p.vTS != at(10) {
+		t.Errorf("PSU1 holds %v W at %v and %v V at %v after late readings, want 200 W and 230 V at minute 10",
+			p.p, time.Unix(0, p.pTS).UTC(), p.v, time.Unix(0, p.vTS).UTC())
+	}
+}
