@@ -15,8 +15,9 @@ type neighborKey struct {
 
 // neighbor is what the LLDP samples of one neighbour said last.
 type neighbor struct {
-	system, portID string
-	seen           int64 // event time (ns) of the latest sample; 0: not yet (seeded from the topic)
+	system, portID     string
+	systemAt, portIDAt int64 // event time (ns) of the sample each came from
+	seen               int64 // event time (ns) of the latest sample; 0: not yet (seeded from the topic)
 }
 
 // lldp is the LLDP neighbours the stage has seen, with the event-time
@@ -35,7 +36,9 @@ func newLLDP(expiry int64) *lldp {
 // observe takes one LLDP sample: metric is MetricLLDPNeighborSystemName or
 // MetricLLDPNeighborPortID, value its state value (empty or !ok: the
 // neighbour is gone). It reports whether the neighbours changed. Strings
-// are cloned before they are kept.
+// are cloned before they are kept. A sample older than the latest of its
+// neighbour (late, or re-ordered) changes nothing: it neither undoes a
+// newer value nor removes a neighbour a newer sample confirmed.
 func (l *lldp) observe(ts int64, device, metric, keys, value string, ok bool) (changed bool, valid bool) {
 	port, id, good := schemas.ParseLLDPNeighborKeys(keys)
 	if !good || device == "" {
@@ -44,6 +47,9 @@ func (l *lldp) observe(ts int64, device, metric, keys, value string, ok bool) (c
 	l.clock = max(l.clock, ts)
 	k := neighborKey{device, port, id}
 	n := l.neighbors[k]
+	if n != nil && ts < n.seen && (!ok || value == "") {
+		return false, true
+	}
 	if !ok || value == "" {
 		if n != nil {
 			delete(l.neighbors, k)
@@ -62,10 +68,14 @@ func (l *lldp) observe(ts int64, device, metric, keys, value string, ok bool) (c
 		changed = true
 	}
 	n.seen = max(n.seen, ts)
-	field := &n.system
+	field, at := &n.system, &n.systemAt
 	if metric == schemas.MetricLLDPNeighborPortID {
-		field = &n.portID
+		field, at = &n.portID, &n.portIDAt
 	}
+	if ts < *at {
+		return changed, true
+	}
+	*at = ts
 	if *field != value {
 		*field = strings.Clone(value)
 		changed = true
