@@ -26,11 +26,11 @@ type lldp struct {
 	expiry    int64 // ns
 	clock     int64 // the latest LLDP sample's event time
 	neighbors map[neighborKey]*neighbor
-	reporters map[string]bool // devices that sent LLDP samples
+	reporters map[string]int64 // devices that sent LLDP samples: the event time of the latest
 }
 
 func newLLDP(expiry int64) *lldp {
-	return &lldp{expiry: expiry, neighbors: map[neighborKey]*neighbor{}, reporters: map[string]bool{}}
+	return &lldp{expiry: expiry, neighbors: map[neighborKey]*neighbor{}, reporters: map[string]int64{}}
 }
 
 // observe takes one LLDP sample: metric is MetricLLDPNeighborSystemName or
@@ -63,9 +63,11 @@ func (l *lldp) observe(ts int64, device, metric, keys, value string, ok bool) (c
 		l.neighbors[k] = n
 		changed = true
 	}
-	if !l.reporters[device] {
-		l.reporters[strings.Clone(device)] = true
+	if at, ok := l.reporters[device]; !ok {
+		l.reporters[strings.Clone(device)] = ts
 		changed = true
+	} else if ts > at {
+		l.reporters[device] = ts
 	}
 	n.seen = max(n.seen, ts)
 	field, at := &n.system, &n.systemAt
@@ -91,8 +93,9 @@ func (l *lldp) seed(link schemas.InvLink) {
 	l.neighbors[k] = &neighbor{system: link.B.Device, portID: link.B.Interface}
 }
 
-// expire forgets the neighbours not heard of for expiry (of event time,
-// by the latest sample) and reports whether any went.
+// expire forgets the neighbours, and the reporting devices, not heard of
+// for expiry (of event time, by the latest sample: a device renamed leaves
+// under its old name) and reports whether any went.
 func (l *lldp) expire() bool {
 	if l.clock == 0 {
 		return false // no sample yet: nothing can be judged stale
@@ -104,6 +107,12 @@ func (l *lldp) expire() bool {
 		}
 		if l.clock-n.seen > l.expiry {
 			delete(l.neighbors, k)
+			gone = true
+		}
+	}
+	for d, seen := range l.reporters {
+		if l.clock-seen > l.expiry {
+			delete(l.reporters, d)
 			gone = true
 		}
 	}

@@ -9,8 +9,9 @@ import (
 // merge returns the inventory of base (the operator's file, or the
 // simulated fleet's; nil: none) and the LLDP neighbours in l:
 //
-//   - devices: base's, then every device that reported LLDP neighbours and
-//     every neighbour the base does not list, without attributes;
+//   - devices: base's, then every device that sent an LLDP sample within
+//     the expiry and every neighbour the base does not list, without
+//     attributes;
 //   - links: base's, then one per cable LLDP reports, except on a port a
 //     base link names (the file wins where it says something explicit);
 //   - sessions: base's.
