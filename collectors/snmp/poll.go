@@ -210,7 +210,6 @@ func poll(ctx context.Context, t Target, st *state, b *publish.Batch) (pollResul
 	res.oids++
 	uptime := uint32(gosnmp.ToBigInt(up.Variables[0].Value).Uint64())
 	restart := st.polled && uptime < st.uptime
-	st.uptime, st.polled = uptime, true
 	tab := table{}
 	for _, m := range t.MIBs {
 		var cols []string
@@ -240,6 +239,11 @@ func poll(ctx context.Context, t Target, st *state, b *publish.Batch) (pollResul
 			return res, fmt.Errorf("cannot walk %s: %w", m, err)
 		}
 	}
+	// Only a poll that got through moves the baseline: one that failed
+	// after sysUpTime (an agent half up after a restart) would otherwise
+	// hide the restart from the next, which took 32-bit counters that came
+	// back from 0 for a wrap.
+	st.uptime, st.polled = uptime, true
 	ts := time.Now().UnixNano()
 	if st.counters == nil {
 		st.counters = map[string]*counter{}
