@@ -11,7 +11,8 @@
 // scheduler goroutine keeps the targets in a heap by next poll time and
 // hands due ones to a fixed pool of workers (the global concurrency limit),
 // each of which opens a socket for one poll and closes it after. 32-bit
-// counter wraps are unwrapped, and agent restarts (sysUpTime going back) or
+// counter wraps are unwrapped, and agent restarts (sysUpTime going back, or
+// below the time since the agent's last answer) or
 // interface counter discontinuities start a new baseline instead of a false
 // rate spike (see counter).
 package snmp

@@ -170,10 +170,19 @@ func compareOIDs(a, b string) int {
 	return len(as) - len(bs)
 }
 
+// restartSlack is how much longer than its sysUpTime the time since an
+// agent's last answer may be before the agent counts as restarted: room
+// for the ticks' rounding, the two clocks' rates and an agent that caches
+// its answers. Only an agent that had been up less than that at its last
+// answer can have a restart missed; a false one costs a single poll's
+// counters, a missed one a 32-bit counter's false wrap.
+const restartSlack = time.Second
+
 // state is what the collector remembers of a target between polls. It is
 // only touched by the worker polling the target.
 type state struct {
 	uptime   uint32            // last sysUpTime, centiseconds
+	upAt     time.Time         // when it came
 	polled   bool              // uptime is set
 	discon   map[string]uint64 // ifIndex -> ifCounterDiscontinuityTime
 	counters map[string]*counter
@@ -200,16 +209,24 @@ func poll(ctx context.Context, t Target, st *state, b *publish.Batch) (pollResul
 		return res, fmt.Errorf("cannot connect: %w", err)
 	}
 	defer g.Conn.Close()
+	sent := time.Now()
 	up, err := g.Get([]string{oidSysUpTime})
 	if err != nil {
 		return res, fmt.Errorf("cannot get sysUpTime: %w", err)
 	}
+	answered := time.Now()
 	if len(up.Variables) != 1 || up.Variables[0].Type != gosnmp.TimeTicks {
 		return res, errors.New("agent has no sysUpTime")
 	}
 	res.oids++
 	uptime := uint32(gosnmp.ToBigInt(up.Variables[0].Value).Uint64())
-	restart := st.polled && uptime < st.uptime
+	// The agent restarted since its last answer when its sysUpTime went
+	// back, or when it has been up for less time than has surely passed
+	// since that answer (from its arrival to this request): a restart
+	// during an outage longer than the uptime before it, after which
+	// sysUpTime is higher than it was.
+	restart := st.polled && (uptime < st.uptime ||
+		time.Duration(uptime)*10*time.Millisecond+restartSlack < sent.Sub(st.upAt))
 	tab := table{}
 	for _, m := range t.MIBs {
 		var cols []string
@@ -243,7 +260,7 @@ func poll(ctx context.Context, t Target, st *state, b *publish.Batch) (pollResul
 	// after sysUpTime (an agent half up after a restart) would otherwise
 	// hide the restart from the next, which took 32-bit counters that came
 	// back from 0 for a wrap.
-	st.uptime, st.polled = uptime, true
+	st.uptime, st.upAt, st.polled = uptime, answered, true
 	ts := time.Now().UnixNano()
 	if st.counters == nil {
 		st.counters = map[string]*counter{}

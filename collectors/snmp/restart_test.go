@@ -155,3 +155,26 @@ func TestRestartSeenAfterFailedPoll(t *testing.T) {
 		t.Fatalf("the poll after the new baseline: in-errors %v, want [5005]", vals)
 	}
 }
+
+// TestRestartLongerThanUptime: an agent polled when it had been up 1 s
+// restarts and is polled again 2.5 s later, having been up 1.5 s. Its
+// sysUpTime did not go back, but it has been up for less time than has
+// passed since its last answer: it restarted, and the poll starts a new
+// baseline instead of taking ifInErrors back from 5000 to 3 for a wrap.
+func TestRestartLongerThanUptime(t *testing.T) {
+	a := newRebootAgent(t)
+	var st state
+	a.set(100, 5000, false)
+	if _, err := pollAgent(t, a, &st); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	a.set(150, 3, false)
+	got, err := pollAgent(t, a, &st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vals, restarts := inErrors(got); restarts != 1 || len(vals) != 0 {
+		t.Fatalf("after the restart: %d restart marks and in-errors %v, want 1 mark and no counter", restarts, vals)
+	}
+}

@@ -177,15 +177,22 @@ func (s *SNMP) mib(d *device) *mib {
 	return m
 }
 
+// simBootUptime is every device's sysUpTime (centiseconds) at the fleet's
+// start: a day.
+const simBootUptime = 24 * 60 * 60 * 100
+
 // buildMIB builds device dev's MIB from its values at tick t (nil: before
 // the first step, every value zero).
 func buildMIB(a *Agent, dev int, t *tick) *mib {
 	cfg := a.fleet.Config()
 	b := &mibBuilder{series: a.fleet.DeviceSeries(dev)}
-	uptime := uint32(100)
+	// The devices have been up a day when the fleet starts: sysUpTime
+	// stands still between steps, and an agent up for less time than has
+	// passed since its last answer counts as restarted (collectors/snmp).
+	uptime := uint32(simBootUptime)
 	if t != nil {
 		b.vals = t.vals
-		uptime = uint32((t.ts-cfg.Start.UnixNano())/1e7) + 100
+		uptime = uint32((t.ts-cfg.Start.UnixNano())/1e7) + simBootUptime
 	}
 	if b.vals == nil {
 		b.vals = make([]value, len(b.series))
