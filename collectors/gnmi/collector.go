@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	pb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -291,7 +292,14 @@ func (c *Collector) startTarget(tc Target) (*target, error) {
 	if tlsCfg != nil {
 		creds = credentials.NewTLS(tlsCfg)
 	}
+	// The connection reconnects on the collector's backoff, not gRPC's (1 s
+	// growing to 120 s): while gRPC waits, every Subscribe fails at once,
+	// so a device back after a long outage waited up to two minutes, not
+	// backoff.max.
+	bo := backoff.DefaultConfig
+	bo.BaseDelay, bo.MaxDelay = c.cfg.Backoff.Initial, c.cfg.Backoff.Max
 	dopts := []grpc.DialOption{grpc.WithTransportCredentials(creds),
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: tc.DialTimeout}),
 		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(Codec{}), grpc.MaxCallRecvMsgSize(tc.MaxMessageBytes))}
 	if tc.Username != "" {
 		pw, err := tc.Password.Load()

@@ -27,6 +27,12 @@ type script func(ctx context.Context, send func([]byte) error) error
 // play, and returns its address and the number of streams opened so far.
 func rawTarget(t *testing.T, play script) (string, *atomic.Int32) {
 	t.Helper()
+	return serveAt(t, "127.0.0.1:0", play)
+}
+
+// serveAt is rawTarget on addr.
+func serveAt(t *testing.T, addr string, play script) (string, *atomic.Int32) {
+	t.Helper()
 	var streams atomic.Int32
 	desc := grpc.ServiceDesc{ServiceName: "gnmi.gNMI", HandlerType: (*any)(nil), Streams: []grpc.StreamDesc{{
 		StreamName: "Subscribe", ServerStreams: true, ClientStreams: true,
@@ -45,7 +51,7 @@ func rawTarget(t *testing.T, play script) (string, *atomic.Int32) {
 	}}}
 	srv := grpc.NewServer(grpc.ForceServerCodecV2(gnmi.Codec{}))
 	srv.RegisterService(&desc, struct{}{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
