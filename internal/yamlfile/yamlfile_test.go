@@ -25,14 +25,7 @@ type Embed struct {
 
 // TestDecodeErrors: every decode error is one line "NAME:LINE: path: problem".
 func TestDecodeErrors(t *testing.T) {
-	f := func(in, want string) {
-		t.Helper()
-		var d doc
-		err := Decode("f.yaml", []byte(in), &d, func() error { return nil })
-		if err == nil || err.Error() != want {
-			t.Errorf("%q:\ngot  %v\nwant %s", in, err, want)
-		}
-	}
+	f := func(in, want string) { t.Helper(); decodeFails(t, in, want) }
 	f("inner:\n  adr: [x]\n", "f.yaml:2: inner.adr: unknown field (did you mean addr?)")
 	f("devics: 3\n", "f.yaml:1: devics: unknown field (did you mean devices?)")
 	f("bogus: 3\n", "f.yaml:1: bogus: unknown field")
@@ -78,14 +71,7 @@ func TestTypeNames(t *testing.T) {
 // TestSyntaxErrors: a YAML syntax error is "NAME:LINE: problem", at the
 // line of the problem or of the collection it is in.
 func TestSyntaxErrors(t *testing.T) {
-	f := func(in, want string) {
-		t.Helper()
-		var d doc
-		err := Decode("f.yaml", []byte(in), &d, func() error { return nil })
-		if err == nil || err.Error() != want {
-			t.Errorf("%q:\ngot  %v\nwant %s", in, err, want)
-		}
-	}
+	f := func(in, want string) { t.Helper(); decodeFails(t, in, want) }
 	f("\tname: x\n", "f.yaml:1: tabs are not allowed for indentation (indent with spaces)")
 	f("inner:\n\ttimeout: 1s\n", "f.yaml:2: tabs are not allowed for indentation (indent with spaces)")
 	f("name: x\n\tdevices: 2\n", "f.yaml:2: tabs are not allowed for indentation (indent with spaces)")
@@ -116,5 +102,15 @@ func TestSuggest(t *testing.T) {
 	f([]string{"brokers", "tls"}, "zzzzzz", "")
 	if !strings.Contains(typeProblem("bool", "yes please", "bool"), "true or false") {
 		t.Error("bool problem")
+	}
+}
+
+// decodeFails checks that decoding in into a doc fails with want.
+func decodeFails(t *testing.T, in, want string) {
+	t.Helper()
+	var d doc
+	err := Decode("f.yaml", []byte(in), &d, func() error { return nil })
+	if err == nil || err.Error() != want {
+		t.Errorf("%q:\ngot  %v\nwant %s", in, err, want)
 	}
 }

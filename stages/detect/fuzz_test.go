@@ -84,15 +84,7 @@ func FuzzRestoreState(f *testing.F) {
 // never publish it).
 func nextSample(k schemas.SeriesKey, kind schemas.Kind) *kgo.Record {
 	s := schemas.Sample{TS: 2e18, Device: k.Device, Metric: k.Metric, Keys: k.Keys, Kind: kind, U64: 1 << 40, F64: 42, Str: "UP", Source: schemas.SourceSim}
-	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
-	sb.Append(&s)
-	rec := sb.NewRecord()
-	defer rec.Release()
-	val, err := schemas.EncodeSamples(nil, rec)
-	if err != nil {
-		return nil
-	}
-	return &kgo.Record{Topic: "in", Key: []byte(k.Device), Value: val, Headers: kafka.RecordHeaders(schemas.SamplesHeaders())}
+	return renamed([]schemas.Sample{s}, k.Device)
 }
 
 // laterTick returns the samples of one tick of cfg's fleet, years
@@ -109,8 +101,8 @@ func laterTick(tb testing.TB, cfg sim.Config) []schemas.Sample {
 	return out
 }
 
-// renamed returns a message of samples as device's, or nil when the name
-// cannot be encoded (the encoder refuses it, as a collector would never
+// renamed returns a message of samples as device's, or nil when it cannot
+// be encoded (the encoder refuses the name, as a collector would never
 // publish it).
 func renamed(samples []schemas.Sample, device string) *kgo.Record {
 	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
