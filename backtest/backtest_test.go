@@ -2,11 +2,13 @@ package backtest
 
 import (
 	"context"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/telekernel/telekernel/backtest/nab"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/detect"
 )
@@ -104,5 +106,34 @@ func TestRunCountsDroppedRows(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "2 (bad_timestamp 1, bad_name 1)") {
 		t.Errorf("the table does not show the dropped points:\n%s", out.String())
+	}
+}
+
+// TestEvaluateNABWithoutWindows replays NAB files whose labels hold no
+// window (artificialNoAnomaly alone): the NAB score is undefined there
+// (perfect = null = 0), so there is none, rather than a NaN that the table
+// prints and --json cannot encode.
+func TestEvaluateNABWithoutWindows(t *testing.T) {
+	s := &nab.Series{Name: "artificialNoAnomaly/flat.csv"}
+	for i := range 400 {
+		s.Times = append(s.Times, time.Date(2014, 4, 1, 0, 5*i, 0, 0, time.UTC))
+		s.Values = append(s.Values, 1)
+	}
+	s.Values[300] = 1000
+	c, err := nab.NewCorpus([]*nab.Series{s}, nab.Labels{s.Name: nil})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := &Dataset{Format: FormatNAB, Corpus: c, Devices: map[string]bool{s.Name: true},
+		Groups: []Group{{Name: "nab", Open: func() (Source, error) { return NABSource(c), nil }}}}
+	res, err := Evaluate(t.Context(), "default", detect.Config{}, ds, NABEvents(c), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ps := range res.NAB {
+		t.Errorf("%s: NAB score %v without windows, want none", ps.Profile.Name, ps.Normalized)
+	}
+	if err := PrintJSON(io.Discard, []*Result{res}); err != nil {
+		t.Errorf("PrintJSON: %v", err)
 	}
 }

@@ -179,7 +179,7 @@ type Result struct {
 	Runs       []Stats
 	Detections []schemas.Detection
 	Report     *Report            // nil without labels
-	NAB        []nab.ProfileScore // NAB data with windows only
+	NAB        []nab.ProfileScore // NAB data with at least one window only
 	Sim        *SimReport         // simulated data scored against its own ground truth
 }
 
@@ -241,7 +241,9 @@ func Evaluate(ctx context.Context, name string, cfg detect.Config, ds *Dataset, 
 		r := Score(events, res.Detections, Exposures(res.Runs...), sc)
 		res.Report = &r
 	}
-	if ds.Corpus != nil {
+	// Without windows the NAB score is undefined (the perfect and the null
+	// detector both score 0): no NAB scores rather than NaN.
+	if ds.Corpus != nil && ds.Corpus.Labels.Count() > 0 {
 		scores, err := ds.Corpus.Evaluate(NABScores(ds.Corpus, res.Detections), nab.Profiles)
 		if err != nil {
 			return nil, err
