@@ -86,6 +86,19 @@ func weights(n int, windows [][2]int, p Profile) ([]float64, []int32) {
 	return w, win
 }
 
+// scorableWindows returns the number of f's windows that end after the
+// probationary period, the only ones a detection can find.
+func scorableWindows(f *FileInput) int {
+	p := Probation(len(f.Scores))
+	n := 0
+	for _, w := range f.Windows {
+		if w[1] >= p {
+			n++
+		}
+	}
+	return n
+}
+
 func checkInput(f *FileInput) error {
 	last := -1
 	for k, w := range f.Windows {
@@ -109,13 +122,14 @@ func Score(files []FileInput, p Profile) (ProfileScore, error) {
 		win int32 // global window index, −1 outside
 	}
 	var rows []row
-	nwin := 0
+	nwin, scorable := 0, 0
 	for fi := range files {
 		f := &files[fi]
 		if err := checkInput(f); err != nil {
 			return ProfileScore{}, err
 		}
 		w, win := weights(len(f.Scores), f.Windows, p)
+		scorable += scorableWindows(f)
 		for i := Probation(len(f.Scores)); i < len(f.Scores); i++ {
 			g := int32(-1)
 			if win[i] >= 0 {
@@ -130,7 +144,7 @@ func Score(files []FileInput, p Profile) (ProfileScore, error) {
 	for k := range winScore {
 		winScore[k] = -p.FN
 	}
-	total := -p.FN * float64(nwin)
+	total := -p.FN * float64(scorable) // a window with no scorable row counts for nothing
 	bestT, best := NoDetection, total
 	for i := 0; i < len(rows); {
 		t := rows[i].s
@@ -151,10 +165,13 @@ func Score(files []FileInput, p Profile) (ProfileScore, error) {
 }
 
 // ScoreAt scores every file at threshold t under profile p: a scorable row
-// is a detection iff its score is at least t. nwin is the number of windows
-// used for normalisation.
+// is a detection iff its score is at least t; a window with no scorable row
+// (it ends in the probationary period) contributes nothing. nwin is the
+// number of windows of the perfect detector's score A_TP·nwin; the null
+// detector's is −A_FN per window with a scorable row, as NAB scores it.
 func ScoreAt(files []FileInput, p Profile, t float64, nwin int) (ProfileScore, error) {
 	ps := ProfileScore{Profile: p, Threshold: t, Total: FileScore{Name: "Totals"}}
+	scorable := 0
 	for fi := range files {
 		f := &files[fi]
 		if err := checkInput(f); err != nil {
@@ -182,13 +199,15 @@ func ScoreAt(files []FileInput, p Profile, t float64, nwin int) (ProfileScore, e
 				fs.TN++
 			}
 		}
-		for k := range f.Windows {
-			if hit[k] {
+		for k, win := range f.Windows {
+			switch {
+			case hit[k]:
 				fs.Score += best[k]
-			} else {
+			case win[1] >= Probation(len(f.Scores)):
 				fs.Score -= p.FN
 			}
 		}
+		scorable += scorableWindows(f)
 		ps.Files = append(ps.Files, fs)
 		ps.Raw += fs.Score
 		ps.Total.TP += fs.TP
@@ -198,7 +217,7 @@ func ScoreAt(files []FileInput, p Profile, t float64, nwin int) (ProfileScore, e
 		ps.Total.Scorable += fs.Scorable
 	}
 	ps.Total.Score = ps.Raw
-	null, perfect := -p.FN*float64(nwin), p.TP*float64(nwin)
+	null, perfect := -p.FN*float64(scorable), p.TP*float64(nwin)
 	ps.Normalized = 100 * (ps.Raw - null) / (perfect - null)
 	return ps, nil
 }

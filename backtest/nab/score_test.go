@@ -206,3 +206,35 @@ func readRefScores(t *testing.T, path string) refScores {
 	}
 	return out
 }
+
+// TestWindowInProbation checks a window with no scorable row (it ends
+// before the probationary period does): it contributes nothing, neither
+// −A_FN when missed (SCORING.md §5), nor to the null detector's score that
+// normalisation starts from (§8); a detection in it, being in the
+// probationary period, is not a detection.
+func TestWindowInProbation(t *testing.T) {
+	scores := make([]float64, 100) // P = 15
+	scores[3] = 1                  // in the probationary window
+	scores[50] = 1                 // the first row of the scorable window
+	files := []FileInput{{Name: "a/b.csv", Scores: scores, Windows: [][2]int{{2, 5}, {50, 59}}}}
+	ps, err := Score(files, Standard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The scorable window found at its first row (+1), nothing else.
+	if ps.Raw != 1 || ps.Total.TP != 1 || ps.Total.FP != 0 {
+		t.Errorf("raw %v TP %d FP %d, want 1, 1, 0", ps.Raw, ps.Total.TP, ps.Total.FP)
+	}
+	// null = −1 (the scorable window), perfect = +2 (both windows, as NAB
+	// counts them): 100·(1 + 1)/(2 + 1).
+	if want := 200.0 / 3; math.Abs(ps.Normalized-want) > 1e-9 {
+		t.Errorf("normalised %v, want %v", ps.Normalized, want)
+	}
+	null, err := Score([]FileInput{{Name: "a/b.csv", Scores: make([]float64, 100), Windows: files[0].Windows}}, Standard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if null.Raw != -1 || null.Normalized != 0 {
+		t.Errorf("null detector: raw %v normalised %v, want −1 and 0", null.Raw, null.Normalized)
+	}
+}
