@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/telekernel/telekernel/internal/cfgcheck"
@@ -80,13 +81,13 @@ func (c Config) Validate() error {
 	}
 	u, err := url.Parse(c.URL)
 	if err != nil {
-		return fmt.Errorf("url: %q is not a URL like http://127.0.0.1:9093", c.URL)
+		return fmt.Errorf("url: %q is not a URL like http://127.0.0.1:9093", redactURL(c.URL))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fmt.Errorf("url: scheme %q is not http or https (want a URL like http://127.0.0.1:9093)", u.Scheme)
 	}
 	if u.Host == "" {
-		return fmt.Errorf("url: %q has no host", c.URL)
+		return fmt.Errorf("url: %q has no host", redactURL(c.URL))
 	}
 	if u.User != nil {
 		return errors.New("url: must not contain credentials; use username and password")
@@ -125,6 +126,21 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// redactURL returns raw with anything up to its last @ after the scheme
+// (credentials someone wrote in it) replaced by ***, for error messages
+// about a URL that may not parse.
+func redactURL(raw string) string {
+	at := strings.LastIndex(raw, "@")
+	if at < 0 {
+		return raw
+	}
+	start := 0
+	if i := strings.Index(raw, "://"); i >= 0 && i < at {
+		start = i + len("://")
+	}
+	return raw[:start] + "***" + raw[at:]
 }
 
 // LogValue logs the config without secrets (the password's source only).

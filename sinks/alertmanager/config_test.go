@@ -42,6 +42,17 @@ func TestConfigValidate(t *testing.T) {
 	f(Config{URL: ok, Source: SourceIncidents}, "")
 }
 
+// A URL with credentials is refused without repeating them, also when it
+// does not parse (a password with a raw %) or has no host.
+func TestConfigURLCredentialsNotEchoed(t *testing.T) {
+	for _, u := range []string{"http://tk:s3cr%t@am:9093", "http://tk:s3cret@", "http://tk:s3cret@/am", "http://tk:s3c/ret@am:9093"} {
+		err := Config{URL: u}.Validate()
+		if err == nil || strings.Contains(err.Error(), "s3c") {
+			t.Errorf("%s: error %v, want one without the password", u, err)
+		}
+	}
+}
+
 func TestNewWrapsConfigErrors(t *testing.T) {
 	_, err := New(Config{URL: "http://127.0.0.1:9093", Username: "tk", Password: secret.Source{Env: "TK_TEST_UNSET_PASSWORD_VAR"}})
 	if err == nil || !strings.Contains(err.Error(), "alertmanager: invalid config: password:") {
