@@ -211,21 +211,33 @@ func (s *Section) Warnings() []string {
 			out = append(out, fmt.Sprintf("gnmi.targets[%d] (%s): %s", i, t.Name, plaintextWarning))
 		}
 	}
+	for i, t := range s.SNMP.Targets {
+		if w := t.Weakness(); w != "" {
+			out = append(out, fmt.Sprintf("snmp.targets[%d] (%s): %s", i, t.Name, w))
+		}
+	}
 	return out
 }
 
 const plaintextWarning = "username and password are sent in plaintext gRPC metadata; set tls.enabled: true"
 
-// warnPlaintext returns a function that logs one warning per gNMI target
-// (by name) whose credentials go over plaintext, the first time it sees the
+// warnRisky returns a function that logs one warning per gNMI target (by
+// name) whose credentials go over plaintext and per SNMPv3 target whose
+// security is weak (snmp.Target.Weakness), the first time it sees the
 // target in a config.
-func warnPlaintext(log *slog.Logger) func(*Config) {
+func warnRisky(log *slog.Logger) func(*Config) {
 	warned := map[string]bool{}
 	return func(c *Config) {
 		for _, t := range c.GNMI.Targets {
 			if t.PlaintextCredentials() && !warned[t.Name] {
 				warned[t.Name] = true
 				log.Warn("gNMI credentials over plaintext: "+plaintextWarning, "target", t.String())
+			}
+		}
+		for _, t := range c.SNMP.Targets {
+			if w := t.Weakness(); w != "" && !warned[t.Name] {
+				warned[t.Name] = true
+				log.Warn("weak SNMPv3 security: "+w, "target", t.Name, "address", t.Address)
 			}
 		}
 	}

@@ -117,7 +117,7 @@ func newCollector(kind string, cfg *Config, pub *publish.Publisher, reg promethe
 		if err != nil {
 			return nil, nil, err
 		}
-		warn := warnPlaintext(log)
+		warn := warnRisky(log)
 		warn(cfg)
 		return c.Run, func(n *Config) error { warn(n); return c.SetTargets(n.GNMI.Targets) }, nil
 	default:
@@ -125,7 +125,9 @@ func newCollector(kind string, cfg *Config, pub *publish.Publisher, reg promethe
 		if err != nil {
 			return nil, nil, err
 		}
-		return c.Run, func(n *Config) error { return c.SetTargets(n.SNMP.Targets) }, nil
+		warn := warnRisky(log)
+		warn(cfg)
+		return c.Run, func(n *Config) error { warn(n); return c.SetTargets(n.SNMP.Targets) }, nil
 	}
 }
 

@@ -186,7 +186,7 @@ func TestPlaintextCredentialsWarnOncePerTarget(t *testing.T) {
 		t.Errorf("warnings: %q", w)
 	}
 	var buf strings.Builder
-	warn := warnPlaintext(slog.New(slog.NewTextHandler(&buf, nil)))
+	warn := warnRisky(slog.New(slog.NewTextHandler(&buf, nil)))
 	warn(c1)
 	warn(c1) // a reload with the same targets
 	warn(c2) // a reload adding r3
@@ -225,5 +225,41 @@ func TestBatchBytesFromTopic(t *testing.T) {
 	}
 	if got := batchBytes(ctx, cl, &Config{Topic: "tk.no-such-topic-" + topic}, log); got != publish.DefaultMaxBatchBytes {
 		t.Fatalf("unknown topic: %d, want the default", got)
+	}
+}
+
+// TestWeakSNMPv3Warns: an SNMPv3 target below authPriv, or on MD5 or DES,
+// is a warning of check and of collect snmp (once per target, across
+// reloads); SHA-256/AES and v2c are not.
+func TestWeakSNMPv3Warns(t *testing.T) {
+	t.Setenv("TK_TEST_SNMP_PW", "hunter2hunter2")
+	pw := "{env: TK_TEST_SNMP_PW}"
+	doc := "kafka: {brokers: [a:1]}\nsnmp:\n  targets:\n" +
+		"    - {name: ok, address: a, version: v3, v3: {username: u, auth_protocol: SHA-256, auth_password: " + pw + ", priv_protocol: AES, priv_password: " + pw + "}}\n" +
+		"    - {name: v2, address: b, community: " + pw + "}\n" +
+		"    - {name: none, address: c, version: v3, v3: {username: u}}\n" +
+		"    - {name: nopriv, address: d, version: v3, v3: {username: u, auth_protocol: SHA, auth_password: " + pw + "}}\n" +
+		"    - {name: md5, address: e, version: v3, v3: {username: u, auth_protocol: md5, auth_password: " + pw + ", priv_protocol: AES, priv_password: " + pw + "}}\n" +
+		"    - {name: des, address: f, version: v3, v3: {username: u, auth_protocol: SHA, auth_password: " + pw + ", priv_protocol: DES, priv_password: " + pw + "}}\n"
+	c, err := ParseConfig("c.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.Warnings()
+	want := []string{"snmp.targets[2] (none): ", "snmp.targets[3] (nopriv): ", "snmp.targets[4] (md5): ", "snmp.targets[5] (des): "}
+	if len(w) != len(want) {
+		t.Fatalf("warnings: %q", w)
+	}
+	for i := range want {
+		if !strings.HasPrefix(w[i], want[i]) || strings.Contains(w[i], "hunter2") {
+			t.Errorf("warning %d: %q, want %q...", i, w[i], want[i])
+		}
+	}
+	var buf strings.Builder
+	warn := warnRisky(slog.New(slog.NewTextHandler(&buf, nil)))
+	warn(c)
+	warn(c) // a reload with the same targets
+	if out := buf.String(); strings.Count(out, "level=WARN") != 4 || strings.Contains(out, "hunter2") {
+		t.Errorf("log: %s", out)
 	}
 }

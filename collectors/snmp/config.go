@@ -223,6 +223,27 @@ func (t Target) validate() error {
 	return nil
 }
 
+// Weakness says in one line why t's USM security is weaker than authPriv
+// with SHA and AES, naming the field, or returns "" when it is not: a v3
+// target without authentication or privacy, or on MD5 or DES. A v2c
+// community crosses the network in clear by design and is not reported.
+func (t Target) Weakness() string {
+	if t.Version != "v3" {
+		return ""
+	}
+	switch auth, priv := strings.ToUpper(t.V3.AuthProtocol), strings.ToUpper(t.V3.PrivProtocol); {
+	case auth == "":
+		return "v3.auth_protocol: unset (noAuthNoPriv): answers are neither authenticated nor encrypted; set auth_protocol: SHA-256 and priv_protocol: AES"
+	case priv == "":
+		return "v3.priv_protocol: unset (authNoPriv): requests and answers cross the network unencrypted; set priv_protocol: AES"
+	case auth == "MD5":
+		return "v3.auth_protocol: MD5 is weak (deprecated for USM); use SHA-256"
+	case priv == "DES":
+		return "v3.priv_protocol: DES (56-bit key) is broken; use AES"
+	}
+	return ""
+}
+
 func (t Target) hostPort() (string, uint16, error) {
 	host, port, err := net.SplitHostPort(t.Address)
 	if err != nil {
