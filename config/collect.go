@@ -103,11 +103,15 @@ func (c *Config) Collector() (*collectors.Config, error) {
 // target whose credentials go over plaintext, naming the field as the file
 // spells it.
 func (c *Config) Warnings() []string {
-	out := c.Collect.Warnings()
-	if !c.legacy {
-		for i := range out {
-			out[i] = "collect." + out[i]
+	var out []string
+	if c.Kafka.PlaintextPassword() {
+		out = append(out, "kafka.sasl.mechanism: PLAIN without tls.enabled sends the password in plaintext; set kafka.tls.enabled: true, or use SCRAM-SHA-512")
+	}
+	for _, w := range c.Collect.Warnings() {
+		if !c.legacy {
+			w = "collect." + w
 		}
+		out = append(out, w)
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,4 +154,27 @@ func TestCheckRefusesWhatRunRefuses(t *testing.T) {
 	f("clickhouse:\n  addr: [c:9000]\n  password_file: /nonexistent/pw\n", "bad.yaml:3: clickhouse.password_file: cannot read secret file")
 	f("clickhouse:\n  addr: [c:9000]\n  tls: {enable: true, ca_file: /nonexistent/ca.pem}\n", "bad.yaml:3: clickhouse.tls.ca_file: cannot read it")
 	f("parquet:\n  compression: brotli\n", `bad.yaml:2: parquet.compression: "brotli" is not one of zstd`)
+}
+
+// TestWarnsKafkaPlainWithoutTLS: SASL PLAIN sends the password as it is,
+// so without TLS anyone on the path reads it; check warns, as it does for
+// gNMI credentials over plaintext. SCRAM, or PLAIN over TLS, does not.
+func TestWarnsKafkaPlainWithoutTLS(t *testing.T) {
+	t.Setenv("TK_TEST_KAFKA_PW", "hunter2")
+	f := func(kafka string, want bool) {
+		t.Helper()
+		c, err := Parse("c.yaml", []byte("kafka: {brokers: [k:9092], "+kafka+"}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := c.Warnings()
+		if got := len(w) == 1 && strings.HasPrefix(w[0], "kafka.sasl.mechanism: ") && !strings.Contains(w[0], "hunter2"); got != want || !want && len(w) != 0 {
+			t.Errorf("%s: warnings %q, want one: %v", kafka, w, want)
+		}
+	}
+	pw := "password: {env: TK_TEST_KAFKA_PW}"
+	f("sasl: {mechanism: PLAIN, username: tk, "+pw+"}", true)
+	f("sasl: {mechanism: plain, username: tk, "+pw+"}", true)
+	f("sasl: {mechanism: PLAIN, username: tk, "+pw+"}, tls: {enabled: true}", false)
+	f("sasl: {mechanism: SCRAM-SHA-512, username: tk, "+pw+"}", false)
 }

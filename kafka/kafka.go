@@ -100,6 +100,13 @@ func (c Config) ValidateFiles() error {
 	return nil
 }
 
+// PlaintextPassword reports whether c sends its SASL password as it is
+// (PLAIN) over a connection without TLS, where anyone on the path can read
+// it. SCRAM never sends the password.
+func (c Config) PlaintextPassword() bool {
+	return strings.EqualFold(c.SASL.Mechanism, "PLAIN") && !c.TLS.Enabled && !c.TLS.Enable
+}
+
 // Opts returns the franz-go options for the connection.
 func (c Config) Opts() ([]kgo.Opt, error) {
 	if err := c.Validate(); err != nil {
