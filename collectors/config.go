@@ -210,6 +210,9 @@ func (s *Section) Warnings() []string {
 		if t.PlaintextCredentials() {
 			out = append(out, fmt.Sprintf("gnmi.targets[%d] (%s): %s", i, t.Name, plaintextWarning))
 		}
+		if w := t.TLS.Warning(); w != "" {
+			out = append(out, fmt.Sprintf("gnmi.targets[%d] (%s): tls.%s", i, t.Name, w))
+		}
 	}
 	for i, t := range s.SNMP.Targets {
 		if w := t.Weakness(); w != "" {

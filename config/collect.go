@@ -10,6 +10,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/gnmi"
 	"github.com/telekernel/telekernel/collectors/share"
 	"github.com/telekernel/telekernel/collectors/snmp"
+	"github.com/telekernel/telekernel/internal/tlsfiles"
 )
 
 // legacyCollector holds the top-level fields of the collector-only files
@@ -104,6 +105,15 @@ func (c *Config) Collector() (*collectors.Config, error) {
 // spells it.
 func (c *Config) Warnings() []string {
 	var out []string
+	for _, t := range []struct {
+		section string
+		on      bool
+		tls     tlsfiles.Config
+	}{{"kafka", true, c.Kafka.TLS}, {"clickhouse", len(c.ClickHouse.Addr) > 0, c.ClickHouse.TLS}, {"alertmanager", c.Alertmanager.URL != "", c.Alertmanager.TLS}} {
+		if w := t.tls.Warning(); t.on && w != "" {
+			out = append(out, t.section+".tls."+w)
+		}
+	}
 	if c.Kafka.PlaintextPassword() {
 		out = append(out, "kafka.sasl.mechanism: PLAIN without tls.enabled sends the password in plaintext; set kafka.tls.enabled: true, or use SCRAM-SHA-512")
 	}

@@ -178,3 +178,33 @@ func TestWarnsKafkaPlainWithoutTLS(t *testing.T) {
 	f("sasl: {mechanism: PLAIN, username: tk, "+pw+"}, tls: {enabled: true}", false)
 	f("sasl: {mechanism: SCRAM-SHA-512, username: tk, "+pw+"}", false)
 }
+
+// TestWarnsInsecureSkipVerify: a TLS client that does not verify the
+// server's certificate (Kafka, ClickHouse, Alertmanager, a gNMI target)
+// still runs, and check names it.
+func TestWarnsInsecureSkipVerify(t *testing.T) {
+	const doc = `kafka: {brokers: [k:9092], tls: {enabled: true, insecure_skip_verify: true}}
+clickhouse: {addr: [ch:9440], tls: {enabled: true, insecure_skip_verify: true}}
+alertmanager: {url: "https://am:9093", tls: {enabled: true, insecure_skip_verify: true}}
+collect:
+  gnmi:
+    targets:
+      - {name: r1, address: "r1:6030", tls: {enabled: true}}
+      - {name: r2, address: "r2:6030", tls: {enabled: true, insecure_skip_verify: true}}
+`
+	c, err := Parse("c.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.Warnings()
+	want := []string{"kafka.tls.insecure_skip_verify: ", "clickhouse.tls.insecure_skip_verify: ",
+		"alertmanager.tls.insecure_skip_verify: ", "collect.gnmi.targets[1] (r2): tls.insecure_skip_verify: "}
+	if len(w) != len(want) {
+		t.Fatalf("warnings: %q", w)
+	}
+	for i := range want {
+		if !strings.HasPrefix(w[i], want[i]) {
+			t.Errorf("warning %d: %q, want %q...", i, w[i], want[i])
+		}
+	}
+}

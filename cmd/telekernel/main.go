@@ -134,9 +134,9 @@ func newCheckCmd() *cobra.Command {
 apply). Besides the values, check loads what a start would: TLS files, passwords from files or
 the environment, the listen addresses, a writable Parquet root, and, when the collect section
 lists targets, that kafka.brokers is set. An error is one line, FILE:LINE: path.field: problem;
-risky settings (credentials over plaintext) and deprecated spellings (a collector-only file of
-earlier releases, clickhouse password_file or tls.enable) are printed as warnings and do not fail
-the check.`,
+risky settings (credentials over plaintext, insecure_skip_verify, SNMPv3 below authPriv or on
+MD5 or DES) and deprecated spellings (a collector-only file of earlier releases, clickhouse
+password_file or tls.enable) are printed as warnings and do not fail the check.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := requireConfig("check", path, app.LoadConfig)

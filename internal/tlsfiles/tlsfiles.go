@@ -85,6 +85,16 @@ func (c Config) Client() (*tls.Config, error) {
 	return tc, nil
 }
 
+// Warning returns "insecure_skip_verify: ..." when c turns off the check
+// of the server's certificate (TLS still on, but anyone on the path can
+// stand in for the server), for the caller to print; else "".
+func (c Config) Warning() string {
+	if c.InsecureSkipVerify && (c.Enabled || c.Enable) {
+		return "insecure_skip_verify: the server's certificate is not verified, so anyone on the path can stand in for it (lab use only); give ca_file instead"
+	}
+	return ""
+}
+
 // fields are the YAML keys of Config.
 var fields = []string{"enabled", "enable", "ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"}
 
