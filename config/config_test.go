@@ -150,7 +150,10 @@ func TestCheckRefusesWhatRunRefuses(t *testing.T) {
 	f("sim:\n\tdevices: 3\n", "bad.yaml:2: tabs are not allowed for indentation")
 	f("sim: {speed: 1\n  devices: 3}\n", "bad.yaml:2: did not find expected ',' or '}' in the flow mapping {…} that starts at line 1")
 	f("log: debug\n", `bad.yaml:1: log: "debug" is not a section`)
-	f("clickhouse:\n  addr: [c:9000]\n  password: hunter2\n", "bad.yaml:3: a secret is never written in the config file: give {file: PATH} or {env: VAR}")
+	f("clickhouse:\n  addr: [c:9000]\n  password: hunter2\n", "bad.yaml:3: clickhouse.password: a secret is never written in the config file: give {file: PATH} or {env: VAR}")
+	// A secret in a flow mapping is found by its field's type, never read.
+	f("collect:\n  gnmi:\n    targets:\n      - {name: r1, address: \"10.0.0.1:57400\", username: u, password: hunter2}\n",
+		"bad.yaml:4: collect.gnmi.targets[0].password: a secret is never written in the config file")
 	f("clickhouse:\n  addr: [c:9000]\n  password_file: /nonexistent/pw\n", "bad.yaml:3: clickhouse.password_file: cannot read secret file")
 	f("clickhouse:\n  addr: [c:9000]\n  tls: {enable: true, ca_file: /nonexistent/ca.pem}\n", "bad.yaml:3: clickhouse.tls.ca_file: cannot read it")
 	f("parquet:\n  compression: brotli\n", `bad.yaml:2: parquet.compression: "brotli" is not one of zstd`)

@@ -29,7 +29,7 @@ func (s *Source) UnmarshalYAML(n *yaml.Node) error {
 		if n.Tag == "!!null" {
 			return nil
 		}
-		return typeError(n, "a secret is never written in the config file: give {file: PATH} or {env: VAR}")
+		return typeError(n, PlainRefused+": give {file: PATH} or {env: VAR}")
 	case yaml.MappingNode:
 	default:
 		return typeError(n, "want {file: PATH} or {env: VAR}")
@@ -52,6 +52,9 @@ func (s *Source) UnmarshalYAML(n *yaml.Node) error {
 	}
 	return nil
 }
+
+// PlainRefused starts the error of a secret written in the config file.
+const PlainRefused = "a secret is never written in the config file"
 
 // typeError returns msg at n's line as yaml.v3 reports decoding errors.
 func typeError(n *yaml.Node, msg string) error {

@@ -87,6 +87,18 @@ func join(path, name string) string {
 // fieldsAt returns the YAML field names of the struct that the path leads to
 // from v, or nil when the path does not lead to a struct.
 func fieldsAt(v any, path string) []string {
+	t := typeAt(v, path)
+	if t == nil {
+		return nil
+	}
+	var names []string
+	collect(deref(t), &names)
+	return names
+}
+
+// typeAt returns the type of the field that the path leads to from v, or
+// nil when there is none.
+func typeAt(v any, path string) reflect.Type {
 	t := reflect.TypeOf(v)
 	for _, part := range strings.Split(path, ".") {
 		if part == "" {
@@ -105,9 +117,44 @@ func fieldsAt(v any, path string) []string {
 			t = t.Elem()
 		}
 	}
-	var names []string
-	collect(deref(t), &names)
-	return names
+	return t
+}
+
+// pathOfType returns the path of a mapping's scalar value on line whose
+// field has type want, "" when there is none: a value refused unread (a
+// secret) is found by its field's type, since a flow mapping may hold
+// several values on one line.
+func pathOfType(root *yaml.Node, line int, v any, want reflect.Type) string {
+	var walk func(n *yaml.Node, path string) string
+	walk = func(n *yaml.Node, path string) string {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				if p := walk(c, path); p != "" {
+					return p
+				}
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, val := n.Content[i], n.Content[i+1]
+				p := join(path, k.Value)
+				if val.Kind == yaml.ScalarNode && val.Line == line && deref(typeAt(v, p)) == want {
+					return p
+				}
+				if p := walk(val, p); p != "" {
+					return p
+				}
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				if p := walk(c, path+"["+strconv.Itoa(i)+"]"); p != "" {
+					return p
+				}
+			}
+		}
+		return ""
+	}
+	return walk(root, "")
 }
 
 func deref(t reflect.Type) reflect.Type {

@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/telekernel/telekernel/internal/secret"
 )
 
 // Decode decodes data (named name in errors) into v: unknown fields are
@@ -94,6 +97,12 @@ func decodeError(name string, root *yaml.Node, v any, msgs []string) error {
 				value = node.Value // yaml.v3 shortens a long one
 			}
 			out = append(out, at(name, line, path, typeProblem(tm[1], value, tm[3])))
+			continue
+		}
+		if strings.HasPrefix(msg, secret.PlainRefused) {
+			// The field, found without reading the value it refused.
+			path := pathOfType(root, line, v, reflect.TypeOf(secret.Source{}))
+			out = append(out, at(name, line, path, msg))
 			continue
 		}
 		out = append(out, fmt.Sprintf("%s:%d: %s", name, line, oneLine(msg)))
