@@ -340,6 +340,10 @@ func (t Target) validate(subs map[string]bool) error {
 		return errors.New("username: required with a password")
 	}
 	if t.Username != "" {
+		if t.Password.IsZero() {
+			// An empty password would be sent: a forgotten one, almost always.
+			return errors.New("password: required with a username: give {file: PATH} or {env: VAR}")
+		}
 		if _, err := t.Password.Load(); err != nil {
 			return fmt.Errorf("password: %w", err)
 		}

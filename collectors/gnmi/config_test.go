@@ -24,4 +24,9 @@ func TestValidateNamedLists(t *testing.T) {
 	f(Config{Subscriptions: []Subscription{sub}, Targets: []Target{r1, r1}}, `targets[1].name: "r1" is used twice`)
 	f(Config{Subscriptions: []Subscription{{Name: "bgp", Paths: sub.Paths}}, Targets: []Target{r1}},
 		`targets[0].subscriptions[0]: no subscription is named "if"`)
+	// A username without a password would send an empty one.
+	withUser := r1
+	withUser.Username = "tk"
+	f(Config{Subscriptions: []Subscription{sub}, Targets: []Target{withUser}},
+		"targets[0].password: required with a username: give {file: PATH} or {env: VAR}")
 }
