@@ -3,8 +3,10 @@
 // link down (critical), an administratively down interface or session is
 // informational, a return to UP resolves, and a series that changes state
 // FlapCount times within FlapWindow is one flapping alert that resolves
-// after FlapQuiet without a change. The same rules follow BGP and BFD
-// session-state and component oper-status. Counters and gauges that are
+// after FlapQuiet without a change; a link back from a shut is no flap,
+// and one enabled again that stays down past EnableGrace alarms. The same
+// rules follow BGP and BFD session-state and component oper-status. A
+// sample older than the series' latest changes nothing. Counters and gauges that are
 // really state are evidence too: an increment of an interface's
 // carrier-transitions counter is a link flap, and a drop of an
 // established-neighbours count is a loss of sessions that resolves when
