@@ -104,6 +104,20 @@ func (c *Config) Collector() (*collectors.Config, error) {
 // target whose credentials go over plaintext, naming the field as the file
 // spells it.
 func (c *Config) Warnings() []string {
+	out := c.EdgeWarnings()
+	for _, w := range c.Collect.Warnings() {
+		if !c.legacy {
+			w = "collect." + w
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// EdgeWarnings is the part of Warnings about the pipeline's own edges
+// (Kafka, ClickHouse, Alertmanager), which every command logs at start;
+// the collectors log their targets' own warnings.
+func (c *Config) EdgeWarnings() []string {
 	var out []string
 	for _, t := range []struct {
 		section string
@@ -116,12 +130,6 @@ func (c *Config) Warnings() []string {
 	}
 	if c.Kafka.PlaintextPassword() {
 		out = append(out, "kafka.sasl.mechanism: PLAIN without tls.enabled sends the password in plaintext; set kafka.tls.enabled: true, or use SCRAM-SHA-512")
-	}
-	for _, w := range c.Collect.Warnings() {
-		if !c.legacy {
-			w = "collect." + w
-		}
-		out = append(out, w)
 	}
 	return out
 }

@@ -101,10 +101,15 @@ func newConfigLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 }
 
 // warnDeprecated logs one warning line per deprecated spelling cfg was
-// read with, saying how to migrate.
+// read with, saying how to migrate, and per risky setting of the pipeline's
+// edges (config.EdgeWarnings: TLS without verification, SASL PLAIN in the
+// clear), which check prints too.
 func warnDeprecated(log *slog.Logger, cfg *config.Config) {
 	for _, d := range cfg.Deprecated() {
 		log.Warn("deprecated config: " + d)
+	}
+	for _, w := range cfg.EdgeWarnings() {
+		log.Warn("risky config: " + w)
 	}
 }
 

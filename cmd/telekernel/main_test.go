@@ -107,6 +107,17 @@ func TestCollectLegacyFileNotice(t *testing.T) {
 	}
 }
 
+// TestStartLogsRiskyEdges: a command logs a risky setting of the
+// pipeline's edges at start, as check prints it: here a stage whose Kafka
+// TLS does not verify the broker (the stage then fails to connect).
+func TestStartLogsRiskyEdges(t *testing.T) {
+	cfg := writeFile(t, "risky.yaml", "kafka: {brokers: [127.0.0.1:9], tls: {enabled: true, insecure_skip_verify: true}}\nlog: {format: text}\n")
+	_, _, stderr := tk(t, "stage", "detect", "-c", cfg, "--for", "1s", "--http", "off")
+	if strings.Count(stderr, "risky config: kafka.tls.insecure_skip_verify") != 1 {
+		t.Errorf("stage with kafka.tls.insecure_skip_verify: stderr %q, want one risky config warning", stderr)
+	}
+}
+
 // TestStartErrorPrintsNoSummary: a run that cannot start prints its error
 // only, not an all-zero summary.
 func TestStartErrorPrintsNoSummary(t *testing.T) {
