@@ -58,7 +58,11 @@ type SASLConfig struct {
 
 // Validate reports the first bad field.
 func (c Config) Validate() error {
-	for _, b := range c.Brokers {
+	for i, b := range c.Brokers {
+		if strings.Contains(b, "@") || strings.Contains(b, "/") {
+			// user:password@host or a URL: not repeated, it may hold a password.
+			return fmt.Errorf("brokers[%d]: want host:port, without a user, password or scheme (credentials go in sasl)", i)
+		}
 		if !strings.Contains(b, ":") {
 			return fmt.Errorf("brokers: %q is not host:port", b)
 		}
