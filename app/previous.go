@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/telekernel/telekernel/sinks/parquet"
 )
 
 // PreviousDir is the folder under the data folder (parquet.root) that
@@ -75,7 +77,7 @@ func newPreviousDir(root string, now time.Time) (string, error) {
 		}
 		err := os.Mkdir(dir, 0o755)
 		if err == nil {
-			return dir, syncDir(parent)
+			return dir, parquet.SyncDir(parent)
 		}
 		if !errors.Is(err, fs.ErrExist) || i >= 100 {
 			return "", err
@@ -115,7 +117,7 @@ func moveAll(root, dest string, names []string) error {
 		dirs[filepath.Dir(filepath.Join(dest, n))] = true
 	}
 	for d := range dirs {
-		if err := syncDir(d); err != nil {
+		if err := parquet.SyncDir(d); err != nil {
 			return err
 		}
 	}
@@ -145,17 +147,4 @@ func under(root, path string) (string, bool) {
 		return "", false
 	}
 	return rel, true
-}
-
-// syncDir makes the entries of dir durable.
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -217,7 +217,7 @@ func (t *Tracker) UpdateStatus(cfg *Config, ts int64, value string, adminDown bo
 	st, reason := Parse(t.class, value)
 	if reason != ReasonNone || st == t.status {
 		t.lastTS = max(t.lastTS, ts)
-		ev := t.tick(cfg, ts)
+		ev := t.Tick(cfg, ts, 0)
 		ev.Reason = reason
 		return ev
 	}
@@ -300,7 +300,7 @@ func (t *Tracker) UpdateCounter(cfg *Config, ts int64, v uint64, explained bool)
 		if t.alert == RuleCarrierFlap {
 			return t.resolve()
 		}
-		return t.tick(cfg, ts)
+		return t.Tick(cfg, ts, 0)
 	}
 	t.changed = ts
 	t.downAt, t.upAt = prevTS+1, ts+(ts-prevTS)
@@ -349,7 +349,7 @@ func (t *Tracker) UpdateLevel(cfg *Config, ts int64, v float64) Event {
 		if !low {
 			t.base = v
 		}
-		return t.tick(cfg, ts)
+		return t.Tick(cfg, ts, 0)
 	}
 	t.changed = ts
 	if low {
@@ -381,13 +381,18 @@ func (t *Tracker) UpdateLevel(cfg *Config, ts int64, v float64) Event {
 // the tracker only then.
 func (t *Tracker) Tick(cfg *Config, ts, enabled int64) Event {
 	due := t.Due(cfg, enabled)
-	if due == 0 || ts < due {
+	switch {
+	case due == 0 || ts < due:
 		return Event{}
+	case t.alert != RuleFlapping:
+		return t.fire(ts, t.downRule())
 	}
-	if t.alert == RuleFlapping {
-		return t.tick(cfg, ts)
+	t.nflaps = 0
+	if t.class.IsStatus() && t.status != StatusUp || t.class == ClassNeighbors && t.level < t.base {
+		// Quiet, but down: the flapping alert becomes a down alert.
+		return t.update(t.downRule())
 	}
-	return t.fire(ts, t.downRule())
+	return t.resolve()
 }
 
 // Due returns the earliest time at which Tick (with the same enabled) can
@@ -409,28 +414,6 @@ func (t *Tracker) Due(cfg *Config, enabled int64) int64 {
 		return 0
 	}
 	return enabled + int64(cfg.EnableGrace)
-}
-
-// tick ends a flapping alert after FlapQuiet without a transition, or
-// fires the down alert of a thing enabled again that stayed down past
-// EnableGrace (see Tick). It changes the tracker only when it returns a
-// transition.
-func (t *Tracker) tick(cfg *Config, ts int64) Event {
-	if t.alert == RuleNone && t.class != ClassOperStatus {
-		if due := t.Due(cfg, 0); due != 0 && ts >= due {
-			return t.fire(ts, t.downRule())
-		}
-		return Event{}
-	}
-	if t.alert != RuleFlapping || ts-t.changed < int64(cfg.FlapQuiet) {
-		return Event{}
-	}
-	t.nflaps = 0
-	if t.class.IsStatus() && t.status != StatusUp || t.class == ClassNeighbors && t.level < t.base {
-		// Quiet, but down: the flapping alert becomes a down alert.
-		return t.update(t.downRule())
-	}
-	return t.resolve()
 }
 
 // flap records a transition at ts and reports whether the series now has

@@ -188,7 +188,7 @@ func (e *encoder) writeFile(f File, rows []row, order []uint32, strs []string) (
 	if err := os.Rename(tmp.Name(), f.Path); err != nil {
 		return 0, fmt.Errorf("cannot rename %s: %w", tmp.Name(), err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := SyncDir(dir); err != nil {
 		return 0, err
 	}
 	return cw.n, nil
@@ -331,10 +331,12 @@ func mkdirDurable(dir string) error {
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("cannot create directory: %w", err)
 	}
-	return syncDir(parent)
+	return SyncDir(parent)
 }
 
-func syncDir(dir string) error {
+// SyncDir makes the entries of dir (files created, renamed or removed in
+// it) durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("cannot open directory to fsync it: %w", err)
