@@ -482,6 +482,9 @@ func (e *Ensemble) Shared() *Shared { return e.sh }
 // alert (0 when none fired yet).
 func (e *Ensemble) StartedAt() int64 { return e.al.StartsAt }
 
+// Firing reports whether the series' alert is on.
+func (e *Ensemble) Firing() bool { return e.al.Firing }
+
 // breakOnset fires an alert on a range break: its score is at least Fire,
 // its cause range_break and the members that reached Fire on the point.
 func (e *Ensemble) breakOnset(ts int64, r *Result) {

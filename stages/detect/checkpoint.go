@@ -41,6 +41,7 @@ func (d *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 	d.wait()
 	items := d.ckpt[:0]
 	for p, ps := range d.parts {
+		d.checkpointGone(p, ps, emit)
 		for _, k := range ps.dirty {
 			if st := ps.series[k]; st != nil {
 				st.dirty = false

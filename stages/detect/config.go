@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/telekernel/telekernel/detectors/alert"
 	"github.com/telekernel/telekernel/detectors/drift"
@@ -110,7 +111,19 @@ type Config struct {
 	// benchmarks/detect), hence the default. The detections, their order
 	// and the state are the same for any value.
 	Workers int `yaml:"workers"`
+	// SeriesExpiry drops the state of a counter or gauge series that had
+	// no sample for this long of event time (behind the newest sample of
+	// its input partition), unless one of its alerts fires: its memory is
+	// freed, a tombstone replaces its changelog record, and a series that
+	// comes back starts cold. Default DefaultSeriesExpiry; a negative
+	// value keeps every series for ever. State series (sent only on
+	// change) and multivariate and sibling groups do not expire.
+	SeriesExpiry time.Duration `yaml:"series_expiry"`
 }
+
+// DefaultSeriesExpiry is detect.series_expiry unless set: a day without a
+// sample, longer than any maintenance window a baseline should survive.
+const DefaultSeriesExpiry = 24 * time.Hour
 
 // RulesConfig configures the detect stage's rules beside the ensemble.
 type RulesConfig struct {
@@ -231,6 +244,9 @@ func (c Config) WithDefaults() Config {
 	c.Multivar.Detector = c.Multivar.Detector.WithDefaults()
 	c.Multivar.Alert = c.Multivar.Alert.WithDefaults()
 	c.Transaction = c.Transaction.WithDefaults()
+	if c.SeriesExpiry == 0 {
+		c.SeriesExpiry = DefaultSeriesExpiry
+	}
 	return c
 }
 
@@ -308,6 +324,9 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 0 {
 		return fmt.Errorf("workers: %d must not be negative", c.Workers)
+	}
+	if c.SeriesExpiry > 0 && c.SeriesExpiry < time.Minute {
+		return fmt.Errorf("series_expiry: %v is too short (at least 1m; a negative value: never)", c.SeriesExpiry)
 	}
 	for i, o := range c.Detectors.Metrics {
 		if o.Metric == "" {

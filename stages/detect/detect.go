@@ -77,6 +77,7 @@ type partState struct {
 	// with time alone (a flapping alert's quiet period, the grace of a
 	// thing enabled again), in key order; rebuilt as series are restored.
 	watched map[string][]*seriesState
+	exp     expiry // detect.series_expiry's clock and tombstones (expire.go)
 }
 
 // shareKey names the ensemble configuration of a series: its kind and
@@ -415,6 +416,9 @@ func (d *Stage) Restore(partition int32, key, value []byte) error {
 		return fmt.Errorf("restore %s: %w", k, err)
 	}
 	d.addSeries(ps, k, st)
+	if st.e != nil {
+		ps.exp.newest = max(ps.exp.newest, st.seen())
+	}
 	return nil
 }
 

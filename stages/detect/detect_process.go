@@ -30,6 +30,7 @@ func (d *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	}
 	defer release()
 	ps := d.part(r.Partition)
+	d.startExpiry(ps)
 	if d.inRec == nil {
 		d.inRec = map[uint64]int32{}
 	}
@@ -64,6 +65,7 @@ func (d *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	if err := d.scoreRows(ps, sr, rows, stateRows, emit); err != nil {
 		return err
 	}
+	d.expire(ps)
 	d.metrics.SetSeries("detect", float64(d.nseries.Load()))
 	d.metrics.SetStateBytes("detect", float64(d.StateBytes()))
 	return nil
@@ -228,6 +230,7 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 		}
 		from = st.counter.LastTS
 		r, res := st.counter.Update(ts, v)
+		ps.saw(st, ts)
 		if res != rate.OK {
 			return nil
 		}
@@ -237,6 +240,7 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 		if x, ok = sr.F64(i); !ok {
 			return nil
 		}
+		ps.saw(st, ts)
 	}
 	if f := st.iface; f != nil && f.down(from, ts) {
 		return nil
