@@ -485,6 +485,9 @@ func (e *Ensemble) StartedAt() int64 { return e.al.StartsAt }
 // Firing reports whether the series' alert is on.
 func (e *Ensemble) Firing() bool { return e.al.Firing }
 
+// Peak returns the best score of the current (or last) alert.
+func (e *Ensemble) Peak() float64 { return e.al.Peak }
+
 // breakOnset fires an alert on a range break: its score is at least Fire,
 // its cause range_break and the members that reached Fire on the point.
 func (e *Ensemble) breakOnset(ts int64, r *Result) {

@@ -113,9 +113,9 @@ type Config struct {
 	Workers int `yaml:"workers"`
 	// SeriesExpiry drops the state of a counter or gauge series that had
 	// no sample for this long of event time (behind the newest sample of
-	// its input partition), unless one of its alerts fires: its memory is
-	// freed, a tombstone replaces its changelog record, and a series that
-	// comes back starts cold. Default DefaultSeriesExpiry; a negative
+	// its input partition), resolving first an alert of it that fires:
+	// its memory is freed, a tombstone replaces its changelog record, and
+	// a series that comes back starts cold. Default DefaultSeriesExpiry; a negative
 	// value keeps every series for ever. State series (sent only on
 	// change) and multivariate and sibling groups do not expire.
 	SeriesExpiry time.Duration `yaml:"series_expiry"`

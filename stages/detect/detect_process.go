@@ -65,7 +65,9 @@ func (d *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	if err := d.scoreRows(ps, sr, rows, stateRows, emit); err != nil {
 		return err
 	}
-	d.expire(ps)
+	if err := d.expire(ps, emit); err != nil {
+		return err
+	}
 	d.metrics.SetSeries("detect", float64(d.nseries.Load()))
 	d.metrics.SetStateBytes("detect", float64(d.StateBytes()))
 	return nil

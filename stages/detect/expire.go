@@ -2,11 +2,15 @@ package detect
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/internal/detections"
 )
 
 // expiry is a partition's clock for detect.series_expiry: the newest
@@ -17,7 +21,7 @@ import (
 // as the instance that wrote the state had it after its last.
 type expiry struct {
 	newest  int64 // the latest sample time of the partition's counters and gauges
-	sweptTo int64 // the sweep boundary reached (a multiple of sweepEvery)
+	sweptTo int64 // the sweep boundary reached (a multiple of sweepEvery; 0 on a new partition, whose first record sets it without a sweep)
 	started bool  // sweptTo is set
 	// gone are the series expired since the last checkpoint: tombstones
 	// for their changelog records.
@@ -68,41 +72,104 @@ func (d *Stage) sweepEvery() int64 {
 
 // expire drops, after a record, the counter and gauge series of ps that
 // had no sample for series_expiry before the sweep boundary the
-// partition's newest sample has reached, once per boundary, unless an
-// alert of theirs fires. The boundaries are fixed in event time, so an
-// instance that restored the partition sweeps where the one before it
-// would have: the detections and the state are the same.
-func (d *Stage) expire(ps *partState) {
+// partition's newest sample has reached, once per boundary; an alert of
+// theirs that fires is resolved first (resolveStale). The boundaries are
+// fixed in event time, so an instance that restored the partition sweeps
+// where the one before it would have: the detections and the state are
+// the same. The record's held outputs go first, as the serial path emits
+// them.
+func (d *Stage) expire(ps *partState, emit func(*kgo.Record)) error {
 	every := d.sweepEvery()
 	if every == 0 {
-		return
+		return nil
 	}
 	to := ps.exp.newest / every * every
 	if to <= ps.exp.sweptTo {
-		return
+		return nil
 	}
+	first := ps.exp.sweptTo == 0 // a new partition's first record: nothing is old yet
 	ps.exp.sweptTo = to
-	d.wait() // the series' ensembles are complete
+	if first {
+		return nil
+	}
+	// The stage's goroutine writes what is read here (seen), the
+	// workers do not.
 	cutoff := to - int64(d.cfg.SeriesExpiry)
 	var keys []schemas.SeriesKey
 	for k, st := range ps.series {
-		if st.e != nil && st.seen() < cutoff && st.seen() != 0 && !st.firing() {
+		if st.e != nil && st.seen() < cutoff && st.seen() != 0 {
 			keys = append(keys, k)
 		}
 	}
 	if len(keys) == 0 {
-		return
+		return nil
+	}
+	if err := d.Flush(emit); err != nil { // the ensembles complete, their outputs first
+		return err
 	}
 	slices.SortFunc(keys, func(a, b schemas.SeriesKey) int {
 		return cmp.Or(cmp.Compare(a.Device, b.Device), cmp.Compare(a.Metric, b.Metric), cmp.Compare(a.Keys, b.Keys))
 	})
+	resolved := 0
 	for _, k := range keys {
+		if st := ps.series[k]; st.firing() {
+			resolved++
+			if err := d.resolveStale(emit, st, st.seen()+int64(d.cfg.SeriesExpiry)); err != nil {
+				return err
+			}
+		}
 		d.removeSeries(ps, k)
 	}
 	ps.exp.gone = append(ps.exp.gone, keys...)
 	d.metrics.Expired("detect", len(keys))
 	d.log.Info("dropped the state of series without a sample for detect.series_expiry; one that comes back starts cold",
-		"partition", ps.id, "series", len(keys), "series_expiry", d.cfg.SeriesExpiry, "before", time.Unix(0, cutoff).UTC())
+		"partition", ps.id, "series", len(keys), "firing_resolved", resolved, "series_expiry", d.cfg.SeriesExpiry, "before", time.Unix(0, cutoff).UTC())
+	return nil
+}
+
+// resolveStale emits, at ts (its last sample and series_expiry later),
+// the resolved detection of each alert of st that fires, st a series that
+// expires: the ensemble's (its detector and members as it fired) and its
+// rules'. Observed and expected are 0: there is no reading to report.
+func (d *Stage) resolveStale(emit func(*kgo.Record), st *seriesState, ts int64) error {
+	k := st.key
+	why := fmt.Sprintf("resolved without a reading: no sample since %s (detect.series_expiry %v), the series stopped",
+		time.Unix(0, st.seen()).UTC().Format(time.RFC3339), d.cfg.SeriesExpiry)
+	if st.e.Firing() {
+		det := d.det.New(detections.Transition{Series: k, TS: ts, StartsAt: st.e.StartedAt()}, nil)
+		d.names = st.onset.Names(d.names[:0])
+		det.Detector, det.Detectors = st.top.String(), slices.Clone(d.names)
+		cfg := st.e.Shared().Config()
+		det.Severity = cfg.Severity(st.e.Peak())
+		det.Annotations["description"] = why
+		d.log.Info("detection", "state", det.State, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
+			"event_time", det.EventTime, "detectors", det.Detectors, "severity", det.Severity, "stale", true)
+		if err := d.det.Send(emit, det); err != nil {
+			return err
+		}
+	}
+	for _, r := range [...]struct {
+		rule  string
+		since *int64
+	}{{QuietRule, sinceOf(st.quiet)}, {DriftRule, sinceOf(st.drift)}} {
+		if r.since == nil || *r.since == 0 {
+			continue
+		}
+		det := d.newRuleDetection(ruleTransition(k, r.since, ts, false), k, r.rule, 0)
+		det.Annotations["description"] = why
+		if err := d.sendRuleDetection(emit, det, k, "stale", true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sinceOf returns where a rule keeps its firing point (nil: no rule).
+func sinceOf[R any](rs *ruleState[R]) *int64 {
+	if rs == nil {
+		return nil
+	}
+	return &rs.since
 }
 
 // checkpointGone emits the tombstones of ps's expired series that have

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -18,7 +19,7 @@ import (
 )
 
 // expiryRecords is 4 h of one record per 10 s tick: device "keep" reports
-// a gauge throughout; device "gone" reports a gauge, a counter and an
+// a gauge throughout, with a spike at 1h30m; device "gone" reports a gauge, a counter and an
 // interface's oper-status for the first 30 minutes and again from 3 h;
 // device "fires" reports a gauge for 30 minutes whose last reading is far
 // off (it fires), then stops.
@@ -34,7 +35,11 @@ func expiryRecords(t *testing.T) []*kgo.Record {
 		gauge := func(device, metric string, v float64) {
 			sb.Append(&schemas.Sample{TS: ts, Device: device, Metric: metric, Kind: schemas.KindGauge, F64: v, Source: schemas.SourceSim})
 		}
-		gauge("keep", "/system/cpu", 40+rng.NormFloat64())
+		keep := 40 + rng.NormFloat64()
+		if i == 540 {
+			keep = 400 // fires in the record whose sweep resolves "fires"
+		}
+		gauge("keep", "/system/cpu", keep)
 		if i < 180 || i >= 3*360 {
 			gauge("gone", "/system/cpu", 20+rng.NormFloat64())
 			octets += uint64(10e6 * (1 + 0.05*rng.NormFloat64()))
@@ -56,10 +61,11 @@ func expiryRecords(t *testing.T) []*kgo.Record {
 // detect.series_expiry (event time) is dropped at the next sweep, at most
 // series_expiry/8 late: its memory goes, the next checkpoint writes its
 // tombstone, the drop is counted, and the series starts cold when it comes
-// back. A state series (sent only on change) stays, and so does a series
-// whose alert fires when it stops. A stage restored from the changelog at
-// any record continues exactly as the one that wrote it, the sweeps
-// included.
+// back. A state series (sent only on change) stays. A series whose alert
+// fires when it stops gets its resolved detection (the firing one's
+// fingerprint, at its last sample + series_expiry, saying why) before it
+// goes. A stage restored from the changelog at any record continues
+// exactly as the one that wrote it, the sweeps included.
 func TestDetectSeriesExpiry(t *testing.T) {
 	recs := expiryRecords(t)
 	cfg := Config{SeriesExpiry: time.Hour}
@@ -73,10 +79,11 @@ func TestDetectSeriesExpiry(t *testing.T) {
 		}
 	}
 	gone := []schemas.SeriesKey{{Device: "gone", Metric: "/system/cpu"}, {Device: "gone", Metric: schemas.MetricInOctets, Keys: iface}}
-	stays := []schemas.SeriesKey{{Device: "keep", Metric: "/system/cpu"}, {Device: "gone", Metric: stateevents.MetricOperStatus, Keys: iface}, {Device: "fires", Metric: "/system/memory"}}
+	stays := []schemas.SeriesKey{{Device: "keep", Metric: "/system/cpu"}, {Device: "gone", Metric: stateevents.MetricOperStatus, Keys: iface}}
 	var dropped int // the record after which the gone series were dropped
+	var dets []*schemas.Detection
 	for i, r := range recs[:3*360] {
-		process(t, d, []*kgo.Record{r})
+		dets = append(dets, process(t, d, []*kgo.Record{r})...)
 		cp := checkpoint(d)
 		keep(cp)
 		states := d.SeriesStates()
@@ -104,8 +111,31 @@ func TestDetectSeriesExpiry(t *testing.T) {
 			t.Errorf("%s was dropped; want it kept", k)
 		}
 	}
-	if got := counterValue(t, reg, "telekernel_detect_series_expired_total"); got != 2 {
-		t.Errorf("telekernel_detect_series_expired_total %v, want 2", got)
+	if states[schemas.SeriesKey{Device: "fires", Metric: "/system/memory"}] != nil {
+		t.Error("the series that stopped while firing is still held")
+	}
+	var fires []*schemas.Detection
+	for _, det := range dets {
+		switch {
+		case det.Device == "fires":
+			fires = append(fires, det)
+		case det.Device == "keep" && det.State == schemas.StateFiring && det.EventTime.Equal(t0.Add(90*time.Minute)):
+		case det.Device == "keep" && det.State == schemas.StateResolved:
+		default:
+			t.Errorf("unexpected detection on %s %s: %s %s", det.Device, det.Metric, det.State, det.Annotations["description"])
+		}
+	}
+	stale := t0.Add(179*10*time.Second + time.Hour)
+	if len(fires) != 2 || fires[0].State != schemas.StateFiring || fires[1].State != schemas.StateResolved ||
+		fires[1].Fingerprint != fires[0].Fingerprint || !fires[1].EventTime.Equal(stale) ||
+		!fires[1].StartsAt.Equal(fires[0].StartsAt) || !strings.Contains(fires[1].Annotations["description"], "the series stopped") {
+		for _, det := range fires {
+			t.Logf("%s %s at %v (starts %v, fingerprint %s): %s", det.State, det.Detector, det.EventTime, det.StartsAt, det.Fingerprint, det.Annotations["description"])
+		}
+		t.Errorf("the series that stopped while firing: want its firing detection, then one resolved at %v with the same fingerprint saying the series stopped", stale)
+	}
+	if got := counterValue(t, reg, "telekernel_detect_series_expired_total"); got != 3 {
+		t.Errorf("telekernel_detect_series_expired_total %v, want 3", got)
 	}
 	if d.Series() != len(stays) {
 		t.Errorf("%d series held, want %d", d.Series(), len(stays))
@@ -118,6 +148,14 @@ func TestDetectSeriesExpiry(t *testing.T) {
 		if st == nil || st.points > 1 {
 			t.Fatalf("%s after it came back: %+v, want a new series", k, st)
 		}
+	}
+
+	// Scored on 2 workers, holding the outputs as under the runner: the
+	// same outputs in the same order, changelog and state.
+	o1, c1, s1 := runWorkers(t, cfg, 1, 1, false, recs)
+	o2, c2, s2 := runWorkers(t, cfg, 2, 1, true, recs)
+	if !bytes.Equal(o1, o2) || !bytes.Equal(c1, c2) || !maps.EqualFunc(s1, s2, slices.Equal) {
+		t.Errorf("2 workers holding outputs differ from 1: outputs %s; changelog %s", firstDiff(o2, o1), firstDiff(c2, c1))
 	}
 
 	// A restore from the changelog at any of these records continues as
