@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/telekernel/telekernel/kafka"
 )
@@ -71,6 +72,25 @@ func Join(ctx context.Context, kc kafka.Config, cfg Config, kind string, onChang
 		kgo.ConsumerGroup(cfg.Name+"."+kind), kgo.ConsumeTopics(cfg.Topic),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.SessionTimeout(cfg.SessionTimeout), kgo.HeartbeatInterval(cfg.SessionTimeout/5),
+		// A process cut off from the coordinator must give its buckets up
+		// before the coordinator hands them to another, a session timeout
+		// after the last heartbeat it received. The client's defaults (a
+		// failed heartbeat retried for a session timeout, a request that
+		// hangs cut after 10 s) gave up seconds after that: both
+		// processes collected the targets meanwhile. Now the last try
+		// ends within 4/5 of the session after the last heartbeat
+		// answered (the next goes a fifth later, tries for two fifths,
+		// and one that hangs is cut after a fifth).
+		kgo.RequestTimeoutOverhead(cfg.SessionTimeout/5),
+		kgo.RetryTimeoutFn(func(key int16) time.Duration {
+			switch kmsg.Key(key) {
+			case kmsg.Heartbeat, kmsg.SyncGroup:
+				return cfg.SessionTimeout * 2 / 5
+			case kmsg.JoinGroup:
+				return cfg.SessionTimeout
+			}
+			return 30 * time.Second
+		}),
 		kgo.DisableAutoCommit(),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { g.apply("assigned", m[g.topic], nil) }),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { g.apply("revoked", nil, m[g.topic]) }),
