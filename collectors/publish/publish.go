@@ -70,6 +70,9 @@ type Publisher struct {
 	lastOK   map[string]int64 // device -> unix ns of its last acknowledged record
 	logged   map[string]bool  // produce error reasons already logged at ERROR
 	lost     map[string]int64 // samples lost by reason
+	// forgot holds the devices forgotten and not published since: the
+	// acknowledgements of their records still in flight are not noted.
+	forgot map[string]bool
 }
 
 // Config configures a Publisher: what it produces where. The logger,
@@ -139,7 +142,7 @@ func New(client *kgo.Client, cfg Config, opts ...Option) (*Publisher, error) {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
 	p := &Publisher{client: client, topic: cfg.Topic, maxRows: cfg.MaxRows, maxBytes: cfg.MaxBatchBytes, log: slog.Default(),
-		mem: arrowpool.New(), builders: map[string]*schemas.SampleBuilder{}, lastOK: map[string]int64{},
+		mem: arrowpool.New(), builders: map[string]*schemas.SampleBuilder{}, lastOK: map[string]int64{}, forgot: map[string]bool{},
 		logged: map[string]bool{}, lost: map[string]int64{}}
 	for _, o := range opts {
 		o(p)
@@ -203,6 +206,9 @@ func (p *Publisher) MaxBatchBytes() int { return p.maxBytes }
 // error is logged once per reason (later ones at debug level), counted,
 // and returned by the next Flush or Wait.
 func (p *Publisher) Publish(ctx context.Context, device string, rec arrow.RecordBatch) error {
+	p.mu.Lock()
+	delete(p.forgot, device)
+	p.mu.Unlock()
 	key := []byte(device)
 	bound := encodedBound(rec)
 	held, err := p.budget.acquire(ctx, int64(p.vals.CapFor(int(bound)))+recordSize(key, nil, p.headers))
@@ -301,15 +307,20 @@ func (p *Publisher) produceValue(ctx context.Context, device string, n int64, ke
 		p.batches.Add(1)
 		p.bytes.Add(int64(len(r.Value)))
 		now := time.Now()
-		p.mu.Lock()
-		p.lastOK[device] = now.UnixNano()
-		p.mu.Unlock()
-		if m := p.metrics; m != nil {
+		m := p.metrics
+		if m != nil {
 			m.samples.Add(float64(n))
 			m.batches.Inc()
 			m.bytes.Add(float64(len(r.Value)))
-			m.lastSuccess.WithLabelValues(device).Set(float64(now.UnixNano()) / 1e9)
 		}
+		p.mu.Lock()
+		if !p.forgot[device] { // a device forgotten meanwhile stays forgotten
+			p.lastOK[device] = now.UnixNano()
+			if m != nil {
+				m.lastSuccess.WithLabelValues(device).Set(float64(now.UnixNano()) / 1e9)
+			}
+		}
+		p.mu.Unlock()
 	})
 }
 
@@ -384,11 +395,14 @@ func (p *Publisher) LastSuccess(device string) time.Time {
 }
 
 // Forget drops what the publisher keeps about device (its last success and
-// metric labels), for a target that was removed.
+// metric labels), for a target that was removed; the acknowledgements of
+// its records still in flight do not bring them back, until device is
+// published again.
 func (p *Publisher) Forget(device string) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	delete(p.lastOK, device)
-	p.mu.Unlock()
+	p.forgot[device] = true
 	if p.metrics != nil {
 		p.metrics.lastSuccess.DeleteLabelValues(device)
 	}
