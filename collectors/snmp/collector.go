@@ -62,6 +62,10 @@ type target struct {
 	next    time.Time
 	index   int // in the heap; -1 when out of it
 	removed bool
+	// cancel ends the poll in flight, which closes polling when it is
+	// done; nil before the first poll.
+	cancel  context.CancelFunc
+	polling chan struct{}
 	st      state
 	lastErr string
 	// noLLDP: the last poll found no LLDP-MIB neighbour (logged once).
@@ -96,8 +100,11 @@ func New(cfg Config, pub *publish.Publisher, opts ...Option) (*Collector, error)
 }
 
 // SetTargets replaces the target list: new targets are polled from their
-// first slot, removed ones are dropped (a poll in flight finishes), changed
-// ones start over. It can be called while Run runs.
+// first slot, removed ones are dropped, changed ones start over. A poll in
+// flight of a removed or changed target is abandoned (it publishes
+// nothing; one already publishing finishes) before SetTargets returns, so
+// nothing of a removed target is collected after. It can be called while
+// Run runs.
 func (c *Collector) SetTargets(targets []Target) error {
 	cfg := c.cfg
 	cfg.Targets = targets
@@ -107,7 +114,8 @@ func (c *Collector) SetTargets(targets []Target) error {
 	}
 	now := time.Now()
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	var polling []chan struct{} // of the polls in flight abandoned
+	var forget []string
 	want := map[string]Target{}
 	for _, t := range cfg.Targets {
 		want[t.Name] = t
@@ -119,11 +127,12 @@ func (c *Collector) SetTargets(targets []Target) error {
 				heap.Remove(&c.queue, t.index)
 			}
 			delete(c.targets, name)
+			if t.cancel != nil {
+				t.cancel()
+				polling = append(polling, t.polling)
+			}
 			if !ok {
-				c.b.Pub.Forget(name)
-				if c.b.Metrics != nil {
-					c.b.Metrics.forget(name)
-				}
+				forget = append(forget, name)
 			}
 		}
 	}
@@ -143,6 +152,22 @@ func (c *Collector) SetTargets(targets []Target) error {
 	select {
 	case c.wake <- struct{}{}:
 	default:
+	}
+	c.mu.Unlock()
+	for _, p := range polling {
+		<-p
+	}
+	// Only now: an abandoned poll counted into the metrics until it ended.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, name := range forget {
+		if _, back := c.targets[name]; back {
+			continue // added again meanwhile
+		}
+		c.b.Pub.Forget(name)
+		if c.b.Metrics != nil {
+			c.b.Metrics.forget(name)
+		}
 	}
 	return nil
 }
@@ -223,9 +248,27 @@ func (c *Collector) schedule(ctx context.Context, jobs chan<- *target) {
 func (c *Collector) pollOne(ctx, pctx context.Context, t *target, b *publish.Batch) {
 	start := time.Now()
 	b.SetDevice(t.cfg.Name)
+	c.mu.Lock()
+	if t.removed {
+		c.mu.Unlock()
+		return
+	}
 	pc, cancel := context.WithTimeout(ctx, t.cfg.Interval)
+	polling := make(chan struct{})
+	t.cancel, t.polling = cancel, polling
+	c.mu.Unlock()
+	defer close(polling) // last, after the target is back in the queue
 	res, err := poll(pc, t.cfg, &t.st, b)
 	cancel()
+	c.mu.Lock()
+	removed := t.removed
+	c.mu.Unlock()
+	if removed { // SetTargets abandoned the poll: nothing of it goes out
+		if rec := b.NewRecord(); rec != nil {
+			rec.Release()
+		}
+		return
+	}
 	c.polls.Add(1)
 	c.oids.Add(int64(res.oids))
 	c.wraps.Add(int64(res.wraps))

@@ -209,6 +209,10 @@ func poll(ctx context.Context, t Target, st *state, b *publish.Batch) (pollResul
 		return res, fmt.Errorf("cannot connect: %w", err)
 	}
 	defer g.Conn.Close()
+	// A request waits for its answer until its timeout whatever ctx says:
+	// closing the socket ends it when ctx ends (a target removed, Run
+	// stopping).
+	defer context.AfterFunc(ctx, func() { _ = g.Conn.Close() })()
 	sent := time.Now()
 	up, err := g.Get([]string{oidSysUpTime})
 	if err != nil {

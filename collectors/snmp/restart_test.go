@@ -27,6 +27,10 @@ type rebootAgent struct {
 	uptime   uint32 // centiseconds
 	errs     uint32 // ifInErrors
 	dropBulk bool
+	// bulkDelay holds the next GetBulk answer back (once); bulkSeen, when
+	// set, is told of each GetBulk received.
+	bulkDelay time.Duration
+	bulkSeen  chan struct{}
 }
 
 func newRebootAgent(t *testing.T) *rebootAgent {
@@ -68,9 +72,22 @@ func (a *rebootAgent) serve(done chan struct{}) {
 			{Name: oidIfEntry + ".14.1", Type: gosnmp.Counter32, Value: uint(a.errs)},
 		}
 		drop := a.dropBulk && req.PDUType == gosnmp.GetBulkRequest
+		delay, seen := a.bulkDelay, a.bulkSeen
+		if req.PDUType == gosnmp.GetBulkRequest {
+			a.bulkDelay = 0
+		}
 		a.mu.Unlock()
 		if drop {
 			continue
+		}
+		if req.PDUType == gosnmp.GetBulkRequest {
+			if seen != nil {
+				select {
+				case seen <- struct{}{}:
+				default:
+				}
+			}
+			time.Sleep(delay)
 		}
 		resp := &gosnmp.SnmpPacket{Version: gosnmp.Version2c, Community: req.Community, PDUType: gosnmp.GetResponse, RequestID: req.RequestID}
 		for _, v := range req.Variables {
