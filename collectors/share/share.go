@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -32,8 +33,10 @@ type Change struct {
 type Group struct {
 	cl       *kgo.Client
 	log      *slog.Logger
+	name     string // the consumer group
 	topic    string
 	onChange func(Change)
+	joined   atomic.Bool // an assignment came since drain last looked
 
 	mu    sync.Mutex // serialises the callbacks and guards owned
 	owned Owned
@@ -58,7 +61,7 @@ func Join(ctx context.Context, kc kafka.Config, cfg Config, kind string, onChang
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("group.%w", err)
 	}
-	g := &Group{log: slog.Default(), topic: cfg.Topic, onChange: onChange, done: make(chan struct{})}
+	g := &Group{log: slog.Default(), name: cfg.Name + "." + kind, topic: cfg.Topic, onChange: onChange, done: make(chan struct{})}
 	for _, o := range opts {
 		o(g)
 	}
@@ -69,7 +72,7 @@ func Join(ctx context.Context, kc kafka.Config, cfg Config, kind string, onChang
 	g.owned = NewOwned(n)
 	kc.SessionTimeout = 0 // ours, below, not the stages'
 	g.cl, err = kafka.Connect(ctx, kc,
-		kgo.ConsumerGroup(cfg.Name+"."+kind), kgo.ConsumeTopics(cfg.Topic),
+		kgo.ConsumerGroup(g.name), kgo.ConsumeTopics(cfg.Topic),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.SessionTimeout(cfg.SessionTimeout), kgo.HeartbeatInterval(cfg.SessionTimeout/5),
 		// A process cut off from the coordinator must give its buckets up
@@ -99,7 +102,7 @@ func Join(ctx context.Context, kc kafka.Config, cfg Config, kind string, onChang
 	if err != nil {
 		return nil, err
 	}
-	g.log.Info("joined the collector group", "group", cfg.Name+"."+kind, "topic", cfg.Topic, "buckets", n, "session_timeout", cfg.SessionTimeout)
+	g.log.Info("joined the collector group", "group", g.name, "topic", cfg.Topic, "buckets", n, "session_timeout", cfg.SessionTimeout)
 	go g.drain()
 	return g, nil
 }
@@ -141,24 +144,56 @@ func controlTopic(ctx context.Context, kc kafka.Config, cfg Config) (int32, erro
 }
 
 // drain polls the control topic so that the client never buffers what
-// someone might write there; the records are ignored. Errors (the group's
-// own are handled by the client, which rejoins) are logged at debug and
-// slow the loop down.
+// someone might write there; the records are ignored. Errors slow the loop
+// down. A failure to join the group (the client retries it) is logged at
+// ERROR once per reason until the process is assigned again: the process
+// collects nothing meanwhile. Other errors are logged at debug.
 func (g *Group) drain() {
 	defer close(g.done)
+	logged := map[string]bool{}
 	for {
 		f := g.cl.PollFetches(context.Background())
 		if f.IsClientClosed() {
 			return
 		}
-		if errs := f.Errors(); len(errs) > 0 {
-			g.log.Debug("control topic fetch failed", "topic", g.topic, "err", errs[0].Err)
-			time.Sleep(time.Second)
+		if g.joined.Swap(false) {
+			clear(logged)
 		}
+		errs := f.Errors()
+		if len(errs) == 0 {
+			continue
+		}
+		err := errs[0].Err
+		var gs *kgo.ErrGroupSession
+		switch {
+		case errors.As(err, &gs) && !logged[gs.Error()]:
+			logged[gs.Error()] = true
+			g.log.Error("not in the collector group: this process collects none of its targets until it is assigned buckets again (retrying; logged once per reason)",
+				"group", g.name, "err", gs.Err, "hint", joinHint(gs.Err, g.name, g.topic))
+		default:
+			g.log.Debug("control topic fetch failed", "topic", g.topic, "err", err)
+		}
+		time.Sleep(time.Second)
 	}
 }
 
+// joinHint says what to check when joining group on topic fails with err.
+func joinHint(err error, group, topic string) string {
+	switch {
+	case errors.Is(err, kerr.InvalidSessionTimeout):
+		return "set group.session_timeout within the broker's group.min.session.timeout.ms and group.max.session.timeout.ms"
+	case errors.Is(err, kerr.GroupAuthorizationFailed):
+		return "grant this Kafka principal READ on the consumer group " + group
+	case errors.Is(err, kerr.TopicAuthorizationFailed):
+		return "grant this Kafka principal DESCRIBE and READ on the topic " + topic
+	}
+	return "check that Kafka is reachable and this process may join the consumer group " + group
+}
+
 func (g *Group) apply(reason string, add, del []int32) {
+	if reason == "assigned" {
+		g.joined.Store(true)
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var gained, lost []int32
