@@ -32,6 +32,14 @@ type owner struct {
 	buckets *share.Owned // nil: not sharing, every target is owned
 	names   []string     // the targets owned now
 	stopped bool
+	// view guards the copies of buckets and names /targets serves (written
+	// with mu held too), so it answers while set stops targets, which
+	// waits for their last batches to reach Kafka.
+	view struct {
+		sync.Mutex
+		buckets *share.Owned
+		names   []string
+	}
 }
 
 func newOwner(kind string, cfg *Config, reg prometheus.Registerer, log *slog.Logger) *owner {
@@ -45,7 +53,7 @@ func newOwner(kind string, cfg *Config, reg prometheus.Registerer, log *slog.Log
 	if cfg.Group.Enabled {
 		o.group = cfg.Group.Name + "." + kind
 		none := share.Owned{}
-		o.buckets = &none
+		o.buckets, o.view.buckets = &none, &none
 	}
 	return o
 }
@@ -75,6 +83,9 @@ func (o *owner) applyLocked() error {
 		}
 	}
 	o.names = names
+	o.view.Lock()
+	o.view.buckets, o.view.names = o.buckets, names
+	o.view.Unlock()
 	o.owned.Set(float64(len(names)))
 	if o.set == nil || o.stopped {
 		return nil
@@ -158,17 +169,17 @@ func (o *owner) stop() {
 
 // ServeHTTP answers GET /targets with the owned targets as JSON.
 func (o *owner) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	o.mu.Lock()
+	o.view.Lock()
 	v := struct {
 		Collector string   `json:"collector"`
 		Group     string   `json:"group,omitempty"`
 		Buckets   []int32  `json:"buckets,omitempty"`
 		Targets   []string `json:"targets"`
-	}{Collector: o.kind, Group: o.group, Targets: append([]string{}, o.names...)}
-	if o.buckets != nil {
-		v.Buckets = o.buckets.Buckets()
+	}{Collector: o.kind, Group: o.group, Targets: append([]string{}, o.view.names...)}
+	if o.view.buckets != nil {
+		v.Buckets = o.view.buckets.Buckets()
 	}
-	o.mu.Unlock()
+	o.view.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
 }
