@@ -83,8 +83,9 @@ func Join(ctx context.Context, kc kafka.Config, cfg Config, kind string, onChang
 		// processes collected the targets meanwhile. Now the last try
 		// ends within 4/5 of the session after the last heartbeat
 		// answered (the next goes a fifth later, tries for two fifths,
-		// and one that hangs is cut after a fifth).
-		kgo.RequestTimeoutOverhead(cfg.SessionTimeout/5),
+		// and one that hangs is cut after a fifth, at most the client's
+		// default 10 s).
+		kgo.RequestTimeoutOverhead(min(cfg.SessionTimeout/5, 10*time.Second)),
 		kgo.RetryTimeoutFn(func(key int16) time.Duration {
 			switch kmsg.Key(key) {
 			case kmsg.Heartbeat, kmsg.SyncGroup:
