@@ -37,6 +37,7 @@ type Group struct {
 	topic    string
 	onChange func(Change)
 	joined   atomic.Bool // an assignment came since drain last looked
+	leaving  atomic.Bool // Close was called: what is revoked or lost is "left"
 
 	mu    sync.Mutex // serialises the callbacks and guards owned
 	owned Owned
@@ -194,6 +195,8 @@ func joinHint(err error, group, topic string) string {
 func (g *Group) apply(reason string, add, del []int32) {
 	if reason == "assigned" {
 		g.joined.Store(true)
+	} else if g.leaving.Load() {
+		reason = "left" // the client revokes everything as it leaves
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -234,6 +237,7 @@ const LeaveWait = 5 * time.Second
 // for 30 s), and the others then take the buckets after the session
 // timeout.
 func (g *Group) Close() {
+	g.leaving.Store(true)
 	closed := make(chan struct{})
 	go func() { g.cl.Close(); <-g.done; close(closed) }()
 	select {
