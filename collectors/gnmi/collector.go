@@ -99,6 +99,9 @@ func (c *Collector) Run(ctx context.Context) error {
 	defer pcancel()
 	c.pctx = pctx
 	c.mu.Unlock()
+	// The grace period starts at the stop whatever the loop below is doing:
+	// its flush may wait for a broker that is away.
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(ShutdownGrace, pcancel) })()
 	if err := c.SetTargets(c.cfg.Targets); err != nil {
 		return err
 	}
@@ -107,8 +110,6 @@ func (c *Collector) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			grace := time.AfterFunc(ShutdownGrace, pcancel)
-			defer grace.Stop()
 			c.wg.Wait() // every stream produced its batch on the way out
 			c.closeConns()
 			return c.b.Pub.Wait(pctx)
