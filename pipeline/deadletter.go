@@ -111,8 +111,9 @@ func isTooLarge(err error) bool {
 // deadLetter sends rec to the dead-letter topic synchronously, so its
 // offset is committed only once it is safe. A dead letter the topic
 // rejects as too large is cut to a quarter of its size, down to a few KiB
-// (the headers still say why and how large the original was); any other
-// failure is retried with backoff until ctx ends, which returns an error:
+// (the headers still say why and how large the original was); a failure
+// no retry can fix (see fatalKafka) returns an error at once, and any
+// other is retried with backoff until ctx ends, which returns an error:
 // the record is then not committed and is read again on restart. The
 // record counts as dead-lettered only once the broker has it.
 func (r *Runner) deadLetter(ctx context.Context, rec *kgo.Record, cause error) error {
@@ -135,6 +136,10 @@ func (r *Runner) deadLetter(ctx context.Context, rec *kgo.Record, cause error) e
 			limit = max(deadLetterMinBytes, limit/4)
 			r.log.Warn("dead letter too large for its topic; cutting it", "topic", r.cfg.DeadLetterTopic, "limit_bytes", limit, "err", err)
 			continue
+		}
+		if why := fatalKafka(err); why != "" {
+			return fmt.Errorf("cannot write dead letter of %s/%d@%d to %s: %w (%s; the record is not committed: it is read again on restart)",
+				rec.Topic, rec.Partition, rec.Offset, r.cfg.DeadLetterTopic, err, why)
 		}
 		r.log.Error("cannot write dead letter; retrying", "topic", r.cfg.DeadLetterTopic, "err", err)
 		select {

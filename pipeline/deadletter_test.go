@@ -16,7 +16,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/kafka"
@@ -231,6 +233,69 @@ func testPoisonRecord(t *testing.T, broker string, dlqLimit, minKept int) {
 		}
 		if len(d.Value) > DeadLetterMaxBytes || len(d.Value) < minKept || !bytes.Equal(d.Value, poison.Value[:len(d.Value)]) {
 			t.Errorf("dead letter from %s keeps %d bytes; want the head of the value, at most %d", header(d, HeaderDLQStage), len(d.Value), DeadLetterMaxBytes)
+		}
+	}
+}
+
+// TestDeadLetterRefusedStops: a dead-letter topic the broker refuses to
+// take writes for (an ACL missing) stops both kinds of stage with one
+// error saying to fix the ACLs, at once. The at-least-once runner retried
+// the dead letter for ever, holding its partitions and logging each retry.
+func TestDeadLetterRefusedStops(t *testing.T) {
+	cluster := newCluster(t, 1, "in", "dlq")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kc := kafka.Config{Brokers: cluster.ListenAddrs()}
+	prod, err := kafka.Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	good := samplesRecord(t, "in", 3, 1e18)
+	garbage := &kgo.Record{Topic: "in", Value: []byte("not arrow"), Headers: good.Headers}
+	if err := prod.ProduceSync(ctx, good, garbage).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		// The stages write nothing but dead letters.
+		pr := req.(*kmsg.ProduceRequest)
+		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+		for _, rt := range pr.Topics {
+			st := kmsg.NewProduceResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewProduceResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	m := NewMetrics(prometheus.NewRegistry())
+	eos, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "detect", Group: "g", Input: "in", DeadLetterTopic: "dlq"}, newSeriesProc(), m, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alo, err := NewRunner(ctx, kc, RunnerConfig{Name: "count", Group: "g2", Topics: []string{"in"}, DeadLetterTopic: "dlq"}, &countSink{}, m, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []Stage{eos, alo} {
+		runCtx, stop := context.WithTimeout(ctx, 10*time.Second)
+		start := time.Now()
+		err := st.Run(runCtx)
+		stop()
+		if err == nil || !errors.Is(err, kerr.TopicAuthorizationFailed) || !strings.Contains(err.Error(), "fix the credentials or the ACLs") {
+			t.Errorf("Run returned %v after %v; want the authorization error, saying to fix the ACLs", err, time.Since(start).Round(time.Millisecond))
+			continue
+		}
+		t.Log(err)
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("Run took %v to give up on a refused dead letter", took)
 		}
 	}
 }
