@@ -30,17 +30,23 @@ func (t *TransactRunner) restore(ctx context.Context, p int32, ends kadm.ListedO
 		return fmt.Errorf("%s: restore partition %d: no end offset for %s (%v)", t.cfg.Name, p, t.cfg.Changelog, o.Err)
 	}
 	n, from := 0, int64(-1)
+	// bad says which record cannot be restored and how to get past it:
+	// every restart stops on it.
+	bad := func(r *kgo.Record, err error) error {
+		return fmt.Errorf("%w at %s/%d@%d: %w (the partition's state cannot be restored from it: run a release that reads it, or delete the changelog topic %s to rebuild the state, starting cold)",
+			errBadChangelog, r.Topic, r.Partition, r.Offset, err, t.cfg.Changelog)
+	}
 	err = t.readPartition(ctx, t.cfg.Changelog, p, 0, o.Offset, func(r *kgo.Record) error {
 		if string(r.Key) == CheckpointKey {
 			if len(r.Value) != 8 {
-				return fmt.Errorf("%w: a checkpoint marker of %d bytes, want 8", errBadChangelog, len(r.Value))
+				return bad(r, fmt.Errorf("a checkpoint marker of %d bytes, want 8", len(r.Value)))
 			}
 			from = int64(binary.BigEndian.Uint64(r.Value))
 			return nil
 		}
 		n++
 		if err := t.proc.Restore(p, r.Key, r.Value); err != nil {
-			return fmt.Errorf("%w: %w", errBadChangelog, err)
+			return bad(r, err)
 		}
 		return nil
 	})

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"slices"
@@ -167,5 +168,41 @@ func TestRestoreAfterOpenTransaction(t *testing.T) {
 	}
 	if got := p.restored[0]; !slices.Equal(got, []string{"a", "c"}) {
 		t.Errorf("restored %v, want [a c]: both committed records, not the aborted one", got)
+	}
+}
+
+// badRestoreProc is a restoreProc that cannot read the changelog's
+// records (written by a release that encodes state differently, say).
+type badRestoreProc struct{ restoreProc }
+
+func (p *badRestoreProc) Restore(int32, []byte, []byte) error {
+	return errors.New("state encoding version 9 is not supported")
+}
+
+// TestRestoreBadChangelogSaysWhatToDo: a changelog record the processor
+// cannot restore stops the stage, on every restart: the error names the
+// record (topic, partition, offset) and says how to get past it. It said
+// only "bad changelog record".
+func TestRestoreBadChangelogSaysWhatToDo(t *testing.T) {
+	cluster := newCluster(t, 2, "in", "cl")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	prod, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	if err := prod.ProduceSync(ctx, &kgo.Record{Topic: "cl", Partition: 1, Key: []byte("k"), Value: []byte("v")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	tr := newRestoreRunner(t, cluster.ListenAddrs(), &badRestoreProc{restoreProc{restored: map[int32][]string{}}})
+	err = tr.restoreNew(ctx, restoreFetches(), nil)
+	if !errors.Is(err, errBadChangelog) {
+		t.Fatalf("err = %v, want a bad changelog record", err)
+	}
+	for _, want := range []string{"cl/1@0", "version 9", "delete the changelog topic cl"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 }
