@@ -101,6 +101,19 @@ const (
 	// transition: TargetReasonEstablished, TargetReasonStreamLost,
 	// TargetReasonStalled or TargetReasonPollTimeout.
 	MetricTargetReason = "telekernel:/collector/target/reason"
+
+	// MetricLLDPNeighbors is the count of LLDP neighbours a local port has
+	// now, keyed by LLDPPortKeys (name=PORT, like the interface's own
+	// series). Devices publish no such leaf and no sample when a neighbour
+	// goes away (a gNMI delete, a vanished SNMP row), so the collectors
+	// derive it: the SNMP collector from each poll of lldpRemTable, for
+	// every port that has had a neighbour (0 once it has none); the gNMI
+	// collector from the neighbour entries it decodes and the deletes of
+	// them, published when a port's set of neighbours changes, at the
+	// notification's time. A drop is a lost neighbour, seen once the
+	// device's LLDP hold time (typically 120 s) has passed or it flushed
+	// the entry.
+	MetricLLDPNeighbors = "telekernel:/lldp/interfaces/interface/state/neighbors"
 )
 
 // Values of MetricTargetState and MetricTargetReason.
@@ -133,6 +146,12 @@ const BGPInstanceKeys = "name=default,identifier=BGP,protocol.name=BGP"
 // ("name=Ethernet1,id=spine-0").
 func LLDPNeighborKeys(port, id string) string {
 	return "name=" + escapeKeyValue(port) + ",id=" + escapeKeyValue(id)
+}
+
+// LLDPPortKeys returns the keys of a local port's MetricLLDPNeighbors in
+// the collectors' canonical form ("name=Ethernet1"): an interface's keys.
+func LLDPPortKeys(port string) string {
+	return "name=" + escapeKeyValue(port)
 }
 
 // ParseLLDPNeighborKeys returns the local port and neighbour id of keys
@@ -319,6 +338,8 @@ var metricTable = [...]MetricInfo{
 		Meaning: "the collector's view of the target (UP, DOWN), published by the collectors at each transition, stamped with the collector's clock"},
 	{Name: MetricTargetReason, Kind: KindState, Origin: OriginNative,
 		Meaning: "why the target state changed (established, stream_lost, stalled, poll_timeout)"},
+	{Name: MetricLLDPNeighbors, Kind: KindGauge, Fixed: true, Origin: OriginDerived, Unit: "neighbours",
+		Meaning: "LLDP neighbours a local port has now (keys name=PORT), counted by the collectors from the neighbour entries, 0 once they are gone: read for LLDP neighbour loss"},
 }
 
 func vCounter(name, unit, meaning string) MetricInfo {

@@ -116,6 +116,9 @@ func TestLLDPNeighborKeys(t *testing.T) {
 			t.Errorf("ParseLLDPNeighborKeys(%q) = %q, %q, %v; want %q, %q", keys, port, id, ok, c[0], c[1])
 		}
 	}
+	if got := LLDPPortKeys(`Gi0/0,x`); got != `name=Gi0/0\,x` {
+		t.Errorf("LLDPPortKeys = %q", got)
+	}
 	if got := LLDPNeighborKeys("Ethernet1", "spine-0"); got != "name=Ethernet1,id=spine-0" {
 		t.Errorf("LLDPNeighborKeys = %q", got)
 	}
