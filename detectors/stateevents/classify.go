@@ -20,6 +20,7 @@ const (
 	ClassCarrier           // an interface's carrier-transitions counter
 	ClassNeighbors         // a count of established neighbours (gauge or counter)
 	ClassTarget            // the collector's view of a target (UP, DOWN)
+	ClassLLDP              // a local port's count of LLDP neighbours (gauge)
 	numClasses
 )
 
@@ -32,6 +33,7 @@ const (
 	MetricComponentStatus = schemas.MetricComponentOperStatus
 	MetricCarrier         = schemas.MetricCarrierTransitions
 	MetricTargetState     = schemas.MetricTargetState
+	MetricLLDPNeighbors   = schemas.MetricLLDPNeighbors
 	// NeighborsElement is matched in the last element of a path: any
 	// gauge or counter whose last element contains it counts established
 	// neighbours (OpenConfig's bgp/global/state/established-neighbors,
@@ -54,6 +56,7 @@ var metrics = [...]struct {
 	{MetricComponentStatus, ClassComponent},
 	{MetricCarrier, ClassCarrier},
 	{MetricTargetState, ClassTarget},
+	{MetricLLDPNeighbors, ClassLLDP},
 }
 
 // Classify returns the class of a metric path, ClassNone for a metric the
@@ -76,7 +79,11 @@ func (c Class) IsStatus() bool {
 	return c >= ClassOperStatus && c <= ClassComponent || c == ClassTarget
 }
 
-var classNames = [numClasses]string{"none", "oper-status", "admin-status", "bgp-session", "bfd-session", "component-status", "carrier-transitions", "established-neighbors", "target-state"}
+var classNames = [numClasses]string{"none", "oper-status", "admin-status", "bgp-session", "bfd-session", "component-status", "carrier-transitions", "established-neighbors", "target-state", "lldp-neighbors"}
+
+// IsLevel reports whether c is a class of counts (fed with
+// Tracker.UpdateLevel): established neighbours, LLDP neighbours.
+func (c Class) IsLevel() bool { return c == ClassNeighbors || c == ClassLLDP }
 
 // String returns the class's name.
 func (c Class) String() string {

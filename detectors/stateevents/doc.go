@@ -10,7 +10,10 @@
 // really state are evidence too: an increment of an interface's
 // carrier-transitions counter is a link flap, and a drop of an
 // established-neighbours count is a loss of sessions that resolves when
-// the count is back. The collector's own view of a target
+// the count is back. A drop of a port's LLDP neighbour count
+// (telekernel:/lldp/interfaces/interface/state/neighbors) is a lost
+// neighbour, lldp_neighbor_lost (warning), unless the caller says the port
+// going down explains it. The collector's own view of a target
 // (telekernel:/collector/target/state) is followed like a session: DOWN
 // after UP is a target_down alert (critical) on the device, UP resolves
 // it, a target that flaps between the two is one flapping alert, and a

@@ -31,6 +31,8 @@ func TestClassify(t *testing.T) {
 	f("/established-neighbors/state/count", ClassNone) // not the last element
 	f("telekernel:/collector/target/state", ClassTarget)
 	f("telekernel:/collector/target/reason", ClassNone)
+	f("telekernel:/lldp/interfaces/interface/state/neighbors", ClassLLDP)
+	f("/lldp/interfaces/interface/neighbors/neighbor/state/system-name", ClassNone)
 	f("/interfaces/interface/state/counters/in-octets", ClassNone)
 	f("/interfaces/interface/ethernet/state/port-speed", ClassNone)
 	f("", ClassNone)
@@ -126,12 +128,15 @@ func feed(t testing.TB, tr *Tracker, cfg *Config, s step) Event {
 			t.Fatal(err)
 		}
 		return tr.UpdateCounter(cfg, ts, v, s.admin)
-	case ClassNeighbors:
+	case ClassNeighbors, ClassLLDP:
+		if s.value == "explained" {
+			return tr.Explained(ts)
+		}
 		v, err := strconv.ParseFloat(s.value, 64)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return tr.UpdateLevel(cfg, ts, v)
+		return tr.UpdateLevel(cfg, ts, v, s.admin)
 	}
 	if s.value == "explained" {
 		return tr.Explained(ts)
@@ -397,8 +402,38 @@ func TestNeighbors(t *testing.T) {
 		{350, "3", false, "updated neighbors_down"}, {360, "4", false, "resolved neighbors_down"},
 	})
 	tr := New(ClassNeighbors)
-	if ev := tr.UpdateLevel(&Config{}, 0, nanF()); ev.Reason != ReasonUnknownValue {
+	if ev := tr.UpdateLevel(&Config{}, 0, nanF(), false); ev.Reason != ReasonUnknownValue {
 		t.Errorf("NaN: %v", ev)
+	}
+}
+
+// TestLLDPNeighborLost follows a port's LLDP neighbour count (admin in a
+// step: the drop is explained by the port going down).
+func TestLLDPNeighborLost(t *testing.T) {
+	run(t, "neighbour lost on a link that stays up", ClassLLDP, []step{
+		{1, "1", false, ""}, {10, "1", false, ""}, {130, "0", false, "fired lldp_neighbor_lost"}, {140, "0", false, ""},
+		{150, "1", false, "resolved lldp_neighbor_lost"}, {160, "2", false, ""}, {500, "1", false, "fired lldp_neighbor_lost"},
+		{510, "2", false, "resolved lldp_neighbor_lost"},
+	})
+	run(t, "lost with the link: no alert, back is the new normal", ClassLLDP, []step{
+		{1, "1", false, ""}, {10, "0", true, ""}, {20, "0", false, ""}, {30, "1", false, ""}, {40, "1", false, ""},
+		{50, "0", false, "fired lldp_neighbor_lost"},
+	})
+	run(t, "lost before the link went down: the link down explains it", ClassLLDP, []step{
+		{1, "1", false, ""}, {10, "0", false, "fired lldp_neighbor_lost"}, {12, "explained", false, "resolved lldp_neighbor_lost"},
+		{20, "0", false, ""}, {30, "1", false, ""}, {40, "0", false, "fired lldp_neighbor_lost"},
+	})
+	run(t, "an explained drop while the alert fires resolves it", ClassLLDP, []step{
+		{1, "2", false, ""}, {10, "1", false, "fired lldp_neighbor_lost"}, {20, "0", true, "resolved lldp_neighbor_lost"},
+		{30, "2", false, ""}, {40, "2", false, ""},
+	})
+	run(t, "neighbour flapping", ClassLLDP, []step{
+		{1, "1", false, ""}, {10, "0", false, "fired lldp_neighbor_lost"}, {20, "1", false, "resolved lldp_neighbor_lost"},
+		{30, "0", false, "fired lldp_neighbor_lost"}, {40, "1", false, "updated flapping"}, {50, "0", false, ""},
+		{350, "0", false, "updated lldp_neighbor_lost"}, {360, "1", false, "resolved lldp_neighbor_lost"},
+	})
+	if s := RuleLLDPLost.Severity(); s != "warning" {
+		t.Errorf("lldp_neighbor_lost severity %s, want warning", s)
 	}
 }
 
@@ -427,6 +462,7 @@ func randomSteps(c Class, n int, seed uint64) []step {
 		ClassBGP:        {"ESTABLISHED", "ESTABLISHED", "IDLE", "ACTIVE", "x"},
 		ClassCarrier:    {"0", "0", "0", "1", "2"},
 		ClassNeighbors:  {"4", "4", "4", "0", "2", "5"},
+		ClassLLDP:       {"1", "1", "1", "0", "2", "explained"},
 	}[c]
 	var out []step
 	ts, acc := int64(0), uint64(0)
@@ -449,7 +485,7 @@ func randomSteps(c Class, n int, seed uint64) []step {
 // data follows.
 func TestRoundTrip(t *testing.T) {
 	cfg := Config{}.WithDefaults()
-	for _, c := range []Class{ClassOperStatus, ClassBGP, ClassCarrier, ClassNeighbors} {
+	for _, c := range []Class{ClassOperStatus, ClassBGP, ClassCarrier, ClassNeighbors, ClassLLDP} {
 		steps := randomSteps(c, 400, uint64(c))
 		for cut := 0; cut < len(steps); cut += 37 {
 			a := New(c)
@@ -491,7 +527,7 @@ func mustMarshal(t *Tracker) []byte { b, _ := t.MarshalBinary(); return b }
 
 func TestPrefix(t *testing.T) {
 	cfg := Config{}.WithDefaults()
-	for _, c := range []Class{ClassOperStatus, ClassCarrier, ClassNeighbors} {
+	for _, c := range []Class{ClassOperStatus, ClassCarrier, ClassNeighbors, ClassLLDP} {
 		steps := randomSteps(c, 300, 7)
 		full := New(c)
 		var all []Event

@@ -85,13 +85,15 @@ const (
 	RuleCarrierFlap        // carrier-transitions increased
 	RuleNeighborsDown      // the established-neighbours count dropped
 	RuleTargetDown         // the collector lost a target that was up
+	RuleLLDPLost           // a port's LLDP neighbour count dropped
 	numRules
 )
 
-var ruleNames = [numRules]string{"none", "link_down", "session_down", "component_down", "admin_down", "flapping", "carrier_flap", "neighbors_down", "target_down"}
+var ruleNames = [numRules]string{"none", "link_down", "session_down", "component_down", "admin_down", "flapping", "carrier_flap", "neighbors_down", "target_down", "lldp_neighbor_lost"}
 
 // String returns the rule's name: link_down, session_down, component_down,
-// admin_down, flapping, carrier_flap, neighbors_down or target_down.
+// admin_down, flapping, carrier_flap, neighbors_down, target_down or
+// lldp_neighbor_lost.
 func (r Rule) String() string {
 	if r < numRules {
 		return ruleNames[r]
@@ -101,12 +103,13 @@ func (r Rule) String() string {
 
 // Severity returns the detection contract's severity of the rule's alert:
 // info for admin_down (not an alarm), warning for a single carrier flap
-// (the link came back), critical otherwise.
+// (the link came back) and for a lost LLDP neighbour (the link may still
+// carry traffic), critical otherwise.
 func (r Rule) Severity() string {
 	switch r {
 	case RuleAdminDown:
 		return "info"
-	case RuleCarrierFlap:
+	case RuleCarrierFlap, RuleLLDPLost:
 		return "warning"
 	}
 	return "critical"
@@ -151,8 +154,8 @@ type Tracker struct {
 	// carrier-transitions, may have been): upAt <= downAt while it lasts.
 	downAt, upAt int64
 	count        uint64  // carrier-transitions: the latest count
-	level        float64 // neighbours: the latest count
-	base         float64 // neighbours: the count before the drop
+	level        float64 // neighbours, LLDP: the latest count
+	base         float64 // neighbours, LLDP: the count before the drop
 	flaps        [MaxFlapCount]int64
 	nflaps, head uint8
 	raw          string // the latest value as received
@@ -182,8 +185,8 @@ func (t *Tracker) Alert() Rule { return t.alert }
 // Count returns the latest carrier-transitions count.
 func (t *Tracker) Count() uint64 { return t.count }
 
-// Level returns the latest count of a neighbours series and the count
-// before its drop (equal while no alert fires).
+// Level returns the latest count of a neighbours or LLDP series and the
+// count before its drop (equal while no alert fires).
 func (t *Tracker) Level() (level, base float64) { return t.level, t.base }
 
 // Stretch returns when the latest down stretch began and when it ended
@@ -268,9 +271,19 @@ func (t *Tracker) UpdateStatus(cfg *Config, ts int64, value string, adminDown bo
 // Explained tells an interface's oper-status tracker that its admin-status
 // went down at ts: a link-down or flapping alert firing on it resolves (the
 // link is down on purpose; the admin-status series carries the admin_down
-// alert).
+// alert). It tells a port's LLDP tracker that the port's oper-status went
+// down at ts: a lldp_neighbor_lost or flapping alert firing on it resolves
+// (the lost neighbour is the link's symptom; the oper-status series carries
+// the event), and the latest count becomes the normal one.
 func (t *Tracker) Explained(ts int64) Event {
 	t.lastTS = max(t.lastTS, ts)
+	if t.class == ClassLLDP {
+		t.rebase()
+		if t.alert == RuleLLDPLost || t.alert == RuleFlapping {
+			return t.resolve()
+		}
+		return Event{}
+	}
 	if t.alert == RuleLinkDown || t.alert == RuleFlapping {
 		return t.resolve()
 	}
@@ -320,14 +333,18 @@ func (t *Tracker) UpdateCounter(cfg *Config, ts int64, v uint64, explained bool)
 	return Event{}
 }
 
-// UpdateLevel feeds an established-neighbours count at ts. A drop fires
-// neighbors_down, which resolves when the count is back to where it was
-// before the drop; a rise while no alert fires is the new normal. Each drop
-// and each recovery is a transition: FlapCount of them within FlapWindow
-// make the alert flapping, which resolves after FlapQuiet without one (or
-// becomes neighbors_down if the count is still low). A sample older than
-// the latest changes nothing.
-func (t *Tracker) UpdateLevel(cfg *Config, ts int64, v float64) Event {
+// UpdateLevel feeds a count at ts: established neighbours, or a port's
+// LLDP neighbours. A drop fires neighbors_down (lldp_neighbor_lost), which
+// resolves when the count is back to where it was before the drop; a rise
+// while no alert fires is the new normal. Each drop and each recovery is a
+// transition: FlapCount of them within FlapWindow make the alert flapping,
+// which resolves after FlapQuiet without one (or becomes the drop's alert
+// if the count is still low). explained tells that a drop is the symptom
+// of something that carries its own event (a port's LLDP neighbour lost
+// while the port is or was just down): it fires nothing, counts toward no
+// flapping, and the count becomes the new normal. A sample older than the
+// latest changes nothing.
+func (t *Tracker) UpdateLevel(cfg *Config, ts int64, v float64, explained bool) Event {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return Event{Reason: ReasonUnknownValue}
 	}
@@ -340,6 +357,12 @@ func (t *Tracker) UpdateLevel(cfg *Config, ts int64, v float64) Event {
 	switch {
 	case first:
 		t.base = v
+		return Event{}
+	case explained && low:
+		t.rebase()
+		if t.alert == t.downRule() {
+			return t.resolve()
+		}
 		return Event{}
 	case t.alert == RuleNone && !low:
 		t.base = v
@@ -363,7 +386,7 @@ func (t *Tracker) UpdateLevel(cfg *Config, ts int64, v float64) Event {
 	case t.alert == RuleFlapping:
 		return Event{}
 	case low:
-		return t.fire(ts, RuleNeighborsDown)
+		return t.fire(ts, t.downRule())
 	}
 	return t.resolve()
 }
@@ -388,7 +411,7 @@ func (t *Tracker) Tick(cfg *Config, ts, enabled int64) Event {
 		return t.fire(ts, t.downRule())
 	}
 	t.nflaps = 0
-	if t.class.IsStatus() && t.status != StatusUp || t.class == ClassNeighbors && t.level < t.base {
+	if t.class.IsStatus() && t.status != StatusUp || t.class.IsLevel() && t.level < t.base {
 		// Quiet, but down: the flapping alert becomes a down alert.
 		return t.update(t.downRule())
 	}
@@ -414,6 +437,14 @@ func (t *Tracker) Due(cfg *Config, enabled int64) int64 {
 		return 0
 	}
 	return enabled + int64(cfg.EnableGrace)
+}
+
+// rebase makes a count's latest level the normal one, ending the stretch
+// it was low for: after a drop that something else explains, the count
+// coming back is no recovery, and one dropping again is a new drop.
+func (t *Tracker) rebase() {
+	t.base = t.level
+	t.upAt = max(t.upAt, t.downAt)
 }
 
 // flap records a transition at ts and reports whether the series now has
@@ -452,6 +483,8 @@ func (t *Tracker) downRule() Rule {
 		return RuleNeighborsDown
 	case ClassTarget:
 		return RuleTargetDown
+	case ClassLLDP:
+		return RuleLLDPLost
 	}
 	return RuleLinkDown
 }

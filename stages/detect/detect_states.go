@@ -97,7 +97,7 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 		if !ok {
 			return nil
 		}
-		ev = st.se.UpdateLevel(cfg, ts, v)
+		ev = st.se.UpdateLevel(cfg, ts, v, false)
 	default:
 		v, ok := sr.Str(i)
 		if !ok {
