@@ -187,7 +187,7 @@ func (d *Stage) seriesOf(ps *partState, sr *schemas.SampleReader, rows []*series
 		st = &seriesState{kind: kind}
 		switch {
 		case kind == schemas.KindState && class.IsStatus(),
-			kind != schemas.KindState && (class == stateevents.ClassCarrier || class == stateevents.ClassNeighbors):
+			kind != schemas.KindState && (class == stateevents.ClassCarrier || class.IsLevel()):
 			st.se = stateevents.New(class)
 		case kind == schemas.KindState:
 			d.inRec[idx] = int32(i)

@@ -16,10 +16,13 @@ import (
 
 // ifaceState ties the series of one interface (device, keys name=IF)
 // together: its state series, which the detect stage reads before scoring
-// the interface's counter rates and gauges. It is rebuilt from the series
-// as they are added (made or restored), never written to the changelog.
+// the interface's counter rates and gauges, and the count of LLDP
+// neighbours on it (keys name=IF too), whose drop the interface going down
+// explains. It is rebuilt from the series as they are added (made or
+// restored), never written to the changelog.
 type ifaceState struct {
 	oper, admin, carrier *seriesState
+	lldp                 *seriesState
 }
 
 // down reports whether the interface was (or may have been) down at some
@@ -33,10 +36,12 @@ func (f *ifaceState) down(from, to int64) bool {
 	return false
 }
 
-// linkIface links st to its interface when it is an interface's series.
+// linkIface links st to its interface when it is an interface's series
+// or the interface's LLDP neighbour count.
 func linkIface(ps *partState, st *seriesState) {
 	k := st.key
-	if k.Keys == "" || !strings.HasPrefix(k.Metric, stateevents.InterfacePrefix) {
+	lldp := st.se != nil && st.se.Class() == stateevents.ClassLLDP
+	if k.Keys == "" || !strings.HasPrefix(k.Metric, stateevents.InterfacePrefix) && !lldp {
 		return
 	}
 	ik := schemas.SeriesKey{Device: k.Device, Keys: k.Keys}
@@ -56,6 +61,8 @@ func linkIface(ps *partState, st *seriesState) {
 		f.admin = st
 	case stateevents.ClassCarrier:
 		f.carrier = st
+	case stateevents.ClassLLDP:
+		f.lldp = st
 	}
 }
 
@@ -65,7 +72,7 @@ func unlinkIface(st *seriesState) {
 	if f == nil {
 		return
 	}
-	for _, p := range [...]**seriesState{&f.oper, &f.admin, &f.carrier} {
+	for _, p := range [...]**seriesState{&f.oper, &f.admin, &f.carrier, &f.lldp} {
 		if *p == st {
 			*p = nil
 		}
@@ -74,7 +81,8 @@ func unlinkIface(st *seriesState) {
 
 // updateState feeds row i to the state series st and emits the detection
 // of any transition. An admin-status going down explains (resolves) a
-// link-down or flapping alert on its interface's oper-status.
+// link-down or flapping alert on its interface's oper-status; an
+// oper-status going down explains a lost LLDP neighbour of its interface.
 func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *seriesState, emit func(*kgo.Record)) error {
 	ts, cfg := sr.TS(i), &d.cfg.States
 	var ev stateevents.Event
@@ -89,7 +97,7 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 		f := st.iface
 		explained := f != nil && f.oper != nil && f.oper.se.DownWithin(st.se.LastTS(), ts)
 		ev = st.se.UpdateCounter(cfg, ts, v, explained)
-	case stateevents.ClassNeighbors:
+	case stateevents.ClassNeighbors, stateevents.ClassLLDP:
 		v, ok := sr.F64(i)
 		if u, isU := sr.U64(i); isU {
 			v, ok = float64(u), true
@@ -97,7 +105,7 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 		if !ok {
 			return nil
 		}
-		ev = st.se.UpdateLevel(cfg, ts, v, false)
+		ev = st.se.UpdateLevel(cfg, ts, v, class == stateevents.ClassLLDP && lldpExplained(st.iface, ts, cfg))
 	default:
 		v, ok := sr.Str(i)
 		if !ok {
@@ -117,6 +125,15 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 			}
 			d.watch(ps, f.oper) // enabled again, its oper-status may be due
 		}
+		if class == stateevents.ClassOperStatus && f != nil && f.lldp != nil &&
+			was != stateevents.StatusDown && st.se.Status() == stateevents.StatusDown {
+			if xev := f.lldp.se.Explained(ts); xev.Transition != stateevents.None {
+				d.markDirty(ps, f.lldp)
+				if err := d.emitState(emit, f.lldp, xev, ts); err != nil {
+					return err
+				}
+			}
+		}
 		if ev.Transition == stateevents.None && class == stateevents.ClassOperStatus {
 			if tev := st.se.Tick(cfg, ts, enabledAt(st)); tev.Transition != stateevents.None {
 				ev.Transition, ev.Rule, ev.StartsAt = tev.Transition, tev.Rule, tev.StartsAt
@@ -131,6 +148,16 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 		return nil
 	}
 	return d.emitState(emit, st, ev, ts)
+}
+
+// lldpExplained reports whether a drop at ts of the LLDP neighbour count
+// of interface f is the interface's own event: it is down, or was at some
+// time within the flap window before ts (a device drops a neighbour when
+// the port goes down, or once its hold time, typically 120 s, has passed
+// without the neighbour's frames). Its link_down, flapping, carrier_flap
+// or admin_down is then the alert.
+func lldpExplained(f *ifaceState, ts int64, cfg *stateevents.Config) bool {
+	return f != nil && f.down(ts-int64(cfg.FlapWindow), ts)
 }
 
 // adminShut reports whether the oper-status series st of interface f is
@@ -224,9 +251,10 @@ func (d *Stage) tickDevice(ps *partState, device string, ts int64, emit func(*kg
 
 // emitState emits the detection of a state transition: detector (and
 // detectors) the rule (link_down, session_down, component_down,
-// admin_down, flapping, carrier_flap, neighbors_down), severity by rule,
-// score 1 on firing an alarm and 0 otherwise; observed is 1 for up and 0
-// for down (expected 1) or, for a neighbour count, the count (expected the
+// admin_down, flapping, carrier_flap, neighbors_down, target_down,
+// lldp_neighbor_lost), severity by rule, score 1 on firing an alarm and 0
+// otherwise; observed is 1 for up and 0 for down (expected 1) or, for an
+// established-neighbours or LLDP neighbour count, the count (expected the
 // count before the drop). The event time is the sample's.
 func (d *Stage) emitState(emit func(*kgo.Record), st *seriesState, ev stateevents.Event, ts int64) error {
 	k, t := st.key, st.se
@@ -239,7 +267,7 @@ func (d *Stage) emitState(emit func(*kgo.Record), st *seriesState, ev stateevent
 		det.Score = 1
 	}
 	switch {
-	case t.Class() == stateevents.ClassNeighbors:
+	case t.Class().IsLevel():
 		det.Observed, det.Expected = t.Level()
 	case t.Status() == stateevents.StatusUp || (t.Class() == stateevents.ClassCarrier && state == schemas.StateResolved):
 		det.Observed = 1
@@ -264,6 +292,12 @@ func (d *Stage) describeState(st *seriesState, ev stateevents.Event, ts int64) s
 	case stateevents.ClassNeighbors:
 		level, base := t.Level()
 		s = fmt.Sprintf("established neighbours %g at %s (%g before the drop)", level, at, base)
+	case stateevents.ClassLLDP:
+		level, base := t.Level()
+		s = fmt.Sprintf("LLDP neighbours on %s %g at %s (%g before the drop)", ifaceName(st.key.Keys), level, at, base)
+		if f := st.iface; f != nil && f.oper != nil {
+			s += fmt.Sprintf(" (oper-status %s)", f.oper.se.Raw())
+		}
 	default:
 		s = fmt.Sprintf("%s %s at %s", t.Class(), t.Raw(), at)
 		if f := st.iface; t.Class() == stateevents.ClassOperStatus && f != nil && f.admin != nil {

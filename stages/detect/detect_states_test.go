@@ -33,6 +33,8 @@ type tick struct {
 	neighbors    float64
 	hasNeighbors bool
 	bgp          string // a BGP neighbour's session-state (empty: not sent)
+	lldp         float64
+	hasLLDP      bool // the interface's LLDP neighbour count is sent
 }
 
 const (
@@ -79,6 +81,10 @@ func records(t *testing.T, ticks []tick, perRecord int) []*kgo.Record {
 		}
 		if tk.bgp != "" {
 			s.Kind, s.Keys, s.Metric, s.Str = schemas.KindState, bgpKeys, stateevents.MetricBGPSession, tk.bgp
+			sb.Append(&s)
+		}
+		if tk.hasLLDP {
+			s.Kind, s.Keys, s.Metric, s.F64 = schemas.KindGauge, iface, schemas.MetricLLDPNeighbors, tk.lldp
 			sb.Append(&s)
 		}
 		if (i+1)%perRecord == 0 || i == len(ticks)-1 {
@@ -323,6 +329,78 @@ func TestDetectFlappingCarrierNeighbors(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(d.unknownStates[stateevents.ReasonUnknownValue]); n != 1 {
 		t.Errorf("unknown state values counted %v, want 1", n)
+	}
+}
+
+// TestDetectLLDPNeighborLost: an interface's LLDP neighbour count that
+// drops while the link stays up is one lldp_neighbor_lost warning at the
+// count's sample, naming the port and the counts, resolved when the
+// neighbour is back. A drop while the port is down, or within the flap
+// window after it went down (the device's hold time), is no alert of its
+// own: the link_down is. A drop just before the link goes down fires and
+// is resolved by the link_down. The same holds through a checkpoint.
+func TestDetectLLDPNeighborLost(t *testing.T) {
+	never := func(int) bool { return false }
+	for _, c := range []struct {
+		name       string
+		down       func(i int) bool
+		lost, back int // the count is 0 in [lost, back)
+		want       []string
+	}{
+		{"link up", never, 200, 260, []string{"firing lldp_neighbor_lost neighbors@200", "resolved lldp_neighbor_lost neighbors@260"}},
+		{"with the link", func(i int) bool { return i >= 200 && i < 260 }, 200, 260,
+			[]string{"firing link_down oper-status@200", "resolved link_down oper-status@260"}},
+		{"after the hold time", func(i int) bool { return i >= 200 && i < 260 }, 212, 261,
+			[]string{"firing link_down oper-status@200", "resolved link_down oper-status@260"}},
+		{"after a flap", func(i int) bool { return i == 200 }, 212, 214,
+			[]string{"firing link_down oper-status@200", "resolved link_down oper-status@201"}},
+		{"before the link", func(i int) bool { return i >= 200 && i < 260 }, 199, 260,
+			[]string{"firing lldp_neighbor_lost neighbors@199", "firing link_down oper-status@200",
+				"resolved lldp_neighbor_lost neighbors@200", "resolved link_down oper-status@260"}},
+	} {
+		ticks := traffic(400, c.down, never)
+		for i := range ticks {
+			ticks[i].hasLLDP, ticks[i].lldp = true, 1
+			if i >= c.lost && i < c.back {
+				ticks[i].lldp = 0
+			}
+		}
+		for _, per := range []int{1, 60} {
+			d := newTestDetect(t, Config{})
+			dets := process(t, d, records(t, ticks, per))
+			got := summary(dets)
+			slices.Sort(got)
+			want := slices.Sorted(slices.Values(c.want))
+			if !slices.Equal(got, want) {
+				t.Errorf("%s, %d ticks per record: %v, want %v", c.name, per, got, want)
+				continue
+			}
+			for _, det := range dets {
+				if det.Detector != "lldp_neighbor_lost" {
+					continue
+				}
+				desc := det.Annotations["description"]
+				if det.Severity != schemas.SeverityWarning || det.Keys != iface || det.Metric != schemas.MetricLLDPNeighbors ||
+					!strings.Contains(desc, "LLDP neighbours on Hu0/0/0/10") {
+					t.Errorf("%s: %s: severity %s, keys %s, metric %s, %q", c.name, det.State, det.Severity, det.Keys, det.Metric, desc)
+				}
+				if c.name == "link up" && det.State == schemas.StateFiring &&
+					(det.Observed != 0 || det.Expected != 1 || !strings.Contains(desc, "0 at 2026-11-01T00:33:20Z (1 before the drop)")) {
+					t.Errorf("%s: observed %v, expected %v, %q", c.name, det.Observed, det.Expected, desc)
+				}
+			}
+		}
+		recs := records(t, ticks, 1)
+		a, b := newTestDetect(t, Config{}), newTestDetect(t, Config{})
+		process(t, a, recs[:205])
+		for k, v := range checkpoint(a) {
+			if err := b.Restore(0, []byte(k), v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if da, db := summary(process(t, a, recs[205:])), summary(process(t, b, recs[205:])); !slices.Equal(da, db) {
+			t.Errorf("%s: restored %v, without %v", c.name, db, da)
+		}
 	}
 }
 

@@ -43,6 +43,21 @@ func FuzzRestoreState(f *testing.F) {
 		}
 		f.Add([]byte(key), value)
 	}
+	// A port's LLDP neighbour count, lost and back: a tracker of its class
+	// (the fleet above has no topology).
+	lldp := newTestDetect(f, Config{})
+	for i, v := range []float64{1, 0, 1, 0} {
+		s := schemas.Sample{TS: time.Unix(0, 1e18).Add(time.Duration(i) * 10 * time.Second).UnixNano(), Metric: schemas.MetricLLDPNeighbors,
+			Keys: "name=Ethernet1", Kind: schemas.KindGauge, F64: v, Source: schemas.SourceSim}
+		process(f, lldp, []*kgo.Record{renamed([]schemas.Sample{s}, "sim-00")})
+	}
+	lk := checkpoint(lldp)
+	for key, value := range lk {
+		f.Add([]byte(key), value)
+	}
+	if len(lk) != 1 {
+		f.Fatalf("%d records of an LLDP neighbour count, want 1", len(lk))
+	}
 	if len(seen) < 3 || npeer == 0 {
 		f.Fatalf("%d kinds of changelog record and %d sibling groups' to seed from, want several and some", len(seen), npeer)
 	}
