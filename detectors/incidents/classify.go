@@ -12,7 +12,7 @@ type class uint8
 
 const (
 	classOther    class = iota
-	classLink           // oper-status, admin-status, carrier transitions of an interface
+	classLink           // oper-status, admin-status, carrier transitions, LLDP neighbours of an interface
 	classSession        // BGP or BFD session state, neighbour counts, received prefixes
 	classHardware       // components: PSU, fan, temperature, optics; the power residual
 	classTraffic        // interface counters: octets, packets, errors, discards
@@ -51,6 +51,8 @@ func newMember(d *schemas.Detection, inv *schemas.InventoryIndex) member {
 	switch {
 	case p == schemas.MetricTargetState:
 		m.Class = classTarget
+	case p == schemas.MetricLLDPNeighbors:
+		m.Class, m.Port = classLink, key(d.Keys, "name")
 	case strings.HasPrefix(p, "/interfaces/") && (strings.HasSuffix(p, "/oper-status") || strings.HasSuffix(p, "/admin-status") ||
 		strings.HasSuffix(p, "/carrier-transitions")):
 		m.Class, m.Port = classLink, key(d.Keys, "name")
@@ -83,10 +85,15 @@ func key(keys, name string) string {
 }
 
 // linkState reports whether m is a link going down or flapping (not an
-// admin shutdown, not a resolution).
+// admin shutdown, not a lost LLDP neighbour, not a resolution).
 func (m *member) linkState() bool {
-	return m.Class == classLink && m.Detector != "admin_down"
+	return m.Class == classLink && m.Detector != "admin_down" && !m.lldp()
 }
+
+// lldp reports whether m is about an interface's LLDP neighbours: a
+// neighbour lost while the link stayed up (a lost neighbour on a link that
+// went down is no detection; the link's is).
+func (m *member) lldp() bool { return m.Metric == schemas.MetricLLDPNeighbors }
 
 // isRate reports whether metric p is an interface's traffic rate or load
 // under a vendor's native model (its last element starts with in-, out-,

@@ -155,6 +155,39 @@ func TestLinkDown(t *testing.T) {
 	}
 }
 
+// TestLLDPNeighborLost: an LLDP neighbour lost on one end of an inventory
+// link (the stage sends none while that port is down) maps to the local
+// interface and joins the incident of the link's other end going down,
+// whichever comes first; alone it is its own link incident, a warning
+// that names the port, its link and the far end.
+func TestLLDPNeighborLost(t *testing.T) {
+	mLLDP := schemas.MetricLLDPNeighbors
+	lost := func(sec int) schemas.Detection {
+		d := fire(sec, "leaf1", mLLDP, "name=e1", "lldp_neighbor_lost", 0, 1)
+		d.Severity = schemas.SeverityWarning
+		return d
+	}
+	wantEnt := schemas.Entity{Kind: schemas.EntityInterface, Device: "leaf1", Name: "e1", Site: "fra1", Role: "leaf", PeerDevice: "spine1", PeerInterface: "e3"}
+	for name, dets := range map[string][]schemas.Detection{
+		"link down first": {fire(0, "spine1", mOper, "name=e3", "link_down", 0, 1), lost(120)},
+		"lost first":      {lost(0), fire(5, "spine1", mOper, "name=e3", "link_down", 0, 1)},
+	} {
+		in := one(t, run(t, testInventory(), dets...), schemas.RuleLink, "link spine1:e3 — leaf1:e1 down")
+		if len(in.Evidence) != 2 || in.Severity != schemas.SeverityCritical || !slices.Contains(in.Entities, wantEnt) {
+			t.Errorf("%s: %d evidence, severity %s, entities %+v; want 2, critical, one %+v", name, len(in.Evidence), in.Severity, in.Entities, wantEnt)
+		}
+	}
+	in := one(t, run(t, testInventory(), lost(0), fire(30, "leaf1", mBGP, "name=default,neighbor-address=10.0.0.0", "session_down", 0, 1)),
+		schemas.RuleLink, "LLDP neighbour lost on leaf1:e1 (link spine1:e3 — leaf1:e1) while the link stays up")
+	if !strings.Contains(in.Action, "check spine1") || len(in.Evidence) != 2 || !slices.Contains(in.Entities, wantEnt) {
+		t.Errorf("alone: action %q, %d evidence, entities %+v", in.Action, len(in.Evidence), in.Entities)
+	}
+	in = one(t, run(t, testInventory(), lost(0)), schemas.RuleLink, "LLDP neighbour lost on leaf1:e1")
+	if in.Severity != schemas.SeverityWarning {
+		t.Errorf("alone: severity %s, want warning", in.Severity)
+	}
+}
+
 // TestUnknownDevice: detections of a device the inventory does not know
 // still join one incident (by device and interface).
 func TestUnknownDevice(t *testing.T) {

@@ -70,12 +70,13 @@ func rank(sev string) int {
 	return 0
 }
 
-// judge applies the rules in order: a lost target, device, link,
-// session, hardware, surge, traffic, unexplained.
+// judge applies the rules in order: a lost target, device, link (a link
+// down, then an LLDP neighbour lost on a link that is up), session,
+// hardware, surge, traffic, unexplained.
 func (e *Engine) judge(in *incident) verdict {
 	down := map[string][]string{} // device → interfaces with a link-state member
 	flapping := false
-	var sessions, hardware, traffic []*member
+	var lldp, sessions, hardware, traffic []*member
 	targetFlapping := false
 	for i := range in.Members {
 		m := &in.Members[i]
@@ -88,6 +89,8 @@ func (e *Engine) judge(in *incident) verdict {
 				down[m.Device] = append(down[m.Device], m.Port)
 			}
 			flapping = flapping || m.Detector == "flapping"
+		case m.lldp():
+			lldp = append(lldp, m)
 		case m.Class == classSession:
 			sessions = append(sessions, m)
 		case m.Class == classHardware:
@@ -101,6 +104,8 @@ func (e *Engine) judge(in *incident) verdict {
 		return e.targetRule(devs, down, targetFlapping)
 	case len(down) > 0:
 		return e.linkRule(down, flapping)
+	case len(lldp) > 0:
+		return e.lldpRule(lldp)
 	case len(sessions) > 0:
 		return e.sessionRule(sessions)
 	case len(hardware) > 0:
@@ -160,6 +165,35 @@ func (e *Engine) linkRule(down map[string][]string, flapping bool) verdict {
 	}
 	return verdict{rule: schemas.RuleLink, confidence: conf,
 		cause: fmt.Sprintf("%s %s %s", word, strings.Join(links, ", "), what), action: fmt.Sprintf(act, strings.Join(links, ", "))}
+}
+
+// lldpRule names the ports that lost their LLDP neighbour while their
+// links stayed up, with their inventory links: the far end stopped sending
+// LLDP (a reload, its LLDP agent) or the link fails one way.
+func (e *Engine) lldpRule(ms []*member) verdict {
+	var ports, peers []string
+	for _, m := range ms {
+		p := schemas.Port{Device: m.Device, Interface: m.Port}
+		what := p.String()
+		if l, ok := e.inv.Link(p); ok {
+			what += " (link " + l.A.String() + " — " + l.B.String() + ")"
+			if q, ok := e.inv.Peer(p); ok && !slices.Contains(peers, q.Device) {
+				peers = append(peers, q.Device)
+			}
+		}
+		if !slices.Contains(ports, what) {
+			ports = append(ports, what)
+		}
+	}
+	sort.Strings(ports)
+	sort.Strings(peers)
+	far := "the far end"
+	if len(peers) > 0 {
+		far = strings.Join(peers, ", ")
+	}
+	return verdict{rule: schemas.RuleLink, confidence: 0.6,
+		cause:  fmt.Sprintf("LLDP neighbour lost on %s while the link stays up", strings.Join(ports, ", ")),
+		action: fmt.Sprintf("check %s (a reload, its LLDP agent) and the link for a one-way fault; traffic may still flow", far)}
 }
 
 // sessionRule names the sessions reset with no link event.
