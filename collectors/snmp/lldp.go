@@ -2,7 +2,9 @@ package snmp
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/gosnmp/gosnmp"
@@ -60,7 +62,13 @@ func walkLLDP(g *gosnmp.GoSNMP, tab table) (int, bool, error) {
 // chassis id (a MAC address as aa:bb:cc:dd:ee:ff), or "lldpRemIndex" and
 // the row's index when the agent gives none. A port id that is a MAC or
 // network address is formatted the same way.
-func appendLLDP(tab table, ts int64, b *publish.Batch, res *pollResult) int {
+//
+// It then appends each local port's count of neighbours
+// (schemas.MetricLLDPNeighbors, keyed like the interface), for every port
+// that has had a neighbour since the collector started (st remembers
+// them): a port whose neighbours are gone publishes 0, every poll, as
+// lldpRemTable has no row to say so.
+func appendLLDP(tab table, ts int64, st *state, b *publish.Batch, res *pollResult) int {
 	rows := map[string]bool{}
 	for _, col := range []string{colLLDPRemChassisID, colLLDPRemPortID, colLLDPRemSysName} {
 		for idx := range tab[col] {
@@ -69,16 +77,19 @@ func appendLLDP(tab table, ts int64, b *publish.Batch, res *pollResult) int {
 	}
 	n := 0
 	s := schemas.Sample{TS: ts, Kind: schemas.KindState}
+	counts := map[string]int{} // local port → neighbours
 	for idx := range rows {
 		parts := strings.Split(idx, ".")
 		if len(parts) != 3 {
 			continue // not TimeMark.LocalPortNum.Index
 		}
+		port := localPortName(tab, parts[1], res)
+		counts[port]++
 		id := lldpID(tab[colLLDPRemChassisID][idx], subtype(tab[colLLDPRemChassisST][idx]), chassisMAC, chassisNetAddr, res)
 		if id == "" {
 			id = "lldpRemIndex" + parts[2]
 		}
-		s.Keys = schemas.LLDPNeighborKeys(escapeKey(localPortName(tab, parts[1], res)), escapeKey(id))
+		s.Keys = schemas.LLDPNeighborKeys(escapeKey(port), escapeKey(id))
 		for _, v := range []struct{ metric, val string }{
 			{schemas.MetricLLDPNeighborSystemName, res.text(tab[colLLDPRemSysName][idx])},
 			{schemas.MetricLLDPNeighborPortID, lldpID(tab[colLLDPRemPortID][idx], subtype(tab[colLLDPRemPortST][idx]), portMAC, portNetAddr, res)},
@@ -91,7 +102,28 @@ func appendLLDP(tab table, ts int64, b *publish.Batch, res *pollResult) int {
 			n++
 		}
 	}
-	return n
+	return n + appendLLDPCounts(counts, ts, st, b)
+}
+
+// appendLLDPCounts appends the neighbour count of every port in counts or
+// remembered in st (0 for those not in counts), in port order, and
+// remembers the ports of counts.
+func appendLLDPCounts(counts map[string]int, ts int64, st *state, b *publish.Batch) int {
+	if st.lldpPorts == nil && len(counts) == 0 {
+		return 0
+	}
+	if st.lldpPorts == nil {
+		st.lldpPorts = map[string]bool{}
+	}
+	for p := range counts {
+		st.lldpPorts[p] = true
+	}
+	s := schemas.Sample{TS: ts, Metric: schemas.MetricLLDPNeighbors, Kind: schemas.KindGauge}
+	for _, p := range slices.Sorted(maps.Keys(st.lldpPorts)) {
+		s.Keys, s.F64 = schemas.LLDPPortKeys(p), float64(counts[p])
+		b.Append(&s)
+	}
+	return len(st.lldpPorts)
 }
 
 // localPortName names local port num (see appendLLDP).

@@ -51,12 +51,16 @@ func TestLLDPIDs(t *testing.T) {
 	}
 }
 
-// lldpOf returns the LLDP samples by metric and keys, failing on any
-// other sample or a kind other than state.
+// lldpOf returns the LLDP neighbours' samples by metric and keys, failing
+// on any other sample (but the ports' neighbour counts: see lldpCounts) or
+// a kind other than state.
 func lldpOf(t *testing.T, got []schemas.Sample) map[[2]string]string {
 	t.Helper()
 	out := map[[2]string]string{}
 	for _, g := range got {
+		if g.Metric == schemas.MetricLLDPNeighbors {
+			continue
+		}
 		if g.Metric != schemas.MetricLLDPNeighborSystemName && g.Metric != schemas.MetricLLDPNeighborPortID {
 			t.Fatalf("sample %+v: want LLDP neighbours only", g)
 		}
@@ -132,6 +136,51 @@ func TestPollLLDP(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "no LLDP neighbour"); n != 1 || !strings.Contains(logs.String(), "level=DEBUG") || c.Stats().Failures != 0 {
 		t.Fatalf("%d lines about the missing LLDP-MIB in 3 polls, want 1 at DEBUG and no failure:\n%s", n, logs.String())
+	}
+}
+
+// lldpCounts returns the ports' LLDP neighbour counts by keys, failing on
+// a kind other than gauge.
+func lldpCounts(t *testing.T, got []schemas.Sample) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for _, g := range got {
+		if g.Metric != schemas.MetricLLDPNeighbors {
+			continue
+		}
+		if g.Kind != schemas.KindGauge {
+			t.Fatalf("%s %s: kind %v", g.Metric, g.Keys, g.Kind)
+		}
+		out[g.Keys] = g.F64
+	}
+	return out
+}
+
+// TestPollLLDPNeighborCount polls a leaf whose uplink Ethernet1 goes down
+// for one tick (Ethernet2 stays up): every poll publishes each port's LLDP neighbour count,
+// keyed like the interface; while the link is down its neighbour's row is
+// gone and the port, remembered from the poll before, counts 0. A
+// collector that never saw a neighbour on the port publishes nothing for
+// it.
+func TestPollLLDPNeighborCount(t *testing.T) {
+	a, s := simAgentOf(t, sim.Config{Devices: 5, Interfaces: 3, Start: time.Now().Add(-time.Hour), Topology: sim.Topology{Spines: 2},
+		Faults: []sim.Fault{{Device: "sim-02", Interface: "Ethernet1", Kind: sim.FaultLinkDown, After: 10 * time.Second, Duration: 10 * time.Second}}})
+	t.Setenv("TK_TEST_COMMUNITY", "sim-02")
+	tg := Target{Name: "sim-02", Address: s.Addr(), Community: secret.Source{Env: "TK_TEST_COMMUNITY"}, MIBs: []string{MIBLLDP}}
+	e1, e2 := schemas.LLDPPortKeys("Ethernet1"), schemas.LLDPPortKeys("Ethernet2")
+	st := &state{}
+	for step, want := range []map[string]float64{{e1: 1, e2: 1}, {e1: 0, e2: 1}, {e1: 1, e2: 1}} { // the ticks at 0, 10 and 20 s
+		if _, err := a.Step(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := lldpCounts(t, pollSamples(t, tg, st)); !maps.Equal(got, want) {
+			t.Fatalf("step %d: LLDP neighbour counts %v, want %v", step, got, want)
+		}
+		if step == 1 {
+			if got := lldpCounts(t, pollSamples(t, tg, &state{})); !maps.Equal(got, map[string]float64{e2: 1}) {
+				t.Fatalf("step %d, a new collector: LLDP neighbour counts %v, want Ethernet2's only", step, got)
+			}
+		}
 	}
 }
 

@@ -186,6 +186,9 @@ type state struct {
 	polled   bool              // uptime is set
 	discon   map[string]uint64 // ifIndex -> ifCounterDiscontinuityTime
 	counters map[string]*counter
+	// lldpPorts are the local ports that have had an LLDP neighbour: each
+	// poll publishes their count, 0 when it is gone (appendLLDP).
+	lldpPorts map[string]bool
 }
 
 // pollResult counts one poll.
@@ -280,7 +283,7 @@ func poll(ctx context.Context, t Target, st *state, b *publish.Batch) (pollResul
 	}
 	res.samples += appendSensors(tab, ts, b, &res)
 	res.samples += appendBGP(tab, ts, b)
-	res.samples += appendLLDP(tab, ts, b, &res)
+	res.samples += appendLLDP(tab, ts, st, b, &res)
 	return res, nil
 }
 
