@@ -70,10 +70,11 @@ func NormalizeTimestamp(ts int64) int64 {
 type series struct {
 	metric, keys string
 	info         leafInfo
-	kind         schemas.Kind // fixed by the first value when info.kind is 0
-	lastTS       int64        // of the last published sample, for deduplication
-	gen          uint32       // Batch generation of midx and kidx
-	midx, kidx   int32        // dictionary indices in the current record
+	kind         schemas.Kind  // fixed by the first value when info.kind is 0
+	lastTS       int64         // of the last published sample, for deduplication
+	gen          uint32        // Batch generation of midx and kidx
+	midx, kidx   int32         // dictionary indices in the current record
+	nbr          *lldpNeighbor // an LLDP neighbour's leaf: whose (nil for the others)
 }
 
 // DecoderStats counts what a Decoder did. Plain counters: read them from the
@@ -142,10 +143,14 @@ type Decoder struct {
 	full              func()
 	maxRows, maxBytes int
 
+	// lldp holds the LLDP neighbours seen per local port (lldp.go).
+	lldp map[string]*lldpPort
+
 	// per notification
-	psu   []psuReading
-	badTS bool
-	stats DecoderStats
+	psu       []psuReading
+	lldpDirty []*lldpPort // ports whose neighbours changed
+	badTS     bool
+	stats     DecoderStats
 }
 
 // NewDecoder returns a decoder appending samples to b, whose device and
@@ -272,7 +277,7 @@ func (d *Decoder) notification(raw []byte, recvNS int64) (int, error) {
 		ts = NormalizeTimestamp(ts)
 		d.badTS = (d.past > 0 && ts < recvNS-d.past) || (d.future > 0 && ts > recvNS+d.future)
 	}
-	d.psu = d.psu[:0]
+	d.psu, d.lldpDirty = d.psu[:0], d.lldpDirty[:0]
 	samples := 0
 	for b := raw; len(b) > 0; {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -290,6 +295,9 @@ func (d *Decoder) notification(raw []byte, recvNS int64) (int, error) {
 		}
 	}
 	samples += d.derivePSU(ts)
+	if len(d.lldpDirty) > 0 {
+		samples += d.countLLDP(ts)
+	}
 	return samples, nil
 }
 
@@ -413,6 +421,9 @@ func (d *Decoder) newSeries(prefix, path []byte, sub []string) (*series, error) 
 	d.cacheBytes += 2*len(ck) + seriesEntryBytes
 	info := classify(metric)
 	se := &series{metric: metric, keys: keys, info: info, kind: info.kind, lastTS: sentinelTS}
+	if info.lldp {
+		se.nbr = newLLDPNeighbor(keys)
+	}
 	d.canon[ck] = se
 	return se, nil
 }
@@ -434,6 +445,9 @@ func (d *Decoder) emit(se *series, ts int64) int {
 	if d.badTS {
 		d.drop(dropBadTime)
 		return 0
+	}
+	if se.nbr != nil {
+		d.noteLLDP(se.nbr)
 	}
 	if d.dedup {
 		if ts <= se.lastTS {
@@ -574,6 +588,9 @@ func (d *Decoder) delete(prefix, raw []byte) {
 	metric, keys, err := canonical(origin, elems)
 	if err != nil {
 		return
+	}
+	if len(d.lldp) > 0 && strings.HasPrefix(metric, "/lldp") {
+		d.deleteLLDP(metric, keys)
 	}
 	gone := map[*series]bool{}
 	for ck, se := range d.canon {

@@ -11,6 +11,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/sim/agent"
 	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/internal/tlsfiles"
+	"github.com/telekernel/telekernel/schemas"
 )
 
 // TestDefaultSubscriptionFallback: leaf/spine devices without the BFD
@@ -48,6 +49,9 @@ func TestDefaultSubscriptionFallback(t *testing.T) {
 				base := strings.HasPrefix(s.Metric, "/interfaces/") || strings.HasPrefix(s.Metric, "/components/")
 				if base || (unsupported == nil && (strings.HasPrefix(s.Metric, "/lldp/") || strings.HasSuffix(s.Metric, "/session-state"))) {
 					want++
+				}
+				if unsupported == nil && s.Metric == schemas.MetricLLDPNeighborSystemName {
+					want++ // the port's LLDP neighbour count, derived by the collector
 				}
 			}
 			want += 2 // the derived input power of 2 PSUs

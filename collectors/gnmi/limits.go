@@ -97,5 +97,6 @@ func (d *Decoder) trimCaches() {
 		return
 	}
 	d.cache, d.canon, d.cacheBytes = map[string]*series{}, map[string]*series{}, 0
+	d.lldp = nil // a loss right after this is missed: the neighbours are learned again
 	d.stats.CacheResets++
 }

@@ -12,7 +12,14 @@ type leafInfo struct {
 	// float32 marks OpenConfig ieeefloat32 leaves (PSU values): binary,
 	// four bytes, big endian; base64 in JSON.
 	float32 bool
+	// lldp marks the leaves of an LLDP neighbour entry
+	// (lldpNeighborEntry/…), which the decoder counts per local port.
+	lldp bool
 }
+
+// lldpNeighborEntry is the path of an LLDP neighbour's list entry, keyed
+// name=LOCALPORT,id=NEIGHBOR.
+const lldpNeighborEntry = "/lldp/interfaces/interface/neighbors/neighbor"
 
 // knownLeaves holds the kinds the collector fixes: the vocabulary's fixed
 // leaves that devices publish (schemas.Metrics), so a counter is never read
@@ -35,6 +42,13 @@ var counterSuffixes = []string{"-octets", "-pkts", "-packets", "-errors", "-disc
 // first, then the OpenConfig conventions (leaves under a "counters"
 // container and leaves named like counters are counters).
 func classify(metric string) leafInfo {
+	li := classifyKind(metric)
+	li.lldp = strings.HasPrefix(metric, lldpNeighborEntry+"/")
+	return li
+}
+
+// classifyKind is classify without the lldp mark.
+func classifyKind(metric string) leafInfo {
 	if li, ok := knownLeaves[metric]; ok {
 		return li
 	}
