@@ -22,9 +22,18 @@ import "github.com/telekernel/telekernel/schemas"
 // gNMI delete of the neighbour's list entry (NextFixed). Faults label no
 // LLDP series: a neighbour vanishing is the link fault's symptom, already
 // labelled on oper-status.
+//
+// Next also emits, after each cabled port's two neighbour leaves, what the
+// collectors derive from them: the port's neighbour count
+// (schemas.MetricLLDPNeighbors, keyed schemas.LLDPPortKeys), a gauge, 1
+// while the link is up and 0 while it is down, every tick. It is no leaf
+// of the device: NextFixed, which the agent serves, leaves it out
+// (DeviceLeaves), and the collectors polling or subscribing to the agent
+// derive it themselves.
 
-// lldpPerSession is the number of LLDP series per cabled port.
-const lldpPerSession = 2
+// lldpPerSession is the number of LLDP leaves per cabled port, and
+// lldpCountPerSession the number of derived LLDP series (the count).
+const lldpPerSession, lldpCountPerSession = 2, 1
 
 // lldpNeighbor returns the LLDP keys of end e of lk and what that end sees
 // of its peer: system name and port id.
@@ -35,17 +44,24 @@ func (lk *link) lldpNeighbor(e int) (keys, sysName, portID string) {
 }
 
 // lldpSeries returns device d's LLDP series, in the order emitLLDP emits
-// them (nil without a topology).
-func (f *Fleet) lldpSeries(d int) []Series {
+// them in Next (nil without a topology); with leaves, the device's leaves
+// only, as NextFixed emits them (no count).
+func (f *Fleet) lldpSeries(d int, leaves bool) []Series {
 	var out []Series
 	for _, lk := range f.devices[d].sessions {
 		e, _ := lk.ends(d)
 		keys, _, _ := lk.lldpNeighbor(e)
 		out = append(out, Series{schemas.MetricLLDPNeighborSystemName, keys, schemas.KindState},
 			Series{schemas.MetricLLDPNeighborPortID, keys, schemas.KindState})
+		if !leaves {
+			out = append(out, Series{schemas.MetricLLDPNeighbors, schemas.LLDPPortKeys(lk.endpoint(e).Interface), schemas.KindGauge})
+		}
 	}
 	return out
 }
+
+// endpoint returns end e of lk.
+func (lk *link) endpoint(e int) Endpoint { return [2]Endpoint{lk.A, lk.B}[e] }
 
 // lldpUp reports whether both ends of lk see each other at the current
 // tick: the link is up and neither port is shut, without link or without
@@ -67,8 +83,9 @@ func (f *Fleet) lldpUp(lk *link) bool {
 }
 
 // emitLLDP emits device d's LLDP neighbours at the current tick: the
-// neighbours of its cabled ports whose link is up; with f.lldpFixed, a
-// vanished neighbour too, with an empty Str. It leaves s as it found it:
+// neighbours of its cabled ports whose link is up, and each port's
+// neighbour count; with f.lldpFixed, a vanished neighbour too, with an
+// empty Str, and no count. It leaves s as it found it:
 // the samples emitted after it reuse s and set only the fields of their
 // kind, so the other series stay byte-identical to a fleet without LLDP.
 func (f *Fleet) emitLLDP(d *device, s *schemas.Sample, emit func(*schemas.Sample)) {
@@ -76,26 +93,33 @@ func (f *Fleet) emitLLDP(d *device, s *schemas.Sample, emit func(*schemas.Sample
 	defer func() { *s = saved }()
 	for _, lk := range d.sessions {
 		up := f.lldpUp(lk)
-		if !up && !f.lldpFixed {
-			continue
-		}
 		e, _ := lk.ends(d.index)
-		keys, sysName, portID := lk.lldpNeighbor(e)
-		if !up {
-			sysName, portID = "", ""
+		if up || f.lldpFixed {
+			keys, sysName, portID := lk.lldpNeighbor(e)
+			if !up {
+				sysName, portID = "", ""
+			}
+			s.Kind, s.Keys, s.U64, s.F64 = schemas.KindState, keys, 0, 0
+			s.Metric, s.Str = schemas.MetricLLDPNeighborSystemName, sysName
+			emit(s)
+			s.Metric, s.Str = schemas.MetricLLDPNeighborPortID, portID
+			emit(s)
 		}
-		s.Kind, s.Keys, s.U64, s.F64 = schemas.KindState, keys, 0, 0
-		s.Metric, s.Str = schemas.MetricLLDPNeighborSystemName, sysName
-		emit(s)
-		s.Metric, s.Str = schemas.MetricLLDPNeighborPortID, portID
-		emit(s)
+		if !f.lldpFixed {
+			s.Kind, s.Keys, s.Metric, s.Str, s.U64, s.F64 = schemas.KindGauge, schemas.LLDPPortKeys(lk.endpoint(e).Interface), schemas.MetricLLDPNeighbors, "", 0, 0
+			if up {
+				s.F64 = 1
+			}
+			emit(s)
+		}
 	}
 }
 
 // NextFixed is Next, except that an LLDP neighbour that has vanished (its
-// link is down) is still emitted, with an empty Str, so every call yields
-// exactly SamplesPerTick samples, each device's in the order of
-// DeviceSeries. The agent serves from that fixed layout and turns an empty
+// link is down) is still emitted, with an empty Str, and the LLDP
+// neighbour counts (the collectors', not the device's) are not, so every
+// call yields exactly LeavesPerTick samples, each device's in the order of
+// DeviceLeaves. The agent serves from that fixed layout and turns an empty
 // neighbour into a gNMI delete.
 func (f *Fleet) NextFixed(emit func(s *schemas.Sample)) {
 	f.lldpFixed = true

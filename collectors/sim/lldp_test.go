@@ -73,9 +73,11 @@ func TestLLDPNeighbors(t *testing.T) {
 	}
 }
 
-// TestNextFixed checks that NextFixed yields SamplesPerTick samples in the
-// order of DeviceSeries on every tick, a vanished neighbour as an empty
-// value, and the same samples as Next otherwise.
+// TestNextFixed checks that NextFixed yields LeavesPerTick samples in the
+// order of DeviceLeaves on every tick, a vanished neighbour as an empty
+// value, and the same samples as Next otherwise, but the LLDP neighbour
+// counts, which Next emits on every tick (0 while the link is down) and
+// NextFixed never.
 func TestNextFixed(t *testing.T) {
 	cfg := fabric(Fault{Device: "sim-03", Interface: "Ethernet1", Kind: FaultLinkDown, After: 10 * time.Second, Duration: 20 * time.Second})
 	cfg.Power = true
@@ -87,9 +89,21 @@ func TestNextFixed(t *testing.T) {
 	for tick := range 5 {
 		var a, b []schemas.Sample
 		fixed.NextFixed(func(s *schemas.Sample) { a = append(a, *s) })
-		plain.Next(func(s *schemas.Sample) { b = append(b, *s) })
-		if len(a) != fixed.SamplesPerTick() {
-			t.Fatalf("tick %d: NextFixed gave %d samples, SamplesPerTick %d", tick, len(a), fixed.SamplesPerTick())
+		zeros := 0
+		plain.Next(func(s *schemas.Sample) {
+			if s.Metric == schemas.MetricLLDPNeighbors {
+				if s.Kind != schemas.KindGauge || (s.F64 != 0 && s.F64 != 1) {
+					t.Fatalf("tick %d: count %+v", tick, s)
+				}
+				if s.F64 == 0 {
+					zeros++
+				}
+				return
+			}
+			b = append(b, *s)
+		})
+		if len(a) != fixed.LeavesPerTick() {
+			t.Fatalf("tick %d: NextFixed gave %d samples, LeavesPerTick %d", tick, len(a), fixed.LeavesPerTick())
 		}
 		empty, j := 0, 0
 		for i, s := range a {
@@ -103,8 +117,9 @@ func TestNextFixed(t *testing.T) {
 			}
 			j++
 		}
-		if want := map[bool]int{true: 4, false: 0}[tick == 1 || tick == 2]; empty != want || j != len(b) {
-			t.Fatalf("tick %d: %d vanished neighbour values (want %d), %d of Next's %d samples", tick, empty, want, j, len(b))
+		if want := map[bool]int{true: 4, false: 0}[tick == 1 || tick == 2]; empty != want || j != len(b) || zeros != want/2 {
+			t.Fatalf("tick %d: %d vanished neighbour values (want %d), %d of Next's %d samples, %d counts 0 (want %d)",
+				tick, empty, want, j, len(b), zeros, want/2)
 		}
 	}
 	testSeriesOrder(t, cfg)

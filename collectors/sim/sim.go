@@ -571,14 +571,34 @@ func (f *Fleet) Series() []Series {
 // established-neighbors and, per session in port order, the session
 // state, received prefixes and BFD session state, and last, per cabled
 // port in port order, its LLDP neighbour's system-name and port-id (which
-// Next leaves out while the link is down: see NextFixed).
+// Next leaves out while the link is down: see NextFixed) and the port's
+// LLDP neighbour count.
 func (f *Fleet) DeviceSeries(i int) []Series {
-	return append(append(f.Series(), f.topologySeries(i)...), f.lldpSeries(i)...)
+	return append(append(f.Series(), f.topologySeries(i)...), f.lldpSeries(i, false)...)
 }
 
-// SamplesPerTick returns how many samples a NextFixed call yields (all
-// devices), and a Next call while every link is up.
+// DeviceLeaves returns the series device i has as a device, in the order
+// NextFixed emits them: DeviceSeries without the LLDP neighbour counts,
+// which the collectors derive.
+func (f *Fleet) DeviceLeaves(i int) []Series {
+	return append(append(f.Series(), f.topologySeries(i)...), f.lldpSeries(i, true)...)
+}
+
+// SamplesPerTick returns how many samples a Next call yields (all
+// devices) while every link is up.
 func (f *Fleet) SamplesPerTick() int {
+	n := f.LeavesPerTick()
+	for _, d := range f.devices {
+		if f.links != nil {
+			n += lldpCountPerSession * len(d.sessions)
+		}
+	}
+	return n
+}
+
+// LeavesPerTick returns how many samples a NextFixed call yields (all
+// devices).
+func (f *Fleet) LeavesPerTick() int {
 	n := len(f.devices) * f.SeriesPerDevice()
 	for _, d := range f.devices {
 		if f.links != nil {

@@ -26,7 +26,7 @@ func TestTargetUnreachable(t *testing.T) {
 	for tick := range 20 {
 		f.Next(func(s *schemas.Sample) {
 			switch {
-			case strings.HasPrefix(s.Metric, "telekernel:/"):
+			case strings.HasPrefix(s.Metric, "telekernel:/collector/"):
 				if s.Device != "sim-01" || s.TS != t0.Add(time.Duration(tick)*10*time.Second).UnixNano() {
 					t.Errorf("tick %d: target state of %s at %d", tick, s.Device, s.TS)
 				}

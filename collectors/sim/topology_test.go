@@ -136,9 +136,13 @@ func testSeriesOrder(t *testing.T, cfg Config) {
 	if n != f.SamplesPerTick() {
 		t.Fatalf("%d samples, SamplesPerTick %d", n, f.SamplesPerTick())
 	}
-	// Per session: BGP state, prefixes, BFD state, then 2 LLDP series.
-	if len(f.DeviceSeries(0)) != f.SeriesPerDevice()+1+5*4 || len(f.DeviceSeries(3)) != f.SeriesPerDevice()+1+5*3 {
+	// Per session: BGP state, prefixes, BFD state, then 2 LLDP leaves and
+	// the port's LLDP neighbour count (not a leaf of the device).
+	if len(f.DeviceSeries(0)) != f.SeriesPerDevice()+1+6*4 || len(f.DeviceSeries(3)) != f.SeriesPerDevice()+1+6*3 {
 		t.Fatalf("spine %d and leaf %d series", len(f.DeviceSeries(0)), len(f.DeviceSeries(3)))
+	}
+	if len(f.DeviceLeaves(0)) != f.SeriesPerDevice()+1+5*4 || len(f.DeviceLeaves(3)) != f.SeriesPerDevice()+1+5*3 {
+		t.Fatalf("spine %d and leaf %d leaves", len(f.DeviceLeaves(0)), len(f.DeviceLeaves(3)))
 	}
 }
 

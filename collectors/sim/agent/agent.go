@@ -128,7 +128,7 @@ func New(cfg Config, fleet *sim.Fleet, opts ...Option) (*Agent, error) {
 	common := newTable(fleet.Series(), cfg.WholeDevice)
 	for i, name := range fleet.Devices() {
 		d := &device{a: a, name: name, subs: map[*subscriber]struct{}{}, tab: common, lost: make(chan struct{})}
-		if series := fleet.DeviceSeries(i); len(series) > len(common.leaves) {
+		if series := fleet.DeviceLeaves(i); len(series) > len(common.leaves) {
 			d.tab = newTable(series, cfg.WholeDevice)
 		}
 		port := 0
@@ -203,7 +203,7 @@ func (a *Agent) Step(ctx context.Context) (time.Time, error) {
 	if err := a.reach(ctx, now); err != nil {
 		return now, err
 	}
-	all := make([]value, a.fleet.SamplesPerTick())
+	all := make([]value, a.fleet.LeavesPerTick())
 	n, present := 0, int64(0)
 	dev, end := 0, 0 // the device of sample n, and the end of its leaves
 	a.fleet.NextFixed(func(s *schemas.Sample) {

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -69,7 +70,7 @@ func TestLLDPOverGNMI(t *testing.T) {
 		}
 	}
 	// 3 ticks without the neighbour on both ends, 2 leaves each.
-	if got, want := a.Stats().Values, int64(ticks*a.Fleet().SamplesPerTick()-3*2*2); got != want {
+	if got, want := a.Stats().Values, int64(ticks*a.Fleet().LeavesPerTick()-3*2*2); got != want {
 		t.Errorf("Stats().Values = %d, want %d", got, want)
 	}
 	last := t0.Add((ticks - 1) * 10 * time.Second).UnixNano()
@@ -125,7 +126,15 @@ func checkLLDP(t *testing.T, f *sim.Fleet, dev string, down sim.Link, got []sche
 		}
 	}
 	perTick := map[int64]map[string]int{}
+	counts := map[int64]map[string]float64{} // the decoder's LLDP neighbour counts by tick and port keys
 	for _, s := range got {
+		if s.Metric == schemas.MetricLLDPNeighbors {
+			if counts[s.TS] == nil {
+				counts[s.TS] = map[string]float64{}
+			}
+			counts[s.TS][s.Keys] = s.F64
+			continue
+		}
 		w, ok := want[s.Keys]
 		switch {
 		case !ok:
@@ -153,6 +162,31 @@ func checkLLDP(t *testing.T, f *sim.Fleet, dev string, down sim.Link, got []sche
 		}
 		if d := deletes[ts]; (i == 3 && !slices.Equal(d, []string{wantDelete})) || (i != 3 && len(d) != 0) {
 			t.Errorf("%s tick %d: deletes %v, want %v only at tick 3", dev, i, d, wantDelete)
+		}
+		// The collector's count of each port's neighbours: every port's 1
+		// at the first tick, then only the link down's port: 0 at its
+		// delete, 1 when the neighbour is back.
+		wantCounts := map[string]float64{}
+		switch i {
+		case 0:
+			for k := range want {
+				p, _, _ := schemas.ParseLLDPNeighborKeys(k)
+				wantCounts[schemas.LLDPPortKeys(p)] = 1
+			}
+		case 3, 6:
+			wantCounts[schemas.LLDPPortKeys(port)] = map[bool]float64{true: 0, false: 1}[i == 3]
+		}
+		if downKeys == "" {
+			wantCounts = map[string]float64{}
+			if i == 0 {
+				for k := range want {
+					p, _, _ := schemas.ParseLLDPNeighborKeys(k)
+					wantCounts[schemas.LLDPPortKeys(p)] = 1
+				}
+			}
+		}
+		if got := counts[ts]; len(got)+len(wantCounts) > 0 && !maps.Equal(got, wantCounts) {
+			t.Errorf("%s tick %d: LLDP neighbour counts %v, want %v", dev, i, got, wantCounts)
 		}
 	}
 }

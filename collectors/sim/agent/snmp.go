@@ -185,7 +185,7 @@ const simBootUptime = 24 * 60 * 60 * 100
 // the first step, every value zero).
 func buildMIB(a *Agent, dev int, t *tick) *mib {
 	cfg := a.fleet.Config()
-	b := &mibBuilder{series: a.fleet.DeviceSeries(dev)}
+	b := &mibBuilder{series: a.fleet.DeviceLeaves(dev)}
 	// The devices have been up a day when the fleet starts: sysUpTime
 	// stands still between steps, and an agent up for less time than has
 	// passed since its last answer counts as restarted (collectors/snmp).
