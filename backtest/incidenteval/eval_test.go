@@ -112,6 +112,9 @@ func TestSimIncidents(t *testing.T) {
 	}
 	checkDrift(t, r, scenario())
 	checkPeer(t, r, scenario())
+	// Every LLDP neighbour the fabric loses goes with its link: no
+	// lldp_neighbor_lost of its own.
+	checkFired(t, r, "lldp_neighbor_lost", "no series", nil)
 	if r.DetectionsPerIncident() < 8 {
 		t.Errorf("%.1f detections per incident, want at least 8", r.DetectionsPerIncident())
 	}
