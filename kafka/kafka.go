@@ -216,7 +216,9 @@ const topicReadyTimeout = 30 * time.Second
 // every partition of a topic it created has a leader, so a produce right
 // after it does not meet UNKNOWN_TOPIC_OR_PARTITION on a broker that is
 // still spreading the new topic's metadata. Existing topics are left as
-// they are.
+// they are, also when the principal may not create topics (the broker
+// refuses the creation of an existing topic too): a topic that is missing
+// then is an error saying how to create it.
 func EnsureTopics(ctx context.Context, cl *kgo.Client, topics ...TopicSpec) error {
 	adm := kadm.NewClient(cl)
 	var created []string
@@ -230,6 +232,18 @@ func EnsureTopics(ctx context.Context, cl *kgo.Client, topics ...TopicSpec) erro
 		if err == nil {
 			err = resp.Err
 		}
+		if isDenied(err) {
+			// A principal without CREATE gets this for a topic that
+			// exists too: use the topic if it is there.
+			if exists, lerr := topicExists(ctx, adm, t.Name); lerr != nil || !exists {
+				how := fmt.Sprintf("%d partitions", t.Partitions)
+				if t.Compacted {
+					how += " and cleanup.policy=compact"
+				}
+				return fmt.Errorf("kafka: cannot create topic %s: %w (this principal may not create topics: create it with %s, or grant CREATE on it)", t.Name, err, how)
+			}
+			continue
+		}
 		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 			return fmt.Errorf("kafka: cannot create topic %s: %w", t.Name, err)
 		}
@@ -238,6 +252,22 @@ func EnsureTopics(ctx context.Context, cl *kgo.Client, topics ...TopicSpec) erro
 		}
 	}
 	return waitTopicsReady(ctx, adm, created)
+}
+
+// isDenied reports whether err is the broker refusing an operation for
+// want of a permission (an ACL).
+func isDenied(err error) bool {
+	return errors.Is(err, kerr.TopicAuthorizationFailed) || errors.Is(err, kerr.ClusterAuthorizationFailed)
+}
+
+// topicExists reports whether the brokers' metadata has topic name.
+func topicExists(ctx context.Context, adm *kadm.Client, name string) (bool, error) {
+	details, err := adm.ListTopics(ctx, name)
+	if err != nil {
+		return false, err
+	}
+	d, ok := details[name]
+	return ok && d.Err == nil, nil
 }
 
 // waitTopicsReady polls the brokers' metadata until every partition of

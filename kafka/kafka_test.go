@@ -2,13 +2,17 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/internal/testenv"
@@ -68,5 +72,42 @@ func TestConnectTLSAndSASL(t *testing.T) {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%+v: want a validation error", c)
 		}
+	}
+}
+
+// TestEnsureTopicsWithoutCreate: a principal without CREATE (the broker
+// answers TOPIC_AUTHORIZATION_FAILED to every creation, of an existing
+// topic too) uses the topics that exist, and a missing one is one error
+// that names it and says how to create it.
+func TestEnsureTopicsWithoutCreate(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(3, "there"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	cluster.ControlKey(int16(kmsg.CreateTopics), func(r kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		req := r.(*kmsg.CreateTopicsRequest)
+		resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+		for _, rt := range req.Topics {
+			st := kmsg.NewCreateTopicsResponseTopic()
+			st.Topic, st.ErrorCode = rt.Topic, kerr.TopicAuthorizationFailed.Code
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	if err := EnsureTopics(ctx, cl, TopicSpec{Name: "there", Partitions: 3}); err != nil {
+		t.Errorf("an existing topic without CREATE: %v, want it used", err)
+	}
+	err = EnsureTopics(ctx, cl, TopicSpec{Name: "there", Partitions: 3}, TopicSpec{Name: "missing", Partitions: 6, Compacted: true})
+	if err == nil || !errors.Is(err, kerr.TopicAuthorizationFailed) ||
+		!strings.Contains(err.Error(), "topic missing") || !strings.Contains(err.Error(), "6 partitions and cleanup.policy=compact") {
+		t.Errorf("a missing topic without CREATE: %v, want an error naming it and how to create it", err)
 	}
 }
