@@ -89,7 +89,7 @@ func appendLLDP(tab table, ts int64, st *state, b *publish.Batch, res *pollResul
 		if id == "" {
 			id = "lldpRemIndex" + parts[2]
 		}
-		s.Keys = schemas.LLDPNeighborKeys(escapeKey(port), escapeKey(id))
+		s.Keys = schemas.LLDPNeighborKeys(port, id) // escapes them
 		for _, v := range []struct{ metric, val string }{
 			{schemas.MetricLLDPNeighborSystemName, res.text(tab[colLLDPRemSysName][idx])},
 			{schemas.MetricLLDPNeighborPortID, lldpID(tab[colLLDPRemPortID][idx], subtype(tab[colLLDPRemPortST][idx]), portMAC, portNetAddr, res)},

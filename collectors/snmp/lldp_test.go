@@ -212,3 +212,46 @@ func TestLLDPOnSnmpd(t *testing.T) {
 		t.Fatalf("LLDP neighbours %v, want %v", g, want)
 	}
 }
+
+// TestLLDPKeysEscapedOnce: a local port whose name holds the keys'
+// separators (`,`, `=`, `\`) gets neighbour keys that parse back to it and
+// whose port part is the interface's own keys, as the count's are.
+func TestLLDPKeysEscapedOnce(t *testing.T) {
+	const port, id = `Gi0/1,unit=2\x`, "spine=1"
+	tab := table{
+		colLLDPLocPortST:    {"1": {Value: 7}},
+		colLLDPLocPortID:    {"1": {Value: []byte("1")}},
+		colLLDPLocPortDesc:  {"1": {Value: []byte(port)}},
+		colLLDPRemChassisST: {"0.1.1": {Value: 7}},
+		colLLDPRemChassisID: {"0.1.1": {Value: []byte(id)}},
+		colLLDPRemSysName:   {"0.1.1": {Value: []byte("spine-1")}},
+	}
+	b := publish.NewBatch(memory.NewGoAllocator(), "dev", schemas.SourceSNMP)
+	defer b.Release()
+	appendLLDP(tab, 1, &state{}, b, &pollResult{})
+	rec := b.NewRecord()
+	defer rec.Release()
+	got, err := schemas.Samples(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen int
+	for _, s := range got {
+		switch s.Metric {
+		case schemas.MetricLLDPNeighborSystemName:
+			seen++
+			p, i, ok := schemas.ParseLLDPNeighborKeys(s.Keys)
+			if !ok || p != port || i != id {
+				t.Errorf("neighbour keys %q parse to (%q, %q, %v), want (%q, %q)", s.Keys, p, i, ok, port, id)
+			}
+		case schemas.MetricLLDPNeighbors:
+			seen++
+			if want := "name=" + escapeKey(port); s.Keys != want {
+				t.Errorf("count keys %q, want the interface's %q", s.Keys, want)
+			}
+		}
+	}
+	if seen != 2 {
+		t.Fatalf("samples %+v: want the neighbour's system name and the port's count", got)
+	}
+}
