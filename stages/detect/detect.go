@@ -417,7 +417,7 @@ func (d *Stage) Restore(partition int32, key, value []byte) error {
 	}
 	d.addSeries(ps, k, st)
 	if st.e != nil {
-		ps.exp.newest = max(ps.exp.newest, st.seen())
+		d.restored(ps, st)
 	}
 	return nil
 }

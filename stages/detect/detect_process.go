@@ -30,7 +30,6 @@ func (d *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	}
 	defer release()
 	ps := d.part(r.Partition)
-	d.startExpiry(ps)
 	if d.inRec == nil {
 		d.inRec = map[uint64]int32{}
 	}

@@ -16,13 +16,12 @@ import (
 // expiry is a partition's clock for detect.series_expiry: the newest
 // sample time of its counter and gauge series, and the event time up to
 // which it has been swept. Neither is in the changelog: a restored
-// partition reads newest back from its series (the series that holds it
-// cannot have expired), and sweptTo from newest before its first record,
-// as the instance that wrote the state had it after its last.
+// partition reads both back from its series (restored: the series that
+// holds newest cannot have expired), as the instance that wrote the state
+// had them after its last record.
 type expiry struct {
 	newest  int64 // the latest sample time of the partition's counters and gauges
 	sweptTo int64 // the sweep boundary reached (a multiple of sweepEvery; 0 on a new partition, whose first record sets it without a sweep)
-	started bool  // sweptTo is set
 	// gone are the series expired since the last checkpoint: tombstones
 	// for their changelog records.
 	gone []schemas.SeriesKey
@@ -52,11 +51,11 @@ func (st *seriesState) firing() bool {
 	return st.e.Firing() || st.quiet != nil && st.quiet.since != 0 || st.drift != nil && st.drift.since != 0
 }
 
-// startExpiry sets the partition's sweep boundary before its first
-// record (after a restore, from the newest sample its series hold).
-func (d *Stage) startExpiry(ps *partState) {
-	if every := d.sweepEvery(); every > 0 && !ps.exp.started {
-		ps.exp.started = true
+// restored advances the partition's clock to st, a counter or gauge
+// series restored from the changelog.
+func (d *Stage) restored(ps *partState, st *seriesState) {
+	ps.exp.newest = max(ps.exp.newest, st.seen())
+	if every := d.sweepEvery(); every > 0 {
 		ps.exp.sweptTo = ps.exp.newest / every * every
 	}
 }
