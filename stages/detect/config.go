@@ -18,6 +18,7 @@ import (
 	"github.com/telekernel/telekernel/detectors/stateevents"
 	"github.com/telekernel/telekernel/internal/cfgcheck"
 	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/stages/internal/expiry"
 )
 
 // Config configures the detect stage: counters become rates
@@ -325,8 +326,8 @@ func (c Config) Validate() error {
 	if c.Workers < 0 {
 		return fmt.Errorf("workers: %d must not be negative", c.Workers)
 	}
-	if c.SeriesExpiry > 0 && c.SeriesExpiry < time.Minute {
-		return fmt.Errorf("series_expiry: %v is too short (at least 1m; a negative value: never)", c.SeriesExpiry)
+	if err := expiry.Check("series_expiry", c.SeriesExpiry); err != nil {
+		return err
 	}
 	for i, o := range c.Detectors.Metrics {
 		if o.Metric == "" {

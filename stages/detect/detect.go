@@ -77,7 +77,7 @@ type partState struct {
 	// with time alone (a flapping alert's quiet period, the grace of a
 	// thing enabled again), in key order; rebuilt as series are restored.
 	watched map[string][]*seriesState
-	exp     expiry // detect.series_expiry's clock and tombstones (expire.go)
+	exp     expiryState // detect.series_expiry's clock and tombstones (expire.go)
 }
 
 // shareKey names the ensemble configuration of a series: its kind and

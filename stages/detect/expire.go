@@ -11,26 +11,20 @@ import (
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/internal/detections"
+	"github.com/telekernel/telekernel/stages/internal/expiry"
 )
 
-// expiry is a partition's clock for detect.series_expiry: the newest
-// sample time of its counter and gauge series, and the event time up to
-// which it has been swept. Neither is in the changelog: a restored
-// partition reads both back from its series (restored: the series that
-// holds newest cannot have expired), as the instance that wrote the state
-// had them after its last record.
-type expiry struct {
-	newest  int64 // the latest sample time of the partition's counters and gauges
-	sweptTo int64 // the sweep boundary reached (a multiple of sweepEvery; 0 on a new partition, whose first record sets it without a sweep)
+// expiryState is a partition's state for detect.series_expiry: its sweep
+// clock (the newest sample time of its counter and gauge series and the
+// boundary swept to; not in the changelog, a restored partition reads it
+// back from its series, see expiry.Clock) and the series expired since
+// the last checkpoint.
+type expiryState struct {
+	clock expiry.Clock
 	// gone are the series expired since the last checkpoint: tombstones
 	// for their changelog records.
 	gone []schemas.SeriesKey
 }
-
-// sweepsPerExpiry is how often, in event time, a partition looks for
-// series to expire: every series_expiry/sweepsPerExpiry, so a series goes
-// at most an eighth of series_expiry late.
-const sweepsPerExpiry = 8
 
 // seen returns the latest sample time of a counter or gauge series: a
 // counter's rate state keeps its last accepted sample, and a gauge's
@@ -42,7 +36,7 @@ func (ps *partState) saw(st *seriesState, ts int64) {
 	if st.kind == schemas.KindGauge {
 		st.counter.LastTS = max(st.counter.LastTS, ts)
 	}
-	ps.exp.newest = max(ps.exp.newest, st.counter.LastTS)
+	ps.exp.clock.Saw(st.counter.LastTS)
 }
 
 // firing reports whether any alert of a counter or gauge series is on:
@@ -54,19 +48,7 @@ func (st *seriesState) firing() bool {
 // restored advances the partition's clock to st, a counter or gauge
 // series restored from the changelog.
 func (d *Stage) restored(ps *partState, st *seriesState) {
-	ps.exp.newest = max(ps.exp.newest, st.seen())
-	if every := d.sweepEvery(); every > 0 {
-		ps.exp.sweptTo = ps.exp.newest / every * every
-	}
-}
-
-// sweepEvery returns the event time between two sweeps (0: series never
-// expire).
-func (d *Stage) sweepEvery() int64 {
-	if d.cfg.SeriesExpiry <= 0 {
-		return 0
-	}
-	return max(int64(d.cfg.SeriesExpiry)/sweepsPerExpiry, 1)
+	ps.exp.clock.Restored(st.seen(), d.cfg.SeriesExpiry)
 }
 
 // expire drops, after a record, the counter and gauge series of ps that
@@ -78,22 +60,12 @@ func (d *Stage) sweepEvery() int64 {
 // the same. The record's held outputs go first, as the serial path emits
 // them.
 func (d *Stage) expire(ps *partState, emit func(*kgo.Record)) error {
-	every := d.sweepEvery()
-	if every == 0 {
-		return nil
-	}
-	to := ps.exp.newest / every * every
-	if to <= ps.exp.sweptTo {
-		return nil
-	}
-	first := ps.exp.sweptTo == 0 // a new partition's first record: nothing is old yet
-	ps.exp.sweptTo = to
-	if first {
+	cutoff, ok := ps.exp.clock.Due(d.cfg.SeriesExpiry)
+	if !ok {
 		return nil
 	}
 	// The stage's goroutine writes what is read here (seen), the
 	// workers do not.
-	cutoff := to - int64(d.cfg.SeriesExpiry)
 	var keys []schemas.SeriesKey
 	for k, st := range ps.series {
 		if st.e != nil && st.seen() < cutoff && st.seen() != 0 {
