@@ -135,6 +135,7 @@ func TestCheckRefusesWhatRunRefuses(t *testing.T) {
 	f("sim:\n  backfill: 1h\n  span: -1h\n", "bad.yaml:3: sim.span: -1h0m0s must not be negative")
 	f("sim:\n  backfill: -1h\n", "bad.yaml:2: sim.backfill: -1h0m0s must not be negative")
 	f("inventory:\n  lldp_expiry: -1s\n", "bad.yaml:2: inventory.lldp_expiry: must not be negative")
+	f("power:\n  device_expiry: 30s\n", "bad.yaml:2: power.device_expiry: 30s is too short (at least 1m; a negative value: never)")
 	// Decode errors name the field, with a suggestion where one helps.
 	f("parquet:\n  enabled: true\n  flush_interval: 10\n", "bad.yaml:3: parquet.flush_interval: 10 is not a duration: give a unit, e.g. 10s")
 	f("kafka:\n  brokerz: [k:9092]\n", "bad.yaml:2: kafka.brokerz: unknown field (did you mean brokers?)")

@@ -24,8 +24,10 @@ type Metrics struct {
 	// understand (kept as the series' raw state), by reason.
 	unknownStates *prometheus.CounterVec
 	droppedRows   *prometheus.CounterVec
-	// expired counts the series whose state the detect stage dropped
-	// because no sample came for detect.series_expiry.
+	// expired counts, by stage, the keys whose state a stage dropped
+	// because no sample came for its expiry: the detect stage's series
+	// (detect.series_expiry), the power stage's devices
+	// (power.device_expiry).
 	expired *prometheus.CounterVec
 }
 
@@ -61,7 +63,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		unknownStates: counter("detect", "unknown_states_total",
 			"State values not understood (kept as the raw state, no verdict), by reason: unknown_value (a vendor enum), indeterminate (UNKNOWN, TESTING).", "reason"),
 		expired: counter("detect", "series_expired_total",
-			"Series whose detector state was dropped (a tombstone in the changelog) because no sample came for detect.series_expiry of event time; one that comes back starts cold.", "stage"),
+			"Series (detect) or devices (power) whose state was dropped (a tombstone in the changelog) because no sample came for detect.series_expiry or power.device_expiry of event time; one that comes back starts cold.", "stage"),
 		droppedRows: counter("stage", "rows_dropped_total",
 			"Single rows of otherwise good messages that the stage dropped, by reason (bad_timestamp, invalid_utf8, bad_name).", "stage", "reason"),
 	}

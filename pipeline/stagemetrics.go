@@ -25,6 +25,7 @@ func (m *Metrics) UnknownStates(reason string) prometheus.Counter {
 	return m.unknownStates.WithLabelValues(reason)
 }
 
-// Expired counts n series whose state a stage dropped after they went
-// silent (telekernel_detect_series_expired_total{stage}).
+// Expired counts n series (detect) or devices (power) whose state a
+// stage dropped after they went silent
+// (telekernel_detect_series_expired_total{stage}).
 func (m *Metrics) Expired(stage string, n int) { m.expired.WithLabelValues(stage).Add(float64(n)) }

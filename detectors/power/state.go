@@ -3,6 +3,7 @@ package power
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/telekernel/telekernel/detectors/alert"
 	"github.com/telekernel/telekernel/detectors/internal/enc"
@@ -96,7 +97,9 @@ const (
 // exactly as the one that wrote them.
 func (e *Estimator) TakeDirty(fn func(device string)) {
 	for _, name := range e.dirty {
-		if d := e.devices[name]; d != nil {
+		// A device forgotten is skipped; one forgotten and fed again
+		// since is listed twice, and reported once.
+		if d := e.devices[name]; d != nil && d.dirty {
 			d.dirty = false
 			fn(name)
 		}
@@ -245,5 +248,31 @@ func (e *Estimator) RestoreDeviceState(name string, b []byte) error {
 	return nil
 }
 
-// Forget drops a device's state.
+// Forget drops a device's state; a device that reports again starts
+// fresh.
 func (e *Estimator) Forget(device string) { delete(e.devices, device) }
+
+// LastSample returns the time of a device's latest sample (Unix ns; 0
+// for an unknown device, or one restored from a version 1 state, which
+// did not keep it) and its residual alert (Firing, StartsAt).
+func (e *Estimator) LastSample(device string) (int64, alert.State) {
+	d := e.devices[device]
+	if d == nil {
+		return 0, alert.State{}
+	}
+	return d.cur, d.residual
+}
+
+// Silent appends to dst, in name order, the devices whose latest sample
+// is before the time before (Unix ns), and returns it. A device whose
+// latest sample is not known (LastSample 0) is not silent.
+func (e *Estimator) Silent(dst []string, before int64) []string {
+	n := len(dst)
+	for name, d := range e.devices {
+		if d.cur != 0 && d.cur < before {
+			dst = append(dst, name)
+		}
+	}
+	slices.Sort(dst[n:])
+	return dst
+}

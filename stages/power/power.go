@@ -19,6 +19,7 @@ import (
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/internal/detections"
+	"github.com/telekernel/telekernel/stages/internal/expiry"
 	"github.com/telekernel/telekernel/stages/internal/modelstage"
 )
 
@@ -27,16 +28,40 @@ import (
 // CloudEvents source of residual detections, default DefaultSource.
 type Config struct {
 	modelstage.Config[power.Config] `yaml:",inline"`
+	// DeviceExpiry drops the state of a device that had no sample for
+	// this long of event time (behind the newest sample of its input
+	// partition), resolving first its residual alert if it fires: its
+	// memory is freed, a tombstone replaces its changelog record, and a
+	// device that comes back starts fresh (its port state, counter
+	// baselines and residual history; the model of its device model is
+	// shared and stays). Default DefaultDeviceExpiry; a negative value
+	// keeps every device for ever; at least expiry.Min (1m).
+	DeviceExpiry time.Duration `yaml:"device_expiry"`
 }
 
 // DefaultSource is the default CloudEvents source of the power
 // stage's detections.
 const DefaultSource = "telekernel/power"
 
+// DefaultDeviceExpiry is power.device_expiry unless set: a day without a
+// sample, as detect.series_expiry.
+const DefaultDeviceExpiry = 24 * time.Hour
+
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
 	c.Config = c.Config.Defaults(DefaultSource)
+	if c.DeviceExpiry == 0 {
+		c.DeviceExpiry = DefaultDeviceExpiry
+	}
 	return c
+}
+
+// Validate reports the first bad field, with its path below power.
+func (c Config) Validate() error {
+	if err := c.Config.Validate(); err != nil {
+		return err
+	}
+	return expiry.Check("device_expiry", c.DeviceExpiry)
 }
 
 // Detector is the detector name of the power stage's residual
@@ -60,9 +85,11 @@ const (
 // baselines and rates; PSU readings; the open tick and window; residual
 // history) are checkpointed to the changelog in the transaction that
 // consumed the samples, so a new owner after a rebalance or a crash
-// continues exactly where the last commit left off. It implements
-// Processor. Stage is not safe for concurrent use except for Emitted and
-// Devices.
+// continues exactly where the last commit left off. A device without a
+// sample for Config.DeviceExpiry of event time is dropped, its residual
+// alert resolved first and a tombstone written (expire.go), so devices
+// decommissioned or renamed do not accumulate. It implements Processor.
+// Stage is not safe for concurrent use except for Emitted and Devices.
 type Stage struct {
 	pipeline.SampleDecoder // decodes the samples, counts the rows of good messages dropped
 	cfg                    Config
@@ -71,14 +98,24 @@ type Stage struct {
 	log                    *slog.Logger
 	metrics                *pipeline.Metrics
 
-	parts   map[int32]*power.Estimator
-	written map[int32]map[string]uint64 // fit points of each model at its last checkpoint
+	parts map[int32]*part
 
 	devices atomic.Int64
 	emitted atomic.Int64
 }
 
 var _ pipeline.Processor = (*Stage)(nil)
+
+// part is the state of one input partition.
+type part struct {
+	e       *power.Estimator
+	written map[string]uint64 // fit points of each model at its last checkpoint
+	// clock is power.device_expiry's sweep clock (expire.go); gone, the
+	// devices expired since the last checkpoint: tombstones for their
+	// changelog records.
+	clock expiry.Clock
+	gone  []string
+}
 
 // New returns the power stage, writing power rows to topic and
 // residual detections to detectionsTopic.
@@ -88,17 +125,17 @@ func New(cfg Config, topic, detectionsTopic string, m *pipeline.Metrics, log *sl
 		return nil, fmt.Errorf("power: %w", err)
 	}
 	return &Stage{cfg: cfg, topic: topic, det: detections.Builder{Topic: detectionsTopic, Source: cfg.Source, Metrics: m, Now: time.Now},
-		SampleDecoder: pipeline.SampleDecoder{Mem: memory.NewGoAllocator()}, log: log.With("stage", "power"), metrics: m, parts: map[int32]*power.Estimator{}, written: map[int32]map[string]uint64{}}, nil
+		SampleDecoder: pipeline.SampleDecoder{Mem: memory.NewGoAllocator()}, log: log.With("stage", "power"), metrics: m, parts: map[int32]*part{}}, nil
 }
 
-func (p *Stage) part(n int32) *power.Estimator {
-	e := p.parts[n]
-	if e == nil {
-		e, _ = power.New(p.cfg.Model) // validated in New
-		p.parts[n] = e
-		p.written[n] = map[string]uint64{}
+func (p *Stage) part(n int32) *part {
+	pt := p.parts[n]
+	if pt == nil {
+		e, _ := power.New(p.cfg.Model) // validated in New
+		pt = &part{e: e, written: map[string]uint64{}}
+		p.parts[n] = pt
 	}
-	return e
+	return pt
 }
 
 // Process implements Processor.
@@ -108,7 +145,8 @@ func (p *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 		return err
 	}
 	defer release()
-	e := p.part(r.Partition)
+	pt := p.part(r.Partition)
+	e := pt.e
 	before := e.Devices()
 	for i := 0; i < sr.Len(); i++ {
 		kind := sr.Kind(i)
@@ -124,6 +162,7 @@ func (p *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 			s, _ = sr.Str(i)
 		}
 		e.Observe(sr.TS(i), sr.Device(i), sr.Metric(i), sr.Keys(i), kind, u, f, s)
+		pt.clock.Saw(sr.TS(i))
 	}
 	p.devices.Add(int64(e.Devices() - before))
 	out := e.Take()
@@ -134,6 +173,9 @@ func (p *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 		if err := p.emitResidual(emit, &out.Residuals[i]); err != nil {
 			return err
 		}
+	}
+	if err := p.expire(r.Partition, pt, emit); err != nil {
+		return err
 	}
 	p.metrics.SetSeries("power", float64(p.devices.Load()))
 	return nil
@@ -164,11 +206,7 @@ func Headers() []kgo.RecordHeader { return kafka.RecordHeaders(schemas.PowerHead
 // firing one is critical when the residual is twice its band off the
 // device's usual residual, warning otherwise; a resolved one is info.
 func (p *Stage) emitResidual(emit func(*kgo.Record), r *power.Residual) error {
-	k := schemas.SeriesKey{Device: r.Device, Metric: schemas.MetricPSUInPower}
-	labels := schemas.AlertLabels(k.Device, k.Metric, k.Keys)
-	labels["detector"] = Detector
-	det := p.det.New(detections.Transition{Series: k, Firing: r.Firing, TS: r.TS, StartsAt: r.StartsAt}, labels)
-	det.Detector, det.Detectors = Detector, []string{Detector}
+	det := p.residualDetection(r.Device, r.Firing, r.TS, r.StartsAt)
 	det.Score = math.Min(1, math.Abs(r.Z)/(2*p.cfg.Model.ResidualZ))
 	det.Severity = schemas.SeverityInfo
 	if r.Firing {
@@ -177,18 +215,35 @@ func (p *Stage) emitResidual(emit func(*kgo.Record), r *power.Residual) error {
 	expected := r.Modelled * (1 + r.Baseline)
 	band := r.Modelled * r.Threshold
 	det.Observed, det.Expected, det.Band = r.Measured, expected, schemas.Band{Lower: expected - band, Upper: expected + band}
-	det.Annotations["summary"] = fmt.Sprintf("power of %s departs from its model", r.Device)
 	det.Annotations["description"] = fmt.Sprintf("measured %.1f W, modelled %.1f W (%+.1f %%, usually %+.1f %%; robust z %.1f): a PSU losing efficiency, a failed fan, or hardware the model does not know",
 		r.Measured, r.Modelled, 100*r.Relative, 100*r.Baseline, r.Z)
 	p.log.Info("power residual", "state", det.State, "device", r.Device, "measured_w", r.Measured, "modelled_w", r.Modelled, "z", r.Z)
 	return p.det.Send(emit, det)
 }
 
-// Checkpoint implements Processor: the state of every model whose fit
-// moved since the last checkpoint, keyed by model name, and of every device
-// whose port state or residual history changed, keyed by device name.
+// residualDetection returns the detection of a transition of device's
+// residual alert with what every one has: the series (the device's PSU
+// input power), the labels (the detector's included), the detector and
+// the summary.
+func (p *Stage) residualDetection(device string, firing bool, ts, startsAt int64) *schemas.Detection {
+	k := schemas.SeriesKey{Device: device, Metric: schemas.MetricPSUInPower}
+	labels := schemas.AlertLabels(k.Device, k.Metric, k.Keys)
+	labels["detector"] = Detector
+	det := p.det.New(detections.Transition{Series: k, Firing: firing, TS: ts, StartsAt: startsAt}, labels)
+	det.Detector, det.Detectors = Detector, []string{Detector}
+	det.Annotations["summary"] = fmt.Sprintf("power of %s departs from its model", device)
+	return det
+}
+
+// Checkpoint implements Processor: a tombstone for every device expired
+// since the last checkpoint that did not come back, the state of every
+// model whose fit moved since the last checkpoint, keyed by model name,
+// and of every device whose port state or residual history changed, keyed
+// by device name.
 func (p *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
-	for n, e := range p.parts {
+	for n, pt := range p.parts {
+		e := pt.e
+		p.checkpointGone(n, pt, emit)
 		e.TakeDirty(func(dev string) {
 			val, ok := e.AppendDeviceState(nil, dev)
 			if !ok {
@@ -198,10 +253,10 @@ func (p *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 		})
 		for _, name := range e.Models() {
 			m := e.Model(name)
-			if p.written[n][name] == m.Points() {
+			if pt.written[name] == m.Points() {
 				continue
 			}
-			p.written[n][name] = m.Points()
+			pt.written[name] = m.Points()
 			emit(n, []byte(powerStateKeyPrefix+name), m.AppendState(nil))
 		}
 	}
@@ -211,10 +266,14 @@ func (p *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 // another set of speeds is skipped with a warning: that model starts from
 // its priors.
 func (p *Stage) Restore(partition int32, key, value []byte) error {
-	e := p.part(partition)
+	pt := p.part(partition)
+	e := pt.e
 	if dev, ok := strings.CutPrefix(string(key), powerDeviceKeyPrefix); ok {
 		if value == nil {
-			e.Forget(dev)
+			if e.DeviceModel(dev) != nil {
+				e.Forget(dev)
+				p.devices.Add(-1)
+			}
 			return nil
 		}
 		known := e.DeviceModel(dev) != nil
@@ -228,6 +287,8 @@ func (p *Stage) Restore(partition int32, key, value []byte) error {
 		if !known {
 			p.devices.Add(1)
 		}
+		last, _ := e.LastSample(dev)
+		pt.clock.Restored(last, p.cfg.DeviceExpiry)
 		return nil
 	}
 	name, ok := strings.CutPrefix(string(key), powerStateKeyPrefix)
@@ -245,16 +306,15 @@ func (p *Stage) Restore(partition int32, key, value []byte) error {
 		}
 		return fmt.Errorf("restore power model %s: %w", name, err)
 	}
-	p.written[partition][name] = m.Points()
+	pt.written[name] = m.Points()
 	return nil
 }
 
 // Drop implements Processor.
 func (p *Stage) Drop(partition int32) {
-	if e, ok := p.parts[partition]; ok {
-		p.devices.Add(-int64(e.Devices()))
+	if pt, ok := p.parts[partition]; ok {
+		p.devices.Add(-int64(pt.e.Devices()))
 		delete(p.parts, partition)
-		delete(p.written, partition)
 	}
 }
 
@@ -270,4 +330,9 @@ func (p *Stage) Devices() int { return int(p.devices.Load()) }
 
 // Estimator returns the estimator of an input partition, or nil; for tests
 // and reports. Not safe for concurrent use with Process.
-func (p *Stage) Estimator(partition int32) *power.Estimator { return p.parts[partition] }
+func (p *Stage) Estimator(partition int32) *power.Estimator {
+	if pt := p.parts[partition]; pt != nil {
+		return pt.e
+	}
+	return nil
+}

@@ -102,7 +102,8 @@ func TestPowerStage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for p, e := range pw.parts {
+	for p, pt := range pw.parts {
+		e := pt.e
 		for _, name := range e.Models() {
 			a, b := e.Model(name), pw2.Estimator(p).Model(name)
 			if a.Points() > 0 && string(a.AppendState(nil)) != string(b.AppendState(nil)) {
@@ -113,7 +114,8 @@ func TestPowerStage(t *testing.T) {
 	if pw2.Devices() != 4 {
 		t.Fatalf("%d devices restored, want 4", pw2.Devices())
 	}
-	for p, e := range pw.parts {
+	for p, pt := range pw.parts {
+		e := pt.e
 		for _, dev := range []string{"sim-00", "sim-01", "sim-02", "sim-03"} {
 			a, ok := e.AppendDeviceState(nil, dev)
 			if !ok {
