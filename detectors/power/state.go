@@ -276,3 +276,52 @@ func (e *Estimator) Silent(dst []string, before int64) []string {
 	slices.Sort(dst[n:])
 	return dst
 }
+
+// ForgetComponents drops, from every device, the ports and PSUs whose
+// latest sample is before the time before (Unix ns), as Silent does
+// devices: a port by its octet counters (a port without a counter sample,
+// known only from its status, stays), a PSU by its readings (one without a
+// valid reading stays). A port removed or renamed is no longer modelled,
+// and a PSU removed no longer keeps its device from being measured. A
+// device that loses one is marked dirty, in name order, so the changelog
+// records come in the same order on every owner. It returns how many
+// ports and PSUs went.
+func (e *Estimator) ForgetComponents(before int64) (ports, psus int) {
+	gone := func(ts int64) bool { return ts != 0 && ts < before }
+	var names []string
+	for name, d := range e.devices {
+		for _, p := range d.ports {
+			if gone(max(p.in.LastTS, p.out.LastTS)) {
+				names = append(names, name)
+				break
+			}
+		}
+		for _, p := range d.psus {
+			if gone(max(p.vTS, p.iTS, p.pTS)) {
+				names = append(names, name)
+				break
+			}
+		}
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	for _, name := range names {
+		d := e.devices[name]
+		n := len(d.ports)
+		d.ports = slices.DeleteFunc(d.ports, func(p *port) bool { return gone(max(p.in.LastTS, p.out.LastTS)) })
+		ports += n - len(d.ports)
+		k := 0
+		for i, p := range d.psus {
+			if gone(max(p.vTS, p.iTS, p.pTS)) {
+				continue
+			}
+			d.psus[k], d.psuK[k] = p, d.psuK[i]
+			k++
+		}
+		psus += len(d.psus) - k
+		clear(d.psus[k:])
+		d.psus, d.psuK = d.psus[:k], d.psuK[:k]
+		e.markDirty(d)
+	}
+	return ports, psus
+}

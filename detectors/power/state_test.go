@@ -3,6 +3,9 @@ package power
 import (
 	"errors"
 	"fmt"
+	"math"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -198,5 +201,54 @@ func mustModel(tb testing.TB, c ModelConfig) *Model {
 func TestNewModelRejectsBadConfig(t *testing.T) {
 	if _, err := NewModel(ModelConfig{Name: "x", Memory: 5}); err == nil || err.Error() != `power model "x": memory: 5 is below 10` {
 		t.Errorf("NewModel(memory 5) = %v, want the memory error", err)
+	}
+}
+
+// TestForgetComponents: the ports and PSUs whose latest sample is before
+// the cutoff go (a port by its counters, a PSU by its readings); a port
+// known only from its status and a PSU without a valid reading stay, as
+// do the fresh ones; the device is reported dirty once; Silent lists the
+// devices before the cutoff in name order, not one never timed.
+func TestForgetComponents(t *testing.T) {
+	e, _ := New(Config{})
+	h := int64(time.Hour)
+	obs := func(ts int64, dev, metric, keys string, kind schemas.Kind, u uint64, f float64, s string) {
+		e.Observe(ts, dev, metric, keys, kind, u, f, s)
+	}
+	for _, dev := range []string{"r2", "r1"} {
+		obs(h, dev, schemas.MetricOperStatus, "name=E1", schemas.KindState, 0, 0, "UP")
+		obs(h, dev, schemas.MetricInOctets, "name=E2", schemas.KindCounter, 10, 0, "")
+		obs(h, dev, schemas.MetricInOctets, "name=E3", schemas.KindCounter, 10, 0, "")
+		obs(h, dev, schemas.MetricPSUInPower, "name=PSU1", schemas.KindGauge, 0, 100, "")
+		obs(h, dev, schemas.MetricPSUInPower, "name=PSU2", schemas.KindGauge, 0, math.NaN(), "")
+		obs(h, dev, schemas.MetricPSUInPower, "name=PSU3", schemas.KindGauge, 0, 100, "")
+	}
+	obs(3*h, "r1", schemas.MetricInOctets, "name=E3", schemas.KindCounter, 20, 0, "")
+	obs(3*h, "r1", schemas.MetricPSUInPower, "name=PSU3", schemas.KindGauge, 0, 100, "")
+	e.TakeDirty(func(string) {})
+	if got := e.Silent(nil, 2*h); !slices.Equal(got, []string{"r2"}) {
+		t.Errorf("Silent before 2h: %v, want [r2]", got)
+	}
+	if got := e.Silent([]string{"x"}, 4*h); !slices.Equal(got, []string{"x", "r1", "r2"}) {
+		t.Errorf("Silent before 4h after x: %v, want [x r1 r2]", got)
+	}
+	e.Forget("r2")
+	ports, psus := e.ForgetComponents(2 * h)
+	if ports != 1 || psus != 1 {
+		t.Errorf("forgot %d ports and %d PSUs, want 1 and 1", ports, psus)
+	}
+	st, _ := e.AppendDeviceState(nil, "r1")
+	for keys, want := range map[string]bool{"name=E1": true, "name=E2": false, "name=E3": true, "name=PSU1": false, "name=PSU2": true, "name=PSU3": true} {
+		if got := strings.Contains(string(st), keys); got != want {
+			t.Errorf("%s held: %v, want %v", keys, got, want)
+		}
+	}
+	var dirty []string
+	e.TakeDirty(func(dev string) { dirty = append(dirty, dev) })
+	if !slices.Equal(dirty, []string{"r1"}) {
+		t.Errorf("dirty %v, want [r1]", dirty)
+	}
+	if ports, psus := e.ForgetComponents(2 * h); ports != 0 || psus != 0 {
+		t.Errorf("a second sweep forgot %d ports and %d PSUs", ports, psus)
 	}
 }

@@ -12,12 +12,14 @@ import (
 // expire drops, after a record, the devices of partition n that had no
 // sample for device_expiry before the sweep boundary the partition's
 // newest sample has reached, once per boundary (expiry.Clock), in name
-// order; a device whose residual alert fires gets its resolved detection
-// first (resolveStale). Their open window, which no later tick closed,
-// goes with them unwritten, as it did when they were kept. The boundaries
-// are fixed in event time, so an instance that restored the partition
-// sweeps where the one before it would have: the outputs and the state
-// are the same.
+// order, then the ports and PSUs that had none for as long from the
+// devices that report on without them (power.Estimator.ForgetComponents).
+// A device whose residual alert fires gets its resolved detection first
+// (resolveStale). A device's open window, which no later tick closed,
+// goes with it unwritten, as it did when it was kept. The boundaries are
+// fixed in event time, so an instance that restored the partition sweeps
+// where the one before it would have: the outputs and the state are the
+// same.
 func (p *Stage) expire(n int32, pt *part, emit func(*kgo.Record)) error {
 	cutoff, ok := pt.clock.Due(p.cfg.DeviceExpiry)
 	if !ok {
@@ -26,9 +28,6 @@ func (p *Stage) expire(n int32, pt *part, emit func(*kgo.Record)) error {
 	start := len(pt.gone)
 	pt.gone = pt.e.Silent(pt.gone, cutoff)
 	devs := pt.gone[start:]
-	if len(devs) == 0 {
-		return nil
-	}
 	resolved := 0
 	for _, dev := range devs {
 		last, res := pt.e.LastSample(dev)
@@ -40,10 +39,15 @@ func (p *Stage) expire(n int32, pt *part, emit func(*kgo.Record)) error {
 		}
 		pt.e.Forget(dev)
 	}
+	ports, psus := pt.e.ForgetComponents(cutoff)
+	if len(devs) == 0 && ports == 0 && psus == 0 {
+		return nil
+	}
 	p.devices.Add(-int64(len(devs)))
 	p.metrics.Expired("power", len(devs))
-	p.log.Info("dropped the state of devices without a sample for power.device_expiry; one that comes back starts fresh",
-		"partition", n, "devices", len(devs), "firing_resolved", resolved, "device_expiry", p.cfg.DeviceExpiry, "before", time.Unix(0, cutoff).UTC())
+	p.log.Info("dropped the state of devices, ports and PSUs without a sample for power.device_expiry; one that comes back starts fresh",
+		"partition", n, "devices", len(devs), "firing_resolved", resolved, "ports", ports, "psus", psus,
+		"device_expiry", p.cfg.DeviceExpiry, "before", time.Unix(0, cutoff).UTC())
 	return nil
 }
 

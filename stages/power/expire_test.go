@@ -301,3 +301,123 @@ func TestPowerDeviceExpiryConfig(t *testing.T) {
 		t.Errorf("device_expiry 30s: %v, want an error naming it", err)
 	}
 }
+
+// componentRecords is 4 h of two simulated devices with power, one record
+// a minute; from 1 h, sim-01's PSU2 reports as PSU3 and its Ethernet8 as
+// Ethernet9 (a PSU moved to another slot, an interface renamed): the
+// same hardware under new names.
+func componentRecords(t testing.TB) []*kgo.Record {
+	t.Helper()
+	start, _ := time.Parse(time.DateOnly, expiryStart)
+	fleet, err := sim.New(sim.Config{Devices: 2, Interfaces: 8, Start: start, Interval: expiryTick, Power: true, Faults: []sim.Fault{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := kafka.RecordHeaders(schemas.SamplesHeaders())
+	var recs []*kgo.Record
+	for i := range 4 * 60 {
+		b := schemas.NewSampleBuilder(memory.NewGoAllocator())
+		fleet.Next(func(s *schemas.Sample) {
+			if s.Device == "sim-01" && i >= 60 {
+				switch s.Keys {
+				case "name=PSU2":
+					s.Keys = "name=PSU3"
+				case "name=Ethernet8":
+					s.Keys = "name=Ethernet9"
+				case "name=Ethernet8-transceiver":
+					s.Keys = "name=Ethernet9-transceiver"
+				}
+			}
+			b.Append(s)
+		})
+		rec := b.NewRecord()
+		val, err := schemas.EncodeSamples(nil, rec)
+		rec.Release()
+		b.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: "samples", Value: val, Headers: hs})
+	}
+	return recs
+}
+
+// TestPowerComponentExpiry: a port or PSU of a device that reports on
+// without it (removed, or renamed) is dropped from the device at the
+// sweep that drops silent devices: the device's power is measured again
+// (every PSU it holds must have a fresh reading) and the port is no longer
+// modelled or written; the checkpoint writes the device without them, and
+// a restore at any record continues alike. Before, sim-01 stayed
+// unmeasured for good after its PSU2 reported as PSU3, and Ethernet8 kept
+// being modelled beside Ethernet9.
+func TestPowerComponentExpiry(t *testing.T) {
+	recs := componentRecords(t)
+	cfg := Config{DeviceExpiry: expiryAfter}
+	p := newExpiryStage(t, cfg, prometheus.NewRegistry())
+	// The first sweep boundary more than an hour after tick 59 is tick
+	// 120 (16 × 7.5 minutes).
+	const dropped = 120
+	var cp map[string][]byte
+	for i, r := range recs {
+		err := p.Process(context.Background(), r, func(o *kgo.Record) {
+			if o.Topic != "power" || string(o.Key) != "sim-01" {
+				return
+			}
+			rows, err := schemas.DecodePower(kafka.Headers(o), o.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Unix(0, rows[0].WindowStart).UTC().Sub(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+			switch measured := rows[0].Samples > 0; {
+			case start < time.Hour && !measured:
+				t.Errorf("sim-01's window at %v: not measured before the rename", start)
+			case start >= 75*time.Minute && start < 2*time.Hour && measured:
+				t.Errorf("sim-01's window at %v: measured while PSU2 was held without a reading", start)
+			case start >= 2*time.Hour && !measured:
+				t.Errorf("sim-01's window at %v: not measured after PSU2 was dropped", start)
+			}
+			for _, row := range rows {
+				if row.Row == schemas.PowerRowPort && row.Component == "name=Ethernet8" && start >= 2*time.Hour {
+					t.Errorf("sim-01's window at %v: Ethernet8, renamed an hour before, is still modelled", start)
+				}
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp = checkpoint(p)
+		if i == dropped {
+			v, ok := cp[deviceKey("sim-01")]
+			if !ok || strings.Contains(string(v), "name=PSU2") || strings.Contains(string(v), "name=Ethernet8") || !strings.Contains(string(v), "name=PSU3") {
+				t.Errorf("the checkpoint after the sweep holds sim-01 (present %v) with PSU2 %v, Ethernet8 %v, PSU3 %v; want it without PSU2 and Ethernet8",
+					ok, strings.Contains(string(v), "name=PSU2"), strings.Contains(string(v), "name=Ethernet8"), strings.Contains(string(v), "name=PSU3"))
+			}
+		}
+	}
+	if p.Devices() != 2 {
+		t.Errorf("%d devices held, want 2", p.Devices())
+	}
+
+	for _, cut := range []int{dropped - 1, dropped, dropped + 1, dropped + 30} {
+		a := newExpiryStage(t, cfg, prometheus.NewRegistry())
+		log := map[string][]byte{}
+		for _, r := range recs[:cut] {
+			run(t, a, []*kgo.Record{r})
+			maps.Copy(log, checkpoint(a))
+		}
+		b := newExpiryStage(t, cfg, prometheus.NewRegistry())
+		for _, k := range slices.Sorted(maps.Keys(log)) {
+			if err := b.Restore(0, []byte(k), log[k]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		oa, _ := run(t, a, recs[cut:])
+		ob, _ := run(t, b, recs[cut:])
+		if !slices.Equal(oa, ob) {
+			t.Errorf("cut %d: %d outputs after the handoff, %d without; first difference at %d", cut, len(ob), len(oa), firstDiff(oa, ob))
+		}
+		if ca, cb := checkpoint(a), checkpoint(b); !maps.EqualFunc(ca, cb, func(x, y []byte) bool { return string(x) == string(y) }) {
+			t.Errorf("cut %d: the last checkpoints differ", cut)
+		}
+	}
+}
