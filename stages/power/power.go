@@ -34,8 +34,10 @@ type Config struct {
 	// memory is freed, a tombstone replaces its changelog record, and a
 	// device that comes back starts fresh (its port state, counter
 	// baselines and residual history; the model of its device model is
-	// shared and stays). Default DefaultDeviceExpiry; a negative value
-	// keeps every device for ever; at least expiry.Min (1m).
+	// shared and stays). A port or PSU of a device that reports on without
+	// it for as long is dropped from the device's state. Default
+	// DefaultDeviceExpiry; a negative value keeps every device, port and
+	// PSU for ever; at least expiry.Min (1m).
 	DeviceExpiry time.Duration `yaml:"device_expiry"`
 }
 
