@@ -65,11 +65,18 @@ type Publisher struct {
 	vals   arrowpool.Pool
 	budget *budget // the client's MaxBufferedBytes: buffers' capacity, taken before encoding
 
-	mu       sync.Mutex
-	firstErr error
-	lastOK   map[string]int64 // device -> unix ns of its last acknowledged record
-	logged   map[string]bool  // produce error reasons already logged at ERROR
-	lost     map[string]int64 // samples lost by reason
+	mu     sync.Mutex
+	lastOK map[string]int64 // device -> unix ns of its last acknowledged record
+	logged map[string]bool  // produce error reasons already logged at ERROR
+	lost   map[string]int64 // samples lost by reason
+	// lostAll and lastErr are the samples lost since the start and the
+	// latest error, which Wait compares before and after it waits.
+	lostAll int64
+	lastErr error
+	// pending counts the records and samples handed to the client whose
+	// promise has not run; drained is closed whenever pendingRecs is 0.
+	pendingRecs, pendingSamples int64
+	drained                     chan struct{}
 	// forgot holds the devices forgotten and not published since: the
 	// acknowledgements of their records still in flight are not noted.
 	forgot map[string]bool
@@ -143,7 +150,8 @@ func New(client *kgo.Client, cfg Config, opts ...Option) (*Publisher, error) {
 	}
 	p := &Publisher{client: client, topic: cfg.Topic, maxRows: cfg.MaxRows, maxBytes: cfg.MaxBatchBytes, log: slog.Default(),
 		mem: arrowpool.New(), builders: map[string]*schemas.SampleBuilder{}, lastOK: map[string]int64{}, forgot: map[string]bool{},
-		logged: map[string]bool{}, lost: map[string]int64{}}
+		logged: map[string]bool{}, lost: map[string]int64{}, drained: make(chan struct{})}
+	close(p.drained)
 	for _, o := range opts {
 		o(p)
 	}
@@ -170,9 +178,10 @@ func (p *Publisher) Add(ctx context.Context, s *schemas.Sample) error {
 }
 
 // Flush produces every pending batch and waits until Kafka acknowledged all
-// records produced so far. It returns the first produce error since the
-// previous Flush.
+// records produced so far. Like Wait, it returns an error if samples it
+// flushed or waited for were lost, naming the topic and how many.
 func (p *Publisher) Flush(ctx context.Context) error {
+	before := p.lostSoFar()
 	for _, dev := range p.order {
 		if b := p.builders[dev]; b.Len() > 0 {
 			if err := p.produce(ctx, dev, b); err != nil {
@@ -180,7 +189,7 @@ func (p *Publisher) Flush(ctx context.Context) error {
 			}
 		}
 	}
-	return p.Wait(ctx)
+	return p.wait(ctx, before)
 }
 
 func (p *Publisher) produce(ctx context.Context, device string, b *schemas.SampleBuilder) error {
@@ -203,8 +212,8 @@ func (p *Publisher) MaxBatchBytes() int { return p.maxBytes }
 // growing memory. With MaxBufferedBytes, Publish waits for room before it
 // encodes rec, so the encoded records held (waiting for Kafka or for
 // room) stay within that limit however many goroutines publish. A produce
-// error is logged once per reason (later ones at debug level), counted,
-// and returned by the next Flush or Wait.
+// error is logged once per reason (later ones at debug level) and
+// counted; a Flush or Wait that was waiting for the record returns it too.
 func (p *Publisher) Publish(ctx context.Context, device string, rec arrow.RecordBatch) error {
 	p.mu.Lock()
 	delete(p.forgot, device)
@@ -295,10 +304,18 @@ func (p *Publisher) split(ctx context.Context, device string, rec arrow.RecordBa
 // is done, val goes back to p.vals and the held bytes to the budget.
 func (p *Publisher) produceValue(ctx context.Context, device string, n int64, key, val []byte, held int64) {
 	r := &kgo.Record{Topic: p.topic, Key: key, Value: val, Headers: p.headers}
+	p.mu.Lock()
+	if p.pendingRecs == 0 {
+		p.drained = make(chan struct{})
+	}
+	p.pendingRecs++
+	p.pendingSamples += n
+	p.mu.Unlock()
 	p.client.Produce(ctx, r, func(r *kgo.Record, err error) {
 		// The client holds no reference to the record after its promise.
 		defer p.budget.release(held)
 		defer p.vals.Put(r.Value)
+		defer p.done(n) // after the body below has counted the outcome
 		if err != nil {
 			p.failed(device, n, errorReason(err), err)
 			return
@@ -324,17 +341,28 @@ func (p *Publisher) produceValue(ctx context.Context, device string, n int64, ke
 	})
 }
 
+// done notes that the promise of a record of n samples ran.
+func (p *Publisher) done(n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pendingRecs--
+	p.pendingSamples -= n
+	if p.pendingRecs == 0 {
+		close(p.drained)
+	}
+}
+
 // failed counts a record of n samples that was not produced, keeps the
-// first error for Wait, and logs the reason once at ERROR (later at DEBUG).
+// error for a Wait in progress, and logs the reason once at ERROR (later
+// at DEBUG).
 func (p *Publisher) failed(device string, n int64, reason string, err error) {
 	p.countError()
 	if p.metrics != nil {
 		p.metrics.lost.WithLabelValues(reason).Add(float64(n))
 	}
 	p.mu.Lock()
-	if p.firstErr == nil {
-		p.firstErr = fmt.Errorf("publish: produce to %s: %w", p.topic, err)
-	}
+	p.lostAll += n
+	p.lastErr = err
 	p.lost[reason] += n
 	first := !p.logged[reason]
 	p.logged[reason] = true
@@ -369,17 +397,55 @@ func (p *Publisher) countError() {
 	}
 }
 
-// Wait waits until Kafka acknowledged every record produced so far and
-// returns the first produce error since the previous Wait or Flush. Unlike
-// Flush it does not touch Add's batches, so it is safe from any goroutine.
+// Wait waits until Kafka acknowledged every record produced so far, or
+// until ctx is done. It returns an error only if samples it waited for are
+// lost: records that fail while it waits (those not yet acknowledged when
+// it was called, or produced meanwhile), and those still unacknowledged
+// when ctx ends it; the error names the topic and how many samples. A loss
+// before the call was logged and counted (Stats, the lost metric) when it
+// happened and is not returned again, so a collector's Wait at its stop
+// says whether the stop delivered what it held, not whether an outage an
+// hour ago lost samples. Unlike Flush it does not touch Add's batches, so
+// it is safe from any goroutine.
 func (p *Publisher) Wait(ctx context.Context) error {
-	if err := p.client.Flush(ctx); err != nil {
-		return fmt.Errorf("publish: flush: %w", err)
-	}
+	return p.wait(ctx, p.lostSoFar())
+}
+
+// lostSoFar returns the samples lost since the start, the mark a wait
+// counts its own losses from.
+func (p *Publisher) lostSoFar() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	err := p.firstErr
-	p.firstErr = nil
+	return p.lostAll
+}
+
+// wait is Wait, counting the samples lost since lostSoFar was before.
+func (p *Publisher) wait(ctx context.Context, before int64) error {
+	// The client's Flush ends lingering and waits for the records it
+	// buffered; drained also covers those it refused before buffering,
+	// whose promises it calls on a goroutine of its own.
+	ferr := p.client.Flush(ctx)
+	if ferr == nil {
+		p.mu.Lock()
+		drained := p.drained
+		p.mu.Unlock()
+		select {
+		case <-drained:
+		case <-ctx.Done():
+			ferr = ctx.Err()
+		}
+	}
+	p.mu.Lock()
+	lost, pending, lastErr := p.lostAll-before, p.pendingSamples, p.lastErr
+	p.mu.Unlock()
+	var err error
+	if lost > 0 {
+		err = fmt.Errorf("publish: %d samples lost producing to topic %s (see the lost metric; last error: %w)", lost, p.topic, lastErr)
+	}
+	if ferr != nil && pending > 0 {
+		err = errors.Join(err, fmt.Errorf("publish: %d samples for topic %s not acknowledged by Kafka when the wait ended; they are lost if the process stops now: %w",
+			pending, p.topic, ferr))
+	}
 	return err
 }
 
