@@ -32,10 +32,12 @@ type Config struct {
 	// Topic is the control topic; no record is ever written to it, its
 	// partitions are the buckets. Default DefaultTopic.
 	Topic string `yaml:"topic"`
-	// Buckets is the number of partitions the control topic is created
-	// with; an existing topic keeps its own count, which every process
-	// reads. More buckets spread targets more evenly over more processes.
-	// Default DefaultBuckets.
+	// Buckets is the number of buckets targets are hashed into, and the
+	// number of partitions the control topic is created with. Every
+	// process of the group must have the same. An existing topic must have
+	// at least as many partitions (Join fails on fewer); its partitions
+	// above Buckets hold no target, logged at ERROR. More buckets spread
+	// targets more evenly over more processes. Default DefaultBuckets.
 	Buckets int32 `yaml:"buckets"`
 	// SessionTimeout is how long the group waits for a silent member (a
 	// killed process) before its targets move; heartbeats go every fifth

@@ -35,9 +35,13 @@ type Group struct {
 	log      *slog.Logger
 	name     string // the consumer group
 	topic    string
+	buckets  int32 // group.buckets: targets hash over this many buckets
 	onChange func(Change)
 	joined   atomic.Bool // an assignment came since drain last looked
 	leaving  atomic.Bool // Close was called: what is revoked or lost is "left"
+	// partitions is the control topic's partition count last reported
+	// (buckets while it matches): a count is logged once.
+	partitions atomic.Int32
 
 	mu    sync.Mutex // serialises the callbacks and guards owned
 	owned Owned
@@ -50,10 +54,18 @@ type Option func(*Group)
 // WithLogger sets the logger; default slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(g *Group) { g.log = l } }
 
-// Join creates the control topic if needed, reads its partition count and
-// joins the consumer group cfg.Name+"."+kind; it returns once the client
-// is connected, before the first assignment (which arrives through
-// onChange). onChange is called serially, inside the rebalance: buckets
+// Join creates the control topic if needed with cfg.Buckets partitions,
+// checks its partition count and joins the consumer group
+// cfg.Name+"."+kind; it returns once the client is connected, before the
+// first assignment (which arrives through onChange). Targets hash over
+// cfg.Buckets, never over the topic's count, so processes started before
+// and after the topic grew agree: Join fails if the topic has fewer
+// partitions (some buckets would have no owner), and logs one ERROR if it
+// has more (those partitions hold no target); the count is checked again
+// at every assignment (the group's leader rebalances when it sees new
+// partitions, within the client's metadata max age).
+//
+// onChange is called serially, inside the rebalance: buckets
 // lost are handed to another process only after it returns, so a caller
 // that stops the lost targets in it never collects a target at the same
 // time as another process. It must not call Close.
@@ -62,15 +74,22 @@ func Join(ctx context.Context, kc kafka.Config, cfg Config, kind string, onChang
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("group.%w", err)
 	}
-	g := &Group{log: slog.Default(), name: cfg.Name + "." + kind, topic: cfg.Topic, onChange: onChange, done: make(chan struct{})}
+	g := &Group{log: slog.Default(), name: cfg.Name + "." + kind, topic: cfg.Topic, buckets: cfg.Buckets, onChange: onChange, done: make(chan struct{})}
 	for _, o := range opts {
 		o(g)
 	}
+	g.partitions.Store(cfg.Buckets)
 	n, err := controlTopic(ctx, kc, cfg)
 	if err != nil {
 		return nil, err
 	}
-	g.owned = NewOwned(n)
+	if n < cfg.Buckets {
+		return nil, fmt.Errorf("group: the control topic %s has %d partitions, fewer than group.buckets (%d): the targets of buckets %d to %d would be collected by nobody; "+
+			"grow the topic (kafka-topics --alter --topic %s --partitions %d) or set group.buckets: %d in the config of every process of the group",
+			cfg.Topic, n, cfg.Buckets, n, cfg.Buckets-1, cfg.Topic, cfg.Buckets, n)
+	}
+	g.checked(n)
+	g.owned = NewOwned(cfg.Buckets)
 	kc.SessionTimeout = 0 // ours, below, not the stages'
 	g.cl, err = kafka.Connect(ctx, kc,
 		kgo.ConsumerGroup(g.name), kgo.ConsumeTopics(cfg.Topic),
@@ -97,14 +116,17 @@ func Join(ctx context.Context, kc kafka.Config, cfg Config, kind string, onChang
 			return 30 * time.Second
 		}),
 		kgo.DisableAutoCommit(),
-		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { g.apply("assigned", m[g.topic], nil) }),
+		kgo.OnPartitionsAssigned(func(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
+			go g.check(ctx, cl) // a rebalance follows a change of the partitions
+			g.apply("assigned", m[g.topic], nil)
+		}),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { g.apply("revoked", nil, m[g.topic]) }),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { g.apply("lost", nil, m[g.topic]) }),
 	)
 	if err != nil {
 		return nil, err
 	}
-	g.log.Info("joined the collector group", "group", g.name, "topic", cfg.Topic, "buckets", n, "session_timeout", cfg.SessionTimeout)
+	g.log.Info("joined the collector group", "group", g.name, "topic", cfg.Topic, "buckets", cfg.Buckets, "partitions", n, "session_timeout", cfg.SessionTimeout)
 	go g.drain()
 	return g, nil
 }
@@ -143,6 +165,52 @@ func controlTopic(ctx context.Context, kc kafka.Config, cfg Config) (int32, erro
 		case <-time.After(wait):
 		}
 	}
+}
+
+// check reads the control topic's partition count through cl and reports
+// it if it is not group.buckets (checked). A failed read is logged at
+// debug: the next assignment checks again.
+func (g *Group) check(ctx context.Context, cl *kgo.Client) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	// A request of our own: kadm's would answer from the client's
+	// metadata cache, which may predate the change.
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(g.topic)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err == nil && len(resp.Topics) != 1 {
+		err = fmt.Errorf("%d topics in the metadata response", len(resp.Topics))
+	}
+	if err == nil {
+		err = kerr.ErrorForCode(resp.Topics[0].ErrorCode)
+	}
+	if err != nil {
+		g.log.Debug("cannot read the partitions of the control topic", "topic", g.topic, "err", err)
+		return
+	}
+	g.checked(int32(len(resp.Topics[0].Partitions)))
+}
+
+// checked reports, once per count, a control topic of n partitions that is
+// not group.buckets. Targets hash over group.buckets whatever n is, so
+// every process of the group keeps assigning each target to one bucket:
+// partitions above it hold no target (their owners collect less), and
+// buckets above n (a topic deleted and created smaller) have no owner.
+func (g *Group) checked(n int32) {
+	if g.partitions.Swap(n) == n || n == g.buckets {
+		return
+	}
+	if n > g.buckets {
+		g.log.Error("the control topic has more partitions than group.buckets: targets are assigned over the first buckets only, and a process owning the others collects fewer targets or none",
+			"topic", g.topic, "partitions", n, "buckets", g.buckets,
+			"hint", fmt.Sprintf("to use them, set group.buckets: %d in the config of every process of the group and restart them all together (processes with different group.buckets assign targets differently)", n))
+		return
+	}
+	g.log.Error("the control topic has fewer partitions than group.buckets: the targets of the missing buckets are collected by nobody",
+		"topic", g.topic, "partitions", n, "buckets", g.buckets,
+		"hint", fmt.Sprintf("grow the topic: kafka-topics --alter --topic %s --partitions %d", g.topic, g.buckets))
 }
 
 // drain polls the control topic so that the client never buffers what
