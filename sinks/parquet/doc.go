@@ -30,10 +30,22 @@
 // revocation, a lost session), so it never writes them under the next owner.
 //
 // Stage adapts a Writer to pipeline.Sink, for a pipeline.Runner.
-// A file is written under a temporary name (".tmp-…") in its final
-// directory, fsynced, renamed into place, and the directory is fsynced, so a
-// reader never sees a partial file; files and directories whose names start
-// with "." or "_" are not data.
+// A file is written under a temporary name (".tmp-NAME-RANDOM", NAME the
+// file's own) in its final directory, fsynced, renamed into place, and the
+// directory is fsynced, so a reader never sees a partial file; files and
+// directories whose names start with "." or "_" are not data.
+//
+// A crash between the create and the rename leaves the temporary file. Its
+// flush did not commit, so the partition's next owner (this process
+// restarted, or another member) re-reads those offsets and writes their
+// rows into the same hour folders, each row's folder being its sample's
+// hour; writing a file there, it removes the temporary files of the same
+// topic and partition (by name: ".tmp-TOPIC-PARTITION-FIRST-LAST.parquet-
+// RANDOM"), which no one else writes, and logs how many at INFO. Those of
+// other partitions, which their owners may be writing right now, are left
+// alone. A leftover whose offsets are never read again (deleted by the
+// topic's retention before the restart, or under an old Root or Table)
+// stays; it is only disk space, as readers skip it.
 //
 // # Columns
 //

@@ -99,6 +99,7 @@ type encoder struct {
 	vals   []pq.Value
 
 	removed []removedFile // files removed or overwritten since the caller last looked
+	stale   int           // stale temporary files removed since the caller last looked
 	started time.Time     // files modified since are this process's own
 }
 
@@ -174,10 +175,21 @@ func (e *encoder) writeFile(f File, rows []row, order []uint32, strs []string) (
 	if err := tmp.Close(); err != nil {
 		return 0, fmt.Errorf("cannot close %s: %w", tmp.Name(), err)
 	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("cannot list %s: %w", dir, err)
+	}
+	// A crash between the create and the rename of an earlier flush of
+	// this partition left its temporary file here.
+	stale, err := removeStaleTemps(dir, entries, f, filepath.Base(tmp.Name()))
+	e.stale += stale
+	if err != nil {
+		return 0, err
+	}
 	// A re-delivery that flushes at other boundaries than the run that
 	// crashed before its commit makes files whose offset ranges overlap the
 	// crashed run's files: remove those first, so no row is in two files.
-	removed, err := removeOverlaps(dir, f, e.started)
+	removed, err := removeOverlaps(dir, entries, f, e.started)
 	e.removed = append(e.removed, removed...)
 	if err != nil {
 		return 0, err
@@ -366,11 +378,7 @@ func SyncDir(dir string) error {
 // that one removes the old file if this one did not. Removing before the
 // rename means a reader never sees a row twice; it may briefly miss rows of
 // offsets that are not committed yet.
-func removeOverlaps(dir string, f File, since time.Time) ([]removedFile, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("cannot list %s: %w", dir, err)
-	}
+func removeOverlaps(dir string, entries []os.DirEntry, f File, since time.Time) ([]removedFile, error) {
 	prefix := f.Topic + "-" + strconv.FormatInt(int64(f.Partition), 10) + "-"
 	own := filepath.Base(f.Path)
 	var removed []removedFile
@@ -391,6 +399,55 @@ func removeOverlaps(dir string, f File, since time.Time) ([]removedFile, error) 
 		removed = append(removed, rf)
 	}
 	return removed, nil
+}
+
+// removeStaleTemps removes the temporary files in dir (entries) of f's
+// topic and partition but keep, the one being written, and returns how
+// many it removed.
+//
+// Why this is safe, and enough: a partition has one writer at a time (the
+// consumer group's), and this Writer writes a partition's files one after
+// another under Writer.mu, so a temporary file of f's partition other than
+// keep belongs to a flush that will never rename it: one cut by a crash
+// (or a failed flush that could not remove it). That flush's offsets were
+// not committed (offsets are committed after every file of a flush is in
+// place), so whoever owns the partition next re-reads them and writes
+// their rows into the same hour folders (a row's folder is its sample's
+// hour), and removes the leftovers then. Temporary files of other
+// partitions, whose owners may be writing them now, are not touched: the
+// name must be exactly ".tmp-TOPIC-PARTITION-FIRST-LAST.parquet-RANDOM",
+// as writeFile makes it.
+func removeStaleTemps(dir string, entries []os.DirEntry, f File, keep string) (int, error) {
+	prefix := f.Topic + "-" + strconv.FormatInt(int64(f.Partition), 10) + "-"
+	n := 0
+	for _, e := range entries {
+		name := e.Name()
+		if name == keep || e.IsDir() || !isTempOf(name, prefix) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return n, fmt.Errorf("cannot remove %s, a temporary file a crashed flush left: %w", p, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// isTempOf reports whether name is a temporary file of writeFile for a
+// data file whose name starts with prefix ("TOPIC-PARTITION-"):
+// ".tmp-" + the data file's name + "-" + os.CreateTemp's random digits.
+func isTempOf(name, prefix string) bool {
+	rest, ok := strings.CutPrefix(name, ".tmp-")
+	if !ok {
+		return false
+	}
+	i := strings.LastIndexByte(rest, '-')
+	if i < 0 || i == len(rest)-1 || strings.Trim(rest[i+1:], "0123456789") != "" {
+		return false
+	}
+	_, _, ok = parseRange(rest[:i], prefix)
+	return ok
 }
 
 // replacedFile describes the file at path, which a rename is about to

@@ -406,6 +406,11 @@ func (w *Writer) flushPart(ctx context.Context, b *partBuffer) ([]File, error) {
 				"removed", rf.path, "by", f.Path, "rows", rf.rows)
 		}
 		w.enc.removed = w.enc.removed[:0]
+		if w.enc.stale > 0 {
+			w.log.Info("removed temporary files a crashed flush of this partition left", "topic", f.Topic, "partition", f.Partition,
+				"dt", hour.Format("2006-01-02"), "hour", hour.Format("15"), "removed", w.enc.stale)
+			w.enc.stale = 0
+		}
 		if err != nil {
 			return nil, err
 		}
