@@ -143,12 +143,15 @@ type Decoder struct {
 	full              func()
 	maxRows, maxBytes int
 
-	// lldp holds the LLDP neighbours seen per local port (lldp.go).
-	lldp map[string]*lldpPort
+	// lldp holds the LLDP neighbours seen per local port, lldpAge what
+	// ages them out (lldp.go).
+	lldp    map[string]*lldpPort
+	lldpAge lldpAging
 
 	// per notification
 	psu       []psuReading
 	lldpDirty []*lldpPort // ports whose neighbours changed
+	lldpSeen  bool        // an LLDP neighbour's leaf came
 	badTS     bool
 	stats     DecoderStats
 }
@@ -164,7 +167,8 @@ func NewDecoder(b *publish.Batch, cfg DecoderConfig) (*Decoder, error) {
 	return &Decoder{b: b, tsMode: cfg.Timestamp, dedup: *cfg.Dedup, derive: *cfg.DerivePower,
 		cache: map[string]*series{}, canon: map[string]*series{}, maxCache: cfg.MaxCacheBytes,
 		past: int64(cfg.MaxPast), future: int64(cfg.MaxFuture),
-		full: cfg.Full, maxRows: cfg.MaxRows, maxBytes: cfg.MaxBatchBytes}, nil
+		full: cfg.Full, maxRows: cfg.MaxRows, maxBytes: cfg.MaxBatchBytes,
+		lldpAge: newLLDPAging(int64(cfg.ResendInterval))}, nil
 }
 
 // Stats returns the counters so far.
@@ -277,7 +281,7 @@ func (d *Decoder) notification(raw []byte, recvNS int64) (int, error) {
 		ts = NormalizeTimestamp(ts)
 		d.badTS = (d.past > 0 && ts < recvNS-d.past) || (d.future > 0 && ts > recvNS+d.future)
 	}
-	d.psu, d.lldpDirty = d.psu[:0], d.lldpDirty[:0]
+	d.psu, d.lldpDirty, d.lldpSeen = d.psu[:0], d.lldpDirty[:0], false
 	samples := 0
 	for b := raw; len(b) > 0; {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -295,6 +299,9 @@ func (d *Decoder) notification(raw []byte, recvNS int64) (int, error) {
 		}
 	}
 	samples += d.derivePSU(ts)
+	if d.lldpSeen {
+		d.ageLLDP(ts)
+	}
 	if len(d.lldpDirty) > 0 {
 		samples += d.countLLDP(ts)
 	}
@@ -447,7 +454,7 @@ func (d *Decoder) emit(se *series, ts int64) int {
 		return 0
 	}
 	if se.nbr != nil {
-		d.noteLLDP(se.nbr)
+		d.noteLLDP(se.nbr, ts)
 	}
 	if d.dedup {
 		if ts <= se.lastTS {

@@ -57,6 +57,14 @@ type DecoderConfig struct {
 	// batches are cut only by the caller.
 	Full                   func()
 	MaxRows, MaxBatchBytes int
+	// ResendInterval is how often the target sends every leaf of the
+	// stream again, changed or not: the sample interval of a SAMPLE
+	// subscription (without suppress_redundant), the interval between
+	// ONCE or POLL requests. With it, an LLDP neighbour the target stops
+	// sending is aged out (lldp.go). Default 0: the target sends changes
+	// only (ON_CHANGE, TARGET_DEFINED) or it is not known, and only a
+	// delete lowers a port's neighbour count.
+	ResendInterval time.Duration
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -80,6 +88,8 @@ func (c DecoderConfig) Validate() error {
 		return fmt.Errorf("timestamp: unknown mode %d", c.Timestamp)
 	case c.MaxPast < 0 || c.MaxFuture < 0:
 		return fmt.Errorf("max_past, max_future: %v, %v must not be negative (0: no bound)", c.MaxPast, c.MaxFuture)
+	case c.ResendInterval < 0:
+		return fmt.Errorf("resend_interval: %v must not be negative (0: not known)", c.ResendInterval)
 	case c.MaxCacheBytes < 0:
 		return fmt.Errorf("max_cache_bytes: %d must be positive", c.MaxCacheBytes)
 	case c.Full != nil && (c.MaxRows < 1 || c.MaxBatchBytes < 1):

@@ -1,6 +1,7 @@
 package gnmi
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/telekernel/telekernel/schemas"
@@ -14,9 +15,58 @@ import (
 // changes within a notification it publishes the port's count
 // (schemas.MetricLLDPNeighbors, keyed like the interface) at the
 // notification's time, after its updates and deletes. Only LLDP leaves and
-// deletes under /lldp do this work. A target that sends no delete (some
-// do not in SAMPLE mode) never shows a count drop: its losses are not
-// seen.
+// deletes under /lldp do this work.
+//
+// Aging. Many targets send no delete in SAMPLE mode: a neighbour that
+// goes simply stops being sampled. When the stream's resend interval is
+// known (DecoderConfig.ResendInterval: a SAMPLE subscription's sample
+// interval, ONCE and POLL's interval between requests), a neighbour that
+// is not sent again is aged out:
+//
+//   - Each neighbour keeps the device timestamp of its last sample. Once
+//     it has been sampled twice with timestamps at least half an interval
+//     apart (proof that the target stamps samples with the sample time,
+//     not with the neighbour's last change), it may age.
+//   - At the end of a notification that carries LLDP neighbour leaves (a
+//     sample cycle of the subscription goes on), at most once per half
+//     interval of device time, every neighbour that may age and whose
+//     last sample is more than the hold time older than the notification
+//     is dropped; its port's count is published at the notification's
+//     time.
+//   - The hold time is 3 × the larger of the resend interval and the
+//     median gap between a neighbour's samples over the last
+//     lldpCadenceGaps gaps the stream saw, and at least lldpMinHold: a
+//     target that samples slower than asked (many clamp LLDP to their own
+//     minimum) or skips a cycle stretches it, so a neighbour still there
+//     is not dropped. Timestamp jitter within a cycle is far below it.
+//   - A resubscription (Reconnected) starts the hold over: no neighbour
+//     ages before a hold time has passed since the new subscription's
+//     first LLDP sample, so its first cycle, however spread, re-learns
+//     the neighbours still there, and those lost meanwhile age out after.
+//
+// Why time and not cycle boundaries: a sync_response only ends the
+// initial snapshot (gNMI sends none per sample cycle, and some targets
+// none at all), and targets split a cycle into one notification per
+// neighbour, per port or per device, with timestamps that may differ
+// within a cycle; the device clock and the resend interval are what every
+// vendor gives. Without a resend interval (ON_CHANGE, TARGET_DEFINED,
+// suppress_redundant: the target sends a neighbour once, deletes it when
+// it goes, and never re-sends it unchanged) nothing ages.
+//
+// Limits: aging needs LLDP samples to keep coming on the stream, so a
+// target whose last neighbour goes (no LLDP leaf sampled any more) shows
+// no drop until a neighbour is sampled again; a target that stamps
+// neighbours with their last change never ages them (its losses are seen
+// only through deletes); a neighbour sampled once and gone before the
+// next cycle is not aged.
+
+// lldpCadenceGaps is how many recent gaps between a neighbour's samples
+// the stream keeps for the median cadence.
+const lldpCadenceGaps = 16
+
+// lldpMinHold is the least hold time, whatever the resend interval:
+// 10 s, like the least stall timeout.
+const lldpMinHold = int64(10e9)
 
 // lldpNeighbor is the local port and id of an LLDP neighbour's leaf.
 type lldpNeighbor struct{ port, id string }
@@ -33,32 +83,86 @@ func newLLDPNeighbor(keys string) *lldpNeighbor {
 
 // lldpPort is the neighbours the decoder has seen on one local port.
 type lldpPort struct {
-	ids   map[string]struct{}
+	name  string
+	ids   map[string]lldpSeen
 	count *series // its schemas.MetricLLDPNeighbors series
+	at    int64   // time of its last published count
 	dirty bool    // in d.lldpDirty
 }
 
-// noteLLDP records that a leaf of neighbour n came: a new id changes its
-// port's count.
-func (d *Decoder) noteLLDP(n *lldpNeighbor) {
+// lldpSeen is what the decoder knows of one neighbour.
+type lldpSeen struct {
+	last    int64 // device time of its latest sample
+	sampled bool  // sampled again at least half an interval later: may age
+}
+
+// lldpAging is a stream's aging state (see above); zero resend: none.
+type lldpAging struct {
+	resend   int64 // ns; 0: the target sends changes only, nothing ages
+	since    int64 // first LLDP sample of the subscription; sentinelTS before
+	lastPass int64 // device time of the last aging pass
+	gaps     [lldpCadenceGaps]int64
+	ngaps    int // gaps filled
+	next     int // next gap to overwrite
+}
+
+func newLLDPAging(resend int64) lldpAging {
+	return lldpAging{resend: resend, since: sentinelTS, lastPass: sentinelTS}
+}
+
+// hold returns the hold time: 3 × the larger of the resend interval and
+// the median recent gap, at least lldpMinHold.
+func (a *lldpAging) hold() int64 {
+	iv := a.resend
+	if a.ngaps > 0 {
+		var g [lldpCadenceGaps]int64
+		n := copy(g[:], a.gaps[:a.ngaps])
+		slices.Sort(g[:n])
+		iv = max(iv, g[n/2])
+	}
+	return max(3*iv, lldpMinHold)
+}
+
+// noteLLDP records that a leaf of neighbour n came at ts: a new id
+// changes its port's count.
+func (d *Decoder) noteLLDP(n *lldpNeighbor, ts int64) {
+	d.lldpSeen = true
+	a := &d.lldpAge
+	if a.resend > 0 && a.since == sentinelTS {
+		a.since = ts
+	}
 	p := d.lldp[n.port]
 	if p == nil {
 		if d.lldp == nil {
 			d.lldp = map[string]*lldpPort{}
 		}
 		keys := schemas.LLDPPortKeys(n.port)
-		p = &lldpPort{ids: map[string]struct{}{},
+		p = &lldpPort{name: n.port, ids: map[string]lldpSeen{},
 			count: &series{metric: schemas.MetricLLDPNeighbors, keys: keys, kind: schemas.KindGauge,
 				info: leafInfo{kind: schemas.KindGauge}, lastTS: sentinelTS}}
 		d.lldp[n.port] = p
 		d.cacheBytes += len(n.port) + len(keys) + seriesEntryBytes
 	}
-	if _, ok := p.ids[n.id]; ok {
+	s, ok := p.ids[n.id]
+	if !ok {
+		p.ids[n.id] = lldpSeen{last: ts}
+		d.cacheBytes += len(n.id) + cacheEntryBytes
+		d.changedLLDP(p)
 		return
 	}
-	p.ids[n.id] = struct{}{}
-	d.cacheBytes += len(n.id) + cacheEntryBytes
-	d.changedLLDP(p)
+	if a.resend == 0 || ts <= s.last {
+		return // the same sample's other leaves, or a stamp not newer
+	}
+	// A gap across a resubscription (s.last before since) says nothing of
+	// the cadence.
+	if gap := ts - s.last; gap >= a.resend/2 && s.last >= a.since {
+		a.gaps[a.next] = gap
+		a.next = (a.next + 1) % lldpCadenceGaps
+		a.ngaps = min(a.ngaps+1, lldpCadenceGaps)
+		s.sampled = true
+	}
+	s.last = ts
+	p.ids[n.id] = s
 }
 
 func (d *Decoder) changedLLDP(p *lldpPort) {
@@ -66,6 +170,13 @@ func (d *Decoder) changedLLDP(p *lldpPort) {
 		p.dirty = true
 		d.lldpDirty = append(d.lldpDirty, p)
 	}
+}
+
+// forgetLLDP drops neighbour id of port p.
+func (d *Decoder) forgetLLDP(p *lldpPort, id string) {
+	delete(p.ids, id)
+	d.cacheBytes -= len(id) + cacheEntryBytes
+	d.changedLLDP(p)
 }
 
 // deleteLLDP forgets the neighbours under a deleted path (canonical metric
@@ -79,11 +190,46 @@ func (d *Decoder) deleteLLDP(metric, keys string) {
 	for port, p := range d.lldp {
 		for id := range p.ids {
 			if keysWithin(schemas.LLDPNeighborKeys(port, id), keys) {
-				delete(p.ids, id)
-				d.changedLLDP(p)
+				d.forgetLLDP(p, id)
 			}
 		}
 	}
+}
+
+// ageLLDP drops the neighbours not sampled for a hold time before ts, the
+// time of a notification that carried LLDP neighbour leaves, and forgets
+// the ports that have had no neighbour for a hold time (their 0 long
+// published), so ports and neighbours that go leave no state.
+func (d *Decoder) ageLLDP(ts int64) {
+	a := &d.lldpAge
+	if a.resend == 0 || (a.lastPass != sentinelTS && ts-a.lastPass < a.resend/2) {
+		return
+	}
+	a.lastPass = ts
+	hold := a.hold()
+	if ts-a.since <= hold {
+		return // a new subscription's first cycles: still re-learning
+	}
+	for port, p := range d.lldp {
+		for id, s := range p.ids {
+			if s.sampled && ts-max(s.last, a.since) > hold {
+				d.forgetLLDP(p, id)
+			}
+		}
+		if len(p.ids) == 0 && !p.dirty && ts-p.at > hold {
+			delete(d.lldp, port)
+			d.cacheBytes -= len(port) + len(p.count.keys) + seriesEntryBytes
+		}
+	}
+}
+
+// Reconnected tells the decoder that its stream subscribes again after a
+// failure: the target's first cycle re-learns the neighbours, so none is
+// aged out before a hold time of the new subscription has passed. The
+// collector calls it; a decoder used on one subscription need not.
+func (d *Decoder) Reconnected() {
+	d.lldpAge.since = sentinelTS
+	d.lldpAge.lastPass = sentinelTS
 }
 
 // countLLDP publishes the count of every port whose neighbours changed in
@@ -94,7 +240,8 @@ func (d *Decoder) countLLDP(ts int64) int {
 	for _, p := range d.lldpDirty {
 		p.dirty = false
 		d.s.F64 = float64(len(p.ids))
-		n += d.emit(p.count, max(ts, p.count.lastTS+1))
+		p.at = max(ts, p.count.lastTS+1)
+		n += d.emit(p.count, p.at)
 	}
 	d.lldpDirty = d.lldpDirty[:0]
 	return n

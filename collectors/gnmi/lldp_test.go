@@ -1,9 +1,12 @@
 package gnmi
 
 import (
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	pb "github.com/openconfig/gnmi/proto/gnmi"
@@ -187,5 +190,281 @@ func TestDecodeLLDPNoAllocation(t *testing.T) {
 	}
 	if got := d.Stats().Samples; got != 3 { // 2 leaves and the count, once
 		t.Errorf("%d samples, want 3", got)
+	}
+}
+
+// lldpCount is one published LLDP neighbour count: seconds after ts1,
+// local port, count.
+type lldpCount struct {
+	sec  int64
+	port string
+	n    float64
+}
+
+// lldpCounts returns the LLDP neighbour counts among out, in order.
+func lldpCounts(t *testing.T, out []schemas.Sample) []lldpCount {
+	t.Helper()
+	var got []lldpCount
+	for _, s := range out {
+		if s.Metric == schemas.MetricLLDPNeighbors {
+			if (s.TS-ts1)%1e9 != 0 {
+				t.Errorf("%+v: count stamped off the notifications' seconds", s)
+			}
+			got = append(got, lldpCount{(s.TS - ts1) / 1e9, strings.TrimPrefix(s.Keys, "name="), s.F64})
+		}
+	}
+	return got
+}
+
+// sampled returns a sampled LLDP neighbour's notification at ts: its
+// state container as the prefix, system-name and port-id.
+func sampled(t *testing.T, ts int64, port, id string) *pb.SubscribeResponse {
+	return notif(t, ts, "/lldp/interfaces/interface[name="+port+"]/neighbors/neighbor[id="+id+"]/state",
+		upd(t, "system-name", strv(id)), upd(t, "port-id", strv("Ethernet7")))
+}
+
+// TestLLDPSampleNeighborAgesOut: a target sampling its LLDP neighbours
+// every 10 s and sending no delete stops sending spine-01 after the
+// sample at 30 s. Its port's count drops to 0 at the first notification
+// that refreshes LLDP neighbours more than the hold time (3 × 10 s) after
+// spine-01's last sample, stamped with that notification's time (70 s);
+// the port still sampled keeps its count, and spine-01 sampled again
+// counts 1 again.
+func TestLLDPSampleNeighborAgesOut(t *testing.T) {
+	const sec = int64(1e9)
+	var rs []*pb.SubscribeResponse
+	for i := range int64(12) {
+		ts := ts1 + i*10*sec
+		if i <= 3 || i >= 10 {
+			rs = append(rs, sampled(t, ts, "Ethernet1", "spine-01"))
+		}
+		rs = append(rs, sampled(t, ts, "Ethernet2", "spine-02"))
+	}
+	out, d := decodeAll(t, DecoderConfig{ResendInterval: 10 * time.Second}, rs...)
+	want := []lldpCount{{0, "Ethernet1", 1}, {0, "Ethernet2", 1}, {70, "Ethernet1", 0}, {100, "Ethernet1", 1}}
+	if got := lldpCounts(t, out); !slices.Equal(got, want) {
+		t.Errorf("counts (seconds, port, count)\n%v, want\n%v", got, want)
+	}
+	if st := d.Stats(); st.Dropped != [len(st.Dropped)]uint64{} {
+		t.Errorf("dropped %+v", st)
+	}
+}
+
+// TestLLDPSampleNeighborKept: neighbours the target keeps sending are
+// never aged out, however their samples come: timestamps jittered by up
+// to ±4 s around a 10 s cycle and ports in any order; each leaf in its
+// own notification, a millisecond apart; a target sampling every 30 s
+// though asked for 10 s (the hold follows the cadence seen); a target
+// that stamps a neighbour with its last change, not its sample time,
+// while another neighbour comes and goes. Only the first counts, and the
+// one of the neighbour that comes, are published.
+func TestLLDPSampleNeighborKept(t *testing.T) {
+	const sec = int64(1e9)
+	leaves := func(ts int64, port, id string) []*pb.SubscribeResponse {
+		pre := "/lldp/interfaces/interface[name=" + port + "]/neighbors/neighbor[id=" + id + "]/state"
+		return []*pb.SubscribeResponse{notif(t, ts, pre, upd(t, "system-name", strv(id))),
+			notif(t, ts+sec/1000, pre, upd(t, "port-id", strv("Ethernet7")))}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	ports := []string{"Ethernet1", "Ethernet2", "Ethernet3"}
+	initial := []lldpCount{{0, "Ethernet1", 1}, {0, "Ethernet2", 1}, {0, "Ethernet3", 1}}
+	for _, tc := range []struct {
+		name  string
+		cycle func(i int64) []*pb.SubscribeResponse
+		want  []lldpCount
+	}{
+		{"jitter", func(i int64) []*pb.SubscribeResponse {
+			var rs []*pb.SubscribeResponse
+			for _, j := range rng.Perm(len(ports)) {
+				ts := ts1 + i*10*sec
+				if i > 0 {
+					ts += (rng.Int64N(9) - 4) * sec
+				}
+				rs = append(rs, sampled(t, ts, ports[j], "nbr-"+ports[j]))
+			}
+			return rs
+		}, nil},
+		{"leaf per notification", func(i int64) []*pb.SubscribeResponse {
+			var rs []*pb.SubscribeResponse
+			for _, p := range ports {
+				rs = append(rs, leaves(ts1+i*10*sec, p, "nbr-"+p)...)
+			}
+			return rs
+		}, nil},
+		{"slower than asked", func(i int64) []*pb.SubscribeResponse {
+			var rs []*pb.SubscribeResponse
+			for _, p := range ports {
+				rs = append(rs, sampled(t, ts1+i*30*sec+rng.Int64N(2)*sec, p, "nbr-"+p))
+			}
+			return rs
+		}, nil},
+		{"last-change stamps", func(i int64) []*pb.SubscribeResponse {
+			rs := []*pb.SubscribeResponse{sampled(t, ts1, "Ethernet1", "nbr-Ethernet1"),
+				sampled(t, ts1, "Ethernet2", "nbr-Ethernet2"), sampled(t, ts1, "Ethernet3", "nbr-Ethernet3")}
+			if i == 50 {
+				rs = append(rs, sampled(t, ts1+i*10*sec, "Ethernet4", "late"))
+			}
+			return rs
+		}, []lldpCount{{500, "Ethernet4", 1}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rs []*pb.SubscribeResponse
+			for i := range int64(200) {
+				rs = append(rs, tc.cycle(i)...)
+			}
+			out, _ := decodeAll(t, DecoderConfig{ResendInterval: 10 * time.Second}, rs...)
+			got := lldpCounts(t, out)
+			if tc.name == "jitter" || tc.name == "slower than asked" {
+				// The first cycle's counts come at their jittered second.
+				for i := range got {
+					if i < len(ports) {
+						got[i].sec = 0
+					}
+				}
+				slices.SortFunc(got[:min(len(got), len(ports))], func(a, b lldpCount) int { return strings.Compare(a.port, b.port) })
+			}
+			if want := append(slices.Clone(initial), tc.want...); !slices.Equal(got, want) {
+				t.Errorf("counts (seconds, port, count)\n%v, want\n%v", got, want)
+			}
+		})
+	}
+}
+
+// TestLLDPOnChangeNotAged: without a resend interval (an ON_CHANGE
+// subscription: the target sends a neighbour once and deletes it when it
+// goes), a neighbour sent once is kept however long another port's
+// neighbours keep changing; its delete still lowers the count.
+func TestLLDPOnChangeNotAged(t *testing.T) {
+	const sec = int64(1e9)
+	rs := []*pb.SubscribeResponse{sampled(t, ts1, "Ethernet1", "spine-01")}
+	for i := range int64(100) {
+		rs = append(rs, sampled(t, ts1+(i+1)*10*sec, "Ethernet2", "nbr-"+strconv.FormatInt(i%2, 10)))
+	}
+	rs = append(rs, &pb.SubscribeResponse{Response: &pb.SubscribeResponse_Update{Update: &pb.Notification{Timestamp: ts1 + 2000*sec,
+		Delete: []*pb.Path{mustPath(t, "/lldp/interfaces/interface[name=Ethernet1]/neighbors/neighbor[id=spine-01]")}}}})
+	out, _ := decodeAll(t, DecoderConfig{}, rs...)
+	want := []lldpCount{{0, "Ethernet1", 1}, {10, "Ethernet2", 1}, {20, "Ethernet2", 2}, {2000, "Ethernet1", 0}}
+	if got := lldpCounts(t, out); !slices.Equal(got, want) {
+		t.Errorf("counts (seconds, port, count)\n%v, want\n%v", got, want)
+	}
+}
+
+// TestLLDPSampleReconnect: the stream fails and subscribes again ten
+// minutes later (Decoder.Reconnected); the new subscription's first cycle
+// is spread over 2 s. No neighbour still there is aged out for the
+// minutes the stream was away, while the one lost meanwhile (Ethernet3's)
+// is, a hold time after the new subscription's first sample.
+func TestLLDPSampleReconnect(t *testing.T) {
+	const sec = int64(1e9)
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	b := publish.NewBatch(mem, "dev1", schemas.SourceGNMI)
+	defer b.Release()
+	d := newDecoder(t, b, DecoderConfig{ResendInterval: 10 * time.Second})
+	decode := func(rs ...*pb.SubscribeResponse) {
+		t.Helper()
+		for _, r := range rs {
+			if _, err := d.DecodeResponse(r, 42); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := range int64(6) {
+		ts := ts1 + i*10*sec
+		decode(sampled(t, ts, "Ethernet1", "spine-01"), sampled(t, ts, "Ethernet2", "spine-02"), sampled(t, ts, "Ethernet3", "spine-03"))
+	}
+	d.Reconnected()
+	for i := range int64(10) {
+		ts := ts1 + 600*sec + i*10*sec
+		spread := int64(0)
+		if i == 0 {
+			spread = 2 * sec
+		}
+		decode(sampled(t, ts, "Ethernet2", "spine-02"), sampled(t, ts+spread, "Ethernet1", "spine-01"))
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	out, err := schemas.Samples(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []lldpCount{{0, "Ethernet1", 1}, {0, "Ethernet2", 1}, {0, "Ethernet3", 1}, {640, "Ethernet3", 0}}
+	if got := lldpCounts(t, out); !slices.Equal(got, want) {
+		t.Errorf("counts (seconds, port, count)\n%v, want\n%v", got, want)
+	}
+}
+
+// TestLLDPSampleBounded: neighbours that come and go on ports that come
+// and go (each port has a neighbour for three cycles, then none) leave
+// the decoder no state of theirs once aged out: its ports and its cache
+// estimate stay what a few ports' neighbours take.
+func TestLLDPSampleBounded(t *testing.T) {
+	const sec = int64(1e9)
+	b := publish.NewBatch(memory.NewGoAllocator(), "dev1", schemas.SourceGNMI)
+	defer b.Release()
+	d := newDecoder(t, b, DecoderConfig{ResendInterval: 10 * time.Second})
+	for i := range int64(2000) {
+		for p := max(i-2, 0); p <= i; p++ {
+			r := sampled(t, ts1+i*10*sec, "Ethernet"+strconv.FormatInt(p, 10), "nbr-"+strconv.FormatInt(p, 10))
+			if _, err := d.DecodeResponse(r, 42); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%100 == 99 {
+			b.NewRecord().Release()
+		}
+	}
+	if n := len(d.lldp); n > 12 {
+		t.Errorf("%d LLDP ports kept, want the few of the last cycles", n)
+	}
+	// Each cycle's new neighbour adds its leaves' series to the series
+	// caches (their size is bounded by max_cache_bytes, not here): count
+	// only the LLDP state.
+	lldpBytes := func() int {
+		n := 0
+		for port, p := range d.lldp {
+			n += len(port) + seriesEntryBytes
+			for id := range p.ids {
+				n += len(id) + cacheEntryBytes
+			}
+		}
+		return n
+	}
+	if n := lldpBytes(); n > 12*(seriesEntryBytes+cacheEntryBytes+32) {
+		t.Errorf("LLDP state of %d bytes", n)
+	}
+}
+
+// TestDecodeLLDPAgingNoAllocation: sampled neighbours refreshed cycle
+// after cycle, with the aging passes that come with them, cost no
+// allocation.
+func TestDecodeLLDPAgingNoAllocation(t *testing.T) {
+	const sec = int64(1e9)
+	var raws [][]byte
+	for i := range int64(400) {
+		for _, p := range []string{"Ethernet1", "Ethernet2"} {
+			raw, err := proto.Marshal(sampled(t, ts1+i*10*sec, p, "nbr-"+p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			raws = append(raws, raw)
+		}
+	}
+	b := publish.NewBatch(memory.NewGoAllocator(), "dev1", schemas.SourceGNMI)
+	defer b.Release()
+	d := newDecoder(t, b, DecoderConfig{ResendInterval: 10 * time.Second})
+	next := 0
+	decode := func() {
+		if _, err := d.Decode(raws[next], ts1); err != nil {
+			t.Fatal(err)
+		}
+		next++
+	}
+	for range 40 { // past the first cycles' learning
+		decode()
+	}
+	b.NewRecord().Release()
+	if n := testing.AllocsPerRun(100, func() { decode(); decode() }); n != 0 {
+		t.Errorf("%v allocations per cycle of sampled LLDP neighbours", n)
 	}
 }
