@@ -350,7 +350,8 @@ func (c *Collector) decoderConfig(tc Target, st *stream) DecoderConfig {
 		MaxPast: max(tc.MaxPast, 0), MaxFuture: max(tc.MaxFuture, 0), MaxCacheBytes: tc.MaxCacheBytes,
 		// Produce while decoding, so a notification of any size goes out
 		// in batches Kafka accepts; st.mu is held by decode.
-		Full: func() { st.flushLocked(c.pctx) }, MaxRows: c.cfg.MaxRows, MaxBatchBytes: c.b.Pub.MaxBatchBytes() - batchSlack}
+		Full: func() { st.flushLocked(c.pctx) }, MaxRows: c.cfg.MaxRows, MaxBatchBytes: c.b.Pub.MaxBatchBytes() - batchSlack,
+		ResendInterval: st.sub.resendInterval()}
 	if tc.Timestamp == "receive" {
 		dc.Timestamp = TimestampReceive
 	}
@@ -480,11 +481,13 @@ func (s *stream) fail(err error) {
 	reason := describe(err)
 	s.setUp(false)
 	// What the stream collected goes out before the target's DOWN (and
-	// stamps it on the device's time line).
+	// stamps it on the device's time line). The next attempt is a new
+	// subscription, whose first cycle re-learns the LLDP neighbours.
 	s.mu.Lock()
 	if s.batch.Len() > 0 {
 		s.flushLocked(s.t.c.pctx)
 	}
+	s.dec.Reconnected()
 	s.mu.Unlock()
 	s.t.unreachable(err)
 	if s.m != nil {

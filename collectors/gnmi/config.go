@@ -404,6 +404,20 @@ func (t Target) stallTimeout(s Subscription) time.Duration {
 	return DefaultStallTimeout
 }
 
+// resendInterval returns how often a target sends every leaf of s again,
+// changed or not, which ages out the LLDP neighbours it stops sending
+// (DecoderConfig.ResendInterval): the sample interval of a STREAM SAMPLE
+// subscription, the interval between ONCE or POLL requests. It is 0 for
+// ON_CHANGE and TARGET_DEFINED (the target sends a change once, a delete
+// when a neighbour goes) and for suppress_redundant SAMPLE (an unchanged
+// neighbour is not sent again; heartbeats are not relied on).
+func (s Subscription) resendInterval() time.Duration {
+	if s.Mode == "stream" && (s.StreamMode != "sample" || s.SuppressRedundant) {
+		return 0
+	}
+	return s.SampleInterval
+}
+
 // PlaintextCredentials reports whether t sends its username and password
 // over a connection without TLS, where anyone on the path can read them.
 func (t Target) PlaintextCredentials() bool { return t.Username != "" && !t.TLS.Enabled }

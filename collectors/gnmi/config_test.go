@@ -1,6 +1,9 @@
 package gnmi
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // TestValidateNamedLists checks the errors Validate gives for the
 // subscription and target lists: an item's own problem under its index, a
@@ -29,4 +32,33 @@ func TestValidateNamedLists(t *testing.T) {
 	withUser.Username = "tk"
 	f(Config{Subscriptions: []Subscription{sub}, Targets: []Target{withUser}},
 		"targets[0].password: required with a username: give {file: PATH} or {env: VAR}")
+}
+
+// TestResendInterval: the decoder of a subscription whose target sends
+// every leaf again at a known interval is told it (and ages out the LLDP
+// neighbours the target stops sending); an on-change one is told none.
+func TestResendInterval(t *testing.T) {
+	f := func(s Subscription, want time.Duration) {
+		t.Helper()
+		s.Name, s.Paths = "s", []string{"/lldp"}
+		c := Config{Subscriptions: []Subscription{s}}.WithDefaults()
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Subscriptions[0].resendInterval(); got != want {
+			t.Errorf("%+v: resend interval %v, want %v", s, got, want)
+		}
+	}
+	f(Subscription{}, DefaultSampleInterval)
+	f(Subscription{SampleInterval: 30 * time.Second}, 30*time.Second)
+	f(Subscription{StreamMode: "on_change"}, 0)
+	f(Subscription{StreamMode: "on_change", HeartbeatInterval: time.Minute}, 0)
+	f(Subscription{StreamMode: "target_defined", SampleInterval: 10 * time.Second}, 0)
+	f(Subscription{SuppressRedundant: true, HeartbeatInterval: time.Minute}, 0)
+	f(Subscription{Mode: "poll", SampleInterval: 20 * time.Second}, 20*time.Second)
+	f(Subscription{Mode: "once", StreamMode: "on_change", SampleInterval: time.Minute}, time.Minute)
+	// The default subscription (interfaces, components, LLDP…) samples.
+	if got := (Config{}).WithDefaults().Subscriptions[0].resendInterval(); got != DefaultSampleInterval {
+		t.Errorf("default subscription: resend interval %v", got)
+	}
 }

@@ -24,6 +24,7 @@ func TestDecoderConfig(t *testing.T) {
 	f(DecoderConfig{Timestamp: 7}, "timestamp: unknown mode 7")
 	f(DecoderConfig{MaxPast: -1}, "max_past, max_future")
 	f(DecoderConfig{MaxCacheBytes: -1}, "max_cache_bytes")
+	f(DecoderConfig{ResendInterval: -1}, "resend_interval")
 	f(DecoderConfig{Full: func() {}}, "max_rows, max_batch_bytes: 0, 0 must be positive with full")
 	f(DecoderConfig{MaxRows: 10, MaxBatchBytes: 10}, "full: must be set")
 	d := newDecoder(t, b, DecoderConfig{})

@@ -24,6 +24,11 @@ type Config struct {
 	// notification per interface or component, with the list entry as
 	// prefix.
 	WholeDevice bool `yaml:"whole_device"`
+	// NoDeletes sends no gNMI delete for a vanished LLDP neighbour, as many
+	// devices streaming SAMPLE subscriptions do not: the neighbour's
+	// leaves simply stop coming. Default false: one delete of its list
+	// entry (lldp.go).
+	NoDeletes bool `yaml:"no_deletes"`
 	// Unsupported lists path prefixes (e.g. "/bfd") the devices refuse
 	// with NotFound, as a device without that model does; default none.
 	Unsupported []string `yaml:"unsupported"`

@@ -329,6 +329,9 @@ func (s *subscriber) send(stream pb.GNMI_SubscribeServer, t *tick, all bool) err
 			e.last, e.lastSeq, e.sent = *v, t.seq, true
 			n++
 		}
+		if s.d.a.cfg.NoDeletes {
+			dels = nil
+		}
 		for _, p := range dels {
 			body = protowire.AppendTag(body, 5, protowire.BytesType)
 			body = protowire.AppendBytes(body, p)

@@ -18,8 +18,9 @@ import (
 // and the agent sends no update for them but, once, a gNMI delete of the
 // neighbour's list entry
 // (/lldp/interfaces/interface[name]/neighbors/neighbor[id]), in the
-// notification of the step it vanished, whatever the subscription mode;
-// the entry's leaves are updated again when the link is back.
+// notification of the step it vanished, whatever the subscription mode
+// (none with Config.NoDeletes); the entry's leaves are updated again when
+// the link is back.
 
 // entryPath returns, for a leaf that may vanish, the encoded path of its
 // list entry relative to the group's prefix (rel is the leaf's path
