@@ -599,11 +599,19 @@ func (d *Decoder) delete(prefix, raw []byte) {
 	if len(d.lldp) > 0 && strings.HasPrefix(metric, "/lldp") {
 		d.deleteLLDP(metric, keys)
 	}
+	d.forget(metric, keys)
+}
+
+// forget drops from the caches the series at or under metric whose keys
+// are within keys, and their estimated size. It scans both caches: for
+// deletes and aged-out LLDP neighbours, not per update.
+func (d *Decoder) forget(metric, keys string) {
 	gone := map[*series]bool{}
 	for ck, se := range d.canon {
 		if (se.metric == metric || strings.HasPrefix(se.metric, metric+"/")) && keysWithin(se.keys, keys) {
 			gone[se] = true
 			delete(d.canon, ck)
+			d.cacheBytes -= 2*len(ck) + seriesEntryBytes
 		}
 	}
 	if len(gone) == 0 {
@@ -612,6 +620,7 @@ func (d *Decoder) delete(prefix, raw []byte) {
 	for k, se := range d.cache {
 		if gone[se] {
 			delete(d.cache, k)
+			d.cacheBytes -= len(k) + cacheEntryBytes
 		}
 	}
 }

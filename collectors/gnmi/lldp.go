@@ -197,8 +197,9 @@ func (d *Decoder) deleteLLDP(metric, keys string) {
 }
 
 // ageLLDP drops the neighbours not sampled for a hold time before ts, the
-// time of a notification that carried LLDP neighbour leaves, and forgets
-// the ports that have had no neighbour for a hold time (their 0 long
+// time of a notification that carried LLDP neighbour leaves, with their
+// leaves' series (as a delete of their entry would), and forgets the
+// ports that have had no neighbour for a hold time (their 0 long
 // published), so ports and neighbours that go leave no state.
 func (d *Decoder) ageLLDP(ts int64) {
 	a := &d.lldpAge
@@ -214,6 +215,7 @@ func (d *Decoder) ageLLDP(ts int64) {
 		for id, s := range p.ids {
 			if s.sampled && ts-max(s.last, a.since) > hold {
 				d.forgetLLDP(p, id)
+				d.forget(lldpNeighborEntry, schemas.LLDPNeighborKeys(port, id)) // its leaves' series
 			}
 		}
 		if len(p.ids) == 0 && !p.dirty && ts-p.at > hold {

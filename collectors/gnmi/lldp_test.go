@@ -396,19 +396,24 @@ func TestLLDPSampleReconnect(t *testing.T) {
 
 // TestLLDPSampleBounded: neighbours that come and go on ports that come
 // and go (each port has a neighbour for three cycles, then none) leave
-// the decoder no state of theirs once aged out: its ports and its cache
-// estimate stay what a few ports' neighbours take.
+// the decoder no state of theirs once aged out: its LLDP ports, its series
+// caches and their size estimate stay what the last few ports'
+// neighbours take, and the caches are never reset.
 func TestLLDPSampleBounded(t *testing.T) {
 	const sec = int64(1e9)
 	b := publish.NewBatch(memory.NewGoAllocator(), "dev1", schemas.SourceGNMI)
 	defer b.Release()
 	d := newDecoder(t, b, DecoderConfig{ResendInterval: 10 * time.Second})
+	var early int
 	for i := range int64(2000) {
 		for p := max(i-2, 0); p <= i; p++ {
 			r := sampled(t, ts1+i*10*sec, "Ethernet"+strconv.FormatInt(p, 10), "nbr-"+strconv.FormatInt(p, 10))
 			if _, err := d.DecodeResponse(r, 42); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if i == 20 {
+			early = d.cacheBytes
 		}
 		if i%100 == 99 {
 			b.NewRecord().Release()
@@ -417,21 +422,11 @@ func TestLLDPSampleBounded(t *testing.T) {
 	if n := len(d.lldp); n > 12 {
 		t.Errorf("%d LLDP ports kept, want the few of the last cycles", n)
 	}
-	// Each cycle's new neighbour adds its leaves' series to the series
-	// caches (their size is bounded by max_cache_bytes, not here): count
-	// only the LLDP state.
-	lldpBytes := func() int {
-		n := 0
-		for port, p := range d.lldp {
-			n += len(port) + seriesEntryBytes
-			for id := range p.ids {
-				n += len(id) + cacheEntryBytes
-			}
-		}
-		return n
+	if n := len(d.canon); n > 2*12 {
+		t.Errorf("%d series cached, want the few of the last cycles' neighbours", n)
 	}
-	if n := lldpBytes(); n > 12*(seriesEntryBytes+cacheEntryBytes+32) {
-		t.Errorf("LLDP state of %d bytes", n)
+	if d.cacheBytes > early+early/4 || d.Stats().CacheResets != 0 {
+		t.Errorf("cache estimate %d bytes after 2000 cycles, %d after 20; %d resets", d.cacheBytes, early, d.Stats().CacheResets)
 	}
 }
 
