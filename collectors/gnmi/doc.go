@@ -22,9 +22,10 @@
 //
 // Files: decode.go walks a SubscribeResponse and keeps the series caches,
 // value.go turns a TypedValue into a value of the series' kind, psu.go
-// derives a power supply's input power, path.go maps paths to metric and
-// keys, json.go reads JSON_IETF; collector.go runs the subscriptions and
-// prom.go holds the Prometheus metrics.
+// derives a power supply's input power, lldp.go counts each port's LLDP
+// neighbours (aging out those a sampling target stops sending), path.go
+// maps paths to metric and keys, json.go reads JSON_IETF; collector.go
+// runs the subscriptions and prom.go holds the Prometheus metrics.
 //
 // Without subscriptions in its config, a target gets DefaultPaths:
 // interfaces, components, LLDP neighbours and BGP and BFD session states.
