@@ -43,6 +43,9 @@ import (
 //     ages before a hold time has passed since the new subscription's
 //     first LLDP sample, so its first cycle, however spread, re-learns
 //     the neighbours still there, and those lost meanwhile age out after.
+//     So does an LLDP sample more than a hold time after the stream's
+//     latest one, which the collector cannot see: the device's clock
+//     stepped forward, or the target paused its sampling.
 //
 // Why time and not cycle boundaries: a sync_response only ends the
 // initial snapshot (gNMI sends none per sample cycle, and some targets
@@ -55,7 +58,7 @@ import (
 //
 // Limits: aging needs LLDP samples to keep coming on the stream, so a
 // target whose last neighbour goes (no LLDP leaf sampled any more) shows
-// no drop until a neighbour is sampled again; a target that stamps
+// no drop until a hold time after a neighbour is sampled again; a target that stamps
 // neighbours with their last change never ages them (its losses are seen
 // only through deletes); a neighbour sampled once and gone before the
 // next cycle is not aged.
@@ -100,6 +103,8 @@ type lldpSeen struct {
 type lldpAging struct {
 	resend   int64 // ns; 0: the target sends changes only, nothing ages
 	since    int64 // first LLDP sample of the subscription; sentinelTS before
+	clock    int64 // latest LLDP sample since then
+	lastHold int64 // hold time of the last aging pass
 	lastPass int64 // device time of the last aging pass
 	gaps     [lldpCadenceGaps]int64
 	ngaps    int // gaps filled
@@ -107,7 +112,7 @@ type lldpAging struct {
 }
 
 func newLLDPAging(resend int64) lldpAging {
-	return lldpAging{resend: resend, since: sentinelTS, lastPass: sentinelTS}
+	return lldpAging{resend: resend, since: sentinelTS, lastPass: sentinelTS, lastHold: max(3*resend, lldpMinHold)}
 }
 
 // hold returns the hold time: 3 × the larger of the resend interval and
@@ -128,8 +133,11 @@ func (a *lldpAging) hold() int64 {
 func (d *Decoder) noteLLDP(n *lldpNeighbor, ts int64) {
 	d.lldpSeen = true
 	a := &d.lldpAge
-	if a.resend > 0 && a.since == sentinelTS {
-		a.since = ts
+	if a.resend > 0 {
+		if a.since == sentinelTS || ts-a.clock > a.lastHold {
+			a.since, a.clock = ts, ts // a new subscription, or a jump
+		}
+		a.clock = max(a.clock, ts)
 	}
 	p := d.lldp[n.port]
 	if p == nil {
@@ -208,6 +216,7 @@ func (d *Decoder) ageLLDP(ts int64) {
 	}
 	a.lastPass = ts
 	hold := a.hold()
+	a.lastHold = hold
 	if ts-a.since <= hold {
 		return // a new subscription's first cycles: still re-learning
 	}

@@ -353,7 +353,9 @@ func TestLLDPOnChangeNotAged(t *testing.T) {
 // minutes later (Decoder.Reconnected); the new subscription's first cycle
 // is spread over 2 s. No neighbour still there is aged out for the
 // minutes the stream was away, while the one lost meanwhile (Ethernet3's)
-// is, a hold time after the new subscription's first sample.
+// is, a hold time after the new subscription's first sample. Then the
+// device's clock steps five minutes forward, a cycle spread again: no
+// neighbour is aged out.
 func TestLLDPSampleReconnect(t *testing.T) {
 	const sec = int64(1e9)
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -381,6 +383,14 @@ func TestLLDPSampleReconnect(t *testing.T) {
 			spread = 2 * sec
 		}
 		decode(sampled(t, ts, "Ethernet2", "spine-02"), sampled(t, ts+spread, "Ethernet1", "spine-01"))
+	}
+	for i := range int64(10) {
+		ts := ts1 + 1000*sec + i*10*sec
+		spread := int64(0)
+		if i == 0 {
+			spread = 2 * sec
+		}
+		decode(sampled(t, ts, "Ethernet1", "spine-01"), sampled(t, ts+spread, "Ethernet2", "spine-02"))
 	}
 	rec := b.NewRecord()
 	defer rec.Release()
