@@ -58,10 +58,10 @@ import (
 //
 // Limits: aging needs LLDP samples to keep coming on the stream, so a
 // target whose last neighbour goes (no LLDP leaf sampled any more) shows
-// no drop until a hold time after a neighbour is sampled again; a target that stamps
-// neighbours with their last change never ages them (its losses are seen
-// only through deletes); a neighbour sampled once and gone before the
-// next cycle is not aged.
+// no drop until a hold time after a neighbour is sampled again; a target
+// that stamps neighbours with their last change never ages them (its
+// losses are seen only through deletes); a neighbour sampled once and
+// gone before the next cycle is not aged.
 
 // lldpCadenceGaps is how many recent gaps between a neighbour's samples
 // the stream keeps for the median cadence.
@@ -86,7 +86,6 @@ func newLLDPNeighbor(keys string) *lldpNeighbor {
 
 // lldpPort is the neighbours the decoder has seen on one local port.
 type lldpPort struct {
-	name  string
 	ids   map[string]lldpSeen
 	count *series // its schemas.MetricLLDPNeighbors series
 	at    int64   // time of its last published count
@@ -102,8 +101,9 @@ type lldpSeen struct {
 // lldpAging is a stream's aging state (see above); zero resend: none.
 type lldpAging struct {
 	resend   int64 // ns; 0: the target sends changes only, nothing ages
-	since    int64 // first LLDP sample of the subscription; sentinelTS before
-	clock    int64 // latest LLDP sample since then
+	start    int64 // first LLDP sample of the subscription
+	since    int64 // start, or the sample after a jump; sentinelTS before start
+	clock    int64 // latest LLDP sample since start
 	lastHold int64 // hold time of the last aging pass
 	lastPass int64 // device time of the last aging pass
 	gaps     [lldpCadenceGaps]int64
@@ -134,8 +134,11 @@ func (d *Decoder) noteLLDP(n *lldpNeighbor, ts int64) {
 	d.lldpSeen = true
 	a := &d.lldpAge
 	if a.resend > 0 {
-		if a.since == sentinelTS || ts-a.clock > a.lastHold {
-			a.since, a.clock = ts, ts // a new subscription, or a jump
+		switch {
+		case a.since == sentinelTS: // a new subscription
+			a.start, a.since, a.clock = ts, ts, ts
+		case ts-a.clock > a.lastHold: // the clock stepped, or the target paused
+			a.since = ts
 		}
 		a.clock = max(a.clock, ts)
 	}
@@ -145,7 +148,7 @@ func (d *Decoder) noteLLDP(n *lldpNeighbor, ts int64) {
 			d.lldp = map[string]*lldpPort{}
 		}
 		keys := schemas.LLDPPortKeys(n.port)
-		p = &lldpPort{name: n.port, ids: map[string]lldpSeen{},
+		p = &lldpPort{ids: map[string]lldpSeen{},
 			count: &series{metric: schemas.MetricLLDPNeighbors, keys: keys, kind: schemas.KindGauge,
 				info: leafInfo{kind: schemas.KindGauge}, lastTS: sentinelTS}}
 		d.lldp[n.port] = p
@@ -161,9 +164,10 @@ func (d *Decoder) noteLLDP(n *lldpNeighbor, ts int64) {
 	if a.resend == 0 || ts <= s.last {
 		return // the same sample's other leaves, or a stamp not newer
 	}
-	// A gap across a resubscription (s.last before since) says nothing of
-	// the cadence.
-	if gap := ts - s.last; gap >= a.resend/2 && s.last >= a.since {
+	// A gap across a resubscription (s.last before start) says nothing of
+	// the cadence; one across a jump stretches the hold a while, which is
+	// safe, and teaches it the cadence of a target far slower than asked.
+	if gap := ts - s.last; gap >= a.resend/2 && s.last >= a.start {
 		a.gaps[a.next] = gap
 		a.next = (a.next + 1) % lldpCadenceGaps
 		a.ngaps = min(a.ngaps+1, lldpCadenceGaps)

@@ -224,29 +224,37 @@ func sampled(t *testing.T, ts int64, port, id string) *pb.SubscribeResponse {
 }
 
 // TestLLDPSampleNeighborAgesOut: a target sampling its LLDP neighbours
-// every 10 s and sending no delete stops sending spine-01 after the
-// sample at 30 s. Its port's count drops to 0 at the first notification
-// that refreshes LLDP neighbours more than the hold time (3 × 10 s) after
-// spine-01's last sample, stamped with that notification's time (70 s);
-// the port still sampled keeps its count, and spine-01 sampled again
-// counts 1 again.
+// every 10 s and sending no delete stops sending spine-01 after its
+// fourth sample (at 30 s). Its port's count drops to 0 at the first
+// notification that refreshes LLDP neighbours more than the hold time
+// (3 × 10 s) after spine-01's last sample, stamped with that
+// notification's time (70 s); the port still sampled keeps its count, and
+// spine-01 sampled again counts 1 again. A target asked for 10 s that
+// samples every 40 s gets the hold of its cadence: 3 × 40 s.
 func TestLLDPSampleNeighborAgesOut(t *testing.T) {
 	const sec = int64(1e9)
-	var rs []*pb.SubscribeResponse
-	for i := range int64(12) {
-		ts := ts1 + i*10*sec
-		if i <= 3 || i >= 10 {
-			rs = append(rs, sampled(t, ts, "Ethernet1", "spine-01"))
+	for _, tc := range []struct {
+		every int64 // seconds between samples
+		want  []lldpCount
+	}{
+		{10, []lldpCount{{0, "Ethernet1", 1}, {0, "Ethernet2", 1}, {70, "Ethernet1", 0}, {100, "Ethernet1", 1}}},
+		{40, []lldpCount{{0, "Ethernet1", 1}, {0, "Ethernet2", 1}, {280, "Ethernet1", 0}, {400, "Ethernet1", 1}}},
+	} {
+		var rs []*pb.SubscribeResponse
+		for i := range int64(12) {
+			ts := ts1 + i*tc.every*sec
+			if i <= 3 || i >= 10 {
+				rs = append(rs, sampled(t, ts, "Ethernet1", "spine-01"))
+			}
+			rs = append(rs, sampled(t, ts, "Ethernet2", "spine-02"))
 		}
-		rs = append(rs, sampled(t, ts, "Ethernet2", "spine-02"))
-	}
-	out, d := decodeAll(t, DecoderConfig{ResendInterval: 10 * time.Second}, rs...)
-	want := []lldpCount{{0, "Ethernet1", 1}, {0, "Ethernet2", 1}, {70, "Ethernet1", 0}, {100, "Ethernet1", 1}}
-	if got := lldpCounts(t, out); !slices.Equal(got, want) {
-		t.Errorf("counts (seconds, port, count)\n%v, want\n%v", got, want)
-	}
-	if st := d.Stats(); st.Dropped != [len(st.Dropped)]uint64{} {
-		t.Errorf("dropped %+v", st)
+		out, d := decodeAll(t, DecoderConfig{ResendInterval: 10 * time.Second}, rs...)
+		if got := lldpCounts(t, out); !slices.Equal(got, tc.want) {
+			t.Errorf("every %d s: counts (seconds, port, count)\n%v, want\n%v", tc.every, got, tc.want)
+		}
+		if st := d.Stats(); st.Dropped != [len(st.Dropped)]uint64{} {
+			t.Errorf("dropped %+v", st)
+		}
 	}
 }
 
