@@ -245,6 +245,7 @@ func addStats(dst *DecoderStats, s DecoderStats) {
 	dst.Samples += s.Samples
 	dst.Deletes += s.Deletes
 	dst.Syncs += s.Syncs
+	dst.LLDPAged += s.LLDPAged
 	for i := range dst.Dropped {
 		dst.Dropped[i] += s.Dropped[i]
 	}

@@ -93,6 +93,9 @@ type DecoderStats struct {
 	// CacheResets counts the times the series caches passed their limit
 	// and started over.
 	CacheResets uint64
+	// LLDPAged counts the LLDP neighbours aged out: not sampled for a hold
+	// time, with no delete (lldp.go).
+	LLDPAged uint64
 }
 
 // Dropped returns the count of updates dropped for reason.

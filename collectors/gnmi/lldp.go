@@ -229,6 +229,7 @@ func (d *Decoder) ageLLDP(ts int64) {
 			if s.sampled && ts-max(s.last, a.since) > hold {
 				d.forgetLLDP(p, id)
 				d.forget(lldpNeighborEntry, schemas.LLDPNeighborKeys(port, id)) // its leaves' series
+				d.stats.LLDPAged++
 			}
 		}
 		if len(p.ids) == 0 && !p.dirty && ts-p.at > hold {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -28,7 +29,8 @@ import (
 // 10 s. A link is down from 30 s to 80 s: both its ends stop sampling the
 // neighbour after 20 s, and each end's neighbour count drops to 0 at 60 s
 // (the first sample more than three intervals after the last) and is 1
-// again at 90 s. Another leaf is unreachable from 30 s to 80 s (its links
+// again at 90 s; each end counts one neighbour aged out
+// (telekernel_gnmi_lldp_aged_total). Another leaf is unreachable from 30 s to 80 s (its links
 // down too) and is subscribed again at 90 s: the spines count its
 // neighbours lost as the link's, but the leaf itself, back with its links
 // after the stream was away for a hold time, counts none lost. Every
@@ -73,7 +75,20 @@ func TestLLDPSampleWithoutDeletes(t *testing.T) {
 	}
 	cfg := fastConfig(targetsOf(a, tlsfiles.Config{}))
 	cfg.Subscriptions = []gnmi.Subscription{{Name: "lldp", Paths: []string{"/lldp/interfaces/interface/neighbors/neighbor/state"}, SampleInterval: 10 * time.Second}}
-	c, _ := runCollector(t, cfg, pub, slog.New(slog.NewTextHandler(&testenv.LogBuffer{}, nil)))
+	reg := prometheus.NewRegistry()
+	c, err := gnmi.New(cfg, pub, gnmi.WithLogger(slog.New(slog.NewTextHandler(&testenv.LogBuffer{}, nil))), gnmi.WithMetrics(gnmi.NewMetrics(reg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, stop := context.WithCancel(context.Background())
+	runDone := make(chan error, 1)
+	go func() { runDone <- c.Run(cctx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-runDone; err != nil {
+			t.Errorf("collector Run: %v", err)
+		}
+	})
 	waitFor(t, 10*time.Second, "subscriptions", func() bool { return c.Stats().Connects >= 5 })
 	ctx := context.Background()
 	const ticks = 12 // 0 … 110 s
@@ -143,9 +158,11 @@ func TestLLDPSampleWithoutDeletes(t *testing.T) {
 			lose = append(lose, l.A)
 		}
 	}
+	aged := map[string]float64{}
 	for _, e := range lose {
 		p := e.Device + " " + schemas.LLDPPortKeys(e.Interface)
 		want = append(want, count{60, p, 0}, count{90, p, 1})
+		aged[e.Device]++
 	}
 	order := func(a, b count) int {
 		if a.sec != b.sec {
@@ -157,5 +174,10 @@ func TestLLDPSampleWithoutDeletes(t *testing.T) {
 	slices.SortFunc(want, order)
 	if !slices.Equal(got, want) {
 		t.Errorf("LLDP neighbour counts (seconds, device port, count)\n%v, want\n%v", got, want)
+	}
+	for _, tg := range a.Targets() {
+		if n := metricValue(t, reg, "telekernel_gnmi_lldp_aged_total", "target="+tg.Name); n != aged[tg.Name] {
+			t.Errorf("%s: telekernel_gnmi_lldp_aged_total %v, want %v", tg.Name, n, aged[tg.Name])
+		}
 	}
 }

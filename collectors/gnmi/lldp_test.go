@@ -252,8 +252,8 @@ func TestLLDPSampleNeighborAgesOut(t *testing.T) {
 		if got := lldpCounts(t, out); !slices.Equal(got, tc.want) {
 			t.Errorf("every %d s: counts (seconds, port, count)\n%v, want\n%v", tc.every, got, tc.want)
 		}
-		if st := d.Stats(); st.Dropped != [len(st.Dropped)]uint64{} {
-			t.Errorf("dropped %+v", st)
+		if st := d.Stats(); st.Dropped != [len(st.Dropped)]uint64{} || st.LLDPAged != 1 {
+			t.Errorf("stats %+v, want none dropped and 1 neighbour aged out", st)
 		}
 	}
 }
