@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -606,12 +607,13 @@ func (d *Decoder) delete(prefix, raw []byte) {
 }
 
 // forget drops from the caches the series at or under metric whose keys
-// are within keys, and their estimated size. It scans both caches: for
-// deletes and aged-out LLDP neighbours, not per update.
-func (d *Decoder) forget(metric, keys string) {
+// are within one of keys, and their estimated size. It scans both caches
+// once: for deletes and aged-out LLDP neighbours, not per update.
+func (d *Decoder) forget(metric string, keys ...string) {
 	gone := map[*series]bool{}
 	for ck, se := range d.canon {
-		if (se.metric == metric || strings.HasPrefix(se.metric, metric+"/")) && keysWithin(se.keys, keys) {
+		if (se.metric == metric || strings.HasPrefix(se.metric, metric+"/")) &&
+			slices.ContainsFunc(keys, func(k string) bool { return keysWithin(se.keys, k) }) {
 			gone[se] = true
 			delete(d.canon, ck)
 			d.cacheBytes -= 2*len(ck) + seriesEntryBytes

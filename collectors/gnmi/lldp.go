@@ -224,11 +224,12 @@ func (d *Decoder) ageLLDP(ts int64) {
 	if ts-a.since <= hold {
 		return // a new subscription's first cycles: still re-learning
 	}
+	var aged []string // keys of the neighbours aged out (rare: allocates)
 	for port, p := range d.lldp {
 		for id, s := range p.ids {
 			if s.sampled && ts-max(s.last, a.since) > hold {
 				d.forgetLLDP(p, id)
-				d.forget(lldpNeighborEntry, schemas.LLDPNeighborKeys(port, id)) // its leaves' series
+				aged = append(aged, schemas.LLDPNeighborKeys(port, id))
 				d.stats.LLDPAged++
 			}
 		}
@@ -236,6 +237,9 @@ func (d *Decoder) ageLLDP(ts int64) {
 			delete(d.lldp, port)
 			d.cacheBytes -= len(port) + len(p.count.keys) + seriesEntryBytes
 		}
+	}
+	if len(aged) > 0 {
+		d.forget(lldpNeighborEntry, aged...) // their leaves' series, in one scan
 	}
 }
 
