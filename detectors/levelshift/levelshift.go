@@ -64,8 +64,9 @@ type Config struct {
 	// absolute log deviation from the level (bias-corrected, so a young
 	// series' spread is the mean of what it has shown, not near 0), where a
 	// point outside the band that did not fire a shift, and each of the
-	// Confirm points of a shift that ended, count as 2·log(Ratio). Default
-	// DefaultSpread.
+	// Confirm points of a shift that ended, count as 2·log(Ratio) (the
+	// latter weighted as in a series of any age, so that one shift alone
+	// never silences a young series). Default DefaultSpread.
 	Spread float64 `yaml:"spread"`
 	// Accept is the number of points of a shift to a positive level after
 	// which that level becomes the series' level (the shift ends). A shift
@@ -257,7 +258,7 @@ func (d *Detector) inBand(lx float64, s *Score) {
 			// a series that keeps shifting on its own (a quiet port with
 			// bursts of a few bytes) stops firing, while shifts far apart
 			// (the spread decays by Alpha per point) each fire.
-			d.spread(d.cfg.Confirm)
+			d.shiftEnded(d.cfg.Confirm)
 		}
 	}
 }
@@ -269,6 +270,21 @@ func (d *Detector) spread(k int) {
 	f := math.Pow(1-d.cfg.Alpha, float64(k))
 	d.dev = c + (d.dev-c)*f
 	d.wdev = 1 + (d.wdev-1)*f
+}
+
+// shiftEnded counts the k points of a shift that ended in the spread, each
+// as 2·log(Ratio), weighted as in a series of any age: the bias-corrected
+// spread becomes f·spread + (1−f)·2·log(Ratio), f = (1−Alpha)^k, so one
+// shift that ended raises it by at most 2·(1−f)·log(Ratio) (0.195 at the
+// defaults, below Spread) and only shifts that recur silence the series.
+// Counted as k more points of a young series (spread), one shift would
+// silence it on its own for a while: a series is young for its first
+// 1/Alpha points, which are minutes at a 5 s cadence but 20 minutes at
+// 60 s and after every cold start, so a link's second failure soon after
+// the first fired or not by the sampling interval.
+func (d *Detector) shiftEnded(k int) {
+	f := math.Pow(1-d.cfg.Alpha, float64(k))
+	d.dev = f*d.dev + (1-f)*2*d.lnR*d.wdev
 }
 
 // outside counts a point outside the band: it fires a shift after

@@ -84,6 +84,15 @@ func TestShifts(t *testing.T) {
 	// A long stretch at a low positive level is accepted (the shift ends
 	// after Accept points), but the carrying level is remembered: traffic
 	// coming back to it is not a shift; a later failure still fires.
+	// A young series (a new port, a cold start, a slow cadence) that
+	// fails twice: one shift that ended is no habit, so the second fires
+	// too. Recorded: bigdama18 leaf3 HundredGigE0/0/0/8 in-pkts/s, every
+	// 5th sample (22.5 s), spine2's port flaps 6 minutes apart; the points
+	// before and after each outage are partial intervals.
+	f("young, two failures", []float64{183687, 202854, 187010, 198862, 197957, 184607, 207816, 135928, 184961,
+		194873, 190118, 186298, 174653, 0, 0, 0, 0, 0, 1, 114705, 228395, 158105, 188996, 187250, 188469, 186428,
+		31336, 0, 0, 0, 1, 95740, 170865, 181290, 178007},
+		[]int{14, 28}, []int{20, 32})
 	f("accepted idle, return", slices.Concat(traffic(rng, 50, 1e9), traffic(rng, 400, 1e3), traffic(rng, 100, 1e9), repeat(0, 3)),
 		[]int{51, 551}, []int{409})
 }
