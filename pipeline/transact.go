@@ -197,7 +197,6 @@ func NewTransactRunner(ctx context.Context, kc kafka.Config, cfg TransactConfig,
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.RecordPartitioner(changelogPartitioner{changelog: cfg.Changelog, dflt: kgo.StickyKeyPartitioner(nil)}),
 	)
 	if t.sess, err = t.newSession(0); err != nil {
@@ -231,6 +230,7 @@ func (p changelogPartitioner) ForTopic(t string) kgo.TopicPartitioner {
 // callbacks are ignored once renew replaced it.
 func (t *TransactRunner) newSession(gen int) (*kgo.GroupTransactSession, error) {
 	opts := append(slices.Clip(t.opts),
+		kgo.Balancers(syncedBalancer{kgo.CooperativeStickyBalancer(), t.onSynced(gen)}),
 		kgo.OnPartitionsRevoked(t.onGone("revoked", gen)),
 		kgo.OnPartitionsLost(t.onGone("lost", gen)),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
@@ -269,6 +269,47 @@ func (t *TransactRunner) onGone(why string, gen int) func(context.Context, *kgo.
 			return
 		}
 		t.log.Info("partitions "+why, "partitions", m[t.cfg.Input])
+	}
+}
+
+// syncedBalancer is a balancer that also passes every assignment the
+// member syncs to synced.
+type syncedBalancer struct {
+	kgo.GroupBalancer
+	synced func(map[string][]int32)
+}
+
+func (b syncedBalancer) ParseSyncAssignment(assignment []byte) (map[string][]int32, error) {
+	m, err := b.GroupBalancer.ParseSyncAssignment(assignment)
+	if err == nil {
+		b.synced(m)
+	}
+	return m, err
+}
+
+// onSynced returns what the balancer of session gen calls with each
+// assignment the member syncs: the partitions it owned and was not
+// assigned again are gone, like those of a revocation. franz-go's
+// transactional session reports only the first revocation of a
+// transaction (it aborts that transaction anyway): without this, a
+// partition a second rebalance took would still count as this member's
+// (its lag, a drain judging it by what this member processed) and keep
+// its state in memory.
+func (t *TransactRunner) onSynced(gen int) func(map[string][]int32) {
+	return func(a map[string][]int32) {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if gen != t.gen {
+			return
+		}
+		var gone []int32
+		for p := range t.owned.parts[t.cfg.Input] {
+			if !slices.Contains(a[t.cfg.Input], p) {
+				gone = append(gone, p)
+			}
+		}
+		t.toDrop = append(t.toDrop, gone...)
+		t.owned.remove(map[string][]int32{t.cfg.Input: gone})
 	}
 }
 
