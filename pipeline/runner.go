@@ -200,6 +200,26 @@ func (r *Runner) forgetLocked(m map[string][]int32) {
 	}
 }
 
+// loseAllLocked forgets every partition after the group answered a
+// commit that it does not know this member (its session ended, as when a
+// flush retried past the rebalance timeout held a rebalance): another
+// member has them, and the client, which learns it only once the loop
+// lets the rebalance go on, would still return their buffered records,
+// to be written and committed over the new owner's. franz-go reports them
+// lost then, and assigns the member's new partitions. The caller holds
+// r.mu.
+func (r *Runner) loseAllLocked() {
+	m := map[string][]int32{}
+	for t, ps := range r.owned.parts {
+		for p := range ps {
+			m[t] = append(m[t], p)
+		}
+	}
+	r.forgetLocked(m)
+	r.log.Warn("the group no longer knows this member: its partitions are lost", "partitions", m,
+		"detail", "what it did not commit is read again by their next owner")
+}
+
 // Run consumes until ctx is done, or until a target set by DrainTo is
 // reached, then flushes what it has and commits, and leaves the group:
 // once ctx is done it returns within StopTimeout, with the broker away
@@ -366,7 +386,10 @@ func (r *Runner) run(ctx context.Context) error {
 		})
 		r.mu.Lock()
 		fetches.EachRecord(func(rec *kgo.Record) {
-			if runErr != nil {
+			if runErr != nil || !r.owned.parts[rec.Topic][rec.Partition] {
+				// Records of a partition the member lost (a commit found
+				// its session gone) that the client still had: the next
+				// owner reads them.
 				return
 			}
 			if rec.Attrs.IsControl() {
@@ -504,6 +527,9 @@ func (r *Runner) flushLocked(ctx context.Context) error {
 	r.metrics.written.WithLabelValues(r.cfg.Name).Add(float64(n))
 	r.metrics.flushTime.WithLabelValues(r.cfg.Name).Observe(time.Since(start).Seconds())
 	if err := r.commitDone(ctx); err != nil {
+		if errors.Is(err, kerr.UnknownMemberID) {
+			r.loseAllLocked()
+		}
 		return fmt.Errorf("%w: %w", errCommit, err)
 	}
 	return nil
