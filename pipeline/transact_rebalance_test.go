@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/kafka"
 )
 
@@ -152,5 +155,144 @@ func TestTwoRevocationsInOneTransaction(t *testing.T) {
 	stop()
 	if err := <-ran; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// endGapProc counts the records of each partition and emits, keyed by the
+// partition, the running count; it holds nothing, but its Flush (after a
+// transaction's last records are processed, before the transaction ends)
+// stops once armed until released.
+type endGapProc struct {
+	*countProc
+	gate *gateProc // its arm, stopped and release only
+}
+
+func (p *endGapProc) HoldOutputs() {}
+
+func (p *endGapProc) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
+	p.count[r.Partition]++
+	p.dirty[r.Partition] = true
+	emit(&kgo.Record{Topic: p.out, Key: []byte(strconv.Itoa(int(r.Partition))), Value: []byte(strconv.Itoa(p.count[r.Partition]))})
+	return nil
+}
+
+func (p *endGapProc) Flush(func(*kgo.Record)) error {
+	g := p.gate
+	g.mu.Lock()
+	armed := g.armed
+	g.armed = false
+	g.mu.Unlock()
+	if armed {
+		close(g.stopped)
+		<-g.release
+	}
+	return nil
+}
+
+// TestRevokedAtTransactionEnd: with checkpoint_interval set (transactions
+// between checkpoints commit outputs and offsets only), a partition
+// revoked after a transaction's last records were processed and before it
+// ends makes it abort: the new owner restores the last checkpoint, replays
+// the input to the committed offsets and goes on, and every count of every
+// partition is committed once, in order.
+func TestRevokedAtTransactionEnd(t *testing.T) {
+	cluster := newCluster(t, 2, "in", "out")
+	kc := kafka.Config{Brokers: cluster.ListenAddrs()}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	prod, err := kgo.NewClient(kgo.SeedBrokers(kc.Brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	produced := 0
+	produce := func(n int) {
+		t.Helper()
+		for range n {
+			for p := range int32(2) {
+				if err := prod.ProduceSync(ctx, &kgo.Record{Topic: "in", Partition: p, Value: []byte("x")}).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		produced += n
+	}
+	cfg := TransactionConfig{Interval: 100 * time.Millisecond, CheckpointInterval: time.Minute}
+	start := func(proc Processor, logs io.Writer) (*TransactRunner, chan error) {
+		tr, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "s", Group: "g", Input: "in", DeadLetterTopic: "out"}, proc,
+			NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ran := make(chan error, 1)
+		go func() { ran <- tr.Run(ctx) }()
+		return tr, ran
+	}
+	produce(5)
+	a := &endGapProc{countProc: newCountProc("out", cfg), gate: &gateProc{}}
+	ta, ranA := start(a, io.Discard)
+	waitFor(t, "A's first commit", func() bool { return ta.Stats().Transactions >= 1 && ta.Stats().Records == 10 })
+	txns := ta.Stats().Transactions
+	produce(5) // committed without a checkpoint
+	waitFor(t, "A's second commit", func() bool { return ta.Stats().Transactions > txns && ta.Stats().Records == 20 })
+
+	// A processes 5 more records of each partition and stops before the
+	// end of their transaction (which holds no checkpoint either); B joins
+	// and takes a partition, restores its checkpoint, replays the 5
+	// records committed since, processes the 5 new ones and commits.
+	a.gate.arm()
+	produce(5)
+	<-a.gate.stopped
+	b := &endGapProc{countProc: newCountProc("out", cfg), gate: &gateProc{}}
+	var logsB testenv.LogBuffer
+	tb, ranB := start(b, &logsB)
+	waitFor(t, "B's commit", func() bool { return tb.Stats().Transactions >= 1 })
+	if !strings.Contains(logsB.String(), "replayed=5") {
+		t.Errorf("B did not replay the 5 records committed since the checkpoint:\n%s", logsB.String())
+	}
+	aborts := ta.Stats().Aborts
+	close(a.gate.release)
+	waitFor(t, "A's abort", func() bool { return ta.Stats().Aborts > aborts })
+	produce(5)
+
+	// Every count of each partition, 1 to 20, is committed once.
+	rd, err := kgo.NewClient(kgo.SeedBrokers(kc.Brokers...), kgo.ConsumeTopics("out"), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	got := map[string][]int{}
+	n := 0
+	for deadline := time.Now().Add(20 * time.Second); n < 2*produced && time.Now().Before(deadline); {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		rd.PollFetches(pctx).EachRecord(func(r *kgo.Record) {
+			c, _ := strconv.Atoi(string(r.Value))
+			got[string(r.Key)] = append(got[string(r.Key)], c)
+			n++
+		})
+		cancel()
+	}
+	time.Sleep(time.Second) // anything more
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	rd.PollFetches(pctx).EachRecord(func(r *kgo.Record) {
+		c, _ := strconv.Atoi(string(r.Value))
+		got[string(r.Key)] = append(got[string(r.Key)], c)
+	})
+	cancel()
+	for _, p := range []string{"0", "1"} {
+		want := make([]int, produced)
+		for i := range want {
+			want[i] = i + 1
+		}
+		if !slices.Equal(got[p], want) {
+			t.Errorf("partition %s: counts committed %v, want %v", p, got[p], want)
+		}
+	}
+	stop()
+	for _, ran := range []chan error{ranA, ranB} {
+		if err := <-ran; err != nil {
+			t.Error(err)
+		}
 	}
 }
