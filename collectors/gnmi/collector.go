@@ -110,9 +110,13 @@ func (c *Collector) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			// The stop's losses count from here: the streams' last
+			// batches, canceled after ShutdownGrace, are lost before
+			// the wait below begins.
+			mark := c.b.Pub.Mark()
 			c.wg.Wait() // every stream produced its batch on the way out
 			c.closeConns()
-			return c.b.Pub.Wait(pctx)
+			return c.b.Pub.WaitSince(pctx, mark)
 		case <-tick.C:
 			c.flushOld(pctx)
 		}

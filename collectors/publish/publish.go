@@ -411,6 +411,21 @@ func (p *Publisher) Wait(ctx context.Context) error {
 	return p.wait(ctx, p.lostSoFar())
 }
 
+// Mark is a point in a Publisher's losses, for WaitSince.
+type Mark struct{ lost int64 }
+
+// Mark returns the losses so far. A collector takes it at its stop
+// signal, before its final batches are produced, so WaitSince reports the
+// samples the whole stop lost.
+func (p *Publisher) Mark() Mark { return Mark{p.lostSoFar()} }
+
+// WaitSince is Wait, returning an error for every sample lost since m
+// (refused or canceled before the wait began too), not only since the
+// call.
+func (p *Publisher) WaitSince(ctx context.Context, m Mark) error {
+	return p.wait(ctx, m.lost)
+}
+
 // lostSoFar returns the samples lost since the start, the mark a wait
 // counts its own losses from.
 func (p *Publisher) lostSoFar() int64 {

@@ -204,11 +204,12 @@ func (c *Collector) Run(ctx context.Context) error {
 		}()
 	}
 	c.schedule(ctx, jobs)
+	mark := c.b.Pub.Mark() // the stop's losses count from here (publish.WaitSince)
 	close(jobs)
 	grace := time.AfterFunc(30*time.Second, pcancel)
 	defer grace.Stop()
 	wg.Wait()
-	return c.b.Pub.Wait(pctx)
+	return c.b.Pub.WaitSince(pctx, mark)
 }
 
 // schedule hands due targets to the workers until ctx ends.
