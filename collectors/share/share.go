@@ -85,7 +85,7 @@ func Join(ctx context.Context, kc kafka.Config, cfg Config, kind string, onChang
 	}
 	if n < cfg.Buckets {
 		return nil, fmt.Errorf("group: the control topic %s has %d partitions, fewer than group.buckets (%d): the targets of buckets %d to %d would be collected by nobody; "+
-			"grow the topic (kafka-topics --alter --topic %s --partitions %d) or set group.buckets: %d in the config of every process of the group",
+			"grow the topic (kafka-topics --alter --topic %s --partitions %d) or set group.buckets: %d in the config of every process of the group and restart them together",
 			cfg.Topic, n, cfg.Buckets, n, cfg.Buckets-1, cfg.Topic, cfg.Buckets, n)
 	}
 	g.checked(n)
