@@ -43,7 +43,10 @@
 // topic and partition (by name: ".tmp-TOPIC-PARTITION-FIRST-LAST.parquet-
 // RANDOM"), which no one else writes, and logs how many at INFO. Those of
 // other partitions, which their owners may be writing right now, are left
-// alone. A leftover whose offsets are never read again (deleted by the
+// alone. A leftover it cannot remove (permissions, a sticky directory, a
+// read-only entry) does not stop the writing: it is logged at WARN, once
+// per file, and may be removed by hand, as it holds no row that is not
+// written again. A leftover whose offsets are never read again (deleted by the
 // topic's retention before the restart, or under an old Root or Table)
 // stays; it is only disk space, as readers skip it.
 //

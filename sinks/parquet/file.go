@@ -100,7 +100,11 @@ type encoder struct {
 
 	removed []removedFile // files removed or overwritten since the caller last looked
 	stale   int           // stale temporary files removed since the caller last looked
-	started time.Time     // files modified since are this process's own
+	// unremoved is the stale temporary files that could not be removed
+	// since the caller last looked; warned, those it has warned of.
+	unremoved []staleTemp
+	warned    map[string]bool
+	started   time.Time // files modified since are this process's own
 }
 
 // removedFile is a file a re-delivery replaced. own says whether this
@@ -181,11 +185,9 @@ func (e *encoder) writeFile(f File, rows []row, order []uint32, strs []string) (
 	}
 	// A crash between the create and the rename of an earlier flush of
 	// this partition left its temporary file here.
-	stale, err := removeStaleTemps(dir, entries, f, filepath.Base(tmp.Name()))
+	stale, failed := removeStaleTemps(dir, entries, f, filepath.Base(tmp.Name()))
 	e.stale += stale
-	if err != nil {
-		return 0, err
-	}
+	e.unremoved = append(e.unremoved, failed...)
 	// A re-delivery that flushes at other boundaries than the run that
 	// crashed before its commit makes files whose offset ranges overlap the
 	// crashed run's files: remove those first, so no row is in two files.
@@ -403,35 +405,51 @@ func removeOverlaps(dir string, entries []os.DirEntry, f File, since time.Time) 
 
 // removeStaleTemps removes the temporary files in dir (entries) of f's
 // topic and partition but keep, the one being written, and returns how
-// many it removed.
+// many it removed and the ones it could not remove, with why.
 //
 // Why this is safe, and enough: a partition has one writer at a time (the
 // consumer group's), and this Writer writes a partition's files one after
 // another under Writer.mu, so a temporary file of f's partition other than
-// keep belongs to a flush that will never rename it: one cut by a crash
-// (or a failed flush that could not remove it). That flush's offsets were
-// not committed (offsets are committed after every file of a flush is in
-// place), so whoever owns the partition next re-reads them and writes
-// their rows into the same hour folders (a row's folder is its sample's
-// hour), and removes the leftovers then. Temporary files of other
-// partitions, whose owners may be writing them now, are not touched: the
-// name must be exactly ".tmp-TOPIC-PARTITION-FIRST-LAST.parquet-RANDOM",
-// as writeFile makes it.
-func removeStaleTemps(dir string, entries []os.DirEntry, f File, keep string) (int, error) {
+// keep was left by a flush that did not commit: one cut by a crash (or a
+// failed flush that could not remove it), or one of an old owner that lost
+// the partition mid-flush and may still be writing it. That one's rename
+// then fails (its temporary name is gone), so its flush fails and commits
+// nothing; it could not commit anyway, having lost the partition. Either
+// way the flush's offsets were not committed (offsets are committed after
+// every file of a flush is in place), so whoever owns the partition next
+// re-reads them and writes their rows into the same hour folders (a row's
+// folder is its sample's hour), and removes the leftovers then. Temporary
+// files of other partitions, whose owners may be writing them now, are not
+// touched: the name must be exactly
+// ".tmp-TOPIC-PARTITION-FIRST-LAST.parquet-RANDOM", as writeFile makes it.
+//
+// A leftover that cannot be removed (permissions, a sticky directory, a
+// read-only entry; a directory of that name that is not empty) does not
+// fail the flush: it holds no row that is not written again, and readers
+// skip it, so the caller warns and goes on.
+func removeStaleTemps(dir string, entries []os.DirEntry, f File, keep string) (int, []staleTemp) {
 	prefix := f.Topic + "-" + strconv.FormatInt(int64(f.Partition), 10) + "-"
 	n := 0
+	var failed []staleTemp
 	for _, e := range entries {
 		name := e.Name()
-		if name == keep || e.IsDir() || !isTempOf(name, prefix) {
+		if name == keep || !isTempOf(name, prefix) {
 			continue
 		}
 		p := filepath.Join(dir, name)
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return n, fmt.Errorf("cannot remove %s, a temporary file a crashed flush left: %w", p, err)
+			failed = append(failed, staleTemp{path: p, err: err})
+			continue
 		}
 		n++
 	}
-	return n, nil
+	return n, failed
+}
+
+// staleTemp is a leftover temporary file that could not be removed.
+type staleTemp struct {
+	path string
+	err  error
 }
 
 // isTempOf reports whether name is a temporary file of writeFile for a

@@ -117,3 +117,60 @@ func TestIsTempOf(t *testing.T) {
 	f("tk.samples-3-000000000005-000000000009.parquet", "tk.samples-3-", false) // a data file
 	f(".tmp-tk.samples-3-000000000005-000000000009.parquet.bak-1", "tk.samples-3-", false)
 }
+
+// TestStaleTempFileUnremovable: a leftover temporary file of the partition
+// that cannot be removed (here a non-empty directory of its name, which
+// fails as root too; in production permissions, a sticky directory, a
+// read-only entry) used to fail every flush of its folder, so the sink
+// retried for ever and consumption halted, for a file readers skip. The
+// flush now writes its rows, says once at WARN which file could not be
+// removed, why, and that it may be removed by hand, and the next flush of
+// the folder does not say it again.
+func TestStaleTempFileUnremovable(t *testing.T) {
+	root := t.TempDir()
+	run(t, newWriter(t, Config{Root: root}), 0, 4) // partitions 0 and 1, committed
+	h10 := filepath.Join(root, "samples", "dt=2026-11-23", "hour=10")
+	stuck := filepath.Join(h10, ".tmp-"+topic+"-0-000000000005-000000000006.parquet-123")
+	if err := os.MkdirAll(filepath.Join(stuck, "inside"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	var logs testenv.LogBuffer
+	w, err := New(Config{Root: root}, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := int64(5); off <= 8; off++ {
+		add(t, w, 0, off, message(off))
+		if off == 6 || off == 8 { // two flushes into the same folders
+			if _, err := w.Flush(context.Background()); err != nil {
+				t.Fatalf("flush up to offset %d: %v", off, err)
+			}
+		}
+	}
+
+	var warns []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "level=WARN") {
+			warns = append(warns, l)
+		}
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], stuck) || !strings.Contains(warns[0], "not empty") ||
+		!strings.Contains(warns[0], "by hand") {
+		t.Errorf("want one WARN naming %s, the error and what to do, got:\n%s", stuck, logs.String())
+	}
+	n, err := CountRows(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	for off := int64(0); off <= 8; off++ {
+		want += int64(len(message(off)))
+		if off <= 4 {
+			want += int64(len(message(off)))
+		}
+	}
+	if n != want {
+		t.Errorf("%d rows in the lake, want %d", n, want)
+	}
+}

@@ -411,6 +411,19 @@ func (w *Writer) flushPart(ctx context.Context, b *partBuffer) ([]File, error) {
 				"dt", hour.Format("2006-01-02"), "hour", hour.Format("15"), "removed", w.enc.stale)
 			w.enc.stale = 0
 		}
+		for _, st := range w.enc.unremoved {
+			if w.enc.warned[st.path] {
+				continue
+			}
+			if w.enc.warned == nil {
+				w.enc.warned = map[string]bool{}
+			}
+			w.enc.warned[st.path] = true
+			w.log.Warn("cannot remove a temporary file a crashed flush of this partition left; writing goes on, "+
+				"readers skip it and it holds no row that is not written again: remove it by hand",
+				"path", st.path, "err", st.err)
+		}
+		w.enc.unremoved = w.enc.unremoved[:0]
 		if err != nil {
 			return nil, err
 		}
