@@ -45,7 +45,10 @@ import (
 //     the neighbours still there, and those lost meanwhile age out after.
 //     So does an LLDP sample more than a hold time after the stream's
 //     latest one, which the collector cannot see: the device's clock
-//     stepped forward, or the target paused its sampling.
+//     stepped forward, or the target paused its sampling; and one more
+//     than a hold time before it (the clock stepped back), which also
+//     brings the neighbours' last samples back to its time, so aging
+//     goes on without waiting for the clock to catch up.
 //
 // Why time and not cycle boundaries: a sync_response only ends the
 // initial snapshot (gNMI sends none per sample cycle, and some targets
@@ -139,6 +142,8 @@ func (d *Decoder) noteLLDP(n *lldpNeighbor, ts int64) {
 			a.start, a.since, a.clock = ts, ts, ts
 		case ts-a.clock > a.lastHold: // the clock stepped, or the target paused
 			a.since = ts
+		case a.clock-ts > a.lastHold: // the clock stepped back
+			d.clockStepsBack(ts)
 		}
 		a.clock = max(a.clock, ts)
 	}
@@ -175,6 +180,25 @@ func (d *Decoder) noteLLDP(n *lldpNeighbor, ts int64) {
 	}
 	s.last = ts
 	p.ids[n.id] = s
+}
+
+// clockStepsBack starts the hold over at ts, an LLDP sample more than a
+// hold time before the stream's latest, like a resubscription: the aging
+// pass, the stream's clock and every neighbour's last sample, which are
+// ahead of the device's clock now, are brought back to ts, so aging goes
+// on at once instead of when the clock catches up. Rare: it loops over
+// every neighbour.
+func (d *Decoder) clockStepsBack(ts int64) {
+	a := &d.lldpAge
+	a.start, a.since, a.clock, a.lastPass = ts, ts, ts, sentinelTS
+	for _, p := range d.lldp {
+		for id, s := range p.ids {
+			if s.last > ts {
+				s.last = ts
+				p.ids[id] = s
+			}
+		}
+	}
 }
 
 func (d *Decoder) changedLLDP(p *lldpPort) {

@@ -412,6 +412,60 @@ func TestLLDPSampleReconnect(t *testing.T) {
 	}
 }
 
+// TestLLDPSampleClockStepsBack: the device clock steps back an hour
+// while its target samples LLDP every 10 s. The step starts the hold over
+// like a resubscription: spine-02, sampled a few cycles after the step and
+// then no more, is aged out within a hold time (3 × 10 s) of its last
+// sample, at the first pass after it (80 s after the step); spine-01,
+// still sampled, is kept. Before, the last aging pass and the neighbours'
+// last samples stayed an hour ahead, so nothing aged until the clock
+// caught up.
+func TestLLDPSampleClockStepsBack(t *testing.T) {
+	const sec = int64(1e9)
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	b := publish.NewBatch(mem, "dev1", schemas.SourceGNMI)
+	defer b.Release()
+	d := newDecoder(t, b, DecoderConfig{ResendInterval: 10 * time.Second})
+	decode := func(rs ...*pb.SubscribeResponse) {
+		t.Helper()
+		for _, r := range rs {
+			if _, err := d.DecodeResponse(r, 42); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := range int64(6) {
+		ts := ts1 + i*10*sec
+		decode(sampled(t, ts, "Ethernet1", "spine-01"), sampled(t, ts, "Ethernet2", "spine-02"))
+	}
+	step := ts1 + 60*sec - 3600*sec // the next cycle, an hour back
+	aged := -1
+	for i := range int64(20) {
+		ts := step + i*10*sec
+		decode(sampled(t, ts, "Ethernet1", "spine-01"))
+		if i < 5 { // last at 40 s after the step
+			decode(sampled(t, ts, "Ethernet2", "spine-02"))
+		}
+		if aged < 0 && d.Stats().LLDPAged > 0 {
+			aged = int(i)
+		}
+	}
+	if aged != 8 {
+		t.Errorf("spine-02 aged out at cycle %d after the step, want 8 (80 s: its last sample at 40 s + the hold, 30 s)", aged)
+	}
+	if n := d.Stats().LLDPAged; n != 1 {
+		t.Errorf("%d neighbours aged out, want 1 (spine-02)", n)
+	}
+	if _, ok := d.lldp["Ethernet1"].ids["spine-01"]; !ok {
+		t.Error("spine-01, still sampled, was aged out")
+	}
+	if p := d.lldp["Ethernet2"]; p != nil && len(p.ids) != 0 {
+		t.Errorf("Ethernet2 still has %v", p.ids)
+	}
+	b.NewRecord().Release()
+}
+
 // TestLLDPSampleBounded: neighbours that come and go on ports that come
 // and go (each port has a neighbour for three cycles, then none) leave
 // the decoder no state of theirs once aged out: its LLDP ports, its series
