@@ -223,6 +223,9 @@ func (p *process) runSim(ctx context.Context, pub *publish.Publisher, done chan<
 	// The collector outlives ctx: after the last step it must still
 	// receive and publish what the devices sent.
 	colCtx, stopCol := context.WithCancel(context.WithoutCancel(ctx))
+	// The run fails for any sample it lost, not only for those its
+	// wind-down waited for: the wind-down waits since here.
+	mark := pub.Mark()
 	colDone := make(chan error, 1)
 	go func() { colDone <- col.Run(colCtx) }()
 	// stop stops the collector and the devices, waiting for the collector
@@ -256,7 +259,7 @@ func (p *process) runSim(ctx context.Context, pub *publish.Publisher, done chan<
 		// span's end): every wait shares the stop's one deadline.
 		wctx, cancel := context.WithDeadline(context.Background(), p.waitDeadline())
 		defer cancel()
-		done <- errors.Join(err, windDown(wctx, devices, col, pub, stop, log))
+		done <- errors.Join(err, windDown(wctx, devices, col, pub, mark, stop, log))
 	}()
 	return fleet.Labels(), nil
 }
@@ -264,8 +267,10 @@ func (p *process) runSim(ctx context.Context, pub *publish.Publisher, done chan<
 // windDown waits, until ctx is done, for the collector to receive every
 // update the devices sent (at most 30 s) and for Kafka to acknowledge
 // every sample; then it stops the collector and the devices with stop
-// and flushes pub.
-func windDown(ctx context.Context, devices *agent.Agent, col *gnmi.Collector, pub *publish.Publisher, stop func(context.Context) error, log *slog.Logger) error {
+// and flushes pub. Its error counts every sample lost since mark, the
+// run's start: a run that lost samples midway (a broker outage it
+// recovered from) fails too, saying how many and to which topic.
+func windDown(ctx context.Context, devices *agent.Agent, col *gnmi.Collector, pub *publish.Publisher, mark publish.Mark, stop func(context.Context) error, log *slog.Logger) error {
 	// Each step samples every series of every device (but an LLDP
 	// neighbour while its link is down).
 	var err error
@@ -276,7 +281,7 @@ func windDown(ctx context.Context, devices *agent.Agent, col *gnmi.Collector, pu
 	if got := col.Stats().Updates; got < sent {
 		err = fmt.Errorf("simulator: the gNMI collector received %d of the %d updates of %d steps", got, sent, devices.Stats().Steps)
 	}
-	err = errors.Join(err, waitAcked(ctx, col, pub, log), stop(ctx), pub.Flush(ctx))
+	err = errors.Join(err, waitAcked(ctx, col, pub, mark, log), stop(ctx), pub.Flush(ctx))
 	st, ps := col.Stats(), pub.Stats()
 	log.Info("simulator done", "steps", devices.Stats().Steps, "updates_expected", sent, "updates_sent", devices.Stats().Updates, "updates_received", st.Updates,
 		"samples_collected", st.Samples, "samples_published", ps.Samples, "dropped", st.Dropped, "publish_errors", ps.Errors)
@@ -304,17 +309,18 @@ func simCollectorConfig(targets []agent.Target, interval time.Duration, speed fl
 }
 
 // waitAcked ends the collector's subscriptions, the fleet being done,
-// then waits until Kafka acknowledged every sample published so far, as
+// then waits until Kafka acknowledged every sample published so far
+// (failing for every sample lost since mark), as
 // long as a broker outage makes it but at most until ctx is done (the
 // stop's deadline): stopping the collector first would cancel, after
 // gnmi.ShutdownGrace, the records still waiting for the broker, and lose
 // them; and a collector still subscribed to the devices would, while it
 // waits, take their silence for a stall and report them DOWN.
-func waitAcked(ctx context.Context, col *gnmi.Collector, pub *publish.Publisher, log *slog.Logger) error {
+func waitAcked(ctx context.Context, col *gnmi.Collector, pub *publish.Publisher, mark publish.Mark, log *slog.Logger) error {
 	start := time.Now()
 	err := col.Unsubscribe(ctx)
 	if err == nil {
-		err = pub.Wait(ctx)
+		err = pub.WaitSince(ctx, mark)
 	}
 	if waited := time.Since(start); waited > 5*time.Second {
 		log.Info("waited for Kafka to acknowledge the simulator's samples", "waited", waited.Round(time.Millisecond).String(), "err", err)
