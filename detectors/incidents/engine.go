@@ -211,10 +211,20 @@ func memberOrder(a, b member) int {
 func (in *incident) settle(at int64) {
 	switch {
 	case len(in.Firing) == 0 && in.Resolved == 0:
-		in.Resolved = max(at, in.Opened, in.lastResolution())
+		in.Resolved = resolvedAt(max(at, in.Opened, in.lastResolution()))
 	case len(in.Firing) > 0:
 		in.Resolved = 0
 	}
+}
+
+// resolvedAt returns event time t as an incident's Resolved, which is 0
+// while it is open: an incident resolved at the Unix epoch (a device
+// whose clock was never set) is resolved a nanosecond after it.
+func resolvedAt(t int64) int64 {
+	if t == 0 {
+		return 1
+	}
+	return t
 }
 
 // lastResolution returns the event time of in's latest resolution of a

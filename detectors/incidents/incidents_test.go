@@ -404,3 +404,42 @@ func TestRedelivered(t *testing.T) {
 		}
 	}
 }
+
+// TestEpochEventTime: detections at event time 0 (the Unix epoch: a device
+// whose clock was never set; the contract takes it) resolve their incident
+// when they resolve, and a merge of such incidents publishes a valid
+// update. Resolved 0 meant open: the incident stayed open for ever, and
+// the merged update (mergedInto on an open incident) broke the contract,
+// which stops the correlate stage.
+func TestEpochEventTime(t *testing.T) {
+	at := func(d schemas.Detection) schemas.Detection {
+		epoch := time.Unix(0, 0).UTC()
+		d.EventTime, d.DetectedAt, d.StartsAt = epoch, epoch, epoch
+		if d.State == schemas.StateResolved {
+			d.EndsAt = &epoch
+		}
+		return d
+	}
+	e, _ := New(Config{}, testInventory())
+	dets := []schemas.Detection{
+		at(fire(0, "leaf1", mNbrs, "name=default", "neighbors_down", 1, 2)),
+		at(fire(0, "spine1", mOper, "name=e3", "link_down", 0, 1)),
+		at(det(0, schemas.StateResolved, "leaf1", mNbrs, "name=default", "neighbors_down", 2, 2)),
+		at(det(0, schemas.StateResolved, "spine1", mOper, "name=e3", "link_down", 1, 1)),
+	}
+	var last *schemas.Incident
+	for i := range dets {
+		for _, in := range e.Add(&dets[i]) {
+			if _, err := schemas.MarshalIncident(in); err != nil {
+				t.Fatalf("detection %d: update of %s breaks the contract: %v", i, in.ID, err)
+			}
+			last = in
+		}
+	}
+	if last == nil || last.State != schemas.IncidentResolved || len(last.Evidence) != 4 {
+		t.Fatalf("every alert resolved at the epoch: last update %+v, want the link incident resolved with 4 evidence", last)
+	}
+	if n := e.OpenCount(); n != 0 {
+		t.Errorf("%d incidents open, want 0", n)
+	}
+}

@@ -218,7 +218,7 @@ func (e *Engine) absorb(a, b *incident, at int64) {
 	a.settle(at)
 	b.MergedInto = a.ID
 	if b.Resolved == 0 {
-		b.Resolved = max(at, b.Updated)
+		b.Resolved = resolvedAt(max(at, b.Updated))
 	}
 	e.incs = slices.DeleteFunc(e.incs, func(in *incident) bool { return in == b })
 }
