@@ -442,6 +442,22 @@ func (e *Engine) joins(in *incident, m *member) bool {
 		return cls == classHardware && in.Members[0].Device == m.Device && e.sameHardwareChain(in, m)
 	case classTraffic:
 		return cls == classTraffic && in.Members[0].Device == m.Device && e.within(m.Time, in.Opened)
+	case classOther:
+		return cls == classOther && e.sameSeries(in, m)
+	}
+	return false
+}
+
+// sameSeries reports whether in has a member (not an effect) on m's
+// series within Window of m: another alert of one series at about the
+// same time (the ensemble's and a rule's, whose fingerprints differ) is
+// one anomaly, and would otherwise open an incident with the same id.
+func (e *Engine) sameSeries(in *incident, m *member) bool {
+	for i := range in.Members {
+		p := &in.Members[i]
+		if !p.Effect && p.Device == m.Device && p.Metric == m.Metric && p.Keys == m.Keys && e.within(m.Time, p.Time) {
+			return true
+		}
 	}
 	return false
 }

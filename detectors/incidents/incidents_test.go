@@ -443,3 +443,32 @@ func TestEpochEventTime(t *testing.T) {
 		t.Errorf("%d incidents open, want 0", n)
 	}
 }
+
+// TestOneSeriesTwoAlerts: two alerts of one series (the ensemble's and a
+// rule's, whose labels add the rule, so another fingerprint) firing at
+// the same sample are one incident. On a series no rule groups (memory,
+// CPU), each opened its own, and both had the id of that series and
+// time: two incidents under one key of the compacted incidents topic,
+// each update overwriting the other's.
+func TestOneSeriesTwoAlerts(t *testing.T) {
+	rule := func(d schemas.Detection, name string) schemas.Detection {
+		d.Labels["rule"] = name
+		d.Fingerprint, d.Detector = schemas.Fingerprint(d.Labels), name
+		d.ID += "/" + name
+		return d
+	}
+	for _, metric := range []string{mOther, mIn} {
+		e, _ := New(Config{}, testInventory())
+		incs := feed(e, []schemas.Detection{
+			fire(0, "leaf1", metric, "name=e1", "robust_z", 9, 1),
+			rule(fire(0, "leaf1", metric, "name=e1", "drift", 9, 1), "drift"),
+			det(60, schemas.StateResolved, "leaf1", metric, "name=e1", "robust_z", 1, 1),
+		})
+		if held := e.Open(); len(incs) != 1 || len(held) != 1 || len(incs[0].Evidence) != 3 || incs[0].State != schemas.IncidentOpen {
+			for _, in := range incs {
+				t.Logf("%s %s [%s] %d evidence", in.ID, in.State, in.Rule, len(in.Evidence))
+			}
+			t.Errorf("%s: %d incidents, want 1, open (the drift alert fires), with 3 evidence", metric, len(incs))
+		}
+	}
+}
