@@ -34,14 +34,22 @@ func (in *incident) targetDevices() []string {
 
 // touchesTarget reports whether m is a symptom of a lost target of in:
 // on that device, or on a port or session whose inventory peer it is,
-// within Window of in's span.
+// within Window of in's span. An LLDP neighbour lost on a port facing the
+// lost device needs no time: it shows once the neighbour's LLDP hold time
+// (typically 120 s) has passed, later than Window, and the port ties it to
+// the device as a port ties a symptom to a link's incident (hasPort); the
+// caller checks that in is live.
 func (e *Engine) touchesTarget(in *incident, m *member) bool {
 	devs := in.targetDevices()
-	if len(devs) == 0 || !e.during(m.Time, in) {
+	if len(devs) == 0 {
 		return false
 	}
 	peer := e.peerDevice(m)
-	return slices.Contains(devs, m.Device) || peer != "" && slices.Contains(devs, peer)
+	facing := peer != "" && slices.Contains(devs, peer)
+	if m.lldp() && facing {
+		return true
+	}
+	return e.during(m.Time, in) && (slices.Contains(devs, m.Device) || facing)
 }
 
 // targetJoins reports whether target member m joins in: an incident of the

@@ -112,3 +112,27 @@ func TestTargetBack(t *testing.T) {
 		t.Errorf("lost again: id %s state %s, want %s open", again.ID, again.State, in.ID)
 	}
 }
+
+// TestTargetLostLLDP: a device the collector lost whose links stay up (a
+// hung control plane, a reload before the ports drop) shows on its
+// neighbours as LLDP neighbours lost on the ports facing it, once their
+// LLDP hold time (typically 120 s) has passed: later than Window after the
+// target's loss. They are part of the device's incident, in either
+// arrival order, not one LLDP incident per neighbour port.
+func TestTargetLostLLDP(t *testing.T) {
+	lost := func(sec int, leaf string) schemas.Detection {
+		d := fire(sec, leaf, schemas.MetricLLDPNeighbors, "name=e1", "lldp_neighbor_lost", 0, 1)
+		d.Severity = schemas.SeverityWarning
+		return d
+	}
+	target := fire(0, "spine1", mTarget, "", "target_down", 0, 1)
+	for name, dets := range map[string][]schemas.Detection{
+		"target first": {target, lost(120, "leaf1"), lost(125, "leaf2")},
+		"target last":  {lost(120, "leaf1"), lost(125, "leaf2"), target},
+	} {
+		incs := run(t, fabricInventory(), dets...)
+		if len(incs) != 1 || incs[0].Rule != schemas.RuleDevice || len(incs[0].Evidence) != 3 {
+			t.Errorf("%s: %d incidents, want spine1's device incident with 3 evidence:\n%s", name, len(incs), strings.Join(signature(incs), "\n"))
+		}
+	}
+}
