@@ -1,11 +1,14 @@
 package correlate
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/detectors/incidents"
@@ -136,5 +139,27 @@ func TestOpenedAcrossRestore(t *testing.T) {
 	c.Committed(1)
 	if n := c.Opened(); n != 1 {
 		t.Errorf("Opened() = %d after the commit, want 1", n)
+	}
+}
+
+// TestDroppedResolutionCounted: the resolution of an alert no incident
+// holds (its firing came before the stage's state, or went to another
+// input partition, as after an inventory change re-keys its device) changes
+// nothing, and is counted by reason and logged once. Before, only the
+// engine's state kept the count: nothing showed it.
+func TestDroppedResolutionCounted(t *testing.T) {
+	var logged bytes.Buffer
+	c, err := New(Config{}, inventory.Fixed(testInventory()), nil, slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	process(t, c, det(0, schemas.StateFiring, "spine1", mOper, "name=e3", "link_down"))
+	process(t, c, det(60, schemas.StateResolved, "spine1", mOper, "name=e3", "link_down"))
+	process(t, c, det(60, schemas.StateResolved, "leaf1", mTemp, "name=Inlet", "robust_z"))
+	if n := testutil.ToFloat64(c.updates.dropped.WithLabelValues(ReasonUnknownAlert)); n != 1 {
+		t.Errorf("dropped %v, want 1 (the temperature's resolution)", n)
+	}
+	if n := strings.Count(logged.String(), "skipped the resolution"); n != 1 || !strings.Contains(logged.String(), "device=leaf1") {
+		t.Errorf("logged %d lines about it, want 1 naming leaf1:\n%s", n, logged.String())
 	}
 }

@@ -112,8 +112,14 @@ func (c *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	if err := p.checkRestored(); err != nil {
 		return err
 	}
-	id := incidents.ID(d)
-	for _, in := range p.e.Add(d) { // incidents merged into another first, then the one d changed
+	id, dropped := incidents.ID(d), p.e.Dropped
+	out := p.e.Add(d)
+	if p.e.Dropped != dropped {
+		c.updates.dropped.WithLabelValues(ReasonUnknownAlert).Inc()
+		c.log.Info("skipped the resolution of an alert no incident holds: its firing came before the partition's state began, or went to another partition",
+			"partition", r.Partition, "offset", r.Offset, "device", d.Device, "metric", d.Metric, "keys", d.Keys, "fingerprint", d.Fingerprint)
+	}
+	for _, in := range out { // incidents merged into another first, then the one d changed
 		switch opened := in.ID == id; { // opened counts incidents not merged into another
 		case in.MergedInto != "" && !opened:
 			p.opened--

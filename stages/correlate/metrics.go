@@ -11,11 +11,20 @@ import (
 type Metrics struct {
 	updates *prometheus.CounterVec // by rule and state
 	open    prometheus.Gauge
+	dropped *prometheus.CounterVec // by reason
 }
+
+// ReasonUnknownAlert is the reason label of a resolved detection that no
+// incident held the alert of (see NewMetrics).
+const ReasonUnknownAlert = "resolution_of_unknown_alert"
 
 // NewMetrics registers the correlate stage's metrics with reg (nil: none):
 // telekernel_correlate_incident_updates_total{rule,state}, every incident
-// update written, and telekernel_correlate_open_incidents. Registering
+// update written, telekernel_correlate_open_incidents, and
+// telekernel_correlate_detections_dropped_total{reason}, the detections
+// that changed no incident: ReasonUnknownAlert, a resolution of an alert
+// no incident holds (its firing came before the partition's state began,
+// or went to another partition of the input). Registering
 // twice with one registry reuses the first.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return &Metrics{
@@ -23,6 +32,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Incident updates written to the incidents topic, by rule and state (open, resolved)."}, []string{"rule", "state"})),
 		open: promreg.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{Name: "telekernel_correlate_open_incidents",
 			Help: "Incidents open now in the partitions this process owns."})),
+		dropped: promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Name: "telekernel_correlate_detections_dropped_total",
+			Help: "Detections that changed no incident, by reason (resolution_of_unknown_alert: the resolution of an alert no incident holds)."}, []string{"reason"})),
 	}
 }
 
