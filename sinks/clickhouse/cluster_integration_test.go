@@ -376,3 +376,66 @@ func TestClusterDocsQueries(t *testing.T) {
 	}
 	t.Logf("%d analyst queries agree on %s (Distributed) and the single server", len(names), cluster2s1r)
 }
+
+// TestClusterShardDown writes through node1 of the two-shard cluster while
+// node2, the other shard, is down: with insert_distributed_sync the INSERT
+// fails, and it must fail as retryable (the stage retries it, consumption
+// paused) rather than stop the stage. Once node2 is back the same INSERT
+// succeeds, and a replay of it adds nothing: every row once, with and
+// without FINAL.
+func TestClusterShardDown(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	s := newClusterSink(t, cluster2s1r, func(c *Config) { c.Addr = []string{clusterNode1} })
+	ctx := context.Background()
+	if err := s.EnsureTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := fleet(8, 2, 20)
+	recs := records(mem, want, len(want))
+	defer release(recs)
+	sortSamples(want)
+	// Let node2 settle the replicated schema_version part Apply wrote (an
+	// 18.16 replica killed right after fetching a part refuses to start).
+	time.Sleep(3 * time.Second)
+	if out, err := exec.Command("bash", clusterScript, "kill", "node2").CombinedOutput(); err != nil {
+		t.Fatalf("cannot kill node2: %v: %s", err, out)
+	}
+	restarted := false
+	defer func() {
+		if !restarted {
+			_ = exec.Command("bash", clusterScript, "start").Run()
+		}
+	}()
+	_, err := s.InsertSamples(ctx, recs)
+	t.Logf("insert with shard 2 down: %v", err)
+	if err == nil || !IsRetryable(err) {
+		t.Errorf("insert with shard 2 down: %v (retryable %v); want a retryable error", err, IsRetryable(err))
+	}
+	if out, err := exec.Command("bash", clusterScript, "start").CombinedOutput(); err != nil {
+		t.Fatalf("cannot restart node2: %v: %s", err, out)
+	}
+	restarted = true
+	deadline := time.Now().Add(time.Minute)
+	for try := 0; ; try++ {
+		_, err := s.InsertSamples(ctx, recs)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) || !IsRetryable(err) {
+			t.Fatalf("insert after node2 is back, try %d: %v (retryable %v)", try, err, IsRetryable(err))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if _, err := s.InsertSamples(ctx, recs); err != nil { // the replay after a crash
+		t.Fatal(err)
+	}
+	for _, q := range []string{"SELECT count() FROM %s.samples", "SELECT count() FROM %s.samples FINAL"} {
+		if n := nodeQuery(t, clusterNode1, fmt.Sprintf(q, s.db)); n != uint64(len(want)) {
+			t.Errorf("%s = %d, want %d", fmt.Sprintf(q, s.db), n, len(want))
+		}
+	}
+	if got := readSamples(t, s); !slices.Equal(got, want) {
+		t.Errorf("read %d rows back, want the %d written", len(got), len(want))
+	}
+}

@@ -168,6 +168,7 @@ func TestIsRetryable(t *testing.T) {
 	f(wrap(&ch.Exception{Code: codeMemoryLimitExceeded}), true)
 	f(wrap(&ch.Exception{Code: codeTimeoutExceeded}), true)
 	f(wrap(&ch.Exception{Code: codeNetworkError}), true)
+	f(wrap(&ch.Exception{Code: codeAllConnTriesFailed, Message: "All connection tries failed."}), true)
 	f(wrap(&ch.Exception{Code: 60, Message: "Table tk.samples doesn't exist."}), false)
 	f(wrap(&ch.Exception{Code: 16, Message: "No such column"}), false)
 	f(wrap(&ch.Exception{Code: 53, Message: "Type mismatch"}), false)

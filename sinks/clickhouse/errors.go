@@ -69,6 +69,7 @@ const (
 	codeMemoryLimitExceeded   = 241
 	codeTableIsReadOnly       = 242
 	codeTooManyParts          = 252
+	codeAllConnTriesFailed    = 279 // a Distributed INSERT found no live replica of a shard
 	codeTooFewLiveReplicas    = 285
 	codeUnsatisfiedQuorum     = 286
 	codeUnknownStatusOfInsert = 319
@@ -95,6 +96,7 @@ var retryableCodes = map[int32]bool{
 	codeMemoryLimitExceeded:   true,
 	codeTableIsReadOnly:       true,
 	codeTooManyParts:          true,
+	codeAllConnTriesFailed:    true,
 	codeTooFewLiveReplicas:    true,
 	codeUnsatisfiedQuorum:     true,
 	codeUnknownStatusOfInsert: true,
