@@ -58,6 +58,9 @@ func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 		layout = schemas.ChooseLayout(v)
 	}
 	rep.ServerVersion, rep.Layout = v, layout
+	if err := s.noPartitionLimit(ctx); err != nil {
+		return rep, err
+	}
 	s.log.Info("applying schema", "database", s.cfg.Database, "server_version", v.String(),
 		"layout", layout.String(), "layout_config", s.cfg.Layout, "modern_floor", schemas.ModernLayoutFloor().String())
 	before, err := s.tables(ctx)

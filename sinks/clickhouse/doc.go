@@ -70,6 +70,8 @@
 //
 // Batch inserts name their columns (INSERT INTO t (a, b, …)); INSERT …
 // VALUES through Exec is never used; settings are never passed as strings.
+// INSERTs lift max_partitions_per_insert_block on servers that have it (a
+// flush may span more than 100 daily partitions).
 // LowCardinality columns are appended row by row inside the driver (it
 // reflects on each value), which the benchmark shows; plain String columns
 // of the legacy layout are appended in one copy.

@@ -65,7 +65,7 @@ func (s *Sink) InsertSamples(ctx context.Context, recs []arrow.RecordBatch) (int
 		}
 	}
 	cols := schemas.ClickHouseColumns(schemas.TableSamples, l)
-	b, err := s.conn.PrepareBatch(ctx, insertStatement(s.db, schemas.TableSamples, cols))
+	b, err := s.conn.PrepareBatch(s.insertContext(ctx), insertStatement(s.db, schemas.TableSamples, cols))
 	if err != nil {
 		return 0, s.insertError(schemas.TableSamples, total, err)
 	}
@@ -418,7 +418,7 @@ func (s *Sink) InsertDetections(ctx context.Context, ds []schemas.Detection) (in
 		return 0, err
 	}
 	cols := schemas.ClickHouseColumns(schemas.TableDetections, l)
-	b, err := s.conn.PrepareBatch(ctx, insertStatement(s.db, schemas.TableDetections, cols))
+	b, err := s.conn.PrepareBatch(s.insertContext(ctx), insertStatement(s.db, schemas.TableDetections, cols))
 	if err != nil {
 		return 0, s.insertError(schemas.TableDetections, len(ds), err)
 	}

@@ -128,7 +128,7 @@ func (s *Sink) insertCols(ctx context.Context, table string, n int, build func(l
 
 // sendCols writes c, n rows, into table's columns names as one INSERT.
 func (s *Sink) sendCols(ctx context.Context, table string, n int, names []string, c cols) error {
-	b, err := s.conn.PrepareBatch(ctx, insertStatement(s.db, table, names))
+	b, err := s.conn.PrepareBatch(s.insertContext(ctx), insertStatement(s.db, table, names))
 	if err != nil {
 		return s.insertError(table, n, err)
 	}

@@ -47,6 +47,9 @@ type Sink struct {
 
 	mu      sync.Mutex
 	layouts map[string]schemas.Layout // table -> layout of the table as it exists
+	// insertSettings are sent with every INSERT (see noPartitionLimit);
+	// set by Apply, nil before.
+	insertSettings ch.Settings
 
 	// scratch keeps one sampleScratch between InsertSamples calls (a
 	// sync.Pool would lose it at every GC, and it is about 130 bytes per
@@ -232,6 +235,43 @@ func (s *Sink) knownLayout(table string) (schemas.Layout, bool) {
 	defer s.mu.Unlock()
 	l, ok := s.layouts[table]
 	return l, ok
+}
+
+// settingPartitionLimit is the server's limit on the partitions one
+// INSERT block may touch (100 by default on the servers that have it;
+// 18.16 has none).
+const settingPartitionLimit = "max_partitions_per_insert_block"
+
+// noPartitionLimit lifts settingPartitionLimit for the sink's INSERTs when
+// the server has it. The tables are partitioned by day, and one flush may
+// rightly span more than 100 days: samples that devices stamp with the
+// last change of an unchanged value, a backlog replayed after an outage.
+// The server would refuse the whole block with code 252, which is also
+// the retryable "too many parts", so the stage would retry the same flush
+// for ever.
+func (s *Sink) noPartitionLimit(ctx context.Context) error {
+	var n uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM system.settings WHERE name = ?", settingPartitionLimit).Scan(&n); err != nil {
+		return fmt.Errorf("cannot read system.settings: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.insertSettings = nil
+	if n > 0 {
+		s.insertSettings = ch.Settings{settingPartitionLimit: 0}
+	}
+	return nil
+}
+
+// insertContext returns ctx carrying the settings of the sink's INSERTs.
+func (s *Sink) insertContext(ctx context.Context) context.Context {
+	s.mu.Lock()
+	set := s.insertSettings
+	s.mu.Unlock()
+	if set == nil {
+		return ctx
+	}
+	return ch.Context(ctx, ch.WithSettings(set))
 }
 
 // forgetLayout drops the cached layout of table, so the next insert looks
