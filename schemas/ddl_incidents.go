@@ -109,8 +109,11 @@ func IncidentUpdateVersion(in *Incident) uint64 {
 // incident_members, inventory and inventory_links tables.
 //
 // incidents is a ReplacingMergeTree(update_version) ordered by id and
-// partitioned by the month the incident opened (constant for its life), so
-// its updates collapse into the latest. incident_members is ordered by
+// partitioned by the month the incident opened, so its updates collapse
+// into the latest. An earlier symptom moves opened_at back, possibly into
+// the month before: merges never join that month's row with the later
+// ones, but FINAL (which merges across partitions) and argMax(…,
+// update_version) still read one row per incident. incident_members is ordered by
 // (incident_id, event_time, detection_id): the evidence repeated by every
 // update collapses, and an incident's members read in time order. The
 // inventory tables are ReplacingMergeTree(loaded_at) on the device (and

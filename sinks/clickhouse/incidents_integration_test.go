@@ -110,3 +110,48 @@ func TestIntegrationIncidentsAndInventory(t *testing.T) {
 }
 
 func fmtSlice(s []string) string { return "[" + strings.Join(s, " ") + "]" }
+
+// TestIntegrationIncidentOpenedEarlier writes an incident's updates as the
+// correlate engine makes them when an earlier symptom joins an open
+// incident (incidents.insert moves Opened back): the first update opened
+// on 1 December, the later one, resolved, on 30 November, a month before.
+// Each is written twice (a re-delivery). The incident must be one row under
+// FINAL, resolved, and the analysts' incidents-open query must not list it.
+func TestIntegrationIncidentOpenedEarlier(t *testing.T) {
+	s := newTestSink(t, nil)
+	ctx := context.Background()
+	if err := s.EnsureTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := testIncident(false)
+	open := time.Date(2026, 12, 1, 0, 0, 30, 0, time.UTC)
+	first.OpenedAt, first.UpdatedAt = open, open
+	for i := range first.Evidence {
+		first.Evidence[i].Time = open
+	}
+	later := testIncident(true)
+	earlier := open.Add(-40 * time.Second) // 2026-11-30 23:59:50
+	later.OpenedAt, later.UpdatedAt = earlier, open.Add(time.Minute)
+	later.ResolvedAt = &later.UpdatedAt
+	for i := range later.Evidence {
+		later.Evidence[i].Time = open
+	}
+	later.Evidence[0].Time = earlier
+	for _, in := range []schemas.Incident{first, first, later, later} {
+		if _, err := s.InsertIncidents(ctx, []schemas.Incident{in}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.Count(ctx, schemas.TableIncidents); err != nil || n != 1 {
+		t.Errorf("Count(incidents) = %d, %v; want 1 (the latest update of inc-1)", n, err)
+	}
+	var open1 uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+s.db+".incidents FINAL WHERE state = 'open'").Scan(&open1); err != nil || open1 != 0 {
+		t.Errorf("incidents open under FINAL = %d, %v; want 0 (the incident resolved)", open1, err)
+	}
+	// Merges never join parts of two partitions: without FINAL both
+	// months keep a row, which is why the analysts' queries read FINAL.
+	if n := rawCount(t, s, schemas.TableIncidents); n < 2 {
+		t.Errorf("raw count %d, want the two months' rows (else the test does not span partitions)", n)
+	}
+}
