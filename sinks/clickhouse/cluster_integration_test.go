@@ -439,3 +439,77 @@ func TestClusterShardDown(t *testing.T) {
 		t.Errorf("read %d rows back, want the %d written", len(got), len(want))
 	}
 }
+
+// TestServerRestartMidInsert runs a single-server sink (no cluster) on
+// node1, SIGKILLs the server while a batch of several blocks is being
+// inserted and starts it again. The same Sink, without a restart, must
+// fail that INSERT as retryable, recover once the server is back (its pool
+// holding only dead connections), and every batch, retried and replayed,
+// must read back exactly once with FINAL.
+func TestServerRestartMidInsert(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	startCluster(t)
+	var r [6]byte
+	_, _ = rand.Read(r[:])
+	ctx := context.Background()
+	s, err := New(ctx, Config{Addr: []string{clusterNode1}, Database: "tk_test_" + hex.EncodeToString(r[:]), BatchRows: 400,
+		DialTimeout: 2 * time.Second, ReadTimeout: 10 * time.Second}, WithLogger(testLogger(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	defer func() {
+		if err := s.DropDatabase(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	if err := s.EnsureTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := fleet(12, 4, 120)
+	recs := records(mem, want, 300)
+	defer release(recs)
+	sortSamples(want)
+	const per = 6 // records per INSERT: 1,800 rows in 3 blocks
+	var failed []error
+	for i := 0; i < len(recs); i += per {
+		batch := recs[i:min(i+per, len(recs))]
+		if i == per*2 {
+			go func() {
+				time.Sleep(5 * time.Millisecond)
+				_ = exec.Command("bash", clusterScript, "kill", "node1").Run()
+			}()
+		}
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			_, err := s.InsertSamples(ctx, batch)
+			if err == nil {
+				break
+			}
+			failed = append(failed, err)
+			if !IsRetryable(err) || time.Now().After(deadline) {
+				t.Fatalf("batch at record %d: %v (retryable %v)", i, err, IsRetryable(err))
+			}
+			if out, err := exec.Command("bash", clusterScript, "start").CombinedOutput(); err != nil {
+				t.Fatalf("cannot start node1: %v: %s", err, out)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if i > 0 {
+			if _, err := s.InsertSamples(ctx, recs[i-per:i]); err != nil { // a replay after a crash
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Logf("%d failed inserts: %v; %d rows stored before merges, %d distinct", len(failed), failed, rawCount(t, s, schemas.TableSamples), len(want))
+	if len(failed) == 0 {
+		t.Fatal("no insert failed: the kill came too late")
+	}
+	if n, err := s.Count(ctx, schemas.TableSamples); err != nil || n != uint64(len(want)) {
+		t.Errorf("Count = %d, %v; want %d", n, err, len(want))
+	}
+	if got := readSamples(t, s); !slices.Equal(got, want) {
+		t.Errorf("read %d rows back, want the %d written", len(got), len(want))
+	}
+}
