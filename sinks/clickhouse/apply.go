@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -79,6 +80,13 @@ func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 		opts.Cluster = s.cfg.Cluster
 	}
 	stmts := schemas.ClickHouseDDL(s.cfg.Database, v, opts)
+	if allExist(stmts, before) {
+		// CREATE … IF NOT EXISTS would change nothing, and ON CLUSTER
+		// it would wait for every node (distributed_ddl_task_timeout,
+		// 180 s) and fail while one is down: a stage could not start
+		// during a replica's maintenance although writes work.
+		stmts = nil
+	}
 	for i, stmt := range stmts {
 		if err := s.conn.Exec(ctx, stmt); err != nil {
 			return rep, fmt.Errorf("cannot apply clickhouse ddl (%s layout) statement %d/%d %q: %w", layout, i+1, len(stmts), firstLine(stmt), err)
@@ -181,6 +189,32 @@ func (s *Sink) recordLayouts(ctx context.Context, layout schemas.Layout, migrate
 		return s.recordVersions(ctx, record, time.Now().UTC())
 	}
 	return nil
+}
+
+// createdObject matches the object a DDL statement creates.
+var createdObject = regexp.MustCompile(`(?m)^CREATE (?:TABLE|MATERIALIZED VIEW|DATABASE) IF NOT EXISTS (\S+)`)
+
+// allExist reports whether every table and view stmts create is in
+// tables, the database's (so the database exists too). A statement that
+// creates nothing this knows of makes it false.
+func allExist(stmts []string, tables map[string]bool) bool {
+	if len(tables) == 0 {
+		return false
+	}
+	for _, stmt := range stmts {
+		m := createdObject.FindStringSubmatch(stmt)
+		if m == nil {
+			return false
+		}
+		if strings.HasPrefix(m[0], "CREATE DATABASE") {
+			continue
+		}
+		_, name, ok := strings.Cut(m[1], ".")
+		if !ok || !tables[strings.Trim(name, "`")] {
+			return false
+		}
+	}
+	return true
 }
 
 // tables returns the names of the tables and views in the database.

@@ -513,3 +513,47 @@ func TestServerRestartMidInsert(t *testing.T) {
 		t.Errorf("read %d rows back, want the %d written", len(got), len(want))
 	}
 }
+
+// TestClusterApplyReplicaDown restarts a sink (New, Apply) on the
+// one-shard, two-replica cluster while one replica is down, as a stage
+// restarted during a replica's maintenance does. Every table exists, so
+// Apply must not wait for the absent node (ON CLUSTER DDL waits up to
+// distributed_ddl_task_timeout, 180 s, and then fails with code 159, so
+// the stage could not start), and writes go on through the live replica.
+func TestClusterApplyReplicaDown(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	s := newClusterSink(t, cluster1s2r, func(c *Config) { c.Addr = []string{clusterNode1} })
+	ctx := context.Background()
+	if _, err := s.Apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // let node2 settle the parts Apply wrote
+	if out, err := exec.Command("bash", clusterScript, "kill", "node2").CombinedOutput(); err != nil {
+		t.Fatalf("cannot kill node2: %v: %s", err, out)
+	}
+	defer func() {
+		if out, err := exec.Command("bash", clusterScript, "start").CombinedOutput(); err != nil {
+			t.Errorf("cannot restart node2: %v: %s", err, out)
+		}
+	}()
+	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	rep, err := s.Apply(actx)
+	if err != nil {
+		t.Fatalf("Apply with node2 down, after %v: %v", time.Since(start).Round(time.Millisecond), err)
+	}
+	if rep.Changed() {
+		t.Errorf("Apply changed: created %v, added %v", rep.Created, rep.Added)
+	}
+	want := fleet(4, 2, 10)
+	recs := records(mem, want, len(want))
+	defer release(recs)
+	if _, err := s.InsertSamples(ctx, recs); err != nil {
+		t.Fatalf("insert with node2 down: %v", err)
+	}
+	if n, err := s.Count(ctx, schemas.TableSamples); err != nil || n != uint64(len(want)) {
+		t.Errorf("Count = %d, %v; want %d", n, err, len(want))
+	}
+}
