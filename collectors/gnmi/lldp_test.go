@@ -366,19 +366,7 @@ func TestLLDPOnChangeNotAged(t *testing.T) {
 // neighbour is aged out.
 func TestLLDPSampleReconnect(t *testing.T) {
 	const sec = int64(1e9)
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	b := publish.NewBatch(mem, "dev1", schemas.SourceGNMI)
-	defer b.Release()
-	d := newDecoder(t, b, DecoderConfig{ResendInterval: 10 * time.Second})
-	decode := func(rs ...*pb.SubscribeResponse) {
-		t.Helper()
-		for _, r := range rs {
-			if _, err := d.DecodeResponse(r, 42); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	d, b, decode := sampledStream(t)
 	for i := range int64(6) {
 		ts := ts1 + i*10*sec
 		decode(sampled(t, ts, "Ethernet1", "spine-01"), sampled(t, ts, "Ethernet2", "spine-02"), sampled(t, ts, "Ethernet3", "spine-03"))
@@ -422,19 +410,7 @@ func TestLLDPSampleReconnect(t *testing.T) {
 // caught up.
 func TestLLDPSampleClockStepsBack(t *testing.T) {
 	const sec = int64(1e9)
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	b := publish.NewBatch(mem, "dev1", schemas.SourceGNMI)
-	defer b.Release()
-	d := newDecoder(t, b, DecoderConfig{ResendInterval: 10 * time.Second})
-	decode := func(rs ...*pb.SubscribeResponse) {
-		t.Helper()
-		for _, r := range rs {
-			if _, err := d.DecodeResponse(r, 42); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	d, b, decode := sampledStream(t)
 	for i := range int64(6) {
 		ts := ts1 + i*10*sec
 		decode(sampled(t, ts, "Ethernet1", "spine-01"), sampled(t, ts, "Ethernet2", "spine-02"))
@@ -533,5 +509,24 @@ func TestDecodeLLDPAgingNoAllocation(t *testing.T) {
 	b.NewRecord().Release()
 	if n := testing.AllocsPerRun(100, func() { decode(); decode() }); n != 0 {
 		t.Errorf("%v allocations per cycle of sampled LLDP neighbours", n)
+	}
+}
+
+// sampledStream returns a decoder of a SAMPLE stream every 10 s into
+// batch b (released, and its memory checked, when the test ends), and
+// decode, which feeds it responses.
+func sampledStream(t *testing.T) (d *Decoder, b *publish.Batch, decode func(...*pb.SubscribeResponse)) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	t.Cleanup(func() { mem.AssertSize(t, 0) })
+	b = publish.NewBatch(mem, "dev1", schemas.SourceGNMI)
+	t.Cleanup(b.Release)
+	d = newDecoder(t, b, DecoderConfig{ResendInterval: 10 * time.Second})
+	return d, b, func(rs ...*pb.SubscribeResponse) {
+		t.Helper()
+		for _, r := range rs {
+			if _, err := d.DecodeResponse(r, 42); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
