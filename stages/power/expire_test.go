@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/internal/stagetest"
 )
 
 // expiryTicks are the ticks (one a minute from 2026-11-01) at which the
@@ -45,28 +45,15 @@ func expiryRecords(t testing.TB) []*kgo.Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := kafka.RecordHeaders(schemas.SamplesHeaders())
-	var recs []*kgo.Record
-	for i := range expiryTicks {
-		b := schemas.NewSampleBuilder(memory.NewGoAllocator())
-		fleet.Next(func(s *schemas.Sample) {
-			switch {
-			case s.Device == "sim-02" && i >= quietStops:
-			case s.Device == "sim-00" && i >= firingStops && i < firingBack:
-			default:
-				b.Append(s)
-			}
-		})
-		rec := b.NewRecord()
-		val, err := schemas.EncodeSamples(nil, rec)
-		rec.Release()
-		b.Release()
-		if err != nil {
-			t.Fatal(err)
+	return stagetest.FleetTicks(t, fleet, expiryTicks, func(i int, s *schemas.Sample) bool {
+		switch {
+		case s.Device == "sim-02" && i >= quietStops:
+		case s.Device == "sim-00" && i >= firingStops && i < firingBack:
+		default:
+			return true
 		}
-		recs = append(recs, &kgo.Record{Topic: "samples", Value: val, Headers: hs})
-	}
-	return recs
+		return false
+	})
 }
 
 // newExpiryStage returns a power stage with cfg and a fixed detection
@@ -313,33 +300,19 @@ func componentRecords(t testing.TB) []*kgo.Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := kafka.RecordHeaders(schemas.SamplesHeaders())
-	var recs []*kgo.Record
-	for i := range 4 * 60 {
-		b := schemas.NewSampleBuilder(memory.NewGoAllocator())
-		fleet.Next(func(s *schemas.Sample) {
-			if s.Device == "sim-01" && i >= 60 {
-				switch s.Keys {
-				case "name=PSU2":
-					s.Keys = "name=PSU3"
-				case "name=Ethernet8":
-					s.Keys = "name=Ethernet9"
-				case "name=Ethernet8-transceiver":
-					s.Keys = "name=Ethernet9-transceiver"
-				}
+	return stagetest.FleetTicks(t, fleet, 4*60, func(i int, s *schemas.Sample) bool {
+		if s.Device == "sim-01" && i >= 60 {
+			switch s.Keys {
+			case "name=PSU2":
+				s.Keys = "name=PSU3"
+			case "name=Ethernet8":
+				s.Keys = "name=Ethernet9"
+			case "name=Ethernet8-transceiver":
+				s.Keys = "name=Ethernet9-transceiver"
 			}
-			b.Append(s)
-		})
-		rec := b.NewRecord()
-		val, err := schemas.EncodeSamples(nil, rec)
-		rec.Release()
-		b.Release()
-		if err != nil {
-			t.Fatal(err)
 		}
-		recs = append(recs, &kgo.Record{Topic: "samples", Value: val, Headers: hs})
-	}
-	return recs
+		return true
+	})
 }
 
 // TestPowerComponentExpiry: a port or PSU of a device that reports on

@@ -46,7 +46,7 @@ func TestBadNamesDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 0
-	for _, r := range stagetest.FleetTicks(t, fleet, 30, func(s *schemas.Sample) { s.Device = ""; n++ }) {
+	for _, r := range stagetest.FleetTicks(t, fleet, 30, func(_ int, s *schemas.Sample) bool { s.Device = ""; n++; return true }) {
 		if err := p.Process(context.Background(), r, func(*kgo.Record) {}); err != nil {
 			t.Fatal(err)
 		}

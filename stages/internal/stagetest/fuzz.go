@@ -14,18 +14,18 @@ import (
 )
 
 // FleetTicks returns ticks of f, one message per tick (every device's
-// samples), on partition 0, each sample changed by edit first (nil: none).
-func FleetTicks(t testing.TB, f *sim.Fleet, ticks int, edit func(*schemas.Sample)) []*kgo.Record {
+// samples), on partition 0. edit (nil: none) sees each sample with its
+// tick's index first, may change it, and keeps it by returning true.
+func FleetTicks(t testing.TB, f *sim.Fleet, ticks int, edit func(tick int, s *schemas.Sample) bool) []*kgo.Record {
 	t.Helper()
 	hs := kafka.RecordHeaders(schemas.SamplesHeaders())
 	var recs []*kgo.Record
-	for range ticks {
+	for i := range ticks {
 		b := schemas.NewSampleBuilder(memory.NewGoAllocator())
 		f.Next(func(s *schemas.Sample) {
-			if edit != nil {
-				edit(s)
+			if edit == nil || edit(i, s) {
+				b.Append(s)
 			}
-			b.Append(s)
 		})
 		rec := b.NewRecord()
 		val, err := schemas.EncodeSamples(nil, rec)
