@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -108,4 +109,38 @@ func TestFlapWithLaggingLinkState(t *testing.T) {
 	}
 	orders := lagOrders(dets, func(d *schemas.Detection) bool { return d.Metric == mOper })
 	checkOneIncident(t, fabricInventory(), orders, schemas.RuleLink, "link spine1:e1 — leaf1:e1")
+}
+
+// TestMergedResolvedAt: an optic's light fires at 0 and resolves at 1800,
+// and its laser bias fires at 1800 and resolves at 1830. In event-time
+// order the bias reopens the optic's incident, which resolves with it at
+// 1830. When the bias's two detections arrive before the light's (their
+// partition ahead), the bias opens an incident that the light's incident,
+// resolving, then absorbs: the survivor must resolve at
+// the latest resolution of its members, 1830, in every order, not at its
+// own 1800, before a member's resolution.
+func TestMergedResolvedAt(t *testing.T) {
+	const (
+		mRx   = "/components/component/transceiver/state/input-power/instant"
+		mBias = "/components/component/transceiver/state/laser-bias-current/instant"
+		keys  = "name=Et6-transceiver"
+	)
+	dets := []schemas.Detection{
+		fire(0, "leaf1", mRx, keys, "drift", -9, -3),
+		det(1800, schemas.StateResolved, "leaf1", mRx, keys, "drift", -3, -3),
+		fire(1800, "leaf1", mBias, keys, "cusum", 9, 6),
+		det(1830, schemas.StateResolved, "leaf1", mBias, keys, "cusum", 6, 6),
+	}
+	orders := lagOrders(dets, func(d *schemas.Detection) bool { return d.Metric == mRx })
+	checkOneIncident(t, nil, orders, schemas.RuleHardware, "Et6-transceiver on leaf1")
+	want := t0.Add(1830 * time.Second)
+	for i, order := range orders {
+		incs := run(t, nil, order...)
+		if len(incs) != 1 {
+			continue // reported above
+		}
+		if in := incs[0]; in.State != schemas.IncidentResolved || !in.ResolvedAt.Equal(want) || !in.UpdatedAt.Equal(want) {
+			t.Errorf("order %d: %s, resolved at %v, updated at %v; want resolved at %v", i, in.State, in.ResolvedAt, in.UpdatedAt, want)
+		}
+	}
 }

@@ -195,7 +195,8 @@ func (e *Engine) role(a *incident, m *member) (effect, ok bool) {
 
 // absorb moves b's members into a, b's firing symptoms as members or
 // effects as they fit a (a resolution takes its alert's role), and marks b
-// merged into a at event time at. b leaves the engine's incidents.
+// merged into a at event time at. A resolved a stays resolved, at the
+// latest resolution of its members. b leaves the engine's incidents.
 func (e *Engine) absorb(a, b *incident, at int64) {
 	effect := map[string]bool{}
 	for i := range b.Members {
@@ -216,6 +217,12 @@ func (e *Engine) absorb(a, b *incident, at int64) {
 	e.file(a, b.Members)
 	e.unfile(b)
 	a.settle(at)
+	if a.Resolved != 0 {
+		// a resolved before it absorbed b: it resolves at the latest
+		// resolution of its members, b's too, as it would have had b's
+		// symptoms joined it in event-time order (TestMergedResolvedAt).
+		a.Resolved = resolvedAt(max(a.Resolved, a.lastResolution()))
+	}
 	b.MergedInto = a.ID
 	if b.Resolved == 0 {
 		b.Resolved = resolvedAt(max(at, b.Updated))
