@@ -118,7 +118,8 @@ func TestFlapWithLaggingLinkState(t *testing.T) {
 // partition ahead), the bias opens an incident that the light's incident,
 // resolving, then absorbs: the survivor must resolve at
 // the latest resolution of its members, 1830, in every order, not at its
-// own 1800, before a member's resolution.
+// own 1800, before a member's resolution. While the bias fires, it is
+// open.
 func TestMergedResolvedAt(t *testing.T) {
 	const (
 		mRx   = "/components/component/transceiver/state/input-power/instant"
@@ -141,6 +142,13 @@ func TestMergedResolvedAt(t *testing.T) {
 		}
 		if in := incs[0]; in.State != schemas.IncidentResolved || !in.ResolvedAt.Equal(want) || !in.UpdatedAt.Equal(want) {
 			t.Errorf("order %d: %s, resolved at %v, updated at %v; want resolved at %v", i, in.State, in.ResolvedAt, in.UpdatedAt, want)
+		}
+	}
+	// The bias still firing: the survivor is open in every order, never
+	// resolved before a member that fires.
+	for i, order := range lagOrders(dets[:3], func(d *schemas.Detection) bool { return d.Metric == mRx }) {
+		if incs := run(t, nil, order...); len(incs) != 1 || incs[0].State != schemas.IncidentOpen || incs[0].ResolvedAt != nil {
+			t.Errorf("order %d with the bias firing: %d incidents, the first %s", i, len(incs), incs[0].State)
 		}
 	}
 }
