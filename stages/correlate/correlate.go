@@ -146,11 +146,20 @@ func (c *Stage) count(p *part) {
 
 // IncidentHeaders returns the Kafka headers of an incident message: its
 // content type and schema, and the CloudEvents binary binding (type
-// io.telekernel.incident.v1, id the incident id and its update time).
+// io.telekernel.incident.v1, id the incident id, its update time, state
+// and count of members and effects, and "-merged" on the update that
+// merges it into another).
+//
+// Every update of an incident adds a member, so the count tells apart two
+// updates of one time and state: late evidence of an earlier event time
+// (from a partition behind the others) leaves UpdatedAt as it was.
 func IncidentHeaders(in *schemas.Incident, source string) []kgo.RecordHeader {
+	id := in.ID + "-" + strconv.FormatInt(in.UpdatedAt.UnixNano(), 10) + "-" + in.State + "-" + strconv.Itoa(len(in.Evidence)+in.EvidenceOmitted)
+	if in.MergedInto != "" {
+		id += "-merged"
+	}
 	return events.Headers(events.Meta{Schema: schemas.SchemaIncident, Version: schemas.IncidentVersion,
-		Type: schemas.IncidentType, Source: source, ID: in.ID + "-" + strconv.FormatInt(in.UpdatedAt.UnixNano(), 10) + "-" + in.State,
-		Time: in.UpdatedAt})
+		Type: schemas.IncidentType, Source: source, ID: id, Time: in.UpdatedAt})
 }
 
 // Checkpoint implements pipeline.Processor: for every partition, a record
