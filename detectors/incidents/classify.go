@@ -29,17 +29,21 @@ type member struct {
 	Fingerprint string
 	Firing      bool
 	Effect      bool
-	Device      string
-	Metric      string
-	Keys        string
-	Detector    string
-	Severity    string
-	Observed    float64
-	Expected    float64
-	Class       class
-	Port        string // interface, when the detection is on one (or its session runs over one)
-	Neighbor    string // BGP neighbour address
-	Component   string // component name of hardware detections
+	// Known is whether the inventory listed Device when the detection
+	// arrived: an alert of a device that leaves the inventory later never
+	// resolves (see closeGone).
+	Known     bool `json:",omitempty"`
+	Device    string
+	Metric    string
+	Keys      string
+	Detector  string
+	Severity  string
+	Observed  float64
+	Expected  float64
+	Class     class
+	Port      string // interface, when the detection is on one (or its session runs over one)
+	Neighbor  string // BGP neighbour address
+	Component string // component name of hardware detections
 }
 
 // newMember classifies d; inv maps a BGP neighbour to its interface.
@@ -47,6 +51,7 @@ func newMember(d *schemas.Detection, inv *schemas.InventoryIndex) member {
 	m := member{Time: d.EventTime.UnixNano(), ID: d.ID, Fingerprint: d.Fingerprint, Firing: d.State == schemas.StateFiring,
 		Device: d.Device, Metric: d.Metric, Keys: d.Keys, Detector: d.Detector, Severity: d.Severity,
 		Observed: d.Observed, Expected: d.Expected}
+	_, m.Known = inv.Device(d.Device)
 	p := d.Metric
 	switch {
 	case p == schemas.MetricTargetState:

@@ -61,6 +61,19 @@ type Config struct {
 	// broker's message size and stop the stage. The rules still see every
 	// member. Default DefaultMaxEvidence (500, about 155 KB).
 	MaxEvidence int `yaml:"max_evidence"`
+	// StaleAfter, when set, resolves an open incident that took no
+	// evidence for that long in event time (the event time of the latest
+	// detection minus that of its latest evidence), at its latest evidence
+	// plus StaleAfter, with ClosedStale and "resolved: no evidence for
+	// …" in its cause: a bound for alerts that never resolve, such as
+	// those of a device decommissioned while its link was down and that
+	// the inventory never listed (an inventory that drops a device it
+	// listed resolves its incidents at once, ClosedDeviceRemoved). The
+	// detect stage does not repeat a firing alert, so a fault that lasts
+	// longer than StaleAfter is resolved too, and its resolution joins it
+	// later: set it above the longest outage to be kept open. Default 0:
+	// never (incidents wait for their alerts to resolve).
+	StaleAfter time.Duration `yaml:"stale_after"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -81,6 +94,7 @@ func (c Config) Validate() error {
 		cfgcheck.Positive("window", c.Window),
 		cfgcheck.NonNegative("reopen", c.Reopen),
 		cfgcheck.NonNegative("lateness", c.Lateness),
+		cfgcheck.NonNegative("stale_after", c.StaleAfter),
 		cfgcheck.Check(c.DeviceInterfaces < 2, "device_interfaces: must be at least 2"),
 		cfgcheck.Check(c.SurgePorts < 1, "surge_ports: must be at least 1"),
 		cfgcheck.Check(c.SessionSpan < c.Window, "session_span: %v must be at least window (%v)", c.SessionSpan, c.Window),

@@ -25,7 +25,13 @@ type incident struct {
 	// MergedInto is the id of the incident that absorbed this one; set
 	// only on the view published at the merge (the engine forgets it then).
 	MergedInto string `json:",omitempty"`
-	Members    []member
+	// Closed is why the engine resolved it while member alerts fired
+	// (ClosedDeviceRemoved, ClosedStale), Note that reason for a person
+	// (describe adds it to the cause); both "" otherwise, and once it
+	// opens again.
+	Closed  string `json:",omitempty"`
+	Note    string `json:",omitempty"`
+	Members []member
 	// Firing are the fingerprints of the members firing now.
 	Firing map[string]bool
 
@@ -51,14 +57,21 @@ type memo struct {
 // Engine keeps incidents from detections. It is not safe for concurrent
 // use; a stage owns one per partition.
 type Engine struct {
-	cfg      Config
-	inv      *schemas.InventoryIndex
-	invGen   int         // counts SetInventory calls, for memo
-	lastPeer lastPeer    // the last answer of peer
-	incs     []*incident // open, or resolved less than Reopen ago, by Seq
+	cfg    Config
+	inv    *schemas.InventoryIndex
+	invGen int // counts SetInventory calls, for memo
+	// invDevices is whether the inventory lists any device: an empty
+	// one removes none (see closeGone).
+	invDevices bool
+	lastPeer   lastPeer    // the last answer of peer
+	incs       []*incident // open, or resolved less than Reopen ago, by Seq
 	// Dropped counts resolved detections of alerts no incident knew (their
 	// firing came before the engine's state began).
 	Dropped int
+	// Closed counts, by reason (ClosedDeviceRemoved, ClosedStale), the
+	// incidents the engine resolved while member alerts fired, since it
+	// was made; it is not part of the state.
+	Closed  map[string]int
 	lastSeq uint64 // the last Seq given
 
 	changed     map[uint64]bool // the Seq of every incident changed or forgotten since the last Changes
@@ -68,6 +81,13 @@ type Engine struct {
 	// expireAt is the earliest event time at which an incident held may
 	// be forgotten (see expire); 0: unknown.
 	expireAt int64
+	// staleAt is the earliest event time at which an open incident may
+	// go stale (see closeStale); 0: unknown.
+	staleAt int64
+	// checkGone is set when the inventory changed or the state was
+	// restored: the next detection looks for incidents of devices removed
+	// from the inventory (closeGone).
+	checkGone bool
 	// scanAll checks a detection against every incident held, not those
 	// reach finds, and looks for incidents to forget at every detection:
 	// the engine before reach and expireAt, for tests.
@@ -81,13 +101,17 @@ func New(cfg Config, inv *schemas.Inventory) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("cannot create incident engine: %w", err)
 	}
-	return &Engine{cfg: cfg, inv: inv.Index()}, nil
+	return &Engine{cfg: cfg, inv: inv.Index(), invDevices: inv != nil && len(inv.Devices) > 0}, nil
 }
 
 // SetInventory replaces the inventory; incidents already open keep their
-// members and are described with the new one from their next update.
+// members and are described with the new one from their next update. The
+// next detection resolves the incidents whose firing alerts are all on
+// devices inv no longer lists (ClosedDeviceRemoved; see Add).
 func (e *Engine) SetInventory(inv *schemas.Inventory) {
 	e.inv = inv.Index()
+	e.invDevices = inv != nil && len(inv.Devices) > 0
+	e.checkGone = true
 	e.invGen++
 	e.lastPeer = lastPeer{}
 	e.reach = nil // the peers changed
@@ -101,9 +125,12 @@ type lastPeer struct {
 }
 
 // Add takes one detection and returns the incidents it opened or changed:
-// first those it merged into a stronger one (resolved, MergedInto set, to
-// be published once and then forgotten), then the one it joined; none
-// when it changed nothing (a resolution of an alert no incident holds, or
+// first those it resolved because their firing alerts are all on devices
+// removed from the inventory since (ClosedDeviceRemoved) or they took no
+// evidence for StaleAfter before its event time (ClosedStale), then those
+// it merged into a stronger one (resolved, MergedInto set, to be published
+// once and then forgotten), then the one it joined; only the first when
+// it changed nothing else (a resolution of an alert no incident holds, or
 // a detection an incident held already has: one delivered again).
 //
 // The result does not depend on the order in which detections of about
@@ -118,19 +145,23 @@ type lastPeer struct {
 func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 	m := newMember(d, e.inv)
 	e.expire(m.Time)
+	var out []*schemas.Incident
+	for _, c := range append(e.closeGone(m.Time), e.closeStale(m.Time)...) {
+		out = append(out, e.describe(c, ""))
+	}
 	near := e.nearMember(&m)
 	if e.holds(near, &m) {
 		// Delivered again (upstream is at least once): joined again, a
 		// firing would reopen its resolved incident for good, a resolution
 		// close one whose alert fired again since.
-		return nil
+		return out
 	}
 	in, effect := e.find(near, &m)
 	if in == nil {
 		if !m.Firing {
 			e.Dropped++
 			e.metaChanged = true
-			return nil
+			return out
 		}
 		e.lastSeq++
 		e.metaChanged = true
@@ -150,7 +181,6 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 	}
 	in.settle(m.Time)
 	merged, in := e.mergeAll(in, m.Time)
-	out := make([]*schemas.Incident, 0, len(merged)+1)
 	for _, b := range merged {
 		e.touch(b)
 		out = append(out, e.describe(b, m.ID))
@@ -161,6 +191,8 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 		// moved (by resolving it or changing its class); those a merge
 		// absorbed are gone.
 		e.expireAt = min(e.expireAt, e.expiry(in))
+	} else if e.staleAt != 0 {
+		e.staleAt = min(e.staleAt, e.staleFrom(in)) // opened or reopened
 	}
 	return append(out, e.describe(in, m.ID))
 }
@@ -213,7 +245,7 @@ func (in *incident) settle(at int64) {
 	case len(in.Firing) == 0 && in.Resolved == 0:
 		in.Resolved = resolvedAt(max(at, in.Opened, in.lastResolution()))
 	case len(in.Firing) > 0:
-		in.Resolved = 0
+		in.Resolved, in.Closed, in.Note = 0, "", ""
 	}
 }
 

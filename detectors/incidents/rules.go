@@ -32,6 +32,9 @@ func (e *Engine) describe(in *incident, joined string) *schemas.Incident {
 	if in.Resolved != 0 {
 		t := time.Unix(0, in.Resolved).UTC()
 		out.State, out.ResolvedAt = schemas.IncidentResolved, &t
+		if in.Note != "" {
+			out.Cause += "; resolved: " + in.Note
+		}
 	}
 	out.MergedInto = in.MergedInto
 	ms := in.Members // in event-time order (see insert)

@@ -83,7 +83,7 @@ func (e *Engine) UnmarshalBinary(b []byte) error {
 		last = max(last, in.Seq)
 	}
 	e.incs, e.Dropped, e.lastSeq = st.Incidents, st.Dropped, last
-	e.reach, e.expireAt = nil, 0
+	e.reach, e.expireAt, e.staleAt, e.checkGone = nil, 0, 0, true
 	clear(e.changed)
 	for _, in := range e.incs {
 		e.touch(in)
@@ -178,7 +178,9 @@ func (e *Engine) RestoreRecord(key string, value []byte) error {
 		e.Dropped, e.lastSeq = m.Dropped, max(e.lastSeq, m.LastSeq)
 		return nil
 	}
-	e.reach, e.expireAt = nil, 0 // filed and looked at again at the next detection
+	// Filed and looked at again at the next detection: the inventory may
+	// have lost devices while the state was elsewhere.
+	e.reach, e.expireAt, e.staleAt, e.checkGone = nil, 0, 0, true
 	seq, err := strconv.ParseUint(strings.TrimPrefix(key, IncidentKeyPrefix), 10, 64)
 	if !strings.HasPrefix(key, IncidentKeyPrefix) || err != nil || seq == 0 {
 		return fmt.Errorf("cannot restore incident state: key %q is neither %q nor %q and a number", key, MetaKey, IncidentKeyPrefix)

@@ -1,0 +1,132 @@
+package incidents
+
+import (
+	"math"
+	"slices"
+	"strings"
+)
+
+// Why the engine resolved an incident whose member alerts did not all
+// resolve (Engine.Closed): a device's alerts never resolve once it is
+// decommissioned (the detect stage keeps its state series, and nothing
+// sends their resolution), so without a bound its incident stays open for
+// ever.
+const (
+	// ClosedDeviceRemoved: every member alert still firing is on a device
+	// the inventory listed when the alert joined and lists no longer.
+	ClosedDeviceRemoved = "device_removed"
+	// ClosedStale: no evidence joined for Config.StaleAfter.
+	ClosedStale = "stale"
+)
+
+// closeGone resolves, at event time now, the open incidents whose
+// firing member alerts are all on devices removed from the inventory
+// (listed when the alert joined, not listed now), and forgets that the
+// alerts of removed devices fire in the others. It looks only after the
+// inventory changed or the state was restored, and not while the
+// inventory lists no device (none was given, or it is being replaced).
+// It returns the incidents it resolved.
+func (e *Engine) closeGone(now int64) []*incident {
+	if !e.checkGone {
+		return nil
+	}
+	e.checkGone = false
+	if !e.invDevices {
+		return nil
+	}
+	var out []*incident
+	for _, in := range e.incs {
+		if in.Resolved != 0 {
+			continue
+		}
+		var gone []string
+		for fp := range in.Firing {
+			m := in.lastFiring(fp)
+			if m == nil || !m.Known {
+				continue
+			}
+			if _, ok := e.inv.Device(m.Device); ok {
+				continue
+			}
+			delete(in.Firing, fp)
+			if !slices.Contains(gone, m.Device) {
+				gone = append(gone, m.Device)
+			}
+		}
+		if len(gone) == 0 {
+			continue
+		}
+		e.touch(in)
+		if len(in.Firing) > 0 {
+			continue // the others' alerts still fire; it resolves when they do
+		}
+		slices.Sort(gone)
+		word := "device "
+		if len(gone) > 1 {
+			word = "devices "
+		}
+		e.closeAs(in, resolvedAt(max(now, in.Updated)), ClosedDeviceRemoved, word+strings.Join(gone, ", ")+" removed from the inventory")
+		out = append(out, in)
+	}
+	return out
+}
+
+// lastFiring returns in's latest firing member (not an effect) of alert
+// fp, or nil: whether the inventory knew its device is that of the
+// detection that last fired it.
+func (in *incident) lastFiring(fp string) *member {
+	for i := len(in.Members) - 1; i >= 0; i-- { // in event-time order (see insert)
+		if m := &in.Members[i]; m.Fingerprint == fp && m.Firing && !m.Effect {
+			return m
+		}
+	}
+	return nil
+}
+
+// closeStale resolves the open incidents that took no evidence for
+// StaleAfter before event time now, each at its latest evidence plus
+// StaleAfter, and returns them. It looks only when now is past staleAt,
+// the earliest time an open incident may go stale (0: unknown, look).
+func (e *Engine) closeStale(now int64) []*incident {
+	if e.cfg.StaleAfter <= 0 || (e.staleAt != 0 && now <= e.staleAt) {
+		return nil
+	}
+	var out []*incident
+	next := int64(math.MaxInt64)
+	for _, in := range e.incs {
+		if in.Resolved != 0 {
+			continue
+		}
+		at := e.staleFrom(in)
+		if now <= at {
+			next = min(next, at)
+			continue
+		}
+		clear(in.Firing)
+		e.touch(in)
+		e.closeAs(in, resolvedAt(at), ClosedStale, "no evidence for "+e.cfg.StaleAfter.String())
+		out = append(out, in)
+	}
+	e.staleAt = next
+	return out
+}
+
+// staleFrom returns the event time after which open incident in is stale.
+func (e *Engine) staleFrom(in *incident) int64 {
+	d := int64(e.cfg.StaleAfter)
+	if in.Updated > math.MaxInt64-d {
+		return math.MaxInt64
+	}
+	return in.Updated + d
+}
+
+// closeAs resolves in at event time at for reason (ClosedDeviceRemoved,
+// ClosedStale), note saying it for a person, and counts it.
+func (e *Engine) closeAs(in *incident, at int64, reason, note string) {
+	in.Resolved, in.Closed, in.Note = at, reason, note
+	e.expireAt = min(e.expireAt, e.expiry(in))
+	if e.Closed == nil {
+		e.Closed = map[string]int{}
+	}
+	e.Closed[reason]++
+}
