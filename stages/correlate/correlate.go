@@ -113,13 +113,22 @@ func (c *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 		return err
 	}
 	id, dropped := incidents.ID(d), p.e.Dropped
+	removed, stale := p.e.Closed[incidents.ClosedDeviceRemoved], p.e.Closed[incidents.ClosedStale]
 	out := p.e.Add(d)
+	if n := p.e.Closed[incidents.ClosedDeviceRemoved] - removed; n > 0 {
+		c.updates.closed.WithLabelValues(incidents.ClosedDeviceRemoved).Add(float64(n))
+		c.log.Info("resolved incidents whose alerts fire on devices removed from the inventory", "partition", r.Partition, "incidents", n)
+	}
+	if n := p.e.Closed[incidents.ClosedStale] - stale; n > 0 {
+		c.updates.closed.WithLabelValues(incidents.ClosedStale).Add(float64(n))
+		c.log.Info("resolved incidents that took no evidence for engine.stale_after", "partition", r.Partition, "incidents", n, "stale_after", c.cfg.Engine.StaleAfter)
+	}
 	if p.e.Dropped != dropped {
 		c.updates.dropped.WithLabelValues(ReasonUnknownAlert).Inc()
 		c.log.Info("skipped the resolution of an alert no incident holds: its firing came before the partition's state began, or went to another partition",
 			"partition", r.Partition, "offset", r.Offset, "device", d.Device, "metric", d.Metric, "keys", d.Keys, "fingerprint", d.Fingerprint)
 	}
-	for _, in := range out { // incidents merged into another first, then the one d changed
+	for _, in := range out { // incidents resolved without their alerts, merged into another, then the one d changed
 		switch opened := in.ID == id; { // opened counts incidents not merged into another
 		case in.MergedInto != "" && !opened:
 			p.opened--
