@@ -29,9 +29,9 @@ type member struct {
 	Fingerprint string
 	Firing      bool
 	Effect      bool
-	// Known is whether the inventory listed Device when the detection
-	// arrived: an alert of a device that leaves the inventory later never
-	// resolves (see closeGone).
+	// Known is whether the inventory declared Device when the detection
+	// arrived (see declared): an alert of a device that leaves the
+	// inventory later never resolves (see closeGone).
 	Known     bool `json:",omitempty"`
 	Device    string
 	Metric    string
@@ -51,7 +51,7 @@ func newMember(d *schemas.Detection, inv *schemas.InventoryIndex) member {
 	m := member{Time: d.EventTime.UnixNano(), ID: d.ID, Fingerprint: d.Fingerprint, Firing: d.State == schemas.StateFiring,
 		Device: d.Device, Metric: d.Metric, Keys: d.Keys, Detector: d.Detector, Severity: d.Severity,
 		Observed: d.Observed, Expected: d.Expected}
-	_, m.Known = inv.Device(d.Device)
+	m.Known = declared(inv, d.Device)
 	p := d.Metric
 	switch {
 	case p == schemas.MetricTargetState:
@@ -77,6 +77,16 @@ func newMember(d *schemas.Detection, inv *schemas.InventoryIndex) member {
 		}
 	}
 	return m
+}
+
+// declared reports whether inv lists device with an attribute (site,
+// role, vendor, model or tags): the operator's file or the simulated
+// fleet declared it. The inventory stage also lists, by name alone, the
+// devices only LLDP reports, and drops them minutes after they stop
+// sending LLDP, as a dead one does: that is no decommissioning.
+func declared(inv *schemas.InventoryIndex, device string) bool {
+	d, ok := inv.Device(device)
+	return ok && (d.Site != "" || d.Role != "" || d.Vendor != "" || d.Model != "" || len(d.Tags) > 0)
 }
 
 // key returns the value of name in canonical keys "a=1,b=2", unescaped:

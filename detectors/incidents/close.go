@@ -13,7 +13,8 @@ import (
 // ever.
 const (
 	// ClosedDeviceRemoved: every member alert still firing is on a device
-	// the inventory listed when the alert joined and lists no longer.
+	// the inventory declared (with attributes, not a name LLDP reported)
+	// when the alert last fired and lists no longer.
 	ClosedDeviceRemoved = "device_removed"
 	// ClosedStale: no evidence joined for Config.StaleAfter.
 	ClosedStale = "stale"
@@ -21,7 +22,7 @@ const (
 
 // closeGone resolves, at event time now, the open incidents whose
 // firing member alerts are all on devices removed from the inventory
-// (listed when the alert joined, not listed now), and forgets that the
+// (declared when the alert last fired, not listed now), and forgets that the
 // alerts of removed devices fire in the others. It looks only after the
 // inventory changed or the state was restored, and not while the
 // inventory lists no device (none was given, or it is being replaced).

@@ -181,3 +181,29 @@ func TestStaleAfter(t *testing.T) {
 		t.Errorf("leaf9's link down again: %s %s %q", in.ID, in.State, in.Cause)
 	}
 }
+
+// TestDeviceRemovedDiscovered: the inventory stage adds devices that only
+// LLDP reports, by name without attributes, and drops them minutes after
+// they stop sending LLDP, as a dead device does. Such a device leaving
+// the inventory is no decommissioning: the incident of it going down
+// stays open. A device the operator declared (a site, role, vendor, model
+// or tag) that leaves is removed.
+func TestDeviceRemovedDiscovered(t *testing.T) {
+	inv := testInventory()
+	inv.Devices = append(inv.Devices, schemas.Device{Name: "leaf7"})
+	e, _ := New(Config{}, inv)
+	feed(e, []schemas.Detection{
+		fire(0, "leaf7", schemas.MetricTargetState, "", "target_down", 0, 1),
+		fire(0, "leaf7", mOper, "name=e1", "link_down", 0, 1),
+	})
+	e.SetInventory(testInventory())
+	feed(e, []schemas.Detection{fire(600, "spine1", mOther, "", "robust_z", 9, 5)})
+	for _, in := range e.Open() {
+		if in.State != schemas.IncidentOpen {
+			t.Errorf("%s %q: %s, want open", in.ID, in.Cause, in.State)
+		}
+	}
+	if e.Closed[ClosedDeviceRemoved] != 0 {
+		t.Errorf("Closed[%s] = %d, want 0", ClosedDeviceRemoved, e.Closed[ClosedDeviceRemoved])
+	}
+}
