@@ -250,6 +250,7 @@ func addStats(dst *DecoderStats, s DecoderStats) {
 	dst.Deletes += s.Deletes
 	dst.Syncs += s.Syncs
 	dst.LLDPAged += s.LLDPAged
+	dst.ClockSteps += s.ClockSteps
 	for i := range dst.Dropped {
 		dst.Dropped[i] += s.Dropped[i]
 	}
@@ -415,6 +416,7 @@ type stream struct {
 	attemptFirst int64
 
 	lastErr      string // reason of the last failure, to log each reason once
+	clockSteps   uint64 // the decoder's clock steps logged
 	failures     int
 	msg          RawMessage
 	up           bool        // delivering; see setUp
@@ -628,6 +630,11 @@ func (s *stream) decode(ctx context.Context, recv time.Time) (Result, error) {
 	res, err := s.dec.Decode(s.msg.B, recv.UnixNano())
 	if before == 0 && s.batch.Len() > 0 {
 		s.since = recv
+	}
+	if n := s.dec.stats.ClockSteps; n != s.clockSteps {
+		s.clockSteps = n
+		s.log.Warn("the device's clock stepped back: deduplication starts over on its new time line, nothing is dropped",
+			"step", time.Duration(s.dec.lastStep))
 	}
 	if cap(s.msg.B) > maxIdleRecvBuffer {
 		s.msg.B = nil // a huge message's buffer is not kept for the next

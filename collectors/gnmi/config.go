@@ -89,7 +89,9 @@ type Target struct {
 	Timestamp string `yaml:"timestamp"`
 	// Dedup drops samples whose timestamp is not newer than the series'
 	// last one (resent snapshots after a reconnect, devices that stamp
-	// unchanged values with their last-change time); default true.
+	// unchanged values with their last-change time); default true. A
+	// device clock seen stepping back restarts it on the new time line
+	// rather than dropping (dedup.go).
 	Dedup *bool `yaml:"dedup"`
 	// DerivePower adds the PSU input power (voltage × current); default
 	// true.

@@ -73,6 +73,7 @@ type series struct {
 	info         leafInfo
 	kind         schemas.Kind  // fixed by the first value when info.kind is 0
 	lastTS       int64         // of the last published sample, for deduplication
+	epoch        uint32        // the Decoder's epoch at lastTS (dedup.go)
 	gen          uint32        // Batch generation of midx and kidx
 	midx, kidx   int32         // dictionary indices in the current record
 	nbr          *lldpNeighbor // an LLDP neighbour's leaf: whose (nil for the others)
@@ -97,6 +98,9 @@ type DecoderStats struct {
 	// LLDPAged counts the LLDP neighbours aged out: not sampled for a hold
 	// time, with no delete (lldp.go).
 	LLDPAged uint64
+	// ClockSteps counts the times the device's clock was seen to step
+	// back (see "Clock steps" in dedup.go).
+	ClockSteps uint64
 }
 
 // Dropped returns the count of updates dropped for reason.
@@ -157,7 +161,14 @@ type Decoder struct {
 	lldpDirty []*lldpPort // ports whose neighbours changed
 	lldpSeen  bool        // an LLDP neighbour's leaf came
 	badTS     bool
+	behind    bool // more than minClockStep behind clock
 	stats     DecoderStats
+
+	// clock is the latest timestamp of a notification that published a
+	// sample (sentinelTS before); epoch counts the device's clock steps
+	// back, the last at epochStart, by lastStep ns (dedup.go).
+	clock, epochStart, lastStep int64
+	epoch                       uint32
 }
 
 // NewDecoder returns a decoder appending samples to b, whose device and
@@ -172,7 +183,7 @@ func NewDecoder(b *publish.Batch, cfg DecoderConfig) (*Decoder, error) {
 		cache: map[string]*series{}, canon: map[string]*series{}, maxCache: cfg.MaxCacheBytes,
 		past: int64(cfg.MaxPast), future: int64(cfg.MaxFuture),
 		full: cfg.Full, maxRows: cfg.MaxRows, maxBytes: cfg.MaxBatchBytes,
-		lldpAge: newLLDPAging(int64(cfg.ResendInterval))}, nil
+		lldpAge: newLLDPAging(int64(cfg.ResendInterval)), clock: sentinelTS}, nil
 }
 
 // Stats returns the counters so far.
@@ -285,6 +296,7 @@ func (d *Decoder) notification(raw []byte, recvNS int64) (int, error) {
 		ts = NormalizeTimestamp(ts)
 		d.badTS = (d.past > 0 && ts < recvNS-d.past) || (d.future > 0 && ts > recvNS+d.future)
 	}
+	d.behind = d.clock != sentinelTS && ts < d.clock-minClockStep
 	d.psu, d.lldpDirty, d.lldpSeen = d.psu[:0], d.lldpDirty[:0], false
 	samples := 0
 	for b := raw; len(b) > 0; {
@@ -308,6 +320,9 @@ func (d *Decoder) notification(raw []byte, recvNS int64) (int, error) {
 	}
 	if len(d.lldpDirty) > 0 {
 		samples += d.countLLDP(ts)
+	}
+	if samples > 0 && ts > d.clock {
+		d.clock = ts
 	}
 	return samples, nil
 }
@@ -461,11 +476,11 @@ func (d *Decoder) emit(se *series, ts int64) int {
 		d.noteLLDP(se.nbr, ts)
 	}
 	if d.dedup {
-		if ts <= se.lastTS {
+		if ts <= se.lastTS && d.duplicate(se, ts) {
 			d.drop(dropDup)
 			return 0
 		}
-		se.lastTS = ts
+		se.lastTS, se.epoch = ts, d.epoch
 	}
 	if g := d.b.Gen(); se.gen != g {
 		se.midx, se.kidx, se.gen = d.b.MetricIndex(se.metric), d.b.KeysIndex(se.keys), g

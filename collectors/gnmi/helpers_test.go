@@ -12,12 +12,13 @@ import (
 
 func protoMarshal(m proto.Message) ([]byte, error) { return proto.Marshal(m) }
 
-// resetDedup forgets the last timestamps, so a benchmark can replay
+// resetDedup forgets the last timestamps (the series' and the stream's), so a benchmark can replay
 // responses.
 func (d *Decoder) resetDedup() {
 	for _, se := range d.canon {
 		se.lastTS = sentinelTS
 	}
+	d.clock = sentinelTS
 }
 
 // FakePublisher returns a publisher to an in-process broker (kfake) with

@@ -278,13 +278,17 @@ func (d *Decoder) Reconnected() {
 
 // countLLDP publishes the count of every port whose neighbours changed in
 // the notification, at ts (or just after the port's previous count, so that
-// a change is never dropped as a duplicate).
+// a change is never dropped as a duplicate; not after a count from before
+// the device's clock stepped back, which is ahead of ts).
 func (d *Decoder) countLLDP(ts int64) int {
 	n := 0
 	for _, p := range d.lldpDirty {
 		p.dirty = false
 		d.s.F64 = float64(len(p.ids))
-		p.at = max(ts, p.count.lastTS+1)
+		p.at = ts
+		if last := p.count.lastTS; ts == last || ts < last && !d.afterStep(p.count, ts) {
+			p.at = last + 1
+		}
 		n += d.emit(p.count, p.at)
 	}
 	d.lldpDirty = d.lldpDirty[:0]

@@ -14,7 +14,7 @@ type Metrics struct {
 	updates, samples, responses *prometheus.CounterVec
 	dropped, failures           *prometheus.CounterVec
 	repaired, cacheResets       *prometheus.CounterVec
-	lldpAged                    *prometheus.CounterVec
+	lldpAged, clockSteps        *prometheus.CounterVec
 	up                          *prometheus.GaugeVec
 }
 
@@ -24,7 +24,9 @@ type Metrics struct {
 // telekernel_gnmi_repaired_total{target,reason} (invalid_utf8),
 // telekernel_gnmi_cache_resets_total{target},
 // telekernel_gnmi_lldp_aged_total{target} (LLDP neighbours aged out
-// without a delete), telekernel_gnmi_failures_total{target,reason} (reason: a gRPC code,
+// without a delete), telekernel_gnmi_clock_steps_total{target} (times
+// the device's clock stepped back and deduplication started over on its
+// new time line), telekernel_gnmi_failures_total{target,reason} (reason: a gRPC code,
 // stalled, no_response or malformed) and telekernel_gnmi_target_up{target}
 // (1 while every subscription of the target delivers responses). The last time a target's samples
 // reached Kafka is telekernel_publish_last_success_timestamp_seconds.
@@ -40,6 +42,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		cacheResets: cv("cache_resets_total", "Times a stream's series caches passed max_cache_bytes and started over.",
 			"target"),
 		lldpAged: cv("lldp_aged_total", "LLDP neighbours aged out: not sampled for a hold time, with no delete.", "target"),
+		clockSteps: cv("clock_steps_total", "Times the device's clock stepped back and deduplication started over on its new time line.",
+			"target"),
 		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "telekernel", Subsystem: "gnmi", Name: "target_up",
 			Help: "1 while every subscription of the target delivers responses, 0 while one is retrying."}, []string{"target"}),
 	}
@@ -56,7 +60,7 @@ type streamMetrics struct {
 	responses, updates, samples prometheus.Counter
 	dropped                     [dropReasonCount]prometheus.Counter
 	repaired, cacheResets       prometheus.Counter
-	lldpAged                    prometheus.Counter
+	lldpAged, clockSteps        prometheus.Counter
 	up                          prometheus.Gauge
 	last                        DecoderStats
 }
@@ -65,7 +69,7 @@ func (m *Metrics) forStream(target string) *streamMetrics {
 	sm := &streamMetrics{m: m, target: target, responses: m.responses.WithLabelValues(target),
 		updates: m.updates.WithLabelValues(target), samples: m.samples.WithLabelValues(target), up: m.up.WithLabelValues(target),
 		repaired: m.repaired.WithLabelValues(target, RepairInvalidUTF8), cacheResets: m.cacheResets.WithLabelValues(target),
-		lldpAged: m.lldpAged.WithLabelValues(target)}
+		lldpAged: m.lldpAged.WithLabelValues(target), clockSteps: m.clockSteps.WithLabelValues(target)}
 	for i, r := range dropReasons {
 		sm.dropped[i] = m.dropped.WithLabelValues(target, r)
 	}
@@ -86,6 +90,7 @@ func (sm *streamMetrics) add(s DecoderStats) {
 	sm.repaired.Add(float64(s.Repaired - sm.last.Repaired))
 	sm.cacheResets.Add(float64(s.CacheResets - sm.last.CacheResets))
 	sm.lldpAged.Add(float64(s.LLDPAged - sm.last.LLDPAged))
+	sm.clockSteps.Add(float64(s.ClockSteps - sm.last.ClockSteps))
 	for i := range s.Dropped {
 		if d := s.Dropped[i] - sm.last.Dropped[i]; d > 0 {
 			sm.dropped[i].Add(float64(d))
@@ -95,7 +100,7 @@ func (sm *streamMetrics) add(s DecoderStats) {
 }
 
 func (m *Metrics) forget(target string) {
-	for _, v := range []*prometheus.CounterVec{m.responses, m.updates, m.samples, m.dropped, m.failures, m.repaired, m.cacheResets, m.lldpAged} {
+	for _, v := range []*prometheus.CounterVec{m.responses, m.updates, m.samples, m.dropped, m.failures, m.repaired, m.cacheResets, m.lldpAged, m.clockSteps} {
 		v.DeletePartialMatch(prometheus.Labels{"target": target})
 	}
 	m.up.DeleteLabelValues(target)
