@@ -317,6 +317,8 @@ func (d *Decoder) notification(raw []byte, recvNS int64) (int, error) {
 	samples += d.derivePSU(ts)
 	if d.lldpSeen {
 		d.ageLLDP(ts)
+	} else if len(d.lldp) > 0 && d.lldpAge.resend > 0 && !d.badTS {
+		d.ageIdle(ts, d.clock)
 	}
 	if len(d.lldpDirty) > 0 {
 		samples += d.countLLDP(ts)

@@ -78,7 +78,7 @@ func (d *Decoder) stepBack(ts int64) {
 	d.lastStep = d.clock - ts
 	d.epoch++
 	d.epochStart, d.clock, d.behind = ts, ts, false
-	if a := &d.lldpAge; a.resend > 0 && a.since != sentinelTS && a.clock-ts > a.lastHold {
+	if a := &d.lldpAge; a.resend > 0 && a.start != sentinelTS && a.clock-ts > a.lastHold {
 		d.clockStepsBack(ts)
 	}
 }

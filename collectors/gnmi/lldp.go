@@ -27,12 +27,18 @@ import (
 //     it has been sampled twice with timestamps at least half an interval
 //     apart (proof that the target stamps samples with the sample time,
 //     not with the neighbour's last change), it may age.
-//   - At the end of a notification that carries LLDP neighbour leaves (a
-//     sample cycle of the subscription goes on), at most once per half
-//     interval of device time, every neighbour that may age and whose
-//     last sample is more than the hold time older than the notification
-//     is dropped; its port's count is published at the notification's
-//     time.
+//   - At the end of a notification of the stream (a sample cycle of the
+//     subscription goes on), at most once per half interval of device
+//     time, every neighbour that may age and whose last sample is more
+//     than the hold time older than the notification is dropped; its
+//     port's count is published at the notification's time, the first
+//     the stream showed that proves it stale. Any notification does: one
+//     of LLDP neighbour leaves, or of the target's other leaves (its
+//     counters), so a target whose last neighbour goes, and with it every
+//     LLDP sample, still ages it out. A notification without LLDP leaves
+//     that is behind the stream's latest (a last-change stamp resent, a
+//     line card whose clock is behind) says nothing of the present and
+//     ages nothing.
 //   - The hold time is 3 × the larger of the resend interval and the
 //     median gap between a neighbour's samples over the last
 //     lldpCadenceGaps gaps the stream saw, and at least lldpMinHold: a
@@ -43,11 +49,15 @@ import (
 //     ages before a hold time has passed since the new subscription's
 //     first LLDP sample, so its first cycle, however spread, re-learns
 //     the neighbours still there, and those lost meanwhile age out after.
-//     So does an LLDP sample more than a hold time after the stream's
-//     latest one, which the collector cannot see: the device's clock
-//     stepped forward, or the target paused its sampling; and one more
-//     than a hold time before it (the clock stepped back), which also
-//     brings the neighbours' last samples back to its time, so aging
+//     When the new subscription sends no LLDP sample at all (its last
+//     neighbour went while the stream was away), the hold starts at its
+//     first notification. So does an LLDP sample more than a hold time
+//     after the stream's latest one, which the collector cannot see: the
+//     device's clock stepped forward, or the target paused its sampling
+//     (likewise any notification more than a hold time after the
+//     stream's latest); and one more than a hold time before it (the
+//     clock stepped back, also seen by deduplication: dedup.go), which
+//     also brings the neighbours' last samples back to its time, so aging
 //     goes on without waiting for the clock to catch up.
 //
 // Why time and not cycle boundaries: a sync_response only ends the
@@ -59,12 +69,14 @@ import (
 // suppress_redundant: the target sends a neighbour once, deletes it when
 // it goes, and never re-sends it unchanged) nothing ages.
 //
-// Limits: aging needs LLDP samples to keep coming on the stream, so a
-// target whose last neighbour goes (no LLDP leaf sampled any more) shows
-// no drop until a hold time after a neighbour is sampled again; a target
-// that stamps neighbours with their last change never ages them (its
-// losses are seen only through deletes); a neighbour sampled once and
-// gone before the next cycle is not aged.
+// Limits: aging needs notifications to keep coming on the stream, so on a
+// subscription of LLDP neighbours alone a target whose last neighbour
+// goes sends nothing more and shows no drop (subscribe LLDP with the
+// target's other leaves, as the default subscription does); a target that
+// stops sampling LLDP while it samples the rest (LLDP disabled) has its
+// neighbours aged out; a target that stamps neighbours with their last
+// change never ages them (its losses are seen only through deletes); a
+// neighbour sampled once and gone before the next cycle is not aged.
 
 // lldpCadenceGaps is how many recent gaps between a neighbour's samples
 // the stream keeps for the median cadence.
@@ -104,8 +116,8 @@ type lldpSeen struct {
 // lldpAging is a stream's aging state (see above); zero resend: none.
 type lldpAging struct {
 	resend   int64 // ns; 0: the target sends changes only, nothing ages
-	start    int64 // first LLDP sample of the subscription
-	since    int64 // start, or the sample after a jump; sentinelTS before start
+	start    int64 // first LLDP sample of the subscription; sentinelTS before
+	since    int64 // start, or the sample after a jump, or the subscription's first notification; sentinelTS before
 	clock    int64 // latest LLDP sample since start
 	lastHold int64 // hold time of the last aging pass
 	lastPass int64 // device time of the last aging pass
@@ -115,7 +127,8 @@ type lldpAging struct {
 }
 
 func newLLDPAging(resend int64) lldpAging {
-	return lldpAging{resend: resend, since: sentinelTS, lastPass: sentinelTS, lastHold: max(3*resend, lldpMinHold)}
+	return lldpAging{resend: resend, start: sentinelTS, since: sentinelTS, lastPass: sentinelTS,
+		lastHold: max(3*resend, lldpMinHold)}
 }
 
 // hold returns the hold time: 3 × the larger of the resend interval and
@@ -138,7 +151,7 @@ func (d *Decoder) noteLLDP(n *lldpNeighbor, ts int64) {
 	a := &d.lldpAge
 	if a.resend > 0 {
 		switch {
-		case a.since == sentinelTS: // a new subscription
+		case a.start == sentinelTS: // a new subscription
 			a.start, a.since, a.clock = ts, ts, ts
 		case ts-a.clock > a.lastHold: // the clock stepped, or the target paused
 			a.since = ts
@@ -232,8 +245,27 @@ func (d *Decoder) deleteLLDP(metric, keys string) {
 	}
 }
 
+// ageIdle runs the aging pass at ts, a notification without LLDP
+// neighbour leaves; prev is the stream's clock before it (Decoder.clock).
+// One behind prev ages nothing; a new subscription's first notification
+// starts its hold, and so does one more than a hold time after prev (the
+// clock stepped forward, or the stream was quiet), as an LLDP sample
+// would.
+func (d *Decoder) ageIdle(ts, prev int64) {
+	a := &d.lldpAge
+	switch {
+	case prev != sentinelTS && ts < prev:
+		return
+	case a.since == sentinelTS:
+		a.since = ts
+	case prev != sentinelTS && ts-prev > a.lastHold:
+		a.since = ts
+	}
+	d.ageLLDP(ts)
+}
+
 // ageLLDP drops the neighbours not sampled for a hold time before ts, the
-// time of a notification that carried LLDP neighbour leaves, with their
+// time of a notification of the stream, with their
 // leaves' series (as a delete of their entry would), and forgets the
 // ports that have had no neighbour for a hold time (their 0 long
 // published), so ports and neighbours that go leave no state.
@@ -272,6 +304,7 @@ func (d *Decoder) ageLLDP(ts int64) {
 // aged out before a hold time of the new subscription has passed. The
 // collector calls it; a decoder used on one subscription need not.
 func (d *Decoder) Reconnected() {
+	d.lldpAge.start = sentinelTS
 	d.lldpAge.since = sentinelTS
 	d.lldpAge.lastPass = sentinelTS
 }

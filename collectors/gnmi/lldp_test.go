@@ -479,14 +479,17 @@ func TestLLDPSampleBounded(t *testing.T) {
 }
 
 // TestDecodeLLDPAgingNoAllocation: sampled neighbours refreshed cycle
-// after cycle, with the aging passes that come with them, cost no
-// allocation.
+// after cycle, with the aging passes that come with them and with the
+// interface counters' notifications between them (which age neighbours
+// too), cost no allocation.
 func TestDecodeLLDPAgingNoAllocation(t *testing.T) {
 	const sec = int64(1e9)
 	var raws [][]byte
 	for i := range int64(400) {
-		for _, p := range []string{"Ethernet1", "Ethernet2"} {
-			raw, err := proto.Marshal(sampled(t, ts1+i*10*sec, p, "nbr-"+p))
+		ts := ts1 + i*10*sec
+		for _, r := range []*pb.SubscribeResponse{sampled(t, ts, "Ethernet1", "nbr-Ethernet1"),
+			counters(t, ts+5*sec, "Ethernet1", uint64(i)), sampled(t, ts, "Ethernet2", "nbr-Ethernet2")} {
+			raw, err := proto.Marshal(r)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -503,11 +506,11 @@ func TestDecodeLLDPAgingNoAllocation(t *testing.T) {
 		}
 		next++
 	}
-	for range 40 { // past the first cycles' learning
+	for range 60 { // past the first cycles' learning
 		decode()
 	}
 	b.NewRecord().Release()
-	if n := testing.AllocsPerRun(100, func() { decode(); decode() }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { decode(); decode(); decode() }); n != 0 {
 		t.Errorf("%v allocations per cycle of sampled LLDP neighbours", n)
 	}
 }
@@ -528,5 +531,115 @@ func sampledStream(t *testing.T) (d *Decoder, b *publish.Batch, decode func(...*
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// TestLLDPLastNeighborAgesOut: a target sampling its interface counters
+// and its only LLDP neighbour every 10 s, with no delete, stops sampling
+// the neighbour after 30 s (its last link went down) while its counters go
+// on. The port's count drops to 0 at the first notification more than the
+// hold time (3 × 10 s) after the neighbour's last sample, whatever it
+// carries: the counters' at 70 s. Before, aging waited for an LLDP sample
+// that never came. After a resubscription whose target never sends the
+// neighbour again, it ages out a hold time after the new subscription's
+// first notification. Either way the port, without a neighbour for a
+// hold time, is forgotten: the counters' notifications then carry no
+// LLDP work.
+func TestLLDPLastNeighborAgesOut(t *testing.T) {
+	const sec = int64(1e9)
+	for _, reconnect := range []bool{false, true} {
+		d, b, decode := sampledStream(t)
+		for i := range int64(30) {
+			ts := ts1 + i*10*sec
+			if reconnect && i == 2 {
+				d.Reconnected()
+				ts += 600 * sec
+			} else if reconnect && i > 2 {
+				ts += 600 * sec
+			}
+			if i <= 3 && !(reconnect && i >= 2) {
+				decode(sampled(t, ts, "Ethernet1", "spine-01"))
+			}
+			decode(counters(t, ts, "Ethernet1", uint64(i)))
+		}
+		rec := b.NewRecord()
+		out, err := schemas.Samples(rec)
+		rec.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []lldpCount{{0, "Ethernet1", 1}, {70, "Ethernet1", 0}}
+		if reconnect { // last sampled at 10 s; subscribed again at 620 s
+			want[1].sec = 660
+		}
+		if got := lldpCounts(t, out); !slices.Equal(got, want) {
+			t.Errorf("reconnect %v: counts (seconds, port, count)\n%v, want\n%v", reconnect, got, want)
+		}
+		if n := d.Stats().LLDPAged; n != 1 || len(d.lldp) != 0 {
+			t.Errorf("reconnect %v: %d neighbours aged out, %d LLDP ports kept; want 1 and none", reconnect, n, len(d.lldp))
+		}
+	}
+}
+
+// TestLLDPIdleAgingGuards: the interface counters' notifications age
+// LLDP neighbours under the guards of the LLDP samples. Each case samples
+// spine-01 on Ethernet1 and the counters every 10 s (the counters 2 s
+// after the neighbour in each cycle) and checks the neighbours aged out:
+//   - the device's clock steps five minutes forward, its counters the
+//     first to show it: the hold starts over, no neighbour is aged;
+//   - a target that samples LLDP every 40 s though asked for 10 s: the
+//     hold follows its cadence (3 × 40 s), no neighbour is aged;
+//   - the clock steps an hour back, its counters the first to show it,
+//     and spine-01 is last sampled 20 s after the step: it ages out at
+//     the first counters more than 3 × 10 s after that (32 s), not once
+//     the clock has caught up.
+func TestLLDPIdleAgingGuards(t *testing.T) {
+	const sec = int64(1e9)
+	for _, tc := range []struct {
+		name  string
+		lldp  func(i int64) bool  // spine-01 is sampled in cycle i
+		at    func(i int64) int64 // cycle i's time, seconds after ts1
+		aged  uint64
+		count []lldpCount
+	}{
+		{"clock steps forward", func(int64) bool { return true },
+			func(i int64) int64 { return i*10 + 300*min(i/10, 1) }, 0, []lldpCount{{0, "Ethernet1", 1}}},
+		{"slow LLDP cadence", func(i int64) bool { return i%4 == 0 },
+			func(i int64) int64 { return i * 10 }, 0, []lldpCount{{0, "Ethernet1", 1}}},
+		{"clock steps back", func(i int64) bool { return i <= 12 },
+			func(i int64) int64 { return i*10 - 3600*min(i/10, 1) }, 1, []lldpCount{{0, "Ethernet1", 1}, {-3600 + 152, "Ethernet1", 0}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, b, decode := sampledStream(t)
+			for i := range int64(30) {
+				ts := ts1 + tc.at(i)*sec
+				if i == 10 { // the counters show the step first
+					decode(counters(t, ts+2*sec, "Ethernet1", uint64(i)))
+					if tc.lldp(i) {
+						decode(sampled(t, ts, "Ethernet1", "spine-01"))
+					}
+					continue
+				}
+				if tc.lldp(i) {
+					decode(sampled(t, ts, "Ethernet1", "spine-01"))
+				}
+				decode(counters(t, ts+2*sec, "Ethernet1", uint64(i)))
+			}
+			rec := b.NewRecord()
+			out, err := schemas.Samples(rec)
+			rec.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []lldpCount
+			for _, s := range out {
+				if s.Metric == schemas.MetricLLDPNeighbors {
+					got = append(got, lldpCount{(s.TS - ts1) / sec, strings.TrimPrefix(s.Keys, "name="), s.F64})
+				}
+			}
+			if !slices.Equal(got, tc.count) || d.Stats().LLDPAged != tc.aged {
+				t.Errorf("counts (seconds, port, count) %v, %d aged; want %v, %d", got, d.Stats().LLDPAged, tc.count, tc.aged)
+			}
+		})
 	}
 }
