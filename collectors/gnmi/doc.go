@@ -21,6 +21,7 @@
 // metrics.
 //
 // Files: decode.go walks a SubscribeResponse and keeps the series caches,
+// dedup.go tells a resent sample from a device clock stepping back,
 // value.go turns a TypedValue into a value of the series' kind, psu.go
 // derives a power supply's input power, lldp.go counts each port's LLDP
 // neighbours (aging out those a sampling target stops sending), path.go
