@@ -525,9 +525,20 @@ func rollupTable(header string, t ddlTarget, table string, l Layout, ttlDays int
 	return b.String()
 }
 
+// RollupFiniteF64 is the gauge value the rollup views aggregate: value_f64
+// when it is finite, else NULL, which the aggregate functions skip. A NaN
+// or infinite reading would otherwise make its bucket's avg and quantiles
+// NaN (and min or max infinite); samples keeps it as it came, and the
+// rollups' samples column still counts it. The state types are those of a
+// Nullable(Float64) argument, as for value_f64 itself, so the rollup
+// tables are unchanged. isFinite exists on every server the DDL supports
+// (18.16 included).
+const RollupFiniteF64 = "if(isFinite(value_f64), value_f64, NULL)"
+
 // rollupView returns the CREATE MATERIALIZED VIEW that feeds a rollup table
 // from inserts into samples. The view sees each inserted block only; the
-// AggregatingMergeTree merges the states of all blocks.
+// AggregatingMergeTree merges the states of all blocks. Gauges aggregate
+// finite values only (RollupFiniteF64).
 func rollupView(header string, t ddlTarget, view, table, bucketFn string, l Layout) string {
 	ns := "toUInt64(toUnixTimestamp64Nano(ts))"
 	if l == LayoutLegacy {
@@ -537,16 +548,17 @@ func rollupView(header string, t ddlTarget, view, table, bucketFn string, l Layo
 SELECT
     %[4]s(ts) AS bucket, metric, device, keys, kind,
     uniqExactState(%[5]s) AS samples,
-    minState(value_f64) AS min_f64,
-    maxState(value_f64) AS max_f64,
-    avgState(value_f64) AS avg_f64,
-    quantilesTDigestState(%[6]s)(value_f64) AS q_f64,
+    minState(%[9]s) AS min_f64,
+    maxState(%[9]s) AS max_f64,
+    avgState(%[9]s) AS avg_f64,
+    quantilesTDigestState(%[6]s)(%[9]s) AS q_f64,
     minState(%[5]s) AS first_ts,
     maxState(%[5]s) AS last_ts,
     argMinState(assumeNotNull(value_u64), %[5]s) AS first_u64,
     argMaxState(assumeNotNull(value_u64), %[5]s) AS last_u64
 FROM %[1]s.%[7]s
-GROUP BY bucket, metric, device, keys, kind`, t.qdb, QuoteIdent(view), t.local(table), bucketFn, ns, RollupQuantiles, t.local(TableSamples), t.onCluster())
+GROUP BY bucket, metric, device, keys, kind`, t.qdb, QuoteIdent(view), t.local(table), bucketFn, ns, RollupQuantiles, t.local(TableSamples), t.onCluster(),
+		RollupFiniteF64)
 }
 
 // ClickHouseTimeColumn returns the time column of a table that has one in
