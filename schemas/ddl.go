@@ -532,8 +532,17 @@ func rollupTable(header string, t ddlTarget, table string, l Layout, ttlDays int
 // rollups' samples column still counts it. The state types are those of a
 // Nullable(Float64) argument, as for value_f64 itself, so the rollup
 // tables are unchanged. isFinite exists on every server the DDL supports
-// (18.16 included).
+// (18.16 included). Apply tells a view of an earlier build by the absence
+// of this expression in its definition and replaces it.
 const RollupFiniteF64 = "if(isFinite(value_f64), value_f64, NULL)"
+
+// RollupViewIsCurrent reports whether createQuery, a rollup view's
+// definition as the server returns it (system.tables.create_table_query),
+// aggregates finite gauge values only, as the views of this build do.
+// The views of earlier builds aggregated value_f64 as it came.
+func RollupViewIsCurrent(createQuery string) bool {
+	return strings.Contains(createQuery, "isFinite(value_f64)")
+}
 
 // rollupView returns the CREATE MATERIALIZED VIEW that feeds a rollup table
 // from inserts into samples. The view sees each inserted block only; the

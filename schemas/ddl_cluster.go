@@ -149,3 +149,14 @@ func (t ddlTarget) columnType(typ string) string {
 	}
 	return typ
 }
+
+// ClickHouseDropView returns the statement that drops view of db, on every
+// node of cluster when cluster is not empty. Apply uses it to replace a
+// rollup view of an earlier build; the view's rollup table is not touched.
+func ClickHouseDropView(db, cluster, view string) string {
+	stmt := fmt.Sprintf("DROP TABLE IF EXISTS %s.%s", QuoteIdent(db), QuoteIdent(view))
+	if cluster != "" {
+		stmt += " ON CLUSTER " + QuoteIdent(cluster)
+	}
+	return stmt
+}

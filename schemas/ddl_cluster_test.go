@@ -64,3 +64,40 @@ func TestClickHouseAddColumnCluster(t *testing.T) {
 		t.Errorf("column absent from the layout: got %q, want nil", got)
 	}
 }
+
+// TestClickHouseDropView checks the statement Apply drops a rollup view of
+// an earlier build with, on one server and on every node of a cluster.
+func TestClickHouseDropView(t *testing.T) {
+	f := func(db, cluster, want string) {
+		t.Helper()
+		if got := ClickHouseDropView(db, cluster, ViewSamples1m); got != want {
+			t.Errorf("ClickHouseDropView(%q, %q) = %q, want %q", db, cluster, got, want)
+		}
+	}
+	f("telekernel", "", "DROP TABLE IF EXISTS telekernel.samples_1m_mv")
+	f("telekernel", "tk_2s1r", "DROP TABLE IF EXISTS telekernel.samples_1m_mv ON CLUSTER tk_2s1r")
+	f("tk-db", "c", "DROP TABLE IF EXISTS `tk-db`.samples_1m_mv ON CLUSTER c")
+}
+
+// TestRollupViewIsCurrent checks that every generated rollup view counts as
+// current and the earlier builds' definition (value_f64 as it came) does not.
+func TestRollupViewIsCurrent(t *testing.T) {
+	for _, opts := range []DDLOptions{{Layout: LayoutLegacy}, {Layout: LayoutModern}, {Layout: LayoutLegacy, Cluster: "c"}, {Layout: LayoutModern, Cluster: "c"}} {
+		n := 0
+		for _, stmt := range ClickHouseDDL("telekernel", ServerVersion{Major: 18, Minor: 16}, opts) {
+			if !strings.Contains(stmt, "CREATE MATERIALIZED VIEW") {
+				continue
+			}
+			n++
+			if !RollupViewIsCurrent(stmt) {
+				t.Errorf("%+v: generated view is not current:\n%s", opts, stmt)
+			}
+			if old := strings.ReplaceAll(stmt, RollupFiniteF64, "value_f64"); RollupViewIsCurrent(old) {
+				t.Errorf("%+v: the earlier definition counts as current:\n%s", opts, old)
+			}
+		}
+		if n != 2 {
+			t.Errorf("%+v: %d views, want 2", opts, n)
+		}
+	}
+}

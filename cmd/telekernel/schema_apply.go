@@ -71,6 +71,9 @@ Distributed tables with the plain names over them, which queries and inserts use
 			if len(rep.Added) > 0 {
 				fmt.Fprintf(out, "added columns: %s\n", strings.Join(rep.Added, ", "))
 			}
+			if len(rep.Replaced) > 0 {
+				fmt.Fprintf(out, "replaced views: %s (rollup views of an earlier build; their tables and rows are kept)\n", strings.Join(rep.Replaced, ", "))
+			}
 			return nil
 		},
 	}

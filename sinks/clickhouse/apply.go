@@ -21,12 +21,18 @@ type ApplyReport struct {
 	Created []string
 	// Added lists the columns added to existing tables, as "table.column".
 	Added []string
+	// Replaced lists the rollup views that had an earlier build's
+	// definition and were dropped and created again (their rollup tables
+	// and rows are kept).
+	Replaced []string
 	// Layouts is the layout of each data table as it exists afterwards.
 	Layouts map[string]schemas.Layout
 }
 
 // Changed reports whether Apply created or altered anything.
-func (r ApplyReport) Changed() bool { return len(r.Created) > 0 || len(r.Added) > 0 }
+func (r ApplyReport) Changed() bool {
+	return len(r.Created) > 0 || len(r.Added) > 0 || len(r.Replaced) > 0
+}
 
 // migrated are the tables whose columns Apply brings up to date.
 var migrated = []string{schemas.TableSamples, schemas.TableDetections, schemas.TablePower, schemas.TableMaintenance,
@@ -38,8 +44,10 @@ var migrated = []string{schemas.TableSamples, schemas.TableDetections, schemas.T
 // the layout Config.Layout forces): every statement is CREATE … IF NOT
 // EXISTS, so existing tables are kept with their layout. Then, for tables
 // that exist in an older shape, it adds the columns of their layout that
-// they lack (ALTER TABLE … ADD COLUMN), and it records the layout version
-// of the samples and detections tables in schema_version. It fails with
+// they lack (ALTER TABLE … ADD COLUMN), replaces rollup views that have an
+// earlier build's definition (see upgradeViews; the rollup tables and rows
+// stay), and it records the layout version of the samples and detections
+// tables in schema_version. It fails with
 // ErrSchemaMismatch when a table was created by a later layout version.
 //
 // Apply is safe to run from several processes at once: a column another
@@ -79,7 +87,8 @@ func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 		}
 		opts.Cluster = s.cfg.Cluster
 	}
-	stmts := schemas.ClickHouseDDL(s.cfg.Database, v, opts)
+	ddl := schemas.ClickHouseDDL(s.cfg.Database, v, opts)
+	stmts := ddl
 	if allExist(stmts, before) {
 		// CREATE … IF NOT EXISTS would change nothing, and ON CLUSTER
 		// it would wait for every node (distributed_ddl_task_timeout,
@@ -103,6 +112,9 @@ func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 	}
 	slices.Sort(rep.Created)
 
+	if err := s.upgradeViews(ctx, ddl, before, &rep); err != nil {
+		return rep, err
+	}
 	if err := s.migrate(ctx, &rep); err != nil {
 		return rep, err
 	}
@@ -110,9 +122,52 @@ func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 		return rep, err
 	}
 	if rep.Changed() {
-		s.log.Info("schema applied", "created", strings.Join(rep.Created, ","), "added_columns", strings.Join(rep.Added, ","))
+		s.log.Info("schema applied", "created", strings.Join(rep.Created, ","), "added_columns", strings.Join(rep.Added, ","),
+			"replaced_views", strings.Join(rep.Replaced, ","))
 	}
 	return rep, nil
+}
+
+// upgradeViews replaces the rollup views that existed before this Apply
+// (before) with an earlier build's definition: it drops each and runs its
+// statement of ddl again. The views write TO their rollup tables, so the
+// tables and their rows stay. It runs when every table exists too, which
+// is how an upgraded deployment gets the new views. An insert into samples
+// that runs between the DROP and the CREATE (by another process) is not
+// rolled up; rebuild the month as docs/analysts.md says. Two processes
+// upgrading at once each drop and create, the last one wins, and both
+// views end up current.
+func (s *Sink) upgradeViews(ctx context.Context, ddl []string, before map[string]bool, rep *ApplyReport) error {
+	for _, view := range []string{schemas.ViewSamples1h, schemas.ViewSamples1m} {
+		if !before[view] {
+			continue // created by this Apply
+		}
+		var def string
+		if err := s.conn.QueryRow(ctx, "SELECT create_table_query FROM system.tables WHERE database = ? AND name = ?", s.cfg.Database, view).Scan(&def); err != nil {
+			return fmt.Errorf("cannot read the definition of %s.%s: %w", s.cfg.Database, view, err)
+		}
+		if schemas.RollupViewIsCurrent(def) {
+			continue
+		}
+		create := ""
+		for _, stmt := range ddl {
+			if m := createdObject.FindStringSubmatch(stmt); m != nil && strings.HasSuffix(m[1], "."+schemas.QuoteIdent(view)) {
+				create = stmt
+			}
+		}
+		if create == "" {
+			return fmt.Errorf("cannot upgrade %s.%s: the ddl has no statement for it", s.cfg.Database, view)
+		}
+		for _, stmt := range []string{schemas.ClickHouseDropView(s.cfg.Database, s.cfg.Cluster, view), create} {
+			if err := s.conn.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("cannot replace rollup view %s.%s of an earlier build: %q: %w", s.cfg.Database, view, firstLine(stmt), err)
+			}
+		}
+		rep.Replaced = append(rep.Replaced, view)
+		s.log.Info("replaced rollup view of an earlier build; its rollup table and rows are kept",
+			"view", s.cfg.Database+"."+view, "now", "gauges aggregate finite values only")
+	}
+	return nil
 }
 
 // migrate adds the columns a table's layout has and the table lacks, and
