@@ -52,7 +52,10 @@ type Config struct {
 	// DefaultDialTimeout.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
 	// ReadTimeout bounds each wait for the server while a query runs,
-	// default DefaultReadTimeout.
+	// default DefaultReadTimeout: a read, and a write that makes no
+	// progress (a server that stops reading mid-INSERT fails the insert,
+	// retryably, about ReadTimeout after the last byte it took,
+	// where the driver alone would wait for ever between blocks).
 	ReadTimeout time.Duration `yaml:"read_timeout"`
 	// BatchRows is the number of rows after which an insert sends the block
 	// it has built so far, default DefaultBatchRows. An InsertSamples call

@@ -81,10 +81,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 		comp = &ch.Compression{Method: ch.CompressionZSTD}
 	}
 	conn, err := ch.Open(&ch.Options{
-		Protocol:     ch.Native,
-		Addr:         cfg.Addr,
-		Auth:         ch.Auth{Username: cfg.Username, Password: password.Reveal()},
-		TLS:          tlsCfg,
+		Protocol: ch.Native,
+		Addr:     cfg.Addr,
+		Auth:     ch.Auth{Username: cfg.Username, Password: password.Reveal()},
+		TLS:      tlsCfg,
+		// Every write is bounded by ReadTimeout too (see stallConn).
+		DialContext:  dialer(cfg.DialTimeout, cfg.ReadTimeout, tlsCfg),
 		DialTimeout:  cfg.DialTimeout,
 		ReadTimeout:  cfg.ReadTimeout,
 		Compression:  comp,

@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -174,7 +173,9 @@ func Drain(t testing.TB, r *pipeline.Runner, timeout time.Duration) {
 
 // Proxy forwards TCP connections to a target until cut. While cut it
 // refuses new connections (its port is closed) and it has closed the ones
-// it carried, as a stopped server would.
+// it carried, as a stopped server would. While stalled (StallAfter) it
+// keeps its connections open but forwards nothing, as a server that stops
+// answering would.
 type Proxy struct {
 	target string
 	addr   string
@@ -183,6 +184,12 @@ type Proxy struct {
 	ln    net.Listener
 	conns map[net.Conn]struct{}
 	wg    sync.WaitGroup
+	// budget is how many more client bytes go to the target before the
+	// stall, or -1 for no stall to come; resume is closed when a stall
+	// ends (nil while none is pending or on).
+	budget  int64
+	stalled bool
+	resume  chan struct{}
 }
 
 // NewProxy starts a proxy to target on a free local port; it is closed when
@@ -193,7 +200,7 @@ func NewProxy(t testing.TB, target string) *Proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Proxy{target: target, addr: ln.Addr().String(), conns: map[net.Conn]struct{}{}}
+	p := &Proxy{target: target, addr: ln.Addr().String(), conns: map[net.Conn]struct{}{}, budget: -1}
 	p.serve(ln)
 	t.Cleanup(p.Cut)
 	return p
@@ -234,13 +241,32 @@ func (p *Proxy) pipe(c net.Conn) {
 	}
 	p.conns[c], p.conns[u] = struct{}{}, struct{}{}
 	p.mu.Unlock()
+	// A small receive buffer, so that a stall soon stops the client's
+	// writes instead of filling an autotuned window of many megabytes.
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(128 << 10)
+	}
 	done := make(chan struct{}, 2)
-	cp := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
+	cp := func(dst, src net.Conn, fromClient bool) {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			for b := buf[:n]; len(b) > 0; {
+				k := p.admit(len(b), fromClient)
+				if _, werr := dst.Write(b[:k]); werr != nil {
+					done <- struct{}{}
+					return
+				}
+				b = b[k:]
+			}
+			if err != nil {
+				break
+			}
+		}
 		done <- struct{}{}
 	}
-	go cp(u, c)
-	go cp(c, u)
+	go cp(u, c, true)
+	go cp(c, u, false)
 	<-done
 	c.Close()
 	u.Close()
@@ -250,8 +276,67 @@ func (p *Proxy) pipe(c net.Conn) {
 	p.mu.Unlock()
 }
 
+// admit returns how many of the next n bytes may be forwarded now,
+// waiting while the proxy is stalled; fromClient says whether they go from
+// the client to the target, which counts against the stall budget.
+func (p *Proxy) admit(n int, fromClient bool) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		for p.stalled {
+			r := p.resume
+			p.mu.Unlock()
+			<-r
+			p.mu.Lock()
+		}
+		if !fromClient || p.budget < 0 {
+			return n
+		}
+		if p.budget > 0 {
+			k := int(min(int64(n), p.budget))
+			p.budget -= int64(k)
+			return k
+		}
+		p.stalled = true // the budget is spent
+	}
+}
+
+// StallAfter makes the proxy stop forwarding, in both directions, once n
+// more bytes have gone from its clients to the target: connections stay
+// open and nothing more is read from them, so a client's writes block when
+// the socket buffers are full, as when a server hangs or the path to it
+// drops every packet. Resume (or Cut) ends the stall.
+func (p *Proxy) StallAfter(n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.budget = n
+	if p.resume == nil {
+		p.resume = make(chan struct{})
+	}
+}
+
+// Stalled reports whether the proxy has stopped forwarding.
+func (p *Proxy) Stalled() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stalled
+}
+
+// Resume ends a stall (or a pending one): the proxy forwards again what it
+// holds and what the connections still carry.
+func (p *Proxy) Resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.budget, p.stalled = -1, false
+	if p.resume != nil {
+		close(p.resume)
+		p.resume = nil
+	}
+}
+
 // Cut closes the port and every connection the proxy carries.
 func (p *Proxy) Cut() {
+	p.Resume()
 	p.mu.Lock()
 	if p.ln != nil {
 		p.ln.Close()

@@ -1,0 +1,119 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/sinks/internal/sinktest"
+)
+
+// TestIntegrationInsertServerStopsAnswering flushes a samples stage whose
+// INSERT has many blocks through a proxy that stops forwarding (keeping the
+// connection open) after the first megabytes, as a server that hangs or a
+// path that drops every packet would. The flush must fail within the
+// sink's read_timeout of the stall with one line and a retryable error,
+// although its context (5 s, as a final flush's) does not end first; the
+// next flush, once the server answers again, writes every row once.
+func TestIntegrationInsertServerStopsAnswering(t *testing.T) {
+	const (
+		readTimeout = 2 * time.Second
+		flushCtx    = 5 * time.Second
+		rows        = 200_000
+		batchRows   = 20_000 // 10 blocks of about 2 MB, uncompressed
+	)
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	proxy := sinktest.NewProxy(t, testServerAddr(t))
+	s := newTestSink(t, func(c *Config) {
+		c.Addr = []string{proxy.Addr()}
+		c.ReadTimeout = readTimeout
+		c.BatchRows = batchRows
+		c.Compression = "none"
+		c.MaxOpenConns = 1
+	})
+	ctx := context.Background()
+	if err := s.EnsureTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	var want []schemas.Sample
+	for i := range rows {
+		want = append(want, schemas.Sample{TS: testDay.Add(time.Duration(i/50) * time.Second).UnixNano(), Device: fmt.Sprintf("edge%d", i%50),
+			Metric: metricTemp, Keys: "name=CPU0", Kind: schemas.KindGauge, F64: float64(i) / 7, Source: schemas.SourceGNMI})
+	}
+	recs := records(mem, want, 5_000)
+	st := NewSamplesStage(s, mem)
+	defer st.Close()
+	var hs []kgo.RecordHeader
+	for _, h := range schemas.SamplesHeaders() {
+		hs = append(hs, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
+	for _, rec := range recs {
+		v, err := schemas.EncodeSamples(nil, rec)
+		rec.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Add(ctx, &kgo.Record{Value: v, Headers: hs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	proxy.StallAfter(3 << 20)
+	fctx, cancel := context.WithTimeout(ctx, flushCtx)
+	defer cancel()
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	start := time.Now()
+	go func() {
+		n, err := st.Flush(fctx)
+		done <- result{n, err}
+	}()
+	bound := flushCtx + readTimeout + 3*time.Second
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(bound):
+		t.Errorf("Flush still blocked %v after it began (proxy stalled: %v; flush context %v, read_timeout %v): nothing bounds the writes between blocks",
+			bound, proxy.Stalled(), flushCtx, readTimeout)
+		proxy.Cut() // closes the connections, so the blocked write returns
+		res = <-done
+		t.Fatalf("after the proxy was cut, Flush returned %d, %v, %v after it began", res.n, res.err, time.Since(start).Round(time.Millisecond))
+	}
+	took := time.Since(start)
+	t.Logf("Flush returned after %v: %d, %v", took.Round(time.Millisecond), res.n, res.err)
+	if !proxy.Stalled() {
+		t.Fatalf("the proxy never stalled: the INSERT was shorter than the stall point")
+	}
+	if res.err == nil {
+		t.Fatal("Flush succeeded through a stalled server")
+	}
+	if !IsRetryable(res.err) {
+		t.Errorf("the stalled flush's error is not retryable: %v", res.err)
+	}
+	if msg := res.err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, "read_timeout") {
+		t.Errorf("want one line naming read_timeout, got %q", msg)
+	}
+	if took > readTimeout*2+time.Second {
+		t.Errorf("Flush took %v, want within about read_timeout %v of the stall", took.Round(time.Millisecond), readTimeout)
+	}
+
+	proxy.Resume()
+	n, err := st.Flush(ctx)
+	if err != nil || n != rows {
+		t.Fatalf("the flush after the stall: %d, %v; want %d rows", n, err, rows)
+	}
+	if c, err := s.Count(ctx, schemas.TableSamples); err != nil || c != rows {
+		t.Fatalf("Count = %d, %v; want %d", c, err, rows)
+	}
+}
