@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -15,7 +16,8 @@ import (
 
 // oldRollupViews replaces the rollup views of s's database with the
 // definitions of the builds before RollupFiniteF64 (which aggregated
-// value_f64 as it came), as an upgraded deployment has them.
+// value_f64 as it came), as an upgraded deployment has them: on every
+// node when s writes to a cluster.
 func oldRollupViews(t *testing.T, s *Sink) {
 	t.Helper()
 	ctx := context.Background()
@@ -23,12 +25,13 @@ func oldRollupViews(t *testing.T, s *Sink) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, stmt := range schemas.ClickHouseDDL(s.cfg.Database, v, schemas.DDLOptions{}) {
+	for _, stmt := range schemas.ClickHouseDDL(s.cfg.Database, v, schemas.DDLOptions{Cluster: s.cfg.Cluster}) {
 		m := createdObject.FindStringSubmatch(stmt)
 		if m == nil || !strings.HasPrefix(m[0], "CREATE MATERIALIZED VIEW") {
 			continue
 		}
-		if err := s.conn.Exec(ctx, "DROP TABLE "+m[1]); err != nil {
+		_, view, _ := strings.Cut(m[1], ".")
+		if err := s.conn.Exec(ctx, schemas.ClickHouseDropView(s.cfg.Database, s.cfg.Cluster, view)); err != nil {
 			t.Fatal(err)
 		}
 		old := strings.ReplaceAll(stmt, schemas.RollupFiniteF64, "value_f64")
@@ -48,9 +51,15 @@ func oldRollupViews(t *testing.T, s *Sink) {
 // Apply changes nothing), and the next minute's non-finite readings are
 // left out.
 func TestIntegrationApplyUpgradesRollupViews(t *testing.T) {
+	checkRollupUpgrade(t, newTestSink(t, nil), nil)
+}
+
+// checkRollupUpgrade is the body of TestIntegrationApplyUpgradesRollupViews
+// on s's database. views, when set, returns the definitions of the views on
+// each node of s's cluster, which must all be current after the upgrade.
+func checkRollupUpgrade(t *testing.T, s *Sink, views func(view string) []string) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	s := newTestSink(t, nil)
 	ctx := context.Background()
 	if _, err := s.Apply(ctx); err != nil {
 		t.Fatal(err)
@@ -89,6 +98,14 @@ func TestIntegrationApplyUpgradesRollupViews(t *testing.T) {
 		if !schemas.RollupViewIsCurrent(def) {
 			t.Errorf("%s after the upgrade:\n%s", view, def)
 		}
+		if views == nil {
+			continue
+		}
+		for i, def := range views(view) {
+			if !schemas.RollupViewIsCurrent(def) {
+				t.Errorf("%s on node %d after the upgrade:\n%s", view, i+1, def)
+			}
+		}
 	}
 	for _, table := range []string{schemas.TableSamples1m, schemas.TableSamples1h} {
 		b := before
@@ -109,4 +126,18 @@ func TestIntegrationApplyUpgradesRollupViews(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkNonFiniteRollup(t, s, after, finite)
+}
+
+// TestClusterApplyUpgradesRollupViews is TestIntegrationApplyUpgradesRollupViews
+// on the two-shard cluster: the views are replaced ON CLUSTER, on both
+// nodes, and the rollup rows of both shards survive.
+func TestClusterApplyUpgradesRollupViews(t *testing.T) {
+	s := newClusterSink(t, cluster2s1r, nil)
+	checkRollupUpgrade(t, s, func(view string) []string {
+		var out []string
+		for _, node := range []string{clusterNode1, clusterNode2} {
+			out = append(out, nodeExec(t, node, fmt.Sprintf("SELECT create_table_query FROM system.tables WHERE database = '%s' AND name = '%s'", s.cfg.Database, view)))
+		}
+		return out
+	})
 }
