@@ -18,9 +18,10 @@ import (
 // stallConn fails a Write that makes no progress for stall (the sink's
 // read_timeout), whatever it wrote before. A
 // deadline the driver sets itself still applies, and its expiry is the
-// driver's error. After a stall the connection is broken: every later Read
-// and Write fails at once with the same error, so the driver discards the
-// connection instead of waiting on it again to end the INSERT.
+// driver's error. After a stall the connection is closed and broken: every
+// later Read and Write fails at once with the same error, so the driver
+// discards the connection instead of waiting on it again to end the
+// INSERT, and the server sees the INSERT end.
 //
 // The driver uses a connection from one goroutine at a time; the mutex
 // guards the deadline and error that SetDeadline (from the driver's
@@ -78,6 +79,12 @@ func (c *stallConn) Write(p []byte) (int, error) {
 		c.mu.Lock()
 		c.err = err
 		c.mu.Unlock()
+		// The driver marks a connection closed after a write error
+		// without closing it (clickhouse-go v2.50 connect.sendData), so
+		// close it here: the server then ends the INSERT, which would
+		// otherwise hold its table (a DROP or ALTER waits) until the
+		// server's receive_timeout.
+		_ = c.Conn.Close()
 		return written, err
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/sinks/internal/sinktest"
 )
@@ -116,4 +117,74 @@ func TestIntegrationInsertServerStopsAnswering(t *testing.T) {
 	if c, err := s.Count(ctx, schemas.TableSamples); err != nil || c != rows {
 		t.Fatalf("Count = %d, %v; want %d", c, err, rows)
 	}
+}
+
+// TestIntegrationStageStopWhileServerStalled runs the samples stage on the
+// real Kafka until its flush (200,000 rows, 10 blocks) is stuck on a proxy
+// that stopped forwarding, then stops the runner: Run must return within
+// pipeline.FinalFlushTimeout plus about twice read_timeout (the stuck
+// flush, then the final flush's), saying how many rows it did not flush,
+// and the server's side of the stuck INSERT must end.
+func TestIntegrationStageStopWhileServerStalled(t *testing.T) {
+	const readTimeout = 2 * time.Second
+	kc, cl := sinktest.Kafka(t)
+	proxy := sinktest.NewProxy(t, testServerAddr(t))
+	s := newTestSink(t, func(c *Config) {
+		c.Addr = []string{proxy.Addr()}
+		c.DialTimeout = time.Second
+		c.ReadTimeout = readTimeout
+		c.BatchRows = 20_000
+		c.Compression = "none"
+	})
+	ctx := context.Background()
+	if err := s.EnsureTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewGoAllocator()
+	topic := sinktest.Topic(t, cl, "tk-test-chstall-", 1)
+	var rows []schemas.Sample
+	for i := range 200_000 {
+		rows = append(rows, schemas.Sample{TS: testDay.Add(time.Duration(i/50) * time.Second).UnixNano(), Device: fmt.Sprintf("edge%d", i%50),
+			Metric: metricTemp, Keys: "name=CPU0", Kind: schemas.KindGauge, F64: float64(i) / 7, Source: schemas.SourceGNMI})
+	}
+	recs := records(mem, rows, 5_000)
+	sinktest.ProduceSamples(t, cl, topic, recs)
+	release(recs)
+
+	log, _ := sinktest.NewLog(t)
+	stage := NewSamplesStage(s, mem)
+	defer stage.Close()
+	r := newRunner(t, kc, sinktest.Name("tk-test-chstall-"), topic, stage, len(rows), time.Minute, log)
+	proxy.StallAfter(3 << 20)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(rctx) }()
+	waitFor(t, 60*time.Second, "the proxy to stall mid-flush", proxy.Stalled)
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	stopAt := time.Now()
+	bound := pipeline.FinalFlushTimeout + 2*readTimeout + 3*time.Second
+	var err error
+	select {
+	case err = <-done:
+		t.Logf("Run returned %v after the stop: %v", time.Since(stopAt).Round(time.Millisecond), err)
+	case <-time.After(bound):
+		t.Errorf("Run did not return within %v of the stop (FinalFlushTimeout %v, read_timeout %v)", bound, pipeline.FinalFlushTimeout, readTimeout)
+		proxy.Cut()
+		err = <-done
+		t.Fatalf("after the proxy was cut, Run returned %v after the stop: %v", time.Since(stopAt).Round(time.Millisecond), err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "stopped without flushing 200000 rows") {
+		t.Errorf("Run returned %v, want one saying the 200000 rows were not flushed", err)
+	}
+	// The server's side of the stalled INSERT ends once the sink closed
+	// the connection (else it would hold the table, and a DROP would wait,
+	// until the server's receive_timeout).
+	proxy.Resume()
+	waitFor(t, 10*time.Second, "the stalled INSERT to end on the server", func() bool {
+		var n uint64
+		q := "SELECT count() FROM system.processes WHERE query LIKE ?"
+		return s.conn.QueryRow(ctx, q, "INSERT INTO "+s.db+".samples%").Scan(&n) == nil && n == 0
+	})
 }
