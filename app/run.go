@@ -220,7 +220,7 @@ func (p *process) connect(ctx context.Context) (func(), error) {
 			closers[i]()
 		}
 	}
-	kc := cfg.Kafka
+	kc := cfg.Kafka.WithLogger(p.log)
 	if len(kc.Brokers) == 0 {
 		cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.DefaultNumPartitions(int(cfg.Topics.Partitions)),
 			kfake.BrokerConfigs(map[string]string{"log.segment.bytes": strconv.Itoa(embeddedSegmentBytes)}))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -47,6 +48,16 @@ type Config struct {
 	// crashed process) before moving its partitions; default 45s, Kafka's
 	// default. Lower means faster failover and more rebalances on hiccups.
 	SessionTimeout time.Duration `yaml:"session_timeout"`
+
+	log *slog.Logger // see WithLogger
+}
+
+// WithLogger returns c with the logger of its connections' secret reloads
+// (a password file that cannot be read, or that changed); default
+// slog.Default().
+func (c Config) WithLogger(l *slog.Logger) Config {
+	c.log = l
+	return c
 }
 
 // SASLConfig configures SASL authentication.
@@ -111,7 +122,12 @@ func (c Config) PlaintextPassword() bool {
 	return strings.EqualFold(c.SASL.Mechanism, "PLAIN") && !c.TLS.Enabled && !c.TLS.Enable
 }
 
-// Opts returns the franz-go options for the connection.
+// Opts returns the franz-go options for the connection. The SASL password is
+// read now (an error if it cannot be) and, when it comes from a file, again
+// at every connection's authentication, so a password the operator rotated
+// by rewriting the file is used without a restart; a file that cannot be
+// read then keeps the value read before, with one warning. A password from
+// the environment is fixed.
 func (c Config) Opts() ([]kgo.Opt, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
@@ -132,17 +148,34 @@ func (c Config) Opts() ([]kgo.Opt, error) {
 		opts = append(opts, kgo.DialTLSConfig(tc))
 	}
 	if m := strings.ToUpper(c.SASL.Mechanism); m != "" {
-		pw, err := c.SASL.Password.Load()
+		log := c.log
+		if log == nil {
+			log = slog.Default()
+		}
+		pw, err := c.SASL.Password.Live("kafka.sasl.password", log)
 		if err != nil {
 			return nil, fmt.Errorf("kafka: sasl.password: %w", err)
 		}
+		user := c.SASL.Username
+		// The mechanisms' callbacks run at every connection's
+		// authentication: a password file the operator rewrote is read
+		// again there, so a rotated password needs no restart.
+		pass := func() string {
+			pw.Reload()
+			return pw.Value().Reveal()
+		}
 		switch m {
 		case "PLAIN":
-			opts = append(opts, kgo.SASL(plain.Auth{User: c.SASL.Username, Pass: pw.Reveal()}.AsMechanism()))
-		case "SCRAM-SHA-256":
-			opts = append(opts, kgo.SASL(scram.Auth{User: c.SASL.Username, Pass: pw.Reveal()}.AsSha256Mechanism()))
-		case "SCRAM-SHA-512":
-			opts = append(opts, kgo.SASL(scram.Auth{User: c.SASL.Username, Pass: pw.Reveal()}.AsSha512Mechanism()))
+			opts = append(opts, kgo.SASL(plain.Plain(func(context.Context) (plain.Auth, error) {
+				return plain.Auth{User: user, Pass: pass()}, nil
+			})))
+		case "SCRAM-SHA-256", "SCRAM-SHA-512":
+			auth := func(context.Context) (scram.Auth, error) { return scram.Auth{User: user, Pass: pass()}, nil }
+			if m == "SCRAM-SHA-256" {
+				opts = append(opts, kgo.SASL(scram.Sha256(auth)))
+			} else {
+				opts = append(opts, kgo.SASL(scram.Sha512(auth)))
+			}
 		}
 	}
 	return opts, nil

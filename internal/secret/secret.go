@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -116,3 +117,74 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // MarshalText hides the value from encoders.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Live is a secret that follows its file while the process runs: operators
+// rotate a password by rewriting the file (a Kubernetes secret volume is
+// updated in place), and a client calls Reload before it authenticates again.
+// A secret from an environment variable is fixed at start. Live is safe for
+// concurrent use.
+type Live struct {
+	src   Source
+	field string
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	val     Secret
+	failing bool // the last Reload could not read the file; logged once
+}
+
+// Live loads s as Load does and returns it as a Live secret; field names
+// the config field in the lines Reload logs (kafka.sasl.password, say). A
+// nil log logs nothing.
+func (s Source) Live(field string, log *slog.Logger) (*Live, error) {
+	v, err := s.Load()
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Live{src: s, field: field, log: log, val: v}, nil
+}
+
+// Value returns the value last read.
+func (l *Live) Value() Secret {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.val
+}
+
+// FromFile reports whether the secret comes from a file, so Reload may
+// change it.
+func (l *Live) FromFile() bool { return l.src.File != "" }
+
+// Reload reads the file again and reports whether the value changed. A file
+// that cannot be read or holds nothing keeps the previous value and logs one
+// warning naming the field and the file, once until a read succeeds again.
+// Neither value is ever logged. A secret from the environment is not read
+// again: Reload returns false.
+func (l *Live) Reload() bool {
+	if l.src.File == "" {
+		return false
+	}
+	v, err := l.src.Load()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		if !l.failing {
+			l.failing = true
+			l.log.Warn("cannot read the secret file again; keeping the value read before", "field", l.field, "file", l.src.File, "err", err)
+		}
+		return false
+	}
+	if l.failing {
+		l.failing = false
+		l.log.Info("secret file readable again", "field", l.field, "file", l.src.File)
+	}
+	if v == l.val {
+		return false
+	}
+	l.val = v
+	l.log.Info("secret file changed; using the new value", "field", l.field, "file", l.src.File)
+	return true
+}

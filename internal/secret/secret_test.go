@@ -73,3 +73,67 @@ func TestSourceYAML(t *testing.T) {
 	f("password: {fil: /x}\n", Source{}, "line 1: field fil not found in type secret.Source")
 	f("password: [hunter2]\n", Source{}, "line 1: want {file: PATH} or {env: VAR}")
 }
+
+// A Live secret follows its file: a rewritten file gives the new value, a
+// file that cannot be read keeps the old one with one warning naming the
+// field and the file (not one per Reload), and no value reaches the log.
+func TestLiveReload(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "pw")
+	write := func(v string) {
+		t.Helper()
+		if err := os.WriteFile(p, []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("old-pass-1\n")
+	var buf bytes.Buffer
+	l, err := Source{File: p}.Live("kafka.sasl.password", slog.New(slog.NewTextHandler(&buf, nil)))
+	if err != nil || l.Value().Reveal() != "old-pass-1" || !l.FromFile() {
+		t.Fatalf("Live: %q %v", l.Value().Reveal(), err)
+	}
+	if l.Reload() {
+		t.Error("Reload of an unchanged file reports a change")
+	}
+	write("new-pass-2\n")
+	if !l.Reload() || l.Value().Reveal() != "new-pass-2" {
+		t.Fatalf("after a rewrite: %q", l.Value().Reveal())
+	}
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if l.Reload() || l.Value().Reveal() != "new-pass-2" {
+			t.Fatalf("a missing file must keep the value: %q", l.Value().Reveal())
+		}
+	}
+	write("\n") // empty: also kept, and no second warning
+	l.Reload()
+	if n := strings.Count(buf.String(), "cannot read the secret file again"); n != 1 {
+		t.Errorf("%d warnings for an unreadable file, want 1:\n%s", n, buf.String())
+	}
+	if !strings.Contains(buf.String(), "field=kafka.sasl.password file="+p) {
+		t.Errorf("the warning does not name the field and file:\n%s", buf.String())
+	}
+	write("new-pass-3")
+	if !l.Reload() || l.Value().Reveal() != "new-pass-3" {
+		t.Fatalf("after the file came back: %q", l.Value().Reveal())
+	}
+	if !strings.Contains(buf.String(), "secret file readable again") {
+		t.Errorf("no line when the file came back:\n%s", buf.String())
+	}
+	if strings.Contains(buf.String(), "pass-") {
+		t.Errorf("a value reached the log:\n%s", buf.String())
+	}
+	t.Setenv("TK_TEST_LIVE", "from-env")
+	e, err := Source{Env: "TK_TEST_LIVE"}.Live("x", nil)
+	if err != nil || e.FromFile() {
+		t.Fatal(err)
+	}
+	t.Setenv("TK_TEST_LIVE", "changed")
+	if e.Reload() || e.Value().Reveal() != "from-env" {
+		t.Errorf("an env secret changed after start: %q", e.Value().Reveal())
+	}
+	if _, err := (Source{File: "/nonexistent/pw"}).Live("x", nil); err == nil {
+		t.Error("Live of a missing file: want an error at start")
+	}
+}
