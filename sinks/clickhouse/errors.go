@@ -28,6 +28,11 @@ var (
 	ErrSchemaMismatch = errors.New("table schema mismatch")
 )
 
+// errPasswordFile marks the authentication failure of a connection whose
+// password comes from a file: the file is read again before the next
+// connection, so once the operator has rewritten it a retry may succeed.
+var errPasswordFile = errors.New("the password file is read again before the next connection")
+
 // ConnectError is returned by New when the server cannot be reached or
 // refuses the connection. Its text is one line naming the address, the
 // cause and a hint, e.g.
@@ -115,7 +120,10 @@ func isAuthCode(c int32) bool {
 // load (too many parts, memory limit, too many queries…); false for schema
 // errors (unknown table or column, type mismatch, syntax), authentication
 // and TLS certificate errors, invalid input (ErrBadInput), a closed sink
-// and a cancelled context. Retries with backoff belong to the caller.
+// and a cancelled context. An authentication error is retryable when the
+// password comes from a file, which the next connection reads again
+// (operators rotate a password by rewriting it). Retries with backoff
+// belong to the caller.
 func IsRetryable(err error) bool {
 	if err == nil {
 		return false
@@ -129,7 +137,7 @@ func IsRetryable(err error) bool {
 	}
 	var ex *ch.Exception
 	if errors.As(err, &ex) {
-		return retryableCodes[ex.Code]
+		return retryableCodes[ex.Code] || errors.Is(err, errPasswordFile)
 	}
 	var opErr *ch.OpError // a value the driver could not convert
 	if errors.As(err, &opErr) {
@@ -171,6 +179,10 @@ func connectError(cfg Config, err error) *ConnectError {
 		rerr   tls.RecordHeaderError
 		netErr net.Error
 	)
+	if errors.Is(err, errPasswordFile) && errors.As(err, &ex) {
+		// At start a wrong password stops New, whatever its source.
+		e.Err = ex
+	}
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		e.Hint = "is the server running and the address right?"

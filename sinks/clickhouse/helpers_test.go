@@ -59,8 +59,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // newTestSink connects to the test server with a fresh database
-// tk_test_<random>, which is dropped when the test ends.
-func newTestSink(t testing.TB, mod func(*Config)) *Sink {
+// tk_test_<random>, which is dropped when the test ends. opts follow the
+// test logger, so a WithLogger among them wins.
+func newTestSink(t testing.TB, mod func(*Config), opts ...Option) *Sink {
 	t.Helper()
 	addr := testServerAddr(t)
 	var r [6]byte
@@ -71,7 +72,7 @@ func newTestSink(t testing.TB, mod func(*Config)) *Sink {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := New(ctx, cfg, WithLogger(testLogger(t)))
+	s, err := New(ctx, cfg, append([]Option{WithLogger(testLogger(t))}, opts...)...)
 	if err != nil {
 		t.Fatalf("ClickHouse integration test needs a server at %s (deploy/local/clickhouse.sh start): %v", addr, err)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
@@ -416,6 +418,16 @@ func TestIntegrationWrongPassword(t *testing.T) {
 		t.Errorf("took %v", time.Since(start))
 	}
 	t.Log(msg)
+	// From a file, too, a wrong password stops New with the same line
+	// (only a running sink retries a failed login, reading the file again).
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("not-the-password\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(context.Background(), Config{Addr: []string{addr}, Password: secret.Source{File: pw}})
+	if err == nil || err.Error() != msg || IsRetryable(err) {
+		t.Errorf("wrong password from a file: %v (retryable %v), want %q", err, IsRetryable(err), msg)
+	}
 }
 
 func TestIntegrationREADMEQueries(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/telekernel/telekernel/internal/tlsfiles"
+	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -69,9 +69,14 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	password, tlsCfg, err := tlsfiles.Credentials(cfg.Password, cfg.TLS)
+	log := o.log.With("component", "clickhouse")
+	password, err := cfg.Password.Live("clickhouse.password", log)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse: invalid config: %w", err)
+		return nil, fmt.Errorf("clickhouse: invalid config: password: %w", err)
+	}
+	tlsCfg, err := cfg.TLS.Client()
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: invalid config: tls.%w", err)
 	}
 	var comp *ch.Compression
 	switch cfg.Compression {
@@ -83,7 +88,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 	conn, err := ch.Open(&ch.Options{
 		Protocol: ch.Native,
 		Addr:     cfg.Addr,
-		Auth:     ch.Auth{Username: cfg.Username, Password: password.Reveal()},
+		Auth:     ch.Auth{Username: cfg.Username, Password: password.Value().Reveal()},
 		TLS:      tlsCfg,
 		// Every write is bounded by ReadTimeout too (see stallConn).
 		DialContext:  dialer(cfg.DialTimeout, cfg.ReadTimeout, tlsCfg),
@@ -95,7 +100,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 		ClientInfo: ch.ClientInfo{Products: []struct{ Name, Version string }{
 			{Name: "telekernel", Version: fmt.Sprint(schemas.ClickHouseSchemaVersion)},
 		}},
-		Settings: clusterSettings(cfg.Cluster),
+		Settings:     clusterSettings(cfg.Cluster),
+		DialStrategy: dialWith(password),
 	})
 	if err != nil {
 		return nil, connectError(cfg, err)
@@ -116,12 +122,35 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 		cfg:     cfg,
 		db:      schemas.QuoteIdent(cfg.Database),
 		conn:    conn,
-		log:     o.log.With("component", "clickhouse"),
+		log:     log,
 		layouts: map[string]schemas.Layout{},
 	}
 	v, _ := s.ServerVersion()
 	s.log.Info("connected", "config", cfg, "server_version", v.String())
 	return s, nil
+}
+
+// dialWith returns the driver's dial strategy for a password that may
+// change: every new connection reads the password file again (see
+// secret.Live) and logs in with what it holds, so a password the operator
+// rotated by rewriting the file is used without a restart. An
+// authentication failure of such a password is marked retryable
+// (errPasswordFile): a later connection reads the file again.
+func dialWith(pw *secret.Live) func(context.Context, int, *ch.Options, ch.Dial) (ch.DialResult, error) {
+	return func(ctx context.Context, connID int, opt *ch.Options, dial ch.Dial) (ch.DialResult, error) {
+		if !pw.FromFile() {
+			return ch.DefaultDialStrategy(ctx, connID, opt, dial)
+		}
+		pw.Reload()
+		o := *opt
+		o.Auth.Password = pw.Value().Reveal()
+		r, err := ch.DefaultDialStrategy(ctx, connID, &o, dial)
+		var ex *ch.Exception
+		if err != nil && errors.As(err, &ex) && isAuthCode(ex.Code) {
+			err = fmt.Errorf("%w (%w)", err, errPasswordFile)
+		}
+		return r, err
+	}
 }
 
 // ServerVersion returns the version of the server the sink is connected to.
