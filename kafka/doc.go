@@ -1,6 +1,7 @@
 // Package kafka is telekernel's small Kafka package: the connection config
 // (brokers, TLS through tlsfiles.Config, SASL with the password from a
-// secret.Source) and Connect, which fails at start with one actionable line
+// secret.Source, read again from its file at every connection's
+// authentication so a rotated password needs no restart) and Connect, which fails at start with one actionable line
 // when no broker answers; topic names (the defaults, CheckTopicName) and
 // creation (EnsureTopics); ReadAll, which reads a topic to its end as of the
 // call; and Headers/RecordHeaders, which convert record headers to and from
