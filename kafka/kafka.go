@@ -115,13 +115,6 @@ func (c Config) ValidateFiles() error {
 	return nil
 }
 
-// PasswordFromFile reports whether c's SASL password comes from a file,
-// which every new connection reads again: a refused login may then succeed
-// later, once the operator has rewritten the file.
-func (c Config) PasswordFromFile() bool {
-	return c.SASL.Mechanism != "" && c.SASL.Password.File != ""
-}
-
 // PlaintextPassword reports whether c sends its SASL password as it is
 // (PLAIN) over a connection without TLS, where anyone on the path can read
 // it. SCRAM never sends the password.

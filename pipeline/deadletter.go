@@ -137,7 +137,7 @@ func (r *Runner) deadLetter(ctx context.Context, rec *kgo.Record, cause error) e
 			r.log.Warn("dead letter too large for its topic; cutting it", "topic", r.cfg.DeadLetterTopic, "limit_bytes", limit, "err", err)
 			continue
 		}
-		if why := fatalKafka(err, r.passwordFile); why != "" {
+		if why := fatalKafka(err); why != "" {
 			return fmt.Errorf("cannot write dead letter of %s/%d@%d to %s: %w (%s; the record is not committed: it is read again on restart)",
 				rec.Topic, rec.Partition, rec.Offset, r.cfg.DeadLetterTopic, err, why)
 		}

@@ -82,14 +82,11 @@ type RunnerConfig struct {
 // make re-delivery harmless). A slow sink slows consumption: nothing is
 // polled while a flush is running or being retried.
 type Runner struct {
-	cfg RunnerConfig
-	// passwordFile: the SASL password comes from a file, so a refused
-	// login is retried (see fatalKafka).
-	passwordFile bool
-	client       *kgo.Client
-	sink         Sink
-	log          *slog.Logger
-	metrics      *Metrics
+	cfg     RunnerConfig
+	client  *kgo.Client
+	sink    Sink
+	log     *slog.Logger
+	metrics *Metrics
 
 	mu sync.Mutex // guards sink, done and epochs between the loop and callers
 	// done is the next offset of each partition given to the sink (or
@@ -135,7 +132,7 @@ func NewRunner(ctx context.Context, kc kafka.Config, cfg RunnerConfig, sink Sink
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = DefaultFlushInterval
 	}
-	r := &Runner{cfg: cfg, passwordFile: kc.PasswordFromFile(), sink: sink, metrics: m, log: log.With("stage", cfg.Name), done: map[string]map[int32]int64{}, epochs: map[string]map[int32]int32{}, drops: newDropExporter(sink), work: context.Background()}
+	r := &Runner{cfg: cfg, sink: sink, metrics: m, log: log.With("stage", cfg.Name), done: map[string]map[int32]int64{}, epochs: map[string]map[int32]int32{}, drops: newDropExporter(sink), work: context.Background()}
 	cl, err := kafka.Connect(ctx, kc,
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topics...),

@@ -473,8 +473,8 @@ func (t *TransactRunner) transact(ctx, work context.Context, fetches kgo.Fetches
 	switch {
 	case x.procErr != nil:
 		return x.procErr
-	case failed != nil && fatalKafka(failed, t.kc.PasswordFromFile()) != "":
-		return fmt.Errorf("%s: %w; transaction aborted (%s)", t.cfg.Name, failed, fatalKafka(failed, t.kc.PasswordFromFile()))
+	case failed != nil && fatalKafka(failed) != "":
+		return fmt.Errorf("%s: %w; transaction aborted (%s)", t.cfg.Name, failed, fatalKafka(failed))
 	case err != nil && work.Err() != nil:
 		// The stop's time ran out: End failed flushing, before it ended
 		// the transaction (or the commit's outcome is unknown).

@@ -41,7 +41,7 @@ func (t *TransactRunner) renew(ctx context.Context, cause error) error {
 	if errors.Is(cause, kerr.ProducerFenced) {
 		t.fenceStreak++
 	}
-	if why := fatalKafka(cause, t.kc.PasswordFromFile()); why != "" || t.fenceStreak >= maxFenceStreak {
+	if why := fatalKafka(cause); why != "" || t.fenceStreak >= maxFenceStreak {
 		if why == "" {
 			why = fmt.Sprintf("fenced %d times in a row: another live instance uses transactional id %s", t.fenceStreak, t.cfg.TransactionalID)
 		}
@@ -113,14 +113,9 @@ func (t *TransactRunner) closeSession() { leaveGroup(t.sess.Close, t.log) }
 // fatalKafka says why no new session can get past err, or "" when one may:
 // the broker refuses the credentials or a permission, a record is too
 // large for its topic, or the transaction timeout is above the broker's
-// maximum. Refused credentials are not fatal when the password comes from
-// a file (passwordFile, see kafka.Config.PasswordFromFile): the next
-// connection reads it again, so a rotation goes through once the operator
-// has rewritten it.
-func fatalKafka(err error, passwordFile bool) string {
+// maximum.
+func fatalKafka(err error) string {
 	switch {
-	case passwordFile && errors.Is(err, kerr.SaslAuthenticationFailed):
-		return ""
 	case errors.Is(err, kerr.SaslAuthenticationFailed), errors.Is(err, kerr.TransactionalIDAuthorizationFailed),
 		errors.Is(err, kerr.GroupAuthorizationFailed), errors.Is(err, kerr.TopicAuthorizationFailed),
 		errors.Is(err, kerr.ClusterAuthorizationFailed):

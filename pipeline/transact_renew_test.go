@@ -11,7 +11,7 @@ import (
 func TestFatalKafka(t *testing.T) {
 	f := func(err error, fatal bool) {
 		t.Helper()
-		if got := fatalKafka(err, false) != ""; got != fatal {
+		if got := fatalKafka(err) != ""; got != fatal {
 			t.Errorf("fatalKafka(%v) fatal = %v, want %v", err, got, fatal)
 		}
 	}
@@ -29,13 +29,4 @@ func TestFatalKafka(t *testing.T) {
 	f(kerr.SaslAuthenticationFailed, true)
 	f(fmt.Errorf("produce to x: %w", kerr.MessageTooLarge), true)
 	f(fmt.Errorf("begin transaction: %w", kerr.InvalidTransactionTimeout), true)
-
-	// A password from a file is read again by the next connection: a
-	// refused login is retried, a refused permission still is not.
-	if why := fatalKafka(fmt.Errorf("produce to x: %w", kerr.SaslAuthenticationFailed), true); why != "" {
-		t.Errorf("a refused login with a password file is fatal: %s", why)
-	}
-	if fatalKafka(fmt.Errorf("produce to x: %w", kerr.TopicAuthorizationFailed), true) == "" {
-		t.Error("a refused permission with a password file is not fatal")
-	}
 }
