@@ -41,8 +41,9 @@ func (c Config) Validate() error {
 }
 
 // Credentials loads pw and builds c's client TLS config: the credentials
-// of a client that signs in with a password over optional TLS (the
-// ClickHouse and Alertmanager sinks). Errors name the field at fault:
+// of a client that signs in with a password read once over optional TLS
+// (the Alertmanager sink; the ClickHouse sink reads its password again
+// before each connection, see secret.Live). Errors name the field at fault:
 // "password: …" or "tls.<field>: …".
 func Credentials(pw secret.Source, c Config) (secret.Secret, *tls.Config, error) {
 	p, err := pw.Load()

@@ -40,6 +40,8 @@ type Config struct {
 	Username string `yaml:"username"`
 	// Password of Username, from a file or an environment variable
 	// (password: {file: PATH} or {env: VAR}); read by New, never logged.
+	// A file is read again before every new connection, so a password
+	// rotated by rewriting it needs no restart; a variable is fixed.
 	Password secret.Source `yaml:"password"`
 	// PasswordFile is the deprecated spelling of password: {file: PATH};
 	// it is still read, and Deprecated names it.
