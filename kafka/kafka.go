@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -49,15 +50,40 @@ type Config struct {
 	// default. Lower means faster failover and more rebalances on hiccups.
 	SessionTimeout time.Duration `yaml:"session_timeout"`
 
-	log *slog.Logger // see WithLogger
+	log      *slog.Logger    // see WithLogger
+	password *sharedPassword // see WithLogger
+}
+
+// sharedPassword is the SASL password that the clients of one WithLogger
+// config read, loaded by the first.
+type sharedPassword struct {
+	once sync.Once
+	src  secret.Source
+	live *secret.Live
+	err  error
 }
 
 // WithLogger returns c with the logger of its connections' secret reloads
 // (a password file that cannot be read, or that changed); default
-// slog.Default().
+// slog.Default(). The clients built from the result and its copies share
+// one reading of the password file, so a file that cannot be read is
+// logged once per process, not once per client.
 func (c Config) WithLogger(l *slog.Logger) Config {
 	c.log = l
+	c.password = &sharedPassword{src: c.SASL.Password}
 	return c
+}
+
+// livePassword returns the SASL password, shared with the other clients
+// of c's WithLogger when its source is still the one given there.
+func (c Config) livePassword(log *slog.Logger) (*secret.Live, error) {
+	const field = "kafka.sasl.password"
+	sp := c.password
+	if sp == nil || sp.src != c.SASL.Password {
+		return c.SASL.Password.Live(field, log)
+	}
+	sp.once.Do(func() { sp.live, sp.err = sp.src.Live(field, log) })
+	return sp.live, sp.err
 }
 
 // SASLConfig configures SASL authentication.
@@ -152,7 +178,7 @@ func (c Config) Opts() ([]kgo.Opt, error) {
 		if log == nil {
 			log = slog.Default()
 		}
-		pw, err := c.SASL.Password.Live("kafka.sasl.password", log)
+		pw, err := c.livePassword(log)
 		if err != nil {
 			return nil, fmt.Errorf("kafka: sasl.password: %w", err)
 		}

@@ -149,7 +149,8 @@ func TestSASLPasswordFileRotation(t *testing.T) {
 	cfg := Config{Brokers: []string{saslAddr},
 		SASL: SASLConfig{Mechanism: "SCRAM-SHA-512", Username: user, Password: secret.Source{File: pwFile}}}
 	d := &cutDialer{tc: tc}
-	cl, err := Connect(ctx, cfg.WithLogger(log), kgo.Dialer(d.DialContext), kgo.RecordRetries(20))
+	cfg = cfg.WithLogger(log)
+	cl, err := Connect(ctx, cfg, kgo.Dialer(d.DialContext), kgo.RecordRetries(20))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +180,13 @@ func TestSASLPasswordFileRotation(t *testing.T) {
 	if err := produce(100); err != nil {
 		t.Fatal(err)
 	}
+	// A second client of the same config, as a process has several.
+	d2 := &cutDialer{tc: tc}
+	cl2, err := Connect(ctx, cfg, kgo.Dialer(d2.DialContext))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl2.Close()
 
 	// The file goes away: new connections keep the old password.
 	if err := os.Remove(pwFile); err != nil {
@@ -186,8 +194,12 @@ func TestSASLPasswordFileRotation(t *testing.T) {
 	}
 	for range 3 {
 		d.cut()
+		d2.cut()
 		if err := produce(10); err != nil {
 			t.Fatalf("with the password file gone: %v", err)
+		}
+		if err := cl2.Ping(ctx); err != nil {
+			t.Fatalf("second client, with the password file gone: %v", err)
 		}
 	}
 
@@ -221,7 +233,7 @@ func TestSASLPasswordFileRotation(t *testing.T) {
 	logMu.Unlock()
 	t.Logf("log:\n%s", out)
 	if c := strings.Count(out, "cannot read the secret file again"); c != 1 {
-		t.Errorf("%d lines for the missing file, want 1", c)
+		t.Errorf("%d lines for the missing file from two clients, want 1", c)
 	}
 	if !strings.Contains(out, "field=kafka.sasl.password file="+pwFile) {
 		t.Error("no line names the field and the file")
