@@ -55,6 +55,9 @@ type TransactConfig struct {
 	DeadLetterTopic string // default DefaultDeadLetterTopic
 	// TransactionalID must be unique per running instance; default
 	// GROUP-<random>. Fencing of zombies is by group generation (KIP-447).
+	// Two live instances given the same one fence each other in turn: the
+	// one fenced 3 times within 10 minutes stops with an error, and the
+	// other goes on.
 	TransactionalID string
 	// TransactionTimeout bounds how long a crashed instance's open
 	// transaction blocks read-committed readers; default 10s, or twice
@@ -109,8 +112,11 @@ type TransactRunner struct {
 	records, dead, txns, aborts, restoredKeys, outputs atomic.Int64
 	abortStreak                                        int // consecutive aborted transactions; Run goroutine only
 	// renewStreak and fenceStreak count the sessions renew replaced, and
-	// those fenced, since the last commit. Run goroutine only.
+	// those fenced, since the last commit; fences holds when the sessions
+	// of the last fenceWindow were fenced, commits in between or not. Run
+	// goroutine only.
 	renewStreak, fenceStreak int
+	fences                   []time.Time
 	// dlqLimit is the size dead letters are cut to; it shrinks when the
 	// dead-letter topic rejects one as too large. Run goroutine only.
 	dlqLimit int

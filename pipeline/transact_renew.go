@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -17,9 +18,16 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	}
 }
 
-// maxFenceStreak is how many sessions in a row may be fenced before the
-// stage gives up: another live instance uses its transactional ID.
-const maxFenceStreak = 3
+// maxFences is how many times the stage's sessions may be fenced within
+// fenceWindow, commits in between or not, or in a row, before it gives up:
+// another live instance uses its transactional ID. Two such instances fence
+// each other in turn, each new session of one fencing the other, and both
+// commit between fences, so a count of fences in a row never ends it. A
+// single fence (after a broker failover, say) does not stop the stage.
+const (
+	maxFences   = 3
+	fenceWindow = 10 * time.Minute
+)
 
 // sessionCloseWait bounds how long renew waits for the replaced session to
 // leave its group (the broker may be away); it goes on closing behind.
@@ -33,18 +41,27 @@ const sessionCloseWait = 10 * time.Second
 // once the failed transaction committed or was aborted, at the latest after
 // the transaction timeout) and restores state from the changelog, so what
 // the failed transaction did counts exactly once whether it committed or
-// not. It returns nil to go on, or cause when it is fatal (see fatalKafka).
+// not. It returns nil to go on, or cause when it is fatal (see fatalKafka)
+// or the sessions were fenced maxFences times within fenceWindow: another
+// live instance shares the transactional ID, which it says in one ERROR
+// line.
 func (t *TransactRunner) renew(ctx context.Context, cause error) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	if errors.Is(cause, kerr.ProducerFenced) {
+	fenced := errors.Is(cause, kerr.ProducerFenced)
+	if fenced {
 		t.fenceStreak++
-	}
-	if why := fatalKafka(cause); why != "" || t.fenceStreak >= maxFenceStreak {
-		if why == "" {
-			why = fmt.Sprintf("fenced %d times in a row: another live instance uses transactional id %s", t.fenceStreak, t.cfg.TransactionalID)
+		now := time.Now()
+		t.fences = append(slices.DeleteFunc(t.fences, func(at time.Time) bool { return now.Sub(at) >= fenceWindow }), now)
+		if n := max(t.fenceStreak, len(t.fences)); n >= maxFences {
+			why := fmt.Sprintf("two live instances share transactional id %s: this one was fenced %d times within %v (%d in a row), each new session of one fencing the other; "+
+				"stopping it: give every instance its own transactional id, or stop the duplicate deployment", t.cfg.TransactionalID, len(t.fences), fenceWindow, t.fenceStreak)
+			t.log.Error(why, "transactional_id", t.cfg.TransactionalID, "err", cause)
+			return fmt.Errorf("%s: %w (%s)", t.cfg.Name, cause, why)
 		}
+	}
+	if why := fatalKafka(cause); why != "" {
 		if errors.Is(cause, kerr.InvalidTransactionTimeout) {
 			why += fmt.Sprintf("; the stage's is %v", t.cfg.TransactionTimeout)
 		}
@@ -52,6 +69,9 @@ func (t *TransactRunner) renew(ctx context.Context, cause error) error {
 	}
 	t.renewStreak++
 	switch {
+	case fenced:
+		t.log.Warn("session fenced by another producer with the same transactional id; starting a new session from the last commit",
+			"transactional_id", t.cfg.TransactionalID, "fences", len(t.fences), "stop_at", maxFences, "within", fenceWindow.String(), "err", cause)
 	case t.renewStreak == 1:
 		t.log.Warn("transaction failed on the broker's side; starting a new session from the last commit", "err", cause)
 	case t.renewStreak%10 == 0:
