@@ -56,8 +56,9 @@ type Sink interface {
 
 // PartitionDropper is implemented by a Sink that keeps what it was given
 // per partition. When the runner gives a partition up with its records not
-// durable (the flush on its revocation failed, or the group took it away),
-// it calls DropPartition: the partition's next owner reads those records
+// durable (the flush on its revocation failed, or the group took it away,
+// which a heartbeat between the retries of a failed flush finds out), it
+// calls DropPartition: the partition's next owner reads those records
 // again from the committed offset, so the sink must not write them later,
 // which would race with that owner's writes (a Parquet file of them could
 // replace the owner's committed files).
@@ -505,12 +506,54 @@ func (r *Runner) flushRetrying(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		// The retries hold the rebalance: past the group's rebalance
+		// timeout the group goes on without this member, and a retry that
+		// then wrote the rows it holds would write them after their new
+		// owner did.
+		if r.lostMemberLocked(ctx) && r.sink.Pending() == 0 {
+			// Nothing left to write or commit: poll on, so the member
+			// rejoins its group.
+			return fmt.Errorf("%w: the group no longer knows this member", errCommit)
+		}
+		if ctx.Err() != nil {
 			// The caller holds r.mu: final would wait for it for ever.
 			return r.finalLocked()
-		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}
+}
+
+// lostMemberLocked asks the group's coordinator, with a heartbeat, whether
+// this member is still in its group, and when the group no longer knows it
+// forgets every partition (loseAllLocked) and reports true. Nothing the
+// member holds of them was committed (a flush commits only after the sink
+// made its rows durable, and the sink holds none of those), so their next
+// owner reads every row of them again from the committed offset: dropping
+// them loses nothing, and a sink that keeps them per partition
+// (PartitionDropper) does not write them after that owner did. A heartbeat
+// that gets no answer (the broker away) or any other one keeps them. The
+// caller holds r.mu.
+func (r *Runner) lostMemberLocked(ctx context.Context) bool {
+	member, gen := r.client.GroupMetadata()
+	owns := false
+	for _, ps := range r.owned.parts {
+		owns = owns || len(ps) > 0
+	}
+	if member == "" || !owns {
+		return false
+	}
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pollTimeout*4)
+	defer cancel()
+	req := kmsg.NewPtrHeartbeatRequest()
+	req.Group, req.Generation, req.MemberID = r.cfg.Group, gen, member
+	resp, err := req.RequestWith(hctx, r.client)
+	if err != nil || !errors.Is(kerr.ErrorForCode(resp.ErrorCode), kerr.UnknownMemberID) {
+		return false
+	}
+	r.loseAllLocked()
+	return true
 }
 
 // errCommit marks a flush whose rows the sink made durable but whose
