@@ -8,4 +8,8 @@
 // Records are the detection records as they arrived (value and CloudEvents
 // headers unchanged), keyed by fingerprint. Resolved alerts stay in the
 // topic as their resolved record; nothing is deleted.
+//
+// The Sink drops the detections it holds of an input partition its runner
+// lost (pipeline.PartitionDropper), so it never writes an alert's older
+// state after the partition's new owner wrote a newer one.
 package alertstate

@@ -20,17 +20,42 @@ const DefaultTopic = kafka.DefaultAlertsTopic
 // Sink writes detections to the compacted alerts topic, keyed by
 // fingerprint. It implements pipeline.Sink: Add queues, Flush produces
 // synchronously. Safe for concurrent use.
+//
+// It also implements pipeline.PartitionDropper: when the runner gives up
+// an input partition whose detections it holds unwritten (the group took
+// it away while a flush was being retried), DropPartition forgets them.
+// Their next owner writes them, and then newer states of the same alerts;
+// a late write of the older state from this member would land after those
+// and, the topic being compacted on the fingerprint, be the alert's
+// latest state until it changes again (an alert shown firing that
+// resolved).
 type Sink struct {
 	cl    *kgo.Client
 	topic string
 
 	mu      sync.Mutex
-	pending []*kgo.Record
+	pending []pending
 	index   map[string]int // fingerprint -> position in pending
 	added   int            // detections added since the last successful Flush
+	// from counts the detections of added by input partition.
+	from map[inputPartition]int
 }
 
-var _ pipeline.Sink = (*Sink)(nil)
+// pending is a queued record and the input partition of its detection.
+type pending struct {
+	rec  *kgo.Record
+	from inputPartition
+}
+
+type inputPartition struct {
+	topic     string
+	partition int32
+}
+
+var (
+	_ pipeline.Sink             = (*Sink)(nil)
+	_ pipeline.PartitionDropper = (*Sink)(nil)
+)
 
 // Config configures the Sink.
 type Config struct {
@@ -64,7 +89,7 @@ func New(cfg Config, cl *kgo.Client) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("alertstate: %w", err)
 	}
-	return &Sink{cl: cl, topic: cfg.Topic, index: map[string]int{}}, nil
+	return &Sink{cl: cl, topic: cfg.Topic, index: map[string]int{}, from: map[inputPartition]int{}}, nil
 }
 
 // EnsureTopic creates the compacted topic with the given number of
@@ -96,16 +121,46 @@ func (s *Sink) Add(_ context.Context, r *kgo.Record) error {
 	for i, h := range r.Headers {
 		out.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: append([]byte(nil), h.Value...)}
 	}
+	from := inputPartition{r.Topic, r.Partition}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.added++
+	s.from[from]++
 	if i, ok := s.index[d.Fingerprint]; ok {
-		s.pending[i] = out
+		s.pending[i] = pending{out, from}
 		return nil
 	}
 	s.index[d.Fingerprint] = len(s.pending)
-	s.pending = append(s.pending, out)
+	s.pending = append(s.pending, pending{out, from})
 	return nil
+}
+
+// DropPartition forgets the detections added from topic's partition and
+// not yet flushed (pipeline.PartitionDropper): the runner gave the
+// partition up without writing them, and its next owner reads them again
+// from the committed offset. An alert whose queued record came from
+// another partition keeps it. Safe for concurrent use.
+func (s *Sink) DropPartition(topic string, partition int32) {
+	from := inputPartition{topic, partition}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.from[from]
+	if !ok {
+		return
+	}
+	s.added -= n
+	delete(s.from, from)
+	kept := s.pending[:0]
+	clear(s.index)
+	for _, p := range s.pending {
+		if p.from == from {
+			continue
+		}
+		s.index[string(p.rec.Key)] = len(kept)
+		kept = append(kept, p)
+	}
+	clear(s.pending[len(kept):])
+	s.pending = kept
 }
 
 // Pending returns the number of detections added and not yet flushed.
@@ -125,15 +180,21 @@ func (s *Sink) Flush(ctx context.Context) (int, error) {
 	if len(s.pending) == 0 {
 		n := s.added
 		s.added = 0
+		clear(s.from)
 		return n, nil
 	}
-	if err := s.cl.ProduceSync(ctx, s.pending...).FirstErr(); err != nil {
+	recs := make([]*kgo.Record, len(s.pending))
+	for i, p := range s.pending {
+		recs[i] = p.rec
+	}
+	if err := s.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		return 0, fmt.Errorf("alertstate: cannot produce %d alert states to %s: %w", len(s.pending), s.topic, err)
 	}
 	n := s.added
 	clear(s.pending)
 	s.pending = s.pending[:0]
 	clear(s.index)
+	clear(s.from)
 	s.added = 0
 	return n, nil
 }

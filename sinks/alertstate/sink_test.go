@@ -261,3 +261,50 @@ func TestNewRejectsBadTopic(t *testing.T) {
 		t.Errorf("New(topic %q) = %v, want a topic: error", "bad topic", err)
 	}
 }
+
+// TestDropPartition: DropPartition forgets the detections of one input
+// partition and keeps the others'; an alert whose latest queued detection
+// came from another partition keeps it.
+func TestDropPartition(t *testing.T) {
+	ctx := context.Background()
+	_, kc, cl := cluster(t)
+	const topic = "tk.alerts.drop"
+	if err := EnsureTopic(ctx, cl, topic, 1); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Topic: topic}, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(p int32, d *schemas.Detection) {
+		r := record(t, d)
+		r.Partition = p
+		if err := s.Add(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(0, detection("a", schemas.StateFiring, schemas.SeverityWarning, 0))
+	add(0, detection("a", schemas.StateResolved, schemas.SeverityWarning, 1))
+	add(1, detection("b", schemas.StateFiring, schemas.SeverityWarning, 0))
+	add(0, detection("c", schemas.StateFiring, schemas.SeverityWarning, 0))
+	add(1, detection("c", schemas.StateResolved, schemas.SeverityWarning, 2)) // c moved to partition 1
+	s.DropPartition("tk.detections", 0)
+	s.DropPartition("tk.detections", 7) // nothing of it
+	if s.Pending() != 2 {
+		t.Fatalf("Pending = %d after dropping partition 0, want 2", s.Pending())
+	}
+	if n, err := s.Flush(ctx); n != 2 || err != nil {
+		t.Fatalf("Flush = %d, %v", n, err)
+	}
+	got := latest(t, kc, topic, 2)
+	for dev, state := range map[string]string{"b": schemas.StateFiring, "c": schemas.StateResolved} {
+		fp := detection(dev, state, schemas.SeverityWarning, 0).Fingerprint
+		d, err := schemas.DecodeDetection(nil, got[fp].Value)
+		if err != nil || d.State != state {
+			t.Errorf("%s: %+v, %v; want %s", dev, d, err, state)
+		}
+	}
+	if len(got) != 2 {
+		t.Errorf("%d alerts written, want b and c", len(got))
+	}
+}

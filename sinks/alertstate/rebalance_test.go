@@ -1,0 +1,172 @@
+package alertstate
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/kafka"
+	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// downSink is a Sink whose flushes fail until up is closed. It embeds
+// *Sink, so it has the Sink's optional abilities (PartitionDropper).
+type downSink struct {
+	*Sink
+	up chan struct{}
+
+	mu      sync.Mutex
+	tries   int // flushes that failed
+	flushed int // detections flushed
+}
+
+func (s *downSink) Flush(ctx context.Context) (int, error) {
+	select {
+	case <-s.up:
+	default:
+		s.mu.Lock()
+		s.tries++
+		s.mu.Unlock()
+		return 0, errors.New("sink down")
+	}
+	n, err := s.Sink.Flush(ctx)
+	s.mu.Lock()
+	s.flushed += n
+	s.mu.Unlock()
+	return n, err
+}
+
+func (s *downSink) counts() (tries, flushed int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tries, s.flushed
+}
+
+func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(within); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// TestNoStaleStateAfterRebalance: a member whose alertstate sink is down
+// for longer than the group's rebalance timeout loses the detections'
+// partition to a member that joined; the new owner reads it from the
+// committed offset and writes the alert's firing state, then its
+// resolution. When the old member's sink is up again it must not write
+// the firing state it held: the alerts topic is compacted on the
+// fingerprint, so that late, older record would be the alert's latest
+// state (firing, though it resolved) until the alert changes again. The
+// runner tells the sink to drop a lost partition's rows
+// (pipeline.PartitionDropper). On kfake; it waits out the rebalance
+// timeout (60s).
+func TestNoStaleStateAfterRebalance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a rebalance timeout")
+	}
+	c, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "det", "det.dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	kc := kafka.Config{Brokers: c.ListenAddrs(), SessionTimeout: 6 * time.Second}
+	prod, err := kafka.Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	const topic = "alerts"
+	if err := EnsureTopic(ctx, prod, topic, 1); err != nil {
+		t.Fatal(err)
+	}
+	produce := func(d *schemas.Detection) {
+		r := record(t, d)
+		r.Topic = "det"
+		if err := prod.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newSink := func(up chan struct{}) *downSink {
+		cl, err := kafka.Connect(ctx, kc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Close)
+		s, err := New(Config{Topic: topic}, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &downSink{Sink: s, up: up}
+	}
+	newRunner := func(s pipeline.Sink) *pipeline.Runner {
+		r, err := pipeline.NewRunner(ctx, kc, pipeline.RunnerConfig{Name: "alertstate", Group: "g", Topics: []string{"det"}, DeadLetterTopic: "det.dlq", FlushInterval: 100 * time.Millisecond},
+			s, pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	firing := detection("a", schemas.StateFiring, schemas.SeverityWarning, 0)
+	resolved := detection("a", schemas.StateResolved, schemas.SeverityWarning, 5)
+
+	produce(firing)
+	a := newSink(make(chan struct{}))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = newRunner(a).Run(ctx) }()
+	waitFor(t, "A's flush to fail", 30*time.Second, func() bool { tries, _ := a.counts(); return a.Pending() == 1 && tries > 0 })
+
+	up := make(chan struct{})
+	close(up)
+	b := newSink(up)
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = newRunner(b).Run(ctx) }()
+	waitFor(t, "B to write the firing state", 2*time.Minute, func() bool { _, n := b.counts(); return n == 1 })
+	produce(resolved)
+	waitFor(t, "B to write the resolution", 30*time.Second, func() bool { _, n := b.counts(); return n == 2 })
+
+	close(a.up)
+	waitFor(t, "A's sink to have nothing pending", 30*time.Second, func() bool { return a.Pending() == 0 })
+	time.Sleep(2 * time.Second)
+
+	var ids []string
+	if err := kafka.ReadAll(ctx, kc, topic, func(r *kgo.Record) {
+		d, err := schemas.DecodeDetection(kafka.Headers(r), r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, d.State+"@"+d.EventTime.Format("15:04"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, fromA := a.counts()
+	t.Logf("alerts topic, in order: %v; A wrote %d detections", ids, fromA)
+	state, err := Load(ctx, kc, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := state[firing.Fingerprint]; got == nil || got.ID != resolved.ID {
+		id := "none"
+		if got != nil {
+			id = got.ID
+		}
+		t.Errorf("latest state of the alert is %s, want its resolution %s", id, resolved.ID)
+	}
+	if fromA != 0 {
+		t.Errorf("A wrote %d detections after B owned the partition, want none", fromA)
+	}
+}
