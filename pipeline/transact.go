@@ -15,6 +15,7 @@ import (
 	"github.com/telekernel/telekernel/kafka"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -565,7 +566,13 @@ func (t *TransactRunner) countAbort() {
 func (t *TransactRunner) aborted(ctx context.Context, failed error) {
 	t.countAbort()
 	t.abortStreak++
+	byBroker := brokerAborted(failed)
 	switch {
+	case byBroker && t.abortStreak == 1:
+		t.log.Warn("the broker aborted the transaction: it outlived the transaction timeout, or another instance with this transactional id fenced this producer; retrying from the last commit with backoff",
+			"transactional_id", t.cfg.TransactionalID, "err", failed)
+	case byBroker && t.abortStreak%20 == 0:
+		t.log.Error("transactions still aborted by the broker (transaction timeout, or fenced by another instance with this transactional id)", "aborted", t.abortStreak, "err", failed)
 	case failed != nil && t.abortStreak == 1:
 		t.log.Error("a write was rejected; transaction aborted, retrying from the last commit with backoff", "err", failed)
 	case failed != nil && t.abortStreak%20 == 0:
@@ -582,6 +589,16 @@ func (t *TransactRunner) aborted(ctx context.Context, failed error) {
 	if t.abortStreak > 1 {
 		sleepCtx(ctx, min(50*time.Millisecond<<min(t.abortStreak, 8), 5*time.Second))
 	}
+}
+
+// brokerAborted reports whether a write failed because the broker no
+// longer takes this producer's transaction: INVALID_PRODUCER_EPOCH (the
+// broker aborted the transaction at its timeout, or a newer producer of
+// the transactional id fenced this one, which is what a fenced session's
+// produce requests get on Kafka 4.1) or PRODUCER_FENCED. Not a rejection
+// of the records themselves.
+func brokerAborted(err error) bool {
+	return errors.Is(err, kerr.InvalidProducerEpoch) || errors.Is(err, kerr.ProducerFenced)
 }
 
 // settle accounts for a committed transaction.

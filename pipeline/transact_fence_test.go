@@ -164,8 +164,9 @@ func testTwoInstancesOneTransactionalID(t *testing.T, kc kafka.Config, topic, gr
 	defer func() {
 		for i, in := range ins {
 			st := in.tr.Stats()
-			t.Logf("instance %d: %d transactions committed, %d aborted, %d fence lines, %d ERROR lines", i, st.Transactions, st.Aborts,
-				len(in.log.lines("PRODUCER_FENCED")), len(in.log.lines("level=ERROR")))
+			t.Logf("instance %d: %d transactions committed, %d aborted, %d fence lines, %d ERROR lines (%d saying a write was rejected), %d WARN lines saying the broker aborted a transaction",
+				i, st.Transactions, st.Aborts, len(in.log.lines("PRODUCER_FENCED")), len(in.log.lines("level=ERROR")),
+				len(in.log.lines("level=ERROR", "a write was rejected")), len(in.log.lines("level=WARN", "the broker aborted the transaction")))
 		}
 	}()
 	const bound = 90 * time.Second
@@ -186,8 +187,9 @@ func testTwoInstancesOneTransactionalID(t *testing.T, kc kafka.Config, topic, gr
 	}
 	// On a real Kafka a fenced session's produce requests also fail
 	// (INVALID_PRODUCER_EPOCH, which a transaction the broker timed out
-	// gives too), with an ERROR line that says a write was rejected: one
-	// line only names the transactional id.
+	// gives too), with a WARN line saying the broker aborted the
+	// transaction (TestAbortedWriteWording): one ERROR line only names the
+	// transactional id.
 	if errs := ins[stopped].log.lines("level=ERROR", txnID); len(errs) != 1 || !strings.Contains(errs[0], "two live instances share transactional id") {
 		t.Errorf("ERROR lines naming %s of the instance that stopped: %q, want one saying two instances share it", txnID, errs)
 	}
@@ -206,4 +208,47 @@ func testTwoInstancesOneTransactionalID(t *testing.T, kc kafka.Config, topic, gr
 	if err := <-ins[other].ran; err != nil {
 		t.Errorf("the other instance's Run: %v", err)
 	}
+}
+
+// TestAbortedWriteWording: a transaction whose writes fail with
+// INVALID_PRODUCER_EPOCH or PRODUCER_FENCED was aborted by the broker (it
+// outlived its transaction timeout, or another producer with the same
+// transactional id fenced this one: on a real Kafka 4.1 a fenced
+// session's produce requests get INVALID_PRODUCER_EPOCH), and the log line
+// says so, as a warning: the stage retries, and a fence counts towards
+// maxFences, whose ERROR line names the cause. Any other rejected write is
+// an ERROR line saying a write was rejected.
+func TestAbortedWriteWording(t *testing.T) {
+	cluster := newCluster(t, 1, "in")
+	ctx := context.Background()
+	var log lockedLog
+	tr, err := NewTransactRunner(ctx, kafka.Config{Brokers: cluster.ListenAddrs()}, TransactConfig{Name: "s", Group: "g", Input: "in"},
+		&restoreProc{}, NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(&log, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.reader.Close()
+	defer func() { tr.closeSession() }()
+	f := func(cause error, level string, want ...string) {
+		t.Helper()
+		log.mu.Lock()
+		log.buf.Reset()
+		log.mu.Unlock()
+		tr.abortStreak = 0
+		tr.aborted(ctx, fmt.Errorf("produce to in.out: %w", cause))
+		lines := log.lines("level=")
+		if len(lines) != 1 || !strings.Contains(lines[0], "level="+level) {
+			t.Errorf("%v: log %q, want one %s line", cause, lines, level)
+			return
+		}
+		for _, w := range want {
+			if !strings.Contains(lines[0], w) {
+				t.Errorf("%v: log %q, want it to say %q", cause, lines[0], w)
+			}
+		}
+	}
+	brokerAborted := []string{"the broker aborted the transaction", "transaction timeout", "fenced", "retrying from the last commit"}
+	f(kerr.InvalidProducerEpoch, "WARN", brokerAborted...)
+	f(kerr.ProducerFenced, "WARN", brokerAborted...)
+	f(kerr.InvalidRecord, "ERROR", "a write was rejected", "INVALID_RECORD")
 }
