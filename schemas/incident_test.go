@@ -85,3 +85,51 @@ func TestIncidentEvidenceOmitted(t *testing.T) {
 		t.Errorf("negative: %v", err)
 	}
 }
+
+// TestIncidentUpdateVersionOrder: every later update of an incident has a
+// higher update_version, updates of one updatedAt and state included (late
+// evidence older than the latest leaves updatedAt as it was; the
+// correlate stage's ce_id tells them apart by the count of members).
+func TestIncidentUpdateVersionOrder(t *testing.T) {
+	at := time.Date(2026, 12, 4, 10, 0, 0, 123456789, time.UTC)
+	upd := func(d time.Duration, state string, members int, merged bool) *Incident {
+		in := &Incident{ID: "i", State: state, OpenedAt: at, UpdatedAt: at.Add(d), Evidence: make([]Evidence, min(members, 10)), EvidenceOmitted: max(0, members-10)}
+		if state == IncidentResolved {
+			r := in.UpdatedAt
+			in.ResolvedAt = &r
+		}
+		if merged {
+			in.MergedInto = "j"
+		}
+		return in
+	}
+	f := func(what string, older, newer *Incident) {
+		t.Helper()
+		if o, n := IncidentUpdateVersion(older), IncidentUpdateVersion(newer); o >= n {
+			t.Errorf("%s: update_version %d, then %d; want higher", what, o, n)
+		}
+	}
+	f("late evidence, one time and state", upd(0, IncidentOpen, 2, false), upd(0, IncidentOpen, 3, false))
+	f("late evidence on a resolved incident", upd(0, IncidentResolved, 3, false), upd(0, IncidentResolved, 4, false))
+	f("a resolution of the same time", upd(0, IncidentOpen, 3, false), upd(0, IncidentResolved, 3, false))
+	f("a reopening of the same time", upd(0, IncidentResolved, 3, false), upd(0, IncidentOpen, 4, false))
+	f("merged into another", upd(0, IncidentResolved, 3, false), upd(0, IncidentResolved, 3, true))
+	f("a member 1 ns later", upd(0, IncidentOpen, 3, false), upd(time.Nanosecond, IncidentOpen, 4, false))
+	f("a later time", upd(0, IncidentResolved, 30, true), upd(time.Millisecond, IncidentOpen, 30, false))
+	f("many members", upd(0, IncidentOpen, 524_286, false), upd(0, IncidentOpen, 524_287, false))
+	// An earlier build's version (ns × 2, + 1 once resolved) of the same
+	// time is lower: rows written after an upgrade outrank its rows.
+	old := upd(time.Minute, IncidentResolved, 3, false)
+	f("after an upgrade", &Incident{}, old)
+	if v := uint64(old.UpdatedAt.UnixNano())*2 + 1; v >= IncidentUpdateVersion(old) {
+		t.Errorf("an earlier build's version %d is not below this build's %d", v, IncidentUpdateVersion(old))
+	}
+	for _, in := range []*Incident{upd(0, IncidentResolved, 1<<30, true), {UpdatedAt: time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC), State: IncidentResolved}} {
+		if v := IncidentUpdateVersion(in); v >= 1<<63 {
+			t.Errorf("update_version %d of %v with %d members: not below 2^63", v, in.UpdatedAt, len(in.Evidence)+in.EvidenceOmitted)
+		}
+	}
+	if v := IncidentUpdateVersion(&Incident{UpdatedAt: time.Unix(-5, 0)}); v != 0 {
+		t.Errorf("update_version of a time before 1970: %d, want 0", v)
+	}
+}

@@ -155,3 +155,54 @@ func TestIntegrationIncidentOpenedEarlier(t *testing.T) {
 		t.Errorf("raw count %d, want the two months' rows (else the test does not span partitions)", n)
 	}
 }
+
+// TestIntegrationIncidentUpdatesOfOneTime writes two updates of one
+// incident with the same updatedAt and state, as the correlate engine
+// makes them when late evidence (older than the latest) joins: the second
+// lists one member more. Every update must have a higher update_version
+// than the one before, so that an analyst reads the later one whatever
+// the order the rows were inserted in: argMax(…, update_version) over the
+// rows as correlate wrote them, then FINAL and OPTIMIZE … FINAL after a
+// replay inserted the older one again, last. On the real server.
+func TestIntegrationIncidentUpdatesOfOneTime(t *testing.T) {
+	s := newTestSink(t, nil)
+	ctx := context.Background()
+	if err := s.EnsureTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	older := testIncident(false)
+	newer := testIncident(false)
+	late := newer.Evidence[1]
+	late.DetectionID, late.Fingerprint, late.Device = "det-edge0", "fp-edge0", "edge0"
+	late.Time = newer.OpenedAt.Add(5 * time.Second) // before updatedAt: it stays as it was
+	newer.Evidence = append([]schemas.Evidence{newer.Evidence[0], late}, newer.Evidence[1:]...)
+	t.Logf("update_version: older %d, newer %d", schemas.IncidentUpdateVersion(&older), schemas.IncidentUpdateVersion(&newer))
+	members := func(q string) uint32 {
+		t.Helper()
+		var n uint32
+		if err := s.conn.QueryRow(ctx, q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, in := range []schemas.Incident{older, newer} {
+		if _, err := s.InsertIncidents(ctx, []schemas.Incident{in}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := members("SELECT argMax(members, update_version) FROM " + s.db + ".incidents WHERE id = 'inc-1'"); n != 3 {
+		t.Errorf("argMax(members, update_version) = %d, want 3 (the later update)", n)
+	}
+	if _, err := s.InsertIncidents(ctx, []schemas.Incident{older}); err != nil { // a replay, in another order
+		t.Fatal(err)
+	}
+	if n := members("SELECT members FROM " + s.db + ".incidents FINAL WHERE id = 'inc-1'"); n != 3 {
+		t.Errorf("FINAL: members = %d, want 3 (the later update)", n)
+	}
+	if err := s.conn.Exec(ctx, "OPTIMIZE TABLE "+s.db+".incidents FINAL"); err != nil {
+		t.Fatal(err)
+	}
+	if n := members("SELECT members FROM " + s.db + ".incidents WHERE id = 'inc-1'"); n != 3 {
+		t.Errorf("after OPTIMIZE … FINAL: members = %d, want 3 (the later update)", n)
+	}
+}
