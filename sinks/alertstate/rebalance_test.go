@@ -2,13 +2,17 @@ package alertstate
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -68,32 +72,47 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 // fingerprint, so that late, older record would be the alert's latest
 // state (firing, though it resolved) until the alert changes again. The
 // runner tells the sink to drop a lost partition's rows
-// (pipeline.PartitionDropper). On kfake; it waits out the rebalance
-// timeout (60s).
+// (pipeline.PartitionDropper). On a real Kafka with TK_KAFKA set, else on
+// kfake; it waits out the rebalance timeout (60s).
 func TestNoStaleStateAfterRebalance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out a rebalance timeout")
 	}
-	c, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "det", "det.dlq"))
-	if err != nil {
-		t.Fatal(err)
+	broker := os.Getenv("TK_KAFKA")
+	if broker == "" {
+		c, err := kfake.NewCluster(kfake.Ports(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		testNoStaleStateAfterRebalance(t, c.ListenAddrs(), "tk")
+		return
 	}
-	defer c.Close()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	testNoStaleStateAfterRebalance(t, []string{broker}, "test-alertstate-"+hex.EncodeToString(b))
+}
+
+func testNoStaleStateAfterRebalance(t *testing.T, brokers []string, prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
-	kc := kafka.Config{Brokers: c.ListenAddrs(), SessionTimeout: 6 * time.Second}
+	kc := kafka.Config{Brokers: brokers, SessionTimeout: 6 * time.Second}
 	prod, err := kafka.Connect(ctx, kc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer prod.Close()
-	const topic = "alerts"
+	det, topic := prefix+".detections", prefix+".alerts"
+	if err := kafka.EnsureTopics(ctx, prod, kafka.TopicSpec{Name: det, Partitions: 1}, kafka.TopicSpec{Name: det + ".dlq", Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
 	if err := EnsureTopic(ctx, prod, topic, 1); err != nil {
 		t.Fatal(err)
 	}
+	defer func() { _, _ = kadm.NewClient(prod).DeleteTopics(context.Background(), det, det+".dlq", topic) }()
 	produce := func(d *schemas.Detection) {
 		r := record(t, d)
-		r.Topic = "det"
+		r.Topic = det
 		if err := prod.ProduceSync(ctx, r).FirstErr(); err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +130,7 @@ func TestNoStaleStateAfterRebalance(t *testing.T) {
 		return &downSink{Sink: s, up: up}
 	}
 	newRunner := func(s pipeline.Sink) *pipeline.Runner {
-		r, err := pipeline.NewRunner(ctx, kc, pipeline.RunnerConfig{Name: "alertstate", Group: "g", Topics: []string{"det"}, DeadLetterTopic: "det.dlq", FlushInterval: 100 * time.Millisecond},
+		r, err := pipeline.NewRunner(ctx, kc, pipeline.RunnerConfig{Name: "alertstate", Group: prefix + "-alertstate", Topics: []string{det}, DeadLetterTopic: det + ".dlq", FlushInterval: 100 * time.Millisecond},
 			s, pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
