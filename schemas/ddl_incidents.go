@@ -85,29 +85,32 @@ var inventoryLinksColumns = []column{
 }
 
 // IncidentUpdateVersion returns the update_version of an incident update,
-// higher for every later update of the incident: from the highest bits,
-// the Unix milliseconds of its latest time (UpdatedAt, or ResolvedAt when
-// later; 42 bits, up to 2109), the members and effects it counts
-// (len(Evidence) + EvidenceOmitted; 19 bits, counted up to 524,287), 1
-// once resolved, and 1 on the update that merges it into another
+// higher for every later update of the incident: from the highest bits, 1
+// (bit 62), the members and effects it counts (len(Evidence) +
+// EvidenceOmitted; 18 bits, counted up to 262,143), the Unix milliseconds
+// of its latest time (UpdatedAt, or ResolvedAt when later; 42 bits, up to
+// 2109), 1 once resolved, and 1 on the update that merges it into another
 // (MergedInto). It stays below 2^63, so a reader of signed 64-bit
 // integers reads it right too.
 //
-// An incident's time never goes back and every update of one time adds a
-// member, resolves it or merges it (the correlate engine's ce_id has the
-// same parts): late evidence older than the latest leaves UpdatedAt as it
-// was, and with the time alone (as before 2026-12) two such updates had
-// equal versions and ReplacingMergeTree kept whichever it read last, the
-// older one after a replay. Updates within one millisecond are told apart
-// by the rest, since the count of members never goes down and a reopening
-// adds one. Updates with equal versions are the same incident state
-// written twice; ReplacingMergeTree keeps either.
+// The count of members never goes down, and every update that adds none
+// keeps the incident's time or moves it on: a resolution (at its latest
+// evidence, or later when the correlate engine closes it as stale or
+// gone), a merge. So the count comes first and the time orders the
+// updates of one count. A reopening adds a member but its time (its
+// latest evidence, no ResolvedAt) may be before the resolution it follows
+// (late evidence older than a stale close): with the time first (as
+// before 2026-12-04) the reopening ranked below that resolution and FINAL
+// read the incident resolved while it was open. Late evidence older than
+// the latest leaves UpdatedAt as it was and adds a member. Updates with
+// equal versions are the same incident state written twice;
+// ReplacingMergeTree keeps either. Past 262,143 members the count stays
+// there and the time alone orders updates.
 //
-// The versions of an earlier build were the nanoseconds × 2 (+ 1 once
-// resolved); this build's are about ns × 2.1, so after an upgrade a row it
-// writes outranks the rows the earlier build wrote of times up to 4.8%
-// later (since 1970: about 2.7 years), every earlier update of its
-// incident.
+// The versions of earlier builds (ns × 2, + 1 once resolved; then the
+// milliseconds first) are below 2^62 for every time before 2039, so after
+// an upgrade a row this build writes outranks every row an earlier build
+// wrote.
 func IncidentUpdateVersion(in *Incident) uint64 {
 	t := in.UpdatedAt
 	if in.ResolvedAt != nil && in.ResolvedAt.After(t) {
@@ -115,7 +118,7 @@ func IncidentUpdateVersion(in *Incident) uint64 {
 	}
 	ms := uint64(max(0, min(t.UnixMilli(), 1<<versionTimeBits-1)))
 	n := uint64(max(0, min(len(in.Evidence)+in.EvidenceOmitted, 1<<versionMemberBits-1)))
-	v := ms<<(versionMemberBits+2) | n<<2
+	v := 1<<62 | n<<(versionTimeBits+2) | ms<<2
 	if in.State == IncidentResolved {
 		v |= 2
 	}
@@ -125,12 +128,13 @@ func IncidentUpdateVersion(in *Incident) uint64 {
 	return v
 }
 
-// The bits of an incident's update_version: the milliseconds (times after
-// 2109 all get the last of them) and the count of members; 2 for the state
-// and merged flags, and the sign bit unused.
+// The bits of an incident's update_version: the count of members and the
+// milliseconds (times after 2109 all get the last of them); 2 for the
+// state and merged flags, bit 62 set above every earlier build's version,
+// and the sign bit unused.
 const (
 	versionTimeBits   = 42
-	versionMemberBits = 63 - versionTimeBits - 2
+	versionMemberBits = 62 - versionTimeBits - 2
 )
 
 // incidentDDL returns the CREATE TABLE statements of the incidents,

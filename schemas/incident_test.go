@@ -116,20 +116,55 @@ func TestIncidentUpdateVersionOrder(t *testing.T) {
 	f("merged into another", upd(0, IncidentResolved, 3, false), upd(0, IncidentResolved, 3, true))
 	f("a member 1 ns later", upd(0, IncidentOpen, 3, false), upd(time.Nanosecond, IncidentOpen, 4, false))
 	f("a later time", upd(0, IncidentResolved, 30, true), upd(time.Millisecond, IncidentOpen, 30, false))
-	f("many members", upd(0, IncidentOpen, 524_286, false), upd(0, IncidentOpen, 524_287, false))
-	// An earlier build's version (ns × 2, + 1 once resolved) of the same
-	// time is lower: rows written after an upgrade outrank its rows.
+	f("many members", upd(0, IncidentOpen, 262_142, false), upd(0, IncidentOpen, 262_143, false))
+	// An earlier build's version (ns × 2, + 1 once resolved; then ms, 19
+	// bits of members, 2 flags) of the same time is lower: rows written
+	// after an upgrade outrank its rows.
 	old := upd(time.Minute, IncidentResolved, 3, false)
 	f("after an upgrade", &Incident{}, old)
 	if v := uint64(old.UpdatedAt.UnixNano())*2 + 1; v >= IncidentUpdateVersion(old) {
 		t.Errorf("an earlier build's version %d is not below this build's %d", v, IncidentUpdateVersion(old))
+	}
+	if v := uint64(old.UpdatedAt.UnixMilli())<<21 | (1<<19-1)<<2 | 3; v >= IncidentUpdateVersion(old) {
+		t.Errorf("the ms-first version %d of an earlier build is not below this build's %d", v, IncidentUpdateVersion(old))
 	}
 	for _, in := range []*Incident{upd(0, IncidentResolved, 1<<30, true), {UpdatedAt: time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC), State: IncidentResolved}} {
 		if v := IncidentUpdateVersion(in); v >= 1<<63 {
 			t.Errorf("update_version %d of %v with %d members: not below 2^63", v, in.UpdatedAt, len(in.Evidence)+in.EvidenceOmitted)
 		}
 	}
-	if v := IncidentUpdateVersion(&Incident{UpdatedAt: time.Unix(-5, 0)}); v != 0 {
-		t.Errorf("update_version of a time before 1970: %d, want 0", v)
+	if v := IncidentUpdateVersion(&Incident{UpdatedAt: time.Unix(-5, 0)}); v != 1<<62 {
+		t.Errorf("update_version of a time before 1970: %d, want 2^62", v)
+	}
+}
+
+// TestIncidentReopenOutranksResolution: an incident resolved later than
+// its latest evidence (the correlate engine's stale_after closes it at
+// that evidence plus StaleAfter; an inventory that drops its device, at
+// the detection's time) reopens with evidence older than that resolution:
+// the reopening's UpdatedAt (its latest evidence) is before the
+// resolution's ResolvedAt. Its update_version must still be higher, or
+// ReplacingMergeTree and FINAL keep the resolution and read the incident
+// resolved while it is open. A reopening adds a member.
+func TestIncidentReopenOutranksResolution(t *testing.T) {
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	ev := func(n int) []Evidence { return make([]Evidence, n) }
+	open := &Incident{ID: "i", State: IncidentOpen, OpenedAt: at, UpdatedAt: at, Evidence: ev(3)}
+	resolvedAt := at.Add(time.Hour) // stale_after 1h
+	resolved := &Incident{ID: "i", State: IncidentResolved, OpenedAt: at, UpdatedAt: at, ResolvedAt: &resolvedAt, Evidence: ev(3)}
+	reopened := &Incident{ID: "i", State: IncidentOpen, OpenedAt: at, UpdatedAt: at.Add(10 * time.Minute), Evidence: ev(4)}
+	vo, vr, vre := IncidentUpdateVersion(open), IncidentUpdateVersion(resolved), IncidentUpdateVersion(reopened)
+	t.Logf("open %d, resolved %d, reopened %d", vo, vr, vre)
+	if vr <= vo {
+		t.Errorf("the resolution's update_version %d is not above the open update's %d", vr, vo)
+	}
+	if vre <= vr {
+		t.Errorf("the reopening's update_version %d is not above the resolution's %d: FINAL reads the incident resolved", vre, vr)
+	}
+	// Resolved again by its next stale close, later still.
+	again := at.Add(70 * time.Minute)
+	reresolved := &Incident{ID: "i", State: IncidentResolved, OpenedAt: at, UpdatedAt: reopened.UpdatedAt, ResolvedAt: &again, Evidence: ev(4)}
+	if v := IncidentUpdateVersion(reresolved); v <= vre {
+		t.Errorf("the second resolution's update_version %d is not above the reopening's %d", v, vre)
 	}
 }
