@@ -31,4 +31,11 @@
 // Rejected credentials or a wrong URL (HTTP 401, 403, 404, 405) wrap
 // pipeline.ErrStop: no retry can fix configuration. Alerts Alertmanager
 // rejects as invalid (HTTP 400, 422) are logged and counted as dropped.
+//
+// The Sink drops the detections (incidents) it holds unposted of an input
+// partition its runner lost (pipeline.PartitionDropper: the group gave the
+// partition to another member while a flush was being retried), so it
+// never posts an alert's older state after the partition's new owner
+// posted a newer one, such as a resolved alert firing again until its
+// endsAt. The firing alerts it already posted it keeps re-posting.
 package alertmanager

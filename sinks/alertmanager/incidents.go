@@ -64,9 +64,11 @@ func (s *Sink) addIncident(r *kgo.Record) error {
 	if err != nil {
 		return fmt.Errorf("alertmanager: %w: %w", schemas.ErrMalformed, err)
 	}
+	ev := s.incidentEvent(in)
+	ev.from = inputPartition{r.Topic, r.Partition}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pending = append(s.pending, s.incidentEvent(in))
+	s.pending = append(s.pending, ev)
 	return nil
 }
 

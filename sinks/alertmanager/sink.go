@@ -74,10 +74,17 @@ type alert struct {
 type event struct {
 	fp     string
 	firing bool
+	from   inputPartition // of the record it came from
 	// sticky keeps the labels of the alert already posted under fp (an
 	// incident's), instead of resolving it when the labels change.
 	sticky bool
 	alert  alert // EndsAt is set at Flush for firing events
+}
+
+// inputPartition is the topic and partition of a record added.
+type inputPartition struct {
+	topic     string
+	partition int32
 }
 
 // active is a firing alert Alertmanager has been told about.
@@ -89,6 +96,13 @@ type active struct {
 // Sink posts detections to Alertmanager; see the package documentation. It
 // implements pipeline.Sink. Add, Flush, Pending and Restore are safe for
 // concurrent use, but the Runner calls them from one goroutine.
+//
+// It also implements pipeline.PartitionDropper: when the runner gives up
+// an input partition whose records it holds unposted (the group took it
+// away while a flush was being retried), DropPartition forgets them.
+// Their next owner posts them, and then newer states of the same alerts;
+// a late post of the older state from this member would land after those
+// and show a resolved alert firing until its endsAt.
 type Sink struct {
 	cfg      Config
 	endpoint string
@@ -104,7 +118,10 @@ type Sink struct {
 	body    bytes.Buffer
 }
 
-var _ pipeline.Sink = (*Sink)(nil)
+var (
+	_ pipeline.Sink             = (*Sink)(nil)
+	_ pipeline.PartitionDropper = (*Sink)(nil)
+)
 
 // New validates cfg, loads the password and returns a Sink. It does not
 // contact Alertmanager: the first Flush does.
@@ -152,9 +169,11 @@ func (s *Sink) Add(_ context.Context, r *kgo.Record) error {
 	if err != nil {
 		return fmt.Errorf("alertmanager: %w", err)
 	}
+	ev := s.event(d)
+	ev.from = inputPartition{r.Topic, r.Partition}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pending = append(s.pending, s.event(d))
+	s.pending = append(s.pending, ev)
 	return nil
 }
 
@@ -210,6 +229,26 @@ func (s *Sink) seed(key string, firing bool, build func() alert) {
 		return
 	}
 	s.active[key] = active{alert: build()}
+}
+
+// DropPartition forgets the detections (incidents) added from topic's
+// partition and not yet flushed (pipeline.PartitionDropper): the runner
+// gave the partition up without posting them, and its next owner reads
+// them again from the committed offset. Those added from other partitions,
+// and the set of firing alerts already posted, are kept. Safe for
+// concurrent use.
+func (s *Sink) DropPartition(topic string, partition int32) {
+	from := inputPartition{topic, partition}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.pending[:0]
+	for _, ev := range s.pending {
+		if ev.from != from {
+			kept = append(kept, ev)
+		}
+	}
+	clear(s.pending[len(kept):])
+	s.pending = kept
 }
 
 // Pending returns the number of detections added and not yet flushed.

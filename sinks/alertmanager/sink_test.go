@@ -400,3 +400,57 @@ func TestBasicAuthNeverLogsThePassword(t *testing.T) {
 		t.Errorf("no warning about basic auth over http: %s", logs.String())
 	}
 }
+
+// TestDropPartition: DropPartition forgets the detections (incidents) of
+// one input partition and keeps the others', an alert's detection from
+// another partition included, and the alerts already posted firing.
+func TestDropPartition(t *testing.T) {
+	am := newFakeAM(t)
+	clk := &clock{t: t0.Add(time.Minute)}
+	s := newSink(t, Config{URL: am.URL}, WithClock(clk.now))
+	addFrom := func(p int32, d *schemas.Detection) {
+		r := record(t, d)
+		r.Topic, r.Partition = "tk.detections", p
+		if err := s.Add(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addFrom(2, detection("posted", schemas.StateFiring, schemas.SeverityWarning))
+	flush(t, s, 1)
+	addFrom(0, detection("a", schemas.StateFiring, schemas.SeverityWarning))
+	addFrom(1, detection("b", schemas.StateFiring, schemas.SeverityWarning))
+	addFrom(0, detection("c", schemas.StateFiring, schemas.SeverityWarning))
+	addFrom(1, detection("c", schemas.StateResolved, schemas.SeverityWarning)) // c moved to partition 1
+	s.DropPartition("tk.detections", 0)
+	s.DropPartition("tk.detections", 7) // nothing of it
+	s.DropPartition("tk.other", 1)      // another topic
+	if s.Pending() != 2 {
+		t.Fatalf("Pending = %d after dropping partition 0, want 2", s.Pending())
+	}
+	s.DropPartition("tk.detections", 2) // already posted: still firing
+	flush(t, s, 2)
+	got := am.received()
+	var devices []string
+	for _, a := range got[1] {
+		devices = append(devices, a.Labels["device"])
+	}
+	if strings.Join(devices, ",") != "b,c" || !got[1][1].EndsAt.Equal(t0.Add(10*time.Minute)) {
+		t.Errorf("posted %v (c ends %v), want b firing and c resolved", devices, got[1][1].EndsAt)
+	}
+	if s.Firing() != 2 {
+		t.Errorf("Firing = %d, want 2 (posted, b)", s.Firing())
+	}
+
+	inc := newSink(t, Config{URL: am.URL, Source: SourceIncidents}, WithClock(clk.now))
+	for p, in := range []*schemas.Incident{incident("x", "par1", 2, nil, t0), incident("y", "par1", 2, nil, t0)} {
+		r := incidentRecord(t, in)
+		r.Topic, r.Partition = "tk.incidents", int32(p)
+		if err := inc.Add(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inc.DropPartition("tk.incidents", 0)
+	if inc.Pending() != 1 {
+		t.Errorf("incidents: Pending = %d after dropping partition 0, want 1 (y)", inc.Pending())
+	}
+}
