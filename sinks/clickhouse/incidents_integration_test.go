@@ -206,3 +206,46 @@ func TestIntegrationIncidentUpdatesOfOneTime(t *testing.T) {
 		t.Errorf("after OPTIMIZE … FINAL: members = %d, want 3 (the later update)", n)
 	}
 }
+
+// TestIntegrationIncidentReopenAfterLaterResolution writes an incident
+// resolved later than its latest evidence (as a stale_after close does),
+// then its reopening by late firing evidence older than that resolution:
+// FINAL must read it open, as argMax(…, update_version) over the rows does,
+// whatever the order the rows were inserted in. On the real server.
+func TestIntegrationIncidentReopenAfterLaterResolution(t *testing.T) {
+	s := newTestSink(t, nil)
+	ctx := context.Background()
+	if err := s.EnsureTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	open := testIncident(false)
+	resolved := testIncident(false)
+	stale := open.UpdatedAt.Add(time.Hour) // stale_after 1h
+	resolved.State, resolved.ResolvedAt = schemas.IncidentResolved, &stale
+	reopened := testIncident(false)
+	late := reopened.Evidence[1]
+	late.DetectionID, late.Fingerprint, late.Device = "det-edge0", "fp-edge0", "edge0"
+	late.Time = open.UpdatedAt.Add(10 * time.Minute) // after the latest evidence, before the resolution
+	reopened.Evidence, reopened.UpdatedAt = append(reopened.Evidence, late), late.Time
+	t.Logf("update_version: open %d, resolved %d, reopened %d", schemas.IncidentUpdateVersion(&open),
+		schemas.IncidentUpdateVersion(&resolved), schemas.IncidentUpdateVersion(&reopened))
+	state := func(q string) string {
+		t.Helper()
+		var st string
+		if err := s.conn.QueryRow(ctx, q).Scan(&st); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	for _, in := range []schemas.Incident{reopened, open, resolved} { // a replay wrote the resolution last
+		if _, err := s.InsertIncidents(ctx, []schemas.Incident{in}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := state("SELECT argMax(state, update_version) FROM " + s.db + ".incidents WHERE id = 'inc-1'"); st != schemas.IncidentOpen {
+		t.Errorf("argMax(state, update_version) = %s, want open (the reopening)", st)
+	}
+	if st := state("SELECT state FROM " + s.db + ".incidents FINAL WHERE id = 'inc-1'"); st != schemas.IncidentOpen {
+		t.Errorf("FINAL: state = %s, want open (the reopening)", st)
+	}
+}
