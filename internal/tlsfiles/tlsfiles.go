@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 
@@ -40,19 +41,19 @@ func (c Config) Validate() error {
 	return err
 }
 
-// Credentials loads pw and builds c's client TLS config: the credentials
-// of a client that signs in with a password read once over optional TLS
-// (the Alertmanager sink; the ClickHouse sink reads its password again
-// before each connection, see secret.Live). Errors name the field at fault:
-// "password: …" or "tls.<field>: …".
-func Credentials(pw secret.Source, c Config) (secret.Secret, *tls.Config, error) {
-	p, err := pw.Load()
+// Credentials loads pw as a secret.Live (field names it in the lines its
+// Reload logs through log) and builds c's client TLS config: the
+// credentials of a client that signs in with a password over optional TLS
+// (the Alertmanager sink, which reloads the password before each request).
+// Errors name the field at fault: "password: …" or "tls.<field>: …".
+func Credentials(pw secret.Source, field string, log *slog.Logger, c Config) (*secret.Live, *tls.Config, error) {
+	p, err := pw.Live(field, log)
 	if err != nil {
-		return "", nil, fmt.Errorf("password: %w", err)
+		return nil, nil, fmt.Errorf("password: %w", err)
 	}
 	tc, err := c.Client()
 	if err != nil {
-		return "", nil, fmt.Errorf("tls.%w", err)
+		return nil, nil, fmt.Errorf("tls.%w", err)
 	}
 	return p, tc, nil
 }

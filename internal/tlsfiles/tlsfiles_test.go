@@ -17,15 +17,15 @@ func TestCredentials(t *testing.T) {
 	dir := t.TempDir()
 	pwFile := filepath.Join(dir, "pw")
 	_ = os.WriteFile(pwFile, []byte("s3cret\n"), 0o600)
-	pw, tc, err := Credentials(secret.Source{File: pwFile}, Config{Enabled: true})
-	if err != nil || pw.Reveal() != "s3cret" || tc == nil {
-		t.Fatalf("Credentials = %q, %v, %v", pw.Reveal(), tc, err)
+	pw, tc, err := Credentials(secret.Source{File: pwFile}, "password", nil, Config{Enabled: true})
+	if err != nil || pw.Value().Reveal() != "s3cret" || tc == nil {
+		t.Fatalf("Credentials = %v, %v, %v", pw, tc, err)
 	}
 	missing := secret.Source{File: filepath.Join(dir, "none")}
-	if _, _, err := Credentials(missing, Config{CAFile: "x"}); err == nil || !strings.HasPrefix(err.Error(), "password: cannot read secret file") {
+	if _, _, err := Credentials(missing, "password", nil, Config{CAFile: "x"}); err == nil || !strings.HasPrefix(err.Error(), "password: cannot read secret file") {
 		t.Errorf("missing password file: %v", err)
 	}
-	if _, _, err := Credentials(secret.Source{}, Config{CAFile: "x"}); err == nil || !strings.HasPrefix(err.Error(), "tls.enabled: ") {
+	if _, _, err := Credentials(secret.Source{}, "password", nil, Config{CAFile: "x"}); err == nil || !strings.HasPrefix(err.Error(), "tls.enabled: ") {
 		t.Errorf("files without enabled: %v", err)
 	}
 }

@@ -107,7 +107,7 @@ type Sink struct {
 	cfg      Config
 	endpoint string
 	client   *http.Client
-	password secret.Secret
+	password *secret.Live // read again from its file before each request
 	log      *slog.Logger
 	metrics  *Metrics
 	now      func() time.Time
@@ -123,7 +123,8 @@ var (
 	_ pipeline.PartitionDropper = (*Sink)(nil)
 )
 
-// New validates cfg, loads the password and returns a Sink. It does not
+// New validates cfg, loads the password (read again from its file before
+// each request) and returns a Sink. It does not
 // contact Alertmanager: the first Flush does.
 func New(cfg Config, opts ...Option) (*Sink, error) {
 	cfg = cfg.WithDefaults()
@@ -134,7 +135,8 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	pw, tc, err := tlsfiles.Credentials(cfg.Password, cfg.TLS)
+	log := o.log.With("component", "alertmanager")
+	pw, tc, err := tlsfiles.Credentials(cfg.Password, "alertmanager.password", log, cfg.TLS)
 	if err != nil {
 		return nil, fmt.Errorf("alertmanager: invalid config: %w", err)
 	}
@@ -145,7 +147,7 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 		endpoint: strings.TrimRight(cfg.URL, "/") + "/api/v2/alerts",
 		client:   &http.Client{Transport: tr, Timeout: cfg.Timeout},
 		password: pw,
-		log:      o.log.With("component", "alertmanager"),
+		log:      log,
 		metrics:  o.metrics,
 		now:      o.now,
 		active:   map[string]active{},
@@ -354,7 +356,11 @@ func (s *Sink) post(ctx context.Context, alerts []alert) error {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "telekernel")
 	if s.cfg.Username != "" {
-		req.SetBasicAuth(s.cfg.Username, s.password.Reveal())
+		// A password file the operator rewrote is read again here, so a
+		// rotated password needs no restart; one that cannot be read keeps
+		// the value read before (one warning).
+		s.password.Reload()
+		req.SetBasicAuth(s.cfg.Username, s.password.Value().Reveal())
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
