@@ -24,6 +24,7 @@ import (
 
 	"github.com/telekernel/telekernel/collectors/internal/collector"
 	"github.com/telekernel/telekernel/collectors/publish"
+	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -309,11 +310,11 @@ func (c *Collector) startTarget(tc Target) (*target, error) {
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: tc.DialTimeout}),
 		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(Codec{}), grpc.MaxCallRecvMsgSize(tc.MaxMessageBytes))}
 	if tc.Username != "" {
-		pw, err := tc.Password.Load()
+		pw, err := tc.Password.Live("gnmi.targets["+tc.Name+"].password", c.b.Log.With("target", tc.Name))
 		if err != nil {
 			return nil, fmt.Errorf("password: %w", err)
 		}
-		dopts = append(dopts, grpc.WithPerRPCCredentials(userPass{user: tc.Username, pass: pw.Reveal(), tls: tlsCfg != nil}))
+		dopts = append(dopts, grpc.WithPerRPCCredentials(userPass{user: tc.Username, pass: pw}))
 	}
 	conn, err := grpc.NewClient(tc.Address, dopts...)
 	if err != nil {
@@ -386,14 +387,18 @@ func (t *target) stop() {
 	t.c.done.Unlock()
 }
 
-// userPass sends the username and password metadata of each RPC.
+// userPass sends the username and password metadata of each RPC. The
+// password file is read again at each RPC (a subscription attempt, after a
+// disconnect or a refusal), so a password the operator rotated by
+// rewriting the file is used without a restart.
 type userPass struct {
-	user, pass string
-	tls        bool
+	user string
+	pass *secret.Live
 }
 
 func (u userPass) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"username": u.user, "password": u.pass}, nil
+	u.pass.Reload()
+	return map[string]string{"username": u.user, "password": u.pass.Value().Reveal()}, nil
 }
 
 // RequireTransportSecurity is false: many lab devices run gNMI in the clear.

@@ -76,6 +76,8 @@ type Agent struct {
 	nsteps atomic.Int64
 
 	updates, responses, subscribers, values atomic.Int64
+
+	password atomic.Pointer[string] // see SetPassword; nil: cfg.Password
 }
 
 type device struct {
@@ -320,6 +322,19 @@ func (a *Agent) locked(name string, f func(d *device)) error {
 	defer d.mu.Unlock()
 	f(d)
 	return nil
+}
+
+// SetPassword changes the password every device requires of new
+// subscriptions (with Config.Username set), as an operator rotating it on
+// the devices does; open subscriptions go on.
+func (a *Agent) SetPassword(p string) { a.password.Store(&p) }
+
+// passwordNow returns the password new subscriptions must carry.
+func (a *Agent) passwordNow() string {
+	if p := a.password.Load(); p != nil {
+		return *p
+	}
+	return a.cfg.Password
 }
 
 // Stop stops one device's server, as a device reboot does: its streams end

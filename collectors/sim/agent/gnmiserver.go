@@ -48,7 +48,7 @@ func (g *gnmiServer) Subscribe(stream pb.GNMI_SubscribeServer) error {
 	}
 	if u := d.a.cfg.Username; u != "" {
 		md, _ := metadata.FromIncomingContext(ctx)
-		if first(md.Get("username")) != u || first(md.Get("password")) != d.a.cfg.Password {
+		if first(md.Get("username")) != u || first(md.Get("password")) != d.a.passwordNow() {
 			return status.Error(codes.Unauthenticated, "bad username or password")
 		}
 	}
