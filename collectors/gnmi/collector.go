@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"reflect"
 	"slices"
 	"sync"
@@ -25,6 +26,7 @@ import (
 	"github.com/telekernel/telekernel/collectors/internal/collector"
 	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/internal/secret"
+	"github.com/telekernel/telekernel/internal/tlsfiles"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -293,12 +295,12 @@ type target struct {
 
 func (c *Collector) startTarget(tc Target) (*target, error) {
 	creds := insecure.NewCredentials()
-	tlsCfg, err := tc.TLS.Client()
+	live, err := tc.TLS.Live("gnmi.targets["+tc.Name+"].tls", c.b.Log.With("target", tc.Name))
 	if err != nil {
 		return nil, err
 	}
-	if tlsCfg != nil {
-		creds = credentials.NewTLS(tlsCfg)
+	if live != nil {
+		creds = liveTLS{TransportCredentials: credentials.NewTLS(live.Config()), live: live}
 	}
 	// The connection reconnects on the collector's backoff, not gRPC's (1 s
 	// growing to 120 s): while gRPC waits, every Subscribe fails at once,
@@ -385,6 +387,26 @@ func (t *target) stop() {
 		addStats(&t.c.done.stats, s.dec.Stats())
 	}
 	t.c.done.Unlock()
+}
+
+// liveTLS is gRPC's TLS credentials over files that are loaded again when
+// they change (see tlsfiles.Live): each handshake, a reconnect after a
+// disconnect or a refused handshake, uses the CA bundle and the client
+// certificate the files hold then, so certificates that cert-manager
+// renewed need no restart.
+type liveTLS struct {
+	credentials.TransportCredentials
+	live *tlsfiles.Live
+}
+
+// ClientHandshake does the handshake with the config the files hold now.
+func (l liveTLS) ClientHandshake(ctx context.Context, authority string, conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	return credentials.NewTLS(l.live.Config()).ClientHandshake(ctx, authority, conn)
+}
+
+// Clone returns a copy that follows the same files.
+func (l liveTLS) Clone() credentials.TransportCredentials {
+	return liveTLS{TransportCredentials: l.TransportCredentials.Clone(), live: l.live}
 }
 
 // userPass sends the username and password metadata of each RPC. The

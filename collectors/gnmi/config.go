@@ -77,11 +77,13 @@ type Target struct {
 	Address string `yaml:"address"`
 	// Subscriptions names the subscriptions this target takes; default all.
 	Subscriptions []string `yaml:"subscriptions"`
-	// TLS for the connection; off by default (plaintext).
+	// TLS for the connection; off by default (plaintext). Its files are
+	// loaded again at a handshake when they changed (see tlsfiles.Live).
 	TLS tlsfiles.Config `yaml:"tls"`
 	// Username and Password go in the "username"/"password" metadata of
-	// each RPC when Username is set. The password comes from a file or the
-	// environment and is never logged.
+	// each RPC when Username is set. The password comes from a file (read
+	// again at every subscription attempt) or the environment (fixed at
+	// start) and is never logged.
 	Username string        `yaml:"username"`
 	Password secret.Source `yaml:"password"`
 	// Timestamp is "device" (default: the notification's time, normalised
