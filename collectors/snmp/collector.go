@@ -145,6 +145,7 @@ func (c *Collector) SetTargets(targets []Target) error {
 		h := fnv.New64a()
 		h.Write([]byte(tc.Name))
 		t := &target{cfg: tc, next: now.Add(time.Duration(h.Sum64() % uint64(tc.Interval)))}
+		t.st.log = c.b.Log.With("target", tc.Name)
 		c.targets[tc.Name] = t
 		heap.Push(&c.queue, t)
 	}

@@ -3,6 +3,7 @@ package snmp
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"slices"
 	"strconv"
@@ -217,8 +218,12 @@ func (t Target) validate() error {
 			return fmt.Errorf("mibs[%d]: %q is not if, entity, bgp or lldp", j, m)
 		}
 	}
-	if _, err := t.client(); err != nil {
+	sec, err := t.newSecrets(nil)
+	if err != nil {
 		return err // a secret that does not load (missing file, unset variable)
+	}
+	if _, err := t.client(sec); err != nil {
+		return err
 	}
 	return nil
 }
@@ -259,19 +264,61 @@ func (t Target) hostPort() (string, uint16, error) {
 	return host, uint16(p), nil
 }
 
-// reveal loads the secret s of the target's field, an error naming the
-// field.
-func reveal(field string, s secret.Source) (string, error) {
-	v, err := s.Load()
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", field, err)
-	}
-	return v.Reveal(), nil
+// secrets are a target's community or USM passphrases as secret.Live
+// values: a file is read again before each poll, so a secret the operator
+// rotated by rewriting it needs no restart, and a file that cannot be read
+// keeps the value read before (one warning naming the field and the file)
+// instead of failing the poll. Only the worker polling the target uses
+// them.
+type secrets struct {
+	community, auth, priv *secret.Live
 }
 
-// client returns an unconnected gosnmp client for the target, with its
-// secrets loaded.
-func (t Target) client() (*gosnmp.GoSNMP, error) {
+// newSecrets loads the secrets the target's version and protocols use,
+// an error naming the field; log takes the lines of their reloads (nil:
+// none).
+func (t Target) newSecrets(log *slog.Logger) (*secrets, error) {
+	var sec secrets
+	load := func(dst **secret.Live, field string, s secret.Source) error {
+		l, err := s.Live("snmp.targets["+t.Name+"]."+field, log)
+		if err != nil {
+			return fmt.Errorf("%s: %w", field, err)
+		}
+		*dst = l
+		return nil
+	}
+	switch t.Version {
+	case "v2c":
+		if err := load(&sec.community, "community", t.Community); err != nil {
+			return nil, err
+		}
+	case "v3":
+		if t.V3.AuthProtocol != "" {
+			if err := load(&sec.auth, "v3.auth_password", t.V3.AuthPassword); err != nil {
+				return nil, err
+			}
+		}
+		if t.V3.PrivProtocol != "" {
+			if err := load(&sec.priv, "v3.priv_password", t.V3.PrivPassword); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &sec, nil
+}
+
+// reload reads the secrets' files again.
+func (s *secrets) reload() {
+	for _, l := range []*secret.Live{s.community, s.auth, s.priv} {
+		if l != nil {
+			l.Reload()
+		}
+	}
+}
+
+// client returns an unconnected gosnmp client for the target, with the
+// values sec holds.
+func (t Target) client(sec *secrets) (*gosnmp.GoSNMP, error) {
 	host, port, err := t.hostPort()
 	if err != nil {
 		return nil, err
@@ -280,29 +327,17 @@ func (t Target) client() (*gosnmp.GoSNMP, error) {
 		MaxOids: gosnmp.MaxOids, MaxRepetitions: t.MaxRepetitions, ExponentialTimeout: false}
 	switch t.Version {
 	case "v2c":
-		c, err := reveal("community", t.Community)
-		if err != nil {
-			return nil, err
-		}
-		g.Version, g.Community = gosnmp.Version2c, c
+		g.Version, g.Community = gosnmp.Version2c, sec.community.Value().Reveal()
 	case "v3":
 		usm := &gosnmp.UsmSecurityParameters{UserName: t.V3.Username}
 		g.Version, g.SecurityModel, g.MsgFlags = gosnmp.Version3, gosnmp.UserSecurityModel, gosnmp.NoAuthNoPriv
 		g.ContextName = t.V3.ContextName
 		if p := t.V3.AuthProtocol; p != "" {
-			pw, err := reveal("v3.auth_password", t.V3.AuthPassword)
-			if err != nil {
-				return nil, err
-			}
-			usm.AuthenticationProtocol, usm.AuthenticationPassphrase = authProtocols[strings.ToUpper(p)], pw
+			usm.AuthenticationProtocol, usm.AuthenticationPassphrase = authProtocols[strings.ToUpper(p)], sec.auth.Value().Reveal()
 			g.MsgFlags = gosnmp.AuthNoPriv
 		}
 		if p := t.V3.PrivProtocol; p != "" {
-			pw, err := reveal("v3.priv_password", t.V3.PrivPassword)
-			if err != nil {
-				return nil, err
-			}
-			usm.PrivacyProtocol, usm.PrivacyPassphrase = privProtocols[strings.ToUpper(p)], pw
+			usm.PrivacyProtocol, usm.PrivacyPassphrase = privProtocols[strings.ToUpper(p)], sec.priv.Value().Reveal()
 			g.MsgFlags = gosnmp.AuthPriv
 		}
 		g.SecurityParameters = usm

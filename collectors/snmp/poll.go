@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strconv"
 	"strings"
@@ -181,6 +182,11 @@ const restartSlack = time.Second
 // state is what the collector remembers of a target between polls. It is
 // only touched by the worker polling the target.
 type state struct {
+	// sec are the target's secrets, loaded at its first poll and read
+	// again from their files at each later one; log takes the lines of
+	// their reloads (nil: none).
+	sec      *secrets
+	log      *slog.Logger
 	uptime   uint32            // last sysUpTime, centiseconds
 	upAt     time.Time         // when it came
 	polled   bool              // uptime is set
@@ -203,7 +209,16 @@ type pollResult struct {
 // poll polls one target and appends its samples to b.
 func poll(ctx context.Context, t Target, st *state, b *publish.Batch) (pollResult, error) {
 	var res pollResult
-	g, err := t.client()
+	if st.sec == nil {
+		sec, err := t.newSecrets(st.log)
+		if err != nil {
+			return res, err
+		}
+		st.sec = sec
+	} else {
+		st.sec.reload()
+	}
+	g, err := t.client(st.sec)
 	if err != nil {
 		return res, err
 	}
