@@ -271,7 +271,7 @@ func (p *process) serveHTTP(ctx context.Context) error {
 		case !p.ready.Load():
 			return errors.New("starting")
 		}
-		return nil
+		return p.env.Kafka.AuthError() // a client the broker no longer lets in
 	}}, p.log)
 	if err != nil {
 		return err

@@ -37,7 +37,10 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 	if kind == "gnmi" && len(cfg.GNMI.Targets) == 0 || kind == "snmp" && len(cfg.SNMP.Targets) == 0 {
 		log.Warn("no targets configured yet; waiting for the config to list some", "collector", kind, "config", path)
 	}
-	cl, err := kafka.Connect(ctx, cfg.Kafka, kgo.MaxBufferedBytes(cfg.MaxBufferedBytes), kgo.ProducerLinger(5*time.Millisecond),
+	// The clients share one reading of the SASL password file, and
+	// AuthError tells /readyz when the broker refuses their login.
+	kc := cfg.Kafka.WithLogger(log)
+	cl, err := kafka.Connect(ctx, kc, kgo.MaxBufferedBytes(cfg.MaxBufferedBytes), kgo.ProducerLinger(5*time.Millisecond),
 		kgo.ProducerBatchMaxBytes(int32(max(cfg.MaxBatchBytes+batchFraming, producerBatchMax))))
 	if err != nil {
 		return err
@@ -65,7 +68,7 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 			if ctx.Err() != nil {
 				return errors.New("stopping")
 			}
-			return nil
+			return kc.AuthError()
 		}
 		addr, err := httpserve.Serve(httpCtx, cfg.HTTP, reg, httpserve.Health{Ready: ready, Routes: map[string]http.Handler{"/targets": own}}, log)
 		if err != nil {
@@ -86,7 +89,7 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 	}
 	var group *share.Group
 	if cfg.Group.Enabled {
-		if group, err = share.Join(ctx, cfg.Kafka, cfg.Group, kind, own.setOwned, share.WithLogger(log)); err != nil {
+		if group, err = share.Join(ctx, kc, cfg.Group, kind, own.setOwned, share.WithLogger(log)); err != nil {
 			return err
 		}
 	}

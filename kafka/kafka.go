@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -61,6 +64,10 @@ type sharedPassword struct {
 	src  secret.Source
 	live *secret.Live
 	err  error
+
+	clients atomic.Int32 // clients built, to number them in the log
+	mu      sync.Mutex
+	refused map[*authWatch]bool // clients whose last login the broker refused
 }
 
 // WithLogger returns c with the logger of its connections' secret reloads
@@ -84,6 +91,107 @@ func (c Config) livePassword(log *slog.Logger) (*secret.Live, error) {
 	}
 	sp.once.Do(func() { sp.live, sp.err = sp.src.Live(field, log) })
 	return sp.live, sp.err
+}
+
+// AuthError returns an error while the broker refuses the SASL login of a
+// client built from c's WithLogger config (or a copy), nil otherwise and
+// without WithLogger: what a process's /readyz reports, as a client whose
+// login is refused cannot produce or consume.
+func (c Config) AuthError() error {
+	sp := c.password
+	if sp == nil {
+		return nil
+	}
+	sp.mu.Lock()
+	n := len(sp.refused)
+	sp.mu.Unlock()
+	if n == 0 {
+		return nil
+	}
+	return fmt.Errorf("kafka: the broker refuses the SASL login of %s (%d clients)", c.SASL.Username, n)
+}
+
+// authLogEvery is how often a client whose logins the broker keeps
+// refusing says so again.
+const authLogEvery = time.Minute
+
+// authWatch tells the operator that the broker refuses a client's SASL
+// login: franz-go retries such a connection without a word, so a produce
+// would stall silently. It logs one ERROR line naming the mechanism, the
+// user and where the password comes from (never the value), again at most
+// once every authLogEvery while the logins are refused, and one line when a
+// login succeeds again; it keeps the shared state AuthError reads.
+type authWatch struct {
+	log    *slog.Logger
+	shared *sharedPassword // nil without WithLogger
+	client int32           // number of the client within the config, 0 without WithLogger
+	mech   string
+	user   string
+	source string // env:VAR or file:PATH
+	hint   string
+
+	mu      sync.Mutex
+	refused bool
+	logged  time.Time // last ERROR line
+}
+
+var _ kgo.HookBrokerConnect = (*authWatch)(nil)
+
+// newAuthWatch returns the watch of one client of c.
+func (c Config) newAuthWatch(log *slog.Logger, mech string) *authWatch {
+	w := &authWatch{log: log, shared: c.password, mech: mech, user: c.SASL.Username}
+	if w.shared != nil {
+		w.client = w.shared.clients.Add(1)
+	}
+	if f := c.SASL.Password.File; f != "" {
+		w.source = "file:" + f
+		w.hint = "the broker no longer takes the password this file holds: rewrite the file with the user's new password (it is read again at every login) or set the old one back on the broker"
+	} else {
+		w.source = "env:" + c.SASL.Password.Env
+		w.hint = "the broker no longer takes the password of this environment variable, which is fixed at start: set the old password back on the broker, or restart with the new one (a {file: PATH} password is read again at every login)"
+	}
+	return w
+}
+
+// OnBrokerConnect sees each connection attempt's outcome, its SASL login
+// included.
+func (w *authWatch) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+	refused := errors.Is(err, kerr.SaslAuthenticationFailed)
+	if !refused && err != nil {
+		return // not a login: the broker is unreachable, say
+	}
+	now := time.Now()
+	w.mu.Lock()
+	was := w.refused
+	w.refused = refused
+	logIt := refused && (w.logged.IsZero() || now.Sub(w.logged) >= authLogEvery)
+	if logIt {
+		w.logged = now
+	}
+	if !refused {
+		w.logged = time.Time{}
+	}
+	w.mu.Unlock()
+	if w.shared != nil && was != refused {
+		w.shared.mu.Lock()
+		if refused {
+			if w.shared.refused == nil {
+				w.shared.refused = map[*authWatch]bool{}
+			}
+			w.shared.refused[w] = true
+		} else {
+			delete(w.shared.refused, w)
+		}
+		w.shared.mu.Unlock()
+	}
+	switch {
+	case logIt:
+		w.log.Error("kafka: the broker refuses the SASL login; this client produces and consumes nothing until a login succeeds",
+			"client", w.client, "broker", net.JoinHostPort(meta.Host, strconv.Itoa(int(meta.Port))), "mechanism", w.mech, "user", w.user,
+			"password_source", w.source, "hint", w.hint, "repeat_every", authLogEvery)
+	case was && !refused:
+		w.log.Info("kafka: the broker takes the SASL login again", "client", w.client, "mechanism", w.mech, "user", w.user, "password_source", w.source)
+	}
 }
 
 // SASLConfig configures SASL authentication.
@@ -182,6 +290,7 @@ func (c Config) Opts() ([]kgo.Opt, error) {
 		if err != nil {
 			return nil, fmt.Errorf("kafka: sasl.password: %w", err)
 		}
+		opts = append(opts, kgo.WithHooks(c.newAuthWatch(log, m)))
 		user := c.SASL.Username
 		// The mechanisms' callbacks run at every connection's
 		// authentication: a password file the operator rewrote is read

@@ -1,0 +1,55 @@
+package kafka
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/internal/secret"
+)
+
+// A client whose logins the broker keeps refusing logs one ERROR line (not
+// one per retry), AuthError reports it until a login succeeds, and a
+// connection that fails for another reason changes nothing.
+func TestAuthWatch(t *testing.T) {
+	var logs bytes.Buffer
+	cfg := Config{Brokers: []string{"b:9094"}, SASL: SASLConfig{Mechanism: "PLAIN", Username: "tk", Password: secret.Source{File: "/run/secrets/kafka"}}}.
+		WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))
+	w1, w2 := cfg.newAuthWatch(cfg.log, "PLAIN"), cfg.newAuthWatch(cfg.log, "PLAIN")
+	meta := kgo.BrokerMetadata{Host: "b", Port: 9094}
+	refused := fmt.Errorf("sasl: %w", kerr.SaslAuthenticationFailed)
+	for range 5 {
+		w1.OnBrokerConnect(meta, 0, nil, refused)
+		w2.OnBrokerConnect(meta, 0, nil, errors.New("connection refused"))
+	}
+	if err := cfg.AuthError(); err == nil || !strings.Contains(err.Error(), "(1 clients)") {
+		t.Errorf("AuthError = %v", err)
+	}
+	out := logs.String()
+	if n := strings.Count(out, "level=ERROR"); n != 1 {
+		t.Errorf("%d ERROR lines for 5 refused logins, want 1:\n%s", n, out)
+	}
+	if !strings.Contains(out, "client=1 broker=b:9094 mechanism=PLAIN user=tk password_source=file:/run/secrets/kafka") {
+		t.Errorf("the line does not name the client, broker, mechanism, user and source:\n%s", out)
+	}
+	w1.OnBrokerConnect(meta, 0, nil, nil)
+	if err := cfg.AuthError(); err != nil {
+		t.Errorf("AuthError after a login succeeded: %v", err)
+	}
+	if !strings.Contains(logs.String(), "the broker takes the SASL login again") {
+		t.Errorf("no line when the login succeeded again:\n%s", logs.String())
+	}
+	w1.OnBrokerConnect(meta, 0, nil, refused) // a new episode is reported at once
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 2 {
+		t.Errorf("%d ERROR lines after a second refusal, want 2", n)
+	}
+	if (Config{}).AuthError() != nil {
+		t.Error("AuthError without WithLogger")
+	}
+}
