@@ -28,7 +28,11 @@
 // dead-letters it. Connection errors, timeouts and HTTP 5xx, 408 and 429
 // fail Flush and keep the batch, so the runner's retry posts it again
 // (re-posting is harmless: Alertmanager merges alerts by label set).
-// Rejected credentials or a wrong URL (HTTP 401, 403, 404, 405) wrap
+// A password from a file is read again before each request, so a rotated
+// one needs no restart, and rejected credentials (HTTP 401, 403) then fail
+// Flush and keep the batch: Alertmanager took the new password before the
+// file was rewritten, and the retry reads it again. Otherwise rejected
+// credentials or a wrong URL (HTTP 401, 403, 404, 405) wrap
 // pipeline.ErrStop: no retry can fix configuration. Alerts Alertmanager
 // rejects as invalid (HTTP 400, 422) are logged and counted as dropped.
 //

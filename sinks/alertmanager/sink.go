@@ -271,8 +271,10 @@ func (s *Sink) Firing() int {
 // Flush, and re-posts firing alerts last posted ResendInterval ago or more,
 // in requests of at most MaxBatch alerts, and returns the number of
 // detections flushed. On a retryable failure (connection error, timeout,
-// HTTP 5xx, 408, 429) it keeps everything, so a retry posts it again; on
-// HTTP 401, 403, 404 or 405 the error wraps pipeline.ErrStop. Flush blocks
+// HTTP 5xx, 408, 429, and 401 or 403 with a password from a file, which
+// the retry reads again) it keeps everything, so a retry posts it again; on
+// HTTP 401, 403 (password from the environment or none), 404 or 405 the
+// error wraps pipeline.ErrStop. Flush blocks
 // for at most Config.Timeout per request.
 func (s *Sink) Flush(ctx context.Context) (int, error) {
 	s.mu.Lock()
@@ -384,6 +386,11 @@ func (s *Sink) post(ctx context.Context, alerts []alert) error {
 		s.metrics.addDropped("rejected", len(alerts))
 		s.log.Warn("alertmanager rejected alerts; dropping them", "status", c, "alerts", len(alerts), "reason", msg)
 		return nil
+	case (c == http.StatusUnauthorized || c == http.StatusForbidden) && s.cfg.Username != "" && s.password.FromFile():
+		// Alertmanager took a new password before the file was
+		// rewritten: the retry reads the file again.
+		s.metrics.incErrors()
+		return fmt.Errorf("alertmanager %s refused the credentials (HTTP %d): check username and the password file %s, read again before each retry (will retry)", s.cfg.URL, c, s.cfg.Password.File)
 	case c == http.StatusUnauthorized || c == http.StatusForbidden:
 		s.metrics.incErrors()
 		return fmt.Errorf("%w: alertmanager %s refused the credentials (HTTP %d): check username and password", pipeline.ErrStop, s.cfg.URL, c)
