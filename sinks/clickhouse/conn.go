@@ -21,7 +21,8 @@ import (
 // driver's error. After a stall the connection is closed and broken: every
 // later Read and Write fails at once with the same error, so the driver
 // discards the connection instead of waiting on it again to end the
-// INSERT, and the server sees the INSERT end.
+// INSERT, and the server sees the INSERT end. The connection of an INSERT
+// whose context ends is closed and broken so too (see inserts).
 //
 // The driver uses a connection from one goroutine at a time; the mutex
 // guards the deadline and error that SetDeadline (from the driver's
@@ -29,6 +30,7 @@ import (
 type stallConn struct {
 	net.Conn
 	stall time.Duration
+	ins   *inserts // the sink's INSERTs in flight, to bind to (see inserts)
 
 	mu       sync.Mutex
 	deadline time.Time // the write deadline the driver set; zero for none
@@ -100,10 +102,30 @@ func (c *stallConn) Read(p []byte) (int, error) {
 }
 
 func (c *stallConn) SetDeadline(t time.Time) error {
+	if c.ins.bind(t, c) {
+		// The deadline only tells the INSERT (its context has none):
+		// the driver's read timeout, set before it, stays, and writes
+		// have none, as without a deadline.
+		c.mu.Lock()
+		c.deadline = time.Time{}
+		c.mu.Unlock()
+		return c.Conn.SetWriteDeadline(time.Time{})
+	}
 	c.mu.Lock()
 	c.deadline = t
 	c.mu.Unlock()
 	return c.Conn.SetDeadline(t)
+}
+
+// interrupt fails the connection with err and closes it, as a stall does:
+// a Read or Write blocked on it returns at once, and so do later ones.
+func (c *stallConn) interrupt(err error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = fmt.Errorf("%w (%w)", errInterrupted, err)
+	}
+	c.mu.Unlock()
+	_ = c.Conn.Close()
 }
 
 func (c *stallConn) SetWriteDeadline(t time.Time) error {
@@ -131,14 +153,14 @@ func (e *stallError) Temporary() bool { return true }
 // dialer returns the driver's DialContext: a TCP connection within
 // dialTimeout, under a stallConn, under TLS when tlsCfg is set (the
 // handshake bounded by dialTimeout too), as the driver's own dial does.
-func dialer(dialTimeout, stall time.Duration, tlsCfg *tls.Config) func(ctx context.Context, addr string) (net.Conn, error) {
+func dialer(dialTimeout, stall time.Duration, tlsCfg *tls.Config, ins *inserts) func(ctx context.Context, addr string) (net.Conn, error) {
 	return func(ctx context.Context, addr string) (net.Conn, error) {
 		d := net.Dialer{Timeout: dialTimeout}
 		raw, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
 			return nil, err
 		}
-		var c net.Conn = &stallConn{Conn: raw, stall: stall}
+		var c net.Conn = &stallConn{Conn: raw, stall: stall, ins: ins}
 		if tlsCfg == nil {
 			return c, nil
 		}
@@ -157,4 +179,127 @@ func dialer(dialTimeout, stall time.Duration, tlsCfg *tls.Config) func(ctx conte
 		}
 		return tc, nil
 	}
+}
+
+// inserts binds each INSERT in flight to the connection that carries it,
+// so that the INSERT's context ending closes that connection. The driver
+// watches the context only in Batch.Send; the writes of the blocks before
+// it (Batch.Flush) go on until they finish or stall for read_timeout, so a
+// stop during a multi-block INSERT to a server that stopped reading waited
+// for read_timeout. The driver calls SetDeadline with the context's
+// deadline on the connection of a batch when it prepares it: each INSERT
+// gets a deadline of its own (a nanosecond earlier than its parent's, or,
+// only as a tag, a day away), which tells its connection (see bind).
+//
+// An inserts is safe for concurrent use.
+type inserts struct {
+	mu     sync.Mutex
+	seq    int64
+	byTime map[int64]*insertWatch // by deadline, in Unix nanoseconds
+}
+
+// insertWatch is one INSERT in flight.
+type insertWatch struct {
+	ins     *inserts
+	key     int64
+	ctx     context.Context
+	stopF   func() bool
+	tagOnly bool // ctx has no deadline but the tag (see bind)
+
+	mu    sync.Mutex
+	conn  *stallConn // the connection carrying the INSERT, once known
+	fired bool       // the context ended while the INSERT was in flight
+	done  bool       // the INSERT returned
+}
+
+// errInterrupted is wrapped by the error of an INSERT whose context ended
+// while it was in flight.
+var errInterrupted = errors.New("interrupted by the stop")
+
+// watch returns the context to prepare an INSERT with, and its watch:
+// when ctx ends before the watch's end, the connection of the INSERT is
+// closed, so the driver returns at once and the server ends the INSERT.
+// The caller must call end once the INSERT returned.
+func (ins *inserts) watch(ctx context.Context) (context.Context, *insertWatch) {
+	base, ok := ctx.Deadline()
+	if !ok {
+		base = time.Now().Add(24 * time.Hour)
+	}
+	w := &insertWatch{ins: ins, tagOnly: !ok}
+	ins.mu.Lock()
+	for {
+		ins.seq++
+		// Strictly before the parent's deadline, so that it is the
+		// deadline the derived context reports.
+		w.key = base.Add(-time.Duration(ins.seq)).UnixNano()
+		if _, taken := ins.byTime[w.key]; !taken {
+			break
+		}
+	}
+	if ins.byTime == nil {
+		ins.byTime = map[int64]*insertWatch{}
+	}
+	ins.byTime[w.key] = w
+	ins.mu.Unlock()
+	wctx, cancel := context.WithDeadline(ctx, time.Unix(0, w.key))
+	w.ctx = wctx
+	stop := context.AfterFunc(wctx, w.interrupt)
+	w.stopF = func() bool { cancel(); return stop() }
+	return wctx, w
+}
+
+// bind notes that c carries the INSERT whose deadline is t, if any; the
+// driver sets it on the connection of a batch it prepares. It reports
+// whether t is only the INSERT's tag, its context having no deadline of
+// its own: the driver lets a context's deadline override its read
+// timeout, which such a deadline, a day away, must not.
+func (ins *inserts) bind(t time.Time, c *stallConn) (tagOnly bool) {
+	if ins == nil || t.IsZero() {
+		return false
+	}
+	ins.mu.Lock()
+	w := ins.byTime[t.UnixNano()]
+	ins.mu.Unlock()
+	if w == nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.conn = c
+		if w.fired {
+			c.interrupt(w.ctx.Err())
+		}
+	}
+	return w.tagOnly
+}
+
+func (w *insertWatch) interrupt() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return
+	}
+	w.fired = true
+	if w.conn != nil {
+		w.conn.interrupt(w.ctx.Err())
+	}
+}
+
+// end ends the watch of an INSERT that returned err, and returns err, or
+// for an INSERT its context interrupted an error saying so in one line
+// that wraps errInterrupted and the context's error.
+func (w *insertWatch) end(err error) error {
+	w.stopF()
+	w.mu.Lock()
+	w.done, w.conn = true, nil
+	fired := w.fired
+	w.mu.Unlock()
+	w.ins.mu.Lock()
+	delete(w.ins.byTime, w.key)
+	w.ins.mu.Unlock()
+	if err == nil || !fired {
+		return err
+	}
+	return fmt.Errorf("%w (%w): the connection was closed, so the server ended the INSERT; rows it did not acknowledge stay with the caller", errInterrupted, context.Cause(w.ctx))
 }

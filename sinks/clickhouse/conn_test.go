@@ -1,8 +1,10 @@
 package clickhouse
 
 import (
+	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -73,5 +75,75 @@ func TestStallConnWrite(t *testing.T) {
 	}
 	if c2.err != nil {
 		t.Errorf("the driver's deadline broke the connection: %v", c2.err)
+	}
+}
+
+// TestInsertWatchInterrupts binds a connection to an INSERT's watch as the
+// driver does (SetDeadline with the context's deadline), blocks a write on
+// a peer that reads nothing, and cancels the context: the write returns at
+// once, the connection stays failed, and end says the stop interrupted
+// the INSERT. A connection given another deadline is not bound, and one
+// whose INSERT ended is not closed by a later cancel.
+func TestInsertWatchInterrupts(t *testing.T) {
+	ins := &inserts{}
+	big := make([]byte, 64<<20)
+
+	raw, _ := loopback(t)
+	c := &stallConn{Conn: raw, stall: time.Minute, ins: ins}
+	other, _ := loopback(t)
+	o := &stallConn{Conn: other, stall: time.Minute, ins: ins}
+	ctx, cancel := context.WithCancel(context.Background())
+	ictx, w := ins.watch(ctx)
+	dl, ok := ictx.Deadline()
+	if !ok {
+		t.Fatal("the watched context has no deadline")
+	}
+	if err := o.SetDeadline(dl.Add(time.Nanosecond)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetDeadline(dl); err != nil { // the driver's prepareBatch
+		t.Fatal(err)
+	}
+	if err := c.SetDeadline(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := c.Write(big)
+	if took := time.Since(start); took > 2*time.Second || err == nil {
+		t.Fatalf("Write returned %v after %v; want an error soon after the cancel", err, took)
+	}
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, errInterrupted) {
+		t.Errorf("Read after the interrupt = %v, want errInterrupted", err)
+	}
+	err = w.end(err)
+	if !errors.Is(err, errInterrupted) || !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("end = %q; want one line wrapping errInterrupted and context.Canceled", err)
+	}
+	if o.err != nil {
+		t.Errorf("a connection with another deadline was interrupted: %v", o.err)
+	}
+	if len(ins.byTime) != 0 {
+		t.Errorf("%d watches left after end", len(ins.byTime))
+	}
+
+	// An INSERT that returned before its context ended keeps its connection.
+	raw2, _ := loopback(t)
+	c2 := &stallConn{Conn: raw2, stall: time.Minute, ins: ins}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel2()
+	ictx2, w2 := ins.watch(ctx2)
+	if dl2, _ := ictx2.Deadline(); !dl2.Before(time.Now().Add(time.Hour)) {
+		t.Errorf("the watched deadline %v is not before the parent's", dl2)
+	} else if err := c2.SetDeadline(dl2); err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.end(nil); err != nil {
+		t.Fatal(err)
+	}
+	cancel2()
+	time.Sleep(50 * time.Millisecond)
+	if _, err := c2.Write([]byte{1}); err != nil || c2.err != nil {
+		t.Errorf("the connection of an INSERT that ended was interrupted: %v, %v", err, c2.err)
 	}
 }

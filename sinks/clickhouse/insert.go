@@ -44,7 +44,7 @@ const (
 // InsertSamples blocks until the server acknowledges the insert. It only
 // reads recs and keeps no reference to them after it returns; the caller
 // still owns and releases them.
-func (s *Sink) InsertSamples(ctx context.Context, recs []arrow.RecordBatch) (int, error) {
+func (s *Sink) InsertSamples(ctx context.Context, recs []arrow.RecordBatch) (_ int, err error) {
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
@@ -65,9 +65,17 @@ func (s *Sink) InsertSamples(ctx context.Context, recs []arrow.RecordBatch) (int
 		}
 	}
 	cols := schemas.ClickHouseColumns(schemas.TableSamples, l)
-	b, err := s.conn.PrepareBatch(s.insertContext(ctx), insertStatement(s.db, schemas.TableSamples, cols))
+	ictx, w := s.ins.watch(ctx)
+	defer func() {
+		if err != nil {
+			err = s.insertError(schemas.TableSamples, total, w.end(err))
+		} else {
+			w.end(nil)
+		}
+	}()
+	b, err := s.conn.PrepareBatch(s.insertContext(ictx), insertStatement(s.db, schemas.TableSamples, cols))
 	if err != nil {
-		return 0, s.insertError(schemas.TableSamples, total, err)
+		return 0, err
 	}
 	defer b.Close()
 
@@ -88,16 +96,16 @@ func (s *Sink) InsertSamples(ctx context.Context, recs []arrow.RecordBatch) (int
 	for start := 0; start < len(recs); {
 		end := chunkEnd(recs, start, s.cfg.BatchRows)
 		if err := appendSamples(b, cols, sc, recs[start:end], l); err != nil {
-			return 0, s.insertError(schemas.TableSamples, total, err)
+			return 0, err
 		}
 		if start = end; start < len(recs) {
 			if err := b.Flush(); err != nil {
-				return 0, s.insertError(schemas.TableSamples, total, err)
+				return 0, err
 			}
 		}
 	}
 	if err := b.Send(); err != nil {
-		return 0, s.insertError(schemas.TableSamples, total, err)
+		return 0, err
 	}
 	return total, nil
 }
@@ -418,16 +426,8 @@ func (s *Sink) InsertDetections(ctx context.Context, ds []schemas.Detection) (in
 		return 0, err
 	}
 	cols := schemas.ClickHouseColumns(schemas.TableDetections, l)
-	b, err := s.conn.PrepareBatch(s.insertContext(ctx), insertStatement(s.db, schemas.TableDetections, cols))
-	if err != nil {
-		return 0, s.insertError(schemas.TableDetections, len(ds), err)
-	}
-	defer b.Close()
-	if err := dc.appendTo(b, cols, schemas.TableDetections); err != nil {
-		return 0, s.insertError(schemas.TableDetections, len(ds), err)
-	}
-	if err := b.Send(); err != nil {
-		return 0, s.insertError(schemas.TableDetections, len(ds), err)
+	if err := s.sendCols(ctx, schemas.TableDetections, len(ds), cols, dc); err != nil {
+		return 0, err
 	}
 	return len(ds), nil
 }

@@ -128,18 +128,24 @@ func (s *Sink) insertCols(ctx context.Context, table string, n int, build func(l
 
 // sendCols writes c, n rows, into table's columns names as one INSERT.
 func (s *Sink) sendCols(ctx context.Context, table string, n int, names []string, c cols) error {
-	b, err := s.conn.PrepareBatch(s.insertContext(ctx), insertStatement(s.db, table, names))
-	if err != nil {
-		return s.insertError(table, n, err)
-	}
-	defer b.Close()
-	if err := c.appendTo(b, names, table); err != nil {
-		return s.insertError(table, n, err)
-	}
-	if err := b.Send(); err != nil {
+	ictx, w := s.ins.watch(ctx)
+	if err := w.end(s.sendBatch(ictx, table, names, c)); err != nil {
 		return s.insertError(table, n, err)
 	}
 	return nil
+}
+
+// sendBatch is sendCols without the watch and the error's context.
+func (s *Sink) sendBatch(ctx context.Context, table string, names []string, c cols) error {
+	b, err := s.conn.PrepareBatch(s.insertContext(ctx), insertStatement(s.db, table, names))
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if err := c.appendTo(b, names, table); err != nil {
+		return err
+	}
+	return b.Send()
 }
 
 // InsertPower validates rows (the power contract, as schemas.DecodePower

@@ -41,6 +41,7 @@ type Sink struct {
 	cfg  Config
 	db   string // quoted database name
 	conn driver.Conn
+	ins  *inserts // the INSERTs in flight, closed when their context ends
 	log  *slog.Logger
 
 	closed atomic.Bool
@@ -85,13 +86,15 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 	case "zstd":
 		comp = &ch.Compression{Method: ch.CompressionZSTD}
 	}
+	ins := &inserts{}
 	conn, err := ch.Open(&ch.Options{
 		Protocol: ch.Native,
 		Addr:     cfg.Addr,
 		Auth:     ch.Auth{Username: cfg.Username, Password: password.Value().Reveal()},
 		TLS:      tlsCfg,
-		// Every write is bounded by ReadTimeout too (see stallConn).
-		DialContext:  dialer(cfg.DialTimeout, cfg.ReadTimeout, tlsCfg),
+		// Every write is bounded by ReadTimeout too, and an INSERT's
+		// connection is closed when its context ends (see stallConn).
+		DialContext:  dialer(cfg.DialTimeout, cfg.ReadTimeout, tlsCfg, ins),
 		DialTimeout:  cfg.DialTimeout,
 		ReadTimeout:  cfg.ReadTimeout,
 		Compression:  comp,
@@ -122,6 +125,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 		cfg:     cfg,
 		db:      schemas.QuoteIdent(cfg.Database),
 		conn:    conn,
+		ins:     ins,
 		log:     log,
 		layouts: map[string]schemas.Layout{},
 	}

@@ -2,12 +2,14 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/pipeline"
@@ -187,4 +189,226 @@ func TestIntegrationStageStopWhileServerStalled(t *testing.T) {
 		q := "SELECT count() FROM system.processes WHERE query LIKE ?"
 		return s.conn.QueryRow(ctx, q, "INSERT INTO "+s.db+".samples%").Scan(&n) == nil && n == 0
 	})
+}
+
+// TestIntegrationStageStopWhileServerStalledDefaults is
+// TestIntegrationStageStopWhileServerStalled with the default timeouts
+// (dial_timeout 5 s, read_timeout 60 s): a stop while the server stalls
+// mid-INSERT must end Run within pipeline.FinalFlushTimeout, the bound a
+// stage process keeps on SIGTERM (cmd/telekernel shutdown tests), with one
+// line saying the rows were not flushed, and without committing them.
+func TestIntegrationStageStopWhileServerStalledDefaults(t *testing.T) {
+	kc, cl := sinktest.Kafka(t)
+	proxy := sinktest.NewProxy(t, testServerAddr(t))
+	s := newTestSink(t, func(c *Config) {
+		c.Addr = []string{proxy.Addr()}
+		c.BatchRows = 20_000 // several blocks in one INSERT
+		c.Compression = "none"
+	})
+	if s.cfg.ReadTimeout != DefaultReadTimeout || s.cfg.DialTimeout != DefaultDialTimeout {
+		t.Fatalf("timeouts %v, %v; want the defaults", s.cfg.ReadTimeout, s.cfg.DialTimeout)
+	}
+	ctx := context.Background()
+	if err := s.EnsureTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewGoAllocator()
+	topic := sinktest.Topic(t, cl, "tk-test-chstalldef-", 1)
+	var rows []schemas.Sample
+	for i := range 200_000 {
+		rows = append(rows, schemas.Sample{TS: testDay.Add(time.Duration(i/50) * time.Second).UnixNano(), Device: fmt.Sprintf("edge%d", i%50),
+			Metric: metricTemp, Keys: "name=CPU0", Kind: schemas.KindGauge, F64: float64(i) / 7, Source: schemas.SourceGNMI})
+	}
+	recs := records(mem, rows, 5_000)
+	sinktest.ProduceSamples(t, cl, topic, recs)
+	release(recs)
+
+	log, _ := sinktest.NewLog(t)
+	stage := NewSamplesStage(s, mem)
+	defer stage.Close()
+	group := sinktest.Name("tk-test-chstalldef-")
+	r := newRunner(t, kc, group, topic, stage, len(rows), time.Minute, log)
+	proxy.StallAfter(3 << 20)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(rctx) }()
+	waitFor(t, 60*time.Second, "the proxy to stall mid-flush", proxy.Stalled)
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	stopAt := time.Now()
+	bound := pipeline.FinalFlushTimeout
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(2 * DefaultReadTimeout):
+		proxy.Cut()
+		err = <-done
+	}
+	took := time.Since(stopAt)
+	t.Logf("Run returned %v after the stop: %v", took.Round(time.Millisecond), err)
+	if took > bound {
+		t.Errorf("Run returned %v after the stop, beyond the stop bound %v (FinalFlushTimeout)", took.Round(time.Millisecond), bound)
+	}
+	if err == nil || !strings.Contains(err.Error(), "stopped without flushing 200000 rows") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("Run returned %v, want one line saying the 200000 rows were not flushed", err)
+	}
+	// Nothing was committed: a restart reads every row again.
+	proxy.Resume()
+	waitFor(t, 10*time.Second, "the stalled INSERT to end on the server", func() bool {
+		var n uint64
+		q := "SELECT count() FROM system.processes WHERE query LIKE ?"
+		return s.conn.QueryRow(ctx, q, "INSERT INTO "+s.db+".samples%").Scan(&n) == nil && n == 0
+	})
+	offs, oerr := kadm.NewClient(cl).FetchOffsets(ctx, group)
+	if oerr != nil {
+		t.Fatal(oerr)
+	}
+	if o, ok := offs.Lookup(topic, 0); ok && o.At > 0 {
+		t.Errorf("the group committed offset %d of a flush that did not finish", o.At)
+	}
+}
+
+// TestIntegrationInsertInterruptedByStop cancels the context of a flush
+// whose multi-block INSERT is stuck on a server that stopped reading
+// (default read_timeout, 60 s): the flush must return at once with one
+// line saying the stop interrupted it, keep its rows, the server's INSERT
+// must end, and the next flush writes every row once.
+func TestIntegrationInsertInterruptedByStop(t *testing.T) {
+	const rows = 200_000
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	proxy := sinktest.NewProxy(t, testServerAddr(t))
+	s := newTestSink(t, func(c *Config) {
+		c.Addr = []string{proxy.Addr()}
+		c.BatchRows = 20_000
+		c.Compression = "none"
+		c.MaxOpenConns = 1
+	})
+	ctx := context.Background()
+	if err := s.EnsureTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var want []schemas.Sample
+	for i := range rows {
+		want = append(want, schemas.Sample{TS: testDay.Add(time.Duration(i/50) * time.Second).UnixNano(), Device: fmt.Sprintf("edge%d", i%50),
+			Metric: metricTemp, Keys: "name=CPU0", Kind: schemas.KindGauge, F64: float64(i) / 7, Source: schemas.SourceGNMI})
+	}
+	recs := records(mem, want, 5_000)
+	st := NewSamplesStage(s, mem)
+	defer st.Close()
+	var hs []kgo.RecordHeader
+	for _, h := range schemas.SamplesHeaders() {
+		hs = append(hs, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
+	for _, rec := range recs {
+		v, err := schemas.EncodeSamples(nil, rec)
+		rec.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Add(ctx, &kgo.Record{Value: v, Headers: hs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	proxy.StallAfter(3 << 20)
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := st.Flush(fctx)
+		done <- result{n, err}
+	}()
+	waitFor(t, 30*time.Second, "the proxy to stall mid-flush", proxy.Stalled)
+	time.Sleep(time.Second) // the writes are blocked by now
+	cancel()
+	stopAt := time.Now()
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(2 * DefaultReadTimeout):
+		proxy.Cut()
+		res = <-done
+	}
+	took := time.Since(stopAt)
+	t.Logf("Flush returned %v after the cancel: %d, %v", took.Round(time.Millisecond), res.n, res.err)
+	if took > time.Second {
+		t.Errorf("Flush returned %v after its context was cancelled, want at once", took.Round(time.Millisecond))
+	}
+	if res.err == nil || res.n != 0 {
+		t.Fatalf("Flush = %d, %v; want an error", res.n, res.err)
+	}
+	msg := res.err.Error()
+	if !errors.Is(res.err, errInterrupted) || !errors.Is(res.err, context.Canceled) || strings.Contains(msg, "\n") ||
+		!strings.Contains(msg, "interrupted by the stop") {
+		t.Errorf("want one line saying the stop interrupted the flush, wrapping context.Canceled; got %q", msg)
+	}
+	if st.Pending() != rows {
+		t.Errorf("Pending = %d after the interrupted flush, want %d kept", st.Pending(), rows)
+	}
+	proxy.Resume()
+	waitFor(t, 10*time.Second, "the interrupted INSERT to end on the server", func() bool {
+		var n uint64
+		q := "SELECT count() FROM system.processes WHERE query LIKE ?"
+		return s.conn.QueryRow(ctx, q, "INSERT INTO "+s.db+".samples%").Scan(&n) == nil && n == 0
+	})
+	n, err := st.Flush(ctx)
+	if err != nil || n != rows {
+		t.Fatalf("the flush after the stall: %d, %v; want %d rows", n, err, rows)
+	}
+	if c, err := s.Count(ctx, schemas.TableSamples); err != nil || c != rows {
+		t.Fatalf("Count = %d, %v; want %d", c, err, rows)
+	}
+}
+
+// TestIntegrationInsertQueryUnanswered sends an INSERT without a deadline
+// of its own to a server that stops answering before the query's reply:
+// the INSERT fails after about read_timeout, as the driver's read timeout
+// says (the deadline that tags an INSERT for the stop must not replace
+// it).
+func TestIntegrationInsertQueryUnanswered(t *testing.T) {
+	const readTimeout = 2 * time.Second
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	proxy := sinktest.NewProxy(t, testServerAddr(t))
+	s := newTestSink(t, func(c *Config) {
+		c.Addr = []string{proxy.Addr()}
+		c.ReadTimeout = readTimeout
+		c.MaxOpenConns = 1
+	})
+	ctx := context.Background()
+	if err := s.EnsureTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recs := records(mem, []schemas.Sample{{TS: testDay.UnixNano(), Device: "edge1", Metric: metricTemp, Keys: "name=CPU0",
+		Kind: schemas.KindGauge, F64: 41, Source: schemas.SourceGNMI}}, 1)
+	defer release(recs)
+	proxy.StallAfter(0)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		_, err := s.InsertSamples(ctx, recs)
+		done <- err
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(20 * readTimeout):
+		proxy.Cut()
+		err = <-done
+	}
+	took := time.Since(start)
+	t.Logf("InsertSamples returned after %v: %v", took.Round(time.Millisecond), err)
+	if err == nil || !IsRetryable(err) {
+		t.Errorf("InsertSamples = %v, want a retryable error", err)
+	}
+	if took > 2*readTimeout+time.Second {
+		t.Errorf("InsertSamples returned after %v, want about read_timeout %v", took.Round(time.Millisecond), readTimeout)
+	}
+	proxy.Resume() // for the cleanup's DROP
 }
