@@ -8,6 +8,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 )
 
 // stallConn is the TCP connection under the driver. The driver puts no
@@ -160,6 +162,9 @@ func dialer(dialTimeout, stall time.Duration, tlsCfg *tls.Config, ins *inserts) 
 		if err != nil {
 			return nil, err
 		}
+		if p, ok := ctx.Value(dialedKey{}).(*net.Conn); ok {
+			*p = raw
+		}
 		var c net.Conn = &stallConn{Conn: raw, stall: stall, ins: ins}
 		if tlsCfg == nil {
 			return c, nil
@@ -302,4 +307,22 @@ func (w *insertWatch) end(err error) error {
 		return err
 	}
 	return fmt.Errorf("%w (%w): the connection was closed, so the server ended the INSERT; rows it did not acknowledge stay with the caller", errInterrupted, context.Cause(w.ctx))
+}
+
+// dialedKey is the context key under which closeFailed asks the dialer for
+// the connection it made (a *net.Conn).
+type dialedKey struct{}
+
+// closeFailed wraps the driver's dial of one address so that a connection
+// whose handshake (or anything after the TCP dial) fails is closed: the
+// driver drops it without closing it.
+func closeFailed(dial ch.Dial) ch.Dial {
+	return func(ctx context.Context, addr string, opt *ch.Options) (ch.DialResult, error) {
+		var raw net.Conn
+		r, err := dial(context.WithValue(ctx, dialedKey{}, &raw), addr, opt)
+		if err != nil && raw != nil {
+			_ = raw.Close()
+		}
+		return r, err
+	}
 }

@@ -588,3 +588,9 @@ func fmtRow(row []any) string {
 	}
 	return b.String()
 }
+
+// TestIntegrationRefusedLoginClosesSocket connects 50 times as a user the
+// server does not know: each refused handshake's socket is closed.
+func TestIntegrationRefusedLoginClosesSocket(t *testing.T) {
+	checkNoSocketLeak(t, Config{Addr: []string{testServerAddr(t)}, Username: "tk_no_such_user"}, 50)
+}

@@ -140,8 +140,14 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 // rotated by rewriting the file is used without a restart. An
 // authentication failure of such a password is marked retryable
 // (errPasswordFile): a later connection reads the file again.
+//
+// Every address it tries whose handshake fails has its connection closed:
+// clickhouse-go v2.50 returns the error without closing it, which left one
+// socket open per failed login or hang-up until a garbage collection ran
+// its finalizer (TestConnectHangUpClosesSocket).
 func dialWith(pw *secret.Live) func(context.Context, int, *ch.Options, ch.Dial) (ch.DialResult, error) {
 	return func(ctx context.Context, connID int, opt *ch.Options, dial ch.Dial) (ch.DialResult, error) {
+		dial = closeFailed(dial)
 		if !pw.FromFile() {
 			return ch.DefaultDialStrategy(ctx, connID, opt, dial)
 		}
