@@ -189,3 +189,57 @@ log:
 		t.Errorf("no line saying the 200000 rows were not flushed:\n%s", tail(p.log.String(), 5))
 	}
 }
+
+// TestRunClickHouseStalledStopsWithinBound runs the embedded default with
+// the simulator and a ClickHouse reached through a proxy that stops
+// forwarding in the middle of an INSERT (default timeouts, batch_rows
+// 2,000, so INSERTs have several blocks), and sends one SIGTERM: the drain
+// waits for the ClickHouse stage at most its 2 minutes, the stage's final
+// flush at most FinalFlushTimeout, and the process exits within the run
+// bound, non-zero, saying what the ClickHouse stage did not flush.
+func TestRunClickHouseStalledStopsWithinBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes over 2 minutes; skipped in -short mode")
+	}
+	chAddr := testenv.Service(t, "TK_CLICKHOUSE")
+	chHTTP := testenv.Service(t, "TK_CLICKHOUSE_HTTP")
+	bin := buildBinary(t, t.TempDir())
+	db := "tk_test_runstall_" + randomID()
+	t.Cleanup(func() { chQuery(t, chHTTP, "DROP DATABASE IF EXISTS "+db) })
+	proxy := newStallProxy(t, chAddr)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "run.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`clickhouse:
+  addr: [%s]
+  database: %s
+  batch_rows: 2000
+  compression: none
+sim:
+  devices: 4
+  labels_file: %s
+http:
+  listen: "off"
+log:
+  format: json
+  level: info
+`, proxy.ln.Addr(), db, filepath.Join(dir, "labels.jsonl"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startProc(t, "run", bin, "run", "-c", cfg, "--speed", "3000")
+	waitLog(t, p, 90*time.Second, "schema applied")
+	proxy.stallAfter(2 << 20)
+	for deadline := time.Now().Add(90 * time.Second); !proxy.stalled(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the proxy did not stall within 90s (no INSERT of 2 MB?):\n%s", tail(p.log.String(), 20))
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	took, err := p.stopWithin(t, runStopBound)
+	t.Logf("exited in %v with %v; last lines:\n%s", took.Round(time.Millisecond), err, tail(p.log.String(), 3))
+	if err == nil {
+		t.Errorf("exit status 0 although ClickHouse stalled")
+	}
+	if !strings.Contains(p.log.String(), "clickhouse-samples: stopped without flushing") {
+		t.Errorf("no line saying what the ClickHouse samples stage did not flush:\n%s", tail(p.log.String(), 5))
+	}
+}
