@@ -1,0 +1,55 @@
+package clickhouse
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// viewDefinition returns the definition of view in s's database, "" when
+// it does not exist.
+func viewDefinition(t *testing.T, s *Sink, view string) string {
+	t.Helper()
+	rows, err := s.conn.Query(context.Background(), "SELECT create_table_query FROM system.tables WHERE database = ? AND name = ?", s.cfg.Database, view)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	def := ""
+	for rows.Next() {
+		if err := rows.Scan(&def); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return def
+}
+
+// TestIntegrationApplyUpgradeAfterFailedCreate is the state an upgrading
+// Apply leaves when the CREATE fails after the DROP of an old rollup view
+// (the view is gone, its table and rows stay): the next Apply creates the
+// view again, current.
+func TestIntegrationApplyUpgradeAfterFailedCreate(t *testing.T) {
+	s := newTestSink(t, nil)
+	ctx := context.Background()
+	if _, err := s.Apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	oldRollupViews(t, s)
+	if err := s.conn.Exec(ctx, schemas.ClickHouseDropView(s.cfg.Database, "", schemas.ViewSamples1m)); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.Apply(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(rep.Created, schemas.ViewSamples1m) || !slices.Equal(rep.Replaced, []string{schemas.ViewSamples1h}) {
+		t.Errorf("Apply after a failed CREATE: created %v, replaced %v; want %s created and %s replaced", rep.Created, rep.Replaced, schemas.ViewSamples1m, schemas.ViewSamples1h)
+	}
+	for _, view := range []string{schemas.ViewSamples1m, schemas.ViewSamples1h} {
+		if def := viewDefinition(t, s, view); !schemas.RollupViewIsCurrent(def) {
+			t.Errorf("%s after the next Apply: %q", view, def)
+		}
+	}
+}
