@@ -2,6 +2,8 @@ package clickhouse
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -143,9 +145,12 @@ func (s *Sink) upgradeViews(ctx context.Context, ddl []string, before map[string
 			continue // created by this Apply
 		}
 		var def string
-		if err := s.conn.QueryRow(ctx, "SELECT create_table_query FROM system.tables WHERE database = ? AND name = ?", s.cfg.Database, view).Scan(&def); err != nil {
+		err := s.conn.QueryRow(ctx, "SELECT create_table_query FROM system.tables WHERE database = ? AND name = ?", s.cfg.Database, view).Scan(&def)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("cannot read the definition of %s.%s: %w", s.cfg.Database, view, err)
 		}
+		// No rows: another process upgrading at once dropped it since
+		// before was listed; the CREATE below makes it current.
 		if schemas.RollupViewIsCurrent(def) {
 			continue
 		}

@@ -53,3 +53,39 @@ func TestIntegrationApplyUpgradeAfterFailedCreate(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationApplyUpgradeViewDroppedMeanwhile is an upgrading Apply
+// that listed an old rollup view which another process, upgrading at the
+// same time, dropped before this one read its definition (and had not yet
+// created again): Apply must not fail, and the view must end up current.
+func TestIntegrationApplyUpgradeViewDroppedMeanwhile(t *testing.T) {
+	s := newTestSink(t, nil)
+	ctx := context.Background()
+	if _, err := s.Apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	oldRollupViews(t, s)
+	before, err := s.tables(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The other process's DROP, between this one's listing and its read.
+	if err := s.conn.Exec(ctx, schemas.ClickHouseDropView(s.cfg.Database, "", schemas.ViewSamples1m)); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.ServerVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep ApplyReport
+	err = s.upgradeViews(ctx, schemas.ClickHouseDDL(s.cfg.Database, v, schemas.DDLOptions{}), before, &rep)
+	t.Logf("upgradeViews: replaced %v, err %v", rep.Replaced, err)
+	if err != nil {
+		t.Errorf("upgradeViews with a view dropped meanwhile: %v", err)
+	}
+	for _, view := range []string{schemas.ViewSamples1m, schemas.ViewSamples1h} {
+		if def := viewDefinition(t, s, view); !schemas.RollupViewIsCurrent(def) {
+			t.Errorf("%s after the upgrade: %q", view, def)
+		}
+	}
+}
