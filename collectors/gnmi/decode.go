@@ -316,6 +316,7 @@ func (d *Decoder) notification(raw []byte, recvNS int64) (int, error) {
 	}
 	samples += d.derivePSU(ts)
 	if d.lldpSeen {
+		d.lldpAge.lag = max(d.clock, ts) - ts
 		d.ageLLDP(ts)
 	} else if len(d.lldp) > 0 && d.lldpAge.resend > 0 && !d.badTS {
 		d.ageIdle(ts, d.clock)

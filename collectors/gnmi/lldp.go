@@ -38,7 +38,8 @@ import (
 //     LLDP sample, still ages it out. A notification without LLDP leaves
 //     that is behind the stream's latest (a last-change stamp resent, a
 //     line card whose clock is behind) says nothing of the present and
-//     ages nothing.
+//     ages nothing; when the LLDP leaves came more than minClockStep
+//     behind the stream's clock, one ages on their clock (see ageIdle).
 //   - The hold time is 3 × the larger of the resend interval and the
 //     median gap between a neighbour's samples over the last
 //     lldpCadenceGaps gaps the stream saw, and at least lldpMinHold: a
@@ -124,6 +125,10 @@ type lldpAging struct {
 	gaps     [lldpCadenceGaps]int64
 	ngaps    int // gaps filled
 	next     int // next gap to overwrite
+	// lag is how far the latest notification of LLDP neighbour leaves was
+	// behind the stream's clock (Decoder.clock): the LLDP leaves stamped
+	// by a clock behind the one of the target's other leaves (see ageIdle).
+	lag int64
 }
 
 func newLLDPAging(resend int64) lldpAging {
@@ -250,18 +255,26 @@ func (d *Decoder) deleteLLDP(metric, keys string) {
 // One behind prev ages nothing; a new subscription's first notification
 // starts its hold, and so does one more than a hold time after prev (the
 // clock stepped forward, or the stream was quiet), as an LLDP sample
-// would.
+// would. When the LLDP leaves came more than minClockStep behind the
+// stream's clock (a line card stamping the other leaves runs ahead of the
+// clock that stamps LLDP), the pass runs at ts moved back by that lag, on
+// the LLDP leaves' clock: else every neighbour sampled twice would age
+// out at each pass and come back at its next sample.
 func (d *Decoder) ageIdle(ts, prev int64) {
 	a := &d.lldpAge
+	at := ts
+	if a.lag > minClockStep {
+		at -= a.lag
+	}
 	switch {
 	case prev != sentinelTS && ts < prev:
 		return
 	case a.since == sentinelTS:
-		a.since = ts
+		a.since = at
 	case prev != sentinelTS && ts-prev > a.lastHold:
-		a.since = ts
+		a.since = at
 	}
-	d.ageLLDP(ts)
+	d.ageLLDP(at)
 }
 
 // ageLLDP drops the neighbours not sampled for a hold time before ts, the
