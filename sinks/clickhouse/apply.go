@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -138,7 +140,9 @@ func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 // that runs between the DROP and the CREATE (by another process) is not
 // rolled up; rebuild the month as docs/analysts.md says. Two processes
 // upgrading at once each drop and create, the last one wins, and both
-// views end up current.
+// views end up current: a view the other dropped meanwhile, which the
+// definition's read finds missing or fails on, is replaced too
+// (TestIntegrationApplyConcurrentUpgrade).
 func (s *Sink) upgradeViews(ctx context.Context, ddl []string, before map[string]bool, rep *ApplyReport) error {
 	for _, view := range []string{schemas.ViewSamples1h, schemas.ViewSamples1m} {
 		if !before[view] {
@@ -146,11 +150,18 @@ func (s *Sink) upgradeViews(ctx context.Context, ddl []string, before map[string
 		}
 		var def string
 		err := s.conn.QueryRow(ctx, "SELECT create_table_query FROM system.tables WHERE database = ? AND name = ?", s.cfg.Database, view).Scan(&def)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		var ex *ch.Exception
+		switch {
+		case err == nil, errors.Is(err, sql.ErrNoRows):
+			// No rows: another process upgrading at once dropped it
+			// since before was listed; the CREATE below makes it current.
+		case errors.As(err, &ex) && ex.Code == codeUnknownTable:
+			// The read fails when a view of the database is dropped while
+			// it runs (another process upgrading): replace this one too,
+			// which is idempotent.
+		default:
 			return fmt.Errorf("cannot read the definition of %s.%s: %w", s.cfg.Database, view, err)
 		}
-		// No rows: another process upgrading at once dropped it since
-		// before was listed; the CREATE below makes it current.
 		if schemas.RollupViewIsCurrent(def) {
 			continue
 		}

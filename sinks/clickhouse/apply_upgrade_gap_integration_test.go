@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/telekernel/telekernel/schemas"
@@ -88,4 +89,46 @@ func TestIntegrationApplyUpgradeViewDroppedMeanwhile(t *testing.T) {
 			t.Errorf("%s after the upgrade: %q", view, def)
 		}
 	}
+}
+
+// TestIntegrationApplyConcurrentUpgrade runs Apply from four sinks at once
+// on a database whose rollup views have the earlier definition, as the
+// instances of an upgraded deployment starting together do: none may
+// fail, and both views end up current.
+func TestIntegrationApplyConcurrentUpgrade(t *testing.T) {
+	const rounds = 10
+	failed := 0
+	for round := range rounds {
+		first := newTestSink(t, nil)
+		if _, err := first.Apply(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		oldRollupViews(t, first)
+		sinks := []*Sink{first}
+		for range 3 {
+			sinks = append(sinks, newTestSink(t, func(c *Config) { c.Database = first.Database() }))
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, len(sinks))
+		for i, s := range sinks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = s.Apply(context.Background())
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				failed++
+				t.Errorf("round %d: Apply %d: %v", round, i, err)
+			}
+		}
+		for _, view := range []string{schemas.ViewSamples1m, schemas.ViewSamples1h} {
+			if def := viewDefinition(t, first, view); !schemas.RollupViewIsCurrent(def) {
+				t.Errorf("round %d: %s after the upgrade: %q", round, view, def)
+			}
+		}
+	}
+	t.Logf("%d of %d Applies failed", failed, rounds*4)
 }

@@ -61,6 +61,7 @@ func oneLine(s string) string {
 const (
 	codeUnexpectedEOF         = 3
 	codeAttemptToReadAfterEOF = 32
+	codeUnknownTable          = 60
 	codeTimeoutExceeded       = 159
 	codeTooSlow               = 160
 	codeUnknownUser           = 192
