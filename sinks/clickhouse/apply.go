@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	ch "github.com/ClickHouse/clickhouse-go/v2"
-
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -150,12 +148,11 @@ func (s *Sink) upgradeViews(ctx context.Context, ddl []string, before map[string
 		}
 		var def string
 		err := s.conn.QueryRow(ctx, "SELECT create_table_query FROM system.tables WHERE database = ? AND name = ?", s.cfg.Database, view).Scan(&def)
-		var ex *ch.Exception
 		switch {
 		case err == nil, errors.Is(err, sql.ErrNoRows):
 			// No rows: another process upgrading at once dropped it
 			// since before was listed; the CREATE below makes it current.
-		case errors.As(err, &ex) && ex.Code == codeUnknownTable:
+		case droppedMeanwhile(err):
 			// The read fails when a view of the database is dropped while
 			// it runs (another process upgrading): replace this one too,
 			// which is idempotent.
@@ -288,8 +285,21 @@ func allExist(stmts []string, tables map[string]bool) bool {
 	return true
 }
 
+// maxDroppedRetries is how many times tables and columnTypes read again
+// after droppedMeanwhile.
+const maxDroppedRetries = 5
+
 // tables returns the names of the tables and views in the database.
 func (s *Sink) tables(ctx context.Context) (map[string]bool, error) {
+	for i := 0; ; i++ {
+		out, err := s.tablesOnce(ctx)
+		if i == maxDroppedRetries || !droppedMeanwhile(err) {
+			return out, err
+		}
+	}
+}
+
+func (s *Sink) tablesOnce(ctx context.Context) (map[string]bool, error) {
 	rows, err := s.conn.Query(ctx, "SELECT name FROM system.tables WHERE database = ?", s.cfg.Database)
 	if err != nil {
 		return nil, fmt.Errorf("cannot list the tables of %s: %w", s.cfg.Database, err)
@@ -308,6 +318,15 @@ func (s *Sink) tables(ctx context.Context) (map[string]bool, error) {
 
 // columnTypes returns the column types of table by name.
 func (s *Sink) columnTypes(ctx context.Context, table string) (map[string]string, error) {
+	for i := 0; ; i++ {
+		types, err := s.columnTypesOnce(ctx, table)
+		if i == maxDroppedRetries || !droppedMeanwhile(err) {
+			return types, err
+		}
+	}
+}
+
+func (s *Sink) columnTypesOnce(ctx context.Context, table string) (map[string]string, error) {
 	rows, err := s.conn.Query(ctx, "SELECT name, type FROM system.columns WHERE database = ? AND table = ?", s.cfg.Database, table)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the columns of %s.%s: %w", s.cfg.Database, table, err)

@@ -62,6 +62,7 @@ const (
 	codeUnexpectedEOF         = 3
 	codeAttemptToReadAfterEOF = 32
 	codeUnknownTable          = 60
+	codeFileDoesntExist       = 107
 	codeTimeoutExceeded       = 159
 	codeTooSlow               = 160
 	codeUnknownUser           = 192
@@ -217,4 +218,13 @@ func connectError(cfg Config, err error) *ConnectError {
 		}
 	}
 	return e
+}
+
+// droppedMeanwhile reports whether err is a read of the system tables
+// that failed because a table or view of the database was dropped while
+// it ran (code 60, or 107 for its metadata file): another process
+// replacing the rollup views (upgradeViews). Reading again gets past it.
+func droppedMeanwhile(err error) bool {
+	var ex *ch.Exception
+	return errors.As(err, &ex) && (ex.Code == codeUnknownTable || ex.Code == codeFileDoesntExist)
 }
