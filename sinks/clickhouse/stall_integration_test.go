@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -46,28 +47,9 @@ func TestIntegrationInsertServerStopsAnswering(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var want []schemas.Sample
-	for i := range rows {
-		want = append(want, schemas.Sample{TS: testDay.Add(time.Duration(i/50) * time.Second).UnixNano(), Device: fmt.Sprintf("edge%d", i%50),
-			Metric: metricTemp, Keys: "name=CPU0", Kind: schemas.KindGauge, F64: float64(i) / 7, Source: schemas.SourceGNMI})
-	}
-	recs := records(mem, want, 5_000)
 	st := NewSamplesStage(s, mem)
 	defer st.Close()
-	var hs []kgo.RecordHeader
-	for _, h := range schemas.SamplesHeaders() {
-		hs = append(hs, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-	}
-	for _, rec := range recs {
-		v, err := schemas.EncodeSamples(nil, rec)
-		rec.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Add(ctx, &kgo.Record{Value: v, Headers: hs}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addSamples(t, st, records(mem, stallSamples(rows), 5_000))
 
 	proxy.StallAfter(3 << 20)
 	fctx, cancel := context.WithTimeout(ctx, flushCtx)
@@ -144,11 +126,7 @@ func TestIntegrationStageStopWhileServerStalled(t *testing.T) {
 	}
 	mem := memory.NewGoAllocator()
 	topic := sinktest.Topic(t, cl, "tk-test-chstall-", 1)
-	var rows []schemas.Sample
-	for i := range 200_000 {
-		rows = append(rows, schemas.Sample{TS: testDay.Add(time.Duration(i/50) * time.Second).UnixNano(), Device: fmt.Sprintf("edge%d", i%50),
-			Metric: metricTemp, Keys: "name=CPU0", Kind: schemas.KindGauge, F64: float64(i) / 7, Source: schemas.SourceGNMI})
-	}
+	rows := stallSamples(200_000)
 	recs := records(mem, rows, 5_000)
 	sinktest.ProduceSamples(t, cl, topic, recs)
 	release(recs)
@@ -180,15 +158,8 @@ func TestIntegrationStageStopWhileServerStalled(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "stopped without flushing 200000 rows") {
 		t.Errorf("Run returned %v, want one saying the 200000 rows were not flushed", err)
 	}
-	// The server's side of the stalled INSERT ends once the sink closed
-	// the connection (else it would hold the table, and a DROP would wait,
-	// until the server's receive_timeout).
 	proxy.Resume()
-	waitFor(t, 10*time.Second, "the stalled INSERT to end on the server", func() bool {
-		var n uint64
-		q := "SELECT count() FROM system.processes WHERE query LIKE ?"
-		return s.conn.QueryRow(ctx, q, "INSERT INTO "+s.db+".samples%").Scan(&n) == nil && n == 0
-	})
+	waitInsertEnded(t, s)
 }
 
 // TestIntegrationStageStopWhileServerStalledDefaults is
@@ -214,11 +185,7 @@ func TestIntegrationStageStopWhileServerStalledDefaults(t *testing.T) {
 	}
 	mem := memory.NewGoAllocator()
 	topic := sinktest.Topic(t, cl, "tk-test-chstalldef-", 1)
-	var rows []schemas.Sample
-	for i := range 200_000 {
-		rows = append(rows, schemas.Sample{TS: testDay.Add(time.Duration(i/50) * time.Second).UnixNano(), Device: fmt.Sprintf("edge%d", i%50),
-			Metric: metricTemp, Keys: "name=CPU0", Kind: schemas.KindGauge, F64: float64(i) / 7, Source: schemas.SourceGNMI})
-	}
+	rows := stallSamples(200_000)
 	recs := records(mem, rows, 5_000)
 	sinktest.ProduceSamples(t, cl, topic, recs)
 	release(recs)
@@ -258,11 +225,7 @@ func TestIntegrationStageStopWhileServerStalledDefaults(t *testing.T) {
 	}
 	// Nothing was committed: a restart reads every row again.
 	proxy.Resume()
-	waitFor(t, 10*time.Second, "the stalled INSERT to end on the server", func() bool {
-		var n uint64
-		q := "SELECT count() FROM system.processes WHERE query LIKE ?"
-		return s.conn.QueryRow(ctx, q, "INSERT INTO "+s.db+".samples%").Scan(&n) == nil && n == 0
-	})
+	waitInsertEnded(t, s)
 	offs, oerr := kadm.NewClient(cl).FetchOffsets(ctx, group)
 	if oerr != nil {
 		t.Fatal(oerr)
@@ -292,28 +255,9 @@ func TestIntegrationInsertInterruptedByStop(t *testing.T) {
 	if err := s.EnsureTables(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var want []schemas.Sample
-	for i := range rows {
-		want = append(want, schemas.Sample{TS: testDay.Add(time.Duration(i/50) * time.Second).UnixNano(), Device: fmt.Sprintf("edge%d", i%50),
-			Metric: metricTemp, Keys: "name=CPU0", Kind: schemas.KindGauge, F64: float64(i) / 7, Source: schemas.SourceGNMI})
-	}
-	recs := records(mem, want, 5_000)
 	st := NewSamplesStage(s, mem)
 	defer st.Close()
-	var hs []kgo.RecordHeader
-	for _, h := range schemas.SamplesHeaders() {
-		hs = append(hs, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-	}
-	for _, rec := range recs {
-		v, err := schemas.EncodeSamples(nil, rec)
-		rec.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Add(ctx, &kgo.Record{Value: v, Headers: hs}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addSamples(t, st, records(mem, stallSamples(rows), 5_000))
 
 	proxy.StallAfter(3 << 20)
 	fctx, cancel := context.WithCancel(ctx)
@@ -355,11 +299,7 @@ func TestIntegrationInsertInterruptedByStop(t *testing.T) {
 		t.Errorf("Pending = %d after the interrupted flush, want %d kept", st.Pending(), rows)
 	}
 	proxy.Resume()
-	waitFor(t, 10*time.Second, "the interrupted INSERT to end on the server", func() bool {
-		var n uint64
-		q := "SELECT count() FROM system.processes WHERE query LIKE ?"
-		return s.conn.QueryRow(ctx, q, "INSERT INTO "+s.db+".samples%").Scan(&n) == nil && n == 0
-	})
+	waitInsertEnded(t, s)
 	n, err := st.Flush(ctx)
 	if err != nil || n != rows {
 		t.Fatalf("the flush after the stall: %d, %v; want %d rows", n, err, rows)
@@ -414,4 +354,48 @@ func TestIntegrationInsertQueryUnanswered(t *testing.T) {
 		t.Errorf("InsertSamples returned after %v, want about read_timeout %v", took.Round(time.Millisecond), readTimeout)
 	}
 	proxy.Resume() // for the cleanup's DROP
+}
+
+// stallSamples returns n gauge samples of 50 devices, 50 a second: a
+// samples INSERT of many blocks at BatchRows 20 000, uncompressed.
+func stallSamples(n int) []schemas.Sample {
+	ss := make([]schemas.Sample, 0, n)
+	for i := range n {
+		ss = append(ss, schemas.Sample{TS: testDay.Add(time.Duration(i/50) * time.Second).UnixNano(), Device: fmt.Sprintf("edge%d", i%50),
+			Metric: metricTemp, Keys: "name=CPU0", Kind: schemas.KindGauge, F64: float64(i) / 7, Source: schemas.SourceGNMI})
+	}
+	return ss
+}
+
+// addSamples encodes recs as the collectors publish them and adds them to
+// st, releasing each.
+func addSamples(t *testing.T, st *SamplesStage, recs []arrow.RecordBatch) {
+	t.Helper()
+	var hs []kgo.RecordHeader
+	for _, h := range schemas.SamplesHeaders() {
+		hs = append(hs, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
+	for _, rec := range recs {
+		v, err := schemas.EncodeSamples(nil, rec)
+		rec.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Add(context.Background(), &kgo.Record{Value: v, Headers: hs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitInsertEnded waits until the server runs no INSERT into s's samples
+// table: the sink closed the connection of the one it gave up, so the
+// server ended it (else it would hold the table, and a DROP would wait,
+// until the server's receive_timeout).
+func waitInsertEnded(t *testing.T, s *Sink) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "the stalled INSERT to end on the server", func() bool {
+		var n uint64
+		q := "SELECT count() FROM system.processes WHERE query LIKE ?"
+		return s.conn.QueryRow(context.Background(), q, "INSERT INTO "+s.db+".samples%").Scan(&n) == nil && n == 0
+	})
 }
