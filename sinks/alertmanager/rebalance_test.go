@@ -3,7 +3,6 @@ package alertmanager
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -18,40 +17,8 @@ import (
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/sinks/internal/sinktest"
 )
-
-// downSink is a Sink whose flushes fail until up is closed. It embeds
-// *Sink, so it has the Sink's optional abilities (PartitionDropper).
-type downSink struct {
-	*Sink
-	up chan struct{}
-
-	mu      sync.Mutex
-	tries   int // flushes that failed
-	flushed int // detections flushed
-}
-
-func (s *downSink) Flush(ctx context.Context) (int, error) {
-	select {
-	case <-s.up:
-	default:
-		s.mu.Lock()
-		s.tries++
-		s.mu.Unlock()
-		return 0, errors.New("sink down")
-	}
-	n, err := s.Sink.Flush(ctx)
-	s.mu.Lock()
-	s.flushed += n
-	s.mu.Unlock()
-	return n, err
-}
-
-func (s *downSink) counts() (tries, flushed int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tries, s.flushed
-}
 
 // postLog is an Alertmanager stand-in that records, in the order it
 // received them, the alerts posted under /NAME/api/v2/alerts as
@@ -141,8 +108,8 @@ func TestNoStaleAlertAfterRebalance(t *testing.T) {
 		}
 	}
 	am := newPostLog(t)
-	newDown := func(name string, up chan struct{}) *downSink {
-		return &downSink{Sink: newSink(t, Config{URL: am.URL + "/" + name}), up: up}
+	newDown := func(name string, up bool) *sinktest.DownSink {
+		return sinktest.NewDownSink(newSink(t, Config{URL: am.URL + "/" + name}), up)
 	}
 	newRunner := func(s pipeline.Sink) *pipeline.Runner {
 		r, err := pipeline.NewRunner(ctx, kc, pipeline.RunnerConfig{Name: "alertmanager", Group: "tk-alertmanager", Topics: []string{det}, DeadLetterTopic: det + ".dlq", FlushInterval: 100 * time.Millisecond},
@@ -154,29 +121,27 @@ func TestNoStaleAlertAfterRebalance(t *testing.T) {
 	}
 
 	produce(detection("a", schemas.StateFiring, schemas.SeverityWarning))
-	a := newDown("a", make(chan struct{}))
+	a := newDown("a", false)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = newRunner(a).Run(ctx) }()
-	waitFor(t, "A's flush to fail", 30*time.Second, func() bool { tries, _ := a.counts(); return a.Pending() == 1 && tries > 0 })
+	waitFor(t, "A's flush to fail", 30*time.Second, func() bool { tries, _ := a.Counts(); return a.Pending() == 1 && tries > 0 })
 
-	up := make(chan struct{})
-	close(up)
-	b := newDown("b", up)
+	b := newDown("b", true)
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = newRunner(b).Run(ctx) }()
-	waitFor(t, "B to post the firing alert", 2*time.Minute, func() bool { _, n := b.counts(); return n == 1 })
+	waitFor(t, "B to post the firing alert", 2*time.Minute, func() bool { _, n := b.Counts(); return n == 1 })
 	produce(detection("a", schemas.StateResolved, schemas.SeverityWarning))
-	waitFor(t, "B to post the resolution", 30*time.Second, func() bool { _, n := b.counts(); return n == 2 })
+	waitFor(t, "B to post the resolution", 30*time.Second, func() bool { _, n := b.Counts(); return n == 2 })
 
-	close(a.up)
+	a.Up()
 	waitFor(t, "A's sink to have nothing pending", 30*time.Second, func() bool { return a.Pending() == 0 })
 	time.Sleep(2 * time.Second)
 
 	posts := am.all()
-	_, fromA := a.counts()
+	_, fromA := a.Counts()
 	t.Logf("alerts posted, in order: %v; A flushed %d detections", posts, fromA)
 	if len(posts) == 0 || posts[len(posts)-1] != "b resolved" {
 		t.Errorf("the last post is not B's resolution: Alertmanager shows the resolved alert firing")

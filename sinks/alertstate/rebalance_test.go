@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"os"
 	"sync"
@@ -19,40 +18,8 @@ import (
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/sinks/internal/sinktest"
 )
-
-// downSink is a Sink whose flushes fail until up is closed. It embeds
-// *Sink, so it has the Sink's optional abilities (PartitionDropper).
-type downSink struct {
-	*Sink
-	up chan struct{}
-
-	mu      sync.Mutex
-	tries   int // flushes that failed
-	flushed int // detections flushed
-}
-
-func (s *downSink) Flush(ctx context.Context) (int, error) {
-	select {
-	case <-s.up:
-	default:
-		s.mu.Lock()
-		s.tries++
-		s.mu.Unlock()
-		return 0, errors.New("sink down")
-	}
-	n, err := s.Sink.Flush(ctx)
-	s.mu.Lock()
-	s.flushed += n
-	s.mu.Unlock()
-	return n, err
-}
-
-func (s *downSink) counts() (tries, flushed int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tries, s.flushed
-}
 
 func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
 	t.Helper()
@@ -117,7 +84,7 @@ func testNoStaleStateAfterRebalance(t *testing.T, brokers []string, prefix strin
 			t.Fatal(err)
 		}
 	}
-	newSink := func(up chan struct{}) *downSink {
+	newSink := func(up bool) *sinktest.DownSink {
 		cl, err := kafka.Connect(ctx, kc)
 		if err != nil {
 			t.Fatal(err)
@@ -127,7 +94,7 @@ func testNoStaleStateAfterRebalance(t *testing.T, brokers []string, prefix strin
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &downSink{Sink: s, up: up}
+		return sinktest.NewDownSink(s, up)
 	}
 	newRunner := func(s pipeline.Sink) *pipeline.Runner {
 		r, err := pipeline.NewRunner(ctx, kc, pipeline.RunnerConfig{Name: "alertstate", Group: prefix + "-alertstate", Topics: []string{det}, DeadLetterTopic: det + ".dlq", FlushInterval: 100 * time.Millisecond},
@@ -141,24 +108,22 @@ func testNoStaleStateAfterRebalance(t *testing.T, brokers []string, prefix strin
 	resolved := detection("a", schemas.StateResolved, schemas.SeverityWarning, 5)
 
 	produce(firing)
-	a := newSink(make(chan struct{}))
+	a := newSink(false)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = newRunner(a).Run(ctx) }()
-	waitFor(t, "A's flush to fail", 30*time.Second, func() bool { tries, _ := a.counts(); return a.Pending() == 1 && tries > 0 })
+	waitFor(t, "A's flush to fail", 30*time.Second, func() bool { tries, _ := a.Counts(); return a.Pending() == 1 && tries > 0 })
 
-	up := make(chan struct{})
-	close(up)
-	b := newSink(up)
+	b := newSink(true)
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = newRunner(b).Run(ctx) }()
-	waitFor(t, "B to write the firing state", 2*time.Minute, func() bool { _, n := b.counts(); return n == 1 })
+	waitFor(t, "B to write the firing state", 2*time.Minute, func() bool { _, n := b.Counts(); return n == 1 })
 	produce(resolved)
-	waitFor(t, "B to write the resolution", 30*time.Second, func() bool { _, n := b.counts(); return n == 2 })
+	waitFor(t, "B to write the resolution", 30*time.Second, func() bool { _, n := b.Counts(); return n == 2 })
 
-	close(a.up)
+	a.Up()
 	waitFor(t, "A's sink to have nothing pending", 30*time.Second, func() bool { return a.Pending() == 0 })
 	time.Sleep(2 * time.Second)
 
@@ -172,7 +137,7 @@ func testNoStaleStateAfterRebalance(t *testing.T, brokers []string, prefix strin
 	}); err != nil {
 		t.Fatal(err)
 	}
-	_, fromA := a.counts()
+	_, fromA := a.Counts()
 	t.Logf("alerts topic, in order: %v; A wrote %d detections", ids, fromA)
 	state, err := Load(ctx, kc, topic)
 	if err != nil {
