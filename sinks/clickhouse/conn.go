@@ -249,7 +249,10 @@ func (ins *inserts) watch(ctx context.Context) (context.Context, *insertWatch) {
 	wctx, cancel := context.WithDeadline(ctx, time.Unix(0, w.key))
 	w.ctx = wctx
 	stop := context.AfterFunc(wctx, w.interrupt)
-	w.stopF = func() bool { cancel(); return stop() }
+	// Stop the interrupt before the cancel: the cancel ends wctx, which
+	// would run it (in a goroutine of its own, racing end) and close the
+	// connection of an INSERT that succeeded, back in the driver's pool.
+	w.stopF = func() bool { ok := stop(); cancel(); return ok }
 	return wctx, w
 }
 

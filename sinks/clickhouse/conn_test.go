@@ -147,3 +147,30 @@ func TestInsertWatchInterrupts(t *testing.T) {
 		t.Errorf("the connection of an INSERT that ended was interrupted: %v, %v", err, c2.err)
 	}
 }
+
+// TestInsertWatchEndKeepsConnection: ending the watch of an INSERT that
+// succeeded never closes its connection, which the driver has already put
+// back in its pool for the next INSERT. Each round is one INSERT: a watch,
+// its connection bound, its end.
+func TestInsertWatchEndKeepsConnection(t *testing.T) {
+	ins := &inserts{}
+	raw, _ := loopback(t)
+	c := &stallConn{Conn: raw, stall: time.Minute, ins: ins}
+	const rounds = 2000
+	for i := range rounds {
+		ictx, w := ins.watch(context.Background())
+		dl, _ := ictx.Deadline()
+		if err := c.SetDeadline(dl); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.end(nil); err != nil {
+			t.Fatalf("round %d: end = %v", i, err)
+		}
+		c.mu.Lock()
+		err := c.err
+		c.mu.Unlock()
+		if err != nil {
+			t.Fatalf("round %d of %d: the connection of an INSERT that succeeded was closed by its own end: %v", i+1, rounds, err)
+		}
+	}
+}
