@@ -35,8 +35,9 @@ type stallConn struct {
 	ins   *inserts // the sink's INSERTs in flight, to bind to (see inserts)
 
 	mu       sync.Mutex
-	deadline time.Time // the write deadline the driver set; zero for none
-	err      error     // set by a stall
+	bound    *insertWatch // the INSERT last bound to the connection (see inserts.bind)
+	deadline time.Time    // the write deadline the driver set; zero for none
+	err      error        // set by a stall
 }
 
 var _ net.Conn = (*stallConn)(nil)
@@ -120,9 +121,16 @@ func (c *stallConn) SetDeadline(t time.Time) error {
 }
 
 // interrupt fails the connection with err and closes it, as a stall does:
-// a Read or Write blocked on it returns at once, and so do later ones.
-func (c *stallConn) interrupt(err error) {
+// a Read or Write blocked on it returns at once, and so do later ones. It
+// does nothing unless the connection still carries the INSERT of w: the
+// driver puts a connection back in its pool (in Batch.Send) before the
+// INSERT's watch ends, and another INSERT may have taken it since.
+func (c *stallConn) interrupt(w *insertWatch, err error) {
 	c.mu.Lock()
+	if c.bound != w {
+		c.mu.Unlock()
+		return
+	}
 	if c.err == nil {
 		c.err = fmt.Errorf("%w (%w)", errInterrupted, err)
 	}
@@ -275,8 +283,11 @@ func (ins *inserts) bind(t time.Time, c *stallConn) (tagOnly bool) {
 	defer w.mu.Unlock()
 	if !w.done {
 		w.conn = c
+		c.mu.Lock()
+		c.bound = w
+		c.mu.Unlock()
 		if w.fired {
-			c.interrupt(w.ctx.Err())
+			c.interrupt(w, w.ctx.Err())
 		}
 	}
 	return w.tagOnly
@@ -290,7 +301,7 @@ func (w *insertWatch) interrupt() {
 	}
 	w.fired = true
 	if w.conn != nil {
-		w.conn.interrupt(w.ctx.Err())
+		w.conn.interrupt(w, w.ctx.Err())
 	}
 }
 

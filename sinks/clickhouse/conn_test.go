@@ -174,3 +174,43 @@ func TestInsertWatchEndKeepsConnection(t *testing.T) {
 		}
 	}
 }
+
+// TestInsertWatchReusedConnection: the driver returns an INSERT's
+// connection to its pool inside Batch.Send, before the INSERT's watch
+// ends (InsertSamples ends it in a defer after Send). When another INSERT
+// takes that connection in between and the first INSERT's context then
+// ends, the connection now carrying the second INSERT must not be closed:
+// only the second INSERT's own context may interrupt it.
+func TestInsertWatchReusedConnection(t *testing.T) {
+	ins := &inserts{}
+	raw, _ := loopback(t)
+	c := &stallConn{Conn: raw, stall: time.Minute, ins: ins}
+
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	defer cancel1()
+	ictx1, w1 := ins.watch(ctx1)
+	dl1, _ := ictx1.Deadline()
+	if err := c.SetDeadline(dl1); err != nil { // the first INSERT's prepareBatch
+		t.Fatal(err)
+	}
+	// Send released the connection; a second INSERT takes it from the pool.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	ictx2, w2 := ins.watch(ctx2)
+	dl2, _ := ictx2.Deadline()
+	if err := c.SetDeadline(dl2); err != nil { // the second INSERT's prepareBatch
+		t.Fatal(err)
+	}
+	// The first INSERT's context ends before its deferred end runs.
+	cancel1()
+	time.Sleep(50 * time.Millisecond)
+	if err := w1.end(nil); err != nil {
+		t.Errorf("end of the first INSERT, which succeeded = %v", err)
+	}
+	if _, err := c.Write([]byte{1}); err != nil || c.err != nil {
+		t.Errorf("the second INSERT's connection was closed by the first INSERT's context: Write = %v, conn error %v", err, c.err)
+	}
+	if err := w2.end(nil); err != nil {
+		t.Errorf("end of the second INSERT = %v", err)
+	}
+}
