@@ -135,7 +135,24 @@ type authWatch struct {
 	logged  time.Time // last ERROR line
 }
 
-var _ kgo.HookBrokerConnect = (*authWatch)(nil)
+var (
+	_ kgo.HookBrokerConnect = (*authWatch)(nil)
+	_ kgo.HookClientClosed  = (*authWatch)(nil)
+)
+
+// OnClientClosed forgets the refusal of a client closed: it produces and
+// consumes nothing any more, so AuthError (/readyz) no longer counts it.
+func (w *authWatch) OnClientClosed(*kgo.Client) {
+	w.mu.Lock()
+	was := w.refused
+	w.refused = false
+	w.mu.Unlock()
+	if w.shared != nil && was {
+		w.shared.mu.Lock()
+		delete(w.shared.refused, w)
+		w.shared.mu.Unlock()
+	}
+}
 
 // newAuthWatch returns the watch of one client of c.
 func (c Config) newAuthWatch(log *slog.Logger, mech string) *authWatch {
