@@ -38,8 +38,13 @@
 //
 // The Sink drops the detections (incidents) it holds unposted of an input
 // partition its runner lost (pipeline.PartitionDropper: the group gave the
-// partition to another member while a flush was being retried), so it
-// never posts an alert's older state after the partition's new owner
+// partition to another member while a flush was being retried), so no
+// late flush posts an alert's older state after the partition's new owner
 // posted a newer one, such as a resolved alert firing again until its
-// endsAt. The firing alerts it already posted it keeps re-posting.
+// endsAt. Not covered: the firing alerts it had already posted it keeps
+// re-posting every ResendInterval, as a new owner that did not restore
+// them at start would not post them; if the new owner resolves one, the
+// old member's next re-post shows it firing again until the new owner's
+// resolution is posted again or the endsAt passes. Run one bridge replica
+// (the sizing table assumes one) to avoid that.
 package alertmanager
