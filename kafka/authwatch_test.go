@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -24,6 +25,7 @@ func TestAuthWatch(t *testing.T) {
 	w1, w2 := cfg.newAuthWatch(cfg.log, "PLAIN"), cfg.newAuthWatch(cfg.log, "PLAIN")
 	meta := kgo.BrokerMetadata{Host: "b", Port: 9094}
 	refused := fmt.Errorf("sasl: %w", kerr.SaslAuthenticationFailed)
+	w1.OnBrokerConnect(meta, 0, nil, nil) // logged in once, then refused
 	for range 5 {
 		w1.OnBrokerConnect(meta, 0, nil, refused)
 		w2.OnBrokerConnect(meta, 0, nil, errors.New("connection refused"))
@@ -51,5 +53,31 @@ func TestAuthWatch(t *testing.T) {
 	}
 	if (Config{}).AuthError() != nil {
 		t.Error("AuthError without WithLogger")
+	}
+}
+
+// TestAuthWatchNeverLoggedIn: a client refused from its first login is
+// not reported within the connect timeout, in which Connect fails with
+// one line of its own (a wrong password at start is one line), and is
+// reported after it (a client made without Connect). Readiness counts it
+// at once.
+func TestAuthWatchNeverLoggedIn(t *testing.T) {
+	var logs bytes.Buffer
+	cfg := Config{Brokers: []string{"b:9094"}, ConnectTimeout: time.Hour, SASL: SASLConfig{Mechanism: "PLAIN", Username: "tk", Password: secret.Source{Env: "TK_PW"}}}.
+		WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))
+	w := cfg.newAuthWatch(cfg.log, "PLAIN")
+	meta := kgo.BrokerMetadata{Host: "b", Port: 9094}
+	refused := fmt.Errorf("sasl: %w", kerr.SaslAuthenticationFailed)
+	w.OnBrokerConnect(meta, 0, nil, refused)
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 0 {
+		t.Errorf("%d ERROR lines within the connect timeout of a client that never logged in, want 0:\n%s", n, logs.String())
+	}
+	if cfg.AuthError() == nil {
+		t.Error("AuthError nil for a refused client")
+	}
+	w.grace = 0 // the connect timeout has passed
+	w.OnBrokerConnect(meta, 0, nil, refused)
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 {
+		t.Errorf("%d ERROR lines after the connect timeout, want 1:\n%s", n, logs.String())
 	}
 }

@@ -130,9 +130,16 @@ type authWatch struct {
 	source string // env:VAR or file:PATH
 	hint   string
 
+	// grace is how long a client that never logged in is refused before
+	// the watch says so: Connect's first contact fails within it with one
+	// line of its own (the connect timeout).
+	grace time.Duration
+
 	mu      sync.Mutex
 	refused bool
 	logged  time.Time // last ERROR line
+	in      bool      // a login succeeded once
+	first   time.Time // first refusal before any login succeeded
 }
 
 var (
@@ -156,7 +163,10 @@ func (w *authWatch) OnClientClosed(*kgo.Client) {
 
 // newAuthWatch returns the watch of one client of c.
 func (c Config) newAuthWatch(log *slog.Logger, mech string) *authWatch {
-	w := &authWatch{log: log, shared: c.password, mech: mech, user: c.SASL.Username}
+	w := &authWatch{log: log, shared: c.password, mech: mech, user: c.SASL.Username, grace: c.ConnectTimeout}
+	if w.grace == 0 {
+		w.grace = DefaultConnectTimeout
+	}
 	if w.shared != nil {
 		w.client = w.shared.clients.Add(1)
 	}
@@ -182,11 +192,19 @@ func (w *authWatch) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _ 
 	was := w.refused
 	w.refused = refused
 	logIt := refused && (w.logged.IsZero() || now.Sub(w.logged) >= authLogEvery)
+	if refused && !w.in {
+		// Never logged in: within the grace, Connect's error (or the
+		// next login) says it.
+		if w.first.IsZero() {
+			w.first = now
+		}
+		logIt = logIt && now.Sub(w.first) >= w.grace
+	}
 	if logIt {
 		w.logged = now
 	}
 	if !refused {
-		w.logged = time.Time{}
+		w.logged, w.in = time.Time{}, true
 	}
 	w.mu.Unlock()
 	if w.shared != nil && was != refused {
