@@ -30,7 +30,8 @@ const (
 	DefaultDeadLetterTopic   = "tk.deadletters"
 	DefaultPartitions        = 6
 	DefaultConnectTimeout    = 10 * time.Second
-	defaultReplicationFactor = -1 // the broker's default
+	defaultReplicationFactor = -1               // the broker's default
+	defaultDialTimeout       = 10 * time.Second // franz-go's kgo.DialTimeout default
 )
 
 // DefaultInventoryTopic is the compacted inventory topic, one record per
@@ -265,6 +266,14 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// logger is the logger WithLogger gave, else slog.Default().
+func (c Config) logger() *slog.Logger {
+	if c.log == nil {
+		return slog.Default()
+	}
+	return c.log
+}
+
 // ValidateFiles loads the TLS files and the SASL password as a connection
 // does and reports the first problem as "field: problem" (tls.ca_file,
 // sasl.password, ...), so a config check fails where a start would.
@@ -309,18 +318,18 @@ func (c Config) Opts() ([]kgo.Opt, error) {
 	if c.SessionTimeout > 0 {
 		opts = append(opts, kgo.SessionTimeout(c.SessionTimeout), kgo.HeartbeatInterval(c.SessionTimeout/10))
 	}
-	tc, err := c.TLS.Client()
+	live, err := c.TLS.Live("kafka.tls", c.logger())
 	if err != nil {
 		return nil, fmt.Errorf("kafka.tls.%w", err)
 	}
-	if tc != nil {
-		opts = append(opts, kgo.DialTLSConfig(tc))
+	if live != nil {
+		// Each connection reads the TLS files again when they changed
+		// (cert-manager rewrites them before expiry); the dialer is
+		// franz-go's default one with its default dial timeout.
+		opts = append(opts, kgo.Dialer(live.DialContext(&net.Dialer{Timeout: defaultDialTimeout})))
 	}
 	if m := strings.ToUpper(c.SASL.Mechanism); m != "" {
-		log := c.log
-		if log == nil {
-			log = slog.Default()
-		}
+		log := c.logger()
 		pw, err := c.livePassword(log)
 		if err != nil {
 			return nil, fmt.Errorf("kafka: sasl.password: %w", err)

@@ -1,10 +1,12 @@
 package tlsfiles
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"sync"
 	"time"
@@ -150,4 +152,28 @@ func (l *Live) result(field, file string, err error) bool {
 	delete(l.failing, field)
 	l.log.Info("TLS file changed; using the new one", "field", name, "file", file)
 	return true
+}
+
+// DialContext returns a dial function for clients that take one (franz-go's
+// kgo.Dialer, net/http's Transport.DialTLSContext): each call connects with
+// d and completes a TLS handshake with a fresh Config, so the connection
+// uses the files as they are now. The server name checked is server_name,
+// else the host of addr, as crypto/tls.Dial does; verification is
+// crypto/tls's own. d's Timeout bounds the connection and the handshake.
+func (l *Live) DialContext(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return (&tls.Dialer{NetDialer: d, Config: l.ConfigFor(addr)}).DialContext(ctx, network, addr)
+	}
+}
+
+// ConfigFor is Config with ServerName set to the host of addr when
+// server_name is not set, for a caller that runs the handshake itself.
+func (l *Live) ConfigFor(addr string) *tls.Config {
+	tc := l.Config()
+	if tc.ServerName == "" {
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			tc.ServerName = host
+		}
+	}
+	return tc
 }
