@@ -10,6 +10,8 @@ import (
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/telekernel/telekernel/internal/tlsfiles"
 )
 
 // stallConn is the TCP connection under the driver. The driver puts no
@@ -161,9 +163,12 @@ func (e *stallError) Timeout() bool   { return true }
 func (e *stallError) Temporary() bool { return true }
 
 // dialer returns the driver's DialContext: a TCP connection within
-// dialTimeout, under a stallConn, under TLS when tlsCfg is set (the
+// dialTimeout, under a stallConn, under TLS when live is set (the
 // handshake bounded by dialTimeout too), as the driver's own dial does.
-func dialer(dialTimeout, stall time.Duration, tlsCfg *tls.Config, ins *inserts) func(ctx context.Context, addr string) (net.Conn, error) {
+// Each TLS connection takes a fresh config from live, so a CA bundle,
+// client certificate or key rewritten in place is used from the next
+// connection on.
+func dialer(dialTimeout, stall time.Duration, live *tlsfiles.Live, ins *inserts) func(ctx context.Context, addr string) (net.Conn, error) {
 	return func(ctx context.Context, addr string) (net.Conn, error) {
 		d := net.Dialer{Timeout: dialTimeout}
 		raw, err := d.DialContext(ctx, "tcp", addr)
@@ -174,16 +179,10 @@ func dialer(dialTimeout, stall time.Duration, tlsCfg *tls.Config, ins *inserts) 
 			*p = raw
 		}
 		var c net.Conn = &stallConn{Conn: raw, stall: stall, ins: ins}
-		if tlsCfg == nil {
+		if live == nil {
 			return c, nil
 		}
-		cfg := tlsCfg.Clone()
-		if cfg.ServerName == "" {
-			if host, _, err := net.SplitHostPort(addr); err == nil {
-				cfg.ServerName = host
-			}
-		}
-		tc := tls.Client(c, cfg)
+		tc := tls.Client(c, live.ConfigFor(addr))
 		hctx, cancel := context.WithTimeout(ctx, dialTimeout)
 		defer cancel()
 		if err := tc.HandshakeContext(hctx); err != nil {

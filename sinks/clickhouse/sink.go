@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -75,9 +76,13 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: invalid config: password: %w", err)
 	}
-	tlsCfg, err := cfg.TLS.Client()
+	live, err := cfg.TLS.Live("clickhouse.tls", log)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: invalid config: tls.%w", err)
+	}
+	var tlsCfg *tls.Config // only tells the driver that TLS is on: dialer does the handshake
+	if live != nil {
+		tlsCfg = live.Config()
 	}
 	var comp *ch.Compression
 	switch cfg.Compression {
@@ -94,7 +99,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Sink, error) {
 		TLS:      tlsCfg,
 		// Every write is bounded by ReadTimeout too, and an INSERT's
 		// connection is closed when its context ends (see stallConn).
-		DialContext:  dialer(cfg.DialTimeout, cfg.ReadTimeout, tlsCfg, ins),
+		DialContext:  dialer(cfg.DialTimeout, cfg.ReadTimeout, live, ins),
 		DialTimeout:  cfg.DialTimeout,
 		ReadTimeout:  cfg.ReadTimeout,
 		Compression:  comp,
