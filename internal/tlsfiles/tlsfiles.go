@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -42,20 +43,27 @@ func (c Config) Validate() error {
 }
 
 // Credentials loads pw as a secret.Live (field names it in the lines its
-// Reload logs through log) and builds c's client TLS config: the
-// credentials of a client that signs in with a password over optional TLS
-// (the Alertmanager sink, which reloads the password before each request).
-// Errors name the field at fault: "password: …" or "tls.<field>: …".
-func Credentials(pw secret.Source, field string, log *slog.Logger, c Config) (*secret.Live, *tls.Config, error) {
+// Reload logs through log) and c as a Live config (its lines name
+// <prefix>.tls, prefix being field without its last element: field
+// alertmanager.password logs alertmanager.tls.cert_file), or nil when TLS
+// is off: the credentials of a client that signs in with a password over
+// optional TLS (the Alertmanager sink, which reloads the password before
+// each request and the TLS files at each connection). Errors name the
+// field at fault: "password: …" or "tls.<field>: …".
+func Credentials(pw secret.Source, field string, log *slog.Logger, c Config) (*secret.Live, *Live, error) {
 	p, err := pw.Live(field, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("password: %w", err)
 	}
-	tc, err := c.Client()
+	prefix := "tls"
+	if i := strings.LastIndexByte(field, '.'); i >= 0 {
+		prefix = field[:i] + ".tls"
+	}
+	l, err := c.Live(prefix, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tls.%w", err)
 	}
-	return p, tc, nil
+	return p, l, nil
 }
 
 // Client returns the client TLS config, or nil when TLS is not enabled.

@@ -136,12 +136,14 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 		opt(&o)
 	}
 	log := o.log.With("component", "alertmanager")
-	pw, tc, err := tlsfiles.Credentials(cfg.Password, "alertmanager.password", log, cfg.TLS)
+	pw, live, err := tlsfiles.Credentials(cfg.Password, "alertmanager.password", log, cfg.TLS)
 	if err != nil {
 		return nil, fmt.Errorf("alertmanager: invalid config: %w", err)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tc
+	var tr http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
+	if live != nil {
+		tr = &liveTransport{live: live, base: tr.(*http.Transport)}
+	}
 	s := &Sink{
 		cfg:      cfg,
 		endpoint: strings.TrimRight(cfg.URL, "/") + "/api/v2/alerts",
