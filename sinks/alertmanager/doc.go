@@ -33,7 +33,10 @@
 // Flush and keep the batch: Alertmanager took the new password before the
 // file was rewritten, and the retry reads it again. Otherwise rejected
 // credentials or a wrong URL (HTTP 401, 403, 404, 405) wrap
-// pipeline.ErrStop: no retry can fix configuration. Alerts Alertmanager
+// pipeline.ErrStop: no retry can fix configuration. The TLS files
+// (Config.TLS) are loaded again when they change: the client certificate
+// and key at each new connection, the CA bundle before each request (a
+// changed bundle moves requests to new connections that verify with it). Alerts Alertmanager
 // rejects as invalid (HTTP 400, 422) are logged and counted as dropped.
 //
 // The Sink drops the detections (incidents) it holds unposted of an input
