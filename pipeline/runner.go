@@ -30,8 +30,16 @@ const (
 	// FinalFlushTimeout bounds the flush and commit a Runner makes when its
 	// context ends, a flush being retried included: a stage whose sink is
 	// down stops within it (plus the sink's own I/O timeout when the sink
-	// ignores the context) and says how many rows it did not flush.
+	// ignores the context) and says how many rows it did not flush. The
+	// final flush's context ends stopCloseMargin before it, for closing.
 	FinalFlushTimeout = 10 * time.Second
+	// stopCloseMargin is the part of FinalFlushTimeout the final flush
+	// leaves for what follows it (leaving the group, closing the sink and
+	// the clients), so a stage whose final flush uses all of its time
+	// still exits within FinalFlushTimeout of the stop.
+	stopCloseMargin = 500 * time.Millisecond
+	// finalFlushBudget is the final flush's time, from the stop.
+	finalFlushBudget = FinalFlushTimeout - stopCloseMargin
 )
 
 // ErrStop, wrapped in an error from Sink.Flush, stops the runner without
@@ -112,10 +120,13 @@ type Runner struct {
 	// up when it closes are not flushed again (a failing sink would hold
 	// the exit for another round of its timeout).
 	stopped atomic.Bool
-	// work ends FinalFlushTimeout after Run's context (see afterStop): the
+	// work ends finalFlushBudget after Run's context (see afterStop): the
 	// records of a poll already taken and the final flush share that time.
 	// Before Run, it never ends.
 	work context.Context
+	// stopAt is when Run's context ended (Unix nanoseconds; 0 before), so
+	// the final flush's context carries work's end as its deadline.
+	stopAt atomic.Int64
 }
 
 // NewRunner connects a consumer-group client with base options (from
@@ -345,9 +356,10 @@ func (r *Runner) run(ctx context.Context) error {
 	}()
 	// The records of a poll are given to the sink (or dead-lettered) on
 	// work, so a stop during a poll's records does not fail them.
-	work, cancelWork := afterStop(ctx, FinalFlushTimeout)
+	work, cancelWork := afterStop(ctx, finalFlushBudget)
 	defer cancelWork()
 	r.work = work
+	defer context.AfterFunc(ctx, func() { r.stopAt.CompareAndSwap(0, time.Now().UnixNano()) })()
 	lastFlush, lagAt := time.Now(), time.Now()
 	for {
 		if time.Since(lagAt) > lagInterval {
@@ -436,7 +448,7 @@ func (r *Runner) run(ctx context.Context) error {
 	}
 }
 
-// final flushes and commits on shutdown, within FinalFlushTimeout.
+// final flushes and commits on shutdown, within finalFlushBudget.
 func (r *Runner) final() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -449,9 +461,14 @@ func (r *Runner) final() error {
 // them again.
 func (r *Runner) finalLocked() error {
 	r.stopped.Store(true)
-	// Within FinalFlushTimeout of now, and of the stop (work): the poll's
-	// records given to the sink after the stop count against it.
-	ctx, cancel := context.WithTimeout(r.work, FinalFlushTimeout)
+	// Within finalFlushBudget of now, and of the stop (work): the poll's
+	// records given to the sink after the stop count against it. The
+	// deadline says so, for a sink that sets its I/O timeouts from it.
+	deadline := time.Now().Add(finalFlushBudget)
+	if at := r.stopAt.Load(); at != 0 && time.Unix(0, at).Add(finalFlushBudget).Before(deadline) {
+		deadline = time.Unix(0, at).Add(finalFlushBudget)
+	}
+	ctx, cancel := context.WithDeadline(r.work, deadline)
 	defer cancel()
 	pending := r.sink.Pending()
 	switch err := r.flushLocked(ctx); {
@@ -508,6 +525,12 @@ func (r *Runner) flushRetrying(ctx context.Context) error {
 		case <-ctx.Done():
 		case <-time.After(backoff):
 		}
+		if ctx.Err() != nil {
+			// Stopping: no heartbeat, whose wait (up to a second with the
+			// broker away) would come out of the final flush's time. The
+			// caller holds r.mu: final would wait for it for ever.
+			return r.finalLocked()
+		}
 		// The retries hold the rebalance: past the group's rebalance
 		// timeout the group goes on without this member, and a retry that
 		// then wrote the rows it holds would write them after their new
@@ -518,7 +541,6 @@ func (r *Runner) flushRetrying(ctx context.Context) error {
 			return fmt.Errorf("%w: the group no longer knows this member", errCommit)
 		}
 		if ctx.Err() != nil {
-			// The caller holds r.mu: final would wait for it for ever.
 			return r.finalLocked()
 		}
 		backoff = min(2*backoff, maxBackoff)
