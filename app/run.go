@@ -233,6 +233,7 @@ func (p *process) connect(ctx context.Context) (func(), error) {
 		p.log.Info("started the embedded Kafka-protocol broker", "addr", kc.Brokers[0])
 	}
 	p.env = &Env{Config: cfg, Kafka: kc, Metrics: pipeline.NewMetrics(p.reg), Registry: p.reg, Log: p.log}
+	kafka.RegisterAuthFailures(p.reg, kc)
 	admin, err := kafka.Connect(ctx, kc)
 	if err != nil {
 		return closeAll, err

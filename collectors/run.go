@@ -51,6 +51,7 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
+	kafka.RegisterAuthFailures(reg, kc)
 	pub, err := publish.New(cl, publish.Config{Topic: cfg.Topic, MaxBatchBytes: batchBytes(ctx, cl, cfg, log)},
 		publish.WithLogger(log), publish.WithMetrics(publish.NewMetrics(reg)))
 	if err != nil {

@@ -81,3 +81,26 @@ func TestAuthWatchNeverLoggedIn(t *testing.T) {
 		t.Errorf("%d ERROR lines after the connect timeout, want 1:\n%s", n, logs.String())
 	}
 }
+
+// Every login the broker refuses to a client of a WithLogger config counts
+// in AuthFailures (what telekernel_kafka_auth_failures_total serves), a
+// connection failing for another reason and a login taken do not.
+func TestAuthFailuresCounted(t *testing.T) {
+	cfg := Config{Brokers: []string{"b:9094"}, SASL: SASLConfig{Mechanism: "PLAIN", Username: "tk", Password: secret.Source{Env: "TK_PW"}}}.
+		WithLogger(slog.New(slog.DiscardHandler))
+	w1, w2 := cfg.newAuthWatch(cfg.log, "PLAIN"), cfg.newAuthWatch(cfg.log, "PLAIN")
+	meta := kgo.BrokerMetadata{Host: "b", Port: 9094}
+	refused := fmt.Errorf("sasl: %w", kerr.SaslAuthenticationFailed)
+	for range 3 {
+		w1.OnBrokerConnect(meta, 0, nil, refused)
+	}
+	w2.OnBrokerConnect(meta, 0, nil, refused)
+	w2.OnBrokerConnect(meta, 0, nil, errors.New("connection refused"))
+	w1.OnBrokerConnect(meta, 0, nil, nil)
+	if n := cfg.AuthFailures(); n != 4 {
+		t.Errorf("AuthFailures = %d after 4 refused logins, want 4", n)
+	}
+	if n := (Config{}).AuthFailures(); n != 0 {
+		t.Errorf("AuthFailures without WithLogger = %d", n)
+	}
+}

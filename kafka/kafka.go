@@ -69,6 +69,8 @@ type sharedPassword struct {
 	clients atomic.Int32 // clients built, to number them in the log
 	mu      sync.Mutex
 	refused map[*authWatch]bool // clients whose last login the broker refused
+	// failures counts the logins the broker refused, every client's.
+	failures atomic.Uint64
 }
 
 // WithLogger returns c with the logger of its connections' secret reloads
@@ -110,6 +112,18 @@ func (c Config) AuthError() error {
 		return nil
 	}
 	return fmt.Errorf("kafka: the broker refuses the SASL login of %s (%d clients)", c.SASL.Username, n)
+}
+
+// AuthFailures returns how many SASL logins the broker refused to the
+// clients built from c's WithLogger config (or a copy) since it was made,
+// each retry of a refused connection counting; 0 without WithLogger. It is
+// what a process serves as telekernel_kafka_auth_failures_total. Safe for
+// concurrent use.
+func (c Config) AuthFailures() uint64 {
+	if c.password == nil {
+		return 0
+	}
+	return c.password.failures.Load()
 }
 
 // authLogEvery is how often a client whose logins the broker keeps
@@ -187,6 +201,9 @@ func (w *authWatch) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _ 
 	refused := errors.Is(err, kerr.SaslAuthenticationFailed)
 	if !refused && err != nil {
 		return // not a login: the broker is unreachable, say
+	}
+	if refused && w.shared != nil {
+		w.shared.failures.Add(1)
 	}
 	now := time.Now()
 	w.mu.Lock()
