@@ -39,8 +39,9 @@ var promSynthetic = []string{"up"}
 
 // onFirstUse are the referenced metrics a short healthy run does not
 // serve: labelled metrics (vecs) whose series appear on the first dead
-// letter, failed flush, aborted transaction, detection, failed subscription
-// or lost batch, and the Alertmanager sink's, which the embedded default
+// letter, failed flush, aborted transaction, detection, failed subscription,
+// lost batch or incident closed or detection dropped by correlate, and the
+// Alertmanager sink's, which the embedded default
 // does not run. For these the test accepts a name registered by the code
 // (in a registry of its own, see registered) instead of a scraped one.
 var onFirstUse = []string{
@@ -54,6 +55,8 @@ var onFirstUse = []string{
 	"telekernel_alertmanager_alerts_posted_total",
 	"telekernel_alertmanager_alerts_dropped_total",
 	"telekernel_alertmanager_request_errors_total",
+	"telekernel_correlate_incidents_closed_total",
+	"telekernel_correlate_detections_dropped_total",
 }
 
 // TestReferencedMetricsAreServed: every metric name in the rules and the
