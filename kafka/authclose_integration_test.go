@@ -2,21 +2,14 @@ package kafka
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/hex"
 	"io"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/internal/secret"
-	"github.com/telekernel/telekernel/internal/testenv"
 )
 
 // TestAuthErrorForgetsClosedClient: a client whose last login the broker
@@ -24,26 +17,9 @@ import (
 // stage's start during a broker restart) produces and consumes nothing any
 // more, so /readyz (AuthError) must not stay not ready for it.
 func TestAuthErrorForgetsClosedClient(t *testing.T) {
-	plainAddr := testenv.Service(t, "TK_KAFKA")
-	saslAddr := testenv.Service(t, "TK_KAFKA_SASL")
-	pem, err := os.ReadFile(testenv.Service(t, "TK_TLS_CA"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	tc := &tls.Config{RootCAs: pool}
-	var r [4]byte
-	_, _ = rand.Read(r[:])
-	id := hex.EncodeToString(r[:])
-	user := "tk-closed-" + id
-
-	admCl, err := kgo.NewClient(kgo.SeedBrokers(plainAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admCl.Close()
-	scramUser(t, kadm.NewClient(admCl), saslAddr, tc, user)("right-pass-" + id)
+	e := newSCRAMTest(t, "tk-closed-")
+	saslAddr, tc, id, user := e.sasl, e.tc, e.id, e.user
+	e.setPassword("right-pass-" + id)
 
 	t.Setenv("TK_TEST_KAFKA_PW", "wrong-pass-"+id)
 	cfg := Config{Brokers: []string{saslAddr},

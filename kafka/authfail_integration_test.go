@@ -2,18 +2,12 @@ package kafka
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/internal/secret"
@@ -27,29 +21,12 @@ import (
 // password comes from (never the value), not one per retry, and
 // Config.AuthError (what /readyz reports) says it until a login succeeds.
 func TestSASLRefusedLoginIsReported(t *testing.T) {
-	plainAddr := testenv.Service(t, "TK_KAFKA")
-	saslAddr := testenv.Service(t, "TK_KAFKA_SASL")
-	pem, err := os.ReadFile(testenv.Service(t, "TK_TLS_CA"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	tc := &tls.Config{RootCAs: pool}
-	var r [4]byte
-	_, _ = rand.Read(r[:])
-	id := hex.EncodeToString(r[:])
-	user, topic := "tk-refused-"+id, "tk.test.refused."+id
+	e := newSCRAMTest(t, "tk-refused-")
+	saslAddr, tc, id, user, admCl, adm := e.sasl, e.tc, e.id, e.user, e.admCl, e.adm
+	setPassword, topic := e.setPassword, "tk.test.refused."+id
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	admCl, err := kgo.NewClient(kgo.SeedBrokers(plainAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admCl.Close()
-	adm := kadm.NewClient(admCl)
-	setPassword := scramUser(t, adm, saslAddr, tc, user)
 	setPassword("first-pass-" + id)
 	if err := EnsureTopics(ctx, admCl, TopicSpec{Name: topic, Partitions: 1}); err != nil {
 		t.Fatal(err)

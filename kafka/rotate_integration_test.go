@@ -55,6 +55,44 @@ func (d *cutDialer) cut() {
 	d.conns = nil
 }
 
+// scramTest is a test-only SCRAM-SHA-512 user on the real broker: the
+// PLAINTEXT and SASL_SSL listeners, a TLS config trusting it, the user (a prefix and a
+// random id), an admin client on the PLAINTEXT listener, and setPassword
+// (scramUser).
+type scramTest struct {
+	plain, sasl string
+	tc          *tls.Config
+	id, user    string
+	admCl       *kgo.Client
+	adm         *kadm.Client
+	setPassword func(pw string)
+}
+
+// newSCRAMTest creates the user prefix+id; it is deleted, and the admin
+// client closed, when the test ends.
+func newSCRAMTest(t *testing.T, prefix string) *scramTest {
+	t.Helper()
+	e := &scramTest{plain: testenv.Service(t, "TK_KAFKA"), sasl: testenv.Service(t, "TK_KAFKA_SASL")}
+	pem, err := os.ReadFile(testenv.Service(t, "TK_TLS_CA"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	e.tc = &tls.Config{RootCAs: pool}
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	e.id = hex.EncodeToString(r[:])
+	e.user = prefix + e.id
+	if e.admCl, err = kgo.NewClient(kgo.SeedBrokers(e.plain)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.admCl.Close)
+	e.adm = kadm.NewClient(e.admCl)
+	e.setPassword = scramUser(t, e.adm, e.sasl, e.tc, e.user)
+	return e
+}
+
 // scramUser creates a test-only SCRAM-SHA-512 user on the real broker
 // (through its PLAINTEXT listener) and returns a function that sets its
 // password and waits until the SASL listener takes it.
@@ -103,29 +141,12 @@ func scramUser(t *testing.T, adm *kadm.Client, saslAddr string, tc *tls.Config, 
 // that cannot be read meanwhile keeps the old value, with one line naming
 // the field and the file.
 func TestSASLPasswordFileRotation(t *testing.T) {
-	plainAddr := testenv.Service(t, "TK_KAFKA")
-	saslAddr := testenv.Service(t, "TK_KAFKA_SASL")
-	pem, err := os.ReadFile(testenv.Service(t, "TK_TLS_CA"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	tc := &tls.Config{RootCAs: pool}
-	var r [4]byte
-	_, _ = rand.Read(r[:])
-	id := hex.EncodeToString(r[:])
-	user, topic := "tk-rotate-"+id, "tk.test.rotate."+id
+	e := newSCRAMTest(t, "tk-rotate-")
+	saslAddr, tc, id, user, admCl, adm := e.sasl, e.tc, e.id, e.user, e.admCl, e.adm
+	setPassword, topic := e.setPassword, "tk.test.rotate."+id
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	admCl, err := kgo.NewClient(kgo.SeedBrokers(plainAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admCl.Close()
-	adm := kadm.NewClient(admCl)
-	setPassword := scramUser(t, adm, saslAddr, tc, user)
 	setPassword("first-pass-" + id)
 	if err := EnsureTopics(ctx, admCl, TopicSpec{Name: topic, Partitions: 1}); err != nil {
 		t.Fatal(err)
@@ -217,7 +238,7 @@ func TestSASLPasswordFileRotation(t *testing.T) {
 	seen := map[string]int{}
 	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer rcancel()
-	if err := ReadAll(rctx, Config{Brokers: []string{plainAddr}}, topic, func(r *kgo.Record) { seen[string(r.Value)]++ }); err != nil {
+	if err := ReadAll(rctx, Config{Brokers: []string{e.plain}}, topic, func(r *kgo.Record) { seen[string(r.Value)]++ }); err != nil {
 		t.Fatal(err)
 	}
 	for i := range n {
