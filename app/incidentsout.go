@@ -10,6 +10,7 @@ import (
 
 	"github.com/telekernel/telekernel/config"
 	"github.com/telekernel/telekernel/kafka"
+	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/sinks/alertmanager"
 	"github.com/telekernel/telekernel/sinks/clickhouse"
 	"github.com/telekernel/telekernel/stages/correlate"
@@ -92,11 +93,29 @@ func buildClickHouseIncidents(ctx context.Context, env *Env) (Built, error) {
 // inventory reloaded before a flush when it changed.
 type incidentsStage struct {
 	*clickhouse.IncidentsStage
-	s   *clickhouse.Sink
+	s   inventoryWriter
 	inv *inventory.View
 	log *slog.Logger
 	gen int // the inventory generation stored; 0: none yet
+
+	now func() time.Time // nil: time.Now
+
+	// The failing inventory write, logged once when it starts, at most
+	// once per inventoryWarnEvery while it lasts, and once when it clears.
+	failSince, warnedAt time.Time
+	failures            int
 }
+
+// inventoryWarnEvery is the least time between two WARN lines for one
+// inventory that cannot be stored.
+const inventoryWarnEvery = time.Minute
+
+// inventoryWriter stores an inventory; *clickhouse.Sink is one.
+type inventoryWriter interface {
+	InsertInventory(ctx context.Context, inv *schemas.Inventory, loadedAt time.Time) (int, error)
+}
+
+var _ inventoryWriter = (*clickhouse.Sink)(nil)
 
 // Flush stores a changed inventory, then the incidents.
 func (st *incidentsStage) Flush(ctx context.Context) (int, error) {
@@ -105,19 +124,38 @@ func (st *incidentsStage) Flush(ctx context.Context) (int, error) {
 }
 
 // loadInventory writes the inventory to ClickHouse when its generation
-// changed since the last write. A failure is logged and retried at the
-// next flush; the incidents are stored regardless.
+// changed since the last write. A failure is retried at the next flush;
+// the incidents are stored regardless. It logs a WARN when writes start
+// failing, at most one more per inventoryWarnEvery while they fail, and
+// an INFO when the inventory is stored again.
 func (st *incidentsStage) loadInventory(ctx context.Context) {
 	now := time.Now()
+	if st.now != nil {
+		now = st.now()
+	}
 	snap := st.inv.Current(now)
 	if snap.Inv == nil || snap.Gen == st.gen {
 		return
 	}
 	n, err := st.s.InsertInventory(ctx, snap.Inv, now)
 	if err != nil {
-		st.log.Warn("cannot load the inventory into clickhouse; incidents are still stored, retrying at the next flush", "err", err)
+		st.failures++
+		if st.failures == 1 {
+			st.failSince = now
+		}
+		if st.failures == 1 || now.Sub(st.warnedAt) >= inventoryWarnEvery {
+			st.warnedAt = now
+			st.log.Warn("cannot load the inventory into clickhouse; incidents are still stored, the inventory tables keep the previous one; retrying at every flush (check ClickHouse and the inventory tables; this repeats at most once a minute)",
+				"err", err, "failing_for", now.Sub(st.failSince).Round(time.Second), "retries", st.failures, "generation", snap.Gen)
+		}
 		return
 	}
 	st.gen = snap.Gen
+	if st.failures > 0 {
+		st.log.Info("inventory stored in clickhouse again", "rows", n, "devices", len(snap.Inv.Devices), "generation", snap.Gen,
+			"failed_for", now.Sub(st.failSince).Round(time.Second), "failed_retries", st.failures)
+		st.failures, st.failSince, st.warnedAt = 0, time.Time{}, time.Time{}
+		return
+	}
 	st.log.Info("inventory loaded into clickhouse", "rows", n, "devices", len(snap.Inv.Devices), "generation", snap.Gen)
 }

@@ -1,10 +1,13 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,4 +69,56 @@ func TestIncidentsStageReloadsInventory(t *testing.T) {
 		t.Fatal(err)
 	}
 	count(3)
+}
+
+// failingWriter fails InsertInventory while fail is positive.
+type failingWriter struct{ fail, calls int }
+
+func (w *failingWriter) InsertInventory(_ context.Context, inv *schemas.Inventory, _ time.Time) (int, error) {
+	w.calls++
+	if w.fail > 0 {
+		w.fail--
+		return 0, errors.New("clickhouse unreachable")
+	}
+	return len(inv.Devices), nil
+}
+
+// TestIncidentsStageInventoryWarnsOnce: an inventory that cannot be stored
+// over 120 flush retries 5 s apart (10 minutes) gives one WARN when it
+// starts, at most one repeat a minute, and one INFO when it clears, not a
+// WARN per retry.
+func TestIncidentsStageInventoryWarnsOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "inventory.yaml")
+	if err := os.WriteFile(path, []byte("devices:\n  - {name: spine1, site: fra1, role: spine}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := inventory.NewFile(path, time.Hour, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	const retries, step = 120, 5 * time.Second
+	w := &failingWriter{fail: retries}
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	st := &incidentsStage{s: w, inv: inv, log: log, now: func() time.Time { return clock }}
+	for i := 0; i <= retries+2; i++ {
+		st.loadInventory(context.Background())
+		clock = clock.Add(step)
+	}
+	if w.calls != retries+1 || st.gen == 0 {
+		t.Fatalf("%d writes, generation %d: want %d writes and the inventory stored", w.calls, st.gen, retries+1)
+	}
+	warns, infos := strings.Count(buf.String(), "level=WARN"), strings.Count(buf.String(), "level=INFO")
+	maxWarns := 1 + int(retries*step/time.Minute)
+	t.Logf("%d retries over %s: %d WARN, %d INFO", retries, retries*step, warns, infos)
+	if warns < 1 || warns > maxWarns {
+		t.Errorf("%d WARN lines over %d retries, want 1..%d (one at the start, at most one a minute)", warns, retries, maxWarns)
+	}
+	if !strings.Contains(buf.String(), "inventory stored in clickhouse again") {
+		t.Errorf("no INFO line when the condition cleared:\n%s", buf.String())
+	}
+	if strings.Count(buf.String(), "level=INFO") != 1 {
+		t.Errorf("%d INFO lines, want 1:\n%s", infos, buf.String())
+	}
 }
