@@ -36,6 +36,9 @@ func (c *Config) validateResources() error {
 		if _, err := am.Password.Load(); err != nil {
 			return fmt.Errorf("alertmanager.password: %w", err)
 		}
+		if _, err := am.BearerToken.Load(); err != nil {
+			return fmt.Errorf("alertmanager.bearer_token: %w", err)
+		}
 	}
 	if err := c.HTTP.Validate(); err != nil {
 		return fmt.Errorf("http.%w", err)

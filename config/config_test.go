@@ -120,6 +120,8 @@ func TestCheckRefusesWhatRunRefuses(t *testing.T) {
 	f("clickhouse:\n  addr: [c:9000]\n  password: {env: TK_TEST_EMPTY}\n", "bad.yaml:3: clickhouse.password: environment variable TK_TEST_EMPTY is empty")
 	f("clickhouse:\n  addr: [c:9000]\n  tls: {enabled: true, cert_file: /c.pem, key_file: /k.pem}\n", "bad.yaml:3: clickhouse.tls.cert_file: cannot read it")
 	f("alertmanager:\n  url: http://am:9093\n  username: tk\n  password: {env: TK_TEST_UNSET_VAR}\n", "bad.yaml:4: alertmanager.password: environment variable")
+	f("alertmanager:\n  url: http://am:9093\n  bearer_token: {env: TK_TEST_UNSET_VAR}\n", "bad.yaml:3: alertmanager.bearer_token: environment variable")
+	f("alertmanager:\n  url: http://am:9093\n  username: tk\n  password: {env: X}\n  bearer_token: {env: Y}\n", "bad.yaml:5: alertmanager.bearer_token: set either bearer_token or username/password, not both")
 	f("http:\n  listen: notanaddr\n", `bad.yaml:2: http.listen: "notanaddr" is not host:port (e.g. 127.0.0.1:9464) or off`)
 	f("http:\n  tls: {cert_file: /nonexistent/c.pem, key_file: /k.pem}\n", "bad.yaml:2: http.tls.cert_file: cannot read it")
 	f("http:\n  username: prom\n", "bad.yaml:1: http.password: required with username")

@@ -41,6 +41,11 @@ type Config struct {
 	// Password of Username, from a file or an environment variable; never
 	// logged. Required when Username is set.
 	Password secret.Source `yaml:"password"`
+	// BearerToken, from a file or an environment variable, is sent as
+	// "Authorization: Bearer TOKEN" (for an Alertmanager behind an
+	// authenticating proxy); a file is read again before each request.
+	// Never logged. Mutually exclusive with Username and Password.
+	BearerToken secret.Source `yaml:"bearer_token"`
 	// TLS configures the client for an https URL; with TLS.Enabled false an
 	// https URL uses the system roots.
 	TLS tlsfiles.Config `yaml:"tls"`
@@ -101,6 +106,9 @@ func (c Config) Validate() error {
 	if c.ResendInterval < 0 {
 		return errors.New("resend_interval: must not be negative")
 	}
+	if !c.BearerToken.IsZero() && (c.Username != "" || !c.Password.IsZero()) {
+		return errors.New("bearer_token: set either bearer_token or username/password, not both")
+	}
 	if c.Username == "" && !c.Password.IsZero() {
 		return errors.New("password: set without username")
 	}
@@ -109,6 +117,9 @@ func (c Config) Validate() error {
 	}
 	if c.Password.File != "" && c.Password.Env != "" {
 		return errors.New("password: set either file or env, not both")
+	}
+	if c.BearerToken.File != "" && c.BearerToken.Env != "" {
+		return errors.New("bearer_token: set either file or env, not both")
 	}
 	if c.TLS.Enabled && u.Scheme != "https" {
 		return errors.New("tls: enabled but url is not https")
@@ -143,13 +154,15 @@ func redactURL(raw string) string {
 	return raw[:start] + "***" + raw[at:]
 }
 
-// LogValue logs the config without secrets (the password's source only).
+// LogValue logs the config without secrets (whether a password or a
+// bearer token is set, not its value or source).
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("url", c.URL),
 		slog.Duration("timeout", c.Timeout),
 		slog.String("username", c.Username),
 		slog.Bool("password_set", !c.Password.IsZero()),
+		slog.Bool("bearer_token_set", !c.BearerToken.IsZero()),
 		slog.Bool("tls", c.TLS.Enabled),
 		slog.Duration("resend_interval", c.ResendInterval),
 		slog.Bool("severity_label", c.SeverityLabel),

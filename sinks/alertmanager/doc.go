@@ -31,7 +31,10 @@
 // A password from a file is read again before each request, so a rotated
 // one needs no restart, and rejected credentials (HTTP 401, 403) then fail
 // Flush and keep the batch: Alertmanager took the new password before the
-// file was rewritten, and the retry reads it again. Otherwise rejected
+// file was rewritten, and the retry reads it again. The same holds for a
+// bearer token (Config.BearerToken, sent as "Authorization: Bearer ..."
+// for an Alertmanager behind an authenticating proxy; mutually exclusive
+// with username and password) read from a file. Otherwise rejected
 // credentials or a wrong URL (HTTP 401, 403, 404, 405) wrap
 // pipeline.ErrStop: no retry can fix configuration. The TLS files
 // (Config.TLS) are loaded again when they change: the client certificate

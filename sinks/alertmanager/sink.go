@@ -108,6 +108,7 @@ type Sink struct {
 	endpoint string
 	client   *http.Client
 	password *secret.Live // read again from its file before each request
+	token    *secret.Live // the bearer token, likewise; nil: none
 	log      *slog.Logger
 	metrics  *Metrics
 	now      func() time.Time
@@ -140,6 +141,12 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("alertmanager: invalid config: %w", err)
 	}
+	var token *secret.Live
+	if !cfg.BearerToken.IsZero() {
+		if token, err = cfg.BearerToken.Live("alertmanager.bearer_token", log); err != nil {
+			return nil, fmt.Errorf("alertmanager: invalid config: bearer_token: %w", err)
+		}
+	}
 	var tr http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
 	if live != nil {
 		tr = &liveTransport{live: live, base: tr.(*http.Transport)}
@@ -149,6 +156,7 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 		endpoint: strings.TrimRight(cfg.URL, "/") + "/api/v2/alerts",
 		client:   &http.Client{Transport: tr, Timeout: cfg.Timeout},
 		password: pw,
+		token:    token,
 		log:      log,
 		metrics:  o.metrics,
 		now:      o.now,
@@ -156,6 +164,9 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 	}
 	if cfg.Username != "" && strings.HasPrefix(cfg.URL, "http:") {
 		s.log.Warn("basic authentication over plain http sends the password in clear; use an https url")
+	}
+	if token != nil && strings.HasPrefix(cfg.URL, "http:") {
+		s.log.Warn("a bearer token over plain http is sent in clear; use an https url")
 	}
 	s.log.Info("configured", "config", cfg)
 	return s, nil
@@ -366,6 +377,11 @@ func (s *Sink) post(ctx context.Context, alerts []alert) error {
 		s.password.Reload()
 		req.SetBasicAuth(s.cfg.Username, s.password.Value().Reveal())
 	}
+	if s.token != nil {
+		// Likewise for a token file.
+		s.token.Reload()
+		req.Header.Set("Authorization", "Bearer "+s.token.Value().Reveal())
+	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		s.metrics.incErrors()
@@ -393,6 +409,13 @@ func (s *Sink) post(ctx context.Context, alerts []alert) error {
 		// rewritten: the retry reads the file again.
 		s.metrics.incErrors()
 		return fmt.Errorf("alertmanager %s refused the credentials (HTTP %d): check username and the password file %s, read again before each retry (will retry)", s.cfg.URL, c, s.cfg.Password.File)
+	case (c == http.StatusUnauthorized || c == http.StatusForbidden) && s.token != nil && s.token.FromFile():
+		// Likewise for a token file.
+		s.metrics.incErrors()
+		return fmt.Errorf("alertmanager %s refused the bearer token (HTTP %d): check the bearer_token file %s, read again before each retry (will retry)", s.cfg.URL, c, s.cfg.BearerToken.File)
+	case (c == http.StatusUnauthorized || c == http.StatusForbidden) && s.token != nil:
+		s.metrics.incErrors()
+		return fmt.Errorf("%w: alertmanager %s refused the bearer token (HTTP %d): check bearer_token", pipeline.ErrStop, s.cfg.URL, c)
 	case c == http.StatusUnauthorized || c == http.StatusForbidden:
 		s.metrics.incErrors()
 		return fmt.Errorf("%w: alertmanager %s refused the credentials (HTTP %d): check username and password", pipeline.ErrStop, s.cfg.URL, c)

@@ -30,7 +30,7 @@ type fakeAM struct {
 	mu       sync.Mutex
 	statuses []int
 	posts    [][]alert
-	auth     []string // "user:password" of each request, "" without basic auth
+	auth     []string // "user:password" of each request, "Bearer TOKEN" with a token, "" without either
 }
 
 func newFakeAM(t *testing.T, statuses ...int) *fakeAM {
@@ -52,6 +52,8 @@ func newFakeAM(t *testing.T, statuses ...int) *fakeAM {
 		u, p, ok := r.BasicAuth()
 		if ok {
 			f.auth = append(f.auth, u+":"+p)
+		} else if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+			f.auth = append(f.auth, h)
 		} else {
 			f.auth = append(f.auth, "")
 		}
