@@ -143,32 +143,7 @@ func TestStageClickHouseStalledStopsOnSIGTERM(t *testing.T) {
 	db := "tk_test_stall_" + id
 	t.Cleanup(func() { chQuery(t, chHTTP, "DROP DATABASE IF EXISTS "+db) })
 	proxy := newStallProxy(t, chAddr)
-	cfg := filepath.Join(t.TempDir(), "stage.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`kafka:
-  brokers: [%s]
-topics:
-  samples: stall-%[2]s.samples
-  detections: stall-%[2]s.detections
-  dead_letters: stall-%[2]s.deadletters
-  power: stall-%[2]s.power
-  maintenance: stall-%[2]s.maintenance
-  group_prefix: stall-%[2]s
-inventory: {topic: stall-%[2]s.inventory}
-correlate: {topic: stall-%[2]s.incidents, input: stall-%[2]s.incidents.input}
-clickhouse:
-  addr: [%[3]s]
-  database: %[4]s
-  batch_rows: 20000
-  compression: none
-  flush_rows: 200000
-  flush_interval: 1m
-http:
-  listen: "off"
-log:
-  format: json
-`, broker, id, proxy.ln.Addr(), db)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg := clickhouseStageConfig(t, broker, "stall-"+id, proxy.ln.Addr().String(), db, "  batch_rows: 20000\n  compression: none\n  flush_rows: 200000\n  flush_interval: 1m\n")
 	p := startProc(t, "stage", bin, "stage", "clickhouse", "-c", cfg)
 	waitLog(t, p, 60*time.Second, "schema applied")
 	proxy.stallAfter(3 << 20)

@@ -115,6 +115,37 @@ func waitLog(t *testing.T, p *proc, timeout time.Duration, what string) {
 	}
 }
 
+// clickhouseStageConfig writes the config of a `stage clickhouse` on
+// broker whose topics and group are named after name, writing to
+// database db at chAddr, with more clickhouse keys in extra (indented
+// lines), and returns its path.
+func clickhouseStageConfig(t *testing.T, broker, name, chAddr, db, extra string) string {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "stage.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`kafka:
+  brokers: [%s]
+topics:
+  samples: %[2]s.samples
+  detections: %[2]s.detections
+  dead_letters: %[2]s.deadletters
+  power: %[2]s.power
+  maintenance: %[2]s.maintenance
+  group_prefix: %[2]s
+inventory: {topic: %[2]s.inventory}
+correlate: {topic: %[2]s.incidents, input: %[2]s.incidents.input}
+clickhouse:
+  addr: [%[3]s]
+  database: %[4]s
+%[5]shttp:
+  listen: "off"
+log:
+  format: json
+`, broker, name, chAddr, db, extra)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 func randomID() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
@@ -135,28 +166,7 @@ func TestStageClickHouseDownStopsOnSIGTERM(t *testing.T) {
 	db := "tk_test_stop_" + id
 	t.Cleanup(func() { chQuery(t, chHTTP, "DROP DATABASE IF EXISTS "+db) })
 	proxy := newCutProxy(t, chAddr)
-	cfg := filepath.Join(t.TempDir(), "stage.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`kafka:
-  brokers: [%s]
-topics:
-  samples: stop-%[2]s.samples
-  detections: stop-%[2]s.detections
-  dead_letters: stop-%[2]s.deadletters
-  power: stop-%[2]s.power
-  maintenance: stop-%[2]s.maintenance
-  group_prefix: stop-%[2]s
-inventory: {topic: stop-%[2]s.inventory}
-correlate: {topic: stop-%[2]s.incidents, input: stop-%[2]s.incidents.input}
-clickhouse:
-  addr: [%[3]s]
-  database: %[4]s
-http:
-  listen: "off"
-log:
-  format: json
-`, broker, id, proxy.ln.Addr(), db)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg := clickhouseStageConfig(t, broker, "stop-"+id, proxy.ln.Addr().String(), db, "")
 	p := startProc(t, "stage", bin, "stage", "clickhouse", "-c", cfg)
 	waitLog(t, p, 60*time.Second, "schema applied")
 	proxy.cut()
