@@ -59,18 +59,87 @@ var metrics = [...]struct {
 	{MetricLLDPNeighbors, ClassLLDP},
 }
 
+// native is the table of exact native (vendor model) paths, matched
+// without their origin: the gNMI collector writes a leaf of a model other
+// than OpenConfig as "ORIGIN:/a/b/c" when the target names its origin
+// ("Cisco-IOS-XR-pfi-im-cmd-oper:/interfaces/…") and as "/a/b/c" when it
+// prefixes the elements with their module instead. Only leaves whose
+// values Parse knows are here, and only exact paths: a state leaf taken
+// by mistake would alarm falsely. iface marks an interface's own leaf,
+// keyed by the interface like its other leaves (IsInterface).
+var native = [...]struct {
+	path  string
+	class Class
+	iface bool
+}{
+	// IOS-XR Cisco-IOS-XR-pfi-im-cmd-oper (Im-state-enum), keys
+	// interface-name=IF: state is the interface's (hardware) state,
+	// line-state its line protocol's; both say im-state-admin-down when
+	// the interface is shut. interface-briefs repeats them.
+	{"/interfaces/interface-xr/interface/state", ClassOperStatus, false},
+	{"/interfaces/interface-xr/interface/line-state", ClassOperStatus, false},
+	{"/interfaces/interface-briefs/interface-brief/state", ClassOperStatus, false},
+	{"/interfaces/interface-briefs/interface-brief/line-state", ClassOperStatus, false},
+	// IOS-XR Cisco-IOS-XR-ipv4-bgp-oper (Bgp-conn-state), the active
+	// instance's neighbours of the default VRF and of the VRFs.
+	{"/bgp/instances/instance/instance-active/default-vrf/neighbors/neighbor/connection-state", ClassBGP, false},
+	{"/bgp/instances/instance/instance-active/vrfs/vrf/neighbors/neighbor/connection-state", ClassBGP, false},
+	// IOS-XR Cisco-IOS-XR-ip-bfd-oper (Bfd-mgmt-session-state).
+	{"/bfd/session-briefs/session-brief/state", ClassBFD, false},
+	// Nokia SR Linux, keys name=IF for the interface.
+	{"/interface/oper-state", ClassOperStatus, true},
+	{"/interface/admin-state", ClassAdminStatus, true},
+	{"/network-instance/protocols/bgp/neighbor/session-state", ClassBGP, false},
+	{"/bfd/network-instance/peer/oper-state", ClassBFD, false},
+}
+
 // Classify returns the class of a metric path, ClassNone for a metric the
-// detector does not follow.
+// detector does not follow: an exact OpenConfig or telekernel path of
+// the metrics table, a native path of the native table (whatever its
+// origin), or a gauge or counter whose last element contains
+// NeighborsElement. It is a pure function of the path.
 func Classify(metric string) Class {
 	for _, m := range metrics {
 		if m.path == metric {
 			return m.class
 		}
 	}
+	if i := nativeIndex(metric); i >= 0 {
+		return native[i].class
+	}
 	if strings.Contains(metric[strings.LastIndexByte(metric, '/')+1:], NeighborsElement) {
 		return ClassNeighbors
 	}
 	return ClassNone
+}
+
+// IsInterface reports whether metric is one of an interface's own series,
+// keyed by the interface: the OpenConfig paths under InterfacePrefix and
+// the native interface leaves that are one interface's state beside
+// another of its leaves (SR Linux's /interface/oper-state and
+// /interface/admin-state, keys name=IF). The detect stage ties such
+// series of one device and keys together (an admin-status down explains
+// its oper-status going down).
+func IsInterface(metric string) bool {
+	if strings.HasPrefix(metric, InterfacePrefix) {
+		return true
+	}
+	i := nativeIndex(metric)
+	return i >= 0 && native[i].iface
+}
+
+// nativeIndex returns the index in native of metric without its origin,
+// -1 when it is none.
+func nativeIndex(metric string) int {
+	if i := strings.IndexByte(metric, '/'); i > 0 && metric[i-1] == ':' {
+		metric = metric[i:]
+	}
+	for i, m := range native {
+		if m.path == metric {
+			return i
+		}
+	}
+	return -1
 }
 
 // IsStatus reports whether c is a class of enumerated state values (fed
@@ -145,15 +214,23 @@ func (r Reason) String() string {
 // indeterminate marks a known value without a verdict in the tables below.
 const indeterminate Status = 255
 
+// maxValue bounds a normalised value: the longest known one is IOS-XR's
+// bfd-mgmt-session-state-admin-down (28 bytes without its separators); a
+// longer value is unknown. At 32 bytes or less the string Parse makes of
+// it stays on the stack.
+const maxValue = 32
+
 // Parse returns the verdict on value for a status class. Case, a module
 // prefix ("openconfig-if-types:") and the separators '_', '-' and ' ' are
 // ignored, so "LOWER_LAYER_DOWN", "lowerLayerDown" and "7" (the SNMP
-// ifOperStatus number) are the same value. It does not allocate.
+// ifOperStatus number) are the same value. Vendor enums are values of
+// their own (IOS-XR's "im-state-admin-down", SR Linux's "disable"). It
+// does not allocate.
 func Parse(c Class, value string) (Status, Reason) {
 	if i := strings.LastIndexByte(value, ':'); i >= 0 {
 		value = value[i+1:]
 	}
-	var buf [24]byte
+	var buf [maxValue]byte
 	n := 0
 	for i := 0; i < len(value); i++ {
 		b := value[i]
@@ -180,42 +257,61 @@ func Parse(c Class, value string) (Status, Reason) {
 
 // parseNormal maps a normalised value (lower case, no separators) of class
 // c. The numbers are the SNMP MIBs' (IF-MIB ifOperStatus/ifAdminStatus,
-// BGP4-MIB bgpPeerState, BFD-STD-MIB bfdSessState).
+// BGP4-MIB bgpPeerState, BFD-STD-MIB bfdSessState); the lower-case names
+// are also SR Linux's, SR OS's and Junos's; "imstate…", "bgpst…" and
+// "bfdmgmtsessionstate…" are IOS-XR's native enums (Im-state-enum,
+// Bgp-conn-state, Bfd-mgmt-session-state).
 func parseNormal(c Class, v string) Status {
 	switch c {
 	case ClassOperStatus:
 		switch v {
-		case "up", "1":
+		case "up", "1",
+			"imstateup", "imstateoperational":
 			return StatusUp
-		case "down", "2", "testing", "3", "dormant", "5", "notpresent", "6", "lowerlayerdown", "7":
+		case "down", "2", "testing", "3", "dormant", "5", "notpresent", "6", "lowerlayerdown", "7",
+			// Down without an operator: not ready (no optic, card
+			// booting), error-disabled by a protection (UDLD, storm
+			// control, link-flap), brought down now or gracefully.
+			"imstatedown", "imstatenotready", "imstateerrdisable", "imstatedownimmediate", "imstatedowngraceful",
+			"imstatebegindowngraceful", "imstatebeginerrordisable", "imstateenderrordisable",
+			"imstatenotoperational", "imstatereset":
 			return StatusDown
-		case "unknown", "4":
+		case "imstateadmindown", "imstateshutdown", "imstatedownimmediateadmin", "imstatebeginshutdown", "imstateendshutdown":
+			// IOS-XR's state and line-state carry the shut in the one
+			// value: down on purpose.
+			return StatusAdminDown
+		case "unknown", "4", "imstateunknown":
 			return indeterminate
 		}
 	case ClassAdminStatus:
 		switch v {
-		case "up", "1":
+		case "up", "1", "enable":
 			return StatusUp
-		case "down", "2":
+		case "down", "2", "disable":
 			return StatusAdminDown
 		case "testing", "3":
 			return indeterminate
 		}
 	case ClassBGP:
 		switch v {
-		case "established", "6":
+		case "established", "6", "bgpstestab":
 			return StatusUp
-		case "idle", "1", "connect", "2", "active", "3", "opensent", "4", "openconfirm", "5":
+		case "idle", "1", "connect", "2", "active", "3", "opensent", "4", "openconfirm", "5",
+			"bgpstidle", "bgpstconnect", "bgpstactive", "bgpstopensent", "bgpstopenconfirm", "bgpstclosing", "bgpstclosingsync":
 			return StatusDown
+		case "bgpstdontcare":
+			return indeterminate
 		}
 	case ClassBFD:
 		switch v {
-		case "up", "4":
+		case "up", "4", "bfdmgmtsessionstateup":
 			return StatusUp
-		case "down", "2", "init", "3":
+		case "down", "2", "init", "3", "bfdmgmtsessionstatedown", "bfdmgmtsessionstateinit", "bfdmgmtsessionstatefailing":
 			return StatusDown
-		case "admindown", "1":
+		case "admindown", "1", "bfdmgmtsessionstateadmindown":
 			return StatusAdminDown
+		case "bfdmgmtsessionstateunknown":
+			return indeterminate
 		}
 	case ClassTarget:
 		switch v {

@@ -19,12 +19,18 @@
 // it, a target that flaps between the two is one flapping alert, and a
 // target that was never up does not alert.
 //
-// Metric paths are matched by Classify against one small table (metrics in
-// classify.go); state values are matched without regard to case, module
+// Metric paths are matched by Classify against two small tables of exact
+// paths in classify.go: metrics (OpenConfig and telekernel paths) and
+// native (vendor models' paths, IOS-XR and SR Linux, matched without
+// their origin). State values are matched without regard to case, module
 // prefix ("openconfig-if-types:UP") or word separators, so the OpenConfig,
 // IETF/SNMP (lowerLayerDown) and numeric SNMP spellings ("1", "7") are the
-// same value. A value that is not recognised is kept as the series' raw
-// state and reported in Event.Reason, never an error; it changes no
+// same value; vendor enums (IOS-XR's im-state-*, bgp-st-*,
+// bfd-mgmt-session-state-*; SR Linux's enable and disable) are values of
+// their own. An oper-status value that says the interface is shut
+// (im-state-admin-down) is down on purpose, as a BFD session's
+// ADMIN_DOWN is. A value that is not recognised is kept as the series'
+// raw state and reported in Event.Reason, never an error; it changes no
 // verdict.
 //
 // Like every detector here it is pure: no I/O, no clock (time is the

@@ -35,3 +35,28 @@ func BenchmarkUpdateCounter(b *testing.B) {
 		tr.UpdateCounter(&cfg, int64(i+1)*10*sec, uint64(i/1000), false)
 	}
 }
+
+// BenchmarkParse is Parse on values of each spelling: OpenConfig, SNMP,
+// and the vendor enums (IOS-XR's the longest).
+func BenchmarkParse(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		class Class
+		value string
+	}{
+		{"openconfig", ClassOperStatus, "LOWER_LAYER_DOWN"},
+		{"prefixed", ClassOperStatus, "openconfig-interfaces:UP"},
+		{"snmp", ClassOperStatus, "7"},
+		{"iosxr-im-state", ClassOperStatus, "im-state-down-immediate-admin"},
+		{"iosxr-bfd", ClassBFD, "bfd-mgmt-session-state-admin-down"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			v := strings.Clone(bc.value)
+			b.SetBytes(int64(len(v)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				Parse(bc.class, v)
+			}
+		})
+	}
+}

@@ -38,6 +38,51 @@ func TestClassify(t *testing.T) {
 	f("", ClassNone)
 }
 
+// TestClassifyNative: the native paths of IOS-XR and Nokia SR Linux, as
+// the gNMI collector writes them (origin in front when it is not
+// OpenConfig, or module prefixes dropped), match the native table
+// whatever the origin; nothing near them does.
+func TestClassifyNative(t *testing.T) {
+	f := func(metric string, want Class) {
+		t.Helper()
+		if got := Classify(metric); got != want {
+			t.Errorf("Classify(%q) = %s, want %s", metric, got, want)
+		}
+	}
+	// IOS-XR Cisco-IOS-XR-pfi-im-cmd-oper.
+	for _, p := range []string{"/interfaces/interface-xr/interface/state", "/interfaces/interface-xr/interface/line-state",
+		"/interfaces/interface-briefs/interface-brief/state", "/interfaces/interface-briefs/interface-brief/line-state"} {
+		f(p, ClassOperStatus)
+		f("Cisco-IOS-XR-pfi-im-cmd-oper:"+p, ClassOperStatus)
+	}
+	f("Cisco-IOS-XR-pfi-im-cmd-oper:/interfaces/interface-xr/interface/actual-state", ClassNone)
+	f("Cisco-IOS-XR-pfi-im-cmd-oper:/interfaces/interface-xr/interface/state-transition-count", ClassNone)
+	f("Cisco-IOS-XR-pfi-im-cmd-oper:/interfaces/interface-xr/interface/interface-statistics/full-interface-stats/state", ClassNone)
+	f("Cisco-IOS-XR-pfi-im-cmd-oper:/interfaces/interface-xr/interface", ClassNone)
+	// IOS-XR Cisco-IOS-XR-ipv4-bgp-oper, default VRF and VRFs.
+	f("Cisco-IOS-XR-ipv4-bgp-oper:/bgp/instances/instance/instance-active/default-vrf/neighbors/neighbor/connection-state", ClassBGP)
+	f("/bgp/instances/instance/instance-active/vrfs/vrf/neighbors/neighbor/connection-state", ClassBGP)
+	f("Cisco-IOS-XR-ipv4-bgp-oper:/bgp/instances/instance/instance-standby/default-vrf/neighbors/neighbor/connection-state", ClassNone)
+	f("Cisco-IOS-XR-ipv4-bgp-oper:/bgp/instances/instance/instance-active/default-vrf/neighbors/neighbor/previous-connection-state", ClassNone)
+	// IOS-XR Cisco-IOS-XR-ip-bfd-oper.
+	f("Cisco-IOS-XR-ip-bfd-oper:/bfd/session-briefs/session-brief/state", ClassBFD)
+	f("Cisco-IOS-XR-ip-bfd-oper:/bfd/session-briefs/session-brief/session-type", ClassNone)
+	// Nokia SR Linux.
+	f("/interface/oper-state", ClassOperStatus)
+	f("/interface/admin-state", ClassAdminStatus)
+	f("srl_nokia:/interface/oper-state", ClassOperStatus)
+	f("/network-instance/protocols/bgp/neighbor/session-state", ClassBGP)
+	f("/bfd/network-instance/peer/oper-state", ClassBFD)
+	f("/interface/oper-down-reason", ClassNone)
+	f("/interface/subinterface/oper-state", ClassNone)
+	f("/interface/ethernet/oper-state", ClassNone)
+	f("/network-instance/oper-state", ClassNone)
+	f("/network-instance/protocols/bgp/neighbor/admin-state", ClassNone)
+	// An OpenConfig path keeps its exact match: not under another origin.
+	f("vendor:/interfaces/interface/state/oper-status", ClassNone)
+	f("telekernel:/collector/target/state", ClassTarget)
+}
+
 func TestParse(t *testing.T) {
 	f := func(c Class, value string, want Status, reason Reason) {
 		t.Helper()
@@ -63,8 +108,9 @@ func TestParse(t *testing.T) {
 	f(ClassOperStatus, "TESTING", StatusDown, ReasonNone)
 	f(ClassOperStatus, "UNKNOWN", StatusNone, ReasonIndeterminate)
 	f(ClassOperStatus, "4", StatusNone, ReasonIndeterminate)
-	f(ClassOperStatus, "im-state-admin-down", StatusNone, ReasonUnknownValue) // an IOS-XR native enum
-	f(ClassOperStatus, "8", StatusNone, ReasonUnknownValue)                   // the SNMP collector's unknown code
+	f(ClassOperStatus, "vendor-foo", StatusNone, ReasonUnknownValue)      // an enum of no known model
+	f(ClassOperStatus, "im-state-vendor", StatusNone, ReasonUnknownValue) // not an IOS-XR value
+	f(ClassOperStatus, "8", StatusNone, ReasonUnknownValue)               // the SNMP collector's unknown code
 	f(ClassOperStatus, "", StatusNone, ReasonUnknownValue)
 	f(ClassOperStatus, strings.Repeat("UP", 40), StatusNone, ReasonUnknownValue)
 	f(ClassAdminStatus, "UP", StatusUp, ReasonNone)
@@ -90,6 +136,67 @@ func TestParse(t *testing.T) {
 	f(ClassTarget, "DOWN", StatusDown, ReasonNone)
 	f(ClassTarget, "down", StatusDown, ReasonNone)
 	f(ClassTarget, "ACTIVE", StatusNone, ReasonUnknownValue)
+}
+
+// TestParseVendor: the native enums of IOS-XR (Cisco-IOS-XR-pfi-im-cmd-oper
+// Im-state-enum, Cisco-IOS-XR-ipv4-bgp-oper Bgp-conn-state,
+// Cisco-IOS-XR-ip-bfd-oper Bfd-mgmt-session-state), Nokia SR Linux and
+// SR OS (up, down, enable, disable) and Junos (Up, Down).
+func TestParseVendor(t *testing.T) {
+	f := func(c Class, value string, want Status, reason Reason) {
+		t.Helper()
+		got, r := Parse(c, value)
+		if got != want || r != reason {
+			t.Errorf("Parse(%s, %q) = %s, %s; want %s, %s", c, value, got, r, want, reason)
+		}
+	}
+	// IOS-XR interface state and line-state.
+	f(ClassOperStatus, "im-state-up", StatusUp, ReasonNone)
+	f(ClassOperStatus, "im-state-operational", StatusUp, ReasonNone)
+	for _, v := range []string{"im-state-down", "im-state-not-ready", "im-state-err-disable", "im-state-down-immediate",
+		"im-state-down-graceful", "im-state-begin-down-graceful", "im-state-begin-error-disable", "im-state-end-error-disable",
+		"im-state-not-operational", "im-state-reset"} {
+		f(ClassOperStatus, v, StatusDown, ReasonNone)
+	}
+	for _, v := range []string{"im-state-admin-down", "im-state-shutdown", "im-state-down-immediate-admin",
+		"im-state-begin-shutdown", "im-state-end-shutdown", "Cisco-IOS-XR-pfi-im-cmd-oper:im-state-admin-down"} {
+		f(ClassOperStatus, v, StatusAdminDown, ReasonNone)
+	}
+	f(ClassOperStatus, "im-state-unknown", StatusNone, ReasonIndeterminate)
+	f(ClassOperStatus, "im-state-last", StatusNone, ReasonUnknownValue) // the enum's end marker, not a state
+	f(ClassAdminStatus, "im-state-admin-down", StatusNone, ReasonUnknownValue)
+	// IOS-XR BGP connection-state.
+	f(ClassBGP, "bgp-st-estab", StatusUp, ReasonNone)
+	for _, v := range []string{"bgp-st-idle", "bgp-st-connect", "bgp-st-active", "bgp-st-open-sent", "bgp-st-open-confirm",
+		"bgp-st-closing", "bgp-st-closing-sync"} {
+		f(ClassBGP, v, StatusDown, ReasonNone)
+	}
+	f(ClassBGP, "bgp-st-dont-care", StatusNone, ReasonIndeterminate)
+	f(ClassBGP, "bgp-st-up", StatusNone, ReasonUnknownValue)
+	// IOS-XR BFD session state.
+	f(ClassBFD, "bfd-mgmt-session-state-up", StatusUp, ReasonNone)
+	f(ClassBFD, "bfd-mgmt-session-state-down", StatusDown, ReasonNone)
+	f(ClassBFD, "bfd-mgmt-session-state-init", StatusDown, ReasonNone)
+	f(ClassBFD, "bfd-mgmt-session-state-failing", StatusDown, ReasonNone)
+	f(ClassBFD, "bfd-mgmt-session-state-admin-down", StatusAdminDown, ReasonNone) // 28 bytes normalised
+	f(ClassBFD, "bfd-mgmt-session-state-unknown", StatusNone, ReasonIndeterminate)
+	// SR Linux / SR OS: oper-state up, down; admin-state enable, disable;
+	// BFD peer oper-state admin-down.
+	f(ClassOperStatus, "up", StatusUp, ReasonNone)
+	f(ClassOperStatus, "down", StatusDown, ReasonNone)
+	f(ClassAdminStatus, "enable", StatusUp, ReasonNone)
+	f(ClassAdminStatus, "disable", StatusAdminDown, ReasonNone)
+	f(ClassAdminStatus, "srl_nokia-common:disable", StatusAdminDown, ReasonNone)
+	f(ClassBGP, "established", StatusUp, ReasonNone)
+	f(ClassBGP, "idle", StatusDown, ReasonNone)
+	f(ClassBFD, "admin-down", StatusAdminDown, ReasonNone)
+	// Junos.
+	f(ClassOperStatus, "Up", StatusUp, ReasonNone)
+	f(ClassOperStatus, "Down", StatusDown, ReasonNone)
+	f(ClassAdminStatus, "Down", StatusAdminDown, ReasonNone)
+	// Still too long for any table: unknown, without allocating.
+	f(ClassOperStatus, "im-state-down-immediate-admin-x", StatusNone, ReasonUnknownValue)
+	f(ClassOperStatus, strings.Repeat("x", 33), StatusNone, ReasonUnknownValue)
 }
 
 // step is one sample and the event it must give, written as "" (none),
@@ -188,8 +295,25 @@ func TestInterface(t *testing.T) {
 		{20, "DOWN", true, ""}, {30, "UP", false, ""},
 	})
 	run(t, "unknown enum is kept and counted", ClassOperStatus, []step{
-		{0, "UP", false, ""}, {10, "im-state-vendor", false, "unknown_value"}, {20, "UNKNOWN", false, "indeterminate"},
+		{0, "UP", false, ""}, {10, "vendor-foo", false, "unknown_value"}, {20, "UNKNOWN", false, "indeterminate"},
 		{30, "DOWN", false, "fired link_down"}, {40, "vendor-down", false, "unknown_value"}, {50, "UP", false, "resolved link_down"},
+	})
+	// IOS-XR's state and line-state carry the shut in the one value: an
+	// admin down on the oper-status series itself is on purpose, like BFD's
+	// ADMIN_DOWN, and no flap either way.
+	run(t, "IOS-XR state: link down and back", ClassOperStatus, []step{
+		{0, "im-state-up", false, ""}, {10, "im-state-up", false, ""}, {20, "im-state-down", false, "fired link_down"},
+		{30, "im-state-not-ready", false, ""}, {40, "im-state-up", false, "resolved link_down"},
+	})
+	run(t, "IOS-XR state: shut is admin_down, no link_down, no flap", ClassOperStatus, []step{
+		{0, "im-state-up", false, ""}, {10, "im-state-admin-down", false, "fired admin_down"}, {20, "im-state-up", false, "resolved admin_down"},
+		{30, "im-state-admin-down", false, "fired admin_down"}, {40, "im-state-up", false, "resolved admin_down"},
+		{50, "im-state-admin-down", false, "fired admin_down"}, {60, "im-state-up", false, "resolved admin_down"},
+		{70, "im-state-down", false, "fired link_down"},
+	})
+	run(t, "IOS-XR state: shut while the link is down", ClassOperStatus, []step{
+		{0, "im-state-up", false, ""}, {10, "im-state-down", false, "fired link_down"}, {20, "im-state-admin-down", false, "updated admin_down"},
+		{30, "im-state-up", false, "resolved admin_down"},
 	})
 	run(t, "admin-status", ClassAdminStatus, []step{
 		{0, "UP", false, ""}, {10, "DOWN", false, "fired admin_down"}, {20, "DOWN", false, ""}, {30, "UP", false, "resolved admin_down"},
@@ -237,6 +361,15 @@ func TestEnabledStillDown(t *testing.T) {
 	})
 	run(t, "never up: no alert", ClassBFD, []step{
 		{0, "ADMIN_DOWN", false, ""}, {10, "DOWN", false, ""}, {500, "DOWN", false, ""}, {600, "tick", false, ""},
+	})
+	run(t, "IOS-XR state: no shut, link still down", ClassOperStatus, []step{
+		{0, "im-state-up", false, ""}, {10, "im-state-admin-down", false, "fired admin_down"},
+		{20, "im-state-down", false, "resolved admin_down"}, {79, "tick", false, ""}, {80, "tick", false, "fired link_down"},
+		{90, "im-state-down", false, ""}, {100, "im-state-up", false, "resolved link_down"},
+	})
+	run(t, "IOS-XR state: no shut, up within the grace", ClassOperStatus, []step{
+		{0, "im-state-up", false, ""}, {10, "im-state-admin-down", false, "fired admin_down"},
+		{20, "im-state-down", false, "resolved admin_down"}, {40, "im-state-up", false, ""}, {200, "tick", false, ""},
 	})
 	run(t, "interface enabled at 30 s, link still down", ClassOperStatus, []step{
 		{0, "UP", false, ""}, {10, "DOWN", true, ""}, {40, "tick 30", false, ""}, {89, "tick 30", false, ""},

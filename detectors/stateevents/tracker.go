@@ -206,7 +206,10 @@ func (t *Tracker) DownWithin(from, to int64) bool {
 
 // UpdateStatus feeds a sample of a status class at ts. adminDown tells, for
 // an interface's oper-status, that its admin-status is down: the link is
-// down on purpose, which neither alarms nor counts as a flap.
+// down on purpose, which neither alarms nor counts as a flap. An
+// oper-status value that says so itself (IOS-XR's im-state-admin-down)
+// is StatusAdminDown, handled like BFD's ADMIN_DOWN: admin_down, no
+// link_down, no flap.
 //
 // A sample older than the latest one (a late record, or two sources of one
 // series) changes nothing: the series' state is the latest sample's.
@@ -400,7 +403,8 @@ func (t *Tracker) UpdateLevel(cfg *Config, ts int64, v float64, explained bool) 
 // EnableGrace has passed. enabled is when that happened, for an
 // interface's oper-status, whose admin-status is another series (0: it was
 // not); other classes know it themselves (a BFD session's ADMIN_DOWN, a
-// component's DISABLED). It returns the transition, if any, and changes
+// component's DISABLED), and so does an oper-status series whose values
+// say admin down (IOS-XR's im-state-admin-down). It returns the transition, if any, and changes
 // the tracker only then.
 func (t *Tracker) Tick(cfg *Config, ts, enabled int64) Event {
 	due := t.Due(cfg, enabled)
@@ -426,9 +430,13 @@ func (t *Tracker) Due(cfg *Config, enabled int64) int64 {
 		return t.changed + int64(cfg.FlapQuiet)
 	case t.alert != RuleNone || !t.wasUp || !t.class.IsStatus() || t.status != StatusDown:
 		return 0
-	case t.class != ClassOperStatus:
+	case t.class != ClassOperStatus || t.downAt < t.changed:
 		// Down without an alarm: it left its own admin-down state at
 		// its latest transition (a down state always fires otherwise).
+		// An oper-status series does so when its values carry the shut
+		// (IOS-XR's im-state-admin-down): only a change from admin
+		// down to down leaves its down stretch's start before its
+		// latest transition.
 		enabled = t.changed
 	case enabled <= t.downAt:
 		return 0 // not enabled again while down (still shut)
