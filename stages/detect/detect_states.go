@@ -37,11 +37,13 @@ func (f *ifaceState) down(from, to int64) bool {
 }
 
 // linkIface links st to its interface when it is an interface's series
-// or the interface's LLDP neighbour count.
+// (stateevents.IsInterface: OpenConfig's, and a native model's
+// oper-state and admin-state leaves keyed like them) or the interface's
+// LLDP neighbour count.
 func linkIface(ps *partState, st *seriesState) {
 	k := st.key
 	lldp := st.se != nil && st.se.Class() == stateevents.ClassLLDP
-	if k.Keys == "" || !strings.HasPrefix(k.Metric, stateevents.InterfacePrefix) && !lldp {
+	if k.Keys == "" || !stateevents.IsInterface(k.Metric) && !lldp {
 		return
 	}
 	ik := schemas.SeriesKey{Device: k.Device, Keys: k.Keys}

@@ -313,7 +313,7 @@ func TestDetectFlappingCarrierNeighbors(t *testing.T) {
 			ticks[i].neighbors = float64(i - 160) // 0, 1, 2, 3, 4
 		}
 	}
-	ticks[170].oper = "im-state-vendor"
+	ticks[170].oper = "vendor-foo"
 	d := newTestDetect(t, Config{})
 	got := summary(process(t, d, records(t, ticks, 60)))
 	want := []string{
