@@ -591,7 +591,7 @@ func TestConfig(t *testing.T) {
 func randomSteps(c Class, n int, seed uint64) []step {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	vals := map[Class][]string{
-		ClassOperStatus: {"UP", "UP", "UP", "DOWN", "lowerLayerDown", "vendor-x", "UNKNOWN"},
+		ClassOperStatus: {"UP", "UP", "UP", "DOWN", "lowerLayerDown", "vendor-x", "UNKNOWN", "im-state-admin-down", "im-state-down"},
 		ClassBGP:        {"ESTABLISHED", "ESTABLISHED", "IDLE", "ACTIVE", "x"},
 		ClassCarrier:    {"0", "0", "0", "1", "2"},
 		ClassNeighbors:  {"4", "4", "4", "0", "2", "5"},
@@ -698,6 +698,12 @@ func TestNoAllocation(t *testing.T) {
 	})
 	if n != 0 {
 		t.Errorf("steady state: %v allocations per sample", n)
+	}
+	for _, v := range []string{"bfd-mgmt-session-state-admin-down", "im-state-down-immediate-admin", strings.Repeat("x", 40)} {
+		v := strings.Clone(v)
+		if n := testing.AllocsPerRun(100, func() { Parse(ClassBFD, v) }); n != 0 {
+			t.Errorf("Parse(%q): %v allocations", v, n)
+		}
 	}
 	tr.UpdateStatus(&cfg, ts+sec, down, false)
 	few := len(mustMarshal(tr))
