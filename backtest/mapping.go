@@ -17,7 +17,8 @@ const DefaultNativePrefix = "/native"
 type Leaf struct {
 	// Metric is the OpenConfig-style path; empty: NativePrefix/LEAF.
 	Metric string `yaml:"metric"`
-	// Kind is counter (cumulative) or gauge.
+	// Kind is counter (cumulative), gauge or state (text such as UP,
+	// DOWN, im-state-up: a schemas.KindState sample).
 	Kind string `yaml:"kind"`
 }
 
@@ -34,9 +35,26 @@ type Suffix struct {
 // ("bytes-received"). A leaf listed in Leaves with a metric takes that
 // metric; every other leaf keeps its name under NativePrefix (table parts
 // become path elements: global__established-neighbors-count-total is
-// NativePrefix/global/established-neighbors-count-total). The kind comes
-// from Leaves, else from the first Suffixes entry the leaf ends with, else
-// DefaultKind. The zero Mapping is not usable: start from DefaultMapping.
+// NativePrefix/global/established-neighbors-count-total). A listed leaf
+// whose metric is an interface's (under /interfaces/interface/) is taken
+// only after an interface prefix, one that starts with a letter: "state"
+// after "Gi0/0/0/1" is the interface's oper-status, but after
+// "0/RP0/CPU0" or "global__" it keeps its native name.
+//
+// The kind of a column is decided per column, in this order:
+//   - a listed leaf has the kind of its Leaves entry; a cell of a listed
+//     counter or gauge that is not a number is an error;
+//   - a leaf not listed is guessed: the kind of the first Suffixes entry it
+//     ends with, else DefaultKind; the first value of the column (in the
+//     file being read) settles the guess: text (not a number) makes it a
+//     state column, whatever the guess; after that, text in a counter or
+//     gauge column is an error.
+//
+// The default leaves map the interface states: oper-status, oper-state,
+// line-state and state to schemas.MetricOperStatus, admin-status and
+// admin-state to schemas.MetricAdminStatus, as state columns (the detect
+// stage reads UP, DOWN, im-state-down, 1, 2…).
+// The zero Mapping is not usable: start from DefaultMapping.
 type Mapping struct {
 	NativePrefix string          `yaml:"native_prefix"`
 	Leaves       map[string]Leaf `yaml:"leaves"`
@@ -51,11 +69,15 @@ type Mapping struct {
 	device *regexp.Regexp
 }
 
-const ifCounters = "/interfaces/interface/state/counters/"
+const (
+	ifCounters = "/interfaces/interface/state/counters/"
+	ifPrefix   = "/interfaces/interface/"
+)
 
 // DefaultMapping returns the mapping of Cisco IOS-XR interface leaves (as
-// in the bigdama18 exports) to OpenConfig interface counters, with
-// cumulative leaves as counters and rates, loads and counts as gauges.
+// in the bigdama18 exports) to OpenConfig interface counters and states,
+// with cumulative leaves as counters and rates, loads and counts as
+// gauges.
 func DefaultMapping() *Mapping {
 	m := &Mapping{
 		NativePrefix: DefaultNativePrefix,
@@ -70,6 +92,14 @@ func DefaultMapping() *Mapping {
 			"output-errors":       {ifCounters + "out-errors", "counter"},
 			"crc-errors":          {ifCounters + "in-fcs-errors", "counter"},
 			"carrier-transitions": {ifCounters + "carrier-transitions", "counter"},
+			// Interface states: OpenConfig's and IETF's leaves, IOS-XR's
+			// native state and line-state (im-state-up, …).
+			"oper-status":  {schemas.MetricOperStatus, "state"},
+			"oper-state":   {schemas.MetricOperStatus, "state"},
+			"line-state":   {schemas.MetricOperStatus, "state"},
+			"state":        {schemas.MetricOperStatus, "state"},
+			"admin-status": {schemas.MetricAdminStatus, "state"},
+			"admin-state":  {schemas.MetricAdminStatus, "state"},
 		},
 		Suffixes: []Suffix{
 			{"-rate", "gauge"}, {"-load", "gauge"}, {"-interval", "gauge"}, {"bandwidth", "gauge"},
@@ -158,15 +188,17 @@ func (m *Mapping) compile() error {
 	return nil
 }
 
-// parseKind accepts counter and gauge: a wide export has no state columns.
+// parseKind accepts counter, gauge and state.
 func parseKind(s string) (schemas.Kind, error) {
 	switch s {
 	case "counter":
 		return schemas.KindCounter, nil
 	case "gauge":
 		return schemas.KindGauge, nil
+	case "state":
+		return schemas.KindState, nil
 	}
-	return 0, fmt.Errorf("%q is not counter or gauge", s)
+	return 0, fmt.Errorf("%q is not counter, gauge or state", s)
 }
 
 // kindOf returns the kind name of a leaf not listed in Leaves.
@@ -191,17 +223,29 @@ type Column struct {
 // ("HundredGigE0/0/0/10", "0/RP0/CPU0", "Bundle-Ether1.100").
 var prefixRE = regexp.MustCompile(`^(?:[A-Za-z][A-Za-z-]*)?\d+(?:/[A-Za-z]*\d+)*(?:\.\d+)?`)
 
-// Column maps a column name to its series.
+// Column maps a column name to its series. The kind of a leaf not listed
+// is a guess that the column's first value may overrule (see Mapping).
 func (m *Mapping) Column(name string) Column {
+	c, _ := m.column(name)
+	return c
+}
+
+// column maps a column name to its series, and reports whether its kind
+// is a guess (the leaf is not listed).
+func (m *Mapping) column(name string) (c Column, guessed bool) {
 	var keys, leaf, table string
+	iface := false
 	if p := prefixRE.FindString(name); p != "" && len(p) < len(name) && isLeafStart(name[len(p)]) {
-		keys, leaf = "name="+p, name[len(p):]
+		keys, leaf, iface = "name="+p, name[len(p):], !isDigit(p[0])
 	} else if i := strings.LastIndex(name, "__"); i >= 0 {
 		table, leaf = strings.ReplaceAll(name[:i], "__", "/")+"/", name[i+2:]
 	} else {
 		leaf = name
 	}
 	l, ok := m.Leaves[leaf]
+	if ok && !iface && strings.HasPrefix(l.Metric, ifPrefix) {
+		ok = false // an interface's leaf, not after an interface
+	}
 	if !ok {
 		l = Leaf{Kind: m.kindOf(leaf)}
 	}
@@ -210,10 +254,12 @@ func (m *Mapping) Column(name string) Column {
 		metric = m.NativePrefix + "/" + table + leaf
 	}
 	kind, _ := parseKind(l.Kind) // validated by compile
-	return Column{Metric: metric, Keys: keys, Kind: kind}
+	return Column{Metric: metric, Keys: keys, Kind: kind}, !ok
 }
 
 func isLeafStart(c byte) bool { return c >= 'a' && c <= 'z' }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // DeviceOf returns the device of a file name (without folders and
 // extensions): Device when set, else by DevicePattern.

@@ -45,6 +45,18 @@ func TestMappingColumn(t *testing.T) {
 	f("routes-counts", Column{"/native/routes-counts", "", g})
 	f("protocol-route-memory", Column{"/native/protocol-route-memory", "", g})
 	f("as", Column{"/native/as", "", g})
+	// Interface states, after an interface (a prefix that starts with a
+	// letter); the same leaves elsewhere keep their native names.
+	st := schemas.KindState
+	f("HundredGigE0/0/0/10oper-status", Column{schemas.MetricOperStatus, "name=HundredGigE0/0/0/10", st})
+	f("Gi0/0/0/1state", Column{schemas.MetricOperStatus, "name=Gi0/0/0/1", st})
+	f("Gi0/0/0/1line-state", Column{schemas.MetricOperStatus, "name=Gi0/0/0/1", st})
+	f("Ethernet1oper-state", Column{schemas.MetricOperStatus, "name=Ethernet1", st})
+	f("Bundle-Ether1.100admin-status", Column{schemas.MetricAdminStatus, "name=Bundle-Ether1.100", st})
+	f("xe-0/0/1admin-state", Column{schemas.MetricAdminStatus, "name=xe-0/0/1", st})
+	f("0/RP0/CPU0state", Column{"/native/state", "name=0/RP0/CPU0", g})
+	f("global__state", Column{"/native/global/state", "", g})
+	f("oper-status", Column{"/native/oper-status", "", g})
 }
 
 func TestMappingDevice(t *testing.T) {
@@ -103,7 +115,7 @@ device_pattern: '^node-(\w+)$'
 			t.Errorf("ParseMapping(%q) = %v, want an error with %q", yaml, err, want)
 		}
 	}
-	bad("leaves:\n  x: {kind: state}\n", "m.yaml:2: leaves.x.kind")
+	bad("leaves:\n  x: {kind: status}\n", "m.yaml:2: leaves.x.kind")
 	bad("suffixes:\n  - {suffix: -x, kind: rate}\n", "suffixes[0].kind")
 	bad("native_prefix: vendor\n", "native_prefix")
 	bad("device_pattern: '('\n", "device_pattern")

@@ -33,9 +33,17 @@ type wideSource struct {
 	line    int
 	device  string
 	timeCol int
-	cols    []int    // CSV column of each mapped column
-	series  []Column // mapped columns
+	cols    []wideColumn // mapped columns
 	batch   []schemas.Sample
+}
+
+// wideColumn is a mapped column of the open file.
+type wideColumn struct {
+	Column
+	csv int // index of the CSV field
+	// guess is true while the kind is a guess (a leaf not listed) that the
+	// column's first value has yet to settle.
+	guess bool
 }
 
 // OpenWide returns a Source over wide CSV files (gzip when the name ends in
@@ -125,28 +133,44 @@ func (s *wideSource) row(rec []string) error {
 		return fmt.Errorf("%s:%d: cannot read time %q: not epoch seconds", s.path, s.line, rec[s.timeCol])
 	}
 	ts := int64(math.Round(sec * 1e9))
-	for i, c := range s.cols {
-		if c >= len(rec) {
+	for i := range s.cols {
+		col := &s.cols[i]
+		if col.csv >= len(rec) {
 			break
 		}
-		cell := strings.TrimSpace(rec[c])
+		cell := strings.TrimSpace(rec[col.csv])
 		if cell == "" {
 			continue
 		}
-		col := &s.series[i]
+		if col.guess {
+			col.settle(cell)
+		}
 		smp := schemas.Sample{TS: ts, Device: s.device, Metric: col.Metric, Keys: col.Keys, Kind: col.Kind, Source: WideSourceName}
 		if !parseCell(cell, &smp) {
-			return fmt.Errorf("%s:%d: cannot read column %d %q: %q is not a number", s.path, s.line, c+1, col.Metric, cell)
+			return fmt.Errorf("%s:%d: cannot read column %d %q: %q is not a number", s.path, s.line, col.csv+1, col.Metric, cell)
 		}
 		s.batch = append(s.batch, smp)
 	}
 	return nil
 }
 
-// parseCell sets smp's value from cell: counters at full uint64 precision
-// when written as integers, else through float64 (exports that print
-// counters as "99648733.0").
+// settle decides the kind of a column whose kind is a guess from its first
+// value: text makes it a state column.
+func (c *wideColumn) settle(cell string) {
+	c.guess = false
+	if _, err := strconv.ParseFloat(cell, 64); err != nil {
+		c.Kind = schemas.KindState
+	}
+}
+
+// parseCell sets smp's value from cell: a state's text as it is, counters
+// at full uint64 precision when written as integers, else through float64
+// (exports that print counters as "99648733.0").
 func parseCell(cell string, smp *schemas.Sample) bool {
+	if smp.Kind == schemas.KindState {
+		smp.Str = cell
+		return true
+	}
 	if smp.Kind == schemas.KindCounter {
 		if u, err := strconv.ParseUint(cell, 10, 64); err == nil {
 			smp.U64 = u
@@ -190,7 +214,7 @@ func (s *wideSource) open(path string) error {
 		s.closeFile()
 		return fmt.Errorf("cannot read the header of %s: %w", path, err)
 	}
-	s.timeCol, s.cols, s.series = -1, s.cols[:0], s.series[:0]
+	s.timeCol, s.cols = -1, s.cols[:0]
 	for i, name := range head {
 		name = strings.TrimSpace(name)
 		switch {
@@ -199,8 +223,8 @@ func (s *wideSource) open(path string) error {
 		case name == "":
 			// the unnamed row index
 		default:
-			s.cols = append(s.cols, i)
-			s.series = append(s.series, s.m.Column(name))
+			c, guess := s.m.column(name)
+			s.cols = append(s.cols, wideColumn{Column: c, csv: i, guess: guess && c.Kind != schemas.KindState})
 		}
 	}
 	if s.timeCol < 0 {

@@ -1,0 +1,233 @@
+package backtest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/detect"
+)
+
+// writeWide writes data to dir/name, gzip-compressed when name ends in .gz.
+func writeWide(t *testing.T, dir, name, data string) string {
+	t.Helper()
+	b := []byte(data)
+	if strings.HasSuffix(name, ".gz") {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		if _, err := zw.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		b = buf.Bytes()
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// readWide reads every sample of the wide CSV files at paths, and the
+// error that ended the reading (nil at the end of the files).
+func readWide(t *testing.T, m *Mapping, paths ...string) ([]schemas.Sample, Source, error) {
+	t.Helper()
+	src, err := OpenWide(paths, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	var got []schemas.Sample
+	for {
+		b, err := src.Next(t.Context())
+		if errors.Is(err, io.EOF) {
+			return got, src, nil
+		}
+		if err != nil {
+			return got, src, err
+		}
+		got = append(got, b...)
+	}
+}
+
+// sampleString is a short form of a sample for test failures:
+// "TS DEVICE METRIC{KEYS} kind=value".
+func sampleString(s schemas.Sample) string {
+	v := ""
+	switch s.Kind {
+	case schemas.KindCounter:
+		v = fmt.Sprintf("counter=%d", s.U64)
+	case schemas.KindGauge:
+		v = fmt.Sprintf("gauge=%g", s.F64)
+	case schemas.KindState:
+		v = fmt.Sprintf("state=%s", s.Str)
+	}
+	return fmt.Sprintf("%d %s %s{%s} %s", s.TS, s.Device, s.Metric, s.Keys, v)
+}
+
+func checkSamples(t *testing.T, got []schemas.Sample, want []string) {
+	t.Helper()
+	var g []string
+	for _, s := range got {
+		if s.Source != WideSourceName {
+			t.Errorf("source %q, want %q", s.Source, WideSourceName)
+		}
+		g = append(g, sampleString(s))
+	}
+	if strings.Join(g, "\n") != strings.Join(want, "\n") {
+		t.Errorf("samples:\n%s\nwant:\n%s", strings.Join(g, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestWideStateColumns reads text columns as state samples: the interface
+// state leaves (oper-status, admin-status, IOS-XR's state and line-state)
+// become the interface's oper-status and admin-status with keys name=IF,
+// as the detect stage follows them; a leaf with no mapping whose first
+// value is text is a state of its own (native) metric, even when its kind
+// guess by suffix was a counter or gauge; a listed leaf or a column whose
+// first value was a number keeps failing on text.
+func TestWideStateColumns(t *testing.T) {
+	dir := t.TempDir()
+	path := writeWide(t, dir, "r1.csv.gz", ",time,HundredGigE0/0/0/10oper-status,HundredGigE0/0/0/10admin-status,"+
+		"Gi0/0/0/1state,Gi0/0/0/1line-state,Gi0/0/0/1oper-state,Gi0/0/0/1admin-state,"+
+		"neighbor__session-state,0/RP0/CPU0state,global__state,last-error-messages\n"+
+		"0,1500000000,UP,UP,im-state-up,im-state-up,UP,UP,bgp-st-estab,IOS XR RUN,ready,ok\n"+
+		"1,1500000005,DOWN,UP,im-state-down,im-state-down,DOWN,UP,,IOS XR RUN,,\n"+
+		"2,1500000010,,,im-state-admin-down,im-state-admin-down,DOWN,DOWN,bgp-st-idle,,ready,bad crc\n")
+	got, _, err := readWide(t, DefaultMapping(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		oper  = schemas.MetricOperStatus
+		admin = schemas.MetricAdminStatus
+		t0    = "1500000000000000000"
+		t1    = "1500000005000000000"
+		t2    = "1500000010000000000"
+	)
+	row := func(ts string, cells ...string) []string {
+		var out []string
+		for _, c := range cells {
+			out = append(out, ts+" r1 "+c)
+		}
+		return out
+	}
+	var want []string
+	want = append(want, row(t0,
+		oper+"{name=HundredGigE0/0/0/10} state=UP", admin+"{name=HundredGigE0/0/0/10} state=UP",
+		oper+"{name=Gi0/0/0/1} state=im-state-up", oper+"{name=Gi0/0/0/1} state=im-state-up",
+		oper+"{name=Gi0/0/0/1} state=UP", admin+"{name=Gi0/0/0/1} state=UP",
+		"/native/neighbor/session-state{} state=bgp-st-estab", "/native/state{name=0/RP0/CPU0} state=IOS XR RUN",
+		"/native/global/state{} state=ready", "/native/last-error-messages{} state=ok")...)
+	want = append(want, row(t1,
+		oper+"{name=HundredGigE0/0/0/10} state=DOWN", admin+"{name=HundredGigE0/0/0/10} state=UP",
+		oper+"{name=Gi0/0/0/1} state=im-state-down", oper+"{name=Gi0/0/0/1} state=im-state-down",
+		oper+"{name=Gi0/0/0/1} state=DOWN", admin+"{name=Gi0/0/0/1} state=UP",
+		"/native/state{name=0/RP0/CPU0} state=IOS XR RUN")...)
+	want = append(want, row(t2,
+		oper+"{name=Gi0/0/0/1} state=im-state-admin-down", oper+"{name=Gi0/0/0/1} state=im-state-admin-down",
+		oper+"{name=Gi0/0/0/1} state=DOWN", admin+"{name=Gi0/0/0/1} state=DOWN",
+		"/native/neighbor/session-state{} state=bgp-st-idle", "/native/global/state{} state=ready",
+		"/native/last-error-messages{} state=bad crc")...)
+	checkSamples(t, got, want)
+
+	// A state column whose values are numbers (SNMP's ifOperStatus) stays
+	// a state: the detect stage reads "1" and "2" as up and down.
+	path = writeWide(t, dir, "r2.csv", "time,Eth1oper-status,Eth1admin-status\n1500000000,1,1\n1500000005,2,1\n")
+	got, _, err = readWide(t, DefaultMapping(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSamples(t, got, []string{
+		t0 + " r2 " + oper + "{name=Eth1} state=1", t0 + " r2 " + admin + "{name=Eth1} state=1",
+		t1 + " r2 " + oper + "{name=Eth1} state=2", t1 + " r2 " + admin + "{name=Eth1} state=1",
+	})
+
+	// kind: state in a mapping makes a listed leaf a state whatever its
+	// values; a listed counter or gauge, or a column whose first value was
+	// a number, fails on text with FILE:LINE and the column.
+	m, err := ParseMapping("m.yaml", []byte("leaves:\n  health: {kind: state}\n  phase: {metric: /x/phase, kind: gauge}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path = writeWide(t, dir, "r3.csv", "time,health\n1500000000,0\n1500000005,degraded\n")
+	got, _, err = readWide(t, m, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSamples(t, got, []string{t0 + " r3 /native/health{} state=0", t1 + " r3 /native/health{} state=degraded"})
+	bad := func(m *Mapping, data, want string) {
+		t.Helper()
+		path := writeWide(t, dir, "r4.csv", data)
+		_, _, err := readWide(t, m, path)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want it to contain %q", err, want)
+		}
+	}
+	bad(m, "time,phase\n1500000000,on\n", `r4.csv:2: cannot read column 2 "/x/phase": "on" is not a number`)
+	bad(DefaultMapping(), "time,Eth1bytes-received\n1500000000,UP\n", `r4.csv:2: cannot read column 2 "/interfaces/interface/state/counters/in-octets": "UP" is not a number`)
+	bad(DefaultMapping(), "time,Eth1input-data-rate\n1500000000,5\n1500000005,n/a later\n", `r4.csv:3: cannot read column 2 "/native/input-data-rate": "n/a later" is not a number`)
+}
+
+// TestWideLinkDownEndToEnd replays a wide CSV whose interface oper-status
+// goes UP → DOWN → UP through backtest.Run with the default detect
+// configuration: the detect stage's state path fires link_down at the DOWN
+// row's timestamp and resolves it at the UP row's.
+func TestWideLinkDownEndToEnd(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("time,HundredGigE0/0/0/10oper-status,HundredGigE0/0/0/10admin-status,HundredGigE0/0/0/10bytes-received\n")
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	const down, up = 40, 46
+	for i := range 80 {
+		st := "UP"
+		if i >= down && i < up {
+			st = "DOWN"
+		}
+		fmt.Fprintf(&b, "%d,%s,UP,%d\n", t0.Add(time.Duration(i)*5*time.Second).Unix(), st, 1000*i)
+	}
+	path := writeWide(t, t.TempDir(), "leaf9.csv", b.String())
+	src, err := OpenWide([]string{path}, DefaultMapping())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dets, st, err := Run(t.Context(), detect.Config{}, src, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.StateSeries[schemas.SeriesKey{Device: "leaf9", Metric: schemas.MetricOperStatus, Keys: "name=HundredGigE0/0/0/10"}] {
+		t.Errorf("state series %v, want leaf9's oper-status", st.StateSeries)
+	}
+	var fired, resolved bool
+	for _, d := range dets {
+		t.Logf("%s %s %s %s %s", d.EventTime.Format(time.RFC3339), d.State, d.Detector, d.Metric, d.Keys)
+		if d.Detector != "link_down" || d.Metric != schemas.MetricOperStatus || d.Keys != "name=HundredGigE0/0/0/10" {
+			continue
+		}
+		switch d.State {
+		case schemas.StateFiring:
+			fired = true
+			if want := t0.Add(down * 5 * time.Second); !d.EventTime.Equal(want) {
+				t.Errorf("link_down fired at %v, want the DOWN row's %v", d.EventTime, want)
+			}
+		case schemas.StateResolved:
+			resolved = true
+			if want := t0.Add(up * 5 * time.Second); !d.EventTime.Equal(want) {
+				t.Errorf("link_down resolved at %v, want the UP row's %v", d.EventTime, want)
+			}
+		}
+	}
+	if !fired || !resolved {
+		t.Errorf("link_down fired %v, resolved %v; want both", fired, resolved)
+	}
+}
