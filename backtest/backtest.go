@@ -29,6 +29,14 @@ type Source interface {
 	Close() error
 }
 
+// SkipCounter is an optional ability of a Source: it counts the cells of
+// its data that it skipped as holding no value (a wide CSV's nan, NA,
+// null…, infinities). Run copies the count to Stats.Skipped.
+type SkipCounter interface {
+	// Skipped returns the cells skipped so far.
+	Skipped() int64
+}
+
 // Span is the event-time range of one device's samples, Unix nanoseconds,
 // and the number of times its timestamp advanced (Steps).
 type Span struct {
@@ -42,6 +50,10 @@ func (s Span) Hours() float64 { return float64(s.Last-s.First) / float64(time.Ho
 // Stats describes a replay.
 type Stats struct {
 	Points int64 // samples replayed
+	// Skipped counts the cells of the data that the source skipped as
+	// missing values (a SkipCounter: a wide CSV's nan, NA, N/A, null,
+	// None, - and infinities); empty cells are not counted.
+	Skipped int64
 	// Dropped counts the samples of Points the detect stage dropped on
 	// their own (schemas.CleanSamples: a bad time, invalid UTF-8, a bad
 	// name), as every stage reading them would.
@@ -124,11 +136,15 @@ func Run(ctx context.Context, cfg detect.Config, src Source, opts ...Option) ([]
 	start := time.Now()
 	lastProgress := start
 	var offset int64
+	skips, _ := src.(SkipCounter)
 	for {
 		if err := ctx.Err(); err != nil {
 			return out, st.finish(start, out), err
 		}
 		batch, err := src.Next(ctx)
+		if skips != nil {
+			st.Skipped = skips.Skipped()
+		}
 		if errors.Is(err, io.EOF) {
 			break
 		}

@@ -256,6 +256,7 @@ func Evaluate(ctx context.Context, name string, cfg detect.Config, ds *Dataset, 
 // add sums st into s.
 func (s *Stats) add(st Stats) {
 	s.Points += st.Points
+	s.Skipped += st.Skipped
 	s.Dropped = s.Dropped.Add(st.Dropped)
 	s.Batches += st.Batches
 	s.Detections += st.Detections

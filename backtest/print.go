@@ -29,6 +29,9 @@ func PrintTable(w io.Writer, results []*Result) error {
 	row("configuration", func(r *Result) string { return r.Name })
 	row("points replayed", func(r *Result) string { return fmt.Sprint(r.Stats.Points) })
 	row("points dropped", func(r *Result) string { return dropped(r.Stats.Dropped) })
+	if slices.ContainsFunc(results, func(r *Result) bool { return r.Stats.Skipped > 0 }) {
+		row("cells skipped (nan, NA, null, inf…)", func(r *Result) string { return fmt.Sprint(r.Stats.Skipped) })
+	}
 	row("replay wall time", func(r *Result) string {
 		return fmt.Sprintf("%v (%.0f points/s)", r.Stats.Elapsed.Round(time.Millisecond), r.Stats.Rate())
 	})
@@ -169,6 +172,7 @@ func printDevices(w io.Writer, results []*Result) error {
 type jsonResult struct {
 	Name       string     `json:"name"`
 	Points     int64      `json:"points"`
+	Skipped    int64      `json:"skipped_cells,omitempty"`
 	ElapsedSec float64    `json:"elapsed_seconds"`
 	Detections int        `json:"detections"`
 	Firing     int        `json:"firing"`
@@ -187,7 +191,7 @@ type nabJSON struct {
 func PrintJSON(w io.Writer, results []*Result) error {
 	out := make([]jsonResult, 0, len(results))
 	for _, r := range results {
-		j := jsonResult{Name: r.Name, Points: r.Stats.Points, ElapsedSec: r.Stats.Elapsed.Seconds(),
+		j := jsonResult{Name: r.Name, Points: r.Stats.Points, Skipped: r.Stats.Skipped, ElapsedSec: r.Stats.Elapsed.Seconds(),
 			Detections: r.Stats.Detections, Firing: r.Stats.Firing, Report: r.Report, Sim: r.Sim}
 		for _, ps := range r.NAB {
 			j.NAB = append(j.NAB, nabJSON{ps.Profile.Name, ps.Normalized})

@@ -35,7 +35,10 @@ type wideSource struct {
 	timeCol int
 	cols    []wideColumn // mapped columns
 	batch   []schemas.Sample
+	skipped int64 // cells skipped as missing values
 }
+
+var _ SkipCounter = (*wideSource)(nil)
 
 // wideColumn is a mapped column of the open file.
 type wideColumn struct {
@@ -142,53 +145,97 @@ func (s *wideSource) row(rec []string) error {
 		if cell == "" {
 			continue
 		}
+		if missing(cell) {
+			s.skipped++
+			continue
+		}
 		if col.guess {
 			col.settle(cell)
 		}
 		smp := schemas.Sample{TS: ts, Device: s.device, Metric: col.Metric, Keys: col.Keys, Kind: col.Kind, Source: WideSourceName}
-		if !parseCell(cell, &smp) {
-			return fmt.Errorf("%s:%d: cannot read column %d %q: %q is not a number", s.path, s.line, col.csv+1, col.Metric, cell)
+		if why := parseCell(cell, &smp); why != "" {
+			return fmt.Errorf("%s:%d: cannot read column %d %q: %q is %s", s.path, s.line, col.csv+1, col.Metric, cell, why)
 		}
 		s.batch = append(s.batch, smp)
 	}
 	return nil
 }
 
+// Skipped implements SkipCounter: the cells skipped as missing values so
+// far.
+func (s *wideSource) Skipped() int64 { return s.skipped }
+
+// missingTokens are the cells that exporters write for a missing value
+// (pandas, R, SQL, Python, spreadsheets), matched in any case, and the
+// infinities (a float's overflow, a division by zero): no measurement.
+var missingTokens = [...]string{"nan", "na", "n/a", "null", "none", "-",
+	"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+
+// missing reports whether a non-empty cell holds no value (missingTokens).
+func missing(cell string) bool {
+	if c := cell[0]; c >= '0' && c <= '9' || len(cell) > len("+infinity") {
+		return false // the common case: a number
+	}
+	for _, t := range missingTokens {
+		if strings.EqualFold(cell, t) {
+			return true
+		}
+	}
+	return false
+}
+
 // settle decides the kind of a column whose kind is a guess from its first
-// value: text makes it a state column.
+// value: text makes it a state column, and a number that no counter holds
+// (negative, fractional, 2^64 or more) a guessed counter a gauge.
 func (c *wideColumn) settle(cell string) {
 	c.guess = false
-	if _, err := strconv.ParseFloat(cell, 64); err != nil {
+	f, err := strconv.ParseFloat(cell, 64)
+	switch {
+	case err != nil:
 		c.Kind = schemas.KindState
+	case c.Kind == schemas.KindCounter && !isCounterValue(f):
+		c.Kind = schemas.KindGauge
 	}
 }
 
-// parseCell sets smp's value from cell: a state's text as it is, counters
-// at full uint64 precision when written as integers, else through float64
-// (exports that print counters as "99648733.0").
-func parseCell(cell string, smp *schemas.Sample) bool {
+// isCounterValue reports whether f is a counter's value: a whole number
+// from 0 to 2^64-1.
+func isCounterValue(f float64) bool { return f >= 0 && f < math.MaxUint64 && f == math.Trunc(f) }
+
+// Why a cell is not read.
+const (
+	notNumber  = "not a number"
+	notCounter = "not a counter value (a whole number from 0 to 2^64-1)"
+)
+
+// parseCell sets smp's value from cell, which is not missing: a state's
+// text as it is, counters at full uint64 precision when written as
+// integers, else through float64 (exports that print counters as
+// "99648733.0" or "1.8e3"). It returns why the cell is not a value of
+// smp's kind, "" when it is.
+func parseCell(cell string, smp *schemas.Sample) string {
 	if smp.Kind == schemas.KindState {
 		smp.Str = cell
-		return true
+		return ""
 	}
 	if smp.Kind == schemas.KindCounter {
 		if u, err := strconv.ParseUint(cell, 10, 64); err == nil {
 			smp.U64 = u
-			return true
+			return ""
 		}
-		f, err := strconv.ParseFloat(cell, 64)
-		if err != nil || f < 0 || f >= math.MaxUint64 || math.IsNaN(f) {
-			return false
-		}
-		smp.U64 = uint64(f)
-		return true
 	}
 	f, err := strconv.ParseFloat(cell, 64)
-	if err != nil {
-		return false
+	switch {
+	case err != nil:
+		return notNumber
+	case smp.Kind != schemas.KindCounter:
+		smp.F64 = f
+	case !isCounterValue(f):
+		return notCounter
+	default:
+		smp.U64 = uint64(f)
 	}
-	smp.F64 = f
-	return true
+	return ""
 }
 
 // open opens path and maps its header.

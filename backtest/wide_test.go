@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -230,4 +231,95 @@ func TestWideLinkDownEndToEnd(t *testing.T) {
 	if !fired || !resolved {
 		t.Errorf("link_down fired %v, resolved %v; want both", fired, resolved)
 	}
+}
+
+// TestWideMissingValues skips the missing-value tokens of every exporter
+// (nan, NaN, NA, N/A, null, None, -, any case) and infinities as it skips
+// empty cells, in counters, gauges and states alike, and counts them; a
+// column whose first cells are missing is settled by its first value.
+func TestWideMissingValues(t *testing.T) {
+	dir := t.TempDir()
+	path := writeWide(t, dir, "r1.csv", "time,Eth1bytes-received,Eth1input-data-rate,Eth1oper-status,peer__session-state\n"+
+		"1500000000,nan,NaN,NA,N/A\n"+
+		"1500000005,null,None,-,NULL\n"+
+		"1500000010,10,inf,UP,n/a\n"+
+		"1500000015,NONE,-Inf,none,Established\n"+
+		"1500000020,20,+Infinity,DOWN,na\n"+
+		"1500000025, nan ,2.5,,\n")
+	got, src, err := readWide(t, DefaultMapping(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, rate, oper := ifCounters+"in-octets", "/native/input-data-rate", schemas.MetricOperStatus
+	checkSamples(t, got, []string{
+		"1500000010000000000 r1 " + in + "{name=Eth1} counter=10",
+		"1500000010000000000 r1 " + oper + "{name=Eth1} state=UP",
+		"1500000015000000000 r1 /native/peer/session-state{} state=Established",
+		"1500000020000000000 r1 " + in + "{name=Eth1} counter=20",
+		"1500000020000000000 r1 " + oper + "{name=Eth1} state=DOWN",
+		"1500000025000000000 r1 " + rate + "{name=Eth1} gauge=2.5",
+	})
+	sk, ok := src.(interface{ Skipped() int64 })
+	if !ok {
+		t.Fatalf("%T does not count the cells it skips", src)
+	}
+	if n := sk.Skipped(); n != 16 {
+		t.Errorf("%d cells skipped, want 16", n)
+	}
+
+	// A replay says how many, in its stats and in one line of the table.
+	ds, err := LoadDataset(FormatWide, []string{path}, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Evaluate(t.Context(), "default", detect.Config{}, ds, nil, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.Skipped != 16 || res.Stats.Points != 6 {
+		t.Errorf("replay: %d points, %d cells skipped; want 6 and 16", res.Stats.Points, res.Stats.Skipped)
+	}
+	var out strings.Builder
+	if err := PrintTable(&out, []*Result{res}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "cells skipped"); n != 1 || !regexp.MustCompile(`cells skipped[^\n|]*\|\s+16\|`).MatchString(out.String()) {
+		t.Errorf("the table does not show the 16 cells skipped on one line:\n%s", out.String())
+	}
+}
+
+// TestWideCounterCells: a counter cell must be a counter's value, a
+// non-negative integer ("99648733.0" is one); a negative or fractional
+// cell of a listed counter is an error naming FILE:LINE and the column,
+// not a value truncated toward zero. A leaf whose kind is only guessed
+// as a counter (by its suffix) and whose first value is negative or
+// fractional is a gauge: the data says it is no counter.
+func TestWideCounterCells(t *testing.T) {
+	dir := t.TempDir()
+	bad := func(data, want string) {
+		t.Helper()
+		_, _, err := readWide(t, DefaultMapping(), writeWide(t, dir, "r1.csv", data))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want it to contain %q", err, want)
+		}
+	}
+	const col = `cannot read column 2 "/interfaces/interface/state/counters/in-octets": `
+	bad("time,Eth1bytes-received\n1500000000,12.5\n", `r1.csv:2: `+col+`"12.5" is not a counter value (a whole number from 0 to 2^64-1)`)
+	bad("time,Eth1bytes-received\n1500000000,12\n1500000005,-3\n", `r1.csv:3: `+col+`"-3" is not a counter value (a whole number from 0 to 2^64-1)`)
+	bad("time,Eth1bytes-received\n1500000000,1e30\n", `r1.csv:2: `+col+`"1e30" is not a counter value`)
+	bad("time,Eth1output-buffer-failures\n1500000000,3\n1500000005,0.5\n", `r1.csv:3: cannot read column 2 "/native/output-buffer-failures": "0.5" is not a counter value`)
+
+	got, _, err := readWide(t, DefaultMapping(), writeWide(t, dir, "r2.csv",
+		"time,Eth1bytes-received,Eth1tail-drops,Eth1output-buffer-failures\n1500000000,7.0,0.25,-1\n1500000005,1.8e3,3,2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSamples(t, got, []string{
+		"1500000000000000000 r2 " + ifCounters + "in-octets{name=Eth1} counter=7",
+		"1500000000000000000 r2 /native/tail-drops{name=Eth1} gauge=0.25",
+		"1500000000000000000 r2 /native/output-buffer-failures{name=Eth1} gauge=-1",
+		"1500000005000000000 r2 " + ifCounters + "in-octets{name=Eth1} counter=1800",
+		"1500000005000000000 r2 /native/tail-drops{name=Eth1} gauge=3",
+		"1500000005000000000 r2 /native/output-buffer-failures{name=Eth1} gauge=2",
+	})
 }
