@@ -33,9 +33,12 @@ type wideSource struct {
 	line    int
 	device  string
 	timeCol int
-	cols    []wideColumn // mapped columns
-	batch   []schemas.Sample
-	skipped int64 // cells skipped as missing values
+	// timeUnit is the time column's epoch unit (unitSecond…), textTime
+	// for date-times, 0 before the first row.
+	timeUnit int64
+	cols     []wideColumn // mapped columns
+	batch    []schemas.Sample
+	skipped  int64 // cells skipped as missing values
 }
 
 var _ SkipCounter = (*wideSource)(nil)
@@ -50,11 +53,23 @@ type wideColumn struct {
 }
 
 // OpenWide returns a Source over wide CSV files (gzip when the name ends in
-// .gz): a header row naming the columns, a time column named "time" (epoch
-// seconds, fractions allowed), an optional unnamed index column, and one
-// column per feature mapped by m. The device of a file is m.Device of its
-// name (m.DeviceOf). Each row is one batch; empty cells are skipped, not zeros. Files
-// are read one at a time in the order given.
+// .gz): a header row naming the columns, a time column, an optional index
+// column (unnamed, or pandas' "Unnamed: 0"), and one column per feature
+// mapped by m (a counter, gauge or state column: see Mapping). The time
+// column is the first one named time, timestamp, ts, datetime or date (in
+// any case; the others are not read); its values are epoch seconds,
+// milliseconds, microseconds or nanoseconds (fractions allowed), the unit
+// decided per file by the magnitude of the first row's value (below 1e11
+// seconds, below 1e14 milliseconds, below 1e17 microseconds, else
+// nanoseconds), or date-times, RFC 3339 or "YYYY-MM-DD HH:MM:SS[.fff]"
+// (UTC unless an offset is given), if the first row's is; every row must
+// be in the first row's form. The device of a file is m.Device of its
+// name (m.DeviceOf). Each row is one batch. Empty cells are skipped, not
+// zeros; so are the missing-value tokens nan, NA, N/A, null, None and -
+// (in any case) and infinities, which the source counts (SkipCounter). A
+// cell that is not a value of its column's kind is an error naming
+// FILE:LINE and the column. Files are read one at a time in the order
+// given.
 func OpenWide(paths []string, m *Mapping) (Source, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("cannot open wide CSV: no files")
@@ -131,11 +146,10 @@ func (s *wideSource) row(rec []string) error {
 	if s.timeCol >= len(rec) {
 		return fmt.Errorf("%s:%d: cannot read row: %d fields", s.path, s.line, len(rec))
 	}
-	sec, err := strconv.ParseFloat(strings.TrimSpace(rec[s.timeCol]), 64)
-	if err != nil || sec < 0 || sec > 1e11 {
-		return fmt.Errorf("%s:%d: cannot read time %q: not epoch seconds", s.path, s.line, rec[s.timeCol])
+	ts, err := s.time(strings.TrimSpace(rec[s.timeCol]))
+	if err != nil {
+		return fmt.Errorf("%s:%d: cannot read time %q: %v", s.path, s.line, rec[s.timeCol], err)
 	}
-	ts := int64(math.Round(sec * 1e9))
 	for i := range s.cols {
 		col := &s.cols[i]
 		if col.csv >= len(rec) {
@@ -159,6 +173,60 @@ func (s *wideSource) row(rec []string) error {
 		s.batch = append(s.batch, smp)
 	}
 	return nil
+}
+
+// textTime is the time unit of a file whose times are date-times.
+const textTime = -1
+
+// time reads a time cell in Unix nanoseconds: the first row of a file
+// decides between epoch times (and their unit, by magnitude) and
+// date-times, which the other rows must follow.
+func (s *wideSource) time(cell string) (int64, error) {
+	f, err := strconv.ParseFloat(cell, 64)
+	isEpoch := err == nil && f >= 0 // not NaN, not negative
+	if s.timeUnit == 0 {
+		if _, ok := parseDateTime(cell); ok {
+			s.timeUnit = textTime
+		} else if isEpoch {
+			s.timeUnit = epochUnit(f)
+		} else {
+			return 0, errors.New("want epoch seconds, milliseconds, microseconds or nanoseconds, " + dateTimeForms)
+		}
+	}
+	if s.timeUnit == textTime {
+		t, ok := parseDateTime(cell)
+		if !ok {
+			return 0, errors.New("want " + dateTimeForms + ", as in the first row")
+		}
+		return t.UnixNano(), nil
+	}
+	if !isEpoch || epochUnit(f) != s.timeUnit {
+		return 0, fmt.Errorf("want epoch %s, as in the first row", unitName(s.timeUnit))
+	}
+	ns, ok := epochNanos(cell, f, s.timeUnit)
+	if !ok {
+		return 0, fmt.Errorf("out of range (epoch %s after 2262)", unitName(s.timeUnit))
+	}
+	return ns, nil
+}
+
+// timeNames are the names of the time column, in any case: the first of
+// them in the header is the time, the others are not read.
+var timeNames = [...]string{"time", "timestamp", "ts", "datetime", "date"}
+
+func isTimeName(name string) bool {
+	for _, n := range timeNames {
+		if strings.EqualFold(name, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// isIndexName reports whether a column is a row index: unnamed, or
+// pandas' "Unnamed: 0" (an unnamed index read and written again).
+func isIndexName(name string) bool {
+	return name == "" || strings.HasPrefix(name, "Unnamed: ")
 }
 
 // Skipped implements SkipCounter: the cells skipped as missing values so
@@ -261,14 +329,18 @@ func (s *wideSource) open(path string) error {
 		s.closeFile()
 		return fmt.Errorf("cannot read the header of %s: %w", path, err)
 	}
-	s.timeCol, s.cols = -1, s.cols[:0]
+	s.timeCol, s.timeUnit, s.cols = -1, 0, s.cols[:0]
 	for i, name := range head {
+		if i == 0 {
+			name = strings.TrimPrefix(name, "\ufeff") // a byte order mark
+		}
 		name = strings.TrimSpace(name)
 		switch {
-		case name == "time":
-			s.timeCol = i
-		case name == "":
-			// the unnamed row index
+		case isTimeName(name):
+			if s.timeCol < 0 {
+				s.timeCol = i
+			}
+		case isIndexName(name):
 		default:
 			c, guess := s.m.column(name)
 			s.cols = append(s.cols, wideColumn{Column: c, csv: i, guess: guess && c.Kind != schemas.KindState})
@@ -276,7 +348,8 @@ func (s *wideSource) open(path string) error {
 	}
 	if s.timeCol < 0 {
 		s.closeFile()
-		return fmt.Errorf("cannot read %s: no time column in the header", path)
+		return fmt.Errorf("cannot read %s: no time column in the header (want %s or %s)", path,
+			strings.Join(timeNames[:len(timeNames)-1], ", "), timeNames[len(timeNames)-1])
 	}
 	return nil
 }

@@ -323,3 +323,60 @@ func TestWideCounterCells(t *testing.T) {
 		"1500000005000000000 r2 /native/output-buffer-failures{name=Eth1} gauge=2",
 	})
 }
+
+// TestWideTimeColumn reads the time column by any of its usual names (the
+// first one in the header; the others are not features) in epoch seconds,
+// milliseconds, microseconds or nanoseconds, the unit told by the first
+// row's magnitude, or as RFC 3339 or "YYYY-MM-DD HH:MM:SS[.fff]" (UTC
+// unless an offset is given). An index column, unnamed or pandas'
+// "Unnamed: 0", and a UTF-8 byte order mark are not features either.
+func TestWideTimeColumn(t *testing.T) {
+	dir := t.TempDir()
+	const (
+		t0 = "1500000000000000000"
+		t1 = "1500000005250000000"
+	)
+	f := func(name, head, row0, row1 string, want0, want1 string) {
+		t.Helper()
+		path := writeWide(t, dir, name, head+",Eth1input-data-rate\n"+row0+",1\n"+row1+",2\n")
+		got, _, err := readWide(t, DefaultMapping(), path)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			return
+		}
+		dev := WideDevice(path, DefaultMapping())
+		checkSamples(t, got, []string{
+			want0 + " " + dev + " /native/input-data-rate{name=Eth1} gauge=1",
+			want1 + " " + dev + " /native/input-data-rate{name=Eth1} gauge=2",
+		})
+	}
+	f("s1.csv", "time", "1500000000", "1500000005.25", t0, t1)
+	f("s2.csv.gz", "Timestamp", "1500000000.0", "1500000005.25", t0, t1)
+	f("s3.csv", "ts", "1500000000000", "1500000005250", t0, t1)
+	f("s4.csv", "TS", "1500000000000.0", "1500000005250.5", t0, "1500000005250500000")
+	f("s5.csv.gz", "time", "1500000000000000", "1500000005250000", t0, t1)
+	f("s6.csv", "time", "1500000000000000000", "1500000005250000001", t0, "1500000005250000001")
+	f("s7.csv", "datetime", "2017-07-14T02:40:00Z", "2017-07-14T04:40:05.25+02:00", t0, t1)
+	f("s8.csv", "Date", "2017-07-14 02:40:00", "2017-07-14 02:40:05.250", t0, t1)
+	f("s9.csv", "date", "2017-07-14 04:40:00+02:00", "2017-07-14T02:40:05.25", t0, t1)
+	f("s10.csv", "\ufefftime", "1500000000", "1500000005.25", t0, t1)
+	f("s11.csv", "Unnamed: 0,time", "0,1500000000", "1,1500000005.25", t0, t1)
+	f("s12.csv", "\ufeff,timestamp,date", "0,1500000000,2017-07-14", "1,1500000005.25,2017-07-14", t0, t1)
+	f("s13.csv", "date,time", "2017-07-14 02:40:00,x", "2017-07-14 02:40:05.25,y", t0, t1)
+
+	bad := func(data, want string) {
+		t.Helper()
+		_, _, err := readWide(t, DefaultMapping(), writeWide(t, dir, "r1.csv", data))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want it to contain %q", err, want)
+		}
+	}
+	bad("when,Eth1bytes-sent\n1500000000,12\n", "r1.csv: no time column in the header (want time, timestamp, ts, datetime or date)")
+	bad("time,Eth1bytes-sent\nyesterday,12\n", `r1.csv:2: cannot read time "yesterday": want epoch seconds, milliseconds, microseconds or nanoseconds, RFC 3339 or YYYY-MM-DD HH:MM:SS[.fff]`)
+	bad("time,Eth1bytes-sent\n1500000000000,12\n1500000005,13\n", `r1.csv:3: cannot read time "1500000005": want epoch milliseconds, as in the first row`)
+	bad("time,Eth1bytes-sent\n1500000000,12\n2017-07-14 02:40:05,13\n", `r1.csv:3: cannot read time "2017-07-14 02:40:05": want epoch seconds, as in the first row`)
+	bad("time,Eth1bytes-sent\n2017-07-14 02:40:00,12\n1500000005,13\n", `r1.csv:3: cannot read time "1500000005": want RFC 3339 or YYYY-MM-DD HH:MM:SS[.fff], as in the first row`)
+	bad("time,Eth1bytes-sent\n-5,12\n", `r1.csv:2: cannot read time "-5": want epoch`)
+	bad("time,Eth1bytes-sent\n9999999999999999999,12\n", `r1.csv:2: cannot read time "9999999999999999999": out of range`)
+	bad("time,Eth1bytes-sent\n1500000000,12\n,13\n", `r1.csv:3: cannot read time "": want epoch seconds, as in the first row`)
+}
