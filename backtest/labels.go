@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -40,8 +39,12 @@ func (e *Event) Where() string { return fmt.Sprintf("%s:%d", e.File, e.Line) }
 //     (kind admin_up_oper_down and the other saving reasons) are skipped;
 //   - CSV with a header naming device (or node), start, end and optionally
 //     interface, keys, and kind (or event); other columns (the bigdama18
-//     layout's Host and Type) are ignored. Times are epoch seconds or RFC
-//     3339.
+//     layout's Host and Type) are ignored.
+//
+// Times (start, end) are epoch seconds, milliseconds, microseconds or
+// nanoseconds, each value's unit told by its magnitude (below 1e11
+// seconds, below 1e14 milliseconds, below 1e17 microseconds), or RFC 3339
+// or "YYYY-MM-DD HH:MM:SS[.fff]" (UTC unless an offset is given).
 //
 // A malformed row is an error "FILE:LINE: problem".
 func ReadLabels(path string) ([]Event, error) {
@@ -81,8 +84,8 @@ type simLabel struct {
 	End      json.RawMessage `json:"end"`
 }
 
-// jsonLabelTime reads a JSON label time: a string (RFC 3339 or epoch
-// seconds) or a number (epoch seconds); absent or null is the zero time,
+// jsonLabelTime reads a JSON label time: a string (a date-time or an
+// epoch time) or a number (an epoch time); absent or null is the zero time,
 // which Event.check reports.
 func jsonLabelTime(raw json.RawMessage) (time.Time, error) {
 	s := string(bytes.TrimSpace(raw))
@@ -212,22 +215,28 @@ func csvEvent(rec []string, col map[string]int, path string, line int) (Event, e
 	return e, e.check()
 }
 
-// parseLabelTime reads epoch seconds or RFC 3339.
+// parseLabelTime reads an epoch time in seconds, milliseconds,
+// microseconds or nanoseconds, each value's unit told by its magnitude
+// (epochUnit: below 1e11 seconds, below 1e14 milliseconds…), or a
+// date-time, RFC 3339 or "YYYY-MM-DD HH:MM:SS[.fff]" (UTC unless an offset
+// is given).
 func parseLabelTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, errors.New("empty")
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if f < 0 || f > 1e11 || math.IsNaN(f) {
-			return time.Time{}, fmt.Errorf("%q is out of range for epoch seconds", s)
+		if f >= 0 { // not NaN
+			if ns, ok := epochNanos(s, f, epochUnit(f)); ok {
+				return time.Unix(0, ns).UTC(), nil
+			}
 		}
-		return time.Unix(0, int64(math.Round(f*1e9))).UTC(), nil
+		return time.Time{}, fmt.Errorf("%q is out of range for an epoch time", s)
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither epoch seconds nor RFC 3339", s)
+	t, ok := parseDateTime(s)
+	if !ok {
+		return time.Time{}, fmt.Errorf("%q is neither an epoch time (seconds, milliseconds…) nor %s", s, dateTimeForms)
 	}
-	return t.UTC(), nil
+	return t, nil
 }
 
 // check reports a label without a device or with an end before its start.

@@ -64,6 +64,15 @@ func TestReadLabels(t *testing.T) {
 	// Epoch seconds, as a number or a string, as in CSV.
 	f("epoch.jsonl", `{"device":"sim-01","kind":"traffic_spike","start":1500000000,"end":"1500000060.5"}`+"\n",
 		[]Event{{Device: "sim-01", Kind: "traffic_spike", Start: at(1500000000), End: at(1500000060).Add(500 * time.Millisecond), Line: 1}})
+	// Epoch milliseconds (told by their magnitude) and YYYY-MM-DD
+	// HH:MM:SS[.fff] (UTC unless an offset is given), in CSV and JSON.
+	f("ms.csv", "device,start,end\nr1,1504286090000,1504286390500\nr2,2017-09-01 17:14:50,2017-09-01 19:19:50.5+02:00\n",
+		[]Event{
+			{Device: "r1", Start: at(1504286090), End: at(1504286390).Add(500 * time.Millisecond), Line: 2},
+			{Device: "r2", Start: at(1504286090), End: at(1504286390).Add(500 * time.Millisecond), Line: 3},
+		})
+	f("ms.jsonl", `{"device":"sim-01","start":1504286090000,"end":"2017-09-01 17:19:50"}`+"\n",
+		[]Event{{Device: "sim-01", Start: at(1504286090), End: at(1504286390), Line: 1}})
 	// A run's savings rows are not events: skipped, the fault after them kept.
 	f("savings.jsonl", `{"device":"sim-02","metric":"/interfaces/interface/state/oper-status","keys":"name=Ethernet5","kind":"admin_up_oper_down","start":"2026-11-23T10:00:00Z","end":"2026-11-23T11:00:00Z"}`+"\n"+
 		`{"device":"sim-01","kind":"traffic_spike","start":"2026-11-23T10:45:00Z","end":"2026-11-23T10:55:00Z"}`+"\n",
@@ -85,16 +94,18 @@ func TestReadLabelsErrors(t *testing.T) {
 			t.Errorf("%s: error %q, want one line %s:…%s", name, err, path, want)
 		}
 	}
-	f("a.csv", "Node,Start,End\nleaf1,1498754414,1498754597\nleaf2,soon,1498754597\n", ":3: start: \"soon\" is neither epoch seconds nor RFC 3339")
+	f("a.csv", "Node,Start,End\nleaf1,1498754414,1498754597\nleaf2,soon,1498754597\n", ":3: start: \"soon\" is neither an epoch time (seconds, milliseconds…) nor RFC 3339 or YYYY-MM-DD HH:MM:SS[.fff]")
 	f("b.csv", "Node,Start,End\nleaf1,1498754414,1498754000\n", ":2: end 2017-06-29T16:33:20Z is before start")
 	f("c.csv", "Node,Start,End\n,1,2\n", ":2: no device")
 	f("d.csv", "Node,Start\nleaf1,1\n", ":1: no end column")
 	f("e.csv", "Node,Start,End\nleaf1,1,\n", ":2: end: empty")
 	f("f.csv", "Node,Start,End\nleaf1,\"1,2\n", ":2: cannot parse row")
-	f("g.jsonl", "{\"device\":\"a\",\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2026-01-01T00:01:00Z\"}\n{\"device\":\"a\",\"start\":\"x\"}\n", ":2: start: \"x\" is neither epoch seconds nor RFC 3339")
-	f("i.jsonl", "{\"device\":\"a\",\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"yesterday\"}\n", ":1: end: \"yesterday\" is neither epoch seconds nor RFC 3339")
-	f("j.jsonl", "{\"device\":\"a\",\"start\":-5,\"end\":\"2026-01-01T00:01:00Z\"}\n", ":1: start: \"-5\" is out of range for epoch seconds")
-	f("k.jsonl", "{\"device\":\"a\",\"start\":true,\"end\":\"2026-01-01T00:01:00Z\"}\n", ":1: start: \"true\" is neither epoch seconds nor RFC 3339")
+	f("g.jsonl", "{\"device\":\"a\",\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2026-01-01T00:01:00Z\"}\n{\"device\":\"a\",\"start\":\"x\"}\n", ":2: start: \"x\" is neither an epoch time (seconds, milliseconds…) nor RFC 3339 or YYYY-MM-DD HH:MM:SS[.fff]")
+	f("i.jsonl", "{\"device\":\"a\",\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"yesterday\"}\n", ":1: end: \"yesterday\" is neither an epoch time (seconds, milliseconds…) nor RFC 3339 or YYYY-MM-DD HH:MM:SS[.fff]")
+	f("j.jsonl", "{\"device\":\"a\",\"start\":-5,\"end\":\"2026-01-01T00:01:00Z\"}\n", ":1: start: \"-5\" is out of range for an epoch time")
+	f("m.csv", "Node,Start,End\nleaf1,1,2\nleaf1,1e30,2\n", ":3: start: \"1e30\" is out of range for an epoch time")
+	f("n.csv", "Node,Start,End\nleaf1,2017-09-01 25:00:00,2\n", ":2: start: \"2017-09-01 25:00:00\" is neither an epoch time")
+	f("k.jsonl", "{\"device\":\"a\",\"start\":true,\"end\":\"2026-01-01T00:01:00Z\"}\n", ":1: start: \"true\" is neither an epoch time (seconds, milliseconds…) nor RFC 3339 or YYYY-MM-DD HH:MM:SS[.fff]")
 	f("l.jsonl", "{\"device\":\"a\",\"start\":\"2026-01-01T00:00:00Z\"}\n", ":1: start and end are required")
 	f("h.jsonl", "{\"device\":\"a\",\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2026-01-01T00:01:00Z\",\"colour\":1}\n", ":1: cannot parse label")
 }
