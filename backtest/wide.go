@@ -64,7 +64,9 @@ type wideColumn struct {
 // nanoseconds), or date-times, RFC 3339 or "YYYY-MM-DD HH:MM:SS[.fff]"
 // (UTC unless an offset is given), if the first row's is; every row must
 // be in the first row's form. The device of a file is m.Device of its
-// name (m.DeviceOf). Each row is one batch. Empty cells are skipped, not
+// name (m.DeviceOf). When several columns map to one series (IOS-XR's
+// state and line-state are both an interface's oper-status), the first in
+// the header is read and the others are not. Each row is one batch. Empty cells are skipped, not
 // zeros; so are the missing-value tokens nan, NA, N/A, null, None and -
 // (in any case) and infinities, which the source counts (SkipCounter). A
 // cell that is not a value of its column's kind is an error naming
@@ -343,6 +345,9 @@ func (s *wideSource) open(path string) error {
 		case isIndexName(name):
 		default:
 			c, guess := s.m.column(name)
+			if slices.ContainsFunc(s.cols, func(o wideColumn) bool { return o.Metric == c.Metric && o.Keys == c.Keys }) {
+				continue // the series of an earlier column: that one is read
+			}
 			s.cols = append(s.cols, wideColumn{Column: c, csv: i, guess: guess && c.Kind != schemas.KindState})
 		}
 	}

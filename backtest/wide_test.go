@@ -100,7 +100,7 @@ func checkSamples(t *testing.T, got []schemas.Sample, want []string) {
 func TestWideStateColumns(t *testing.T) {
 	dir := t.TempDir()
 	path := writeWide(t, dir, "r1.csv.gz", ",time,HundredGigE0/0/0/10oper-status,HundredGigE0/0/0/10admin-status,"+
-		"Gi0/0/0/1state,Gi0/0/0/1line-state,Gi0/0/0/1oper-state,Gi0/0/0/1admin-state,"+
+		"Gi0/0/0/1state,Gi0/0/0/2line-state,Gi0/0/0/3oper-state,Gi0/0/0/1admin-state,"+
 		"neighbor__session-state,0/RP0/CPU0state,global__state,last-error-messages\n"+
 		"0,1500000000,UP,UP,im-state-up,im-state-up,UP,UP,bgp-st-estab,IOS XR RUN,ready,ok\n"+
 		"1,1500000005,DOWN,UP,im-state-down,im-state-down,DOWN,UP,,IOS XR RUN,,\n"+
@@ -126,18 +126,18 @@ func TestWideStateColumns(t *testing.T) {
 	var want []string
 	want = append(want, row(t0,
 		oper+"{name=HundredGigE0/0/0/10} state=UP", admin+"{name=HundredGigE0/0/0/10} state=UP",
-		oper+"{name=Gi0/0/0/1} state=im-state-up", oper+"{name=Gi0/0/0/1} state=im-state-up",
-		oper+"{name=Gi0/0/0/1} state=UP", admin+"{name=Gi0/0/0/1} state=UP",
+		oper+"{name=Gi0/0/0/1} state=im-state-up", oper+"{name=Gi0/0/0/2} state=im-state-up",
+		oper+"{name=Gi0/0/0/3} state=UP", admin+"{name=Gi0/0/0/1} state=UP",
 		"/native/neighbor/session-state{} state=bgp-st-estab", "/native/state{name=0/RP0/CPU0} state=IOS XR RUN",
 		"/native/global/state{} state=ready", "/native/last-error-messages{} state=ok")...)
 	want = append(want, row(t1,
 		oper+"{name=HundredGigE0/0/0/10} state=DOWN", admin+"{name=HundredGigE0/0/0/10} state=UP",
-		oper+"{name=Gi0/0/0/1} state=im-state-down", oper+"{name=Gi0/0/0/1} state=im-state-down",
-		oper+"{name=Gi0/0/0/1} state=DOWN", admin+"{name=Gi0/0/0/1} state=UP",
+		oper+"{name=Gi0/0/0/1} state=im-state-down", oper+"{name=Gi0/0/0/2} state=im-state-down",
+		oper+"{name=Gi0/0/0/3} state=DOWN", admin+"{name=Gi0/0/0/1} state=UP",
 		"/native/state{name=0/RP0/CPU0} state=IOS XR RUN")...)
 	want = append(want, row(t2,
-		oper+"{name=Gi0/0/0/1} state=im-state-admin-down", oper+"{name=Gi0/0/0/1} state=im-state-admin-down",
-		oper+"{name=Gi0/0/0/1} state=DOWN", admin+"{name=Gi0/0/0/1} state=DOWN",
+		oper+"{name=Gi0/0/0/1} state=im-state-admin-down", oper+"{name=Gi0/0/0/2} state=im-state-admin-down",
+		oper+"{name=Gi0/0/0/3} state=DOWN", admin+"{name=Gi0/0/0/1} state=DOWN",
 		"/native/neighbor/session-state{} state=bgp-st-idle", "/native/global/state{} state=ready",
 		"/native/last-error-messages{} state=bad crc")...)
 	checkSamples(t, got, want)
@@ -178,6 +178,26 @@ func TestWideStateColumns(t *testing.T) {
 	bad(m, "time,phase\n1500000000,on\n", `r4.csv:2: cannot read column 2 "/x/phase": "on" is not a number`)
 	bad(DefaultMapping(), "time,Eth1bytes-received\n1500000000,UP\n", `r4.csv:2: cannot read column 2 "/interfaces/interface/state/counters/in-octets": "UP" is not a number`)
 	bad(DefaultMapping(), "time,Eth1input-data-rate\n1500000000,5\n1500000005,n/a later\n", `r4.csv:3: cannot read column 2 "/native/input-data-rate": "n/a later" is not a number`)
+}
+
+// TestWideSameSeries: when several columns of a file map to one series
+// (IOS-XR's state and line-state are both the interface's oper-status; a
+// header that names a column twice), the first one in the header is read
+// and the others are not, so that a series has one sample per row and
+// one kind.
+func TestWideSameSeries(t *testing.T) {
+	path := writeWide(t, t.TempDir(), "r1.csv", "time,Gi0/0/0/1state,Gi0/0/0/1line-state,x,x\n"+
+		"1500000000,im-state-up,im-state-down,1,up\n1500000005,,im-state-down,2,down\n")
+	got, _, err := readWide(t, DefaultMapping(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oper := schemas.MetricOperStatus
+	checkSamples(t, got, []string{
+		"1500000000000000000 r1 " + oper + "{name=Gi0/0/0/1} state=im-state-up",
+		"1500000000000000000 r1 /native/x{} gauge=1",
+		"1500000005000000000 r1 /native/x{} gauge=2",
+	})
 }
 
 // TestWideLinkDownEndToEnd replays a wide CSV whose interface oper-status
