@@ -38,9 +38,10 @@ event the latency to the first firing detection on its device, missed events, fa
 per device-hour and, for NAB data, NAB's scores. Two --config flags run both configurations on
 the same data side by side. Formats: parquet (the lake ROOT/samples/dt=…/), nab (CATEGORY/FILE.csv,
 --labels combined_windows.json), wide-csv (one file per device, a time column and one column per
-feature; --mapping FILE overrides the metric mapping). Labels: the simulator's labels.jsonl, or CSV
-with a header (device or node, start, end, optional interface, keys, kind or event; epoch seconds
-or RFC 3339), such as bigdama18's labels/EXPERIMENT.csv. Progress goes to stderr.
+feature, counters, gauges or states; --mapping FILE overrides the metric mapping). Labels: the
+simulator's labels.jsonl, or CSV with a header (device or node, start, end, optional interface,
+keys, kind or event; epoch seconds or milliseconds, RFC 3339 or YYYY-MM-DD HH:MM:SS), such as
+bigdama18's labels/EXPERIMENT.csv. Progress goes to stderr.
 
 Format sim needs no --data: it runs the simulated fleet of the sim: section of --sim FILE (default:
 the first --config; its devices, interfaces, interval, seed, start, topology and faults, as

@@ -81,18 +81,18 @@ func TestEvalBadInput(t *testing.T) {
 	unknown := writeFile(t, "l.csv", "node,start,end\nr1,1500000000,1500000100\nr2,1500000000,1500000100\n")
 	f(`l.csv:3: unknown device "r2" (the data has r1)`, "--format", "wide-csv", "--data", data, "--labels", unknown)
 	bad := writeFile(t, "b.csv", "node,start,end\nr1,later,1500000100\n")
-	f(`b.csv:2: start: "later" is neither epoch seconds nor RFC 3339`, "--format", "wide-csv", "--data", data, "--labels", bad)
+	f(`b.csv:2: start: "later" is neither an epoch time (seconds, milliseconds…) nor RFC 3339 or YYYY-MM-DD HH:MM:SS[.fff]`, "--format", "wide-csv", "--data", data, "--labels", bad)
 	f(`format "csv" is not one of parquet, nab, wide-csv`, "--format", "csv", "--data", data)
 	f("--data and --format are required", "--data", data)
 	badCfg := writeFile(t, "bad.yaml", "detect:\n  alert:\n    fire_z: -1\n")
 	f("bad.yaml:3: detect.alert.fire_z: -1 must be positive", "--format", "wide-csv", "--data", data, "-c", badCfg)
 	// A file named by its device alone is in a group with no experiment
 	// name: the error names the data given and the file.
-	noTime := writeFile(t, "r7.csv", "timestamp,value\n1,2\n")
+	noTime := writeFile(t, "r7.csv", "when,value\n1,2\n")
 	dir := filepath.Dir(noTime)
-	f("cannot replay "+dir+": cannot read "+noTime+": no time column", "--format", "wide-csv", "--data", dir)
-	badMap := writeFile(t, "map.yaml", "leaves:\n  x: {kind: state}\n")
-	f(`map.yaml:2: leaves.x.kind: "state" is not counter or gauge`, "--format", "wide-csv", "--data", data, "--mapping", badMap)
+	f("cannot replay "+dir+": cannot read "+noTime+": no time column in the header (want time, timestamp, ts, datetime or date)", "--format", "wide-csv", "--data", dir)
+	badMap := writeFile(t, "map.yaml", "leaves:\n  x: {kind: status}\n")
+	f(`map.yaml:2: leaves.x.kind: "status" is not counter, gauge or state`, "--format", "wide-csv", "--data", data, "--mapping", badMap)
 }
 
 // TestEvalDeviceFlag names the device of a wide CSV with --device.
