@@ -10,8 +10,10 @@
 // `telekernel stage detect`.
 //
 // Sources read the project's own Parquet lake (OpenLake), NAB CSVs
-// (NABSource) and wide CSV exports with one column per feature (OpenWide,
-// with a metric mapping that a YAML file can override). Labels (ReadLabels)
+// (NABSource) and wide CSV exports with one column per feature (OpenWide:
+// counter, gauge and state columns, the time column in epoch units or
+// date-times, missing-value cells skipped and counted; with a metric
+// mapping that a YAML file can override). Labels (ReadLabels)
 // come from the simulator's labels.jsonl, a CSV with a header, or the
 // bigdama18 layout. OpenSim and LoadSim run the simulated fleet in memory,
 // with the samples `telekernel run` collects from it, and ScoreSim scores
