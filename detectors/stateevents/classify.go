@@ -80,6 +80,12 @@ var native = [...]struct {
 	{"/interfaces/interface-xr/interface/line-state", ClassOperStatus, false},
 	{"/interfaces/interface-briefs/interface-brief/state", ClassOperStatus, false},
 	{"/interfaces/interface-briefs/interface-brief/line-state", ClassOperStatus, false},
+	// IOS-XR Cisco-IOS-XR-infra-statsd-oper, keys interface-name=IF: the
+	// interface's carrier-transitions among its generic counters, in the
+	// latest, total and cache containers (the same grouping in each).
+	{"/infra-statistics/interfaces/interface/latest/generic-counters/carrier-transitions", ClassCarrier, false},
+	{"/infra-statistics/interfaces/interface/total/generic-counters/carrier-transitions", ClassCarrier, false},
+	{"/infra-statistics/interfaces/interface/cache/generic-counters/carrier-transitions", ClassCarrier, false},
 	// IOS-XR Cisco-IOS-XR-ipv4-bgp-oper (Bgp-conn-state), the active
 	// instance's neighbours of the default VRF and of the VRFs.
 	{"/bgp/instances/instance/instance-active/default-vrf/neighbors/neighbor/connection-state", ClassBGP, false},

@@ -59,6 +59,15 @@ func TestClassifyNative(t *testing.T) {
 	f("Cisco-IOS-XR-pfi-im-cmd-oper:/interfaces/interface-xr/interface/state-transition-count", ClassNone)
 	f("Cisco-IOS-XR-pfi-im-cmd-oper:/interfaces/interface-xr/interface/interface-statistics/full-interface-stats/state", ClassNone)
 	f("Cisco-IOS-XR-pfi-im-cmd-oper:/interfaces/interface-xr/interface", ClassNone)
+	// IOS-XR Cisco-IOS-XR-infra-statsd-oper: an interface's
+	// carrier-transitions in its latest, total and cache generic counters.
+	for _, p := range []string{"latest", "total", "cache"} {
+		f("Cisco-IOS-XR-infra-statsd-oper:/infra-statistics/interfaces/interface/"+p+"/generic-counters/carrier-transitions", ClassCarrier)
+		f("/infra-statistics/interfaces/interface/"+p+"/generic-counters/carrier-transitions", ClassCarrier)
+		f("Cisco-IOS-XR-infra-statsd-oper:/infra-statistics/interfaces/interface/"+p+"/generic-counters/bytes-received", ClassNone)
+	}
+	f("Cisco-IOS-XR-infra-statsd-oper:/infra-statistics/interfaces/interface/latest/data-rate/input-data-rate", ClassNone)
+	f("Cisco-IOS-XR-infra-statsd-oper:/infra-statistics/interfaces/interface/latest/generic-counters/carrier-transitions/x", ClassNone)
 	// IOS-XR Cisco-IOS-XR-ipv4-bgp-oper, default VRF and VRFs.
 	f("Cisco-IOS-XR-ipv4-bgp-oper:/bgp/instances/instance/instance-active/default-vrf/neighbors/neighbor/connection-state", ClassBGP)
 	f("/bgp/instances/instance/instance-active/vrfs/vrf/neighbors/neighbor/connection-state", ClassBGP)

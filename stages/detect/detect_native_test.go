@@ -171,3 +171,58 @@ func TestDetectSRLinuxAdminDisable(t *testing.T) {
 		}
 	}
 }
+
+// IOS-XR native interface series (Cisco-IOS-XR-infra-statsd-oper, keys
+// interface-name=IF like the interface's state).
+const (
+	xrStatsd    = "Cisco-IOS-XR-infra-statsd-oper:/infra-statistics/interfaces/interface/latest/"
+	xrBytesIn   = xrStatsd + "generic-counters/bytes-received"
+	xrRateIn    = xrStatsd + "data-rate/input-data-rate"
+	xrCarrier   = xrStatsd + "generic-counters/carrier-transitions"
+	xrLineState = "Cisco-IOS-XR-pfi-im-cmd-oper:/interfaces/interface-xr/interface/line-state"
+)
+
+// TestDetectIOSXRCarrierFlap: an increment of IOS-XR's native
+// carrier-transitions (generic-counters of latest, total or cache) while
+// the interface's state stays up is a carrier_flap at its sample,
+// resolved at the next.
+func TestDetectIOSXRCarrierFlap(t *testing.T) {
+	for _, path := range []string{xrCarrier,
+		"Cisco-IOS-XR-infra-statsd-oper:/infra-statistics/interfaces/interface/total/generic-counters/carrier-transitions",
+		"/infra-statistics/interfaces/interface/cache/generic-counters/carrier-transitions"} {
+		for _, withDown := range []bool{false} {
+			var recs []*kgo.Record
+			sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+			for i := range 300 {
+				ts := t0.Add(time.Duration(i) * 10 * time.Second).UnixNano()
+				c := uint64(5)
+				if i >= 150 {
+					c = 6
+				}
+				state := "im-state-up"
+				if withDown && i >= 150 && i < 200 {
+					state = "im-state-down"
+				}
+				sb.Append(&schemas.Sample{TS: ts, Device: dev, Source: schemas.SourceGNMI, Kind: schemas.KindCounter, Metric: path, Keys: xrIfKeys, U64: c})
+				sb.Append(&schemas.Sample{TS: ts, Device: dev, Source: schemas.SourceGNMI, Kind: schemas.KindState, Metric: xrIfState, Keys: xrIfKeys, Str: state})
+				if (i+1)%60 == 0 {
+					recs = append(recs, recordOf(t, sb))
+				}
+			}
+			sb.Release()
+			want := []string{"firing carrier_flap carrier-transitions@150", "resolved carrier_flap carrier-transitions@151"}
+			if withDown {
+				want = []string{"firing link_down state@150", "resolved link_down state@200"}
+			}
+			dets := process(t, newTestDetect(t, Config{}), recs)
+			if got := summary(dets); !slices.Equal(got, want) {
+				t.Errorf("%s (state down with it: %v): %v, want %v", path, withDown, got, want)
+				continue
+			}
+			if !withDown && (dets[0].Severity != schemas.SeverityWarning || dets[0].Keys != xrIfKeys ||
+				!strings.Contains(dets[0].Annotations["description"], "carrier-transitions 6 at 2026-11-01T00:25:00Z")) {
+				t.Errorf("%s: severity %s, %q", path, dets[0].Severity, dets[0].Annotations["description"])
+			}
+		}
+	}
+}
