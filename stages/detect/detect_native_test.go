@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -224,5 +225,42 @@ func TestDetectIOSXRCarrierFlap(t *testing.T) {
 				t.Errorf("%s: severity %s, %q", path, dets[0].Severity, dets[0].Annotations["description"])
 			}
 		}
+	}
+}
+
+// TestDetectRestoresEnsembleOfStateMetricCold: a changelog record of an
+// ensemble series (a counter's rate) whose metric is now followed as a
+// state (IOS-XR's native carrier-transitions, written by a build that did
+// not classify it) starts cold, as a record of another class does: the
+// series becomes a state series at its next sample and an increment is a
+// carrier_flap.
+func TestDetectRestoresEnsembleOfStateMetricCold(t *testing.T) {
+	d := newTestDetect(t, Config{})
+	sh, err := d.ensembleOf(schemas.KindCounter, xrCarrier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &seriesState{kind: schemas.KindCounter, e: sh.New(), points: 100}
+	old.counter.LastTS, old.counter.Last = t0.UnixNano(), 5
+	k := schemas.SeriesKey{Device: dev, Metric: xrCarrier, Keys: xrIfKeys}
+	if err := d.Restore(0, pipeline.StateKey(nil, k), appendState(nil, old)); err != nil {
+		t.Fatal(err)
+	}
+	if st := d.parts[0].series[k]; st != nil {
+		t.Errorf("restored as a series (state events %v), want it to start cold", st.se != nil)
+	}
+	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	defer sb.Release()
+	for i := 1; i < 20; i++ {
+		c := uint64(5)
+		if i >= 10 {
+			c = 6
+		}
+		sb.Append(&schemas.Sample{TS: t0.Add(time.Duration(i) * 10 * time.Second).UnixNano(), Device: dev, Source: schemas.SourceGNMI,
+			Kind: schemas.KindCounter, Metric: xrCarrier, Keys: xrIfKeys, U64: c})
+	}
+	got := summary(process(t, d, []*kgo.Record{recordOf(t, sb)}))
+	if want := []string{"firing carrier_flap carrier-transitions@10", "resolved carrier_flap carrier-transitions@11"}; !slices.Equal(got, want) {
+		t.Errorf("after the restore: %v, want %v", got, want)
 	}
 }

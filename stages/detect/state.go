@@ -79,7 +79,9 @@ func appendState(dst []byte, st *seriesState) []byte {
 }
 
 // decodeState decodes a record written by appendState (or by the version 1
-// and 2 stages) into a series state of metric.
+// and 2 stages) into a series state of metric. A record of a class other
+// than the metric's (an ensemble's on a metric now followed as a state,
+// or the reverse) is errStateConfig.
 func (d *Stage) decodeState(b []byte, metric string) (*seriesState, error) {
 	if len(b) < 2 {
 		return nil, binenc.ErrShort
@@ -117,6 +119,12 @@ func (d *Stage) decodeState(b []byte, metric string) (*seriesState, error) {
 	}
 	if st.kind != schemas.KindCounter && st.kind != schemas.KindGauge {
 		return nil, fmt.Errorf("state record has kind %d", st.kind)
+	}
+	if c := stateevents.Classify(metric); c == stateevents.ClassCarrier || c.IsLevel() {
+		// Written before this build followed the metric as a state
+		// (seriesOf makes it a Tracker now): starts cold, as decodeTracker
+		// does for the reverse.
+		return nil, fmt.Errorf("%w: an ensemble record on a metric of class %s", errStateConfig, c)
 	}
 	sh, err := d.ensembleOf(st.kind, metric)
 	if err != nil {
