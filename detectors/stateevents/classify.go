@@ -76,16 +76,16 @@ var native = [...]struct {
 	// interface-name=IF: state is the interface's (hardware) state,
 	// line-state its line protocol's; both say im-state-admin-down when
 	// the interface is shut. interface-briefs repeats them.
-	{"/interfaces/interface-xr/interface/state", ClassOperStatus, false},
-	{"/interfaces/interface-xr/interface/line-state", ClassOperStatus, false},
-	{"/interfaces/interface-briefs/interface-brief/state", ClassOperStatus, false},
-	{"/interfaces/interface-briefs/interface-brief/line-state", ClassOperStatus, false},
+	{"/interfaces/interface-xr/interface/state", ClassOperStatus, true},
+	{"/interfaces/interface-xr/interface/line-state", ClassOperStatus, true},
+	{"/interfaces/interface-briefs/interface-brief/state", ClassOperStatus, true},
+	{"/interfaces/interface-briefs/interface-brief/line-state", ClassOperStatus, true},
 	// IOS-XR Cisco-IOS-XR-infra-statsd-oper, keys interface-name=IF: the
 	// interface's carrier-transitions among its generic counters, in the
 	// latest, total and cache containers (the same grouping in each).
-	{"/infra-statistics/interfaces/interface/latest/generic-counters/carrier-transitions", ClassCarrier, false},
-	{"/infra-statistics/interfaces/interface/total/generic-counters/carrier-transitions", ClassCarrier, false},
-	{"/infra-statistics/interfaces/interface/cache/generic-counters/carrier-transitions", ClassCarrier, false},
+	{"/infra-statistics/interfaces/interface/latest/generic-counters/carrier-transitions", ClassCarrier, true},
+	{"/infra-statistics/interfaces/interface/total/generic-counters/carrier-transitions", ClassCarrier, true},
+	{"/infra-statistics/interfaces/interface/cache/generic-counters/carrier-transitions", ClassCarrier, true},
 	// IOS-XR Cisco-IOS-XR-ipv4-bgp-oper (Bgp-conn-state), the active
 	// instance's neighbours of the default VRF and of the VRFs.
 	{"/bgp/instances/instance/instance-active/default-vrf/neighbors/neighbor/connection-state", ClassBGP, false},
@@ -119,27 +119,66 @@ func Classify(metric string) Class {
 	return ClassNone
 }
 
+// nativeInterfaces are the native paths under which a series is one
+// interface's own, keyed by the interface alone like its state leaves
+// (a series below a nested list has more keys, so it is another
+// "interface" of the detect stage's and ties to nothing): the list entry
+// of IOS-XR's interface tables and SR Linux's statistics containers.
+// Matched without their origin, as the native table.
+var nativeInterfaces = [...]string{
+	// IOS-XR Cisco-IOS-XR-infra-statsd-oper, keys interface-name=IF:
+	// generic-counters, data-rate, interfaces-mib-counters, in latest,
+	// total and cache.
+	"/infra-statistics/interfaces/interface/",
+	// IOS-XR Cisco-IOS-XR-pfi-im-cmd-oper, keys interface-name=IF: state,
+	// line-state and the interface's other leaves; the briefs.
+	"/interfaces/interface-xr/interface/",
+	"/interfaces/interface-briefs/interface-brief/",
+	// Nokia SR Linux, keys name=IF (oper-state and admin-state are in the
+	// native table).
+	"/interface/statistics/",
+	"/interface/traffic-rate/",
+	"/interface/ethernet/statistics/",
+}
+
 // IsInterface reports whether metric is one of an interface's own series,
-// keyed by the interface: the OpenConfig paths under InterfacePrefix and
-// the native interface leaves that are one interface's state beside
-// another of its leaves (SR Linux's /interface/oper-state and
-// /interface/admin-state, keys name=IF). The detect stage ties such
-// series of one device and keys together (an admin-status down explains
-// its oper-status going down).
+// keyed by the interface: the OpenConfig paths under InterfacePrefix, the
+// native paths under one of nativeInterfaces (IOS-XR's
+// /infra-statistics/interfaces/interface/…, /interfaces/interface-xr/interface/…
+// and /interfaces/interface-briefs/interface-brief/…, keys
+// interface-name=IF; SR Linux's /interface/statistics/…, keys name=IF),
+// whatever their origin, and the native interface leaves of the native
+// table (SR Linux's /interface/oper-state and /interface/admin-state).
+// The detect stage ties such series of one device and keys together: the
+// rates of an interface that is down are not scored, and an admin-status
+// down explains its oper-status going down.
 func IsInterface(metric string) bool {
 	if strings.HasPrefix(metric, InterfacePrefix) {
 		return true
+	}
+	path := withoutOrigin(metric)
+	for _, p := range nativeInterfaces {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
 	}
 	i := nativeIndex(metric)
 	return i >= 0 && native[i].iface
 }
 
+// withoutOrigin returns metric without an origin ("ORIGIN:/a/b" is
+// "/a/b").
+func withoutOrigin(metric string) string {
+	if i := strings.IndexByte(metric, '/'); i > 0 && metric[i-1] == ':' {
+		return metric[i:]
+	}
+	return metric
+}
+
 // nativeIndex returns the index in native of metric without its origin,
 // -1 when it is none.
 func nativeIndex(metric string) int {
-	if i := strings.IndexByte(metric, '/'); i > 0 && metric[i-1] == ':' {
-		metric = metric[i:]
-	}
+	metric = withoutOrigin(metric)
 	for i, m := range native {
 		if m.path == metric {
 			return i

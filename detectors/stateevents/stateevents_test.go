@@ -92,6 +92,57 @@ func TestClassifyNative(t *testing.T) {
 	f("telekernel:/collector/target/state", ClassTarget)
 }
 
+// TestIsInterface: the series of one interface that the detect stage ties
+// together: OpenConfig's under /interfaces/interface/, IOS-XR's native
+// interface tables (infra-statsd-oper's counters and data rates,
+// pfi-im-cmd-oper's interface-xr and interface-briefs) whatever their
+// origin, SR Linux's oper-state, admin-state and statistics; nothing else.
+func TestIsInterface(t *testing.T) {
+	f := func(metric string, want bool) {
+		t.Helper()
+		if got := IsInterface(metric); got != want {
+			t.Errorf("IsInterface(%q) = %v, want %v", metric, got, want)
+		}
+	}
+	f("/interfaces/interface/state/oper-status", true)
+	f("/interfaces/interface/state/counters/in-octets", true)
+	for _, p := range []string{
+		"/infra-statistics/interfaces/interface/latest/generic-counters/bytes-received",
+		"/infra-statistics/interfaces/interface/latest/generic-counters/carrier-transitions",
+		"/infra-statistics/interfaces/interface/latest/data-rate/input-data-rate",
+		"/infra-statistics/interfaces/interface/total/generic-counters/input-errors",
+		"/infra-statistics/interfaces/interface/cache/data-rate/output-data-rate",
+	} {
+		f(p, true)
+		f("Cisco-IOS-XR-infra-statsd-oper:"+p, true)
+	}
+	for _, p := range []string{
+		"/interfaces/interface-xr/interface/state", "/interfaces/interface-xr/interface/line-state",
+		"/interfaces/interface-briefs/interface-brief/state", "/interfaces/interface-briefs/interface-brief/line-state",
+	} {
+		f(p, true)
+		f("Cisco-IOS-XR-pfi-im-cmd-oper:"+p, true)
+	}
+	f("/interface/oper-state", true)
+	f("/interface/admin-state", true)
+	f("/interface/statistics/in-octets", true)
+	f("srl_nokia-interfaces:/interface/statistics/out-error-packets", true)
+	f("/interface/traffic-rate/in-bps", true)
+	f("/interface/ethernet/statistics/in-crc-error-frames", true)
+	// Not an interface's own series.
+	f("/interface/description", false)
+	f("/interface/subinterface/statistics/in-octets", false)
+	f("/infra-statistics/interfaces", false)
+	f("/interfaces/interface-xr", false)
+	f("Cisco-IOS-XR-infra-statsd-oper:/infra-statistics/interfaces/interface", false)
+	f("/bgp/instances/instance/instance-active/default-vrf/neighbors/neighbor/connection-state", false)
+	f("/native/input-data-rate", false) // the backtest's bigdama18 columns
+	f("/native/HundredGigE0/0/0/0/bytes-received", false)
+	f("vendor:/interfaces/interface/state/oper-status", false)
+	f("/lldp/interfaces/interface/neighbors/neighbor/state/system-name", false)
+	f("telekernel:/collector/target/state", false)
+}
+
 func TestParse(t *testing.T) {
 	f := func(c Class, value string, want Status, reason Reason) {
 		t.Helper()

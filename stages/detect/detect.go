@@ -35,7 +35,7 @@ type seriesState struct {
 	drift   *driftState          // an optic power's envelope rule (nil for other series)
 	e       *ensemble.Ensemble   // the detectors of a counter rate or gauge (nil for se)
 	se      *stateevents.Tracker // the state events of a state series (nil for e)
-	iface   *ifaceState          // the interface of an /interfaces/interface/ series with keys
+	iface   *ifaceState          // the interface of an interface's series with keys (stateevents.IsInterface)
 	onset   ensemble.Mask        // the members that fired the current (or last) alert
 	top     ensemble.Member      // the one with the largest score then
 	dirty   bool                 // changed since the last checkpoint
@@ -316,8 +316,12 @@ func (d *Stage) addSeries(ps *partState, k schemas.SeriesKey, st *seriesState) {
 	d.stateBytes.Add(int64(st.stateBytes()))
 	if st.se != nil {
 		d.watch(ps, st)
-		if f := st.iface; f != nil && f.oper != nil && f.oper != st {
-			d.watch(ps, f.oper) // its Due reads the interface's admin-status
+		if f := st.iface; f != nil {
+			for _, o := range f.opers {
+				if o != st {
+					d.watch(ps, o) // its Due reads the interface's admin-status
+				}
+			}
 		}
 	}
 }

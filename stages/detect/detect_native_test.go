@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -186,12 +188,14 @@ const (
 // TestDetectIOSXRCarrierFlap: an increment of IOS-XR's native
 // carrier-transitions (generic-counters of latest, total or cache) while
 // the interface's state stays up is a carrier_flap at its sample,
-// resolved at the next.
+// resolved at the next; the same increment at the sample where the
+// interface's state goes down is explained by it (the counter and the
+// state are tied by their keys, interface-name=IF): link_down only.
 func TestDetectIOSXRCarrierFlap(t *testing.T) {
 	for _, path := range []string{xrCarrier,
 		"Cisco-IOS-XR-infra-statsd-oper:/infra-statistics/interfaces/interface/total/generic-counters/carrier-transitions",
 		"/infra-statistics/interfaces/interface/cache/generic-counters/carrier-transitions"} {
-		for _, withDown := range []bool{false} {
+		for _, withDown := range []bool{false, true} {
 			var recs []*kgo.Record
 			sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
 			for i := range 300 {
@@ -262,5 +266,223 @@ func TestDetectRestoresEnsembleOfStateMetricCold(t *testing.T) {
 	got := summary(process(t, d, []*kgo.Record{recordOf(t, sb)}))
 	if want := []string{"firing carrier_flap carrier-transitions@10", "resolved carrier_flap carrier-transitions@11"}; !slices.Equal(got, want) {
 		t.Errorf("after the restore: %v, want %v", got, want)
+	}
+}
+
+// xrTick is one tick of an IOS-XR interface's native telemetry: its
+// bytes-received counter, its input-data-rate gauge (kbit/s), its
+// carrier-transitions (sent when > 0) and its state and line-state
+// (empty: not sent).
+type xrTick struct {
+	bytes       uint64
+	rate        float64
+	carrier     uint64
+	state, line string
+	stateFirst  bool // the state rows come before the counters
+}
+
+// xrTraffic makes n ticks of about 10 MB/s (80 000 kbit/s) whose state
+// and line-state are im-state-down, and traffic 0, while down(i);
+// carrier-transitions counts each change of down.
+func xrTraffic(n int, down func(i int) bool) []xrTick {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var out []xrTick
+	b, c := uint64(1<<30), uint64(5)
+	for i := range n {
+		tk := xrTick{state: "im-state-up", line: "im-state-up", stateFirst: i%2 == 0}
+		if i > 0 && down(i) != down(i-1) {
+			c++
+		}
+		if down(i) {
+			tk.state, tk.line = "im-state-down", "im-state-down"
+		} else {
+			d := 10e6 * (1 + 0.05*rng.NormFloat64())
+			b += uint64(d)
+			tk.rate = d * 8 / 1000
+		}
+		tk.bytes, tk.carrier = b, c
+		out = append(out, tk)
+	}
+	return out
+}
+
+// xrRecords encodes ticks 10 s apart, per ticks-per-record.
+func xrRecords(t *testing.T, ticks []xrTick, perRecord int) []*kgo.Record {
+	t.Helper()
+	var recs []*kgo.Record
+	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	defer sb.Release()
+	for i, tk := range ticks {
+		ts := t0.Add(time.Duration(i) * 10 * time.Second).UnixNano()
+		s := schemas.Sample{TS: ts, Device: dev, Keys: xrIfKeys, Source: schemas.SourceGNMI}
+		states := func() {
+			s.Kind = schemas.KindState
+			for _, m := range []struct{ metric, v string }{{xrIfState, tk.state}, {xrLineState, tk.line}} {
+				if m.v != "" {
+					s.Metric, s.Str = m.metric, m.v
+					sb.Append(&s)
+				}
+			}
+		}
+		if tk.stateFirst {
+			states()
+		}
+		s.Kind, s.Metric, s.U64 = schemas.KindCounter, xrBytesIn, tk.bytes
+		sb.Append(&s)
+		if tk.carrier > 0 {
+			s.Metric, s.U64 = xrCarrier, tk.carrier
+			sb.Append(&s)
+		}
+		s.Kind, s.Metric, s.F64 = schemas.KindGauge, xrRateIn, tk.rate
+		sb.Append(&s)
+		if !tk.stateFirst {
+			states()
+		}
+		if (i+1)%perRecord == 0 || i == len(ticks)-1 {
+			recs = append(recs, recordOf(t, sb))
+		}
+	}
+	return recs
+}
+
+// TestDetectIOSXRLinkDownTraffic: an IOS-XR interface whose state and
+// line-state go im-state-down while its traffic stops (generic-counters
+// bytes-received flat, data-rate input-data-rate 0, carrier-transitions
+// counting the change) is one link_down per state series at the DOWN
+// sample, resolved when they are up again: its rates are neither learned
+// nor alerted on while it is down, traffic returning is no new alert, and
+// the carrier-transitions increments are explained by the states; the
+// same with the line protocol down alone (state up throughout). The
+// native series of one device and interface-name are one interface, as
+// OpenConfig's are (TestDetectLinkDown), whatever the order of the rows,
+// the ticks per record, and through a checkpoint taken while the link is
+// down restored in either key order (a counter before its state series,
+// and the reverse). A control without the state leaves fires on the
+// drop.
+func TestDetectIOSXRLinkDownTraffic(t *testing.T) {
+	down := func(i int) bool { return i >= 400 && i < 460 }
+	ticks := xrTraffic(600, down)
+	want := []string{"firing link_down line-state@400", "firing link_down state@400",
+		"resolved link_down line-state@460", "resolved link_down state@460"}
+	for _, c := range []struct {
+		per  int
+		flip bool
+	}{{1, false}, {1, true}, {60, false}, {60, true}} {
+		for i := range ticks {
+			ticks[i].stateFirst = (i%2 == 0) != c.flip
+		}
+		d := newTestDetect(t, Config{})
+		dets := process(t, d, xrRecords(t, ticks, c.per))
+		got := summary(dets)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%d ticks per record (flipped %v): %v, want %v", c.per, c.flip, got, want)
+			continue
+		}
+		for _, det := range dets {
+			if det.Severity != schemas.SeverityCritical || det.Keys != xrIfKeys || !strings.Contains(det.Annotations["description"], "oper-status im-state-") {
+				t.Errorf("%d ticks per record: %s: severity %s, keys %s, %q", c.per, det.State, det.Severity, det.Keys, det.Annotations["description"])
+			}
+		}
+		// As TestDetectLinkDown: 599 rates, of which ticks 400..460 are
+		// down or straddle it and 461 follows the carrier-transitions
+		// increment at 460.
+		k := schemas.SeriesKey{Device: dev, Metric: xrBytesIn, Keys: xrIfKeys}
+		if st := d.parts[0].series[k]; st == nil || st.points != 599-62 {
+			t.Errorf("%d ticks per record (flipped %v): bytes-received scored %v points, want %d", c.per, c.flip, st.points, 599-62)
+		}
+	}
+	// The line protocol down alone (state up): the interface is down
+	// when any of its oper-status series is.
+	line := slices.Clone(ticks)
+	for i := range line {
+		line[i].state = "im-state-up"
+	}
+	for _, per := range []int{1, 60} {
+		d := newTestDetect(t, Config{})
+		want := []string{"firing link_down line-state@400", "resolved link_down line-state@460"}
+		if got := summary(process(t, d, xrRecords(t, line, per))); !slices.Equal(got, want) {
+			t.Errorf("line-state alone, %d ticks per record: %v, want %v", per, got, want)
+		}
+	}
+	// Handoff while down, the records restored in key order and in
+	// reverse.
+	recs := xrRecords(t, ticks, 1)
+	a := newTestDetect(t, Config{})
+	process(t, a, recs[:430])
+	ckpt := checkpoint(a)
+	keys := slices.Sorted(maps.Keys(ckpt))
+	da := process(t, a, recs[430:])
+	for _, reverse := range []bool{false, true} {
+		b := newTestDetect(t, Config{})
+		order := slices.Clone(keys)
+		if reverse {
+			slices.Reverse(order)
+		}
+		for _, k := range order {
+			if err := b.Restore(0, []byte(k), ckpt[k]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db := process(t, b, recs[430:])
+		if got, want := summary(db), summary(da); !slices.Equal(got, want) || len(got) != 2 {
+			t.Errorf("restored (reverse key order %v): %v, without %v", reverse, got, want)
+		}
+		for i := range min(len(da), len(db)) {
+			if da[i].Annotations["description"] != db[i].Annotations["description"] {
+				t.Errorf("restored (reverse key order %v): %q, without %q", reverse, db[i].Annotations["description"], da[i].Annotations["description"])
+			}
+		}
+		if !maps.EqualFunc(a.SeriesStates(), b.SeriesStates(), slices.Equal) {
+			t.Errorf("restored (reverse key order %v): final states differ", reverse)
+		}
+	}
+	// The control: the same traffic without state leaves fires on the drop.
+	for i := range ticks {
+		ticks[i].state, ticks[i].line, ticks[i].carrier = "", "", 0
+	}
+	got := summary(process(t, newTestDetect(t, Config{}), xrRecords(t, ticks, 60)))
+	if len(got) == 0 || !strings.HasPrefix(got[0], "firing") {
+		t.Errorf("control without states: %v, want the drop to fire", got)
+	}
+	t.Logf("control without states: %v", got)
+}
+
+// TestDetectSRLinuxStatisticsDown: an SR Linux interface whose oper-state
+// goes down while its /interface/statistics/in-octets stops is one
+// link_down: the counter is tied to the oper-state by their keys
+// (name=IF), so its rates are neither learned nor alerted on while the
+// interface is down, and traffic returning is no new alert.
+func TestDetectSRLinuxStatisticsDown(t *testing.T) {
+	const inOctets = "/interface/statistics/in-octets"
+	rng := rand.New(rand.NewPCG(1, 2))
+	var recs []*kgo.Record
+	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	defer sb.Release()
+	b := uint64(1 << 30)
+	for i := range 600 {
+		ts := t0.Add(time.Duration(i) * 10 * time.Second).UnixNano()
+		oper := "up"
+		if i >= 400 && i < 460 {
+			oper = "down"
+		} else {
+			b += uint64(10e6 * (1 + 0.05*rng.NormFloat64()))
+		}
+		sb.Append(&schemas.Sample{TS: ts, Device: dev, Source: schemas.SourceGNMI, Kind: schemas.KindState, Metric: srlAdmin, Keys: srlIfKeys, Str: "enable"})
+		sb.Append(&schemas.Sample{TS: ts, Device: dev, Source: schemas.SourceGNMI, Kind: schemas.KindCounter, Metric: inOctets, Keys: srlIfKeys, U64: b})
+		sb.Append(&schemas.Sample{TS: ts, Device: dev, Source: schemas.SourceGNMI, Kind: schemas.KindState, Metric: srlOper, Keys: srlIfKeys, Str: oper})
+		if (i+1)%60 == 0 {
+			recs = append(recs, recordOf(t, sb))
+		}
+	}
+	d := newTestDetect(t, Config{})
+	want := []string{"firing link_down oper-state@400", "resolved link_down oper-state@460"}
+	if got := summary(process(t, d, recs)); !slices.Equal(got, want) {
+		t.Errorf("%v, want %v", got, want)
+	}
+	// 599 rates, of which ticks 400..460 are down or straddle it.
+	k := schemas.SeriesKey{Device: dev, Metric: inOctets, Keys: srlIfKeys}
+	if st := d.parts[0].series[k]; st == nil || st.points != 599-61 {
+		t.Errorf("in-octets scored %v points, want %d", st.points, 599-61)
 	}
 }

@@ -60,7 +60,8 @@ type firedJob struct {
 }
 
 // ifaceView is what explain reads of an interface: a copy of its
-// oper-status and carrier-transitions trackers' latest values, taken when
+// oper-status and carrier-transitions trackers' latest values (of the
+// ones ifaceState.oper and carrier pick), taken when
 // the row is scored so a description does not depend on the state samples
 // that follow it in the record.
 type ifaceView struct {
@@ -82,10 +83,10 @@ func viewOf(f *ifaceState) ifaceView {
 	if !explainable(f) {
 		return v
 	}
-	if o := f.oper; o != nil {
+	if o := f.oper(); o != nil {
 		v.oper, v.operKeys, v.operChanged, v.operStatus, v.operRaw = true, o.key.Keys, o.se.Changed(), o.se.Status(), o.se.Raw()
 	}
-	if c := f.carrier; c != nil {
+	if c := f.carrier(); c != nil {
 		v.carrier, v.carrierKeys, v.carrierChanged, v.carrierCount = true, c.key.Keys, c.se.Changed(), c.se.Count()
 	}
 	return v
@@ -94,7 +95,17 @@ func viewOf(f *ifaceState) ifaceView {
 // explainable reports whether explain may find something in f: an
 // oper-status or carrier-transitions series that changed.
 func explainable(f *ifaceState) bool {
-	return f != nil && (f.oper != nil && f.oper.se.Changed() != 0 || f.carrier != nil && f.carrier.se.Changed() != 0)
+	if f == nil {
+		return false
+	}
+	for _, list := range [...][]*seriesState{f.opers, f.carriers} {
+		for _, st := range list {
+			if st.se.Changed() != 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // jobBlock is a run of one lane's jobs.

@@ -14,32 +14,88 @@ import (
 	"github.com/telekernel/telekernel/stages/internal/detections"
 )
 
-// ifaceState ties the series of one interface (device, keys name=IF)
-// together: its state series, which the detect stage reads before scoring
-// the interface's counter rates and gauges, and the count of LLDP
-// neighbours on it (keys name=IF too), whose drop the interface going down
-// explains. It is rebuilt from the series as they are added (made or
-// restored), never written to the changelog.
+// ifaceState ties the series of one interface (device and keys: name=IF
+// for OpenConfig and SR Linux, interface-name=IF for IOS-XR's native
+// models; stateevents.IsInterface names the paths) together: its state
+// series, which the detect stage reads before scoring the interface's
+// counter rates and gauges, and the count of LLDP neighbours on it (keys
+// name=IF too), whose drop the interface going down explains. It is
+// rebuilt from the series as they are added (made or restored), never
+// written to the changelog.
+//
+// An interface may have more than one oper-status and carrier-transitions
+// series (IOS-XR's state and line-state, in interface-xr and
+// interface-briefs; its generic counters in latest, total and cache):
+// opers and carriers hold them in metric order, so what the stage reads of
+// them does not depend on the order the series were made or restored in.
+// OpenConfig's interface has one of each.
 type ifaceState struct {
-	oper, admin, carrier *seriesState
-	lldp                 *seriesState
+	opers, carriers []*seriesState
+	admin, lldp     *seriesState
 }
 
 // down reports whether the interface was (or may have been) down at some
-// time in (from, to].
+// time in (from, to]: any of its state series says so.
 func (f *ifaceState) down(from, to int64) bool {
-	for _, st := range [...]*seriesState{f.oper, f.admin, f.carrier} {
-		if st != nil && st.se.DownWithin(from, to) {
+	if f.admin != nil && f.admin.se.DownWithin(from, to) {
+		return true
+	}
+	return anyDownWithin(f.opers, from, to) || anyDownWithin(f.carriers, from, to)
+}
+
+// anyDownWithin reports whether one of list was (or may have been) down at
+// some time in (from, to].
+func anyDownWithin(list []*seriesState, from, to int64) bool {
+	for _, st := range list {
+		if st.se.DownWithin(from, to) {
 			return true
 		}
 	}
 	return false
 }
 
+// oper returns the oper-status series a description reads: of those that
+// changed and are not up, the one that changed last; else the one that
+// changed last; the first in metric order on a tie. Nil when the
+// interface has none.
+func (f *ifaceState) oper() *seriesState {
+	var o *seriesState
+	for _, st := range f.opers {
+		if o == nil || explainsMore(st, o) {
+			o = st
+		}
+	}
+	return o
+}
+
+// carrier returns the carrier-transitions series a description reads:
+// the one that changed last, the first in metric order on a tie. Nil
+// when the interface has none.
+func (f *ifaceState) carrier() *seriesState {
+	var c *seriesState
+	for _, st := range f.carriers {
+		if c == nil || st.se.Changed() > c.se.Changed() {
+			c = st
+		}
+	}
+	return c
+}
+
+// explainsMore reports whether the oper-status series a tells more of
+// its interface than b: it changed to a status other than up and b did
+// not, or it changed later.
+func explainsMore(a, b *seriesState) bool {
+	ad := a.se.Changed() != 0 && a.se.Status() != stateevents.StatusUp
+	bd := b.se.Changed() != 0 && b.se.Status() != stateevents.StatusUp
+	if ad != bd {
+		return ad
+	}
+	return a.se.Changed() > b.se.Changed()
+}
+
 // linkIface links st to its interface when it is an interface's series
-// (stateevents.IsInterface: OpenConfig's, and a native model's
-// oper-state and admin-state leaves keyed like them) or the interface's
-// LLDP neighbour count.
+// (stateevents.IsInterface: OpenConfig's, and the native models' listed
+// there, keyed like them) or the interface's LLDP neighbour count.
 func linkIface(ps *partState, st *seriesState) {
 	k := st.key
 	lldp := st.se != nil && st.se.Class() == stateevents.ClassLLDP
@@ -58,14 +114,20 @@ func linkIface(ps *partState, st *seriesState) {
 	}
 	switch st.se.Class() {
 	case stateevents.ClassOperStatus:
-		f.oper = st
+		f.opers = insertByMetric(f.opers, st)
 	case stateevents.ClassAdminStatus:
 		f.admin = st
 	case stateevents.ClassCarrier:
-		f.carrier = st
+		f.carriers = insertByMetric(f.carriers, st)
 	case stateevents.ClassLLDP:
 		f.lldp = st
 	}
+}
+
+// insertByMetric inserts st in list, which is in metric order.
+func insertByMetric(list []*seriesState, st *seriesState) []*seriesState {
+	i, _ := slices.BinarySearchFunc(list, st, func(a, b *seriesState) int { return cmp.Compare(a.key.Metric, b.key.Metric) })
+	return slices.Insert(list, i, st)
 }
 
 // unlinkIface undoes linkIface for a series that goes away.
@@ -74,11 +136,14 @@ func unlinkIface(st *seriesState) {
 	if f == nil {
 		return
 	}
-	for _, p := range [...]**seriesState{&f.oper, &f.admin, &f.carrier, &f.lldp} {
+	for _, p := range [...]**seriesState{&f.admin, &f.lldp} {
 		if *p == st {
 			*p = nil
 		}
 	}
+	is := func(o *seriesState) bool { return o == st }
+	f.opers = slices.DeleteFunc(f.opers, is)
+	f.carriers = slices.DeleteFunc(f.carriers, is)
 }
 
 // updateState feeds row i to the state series st and emits the detection
@@ -97,7 +162,7 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 		// The interface's oper-status, when it saw the change in the same
 		// interval, carries the event.
 		f := st.iface
-		explained := f != nil && f.oper != nil && f.oper.se.DownWithin(st.se.LastTS(), ts)
+		explained := f != nil && anyDownWithin(f.opers, st.se.LastTS(), ts)
 		ev = st.se.UpdateCounter(cfg, ts, v, explained)
 	case stateevents.ClassNeighbors, stateevents.ClassLLDP:
 		v, ok := sr.F64(i)
@@ -116,16 +181,18 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 		f := st.iface
 		was := st.se.Status()
 		ev = st.se.UpdateStatus(cfg, ts, v, class == stateevents.ClassOperStatus && adminShut(f, st, ts))
-		if class == stateevents.ClassAdminStatus && f != nil && f.oper != nil {
-			if was != stateevents.StatusAdminDown && st.se.Status() == stateevents.StatusAdminDown {
-				if xev := f.oper.se.Explained(ts); xev.Transition != stateevents.None {
-					d.markDirty(ps, f.oper)
-					if err := d.emitState(emit, f.oper, xev, ts); err != nil {
-						return err
+		if class == stateevents.ClassAdminStatus && f != nil {
+			for _, o := range f.opers {
+				if was != stateevents.StatusAdminDown && st.se.Status() == stateevents.StatusAdminDown {
+					if xev := o.se.Explained(ts); xev.Transition != stateevents.None {
+						d.markDirty(ps, o)
+						if err := d.emitState(emit, o, xev, ts); err != nil {
+							return err
+						}
 					}
 				}
+				d.watch(ps, o) // enabled again, its oper-status may be due
 			}
-			d.watch(ps, f.oper) // enabled again, its oper-status may be due
 		}
 		if class == stateevents.ClassOperStatus && f != nil && f.lldp != nil &&
 			was != stateevents.StatusDown && st.se.Status() == stateevents.StatusDown {
@@ -297,8 +364,8 @@ func (d *Stage) describeState(st *seriesState, ev stateevents.Event, ts int64) s
 	case stateevents.ClassLLDP:
 		level, base := t.Level()
 		s = fmt.Sprintf("LLDP neighbours on %s %g at %s (%g before the drop)", ifaceName(st.key.Keys), level, at, base)
-		if f := st.iface; f != nil && f.oper != nil {
-			s += fmt.Sprintf(" (oper-status %s)", f.oper.se.Raw())
+		if f := st.iface; f != nil && len(f.opers) > 0 {
+			s += fmt.Sprintf(" (oper-status %s)", f.oper().se.Raw())
 		}
 	default:
 		s = fmt.Sprintf("%s %s at %s", t.Class(), t.Raw(), at)
