@@ -486,3 +486,55 @@ func TestDetectSRLinuxStatisticsDown(t *testing.T) {
 		t.Errorf("in-octets scored %v points, want %d", st.points, 599-61)
 	}
 }
+
+// TestDetectIOSXRExplained: a traffic drop that outlasts a short outage
+// of an IOS-XR interface (state and line-state im-state-down for two
+// ticks, traffic gone for 40) fires once the interface is up, and its
+// description names the interface and the state change that explains it
+// ("; HundredGigE0/0/0/10 oper-status im-state-up at …"), as it does for
+// OpenConfig's oper-status; the same through a stage restored from a
+// checkpoint taken during the outage.
+func TestDetectIOSXRExplained(t *testing.T) {
+	ticks := xrTraffic(600, func(i int) bool { return i >= 400 && i < 402 })
+	b, gone := ticks[399].bytes, ticks[439].bytes-ticks[399].bytes
+	for i := 400; i < len(ticks); i++ {
+		if i < 440 {
+			ticks[i].bytes, ticks[i].rate = b, 0
+		} else {
+			ticks[i].bytes -= gone
+		}
+	}
+	recs := xrRecords(t, ticks, 1)
+	a := newTestDetect(t, Config{})
+	dets := process(t, a, recs)
+	const want = "; HundredGigE0/0/0/10 oper-status im-state-up at 2026-11-01T01:07:00Z"
+	n := 0
+	for _, det := range dets {
+		if det.Metric != xrBytesIn && det.Metric != xrRateIn || det.State != schemas.StateFiring {
+			continue
+		}
+		n++
+		if at := det.EventTime.Sub(t0) / (10 * time.Second); at < 402 || at > 410 || !strings.Contains(det.Annotations["description"], want) {
+			t.Errorf("%s fired at tick %d: %q, want after 402 with %q", det.Metric, at, det.Annotations["description"], want)
+		}
+	}
+	if n == 0 {
+		t.Errorf("no traffic alert: %v", summary(dets))
+	}
+	a, b2 := newTestDetect(t, Config{}), newTestDetect(t, Config{})
+	process(t, a, recs[:401])
+	for k, v := range checkpoint(a) {
+		if err := b2.Restore(0, []byte(k), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	da, db := process(t, a, recs[401:]), process(t, b2, recs[401:])
+	if len(da) != len(db) || len(da) == 0 {
+		t.Fatalf("restored %v, without %v", summary(db), summary(da))
+	}
+	for i := range da {
+		if da[i].Annotations["description"] != db[i].Annotations["description"] {
+			t.Errorf("restored: %q, without %q", db[i].Annotations["description"], da[i].Annotations["description"])
+		}
+	}
+}

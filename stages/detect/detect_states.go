@@ -404,11 +404,14 @@ func (d *Stage) explain(v *ifaceView, ts int64) string {
 	return b.String()
 }
 
-// ifaceName returns the interface name of keys "name=IF" (the keys when
-// they have another form).
+// ifaceName returns the interface name of keys "name=IF" (OpenConfig, SR
+// Linux) or "interface-name=IF" (IOS-XR's native models); the keys when
+// they have another form.
 func ifaceName(keys string) string {
-	if n, ok := strings.CutPrefix(keys, "name="); ok && !strings.Contains(n, ",") {
-		return n
+	for _, k := range [...]string{"name=", "interface-name="} {
+		if n, ok := strings.CutPrefix(keys, k); ok && !strings.Contains(n, ",") {
+			return n
+		}
 	}
 	return keys
 }
