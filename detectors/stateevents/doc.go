@@ -22,7 +22,10 @@
 // Metric paths are matched by Classify against two small tables of exact
 // paths in classify.go: metrics (OpenConfig and telekernel paths) and
 // native (vendor models' paths, IOS-XR and SR Linux, matched without
-// their origin). State values are matched without regard to case, module
+// their origin); IsInterface tells which series are one interface's own,
+// keyed by the interface (OpenConfig's /interfaces/interface/…, and an
+// explicit list of IOS-XR and SR Linux native interface prefixes), which
+// the detect stage ties together. State values are matched without regard to case, module
 // prefix ("openconfig-if-types:UP") or word separators, so the OpenConfig,
 // IETF/SNMP (lowerLayerDown) and numeric SNMP spellings ("1", "7") are the
 // same value; vendor enums (IOS-XR's im-state-*, bgp-st-*,
