@@ -149,7 +149,8 @@ var nativeInterfaces = [...]string{
 // interface-name=IF; SR Linux's /interface/statistics/…, keys name=IF),
 // whatever their origin, and the native interface leaves of the native
 // table (SR Linux's /interface/oper-state and /interface/admin-state).
-// The detect stage ties such series of one device and keys together: the
+// The detect stage ties such series of one device and interface (keys
+// name=IF or interface-name=IF, whichever the model) together: the
 // rates of an interface that is down are not scored, and an admin-status
 // down explains its oper-status going down.
 func IsInterface(metric string) bool {

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/detectors/stateevents"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -537,4 +538,247 @@ func TestDetectIOSXRExplained(t *testing.T) {
 			t.Errorf("restored: %q, without %q", db[i].Annotations["description"], da[i].Annotations["description"])
 		}
 	}
+}
+
+// sampleRecords encodes n ticks 10 s apart, per ticks-per-record: the
+// samples rows(i) of device dev, their time set to tick i's.
+func sampleRecords(t *testing.T, n, perRecord int, rows func(i int) []schemas.Sample) []*kgo.Record {
+	t.Helper()
+	var recs []*kgo.Record
+	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	defer sb.Release()
+	for i := range n {
+		ts := t0.Add(time.Duration(i) * 10 * time.Second).UnixNano()
+		for _, s := range rows(i) {
+			s.TS, s.Device, s.Source = ts, dev, schemas.SourceGNMI
+			sb.Append(&s)
+		}
+		if (i+1)%perRecord == 0 || i == n-1 {
+			recs = append(recs, recordOf(t, sb))
+		}
+	}
+	return recs
+}
+
+// stateSample and counterSample are samples of sampleRecords' rows.
+func stateSample(metric, keys, v string) schemas.Sample {
+	return schemas.Sample{Kind: schemas.KindState, Metric: metric, Keys: keys, Str: v}
+}
+
+func counterSample(metric, keys string, v uint64) schemas.Sample {
+	return schemas.Sample{Kind: schemas.KindCounter, Metric: metric, Keys: keys, U64: v}
+}
+
+// byteCounts returns n values of a byte counter of about 10 MB/s that
+// stays flat while down(i).
+func byteCounts(n int, down func(i int) bool) []uint64 {
+	rng := rand.New(rand.NewPCG(1, 2))
+	out := make([]uint64, n)
+	b := uint64(1 << 30)
+	for i := range out {
+		if !down(i) {
+			b += uint64(10e6 * (1 + 0.05*rng.NormFloat64()))
+		}
+		out[i] = b
+	}
+	return out
+}
+
+// checkRestored runs recs[:at] through a stage, checkpoints it, restores
+// the checkpoint into new stages in key order and in reverse, and checks
+// that each continues with recs[at:] as the first does: same detections,
+// descriptions and final states. It returns the detections after at.
+func checkRestored(t *testing.T, recs []*kgo.Record, at int) []*schemas.Detection {
+	t.Helper()
+	a := newTestDetect(t, Config{})
+	process(t, a, recs[:at])
+	ckpt := checkpoint(a)
+	keys := slices.Sorted(maps.Keys(ckpt))
+	da := process(t, a, recs[at:])
+	for _, reverse := range []bool{false, true} {
+		b := newTestDetect(t, Config{})
+		order := slices.Clone(keys)
+		if reverse {
+			slices.Reverse(order)
+		}
+		for _, k := range order {
+			if err := b.Restore(0, []byte(k), ckpt[k]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db := process(t, b, recs[at:])
+		if got, want := summary(db), summary(da); !slices.Equal(got, want) {
+			t.Errorf("restored at %d (reverse key order %v): %v, without %v", at, reverse, got, want)
+			continue
+		}
+		for i := range da {
+			if da[i].Annotations["description"] != db[i].Annotations["description"] {
+				t.Errorf("restored (reverse key order %v): %q, without %q", reverse, db[i].Annotations["description"], da[i].Annotations["description"])
+			}
+		}
+		if !maps.EqualFunc(a.SeriesStates(), b.SeriesStates(), slices.Equal) {
+			t.Errorf("restored (reverse key order %v): final states differ", reverse)
+		}
+	}
+	return da
+}
+
+// TestDetectMixedModelsLinkDown: a device that streams an interface's
+// OpenConfig state (keys name=IF) beside its IOS-XR native counters (keys
+// interface-name=IF), or the reverse, has one interface: device and
+// interface name. Its oper-status going down 400..460 while the counter
+// stops is one link_down at the DOWN sample, resolved when it is up
+// again, and the counter's rates are neither learned nor alerted on while
+// it is down; the same whatever the order of the rows, the ticks per
+// record, and through a checkpoint taken while down restored in either
+// key order. A subinterface (name=IF,index=0) is not the interface.
+func TestDetectMixedModelsLinkDown(t *testing.T) {
+	const (
+		ocKeys = "name=HundredGigE0/0/0/10"
+		subIf  = "name=HundredGigE0/0/0/10,index=0"
+		ocSub  = "/interfaces/interface/subinterfaces/subinterface/state/counters/in-octets"
+	)
+	down := func(i int) bool { return i >= 400 && i < 460 }
+	counts := byteCounts(600, down)
+	for _, c := range []struct {
+		name           string
+		state          func(i int) []schemas.Sample
+		counter, ckeys string
+		want           []string
+		control        bool // the counter is not the interface's: its drop fires
+	}{
+		{"OpenConfig state, IOS-XR counters", func(i int) []schemas.Sample {
+			oper := "UP"
+			if down(i) {
+				oper = "LOWER_LAYER_DOWN"
+			}
+			return []schemas.Sample{stateSample(stateevents.MetricAdminStatus, ocKeys, "UP"), stateSample(stateevents.MetricOperStatus, ocKeys, oper)}
+		}, xrBytesIn, xrIfKeys, []string{"firing link_down oper-status@400", "resolved link_down oper-status@460"}, false},
+		{"IOS-XR state, OpenConfig counters", func(i int) []schemas.Sample {
+			v := "im-state-up"
+			if down(i) {
+				v = "im-state-down"
+			}
+			return []schemas.Sample{stateSample(xrIfState, xrIfKeys, v), stateSample(xrLineState, xrIfKeys, v)}
+		}, schemas.MetricInOctets, ocKeys, []string{"firing link_down line-state@400", "firing link_down state@400",
+			"resolved link_down line-state@460", "resolved link_down state@460"}, false},
+		{"IOS-XR state, OpenConfig subinterface counters", func(i int) []schemas.Sample {
+			v := "im-state-up"
+			if down(i) {
+				v = "im-state-down"
+			}
+			return []schemas.Sample{stateSample(xrIfState, xrIfKeys, v)}
+		}, ocSub, subIf, nil, true},
+	} {
+		for _, o := range []struct {
+			per  int
+			flip bool
+		}{{1, false}, {1, true}, {60, false}, {60, true}} {
+			rows := func(i int) []schemas.Sample {
+				r := append(c.state(i), counterSample(c.counter, c.ckeys, counts[i]))
+				if (i%2 == 0) != o.flip {
+					slices.Reverse(r)
+				}
+				return r
+			}
+			d := newTestDetect(t, Config{})
+			dets := process(t, d, sampleRecords(t, 600, o.per, rows))
+			var states, rates []string
+			for i, s := range summary(dets) {
+				if dets[i].Metric == c.counter {
+					rates = append(rates, s)
+				} else {
+					states = append(states, s)
+				}
+			}
+			slices.Sort(states)
+			k := schemas.SeriesKey{Device: dev, Metric: c.counter, Keys: c.ckeys}
+			st := d.parts[0].series[k]
+			if c.control {
+				if len(rates) == 0 {
+					t.Errorf("%s, %d ticks per record: no rate detection, want the drop to fire", c.name, o.per)
+				}
+				continue
+			}
+			wantStates := slices.Sorted(slices.Values(c.want))
+			if !slices.Equal(states, wantStates) || len(rates) > 0 {
+				t.Errorf("%s, %d ticks per record (flipped %v): states %v, rates %v; want %v and no rate detection", c.name, o.per, o.flip, states, rates, wantStates)
+			}
+			// 599 rates, of which ticks 400..460 are down or straddle it.
+			if st == nil || st.points != 599-61 {
+				t.Errorf("%s, %d ticks per record (flipped %v): %s scored %v points, want %d", c.name, o.per, o.flip, c.counter, st.points, 599-61)
+			}
+		}
+		if c.control {
+			continue
+		}
+		rows := func(i int) []schemas.Sample { return append(c.state(i), counterSample(c.counter, c.ckeys, counts[i])) }
+		da := checkRestored(t, sampleRecords(t, 600, 1, rows), 430)
+		if got := summary(da); len(got) != len(c.want)/2 {
+			t.Errorf("%s: after the restore %v, want the resolutions", c.name, got)
+		}
+	}
+}
+
+// TestDetectLLDPIOSXR: the LLDP neighbour count of a port (keys
+// name=PORT) is tied to the IOS-XR native interface of that name (keys
+// interface-name=PORT): a drop with the interface's state going down is
+// explained by it (the link_down is the alert), a drop while it stays up
+// is an lldp_neighbor_lost whose description reads the interface's
+// oper-status; the same through a checkpoint taken while down.
+func TestDetectLLDPIOSXR(t *testing.T) {
+	lldpKeys := schemas.LLDPPortKeys("HundredGigE0/0/0/10")
+	for _, c := range []struct {
+		name       string
+		down       func(i int) bool
+		lost, back int
+		want       []string
+	}{
+		{"link up", func(int) bool { return false }, 200, 260,
+			[]string{"firing lldp_neighbor_lost neighbors@200", "resolved lldp_neighbor_lost neighbors@260"}},
+		{"with the link", func(i int) bool { return i >= 200 && i < 260 }, 200, 260,
+			[]string{"firing link_down state@200", "resolved link_down state@260"}},
+		{"after the hold time", func(i int) bool { return i >= 200 && i < 260 }, 212, 261,
+			[]string{"firing link_down state@200", "resolved link_down state@260"}},
+	} {
+		rows := func(i int) []schemas.Sample {
+			v, n := "im-state-up", 1.0
+			if c.down(i) {
+				v = "im-state-down"
+			}
+			if i >= c.lost && i < c.back {
+				n = 0
+			}
+			return []schemas.Sample{stateSample(xrIfState, xrIfKeys, v),
+				{Kind: schemas.KindGauge, Metric: schemas.MetricLLDPNeighbors, Keys: lldpKeys, F64: n}}
+		}
+		for _, per := range []int{1, 60} {
+			dets := process(t, newTestDetect(t, Config{}), sampleRecords(t, 400, per, rows))
+			if got := summary(dets); !slices.Equal(got, c.want) {
+				t.Errorf("%s, %d ticks per record: %v, want %v", c.name, per, got, c.want)
+				continue
+			}
+			if d := dets[0]; d.Detector == "lldp_neighbor_lost" && !strings.Contains(d.Annotations["description"], "(oper-status im-state-up)") {
+				t.Errorf("%s: %q, want the interface's oper-status", c.name, d.Annotations["description"])
+			}
+		}
+		checkRestored(t, sampleRecords(t, 400, 1, rows), 205)
+	}
+}
+
+// TestIfaceKeys: the keys naming an interface of its device.
+func TestIfaceKeys(t *testing.T) {
+	f := func(keys, want string) {
+		t.Helper()
+		if got := ifaceKeys(keys); got != want {
+			t.Errorf("ifaceKeys(%q) = %q, want %q", keys, got, want)
+		}
+	}
+	f("name=Hu0/0/0/10", "name=Hu0/0/0/10")
+	f("interface-name=Hu0/0/0/10", "name=Hu0/0/0/10")
+	f(`interface-name=a\,b`, `name=a\,b`)
+	f(`interface-name=a\\,b=c`, `interface-name=a\\,b=c`)
+	f("name=Hu0/0/0/10,index=0", "name=Hu0/0/0/10,index=0")
+	f("interface-name=Hu0/0/0/10,index=0", "interface-name=Hu0/0/0/10,index=0")
+	f("name=default,neighbor-address=192.0.2.1", "name=default,neighbor-address=192.0.2.1")
 }

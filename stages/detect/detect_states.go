@@ -14,14 +14,15 @@ import (
 	"github.com/telekernel/telekernel/stages/internal/detections"
 )
 
-// ifaceState ties the series of one interface (device and keys: name=IF
-// for OpenConfig and SR Linux, interface-name=IF for IOS-XR's native
-// models; stateevents.IsInterface names the paths) together: its state
+// ifaceState ties the series of one interface (device and interface name,
+// ifaceKeys; stateevents.IsInterface names the paths) together: its state
 // series, which the detect stage reads before scoring the interface's
 // counter rates and gauges, and the count of LLDP neighbours on it (keys
-// name=IF too), whose drop the interface going down explains. It is
-// rebuilt from the series as they are added (made or restored), never
-// written to the changelog.
+// name=IF too), whose drop the interface going down explains. The models
+// a device streams side by side are one interface: OpenConfig's
+// oper-status (name=IF) beside IOS-XR's native counters
+// (interface-name=IF), and the reverse. It is rebuilt from the series as
+// they are added (made or restored), never written to the changelog.
 //
 // An interface may have more than one oper-status and carrier-transitions
 // series (IOS-XR's state and line-state, in interface-xr and
@@ -95,14 +96,15 @@ func explainsMore(a, b *seriesState) bool {
 
 // linkIface links st to its interface when it is an interface's series
 // (stateevents.IsInterface: OpenConfig's, and the native models' listed
-// there, keyed like them) or the interface's LLDP neighbour count.
+// there) or the interface's LLDP neighbour count: the interface of its
+// device and ifaceKeys.
 func linkIface(ps *partState, st *seriesState) {
 	k := st.key
 	lldp := st.se != nil && st.se.Class() == stateevents.ClassLLDP
 	if k.Keys == "" || !stateevents.IsInterface(k.Metric) && !lldp {
 		return
 	}
-	ik := schemas.SeriesKey{Device: k.Device, Keys: k.Keys}
+	ik := schemas.SeriesKey{Device: k.Device, Keys: ifaceKeys(k.Keys)}
 	f := ps.ifaces[ik]
 	if f == nil {
 		f = &ifaceState{}
@@ -122,6 +124,33 @@ func linkIface(ps *partState, st *seriesState) {
 	case stateevents.ClassLLDP:
 		f.lldp = st
 	}
+}
+
+// ifaceKeys returns the keys that name the interface of an interface's
+// series with keys: "name=IF" for keys that are exactly name=IF
+// (OpenConfig, SR Linux, the LLDP neighbour count) or interface-name=IF
+// (IOS-XR's native models), so the models of one device are one
+// interface; other keys as they are (name=IF,index=0 is a subinterface,
+// not the interface). It allocates only for interface-name=IF.
+func ifaceKeys(keys string) string {
+	if n, ok := strings.CutPrefix(keys, "interface-name="); ok && !hasKeySeparator(n) {
+		return "name=" + n
+	}
+	return keys
+}
+
+// hasKeySeparator reports whether the escaped key value v is followed by
+// another key: it holds a comma that no backslash escapes.
+func hasKeySeparator(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '\\':
+			i++
+		case ',':
+			return true
+		}
+	}
+	return false
 }
 
 // insertByMetric inserts st in list, which is in metric order.
