@@ -92,6 +92,12 @@ var native = [...]struct {
 	{"/bgp/instances/instance/instance-active/vrfs/vrf/neighbors/neighbor/connection-state", ClassBGP, false},
 	// IOS-XR Cisco-IOS-XR-ip-bfd-oper (Bfd-mgmt-session-state).
 	{"/bfd/session-briefs/session-brief/state", ClassBFD, false},
+	// IOS-XE Cisco-IOS-XE-interfaces-oper (oper-state, intf-state), keys
+	// name=IF: the leaves are right under the interface, beside its
+	// statistics container; OpenConfig's are under state/, so the
+	// exact paths take none of OpenConfig's.
+	{"/interfaces/interface/oper-status", ClassOperStatus, true},
+	{"/interfaces/interface/admin-status", ClassAdminStatus, true},
 	// Nokia SR Linux, keys name=IF for the interface.
 	{"/interface/oper-state", ClassOperStatus, true},
 	{"/interface/admin-state", ClassAdminStatus, true},
@@ -134,6 +140,11 @@ var nativeInterfaces = [...]string{
 	// line-state and the interface's other leaves; the briefs.
 	"/interfaces/interface-xr/interface/",
 	"/interfaces/interface-briefs/interface-brief/",
+	// IOS-XE Cisco-IOS-XE-interfaces-oper, keys name=IF: the statistics
+	// container (in-octets, rx-kbps, …). Without an origin the path is
+	// under InterfacePrefix already; this takes it with one
+	// (Cisco-IOS-XE-interfaces-oper:/interfaces/interface/statistics/…).
+	"/interfaces/interface/statistics/",
 	// Nokia SR Linux, keys name=IF (oper-state and admin-state are in the
 	// native table).
 	"/interface/statistics/",
@@ -146,9 +157,11 @@ var nativeInterfaces = [...]string{
 // native paths under one of nativeInterfaces (IOS-XR's
 // /infra-statistics/interfaces/interface/…, /interfaces/interface-xr/interface/…
 // and /interfaces/interface-briefs/interface-brief/…, keys
-// interface-name=IF; SR Linux's /interface/statistics/…, keys name=IF),
-// whatever their origin, and the native interface leaves of the native
-// table (SR Linux's /interface/oper-state and /interface/admin-state).
+// interface-name=IF; IOS-XE's /interfaces/interface/statistics/… and SR
+// Linux's /interface/statistics/…, keys name=IF), whatever their origin,
+// and the native interface leaves of the native table (IOS-XE's
+// /interfaces/interface/oper-status and admin-status, SR Linux's
+// /interface/oper-state and /interface/admin-state).
 // The detect stage ties such series of one device and interface (keys
 // name=IF or interface-name=IF, whichever the model) together: the
 // rates of an interface that is down are not scored, and an admin-status
@@ -306,13 +319,16 @@ func Parse(c Class, value string) (Status, Reason) {
 // BGP4-MIB bgpPeerState, BFD-STD-MIB bfdSessState); the lower-case names
 // are also SR Linux's, SR OS's and Junos's; "imstate…", "bgpst…" and
 // "bfdmgmtsessionstate…" are IOS-XR's native enums (Im-state-enum,
-// Bgp-conn-state, Bfd-mgmt-session-state).
+// Bgp-conn-state, Bfd-mgmt-session-state); "ifoperstate…" and "ifstate…"
+// IOS-XE's (Cisco-IOS-XE-interfaces-oper oper-state and intf-state, as
+// recalled, not checked against the YANG module).
 func parseNormal(c Class, v string) Status {
 	switch c {
 	case ClassOperStatus:
 		switch v {
 		case "up", "1",
-			"imstateup", "imstateoperational":
+			"imstateup", "imstateoperational",
+			"ifoperstateready":
 			return StatusUp
 		case "down", "2", "testing", "3", "dormant", "5", "notpresent", "6", "lowerlayerdown", "7",
 			// Down without an operator: not ready (no optic, card
@@ -320,22 +336,25 @@ func parseNormal(c Class, v string) Status {
 			// control, link-flap), brought down now or gracefully.
 			"imstatedown", "imstatenotready", "imstateerrdisable", "imstatedownimmediate", "imstatedowngraceful",
 			"imstatebegindowngraceful", "imstatebeginerrordisable", "imstateenderrordisable",
-			"imstatenotoperational", "imstatereset":
+			"imstatenotoperational", "imstatereset",
+			// IOS-XE's oper-state: no-pass is down, the others as
+			// OpenConfig's counterparts.
+			"ifoperstatenopass", "ifoperstatelowerlayerdown", "ifoperstatenotpresent", "ifoperstatedormant", "ifoperstatetest":
 			return StatusDown
 		case "imstateadmindown", "imstateshutdown", "imstatedownimmediateadmin", "imstatebeginshutdown", "imstateendshutdown":
 			// IOS-XR's state and line-state carry the shut in the one
 			// value: down on purpose.
 			return StatusAdminDown
-		case "unknown", "4", "imstateunknown":
+		case "unknown", "4", "imstateunknown", "ifoperstateunknown", "ifoperstateinvalid":
 			return indeterminate
 		}
 	case ClassAdminStatus:
 		switch v {
-		case "up", "1", "enable":
+		case "up", "1", "enable", "ifstateup":
 			return StatusUp
-		case "down", "2", "disable":
+		case "down", "2", "disable", "ifstatedown":
 			return StatusAdminDown
-		case "testing", "3":
+		case "testing", "3", "ifstatetest", "ifstateunknown":
 			return indeterminate
 		}
 	case ClassBGP:

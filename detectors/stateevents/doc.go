@@ -21,15 +21,16 @@
 //
 // Metric paths are matched by Classify against two small tables of exact
 // paths in classify.go: metrics (OpenConfig and telekernel paths) and
-// native (vendor models' paths, IOS-XR and SR Linux, matched without
+// native (vendor models' paths, IOS-XR, IOS-XE and SR Linux, matched without
 // their origin); IsInterface tells which series are one interface's own,
 // keyed by the interface (OpenConfig's /interfaces/interface/…, and an
-// explicit list of IOS-XR and SR Linux native interface prefixes), which
+// explicit list of IOS-XR, IOS-XE and SR Linux native interface prefixes), which
 // the detect stage ties together. State values are matched without regard to case, module
 // prefix ("openconfig-if-types:UP") or word separators, so the OpenConfig,
 // IETF/SNMP (lowerLayerDown) and numeric SNMP spellings ("1", "7") are the
 // same value; vendor enums (IOS-XR's im-state-*, bgp-st-*,
-// bfd-mgmt-session-state-*; SR Linux's enable and disable) are values of
+// bfd-mgmt-session-state-*; IOS-XE's if-oper-state-* and if-state-*; SR
+// Linux's enable and disable) are values of
 // their own. An oper-status value that says the interface is shut
 // (im-state-admin-down) is down on purpose, as a BFD session's
 // ADMIN_DOWN is. A value that is not recognised is kept as the series'

@@ -87,8 +87,20 @@ func TestClassifyNative(t *testing.T) {
 	f("/interface/ethernet/oper-state", ClassNone)
 	f("/network-instance/oper-state", ClassNone)
 	f("/network-instance/protocols/bgp/neighbor/admin-state", ClassNone)
+	// IOS-XE Cisco-IOS-XE-interfaces-oper: oper-status and admin-status
+	// right under the interface (no state container).
+	f("Cisco-IOS-XE-interfaces-oper:/interfaces/interface/oper-status", ClassOperStatus)
+	f("Cisco-IOS-XE-interfaces-oper:/interfaces/interface/admin-status", ClassAdminStatus)
+	f("/interfaces/interface/oper-status", ClassOperStatus)
+	f("/interfaces/interface/admin-status", ClassAdminStatus)
+	f("Cisco-IOS-XE-interfaces-oper:/interfaces/interface/statistics/in-octets", ClassNone)
+	f("Cisco-IOS-XE-interfaces-oper:/interfaces/interface/statistics/num-flaps", ClassNone)
+	f("Cisco-IOS-XE-interfaces-oper:/interfaces/interface/interface-type", ClassNone)
 	// An OpenConfig path keeps its exact match: not under another origin.
 	f("vendor:/interfaces/interface/state/oper-status", ClassNone)
+	f("/interfaces/interface/state/oper-status", ClassOperStatus)
+	f("/interfaces/interface/state/admin-status", ClassAdminStatus)
+	f("/interfaces/interface/state/counters/carrier-transitions", ClassCarrier)
 	f("telekernel:/collector/target/state", ClassTarget)
 }
 
@@ -138,6 +150,15 @@ func TestIsInterface(t *testing.T) {
 	f("/bgp/instances/instance/instance-active/default-vrf/neighbors/neighbor/connection-state", false)
 	f("/native/input-data-rate", false) // the backtest's bigdama18 columns
 	f("/native/HundredGigE0/0/0/0/bytes-received", false)
+	// IOS-XE Cisco-IOS-XE-interfaces-oper, keys name=IF: oper-status,
+	// admin-status and the statistics container, whatever the origin.
+	for _, p := range []string{"/interfaces/interface/oper-status", "/interfaces/interface/admin-status",
+		"/interfaces/interface/statistics/in-octets", "/interfaces/interface/statistics/rx-kbps"} {
+		f(p, true)
+		f("Cisco-IOS-XE-interfaces-oper:"+p, true)
+	}
+	f("Cisco-IOS-XE-interfaces-oper:/interfaces/interface/interface-type", false)
+	f("Cisco-IOS-XE-interfaces-oper:/interfaces/interface/statistics", false)
 	f("vendor:/interfaces/interface/state/oper-status", false)
 	f("/lldp/interfaces/interface/neighbors/neighbor/state/system-name", false)
 	f("telekernel:/collector/target/state", false)
@@ -225,6 +246,21 @@ func TestParseVendor(t *testing.T) {
 	f(ClassOperStatus, "im-state-unknown", StatusNone, ReasonIndeterminate)
 	f(ClassOperStatus, "im-state-last", StatusNone, ReasonUnknownValue) // the enum's end marker, not a state
 	f(ClassAdminStatus, "im-state-admin-down", StatusNone, ReasonUnknownValue)
+	// IOS-XE Cisco-IOS-XE-interfaces-oper oper-status (oper-state) and
+	// admin-status (intf-state).
+	f(ClassOperStatus, "if-oper-state-ready", StatusUp, ReasonNone)
+	for _, v := range []string{"if-oper-state-no-pass", "if-oper-state-lower-layer-down", "if-oper-state-not-present",
+		"if-oper-state-dormant", "if-oper-state-test", "Cisco-IOS-XE-interfaces-oper:if-oper-state-no-pass"} {
+		f(ClassOperStatus, v, StatusDown, ReasonNone)
+	}
+	f(ClassOperStatus, "if-oper-state-unknown", StatusNone, ReasonIndeterminate)
+	f(ClassOperStatus, "if-oper-state-invalid", StatusNone, ReasonIndeterminate)
+	f(ClassAdminStatus, "if-state-up", StatusUp, ReasonNone)
+	f(ClassAdminStatus, "if-state-down", StatusAdminDown, ReasonNone)
+	f(ClassAdminStatus, "if-state-test", StatusNone, ReasonIndeterminate)
+	f(ClassAdminStatus, "if-state-unknown", StatusNone, ReasonIndeterminate)
+	f(ClassAdminStatus, "if-oper-state-ready", StatusNone, ReasonUnknownValue)
+	f(ClassOperStatus, "if-state-up", StatusNone, ReasonUnknownValue)
 	// IOS-XR BGP connection-state.
 	f(ClassBGP, "bgp-st-estab", StatusUp, ReasonNone)
 	for _, v := range []string{"bgp-st-idle", "bgp-st-connect", "bgp-st-active", "bgp-st-open-sent", "bgp-st-open-confirm",

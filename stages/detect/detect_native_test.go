@@ -782,3 +782,98 @@ func TestIfaceKeys(t *testing.T) {
 	f("interface-name=Hu0/0/0/10,index=0", "interface-name=Hu0/0/0/10,index=0")
 	f("name=default,neighbor-address=192.0.2.1", "name=default,neighbor-address=192.0.2.1")
 }
+
+// IOS-XE native interface series (Cisco-IOS-XE-interfaces-oper, keys
+// name=IF like OpenConfig's).
+const (
+	xeIf       = "Cisco-IOS-XE-interfaces-oper:/interfaces/interface/"
+	xeOper     = xeIf + "oper-status"
+	xeAdmin    = xeIf + "admin-status"
+	xeInOctets = xeIf + "statistics/in-octets"
+	xeRxKbps   = xeIf + "statistics/rx-kbps"
+	xeIfKeys   = "name=GigabitEthernet1/0/1"
+)
+
+// TestDetectIOSXEInterface: IOS-XE's native interface oper-status leaving
+// if-oper-state-ready (no-pass, lower-layer-down) while its admin-status
+// is if-state-up is a critical link_down at the DOWN sample, resolved when
+// it is ready again; admin-status if-state-down (oper-status no-pass with
+// it, whichever leaf comes first) is an informational admin_down and no
+// link_down. The interface's statistics (in-octets, rx-kbps; keys name=IF)
+// are tied to it: neither learned nor alerted on while it is down. The same
+// at 1 and 60 ticks per record and through checkpoints taken while down,
+// restored in either key order. A control without the state leaves fires
+// on the drop.
+func TestDetectIOSXEInterface(t *testing.T) {
+	oper := func(i int) string {
+		switch {
+		case i >= 100 && i < 160:
+			return "if-oper-state-no-pass"
+		case i >= 400 && i < 420:
+			return "if-oper-state-lower-layer-down"
+		case i >= 300 && i < 320:
+			return "if-oper-state-no-pass"
+		}
+		return "if-oper-state-ready"
+	}
+	shut := func(i int) bool { return i >= 300 && i < 320 }
+	down := func(i int) bool { return oper(i) != "if-oper-state-ready" }
+	counts := byteCounts(600, down)
+	rows := func(states bool) func(i int) []schemas.Sample {
+		return func(i int) []schemas.Sample {
+			admin, kbps := "if-state-up", 80_000.0
+			if shut(i) {
+				admin = "if-state-down"
+			}
+			if down(i) {
+				kbps = 0
+			}
+			r := []schemas.Sample{counterSample(xeInOctets, xeIfKeys, counts[i]),
+				{Kind: schemas.KindGauge, Metric: xeRxKbps, Keys: xeIfKeys, F64: kbps + float64(i%7)*100}}
+			if states {
+				r = append(r, stateSample(xeAdmin, xeIfKeys, admin), stateSample(xeOper, xeIfKeys, oper(i)))
+			}
+			if i%2 == 0 {
+				slices.Reverse(r)
+			}
+			return r
+		}
+	}
+	want := []string{"firing link_down oper-status@100", "resolved link_down oper-status@160",
+		"firing admin_down admin-status@300", "resolved admin_down admin-status@320",
+		"firing link_down oper-status@400", "resolved link_down oper-status@420"}
+	for _, per := range []int{1, 60} {
+		d := newTestDetect(t, Config{})
+		dets := process(t, d, sampleRecords(t, 600, per, rows(true)))
+		if got := summary(dets); !slices.Equal(got, want) {
+			t.Errorf("%d ticks per record: %v, want %v", per, got, want)
+			continue
+		}
+		for _, det := range dets {
+			sev := schemas.SeverityCritical
+			if det.Detector == "admin_down" {
+				sev = schemas.SeverityInfo
+			}
+			if det.Severity != sev || det.Keys != xeIfKeys || det.Detector == "link_down" &&
+				!strings.Contains(det.Annotations["description"], "(admin-status if-state-up)") {
+				t.Errorf("%d ticks per record: %s %s: severity %s, keys %s, %q", per, det.State, det.Detector, det.Severity, det.Keys, det.Annotations["description"])
+			}
+		}
+		// 599 rates, of which 61 + 21 + 21 are down or straddle it.
+		k := schemas.SeriesKey{Device: dev, Metric: xeInOctets, Keys: xeIfKeys}
+		if st := d.parts[0].series[k]; st == nil || st.points != 599-103 {
+			t.Errorf("%d ticks per record: in-octets scored %v points, want %d", per, st.points, 599-103)
+		}
+	}
+	recs := sampleRecords(t, 600, 1, rows(true))
+	for _, c := range []struct{ at, from int }{{130, 1}, {310, 3}} {
+		if got := summary(checkRestored(t, recs, c.at)); !slices.Equal(got, want[c.from:]) {
+			t.Errorf("after %d: %v, want %v", c.at, got, want[c.from:])
+		}
+	}
+	got := summary(process(t, newTestDetect(t, Config{}), sampleRecords(t, 600, 60, rows(false))))
+	if len(got) == 0 || !strings.HasPrefix(got[0], "firing") {
+		t.Errorf("control without states: %v, want the drop to fire", got)
+	}
+	t.Logf("control without states: %v", got)
+}
