@@ -877,3 +877,50 @@ func TestDetectIOSXEInterface(t *testing.T) {
 	}
 	t.Logf("control without states: %v", got)
 }
+
+// TestDetectIOSXEWithOpenConfigAdmin: an IOS-XE device streaming both
+// OpenConfig's admin-status and oper-status and the native ones (keys
+// name=IF on both) has two admin-status series on one interface. Shut at
+// 100, the native admin-status says if-state-down at once and OpenConfig's
+// (sampled later) DOWN from 102, while both oper-statuses go down at 100:
+// the interface is shut while either admin-status says so, so it is two
+// admin_down and no link_down, whatever order the series were made in
+// (the rows' order) or restored in (a checkpoint at 101, in either key
+// order). Enabled again at 120 (OpenConfig's admin-status UP from 122)
+// with the oper-statuses still down until 140, it is a link_down on each
+// once enable_grace (1 minute) has passed after the later enable.
+func TestDetectIOSXEWithOpenConfigAdmin(t *testing.T) {
+	rows := func(nativeFirst bool) func(i int) []schemas.Sample {
+		return func(i int) []schemas.Sample {
+			ocAdmin, ocOper, xeA, xeO := "UP", "UP", "if-state-up", "if-oper-state-ready"
+			if i >= 100 && i < 120 {
+				xeA = "if-state-down"
+			}
+			if i >= 102 && i < 122 {
+				ocAdmin = "DOWN"
+			}
+			if i >= 100 && i < 140 {
+				ocOper, xeO = "DOWN", "if-oper-state-no-pass"
+			}
+			oc := []schemas.Sample{stateSample(stateevents.MetricAdminStatus, xeIfKeys, ocAdmin), stateSample(stateevents.MetricOperStatus, xeIfKeys, ocOper)}
+			xe := []schemas.Sample{stateSample(xeAdmin, xeIfKeys, xeA), stateSample(xeOper, xeIfKeys, xeO)}
+			if nativeFirst {
+				return append(xe, oc...)
+			}
+			return append(oc, xe...)
+		}
+	}
+	want := []string{"firing admin_down admin-status@100", "firing admin_down admin-status@102",
+		"resolved admin_down admin-status@120", "resolved admin_down admin-status@122",
+		"firing link_down oper-status@128", "firing link_down oper-status@128",
+		"resolved link_down oper-status@140", "resolved link_down oper-status@140"}
+	for _, nativeFirst := range []bool{false, true} {
+		for _, per := range []int{1, 60} {
+			dets := process(t, newTestDetect(t, Config{}), sampleRecords(t, 300, per, rows(nativeFirst)))
+			if got := summary(dets); !slices.Equal(got, want) {
+				t.Errorf("native rows first %v, %d ticks per record: %v, want %v", nativeFirst, per, got, want)
+			}
+		}
+		checkRestored(t, sampleRecords(t, 300, 1, rows(nativeFirst)), 101)
+	}
+}

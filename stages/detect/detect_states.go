@@ -24,24 +24,23 @@ import (
 // (interface-name=IF), and the reverse. It is rebuilt from the series as
 // they are added (made or restored), never written to the changelog.
 //
-// An interface may have more than one oper-status and carrier-transitions
-// series (IOS-XR's state and line-state, in interface-xr and
-// interface-briefs; its generic counters in latest, total and cache):
-// opers and carriers hold them in metric order, so what the stage reads of
-// them does not depend on the order the series were made or restored in.
-// OpenConfig's interface has one of each.
+// An interface may have more than one oper-status, admin-status and
+// carrier-transitions series (IOS-XR's state and line-state, in
+// interface-xr and interface-briefs; its generic counters in latest, total
+// and cache; an IOS-XE device streaming OpenConfig's oper-status and
+// admin-status beside its native ones): opers, admins and carriers hold
+// them in metric order, so what the stage reads of them does not depend
+// on the order the series were made or restored in. An OpenConfig-only
+// interface has one of each.
 type ifaceState struct {
-	opers, carriers []*seriesState
-	admin, lldp     *seriesState
+	opers, admins, carriers []*seriesState
+	lldp                    *seriesState
 }
 
 // down reports whether the interface was (or may have been) down at some
 // time in (from, to]: any of its state series says so.
 func (f *ifaceState) down(from, to int64) bool {
-	if f.admin != nil && f.admin.se.DownWithin(from, to) {
-		return true
-	}
-	return anyDownWithin(f.opers, from, to) || anyDownWithin(f.carriers, from, to)
+	return anyDownWithin(f.admins, from, to) || anyDownWithin(f.opers, from, to) || anyDownWithin(f.carriers, from, to)
 }
 
 // anyDownWithin reports whether one of list was (or may have been) down at
@@ -59,9 +58,17 @@ func anyDownWithin(list []*seriesState, from, to int64) bool {
 // changed and are not up, the one that changed last; else the one that
 // changed last; the first in metric order on a tie. Nil when the
 // interface has none.
-func (f *ifaceState) oper() *seriesState {
+func (f *ifaceState) oper() *seriesState { return mostTelling(f.opers) }
+
+// admin returns the admin-status series a description reads, chosen as
+// oper chooses. Nil when the interface has none.
+func (f *ifaceState) admin() *seriesState { return mostTelling(f.admins) }
+
+// mostTelling returns the series of list that explainsMore than the
+// others, the first on a tie; nil for an empty list.
+func mostTelling(list []*seriesState) *seriesState {
 	var o *seriesState
-	for _, st := range f.opers {
+	for _, st := range list {
 		if o == nil || explainsMore(st, o) {
 			o = st
 		}
@@ -82,7 +89,7 @@ func (f *ifaceState) carrier() *seriesState {
 	return c
 }
 
-// explainsMore reports whether the oper-status series a tells more of
+// explainsMore reports whether the status series a tells more of
 // its interface than b: it changed to a status other than up and b did
 // not, or it changed later.
 func explainsMore(a, b *seriesState) bool {
@@ -118,7 +125,7 @@ func linkIface(ps *partState, st *seriesState) {
 	case stateevents.ClassOperStatus:
 		f.opers = insertByMetric(f.opers, st)
 	case stateevents.ClassAdminStatus:
-		f.admin = st
+		f.admins = insertByMetric(f.admins, st)
 	case stateevents.ClassCarrier:
 		f.carriers = insertByMetric(f.carriers, st)
 	case stateevents.ClassLLDP:
@@ -165,13 +172,12 @@ func unlinkIface(st *seriesState) {
 	if f == nil {
 		return
 	}
-	for _, p := range [...]**seriesState{&f.admin, &f.lldp} {
-		if *p == st {
-			*p = nil
-		}
+	if f.lldp == st {
+		f.lldp = nil
 	}
 	is := func(o *seriesState) bool { return o == st }
 	f.opers = slices.DeleteFunc(f.opers, is)
+	f.admins = slices.DeleteFunc(f.admins, is)
 	f.carriers = slices.DeleteFunc(f.carriers, is)
 }
 
@@ -259,31 +265,44 @@ func lldpExplained(f *ifaceState, ts int64, cfg *stateevents.Config) bool {
 }
 
 // adminShut reports whether the oper-status series st of interface f is
-// down on purpose at ts: its admin-status is down, or was at some time in
-// the stretch st has been down for. A link that comes back from a shut is
-// no flap, also when admin-status came up first.
+// down on purpose at ts: one of its admin-status series is down, or was
+// at some time in the stretch st has been down for. A link that comes
+// back from a shut is no flap, also when admin-status came up first.
 func adminShut(f *ifaceState, st *seriesState, ts int64) bool {
-	if f == nil || f.admin == nil {
+	if f == nil || len(f.admins) == 0 {
 		return false
 	}
-	if f.admin.se.Status() == stateevents.StatusAdminDown {
-		return true
+	for _, a := range f.admins {
+		if a.se.Status() == stateevents.StatusAdminDown {
+			return true
+		}
 	}
 	downAt, upAt := st.se.Stretch()
-	return st.se.Status() != stateevents.StatusUp && upAt <= downAt && f.admin.se.DownWithin(downAt, ts)
+	return st.se.Status() != stateevents.StatusUp && upAt <= downAt && anyDownWithin(f.admins, downAt, ts)
 }
 
 // enabledAt returns when the interface of the oper-status series st was
-// enabled again (its admin-status back up) while st was down, 0 when it
-// was not (or st is of another class): see stateevents.Tracker.Tick.
+// enabled again while st was down, 0 when it was not (or st is of another
+// class): see stateevents.Tracker.Tick. With several admin-status series
+// (OpenConfig's and a native one), it is enabled when every one that has
+// a verdict is up, at the latest of their returns, and none is admin down.
 func enabledAt(st *seriesState) int64 {
 	f := st.iface
-	if st.se.Class() != stateevents.ClassOperStatus || f == nil || f.admin == nil ||
-		f.admin.se.Status() != stateevents.StatusUp {
+	if st.se.Class() != stateevents.ClassOperStatus || f == nil {
 		return 0
 	}
-	_, up := f.admin.se.Stretch()
-	return up
+	var at int64
+	for _, a := range f.admins {
+		switch a.se.Status() {
+		case stateevents.StatusUp:
+			_, up := a.se.Stretch()
+			at = max(at, up)
+		case stateevents.StatusNone:
+		default:
+			return 0
+		}
+	}
+	return at
 }
 
 // watch puts st among its partition's series whose verdict can change with
@@ -398,8 +417,8 @@ func (d *Stage) describeState(st *seriesState, ev stateevents.Event, ts int64) s
 		}
 	default:
 		s = fmt.Sprintf("%s %s at %s", t.Class(), t.Raw(), at)
-		if f := st.iface; t.Class() == stateevents.ClassOperStatus && f != nil && f.admin != nil {
-			s += fmt.Sprintf(" (admin-status %s)", f.admin.se.Raw())
+		if f := st.iface; t.Class() == stateevents.ClassOperStatus && f != nil && len(f.admins) > 0 {
+			s += fmt.Sprintf(" (admin-status %s)", f.admin().se.Raw())
 		}
 	}
 	switch {
