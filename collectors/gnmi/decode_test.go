@@ -304,3 +304,27 @@ func TestDecodeErrors(t *testing.T) {
 	rec := b.NewRecord()
 	rec.Release()
 }
+
+// TestDecodeIOSXRNativeCounters decodes IOS-XR's native interface
+// statistics as the router streams them (JSON_IETF, a generic-counters
+// container under a module-prefixed path, 64-bit values as JSON strings):
+// its traffic counters are counters, which the detect stage turns into
+// rates, and its times are gauges. Before, bytes-received and packets-sent
+// were gauges: the detect stage scored the running total, which does not
+// fall when the link does.
+func TestDecodeIOSXRNativeCounters(t *testing.T) {
+	r := notif(t, ts1, "Cisco-IOS-XR-infra-statsd-oper:infra-statistics/interfaces/interface[interface-name=HundredGigE0/0/0/0]/latest",
+		upd(t, "generic-counters", jsonv(`{"bytes-received":"123456789012","packets-sent":"7","carrier-transitions":2,"seconds-since-packet-received":0}`)),
+		upd(t, "data-rate/input-data-rate", jsonv(`"4200"`)),
+	)
+	out, _ := decodeAll(t, DecoderConfig{}, r)
+	const p = "/infra-statistics/interfaces/interface/latest/"
+	const k = "interface-name=HundredGigE0/0/0/0"
+	checkSamples(t, out, []schemas.Sample{
+		{Metric: p + "generic-counters/bytes-received", Keys: k, Kind: schemas.KindCounter, U64: 123456789012},
+		{Metric: p + "generic-counters/carrier-transitions", Keys: k, Kind: schemas.KindCounter, U64: 2},
+		{Metric: p + "generic-counters/packets-sent", Keys: k, Kind: schemas.KindCounter, U64: 7},
+		{Metric: p + "generic-counters/seconds-since-packet-received", Keys: k, Kind: schemas.KindGauge, F64: 0},
+		{Metric: p + "data-rate/input-data-rate", Keys: k, Kind: schemas.KindGauge, F64: 4200},
+	})
+}

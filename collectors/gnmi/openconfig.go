@@ -38,9 +38,26 @@ var knownLeaves = func() map[string]leafInfo {
 // counterSuffixes mark leaves that are counters wherever they sit.
 var counterSuffixes = []string{"-octets", "-pkts", "-packets", "-errors", "-discards", "-transitions", "-drops"}
 
+// counterContainers are containers of vendor models whose leaves are
+// cumulative counters but for times and flags (notCounterInContainer),
+// whatever their names: IOS-XR's interface statistics
+// (Cisco-IOS-XR-infra-statsd-oper's generic-counters and
+// interfaces-mib-counters, Cisco-IOS-XR-pfi-im-cmd-oper's
+// full-interface-stats), where the traffic counters are bytes-received,
+// packets-sent and so on, which no suffix marks.
+var counterContainers = []string{"/generic-counters/", "/interfaces-mib-counters/", "/full-interface-stats/"}
+
+// notCounterInContainer reports whether leaf, in a counterContainers
+// container, is a time or a flag rather than a counter:
+// seconds-since-packet-received, last-data-time, availability-flag.
+func notCounterInContainer(leaf string) bool {
+	return strings.HasPrefix(leaf, "seconds-since-") || strings.HasPrefix(leaf, "last-") || strings.HasSuffix(leaf, "-flag")
+}
+
 // classify returns what is known of a metric from its name: the vocabulary
 // first, then the OpenConfig conventions (leaves under a "counters"
-// container and leaves named like counters are counters).
+// container and leaves named like counters are counters) and the vendor
+// counter containers (counterContainers).
 func classify(metric string) leafInfo {
 	li := classifyKind(metric)
 	li.lldp = strings.HasPrefix(metric, lldpNeighborEntry+"/")
@@ -54,6 +71,13 @@ func classifyKind(metric string) leafInfo {
 	}
 	if strings.Contains(metric, "/counters/") {
 		return leafInfo{kind: schemas.KindCounter}
+	}
+	for _, c := range counterContainers {
+		if i := strings.Index(metric, c); i >= 0 {
+			if leaf := metric[i+len(c):]; !strings.Contains(leaf, "/") && !notCounterInContainer(leaf) {
+				return leafInfo{kind: schemas.KindCounter}
+			}
+		}
 	}
 	for _, s := range counterSuffixes {
 		if strings.HasSuffix(metric, s) {

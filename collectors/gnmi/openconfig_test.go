@@ -40,3 +40,37 @@ func TestClassifyVocabulary(t *testing.T) {
 	f("/components/component/state/description", 0)
 	f(schemas.MetricPSUInPower, 0) // derived by the collector itself (derivePSU)
 }
+
+// TestClassifyIOSXRCounters checks IOS-XR's native interface statistics
+// (Cisco-IOS-XR-infra-statsd-oper's generic-counters and
+// interfaces-mib-counters, Cisco-IOS-XR-pfi-im-cmd-oper's
+// full-interface-stats): their cumulative leaves are counters whatever
+// their names (bytes-received, packets-sent, resets), with or without the
+// origin in front; the times and flags beside them are not.
+func TestClassifyIOSXRCounters(t *testing.T) {
+	const gc = "/infra-statistics/interfaces/interface/latest/generic-counters/"
+	for _, c := range []struct {
+		metric string
+		want   schemas.Kind
+	}{
+		{gc + "bytes-received", schemas.KindCounter},
+		{gc + "packets-sent", schemas.KindCounter},
+		{gc + "multicast-packets-received", schemas.KindCounter},
+		{gc + "input-overruns", schemas.KindCounter},
+		{gc + "resets", schemas.KindCounter},
+		{gc + "crc-errors", schemas.KindCounter},
+		{"Cisco-IOS-XR-infra-statsd-oper:" + gc + "bytes-sent", schemas.KindCounter},
+		{"/infra-statistics/interfaces/interface/total/interfaces-mib-counters/bytes-received", schemas.KindCounter},
+		{"/interfaces/interface-xr/interface/interface-statistics/full-interface-stats/packets-received", schemas.KindCounter},
+		{gc + "seconds-since-packet-received", 0},
+		{gc + "seconds-since-last-clear-counters", 0},
+		{gc + "last-data-time", 0},
+		{gc + "last-discontinuity-time", 0},
+		{gc + "availability-flag", 0},
+		{"/infra-statistics/interfaces/interface/latest/data-rate/input-data-rate", 0},
+	} {
+		if got := classify(c.metric).kind; got != c.want {
+			t.Errorf("classify(%q) = %v, want %v", c.metric, got, c.want)
+		}
+	}
+}
