@@ -181,6 +181,13 @@ func (d *Stage) seriesOf(ps *partState, sr *schemas.SampleReader, rows []*series
 	kind := sr.Kind(i)
 	k := schemas.SeriesKey{Device: sr.Device(i), Metric: sr.Metric(i), Keys: sr.Keys(i)}
 	st := ps.series[k]
+	if st != nil && st.e != nil && kind != st.kind && kind != schemas.KindState && !st.firing() {
+		// A counter that was a gauge, or the reverse (a collector that
+		// learned the leaf's kind): what was learned is of the other
+		// kind, so the series starts cold; addSeries replaces it. One
+		// whose alert fires keeps its state until the alert resolves.
+		st = nil
+	}
 	if st == nil {
 		class := stateevents.Classify(k.Metric)
 		st = &seriesState{kind: kind}

@@ -1,0 +1,51 @@
+package detect
+
+import (
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// TestDetectKindChangeStartsCold: a series whose kind changes between
+// counter and gauge starts cold. The case in the field: a collector that
+// published IOS-XR's native bytes-received as a gauge (its running total)
+// and, upgraded, publishes it as a counter; a stage restored from the
+// changelog fed the rates to the running total's baseline, a drop of six
+// orders of magnitude, and alerted on every such series. Also through a
+// checkpoint taken before the change.
+func TestDetectKindChangeStartsCold(t *testing.T) {
+	const n, change = 400, 250
+	var recs []*kgo.Record
+	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	defer sb.Release()
+	for i := range n {
+		ts := t0.Add(time.Duration(i) * 10 * time.Second).UnixNano()
+		total := uint64(1e12) + uint64(i)*12_500_000 + uint64(i%7)*100_000 // 10 Mb/s, some jitter
+		s := schemas.Sample{TS: ts, Device: dev, Source: schemas.SourceGNMI, Metric: nativeClock, Keys: xrIfKeys}
+		if i < change {
+			s.Kind, s.F64 = schemas.KindGauge, float64(total)
+		} else {
+			s.Kind, s.U64 = schemas.KindCounter, total
+		}
+		sb.Append(&s)
+		recs = append(recs, recordOf(t, sb))
+	}
+	d := newTestDetect(t, Config{})
+	if dets := process(t, d, recs); len(dets) != 0 {
+		t.Errorf("detections across the kind change: %v", summary(dets))
+	}
+	a, b := newTestDetect(t, Config{}), newTestDetect(t, Config{})
+	process(t, a, recs[:change-10])
+	for k, v := range checkpoint(a) {
+		if err := b.Restore(0, []byte(k), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if dets := process(t, b, recs[change-10:]); len(dets) != 0 {
+		t.Errorf("restored, detections across the kind change: %v", summary(dets))
+	}
+}
