@@ -49,3 +49,50 @@ func TestDetectKindChangeStartsCold(t *testing.T) {
 		t.Errorf("restored, detections across the kind change: %v", summary(dets))
 	}
 }
+
+// TestDetectQuietRuleNative: an interface's error counter that starts
+// moving on every interval is an error_run alert on the vendor models the
+// stage ties to an interface too (IOS-XR's generic-counters crc-errors,
+// SR Linux's in-error-packets), not only on OpenConfig's; a drop counter
+// is not (a congested port drops on every interval of its busy hour).
+func TestDetectQuietRuleNative(t *testing.T) {
+	const n, from = 600, 400
+	for _, c := range []struct {
+		metric, keys string
+		want         bool
+	}{
+		{"/interfaces/interface/state/counters/in-errors", "name=Ethernet1", true}, // OpenConfig, as before
+		{"Cisco-IOS-XR-infra-statsd-oper:/infra-statistics/interfaces/interface/latest/generic-counters/crc-errors", xrIfKeys, true},
+		{"/interface/statistics/in-error-packets", srlIfKeys, true},
+		{"Cisco-IOS-XR-infra-statsd-oper:/infra-statistics/interfaces/interface/latest/generic-counters/input-drops", xrIfKeys, false},
+		{"/system/errors/error-count", "", false}, // not an interface's
+	} {
+		var recs []*kgo.Record
+		sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+		var v uint64
+		for i := range n {
+			if i%20 == 7 || i >= from { // 5 % of intervals, then every one
+				v += 3
+			}
+			s := schemas.Sample{TS: t0.Add(time.Duration(i) * 10 * time.Second).UnixNano(), Device: dev, Source: schemas.SourceGNMI,
+				Kind: schemas.KindCounter, Metric: c.metric, Keys: c.keys, U64: v}
+			sb.Append(&s)
+			if (i+1)%60 == 0 {
+				recs = append(recs, recordOf(t, sb))
+			}
+		}
+		sb.Release()
+		fired := false
+		for _, d := range process(t, newTestDetect(t, Config{}), recs) {
+			if d.Detector == QuietRule && d.State == schemas.StateFiring {
+				fired = true
+				if at := d.EventTime.Sub(t0); at < from*10*time.Second || at > (from+30)*10*time.Second {
+					t.Errorf("%s: error_run at %v, want within 5 minutes of %v", c.metric, at, from*10*time.Second)
+				}
+			}
+		}
+		if fired != c.want {
+			t.Errorf("%s: error_run fired %v, want %v", c.metric, fired, c.want)
+		}
+	}
+}

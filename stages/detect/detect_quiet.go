@@ -2,10 +2,12 @@ package detect
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/detectors/rate"
+	"github.com/telekernel/telekernel/detectors/stateevents"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/internal/detections"
 )
@@ -29,7 +31,17 @@ type quietState = ruleState[rate.Quiet]
 // nil when metric is not an error counter. Every rule starts
 // from d.quiet (New's), sharing its configuration.
 func (d *Stage) newQuietState(kind schemas.Kind, metric string) *quietState {
-	return newRule(kind == schemas.KindCounter && rate.IsQuietCounter(metric), d.quiet.Fresh)
+	return newRule(kind == schemas.KindCounter && isQuietCounter(metric), d.quiet.Fresh)
+}
+
+// isQuietCounter reports whether metric is a counter that stays still on
+// a healthy interface: rate.IsQuietCounter's OpenConfig error counters,
+// and the error counters of the vendor models' interface series the stage
+// ties to their interface (stateevents.IsInterface: IOS-XR's
+// generic-counters crc-errors, SR Linux's in-error-packets).
+func isQuietCounter(metric string) bool {
+	return rate.IsQuietCounter(metric) ||
+		stateevents.IsInterface(metric) && strings.Contains(metric[strings.LastIndexByte(metric, '/')+1:], "error")
 }
 
 // scoreQuiet feeds a counter's rate x at ts to its quiet rule and emits
