@@ -130,6 +130,14 @@ func TestTransactPasswordRotationWindow(t *testing.T) {
 	ran := make(chan error, 1)
 	go func() { ran <- tr.Run(runCtx) }()
 	waitSeen(t, &proc.seen, 50)
+	// Committed, not only processed: a commit that opens its connection
+	// after the password changed would be refused too, and the check
+	// below would see 0 (it did, on a loaded CI machine).
+	for deadline := time.Now().Add(30 * time.Second); tr.Stats().Flushed < 50; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d outputs committed 30 s after the first 50 inputs were processed, want 50", tr.Stats().Flushed)
+		}
+	}
 
 	// The broker takes the new password; the file still holds the old
 	// one. Wait until the idle produce connection is reaped, then give
