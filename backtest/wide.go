@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -33,6 +34,12 @@ type wideSource struct {
 	line    int
 	device  string
 	timeCol int
+	// clockCol is the column of the time of day when the time column
+	// holds dates alone (a spreadsheet's Date and Time), -1 otherwise.
+	clockCol int
+	// timeCols are the columns named as a time column, in header order;
+	// the first row picks timeCol (and clockCol) among them.
+	timeCols []int
 	// timeUnit is the time column's epoch unit (unitSecond…), textTime
 	// for date-times, 0 before the first row.
 	timeUnit int64
@@ -56,8 +63,11 @@ type wideColumn struct {
 // .gz): a header row naming the columns, a time column, an optional index
 // column (unnamed, or pandas' "Unnamed: 0"), and one column per feature
 // mapped by m (a counter, gauge or state column: see Mapping). The time
-// column is the first one named time, timestamp, ts, datetime or date (in
-// any case; the others are not read); its values are epoch seconds,
+// column is one named time, timestamp, ts, datetime or date (in any case;
+// the others are not read): the first whose cell in the first row is a
+// time, else a column of dates alone read with one of times of day
+// (HH:MM:SS[.fff], a spreadsheet's Date and Time), else the first; its
+// values are epoch seconds,
 // milliseconds, microseconds or nanoseconds (fractions allowed), the unit
 // decided per file by the magnitude of the first row's value (below 1e11
 // seconds, below 1e14 milliseconds, below 1e17 microseconds, else
@@ -129,10 +139,10 @@ func (s *wideSource) Next(ctx context.Context) ([]schemas.Sample, error) {
 			s.closeFile()
 			continue
 		}
-		s.line++
 		if err != nil {
 			return nil, fmt.Errorf("cannot read %s: %w", s.path, err)
 		}
+		s.line, _ = s.r.FieldPos(0) // a quoted cell may span lines
 		if err := s.row(rec); err != nil {
 			return nil, err
 		}
@@ -145,12 +155,19 @@ func (s *wideSource) Next(ctx context.Context) ([]schemas.Sample, error) {
 // row fills s.batch from one CSV row.
 func (s *wideSource) row(rec []string) error {
 	s.batch = s.batch[:0]
-	if s.timeCol >= len(rec) {
+	if s.timeCols[len(s.timeCols)-1] >= len(rec) {
 		return fmt.Errorf("%s:%d: cannot read row: %d fields", s.path, s.line, len(rec))
 	}
-	ts, err := s.time(strings.TrimSpace(rec[s.timeCol]))
+	if s.timeUnit == 0 {
+		s.pickTime(rec)
+	}
+	cell := strings.TrimSpace(rec[s.timeCol])
+	if s.clockCol >= 0 {
+		cell += " " + strings.TrimSpace(rec[s.clockCol])
+	}
+	ts, err := s.time(cell)
 	if err != nil {
-		return fmt.Errorf("%s:%d: cannot read time %q: %v", s.path, s.line, rec[s.timeCol], err)
+		return fmt.Errorf("%s:%d: cannot read time %q: %v", s.path, s.line, cell, err)
 	}
 	for i := range s.cols {
 		col := &s.cols[i]
@@ -170,11 +187,62 @@ func (s *wideSource) row(rec []string) error {
 		}
 		smp := schemas.Sample{TS: ts, Device: s.device, Metric: col.Metric, Keys: col.Keys, Kind: col.Kind, Source: WideSourceName}
 		if why := parseCell(cell, &smp); why != "" {
-			return fmt.Errorf("%s:%d: cannot read column %d %q: %q is %s", s.path, s.line, col.csv+1, col.Metric, cell, why)
+			line, _ := s.r.FieldPos(col.csv)
+			return fmt.Errorf("%s:%d: cannot read column %d %q: %q is %s", s.path, line, col.csv+1, col.Metric, cell, why)
 		}
 		s.batch = append(s.batch, smp)
 	}
 	return nil
+}
+
+// pickTime picks, from the first row rec of a file, the time column among
+// the columns named as one: the first whose cell is an epoch time or a
+// date-time with a time of day; else a column of dates alone with one
+// whose cells are times of day (HH:MM:SS[.fff]), read together; else the
+// first (whose cells are then dates alone, or an error).
+func (s *wideSource) pickTime(rec []string) {
+	s.timeCol, s.clockCol = s.timeCols[0], -1
+	date, clock := -1, -1
+	for _, i := range s.timeCols {
+		cell := strings.TrimSpace(rec[i])
+		switch {
+		case isDate(cell):
+			if date < 0 {
+				date = i
+			}
+		case isClock(cell):
+			if clock < 0 {
+				clock = i
+			}
+		case isTime(cell):
+			s.timeCol = i
+			return
+		}
+	}
+	if date >= 0 && clock >= 0 {
+		s.timeCol, s.clockCol = date, clock
+	}
+}
+
+// isTime reports whether cell is an epoch time or a date-time.
+func isTime(cell string) bool {
+	if _, ok := parseDateTime(cell); ok {
+		return true
+	}
+	f, err := strconv.ParseFloat(cell, 64)
+	return err == nil && f >= 0
+}
+
+// isDate reports whether cell is a date alone (YYYY-MM-DD).
+func isDate(cell string) bool {
+	_, err := time.Parse(time.DateOnly, cell)
+	return err == nil
+}
+
+// isClock reports whether cell is a time of day alone (HH:MM:SS[.fff]).
+func isClock(cell string) bool {
+	_, err := time.Parse(time.TimeOnly, cell)
+	return err == nil
 }
 
 // textTime is the time unit of a file whose times are date-times.
@@ -314,15 +382,21 @@ func (s *wideSource) open(path string) error {
 	if err != nil {
 		return fmt.Errorf("cannot open wide CSV: %w", err)
 	}
-	var r io.Reader = bufio.NewReaderSize(f, 1<<16)
+	br := bufio.NewReaderSize(f, 1<<16)
 	if strings.HasSuffix(path, ".gz") {
-		gz, err := gzip.NewReader(r)
+		gz, err := gzip.NewReader(br)
 		if err != nil {
 			f.Close()
 			return fmt.Errorf("cannot read %s: %w", path, err)
 		}
-		r = gz
+		br = bufio.NewReaderSize(gz, 1<<16)
 	}
+	// A byte order mark goes before the CSV reader sees it: before a
+	// quoted header name it would be a bare quote.
+	if b, err := br.Peek(len(bom)); err == nil && string(b) == bom {
+		br.Discard(len(bom))
+	}
+	r := io.Reader(br)
 	s.f, s.path, s.line, s.device = f, path, 1, WideDevice(path, s.m)
 	s.r = csv.NewReader(r)
 	s.r.ReuseRecord = true
@@ -331,17 +405,12 @@ func (s *wideSource) open(path string) error {
 		s.closeFile()
 		return fmt.Errorf("cannot read the header of %s: %w", path, err)
 	}
-	s.timeCol, s.timeUnit, s.cols = -1, 0, s.cols[:0]
+	s.timeCol, s.clockCol, s.timeCols, s.timeUnit, s.cols = -1, -1, s.timeCols[:0], 0, s.cols[:0]
 	for i, name := range head {
-		if i == 0 {
-			name = strings.TrimPrefix(name, "\ufeff") // a byte order mark
-		}
 		name = strings.TrimSpace(name)
 		switch {
 		case isTimeName(name):
-			if s.timeCol < 0 {
-				s.timeCol = i
-			}
+			s.timeCols = append(s.timeCols, i)
 		case isIndexName(name):
 		default:
 			c, guess := s.m.column(name)
@@ -351,13 +420,16 @@ func (s *wideSource) open(path string) error {
 			s.cols = append(s.cols, wideColumn{Column: c, csv: i, guess: guess && c.Kind != schemas.KindState})
 		}
 	}
-	if s.timeCol < 0 {
+	if len(s.timeCols) == 0 {
 		s.closeFile()
 		return fmt.Errorf("cannot read %s: no time column in the header (want %s or %s)", path,
 			strings.Join(timeNames[:len(timeNames)-1], ", "), timeNames[len(timeNames)-1])
 	}
 	return nil
 }
+
+// bom is UTF-8's byte order mark, which spreadsheet exports write first.
+const bom = "\ufeff"
 
 func (s *wideSource) closeFile() {
 	if s.f != nil {

@@ -400,3 +400,47 @@ func TestWideTimeColumn(t *testing.T) {
 	bad("time,Eth1bytes-sent\n9999999999999999999,12\n", `r1.csv:2: cannot read time "9999999999999999999": out of range`)
 	bad("time,Eth1bytes-sent\n1500000000,12\n,13\n", `r1.csv:3: cannot read time "": want epoch seconds, as in the first row`)
 }
+
+// TestWideExportForms reads exports that TestWideTimeColumn does not
+// cover: a byte order mark before a quoted header (PowerShell's
+// Export-Csv, R's write.csv with a UTF-8 BOM), a date column beside the
+// time column (a spreadsheet's Date and Time, a date first and an epoch
+// timestamp after it), which must not make every row of a day midnight.
+func TestWideExportForms(t *testing.T) {
+	dir := t.TempDir()
+	const (
+		t0 = "1500000000000000000"
+		t1 = "1500000005250000000"
+	)
+	f := func(name, head, row0, row1 string) {
+		t.Helper()
+		path := writeWide(t, dir, name, head+",\"Eth1input-data-rate\"\r\n"+row0+",\"1\"\r\n"+row1+",\"2\"\r\n")
+		got, _, err := readWide(t, DefaultMapping(), path)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			return
+		}
+		dev := WideDevice(path, DefaultMapping())
+		checkSamples(t, got, []string{
+			t0 + " " + dev + " /native/input-data-rate{name=Eth1} gauge=1",
+			t1 + " " + dev + " /native/input-data-rate{name=Eth1} gauge=2",
+		})
+	}
+	f("q1.csv", "\ufeff\"time\"", `"1500000000"`, `"1500000005.25"`)
+	f("q2.csv.gz", "\ufeff\"Timestamp\"", `"1500000000"`, `"1500000005.25"`)
+	f("q3.csv", "Date,Time", "2017-07-14,02:40:00", "2017-07-14,02:40:05.25")
+	f("q4.csv", "Time,Date", "02:40:00,2017-07-14", "02:40:05.25,2017-07-14")
+	f("q5.csv", "date,timestamp", "2017-07-14,1500000000", "2017-07-14,1500000005.25")
+	f("q6.csv", "Date,Time,timestamp", "2017-07-14,x,1500000000", "2017-07-14,y,1500000005.25")
+}
+
+// TestWideErrorLine: an error names the line of the file the cell is on,
+// also after a quoted cell that spans lines.
+func TestWideErrorLine(t *testing.T) {
+	path := writeWide(t, t.TempDir(), "r1.csv", "time,Eth1bytes-sent,Eth1description\n"+
+		"1500000000,12,\"two\nlines\"\n1500000005,x,one\n")
+	_, _, err := readWide(t, DefaultMapping(), path)
+	if want := `r1.csv:4: cannot read column 2`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want it to contain %q", err, want)
+	}
+}
