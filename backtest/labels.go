@@ -55,8 +55,10 @@ func ReadLabels(path string) ([]Event, error) {
 	return parseLabels(path, b)
 }
 
-// parseLabels parses the labels b read from path, JSON lines or CSV.
+// parseLabels parses the labels b read from path, JSON lines or CSV,
+// after a UTF-8 byte order mark if there is one.
 func parseLabels(path string, b []byte) ([]Event, error) {
+	b = bytes.TrimPrefix(b, []byte(bom))
 	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
 		return parseJSONLabels(path, b)
 	}

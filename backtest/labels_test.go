@@ -125,3 +125,18 @@ func TestCheckDevices(t *testing.T) {
 		t.Errorf("known devices: %v", err)
 	}
 }
+
+// TestLabelsByteOrderMark: labels saved by a spreadsheet or an editor
+// with a UTF-8 byte order mark read as without one, CSV and JSON lines.
+func TestLabelsByteOrderMark(t *testing.T) {
+	for _, d := range []string{
+		"\ufeffdevice,start,end\nr1,1500000000,1500000005000\n",
+		"\ufeff\"device\",\"start\",\"end\"\n\"r1\",\"1500000000\",\"1500000005\"\n",
+		"\ufeff{\"device\":\"r1\",\"start\":1500000000000,\"end\":\"1500000005\"}\n",
+	} {
+		ev, err := parseLabels("l.csv", []byte(d))
+		if err != nil || len(ev) != 1 || ev[0].Device != "r1" || ev[0].Start.Unix() != 1500000000 || ev[0].End.Unix() != 1500000005 {
+			t.Errorf("%q: %v, %v", d, ev, err)
+		}
+	}
+}
