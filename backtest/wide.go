@@ -78,7 +78,8 @@ type wideColumn struct {
 // state and line-state are both an interface's oper-status), the first in
 // the header is read and the others are not. Each row is one batch. Empty cells are skipped, not
 // zeros; so are the missing-value tokens nan, NA, N/A, null, None and -
-// (in any case) and infinities, which the source counts (SkipCounter). A
+// (in any case), infinities and a spreadsheet's error values (#N/A,
+// #DIV/0!, …), which the source counts (SkipCounter). A
 // cell that is not a value of its column's kind is an error naming
 // FILE:LINE and the column. Files are read one at a time in the order
 // given.
@@ -304,10 +305,12 @@ func isIndexName(name string) bool {
 func (s *wideSource) Skipped() int64 { return s.skipped }
 
 // missingTokens are the cells that exporters write for a missing value
-// (pandas, R, SQL, Python, spreadsheets), matched in any case, and the
-// infinities (a float's overflow, a division by zero): no measurement.
+// (pandas, R, SQL, Python, spreadsheets), matched in any case, the
+// infinities (a float's overflow, a division by zero) and a spreadsheet's
+// error values (#N/A, #DIV/0!, …): no measurement.
 var missingTokens = [...]string{"nan", "na", "n/a", "null", "none", "-",
-	"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+	"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity",
+	"#n/a", "#div/0!", "#value!", "#ref!", "#num!", "#name?", "#null!"}
 
 // missing reports whether a non-empty cell holds no value (missingTokens).
 func missing(cell string) bool {

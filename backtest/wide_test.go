@@ -444,3 +444,26 @@ func TestWideErrorLine(t *testing.T) {
 		t.Errorf("error %v, want it to contain %q", err, want)
 	}
 }
+
+// TestWideSpreadsheetErrors: a spreadsheet's error values (#N/A, #DIV/0!,
+// …) are missing values. As the first cell of a column whose kind is a
+// guess they must not make it a state column: its numbers would become
+// text that no detector reads.
+func TestWideSpreadsheetErrors(t *testing.T) {
+	path := writeWide(t, t.TempDir(), "r1.csv", "time,Eth1input-data-rate,Eth1bytes-received,Eth1foo\n"+
+		"1500000000,#N/A,#N/A,#DIV/0!\n"+
+		"1500000005,2.5,10,#VALUE!\n"+
+		"1500000010,#div/0!,#REF!,3\n")
+	got, src, err := readWide(t, DefaultMapping(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSamples(t, got, []string{
+		"1500000005000000000 r1 /native/input-data-rate{name=Eth1} gauge=2.5",
+		"1500000005000000000 r1 " + ifCounters + "in-octets{name=Eth1} counter=10",
+		"1500000010000000000 r1 /native/foo{name=Eth1} gauge=3",
+	})
+	if n := src.(SkipCounter).Skipped(); n != 6 {
+		t.Errorf("%d cells skipped, want 6", n)
+	}
+}
