@@ -216,9 +216,16 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 		f := st.iface
 		was := st.se.Status()
 		ev = st.se.UpdateStatus(cfg, ts, v, class == stateevents.ClassOperStatus && adminShut(f, st, ts))
-		if class == stateevents.ClassAdminStatus && f != nil {
+		shut := was != stateevents.StatusAdminDown && st.se.Status() == stateevents.StatusAdminDown
+		// An admin-status series, or an oper-status one whose values carry
+		// the shut (IOS-XR's im-state-admin-down), going admin down
+		// explains the interface's other oper-status series going down.
+		if f != nil && (class == stateevents.ClassAdminStatus || class == stateevents.ClassOperStatus && shut) {
 			for _, o := range f.opers {
-				if was != stateevents.StatusAdminDown && st.se.Status() == stateevents.StatusAdminDown {
+				if o == st {
+					continue
+				}
+				if shut {
 					if xev := o.se.Explained(ts); xev.Transition != stateevents.None {
 						d.markDirty(ps, o)
 						if err := d.emitState(emit, o, xev, ts); err != nil {
@@ -266,10 +273,20 @@ func lldpExplained(f *ifaceState, ts int64, cfg *stateevents.Config) bool {
 
 // adminShut reports whether the oper-status series st of interface f is
 // down on purpose at ts: one of its admin-status series is down, or was
-// at some time in the stretch st has been down for. A link that comes
-// back from a shut is no flap, also when admin-status came up first.
+// at some time in the stretch st has been down for, or another of its
+// oper-status series says admin down (IOS-XR's im-state-admin-down beside
+// OpenConfig's oper-status). A link that comes back from a shut is no
+// flap, also when admin-status came up first.
 func adminShut(f *ifaceState, st *seriesState, ts int64) bool {
-	if f == nil || len(f.admins) == 0 {
+	if f == nil {
+		return false
+	}
+	for _, o := range f.opers {
+		if o != st && o.se.Status() == stateevents.StatusAdminDown {
+			return true
+		}
+	}
+	if len(f.admins) == 0 {
 		return false
 	}
 	for _, a := range f.admins {
@@ -286,12 +303,30 @@ func adminShut(f *ifaceState, st *seriesState, ts int64) bool {
 // class): see stateevents.Tracker.Tick. With several admin-status series
 // (OpenConfig's and a native one), it is enabled when every one that has
 // a verdict is up, at the latest of their returns, and none is admin down.
+// Another oper-status series whose values carry the shut (IOS-XR's state
+// beside OpenConfig's oper-status) counts as one: not enabled while it
+// says admin down, enabled when it left that for down.
 func enabledAt(st *seriesState) int64 {
 	f := st.iface
 	if st.se.Class() != stateevents.ClassOperStatus || f == nil {
 		return 0
 	}
 	var at int64
+	for _, o := range f.opers {
+		if o == st {
+			continue
+		}
+		switch o.se.Status() {
+		case stateevents.StatusAdminDown:
+			return 0
+		case stateevents.StatusDown:
+			// Only a change from admin down to down leaves its down
+			// stretch's start before its latest transition.
+			if down, _ := o.se.Stretch(); down < o.se.Changed() {
+				at = max(at, o.se.Changed())
+			}
+		}
+	}
 	for _, a := range f.admins {
 		switch a.se.Status() {
 		case stateevents.StatusUp:

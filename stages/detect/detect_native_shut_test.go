@@ -1,0 +1,82 @@
+package detect
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/telekernel/telekernel/detectors/stateevents"
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// TestDetectIOSXRShutBesideOpenConfigOper: an IOS-XR device streaming
+// OpenConfig's oper-status (without its admin-status) beside the native
+// state, shut 100..120: the native state says im-state-admin-down, which
+// is the shut itself, so OpenConfig's oper-status going DOWN with it is no
+// link_down (it is down on purpose, as with an admin-status series), in
+// either order of the rows, and after a checkpoint taken while shut.
+func TestDetectIOSXRShutBesideOpenConfigOper(t *testing.T) {
+	const ocKeys = "name=HundredGigE0/0/0/10"
+	rows := func(nativeFirst bool) func(i int) []schemas.Sample {
+		return func(i int) []schemas.Sample {
+			xr, oc := "im-state-up", "UP"
+			switch {
+			case i >= 100 && i < 120:
+				xr, oc = "im-state-admin-down", "DOWN"
+			case i == 120:
+				xr, oc = "im-state-down", "DOWN"
+			}
+			r := []schemas.Sample{stateSample(xrIfState, xrIfKeys, xr), stateSample(stateevents.MetricOperStatus, ocKeys, oc)}
+			if !nativeFirst {
+				slices.Reverse(r)
+			}
+			return r
+		}
+	}
+	want := []string{"firing admin_down state@100", "resolved admin_down state@120"}
+	for _, nativeFirst := range []bool{true, false} {
+		for _, per := range []int{1, 60} {
+			got := summary(process(t, newTestDetect(t, Config{}), sampleRecords(t, 300, per, rows(nativeFirst))))
+			// OpenConfig's row first, its link_down may fire and be
+			// resolved by the shut at once; none may stay.
+			if !nativeFirst {
+				got = slices.DeleteFunc(got, func(s string) bool {
+					return s == "firing link_down oper-status@100" || s == "resolved link_down oper-status@100"
+				})
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("native rows first %v, %d ticks per record: %v, want %v", nativeFirst, per, got, want)
+			}
+		}
+		checkRestored(t, sampleRecords(t, 300, 1, rows(nativeFirst)), 110)
+	}
+}
+
+// TestDetectIOSXRUnshutBesideOpenConfigOper: the same interface enabled
+// again at 120 (the native state leaves im-state-admin-down for
+// im-state-down) but with the link still down until 200: each
+// oper-status is a link_down once enable_grace (1 minute) has passed
+// after the enable, resolved when it is up.
+func TestDetectIOSXRUnshutBesideOpenConfigOper(t *testing.T) {
+	const ocKeys = "name=HundredGigE0/0/0/10"
+	rows := func(i int) []schemas.Sample {
+		xr, oc := "im-state-up", "UP"
+		switch {
+		case i >= 100 && i < 120:
+			xr, oc = "im-state-admin-down", "DOWN"
+		case i >= 120 && i < 200:
+			xr, oc = "im-state-down", "DOWN"
+		}
+		return []schemas.Sample{stateSample(xrIfState, xrIfKeys, xr), stateSample(stateevents.MetricOperStatus, ocKeys, oc)}
+	}
+	want := []string{"firing admin_down state@100", "resolved admin_down state@120",
+		"firing link_down state@126", "firing link_down oper-status@126",
+		"resolved link_down state@200", "resolved link_down oper-status@200"}
+	for _, per := range []int{1, 60} {
+		got := summary(process(t, newTestDetect(t, Config{}), sampleRecords(t, 300, per, rows)))
+		if !slices.Equal(got, want) {
+			t.Errorf("%d ticks per record: %v, want %v", per, got, want)
+		}
+	}
+	checkRestored(t, sampleRecords(t, 300, 1, rows), 110)
+	checkRestored(t, sampleRecords(t, 300, 1, rows), 123)
+}
