@@ -80,3 +80,30 @@ func TestDetectIOSXRUnshutBesideOpenConfigOper(t *testing.T) {
 	checkRestored(t, sampleRecords(t, 300, 1, rows), 110)
 	checkRestored(t, sampleRecords(t, 300, 1, rows), 123)
 }
+
+// TestDetectIOSXRLineDownAfterUnshut: an IOS-XR interface whose
+// line-state says im-state-down (not admin down) while its state says
+// im-state-admin-down, 100..120: the shut, no link_down. Enabled again at
+// 120 (state im-state-up) with the line protocol still down until 200:
+// a link_down on line-state once enable_grace has passed, not silence.
+func TestDetectIOSXRLineDownAfterUnshut(t *testing.T) {
+	rows := func(i int) []schemas.Sample {
+		st, line := "im-state-up", "im-state-up"
+		switch {
+		case i >= 100 && i < 120:
+			st, line = "im-state-admin-down", "im-state-down"
+		case i >= 120 && i < 200:
+			line = "im-state-down"
+		}
+		return []schemas.Sample{stateSample(xrIfState, xrIfKeys, st), stateSample(xrLineState, xrIfKeys, line)}
+	}
+	want := []string{"firing admin_down state@100", "resolved admin_down state@120",
+		"firing link_down line-state@126", "resolved link_down line-state@200"}
+	for _, per := range []int{1, 60} {
+		got := summary(process(t, newTestDetect(t, Config{}), sampleRecords(t, 300, per, rows)))
+		if !slices.Equal(got, want) {
+			t.Errorf("%d ticks per record: %v, want %v", per, got, want)
+		}
+	}
+	checkRestored(t, sampleRecords(t, 300, 1, rows), 123)
+}

@@ -303,9 +303,11 @@ func adminShut(f *ifaceState, st *seriesState, ts int64) bool {
 // class): see stateevents.Tracker.Tick. With several admin-status series
 // (OpenConfig's and a native one), it is enabled when every one that has
 // a verdict is up, at the latest of their returns, and none is admin down.
-// Another oper-status series whose values carry the shut (IOS-XR's state
-// beside OpenConfig's oper-status) counts as one: not enabled while it
-// says admin down, enabled when it left that for down.
+// Another oper-status series of the interface counts as one (IOS-XR's
+// state, whose values carry the shut, beside its line-state or
+// OpenConfig's oper-status): not enabled while it says admin down,
+// enabled when it left that for down, or when it came up. st being down
+// without an alarm was shut, so a sibling that came up since is enabled.
 func enabledAt(st *seriesState) int64 {
 	f := st.iface
 	if st.se.Class() != stateevents.ClassOperStatus || f == nil {
@@ -325,6 +327,9 @@ func enabledAt(st *seriesState) int64 {
 			if down, _ := o.se.Stretch(); down < o.se.Changed() {
 				at = max(at, o.se.Changed())
 			}
+		case stateevents.StatusUp:
+			_, up := o.se.Stretch()
+			at = max(at, up)
 		}
 	}
 	for _, a := range f.admins {
