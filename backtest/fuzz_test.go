@@ -49,6 +49,7 @@ func FuzzWideSource(f *testing.F) {
 	f.Add([]byte("timestamp,Gi0/0/0/1state,peer__session-state,x__y-drops\n1500000000000,im-state-up,NA,0.5\n1500000005000,im-state-down,bgp-st-estab,-\n"))
 	f.Add([]byte("Date,Eth1bytes-sent\n2017-07-14 02:40:00,12\n2017-07-14T02:40:05.25+00:00,-3\n"))
 	f.Add([]byte("\ufeffUnnamed: 0,ts,a\n0,1500000000000000000,inf\n1,1500000005000000000,None\n"))
+	f.Add([]byte("\ufeff\"Date\",\"Time\",\"Eth1bytes-sent\"\r\n\"2017-07-14\",\"02:40:00\",\"#N/A\"\r\n2017-07-14,02:40:05.25,\"1\n2\"\r\n"))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		path := filepath.Join(dir, "r1.csv")
