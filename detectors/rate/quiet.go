@@ -83,9 +83,13 @@ func (c QuietConfig) Run(busy float64) int {
 // drops on every interval of its busy hour (on bigdama18 every run the
 // rule found on out-discards was the congestion of a BGP clear's reroute).
 func IsQuietCounter(metric string) bool {
-	if !strings.HasPrefix(metric, "/interfaces/") {
-		return false
-	}
+	return strings.HasPrefix(metric, "/interfaces/") && IsErrorLeaf(metric)
+}
+
+// IsErrorLeaf reports whether the last element of metric names errors
+// (in-errors, crc-errors, in-error-packets): on an interface's series, a
+// counter that IsQuietCounter would follow whatever the model's paths.
+func IsErrorLeaf(metric string) bool {
 	return strings.Contains(metric[strings.LastIndexByte(metric, '/')+1:], "error")
 }
 

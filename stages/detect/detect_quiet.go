@@ -2,7 +2,6 @@ package detect
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -40,8 +39,7 @@ func (d *Stage) newQuietState(kind schemas.Kind, metric string) *quietState {
 // ties to their interface (stateevents.IsInterface: IOS-XR's
 // generic-counters crc-errors, SR Linux's in-error-packets).
 func isQuietCounter(metric string) bool {
-	return rate.IsQuietCounter(metric) ||
-		stateevents.IsInterface(metric) && strings.Contains(metric[strings.LastIndexByte(metric, '/')+1:], "error")
+	return rate.IsQuietCounter(metric) || stateevents.IsInterface(metric) && rate.IsErrorLeaf(metric)
 }
 
 // scoreQuiet feeds a counter's rate x at ts to its quiet rule and emits

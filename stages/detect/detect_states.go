@@ -494,12 +494,10 @@ func (d *Stage) explain(v *ifaceView, ts int64) string {
 
 // ifaceName returns the interface name of keys "name=IF" (OpenConfig, SR
 // Linux) or "interface-name=IF" (IOS-XR's native models); the keys when
-// they have another form.
+// they have another form (ifaceKeys tells the two forms apart).
 func ifaceName(keys string) string {
-	for _, k := range [...]string{"name=", "interface-name="} {
-		if n, ok := strings.CutPrefix(keys, k); ok && !strings.Contains(n, ",") {
-			return n
-		}
+	if n, ok := strings.CutPrefix(ifaceKeys(keys), "name="); ok && !strings.Contains(n, ",") {
+		return n
 	}
 	return keys
 }

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/telekernel/telekernel/detectors/drift"
-	"github.com/telekernel/telekernel/detectors/rate"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -80,7 +79,7 @@ func TestStateReadsOldRecords(t *testing.T) {
 			// power's its envelope rule (fresh: version 3 had none),
 			// before the version 3 bytes.
 			_, rest, err := cutRule(g[1:], "rule")
-			if err != nil || (g[0] == stateVersionQuiet) != rate.IsQuietCounter(k.Metric) || (g[0] == stateVersionDrift) != drift.Watches(k.Metric) {
+			if err != nil || (g[0] == stateVersionQuiet) != isQuietCounter(k.Metric) || (g[0] == stateVersionDrift) != drift.Watches(k.Metric) {
 				t.Errorf("%s: a version %d record (%v) on a metric with no such rule", k, g[0], err)
 			}
 			got[k] = append([]byte{stateVersion}, rest...)
