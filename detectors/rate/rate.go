@@ -29,6 +29,10 @@ const (
 	// Stale means the sample is not newer than the last one (a repeat or
 	// out of order) and was ignored.
 	Stale
+	// Held means the value did not change on a sample where its device
+	// would not have refreshed it yet (Refresh): no rate is computed, and
+	// the next change is divided over the time since the last one.
+	Held
 )
 
 // Update feeds one sample and returns the rate in units per second since

@@ -31,6 +31,7 @@ type seriesState struct {
 	kind    schemas.Kind
 	points  uint64 // values scored since the series began
 	counter rate.Counter
+	refresh rate.Refresh         // how often a counter's device refreshes it (a counter with no quiet rule)
 	quiet   *quietState          // an error counter's quiet rule (nil for other series)
 	drift   *driftState          // an optic power's envelope rule (nil for other series)
 	e       *ensemble.Ensemble   // the detectors of a counter rate or gauge (nil for se)

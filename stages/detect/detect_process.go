@@ -237,7 +237,13 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 			return nil // a null value carries nothing to score
 		}
 		from = st.counter.LastTS
-		r, res := st.counter.Update(ts, v)
+		var r float64
+		var res rate.Result
+		if st.quiet == nil {
+			r, res = st.refresh.Update(&st.counter, ts, v)
+		} else {
+			r, res = st.counter.Update(ts, v) // still is its usual self
+		}
 		ps.saw(st, ts)
 		if res != rate.OK {
 			return nil

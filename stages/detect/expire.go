@@ -27,16 +27,17 @@ type expiryState struct {
 }
 
 // seen returns the latest sample time of a counter or gauge series: a
-// counter's rate state keeps its last accepted sample, and a gauge's
-// keeps its latest sample's time in the same field (see score).
-func (st *seriesState) seen() int64 { return st.counter.LastTS }
+// counter's rate state keeps its last accepted sample and its refresh
+// state its latest, held or not; a gauge's keeps its latest sample's time
+// in the counter's field (see score).
+func (st *seriesState) seen() int64 { return max(st.counter.LastTS, st.refresh.Seen()) }
 
 // saw records that a counter or gauge series had a sample at ts.
 func (ps *partState) saw(st *seriesState, ts int64) {
 	if st.kind == schemas.KindGauge {
 		st.counter.LastTS = max(st.counter.LastTS, ts)
 	}
-	ps.exp.clock.Saw(st.counter.LastTS)
+	ps.exp.clock.Saw(st.seen())
 }
 
 // firing reports whether any alert of a counter or gauge series is on:

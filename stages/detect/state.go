@@ -13,16 +13,18 @@ import (
 // stateVersion is the version of the detect stage's per-series state in the
 // changelog that this build writes; an error or discard counter's record,
 // which carries its quiet rule, is stateVersionQuiet, and an optic
-// power's, which carries its envelope rule, stateVersionDrift. It reads
-// them all,
+// power's, which carries its envelope rule, stateVersionDrift, and another
+// counter's that has learned how its device refreshes it
+// stateVersionRefresh. It reads them all,
 // version 2 (the ensemble's record without the class byte) and the robust
 // z-score state of version 1 (migrated into the ensemble); a record of
 // another version is not restored: the series starts cold and a warning is
 // logged.
 const (
-	stateVersion      = 3
-	stateVersionQuiet = 4
-	stateVersionDrift = 5
+	stateVersion        = 3
+	stateVersionQuiet   = 4
+	stateVersionDrift   = 5
+	stateVersionRefresh = 6
 )
 
 // errStateVersion marks a changelog record this build cannot read.
@@ -47,7 +49,9 @@ var errStateConfig = errors.New("state of another detector configuration")
 // rate.(*Quiet).AppendBinary), then the version 3 record after its version
 // byte, so the rest reads as before. A series with an envelope rule (an
 // optic's power) writes version 5 alike, with the rule
-// (drift.(*Drift).AppendBinary) in place of the quiet one.
+// (drift.(*Drift).AppendBinary) in place of the quiet one. Another
+// counter whose rate.Refresh has learned anything writes version 6 alike,
+// with the refresh state (length uvarint, rate.(*Refresh).AppendBinary).
 //
 // Integers are varints and floats IEEE 754 little endian (internal/binenc,
 // the detectors' codec), so a restored detector scores exactly as the one
@@ -58,6 +62,9 @@ func appendState(dst []byte, st *seriesState) []byte {
 		dst = appendQuiet(append(dst, stateVersionQuiet), st.quiet)
 	case st.drift != nil:
 		dst = appendRule(append(dst, stateVersionDrift), st.drift.since, &st.drift.r)
+	case st.kind == schemas.KindCounter && st.refresh.Holding():
+		body, _ := st.refresh.AppendBinary(nil) // cannot fail: plain values
+		dst = append(binenc.AppendU(append(dst, stateVersionRefresh), uint64(len(body))), body...)
 	default:
 		dst = append(dst, stateVersion)
 	}
@@ -87,14 +94,17 @@ func (d *Stage) decodeState(b []byte, metric string) (*seriesState, error) {
 		return nil, binenc.ErrShort
 	}
 	version := b[0]
-	if version < 1 || version > stateVersionDrift {
-		return nil, fmt.Errorf("%w %d (this build reads 1 to %d)", errStateVersion, version, stateVersionDrift)
+	if version < 1 || version > stateVersionRefresh {
+		return nil, fmt.Errorf("%w %d (this build reads 1 to %d)", errStateVersion, version, stateVersionRefresh)
 	}
-	var quiet, drift []byte
-	if version == stateVersionQuiet || version == stateVersionDrift {
+	var quiet, drift, refresh []byte
+	if version >= stateVersionQuiet {
 		what, rule := "quiet counter", &quiet
-		if version == stateVersionDrift {
+		switch version {
+		case stateVersionDrift:
 			what, rule = "drift", &drift
+		case stateVersionRefresh:
+			what, rule = "counter refresh", &refresh
 		}
 		var err error
 		if *rule, b, err = cutRule(b[1:], what); err != nil {
@@ -138,6 +148,13 @@ func (d *Stage) decodeState(b []byte, metric string) (*seriesState, error) {
 	}
 	if err := decodeDrift(drift, st); err != nil {
 		return nil, err
+	}
+	if refresh != nil && st.kind == schemas.KindCounter && st.quiet == nil {
+		if rest, err := st.refresh.Decode(refresh); err != nil {
+			return nil, err
+		} else if len(rest) != 0 {
+			return nil, fmt.Errorf("cannot decode counter refresh state: %d bytes left over", len(rest))
+		}
 	}
 	r := binenc.Reader{B: b}
 	st.points = r.U()

@@ -1,0 +1,228 @@
+package rate
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/telekernel/telekernel/internal/binenc"
+)
+
+// Limits of Refresh.
+const (
+	// RefreshGaps is how many of a counter's latest gaps (samples from one
+	// change of value to the next) Refresh learns from.
+	RefreshGaps = 8
+	// RefreshMinGaps is how many gaps Refresh needs before it holds a
+	// sample.
+	RefreshMinGaps = 3
+	// RefreshMaxHold is the longest gap, in samples, that can be a
+	// device's refresh, and so the most still samples in a row Refresh
+	// holds.
+	RefreshMaxHold = 12
+	// RefreshMaxHoldNS is the longest time Refresh holds a counter's
+	// last change: five minutes.
+	RefreshMaxHoldNS = int64(300e9)
+)
+
+// Refresh learns how often a counter's device refreshes the value it
+// reports, so that a counter sampled faster than it is refreshed (an
+// interface counter the device updates every 30 s, polled or streamed every
+// 10 s) gives one rate per refresh instead of a rate of 0 on most samples
+// and a multiple of the real rate on the others. Such zeros are common on
+// real devices, and they are why a link going down was not seen on those
+// counters: when two of every three rates are 0, a link carrying no traffic
+// looks like the series' usual self.
+//
+// It keeps the gaps, in samples, between the last RefreshGaps changes of
+// the counter's value, and the mean time between its changes (the refresh
+// period). When the gaps are regular and 2 or more (see hold: a device's
+// refresh; one long gap, a link that was idle a while, is forgiven), the
+// counter holds: a still sample is held (Held: no rate) while its gap
+// could still be a refresh, one poll late at most (as many still samples
+// as the longest regular gap), the next change's rate is its
+// increase over the whole number of refresh periods nearest to the time
+// since the last change, and a still sample past the hold (or
+// RefreshMaxHoldNS after the last change) is a rate of 0. A counter read
+// every 10 s whose device refreshes it every 30 s (gaps 3, 3, 3) holds two
+// samples in a row and gives its rate over 30 s on the third, also when
+// jitter moves a refresh a poll early or late (gaps of 2 and 4); a link on
+// it going down shows on the first refresh that carries (almost) no
+// traffic, and a link carrying none at all on the fourth still sample.
+//
+// A counter that changes on every sample, or on two samples in a row now
+// and then (a link with sparse traffic: holding would make its rare zeros
+// look like a link going quiet), or irregularly (an error counter), does
+// not hold: its rates are exactly Counter.Update's.
+//
+// The zero value is ready to use. It is not safe for concurrent use.
+type Refresh struct {
+	seen    int64 // the latest sample's time, a held one's too
+	changed int64 // the time of the last change of value (or the first sample, or a reset)
+	// The refresh period is (changed − anchor) / changes: the mean time
+	// between changes over the regular gaps since anchor, which the
+	// others (and resets) move forward by their length (see Update).
+	anchor  int64
+	changes uint32
+	held    uint16
+	gaps    [RefreshGaps]uint8
+	n, i    uint8 // gaps recorded, and the next one's place
+}
+
+// Update feeds one sample of the counter c through r and returns the rate
+// and what was done. A sample that is the counter's first, a reset or
+// stale is c.Update's. While the counter holds (hold > 1):
+//   - the first hold still samples since the last change are (0, Held);
+//   - a still sample after them (or RefreshMaxHoldNS after the last
+//     change) is a rate of 0 (OK), and c keeps the last change;
+//   - a change is the increase since the last change over the whole
+//     number of refresh periods nearest to the time since it (at least
+//     one), so a refresh read one poll early or late gives the rate of its
+//     period, not 1.5 or 0.75 times it.
+//
+// Otherwise every sample is c.Update's.
+func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
+	if c.LastTS != 0 && ts <= max(r.seen, c.LastTS) {
+		return 0, Stale
+	}
+	r.seen = ts
+	h := r.hold()
+	switch {
+	case c.LastTS == 0 || v < c.Last:
+		// The first sample, or a reset: the time since the last change is
+		// no refresh.
+		r.anchor += ts - r.changed
+		r.held, r.changed = 0, ts
+		return c.Update(ts, v)
+	case v > c.Last:
+		g, dt, delta := int(r.held)+1, ts-c.LastTS, v-c.Last // g: samples since the last change
+		if r.changed != 0 {
+			dt = ts - r.changed // c.LastTS may be a still sample's
+		}
+		x, res := c.Update(ts, v)
+		if p := r.period(); h > 1 && p > 0 {
+			k := max(1, math.Round(float64(dt)/p))
+			x = float64(delta) / (k * p / 1e9)
+		}
+		r.held, r.changed = 0, ts
+		if g <= RefreshMaxHold && (h == 1 || g <= h+1) {
+			// A gap of the refresh, not a stretch with no traffic.
+			r.changes++
+			if r.changes == refreshMaxChanges {
+				r.anchor += (ts - r.anchor) / 2
+				r.changes /= 2
+			}
+		} else {
+			r.anchor += dt // a stretch with no traffic is no refresh
+		}
+		r.note(g)
+		return x, res
+	}
+	if r.held < math.MaxUint16 {
+		r.held++
+	}
+	if h == 1 {
+		return c.Update(ts, v)
+	}
+	if int(r.held) <= h {
+		if ts-c.LastTS < RefreshMaxHoldNS {
+			return 0, Held
+		}
+		r.held = math.MaxUint16 // still from now on, and a long gap
+	}
+	return 0, OK
+}
+
+// refreshMaxChanges is how many changes the refresh period is the mean
+// of at most: past it, the older half is dropped, so the period follows a
+// device whose refresh changes.
+const refreshMaxChanges = 64
+
+// period returns the learned refresh period in ns, 0 before a change.
+func (r *Refresh) period() float64 {
+	if r.changes == 0 {
+		return 0
+	}
+	return float64(r.changed-r.anchor) / float64(r.changes)
+}
+
+// note records a gap of g samples between two changes.
+func (r *Refresh) note(g int) {
+	r.gaps[r.i] = uint8(min(g, 255))
+	r.i = (r.i + 1) % RefreshGaps
+	if r.n < RefreshGaps {
+		r.n++
+	}
+}
+
+// hold returns how many still samples in a row, counting from the last
+// change, are held: the longest regular gap, so a refresh one poll late
+// is no rate of 0, or 1 when the counter does not hold (Update reads that
+// as "no still sample is held"). Of the recorded gaps but the largest one (a link
+// idle a while is forgiven), when there are at least RefreshMinGaps: if
+// the shortest, lo, is 2 or more and the longest, hi, at most twice it
+// (a refresh period that does not divide the poll interval gives gaps of
+// two lengths, and jitter between the poll and the refresh three) and at
+// most RefreshMaxHold, it is hi, else 1: a still sample is a rate of 0 at
+// once.
+// So a counter that ever changed on two samples in a row (sparse traffic:
+// a packet now and then) or whose gaps are irregular is Counter.Update's.
+func (r *Refresh) hold() int {
+	if r.n < RefreshMinGaps {
+		return 1
+	}
+	largest := 0
+	for k, g := range r.gaps[:r.n] {
+		if g > r.gaps[largest] {
+			largest = k
+		}
+	}
+	lo, hi := 255, 0
+	for k, g := range r.gaps[:r.n] {
+		if k != largest {
+			lo, hi = min(lo, int(g)), max(hi, int(g))
+		}
+	}
+	if lo < 2 || hi > RefreshMaxHold || hi > 2*lo {
+		return 1
+	}
+	return hi
+}
+
+// Seen returns the time of the latest sample r took, held or not; 0
+// before the first.
+func (r *Refresh) Seen() int64 { return r.seen }
+
+// Holding reports whether r has learned anything to keep: a gap or a held
+// sample. A Refresh that has not needs no record.
+func (r *Refresh) Holding() bool { return r.n != 0 || r.held != 0 }
+
+// AppendBinary appends r's state:
+//
+//	seen varint | changed varint | anchor varint | changes uvarint | held uvarint |
+//	n u8 | i u8 | n gaps u8
+func (r *Refresh) AppendBinary(dst []byte) ([]byte, error) {
+	dst = binenc.AppendI(dst, r.seen)
+	dst = binenc.AppendI(dst, r.changed)
+	dst = binenc.AppendI(dst, r.anchor)
+	dst = binenc.AppendU(dst, uint64(r.changes))
+	dst = binenc.AppendU(dst, uint64(r.held))
+	dst = append(dst, r.n, r.i)
+	return append(dst, r.gaps[:r.n]...), nil
+}
+
+// Decode restores r from the front of b, as AppendBinary wrote it, and
+// returns the rest.
+func (r *Refresh) Decode(b []byte) ([]byte, error) {
+	rd := binenc.Reader{B: b}
+	seen, changed, anchor, changes, held := rd.I(), rd.I(), rd.I(), rd.U(), rd.U()
+	n, i := rd.Byte(), rd.Byte()
+	if rd.Err != nil {
+		return nil, fmt.Errorf("cannot decode counter refresh state: %w", rd.Err)
+	}
+	if anchor > changed || changes >= refreshMaxChanges || held > math.MaxUint16 || n > RefreshGaps || i >= RefreshGaps || int(n) > len(rd.B) {
+		return nil, fmt.Errorf("cannot decode counter refresh state: held %d, %d gaps at %d, %d bytes left", held, n, i, len(rd.B))
+	}
+	*r = Refresh{seen: seen, changed: changed, anchor: anchor, changes: uint32(changes), held: uint16(held), n: n, i: i}
+	copy(r.gaps[:], rd.B[:n])
+	return rd.B[n:], nil
+}

@@ -1,0 +1,245 @@
+package rate
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// feed runs the samples of a counter read every 10 s through a Refresh
+// and returns the rates it gave, with -1 for a held sample.
+func feed(r *Refresh, c *Counter, vals []uint64) []float64 {
+	var out []float64
+	for i, v := range vals {
+		x, res := r.Update(c, int64(i+1)*10e9, v)
+		switch res {
+		case OK:
+			out = append(out, x)
+		case Held:
+			out = append(out, -1)
+		}
+	}
+	return out
+}
+
+// slow returns n samples of a counter of rate per second, read every
+// 10 s, whose device refreshes it every every-th sample.
+func slow(n, every int, rate uint64) []uint64 {
+	vals := make([]uint64, n)
+	for i := range vals {
+		vals[i] = uint64(i/every*every) * 10 * rate
+	}
+	return vals
+}
+
+// TestRefreshSlowCounter: a counter refreshed every 30 s and read every
+// 10 s gives, once three refreshes are learned, the rate over 30 s on
+// every refresh and holds the samples between; before, two of three rates
+// were 0.
+func TestRefreshSlowCounter(t *testing.T) {
+	var r Refresh
+	var c Counter
+	got := feed(&r, &c, slow(30, 3, 100))
+	// Learning (the first three refreshes): as Counter.Update.
+	want := []float64{0, 0, 300, 0, 0, 300, 0, 0, 300}
+	if !slices.Equal(got[:9], want) {
+		t.Fatalf("learning: got %v, want %v", got[:9], want)
+	}
+	for i, x := range got[9:] {
+		want := -1.0
+		if (i+10)%3 == 0 {
+			want = 100
+		}
+		if x != want {
+			t.Fatalf("sample %d: got %v, want %v (all: %v)", i+10, x, want, got)
+		}
+	}
+}
+
+// TestRefreshLinkDown: on a counter refreshed every 30 s, a link that
+// stops carrying any traffic gives a rate of 0 on the fourth still sample,
+// when a refresh was a poll overdue, and on every still sample after it.
+func TestRefreshLinkDown(t *testing.T) {
+	var r Refresh
+	var c Counter
+	vals := slow(30, 3, 100)
+	for i := 21; i < len(vals); i++ {
+		vals[i] = vals[20]
+	}
+	// got[k] is sample k+1's (the first sets the baseline): the last
+	// refresh is sample 18, the next one was due at 21; a refresh one poll
+	// late is forgiven, so 22 is the first rate of 0.
+	got := feed(&r, &c, vals)
+	want := []float64{100, -1, -1, -1, 0, 0, 0, 0, 0}
+	if !slices.Equal(got[17:26], want) {
+		t.Fatalf("got %v, want %v from sample 18", got[17:26], want)
+	}
+}
+
+// TestRefreshEveryChange: a counter that changes on every sample, or whose
+// still stretches are irregular, gives exactly Counter.Update's rates.
+func TestRefreshEveryChange(t *testing.T) {
+	for name, vals := range map[string][]uint64{
+		"every sample": slow(40, 1, 100),
+		"error counter": {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+			1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4},
+		"link goes idle": append(slow(20, 1, 100), slices.Repeat([]uint64{1900}, 10)...),
+	} {
+		var r Refresh
+		var c, plain Counter
+		got := feed(&r, &c, vals)
+		var want []float64
+		for i, v := range vals {
+			if x, res := plain.Update(int64(i+1)*10e9, v); res == OK {
+				want = append(want, x)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: got %v, want Counter.Update's %v", name, got, want)
+		}
+	}
+}
+
+// TestRefreshLongGapForgotten: one long still stretch (a link idle for a
+// while) does not teach the counter to wait; irregular gaps, or a change on
+// consecutive samples, never hold.
+func TestRefreshLongGapForgotten(t *testing.T) {
+	var r Refresh
+	for _, g := range []int{3, 3, 3, 3, 40, 3, 3} {
+		r.note(g)
+	}
+	if h := r.hold(); h != 3 {
+		t.Fatalf("hold %d after gaps 3 ×6 and one of 40, want 3", h)
+	}
+	r.note(40)
+	if h := r.hold(); h != 1 {
+		t.Fatalf("hold %d after two gaps of 40, want 1 (irregular)", h)
+	}
+	for gaps, want := range map[[RefreshGaps]uint8]int{
+		{2, 3, 2, 3, 2, 3, 2, 3}:         3, // a 25 s refresh read every 10 s
+		{2, 3, 4, 3, 2, 3, 4, 3}:         4, // a 30 s refresh read every 10 s in step with it, with jitter
+		{2, 3, 5, 3, 2, 3, 5, 3}:         1, // irregular: 5 > 2 × 2
+		{4, 5, 6, 5, 4, 5, 6, 5}:         6, // jitter about a 50 s refresh
+		{1, 2, 1, 1, 3, 1, 2, 1}:         1, // sparse traffic: changes on two samples in a row
+		{3, 3, 3, 2, 3, 3, 3, 1}:         1, // one change on consecutive samples is enough
+		{12, 12, 12, 12, 12, 12, 12, 12}: 12,
+		{13, 13, 13, 13, 13, 13, 13, 13}: 1, // longer than RefreshMaxHold
+	} {
+		r := Refresh{gaps: gaps, n: RefreshGaps}
+		if h := r.hold(); h != want {
+			t.Errorf("gaps %v: hold %d, want %d", gaps, h, want)
+		}
+	}
+}
+
+// TestRefreshHoldCapped: a counter is held at most five minutes however
+// its gaps go.
+func TestRefreshHoldCapped(t *testing.T) {
+	var r Refresh
+	var c Counter
+	// Refreshed every 10th sample, read every 60 s: gaps of 10 samples are
+	// 10 minutes.
+	var res Result
+	for i := range 41 {
+		_, res = r.Update(&c, int64(i+1)*60e9, uint64(i/10*10))
+	}
+	if r.hold() != 10 {
+		t.Fatalf("hold %d, want 10", r.hold())
+	}
+	// Sample 41 was a change; 5 still samples are 5 minutes.
+	for i := 41; i < 47; i++ {
+		_, res = r.Update(&c, int64(i+1)*60e9, 40)
+	}
+	if res != OK {
+		t.Fatalf("still after 6 minutes: %v, want a rate (OK)", res)
+	}
+}
+
+// TestRefreshStaleAndReset: a sample not newer than the latest, held ones
+// included, is Stale; a decrease is a reset and no gap.
+func TestRefreshStaleAndReset(t *testing.T) {
+	var r Refresh
+	var c Counter
+	feed(&r, &c, slow(11, 3, 100)) // samples 0–10 at 10–110 s: 10 is held
+	if _, res := r.Update(&c, 120e9, c.Last); res != Held {
+		t.Fatalf("want held, got %v", res)
+	}
+	if _, res := r.Update(&c, 115e9, c.Last); res != Stale {
+		t.Fatalf("a sample before a held one: got %v, want Stale", res)
+	}
+	n := r.n
+	if _, res := r.Update(&c, 140e9, 5); res != Reset {
+		t.Fatalf("a decrease: got %v, want Reset", res)
+	}
+	if r.n != n || r.held != 0 {
+		t.Fatalf("a reset noted a gap (%d → %d) or kept %d held", n, r.n, r.held)
+	}
+}
+
+func TestRefreshRoundTrip(t *testing.T) {
+	var r Refresh
+	var c Counter
+	feed(&r, &c, slow(50, 3, 100))
+	r.Update(&c, 510e9, c.Last)
+	b, _ := r.AppendBinary([]byte{9})
+	var back Refresh
+	rest, err := back.Decode(append(b[1:], 7))
+	if err != nil || back != r || !slices.Equal(rest, []byte{7}) {
+		t.Fatalf("round trip: %+v, rest %v, err %v; want %+v", back, rest, err, r)
+	}
+	for _, bad := range [][]byte{nil, {0, 0, 0, 0, 0, 9, 0}, {0, 0, 0, 0, 0, 2, 0, 3}, {0, 0, 2, 0, 0, 0, 0}, {0, 0, 0, 64, 0, 0, 0}, {0, 0, 0, 0, 0x80, 0x80, 0x04, 0, 0}} {
+		if _, err := back.Decode(bad); err == nil {
+			t.Errorf("decoded %v", bad)
+		}
+	}
+}
+
+func BenchmarkRefresh(b *testing.B) {
+	b.ReportAllocs()
+	b.SetBytes(16)
+	var r Refresh
+	var c Counter
+	for i := 0; b.Loop(); i++ {
+		r.Update(&c, int64(i+1)*1e9, uint64(i/3)*1000)
+	}
+}
+
+// TestRefreshJitter: a device that refreshes a counter every period, read
+// every 10 s with up to ±1.5 s of jitter, in step with the refresh (the
+// changes land one poll early or late: gaps of 2, 3 and 4 samples at 30 s)
+// or not,
+// gives the counter's rate on every change once learned; before, the rates
+// were 0 on two samples of three and 2–4 times the rate on the third, and a
+// rate over the gap alone would swing between 0.75 and 1.5 times it.
+func TestRefreshJitter(t *testing.T) {
+	for _, tc := range []struct{ period, phase float64 }{{20, 5}, {25, 0}, {30, 0}, {50, 0}, {30, 4}} {
+		period := tc.period
+		rng := rand.New(rand.NewPCG(1, uint64(period)))
+		var r Refresh
+		var c Counter
+		const rate = 1e6 // per second
+		var rates []float64
+		held := 0
+		for i := 1; i <= 2000; i++ {
+			at := float64(i)*10 + tc.phase + (rng.Float64()*3 - 1.5)
+			v := uint64(math.Floor(at/period) * period * rate) // the last refresh's value
+			x, res := r.Update(&c, int64(at*1e9), v)
+			switch res {
+			case OK:
+				rates = append(rates, x)
+			case Held:
+				held++
+			}
+		}
+		off := 0
+		for _, x := range rates[50:] {
+			if math.Abs(x/rate-1) > 0.02 {
+				off++
+			}
+		}
+		if off != 0 || held < 900 {
+			t.Errorf("refresh every %v s: %d of %d rates more than 2 %% off, %d samples held; last rates %v", period, off, len(rates)-50, held, rates[len(rates)-6:])
+		}
+	}
+}

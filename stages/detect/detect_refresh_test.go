@@ -1,0 +1,101 @@
+package detect
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// slowCounterRecords returns n ticks of an in-octets counter (10 Gb/s with
+// 5 % noise) read every 10 s (± 1.5 s of jitter) whose device refreshes
+// it every period seconds, offset by phase, one tick per record; the
+// traffic drops to level times its rate over ticks [from, to).
+func slowCounterRecords(t *testing.T, n int, period, phase float64, from, to int, level float64) []*kgo.Record {
+	rng := rand.New(rand.NewPCG(uint64(period), uint64(phase)))
+	const rate = 1.25e9 // bytes/s
+	// total[i]: bytes up to second i.
+	total := make([]float64, n*10+1)
+	for i := 1; i < len(total); i++ {
+		r := rate * (1 + 0.05*rng.NormFloat64())
+		if tick := (i - 1) / 10; tick >= from && tick < to {
+			r *= level
+		}
+		total[i] = total[i-1] + r
+	}
+	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	defer sb.Release()
+	var recs []*kgo.Record
+	for i := range n {
+		at := float64(i*10) + rng.Float64()*3 - 1.5
+		refreshed := math.Max(0, math.Floor((at-phase)/period)*period+phase)
+		s := schemas.Sample{TS: t0.Add(time.Duration(i) * 10 * time.Second).UnixNano(), Device: dev, Source: schemas.SourceGNMI,
+			Kind: schemas.KindCounter, Metric: schemas.MetricInOctets, Keys: "name=Ethernet1", U64: uint64(total[int(refreshed)])}
+		sb.Append(&s)
+		recs = append(recs, recordOf(t, sb))
+	}
+	return recs
+}
+
+// TestDetectSlowRefreshLinkDrop: a link whose device refreshes its counter
+// every 20, 30 or 60 s, read every 10 s, that drops to 0.01 % of its
+// traffic (or to none) fires within two refresh periods and a poll, and
+// resolves when traffic is back; 6 hours of its healthy traffic fire
+// nothing. Before rate.Refresh, two of three rates at 30 s were 0, a link
+// carrying nothing looked like the series' usual self, and none of these
+// drops fired.
+func TestDetectSlowRefreshLinkDrop(t *testing.T) {
+	const n, from, to = 2160 + 60, 2160, 2190 // 6 h, then 5 minutes down
+	for _, c := range []struct {
+		period, phase, level float64
+	}{
+		{20, 5, 1e-4}, {30, 0, 1e-4}, {30, 4, 0}, {60, 0, 1e-4}, {25, 0, 0},
+	} {
+		recs := slowCounterRecords(t, n, c.period, c.phase, from, to, c.level)
+		d := newTestDetect(t, Config{})
+		dets := process(t, d, recs)
+		var fired, resolved []int
+		for _, det := range dets {
+			i := int(det.EventTime.Sub(t0) / (10 * time.Second))
+			switch det.State {
+			case schemas.StateFiring:
+				fired = append(fired, i)
+			case schemas.StateResolved:
+				resolved = append(resolved, i)
+			}
+		}
+		within := from + int(2*c.period/10) + 1
+		if len(fired) != 1 || fired[0] < from || fired[0] > within || len(resolved) != 1 || resolved[0] < to {
+			t.Errorf("refresh every %v s (phase %v), drop to %v: fired at %v (want one in [%d, %d]), resolved at %v (want one from %d): %v",
+				c.period, c.phase, c.level, fired, from, within, resolved, to, summary(dets))
+		}
+	}
+	// The stage's state for such a counter carries its refresh (version 6)
+	// and restores to the same bytes.
+	d := newTestDetect(t, Config{})
+	process(t, d, slowCounterRecords(t, 100, 30, 0, 1000, 1000, 1))
+	cp := checkpoint(d)
+	if len(cp) != 1 {
+		t.Fatalf("%d records, want 1", len(cp))
+	}
+	b := newTestDetect(t, Config{})
+	for k, v := range cp {
+		if v[0] != stateVersionRefresh {
+			t.Errorf("record version %d, want %d", v[0], stateVersionRefresh)
+		}
+		if err := b.Restore(0, []byte(k), v); err != nil {
+			t.Fatal(err)
+		}
+		for _, got := range b.SeriesStates() {
+			if !slices.Equal(got, v) {
+				t.Errorf("restored state re-encodes differently")
+			}
+		}
+	}
+}
