@@ -73,7 +73,7 @@ type partState struct {
 	dirty       []schemas.SeriesKey
 	groups      map[schemas.SeriesKey]*groupState
 	dirtyGroups []*groupState
-	ifaces      map[schemas.SeriesKey]*ifaceState // by device and keys
+	ifaces      map[schemas.SeriesKey]*ifaceState // by device and interface keys (ifaceKeys); each goes with its last series
 	// watched holds, by device, the state series whose verdict can change
 	// with time alone (a flapping alert's quiet period, the grace of a
 	// thing enabled again), in key order; rebuilt as series are restored.
@@ -305,7 +305,7 @@ func (d *Stage) ensembleOf(kind schemas.Kind, metric string) (*ensemble.Shared, 
 func (d *Stage) addSeries(ps *partState, k schemas.SeriesKey, st *seriesState) {
 	if old := ps.series[k]; old != nil {
 		d.stateBytes.Add(-int64(old.stateBytes()))
-		unlinkIface(old)
+		unlinkIface(ps, old)
 		unwatch(ps, old)
 	} else {
 		d.nseries.Add(1)
@@ -330,7 +330,7 @@ func (d *Stage) addSeries(ps *partState, k schemas.SeriesKey, st *seriesState) {
 func (d *Stage) removeSeries(ps *partState, k schemas.SeriesKey) {
 	if old := ps.series[k]; old != nil {
 		d.stateBytes.Add(-int64(old.stateBytes()))
-		unlinkIface(old)
+		unlinkIface(ps, old)
 		unwatch(ps, old)
 		d.nseries.Add(-1)
 		delete(ps.series, k)

@@ -32,9 +32,16 @@ import (
 // them in metric order, so what the stage reads of them does not depend
 // on the order the series were made or restored in. An OpenConfig-only
 // interface has one of each.
+//
+// n counts the series tied to it (those whose iface it is: its counters
+// and gauges too); the last one to go (expired, replaced, restored as a
+// tombstone) takes it out of its partition's ifaces, so the ties are
+// bounded by the series held.
 type ifaceState struct {
 	opers, admins, carriers []*seriesState
 	lldp                    *seriesState
+	key                     schemas.SeriesKey // its key in partState.ifaces
+	n                       int               // the series tied to it
 }
 
 // down reports whether the interface was (or may have been) down at some
@@ -114,10 +121,11 @@ func linkIface(ps *partState, st *seriesState) {
 	ik := schemas.SeriesKey{Device: k.Device, Keys: ifaceKeys(k.Keys)}
 	f := ps.ifaces[ik]
 	if f == nil {
-		f = &ifaceState{}
+		f = &ifaceState{key: ik}
 		ps.ifaces[ik] = f
 	}
 	st.iface = f
+	f.n++
 	if st.se == nil {
 		return
 	}
@@ -166,10 +174,16 @@ func insertByMetric(list []*seriesState, st *seriesState) []*seriesState {
 	return slices.Insert(list, i, st)
 }
 
-// unlinkIface undoes linkIface for a series that goes away.
-func unlinkIface(st *seriesState) {
+// unlinkIface undoes linkIface for a series of ps that goes away; the
+// interface goes with the last series tied to it.
+func unlinkIface(ps *partState, st *seriesState) {
 	f := st.iface
 	if f == nil {
+		return
+	}
+	st.iface = nil
+	if f.n--; f.n == 0 {
+		delete(ps.ifaces, f.key)
 		return
 	}
 	if f.lldp == st {
