@@ -33,6 +33,18 @@ import (
 // on the order the series were made or restored in. An OpenConfig-only
 // interface has one of each.
 //
+// The interface is administratively down while one of those series says
+// so (an admin-status series, or an oper-status one whose values carry the
+// shut, IOS-XR's im-state-admin-down) unless that series is out of date:
+// another of its admin-status or oper-status series said the interface
+// was enabled after the first's latest sample (outdated). Newer evidence
+// wins, so a series that stopped reporting while it said admin down (a
+// subscription dropped, a model no longer streamed) does not hold the
+// interface down, nor keep a link failure from being a link_down, once
+// the interface was seen enabled again. A series that merely lags the
+// others (it still says up just after another said down) is no such
+// evidence: only a transition (coming up, or leaving admin down) is.
+//
 // n counts the series tied to it (those whose iface it is: its counters
 // and gauges too); the last one to go (expired, replaced, restored as a
 // tombstone) takes it out of its partition's ifaces, so the ties are
@@ -45,20 +57,60 @@ type ifaceState struct {
 }
 
 // down reports whether the interface was (or may have been) down at some
-// time in (from, to]: any of its state series says so.
+// time in (from, to]: any of its state series says so (one that says admin
+// down but is outdated does not).
 func (f *ifaceState) down(from, to int64) bool {
-	return anyDownWithin(f.admins, from, to) || anyDownWithin(f.opers, from, to) || anyDownWithin(f.carriers, from, to)
+	return f.anyDownWithin(f.admins, from, to) || f.anyDownWithin(f.opers, from, to) || f.anyDownWithin(f.carriers, from, to)
 }
 
-// anyDownWithin reports whether one of list was (or may have been) down at
-// some time in (from, to].
-func anyDownWithin(list []*seriesState, from, to int64) bool {
+// anyDownWithin reports whether one of list, series of f, was (or may
+// have been) down at some time in (from, to]; one that says admin down
+// but is outdated does not count.
+func (f *ifaceState) anyDownWithin(list []*seriesState, from, to int64) bool {
 	for _, st := range list {
-		if st.se.DownWithin(from, to) {
+		if st.se.DownWithin(from, to) && !f.outdatedShut(st) {
 			return true
 		}
 	}
 	return false
+}
+
+// outdatedShut reports whether st, a state series of f, says its
+// interface is administratively down and is outdated.
+func (f *ifaceState) outdatedShut(st *seriesState) bool {
+	return st.se.Status() == stateevents.StatusAdminDown && f.outdated(st)
+}
+
+// outdated reports whether a, an admin-status or oper-status series of f,
+// is older than the evidence of another: one of f's other admin-status or
+// oper-status series said the interface was enabled (enabledSince) after
+// a's latest sample.
+func (f *ifaceState) outdated(a *seriesState) bool {
+	last := a.se.LastTS()
+	for _, o := range f.admins {
+		if o != a && enabledSince(o) > last {
+			return true
+		}
+	}
+	for _, o := range f.opers {
+		if o != a && enabledSince(o) > last {
+			return true
+		}
+	}
+	return false
+}
+
+// enabledSince returns the latest time the admin-status or oper-status
+// series o showed its interface enabled by a transition: it came up (its
+// latest down stretch's end, also when it is down again since), or, an
+// oper-status series whose values carry the shut, it left admin down for
+// down. 0 when it never did.
+func enabledSince(o *seriesState) int64 {
+	down, up := o.se.Stretch()
+	if o.se.Class() == stateevents.ClassOperStatus && o.se.Status() == stateevents.StatusDown && down < o.se.Changed() {
+		return max(up, o.se.Changed())
+	}
+	return up
 }
 
 // oper returns the oper-status series a description reads: of those that
@@ -68,8 +120,20 @@ func anyDownWithin(list []*seriesState, from, to int64) bool {
 func (f *ifaceState) oper() *seriesState { return mostTelling(f.opers) }
 
 // admin returns the admin-status series a description reads, chosen as
-// oper chooses. Nil when the interface has none.
-func (f *ifaceState) admin() *seriesState { return mostTelling(f.admins) }
+// oper chooses among those that are not an outdated admin down (among all
+// when every one is). Nil when the interface has none.
+func (f *ifaceState) admin() *seriesState {
+	var a *seriesState
+	for _, st := range f.admins {
+		if !f.outdatedShut(st) && (a == nil || explainsMore(st, a)) {
+			a = st
+		}
+	}
+	if a == nil {
+		return mostTelling(f.admins)
+	}
+	return a
+}
 
 // mostTelling returns the series of list that explainsMore than the
 // others, the first on a tie; nil for an empty list.
@@ -211,7 +275,7 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 		// The interface's oper-status, when it saw the change in the same
 		// interval, carries the event.
 		f := st.iface
-		explained := f != nil && anyDownWithin(f.opers, st.se.LastTS(), ts)
+		explained := f != nil && f.anyDownWithin(f.opers, st.se.LastTS(), ts)
 		ev = st.se.UpdateCounter(cfg, ts, v, explained)
 	case stateevents.ClassNeighbors, stateevents.ClassLLDP:
 		v, ok := sr.F64(i)
@@ -289,14 +353,15 @@ func lldpExplained(f *ifaceState, ts int64, cfg *stateevents.Config) bool {
 // down on purpose at ts: one of its admin-status series is down, or was
 // at some time in the stretch st has been down for, or another of its
 // oper-status series says admin down (IOS-XR's im-state-admin-down beside
-// OpenConfig's oper-status). A link that comes back from a shut is no
-// flap, also when admin-status came up first.
+// OpenConfig's oper-status); a series outdated in saying admin down does
+// not count. A link that comes back from a shut is no flap, also when
+// admin-status came up first.
 func adminShut(f *ifaceState, st *seriesState, ts int64) bool {
 	if f == nil {
 		return false
 	}
 	for _, o := range f.opers {
-		if o != st && o.se.Status() == stateevents.StatusAdminDown {
+		if o != st && o.se.Status() == stateevents.StatusAdminDown && !f.outdated(o) {
 			return true
 		}
 	}
@@ -304,12 +369,12 @@ func adminShut(f *ifaceState, st *seriesState, ts int64) bool {
 		return false
 	}
 	for _, a := range f.admins {
-		if a.se.Status() == stateevents.StatusAdminDown {
+		if a.se.Status() == stateevents.StatusAdminDown && !f.outdated(a) {
 			return true
 		}
 	}
 	downAt, upAt := st.se.Stretch()
-	return st.se.Status() != stateevents.StatusUp && upAt <= downAt && anyDownWithin(f.admins, downAt, ts)
+	return st.se.Status() != stateevents.StatusUp && upAt <= downAt && f.anyDownWithin(f.admins, downAt, ts)
 }
 
 // enabledAt returns when the interface of the oper-status series st was
@@ -322,6 +387,8 @@ func adminShut(f *ifaceState, st *seriesState, ts int64) bool {
 // OpenConfig's oper-status): not enabled while it says admin down,
 // enabled when it left that for down, or when it came up. st being down
 // without an alarm was shut, so a sibling that came up since is enabled.
+// A series outdated in saying admin down counts for nothing (the one that
+// outdates it tells when the interface was enabled).
 func enabledAt(st *seriesState) int64 {
 	f := st.iface
 	if st.se.Class() != stateevents.ClassOperStatus || f == nil {
@@ -334,7 +401,9 @@ func enabledAt(st *seriesState) int64 {
 		}
 		switch o.se.Status() {
 		case stateevents.StatusAdminDown:
-			return 0
+			if !f.outdated(o) {
+				return 0
+			}
 		case stateevents.StatusDown:
 			// Only a change from admin down to down leaves its down
 			// stretch's start before its latest transition.
@@ -353,7 +422,9 @@ func enabledAt(st *seriesState) int64 {
 			at = max(at, up)
 		case stateevents.StatusNone:
 		default:
-			return 0
+			if !f.outdated(a) {
+				return 0
+			}
 		}
 	}
 	return at

@@ -3,8 +3,12 @@ package detect
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/detectors/stateevents"
 	"github.com/telekernel/telekernel/pipeline"
@@ -110,4 +114,160 @@ func TestDetectIfacesFreed(t *testing.T) {
 	if got := len(r.parts[0].ifaces); got != 1 {
 		t.Errorf("restored, then the tombstones: %d interfaces tied, want 1", got)
 	}
+}
+
+// TestDetectStaleAdminDown: an IOS-XE interface with two admin-status
+// series (the native one and OpenConfig's) is shut at 100; OpenConfig's
+// says DOWN until its last sample at 109 and then stops (a subscription
+// dropped) while the native one says the interface is enabled again at
+// 120 and the link is up at 121. The native admin-status coming up after
+// the other's last sample is newer evidence: the stopped series no longer
+// holds the interface down, so the link failing at 200 (oper-status
+// DOWN, the native admin-status up) is a critical link_down, resolved at
+// 250, whose description reads the admin-status that is current; the
+// interface's in-octets is scored again once the link is up. The same at
+// 1 and 60 ticks per record and through a checkpoint taken after the
+// series stopped, restored in either key order.
+func TestDetectStaleAdminDown(t *testing.T) {
+	down := func(i int) bool { return i >= 100 && i <= 120 || i >= 200 && i < 250 }
+	counts := byteCounts(300, down)
+	rows := func(i int) []schemas.Sample {
+		xeA, ocOper := "if-state-up", "UP"
+		if i >= 100 && i < 120 {
+			xeA = "if-state-down"
+		}
+		if down(i) {
+			ocOper = "DOWN"
+		}
+		r := []schemas.Sample{counterSample(xeInOctets, xeIfKeys, counts[i]), stateSample(xeAdmin, xeIfKeys, xeA)}
+		switch {
+		case i < 100:
+			r = append(r, stateSample(stateevents.MetricAdminStatus, xeIfKeys, "UP"))
+		case i < 110:
+			r = append(r, stateSample(stateevents.MetricAdminStatus, xeIfKeys, "DOWN"))
+		}
+		return append(r, stateSample(stateevents.MetricOperStatus, xeIfKeys, ocOper))
+	}
+	want := []string{"firing admin_down admin-status@100", "firing admin_down admin-status@100",
+		"resolved admin_down admin-status@120",
+		"firing link_down oper-status@200", "resolved link_down oper-status@250"}
+	for _, per := range []int{1, 60} {
+		d := newTestDetect(t, Config{})
+		dets := process(t, d, sampleRecords(t, 300, per, rows))
+		if got := summary(dets); !slices.Equal(got, want) {
+			t.Errorf("%d ticks per record: %v, want %v", per, got, want)
+		}
+		for _, det := range dets {
+			if det.Detector == "link_down" && (det.Severity != schemas.SeverityCritical ||
+				!strings.Contains(det.Annotations["description"], "(admin-status if-state-up)")) {
+				t.Errorf("%d ticks per record: %s link_down: severity %s, %q", per, det.State, det.Severity, det.Annotations["description"])
+			}
+		}
+		// 299 rates, of which 22 + 51 are down or straddle it.
+		k := schemas.SeriesKey{Device: dev, Metric: xeInOctets, Keys: xeIfKeys}
+		if st := d.parts[0].series[k]; st.points != 299-22-51 {
+			t.Errorf("%d ticks per record: in-octets scored %d points, want %d", per, st.points, 299-22-51)
+		}
+	}
+	recs := sampleRecords(t, 300, 1, rows)
+	for _, c := range []struct{ at, from int }{{115, 2}, {150, 3}} {
+		if got := summary(checkRestored(t, recs, c.at)); !slices.Equal(got, want[c.from:]) {
+			t.Errorf("after %d: %v, want %v", c.at, got, want[c.from:])
+		}
+	}
+}
+
+// TestDetectStaleIOSXRAdminDown: the same with IOS-XR's native states,
+// whose values carry the shut: interface-briefs' state says
+// im-state-admin-down until its last sample at 109, then stops, while
+// interface-xr's state and line-state leave im-state-admin-down for
+// im-state-up at 120. Their going down at 200 (im-state-down) is a
+// link_down on each.
+func TestDetectStaleIOSXRAdminDown(t *testing.T) {
+	const briefState = "/interfaces/interface-briefs/interface-brief/state"
+	rows := func(i int) []schemas.Sample {
+		v := "im-state-up"
+		switch {
+		case i >= 100 && i < 120:
+			v = "im-state-admin-down"
+		case i >= 200 && i < 250:
+			v = "im-state-down"
+		}
+		r := []schemas.Sample{stateSample(xrIfState, xrIfKeys, v), stateSample(xrLineState, xrIfKeys, v)}
+		if i < 110 {
+			r = append(r, stateSample(briefState, xrIfKeys, v))
+		}
+		return r
+	}
+	want := []string{"firing admin_down state@100", "firing admin_down line-state@100", "firing admin_down state@100",
+		"resolved admin_down state@120", "resolved admin_down line-state@120",
+		"firing link_down state@200", "firing link_down line-state@200",
+		"resolved link_down state@250", "resolved link_down line-state@250"}
+	for _, per := range []int{1, 60} {
+		got := summary(process(t, newTestDetect(t, Config{}), sampleRecords(t, 300, per, rows)))
+		if !slices.Equal(got, want) {
+			t.Errorf("%d ticks per record: %v, want %v", per, got, want)
+		}
+	}
+	checkRestored(t, sampleRecords(t, 300, 1, rows), 150)
+}
+
+// TestDetectLaggingAdminStatus: an admin-status series that is merely
+// late to follow the other (OpenConfig's sampled a couple of seconds
+// after the native one and saying DOWN two ticks after it, UP two ticks
+// after it) is no newer evidence: its samples that still say UP after
+// the native one said down do not end the shut, so the shut at 100 is no
+// link_down, and the enable at 120 is one (the link still down) only once
+// enable_grace has passed after the later of the two enables. This passes
+// before and after the stale-series rule; it is why that rule reads when
+// a series came up, not merely its latest sample.
+func TestDetectLaggingAdminStatus(t *testing.T) {
+	rows := func(i int) []schemas.Sample {
+		ocAdmin, oper, xeA := "UP", "UP", "if-state-up"
+		if i >= 100 && i < 120 {
+			xeA = "if-state-down"
+		}
+		if i >= 102 && i < 122 {
+			ocAdmin = "DOWN"
+		}
+		if i >= 100 && i < 140 {
+			oper = "DOWN"
+		}
+		// Offsets in ns within the tick: native, then OpenConfig's
+		// admin-status, then oper-status.
+		return []schemas.Sample{
+			{Kind: schemas.KindState, Metric: xeAdmin, Keys: xeIfKeys, Str: xeA},
+			{Kind: schemas.KindState, Metric: stateevents.MetricAdminStatus, Keys: xeIfKeys, Str: ocAdmin, TS: int64(2 * time.Second)},
+			{Kind: schemas.KindState, Metric: stateevents.MetricOperStatus, Keys: xeIfKeys, Str: oper, TS: int64(3 * time.Second)},
+		}
+	}
+	want := []string{"firing admin_down admin-status@100", "firing admin_down admin-status@102",
+		"resolved admin_down admin-status@120", "resolved admin_down admin-status@122",
+		"firing link_down oper-status@128", "resolved link_down oper-status@140"}
+	for _, per := range []int{1, 60} {
+		got := summary(process(t, newTestDetect(t, Config{}), offsetRecords(t, 300, per, rows)))
+		if !slices.Equal(got, want) {
+			t.Errorf("%d ticks per record: %v, want %v", per, got, want)
+		}
+	}
+}
+
+// offsetRecords is sampleRecords with each sample's TS an offset from its
+// tick's time.
+func offsetRecords(t *testing.T, n, perRecord int, rows func(i int) []schemas.Sample) []*kgo.Record {
+	t.Helper()
+	var recs []*kgo.Record
+	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	defer sb.Release()
+	for i := range n {
+		ts := t0.Add(time.Duration(i) * 10 * time.Second).UnixNano()
+		for _, s := range rows(i) {
+			s.TS, s.Device, s.Source = ts+s.TS, dev, schemas.SourceGNMI
+			sb.Append(&s)
+		}
+		if (i+1)%perRecord == 0 || i == n-1 {
+			recs = append(recs, recordOf(t, sb))
+		}
+	}
+	return recs
 }
