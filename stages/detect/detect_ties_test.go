@@ -69,11 +69,7 @@ func TestDetectIfacesFreed(t *testing.T) {
 	if got := len(ps.ifaces); got != 1 || ps.ifaces[schemas.SeriesKey{Device: dev, Keys: kept}] == nil {
 		t.Errorf("after the series of %d interfaces expired: %d interfaces tied, want 1 (%s, a state series')", n, got, kept)
 	}
-	for k, st := range ps.series {
-		if st.iface != nil && ps.ifaces[schemas.SeriesKey{Device: k.Device, Keys: ifaceKeys(k.Keys)}] != st.iface {
-			t.Errorf("%s is tied to an interface not in ifaces", k)
-		}
-	}
+	checkTies(t, ps)
 
 	dets := process(t, d, recs[400:])
 	want := []string{"firing link_down oper-status@450", "resolved link_down oper-status@470"}
@@ -88,6 +84,22 @@ func TestDetectIfacesFreed(t *testing.T) {
 	if st := ps.series[schemas.SeriesKey{Device: dev, Metric: schemas.MetricInOctets, Keys: back}]; st.points != 199-21 || st.iface != f {
 		t.Errorf("the counter that came back: %d points scored, tied %v; want %d, tied", st.points, st.iface == f, 199-21)
 	}
+
+	checkTies(t, ps)
+
+	// A series whose kind changes (a gauge now sent as a counter) is
+	// replaced: the interface stays tied, once.
+	kc := newTestDetect(t, cfg)
+	process(t, kc, sampleRecords(t, 2, 1, func(i int) []schemas.Sample {
+		if i == 0 {
+			return []schemas.Sample{{Kind: schemas.KindGauge, Metric: schemas.MetricInOctets, Keys: back, F64: 1}}
+		}
+		return []schemas.Sample{counterSample(schemas.MetricInOctets, back, 1)}
+	}))
+	if f := kc.parts[0].ifaces[schemas.SeriesKey{Device: dev, Keys: back}]; f == nil || f.n != 1 {
+		t.Errorf("after a kind change: %+v, want the interface tied once", f)
+	}
+	checkTies(t, kc.parts[0])
 
 	// A stage restored from a changelog that holds the series and then
 	// their tombstones (as a topic not yet compacted does) ties only what
@@ -113,6 +125,28 @@ func TestDetectIfacesFreed(t *testing.T) {
 	}
 	if got := len(r.parts[0].ifaces); got != 1 {
 		t.Errorf("restored, then the tombstones: %d interfaces tied, want 1", got)
+	}
+	checkTies(t, r.parts[0])
+}
+
+// checkTies checks that ps's interfaces are those its series are tied to,
+// each counting its series.
+func checkTies(t *testing.T, ps *partState) {
+	t.Helper()
+	n := map[*ifaceState]int{}
+	for k, st := range ps.series {
+		if st.iface == nil {
+			continue
+		}
+		n[st.iface]++
+		if ps.ifaces[schemas.SeriesKey{Device: k.Device, Keys: ifaceKeys(k.Keys)}] != st.iface {
+			t.Errorf("%s is tied to an interface not in ifaces", k)
+		}
+	}
+	for k, f := range ps.ifaces {
+		if f.n != n[f] || f.key != k {
+			t.Errorf("interface %s: counts %d series, key %s; %d are tied to it", k, f.n, f.key, n[f])
+		}
 	}
 }
 
