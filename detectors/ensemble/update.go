@@ -219,7 +219,7 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	}
 	var lv levelshift.Score
 	if e.ls != nil {
-		e.ls.UpdateInto(x, &lv)
+		e.ls.UpdateAt(ts, x, &lv)
 	}
 	// The point is at the carrying level while the other baselines learned
 	// an idle stretch below it: not theirs to alert on (Config.LevelShift).

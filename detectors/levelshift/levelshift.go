@@ -39,6 +39,11 @@ const (
 	DefaultMinPoints = 5
 	DefaultSpread    = 0.3
 	DefaultAccept    = 360
+	// DefaultMinEvents is the least number of events a series with an
+	// EventSize must have been expected to show over a run below its band
+	// for the run to fire: a Poisson source at the level shows none over
+	// it with a chance of e^-14 ≈ 8·10^-7.
+	DefaultMinEvents = 14
 )
 
 // Config configures a Detector. The zero value is the default.
@@ -72,6 +77,19 @@ type Config struct {
 	// which that level becomes the series' level (the shift ends). A shift
 	// to zero never does. Default DefaultAccept.
 	Accept int `yaml:"accept"`
+	// EventSize, when positive, is how much of the series one event is at
+	// most, for a series that counts events (a counter's rate per second:
+	// 1 for packets, 1500 for bytes, a frame being at most that): a run
+	// below the band fires only once the events expected at the level over
+	// the run (level × the run's seconds ÷ EventSize) are at least
+	// MinEvents, so a port that carries a few packets an interval does not
+	// fire on the intervals that happen to carry none, while a link that
+	// carried traffic fires after Confirm points as before. 0 (the
+	// default) or negative: off. Needs the points' times (UpdateAt).
+	EventSize float64 `yaml:"event_size"`
+	// MinEvents is the events expected over a run below the band before it
+	// fires (with EventSize). Default DefaultMinEvents.
+	MinEvents float64 `yaml:"min_events"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -83,6 +101,7 @@ func (c Config) WithDefaults() Config {
 	cfgcheck.Default(&c.MinPoints, DefaultMinPoints)
 	cfgcheck.Default(&c.Spread, DefaultSpread)
 	cfgcheck.Default(&c.Accept, DefaultAccept)
+	cfgcheck.Default(&c.MinEvents, DefaultMinEvents)
 	return c
 }
 
@@ -95,6 +114,8 @@ func (c Config) Validate() error {
 		cfgcheck.Check(c.Confirm < 1 || c.Clear < 1 || c.MinPoints < 1, "confirm, clear and min_points must be at least 1 (got %d, %d, %d)", c.Confirm, c.Clear, c.MinPoints),
 		cfgcheck.Check(!(c.Spread > 0), "spread: %v must be positive", c.Spread),
 		cfgcheck.Check(c.Accept < c.Confirm, "accept: %d must not be below confirm (%d)", c.Accept, c.Confirm),
+		cfgcheck.Check(math.IsNaN(c.EventSize) || math.IsInf(c.EventSize, 0), "event_size: %v must be a number", c.EventSize),
+		cfgcheck.Check(!(c.MinEvents > 0 && c.MinEvents < 1e6), "min_events: %v must be positive", c.MinEvents),
 	)
 }
 
@@ -113,6 +134,7 @@ type Detector struct {
 	calm    int32   // points back in the band in a row during a shift
 	shifted bool    // a shift fired and has not ended
 	off     bool    // a negative value was seen: not on a ratio scale
+	lastTS  int64   // the previous point's time (UpdateAt), 0 when unknown
 }
 
 // New returns a detector with the configuration c (zero fields take
@@ -172,9 +194,20 @@ func (d *Detector) Update(x float64) Score {
 // UpdateInto is Update filling *s (which must be the zero Score) in place:
 // a Score returned by value and copied was a store-forwarding stall on
 // every point of the ensemble.
-func (d *Detector) UpdateInto(x float64, s *Score) {
+func (d *Detector) UpdateInto(x float64, s *Score) { d.UpdateAt(0, x, s) }
+
+// UpdateAt is UpdateInto for a point at ts (Unix ns), which EventSize
+// needs; ts 0 is unknown.
+func (d *Detector) UpdateAt(ts int64, x float64, s *Score) {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return
+	}
+	var dt float64 // seconds since the previous point; 0 when unknown
+	if ts > d.lastTS && d.lastTS != 0 {
+		dt = float64(ts-d.lastTS) / 1e9
+	}
+	if ts != 0 {
+		d.lastTS = ts
 	}
 	if x < 0 && !d.off {
 		d.off = true
@@ -215,7 +248,7 @@ func (d *Detector) UpdateInto(x float64, s *Score) {
 	if side == 0 {
 		d.inBand(lx, s)
 	} else {
-		d.outside(x, lx, side, s)
+		d.outside(x, lx, side, dt, s)
 	}
 	s.Shifted = d.shifted
 }
@@ -290,13 +323,13 @@ func (d *Detector) shiftEnded(k int) {
 // outside counts a point outside the band: it fires a shift after
 // Confirm of them, and a positive level held for Accept points becomes
 // the level.
-func (d *Detector) outside(x, lx float64, side int8, s *Score) {
+func (d *Detector) outside(x, lx float64, side int8, dt float64, s *Score) {
 	if side != d.dir {
 		d.run, d.dir = 0, side
 	}
 	d.run++
 	d.calm = 0
-	if !d.shifted && int(d.run) >= d.cfg.Confirm && s.WarmedUp {
+	if !d.shifted && int(d.run) >= d.cfg.Confirm && s.WarmedUp && (side > 0 || d.expectedEvents(dt)) {
 		d.shifted, s.Fire = true, true
 	}
 	if int(d.run) >= d.cfg.Accept && x > 0 {
@@ -306,6 +339,16 @@ func (d *Detector) outside(x, lx float64, side int8, s *Score) {
 			d.shifted, s.Back = false, true
 		}
 	}
+}
+
+// expectedEvents reports whether the run below the band, its points dt
+// seconds apart, was expected to show at least MinEvents events at the
+// level: always without an EventSize, or when dt is unknown.
+func (d *Detector) expectedEvents(dt float64) bool {
+	if d.cfg.EventSize <= 0 || dt == 0 {
+		return true
+	}
+	return math.Exp(d.level)*dt*float64(d.run)/d.cfg.EventSize >= d.cfg.MinEvents
 }
 
 // Shifted reports whether a shift is on.

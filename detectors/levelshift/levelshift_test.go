@@ -9,7 +9,7 @@ import (
 
 func TestValidate(t *testing.T) {
 	for _, c := range []Config{{Ratio: 1}, {Ratio: -2}, {Alpha: 1}, {Alpha: -0.1}, {Confirm: -1}, {Clear: -1},
-		{MinPoints: -1}, {Spread: -1}, {Accept: 1, Confirm: 2}} {
+		{MinPoints: -1}, {Spread: -1}, {Accept: 1, Confirm: 2}, {EventSize: math.NaN()}, {MinEvents: -1}} {
 		if _, err := New(c); err == nil {
 			t.Errorf("%+v: no error", c)
 		}
@@ -159,32 +159,55 @@ func TestQuiet(t *testing.T) {
 // bit-for-bit like the original.
 func TestPrefixAndRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	xs := slices.Concat(traffic(rng, 50, 1e6), repeat(0, 20), traffic(rng, 400, 1e6), traffic(rng, 50, 3e7), traffic(rng, 100, 1e6))
-	full, _ := New(Config{})
-	var want []Score
-	for _, x := range xs {
-		want = append(want, full.Update(x))
+	xs := slices.Concat(traffic(rng, 50, 1e6), repeat(0, 20), traffic(rng, 400, 1e6), traffic(rng, 50, 3e7), traffic(rng, 100, 1e6),
+		traffic(rng, 100, 0.4), repeat(0, 20))
+	// With times (a version 3 record) and an event size, and without (2).
+	for _, c := range []struct {
+		cfg   Config
+		times bool
+	}{{Config{}, false}, {Config{EventSize: 1}, true}} {
+		update := func(d *Detector, i int) Score {
+			var s Score
+			if c.times {
+				d.UpdateAt(int64(i+1)*10e9, xs[i], &s)
+			} else {
+				d.UpdateInto(xs[i], &s)
+			}
+			return s
+		}
+		full, _ := New(c.cfg)
+		var want []Score
+		for i := range xs {
+			want = append(want, update(full, i))
+		}
+		for _, cut := range []int{1, 10, 55, 300, 700, 721, len(xs) - 1} {
+			d, _ := New(c.cfg)
+			for i := range xs[:cut] {
+				if s := update(d, i); s != want[i] {
+					t.Fatalf("prefix %d, point %d: %+v, want %+v", cut, i, s, want[i])
+				}
+			}
+			b, err := d.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := b[1]; v != 2 && !c.times || v != 3 && c.times {
+				t.Errorf("times %v: record version %d", c.times, v)
+			}
+			r, _ := New(c.cfg)
+			if err := r.UnmarshalBinary(b); err != nil {
+				t.Fatal(err)
+			}
+			for i := cut; i < len(xs); i++ {
+				if s := update(r, i); s != want[i] {
+					t.Fatalf("times %v: restored at %d, point %d: %+v, want %+v", c.times, cut, i, s, want[i])
+				}
+			}
+		}
 	}
-	for _, cut := range []int{1, 10, 55, 300, len(xs) - 1} {
-		d, _ := New(Config{})
-		for i, x := range xs[:cut] {
-			if s := d.Update(x); s != want[i] {
-				t.Fatalf("prefix %d, point %d: %+v, want %+v", cut, i, s, want[i])
-			}
-		}
-		b, err := d.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, _ := New(Config{})
-		if err := r.UnmarshalBinary(b); err != nil {
-			t.Fatal(err)
-		}
-		for i := cut; i < len(xs); i++ {
-			if s := r.Update(xs[i]); s != want[i] {
-				t.Fatalf("restored at %d, point %d: %+v, want %+v", cut, i, s, want[i])
-			}
-		}
+	full, _ := New(Config{})
+	for _, x := range xs[:720] {
+		full.Update(x)
 	}
 	b, _ := full.MarshalBinary()
 	other, _ := New(Config{Ratio: 20})
@@ -219,5 +242,69 @@ func BenchmarkUpdate(b *testing.B) {
 	b.SetBytes(8)
 	for i := 0; b.Loop(); i++ {
 		d.Update(xs[i&4095])
+	}
+}
+
+// TestEventSize: a port that carries about three packets an interval
+// (a Poisson source) shows two intervals in a row with none some twenty
+// times a day, and each was a shift; with the packet counter's event size
+// none is, and the port going dead fires once the intervals without a
+// packet are improbable (e^-3 each: the fifth); a link carrying traffic
+// fires on Confirm points as before, and a series fed without times
+// (UpdateInto) as before.
+func TestEventSize(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n, dead = 8640, 8640 - 60 // a day at 10 s, the last 10 minutes dead
+	xs := make([]float64, n)
+	for i := range xs {
+		if i < dead {
+			xs[i] = float64(poisson(rng, 3)) / 10 // packets per second
+		}
+	}
+	run := func(c Config, xs []float64, times bool) (fired []int) {
+		d, err := New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, x := range xs {
+			var s Score
+			if times {
+				d.UpdateAt(int64(i+1)*10e9, x, &s)
+			} else {
+				d.UpdateInto(x, &s)
+			}
+			if s.Fire {
+				fired = append(fired, i)
+			}
+		}
+		return fired
+	}
+	if f := run(Config{}, xs, true); len(f) < 5 {
+		t.Fatalf("without an event size the sparse port fired %d times; the test wants the case where it fires", len(f))
+	}
+	if f := run(Config{EventSize: 1}, xs, true); !slices.Equal(f, []int{dead + 4}) {
+		t.Errorf("event size 1: fired at %v, want only %d (the fifth interval without a packet)", f, dead+4)
+	}
+	if f := run(Config{EventSize: 1}, xs, false); len(f) < 5 {
+		t.Errorf("without times the event size is unknown: fired %d times, want as without it", len(f))
+	}
+	link := slices.Concat(traffic(rng, 100, 2e3), repeat(0, 10), traffic(rng, 50, 2e3)) // 2 000 packets/s, then down
+	if f := run(Config{EventSize: 1}, link, true); !slices.Equal(f, []int{101}) {
+		t.Errorf("a link carrying traffic: fired at %v, want [101] (Confirm 2)", f)
+	}
+	if f := run(Config{EventSize: 1500}, link, true); !slices.Equal(f, []int{101}) {
+		t.Errorf("2 000 bytes/s, event size 1 500: fired at %v, want [101]", f)
+	}
+}
+
+// poisson draws from a Poisson distribution of mean lambda (Knuth).
+func poisson(rng *rand.Rand, lambda float64) int {
+	l, k, p := math.Exp(-lambda), 0, 1.0
+	for {
+		p *= rng.Float64()
+		if p <= l {
+			return k
+		}
+		k++
 	}
 }

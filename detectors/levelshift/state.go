@@ -9,19 +9,27 @@ import (
 
 // stateVersion 2 added the spread's accumulated weight after the flags;
 // version 1 records are still read (the weight is then 1: the spread is
-// taken as it is).
-const stateVersion = 2
+// taken as it is). Version 3 adds the previous point's time after it; a
+// detector that has none (fed by UpdateInto, or restored from version 2
+// and not fed since) writes version 2.
+const stateVersion = 3
 
-// MarshalBinary encodes the state: a kind tag, a version byte (2), the
+// MarshalBinary encodes the state: a kind tag, a version byte (3, or 2
+// without the previous point's time), the
 // configuration's ratio, confirm and accept (so a record never restores
 // into a detector of another shape), then the level, the carrying level,
-// the spread, the counts, the flags and the spread's weight. A restored
+// the spread, the counts, the flags, the spread's weight and (version 3)
+// the previous point's time. A restored
 // detector scores bit-for-bit like the original.
 func (d *Detector) MarshalBinary() ([]byte, error) { return d.AppendBinary(nil) }
 
 // AppendBinary appends the encoded state to dst.
 func (d *Detector) AppendBinary(dst []byte) ([]byte, error) {
-	dst = enc.AppendHeader(dst, enc.TagLevelShift, stateVersion)
+	version := byte(stateVersion)
+	if d.lastTS == 0 {
+		version = 2
+	}
+	dst = enc.AppendHeader(dst, enc.TagLevelShift, version)
 	dst = enc.AppendF64(dst, d.cfg.Ratio)
 	dst = enc.AppendU(dst, uint64(d.cfg.Confirm))
 	dst = enc.AppendU(dst, uint64(d.cfg.Accept))
@@ -34,7 +42,11 @@ func (d *Detector) AppendBinary(dst []byte) ([]byte, error) {
 	dst = enc.AppendU(dst, uint64(d.calm))
 	dst = enc.AppendBool(dst, d.shifted)
 	dst = enc.AppendBool(dst, d.off)
-	return enc.AppendF64(dst, d.wdev), nil
+	dst = enc.AppendF64(dst, d.wdev)
+	if version >= 3 {
+		dst = enc.AppendI(dst, d.lastTS)
+	}
+	return dst, nil
 }
 
 // UnmarshalBinary restores a state written by a detector of the same
@@ -42,8 +54,8 @@ func (d *Detector) AppendBinary(dst []byte) ([]byte, error) {
 func (d *Detector) UnmarshalBinary(b []byte) error {
 	r := enc.Reader{B: b}
 	version := byte(stateVersion)
-	if len(b) >= 2 && b[1] == 1 {
-		version = 1
+	if len(b) >= 2 && (b[1] == 1 || b[1] == 2) {
+		version = b[1]
 	}
 	r.Header(enc.TagLevelShift, version)
 	ratio, confirm, accept := r.F64(), r.U(), r.U()
@@ -58,6 +70,9 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	e.wdev = 1
 	if version >= 2 {
 		e.wdev = r.F64()
+	}
+	if version >= 3 {
+		e.lastTS = r.I()
 	}
 	if err := r.Done(); err != nil {
 		return fmt.Errorf("levelshift: %w", err)

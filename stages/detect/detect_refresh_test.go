@@ -99,3 +99,60 @@ func TestDetectSlowRefreshLinkDrop(t *testing.T) {
 		}
 	}
 }
+
+// TestDetectSparsePort: a port that carries about three packets every 10 s
+// (its control traffic: LLDP, hellos) and some 100 bytes each shows
+// intervals without a packet by chance; before the counters' event sizes
+// (CounterEventSize, levelshift EventSize), two of them in a row fired
+// level_shift, some twenty times a day on each such counter. Now a day of
+// it fires nothing, and the port going dead for 10 minutes fires on its
+// packet counter, once zero packets is improbable (the fifth interval),
+// not on the byte counter (a few hundred bytes an interval tell nothing
+// at that scale), and resolves when the packets are back.
+func TestDetectSparsePort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const n, dead, back = 8640 + 90, 8640, 8640 + 60
+	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	defer sb.Release()
+	var recs []*kgo.Record
+	var pkts, bytes uint64
+	for i := range n {
+		if i < dead || i >= back {
+			k := poisson(rng, 3)
+			pkts += uint64(k)
+			bytes += uint64(k) * (64 + rng.Uint64N(100))
+		}
+		ts := t0.Add(time.Duration(i) * 10 * time.Second).UnixNano()
+		for _, s := range []schemas.Sample{
+			{Metric: schemas.MetricInPkts, U64: pkts},
+			{Metric: schemas.MetricInOctets, U64: bytes},
+		} {
+			s.TS, s.Device, s.Source, s.Kind, s.Keys = ts, dev, schemas.SourceGNMI, schemas.KindCounter, "name=Ethernet1"
+			sb.Append(&s)
+		}
+		if (i+1)%60 == 0 || i == n-1 {
+			recs = append(recs, recordOf(t, sb))
+		}
+	}
+	got := summary(process(t, newTestDetect(t, Config{}), recs))
+	want := []string{"firing level_shift in-pkts@8645", "resolved level_shift in-pkts@8701"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if CounterEventSize(schemas.MetricInOctets) != ByteEventSize || CounterEventSize("Cisco-IOS-XR-infra-statsd-oper:/infra-statistics/interfaces/interface/latest/generic-counters/bytes-received") != ByteEventSize ||
+		CounterEventSize("ifHCInOctets") != ByteEventSize || CounterEventSize(schemas.MetricInPkts) != CountEventSize {
+		t.Error("CounterEventSize: a byte counter is not ByteEventSize, or a packet counter not CountEventSize")
+	}
+}
+
+// poisson draws from a Poisson distribution of mean lambda (Knuth).
+func poisson(rng *rand.Rand, lambda float64) int {
+	l, k, p := math.Exp(-lambda), 0, 1.0
+	for {
+		p *= rng.Float64()
+		if p <= l {
+			return k
+		}
+		k++
+	}
+}
