@@ -66,6 +66,7 @@ type Refresh struct {
 	held    uint16
 	gaps    [RefreshGaps]uint8
 	n, i    uint8 // gaps recorded, and the next one's place
+	h       uint8 // hold(), kept as the gaps change
 }
 
 // Update feeds one sample of the counter c through r and returns the rate
@@ -85,7 +86,7 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		return 0, Stale
 	}
 	r.seen = ts
-	h := r.hold()
+	h := int(max(r.h, 1))
 	switch {
 	case c.LastTS == 0 || v < c.Last:
 		// The first sample, or a reset: the time since the last change is
@@ -152,6 +153,7 @@ func (r *Refresh) note(g int) {
 	if r.n < RefreshGaps {
 		r.n++
 	}
+	r.h = uint8(r.hold())
 }
 
 // hold returns how many still samples in a row, counting from the last
@@ -224,5 +226,6 @@ func (r *Refresh) Decode(b []byte) ([]byte, error) {
 	}
 	*r = Refresh{seen: seen, changed: changed, anchor: anchor, changes: uint32(changes), held: uint16(held), n: n, i: i}
 	copy(r.gaps[:], rd.B[:n])
+	r.h = uint8(r.hold())
 	return rd.B[n:], nil
 }
