@@ -104,15 +104,19 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 			k := max(1, math.Round(float64(dt)/p))
 			x = float64(delta) / (k * p / 1e9)
 		}
+		first := r.changed == 0 // no change known before (a counter restored from an older record)
 		r.held, r.changed = 0, ts
-		if g <= RefreshMaxHold && (h == 1 || g <= h+1) {
+		switch {
+		case first:
+			r.anchor = ts
+		case g <= RefreshMaxHold && (h == 1 || g <= h+1):
 			// A gap of the refresh, not a stretch with no traffic.
 			r.changes++
 			if r.changes == refreshMaxChanges {
 				r.anchor += (ts - r.anchor) / 2
 				r.changes /= 2
 			}
-		} else {
+		default:
 			r.anchor += dt // a stretch with no traffic is no refresh
 		}
 		r.note(g)

@@ -243,3 +243,25 @@ func TestRefreshJitter(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshFromOlderRecord: a counter restored with its rate state but
+// no refresh state (a record of a build before Refresh) learns the period
+// from its next changes, not from the Unix epoch: its rates once it holds
+// are the counter's.
+func TestRefreshFromOlderRecord(t *testing.T) {
+	var c Counter
+	vals := slow(60, 3, 100)
+	const t0 = int64(1_764_000_000e9) // real times: the epoch is far
+	c.Update(t0+10e9, vals[0])        // the older build's state: a counter, no Refresh
+	var r Refresh
+	for i, v := range vals[1:] {
+		holds := r.hold() > 1
+		x, res := r.Update(&c, t0+int64(i+2)*10e9, v)
+		if res == OK && holds && math.Abs(x/100-1) > 0.01 {
+			t.Fatalf("sample %d: rate %v, want 100", i+1, x)
+		}
+	}
+	if r.hold() != 3 {
+		t.Fatalf("hold %d, want 3", r.hold())
+	}
+}
