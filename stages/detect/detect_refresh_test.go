@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -111,6 +112,7 @@ func TestDetectSlowRefreshLinkDrop(t *testing.T) {
 // at that scale), and resolves when the packets are back.
 func TestDetectSparsePort(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
+	packets := distuv.Poisson{Lambda: 3, Src: rand.NewPCG(9, 10)}
 	const n, dead, back = 8640 + 90, 8640, 8640 + 60
 	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
 	defer sb.Release()
@@ -118,7 +120,7 @@ func TestDetectSparsePort(t *testing.T) {
 	var pkts, bytes uint64
 	for i := range n {
 		if i < dead || i >= back {
-			k := poisson(rng, 3)
+			k := int(packets.Rand())
 			pkts += uint64(k)
 			bytes += uint64(k) * (64 + rng.Uint64N(100))
 		}
@@ -142,17 +144,5 @@ func TestDetectSparsePort(t *testing.T) {
 	if CounterEventSize(schemas.MetricInOctets) != ByteEventSize || CounterEventSize("Cisco-IOS-XR-infra-statsd-oper:/infra-statistics/interfaces/interface/latest/generic-counters/bytes-received") != ByteEventSize ||
 		CounterEventSize("ifHCInOctets") != ByteEventSize || CounterEventSize(schemas.MetricInPkts) != CountEventSize {
 		t.Error("CounterEventSize: a byte counter is not ByteEventSize, or a packet counter not CountEventSize")
-	}
-}
-
-// poisson draws from a Poisson distribution of mean lambda (Knuth).
-func poisson(rng *rand.Rand, lambda float64) int {
-	l, k, p := math.Exp(-lambda), 0, 1.0
-	for {
-		p *= rng.Float64()
-		if p <= l {
-			return k
-		}
-		k++
 	}
 }
