@@ -182,6 +182,11 @@ func (t *Tracker) Changed() int64 { return t.changed }
 // Alert returns the rule of the firing alert, RuleNone when none fires.
 func (t *Tracker) Alert() Rule { return t.alert }
 
+// StartsAt returns when the firing alert started (meaningful while Alert
+// is not RuleNone): a caller that ends the alert without a sample (the
+// series is dropped) resolves it with this start.
+func (t *Tracker) StartsAt() int64 { return t.startsAt }
+
 // Count returns the latest carrier-transitions count.
 func (t *Tracker) Count() uint64 { return t.count }
 

@@ -421,9 +421,7 @@ func (d *Stage) Restore(partition int32, key, value []byte) error {
 		return fmt.Errorf("restore %s: %w", k, err)
 	}
 	d.addSeries(ps, k, st)
-	if st.e != nil {
-		d.restored(ps, st)
-	}
+	d.restored(ps, st)
 	return nil
 }
 

@@ -329,6 +329,7 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 			}
 		}
 	}
+	ps.sawState(st)
 	if ev.Reason != stateevents.ReasonNone {
 		d.unknownStates[ev.Reason].Inc()
 	}

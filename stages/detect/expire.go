@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/detectors/stateevents"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/internal/detections"
@@ -15,9 +16,9 @@ import (
 )
 
 // expiryState is a partition's state for detect.series_expiry: its sweep
-// clock (the newest sample time of its counter and gauge series and the
-// boundary swept to; not in the changelog, a restored partition reads it
-// back from its series, see expiry.Clock) and the series expired since
+// clock (the newest sample time of its series, state series included, and
+// the boundary swept to; not in the changelog, a restored partition reads
+// it back from its series, see expiry.Clock) and the series expired since
 // the last checkpoint.
 type expiryState struct {
 	clock expiry.Clock
@@ -32,6 +33,15 @@ type expiryState struct {
 // in the counter's field (see score).
 func (st *seriesState) seen() int64 { return max(st.counter.LastTS, st.refresh.Seen()) }
 
+// last returns the latest sample time of a series (0: none): seen for a
+// counter or gauge, its tracker's for a state series.
+func (st *seriesState) last() int64 {
+	if st.se != nil {
+		return st.se.LastTS()
+	}
+	return st.seen()
+}
+
 // saw records that a counter or gauge series had a sample at ts.
 func (ps *partState) saw(st *seriesState, ts int64) {
 	if st.kind == schemas.KindGauge {
@@ -40,39 +50,39 @@ func (ps *partState) saw(st *seriesState, ts int64) {
 	ps.exp.clock.Saw(st.seen())
 }
 
+// sawState records that the state series st had a sample: a partition of
+// devices that report only state series (an SNMP target polled for its
+// ifOperStatus) sweeps too.
+func (ps *partState) sawState(st *seriesState) { ps.exp.clock.Saw(st.se.LastTS()) }
+
 // firing reports whether any alert of a counter or gauge series is on:
 // its ensemble's, its quiet rule's or its envelope rule's.
 func (st *seriesState) firing() bool {
 	return st.e.Firing() || st.quiet != nil && st.quiet.since != 0 || st.drift != nil && st.drift.since != 0
 }
 
-// restored advances the partition's clock to st, a counter or gauge
-// series restored from the changelog.
+// restored advances the partition's clock to st, a series restored from
+// the changelog.
 func (d *Stage) restored(ps *partState, st *seriesState) {
-	ps.exp.clock.Restored(st.seen(), d.cfg.SeriesExpiry)
+	ps.exp.clock.Restored(st.last(), d.cfg.SeriesExpiry)
 }
 
-// expire drops, after a record, the counter and gauge series of ps that
-// had no sample for series_expiry before the sweep boundary the
-// partition's newest sample has reached, once per boundary; an alert of
-// theirs that fires is resolved first (resolveStale). The boundaries are
-// fixed in event time, so an instance that restored the partition sweeps
-// where the one before it would have: the detections and the state are
-// the same. The record's held outputs go first, as the serial path emits
-// them.
+// expire drops, after a record, the series of ps that had no sample for
+// series_expiry before the sweep boundary the partition's newest sample
+// has reached, once per boundary: a counter or gauge series on its own, a
+// state series (sent only on change, so silent for days on a live device)
+// only with its device, once none of the device's series has had a sample
+// for series_expiry (expired). An alert of theirs that fires is resolved
+// first (resolveStale, resolveGone). The boundaries are fixed in event
+// time, so an instance that restored the partition sweeps where the one
+// before it would have: the detections and the state are the same. The
+// record's held outputs go first, as the serial path emits them.
 func (d *Stage) expire(ps *partState, emit func(*kgo.Record)) error {
 	cutoff, ok := ps.exp.clock.Due(d.cfg.SeriesExpiry)
 	if !ok {
 		return nil
 	}
-	// The stage's goroutine writes what is read here (seen), the
-	// workers do not.
-	var keys []schemas.SeriesKey
-	for k, st := range ps.series {
-		if st.e != nil && st.seen() < cutoff && st.seen() != 0 {
-			keys = append(keys, k)
-		}
-	}
+	keys, gone := expired(ps, cutoff)
 	if len(keys) == 0 {
 		return nil
 	}
@@ -84,7 +94,14 @@ func (d *Stage) expire(ps *partState, emit func(*kgo.Record)) error {
 	})
 	resolved := 0
 	for _, k := range keys {
-		if st := ps.series[k]; st.firing() {
+		st := ps.series[k]
+		switch {
+		case st.se != nil && st.se.Alert() != stateevents.RuleNone:
+			resolved++
+			if err := d.resolveGone(emit, st, gone[k.Device]); err != nil {
+				return err
+			}
+		case st.e != nil && st.firing():
 			resolved++
 			if err := d.resolveStale(emit, st, st.seen()+int64(d.cfg.SeriesExpiry)); err != nil {
 				return err
@@ -95,8 +112,80 @@ func (d *Stage) expire(ps *partState, emit func(*kgo.Record)) error {
 	ps.exp.gone = append(ps.exp.gone, keys...)
 	d.metrics.Expired("detect", len(keys))
 	d.log.Info("dropped the state of series without a sample for detect.series_expiry; one that comes back starts cold",
-		"partition", ps.id, "series", len(keys), "firing_resolved", resolved, "series_expiry", d.cfg.SeriesExpiry, "before", time.Unix(0, cutoff).UTC())
+		"partition", ps.id, "series", len(keys), "devices_gone", len(gone), "firing_resolved", resolved,
+		"series_expiry", d.cfg.SeriesExpiry, "before", time.Unix(0, cutoff).UTC())
 	return nil
+}
+
+// expired returns the series of ps that go at a sweep with cutoff, in no
+// order: the counters and gauges whose latest sample is before it (not 0,
+// unknown), and every series of a device none of whose series has a
+// sample since: its state series, silent on a device that reports on,
+// go only then. gone holds those devices and their latest sample (0: none
+// known). It reads every series once, and those of the devices with a
+// state series (or a series with no sample) that is silent once more: a
+// sweep is once per boundary, nothing is kept per row. The stage's
+// goroutine writes what is read here (seen, the trackers), the workers do
+// not.
+func expired(ps *partState, cutoff int64) (keys []schemas.SeriesKey, gone map[string]int64) {
+	var held []*seriesState // silent series that go only with their device
+	for k, st := range ps.series {
+		switch last := st.last(); {
+		case last >= cutoff:
+		case st.e != nil && last != 0:
+			keys = append(keys, k)
+		default:
+			held = append(held, st)
+			if gone == nil {
+				gone = map[string]int64{}
+			}
+			gone[k.Device] = 0
+		}
+	}
+	if len(held) == 0 {
+		return keys, nil
+	}
+	// A device with a series sampled since the cutoff reports on.
+	for k, st := range ps.series {
+		if len(gone) == 0 {
+			break
+		}
+		if at, ok := gone[k.Device]; ok {
+			if last := st.last(); last >= cutoff {
+				delete(gone, k.Device)
+			} else if last > at {
+				gone[k.Device] = last
+			}
+		}
+	}
+	for _, st := range held {
+		if _, ok := gone[st.key.Device]; ok {
+			keys = append(keys, st.key)
+		}
+	}
+	return keys, gone
+}
+
+// resolveGone emits the resolved detection of the alert that fires on
+// st, a state series of a device gone (expired) whose latest sample was
+// at last: at last + series_expiry, with the firing detection's rule,
+// severity, fingerprint and start, saying the device stopped. Observed and
+// expected are 0: there is no reading to report.
+func (d *Stage) resolveGone(emit func(*kgo.Record), st *seriesState, last int64) error {
+	k, t := st.key, st.se
+	rule := t.Alert().String()
+	det := d.det.New(detections.Transition{Series: k, TS: last + int64(d.cfg.SeriesExpiry), StartsAt: t.StartsAt()}, nil)
+	det.Detector, det.Detectors, det.Severity = rule, []string{rule}, t.Alert().Severity()
+	det.Annotations["summary"] = detections.Summary(rule, det.State, k)
+	why := fmt.Sprintf("resolved without a reading: no sample of device %s since %s (detect.series_expiry %v), the device stopped reporting; %s since %s",
+		k.Device, time.Unix(0, last).UTC().Format(time.RFC3339), d.cfg.SeriesExpiry, rule, time.Unix(0, t.StartsAt()).UTC().Format(time.RFC3339Nano))
+	if raw := t.Raw(); raw != "" {
+		why += fmt.Sprintf(" (%s %s)", t.Class(), raw)
+	}
+	det.Annotations["description"] = why
+	d.log.Info("detection", "state", det.State, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
+		"event_time", det.EventTime, "detector", rule, "severity", det.Severity, "stale", true)
+	return d.det.Send(emit, det)
 }
 
 // resolveStale emits, at ts (its last sample and series_expiry later),

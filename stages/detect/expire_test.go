@@ -61,7 +61,9 @@ func expiryRecords(t *testing.T) []*kgo.Record {
 // detect.series_expiry (event time) is dropped at the next sweep, at most
 // series_expiry/8 late: its memory goes, the next checkpoint writes its
 // tombstone, the drop is counted, and the series starts cold when it comes
-// back. A state series (sent only on change) stays. A series whose alert
+// back. Device "gone" stops entirely, so its oper-status (a state series,
+// which stays while its device reports: TestDetectDeviceLiveKeepsStates)
+// goes with it (TestDetectDeviceGone). A series whose alert
 // fires when it stops gets its resolved detection (the firing one's
 // fingerprint, at its last sample + series_expiry, saying why) before it
 // goes. A stage restored from the changelog at any record continues
@@ -78,8 +80,9 @@ func TestDetectSeriesExpiry(t *testing.T) {
 			changelog[k] = v
 		}
 	}
-	gone := []schemas.SeriesKey{{Device: "gone", Metric: "/system/cpu"}, {Device: "gone", Metric: schemas.MetricInOctets, Keys: iface}}
-	stays := []schemas.SeriesKey{{Device: "keep", Metric: "/system/cpu"}, {Device: "gone", Metric: stateevents.MetricOperStatus, Keys: iface}}
+	gone := []schemas.SeriesKey{{Device: "gone", Metric: "/system/cpu"}, {Device: "gone", Metric: schemas.MetricInOctets, Keys: iface},
+		{Device: "gone", Metric: stateevents.MetricOperStatus, Keys: iface}}
+	stays := []schemas.SeriesKey{{Device: "keep", Metric: "/system/cpu"}}
 	var dropped int // the record after which the gone series were dropped
 	var dets []*schemas.Detection
 	for i, r := range recs[:3*360] {
@@ -134,8 +137,8 @@ func TestDetectSeriesExpiry(t *testing.T) {
 		}
 		t.Errorf("the series that stopped while firing: want its firing detection, then one resolved at %v with the same fingerprint saying the series stopped", stale)
 	}
-	if got := counterValue(t, reg, "telekernel_detect_series_expired_total"); got != 3 {
-		t.Errorf("telekernel_detect_series_expired_total %v, want 3", got)
+	if got := counterValue(t, reg, "telekernel_detect_series_expired_total"); got != 4 {
+		t.Errorf("telekernel_detect_series_expired_total %v, want 4", got)
 	}
 	if d.Series() != len(stays) {
 		t.Errorf("%d series held, want %d", d.Series(), len(stays))
