@@ -118,7 +118,10 @@ type Config struct {
 	// its memory is freed, a tombstone replaces its changelog record, and
 	// a series that comes back starts cold. Default DefaultSeriesExpiry; a negative
 	// value keeps every series for ever. State series (sent only on
-	// change) and multivariate and sibling groups do not expire.
+	// change) are kept while any series of their device has a sample
+	// within this; a device with none is gone, and its state series go
+	// too, a firing alert resolved first. Multivariate and sibling groups
+	// do not expire.
 	SeriesExpiry time.Duration `yaml:"series_expiry"`
 }
 

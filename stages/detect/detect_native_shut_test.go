@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"maps"
 	"slices"
 	"testing"
 
@@ -106,4 +107,36 @@ func TestDetectIOSXRLineDownAfterUnshut(t *testing.T) {
 		}
 	}
 	checkRestored(t, sampleRecords(t, 300, 1, rows), 123)
+}
+
+// TestDetectCheckpointAfterExplained: the native state going
+// im-state-admin-down explains the interface's OpenConfig oper-status
+// (streamed on change: no row of it in that record), which moves that
+// series' latest time without an event of its own; the checkpoint after
+// the record carries it, so a stage restored from the changelog holds the
+// state the running one does.
+func TestDetectCheckpointAfterExplained(t *testing.T) {
+	const ocKeys = "name=HundredGigE0/0/0/10"
+	recs := sampleRecords(t, 110, 1, func(i int) []schemas.Sample {
+		switch {
+		case i < 100:
+			return []schemas.Sample{stateSample(xrIfState, xrIfKeys, "im-state-up"), stateSample(stateevents.MetricOperStatus, ocKeys, "UP")}
+		default:
+			return []schemas.Sample{stateSample(xrIfState, xrIfKeys, "im-state-admin-down")}
+		}
+	})
+	a := newTestDetect(t, Config{})
+	process(t, a, recs[:100])
+	changelog := checkpoint(a)
+	process(t, a, recs[100:101])
+	maps.Copy(changelog, checkpoint(a))
+	b := newTestDetect(t, Config{})
+	for k, v := range changelog {
+		if err := b.Restore(0, []byte(k), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !maps.EqualFunc(a.SeriesStates(), b.SeriesStates(), slices.Equal) {
+		t.Error("the state restored from the changelog differs from the running stage's")
+	}
 }

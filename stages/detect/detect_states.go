@@ -304,8 +304,10 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 					continue
 				}
 				if shut {
+					// Explained moves o's latest time even without an
+					// event: its changelog record changes either way.
+					d.markDirty(ps, o)
 					if xev := o.se.Explained(ts); xev.Transition != stateevents.None {
-						d.markDirty(ps, o)
 						if err := d.emitState(emit, o, xev, ts); err != nil {
 							return err
 						}
@@ -316,8 +318,8 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 		}
 		if class == stateevents.ClassOperStatus && f != nil && f.lldp != nil &&
 			was != stateevents.StatusDown && st.se.Status() == stateevents.StatusDown {
+			d.markDirty(ps, f.lldp) // as above
 			if xev := f.lldp.se.Explained(ts); xev.Transition != stateevents.None {
-				d.markDirty(ps, f.lldp)
 				if err := d.emitState(emit, f.lldp, xev, ts); err != nil {
 					return err
 				}
