@@ -86,6 +86,12 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		return 0, Stale
 	}
 	r.seen = ts
+	if r.changed == 0 && c.LastTS != 0 {
+		// c was restored without r (a record written before Refresh, or
+		// after c's first sample only): its last sample is the last
+		// change known, and the period is measured from it.
+		r.changed, r.anchor = c.LastTS, c.LastTS
+	}
 	h := int(max(r.h, 1))
 	switch {
 	case c.LastTS == 0 || v < c.Last:
@@ -95,20 +101,16 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		r.held, r.changed = 0, ts
 		return c.Update(ts, v)
 	case v > c.Last:
-		g, dt, delta := int(r.held)+1, ts-c.LastTS, v-c.Last // g: samples since the last change
-		if r.changed != 0 {
-			dt = ts - r.changed // c.LastTS may be a still sample's
-		}
+		// g: samples since the last change; dt: the time since it (c.LastTS
+		// may be a still sample's).
+		g, dt, delta := int(r.held)+1, ts-r.changed, v-c.Last
 		x, res := c.Update(ts, v)
 		if p := r.period(); h > 1 && p > 0 {
 			k := max(1, math.Round(float64(dt)/p))
 			x = float64(delta) / (k * p / 1e9)
 		}
-		first := r.changed == 0 // no change known before (a counter restored from an older record)
 		r.held, r.changed = 0, ts
 		switch {
-		case first:
-			r.anchor = ts
 		case g <= RefreshMaxHold && (h == 1 || g <= h+1):
 			// A gap of the refresh, not a stretch with no traffic.
 			r.changes++

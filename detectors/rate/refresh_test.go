@@ -244,24 +244,43 @@ func TestRefreshJitter(t *testing.T) {
 	}
 }
 
-// TestRefreshFromOlderRecord: a counter restored with its rate state but
-// no refresh state (a record of a build before Refresh) learns the period
-// from its next changes, not from the Unix epoch: its rates once it holds
-// are the counter's.
-func TestRefreshFromOlderRecord(t *testing.T) {
-	var c Counter
-	vals := slow(60, 3, 100)
-	const t0 = int64(1_764_000_000e9) // real times: the epoch is far
-	c.Update(t0+10e9, vals[0])        // the older build's state: a counter, no Refresh
-	var r Refresh
-	for i, v := range vals[1:] {
-		holds := r.hold() > 1
-		x, res := r.Update(&c, t0+int64(i+2)*10e9, v)
-		if res == OK && holds && math.Abs(x/100-1) > 0.01 {
-			t.Fatalf("sample %d: rate %v, want 100", i+1, x)
+// TestRefreshRestoredCounter: a Counter restored with no refresh state
+// (the detect stage's record of a build before Refresh, or of a counter
+// checkpointed after its first sample only, which writes none) learns the
+// refresh period from its next samples on, as one fed from the start: its
+// rates are the counter's within 5 %. Before, the period was measured from
+// time 0 (its anchor was never set), so at Unix times every rate of the
+// counter once it held was about 0: a link drop on every such counter
+// after an upgrade.
+func TestRefreshRestoredCounter(t *testing.T) {
+	const base = int64(1_764_806_400e9) // 2025-12-04, Unix ns
+	vals := slow(90, 3, 100)
+	for cut := 1; cut < 12; cut++ {
+		var r, ref Refresh
+		var c Counter
+		for i, v := range vals[:cut] {
+			ref.Update(&c, base+int64(i+1)*10e9, v)
 		}
-	}
-	if r.hold() != 3 {
-		t.Fatalf("hold %d, want 3", r.hold())
+		// Restored: the counter, not the refresh.
+		var got []float64
+		for i := cut; i < len(vals); i++ {
+			x, res := r.Update(&c, base+int64(i+1)*10e9, vals[i])
+			switch res {
+			case OK:
+				got = append(got, x)
+			case Held:
+				got = append(got, -1)
+			}
+		}
+		for k, x := range got[len(got)-21:] {
+			want := -1.0 // sample j is a refresh when j is a multiple of 3
+			if j := len(vals) - 21 + k; j%3 == 0 {
+				want = 100
+			}
+			if x != want && (want < 0 || math.Abs(x/want-1) > 0.05) {
+				t.Errorf("restored after %d samples: last rates %v, want 100 every third sample, held between", cut, got[len(got)-21:])
+				break
+			}
+		}
 	}
 }
