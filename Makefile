@@ -63,6 +63,7 @@ fuzz:
 	$(GO) test ./schemas -run '^$$' -fuzz FuzzDecodeDetection -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
 	$(GO) test ./schemas -run '^$$' -fuzz FuzzDecodePower -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
 	$(GO) test ./stages/detect -run '^$$' -fuzz FuzzRestoreState -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
+	$(GO) test ./detectors/rate -run '^$$' -fuzz FuzzRefreshDecode -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
 	$(GO) test ./stages/correlate -run '^$$' -fuzz FuzzCorrelate -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
 	$(GO) test ./stages/power -run '^$$' -fuzz FuzzRestoreState -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
 	$(GO) test ./stages/maintain -run '^$$' -fuzz FuzzRestoreState -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
