@@ -88,9 +88,13 @@ type Config struct {
 	// default) or negative: off. Needs the points' times (UpdateAt).
 	EventSize float64 `yaml:"event_size"`
 	// MinEvents is the events expected over a run below the band before it
-	// fires (with EventSize). Default DefaultMinEvents.
+	// fires (with EventSize), positive and below 10^6. Default
+	// DefaultMinEvents.
 	MinEvents float64 `yaml:"min_events"`
 }
+
+// maxMinEvents bounds Config.MinEvents.
+const maxMinEvents = 1e6
 
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
@@ -115,7 +119,7 @@ func (c Config) Validate() error {
 		cfgcheck.Check(!(c.Spread > 0), "spread: %v must be positive", c.Spread),
 		cfgcheck.Check(c.Accept < c.Confirm, "accept: %d must not be below confirm (%d)", c.Accept, c.Confirm),
 		cfgcheck.Check(math.IsNaN(c.EventSize) || math.IsInf(c.EventSize, 0), "event_size: %v must be a number", c.EventSize),
-		cfgcheck.Check(!(c.MinEvents > 0 && c.MinEvents < 1e6), "min_events: %v must be positive", c.MinEvents),
+		cfgcheck.Check(!(c.MinEvents > 0 && c.MinEvents < maxMinEvents), "min_events: %v must be positive and below %g", c.MinEvents, maxMinEvents),
 	)
 }
 

@@ -174,3 +174,44 @@ func TestRulesConfig(t *testing.T) {
 		t.Errorf("the stage's drift rule: margin %v, want 2", got)
 	}
 }
+
+// TestCounterEventSizeConfig: a counter's level_shift event size is
+// CounterEventSize's unless detectors: sets it (negative: off), and
+// min_events takes its default unless set; a bad value is refused with
+// the field's path and what it must be.
+func TestCounterEventSizeConfig(t *testing.T) {
+	f := func(doc, metric string, size, events float64) {
+		t.Helper()
+		var c Config
+		if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		c = c.WithDefaults()
+		if err := c.Validate(); err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		ls := c.EnsembleConfig(metric, true).LevelShift
+		if ls.EventSize != size || ls.MinEvents != events {
+			t.Errorf("%s %s: event_size %v, min_events %v, want %v, %v", doc, metric, ls.EventSize, ls.MinEvents, size, events)
+		}
+	}
+	f("{}", schemas.MetricInOctets, ByteEventSize, levelshift.DefaultMinEvents)
+	f("{}", schemas.MetricInPkts, CountEventSize, levelshift.DefaultMinEvents)
+	f("{detectors: {counters: {level_shift: {event_size: -1}}}}", schemas.MetricInOctets, -1, levelshift.DefaultMinEvents)
+	f("{detectors: {counters: {level_shift: {event_size: 100, min_events: 3}}}}", schemas.MetricInPkts, 100, 3)
+	f("{detectors: {metrics: [{metric: /interfaces/*, level_shift: {min_events: 5}}]}}", schemas.MetricInOctets, ByteEventSize, 5)
+
+	bad := func(doc, want string) {
+		t.Helper()
+		var c Config
+		if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		if err := c.WithDefaults().Validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one containing %q", doc, err, want)
+		}
+	}
+	bad("{detectors: {counters: {level_shift: {event_size: .nan}}}}", "detectors.counters.level_shift.event_size: NaN must be a number")
+	bad("{detectors: {counters: {level_shift: {min_events: -1}}}}", "detectors.counters.level_shift.min_events: -1 must be")
+	bad("{detectors: {metrics: [{metric: /x, level_shift: {min_events: 2e6}}]}}", "detectors.metrics[0].level_shift.min_events: 2e+06 must be positive and below 1e+06")
+}
