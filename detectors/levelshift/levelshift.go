@@ -201,18 +201,17 @@ func (d *Detector) Update(x float64) Score {
 func (d *Detector) UpdateInto(x float64, s *Score) { d.UpdateAt(0, x, s) }
 
 // UpdateAt is UpdateInto for a point at ts (Unix ns), which EventSize
-// needs; ts 0 is unknown.
+// needs; ts 0 is unknown. A point not after the latest one adds no time to
+// a run.
 func (d *Detector) UpdateAt(ts int64, x float64, s *Score) {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return
 	}
-	var dt float64 // seconds since the previous point; 0 when unknown
-	if ts > d.lastTS && d.lastTS != 0 {
-		dt = float64(ts-d.lastTS) / 1e9
+	dt := -1.0 // seconds since the latest point before; -1 when unknown
+	if ts != 0 && d.lastTS != 0 {
+		dt = max(0, float64(ts-d.lastTS)/1e9) // a repeat or a point out of order adds no time
 	}
-	if ts != 0 {
-		d.lastTS = ts
-	}
+	d.lastTS = max(d.lastTS, ts)
 	if x < 0 && !d.off {
 		d.off = true
 		s.Back = d.shifted
@@ -347,9 +346,9 @@ func (d *Detector) outside(x, lx float64, side int8, dt float64, s *Score) {
 
 // expectedEvents reports whether the run below the band, its points dt
 // seconds apart, was expected to show at least MinEvents events at the
-// level: always without an EventSize, or when dt is unknown.
+// level: always without an EventSize, or when dt is unknown (negative).
 func (d *Detector) expectedEvents(dt float64) bool {
-	if d.cfg.EventSize <= 0 || dt == 0 {
+	if d.cfg.EventSize <= 0 || dt < 0 {
 		return true
 	}
 	return math.Exp(d.level)*dt*float64(d.run)/d.cfg.EventSize >= d.cfg.MinEvents

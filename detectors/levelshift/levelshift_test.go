@@ -299,3 +299,27 @@ func TestEventSize(t *testing.T) {
 		t.Errorf("2 000 bytes/s, event size 1 500: fired at %v, want [101]", f)
 	}
 }
+// TestEventSizeTimeNotForward: with an event size, a point at the time of
+// the previous one, or before it (a repeat, a sample out of order), adds
+// no time to the run: a sparse series does not fire on it, and the
+// detector keeps the latest time. Before, such a point made the time
+// unknown and the run fired as if it had no event size.
+func TestEventSizeTimeNotForward(t *testing.T) {
+	for name, tss := range map[string][2]int64{"same time": {1010e9, 1010e9}, "backwards": {1010e9, 1000e9}} {
+		d, _ := New(Config{EventSize: 1})
+		var s Score
+		for i := range 100 {
+			d.UpdateAt(int64(i+1)*10e9, 0.3, &s) // 3 packets per 10 s
+		}
+		for _, ts := range tss {
+			s = Score{}
+			d.UpdateAt(ts, 0, &s)
+			if s.Fire {
+				t.Errorf("%s: fired at %d on %d points without an event (0.3/s, 10 s apart)", name, ts, d.run)
+			}
+		}
+		if d.lastTS != 1010e9 {
+			t.Errorf("%s: latest time %d, want 1010e9", name, d.lastTS)
+		}
+	}
+}
