@@ -1,8 +1,12 @@
 package detect
 
 import (
+	"maps"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/telekernel/telekernel/schemas"
 )
 
 // TestDetectRefreshRestoredWithout: a slowly refreshed counter (every
@@ -45,6 +49,46 @@ func TestDetectRefreshRestoredWithout(t *testing.T) {
 	for k, v := range whole.SeriesStates() {
 		if !slices.Equal(got[k], v) {
 			t.Errorf("restored after the first sample: state of %v differs from the uninterrupted stage's", k)
+		}
+	}
+}
+
+// TestDetectRefreshHandoff: a slowly refreshed counter (20, 30 or 60 s,
+// read every 10 s with jitter) restored from the changelog at any sample,
+// a held one included, and scored on 2 workers, continues exactly as the
+// serial stage that was never restored: the same detections after the
+// cut (the link's drop and return) and the same state.
+func TestDetectRefreshHandoff(t *testing.T) {
+	const n, from, to = 720, 660, 690
+	for _, p := range []float64{20, 30, 60} {
+		recs := slowCounterRecords(t, n, p, 5, from, to, 0)
+		whole := newTestDetect(t, Config{})
+		dets := process(t, whole, recs)
+		if len(dets) != 2 {
+			t.Fatalf("refresh %v s, uninterrupted: %v, want the drop and its return", p, summary(dets))
+		}
+		for _, cut := range []int{200, 601, 602, 603, 604, 605, 606, 661, 662} {
+			a := newTestDetect(t, Config{})
+			process(t, a, recs[:cut])
+			b := newTestDetect(t, Config{Workers: 2})
+			b.minRows = 1 // every record spread over the workers
+			for k, v := range checkpoint(a) {
+				if err := b.Restore(0, []byte(k), v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var want []string
+			for _, det := range dets {
+				if det.EventTime.Sub(t0) >= time.Duration(cut)*10*time.Second {
+					want = append(want, summary([]*schemas.Detection{det})...)
+				}
+			}
+			if got := summary(process(t, b, recs[cut:])); !slices.Equal(got, want) {
+				t.Errorf("refresh %v s, restored at %d: %v, want %v", p, cut, got, want)
+			}
+			if !maps.EqualFunc(whole.SeriesStates(), b.SeriesStates(), slices.Equal) {
+				t.Errorf("refresh %v s, restored at %d: final state differs from the uninterrupted stage's", p, cut)
+			}
 		}
 	}
 }
