@@ -201,17 +201,21 @@ func (d *Detector) Update(x float64) Score {
 func (d *Detector) UpdateInto(x float64, s *Score) { d.UpdateAt(0, x, s) }
 
 // UpdateAt is UpdateInto for a point at ts (Unix ns), which EventSize
-// needs; ts 0 is unknown. A point not after the latest one adds no time to
-// a run.
+// needs (a detector without one ignores ts); ts 0 is unknown. A point not
+// after the latest one adds no time to a run.
 func (d *Detector) UpdateAt(ts int64, x float64, s *Score) {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return
 	}
 	dt := -1.0 // seconds since the latest point before; -1 when unknown
-	if ts != 0 && d.lastTS != 0 {
-		dt = max(0, float64(ts-d.lastTS)/1e9) // a repeat or a point out of order adds no time
+	if d.cfg.EventSize > 0 {
+		// Only the event size reads the time: a detector without one keeps
+		// none and writes the version 2 record.
+		if ts != 0 && d.lastTS != 0 {
+			dt = max(0, float64(ts-d.lastTS)/1e9) // a repeat or a point out of order adds no time
+		}
+		d.lastTS = max(d.lastTS, ts)
 	}
-	d.lastTS = max(d.lastTS, ts)
 	if x < 0 && !d.off {
 		d.off = true
 		s.Back = d.shifted

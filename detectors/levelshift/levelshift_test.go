@@ -323,3 +323,25 @@ func TestEventSizeTimeNotForward(t *testing.T) {
 		}
 	}
 }
+
+// TestNoEventSizeVersion2: a detector without an event size (a gauge's in
+// the detect stage) has no use for its points' times, and fed with them
+// (UpdateAt) writes the version 2 record, which the build before version 3
+// reads: rolling back does not start every gauge's level_shift cold. With
+// an event size it writes version 3.
+func TestNoEventSizeVersion2(t *testing.T) {
+	for _, c := range []struct {
+		size    float64
+		version byte
+	}{{0, 2}, {-1, 2}, {1, 3}} {
+		d, _ := New(Config{EventSize: c.size})
+		var s Score
+		for i := range 20 {
+			d.UpdateAt(int64(i+1)*10e9, 5, &s)
+		}
+		b, _ := d.MarshalBinary()
+		if b[1] != c.version {
+			t.Errorf("event size %v: record version %d, want %d", c.size, b[1], c.version)
+		}
+	}
+}

@@ -10,8 +10,9 @@ import (
 // stateVersion 2 added the spread's accumulated weight after the flags;
 // version 1 records are still read (the weight is then 1: the spread is
 // taken as it is). Version 3 adds the previous point's time after it; a
-// detector that has none (fed by UpdateInto, or restored from version 2
-// and not fed since) writes version 2.
+// detector that has none (without an EventSize, fed by UpdateInto, or
+// restored from version 2 and not fed since) writes version 2, which a
+// build before version 3 reads.
 const stateVersion = 3
 
 // MarshalBinary encodes the state: a kind tag, a version byte (3, or 2
