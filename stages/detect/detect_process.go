@@ -240,7 +240,15 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 		var r float64
 		var res rate.Result
 		if st.quiet == nil {
+			prev := st.seen()
 			r, res = st.refresh.Update(&st.counter, ts, v)
+			if res == rate.OK && st.counter.LastTS != ts {
+				// A still sample past the hold (the counter keeps its last
+				// change): a rate of 0 over its poll interval, which the
+				// interface being down since the last change no longer
+				// explains once it is up again.
+				from = prev
+			}
 		} else {
 			r, res = st.counter.Update(ts, v) // still is its usual self
 		}

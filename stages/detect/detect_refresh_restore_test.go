@@ -1,11 +1,14 @@
 package detect
 
 import (
+	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/telekernel/telekernel/detectors/stateevents"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -89,6 +92,48 @@ func TestDetectRefreshHandoff(t *testing.T) {
 			if !maps.EqualFunc(whole.SeriesStates(), b.SeriesStates(), slices.Equal) {
 				t.Errorf("refresh %v s, restored at %d: final state differs from the uninterrupted stage's", p, cut)
 			}
+		}
+	}
+}
+
+// TestDetectRefreshIdleAfterUp: an interface that goes down and comes
+// back up but carries no traffic any more fires level_shift on its byte
+// counter once it is up, whether its device refreshes the counter on every
+// read or every third (a 30 s refresh read every 10 s, which holds). A
+// rate of 0 past the hold is no change over its poll interval, and only
+// the interface being down within that interval explains it. Before, such
+// a rate was checked against the interface's state since the counter's
+// last change, which held the stretch down: every rate of 0 after it was
+// skipped, and the idle link never fired.
+func TestDetectRefreshIdleAfterUp(t *testing.T) {
+	const n, down, up = 1100, 1000, 1003
+	for _, every := range []int{1, 3} {
+		rng := rand.New(rand.NewPCG(1, 2))
+		var total, shown uint64 = 1 << 30, 0
+		recs := sampleRecords(t, n, 1, func(i int) []schemas.Sample {
+			if i < down {
+				total += uint64(12.5e9 * (1 + 0.05*rng.NormFloat64()))
+			}
+			if i%every == 0 {
+				shown = total // the device refreshes the counter
+			}
+			oper := "UP"
+			if i >= down && i < up {
+				oper = "DOWN"
+			}
+			return []schemas.Sample{counterSample(schemas.MetricInOctets, "name=Ethernet1", shown),
+				stateSample(stateevents.MetricOperStatus, "name=Ethernet1", oper)}
+		})
+		got := summary(process(t, newTestDetect(t, Config{}), recs))
+		fired := false
+		for _, s := range got {
+			var at int
+			if _, err := fmt.Sscanf(s, "firing level_shift in-octets@%d", &at); err == nil && at >= up && at <= up+2*every+1 {
+				fired = true
+			}
+		}
+		if !fired {
+			t.Errorf("refreshed every %d samples: %v, want level_shift on in-octets firing within %d samples of %d", every, got, 2*every+1, up)
 		}
 	}
 }
