@@ -67,6 +67,9 @@ type Refresh struct {
 	gaps    [RefreshGaps]uint8
 	n, i    uint8 // gaps recorded, and the next one's place
 	h       uint8 // hold(), kept as the gaps change
+	// late: the last change was the first one seen after samples went
+	// missing (see Update), so the gap it starts is no whole refresh.
+	late bool
 }
 
 // Update feeds one sample of the counter c through r and returns the rate
@@ -81,8 +84,13 @@ type Refresh struct {
 //     period, not 1.5 or 0.75 times it.
 //
 // Otherwise every sample is c.Update's.
+//
+// A change that comes RefreshMaxHoldNS or more after the sample before it
+// (samples went missing) counts in neither the refresh period nor the
+// gaps, nor does the next change (its gap starts at a refresh seen late).
 func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
-	if c.LastTS != 0 && ts <= max(r.seen, c.LastTS) {
+	prev := max(r.seen, c.LastTS)
+	if c.LastTS != 0 && ts <= prev {
 		return 0, Stale
 	}
 	r.seen = ts
@@ -98,7 +106,7 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		// The first sample, or a reset: the time since the last change is
 		// no refresh.
 		r.anchor += ts - r.changed
-		r.held, r.changed = 0, ts
+		r.held, r.changed, r.late = 0, ts, false
 		return c.Update(ts, v)
 	case v > c.Last:
 		// g: samples since the last change; dt: the time since it (c.LastTS
@@ -109,8 +117,16 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 			k := max(1, math.Round(float64(dt)/p))
 			x = float64(delta) / (k * p / 1e9)
 		}
-		r.held, r.changed = 0, ts
+		// Samples missing for RefreshMaxHoldNS or more before this one (a
+		// collector's outage): the time since the last change is no
+		// refresh, its gap in samples tells nothing, and this change may
+		// be a refresh seen late, so the next gap is not whole either.
+		lost, partial := ts-prev >= RefreshMaxHoldNS, r.late
+		r.held, r.changed, r.late = 0, ts, lost
 		switch {
+		case lost || partial:
+			r.anchor += dt
+			return x, res
 		case g <= RefreshMaxHold && (h == 1 || g <= h+1):
 			// A gap of the refresh, not a stretch with no traffic.
 			r.changes++
@@ -138,6 +154,9 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 	}
 	return 0, OK
 }
+
+// refreshLate is the bit of the record's gap index that is Refresh.late.
+const refreshLate = 0x80
 
 // refreshMaxChanges is how many changes the refresh period is the mean
 // of at most: past it, the older half is dropped, so the period follows a
@@ -207,14 +226,18 @@ func (r *Refresh) Holding() bool { return r.n != 0 || r.held != 0 }
 // AppendBinary appends r's state:
 //
 //	seen varint | changed varint | anchor varint | changes uvarint | held uvarint |
-//	n u8 | i u8 | n gaps u8
+//	n u8 | i u8 (its high bit: late) | n gaps u8
 func (r *Refresh) AppendBinary(dst []byte) ([]byte, error) {
 	dst = binenc.AppendI(dst, r.seen)
 	dst = binenc.AppendI(dst, r.changed)
 	dst = binenc.AppendI(dst, r.anchor)
 	dst = binenc.AppendU(dst, uint64(r.changes))
 	dst = binenc.AppendU(dst, uint64(r.held))
-	dst = append(dst, r.n, r.i)
+	i := r.i
+	if r.late {
+		i |= refreshLate
+	}
+	dst = append(dst, r.n, i)
 	return append(dst, r.gaps[:r.n]...), nil
 }
 
@@ -227,10 +250,12 @@ func (r *Refresh) Decode(b []byte) ([]byte, error) {
 	if rd.Err != nil {
 		return nil, fmt.Errorf("cannot decode counter refresh state: %w", rd.Err)
 	}
+	late := i&refreshLate != 0
+	i &^= refreshLate
 	if anchor > changed || changes >= refreshMaxChanges || held > math.MaxUint16 || n > RefreshGaps || i >= RefreshGaps || int(n) > len(rd.B) {
 		return nil, fmt.Errorf("cannot decode counter refresh state: held %d, %d gaps at %d, %d bytes left", held, n, i, len(rd.B))
 	}
-	*r = Refresh{seen: seen, changed: changed, anchor: anchor, changes: uint32(changes), held: uint16(held), n: n, i: i}
+	*r = Refresh{seen: seen, changed: changed, anchor: anchor, changes: uint32(changes), held: uint16(held), n: n, i: i, late: late}
 	copy(r.gaps[:], rd.B[:n])
 	r.h = uint8(r.hold())
 	return rd.B[n:], nil

@@ -1,6 +1,7 @@
 package rate
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -282,5 +283,43 @@ func TestRefreshRestoredCounter(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// TestRefreshCollectionGap: a counter refreshed every 30 s and read every
+// 10 s whose samples stop for an hour (a collector or network outage)
+// gives its rate on every change after it, and keeps holding the samples
+// between. The time without samples is no refresh period, and the gap in
+// samples across it says nothing of the refresh. Before, the hour counted
+// as one refresh period (the period went from 30 to 104 s: rates of
+// 27 % on every change for the next half hour and more) and the change
+// after it, one sample after the first one seen, as a gap of 1 (no hold
+// for the next 8 changes: rates of 0, 0 and 3 times the rate).
+func TestRefreshCollectionGap(t *testing.T) {
+	var r Refresh
+	var c Counter
+	const base = int64(1_764_806_400e9)
+	var got []string
+	for i := range 700 {
+		if i >= 200 && i < 560 {
+			continue
+		}
+		v := uint64(i/3*3) * 10 * 100
+		changed := v != c.Last
+		x, res := r.Update(&c, base+int64(i)*10e9, v)
+		if i < 560 {
+			continue
+		}
+		switch {
+		case res == OK && math.Abs(x/100-1) > 0.02:
+			got = append(got, fmt.Sprintf("%d: rate %.3g", i, x))
+		case res == OK && !changed:
+			got = append(got, fmt.Sprintf("%d: a rate on a still sample", i))
+		case res == Held && changed:
+			got = append(got, fmt.Sprintf("%d: a change held", i))
+		}
+	}
+	if len(got) != 0 {
+		t.Errorf("after an hour without samples, want the rate (100) on every change and the samples between held: %v", got)
 	}
 }
