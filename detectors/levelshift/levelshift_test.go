@@ -299,6 +299,7 @@ func TestEventSize(t *testing.T) {
 		t.Errorf("2 000 bytes/s, event size 1 500: fired at %v, want [101]", f)
 	}
 }
+
 // TestEventSizeTimeNotForward: with an event size, a point at the time of
 // the previous one, or before it (a repeat, a sample out of order), adds
 // no time to the run: a sparse series does not fire on it, and the
