@@ -158,6 +158,10 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 // refreshLate is the bit of the record's gap index that is Refresh.late.
 const refreshLate = 0x80
 
+// refreshForgiven is how many of the recorded gaps may be longer than
+// the regular ones (stretches without traffic) for the counter to hold.
+const refreshForgiven = 2
+
 // refreshMaxChanges is how many changes the refresh period is the mean
 // of at most: past it, the older half is dropped, so the period follows a
 // device whose refresh changes.
@@ -184,32 +188,31 @@ func (r *Refresh) note(g int) {
 // hold returns how many still samples in a row, counting from the last
 // change, are held: the longest regular gap, so a refresh one poll late
 // is no rate of 0, or 1 when the counter does not hold (Update reads that
-// as "no still sample is held"). Of the recorded gaps but the largest one (a link
-// idle a while is forgiven), when there are at least RefreshMinGaps: if
-// the shortest, lo, is 2 or more and the longest, hi, at most twice it
-// (a refresh period that does not divide the poll interval gives gaps of
-// two lengths, and jitter between the poll and the refresh three) and at
-// most RefreshMaxHold, it is hi, else 1: a still sample is a rate of 0 at
-// once.
-// So a counter that ever changed on two samples in a row (sparse traffic:
-// a packet now and then) or whose gaps are irregular is Counter.Update's.
+// as "no still sample is held"). When at least RefreshMinGaps gaps are
+// recorded and the shortest, lo, is 2 or more, the regular ones are those
+// at most twice it and at most RefreshMaxHold (a refresh period that does
+// not divide the poll interval gives gaps of two lengths, and jitter
+// between the poll and the refresh three); up to refreshForgiven longer
+// ones (a link idle a while, twice) are forgiven. So a counter that ever
+// changed on two samples in a row (sparse traffic: a packet now and
+// then), or with more long gaps than that, is Counter.Update's.
 func (r *Refresh) hold() int {
 	if r.n < RefreshMinGaps {
 		return 1
 	}
-	largest := 0
-	for k, g := range r.gaps[:r.n] {
-		if g > r.gaps[largest] {
-			largest = k
+	lo := 255
+	for _, g := range r.gaps[:r.n] {
+		lo = min(lo, int(g))
+	}
+	hi, long := 0, 0
+	for _, g := range r.gaps[:r.n] {
+		if g := int(g); g > 2*lo || g > RefreshMaxHold {
+			long++
+		} else {
+			hi = max(hi, g)
 		}
 	}
-	lo, hi := 255, 0
-	for k, g := range r.gaps[:r.n] {
-		if k != largest {
-			lo, hi = min(lo, int(g)), max(hi, int(g))
-		}
-	}
-	if lo < 2 || hi > RefreshMaxHold || hi > 2*lo {
+	if lo < 2 || long > refreshForgiven || int(r.n)-long < RefreshMinGaps-1 {
 		return 1
 	}
 	return hi

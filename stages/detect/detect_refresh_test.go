@@ -1,9 +1,11 @@
 package detect
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,16 +19,20 @@ import (
 // slowCounterRecords returns n ticks of an in-octets counter (10 Gb/s with
 // 5 % noise) read every 10 s (± 1.5 s of jitter) whose device refreshes
 // it every period seconds, offset by phase, one tick per record; the
-// traffic drops to level times its rate over ticks [from, to).
-func slowCounterRecords(t *testing.T, n int, period, phase float64, from, to int, level float64) []*kgo.Record {
+// traffic drops to level times its rate over ticks [from, to), and over
+// each more [from, to) of more.
+func slowCounterRecords(t *testing.T, n int, period, phase float64, from, to int, level float64, more ...[2]int) []*kgo.Record {
 	rng := rand.New(rand.NewPCG(uint64(period), uint64(phase)))
 	const rate = 1.25e9 // bytes/s
 	// total[i]: bytes up to second i.
 	total := make([]float64, n*10+1)
 	for i := 1; i < len(total); i++ {
 		r := rate * (1 + 0.05*rng.NormFloat64())
-		if tick := (i - 1) / 10; tick >= from && tick < to {
-			r *= level
+		tick := (i - 1) / 10
+		for _, w := range append(more, [2]int{from, to}) {
+			if tick >= w[0] && tick < w[1] {
+				r *= level
+			}
 		}
 		total[i] = total[i-1] + r
 	}
@@ -98,6 +104,37 @@ func TestDetectSlowRefreshLinkDrop(t *testing.T) {
 				t.Errorf("restored state re-encodes differently")
 			}
 		}
+	}
+}
+
+// TestDetectSlowRefreshTwoOutages: two 2-minute outages close together on
+// a counter refreshed every 30 s and read every 10 s each fire within
+// three refreshes of the stop and resolve within two of traffic coming
+// back. Before, the
+// second long gap made the counter's gaps irregular, it stopped holding,
+// its rates went back to 0, 0 and three times the rate, and the second
+// outage's alert resolved 200 s after the traffic was back.
+func TestDetectSlowRefreshTwoOutages(t *testing.T) {
+	const n = 1100
+	recs := slowCounterRecords(t, n, 30, 0, 1000, 1012, 0, [2]int{1018, 1030})
+	var got []string
+	for _, s := range summary(process(t, newTestDetect(t, Config{}), recs)) {
+		got = append(got, s)
+	}
+	want := func(s string, lo, hi int) bool {
+		for _, g := range got {
+			var at int
+			if _, err := fmt.Sscanf(g[strings.LastIndexByte(g, '@')+1:], "%d", &at); err == nil && strings.HasPrefix(g, s) && at >= lo && at <= hi {
+				return true
+			}
+		}
+		return false
+	}
+	// The last refresh before each outage carries its first 10 s of
+	// traffic; the hold learned is 4 (gaps of 3 and 4: jitter), so the
+	// first rate of 0 comes 8 ticks after the stop.
+	if len(got) != 4 || !want("firing", 1000, 1009) || !want("resolved", 1012, 1019) || !want("firing", 1018, 1027) || !want("resolved", 1030, 1037) {
+		t.Errorf("got %v, want a firing within 9 ticks of 1000 and 1018 and its resolution within 7 of 1012 and 1030", got)
 	}
 }
 
