@@ -98,7 +98,7 @@ func TestChaosCorrelate(t *testing.T) {
 	if err := os.WriteFile(invPath, invYAML, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bin := buildBinary(t, dir)
+	bin := buildBinary(t)
 	idb := make([]byte, 4)
 	_, _ = rand.Read(idb)
 	chaos, ref := "chaos-corr-"+hex.EncodeToString(idb), "chaos-corr-ref-"+hex.EncodeToString(idb)

@@ -70,7 +70,7 @@ func TestChaosPowerMaintain(t *testing.T) {
 		t.Skip("chaos test skipped in -short mode")
 	}
 	dir := t.TempDir()
-	bin := buildBinary(t, dir)
+	bin := buildBinary(t)
 	idb := make([]byte, 4)
 	_, _ = rand.Read(idb)
 	id := hex.EncodeToString(idb)

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -184,7 +185,7 @@ func chaosExactlyOnce(t *testing.T, detect string) {
 		t.Skip("chaos test skipped in -short mode")
 	}
 	dir := t.TempDir()
-	bin := buildBinary(t, dir)
+	bin := buildBinary(t)
 	idb := make([]byte, 4)
 	_, _ = rand.Read(idb)
 	id := hex.EncodeToString(idb)
@@ -414,14 +415,44 @@ func compareDetections(t *testing.T, run string, got, want map[string]string) {
 	}
 }
 
-// buildBinary builds telekernel into dir.
-func buildBinary(t *testing.T, dir string) string {
+// built is the telekernel binary the tests run, built once per test
+// binary (a build costs 5-8 s of CPU even with the build cache warm) into
+// a folder TestMain removes.
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+// buildBinary returns the path of telekernel built from this package,
+// building it on the first call. Tests only run it: none writes next to
+// it, so one build serves them all, in parallel too.
+func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(dir, "telekernel")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "telekernel-bin-")
+		if built.err != nil {
+			return
+		}
+		bin := filepath.Join(built.dir, "telekernel")
+		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		built.bin = bin
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.bin
+}
+
+// removeBinary removes the folder of the binary buildBinary built, if any.
+func removeBinary() {
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+	}
 }
 
 // waitCaughtUp waits until group has committed the end offsets of topic.

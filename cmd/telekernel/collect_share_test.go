@@ -54,10 +54,7 @@ func TestCollectorsShareTargets(t *testing.T) {
 		devices = v
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "telekernel")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	idb := make([]byte, 4)
 	_, _ = rand.Read(idb)
 	id := hex.EncodeToString(idb)

@@ -186,7 +186,7 @@ func TestBrokerFaults(t *testing.T) {
 		t.Skip("fault suite skipped in -short mode")
 	}
 	dir := t.TempDir()
-	bin := buildBinary(t, dir)
+	bin := buildBinary(t)
 	k := startOwnKafka(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()

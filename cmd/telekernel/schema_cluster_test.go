@@ -13,10 +13,11 @@ import (
 )
 
 // TestMain stops the local ClickHouse cluster after the tests if a cluster
-// test started it.
+// test started it, and removes the binary buildBinary built.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testenv.StopClickHouseCluster()
+	removeBinary()
 	os.Exit(code)
 }
 

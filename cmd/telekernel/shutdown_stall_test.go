@@ -138,7 +138,7 @@ func TestStageClickHouseStalledStopsOnSIGTERM(t *testing.T) {
 	broker := testenv.Service(t, "TK_KAFKA")
 	chAddr := testenv.Service(t, "TK_CLICKHOUSE")
 	chHTTP := testenv.Service(t, "TK_CLICKHOUSE_HTTP")
-	bin := buildBinary(t, t.TempDir())
+	bin := buildBinary(t)
 	id := randomID()
 	db := "tk_test_stall_" + id
 	t.Cleanup(func() { chQuery(t, chHTTP, "DROP DATABASE IF EXISTS "+db) })
@@ -183,7 +183,7 @@ func TestRunClickHouseStalledStopsWithinBound(t *testing.T) {
 	}
 	chAddr := testenv.Service(t, "TK_CLICKHOUSE")
 	chHTTP := testenv.Service(t, "TK_CLICKHOUSE_HTTP")
-	bin := buildBinary(t, t.TempDir())
+	bin := buildBinary(t)
 	db := "tk_test_runstall_" + randomID()
 	t.Cleanup(func() { chQuery(t, chHTTP, "DROP DATABASE IF EXISTS "+db) })
 	proxy := newStallProxy(t, chAddr)

@@ -161,7 +161,7 @@ func TestStageClickHouseDownStopsOnSIGTERM(t *testing.T) {
 	broker := testenv.Service(t, "TK_KAFKA")
 	chAddr := testenv.Service(t, "TK_CLICKHOUSE")
 	chHTTP := testenv.Service(t, "TK_CLICKHOUSE_HTTP")
-	bin := buildBinary(t, t.TempDir())
+	bin := buildBinary(t)
 	id := randomID()
 	db := "tk_test_stop_" + id
 	t.Cleanup(func() { chQuery(t, chHTTP, "DROP DATABASE IF EXISTS "+db) })
@@ -191,7 +191,7 @@ func TestRunBrokenAlertmanagerStopsWithinBound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes over 2 minutes; skipped in -short mode")
 	}
-	bin := buildBinary(t, t.TempDir())
+	bin := buildBinary(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -104,7 +104,7 @@ func TestLiveViewShowcase(t *testing.T) {
 		t.Skip("live view test skipped in -short mode")
 	}
 	dir := t.TempDir()
-	bin := buildBinary(t, dir)
+	bin := buildBinary(t)
 	data := filepath.Join(dir, "data")
 	start := time.Now()
 	s := newTmux(t, 180, 50, bin+" run --data "+data+" --http off")
@@ -253,7 +253,7 @@ func TestLiveViewCPU(t *testing.T) {
 		t.Skip("no /usr/bin/time")
 	}
 	dir := t.TempDir()
-	bin := buildBinary(t, dir)
+	bin := buildBinary(t)
 	const dur = 25 * time.Second
 	var base, view float64
 	for i, withView := range []bool{false, true, true, false} {
