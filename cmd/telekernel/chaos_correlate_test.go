@@ -43,11 +43,14 @@ func correlateChaosFleet() sim.Config {
 
 // writeCorrelateConfig writes the config of one correlate-only process
 // group (prefix), reading input and writing incidents, with the fleet's
-// inventory as a file.
+// inventory as a file. Its session timeout is the broker's least (6 s), as
+// in the other chaos tests: the successor of a SIGKILLed process gets its
+// partition once the dead member's session expired, which the client's
+// default (45 s) made most of the test's time.
 func writeCorrelateConfig(t *testing.T, dir, name, broker, prefix, inventory string) string {
 	t.Helper()
 	cfg := fmt.Sprintf(`stages: [correlate]
-kafka: {brokers: [%q]}
+kafka: {brokers: [%q], session_timeout: 6s}
 topics: {detections: %[2]s.detections, dead_letters: %[2]s.dlq, group_prefix: %[2]s}
 correlate: {topic: %[2]s.incidents, input: %[2]s.incidents.input, inventory: %[3]q}
 inventory: {topic: %[2]s.inventory}
