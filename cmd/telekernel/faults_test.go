@@ -179,12 +179,15 @@ var summaryRe = regexp.MustCompile(`telekernel: (\d+) samples in`)
 // run must exit 0, which it does only when every stage drained to the end
 // offsets of its input; then Parquet and ClickHouse (FINAL) hold exactly
 // the samples Kafka acknowledged, and the detections equal those of an
-// undisturbed run over the same simulated fleet.
+// undisturbed run over the same simulated fleet. It runs in parallel with
+// the other tests that mostly wait (the two 2-minute stop bounds): it has
+// its own broker, topics, ClickHouse database and data folder.
 func TestBrokerFaults(t *testing.T) {
 	chAddr := testenv.Service(t, "TK_CLICKHOUSE")
 	if testing.Short() {
 		t.Skip("fault suite skipped in -short mode")
 	}
+	t.Parallel()
 	dir := t.TempDir()
 	bin := buildBinary(t)
 	k := startOwnKafka(t)

@@ -176,11 +176,14 @@ func TestStageClickHouseStalledStopsOnSIGTERM(t *testing.T) {
 // 2,000, so INSERTs have several blocks), and sends one SIGTERM: the drain
 // waits for the ClickHouse stage at most its 2 minutes, the stage's final
 // flush at most FinalFlushTimeout, and the process exits within the run
-// bound, non-zero, saying what the ClickHouse stage did not flush.
+// bound, non-zero, saying what the ClickHouse stage did not flush. It runs
+// in parallel: it spends its 2 minutes waiting, and shares nothing (its
+// own database, data folder, embedded broker and proxy port).
 func TestRunClickHouseStalledStopsWithinBound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes over 2 minutes; skipped in -short mode")
 	}
+	t.Parallel()
 	chAddr := testenv.Service(t, "TK_CLICKHOUSE")
 	chHTTP := testenv.Service(t, "TK_CLICKHOUSE_HTTP")
 	bin := buildBinary(t)
@@ -194,6 +197,8 @@ func TestRunClickHouseStalledStopsWithinBound(t *testing.T) {
   database: %s
   batch_rows: 2000
   compression: none
+parquet:
+  root: %s
 sim:
   devices: 4
   labels_file: %s
@@ -202,7 +207,7 @@ http:
 log:
   format: json
   level: info
-`, proxy.ln.Addr(), db, filepath.Join(dir, "labels.jsonl"))), 0o644); err != nil {
+`, proxy.ln.Addr(), db, filepath.Join(dir, "data"), filepath.Join(dir, "labels.jsonl"))), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	p := startProc(t, "run", bin, "run", "-c", cfg, "--speed", "3000")

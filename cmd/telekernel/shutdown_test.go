@@ -186,11 +186,14 @@ func TestStageClickHouseDownStopsOnSIGTERM(t *testing.T) {
 // an Alertmanager URL whose server accepts connections and never answers,
 // and sends one SIGTERM: the drain waits for the Alertmanager stage at most
 // its 2 minutes, the final flush at most FinalFlushTimeout, and the process
-// exits within the run bound, non-zero, saying what was not flushed.
+// exits within the run bound, non-zero, saying what was not flushed. It
+// runs in parallel: it spends its 2 minutes waiting, and shares nothing
+// (its own listener, data folder and embedded broker).
 func TestRunBrokenAlertmanagerStopsWithinBound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes over 2 minutes; skipped in -short mode")
 	}
+	t.Parallel()
 	bin := buildBinary(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
