@@ -117,10 +117,7 @@ func TestDetectSlowRefreshLinkDrop(t *testing.T) {
 func TestDetectSlowRefreshTwoOutages(t *testing.T) {
 	const n = 1100
 	recs := slowCounterRecords(t, n, 30, 0, 1000, 1012, 0, [2]int{1018, 1030})
-	var got []string
-	for _, s := range summary(process(t, newTestDetect(t, Config{}), recs)) {
-		got = append(got, s)
-	}
+	got := summary(process(t, newTestDetect(t, Config{}), recs))
 	want := func(s string, lo, hi int) bool {
 		for _, g := range got {
 			var at int
