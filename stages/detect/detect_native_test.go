@@ -541,7 +541,8 @@ func TestDetectIOSXRExplained(t *testing.T) {
 }
 
 // sampleRecords encodes n ticks 10 s apart, per ticks-per-record: the
-// samples rows(i) of device dev, their time set to tick i's.
+// samples rows(i) of device dev, their time tick i's plus their own TS
+// (0 in most rows: an offset within the tick).
 func sampleRecords(t *testing.T, n, perRecord int, rows func(i int) []schemas.Sample) []*kgo.Record {
 	t.Helper()
 	var recs []*kgo.Record
@@ -550,7 +551,7 @@ func sampleRecords(t *testing.T, n, perRecord int, rows func(i int) []schemas.Sa
 	for i := range n {
 		ts := t0.Add(time.Duration(i) * 10 * time.Second).UnixNano()
 		for _, s := range rows(i) {
-			s.TS, s.Device, s.Source = ts, dev, schemas.SourceGNMI
+			s.TS, s.Device, s.Source = ts+s.TS, dev, schemas.SourceGNMI
 			sb.Append(&s)
 		}
 		if (i+1)%perRecord == 0 || i == n-1 {

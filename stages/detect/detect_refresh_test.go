@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"gonum.org/v1/gonum/stat/distuv"
 
@@ -36,18 +35,11 @@ func slowCounterRecords(t *testing.T, n int, period, phase float64, from, to int
 		}
 		total[i] = total[i-1] + r
 	}
-	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
-	defer sb.Release()
-	var recs []*kgo.Record
-	for i := range n {
+	return sampleRecords(t, n, 1, func(i int) []schemas.Sample {
 		at := float64(i*10) + rng.Float64()*3 - 1.5
 		refreshed := math.Max(0, math.Floor((at-phase)/period)*period+phase)
-		s := schemas.Sample{TS: t0.Add(time.Duration(i) * 10 * time.Second).UnixNano(), Device: dev, Source: schemas.SourceGNMI,
-			Kind: schemas.KindCounter, Metric: schemas.MetricInOctets, Keys: "name=Ethernet1", U64: uint64(total[int(refreshed)])}
-		sb.Append(&s)
-		recs = append(recs, recordOf(t, sb))
-	}
-	return recs
+		return []schemas.Sample{counterSample(schemas.MetricInOctets, "name=Ethernet1", uint64(total[int(refreshed)]))}
+	})
 }
 
 // TestDetectSlowRefreshLinkDrop: a link whose device refreshes its counter
@@ -148,28 +140,15 @@ func TestDetectSparsePort(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	packets := distuv.Poisson{Lambda: 3, Src: rand.NewPCG(9, 10)}
 	const n, dead, back = 8640 + 90, 8640, 8640 + 60
-	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
-	defer sb.Release()
-	var recs []*kgo.Record
 	var pkts, bytes uint64
-	for i := range n {
+	recs := sampleRecords(t, n, 60, func(i int) []schemas.Sample {
 		if i < dead || i >= back {
 			k := int(packets.Rand())
 			pkts += uint64(k)
 			bytes += uint64(k) * (64 + rng.Uint64N(100))
 		}
-		ts := t0.Add(time.Duration(i) * 10 * time.Second).UnixNano()
-		for _, s := range []schemas.Sample{
-			{Metric: schemas.MetricInPkts, U64: pkts},
-			{Metric: schemas.MetricInOctets, U64: bytes},
-		} {
-			s.TS, s.Device, s.Source, s.Kind, s.Keys = ts, dev, schemas.SourceGNMI, schemas.KindCounter, "name=Ethernet1"
-			sb.Append(&s)
-		}
-		if (i+1)%60 == 0 || i == n-1 {
-			recs = append(recs, recordOf(t, sb))
-		}
-	}
+		return []schemas.Sample{counterSample(schemas.MetricInPkts, "name=Ethernet1", pkts), counterSample(schemas.MetricInOctets, "name=Ethernet1", bytes)}
+	})
 	got := summary(process(t, newTestDetect(t, Config{}), recs))
 	want := []string{"firing level_shift in-pkts@8645", "resolved level_shift in-pkts@8701"}
 	if !slices.Equal(got, want) {

@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/telekernel/telekernel/detectors/stateevents"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
@@ -279,29 +276,9 @@ func TestDetectLaggingAdminStatus(t *testing.T) {
 		"resolved admin_down admin-status@120", "resolved admin_down admin-status@122",
 		"firing link_down oper-status@128", "resolved link_down oper-status@140"}
 	for _, per := range []int{1, 60} {
-		got := summary(process(t, newTestDetect(t, Config{}), offsetRecords(t, 300, per, rows)))
+		got := summary(process(t, newTestDetect(t, Config{}), sampleRecords(t, 300, per, rows)))
 		if !slices.Equal(got, want) {
 			t.Errorf("%d ticks per record: %v, want %v", per, got, want)
 		}
 	}
-}
-
-// offsetRecords is sampleRecords with each sample's TS an offset from its
-// tick's time.
-func offsetRecords(t *testing.T, n, perRecord int, rows func(i int) []schemas.Sample) []*kgo.Record {
-	t.Helper()
-	var recs []*kgo.Record
-	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
-	defer sb.Release()
-	for i := range n {
-		ts := t0.Add(time.Duration(i) * 10 * time.Second).UnixNano()
-		for _, s := range rows(i) {
-			s.TS, s.Device, s.Source = ts+s.TS, dev, schemas.SourceGNMI
-			sb.Append(&s)
-		}
-		if (i+1)%perRecord == 0 || i == n-1 {
-			recs = append(recs, recordOf(t, sb))
-		}
-	}
-	return recs
 }
