@@ -503,10 +503,8 @@ func (d *Stage) tickDevice(ps *partState, device string, ts int64, emit func(*kg
 // count before the drop). The event time is the sample's.
 func (d *Stage) emitState(emit func(*kgo.Record), st *seriesState, ev stateevents.Event, ts int64) error {
 	k, t := st.key, st.se
-	det := d.det.New(detections.Transition{Series: k, Firing: ev.Transition != stateevents.Resolved, TS: ts, StartsAt: ev.StartsAt}, nil)
-	state := det.State
-	rule := ev.Rule.String()
-	det.Detector, det.Detectors, det.Severity = rule, []string{rule}, ev.Rule.Severity()
+	det := d.stateDetection(k, ev, ts)
+	state, rule := det.State, det.Detector
 	det.Expected = 1
 	if state == schemas.StateFiring && det.Severity != schemas.SeverityInfo {
 		det.Score = 1
@@ -518,11 +516,21 @@ func (d *Stage) emitState(emit func(*kgo.Record), st *seriesState, ev stateevent
 		det.Observed = 1
 	}
 	det.Band = schemas.Band{Lower: det.Expected, Upper: det.Expected}
-	det.Annotations["summary"] = detections.Summary(rule, state, k)
 	det.Annotations["description"] = d.describeState(st, ev, ts)
 	d.log.Info("detection", "state", state, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
 		"event_time", det.EventTime, "detector", rule, "severity", det.Severity, "value", t.Raw())
 	return d.det.Send(emit, det)
+}
+
+// stateDetection returns the detection of ev, an event of the state
+// series k, at ts: its transition, rule, severity and summary; what it
+// observed and why are the caller's.
+func (d *Stage) stateDetection(k schemas.SeriesKey, ev stateevents.Event, ts int64) *schemas.Detection {
+	det := d.det.New(detections.Transition{Series: k, Firing: ev.Transition != stateevents.Resolved, TS: ts, StartsAt: ev.StartsAt}, nil)
+	rule := ev.Rule.String()
+	det.Detector, det.Detectors, det.Severity = rule, []string{rule}, ev.Rule.Severity()
+	det.Annotations["summary"] = detections.Summary(rule, det.State, k)
+	return det
 }
 
 // describeState is the description of a state detection, e.g.

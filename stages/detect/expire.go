@@ -173,10 +173,8 @@ func expired(ps *partState, cutoff int64) (keys []schemas.SeriesKey, gone map[st
 // expected are 0: there is no reading to report.
 func (d *Stage) resolveGone(emit func(*kgo.Record), st *seriesState, last int64) error {
 	k, t := st.key, st.se
-	rule := t.Alert().String()
-	det := d.det.New(detections.Transition{Series: k, TS: last + int64(d.cfg.SeriesExpiry), StartsAt: t.StartsAt()}, nil)
-	det.Detector, det.Detectors, det.Severity = rule, []string{rule}, t.Alert().Severity()
-	det.Annotations["summary"] = detections.Summary(rule, det.State, k)
+	det := d.stateDetection(k, stateevents.Event{Transition: stateevents.Resolved, Rule: t.Alert(), StartsAt: t.StartsAt()}, last+int64(d.cfg.SeriesExpiry))
+	rule := det.Detector
 	why := fmt.Sprintf("resolved without a reading: no sample of device %s since %s (detect.series_expiry %v), the device stopped reporting; %s since %s",
 		k.Device, time.Unix(0, last).UTC().Format(time.RFC3339), d.cfg.SeriesExpiry, rule, time.Unix(0, t.StartsAt()).UTC().Format(time.RFC3339Nano))
 	if raw := t.Raw(); raw != "" {
