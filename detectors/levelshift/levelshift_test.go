@@ -248,8 +248,9 @@ func BenchmarkUpdate(b *testing.B) {
 }
 
 // TestEventSize: a port that carries about three packets an interval
-// (a Poisson source) shows two intervals in a row with none some twenty
-// times a day, and each was a shift; with the packet counter's event size
+// (a Poisson source) shows two intervals in a row with none now and then
+// (e^-6 a point: about 21 a day), and a shift fired on 8 of them in this
+// day (measured once; the test wants at least 5); with the packet counter's event size
 // none is, and the port going dead fires once the intervals without a
 // packet are improbable (about e^-3 each: the fifth or sixth); a link carrying traffic
 // fires on Confirm points as before, and a series fed without times
