@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/telekernel/telekernel/internal/testenv"
@@ -473,19 +474,16 @@ func TestServerRestartMidInsert(t *testing.T) {
 	sortSamples(want)
 	const per = 6 // records per INSERT: 1,800 rows in 3 blocks
 	var failed []error
-	for i := 0; i < len(recs); i += per {
-		batch := recs[i:min(i+per, len(recs))]
-		if i == per*2 {
-			go func() {
-				time.Sleep(5 * time.Millisecond)
-				_ = exec.Command("bash", clusterScript, "kill", "node1").Run()
-			}()
-		}
+	// insert writes batch (from record i), starting node1 again and
+	// retrying while it fails retryably: the kill may land in any
+	// insert, a replay's too, 5 ms after the batch that starts it.
+	insert := func(batch []arrow.RecordBatch, i int) {
+		t.Helper()
 		deadline := time.Now().Add(2 * time.Minute)
 		for {
 			_, err := s.InsertSamples(ctx, batch)
 			if err == nil {
-				break
+				return
 			}
 			failed = append(failed, err)
 			if !IsRetryable(err) || time.Now().After(deadline) {
@@ -496,10 +494,18 @@ func TestServerRestartMidInsert(t *testing.T) {
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
+	}
+	for i := 0; i < len(recs); i += per {
+		batch := recs[i:min(i+per, len(recs))]
+		if i == per*2 {
+			go func() {
+				time.Sleep(5 * time.Millisecond)
+				_ = exec.Command("bash", clusterScript, "kill", "node1").Run()
+			}()
+		}
+		insert(batch, i)
 		if i > 0 {
-			if _, err := s.InsertSamples(ctx, recs[i-per:i]); err != nil { // a replay after a crash
-				t.Fatal(err)
-			}
+			insert(recs[i-per:i], i-per) // a replay after a crash
 		}
 	}
 	t.Logf("%d failed inserts: %v; %d rows stored before merges, %d distinct", len(failed), failed, rawCount(t, s, schemas.TableSamples), len(want))
