@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -353,8 +354,11 @@ func (st *seriesState) stateBytes() int {
 }
 
 // seriesOverhead approximates the memory of a series beyond its detector
-// state: the rest of seriesState and its map entry with key strings.
-const seriesOverhead = 200
+// state: seriesState itself (248 bytes on 64-bit, the counter's rate and
+// refresh state among them), its map entry (the key and the pointer) and
+// about 64 bytes of key strings not shared with the device's other series.
+// It was a flat 200 until 2026-12-05, less than seriesState alone.
+const seriesOverhead = int64(unsafe.Sizeof(seriesState{})+unsafe.Sizeof(schemas.SeriesKey{})+unsafe.Sizeof(&seriesState{})) + 64
 
 // StateBytes returns the approximate memory of all series' state: the
 // detectors' StateBytes plus seriesOverhead per series, and the
