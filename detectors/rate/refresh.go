@@ -3,6 +3,7 @@ package rate
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/telekernel/telekernel/internal/binenc"
 )
@@ -52,7 +53,10 @@ const (
 // A counter that changes on every sample, or on two samples in a row now
 // and then (a link with sparse traffic: holding would make its rare zeros
 // look like a link going quiet), or irregularly (an error counter), does
-// not hold: its rates are exactly Counter.Update's.
+// not hold: its rates are exactly Counter.Update's. The exception is a
+// refresh of two polls in step with them (20 s read every 10 s), which
+// jitter lands a poll early or late: gaps of 1, 2 and 3 that lie on the
+// grid of its period (gridHold).
 //
 // The zero value is ready to use. It is not safe for concurrent use.
 type Refresh struct {
@@ -113,15 +117,18 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		// may be a still sample's).
 		g, dt, delta := int(r.held)+1, ts-r.changed, v-c.Last
 		x, res := c.Update(ts, v)
+		lost, partial := ts-prev >= RefreshMaxHoldNS, r.late
 		if p := r.period(); h > 1 && p > 0 {
-			k := max(1, math.Round(float64(dt)/p))
+			k, ok := r.gridPeriods(g)
+			if !ok || lost || partial { // samples went missing: the time tells
+				k = max(1, math.Round(float64(dt)/p))
+			}
 			x = float64(delta) / (k * p / 1e9)
 		}
 		// Samples missing for RefreshMaxHoldNS or more before this one (a
 		// collector's outage): the time since the last change is no
 		// refresh, its gap in samples tells nothing, and this change may
 		// be a refresh seen late, so the next gap is not whole either.
-		lost, partial := ts-prev >= RefreshMaxHoldNS, r.late
 		r.held, r.changed, r.late = 0, ts, lost
 		switch {
 		case lost || partial:
@@ -188,7 +195,8 @@ func (r *Refresh) note(g int) {
 // hold returns how many still samples in a row, counting from the last
 // change, are held: the longest regular gap, so a refresh one poll late
 // is no rate of 0, or 1 when the counter does not hold (Update reads that
-// as "no still sample is held"). When at least RefreshMinGaps gaps are
+// as "no still sample is held"). A counter with a gap of 1 holds only on
+// a grid (gridHold). When at least RefreshMinGaps gaps are
 // recorded and the shortest, lo, is 2 or more, the regular ones are those
 // at most twice it and at most RefreshMaxHold (a refresh period that does
 // not divide the poll interval gives gaps of two lengths, and jitter
@@ -204,6 +212,9 @@ func (r *Refresh) hold() int {
 	for _, g := range r.gaps[:r.n] {
 		lo = min(lo, int(g))
 	}
+	if lo == 1 {
+		return r.gridHold()
+	}
 	hi, long := 0, 0
 	for _, g := range r.gaps[:r.n] {
 		if g := int(g); g > 2*lo || g > RefreshMaxHold {
@@ -216,6 +227,146 @@ func (r *Refresh) hold() int {
 		return 1
 	}
 	return hi
+}
+
+// gridMaxGap is the longest regular gap of a counter on a grid (gridHold):
+// a refresh of up to two polls read a poll late after one read a poll
+// early.
+const gridMaxGap = 3
+
+// gridHold is hold for a counter that changed on two samples in a row (a
+// gap of 1): a refresh of two polls (20 s read every 10 s) in step with
+// them, which jitter between the device's refresh and the poll makes
+// land one poll early or late now and then (gaps of 1, 2 and 3), or
+// sparse traffic (a link carrying a packet now
+// and then), whose changes come at random. The refresh's changes lie on a
+// grid: each within one poll of the line of its period, so a gap of 1 is
+// never next to another, and a short gap is made up by a long one.
+// Sparse traffic's wander off any line. So the counter holds (the longest
+// regular gap) when all RefreshGaps gaps are recorded, none are
+// consecutive gaps of 1, the regular ones (at most gridMaxGap) lie
+// within one sample of a line (gridFit) between the (up to
+// refreshForgiven) longer ones, which start a new line (a link idle a
+// while), and their mean is gridMinPeriod or more; else 1.
+func (r *Refresh) gridHold() int {
+	if r.n < RefreshGaps {
+		return 1
+	}
+	all := r.chrono()
+	gs := all[:r.n]
+	hi, long, prev, from := 0, 0, 0, 0
+	for j, g := range gs {
+		g := int(g)
+		if g == 1 && prev == 1 {
+			return 1
+		}
+		prev = g
+		if g <= gridMaxGap {
+			hi = max(hi, g)
+			continue
+		}
+		if long++; long > refreshForgiven {
+			return 1
+		}
+		if w, _, _, _ := gridFit(gs[from:j]); w > 1 {
+			return 1
+		}
+		from = j + 1
+	}
+	if w, _, _, _ := gridFit(gs[from:]); w > 1 || int(r.n)-long < RefreshMinGaps-1 {
+		return 1
+	}
+	sum := 0
+	for _, g := range gs {
+		if g <= gridMaxGap {
+			sum += int(g)
+		}
+	}
+	if float64(sum) < gridMinPeriod*float64(int(r.n)-long) {
+		return 1
+	}
+	return hi
+}
+
+// gridMinPeriod is the shortest refresh, in polls (the mean regular gap),
+// that gridHold holds: a refresh of 1.5 polls (15 s read every 10 s)
+// with jitter changes on three samples in a row now and then, and would
+// hold on and off; its rates (1.5 times the rate on two samples of three,
+// 0 on the third) are left as they are.
+const gridMinPeriod = 1.75
+
+// gridPeriods returns, for a counter that holds on a grid (gridHold), how
+// many of its refresh periods a change g samples after the last one spans: the
+// whole number that puts it nearest the middle of the grid's band, after
+// the last change's place in it (a change after one seen a poll early is
+// one period away even when it is three polls away at 20 s, where the
+// time since it, 1.5 periods, tells nothing); ok is false for a counter
+// not on a grid (the time since the last change tells), or when the
+// last gap was a long one.
+func (r *Refresh) gridPeriods(g int) (k float64, ok bool) {
+	if r.h <= 1 || r.n < RefreshGaps || slices.Min(r.gaps[:]) != 1 {
+		return 0, false
+	}
+	all := r.chrono()
+	gs := all[:r.n]
+	from := 0
+	for j, g := range gs {
+		if g > gridMaxGap {
+			from = j + 1
+		}
+	}
+	if len(gs)-from < 2 {
+		return 0, false
+	}
+	_, slope, dev, mid := gridFit(gs[from:])
+	// Half way between two counts (a gap of 3 at 20 s after changes
+	// seen alike), the fewer periods: the device refreshed in between
+	// while the link carried traffic, so a change was due at each.
+	return max(1, math.Ceil((dev+float64(g)-mid)/slope-0.5)), true
+}
+
+// chrono returns the recorded gaps, the oldest first, in the first r.n
+// places of an array (no allocation: hold runs on every change).
+func (r *Refresh) chrono() (gs [RefreshGaps]uint8) {
+	start := (int(r.i) + RefreshGaps - int(r.n)) % RefreshGaps
+	for j := range int(r.n) {
+		gs[j] = r.gaps[(start+j)%RefreshGaps]
+	}
+	return gs
+}
+
+// gridFit fits a line to the places of a run of changes (0, then the sums
+// of the gaps gs, against their number) so that they lie in the narrowest
+// band about it: the band's width (in samples), the line's slope (the
+// refresh period in samples), the last change's distance from the line,
+// and the middle of the band. The narrowest band's line runs parallel to
+// a line through two of the places, so every pair is tried (at most 36,
+// once per change of a counter whose gaps are all 3 or less, with a 1 and
+// no two 1s in a row). With no gap: all 0.
+func gridFit(gs []uint8) (width, slope, dev, mid float64) {
+	if len(gs) == 0 {
+		return 0, 0, 0, 0
+	}
+	var pos [RefreshGaps + 1]float64
+	for j, g := range gs {
+		pos[j+1] = pos[j] + float64(g)
+	}
+	n := len(gs) + 1
+	width = math.Inf(1)
+	for a := range n {
+		for b := a + 1; b < n; b++ {
+			s := (pos[b] - pos[a]) / float64(b-a)
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for j := range n {
+				d := pos[j] - float64(j)*s
+				lo, hi = min(lo, d), max(hi, d)
+			}
+			if hi-lo < width {
+				width, slope, dev, mid = hi-lo, s, pos[n-1]-float64(n-1)*s, (lo+hi)/2
+			}
+		}
+	}
+	return width, slope, dev, mid
 }
 
 // Seen returns the time of the latest sample r took, held or not; 0

@@ -129,6 +129,12 @@ func TestRefreshLongGapForgotten(t *testing.T) {
 		{4, 5, 6, 5, 4, 5, 6, 5}:         6, // jitter about a 50 s refresh
 		{1, 2, 1, 1, 3, 1, 2, 1}:         1, // sparse traffic: changes on two samples in a row
 		{3, 3, 3, 2, 3, 3, 3, 1}:         1, // one change on consecutive samples is enough
+		{2, 1, 3, 2, 2, 1, 3, 2}:         3, // a 20 s refresh read every 10 s in step with it, with jitter
+		{1, 2, 1, 2, 1, 2, 1, 2}:         1, // a 15 s refresh read every 10 s: under gridMinPeriod
+		{2, 1, 3, 2, 9, 1, 3, 2}:         3, // the same, a refresh missed: forgiven
+		{2, 1, 3, 1, 3, 1, 3, 3}:         1, // not on a grid: 3, 3 after 1, 3
+		{2, 1, 2, 1, 2, 3, 3, 3}:         1, // not on a grid (1.5 then 3 samples apart)
+		{1, 2, 1, 3, 1, 2, 1, 2}:         1, // not on a grid
 		{12, 12, 12, 12, 12, 12, 12, 12}: 12,
 		{13, 13, 13, 13, 13, 13, 13, 13}: 1, // longer than RefreshMaxHold
 	} {
@@ -213,13 +219,17 @@ func BenchmarkRefresh(b *testing.B) {
 
 // TestRefreshJitter: a device that refreshes a counter every period, read
 // every 10 s with up to ±1.5 s of jitter, in step with the refresh (the
-// changes land one poll early or late: gaps of 2, 3 and 4 samples at 30 s)
-// or not,
+// changes land one poll early or late: gaps of 2, 3 and 4 samples at 30 s,
+// of 1, 2 and 3 at 20 s) or not,
 // gives the counter's rate on every change once learned; before, the rates
 // were 0 on two samples of three and 2–4 times the rate on the third, and a
-// rate over the gap alone would swing between 0.75 and 1.5 times it.
+// rate over the gap alone would swing between 0.75 and 1.5 times it. A
+// refresh of 20 s in step with the polls was not held (a gap of 1 was
+// taken for sparse traffic): 1918 of 1938 rates were off, 0 on about half
+// the samples and 1 to 2 times the rate on the others, and a link on it
+// carrying nothing looked like its usual self.
 func TestRefreshJitter(t *testing.T) {
-	for _, tc := range []struct{ period, phase float64 }{{20, 5}, {25, 0}, {30, 0}, {50, 0}, {30, 4}} {
+	for _, tc := range []struct{ period, phase float64 }{{20, 5}, {25, 0}, {30, 0}, {50, 0}, {30, 4}, {20, 0}, {20, 1}} {
 		period := tc.period
 		rng := rand.New(rand.NewPCG(1, uint64(period)))
 		var r Refresh
@@ -244,7 +254,14 @@ func TestRefreshJitter(t *testing.T) {
 				off++
 			}
 		}
-		if off != 0 || held < 900 {
+		// In step at 20 s, a gap of 3 after gaps of 2 alone is 1.5
+		// periods by the samples and by the time: one period seen a poll
+		// late, or two seen a poll early; 1 to 3 % of the rates are half.
+		allowed := 0
+		if period == 20 && tc.phase < 1.5 {
+			allowed = (len(rates) - 50) * 3 / 100
+		}
+		if off > allowed || held < 900 {
 			t.Errorf("refresh every %v s: %d of %d rates more than 2 %% off, %d samples held; last rates %v", period, off, len(rates)-50, held, rates[len(rates)-6:])
 		}
 	}
@@ -326,5 +343,39 @@ func TestRefreshCollectionGap(t *testing.T) {
 	}
 	if len(got) != 0 {
 		t.Errorf("after an hour without samples, want the rate (100) on every change and the samples between held: %v", got)
+	}
+}
+
+// TestRefreshSparseRarelyHolds: a port carrying a packet now and then
+// (Poisson, λ per 10 s interval) changes at random; the grid rule
+// (gridHold) holds it only when, by chance, its last 8 gaps lie on a
+// line. Measured: 4.7 %, 5.4 %, 2.7 % and 0.6 % of its samples held at
+// λ 0.3, 0.5, 0.7 and 1, none at 2 and 3; before the grid rule none were
+// (a gap of 1 never held).
+func TestRefreshSparseRarelyHolds(t *testing.T) {
+	for _, tc := range []struct{ lambda, most float64 }{{0.3, 0.06}, {0.5, 0.06}, {0.7, 0.06}, {1, 0.03}, {2, 0.002}, {3, 0}} {
+		rng := rand.New(rand.NewPCG(3, uint64(tc.lambda*10)))
+		var r Refresh
+		var c Counter
+		var v uint64
+		held := 0
+		const n = 200000
+		for i := range n {
+			// A Poisson count by inversion.
+			k, p, u := 0, math.Exp(-tc.lambda), rng.Float64()
+			for s := p; u > s; s += p {
+				k++
+				p *= tc.lambda / float64(k)
+			}
+			v += uint64(k)
+			if _, res := r.Update(&c, int64(i+1)*10e9, v); res == Held {
+				held++
+			}
+		}
+		if f := float64(held) / n; f > tc.most {
+			t.Errorf("λ %v: %.4f of the samples held, want at most %v", tc.lambda, f, tc.most)
+		} else {
+			t.Logf("λ %v: %.4f of the samples held", tc.lambda, f)
+		}
 	}
 }

@@ -48,13 +48,19 @@ func slowCounterRecords(t *testing.T, n int, period, phase float64, from, to int
 // resolves when traffic is back; 6 hours of its healthy traffic fire
 // nothing. Before rate.Refresh, two of three rates at 30 s were 0, a link
 // carrying nothing looked like the series' usual self, and none of these
-// drops fired.
+// drops fired. A refresh of 20 s in step with the polls (phase 0 or 1:
+// the jitter moves changes a poll early or late, gaps of 1, 2 and 3) did
+// not hold until the grid rule (rate.Refresh's gridHold): its drops did
+// not fire either (and at phase 1 robust_z fired twice on healthy
+// traffic); now they fire within two periods and two polls.
 func TestDetectSlowRefreshLinkDrop(t *testing.T) {
 	const n, from, to = 2160 + 60, 2160, 2190 // 6 h, then 5 minutes down
 	for _, c := range []struct {
 		period, phase, level float64
+		late                 int // polls more: in step at 20 s, 3 still samples are held (a refresh a poll late after one a poll early)
 	}{
-		{20, 5, 1e-4}, {30, 0, 1e-4}, {30, 4, 0}, {60, 0, 1e-4}, {25, 0, 0},
+		{20, 5, 1e-4, 0}, {30, 0, 1e-4, 0}, {30, 4, 0, 0}, {60, 0, 1e-4, 0}, {25, 0, 0, 0},
+		{20, 0, 1e-4, 1}, {20, 0, 0, 1}, {20, 1, 0, 1},
 	} {
 		recs := slowCounterRecords(t, n, c.period, c.phase, from, to, c.level)
 		d := newTestDetect(t, Config{})
@@ -69,7 +75,7 @@ func TestDetectSlowRefreshLinkDrop(t *testing.T) {
 				resolved = append(resolved, i)
 			}
 		}
-		within := from + int(2*c.period/10) + 1
+		within := from + int(2*c.period/10) + 1 + c.late
 		if len(fired) != 1 || fired[0] < from || fired[0] > within || len(resolved) != 1 || resolved[0] < to {
 			t.Errorf("refresh every %v s (phase %v), drop to %v: fired at %v (want one in [%d, %d]), resolved at %v (want one from %d): %v",
 				c.period, c.phase, c.level, fired, from, within, resolved, to, summary(dets))
