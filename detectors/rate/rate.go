@@ -4,7 +4,10 @@
 // before the division. A counter that goes down is a reset (device reboot,
 // counter clear, or a 64-bit wrap, which at 400 Gb/s takes 11 years): the
 // sample becomes the new baseline and no rate is emitted for it, so a reset
-// never shows up as a spike.
+// never shows up as a spike. Refresh (the detect stage's way) tells a wrap
+// from a reset: a Counter32 exported raw, or a 64-bit counter started near
+// 2^64, whose increase through the wrap is about what its last rate adds,
+// gives that rate.
 package rate
 
 // Counter holds the last sample of one counter series. The zero value is

@@ -74,6 +74,11 @@ type Refresh struct {
 	// late: the last change was the first one seen after samples went
 	// missing (see Update), so the gap it starts is no whole refresh.
 	late bool
+	// rate: the counter's rate up to its last change (over the interval
+	// before it, a still one's 0 when it does not hold), kept while its
+	// value could wrap (keepRate); what a decrease is checked against to
+	// be a wrap (wrap).
+	rate float64
 }
 
 // Update feeds one sample of the counter c through r and returns the rate
@@ -105,18 +110,25 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		r.changed, r.anchor = c.LastTS, c.LastTS
 	}
 	h := int(max(r.h, 1))
+	delta, wrapped := r.wrap(c, ts, v)
 	switch {
-	case c.LastTS == 0 || v < c.Last:
+	case c.LastTS == 0 || v < c.Last && !wrapped:
 		// The first sample, or a reset: the time since the last change is
 		// no refresh.
 		r.anchor += ts - r.changed
-		r.held, r.changed, r.late = 0, ts, false
+		r.held, r.changed, r.late, r.rate = 0, ts, false, 0
 		return c.Update(ts, v)
-	case v > c.Last:
+	case v > c.Last || wrapped:
 		// g: samples since the last change; dt: the time since it (c.LastTS
 		// may be a still sample's).
-		g, dt, delta := int(r.held)+1, ts-r.changed, v-c.Last
-		x, res := c.Update(ts, v)
+		g, dt := int(r.held)+1, ts-r.changed
+		if !wrapped {
+			delta = v - c.Last
+		}
+		// As c.Update, through a wrap too.
+		x, res := float64(delta)/(float64(ts-c.LastTS)/1e9), OK
+		c.LastTS, c.Last = ts, v
+		r.keepRate(v, x)
 		lost, partial := ts-prev >= RefreshMaxHoldNS, r.late
 		if p := r.period(); h > 1 && p > 0 {
 			k, ok := r.gridPeriods(g)
@@ -151,7 +163,9 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		r.held++
 	}
 	if h == 1 {
-		return c.Update(ts, v)
+		x, res := c.Update(ts, v)
+		r.keepRate(v, x)
+		return x, res
 	}
 	if int(r.held) <= h {
 		if ts-c.LastTS < RefreshMaxHoldNS {
@@ -164,6 +178,57 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 
 // refreshLate is the bit of the record's gap index that is Refresh.late.
 const refreshLate = 0x80
+
+// refreshRate is the bit of the record's gap index that says the record
+// ends with Refresh.rate.
+const refreshRate = 0x40
+
+// Wraps: a counter's value below wrap32 may be a Counter32's (SNMP's
+// ifInOctets) and wrap there; one from wrap64From on may wrap at 2^64.
+const (
+	wrap32     = 1 << 32
+	wrap64From = 1 << 63
+)
+
+// wrapTolerance is how far, as a factor either way, the increase of a
+// wrap may be from the one the counter's last rate gives over its time.
+const wrapTolerance = 4
+
+// wrap returns the increase of a counter read v after c.Last, lower, and
+// whether it wrapped: at 2^32 when both are below it, at 2^64 when the
+// last is from 2^63 on, with an increase within wrapTolerance of what the
+// counter's last rate (r.rate) adds over the time since c.LastTS. Any
+// other decrease is a reset (a clear, a reboot: the value back near 0,
+// not where the rate would have carried it), and so is one with no last
+// rate to check it against (the first increase after a reset, a link that
+// carried nothing). A reset taken for a wrap gives a rate within
+// wrapTolerance of the last one, never a spike.
+func (r *Refresh) wrap(c *Counter, ts int64, v uint64) (uint64, bool) {
+	if c.LastTS == 0 || v >= c.Last || r.rate <= 0 || ts <= c.LastTS {
+		return 0, false
+	}
+	var d uint64
+	switch {
+	case c.Last < wrap32:
+		d = wrap32 - c.Last + v
+	case c.Last >= wrap64From && v < wrap64From:
+		d = v - c.Last // modulo 2^64
+	default:
+		return 0, false
+	}
+	want := r.rate * float64(ts-c.LastTS) / 1e9
+	return d, float64(d) >= want/wrapTolerance && float64(d) <= want*wrapTolerance
+}
+
+// keepRate keeps x, the counter's rate up to its value v, for wrap while
+// v could wrap (below wrap32 or from wrap64From on), else 0: the record
+// carries it only then.
+func (r *Refresh) keepRate(v uint64, x float64) {
+	r.rate = 0
+	if v < wrap32 || v >= wrap64From {
+		r.rate = x
+	}
+}
 
 // refreshForgiven is how many of the recorded gaps may be longer than
 // the regular ones (stretches without traffic) for the counter to hold.
@@ -380,7 +445,10 @@ func (r *Refresh) Holding() bool { return r.n != 0 || r.held != 0 }
 // AppendBinary appends r's state:
 //
 //	seen varint | changed varint | anchor varint | changes uvarint | held uvarint |
-//	n u8 | i u8 (its high bit: late) | n gaps u8
+//	n u8 | i u8 (its high bit: late; 0x40: a rate follows) | n gaps u8 | [rate f64]
+//
+// A record without a rate (the counter's value cannot wrap, or it has no
+// rate) is the one builds before the wraps wrote.
 func (r *Refresh) AppendBinary(dst []byte) ([]byte, error) {
 	dst = binenc.AppendI(dst, r.seen)
 	dst = binenc.AppendI(dst, r.changed)
@@ -391,8 +459,15 @@ func (r *Refresh) AppendBinary(dst []byte) ([]byte, error) {
 	if r.late {
 		i |= refreshLate
 	}
+	if r.rate != 0 {
+		i |= refreshRate
+	}
 	dst = append(dst, r.n, i)
-	return append(dst, r.gaps[:r.n]...), nil
+	dst = append(dst, r.gaps[:r.n]...)
+	if r.rate != 0 {
+		dst = binenc.AppendF64(dst, r.rate)
+	}
+	return dst, nil
 }
 
 // Decode restores r from the front of b, as AppendBinary wrote it, and
@@ -404,13 +479,19 @@ func (r *Refresh) Decode(b []byte) ([]byte, error) {
 	if rd.Err != nil {
 		return nil, fmt.Errorf("cannot decode counter refresh state: %w", rd.Err)
 	}
-	late := i&refreshLate != 0
-	i &^= refreshLate
+	late, hasRate := i&refreshLate != 0, i&refreshRate != 0
+	i &^= refreshLate | refreshRate
 	if anchor > changed || changes >= refreshMaxChanges || held > math.MaxUint16 || n > RefreshGaps || i >= RefreshGaps || int(n) > len(rd.B) {
 		return nil, fmt.Errorf("cannot decode counter refresh state: held %d, %d gaps at %d, %d bytes left", held, n, i, len(rd.B))
 	}
 	*r = Refresh{seen: seen, changed: changed, anchor: anchor, changes: uint32(changes), held: uint16(held), n: n, i: i, late: late}
 	copy(r.gaps[:], rd.B[:n])
+	rd.B = rd.B[n:]
+	if hasRate {
+		if r.rate = rd.F64(); rd.Err != nil || !(r.rate > 0) || math.IsInf(r.rate, 1) {
+			return nil, fmt.Errorf("cannot decode counter refresh state: rate %v: %v", r.rate, rd.Err)
+		}
+	}
 	r.h = uint8(r.hold())
-	return rd.B[n:], nil
+	return rd.B, nil
 }

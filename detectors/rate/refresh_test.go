@@ -379,3 +379,59 @@ func TestRefreshSparseRarelyHolds(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshWrap: a Counter32 (SNMP's ifInOctets, exported raw) at 300
+// Mb/s wraps every 115 s, and a 64-bit counter started near 2^64 wraps
+// once: each wrap is one rate, the counter's, within 1 %. Before, every
+// wrap was a reset (Reset: no rate), one sample of six lost at 300 Mb/s.
+// A counter that goes down by other means (a clear, a reboot: the value
+// back near 0, far from what the last rate would have added) is still a
+// reset, whatever its width, and so is a decrease with no rate to check it
+// against (the first increase after a reset).
+func TestRefreshWrap(t *testing.T) {
+	const rate = 3.75e7 // bytes/s
+	for name, tc := range map[string]struct {
+		start, mod float64
+	}{
+		"counter32":        {0, 1 << 32},
+		"64-bit near 2^64": {1<<64 - 2e10, 1 << 64},
+	} {
+		var r Refresh
+		var c Counter
+		rng := rand.New(rand.NewPCG(5, 6))
+		total := tc.start
+		wraps := 0
+		for i := range 400 {
+			total += rate * 10 * (1 + 0.05*rng.NormFloat64())
+			v := uint64(math.Mod(total, tc.mod))
+			if tc.mod == 1<<64 && total >= 1<<64 {
+				v = uint64(total - (1 << 64))
+			}
+			if v < c.Last {
+				wraps++
+			}
+			x, res := r.Update(&c, int64(i+1)*10e9, v)
+			if i == 0 {
+				continue
+			}
+			if res != OK || math.Abs(x/rate-1) > 0.2 {
+				t.Fatalf("%s: sample %d (%d after %d): %v, rate %.4g, want OK about %.4g", name, i, v, c.Last, res, x, rate)
+			}
+		}
+		if wraps == 0 {
+			t.Fatalf("%s: no wrap", name)
+		}
+	}
+	// A clear: 3e9 packets (below 2^32) at 1e5 per second, then 4e5.
+	var r Refresh
+	var c Counter
+	for i := range 10 {
+		r.Update(&c, int64(i+1)*10e9, 3e9+uint64(i)*1e6)
+	}
+	if _, res := r.Update(&c, 110e9, 4e5); res != Reset {
+		t.Errorf("a clear below 2^32: %v, want Reset", res)
+	}
+	if _, res := r.Update(&c, 120e9, 3e5); res != Reset {
+		t.Errorf("a decrease with no rate since the reset: %v, want Reset", res)
+	}
+}
