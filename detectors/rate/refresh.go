@@ -79,11 +79,21 @@ type Refresh struct {
 	// value could wrap (keepRate); what a decrease is checked against to
 	// be a wrap (wrap).
 	rate float64
+	// pre, preTS: the counter's last value and time before a decrease
+	// that was no wrap, until the next sample tells whether it was a
+	// reset or a glitch (preTS 0: none pending).
+	pre   uint64
+	preTS int64
 }
 
 // Update feeds one sample of the counter c through r and returns the rate
 // and what was done. A sample that is the counter's first, a reset or
-// stale is c.Update's. While the counter holds (hold > 1):
+// stale is c.Update's, except that a decrease a wrap explains is one
+// (wrap), and a decrease the next sample undoes (the counter back at or
+// above its value before it: an agent that read 0, or a little less,
+// once) was a glitch: the next sample is taken as if the glitch were a
+// still sample, so its rate is the counter's over both intervals. While
+// the counter holds (hold > 1):
 //   - the first hold still samples since the last change are (0, Held);
 //   - a still sample after them (or RefreshMaxHoldNS after the last
 //     change) is a rate of 0 (OK), and c keeps the last change;
@@ -109,14 +119,32 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		// change known, and the period is measured from it.
 		r.changed, r.anchor = c.LastTS, c.LastTS
 	}
+	if r.preTS != 0 {
+		// The sample after a reset: the reset was a glitch when the
+		// counter is back at or above its value before it (the glitch is
+		// then a still sample), else it was one.
+		if v >= r.pre {
+			c.LastTS, c.Last = r.preTS, r.pre
+			c.Resets--
+			if r.held < math.MaxUint16 {
+				r.held++
+			}
+		} else {
+			r.reset(c.LastTS)
+		}
+		r.pre, r.preTS = 0, 0
+	}
 	h := int(max(r.h, 1))
 	delta, wrapped := r.wrap(c, ts, v)
 	switch {
-	case c.LastTS == 0 || v < c.Last && !wrapped:
-		// The first sample, or a reset: the time since the last change is
-		// no refresh.
-		r.anchor += ts - r.changed
-		r.held, r.changed, r.late, r.rate = 0, ts, false, 0
+	case c.LastTS == 0:
+		// The first sample: the time since the last change is no refresh.
+		r.reset(ts)
+		return c.Update(ts, v)
+	case v < c.Last && !wrapped:
+		// A reset, or a glitch: which one, the next sample tells (above),
+		// which Refresh learns from as it would have without it.
+		r.pre, r.preTS = c.Last, c.LastTS
 		return c.Update(ts, v)
 	case v > c.Last || wrapped:
 		// g: samples since the last change; dt: the time since it (c.LastTS
@@ -176,12 +204,23 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 	return 0, OK
 }
 
+// reset notes a reset (or the first sample) at ts: the time since the
+// last change is no refresh.
+func (r *Refresh) reset(ts int64) {
+	r.anchor += ts - r.changed
+	r.held, r.changed, r.late, r.rate = 0, ts, false, 0
+}
+
 // refreshLate is the bit of the record's gap index that is Refresh.late.
 const refreshLate = 0x80
 
 // refreshRate is the bit of the record's gap index that says the record
-// ends with Refresh.rate.
-const refreshRate = 0x40
+// holds Refresh.rate, and refreshPending that it ends with Refresh.pre and
+// preTS.
+const (
+	refreshRate    = 0x40
+	refreshPending = 0x20
+)
 
 // Wraps: a counter's value below wrap32 may be a Counter32's (SNMP's
 // ifInOctets) and wrap there; one from wrap64From on may wrap at 2^64.
@@ -440,15 +479,17 @@ func (r *Refresh) Seen() int64 { return r.seen }
 
 // Holding reports whether r has learned anything to keep: a gap or a held
 // sample. A Refresh that has not needs no record.
-func (r *Refresh) Holding() bool { return r.n != 0 || r.held != 0 }
+func (r *Refresh) Holding() bool { return r.n != 0 || r.held != 0 || r.preTS != 0 }
 
 // AppendBinary appends r's state:
 //
 //	seen varint | changed varint | anchor varint | changes uvarint | held uvarint |
-//	n u8 | i u8 (its high bit: late; 0x40: a rate follows) | n gaps u8 | [rate f64]
+//	n u8 | i u8 (its high bit: late; 0x40: a rate follows; 0x20: a decrease pending) |
+//	n gaps u8 | [rate f64] | [pre uvarint | preTS varint]
 //
 // A record without a rate (the counter's value cannot wrap, or it has no
-// rate) is the one builds before the wraps wrote.
+// rate) and no decrease pending is the one builds before the wraps and
+// glitches wrote.
 func (r *Refresh) AppendBinary(dst []byte) ([]byte, error) {
 	dst = binenc.AppendI(dst, r.seen)
 	dst = binenc.AppendI(dst, r.changed)
@@ -462,10 +503,16 @@ func (r *Refresh) AppendBinary(dst []byte) ([]byte, error) {
 	if r.rate != 0 {
 		i |= refreshRate
 	}
+	if r.preTS != 0 {
+		i |= refreshPending
+	}
 	dst = append(dst, r.n, i)
 	dst = append(dst, r.gaps[:r.n]...)
 	if r.rate != 0 {
 		dst = binenc.AppendF64(dst, r.rate)
+	}
+	if r.preTS != 0 {
+		dst = binenc.AppendI(binenc.AppendU(dst, r.pre), r.preTS)
 	}
 	return dst, nil
 }
@@ -479,8 +526,8 @@ func (r *Refresh) Decode(b []byte) ([]byte, error) {
 	if rd.Err != nil {
 		return nil, fmt.Errorf("cannot decode counter refresh state: %w", rd.Err)
 	}
-	late, hasRate := i&refreshLate != 0, i&refreshRate != 0
-	i &^= refreshLate | refreshRate
+	late, hasRate, pending := i&refreshLate != 0, i&refreshRate != 0, i&refreshPending != 0
+	i &^= refreshLate | refreshRate | refreshPending
 	if anchor > changed || changes >= refreshMaxChanges || held > math.MaxUint16 || n > RefreshGaps || i >= RefreshGaps || int(n) > len(rd.B) {
 		return nil, fmt.Errorf("cannot decode counter refresh state: held %d, %d gaps at %d, %d bytes left", held, n, i, len(rd.B))
 	}
@@ -490,6 +537,11 @@ func (r *Refresh) Decode(b []byte) ([]byte, error) {
 	if hasRate {
 		if r.rate = rd.F64(); rd.Err != nil || !(r.rate > 0) || math.IsInf(r.rate, 1) {
 			return nil, fmt.Errorf("cannot decode counter refresh state: rate %v: %v", r.rate, rd.Err)
+		}
+	}
+	if pending {
+		if r.pre, r.preTS = rd.U(), rd.I(); rd.Err != nil || r.preTS == 0 {
+			return nil, fmt.Errorf("cannot decode counter refresh state: decrease pending at %d: %v", r.preTS, rd.Err)
 		}
 	}
 	r.h = uint8(r.hold())

@@ -169,7 +169,9 @@ func TestRefreshHoldCapped(t *testing.T) {
 }
 
 // TestRefreshStaleAndReset: a sample not newer than the latest, held ones
-// included, is Stale; a decrease is a reset and no gap.
+// included, is Stale; a decrease is a reset and no gap (the next sample,
+// still below the value before it, confirms the reset: the samples held
+// count from it).
 func TestRefreshStaleAndReset(t *testing.T) {
 	var r Refresh
 	var c Counter
@@ -184,8 +186,11 @@ func TestRefreshStaleAndReset(t *testing.T) {
 	if _, res := r.Update(&c, 140e9, 5); res != Reset {
 		t.Fatalf("a decrease: got %v, want Reset", res)
 	}
-	if r.n != n || r.held != 0 {
-		t.Fatalf("a reset noted a gap (%d → %d) or kept %d held", n, r.n, r.held)
+	if _, res := r.Update(&c, 150e9, 5); res != Held {
+		t.Fatalf("a still sample after a reset: got %v, want Held", res)
+	}
+	if r.n != n || r.held != 1 || c.Resets != 1 {
+		t.Fatalf("a reset noted a gap (%d → %d), kept %d held (want the one since it) or counted %d resets", n, r.n, r.held, c.Resets)
 	}
 }
 
@@ -199,6 +204,16 @@ func TestRefreshRoundTrip(t *testing.T) {
 	rest, err := back.Decode(append(b[1:], 7))
 	if err != nil || back != r || !slices.Equal(rest, []byte{7}) {
 		t.Fatalf("round trip: %+v, rest %v, err %v; want %+v", back, rest, err, r)
+	}
+	// A decrease pending (a reset or a glitch) and the last rate of a
+	// value that could wrap ride along.
+	r.Update(&c, 520e9, 7)
+	if r.preTS == 0 || r.rate == 0 {
+		t.Fatalf("no decrease pending (%d) or no rate (%v)", r.preTS, r.rate)
+	}
+	b, _ = r.AppendBinary(nil)
+	if rest, err := back.Decode(b); err != nil || back != r || len(rest) != 0 {
+		t.Fatalf("round trip with a decrease pending: %+v, rest %v, err %v; want %+v", back, rest, err, r)
 	}
 	for _, bad := range [][]byte{nil, {0, 0, 0, 0, 0, 9, 0}, {0, 0, 0, 0, 0, 2, 0, 3}, {0, 0, 2, 0, 0, 0, 0}, {0, 0, 0, 64, 0, 0, 0}, {0, 0, 0, 0, 0x80, 0x80, 0x04, 0, 0}} {
 		if _, err := back.Decode(bad); err == nil {
@@ -433,5 +448,69 @@ func TestRefreshWrap(t *testing.T) {
 	}
 	if _, res := r.Update(&c, 120e9, 3e5); res != Reset {
 		t.Errorf("a decrease with no rate since the reset: %v, want Reset", res)
+	}
+}
+
+// TestRefreshGlitch: an agent that answers one poll with 0, or with a
+// value a little below the last, and the true value again on the next
+// (a counter read while it is being updated, a line card's stats restarting
+// their export) did not reset its counter. The glitch is no rate (Reset,
+// as before); the next sample's rate is the counter's over both intervals,
+// and the counter goes on as if the glitch had not been read. Before, the
+// glitch was a reset and the next rate the whole counter over one
+// interval (10^10 per second here, 10^8 times the rate: a spike that
+// blinded robust_z, ewma and cusum for the next burst on a synthetic
+// router), or twice the rate. A real reset (the value back near 0 and
+// growing from there) is still one.
+func TestRefreshGlitch(t *testing.T) {
+	const base = 1e11
+	for name, tc := range map[string]struct {
+		every  int    // the device's refresh, in samples
+		glitch uint64 // the value read at sample 50 (0: the last minus this)
+	}{
+		"zero":           {1, 0},
+		"a little below": {1, 1000},
+		"zero, 30 s":     {3, 0},
+		"below, 30 s":    {3, 1},
+	} {
+		var r Refresh
+		var c Counter
+		var got []string
+		for i := range 100 {
+			v := uint64(base) + uint64(i/tc.every*tc.every)*10*100
+			if i == 50 {
+				v = 0
+				if tc.glitch != 0 {
+					v = c.Last - tc.glitch
+				}
+			}
+			x, res := r.Update(&c, int64(i+1)*10e9, v)
+			switch {
+			case i == 50 && res != Reset:
+				got = append(got, fmt.Sprintf("%d: %v, want Reset", i, res))
+			case i > 50 && i < 60 && res == OK && math.Abs(x/100-1) > 0.01:
+				got = append(got, fmt.Sprintf("%d: rate %.3g", i, x))
+			case i > 50 && res != OK && res != Held:
+				got = append(got, fmt.Sprintf("%d: %v", i, res))
+			}
+		}
+		if c.Resets != 0 {
+			got = append(got, fmt.Sprintf("%d resets", c.Resets))
+		}
+		if len(got) != 0 {
+			t.Errorf("%s: %v", name, got)
+		}
+	}
+	// A clear: the value back near 0, then growing.
+	var r Refresh
+	var c Counter
+	for i := range 20 {
+		r.Update(&c, int64(i+1)*10e9, uint64(base)+uint64(i)*1000)
+	}
+	if _, res := r.Update(&c, 210e9, 500); res != Reset {
+		t.Fatalf("a clear: %v, want Reset", res)
+	}
+	if x, res := r.Update(&c, 220e9, 1500); res != OK || x != 100 {
+		t.Fatalf("after a clear: %v %v, want OK 100", x, res)
 	}
 }
