@@ -176,7 +176,7 @@ func TestRulesConfig(t *testing.T) {
 }
 
 // TestCounterEventSizeConfig: a counter's level_shift event size is
-// CounterEventSize's unless detectors: sets it (negative: off), and
+// rate.CounterEventSize's unless detectors: sets it (negative: off), and
 // min_events takes its default unless set; a bad value is refused with
 // the field's path and what it must be.
 func TestCounterEventSizeConfig(t *testing.T) {
@@ -195,11 +195,11 @@ func TestCounterEventSizeConfig(t *testing.T) {
 			t.Errorf("%s %s: event_size %v, min_events %v, want %v, %v", doc, metric, ls.EventSize, ls.MinEvents, size, events)
 		}
 	}
-	f("{}", schemas.MetricInOctets, ByteEventSize, levelshift.DefaultMinEvents)
-	f("{}", schemas.MetricInPkts, CountEventSize, levelshift.DefaultMinEvents)
+	f("{}", schemas.MetricInOctets, rate.ByteEventSize, levelshift.DefaultMinEvents)
+	f("{}", schemas.MetricInPkts, rate.CountEventSize, levelshift.DefaultMinEvents)
 	f("{detectors: {counters: {level_shift: {event_size: -1}}}}", schemas.MetricInOctets, -1, levelshift.DefaultMinEvents)
 	f("{detectors: {counters: {level_shift: {event_size: 100, min_events: 3}}}}", schemas.MetricInPkts, 100, 3)
-	f("{detectors: {metrics: [{metric: /interfaces/*, level_shift: {min_events: 5}}]}}", schemas.MetricInOctets, ByteEventSize, 5)
+	f("{detectors: {metrics: [{metric: /interfaces/*, level_shift: {min_events: 5}}]}}", schemas.MetricInOctets, rate.ByteEventSize, 5)
 
 	bad := func(doc, want string) {
 		t.Helper()

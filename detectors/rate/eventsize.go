@@ -1,0 +1,30 @@
+package rate
+
+import "strings"
+
+// Event sizes of a counter's level_shift (levelshift.Config.EventSize):
+// the most one event (a frame) adds to the counter.
+const (
+	// ByteEventSize is a byte counter's: a frame of 1 500 bytes, an
+	// Ethernet MTU, so few packets of any size are never taken for many.
+	ByteEventSize = 1500
+	// CountEventSize is any other counter's (packets, errors, messages):
+	// one.
+	CountEventSize = 1
+)
+
+// CounterEventSize returns the level_shift event size of a counter: a
+// drop to zero of a counter rate fires only when the events expected at
+// its level over the run make zero improbable (levelshift.Config
+// EventSize: a port carrying a few packets per interval shows intervals
+// with none by chance). ByteEventSize for a metric whose last element
+// names bytes or octets (OpenConfig's in-octets, IOS-XR's bytes-received,
+// SNMP's ifHCInOctets), else CountEventSize. A detectors: entry that sets
+// level_shift.event_size wins in the detect stage (negative: off).
+func CounterEventSize(metric string) float64 {
+	leaf := strings.ToLower(metric[strings.LastIndexByte(metric, '/')+1:])
+	if strings.Contains(leaf, "octet") || strings.Contains(leaf, "byte") {
+		return ByteEventSize
+	}
+	return CountEventSize
+}
