@@ -540,7 +540,8 @@ func (r *Refresh) Decode(b []byte) ([]byte, error) {
 		}
 	}
 	if pending {
-		if r.pre, r.preTS = rd.U(), rd.I(); rd.Err != nil || r.preTS == 0 {
+		// The decrease came after the value before it, and was seen.
+		if r.pre, r.preTS = rd.U(), rd.I(); rd.Err != nil || r.preTS == 0 || r.preTS >= r.seen {
 			return nil, fmt.Errorf("cannot decode counter refresh state: decrease pending at %d: %v", r.preTS, rd.Err)
 		}
 	}

@@ -215,6 +215,14 @@ func TestRefreshRoundTrip(t *testing.T) {
 	if rest, err := back.Decode(b); err != nil || back != r || len(rest) != 0 {
 		t.Fatalf("round trip with a decrease pending: %+v, rest %v, err %v; want %+v", back, rest, err, r)
 	}
+	// A decrease pending from a time not before the last sample seen is
+	// no record of this code (its next rate's interval would be empty or
+	// negative).
+	bad := r
+	bad.preTS = bad.seen
+	if b, _ := bad.AppendBinary(nil); func() bool { _, err := back.Decode(b); return err == nil }() {
+		t.Errorf("decoded a decrease pending at the latest sample's time")
+	}
 	for _, bad := range [][]byte{nil, {0, 0, 0, 0, 0, 9, 0}, {0, 0, 0, 0, 0, 2, 0, 3}, {0, 0, 2, 0, 0, 0, 0}, {0, 0, 0, 64, 0, 0, 0}, {0, 0, 0, 0, 0x80, 0x80, 0x04, 0, 0}} {
 		if _, err := back.Decode(bad); err == nil {
 			t.Errorf("decoded %v", bad)
