@@ -255,6 +255,18 @@ type Config struct {
 	// alerts within Repeat.Window points does not fire (see RepeatConfig).
 	// Off by default.
 	Repeat RepeatConfig `yaml:"repeat"`
+	// WholeUnits takes a series whose point and robust window (its last
+	// RobustZ.Window points) are all whole numbers for one reported in
+	// whole units (a gauge such as a CPU's percent, a temperature in
+	// degrees, a rate in packets per second): such readings cannot tell
+	// values less than a unit apart, so the baseline's sigma is at least 1
+	// (a move of a unit or two is rounding, never MinZ off) and
+	// level_shift's run below its band fires only once the level in units
+	// times the run's points reaches its min_events (a level of 1 reads 0
+	// now and then; levelshift.Detector.UpdateUnit). A series with a
+	// fraction in its window is scored as without it. Off by default; the
+	// detect stage turns it on for gauges.
+	WholeUnits bool `yaml:"whole_units"`
 }
 
 // DefaultResolveZ is the default of Config.ResolveZ (capped at MinZ/2).

@@ -210,6 +210,11 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	default:
 		r.Expected, sigma = ws.Mean, floorSigma(c, ws.Mean, ws.Sigma)
 	}
+	var unit float64
+	if c.WholeUnits && x == math.Trunc(x) && e.rz.Whole() {
+		unit = 1 // Config.WholeUnits
+		sigma = max(sigma, unit)
+	}
 	r.Lower, r.Upper = r.Expected-c.BandZ*sigma, r.Expected+c.BandZ*sigma
 	switch d := math.Abs(x - r.Expected); {
 	case sigma > 0:
@@ -219,7 +224,7 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	}
 	var lv levelshift.Score
 	if e.ls != nil {
-		e.ls.UpdateAt(ts, x, &lv)
+		e.ls.UpdateUnit(ts, x, unit, &lv)
 	}
 	// The point is at the carrying level while the other baselines learned
 	// an idle stretch below it: not theirs to alert on (Config.LevelShift).
@@ -259,8 +264,11 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 		return
 	}
 	// A calm break on a series that has shown a full seasonal period
-	// fires whatever the baseline's spread (Config.RangeBreak).
-	e.alert(ts, x, r, vetoed, bs.Break, bs.Calm && ss.WarmedUp)
+	// fires whatever the baseline's spread (Config.RangeBreak), but not
+	// within a unit of the expected value on a series in whole units
+	// (Config.WholeUnits): a rate of 0.6 reads 1, then 0.4 reads 0.
+	calm := bs.Calm && ss.WarmedUp && !(unit > 0 && math.Abs(x-r.Expected) <= unit)
+	e.alert(ts, x, r, vetoed, bs.Break, calm)
 }
 
 // floorSigma returns sigma, or the robust baseline's floor (its min_mad

@@ -203,7 +203,17 @@ func (d *Detector) UpdateInto(x float64, s *Score) { d.UpdateAt(0, x, s) }
 // UpdateAt is UpdateInto for a point at ts (Unix ns), which EventSize
 // needs (a detector without one ignores ts); ts 0 is unknown. A point not
 // after the latest one adds no time to a run.
-func (d *Detector) UpdateAt(ts int64, x float64, s *Score) {
+func (d *Detector) UpdateAt(ts int64, x float64, s *Score) { d.UpdateUnit(ts, x, 0, s) }
+
+// UpdateUnit is UpdateAt for a point of a series reported in units of
+// unit (a gauge read in whole numbers: 1; 0 or negative: unknown, as
+// UpdateAt): such a reading cannot tell a level of a unit or two from 0
+// (a rate of 0.4 reads 0), so a run below the band fires only once the
+// level in units times the run's points is at least MinEvents, as if
+// each point at the level showed one event per unit. A level of 14 units
+// or more fires after Confirm points as before; 1 unit after 14 points.
+// The unit is the caller's judgement of this point, not state.
+func (d *Detector) UpdateUnit(ts int64, x, unit float64, s *Score) {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return
 	}
@@ -255,7 +265,7 @@ func (d *Detector) UpdateAt(ts int64, x float64, s *Score) {
 	if side == 0 {
 		d.inBand(lx, s)
 	} else {
-		d.outside(x, lx, side, dt, s)
+		d.outside(x, lx, side, dt, unit, s)
 	}
 	s.Shifted = d.shifted
 }
@@ -330,13 +340,13 @@ func (d *Detector) shiftEnded(k int) {
 // outside counts a point outside the band: it fires a shift after
 // Confirm of them, and a positive level held for Accept points becomes
 // the level.
-func (d *Detector) outside(x, lx float64, side int8, dt float64, s *Score) {
+func (d *Detector) outside(x, lx float64, side int8, dt, unit float64, s *Score) {
 	if side != d.dir {
 		d.run, d.dir = 0, side
 	}
 	d.run++
 	d.calm = 0
-	if !d.shifted && int(d.run) >= d.cfg.Confirm && s.WarmedUp && (side > 0 || d.expectedEvents(dt)) {
+	if !d.shifted && int(d.run) >= d.cfg.Confirm && s.WarmedUp && (side > 0 || d.expectedEvents(dt) && d.expectedUnits(unit)) {
 		d.shifted, s.Fire = true, true
 	}
 	if int(d.run) >= d.cfg.Accept && x > 0 {
@@ -356,6 +366,13 @@ func (d *Detector) expectedEvents(dt float64) bool {
 		return true
 	}
 	return math.Exp(d.level)*dt*float64(d.run)/d.cfg.EventSize >= d.cfg.MinEvents
+}
+
+// expectedUnits reports whether the run below the band of a series read
+// in units of unit was at least MinEvents units at the level (the level
+// in units times the run's points): always when unit is not positive.
+func (d *Detector) expectedUnits(unit float64) bool {
+	return unit <= 0 || math.Exp(d.level)/unit*float64(d.run) >= d.cfg.MinEvents
 }
 
 // Shifted reports whether a shift is on.

@@ -347,3 +347,46 @@ func TestNoEventSizeVersion2(t *testing.T) {
 		}
 	}
 }
+
+// TestUnit: a gauge read in whole units at a level of about 1 (a rate of
+// 0.9 ± 0.2 rounded) reads 0 on its own, now and then two or three times
+// in a row, and fires on such runs without a unit (4 times in this day
+// before it goes dead, measured; the test wants at least one); with unit 1 a run fires
+// once the level times its points reaches MinEvents (14 points at a level
+// of 1), so the day fires nothing and the gauge at 0 for good fires once,
+// on its 14th or 15th point (the level is the log mean of the readings, a
+// little below 1). A level of 100 fires on Confirm points as before.
+func TestUnit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	const n, dead = 8640, 8640 - 60
+	xs := make([]float64, n)
+	for i := range xs {
+		if i < dead {
+			xs[i] = math.Round(max(0, 0.9+0.2*rng.NormFloat64()))
+		}
+	}
+	run := func(xs []float64, unit float64) (fired []int) {
+		d, err := New(Config{Spread: 0.1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, x := range xs {
+			var s Score
+			d.UpdateUnit(int64(i+1)*10e9, x, unit, &s)
+			if s.Fire {
+				fired = append(fired, i)
+			}
+		}
+		return fired
+	}
+	if f := run(xs, 0); len(f) < 2 || f[0] >= dead {
+		t.Fatalf("without a unit the gauge fired at %v; the test wants the case where it fires before it is dead", f)
+	}
+	if f := run(xs, 1); len(f) != 1 || f[0] < dead+13 || f[0] > dead+14 {
+		t.Errorf("unit 1: fired at %v (without: %v), want once, at %d or %d", f, run(xs, 0), dead+13, dead+14)
+	}
+	busy := slices.Concat(repeat(100, 100), repeat(0, 10))
+	if f := run(busy, 1); !slices.Equal(f, []int{101}) {
+		t.Errorf("a level of 100 units: fired at %v, want [101] (Confirm 2)", f)
+	}
+}

@@ -191,6 +191,18 @@ func (d *Detector) score(x float64) Score {
 	return Score{Z: (x - med) * MADScale / mad, Median: med, Sigma: mad / MADScale, WarmedUp: true}
 }
 
+// Whole reports whether the window holds values and every one of them
+// is a whole number (a series reported in whole units). It reads the
+// window, stopping at its first fraction: call it only when needed.
+func (d *Detector) Whole() bool {
+	for _, v := range d.sorted[:d.n] {
+		if v != math.Trunc(v) {
+			return false
+		}
+	}
+	return d.n > 0
+}
+
 // Len returns how many values the window holds.
 func (d *Detector) Len() int { return d.n }
 

@@ -181,3 +181,26 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Errorf("New(window 2) = %v, want the window error", err)
 	}
 }
+
+// TestWhole: Whole is true for a window of whole numbers only, and false
+// while empty; a fraction evicted from a full window makes it whole again.
+func TestWhole(t *testing.T) {
+	f := func(window int, xs []float64, want bool) {
+		t.Helper()
+		d, err := New(Config{Window: window})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range xs {
+			d.Add(x)
+		}
+		if got := d.Whole(); got != want {
+			t.Errorf("window %d of %v: Whole %v, want %v", window, xs, got, want)
+		}
+	}
+	f(4, nil, false)
+	f(4, []float64{3, 4, 0, -2}, true)
+	f(4, []float64{3, 4.5, 0}, false)
+	f(4, []float64{1e15, 7}, true)
+	f(3, []float64{0.25, 1, 2, 3}, true)
+}

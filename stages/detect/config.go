@@ -393,6 +393,12 @@ func (c Config) EnsembleConfig(metric string, counter bool) ensemble.Config {
 	if counter && e.LevelShift.EventSize == 0 {
 		e.LevelShift.EventSize = rate.CounterEventSize(metric)
 	}
+	if !counter {
+		// A gauge read in whole numbers is in whole units: a move of a
+		// unit or two, or a level of 1 reading 0, is rounding
+		// (ensemble.Config.WholeUnits). A counter's rate never is.
+		e.WholeUnits = true
+	}
 	return c.ensembleConfig(e, counter)
 }
 
