@@ -228,7 +228,13 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	}
 	// The point is at the carrying level while the other baselines learned
 	// an idle stretch below it: not theirs to alert on (Config.LevelShift).
-	vetoed := lv.Side == 0 && lv.Expected > 0 && r.Expected < lv.Lower
+	// Not while their own alert is on and held out of them (Config.Hold):
+	// their expected value is then the level before the incident, not an
+	// idle stretch, and a carrying level above it is one level_shift
+	// followed up a climb that stayed within its band at each point (a
+	// load interval's average of a CPU gone to 100 %).
+	vetoed := lv.Side == 0 && lv.Expected > 0 && r.Expected < lv.Lower &&
+		!(e.al.Firing && !e.byLevel && int(e.held) < c.Hold)
 	if c.Hold > 0 && e.al.Firing && !vetoed && r.Z >= c.ResolveZ && int(e.held) < c.Hold {
 		// Keep the incident out of the baselines that give the expected
 		// value (see Config.Hold).

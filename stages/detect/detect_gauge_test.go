@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/telekernel/telekernel/schemas"
@@ -88,5 +90,26 @@ func TestWholeUnitsConfig(t *testing.T) {
 	}
 	if c.EnsembleConfig(schemas.MetricInPkts, true).WholeUnits {
 		t.Error("a counter rate's ensemble has WholeUnits")
+	}
+}
+
+// TestDetectStuckGaugeHolds: a CPU stuck at 100 % for 20 minutes (its
+// one-minute average climbing from 4 % over some 30 readings) is one
+// alert from its first reading up until it is back. Before, level_shift,
+// whose level follows a climb that stays within its band at each point,
+// carried 45 % half a minute later, and the other members' expected 4 %
+// then looked like an idle stretch they had learned: the alert was
+// vetoed and resolved at 99 %, 95 sigmas off (8730).
+func TestDetectStuckGaugeHolds(t *testing.T) {
+	const n = 8640 + 360
+	stuck := func(i int) bool { return i >= 8700 && i < 8820 }
+	never := func(int) bool { return false }
+	recs := sampleRecords(t, n, 60, wholeGauges(n, stuck, never))
+	got := summary(process(t, newTestDetect(t, Config{}), recs))
+	if len(got) != 2 || got[0] != "firing ewma total-cpu-one-minute@8700" || !strings.HasPrefix(got[1], "resolved ewma total-cpu-one-minute@") {
+		t.Fatalf("got %v, want one firing at 8700 and its resolution", got)
+	}
+	if at, _ := strconv.Atoi(got[1][strings.LastIndexByte(got[1], '@')+1:]); at < 8820 || at > 8850 {
+		t.Errorf("resolved at %d, want after the CPU is back (8820) and within 30 readings", at)
 	}
 }
