@@ -53,16 +53,6 @@ type Config struct {
 	// MinSigmaFraction floors the residual sigma at this fraction of
 	// |level|. Default 1e-3.
 	MinSigmaFraction float64 `yaml:"min_sigma_fraction"`
-	// PerVisit makes Gamma the weight of one visit to a bin (one period)
-	// however many points the visit holds: each point moves the bin's
-	// offset by −log(1−Gamma) × the series' mean interval ÷ the bin's
-	// width (at most Gamma). Without it Gamma is per point, so a bin read
-	// 30 times a visit (10 s points, 5-minute bins) forgets the previous
-	// period within its first points: the expected value jumps to the
-	// previous period's at each bin's start and the residual's scale is
-	// the noise within a bin. A series read once a bin or less is scored
-	// as without it. Default false (per point).
-	PerVisit bool `yaml:"per_visit"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -113,7 +103,6 @@ type Detector struct {
 	// same timestamp; the division is the slow part): not state.
 	binTS int64
 	binAt int
-	visit float64 // −log(1−Gamma): Config.PerVisit's weight of a whole visit, not state
 }
 
 // New returns a detector for cfg after WithDefaults and Validate.
@@ -133,7 +122,7 @@ func Init(d *Detector, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("seasonal: %w", err)
 	}
-	*d = Detector{cfg: cfg, season: make([]float64, cfg.Bins), binNS: max(int64(cfg.Period)/int64(cfg.Bins), 1), visit: -math.Log1p(-cfg.Gamma)}
+	*d = Detector{cfg: cfg, season: make([]float64, cfg.Bins), binNS: max(int64(cfg.Period)/int64(cfg.Bins), 1)}
 	for i := range d.season {
 		d.season[i] = math.NaN()
 	}
@@ -213,14 +202,7 @@ func (d *Detector) Add(ts int64, x float64) {
 		d.lvlVar += sa * (lres*lres - d.lvlVar)
 	}
 	d.level += a * (x - off - d.level)
-	g := d.cfg.Gamma
-	if d.cfg.PerVisit && d.n > 1 {
-		// Config.PerVisit: the mean interval over the bin's width.
-		if v := d.visit * float64(ts-d.first) / float64(d.n-1) / float64(d.binNS); v < g {
-			g = v
-		}
-	}
-	d.season[b] = off + g*(x-d.level-off)
+	d.season[b] = off + d.cfg.Gamma*(x-d.level-off)
 }
 
 // Strength returns 1 − residual variance / variance around the level, in

@@ -117,35 +117,3 @@ func BenchmarkUpdate(b *testing.B) {
 		i++
 	}
 }
-
-// TestPerVisit: a series read every 10 s (30 points a 5-minute bin) at
-// 100 whose bin 100 reads 200 on its third day only: on the fourth day
-// that bin's expected value has moved about one visit's Gamma (0.2) of
-// the way with PerVisit, and nearly all of it without (the bin forgot the
-// days before within its visit). A series read once a bin scores the
-// same either way.
-func TestPerVisit(t *testing.T) {
-	run := func(perVisit bool, step int64) float64 {
-		d, err := New(Config{PerVisit: perVisit})
-		if err != nil {
-			t.Fatal(err)
-		}
-		day := int64(86400e9)
-		bin := int64(300e9)
-		for ts := int64(0); ts < 3*day+100*bin; ts += step * 1e9 {
-			x := 100.0
-			if ts >= 2*day+100*bin && ts < 2*day+101*bin {
-				x = 200
-			}
-			d.Add(ts, x)
-		}
-		return d.Score(3*day+100*bin, 100).Expected
-	}
-	with, without := run(true, 10), run(false, 10)
-	if with < 110 || with > 130 || without < 180 {
-		t.Errorf("10 s points: expected %.1f with PerVisit (want about 120), %.1f without (want near 200)", with, without)
-	}
-	if a, b := run(true, 300), run(false, 300); a != b {
-		t.Errorf("5-minute points: expected %v with PerVisit, %v without, want the same", a, b)
-	}
-}

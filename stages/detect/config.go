@@ -398,9 +398,6 @@ func (c Config) EnsembleConfig(metric string, counter bool) ensemble.Config {
 		// unit or two, or a level of 1 reading 0, is rounding
 		// (ensemble.Config.WholeUnits). A counter's rate never is.
 		e.WholeUnits = true
-		// A gauge's daily profile learns a day at a time, however often
-		// it is read (seasonal.Config.PerVisit).
-		e.Seasonal.PerVisit = true
 	}
 	return c.ensembleConfig(e, counter)
 }
