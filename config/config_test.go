@@ -145,6 +145,8 @@ func TestCheckRefusesWhatRunRefuses(t *testing.T) {
 	f("kafka: {brokers: [k:9092], tls: {enabled: yes please}}\n", `bad.yaml:1: kafka.tls.enabled: "yes please" is not true or false`)
 	f("sim:\n  faults:\n    - {device: sim-01, kind: link_down, after: 5}\n", "bad.yaml:3: sim.faults[0].after: 5 is not a duration")
 	f("sim:\n  faults:\n    - {device: sim-01, knd: link_down}\n", "bad.yaml:3: sim.faults[0].knd: unknown field (did you mean kind?)")
+	// Whole units are not a setting (the detect stage applies them to every gauge).
+	f("detect:\n  detectors:\n    gauges: {whole_units: false}\n", "bad.yaml:3: detect.detectors.gauges.whole_units: unknown field")
 	f("topics:\n  partitions: many\n", `bad.yaml:2: topics.partitions: "many" is not an integer`)
 	// A value yaml.v3 shortens ("127.0.0...") keeps its field and is shown whole.
 	f("kafka:\n  brokers: 127.0.0.1:9092\n", `bad.yaml:2: kafka.brokers: "127.0.0.1:9092" is not a list`)

@@ -265,8 +265,11 @@ type Config struct {
 	// times the run's points reaches its min_events (a level of 1 reads 0
 	// now and then; levelshift.Detector.UpdateUnit). A series with a
 	// fraction in its window is scored as without it. Off by default; the
-	// detect stage turns it on for gauges.
-	WholeUnits bool `yaml:"whole_units"`
+	// detect stage turns it on for every gauge and never for a counter's
+	// rate. Not a configuration setting (a series that is not in whole
+	// units is scored as without it anyway), so a detectors: section that
+	// names it is refused as an unknown field.
+	WholeUnits bool `yaml:"-"`
 }
 
 // DefaultResolveZ is the default of Config.ResolveZ (capped at MinZ/2).
