@@ -94,6 +94,10 @@ type Detector struct {
 	pos    int
 	n      int
 	hint   int // the MAD split of the last score: a search hint, not state
+	// negZero is set once a −0 may be in the window (added, or restored
+	// by SetWindow), and stays set: not state, a restored window sets it
+	// again.
+	negZero bool
 }
 
 // New returns a detector of cfg with its defaults applied, or the first bad
@@ -145,8 +149,18 @@ func (d *Detector) Add(x float64) {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return
 	}
+	if x == 0 && math.Signbit(x) {
+		d.negZero = true
+	}
 	if d.n == len(d.ring) {
-		replaceSorted(d.sorted, d.ring[d.pos], x)
+		// A value equal to the one it evicts leaves the sorted window as
+		// it is, bit for bit (an error counter's rate of 0 replacing a 0,
+		// mostly), unless the window may hold a −0: a −0 and a +0 are
+		// equal but not the same bits, and replaceSorted writes x over the
+		// first zero.
+		if old := d.ring[d.pos]; x != old || x == 0 && d.negZero {
+			replaceSorted(d.sorted, old, x)
+		}
 	} else {
 		d.sorted = insertSorted(d.sorted, x)
 		d.n++

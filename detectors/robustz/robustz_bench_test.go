@@ -2,7 +2,7 @@ package robustz
 
 import (
 	"math"
-	"strconv"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/telekernel/telekernel/detectors/internal/synth"
@@ -44,10 +44,24 @@ func TestLevelShiftAndRoundTrip(t *testing.T) {
 	}
 }
 
+// BenchmarkUpdateSynth scores a noisy series, and (sparse) the rate of
+// an error counter: 0 on most points, a few errors now and then.
 func BenchmarkUpdateSynth(b *testing.B) {
 	_, xs := synth.Series(6, 4096, 10, synth.None, 0)
-	for _, w := range []int{60, 480} {
-		b.Run("window="+strconv.Itoa(w), func(b *testing.B) {
+	rng := rand.New(rand.NewPCG(6, 7))
+	sparse := make([]float64, len(xs))
+	for i := range sparse {
+		if rng.IntN(8) == 0 {
+			sparse[i] = float64(1 + rng.IntN(3))
+		}
+	}
+	for _, c := range []struct {
+		name string
+		w    int
+		xs   []float64
+	}{{"window=60", 60, xs}, {"window=480", 480, xs}, {"window=60/sparse", 60, sparse}} {
+		w, xs := c.w, c.xs
+		b.Run(c.name, func(b *testing.B) {
 			d := mustNew(b, Config{Window: w}.WithDefaults())
 			for _, x := range xs[:w] {
 				d.Add(x)

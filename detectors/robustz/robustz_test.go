@@ -204,3 +204,41 @@ func TestWhole(t *testing.T) {
 	f(4, []float64{1e15, 7}, true)
 	f(3, []float64{0.25, 1, 2, 3}, true)
 }
+
+// TestEqualEvictionSameBits checks Add's shortcut for a value equal to the
+// one it evicts: the sorted window stays bit for bit what replacing it
+// gives, on values with many repeats and zeros of both signs (with and
+// without a −0 restored by SetWindow).
+func TestEqualEvictionSameBits(t *testing.T) {
+	negZero := math.Copysign(0, -1)
+	for _, vals := range [][]float64{{0, 1, 2}, {0, negZero, 1}} {
+		for _, restore := range []bool{false, true} {
+			rng := rand.New(rand.NewPCG(3, 4))
+			d := mustNew(t, Config{Window: 8, MinPoints: 3}.WithDefaults())
+			var ring, sorted []float64 // the reference: replaceSorted on every add
+			if restore {
+				ring = []float64{negZero, 1}
+				if err := d.SetWindow(ring); err != nil {
+					t.Fatal(err)
+				}
+				sorted = []float64{negZero, 1}
+			}
+			for i := 0; i < 5000; i++ {
+				x := vals[rng.IntN(len(vals))]
+				if len(ring) < 8 {
+					sorted = insertSorted(append(make([]float64, 0, 8), sorted...), x)
+					ring = append(ring, x)
+				} else {
+					replaceSorted(sorted, ring[0], x)
+					ring = append(ring[1:], x)
+				}
+				d.Add(x)
+				for j := range sorted {
+					if math.Float64bits(d.sorted[j]) != math.Float64bits(sorted[j]) {
+						t.Fatalf("values %v, restored %v, add %d: sorted %v, want %v", vals, restore, i, d.sorted, sorted)
+					}
+				}
+			}
+		}
+	}
+}
