@@ -98,6 +98,12 @@ type Detector struct {
 	// by SetWindow), and stays set: not state, a restored window sets it
 	// again.
 	negZero bool
+	// med and madv are the window's median and MAD when fresh is set: a
+	// window that did not change since the last score (a held point, or
+	// a value equal to the one it evicted) is not searched again. Not
+	// state: any change to the window clears fresh.
+	med, madv float64
+	fresh     bool
 }
 
 // New returns a detector of cfg with its defaults applied, or the first bad
@@ -160,10 +166,12 @@ func (d *Detector) Add(x float64) {
 		// first zero.
 		if old := d.ring[d.pos]; x != old || x == 0 && d.negZero {
 			replaceSorted(d.sorted, old, x)
+			d.fresh = false
 		}
 	} else {
 		d.sorted = insertSorted(d.sorted, x)
 		d.n++
+		d.fresh = false
 	}
 	d.ring[d.pos] = x
 	if d.pos++; d.pos == len(d.ring) {
@@ -188,8 +196,11 @@ func (d *Detector) MAD() float64 {
 }
 
 func (d *Detector) score(x float64) Score {
-	med := sortedMedian(d.sorted)
-	mad := d.mad(med)
+	if !d.fresh {
+		d.med = sortedMedian(d.sorted)
+		d.madv, d.fresh = d.mad(d.med), true
+	}
+	med, mad := d.med, d.madv
 	floor := max(d.cfg.MinMAD, d.cfg.MinMADFraction*math.Abs(med))
 	mad = max(mad, floor)
 	if mad == 0 {

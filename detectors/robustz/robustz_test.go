@@ -242,3 +242,30 @@ func TestEqualEvictionSameBits(t *testing.T) {
 		}
 	}
 }
+
+// TestScoreReusesOnlySameWindow checks that Score, which reuses the
+// median and MAD of a window that did not change, scores bit for bit as
+// a detector given the same window afresh, on values with many repeats
+// and points scored without being added (held).
+func TestScoreReusesOnlySameWindow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	d := mustNew(t, Config{Window: 12, MinPoints: 3}.WithDefaults())
+	fresh := mustNew(t, Config{Window: 12, MinPoints: 3}.WithDefaults())
+	for i := 0; i < 5000; i++ {
+		x := float64(rng.IntN(3))
+		if rng.IntN(4) == 0 {
+			x = rng.NormFloat64()
+		}
+		if err := fresh.SetWindow(d.AppendWindow(nil)); err != nil {
+			t.Fatal(err)
+		}
+		got, want := d.Score(x), fresh.Score(x)
+		if got.WarmedUp != want.WarmedUp || math.Float64bits(got.Z) != math.Float64bits(want.Z) ||
+			math.Float64bits(got.Median) != math.Float64bits(want.Median) || math.Float64bits(got.Sigma) != math.Float64bits(want.Sigma) {
+			t.Fatalf("point %d (%v): %+v, afresh %+v", i, x, got, want)
+		}
+		if rng.IntN(5) != 0 { // else held: scored, not added
+			d.Add(x)
+		}
+	}
+}
