@@ -139,6 +139,11 @@ type Detector struct {
 	shifted bool    // a shift fired and has not ended
 	off     bool    // a negative value was seen: not on a ratio scale
 	lastTS  int64   // the previous point's time (UpdateAt), 0 when unknown
+	// expLevel is math.Exp(expAt), kept for band: the level does not move
+	// on points outside the band (a quiet counter's zeros), and the
+	// exponential was most of band's cost. Not state: 0 (never an
+	// exponential band keeps, as it recomputes on 0) until the first band.
+	expAt, expLevel float64
 }
 
 // New returns a detector with the configuration c (zero fields take
@@ -272,7 +277,11 @@ func (d *Detector) UpdateUnit(ts int64, x, unit float64, s *Score) {
 
 // band sets the point's Score fields that depend on the level only.
 func (d *Detector) band(s *Score, lx float64) {
-	e := math.Exp(d.level)
+	e := d.expLevel
+	if d.level != d.expAt || e == 0 {
+		e = math.Exp(d.level)
+		d.expAt, d.expLevel = d.level, e
+	}
 	s.Expected = e
 	s.Lower = e / d.cfg.Ratio
 	s.Upper = e * d.cfg.Ratio

@@ -236,14 +236,29 @@ func TestPrefixAndRoundTrip(t *testing.T) {
 	}
 }
 
+// BenchmarkUpdate updates the detector with a link's traffic, and
+// (sparse) with an error counter's rate: 0 on most points, a few errors
+// now and then.
 func BenchmarkUpdate(b *testing.B) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	xs := traffic(rng, 4096, 1e9)
-	d, _ := New(Config{})
-	b.ReportAllocs()
-	b.SetBytes(8)
-	for i := 0; b.Loop(); i++ {
-		d.Update(xs[i&4095])
+	sparse := make([]float64, 4096)
+	for i := range sparse {
+		if rng.IntN(8) == 0 {
+			sparse[i] = float64(1 + rng.IntN(3))
+		}
+	}
+	for _, c := range []struct {
+		name string
+		xs   []float64
+	}{{"traffic", traffic(rng, 4096, 1e9)}, {"sparse", sparse}} {
+		b.Run(c.name, func(b *testing.B) {
+			d, _ := New(Config{})
+			b.ReportAllocs()
+			b.SetBytes(8)
+			for i := 0; b.Loop(); i++ {
+				d.Update(c.xs[i&4095])
+			}
+		})
 	}
 }
 
@@ -388,5 +403,42 @@ func TestUnit(t *testing.T) {
 	busy := slices.Concat(repeat(100, 100), repeat(0, 10))
 	if f := run(busy, 1); !slices.Equal(f, []int{101}) {
 		t.Errorf("a level of 100 units: fired at %v, want [101] (Confirm 2)", f)
+	}
+}
+
+// TestBandReusesOnlySameLevel checks band's kept exponential: a detector
+// scores bit for bit as one restored from its state before every point
+// (whose band computes the exponential afresh), on a series that stays
+// out of its band for runs (zeros), shifts and comes back.
+func TestBandReusesOnlySameLevel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	d, _ := New(Config{})
+	fresh, _ := New(Config{})
+	for i := 0; i < 5000; i++ {
+		x := 0.0
+		switch r := rng.IntN(10); {
+		case r < 5:
+			x = 100 * (1 + 0.1*rng.NormFloat64())
+		case r < 7:
+			x = 1000 * (1 + 0.1*rng.NormFloat64())
+		case r < 8:
+			x = float64(rng.IntN(3))
+		}
+		st, err := d.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fresh.UnmarshalBinary(st); err != nil {
+			t.Fatal(err)
+		}
+		got, want := d.Update(x), fresh.Update(x)
+		for _, p := range [][2]float64{{got.Expected, want.Expected}, {got.Lower, want.Lower}, {got.Upper, want.Upper}, {got.Strength, want.Strength}} {
+			if math.Float64bits(p[0]) != math.Float64bits(p[1]) {
+				t.Fatalf("point %d (%v): %+v, restored %+v", i, x, got, want)
+			}
+		}
+		if got.Side != want.Side || got.Fire != want.Fire || got.Back != want.Back || got.Shifted != want.Shifted || got.WarmedUp != want.WarmedUp {
+			t.Fatalf("point %d (%v): %+v, restored %+v", i, x, got, want)
+		}
 	}
 }
