@@ -104,6 +104,11 @@ type Detector struct {
 	// state: any change to the window clears fresh.
 	med, madv float64
 	fresh     bool
+	// odd is set when SetWindow was given a NaN or an infinity (Add
+	// refuses them): the sorted window's searches may then depend on where
+	// they start, so Add and Score take neither shortcut. Not state, like
+	// negZero.
+	odd bool
 }
 
 // New returns a detector of cfg with its defaults applied, or the first bad
@@ -164,7 +169,7 @@ func (d *Detector) Add(x float64) {
 		// mostly), unless the window may hold a −0: a −0 and a +0 are
 		// equal but not the same bits, and replaceSorted writes x over the
 		// first zero.
-		if old := d.ring[d.pos]; x != old || x == 0 && d.negZero {
+		if old := d.ring[d.pos]; x != old || x == 0 && d.negZero || d.odd {
 			replaceSorted(d.sorted, old, x)
 			d.fresh = false
 		}
@@ -198,7 +203,7 @@ func (d *Detector) MAD() float64 {
 func (d *Detector) score(x float64) Score {
 	if !d.fresh {
 		d.med = sortedMedian(d.sorted)
-		d.madv, d.fresh = d.mad(d.med), true
+		d.madv, d.fresh = d.mad(d.med), !d.odd
 	}
 	med, mad := d.med, d.madv
 	floor := max(d.cfg.MinMAD, d.cfg.MinMADFraction*math.Abs(med))

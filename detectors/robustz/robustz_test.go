@@ -269,3 +269,41 @@ func TestScoreReusesOnlySameWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestOddWindowNoShortcut: a window restored with a NaN or an infinity
+// (Add refuses them) is updated and scored as before Add's and Score's
+// shortcuts: the sorted window and the scores are those of replacing the
+// evicted value and searching the window on every point.
+func TestOddWindowNoShortcut(t *testing.T) {
+	for _, odd := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		d := mustNew(t, Config{Window: 6, MinPoints: 3}.WithDefaults())
+		ring := []float64{1, 2, 1, 2, 2, odd}
+		if err := d.SetWindow(ring); err != nil {
+			t.Fatal(err)
+		}
+		sorted := slices.Clone(d.sorted)
+		for i, x := range []float64{1, 2, 1, 2, 2, 1, 1, 2, 1, 2, 2, 2} {
+			got := d.Score(x)
+			// The reference: the same window searched afresh, then replaceSorted.
+			ref := &Detector{cfg: d.cfg, sorted: slices.Clone(sorted), n: len(sorted), hint: d.hint}
+			want := ref.score(x)
+			if !sameScore(got, want) {
+				t.Fatalf("%v, point %d: %+v, afresh %+v", odd, i, got, want)
+			}
+			replaceSorted(sorted, ring[i%6], x)
+			ring[i%6] = x
+			d.Add(x)
+			for j := range sorted {
+				if math.Float64bits(d.sorted[j]) != math.Float64bits(sorted[j]) {
+					t.Fatalf("%v, point %d: sorted %v, want %v", odd, i, d.sorted, sorted)
+				}
+			}
+		}
+	}
+}
+
+// sameScore reports whether a and b are the same bits.
+func sameScore(a, b Score) bool {
+	return a.WarmedUp == b.WarmedUp && math.Float64bits(a.Z) == math.Float64bits(b.Z) &&
+		math.Float64bits(a.Median) == math.Float64bits(b.Median) && math.Float64bits(a.Sigma) == math.Float64bits(b.Sigma)
+}

@@ -32,6 +32,7 @@ func (d *Detector) SetWindow(values []float64) error {
 	slices.Sort(d.sorted)
 	d.fresh = false
 	d.negZero = slices.ContainsFunc(values, func(v float64) bool { return v == 0 && math.Signbit(v) })
+	d.odd = slices.ContainsFunc(values, func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) })
 	return nil
 }
 
