@@ -50,3 +50,30 @@ func TestWholeUnits(t *testing.T) {
 		t.Errorf("WholeUnits, 20 units off: onsets %v, want [2000]", got)
 	}
 }
+
+// BenchmarkWholeGauge is the gated ensemble on a gauge read in whole units
+// (a CPU in percent: about 4.3, rounded), with WholeUnits (the detect
+// stage's gauges) and without: what the rule costs per point.
+func BenchmarkWholeGauge(b *testing.B) {
+	for _, whole := range []bool{false, true} {
+		b.Run(map[bool]string{false: "off", true: "on"}[whole], func(b *testing.B) {
+			sh, err := NewShared(Config{MinZ: 6, SpikeZ: 10, Confirm: 2, Hold: 360, RobustZ: robustz.Config{Window: 60}, WholeUnits: whole})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(41, 42))
+			xs := make([]float64, 4096)
+			for i := range xs {
+				xs[i] = math.Round(4.3 + 0.4*rng.NormFloat64())
+			}
+			e := sh.New()
+			b.ReportAllocs()
+			b.SetBytes(8)
+			i := 0
+			for b.Loop() {
+				e.Update(int64(i+1)*10e9, xs[i%len(xs)])
+				i++
+			}
+		})
+	}
+}

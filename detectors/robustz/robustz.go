@@ -109,6 +109,9 @@ type Detector struct {
 	// they start, so Add and Score take neither shortcut. Not state, like
 	// negZero.
 	odd bool
+	// fracs counts the window's values that are not whole numbers (Whole).
+	// Not state: SetWindow counts them again.
+	fracs int
 }
 
 // New returns a detector of cfg with its defaults applied, or the first bad
@@ -169,14 +172,21 @@ func (d *Detector) Add(x float64) {
 		// mostly), unless the window may hold a −0: a −0 and a +0 are
 		// equal but not the same bits, and replaceSorted writes x over the
 		// first zero.
-		if old := d.ring[d.pos]; x != old || x == 0 && d.negZero || d.odd {
+		old := d.ring[d.pos]
+		if x != old || x == 0 && d.negZero || d.odd {
 			replaceSorted(d.sorted, old, x)
 			d.fresh = false
+		}
+		if fraction(old) {
+			d.fracs--
 		}
 	} else {
 		d.sorted = insertSorted(d.sorted, x)
 		d.n++
 		d.fresh = false
+	}
+	if fraction(x) {
+		d.fracs++
 	}
 	d.ring[d.pos] = x
 	if d.pos++; d.pos == len(d.ring) {
@@ -222,16 +232,11 @@ func (d *Detector) score(x float64) Score {
 }
 
 // Whole reports whether the window holds values and every one of them
-// is a whole number (a series reported in whole units). It reads the
-// window, stopping at its first fraction: call it only when needed.
-func (d *Detector) Whole() bool {
-	for _, v := range d.sorted[:d.n] {
-		if v != math.Trunc(v) {
-			return false
-		}
-	}
-	return d.n > 0
-}
+// is a whole number (a series reported in whole units).
+func (d *Detector) Whole() bool { return d.n > 0 && d.fracs == 0 }
+
+// fraction reports whether v is not a whole number (NaN included).
+func fraction(v float64) bool { return v != math.Trunc(v) }
 
 // Len returns how many values the window holds.
 func (d *Detector) Len() int { return d.n }

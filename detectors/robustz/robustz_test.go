@@ -205,6 +205,35 @@ func TestWhole(t *testing.T) {
 	f(3, []float64{0.25, 1, 2, 3}, true)
 }
 
+// TestWholeCounted: Whole, kept as a count of the window's fractions, agrees
+// at every point with a scan of the window, through evictions, an equal
+// value replacing its like, and a window restored by SetWindow.
+func TestWholeCounted(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	d, _ := New(Config{Window: 8})
+	for i := 0; i < 5000; i++ {
+		x := float64(rng.IntN(3))
+		if rng.IntN(40) == 0 {
+			x += 0.5
+		}
+		d.Add(x)
+		if i%97 == 0 {
+			r, _ := New(Config{Window: 8})
+			if err := r.SetWindow(d.AppendWindow(nil)); err != nil {
+				t.Fatal(err)
+			}
+			d = r
+		}
+		scan := d.Len() > 0
+		for _, v := range d.AppendWindow(nil) {
+			scan = scan && v == math.Trunc(v)
+		}
+		if d.Whole() != scan {
+			t.Fatalf("point %d: Whole %v, the window %v says %v", i, d.Whole(), d.AppendWindow(nil), scan)
+		}
+	}
+}
+
 // TestEqualEvictionSameBits checks Add's shortcut for a value equal to the
 // one it evicts: the sorted window stays bit for bit what replacing it
 // gives, on values with many repeats and zeros of both signs (with and

@@ -33,6 +33,12 @@ func (d *Detector) SetWindow(values []float64) error {
 	d.fresh = false
 	d.negZero = slices.ContainsFunc(values, func(v float64) bool { return v == 0 && math.Signbit(v) })
 	d.odd = slices.ContainsFunc(values, func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) })
+	d.fracs = 0
+	for _, v := range values {
+		if fraction(v) {
+			d.fracs++
+		}
+	}
 	return nil
 }
 
