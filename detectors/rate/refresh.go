@@ -477,9 +477,11 @@ func gridFit(gs []uint8) (width, slope, dev, mid float64) {
 // before the first.
 func (r *Refresh) Seen() int64 { return r.seen }
 
-// Holding reports whether r has learned anything to keep: a gap or a held
-// sample. A Refresh that has not needs no record.
-func (r *Refresh) Holding() bool { return r.n != 0 || r.held != 0 || r.preTS != 0 }
+// Holding reports whether r has learned anything to keep: a gap, a held
+// sample, a decrease pending or the last rate of a value that could wrap
+// (a counter polled every RefreshMaxHoldNS or more records no gap). A
+// Refresh that has not needs no record.
+func (r *Refresh) Holding() bool { return r.n != 0 || r.held != 0 || r.preTS != 0 || r.rate != 0 }
 
 // AppendBinary appends r's state:
 //

@@ -523,3 +523,61 @@ func TestRefreshGlitch(t *testing.T) {
 		t.Fatalf("after a clear: %v %v, want OK 100", x, res)
 	}
 }
+
+// TestRefreshRestoreSlowPolls: a Counter32 polled every 5 minutes (SNMP's
+// usual interval; 10 Mb/s wraps it about every 11 polls) restored after
+// any sample, with a record only when Holding (as the detect stage writes
+// one), gives the rates of the uninterrupted run. Every change of such a
+// counter comes RefreshMaxHoldNS after the sample before it, so it records
+// no gap and Holding was false while the last rate, which tells the next
+// wrap from a reset, was kept: restored before a wrap, the wrap was a
+// reset (no rate for the sample), 5 of 59 cuts.
+func TestRefreshRestoreSlowPolls(t *testing.T) {
+	type sample struct {
+		ts int64
+		v  uint64
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var s []sample
+	total, wraps := 0.0, 0
+	for i := range 60 {
+		total += 1.25e6 * 300 * (1 + 0.05*rng.NormFloat64())
+		s = append(s, sample{int64(i+1) * 300e9, uint64(math.Mod(total, 1<<32))})
+		if i > 0 && s[i].v < s[i-1].v {
+			wraps++
+		}
+	}
+	run := func(r *Refresh, c *Counter, s []sample) []string {
+		var out []string
+		for _, p := range s {
+			x, res := r.Update(c, p.ts, p.v)
+			out = append(out, fmt.Sprintf("%v %.6g", res, x))
+		}
+		return out
+	}
+	var r0 Refresh
+	var c0 Counter
+	want := run(&r0, &c0, s)
+	if wraps < 4 || slices.Contains(want[1:], fmt.Sprintf("%v %.6g", Reset, 0.0)) {
+		t.Fatalf("%d wraps, uninterrupted: %v", wraps, want)
+	}
+	bad := 0
+	for cut := 1; cut < len(s); cut++ {
+		var r, back Refresh
+		var c Counter
+		run(&r, &c, s[:cut])
+		if r.Holding() {
+			b, _ := r.AppendBinary(nil)
+			if _, err := back.Decode(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := run(&back, &c, s[cut:]); !slices.Equal(got, want[cut:]) {
+			bad++
+			t.Errorf("restored after sample %d: %v, want %v", cut, got[:2], want[cut:cut+2])
+		}
+	}
+	if bad != 0 {
+		t.Errorf("%d of %d cuts differ", bad, len(s)-1)
+	}
+}
