@@ -90,8 +90,9 @@ type Refresh struct {
 // and what was done. A sample that is the counter's first, a reset or
 // stale is c.Update's, except that a decrease a wrap explains is one
 // (wrap), and a decrease the next sample undoes (the counter back at or
-// above its value before it: an agent that read 0, or a little less,
-// once) was a glitch: the next sample is taken as if the glitch were a
+// above its value before it, or past it through a wrap: an agent that
+// read 0, or a little less, once) was a glitch: the next sample is taken
+// as if the glitch were a
 // still sample, so its rate is the counter's over both intervals. While
 // the counter holds (hold > 1):
 //   - the first hold still samples since the last change are (0, Held);
@@ -122,8 +123,13 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 	if r.preTS != 0 {
 		// The sample after a reset: the reset was a glitch when the
 		// counter is back at or above its value before it (the glitch is
-		// then a still sample), else it was one.
-		if v >= r.pre {
+		// then a still sample), or below it by a wrap since, else it was
+		// one.
+		glitch := v >= r.pre
+		if !glitch {
+			_, glitch = r.wrap(&Counter{LastTS: r.preTS, Last: r.pre}, ts, v)
+		}
+		if glitch {
 			c.LastTS, c.Last = r.preTS, r.pre
 			c.Resets--
 			if r.held < math.MaxUint16 {
@@ -240,10 +246,13 @@ const wrapTolerance = 4
 // other decrease is a reset (a clear, a reboot: the value back near 0,
 // not where the rate would have carried it), and so is one with no last
 // rate to check it against (the first increase after a reset, a link that
-// carried nothing). A reset taken for a wrap gives a rate within
+// carried nothing). A value of 0 is never a wrap: it is what an agent
+// reads in a glitch (or a clear), and a glitch taken for a wrap made the
+// next sample's increase from 0 the whole counter, a spike; the next
+// sample tells (Update). A reset taken for a wrap gives a rate within
 // wrapTolerance of the last one, never a spike.
 func (r *Refresh) wrap(c *Counter, ts int64, v uint64) (uint64, bool) {
-	if c.LastTS == 0 || v >= c.Last || r.rate <= 0 || ts <= c.LastTS {
+	if c.LastTS == 0 || v >= c.Last || v == 0 || r.rate <= 0 || ts <= c.LastTS {
 		return 0, false
 	}
 	var d uint64

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -579,5 +580,45 @@ func TestRefreshRestoreSlowPolls(t *testing.T) {
 	}
 	if bad != 0 {
 		t.Errorf("%d of %d cuts differ", bad, len(s)-1)
+	}
+}
+
+// TestRefreshGlitchCounter32: an agent that reads a Counter32 at 300 Mb/s
+// (it wraps every 11 to 12 polls) as 0 once, at any of 60 samples, gives
+// rates within 20 % of the counter's on the samples around it. Read as
+// 0 where the counter is within 4 polls' traffic below 2^32, the glitch
+// was a wrap (its increase, 2^32 minus the last value, within
+// wrapTolerance of the last rate's), a rate 0.5 to 3.5 times the
+// counter's, and the next sample's increase from 0 the whole counter: a
+// rate up to 11 times the counter's (20 of the 60). And where the counter
+// wrapped between the sample before the glitch and the one after it (9
+// of the 60), the one after was below the value before the glitch: a
+// reset, and its rate the increase from the glitch's 0 over one
+// interval (0.03 to 1.7 times the counter's).
+func TestRefreshGlitchCounter32(t *testing.T) {
+	const rate = 3.75e7 // bytes/s
+	var bad []string
+	for at := 20; at < 80; at++ {
+		var r Refresh
+		var c Counter
+		rng := rand.New(rand.NewPCG(5, 6))
+		total := 0.0
+		for i := range 100 {
+			total += rate * 10 * (1 + 0.05*rng.NormFloat64())
+			v := uint64(math.Mod(total, 1<<32))
+			if i == at {
+				v = 0
+			}
+			x, res := r.Update(&c, int64(i+1)*10e9, v)
+			if i > 0 && res == OK && math.Abs(x/rate-1) > 0.2 {
+				bad = append(bad, fmt.Sprintf("glitch at %d: sample %d rate %.3g", at, i, x))
+			}
+			if i == at+1 && res != OK {
+				bad = append(bad, fmt.Sprintf("glitch at %d: the next sample %v", at, res))
+			}
+		}
+	}
+	if len(bad) != 0 {
+		t.Errorf("%d off:\n%s", len(bad), strings.Join(bad, "\n"))
 	}
 }
