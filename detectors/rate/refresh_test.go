@@ -622,3 +622,21 @@ func TestRefreshGlitchCounter32(t *testing.T) {
 		t.Errorf("%d off:\n%s", len(bad), strings.Join(bad, "\n"))
 	}
 }
+
+// TestRefreshRateBytes: the last rate of a value that could wrap adds 8
+// bytes to the refresh record (its flag is a bit of the gap index byte),
+// the figure detectors/README gives; it said 9.
+func TestRefreshRateBytes(t *testing.T) {
+	var r Refresh
+	var c Counter
+	feed(&r, &c, slow(50, 3, 100))
+	if r.rate == 0 {
+		t.Fatal("no rate kept below 2^32")
+	}
+	with, _ := r.AppendBinary(nil)
+	r.rate = 0
+	without, _ := r.AppendBinary(nil)
+	if d := len(with) - len(without); d != 8 {
+		t.Errorf("the rate adds %d bytes, want 8", d)
+	}
+}
