@@ -354,9 +354,10 @@ func (st *seriesState) stateBytes() int {
 }
 
 // seriesOverhead approximates the memory of a series beyond its detector
-// state: seriesState itself (248 bytes on 64-bit, the counter's rate and
-// refresh state among them), its map entry (the key and the pointer) and
-// about 64 bytes of key strings not shared with the device's other series.
+// state: seriesState itself (272 bytes on 64-bit, the counter's rate and
+// refresh state among them; 248 before the refresh state kept a rate and
+// a pending decrease), its map entry (the key and the pointer) and about
+// 64 bytes of key strings not shared with the device's other series.
 // It was a flat 200 until 2026-12-05, less than seriesState alone.
 const seriesOverhead = int64(unsafe.Sizeof(seriesState{})+unsafe.Sizeof(schemas.SeriesKey{})+unsafe.Sizeof(&seriesState{})) + 64
 
