@@ -482,6 +482,12 @@ func gridFit(gs []uint8) (width, slope, dev, mid float64) {
 	return width, slope, dev, mid
 }
 
+// Pending returns the time of the sample before a decrease whose next
+// sample has yet to tell a reset from a glitch; 0 when none is pending.
+// After a glitch (the Counter's Resets back down), the rate Update gives
+// spans the time since then.
+func (r *Refresh) Pending() int64 { return r.preTS }
+
 // Seen returns the time of the latest sample r took, held or not; 0
 // before the first.
 func (r *Refresh) Seen() int64 { return r.seen }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/detectors/stateevents"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -55,5 +56,46 @@ func TestDetectCounterGlitch(t *testing.T) {
 		if s := summary(dets); len(s) != 2 || len(got) != 0 {
 			t.Errorf("glitch at %d: %v %v, want the burst fired at 1560 or 1561 by robust_z and ewma among others, then resolved", glitch, got, s)
 		}
+	}
+}
+
+// TestDetectGlitchIfaceDown: the rate after a glitch spans both intervals
+// (from the sample before the glitch), so an interface down within the
+// first of them (down 3 s after tick 99, up 4 s later, both reported when
+// they happen; the agent reads the counter as 0 at tick 100) keeps that
+// rate out, as it keeps out the rate of tick 100 without the glitch: the
+// in-octets series scores the same points either way but the glitch's
+// own. Before, the stage checked the interface from the glitch's time
+// on, and scored the rate of tick 101 over a stretch the link was down.
+func TestDetectGlitchIfaceDown(t *testing.T) {
+	const n, flap, glitch = 200, 99, 100
+	points := map[bool]uint64{}
+	for _, withGlitch := range []bool{false, true} {
+		total := uint64(1e12)
+		recs := sampleRecords(t, n, 1, func(i int) []schemas.Sample {
+			total += 12.5e9
+			v := total
+			if withGlitch && i == glitch {
+				v = 0
+			}
+			s := []schemas.Sample{counterSample(schemas.MetricInOctets, "name=Ethernet1", v)}
+			oper := stateSample(stateevents.MetricOperStatus, "name=Ethernet1", "UP")
+			if i == flap {
+				down := stateSample(stateevents.MetricOperStatus, "name=Ethernet1", "DOWN")
+				down.TS, oper.TS = 3e9, 7e9
+				s = append(s, down)
+			}
+			return append(s, oper)
+		})
+		d := newTestDetect(t, Config{})
+		process(t, d, recs)
+		st := d.parts[0].series[schemas.SeriesKey{Device: dev, Metric: schemas.MetricInOctets, Keys: "name=Ethernet1"}]
+		if st == nil {
+			t.Fatal("no in-octets series")
+		}
+		points[withGlitch] = st.points
+	}
+	if points[false] != n-2 || points[true] != points[false]-1 {
+		t.Errorf("in-octets scored %d points without the glitch (want %d), %d with it (want %d)", points[false], n-2, points[true], points[false]-1)
 	}
 }

@@ -240,8 +240,13 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 		var r float64
 		var res rate.Result
 		if st.quiet == nil {
-			prev := st.seen()
+			prev, pending, resets := st.seen(), st.refresh.Pending(), st.counter.Resets
 			r, res = st.refresh.Update(&st.counter, ts, v)
+			if pending != 0 && st.counter.Resets < resets {
+				// After a glitch: the rate spans the interval before it
+				// too (rate.Refresh).
+				from = pending
+			}
 			if res == rate.OK && st.counter.LastTS != ts {
 				// A still sample past the hold (the counter keeps its last
 				// change): a rate of 0 over its poll interval, which the
