@@ -493,10 +493,13 @@ func (r *Refresh) Pending() int64 { return r.preTS }
 func (r *Refresh) Seen() int64 { return r.seen }
 
 // Holding reports whether r has learned anything to keep: a gap, a held
-// sample, a decrease pending or the last rate of a value that could wrap
-// (a counter polled every RefreshMaxHoldNS or more records no gap). A
-// Refresh that has not needs no record.
-func (r *Refresh) Holding() bool { return r.n != 0 || r.held != 0 || r.preTS != 0 || r.rate != 0 }
+// sample, a decrease pending, the last rate of a value that could wrap
+// (a counter polled every RefreshMaxHoldNS or more records no gap) or a
+// change seen late (before its first gap, after an outage). A Refresh
+// that has not needs no record.
+func (r *Refresh) Holding() bool {
+	return r.n != 0 || r.held != 0 || r.preTS != 0 || r.rate != 0 || r.late
+}
 
 // AppendBinary appends r's state:
 //

@@ -640,3 +640,50 @@ func TestRefreshRateBytes(t *testing.T) {
 		t.Errorf("the rate adds %d bytes, want 8", d)
 	}
 }
+
+// TestRefreshRestoreAfterOutage: a counter refreshed every 30 s whose
+// first sample is followed by 10 minutes without samples (a collector's
+// outage), restored after its first change (seen late, so the next gap is
+// no whole refresh: Refresh.late), holds the samples the uninterrupted
+// run holds. With no gap recorded yet, Holding was false with late set,
+// the detect stage wrote no refresh record, and the restored counter took
+// the partial gap for a refresh: it held one refresh early or late (at
+// all 3 phases of the refresh against the outage).
+func TestRefreshRestoreAfterOutage(t *testing.T) {
+	type sample struct {
+		ts int64
+		v  uint64
+	}
+	run := func(r *Refresh, c *Counter, s []sample) []string {
+		var out []string
+		for _, p := range s {
+			x, res := r.Update(c, p.ts, p.v)
+			out = append(out, fmt.Sprintf("%v %.6g", res, x))
+		}
+		return out
+	}
+	for phase := range 3 {
+		s := []sample{{10e9, 1e12}}
+		for i := range 60 {
+			s = append(s, sample{610e9 + int64(i)*10e9, 1e12 + 5000 + uint64((i+phase)/3*3)*1000})
+		}
+		var r0 Refresh
+		var c0 Counter
+		want := run(&r0, &c0, s)
+		var r, back Refresh
+		var c Counter
+		run(&r, &c, s[:2])
+		if !r.late {
+			t.Fatalf("phase %d: the change after the outage is not late", phase)
+		}
+		if r.Holding() {
+			b, _ := r.AppendBinary(nil)
+			if _, err := back.Decode(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := run(&back, &c, s[2:]); !slices.Equal(got, want[2:]) {
+			t.Errorf("phase %d: restored after the change seen late: %v, want %v", phase, got, want[2:])
+		}
+	}
+}
