@@ -297,10 +297,18 @@ func (r *Refresh) period() float64 {
 
 // note records a gap of g samples between two changes.
 func (r *Refresh) note(g int) {
+	last := r.gaps[(r.i+RefreshGaps-1)%RefreshGaps]
 	r.gaps[r.i] = uint8(min(g, 255))
 	r.i = (r.i + 1) % RefreshGaps
 	if r.n < RefreshGaps {
 		r.n++
+	}
+	if g == 1 && last == 1 && r.n >= 2 {
+		// Changes on three samples in a row (a busy counter, mostly):
+		// two gaps of 1 in a row, which hold (gridHold) answers with 1
+		// after sorting the gaps out; the same answer without it.
+		r.h = 1
+		return
 	}
 	r.h = uint8(r.hold())
 }

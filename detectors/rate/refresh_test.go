@@ -687,3 +687,21 @@ func TestRefreshRestoreAfterOutage(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshNoteShortcut: the hold note keeps after each gap is hold()'s,
+// on random gap sequences rich in runs of 1 (the shortcut's case), 2 and
+// 3 (a grid) and long gaps.
+func TestRefreshNoteShortcut(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	var r Refresh
+	for i := 0; i < 200000; i++ {
+		g := 1 + rng.IntN(3)
+		if rng.IntN(30) == 0 {
+			g = 4 + rng.IntN(300)
+		}
+		r.note(g)
+		if want := r.hold(); int(r.h) != want {
+			t.Fatalf("gap %d (#%d), gaps %v: kept hold %d, hold() %d", g, i, r.gaps, r.h, want)
+		}
+	}
+}
