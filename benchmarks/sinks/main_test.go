@@ -26,19 +26,30 @@ const (
 // and round instead of 12 to stay shorter (13 s on an idle machine, 25 s
 // beside two busy loops), and fails when the sink's median ratio to the
 // raw insert falls below claimRatio or its client CPU per row rises above
-// claimCPU times the raw insert's.
+// claimCPU times the raw insert's. A measurement outside either bound is
+// taken once more, and the test fails when the second is outside too: on
+// a 2-core box shared with the rest of the suite and other work, one
+// measurement of 7 rounds came out at 0.71× (client CPU 1.22×,
+// 2026-12-05, beside two simulator replays), which a slower sink would
+// give every time but a busy neighbour only now and then.
 func TestClickHouseSinkRatio(t *testing.T) {
 	addr := testenv.Service(t, "TK_CLICKHOUSE")
 	if testing.Short() {
 		t.Skip("the ClickHouse sink benchmark is skipped in -short mode")
 	}
-	r, err := benchClickHouse(addr, 100_000, 7, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Log("\n" + r.report())
-	if len(r.ratios) != 7 {
-		t.Fatalf("%d rounds, want 7", len(r.ratios))
+	var r chResult
+	for try := 1; try <= 2; try++ {
+		var err error
+		if r, err = benchClickHouse(addr, 100_000, 7, 4); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("measurement %d:\n%s", try, r.report())
+		if len(r.ratios) != 7 {
+			t.Fatalf("%d rounds, want 7", len(r.ratios))
+		}
+		if r.ratio >= claimRatio && r.cpuRatio <= claimCPU {
+			break
+		}
 	}
 	if r.ratio < claimRatio {
 		t.Errorf("the sink's median ratio to raw is %.2f×, below the README's %.2f×", r.ratio, claimRatio)
