@@ -5,6 +5,19 @@
 // residual x − (level + season[bin]) is scored by its z-score against an
 // exponentially weighted mean absolute residual.
 //
+// A bin's offset moves by Gamma on every point, so a series read many
+// times a bin (10 s points, 5-minute bins: 30 points a visit) takes
+// today's value within a visit's first points: at a visit's first point the
+// expected value is the previous period's, and its error is how today
+// differs from the previous period, not the noise from one point to the
+// next. The residual scale is therefore kept apart for a visit's first
+// point and for the points after it, and a point k points into its visit
+// is scored against the larger of the scale within visits and the
+// first points' scale × (1 − Gamma)^k, the share of the offset still the
+// previous period's. A series read once a bin or less is scored against
+// the first points' scale alone, as before the split. Score's Sigma, the
+// band an ensemble draws around Expected, stays the scale over all points.
+//
 // Strength reports how much of the series' variation the seasonal profile
 // explains (1 − residual variance / variance around the level), which an
 // ensemble uses to decide whether the series is seasonal at this period.
@@ -42,8 +55,9 @@ type Config struct {
 	Bins int `yaml:"bins"`
 	// Alpha smooths the level, per point. Default DefaultAlpha.
 	Alpha float64 `yaml:"alpha"`
-	// Gamma smooths a bin's seasonal offset, per visit. Default
-	// DefaultGamma.
+	// Gamma smooths a bin's seasonal offset, per point (a bin read 30
+	// times a visit takes the visit's value within its first points; see
+	// the package comment). Default DefaultGamma.
 	Gamma float64 `yaml:"gamma"`
 	// SigmaAlpha smooths the residual scale, per point. Default
 	// DefaultSigmaAlpha.
@@ -80,9 +94,9 @@ func (c Config) Validate() error {
 
 // Score is the result of scoring one value.
 type Score struct {
-	Z        float64 // residual z-score; 0 while warming up
+	Z        float64 // residual z-score against the scale of the point's place in its visit; 0 while warming up
 	Expected float64 // level + seasonal offset of the value's bin
-	Sigma    float64 // residual scale (floored)
+	Sigma    float64 // residual scale over all points (floored), the band's
 	WarmedUp bool    // a full period has been seen
 }
 
@@ -94,15 +108,27 @@ type Detector struct {
 	season []float64 // offset per bin; NaN until the bin is first visited
 	level  float64
 	mae    float64 // EW mean absolute residual
+	mae0   float64 // of a visit's first point
+	maeIn  float64 // of the points after it
 	resVar float64 // EW variance of the residual
 	lvlVar float64 // EW variance around the level alone
 	first  int64   // timestamp of the first value
 	n      uint64
 	m      uint64 // values that updated the residual scale
+	m0     uint64 // of which a visit's first point
+	mIn    uint64 // and the points after it
+	last   int64  // timestamp of the latest value added; 0 before one
+	k      uint32 // the latest value's position in its visit (0: the first)
+	open   bool   // a value may continue the latest value's visit (false before one)
 	// binTS and binAt cache bin's last answer (Score and Add ask for the
 	// same timestamp; the division is the slow part): not state.
 	binTS int64
 	binAt int
+	// stale is (1 − Gamma)^(k+1): the share of the next point's offset
+	// still the previous period's if it falls in the latest value's
+	// visit. Not state (Add and UnmarshalBinary set it).
+	stale   float64
+	lastBin int // bin of last
 }
 
 // New returns a detector for cfg after WithDefaults and Validate.
@@ -141,6 +167,16 @@ func (d *Detector) bin(ts int64) int {
 	return int(b)
 }
 
+// pos returns the position in its visit of a value at ts: 0 when it is
+// the visit's first (another bin than the latest value's, or a bin's
+// width or more after it), else one more than the latest value's.
+func (d *Detector) pos(ts int64) uint32 {
+	if !d.open || ts-d.last >= d.binNS || ts < d.last || d.bin(ts) != d.lastBin {
+		return 0
+	}
+	return d.k + 1
+}
+
 // Update scores x at ts, then updates the model with it. NaN and infinite
 // values are ignored and score zero.
 func (d *Detector) Update(ts int64, x float64) Score {
@@ -163,8 +199,18 @@ func (d *Detector) Score(ts int64, x float64) Score {
 	if ts-d.first < int64(d.cfg.Period) {
 		return s
 	}
-	sigma := max(1.2533141373155001*d.mae, max(d.cfg.MinSigma, d.cfg.MinSigmaFraction*math.Abs(d.level)))
-	s.WarmedUp, s.Sigma = true, sigma
+	floor := max(d.cfg.MinSigma, d.cfg.MinSigmaFraction*math.Abs(d.level))
+	s.WarmedUp, s.Sigma = true, max(1.2533141373155001*d.mae, floor)
+	mae := d.mae0
+	if d.m0 == 0 {
+		// No visit's first point has been scored yet (the first period's
+		// initialise the offsets): the scale over all points.
+		mae = d.mae
+	}
+	if d.pos(ts) > 0 {
+		mae = max(d.maeIn, d.stale*mae)
+	}
+	sigma := max(1.2533141373155001*mae, floor)
 	if sigma == 0 {
 		if x != exp {
 			s.Z = math.Copysign(1e6, x-exp)
@@ -180,11 +226,18 @@ func (d *Detector) Add(ts int64, x float64) {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return
 	}
+	k := d.pos(ts)
 	b := d.bin(ts)
 	if d.n == 0 {
 		d.first, d.level = ts, x
 	}
 	d.n++
+	d.last, d.lastBin, d.k, d.open = ts, b, k, true
+	if k == 0 {
+		d.stale = 1 - d.cfg.Gamma
+	} else {
+		d.stale *= 1 - d.cfg.Gamma
+	}
 	off := d.season[b]
 	a := max(d.cfg.Alpha, 1/float64(d.n))
 	if math.IsNaN(off) {
@@ -198,6 +251,13 @@ func (d *Detector) Add(ts int64, x float64) {
 		lres := x - d.level
 		sa := max(d.cfg.SigmaAlpha, 1/float64(d.m))
 		d.mae += sa * (math.Abs(res) - d.mae)
+		if k == 0 {
+			d.m0++
+			d.mae0 += max(d.cfg.SigmaAlpha, 1/float64(d.m0)) * (math.Abs(res) - d.mae0)
+		} else {
+			d.mIn++
+			d.maeIn += max(d.cfg.SigmaAlpha, 1/float64(d.mIn)) * (math.Abs(res) - d.maeIn)
+		}
 		d.resVar += sa * (res*res - d.resVar)
 		d.lvlVar += sa * (lres*lres - d.lvlVar)
 	}
@@ -216,39 +276,77 @@ func (d *Detector) Strength(ts int64) float64 {
 }
 
 // StateBytes returns the bytes of state kept per series.
-func (d *Detector) StateBytes() int { return 8*len(d.season) + 64 }
+func (d *Detector) StateBytes() int { return 8*len(d.season) + 112 }
 
-const stateVersion = 1
+// stateVersion 2 added, after the profile, the scale within visits, the
+// counts of the visits' first points and of the points after them, the
+// latest value's time and its position in its visit. A detector that has
+// seen no point after a visit's first (a series read once a bin or less)
+// writes version 1, which a build before version 2 reads; a version 1
+// record restores with its scale as the first points' (what it was for
+// such a series) and the next value the first of its visit.
+const stateVersion = 2
 
-// MarshalBinary encodes the state (version 1).
+// MarshalBinary encodes the state (version 2, or 1 for a series that
+// has seen no point after a visit's first).
 func (d *Detector) MarshalBinary() ([]byte, error) { return d.AppendBinary(nil) }
 
 // AppendBinary appends the encoded state to dst.
 func (d *Detector) AppendBinary(dst []byte) ([]byte, error) {
-	dst = enc.AppendHeader(dst, enc.TagSeasonal, stateVersion)
+	version := byte(stateVersion)
+	if d.mIn == 0 && d.k == 0 {
+		version = 1
+	}
+	dst = enc.AppendHeader(dst, enc.TagSeasonal, version)
 	for _, f := range [...]float64{d.level, d.mae, d.resVar, d.lvlVar} {
 		dst = enc.AppendF64(dst, f)
 	}
 	dst = enc.AppendI(dst, d.first)
 	dst = enc.AppendU(dst, d.n)
 	dst = enc.AppendU(dst, d.m)
-	return enc.AppendF64s(dst, d.season), nil
+	dst = enc.AppendF64s(dst, d.season)
+	if version >= 2 {
+		dst = enc.AppendF64(dst, d.mae0)
+		dst = enc.AppendF64(dst, d.maeIn)
+		dst = enc.AppendU(dst, d.m0)
+		dst = enc.AppendU(dst, d.mIn)
+		dst = enc.AppendI(dst, d.last)
+		dst = enc.AppendU(dst, uint64(d.k))
+	}
+	return dst, nil
 }
 
 // UnmarshalBinary restores a state written with the same number of bins.
 func (d *Detector) UnmarshalBinary(b []byte) error {
 	r := enc.Reader{B: b}
-	r.Header(enc.TagSeasonal, stateVersion)
+	version := byte(stateVersion)
+	if len(b) >= 2 && b[1] == 1 {
+		version = 1
+	}
+	r.Header(enc.TagSeasonal, version)
 	level, mae, resVar, lvlVar := r.F64(), r.F64(), r.F64(), r.F64()
 	first, n, m := r.I(), r.U(), r.U()
 	season := r.F64s(make([]float64, 0, len(d.season)), len(d.season))
+	mae0, maeIn := mae, 0.0
+	m0, mIn, last, k := m, uint64(0), int64(0), uint64(0)
+	if version >= 2 {
+		mae0, maeIn = r.F64(), r.F64()
+		m0, mIn, last, k = r.U(), r.U(), r.I(), r.U()
+	}
 	if err := r.Done(); err != nil {
 		return fmt.Errorf("seasonal: %w", err)
 	}
 	if len(season) != len(d.season) {
 		return fmt.Errorf("seasonal: state has %d bins, the detector %d", len(season), len(d.season))
 	}
+	if k > math.MaxUint32 {
+		return fmt.Errorf("seasonal: state record is malformed")
+	}
 	d.level, d.mae, d.resVar, d.lvlVar, d.first, d.n, d.m = level, mae, resVar, lvlVar, first, n, m
+	// After a version 1 record the next value is the first of its visit.
+	d.mae0, d.maeIn, d.m0, d.mIn, d.last, d.k, d.open = mae0, maeIn, m0, mIn, last, uint32(k), version >= 2 && n > 0
+	d.lastBin = d.bin(last)
+	d.stale = math.Pow(1-d.cfg.Gamma, float64(k)+1)
 	copy(d.season, season)
 	return nil
 }

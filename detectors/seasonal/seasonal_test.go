@@ -2,6 +2,7 @@ package seasonal
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/telekernel/telekernel/detectors/internal/synth"
@@ -115,5 +116,87 @@ func BenchmarkUpdate(b *testing.B) {
 	for b.Loop() {
 		d.Update(ts[i&4095]+int64(i>>12)*4096*synth.Step, xs[i&4095])
 		i++
+	}
+}
+
+// busyLink returns n points of a busy link's rate read every 10 s: a daily
+// cycle (trough at 08:00, peak at 20:00), a level that wanders by about
+// 6 % with a half-hour memory, so one day differs from the next by that
+// much, and 0.5 % noise (a load interval's average is smooth).
+func busyLink(seed uint64, n int) ([]int64, []float64) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	ts, xs := make([]int64, n), make([]float64, n)
+	walk := 0.0
+	for i := range n {
+		ts[i] = int64(i) * 10e9
+		h := math.Mod(float64(i)*10/3600, 24)
+		walk = 0.995*walk + 0.006*rng.NormFloat64()
+		xs[i] = 100 * (0.55 + 0.45*math.Cos(2*math.Pi*(h-20)/24)) * math.Exp(walk) * (1 + 0.005*rng.NormFloat64())
+	}
+	return ts, xs
+}
+
+// TestVisitStart: a series read 30 times a bin (10 s points, 5-minute
+// bins). A bin's offset takes today's value within its first points, so
+// at a bin's first point the expected value is yesterday's and its error
+// is how today differs from yesterday, several times the error within a
+// visit. Scored against the spread within a visit, every bin boundary
+// scored |z| 10 or more on the day-to-day wander; against the spread of
+// a visit's first points, decaying as the bin learns today, it does not.
+// A halving in the middle of a visit still scores at once.
+func TestVisitStart(t *testing.T) {
+	const n = 4 * 8640
+	ts, xs := busyLink(21, n)
+	s := run(t, ts, xs)
+	worst, at := 0.0, 0
+	for i := 8640 + 8640/2; i < n; i++ { // from noon of the second day: the scale has seen half a day of visits
+		if z := math.Abs(s[i].Z); z > worst {
+			worst, at = z, i
+		}
+	}
+	if worst > 6 {
+		t.Errorf("clean busy link at 10 s: |z| %.1f at point %d (%d s into its bin), want at most 6", worst, at, (ts[at]/1e9)%300)
+	}
+	const drop = 3*8640 + 4000 + 15 // mid-visit on the fourth day
+	half := append([]float64(nil), xs...)
+	for i := drop; i < n; i++ {
+		half[i] /= 2
+	}
+	s = run(t, ts, half)
+	if z := s[drop].Z; z > -8 {
+		t.Errorf("halved in the middle of a visit: z %.1f, want below -8", z)
+	}
+}
+
+// TestVisitRoundTrip: a detector restored in the middle of a visit (10 s
+// points) scores as the original; a series read once a bin writes the
+// version 1 record a build before the visit's scales reads, and one read
+// more often version 2.
+func TestVisitRoundTrip(t *testing.T) {
+	ts, xs := busyLink(22, 3*8640)
+	a, _ := New(Config{})
+	const cut = 2*8640 + 17 // 170 s into a bin
+	for i := range cut {
+		a.Update(ts[i], xs[i])
+	}
+	st, _ := a.MarshalBinary()
+	if st[1] != 2 {
+		t.Fatalf("10 s points wrote version %d, want 2", st[1])
+	}
+	b, _ := New(Config{})
+	if err := b.UnmarshalBinary(st); err != nil {
+		t.Fatal(err)
+	}
+	for i := cut; i < len(xs); i++ {
+		if sa, sb := a.Update(ts[i], xs[i]), b.Update(ts[i], xs[i]); sa != sb {
+			t.Fatalf("point %d: restored %+v, original %+v", i, sb, sa)
+		}
+	}
+	five, _ := New(Config{})
+	for i := 0; i < len(xs); i += 30 {
+		five.Update(ts[i], xs[i])
+	}
+	if st, _ = five.MarshalBinary(); st[1] != 1 {
+		t.Errorf("a point a bin wrote version %d, want 1", st[1])
 	}
 }
