@@ -275,8 +275,10 @@ func (d *Detector) Strength(ts int64) float64 {
 	return max(0, 1-d.resVar/d.lvlVar)
 }
 
-// StateBytes returns the bytes of state kept per series.
-func (d *Detector) StateBytes() int { return 8*len(d.season) + 112 }
+// StateBytes returns the bytes of state kept per series: the profile and
+// the detector's fields (112 bytes before the scales by place in a visit,
+// which added 64 with their counts, position and caches).
+func (d *Detector) StateBytes() int { return 8*len(d.season) + 176 }
 
 // stateVersion 2 added, after the profile, the scale within visits, the
 // counts of the visits' first points and of the points after them, the
