@@ -534,46 +534,28 @@ func TestRefreshGlitch(t *testing.T) {
 // wrap from a reset, was kept: restored before a wrap, the wrap was a
 // reset (no rate for the sample), 5 of 59 cuts.
 func TestRefreshRestoreSlowPolls(t *testing.T) {
-	type sample struct {
-		ts int64
-		v  uint64
-	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	var s []sample
+	var s []timedValue
 	total, wraps := 0.0, 0
 	for i := range 60 {
 		total += 1.25e6 * 300 * (1 + 0.05*rng.NormFloat64())
-		s = append(s, sample{int64(i+1) * 300e9, uint64(math.Mod(total, 1<<32))})
+		s = append(s, timedValue{int64(i+1) * 300e9, uint64(math.Mod(total, 1<<32))})
 		if i > 0 && s[i].v < s[i-1].v {
 			wraps++
 		}
 	}
-	run := func(r *Refresh, c *Counter, s []sample) []string {
-		var out []string
-		for _, p := range s {
-			x, res := r.Update(c, p.ts, p.v)
-			out = append(out, fmt.Sprintf("%v %.6g", res, x))
-		}
-		return out
-	}
 	var r0 Refresh
 	var c0 Counter
-	want := run(&r0, &c0, s)
+	want := runRates(&r0, &c0, s)
 	if wraps < 4 || slices.Contains(want[1:], fmt.Sprintf("%v %.6g", Reset, 0.0)) {
 		t.Fatalf("%d wraps, uninterrupted: %v", wraps, want)
 	}
 	bad := 0
 	for cut := 1; cut < len(s); cut++ {
-		var r, back Refresh
+		var r Refresh
 		var c Counter
-		run(&r, &c, s[:cut])
-		if r.Holding() {
-			b, _ := r.AppendBinary(nil)
-			if _, err := back.Decode(b); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if got := run(&back, &c, s[cut:]); !slices.Equal(got, want[cut:]) {
+		runRates(&r, &c, s[:cut])
+		if got := runRates(restored(t, &r), &c, s[cut:]); !slices.Equal(got, want[cut:]) {
 			bad++
 			t.Errorf("restored after sample %d: %v, want %v", cut, got[:2], want[cut:cut+2])
 		}
@@ -650,39 +632,21 @@ func TestRefreshRateBytes(t *testing.T) {
 // the partial gap for a refresh: it held one refresh early or late (at
 // all 3 phases of the refresh against the outage).
 func TestRefreshRestoreAfterOutage(t *testing.T) {
-	type sample struct {
-		ts int64
-		v  uint64
-	}
-	run := func(r *Refresh, c *Counter, s []sample) []string {
-		var out []string
-		for _, p := range s {
-			x, res := r.Update(c, p.ts, p.v)
-			out = append(out, fmt.Sprintf("%v %.6g", res, x))
-		}
-		return out
-	}
 	for phase := range 3 {
-		s := []sample{{10e9, 1e12}}
+		s := []timedValue{{10e9, 1e12}}
 		for i := range 60 {
-			s = append(s, sample{610e9 + int64(i)*10e9, 1e12 + 5000 + uint64((i+phase)/3*3)*1000})
+			s = append(s, timedValue{610e9 + int64(i)*10e9, 1e12 + 5000 + uint64((i+phase)/3*3)*1000})
 		}
 		var r0 Refresh
 		var c0 Counter
-		want := run(&r0, &c0, s)
-		var r, back Refresh
+		want := runRates(&r0, &c0, s)
+		var r Refresh
 		var c Counter
-		run(&r, &c, s[:2])
+		runRates(&r, &c, s[:2])
 		if !r.late {
 			t.Fatalf("phase %d: the change after the outage is not late", phase)
 		}
-		if r.Holding() {
-			b, _ := r.AppendBinary(nil)
-			if _, err := back.Decode(b); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if got := run(&back, &c, s[2:]); !slices.Equal(got, want[2:]) {
+		if got := runRates(restored(t, &r), &c, s[2:]); !slices.Equal(got, want[2:]) {
 			t.Errorf("phase %d: restored after the change seen late: %v, want %v", phase, got, want[2:])
 		}
 	}
@@ -704,4 +668,36 @@ func TestRefreshNoteShortcut(t *testing.T) {
 			t.Fatalf("gap %d (#%d), gaps %v: kept hold %d, hold() %d", g, i, r.gaps, r.h, want)
 		}
 	}
+}
+
+// timedValue is a counter's value read at ts (Unix ns).
+type timedValue struct {
+	ts int64
+	v  uint64
+}
+
+// runRates feeds s through r and c and returns each sample's result and
+// rate as text, for comparing runs.
+func runRates(r *Refresh, c *Counter, s []timedValue) []string {
+	var out []string
+	for _, p := range s {
+		x, res := r.Update(c, p.ts, p.v)
+		out = append(out, fmt.Sprintf("%v %.6g", res, x))
+	}
+	return out
+}
+
+// restored returns a Refresh restored from r as the detect stage restores
+// one: from its record when r is Holding (the stage writes one only then),
+// else a new one.
+func restored(t *testing.T, r *Refresh) *Refresh {
+	t.Helper()
+	var back Refresh
+	if r.Holding() {
+		b, _ := r.AppendBinary(nil)
+		if _, err := back.Decode(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &back
 }
