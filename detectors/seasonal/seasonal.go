@@ -275,6 +275,23 @@ func (d *Detector) Strength(ts int64) float64 {
 	return max(0, 1-d.resVar/d.lvlVar)
 }
 
+// maxVisitPoints bounds a restored visit's position: a million points in
+// one bin (5 minutes at 300 µs) is more than any series is read; a record
+// with more is malformed.
+const maxVisitPoints = 1 << 20
+
+// staleShare returns (1 − gamma)^(k+1) as Add builds it, one factor per
+// point of the visit, so that a restored detector holds the same bits as
+// one that saw the points (math.Pow differs from the product in its last
+// bits at most k). It stops at 0, where the product stays.
+func staleShare(gamma float64, k uint32) float64 {
+	s := 1 - gamma
+	for i := uint32(0); i < k && s != 0; i++ {
+		s *= 1 - gamma
+	}
+	return s
+}
+
 // StateBytes returns the bytes of state kept per series: the profile and
 // the detector's fields (112 bytes before the scales by place in a visit,
 // which added 64 with their counts, position and caches).
@@ -341,14 +358,14 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	if len(season) != len(d.season) {
 		return fmt.Errorf("seasonal: state has %d bins, the detector %d", len(season), len(d.season))
 	}
-	if k > math.MaxUint32 {
-		return fmt.Errorf("seasonal: state record is malformed")
+	if k > maxVisitPoints {
+		return fmt.Errorf("seasonal: state record is malformed (a visit of %d points)", k)
 	}
 	d.level, d.mae, d.resVar, d.lvlVar, d.first, d.n, d.m = level, mae, resVar, lvlVar, first, n, m
 	// After a version 1 record the next value is the first of its visit.
 	d.mae0, d.maeIn, d.m0, d.mIn, d.last, d.k, d.open = mae0, maeIn, m0, mIn, last, uint32(k), version >= 2 && n > 0
 	d.lastBin = d.bin(last)
-	d.stale = math.Pow(1-d.cfg.Gamma, float64(k)+1)
+	d.stale = staleShare(d.cfg.Gamma, uint32(k))
 	copy(d.season, season)
 	return nil
 }
