@@ -224,7 +224,13 @@ log:
 	if err == nil {
 		t.Errorf("exit status 0 although ClickHouse stalled")
 	}
-	if !strings.Contains(p.log.String(), "clickhouse-samples: stopped without flushing") {
-		t.Errorf("no line saying what the ClickHouse samples stage did not flush:\n%s", tail(p.log.String(), 5))
+	// What the samples stage left undone is said either way: rows it held
+	// and did not flush, or, when the stall caught another ClickHouse
+	// stage's INSERT (the power sink's) while the samples stage's buffer
+	// was empty, the records of tk.samples it did not drain (seen in a
+	// make test of 2026-12-04 and of 2026-12-05).
+	log := p.log.String()
+	if !strings.Contains(log, "clickhouse-samples: stopped without flushing") && !strings.Contains(log, "stage clickhouse-samples did not drain tk.samples") {
+		t.Errorf("no line saying what the ClickHouse samples stage did not flush or drain:\n%s", tail(log, 5))
 	}
 }
