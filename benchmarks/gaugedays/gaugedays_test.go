@@ -24,10 +24,10 @@ import (
 // are about 10 % above the figure printed, so that a change in the last
 // bits of a detector does not fail it but a defect that adds a tenth does;
 // the counts of what should be high (events detected, within 30 s) are the
-// figures themselves. Each case takes 25–35 s on the shared 2-core machine.
+// figures themselves. Each case takes 20–35 s on the shared 2-core machine.
 func TestGaugeDays(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the 4-day export takes 25-35 s per case")
+		t.Skip("the 4-day export takes 20-35 s per case")
 	}
 	cases := []struct {
 		name     string
