@@ -126,18 +126,20 @@ func (c *stallConn) SetDeadline(t time.Time) error {
 // a Read or Write blocked on it returns at once, and so do later ones. It
 // does nothing unless the connection still carries the INSERT of w: the
 // driver puts a connection back in its pool (in Batch.Send) before the
-// INSERT's watch ends, and another INSERT may have taken it since.
-func (c *stallConn) interrupt(w *insertWatch, err error) {
+// INSERT's watch ends, and another INSERT may have taken it since. It
+// reports whether the connection carried w's INSERT.
+func (c *stallConn) interrupt(w *insertWatch, err error) bool {
 	c.mu.Lock()
 	if c.bound != w {
 		c.mu.Unlock()
-		return
+		return false
 	}
 	if c.err == nil {
 		c.err = fmt.Errorf("%w (%w)", errInterrupted, err)
 	}
 	c.mu.Unlock()
 	_ = c.Conn.Close()
+	return true
 }
 
 func (c *stallConn) SetWriteDeadline(t time.Time) error {
@@ -214,14 +216,49 @@ type inserts struct {
 type insertWatch struct {
 	ins     *inserts
 	key     int64
-	ctx     context.Context
+	parent  context.Context // the caller's
 	stopF   func() bool
-	tagOnly bool // ctx has no deadline but the tag (see bind)
+	tagOnly bool          // parent has no deadline but the tag (see bind)
+	ended   chan struct{} // insertCtx.Done: closed when fired is set
 
 	mu    sync.Mutex
 	conn  *stallConn // the connection carrying the INSERT, once known
 	fired bool       // the context ended while the INSERT was in flight
+	err   error      // parent.Err() when fired was set
 	done  bool       // the INSERT returned
+}
+
+// insertCtx is the context an INSERT is prepared with (see watch): the
+// caller's values, the watch's deadline, and a Done that is closed only
+// when the caller's context ends while the INSERT is in flight, never
+// after the INSERT returned.
+//
+// That matters because of the driver's Batch.Send (clickhouse-go v2.50):
+// it starts a goroutine that closes the batch's connection when the
+// context is done, and stops it before it puts the connection back in
+// its pool and returns. A goroutine that was not scheduled before then
+// finds both its stop and, if the context ended since, the context done,
+// picks either at random, and so may close a connection that is back in
+// the pool; the next statement on it fails with "use of closed network
+// connection". The context the INSERT was prepared with used to be
+// cancelled as soon as it returned, which made that happen whenever the
+// goroutine was late (TestInsertContextOutlivesInsert; under CPU load,
+// TestIncidentsStageReloadsInventory failed so in 6 of 100 runs).
+type insertCtx struct {
+	context.Context // context.WithoutCancel(parent): its values only
+	w               *insertWatch
+}
+
+func (c insertCtx) Deadline() (time.Time, bool) { return time.Unix(0, c.w.key), true }
+func (c insertCtx) Done() <-chan struct{}       { return c.w.ended }
+
+func (c insertCtx) Err() error {
+	select {
+	case <-c.w.ended:
+		return c.w.err // set before ended was closed
+	default:
+		return nil
+	}
 }
 
 // errInterrupted is wrapped by the error of an INSERT whose context ended
@@ -231,18 +268,19 @@ var errInterrupted = errors.New("interrupted by the stop")
 // watch returns the context to prepare an INSERT with, and its watch:
 // when ctx ends before the watch's end, the connection of the INSERT is
 // closed, so the driver returns at once and the server ends the INSERT.
-// The caller must call end once the INSERT returned.
+// The context it returns (an insertCtx) ends then too, and at no other
+// time. The caller must call end once the INSERT returned.
 func (ins *inserts) watch(ctx context.Context) (context.Context, *insertWatch) {
 	base, ok := ctx.Deadline()
 	if !ok {
 		base = time.Now().Add(24 * time.Hour)
 	}
-	w := &insertWatch{ins: ins, tagOnly: !ok}
+	w := &insertWatch{ins: ins, parent: ctx, tagOnly: !ok, ended: make(chan struct{})}
 	ins.mu.Lock()
 	for {
 		ins.seq++
-		// Strictly before the parent's deadline, so that it is the
-		// deadline the derived context reports.
+		// Strictly before the parent's deadline: the driver sets it on
+		// the connection, which must not wait past the caller's.
 		w.key = base.Add(-time.Duration(ins.seq)).UnixNano()
 		if _, taken := ins.byTime[w.key]; !taken {
 			break
@@ -253,14 +291,8 @@ func (ins *inserts) watch(ctx context.Context) (context.Context, *insertWatch) {
 	}
 	ins.byTime[w.key] = w
 	ins.mu.Unlock()
-	wctx, cancel := context.WithDeadline(ctx, time.Unix(0, w.key))
-	w.ctx = wctx
-	stop := context.AfterFunc(wctx, w.interrupt)
-	// Stop the interrupt before the cancel: the cancel ends wctx, which
-	// would run it (in a goroutine of its own, racing end) and close the
-	// connection of an INSERT that succeeded, back in the driver's pool.
-	w.stopF = func() bool { ok := stop(); cancel(); return ok }
-	return wctx, w
+	w.stopF = context.AfterFunc(ctx, w.interrupt)
+	return insertCtx{Context: context.WithoutCancel(ctx), w: w}, w
 }
 
 // bind notes that c carries the INSERT whose deadline is t, if any; the
@@ -286,22 +318,28 @@ func (ins *inserts) bind(t time.Time, c *stallConn) (tagOnly bool) {
 		c.bound = w
 		c.mu.Unlock()
 		if w.fired {
-			c.interrupt(w, w.ctx.Err())
+			c.interrupt(w, w.err)
 		}
 	}
 	return w.tagOnly
 }
 
+// interrupt runs when the caller's context ends. Unless the INSERT
+// returned, or its connection went back to the pool and carries another
+// INSERT since, it closes the connection and ends the INSERT's context,
+// so the driver returns at once.
 func (w *insertWatch) interrupt() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.done {
 		return
 	}
-	w.fired = true
-	if w.conn != nil {
-		w.conn.interrupt(w, w.ctx.Err())
+	err := w.parent.Err()
+	if w.conn != nil && !w.conn.interrupt(w, err) {
+		return
 	}
+	w.fired, w.err = true, err
+	close(w.ended)
 }
 
 // end ends the watch of an INSERT that returned err, and returns err, or
@@ -319,7 +357,7 @@ func (w *insertWatch) end(err error) error {
 	if err == nil || !fired {
 		return err
 	}
-	return fmt.Errorf("%w (%w): the connection was closed, so the server ended the INSERT; rows it did not acknowledge stay with the caller", errInterrupted, context.Cause(w.ctx))
+	return fmt.Errorf("%w (%w): the connection was closed, so the server ended the INSERT; rows it did not acknowledge stay with the caller", errInterrupted, context.Cause(w.parent))
 }
 
 // dialedKey is the context key under which closeFailed asks the dialer for

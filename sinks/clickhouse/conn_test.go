@@ -214,3 +214,82 @@ func TestInsertWatchReusedConnection(t *testing.T) {
 		t.Errorf("end of the second INSERT = %v", err)
 	}
 }
+
+// TestInsertContextOutlivesInsert: the context an INSERT is prepared with
+// ends while the INSERT is in flight when the caller's does, and never
+// after the INSERT returned, neither by the watch's end nor by the
+// caller's context ending later. The driver's Batch.Send closes the
+// batch's connection from a goroutine when that context is done; the
+// goroutine stops only when it sees its stop, which Send signals before
+// putting the connection back in the pool. One scheduled late sees both
+// and picks either, so a context done after the INSERT returned had it
+// close a pooled connection: the next statement failed with "use of
+// closed network connection" (TestIncidentsStageReloadsInventory under
+// CPU load). Below, a late goroutine is the select after end.
+func TestInsertContextOutlivesInsert(t *testing.T) {
+	type key struct{}
+	ins := &inserts{}
+	raw, _ := loopback(t)
+	c := &stallConn{Conn: raw, stall: time.Minute, ins: ins}
+	lateWatchdog := func(ictx context.Context, when string) {
+		t.Helper()
+		select {
+		case <-ictx.Done():
+			t.Errorf("%s: the INSERT's context is done (%v): a late Send watchdog may close the pooled connection", when, ictx.Err())
+		default:
+		}
+		if err := ictx.Err(); err != nil {
+			t.Errorf("%s: Err = %v, want nil", when, err)
+		}
+	}
+
+	for _, withDeadline := range []bool{false, true} {
+		parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
+		if withDeadline {
+			parent, cancel = context.WithTimeout(parent, time.Hour)
+		}
+		ictx, w := ins.watch(parent)
+		if ictx.Value(key{}) != "v" {
+			t.Errorf("the INSERT's context lost the caller's values")
+		}
+		dl, _ := ictx.Deadline()
+		if err := c.SetDeadline(dl); err != nil { // the driver's prepareBatch
+			t.Fatal(err)
+		}
+		if err := c.SetDeadline(time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		// Send returned, the connection is back in the pool.
+		if err := w.end(nil); err != nil {
+			t.Fatal(err)
+		}
+		lateWatchdog(ictx, "after end")
+		cancel()
+		time.Sleep(20 * time.Millisecond) // let an AfterFunc run if one were left
+		lateWatchdog(ictx, "after end and the caller's cancel")
+		if _, err := c.Write([]byte{1}); err != nil || c.err != nil {
+			t.Fatalf("the connection of an INSERT that returned was closed: %v, %v", err, c.err)
+		}
+	}
+
+	// In flight, the caller's cancel ends the INSERT's context, so the
+	// driver's own watchdog still interrupts a Send.
+	parent, cancel := context.WithCancel(context.Background())
+	ictx, w := ins.watch(parent)
+	dl, _ := ictx.Deadline()
+	if err := c.SetDeadline(dl); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case <-ictx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the INSERT's context did not end when the caller's did")
+	}
+	if !errors.Is(ictx.Err(), context.Canceled) {
+		t.Errorf("Err = %v, want context.Canceled", ictx.Err())
+	}
+	if err := w.end(errors.New("closed")); !errors.Is(err, errInterrupted) {
+		t.Errorf("end = %v, want errInterrupted", err)
+	}
+}
