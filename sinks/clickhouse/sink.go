@@ -224,10 +224,19 @@ func (s *Sink) layoutVersions(ctx context.Context) (map[string]uint32, error) {
 	return out, nil
 }
 
-// recordVersions inserts (table, layout) pairs into schema_version.
-func (s *Sink) recordVersions(ctx context.Context, pairs []string, now time.Time) error {
+// recordVersions inserts (table, layout) pairs into schema_version. The
+// INSERT is watched as the others are (see insertCtx): a caller that
+// cancels ctx as soon as Apply returns must not close the connection the
+// driver put back in its pool.
+func (s *Sink) recordVersions(ctx context.Context, pairs []string, now time.Time) (err error) {
+	ictx, w := s.ins.watch(ctx)
+	defer func() {
+		if e := w.end(err); e != err {
+			err = fmt.Errorf("cannot record layout version: %w", e)
+		}
+	}()
 	cols := schemas.ClickHouseColumns(schemas.TableSchemaVersion, schemas.LayoutLegacy)
-	b, err := s.conn.PrepareBatch(ctx, insertStatement(s.db, schemas.TableSchemaVersion, cols))
+	b, err := s.conn.PrepareBatch(ictx, insertStatement(s.db, schemas.TableSchemaVersion, cols))
 	if err != nil {
 		return fmt.Errorf("cannot record layout version: %w", err)
 	}
