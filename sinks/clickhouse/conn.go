@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -42,7 +43,33 @@ type stallConn struct {
 	err      error        // set by a stall
 }
 
-var _ net.Conn = (*stallConn)(nil)
+var (
+	_ net.Conn     = (*stallConn)(nil)
+	_ syscall.Conn = (*stallConn)(nil)
+)
+
+// SyscallConn returns the socket under the connection, for the driver's
+// check of a connection it takes from its pool (clickhouse-go's connCheck
+// reads the socket without blocking: an end of file means the other end
+// closed it, and the connection is discarded instead of reused). Without
+// it a connection that a server restart, an idle timeout or a load
+// balancer closed while it sat in the pool was handed out again, and its
+// next statement failed ("read: EOF") although the server was up
+// (TestIntegrationPooledConnectionClosedByPeer). A connection broken by a
+// stall or an interrupt returns its error, so it is discarded too.
+func (c *stallConn) SyscallConn() (syscall.RawConn, error) {
+	c.mu.Lock()
+	err := c.err
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return nil, fmt.Errorf("clickhouse: a %T has no socket to check", c.Conn)
+	}
+	return sc.SyscallConn()
+}
 
 // errStalled is wrapped by the error of a write that made no progress.
 var errStalled = errors.New("the server read nothing")
