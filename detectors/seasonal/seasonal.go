@@ -129,6 +129,35 @@ type Detector struct {
 	// visit. Not state (Add and UnmarshalBinary set it).
 	stale   float64
 	lastBin int // bin of last
+	// kept has a bit per bin, set by Keep and cleared by Add: the bin's
+	// latest value was kept out of the profile, so its offset is older
+	// than its neighbours'.
+	kept []uint64
+}
+
+// Keep records that the value at ts is kept out of the profile (an
+// ensemble's hold of an incident): its bin keeps its offset, and Kept
+// reports the bin until a value is added to it. The model is unchanged.
+func (d *Detector) Keep(ts int64) {
+	b := d.bin(ts)
+	d.kept[b/64] |= 1 << (b % 64)
+}
+
+// Kept reports whether the latest value of ts's bin was kept out of the
+// profile (Keep) rather than added.
+func (d *Detector) Kept(ts int64) bool {
+	b := d.bin(ts)
+	return d.kept[b/64]&(1<<(b%64)) != 0
+}
+
+// anyKept reports whether a bin's latest value was kept out.
+func (d *Detector) anyKept() bool {
+	for _, w := range d.kept {
+		if w != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // New returns a detector for cfg after WithDefaults and Validate.
@@ -148,7 +177,7 @@ func Init(d *Detector, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("seasonal: %w", err)
 	}
-	*d = Detector{cfg: cfg, season: make([]float64, cfg.Bins), binNS: max(int64(cfg.Period)/int64(cfg.Bins), 1)}
+	*d = Detector{cfg: cfg, season: make([]float64, cfg.Bins), binNS: max(int64(cfg.Period)/int64(cfg.Bins), 1), kept: make([]uint64, (cfg.Bins+63)/64)}
 	for i := range d.season {
 		d.season[i] = math.NaN()
 	}
@@ -228,6 +257,7 @@ func (d *Detector) Add(ts int64, x float64) {
 	}
 	k := d.pos(ts)
 	b := d.bin(ts)
+	d.kept[b/64] &^= 1 << (b % 64)
 	if d.n == 0 {
 		d.first, d.level = ts, x
 	}
@@ -292,28 +322,37 @@ func staleShare(gamma float64, k uint32) float64 {
 	return s
 }
 
-// StateBytes returns the bytes of state kept per series: the profile and
-// the detector's fields (112 bytes before the scales by place in a visit,
-// which added 64 with their counts, position and caches).
-func (d *Detector) StateBytes() int { return 8*len(d.season) + 176 }
+// StateBytes returns the bytes of state kept per series: the profile, the
+// kept bins' bits and the detector's fields (112 bytes before the scales
+// by place in a visit, which added 64 with their counts, position and
+// caches; the kept bits' slice added 24 and a word per 64 bins).
+func (d *Detector) StateBytes() int { return 8*len(d.season) + 8*len(d.kept) + 200 }
 
-// stateVersion 2 added, after the profile, the scale within visits, the
+// stateVersion 3 added, after version 2's fields, the kept bins' bits
+// (Keep): their number of 64-bit words, then the words. It is written only
+// while a bin's latest value was kept out; otherwise the record is version
+// 2's (or 1's), byte for byte, which a build before version 3 reads.
+// Version 2 added, after the profile, the scale within visits, the
 // counts of the visits' first points and of the points after them, the
 // latest value's time and its position in its visit. A detector that has
 // seen no point after a visit's first (a series read once a bin or less)
 // writes version 1, which a build before version 2 reads; a version 1
 // record restores with its scale as the first points' (what it was for
-// such a series) and the next value the first of its visit.
-const stateVersion = 2
+// such a series) and the next value the first of its visit. A version 1
+// or 2 record restores with no bin kept.
+const stateVersion = 3
 
-// MarshalBinary encodes the state (version 2, or 1 for a series that
-// has seen no point after a visit's first).
+// MarshalBinary encodes the state (version 3 while a bin is kept, else 2,
+// or 1 for a series that has seen no point after a visit's first).
 func (d *Detector) MarshalBinary() ([]byte, error) { return d.AppendBinary(nil) }
 
 // AppendBinary appends the encoded state to dst.
 func (d *Detector) AppendBinary(dst []byte) ([]byte, error) {
-	version := byte(stateVersion)
-	if d.mIn == 0 && d.k == 0 {
+	version := byte(2)
+	switch {
+	case d.anyKept():
+		version = 3
+	case d.mIn == 0 && d.k == 0:
 		version = 1
 	}
 	dst = enc.AppendHeader(dst, enc.TagSeasonal, version)
@@ -332,6 +371,12 @@ func (d *Detector) AppendBinary(dst []byte) ([]byte, error) {
 		dst = enc.AppendI(dst, d.last)
 		dst = enc.AppendU(dst, uint64(d.k))
 	}
+	if version >= 3 {
+		dst = enc.AppendU(dst, uint64(len(d.kept)))
+		for _, w := range d.kept {
+			dst = enc.AppendU(dst, w)
+		}
+	}
 	return dst, nil
 }
 
@@ -339,8 +384,8 @@ func (d *Detector) AppendBinary(dst []byte) ([]byte, error) {
 func (d *Detector) UnmarshalBinary(b []byte) error {
 	r := enc.Reader{B: b}
 	version := byte(stateVersion)
-	if len(b) >= 2 && b[1] == 1 {
-		version = 1
+	if len(b) >= 2 && b[1] >= 1 && b[1] < stateVersion {
+		version = b[1]
 	}
 	r.Header(enc.TagSeasonal, version)
 	level, mae, resVar, lvlVar := r.F64(), r.F64(), r.F64(), r.F64()
@@ -351,6 +396,15 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	if version >= 2 {
 		mae0, maeIn = r.F64(), r.F64()
 		m0, mIn, last, k = r.U(), r.U(), r.I(), r.U()
+	}
+	kept := make([]uint64, len(d.kept))
+	if version >= 3 {
+		if nw := r.U(); nw != uint64(len(kept)) && r.Err == nil {
+			return fmt.Errorf("seasonal: state has %d words of kept bins, the detector %d", nw, len(kept))
+		}
+		for i := range kept {
+			kept[i] = r.U()
+		}
 	}
 	if err := r.Done(); err != nil {
 		return fmt.Errorf("seasonal: %w", err)
@@ -367,5 +421,6 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	d.lastBin = d.bin(last)
 	d.stale = staleShare(d.cfg.Gamma, uint32(k))
 	copy(d.season, season)
+	copy(d.kept, kept)
 	return nil
 }

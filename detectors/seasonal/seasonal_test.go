@@ -3,6 +3,7 @@ package seasonal
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/telekernel/telekernel/detectors/internal/synth"
@@ -231,5 +232,64 @@ func TestVisitRoundTripEveryPlace(t *testing.T) {
 				t.Fatalf("restored before point %d (place %d in its visit), point %d: Z %v, uninterrupted %v", cut, places[cut], i, got.Z, want[i].Z)
 			}
 		}
+	}
+}
+
+// TestKeptRoundTrip: the bins whose latest value was kept out (Keep) are
+// reported by Kept until a value is added to them, and restore with the
+// state (version 3): the restored detector scores the rest of the day bit
+// for bit as the original; with no bin kept the record is version 2, as
+// before Keep, and a version 2 record restores with none kept.
+func TestKeptRoundTrip(t *testing.T) {
+	ts, xs := busyLink(22, 3*8640)
+	a, _ := New(Config{})
+	const cut = 2*8640 + 17
+	for i := range cut {
+		if i >= cut-100 && i < cut-40 {
+			a.Keep(ts[i]) // 10 minutes kept out
+			continue
+		}
+		a.Update(ts[i], xs[i])
+	}
+	// Points are 10 s apart from a bin's start: cut-71 is in a bin kept
+	// whole; cut-41's bin had values added after its kept ones; cut-160's
+	// bin was left before the stretch.
+	if !a.Kept(ts[cut-71]) || a.Kept(ts[cut-41]) || a.Kept(ts[cut-160]) {
+		t.Fatal("Kept does not report the bin kept out, or reports another")
+	}
+	st, _ := a.MarshalBinary()
+	if st[1] != 3 {
+		t.Fatalf("bins kept: version %d, want 3", st[1])
+	}
+	b, _ := New(Config{})
+	if err := b.UnmarshalBinary(st); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.kept, b.kept) {
+		t.Fatalf("restored kept bins %x, original %x", b.kept, a.kept)
+	}
+	for i := cut; i < len(xs); i++ {
+		if sa, sb := a.Update(ts[i], xs[i]), b.Update(ts[i], xs[i]); sa != sb || a.Kept(ts[i]) != b.Kept(ts[i]) {
+			t.Fatalf("point %d: restored %+v, original %+v", i, sb, sa)
+		}
+	}
+	if a.anyKept() {
+		t.Error("a day later every bin has learned a value, yet some are kept")
+	}
+	// A version 2 record (nothing kept) restored over a detector with
+	// bins kept leaves none kept.
+	v2, _ := New(Config{})
+	for i := range 100 {
+		v2.Update(ts[i], xs[i])
+	}
+	st2, _ := v2.MarshalBinary()
+	c, _ := New(Config{})
+	c.Keep(ts[0])
+	if err := c.UnmarshalBinary(st2); err != nil || st2[1] != 2 || c.anyKept() {
+		t.Fatalf("version %d record: %v, kept %x", st2[1], err, c.kept)
+	}
+	other, _ := New(Config{Bins: 64})
+	if err := other.UnmarshalBinary(st); err == nil {
+		t.Fatal("a record of 288 bins restored into 64")
 	}
 }
