@@ -247,8 +247,14 @@ type Config struct {
 	// ResolveZ or more from the expected value) kept out of the baselines
 	// that give the expected value (robust and seasonal), so an incident
 	// does not become the new normal halfway through and fire again when
-	// it ends; after Hold points the new level is accepted. Default 0:
-	// every point joins the baselines.
+	// it ends; after Hold points the new level is accepted. An alert that
+	// fires in a seasonal bin whose latest value was held out (the bin
+	// keeps an older period's value while its neighbours learned the
+	// last one) is the echo of that hold, not an incident: its points
+	// within ResolveZ of the robust baseline (the series' recent points)
+	// join the baselines, so a day-level change (a weekend) is learned
+	// instead of being held out, firing again in the same bins the next
+	// day. Default 0: every point joins the baselines.
 	Hold int `yaml:"hold"`
 	// Repeat, with MinZ, keeps a series' habit from alerting: a run off the
 	// baseline no farther off than each of the series' last Repeat.Count

@@ -8,7 +8,12 @@ import (
 	"github.com/telekernel/telekernel/detectors/internal/enc"
 )
 
-// stateVersion 6 added the gate's repeat memory (Config.Repeat: the run's
+// stateVersion 7 added, after version 6's fields (the repeat memory, then
+// written whatever Config.Repeat), whether the firing alert is the echo of
+// a hold (see Config.Hold). It is written only while such an alert is on:
+// otherwise the record is version 6's or 5's, byte for byte. A version 1
+// to 6 record restores with no echo.
+// Version 6 added the gate's repeat memory (Config.Repeat: the run's
 // distance, then the number of alerts kept, each alert's distance and
 // point, and the ring's next slot) after the pending run scores. It is
 // written only when the rule is on: without it the record is version 5's,
@@ -22,7 +27,7 @@ import (
 // state (held, armed, the run's peak, members and top member) after
 // lastOnset. Version 1 to 3 records are still read: the level_shift
 // member then starts cold, and no run score is pending.
-const stateVersion = 6
+const stateVersion = 7
 
 type appender interface {
 	AppendBinary([]byte) ([]byte, error)
@@ -55,8 +60,8 @@ func (e *Ensemble) parts(version byte, ps []appender) []appender {
 	return ps
 }
 
-// MarshalBinary encodes the series state: a kind tag, a version byte (6
-// with Config.Repeat, 5 without),
+// MarshalBinary encodes the series state: a kind tag, a version byte (7
+// while an echo alert is on, else 6 with Config.Repeat, 5 without),
 // the alert state, then every member's own versioned record, each
 // length-prefixed. It is for the changelog: a restored ensemble built from
 // the same configuration scores exactly as the original.
@@ -64,8 +69,11 @@ func (e *Ensemble) MarshalBinary() ([]byte, error) { return e.AppendBinary(nil) 
 
 // AppendBinary appends the encoded state to dst.
 func (e *Ensemble) AppendBinary(dst []byte) ([]byte, error) {
-	version := byte(stateVersion)
-	if e.sh.cfg.Repeat.Count <= 0 {
+	version := byte(6)
+	switch {
+	case e.echo && e.al.Firing:
+		version = 7
+	case e.sh.cfg.Repeat.Count <= 0:
 		version = 5
 	}
 	dst = enc.AppendHeader(dst, enc.TagEnsemble, version)
@@ -89,6 +97,9 @@ func (e *Ensemble) AppendBinary(dst []byte) ([]byte, error) {
 	}
 	if version >= 6 {
 		dst = e.appendRepeats(dst)
+	}
+	if version >= 7 {
+		dst = enc.AppendBool(dst, true)
 	}
 	var buf [maxParts]appender
 	for _, p := range e.parts(stateVersion, buf[:0]) {
@@ -142,6 +153,10 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	if version >= 6 {
 		runDev, rep = e.readRepeats(&r)
 	}
+	var echo bool
+	if version >= 7 {
+		echo = r.Bool()
+	}
 	if r.Err != nil {
 		return fmt.Errorf("ensemble: %w", r.Err)
 	}
@@ -173,7 +188,7 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	e.n, e.lastOnset = n, last
 	e.held, e.armed, e.runPeak, e.runFired, e.runTop = int32(held), armed, runPeak, Mask(runFired), Member(runTop)
 	e.byLevel, e.pend = byLevel, pend
-	e.runDev, e.rep = runDev, rep
+	e.runDev, e.rep, e.echo = runDev, rep, echo
 	return nil
 }
 

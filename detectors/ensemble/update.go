@@ -67,6 +67,7 @@ type Ensemble struct {
 	al        alert.State // the hysteresis: firing, since when, the runs, the peak
 	byLevel   bool        // the alert is a level shift's: it resolves when level_shift says so
 	held      int32       // points kept out of the robust baseline in this incident
+	echo      bool        // the alert fired in a bin held out on its latest visit (Config.Hold)
 	armed     bool        // gated: the current run off the baseline broke a record
 	runPeak   float64     // gated: the largest score of that run
 	runFired  Mask        // gated: the members that reached fire in the run
@@ -235,10 +236,17 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	// load interval's average of a CPU gone to 100 %).
 	vetoed := lv.Side == 0 && lv.Expected > 0 && r.Expected < lv.Lower &&
 		!(e.al.Firing && !e.byLevel && int(e.held) < c.Hold)
-	if c.Hold > 0 && e.al.Firing && !vetoed && r.Z >= c.ResolveZ && int(e.held) < c.Hold {
+	// An alert that fired in a bin whose latest value was held out (the
+	// bin keeps an older period's value) is the echo of that hold: its
+	// points in line with the series' recent ones join the baselines
+	// (Config.Hold).
+	stale := e.sea.Kept(ts)
+	if c.Hold > 0 && e.al.Firing && !vetoed && r.Z >= c.ResolveZ && int(e.held) < c.Hold &&
+		(!e.echo || offRecent(c, &rs, x, unit)) {
 		// Keep the incident out of the baselines that give the expected
 		// value (see Config.Hold).
 		e.held++
+		e.sea.Keep(ts)
 	} else {
 		e.rz.Add(x)
 		e.sea.Add(ts, x)
@@ -275,6 +283,19 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	// (Config.WholeUnits): a rate of 0.6 reads 1, then 0.4 reads 0.
 	calm := bs.Calm && ss.WarmedUp && !(unit > 0 && math.Abs(x-r.Expected) <= unit)
 	e.alert(ts, x, r, vetoed, bs.Break, calm)
+	if r.Transition == Fired {
+		e.echo = stale
+	}
+}
+
+// offRecent reports whether x is ResolveZ or more off the robust baseline
+// (the series' recent points, rs), with a sigma of at least unit
+// (Config.WholeUnits), or that baseline is not warmed up.
+func offRecent(c *Config, rs *robustz.Score, x, unit float64) bool {
+	if !rs.WarmedUp {
+		return true
+	}
+	return math.Abs(x-rs.Median) >= c.ResolveZ*max(rs.Sigma, unit)
 }
 
 // floorSigma returns sigma, or the robust baseline's floor (its min_mad
