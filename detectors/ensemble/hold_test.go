@@ -130,3 +130,47 @@ func TestHeldRoundTrip(t *testing.T) {
 		t.Error("no restore point was within an echo alert (version 7)")
 	}
 }
+
+// TestLevelAlertIsNoEcho: an alert that level_shift fires is an event of
+// its own, wherever it falls, never the echo of a hold; and the echo flag
+// an earlier echo alert left behind (it is read only while an alert is on)
+// does not carry over to it, so its record is not version 7.
+func TestLevelAlertIsNoEcho(t *testing.T) {
+	sh, err := NewShared(Config{MinZ: 6, Confirm: 3, Hold: 360, RobustZ: robustz.Config{Window: 60},
+		Detectors: []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	e := sh.New()
+	const step = int64(10 * time.Second)
+	i := int64(0)
+	for ; i < 500; i++ {
+		e.Update(i*step, 1e4*(1+0.01*rng.NormFloat64()))
+	}
+	e.echo = true // as an echo alert that resolved leaves it
+	fired := false
+	for end := i + 20; i < end; i++ {
+		r := e.Update(i*step, 0)
+		if r.Transition != Fired {
+			continue
+		}
+		fired = true
+		if !e.byLevel {
+			t.Fatalf("the drop fired by %v, not level_shift: the test needs the level path", r.CauseTop)
+		}
+		if e.echo {
+			t.Error("a level_shift alert took the echo flag of an earlier alert")
+		}
+		st, err := e.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st[1] == 7 {
+			t.Error("a level_shift alert's record is version 7 (an echo's)")
+		}
+	}
+	if !fired {
+		t.Fatal("the drop to 0 fired nothing")
+	}
+}

@@ -242,7 +242,7 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	// (Config.Hold).
 	stale := e.sea.Kept(ts)
 	if c.Hold > 0 && e.al.Firing && !vetoed && r.Z >= c.ResolveZ && int(e.held) < c.Hold &&
-		(!e.echo || offRecent(c, &rs, x, unit)) {
+		(!e.echo || e.byLevel || offRecent(c, &rs, x, unit)) {
 		// Keep the incident out of the baselines that give the expected
 		// value (see Config.Hold).
 		e.held++
@@ -275,6 +275,9 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	r.WarmedUp = best >= 0 || lv.WarmedUp
 	r.Score = max(best, 0)
 	if e.ls != nil && e.level(ts, r, &lv, vetoed) {
+		if r.Transition == Fired {
+			e.echo = false // a level shift is an event of its own, wherever it falls
+		}
 		return
 	}
 	// A calm break on a series that has shown a full seasonal period
