@@ -2,7 +2,6 @@ package backtest
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,19 +11,20 @@ import (
 	"github.com/telekernel/telekernel/stages/detect"
 )
 
-// thinned replays every k-th batch of each device of src (a wide CSV
-// source gives one batch per row, so every k-th row of each file: a
-// cadence k times slower) and leaves out the samples whose metric
-// contains drop (when not empty).
-type thinned struct {
+// rowFunc changes or drops one row of a replay: b is the n-th row (from
+// 0) of its device that reached it (a wide CSV source gives one batch per
+// row). It returns the samples to replay, b changed in place or a part of
+// it, or none to drop the row; b belongs to the source, as in Source.
+type rowFunc func(n int, b []schemas.Sample) []schemas.Sample
+
+// rowwise replays src with every row passed through f.
+type rowwise struct {
 	src  Source
-	k    int
-	drop string
+	f    rowFunc
 	rows map[string]int
-	buf  []schemas.Sample
 }
 
-func (s *thinned) Next(ctx context.Context) ([]schemas.Sample, error) {
+func (s *rowwise) Next(ctx context.Context) ([]schemas.Sample, error) {
 	for {
 		b, err := s.src.Next(ctx)
 		if err != nil {
@@ -33,25 +33,18 @@ func (s *thinned) Next(ctx context.Context) ([]schemas.Sample, error) {
 		dev := b[0].Device
 		n := s.rows[dev]
 		s.rows[dev] = n + 1
-		if n%s.k != 0 {
-			continue
-		}
-		s.buf = s.buf[:0]
-		for _, smp := range b {
-			if s.drop == "" || !strings.Contains(smp.Metric, s.drop) {
-				s.buf = append(s.buf, smp)
-			}
-		}
-		if len(s.buf) > 0 {
-			return s.buf, nil
+		if b = s.f(n, b); len(b) > 0 {
+			return b, nil
 		}
 	}
 }
 
-func (s *thinned) Close() error { return s.src.Close() }
+func (s *rowwise) Close() error { return s.src.Close() }
 
-// thin makes every group of ds replay through thinned.
-func thin(ds *Dataset, k int, drop string) {
+// transform makes every group of ds replay through a row function that
+// newf returns, a new one for each replay (one that draws random numbers
+// starts from its seed in each).
+func transform(ds *Dataset, newf func() rowFunc) {
 	for i, g := range ds.Groups {
 		open := g.Open
 		ds.Groups[i].Open = func() (Source, error) {
@@ -59,8 +52,44 @@ func thin(ds *Dataset, k int, drop string) {
 			if err != nil {
 				return nil, err
 			}
-			return &thinned{src: src, k: k, drop: drop, rows: map[string]int{}}, nil
+			return &rowwise{src: src, f: newf(), rows: map[string]int{}}, nil
 		}
+	}
+}
+
+// everyKth keeps every k-th row of each device (the first among them): a
+// cadence k times slower.
+func everyKth(k int) rowFunc {
+	return func(n int, b []schemas.Sample) []schemas.Sample {
+		if n%k != 0 {
+			return nil
+		}
+		return b
+	}
+}
+
+// without leaves out the samples whose metric contains part.
+func without(part string) rowFunc {
+	return func(_ int, b []schemas.Sample) []schemas.Sample {
+		out := b[:0]
+		for _, smp := range b {
+			if !strings.Contains(smp.Metric, part) {
+				out = append(out, smp)
+			}
+		}
+		return out
+	}
+}
+
+// thin makes every group of ds replay every k-th row of each device (of
+// each file of a wide CSV data set) and leave out the samples whose metric
+// contains drop (when not empty).
+func thin(ds *Dataset, k int, drop string) {
+	if k > 1 {
+		transform(ds, func() rowFunc { return everyKth(k) })
+	}
+	if drop != "" {
+		transform(ds, func() rowFunc { return without(drop) })
 	}
 }
 
@@ -109,39 +138,4 @@ func TestBacktestBigdamaSlowCadence(t *testing.T) {
 		t.Errorf("%d events, %.2f false incidents per device-hour outside every event; want 4 and at most 1", len(r.Events), r.FalseAnyPerDeviceHour)
 	}
 	t.Logf("%d points; detected %d/4, false incidents %d any, %d own over %.2f device-hours", res.Stats.Points, r.Detected, r.FalseAny, r.FalseOwn, r.DeviceHours)
-}
-
-// TestBacktestBigdamaHalfCadence replays all of bigdama18 at half its
-// cadence (every other row: about 9 s) and checks the goals that hold at
-// its own: every event detected within 30 s, at most 1 false incident per
-// device-hour outside every event (measured 0.58: robust_z on 9-second
-// byte rates, whose spread is narrower than at 4.5 s, where the device's
-// counter refreshes alias; README "Robustness under cadence, loss and
-// cold start"). It runs under TK_INTEGRATION=1 or TK_BACKTEST_FULL=1
-// (about 13 s).
-func TestBacktestBigdamaHalfCadence(t *testing.T) {
-	if os.Getenv("TK_INTEGRATION") == "" && os.Getenv("TK_BACKTEST_FULL") == "" {
-		t.Skip("set TK_BACKTEST_FULL=1 (or TK_INTEGRATION=1) to replay all of bigdama18 at half its cadence")
-	}
-	dir := bigdama(t)
-	ds, err := LoadDataset(FormatWide, []string{filepath.Join(dir, "data")}, nil, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	thin(ds, 2, "")
-	events, err := ReadLabelFiles([]string{filepath.Join(dir, "labels")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Evaluate(t.Context(), "default", detect.Config{}, ds, events, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := res.Report
-	t.Logf("%d points; detected %d/23 (%d within 30 s), median %v, max %v; false incidents %d any (%.2f/device-hour), %d own (%.2f)",
-		res.Stats.Points, r.Detected, r.Within30s, r.MedianLatency, r.MaxLatency, r.FalseAny, r.FalseAnyPerDeviceHour, r.FalseOwn, r.FalseOwnPerDeviceHour)
-	if len(r.Events) != 23 || r.Detected < 23 || r.Within30s < 23 || r.FalseAnyPerDeviceHour > 1 {
-		t.Errorf("%d events, detected %d, within 30 s %d, %.2f false incidents per device-hour outside every event; want 23, 23, 23, at most 1",
-			len(r.Events), r.Detected, r.Within30s, r.FalseAnyPerDeviceHour)
-	}
 }
