@@ -281,12 +281,12 @@ func (c *cut) Close() error { return nil }
 // variant: the cut comes after the thinning). Each cut is a replay of its
 // own (a fresh detect stage: a cold start), with its devices renamed
 // (cuta-leaf1 … cutw-spine3, the labels in file order) so that the cuts of
-// one experiment share no series. Its events are every label of its
-// experiment that start within the cut, renamed so (a label that started
-// before the cut is not one of its events, as measured first: 80 events
-// in the cuts from start − 5 min, 101 with those; every label of the
-// experiment within 30 minutes before it starts within the cuts from
-// start − 30 min: 151). own picks the 23 labels in their own cuts.
+// one experiment share no series. Its events are the labels of its
+// experiment that start within the cut, renamed so: 80 in the cuts from
+// start − 5 min, 151 in those from start − 30 min. A label that started
+// before its cut is not one of its events, as in the table's first
+// measurement (with those, the cuts from start − 5 min score 101,
+// measured once). own picks the 23 labels in their own cuts.
 func coldStarts(k int, before, after time.Duration) loader {
 	return func(t *testing.T, dir string) (*Dataset, []Event, func(*EventResult) bool) {
 		ds, events := bigdamaSet(t, dir, "*.csv.gz")
