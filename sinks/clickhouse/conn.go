@@ -319,6 +319,12 @@ func (ins *inserts) watch(ctx context.Context) (context.Context, *insertWatch) {
 	ins.byTime[w.key] = w
 	ins.mu.Unlock()
 	w.stopF = context.AfterFunc(ctx, w.interrupt)
+	if ctx.Err() != nil {
+		// Already ended: end the INSERT's context now, as the AfterFunc's
+		// goroutine would only later, so that the driver returns at once
+		// instead of taking (or dialling) a connection first.
+		w.interrupt()
+	}
 	return insertCtx{Context: context.WithoutCancel(ctx), w: w}, w
 }
 
@@ -358,7 +364,7 @@ func (ins *inserts) bind(t time.Time, c *stallConn) (tagOnly bool) {
 func (w *insertWatch) interrupt() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.done {
+	if w.done || w.fired { // fired: run by watch already
 		return
 	}
 	err := w.parent.Err()

@@ -105,3 +105,39 @@ func TestIntegrationTLSPool(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationInsertCancelledCallerKeepsPool: an INSERT whose caller's
+// context is already cancelled returns the context's error without
+// touching the pool: the pooled connection stays, no connection is
+// dialled. Since 97d0df0 the INSERT's context ended only when the
+// AfterFunc's goroutine ran, after the driver had taken the pooled
+// connection, which the interrupt then closed.
+func TestIntegrationInsertCancelledCallerKeepsPool(t *testing.T) {
+	p := newCountingProxy(t, testServerAddr(t))
+	s := newTestSink(t, func(c *Config) {
+		c.Addr = []string{p.addr}
+		c.MaxOpenConns = 1
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.EnsureTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.conn.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := p.accepted.Load()
+	for i := range 20 {
+		cctx, ccancel := context.WithCancel(ctx)
+		ccancel()
+		if err := s.recordVersions(cctx, []string{"samples", "legacy"}, time.Now()); err == nil {
+			t.Fatalf("INSERT %d with a cancelled context succeeded", i)
+		}
+		if err := s.conn.Ping(ctx); err != nil {
+			t.Fatalf("ping after INSERT %d: %v", i, err)
+		}
+	}
+	if n := p.accepted.Load() - before; n > 0 {
+		t.Errorf("20 INSERTs with a cancelled context cost %d pooled connections (dials)", n)
+	}
+}
