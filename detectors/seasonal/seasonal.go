@@ -335,15 +335,22 @@ func (d *Detector) StateBytes() int { return 8*len(d.season) + 8*len(d.kept) + 2
 // Version 2 added, after the profile, the scale within visits, the
 // counts of the visits' first points and of the points after them, the
 // latest value's time and its position in its visit. A detector that has
-// seen no point after a visit's first (a series read once a bin or less)
-// writes version 1, which a build before version 2 reads; a version 1
-// record restores with its scale as the first points' (what it was for
-// such a series) and the next value the first of its visit. A version 1
-// or 2 record restores with no bin kept.
+// seen one point at most writes version 1, which a build before version
+// 2 reads: its latest value's time is its first's. (Until 2026-12-05 a
+// detector that had seen no point after a visit's first, a series read
+// once a bin or less, wrote version 1 too; without the latest value's
+// time, a restored one took the next value for the first of its visit
+// even when it fell in the latest value's bin within a bin's width, an
+// early poll, where the uninterrupted one took it for the second:
+// TestVersion1RoundTrip.) A version 1 record restores with its scale as
+// the first points' (what it is for such a series) and, when it holds
+// more than one point (written by an older build), the next value the
+// first of its visit. A version 1 or 2 record restores with no bin kept.
 const stateVersion = 3
 
 // MarshalBinary encodes the state (version 3 while a bin is kept, else 2,
-// or 1 for a series that has seen no point after a visit's first).
+// or 1 for a detector that has seen one point at most or was restored
+// from a version 1 record and fed nothing since).
 func (d *Detector) MarshalBinary() ([]byte, error) { return d.AppendBinary(nil) }
 
 // AppendBinary appends the encoded state to dst.
@@ -352,7 +359,9 @@ func (d *Detector) AppendBinary(dst []byte) ([]byte, error) {
 	switch {
 	case d.anyKept():
 		version = 3
-	case d.mIn == 0 && d.k == 0:
+	case d.n <= 1 || !d.open:
+		// One point at most (its time is the first's), or restored from
+		// an older build's version 1 record and fed nothing since.
 		version = 1
 	}
 	dst = enc.AppendHeader(dst, enc.TagSeasonal, version)
@@ -416,8 +425,14 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("seasonal: state record is malformed (a visit of %d points)", k)
 	}
 	d.level, d.mae, d.resVar, d.lvlVar, d.first, d.n, d.m = level, mae, resVar, lvlVar, first, n, m
-	// After a version 1 record the next value is the first of its visit.
-	d.mae0, d.maeIn, d.m0, d.mIn, d.last, d.k, d.open = mae0, maeIn, m0, mIn, last, uint32(k), version >= 2 && n > 0
+	open := version >= 2 && n > 0
+	if version == 1 && n == 1 {
+		// One point: the latest value is the first.
+		last, open = first, true
+	}
+	// After an older build's version 1 record of more than one point the
+	// next value is the first of its visit.
+	d.mae0, d.maeIn, d.m0, d.mIn, d.last, d.k, d.open = mae0, maeIn, m0, mIn, last, uint32(k), open
 	d.lastBin = d.bin(last)
 	d.stale = staleShare(d.cfg.Gamma, uint32(k))
 	copy(d.season, season)

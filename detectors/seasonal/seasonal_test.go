@@ -170,9 +170,10 @@ func TestVisitStart(t *testing.T) {
 }
 
 // TestVisitRoundTrip: a detector restored in the middle of a visit (10 s
-// points) scores as the original; a series read once a bin writes the
-// version 1 record a build before the visit's scales reads, and one read
-// more often version 2.
+// points) scores as the original; a detector that has seen one point
+// writes the version 1 record a build before the visit's scales reads, and
+// one that has seen more version 2, a series read once a bin too (its
+// latest value's time: TestVersion1RoundTrip).
 func TestVisitRoundTrip(t *testing.T) {
 	ts, xs := busyLink(22, 3*8640)
 	a, _ := New(Config{})
@@ -197,8 +198,13 @@ func TestVisitRoundTrip(t *testing.T) {
 	for i := 0; i < len(xs); i += 30 {
 		five.Update(ts[i], xs[i])
 	}
-	if st, _ = five.MarshalBinary(); st[1] != 1 {
-		t.Errorf("a point a bin wrote version %d, want 1", st[1])
+	if st, _ = five.MarshalBinary(); st[1] != 2 {
+		t.Errorf("a point a bin wrote version %d, want 2", st[1])
+	}
+	one, _ := New(Config{})
+	one.Update(ts[0], xs[0])
+	if st, _ = one.MarshalBinary(); st[1] != 1 {
+		t.Errorf("one point wrote version %d, want 1", st[1])
 	}
 }
 
