@@ -250,6 +250,13 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	} else {
 		e.rz.Add(x)
 		e.sea.Add(ts, x)
+		if stale && c.Hold > 0 && !e.al.Firing && r.Z >= c.MinZ {
+			// A point of a run off the baseline that is no alert's yet:
+			// the bin stays the hold's until a calm point joins it, so an
+			// alert the run fires on its confirm-th point is known for the
+			// echo it is, as one fired on the run's first point is.
+			e.sea.Keep(ts)
+		}
 	}
 
 	// With the gate, a point off the baseline (or of an incident) is kept
