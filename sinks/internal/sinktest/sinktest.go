@@ -14,6 +14,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -190,6 +191,8 @@ type Proxy struct {
 	budget  int64
 	stalled bool
 	resume  chan struct{}
+
+	accepted atomic.Int64 // connections accepted (Accepted)
 }
 
 // NewProxy starts a proxy to target on a free local port; it is closed when
@@ -209,6 +212,10 @@ func NewProxy(t testing.TB, target string) *Proxy {
 // Addr returns the proxy's address, stable across Cut and Restore.
 func (p *Proxy) Addr() string { return p.addr }
 
+// Accepted returns how many connections the proxy has accepted: the
+// dials of its clients.
+func (p *Proxy) Accepted() int64 { return p.accepted.Load() }
+
 func (p *Proxy) serve(ln net.Listener) {
 	p.mu.Lock()
 	p.ln = ln
@@ -221,6 +228,7 @@ func (p *Proxy) serve(ln net.Listener) {
 			if err != nil {
 				return
 			}
+			p.accepted.Add(1)
 			go p.pipe(c)
 		}
 	}()
