@@ -1,6 +1,7 @@
 package ensemble
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -84,53 +85,6 @@ func TestHeldBinsLearnTheDay(t *testing.T) {
 	}
 }
 
-// TestHeldRoundTrip: restored at any point of the link down's hold (the
-// seasonal bins it keeps out) or of the third day's echo at 14:00 (an
-// alert whose points join the profile: version 7), the ensemble scores the
-// next day bit for bit as the uninterrupted one.
-func TestHeldRoundTrip(t *testing.T) {
-	sh, err := NewShared(Config{MinZ: 6, SpikeZ: 10, Confirm: 2, Hold: 360, RobustZ: robustz.Config{Window: 60}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts, xs := heldDays(1)
-	full := run(t, sh, ts, xs)
-	const perHour = 360
-	var cuts []int
-	for i := 38*perHour + 5; i < 38*perHour+95; i += 30 {
-		cuts = append(cuts, i)
-	}
-	for i := 62*perHour - 1; i < 62*perHour+12; i++ {
-		cuts = append(cuts, i)
-	}
-	echoes := 0
-	for _, cut := range cuts {
-		e := sh.New()
-		for i := range cut {
-			e.Update(ts[i], xs[i])
-		}
-		st, err := e.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st[1] == 7 {
-			echoes++
-		}
-		f := sh.New()
-		if err := f.UnmarshalBinary(st); err != nil {
-			t.Fatalf("restore at %d: %v", cut, err)
-		}
-		for i := cut; i < cut+24*perHour; i++ {
-			if r := f.Update(ts[i], xs[i]); r != full[i] {
-				t.Fatalf("restored at %d, point %d: %+v, original %+v", cut, i, r, full[i])
-			}
-		}
-	}
-	if echoes == 0 {
-		t.Error("no restore point was within an echo alert (version 7)")
-	}
-}
-
 // TestLevelAlertIsNoEcho: an alert that level_shift fires is an event of
 // its own, wherever it falls, never the echo of a hold; and the echo flag
 // an earlier echo alert left behind (it is read only while an alert is on)
@@ -172,5 +126,97 @@ func TestLevelAlertIsNoEcho(t *testing.T) {
 	}
 	if !fired {
 		t.Fatal("the drop to 0 fired nothing")
+	}
+}
+
+// TestHeldRestoreEveryPoint: an ensemble restored from its own record
+// before every point of the six held days, the first included (holds,
+// kept bins, echoes, the weekend change), scores every point bit for bit
+// as the uninterrupted one and writes the same records; with spike_z,
+// some of those records are an echo alert's (version 7).
+func TestHeldRestoreEveryPoint(t *testing.T) {
+	for name, cfg := range map[string]Config{
+		"hold":        {MinZ: 6, SpikeZ: 10, Confirm: 2, Hold: 360, RobustZ: robustz.Config{Window: 60}},
+		"hold-repeat": {MinZ: 6, SpikeZ: 10, Confirm: 2, Hold: 360, RobustZ: robustz.Config{Window: 60}, Repeat: RepeatConfig{Count: 3, Window: 3000}},
+		"hold-level":  {MinZ: 6, Confirm: 3, Hold: 360, RobustZ: robustz.Config{Window: 60}, Detectors: []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sh, err := NewShared(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts, xs := heldDays(1)
+			a, b := sh.New(), sh.New()
+			versions := map[byte]int{}
+			for i := range xs {
+				sa, err := a.MarshalBinary()
+				if err != nil {
+					t.Fatal(err)
+				}
+				sb, err := b.MarshalBinary()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(sa, sb) {
+					t.Fatalf("point %d: records differ (versions %d, %d)", i, sa[1], sb[1])
+				}
+				versions[sa[1]]++
+				b = sh.New()
+				if err := b.UnmarshalBinary(sb); err != nil {
+					t.Fatalf("point %d: %v", i, err)
+				}
+				ra, rb := a.Update(ts[i], xs[i]), b.Update(ts[i], xs[i])
+				if ra != rb {
+					t.Fatalf("point %d: restored %+v, original %+v", i, rb, ra)
+				}
+			}
+			t.Logf("record versions %v", versions)
+			if cfg.SpikeZ > 0 && versions[7] == 0 {
+				t.Error("no record was within an echo alert (version 7)")
+			}
+		})
+	}
+}
+
+// TestEchoFiredAfterConfirm: the third day's alert at 14:00 (the echo of
+// the link down's hold on the second day) is taken for an echo whether
+// it fires on its first point (spike_z) or is confirmed by its run
+// (confirm points, no spike_z: the counters' default, or a gauge's echo
+// below spike_z). It was not when confirmed (the review of f7ea585): the
+// run's points before the one that fired are no alert's, so they joined
+// the seasonal bin, which cleared the bin's kept bit; the point that
+// fired found the bin not kept, and the alert was taken for an incident,
+// its points held out of the bins up to Hold. (On this data the held hour
+// does not fire again on the fourth day either way; the test pins the
+// flag.)
+func TestEchoFiredAfterConfirm(t *testing.T) {
+	for _, c := range []Config{
+		{MinZ: 6, SpikeZ: 10, Confirm: 2, Hold: 360, RobustZ: robustz.Config{Window: 60}},
+		{MinZ: 6, Confirm: 2, Hold: 360, RobustZ: robustz.Config{Window: 60}},
+	} {
+		sh, err := NewShared(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts, xs := heldDays(1)
+		e := sh.New()
+		var at time.Duration
+		echo := false
+		for i := range xs {
+			o := time.Duration(ts[i])
+			if o >= 63*time.Hour {
+				break
+			}
+			if r := e.Update(ts[i], xs[i]); r.Transition == Fired && o >= 62*time.Hour && o < 62*time.Hour+5*time.Minute {
+				at, echo = o, e.echo
+			}
+		}
+		if at == 0 {
+			t.Errorf("spike_z %v confirm %d: no alert at 14:00 on the third day", c.SpikeZ, c.Confirm)
+			continue
+		}
+		if !echo {
+			t.Errorf("spike_z %v confirm %d: the alert at %v (the echo of the second day's hold) is not taken for an echo", c.SpikeZ, c.Confirm, at)
+		}
 	}
 }
