@@ -10,6 +10,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -19,7 +20,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/telekernel/telekernel/internal/secret"
+	"github.com/telekernel/telekernel/internal/testenv"
+	"github.com/telekernel/telekernel/internal/tlsfiles"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/sinks/internal/sinktest"
 )
 
 // The day all test data lives on.
@@ -383,4 +388,25 @@ func parseJSONObject(t testing.TB, s string) map[string]string {
 		t.Fatalf("not a JSON object of strings: %q: %v", s, err)
 	}
 	return m
+}
+
+// tlsConfig returns a Config for deploy/local's ClickHouse TLS port (its
+// TLS user, database default), reached through a proxy, trusting the
+// server's CA (serverCA, PEM) from a copy in cfg.TLS.CAFile, which the
+// test may rewrite.
+func tlsConfig(t *testing.T) (cfg Config, proxy *sinktest.Proxy, serverCA []byte) {
+	t.Helper()
+	addr := testenv.Service(t, "TK_CLICKHOUSE_TLS")
+	user := testenv.Service(t, "TK_CLICKHOUSE_TLS_USER")
+	testenv.Service(t, "TK_CLICKHOUSE_TLS_PASSWORD")
+	serverCA, err := os.ReadFile(testenv.Service(t, "TK_TLS_CA"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	testenv.WriteFile(t, caFile, serverCA)
+	proxy = sinktest.NewProxy(t, addr)
+	return Config{Addr: []string{proxy.Addr()}, Database: "default", Username: user,
+		Password: secret.Source{Env: "TK_CLICKHOUSE_TLS_PASSWORD"}, DialTimeout: 2 * time.Second,
+		TLS: tlsfiles.Config{Enabled: true, CAFile: caFile}}, proxy, serverCA
 }

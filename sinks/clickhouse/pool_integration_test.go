@@ -2,14 +2,9 @@ package clickhouse
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/telekernel/telekernel/internal/secret"
-	"github.com/telekernel/telekernel/internal/testenv"
-	"github.com/telekernel/telekernel/internal/tlsfiles"
 	"github.com/telekernel/telekernel/sinks/internal/sinktest"
 )
 
@@ -33,21 +28,11 @@ func TestIntegrationPooledConnectionClosedByPeer(t *testing.T) {
 // over TLS: the pool check reads the socket under TLS too, and finds no
 // stray bytes on an idle connection (10 statements, one dial).
 func TestIntegrationTLSPool(t *testing.T) {
-	addr := testenv.Service(t, "TK_CLICKHOUSE_TLS")
-	user := testenv.Service(t, "TK_CLICKHOUSE_TLS_USER")
-	testenv.Service(t, "TK_CLICKHOUSE_TLS_PASSWORD")
-	serverCA, err := os.ReadFile(testenv.Service(t, "TK_TLS_CA"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	testenv.WriteFile(t, caFile, serverCA)
-	proxy := sinktest.NewProxy(t, addr)
+	cfg, proxy, _ := tlsConfig(t)
+	cfg.MaxOpenConns = 1
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := New(ctx, Config{Addr: []string{proxy.Addr()}, Database: "default", Username: user, MaxOpenConns: 1,
-		Password: secret.Source{Env: "TK_CLICKHOUSE_TLS_PASSWORD"}, DialTimeout: 2 * time.Second,
-		TLS: tlsfiles.Config{Enabled: true, CAFile: caFile}})
+	s, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,15 +5,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/internal/testenv"
-	"github.com/telekernel/telekernel/internal/tlsfiles"
 	"github.com/telekernel/telekernel/sinks/internal/sinktest"
 )
 
@@ -28,22 +24,12 @@ import (
 // change: the server cannot be made to trust or serve another CA without
 // a restart (the client-certificate reload is TestDialerTLSFilesRotation).
 func TestIntegrationTLSFilesRotation(t *testing.T) {
-	addr := testenv.Service(t, "TK_CLICKHOUSE_TLS")
-	user := testenv.Service(t, "TK_CLICKHOUSE_TLS_USER")
-	testenv.Service(t, "TK_CLICKHOUSE_TLS_PASSWORD")
-	serverCA, err := os.ReadFile(testenv.Service(t, "TK_TLS_CA"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	testenv.WriteFile(t, caFile, serverCA)
-	proxy := sinktest.NewProxy(t, addr)
+	cfg, proxy, serverCA := tlsConfig(t)
+	caFile := cfg.TLS.CAFile
 	log, lines := sinktest.NewLog(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := New(ctx, Config{Addr: []string{proxy.Addr()}, Database: "default", Username: user,
-		Password: secret.Source{Env: "TK_CLICKHOUSE_TLS_PASSWORD"}, DialTimeout: 2 * time.Second,
-		TLS: tlsfiles.Config{Enabled: true, CAFile: caFile}}, WithLogger(log))
+	s, err := New(ctx, cfg, WithLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
