@@ -198,7 +198,11 @@ type Config struct {
 	// previous break) on a series that has shown a full seasonal period
 	// (Seasonal.Period of timestamps): the range a series visits in its
 	// period is then known, and leaving it after a calm is the event
-	// however wide the baseline's spread.
+	// however wide the baseline's spread, once the point is beyond the
+	// band's floor (robust_z's min_mad and min_mad_fraction of
+	// |expected|, over MADScale; a unit with WholeUnits): a gauge that
+	// creeps (memory used) breaks a narrow grid by a few parts in a
+	// thousand, which is no incident.
 	RangeBreak rangebreak.Config `yaml:"range_break"`
 	// Calibration turns each member's raw score into the ratio to its
 	// own recent record on this series.

@@ -158,3 +158,35 @@ func TestRangeBreakCalm(t *testing.T) {
 	f("a second break soon after", map[int]float64{1500: 5, 1550: 6}, []int{1500})
 	f("a second break after a calm", map[int]float64{1500: 5, 1800: 6}, []int{1500, 1800})
 }
+
+// TestRangeBreakCalmFloor: a calm break within the band's floor (robust_z's
+// min_mad and min_mad_fraction of |expected|, over MADScale) does not fire:
+// a gauge like memory used, whose readings barely move around a large
+// level, breaks its warm-up's narrow grid at every step of its growth, and
+// a step of a few parts in a thousand is no incident. A calm break beyond
+// the floor still fires at any distance below min_z.
+func TestRangeBreakCalmFloor(t *testing.T) {
+	f := func(name string, ex map[int]float64, want []int) {
+		t.Helper()
+		sh := rangeShared(t, rangeMembers...)
+		ts, xs := rangeSeries(2000, nil)
+		for i := range ts {
+			// 5-minute points around 1000 with a sigma of 0.2: the floor's
+			// sigma is 10/MADScale, about 14.8.
+			ts[i] *= 30
+			xs[i] = 1000 + 0.2*(xs[i]-100) + ex[i]
+		}
+		var fired []int
+		for i, r := range run(t, sh, ts, xs) {
+			if r.Transition == Fired {
+				fired = append(fired, i)
+				t.Logf("%s: fired at %d: z %.2f cause %v", name, i, r.Z, r.Cause.Names(nil))
+			}
+		}
+		if !slices.Equal(fired, want) {
+			t.Errorf("%s: fired at %v, want %v", name, fired, want)
+		}
+	}
+	f("a calm break of 5 (0.3 floor sigmas)", map[int]float64{1500: 5}, nil)
+	f("a calm break of 30 (2 floor sigmas)", map[int]float64{1500: 30}, []int{1500})
+}

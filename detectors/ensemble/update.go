@@ -289,9 +289,11 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	}
 	// A calm break on a series that has shown a full seasonal period
 	// fires whatever the baseline's spread (Config.RangeBreak), but not
-	// within a unit of the expected value on a series in whole units
-	// (Config.WholeUnits): a rate of 0.6 reads 1, then 0.4 reads 0.
-	calm := bs.Calm && ss.WarmedUp && !(unit > 0 && math.Abs(x-r.Expected) <= unit)
+	// within the band's floor (floorSigma) or a unit (Config.WholeUnits)
+	// of the expected value: memory used creeping up by a few parts in a
+	// thousand breaks its warm-up's narrow grid at every step, and a rate
+	// of 0.6 reads 1, then 0.4 reads 0.
+	calm := bs.Calm && ss.WarmedUp && math.Abs(x-r.Expected) > max(unit, floorSigma(c, r.Expected, 0))
 	e.alert(ts, x, r, vetoed, bs.Break, calm)
 	if r.Transition == Fired {
 		e.echo = stale
