@@ -153,6 +153,11 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	if version >= 6 {
 		runDev, rep = e.readRepeats(&r)
 	}
+	if e.sh.cfg.Repeat.Count <= 0 {
+		// An echo alert's record (version 7) written by a build that kept
+		// the run's distance without the repeat rule: nothing reads it.
+		runDev = 0
+	}
 	var echo bool
 	if version >= 7 {
 		echo = r.Bool()

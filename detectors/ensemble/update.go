@@ -452,7 +452,14 @@ func (e *Ensemble) alert(ts int64, x float64, r *Result, vetoed, brk, calm bool)
 			if e.al.Above == 0 {
 				e.runPeak, e.runFired, e.runDev = 0, 0, 0
 			}
-			e.runDev = max(e.runDev, math.Abs(x-r.Expected))
+			if c.Repeat.Count > 0 {
+				// Only the repeat rule reads it, and only its records
+				// (version 6) carry it: kept without the rule, it would
+				// be lost by a restore within a run and written again by
+				// an echo alert's record (version 7), which a restored
+				// ensemble would write otherwise.
+				e.runDev = max(e.runDev, math.Abs(x-r.Expected))
+			}
 			e.al.Count(true)
 			if r.Score >= c.Fire {
 				e.armed, e.runFired = true, e.runFired|r.Fired
