@@ -42,10 +42,10 @@ func TestGaugeDays(t *testing.T) {
 		maxFiring  int
 		maxPerHour float64
 	}{
-		{name: "gauges", seed: 1, firing: 270, falseAny: 128, perHour: 0.444, within30s: 5, maxFiring: 297, maxPerHour: 0.49},
-		{name: "counters", seed: 1, counters: true, firing: 302, falseAny: 132, perHour: 0.458, within30s: 6, maxFiring: 332, maxPerHour: 0.50},
-		{name: "gauges-seed2", seed: 2, firing: 229, falseAny: 109, perHour: 0.378, within30s: 5, maxFiring: 252, maxPerHour: 0.42},
-		{name: "counters-seed2", seed: 2, counters: true, firing: 261, falseAny: 116, perHour: 0.403, within30s: 6, maxFiring: 287, maxPerHour: 0.44},
+		{name: "gauges", seed: 1, firing: 146, falseAny: 72, perHour: 0.250, within30s: 5, maxFiring: 161, maxPerHour: 0.28},
+		{name: "counters", seed: 1, counters: true, firing: 167, falseAny: 74, perHour: 0.257, within30s: 6, maxFiring: 184, maxPerHour: 0.29},
+		{name: "gauges-seed2", seed: 2, firing: 120, falseAny: 64, perHour: 0.222, within30s: 5, maxFiring: 132, maxPerHour: 0.25},
+		{name: "counters-seed2", seed: 2, counters: true, firing: 137, falseAny: 66, perHour: 0.229, within30s: 6, maxFiring: 151, maxPerHour: 0.26},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -129,7 +129,15 @@ type Result struct {
 	Peak float64
 	// Z is the point's distance from Expected in baseline standard
 	// deviations (the band is Expected ± BandZ of them); +Inf when the
-	// baseline has no spread and the point is off it.
+	// baseline has no spread and the point is off it. Where the seasonal
+	// profile gives Expected, the deviation is that of the point's place
+	// in its bin's visit (seasonal.Score.Visit: at a visit's first
+	// readings the profile is still the previous period's, off today's by
+	// the day-to-day difference) when that is the larger, unless the point
+	// is MinZ or more off the series' recent points (the robust baseline):
+	// a reading in line with the last minutes is no event for differing
+	// from yesterday's by a day's difference, and a jump keeps the
+	// narrower band.
 	Z float64
 	// WarmedUp is false while the members are still learning.
 	WarmedUp bool

@@ -202,7 +202,13 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	var sigma float64
 	switch {
 	case seasonalOK && mask.Has(Seasonal):
-		r.Expected, sigma = ss.Expected, floorSigma(c, ss.Expected, ss.Sigma)
+		// The deviation of the point's place in its visit where the point
+		// is in line with the series' recent points (Result.Z).
+		sig := ss.Sigma
+		if ss.Visit > sig && !(rs.WarmedUp && math.Abs(x-rs.Median) >= c.MinZ*rs.Sigma) {
+			sig = ss.Visit
+		}
+		r.Expected, sigma = ss.Expected, floorSigma(c, ss.Expected, sig)
 	case rs.WarmedUp:
 		// The robust sigma is the floored MAD over MADScale, with the
 		// same floor: flooring it again would give it back, bit for bit

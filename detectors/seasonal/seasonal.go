@@ -15,8 +15,10 @@
 // is scored against the larger of the scale within visits and the
 // first points' scale × (1 − Gamma)^k, the share of the offset still the
 // previous period's. A series read once a bin or less is scored against
-// the first points' scale alone, as before the split. Score's Sigma, the
-// band an ensemble draws around Expected, stays the scale over all points.
+// the first points' scale alone, as before the split. Score's Sigma is the
+// scale over all points and Score's Visit the scale Z is scored against;
+// an ensemble draws its band from the larger where the point is in line
+// with the series' recent points (ensemble.Result.Z).
 //
 // Strength reports how much of the series' variation the seasonal profile
 // explains (1 − residual variance / variance around the level), which an
@@ -96,7 +98,8 @@ func (c Config) Validate() error {
 type Score struct {
 	Z        float64 // residual z-score against the scale of the point's place in its visit; 0 while warming up
 	Expected float64 // level + seasonal offset of the value's bin
-	Sigma    float64 // residual scale over all points (floored), the band's
+	Sigma    float64 // residual scale over all points (floored)
+	Visit    float64 // residual scale of the point's place in its visit (floored), Z's
 	WarmedUp bool    // a full period has been seen
 }
 
@@ -240,6 +243,7 @@ func (d *Detector) Score(ts int64, x float64) Score {
 		mae = max(d.maeIn, d.stale*mae)
 	}
 	sigma := max(1.2533141373155001*mae, floor)
+	s.Visit = sigma
 	if sigma == 0 {
 		if x != exp {
 			s.Z = math.Copysign(1e6, x-exp)
