@@ -266,7 +266,10 @@ type Config struct {
 	// within ResolveZ of the robust baseline (the series' recent points)
 	// join the baselines, so a day-level change (a weekend) is learned
 	// instead of being held out, firing again in the same bins the next
-	// day. Default 0: every point joins the baselines.
+	// day; those farther off stay out of the robust window and the
+	// seasonal level but teach their bin (seasonal.Detector.Learn), so a
+	// recurrence at that time (a daily job) fires twice, not every day.
+	// Default 0: every point joins the baselines.
 	Hold int `yaml:"hold"`
 	// Repeat, with MinZ, keeps a series' habit from alerting: a run off the
 	// baseline no farther off than each of the series' last Repeat.Count

@@ -252,7 +252,13 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 		// Keep the incident out of the baselines that give the expected
 		// value (see Config.Hold).
 		e.held++
-		e.sea.Keep(ts)
+		if e.echo && !e.byLevel {
+			// An echo's point off the recent points: its bin learns it
+			// (Config.Hold), the rest of the model keeps it out.
+			e.sea.Learn(ts, x)
+		} else {
+			e.sea.Keep(ts)
+		}
 	} else {
 		e.rz.Add(x)
 		e.sea.Add(ts, x)

@@ -146,6 +146,24 @@ func (d *Detector) Keep(ts int64) {
 	d.kept[b/64] |= 1 << (b % 64)
 }
 
+// Learn moves the offset of ts's bin towards x as Add does, and leaves
+// the level, the residual scales and the visit untouched: the bin takes a
+// value the rest of the model keeps out (an ensemble's echo of a hold,
+// which recurs at its time of the period). The bin is no longer kept.
+func (d *Detector) Learn(ts int64, x float64) {
+	if math.IsNaN(x) || math.IsInf(x, 0) || d.n == 0 {
+		return
+	}
+	b := d.bin(ts)
+	d.kept[b/64] &^= 1 << (b % 64)
+	off := d.season[b]
+	if math.IsNaN(off) {
+		d.season[b] = x - d.level
+		return
+	}
+	d.season[b] = off + d.cfg.Gamma*(x-d.level-off)
+}
+
 // Kept reports whether the latest value of ts's bin was kept out of the
 // profile (Keep) rather than added.
 func (d *Detector) Kept(ts int64) bool {

@@ -299,3 +299,43 @@ func TestKeptRoundTrip(t *testing.T) {
 		t.Fatal("a record of 288 bins restored into 64")
 	}
 }
+
+// TestLearn: Learn moves the offset of its bin by gamma of the point's
+// residual, as Add does, against the level as it was; it clears the bin's
+// kept bit, and leaves the level, the scales and the visit as they were:
+// another bin's expected value is unchanged, and the next point of the
+// visit is scored against the same scale as if the learnt point had not
+// come.
+func TestLearn(t *testing.T) {
+	ts, xs := busyLink(23, 2*8640)
+	a, _ := New(Config{})
+	for i := range 8640 + 100 {
+		a.Update(ts[i], xs[i])
+	}
+	st, _ := a.MarshalBinary()
+	b, _ := New(Config{})
+	if err := b.UnmarshalBinary(st); err != nil {
+		t.Fatal(err)
+	}
+	at, x := ts[8640+100], 2*xs[8640+100]
+	off := a.season[a.bin(at)]
+	b.Keep(at)
+	b.Learn(at, x)
+	if b.Kept(at) {
+		t.Error("the bin is still kept after Learn")
+	}
+	if got, want := b.season[b.bin(at)], off+b.cfg.Gamma*(x-a.level-off); got != want {
+		t.Errorf("the bin's offset after Learn %v, want %v (before %v)", got, want, off)
+	}
+	if b.level != a.level || b.mae != a.mae || b.mae0 != a.mae0 || b.maeIn != a.maeIn || b.n != a.n || b.last != a.last {
+		t.Errorf("Learn moved the level, a scale, the count or the visit: level %v / %v, n %d / %d", b.level, a.level, b.n, a.n)
+	}
+	other := ts[8640+100] + 3*3600e9
+	if b.Score(other, 1).Expected != a.Score(other, 1).Expected {
+		t.Error("Learn moved another bin")
+	}
+	next := ts[8640+101]
+	if sb, sa := b.Score(next, xs[8640+101]), a.Score(next, xs[8640+101]); sb.Sigma != sa.Sigma || sb.Visit != sa.Visit {
+		t.Errorf("the next point's scales %v / %v after Learn, %v / %v without the point", sb.Sigma, sb.Visit, sa.Sigma, sa.Visit)
+	}
+}
