@@ -77,16 +77,21 @@ var detectLike = CounterDefaults(Config{Detectors: []string{"robust_z", "ewma", 
 // points began teaching their seasonal bins, a change of behaviour: 12
 // onsets a day apart on art_daily_jumpsdown became the one at its anomaly,
 // and one onset on machine_temperature_system_failure came 2 points
-// earlier.
+// earlier. All six were computed again when a seasonal bin with no
+// offset yet stopped scoring against the level alone (seasonal
+// Score.WarmedUp false there), a change of behaviour: the gated
+// configurations lost 3 onsets and moved 2 (art_daily_jumpsdown,
+// TravelTime_387, occupancy_t4013), the ungated ones gained 3 on
+// simulated series with gaps.
 var diffHashes = map[string]string{
-	"default": "7f5c54279c357a88da77f0d35f8abbefa0809444dd782487b1a5b6e17f092652",
-	"counter": "529cb6a9f6f8efa40586c15abeefbec3938761e32628fecc1a2a428d89bd3e04",
-	"all":     "da334e72ea11871a3f5aa940a31fe0440ea3569c5ca719314de4ca5eedb279c7",
-	"level":   "2c9fd001d31b8116dee7685ef493fb608eec04a23a72b3d1c4fdc9b98dfbba4f",
-	"range":   "1154e0f7c203faf0b7a6ba20c1edc91e2272ce860996a3cffd3406865ef8e55a",
+	"default": "cc73ed35dffa9550f6372d9fc7a1fc6a1830a0a0a8ff9d56fe0d488f3c0228c1",
+	"counter": "305c1309751e82795f7002b9c3ea88456af638baf08fe3c12441fe005d78947f",
+	"all":     "348fd6eae26d26dd1174f68ab9ab9988d9f3ee3171ba5ed8b7f6c9f746553393",
+	"level":   "c4c34ac31e1910da0ea905f21e76c908b5078a7417e248b3b76021da114fdc10",
+	"range":   "ef8bedc9701c24e085c5d26a9ab5d77e62ab579e5ba5d8f53404e73c4426569f",
 	// Added with the benchmark's detect-like configuration, computed with
 	// the members' files of that commit and of this one alike.
-	"detect": "0b45f2d995224010d4e6479cd82ba308c63396c6a374ebe05346239f24d3296b",
+	"detect": "aaf7ae0f4505a1684820f59819af1573a85bda9f97e00d5b53e5180eaccd3e41",
 }
 
 // hashResult writes every field of r into h, floats by their bits.

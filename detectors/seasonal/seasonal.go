@@ -20,6 +20,10 @@
 // an ensemble draws its band from the larger where the point is in line
 // with the series' recent points (ensemble.Result.Z).
 //
+// A bin with no offset yet (every point of it kept out, or missing, since
+// the series began) has no expectation: its values score as not warmed up
+// rather than against the level alone.
+//
 // Strength reports how much of the series' variation the seasonal profile
 // explains (1 − residual variance / variance around the level), which an
 // ensemble uses to decide whether the series is seasonal at this period.
@@ -100,7 +104,7 @@ type Score struct {
 	Expected float64 // level + seasonal offset of the value's bin
 	Sigma    float64 // residual scale over all points (floored)
 	Visit    float64 // residual scale of the point's place in its visit (floored), Z's
-	WarmedUp bool    // a full period has been seen
+	WarmedUp bool    // a full period has been seen and the value's bin has an offset
 }
 
 // Detector is the seasonal model of one series. It is not safe for
@@ -241,12 +245,13 @@ func (d *Detector) Score(ts int64, x float64) Score {
 		return Score{}
 	}
 	off := d.season[d.bin(ts)]
-	if math.IsNaN(off) {
+	fresh := math.IsNaN(off)
+	if fresh {
 		off = 0
 	}
 	exp := d.level + off
 	s := Score{Expected: exp}
-	if ts-d.first < int64(d.cfg.Period) {
+	if ts-d.first < int64(d.cfg.Period) || fresh {
 		return s
 	}
 	floor := max(d.cfg.MinSigma, d.cfg.MinSigmaFraction*math.Abs(d.level))

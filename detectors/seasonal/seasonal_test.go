@@ -339,3 +339,30 @@ func TestLearn(t *testing.T) {
 		t.Errorf("the next point's scales %v / %v after Learn, %v / %v without the point", sb.Sigma, sb.Visit, sa.Sigma, sa.Visit)
 	}
 }
+
+// TestUnvisitedBin: a bin with no offset yet (its points on the first day
+// were all kept out, or missing) has no expectation: on the second day its
+// points score as not warmed up (an ensemble then reads another baseline)
+// rather than against the level alone, which on a busy link's profile is
+// several times off; its neighbour scores as usual.
+func TestUnvisitedBin(t *testing.T) {
+	ts, xs := busyLink(24, 2*8640)
+	d, _ := New(Config{})
+	const kept = 8 * 3600 / 10 // 08:00: a bin's first reading
+	for i := range 8640 {
+		if i >= kept && i < kept+30 {
+			d.Keep(ts[i])
+			continue
+		}
+		d.Update(ts[i], xs[i])
+	}
+	for i := 8640; i < 8640+kept; i++ {
+		d.Update(ts[i], xs[i])
+	}
+	if s := d.Score(ts[8640+kept], xs[8640+kept]); s.WarmedUp || s.Z != 0 {
+		t.Errorf("the unvisited bin's first point on the second day: %+v, want not warmed up", s)
+	}
+	if s := d.Score(ts[8640+kept+30], xs[8640+kept+30]); !s.WarmedUp {
+		t.Errorf("the next bin's first point: %+v, want warmed up", s)
+	}
+}
