@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/telekernel/telekernel/collectors/gnmi"
 	"github.com/telekernel/telekernel/internal/yamlfile"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -28,7 +29,8 @@ type Suffix struct {
 	Kind   string `yaml:"kind"`
 }
 
-// Mapping turns the columns of a wide CSV export into series. A column is
+// Mapping turns the columns of a wide CSV export into series. A column
+// named by a gNMI path is that leaf's series (pathColumn); any other is
 // named PREFIX+LEAF: PREFIX an interface or location ("HundredGigE0/0/0/0",
 // "0/RP0/CPU0"; it becomes the keys name=PREFIX) or a table path with "__"
 // separators ("global__"), LEAF a lowercase hyphenated name
@@ -233,6 +235,9 @@ func (m *Mapping) Column(name string) Column {
 // column maps a column name to its series, and reports whether its kind
 // is a guess (the leaf is not listed).
 func (m *Mapping) column(name string) (c Column, guessed bool) {
+	if c, guessed, ok := m.pathColumn(name); ok {
+		return c, guessed
+	}
 	var keys, leaf, table string
 	iface := false
 	if p := prefixRE.FindString(name); p != "" && len(p) < len(name) && isLeafStart(name[len(p)]) {
@@ -255,6 +260,41 @@ func (m *Mapping) column(name string) (c Column, guessed bool) {
 	}
 	kind, _ := parseKind(l.Kind) // validated by compile
 	return Column{Metric: metric, Keys: keys, Kind: kind}, !ok
+}
+
+// originRE matches the origin in front of a path column
+// ("openconfig:/interfaces/…").
+var originRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]*:/`)
+
+// pathColumn maps a column named by a gNMI path, as an export of streamed
+// telemetry names it ("/interfaces/interface[name=Ethernet1]/state/oper-status",
+// optionally with an origin or YANG module prefixes): the metric and keys
+// the gNMI collector gives that leaf. Its kind is, in order, a Leaves
+// entry for the metric (whose metric, if any, replaces it), the kind the
+// collector fixes by the leaf's name (the vocabulary's leaves, OpenConfig's
+// counters containers, counter suffixes), else the suffix guess on the last
+// element; a state is listed, the rest is a guess the first value settles.
+// A name that is not a valid path ("/a/b[k]") is the metric as it is,
+// without keys. ok is false for a name that is not a path.
+func (m *Mapping) pathColumn(name string) (c Column, guessed, ok bool) {
+	if !strings.HasPrefix(name, "/") && !originRE.MatchString(name) {
+		return Column{}, false, false
+	}
+	metric, keys, kind, err := gnmi.Series(name)
+	if err != nil {
+		metric, keys, kind = name, "", 0
+	}
+	if l, listed := m.Leaves[metric]; listed {
+		if l.Metric != "" {
+			metric = l.Metric
+		}
+		kind, _ = parseKind(l.Kind) // validated by compile
+		return Column{Metric: metric, Keys: keys, Kind: kind}, false, true
+	}
+	if kind == 0 {
+		kind, _ = parseKind(m.kindOf(metric[strings.LastIndexByte(metric, '/')+1:]))
+	}
+	return Column{Metric: metric, Keys: keys, Kind: kind}, kind != schemas.KindState, true
 }
 
 func isLeafStart(c byte) bool { return c >= 'a' && c <= 'z' }

@@ -59,6 +59,44 @@ func TestMappingColumn(t *testing.T) {
 	f("oper-status", Column{"/native/oper-status", "", g})
 }
 
+// TestMappingPathColumns: a column named by a gNMI path maps to the metric,
+// keys and kind the gNMI collector gives that leaf; a leaf the collector
+// leaves to the value's type takes the suffix guess (a guess the first
+// value settles); a Leaves entry for the metric overrides it; a name that
+// is not a valid path is the metric as it is, without keys.
+func TestMappingPathColumns(t *testing.T) {
+	m := DefaultMapping()
+	c, g, st := schemas.KindCounter, schemas.KindGauge, schemas.KindState
+	for _, tc := range []struct {
+		name    string
+		want    Column
+		guessed bool
+	}{
+		{"/interfaces/interface[name=Ethernet1]/state/counters/in-octets", Column{ifCounters + "in-octets", "name=Ethernet1", c}, true},
+		{"/interfaces/interface[name=Ethernet1]/state/oper-status", Column{schemas.MetricOperStatus, "name=Ethernet1", st}, false},
+		{"openconfig:/openconfig-interfaces:interfaces/interface[name=et-0/0/1]/state/admin-status", Column{schemas.MetricAdminStatus, "name=et-0/0/1", st}, false},
+		{"/network-instances/network-instance[name=default]/protocols/protocol[identifier=BGP][name=BGP]/bgp/neighbors/neighbor[neighbor-address=10.0.0.1]/state/session-state",
+			Column{schemas.MetricBGPSessionState, schemas.BGPInstanceKeys + ",neighbor-address=10.0.0.1", st}, false},
+		{"/system/cpus/cpu[index=0]/state/total/instant", Column{"/system/cpus/cpu/state/total/instant", "index=0", g}, true},
+		{"/qos/interfaces/interface[interface-id=Ethernet1]/output/queues/queue[name=BE]/state/dropped-pkts", Column{"/qos/interfaces/interface/output/queues/queue/state/dropped-pkts", "interface-id=Ethernet1,name=BE", c}, true},
+		{"/vendor/x[id=1]/buffer-drops", Column{"/vendor/x/buffer-drops", "id=1", c}, true},
+		{"/vendor/x[id=1]/temperature", Column{"/vendor/x/temperature", "id=1", g}, true},
+		{"/a/b[k]/c", Column{"/a/b[k]/c", "", g}, true}, // not a valid path: its name, no keys
+	} {
+		got, guessed := m.column(tc.name)
+		if got != tc.want || guessed != tc.guessed {
+			t.Errorf("column(%q) = %+v (guessed %v), want %+v (guessed %v)", tc.name, got, guessed, tc.want, tc.guessed)
+		}
+	}
+	o, err := ParseMapping("override.yaml", []byte("leaves:\n  /vendor/x/temperature: {kind: counter}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := o.Column("/vendor/x[id=1]/temperature"); got != (Column{"/vendor/x/temperature", "id=1", c}) {
+		t.Errorf("with a Leaves entry for the metric: %+v, want a counter", got)
+	}
+}
+
 func TestMappingDevice(t *testing.T) {
 	m := DefaultMapping()
 	f := func(path, want string) {

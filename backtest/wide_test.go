@@ -203,10 +203,26 @@ func TestWideSameSeries(t *testing.T) {
 // TestWideLinkDownEndToEnd replays a wide CSV whose interface oper-status
 // goes UP → DOWN → UP through backtest.Run with the default detect
 // configuration: the detect stage's state path fires link_down at the DOWN
-// row's timestamp and resolves it at the UP row's.
+// row's timestamp and resolves it at the UP row's. The columns are named
+// as IOS-XR exports them, and as an export of streamed telemetry does, by
+// their gNMI paths.
 func TestWideLinkDownEndToEnd(t *testing.T) {
+	t.Run("ios-xr", func(t *testing.T) {
+		wideLinkDown(t, "HundredGigE0/0/0/10oper-status,HundredGigE0/0/0/10admin-status,HundredGigE0/0/0/10bytes-received", "name=HundredGigE0/0/0/10")
+	})
+	t.Run("gnmi-paths", func(t *testing.T) {
+		wideLinkDown(t, "/interfaces/interface[name=Ethernet1]/state/oper-status,openconfig:/interfaces/interface[name=Ethernet1]/state/admin-status,"+
+			"/openconfig-interfaces:interfaces/interface[name=Ethernet1]/state/counters/in-octets", "name=Ethernet1")
+	})
+}
+
+// wideLinkDown is TestWideLinkDownEndToEnd on the columns of header (an
+// interface's oper-status, admin-status and a traffic counter, in that
+// order) of the interface keyed keys.
+func wideLinkDown(t *testing.T, header, keys string) {
+	t.Helper()
 	var b strings.Builder
-	b.WriteString("time,HundredGigE0/0/0/10oper-status,HundredGigE0/0/0/10admin-status,HundredGigE0/0/0/10bytes-received\n")
+	b.WriteString("time," + header + "\n")
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	const down, up = 40, 46
 	for i := range 80 {
@@ -226,13 +242,13 @@ func TestWideLinkDownEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !st.StateSeries[schemas.SeriesKey{Device: "leaf9", Metric: schemas.MetricOperStatus, Keys: "name=HundredGigE0/0/0/10"}] {
+	if !st.StateSeries[schemas.SeriesKey{Device: "leaf9", Metric: schemas.MetricOperStatus, Keys: keys}] {
 		t.Errorf("state series %v, want leaf9's oper-status", st.StateSeries)
 	}
 	var fired, resolved bool
 	for _, d := range dets {
 		t.Logf("%s %s %s %s %s", d.EventTime.Format(time.RFC3339), d.State, d.Detector, d.Metric, d.Keys)
-		if d.Detector != "link_down" || d.Metric != schemas.MetricOperStatus || d.Keys != "name=HundredGigE0/0/0/10" {
+		if d.Detector != "link_down" || d.Metric != schemas.MetricOperStatus || d.Keys != keys {
 			continue
 		}
 		switch d.State {

@@ -82,6 +82,35 @@ func TestParseFormatPath(t *testing.T) {
 	}
 }
 
+// TestSeries: a leaf's string path gives the metric, keys and kind the
+// collector gives the leaf (a path without a value: the kind by name, 0
+// where the value's type decides).
+func TestSeries(t *testing.T) {
+	for _, c := range []struct {
+		path, metric, keys string
+		kind               schemas.Kind
+	}{
+		{"/interfaces/interface[name=Ethernet1]/state/counters/in-octets", schemas.MetricInOctets, "name=Ethernet1", schemas.KindCounter},
+		{"/openconfig-interfaces:interfaces/interface[name=Ethernet1]/state/oper-status", schemas.MetricOperStatus, "name=Ethernet1", schemas.KindState},
+		{"openconfig:/interfaces/interface[name=et-0/0/1]/state/admin-status", schemas.MetricAdminStatus, "name=et-0/0/1", schemas.KindState},
+		{"/network-instances/network-instance[name=default]/protocols/protocol[identifier=BGP][name=BGP]/bgp/neighbors/neighbor[neighbor-address=10.0.0.1]/state/session-state",
+			schemas.MetricBGPSessionState, schemas.BGPInstanceKeys + ",neighbor-address=10.0.0.1", schemas.KindState},
+		{"/system/cpus/cpu[index=0]/state/total/instant", "/system/cpus/cpu/state/total/instant", "index=0", schemas.KindGauge},
+		{"/qos/interfaces/interface[interface-id=Ethernet1]/state/queue-depth", "/qos/interfaces/interface/state/queue-depth", "interface-id=Ethernet1", 0},
+		{"/a/b/rx-errors", "/a/b/rx-errors", "", schemas.KindCounter},
+	} {
+		m, k, kind, err := Series(c.path)
+		if err != nil || m != c.metric || k != c.keys || kind != c.kind {
+			t.Errorf("Series(%q) = %q %q %v %v, want %q %q %v", c.path, m, k, kind, err, c.metric, c.keys, c.kind)
+		}
+	}
+	for _, bad := range []string{"/a/b[k]/c", "/"} {
+		if _, _, _, err := Series(bad); err == nil {
+			t.Errorf("Series(%q): no error", bad)
+		}
+	}
+}
+
 func TestNormalizeTimestamp(t *testing.T) {
 	const ns = int64(1_790_000_000_123_000_000)
 	for _, c := range []struct{ in, want int64 }{

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	pb "github.com/openconfig/gnmi/proto/gnmi"
+
+	"github.com/telekernel/telekernel/schemas"
 )
 
 // elem is one element of a gNMI path: a name and its list keys.
@@ -171,6 +173,24 @@ func Metric(prefix, path *pb.Path) (metric, keys string, err error) {
 		return "", "", err
 	}
 	return canonical(origin, elems)
+}
+
+// Series returns the metric, the canonical keys and the kind that the
+// collector gives the leaf at path, a path in the usual string form
+// (ParsePath): "/interfaces/interface[name=Ethernet1]/state/counters/in-octets"
+// is the counter "/interfaces/interface/state/counters/in-octets" with
+// keys "name=Ethernet1". The kind is the one the collector fixes by the
+// leaf's name (the vocabulary, OpenConfig's counters containers, counter
+// suffixes), 0 where it takes it from the value's type.
+func Series(path string) (metric, keys string, kind schemas.Kind, err error) {
+	p, err := ParsePath(path)
+	if err != nil {
+		return "", "", 0, err
+	}
+	if metric, keys, err = Metric(nil, p); err != nil {
+		return "", "", 0, fmt.Errorf("cannot parse path %q: %w", path, err)
+	}
+	return metric, keys, classifyKind(metric).kind, nil
 }
 
 // ParsePath parses a path in the usual string form,
