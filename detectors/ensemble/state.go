@@ -197,12 +197,13 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
-// appendRepeats appends the repeat memory (version 6, Repeat.Count > 0): the run's distance,
-// the number of alerts kept (repeat.count), each one's distance and point,
-// and the ring's next slot.
+// appendRepeats appends the repeat memory (version 6, Repeat.Count > 0;
+// version 7 whatever the rule): the run's distance, the number of alerts
+// kept (repeat.count; 0 with the rule off, count 0 or -1), each one's
+// distance and point, and the ring's next slot.
 func (e *Ensemble) appendRepeats(dst []byte) []byte {
 	dst = enc.AppendF64(dst, e.runDev)
-	k := e.sh.cfg.Repeat.Count
+	k := max(e.sh.cfg.Repeat.Count, 0)
 	dst = enc.AppendU(dst, uint64(k))
 	for _, x := range e.rep.last[:k] {
 		dst = enc.AppendF64(dst, x.dev)
