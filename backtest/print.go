@@ -35,6 +35,12 @@ func PrintTable(w io.Writer, results []*Result) error {
 	row("replay wall time", func(r *Result) string {
 		return fmt.Sprintf("%v (%.0f points/s)", r.Stats.Elapsed.Round(time.Millisecond), r.Stats.Rate())
 	})
+	if len(results[0].NAB) == 0 {
+		// A data set whose interfaces or sessions carry states shows them
+		// here; 0 on an export with state columns means they were not
+		// read as states (a mapping to check).
+		row("state series (oper-status, sessions…)", func(r *Result) string { return fmt.Sprint(len(r.Stats.StateSeries)) })
+	}
 	row("firing detections", func(r *Result) string { return fmt.Sprint(r.Stats.Firing) })
 	if results[0].Report != nil {
 		printReport(row)

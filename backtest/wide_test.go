@@ -245,6 +245,14 @@ func wideLinkDown(t *testing.T, header, keys string) {
 	if !st.StateSeries[schemas.SeriesKey{Device: "leaf9", Metric: schemas.MetricOperStatus, Keys: keys}] {
 		t.Errorf("state series %v, want leaf9's oper-status", st.StateSeries)
 	}
+	// The table says how many series carried states: oper- and admin-status.
+	var out strings.Builder
+	if err := PrintTable(&out, []*Result{{Name: "default", Stats: st}}); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`state series[^\n|]*\|\s+2\|`).MatchString(out.String()) {
+		t.Errorf("the table does not show the 2 state series:\n%s", out.String())
+	}
 	var fired, resolved bool
 	for _, d := range dets {
 		t.Logf("%s %s %s %s %s", d.EventTime.Format(time.RFC3339), d.State, d.Detector, d.Metric, d.Keys)
