@@ -39,7 +39,7 @@ func PrintTable(w io.Writer, results []*Result) error {
 		// A data set whose interfaces or sessions carry states shows them
 		// here; 0 on an export with state columns means they were not
 		// read as states (a mapping to check).
-		row("state series (oper-status, sessions…)", func(r *Result) string { return fmt.Sprint(len(r.Stats.StateSeries)) })
+		row("series with state samples", func(r *Result) string { return fmt.Sprint(len(r.Stats.StateSeries)) })
 	}
 	row("firing detections", func(r *Result) string { return fmt.Sprint(r.Stats.Firing) })
 	if results[0].Report != nil {

@@ -250,7 +250,7 @@ func wideLinkDown(t *testing.T, header, keys string) {
 	if err := PrintTable(&out, []*Result{{Name: "default", Stats: st}}); err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`state series[^\n|]*\|\s+2\|`).MatchString(out.String()) {
+	if !regexp.MustCompile(`series with state samples[^\n|]*\|\s+2\|`).MatchString(out.String()) {
 		t.Errorf("the table does not show the 2 state series:\n%s", out.String())
 	}
 	var fired, resolved bool
