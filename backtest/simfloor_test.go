@@ -90,7 +90,8 @@ func TestSimBacktestFloors(t *testing.T) {
 // (2400 device-hours, 59.6 M samples) gives no false incident, and the
 // 3-day scenario deploy/examples/sim-faults.yaml (141.6 M samples) keeps
 // its per-kind floors and at most 15 false incidents in 1440
-// device-hours. About 11 minutes on the shared 2-core machine: it runs only under
+// device-hours (the goal), and the README's current figures within one
+// incident and a tenth of its firing detections. About 11 minutes on the shared 2-core machine: it runs only under
 // TK_BACKTEST_FULL=1.
 func TestSimBacktestFull(t *testing.T) {
 	if os.Getenv("TK_BACKTEST_FULL") == "" {
@@ -109,7 +110,15 @@ func TestSimBacktestFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := simEvaluate(t, cfg.Sim.Config, cfg.Sim.Span).Sim
+	res = simEvaluate(t, cfg.Sim.Config, cfg.Sim.Span)
+	s := res.Sim
+	// The README's current figures for the scenario ("Backtests", the
+	// shipped row): 3 false incidents in 1 440 device-hours, 292 firing
+	// detections; one incident more, or a tenth more firing, fails.
+	const readmeFalse, readmeFiring = 3, 292
+	if s.FalseIncidents > readmeFalse+1 || res.Report.Firing > readmeFiring*11/10 {
+		t.Errorf("scenario: %d false incidents, %d firing detections; README: %d, %d", s.FalseIncidents, res.Report.Firing, readmeFalse, readmeFiring)
+	}
 	for _, k := range s.Kinds {
 		if k.Expect == ExpectFire && k.Detected < k.Faults {
 			t.Errorf("scenario %s: %d of %d detected, want every one", k.Kind, k.Detected, k.Faults)
