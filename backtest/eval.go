@@ -49,7 +49,7 @@ type Dataset struct {
 
 // LoadDataset prepares the data at paths (files or folders) in format.
 // For wide CSV, m maps the columns (nil: DefaultMapping) and folders
-// contribute their *.csv and *.csv.gz files; for NAB, nabLabels (NAB's
+// contribute their *.csv, *.tsv and gzipped files; for NAB, nabLabels (NAB's
 // combined_windows.json, optional) gives the windows of NAB scoring.
 func LoadDataset(format string, paths []string, m *Mapping, nabLabels string) (*Dataset, error) {
 	if len(paths) == 0 {
@@ -61,7 +61,7 @@ func LoadDataset(format string, paths []string, m *Mapping, nabLabels string) (*
 		if m == nil {
 			m = DefaultMapping()
 		}
-		files, err := expand(paths, ".csv", ".csv.gz")
+		files, err := expand(paths, ".csv", ".csv.gz", ".tsv", ".tsv.gz")
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/csv"
@@ -93,11 +94,11 @@ func OpenWide(paths []string, m *Mapping) (Source, error) {
 // WideDevice returns the device of a wide CSV file by m.
 func WideDevice(path string, m *Mapping) string { return m.DeviceOf(wideBase(path)) }
 
-// wideBase is the file name without folders and .csv/.gz extensions.
+// wideBase is the file name without folders and .csv/.tsv/.gz extensions.
 func wideBase(path string) string {
 	b := filepath.Base(path)
 	b = strings.TrimSuffix(b, ".gz")
-	return strings.TrimSuffix(b, ".csv")
+	return strings.TrimSuffix(strings.TrimSuffix(b, ".csv"), ".tsv")
 }
 
 // GroupWide groups wide CSV files by what their names hold besides the
@@ -182,6 +183,9 @@ func (s *wideSource) row(rec []string) error {
 		if missing(cell) {
 			s.skipped++
 			continue
+		}
+		if s.r.Comma == ';' {
+			cell = decimalComma(cell)
 		}
 		if col.guess {
 			col.settle(cell)
@@ -402,6 +406,7 @@ func (s *wideSource) open(path string) error {
 	r := io.Reader(br)
 	s.f, s.path, s.line, s.device = f, path, 1, WideDevice(path, s.m)
 	s.r = csv.NewReader(r)
+	s.r.Comma = delimiter(br)
 	s.r.ReuseRecord = true
 	head, err := s.r.Read()
 	if err != nil {
@@ -429,6 +434,45 @@ func (s *wideSource) open(path string) error {
 			strings.Join(timeNames[:len(timeNames)-1], ", "), timeNames[len(timeNames)-1])
 	}
 	return nil
+}
+
+// delimiter returns the field separator of the file br reads, from its
+// header line: a comma, or, when the header holds none, a semicolon (the
+// spreadsheets of locales whose decimal mark is a comma) or a tab.
+func delimiter(br *bufio.Reader) rune {
+	head, _ := br.Peek(br.Size())
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		head = head[:i]
+	}
+	switch {
+	case bytes.IndexByte(head, ',') >= 0:
+		return ','
+	case bytes.IndexByte(head, '\t') >= 0:
+		return '\t'
+	case bytes.IndexByte(head, ';') >= 0:
+		return ';'
+	}
+	return ','
+}
+
+// decimalComma returns cell with its decimal comma as a point when cell is
+// a number written so ("12,5", "-0,25"; a semicolon-separated export
+// writes them in the locales that use it), else cell unchanged.
+func decimalComma(cell string) string {
+	i := strings.IndexByte(cell, ',')
+	if i < 0 || strings.IndexByte(cell, '.') >= 0 || strings.IndexByte(cell[i+1:], ',') >= 0 {
+		return cell
+	}
+	if p := cell[:i] + "." + cell[i+1:]; isNumber(p) {
+		return p
+	}
+	return cell
+}
+
+// isNumber reports whether s parses as a float.
+func isNumber(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
 }
 
 // bom is UTF-8's byte order mark, which spreadsheet exports write first.

@@ -458,6 +458,52 @@ func TestWideExportForms(t *testing.T) {
 	f("q6.csv", "Date,Time,timestamp", "2017-07-14,x,1500000000", "2017-07-14,y,1500000005.25")
 }
 
+// TestWideDelimiters: an export separated by semicolons (with decimal
+// commas, as spreadsheets write it where the comma is the decimal mark) or
+// by tabs (a .tsv file) reads as the comma-separated one; a state's text
+// keeps its comma, and a cell with two commas is no number.
+func TestWideDelimiters(t *testing.T) {
+	dir := t.TempDir()
+	want := []string{
+		"1500000000000000000 r1 /native/input-data-rate{name=Eth1} gauge=12.5",
+		"1500000000000000000 r1 /native/cpu-load{} gauge=-0.25",
+		"1500000000000000000 r1 /native/description{name=Eth1} state=a,b",
+		"1500000005000000000 r1 /native/input-data-rate{name=Eth1} gauge=13",
+		"1500000005000000000 r1 /native/cpu-load{} gauge=0.5",
+		"1500000005000000000 r1 /native/description{name=Eth1} state=c",
+	}
+	for name, data := range map[string]string{
+		"r1.csv":      "time,Eth1input-data-rate,cpu-load,Eth1description\n1500000000,12.5,-0.25,\"a,b\"\n1500000005,13,0.5,c\n",
+		"r1.tsv":      "time\tEth1input-data-rate\tcpu-load\tEth1description\n1500000000\t12.5\t-0.25\ta,b\n1500000005\t13\t0.5\tc\n",
+		"r1.tsv.gz":   "time\tEth1input-data-rate\tcpu-load\tEth1description\n1500000000\t12.5\t-0.25\ta,b\n1500000005\t13\t0.5\tc\n",
+		"r1-semi.csv": "time;Eth1input-data-rate;cpu-load;Eth1description\n1500000000;12,5;-0,25;a,b\n1500000005;13;0,5;c\n",
+	} {
+		path := writeWide(t, t.TempDir(), name, data)
+		m := DefaultMapping()
+		m.Device = "r1"
+		got, _, err := readWide(t, m, path)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		t.Run(name, func(t *testing.T) { checkSamples(t, got, want) })
+		if strings.Contains(name, ".tsv") {
+			ds, err := LoadDataset(FormatWide, []string{filepath.Dir(path)}, m, "")
+			if err != nil || !ds.Devices["r1"] {
+				t.Errorf("%s: a folder of it loads %v (%v), want device r1", name, ds, err)
+			}
+		}
+	}
+	if _, _, err := readWide(t, DefaultMapping(), writeWide(t, dir, "r2.csv", "time;Eth1input-data-rate\n1500000000;1\n1500000005;1,2,3\n")); err == nil || !strings.Contains(err.Error(), "not a number") {
+		t.Errorf("1,2,3 in a gauge column after a number: %v, want not a number", err)
+	}
+	for _, c := range []struct{ in, out string }{{"12,5", "12.5"}, {"-0,25", "-0.25"}, {"1,2,3", "1,2,3"}, {"1.5", "1.5"}, {"a,b", "a,b"}, {"1,5e3", "1.5e3"}} {
+		if got := decimalComma(c.in); got != c.out {
+			t.Errorf("decimalComma(%q) = %q, want %q", c.in, got, c.out)
+		}
+	}
+}
+
 // TestWideErrorLine: an error names the line of the file the cell is on,
 // also after a quoted cell that spans lines.
 func TestWideErrorLine(t *testing.T) {
