@@ -285,17 +285,30 @@ func (s *wideSource) time(cell string) (int64, error) {
 	return ns, nil
 }
 
-// timeNames are the names of the time column, in any case: the first of
-// them in the header is the time, the others are not read.
+// timeNames are the names of the time column, in any case, with an
+// exporter's "_" or "@" in front (InfluxDB's _time, Elasticsearch's
+// @timestamp) and a unit or zone after ("timestamp_ms", "Time (UTC)"):
+// the first of them in the header is the time, the others are not read.
+// The unit of epoch times comes from their size, whatever the name says.
 var timeNames = [...]string{"time", "timestamp", "ts", "datetime", "date"}
 
+// timeNameSuffixes are the units and zones a time column's name may end
+// in.
+var timeNameSuffixes = [...]string{"_ms", "_us", "_ns", "_s", "_sec", "_utc", "-ms", "-utc"}
+
 func isTimeName(name string) bool {
-	for _, n := range timeNames {
-		if strings.EqualFold(name, n) {
-			return true
+	n := strings.ToLower(strings.TrimSpace(name))
+	if i := strings.IndexByte(n, '('); i > 0 {
+		n = strings.TrimSpace(n[:i])
+	}
+	n = strings.TrimLeft(n, "_@")
+	for _, s := range timeNameSuffixes {
+		if t, ok := strings.CutSuffix(n, s); ok {
+			n = t
+			break
 		}
 	}
-	return false
+	return slices.Contains(timeNames[:], n)
 }
 
 // isIndexName reports whether a column is a row index: unnamed, or

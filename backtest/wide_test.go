@@ -407,6 +407,13 @@ func TestWideTimeColumn(t *testing.T) {
 	f("s11.csv", "Unnamed: 0,time", "0,1500000000", "1,1500000005.25", t0, t1)
 	f("s12.csv", "\ufeff,timestamp,date", "0,1500000000,2017-07-14", "1,1500000005.25,2017-07-14", t0, t1)
 	f("s13.csv", "date,time", "2017-07-14 02:40:00,x", "2017-07-14 02:40:05.25,y", t0, t1)
+	// Exporters' names: InfluxDB's _time, Elasticsearch's @timestamp, a
+	// unit or a zone after the name.
+	f("s14.csv", "_time", "2017-07-14T02:40:00Z", "2017-07-14T02:40:05.25Z", t0, t1)
+	f("s15.csv", "@timestamp", "2017-07-14T02:40:00.000Z", "2017-07-14T02:40:05.250Z", t0, t1)
+	f("s16.csv", "timestamp_ms", "1500000000000", "1500000005250", t0, t1)
+	f("s17.csv", "Time (UTC)", "2017-07-14 02:40:00", "2017-07-14 02:40:05.25", t0, t1)
+	f("s18.csv", "TIME_UTC", "2017-07-14 02:40:00", "2017-07-14 02:40:05.25", t0, t1)
 
 	bad := func(data, want string) {
 		t.Helper()
@@ -416,6 +423,7 @@ func TestWideTimeColumn(t *testing.T) {
 		}
 	}
 	bad("when,Eth1bytes-sent\n1500000000,12\n", "r1.csv: no time column in the header (want time, timestamp, ts, datetime or date)")
+	bad("timer,Eth1bytes-sent\n1500000000,12\n", "r1.csv: no time column in the header")
 	bad("time,Eth1bytes-sent\nyesterday,12\n", `r1.csv:2: cannot read time "yesterday": want epoch seconds, milliseconds, microseconds or nanoseconds, RFC 3339 or YYYY-MM-DD HH:MM:SS[.fff]`)
 	bad("time,Eth1bytes-sent\n1500000000000,12\n1500000005,13\n", `r1.csv:3: cannot read time "1500000005": want epoch milliseconds, as in the first row`)
 	bad("time,Eth1bytes-sent\n1500000000,12\n2017-07-14 02:40:05,13\n", `r1.csv:3: cannot read time "2017-07-14 02:40:05": want epoch seconds, as in the first row`)
