@@ -2,8 +2,10 @@ package backtest
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/telekernel/telekernel/collectors/gnmi"
@@ -30,8 +32,9 @@ type Suffix struct {
 }
 
 // Mapping turns the columns of a wide CSV export into series. A column
-// named by a gNMI path is that leaf's series (pathColumn); any other is
-// named PREFIX+LEAF: PREFIX an interface or location ("HundredGigE0/0/0/0",
+// named by a gNMI path is that leaf's series (pathColumn), one named as a
+// Prometheus series is that series (promColumn); any other is named
+// PREFIX+LEAF: PREFIX an interface or location ("HundredGigE0/0/0/0",
 // "0/RP0/CPU0"; it becomes the keys name=PREFIX) or a table path with "__"
 // separators ("global__"), LEAF a lowercase hyphenated name
 // ("bytes-received"). A leaf listed in Leaves with a metric takes that
@@ -238,6 +241,9 @@ func (m *Mapping) column(name string) (c Column, guessed bool) {
 	if c, guessed, ok := m.pathColumn(name); ok {
 		return c, guessed
 	}
+	if c, guessed, ok := m.promColumn(name); ok {
+		return c, guessed
+	}
 	var keys, leaf, table string
 	iface := false
 	if p := prefixRE.FindString(name); p != "" && len(p) < len(name) && isLeafStart(name[len(p)]) {
@@ -295,6 +301,95 @@ func (m *Mapping) pathColumn(name string) (c Column, guessed, ok bool) {
 		kind, _ = parseKind(m.kindOf(metric[strings.LastIndexByte(metric, '/')+1:]))
 	}
 	return Column{Metric: metric, Keys: keys, Kind: kind}, kind != schemas.KindState, true
+}
+
+// promRE matches a column named as a Prometheus series, as Grafana's CSV
+// export and the exporters' tools name them: metric{label="value", …}.
+var promRE = regexp.MustCompile(`^([A-Za-z_:][A-Za-z0-9_:]*)\{(.*)\}$`)
+
+// promLabelRE matches one label of a Prometheus series, its value quoted.
+var promLabelRE = regexp.MustCompile(`\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?`)
+
+// keyEscaper escapes a key's value as canonical keys do: a backslash
+// before a backslash, comma or equals sign.
+var keyEscaper = strings.NewReplacer(`\`, `\\`, `,`, `\,`, `=`, `\=`)
+
+// ifMIB maps IF-MIB's objects, as the SNMP exporter names them, to the
+// metrics the SNMP collector gives them (collectors/snmp).
+var ifMIB = map[string]Leaf{
+	"ifHCInOctets":     {schemas.MetricInOctets, "counter"},
+	"ifInOctets":       {schemas.MetricInOctets, "counter"},
+	"ifHCOutOctets":    {schemas.MetricOutOctets, "counter"},
+	"ifOutOctets":      {schemas.MetricOutOctets, "counter"},
+	"ifHCInUcastPkts":  {schemas.MetricInUnicastPkts, "counter"},
+	"ifInUcastPkts":    {schemas.MetricInUnicastPkts, "counter"},
+	"ifHCOutUcastPkts": {schemas.MetricOutUnicastPkts, "counter"},
+	"ifOutUcastPkts":   {schemas.MetricOutUnicastPkts, "counter"},
+	"ifInErrors":       {schemas.MetricInErrors, "counter"},
+	"ifOutErrors":      {schemas.MetricOutErrors, "counter"},
+	"ifInDiscards":     {schemas.MetricInDiscards, "counter"},
+	"ifOutDiscards":    {schemas.MetricOutDiscards, "counter"},
+	"ifOperStatus":     {schemas.MetricOperStatus, "state"},
+	"ifAdminStatus":    {schemas.MetricAdminStatus, "state"},
+}
+
+// promColumn maps a column named as a Prometheus series,
+// metric{label="value", …}: an IF-MIB object (ifHCInOctets, ifOperStatus…)
+// is the SNMP collector's metric for it, keyed by the interface's ifName,
+// else ifDescr, else ifIndex label (name=…); any other metric is
+// NativePrefix/METRIC keyed by its labels in name order, its kind a Leaves
+// entry for the metric, else a counter when the name ends in _total (the
+// Prometheus convention), else the suffix guess. The labels that name the
+// scrape, instance and job, are not keys: the file is the device. ok is
+// false for a name of another form.
+func (m *Mapping) promColumn(name string) (c Column, guessed, ok bool) {
+	g := promRE.FindStringSubmatch(name)
+	if g == nil {
+		return Column{}, false, false
+	}
+	labels := map[string]string{}
+	rest := g[2]
+	for rest != "" {
+		l := promLabelRE.FindStringSubmatchIndex(rest)
+		if l == nil || l[0] != 0 {
+			return Column{}, false, false
+		}
+		labels[rest[l[2]:l[3]]] = strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(rest[l[4]:l[5]])
+		rest = rest[l[1]:]
+	}
+	delete(labels, "instance")
+	delete(labels, "job")
+	if l, isIF := ifMIB[g[1]]; isIF {
+		var keys string
+		for _, k := range []string{"ifName", "ifDescr", "ifIndex"} {
+			if v, has := labels[k]; has {
+				keys = "name=" + keyEscaper.Replace(v)
+				break
+			}
+		}
+		kind, _ := parseKind(l.Kind)
+		return Column{Metric: l.Metric, Keys: keys, Kind: kind}, kind != schemas.KindState, true
+	}
+	names := slices.Sorted(maps.Keys(labels))
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = k + "=" + keyEscaper.Replace(labels[k])
+	}
+	metric, kind := m.NativePrefix+"/"+g[1], ""
+	if l, listed := m.Leaves[g[1]]; listed {
+		if l.Metric != "" {
+			metric = l.Metric
+		}
+		k, _ := parseKind(l.Kind)
+		return Column{Metric: metric, Keys: strings.Join(parts, ","), Kind: k}, false, true
+	}
+	if strings.HasSuffix(g[1], "_total") {
+		kind = "counter"
+	} else {
+		kind = m.kindOf(g[1])
+	}
+	k, _ := parseKind(kind)
+	return Column{Metric: metric, Keys: strings.Join(parts, ","), Kind: k}, k != schemas.KindState, true
 }
 
 func isLeafStart(c byte) bool { return c >= 'a' && c <= 'z' }

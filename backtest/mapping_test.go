@@ -97,6 +97,34 @@ func TestMappingPathColumns(t *testing.T) {
 	}
 }
 
+// TestMappingPromColumns: a column named as a Prometheus series (Grafana's
+// CSV export): an IF-MIB object is the SNMP collector's metric keyed by the
+// interface's ifName (else ifDescr, else ifIndex); another metric keeps its
+// name under the native prefix, keyed by its labels but instance and job,
+// a counter when it ends in _total.
+func TestMappingPromColumns(t *testing.T) {
+	m := DefaultMapping()
+	c, g, st := schemas.KindCounter, schemas.KindGauge, schemas.KindState
+	for _, tc := range []struct {
+		name    string
+		want    Column
+		guessed bool
+	}{
+		{`ifHCInOctets{ifName="Ethernet1", instance="r1:161", job="snmp"}`, Column{schemas.MetricInOctets, "name=Ethernet1", c}, true},
+		{`ifOperStatus{ifDescr="Gi0/0/1, uplink",ifIndex="3"}`, Column{schemas.MetricOperStatus, `name=Gi0/0/1\, uplink`, st}, false},
+		{`ifInErrors{ifIndex="3"}`, Column{schemas.MetricInErrors, "name=3", c}, true},
+		{`node_network_receive_bytes_total{device="eth0",instance="h1:9100"}`, Column{"/native/node_network_receive_bytes_total", "device=eth0", c}, true},
+		{`node_load1{}`, Column{"/native/node_load1", "", g}, true},
+		{`temp{sensor="a \"b\"", zone="2"}`, Column{"/native/temp", `sensor=a "b",zone=2`, g}, true},
+		{`bad{label=unquoted}`, Column{"/native/bad{label=unquoted}", "", g}, true}, // not a series: read as before
+	} {
+		got, guessed := m.column(tc.name)
+		if got != tc.want || guessed != tc.guessed {
+			t.Errorf("column(%q) = %+v (guessed %v), want %+v (guessed %v)", tc.name, got, guessed, tc.want, tc.guessed)
+		}
+	}
+}
+
 func TestMappingDevice(t *testing.T) {
 	m := DefaultMapping()
 	f := func(path, want string) {

@@ -208,29 +208,37 @@ func TestWideSameSeries(t *testing.T) {
 // their gNMI paths.
 func TestWideLinkDownEndToEnd(t *testing.T) {
 	t.Run("ios-xr", func(t *testing.T) {
-		wideLinkDown(t, "HundredGigE0/0/0/10oper-status,HundredGigE0/0/0/10admin-status,HundredGigE0/0/0/10bytes-received", "name=HundredGigE0/0/0/10")
+		wideLinkDown(t, "HundredGigE0/0/0/10oper-status,HundredGigE0/0/0/10admin-status,HundredGigE0/0/0/10bytes-received", "name=HundredGigE0/0/0/10", "UP", "DOWN")
 	})
 	t.Run("gnmi-paths", func(t *testing.T) {
 		wideLinkDown(t, "/interfaces/interface[name=Ethernet1]/state/oper-status,openconfig:/interfaces/interface[name=Ethernet1]/state/admin-status,"+
-			"/openconfig-interfaces:interfaces/interface[name=Ethernet1]/state/counters/in-octets", "name=Ethernet1")
+			"/openconfig-interfaces:interfaces/interface[name=Ethernet1]/state/counters/in-octets", "name=Ethernet1", "UP", "DOWN")
+	})
+	t.Run("prometheus", func(t *testing.T) {
+		// As Grafana exports the SNMP exporter's series: IF-MIB's
+		// ifOperStatus up(1) and down(2).
+		wideLinkDown(t, `"ifOperStatus{ifName=""Ethernet1"", instance=""r1"", job=""snmp""}",`+
+			`"ifAdminStatus{ifName=""Ethernet1"", instance=""r1"", job=""snmp""}",`+
+			`"ifHCInOctets{ifName=""Ethernet1"", instance=""r1"", job=""snmp""}"`, "name=Ethernet1", "1", "2")
 	})
 }
 
 // wideLinkDown is TestWideLinkDownEndToEnd on the columns of header (an
 // interface's oper-status, admin-status and a traffic counter, in that
-// order) of the interface keyed keys.
-func wideLinkDown(t *testing.T, header, keys string) {
+// order) of the interface keyed keys, whose states read upState and
+// downState.
+func wideLinkDown(t *testing.T, header, keys, upState, downState string) {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("time," + header + "\n")
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	const down, up = 40, 46
 	for i := range 80 {
-		st := "UP"
+		st := upState
 		if i >= down && i < up {
-			st = "DOWN"
+			st = downState
 		}
-		fmt.Fprintf(&b, "%d,%s,UP,%d\n", t0.Add(time.Duration(i)*5*time.Second).Unix(), st, 1000*i)
+		fmt.Fprintf(&b, "%d,%s,%s,%d\n", t0.Add(time.Duration(i)*5*time.Second).Unix(), st, upState, 1000*i)
 	}
 	path := writeWide(t, t.TempDir(), "leaf9.csv", b.String())
 	src, err := OpenWide([]string{path}, DefaultMapping())

@@ -38,9 +38,9 @@ event the latency to the first firing detection on its device, missed events, fa
 per device-hour and, for NAB data, NAB's scores. Two --config flags run both configurations on
 the same data side by side. Formats: parquet (the lake ROOT/samples/dt=…/), nab (CATEGORY/FILE.csv,
 --labels combined_windows.json), wide-csv (one file per device, a time column and one column per
-feature, counters, gauges or states, named as IOS-XR exports them or by gNMI paths such as
-/interfaces/interface[name=Ethernet1]/state/oper-status; --mapping FILE overrides the metric
-mapping). Labels: the
+feature, counters, gauges or states, named as IOS-XR exports them, by gNMI paths such as
+/interfaces/interface[name=Ethernet1]/state/oper-status or as Prometheus series such as
+ifOperStatus{ifName="Ethernet1"}; --mapping FILE overrides the metric mapping). Labels: the
 simulator's labels.jsonl, or CSV with a header (device or node, start, end, optional interface,
 keys, kind or event; epoch seconds or milliseconds, RFC 3339 or YYYY-MM-DD HH:MM:SS), such as
 bigdama18's labels/EXPERIMENT.csv. Progress goes to stderr.
