@@ -67,11 +67,7 @@ func TestMappingColumn(t *testing.T) {
 func TestMappingPathColumns(t *testing.T) {
 	m := DefaultMapping()
 	c, g, st := schemas.KindCounter, schemas.KindGauge, schemas.KindState
-	for _, tc := range []struct {
-		name    string
-		want    Column
-		guessed bool
-	}{
+	checkColumns(t, m, []columnCase{
 		{"/interfaces/interface[name=Ethernet1]/state/counters/in-octets", Column{ifCounters + "in-octets", "name=Ethernet1", c}, true},
 		{"/interfaces/interface[name=Ethernet1]/state/oper-status", Column{schemas.MetricOperStatus, "name=Ethernet1", st}, false},
 		{"openconfig:/openconfig-interfaces:interfaces/interface[name=et-0/0/1]/state/admin-status", Column{schemas.MetricAdminStatus, "name=et-0/0/1", st}, false},
@@ -82,12 +78,7 @@ func TestMappingPathColumns(t *testing.T) {
 		{"/vendor/x[id=1]/buffer-drops", Column{"/vendor/x/buffer-drops", "id=1", c}, true},
 		{"/vendor/x[id=1]/temperature", Column{"/vendor/x/temperature", "id=1", g}, true},
 		{"/a/b[k]/c", Column{"/a/b[k]/c", "", g}, true}, // not a valid path: its name, no keys
-	} {
-		got, guessed := m.column(tc.name)
-		if got != tc.want || guessed != tc.guessed {
-			t.Errorf("column(%q) = %+v (guessed %v), want %+v (guessed %v)", tc.name, got, guessed, tc.want, tc.guessed)
-		}
-	}
+	})
 	o, err := ParseMapping("override.yaml", []byte("leaves:\n  /vendor/x/temperature: {kind: counter}\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -105,11 +96,7 @@ func TestMappingPathColumns(t *testing.T) {
 func TestMappingPromColumns(t *testing.T) {
 	m := DefaultMapping()
 	c, g, st := schemas.KindCounter, schemas.KindGauge, schemas.KindState
-	for _, tc := range []struct {
-		name    string
-		want    Column
-		guessed bool
-	}{
+	checkColumns(t, m, []columnCase{
 		{`ifHCInOctets{ifName="Ethernet1", instance="r1:161", job="snmp"}`, Column{schemas.MetricInOctets, "name=Ethernet1", c}, true},
 		{`ifOperStatus{ifDescr="Gi0/0/1, uplink",ifIndex="3"}`, Column{schemas.MetricOperStatus, `name=Gi0/0/1\, uplink`, st}, false},
 		{`ifInErrors{ifIndex="3"}`, Column{schemas.MetricInErrors, "name=3", c}, true},
@@ -117,7 +104,21 @@ func TestMappingPromColumns(t *testing.T) {
 		{`node_load1{}`, Column{"/native/node_load1", "", g}, true},
 		{`temp{sensor="a \"b\"", zone="2"}`, Column{"/native/temp", `sensor=a "b",zone=2`, g}, true},
 		{`bad{label=unquoted}`, Column{"/native/bad{label=unquoted}", "", g}, true}, // not a series: read as before
-	} {
+	})
+}
+
+// columnCase is a column name, the series it maps to and whether its
+// kind is a guess.
+type columnCase struct {
+	name    string
+	want    Column
+	guessed bool
+}
+
+// checkColumns checks that m maps each case's column name as it says.
+func checkColumns(t *testing.T, m *Mapping, cases []columnCase) {
+	t.Helper()
+	for _, tc := range cases {
 		got, guessed := m.column(tc.name)
 		if got != tc.want || guessed != tc.guessed {
 			t.Errorf("column(%q) = %+v (guessed %v), want %+v (guessed %v)", tc.name, got, guessed, tc.want, tc.guessed)

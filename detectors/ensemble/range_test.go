@@ -133,30 +133,39 @@ func TestRangeBreakState(t *testing.T) {
 // points fires at any distance from the baseline; the same break in the
 // first day, or soon after another break, fires only when min_z off.
 func TestRangeBreakCalm(t *testing.T) {
+	// Offsets of 5 and 6 are about 3.3 and 4 baseline sigmas: below min_z (6).
 	f := func(name string, ex map[int]float64, want []int) {
 		t.Helper()
-		sh := rangeShared(t, rangeMembers...)
-		ts, xs := rangeSeries(2000, ex)
-		for i := range ts {
-			ts[i] *= 30 // 5-minute points: a day is 288
-		}
-		var fired []int
-		for i, r := range run(t, sh, ts, xs) {
-			if r.Transition == Fired {
-				fired = append(fired, i)
-				t.Logf("%s: fired at %d: z %.1f cause %v", name, i, r.Z, r.Cause.Names(nil))
-			}
-		}
-		if !slices.Equal(fired, want) {
-			t.Errorf("%s: fired at %v, want %v", name, fired, want)
-		}
+		calmFires(t, name, 100, 1, ex, want)
 	}
-	// Offsets of 5 and 6 are about 3.3 and 4 baseline sigmas: below min_z (6).
 	f("clean", nil, nil)
 	f("a calm break after a day", map[int]float64{1500: 5}, []int{1500})
 	f("a calm break in the first day", map[int]float64{250: 5}, nil)
 	f("a second break soon after", map[int]float64{1500: 5, 1550: 6}, []int{1500})
 	f("a second break after a calm", map[int]float64{1500: 5, 1800: 6}, []int{1500, 1800})
+}
+
+// calmFires runs the gate with range_break over 2000 five-minute points
+// (a day is 288) of noise of sigma around level with single-point
+// excursions ex (index → offset), and checks the onsets are want.
+func calmFires(t *testing.T, name string, level, sigma float64, ex map[int]float64, want []int) {
+	t.Helper()
+	sh := rangeShared(t, rangeMembers...)
+	ts, xs := rangeSeries(2000, nil)
+	for i := range ts {
+		ts[i] *= 30
+		xs[i] = level + sigma*(xs[i]-100) + ex[i]
+	}
+	var fired []int
+	for i, r := range run(t, sh, ts, xs) {
+		if r.Transition == Fired {
+			fired = append(fired, i)
+			t.Logf("%s: fired at %d: z %.2f cause %v", name, i, r.Z, r.Cause.Names(nil))
+		}
+	}
+	if !slices.Equal(fired, want) {
+		t.Errorf("%s: fired at %v, want %v", name, fired, want)
+	}
 }
 
 // TestRangeBreakCalmFloor: a calm break within the band's floor (robust_z's
@@ -166,27 +175,8 @@ func TestRangeBreakCalm(t *testing.T) {
 // a step of a few parts in a thousand is no incident. A calm break beyond
 // the floor still fires at any distance below min_z.
 func TestRangeBreakCalmFloor(t *testing.T) {
-	f := func(name string, ex map[int]float64, want []int) {
-		t.Helper()
-		sh := rangeShared(t, rangeMembers...)
-		ts, xs := rangeSeries(2000, nil)
-		for i := range ts {
-			// 5-minute points around 1000 with a sigma of 0.2: the floor's
-			// sigma is 10/MADScale, about 14.8.
-			ts[i] *= 30
-			xs[i] = 1000 + 0.2*(xs[i]-100) + ex[i]
-		}
-		var fired []int
-		for i, r := range run(t, sh, ts, xs) {
-			if r.Transition == Fired {
-				fired = append(fired, i)
-				t.Logf("%s: fired at %d: z %.2f cause %v", name, i, r.Z, r.Cause.Names(nil))
-			}
-		}
-		if !slices.Equal(fired, want) {
-			t.Errorf("%s: fired at %v, want %v", name, fired, want)
-		}
-	}
-	f("a calm break of 5 (0.3 floor sigmas)", map[int]float64{1500: 5}, nil)
-	f("a calm break of 30 (2 floor sigmas)", map[int]float64{1500: 30}, []int{1500})
+	// Around 1000 with a sigma of 0.2: the floor's sigma is 10/MADScale,
+	// about 14.8.
+	calmFires(t, "a calm break of 5 (0.3 floor sigmas)", 1000, 0.2, map[int]float64{1500: 5}, nil)
+	calmFires(t, "a calm break of 30 (2 floor sigmas)", 1000, 0.2, map[int]float64{1500: 30}, []int{1500})
 }
