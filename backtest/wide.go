@@ -2,7 +2,6 @@ package backtest
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/csv"
@@ -450,19 +449,42 @@ func (s *wideSource) open(path string) error {
 }
 
 // delimiter returns the field separator of the file br reads, from its
-// header line: a comma, or, when the header holds none, a semicolon (the
-// spreadsheets of locales whose decimal mark is a comma) or a tab.
+// header line: a comma, or, when the header holds none, a tab or a
+// semicolon (the spreadsheets of locales whose decimal mark is a comma).
+// Only the separators between names count, not those inside a quoted name
+// or within a name's braces or brackets (a Prometheus series' labels,
+// ifHCInOctets{ifName="Ethernet1", job="snmp"}, a gNMI path's keys).
 func delimiter(br *bufio.Reader) rune {
 	head, _ := br.Peek(br.Size())
-	if i := bytes.IndexByte(head, '\n'); i >= 0 {
-		head = head[:i]
+	var seen [3]bool // comma, tab, semicolon
+	quoted, depth := false, 0
+scan:
+	for _, c := range head {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '\n':
+			break scan // the end of the header line
+		case c == '{' || c == '[':
+			depth++
+		case (c == '}' || c == ']') && depth > 0:
+			depth--
+		case depth > 0:
+		case c == ',':
+			seen[0] = true
+		case c == '\t':
+			seen[1] = true
+		case c == ';':
+			seen[2] = true
+		}
 	}
 	switch {
-	case bytes.IndexByte(head, ',') >= 0:
+	case seen[0]:
 		return ','
-	case bytes.IndexByte(head, '\t') >= 0:
+	case seen[1]:
 		return '\t'
-	case bytes.IndexByte(head, ';') >= 0:
+	case seen[2]:
 		return ';'
 	}
 	return ','

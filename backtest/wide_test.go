@@ -553,3 +553,27 @@ func TestWideSpreadsheetErrors(t *testing.T) {
 		t.Errorf("%d cells skipped, want 6", n)
 	}
 }
+
+// TestWideDelimiterQuotedHeader: the separator is found among the header's
+// fields, not inside a quoted name or a series' labels: a semicolon or tab
+// export of Prometheus series (whose labels hold commas) is not read as
+// comma-separated.
+func TestWideDelimiterQuotedHeader(t *testing.T) {
+	want := []string{
+		"1500000000000000000 r1 " + schemas.MetricInOctets + "{name=Eth1} counter=12",
+		"1500000000000000000 r1 /native/x-rate{} gauge=1.5",
+	}
+	for name, data := range map[string]string{
+		"semi.csv":   "time;\"ifHCInOctets{ifName=\"\"Eth1\"\", instance=\"\"r1\"\"}\";x-rate\n1500000000;12;1,5\n",
+		"quoted.tsv": "time\t\"ifHCInOctets{ifName=\"\"Eth1\"\", instance=\"\"r1\"\"}\"\tx-rate\n1500000000\t12\t1.5\n",
+	} {
+		m := DefaultMapping()
+		m.Device = "r1"
+		got, _, err := readWide(t, m, writeWide(t, t.TempDir(), name, data))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		t.Run(name, func(t *testing.T) { checkSamples(t, got, want) })
+	}
+}
