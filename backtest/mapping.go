@@ -336,7 +336,8 @@ var ifMIB = map[string]Leaf{
 // promColumn maps a column named as a Prometheus series,
 // metric{label="value", …}: an IF-MIB object (ifHCInOctets, ifOperStatus…)
 // is the SNMP collector's metric for it, keyed by the interface's ifName,
-// else ifDescr, else ifIndex label (name=…); any other metric is
+// else ifDescr label (name=…; an empty label is missing), else name=ifIndexN
+// from the ifIndex label, as the collector keys it; any other metric is
 // NativePrefix/METRIC keyed by its labels in name order, its kind a Leaves
 // entry for the metric, else a counter when the name ends in _total (the
 // Prometheus convention), else the suffix guess. The labels that name the
@@ -361,11 +362,16 @@ func (m *Mapping) promColumn(name string) (c Column, guessed, ok bool) {
 	delete(labels, "job")
 	if l, isIF := ifMIB[g[1]]; isIF {
 		var keys string
-		for _, k := range []string{"ifName", "ifDescr", "ifIndex"} {
-			if v, has := labels[k]; has {
-				keys = "name=" + keyEscaper.Replace(v)
-				break
-			}
+		// As the SNMP collector names an interface: its ifName, else its
+		// ifDescr (the exporter writes an empty label for a missing one),
+		// else "ifIndex" and its index.
+		switch {
+		case labels["ifName"] != "":
+			keys = "name=" + keyEscaper.Replace(labels["ifName"])
+		case labels["ifDescr"] != "":
+			keys = "name=" + keyEscaper.Replace(labels["ifDescr"])
+		case labels["ifIndex"] != "":
+			keys = "name=ifIndex" + keyEscaper.Replace(labels["ifIndex"])
 		}
 		kind, _ := parseKind(l.Kind)
 		return Column{Metric: l.Metric, Keys: keys, Kind: kind}, kind != schemas.KindState, true

@@ -99,7 +99,6 @@ func TestMappingPromColumns(t *testing.T) {
 	checkColumns(t, m, []columnCase{
 		{`ifHCInOctets{ifName="Ethernet1", instance="r1:161", job="snmp"}`, Column{schemas.MetricInOctets, "name=Ethernet1", c}, true},
 		{`ifOperStatus{ifDescr="Gi0/0/1, uplink",ifIndex="3"}`, Column{schemas.MetricOperStatus, `name=Gi0/0/1\, uplink`, st}, false},
-		{`ifInErrors{ifIndex="3"}`, Column{schemas.MetricInErrors, "name=3", c}, true},
 		{`node_network_receive_bytes_total{device="eth0",instance="h1:9100"}`, Column{"/native/node_network_receive_bytes_total", "device=eth0", c}, true},
 		{`node_load1{}`, Column{"/native/node_load1", "", g}, true},
 		{`temp{sensor="a \"b\"", zone="2"}`, Column{"/native/temp", `sensor=a "b",zone=2`, g}, true},
@@ -257,4 +256,17 @@ func TestWideSourceErrors(t *testing.T) {
 	f("a,b\n1,2\n", "no time column")
 	f("time,Eth1bytes-sent\n1500000000,12\n1500000005,twelve\n", "r1.csv:3: cannot read column 2")
 	f("time,Eth1bytes-sent\nyesterday,12\n", "r1.csv:2: cannot read time")
+}
+
+// TestMappingPromInterfaceKeys: an IF-MIB column's keys are those the SNMP
+// collector gives the interface: an empty ifName (the SNMP exporter writes
+// ifName="" where the agent has none) falls back to ifDescr, and an
+// interface known by its ifIndex alone is name=ifIndexN.
+func TestMappingPromInterfaceKeys(t *testing.T) {
+	c, st := schemas.KindCounter, schemas.KindState
+	checkColumns(t, DefaultMapping(), []columnCase{
+		{`ifHCInOctets{ifDescr="Gi0/1", ifName="", instance="r1"}`, Column{schemas.MetricInOctets, "name=Gi0/1", c}, true},
+		{`ifOperStatus{ifAlias="", ifDescr="", ifIndex="7", ifName=""}`, Column{schemas.MetricOperStatus, "name=ifIndex7", st}, false},
+		{`ifInErrors{ifIndex="3"}`, Column{schemas.MetricInErrors, "name=ifIndex3", c}, true},
+	})
 }
