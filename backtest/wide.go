@@ -162,7 +162,7 @@ func (s *wideSource) row(rec []string) error {
 	if s.timeUnit == 0 {
 		s.pickTime(rec)
 	}
-	cell := strings.TrimSpace(rec[s.timeCol])
+	cell := s.timeCell(rec, s.timeCol)
 	if s.clockCol >= 0 {
 		cell += " " + strings.TrimSpace(rec[s.clockCol])
 	}
@@ -208,7 +208,7 @@ func (s *wideSource) pickTime(rec []string) {
 	s.timeCol, s.clockCol = s.timeCols[0], -1
 	date, clock := -1, -1
 	for _, i := range s.timeCols {
-		cell := strings.TrimSpace(rec[i])
+		cell := s.timeCell(rec, i)
 		switch {
 		case isDate(cell):
 			if date < 0 {
@@ -226,6 +226,17 @@ func (s *wideSource) pickTime(rec []string) {
 	if date >= 0 && clock >= 0 {
 		s.timeCol, s.clockCol = date, clock
 	}
+}
+
+// timeCell returns the cell of rec's column i as a time: trimmed, and in a
+// semicolon-separated file with its decimal comma as a point (an epoch
+// time's fraction, "1500000000,5").
+func (s *wideSource) timeCell(rec []string, i int) string {
+	cell := strings.TrimSpace(rec[i])
+	if s.r.Comma == ';' {
+		cell = decimalComma(cell)
+	}
+	return cell
 }
 
 // isTime reports whether cell is an epoch time or a date-time.

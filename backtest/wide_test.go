@@ -577,3 +577,18 @@ func TestWideDelimiterQuotedHeader(t *testing.T) {
 		t.Run(name, func(t *testing.T) { checkSamples(t, got, want) })
 	}
 }
+
+// TestWideDecimalCommaTime: in a semicolon-separated export the time
+// column's epoch fractions have the decimal comma its values have.
+func TestWideDecimalCommaTime(t *testing.T) {
+	m := DefaultMapping()
+	m.Device = "r1"
+	got, _, err := readWide(t, m, writeWide(t, t.TempDir(), "r1.csv", "time;x-rate\n1500000000,5;12,5\n1500000001,25;13\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSamples(t, got, []string{
+		"1500000000500000000 r1 /native/x-rate{} gauge=12.5",
+		"1500000001250000000 r1 /native/x-rate{} gauge=13",
+	})
+}
