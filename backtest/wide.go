@@ -430,6 +430,9 @@ func (s *wideSource) open(path string) error {
 	s.f, s.path, s.line, s.device = f, path, 1, WideDevice(path, s.m)
 	s.r = csv.NewReader(r)
 	s.r.Comma = delimiter(br)
+	// TSV has no quoting: a name may hold quotes as written
+	// (ifOperStatus{ifName="Eth1"}).
+	s.r.LazyQuotes = s.r.Comma == '\t'
 	s.r.ReuseRecord = true
 	head, err := s.r.Read()
 	if err != nil {

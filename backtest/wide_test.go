@@ -592,3 +592,19 @@ func TestWideDecimalCommaTime(t *testing.T) {
 		"1500000001250000000 r1 /native/x-rate{} gauge=13",
 	})
 }
+
+// TestWideTSVBareQuotes: a tab-separated export need not quote a name
+// that holds quotes (TSV has no quoting): a Prometheus series' name is
+// read as written.
+func TestWideTSVBareQuotes(t *testing.T) {
+	m := DefaultMapping()
+	m.Device = "r1"
+	got, _, err := readWide(t, m, writeWide(t, t.TempDir(), "r1.tsv", "time\tifHCInOctets{ifName=\"Eth1\", job=\"snmp\"}\tifOperStatus{ifName=\"Eth1\"}\n1500000000\t12\t2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSamples(t, got, []string{
+		"1500000000000000000 r1 " + schemas.MetricInOctets + "{name=Eth1} counter=12",
+		"1500000000000000000 r1 " + schemas.MetricOperStatus + "{name=Eth1} state=2",
+	})
+}
