@@ -125,7 +125,9 @@ func DefaultMapping() *Mapping {
 // are added or replaced, suffixes are tried before the default ones, and
 // native_prefix, default_kind and device_pattern replace the defaults when
 // set. A listed leaf without a kind takes it from the merged suffixes and
-// default kind. Errors name the file, the line and the field.
+// default kind; one keyed by a gNMI metric ("/interfaces/interface/state/
+// counters/in-octets") first from the kind the gNMI collector gives it by
+// name. Errors name the file, the line and the field.
 func LoadMapping(path string) (*Mapping, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -151,6 +153,12 @@ func ParseMapping(name string, data []byte) (*Mapping, error) {
 		}
 		m.Device = o.Device
 		for leaf, l := range o.Leaves {
+			if l.Kind == "" && strings.HasPrefix(leaf, "/") {
+				// A gNMI metric: the kind the collector gives it by name.
+				if _, _, k, err := gnmi.Series(leaf); err == nil && k != 0 {
+					l.Kind = k.String()
+				}
+			}
 			if l.Kind == "" {
 				l.Kind = m.kindOf(leaf) // by the merged suffixes and default
 			}

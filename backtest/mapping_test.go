@@ -270,3 +270,20 @@ func TestMappingPromInterfaceKeys(t *testing.T) {
 		{`ifInErrors{ifIndex="3"}`, Column{schemas.MetricInErrors, "name=ifIndex3", c}, true},
 	})
 }
+
+// TestMappingPathLeafWithoutKind: a --mapping entry keyed by a gNMI metric
+// that renames it without a kind keeps the kind the collector gives the
+// leaf (a counter under counters, a state for oper-status), not the IOS-XR
+// suffix guess.
+func TestMappingPathLeafWithoutKind(t *testing.T) {
+	o, err := ParseMapping("override.yaml", []byte("leaves:\n"+
+		"  /interfaces/interface/state/counters/in-octets: {metric: /x/in}\n"+
+		"  /interfaces/interface/state/oper-status: {metric: /x/oper}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkColumns(t, o, []columnCase{
+		{"/interfaces/interface[name=E1]/state/counters/in-octets", Column{"/x/in", "name=E1", schemas.KindCounter}, false},
+		{"/interfaces/interface[name=E1]/state/oper-status", Column{"/x/oper", "name=E1", schemas.KindState}, false},
+	})
+}
