@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/csv"
@@ -28,12 +29,15 @@ type wideSource struct {
 	paths []string
 	next  int
 
-	f       *os.File
-	r       *csv.Reader
-	path    string
-	line    int
-	device  string
-	timeCol int
+	f    *os.File
+	r    *csv.Reader
+	path string
+	line int
+	// skipLines are the lines before the header that the CSV reader
+	// does not see (an Excel sep= line).
+	skipLines int
+	device    string
+	timeCol   int
 	// clockCol is the column of the time of day when the time column
 	// holds dates alone (a spreadsheet's Date and Time), -1 otherwise.
 	clockCol int
@@ -141,9 +145,10 @@ func (s *wideSource) Next(ctx context.Context) ([]schemas.Sample, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %w", s.path, err)
+			return nil, fmt.Errorf("cannot read %s: %w", s.path, s.fileLines(err))
 		}
 		s.line, _ = s.r.FieldPos(0) // a quoted cell may span lines
+		s.line += s.skipLines
 		if err := s.row(rec); err != nil {
 			return nil, err
 		}
@@ -192,6 +197,7 @@ func (s *wideSource) row(rec []string) error {
 		smp := schemas.Sample{TS: ts, Device: s.device, Metric: col.Metric, Keys: col.Keys, Kind: col.Kind, Source: WideSourceName}
 		if why := parseCell(cell, &smp); why != "" {
 			line, _ := s.r.FieldPos(col.csv)
+			line += s.skipLines
 			return fmt.Errorf("%s:%d: cannot read column %d %q: %q is %s", s.path, line, col.csv+1, col.Metric, cell, why)
 		}
 		s.batch = append(s.batch, smp)
@@ -428,8 +434,12 @@ func (s *wideSource) open(path string) error {
 	}
 	r := io.Reader(br)
 	s.f, s.path, s.line, s.device = f, path, 1, WideDevice(path, s.m)
-	s.r = csv.NewReader(r)
-	s.r.Comma = delimiter(br)
+	comma, skip := excelSep(br)
+	s.r, s.skipLines = csv.NewReader(r), skip
+	if comma == 0 {
+		comma = delimiter(br)
+	}
+	s.r.Comma = comma
 	// TSV has no quoting: a name may hold quotes as written
 	// (ifOperStatus{ifName="Eth1"}).
 	s.r.LazyQuotes = s.r.Comma == '\t'
@@ -437,7 +447,7 @@ func (s *wideSource) open(path string) error {
 	head, err := s.r.Read()
 	if err != nil {
 		s.closeFile()
-		return fmt.Errorf("cannot read the header of %s: %w", path, err)
+		return fmt.Errorf("cannot read the header of %s: %w", path, s.fileLines(err))
 	}
 	s.timeCol, s.clockCol, s.timeCols, s.timeUnit, s.cols = -1, -1, s.timeCols[:0], 0, s.cols[:0]
 	for i, name := range head {
@@ -460,6 +470,37 @@ func (s *wideSource) open(path string) error {
 			strings.Join(timeNames[:len(timeNames)-1], ", "), timeNames[len(timeNames)-1])
 	}
 	return nil
+}
+
+// fileLines returns err, a CSV parse error's lines counted from the top of
+// the file (with the lines skipped before the header).
+func (s *wideSource) fileLines(err error) error {
+	if pe := (*csv.ParseError)(nil); errors.As(err, &pe) {
+		pe.StartLine += s.skipLines
+		pe.Line += s.skipLines
+	}
+	return err
+}
+
+// excelSep reads an export's first line when it names the separator for
+// Excel ("sep=;", as Grafana's "Download for Excel" writes it): the
+// separator, and 1 line skipped; else 0 and 0, nothing read.
+func excelSep(br *bufio.Reader) (comma rune, skipped int) {
+	b, _ := br.Peek(len("sep=;\r\n"))
+	n := bytes.IndexByte(b, '\n')
+	if n < 0 {
+		return 0, 0
+	}
+	line := bytes.TrimSuffix(b[:n], []byte("\r"))
+	if len(line) != len("sep=;") || !bytes.HasPrefix(line, []byte("sep=")) {
+		return 0, 0
+	}
+	switch c := rune(line[4]); c {
+	case ',', ';', '\t', '|':
+		br.Discard(n + 1)
+		return c, 1
+	}
+	return 0, 0
 }
 
 // delimiter returns the field separator of the file br reads, from its

@@ -608,3 +608,24 @@ func TestWideTSVBareQuotes(t *testing.T) {
 		"1500000000000000000 r1 " + schemas.MetricOperStatus + "{name=Eth1} state=2",
 	})
 }
+
+// TestWideExcelSepLine: an export for Excel (Grafana's "Download for
+// Excel") starts with a sep=X line naming the separator: it is the
+// separator, and lines are still counted from the top of the file.
+func TestWideExcelSepLine(t *testing.T) {
+	m := DefaultMapping()
+	m.Device = "r1"
+	data := "sep=;\n\"Time\";\"ifHCInOctets{ifName=\"\"Eth1\"\", job=\"\"snmp\"\"}\"\n2017-07-14 02:40:00;12\n2017-07-14 02:40:05;13\n"
+	got, _, err := readWide(t, m, writeWide(t, t.TempDir(), "r1.csv", data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSamples(t, got, []string{
+		"1500000000000000000 r1 " + schemas.MetricInOctets + "{name=Eth1} counter=12",
+		"1500000005000000000 r1 " + schemas.MetricInOctets + "{name=Eth1} counter=13",
+	})
+	_, _, err = readWide(t, m, writeWide(t, t.TempDir(), "r1.csv", "sep=,\ntime,Eth1bytes-sent\n1500000000,1\n1500000005,x\n"))
+	if err == nil || !strings.Contains(err.Error(), "r1.csv:4:") {
+		t.Errorf("a bad cell on line 4: %v, want r1.csv:4:", err)
+	}
+}
