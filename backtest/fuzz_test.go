@@ -50,6 +50,8 @@ func FuzzWideSource(f *testing.F) {
 	f.Add([]byte("Date,Eth1bytes-sent\n2017-07-14 02:40:00,12\n2017-07-14T02:40:05.25+00:00,-3\n"))
 	f.Add([]byte("\ufeffUnnamed: 0,ts,a\n0,1500000000000000000,inf\n1,1500000005000000000,None\n"))
 	f.Add([]byte("\ufeff\"Date\",\"Time\",\"Eth1bytes-sent\"\r\n\"2017-07-14\",\"02:40:00\",\"#N/A\"\r\n2017-07-14,02:40:05.25,\"1\n2\"\r\n"))
+	f.Add([]byte("sep=;\n\"Time (UTC)\";\"ifHCInOctets{ifName=\"\"Eth1\"\", job=\"\"snmp\"\"}\";x-rate\n1500000000,5;12;1,5\n"))
+	f.Add([]byte("_time\t/interfaces/interface[name=Eth\\]1]/state/oper-status\tifOperStatus{ifName=\"E\\\"1\"}\n1500000000\tUP\t2\n"))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		path := filepath.Join(dir, "r1.csv")
