@@ -466,10 +466,10 @@ func (e *Ensemble) alert(ts int64, x float64, r *Result, vetoed, brk, calm bool)
 			}
 			if c.Repeat.Count > 0 {
 				// Only the repeat rule reads it, and only its records
-				// (version 6) carry it: kept without the rule, it would
-				// be lost by a restore within a run and written again by
-				// an echo alert's record (version 7), which a restored
-				// ensemble would write otherwise.
+				// (version 6) always carry it: kept without the rule, a
+				// restore within a run (a version 5 record) would lose
+				// it, while the uninterrupted ensemble's echo record
+				// (version 7) carried it.
 				e.runDev = max(e.runDev, math.Abs(x-r.Expected))
 			}
 			e.al.Count(true)
