@@ -299,11 +299,7 @@ func (m *Mapping) pathColumn(name string) (c Column, guessed, ok bool) {
 		metric, keys, kind = name, "", 0
 	}
 	if l, listed := m.Leaves[metric]; listed {
-		if l.Metric != "" {
-			metric = l.Metric
-		}
-		kind, _ = parseKind(l.Kind) // validated by compile
-		return Column{Metric: metric, Keys: keys, Kind: kind}, false, true
+		return listedColumn(l, metric, keys), false, true
 	}
 	if kind == 0 {
 		kind, _ = parseKind(m.kindOf(metric[strings.LastIndexByte(metric, '/')+1:]))
@@ -318,9 +314,8 @@ var promRE = regexp.MustCompile(`^([A-Za-z_:][A-Za-z0-9_:]*)\{(.*)\}$`)
 // promLabelRE matches one label of a Prometheus series, its value quoted.
 var promLabelRE = regexp.MustCompile(`\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?`)
 
-// keyEscaper escapes a key's value as canonical keys do: a backslash
-// before a backslash, comma or equals sign.
-var keyEscaper = strings.NewReplacer(`\`, `\\`, `,`, `\,`, `=`, `\=`)
+// labelUnescaper unescapes a Prometheus label value.
+var labelUnescaper = strings.NewReplacer(`\"`, `"`, `\\`, `\`)
 
 // ifMIB maps IF-MIB's objects, as the SNMP exporter names them, to the
 // metrics the SNMP collector gives them (collectors/snmp).
@@ -363,47 +358,46 @@ func (m *Mapping) promColumn(name string) (c Column, guessed, ok bool) {
 		if l == nil || l[0] != 0 {
 			return Column{}, false, false
 		}
-		labels[rest[l[2]:l[3]]] = strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(rest[l[4]:l[5]])
+		labels[rest[l[2]:l[3]]] = labelUnescaper.Replace(rest[l[4]:l[5]])
 		rest = rest[l[1]:]
 	}
 	delete(labels, "instance")
 	delete(labels, "job")
 	if l, isIF := ifMIB[g[1]]; isIF {
+		// Keyed as the SNMP collector keys the interface (the exporter
+		// writes an empty label for a missing name).
 		var keys string
-		// As the SNMP collector names an interface: its ifName, else its
-		// ifDescr (the exporter writes an empty label for a missing one),
-		// else "ifIndex" and its index.
-		switch {
-		case labels["ifName"] != "":
-			keys = "name=" + keyEscaper.Replace(labels["ifName"])
-		case labels["ifDescr"] != "":
-			keys = "name=" + keyEscaper.Replace(labels["ifDescr"])
-		case labels["ifIndex"] != "":
-			keys = "name=ifIndex" + keyEscaper.Replace(labels["ifIndex"])
+		if labels["ifName"] != "" || labels["ifDescr"] != "" || labels["ifIndex"] != "" {
+			keys = schemas.SNMPInterfaceKeys(labels["ifName"], labels["ifDescr"], labels["ifIndex"])
 		}
-		kind, _ := parseKind(l.Kind)
-		return Column{Metric: l.Metric, Keys: keys, Kind: kind}, kind != schemas.KindState, true
+		c := listedColumn(l, l.Metric, keys)
+		return c, c.Kind != schemas.KindState, true
 	}
 	names := slices.Sorted(maps.Keys(labels))
 	parts := make([]string, len(names))
 	for i, k := range names {
-		parts[i] = k + "=" + keyEscaper.Replace(labels[k])
+		parts[i] = k + "=" + schemas.EscapeKeyValue(labels[k])
 	}
-	metric, kind := m.NativePrefix+"/"+g[1], ""
+	metric, keys := m.NativePrefix+"/"+g[1], strings.Join(parts, ",")
 	if l, listed := m.Leaves[g[1]]; listed {
-		if l.Metric != "" {
-			metric = l.Metric
-		}
-		k, _ := parseKind(l.Kind)
-		return Column{Metric: metric, Keys: strings.Join(parts, ","), Kind: k}, false, true
+		return listedColumn(l, metric, keys), false, true
 	}
+	kind := m.kindOf(g[1])
 	if strings.HasSuffix(g[1], "_total") {
 		kind = "counter"
-	} else {
-		kind = m.kindOf(g[1])
 	}
-	k, _ := parseKind(kind)
-	return Column{Metric: metric, Keys: strings.Join(parts, ","), Kind: k}, k != schemas.KindState, true
+	k, _ := parseKind(kind) // validated by compile
+	return Column{Metric: metric, Keys: keys, Kind: k}, k != schemas.KindState, true
+}
+
+// listedColumn is the series of a column whose leaf l is listed: its
+// metric when l names one, else metric; its keys; l's kind.
+func listedColumn(l Leaf, metric, keys string) Column {
+	if l.Metric != "" {
+		metric = l.Metric
+	}
+	kind, _ := parseKind(l.Kind) // validated by compile
+	return Column{Metric: metric, Keys: keys, Kind: kind}
 }
 
 func isLeafStart(c byte) bool { return c >= 'a' && c <= 'z' }

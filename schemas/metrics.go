@@ -145,13 +145,13 @@ const BGPInstanceKeys = "name=default,identifier=BGP,protocol.name=BGP"
 // collectors' canonical form: the local port, then the neighbour's id
 // ("name=Ethernet1,id=spine-0").
 func LLDPNeighborKeys(port, id string) string {
-	return "name=" + escapeKeyValue(port) + ",id=" + escapeKeyValue(id)
+	return "name=" + EscapeKeyValue(port) + ",id=" + EscapeKeyValue(id)
 }
 
 // LLDPPortKeys returns the keys of a local port's MetricLLDPNeighbors in
 // the collectors' canonical form ("name=Ethernet1"): an interface's keys.
 func LLDPPortKeys(port string) string {
-	return "name=" + escapeKeyValue(port)
+	return "name=" + EscapeKeyValue(port)
 }
 
 // ParseLLDPNeighborKeys returns the local port and neighbour id of keys
@@ -169,9 +169,23 @@ func ParseLLDPNeighborKeys(keys string) (port, id string, ok bool) {
 	return port, id, true
 }
 
-// escapeKeyValue escapes backslash, comma and equals sign with a backslash,
+// SNMPInterfaceKeys returns the keys the SNMP collector gives an
+// interface: name= its ifName, else its ifDescr, else "ifIndex" and its
+// index ("name=ifIndex3").
+func SNMPInterfaceKeys(ifName, ifDescr, ifIndex string) string {
+	name := ifName
+	if name == "" {
+		name = ifDescr
+	}
+	if name == "" {
+		name = "ifIndex" + ifIndex
+	}
+	return "name=" + EscapeKeyValue(name)
+}
+
+// EscapeKeyValue escapes backslash, comma and equals sign with a backslash,
 // as the collectors do in key values.
-func escapeKeyValue(v string) string {
+func EscapeKeyValue(v string) string {
 	if !strings.ContainsAny(v, `\,=`) {
 		return v
 	}

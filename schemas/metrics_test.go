@@ -128,3 +128,19 @@ func TestLLDPNeighborKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestSNMPInterfaceKeys: an interface's keys are its ifName, else its
+// ifDescr, else "ifIndex" and its index, escaped as the collectors escape
+// key values.
+func TestSNMPInterfaceKeys(t *testing.T) {
+	for _, c := range []struct{ name, descr, index, want string }{
+		{"Ethernet1", "Ethernet1 uplink", "3", "name=Ethernet1"},
+		{"", "Gi0/1, uplink", "3", `name=Gi0/1\, uplink`},
+		{"", "", "3", "name=ifIndex3"},
+		{`a=b\c`, "", "", `name=a\=b\\c`},
+	} {
+		if got := SNMPInterfaceKeys(c.name, c.descr, c.index); got != c.want {
+			t.Errorf("SNMPInterfaceKeys(%q, %q, %q) = %q, want %q", c.name, c.descr, c.index, got, c.want)
+		}
+	}
+}

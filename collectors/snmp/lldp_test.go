@@ -246,7 +246,7 @@ func TestLLDPKeysEscapedOnce(t *testing.T) {
 			}
 		case schemas.MetricLLDPNeighbors:
 			seen++
-			if want := "name=" + escapeKey(port); s.Keys != want {
+			if want := "name=" + schemas.EscapeKeyValue(port); s.Keys != want {
 				t.Errorf("count keys %q, want the interface's %q", s.Keys, want)
 			}
 		}

@@ -330,14 +330,7 @@ func appendInterfaces(tab table, ts int64, restart bool, st *state, b *publish.B
 	var s schemas.Sample
 	s.TS = ts
 	for idx := range rows {
-		name := res.text(tab[colIfName][idx])
-		if name == "" {
-			name = res.text(tab[colIfDescr][idx])
-		}
-		if name == "" {
-			name = "ifIndex" + idx
-		}
-		s.Keys = "name=" + escapeKey(name)
+		s.Keys = schemas.SNMPInterfaceKeys(res.text(tab[colIfName][idx]), res.text(tab[colIfDescr][idx]), idx)
 		discon := restart
 		if v, ok := tab[colIfDiscon][idx]; ok {
 			d := gosnmp.ToBigInt(v.Value).Uint64()
@@ -429,10 +422,10 @@ func sensorMetric(stype int, name string, class int, parentName string, parentCl
 	if parentName != "" && (parentClass == classPowerSupply || parentClass == classFan) {
 		owner, ownerClass = parentName, parentClass
 	}
-	keys := "name=" + escapeKey(owner)
+	keys := "name=" + schemas.EscapeKeyValue(owner)
 	switch stype {
 	case 8:
-		return schemas.MetricTemperature, "name=" + escapeKey(name)
+		return schemas.MetricTemperature, "name=" + schemas.EscapeKeyValue(name)
 	case 10:
 		return schemas.MetricFanSpeed, keys
 	case 6:
@@ -452,7 +445,7 @@ func sensorMetric(stype int, name string, class int, parentName string, parentCl
 	if !ok {
 		t = strconv.Itoa(stype)
 	}
-	return schemas.MetricSNMPSensorPrefix + t, "name=" + escapeKey(name)
+	return schemas.MetricSNMPSensorPrefix + t, "name=" + schemas.EscapeKeyValue(name)
 }
 
 func appendSensors(tab table, ts int64, b *publish.Batch, res *pollResult) int {
@@ -511,13 +504,4 @@ func pduString(v gosnmp.SnmpPDU) string {
 		return s
 	}
 	return ""
-}
-
-// escapeKey escapes a key value as collectors/gnmi does.
-func escapeKey(v string) string {
-	if !strings.ContainsAny(v, `\,=`) {
-		return v
-	}
-	r := strings.NewReplacer(`\`, `\\`, ",", `\,`, "=", `\=`)
-	return r.Replace(v)
 }
