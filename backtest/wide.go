@@ -167,7 +167,7 @@ func (s *wideSource) row(rec []string) error {
 	if s.timeUnit == 0 {
 		s.pickTime(rec)
 	}
-	cell := s.timeCell(rec, s.timeCol)
+	cell := s.cell(rec, s.timeCol)
 	if s.clockCol >= 0 {
 		cell += " " + strings.TrimSpace(rec[s.clockCol])
 	}
@@ -180,16 +180,13 @@ func (s *wideSource) row(rec []string) error {
 		if col.csv >= len(rec) {
 			break
 		}
-		cell := strings.TrimSpace(rec[col.csv])
+		cell := s.cell(rec, col.csv)
 		if cell == "" {
 			continue
 		}
 		if missing(cell) {
 			s.skipped++
 			continue
-		}
-		if s.r.Comma == ';' {
-			cell = decimalComma(cell)
 		}
 		if col.guess {
 			col.settle(cell)
@@ -214,7 +211,7 @@ func (s *wideSource) pickTime(rec []string) {
 	s.timeCol, s.clockCol = s.timeCols[0], -1
 	date, clock := -1, -1
 	for _, i := range s.timeCols {
-		cell := s.timeCell(rec, i)
+		cell := s.cell(rec, i)
 		switch {
 		case isDate(cell):
 			if date < 0 {
@@ -234,10 +231,10 @@ func (s *wideSource) pickTime(rec []string) {
 	}
 }
 
-// timeCell returns the cell of rec's column i as a time: trimmed, and in a
-// semicolon-separated file with its decimal comma as a point (an epoch
-// time's fraction, "1500000000,5").
-func (s *wideSource) timeCell(rec []string, i int) string {
+// cell returns the cell of rec's column i trimmed, and in a
+// semicolon-separated file with its decimal comma as a point (a value's,
+// or an epoch time's fraction, "1500000000,5").
+func (s *wideSource) cell(rec []string, i int) string {
 	cell := strings.TrimSpace(rec[i])
 	if s.r.Comma == ';' {
 		cell = decimalComma(cell)
@@ -553,16 +550,11 @@ func decimalComma(cell string) string {
 	if i < 0 || strings.IndexByte(cell, '.') >= 0 || strings.IndexByte(cell[i+1:], ',') >= 0 {
 		return cell
 	}
-	if p := cell[:i] + "." + cell[i+1:]; isNumber(p) {
-		return p
+	p := cell[:i] + "." + cell[i+1:]
+	if _, err := strconv.ParseFloat(p, 64); err != nil {
+		return cell
 	}
-	return cell
-}
-
-// isNumber reports whether s parses as a float.
-func isNumber(s string) bool {
-	_, err := strconv.ParseFloat(s, 64)
-	return err == nil
+	return p
 }
 
 // bom is UTF-8's byte order mark, which spreadsheet exports write first.
