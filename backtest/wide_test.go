@@ -495,8 +495,7 @@ func TestWideDelimiters(t *testing.T) {
 		"r1-semi.csv": "time;Eth1input-data-rate;cpu-load;Eth1description\n1500000000;12,5;-0,25;a,b\n1500000005;13;0,5;c\n",
 	} {
 		path := writeWide(t, t.TempDir(), name, data)
-		m := DefaultMapping()
-		m.Device = "r1"
+		m := deviceMapping("r1")
 		got, _, err := readWide(t, m, path)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -567,8 +566,7 @@ func TestWideDelimiterQuotedHeader(t *testing.T) {
 		"semi.csv":   "time;\"ifHCInOctets{ifName=\"\"Eth1\"\", instance=\"\"r1\"\"}\";x-rate\n1500000000;12;1,5\n",
 		"quoted.tsv": "time\t\"ifHCInOctets{ifName=\"\"Eth1\"\", instance=\"\"r1\"\"}\"\tx-rate\n1500000000\t12\t1.5\n",
 	} {
-		m := DefaultMapping()
-		m.Device = "r1"
+		m := deviceMapping("r1")
 		got, _, err := readWide(t, m, writeWide(t, t.TempDir(), name, data))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -581,8 +579,7 @@ func TestWideDelimiterQuotedHeader(t *testing.T) {
 // TestWideDecimalCommaTime: in a semicolon-separated export the time
 // column's epoch fractions have the decimal comma its values have.
 func TestWideDecimalCommaTime(t *testing.T) {
-	m := DefaultMapping()
-	m.Device = "r1"
+	m := deviceMapping("r1")
 	got, _, err := readWide(t, m, writeWide(t, t.TempDir(), "r1.csv", "time;x-rate\n1500000000,5;12,5\n1500000001,25;13\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -597,8 +594,7 @@ func TestWideDecimalCommaTime(t *testing.T) {
 // that holds quotes (TSV has no quoting): a Prometheus series' name is
 // read as written.
 func TestWideTSVBareQuotes(t *testing.T) {
-	m := DefaultMapping()
-	m.Device = "r1"
+	m := deviceMapping("r1")
 	got, _, err := readWide(t, m, writeWide(t, t.TempDir(), "r1.tsv", "time\tifHCInOctets{ifName=\"Eth1\", job=\"snmp\"}\tifOperStatus{ifName=\"Eth1\"}\n1500000000\t12\t2\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -613,8 +609,7 @@ func TestWideTSVBareQuotes(t *testing.T) {
 // Excel") starts with a sep=X line naming the separator: it is the
 // separator, and lines are still counted from the top of the file.
 func TestWideExcelSepLine(t *testing.T) {
-	m := DefaultMapping()
-	m.Device = "r1"
+	m := deviceMapping("r1")
 	data := "sep=;\n\"Time\";\"ifHCInOctets{ifName=\"\"Eth1\"\", job=\"\"snmp\"\"}\"\n2017-07-14 02:40:00;12\n2017-07-14 02:40:05;13\n"
 	got, _, err := readWide(t, m, writeWide(t, t.TempDir(), "r1.csv", data))
 	if err != nil {
@@ -628,4 +623,11 @@ func TestWideExcelSepLine(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "r1.csv:4:") {
 		t.Errorf("a bad cell on line 4: %v, want r1.csv:4:", err)
 	}
+}
+
+// deviceMapping is DefaultMapping with every file's device dev.
+func deviceMapping(dev string) *Mapping {
+	m := DefaultMapping()
+	m.Device = dev
+	return m
 }
