@@ -246,10 +246,7 @@ func TestEchoFiredAfterConfirm(t *testing.T) {
 // day, and it fired every day, the expected value climbing a day at a
 // time.
 func TestEchoLearnsTheRecurrence(t *testing.T) {
-	sh, err := NewShared(Config{MinZ: 6, SpikeZ: 10, Confirm: 2, Hold: 360, RobustZ: robustz.Config{Window: 60}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sh := visitShared(t)
 	const step = 10 * time.Second
 	rng := rand.New(rand.NewPCG(1, 7))
 	shape := make([]float64, 288)

@@ -26,6 +26,8 @@ func wanderingLink(seed uint64, n int) ([]int64, []float64) {
 	return ts, xs
 }
 
+// visitShared is the gate of a gauge at 10 s: min_z 6, spike_z 10,
+// confirm 2, hold an hour, a robust window of 10 minutes.
 func visitShared(t *testing.T) *Shared {
 	t.Helper()
 	sh, err := NewShared(Config{MinZ: 6, SpikeZ: 10, Confirm: 2, Hold: 360, RobustZ: robustz.Config{Window: 60}})
