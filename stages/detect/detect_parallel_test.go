@@ -263,3 +263,56 @@ func TestDetectHoldOutputs(t *testing.T) {
 		t.Errorf("%d outputs before Flush, %d after (pending %t), want %d after only", before, n, d.par.pending, want)
 	}
 }
+
+// TestDetectWorkersOutliveRecords: a worker runs from record to record
+// while records come within spinFor and ends once none has come for
+// spinFor (a stage without input holds no core); records after it has
+// ended start it again, and the outputs are the serial path's, whether the
+// worker ended between two held records or not.
+func TestDetectWorkersOutliveRecords(t *testing.T) {
+	recs, _, _ := simMessages(t, 1, 1200, []sim.Fault{{Device: "sim-00", Interface: "Ethernet1", Kind: sim.FaultLinkFlap, After: 15 * time.Minute, Duration: 3 * time.Minute}})
+	fixed := func() time.Time { return time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC) }
+	var want bytes.Buffer
+	serial := newTestDetect(t, Config{})
+	serial.det.Now = fixed
+	for _, r := range recs {
+		if err := serial.Process(context.Background(), r, func(o *kgo.Record) { want.Write(o.Value) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ended := func(d *Stage) bool {
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if !d.par.runners[1].alive.Load() && !d.par.runners[2].alive.Load() {
+				return true
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return false
+	}
+	for _, gap := range []bool{false, true} {
+		d := newTestDetect(t, Config{Workers: 3})
+		d.det.Now = fixed
+		d.HoldOutputs()
+		var got bytes.Buffer
+		emit := func(r *kgo.Record) { got.Write(r.Value) }
+		for i, r := range recs {
+			if err := d.Process(context.Background(), r, emit); err != nil {
+				t.Fatal(err)
+			}
+			if gap && i%2 == 0 && !ended(d) {
+				t.Fatalf("gap: a worker still runs 5 s after record %d", i)
+			}
+		}
+		if err := d.Flush(emit); err != nil {
+			t.Fatal(err)
+		}
+		if !ended(d) {
+			t.Errorf("gap %t: a worker still runs 5 s after the last record", gap)
+		}
+		if d.par.records != len(recs) || !bytes.Equal(got.Bytes(), want.Bytes()) || want.Len() == 0 {
+			t.Errorf("gap %t: %d records in parallel of %d; outputs equal to the serial path's: %t (%d bytes)",
+				gap, d.par.records, len(recs), bytes.Equal(got.Bytes(), want.Bytes()), want.Len())
+		}
+	}
+}
