@@ -181,12 +181,17 @@ func (d *Stage) seriesOf(ps *partState, sr *schemas.SampleReader, rows []*series
 	kind := sr.Kind(i)
 	k := schemas.SeriesKey{Device: sr.Device(i), Metric: sr.Metric(i), Keys: sr.Keys(i)}
 	st := ps.series[k]
-	if st != nil && st.e != nil && kind != st.kind && kind != schemas.KindState && !st.firing() {
+	if st != nil && st.e != nil && kind != st.kind && kind != schemas.KindState {
 		// A counter that was a gauge, or the reverse (a collector that
 		// learned the leaf's kind): what was learned is of the other
 		// kind, so the series starts cold; addSeries replaces it. One
 		// whose alert fires keeps its state until the alert resolves.
-		st = nil
+		// Its ensemble may still be updated by a held record's workers:
+		// wait for them before reading it (rare: a kind change).
+		d.wait()
+		if !st.firing() {
+			st = nil
+		}
 	}
 	if st == nil {
 		class := stateevents.Classify(k.Metric)

@@ -1,0 +1,61 @@
+package detect
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// TestDetectHeldKindChange: a counter series whose alert fires in a record
+// held with HoldOutputs, then sent as a gauge in the next record: seriesOf
+// reads whether its alert fires (kind change) while the held record's
+// updates may still run on a worker. The outputs are the serial path's,
+// and under -race no worker's update of the ensemble races the read.
+func TestDetectHeldKindChange(t *testing.T) {
+	ticks := traffic(420, func(i int) bool { return i >= 400 }, func(int) bool { return false })
+	for i := range ticks {
+		ticks[i].oper, ticks[i].admin = "", ""
+	}
+	recs := records(t, ticks, 60)
+	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	defer sb.Release()
+	for i := range 60 {
+		sb.Append(&schemas.Sample{TS: t0.Add(time.Duration(420+i) * 10 * time.Second).UnixNano(), Device: dev, Keys: iface,
+			Kind: schemas.KindGauge, Metric: schemas.MetricInOctets, F64: 0, Source: schemas.SourceSim})
+	}
+	recs = append(recs, recordOf(t, sb))
+	run := func(workers int, hold bool) []byte {
+		d := newTestDetect(t, Config{Workers: workers})
+		d.minRows = 1
+		if hold {
+			d.HoldOutputs()
+		}
+		d.det.Now = func() time.Time { return time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC) }
+		var out bytes.Buffer
+		emit := func(r *kgo.Record) { out.Write(r.Value); out.WriteByte('\n') }
+		for _, r := range recs {
+			if err := d.Process(context.Background(), r, emit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := d.Flush(emit); err != nil {
+			t.Fatal(err)
+		}
+		return out.Bytes()
+	}
+	want := run(1, false)
+	if !bytes.Contains(want, []byte("firing")) {
+		t.Fatalf("serial run: no alert fires:\n%s", want)
+	}
+	for range 20 {
+		if got := run(2, true); !bytes.Equal(got, want) {
+			t.Fatalf("2 workers, hold: outputs differ from the serial run's:\n%s", firstDiff(got, want))
+		}
+	}
+}
