@@ -32,14 +32,21 @@ const (
 	batchJobs   = 32
 )
 
-// spinFor is how long a worker with nothing to run keeps looking for
-// published jobs before it ends. It spans the gap between the jobs of one
-// record and the next record's first publication (the calling goroutine
-// emits, polls and decodes meanwhile), so a stage under load keeps its
-// workers from record to record: a worker started anew waited 80–130 µs
-// for a core in BenchmarkDetect's traces, a fifth of a 2 000-row record's
-// time. A stage without input frees the core after spinFor.
-const spinFor = 200 * time.Microsecond
+// How a goroutine of a record scored in parallel waits. A worker with
+// nothing to run looks for published jobs for spinFor, then sleeps until
+// a publication wakes it, and ends after idleFor without one; so a stage
+// under load keeps its workers from record to record (a worker started
+// anew waited 80–130 µs for a core in BenchmarkDetect's traces, a fifth of
+// a 2 000-row record's time), and a stage without input holds neither a
+// core nor a goroutine for long. The calling goroutine, waiting for a lane
+// a worker runs, also looks for spinFor and then sleeps until a worker
+// wakes it. Spinning longer costs when the cores are shared: with a busy
+// loop on the second core, a worker and the calling goroutine that never
+// slept took 1.3× one worker's time (BenchmarkDetectFleet).
+const (
+	spinFor = 50 * time.Microsecond
+	idleFor = 100 * time.Millisecond
+)
 
 // ensembleJob is one row's ensemble update, deferred by Process on a
 // record scored in parallel: the series, the point, its place among the
@@ -147,8 +154,11 @@ type runner struct {
 	fired []firedJob
 	ran   int // jobs run in the record, for tests
 	_     [64]byte
-	alive atomic.Bool // a worker's: its goroutine runs (on a line of its own: publish reads it)
-	_     [64]byte
+	// A worker's, on a line of their own (publish reads them): its
+	// goroutine runs; it sleeps, waiting for wake.
+	alive, sleep atomic.Bool
+	wake         chan struct{}
+	_            [64]byte
 }
 
 // parallel is the state of a record scored in parallel. The calling
@@ -157,7 +167,7 @@ type runner struct {
 // updates; the workers, started at a publication unless they still run
 // from the record before, claim lanes with published jobs and run them in
 // batches, and after the serial pass the calling goroutine does the same
-// until every lane is run. A worker outlives its record by spinFor at
+// until every lane is run. A worker outlives its record by idleFor at
 // most: the lanes are open (open) to runners while a record's jobs may
 // run, and a runner claims lanes only inside enter and leave, so complete
 // can wait until none reads them before the scratch is reused. Which
@@ -184,6 +194,10 @@ type parallel struct {
 	holds, pending bool
 	// records counts the records scored in parallel, for tests.
 	records int
+	// waiting: the calling goroutine sleeps in await until a worker
+	// sends on released.
+	waiting  atomic.Bool
+	released chan struct{}
 }
 
 // begin readies the scratch for a record of n rows scored in parallel
@@ -192,6 +206,10 @@ func (p *parallel) begin(n, w int) {
 	p.records++
 	if len(p.runners) != w {
 		p.runners = make([]runner, w)
+		for i := 1; i < w; i++ {
+			p.runners[i].wake = make(chan struct{}, 1)
+		}
+		p.released = make(chan struct{}, 1)
 		nl := max(laneCount, 2*w)
 		p.lanes, p.counts, p.pubbed = make([]jobLane, nl), make([]int32, nl), make([]int32, nl)
 	}
@@ -236,8 +254,8 @@ func (d *Stage) deferUpdate(st *seriesState, ts int64, x float64) {
 // README).
 func laneOf(st *seriesState) uint32 { return st.lane / laneSeries }
 
-// publish publishes every lane's appended jobs to the runners, and
-// starts the workers whose goroutine has ended.
+// publish publishes every lane's appended jobs to the runners, wakes the
+// workers that sleep and starts those whose goroutine has ended.
 func (p *parallel) publish() {
 	p.unpub = 0
 	for i, n := range p.counts {
@@ -250,50 +268,96 @@ func (p *parallel) publish() {
 		// The worker's goroutine marks itself ended before it looks at
 		// the lanes a last time, after publish's stores above: one of
 		// the two sees the other's.
-		if r := &p.runners[i]; !r.alive.Load() && r.alive.CompareAndSwap(false, true) {
+		r := &p.runners[i]
+		switch {
+		case r.sleep.Load():
+			if r.sleep.CompareAndSwap(true, false) {
+				r.wake <- struct{}{}
+			}
+		case !r.alive.Load() && r.alive.CompareAndSwap(false, true):
 			go p.work(r, i*len(p.lanes)/len(p.runners))
 		}
 	}
 }
 
 // work is a worker: it runs lanes, from lane first on, while a record's
-// lanes are open, and ends once it has found nothing to claim for spinFor.
+// lanes are open; with nothing to claim it spins for spinFor, then sleeps
+// until publish wakes it, and ends after idleFor asleep.
 func (p *parallel) work(r *runner, first int) {
 	var idle time.Time // since when nothing was claimable
+	var timer *time.Timer
 	for {
 		if p.enter() {
 			ran := p.runLanes(r, first, 1)
-			p.active.Add(-1)
+			p.leave()
 			if ran {
 				idle = time.Time{}
 				continue
 			}
 		}
-		now := time.Now()
-		switch {
-		case idle.IsZero():
-			idle = now
-		case now.Sub(idle) > spinFor:
-			r.alive.Store(false)
-			if !p.claimable() || !r.alive.CompareAndSwap(false, true) {
-				return // nothing to run, or publish started a new goroutine
+		if now := time.Now(); idle.IsZero() || now.Sub(idle) <= spinFor {
+			if idle.IsZero() {
+				idle = now
 			}
-			idle = time.Time{}
+			runtime.Gosched()
 			continue
 		}
-		runtime.Gosched()
+		idle = time.Time{}
+		// Sleep. publish stores its jobs before it looks at sleep, and
+		// the worker stores sleep before it looks at the lanes: one of
+		// them sees the other's store.
+		r.sleep.Store(true)
+		if p.claimable() {
+			if !r.sleep.CompareAndSwap(true, false) {
+				<-r.wake // publish took the flag: its send is coming
+			}
+			continue
+		}
+		if timer == nil {
+			timer = time.NewTimer(idleFor)
+		} else {
+			timer.Reset(idleFor)
+		}
+		select {
+		case <-r.wake:
+			continue
+		case <-timer.C:
+		}
+		if !r.sleep.CompareAndSwap(true, false) {
+			<-r.wake
+			continue
+		}
+		// End, unless publish has jobs for this runner and found it
+		// alive (it stores its jobs before it looks at alive).
+		r.alive.Store(false)
+		if !p.claimable() || !r.alive.CompareAndSwap(false, true) {
+			return
+		}
 	}
 }
 
 // enter reports whether a worker may claim lanes, which it then does until
-// it leaves (active.Add(-1)).
+// it leaves.
 func (p *parallel) enter() bool {
 	p.active.Add(1)
 	if p.open.Load() {
 		return true
 	}
-	p.active.Add(-1)
+	p.leave()
 	return false
+}
+
+// leave ends a worker's enter, and wakes the calling goroutine if it
+// waits in await: a lane it held, or its being inside, may have been what
+// it waited for.
+func (p *parallel) leave() {
+	p.active.Add(-1)
+	if p.waiting.Load() {
+		select {
+		case p.released <- struct{}{}:
+		default: // a wake is already pending
+		}
+	}
 }
 
 // claimable reports whether a lane has published jobs not run and no
@@ -364,17 +428,39 @@ func (p *parallel) close() {
 // closed record has run, and closes the lanes: no worker reads them
 // afterwards, until begin opens them to the next record.
 func (p *parallel) complete() {
-	for i := range p.lanes {
-		// A lane a worker holds, the calling goroutine skips; the
-		// worker runs it to its end.
-		for l := &p.lanes[i]; l.done.Load() < p.counts[i]; {
-			if !p.runLanes(&p.runners[0], len(p.lanes)-1, -1) {
-				runtime.Gosched()
+	p.await(func() bool {
+		p.runLanes(&p.runners[0], len(p.lanes)-1, -1)
+		for i := range p.lanes {
+			// A lane a worker holds, the calling goroutine skips; the
+			// worker runs it to its end.
+			if p.lanes[i].done.Load() < p.counts[i] {
+				return false
 			}
 		}
-	}
+		return true
+	})
 	p.open.Store(false)
-	for p.active.Load() != 0 {
+	p.await(func() bool { return p.active.Load() == 0 })
+}
+
+// await calls done until it reports true: for spinFor, then sleeping
+// between calls until a worker leaves its lanes.
+func (p *parallel) await(done func() bool) {
+	var start time.Time
+	for !done() {
+		switch {
+		case start.IsZero():
+			start = time.Now()
+		case time.Since(start) > spinFor:
+			// A worker leaves after it stores what done reads, and looks
+			// at waiting after it leaves: one of the two sees the other.
+			p.waiting.Store(true)
+			if !done() {
+				<-p.released
+			}
+			p.waiting.Store(false)
+			continue
+		}
 		runtime.Gosched()
 	}
 }

@@ -265,10 +265,11 @@ func TestDetectHoldOutputs(t *testing.T) {
 }
 
 // TestDetectWorkersOutliveRecords: a worker runs from record to record
-// while records come within spinFor and ends once none has come for
-// spinFor (a stage without input holds no core); records after it has
-// ended start it again, and the outputs are the serial path's, whether the
-// worker ended between two held records or not.
+// while records come, sleeps when none has come for spinFor and is woken
+// by the next, and ends once none has come for idleFor (a stage without
+// input holds no goroutine); records after it has ended start it again.
+// The outputs are the serial path's whichever of these happened between
+// two held records.
 func TestDetectWorkersOutliveRecords(t *testing.T) {
 	recs, _, _ := simMessages(t, 1, 1200, []sim.Fault{{Device: "sim-00", Interface: "Ethernet1", Kind: sim.FaultLinkFlap, After: 15 * time.Minute, Duration: 3 * time.Minute}})
 	fixed := func() time.Time { return time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC) }
@@ -280,38 +281,52 @@ func TestDetectWorkersOutliveRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ended := func(d *Stage) bool {
-		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) {
-			if !d.par.runners[1].alive.Load() && !d.par.runners[2].alive.Load() {
+	// within reports whether every worker came to ok within 5 s.
+	within := func(d *Stage, ok func(r *runner) bool) bool {
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Microsecond) {
+			if ok(&d.par.runners[1]) && ok(&d.par.runners[2]) {
 				return true
 			}
-			time.Sleep(time.Millisecond)
 		}
 		return false
 	}
-	for _, gap := range []bool{false, true} {
+	ended := func(r *runner) bool { return !r.alive.Load() }
+	asleep := func(r *runner) bool { return r.sleep.Load() || !r.alive.Load() }
+	for _, gap := range []string{"none", "sleep", "end"} {
 		d := newTestDetect(t, Config{Workers: 3})
 		d.det.Now = fixed
 		d.HoldOutputs()
 		var got bytes.Buffer
 		emit := func(r *kgo.Record) { got.Write(r.Value) }
+		slept := 0
 		for i, r := range recs {
 			if err := d.Process(context.Background(), r, emit); err != nil {
 				t.Fatal(err)
 			}
-			if gap && i%2 == 0 && !ended(d) {
-				t.Fatalf("gap: a worker still runs 5 s after record %d", i)
+			switch {
+			case i%2 == 1 || gap == "none":
+			case gap == "sleep":
+				if !within(d, asleep) {
+					t.Fatalf("a worker neither sleeps nor has ended 5 s after record %d", i)
+				}
+				if d.par.runners[1].alive.Load() && d.par.runners[2].alive.Load() {
+					slept++
+				}
+			case !within(d, ended):
+				t.Fatalf("a worker still runs 5 s after record %d", i)
 			}
 		}
 		if err := d.Flush(emit); err != nil {
 			t.Fatal(err)
 		}
-		if !ended(d) {
-			t.Errorf("gap %t: a worker still runs 5 s after the last record", gap)
+		if !within(d, ended) {
+			t.Errorf("gap %s: a worker still runs 5 s after the last record", gap)
+		}
+		if gap == "sleep" && slept == 0 {
+			t.Errorf("gap sleep: no gap found both workers asleep rather than ended")
 		}
 		if d.par.records != len(recs) || !bytes.Equal(got.Bytes(), want.Bytes()) || want.Len() == 0 {
-			t.Errorf("gap %t: %d records in parallel of %d; outputs equal to the serial path's: %t (%d bytes)",
+			t.Errorf("gap %s: %d records in parallel of %d; outputs equal to the serial path's: %t (%d bytes)",
 				gap, d.par.records, len(recs), bytes.Equal(got.Bytes(), want.Bytes()), want.Len())
 		}
 	}
