@@ -106,11 +106,12 @@ type Config struct {
 	// workers, and the stage's goroutine once it has read the record,
 	// claim in batches; under the stage's runner a record's last updates
 	// overlap the next record's reading (its detections are emitted then,
-	// within the same transaction). Two took 0.68–0.78× the wall time of
-	// one in-process and 0.79× on Kafka with a free core, at 1.12–1.16×
-	// the CPU per sample, and longer with the second core busy (README,
-	// benchmarks/detect), hence the default. The detections, their order
-	// and the state are the same for any value.
+	// within the same transaction). With two free cores two took about
+	// 0.55× one's wall time on a backlog at the same CPU per sample, and
+	// 1.1× its time with the second core busy (README, benchmarks/detect),
+	// hence the default: other stages of the process may hold that core.
+	// The detections, their order and the state are the same for any
+	// value.
 	Workers int `yaml:"workers"`
 	// SeriesExpiry drops the state of a counter or gauge series that had
 	// no sample for this long of event time (behind the newest sample of
