@@ -137,8 +137,8 @@ func run(w io.Writer, broker string, n int, fleet sim.Config, partitions, batch,
 	fmt.Fprintf(w, "detect stage (exactly once):                 %8.0f samples/s wall, %9.0f samples per CPU-second%s\n", dw, dc, of)
 	fmt.Fprintf(w, "ratio detect/passthrough: %s wall, %s per CPU-second%s; %d transactions, %d detections\n",
 		wall, cpu, of, last.transactions, last.detections)
-	fmt.Fprintf(w, "detect wall: %v to the first record (group join, changelog), %v from it to the last commit, of which %v in Process and %v in Checkpoint; %d workers%s\n",
-		last.first.Round(time.Millisecond), (last.wall - last.first).Round(time.Millisecond),
+	fmt.Fprintf(w, "detect wall: %v to the first record (group join, changelog), %v from it to the last commit (%.2f cores busy), of which %v in Process and %v in Checkpoint; %d workers%s\n",
+		last.first.Round(time.Millisecond), (last.wall - last.first).Round(time.Millisecond), last.cpuFirst/(last.wall-last.first).Seconds(),
 		last.process.Round(time.Millisecond), last.checkpnt.Round(time.Millisecond), cmp.Or(workers, 1), lastOf(rounds))
 	fmt.Fprintf(w, "state: %d series, %.0f bytes per series in the changelog encoding; %.0f changelog records, %.3f per sample%s\n",
 		last.series, float64(last.stateBytes)/float64(max(last.series, 1)), last.changelog, last.changelog/total, lastOf(rounds))
@@ -164,6 +164,7 @@ type timing struct {
 type detRun struct {
 	timing
 	first, process, checkpnt time.Duration
+	cpuFirst                 float64 // CPU-seconds from the first record to the last commit
 	transactions             int64
 	detections               int64
 	series, stateBytes       int
@@ -209,7 +210,7 @@ func detectRound(ctx context.Context, kc kafka.Config, id string, r int, in stri
 		return detRun{}, err
 	}
 	d := detRun{timing: timing{wall: time.Since(w0), cpu: cpuSeconds() - c0},
-		first: proc.first.Sub(w0), process: proc.process, checkpnt: proc.checkpnt,
+		first: proc.first.Sub(w0), process: proc.process, checkpnt: proc.checkpnt, cpuFirst: cpuSeconds() - proc.cpu,
 		transactions: tr.Stats().Transactions, detections: det.Emitted(),
 		changelog: benchkit.CounterValue(reg, "telekernel_stage_changelog_records_total")}
 	for _, s := range det.SeriesStates() {
@@ -282,13 +283,15 @@ func deleteTopics(cl *kgo.Client, id string) {
 }
 
 // firstTimed is the detect stage, noting when it was handed its first
-// record and the wall time spent in its Process and Checkpoint: the
+// record (and the process's CPU-seconds then) and the wall time spent in
+// its Process and Checkpoint: the
 // benchmark's wall time splits into the start (joining the group, reading
 // the changelog), the stage's own work, and the rest (waiting for
 // fetches, produce acknowledgements and commits).
 type firstTimed struct {
 	*detect.Stage
 	first             time.Time
+	cpu               float64
 	process, checkpnt time.Duration
 }
 
@@ -296,7 +299,7 @@ type firstTimed struct {
 func (f *firstTimed) Process(ctx context.Context, r *kgo.Record, emit func(*kgo.Record)) error {
 	t0 := time.Now()
 	if f.first.IsZero() {
-		f.first = t0
+		f.first, f.cpu = t0, cpuSeconds()
 	}
 	defer func() { f.process += time.Since(t0) }()
 	return f.Stage.Process(ctx, r, emit)
