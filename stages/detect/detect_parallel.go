@@ -42,7 +42,7 @@ const (
 // a worker runs, also looks for spinFor and then sleeps until a worker
 // wakes it. Spinning longer costs when the cores are shared: with a busy
 // loop on the second core, a worker and the calling goroutine that never
-// slept took 1.3× one worker's time (BenchmarkDetectFleet).
+// slept took 1.25–1.4× one worker's time (BenchmarkDetectFleet).
 const (
 	spinFor = 50 * time.Microsecond
 	idleFor = 100 * time.Millisecond
