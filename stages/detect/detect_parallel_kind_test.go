@@ -2,12 +2,10 @@ package detect
 
 import (
 	"bytes"
-	"context"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -30,32 +28,14 @@ func TestDetectHeldKindChange(t *testing.T) {
 			Kind: schemas.KindGauge, Metric: schemas.MetricInOctets, F64: 0, Source: schemas.SourceSim})
 	}
 	recs = append(recs, recordOf(t, sb))
-	run := func(workers int, hold bool) []byte {
-		d := newTestDetect(t, Config{Workers: workers})
-		d.minRows = 1
-		if hold {
-			d.HoldOutputs()
-		}
-		d.det.Now = func() time.Time { return time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC) }
-		var out bytes.Buffer
-		emit := func(r *kgo.Record) { out.Write(r.Value); out.WriteByte('\n') }
-		for _, r := range recs {
-			if err := d.Process(context.Background(), r, emit); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := d.Flush(emit); err != nil {
-			t.Fatal(err)
-		}
-		return out.Bytes()
-	}
-	want := run(1, false)
+	want, wantLog, _ := runWorkers(t, Config{}, 1, 1, false, recs)
 	if !bytes.Contains(want, []byte("firing")) {
 		t.Fatalf("serial run: no alert fires:\n%s", want)
 	}
 	for range 20 {
-		if got := run(2, true); !bytes.Equal(got, want) {
-			t.Fatalf("2 workers, hold: outputs differ from the serial run's:\n%s", firstDiff(got, want))
+		got, gotLog, _ := runWorkers(t, Config{}, 2, 1, true, recs)
+		if !bytes.Equal(got, want) || !bytes.Equal(gotLog, wantLog) {
+			t.Fatalf("2 workers, hold: outputs or changelog differ from the serial run's:\n%s\n%s", firstDiff(got, want), firstDiff(gotLog, wantLog))
 		}
 	}
 }

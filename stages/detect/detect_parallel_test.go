@@ -32,15 +32,9 @@ func runWorkers(t *testing.T, cfg Config, workers, minRows int, hold bool, recs 
 	if hold {
 		d.HoldOutputs()
 	}
-	d.det.Now = func() time.Time { return time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC) }
+	d.det.Now = fixedNow
 	var o, c bytes.Buffer
-	emit := func(r *kgo.Record) {
-		o.Write(r.Key)
-		for _, h := range r.Headers {
-			o.WriteString(" " + h.Key + "=" + string(h.Value))
-		}
-		o.WriteString(" " + string(r.Value) + "\n")
-	}
+	emit := emitTo(&o)
 	for i, r := range recs {
 		if err := d.Process(context.Background(), r, emit); err != nil {
 			t.Fatal(err)
@@ -57,6 +51,22 @@ func runWorkers(t *testing.T, cfg Config, workers, minRows int, hold bool, recs 
 		states[k.String()] = v
 	}
 	return o.Bytes(), c.Bytes(), states
+}
+
+// fixedNow is the wall clock of the stages whose outputs these tests
+// compare: the detections carry it.
+func fixedNow() time.Time { return time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC) }
+
+// emitTo returns an emit that writes each output to o: its key, headers
+// and value, a line each.
+func emitTo(o *bytes.Buffer) func(*kgo.Record) {
+	return func(r *kgo.Record) {
+		o.Write(r.Key)
+		for _, h := range r.Headers {
+			o.WriteString(" " + h.Key + "=" + string(h.Value))
+		}
+		o.WriteString(" " + string(r.Value) + "\n")
+	}
 }
 
 // TestDetectWorkersSameOutput: a stage that scores its records' ensembles
@@ -272,15 +282,7 @@ func TestDetectHoldOutputs(t *testing.T) {
 // two held records.
 func TestDetectWorkersOutliveRecords(t *testing.T) {
 	recs, _, _ := simMessages(t, 1, 1200, []sim.Fault{{Device: "sim-00", Interface: "Ethernet1", Kind: sim.FaultLinkFlap, After: 15 * time.Minute, Duration: 3 * time.Minute}})
-	fixed := func() time.Time { return time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC) }
-	var want bytes.Buffer
-	serial := newTestDetect(t, Config{})
-	serial.det.Now = fixed
-	for _, r := range recs {
-		if err := serial.Process(context.Background(), r, func(o *kgo.Record) { want.Write(o.Value) }); err != nil {
-			t.Fatal(err)
-		}
-	}
+	want, _, _ := runWorkers(t, Config{}, 1, parallelMinRows, false, recs)
 	// within reports whether every worker came to ok within 5 s.
 	within := func(d *Stage, ok func(r *runner) bool) bool {
 		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Microsecond) {
@@ -294,10 +296,10 @@ func TestDetectWorkersOutliveRecords(t *testing.T) {
 	asleep := func(r *runner) bool { return r.sleep.Load() || !r.alive.Load() }
 	for _, gap := range []string{"none", "sleep", "end"} {
 		d := newTestDetect(t, Config{Workers: 3})
-		d.det.Now = fixed
+		d.det.Now = fixedNow
 		d.HoldOutputs()
 		var got bytes.Buffer
-		emit := func(r *kgo.Record) { got.Write(r.Value) }
+		emit := emitTo(&got)
 		slept := 0
 		for i, r := range recs {
 			if err := d.Process(context.Background(), r, emit); err != nil {
@@ -325,9 +327,9 @@ func TestDetectWorkersOutliveRecords(t *testing.T) {
 		if gap == "sleep" && slept == 0 {
 			t.Errorf("gap sleep: no gap found both workers asleep rather than ended")
 		}
-		if d.par.records != len(recs) || !bytes.Equal(got.Bytes(), want.Bytes()) || want.Len() == 0 {
+		if d.par.records != len(recs) || !bytes.Equal(got.Bytes(), want) || len(want) == 0 {
 			t.Errorf("gap %s: %d records in parallel of %d; outputs equal to the serial path's: %t (%d bytes)",
-				gap, d.par.records, len(recs), bytes.Equal(got.Bytes(), want.Bytes()), want.Len())
+				gap, d.par.records, len(recs), bytes.Equal(got.Bytes(), want), len(want))
 		}
 	}
 }
