@@ -308,9 +308,7 @@ func (p *parallel) work(r *runner, first int) {
 		// them sees the other's store.
 		r.sleep.Store(true)
 		if p.claimable() {
-			if !r.sleep.CompareAndSwap(true, false) {
-				<-r.wake // publish took the flag: its send is coming
-			}
+			r.unsleep()
 			continue
 		}
 		if timer == nil {
@@ -323,8 +321,7 @@ func (p *parallel) work(r *runner, first int) {
 			continue
 		case <-timer.C:
 		}
-		if !r.sleep.CompareAndSwap(true, false) {
-			<-r.wake
+		if !r.unsleep() {
 			continue
 		}
 		// End, unless publish has jobs for this runner and found it
@@ -334,6 +331,16 @@ func (p *parallel) work(r *runner, first int) {
 			return
 		}
 	}
+}
+
+// unsleep takes back the worker's sleep flag and reports whether it did;
+// when publish has taken it, it waits for publish's send instead.
+func (r *runner) unsleep() bool {
+	if r.sleep.CompareAndSwap(true, false) {
+		return true
+	}
+	<-r.wake
+	return false
 }
 
 // enter reports whether a worker may claim lanes, which it then does until
