@@ -18,6 +18,7 @@ import (
 	"github.com/telekernel/telekernel/detectors/stateevents"
 	"github.com/telekernel/telekernel/internal/cfgcheck"
 	"github.com/telekernel/telekernel/pipeline"
+	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/internal/expiry"
 )
 
@@ -203,8 +204,8 @@ const multivarPrefix = "multivar/"
 var DefaultDetectors = []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift"}
 
 // DefaultGaugeDetectors are the default members of a gauge's ensemble,
-// except a hardware sensor reading's (a metric under SensorPrefix, which
-// keeps DefaultDetectors): DefaultDetectors and range_break, so a reading
+// except a hardware sensor reading's (SensorGauge, which keeps
+// DefaultDetectors): DefaultDetectors and range_break, so a reading
 // beyond every level the series has visited fires — at once when it is
 // alert.fire_z off, and at any distance when the range had held for a
 // while on a series seen over a full day (ensemble.Config.RangeBreak).
@@ -213,9 +214,48 @@ var DefaultDetectors = []string{"robust_z", "ewma", "seasonal", "cusum", "level_
 // extreme within the band is not an incident.
 var DefaultGaugeDetectors = []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift", "range_break"}
 
-// SensorPrefix starts the metrics of hardware sensor readings, whose
-// gauges keep DefaultDetectors (see DefaultGaugeDetectors).
+// SensorPrefix starts OpenConfig's platform metrics, whose gauges are
+// hardware sensor readings (SensorGauge).
 const SensorPrefix = "/components/component/"
+
+// sensorContainers are the path elements that mark a vendor's native
+// sensor readings wherever they sit: IOS-XR's envmon and optics models
+// (Cisco-IOS-XR-envmon-oper's environmental-monitoring,
+// Cisco-IOS-XR-envmonitor-oper's environment,
+// Cisco-IOS-XR-controller-optics-oper's optics-oper), the
+// digital-diagnostic-monitoring of SR OS transceivers, and the containers
+// and leaves that other models name after what they measure. Whole
+// elements only: "fan" is not "fan-out". From the models' documentation,
+// not from captures of every vendor; a reading that no rule names can be
+// given the sensors' ensemble under detectors.metrics.
+var sensorContainers = map[string]bool{
+	"environmental-monitoring": true, "environment": true, "envmon": true,
+	"optics-oper": true, "transceiver": true, "transceivers": true, "digital-diagnostic-monitoring": true,
+	"sensor": true, "sensors": true, "temperature": true, "temperatures": true,
+	"fan": true, "fans": true, "fan-tray": true, "power-supply": true, "power-supplies": true,
+	"voltage": true, "voltages": true,
+}
+
+// SensorGauge reports whether a gauge of metric is a hardware sensor
+// reading (temperature, fan, power supply, optics), which keeps
+// DefaultDetectors and the ensemble's defaults instead of the gauges'
+// (DefaultGaugeDetectors, gaugeDefaults): OpenConfig's platform metrics
+// (SensorPrefix), the SNMP collector's ENTITY-SENSOR values that have no
+// OpenConfig leaf (schemas.MetricSNMPSensorPrefix: transceiver power and
+// bias, voltages and currents off a power supply), and native paths with
+// an element of sensorContainers. A sensor drifts with ambient temperature
+// and load over days, so each day brings new extremes within its band.
+func SensorGauge(metric string) bool {
+	if strings.HasPrefix(metric, SensorPrefix) || strings.HasPrefix(metric, schemas.MetricSNMPSensorPrefix) {
+		return true
+	}
+	for e := range strings.SplitSeq(metric, "/") {
+		if sensorContainers[e] {
+			return true
+		}
+	}
+	return false
+}
 
 // DefaultGaugeSpikeZ is a gauge's spike_z unless detectors.gauges (or a
 // metric override) sets it: a reading at least this many baseline
@@ -385,7 +425,7 @@ func (m MultivarConfig) validate() error {
 // c must have its defaults applied.
 func (c Config) EnsembleConfig(metric string, counter bool) ensemble.Config {
 	e := c.Detectors.Match(metric, counter)
-	if !counter && !strings.HasPrefix(metric, SensorPrefix) {
+	if !counter && !SensorGauge(metric) {
 		if e.Detectors == nil {
 			e.Detectors = slices.Clone(DefaultGaugeDetectors)
 		}

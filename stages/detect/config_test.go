@@ -110,6 +110,10 @@ func TestGaugeDefaults(t *testing.T) {
 	f("{}", schemas.MetricInOctets, true, counters)
 	f("{}", schemas.MetricTemperature, false, counters)
 	f("{}", schemas.MetricPSUOutPower, false, counters)
+	for _, m := range sensorMetrics {
+		f("{}", m, false, counters)
+	}
+	f("{}", "/qos/queues/queue/state/fan-out", false, gauges) // whole elements only
 	f("{detectors: {gauges: {fire: 0.6, critical: 0.7}}}", "/nab/value", false, gate{0.6, DefaultGaugeCooldown, DefaultGaugeLevelShiftSpread})
 	f("{detectors: {gauges: {cooldown: 100, level_shift: {spread: 0.3}}}}", "/nab/value", false, gate{DefaultGaugeFire, 100, 0.3})
 	f("{detectors: {metrics: [{metric: /nab/*, cooldown: 7}]}}", "/nab/value", false, gate{DefaultGaugeFire, 7, DefaultGaugeLevelShiftSpread})
