@@ -14,8 +14,11 @@ const MaxRepeatCount = 8
 // sigmas, what the baseline calls noise). A series whose own history shows many large excursions
 // (bursty traffic, a heavy-tailed latency) then needs a larger one to
 // alarm; the first Count excursions of a size still fire, and so does one
-// of that size again once the oldest of those alerts is Window points
-// old. Level shifts and range breaks are not affected. Count 0, the
+// of that size again once Window points have passed since the oldest of
+// those alerts or the latest run of the habit, whichever is later: a run
+// found to be the habit, whether or not it broke a record, dates the
+// alerts it matched anew, so a recurring job (an hourly cron's CPU burst)
+// stays a habit for as long as it recurs within Window points. Level shifts and range breaks are not affected. Count 0, the
 // default, turns the rule off; so does -1, which a caller that supplies a
 // default of its own (the detect stage's gauges) leaves alone.
 type RepeatConfig struct {
@@ -76,4 +79,13 @@ func (p *repeats) habitual(c RepeatConfig, dev float64, n uint64) bool {
 		}
 	}
 	return true
+}
+
+// renew dates the last c.Count alerts at point n: a run that habitual
+// found to be the series' habit keeps the habit in memory for another
+// c.Window points, as the alerts it matched would if they had just fired.
+func (p *repeats) renew(c RepeatConfig, n uint64) {
+	for i := range p.last[:c.Count] {
+		p.last[i].n = n
+	}
 }

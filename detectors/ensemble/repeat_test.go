@@ -60,6 +60,16 @@ func TestGateRepeat(t *testing.T) {
 	f("a larger fourth", on, 3000, [][2]int{{500, 40}, {1000, 40}, {1500, 40}, {2000, 60}}, []int{501, 1001, 1501, 2001})
 	f("the fourth after the window", on, 5000, [][2]int{{500, 40}, {1000, 40}, {1500, 40}, {3600, 40}}, []int{501, 1001, 1501, 3601})
 	f("clean", on, 5000, nil, nil)
+	// A habit that keeps recurring within the window stays one, whether
+	// its runs still break a record or not: the runs it finds habitual
+	// renew the alerts they matched (before, every fourth to sixth run
+	// of an hourly job fired again, day after day).
+	var hourly [][2]int
+	for i := 500; i < 20000; i += 1000 {
+		hourly = append(hourly, [2]int{i, 40})
+	}
+	f("a recurring habit", on, 20000, hourly, []int{501, 1501, 2501})
+	f("a recurring habit, then a larger run", on, 20500, append(hourly, [2]int{20000, 60}), []int{501, 1501, 2501, 20001})
 }
 
 // TestRepeatState: a record written mid-series restores the repeat memory

@@ -484,9 +484,16 @@ func (e *Ensemble) alert(ts int64, x float64, r *Result, vetoed, brk, calm bool)
 		}
 		confirmed := int(e.al.Above) >= c.Confirm || c.SpikeZ > 0 && e.al.Above > 0 && r.Z >= c.SpikeZ
 		cooled := e.lastOnset == 0 || e.n-e.lastOnset >= uint64(c.Cooldown)
+		// A confirmed run no farther off than the series' last alerts is
+		// its habit, whether it broke a record or not: those alerts stay
+		// in memory as if they had just fired (RepeatConfig).
+		habit := c.MinZ > 0 && e.al.Above > 0 && confirmed && e.rep.habitual(c.Repeat, e.runDev-(r.Upper-r.Expected), e.n)
+		if habit {
+			e.rep.renew(c.Repeat, e.n)
+		}
 		if brk && !vetoed && cooled && (r.Z >= c.MinZ || calm) && !((c.MinZ == 0 || e.armed) && confirmed) {
 			e.breakOnset(ts, r)
-		} else if (c.MinZ == 0 || e.armed) && confirmed && cooled && !e.rep.habitual(c.Repeat, e.runDev-(r.Upper-r.Expected), e.n) {
+		} else if (c.MinZ == 0 || e.armed) && confirmed && cooled && !habit {
 			if c.MinZ > 0 {
 				e.rep.remember(c.Repeat, e.runDev, e.n)
 			}
