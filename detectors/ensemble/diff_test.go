@@ -82,16 +82,21 @@ var detectLike = CounterDefaults(Config{Detectors: []string{"robust_z", "ewma", 
 // Score.WarmedUp false there), a change of behaviour: the gated
 // configurations lost 3 onsets and moved 2 (art_daily_jumpsdown,
 // TravelTime_387, occupancy_t4013), the ungated ones gained 3 on
-// simulated series with gaps.
+// simulated series with gaps. The three with level_shift ("all", "level",
+// "detect") were computed again when its carrying level began following a
+// level walked down within the band (levelshift, a link's night), a
+// change of behaviour: every onset and resolution of every configuration
+// is the same before and after (a throwaway test, not kept); the records
+// (their carrying level) and other fields of the Results differ.
 var diffHashes = map[string]string{
 	"default": "cc73ed35dffa9550f6372d9fc7a1fc6a1830a0a0a8ff9d56fe0d488f3c0228c1",
 	"counter": "305c1309751e82795f7002b9c3ea88456af638baf08fe3c12441fe005d78947f",
-	"all":     "348fd6eae26d26dd1174f68ab9ab9988d9f3ee3171ba5ed8b7f6c9f746553393",
-	"level":   "c4c34ac31e1910da0ea905f21e76c908b5078a7417e248b3b76021da114fdc10",
+	"all":     "d329898f51370c860ba927112076403ed8ff6504c58f405e21a395bd102b8060",
+	"level":   "a61faa44945993549a4bb4b5a20db45b9201ebc829071ecdacd6115669529531",
 	"range":   "ef8bedc9701c24e085c5d26a9ab5d77e62ab579e5ba5d8f53404e73c4426569f",
 	// Added with the benchmark's detect-like configuration, computed with
 	// the members' files of that commit and of this one alike.
-	"detect": "aaf7ae0f4505a1684820f59819af1573a85bda9f97e00d5b53e5180eaccd3e41",
+	"detect": "154f35800853903cd652162543ed090e92d8887a656b8691f753e31c8327dad8",
 }
 
 // hashResult writes every field of r into h, floats by their bits.

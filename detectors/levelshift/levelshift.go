@@ -19,7 +19,9 @@
 // become the baseline; a shift to a positive level that lasts Accept
 // points becomes the new level, but the highest carrying level is
 // remembered, and a rise from an accepted idle level back to within Ratio
-// of it is a return, not a shift. A point's verdict depends only on the
+// of it is a return, not a shift. A level the series walks down to point
+// by point within the band (a link's night) is its own: the carrying
+// level follows it down, within √Ratio of it. A point's verdict depends only on the
 // points up to it.
 package levelshift
 
@@ -129,7 +131,7 @@ type Detector struct {
 	cfg     Config
 	lnR     float64 // log(Ratio)
 	level   float64 // log of the carrying level
-	carry   float64 // the highest level held (log)
+	carry   float64 // the highest level held (log), within √Ratio of a level walked down in the band
 	dev     float64 // mean absolute log deviation from the level, weighted from 0
 	wdev    float64 // the weight dev has accumulated, 1 − (1−Alpha)^updates: dev/wdev is the spread
 	n       uint64  // points in the band, the first positive one included
@@ -304,10 +306,19 @@ func (d *Detector) inBand(lx float64, s *Score) {
 	d.run, d.dir = 0, 0
 	a := d.cfg.Alpha
 	dl := lx - d.level
+	own := d.carry-d.level < d.lnR // the level is the series' own, not an accepted idle one
 	d.level += a * dl
 	d.dev += a * (math.Abs(dl) - d.dev)
 	d.wdev += a * (1 - d.wdev)
 	d.carry = max(d.carry, d.level)
+	if own {
+		// A level walked down point by point within the band (a link's
+		// night, a twentieth of its day) is the series' own: the carrying
+		// level follows it, within √Ratio, so only a level accepted after
+		// a shift (outside) makes a rise a return. A jump at night is a
+		// shift, and the night after it no drop.
+		d.carry = min(d.carry, d.level+d.lnR/2)
+	}
 	d.n++
 	if d.shifted {
 		d.calm++

@@ -97,6 +97,22 @@ func TestShifts(t *testing.T) {
 		[]int{14, 28}, []int{20, 32})
 	f("accepted idle, return", slices.Concat(traffic(rng, 50, 1e9), traffic(rng, 400, 1e3), traffic(rng, 100, 1e9), repeat(0, 3)),
 		[]int{51, 551}, []int{409})
+	// A link whose night is a twentieth of its day, walked down point by
+	// point within the band: the night level is the series' own, not an
+	// accepted idle one, so a jump ×30 at night fires, and its end is the
+	// end of the shift, not a drop. Before, the day's carrying level made
+	// the jump a "return" (and, in the ensemble, vetoed the other
+	// members), and the night after it fired as a drop.
+	evening := make([]float64, 300)
+	for i := range evening {
+		evening[i] = 1e9 * math.Pow(20, -float64(i)/float64(len(evening)-1)) * (1 + 0.04*rng.NormFloat64())
+	}
+	f("night jump", slices.Concat(traffic(rng, 100, 1e9), evening, traffic(rng, 200, 5e7), traffic(rng, 60, 1.5e9), traffic(rng, 100, 5e7)),
+		[]int{601}, []int{661})
+	// The accepted idle return still holds after such a night: the
+	// carrying level stays within √Ratio of the level walked down.
+	f("night, accepted idle, day", slices.Concat(traffic(rng, 100, 1e9), evening, traffic(rng, 200, 5e7), traffic(rng, 400, 5e3), traffic(rng, 100, 5e8)),
+		[]int{601}, []int{959})
 }
 
 // Series that swing a lot on their own fire nothing: a bursty error
