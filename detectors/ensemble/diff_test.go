@@ -87,12 +87,18 @@ var detectLike = CounterDefaults(Config{Detectors: []string{"robust_z", "ewma", 
 // level walked down within the band (levelshift, a link's night), a
 // change of behaviour: every onset and resolution of every configuration
 // is the same before and after (a throwaway test, not kept); the records
-// (their carrying level) and other fields of the Results differ.
+// (their carrying level) and other fields of the Results differ. "all"
+// and "level" were computed again when a level_shift alert back within
+// its band but still resolve_z off the other members' baselines became
+// theirs instead of resolving, a change of behaviour: 17 resolutions
+// came 2 points later in "all" and two 9 and 120 points later in
+// "level"; in "all" one resolution and the onset 2 points after it went
+// (rogue_agent_key_hold: the alert went on); no other onset moved.
 var diffHashes = map[string]string{
 	"default": "cc73ed35dffa9550f6372d9fc7a1fc6a1830a0a0a8ff9d56fe0d488f3c0228c1",
 	"counter": "305c1309751e82795f7002b9c3ea88456af638baf08fe3c12441fe005d78947f",
-	"all":     "d329898f51370c860ba927112076403ed8ff6504c58f405e21a395bd102b8060",
-	"level":   "a61faa44945993549a4bb4b5a20db45b9201ebc829071ecdacd6115669529531",
+	"all":     "51564da2bf77f3b9f2fad92cf7c0bb8e0b2a4619d9f0590da8f23a87a924641f",
+	"level":   "dfdc24f5048402653306356a0d39a9489e2b35e488e63370f6824d39bf56bc16",
 	"range":   "ef8bedc9701c24e085c5d26a9ab5d77e62ab579e5ba5d8f53404e73c4426569f",
 	// Added with the benchmark's detect-like configuration, computed with
 	// the members' files of that commit and of this one alike.
