@@ -1,53 +1,93 @@
 package detect
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"testing"
 
 	"github.com/telekernel/telekernel/schemas"
 )
 
+// dayTicks is a day of 10 s ticks.
+const dayTicks = 8640
+
+// dailyLink returns rows of one interface's in-octets counter over a
+// smooth daily cycle, 5 % of peak bytes per second at 03:00 and peak at
+// 15:00, each 10 s interval's volume log-normal with spread sigma, and
+// times factor from tick at for dur ticks.
+func dailyLink(seed uint64, peak, sigma float64, at, dur int, factor float64) func(i int) []schemas.Sample {
+	rng := rand.New(rand.NewPCG(seed, 57))
+	var bytes uint64 = 1 << 40
+	return func(i int) []schemas.Sample {
+		h := float64(i%dayTicks) / 360
+		rate := peak * (0.05 + 0.95*(0.5-0.5*math.Cos(2*math.Pi*(h-3)/24))) * math.Exp(sigma*rng.NormFloat64())
+		if i >= at && i < at+dur {
+			rate *= factor
+		}
+		bytes += uint64(rate * 10)
+		return []schemas.Sample{counterSample(schemas.MetricInOctets, "name=Ethernet1", bytes)}
+	}
+}
+
+// event is a detection's state and time, in ticks from a fault's start.
+type event struct {
+	state string
+	off   int
+}
+
+func (e event) String() string { return fmt.Sprintf("%s@%+d", e.state, e.off) }
+
+// around returns the detections from before ticks before tick at to
+// after ticks after it.
+func around(dets []*schemas.Detection, at, before, after int) []event {
+	var out []event
+	for _, d := range dets {
+		if tick := int(d.EventTime.Sub(t0).Seconds()) / 10; tick >= at-before && tick < at+after {
+			out = append(out, event{string(d.State), tick - at})
+		}
+	}
+	return out
+}
+
 // TestDetectNightJump: a link whose night traffic is a twentieth of its
-// day (a smooth daily cycle, bursty 10 s intervals) jumps ×30 at 03:00 on
-// its third day for ten minutes: that fires within 3 samples, and the
-// night after it fires nothing. Before, level_shift took the day's
-// carrying level for the night's, so the jump was a "return" that vetoed
-// the other members (nothing fired), and the night after it fired as a
-// drop.
+// day (bursty 10 s intervals) jumps ×30 at 03:00 on its third day for
+// ten minutes: that fires within 3 samples, and nothing fires after it
+// for an hour. Before, level_shift took the day's carrying level for the
+// night's, so the jump was a "return" that vetoed the other members
+// (nothing fired, or late), and the night after it fired as a drop.
 func TestDetectNightJump(t *testing.T) {
-	const day, at, dur = 8640, 2*8640 + 3*360, 60
+	const at, dur = 2*dayTicks + 3*360, 60
 	for seed := uint64(1); seed <= 3; seed++ {
-		rng := rand.New(rand.NewPCG(seed, 57))
-		var bytes uint64 = 1 << 40
-		rows := func(i int) []schemas.Sample {
-			h := float64(i%day) / 360
-			cycle := 0.05 + 0.95*(0.5-0.5*math.Cos(2*math.Pi*(h-3)/24)) // 5 % at 03:00, 100 % at 15:00
-			rate := 10e6 * cycle * math.Exp(0.3*rng.NormFloat64())
-			if i >= at && i < at+dur {
-				rate *= 30
-			}
-			bytes += uint64(rate * 10)
-			return []schemas.Sample{counterSample(schemas.MetricInOctets, "name=Ethernet1", bytes)}
-		}
-		recs := sampleRecords(t, 3*day, 60, rows)
-		first, after := -1, []string(nil)
-		for _, d := range process(t, newTestDetect(t, Config{}), recs) {
-			tick := int(d.EventTime.Sub(t0).Seconds()) / 10
-			switch {
-			case d.State != schemas.StateFiring:
-			case tick >= at && tick < at+dur && first < 0:
-				first = tick - at
-			case tick >= at+dur && tick < at+dur+360:
-				after = append(after, d.Detector+"@"+strings.TrimPrefix(d.EventTime.Format("15:04:05"), "0"))
+		dets := process(t, newTestDetect(t, Config{}), sampleRecords(t, 3*dayTicks, 60, dailyLink(seed, 10e6, 0.3, at, dur, 30)))
+		got := around(dets, at, 0, dur+360)
+		firings := 0
+		for _, e := range got {
+			if e.state == string(schemas.StateFiring) {
+				firings++
 			}
 		}
-		if first < 0 || first > 2 {
-			t.Errorf("seed %d: the jump ×30 fired at sample %d of it, want within 3 (0–2)", seed, first)
+		if len(got) == 0 || got[0].state != string(schemas.StateFiring) || got[0].off > 2 || firings != 1 {
+			t.Errorf("seed %d: %v, want one alert, fired within 3 samples of the jump (+0…+2)", seed, got)
 		}
-		if len(after) > 0 {
-			t.Errorf("seed %d: the hour after the jump fired %v, want nothing", seed, after)
+	}
+}
+
+// TestDetectJumpHeld: a bursty access port (10 s intervals spread over a
+// factor of about 2 either way) whose traffic jumps ×10 at its daily
+// peak for ten minutes: one alert that fires on its first samples (a
+// jump of exactly ×10 sits on level_shift's band edge, so a noisy point
+// can fall inside it: +0 to +3) and stays on until the jump ends. Before,
+// level_shift's alert resolved within the jump when two noisy points
+// fell inside its band, though the other members still saw the points
+// far off, and the cooldown then kept the rest of the jump from firing.
+func TestDetectJumpHeld(t *testing.T) {
+	const at, dur = 2*dayTicks + 15*360, 60
+	for seed := uint64(1); seed <= 6; seed++ {
+		dets := process(t, newTestDetect(t, Config{}), sampleRecords(t, 3*dayTicks, 60, dailyLink(seed+100, 4e6, 0.6, at, dur, 10)))
+		got := around(dets, at, 5, dur+30)
+		if len(got) != 2 || got[0].state != string(schemas.StateFiring) || got[0].off < 0 || got[0].off > 3 || got[1].off < dur {
+			t.Errorf("seed %d: %v, want one alert from its first samples (+0…+3) to its end (+%d or later)", seed, got, dur)
 		}
 	}
 }
