@@ -93,13 +93,18 @@ var detectLike = CounterDefaults(Config{Detectors: []string{"robust_z", "ewma", 
 // theirs instead of resolving, a change of behaviour: 17 resolutions
 // came 2 points later in "all" and two 9 and 120 points later in
 // "level"; in "all" one resolution and the onset 2 points after it went
-// (rogue_agent_key_hold: the alert went on); no other onset moved.
+// (rogue_agent_key_hold: the alert went on); no other onset moved. The
+// two with range_break ("all", "range") were computed again when
+// range_break's record gained the levels visited when a run of breaks
+// began (version 2, for its far breaks): the Results alone hashed the
+// same before and after (measured before the record changed), only the
+// records differed.
 var diffHashes = map[string]string{
 	"default": "cc73ed35dffa9550f6372d9fc7a1fc6a1830a0a0a8ff9d56fe0d488f3c0228c1",
 	"counter": "305c1309751e82795f7002b9c3ea88456af638baf08fe3c12441fe005d78947f",
-	"all":     "51564da2bf77f3b9f2fad92cf7c0bb8e0b2a4619d9f0590da8f23a87a924641f",
+	"all":     "63fb67074173abda51ac3c861deec3602d5cf966d3c4049b13d6b89453526214",
 	"level":   "dfdc24f5048402653306356a0d39a9489e2b35e488e63370f6824d39bf56bc16",
-	"range":   "ef8bedc9701c24e085c5d26a9ab5d77e62ab579e5ba5d8f53404e73c4426569f",
+	"range":   "dcd2c92a1d0c0922252fb22bb9636250a9a2a05f0d131a7a7bf7f1091aef32d8",
 	// Added with the benchmark's detect-like configuration, computed with
 	// the members' files of that commit and of this one alike.
 	"detect": "154f35800853903cd652162543ed090e92d8887a656b8691f753e31c8327dad8",

@@ -210,7 +210,12 @@ type Config struct {
 	// band's floor (robust_z's min_mad and min_mad_fraction of
 	// |expected|, over MADScale; a unit with WholeUnits): a gauge that
 	// creeps (memory used) breaks a narrow grid by a few parts in a
-	// thousand, which is no incident.
+	// thousand, which is no incident. On such a series a far break
+	// (rangebreak.Score.Far: a run of breaks that took the series the
+	// width of its visited range beyond it, and each doubling of that)
+	// fires the same way when that distance is beyond the floor: a
+	// memory leak or a temperature climbing, point by point, while the
+	// baselines follow it.
 	RangeBreak rangebreak.Config `yaml:"range_break"`
 	// Calibration turns each member's raw score into the ratio to its
 	// own recent record on this series.

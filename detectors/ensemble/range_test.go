@@ -180,3 +180,35 @@ func TestRangeBreakCalmFloor(t *testing.T) {
 	calmFires(t, "a calm break of 5 (0.3 floor sigmas)", 1000, 0.2, map[int]float64{1500: 5}, nil)
 	calmFires(t, "a calm break of 30 (2 floor sigmas)", 1000, 0.2, map[int]float64{1500: 30}, []int{1500})
 }
+
+// TestRangeBreakFar: a series seen for a day (5-minute points around 1000,
+// sigma 2) that climbs 1 a point, a break at every level or two and never
+// a point off the robust baseline that follows it, fires once the climb is
+// the visited range's width beyond it (Far, beyond the band's floor of
+// about 14.8); a climb that stops 10 beyond fires nothing.
+func TestRangeBreakFar(t *testing.T) {
+	sh := rangeShared(t, rangeMembers...)
+	f := func(name string, climb int, want bool) {
+		t.Helper()
+		ts, xs := rangeSeries(900+climb+100, nil)
+		for i := range ts {
+			ts[i] *= 30
+			xs[i] = 1000 + 2*(xs[i]-100)
+			if i >= 900 {
+				xs[i] += float64(min(i-900, climb))
+			}
+		}
+		var fired []int
+		for i, r := range run(t, sh, ts, xs) {
+			if r.Transition == Fired {
+				fired = append(fired, i)
+				t.Logf("%s: fired at %d: %.1f, expected %.1f, cause %v", name, i, xs[i], r.Expected, r.Cause.Names(nil))
+			}
+		}
+		if got := len(fired) > 0 && fired[0] >= 900; got != want || len(fired) > 0 && fired[0] < 900 {
+			t.Errorf("%s: fired at %v, want a climb's onset %v", name, fired, want)
+		}
+	}
+	f("a climb of 60", 60, true)
+	f("a climb of 10", 10, false)
+}

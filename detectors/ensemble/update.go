@@ -304,8 +304,12 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	// within the band's floor (floorSigma) or a unit (Config.WholeUnits)
 	// of the expected value: memory used creeping up by a few parts in a
 	// thousand breaks its warm-up's narrow grid at every step, and a rate
-	// of 0.6 reads 1, then 0.4 reads 0.
-	calm := bs.Calm && ss.WarmedUp && math.Abs(x-r.Expected) > max(unit, floorSigma(c, r.Expected, 0))
+	// of 0.6 reads 1, then 0.4 reads 0. So does a far break (a run of
+	// breaks the visited range's width beyond it: a leak, a climb that
+	// the baselines follow), beyond the floor from that range, not from
+	// the expected value, which climbed with it.
+	floor := max(unit, floorSigma(c, r.Expected, 0))
+	calm := ss.WarmedUp && (bs.Calm && math.Abs(x-r.Expected) > floor || bs.Far && bs.Beyond > floor)
 	e.alert(ts, x, r, vetoed, bs.Break, calm)
 	if r.Transition == Fired {
 		e.echo = stale

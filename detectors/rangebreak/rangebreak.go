@@ -5,13 +5,17 @@
 // visited so far — above the highest or below the lowest. Each break
 // widens the visited range, so a series that keeps returning to the same
 // extremes stops breaking, however long ago it was last there: unlike a
-// sliding window, the detector's memory of the range never fades. A
-// point's verdict depends only on the points up to it.
+// sliding window, the detector's memory of the range never fades. A run
+// of breaks that takes the series as far beyond its range as the range
+// is wide, and each doubling of that, is a far break (Score.Far): a drift
+// off the range point by point. A point's verdict depends only on the
+// points up to it.
 package rangebreak
 
 import (
 	"fmt"
 	"math"
+	"math/bits"
 
 	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
@@ -69,6 +73,9 @@ type Detector struct {
 	step      float64
 	low, high int64  // the lowest and highest levels visited
 	lastBreak uint64 // n at the previous break (0: none)
+	// runLow and runHigh are the levels visited when the current run of
+	// breaks began (Score.Far).
+	runLow, runHigh int64
 }
 
 // New returns a detector with the configuration c (zero fields take
@@ -105,6 +112,16 @@ type Score struct {
 	Gap uint64
 	// Calm is true on a break whose Gap is at least Config.Calm.
 	Calm bool
+	// Far is true on the break by which a run of breaks (each within
+	// Config.Calm points of the one before) first reaches the width of
+	// the range visited before the run beyond it, and again each time
+	// that distance doubles: a series that drifts off its range point by
+	// point (a memory leak, a temperature climbing) without one point far
+	// off.
+	Far bool
+	// Beyond is, on a Far break, how far the point is beyond the range
+	// visited before the run, in the series' units (whole levels).
+	Beyond float64
 	// WarmedUp is true once the grid is fixed.
 	WarmedUp bool
 }
@@ -129,6 +146,7 @@ func (d *Detector) Update(x float64) Score {
 				d.step = math.Max(math.Abs(d.hi)*1e-3, 1e-9)
 				d.high = 0
 			}
+			d.runLow, d.runHigh = d.low, d.high
 		}
 		return Score{}
 	}
@@ -139,10 +157,30 @@ func (d *Detector) Update(x float64) Score {
 	if lev < d.low || lev > d.high {
 		s.Break, s.Gap = true, d.n-d.lastBreak
 		s.Calm = s.Gap >= uint64(d.cfg.Calm)
+		if s.Calm {
+			d.runLow, d.runHigh = d.low, d.high
+		}
+		// A run of breaks that has taken the series its visited range's
+		// width beyond it: the range doubled without a calm.
+		width := d.runHigh - d.runLow + 1
+		switch {
+		case lev > d.high && doubled(lev-d.runHigh, d.high-d.runHigh, width):
+			s.Far, s.Beyond = true, float64(lev-d.runHigh)*d.step
+		case lev < d.low && doubled(d.runLow-lev, d.runLow-d.low, width):
+			s.Far, s.Beyond = true, float64(d.runLow-lev)*d.step
+		}
 		d.lastBreak = d.n
 		d.low, d.high = min(d.low, lev), max(d.high, lev)
 	}
 	return s
+}
+
+// doubled reports whether a run of breaks now beyond its range (in
+// levels) and before beyond reached width, 2·width, 4·width and so on for
+// the first time: a drift that keeps going is told again each time its
+// distance doubles, never at every level.
+func doubled(now, before, width int64) bool {
+	return now >= width && bits.Len64(uint64(now/width)) > bits.Len64(uint64(max(before, 0)/width))
 }
 
 // StateBytes is the detector's memory in bytes.

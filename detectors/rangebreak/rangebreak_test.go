@@ -2,6 +2,7 @@ package rangebreak
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/telekernel/telekernel/detectors/internal/synth"
@@ -180,5 +181,72 @@ func BenchmarkUpdate(b *testing.B) {
 	for b.Loop() {
 		d.Update(xs[i&4095])
 		i++
+	}
+}
+
+// farRamp is a warm-up over 0…9 (levels 0 to 10 of 0.9), 100 points
+// inside it, then a climb of 0.5 a point to top, pausing inside the range
+// for pause points when it first reaches pauseAt (0: no pause).
+func farRamp(top, pauseAt float64, pause int) []float64 {
+	var xs []float64
+	for i := range 110 {
+		xs = append(xs, float64(i%10))
+	}
+	for x := 9.5; x <= top; x += 0.5 {
+		xs = append(xs, x)
+		if x == pauseAt {
+			for i := range pause {
+				xs = append(xs, float64(i%10))
+			}
+		}
+	}
+	return xs
+}
+
+// TestFar: a climb off the visited range, a break every level or two, is
+// Far on the break that takes it the range's width (11 levels) beyond the
+// range, and again at twice and four times that; a climb that pauses in
+// the range for a calm starts a new run against the wider range. A
+// detector restored mid-climb flags the same breaks.
+func TestFar(t *testing.T) {
+	far := func(xs []float64, cut int) (at []float64, beyond []float64) {
+		d, _ := New(Config{Bins: 10, Warm: 10})
+		for i, x := range xs {
+			if i == cut {
+				st, err := d.MarshalBinary()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st[1] != 2 {
+					t.Errorf("mid-run record version %d, want 2", st[1])
+				}
+				if d, _ = New(Config{Bins: 10, Warm: 10}); d.UnmarshalBinary(st) != nil {
+					t.Fatal("restore failed")
+				}
+			}
+			if s := d.Update(x); s.Far {
+				at, beyond = append(at, x), append(beyond, s.Beyond)
+			}
+		}
+		return at, beyond
+	}
+	// Levels 21, 32 and 54: 11, 22 and 44 beyond the range's top (10).
+	for _, cut := range []int{-1, 140} {
+		if at, beyond := far(farRamp(60, 0, 0), cut); !slices.Equal(at, []float64{19, 29, 49}) || len(beyond) != 3 || math.Abs(beyond[0]-9.9) > 1e-9 {
+			t.Errorf("cut %d: Far at %v (beyond %v), want [19 29 49] (beyond 9.9 first)", cut, at, beyond)
+		}
+	}
+	// Up to 15 (level 16), a calm inside, then on: the run starts again
+	// against 0…16, width 17, so level 33 (29.7) is the first Far.
+	if at, _ := far(farRamp(35, 15, 20), -1); !slices.Equal(at, []float64{30}) {
+		t.Errorf("paused climb: Far at %v, want [30]", at)
+	}
+	// A record without a run under way is version 1, as before.
+	d, _ := New(Config{Bins: 10, Warm: 10})
+	for _, x := range farRamp(9, 0, 0) {
+		d.Update(x)
+	}
+	if st, _ := d.MarshalBinary(); st[1] != 1 {
+		t.Errorf("record without a run: version %d, want 1", st[1])
 	}
 }
