@@ -75,6 +75,7 @@ type partState struct {
 	groups      map[schemas.SeriesKey]*groupState
 	dirtyGroups []*groupState
 	ifaces      map[schemas.SeriesKey]*ifaceState // by device and interface keys (ifaceKeys); each goes with its last series
+	ifacesGen   uint64                            // counts the changes to ifaces' keys (a subinterface's parent is looked up again)
 	// watched holds, by device, the state series whose verdict can change
 	// with time alone (a flapping alert's quiet period, the grace of a
 	// thing enabled again), in key order; rebuilt as series are restored.

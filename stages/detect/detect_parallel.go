@@ -224,12 +224,13 @@ func (p *parallel) begin(n, w int) {
 }
 
 // deferUpdate records the ensemble update of st at (ts, x) in its lane,
-// and publishes the lanes every publishJobs updates.
-func (d *Stage) deferUpdate(st *seriesState, ts int64, x float64) {
+// with the state of its interface f (partState.stateOf), and publishes
+// the lanes every publishJobs updates.
+func (d *Stage) deferUpdate(st *seriesState, f *ifaceState, ts int64, x float64) {
 	p := &d.par
 	var view int32
-	if explainable(st.iface) {
-		p.views = append(p.views, viewOf(st.iface))
+	if explainable(f) {
+		p.views = append(p.views, viewOf(f))
 		view = int32(len(p.views))
 	}
 	li := int(laneOf(st) % uint32(len(p.lanes)))

@@ -274,7 +274,8 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 		}
 		ps.saw(st, ts)
 	}
-	if f := st.iface; f != nil && f.down(from, ts) {
+	f := ps.stateOf(st.iface)
+	if f != nil && f.down(from, ts) {
 		return nil
 	}
 	st.points++
@@ -300,7 +301,7 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 		}
 	}
 	if d.par.on {
-		d.deferUpdate(st, ts, x)
+		d.deferUpdate(st, f, ts, x)
 		return nil
 	}
 	res := &d.par.res
@@ -308,6 +309,6 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 	if res.Transition == ensemble.None {
 		return nil
 	}
-	v := viewOf(st.iface)
+	v := viewOf(f)
 	return d.transition(emit, st, ts, x, startsAt, &v, res)
 }

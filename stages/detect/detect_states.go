@@ -54,6 +54,51 @@ type ifaceState struct {
 	lldp                    *seriesState
 	key                     schemas.SeriesKey // its key in partState.ifaces
 	n                       int               // the series tied to it
+	// parentKeys are a subinterface's interface's keys (name=IF for
+	// name=IF,index=N), empty for others; parent is that interface as of
+	// partState.ifacesGen parentGen (see stateOf).
+	parentKeys string
+	parent     *ifaceState
+	parentGen  uint64
+}
+
+// stateOf returns the interface whose state explains the series tied to
+// f: f, unless f is a subinterface with no state series of its own, whose
+// traffic stops with its interface's (OpenConfig's subinterface counters,
+// name=IF,index=N, beside the interface's oper-status, name=IF): then its
+// interface, when the partition holds one with a state series.
+func (ps *partState) stateOf(f *ifaceState) *ifaceState {
+	if f == nil || f.parentKeys == "" || len(f.opers)+len(f.admins)+len(f.carriers) > 0 {
+		return f
+	}
+	if f.parentGen != ps.ifacesGen {
+		f.parent, f.parentGen = ps.ifaces[schemas.SeriesKey{Device: f.key.Device, Keys: f.parentKeys}], ps.ifacesGen
+	}
+	if p := f.parent; p != nil && len(p.opers)+len(p.admins)+len(p.carriers) > 0 {
+		return p
+	}
+	return f
+}
+
+// subinterfaceParent returns the keys of the interface of a
+// subinterface's keys: name=IF for exactly name=IF,index=N; "" for others.
+func subinterfaceParent(keys string) string {
+	name, ok := strings.CutPrefix(keys, "name=")
+	if !ok {
+		return ""
+	}
+	for i := 0; i < len(name); i++ {
+		switch name[i] {
+		case '\\':
+			i++
+		case ',':
+			if idx, ok := strings.CutPrefix(name[i:], ",index="); ok && idx != "" && !hasKeySeparator(idx) {
+				return keys[:len("name=")+i]
+			}
+			return ""
+		}
+	}
+	return ""
 }
 
 // down reports whether the interface was (or may have been) down at some
@@ -185,8 +230,9 @@ func linkIface(ps *partState, st *seriesState) {
 	ik := schemas.SeriesKey{Device: k.Device, Keys: ifaceKeys(k.Keys)}
 	f := ps.ifaces[ik]
 	if f == nil {
-		f = &ifaceState{key: ik}
+		f = &ifaceState{key: ik, parentKeys: subinterfaceParent(ik.Keys)}
 		ps.ifaces[ik] = f
+		ps.ifacesGen++
 	}
 	st.iface = f
 	f.n++
@@ -248,6 +294,7 @@ func unlinkIface(ps *partState, st *seriesState) {
 	st.iface = nil
 	if f.n--; f.n == 0 {
 		delete(ps.ifaces, f.key)
+		ps.ifacesGen++
 		return
 	}
 	if f.lldp == st {
