@@ -426,14 +426,6 @@ func (e *Ensemble) level(ts int64, r *Result, lv *levelshift.Score, vetoed bool)
 		e.al.Peak = max(e.al.Peak, score)
 	case e.al.Firing && e.byLevel:
 		e.al.Peak = max(e.al.Peak, score)
-		if lv.Back && r.Z >= c.ResolveZ && !vetoed {
-			// Back within level_shift's band, but still far off the
-			// other members' baselines (a jump ×10 whose noisy points
-			// fall either side of the band's edge): the alert goes on,
-			// theirs now, and ends when they are calm.
-			e.byLevel = false
-			return false
-		}
 		if lv.Back {
 			e.al.Resolve()
 			e.byLevel, e.held = false, 0
