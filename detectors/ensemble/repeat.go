@@ -18,9 +18,10 @@ const MaxRepeatCount = 8
 // those alerts or the latest run of the habit, whichever is later: a run
 // found to be the habit, whether or not it broke a record, dates the
 // alerts it matched anew, so a recurring job (an hourly cron's CPU burst)
-// stays a habit for as long as it recurs within Window points. Level shifts and range breaks are not affected. Count 0, the
-// default, turns the rule off; so does -1, which a caller that supplies a
-// default of its own (the detect stage's gauges) leaves alone.
+// stays a habit for as long as it recurs within Window points. Level
+// shifts and range breaks are not affected. Count 0, the default, turns
+// the rule off; so does -1, which a caller that supplies a default of its
+// own (the detect stage's gauges) leaves alone.
 type RepeatConfig struct {
 	// Count is how many earlier alerts at least as far off make a run the
 	// series' habit (1 to MaxRepeatCount; 0 or -1: off).

@@ -21,8 +21,8 @@
 // remembered, and a rise from an accepted idle level back to within Ratio
 // of it is a return, not a shift. A level the series walks down to point
 // by point within the band (a link's night) is its own: the carrying
-// level follows it down, within √Ratio of it. A point's verdict depends only on the
-// points up to it.
+// level follows it down, within √Ratio of it. A point's verdict depends
+// only on the points up to it.
 package levelshift
 
 import (

@@ -175,10 +175,11 @@ func (d *Detector) Update(x float64) Score {
 	return s
 }
 
-// doubled reports whether a run of breaks now beyond its range (in
-// levels) and before beyond reached width, 2·width, 4·width and so on for
-// the first time: a drift that keeps going is told again each time its
-// distance doubles, never at every level.
+// doubled reports whether a run of breaks, now levels beyond the range it
+// started from and before levels beyond it at its previous break, has
+// just reached width, 2·width, 4·width or a further doubling: a drift
+// that keeps going is told again each time its distance doubles, not at
+// every level.
 func doubled(now, before, width int64) bool {
 	return now >= width && bits.Len64(uint64(now/width)) > bits.Len64(uint64(max(before, 0)/width))
 }
