@@ -24,8 +24,8 @@ func memoryRows(seed uint64, leakAt int, leak float64) func(i int) []schemas.Sam
 	}
 }
 
-// TestDetectMemoryLeak: memory that leaks 100 MB an hour, over its daily
-// sawtooth of 40 MB, fires within 3 hours: the baselines follow the climb
+// TestDetectMemoryLeak: memory that leaks 100 MB an hour, over its
+// sawtooth of 40 MB every 4 hours, fires within 3 hours: the baselines follow the climb
 // (the robust median is a few minutes behind), so no point is off them,
 // but the climb is a run of range breaks that reaches the visited
 // range's width beyond it (a far break, beyond the band's floor). Before,

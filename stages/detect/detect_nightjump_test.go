@@ -38,12 +38,11 @@ type event struct {
 
 func (e event) String() string { return fmt.Sprintf("%s@%+d", e.state, e.off) }
 
-// around returns the detections from before ticks before tick at to
-// after ticks after it.
-func around(dets []*schemas.Detection, at, before, after int) []event {
+// after returns the detections from tick at to n ticks after it.
+func after(dets []*schemas.Detection, at, n int) []event {
 	var out []event
 	for _, d := range dets {
-		if tick := int(d.EventTime.Sub(t0).Seconds()) / 10; tick >= at-before && tick < at+after {
+		if tick := int(d.EventTime.Sub(t0).Seconds()) / 10; tick >= at && tick < at+n {
 			out = append(out, event{string(d.State), tick - at})
 		}
 	}
@@ -60,7 +59,7 @@ func TestDetectNightJump(t *testing.T) {
 	const at, dur = 2*dayTicks + 3*360, 60
 	for seed := uint64(1); seed <= 3; seed++ {
 		dets := process(t, newTestDetect(t, Config{}), sampleRecords(t, 3*dayTicks, 60, dailyLink(seed, 10e6, 0.3, at, dur, 30)))
-		got := around(dets, at, 0, dur+360)
+		got := after(dets, at, dur+360)
 		firings := 0
 		for _, e := range got {
 			if e.state == string(schemas.StateFiring) {
