@@ -491,7 +491,7 @@ func (e *Ensemble) alert(ts int64, x float64, r *Result, vetoed, brk, calm bool)
 		// A confirmed run no farther off than the series' last alerts is
 		// its habit, whether it broke a record or not: those alerts stay
 		// in memory as if they had just fired (RepeatConfig).
-		habit := c.MinZ > 0 && e.al.Above > 0 && confirmed && e.rep.habitual(c.Repeat, e.runDev-(r.Upper-r.Expected), e.n)
+		habit := confirmed && e.rep.habitual(c.Repeat, e.runDev-(r.Upper-r.Expected), e.n)
 		if habit {
 			e.rep.renew(c.Repeat, e.n)
 		}

@@ -68,37 +68,36 @@ type ifaceState struct {
 // name=IF,index=N, beside the interface's oper-status, name=IF): then its
 // interface, when the partition holds one with a state series.
 func (ps *partState) stateOf(f *ifaceState) *ifaceState {
-	if f == nil || f.parentKeys == "" || len(f.opers)+len(f.admins)+len(f.carriers) > 0 {
+	if f == nil || f.parentKeys == "" || f.hasState() {
 		return f
 	}
 	if f.parentGen != ps.ifacesGen {
 		f.parent, f.parentGen = ps.ifaces[schemas.SeriesKey{Device: f.key.Device, Keys: f.parentKeys}], ps.ifacesGen
 	}
-	if p := f.parent; p != nil && len(p.opers)+len(p.admins)+len(p.carriers) > 0 {
+	if p := f.parent; p != nil && p.hasState() {
 		return p
 	}
 	return f
+}
+
+// hasState reports whether f has a state series (oper-status,
+// admin-status, carrier-transitions) that down reads.
+func (f *ifaceState) hasState() bool {
+	return len(f.opers)+len(f.admins)+len(f.carriers) > 0
 }
 
 // subinterfaceParent returns the keys of the interface of a
 // subinterface's keys: name=IF for exactly name=IF,index=N; "" for others.
 func subinterfaceParent(keys string) string {
 	name, ok := strings.CutPrefix(keys, "name=")
-	if !ok {
+	i := keySeparator(name)
+	if !ok || i < 0 {
 		return ""
 	}
-	for i := 0; i < len(name); i++ {
-		switch name[i] {
-		case '\\':
-			i++
-		case ',':
-			if idx, ok := strings.CutPrefix(name[i:], ",index="); ok && idx != "" && !hasKeySeparator(idx) {
-				return keys[:len("name=")+i]
-			}
-			return ""
-		}
+	if idx, ok := strings.CutPrefix(name[i:], ",index="); !ok || idx == "" || hasKeySeparator(idx) {
+		return ""
 	}
-	return ""
+	return keys[:len("name=")+i]
 }
 
 // down reports whether the interface was (or may have been) down at some
@@ -266,16 +265,20 @@ func ifaceKeys(keys string) string {
 
 // hasKeySeparator reports whether the escaped key value v is followed by
 // another key: it holds a comma that no backslash escapes.
-func hasKeySeparator(v string) bool {
+func hasKeySeparator(v string) bool { return keySeparator(v) >= 0 }
+
+// keySeparator returns the index in v of the first comma that no
+// backslash escapes, -1 when there is none.
+func keySeparator(v string) int {
 	for i := 0; i < len(v); i++ {
 		switch v[i] {
 		case '\\':
 			i++
 		case ',':
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 // insertByMetric inserts st in list, which is in metric order.
