@@ -638,7 +638,6 @@ func TestDetectMixedModelsLinkDown(t *testing.T) {
 	const (
 		ocKeys = "name=HundredGigE0/0/0/10"
 		subIf  = "name=HundredGigE0/0/0/10,index=0"
-		ocSub  = "/interfaces/interface/subinterfaces/subinterface/state/counters/in-octets"
 	)
 	down := func(i int) bool { return i >= 400 && i < 460 }
 	counts := byteCounts(600, down)
@@ -669,7 +668,7 @@ func TestDetectMixedModelsLinkDown(t *testing.T) {
 				v = "im-state-down"
 			}
 			return []schemas.Sample{stateSample(xrIfState, xrIfKeys, v)}
-		}, ocSub, subIf, []string{"firing link_down state@400", "resolved link_down state@460"}},
+		}, subifCounters, subIf, []string{"firing link_down state@400", "resolved link_down state@460"}},
 	} {
 		for _, o := range []struct {
 			per  int

@@ -9,8 +9,8 @@ import (
 	"github.com/telekernel/telekernel/schemas"
 )
 
-// subifCounters is the in-octets counter of subinterfaces of Ethernet3
-// (OpenConfig's subinterfaces/subinterface, keys name=IF,index=N).
+// subifCounters is the in-octets counter of a subinterface (OpenConfig's
+// subinterfaces/subinterface, keys name=IF,index=N).
 const subifCounters = "/interfaces/interface/subinterfaces/subinterface/state/counters/in-octets"
 
 // TestDetectSubinterfaceFollowsParent: the traffic of a subinterface
