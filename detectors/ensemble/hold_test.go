@@ -160,36 +160,48 @@ func TestHeldRestoreEveryPoint(t *testing.T) {
 				t.Fatal(err)
 			}
 			ts, xs := heldDays(1, true)
-			a, b := sh.New(), sh.New()
-			versions := map[byte]int{}
-			for i := range xs {
-				sa, err := a.MarshalBinary()
-				if err != nil {
-					t.Fatal(err)
-				}
-				sb, err := b.MarshalBinary()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(sa, sb) {
-					t.Fatalf("point %d: records differ (versions %d, %d)", i, sa[1], sb[1])
-				}
-				versions[sa[1]]++
-				b = sh.New()
-				if err := b.UnmarshalBinary(sb); err != nil {
-					t.Fatalf("point %d: %v", i, err)
-				}
-				ra, rb := a.Update(ts[i], xs[i]), b.Update(ts[i], xs[i])
-				if ra != rb {
-					t.Fatalf("point %d: restored %+v, original %+v", i, rb, ra)
-				}
-			}
+			versions, _ := restoreEveryPoint(t, sh, ts, xs)
 			t.Logf("record versions %v", versions)
 			if cfg.SpikeZ > 0 && versions[7] == 0 {
 				t.Error("no record was within an echo alert (version 7)")
 			}
 		})
 	}
+}
+
+// restoreEveryPoint runs ts, xs through an ensemble of sh and through one
+// restored from the first's record before every point, fails at the first
+// point where their records or Results differ, and returns how many
+// records of each version it wrote and the Results.
+func restoreEveryPoint(t *testing.T, sh *Shared, ts []int64, xs []float64) (map[byte]int, []Result) {
+	t.Helper()
+	a, b := sh.New(), sh.New()
+	versions := map[byte]int{}
+	rs := make([]Result, len(xs))
+	for i := range xs {
+		sa, err := a.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb, err := b.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(sa, sb) {
+			t.Fatalf("point %d: records differ (versions %d, %d)", i, sa[1], sb[1])
+		}
+		versions[sa[1]]++
+		b = sh.New()
+		if err := b.UnmarshalBinary(sb); err != nil {
+			t.Fatalf("point %d: %v", i, err)
+		}
+		ra, rb := a.Update(ts[i], xs[i]), b.Update(ts[i], xs[i])
+		if ra != rb {
+			t.Fatalf("point %d: restored %+v, original %+v", i, rb, ra)
+		}
+		rs[i] = ra
+	}
+	return versions, rs
 }
 
 // TestEchoFiredAfterConfirm: the third day's alert at 14:00 (the daily

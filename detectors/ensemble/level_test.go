@@ -149,3 +149,49 @@ func TestLevelShiftMember(t *testing.T) {
 		t.Errorf("restored from version 2: fired at %v, want [901]", again)
 	}
 }
+
+// TestAdoptedLevelAlert: a gauge stuck at 100 from 4 (an average that
+// climbs to it over a few points) fires on its first or second point up, by
+// the members that see it off; level_shift adopts the alert on the climb past
+// ten times the level, and when the average comes back down within its
+// band, still far off the other members' baselines, the alert goes on as
+// theirs: one alert, resolved once they are calm. Restored before every
+// point (version 8 records while the adopted alert is on), it scores the
+// same. Before, the adopted alert resolved at 26 and fired again at once.
+func TestAdoptedLevelAlert(t *testing.T) {
+	const n, up, down = 1200, 1000, 1120
+	ts, xs := make([]int64, n), make([]float64, n)
+	x := 4.0
+	for i := range xs {
+		ts[i] = int64(i) * 10e9
+		target := 4 + 0.3*float64(i%5-2)
+		if i >= up && i < down {
+			target = 100
+		}
+		x += (target - x) * (1 - 0.85) // a one-minute average read every 10 s
+		if i < up {
+			x = target
+		}
+		xs[i] = x
+	}
+	versions, rs := restoreEveryPoint(t, levelShared(t), ts, xs)
+	var fired, resolved []int
+	adopted := false
+	for i, r := range rs {
+		switch r.Transition {
+		case Fired:
+			fired = append(fired, i)
+		case Resolved:
+			resolved = append(resolved, i)
+		}
+		if r.Fired.Has(LevelShift) && r.Transition != Fired && i > up {
+			adopted = true
+		}
+	}
+	if len(fired) != 1 || fired[0] > up+1 || len(resolved) != 1 || resolved[0] < down || xs[resolved[0]] > 10 {
+		t.Errorf("fired at %v, resolved at %v; want one alert from %d or %d to a point after %d below 10", fired, resolved, up, up+1, down)
+	}
+	if !adopted || versions[8] == 0 {
+		t.Errorf("level_shift adopted the alert: %v; records of version 8: %d; want both", adopted, versions[8])
+	}
+}

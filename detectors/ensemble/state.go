@@ -8,7 +8,12 @@ import (
 	"github.com/telekernel/telekernel/detectors/internal/enc"
 )
 
-// stateVersion 7 added, after version 6's fields (the repeat memory, then
+// stateVersion 8 added, after version 7's echo flag, whether level_shift
+// adopted the firing alert from another member (Ensemble.adopted). It is
+// written only while such an alert is on, with the echo flag then written
+// as it is; otherwise the record is version 7's, 6's or 5's, byte for
+// byte, and a version 1 to 7 record restores with no adoption.
+// Version 7 added, after version 6's fields (the repeat memory, then
 // written whatever Config.Repeat), whether the firing alert is the echo of
 // a hold (see Config.Hold). It is written only while such an alert is on:
 // otherwise the record is version 6's or 5's, byte for byte. A version 1
@@ -27,7 +32,7 @@ import (
 // state (held, armed, the run's peak, members and top member) after
 // lastOnset. Version 1 to 3 records are still read: the level_shift
 // member then starts cold, and no run score is pending.
-const stateVersion = 7
+const stateVersion = 8
 
 type appender interface {
 	AppendBinary([]byte) ([]byte, error)
@@ -60,8 +65,9 @@ func (e *Ensemble) parts(version byte, ps []appender) []appender {
 	return ps
 }
 
-// MarshalBinary encodes the series state: a kind tag, a version byte (7
-// while an echo alert is on, else 6 with Config.Repeat, 5 without),
+// MarshalBinary encodes the series state: a kind tag, a version byte (8
+// while an alert level_shift adopted is on, 7 while an echo alert is on,
+// else 6 with Config.Repeat, 5 without),
 // the alert state, then every member's own versioned record, each
 // length-prefixed. It is for the changelog: a restored ensemble built from
 // the same configuration scores exactly as the original.
@@ -71,6 +77,8 @@ func (e *Ensemble) MarshalBinary() ([]byte, error) { return e.AppendBinary(nil) 
 func (e *Ensemble) AppendBinary(dst []byte) ([]byte, error) {
 	version := byte(6)
 	switch {
+	case e.adopted:
+		version = 8
 	case e.echo && e.al.Firing:
 		version = 7
 	case e.sh.cfg.Repeat.Count <= 0:
@@ -99,6 +107,9 @@ func (e *Ensemble) AppendBinary(dst []byte) ([]byte, error) {
 		dst = e.appendRepeats(dst)
 	}
 	if version >= 7 {
+		dst = enc.AppendBool(dst, e.echo && e.al.Firing)
+	}
+	if version >= 8 {
 		dst = enc.AppendBool(dst, true)
 	}
 	var buf [maxParts]appender
@@ -158,9 +169,12 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 		// the run's distance without the repeat rule: nothing reads it.
 		runDev = 0
 	}
-	var echo bool
+	var echo, adopted bool
 	if version >= 7 {
 		echo = r.Bool()
+	}
+	if version >= 8 {
+		adopted = r.Bool()
 	}
 	if r.Err != nil {
 		return fmt.Errorf("ensemble: %w", r.Err)
@@ -193,7 +207,7 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	e.n, e.lastOnset = n, last
 	e.held, e.armed, e.runPeak, e.runFired, e.runTop = int32(held), armed, runPeak, Mask(runFired), Member(runTop)
 	e.byLevel, e.pend = byLevel, pend
-	e.runDev, e.rep, e.echo = runDev, rep, echo
+	e.runDev, e.rep, e.echo, e.adopted = runDev, rep, echo, adopted && byLevel && firing
 	return nil
 }
 

@@ -66,6 +66,7 @@ type Ensemble struct {
 
 	al        alert.State // the hysteresis: firing, since when, the runs, the peak
 	byLevel   bool        // the alert is a level shift's: it resolves when level_shift says so
+	adopted   bool        // byLevel, taken over from another member's alert: it resolves only where they would too
 	held      int32       // points kept out of the robust baseline in this incident
 	echo      bool        // the alert fired in a bin held out on its latest visit (Config.Hold)
 	armed     bool        // gated: the current run off the baseline broke a record
@@ -418,26 +419,45 @@ func (e *Ensemble) level(ts int64, r *Result, lv *levelshift.Score, vetoed bool)
 	switch {
 	case lv.Fire && !e.al.Firing:
 		e.al.Fire(ts, score)
-		e.byLevel, e.armed, e.lastOnset = true, false, e.n
+		e.byLevel, e.adopted, e.armed, e.lastOnset = true, false, false, e.n
 		e.pend = [numMembers]float64{}
 		r.Transition, r.Cause, r.CauseTop = Fired, r.Fired, LevelShift
 	case lv.Fire:
-		e.byLevel = true // a shift during another member's alert: it now ends with the shift
+		// A shift during another member's alert: it now ends with the
+		// shift (an outage's return ends it at once), as adopted.
+		e.adopted = e.adopted || !e.byLevel
+		e.byLevel = true
 		e.al.Peak = max(e.al.Peak, score)
 	case e.al.Firing && e.byLevel:
 		e.al.Peak = max(e.al.Peak, score)
+		if lv.Back && e.adopted && r.Z >= c.ResolveZ && !vetoed {
+			// An adopted alert whose series is back in level_shift's band
+			// but still ResolveZ off the baselines of the members that
+			// fired it (a CPU stuck at 100 %, adopted on its climb past
+			// ten times its 4 %, back at 26 %) goes on as theirs, and ends
+			// when they are calm. An alert level_shift fired itself ends
+			// with the shift: a link back at another level is back.
+			e.byLevel, e.adopted = false, false
+			return false
+		}
 		if lv.Back {
 			e.al.Resolve()
-			e.byLevel, e.held = false, 0
+			e.byLevel, e.adopted, e.held = false, false, 0
 			r.Transition = Resolved
 		}
 	default:
 		return false
 	}
-	// The level explains the point: its band, and the distance with the
-	// band's edge at BandZ.
+	// The level explains the point: its band, where points count as
+	// outside (levelshift.Score.Edge), and the distance with that edge at
+	// BandZ.
 	r.Expected, r.Lower, r.Upper = lv.Expected, lv.Lower, lv.Upper
 	r.Z = lv.Strength * c.BandZ
+	if lv.Edge > 0 && lv.Edge < 1 {
+		f := math.Pow(lv.Upper/lv.Expected, lv.Edge) // Ratio^Edge
+		r.Lower, r.Upper = lv.Expected/f, lv.Expected*f
+		r.Z = lv.Strength / lv.Edge * c.BandZ
+	}
 	if lv.Expected == 0 { // a negative value turned the member off
 		r.Z = 0
 	}

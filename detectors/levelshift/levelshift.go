@@ -179,11 +179,18 @@ type Score struct {
 	// level was accepted); Shifted while a shift is on (Fire included,
 	// Back excluded).
 	Fire, Back, Shifted bool
-	// Expected is the carrying level; Lower and Upper the band's ends.
+	// Expected is the carrying level; Lower and Upper the band's ends,
+	// Ratio either side (a point within the margin of an end counts as
+	// outside already: Edge).
 	Expected, Lower, Upper float64
 	// Strength is |log(x/Expected)| / log(Ratio), at most 4 (4 for a
 	// point at or below zero): 1 at exactly one Ratio off.
 	Strength float64
+	// Edge is how far from the level, as a share of log(Ratio), the
+	// point counts as outside the band: 1 until the level is
+	// established, then 0.75–0.9 (see edge). A point at Strength Edge or
+	// more is outside (Side).
+	Edge float64
 	// WarmedUp is true when a shift can fire: a level is known from
 	// MinPoints points and the series' spread is within Spread.
 	WarmedUp bool
@@ -252,10 +259,11 @@ func (d *Detector) UpdateUnit(ts int64, x, unit float64, s *Score) {
 	}
 	lx := math.Log(x) // -Inf at 0
 	side := int8(0)
+	edge := d.edge()
 	switch dl := lx - d.level; {
-	case dl <= -d.lnR:
+	case dl <= -edge:
 		side = -1
-	case dl >= d.lnR:
+	case dl >= edge:
 		side = 1
 		if d.carry-d.level >= d.lnR && math.Abs(lx-d.carry) < d.lnR {
 			// Back from an accepted idle level to within Ratio of the
@@ -288,7 +296,23 @@ func (d *Detector) band(s *Score, lx float64) {
 	s.Lower = e / d.cfg.Ratio
 	s.Upper = e * d.cfg.Ratio
 	s.Strength = min(math.Abs(lx-d.level)/d.lnR, maxStrength)
+	s.Edge = d.edge() / d.lnR
 	s.WarmedUp = d.warm()
+}
+
+// edge returns how far from the level, in log space, a point is outside
+// the band: log(Ratio), less a margin once the level is established, so
+// that a shift by exactly Ratio, whose points scatter around Ratio with the
+// series' noise, is outside at every point and fires after Confirm of
+// them (at log(Ratio) itself, half of them would be inside, and each
+// would pull the level towards the shift). The margin is a tenth of
+// log(Ratio) (×7.9 at the default Ratio of 10) plus twice the series'
+// spread, at most a quarter of log(Ratio) (×5.6).
+func (d *Detector) edge() float64 {
+	if !d.Established() || d.wdev == 0 {
+		return d.lnR
+	}
+	return d.lnR - min(d.lnR/10+2*d.dev/d.wdev, d.lnR/4)
 }
 
 func (d *Detector) warm() bool {

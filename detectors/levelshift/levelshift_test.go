@@ -58,6 +58,45 @@ func repeat(x float64, n int) []float64 {
 	return xs
 }
 
+// TestShiftByRatio: a shift by exactly Ratio (×10, or a tenth) ten
+// points into a series fires within 3 points of it on every seed at a
+// noise of none, 3 % or 10 % (on a log scale), where its points scatter
+// either side of Ratio (before the margin, as few as 4 of 20 seeds fired
+// at 3 % and 10 %); at 30 % noise at least 17 of 20 do (17 and 19 measured:
+// ten points that noisy can leave the level, which starts at the first
+// point, a third off). A shift by 4 never fires up to 10 % noise.
+func TestShiftByRatio(t *testing.T) {
+	for _, sigma := range []float64{0, 0.03, 0.1, 0.3} {
+		for _, by := range []float64{10, 0.1, 4, 0.25} {
+			fires := 0
+			for seed := range uint64(20) {
+				rng := rand.New(rand.NewPCG(seed, 3))
+				xs := make([]float64, 40)
+				for i := range xs {
+					xs[i] = 2e5 * math.Exp(sigma*rng.NormFloat64())
+					if i >= 10 {
+						xs[i] *= by
+					}
+				}
+				fired, _ := events(t, xs)
+				if len(fired) > 0 && fired[0] >= 10 && fired[0] <= 12 {
+					fires++
+				}
+			}
+			want := 20
+			if sigma > 0.1 {
+				want = 17
+			}
+			switch big := by == 10 || by == 0.1; {
+			case big && fires < want:
+				t.Errorf("noise %v, shift ×%v: %d of 20 seeds fired within 3 points, want %d", sigma, by, fires, want)
+			case !big && sigma <= 0.1 && fires != 0:
+				t.Errorf("noise %v, shift ×%v: %d of 20 seeds fired, want none", sigma, by, fires)
+			}
+		}
+	}
+}
+
 func TestShifts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	f := func(name string, xs []float64, wantFired, wantBack []int) {
@@ -90,11 +129,14 @@ func TestShifts(t *testing.T) {
 	// fails twice: one shift that ended is no habit, so the second fires
 	// too. Recorded: bigdama18 leaf3 HundredGigE0/0/0/8 in-pkts/s, every
 	// 5th sample (22.5 s), spine2's port flaps 6 minutes apart; the points
-	// before and after each outage are partial intervals.
+	// before and after each outage are partial intervals: the one before
+	// the second outage (31336, a sixth of the level) is outside the band
+	// less its margin, which the first outage widened (see edge), so the
+	// second fires on its first zero.
 	f("young, two failures", []float64{183687, 202854, 187010, 198862, 197957, 184607, 207816, 135928, 184961,
 		194873, 190118, 186298, 174653, 0, 0, 0, 0, 0, 1, 114705, 228395, 158105, 188996, 187250, 188469, 186428,
 		31336, 0, 0, 0, 1, 95740, 170865, 181290, 178007},
-		[]int{14, 28}, []int{20, 32})
+		[]int{14, 27}, []int{20, 32})
 	f("accepted idle, return", slices.Concat(traffic(rng, 50, 1e9), traffic(rng, 400, 1e3), traffic(rng, 100, 1e9), repeat(0, 3)),
 		[]int{51, 551}, []int{409})
 	// A link whose night is a twentieth of its day, walked down point by

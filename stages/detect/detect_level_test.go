@@ -51,7 +51,8 @@ func flat(x float64, n int) []float64 {
 // TestDetectLevelShifts: with the stage's default configuration, a link
 // that drops to zero fires within 3 samples even 10 samples into the
 // series, every time it happens, and resolves when traffic is back; an
-// order-of-magnitude jump fires; a link idle for 40 minutes does not fire
+// order-of-magnitude jump or drop (exactly ×10, or a tenth, even 10
+// samples in) fires within 3 samples; a link idle for 40 minutes does not fire
 // when traffic comes, and its next failure fires (it does not resolve an
 // alert the idle stretch left on).
 func TestDetectLevelShifts(t *testing.T) {
@@ -76,6 +77,10 @@ func TestDetectLevelShifts(t *testing.T) {
 		[]int{401, 1413, 4425}, []int{413, 1425, 4437})
 	f("idle 40 min, traffic, a failure", slices.Concat(flat(0, 240), noisy(rng, 600, 3*gbps), flat(0, 30), noisy(rng, 100, 3*gbps)),
 		[]int{841}, []int{871})
+	f("10 samples, then ×10 for 5 min", slices.Concat(noisy(rng, 10, 0.3*gbps), noisy(rng, 30, 3*gbps), noisy(rng, 20, 0.3*gbps)),
+		[]int{11}, []int{41})
+	f("10 samples, then a tenth for 5 min", slices.Concat(noisy(rng, 10, 3*gbps), noisy(rng, 30, 0.3*gbps), noisy(rng, 20, 3*gbps)),
+		[]int{11}, []int{41})
 	f("jump ×15 for 5 min", slices.Concat(noisy(rng, 300, 0.2*gbps), noisy(rng, 30, 3*gbps), noisy(rng, 300, 0.2*gbps)),
 		[]int{301}, []int{331})
 }
