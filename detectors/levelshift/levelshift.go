@@ -254,7 +254,7 @@ func (d *Detector) UpdateUnit(ts int64, x, unit float64, s *Score) {
 			return
 		}
 		d.level, d.carry, d.n = math.Log(x), math.Log(x), 1
-		d.band(s, d.level)
+		d.band(s, d.level, d.lnR)
 		return
 	}
 	lx := math.Log(x) // -Inf at 0
@@ -272,10 +272,10 @@ func (d *Detector) UpdateUnit(ts int64, x, unit float64, s *Score) {
 		}
 	}
 	if d.restartCandidate(lx, side) {
-		d.band(s, lx)
+		d.band(s, lx, d.lnR) // a candidate level is not established
 		return
 	}
-	d.band(s, lx)
+	d.band(s, lx, edge)
 	s.Side = side
 	if side == 0 {
 		d.inBand(lx, s)
@@ -285,8 +285,9 @@ func (d *Detector) UpdateUnit(ts int64, x, unit float64, s *Score) {
 	s.Shifted = d.shifted
 }
 
-// band sets the point's Score fields that depend on the level only.
-func (d *Detector) band(s *Score, lx float64) {
+// band sets the point's Score fields that depend on the level and the
+// edge (log space) the point was judged against only.
+func (d *Detector) band(s *Score, lx, edge float64) {
 	e := d.expLevel
 	if d.level != d.expAt || e == 0 {
 		e = math.Exp(d.level)
@@ -296,7 +297,7 @@ func (d *Detector) band(s *Score, lx float64) {
 	s.Lower = e / d.cfg.Ratio
 	s.Upper = e * d.cfg.Ratio
 	s.Strength = min(math.Abs(lx-d.level)/d.lnR, maxStrength)
-	s.Edge = d.edge() / d.lnR
+	s.Edge = edge / d.lnR
 	s.WarmedUp = d.warm()
 }
 
