@@ -188,7 +188,7 @@ type Score struct {
 	Strength float64
 	// Edge is how far from the level, as a share of log(Ratio), the
 	// point counts as outside the band: 1 until the level is
-	// established, then 0.75–0.9 (see edge). A point at Strength Edge or
+	// established, then 0.75–1 (see edge). A point at Strength Edge or
 	// more is outside (Side).
 	Edge float64
 	// WarmedUp is true when a shift can fire: a level is known from
@@ -308,12 +308,17 @@ func (d *Detector) band(s *Score, lx, edge float64) {
 // them (at log(Ratio) itself, half of them would be inside, and each
 // would pull the level towards the shift). The margin is a tenth of
 // log(Ratio) (×7.9 at the default Ratio of 10) plus twice the series'
-// spread, at most a quarter of log(Ratio) (×5.6).
+// spread, at most a quarter of log(Ratio) (×5.6), but it never brings the
+// edge within 4 spreads of the level (about 3.2 sigmas of log-normal
+// noise): on a series that noisy (a bursty access port, 60 % noise and
+// more) a pair of points beyond a lowered edge is its noise, not a shift,
+// and the edge stays at up to log(Ratio).
 func (d *Detector) edge() float64 {
 	if !d.Established() || d.wdev == 0 {
 		return d.lnR
 	}
-	return d.lnR - min(d.lnR/10+2*d.dev/d.wdev, d.lnR/4)
+	spread := d.dev / d.wdev
+	return max(d.lnR-min(d.lnR/10+2*spread, d.lnR/4), min(4*spread, d.lnR))
 }
 
 func (d *Detector) warm() bool {
