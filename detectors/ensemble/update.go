@@ -423,10 +423,10 @@ func (e *Ensemble) level(ts int64, r *Result, lv *levelshift.Score, vetoed bool)
 		e.pend = [numMembers]float64{}
 		r.Transition, r.Cause, r.CauseTop = Fired, r.Fired, LevelShift
 	case lv.Fire:
-		// A shift during another member's alert: it now ends with the
+		// A shift during another member's alert (byLevel is false: a
+		// shift of its own would still be on): it now ends with the
 		// shift (an outage's return ends it at once), as adopted.
-		e.adopted = e.adopted || !e.byLevel
-		e.byLevel = true
+		e.byLevel, e.adopted = true, true
 		e.al.Peak = max(e.al.Peak, score)
 	case e.al.Firing && e.byLevel:
 		e.al.Peak = max(e.al.Peak, score)
