@@ -451,3 +451,52 @@ func TestUnseasonedHorizon(t *testing.T) {
 		t.Fatalf("the wear was not predicted before it crossed at %v: %+v", cross, evs)
 	}
 }
+
+// TestUndeterminedCovariate: the showcase's one-hour baseline, in which a
+// transceiver's temperature held still, gave bucket medians that are ties
+// or half a reading step apart (these are the six of the embedded default
+// that once opened a false laser_bias case: the slope learned was 0.40
+// mA/°C where the true one is about 0.11, and the next hours' cooling read
+// as an ageing laser). Such a baseline determines no slope, and nothing is
+// corrected. The same series with its temperature moving by 2 °C during
+// the baseline learns the slope.
+func TestUndeterminedCovariate(t *testing.T) {
+	cfg := Config{Bucket: 10 * time.Minute, Window: 36, MinBuckets: 6, MinFit: 6, Baseline: 6}
+	tr, _ := New(cfg)
+	for _, c := range []struct{ cov, vals []float64 }{
+		{[]float64{43.1, 43.05, 43.1, 43.1, 43.1, 43.1}, []float64{7.635, 7.63, 7.64, 7.65, 7.65, 7.65}},
+		{[]float64{43.5, 43.5, 43.5, 43.55, 43.5, 43.5}, []float64{6.61, 6.6, 6.6, 6.62, 6.6, 6.6}},
+		{[]float64{42.35, 42.4, 42.4, 42.4, 42.4, 42.4}, []float64{7.89, 7.93, 7.93, 7.93, 7.92, 7.93}},
+		{[]float64{43.5, 43.5, 43.55, 43.5, 43.55, 43.55}, []float64{7.8, 7.81, 7.82, 7.8, 7.82, 7.82}},
+	} {
+		s := &series{baseCov: c.cov, baseVals: c.vals}
+		if tr.learnCovariate(s); s.hasCov {
+			t.Errorf("covariate %v, bias %v: learned %.2f mA/°C", c.cov, c.vals, s.beta)
+		}
+	}
+	start := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	learned := 0
+	for seed := range uint64(20) {
+		tr, _ := New(cfg)
+		rng := rand.New(rand.NewPCG(seed, 9))
+		const keys = "name=Ethernet6-transceiver"
+		for s := 0; s < 2*3600; s += 10 {
+			temp := 43.1 + 2*math.Min(float64(s)/3600, 1)
+			read := math.Round((temp+0.2*(2*rng.Float64()-1))*10) / 10 // 0.1 °C steps
+			bias := 7.3 * (1 + 0.015*(read-40))
+			ts := start.Add(time.Duration(s) * time.Second).UnixNano()
+			tr.Observe(ts, "leaf-9", schemas.MetricOpticLaserBias, keys, math.Round((bias+0.02*(2*rng.Float64()-1))*100)/100)
+			tr.Observe(ts, "leaf-9", schemas.MetricTemperature, keys, read)
+		}
+		s := tr.series[schemas.SeriesKey{Device: "leaf-9", Metric: schemas.MetricOpticLaserBias, Keys: keys}]
+		if s.hasCov {
+			learned++
+			if s.beta < 0.07 || s.beta > 0.15 {
+				t.Errorf("seed %d: learned %.3f mA/°C, true 0.11", seed, s.beta)
+			}
+		}
+	}
+	if learned < 18 {
+		t.Errorf("a baseline warming by 2 °C determined the slope on %d of 20 seeds, want ≥ 18", learned)
+	}
+}

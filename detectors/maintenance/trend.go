@@ -58,21 +58,9 @@ func Fit(t, y []float64, scratch []float64) (Trend, []float64) {
 		}
 	}
 	slices.Sort(slopes)
-	m := len(slopes)
 	tr.Slope = median(slopes)
-	nf := float64(n)
-	v := nf * (nf - 1) * (2*nf + 5) / 18
-	switch {
-	case s > 0:
-		tr.Z = (float64(s) - 1) / math.Sqrt(v)
-	case s < 0:
-		tr.Z = (float64(s) + 1) / math.Sqrt(v)
-	}
-	c := z90 * math.Sqrt(v)
-	lo := int(math.Floor((float64(m) - c) / 2))
-	hi := int(math.Ceil((float64(m) + c) / 2))
-	tr.Lower = slopes[max(lo, 0)]
-	tr.Upper = slopes[min(hi, m-1)]
+	tr.Z = standardS(s, n)
+	tr.Lower, tr.Upper = senInterval(slopes, n)
 	res := slopes[:0]
 	for i := range t {
 		res = append(res, y[i]-tr.Slope*t[i])
@@ -80,6 +68,52 @@ func Fit(t, y []float64, scratch []float64) (Trend, []float64) {
 	slices.Sort(res)
 	tr.Intercept = median(res)
 	return tr, slopes
+}
+
+// senInterval returns Sen's 90 % rank interval of a slope from its sorted
+// pairwise slopes (non-empty) between n points. When only some of the
+// n(n−1)/2 pairs are used, the rank half-width shrinks in proportion.
+func senInterval(slopes []float64, n int) (lo, hi float64) {
+	m, nf := float64(len(slopes)), float64(n)
+	c := z90 * math.Sqrt(nf*(nf-1)*(2*nf+5)/18) * m / (nf * (nf - 1) / 2)
+	i := int(math.Floor((m - c) / 2))
+	j := int(math.Ceil((m + c) / 2))
+	return slopes[max(i, 0)], slopes[min(j, len(slopes)-1)]
+}
+
+// kendallZ returns the standardised Kendall statistic of the association
+// between x and y (positive when they rise together), with continuity
+// correction. Its variance ignores ties, as Fit's does: a pair tied in
+// either adds nothing to the statistic and the full share to its variance,
+// so values that barely vary are no evidence.
+func kendallZ(x, y []float64) float64 {
+	n := len(x)
+	s := 0
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			switch p := (x[j] - x[i]) * (y[j] - y[i]); {
+			case p > 0:
+				s++
+			case p < 0:
+				s--
+			}
+		}
+	}
+	return standardS(s, n)
+}
+
+// standardS standardises the Kendall statistic s of n points, with
+// continuity correction and the variance without ties.
+func standardS(s, n int) float64 {
+	nf := float64(n)
+	sd := math.Sqrt(nf * (nf - 1) * (2*nf + 5) / 18)
+	switch {
+	case s > 0:
+		return (float64(s) - 1) / sd
+	case s < 0:
+		return (float64(s) + 1) / sd
+	}
+	return 0
 }
 
 // median of sorted s (non-empty).
