@@ -454,7 +454,7 @@ func TestUnseasonedHorizon(t *testing.T) {
 
 // TestUndeterminedCovariate: the showcase's one-hour baseline, in which a
 // transceiver's temperature held still, gave bucket medians that are ties
-// or half a reading step apart (these are the six of the embedded default
+// or half a reading step apart (these are the four of the embedded default
 // that once opened a false laser_bias case: the slope learned was 0.40
 // mA/°C where the true one is about 0.11, and the next hours' cooling read
 // as an ageing laser). Such a baseline determines no slope, and nothing is
