@@ -273,7 +273,8 @@ func Score(events []Event, dets []schemas.Detection, exp map[string]Exposure, sc
 }
 
 // firingByDevice returns the firing detections per device in event-time
-// order.
+// order, those of one time by series and detector: the order a replay
+// emitted them in does not decide which one an event names.
 func firingByDevice(dets []schemas.Detection) map[string][]*schemas.Detection {
 	out := map[string][]*schemas.Detection{}
 	for i := range dets {
@@ -282,13 +283,17 @@ func firingByDevice(dets []schemas.Detection) map[string][]*schemas.Detection {
 		}
 	}
 	for _, ds := range out {
-		slices.SortStableFunc(ds, func(a, b *schemas.Detection) int { return a.EventTime.Compare(b.EventTime) })
+		slices.SortStableFunc(ds, func(a, b *schemas.Detection) int {
+			return cmp.Or(a.EventTime.Compare(b.EventTime), cmp.Compare(a.Metric, b.Metric), cmp.Compare(a.Keys, b.Keys), cmp.Compare(a.Detector, b.Detector))
+		})
 	}
 	return out
 }
 
 // scoreEvent finds the first firing detection, and the first state-based
-// one, of fd (one device's, in event-time order) in ev's window.
+// one, of fd (one device's, in firingByDevice's order) in ev's window. Of
+// the first detections at one time, it names one on the event's keys (its
+// interface) when there is one.
 func scoreEvent(ev Event, fd []*schemas.Detection, interval time.Duration, sc Scoring) EventResult {
 	er := EventResult{Event: ev}
 	lo, hi := ev.Start.Add(-sc.Before), ev.End.Add(sc.After)
@@ -296,7 +301,7 @@ func scoreEvent(ev Event, fd []*schemas.Detection, interval time.Duration, sc Sc
 		if d.EventTime.Before(lo) || d.EventTime.After(hi) {
 			continue
 		}
-		if !er.Detected {
+		if !er.Detected || ev.Keys != "" && d.Keys == ev.Keys && er.DetectedKeys != ev.Keys && d.EventTime.Sub(ev.Start) == er.Latency {
 			er.Detected, er.Latency = true, d.EventTime.Sub(ev.Start)
 			er.DetectedMetric, er.DetectedKeys, er.DetectedBy = d.Metric, d.Keys, d.Detector
 		}

@@ -17,6 +17,30 @@ func fire(device string, at float64, metric string) schemas.Detection {
 	return schemas.Detection{Device: device, Metric: metric, State: schemas.StateFiring, EventTime: sec(at), Detector: "robust_z"}
 }
 
+// TestScoreNamesOneOfATime: of the first detections at one time, an
+// event names the one on its keys (its interface), else the first by
+// series, whatever order they were emitted in (a replay of a lake and the
+// detect stage emit one instant's detections in different orders).
+func TestScoreNamesOneOfATime(t *testing.T) {
+	on := func(metric, keys string) schemas.Detection {
+		d := fire("a", 1000, metric)
+		d.Keys = keys
+		return d
+	}
+	dets := []schemas.Detection{on("/bgp/neighbors", ""), on("/bfd/session", "peer=x"), on("/oper-status", "name=Eth1")}
+	exp := map[string]Exposure{"a": {Hours: 1}}
+	for _, keys := range []string{"name=Eth1", ""} {
+		want := map[string]string{"name=Eth1": "/oper-status", "": "/bfd/session"}[keys]
+		for range 3 {
+			r := Score([]Event{{Device: "a", Keys: keys, Start: sec(1000), End: sec(1010)}}, dets, exp, Scoring{})
+			if got := r.Events[0].DetectedMetric; got != want {
+				t.Errorf("event keys %q, emitted %s, %s, %s: names %s, want %s", keys, dets[0].Metric, dets[1].Metric, dets[2].Metric, got, want)
+			}
+			dets = append(dets[1:], dets[0]) // another order
+		}
+	}
+}
+
 func TestScoreLatencyAndWindows(t *testing.T) {
 	events := []Event{
 		{Device: "a", Start: sec(1000), End: sec(1100)}, // window [990, 1400]

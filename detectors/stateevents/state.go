@@ -21,8 +21,12 @@ const rawBytes = 16
 // allowance of 16 bytes for the raw value (the enums are shorter).
 func (t *Tracker) StateBytes() int { return int(unsafe.Sizeof(*t)) + rawBytes }
 
+// heldBit marks a held alert (Tracker.Hold) in the alert byte of a record:
+// a record of a tracker that holds none is as before holding was added.
+const heldBit = 0x80
+
 // MarshalBinary encodes the state: a kind tag, a version byte (1), the
-// class, the verdict, the alert, the times, the evidence counts, the
+// class, the verdict, the alert (its top bit set while it is held), the times, the evidence counts, the
 // recent transitions (oldest first) and the raw value. A restored tracker
 // continues bit-for-bit like the original.
 func (t *Tracker) MarshalBinary() ([]byte, error) { return t.AppendBinary(nil) }
@@ -30,7 +34,11 @@ func (t *Tracker) MarshalBinary() ([]byte, error) { return t.AppendBinary(nil) }
 // AppendBinary appends the encoded state to dst.
 func (t *Tracker) AppendBinary(dst []byte) ([]byte, error) {
 	dst = enc.AppendHeader(dst, enc.TagStateEvents, stateVersion)
-	dst = append(dst, byte(t.class), byte(t.status), byte(t.alert))
+	alert := byte(t.alert)
+	if t.held {
+		alert |= heldBit
+	}
+	dst = append(dst, byte(t.class), byte(t.status), alert)
 	dst = enc.AppendBool(dst, t.wasUp)
 	for _, v := range [...]int64{t.startsAt, t.lastTS, t.changed, t.downAt, t.upAt} {
 		dst = enc.AppendI(dst, v)
@@ -74,7 +82,7 @@ func (t *Tracker) UnmarshalBinary(b []byte) error {
 			r.Err = enc.ErrShort
 		}
 	}
-	n := Tracker{class: Class(h[0]), status: Status(h[1]), alert: Rule(h[2])}
+	n := Tracker{class: Class(h[0]), status: Status(h[1]), alert: Rule(h[2] &^ heldBit), held: h[2]&heldBit != 0}
 	n.wasUp = r.Bool()
 	for _, p := range [...]*int64{&n.startsAt, &n.lastTS, &n.changed, &n.downAt, &n.upAt} {
 		*p = r.I()
@@ -102,7 +110,7 @@ func (t *Tracker) UnmarshalBinary(b []byte) error {
 	switch {
 	case n.class != t.class:
 		return fmt.Errorf("stateevents: state record of class %s, want %s", n.class, t.class)
-	case n.status > StatusAdminDown || n.alert >= numRules:
+	case n.status > StatusAdminDown || n.alert >= numRules || n.held && n.alert == RuleNone:
 		return fmt.Errorf("stateevents: state record is malformed")
 	}
 	*t = n

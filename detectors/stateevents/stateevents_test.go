@@ -681,6 +681,67 @@ func TestConfig(t *testing.T) {
 	f(Config{FlapCount: MaxFlapCount + 1}, "flap_count")
 	f(Config{FlapWindow: -1}, "flap_window")
 	f(Config{FlapQuiet: -1}, "flap_quiet")
+	f(Config{ShutGrace: -1}, "shut_grace")
+}
+
+// TestHold: a held link_down is not the tracker's Alert, and not
+// announced until ShutGrace (5 s) has passed since it started (Due, Tick)
+// or Release; the event then carries the time it started. Explained ends
+// it unannounced. The hold survives a record: a restored tracker
+// announces it the same, and a record without one is the same bytes as
+// before holding existed (its alert byte's top bit clear).
+func TestHold(t *testing.T) {
+	cfg := Config{}.WithDefaults()
+	down := func() *Tracker {
+		tr := New(ClassOperStatus)
+		tr.UpdateStatus(&cfg, 100*sec, "UP", false)
+		if ev := tr.UpdateStatus(&cfg, 200*sec, "DOWN", false); ev.Transition != Fired || ev.Rule != RuleLinkDown {
+			t.Fatalf("down: %v", ev)
+		}
+		rec := mustMarshal(tr)
+		if rec[4]&heldBit != 0 {
+			t.Fatalf("record of a tracker that holds nothing has the held bit: %x", rec)
+		}
+		tr.Hold()
+		return tr
+	}
+	tr := down()
+	if tr.Alert() != RuleNone || !tr.Held() || tr.Due(&cfg, 0) != 205*sec {
+		t.Fatalf("held: alert %v, held %v, due %v", tr.Alert(), tr.Held(), tr.Due(&cfg, 0))
+	}
+	if ev := tr.Tick(&cfg, 204*sec, 0); ev.Transition != None {
+		t.Fatalf("tick within the grace: %v", ev)
+	}
+	b := New(ClassOperStatus)
+	if err := b.UnmarshalBinary(mustMarshal(tr)); err != nil || !b.Held() {
+		t.Fatalf("restored: %v, held %v", err, b.Held())
+	}
+	for name, tr := range map[string]*Tracker{"original": tr, "restored": b} {
+		ev := tr.Tick(&cfg, 205*sec, 0)
+		if ev.Transition != Fired || ev.Rule != RuleLinkDown || ev.StartsAt != 200*sec || tr.Held() || tr.Alert() != RuleLinkDown {
+			t.Errorf("%s, tick after the grace: %+v, held %v, alert %v", name, ev, tr.Held(), tr.Alert())
+		}
+		if ev := tr.UpdateStatus(&cfg, 210*sec, "UP", false); ev.Transition != Resolved {
+			t.Errorf("%s, up: %v", name, ev)
+		}
+	}
+
+	tr = down()
+	if ev := tr.Explained(201 * sec); ev.Transition != None || tr.Held() || tr.Alert() != RuleNone || tr.Due(&cfg, 0) != 0 {
+		t.Errorf("explained while held: %v, held %v, alert %v, due %v", ev, tr.Held(), tr.Alert(), tr.Due(&cfg, 0))
+	}
+	tr = down()
+	if ev := tr.Release(); ev.Transition != Fired || ev.StartsAt != 200*sec || tr.Held() {
+		t.Errorf("release: %+v, held %v", ev, tr.Held())
+	}
+	if ev := tr.Release(); ev.Transition != None {
+		t.Errorf("release of nothing held: %v", ev)
+	}
+	bad := mustMarshal(New(ClassOperStatus))
+	bad[4] |= heldBit // held, but no alert
+	if err := New(ClassOperStatus).UnmarshalBinary(bad); err == nil {
+		t.Error("a record holding no alert was restored")
+	}
 }
 
 // randomSteps makes a long sequence of a class's values.

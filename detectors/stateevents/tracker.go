@@ -27,6 +27,12 @@ const (
 	// laser), a BFD session a few detection intervals; a minute covers them
 	// with room, and one that is still down then will not come up alone.
 	DefaultEnableGrace = time.Minute
+	// DefaultShutGrace is how long an interface's link_down is held
+	// (Tracker.Hold) for its admin-status to say the link was shut: the two
+	// leaves of a shut reach the collector as separate updates, 1–2 s after
+	// the command on IOS-XR, in either order; 5 s covers that with room and
+	// is within one sample at the usual 10 s cadence.
+	DefaultShutGrace = 5 * time.Second
 	// MaxFlapCount bounds FlapCount (the ring of transition times in the
 	// state).
 	MaxFlapCount = 16
@@ -49,6 +55,14 @@ type Config struct {
 	// enabled again may stay down before its down alert fires. Default
 	// DefaultEnableGrace.
 	EnableGrace time.Duration `yaml:"enable_grace"`
+	// ShutGrace is how long the detect stage holds an interface's
+	// link_down before it announces it, when the interface has an
+	// admin-status (or a second oper-status) series that may yet say the
+	// link was shut: a shut whose oper-status arrives first is then one
+	// admin_down, not a critical link_down resolved a second later. The
+	// detection keeps the oper-status sample's time. Default
+	// DefaultShutGrace; 1ns announces at once.
+	ShutGrace time.Duration `yaml:"shut_grace"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -57,6 +71,7 @@ func (c Config) WithDefaults() Config {
 	cfgcheck.Default(&c.FlapWindow, DefaultFlapWindow)
 	cfgcheck.Default(&c.FlapQuiet, DefaultFlapQuiet)
 	cfgcheck.Default(&c.EnableGrace, DefaultEnableGrace)
+	cfgcheck.Default(&c.ShutGrace, DefaultShutGrace)
 	return c
 }
 
@@ -68,6 +83,7 @@ func (c Config) Validate() error {
 		cfgcheck.Check(c.FlapWindow < 0, "flap_window: %v must be positive", c.FlapWindow),
 		cfgcheck.Check(c.FlapQuiet < 0, "flap_quiet: %v must be positive", c.FlapQuiet),
 		cfgcheck.Check(c.EnableGrace < 0, "enable_grace: %v must be positive", c.EnableGrace),
+		cfgcheck.Check(c.ShutGrace < 0, "shut_grace: %v must be positive", c.ShutGrace),
 	)
 }
 
@@ -147,6 +163,7 @@ type Tracker struct {
 	status   Status
 	wasUp    bool // seen up: only a departure from up is an alarm
 	alert    Rule
+	held     bool // the alert has started but is not announced yet (Hold)
 	startsAt int64
 	lastTS   int64 // the latest sample's time (0: none yet)
 	changed  int64 // the latest transition's time
@@ -179,8 +196,39 @@ func (t *Tracker) LastTS() int64 { return t.lastTS }
 // Changed returns the time of the latest transition (0: none).
 func (t *Tracker) Changed() int64 { return t.changed }
 
-// Alert returns the rule of the firing alert, RuleNone when none fires.
-func (t *Tracker) Alert() Rule { return t.alert }
+// Alert returns the rule of the firing alert, RuleNone when none fires
+// or it is held (Hold).
+func (t *Tracker) Alert() Rule {
+	if t.held {
+		return RuleNone
+	}
+	return t.alert
+}
+
+// Hold holds the alert that just fired: it is not announced until Tick
+// finds ShutGrace passed since it started or Release is called, and
+// Explained in the meantime ends it unannounced. The detect stage holds an
+// interface's link_down while its admin-status may yet say the link was
+// shut. A caller that feeds a held tracker a new value first releases the
+// alert, or ends it with Explained when the value says admin down.
+func (t *Tracker) Hold() {
+	if t.alert != RuleNone {
+		t.held = true
+	}
+}
+
+// Held reports whether the alert is held (Hold).
+func (t *Tracker) Held() bool { return t.held }
+
+// Release announces a held alert: it returns its Fired event, with the
+// time it started, or no event when none is held.
+func (t *Tracker) Release() Event {
+	if !t.held {
+		return Event{}
+	}
+	t.held = false
+	return Event{Transition: Fired, Rule: t.alert, StartsAt: t.startsAt}
+}
 
 // StartsAt returns when the firing alert started (meaningful while Alert
 // is not RuleNone): a caller that ends the alert without a sample (the
@@ -285,6 +333,11 @@ func (t *Tracker) UpdateStatus(cfg *Config, ts int64, value string, adminDown bo
 // the event), and the latest count becomes the normal one.
 func (t *Tracker) Explained(ts int64) Event {
 	t.lastTS = max(t.lastTS, ts)
+	if t.held {
+		// Never announced: nothing to resolve.
+		t.held, t.alert = false, RuleNone
+		return Event{}
+	}
 	if t.class == ClassLLDP {
 		t.rebase()
 		if t.alert == RuleLLDPLost || t.alert == RuleFlapping {
@@ -403,7 +456,8 @@ func (t *Tracker) UpdateLevel(cfg *Config, ts int64, v float64, explained bool) 
 // only on change: the caller may call it with the time of any later sample
 // of the same thing (an interface's counters) or device. A flapping alert
 // resolves (or becomes the down alert) after FlapQuiet without a
-// transition; a thing that was up and has stayed down without an alarm
+// transition; a held alert (Hold) is announced once ShutGrace has passed
+// since it started; a thing that was up and has stayed down without an alarm
 // since it was enabled again after a shut fires its down alert once
 // EnableGrace has passed. enabled is when that happened, for an
 // interface's oper-status, whose admin-status is another series (0: it was
@@ -416,6 +470,8 @@ func (t *Tracker) Tick(cfg *Config, ts, enabled int64) Event {
 	switch {
 	case due == 0 || ts < due:
 		return Event{}
+	case t.held:
+		return t.Release()
 	case t.alert != RuleFlapping:
 		return t.fire(ts, t.downRule())
 	}
@@ -431,6 +487,8 @@ func (t *Tracker) Tick(cfg *Config, ts, enabled int64) Event {
 // change the verdict, 0 when only a new value can.
 func (t *Tracker) Due(cfg *Config, enabled int64) int64 {
 	switch {
+	case t.held:
+		return t.startsAt + int64(cfg.ShutGrace)
 	case t.alert == RuleFlapping:
 		return t.changed + int64(cfg.FlapQuiet)
 	case t.alert != RuleNone || !t.wasUp || !t.class.IsStatus() || t.status != StatusDown:

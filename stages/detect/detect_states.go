@@ -342,8 +342,18 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 			return nil
 		}
 		f := st.iface
+		if err := d.settleHeld(st, class, ts, v, emit); err != nil {
+			return err
+		}
 		was := st.se.Status()
 		ev = st.se.UpdateStatus(cfg, ts, v, class == stateevents.ClassOperStatus && adminShut(f, st, ts))
+		if ev.Transition == stateevents.Fired && ev.Rule == stateevents.RuleLinkDown && was == stateevents.StatusUp && mayShut(f, st) {
+			// The link left UP, and its admin-status may yet say it was
+			// shut: announced when the device's samples show ShutGrace
+			// passed (watch), or when st changes again (settleHeld).
+			st.se.Hold()
+			ev.Transition = stateevents.None
+		}
 		shut := was != stateevents.StatusAdminDown && st.se.Status() == stateevents.StatusAdminDown
 		// An admin-status series, or an oper-status one whose values carry
 		// the shut (IOS-XR's im-state-admin-down), going admin down
@@ -390,6 +400,33 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 		return nil
 	}
 	return d.emitState(emit, st, ev, ts)
+}
+
+// settleHeld ends the link_down st holds (stateevents.Tracker.Hold)
+// before st takes value v at ts: announced (emitted with its own time)
+// when v is a change of st's status, unannounced when v says admin down
+// (the shut arrived on the series itself: IOS-XR's im-state-admin-down).
+// A repeated value, or one older than st's latest, leaves it held: time
+// alone (Tick) announces it.
+func (d *Stage) settleHeld(st *seriesState, class stateevents.Class, ts int64, v string, emit func(*kgo.Record)) error {
+	if !st.se.Held() || ts < st.se.LastTS() {
+		return nil
+	}
+	switch s, _ := stateevents.Parse(class, v); s {
+	case st.se.Status(), stateevents.StatusNone:
+		return nil
+	case stateevents.StatusAdminDown:
+		st.se.Explained(ts)
+		return nil
+	}
+	return d.emitState(emit, st, st.se.Release(), ts)
+}
+
+// mayShut reports whether the interface f of the oper-status series st
+// has another series that may yet say it was shut: an admin-status
+// series, or a second oper-status one (whose values may carry the shut).
+func mayShut(f *ifaceState, st *seriesState) bool {
+	return f != nil && (len(f.admins) > 0 || len(f.opers) > 1)
 }
 
 // lldpExplained reports whether a drop at ts of the LLDP neighbour count
@@ -553,6 +590,9 @@ func (d *Stage) tickDevice(ps *partState, device string, ts int64, emit func(*kg
 // count before the drop). The event time is the sample's.
 func (d *Stage) emitState(emit func(*kgo.Record), st *seriesState, ev stateevents.Event, ts int64) error {
 	k, t := st.key, st.se
+	if ev.Transition == stateevents.Fired {
+		ts = ev.StartsAt // a held alert's, announced later (Hold)
+	}
 	det := d.stateDetection(k, ev, ts)
 	state, rule := det.State, det.Detector
 	det.Expected = 1

@@ -625,8 +625,8 @@ func TestDetectStatesConfigYAML(t *testing.T) {
 		}
 	}
 	f("states: {flap_count: 6, flap_window: 10m, flap_quiet: 2m, enable_grace: 30s}", "",
-		stateevents.Config{FlapCount: 6, FlapWindow: 10 * time.Minute, FlapQuiet: 2 * time.Minute, EnableGrace: 30 * time.Second})
-	f("alert: {fire_z: 8}", "", stateevents.Config{FlapCount: 4, FlapWindow: 5 * time.Minute, FlapQuiet: 5 * time.Minute, EnableGrace: time.Minute})
+		stateevents.Config{FlapCount: 6, FlapWindow: 10 * time.Minute, FlapQuiet: 2 * time.Minute, EnableGrace: 30 * time.Second, ShutGrace: 5 * time.Second})
+	f("alert: {fire_z: 8}", "", stateevents.Config{FlapCount: 4, FlapWindow: 5 * time.Minute, FlapQuiet: 5 * time.Minute, EnableGrace: time.Minute, ShutGrace: 5 * time.Second})
 	f("states: {enable_grace: -1s}", "states.enable_grace", stateevents.Config{})
 	f("states: {flap_count: 1}", "states.flap_count: 1 is not in [2, 16]", stateevents.Config{})
 	f("states: {flap_window: -1m}", "states.flap_window", stateevents.Config{})
