@@ -292,17 +292,29 @@ func firingByDevice(dets []schemas.Detection) map[string][]*schemas.Detection {
 
 // scoreEvent finds the first firing detection, and the first state-based
 // one, of fd (one device's, in firingByDevice's order) in ev's window. Of
-// the first detections at one time, it names one on the event's keys (its
-// interface) when there is one.
+// the first detections at one time, it names the first on the event's keys
+// (its interface, its session) if there is one, else the first
+// state-based one if there is one.
 func scoreEvent(ev Event, fd []*schemas.Detection, interval time.Duration, sc Scoring) EventResult {
 	er := EventResult{Event: ev}
 	lo, hi := ev.Start.Add(-sc.Before), ev.End.Add(sc.After)
+	rank := func(d *schemas.Detection) int {
+		r := 0
+		if ev.Keys != "" && d.Keys == ev.Keys {
+			r += 2
+		}
+		if sc.IsState(d) {
+			r++
+		}
+		return r
+	}
+	best := -1
 	for _, d := range fd {
 		if d.EventTime.Before(lo) || d.EventTime.After(hi) {
 			continue
 		}
-		if !er.Detected || ev.Keys != "" && d.Keys == ev.Keys && er.DetectedKeys != ev.Keys && d.EventTime.Sub(ev.Start) == er.Latency {
-			er.Detected, er.Latency = true, d.EventTime.Sub(ev.Start)
+		if r := rank(d); !er.Detected || r > best && d.EventTime.Sub(ev.Start) == er.Latency {
+			er.Detected, er.Latency, best = true, d.EventTime.Sub(ev.Start), r
 			er.DetectedMetric, er.DetectedKeys, er.DetectedBy = d.Metric, d.Keys, d.Detector
 		}
 		if !er.StateDetected && sc.IsState(d) {

@@ -18,23 +18,25 @@ func fire(device string, at float64, metric string) schemas.Detection {
 }
 
 // TestScoreNamesOneOfATime: of the first detections at one time, an
-// event names the one on its keys (its interface), else the first by
-// series, whatever order they were emitted in (a replay of a lake and the
-// detect stage emit one instant's detections in different orders).
+// event names the one on its keys (its interface), else a state-based
+// one, else the first by series, whatever order they were emitted in (a
+// replay of a lake and the detect stage emit one instant's detections in
+// different orders).
 func TestScoreNamesOneOfATime(t *testing.T) {
 	on := func(metric, keys string) schemas.Detection {
 		d := fire("a", 1000, metric)
 		d.Keys = keys
 		return d
 	}
-	dets := []schemas.Detection{on("/bgp/neighbors", ""), on("/bfd/session", "peer=x"), on("/oper-status", "name=Eth1")}
+	dets := []schemas.Detection{on("/bgp/neighbors", ""), on("/bfd/session", "peer=x"), on("/oper-status", "name=Eth1"), on("/a/rate", "")}
+	isState := func(d *schemas.Detection) bool { return d.Metric == "/bgp/neighbors" }
 	exp := map[string]Exposure{"a": {Hours: 1}}
-	for _, keys := range []string{"name=Eth1", ""} {
-		want := map[string]string{"name=Eth1": "/oper-status", "": "/bfd/session"}[keys]
-		for range 3 {
-			r := Score([]Event{{Device: "a", Keys: keys, Start: sec(1000), End: sec(1010)}}, dets, exp, Scoring{})
+	for _, keys := range []string{"name=Eth1", "", "peer=y"} {
+		want := map[string]string{"name=Eth1": "/oper-status", "": "/bgp/neighbors", "peer=y": "/bgp/neighbors"}[keys]
+		for range 4 {
+			r := Score([]Event{{Device: "a", Keys: keys, Start: sec(1000), End: sec(1010)}}, dets, exp, Scoring{IsState: isState})
 			if got := r.Events[0].DetectedMetric; got != want {
-				t.Errorf("event keys %q, emitted %s, %s, %s: names %s, want %s", keys, dets[0].Metric, dets[1].Metric, dets[2].Metric, got, want)
+				t.Errorf("event keys %q, emitted %s, %s, %s, %s: names %s, want %s", keys, dets[0].Metric, dets[1].Metric, dets[2].Metric, dets[3].Metric, got, want)
 			}
 			dets = append(dets[1:], dets[0]) // another order
 		}

@@ -116,7 +116,7 @@ func (d *Stage) scoreSerial(ps *partState, sr *schemas.SampleReader, rows []*ser
 		}
 		ts := sr.TS(i)
 		for ; next < len(stateRows) && sr.TS(stateRows[next]) <= ts; next++ {
-			if err := d.updateState(ps, sr, stateRows[next], rows[stateRows[next]], emit); err != nil {
+			if err := d.applyState(ps, sr, stateRows[next], rows[stateRows[next]], emit); err != nil {
 				return err
 			}
 			dev = "" // a state sample may have put its series on the watch
@@ -140,11 +140,25 @@ func (d *Stage) scoreSerial(ps *partState, sr *schemas.SampleReader, rows []*ser
 		}
 	}
 	for ; next < len(stateRows); next++ {
-		if err := d.updateState(ps, sr, stateRows[next], rows[stateRows[next]], emit); err != nil {
+		if err := d.applyState(ps, sr, stateRows[next], rows[stateRows[next]], emit); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// applyState feeds the state sample of row i to its series st, then ticks
+// the watched series of its device at its time: a state sample is as good
+// a clock as a counter's, and a device that sends only on-change state
+// has no other.
+func (d *Stage) applyState(ps *partState, sr *schemas.SampleReader, i int, st *seriesState, emit func(*kgo.Record)) error {
+	if err := d.updateState(ps, sr, i, st, emit); err != nil {
+		return err
+	}
+	if ps.watched[st.key.Device] == nil {
+		return nil
+	}
+	return d.tickDevice(ps, st.key.Device, sr.TS(i), emit)
 }
 
 // stateOrder orders the state samples of one timestamp: admin-status

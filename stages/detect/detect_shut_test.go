@@ -140,3 +140,30 @@ func TestDetectLinkDownHeld(t *testing.T) {
 		t.Errorf("without an admin-status series, in the record of the change: %v, want %v", got, want)
 	}
 }
+
+// TestDetectLinkDownHeldOnChange: a device that sends only on-change
+// state (no counters) announces a held link_down on its next state
+// sample at least shut_grace later, of any series: its BGP session
+// going down 10 s after the link.
+func TestDetectLinkDownHeldOnChange(t *testing.T) {
+	recs := sampleRecords(t, 60, 1, func(i int) []schemas.Sample {
+		switch i {
+		case 0:
+			return []schemas.Sample{stateSample(stateevents.MetricAdminStatus, iface, "UP"), stateSample(stateevents.MetricOperStatus, iface, "UP"),
+				stateSample(stateevents.MetricBGPSession, bgpKeys, "ESTABLISHED")}
+		case 50:
+			return []schemas.Sample{stateSample(stateevents.MetricOperStatus, iface, "DOWN")}
+		case 51:
+			return []schemas.Sample{stateSample(stateevents.MetricBGPSession, bgpKeys, "IDLE")}
+		}
+		return nil
+	})
+	d := newTestDetect(t, Config{})
+	if got := summary(process(t, d, recs[:51])); len(got) != 0 {
+		t.Errorf("before the next sample: %v, want nothing yet", got)
+	}
+	want := []string{"firing session_down session-state@51", "firing link_down oper-status@50"}
+	if got := summary(process(t, d, recs[51:])); !slices.Equal(got, want) {
+		t.Errorf("on the next state sample: %v, want %v", got, want)
+	}
+}
