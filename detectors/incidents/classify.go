@@ -3,6 +3,7 @@ package incidents
 import (
 	"strings"
 
+	"github.com/telekernel/telekernel/detectors/stateevents"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -21,6 +22,10 @@ const (
 
 // powerResidual is the detector name of the power stage's detections.
 const powerResidual = "power_residual"
+
+// adminDown is the detector name of the detect stage's detections of a
+// thing shut on purpose (stateevents.RuleAdminDown).
+const adminDown = "admin_down"
 
 // member is one detection of an incident, with what the rules need.
 type member struct {
@@ -46,31 +51,39 @@ type member struct {
 	Component string // component name of hardware detections
 }
 
-// newMember classifies d; inv maps a BGP neighbour to its interface.
+// newMember classifies d; inv maps a BGP neighbour to its interface. The
+// state series are classed as the detect stage classes them
+// (stateevents.Classify): OpenConfig's paths, and the vendor models'
+// native ones with or without their origin (IOS-XR's interface state and
+// line-state, keys interface-name=IF; SR Linux's oper-state; IOS-XE's).
 func newMember(d *schemas.Detection, inv *schemas.InventoryIndex) member {
 	m := member{Time: d.EventTime.UnixNano(), ID: d.ID, Fingerprint: d.Fingerprint, Firing: d.State == schemas.StateFiring,
 		Device: d.Device, Metric: d.Metric, Keys: d.Keys, Detector: d.Detector, Severity: d.Severity,
 		Observed: d.Observed, Expected: d.Expected}
 	m.Known = declared(inv, d.Device)
 	p := d.Metric
+	sc := stateevents.Classify(p)
 	switch {
 	case p == schemas.MetricTargetState:
 		m.Class = classTarget
 	case p == schemas.MetricLLDPNeighbors:
 		m.Class, m.Port = classLink, key(d.Keys, "name")
-	case strings.HasPrefix(p, "/interfaces/") && (strings.HasSuffix(p, "/oper-status") || strings.HasSuffix(p, "/admin-status") ||
-		strings.HasSuffix(p, "/carrier-transitions")):
-		m.Class, m.Port = classLink, key(d.Keys, "name")
-	case strings.HasPrefix(p, "/interfaces/") && strings.Contains(p, "/counters/"), !strings.HasPrefix(p, "/components/") && isRate(p) && key(d.Keys, "name") != "":
-		m.Class, m.Port = classTraffic, key(d.Keys, "name")
-	case strings.HasPrefix(p, "/bfd/"):
+	case sc == stateevents.ClassOperStatus || sc == stateevents.ClassAdminStatus || sc == stateevents.ClassCarrier:
+		m.Class, m.Port = classLink, ifacePort(d.Keys)
+	case strings.HasPrefix(p, "/interfaces/") && strings.Contains(p, "/counters/"), !strings.HasPrefix(p, "/components/") && isRate(p) && ifacePort(d.Keys) != "",
+		sc == stateevents.ClassNone && stateevents.IsInterface(p) && ifacePort(d.Keys) != "":
+		m.Class, m.Port = classTraffic, ifacePort(d.Keys)
+	case sc == stateevents.ClassBFD || strings.HasPrefix(p, "/bfd/"):
 		m.Class, m.Port = classSession, key(d.Keys, "id")
-	case strings.Contains(p, "/bgp/") || strings.Contains(p, "established-neighbors"):
+		if m.Port == "" {
+			m.Port = ifacePort(d.Keys) // IOS-XR's session briefs
+		}
+	case sc == stateevents.ClassBGP || sc == stateevents.ClassNeighbors || strings.Contains(p, "/bgp/") || strings.Contains(p, "established-neighbors"):
 		m.Class, m.Neighbor = classSession, key(d.Keys, "neighbor-address")
 		if s, ok := inv.Session(d.Device, m.Neighbor); ok && m.Neighbor != "" {
 			m.Port = s.Interface
 		}
-	case strings.HasPrefix(p, "/components/") || d.Detector == powerResidual:
+	case sc == stateevents.ClassComponent || strings.HasPrefix(p, "/components/") || d.Detector == powerResidual:
 		m.Class, m.Component = classHardware, key(d.Keys, "name")
 		if m.Component == "" {
 			m.Component = "power"
@@ -108,6 +121,15 @@ func key(keys, name string) string {
 	return ""
 }
 
+// ifacePort returns the interface of keys: name=IF (OpenConfig, SR Linux,
+// IOS-XE) or interface-name=IF (IOS-XR's native models); "" for neither.
+func ifacePort(keys string) string {
+	if n := key(keys, "name"); n != "" {
+		return n
+	}
+	return key(keys, "interface-name")
+}
+
 // valueEnd returns the index in s of the first comma no backslash
 // escapes, or len(s).
 func valueEnd(s string) int {
@@ -140,7 +162,7 @@ func unescape(v string) string {
 // linkState reports whether m is a link going down or flapping (not an
 // admin shutdown, not a lost LLDP neighbour, not a resolution).
 func (m *member) linkState() bool {
-	return m.Class == classLink && m.Detector != "admin_down" && !m.lldp()
+	return m.Class == classLink && m.Detector != adminDown && !m.lldp()
 }
 
 // lldp reports whether m is about an interface's LLDP neighbours: a

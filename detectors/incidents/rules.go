@@ -17,6 +17,7 @@ type verdict struct {
 	cause      string
 	action     string
 	confidence float64
+	planned    bool // every member follows from a shut (shutRule): the incident is info
 }
 
 // describe returns the contract view of in: its rule, cause, entities and
@@ -42,7 +43,7 @@ func (e *Engine) describe(in *incident, joined string) *schemas.Incident {
 	last := len(ms) - (e.cfg.MaxEvidence - first)
 	for i := range ms {
 		m := &ms[i]
-		if !m.Effect && rank(m.Severity) > rank(out.Severity) {
+		if !m.Effect && !v.planned && rank(m.Severity) > rank(out.Severity) {
 			out.Severity = m.Severity
 		}
 		if i >= first && i < last && m.ID != joined {
@@ -105,6 +106,8 @@ func (e *Engine) judge(in *incident) verdict {
 	switch devs := in.targetDevices(); {
 	case len(devs) > 0:
 		return e.targetRule(devs, down, targetFlapping)
+	case e.planned(in):
+		return e.shutRule(in)
 	case len(down) > 0:
 		return e.linkRule(down, flapping)
 	case len(lldp) > 0:
@@ -120,6 +123,142 @@ func (e *Engine) judge(in *incident) verdict {
 	return verdict{rule: schemas.RuleUnexplained, confidence: 0.3,
 		cause:  fmt.Sprintf("unexplained: %s on %s %s %s", m.Detector, m.Device, m.Metric, m.Keys),
 		action: fmt.Sprintf("look at %s %s %s around %s", m.Device, m.Metric, m.Keys, time.Unix(0, m.Time).UTC().Format(time.RFC3339))}
+}
+
+// shutSpan is a stretch an interface was shut on purpose: from its
+// admin_down's firing to its resolution (0 while it lasts).
+type shutSpan struct{ from, to int64 }
+
+// shuts returns the interfaces of in that an admin_down says were shut,
+// with the stretches they were.
+func shuts(in *incident) map[schemas.Port][]shutSpan {
+	var out map[schemas.Port][]shutSpan
+	for i := range in.Members { // in event-time order
+		m := &in.Members[i]
+		if m.Class != classLink || m.Detector != adminDown || m.Port == "" {
+			continue
+		}
+		p := schemas.Port{Device: m.Device, Interface: m.Port}
+		if out == nil {
+			out = map[schemas.Port][]shutSpan{}
+		}
+		spans := out[p]
+		switch {
+		case m.Firing && (len(spans) == 0 || spans[len(spans)-1].to != 0):
+			out[p] = append(spans, shutSpan{from: m.Time})
+		case !m.Firing && len(spans) > 0 && spans[len(spans)-1].to == 0:
+			spans[len(spans)-1].to = m.Time
+		}
+	}
+	return out
+}
+
+// planned reports whether in holds a shut (an admin_down on an interface)
+// and every other alert it holds follows from one: a link-state, traffic
+// or session alert on a shut interface or on its inventory link's far end,
+// or a session alert without a known interface on a device with a shut
+// interface or the far end of one, firing from Window before the shut
+// until it ended. The far end of a shut link goes down (its admin-status
+// stays up: a link_down there), and the BGP and BFD sessions over it
+// reset; none of that is a fault.
+func (e *Engine) planned(in *incident) bool {
+	sh := shuts(in)
+	if len(sh) == 0 {
+		return false
+	}
+	during := func(p schemas.Port, t int64) bool {
+		for _, s := range sh[p] {
+			if t >= s.from-int64(e.cfg.Window) && (s.to == 0 || t <= s.to) {
+				return true
+			}
+		}
+		return false
+	}
+	onShut := func(p schemas.Port, t int64) bool {
+		if during(p, t) {
+			return true
+		}
+		q, ok := e.peer(p)
+		return ok && during(q, t)
+	}
+	for i := range in.Members {
+		m := &in.Members[i]
+		if m.Effect || !m.Firing || m.Class == classLink && m.Detector == adminDown {
+			continue
+		}
+		switch {
+		case m.Class != classLink && m.Class != classTraffic && m.Class != classSession:
+			return false
+		case m.Port != "":
+			if !onShut(schemas.Port{Device: m.Device, Interface: m.Port}, m.Time) {
+				return false
+			}
+		case m.Class != classSession:
+			return false
+		default:
+			near := false
+			for p := range sh {
+				q, ok := e.peer(p)
+				near = near || p.Device == m.Device && during(p, m.Time) || ok && q.Device == m.Device && during(p, m.Time)
+			}
+			if !near {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// shutRule names the interfaces shut on purpose and what followed from
+// it (planned): the far ends that went down, the sessions over them, the
+// traffic that stopped.
+func (e *Engine) shutRule(in *incident) verdict {
+	sh := shuts(in)
+	var ports, far []string
+	for p := range sh {
+		ports = append(ports, p.String())
+	}
+	sessions, traffic := map[string]bool{}, false
+	for i := range in.Members {
+		m := &in.Members[i]
+		switch {
+		case !m.Firing || m.Effect:
+		case m.linkState():
+			p := schemas.Port{Device: m.Device, Interface: m.Port}
+			if _, shut := sh[p]; !shut && !slices.Contains(far, p.String()) {
+				far = append(far, p.String())
+			}
+		case m.Class == classSession:
+			sessions[m.Fingerprint] = true
+		case m.Class == classTraffic:
+			traffic = true
+		}
+	}
+	sort.Strings(ports)
+	sort.Strings(far)
+	word := "interface"
+	if len(ports) > 1 {
+		word = "interfaces"
+	}
+	cause := fmt.Sprintf("%s %s shut by configuration (admin down)", word, strings.Join(ports, ", "))
+	var with []string
+	if len(far) > 0 {
+		with = append(with, "the far end "+strings.Join(far, ", ")+" down")
+	}
+	switch n := len(sessions); {
+	case n == 1:
+		with = append(with, "1 BGP/BFD session down")
+	case n > 1:
+		with = append(with, fmt.Sprintf("%d BGP/BFD sessions down", n))
+	}
+	if traffic {
+		with = append(with, "its traffic stopped")
+	}
+	if len(with) > 0 {
+		cause += "; with it " + strings.Join(with, ", ")
+	}
+	return verdict{rule: schemas.RuleLink, confidence: 0.9, planned: true, cause: cause,
+		action: fmt.Sprintf("nothing, if the shut was planned; otherwise enable %s again (no shutdown)", strings.Join(ports, ", "))}
 }
 
 // linkRule names the links (or the device) whose interfaces went down.
