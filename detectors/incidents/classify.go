@@ -184,18 +184,25 @@ func isRate(p string) bool {
 }
 
 // direction returns +1 for an inbound traffic member, -1 for outbound, 0
-// for errors, discards and anything else.
+// for errors, discards, drops and anything else. IOS-XR's generic-counters
+// say bytes-received and bytes-sent.
 func (m *member) direction() int {
 	last := m.Metric[strings.LastIndexByte(m.Metric, '/')+1:]
 	switch {
-	case m.Class != classTraffic || strings.Contains(last, "error") || strings.Contains(last, "discard"):
+	case m.Class != classTraffic || isLoss(last):
 		return 0
-	case strings.HasPrefix(last, "in-") || strings.HasPrefix(last, "input-"):
+	case strings.HasPrefix(last, "in-") || strings.HasPrefix(last, "input-") || strings.HasSuffix(last, "-received"):
 		return 1
-	case strings.HasPrefix(last, "out-") || strings.HasPrefix(last, "output-"):
+	case strings.HasPrefix(last, "out-") || strings.HasPrefix(last, "output-") || strings.HasSuffix(last, "-sent"):
 		return -1
 	}
 	return 0
+}
+
+// isLoss reports whether a metric's last element counts errors, discards
+// or drops (IOS-XR's input-drops, crc-errors) rather than traffic.
+func isLoss(last string) bool {
+	return strings.Contains(last, "error") || strings.Contains(last, "discard") || strings.Contains(last, "drop")
 }
 
 // ingressUp reports whether m is inbound traffic above its expectation.

@@ -424,7 +424,7 @@ func (e *Engine) trafficRule(ms []*member) verdict {
 	switch {
 	case len(ports) == 1:
 		what = fmt.Sprintf("ingress surge (×%.1f)", up[ports[0]])
-	case strings.Contains(m.Metric, "error") || strings.Contains(m.Metric, "discard"):
+	case isLoss(m.Metric[strings.LastIndexByte(m.Metric, '/')+1:]):
 		what = "errors or discards rising"
 	case m.Observed < m.Expected:
 		what = "traffic drop"

@@ -94,3 +94,17 @@ func TestNativeStateClasses(t *testing.T) {
 		}
 	}
 }
+
+// TestNativeTraffic: IOS-XR's generic-counters say bytes-received and
+// input-drops: ingress up on two ports of a device is a surge, drops
+// rising on one are errors or discards, not traffic.
+func TestNativeTraffic(t *testing.T) {
+	const gc = "Cisco-IOS-XR-infra-statsd-oper:/infra-statistics/interfaces/interface/latest/generic-counters/"
+	surge := []schemas.Detection{
+		fire(0, "leaf1", gc+"bytes-received", "interface-name=e1", "level_shift", 5e9, 5e8),
+		fire(1, "leaf1", gc+"bytes-received", "interface-name=e2", "level_shift", 4e9, 5e8),
+	}
+	one(t, run(t, testInventory(), surge...), schemas.RuleSurge, "volumetric surge on leaf1: ingress up on 2 ports (e1, e2)")
+	drops := fire(0, "leaf1", gc+"input-drops", "interface-name=e1", "robust_z", 500, 0)
+	one(t, run(t, testInventory(), drops), schemas.RuleTraffic, "errors or discards rising on leaf1:e1")
+}
