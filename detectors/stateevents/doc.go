@@ -4,7 +4,10 @@
 // informational, a return to UP resolves, and a series that changes state
 // FlapCount times within FlapWindow is one flapping alert that resolves
 // after FlapQuiet without a change; a link back from a shut is no flap,
-// and one enabled again that stays down past EnableGrace alarms. The same
+// and one enabled again that stays down past EnableGrace alarms. A caller
+// may hold an alert that just fired (Tracker.Hold): the detect stage holds
+// an interface's link down for ShutGrace, so that an admin-status DOWN
+// arriving a second after the oper-status ends it unannounced. The same
 // rules follow BGP and BFD session-state and component oper-status. A
 // sample older than the series' latest changes nothing. Counters and gauges that are
 // really state are evidence too: an increment of an interface's

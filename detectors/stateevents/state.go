@@ -26,9 +26,10 @@ func (t *Tracker) StateBytes() int { return int(unsafe.Sizeof(*t)) + rawBytes }
 const heldBit = 0x80
 
 // MarshalBinary encodes the state: a kind tag, a version byte (1), the
-// class, the verdict, the alert (its top bit set while it is held), the times, the evidence counts, the
-// recent transitions (oldest first) and the raw value. A restored tracker
-// continues bit-for-bit like the original.
+// class, the verdict, the alert (its top bit set while it is held), the
+// times, the evidence counts, the recent transitions (oldest first) and
+// the raw value. A restored tracker continues bit-for-bit like the
+// original.
 func (t *Tracker) MarshalBinary() ([]byte, error) { return t.AppendBinary(nil) }
 
 // AppendBinary appends the encoded state to dst.

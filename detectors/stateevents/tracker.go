@@ -457,8 +457,8 @@ func (t *Tracker) UpdateLevel(cfg *Config, ts int64, v float64, explained bool) 
 // of the same thing (an interface's counters) or device. A flapping alert
 // resolves (or becomes the down alert) after FlapQuiet without a
 // transition; a held alert (Hold) is announced once ShutGrace has passed
-// since it started; a thing that was up and has stayed down without an alarm
-// since it was enabled again after a shut fires its down alert once
+// since it started; a thing that was up and has stayed down without an
+// alarm since it was enabled again after a shut fires its down alert once
 // EnableGrace has passed. enabled is when that happened, for an
 // interface's oper-status, whose admin-status is another series (0: it was
 // not); other classes know it themselves (a BFD session's ADMIN_DOWN, a
