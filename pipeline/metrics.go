@@ -23,6 +23,9 @@ type Metrics struct {
 	// unknownStates counts state values the detect stage did not
 	// understand (kept as the series' raw state), by reason.
 	unknownStates *prometheus.CounterVec
+	// linkDownHolds counts the detect stage's held link_downs
+	// (detect.states.shut_grace), by outcome.
+	linkDownHolds *prometheus.CounterVec
 	droppedRows   *prometheus.CounterVec
 	// expired counts, by stage, the keys whose state a stage dropped
 	// because no sample came for its expiry: the detect stage's series
@@ -62,6 +65,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		stateBytes: gauge("detect", "state_bytes", "Approximate bytes of per-series detector state in memory."),
 		unknownStates: counter("detect", "unknown_states_total",
 			"State values not understood (kept as the raw state, no verdict), by reason: unknown_value (a vendor enum), indeterminate (UNKNOWN, TESTING).", "reason"),
+		linkDownHolds: counter("detect", "link_down_holds_total",
+			"Link downs held for detect.states.shut_grace (outcome held), and those of them an admin-status DOWN then showed to be a shut, announced as admin_down only (outcome shut); counted when processed, so input a restore replays counts again.", "outcome"),
 		expired: counter("detect", "series_expired_total",
 			"Series (detect) or devices (power) whose state was dropped (a tombstone in the changelog) because no sample came for detect.series_expiry or power.device_expiry of event time; one that comes back starts cold.", "stage"),
 		droppedRows: counter("stage", "rows_dropped_total",

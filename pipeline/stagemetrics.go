@@ -25,6 +25,12 @@ func (m *Metrics) UnknownStates(reason string) prometheus.Counter {
 	return m.unknownStates.WithLabelValues(reason)
 }
 
+// LinkDownHolds returns the counter of the detect stage's held link_downs
+// by outcome, held or shut (telekernel_detect_link_down_holds_total{outcome}).
+func (m *Metrics) LinkDownHolds(outcome string) prometheus.Counter {
+	return m.linkDownHolds.WithLabelValues(outcome)
+}
+
 // Expired counts n series (detect) or devices (power) whose state a
 // stage dropped after they went silent
 // (telekernel_detect_series_expired_total{stage}).

@@ -116,6 +116,9 @@ type Stage struct {
 	stateRows []int
 	// unknownStates counts state values not understood, by reason.
 	unknownStates [3]prometheus.Counter
+	// held and shuts count link_downs held for shut_grace, and those a
+	// shut then ended unannounced.
+	held, shuts prometheus.Counter
 	// groupOf maps a metric to its multivariate group and slot.
 	groupOf map[string][2]int
 	// groupBand is each group's D² at alert.fire_z: the band's upper end.
@@ -150,6 +153,7 @@ func New(cfg Config, topic string, m *pipeline.Metrics, log *slog.Logger) (*Stag
 	for _, r := range []stateevents.Reason{stateevents.ReasonUnknownValue, stateevents.ReasonIndeterminate} {
 		d.unknownStates[r] = m.UnknownStates(r.String())
 	}
+	d.held, d.shuts = m.LinkDownHolds("held"), m.LinkDownHolds("shut")
 	for gi, g := range cfg.Multivar.Groups {
 		for slot, mt := range g.Metrics {
 			d.groupOf[mt] = [2]int{gi, slot}

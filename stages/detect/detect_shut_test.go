@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/telekernel/telekernel/detectors/stateevents"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -54,9 +56,13 @@ func TestDetectShutOperFirst(t *testing.T) {
 	}
 	want := []string{"firing admin_down admin-status@100", "resolved admin_down admin-status@120"}
 	for _, per := range []int{1, 60} {
-		got := summary(process(t, newTestDetect(t, Config{}), sampleRecords(t, 200, per, shutRows(oper, admin))))
+		d := newTestDetect(t, Config{})
+		got := summary(process(t, d, sampleRecords(t, 200, per, shutRows(oper, admin))))
 		if !slices.Equal(got, want) {
 			t.Errorf("%d ticks per record: %v, want %v", per, got, want)
+		}
+		if held, shuts := testutil.ToFloat64(d.held), testutil.ToFloat64(d.shuts); held != 1 || shuts != 1 {
+			t.Errorf("%d ticks per record: telekernel_detect_link_down_holds_total held %v, shut %v; want 1 and 1", per, held, shuts)
 		}
 	}
 	// A held link_down is in the checkpoint: one taken while it is held
@@ -118,6 +124,9 @@ func TestDetectLinkDownHeld(t *testing.T) {
 	}
 	if got, want := summary(process(t, d, recs[102:])), []string{"resolved link_down oper-status@110"}; !slices.Equal(got, want) {
 		t.Errorf("after: %v, want %v", got, want)
+	}
+	if held, shuts := testutil.ToFloat64(d.held), testutil.ToFloat64(d.shuts); held != 1 || shuts != 0 {
+		t.Errorf("telekernel_detect_link_down_holds_total held %v, shut %v; want 1 and 0", held, shuts)
 	}
 
 	// Down at 100 and back a second later, within the grace.

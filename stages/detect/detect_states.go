@@ -352,6 +352,7 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 			// shut: announced when the device's samples show ShutGrace
 			// passed (watch), or when st changes again (settleHeld).
 			st.se.Hold()
+			d.held.Inc()
 			ev.Transition = stateevents.None
 		}
 		shut := was != stateevents.StatusAdminDown && st.se.Status() == stateevents.StatusAdminDown
@@ -367,6 +368,9 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 					// Explained moves o's latest time even without an
 					// event: its changelog record changes either way.
 					d.markDirty(ps, o)
+					if o.se.Held() {
+						d.shuts.Inc()
+					}
 					if xev := o.se.Explained(ts); xev.Transition != stateevents.None {
 						if err := d.emitState(emit, o, xev, ts); err != nil {
 							return err
@@ -417,6 +421,7 @@ func (d *Stage) settleHeld(st *seriesState, class stateevents.Class, ts int64, v
 		return nil
 	case stateevents.StatusAdminDown:
 		st.se.Explained(ts)
+		d.shuts.Inc()
 		return nil
 	}
 	return d.emitState(emit, st, st.se.Release(), ts)
