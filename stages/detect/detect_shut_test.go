@@ -153,26 +153,35 @@ func TestDetectLinkDownHeld(t *testing.T) {
 // TestDetectLinkDownHeldOnChange: a device that sends only on-change
 // state (no counters) announces a held link_down on its next state
 // sample at least shut_grace later, of any series: its BGP session
-// going down 10 s after the link.
+// going down 10 s after the link, or the collector losing the device
+// (its target state DOWN).
 func TestDetectLinkDownHeldOnChange(t *testing.T) {
-	recs := sampleRecords(t, 60, 1, func(i int) []schemas.Sample {
-		switch i {
-		case 0:
-			return []schemas.Sample{stateSample(stateevents.MetricAdminStatus, iface, "UP"), stateSample(stateevents.MetricOperStatus, iface, "UP"),
-				stateSample(stateevents.MetricBGPSession, bgpKeys, "ESTABLISHED")}
-		case 50:
-			return []schemas.Sample{stateSample(stateevents.MetricOperStatus, iface, "DOWN")}
-		case 51:
-			return []schemas.Sample{stateSample(stateevents.MetricBGPSession, bgpKeys, "IDLE")}
+	for _, c := range []struct {
+		next schemas.Sample
+		want string
+	}{
+		{stateSample(stateevents.MetricBGPSession, bgpKeys, "IDLE"), "firing session_down session-state@51"},
+		{stateSample(schemas.MetricTargetState, "", schemas.TargetDown), "firing target_down state@51"},
+	} {
+		recs := sampleRecords(t, 60, 1, func(i int) []schemas.Sample {
+			switch i {
+			case 0:
+				return []schemas.Sample{stateSample(stateevents.MetricAdminStatus, iface, "UP"), stateSample(stateevents.MetricOperStatus, iface, "UP"),
+					stateSample(stateevents.MetricBGPSession, bgpKeys, "ESTABLISHED"), stateSample(schemas.MetricTargetState, "", schemas.TargetUp)}
+			case 50:
+				return []schemas.Sample{stateSample(stateevents.MetricOperStatus, iface, "DOWN")}
+			case 51:
+				return []schemas.Sample{c.next}
+			}
+			return nil
+		})
+		d := newTestDetect(t, Config{})
+		if got := summary(process(t, d, recs[:51])); len(got) != 0 {
+			t.Errorf("before the next sample: %v, want nothing yet", got)
 		}
-		return nil
-	})
-	d := newTestDetect(t, Config{})
-	if got := summary(process(t, d, recs[:51])); len(got) != 0 {
-		t.Errorf("before the next sample: %v, want nothing yet", got)
-	}
-	want := []string{"firing session_down session-state@51", "firing link_down oper-status@50"}
-	if got := summary(process(t, d, recs[51:])); !slices.Equal(got, want) {
-		t.Errorf("on the next state sample: %v, want %v", got, want)
+		want := []string{c.want, "firing link_down oper-status@50"}
+		if got := summary(process(t, d, recs[51:])); !slices.Equal(got, want) {
+			t.Errorf("on the next state sample (%s): %v, want %v", c.next.Metric, got, want)
+		}
 	}
 }
