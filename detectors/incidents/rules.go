@@ -103,11 +103,13 @@ func (e *Engine) judge(in *incident) verdict {
 			traffic = append(traffic, m)
 		}
 	}
-	switch devs := in.targetDevices(); {
-	case len(devs) > 0:
+	if devs := in.targetDevices(); len(devs) > 0 {
 		return e.targetRule(devs, down, targetFlapping)
-	case e.planned(in):
-		return e.shutRule(in)
+	}
+	if sh, ok := e.planned(in); ok {
+		return e.shutRule(in, sh)
+	}
+	switch {
 	case len(down) > 0:
 		return e.linkRule(down, flapping)
 	case len(lldp) > 0:
@@ -153,7 +155,7 @@ func shuts(in *incident) map[schemas.Port][]shutSpan {
 	return out
 }
 
-// planned reports whether in holds a shut (an admin_down on an interface)
+// planned returns the shuts of in and reports whether in holds one (an admin_down on an interface)
 // and every other alert it holds follows from one: a link-state, traffic
 // or session alert on a shut interface or on its inventory link's far end,
 // or a session alert without a known interface on a device with a shut
@@ -161,10 +163,10 @@ func shuts(in *incident) map[schemas.Port][]shutSpan {
 // until it ended. The far end of a shut link goes down (its admin-status
 // stays up: a link_down there), and the BGP and BFD sessions over it
 // reset; none of that is a fault.
-func (e *Engine) planned(in *incident) bool {
+func (e *Engine) planned(in *incident) (map[schemas.Port][]shutSpan, bool) {
 	sh := shuts(in)
 	if len(sh) == 0 {
-		return false
+		return nil, false
 	}
 	during := func(p schemas.Port, t int64) bool {
 		for _, s := range sh[p] {
@@ -188,13 +190,13 @@ func (e *Engine) planned(in *incident) bool {
 		}
 		switch {
 		case m.Class != classLink && m.Class != classTraffic && m.Class != classSession:
-			return false
+			return nil, false
 		case m.Port != "":
 			if !onShut(schemas.Port{Device: m.Device, Interface: m.Port}, m.Time) {
-				return false
+				return nil, false
 			}
 		case m.Class != classSession:
-			return false
+			return nil, false
 		default:
 			near := false
 			for p := range sh {
@@ -202,18 +204,17 @@ func (e *Engine) planned(in *incident) bool {
 				near = near || p.Device == m.Device && during(p, m.Time) || ok && q.Device == m.Device && during(p, m.Time)
 			}
 			if !near {
-				return false
+				return nil, false
 			}
 		}
 	}
-	return true
+	return sh, true
 }
 
-// shutRule names the interfaces shut on purpose and what followed from
-// it (planned): the far ends that went down, the sessions over them, the
-// traffic that stopped.
-func (e *Engine) shutRule(in *incident) verdict {
-	sh := shuts(in)
+// shutRule names the interfaces shut on purpose (sh, planned's) and what
+// followed from it: the far ends that went down, the sessions over them,
+// the traffic that stopped.
+func (e *Engine) shutRule(in *incident, sh map[schemas.Port][]shutSpan) verdict {
 	var ports, far []string
 	for p := range sh {
 		ports = append(ports, p.String())

@@ -60,13 +60,18 @@ func TestShutNotPlanned(t *testing.T) {
 		t.Errorf("enabled again, still down: severity %s, cause %q; want critical, a link down", in.Severity, in.Cause)
 	}
 	beside := []schemas.Detection{shut(0, schemas.StateFiring), fire(1, "leaf1", mOper, "name=e2", "link_down", 0, 1)}
+	e2 := 0
 	for _, in := range run(t, testInventory(), beside...) {
-		if in.Severity != schemas.SeverityCritical && strings.Contains(in.Cause, "e2") {
-			t.Errorf("another port down beside the shut: severity %s, cause %q", in.Severity, in.Cause)
+		if !strings.Contains(in.Cause, "e2") {
+			continue
 		}
-		if strings.Contains(in.Cause, "shut") && strings.Contains(in.Cause, "e2") {
-			t.Errorf("another port down beside the shut named as the shut's: %q", in.Cause)
+		e2++
+		if in.Rule != schemas.RuleLink || in.Severity != schemas.SeverityCritical || strings.Contains(in.Cause, "shut") {
+			t.Errorf("another port down beside the shut: rule %s, severity %s, cause %q; want a critical link down", in.Rule, in.Severity, in.Cause)
 		}
+	}
+	if e2 != 1 {
+		t.Errorf("another port down beside the shut: %d incidents name it, want 1", e2)
 	}
 }
 

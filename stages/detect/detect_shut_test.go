@@ -97,20 +97,17 @@ func TestDetectShutOperFirst(t *testing.T) {
 // is a link_down and its resolution all the same; without an
 // admin-status series the link_down is announced at once.
 func TestDetectLinkDownHeld(t *testing.T) {
-	down := func(from, to int, back time.Duration) func(i int) (string, time.Duration) {
+	down := func(from, to int) func(i int) (string, time.Duration) {
 		return func(i int) (string, time.Duration) {
-			switch {
-			case i >= from && i < to:
+			if i >= from && i < to {
 				return "LOWER_LAYER_DOWN", 0
-			case i == to:
-				return "UP", back
 			}
 			return "UP", 0
 		}
 	}
 	up := func(int) (string, time.Duration) { return "UP", 0 }
 
-	recs := sampleRecords(t, 200, 1, shutRows(down(100, 110, 0), up))
+	recs := sampleRecords(t, 200, 1, shutRows(down(100, 110), up))
 	d := newTestDetect(t, Config{})
 	if got := summary(process(t, d, recs[:101])); len(got) != 0 {
 		t.Errorf("in the record of the change: %v, want nothing yet", got)
@@ -144,7 +141,7 @@ func TestDetectLinkDownHeld(t *testing.T) {
 		t.Errorf("back within the grace: %v, want %v", got, want)
 	}
 
-	recs = sampleRecords(t, 200, 1, shutRows(down(100, 110, 0), nil))
+	recs = sampleRecords(t, 200, 1, shutRows(down(100, 110), nil))
 	if got, want := summary(process(t, newTestDetect(t, Config{}), recs[:101])), []string{"firing link_down oper-status@100"}; !slices.Equal(got, want) {
 		t.Errorf("without an admin-status series, in the record of the change: %v, want %v", got, want)
 	}
