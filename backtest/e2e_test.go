@@ -166,7 +166,7 @@ func TestBacktestNAB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The shipped configuration (README, "Backtests": 71.50 / 67.43 /
+	// The shipped configuration (docs/backtests.md: 71.50 / 67.43 /
 	// 75.34, the same with level_shift's margin at its band's edge as
 	// before it): a regression guard, not the goal (72 standard).
 	floor := map[string]float64{"standard": 71.0, "reward_low_FP_rate": 66.8, "reward_low_FN_rate": 74.8}
@@ -226,7 +226,7 @@ var quiet = WithLogger(slog.New(slog.DiscardHandler))
 
 // TestBacktestBigdamaAll replays all of bigdama18 (3 experiments, 33 node
 // files, about 12.8 M points; 15–45 s under load) and checks the baseline
-// figures of the README's "Backtests" section. It runs under
+// figures of docs/backtests.md. It runs under
 // TK_INTEGRATION=1 (make test) or TK_BACKTEST_FULL=1.
 func TestBacktestBigdamaAll(t *testing.T) {
 	if os.Getenv("TK_INTEGRATION") == "" && os.Getenv("TK_BACKTEST_FULL") == "" {
@@ -252,8 +252,8 @@ func TestBacktestBigdamaAll(t *testing.T) {
 	t.Logf("%d points in %v; detected %d/23 (%d within 30 s, %d state-based within one sample), median %v; false incidents %d any (%.2f/device-hour), %d own (%.2f) over %.2f device-hours",
 		res.Stats.Points, res.Stats.Elapsed.Round(time.Millisecond), r.Detected, r.Within30s, r.StateWithinOneSample, r.MedianLatency,
 		r.FalseAny, r.FalseAnyPerDeviceHour, r.FalseOwn, r.FalseOwnPerDeviceHour, r.DeviceHours)
-	// With level_shift and the gate's record handling (README,
-	// "Backtests"): 23/23 detected, 22 within 30 s, 0.05 false incidents
+	// With level_shift and the gate's record handling
+	// (docs/backtests.md): 23/23 detected, 22 within 30 s, 0.05 false incidents
 	// per device-hour outside every event window (1) and 5.96 outside the
 	// device's own (123); before them 18/23, 13, 0.24 and 4.65. A
 	// regression guard, not the goal.

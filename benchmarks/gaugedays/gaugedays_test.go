@@ -19,7 +19,7 @@ import (
 // device-hours) into a temporary folder, replays it as `telekernel eval
 // --format wide-csv --data DIR/data --labels DIR/labels.csv` does (the
 // default configuration), and holds the detect stage to the figures
-// README.md prints for it ("Gauges over days", the Go generator's rows).
+// docs/backtests.md prints for it ("Gauges over days", the Go generator's rows).
 // The bounds on what should be low (false incidents, firing detections)
 // are about 10 % above the figure printed, so that a change in the last
 // bits of a detector does not fail it but a defect that adds a tenth does;

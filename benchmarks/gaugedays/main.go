@@ -35,7 +35,7 @@
 // 100 % and a 15 °C temperature rise. The route step and the process restart
 // are real changes left unlabelled. The random numbers come from a PCG
 // seeded by --seed and the router's index, so a seed always writes the same
-// bytes. TestGaugeDays holds the detect stage to the figures README.md
+// bytes. TestGaugeDays holds the detect stage to the figures docs/backtests.md
 // reports on this export ("Gauges over days").
 package main
 

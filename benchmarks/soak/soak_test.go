@@ -10,7 +10,7 @@ import (
 )
 
 // shortMaxGrowth is the RSS growth after warm-up that the 2-minute soak
-// tolerates, in MB (README, "Memory"): the Go heap's own swing between GC
+// tolerates, in MB (docs/how-it-works.md, "Memory of the embedded default"): the Go heap's own swing between GC
 // cycles on this load, measured well below it.
 const shortMaxGrowth = 64
 
@@ -50,7 +50,7 @@ func TestSoakShort(t *testing.T) {
 }
 
 // dayMaxRSS is the bound on the embedded default's RSS over a day of
-// simulated time (README, "Memory").
+// simulated time (docs/how-it-works.md, "Memory of the embedded default").
 const dayMaxRSS = 1 << 30
 
 // TestEmbeddedDay runs the embedded default (in-process broker, the

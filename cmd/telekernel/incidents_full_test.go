@@ -102,7 +102,7 @@ func TestIncidentsFullStream(t *testing.T) {
 	}
 	t.Logf("%d of %d root causes one incident with the right cause; %d spurious (%.2f per 100 device-hours); %.1f detections per incident (%d detections, %d incidents); every incident open at most %v after its first symptom",
 		r.Correct, len(r.Outcomes), len(r.Spurious), r.SpuriousPer100DeviceHours(), r.DetectionsPerIncident(), r.Detections, r.Incidents, slowest)
-	// Measured 2026-12-03 (README.md, "Incidents"): 15 of 15 in eight runs
+	// Measured 2026-12-03 (docs/how-it-works.md, "Incidents"): 15 of 15 in eight runs
 	// of eight, none spurious, 35.1 detections per incident, every
 	// incident open at most 10 s after its first symptom. Before the
 	// engine's rejoins (detectors/incidents/merge.go) 13–14 of 15: the

@@ -40,7 +40,7 @@ func linkDownConfig(t *testing.T, broker string) (path, prefix string) {
 // may set another fleet) and the YAML list of faults. The whole span is a
 // backfill at full speed, in which one detections partition may run any
 // amount of event time ahead of another, so the engine's lateness is the
-// span (README "Incidents").
+// span (docs/how-it-works.md, "Incidents").
 func correlateRunConfig(t *testing.T, broker, span, opts, faults string) (path, prefix string) {
 	t.Helper()
 	b := make([]byte, 4)

@@ -27,7 +27,7 @@ import (
 	"github.com/telekernel/telekernel/schemas"
 )
 
-// Shutdown bounds stated in README.md ("Stopping"): a stage process stops
+// Shutdown bounds stated in docs/how-it-works.md ("Stopping"): a stage process stops
 // within pipeline.FinalFlushTimeout of SIGTERM however its sink fails; run
 // adds its drain, at most drainTimeout (2 min) from the signal, and 5 s for
 // closing. A process that takes longer fails the test; slack is only how

@@ -23,7 +23,7 @@ import (
 // within 30 s (the export has no carrier-transitions or oper-status columns,
 // so the flap shows through the BGP session over the port); no
 // neighbors_down or flapping outside every event's window; no false
-// incident outside every window (README, "Backtests": the shipped row's 0
+// incident outside every window (docs/backtests.md: the shipped row's 0
 // since the counters' event sizes; 1, 0.0485 per device-hour, before). It
 // runs under TK_INTEGRATION=1 or TK_BACKTEST_FULL=1.
 func TestDetectStateEventsBigdama(t *testing.T) {
