@@ -531,7 +531,7 @@ func (d *Decoder) appendValue(se *series, raw []byte, ts int64) int {
 
 func (d *Decoder) appendScalar(se *series, sc *scalar, ts int64) int {
 	if se.kind == 0 {
-		se.kind = kindOf(sc)
+		se.kind = kindOf(sc, se.info.counting)
 	}
 	if !fit(se, sc, &d.s) {
 		d.drop(dropBadValue)

@@ -357,3 +357,34 @@ func TestDecodeIOSXRNativeCounters(t *testing.T) {
 		{Metric: p + "data-rate/input-data-rate", Keys: k, Kind: schemas.KindGauge, F64: 4200},
 	})
 }
+
+// TestDecodeCountingLeaves decodes IOS-XR's native BGP neighbour as a
+// router streams it (JSON_IETF under a module-prefixed path): the
+// running totals whose names read as counts (messages-received,
+// messages-sent, update-messages-received) are counters when their
+// values are whole numbers, as proto integers too, so the detect stage
+// scores their rates; a leaf of such a name whose value is text is a
+// state, a fraction a gauge, and a time beside them
+// (seconds-since-last-received) a gauge. Before, every one of the totals
+// was a gauge.
+func TestDecodeCountingLeaves(t *testing.T) {
+	const prefix = "Cisco-IOS-XR-ipv4-bgp-oper:bgp/instances/instance[instance-name=default]/instance-active/default-vrf/neighbors/neighbor[neighbor-address=10.0.0.1]"
+	r := notif(t, ts1, prefix,
+		upd(t, "", jsonv(`{"messages-received":"123456","messages-sent":1200,"update-messages-received":17,"seconds-since-last-received":4,"capability-received":"route-refresh","share-received":0.5}`)),
+		upd(t, "update-messages-sent", u64v(9)),
+		upd(t, "messages-queued-in", u64v(2)),
+	)
+	out, _ := decodeAll(t, DecoderConfig{}, r)
+	const p = "/bgp/instances/instance/instance-active/default-vrf/neighbors/neighbor/"
+	const k = "instance-name=default,neighbor-address=10.0.0.1"
+	checkSamples(t, out, []schemas.Sample{
+		{Metric: p + "capability-received", Keys: k, Kind: schemas.KindState, Str: "route-refresh"},
+		{Metric: p + "messages-received", Keys: k, Kind: schemas.KindCounter, U64: 123456},
+		{Metric: p + "messages-sent", Keys: k, Kind: schemas.KindCounter, U64: 1200},
+		{Metric: p + "seconds-since-last-received", Keys: k, Kind: schemas.KindGauge, F64: 4},
+		{Metric: p + "share-received", Keys: k, Kind: schemas.KindGauge, F64: 0.5},
+		{Metric: p + "update-messages-received", Keys: k, Kind: schemas.KindCounter, U64: 17},
+		{Metric: p + "update-messages-sent", Keys: k, Kind: schemas.KindCounter, U64: 9},
+		{Metric: p + "messages-queued-in", Keys: k, Kind: schemas.KindGauge, F64: 2},
+	})
+}

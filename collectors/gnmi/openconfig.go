@@ -15,6 +15,10 @@ type leafInfo struct {
 	// lldp marks the leaves of an LLDP neighbour entry
 	// (lldpNeighborEntry/…), which the decoder counts per local port.
 	lldp bool
+	// counting marks a leaf whose name reads as a count of events
+	// (countingSuffixes): a counter when its first value is a whole
+	// number (kindOf).
+	counting bool
 }
 
 // lldpNeighborEntry is the path of an LLDP neighbour's list entry, keyed
@@ -54,13 +58,48 @@ func notCounterInContainer(leaf string) bool {
 	return strings.HasPrefix(leaf, "seconds-since-") || strings.HasPrefix(leaf, "last-") || strings.HasSuffix(leaf, "-flag")
 }
 
+// countingSuffixes mark leaves that count events when their values are
+// whole numbers, in vendor models that keep such counts outside any
+// counters container: IOS-XR's BGP update-messages-received and
+// messages-sent, its ARP requests-received and replies-sent, its IPv4
+// drop reasons (gre-lookup-failed-drop), output-buffer-failures,
+// configuration-items-processed. Unlike counterSuffixes they do not fix
+// the kind by name: the first value does (kindOf), so a text leaf of
+// such a name stays a state and a fractional one a gauge. They are the
+// counter suffixes of the wide CSV importer's default mapping
+// (backtest.DefaultMapping), so a capture replayed over gNMI gives the
+// detect stage the series that telekernel eval gave it. Without them a
+// running total was a gauge, which never falls when its source stops and
+// whose every new high is a new extreme: 32 such BGP and traffic totals,
+// 10 s apart for 3 hours, fired 34–43 alerts as gauges and none as
+// counters (stages/detect, TestDetectRunningTotals).
+var countingSuffixes = []string{"-received", "-sent", "-messages", "-failures", "-processed", "-drop"}
+
+// counting reports whether metric's last element reads as a count of
+// events (countingSuffixes) and not as a time or a flag
+// (notCounterInContainer: seconds-since-packet-received).
+func counting(metric string) bool {
+	leaf := metric[strings.LastIndexByte(metric, '/')+1:]
+	if notCounterInContainer(leaf) {
+		return false
+	}
+	for _, s := range countingSuffixes {
+		if strings.HasSuffix(leaf, s) {
+			return true
+		}
+	}
+	return false
+}
+
 // classify returns what is known of a metric from its name: the vocabulary
 // first, then the OpenConfig conventions (leaves under a "counters"
 // container and leaves named like counters are counters) and the vendor
-// counter containers (counterContainers).
+// counter containers (counterContainers); for a leaf they leave to its
+// first value, whether its name reads as a count (counting).
 func classify(metric string) leafInfo {
 	li := classifyKind(metric)
 	li.lldp = strings.HasPrefix(metric, lldpNeighborEntry+"/")
+	li.counting = li.kind == 0 && counting(metric)
 	return li
 }
 

@@ -35,13 +35,28 @@ const (
 	scUnsupported
 )
 
-// kindOf picks the kind of a leaf not in the table from its first value.
-func kindOf(sc *scalar) schemas.Kind {
+// kindOf picks the kind of a leaf not in the table from its first value:
+// a number is a gauge, but a whole number of a leaf whose name reads as a
+// count of events (counting) is a counter; anything else is a state.
+func kindOf(sc *scalar, counting bool) schemas.Kind {
 	switch sc.typ {
-	case scUint, scInt, scFloat:
+	case scUint:
+		if counting {
+			return schemas.KindCounter
+		}
+		return schemas.KindGauge
+	case scInt:
+		if counting && sc.i >= 0 {
+			return schemas.KindCounter
+		}
+		return schemas.KindGauge
+	case scFloat:
 		return schemas.KindGauge
 	case scString:
 		if sc.json && isNumber(sc.s) {
+			if _, err := strconv.ParseUint(bstr(sc.s), 10, 64); counting && err == nil {
+				return schemas.KindCounter
+			}
 			return schemas.KindGauge
 		}
 	}
