@@ -87,11 +87,23 @@ var native = [...]struct {
 	{"/infra-statistics/interfaces/interface/total/generic-counters/carrier-transitions", ClassCarrier, true},
 	{"/infra-statistics/interfaces/interface/cache/generic-counters/carrier-transitions", ClassCarrier, true},
 	// IOS-XR Cisco-IOS-XR-ipv4-bgp-oper (Bgp-conn-state), the active
-	// instance's neighbours of the default VRF and of the VRFs.
+	// instance's neighbours of the default VRF and of the VRFs, and the
+	// same sessions in its brief sessions list.
 	{"/bgp/instances/instance/instance-active/default-vrf/neighbors/neighbor/connection-state", ClassBGP, false},
 	{"/bgp/instances/instance/instance-active/vrfs/vrf/neighbors/neighbor/connection-state", ClassBGP, false},
-	// IOS-XR Cisco-IOS-XR-ip-bfd-oper (Bfd-mgmt-session-state).
+	{"/bgp/instances/instance/instance-active/default-vrf/sessions/session/connection-state", ClassBGP, false},
+	{"/bgp/instances/instance/instance-active/vrfs/vrf/sessions/session/connection-state", ClassBGP, false},
+	// IOS-XR Cisco-IOS-XR-ip-bfd-oper (Bfd-mgmt-session-state): the
+	// session briefs of every kind and the details' status; a sensor path
+	// names one of these lists, not all of them.
 	{"/bfd/session-briefs/session-brief/state", ClassBFD, false},
+	{"/bfd/ipv4-single-hop-session-briefs/ipv4-single-hop-session-brief/state", ClassBFD, false},
+	{"/bfd/ipv4-multi-hop-session-briefs/ipv4-multi-hop-session-brief/state", ClassBFD, false},
+	{"/bfd/ipv6-single-hop-session-briefs/ipv6-single-hop-session-brief/state", ClassBFD, false},
+	{"/bfd/ipv6-multi-hop-session-briefs/ipv6-multi-hop-session-brief/state", ClassBFD, false},
+	{"/bfd/session-details/session-detail/status-information/state", ClassBFD, false},
+	{"/bfd/ipv4-single-hop-session-details/ipv4-single-hop-session-detail/status-information/state", ClassBFD, false},
+	{"/bfd/ipv4-multi-hop-session-details/ipv4-multi-hop-session-detail/status-information/state", ClassBFD, false},
 	// IOS-XE Cisco-IOS-XE-interfaces-oper (oper-state, intf-state), keys
 	// name=IF: the leaves are right under the interface, beside its
 	// statistics container; OpenConfig's are under state/, so the

@@ -75,6 +75,12 @@ func TestClassifyNative(t *testing.T) {
 	f("Cisco-IOS-XR-ipv4-bgp-oper:/bgp/instances/instance/instance-active/default-vrf/neighbors/neighbor/previous-connection-state", ClassNone)
 	// IOS-XR Cisco-IOS-XR-ip-bfd-oper.
 	f("Cisco-IOS-XR-ip-bfd-oper:/bfd/session-briefs/session-brief/state", ClassBFD)
+	f("Cisco-IOS-XR-ip-bfd-oper:/bfd/ipv4-single-hop-session-briefs/ipv4-single-hop-session-brief/state", ClassBFD)
+	f("/bfd/ipv6-multi-hop-session-briefs/ipv6-multi-hop-session-brief/state", ClassBFD)
+	f("Cisco-IOS-XR-ip-bfd-oper:/bfd/session-details/session-detail/status-information/state", ClassBFD)
+	f("Cisco-IOS-XR-ip-bfd-oper:/bfd/ipv4-single-hop-session-briefs/ipv4-single-hop-session-brief/session-type", ClassNone)
+	f("Cisco-IOS-XR-ipv4-bgp-oper:/bgp/instances/instance/instance-active/default-vrf/sessions/session/connection-state", ClassBGP)
+	f("/bgp/instances/instance/instance-active/vrfs/vrf/sessions/session/connection-state", ClassBGP)
 	f("Cisco-IOS-XR-ip-bfd-oper:/bfd/session-briefs/session-brief/session-type", ClassNone)
 	// Nokia SR Linux.
 	f("/interface/oper-state", ClassOperStatus)
