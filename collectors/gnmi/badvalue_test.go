@@ -16,8 +16,9 @@ import (
 
 // TestBadValuesPerValue: invalid UTF-8 in a value is repaired and counted,
 // a path with invalid UTF-8 is dropped and counted, and notifications stamped outside the window
-// (0, −1, year 2188, two days ahead, two years ago) are dropped and counted
-// per value, while every valid sample around them is published.
+// (0, −1, year 2188, two days ahead, 21 years ago) are dropped and counted
+// per value, while every valid sample around them is published, a capture
+// nine years old among them.
 func TestBadValuesPerValue(t *testing.T) {
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC).UnixNano()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -40,7 +41,8 @@ func TestBadValuesPerValue(t *testing.T) {
 			upd(t, "/interfaces/interface[name=EthZZ]/state/oper-status", strv("UP"))))
 	}
 	year2188 := time.Date(2188, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
-	stamps := []int64{now - 300*24*int64(time.Hour), 0, -1, year2188, now, now + 2*24*int64(time.Hour), now - 2*365*24*int64(time.Hour), now + 1}
+	const year = 365 * 24 * int64(time.Hour)
+	stamps := []int64{now - 300*24*int64(time.Hour), 0, -1, year2188, now, now + 2*24*int64(time.Hour), now - 21*year, now + 1, now - 9*year}
 	for _, ts := range stamps {
 		if _, err := d.Decode(good(ts), now); err != nil {
 			t.Fatal(err)
@@ -53,19 +55,19 @@ func TestBadValuesPerValue(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := d.Stats()
-	if len(got) != 6 || st.Samples != 6 || st.DroppedFor(DropBadTime) != 10 || st.DroppedFor(DropBadPath) != 8 {
-		t.Fatalf("%d samples (stats %+v), want 6 published, 10 dropped as %s and 8 as %s", len(got), st, DropBadTime, DropBadPath)
+	if len(got) != 8 || st.Samples != 8 || st.DroppedFor(DropBadTime) != 10 || st.DroppedFor(DropBadPath) != 9 {
+		t.Fatalf("%d samples (stats %+v), want 8 published, 10 dropped as %s and 9 as %s", len(got), st, DropBadTime, DropBadPath)
 	}
 	for _, s := range got {
 		if s.Keys != "name=Eth1" || (s.Kind == schemas.KindState && s.Str != "UP\uFFFD") {
 			t.Fatalf("sample not repaired: %+v", s)
 		}
-		if s.TS != now && s.TS != now+1 && s.TS != now-300*24*int64(time.Hour) {
+		if s.TS != now && s.TS != now+1 && s.TS != now-300*24*int64(time.Hour) && s.TS != now-9*year {
 			t.Fatalf("sample with a rejected timestamp: %+v", s)
 		}
 	}
-	if st.Repaired != 3 {
-		t.Fatalf("repaired %d, want the 3 published state values", st.Repaired)
+	if st.Repaired != 4 {
+		t.Fatalf("repaired %d, want the 4 published state values", st.Repaired)
 	}
 }
 

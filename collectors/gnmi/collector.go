@@ -444,6 +444,8 @@ type stream struct {
 
 	lastErr      string // reason of the last failure, to log each reason once
 	clockSteps   uint64 // the decoder's clock steps logged
+	badTimes     uint64 // the decoder's bad_timestamp drops logged
+	badWarned    time.Time
 	failures     int
 	msg          RawMessage
 	up           bool        // delivering; see setUp
@@ -648,8 +650,14 @@ func (s *stream) poll(ctx context.Context, st grpc.ClientStream, t *time.Ticker)
 	}
 }
 
+// badTimeWarnEvery spaces the warnings about values dropped for their
+// timestamps: the first at once, then one with the count at most this
+// often while they go on.
+const badTimeWarnEvery = 5 * time.Minute
+
 // decode decodes the message in s.msg and produces the batch when it is
-// full or at a sync.
+// full or at a sync; it logs the device's clock steps and the values
+// dropped for their timestamps.
 func (s *stream) decode(ctx context.Context, recv time.Time) (Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -662,6 +670,12 @@ func (s *stream) decode(ctx context.Context, recv time.Time) (Result, error) {
 		s.clockSteps = n
 		s.log.Warn("the device's clock stepped back: deduplication starts over on its new time line, nothing is dropped",
 			"step", time.Duration(s.dec.lastStep))
+	}
+	if n := s.dec.stats.Dropped[dropBadTime]; n != s.badTimes && (s.badWarned.IsZero() || recv.Sub(s.badWarned) >= badTimeWarnEvery) {
+		s.log.Warn("device timestamps outside the accepted window around the receive time: their values are dropped (bad_timestamp); to keep them, widen max_past or max_future (negative: no bound) or set timestamp: receive",
+			"dropped", n-s.badTimes, "device_time", time.Unix(0, s.dec.lastBadTS).UTC(), "received", recv.UTC(),
+			"max_past", time.Duration(s.dec.past), "max_future", time.Duration(s.dec.future))
+		s.badTimes, s.badWarned = n, recv
 	}
 	if cap(s.msg.B) > maxIdleRecvBuffer {
 		s.msg.B = nil // a huge message's buffer is not kept for the next

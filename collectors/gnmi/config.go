@@ -28,8 +28,12 @@ const (
 	// restarted when no sample or heartbeat interval tells better.
 	DefaultStallTimeout = 2 * time.Minute
 	// DefaultMaxPast and DefaultMaxFuture bound a device timestamp around
-	// the receive time: samples outside are dropped as bad_timestamp.
-	DefaultMaxPast   = 365 * 24 * time.Hour
+	// the receive time: samples outside are dropped as bad_timestamp. A
+	// clock that was never set reads 1970, or its vendor's epoch (1993,
+	// 2000), more than 20 years back; a capture of real telemetry
+	// replayed with its own timestamps is younger (before 2026-12-05 the
+	// bound was one year, which dropped every such replay).
+	DefaultMaxPast   = 20 * 365 * 24 * time.Hour
 	DefaultMaxFuture = 24 * time.Hour
 	// DefaultMaxMessageBytes bounds one SubscribeResponse.
 	DefaultMaxMessageBytes = 64 << 20
@@ -110,7 +114,7 @@ type Target struct {
 	// MaxPast and MaxFuture bound the device timestamps accepted, around
 	// the receive time: samples stamped earlier than MaxPast ago or later
 	// than MaxFuture ahead are dropped and counted as bad_timestamp;
-	// defaults DefaultMaxPast (1 year) and DefaultMaxFuture (1 day);
+	// defaults DefaultMaxPast (20 years) and DefaultMaxFuture (1 day);
 	// negative disables that bound (e.g. to replay an old capture).
 	MaxPast   time.Duration `yaml:"max_past"`
 	MaxFuture time.Duration `yaml:"max_future"`

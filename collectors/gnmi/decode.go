@@ -58,13 +58,23 @@ func NormalizeTimestamp(ts int64) int64 {
 	case ts <= 0:
 		return ts
 	case ts < 1e11: // seconds
-		return ts * 1e9
+		return scaleNS(ts, 1e9)
 	case ts < 1e14: // milliseconds
-		return ts * nsPerMs
+		return scaleNS(ts, nsPerMs)
 	case ts < 1e17: // microseconds
-		return ts * 1e3
+		return scaleNS(ts, 1e3)
 	}
 	return ts
+}
+
+// scaleNS returns ts × unit, or math.MaxInt64 (after year 2262, beyond any
+// window) where the product does not fit: a time in seconds from 9.3e9 on
+// wrapped around to a time that could look valid.
+func scaleNS(ts, unit int64) int64 {
+	if ts > math.MaxInt64/unit {
+		return math.MaxInt64
+	}
+	return ts * unit
 }
 
 // series is one leaf of one stream, as cached by its raw path bytes.
@@ -163,6 +173,7 @@ type Decoder struct {
 	badTS     bool
 	behind    bool // more than minClockStep behind clock
 	stats     DecoderStats
+	lastBadTS int64 // the last device timestamp outside [past, future]
 
 	// clock is the latest timestamp of a notification that published a
 	// sample (sentinelTS before); epoch counts the device's clock steps
@@ -295,6 +306,9 @@ func (d *Decoder) notification(raw []byte, recvNS int64) (int, error) {
 	} else {
 		ts = NormalizeTimestamp(ts)
 		d.badTS = (d.past > 0 && ts < recvNS-d.past) || (d.future > 0 && ts > recvNS+d.future)
+		if d.badTS {
+			d.lastBadTS = ts
+		}
 	}
 	d.behind = d.clock != sentinelTS && ts < d.clock-minClockStep
 	d.psu, d.lldpDirty, d.lldpSeen = d.psu[:0], d.lldpDirty[:0], false

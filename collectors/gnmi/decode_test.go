@@ -115,6 +115,10 @@ func TestNormalizeTimestamp(t *testing.T) {
 	const ns = int64(1_790_000_000_123_000_000)
 	for _, c := range []struct{ in, want int64 }{
 		{ns, ns}, {ns / 1e3, ns}, {ns / 1e6, ns}, {ns / 1e9, ns / 1e9 * 1e9}, {0, 0},
+		// Seconds, milliseconds and microseconds past year 2262 do not
+		// wrap around into a valid time.
+		{10_000_000_001, math.MaxInt64}, {99_999_999_999_999, math.MaxInt64}, {99_999_999_999_999_999, math.MaxInt64},
+		{9_223_372_036, 9_223_372_036_000_000_000},
 	} {
 		if got := NormalizeTimestamp(c.in); got != c.want {
 			t.Errorf("NormalizeTimestamp(%d) = %d, want %d", c.in, got, c.want)
