@@ -442,10 +442,12 @@ type stream struct {
 	// stream last (re)connected, 0 before (see target.upAt).
 	attemptFirst int64
 
-	lastErr      string // reason of the last failure, to log each reason once
-	clockSteps   uint64 // the decoder's clock steps logged
-	badTimes     uint64 // the decoder's bad_timestamp drops logged
-	badWarned    time.Time
+	lastErr    string // reason of the last failure, to log each reason once
+	clockSteps uint64 // the decoder's clock steps logged
+	// dropsLogged counts, per drop reason, the decoder's drops that a
+	// warning has covered, and dropWarned is when the last one went out.
+	dropsLogged  [dropReasonCount]uint64
+	dropWarned   [dropReasonCount]time.Time
 	failures     int
 	msg          RawMessage
 	up           bool        // delivering; see setUp
@@ -650,10 +652,35 @@ func (s *stream) poll(ctx context.Context, st grpc.ClientStream, t *time.Ticker)
 	}
 }
 
-// badTimeWarnEvery spaces the warnings about values dropped for their
-// timestamps: the first at once, then one with the count at most this
+// dropWarnEvery spaces the warnings about the values a stream drops for
+// one reason: the first at once, then one with the count at most this
 // often while they go on.
-const badTimeWarnEvery = 5 * time.Minute
+const dropWarnEvery = 5 * time.Minute
+
+// dropWhy says, per drop reason, what was dropped and what to do about it.
+var dropWhy = [dropReasonCount]string{
+	dropBadValue:    "values that do not fit their series are dropped: text, a fraction or a negative number in a counter, a number that cannot be read",
+	dropUnsupported: "values of a type the collector does not publish are dropped: leaf-lists, ANY, protobuf bytes and JSON lists without keys",
+	dropBadPath:     "updates whose path cannot be read are dropped: invalid UTF-8 or a malformed key",
+	dropMalformed:   "updates that are not valid gNMI are dropped",
+	dropBadTime:     "device timestamps outside the accepted window around the receive time: their values are dropped; to keep them, widen max_past or max_future (negative: no bound) or set timestamp: receive",
+}
+
+// warnDrops logs, at WARN, that the stream dropped n values for reason r
+// (not duplicates, which deduplication drops by design), with the latest
+// example's metric where the decoder knew it; for timestamps, the device
+// time and the window.
+func (s *stream) warnDrops(r int, n uint64, recv time.Time) {
+	attrs := []any{"reason", dropReasons[r], "dropped", n}
+	if ex := s.dec.example[r]; ex != "" {
+		attrs = append(attrs, "example", ex)
+	}
+	if r == dropBadTime {
+		attrs = append(attrs, "device_time", time.Unix(0, s.dec.lastBadTS).UTC(), "received", recv.UTC(),
+			"max_past", time.Duration(s.dec.past), "max_future", time.Duration(s.dec.future))
+	}
+	s.log.Warn(dropWhy[r], attrs...)
+}
 
 // decode decodes the message in s.msg and produces the batch when it is
 // full or at a sync; it logs the device's clock steps and the values
@@ -671,11 +698,11 @@ func (s *stream) decode(ctx context.Context, recv time.Time) (Result, error) {
 		s.log.Warn("the device's clock stepped back: deduplication starts over on its new time line, nothing is dropped",
 			"step", time.Duration(s.dec.lastStep))
 	}
-	if n := s.dec.stats.Dropped[dropBadTime]; n != s.badTimes && (s.badWarned.IsZero() || recv.Sub(s.badWarned) >= badTimeWarnEvery) {
-		s.log.Warn("device timestamps outside the accepted window around the receive time: their values are dropped (bad_timestamp); to keep them, widen max_past or max_future (negative: no bound) or set timestamp: receive",
-			"dropped", n-s.badTimes, "device_time", time.Unix(0, s.dec.lastBadTS).UTC(), "received", recv.UTC(),
-			"max_past", time.Duration(s.dec.past), "max_future", time.Duration(s.dec.future))
-		s.badTimes, s.badWarned = n, recv
+	for r, n := range s.dec.stats.Dropped {
+		if r != dropDup && n != s.dropsLogged[r] && (s.dropWarned[r].IsZero() || recv.Sub(s.dropWarned[r]) >= dropWarnEvery) {
+			s.warnDrops(r, n-s.dropsLogged[r], recv)
+			s.dropsLogged[r], s.dropWarned[r] = n, recv
+		}
 	}
 	if cap(s.msg.B) > maxIdleRecvBuffer {
 		s.msg.B = nil // a huge message's buffer is not kept for the next

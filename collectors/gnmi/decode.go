@@ -174,6 +174,9 @@ type Decoder struct {
 	behind    bool // more than minClockStep behind clock
 	stats     DecoderStats
 	lastBadTS int64 // the last device timestamp outside [past, future]
+	// example is, per drop reason, the metric of the latest value dropped
+	// for it where the series was known ("" else).
+	example [dropReasonCount]string
 
 	// clock is the latest timestamp of a notification that published a
 	// sample (sentinelTS before); epoch counts the device's clock steps
@@ -345,6 +348,13 @@ func (d *Decoder) notification(raw []byte, recvNS int64) (int, error) {
 }
 
 func (d *Decoder) drop(reason int) { d.stats.Dropped[reason]++ }
+
+// dropFor is drop for a value of se, whose metric becomes the reason's
+// latest example (the stream's warning names it).
+func (d *Decoder) dropFor(reason int, se *series) {
+	d.stats.Dropped[reason]++
+	d.example[reason] = se.metric
+}
 
 const (
 	dropDup = iota
@@ -524,11 +534,11 @@ func (d *Decoder) emit(se *series, ts int64) int {
 func (d *Decoder) appendValue(se *series, raw []byte, ts int64) int {
 	var sc scalar
 	if !parseTypedValue(raw, &sc) {
-		d.drop(dropMalformed)
+		d.dropFor(dropMalformed, se)
 		return 0
 	}
 	if sc.typ == scUnsupported || sc.typ == scNone {
-		d.drop(dropUnsupported)
+		d.dropFor(dropUnsupported, se)
 		return 0
 	}
 	if sc.typ == scString && sc.json {
@@ -536,7 +546,7 @@ func (d *Decoder) appendValue(se *series, raw []byte, ts int64) int {
 		js := sc.s
 		sc = scalar{}
 		if !parseJSONScalar(js, &sc) {
-			d.drop(dropBadValue)
+			d.dropFor(dropBadValue, se)
 			return 0
 		}
 	}
@@ -548,7 +558,7 @@ func (d *Decoder) appendScalar(se *series, sc *scalar, ts int64) int {
 		se.kind = kindOf(sc, se.info.counting)
 	}
 	if !fit(se, sc, &d.s) {
-		d.drop(dropBadValue)
+		d.dropFor(dropBadValue, se)
 		return 0
 	}
 	if se.kind == schemas.KindState && !utf8.ValidString(d.s.Str) {
