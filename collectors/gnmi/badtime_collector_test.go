@@ -43,21 +43,9 @@ func TestBadTimestampsWarned(t *testing.T) {
 		}
 		return nil
 	})
-	reg := prometheus.NewRegistry()
-	logs := &testenv.LogBuffer{}
-	c, err := gnmi.New(fastConfig([]gnmi.Target{{Name: "replay", Address: addr}}), fakeKafka(t),
-		gnmi.WithLogger(slog.New(slog.NewTextHandler(logs, nil))), gnmi.WithMetrics(gnmi.NewMetrics(reg)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
+	c, logs, stop := collectLogged(t, "replay", addr, prometheus.NewRegistry())
 	waitFor(t, 10*time.Second, "every notification decoded", func() bool { return c.Stats().Responses == 2*12+1 })
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	if st := c.Stats(); st.Samples != 12*3 || st.Dropped[gnmi.DropBadTime] != 12*3 {
 		t.Errorf("%d samples, %d dropped as bad_timestamp; want the old capture's %d published and the 1970 ones' %d dropped",
 			st.Samples, st.Dropped[gnmi.DropBadTime], 12*3, 12*3)
@@ -98,20 +86,9 @@ func TestBadValuesWarned(t *testing.T) {
 		_ = send(encode(t, &pb.Notification{Timestamp: now + 6*int64(time.Second), Update: []*pb.Update{{Path: search, Val: list}}}))
 		return nil
 	})
-	logs := &testenv.LogBuffer{}
-	c, err := gnmi.New(fastConfig([]gnmi.Target{{Name: "odd", Address: addr}}), fakeKafka(t),
-		gnmi.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
+	c, logs, stop := collectLogged(t, "odd", addr, prometheus.NewRegistry())
 	waitFor(t, 10*time.Second, "every notification decoded", func() bool { return c.Stats().Responses == 3+2+1 })
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	if st := c.Stats(); st.Samples != 3*3 || st.Dropped[gnmi.DropBadValue] != 1 || st.Dropped[gnmi.DropUnsupported] != 1 {
 		t.Errorf("%d samples, %d bad values, %d unsupported; want 9, 1 and 1", st.Samples, st.Dropped[gnmi.DropBadValue], st.Dropped[gnmi.DropUnsupported])
 	}
@@ -119,5 +96,28 @@ func TestBadValuesWarned(t *testing.T) {
 	if len(w) != 2 || !strings.Contains(w[0], "reason=bad_value") || !strings.Contains(w[0], "dropped=1") ||
 		!strings.Contains(w[0], "example=/interfaces/interface/state/counters/counter-0") || !strings.Contains(w[1], "reason=unsupported") {
 		t.Errorf("want one warning per reason, the bad value's naming its metric, got:\n%s", strings.Join(w, "\n"))
+	}
+}
+
+// collectLogged runs a collector of the one target name at addr, its log
+// in the returned buffer (text) and its metrics in reg; stop cancels it
+// and waits for Run to return without an error.
+func collectLogged(t *testing.T, name, addr string, reg *prometheus.Registry) (c *gnmi.Collector, logs *testenv.LogBuffer, stop func()) {
+	t.Helper()
+	logs = &testenv.LogBuffer{}
+	c, err := gnmi.New(fastConfig([]gnmi.Target{{Name: name, Address: addr}}), fakeKafka(t),
+		gnmi.WithLogger(slog.New(slog.NewTextHandler(logs, nil))), gnmi.WithMetrics(gnmi.NewMetrics(reg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	return c, logs, func() {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

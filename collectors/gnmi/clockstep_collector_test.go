@@ -2,7 +2,6 @@ package gnmi_test
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/telekernel/telekernel/collectors/gnmi"
-	"github.com/telekernel/telekernel/internal/testenv"
 )
 
 // TestClockStepBackCollected: a target whose clock ran ten minutes ahead
@@ -40,15 +38,7 @@ func TestClockStepBackCollected(t *testing.T) {
 		return nil
 	})
 	reg := prometheus.NewRegistry()
-	logs := &testenv.LogBuffer{}
-	c, err := gnmi.New(fastConfig([]gnmi.Target{{Name: "stepped", Address: addr}}), fakeKafka(t),
-		gnmi.WithLogger(slog.New(slog.NewTextHandler(logs, nil))), gnmi.WithMetrics(gnmi.NewMetrics(reg)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
+	c, logs, stop := collectLogged(t, "stepped", addr, reg)
 	dups := func() float64 {
 		return metricValue(t, reg, "telekernel_gnmi_dropped_total", "target=stepped", "reason=duplicate")
 	}
@@ -56,10 +46,7 @@ func TestClockStepBackCollected(t *testing.T) {
 		st := c.Stats()
 		return st.Responses == 2*12+2 && dups() == float64(st.Dropped[gnmi.DropDuplicate])
 	})
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	if st := c.Stats(); st.Samples != 2*12*3 || st.Dropped[gnmi.DropDuplicate] != 3 {
 		t.Errorf("%d samples, %d duplicates; want %d and the resend's 3", st.Samples, st.Dropped[gnmi.DropDuplicate], 2*12*3)
 	}
