@@ -73,7 +73,9 @@ func (g *gnmiReplay) Next(ctx context.Context) ([]schemas.Sample, error) {
 	d, ok := g.decs[dev]
 	if !ok {
 		g.bats[dev] = publish.NewBatch(memory.NewGoAllocator(), dev, schemas.SourceGNMI)
-		if d, err = gnmi.NewDecoder(g.bats[dev], gnmi.DecoderConfig{}); err != nil {
+		// A target's default timestamp window, as the collector gives
+		// its decoder (DecoderConfig's own zero leaves it open).
+		if d, err = gnmi.NewDecoder(g.bats[dev], gnmi.DecoderConfig{MaxPast: gnmi.DefaultMaxPast, MaxFuture: gnmi.DefaultMaxFuture}); err != nil {
 			return nil, err
 		}
 		g.decs[dev] = d
@@ -105,6 +107,9 @@ func (g *gnmiReplay) Next(ctx context.Context) ([]schemas.Sample, error) {
 		return nil, err
 	}
 	rec := g.bats[dev].NewRecord()
+	if rec == nil { // every value of the row dropped
+		return nil, nil
+	}
 	defer rec.Release()
 	return schemas.Samples(rec)
 }
