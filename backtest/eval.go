@@ -67,7 +67,15 @@ func LoadDataset(format string, paths []string, m *Mapping, nabLabels string) (*
 		}
 		ds.Devices = map[string]bool{}
 		for _, f := range files {
-			ds.Devices[WideDevice(f, m)] = true
+			devs, err := WideDevices(f, m)
+			if err != nil {
+				// The replay says what is wrong with the file, as for any
+				// other row of it.
+				devs = []string{WideDevice(f, m)}
+			}
+			for _, d := range devs {
+				ds.Devices[d] = true
+			}
 		}
 		names, groups := GroupWide(files, m)
 		for i, g := range groups {

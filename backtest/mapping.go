@@ -3,6 +3,7 @@ package backtest
 import (
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"regexp"
 	"slices"
@@ -344,7 +345,8 @@ var ifMIB = map[string]Leaf{
 // NativePrefix/METRIC keyed by its labels in name order, its kind a Leaves
 // entry for the metric, else a counter when the name ends in _total (the
 // Prometheus convention), else the suffix guess. The labels that name the
-// scrape, instance and job, are not keys: the file is the device. ok is
+// scrape, instance and job, are not keys: the file is the device, or, in
+// a file of several instances, each instance's host is (OpenWide). ok is
 // false for a name of another form.
 func (m *Mapping) promColumn(name string) (c Column, guessed, ok bool) {
 	g := promRE.FindStringSubmatch(name)
@@ -388,6 +390,36 @@ func (m *Mapping) promColumn(name string) (c Column, guessed, ok bool) {
 	}
 	k, _ := parseKind(kind) // validated by compile
 	return Column{Metric: metric, Keys: keys, Kind: k}, k != schemas.KindState, true
+}
+
+// promInstance returns the instance label of a column named as a
+// Prometheus series, "" for any other column.
+func promInstance(name string) string {
+	g := promRE.FindStringSubmatch(name)
+	if g == nil {
+		return ""
+	}
+	for rest := g[2]; rest != ""; {
+		l := promLabelRE.FindStringSubmatchIndex(rest)
+		if l == nil || l[0] != 0 {
+			return ""
+		}
+		if rest[l[2]:l[3]] == "instance" {
+			return labelUnescaper.Replace(rest[l[4]:l[5]])
+		}
+		rest = rest[l[1]:]
+	}
+	return ""
+}
+
+// instanceDevice is the device of a Prometheus instance label: the host
+// without its port ("r1:161" is r1, "[2001:db8::1]:9116" 2001:db8::1),
+// the label as it is when it has no port.
+func instanceDevice(instance string) string {
+	if host, port, err := net.SplitHostPort(instance); err == nil && port != "" && host != "" {
+		return host
+	}
+	return instance
 }
 
 // listedColumn is the series of a column whose leaf l is listed: its

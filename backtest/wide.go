@@ -48,8 +48,13 @@ type wideSource struct {
 	// for date-times, 0 before the first row.
 	timeUnit int64
 	cols     []wideColumn // mapped columns
-	batch    []schemas.Sample
-	skipped  int64 // cells skipped as missing values
+	// split is true when the open file's columns hold the series of
+	// several devices (Prometheus instances): each row is then one batch
+	// per device, rest the row's batches not returned yet.
+	split   bool
+	batch   []schemas.Sample
+	rest    []schemas.Sample
+	skipped int64 // cells skipped as missing values
 }
 
 var _ SkipCounter = (*wideSource)(nil)
@@ -57,7 +62,9 @@ var _ SkipCounter = (*wideSource)(nil)
 // wideColumn is a mapped column of the open file.
 type wideColumn struct {
 	Column
-	csv int // index of the CSV field
+	instance string // a Prometheus series' instance label, "" else
+	device   string // the file's device, or the instance's
+	csv      int    // index of the CSV field
 	// guess is true while the kind is a guess (a leaf not listed) that the
 	// column's first value has yet to settle.
 	guess bool
@@ -78,9 +85,13 @@ type wideColumn struct {
 // nanoseconds), or date-times, RFC 3339 or "YYYY-MM-DD HH:MM:SS[.fff]"
 // (UTC unless an offset is given), if the first row's is; every row must
 // be in the first row's form. The device of a file is m.Device of its
-// name (m.DeviceOf). When several columns map to one series (IOS-XR's
-// state and line-state are both an interface's oper-status), the first in
-// the header is read and the others are not. Each row is one batch. Empty cells are skipped, not
+// name (m.DeviceOf), but in a file whose columns are Prometheus series of
+// several instances (a Grafana export of several targets), where each
+// column's device is its instance's host (instanceDevice) and a column
+// without one is the file's. When several columns map to one series of a
+// device (IOS-XR's state and line-state are both an interface's
+// oper-status), the first in the header is read and the others are not.
+// Each row is one batch per device. Empty cells are skipped, not
 // zeros; so are the missing-value tokens nan, NA, N/A, null, None and -
 // (in any case), infinities and a spreadsheet's error values (#N/A,
 // #DIV/0!, …), which the source counts (SkipCounter). A
@@ -129,6 +140,9 @@ func GroupWide(paths []string, m *Mapping) (names []string, groups [][]string) {
 
 // Next implements Source.
 func (s *wideSource) Next(ctx context.Context) ([]schemas.Sample, error) {
+	if len(s.rest) > 0 {
+		return s.nextDevice(), nil
+	}
 	for {
 		if s.r == nil {
 			if s.next >= len(s.paths) {
@@ -152,10 +166,49 @@ func (s *wideSource) Next(ctx context.Context) ([]schemas.Sample, error) {
 		if err := s.row(rec); err != nil {
 			return nil, err
 		}
+		if len(s.batch) > 0 && s.split {
+			slices.SortStableFunc(s.batch, func(a, b schemas.Sample) int { return strings.Compare(a.Device, b.Device) })
+			s.rest = s.batch
+			return s.nextDevice(), nil
+		}
 		if len(s.batch) > 0 {
 			return s.batch, nil
 		}
 	}
+}
+
+// nextDevice returns the samples of the first device in s.rest (a row of a
+// split file, sorted by device) and keeps the others for the next call.
+func (s *wideSource) nextDevice() []schemas.Sample {
+	n := 1
+	for n < len(s.rest) && s.rest[n].Device == s.rest[0].Device {
+		n++
+	}
+	b := s.rest[:n]
+	s.rest = s.rest[n:]
+	return b
+}
+
+// WideDevices returns the devices of a wide CSV file, read from its
+// header: its name's (WideDevice), or, in a file of Prometheus series of
+// several instances, theirs (see OpenWide).
+func WideDevices(path string, m *Mapping) ([]string, error) {
+	s := &wideSource{m: m}
+	if err := s.open(path); err != nil {
+		return nil, err
+	}
+	defer s.closeFile()
+	var out []string
+	for _, c := range s.cols {
+		if !slices.Contains(out, c.device) {
+			out = append(out, c.device)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, s.device)
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // row fills s.batch from one CSV row.
@@ -191,7 +244,7 @@ func (s *wideSource) row(rec []string) error {
 		if col.guess {
 			col.settle(cell)
 		}
-		smp := schemas.Sample{TS: ts, Device: s.device, Metric: col.Metric, Keys: col.Keys, Kind: col.Kind, Source: WideSourceName}
+		smp := schemas.Sample{TS: ts, Device: col.device, Metric: col.Metric, Keys: col.Keys, Kind: col.Kind, Source: WideSourceName}
 		if why := parseCell(cell, &smp); why != "" {
 			line, _ := s.r.FieldPos(col.csv)
 			line += s.skipLines
@@ -455,18 +508,49 @@ func (s *wideSource) open(path string) error {
 		case isIndexName(name):
 		default:
 			c, guess := s.m.column(name)
-			if slices.ContainsFunc(s.cols, func(o wideColumn) bool { return o.Metric == c.Metric && o.Keys == c.Keys }) {
-				continue // the series of an earlier column: that one is read
-			}
-			s.cols = append(s.cols, wideColumn{Column: c, csv: i, guess: guess && c.Kind != schemas.KindState})
+			s.cols = append(s.cols, wideColumn{Column: c, instance: promInstance(name), device: s.device, csv: i, guess: guess && c.Kind != schemas.KindState})
 		}
 	}
+	s.splitDevices()
 	if len(s.timeCols) == 0 {
 		s.closeFile()
 		return fmt.Errorf("cannot read %s: no time column in the header (want %s or %s)", path,
 			strings.Join(timeNames[:len(timeNames)-1], ", "), timeNames[len(timeNames)-1])
 	}
 	return nil
+}
+
+// splitDevices gives each column of a file of Prometheus series of several
+// instances its instance's device (a column without one keeps the file's),
+// then keeps the first column of each device's series.
+func (s *wideSource) splitDevices() {
+	var first string
+	s.split = false
+	for _, c := range s.cols {
+		if c.instance == "" {
+			continue
+		}
+		if first == "" {
+			first = c.instance
+		} else if c.instance != first {
+			s.split = true
+			break
+		}
+	}
+	if s.split {
+		for i := range s.cols {
+			if s.cols[i].instance != "" {
+				s.cols[i].device = instanceDevice(s.cols[i].instance)
+			}
+		}
+	}
+	cols := s.cols[:0]
+	for _, c := range s.cols {
+		if !slices.ContainsFunc(cols, func(o wideColumn) bool { return o.device == c.device && o.Metric == c.Metric && o.Keys == c.Keys }) {
+			cols = append(cols, c) // else the series of an earlier column: that one is read
+		}
+	}
+	s.cols = cols
 }
 
 // fileLines returns err, a CSV parse error's lines counted from the top of

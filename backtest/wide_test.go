@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -630,4 +631,71 @@ func deviceMapping(dev string) *Mapping {
 	m := DefaultMapping()
 	m.Device = dev
 	return m
+}
+
+// TestWidePrometheusInstances reads a Grafana export of one metric on two
+// SNMP targets (columns ifHCInOctets{ifName="Ethernet1", instance="r1:161"}
+// and the same with instance="r2:161") and a column without an instance:
+// each instance is a device of its own (r1, r2; the port dropped) and
+// the other column the file's (grafana), each row one batch per device,
+// and r2's traffic stopping for 20 rows is detected on r2. Before, both
+// instances' columns were one series of the file's device and the
+// second was not read: r2's outage was never replayed. A file of one
+// instance keeps its name's device.
+func TestWidePrometheusInstances(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString(`time,"ifHCInOctets{ifName=""Ethernet1"", instance=""r1:161"", job=""snmp""}",` +
+		`"ifHCInOctets{ifName=""Ethernet1"", instance=""r2:161"", job=""snmp""}",cpu-load` + "\n")
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var r1, r2 uint64
+	for i := range 400 {
+		r1 += 1_000_000 + uint64(i%7)*1000
+		if i < 300 || i >= 320 {
+			r2 += 2_000_000 + uint64(i%5)*1000
+		}
+		fmt.Fprintf(&b, "%d,%d,%d,%d\n", t0.Add(time.Duration(i)*10*time.Second).Unix(), r1, r2, 10+i%3)
+	}
+	path := writeWide(t, dir, "grafana.csv", b.String())
+	if devs, err := WideDevices(path, DefaultMapping()); err != nil || !slices.Equal(devs, []string{"grafana", "r1", "r2"}) {
+		t.Fatalf("devices %v (%v), want grafana, r1 and r2", devs, err)
+	}
+	src, err := OpenWide([]string{path}, DefaultMapping())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := src.Next(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) != 1 || first[0].Device != "grafana" {
+		t.Errorf("first batch %+v, want the file's own column alone", first)
+	}
+	for _, dev := range []string{"r1", "r2"} {
+		batch, err := src.Next(t.Context())
+		if err != nil || len(batch) != 1 || batch[0].Device != dev || batch[0].Keys != "name=Ethernet1" {
+			t.Errorf("next batch %+v (%v), want %s's counter alone", batch, err, dev)
+		}
+	}
+	src.Close()
+	ds, err := LoadDataset(FormatWide, []string{path}, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ds.Devices["r1"] || !ds.Devices["r2"] || !ds.Devices["grafana"] || len(ds.Devices) != 3 {
+		t.Errorf("dataset devices %v, want grafana, r1 and r2", ds.Devices)
+	}
+	outage := []Event{{Device: "r2", Keys: "name=Ethernet1", Kind: "link_down", Start: t0.Add(300 * 10 * time.Second), End: t0.Add(320 * 10 * time.Second)}}
+	res, err := Evaluate(t.Context(), "default", detect.Config{}, ds, outage, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.Points != 3*400 || res.Report.Detected != 1 || res.Report.FalseAny != 0 {
+		t.Errorf("%d points, %d of 1 events detected, %d false incidents; want 1 200, the outage, none", res.Stats.Points, res.Report.Detected, res.Report.FalseAny)
+	}
+
+	one := writeWide(t, dir, "edge7.csv", "time,\"ifHCInOctets{ifName=\"\"Ethernet1\"\", instance=\"\"r1:161\"\"}\"\n1500000000,12\n")
+	if devs, err := WideDevices(one, DefaultMapping()); err != nil || !slices.Equal(devs, []string{"edge7"}) {
+		t.Errorf("devices of a one-instance file %v (%v), want its name's, edge7", devs, err)
+	}
 }
