@@ -683,8 +683,8 @@ func (s *stream) warnDrops(r int, n uint64, recv time.Time) {
 }
 
 // decode decodes the message in s.msg and produces the batch when it is
-// full or at a sync; it logs the device's clock steps and the values
-// dropped for their timestamps.
+// full or at a sync; it logs the device's clock steps and the values it
+// dropped (warnDrops).
 func (s *stream) decode(ctx context.Context, recv time.Time) (Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
