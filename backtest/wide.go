@@ -521,12 +521,16 @@ func (s *wideSource) open(path string) error {
 }
 
 // splitDevices gives each column of a file of Prometheus series of several
-// instances its instance's device (a column without one keeps the file's),
-// then keeps the first column of each device's series.
+// instances its instance's device (a column without one keeps the file's)
+// unless the mapping names the device of every file (Mapping.Device), then
+// keeps the first column of each device's series.
 func (s *wideSource) splitDevices() {
 	var first string
 	s.split = false
 	for _, c := range s.cols {
+		if s.m.Device != "" {
+			break // one device for every file, as asked
+		}
 		if c.instance == "" {
 			continue
 		}

@@ -641,7 +641,8 @@ func deviceMapping(dev string) *Mapping {
 // and r2's traffic stopping for 20 rows is detected on r2. Before, both
 // instances' columns were one series of the file's device and the
 // second was not read: r2's outage was never replayed. A file of one
-// instance keeps its name's device.
+// instance keeps its name's device, and --device (Mapping.Device) names
+// the device of every file and column.
 func TestWidePrometheusInstances(t *testing.T) {
 	dir := t.TempDir()
 	var b strings.Builder
@@ -692,6 +693,12 @@ func TestWidePrometheusInstances(t *testing.T) {
 	}
 	if res.Stats.Points != 3*400 || res.Report.Detected != 1 || res.Report.FalseAny != 0 {
 		t.Errorf("%d points, %d of 1 events detected, %d false incidents; want 1 200, the outage, none", res.Stats.Points, res.Report.Detected, res.Report.FalseAny)
+	}
+
+	named := DefaultMapping()
+	named.Device = "lab"
+	if devs, err := WideDevices(path, named); err != nil || !slices.Equal(devs, []string{"lab"}) {
+		t.Errorf("devices with the device of every file named %v (%v), want lab alone", devs, err)
 	}
 
 	one := writeWide(t, dir, "edge7.csv", "time,\"ifHCInOctets{ifName=\"\"Ethernet1\"\", instance=\"\"r1:161\"\"}\"\n1500000000,12\n")

@@ -40,7 +40,8 @@ the same data side by side. Formats: parquet (the lake ROOT/samples/dt=…/), na
 --labels combined_windows.json), wide-csv (one file per device, a time column and one column per
 feature, counters, gauges or states, named as IOS-XR exports them, by gNMI paths such as
 /interfaces/interface[name=Ethernet1]/state/oper-status or as Prometheus series such as
-ifOperStatus{ifName="Ethernet1"}; --mapping FILE overrides the metric mapping). Labels: the
+ifOperStatus{ifName="Ethernet1"}, a file of several instances' series being one device per
+instance; --mapping FILE overrides the metric mapping). Labels: the
 simulator's labels.jsonl, or CSV with a header (device or node, start, end, optional interface,
 keys, kind or event; epoch seconds or milliseconds, RFC 3339 or YYYY-MM-DD HH:MM:SS), such as
 bigdama18's labels/EXPERIMENT.csv. Progress goes to stderr.
@@ -61,7 +62,7 @@ ground truth with a labels file.`,
 	fl.StringSliceVar(&f.labels, "labels", nil, "labelled events: files or folders (repeatable); for nab, combined_windows.json")
 	fl.StringArrayVarP(&f.configs, "config", "c", nil, "telekernel configuration whose detect: section to run (repeatable: side by side)")
 	fl.StringVar(&f.mapping, "mapping", "", "wide-csv: YAML override of the column mapping")
-	fl.StringVar(&f.device, "device", "", "wide-csv: the device of every file (default: from each file name)")
+	fl.StringVar(&f.device, "device", "", "wide-csv: the device of every file and column (default: from each file name, or a Prometheus series' instance)")
 	fl.BoolVar(&f.asJSON, "json", false, "print JSON instead of tables")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every detection to stderr")
 	fl.StringVar(&f.simConfig, "sim", "", "sim: the configuration whose sim: section to simulate (default: the first --config)")
