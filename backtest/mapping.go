@@ -349,23 +349,13 @@ var ifMIB = map[string]Leaf{
 // a file of several instances, each instance's host is (OpenWide). ok is
 // false for a name of another form.
 func (m *Mapping) promColumn(name string) (c Column, guessed, ok bool) {
-	g := promRE.FindStringSubmatch(name)
-	if g == nil {
+	metric, labels, ok := promSeries(name)
+	if !ok {
 		return Column{}, false, false
-	}
-	labels := map[string]string{}
-	rest := g[2]
-	for rest != "" {
-		l := promLabelRE.FindStringSubmatchIndex(rest)
-		if l == nil || l[0] != 0 {
-			return Column{}, false, false
-		}
-		labels[rest[l[2]:l[3]]] = labelUnescaper.Replace(rest[l[4]:l[5]])
-		rest = rest[l[1]:]
 	}
 	delete(labels, "instance")
 	delete(labels, "job")
-	if l, isIF := ifMIB[g[1]]; isIF {
+	if l, isIF := ifMIB[metric]; isIF {
 		// Keyed as the SNMP collector keys the interface (the exporter
 		// writes an empty label for a missing name).
 		var keys string
@@ -380,36 +370,43 @@ func (m *Mapping) promColumn(name string) (c Column, guessed, ok bool) {
 	for i, k := range names {
 		parts[i] = k + "=" + schemas.EscapeKeyValue(labels[k])
 	}
-	metric, keys := m.NativePrefix+"/"+g[1], strings.Join(parts, ",")
-	if l, listed := m.Leaves[g[1]]; listed {
-		return listedColumn(l, metric, keys), false, true
+	native, keys := m.NativePrefix+"/"+metric, strings.Join(parts, ",")
+	if l, listed := m.Leaves[metric]; listed {
+		return listedColumn(l, native, keys), false, true
 	}
-	kind := m.kindOf(g[1])
-	if strings.HasSuffix(g[1], "_total") {
+	kind := m.kindOf(metric)
+	if strings.HasSuffix(metric, "_total") {
 		kind = "counter"
 	}
 	k, _ := parseKind(kind) // validated by compile
-	return Column{Metric: metric, Keys: keys, Kind: k}, k != schemas.KindState, true
+	return Column{Metric: native, Keys: keys, Kind: k}, k != schemas.KindState, true
+}
+
+// promSeries splits a column named as a Prometheus series,
+// metric{label="value", …}, into its metric name and labels; ok is false
+// for a name of another form.
+func promSeries(name string) (metric string, labels map[string]string, ok bool) {
+	g := promRE.FindStringSubmatch(name)
+	if g == nil {
+		return "", nil, false
+	}
+	labels = map[string]string{}
+	for rest := g[2]; rest != ""; {
+		l := promLabelRE.FindStringSubmatchIndex(rest)
+		if l == nil || l[0] != 0 {
+			return "", nil, false
+		}
+		labels[rest[l[2]:l[3]]] = labelUnescaper.Replace(rest[l[4]:l[5]])
+		rest = rest[l[1]:]
+	}
+	return g[1], labels, true
 }
 
 // promInstance returns the instance label of a column named as a
 // Prometheus series, "" for any other column.
 func promInstance(name string) string {
-	g := promRE.FindStringSubmatch(name)
-	if g == nil {
-		return ""
-	}
-	for rest := g[2]; rest != ""; {
-		l := promLabelRE.FindStringSubmatchIndex(rest)
-		if l == nil || l[0] != 0 {
-			return ""
-		}
-		if rest[l[2]:l[3]] == "instance" {
-			return labelUnescaper.Replace(rest[l[4]:l[5]])
-		}
-		rest = rest[l[1]:]
-	}
-	return ""
+	_, labels, _ := promSeries(name)
+	return labels["instance"]
 }
 
 // instanceDevice is the device of a Prometheus instance label: the host
