@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,20 +43,10 @@ type ownKafka struct {
 	dir  string
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func startOwnKafka(t *testing.T) *ownKafka {
 	t.Helper()
 	dir := t.TempDir()
-	port, ctl, sasl := freePort(t), freePort(t), freePort(t)
+	port, ctl, sasl := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	k := &ownKafka{addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir,
 		env: append(os.Environ(), "TK_LOCAL_DIR="+dir, "TK_KAFKA_PORT="+strconv.Itoa(port), "TK_KAFKA_CONTROLLER_PORT="+strconv.Itoa(ctl),
 			"TK_KAFKA_SASL_PORT="+strconv.Itoa(sasl),

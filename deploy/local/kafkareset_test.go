@@ -3,7 +3,6 @@ package local
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -40,9 +40,9 @@ func TestKafkaStartPastCrowdedStorage(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(logs, "meta.properties"), []byte(meta), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	env := append(os.Environ(), "TK_LOCAL_DIR="+dir, "TK_KAFKA_PORT="+strconv.Itoa(port),
-		"TK_KAFKA_CONTROLLER_PORT="+strconv.Itoa(freePort(t)), "TK_KAFKA_SASL_PORT="+strconv.Itoa(freePort(t)),
+		"TK_KAFKA_CONTROLLER_PORT="+strconv.Itoa(testenv.FreePort(t)), "TK_KAFKA_SASL_PORT="+strconv.Itoa(testenv.FreePort(t)),
 		"TK_KAFKA_PARTITIONS=1", "TK_KAFKA_HEAP_OPTS=-Xms128m -Xmx256m")
 	script := func(cmd string) string {
 		c := exec.Command("bash", "kafka.sh", cmd)
@@ -78,14 +78,4 @@ func TestKafkaStartPastCrowdedStorage(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(logs, "meta.properties")); err != nil || strings.Contains(string(b), "AAAAAAAAAAAAAAAAAAAAAA") {
 		t.Errorf("the storage was not formatted again: %v\n%s", err, b)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"testing"
@@ -37,4 +38,17 @@ func Tool(t testing.TB, name, pkg string) string {
 	}
 	t.Skipf("%s not found (Debian package %s)", name, pkg)
 	return ""
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
+// a service a test starts on ports of its own (a broker by
+// deploy/local/kafka.sh).
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
