@@ -57,7 +57,6 @@ func xrPath(metric, keys string) string {
 // the value type a router gives it (whole numbers as uint_val, others
 // double_val). The decoder decides every kind.
 type gnmiReplay struct {
-	t     *testing.T
 	src   Source
 	paths map[string]*pb.Path
 	decs  map[string]*gnmi.Decoder
@@ -86,7 +85,7 @@ func (g *gnmiReplay) Next(ctx context.Context) ([]schemas.Sample, error) {
 		p, ok := g.paths[k]
 		if !ok {
 			if p, err = gnmi.ParsePath(xrPath(s.Metric, s.Keys)); err != nil {
-				g.t.Fatal(err)
+				return nil, err
 			}
 			g.paths[k] = p
 		}
@@ -162,7 +161,7 @@ func TestBigdamaOverGNMI(t *testing.T) {
 			if err != nil {
 				return nil, err
 			}
-			return &gnmiReplay{t: t, src: src, paths: map[string]*pb.Path{}, decs: map[string]*gnmi.Decoder{}, bats: map[string]*publish.Batch{}}, nil
+			return &gnmiReplay{src: src, paths: map[string]*pb.Path{}, decs: map[string]*gnmi.Decoder{}, bats: map[string]*publish.Batch{}}, nil
 		}
 	}
 	got, err := Evaluate(t.Context(), "gnmi", detect.Config{}, ds, events, quiet)

@@ -71,8 +71,9 @@ func notCounterInContainer(leaf string) bool {
 // detect stage the series that telekernel eval gave it. Without them a
 // running total was a gauge, which never falls when its source stops and
 // whose every new high is a new extreme: 32 such BGP and traffic totals,
-// 10 s apart for 3 hours, fired 34–43 alerts as gauges and none as
-// counters (stages/detect, TestDetectRunningTotals).
+// 10 s apart for 3 hours, fired 34–43 alerts as gauges (measured with a
+// throwaway probe) and fire none as counters (stages/detect,
+// TestDetectRunningTotals).
 var countingSuffixes = []string{"-received", "-sent", "-messages", "-failures", "-processed", "-drop"}
 
 // counting reports whether metric's last element reads as a count of
