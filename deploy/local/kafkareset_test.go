@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/internal/testenv"
 )
 
 // TestKafkaStartPastCrowdedStorage starts a broker of its own
