@@ -107,6 +107,7 @@ func (s *Sink) InsertSamples(ctx context.Context, recs []arrow.RecordBatch) (_ i
 	if err := b.Send(); err != nil {
 		return 0, err
 	}
+	s.noteExpired(recs, l, time.Now())
 	return total, nil
 }
 

@@ -57,6 +57,8 @@ type Sink struct {
 	// sync.Pool would lose it at every GC, and it is about 130 bytes per
 	// row of an append run to build again); a concurrent call makes its own.
 	scratch chan *sampleScratch
+
+	expired expiry // samples stored past the table's retention (noteExpired)
 }
 
 // New validates cfg, connects to ClickHouse and pings it. On failure it
