@@ -63,7 +63,7 @@ func LoadDataset(format string, paths []string, m *Mapping, nabLabels string) (*
 		}
 		files, err := expand(paths, ".csv", ".csv.gz", ".tsv", ".tsv.gz")
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("cannot load data: %w", err)
 		}
 		ds.Devices = map[string]bool{}
 		for _, f := range files {
@@ -128,7 +128,7 @@ func expand(paths []string, suffixes ...string) ([]string, error) {
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("cannot load data: %w", err)
+			return nil, err
 		}
 		if !fi.IsDir() {
 			out = append(out, p)
@@ -136,7 +136,7 @@ func expand(paths []string, suffixes ...string) ([]string, error) {
 		}
 		ents, err := os.ReadDir(p)
 		if err != nil {
-			return nil, fmt.Errorf("cannot load data: %w", err)
+			return nil, err
 		}
 		for _, e := range ents {
 			if !e.IsDir() && slices.ContainsFunc(suffixes, func(s string) bool { return strings.HasSuffix(e.Name(), s) }) {
@@ -145,7 +145,7 @@ func expand(paths []string, suffixes ...string) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("cannot load data: no %s files in %s", strings.Join(suffixes, " or "), strings.Join(paths, ", "))
+		return nil, fmt.Errorf("no %s files in %s", strings.Join(suffixes, " or "), strings.Join(paths, ", "))
 	}
 	slices.Sort(out)
 	return out, nil

@@ -91,6 +91,10 @@ func TestEvalBadInput(t *testing.T) {
 	noTime := writeFile(t, "r7.csv", "when,value\n1,2\n")
 	dir := filepath.Dir(noTime)
 	f("cannot replay "+dir+": cannot read "+noTime+": no time column in the header (want time, timestamp, ts, datetime or date)", "--format", "wide-csv", "--data", dir)
+	missing := filepath.Join(t.TempDir(), "labels.csv")
+	f("eval: cannot read labels: stat "+missing+": no such file or directory", "--format", "wide-csv", "--data", data, "--labels", missing)
+	empty := t.TempDir()
+	f("eval: cannot load data: no .csv or .csv.gz or .tsv or .tsv.gz files in "+empty, "--format", "wide-csv", "--data", empty)
 	badMap := writeFile(t, "map.yaml", "leaves:\n  x: {kind: status}\n")
 	f(`map.yaml:2: leaves.x.kind: "status" is not counter, gauge or state`, "--format", "wide-csv", "--data", data, "--mapping", badMap)
 }
