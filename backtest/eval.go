@@ -89,16 +89,20 @@ func LoadDataset(format string, paths []string, m *Mapping, nabLabels string) (*
 		if len(paths) != 1 {
 			return nil, fmt.Errorf("cannot load NAB data: one folder, not %d paths", len(paths))
 		}
+		// The labels first: a missing file is told before a corpus is read.
+		var l nab.Labels
+		if nabLabels != "" {
+			var err error
+			if l, err = nab.LoadLabels(nabLabels); err != nil {
+				return nil, err
+			}
+		}
 		series, err := nab.LoadCorpus(paths[0])
 		if err != nil {
 			return nil, fmt.Errorf("cannot load NAB data: %w", err)
 		}
 		c := &nab.Corpus{Series: series}
 		if nabLabels != "" {
-			l, err := nab.LoadLabels(nabLabels)
-			if err != nil {
-				return nil, err
-			}
 			if c, err = nab.NewCorpus(series, l); err != nil {
 				return nil, fmt.Errorf("cannot pair NAB data with %s: %w", nabLabels, err)
 			}

@@ -52,15 +52,19 @@ func ParseTime(s string) (time.Time, error) {
 
 // ReadSeries reads a NAB-format CSV (header timestamp,value, and possibly
 // more columns, which are ignored) named name ("CATEGORY/FILE.csv").
-func ReadSeries(r io.Reader, name string) (*Series, error) {
+func ReadSeries(r io.Reader, name string) (*Series, error) { return readSeries(r, name, name) }
+
+// readSeries is ReadSeries with errors naming the file as where (its
+// path, for a file of a corpus folder).
+func readSeries(r io.Reader, name, where string) (*Series, error) {
 	cr := csv.NewReader(bufio.NewReader(r))
 	cr.ReuseRecord = true
 	head, err := cr.Read()
 	if err != nil {
-		return nil, fmt.Errorf("cannot read header of %s: %w", name, err)
+		return nil, fmt.Errorf("cannot read header of %s: %w", where, err)
 	}
 	if len(head) < 2 || head[0] != "timestamp" || head[1] != "value" {
-		return nil, fmt.Errorf("%s: header %q does not start with timestamp,value", name, head)
+		return nil, fmt.Errorf("%s: header %q does not start with timestamp,value", where, head)
 	}
 	s := &Series{Name: name}
 	for line := 2; ; line++ {
@@ -69,15 +73,15 @@ func ReadSeries(r io.Reader, name string) (*Series, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		t, err := ParseTime(rec[0])
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: cannot parse timestamp: %w", name, line, err)
+			return nil, fmt.Errorf("%s:%d: cannot parse timestamp: %w", where, line, err)
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(rec[1]), 64)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: cannot parse value: %w", name, line, err)
+			return nil, fmt.Errorf("%s:%d: cannot parse value: %w", where, line, err)
 		}
 		s.Timestamps = append(s.Timestamps, rec[0])
 		s.RawValues = append(s.RawValues, rec[1])
@@ -116,11 +120,12 @@ func LoadCorpus(dir string) ([]*Series, error) {
 	sort.Strings(names)
 	out := make([]*Series, 0, len(names))
 	for _, n := range names {
-		f, err := os.Open(filepath.Join(dir, filepath.FromSlash(n)))
+		path := filepath.Join(dir, filepath.FromSlash(n))
+		f, err := os.Open(path)
 		if err != nil {
 			return nil, err
 		}
-		s, err := ReadSeries(f, n)
+		s, err := readSeries(f, n, path)
 		f.Close()
 		if err != nil {
 			return nil, err

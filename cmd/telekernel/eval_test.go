@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -214,4 +215,28 @@ func TestEvalLabelsAfterData(t *testing.T) {
 	if r := res[0].Report; r.Detected != 1 || r.Missed != 0 || len(r.Outside) != 2 || r.Outside[0].Line != 3 {
 		t.Errorf("json %+v, want 1 detected, 0 missed, lines 3 and 4 outside", r)
 	}
+}
+
+// TestEvalNABBadInput: eval nab names a missing labels file before it
+// reads the data, and a bad row of the data by its file's path and line.
+func TestEvalNABBadInput(t *testing.T) {
+	f := func(want string, args ...string) {
+		t.Helper()
+		code, _, errs := tk(t, append([]string{"eval", "nab"}, args...)...)
+		if code != 1 || !strings.Contains(errs, want) || strings.Count(errs, "\n") != 1 {
+			t.Errorf("eval nab %v: code %d, stderr %q; want one line with %q", args, code, errs, want)
+		}
+	}
+	data := t.TempDir()
+	bad := filepath.Join(data, "realTest", "a.csv")
+	if err := os.MkdirAll(filepath.Dir(bad), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("timestamp,value\n2014-01-01 00:00:00,1\nsoon,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "combined_windows.json")
+	f("eval nab: cannot read labels: open "+missing+": no such file or directory", "--data", data, "--labels", missing)
+	labels := writeFile(t, "windows.json", `{"realTest/a.csv": []}`)
+	f("eval nab: cannot load NAB data: "+bad+`:3: cannot parse timestamp: parsing time "soon"`, "--data", data, "--labels", labels)
 }
