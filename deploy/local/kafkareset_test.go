@@ -41,25 +41,13 @@ func TestKafkaStartPastCrowdedStorage(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(logs, "meta.properties"), []byte(meta), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	port := testenv.FreePort(t)
-	env := append(os.Environ(), "TK_LOCAL_DIR="+dir, "TK_KAFKA_PORT="+strconv.Itoa(port),
-		"TK_KAFKA_CONTROLLER_PORT="+strconv.Itoa(testenv.FreePort(t)), "TK_KAFKA_SASL_PORT="+strconv.Itoa(testenv.FreePort(t)),
-		"TK_KAFKA_PARTITIONS=1", "TK_KAFKA_HEAP_OPTS=-Xms128m -Xmx256m")
-	script := func(cmd string) string {
-		c := exec.Command("bash", "kafka.sh", cmd)
-		c.Env = env
-		out, err := c.CombinedOutput()
-		if err != nil {
-			t.Fatalf("kafka.sh %s: %v\n%s", cmd, err, out)
-		}
-		return string(out)
-	}
-	out := script("start")
-	t.Cleanup(func() { script("stop") })
+	k := newOwnKafka(t, dir)
+	out := k.script("start")
+	t.Cleanup(func() { k.script("stop") })
 	if !strings.Contains(out, "holds 2001 partitions of earlier test runs: starting from empty storage") {
 		t.Errorf("start did not say it emptied the storage:\n%s", out)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(fmt.Sprintf("127.0.0.1:%d", port)))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(k.addr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,4 +67,36 @@ func TestKafkaStartPastCrowdedStorage(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(logs, "meta.properties")); err != nil || strings.Contains(string(b), "AAAAAAAAAAAAAAAAAAAAAA") {
 		t.Errorf("the storage was not formatted again: %v\n%s", err, b)
 	}
+}
+
+// ownKafka is a broker of a test's own, started and stopped by kafka.sh
+// on free ports with its own TK_LOCAL_DIR.
+type ownKafka struct {
+	t        *testing.T
+	env      []string
+	addr     string // PLAINTEXT
+	saslAddr string // SASL_SSL
+	localDir string
+}
+
+// newOwnKafka returns the broker whose TK_LOCAL_DIR is dir; script
+// starts it.
+func newOwnKafka(t *testing.T, dir string) *ownKafka {
+	port, sasl := testenv.FreePort(t), testenv.FreePort(t)
+	return &ownKafka{t: t, localDir: dir, addr: fmt.Sprintf("127.0.0.1:%d", port), saslAddr: fmt.Sprintf("127.0.0.1:%d", sasl),
+		env: append(os.Environ(), "TK_LOCAL_DIR="+dir, "TK_KAFKA_PORT="+strconv.Itoa(port),
+			"TK_KAFKA_CONTROLLER_PORT="+strconv.Itoa(testenv.FreePort(t)), "TK_KAFKA_SASL_PORT="+strconv.Itoa(sasl),
+			"TK_KAFKA_PARTITIONS=1", "TK_KAFKA_HEAP_OPTS=-Xms128m -Xmx256m")}
+}
+
+// script runs kafka.sh cmd against the broker and returns its output.
+func (k *ownKafka) script(cmd string) string {
+	k.t.Helper()
+	c := exec.Command("bash", "kafka.sh", cmd)
+	c.Env = k.env
+	out, err := c.CombinedOutput()
+	if err != nil {
+		k.t.Fatalf("kafka.sh %s: %v\n%s", cmd, err, out)
+	}
+	return string(out)
 }
