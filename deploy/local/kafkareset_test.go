@@ -27,10 +27,8 @@ import (
 // measured, not rebuilt here. Under TK_INTEGRATION=1 only (it needs Java
 // and the cached jars).
 func TestKafkaStartPastCrowdedStorage(t *testing.T) {
-	if os.Getenv("TK_INTEGRATION") == "" {
-		t.Skip("set TK_INTEGRATION=1 to start a broker with deploy/local/kafka.sh")
-	}
 	dir := t.TempDir()
+	k := newOwnKafka(t, dir)
 	logs := filepath.Join(dir, "kafka", "kraft-logs")
 	for i := range 2001 {
 		if err := os.MkdirAll(filepath.Join(logs, fmt.Sprintf("old-run-%08x.samples-%d", i, i%6)), 0o755); err != nil {
@@ -41,9 +39,7 @@ func TestKafkaStartPastCrowdedStorage(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(logs, "meta.properties"), []byte(meta), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	k := newOwnKafka(t, dir)
-	out := k.script("start")
-	t.Cleanup(func() { k.script("stop") })
+	out := k.start()
 	if !strings.Contains(out, "holds 2001 partitions of earlier test runs: starting from empty storage") {
 		t.Errorf("start did not say it emptied the storage:\n%s", out)
 	}
@@ -79,9 +75,13 @@ type ownKafka struct {
 	localDir string
 }
 
-// newOwnKafka returns the broker whose TK_LOCAL_DIR is dir; script
-// starts it.
+// newOwnKafka returns the broker whose TK_LOCAL_DIR is dir, not started.
+// The test skips unless TK_INTEGRATION is set: the broker needs Java and
+// the cached jars.
 func newOwnKafka(t *testing.T, dir string) *ownKafka {
+	if os.Getenv("TK_INTEGRATION") == "" {
+		t.Skip("set TK_INTEGRATION=1 to start a broker with deploy/local/kafka.sh")
+	}
 	port, sasl := testenv.FreePort(t), testenv.FreePort(t)
 	return &ownKafka{t: t, localDir: dir, addr: fmt.Sprintf("127.0.0.1:%d", port), saslAddr: fmt.Sprintf("127.0.0.1:%d", sasl),
 		env: append(os.Environ(), "TK_LOCAL_DIR="+dir, "TK_KAFKA_PORT="+strconv.Itoa(port),
@@ -99,4 +99,12 @@ func (k *ownKafka) script(cmd string) string {
 		k.t.Fatalf("kafka.sh %s: %v\n%s", cmd, err, out)
 	}
 	return string(out)
+}
+
+// start starts the broker, to be stopped when the test ends, and returns
+// what kafka.sh said.
+func (k *ownKafka) start() string {
+	out := k.script("start")
+	k.t.Cleanup(func() { k.script("stop") })
+	return out
 }

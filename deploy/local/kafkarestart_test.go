@@ -23,15 +23,10 @@ import (
 // restarts, by another user created and deleted, or by 400 topics created
 // and deleted), and the script, trusting its marker file, did not set it
 // again. Here the user's credential is deleted on the running broker, as
-// that broker had lost it, and the broker restarted. Under
-// TK_INTEGRATION=1 only (it needs Java and the cached jars).
+// that broker had lost it, and the broker restarted.
 func TestKafkaRestartKeepsSASLUser(t *testing.T) {
-	if os.Getenv("TK_INTEGRATION") == "" {
-		t.Skip("set TK_INTEGRATION=1 to start a broker with deploy/local/kafka.sh")
-	}
 	k := newOwnKafka(t, t.TempDir())
-	k.script("start")
-	t.Cleanup(func() { k.script("stop") })
+	k.start()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
