@@ -3,8 +3,6 @@ package local
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
 // TestKafkaRestartKeepsSASLUser: start makes the configured SCRAM user
@@ -48,19 +45,7 @@ func TestKafkaRestartKeepsSASLUser(t *testing.T) {
 	k.script("stop")
 	k.script("start")
 
-	pem, err := os.ReadFile(filepath.Join(k.localDir, "tls", "ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	sc, err := kgo.NewClient(kgo.SeedBrokers(k.saslAddr), kgo.DialTLSConfig(&tls.Config{RootCAs: pool}),
-		kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
-	if err := sc.Ping(ctx); err != nil {
+	if err := saslPing(ctx, k.saslAddr, caPoolAt(t, filepath.Join(k.localDir, "tls", "ca.pem")), user, pass); err != nil {
 		t.Fatalf("user %s after a restart: %v", user, err)
 	}
 }

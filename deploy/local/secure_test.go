@@ -18,15 +18,33 @@ import (
 // caPool loads TK_TLS_CA, the CA that signed both services' certificate.
 func caPool(t *testing.T) *x509.CertPool {
 	t.Helper()
-	pem, err := os.ReadFile(testenv.Service(t, "TK_TLS_CA"))
+	return caPoolAt(t, testenv.Service(t, "TK_TLS_CA"))
+}
+
+// caPoolAt loads the CA certificate at path.
+func caPoolAt(t *testing.T, path string) *x509.CertPool {
+	t.Helper()
+	pem, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		t.Fatal("TK_TLS_CA holds no certificate")
+		t.Fatalf("%s holds no certificate", path)
 	}
 	return pool
+}
+
+// saslPing logs in to the SASL_SSL listener at addr as user with pass
+// (SCRAM-SHA-512), trusting pool, and pings the broker.
+func saslPing(ctx context.Context, addr string, pool *x509.CertPool, user, pass string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DialTLSConfig(&tls.Config{RootCAs: pool}),
+		kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	return cl.Ping(ctx)
 }
 
 // TestKafkaSASLSSL checks the SASL_SSL listener: the certificate verifies
@@ -35,8 +53,8 @@ func caPool(t *testing.T) *x509.CertPool {
 func TestKafkaSASLSSL(t *testing.T) {
 	addr := testenv.Service(t, "TK_KAFKA_SASL")
 	user, pass := testenv.Service(t, "TK_KAFKA_SASL_USER"), testenv.Service(t, "TK_KAFKA_SASL_PASSWORD")
-	tc := &tls.Config{RootCAs: caPool(t)}
-	conn, err := tls.Dial("tcp", addr, tc)
+	pool := caPool(t)
+	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool})
 	if err != nil {
 		t.Fatalf("TLS handshake with %s: %v", addr, err)
 	}
@@ -49,14 +67,7 @@ func TestKafkaSASLSSL(t *testing.T) {
 		pass string
 		ok   bool
 	}{{pass, true}, {"wrong-" + pass, false}} {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DialTLSConfig(tc),
-			kgo.SASL(scram.Auth{User: user, Pass: c.pass}.AsSha512Mechanism()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = cl.Ping(ctx)
-		cl.Close()
-		if (err == nil) != c.ok {
+		if err := saslPing(ctx, addr, pool, user, c.pass); (err == nil) != c.ok {
 			t.Errorf("password ok=%v: ping error %v", c.ok, err)
 		}
 	}

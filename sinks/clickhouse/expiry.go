@@ -30,28 +30,28 @@ type expiry struct {
 	total  uint64    // since the sink started
 }
 
-// retention returns how long the samples table keeps a row by its ts, as
-// the sink's configuration gives it, or 0 for ever: the legacy layout has
-// no TTL, and ttl_days -1 sets none. The tables' own TTL is what Config
+// ttlDays returns how many days the samples table keeps a row by its ts,
+// as the sink's configuration gives it, or 0 for ever: the legacy layout
+// has no TTL, and ttl_days -1 sets none. The tables' own TTL is what Config
 // held when they were created (schema apply does not change it later).
-func (s *Sink) retention(l schemas.Layout) time.Duration {
+func (s *Sink) ttlDays(l schemas.Layout) int {
 	switch {
 	case l != schemas.LayoutModern || s.cfg.TTLDays < 0:
 		return 0
 	case s.cfg.TTLDays == 0:
-		return schemas.DefaultTTLDays * 24 * time.Hour
+		return schemas.DefaultTTLDays
 	}
-	return time.Duration(s.cfg.TTLDays) * 24 * time.Hour
+	return s.cfg.TTLDays
 }
 
 // noteExpired counts the rows of recs, just stored in a table of layout l,
 // whose ts is past the retention at now, and logs them (see expiry).
 func (s *Sink) noteExpired(recs []arrow.RecordBatch, l schemas.Layout, now time.Time) {
-	keep := s.retention(l)
-	if keep == 0 {
+	days := s.ttlDays(l)
+	if days == 0 {
 		return
 	}
-	n, rec, row := expiredRows(recs, now.Add(-keep).UnixNano())
+	n, rec, row := expiredRows(recs, now.UTC().AddDate(0, 0, -days).UnixNano())
 	if n == 0 {
 		return
 	}
@@ -69,7 +69,7 @@ func (s *Sink) noteExpired(recs []arrow.RecordBatch, l schemas.Layout, now time.
 
 	r := recs[rec]
 	s.log.Warn("stored samples older than the samples table's retention: ClickHouse deletes them at a later merge",
-		"rows", rows, "rows_total", total, "ttl_days", int(keep/(24*time.Hour)),
+		"rows", rows, "rows_total", total, "ttl_days", days,
 		"oldest", time.Unix(0, int64(r.Column(schemas.ColTS).(*array.Timestamp).Value(row))).UTC().Format(time.RFC3339),
 		"device", dictValue(r.Column(schemas.ColDevice), row), "metric", dictValue(r.Column(schemas.ColMetric), row),
 		"hint", "a replayed capture or a device clock that is behind; to keep such rows, create the tables with clickhouse.ttl_days: -1 or run ALTER TABLE "+s.cfg.Database+"."+schemas.TableSamples+" REMOVE TTL")
