@@ -354,25 +354,27 @@ func (p *Publisher) done(n int64) {
 
 // failed counts a record of n samples that was not produced, keeps the
 // error for a Wait in progress, and logs the reason once at ERROR (later
-// at DEBUG).
+// at DEBUG). The first ERROR line is written before the loss shows in
+// Stats, so whoever sees the count can find the line that explains it.
 func (p *Publisher) failed(device string, n int64, reason string, err error) {
 	p.countError()
-	if p.metrics != nil {
-		p.metrics.lost.WithLabelValues(reason).Add(float64(n))
-	}
 	p.mu.Lock()
-	p.lostAll += n
-	p.lastErr = err
-	p.lost[reason] += n
 	first := !p.logged[reason]
 	p.logged[reason] = true
-	p.mu.Unlock()
 	if first {
 		p.log.Error("cannot produce samples; they are lost (this reason is logged once)", "device", device,
 			"samples", n, "reason", reason, "err", err)
-		return
 	}
-	p.log.Debug("cannot produce samples", "device", device, "samples", n, "reason", reason, "err", err)
+	p.lostAll += n
+	p.lastErr = err
+	p.lost[reason] += n
+	p.mu.Unlock()
+	if p.metrics != nil {
+		p.metrics.lost.WithLabelValues(reason).Add(float64(n))
+	}
+	if !first {
+		p.log.Debug("cannot produce samples", "device", device, "samples", n, "reason", reason, "err", err)
+	}
 }
 
 // errorReason names a produce error for logs and metrics: Kafka's error

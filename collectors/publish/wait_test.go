@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -18,6 +19,14 @@ import (
 
 	"github.com/telekernel/telekernel/schemas"
 )
+
+// slowWriter writes after a pause.
+type slowWriter struct{ w io.Writer }
+
+func (s slowWriter) Write(b []byte) (int, error) {
+	time.Sleep(20 * time.Millisecond)
+	return s.w.Write(b)
+}
 
 // TestWaitReportsOnlyWhatItWaitedFor is a collector's life: samples lost
 // in a broker outage long before the stop (logged and counted then), the
@@ -61,8 +70,10 @@ func TestWaitReportsOnlyWhatItWaitedFor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
+	// The log writer is slow, as stderr on a loaded machine is: the loss
+	// must not show in Stats before its ERROR line is written.
 	var logs bytes.Buffer
-	pub, err := New(cl, Config{Topic: "samples"}, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	pub, err := New(cl, Config{Topic: "samples"}, WithLogger(slog.New(slog.NewTextHandler(slowWriter{&logs}, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
