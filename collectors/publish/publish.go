@@ -320,9 +320,8 @@ func (p *Publisher) produceValue(ctx context.Context, device string, n int64, ke
 			p.failed(device, n, errorReason(err), err)
 			return
 		}
-		p.samples.Add(n)
-		p.batches.Add(1)
-		p.bytes.Add(int64(len(r.Value)))
+		// Stats last: whoever sees the write there finds it in the
+		// metrics and the device's last success too.
 		now := time.Now()
 		m := p.metrics
 		if m != nil {
@@ -338,6 +337,9 @@ func (p *Publisher) produceValue(ctx context.Context, device string, n int64, ke
 			}
 		}
 		p.mu.Unlock()
+		p.samples.Add(n)
+		p.batches.Add(1)
+		p.bytes.Add(int64(len(r.Value)))
 	})
 }
 
@@ -354,27 +356,27 @@ func (p *Publisher) done(n int64) {
 
 // failed counts a record of n samples that was not produced, keeps the
 // error for a Wait in progress, and logs the reason once at ERROR (later
-// at DEBUG). The first ERROR line is written before the loss shows in
-// Stats, so whoever sees the count can find the line that explains it.
+// at DEBUG). The first ERROR line and the metrics come before the loss
+// shows in Stats, so whoever sees it there finds the line and the metrics
+// that explain it.
 func (p *Publisher) failed(device string, n int64, reason string, err error) {
-	p.countError()
 	p.mu.Lock()
 	first := !p.logged[reason]
 	p.logged[reason] = true
 	if first {
 		p.log.Error("cannot produce samples; they are lost (this reason is logged once)", "device", device,
 			"samples", n, "reason", reason, "err", err)
+	} else {
+		p.log.Debug("cannot produce samples", "device", device, "samples", n, "reason", reason, "err", err)
 	}
+	if p.metrics != nil {
+		p.metrics.lost.WithLabelValues(reason).Add(float64(n))
+	}
+	p.countError()
 	p.lostAll += n
 	p.lastErr = err
 	p.lost[reason] += n
 	p.mu.Unlock()
-	if p.metrics != nil {
-		p.metrics.lost.WithLabelValues(reason).Add(float64(n))
-	}
-	if !first {
-		p.log.Debug("cannot produce samples", "device", device, "samples", n, "reason", reason, "err", err)
-	}
 }
 
 // errorReason names a produce error for logs and metrics: Kafka's error
@@ -393,10 +395,10 @@ func errorReason(err error) string {
 }
 
 func (p *Publisher) countError() {
-	p.errs.Add(1)
 	if p.metrics != nil {
 		p.metrics.errors.Inc()
 	}
+	p.errs.Add(1)
 }
 
 // Wait waits until Kafka acknowledged every record produced so far, or
