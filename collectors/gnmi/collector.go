@@ -513,9 +513,10 @@ func (s *stream) narrow(err error) bool {
 }
 
 // fail logs a failure: a new reason at warn level, a repeated one at debug.
+// The collector's count goes up last, so whoever sees it finds the rest.
 func (s *stream) fail(err error) {
 	s.failures++
-	s.t.c.failures.Add(1)
+	defer s.t.c.failures.Add(1)
 	reason := describe(err)
 	s.setUp(false)
 	// What the stream collected goes out before the target's DOWN (and

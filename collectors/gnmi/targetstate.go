@@ -141,8 +141,9 @@ func (t *target) publishState(state, reason string, onlyAfterUp bool, at int64) 
 }
 
 // delivering marks the stream up after its first response of an attempt.
+// The collector's count goes up last, so whoever sees it finds the rest.
 func (s *stream) delivering() {
-	s.t.c.connects.Add(1)
+	defer s.t.c.connects.Add(1)
 	s.setUp(true)
 	s.t.reachable()
 	s.mu.Lock()

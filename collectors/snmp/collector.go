@@ -271,13 +271,8 @@ func (c *Collector) pollOne(ctx, pctx context.Context, t *target, b *publish.Bat
 		}
 		return
 	}
-	c.polls.Add(1)
-	c.oids.Add(int64(res.oids))
-	c.wraps.Add(int64(res.wraps))
-	c.discont.Add(int64(len(res.discont)))
 	m := c.b.Metrics
 	if err != nil {
-		c.failures.Add(1)
 		if rec := b.NewRecord(); rec != nil {
 			rec.Release() // a failed poll publishes nothing
 		}
@@ -305,7 +300,6 @@ func (c *Collector) pollOne(ctx, pctx context.Context, t *target, b *publish.Bat
 		if c.cfg.publishesState() {
 			res.samples += t.reach.answered(b)
 		}
-		c.samples.Add(int64(res.samples))
 		if rec := b.NewRecord(); rec != nil {
 			if perr := c.b.Pub.Publish(pctx, t.cfg.Name, rec); perr != nil && pctx.Err() == nil {
 				c.b.Log.Error("cannot publish", "target", t.cfg.Name, "err", perr)
@@ -316,6 +310,17 @@ func (c *Collector) pollOne(ctx, pctx context.Context, t *target, b *publish.Bat
 	if m != nil {
 		m.observe(t.cfg.Name, res, err, time.Since(start))
 	}
+	// The counters last, so whoever sees them finds the log, the
+	// published samples and the metrics of the poll.
+	if err != nil {
+		c.failures.Add(1)
+	} else {
+		c.samples.Add(int64(res.samples))
+	}
+	c.oids.Add(int64(res.oids))
+	c.wraps.Add(int64(res.wraps))
+	c.discont.Add(int64(len(res.discont)))
+	c.polls.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if t.removed {
