@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -329,22 +330,40 @@ func waitAcked(ctx context.Context, col *gnmi.Collector, pub *publish.Publisher,
 }
 
 // WriteLabels writes the ground truth of injected faults as JSON lines.
+// The file appears whole: it is written beside path and renamed, so a
+// reader never sees part of it.
 func WriteLabels(path string, labels []sim.Label) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("cannot write labels: %w", err)
 	}
-	f, err := os.Create(path)
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("cannot write labels: %w", err)
 	}
-	enc := json.NewEncoder(f)
+	defer os.Remove(f.Name()) // after the rename, nothing
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
 	for _, l := range labels {
-		if err := enc.Encode(l); err != nil {
-			f.Close()
-			return fmt.Errorf("cannot write labels: %w", err)
+		if err = enc.Encode(l); err != nil {
+			break
 		}
 	}
-	return f.Close()
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot write labels: %w", err)
+	}
+	return nil
 }
 
 func progress(ctx context.Context, w io.Writer, start time.Time, pub *publish.Publisher, stages []stage, done <-chan struct{}) {
