@@ -110,7 +110,9 @@ func TestStopWhileRetryingLeavesRoomToClose(t *testing.T) {
 	if begin > 200*time.Millisecond {
 		t.Errorf("the final flush began %v after the stop, want at once (no heartbeat once stopping)", begin.Round(time.Millisecond))
 	}
-	if !f.hasDeadline || budget > FinalFlushTimeout-stopCloseMargin+10*time.Millisecond {
+	// The runner stamps the stop from a timer's goroutine, which a loaded
+	// machine runs late: 100 ms of slack, well inside the margin.
+	if !f.hasDeadline || budget > FinalFlushTimeout-stopCloseMargin+100*time.Millisecond {
 		t.Errorf("the final flush's deadline is %v after the stop (set: %v), want at most %v", budget.Round(time.Millisecond), f.hasDeadline, FinalFlushTimeout-stopCloseMargin)
 	}
 	if took > FinalFlushTimeout {

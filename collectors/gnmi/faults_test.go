@@ -167,10 +167,10 @@ func TestStreamWithoutSync(t *testing.T) {
 		t.Errorf("target_up: live %v, dups %v; want 1 for streams that deliver", up("live"), up("dups"))
 	}
 	// The duplicates show within a flush tick, though nothing is published.
-	waitFor(t, time.Second, "the duplicates counted", func() bool { return dropped() >= float64(3*(dupSent.Load()-2)) })
+	waitFor(t, 10*time.Second, "the duplicates counted", func() bool { return dropped() >= float64(3*(dupSent.Load()-2)) })
 	quiet.Store(true)
 	time.Sleep(2 * every)
-	waitFor(t, time.Second, "every duplicate counted in the metric", func() bool {
+	waitFor(t, 10*time.Second, "every duplicate counted in the metric", func() bool {
 		return dropped() == float64(3*(dupSent.Load()-1)) && c.Stats().Samples == uint64(3*(sent.Load()+1))
 	})
 	cancel()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -72,7 +71,7 @@ func TestConsumeRealKafka(t *testing.T) {
 	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
+	var out testenv.LogBuffer // Consume writes while the test reads
 	a := NewAlerts(&out)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
