@@ -2,6 +2,7 @@ package tlsfiles
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -9,14 +10,13 @@ import (
 	"net"
 	"os"
 	"sync"
-	"time"
 )
 
 // Live is a client TLS config that follows its files while the process
 // runs: cert-manager (or an operator) rewrites the CA bundle, the client
 // certificate and its key in place, and the next handshake uses them.
-// Config rebuilds the CA pool when ca_file's modification time changed;
-// the config it returns loads the client certificate again, through
+// Config rebuilds the CA pool when ca_file's contents changed; the config
+// it returns loads the client certificate again, through
 // GetClientCertificate, when cert_file's or key_file's did. A file that
 // cannot be read or parsed (say the certificate was rewritten and its key
 // not yet) keeps what was loaded before, with one warning naming the field
@@ -37,19 +37,19 @@ type Live struct {
 	failing map[string]bool // fields whose last load failed; logged once
 }
 
-// fileStamp is what tells that a file changed: its modification time and
-// size.
-type fileStamp struct {
-	mod  time.Time
-	size int64
-}
+// fileStamp is what tells that a file changed: a hash of its contents.
+// A modification time and size would miss a same-size file rewritten
+// within the file system's timestamp granularity, or copied in with its
+// old time kept (rsync -t, cp -p); the files are a few KB, read once per
+// handshake.
+type fileStamp [sha256.Size]byte
 
 func stamp(path string) (fileStamp, error) {
-	fi, err := os.Stat(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return fileStamp{}, err
 	}
-	return fileStamp{mod: fi.ModTime(), size: fi.Size()}, nil
+	return sha256.Sum256(b), nil
 }
 
 // Live loads c as Client does (an error if it cannot) and returns it as a

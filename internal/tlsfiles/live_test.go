@@ -111,3 +111,59 @@ func TestLive(t *testing.T) {
 		t.Errorf("TLS off: %v, %v", l, err)
 	}
 }
+
+// A certificate and key copied in place of the old ones with the old
+// files' size and modification time (rsync -t, cp -p, or a rewrite within
+// the file system's timestamp granularity) are loaded too: what tells a
+// change is the contents.
+func TestLiveSameSizeAndTime(t *testing.T) {
+	dir := t.TempDir()
+	c := Config{Enabled: true, CAFile: filepath.Join(dir, "ca.pem"), CertFile: filepath.Join(dir, "tls.crt"), KeyFile: filepath.Join(dir, "tls.key")}
+	cert1, key1 := selfSigned(t, "one")
+	cert2, key2 := selfSigned(t, "two")
+	for len(cert2) != len(cert1) || len(key2) != len(key1) { // an ECDSA signature's length varies
+		cert2, key2 = selfSigned(t, "two")
+	}
+	old := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	write := func(path string, b []byte) {
+		t.Helper()
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(c.CAFile, cert1)
+	write(c.CertFile, cert1)
+	write(c.KeyFile, key1)
+	l, err := c.Live("x.tls", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := func() string {
+		t.Helper()
+		pair, err := l.Config().GetClientCertificate(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := x509.ParseCertificate(pair.Certificate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x.Subject.CommonName
+	}
+	if got := leaf(); got != "one" {
+		t.Fatalf("at start: %q", got)
+	}
+	pool := l.Config().RootCAs
+	write(c.CAFile, cert2)
+	write(c.CertFile, cert2)
+	write(c.KeyFile, key2)
+	if got := leaf(); got != "two" {
+		t.Errorf("client certificate after the copy: %q, want two", got)
+	}
+	if l.Config().RootCAs == pool {
+		t.Error("the CA pool was not loaded again after the copy")
+	}
+}
