@@ -252,6 +252,7 @@ func TestModernLayoutChDB(t *testing.T) {
 		toString(reinterpretAsUInt64(band_lower)), toString(reinterpretAsUInt64(band_upper)),
 		toString(toUnixTimestamp64Nano(starts_at)), toString(toUnixTimestamp64Nano(ends_at)), fingerprint, labels, annotations
 		FROM %s.detections FINAL ORDER BY id`, db)
+	queries["samples_engine"] = fmt.Sprintf(`SELECT engine_full FROM system.tables WHERE database = '%s' AND name = 'samples'`, db)
 	queries["raw_counts"] = fmt.Sprintf(`SELECT (SELECT count() FROM %[1]s.samples), (SELECT count() FROM %[1]s.samples FINAL),
 		(SELECT count() FROM %[1]s.detections FINAL)`, db)
 	spec := map[string]any{
@@ -284,6 +285,14 @@ func TestModernLayoutChDB(t *testing.T) {
 		t.Fatalf("chdb output: %v\n%s", err, out)
 	}
 	t.Logf("ClickHouse %s (chdb), modern layout", res.Version)
+
+	// The samples table's TTL, as the server renders it, is what the sink
+	// reads back for its expiry warnings.
+	if e := res.Results["samples_engine"]; len(e) != 1 {
+		t.Errorf("system.tables holds %d rows for the samples table, want 1", len(e))
+	} else if days, ok := ttlOf(e[0][0].(string)); days != schemas.DefaultTTLDays || !ok {
+		t.Errorf("ttlOf(%q) = %d, %v; want %d", e[0][0], days, ok, schemas.DefaultTTLDays)
+	}
 
 	// Samples come back exactly, once each despite the double insert.
 	var got []schemas.Sample

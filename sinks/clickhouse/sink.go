@@ -279,6 +279,9 @@ func (s *Sink) layout(ctx context.Context, table string) (schemas.Layout, error)
 	if err != nil {
 		return 0, err
 	}
+	if table == schemas.TableSamples && l == schemas.LayoutModern {
+		s.readTTL(ctx)
+	}
 	s.mu.Lock()
 	s.layouts[table] = l
 	s.mu.Unlock()
