@@ -85,6 +85,17 @@ func ttlOf(engineFull string) (days int, ok bool) {
 	return days, err == nil
 }
 
+// samplesTable returns the table that holds the samples and their TTL
+// (the local one on a cluster), and the ON CLUSTER clause of a statement
+// that changes it ("" on a single server).
+func (s *Sink) samplesTable() (table, onCluster string) {
+	if s.cfg.Cluster == "" {
+		return schemas.TableSamples, ""
+	}
+	// Config.Validate admits only cluster names that need no quoting.
+	return schemas.TableSamples + schemas.LocalTableSuffix, " ON CLUSTER " + s.cfg.Cluster
+}
+
 // readTTL reads the retention of the samples table (its local table on a
 // cluster) from the server, for the expiry warnings, and warns once when
 // it is not the one Config asks for: the table's TTL is what Config held
@@ -92,10 +103,7 @@ func ttlOf(engineFull string) (days int, ok bool) {
 // ttl_days changed later keeps or deletes rows other than the operator
 // expects. A failed read leaves Config's retention in use.
 func (s *Sink) readTTL(ctx context.Context) {
-	table, onCluster := schemas.TableSamples, ""
-	if s.cfg.Cluster != "" { // a name that needs no quoting (Config.Validate)
-		table, onCluster = table+schemas.LocalTableSuffix, " ON CLUSTER "+s.cfg.Cluster
-	}
+	table, onCluster := s.samplesTable()
 	var engine string
 	err := s.conn.QueryRow(ctx, "SELECT engine_full FROM system.tables WHERE database = ? AND name = ?", s.cfg.Database, table).Scan(&engine)
 	if err != nil {
@@ -152,11 +160,12 @@ func (s *Sink) noteExpired(recs []arrow.RecordBatch, l schemas.Layout, now time.
 	x.mu.Unlock()
 
 	r := recs[rec]
+	table, onCluster := s.samplesTable()
 	s.log.Warn("stored samples older than the samples table's retention: ClickHouse deletes them at a later merge",
 		"rows", rows, "rows_total", total, "ttl_days", days,
 		"oldest", time.Unix(0, int64(r.Column(schemas.ColTS).(*array.Timestamp).Value(row))).UTC().Format(time.RFC3339),
 		"device", dictValue(r.Column(schemas.ColDevice), row), "metric", dictValue(r.Column(schemas.ColMetric), row),
-		"hint", "a replayed capture or a device clock that is behind; to keep such rows, create the tables with clickhouse.ttl_days: -1 or run ALTER TABLE "+s.cfg.Database+"."+schemas.TableSamples+" REMOVE TTL")
+		"hint", "a replayed capture or a device clock that is behind; to keep such rows, create the tables with clickhouse.ttl_days: -1 or run ALTER TABLE "+s.cfg.Database+"."+table+onCluster+" REMOVE TTL")
 }
 
 // expiredRows returns how many rows of recs have a ts before cutoff (Unix

@@ -69,6 +69,13 @@ func TestExpiredSamplesWarned(t *testing.T) {
 		t.Fatalf("want a second line with the 18 rows since the first, 24 in all: %q", got)
 	}
 
+	s, buf = sink(0)
+	s.cfg.Cluster = "tk"
+	s.noteExpired(mixed, schemas.LayoutModern, now)
+	if !strings.Contains(buf.String(), "ALTER TABLE telemetry.samples_local ON CLUSTER tk REMOVE TTL") {
+		t.Errorf("on a cluster the hint names the local table ON CLUSTER: %s", buf)
+	}
+
 	s, buf = sink(45)
 	s.noteExpired(mixed, schemas.LayoutModern, now)
 	if got := lines(buf); len(got) != 1 || !strings.Contains(got[0], "rows=1 ") || !strings.Contains(got[0], "ttl_days=45") {
