@@ -30,14 +30,16 @@ func TestFleetEndWhileKafkaIsSlow(t *testing.T) {
 	cfg.Sim.Start = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	stall := SimStallTimeout(cfg.Sim.Interval, cfg.Sim.Speed)
 	logs := &testenv.LogBuffer{}
-	// Hold Kafka from the moment the fleet starts stepping (its 180 steps
-	// take well under a second) until the stall timeout and 5 s have
-	// passed.
+	// Hold Kafka from the first produce after the fleet starts stepping
+	// (its 180 steps take well under a second) until the stall timeout
+	// and 5 s have passed.
+	gate.HoldWhen(func() bool { return strings.Contains(logs.String(), "simulating a device fleet over gNMI") })
 	go func() {
-		for !strings.Contains(logs.String(), "simulating a device fleet over gNMI") {
-			time.Sleep(5 * time.Millisecond)
+		select {
+		case <-gate.Held():
+		case <-time.After(time.Minute): // never held: the test fails below
+			return
 		}
-		gate.Hold()
 		time.Sleep(stall + 5*time.Second)
 		gate.Release()
 	}()
