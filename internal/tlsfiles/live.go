@@ -97,18 +97,16 @@ func (l *Live) reloadCA() {
 	if l.c.CAFile == "" {
 		return
 	}
-	st, err := stamp(l.c.CAFile)
+	pem, err := os.ReadFile(l.c.CAFile)
+	st := fileStamp(sha256.Sum256(pem))
 	if err == nil && st == l.ca {
 		return
 	}
 	var pool *x509.CertPool
 	if err == nil {
-		var pem []byte
-		if pem, err = os.ReadFile(l.c.CAFile); err == nil {
-			pool = x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				err = fmt.Errorf("%s holds no PEM certificate", l.c.CAFile)
-			}
+		pool = x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			err = fmt.Errorf("%s holds no PEM certificate", l.c.CAFile)
 		}
 	}
 	if l.result("ca_file", l.c.CAFile, err) {
