@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -155,5 +156,71 @@ func TestPowerTruthNotLinear(t *testing.T) {
 	t.Logf("measured PSU efficiency %.3f … %.3f, fan power %.1f … %.1f W per device", minEff, maxEff, minFan, maxFan)
 	if maxEff-minEff < 0.01 || maxFan-minFan < 2 {
 		t.Errorf("efficiency %.3f … %.3f and fan power %.1f … %.1f W: the truth is still flat", minEff, maxEff, minFan, maxFan)
+	}
+}
+
+// TestFaultPortInService: power mode draws some ports shut, without a link
+// or without an optic, all DOWN with no traffic. A fault named on one of
+// them puts it in service, so the traffic drop its labels announce is in
+// the data (a drop on a dead port, labelled all the same, was a miss no
+// detector could avoid).
+func TestFaultPortInService(t *testing.T) {
+	cfg := Config{Devices: 6, Interfaces: 16, Start: t0, Interval: time.Minute, Power: true, Transceivers: true, Faults: []Fault{}}
+	f, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dead []Fault
+	for d := range f.devices {
+		for i, it := range f.devices[d].ifaces {
+			if it.adminDown || it.noLink || !it.optic {
+				dead = append(dead, Fault{Device: DeviceName(d), Interface: fmt.Sprintf("Ethernet%d", i+1), Kind: FaultTrafficDrop, After: 30 * time.Minute, Duration: 20 * time.Minute})
+			}
+		}
+	}
+	if len(dead) < 3 {
+		t.Fatalf("only %d ports out of service in 96: the test needs some", len(dead))
+	}
+	cfg.Faults = dead
+	if f, err = New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	// Per faulted port: oper-status and the inbound rate before and during.
+	type port struct {
+		status        map[string]int
+		before, after float64
+	}
+	ports := map[string]*port{}
+	for _, ft := range dead {
+		ports[ft.Device+"/name="+ft.Interface] = &port{status: map[string]int{}}
+	}
+	last := map[string]uint64{}
+	for tick := range 50 {
+		f.Next(func(s *schemas.Sample) {
+			p := ports[s.Device+"/"+s.Keys]
+			if p == nil {
+				return
+			}
+			switch s.Metric {
+			case schemas.MetricOperStatus:
+				p.status[s.Str]++
+			case schemas.MetricInOctets:
+				k := s.Device + "/" + s.Keys
+				if prev, ok := last[k]; ok {
+					switch rate := float64(s.U64 - prev); {
+					case tick > 1 && tick < 30:
+						p.before += rate
+					case tick > 31 && tick < 50:
+						p.after += rate
+					}
+				}
+				last[k] = s.U64
+			}
+		})
+	}
+	for k, p := range ports {
+		if p.status["DOWN"] != 0 || p.before <= 0 || p.after > 0.1*p.before*19/28 {
+			t.Errorf("%s, faulted: oper-status %v, inbound %.0f octets over 28 minutes before the drop and %.0f over 18 during it; want UP throughout and a drop to about 5 %%", k, p.status, p.before, p.after)
+		}
 	}
 }

@@ -68,7 +68,8 @@ var FaultKinds = []string{FaultTrafficSpike, FaultTrafficDrop, FaultLinkFlap, Fa
 type Fault struct {
 	Device string `yaml:"device"` // e.g. "sim-01"
 	// Interface is the interface of traffic, link, optic and counter faults,
-	// e.g. "Ethernet1".
+	// e.g. "Ethernet1". In power mode it is a port in service (admin up,
+	// a link and an optic), whatever power mode would have drawn for it.
 	Interface string `yaml:"interface"`
 	// Component is the fan ("Fan1", "Fan2") or power supply ("PSU1",
 	// "PSU2") of fan and PSU faults.
@@ -445,6 +446,13 @@ func New(cfg Config) (*Fleet, error) {
 		var it *iface
 		if i := interfaceIndex(ft.Interface, cfg.Interfaces); i >= 0 {
 			it = &dev.ifaces[i]
+			if cfg.Power {
+				// A fault named on a port is a fault of a port in
+				// service: power mode's draw may have left it shut, without
+				// a link or without an optic, where a traffic drop, a flap
+				// or a degrading optic would change nothing its labels say.
+				it.adminDown, it.noLink, it.optic = false, false, true
+			}
 		}
 		switch ft.Kind {
 		case FaultTrafficSpike, FaultTrafficDrop:
