@@ -95,7 +95,7 @@ func TestSimBacktestFloors(t *testing.T) {
 // TK_BACKTEST_FULL=1.
 func TestSimBacktestFull(t *testing.T) {
 	if os.Getenv("TK_BACKTEST_FULL") == "" {
-		t.Skip("set TK_BACKTEST_FULL=1 to run the 5-day clean fleet and the 3-day fault scenario (about 11 minutes on the shared 2-core machine)")
+		t.Skip("set TK_BACKTEST_FULL=1 to run the 5-day clean fleet and the 3-day fault scenario, also with seed 11 and read every 60 s (about 4.5 minutes on this 2-core machine, 2026-12-06)")
 	}
 	// The README's clean fleet: 20 devices × 4 interfaces in power mode
 	// with optics, no topology, no faults (the embedded default is now a
@@ -113,9 +113,9 @@ func TestSimBacktestFull(t *testing.T) {
 	res = simEvaluate(t, cfg.Sim.Config, cfg.Sim.Span)
 	s := res.Sim
 	// The current figures for the scenario (README, "Backtests", and
-	// docs/backtests.md's shipped row): 3 false incidents in 1 440 device-hours, 292 firing
+	// docs/backtests.md's shipped row): 1 false incident in 1 440 device-hours, 237 firing
 	// detections; one incident more, or a tenth more firing, fails.
-	const readmeFalse, readmeFiring = 3, 292
+	const readmeFalse, readmeFiring = 1, 237
 	if s.FalseIncidents > readmeFalse+1 || res.Report.Firing > readmeFiring*11/10 {
 		t.Errorf("scenario: %d false incidents, %d firing detections; README: %d, %d", s.FalseIncidents, res.Report.Firing, readmeFalse, readmeFiring)
 	}
@@ -130,6 +130,25 @@ func TestSimBacktestFull(t *testing.T) {
 	if s.RequiredDetected < s.Required || s.DeviceHours < 1439 || s.FalsePer100DeviceHours > simGoalFalsePer100DeviceHours {
 		t.Errorf("scenario: %d/%d required faults detected, %d false incidents in %.1f device-hours (%.2f per 100, goal ≤ %g)",
 			s.RequiredDetected, s.Required, s.FalseIncidents, s.DeviceHours, s.FalsePer100DeviceHours, simGoalFalsePer100DeviceHours)
+	}
+	// The same faults on another draw of the fleet, and read once a
+	// minute (an SNMP poller's usual cadence) instead of every 10 s: the
+	// goal holds for the network, not for one seed and one cadence
+	// (docs/backtests.md, "Other seeds and cadences").
+	for _, v := range []struct {
+		name string
+		set  func(*sim.Config)
+	}{
+		{"seed 11", func(c *sim.Config) { c.Seed = 11 }},
+		{"every 60 s", func(c *sim.Config) { c.Interval = time.Minute }},
+	} {
+		c := cfg.Sim.Config
+		v.set(&c)
+		s := simEvaluate(t, c, cfg.Sim.Span).Sim
+		if s.RequiredDetected < s.Required || s.FalsePer100DeviceHours > simGoalFalsePer100DeviceHours {
+			t.Errorf("scenario, %s: %d/%d required faults detected, %d false incidents in %.1f device-hours (%.2f per 100, goal ≤ %g)",
+				v.name, s.RequiredDetected, s.Required, s.FalseIncidents, s.DeviceHours, s.FalsePer100DeviceHours, simGoalFalsePer100DeviceHours)
+		}
 	}
 }
 

@@ -45,12 +45,22 @@ import (
 // others (it still says up just after another said down) is no such
 // evidence: only a transition (coming up, or leaving admin down) is.
 //
+// A BGP neighbour is tied the same way (keys up to its
+// neighbor-address=V, neighborKeys): its session-state series are
+// sessions, and the neighbour's other series (its prefix counts, its
+// message counters) read them as an interface's counters read its
+// oper-status: a value taken while the session was down is neither learned
+// nor alerted on (the session_down alert says it), so a reset does not
+// become part of the prefix count's daily profile and fire again a day
+// later.
+//
 // n counts the series tied to it (those whose iface it is: its counters
 // and gauges too); the last one to go (expired, replaced, restored as a
 // tombstone) takes it out of its partition's ifaces, so the ties are
 // bounded by the series held.
 type ifaceState struct {
 	opers, admins, carriers []*seriesState
+	sessions                []*seriesState // a BGP neighbour's session-state series
 	lldp                    *seriesState
 	key                     schemas.SeriesKey // its key in partState.ifaces
 	n                       int               // the series tied to it
@@ -81,9 +91,9 @@ func (ps *partState) stateOf(f *ifaceState) *ifaceState {
 }
 
 // hasState reports whether f has a state series (oper-status,
-// admin-status, carrier-transitions) that down reads.
+// admin-status, carrier-transitions, session-state) that down reads.
 func (f *ifaceState) hasState() bool {
-	return len(f.opers)+len(f.admins)+len(f.carriers) > 0
+	return len(f.opers)+len(f.admins)+len(f.carriers)+len(f.sessions) > 0
 }
 
 // subinterfaceParent returns the keys of the interface of a
@@ -104,7 +114,8 @@ func subinterfaceParent(keys string) string {
 // time in (from, to]: any of its state series says so (one that says admin
 // down but is outdated does not).
 func (f *ifaceState) down(from, to int64) bool {
-	return f.anyDownWithin(f.admins, from, to) || f.anyDownWithin(f.opers, from, to) || f.anyDownWithin(f.carriers, from, to)
+	return f.anyDownWithin(f.admins, from, to) || f.anyDownWithin(f.opers, from, to) || f.anyDownWithin(f.carriers, from, to) ||
+		f.anyDownWithin(f.sessions, from, to)
 }
 
 // anyDownWithin reports whether one of list, series of f, was (or may
@@ -219,14 +230,24 @@ func explainsMore(a, b *seriesState) bool {
 // linkIface links st to its interface when it is an interface's series
 // (stateevents.IsInterface: OpenConfig's, and the native models' listed
 // there) or the interface's LLDP neighbour count: the interface of its
-// device and ifaceKeys.
+// device and ifaceKeys. Any other series with a neighbor-address key is
+// linked to that BGP neighbour (neighborKeys).
 func linkIface(ps *partState, st *seriesState) {
 	k := st.key
 	lldp := st.se != nil && st.se.Class() == stateevents.ClassLLDP
-	if k.Keys == "" || !stateevents.IsInterface(k.Metric) && !lldp {
+	var ik schemas.SeriesKey
+	switch {
+	case k.Keys == "":
 		return
+	case stateevents.IsInterface(k.Metric) || lldp:
+		ik = schemas.SeriesKey{Device: k.Device, Keys: ifaceKeys(k.Keys)}
+	default:
+		n := neighborKeys(k.Keys)
+		if n == "" {
+			return
+		}
+		ik = schemas.SeriesKey{Device: k.Device, Keys: n}
 	}
-	ik := schemas.SeriesKey{Device: k.Device, Keys: ifaceKeys(k.Keys)}
 	f := ps.ifaces[ik]
 	if f == nil {
 		f = &ifaceState{key: ik, parentKeys: subinterfaceParent(ik.Keys)}
@@ -247,6 +268,31 @@ func linkIface(ps *partState, st *seriesState) {
 		f.carriers = insertByMetric(f.carriers, st)
 	case stateevents.ClassLLDP:
 		f.lldp = st
+	case stateevents.ClassBGP:
+		f.sessions = insertByMetric(f.sessions, st)
+	}
+}
+
+// neighborKeys returns the keys that name the BGP neighbour of a series
+// with keys: keys up to and including its neighbor-address=V (OpenConfig's
+// and IOS-XR's native neighbour lists both key it so), "" when it has no
+// such key. A prefix count (…,neighbor-address=V,afi-safi-name=A) and the
+// session-state of its neighbour (…,neighbor-address=V) name one
+// neighbour.
+func neighborKeys(keys string) string {
+	const key = "neighbor-address="
+	for i := 0; ; {
+		if strings.HasPrefix(keys[i:], key) {
+			if j := keySeparator(keys[i+len(key):]); j >= 0 {
+				return keys[:i+len(key)+j]
+			}
+			return keys
+		}
+		j := keySeparator(keys[i:])
+		if j < 0 {
+			return ""
+		}
+		i += j + 1
 	}
 }
 
@@ -307,6 +353,7 @@ func unlinkIface(ps *partState, st *seriesState) {
 	f.opers = slices.DeleteFunc(f.opers, is)
 	f.admins = slices.DeleteFunc(f.admins, is)
 	f.carriers = slices.DeleteFunc(f.carriers, is)
+	f.sessions = slices.DeleteFunc(f.sessions, is)
 }
 
 // updateState feeds row i to the state series st and emits the detection
