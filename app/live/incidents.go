@@ -37,10 +37,23 @@ type Incident struct {
 }
 
 // AddIncident records an update of the incidents topic: each carries the
-// whole incident, so the latest replaces what was known of its id.
+// whole incident, so the latest replaces what was known of its id. The
+// update that merges an incident into another (MergedInto: a leaf's
+// established-neighbours count opened a session incident a moment before
+// the link state that explains it arrived) takes it out: its evidence
+// moved to the survivor, so it is no incident of its own, and its rule is
+// not one the run found.
 func (s *State) AddIncident(in *schemas.Incident) {
 	s.seen(in.UpdatedAt)
-	if _, known := s.incidents[in.ID]; !known {
+	_, known := s.incidents[in.ID]
+	if in.MergedInto != "" {
+		if known {
+			delete(s.incidents, in.ID)
+			s.counts.Incidents--
+		}
+		return
+	}
+	if !known {
 		s.counts.Incidents++
 	}
 	v := Incident{ID: in.ID, Open: in.State == schemas.IncidentOpen, Rule: in.Rule, Cause: in.Cause, Severity: in.Severity,

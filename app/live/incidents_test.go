@@ -72,3 +72,32 @@ func TestStateIncidents(t *testing.T) {
 		t.Errorf("incident with omitted evidence %+v, want 2 members at least", got)
 	}
 }
+
+// TestStateMergedIncident: a session incident opened by a leaf's
+// established-neighbours count a moment before its link's state arrived is
+// merged into the link's incident; the update that merges it takes it out
+// of the counts, the list and the rules (the run's summary listed a
+// "session" rule for it beside the link), and a merge of an incident never
+// seen counts nothing.
+func TestStateMergedIncident(t *testing.T) {
+	s := NewState()
+	m1 := schemas.Evidence{Role: schemas.EvidenceMember, Fingerprint: "a", State: schemas.StateFiring}
+	m2 := schemas.Evidence{Role: schemas.EvidenceMember, Fingerprint: "b", State: schemas.StateFiring}
+	session := incident("s1", schemas.IncidentOpen, t0, m1)
+	session.Rule, session.Cause = schemas.RuleSession, "BGP/BFD session reset on sim-05 with no link event"
+	s.AddIncident(session)
+	s.AddIncident(incident("l1", schemas.IncidentOpen, t0, m2))
+	merged := incident("s1", schemas.IncidentResolved, t0, m1)
+	merged.Rule, merged.MergedInto = schemas.RuleSession, "l1"
+	s.AddIncident(merged)
+	unseen := incident("s2", schemas.IncidentResolved, t0, m1)
+	unseen.Rule, unseen.MergedInto = schemas.RuleSession, "l1"
+	s.AddIncident(unseen)
+	snap := s.Snapshot()
+	if snap.Counts.Incidents != 1 || snap.Counts.OpenIncidents != 1 || len(snap.Incidents) != 1 || snap.Incidents[0].ID != "l1" {
+		t.Errorf("counts %+v, incidents %+v; want the link's incident alone", snap.Counts, snap.Incidents)
+	}
+	if r := snap.Counts.IncidentRules; len(r) != 1 || r[0] != schemas.RuleLink {
+		t.Errorf("rules %v, want [link]", r)
+	}
+}
