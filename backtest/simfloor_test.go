@@ -134,20 +134,22 @@ func TestSimBacktestFull(t *testing.T) {
 	// The same faults on another draw of the fleet, and read once a
 	// minute (an SNMP poller's usual cadence) instead of every 10 s: the
 	// goal holds for the network, not for one seed and one cadence
-	// (docs/backtests.md, "Other seeds and cadences").
+	// (docs/backtests.md, "Other seeds and cadences"; the README's figures,
+	// 1 and 2 false incidents, held as the file's are: one more fails).
 	for _, v := range []struct {
-		name string
-		set  func(*sim.Config)
+		name        string
+		set         func(*sim.Config)
+		readmeFalse int
 	}{
-		{"seed 11", func(c *sim.Config) { c.Seed = 11 }},
-		{"every 60 s", func(c *sim.Config) { c.Interval = time.Minute }},
+		{"seed 11", func(c *sim.Config) { c.Seed = 11 }, 1},
+		{"every 60 s", func(c *sim.Config) { c.Interval = time.Minute }, 2},
 	} {
 		c := cfg.Sim.Config
 		v.set(&c)
 		s := simEvaluate(t, c, cfg.Sim.Span).Sim
-		if s.RequiredDetected < s.Required || s.FalsePer100DeviceHours > simGoalFalsePer100DeviceHours {
-			t.Errorf("scenario, %s: %d/%d required faults detected, %d false incidents in %.1f device-hours (%.2f per 100, goal ≤ %g)",
-				v.name, s.RequiredDetected, s.Required, s.FalseIncidents, s.DeviceHours, s.FalsePer100DeviceHours, simGoalFalsePer100DeviceHours)
+		if s.RequiredDetected < s.Required || s.FalseIncidents > v.readmeFalse+1 || s.FalsePer100DeviceHours > simGoalFalsePer100DeviceHours {
+			t.Errorf("scenario, %s: %d/%d required faults detected, %d false incidents in %.1f device-hours (%.2f per 100, goal ≤ %g; README: %d)",
+				v.name, s.RequiredDetected, s.Required, s.FalseIncidents, s.DeviceHours, s.FalsePer100DeviceHours, simGoalFalsePer100DeviceHours, v.readmeFalse)
 		}
 	}
 }

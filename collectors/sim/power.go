@@ -197,7 +197,8 @@ func (f *Fleet) initPower() {
 				a.lag = fmt.Sprintf("Port-Channel%d", i/2+1)
 				b.lag = a.lag
 				b.speed, b.speedName, b.base, b.phase = a.speed, a.speedName, a.base, a.phase
-				a.adminDown, b.adminDown, a.noLink, b.noLink, a.optic, b.optic = false, false, false, false, true, true
+				a.inService()
+				b.inService()
 			}
 		}
 	}

@@ -219,7 +219,7 @@ func TestFaultPortInService(t *testing.T) {
 		})
 	}
 	for k, p := range ports {
-		if p.status["DOWN"] != 0 || p.before <= 0 || p.after > 0.1*p.before*19/28 {
+		if p.status["DOWN"] != 0 || p.before <= 0 || p.after > 0.1*p.before*18/28 {
 			t.Errorf("%s, faulted: oper-status %v, inbound %.0f octets over 28 minutes before the drop and %.0f over 18 during it; want UP throughout and a drop to about 5 %%", k, p.status, p.before, p.after)
 		}
 	}

@@ -314,6 +314,10 @@ type iface struct {
 	lastStatus string // oper-status of the previous tick
 }
 
+// inService makes a port of power mode one in service, whatever the mode
+// drew for it: admin up, with a link and an optic.
+func (it *iface) inService() { it.adminDown, it.noLink, it.optic = false, false, true }
+
 type activeFault struct {
 	start, end time.Time
 	wear       time.Time // start of the precursor; equal to start when none
@@ -451,7 +455,7 @@ func New(cfg Config) (*Fleet, error) {
 				// service: power mode's draw may have left it shut, without
 				// a link or without an optic, where a traffic drop, a flap
 				// or a degrading optic would change nothing its labels say.
-				it.adminDown, it.noLink, it.optic = false, false, true
+				it.inService()
 			}
 		}
 		switch ft.Kind {

@@ -220,7 +220,8 @@ func (f *Fleet) initTopology() {
 // members would differ in speed).
 func cablePort(dev *device, i int) {
 	it := &dev.ifaces[i]
-	it.adminDown, it.noLink, it.optic, it.speedName = false, false, true, speedNames[it.speed]
+	it.inService()
+	it.speedName = speedNames[it.speed]
 	if it.lag != "" {
 		for j := range dev.ifaces {
 			if dev.ifaces[j].lag == it.lag {
