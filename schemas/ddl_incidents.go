@@ -26,6 +26,9 @@ const (
 // The incidents table: schemas.Incident flattened. update_version orders
 // the updates of one incident (IncidentUpdateVersion); entities and
 // evidence stay JSON for completeness, their commonest parts are columns.
+// merged_into (Incident.MergedInto) came after the others: a column added
+// later goes last, so Apply adds it to an existing table with ALTER TABLE
+// … ADD COLUMN, and the rows written before read it empty.
 var incidentsColumns = []column{
 	{"id", "String", "", "incident id, stable for the incident's life"},
 	{"version", "UInt8", "", "incident contract version"},
@@ -46,6 +49,7 @@ var incidentsColumns = []column{
 	{"sites", "Array(LowCardinality(String))", "Array(String)", "sites of the affected entities, sorted; empty when the inventory does not know them"},
 	{"members", "UInt32", "", "member and effect detections"},
 	{"entities", "String CODEC(ZSTD(1))", "String", "affected entities as a JSON array"},
+	{"merged_into", "String", "", "the incident this one was merged into; '' otherwise: filter merged_into = '' to count each cause once"},
 }
 
 // The incident_members table: one row per evidence item of an incident.

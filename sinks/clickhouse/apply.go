@@ -117,7 +117,7 @@ func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 	if err := s.upgradeViews(ctx, ddl, before, &rep); err != nil {
 		return rep, err
 	}
-	if err := s.migrate(ctx, &rep); err != nil {
+	if err := s.migrate(ctx, ddl, &rep); err != nil {
 		return rep, err
 	}
 	if err := s.recordLayouts(ctx, layout, rep.Layouts); err != nil {
@@ -184,13 +184,22 @@ func (s *Sink) upgradeViews(ctx context.Context, ddl []string, before map[string
 }
 
 // migrate adds the columns a table's layout has and the table lacks, and
-// sets rep.Layouts to the layout of each migrated table.
-func (s *Sink) migrate(ctx context.Context, rep *ApplyReport) error {
+// sets rep.Layouts to the layout of each migrated table. On a cluster the
+// table is the Distributed one; a column its per-node table has already
+// (an earlier Apply stopped between the two) is added to the Distributed
+// table only. ddl is the DDL Apply ran.
+func (s *Sink) migrate(ctx context.Context, ddl []string, rep *ApplyReport) error {
 	rep.Layouts = map[string]schemas.Layout{}
 	for _, table := range migrated {
 		types, err := s.columnTypes(ctx, table)
 		if err != nil {
 			return err
+		}
+		var local map[string]string
+		if s.cfg.Cluster != "" {
+			if local, err = s.columnTypes(ctx, table+schemas.LocalTableSuffix); err != nil {
+				return err
+			}
 		}
 		l := schemas.LayoutModern
 		if _, ok := types[schemas.ClickHouseTimeColumn(table)+"_frac"]; ok {
@@ -201,7 +210,8 @@ func (s *Sink) migrate(ctx context.Context, rep *ApplyReport) error {
 			if _, ok := types[c]; ok {
 				continue
 			}
-			if err := s.addColumn(ctx, table, l, c); err != nil {
+			_, inLocal := local[c]
+			if err := s.addColumn(ctx, ddl, table, l, c, inLocal); err != nil {
 				// Another instance may have added it meanwhile.
 				if now, cerr := s.columnTypes(ctx, table); cerr == nil {
 					if _, ok := now[c]; ok {
@@ -346,13 +356,15 @@ func (s *Sink) columnTypesOnce(ctx context.Context, table string) (map[string]st
 	return types, nil
 }
 
-// addColumn adds column name of table in layout l (on every node of the
-// cluster when there is one).
-func (s *Sink) addColumn(ctx context.Context, table string, l schemas.Layout, name string) error {
-	for _, stmt := range s.addColumnStatements(table, l, name) {
-		if err := s.conn.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("cannot migrate %s.%s: %q: %w", s.cfg.Database, table, stmt, err)
-		}
+// addColumn adds column name of table in layout l: on the server, or on
+// every node of the cluster (see addColumnCluster).
+func (s *Sink) addColumn(ctx context.Context, ddl []string, table string, l schemas.Layout, name string, inLocal bool) error {
+	if s.cfg.Cluster != "" {
+		return s.addColumnCluster(ctx, ddl, table, l, name, inLocal)
+	}
+	stmt := schemas.ClickHouseAddColumn(s.cfg.Database, table, l, name)
+	if err := s.conn.Exec(ctx, stmt); err != nil {
+		return fmt.Errorf("cannot migrate %s.%s: %q: %w", s.cfg.Database, table, stmt, err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -74,11 +75,52 @@ func (s *Sink) clusterReplicaPath(ctx context.Context) (string, error) {
 	return schemas.DefaultReplicaPath(c), nil
 }
 
-// addColumnStatements returns the statements that add column name of
-// table in layout l: on the server, or on every node of the cluster.
-func (s *Sink) addColumnStatements(table string, l schemas.Layout, name string) []string {
-	if s.cfg.Cluster != "" {
-		return schemas.ClickHouseAddColumnCluster(s.cfg.Database, s.cfg.Cluster, table, l, name)
+// addColumnCluster adds column name of table in layout l on every node of
+// the cluster: to the per-node table (unless inLocal: it has the column
+// already), then to the Distributed table over it. ClickHouse 18.16
+// refuses ALTER … ON CLUSTER on a Distributed table when the cluster's
+// shards replicate internally (code 371, "isn't replicated, but shard #1
+// is replicated according to its cluster definition"): then it drops the
+// Distributed table and creates it again from ddl (ON CLUSTER), which
+// takes the per-node table's columns. A Distributed table holds no rows
+// of its own when every writer inserts synchronously, as the sink does
+// (clusterSettings); a query or insert that reaches it between the DROP
+// and the CREATE fails (unknown table).
+func (s *Sink) addColumnCluster(ctx context.Context, ddl []string, table string, l schemas.Layout, name string, inLocal bool) error {
+	stmts := schemas.ClickHouseAddColumnCluster(s.cfg.Database, s.cfg.Cluster, table, l, name)
+	if len(stmts) != 2 {
+		return fmt.Errorf("cannot migrate %s.%s: layout %s has no column %s", s.cfg.Database, table, l, name)
 	}
-	return []string{schemas.ClickHouseAddColumn(s.cfg.Database, table, l, name)}
+	if !inLocal {
+		if err := s.conn.Exec(ctx, stmts[0]); err != nil {
+			return fmt.Errorf("cannot migrate %s.%s: %q: %w", s.cfg.Database, table+schemas.LocalTableSuffix, stmts[0], err)
+		}
+	}
+	err := s.conn.Exec(ctx, stmts[1])
+	var ex *ch.Exception
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &ex) || ex.Code != codeInconsistentCluster:
+		return fmt.Errorf("cannot migrate %s.%s: %q: %w", s.cfg.Database, table, stmts[1], err)
+	}
+	create := ""
+	for _, stmt := range ddl {
+		if m := createdObject.FindStringSubmatch(stmt); m != nil && m[1] == schemas.QuoteIdent(s.cfg.Database)+"."+schemas.QuoteIdent(table) {
+			create = stmt
+		}
+	}
+	if create == "" {
+		return fmt.Errorf("cannot migrate %s.%s: the ddl has no statement for it", s.cfg.Database, table)
+	}
+	drop := fmt.Sprintf("DROP TABLE IF EXISTS %s.%s ON CLUSTER %s", schemas.QuoteIdent(s.cfg.Database), schemas.QuoteIdent(table), schemas.QuoteIdent(s.cfg.Cluster))
+	for _, stmt := range []string{drop, create} {
+		if err := s.conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("cannot migrate %s.%s (the server refuses ALTER on its Distributed table, so it is created again): %q: %w",
+				s.cfg.Database, table, firstLine(stmt), err)
+		}
+	}
+	s.log.Info("created distributed table again over its altered per-node table", "table", s.cfg.Database+"."+table, "column", name,
+		"why", "the server refuses ALTER ON CLUSTER on a Distributed table of internally replicated shards")
+	return nil
 }

@@ -228,35 +228,40 @@ func docsInserts(db string, l schemas.Layout) []string {
 
 	var out []string
 	for _, table := range append([]string{schemas.TableSamples, schemas.TablePower, schemas.TableDetections, schemas.TableMaintenance}, docsIncidentTables...) {
-		cols := schemas.ClickHouseColumns(table, l)
-		var b strings.Builder
-		fmt.Fprintf(&b, "INSERT INTO %s.%s (%s) VALUES ", db, table, strings.Join(cols, ", "))
-		for i, r := range data[table] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(")
-			for j, c := range cols {
-				if j > 0 {
-					b.WriteString(", ")
-				}
-				v, ok := r[c]
-				if base, frac := strings.CutSuffix(c, "_frac"); frac {
-					v, ok = "0", true
-					if r[base] == "NULL" {
-						v = "NULL"
-					}
-				}
-				if !ok {
-					panic(fmt.Sprintf("docs data: %s row %d lacks %s", table, i, c))
-				}
-				b.WriteString(v)
-			}
-			b.WriteString(")")
-		}
-		out = append(out, b.String())
+		out = append(out, docsInsert(db, table, schemas.ClickHouseColumns(table, l), data[table]))
 	}
 	return out
+}
+
+// docsInsert returns the INSERT statement of rows into columns cols of
+// db.table; a *_frac column is 0, or NULL when its time is NULL.
+func docsInsert(db, table string, cols []string, rows []docsRow) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "INSERT INTO %s.%s (%s) VALUES ", db, table, strings.Join(cols, ", "))
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(")
+		for j, c := range cols {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			v, ok := r[c]
+			if base, frac := strings.CutSuffix(c, "_frac"); frac {
+				v, ok = "0", true
+				if r[base] == "NULL" {
+					v = "NULL"
+				}
+			}
+			if !ok {
+				panic(fmt.Sprintf("docs data: %s row %d lacks %s", table, i, c))
+			}
+			b.WriteString(v)
+		}
+		b.WriteString(")")
+	}
+	return b.String()
 }
 
 // runChDB applies ddl, then runs setup (each statement twice: a re-delivered

@@ -80,6 +80,7 @@ const (
 	codeTooFewLiveReplicas    = 285
 	codeUnsatisfiedQuorum     = 286
 	codeUnknownStatusOfInsert = 319
+	codeInconsistentCluster   = 371 // INCONSISTENT_CLUSTER_DEFINITION
 	codeQueryWasCancelled     = 394
 	codeSystemError           = 425
 	codeCannotScheduleTask    = 439

@@ -83,6 +83,7 @@ func incidentCols(ins []schemas.Incident, l schemas.Layout) (cols, error) {
 		"sites":          colOf(ins, func(in *I) []string { return entityField(in, func(e schemas.Entity) string { return e.Site }) }),
 		"members":        colOf(ins, func(in *I) uint32 { return uint32(len(in.Evidence) + in.EvidenceOmitted) }),
 		"entities":       entities,
+		"merged_into":    colOf(ins, func(in *I) string { return in.MergedInto }),
 	}
 	for _, tc := range []struct {
 		name     string

@@ -230,7 +230,8 @@ CREATE TABLE IF NOT EXISTS telekernel.incidents_local ON CLUSTER tk_2s1r
     devices Array(String),
     sites Array(String),
     members UInt32,
-    entities String
+    entities String,
+    merged_into String
 )
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/tk_2s1r/{shard}/telekernel/incidents_local', '{replica}', update_version)
 PARTITION BY toYYYYMM(opened_at)

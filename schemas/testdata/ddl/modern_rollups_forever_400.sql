@@ -218,7 +218,8 @@ CREATE TABLE IF NOT EXISTS telekernel.incidents
     devices Array(LowCardinality(String)) COMMENT 'devices of the affected entities, sorted',
     sites Array(LowCardinality(String)) COMMENT 'sites of the affected entities, sorted; empty when the inventory does not know them',
     members UInt32 COMMENT 'member and effect detections',
-    entities String COMMENT 'affected entities as a JSON array' CODEC(ZSTD(1))
+    entities String COMMENT 'affected entities as a JSON array' CODEC(ZSTD(1)),
+    merged_into String COMMENT 'the incident this one was merged into; \'\' otherwise: filter merged_into = \'\' to count each cause once'
 )
 ENGINE = ReplacingMergeTree(update_version)
 PARTITION BY toYYYYMM(opened_at)
