@@ -296,6 +296,34 @@ type Config struct {
 	// units is scored as without it anyway), so a detectors: section that
 	// names it is refused as an unknown field.
 	WholeUnits bool `yaml:"-"`
+	// Direction, with MinZ, is the side of the expected value on which the
+	// series alerts: DirectionUp (a counter of errors or discards: a rise
+	// is the fault, a fall, even to zero, is the fault clearing),
+	// DirectionDown, or DirectionBoth. A point on the other side is not
+	// off the baseline: it fires nothing (nor does level_shift's shift or
+	// range_break's break there), counts as calm for a firing alert, and
+	// joins the baselines. Default DirectionBoth; the detect stage sets
+	// DirectionUp for the rates of counters of faults
+	// (rate.FaultCounter) unless the section names a direction.
+	Direction string `yaml:"direction"`
+}
+
+// Values of Config.Direction.
+const (
+	DirectionBoth = "both"
+	DirectionUp   = "up"
+	DirectionDown = "down"
+)
+
+// side returns Direction as a sign: +1 up, -1 down, 0 both.
+func (c *Config) side() int8 {
+	switch c.Direction {
+	case DirectionUp:
+		return 1
+	case DirectionDown:
+		return -1
+	}
+	return 0
 }
 
 // DefaultResolveZ is the default of Config.ResolveZ (capped at MinZ/2).
@@ -334,6 +362,7 @@ func (c Config) WithDefaults() Config {
 	cfgcheck.Default(&c.Confirm, DefaultConfirm)
 	cfgcheck.Default(&c.Clear, DefaultClear)
 	cfgcheck.Default(&c.Cooldown, DefaultCooldown)
+	cfgcheck.Default(&c.Direction, DirectionBoth)
 	return c
 }
 
@@ -369,6 +398,9 @@ func (c Config) Validate() error {
 		cfgcheck.NonNegative("hold", c.Hold),
 		cfgcheck.Check(c.Hold > 0 && c.MinZ == 0, "hold: %d needs min_z", c.Hold),
 		cfgcheck.Check(c.Repeat.Count > 0 && c.MinZ == 0, "repeat.count: %d needs min_z", c.Repeat.Count),
+		cfgcheck.Check(c.Direction != DirectionBoth && c.Direction != DirectionUp && c.Direction != DirectionDown,
+			"direction: %q must be %s, %s or %s", c.Direction, DirectionUp, DirectionDown, DirectionBoth),
+		cfgcheck.Check(c.Direction != DirectionBoth && c.MinZ == 0, "direction: %s needs min_z", c.Direction),
 	)
 }
 

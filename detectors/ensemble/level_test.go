@@ -195,3 +195,56 @@ func TestAdoptedLevelAlert(t *testing.T) {
 		t.Errorf("level_shift adopted the alert: %v; records of version 8: %d; want both", adopted, versions[8])
 	}
 }
+
+// TestDirectionUp: with direction up (a counter of errors) the jump ×20
+// of levelSeries fires and resolves, and its two drops to zero fire
+// nothing, not even level_shift's: errors falling are a fault clearing.
+// With direction down only the drops fire; with both, all three (the
+// control). An alert on the rise that the series leaves by falling below
+// its baseline resolves.
+func TestDirectionUp(t *testing.T) {
+	ts, xs := levelSeries()
+	for dir, want := range map[string][]int{DirectionUp: {400}, DirectionDown: {51, 901}, DirectionBoth: {51, 400, 901}} {
+		sh, err := NewShared(Config{Detectors: []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift", "range_break"},
+			MinZ: 6, Confirm: 2, Hold: 360, Direction: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fired []int
+		firing := false
+		for i, r := range run(t, sh, ts, xs) {
+			if r.Transition == Fired {
+				fired = append(fired, i)
+			}
+			firing = r.Firing
+		}
+		if !slices.Equal(fired, want) || firing {
+			t.Errorf("direction %s: fired at %v, want %v; firing at the end %v", dir, fired, want, firing)
+		}
+	}
+	// A rise that ends in a fall below the baseline resolves.
+	sh, err := NewShared(Config{MinZ: 6, Confirm: 2, Hold: 360, Direction: DirectionUp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := sh.New()
+	var on, off int
+	for i := range 600 {
+		x := 10 + float64(i%5)
+		switch {
+		case i >= 300 && i < 320:
+			x = 500
+		case i >= 320:
+			x = 0
+		}
+		switch e.Update(int64(i)*10e9, x).Transition {
+		case Fired:
+			on = i
+		case Resolved:
+			off = i
+		}
+	}
+	if on < 300 || on > 302 || off < 320 || off > 325 {
+		t.Errorf("rise then fall to 0: fired at %d, resolved at %d; want 300–302 and 320–325", on, off)
+	}
+}

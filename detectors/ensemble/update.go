@@ -21,6 +21,7 @@ import (
 type Shared struct {
 	cfg    Config
 	mask   Mask
+	side   int8 // Config.Direction as a sign
 	forest *hst.Forest
 }
 
@@ -32,7 +33,7 @@ func NewShared(cfg Config) (*Shared, error) {
 		return nil, fmt.Errorf("ensemble: %w", err)
 	}
 	mask, _ := cfg.mask()
-	s := &Shared{cfg: cfg, mask: mask}
+	s := &Shared{cfg: cfg, mask: mask, side: cfg.side()}
 	if mask.Has(Forest) {
 		f, err := hst.NewForest(cfg.Forest)
 		if err != nil {
@@ -234,6 +235,15 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	if e.ls != nil {
 		e.ls.UpdateUnit(ts, x, unit, &lv)
 	}
+	// A point on the side Config.Direction ignores is not off the
+	// baseline, and level_shift's shift to that side fires nothing.
+	aside := e.sh.side != 0 && (x-r.Expected)*float64(e.sh.side) < 0
+	if aside {
+		r.Z = 0
+	}
+	if e.sh.side != 0 && lv.Fire && lv.Side == -e.sh.side {
+		lv.Fire = false
+	}
 	// The point is at the carrying level while the other baselines learned
 	// an idle stretch below it: not theirs to alert on (Config.LevelShift).
 	// Not while their own alert is on and held out of them (Config.Hold):
@@ -281,6 +291,9 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	var bs rangebreak.Score
 	if e.rb != nil {
 		bs = e.rb.Update(x)
+		if aside {
+			bs.Break = false
+		}
 	}
 	// Only the gate's runs, alerts, breaks and shifts read the scores. On
 	// a quiet point hold is vetoed and pend its negation, so no score

@@ -28,3 +28,22 @@ func CounterEventSize(metric string) float64 {
 	}
 	return CountEventSize
 }
+
+// faultWords are the words of a counter of faults in its leaf's name:
+// OpenConfig's in-errors, in-discards, in-fcs-errors; SNMP's ifInErrors,
+// ifInDiscards; IOS-XR's crc-errors, input-drops, output-queue-drops.
+var faultWords = [...]string{"error", "discard", "drop", "crc", "fcs", "collision"}
+
+// FaultCounter reports whether metric counts faults (errors, discards,
+// drops): its rate rising is the fault, falling (even to zero) the fault
+// clearing, so its ensemble alerts only on a rise
+// (ensemble.Config.Direction) unless configured otherwise.
+func FaultCounter(metric string) bool {
+	leaf := strings.ToLower(metric[strings.LastIndexByte(metric, '/')+1:])
+	for _, w := range faultWords {
+		if strings.Contains(leaf, w) {
+			return true
+		}
+	}
+	return false
+}

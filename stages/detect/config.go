@@ -434,6 +434,10 @@ func (c Config) EnsembleConfig(metric string, counter bool) ensemble.Config {
 	if counter && e.LevelShift.EventSize == 0 {
 		e.LevelShift.EventSize = rate.CounterEventSize(metric)
 	}
+	if counter && e.Direction == "" && rate.FaultCounter(metric) {
+		// Errors falling are a fault clearing, not an alarm.
+		e.Direction = ensemble.DirectionUp
+	}
 	if !counter {
 		// A gauge read in whole numbers is in whole units: a move of a
 		// unit or two, or a level of 1 reading 0, is rounding

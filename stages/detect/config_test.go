@@ -179,6 +179,41 @@ func TestRulesConfig(t *testing.T) {
 	}
 }
 
+// TestFaultCounterDirection: a counter of faults alerts only on a rise
+// (rate.FaultCounter) unless detectors: names a direction; other counters
+// and gauges alert both ways; a bad direction is refused with its path.
+func TestFaultCounterDirection(t *testing.T) {
+	f := func(doc, metric string, counter bool, want string) {
+		t.Helper()
+		var c Config
+		if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		c = c.WithDefaults()
+		if err := c.Validate(); err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		if got := c.EnsembleConfig(metric, counter).Direction; got != want {
+			t.Errorf("%s %s: direction %q, want %q", doc, metric, got, want)
+		}
+	}
+	const errs = "/interfaces/interface/state/counters/in-errors"
+	f("{}", errs, true, ensemble.DirectionUp)
+	f("{}", schemas.MetricInOctets, true, ensemble.DirectionBoth)
+	f("{}", errs, false, ensemble.DirectionBoth)
+	f("{detectors: {counters: {direction: both}}}", errs, true, ensemble.DirectionBoth)
+	f("{detectors: {counters: {direction: down}}}", schemas.MetricInOctets, true, ensemble.DirectionDown)
+	f("{detectors: {metrics: [{metric: /interfaces/*, direction: up}]}}", schemas.MetricInOctets, true, ensemble.DirectionUp)
+
+	var c Config
+	if err := yaml.Unmarshal([]byte("{detectors: {counters: {direction: sideways}}}"), &c); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WithDefaults().Validate(); err == nil || !strings.Contains(err.Error(), `detectors.counters.direction: "sideways" must be up, down or both`) {
+		t.Errorf("direction sideways: error %v", err)
+	}
+}
+
 // TestCounterEventSizeConfig: a counter's level_shift event size is
 // rate.CounterEventSize's unless detectors: sets it (negative: off), and
 // min_events takes its default unless set; a bad value is refused with
