@@ -92,16 +92,26 @@ var detectLike = CounterDefaults(Config{Detectors: []string{"robust_z", "ewma", 
 // range_break's record gained the levels visited when a run of breaks
 // began (version 2, for its far breaks): the Results alone hashed the
 // same before and after (measured before the record changed), only the
-// records differed.
+// records differed. The three with a hold ("level", "range", "detect")
+// were computed again when an incident's alert made the seasonal bins of
+// its run's earlier points forget them (Ensemble.settle; ensemble state
+// version 9), a change of behaviour: "level" moved one onset
+// (art_daily_nojump's at 3277, a day-late echo, went; one on
+// cpu_utilization_asg_misconfiguration came at 817), "detect" the same
+// two, and "range" went from 129 onsets to 125 (art_daily_nojump's 3277
+// and three of rogue_agent_key_updown's went, two of its others came a
+// point or two later). The cooldown
+// break (repeats.dwarfs) reads the repeat memory, which none of these
+// configurations keeps.
 var diffHashes = map[string]string{
 	"default": "cc73ed35dffa9550f6372d9fc7a1fc6a1830a0a0a8ff9d56fe0d488f3c0228c1",
 	"counter": "305c1309751e82795f7002b9c3ea88456af638baf08fe3c12441fe005d78947f",
 	"all":     "985e553be2ffa28330d01d47e8f3d00f8406cdf8a66f52f31f01134b8a4b5405",
-	"level":   "4fa1e4330fd93e07d81c5d3366179fb907b5a8b0b84c0ee08aa63e279e7ad7d3",
-	"range":   "dcd2c92a1d0c0922252fb22bb9636250a9a2a05f0d131a7a7bf7f1091aef32d8",
+	"level":   "7d2d210f85941cb151a8b250c49bff69b7c840872065eb1426b57c0ef8c67751",
+	"range":   "4eccfddc8725f6e335e525b6b48f400a837c2d9d91ac32842cb2546399e2f031",
 	// Added with the benchmark's detect-like configuration, computed with
 	// the members' files of that commit and of this one alike.
-	"detect": "8e1ff0a463f5e1224abc2410052916c7e791fccb3fcfac4e30e6905b8cd2c4f6",
+	"detect": "09199e1dd0f72a79c4ba9674b7ff549c49a912391b384cd6206d0470d7ab6a1c",
 }
 
 // hashResult writes every field of r into h, floats by their bits.

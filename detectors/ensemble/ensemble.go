@@ -239,8 +239,10 @@ type Config struct {
 	Confirm  int     `yaml:"confirm"`
 	Clear    int     `yaml:"clear"`
 	// Cooldown is the least number of points between two alert onsets of
-	// the series, so a long or repeating incident is one alert. Default
-	// DefaultCooldown.
+	// the series, so a long or repeating incident is one alert. With the
+	// repeat rule's memory (Repeat), a run at least CooldownBreak times as
+	// far off as the alert that began the cooldown is news, not the same
+	// incident, and fires within it. Default DefaultCooldown.
 	Cooldown int `yaml:"cooldown"`
 
 	// MinZ, when positive, gates alerts on the baseline as well as on the
@@ -325,6 +327,11 @@ func (c *Config) side() int8 {
 	}
 	return 0
 }
+
+// CooldownBreak is how many times as far off as the alert that began a
+// cooldown a run must be to fire within it (Config.Cooldown): an order of
+// magnitude, as level_shift's ratio.
+const CooldownBreak = 10
 
 // DefaultResolveZ is the default of Config.ResolveZ (capped at MinZ/2).
 const DefaultResolveZ = 3.0

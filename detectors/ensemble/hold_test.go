@@ -2,6 +2,7 @@ package ensemble
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -140,7 +141,8 @@ func TestLevelAlertIsNoEcho(t *testing.T) {
 // before every point of the six held days with the job (holds, kept bins,
 // echoes, the weekend change), the first included, scores every point bit
 // for bit as the uninterrupted one and writes the same records; with
-// spike_z, some of those records are an echo alert's (version 7). It
+// spike_z, some of those records are an echo alert's (version 7), and
+// some hold a run's point waiting out of the profile (version 9). It
 // caught the run's largest distance kept without the repeat rule: a
 // restore within a run lost it (version 5 has no room for it), and the
 // echo alert's record the run fired wrote the original's.
@@ -164,6 +166,9 @@ func TestHeldRestoreEveryPoint(t *testing.T) {
 			t.Logf("record versions %v", versions)
 			if cfg.SpikeZ > 0 && versions[7] == 0 {
 				t.Error("no record was within an echo alert (version 7)")
+			}
+			if versions[9] == 0 {
+				t.Error("no record held a run's point waiting out of the profile (version 9)")
 			}
 		})
 	}
@@ -286,6 +291,53 @@ func TestEchoLearnsTheRecurrence(t *testing.T) {
 		}
 		if onsets[d] != want {
 			t.Errorf("day %d: %d onsets at 14:00–14:15, want %d (all days: %v)", d, onsets[d], want, onsets)
+		}
+	}
+}
+
+// TestSpikeLeavesNoEcho: a busy link read every minute (a poller's
+// cadence; five points a seasonal bin) with a daily pattern carries five
+// times its traffic for ten minutes at 02:00 on the second day. The spike
+// fires; the next three days, normal at 02:00, fire nothing. Before
+// the alert's run was kept out of the profile from its first point
+// (settle), the run's first two minutes, no alert's yet when they were
+// scored (the alert fires on the second), were learned into the 02:00 bin:
+// it expected about half as much again as the traffic of a later day, which
+// fired there as a drop at 02:01 (02:00:10 read every 10 s), as did the
+// simulator's traffic_spike read every 60 s (docs/backtests.md).
+func TestSpikeLeavesNoEcho(t *testing.T) {
+	for _, step := range []time.Duration{time.Minute, 10 * time.Second} {
+		sh, err := NewShared(Config{MinZ: 6, Confirm: 2, Hold: 360, RobustZ: robustz.Config{Window: 60}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(5, 9))
+		e := sh.New()
+		spike := 26 * time.Hour
+		var fired, echoes []time.Duration
+		for i := range int(5 * 24 * time.Hour / step) {
+			at := time.Duration(i) * step
+			day := float64(at%(24*time.Hour)) / float64(24*time.Hour)
+			x := 1e4 * (1 + 0.7*math.Sin(2*math.Pi*day)) * (1 + 0.01*rng.NormFloat64())
+			if at >= spike && at < spike+10*time.Minute {
+				x *= 5
+			}
+			r := e.Update(int64(at), x)
+			if r.Transition != Fired {
+				continue
+			}
+			switch day := at % (24 * time.Hour); {
+			case at >= spike && at < spike+10*time.Minute:
+				fired = append(fired, at)
+			case at > spike && day >= 2*time.Hour && day < 2*time.Hour+15*time.Minute:
+				echoes = append(echoes, at)
+			}
+		}
+		if len(fired) != 1 {
+			t.Errorf("every %v: the spike fired at %v, want once", step, fired)
+		}
+		if len(echoes) != 0 {
+			t.Errorf("every %v: 02:00–02:15 after the spike's day fired at %v, want never", step, echoes)
 		}
 	}
 }

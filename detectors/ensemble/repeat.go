@@ -90,3 +90,16 @@ func (p *repeats) renew(c RepeatConfig, n uint64) {
 		p.last[i].n = n
 	}
 }
+
+// dwarfs reports whether a run dev off is CooldownBreak times as far off
+// as the latest alert remembered, when that alert fired at point onset
+// (the one that began the cooldown): news within the cooldown
+// (Config.Cooldown), not the same incident. Without the rule nothing is
+// remembered, and it reports false.
+func (p *repeats) dwarfs(c RepeatConfig, dev float64, onset uint64) bool {
+	if c.Count <= 0 {
+		return false
+	}
+	prev := p.last[(int(p.next)+c.Count-1)%c.Count]
+	return prev.n == onset && prev.dev > 0 && dev >= CooldownBreak*prev.dev
+}

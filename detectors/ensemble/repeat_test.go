@@ -72,6 +72,30 @@ func TestGateRepeat(t *testing.T) {
 	f("a recurring habit, then a larger run", on, 20500, append(hourly, [2]int{20000, 60}), []int{501, 1501, 2501, 20001})
 }
 
+// TestCooldownBreak: within the cooldown of a 12-sigma alert, a run
+// 400 sigmas off fires (an order of magnitude farther: news, not the same
+// incident) and one 40 sigmas off does not; without the repeat rule's
+// memory neither fires (the cooldown alone).
+func TestCooldownBreak(t *testing.T) {
+	f := func(name string, rep RepeatConfig, second int, want []int) {
+		t.Helper()
+		e := repeatShared(t, rep).New()
+		var fired []int
+		for i, x := range repeatSeries(1000, [][2]int{{500, 12}, {560, second}}) {
+			if e.Update(int64(i)*10e9, x).Transition == Fired {
+				fired = append(fired, i)
+			}
+		}
+		if !slices.Equal(fired, want) {
+			t.Errorf("%s: fired at %v, want %v", name, fired, want)
+		}
+	}
+	on := RepeatConfig{Count: 3, Window: 3000}
+	f("400 sigmas", on, 400, []int{501, 561})
+	f("40 sigmas", on, 40, []int{501})
+	f("400 sigmas, no memory", RepeatConfig{}, 400, []int{501})
+}
+
 // TestRepeatState: a record written mid-series restores the repeat memory
 // (the restored ensemble scores exactly as the original); without the
 // rule the record stays version 5.

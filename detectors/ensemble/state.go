@@ -8,7 +8,13 @@ import (
 	"github.com/telekernel/telekernel/detectors/internal/enc"
 )
 
-// stateVersion 8 added, after version 7's echo flag, whether level_shift
+// stateVersion 9 added, after version 8's adoption flag (then written as
+// it is), the run's point whose seasonal bin forgets it if the alert fires
+// (Ensemble.pending: its time and the bin's offset before it). It is
+// written only while there is one (between a run's first point and its
+// next, never while an alert is on); otherwise the record is version 8's, 7's, 6's or 5's,
+// byte for byte, and a version 1 to 8 record restores with none waiting.
+// Version 8 added, after version 7's echo flag, whether level_shift
 // adopted the firing alert from another member (Ensemble.adopted). It is
 // written only while such an alert is on, with the echo flag then written
 // as it is; otherwise the record is version 7's, 6's or 5's, byte for
@@ -32,7 +38,7 @@ import (
 // state (held, armed, the run's peak, members and top member) after
 // lastOnset. Version 1 to 3 records are still read: the level_shift
 // member then starts cold, and no run score is pending.
-const stateVersion = 8
+const stateVersion = 9
 
 type appender interface {
 	AppendBinary([]byte) ([]byte, error)
@@ -65,9 +71,10 @@ func (e *Ensemble) parts(version byte, ps []appender) []appender {
 	return ps
 }
 
-// MarshalBinary encodes the series state: a kind tag, a version byte (8
-// while an alert level_shift adopted is on, 7 while an echo alert is on,
-// else 6 with Config.Repeat, 5 without),
+// MarshalBinary encodes the series state: a kind tag, a version byte (9
+// while a run's point may be forgotten by its seasonal bin, 8 while an alert
+// level_shift adopted is on, 7 while an echo alert is on, else 6 with
+// Config.Repeat, 5 without),
 // the alert state, then every member's own versioned record, each
 // length-prefixed. It is for the changelog: a restored ensemble built from
 // the same configuration scores exactly as the original.
@@ -77,6 +84,8 @@ func (e *Ensemble) MarshalBinary() ([]byte, error) { return e.AppendBinary(nil) 
 func (e *Ensemble) AppendBinary(dst []byte) ([]byte, error) {
 	version := byte(6)
 	switch {
+	case e.pending:
+		version = 9
 	case e.adopted:
 		version = 8
 	case e.echo && e.al.Firing:
@@ -110,7 +119,11 @@ func (e *Ensemble) AppendBinary(dst []byte) ([]byte, error) {
 		dst = enc.AppendBool(dst, e.echo && e.al.Firing)
 	}
 	if version >= 8 {
-		dst = enc.AppendBool(dst, true)
+		dst = enc.AppendBool(dst, e.adopted)
+	}
+	if version >= 9 {
+		dst = enc.AppendI(dst, e.pendTS)
+		dst = enc.AppendF64(dst, e.pendOff)
 	}
 	var buf [maxParts]appender
 	for _, p := range e.parts(stateVersion, buf[:0]) {
@@ -176,6 +189,11 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	if version >= 8 {
 		adopted = r.Bool()
 	}
+	var pendTS int64
+	var pendOff float64
+	if version >= 9 {
+		pendTS, pendOff = r.I(), r.F64()
+	}
 	if r.Err != nil {
 		return fmt.Errorf("ensemble: %w", r.Err)
 	}
@@ -208,6 +226,7 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	e.held, e.armed, e.runPeak, e.runFired, e.runTop = int32(held), armed, runPeak, Mask(runFired), Member(runTop)
 	e.byLevel, e.pend = byLevel, pend
 	e.runDev, e.rep, e.echo, e.adopted = runDev, rep, echo, adopted && byLevel && firing
+	e.pending, e.pendTS, e.pendOff = version >= 9 && !firing, pendTS, pendOff
 	return nil
 }
 

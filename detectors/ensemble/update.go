@@ -78,6 +78,13 @@ type Ensemble struct {
 	rep       repeats     // gated: the latest alerts (Config.Repeat)
 	n         uint64      // points seen
 	lastOnset uint64      // n at the last onset; 0 before the first
+	// pending is the latest point of a run off the baseline when the
+	// alert may still fire within Confirm points: its time and its
+	// seasonal bin's offset before it was added, for the bin to forget it
+	// if the alert fires as an incident's (settle).
+	pending bool
+	pendTS  int64
+	pendOff float64
 }
 
 // block is one series' ensemble and its members, allocated together (New):
@@ -258,6 +265,7 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	// points in line with the series' recent ones join the baselines
 	// (Config.Hold).
 	stale := e.sea.Kept(ts)
+	run, off := false, 0.0
 	if c.Hold > 0 && e.al.Firing && !vetoed && r.Z >= c.ResolveZ && int(e.held) < c.Hold &&
 		(!e.echo || e.byLevel || offRecent(c, &rs, x, unit)) {
 		// Keep the incident out of the baselines that give the expected
@@ -272,6 +280,12 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 		}
 	} else {
 		e.rz.Add(x)
+		// A point of a run off the (warmed-up) baseline that is no
+		// alert's yet: its bin forgets it if the alert fires (settle).
+		run = c.Hold > 0 && !e.al.Firing && !vetoed && rs.WarmedUp && r.Z >= c.MinZ
+		if run {
+			off = e.sea.Offset(ts)
+		}
 		e.sea.Add(ts, x)
 		if stale && c.Hold > 0 && !e.al.Firing && r.Z >= c.MinZ {
 			// A point of a run off the baseline that is no alert's yet:
@@ -311,6 +325,7 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 		if r.Transition == Fired {
 			e.echo = false // a level shift is an event of its own, wherever it falls
 		}
+		e.settle(ts, off, r, run)
 		return
 	}
 	// A calm break on a series that has shown a full seasonal period
@@ -327,6 +342,38 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	e.alert(ts, x, r, vetoed, bs.Break, calm)
 	if r.Transition == Fired {
 		e.echo = stale
+	}
+	e.settle(ts, off, r, run)
+}
+
+// settle undoes, once the alert has seen the point, what an incident's
+// run taught the seasonal profile before its alert fired: the run's points
+// that were no alert's when scored joined the profile, but when the alert
+// fires as an incident's (not an echo's, Config.Hold) the bins of the
+// point that fired it and of the run's point before it (pending, when the
+// alert needs more than one) forget them (seasonal.Detector.Forget), as
+// the alert's later points are kept out. A spike's first minute learned
+// into its bin would be expected there the next day, and normal traffic
+// there would fire as a drop, the echo of a spike. run tells whether the
+// point is such a run's, off its bin's offset before it was added. A run
+// that never fires is learned as before, and every point is scored as
+// before; with confirm 3 or more the run's points before the one that
+// waited stay learned.
+func (e *Ensemble) settle(ts int64, off float64, r *Result, run bool) {
+	switch {
+	case r.Transition == Fired && !e.echo:
+		if run {
+			e.sea.Forget(ts, off)
+		}
+		if e.pending {
+			// After the point's own bin: in the same bin, the older offset wins.
+			e.sea.Forget(e.pendTS, e.pendOff)
+		}
+		e.pending = false
+	case run && r.Transition != Fired && int(e.al.Above) < e.sh.cfg.Confirm:
+		e.pending, e.pendTS, e.pendOff = true, ts, off
+	default:
+		e.pending = false
 	}
 }
 
@@ -520,7 +567,7 @@ func (e *Ensemble) alert(ts int64, x float64, r *Result, vetoed, brk, calm bool)
 			e.al.Above, e.armed = 0, false
 		}
 		confirmed := int(e.al.Above) >= c.Confirm || c.SpikeZ > 0 && e.al.Above > 0 && r.Z >= c.SpikeZ
-		cooled := e.lastOnset == 0 || e.n-e.lastOnset >= uint64(c.Cooldown)
+		cooled := e.lastOnset == 0 || e.n-e.lastOnset >= uint64(c.Cooldown) || e.rep.dwarfs(c.Repeat, e.runDev, e.lastOnset)
 		// A confirmed run no farther off than the series' last alerts is
 		// its habit, whether it broke a record or not: those alerts stay
 		// in memory as if they had just fired (RepeatConfig).
@@ -610,7 +657,8 @@ func (e *Ensemble) breakOnset(ts int64, r *Result) {
 
 // StateBytes returns the bytes of state this series keeps.
 func (e *Ensemble) StateBytes() int {
-	n := 64 + e.rz.StateBytes() + e.ew.StateBytes() + e.sea.StateBytes() + e.cus.StateBytes()
+	// The fields: 64 B, and 24 for the run's point a bin may forget.
+	n := 88 + e.rz.StateBytes() + e.ew.StateBytes() + e.sea.StateBytes() + e.cus.StateBytes()
 	if e.hst != nil {
 		n += e.hst.StateBytes()
 	}

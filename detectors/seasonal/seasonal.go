@@ -168,6 +168,21 @@ func (d *Detector) Learn(ts int64, x float64) {
 	d.season[b] = off + d.cfg.Gamma*(x-d.level-off)
 }
 
+// Offset returns the seasonal offset of ts's bin (NaN while the bin has
+// none), to give back to Forget.
+func (d *Detector) Offset(ts int64) float64 { return d.season[d.bin(ts)] }
+
+// Forget sets the offset of ts's bin back to off, its Offset before a
+// value added since turned out to be an incident's (an ensemble's alert
+// fired on it or on the value after it), and marks the bin kept, as Keep
+// would have: the bin expects at its next visit what it did before the
+// incident. The level and the residual scales keep the value.
+func (d *Detector) Forget(ts int64, off float64) {
+	b := d.bin(ts)
+	d.season[b] = off
+	d.kept[b/64] |= 1 << (b % 64)
+}
+
 // Kept reports whether the latest value of ts's bin was kept out of the
 // profile (Keep) rather than added.
 func (d *Detector) Kept(ts int64) bool {
