@@ -92,14 +92,7 @@ func TestGaugeDefaults(t *testing.T) {
 	gauges := gate{DefaultGaugeFire, DefaultGaugeCooldown, DefaultGaugeLevelShiftSpread}
 	f := func(doc, metric string, counter bool, want gate) {
 		t.Helper()
-		var c Config
-		if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
-			t.Fatalf("%s: %v", doc, err)
-		}
-		c = c.WithDefaults()
-		if err := c.Validate(); err != nil {
-			t.Fatalf("%s: %v", doc, err)
-		}
+		c := validConfig(t, doc)
 		e := c.EnsembleConfig(metric, counter)
 		if got := (gate{e.Fire, e.Cooldown, e.LevelShift.Spread}); got != want {
 			t.Errorf("%s %s (counter %v): fire, cooldown, spread %v, want %v", doc, metric, counter, got, want)
@@ -122,14 +115,7 @@ func TestGaugeDefaults(t *testing.T) {
 	// rates and sensors, -1 turns it off, a set value wins.
 	rp := func(doc, metric string, counter bool, want ensemble.RepeatConfig) {
 		t.Helper()
-		var c Config
-		if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
-			t.Fatalf("%s: %v", doc, err)
-		}
-		c = c.WithDefaults()
-		if err := c.Validate(); err != nil {
-			t.Fatalf("%s: %v", doc, err)
-		}
+		c := validConfig(t, doc)
 		if got := c.EnsembleConfig(metric, counter).Repeat; got != want {
 			t.Errorf("%s %s (counter %v): repeat %+v, want %+v", doc, metric, counter, got, want)
 		}
@@ -179,20 +165,28 @@ func TestRulesConfig(t *testing.T) {
 	}
 }
 
+// validConfig parses doc as the detect section, applies its defaults
+// and validates it, failing the test on an error.
+func validConfig(t *testing.T, doc string) Config {
+	t.Helper()
+	var c Config
+	if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
+		t.Fatalf("%s: %v", doc, err)
+	}
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("%s: %v", doc, err)
+	}
+	return c
+}
+
 // TestFaultCounterDirection: a counter of faults alerts only on a rise
 // (rate.FaultCounter) unless detectors: names a direction; other counters
 // and gauges alert both ways; a bad direction is refused with its path.
 func TestFaultCounterDirection(t *testing.T) {
 	f := func(doc, metric string, counter bool, want string) {
 		t.Helper()
-		var c Config
-		if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
-			t.Fatalf("%s: %v", doc, err)
-		}
-		c = c.WithDefaults()
-		if err := c.Validate(); err != nil {
-			t.Fatalf("%s: %v", doc, err)
-		}
+		c := validConfig(t, doc)
 		if got := c.EnsembleConfig(metric, counter).Direction; got != want {
 			t.Errorf("%s %s: direction %q, want %q", doc, metric, got, want)
 		}
@@ -221,14 +215,7 @@ func TestFaultCounterDirection(t *testing.T) {
 func TestCounterEventSizeConfig(t *testing.T) {
 	f := func(doc, metric string, size, events float64) {
 		t.Helper()
-		var c Config
-		if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
-			t.Fatalf("%s: %v", doc, err)
-		}
-		c = c.WithDefaults()
-		if err := c.Validate(); err != nil {
-			t.Fatalf("%s: %v", doc, err)
-		}
+		c := validConfig(t, doc)
 		ls := c.EnsembleConfig(metric, true).LevelShift
 		if ls.EventSize != size || ls.MinEvents != events {
 			t.Errorf("%s %s: event_size %v, min_events %v, want %v, %v", doc, metric, ls.EventSize, ls.MinEvents, size, events)
