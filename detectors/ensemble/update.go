@@ -71,6 +71,7 @@ type Ensemble struct {
 	held      int32       // points kept out of the robust baseline in this incident
 	echo      bool        // the alert fired in a bin held out on its latest visit (Config.Hold)
 	armed     bool        // gated: the current run off the baseline broke a record
+	pending   bool        // a run's point a seasonal bin may forget waits (pendTS, pendOff)
 	runPeak   float64     // gated: the largest score of that run
 	runFired  Mask        // gated: the members that reached fire in the run
 	runTop    Member      // gated: the top member at the run's peak
@@ -78,11 +79,11 @@ type Ensemble struct {
 	rep       repeats     // gated: the latest alerts (Config.Repeat)
 	n         uint64      // points seen
 	lastOnset uint64      // n at the last onset; 0 before the first
-	// pending is the latest point of a run off the baseline when the
-	// alert may still fire within Confirm points: its time and its
-	// seasonal bin's offset before it was added, for the bin to forget it
-	// if the alert fires as an incident's (settle).
-	pending bool
+	// pendTS and pendOff are, while pending, the latest point of a run
+	// off the baseline when the alert may still fire within Confirm
+	// points: its time and its seasonal bin's offset before it was added,
+	// for the bin to forget it if the alert fires as an incident's
+	// (settle).
 	pendTS  int64
 	pendOff float64
 }
@@ -244,12 +245,14 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	}
 	// A point on the side Config.Direction ignores is not off the
 	// baseline, and level_shift's shift to that side fires nothing.
-	aside := e.sh.side != 0 && (x-r.Expected)*float64(e.sh.side) < 0
-	if aside {
-		r.Z = 0
-	}
-	if e.sh.side != 0 && lv.Fire && lv.Side == -e.sh.side {
-		lv.Fire = false
+	var aside bool
+	if side := e.sh.side; side != 0 {
+		if aside = (x-r.Expected)*float64(side) < 0; aside {
+			r.Z = 0
+		}
+		if lv.Fire && lv.Side == -side {
+			lv.Fire = false
+		}
 	}
 	// The point is at the carrying level while the other baselines learned
 	// an idle stretch below it: not theirs to alert on (Config.LevelShift).
@@ -325,7 +328,9 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 		if r.Transition == Fired {
 			e.echo = false // a level shift is an event of its own, wherever it falls
 		}
-		e.settle(ts, off, r, run)
+		if run || e.pending || r.Transition == Fired {
+			e.settle(ts, off, r, run)
+		}
 		return
 	}
 	// A calm break on a series that has shown a full seasonal period
@@ -343,7 +348,9 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	if r.Transition == Fired {
 		e.echo = stale
 	}
-	e.settle(ts, off, r, run)
+	if run || e.pending || r.Transition == Fired {
+		e.settle(ts, off, r, run)
+	}
 }
 
 // settle undoes, once the alert has seen the point, what an incident's
