@@ -664,8 +664,9 @@ func (e *Ensemble) breakOnset(ts int64, r *Result) {
 
 // StateBytes returns the bytes of state this series keeps.
 func (e *Ensemble) StateBytes() int {
-	// The fields: 64 B, and 24 for the run's point a bin may forget.
-	n := 88 + e.rz.StateBytes() + e.ew.StateBytes() + e.sea.StateBytes() + e.cus.StateBytes()
+	// The fields: 64 B, and 16 for the run's point a bin may forget (its
+	// flag sits in padding).
+	n := 80 + e.rz.StateBytes() + e.ew.StateBytes() + e.sea.StateBytes() + e.cus.StateBytes()
 	if e.hst != nil {
 		n += e.hst.StateBytes()
 	}
