@@ -2,21 +2,13 @@ package publish
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-)
 
-// describeAttempts and describeRetry bound how long TopicMaxMessageBytes
-// waits for a topic created a moment ago to be known: about 2 s.
-const (
-	describeAttempts = 20
-	describeRetry    = 100 * time.Millisecond
+	"github.com/telekernel/telekernel/kafka"
 )
 
 // recordOverhead is what a record adds to its encoded value in a record
@@ -29,12 +21,12 @@ const producerBatchMax = 1_000_012
 // TopicMaxMessageBytes returns the effective max.message.bytes of topic
 // (the topic's own setting or the broker default it inherits), as the
 // broker reports it.
+//
 // A topic created a moment ago may not be known yet to the broker that
-// answers (UNKNOWN_TOPIC_OR_PARTITION): it asks again, up to
-// describeAttempts times describeRetry apart.
+// answers: it asks again while so (kafka.RetryFreshTopic).
 func TopicMaxMessageBytes(ctx context.Context, cl *kgo.Client, topic string) (int, error) {
 	var rc kadm.ResourceConfig
-	for attempt := 1; ; attempt++ {
+	err := kafka.RetryFreshTopic(ctx, func() error {
 		rcs, err := kadm.NewClient(cl).DescribeTopicConfigs(ctx, topic)
 		if err == nil {
 			rc, err = rcs.On(topic, nil)
@@ -42,17 +34,10 @@ func TopicMaxMessageBytes(ctx context.Context, cl *kgo.Client, topic string) (in
 		if err == nil {
 			err = rc.Err
 		}
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, kerr.UnknownTopicOrPartition) || attempt == describeAttempts {
-			return 0, fmt.Errorf("cannot describe topic %s: %w", topic, err)
-		}
-		select {
-		case <-ctx.Done():
-			return 0, fmt.Errorf("cannot describe topic %s: %w", topic, err)
-		case <-time.After(describeRetry):
-		}
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("cannot describe topic %s: %w", topic, err)
 	}
 	for _, c := range rc.Configs {
 		if c.Key == "max.message.bytes" && c.Value != nil {

@@ -145,26 +145,22 @@ func controlTopic(ctx context.Context, kc kafka.Config, cfg Config) (int32, erro
 	}
 	// A topic just created (by us or a process starting beside us) may
 	// not be in every broker's metadata yet.
-	for wait := 100 * time.Millisecond; ; wait *= 2 {
+	var n int32
+	err = kafka.RetryFreshTopic(ctx, func() error {
 		td, err := kadm.NewClient(cl).ListTopics(ctx, cfg.Topic)
 		if err == nil {
 			err = td.Error()
 		}
-		if err == nil && len(td[cfg.Topic].Partitions) > 0 {
-			return int32(len(td[cfg.Topic].Partitions)), nil
-		}
-		if err == nil {
+		if err == nil && len(td[cfg.Topic].Partitions) == 0 {
 			err = errors.New("the topic has no partitions")
 		}
-		if wait > 5*time.Second || !errors.Is(err, kerr.UnknownTopicOrPartition) && !errors.Is(err, kerr.LeaderNotAvailable) {
-			return 0, fmt.Errorf("group: cannot read the partitions of %s: %w", cfg.Topic, err)
-		}
-		select {
-		case <-ctx.Done():
-			return 0, fmt.Errorf("group: cannot read the partitions of %s: %w", cfg.Topic, ctx.Err())
-		case <-time.After(wait):
-		}
+		n = int32(len(td[cfg.Topic].Partitions))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("group: cannot read the partitions of %s: %w", cfg.Topic, err)
 	}
+	return n, nil
 }
 
 // check reads the control topic's partition count through cl and reports

@@ -75,7 +75,7 @@ func TestGateRepeat(t *testing.T) {
 // TestCooldownBreak: within the cooldown of a 12-sigma alert, a run
 // 400 sigmas off fires (an order of magnitude farther: news, not the same
 // incident) and one 40 sigmas off does not; without the repeat rule's
-// memory neither fires (the cooldown alone).
+// memory the 400-sigma run does not fire either (the cooldown alone).
 func TestCooldownBreak(t *testing.T) {
 	f := func(name string, rep RepeatConfig, second int, want []int) {
 		t.Helper()

@@ -12,8 +12,9 @@ import (
 // it is), the run's point whose seasonal bin forgets it if the alert fires
 // (Ensemble.pending: its time and the bin's offset before it). It is
 // written only while there is one (between a run's first point and its
-// next, never while an alert is on); otherwise the record is version 8's, 7's, 6's or 5's,
-// byte for byte, and a version 1 to 8 record restores with none waiting.
+// next, never while an alert is on); otherwise the record is version 8's,
+// 7's, 6's or 5's, byte for byte, and a version 1 to 8 record restores
+// with none waiting.
 // Version 8 added, after version 7's echo flag, whether level_shift
 // adopted the firing alert from another member (Ensemble.adopted). It is
 // written only while such an alert is on, with the echo flag then written

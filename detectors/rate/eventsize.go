@@ -22,7 +22,7 @@ const (
 // SNMP's ifHCInOctets), else CountEventSize. A detectors: entry that sets
 // level_shift.event_size wins in the detect stage (negative: off).
 func CounterEventSize(metric string) float64 {
-	leaf := strings.ToLower(metric[strings.LastIndexByte(metric, '/')+1:])
+	leaf := leafOf(metric)
 	if strings.Contains(leaf, "octet") || strings.Contains(leaf, "byte") {
 		return ByteEventSize
 	}
@@ -39,11 +39,16 @@ var faultWords = [...]string{"error", "discard", "drop", "crc", "fcs", "collisio
 // clearing, so its ensemble alerts only on a rise
 // (ensemble.Config.Direction) unless configured otherwise.
 func FaultCounter(metric string) bool {
-	leaf := strings.ToLower(metric[strings.LastIndexByte(metric, '/')+1:])
+	leaf := leafOf(metric)
 	for _, w := range faultWords {
 		if strings.Contains(leaf, w) {
 			return true
 		}
 	}
 	return false
+}
+
+// leafOf returns the last element of metric's path, in lower case.
+func leafOf(metric string) string {
+	return strings.ToLower(metric[strings.LastIndexByte(metric, '/')+1:])
 }
