@@ -102,16 +102,22 @@ var detectLike = CounterDefaults(Config{Detectors: []string{"robust_z", "ewma", 
 // and three of rogue_agent_key_updown's went, two of its others came a
 // point or two later). The cooldown
 // break (repeats.dwarfs) reads the repeat memory, which none of these
-// configurations keeps.
+// configurations keeps. The three with a hold were computed again when an
+// incident's stretch away from the level began to be kept, and forgotten
+// by the seasonal bins when the series came back (Ensemble.away; ensemble
+// state version 10, whose records also stopped carrying a waiting point's
+// stale time and offset): every Result of every configuration hashed the
+// same before and after (a throwaway test, not kept: no series here comes
+// back from a stretch its hold ran out on), only the records differed.
 var diffHashes = map[string]string{
 	"default": "cc73ed35dffa9550f6372d9fc7a1fc6a1830a0a0a8ff9d56fe0d488f3c0228c1",
 	"counter": "305c1309751e82795f7002b9c3ea88456af638baf08fe3c12441fe005d78947f",
 	"all":     "985e553be2ffa28330d01d47e8f3d00f8406cdf8a66f52f31f01134b8a4b5405",
-	"level":   "7d2d210f85941cb151a8b250c49bff69b7c840872065eb1426b57c0ef8c67751",
-	"range":   "4eccfddc8725f6e335e525b6b48f400a837c2d9d91ac32842cb2546399e2f031",
+	"level":   "a1f784235d8b818e3f621e4d900780b7a6525c45f338eeb5ef794f6f8c6d70c0",
+	"range":   "c6d33b31673f63233e96a939c8b7c280140f475cc50ebef12e1d1f07e334d03c",
 	// Added with the benchmark's detect-like configuration, computed with
 	// the members' files of that commit and of this one alike.
-	"detect": "09199e1dd0f72a79c4ba9674b7ff549c49a912391b384cd6206d0470d7ab6a1c",
+	"detect": "9318d40b7b4819f0e702ed206cb92d2c1ff6a24a2a6e865636f350e71fd46bc0",
 }
 
 // hashResult writes every field of r into h, floats by their bits.

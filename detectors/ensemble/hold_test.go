@@ -141,8 +141,9 @@ func TestLevelAlertIsNoEcho(t *testing.T) {
 // before every point of the six held days with the job (holds, kept bins,
 // echoes, the weekend change), the first included, scores every point bit
 // for bit as the uninterrupted one and writes the same records; with
-// spike_z, some of those records are an echo alert's (version 7), and
-// some hold a run's point waiting out of the profile (version 9). It
+// spike_z, some of those records are an echo alert's (version 7 or
+// later), some hold a run's point waiting out of the profile (version 9
+// or later), and some a stretch away from the level (version 10). It
 // caught the run's largest distance kept without the repeat rule: a
 // restore within a run lost it (version 5 has no room for it), and the
 // echo alert's record the run fired wrote the original's.
@@ -162,26 +163,37 @@ func TestHeldRestoreEveryPoint(t *testing.T) {
 				t.Fatal(err)
 			}
 			ts, xs := heldDays(1, true)
-			versions, _ := restoreEveryPoint(t, sh, ts, xs)
-			t.Logf("record versions %v", versions)
-			if cfg.SpikeZ > 0 && versions[7] == 0 {
-				t.Error("no record was within an echo alert (version 7)")
+			rec, _ := restoreEveryPoint(t, sh, ts, xs)
+			t.Logf("records %+v", rec)
+			if cfg.SpikeZ > 0 && rec.echo == 0 {
+				t.Error("no record was within an echo alert")
 			}
-			if versions[9] == 0 {
-				t.Error("no record held a run's point waiting out of the profile (version 9)")
+			if rec.waiting == 0 {
+				t.Error("no record held a run's point waiting out of the profile")
+			}
+			if rec.away == 0 {
+				t.Error("no record held a stretch away from the level")
 			}
 		})
 	}
 }
 
+// records counts the records restoreEveryPoint wrote: per version, and
+// those that carry each piece of state a version added.
+type records struct {
+	versions                     map[byte]int
+	echo, adopted, waiting, away int // versions 7, 8, 9 and 10
+}
+
 // restoreEveryPoint runs ts, xs through an ensemble of sh and through one
 // restored from the first's record before every point, fails at the first
-// point where their records or Results differ, and returns how many
-// records of each version it wrote and the Results.
-func restoreEveryPoint(t *testing.T, sh *Shared, ts []int64, xs []float64) (map[byte]int, []Result) {
+// point where their records or Results differ, or where a record carries
+// a state in a version older than the one that added it, and returns what
+// the records carried and the Results.
+func restoreEveryPoint(t *testing.T, sh *Shared, ts []int64, xs []float64) (records, []Result) {
 	t.Helper()
 	a, b := sh.New(), sh.New()
-	versions := map[byte]int{}
+	rec := records{versions: map[byte]int{}}
 	rs := make([]Result, len(xs))
 	for i := range xs {
 		sa, err := a.MarshalBinary()
@@ -195,7 +207,20 @@ func restoreEveryPoint(t *testing.T, sh *Shared, ts []int64, xs []float64) (map[
 		if !bytes.Equal(sa, sb) {
 			t.Fatalf("point %d: records differ (versions %d, %d)", i, sa[1], sb[1])
 		}
-		versions[sa[1]]++
+		v := sa[1]
+		rec.versions[v]++
+		for _, c := range []struct {
+			on  bool
+			min byte
+			n   *int
+		}{{a.echo && a.al.Firing, 7, &rec.echo}, {a.adopted, 8, &rec.adopted}, {a.pending, 9, &rec.waiting}, {a.awayTS != 0, 10, &rec.away}} {
+			if c.on {
+				*c.n++
+				if v < c.min {
+					t.Fatalf("point %d: a record of version %d carries a state of version %d", i, v, c.min)
+				}
+			}
+		}
 		b = sh.New()
 		if err := b.UnmarshalBinary(sb); err != nil {
 			t.Fatalf("point %d: %v", i, err)
@@ -206,7 +231,7 @@ func restoreEveryPoint(t *testing.T, sh *Shared, ts []int64, xs []float64) (map[
 		}
 		rs[i] = ra
 	}
-	return versions, rs
+	return rec, rs
 }
 
 // TestEchoFiredAfterConfirm: the third day's alert at 14:00 (the daily

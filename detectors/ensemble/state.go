@@ -8,7 +8,14 @@ import (
 	"github.com/telekernel/telekernel/detectors/internal/enc"
 )
 
-// stateVersion 9 added, after version 8's adoption flag (then written as
+// stateVersion 10 added, after version 9's fields (the waiting point then
+// written as it is), whether a point waits, and the latest incident's
+// stretch away from the level (Ensemble.awayTS: its start, its side and
+// the seasonal level before it). It is written only
+// once a series has had an incident's alert; otherwise the record is
+// version 9's or older, byte for byte, and an older record restores with
+// no stretch away.
+// Version 9 added, after version 8's adoption flag (then written as
 // it is), the run's point whose seasonal bin forgets it if the alert fires
 // (Ensemble.pending: its time and the bin's offset before it). It is
 // written only while there is one (between a run's first point and its
@@ -39,7 +46,7 @@ import (
 // state (held, armed, the run's peak, members and top member) after
 // lastOnset. Version 1 to 3 records are still read: the level_shift
 // member then starts cold, and no run score is pending.
-const stateVersion = 9
+const stateVersion = 10
 
 type appender interface {
 	AppendBinary([]byte) ([]byte, error)
@@ -72,7 +79,8 @@ func (e *Ensemble) parts(version byte, ps []appender) []appender {
 	return ps
 }
 
-// MarshalBinary encodes the series state: a kind tag, a version byte (9
+// MarshalBinary encodes the series state: a kind tag, a version byte (10
+// once the series has had an incident's alert, else 9
 // while a run's point may be forgotten by its seasonal bin, 8 while an alert
 // level_shift adopted is on, 7 while an echo alert is on, else 6 with
 // Config.Repeat, 5 without),
@@ -85,6 +93,8 @@ func (e *Ensemble) MarshalBinary() ([]byte, error) { return e.AppendBinary(nil) 
 func (e *Ensemble) AppendBinary(dst []byte) ([]byte, error) {
 	version := byte(6)
 	switch {
+	case e.awayTS != 0:
+		version = 10
 	case e.pending:
 		version = 9
 	case e.adopted:
@@ -123,8 +133,20 @@ func (e *Ensemble) AppendBinary(dst []byte) ([]byte, error) {
 		dst = enc.AppendBool(dst, e.adopted)
 	}
 	if version >= 9 {
-		dst = enc.AppendI(dst, e.pendTS)
-		dst = enc.AppendF64(dst, e.pendOff)
+		// A point no longer waiting leaves its time and offset behind;
+		// nothing reads them, so the record says 0 (as a restore does).
+		pendTS, pendOff := e.pendTS, e.pendOff
+		if !e.pending {
+			pendTS, pendOff = 0, 0
+		}
+		dst = enc.AppendI(dst, pendTS)
+		dst = enc.AppendF64(dst, pendOff)
+	}
+	if version >= 10 {
+		dst = enc.AppendBool(dst, e.pending)
+		dst = enc.AppendI(dst, e.awayTS)
+		dst = enc.AppendI(dst, int64(e.awaySide))
+		dst = enc.AppendF64(dst, e.awayLevel)
 	}
 	var buf [maxParts]appender
 	for _, p := range e.parts(stateVersion, buf[:0]) {
@@ -195,6 +217,13 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	if version >= 9 {
 		pendTS, pendOff = r.I(), r.F64()
 	}
+	pending := version == 9 && !firing
+	var awayTS, awaySide int64
+	var awayLevel float64
+	if version >= 10 {
+		pending = r.Bool() && !firing
+		awayTS, awaySide, awayLevel = r.I(), r.I(), r.F64()
+	}
 	if r.Err != nil {
 		return fmt.Errorf("ensemble: %w", r.Err)
 	}
@@ -227,7 +256,8 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	e.held, e.armed, e.runPeak, e.runFired, e.runTop = int32(held), armed, runPeak, Mask(runFired), Member(runTop)
 	e.byLevel, e.pend = byLevel, pend
 	e.runDev, e.rep, e.echo, e.adopted = runDev, rep, echo, adopted && byLevel && firing
-	e.pending, e.pendTS, e.pendOff = version >= 9 && !firing, pendTS, pendOff
+	e.pending, e.pendTS, e.pendOff = pending, pendTS, pendOff
+	e.awayTS, e.awaySide, e.awayLevel = awayTS, int8(max(-1, min(awaySide, 1))), awayLevel
 	return nil
 }
 
@@ -236,8 +266,13 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 // kept (repeat.count; 0 with the rule off, count 0 or -1), each one's
 // distance and point, and the ring's next slot.
 func (e *Ensemble) appendRepeats(dst []byte) []byte {
-	dst = enc.AppendF64(dst, e.runDev)
 	k := max(e.sh.cfg.Repeat.Count, 0)
+	runDev := e.runDev
+	if k == 0 {
+		// Nothing reads it without the rule, and a restore sets it to 0.
+		runDev = 0
+	}
+	dst = enc.AppendF64(dst, runDev)
 	dst = enc.AppendU(dst, uint64(k))
 	for _, x := range e.rep.last[:k] {
 		dst = enc.AppendF64(dst, x.dev)

@@ -72,6 +72,7 @@ type Ensemble struct {
 	echo      bool        // the alert fired in a bin held out on its latest visit (Config.Hold)
 	armed     bool        // gated: the current run off the baseline broke a record
 	pending   bool        // a run's point a seasonal bin may forget waits (pendTS, pendOff)
+	awaySide  int8        // the side of the stretch away since awayTS: +1 above, −1 below, 0 none
 	runPeak   float64     // gated: the largest score of that run
 	runFired  Mask        // gated: the members that reached fire in the run
 	runTop    Member      // gated: the top member at the run's peak
@@ -86,6 +87,12 @@ type Ensemble struct {
 	// (settle).
 	pendTS  int64
 	pendOff float64
+	// awayTS is when the latest incident's alert fired (0: none yet), the
+	// start of a stretch away from the series' level to side awaySide,
+	// which an alert on the other side within a period ends (away), and
+	// awayLevel the seasonal level before it.
+	awayTS    int64
+	awayLevel float64
 }
 
 // block is one series' ensemble and its members, allocated together (New):
@@ -329,7 +336,7 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 			e.echo = false // a level shift is an event of its own, wherever it falls
 		}
 		if run || e.pending || r.Transition == Fired {
-			e.settle(ts, off, r, run)
+			e.settle(ts, x, off, r, run)
 		}
 		return
 	}
@@ -344,12 +351,17 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	// the expected value, which climbed with it.
 	floor := max(unit, floorSigma(c, r.Expected, 0))
 	calm := ss.WarmedUp && (bs.Calm && math.Abs(x-r.Expected) > floor || bs.Far && bs.Beyond > floor)
-	e.alert(ts, x, r, vetoed, bs.Break, calm)
+	// A run to the side of an open stretch away, in line with the series'
+	// recent points, is the stretch going on (away): the seasonal bins
+	// have yet to learn it.
+	along := e.awayTS != 0 && !e.al.Firing && r.Z >= c.MinZ && ts-e.awayTS < e.sea.Period() &&
+		(x-r.Expected)*float64(e.awaySide) > 0 && !offRecent(c, &rs, x, unit)
+	e.alert(ts, x, r, vetoed, bs.Break, calm, along)
 	if r.Transition == Fired {
 		e.echo = stale
 	}
 	if run || e.pending || r.Transition == Fired {
-		e.settle(ts, off, r, run)
+		e.settle(ts, x, off, r, run)
 	}
 }
 
@@ -365,8 +377,9 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 // point is such a run's, off its bin's offset before it was added. A run
 // that never fires is learned as before, and every point is scored as
 // before; with confirm 3 or more the run's points before the one that
-// waited stay learned.
-func (e *Ensemble) settle(ts int64, off float64, r *Result, run bool) {
+// waited stay learned. An incident's alert also starts or ends a
+// stretch away from the level (away).
+func (e *Ensemble) settle(ts int64, x, off float64, r *Result, run bool) {
 	switch {
 	case r.Transition == Fired && !e.echo:
 		if run {
@@ -377,11 +390,63 @@ func (e *Ensemble) settle(ts int64, off float64, r *Result, run bool) {
 			e.sea.Forget(e.pendTS, e.pendOff)
 		}
 		e.pending = false
+		if e.sh.cfg.Hold > 0 {
+			e.away(ts, x, r)
+		}
 	case run && r.Transition != Fired && int(e.al.Above) < e.sh.cfg.Confirm:
 		e.pending, e.pendTS, e.pendOff = true, ts, off
 	default:
 		e.pending = false
 	}
+}
+
+// away notes an incident's alert fired at ts on x. An incident whose
+// alert stays on until its hold runs out (Config.Hold) leaves the series
+// away from its level: the baselines take the new level from then on,
+// and so do the seasonal bins. An alert on the other side of it, less
+// than a period after it fired, ends that stretch away: the series came
+// back (a reroute's traffic on the other uplink for hours, then back).
+// The seasonal bins that learned the stretch forget it
+// (seasonal.Detector.ForgetSince), as the held points were kept out:
+// without that, the next day's normal traffic there fired as a drop, and
+// that alert's hold kept the bins' learned stretch for the day after.
+// Any other incident starts a stretch away (which its alert's end within
+// the hold undoes: back), or continues the open one on its side.
+func (e *Ensemble) away(ts int64, x float64, r *Result) {
+	side := int8(1)
+	if x < r.Expected {
+		side = -1
+	}
+	open := e.awayTS != 0 && ts-e.awayTS < e.sea.Period()
+	switch {
+	case open && side == -e.awaySide:
+		e.sea.ForgetSince(e.awayTS, ts, e.awayLevel)
+		e.awayTS, e.awaySide, e.awayLevel = 0, 0, 0
+	case open:
+		// The same side: the stretch goes on from its start.
+	default:
+		// The level as the alert's point left it: the point was added
+		// (and its bin's offset given back), or held out.
+		e.awayTS, e.awaySide, e.awayLevel = ts, side, e.sea.Level()
+	}
+}
+
+// back notes the end at ts of the firing alert, before its hold count is
+// reset. An alert that ends within its hold came back before the
+// baselines took its level: the stretch away it started (away) is none.
+// A level_shift alert (level) ends when the series is back at the level
+// before the shift: after its hold ran out, that ends its stretch away as
+// an alert on the other side would.
+func (e *Ensemble) back(ts int64, level bool) {
+	if e.awayTS != e.al.StartsAt || e.awayTS == 0 {
+		return
+	}
+	if level && int(e.held) >= e.sh.cfg.Hold {
+		e.sea.ForgetSince(e.awayTS, ts, e.awayLevel)
+	} else if int(e.held) >= e.sh.cfg.Hold {
+		return
+	}
+	e.awayTS, e.awaySide, e.awayLevel = 0, 0, 0
 }
 
 // offRecent reports whether x is ResolveZ or more off the robust baseline
@@ -509,6 +574,7 @@ func (e *Ensemble) level(ts int64, r *Result, lv *levelshift.Score, vetoed bool)
 		}
 		if lv.Back {
 			e.al.Resolve()
+			e.back(ts, true)
 			e.byLevel, e.adopted, e.held = false, false, 0
 			r.Transition = Resolved
 		}
@@ -538,8 +604,8 @@ func (e *Ensemble) level(ts int64, r *Result, lv *levelshift.Score, vetoed bool)
 // break (Config.RangeBreak), which fires at once when the point is MinZ
 // off or, ungated, when calm (a calm break on a series that has shown a
 // full seasonal period); a gated run that is the series' habit does not
-// fire (Config.Repeat).
-func (e *Ensemble) alert(ts int64, x float64, r *Result, vetoed, brk, calm bool) {
+// fire (Config.Repeat), nor does one along a stretch away (away).
+func (e *Ensemble) alert(ts int64, x float64, r *Result, vetoed, brk, calm, along bool) {
 	c := &e.sh.cfg
 	if !e.al.Firing {
 		switch {
@@ -582,9 +648,9 @@ func (e *Ensemble) alert(ts int64, x float64, r *Result, vetoed, brk, calm bool)
 		if habit {
 			e.rep.renew(c.Repeat, e.n)
 		}
-		if brk && !vetoed && cooled && (r.Z >= c.MinZ || calm) && !((c.MinZ == 0 || e.armed) && confirmed) {
+		if brk && !vetoed && !along && cooled && (r.Z >= c.MinZ || calm) && !((c.MinZ == 0 || e.armed) && confirmed) {
 			e.breakOnset(ts, r)
-		} else if (c.MinZ == 0 || e.armed) && confirmed && cooled && !habit {
+		} else if (c.MinZ == 0 || e.armed) && confirmed && cooled && !habit && !along {
 			if c.MinZ > 0 {
 				e.rep.remember(c.Repeat, e.runDev, e.n)
 			}
@@ -603,6 +669,7 @@ func (e *Ensemble) alert(ts int64, x float64, r *Result, vetoed, brk, calm bool)
 			calm = r.Z < c.ResolveZ
 		}
 		if e.al.Settle(r.Score, calm || vetoed, c.Clear) {
+			e.back(ts, false)
 			e.held = 0
 			r.Transition = Resolved
 		}
@@ -664,9 +731,9 @@ func (e *Ensemble) breakOnset(ts int64, r *Result) {
 
 // StateBytes returns the bytes of state this series keeps.
 func (e *Ensemble) StateBytes() int {
-	// The fields: 64 B, and 16 for the run's point a bin may forget (its
-	// flag sits in padding).
-	n := 80 + e.rz.StateBytes() + e.ew.StateBytes() + e.sea.StateBytes() + e.cus.StateBytes()
+	// The fields: 64 B, 16 for the run's point a bin may forget and 16 for
+	// the stretch away (their flag and side sit in padding).
+	n := 96 + e.rz.StateBytes() + e.ew.StateBytes() + e.sea.StateBytes() + e.cus.StateBytes()
 	if e.hst != nil {
 		n += e.hst.StateBytes()
 	}

@@ -183,6 +183,42 @@ func (d *Detector) Forget(ts int64, off float64) {
 	d.kept[b/64] |= 1 << (b % 64)
 }
 
+// Level returns the model's level (the series without its seasonal
+// offsets), to give back to ForgetSince.
+func (d *Detector) Level() float64 { return d.level }
+
+// ForgetSince drops the offset of every bin from ts from's to ts to's
+// (at most one period, wrapping) whose latest value was added rather than
+// kept out: their values came from a stretch the series has since left
+// (an ensemble's stretch away from its level, which ended by coming
+// back), so they have no expectation until their next visit starts them
+// afresh, as a bin never visited. So does to's own bin, kept or not: the
+// stretch's last points are in it, before the ones that came back.
+// Another kept bin keeps its older offset; so does a bin the series
+// skipped in the stretch (a gap). The level goes back to level, its
+// Level before the stretch: it climbed with the stretch, and the bins'
+// next values, learned against it, would take offsets as far off the
+// other way. The residual scales keep the values.
+func (d *Detector) ForgetSince(from, to int64, level float64) {
+	if d.n > 0 && !math.IsNaN(level) {
+		d.level = level
+	}
+	n := len(d.season)
+	steps := min(int64(n), to/d.binNS-from/d.binNS+1)
+	b, last := d.bin(from), d.bin(to)
+	for range steps {
+		if b == last || d.kept[b/64]&(1<<(b%64)) == 0 {
+			d.season[b] = math.NaN()
+		}
+		if b++; b == n {
+			b = 0
+		}
+	}
+}
+
+// Period returns the length of the season in nanoseconds.
+func (d *Detector) Period() int64 { return int64(d.cfg.Period) }
+
 // Kept reports whether the latest value of ts's bin was kept out of the
 // profile (Keep) rather than added.
 func (d *Detector) Kept(ts int64) bool {

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/telekernel/telekernel/detectors/internal/synth"
 )
@@ -364,5 +365,70 @@ func TestUnvisitedBin(t *testing.T) {
 	}
 	if s := d.Score(ts[8640+kept+30], xs[8640+kept+30]); !s.WarmedUp {
 		t.Errorf("the next bin's first point: %+v, want warmed up", s)
+	}
+}
+
+// TestForgetSince: ForgetSince drops the offsets of the bins from its
+// first time's to its last's that learned their latest value, keeps a
+// kept bin's (its older value) but not the last bin's, leaves the bins
+// outside the stretch alone, wraps over the end of the period, takes
+// every bin for a stretch of a period or more, and sets the level back;
+// a dropped bin scores as not warmed up until its next visit starts it
+// afresh from that visit's value.
+func TestForgetSince(t *testing.T) {
+	ts, xs := busyLink(25, 2*8640)
+	fresh := func() *Detector {
+		d, _ := New(Config{})
+		for i := range 8640 + 100 {
+			d.Update(ts[i], xs[i])
+		}
+		return d
+	}
+	d0 := ts[8640] // the second day's 00:00
+	at := func(h, m int) int64 { return d0 + int64(h)*3600e9 + int64(m)*60e9 }
+	for _, c := range []struct {
+		name     string
+		from, to int64
+		kept     int64   // a bin kept out inside the stretch (0: none)
+		dropped  []int64 // bins without an offset after
+		intact   []int64 // bins with the offset they had
+	}{
+		{"stretch", at(2, 0), at(6, 0), at(2, 30), []int64{at(2, 0), at(4, 0), at(6, 0)}, []int64{at(2, 30), at(1, 55), at(6, 5)}},
+		{"kept last bin", at(2, 0), at(6, 0), at(6, 0), []int64{at(2, 0), at(6, 0)}, []int64{at(6, 5)}},
+		{"wraps", at(23, 0), at(23, 0) + 2*3600e9, 0, []int64{at(23, 55), at(0, 0), at(1, 0)}, []int64{at(22, 55), at(1, 5)}},
+		{"a period", at(2, 0), at(2, 0) + 25*3600e9, at(12, 0), []int64{at(2, 0), at(11, 55), at(12, 5), at(1, 55)}, []int64{at(12, 0)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := fresh()
+			if c.kept != 0 {
+				d.Keep(c.kept)
+			}
+			before := slices.Clone(d.season)
+			level := d.level
+			d.ForgetSince(c.from, c.to, level/2)
+			for _, b := range c.dropped {
+				if off := d.season[d.bin(b)]; !math.IsNaN(off) {
+					t.Errorf("the bin at %v kept its offset %v", time.Duration(b-d0), off)
+				}
+				if s := d.Score(b, 1e6); s.WarmedUp {
+					t.Errorf("the bin at %v scores warmed up: %+v", time.Duration(b-d0), s)
+				}
+			}
+			for _, b := range c.intact {
+				if got, want := d.season[d.bin(b)], before[d.bin(b)]; got != want {
+					t.Errorf("the bin at %v has offset %v, want its %v", time.Duration(b-d0), got, want)
+				}
+			}
+			if d.level != level/2 {
+				t.Errorf("level %v, want %v", d.level, level/2)
+			}
+		})
+	}
+	d := fresh()
+	d.ForgetSince(at(2, 0), at(3, 0), d.level)
+	next := at(2, 0) + 24*3600e9
+	d.Add(next, 5e8)
+	if s := d.Score(next+10e9, 5e8); !s.WarmedUp || math.Abs(s.Expected-5e8) > 0.01*5e8 {
+		t.Errorf("the dropped bin's next visit, its second point: %+v, want warmed up and expecting its first, 5e8", s)
 	}
 }
