@@ -48,7 +48,8 @@ bigdama18's labels/EXPERIMENT.csv. Progress goes to stderr.
 
 Format sim needs no --data: it runs the simulated fleet of the sim: section of --sim FILE (default:
 the first --config; its devices, interfaces, interval, seed, start, topology and faults, as
-"telekernel run" would) in memory, as fast as the detect stage takes, for --span (default the
+"telekernel run" would; with neither, the embedded default's fleet and faults, as "telekernel run"
+with no arguments, or with --devices below 10 the simulator's default fault) in memory, as fast as the detect stage takes, for --span (default the
 section's span, else 24h) from its start (default 2026-01-05T00:00:00Z), and scores the detections
 against the simulator's own ground truth: per fault kind the stage meant to catch it, detected
 and missed faults, latencies, and false incidents per 100 device-hours. --labels replaces that

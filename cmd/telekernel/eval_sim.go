@@ -28,10 +28,13 @@ func runEvalSim(cmd *cobra.Command, f *evalFlags) error {
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	sc := cfg.Sim.Config
 	if f.devices > 0 {
-		sc.Devices = f.devices
+		cfg.Sim.Devices = f.devices
 	}
+	// The fleet run simulates: with neither file, the embedded default's
+	// showcase (smaller than ShowcaseDevices, the simulator's default
+	// fault).
+	sc := cfg.Sim.Fleet()
 	ds, err := backtest.LoadSim(sc, cmp.Or(f.span, cfg.Sim.Span, backtest.DefaultSimSpan))
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)

@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/telekernel/telekernel/config"
 )
 
 // evalJSON is the part of eval --json that two replays of the same samples
@@ -132,6 +135,28 @@ func TestEvalSim(t *testing.T) {
 	}
 	if !strings.Contains(errs, "simulated 1.5 of 1.5 h") {
 		t.Errorf("no final progress line with the simulated time: %q", errs)
+	}
+}
+
+// TestEvalSimShowcase: eval --format sim with no configuration replays the
+// fleet "telekernel run" runs with no arguments, the showcase's faults
+// (ShowcaseFaults, ten devices with a leaf/spine topology); before, it
+// replayed the simulator's default fault, so the embedded default's
+// behaviour over days could not be replayed without writing its faults
+// into a file.
+func TestEvalSimShowcase(t *testing.T) {
+	code, out, errs := tk(t, "eval", "--format", "sim", "--span", "1h")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errs)
+	}
+	for i, f := range config.ShowcaseFaults() {
+		re := fmt.Sprintf(`sim\.faults\[%d\]\s+%s\s+%s\s`, i, f.Kind, f.Device)
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("output does not match %q:\n%s", re, out)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^sim-09\s`).MatchString(out) {
+		t.Errorf("no row for the tenth device, sim-09:\n%s", out)
 	}
 }
 
