@@ -11,7 +11,11 @@ import (
 // swing of ±40 % around 4e8, 1 % noise) whose traffic doubles on the
 // second day from 02:00 to 06:00 (the other uplink failed and its traffic
 // was rerouted here) and is back after.
-func awayDays() ([]int64, []float64) {
+func awayDays() ([]int64, []float64) { return awayDaysBy(2) }
+
+// awayDaysBy is awayDays with the second day's traffic from 02:00 to
+// 06:00 multiplied by f.
+func awayDaysBy(f float64) ([]int64, []float64) {
 	const step = 10 * time.Second
 	n := int(3 * 24 * time.Hour / step)
 	rng := rand.New(rand.NewPCG(3, 9))
@@ -21,7 +25,7 @@ func awayDays() ([]int64, []float64) {
 		day := float64(t%(24*time.Hour)) / float64(24*time.Hour)
 		x := 4e8 * (1 + 0.4*math.Sin(2*math.Pi*day)) * (1 + 0.01*rng.NormFloat64())
 		if t >= 26*time.Hour && t < 30*time.Hour {
-			x *= 2
+			x *= f
 		}
 		ts[i], xs[i] = int64(t), x
 	}
@@ -69,5 +73,40 @@ func TestStretchAwayForgotten(t *testing.T) {
 	}
 	if rec.away == 0 {
 		t.Error("no record held the stretch away")
+	}
+}
+
+// TestStretchBelowForgotten: the link's traffic at 5 % on the second day
+// from 02:00 to 06:00 (a customer's outage upstream) fires as it drops;
+// its coming back to the carrying level is no alert (the veto of
+// Config.LevelShift), and ends the stretch all the same: nothing fires
+// after. Before, the bins kept the stretch at 5 % and the third day's
+// normal traffic fired as a rise at 04:00, and at 05:05 (where the holds
+// of the drop's two alerts ran out, and of the rise's); with the rest of
+// Ensemble.away but without the veto's coming back, at 04:00.
+func TestStretchBelowForgotten(t *testing.T) {
+	sh, err := NewShared(detectLike)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, xs := awayDaysBy(0.05)
+	_, rs := restoreEveryPoint(t, sh, ts, xs)
+	var drop, after []time.Duration
+	for i, r := range rs {
+		if r.Transition != Fired {
+			continue
+		}
+		switch o := time.Duration(ts[i]); {
+		case o >= 26*time.Hour && o < 30*time.Hour:
+			drop = append(drop, o)
+		case o >= 30*time.Hour:
+			after = append(after, o)
+		}
+	}
+	if len(drop) == 0 || drop[0] >= 26*time.Hour+time.Minute {
+		t.Errorf("fired %v while the traffic was down; want an alert as it dropped", drop)
+	}
+	if len(after) != 0 {
+		t.Errorf("fired at %v after the traffic came back; want nothing", after)
 	}
 }

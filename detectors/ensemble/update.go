@@ -270,6 +270,11 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	// load interval's average of a CPU gone to 100 %).
 	vetoed := lv.Side == 0 && lv.Expected > 0 && r.Expected < lv.Lower &&
 		!(e.al.Firing && !e.byLevel && int(e.held) < c.Hold)
+	if vetoed && e.awaySide < 0 && ts-e.awayTS < e.sea.Period() {
+		// Back at the carrying level from a stretch below it, which the
+		// veto keeps from alerting: the series came back (away).
+		e.comeBack(ts)
+	}
 	// An alert that fired in a bin whose latest value was held out (the
 	// bin keeps an older period's value) is the echo of that hold: its
 	// points in line with the series' recent ones join the baselines
@@ -410,8 +415,11 @@ func (e *Ensemble) settle(ts int64, x, off float64, r *Result, run bool) {
 // (seasonal.Detector.ForgetSince), as the held points were kept out:
 // without that, the next day's normal traffic there fired as a drop, and
 // that alert's hold kept the bins' learned stretch for the day after.
-// Any other incident starts a stretch away (which its alert's end within
-// the hold undoes: back), or continues the open one on its side.
+// So does the first point back at level_shift's carrying level from a
+// stretch below it, which the veto (Config.LevelShift) keeps from
+// alerting: traffic back on a link after hours at a fraction of it. Any
+// other incident starts a stretch away (which its alert's end within the
+// hold undoes: back), or continues the open one on its side.
 func (e *Ensemble) away(ts int64, x float64, r *Result) {
 	side := int8(1)
 	if x < r.Expected {
@@ -420,8 +428,7 @@ func (e *Ensemble) away(ts int64, x float64, r *Result) {
 	open := e.awayTS != 0 && ts-e.awayTS < e.sea.Period()
 	switch {
 	case open && side == -e.awaySide:
-		e.sea.ForgetSince(e.awayTS, ts, e.awayLevel)
-		e.awayTS, e.awaySide, e.awayLevel = 0, 0, 0
+		e.comeBack(ts)
 	case open:
 		// The same side: the stretch goes on from its start.
 	default:
@@ -441,11 +448,19 @@ func (e *Ensemble) back(ts int64, level bool) {
 	if e.awayTS != e.al.StartsAt || e.awayTS == 0 {
 		return
 	}
-	if level && int(e.held) >= e.sh.cfg.Hold {
-		e.sea.ForgetSince(e.awayTS, ts, e.awayLevel)
-	} else if int(e.held) >= e.sh.cfg.Hold {
-		return
+	switch {
+	case level && int(e.held) >= e.sh.cfg.Hold:
+		e.comeBack(ts)
+	case int(e.held) < e.sh.cfg.Hold:
+		e.awayTS, e.awaySide, e.awayLevel = 0, 0, 0
 	}
+}
+
+// comeBack ends the open stretch away at ts, the series back: the
+// seasonal bins forget what they learned of it and the level goes back
+// to its value before it (away).
+func (e *Ensemble) comeBack(ts int64) {
+	e.sea.ForgetSince(e.awayTS, ts, e.awayLevel)
 	e.awayTS, e.awaySide, e.awayLevel = 0, 0, 0
 }
 
