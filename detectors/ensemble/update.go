@@ -87,10 +87,10 @@ type Ensemble struct {
 	// (settle).
 	pendTS  int64
 	pendOff float64
-	// awayTS is when the latest incident's alert fired (0: none yet), the
-	// start of a stretch away from the series' level to side awaySide,
-	// which an alert on the other side within a period ends (away), and
-	// awayLevel the seasonal level before it.
+	// awayTS is when the incident's alert that began the open stretch
+	// away from the series' level (to side awaySide) fired, 0 when none
+	// is open; a stretch a period old is over whatever the fields say.
+	// awayLevel is the seasonal level before it (away).
 	awayTS    int64
 	awayLevel float64
 }
