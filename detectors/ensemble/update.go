@@ -577,13 +577,17 @@ func (e *Ensemble) level(ts int64, r *Result, lv *levelshift.Score, vetoed bool)
 		e.al.Peak = max(e.al.Peak, score)
 	case e.al.Firing && e.byLevel:
 		e.al.Peak = max(e.al.Peak, score)
-		if lv.Back && e.adopted && r.Z >= c.ResolveZ && !vetoed {
+		if lv.Back && (e.adopted || lv.Accepted) && r.Z >= c.ResolveZ && !vetoed {
 			// An adopted alert whose series is back in level_shift's band
 			// but still ResolveZ off the baselines of the members that
 			// fired it (a CPU stuck at 100 %, adopted on its climb past
 			// ten times its 4 %, back at 26 %) goes on as theirs, and ends
-			// when they are calm. An alert level_shift fired itself ends
-			// with the shift: a link back at another level is back.
+			// when they are calm. So does one whose new level level_shift
+			// accepted (an hour at 5 % of a link's traffic) while the
+			// other baselines, which the hold kept from it, have yet to
+			// take it: ended there, they fired again on the next points.
+			// An alert level_shift fired itself ends with the shift
+			// otherwise: a link back at another level is back.
 			e.byLevel, e.adopted = false, false
 			return false
 		}

@@ -176,9 +176,9 @@ type Score struct {
 	Side int8
 	// Fire is true on the point that confirms a shift; Back on the point
 	// that ends one (the series is back in the band, or its new positive
-	// level was accepted); Shifted while a shift is on (Fire included,
-	// Back excluded).
-	Fire, Back, Shifted bool
+	// level was accepted: Accepted too); Shifted while a shift is on (Fire
+	// included, Back excluded).
+	Fire, Back, Accepted, Shifted bool
 	// Expected is the carrying level; Lower and Upper the band's ends,
 	// Ratio either side (a point within the margin of an end counts as
 	// outside already: Edge).
@@ -403,7 +403,7 @@ func (d *Detector) outside(x, lx float64, side int8, dt, unit float64, s *Score)
 		d.level, d.run, d.dir = lx, 0, 0
 		d.carry = max(d.carry, d.level)
 		if d.shifted {
-			d.shifted, s.Back = false, true
+			d.shifted, s.Back, s.Accepted = false, true, true
 		}
 	}
 }

@@ -157,6 +157,42 @@ func TestShifts(t *testing.T) {
 		[]int{601}, []int{959})
 }
 
+// TestAccepted: a shift that ends because its new positive level was
+// accepted (Accept points at a thousandth of the traffic) says Accepted
+// on its Back; one that ends with the series back in the band does not.
+func TestAccepted(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, c := range []struct {
+		name     string
+		xs       []float64
+		accepted bool
+	}{
+		{"accepted", slices.Concat(traffic(rng, 50, 1e9), traffic(rng, 400, 1e6)), true},
+		{"back", slices.Concat(traffic(rng, 50, 1e9), repeat(0, 20), traffic(rng, 10, 1e9)), false},
+	} {
+		d, err := New(Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		backs := 0
+		for i, x := range c.xs {
+			s := d.Update(x)
+			if s.Accepted && !s.Back {
+				t.Errorf("%s: point %d Accepted without Back", c.name, i)
+			}
+			if s.Back {
+				backs++
+				if s.Accepted != c.accepted {
+					t.Errorf("%s: Back at point %d with Accepted %v, want %v", c.name, i, s.Accepted, c.accepted)
+				}
+			}
+		}
+		if backs != 1 {
+			t.Errorf("%s: %d Backs, want 1", c.name, backs)
+		}
+	}
+}
+
 // Series that swing a lot on their own fire nothing: a bursty error
 // counter that is zero most of the time, a counter polled faster than the
 // device updates it (x, 0, 0, x, …), a diurnal cycle of 4× with noise, a
