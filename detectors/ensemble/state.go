@@ -11,10 +11,11 @@ import (
 // stateVersion 10 added, after version 9's fields (the waiting point then
 // written as it is), whether a point waits, and the latest incident's
 // stretch away from the level (Ensemble.awayTS: its start, its side and
-// the seasonal level before it). It is written only
-// once a series has had an incident's alert; otherwise the record is
-// version 9's or older, byte for byte, and an older record restores with
-// no stretch away.
+// the seasonal level before it). It is written only while a stretch is
+// kept: from an incident's alert until the series comes back or the alert
+// ends within its hold (a stretch a period old, over, is written until
+// the next incident's alert); otherwise the record is version 9's or
+// older, byte for byte, and an older record restores with no stretch.
 // Version 9 added, after version 8's adoption flag (then written as
 // it is), the run's point whose seasonal bin forgets it if the alert fires
 // (Ensemble.pending: its time and the bin's offset before it). It is
@@ -80,7 +81,7 @@ func (e *Ensemble) parts(version byte, ps []appender) []appender {
 }
 
 // MarshalBinary encodes the series state: a kind tag, a version byte (10
-// once the series has had an incident's alert, else 9
+// while a stretch away from the level is kept, else 9
 // while a run's point may be forgotten by its seasonal bin, 8 while an alert
 // level_shift adopted is on, 7 while an echo alert is on, else 6 with
 // Config.Repeat, 5 without),

@@ -194,8 +194,9 @@ func (d *Detector) Level() float64 { return d.level }
 // back), so they have no expectation until their next visit starts them
 // afresh, as a bin never visited. So does to's own bin, kept or not: the
 // stretch's last points are in it, before the ones that came back.
-// Another kept bin keeps its older offset; so does a bin the series
-// skipped in the stretch (a gap). The level goes back to level, its
+// Another kept bin keeps its older offset. A bin the series skipped in
+// the stretch (a gap) loses its offset too: a bin keeps no time of its
+// latest value. The level goes back to level, its
 // Level before the stretch: it climbed with the stretch, and the bins'
 // next values, learned against it, would take offsets as far off the
 // other way. The residual scales keep the values.
