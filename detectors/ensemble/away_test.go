@@ -51,20 +51,9 @@ func TestStretchAwayForgotten(t *testing.T) {
 	}
 	ts, xs := awayDays()
 	rec, rs := restoreEveryPoint(t, sh, ts, xs)
-	var arrive, leave, after []time.Duration
-	for i, r := range rs {
-		if r.Transition != Fired {
-			continue
-		}
-		switch o := time.Duration(ts[i]); {
-		case o >= 26*time.Hour && o < 30*time.Hour:
-			arrive = append(arrive, o)
-		case o >= 30*time.Hour && o < 30*time.Hour+time.Minute:
-			leave = append(leave, o)
-		case o >= 30*time.Hour+time.Minute:
-			after = append(after, o)
-		}
-	}
+	arrive := firedIn(ts, rs, 26*time.Hour, 30*time.Hour)
+	leave := firedIn(ts, rs, 30*time.Hour, 30*time.Hour+time.Minute)
+	after := firedIn(ts, rs, 30*time.Hour+time.Minute, math.MaxInt64)
 	if len(arrive) != 1 || arrive[0] >= 26*time.Hour+time.Minute || len(leave) != 1 {
 		t.Errorf("fired %v while the traffic was here and %v as it left; want one alert as it arrived and one as it left", arrive, leave)
 	}
@@ -82,10 +71,11 @@ func TestStretchAwayForgotten(t *testing.T) {
 // goes on as the other members' until their baselines take it: before,
 // it ended there and robust_z fired again 20 s later); its coming back to
 // the carrying level is no alert (the veto of Config.LevelShift), and
-// ends the stretch all the same: nothing fires after. Before, the bins kept the stretch at 5 % and the third day's
-// normal traffic fired as a rise at 04:00, and at 05:05 (where the holds
-// of the drop's two alerts ran out, and of the rise's); with the rest of
-// Ensemble.away but without the veto's coming back, at 04:00.
+// ends the stretch all the same: nothing fires after. Before, the bins
+// kept the stretch at 5 % and the third day's normal traffic fired as a
+// rise at 04:00, and at 05:05 (where the holds of the drop's two alerts
+// ran out, and of the rise's); with the rest of Ensemble.away but without
+// the veto's coming back, at 04:00.
 func TestStretchBelowForgotten(t *testing.T) {
 	sh, err := NewShared(detectLike)
 	if err != nil {
@@ -93,22 +83,24 @@ func TestStretchBelowForgotten(t *testing.T) {
 	}
 	ts, xs := awayDaysBy(0.05)
 	_, rs := restoreEveryPoint(t, sh, ts, xs)
-	var drop, after []time.Duration
-	for i, r := range rs {
-		if r.Transition != Fired {
-			continue
-		}
-		switch o := time.Duration(ts[i]); {
-		case o >= 26*time.Hour && o < 30*time.Hour:
-			drop = append(drop, o)
-		case o >= 30*time.Hour:
-			after = append(after, o)
-		}
-	}
+	drop := firedIn(ts, rs, 26*time.Hour, 30*time.Hour)
+	after := firedIn(ts, rs, 30*time.Hour, math.MaxInt64)
 	if len(drop) != 1 || drop[0] >= 26*time.Hour+time.Minute {
 		t.Errorf("fired %v while the traffic was down; want one alert, as it dropped", drop)
 	}
 	if len(after) != 0 {
 		t.Errorf("fired at %v after the traffic came back; want nothing", after)
 	}
+}
+
+// firedIn returns the times (since the series' start, ts being Unix ns
+// from 0) of the alerts in rs that fired in [from, to).
+func firedIn(ts []int64, rs []Result, from, to time.Duration) []time.Duration {
+	var out []time.Duration
+	for i, r := range rs {
+		if o := time.Duration(ts[i]); r.Transition == Fired && o >= from && o < to {
+			out = append(out, o)
+		}
+	}
+	return out
 }
