@@ -342,7 +342,7 @@ var variants = []struct {
 }{
 	{name: "bigdama18 as recorded", run: "recorded", full: true, load: rows("*.csv.gz"),
 		want: figures{Events: 23, Detected: 23, Within30s: 23, StateOne: 12, Median: time.Second, Max: 23 * time.Second,
-			FalseAny: 0, FalseOwn: 117, Firing: 9722}},
+			FalseAny: 0, FalseOwn: 117, Firing: 9724}},
 	// At every other row (about 9 s) every event is detected within 30
 	// s and false incidents outside every event stay below 1 per
 	// device-hour, though there are none at 4.5 s: robust_z on 9-second
@@ -360,10 +360,10 @@ var variants = []struct {
 			FalseAny: 0, FalseOwn: 57, Firing: 167}},
 	{name: "5 % of rows dropped", run: "lose5pc", full: true, load: rows("*.csv.gz", lose(0.05, 1)),
 		want: figures{Events: 23, Detected: 23, Within30s: 23, StateOne: 14, Median: time.Second, Max: 23 * time.Second,
-			FalseAny: 1, FalseOwn: 116, Firing: 9722}},
+			FalseAny: 1, FalseOwn: 116, Firing: 9726}},
 	{name: "timestamps ± 2 s", run: "jitter2s", full: true, load: rows("*.csv.gz", jitter(2*time.Second, 1)),
 		want: figures{Events: 23, Detected: 23, Within30s: 23, StateOne: 13, Median: 2 * time.Second, Max: 23 * time.Second,
-			FalseAny: 0, FalseOwn: 111, Firing: 8839}},
+			FalseAny: 0, FalseOwn: 111, Firing: 8843}},
 	{name: "one router (spine2)", run: "spine2", load: rows("spine2*.csv.gz"),
 		want: figures{Events: 6, Detected: 6, Within30s: 6, StateOne: 2, Median: time.Second, Max: 10 * time.Second,
 			FalseAny: 7, FalseOwn: 7, Firing: 1436}},
@@ -381,7 +381,7 @@ var variants = []struct {
 			FalseAny: 0, FalseOwn: 418, Firing: 1058, Scored: 151, ScoredDetected: 149}},
 	{name: "without the BGP neighbour counts", run: "noBGP", full: true, load: rows("*.csv.gz", noNeighbours),
 		want: figures{Events: 23, Detected: 23, Within30s: 22, StateOne: 0, Median: 5 * time.Second, Max: 39 * time.Second,
-			FalseAny: 0, FalseOwn: 114, Firing: 9611}},
+			FalseAny: 0, FalseOwn: 114, Firing: 9613}},
 	{name: "the same, every 2nd row", run: "noBGP-every2", load: rows("*.csv.gz", every(2), noNeighbours),
 		want: figures{Events: 23, Detected: 23, Within30s: 19, StateOne: 0, Median: 14 * time.Second, Max: 56 * time.Second,
 			FalseAny: 8, FalseOwn: 90, Firing: 4761}},

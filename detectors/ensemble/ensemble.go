@@ -24,6 +24,7 @@ import (
 
 	"github.com/telekernel/telekernel/detectors/alert"
 	"github.com/telekernel/telekernel/detectors/changepoint"
+	"github.com/telekernel/telekernel/detectors/density"
 	"github.com/telekernel/telekernel/detectors/ewma"
 	"github.com/telekernel/telekernel/detectors/hst"
 	"github.com/telekernel/telekernel/detectors/levelshift"
@@ -50,10 +51,13 @@ const (
 	// RangeBreak is not calibrated either: a point beyond every level the
 	// series has visited fires an alert at once (see Config.RangeBreak).
 	RangeBreak
+	// Density is not calibrated either: excursions coming closer together
+	// than they ever have fire an alert (see Config.Density).
+	Density
 	numMembers
 )
 
-var memberNames = [numMembers]string{"robust_z", "ewma", "seasonal", "cusum", "forest", "level_shift", "range_break"}
+var memberNames = [numMembers]string{"robust_z", "ewma", "seasonal", "cusum", "forest", "level_shift", "range_break", "density"}
 
 // String returns the member's name as used in configs and detections.
 func (m Member) String() string {
@@ -70,7 +74,7 @@ func ParseMember(s string) (Member, error) {
 			return Member(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown detector %q (known: robust_z, ewma, seasonal, cusum, forest, level_shift, range_break)", s)
+	return 0, fmt.Errorf("unknown detector %q (known: robust_z, ewma, seasonal, cusum, forest, level_shift, range_break, density)", s)
 }
 
 // Mask is a set of members.
@@ -178,7 +182,7 @@ var DefaultDetectors = []string{"robust_z", "ewma", "seasonal", "cusum"}
 // Config configures an Ensemble. The zero value is the default ensemble.
 type Config struct {
 	// Detectors lists the members used (robust_z, ewma, seasonal, cusum,
-	// forest, level_shift). Default DefaultDetectors.
+	// forest, level_shift, range_break, density). Default DefaultDetectors.
 	Detectors []string `yaml:"detectors"`
 
 	RobustZ  robustz.Config     `yaml:"robust_z"`
@@ -217,6 +221,16 @@ type Config struct {
 	// memory leak or a temperature climbing, point by point, while the
 	// baselines follow it.
 	RangeBreak rangebreak.Config `yaml:"range_break"`
+	// Density configures the density member: an excursion (a point off
+	// the series' recent points, the robust baseline, by MinZ of its
+	// sigmas, or BandZ without the gate; on Direction's side) whose onset
+	// makes the last Density.Onsets onsets Density.Tighter times closer
+	// together than any before fires an alert, with the gate's
+	// resolution, whatever the excursion's size and even where level_shift
+	// vetoes it: error bursts coming every few minutes on a link where
+	// they came twice a day. Not within Cooldown points of the previous
+	// onset, nor while an alert is on (package density).
+	Density density.Config `yaml:"density"`
 	// Calibration turns each member's raw score into the ratio to its
 	// own recent record on this series.
 	Calibration likelihood.RecordConfig `yaml:"calibration"`
@@ -351,6 +365,7 @@ func (c Config) WithDefaults() Config {
 	c.Forest = c.Forest.WithDefaults()
 	c.LevelShift = c.LevelShift.WithDefaults()
 	c.RangeBreak = c.RangeBreak.WithDefaults()
+	c.Density = c.Density.WithDefaults()
 	c.Calibration = c.Calibration.WithDefaults()
 	cfgcheck.Default(&c.SeasonalStrength, DefaultSeasonalStrength)
 	if c.BandZ == 0 {
@@ -384,7 +399,7 @@ func (c Config) Validate() error {
 	}{
 		{"robust_z", c.RobustZ.Validate()}, {"ewma", c.EWMA.Validate()}, {"seasonal", c.Seasonal.Validate()},
 		{"cusum", c.CUSUM.Validate()}, {"forest", c.Forest.Validate()}, {"level_shift", c.LevelShift.Validate()},
-		{"range_break", c.RangeBreak.Validate()}, {"calibration", c.Calibration.Validate()},
+		{"range_break", c.RangeBreak.Validate()}, {"density", c.Density.Validate()}, {"calibration", c.Calibration.Validate()},
 		{"repeat", c.Repeat.Validate()},
 	} {
 		if v.err != nil {

@@ -77,6 +77,9 @@ func (e *Ensemble) parts(version byte, ps []appender) []appender {
 	if e.rb != nil && version >= 5 {
 		ps = append(ps, e.rb)
 	}
+	if e.dn != nil && version >= 5 {
+		ps = append(ps, e.dn)
+	}
 	return ps
 }
 
@@ -232,10 +235,17 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	var buf [maxParts]appender
 	parts := e.parts(version, buf[:0])
 	for i, p := range parts {
-		if len(rest) == 0 && i == len(parts)-1 && e.rb != nil && p == appender(e.rb) {
-			// A record written while range_break was not a member (it is
-			// last): the member starts cold, as from a version 1–4 record.
+		if len(rest) == 0 && e.trailing(parts[i:]) {
+			// A record written while range_break or density was not a
+			// member (they are last, in that order), or before density
+			// was one: the member starts cold, as range_break from a
+			// version 1–4 record.
 			break
+		}
+		if e.dn != nil && e.rb != nil && p == appender(e.rb) && i == len(parts)-2 && len(rest) > 4 && rest[4] == enc.TagDensity {
+			// A record written while density was a member and range_break
+			// was not: range_break starts cold.
+			continue
 		}
 		if len(rest) < 4 {
 			return fmt.Errorf("ensemble: member %d: %w", i, enc.ErrShort)
@@ -260,6 +270,17 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	e.pending, e.pendTS, e.pendOff = pending, pendTS, pendOff
 	e.awayTS, e.awaySide, e.awayLevel = awayTS, int8(max(-1, min(awaySide, 1))), awayLevel
 	return nil
+}
+
+// trailing reports whether ps are members that a record may lack: the
+// last ones, range_break and density.
+func (e *Ensemble) trailing(ps []appender) bool {
+	for _, p := range ps {
+		if p != appender(e.rb) && p != appender(e.dn) {
+			return false
+		}
+	}
+	return true
 }
 
 // appendRepeats appends the repeat memory (version 6, Repeat.Count > 0;

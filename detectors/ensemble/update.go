@@ -1,11 +1,13 @@
 package ensemble
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 
 	"github.com/telekernel/telekernel/detectors/alert"
 	"github.com/telekernel/telekernel/detectors/changepoint"
+	"github.com/telekernel/telekernel/detectors/density"
 	"github.com/telekernel/telekernel/detectors/ewma"
 	"github.com/telekernel/telekernel/detectors/hst"
 	"github.com/telekernel/telekernel/detectors/levelshift"
@@ -59,6 +61,7 @@ type Ensemble struct {
 	hst *hst.Detector
 	ls  *levelshift.Detector // nil unless level_shift is a member
 	rb  *rangebreak.Detector // nil unless range_break is a member
+	dn  *density.Detector    // nil unless density is a member
 	cal [numMembers]*likelihood.Record
 	// pend is, per member, the largest score (as log(1 + raw)) of the
 	// current run off the baseline, kept out of the record until the run
@@ -108,6 +111,7 @@ type block struct {
 	cus changepoint.CUSUM
 	ls  levelshift.Detector
 	rb  rangebreak.Detector
+	dn  density.Detector
 	cal [numMembers]likelihood.Record
 }
 
@@ -136,8 +140,12 @@ func (s *Shared) New() *Ensemble {
 		_ = rangebreak.Init(&b.rb, c.RangeBreak)
 		e.rb = &b.rb
 	}
+	if s.mask.Has(Density) {
+		_ = density.Init(&b.dn, c.Density)
+		e.dn = &b.dn
+	}
 	for m := Member(0); m < numMembers; m++ {
-		if s.mask.Has(m) && m != LevelShift && m != RangeBreak {
+		if s.mask.Has(m) && m != LevelShift && m != RangeBreak && m != Density {
 			_ = likelihood.InitRecord(&b.cal[m], c.Calibration)
 			e.cal[m] = &b.cal[m]
 		}
@@ -261,6 +269,10 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 			lv.Fire = false
 		}
 	}
+	var ds density.Score
+	if e.dn != nil {
+		ds = e.dn.Update(e.excursion(&rs, x, unit))
+	}
 	// The point is at the carrying level while the other baselines learned
 	// an idle stretch below it: not theirs to alert on (Config.LevelShift).
 	// Not while their own alert is on and held out of them (Config.Hold):
@@ -362,6 +374,12 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	along := e.awayTS != 0 && !e.al.Firing && r.Z >= c.MinZ && ts-e.awayTS < e.sea.Period() &&
 		(x-r.Expected)*float64(e.awaySide) > 0 && !offRecent(c, &rs, x, unit)
 	e.alert(ts, x, r, vetoed, bs.Break, calm, along)
+	if ds.Fire && !e.al.Firing && e.cooled() {
+		// Excursions closer together than ever (Config.Density), after
+		// the other members had their say on the point.
+		e.onset(ts, r, Density)
+		r.Firing, r.Peak = true, e.al.Peak
+	}
 	if r.Transition == Fired {
 		e.echo = stale
 	}
@@ -659,7 +677,7 @@ func (e *Ensemble) alert(ts int64, x float64, r *Result, vetoed, brk, calm, alon
 			e.al.Above, e.armed = 0, false
 		}
 		confirmed := int(e.al.Above) >= c.Confirm || c.SpikeZ > 0 && e.al.Above > 0 && r.Z >= c.SpikeZ
-		cooled := e.lastOnset == 0 || e.n-e.lastOnset >= uint64(c.Cooldown) || e.rep.dwarfs(c.Repeat, e.runDev, e.lastOnset)
+		cooled := e.cooled() || e.rep.dwarfs(c.Repeat, e.runDev, e.lastOnset)
 		// A confirmed run no farther off than the series' last alerts is
 		// its habit, whether it broke a record or not: those alerts stay
 		// in memory as if they had just fired (RepeatConfig).
@@ -668,7 +686,7 @@ func (e *Ensemble) alert(ts int64, x float64, r *Result, vetoed, brk, calm, alon
 			e.rep.renew(c.Repeat, e.n)
 		}
 		if brk && !vetoed && !along && cooled && (r.Z >= c.MinZ || calm) && !((c.MinZ == 0 || e.armed) && confirmed) {
-			e.breakOnset(ts, r)
+			e.onset(ts, r, RangeBreak)
 		} else if (c.MinZ == 0 || e.armed) && confirmed && cooled && !habit && !along {
 			if c.MinZ > 0 {
 				e.rep.remember(c.Repeat, e.runDev, e.n)
@@ -738,14 +756,38 @@ func (e *Ensemble) Firing() bool { return e.al.Firing }
 // Peak returns the best score of the current (or last) alert.
 func (e *Ensemble) Peak() float64 { return e.al.Peak }
 
-// breakOnset fires an alert on a range break: its score is at least Fire,
-// its cause range_break and the members that reached Fire on the point.
-func (e *Ensemble) breakOnset(ts int64, r *Result) {
+// onset fires an alert on member m's own verdict (a range break, a
+// density): its score is at least Fire, its cause m and the members that
+// reached Fire on the point, its top member m.
+func (e *Ensemble) onset(ts int64, r *Result, m Member) {
 	e.al.Fire(ts, max(r.Score, e.sh.cfg.Fire))
 	e.lastOnset, e.armed = e.n, false
 	e.pend = [numMembers]float64{} // the incident stays out of the records
 	r.Transition = Fired
-	r.Cause, r.CauseTop = r.Fired|1<<RangeBreak, RangeBreak
+	r.Cause, r.CauseTop = r.Fired|1<<m, m
+}
+
+// cooled reports whether Cooldown points have passed since the last
+// onset, or there was none.
+func (e *Ensemble) cooled() bool {
+	return e.lastOnset == 0 || e.n-e.lastOnset >= uint64(e.sh.cfg.Cooldown)
+}
+
+// excursion reports whether x is off the series' recent points (the
+// robust baseline rs, warmed up) by MinZ of its sigmas (BandZ without the
+// gate), a sigma of at least unit (Config.WholeUnits), on the side
+// Config.Direction alerts on: what the density member counts. With no
+// spread at all, any other value is off.
+func (e *Ensemble) excursion(rs *robustz.Score, x, unit float64) bool {
+	c := &e.sh.cfg
+	if !rs.WarmedUp {
+		return false
+	}
+	d := x - rs.Median
+	if e.sh.side != 0 && d*float64(e.sh.side) < 0 {
+		return false
+	}
+	return d != 0 && math.Abs(d) >= cmp.Or(c.MinZ, c.BandZ)*max(rs.Sigma, unit)
 }
 
 // StateBytes returns the bytes of state this series keeps.
@@ -758,6 +800,9 @@ func (e *Ensemble) StateBytes() int {
 	}
 	if e.rb != nil {
 		n += e.rb.StateBytes()
+	}
+	if e.dn != nil {
+		n += e.dn.StateBytes()
 	}
 	if e.ls != nil {
 		n += e.ls.StateBytes()

@@ -200,8 +200,10 @@ const multivarPrefix = "multivar/"
 // statistical ones and level_shift, so a link that drops to near zero or a
 // rate that jumps by an order of magnitude alerts from a series' first
 // points and every time, and an idle stretch does not turn traffic into an
-// alarm.
-var DefaultDetectors = []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift"}
+// alarm; and density, so error bursts that start coming every few minutes
+// where they came a few times a day alert, each burst no larger than the
+// ones before (ensemble.Config.Density).
+var DefaultDetectors = []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift", "density"}
 
 // DefaultGaugeDetectors are the default members of a gauge's ensemble,
 // except a hardware sensor reading's (SensorGauge, which keeps
@@ -212,7 +214,7 @@ var DefaultDetectors = []string{"robust_z", "ewma", "seasonal", "cusum", "level_
 // A sensor (temperature, fan, power supply, optics) drifts with ambient
 // temperature and load and wears slowly (the maintain stage's); its new
 // extreme within the band is not an incident.
-var DefaultGaugeDetectors = []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift", "range_break"}
+var DefaultGaugeDetectors = []string{"robust_z", "ewma", "seasonal", "cusum", "level_shift", "range_break", "density"}
 
 // SensorPrefix starts OpenConfig's platform metrics, whose gauges are
 // hardware sensor readings (SensorGauge).

@@ -62,4 +62,5 @@ const (
 	TagKNNCAD
 	TagRangeBreak
 	TagLevelShift
+	TagDensity
 )

@@ -1,0 +1,144 @@
+// Package density finds a series' excursions coming closer together than
+// they ever have: error bursts on a link that come every few minutes where
+// they came twice a day (an optic wearing out, a cable working loose), a
+// job's spikes arriving out of turn. Each excursion on its own can be the
+// series' normal, no farther off than the ones before it; what changed is
+// how often they come.
+//
+// The detector is told, point by point, whether the point is off the
+// series' baseline (an excursion; the caller decides how far off is off).
+// An excursion's first point is an onset; a run of points off is one
+// onset. The span of the last Onsets onsets is the number of points from
+// the first of them to the last. After Warm onsets, the tightest such span
+// seen is the series' record; an onset whose span is at most the record
+// over Tighter fires. The record never fades: a series whose excursions
+// come at random sets tighter records as time goes on (the tightest of
+// more spans), so breaking it by Tighter times grows rarer the longer the
+// series runs, and a series whose excursions ever came in a cluster (an
+// incident's run of onsets) never fires for density again at that
+// spacing. Only the points up to an onset decide it.
+package density
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/telekernel/telekernel/internal/cfgcheck"
+)
+
+// Defaults of Config.
+const (
+	DefaultOnsets  = 4
+	DefaultTighter = 4
+	DefaultWarm    = 16
+)
+
+// MaxOnsets bounds Config.Onsets.
+const MaxOnsets = 8
+
+// Config configures a Detector. The zero value is the default.
+type Config struct {
+	// Onsets is how many excursion onsets a span covers (2 to MaxOnsets):
+	// the last Onsets onsets must come Tighter times closer together than
+	// any Onsets consecutive ones before. Default DefaultOnsets.
+	Onsets int `yaml:"onsets"`
+	// Tighter is how many times shorter than the record a span must be to
+	// fire (at least 1). Default DefaultTighter.
+	Tighter float64 `yaml:"tighter"`
+	// Warm is how many onsets are seen before a span can fire (at least
+	// Onsets): the record of the first ones is the series' spacing.
+	// Default DefaultWarm.
+	Warm int `yaml:"warm"`
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	cfgcheck.Default(&c.Onsets, DefaultOnsets)
+	cfgcheck.Default(&c.Tighter, DefaultTighter)
+	cfgcheck.Default(&c.Warm, max(DefaultWarm, c.Onsets))
+	return c
+}
+
+// Validate reports a configuration that cannot work.
+func (c Config) Validate() error {
+	c = c.WithDefaults()
+	switch {
+	case c.Onsets < 2 || c.Onsets > MaxOnsets:
+		return fmt.Errorf("onsets: %d must be in [2, %d]", c.Onsets, MaxOnsets)
+	case !(c.Tighter >= 1) || c.Tighter > 1e6:
+		return fmt.Errorf("tighter: %g must be in [1, 1e6]", c.Tighter)
+	case c.Warm < c.Onsets || c.Warm > 1<<20:
+		return fmt.Errorf("warm: %d must be in [onsets (%d), 2^20]", c.Warm, c.Onsets)
+	}
+	return nil
+}
+
+// Score is the verdict on one point.
+type Score struct {
+	// Onset is true when the point starts an excursion.
+	Onset bool
+	// Fire is true on an onset whose span is at most Record/Tighter.
+	Fire bool
+	// Span is, on an onset, the points from the first of the last Onsets
+	// onsets to this one (0 before Onsets onsets); Record the tightest
+	// span before this one (0 before there was one).
+	Span, Record uint64
+	// WarmedUp is true once Warm onsets have been seen.
+	WarmedUp bool
+}
+
+// Detector is the density detector of one series. It is not safe for
+// concurrent use.
+type Detector struct {
+	cfg    Config
+	n      uint64            // points seen
+	onsets uint64            // onsets seen
+	last   [MaxOnsets]uint64 // n at the latest onsets, a ring indexed by onsets mod Onsets
+	record uint64            // the tightest span (0: none yet)
+	off    bool              // the latest point was off the baseline
+}
+
+// New returns a detector with cfg's defaults applied.
+func New(cfg Config) (*Detector, error) {
+	d := &Detector{}
+	return d, Init(d, cfg)
+}
+
+// Init resets d to a fresh detector of cfg (with its defaults), so a
+// caller can embed one without a separate allocation.
+func Init(d *Detector, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	*d = Detector{cfg: cfg.WithDefaults()}
+	return nil
+}
+
+// Update takes the next point: off tells whether it is off the series'
+// baseline.
+func (d *Detector) Update(off bool) Score {
+	d.n++
+	onset := off && !d.off
+	d.off = off
+	if !onset {
+		return Score{WarmedUp: d.onsets >= uint64(d.cfg.Warm)}
+	}
+	k := uint64(d.cfg.Onsets)
+	d.last[d.onsets%k] = d.n
+	d.onsets++
+	s := Score{Onset: true, Record: d.record, WarmedUp: d.onsets >= uint64(d.cfg.Warm)}
+	if d.onsets < k {
+		return s
+	}
+	// The oldest of the last Onsets onsets is the next slot to be written.
+	s.Span = d.n - d.last[d.onsets%k]
+	s.Fire = s.WarmedUp && d.record > 0 && float64(s.Span)*d.cfg.Tighter <= float64(d.record)
+	if d.record == 0 || s.Span < d.record {
+		d.record = s.Span
+	}
+	return s
+}
+
+// StateBytes returns the bytes of state the detector keeps: its
+// configuration, counts, ring and record.
+func (d *Detector) StateBytes() int { return int(unsafe.Sizeof(*d)) }
