@@ -139,6 +139,13 @@ func (d *Detector) Update(off bool) Score {
 	return s
 }
 
+// Record returns the tightest span of Onsets consecutive onsets seen (0
+// before there was one): after an onset that fired, that onset's span.
+func (d *Detector) Record() uint64 { return d.record }
+
+// Config returns the configuration with its defaults.
+func (d *Detector) Config() Config { return d.cfg }
+
 // StateBytes returns the bytes of state the detector keeps: its
 // configuration, counts, ring and record.
 func (d *Detector) StateBytes() int { return int(unsafe.Sizeof(*d)) }

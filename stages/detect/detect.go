@@ -516,13 +516,23 @@ func (d *Stage) emit(emit func(*kgo.Record), st *seriesState, t detections.Trans
 	// The incident's severity, on the firing and the resolved event.
 	det.Severity = cfg.Severity(r.Peak)
 	det.Observed, det.Expected, det.Band = x, r.Expected, schemas.Band{Lower: r.Lower, Upper: r.Upper}
-	det.Annotations["description"] = fmt.Sprintf("observed %.6g, expected %.6g in [%.6g, %.6g] (%.1f sigma, score %.3f); fired by %s%s",
-		x, r.Expected, r.Lower, r.Upper, r.Z, score, strings.Join(d.names, ", "), d.explain(iface, t.TS))
+	det.Annotations["description"] = fmt.Sprintf("observed %.6g, expected %.6g in [%.6g, %.6g] (%.1f sigma, score %.3f); fired by %s%s%s",
+		x, r.Expected, r.Lower, r.Upper, r.Z, score, strings.Join(d.names, ", "), spacing(st, t), d.explain(iface, t.TS))
 	k := t.Series
 	d.log.Info("detection", "state", det.State, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
 		"event_time", det.EventTime, "observed", x, "expected", r.Expected, "z", r.Z, "score", r.Score,
 		"detectors", det.Detectors, "severity", det.Severity)
 	return d.det.Send(emit, det)
+}
+
+// spacing says, on the firing transition of a density alert, how close
+// together the excursions came ("" otherwise).
+func spacing(st *seriesState, t detections.Transition) string {
+	if !t.Firing || st.top != ensemble.Density {
+		return ""
+	}
+	n, span := st.e.Spacing()
+	return fmt.Sprintf("; its last %d excursions within %d samples, closer together than ever before", n, span)
 }
 
 // emitGroup emits a multivariate detection: observed is the squared
