@@ -8,6 +8,13 @@ import (
 	"github.com/telekernel/telekernel/detectors/internal/enc"
 )
 
+// The density member's record, when it is a member, comes last, after
+// range_break's, in a record of any version from 5 on; a record without
+// it (written before the member existed, or while it was not a member)
+// restores it cold, and one with it but without range_break's restores
+// range_break cold, without a version of their own: the records are
+// told apart by their tags.
+//
 // stateVersion 10 added, after version 9's fields (the waiting point then
 // written as it is), whether a point waits, and the latest incident's
 // stretch away from the level (Ensemble.awayTS: its start, its side and
