@@ -88,14 +88,19 @@ type Score struct {
 }
 
 // Detector is the density detector of one series. It is not safe for
-// concurrent use.
+// concurrent use. It keeps 64 bytes: the points it counts are read modulo
+// 2^32 (a span of more points than that, 1 361 years at 10 s, would wrap),
+// and the onsets only up to Warm.
 type Detector struct {
-	cfg    Config
-	n      uint64            // points seen
-	onsets uint64            // onsets seen
-	last   [MaxOnsets]uint64 // n at the latest onsets, a ring indexed by onsets mod Onsets
-	record uint64            // the tightest span (0: none yet)
-	off    bool              // the latest point was off the baseline
+	n       uint64            // points seen
+	tighter float64           // Config.Tighter
+	last    [MaxOnsets]uint32 // n mod 2^32 at the latest onsets, a ring
+	seen    uint32            // onsets seen, up to warm
+	record  uint32            // the tightest span (0: none yet)
+	warm    uint32            // Config.Warm
+	k       uint8             // Config.Onsets
+	next    uint8             // the ring's slot for the next onset: the oldest of the last k
+	off     bool              // the latest point was off the baseline
 }
 
 // New returns a detector with cfg's defaults applied.
@@ -110,7 +115,8 @@ func Init(d *Detector, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	*d = Detector{cfg: cfg.WithDefaults()}
+	cfg = cfg.WithDefaults()
+	*d = Detector{tighter: cfg.Tighter, warm: uint32(cfg.Warm), k: uint8(cfg.Onsets)}
 	return nil
 }
 
@@ -121,30 +127,34 @@ func (d *Detector) Update(off bool) Score {
 	onset := off && !d.off
 	d.off = off
 	if !onset {
-		return Score{WarmedUp: d.onsets >= uint64(d.cfg.Warm)}
+		return Score{WarmedUp: d.seen >= d.warm}
 	}
-	k := uint64(d.cfg.Onsets)
-	d.last[d.onsets%k] = d.n
-	d.onsets++
-	s := Score{Onset: true, Record: d.record, WarmedUp: d.onsets >= uint64(d.cfg.Warm)}
-	if d.onsets < k {
+	d.last[d.next] = uint32(d.n)
+	if d.next++; d.next == d.k {
+		d.next = 0
+	}
+	d.seen = min(d.seen+1, d.warm)
+	s := Score{Onset: true, Record: uint64(d.record), WarmedUp: d.seen >= d.warm}
+	if d.seen < uint32(d.k) {
 		return s
 	}
-	// The oldest of the last Onsets onsets is the next slot to be written.
-	s.Span = d.n - d.last[d.onsets%k]
-	s.Fire = s.WarmedUp && d.record > 0 && float64(s.Span)*d.cfg.Tighter <= float64(d.record)
-	if d.record == 0 || s.Span < d.record {
-		d.record = s.Span
+	// The next slot to be written holds the oldest of the last k onsets,
+	// this one included: the span is k−1 gaps, in wrapping arithmetic.
+	span := uint32(d.n) - d.last[d.next]
+	s.Span = uint64(span)
+	s.Fire = s.WarmedUp && d.record > 0 && float64(span)*d.tighter <= float64(d.record)
+	if d.record == 0 || span < d.record {
+		d.record = span
 	}
 	return s
 }
 
 // Record returns the tightest span of Onsets consecutive onsets seen (0
 // before there was one): after an onset that fired, that onset's span.
-func (d *Detector) Record() uint64 { return d.record }
+func (d *Detector) Record() uint64 { return uint64(d.record) }
 
-// Config returns the configuration with its defaults.
-func (d *Detector) Config() Config { return d.cfg }
+// Onsets returns how many onsets a span covers (Config.Onsets).
+func (d *Detector) Onsets() int { return int(d.k) }
 
 // StateBytes returns the bytes of state the detector keeps: its
 // configuration, counts, ring and record.

@@ -158,3 +158,27 @@ func TestValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWrap: the ring keeps points modulo 2^32, so a series whose point
+// count crosses 2^32 in the middle of its spikes fires where one that
+// starts at 0 does.
+func TestWrap(t *testing.T) {
+	off := append(spikes(2100, 100, 1, 7), 2006, 2011, 2016)
+	slices.Sort(off)
+	d, _ := New(Config{})
+	d.n = 1<<32 - 1500 // its point 1 is 2^32 − 1499
+	if got := feed(t, d, 2100, off); !slices.Equal(got, []int{2016}) {
+		t.Fatalf("across 2^32: fired at %v, want [2016]", got)
+	}
+	if d.Record() != 15 {
+		t.Fatalf("record %d, want 15", d.Record())
+	}
+}
+
+// TestSize: the detector keeps 64 bytes.
+func TestSize(t *testing.T) {
+	d, _ := New(Config{})
+	if n := d.StateBytes(); n != 64 {
+		t.Fatalf("%d bytes, want 64", n)
+	}
+}

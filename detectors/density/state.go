@@ -2,7 +2,7 @@ package density
 
 import (
 	"fmt"
-	"slices"
+	"math"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
 )
@@ -11,23 +11,24 @@ const stateVersion = 1
 
 // MarshalBinary encodes the state: a kind tag, a version byte, the
 // configuration (so a record never restores into a detector of another
-// shape), the points and onsets seen, the latest onsets, the record and
-// whether the latest point was off. A restored detector scores bit for
-// bit like the original.
+// shape), the points seen, the onsets seen (up to warm), the ring's next
+// slot and its Onsets entries, the record and whether the latest point
+// was off. A restored detector scores bit for bit like the original.
 func (d *Detector) MarshalBinary() ([]byte, error) { return d.AppendBinary(nil) }
 
 // AppendBinary appends the encoded state to dst.
 func (d *Detector) AppendBinary(dst []byte) ([]byte, error) {
 	dst = enc.AppendHeader(dst, enc.TagDensity, stateVersion)
-	dst = enc.AppendU(dst, uint64(d.cfg.Onsets))
-	dst = enc.AppendF64(dst, d.cfg.Tighter)
-	dst = enc.AppendU(dst, uint64(d.cfg.Warm))
+	dst = enc.AppendU(dst, uint64(d.k))
+	dst = enc.AppendF64(dst, d.tighter)
+	dst = enc.AppendU(dst, uint64(d.warm))
 	dst = enc.AppendU(dst, d.n)
-	dst = enc.AppendU(dst, d.onsets)
-	for _, n := range d.last[:d.cfg.Onsets] {
-		dst = enc.AppendU(dst, n)
+	dst = enc.AppendU(dst, uint64(d.seen))
+	dst = enc.AppendU(dst, uint64(d.next))
+	for _, n := range d.last[:d.k] {
+		dst = enc.AppendU(dst, uint64(n))
 	}
-	dst = enc.AppendU(dst, d.record)
+	dst = enc.AppendU(dst, uint64(d.record))
 	return enc.AppendBool(dst, d.off), nil
 }
 
@@ -36,22 +37,30 @@ func (d *Detector) AppendBinary(dst []byte) ([]byte, error) {
 func (d *Detector) UnmarshalBinary(b []byte) error {
 	r := enc.Reader{B: b}
 	r.Header(enc.TagDensity, stateVersion)
-	onsets, tighter, warm := r.U(), r.F64(), r.U()
-	if r.Err == nil && (onsets != uint64(d.cfg.Onsets) || tighter != d.cfg.Tighter || warm != uint64(d.cfg.Warm)) {
+	k, tighter, warm := r.U(), r.F64(), r.U()
+	if r.Err == nil && (k != uint64(d.k) || tighter != d.tighter || warm != uint64(d.warm)) {
 		return fmt.Errorf("density: state of another configuration (onsets, tighter, warm differ)")
 	}
-	n, seen := r.U(), r.U()
-	var last [MaxOnsets]uint64
-	for i := range d.cfg.Onsets {
-		last[i] = r.U()
+	e := *d
+	bad := false
+	u32 := func() uint32 {
+		v := r.U()
+		bad = bad || v > math.MaxUint32
+		return uint32(v)
 	}
-	record, off := r.U(), r.Bool()
+	e.n, e.seen = r.U(), u32()
+	next := u32()
+	for i := range int(d.k) {
+		e.last[i] = u32()
+	}
+	e.record, e.off = u32(), r.Bool()
 	if err := r.Done(); err != nil {
 		return fmt.Errorf("density: %w", err)
 	}
-	if seen > n || record > n || slices.Max(last[:]) > n {
+	if bad || e.seen > e.warm || next >= uint32(e.k) || uint64(e.seen) > e.n || uint64(e.record) > e.n {
 		return fmt.Errorf("density: state record is malformed")
 	}
-	d.n, d.onsets, d.last, d.record, d.off = n, seen, last, record, off
+	e.next = uint8(next)
+	*d = e
 	return nil
 }

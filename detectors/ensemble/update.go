@@ -774,7 +774,7 @@ func (e *Ensemble) Spacing() (onsets int, span uint64) {
 	if e.dn == nil {
 		return 0, 0
 	}
-	return e.dn.Config().Onsets, e.dn.Record()
+	return e.dn.Onsets(), e.dn.Record()
 }
 
 // cooled reports whether Cooldown points have passed since the last
