@@ -11,12 +11,15 @@
 // onset. The span of the last Onsets onsets is the number of points from
 // the first of them to the last. After Warm onsets, the tightest such span
 // seen is the series' record; an onset whose span is at most the record
-// over Tighter fires. The record never fades: a series whose excursions
-// come at random sets tighter records as time goes on (the tightest of
-// more spans), so breaking it by Tighter times grows rarer the longer the
-// series runs, and a series whose excursions ever came in a cluster (an
-// incident's run of onsets) never fires for density again at that
-// spacing. Only the points up to an onset decide it.
+// over Tighter fires, once: the onsets that follow, while their span stays
+// under the record (an episode), neither fire nor set a record, so the
+// same wear coming back after the part was replaced fires again. The
+// record never fades: a series whose excursions come at random sets
+// tighter records as time goes on (the tightest of more spans), so
+// breaking it by Tighter times grows rarer the longer the series runs,
+// and a series whose excursions came in a cluster before Warm onsets (an
+// incident's run of onsets) needs a tighter one still. Only the points up
+// to an onset decide it.
 package density
 
 import (
@@ -101,6 +104,7 @@ type Detector struct {
 	k       uint8             // Config.Onsets
 	next    uint8             // the ring's slot for the next onset: the oldest of the last k
 	off     bool              // the latest point was off the baseline
+	episode bool              // a span fired and the onsets have not spread out to the record since
 }
 
 // New returns a detector with cfg's defaults applied.
@@ -142,16 +146,36 @@ func (d *Detector) Update(off bool) Score {
 	// this one included: the span is k−1 gaps, in wrapping arithmetic.
 	span := uint32(d.n) - d.last[d.next]
 	s.Span = uint64(span)
+	if d.episode {
+		// The excursions that fired are still coming close together: one
+		// alert for them, and their spacing is no record. The episode
+		// ends when the last k onsets span the record again.
+		d.episode = span < d.record
+		return s
+	}
 	s.Fire = s.WarmedUp && d.record > 0 && float64(span)*d.tighter <= float64(d.record)
-	if d.record == 0 || span < d.record {
+	switch {
+	case s.Fire:
+		d.episode = true
+	case d.record == 0 || span < d.record:
 		d.record = span
 	}
 	return s
 }
 
-// Record returns the tightest span of Onsets consecutive onsets seen (0
-// before there was one): after an onset that fired, that onset's span.
+// Record returns the tightest span of Onsets consecutive onsets seen
+// outside episodes (0 before there was one).
 func (d *Detector) Record() uint64 { return uint64(d.record) }
+
+// Span returns the span of the last Onsets onsets (0 before there were
+// that many): after an onset that fired, the span that fired.
+func (d *Detector) Span() uint64 {
+	if d.seen < uint32(d.k) {
+		return 0
+	}
+	latest := d.last[(int(d.next)+int(d.k)-1)%int(d.k)]
+	return uint64(latest - d.last[d.next])
+}
 
 // Onsets returns how many onsets a span covers (Config.Onsets).
 func (d *Detector) Onsets() int { return int(d.k) }

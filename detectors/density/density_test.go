@@ -37,9 +37,9 @@ func spikes(n, period int, at ...int) []int {
 
 // TestCloser: spikes twice every 100 points (at 1 and 7 of each hundred),
 // then three more among them (2006, 2011, 2016; 2006 and 2007 are one
-// run): the last four onsets span 15 points against a record of 106, and
-// the fourth fires, once. Spikes every 5 points from then on are the new
-// record and fire nothing more.
+// run): the last four onsets span 15 points against a record of 104, and
+// the fourth fires, once. Spikes every 5 points from then on are the same
+// episode and fire nothing more.
 func TestCloser(t *testing.T) {
 	d, err := New(Config{})
 	if err != nil {
@@ -57,7 +57,7 @@ func TestCloser(t *testing.T) {
 		}
 	}
 	if got != nil {
-		t.Fatalf("spikes every 5 points after a record of 15: fired at %v", got)
+		t.Fatalf("spikes every 5 points after the alert: fired at %v", got)
 	}
 }
 
@@ -170,8 +170,8 @@ func TestWrap(t *testing.T) {
 	if got := feed(t, d, 2100, off); !slices.Equal(got, []int{2016}) {
 		t.Fatalf("across 2^32: fired at %v, want [2016]", got)
 	}
-	if d.Record() != 15 {
-		t.Fatalf("record %d, want 15", d.Record())
+	if d.Span() != 15 || d.Record() != 104 {
+		t.Fatalf("span %d, record %d; want 15 and 104 (1906 to 2010)", d.Span(), d.Record())
 	}
 }
 
@@ -180,5 +180,17 @@ func TestSize(t *testing.T) {
 	d, _ := New(Config{})
 	if n := d.StateBytes(); n != 64 {
 		t.Fatalf("%d bytes, want 64", n)
+	}
+}
+
+// TestAgain: the same three extra spikes a second time, after the spikes
+// went back to twice every 100 points (the part replaced, then wearing
+// out again), fire again: the episode's spans set no record.
+func TestAgain(t *testing.T) {
+	off := append(spikes(4100, 100, 1, 7), 2006, 2011, 2016, 4006, 4011, 4016)
+	slices.Sort(off)
+	d, _ := New(Config{})
+	if got := feed(t, d, 4100, off); !slices.Equal(got, []int{2016, 4016}) {
+		t.Fatalf("fired at %v, want [2016 4016]", got)
 	}
 }

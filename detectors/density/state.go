@@ -12,8 +12,8 @@ const stateVersion = 1
 // MarshalBinary encodes the state: a kind tag, a version byte, the
 // configuration (so a record never restores into a detector of another
 // shape), the points seen, the onsets seen (up to warm), the ring's next
-// slot and its Onsets entries, the record and whether the latest point
-// was off. A restored detector scores bit for bit like the original.
+// slot and its Onsets entries, the record, whether the latest point was
+// off and whether an episode is on. A restored detector scores bit for bit like the original.
 func (d *Detector) MarshalBinary() ([]byte, error) { return d.AppendBinary(nil) }
 
 // AppendBinary appends the encoded state to dst.
@@ -29,7 +29,8 @@ func (d *Detector) AppendBinary(dst []byte) ([]byte, error) {
 		dst = enc.AppendU(dst, uint64(n))
 	}
 	dst = enc.AppendU(dst, uint64(d.record))
-	return enc.AppendBool(dst, d.off), nil
+	dst = enc.AppendBool(dst, d.off)
+	return enc.AppendBool(dst, d.episode), nil
 }
 
 // UnmarshalBinary restores a state written by a detector of the same
@@ -53,7 +54,7 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	for i := range int(d.k) {
 		e.last[i] = u32()
 	}
-	e.record, e.off = u32(), r.Bool()
+	e.record, e.off, e.episode = u32(), r.Bool(), r.Bool()
 	if err := r.Done(); err != nil {
 		return fmt.Errorf("density: %w", err)
 	}

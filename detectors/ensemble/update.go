@@ -767,14 +767,15 @@ func (e *Ensemble) onset(ts int64, r *Result, m Member) {
 	r.Cause, r.CauseTop = r.Fired|1<<m, m
 }
 
-// Spacing returns the density member's onsets per span and its record,
-// the tightest span of that many onsets in points (after its alert fired,
-// the span that fired it); 0, 0 without the member (Config.Density).
-func (e *Ensemble) Spacing() (onsets int, span uint64) {
+// Spacing returns the density member's onsets per span, the span in
+// points of its latest that many onsets (after its alert fired, the span
+// that fired it) and its record, the tightest span before; zeros without
+// the member (Config.Density).
+func (e *Ensemble) Spacing() (onsets int, span, record uint64) {
 	if e.dn == nil {
-		return 0, 0
+		return 0, 0, 0
 	}
-	return e.dn.Onsets(), e.dn.Record()
+	return e.dn.Onsets(), e.dn.Span(), e.dn.Record()
 }
 
 // cooled reports whether Cooldown points have passed since the last

@@ -531,8 +531,8 @@ func spacing(st *seriesState, t detections.Transition) string {
 	if !t.Firing || st.top != ensemble.Density {
 		return ""
 	}
-	n, span := st.e.Spacing()
-	return fmt.Sprintf("; its last %d excursions within %d samples, closer together than ever before", n, span)
+	n, span, record := st.e.Spacing()
+	return fmt.Sprintf("; its last %d excursions within %d samples, where %d had been the closest", n, span, record)
 }
 
 // emitGroup emits a multivariate detection: observed is the squared

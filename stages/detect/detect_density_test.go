@@ -68,7 +68,7 @@ func TestDetectErrorBurstsCloser(t *testing.T) {
 		}
 		d := fired[0].Annotations["description"]
 		t.Logf("fired at %v: %s", at, d)
-		if !strings.Contains(d, "its last 4 excursions within") {
+		if !strings.Contains(d, "its last 4 excursions within") || !strings.Contains(d, "had been the closest") {
 			t.Errorf("description %q says nothing of the spacing", d)
 		}
 	}
