@@ -76,20 +76,6 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Score is the verdict on one point.
-type Score struct {
-	// Onset is true when the point starts an excursion.
-	Onset bool
-	// Fire is true on an onset whose span is at most Record/Tighter.
-	Fire bool
-	// Span is, on an onset, the points from the first of the last Onsets
-	// onsets to this one (0 before Onsets onsets); Record the tightest
-	// span before this one (0 before there was one).
-	Span, Record uint64
-	// WarmedUp is true once Warm onsets have been seen.
-	WarmedUp bool
-}
-
 // Detector is the density detector of one series. It is not safe for
 // concurrent use. It keeps 64 bytes: the points it counts are read modulo
 // 2^32 (a span of more points than that, 1 361 years at 10 s, would wrap),
@@ -125,42 +111,39 @@ func Init(d *Detector, cfg Config) error {
 }
 
 // Update takes the next point: off tells whether it is off the series'
-// baseline.
-func (d *Detector) Update(off bool) Score {
+// baseline. It reports whether the point fires: an onset, after Warm of
+// them, whose span is at most the record over Tighter, outside an episode.
+func (d *Detector) Update(off bool) bool {
 	d.n++
 	onset := off && !d.off
 	d.off = off
 	if !onset {
-		return Score{WarmedUp: d.seen >= d.warm}
+		return false
 	}
 	d.last[d.next] = uint32(d.n)
 	if d.next++; d.next == d.k {
 		d.next = 0
 	}
 	d.seen = min(d.seen+1, d.warm)
-	s := Score{Onset: true, Record: uint64(d.record), WarmedUp: d.seen >= d.warm}
 	if d.seen < uint32(d.k) {
-		return s
+		return false
 	}
-	// The next slot to be written holds the oldest of the last k onsets,
-	// this one included: the span is k−1 gaps, in wrapping arithmetic.
-	span := uint32(d.n) - d.last[d.next]
-	s.Span = uint64(span)
+	span := uint32(d.Span())
 	if d.episode {
 		// The excursions that fired are still coming close together: one
 		// alert for them, and their spacing is no record. The episode
 		// ends when the last k onsets span the record again.
 		d.episode = span < d.record
-		return s
+		return false
 	}
-	s.Fire = s.WarmedUp && d.record > 0 && float64(span)*d.tighter <= float64(d.record)
+	fire := d.seen >= d.warm && d.record > 0 && float64(span)*d.tighter <= float64(d.record)
 	switch {
-	case s.Fire:
+	case fire:
 		d.episode = true
 	case d.record == 0 || span < d.record:
 		d.record = span
 	}
-	return s
+	return fire
 }
 
 // Record returns the tightest span of Onsets consecutive onsets seen
@@ -168,7 +151,9 @@ func (d *Detector) Update(off bool) Score {
 func (d *Detector) Record() uint64 { return uint64(d.record) }
 
 // Span returns the span of the last Onsets onsets (0 before there were
-// that many): after an onset that fired, the span that fired.
+// that many): after an onset that fired, the span that fired. The slot
+// the next onset goes to holds the oldest of them, and the points are
+// read modulo 2^32.
 func (d *Detector) Span() uint64 {
 	if d.seen < uint32(d.k) {
 		return 0

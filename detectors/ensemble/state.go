@@ -242,16 +242,10 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	var buf [maxParts]appender
 	parts := e.parts(version, buf[:0])
 	for i, p := range parts {
-		if len(rest) == 0 && e.trailing(parts[i:]) {
-			// A record written while range_break or density was not a
-			// member (they are last, in that order), or before density
-			// was one: the member starts cold, as range_break from a
-			// version 1–4 record.
-			break
-		}
-		if e.dn != nil && e.rb != nil && p == appender(e.rb) && i == len(parts)-2 && len(rest) > 4 && rest[4] == enc.TagDensity {
-			// A record written while density was a member and range_break
-			// was not: range_break starts cold.
+		if tag, ok := e.trailing(parts[i:]); ok && (len(rest) < 5 || rest[4] != tag) {
+			// range_break or density, which come last, and the record
+			// lacks it (written while it was not a member, or before
+			// density was one): the member starts cold.
 			continue
 		}
 		if len(rest) < 4 {
@@ -279,15 +273,19 @@ func (e *Ensemble) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
-// trailing reports whether ps are members that a record may lack: the
-// last ones, range_break and density.
-func (e *Ensemble) trailing(ps []appender) bool {
+// trailing reports whether ps are members that a record may lack, the
+// last ones (range_break, density), and the tag of the first one's
+// record.
+func (e *Ensemble) trailing(ps []appender) (byte, bool) {
 	for _, p := range ps {
 		if p != appender(e.rb) && p != appender(e.dn) {
-			return false
+			return 0, false
 		}
 	}
-	return true
+	if ps[0] == appender(e.rb) {
+		return enc.TagRangeBreak, true
+	}
+	return enc.TagDensity, true
 }
 
 // appendRepeats appends the repeat memory (version 6, Repeat.Count > 0;

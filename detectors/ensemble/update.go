@@ -269,10 +269,7 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 			lv.Fire = false
 		}
 	}
-	var ds density.Score
-	if e.dn != nil {
-		ds = e.dn.Update(e.excursion(&rs, x, unit))
-	}
+	dense := e.dn != nil && e.dn.Update(e.excursion(&rs, x, unit))
 	// The point is at the carrying level while the other baselines learned
 	// an idle stretch below it: not theirs to alert on (Config.LevelShift).
 	// Not while their own alert is on and held out of them (Config.Hold):
@@ -374,7 +371,7 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	along := e.awayTS != 0 && !e.al.Firing && r.Z >= c.MinZ && ts-e.awayTS < e.sea.Period() &&
 		(x-r.Expected)*float64(e.awaySide) > 0 && !offRecent(c, &rs, x, unit)
 	e.alert(ts, x, r, vetoed, bs.Break, calm, along)
-	if ds.Fire && !e.al.Firing && e.cooled() {
+	if dense && !e.al.Firing && e.cooled() {
 		// Excursions closer together than ever (Config.Density), after
 		// the other members had their say on the point.
 		e.onset(ts, r, Density)
