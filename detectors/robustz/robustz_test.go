@@ -336,3 +336,34 @@ func sameScore(a, b Score) bool {
 	return a.WarmedUp == b.WarmedUp && math.Float64bits(a.Z) == math.Float64bits(b.Z) &&
 		math.Float64bits(a.Median) == math.Float64bits(b.Median) && math.Float64bits(a.Sigma) == math.Float64bits(b.Sigma)
 }
+
+// TestLowerBound2: both searches give the first index whose value is at or
+// above the key, as a linear scan does, on every length up to 130, with
+// ties, and with keys below, between, equal to and above the values.
+func TestLowerBound2(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	linear := func(s []float64, x float64) int {
+		for i, v := range s {
+			if v >= x {
+				return i
+			}
+		}
+		return len(s)
+	}
+	for n := 0; n <= 130; n++ {
+		for range 50 {
+			s := make([]float64, n)
+			for i := range s {
+				s[i] = float64(rng.IntN(n/2 + 2)) // ties
+			}
+			slices.Sort(s)
+			for range 20 {
+				x, y := float64(rng.IntN(n/2+4))-1.5, float64(rng.IntN(n/2+4))-1
+				gx, gy := lowerBound2(s, x, y)
+				if wx, wy := linear(s, x), linear(s, y); gx != wx || gy != wy {
+					t.Fatalf("n %d, %v: lowerBound2(%v, %v) = %d, %d, want %d, %d", n, s, x, y, gx, gy, wx, wy)
+				}
+			}
+		}
+	}
+}
