@@ -556,7 +556,13 @@ func (r *Refresh) Decode(b []byte) ([]byte, error) {
 	}
 	late, hasRate, pending := i&refreshLate != 0, i&refreshRate != 0, i&refreshPending != 0
 	i &^= refreshLate | refreshRate | refreshPending
-	if anchor > changed || changes >= refreshMaxChanges || held > math.MaxUint16 || n > RefreshGaps || i >= RefreshGaps || int(n) > len(rd.B) {
+	if anchor > changed || changed > seen {
+		// A change comes no later than the sample it was seen in, and the
+		// period's anchor no later than the change: Update, given a state
+		// out of that order, would move the change before its anchor.
+		return nil, fmt.Errorf("cannot decode counter refresh state: its times are out of order (anchor %d, last change %d, last sample %d)", anchor, changed, seen)
+	}
+	if changes >= refreshMaxChanges || held > math.MaxUint16 || n > RefreshGaps || i >= RefreshGaps || int(n) > len(rd.B) {
 		return nil, fmt.Errorf("cannot decode counter refresh state: held %d, %d gaps at %d, %d bytes left", held, n, i, len(rd.B))
 	}
 	*r = Refresh{seen: seen, changed: changed, anchor: anchor, changes: uint32(changes), held: uint16(held), n: n, i: i, late: late}
