@@ -97,6 +97,9 @@ type Output struct {
 	// device: the device row, the chassis row, port rows, saving rows.
 	Rows      []schemas.PowerRow
 	Residuals []Residual
+	// Unwritable counts the windows that closed without rows: a mean or
+	// an energy of theirs was not finite (see writable).
+	Unwritable int
 }
 
 // Estimator tracks the devices of one input partition: their port state
@@ -266,14 +269,24 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 }
 
 // setReading keeps a PSU reading unless it is no measurement (NaN,
-// infinite or negative: one NaN fitted makes every coefficient of the
-// device model NaN for good) or older than the one held (a late sample).
+// infinite, negative or beyond maxReading: one NaN fitted makes every
+// coefficient of the device model NaN for good) or older than the one held
+// (a late sample).
 func setReading(v *float64, at *int64, f float64, ts int64) {
-	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || ts < *at {
+	if !reading(f) || ts < *at {
 		return
 	}
 	*v, *at = f, ts
 }
+
+// maxReading bounds a PSU reading (watts, volts or amperes; a thousand
+// times more if a device reports milli-units): a value beyond it is no
+// measurement, and fitted it would throw the model's coefficients far out.
+const maxReading = 1e9
+
+// reading reports whether f is a PSU reading setReading keeps: a number
+// from 0 to maxReading.
+func reading(f float64) bool { return f >= 0 && f <= maxReading }
 
 // Flush finishes the open tick of every device and closes the windows that
 // end at or before ts (device time). Call it when a partition is idle or at
@@ -375,6 +388,24 @@ func (e *Estimator) finishTick(d *device, ts int64) {
 		p.wUtil += u
 		p.wN++
 	}
+	if !d.sumsFinite() {
+		e.dropWindow(d) // see writable; its changelog record stays readable
+	}
+}
+
+// sumsFinite reports whether every sum of d's window is finite.
+func (d *device) sumsFinite() bool {
+	for _, v := range [...]float64{d.measSum, d.modSum, d.modOnMeas, d.energyMeas, d.energyMod, d.baseSum} {
+		if !finite(v) {
+			return false
+		}
+	}
+	for _, p := range d.ports {
+		if !finite(p.wW) || !finite(p.wUtil) {
+			return false
+		}
+	}
+	return true
 }
 
 func (e *Estimator) closeWindow(d *device) {
@@ -384,6 +415,11 @@ func (e *Estimator) closeWindow(d *device) {
 		return
 	}
 	hours := float64(d.winEnd-d.win) / 3.6e12
+	if !d.writable(hours) {
+		e.dropWindow(d)
+		return
+	}
+	rows := len(e.out.Rows)
 	row := schemas.PowerRow{WindowStart: d.win, WindowEnd: d.winEnd, Device: d.name, Model: m.name,
 		MeasuredW: math.NaN(), Utilisation: math.NaN(), ResidualZ: math.NaN(), FitPoints: m.points}
 	dev := row
@@ -414,13 +450,53 @@ func (e *Estimator) closeWindow(d *device) {
 		e.out.Rows = append(e.out.Rows, pr)
 	}
 	e.savings(d, row, hours)
+	for _, r := range e.out.Rows[rows:] {
+		if !finite(r.ModelledW) || !finite(r.EnergyWh) {
+			// A port's or a saving's energy beyond a float64 (a model
+			// thrown out by readings): the window's rows are not written,
+			// its residual was scored on the device row, which is finite.
+			clear(e.out.Rows[rows:])
+			e.out.Rows = e.out.Rows[:rows]
+			e.out.Unwritable++
+			break
+		}
+	}
 	e.markDirty(d) // the residual history moved
+	e.resetWindow(d)
+}
+
+// writable reports whether the device row of d's window, whose residual is
+// scored, would be finite: its means, energies and measured share. A
+// window that is not is dropped (dropWindow), so the stage writes no row
+// the schema refuses.
+func (d *device) writable(hours float64) bool {
+	n := float64(d.modN)
+	if !finite(d.modSum/n*hours) || !finite(d.baseSum/n*hours) || !finite(d.energyMod) {
+		return false
+	}
+	return d.measN == 0 || finite(d.measSum) && finite(d.energyMeas) && finite(d.modOnMeas)
+}
+
+// dropWindow drops d's open window without a row (see writable); the
+// device's next tick opens a window at the same aligned start, so the rest
+// of it is written as a window of its own, whose rows count those ticks.
+func (e *Estimator) dropWindow(d *device) {
+	e.out.Unwritable++
+	e.markDirty(d)
+	e.resetWindow(d)
+}
+
+// resetWindow empties d's window sums and closes it.
+func (e *Estimator) resetWindow(d *device) {
 	for _, p := range d.ports {
 		p.wW, p.wUtil, p.wN = 0, 0, 0
 	}
 	d.measSum, d.measN, d.modSum, d.modN, d.modOnMeas, d.energyMeas, d.energyMod, d.baseSum = 0, 0, 0, 0, 0, 0, 0, 0
 	d.winEnd = 0
 }
+
+// finite reports whether v is neither NaN nor infinite.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // scoreResidual scores the window's relative residual against the device's
 // history and records a transition.

@@ -176,6 +176,9 @@ func (m *Model) Predict(x []float64) float64 {
 
 // Update fits one measurement y (W) of feature vector x.
 func (m *Model) Update(x []float64, y float64) {
+	if !finite(y) || !finite(m.Predict(x)) {
+		return // one NaN or infinity fitted would be in every estimate for good
+	}
 	r := y - m.Predict(x)
 	// Residual scale: exponentially weighted, after the first solves.
 	if m.points > 2*m.solveEvery {
@@ -202,6 +205,32 @@ func (m *Model) Update(x []float64, y float64) {
 	if m.sinceSolve >= m.solveEvery || m.points < m.solveEvery {
 		m.Solve()
 	}
+	if !m.finite() {
+		m.reset() // a fit thrown beyond a float64 by its readings starts again
+	}
+}
+
+// finite reports whether every number of the fit is finite.
+func (m *Model) finite() bool {
+	if !finite(m.sigma) {
+		return false
+	}
+	for _, vs := range [][]float64{m.a, m.b, m.theta} {
+		for _, v := range vs {
+			if !finite(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// reset sets the fit back to its priors, as NewModel builds it.
+func (m *Model) reset() {
+	clear(m.a)
+	clear(m.b)
+	copy(m.theta, m.prior)
+	m.sigma, m.points, m.sinceSolve = 2, 0, 0
 }
 
 // Solve solves the normal equations now. Update calls it every solveEvery

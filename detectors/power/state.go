@@ -74,6 +74,17 @@ func (m *Model) RestoreState(b []byte) error {
 	if len(a) != m.n*m.n || len(bb) != m.n || len(th) != m.n {
 		return fmt.Errorf("power: model %s state has the wrong dimensions", m.name)
 	}
+	if !(sigma >= 0) || !finite(sigma) {
+		return fmt.Errorf("power: model %s state has a residual scale of %v", m.name, sigma)
+	}
+	for _, vs := range [][]float64{a, bb, th} {
+		for _, v := range vs {
+			// Update keeps them finite (a fit that is not starts again).
+			if !finite(v) {
+				return fmt.Errorf("power: model %s state holds %v", m.name, v)
+			}
+		}
+	}
 	copy(m.a, a)
 	copy(m.b, bb)
 	copy(m.theta, th)
@@ -205,6 +216,40 @@ func (d *device) readLive(r *enc.Reader, str func() string) {
 	}
 }
 
+// liveErr reports live state that Observe could not have built, and that
+// would write a power row the schema refuses or throw the model's fit out:
+// a window that ends before it starts, a sum or rate that is not finite
+// (finishTick drops a window whose sums are not), a negative count, a PSU reading setReading would not have kept.
+func (d *device) liveErr() error {
+	if d.winEnd != 0 && (d.winEnd <= d.win || d.winEnd-d.win <= 0) {
+		return fmt.Errorf("its window ends (%d) before it starts (%d)", d.winEnd, d.win)
+	}
+	sums := []float64{d.measSum, d.modSum, d.modOnMeas, d.energyMeas, d.energyMod, d.baseSum}
+	counts := []int{d.measN, d.modN}
+	for _, p := range d.ports {
+		sums = append(sums, p.inR, p.outR, p.wW, p.wUtil)
+		counts = append(counts, p.wN)
+	}
+	for _, v := range sums {
+		if !finite(v) {
+			return fmt.Errorf("its window holds a sum or rate of %v", v)
+		}
+	}
+	for _, n := range counts {
+		if n < 0 {
+			return fmt.Errorf("its window counts %d points", n)
+		}
+	}
+	for _, p := range d.psus {
+		for _, v := range []float64{p.v, p.i, p.p} {
+			if !reading(v) {
+				return fmt.Errorf("a PSU reading of %v", v)
+			}
+		}
+	}
+	return nil
+}
+
 // RestoreDeviceState loads a device's state written by AppendDeviceState.
 // Errors wrap ErrIncompatibleState for another state version.
 func (e *Estimator) RestoreDeviceState(name string, b []byte) error {
@@ -238,6 +283,9 @@ func (e *Estimator) RestoreDeviceState(name string, b []byte) error {
 		if errors.Is(err, enc.ErrVersion) {
 			return fmt.Errorf("%w: device %s: %w", ErrIncompatibleState, name, err)
 		}
+		return fmt.Errorf("power: device %s state: %w", name, err)
+	}
+	if err := d.liveErr(); err != nil {
 		return fmt.Errorf("power: device %s state: %w", name, err)
 	}
 	if model == "" {

@@ -168,6 +168,9 @@ func (p *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	}
 	p.devices.Add(int64(e.Devices() - before))
 	out := e.Take()
+	if out.Unwritable > 0 {
+		p.log.Warn("power windows closed without rows: a mean or an energy of theirs is not finite (a PSU reading or a model far out of range)", "partition", r.Partition, "windows", out.Unwritable)
+	}
 	if err := p.emitRows(emit, out.Rows); err != nil {
 		return err
 	}
