@@ -176,10 +176,11 @@ func (m *Model) Predict(x []float64) float64 {
 
 // Update fits one measurement y (W) of feature vector x.
 func (m *Model) Update(x []float64, y float64) {
-	if !finite(y) || !finite(m.Predict(x)) {
+	pred := m.Predict(x)
+	if !finite(y) || !finite(pred) {
 		return // one NaN or infinity fitted would be in every estimate for good
 	}
-	r := y - m.Predict(x)
+	r := y - pred
 	// Residual scale: exponentially weighted, after the first solves.
 	if m.points > 2*m.solveEvery {
 		m.sigma = math.Sqrt(0.999*m.sigma*m.sigma + 0.001*r*r)
