@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"testing"
+
+	"github.com/telekernel/telekernel/backtest/nab/nabtest"
 )
 
 // TestBuiltWithProfile: the binary is built with profile-guided
@@ -41,6 +44,27 @@ func TestBuiltWithProfile(t *testing.T) {
 		}
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s is not cmd/telekernel/default.pgo: the benchmark would time another build than the shipped one", p)
+		}
+	}
+}
+
+// TestProfiledBuildScoresNAB: this package's tests are built with the
+// profile, and eval nab scores what TestNABFit, built without it, holds
+// (73.19, 108 firing detections): the profile changes which calls the
+// compiler inlines, not what the detectors compute (README, "Profile-guided
+// build").
+func TestProfiledBuildScoresNAB(t *testing.T) {
+	data, labels := nabtest.Data(t)
+	code, out, errs := tk(t, "eval", "nab", "--data", data, "--labels", labels)
+	if code != 0 {
+		t.Fatalf("eval nab: exit %d: %s", code, errs)
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`, 108 firing detections\n`),
+		regexp.MustCompile(`telekernel +standard +73\.19 `),
+	} {
+		if !want.MatchString(out) {
+			t.Errorf("eval nab of the profiled build: no %q in\n%s", want, out)
 		}
 	}
 }

@@ -97,8 +97,8 @@ type Output struct {
 	// device: the device row, the chassis row, port rows, saving rows.
 	Rows      []schemas.PowerRow
 	Residuals []Residual
-	// Unwritable counts the windows that closed without rows: a mean or
-	// an energy of theirs was not finite (see writable).
+	// Unwritable counts the windows that closed without rows: a sum or
+	// an energy of theirs was not finite (finishTick, closeWindow).
 	Unwritable int
 }
 
@@ -389,7 +389,9 @@ func (e *Estimator) finishTick(d *device, ts int64) {
 		p.wN++
 	}
 	if !d.sumsFinite() {
-		e.dropWindow(d) // see writable; its changelog record stays readable
+		// Its rows could not be written, nor its changelog record read
+		// back (liveErr).
+		e.dropWindow(d)
 	}
 }
 
@@ -415,10 +417,6 @@ func (e *Estimator) closeWindow(d *device) {
 		return
 	}
 	hours := float64(d.winEnd-d.win) / 3.6e12
-	if !d.writable(hours) {
-		e.dropWindow(d)
-		return
-	}
 	rows := len(e.out.Rows)
 	row := schemas.PowerRow{WindowStart: d.win, WindowEnd: d.winEnd, Device: d.name, Model: m.name,
 		MeasuredW: math.NaN(), Utilisation: math.NaN(), ResidualZ: math.NaN(), FitPoints: m.points}
@@ -452,9 +450,10 @@ func (e *Estimator) closeWindow(d *device) {
 	e.savings(d, row, hours)
 	for _, r := range e.out.Rows[rows:] {
 		if !finite(r.ModelledW) || !finite(r.EnergyWh) {
-			// A port's or a saving's energy beyond a float64 (a model
-			// thrown out by readings): the window's rows are not written,
-			// its residual was scored on the device row, which is finite.
+			// An energy beyond a float64 (a mean times the window's
+			// hours): the window's rows are not written. Its sums are
+			// finite (finishTick), so the device row its residual was
+			// scored on is too.
 			clear(e.out.Rows[rows:])
 			e.out.Rows = e.out.Rows[:rows]
 			e.out.Unwritable++
@@ -465,19 +464,8 @@ func (e *Estimator) closeWindow(d *device) {
 	e.resetWindow(d)
 }
 
-// writable reports whether the device row of d's window, whose residual is
-// scored, would be finite: its means, energies and measured share. A
-// window that is not is dropped (dropWindow), so the stage writes no row
-// the schema refuses.
-func (d *device) writable(hours float64) bool {
-	n := float64(d.modN)
-	if !finite(d.modSum/n*hours) || !finite(d.baseSum/n*hours) || !finite(d.energyMod) {
-		return false
-	}
-	return d.measN == 0 || finite(d.measSum) && finite(d.energyMeas) && finite(d.modOnMeas)
-}
-
-// dropWindow drops d's open window without a row (see writable); the
+// dropWindow drops d's open window without a row, its sums no longer
+// finite (finishTick); the
 // device's next tick opens a window at the same aligned start, so the rest
 // of it is written as a window of its own, whose rows count those ticks.
 func (e *Estimator) dropWindow(d *device) {

@@ -103,8 +103,8 @@ func NewModel(cfg ModelConfig) (*Model, error) {
 	}
 	m.a = make([]float64, m.n*m.n)
 	m.b = make([]float64, m.n)
-	m.theta = append([]float64(nil), m.prior...)
-	m.sigma = 2
+	m.theta = make([]float64, m.n)
+	m.reset()
 	m.m = mat.NewSymDense(m.n, nil)
 	m.rhs = mat.NewVecDense(m.n, nil)
 	m.sol = mat.NewVecDense(m.n, nil)
@@ -226,7 +226,8 @@ func (m *Model) finite() bool {
 	return true
 }
 
-// reset sets the fit back to its priors, as NewModel builds it.
+// reset sets the fit to its priors, with no measurement: NewModel's, and
+// Update's for a fit gone beyond a float64.
 func (m *Model) reset() {
 	clear(m.a)
 	clear(m.b)

@@ -106,8 +106,9 @@ func TestImpossibleLiveState(t *testing.T) {
 		want string
 	}{
 		{device{win: 10, winEnd: 5}, "window ends"},
-		{device{modSum: math.NaN()}, "sum or rate of NaN"},
-		{device{ports: []*port{{inR: math.Inf(1)}}}, "sum or rate of +Inf"},
+		{device{modSum: math.NaN()}, "sum that is not finite"},
+		{device{ports: []*port{{wW: math.Inf(-1)}}}, "sum that is not finite"},
+		{device{ports: []*port{{inR: math.Inf(1)}}}, "rate of +Inf"},
 		{device{measN: -1}, "counts -1 points"},
 		{device{psus: []*psu{{p: 2 * maxReading}}}, "PSU reading"},
 		{device{psus: []*psu{{v: -1}}}, "PSU reading"},

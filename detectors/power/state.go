@@ -224,16 +224,15 @@ func (d *device) liveErr() error {
 	if d.winEnd != 0 && (d.winEnd <= d.win || d.winEnd-d.win <= 0) {
 		return fmt.Errorf("its window ends (%d) before it starts (%d)", d.winEnd, d.win)
 	}
-	sums := []float64{d.measSum, d.modSum, d.modOnMeas, d.energyMeas, d.energyMod, d.baseSum}
+	if !d.sumsFinite() {
+		return errors.New("its window holds a sum that is not finite")
+	}
 	counts := []int{d.measN, d.modN}
 	for _, p := range d.ports {
-		sums = append(sums, p.inR, p.outR, p.wW, p.wUtil)
-		counts = append(counts, p.wN)
-	}
-	for _, v := range sums {
-		if !finite(v) {
-			return fmt.Errorf("its window holds a sum or rate of %v", v)
+		if !finite(p.inR) || !finite(p.outR) {
+			return fmt.Errorf("a port's rate of %v, %v octets/s", p.inR, p.outR)
 		}
+		counts = append(counts, p.wN)
 	}
 	for _, n := range counts {
 		if n < 0 {
