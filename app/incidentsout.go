@@ -61,7 +61,9 @@ func restoreIncidents(ctx context.Context, am *alertmanager.Sink, c *config.Conf
 	if err != nil {
 		return fmt.Errorf("alertmanager: cannot read the incidents from %s: %w", c.Correlate.Topic, err)
 	}
-	am.RestoreIncidents(ins...)
+	if err := am.RestoreIncidents(ctx, ins...); err != nil {
+		log.Warn("the open incidents are restored with their current labels: one whose devices, sites or cause changed since its first post may page again", "err", err)
+	}
 	log.Info("alertmanager bridge restored the open incidents", "open", am.Firing(), "topic", c.Correlate.Topic)
 	return nil
 }

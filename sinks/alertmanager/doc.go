@@ -21,7 +21,7 @@
 // incident id: an incident keeps the labels of its first post for its
 // life, so Alertmanager pages once however the incident grows, and a
 // resolved incident resolves the alert. RestoreIncidents seeds the open
-// ones at start.
+// ones at start, with the labels Alertmanager holds for them.
 //
 // A record that is not a valid detection is returned as an error wrapping
 // schemas.ErrMalformed or schemas.ErrUnknownVersion, so the pipeline.Runner

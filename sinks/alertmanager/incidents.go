@@ -1,7 +1,13 @@
 package alertmanager
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +29,9 @@ const (
 
 // IncidentAlertName is the alertname label of incident alerts.
 const IncidentAlertName = "TelekernelIncident"
+
+// maxAlertsBody bounds the alerts read from Alertmanager at a restore.
+const maxAlertsBody = 64 << 20
 
 // maxMembers is how many member detections the members annotation lists;
 // the rest are counted.
@@ -117,10 +126,71 @@ func membersAnnotation(ev []schemas.Evidence, omitted int) string {
 // of ins (e.g. read from the compacted incidents topic when a process
 // starts), like Restore does for detections; resolved ones remove their
 // alert. The next Flush posts the restored alerts.
-func (s *Sink) RestoreIncidents(ins ...*schemas.Incident) {
+//
+// An open incident's alert keeps the labels Alertmanager holds for it
+// (GET /api/v2/alerts, alertname IncidentAlertName): those of its first
+// post, while ins holds the incident's latest update, whose devices,
+// sites or cause may have changed before the restart; its current labels
+// would be a second alert, and a second page. An incident Alertmanager
+// does not hold takes its current labels. If Alertmanager cannot be read,
+// every incident takes its current labels and the error is returned (the
+// incidents are restored all the same).
+func (s *Sink) RestoreIncidents(ctx context.Context, ins ...*schemas.Incident) error {
+	var posted map[string]map[string]string
+	var err error
+	if slices.ContainsFunc(ins, func(in *schemas.Incident) bool { return in.State == schemas.IncidentOpen }) {
+		posted, err = s.incidentLabels(ctx)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, in := range ins {
-		s.seed(in.ID, in.State == schemas.IncidentOpen, func() alert { return s.incidentEvent(in).alert })
+		s.seed(in.ID, in.State == schemas.IncidentOpen, func() alert {
+			a := s.incidentEvent(in).alert
+			if l, ok := posted[in.ID]; ok {
+				a.Labels = l
+			}
+			return a
+		})
 	}
+	return err
+}
+
+// incidentLabels returns the labels of the incident alerts Alertmanager
+// holds, by incident id; of two alerts of one incident, the one that ends
+// last (the one still posted).
+func (s *Sink) incidentLabels(ctx context.Context) (map[string]map[string]string, error) {
+	q := url.Values{"filter": {fmt.Sprintf("alertname=%q", IncidentAlertName)}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.endpoint+"?"+q.Encode(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("alertmanager %s: %w", s.cfg.URL, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	s.authorize(req)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("alertmanager %s: cannot read the incident alerts it holds: %v", s.cfg.URL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("alertmanager %s: cannot read the incident alerts it holds: HTTP %d: %s", s.cfg.URL, resp.StatusCode, bodySnippet(resp.Body))
+	}
+	var held []alert
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxAlertsBody)).Decode(&held); err != nil {
+		return nil, fmt.Errorf("alertmanager %s: cannot read the incident alerts it holds: %v", s.cfg.URL, err)
+	}
+	labels, ends := map[string]map[string]string{}, map[string]time.Time{}
+	for _, a := range held {
+		id := a.Labels["incident_id"]
+		if a.Labels["alertname"] != IncidentAlertName || id == "" {
+			continue
+		}
+		if e, ok := ends[id]; !ok || a.EndsAt.After(e) {
+			labels[id], ends[id] = a.Labels, a.EndsAt
+		}
+	}
+	return labels, nil
 }

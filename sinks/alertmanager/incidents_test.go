@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +51,7 @@ func TestIncidentAlert(t *testing.T) {
 	if !equalMaps(l, want) {
 		t.Errorf("labels %v, want %v", l, want)
 	}
-	s := newSink(t, Config{URL: "http://127.0.0.1:1", Source: SourceIncidents})
+	s := newSink(t, Config{URL: newFakeAM(t).URL, Source: SourceIncidents})
 	a := s.incidentEvent(in).alert
 	m := a.Annotations["members"]
 	if lines := strings.Split(m, "\n"); len(lines) != maxMembers+1 || lines[maxMembers] != "… and 5 more" || !strings.Contains(lines[0], "inc-a /interfaces/interface/state/oper-status name=Ethernet1 (state, firing)") {
@@ -70,9 +71,72 @@ func TestIncidentAlert(t *testing.T) {
 	if err := s.Add(context.Background(), &kgo.Record{}); err != nil || s.Pending() != 0 {
 		t.Errorf("tombstone: %v, %d pending; want skipped", err, s.Pending())
 	}
-	s.RestoreIncidents(in, incident("gone", "", 1, &t0, t0))
+	if err := s.RestoreIncidents(context.Background(), in, incident("gone", "", 1, &t0, t0)); err != nil {
+		t.Fatal(err)
+	}
 	if s.Firing() != 1 {
 		t.Errorf("restored %d firing, want 1", s.Firing())
+	}
+}
+
+// TestIncidentLabelsAfterRestart posts an open incident, then an update
+// in which a device of another site joined and the cause kind changed
+// (the alert keeps its first labels: one page), then restarts the bridge,
+// which restores the incident's latest update (app.restoreIncidents reads
+// the compacted topic): it posts the labels Alertmanager holds, not the
+// update's, which would be a second alert. Alertmanager unreachable at the
+// restore: the incident is restored with its current labels and the
+// error says so.
+func TestIncidentLabelsAfterRestart(t *testing.T) {
+	am := newFakeAM(t)
+	ctx := context.Background()
+	c := &clock{t: t0}
+	s1 := newSink(t, Config{URL: am.URL, Source: SourceIncidents}, WithClock(c.now))
+	in := incident("inc", "par1", 2, nil, t0)
+	first := IncidentLabels(in)
+	for _, update := range []func(){func() {}, func() {
+		in.Rule = schemas.RuleDevice
+		in.Entities = append(in.Entities, schemas.Entity{Kind: schemas.EntityDevice, Device: "inc-c", Site: "par2"})
+	}} {
+		update()
+		if err := s1.Add(ctx, incidentRecord(t, in)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s1.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if maps.Equal(IncidentLabels(in), first) {
+		t.Fatal("the update did not change the labels")
+	}
+	before := len(am.received())
+	s2 := newSink(t, Config{URL: am.URL, Source: SourceIncidents}, WithClock(c.now))
+	if err := s2.RestoreIncidents(ctx, in, incident("other", "par3", 1, nil, t0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]map[string]string{}
+	for _, p := range am.received() {
+		for _, a := range p {
+			got[a.Labels["incident_id"]] = a.Labels
+		}
+	}
+	if len(am.received()) == before || !maps.Equal(got["inc"], first) {
+		t.Errorf("after the restart incident inc is posted with labels %v, want its first post's %v", got["inc"], first)
+	}
+	if want := IncidentLabels(incident("other", "par3", 1, nil, t0)); !maps.Equal(got["other"], want) {
+		t.Errorf("an incident Alertmanager does not hold: labels %v, want its own %v", got["other"], want)
+	}
+
+	down := newSink(t, Config{URL: "http://127.0.0.1:1", Source: SourceIncidents, Timeout: time.Second})
+	err := down.RestoreIncidents(ctx, in)
+	if err == nil || !strings.Contains(err.Error(), "cannot read the incident alerts it holds") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("Alertmanager down: %v, want one line saying what could not be read", err)
+	}
+	if down.Firing() != 1 {
+		t.Errorf("Alertmanager down: %d restored, want the open incident", down.Firing())
 	}
 }
 
@@ -134,6 +198,18 @@ func TestAlertmanagerIncidentIntegration(t *testing.T) {
 	post(in)
 	if got := active(1); got[0].Fingerprint != first || got[0].Labels["cause_kind"] != schemas.RuleLink || got[0].Annotations["cause_kind"] != schemas.RuleDevice {
 		t.Fatalf("after a device joined: %+v, want the first alert (fingerprint %s) still, the only one", got, first)
+	}
+	// A restarted bridge restores the incident's latest update: the alert
+	// it posts is still the first one.
+	s2 := newSink(t, Config{URL: base, Timeout: 5 * time.Second, Source: SourceIncidents})
+	if err := s2.RestoreIncidents(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := active(1); got[0].Fingerprint != first {
+		t.Fatalf("after a restart: %+v, want the first alert (fingerprint %s) still, the only one", got, first)
 	}
 	end := time.Now().UTC()
 	post(incident(id, "par1", 3, &end, start))

@@ -369,19 +369,7 @@ func (s *Sink) post(ctx context.Context, alerts []alert) error {
 		return fmt.Errorf("alertmanager %s: %w", s.cfg.URL, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "telekernel")
-	if s.cfg.Username != "" {
-		// A password file the operator rewrote is read again here, so a
-		// rotated password needs no restart; one that cannot be read keeps
-		// the value read before (one warning).
-		s.password.Reload()
-		req.SetBasicAuth(s.cfg.Username, s.password.Value().Reveal())
-	}
-	if s.token != nil {
-		// Likewise for a token file.
-		s.token.Reload()
-		req.Header.Set("Authorization", "Bearer "+s.token.Value().Reveal())
-	}
+	s.authorize(req)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		s.metrics.incErrors()
@@ -428,6 +416,23 @@ func (s *Sink) post(ctx context.Context, alerts []alert) error {
 	default:
 		s.metrics.incErrors()
 		return fmt.Errorf("%w: alertmanager %s: unexpected HTTP %d: %s", pipeline.ErrStop, s.cfg.URL, c, msg)
+	}
+}
+
+// authorize sets the User-Agent and the credentials of req.
+func (s *Sink) authorize(req *http.Request) {
+	req.Header.Set("User-Agent", "telekernel")
+	if s.cfg.Username != "" {
+		// A password file the operator rewrote is read again here, so a
+		// rotated password needs no restart; one that cannot be read keeps
+		// the value read before (one warning).
+		s.password.Reload()
+		req.SetBasicAuth(s.cfg.Username, s.password.Value().Reveal())
+	}
+	if s.token != nil {
+		// Likewise for a token file.
+		s.token.Reload()
+		req.Header.Set("Authorization", "Bearer "+s.token.Value().Reveal())
 	}
 }
 

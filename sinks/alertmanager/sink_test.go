@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +38,10 @@ type fakeAM struct {
 func newFakeAM(t *testing.T, statuses ...int) *fakeAM {
 	f := &fakeAM{statuses: statuses}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v2/alerts" && r.Method == http.MethodGet {
+			f.holding(w)
+			return
+		}
 		if r.URL.Path != "/api/v2/alerts" || r.Method != http.MethodPost {
 			http.NotFound(w, r)
 			return
@@ -71,6 +77,21 @@ func newFakeAM(t *testing.T, statuses ...int) *fakeAM {
 	}))
 	t.Cleanup(f.Close)
 	return f
+}
+
+// holding answers a GET of the alerts: the last post of each label set,
+// as Alertmanager holds them (filters are ignored).
+func (f *fakeAM) holding(w http.ResponseWriter) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	held := map[string]alert{}
+	for _, p := range f.posts {
+		for _, a := range p {
+			held[schemas.Fingerprint(a.Labels)] = a
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(slices.Collect(maps.Values(held)))
 }
 
 func (f *fakeAM) received() [][]alert {
