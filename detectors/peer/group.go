@@ -191,10 +191,8 @@ func (m *member) reading(k Kind, metric string, ts int64, v float64) (float64, b
 		return 0, false
 	}
 	m.parts = 0 // one reading per timestamp
-	if !(m.out > 0) || !(in > 0) {
-		return 0, false
-	}
-	return m.out / in, true
+	x := m.out / in
+	return x, x > 0 && !math.IsInf(x, 0) // in > 0, not infinite, and no NaN
 }
 
 // close judges the round's readings and starts the next round.
@@ -225,7 +223,7 @@ func (g *Group) close(out []Change) []Change {
 		if !(ref > 0) {
 			continue
 		}
-		if ev := m.st.update(g.cfg, m.x/ref-1, hold); ev != NoEvent {
+		if ev := m.st.update(g.cfg, min(m.x/ref-1, maxDeparture), hold); ev != NoEvent {
 			out = append(out, g.change(m, ev, ref))
 		}
 	}
@@ -386,9 +384,42 @@ func decodeMember(r *binenc.Reader) (member, error) {
 	if r.Err != nil {
 		return m, fmt.Errorf("%w: %w", errRecord, r.Err)
 	}
-	if missed > math.MaxUint16 || n > math.MaxUint32 || run > math.MaxUint16 || math.IsNaN(m.st.s) || math.IsNaN(m.st.level) || !(m.st.vr >= 0) || !(m.st.vs >= 0) {
+	if missed > math.MaxUint16 || n > math.MaxUint32 || run > math.MaxUint16 || !finite(m.x, m.out, m.volts, m.amps, m.inW) ||
+		!departures(m.st.r1, m.st.r2, m.st.s, m.st.level) || !variances(m.st.vr, m.st.vs) {
 		return m, fmt.Errorf("%w: values out of range", errRecord)
 	}
 	m.missed, m.st.n, m.st.run = uint16(missed), uint32(n), uint16(run)
 	return m, nil
+}
+
+// finite reports whether every value of vs is finite.
+func finite(vs ...float64) bool {
+	for _, v := range vs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// departures reports whether every value of vs is a departure the live
+// path can reach: within [-1, maxDeparture], and so are their means.
+func departures(vs ...float64) bool {
+	for _, v := range vs {
+		if !(v >= -1 && v <= maxDeparture) {
+			return false
+		}
+	}
+	return true
+}
+
+// variances reports whether every value of vs is a variance of such
+// departures.
+func variances(vs ...float64) bool {
+	for _, v := range vs {
+		if !(v >= 0 && v <= (maxDeparture+1)*(maxDeparture+1)) {
+			return false
+		}
+	}
+	return true
 }

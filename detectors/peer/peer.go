@@ -145,8 +145,14 @@ func Classify(metric string) Kind {
 	return None
 }
 
+// maxDeparture bounds a departure: a reading a million times its
+// siblings' is a broken sensor, and departures beyond would overflow the
+// variances (and make a state no restore accepts). A departure is at
+// least -1 (readings are not negative).
+const maxDeparture = 1e6
+
 // stat is one member's judgement of its departures r (its reading over
-// the median of its siblings', minus 1).
+// the median of its siblings', minus 1, at most maxDeparture).
 type stat struct {
 	n      uint32  // rounds judged, saturating
 	r1, r2 float64 // the previous two departures (r1 the latest)

@@ -233,6 +233,49 @@ func TestPeerRoundTrip(t *testing.T) {
 	}
 }
 
+// TestPeerExtremeReadings feeds fans whose readings are finite but a
+// broken sensor's (1e300 rpm beside 1e-300) and a power supply whose
+// output over input overflows: the group's state stays one a restore
+// accepts (FuzzRestoreState found a state that, once a reading moved
+// it, wrote NaN variances no restore took), and a restore refuses records
+// with readings that are not finite or departures beyond maxDeparture.
+func TestPeerExtremeReadings(t *testing.T) {
+	r := newRule(t)
+	g := r.Group(Fan)
+	fans(g, 0, 200, 3, func(i, f int) float64 {
+		return []float64{1e300, 1e-300, 4000 + float64(i%7)}[(f+i)%3]
+	})
+	p := r.Group(PSU)
+	for i := range 50 {
+		ts := int64(i)
+		for _, m := range []string{"name=PSU1", "name=PSU2"} {
+			p.Add(m, schemas.MetricPSUInPower, ts, 1e-300, nil)
+			p.Add(m, schemas.MetricPSUOutPower, ts, 1e300, nil)
+		}
+	}
+	for _, g := range []*Group{g, p} {
+		rec, _ := g.AppendBinary(nil)
+		if _, err := r.Group(g.Kind()).Decode(rec); err != nil {
+			t.Fatalf("%v group: its own state does not restore: %v", g.Kind(), err)
+		}
+	}
+	// A member record of name "a", then its values, with one set to v.
+	for _, tc := range []struct {
+		field int // index of the float among x, out, volts, amps, inW, r1, r2, s, level, vr, vs
+		v     float64
+	}{{0, math.Inf(1)}, {4, math.NaN()}, {5, 2 * maxDeparture}, {7, -1.5}, {8, math.Inf(-1)}, {9, math.Inf(1)}, {10, -1}} {
+		var m Group
+		m.kind = Fan
+		m.members = []member{{name: "a"}}
+		st := &m.members[0]
+		*[]*float64{&st.x, &st.out, &st.volts, &st.amps, &st.inW, &st.st.r1, &st.st.r2, &st.st.s, &st.st.level, &st.st.vr, &st.st.vs}[tc.field] = tc.v
+		rec, _ := m.AppendBinary(nil)
+		if _, err := r.Group(Fan).Decode(rec); err == nil {
+			t.Errorf("a record with value %d set to %v restored", tc.field, tc.v)
+		}
+	}
+}
+
 // TestPeerMemberBytes: MemberBytes covers a member.
 func TestPeerMemberBytes(t *testing.T) {
 	if s := unsafe.Sizeof(member{}); s > MemberBytes {
