@@ -100,7 +100,11 @@ func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 	}
 	for i, stmt := range stmts {
 		if err := s.conn.Exec(ctx, stmt); err != nil {
-			return rep, fmt.Errorf("cannot apply clickhouse ddl (%s layout) statement %d/%d %q: %w", layout, i+1, len(stmts), firstLine(stmt), err)
+			hint := ""
+			if layout == schemas.LayoutModern && schemas.ChooseLayout(v) != schemas.LayoutModern {
+				hint = fmt.Sprintf(" (layout modern is forced on server %s, below its floor %s: set layout auto or legacy)", v, schemas.ModernLayoutFloor())
+			}
+			return rep, fmt.Errorf("cannot apply clickhouse ddl (%s layout) statement %d/%d %q: %w%s", layout, i+1, len(stmts), firstLine(stmt), flatError{err}, hint)
 		}
 	}
 	after, err := s.tables(ctx)

@@ -27,6 +27,11 @@ const (
 	legacyEndNanos = (legacyMaxSec + 1) * int64(time.Second)
 )
 
+// The times a DateTime64(9) column holds: from 1900 to the last
+// nanosecond of an int64 (2262-04-11); the driver sends a time.Time as its
+// UnixNano, which is wrong outside.
+var modernMinTime, modernMaxTime = time.Unix(0, modernMinNanos).UTC(), time.Unix(0, math.MaxInt64).UTC()
+
 // InsertSamples writes the rows of recs, which must have the samples Arrow
 // schema (schemas.SamplesSchema), as one INSERT into the samples table and
 // returns the number of rows written. Columns go to the driver as typed
@@ -138,7 +143,7 @@ func checkSamples(recs []arrow.RecordBatch) (int, error) {
 	total := 0
 	for i, rec := range recs {
 		if !rec.Schema().Equal(schemas.SamplesSchema()) {
-			return 0, fmt.Errorf("%w: record %d does not have the samples v%d schema: %s", ErrBadInput, i, schemas.SamplesVersion, rec.Schema())
+			return 0, fmt.Errorf("%w: record %d does not have the samples v%d schema: %s", ErrBadInput, i, schemas.SamplesVersion, oneLine(rec.Schema().String()))
 		}
 		for _, c := range []int{schemas.ColTS, schemas.ColDevice, schemas.ColMetric, schemas.ColKeys, schemas.ColKind, schemas.ColSource} {
 			if rec.Column(c).NullN() != 0 {
@@ -471,7 +476,7 @@ func detectionColumns(ds []schemas.Detection, l schemas.Layout) (cols, error) {
 		}
 		dc[m.name] = v
 	}
-	times := []struct {
+	for _, tc := range []struct {
 		name string
 		get  func(*D) *time.Time // nil for a NULL
 	}{
@@ -479,49 +484,9 @@ func detectionColumns(ds []schemas.Detection, l schemas.Layout) (cols, error) {
 		{"detected_at", func(d *D) *time.Time { return &d.DetectedAt }},
 		{"starts_at", func(d *D) *time.Time { return &d.StartsAt }},
 		{"ends_at", func(d *D) *time.Time { return d.EndsAt }},
-	}
-	for _, tc := range times {
-		nullable := tc.name == "ends_at"
-		if l == schemas.LayoutModern {
-			if nullable {
-				dc[tc.name] = colOf(ds, func(d *D) *time.Time {
-					if t := tc.get(d); t != nil {
-						u := t.UTC()
-						return &u
-					}
-					return nil
-				})
-			} else {
-				dc[tc.name] = colOf(ds, func(d *D) time.Time { return tc.get(d).UTC() })
-			}
-			continue
-		}
-		// Legacy: whole seconds in the DateTime column, nanoseconds in *_frac.
-		secs, fracs := make([]int64, len(ds)), make([]uint32, len(ds))
-		var secp []*int64
-		var fracp []*uint32
-		if nullable {
-			secp, fracp = make([]*int64, len(ds)), make([]*uint32, len(ds))
-		}
-		for i := range ds {
-			t := tc.get(&ds[i])
-			if t == nil {
-				continue
-			}
-			sec, frac := t.Unix(), uint32(t.Nanosecond())
-			if sec < 0 || sec > legacyMaxSec {
-				return nil, fmt.Errorf("%w: detection %d (id %q): %s %s is outside the DateTime range of the legacy layout (1970 to 2106)",
-					ErrBadInput, i, ds[i].ID, tc.name, t.UTC().Format(time.RFC3339Nano))
-			}
-			secs[i], fracs[i] = sec, frac
-			if nullable {
-				secp[i], fracp[i] = &secs[i], &fracs[i]
-			}
-		}
-		if nullable {
-			dc[tc.name], dc[tc.name+"_frac"] = secp, fracp
-		} else {
-			dc[tc.name], dc[tc.name+"_frac"] = secs, fracs
+	} {
+		if err := setTimes(dc, ds, tc.name, l, tc.name == "ends_at", false, tc.get); err != nil {
+			return nil, err
 		}
 	}
 	return dc, nil

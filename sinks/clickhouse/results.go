@@ -55,6 +55,12 @@ func nullStr(v string) *string {
 // returns nil for NULL; nullable says whether the column is Nullable.
 func setTimes[R any](c cols, rows []R, name string, l schemas.Layout, nullable, noFrac bool, get func(*R) *time.Time) error {
 	if l == schemas.LayoutModern {
+		for i := range rows {
+			if t := get(&rows[i]); t != nil && (t.Before(modernMinTime) || t.After(modernMaxTime)) {
+				return fmt.Errorf("%w: row %d: %s %s is outside the DateTime64(9) range of the modern layout (%s to %s)",
+					ErrBadInput, i, name, t.UTC().Format(time.RFC3339Nano), modernMinTime.Format(time.DateOnly), modernMaxTime.Format(time.RFC3339))
+			}
+		}
 		if nullable {
 			c[name] = colOf(rows, func(r *R) *time.Time {
 				if t := get(r); t != nil {
