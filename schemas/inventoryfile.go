@@ -1,7 +1,9 @@
 package schemas
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -125,11 +127,19 @@ func (p *invParser) each(seq *yaml.Node, name string, f func(n *yaml.Node, where
 }
 
 func (p *invParser) decode(n *yaml.Node, where string, v any) bool {
-	if err := n.Decode(v); err != nil {
-		p.add(n, fmt.Sprintf("%s: cannot decode: %v; skipped", where, err))
-		return false
+	err := n.Decode(v)
+	if err == nil {
+		return true
 	}
-	return true
+	msg := err.Error()
+	// yaml.v3 puts each of a TypeError's errors on a line of its own under
+	// a heading; a problem is one line.
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msg = strings.Join(te.Errors, "; ")
+	}
+	p.add(n, fmt.Sprintf("%s: cannot decode: %s; skipped", where, msg))
+	return false
 }
 
 // checked decodes n into v and then runs check (which reads v): false,

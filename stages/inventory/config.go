@@ -32,8 +32,10 @@ type Config struct {
 	// DefaultPartitions (1).
 	Partitions int32 `yaml:"partitions"`
 	// LLDPExpiry removes a neighbour (and its link) that no LLDP sample
-	// named for this long, in the samples' event time; default
-	// DefaultLLDPExpiry (3m).
+	// named for this long, in the event time of the device reporting it,
+	// and a device that sent none for as long; default DefaultLLDPExpiry
+	// (3m). A device's clock set ahead or behind the others' moves no
+	// other device's expiry.
 	LLDPExpiry time.Duration `yaml:"lldp_expiry"`
 }
 

@@ -13,61 +13,81 @@ type neighborKey struct {
 	device, port, id string
 }
 
-// neighbor is what the LLDP samples of one neighbour said last.
+// neighbor is what the LLDP samples of one neighbour said last. Both
+// fields empty: a sample said it is gone; it is kept (until it expires like
+// a neighbour) so a late sample from before it went does not bring it back.
+// Times are on the lldp clock (see reporter).
 type neighbor struct {
 	system, portID     string
-	systemAt, portIDAt int64 // event time (ns) of the sample each came from
-	seen               int64 // event time (ns) of the latest sample; 0: not yet (seeded from the topic)
+	systemAt, portIDAt int64 // time of the sample each came from
+	seen               int64 // time of the latest sample; 0: not yet (seeded from the topic)
 }
 
-// lldp is the LLDP neighbours the stage has seen, with the event-time
-// clock their expiry runs on. It is not safe for concurrent use.
+// gone reports whether a sample said the neighbour went.
+func (n *neighbor) gone() bool { return n.system == "" && n.portID == "" }
+
+// reporter is a device that sent LLDP samples. Its samples are moved onto
+// the lldp clock by offset, taken at its first sample (that sample is
+// "now"), so a device whose clock is set far ahead or behind the others (a
+// wrong timezone) neither expires their neighbours nor has its own
+// expired: each clock is only trusted to advance.
+type reporter struct {
+	offset int64 // added to the device's sample times
+	latest int64 // its latest sample, on the lldp clock
+}
+
+// lldp is the LLDP neighbours the stage has seen, with the clock their
+// expiry runs on: event time, each device's moved onto it by its reporter
+// offset. It is not safe for concurrent use.
 type lldp struct {
 	expiry    int64 // ns
-	clock     int64 // the latest LLDP sample's event time
+	now       int64 // the latest sample of any reporter, on the lldp clock; 0: no sample yet
 	neighbors map[neighborKey]*neighbor
-	reporters map[string]int64 // devices that sent LLDP samples: the event time of the latest
+	reporters map[string]*reporter
 }
 
 func newLLDP(expiry int64) *lldp {
-	return &lldp{expiry: expiry, neighbors: map[neighborKey]*neighbor{}, reporters: map[string]int64{}}
+	return &lldp{expiry: expiry, neighbors: map[neighborKey]*neighbor{}, reporters: map[string]*reporter{}}
 }
 
 // observe takes one LLDP sample: metric is MetricLLDPNeighborSystemName or
 // MetricLLDPNeighborPortID, value its state value (empty or !ok: the
-// neighbour is gone). It reports whether the neighbours changed. Strings
-// are cloned before they are kept. A sample older than the latest of its
-// neighbour (late, or re-ordered) changes nothing: it neither undoes a
-// newer value nor removes a neighbour a newer sample confirmed.
+// neighbour is gone). It reports whether the neighbours or reporters
+// changed. Strings are cloned before they are kept. A sample older than
+// the latest of its neighbour (late, or re-ordered) changes nothing: it
+// neither undoes a newer value, nor removes a neighbour a newer sample
+// confirmed, nor brings back one a newer sample said is gone.
 func (l *lldp) observe(ts int64, device, metric, keys, value string, ok bool) (changed bool, valid bool) {
 	port, id, good := schemas.ParseLLDPNeighborKeys(keys)
 	if !good || device == "" {
 		return false, false
 	}
-	l.clock = max(l.clock, ts)
+	r := l.reporters[device]
+	if r == nil {
+		r = &reporter{}
+		if l.now != 0 {
+			r.offset = l.now - ts
+		}
+		l.reporters[strings.Clone(device)] = r
+		changed = true
+	}
+	ts += r.offset
+	r.latest = max(r.latest, ts)
+	l.now = max(l.now, ts)
 	k := neighborKey{device, port, id}
 	n := l.neighbors[k]
-	if n != nil && ts < n.seen && (!ok || value == "") {
-		return false, true
+	if n == nil {
+		n = &neighbor{}
+		l.neighbors[neighborKey{strings.Clone(device), strings.Clone(port), strings.Clone(id)}] = n
 	}
 	if !ok || value == "" {
-		if n != nil {
-			delete(l.neighbors, k)
-			return true, true
+		if ts < n.seen {
+			return changed, true
 		}
-		return false, true
-	}
-	if n == nil {
-		k = neighborKey{strings.Clone(device), strings.Clone(port), strings.Clone(id)}
-		n = &neighbor{}
-		l.neighbors[k] = n
-		changed = true
-	}
-	if at, ok := l.reporters[device]; !ok {
-		l.reporters[strings.Clone(device)] = ts
-		changed = true
-	} else if ts > at {
-		l.reporters[device] = ts
+		changed = changed || !n.gone()
+		n.system, n.portID = "", ""
+		n.systemAt, n.portIDAt, n.seen = ts, ts, ts
+		return changed, true
 	}
 	n.seen = max(n.seen, ts)
 	field, at := &n.system, &n.systemAt
@@ -93,30 +113,37 @@ func (l *lldp) seed(link schemas.InvLink) {
 	l.neighbors[k] = &neighbor{system: link.B.Device, portID: link.B.Interface}
 }
 
-// expire forgets the neighbours, and the reporting devices, not heard of
-// for expiry (of event time, by the latest sample: a device renamed leaves
-// under its old name) and reports whether any went.
+// expire forgets the reporting devices silent for expiry on the lldp clock
+// (a device renamed leaves under its old name), then the neighbours their
+// device has not named for expiry of its own samples' time (so another
+// device's clock jumping ahead expires none of them) or, for a device no
+// longer reporting (seeded, or silent), of the lldp clock. It reports
+// whether any reporter or neighbour that was not gone went.
 func (l *lldp) expire() bool {
-	if l.clock == 0 {
+	if l.now == 0 {
 		return false // no sample yet: nothing can be judged stale
 	}
-	gone := false
+	changed := false
+	for d, r := range l.reporters {
+		if l.now-r.latest > l.expiry {
+			delete(l.reporters, d)
+			changed = true
+		}
+	}
 	for k, n := range l.neighbors {
 		if n.seen == 0 {
-			n.seen = l.clock // seeded: the clock starts now
+			n.seen = l.now // seeded: the clock starts now
 		}
-		if l.clock-n.seen > l.expiry {
+		ref := l.now
+		if r := l.reporters[k.device]; r != nil {
+			ref = r.latest
+		}
+		if ref-n.seen > l.expiry {
 			delete(l.neighbors, k)
-			gone = true
+			changed = changed || !n.gone()
 		}
 	}
-	for d, seen := range l.reporters {
-		if l.clock-seen > l.expiry {
-			delete(l.reporters, d)
-			gone = true
-		}
-	}
-	return gone
+	return changed
 }
 
 // links returns the links the neighbours describe, one per cable (both

@@ -79,3 +79,25 @@ func TestLoadInventoryCSV(t *testing.T) {
 		t.Fatalf("devices %v, problems %v, err %v", inv, problems, err)
 	}
 }
+
+// TestInventoryProblemIsOneLine: an entry whose field has the wrong YAML
+// type is one problem of one line naming the file, the line and the
+// field's problem, as InventoryProblem.Error and View's logs promise
+// (yaml.v3's own message spans several).
+func TestInventoryProblemIsOneLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "inv.yaml")
+	if err := os.WriteFile(path, []byte("devices:\n  - {name: leaf1, site: fra1, tags: prod}\n  - {name: leaf2, site: fra1}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inv, problems, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) != 1 || len(inv.Devices) != 1 {
+		t.Fatalf("problems %v, devices %v; want one problem for tags: prod and leaf2 loaded", problems, inv.Devices)
+	}
+	s := problems[0].Error()
+	if strings.Contains(s, "\n") || !strings.HasPrefix(s, path+":2: ") || !strings.Contains(s, "cannot unmarshal !!str `prod` into []string") {
+		t.Errorf("problem %q: want one line naming %s:2 and what is wrong", s, path)
+	}
+}
