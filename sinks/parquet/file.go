@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 	"unsafe"
 
 	pq "github.com/parquet-go/parquet-go"
@@ -104,16 +103,33 @@ type encoder struct {
 	// since the caller last looked; warned, those it has warned of.
 	unremoved []staleTemp
 	warned    map[string]bool
-	started   time.Time // files modified since are this process's own
+
+	// own is, per partition, the files of the Writer's latest successful
+	// flush that wrote any, with their rows as Stats counted them. A
+	// re-delivery starts at the committed offset, which is at or after the
+	// first offset of that flush when each flush is committed before the
+	// next (as pipeline.Runner does unless a commit fails), so earlier
+	// files are out of reach of removeOverlaps and renames: forgetting them
+	// bounds own to one flush's files per partition. It outlives Discard:
+	// a partition assigned back is re-read into this Writer.
+	own map[partKey]map[string]int64
+	// unflushed is the files (and their partitions) put in place by
+	// flushes that have not succeeded (yet), which Stats did not count:
+	// their retry writes them again, which is no re-delivery. Those of a
+	// partition Discard drops are forgotten: it is re-read after that.
+	unflushed map[string]partKey
 }
 
-// removedFile is a file a re-delivery replaced. own says whether this
-// process wrote it (it was modified after the encoder was made), so its
-// rows were counted in Stats.Rows.
+// removedFile is a file removed or replaced by a rename. own says whether
+// a successful flush of this Writer returned it (rows is then what
+// Stats.Rows counted of it); unflushed, whether a failed flush of this
+// Writer wrote it (Stats never counted it). Otherwise rows is read from
+// the file, for the log: 0 when it cannot be read.
 type removedFile struct {
-	path string
-	rows int64
-	own  bool
+	path      string
+	rows      int64
+	own       bool
+	unflushed bool
 }
 
 func newEncoder(cfg Config) (*encoder, error) {
@@ -129,10 +145,11 @@ func newEncoder(cfg Config) (*encoder, error) {
 		}
 	}
 	return &encoder{
-		started: time.Now(),
-		cfg:     cfg,
-		nanos:   cfg.TimestampUnit == TimestampNanos,
-		schema:  schema,
+		cfg:       cfg,
+		nanos:     cfg.TimestampUnit == TimestampNanos,
+		schema:    schema,
+		own:       map[partKey]map[string]int64{},
+		unflushed: map[string]partKey{},
 		opts: []pq.WriterOption{
 			schema,
 			pq.Compression(c),
@@ -191,17 +208,22 @@ func (e *encoder) writeFile(f File, rows []row, order []uint32, strs []string) (
 	// A re-delivery that flushes at other boundaries than the run that
 	// crashed before its commit makes files whose offset ranges overlap the
 	// crashed run's files: remove those first, so no row is in two files.
-	removed, err := removeOverlaps(dir, entries, f, e.started)
-	e.removed = append(e.removed, removed...)
+	k := partKey{f.Topic, f.Partition}
+	describe := func(path string) removedFile { return e.describe(k, path) }
+	removed, err := removeOverlaps(dir, entries, f, describe)
+	e.forget(k, removed)
 	if err != nil {
 		return 0, err
 	}
-	if old, ok := e.replacedFile(f.Path); ok {
-		e.removed = append(e.removed, old) // the same offset range again: the rename replaces it
+	var replaced []removedFile
+	if _, err := os.Stat(f.Path); err == nil {
+		replaced = append(replaced, describe(f.Path)) // the same offset range again: the rename replaces it
 	}
 	if err := os.Rename(tmp.Name(), f.Path); err != nil {
 		return 0, fmt.Errorf("cannot rename %s: %w", tmp.Name(), err)
 	}
+	e.forget(k, replaced)
+	e.unflushed[f.Path] = k
 	if err := SyncDir(dir); err != nil {
 		return 0, err
 	}
@@ -380,7 +402,7 @@ func SyncDir(dir string) error {
 // that one removes the old file if this one did not. Removing before the
 // rename means a reader never sees a row twice; it may briefly miss rows of
 // offsets that are not committed yet.
-func removeOverlaps(dir string, entries []os.DirEntry, f File, since time.Time) ([]removedFile, error) {
+func removeOverlaps(dir string, entries []os.DirEntry, f File, describe func(path string) removedFile) ([]removedFile, error) {
 	prefix := f.Topic + "-" + strconv.FormatInt(int64(f.Partition), 10) + "-"
 	own := filepath.Base(f.Path)
 	var removed []removedFile
@@ -394,7 +416,7 @@ func removeOverlaps(dir string, entries []os.DirEntry, f File, since time.Time) 
 			continue
 		}
 		p := filepath.Join(dir, name)
-		rf := describeRemoved(p, since)
+		rf := describe(p)
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return removed, fmt.Errorf("cannot remove %s, which overlaps %s: %w", p, own, err)
 		}
@@ -468,25 +490,48 @@ func isTempOf(name, prefix string) bool {
 	return ok
 }
 
-// replacedFile describes the file at path, which a rename is about to
-// replace, if there is one.
-func (e *encoder) replacedFile(path string) (removedFile, bool) {
-	if _, err := os.Stat(path); err != nil {
-		return removedFile{}, false
-	}
-	return describeRemoved(path, e.started), true
-}
-
-// describeRemoved reads the row count of a file about to be removed, and
-// whether it was modified at or after since.
-func describeRemoved(path string, since time.Time) removedFile {
+// describe says who wrote the file at path, of partition k, which is
+// about to be removed or replaced: by path, not by modification time,
+// which cannot tell this Writer's files from those another member wrote
+// since it started.
+func (e *encoder) describe(k partKey, path string) removedFile {
 	rf := removedFile{path: path}
-	if st, err := os.Stat(path); err == nil && !st.ModTime().Before(since) {
-		if info, err := ReadFileInfo(path); err == nil {
-			rf.rows, rf.own = info.Rows, true
-		}
+	if rows, ok := e.own[k][path]; ok {
+		rf.rows, rf.own = rows, true
+		return rf
+	}
+	if _, ok := e.unflushed[path]; ok {
+		rf.unflushed = true
+		return rf
+	}
+	if info, err := ReadFileInfo(path); err == nil {
+		rf.rows = info.Rows
 	}
 	return rf
+}
+
+// forget notes files of partition k removed or replaced: they are no
+// longer this Writer's, whoever writes the same name next.
+func (e *encoder) forget(k partKey, removed []removedFile) {
+	for _, rf := range removed {
+		delete(e.own[k], rf.path)
+		delete(e.unflushed, rf.path)
+	}
+	e.removed = append(e.removed, removed...)
+}
+
+// flushed notes the files a successful flush returned as the Writer's own,
+// in place of its partitions' earlier ones; every file failed flushes left
+// is now among them or removed, or of a partition Discard dropped.
+func (e *encoder) flushed(files []File) {
+	for i, f := range files {
+		k := partKey{f.Topic, f.Partition}
+		if i == 0 || k != (partKey{files[i-1].Topic, files[i-1].Partition}) {
+			e.own[k] = map[string]int64{}
+		}
+		e.own[k][f.Path] = f.Rows
+	}
+	clear(e.unflushed)
 }
 
 // parseRange parses PREFIX + "FIRST-LAST.parquet", the name Flush gives a

@@ -1,8 +1,10 @@
 package parquet
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -187,5 +189,100 @@ func TestStatsCountRowsOnDisk(t *testing.T) {
 				t.Errorf("stats say %d rows in %d files, disk has %d in %d", st.Rows-st.OwnReplacedRows, st.Files-st.OwnReplaced, n, len(lake(t, root)))
 			}
 		})
+	}
+}
+
+// TestStatsRetriedFlushIsNoReplacement: a flush that fails after its
+// first file is in place (the second hour's folder is blocked) and is
+// retried, as the runner does, rewrites that file: nothing was
+// re-delivered, so nothing counts as replaced, and Stats still say what
+// is on disk.
+func TestStatsRetriedFlushIsNoReplacement(t *testing.T) {
+	w := newWriter(t, Config{})
+	add(t, w, 3, 120, mixed(t0))
+	add(t, w, 3, 121, mixed(t0+time.Hour.Nanoseconds()))
+	blocked := filepath.Join(w.Config().Root, "samples", "dt=2026-11-23", "hour=11")
+	if err := os.MkdirAll(filepath.Dir(blocked), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(blocked, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Flush(context.Background()); err == nil {
+		t.Fatal("the flush into a blocked folder succeeded")
+	}
+	if err := os.Remove(blocked); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, w)
+	n, err := CountRows(w.Config().Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := int64(len(lake(t, w.Config().Root)))
+	st := w.Stats()
+	if st.Replaced != 0 || st.OwnReplaced != 0 || st.Files != files || st.Rows != n {
+		t.Errorf("after a retried flush: %+v; want nothing replaced and %d rows in %d files, as on disk", st, n, files)
+	}
+}
+
+// TestStatsOtherMembersFileIsNotOwn is a rebalance: two members start on
+// one lake, A flushes partition 0 and loses it before its commit, and B
+// re-reads it and flushes at another boundary, which removes A's file. B
+// counts it as replaced but not as its own, though A wrote it after B
+// started: B's Stats say what of B's is on disk.
+func TestStatsOtherMembersFileIsNotOwn(t *testing.T) {
+	root := t.TempDir()
+	b := newWriter(t, Config{Root: root})
+	a := newWriter(t, Config{Root: root})
+	for off := int64(0); off <= 9; off++ {
+		add(t, a, 0, off, message(off))
+	}
+	flush(t, a)
+	for off := int64(0); off <= 4; off++ {
+		add(t, b, 0, off, message(off))
+	}
+	flush(t, b)
+	n, err := CountRows(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := int64(len(lake(t, root)))
+	st := b.Stats()
+	if st.Replaced == 0 {
+		t.Fatal("B replaced nothing: the test does not exercise a rebalance")
+	}
+	if st.OwnReplaced != 0 || st.Files-st.OwnReplaced != files || st.Rows-st.OwnReplacedRows != n {
+		t.Errorf("B: %+v; want none of A's files as B's own and %d rows in %d files, all B's, as on disk", st, n, files)
+	}
+}
+
+// TestStatsMemoryIsBounded: the Writer remembers the files of each
+// partition's latest flush only, and forgets the files a failed flush left
+// of a partition it discards (its re-read is a re-delivery).
+func TestStatsMemoryIsBounded(t *testing.T) {
+	w := newWriter(t, Config{})
+	run(t, w, 0, 29, 2, 5, 8, 11, 14, 17, 20, 23, 26)
+	for k, files := range w.enc.own {
+		if len(files) > 2 {
+			t.Errorf("%v: %d files remembered after 10 flushes, want those of the latest (at most 2)", k, len(files))
+		}
+	}
+	add(t, w, 0, 30, mixed(t0+2*time.Hour.Nanoseconds()))
+	add(t, w, 0, 31, mixed(t0+3*time.Hour.Nanoseconds()))
+	// The second hour's folder is blocked by a file: the first file is
+	// written, the second is not.
+	if err := os.WriteFile(filepath.Join(w.Config().Root, "samples", "dt=2026-11-23", "hour=13"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Flush(context.Background()); err == nil {
+		t.Fatal("the flush into a blocked folder succeeded")
+	}
+	if len(w.enc.unflushed) != 1 {
+		t.Fatalf("unflushed %v after a flush that failed after one file, want that file", w.enc.unflushed)
+	}
+	w.Discard(topic, 0)
+	if len(w.enc.unflushed) != 0 {
+		t.Errorf("unflushed %v after its partition was discarded, want none", w.enc.unflushed)
 	}
 }

@@ -51,13 +51,19 @@ type Stats struct {
 	Files   int64 // files written by successful flushes
 	Rows    int64 // rows in those files
 	Bytes   int64 // bytes of those files
-	// Replaced counts files removed because a re-delivery after a crash
-	// wrote their rows again under another offset range (see Flush).
+	// Replaced counts files removed or renamed over because a re-delivery
+	// (after a crash or a rebalance) wrote their rows again (see Flush). A
+	// file a failed Flush left in place, which its retry writes again, is
+	// not one: nothing was re-delivered.
 	Replaced int64
 	// OwnReplaced and OwnReplacedRows count the replaced files (and their
-	// rows) that this process wrote, by modification time: they are in
-	// Files and Rows too, so Files-OwnReplaced files and Rows-OwnReplacedRows
-	// rows written by this Writer are on disk.
+	// rows) that a successful flush of this Writer returned, known by path:
+	// they are in Files and Rows too, so Files-OwnReplaced files and
+	// Rows-OwnReplacedRows rows written by this Writer are on disk, unless
+	// another member removed some, or a re-delivery reached back past the
+	// latest flush of a partition (its commit and the next ones failed):
+	// the Writer remembers only the files of each partition's latest
+	// flush, so those count in Replaced only.
 	OwnReplaced, OwnReplacedRows int64
 }
 
@@ -239,6 +245,7 @@ func (w *Writer) Discard(topic string, partition int32) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	key := partKey{topic, partition}
+	maps.DeleteFunc(w.enc.unflushed, func(_ string, k partKey) bool { return k == key })
 	b := w.parts[key]
 	if b == nil {
 		return 0
@@ -310,6 +317,7 @@ func (w *Writer) Flush(ctx context.Context) ([]File, error) {
 		bytes += f.Bytes
 	}
 	w.buffered.Store(0)
+	w.enc.flushed(files)
 	w.stats.Flushes++
 	w.stats.Files += int64(len(files))
 	w.stats.Rows += rows
@@ -397,6 +405,9 @@ func (w *Writer) flushPart(ctx context.Context, b *partBuffer) ([]File, error) {
 			fmt.Sprintf("%s-%d-%012d-%012d.parquet", b.topic, b.partition, hr.first, hr.last))
 		n, err := w.enc.writeFile(f, rows, w.order[start:end], b.strs)
 		for _, rf := range w.enc.removed {
+			if rf.unflushed {
+				continue // a failed flush's file, written again by its retry: nothing was re-delivered
+			}
 			w.stats.Replaced++
 			if rf.own {
 				w.stats.OwnReplaced++
