@@ -260,7 +260,9 @@ func addStats(dst *DecoderStats, s DecoderStats) {
 }
 
 // flushOld produces the batches whose oldest sample waited FlushInterval,
-// and brings every stream's metrics up to date.
+// publishes the UP of a target back from DOWN whose stream delivered
+// FlushInterval ago and has had nothing to flush since (target.upAt), and
+// brings every stream's metrics up to date.
 func (c *Collector) flushOld(ctx context.Context) {
 	c.mu.Lock()
 	var streams []*stream
@@ -273,8 +275,18 @@ func (c *Collector) flushOld(ctx context.Context) {
 		if s.mu.TryLock() { // a stream busy decoding flushes itself
 			if s.batch.Len() > 0 && now.Sub(s.since) >= c.cfg.FlushInterval {
 				s.flushLocked(ctx)
-			} else if s.m != nil {
-				s.m.add(s.dec.Stats()) // counts stay current when nothing is published
+			} else {
+				// Not at once when the stream delivers: a device replayed
+				// at full speed sends its next step within the interval,
+				// and that batch stamps the UP on the device's own time
+				// line (a batch under way does so when it is flushed).
+				if s.batch.Len() == 0 && !s.deliveredAt.IsZero() && now.Sub(s.deliveredAt) >= c.cfg.FlushInterval {
+					s.deliveredAt = time.Time{}
+					s.t.upAt(0)
+				}
+				if s.m != nil {
+					s.m.add(s.dec.Stats()) // counts stay current when nothing is published
+				}
 			}
 			s.mu.Unlock()
 		}
@@ -441,6 +453,10 @@ type stream struct {
 	// attemptFirst is the first device timestamp published since the
 	// stream last (re)connected, 0 before (see target.upAt).
 	attemptFirst int64
+	// deliveredAt is when the attempt's first response came (zero before,
+	// and once flushOld has looked for a pending UP with nothing to
+	// stamp it).
+	deliveredAt time.Time
 
 	lastErr    string // reason of the last failure, to log each reason once
 	clockSteps uint64 // the decoder's clock steps logged
@@ -558,7 +574,7 @@ func (s *stream) once(ctx context.Context) (delivered bool, err error) {
 	defer watchdog.Stop()
 	defer s.setUp(false)
 	s.mu.Lock()
-	s.attemptFirst = 0
+	s.attemptFirst, s.deliveredAt = 0, time.Time{}
 	s.mu.Unlock()
 	st, err := s.t.conn.NewStream(sctx, &pb.GNMI_ServiceDesc.Streams[0], pb.GNMI_Subscribe_FullMethodName)
 	if err != nil {

@@ -51,9 +51,12 @@ var counterSuffixes = []string{"-octets", "-pkts", "-packets", "-errors", "-disc
 // packets-sent and so on, which no suffix marks.
 var counterContainers = []string{"/generic-counters/", "/interfaces-mib-counters/", "/full-interface-stats/"}
 
-// notCounterInContainer reports whether leaf, in a counterContainers
-// container, is a time or a flag rather than a counter:
-// seconds-since-packet-received, last-data-time, availability-flag.
+// notCounterInContainer reports whether leaf, in a container of counters
+// (OpenConfig's counters or a counterContainers one), is a time or a flag
+// rather than a counter: seconds-since-packet-received, last-data-time,
+// availability-flag, and OpenConfig's last-clear (the time in ns the
+// counters were last cleared: as a counter, a rate of 0, then ~1e9/s at a
+// clear).
 func notCounterInContainer(leaf string) bool {
 	return strings.HasPrefix(leaf, "seconds-since-") || strings.HasPrefix(leaf, "last-") || strings.HasSuffix(leaf, "-flag")
 }
@@ -80,7 +83,7 @@ var countingSuffixes = []string{"-received", "-sent", "-messages", "-failures", 
 // events (countingSuffixes) and not as a time or a flag
 // (notCounterInContainer: seconds-since-packet-received).
 func counting(metric string) bool {
-	leaf := metric[strings.LastIndexByte(metric, '/')+1:]
+	leaf := lastElem(metric)
 	if notCounterInContainer(leaf) {
 		return false
 	}
@@ -92,11 +95,15 @@ func counting(metric string) bool {
 	return false
 }
 
+// lastElem returns the last element of metric, the leaf's name.
+func lastElem(metric string) string { return metric[strings.LastIndexByte(metric, '/')+1:] }
+
 // classify returns what is known of a metric from its name: the vocabulary
 // first, then the OpenConfig conventions (leaves under a "counters"
-// container and leaves named like counters are counters) and the vendor
-// counter containers (counterContainers); for a leaf they leave to its
-// first value, whether its name reads as a count (counting).
+// container, but for its times, and leaves named like counters are
+// counters) and the vendor counter containers (counterContainers); for a
+// leaf they leave to its first value, whether its name reads as a count
+// (counting).
 func classify(metric string) leafInfo {
 	li := classifyKind(metric)
 	li.lldp = strings.HasPrefix(metric, lldpNeighborEntry+"/")
@@ -109,7 +116,7 @@ func classifyKind(metric string) leafInfo {
 	if li, ok := knownLeaves[metric]; ok {
 		return li
 	}
-	if strings.Contains(metric, "/counters/") {
+	if strings.Contains(metric, "/counters/") && !notCounterInContainer(lastElem(metric)) {
 		return leafInfo{kind: schemas.KindCounter}
 	}
 	for _, c := range counterContainers {

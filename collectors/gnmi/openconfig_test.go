@@ -74,3 +74,32 @@ func TestClassifyIOSXRCounters(t *testing.T) {
 		}
 	}
 }
+
+// TestLastClearIsNoCounter: OpenConfig's counters containers hold
+// last-clear (oc-types:timeticks64, the time in ns since the epoch the
+// counters were last cleared), a timestamp, not a count: as a counter its
+// rate is 0 until a clear, then ~1e9/s for every second since the previous
+// one. Like the vendor containers' "last-" leaves it is no counter, while
+// the counters beside it still are; decoded, it takes its kind from its
+// value (a gauge).
+func TestLastClearIsNoCounter(t *testing.T) {
+	for _, c := range []struct {
+		path string
+		want schemas.Kind
+	}{
+		{"/interfaces/interface[name=Ethernet1]/state/counters/last-clear", 0},
+		{"/interfaces/interface[name=Ethernet1]/subinterfaces/subinterface[index=0]/state/counters/last-clear", 0},
+		{"/interfaces/interface[name=Ethernet1]/state/counters/in-unknown-protos", schemas.KindCounter},
+		{"/interfaces/interface[name=Ethernet1]/subinterfaces/subinterface[index=0]/state/counters/in-pkts", schemas.KindCounter},
+	} {
+		if _, _, kind, err := Series(c.path); err != nil || kind != c.want {
+			t.Errorf("Series(%q): kind %v (err %v), want %v", c.path, kind, err, c.want)
+		}
+	}
+	const cleared = uint64(1_789_990_000_000_000_000)
+	out, _ := decodeAll(t, DecoderConfig{},
+		notif(t, ts1, "/interfaces/interface[name=Ethernet1]/state", upd(t, "counters/last-clear", u64v(cleared))))
+	if len(out) != 1 || out[0].Kind != schemas.KindGauge || out[0].F64 != float64(cleared) {
+		t.Fatalf("decoded last-clear: %+v, want one gauge of %d", out, cleared)
+	}
+}

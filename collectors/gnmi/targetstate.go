@@ -19,7 +19,7 @@ import (
 type targetState struct {
 	mu        sync.Mutex
 	state     string
-	upPending bool  // every stream delivers: UP goes out with the next flush
+	upPending bool  // every stream delivers: UP goes out with the next flush (see upAt)
 	devTS     int64 // the latest device timestamp the target's streams published
 	wall      int64 // the collector's clock then
 	stateTS   int64 // the timestamp of the last state published
@@ -64,12 +64,21 @@ func (t *target) flushed(rec arrow.RecordBatch) int64 {
 // first batch the stream published since it (re)connected: the UP waits for
 // the next batch, and there may be none when that first response filled
 // whole batches, or the flusher took its tail while it was being decoded,
-// and the sync response brings no update. A stream calls it with its lock
-// held.
+// and the sync response brings no update. With at 0 (the stream has
+// published nothing since it reconnected, and a flush interval has passed
+// with nothing to flush: flushOld), a target that was published DOWN goes
+// UP stamped as its DOWN was, on the time line carried on by the
+// collector's clock: a quiet device (ON_CHANGE, updates_only) may send no
+// update for hours, and the pipeline would hold it DOWN all that time. A
+// target never published keeps waiting for its first batch, so its first
+// state is stamped on the device's time line, which only a sample tells.
+// A stream calls it with its lock held.
 func (t *target) upAt(at int64) {
 	t.ts.mu.Lock()
-	up := t.ts.upPending
-	t.ts.upPending = false
+	up := t.ts.upPending && (at != 0 || t.ts.state != "")
+	if up {
+		t.ts.upPending = false
+	}
 	t.ts.mu.Unlock()
 	if up {
 		t.publishState(schemas.TargetUp, schemas.TargetReasonEstablished, false, at)
@@ -147,6 +156,7 @@ func (s *stream) delivering() {
 	s.setUp(true)
 	s.t.reachable()
 	s.mu.Lock()
+	s.deliveredAt = time.Now()
 	if s.batch.Len() == 0 && s.attemptFirst != 0 {
 		s.t.upAt(s.attemptFirst)
 	}

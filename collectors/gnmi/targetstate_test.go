@@ -6,10 +6,13 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/telekernel/telekernel/collectors/gnmi"
 	"github.com/telekernel/telekernel/collectors/publish"
@@ -240,4 +243,49 @@ func TestTargetUpWithNothingLeftToFlush(t *testing.T) {
 	waitFor(t, 10*time.Second, "the update rows and the UP state and reason", func() bool {
 		return c.Stats().Samples == rows && pub.Stats().Samples == rows+2
 	})
+}
+
+// TestUpAfterQuietReconnect: an ON_CHANGE subscription with updates_only
+// (no snapshot) loses its stream once, so the target is published DOWN;
+// its resubscription is answered with only a sync_response, and nothing
+// changes on the device after it. The target is published UP again all
+// the same, a flush interval after it delivers: the UP used to wait for a
+// batch of samples that a quiet device may not send for hours, holding it
+// DOWN in the pipeline while the collector counted it connected.
+func TestUpAfterQuietReconnect(t *testing.T) {
+	var streams atomic.Int32
+	addr, _ := rawTarget(t, func(ctx context.Context, send func([]byte) error) error {
+		if err := send(syncResponse); err != nil {
+			return err
+		}
+		if streams.Add(1) > 1 {
+			return nil // quiet from now on: the stream stays open
+		}
+		if err := send(chassis(t, time.Now().UnixNano(), 1, 1)); err != nil {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond) // the UP goes out with that sample
+		return status.Error(codes.Unavailable, "line card reset")
+	})
+	cfg := fastConfig([]gnmi.Target{{Name: "quiet", Address: addr}})
+	cfg.Subscriptions = []gnmi.Subscription{{Name: "changes", Paths: []string{"/interfaces"}, StreamMode: "on_change", UpdatesOnly: true}}
+	logs := &testenv.LogBuffer{}
+	pub := fakeKafka(t)
+	c, stop := runCollector(t, cfg, pub, slog.New(slog.NewTextHandler(logs, nil)))
+	defer stop()
+	states := func() (out []string) {
+		for _, l := range logLines(logs, `msg="target state"`) {
+			out = append(out, l[strings.Index(l, "state="):])
+		}
+		return out
+	}
+	want := []string{"state=UP reason=established", "state=DOWN reason=stream_lost", "state=UP reason=established"}
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Equal(states(), want) || pub.Stats().Samples != 1+3*2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("target states %q (%d samples produced; connects %d, failures %d), want %q and the sample with 3 state pairs",
+				states(), pub.Stats().Samples, c.Stats().Connects, c.Stats().Failures, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

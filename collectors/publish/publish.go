@@ -462,8 +462,14 @@ func (p *Publisher) wait(ctx context.Context, before int64) error {
 		err = fmt.Errorf("publish: %d samples lost producing to topic %s (see the lost metric; last error: %w)", lost, p.topic, lastErr)
 	}
 	if ferr != nil && pending > 0 {
-		err = errors.Join(err, fmt.Errorf("publish: %d samples for topic %s not acknowledged by Kafka when the wait ended; they are lost if the process stops now: %w",
-			pending, p.topic, ferr))
+		unacked := fmt.Errorf("%d samples for topic %s not acknowledged by Kafka when the wait ended; they are lost if the process stops now: %w",
+			pending, p.topic, ferr)
+		if err == nil {
+			return fmt.Errorf("publish: %w", unacked)
+		}
+		// One line, not errors.Join's two: collectors.Run returns this
+		// as the process's error, and log lines print it whole.
+		return fmt.Errorf("%w; %w", err, unacked)
 	}
 	return err
 }

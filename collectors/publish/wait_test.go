@@ -146,3 +146,47 @@ func TestWaitReportsOnlyWhatItWaitedFor(t *testing.T) {
 		t.Fatalf("stop deadline with the broker down: Wait = %v, want 3 samples of topic samples not acknowledged", err)
 	}
 }
+
+// TestWaitErrorIsOneLine: a stop that both lost samples (a row too large
+// for the limit) and still had samples unacknowledged when its deadline
+// came returns one error on one line, naming both, with the wait's
+// deadline still found by errors.Is: collectors.Run returns it as the
+// process's error, and errors.Join spread it over two lines.
+func TestWaitErrorIsOneLine(t *testing.T) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers("127.0.0.1:1")) // no broker: nothing is ever acknowledged
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	pub, err := New(cl, Config{Topic: "samples", MaxBatchBytes: MinMaxBatchBytes},
+		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	ctx := context.Background()
+	mark := pub.Mark()
+	publish := func(str string) {
+		t.Helper()
+		b := NewBatch(memory.NewGoAllocator(), "dev", schemas.SourceGNMI)
+		defer b.Release()
+		b.AppendState(time.Now().UnixNano(), b.MetricIndex("/m"), b.KeysIndex(""), str)
+		rec := b.NewRecord()
+		defer rec.Release()
+		if err := pub.Publish(ctx, "dev", rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(strings.Repeat("x", 2*MinMaxBatchBytes)) // too_large: lost
+	publish("UP")                                    // never acknowledged
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	err = pub.WaitSince(short, mark)
+	if err == nil || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("WaitSince = %q, want an error on one line", err)
+	}
+	if msg := err.Error(); !strings.HasPrefix(msg, "publish: 1 samples lost") || !strings.Contains(msg, "; 1 samples for topic samples not acknowledged") ||
+		!errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitSince = %q, want the lost and the unacknowledged samples named, and the deadline wrapped", msg)
+	}
+}

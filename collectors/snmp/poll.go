@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gosnmp/gosnmp"
@@ -97,7 +99,9 @@ const (
 type table map[string]map[string]gosnmp.SnmpPDU
 
 // walkColumns walks several columns of a table together with GetBulk, one
-// request per max-repetitions rows for all of them. It returns the number
+// request per max-repetitions rows for all of them, to the end of each: a
+// nil error means every column was walked whole (appendInterfaces drops
+// the state of the interfaces a walk no longer has). It returns the number
 // of varbinds received.
 func walkColumns(g *gosnmp.GoSNMP, cols []string, t table) (int, error) {
 	cur := make([]string, len(cols))
@@ -120,9 +124,15 @@ func walkColumns(g *gosnmp.GoSNMP, cols []string, t table) (int, error) {
 		if resp.Error != gosnmp.NoError {
 			return n, fmt.Errorf("agent answered %v", resp.Error)
 		}
+		if len(resp.Variables) == 0 {
+			return n, fmt.Errorf("agent answered a GetBulk of %d columns with no value", len(active))
+		}
 		n += len(resp.Variables)
+		// Each round either moves a column on or ends one (the first value
+		// is column active[0]'s), so the walk ends. An answer cut short
+		// (to fit the agent's message size) leaves the columns it missed
+		// for the next request.
 		done := make([]bool, len(active))
-		progressed := false
 		for i, v := range resp.Variables {
 			j := i % len(active)
 			if done[j] {
@@ -139,7 +149,6 @@ func walkColumns(g *gosnmp.GoSNMP, cols []string, t table) (int, error) {
 			}
 			t[col][v.Name[len(col)+1:]] = v
 			cur[active[j]] = v.Name
-			progressed = true
 		}
 		next := active[:0]
 		for j, c := range active {
@@ -148,9 +157,6 @@ func walkColumns(g *gosnmp.GoSNMP, cols []string, t table) (int, error) {
 			}
 		}
 		active = next
-		if !progressed {
-			break
-		}
 	}
 	return n, nil
 }
@@ -187,11 +193,11 @@ type state struct {
 	// their reloads (nil: none).
 	sec      *secrets
 	log      *slog.Logger
-	uptime   uint32            // last sysUpTime, centiseconds
-	upAt     time.Time         // when it came
-	polled   bool              // uptime is set
-	discon   map[string]uint64 // ifIndex -> ifCounterDiscontinuityTime
-	counters map[string]*counter
+	uptime   uint32              // last sysUpTime, centiseconds
+	upAt     time.Time           // when it came
+	polled   bool                // uptime is set
+	discon   map[string]uint64   // ifIndex -> ifCounterDiscontinuityTime
+	counters map[string]*counter // metric + "\x00" + interface keys -> its counter
 	// lldpPorts are the local ports that have had an LLDP neighbour: each
 	// poll publishes their count, 0 when it is gone (appendLLDP).
 	lldpPorts map[string]bool
@@ -318,6 +324,9 @@ func appendBGP(tab table, ts int64, b *publish.Batch) int {
 	return len(tab[colBgpState])
 }
 
+// appendInterfaces appends the interfaces of tab, a complete walk of
+// IF-MIB's columns (walkColumns), and drops the counter state of those it
+// no longer has (ifIndex gone, or renamed).
 func appendInterfaces(tab table, ts int64, restart bool, st *state, b *publish.Batch, res *pollResult) int {
 	n := 0
 	// Rows: every ifIndex seen in any column, in ifDescr/ifName order.
@@ -329,8 +338,10 @@ func appendInterfaces(tab table, ts int64, restart bool, st *state, b *publish.B
 	}
 	var s schemas.Sample
 	s.TS = ts
+	present := make(map[string]bool, len(rows)) // the interfaces' keys
 	for idx := range rows {
 		s.Keys = schemas.SNMPInterfaceKeys(res.text(tab[colIfName][idx]), res.text(tab[colIfDescr][idx]), idx)
+		present[s.Keys] = true
 		discon := restart
 		if v, ok := tab[colIfDiscon][idx]; ok {
 			d := gosnmp.ToBigInt(v.Value).Uint64()
@@ -395,6 +406,22 @@ func appendInterfaces(tab table, ts int64, restart bool, st *state, b *publish.B
 			n++
 		}
 	}
+	// An interface that left the table may come back with its counters
+	// reset (a line card reinserted: no agent restart, no
+	// ifCounterDiscontinuityTime), which the old state took for a 32-bit
+	// wrap, ~4.3e9 at once; and dynamic interfaces (tunnels, subscriber
+	// sessions) take a new ifIndex each time, so the state grew for ever.
+	// Back, an interface starts a new baseline as at its first poll.
+	for idx := range st.discon {
+		if !rows[idx] {
+			delete(st.discon, idx)
+		}
+	}
+	for key := range st.counters {
+		if !present[key[strings.IndexByte(key, 0)+1:]] {
+			delete(st.counters, key)
+		}
+	}
 	return n
 }
 
@@ -416,7 +443,13 @@ func sensorValue(raw int64, scale, precision int) float64 {
 }
 
 // sensorMetric maps a sensor to a metric and keys: OpenConfig's leaf where
-// there is one.
+// there is one. A power supply's sensors are told apart by their names
+// (sensorSays): its volts and amperes are its input unless the name says
+// output, its watts its output power unless the name says input; an input
+// power goes out as the generic sensor, since the vocabulary's input-power
+// is the gNMI collector's derived one. Without that, a supply's "Output
+// Voltage" (12 V) went out as its input-voltage beside the input's 230 V,
+// two samples of one series at one time, and the power model read either.
 func sensorMetric(stype int, name string, class int, parentName string, parentClass int) (string, string) {
 	owner, ownerClass := name, class
 	if parentName != "" && (parentClass == classPowerSupply || parentClass == classFan) {
@@ -428,16 +461,19 @@ func sensorMetric(stype int, name string, class int, parentName string, parentCl
 		return schemas.MetricTemperature, "name=" + schemas.EscapeKeyValue(name)
 	case 10:
 		return schemas.MetricFanSpeed, keys
-	case 6:
-		if ownerClass == classPowerSupply {
+	}
+	if ownerClass == classPowerSupply {
+		out := sensorSays(name, outputWords)
+		switch {
+		case stype == 6 && !sensorSays(name, inputWords):
 			return schemas.MetricPSUOutPower, keys
-		}
-	case 3, 4:
-		if ownerClass == classPowerSupply {
+		case (stype == 3 || stype == 4) && out:
+			return schemas.MetricPSUOutVoltage, keys
+		case stype == 3 || stype == 4:
 			return schemas.MetricPSUInVoltage, keys
-		}
-	case 5:
-		if ownerClass == classPowerSupply {
+		case stype == 5 && out:
+			return schemas.MetricPSUOutCurrent, keys
+		case stype == 5:
 			return schemas.MetricPSUInCurrent, keys
 		}
 	}
@@ -446,6 +482,26 @@ func sensorMetric(stype int, name string, class int, parentName string, parentCl
 		t = strconv.Itoa(stype)
 	}
 	return schemas.MetricSNMPSensorPrefix + t, "name=" + schemas.EscapeKeyValue(name)
+}
+
+// Words of a power supply sensor's name that tell its side: whole words,
+// in any case ("PM0 Output Voltage", "PSU1 VOUT", "psu2-pin"). A bare "in"
+// is not one: "PSU in slot 2 output power" is an output.
+var (
+	inputWords  = []string{"input", "vin", "iin", "pin"}
+	outputWords = []string{"output", "out", "vout", "iout", "pout"}
+)
+
+// sensorSays reports whether name holds one of words as a whole word.
+func sensorSays(name string, words []string) bool {
+	for _, w := range strings.FieldsFunc(strings.ToLower(name), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}) {
+		if slices.Contains(words, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func appendSensors(tab table, ts int64, b *publish.Batch, res *pollResult) int {

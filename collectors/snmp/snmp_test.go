@@ -2,6 +2,7 @@ package snmp
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"math"
 	"testing"
@@ -78,7 +79,124 @@ func TestSensorScaleAndMapping(t *testing.T) {
 	m(6, "PSU1 output", 8, "PSU1", 6, schemas.MetricPSUOutPower, "name=PSU1")
 	m(3, "PSU1 input voltage", 8, "PSU1", 6, schemas.MetricPSUInVoltage, "name=PSU1")
 	m(5, "PSU1 input current", 8, "PSU1", 6, schemas.MetricPSUInCurrent, "name=PSU1")
+	m(4, "PSU1 Output Voltage", 8, "PSU1", 6, schemas.MetricPSUOutVoltage, "name=PSU1")
+	m(5, "PSU1 IOUT", 8, "PSU1", 6, schemas.MetricPSUOutCurrent, "name=PSU1")
+	m(4, "PSU1 Voltage", 8, "PSU1", 6, schemas.MetricPSUInVoltage, "name=PSU1") // no side said: the input, as always
+	m(6, "PSU1 Input Power", 8, "PSU1", 6, schemas.MetricSNMPSensorPrefix+"watts", "name=PSU1 Input Power")
+	m(6, "PSU in slot 2 output power", 8, "PSU2", 6, schemas.MetricPSUOutPower, "name=PSU2")
 	m(4, "Board 3V3", 8, "Board", 9, schemas.MetricSNMPSensorPrefix+"volts_dc", "name=Board 3V3")
+}
+
+// appendTable runs the append functions of a poll on tab and returns the
+// samples.
+func appendTable(t *testing.T, tab table, st *state, ts int64) []schemas.Sample {
+	t.Helper()
+	b := publish.NewBatch(memory.NewGoAllocator(), "dev", schemas.SourceSNMP)
+	defer b.Release()
+	var res pollResult
+	appendInterfaces(tab, ts, false, st, b, &res)
+	appendSensors(tab, ts, b, &res)
+	rec := b.NewRecord()
+	if rec == nil {
+		return nil
+	}
+	defer rec.Release()
+	got, err := schemas.Samples(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestPSUInputAndOutputSensors: a power supply with input and output
+// sensors of one type (IOS-XR's "PM0 Input Voltage" volts_ac and "PM0
+// Output Voltage" volts_dc, input and output current, all children of the
+// powerSupply entity) publishes each under its own series: the output
+// ones used to go out as the input's, two samples of one series at one
+// time (230 V and 12 V), and the power model took either for the input.
+func TestPSUInputAndOutputSensors(t *testing.T) {
+	i := func(v int) gosnmp.SnmpPDU { return gosnmp.SnmpPDU{Type: gosnmp.Integer, Value: v} }
+	s := func(v string) gosnmp.SnmpPDU { return gosnmp.SnmpPDU{Type: gosnmp.OctetString, Value: []byte(v)} }
+	tab := table{
+		oidEntPhys + ".7":   {"10": s("PSU1"), "11": s("PSU1 Input Voltage"), "12": s("PSU1 Output Voltage"), "13": s("PSU1 Input Current"), "14": s("PSU1 Output Current")},
+		oidEntPhys + ".5":   {"10": i(classPowerSupply), "11": i(8), "12": i(8), "13": i(8), "14": i(8)},
+		oidEntPhys + ".4":   {"10": i(1), "11": i(10), "12": i(10), "13": i(10), "14": i(10)},
+		oidEntSensor + ".1": {"11": i(3), "12": i(4), "13": i(5), "14": i(5)}, // volts_ac, volts_dc, amperes, amperes
+		oidEntSensor + ".2": {"11": i(9), "12": i(9), "13": i(9), "14": i(9)},
+		oidEntSensor + ".3": {"11": i(0), "12": i(0), "13": i(0), "14": i(0)},
+		oidEntSensor + ".4": {"11": i(230), "12": i(12), "13": i(2), "14": i(35)},
+		oidEntSensor + ".5": {"11": i(1), "12": i(1), "13": i(1), "14": i(1)},
+	}
+	got := map[string]float64{}
+	for _, g := range appendTable(t, tab, &state{counters: map[string]*counter{}, discon: map[string]uint64{}}, 1) {
+		if _, dup := got[g.Metric]; dup || g.Keys != "name=PSU1" {
+			t.Errorf("%s %s = %v: a second sample of the series, or not the PSU's", g.Metric, g.Keys, g.F64)
+		}
+		got[g.Metric] = g.F64
+	}
+	want := map[string]float64{schemas.MetricPSUInVoltage: 230, schemas.MetricPSUOutVoltage: 12,
+		schemas.MetricPSUInCurrent: 2, schemas.MetricPSUOutCurrent: 35}
+	if !maps.Equal(got, want) {
+		t.Errorf("PSU1's sensors: %v, want %v", got, want)
+	}
+}
+
+// TestGoneInterfaceCounterState: the counter state of an interface that
+// left ifTable is dropped at the next complete poll of IF-MIB. Kept, as it
+// was, an interface back with its counters reset (a line card reinserted:
+// no agent restart, no ifCounterDiscontinuityTime) was taken for a 32-bit
+// wrap, ~4.3e9 errors that never happened; and a router whose interfaces
+// come and go with a new ifIndex each time (tunnels, subscriber sessions)
+// grew the state without bound.
+func TestGoneInterfaceCounterState(t *testing.T) {
+	iface := func(tab table, idx string, errs uint32) {
+		if tab[colIfName] == nil {
+			tab[colIfName], tab[oidIfEntry+".14"] = map[string]gosnmp.SnmpPDU{}, map[string]gosnmp.SnmpPDU{}
+		}
+		tab[colIfName][idx] = gosnmp.SnmpPDU{Type: gosnmp.OctetString, Value: []byte("if" + idx)}
+		tab[oidIfEntry+".14"][idx] = gosnmp.SnmpPDU{Type: gosnmp.Counter32, Value: uint(errs)}
+	}
+	inErrors := func(got []schemas.Sample, idx string) (uint64, bool) {
+		for _, g := range got {
+			if g.Keys == schemas.SNMPInterfaceKeys("if"+idx, "", idx) && g.Metric == schemas.MetricInErrors {
+				return g.U64, true
+			}
+		}
+		return 0, false
+	}
+	st := &state{counters: map[string]*counter{}, discon: map[string]uint64{}}
+	// if5 at 1000 errors, gone for a poll, back with its counters reset
+	// at 3: a new baseline, as at its first poll.
+	tab := table{}
+	iface(tab, "1", 0)
+	iface(tab, "5", 1000)
+	appendTable(t, tab, st, 1)
+	tab = table{}
+	iface(tab, "1", 0)
+	appendTable(t, tab, st, 2)
+	tab = table{}
+	iface(tab, "1", 7)
+	iface(tab, "5", 3)
+	got := appendTable(t, tab, st, 3)
+	if n, ok := inErrors(got, "5"); !ok || n != 3 {
+		t.Errorf("if5 back with 3 errors: in-errors %d (published %v), want 3", n, ok)
+	}
+	if n, _ := inErrors(got, "1"); n != 7 {
+		t.Errorf("if1, there all along: in-errors %d, want 7", n)
+	}
+
+	// 1000 polls, each of one interface that stays and one that is new (a
+	// fresh ifIndex): the state holds the two of the last poll.
+	st = &state{counters: map[string]*counter{}, discon: map[string]uint64{}}
+	for p := range 1000 {
+		tab := table{}
+		iface(tab, "1", 0)
+		iface(tab, fmt.Sprint(1000+p), 0)
+		appendTable(t, tab, st, int64(p+1))
+	}
+	if n := len(st.counters); n != 2 {
+		t.Errorf("after 1000 polls of 2 interfaces each, the state holds %d counters, want 2", n)
+	}
 }
 
 // simAgent serves a stepped fleet over SNMP.
