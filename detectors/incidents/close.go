@@ -20,7 +20,7 @@ const (
 	ClosedStale = "stale"
 )
 
-// closeGone resolves, at event time now, the open incidents whose
+// closeGone resolves, at engine time now (see clock), the open incidents whose
 // firing member alerts are all on devices removed from the inventory
 // (declared when the alert last fired, not listed now), and forgets that the
 // alerts of removed devices fire in the others. It looks only after the
@@ -85,9 +85,11 @@ func (in *incident) lastFiring(fp string) *member {
 }
 
 // closeStale resolves the open incidents that took no evidence for
-// StaleAfter before event time now, each at its latest evidence plus
-// StaleAfter, and returns them. It looks only when now is past staleAt,
-// the earliest time an open incident may go stale (0: unknown, look).
+// StaleAfter before engine time now (see clock), each at its latest
+// evidence plus StaleAfter, notes now as the time it found them stale
+// (ClosedAt, see expiry), and returns them. It looks only when now is
+// past staleAt, the earliest time an open incident may go stale (0:
+// unknown, look).
 func (e *Engine) closeStale(now int64) []*incident {
 	if e.cfg.StaleAfter <= 0 || (e.staleAt != 0 && now <= e.staleAt) {
 		return nil
@@ -105,6 +107,7 @@ func (e *Engine) closeStale(now int64) []*incident {
 		}
 		clear(in.Firing)
 		e.touch(in)
+		in.ClosedAt = now
 		e.closeAs(in, resolvedAt(at), ClosedStale, "no evidence for "+e.cfg.StaleAfter.String())
 		out = append(out, in)
 	}

@@ -207,3 +207,116 @@ func TestDeviceRemovedDiscovered(t *testing.T) {
 		t.Errorf("Closed[%s] = %d, want 0", ClosedDeviceRemoved, e.Closed[ClosedDeviceRemoved])
 	}
 }
+
+// skewedAt is a firing detection of edge9 whose clock runs sec seconds
+// ahead of every other device's: its event time is t0+sec, and the detect
+// stage, whose clock is right, stamped it detectedSec after t0.
+func skewedAt(sec, detectedSec int) schemas.Detection {
+	d := fire(sec, "edge9", mOther, "", "robust_z", 9, 5)
+	d.DetectedAt = t0.Add(time.Duration(detectedSec) * time.Second)
+	return d
+}
+
+// TestSkewedClockKeepsFlappingLink: one detection of a device whose
+// clock runs two hours ahead (a collector takes timestamps up to a day
+// ahead) does not make the engine forget the incidents it holds: the
+// next flap of a link two minutes after it came back (within Reopen)
+// still reopens its incident. The engine's time is the earlier of a
+// detection's event time and its DetectedAt; before, it was the event
+// time alone, and the skewed detection forgot every resolved incident.
+func TestSkewedClockKeepsFlappingLink(t *testing.T) {
+	flap := []schemas.Detection{
+		fire(0, "spine1", mOper, "name=e3", "link_down", 0, 1),
+		det(60, schemas.StateResolved, "spine1", mOper, "name=e3", "link_down", 1, 1),
+		skewedAt(2*3600, 61),
+		fire(180, "spine1", mOper, "name=e3", "link_down", 0, 1),
+	}
+	var links []*schemas.Incident
+	for _, in := range run(t, testInventory(), flap...) {
+		if in.Rule == schemas.RuleLink {
+			links = append(links, in)
+		}
+	}
+	if len(links) != 1 || links[0].State != schemas.IncidentOpen || len(links[0].Evidence) != 3 {
+		for _, in := range links {
+			t.Logf("%s %s %s (%d evidence)", in.ID, in.State, in.Cause, len(in.Evidence))
+		}
+		t.Errorf("with a detection of a device 2h ahead in between: %d link incidents for one flapping link, want 1, open, with 3 evidence", len(links))
+	}
+}
+
+// TestSkewedClockStalesNothing: with stale_after set, one detection of a
+// device whose clock runs 23 hours ahead (within a collector's default
+// max_future) resolves no open incident as stale: each took evidence
+// seconds before in the time of every other device. An incident does go
+// stale when the engine's time, a detection's right clock, passes its
+// latest evidence plus stale_after.
+func TestSkewedClockStalesNothing(t *testing.T) {
+	e, err := New(Config{StaleAfter: 12 * time.Hour}, testInventory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed(e, []schemas.Detection{
+		fire(0, "spine1", mOper, "name=e3", "link_down", 0, 1),
+		fire(10, "leaf1", mTemp, "name=Inlet", "robust_z", 40, 30),
+	})
+	skewed := skewedAt(23*3600, 20)
+	e.Add(&skewed)
+	if n := e.Closed[ClosedStale]; n != 0 {
+		t.Errorf("one detection of a device 23h ahead resolved %d open incidents as stale, want 0", n)
+	}
+	later := fire(13*3600, "leaf1", mPSU, "name=PSU2", "robust_z", 9, 5)
+	e.Add(&later)
+	if n := e.Closed[ClosedStale]; n != 2 {
+		t.Errorf("13h later: %d incidents resolved as stale, want 2", n)
+	}
+}
+
+// TestStaleResolutionJoins: an incident resolved as stale resolves at its
+// latest evidence plus stale_after, often long before the detection that
+// found it stale; it is held from that detection, and while its alerts
+// have not resolved for stale_after longer, so that the resolution of the
+// fault that outlasted stale_after joins it, as the documentation of
+// stale_after says. Before, it was forgotten reopen plus lateness after
+// its resolution time, at the next detection, and the resolution was
+// dropped as one of an alert whose firing came before the state began. A
+// resolution later than that is dropped, counted apart (DroppedStale).
+func TestStaleResolutionJoins(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		backSec int // the link's resolution
+		joins   bool
+	}{
+		{"2m after it was found stale", 3*3600 + 120, true},
+		{"50m after", 3*3600 + 3000, true},
+		{"2h after", 5*3600 + 60, false},
+	} {
+		e, err := New(Config{StaleAfter: time.Hour}, testInventory())
+		if err != nil {
+			t.Fatal(err)
+		}
+		link := fire(0, "spine1", mOper, "name=e3", "link_down", 0, 1)
+		id := e.Add(&link)[0].ID
+		feed(e, []schemas.Detection{
+			fire(3*3600, "leaf1", mTemp, "name=Inlet", "robust_z", 40, 30), // finds it stale, resolved at 1h
+			fire(3*3600+60, "leaf1", mPSU, "name=PSU2", "robust_z", 9, 5),
+			fire(c.backSec-30, "leaf1", mOther, "", "robust_z", 9, 5),
+		})
+		back := det(c.backSec, schemas.StateResolved, "spine1", mOper, "name=e3", "link_down", 1, 1)
+		back.StartsAt = link.EventTime
+		var joined *schemas.Incident
+		for _, in := range e.Add(&back) {
+			if in.ID == id {
+				joined = in
+			}
+		}
+		switch {
+		case c.joins && (joined == nil || e.Dropped != 0):
+			t.Errorf("the link's resolution %s: joined %v, dropped %d; want it to join its incident", c.name, joined != nil, e.Dropped)
+		case c.joins && (joined.State != schemas.IncidentResolved || !joined.ResolvedAt.Equal(t0.Add(time.Hour)) || !strings.HasSuffix(joined.Cause, "; resolved: no evidence for 1h0m0s")):
+			t.Errorf("the link's resolution %s: %s resolved at %v, %q; want it resolved at 1h, stale", c.name, joined.State, joined.ResolvedAt, joined.Cause)
+		case !c.joins && (joined != nil || e.Dropped != 1 || e.DroppedStale != 1):
+			t.Errorf("the link's resolution %s: joined %v, dropped %d (%d stale); want dropped as stale", c.name, joined != nil, e.Dropped, e.DroppedStale)
+		}
+	}
+}

@@ -62,17 +62,22 @@ type Config struct {
 	// member. Default DefaultMaxEvidence (500, about 155 KB).
 	MaxEvidence int `yaml:"max_evidence"`
 	// StaleAfter, when set, resolves an open incident that took no
-	// evidence for that long in event time (the event time of the latest
-	// detection minus that of its latest evidence), at its latest evidence
-	// plus StaleAfter, with ClosedStale and "resolved: no evidence for
-	// …" in its cause: a bound for alerts that never resolve, such as
-	// those of a device decommissioned while its link was down and that
-	// the inventory never listed (an inventory that drops a device it
-	// listed resolves its incidents at once, ClosedDeviceRemoved). The
-	// detect stage does not repeat a firing alert, so a fault that lasts
-	// longer than StaleAfter is resolved too, and its resolution joins it
-	// later: set it above the longest outage to be kept open. Default 0:
-	// never (incidents wait for their alerts to resolve).
+	// evidence for that long in event time (the engine's time at the
+	// latest detection, its event time or, when earlier, its DetectedAt,
+	// minus the event time of its latest evidence), at its latest
+	// evidence plus StaleAfter, with ClosedStale and "resolved: no
+	// evidence for …" in its cause: a bound for alerts that never
+	// resolve, such as those of a device decommissioned while its link
+	// was down and that the inventory never listed (an inventory that
+	// drops a device it listed resolves its incidents at once,
+	// ClosedDeviceRemoved). The detect stage does not repeat a firing
+	// alert, so a fault that lasts longer than StaleAfter is resolved too,
+	// and its resolution joins it later: the incident is held, while an
+	// alert of it has not resolved, up to StaleAfter (plus Lateness) after
+	// the detection that found it stale; a resolution later than that is
+	// dropped (Engine.DroppedStale). Set it above the longest outage to be
+	// kept open. Default 0: never (incidents wait for their alerts to
+	// resolve).
 	StaleAfter time.Duration `yaml:"stale_after"`
 }
 

@@ -29,9 +29,14 @@ type incident struct {
 	// (ClosedDeviceRemoved, ClosedStale), Note that reason for a person
 	// (describe adds it to the cause); both "" otherwise, and once it
 	// opens again.
-	Closed  string `json:",omitempty"`
-	Note    string `json:",omitempty"`
-	Members []member
+	Closed string `json:",omitempty"`
+	Note   string `json:",omitempty"`
+	// ClosedAt is the engine's time (see clock) of the detection that
+	// found it stale (ClosedStale), from which it is held for the
+	// resolutions of its alerts (see expiry); 0 otherwise, once it opens
+	// again, and in records written before it.
+	ClosedAt int64 `json:",omitempty"`
+	Members  []member
 	// Firing are the fingerprints of the members firing now.
 	Firing map[string]bool
 
@@ -66,8 +71,12 @@ type Engine struct {
 	lastPeer   lastPeer    // the last answer of peer
 	incs       []*incident // open, or resolved less than Reopen ago, by Seq
 	// Dropped counts resolved detections of alerts no incident knew (their
-	// firing came before the engine's state began).
-	Dropped int
+	// firing came before the engine's state began), DroppedStale those of
+	// them whose alert fired longer than StaleAfter before: its incident was
+	// resolved as stale and forgotten before the resolution came (see
+	// expiry).
+	Dropped      int
+	DroppedStale int
 	// Closed counts, by reason (ClosedDeviceRemoved, ClosedStale), the
 	// incidents the engine resolved while member alerts fired, since it
 	// was made; it is not part of the state.
@@ -142,11 +151,17 @@ type lastPeer struct {
 // order, so the rules see the same members in the same order whatever
 // the arrival order. Detections more than Window out of order may still
 // open incidents of their own.
+//
+// The engine's time, which forgets the incidents held and finds the stale
+// ones, is that of each detection's event time, or its DetectedAt when that
+// is earlier (see clock): a device whose clock runs ahead neither makes
+// the engine forget incidents nor resolves them as stale.
 func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 	m := newMember(d, e.inv)
-	e.expire(m.Time)
+	now := clock(d, m.Time)
+	e.expire(now)
 	var out []*schemas.Incident
-	for _, c := range append(e.closeGone(m.Time), e.closeStale(m.Time)...) {
+	for _, c := range append(e.closeGone(now), e.closeStale(now)...) {
 		out = append(out, e.describe(c, ""))
 	}
 	near := e.nearMember(&m)
@@ -160,6 +175,9 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 	if in == nil {
 		if !m.Firing {
 			e.Dropped++
+			if e.cfg.StaleAfter > 0 && !d.StartsAt.IsZero() && m.Time-d.StartsAt.UnixNano() > int64(e.cfg.StaleAfter) {
+				e.DroppedStale++
+			}
 			e.metaChanged = true
 			return out
 		}
@@ -185,6 +203,9 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 		e.touch(b)
 		out = append(out, e.describe(b, m.ID))
 	}
+	if !effect && e.reclaim(in) {
+		in.settle(m.Time)
+	}
 	e.touch(in)
 	if in.Resolved != 0 {
 		// The one incident held whose expiry this detection may have
@@ -195,6 +216,21 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 		e.staleAt = min(e.staleAt, e.staleFrom(in)) // opened or reopened
 	}
 	return append(out, e.describe(in, m.ID))
+}
+
+// clock returns the engine's time at detection d of event time t (Unix
+// ns): t, or d's DetectedAt (the wall time of the stage that detected it)
+// when that is earlier. A collector takes timestamps up to a day ahead
+// (gnmi's max_future), so one device whose clock runs ahead would
+// otherwise move the engine's time by hours: every resolved incident
+// forgotten, every open one stale. A backfill or a replay is not
+// changed: it is detected after its event time. A zero DetectedAt (not
+// set) leaves t.
+func clock(d *schemas.Detection, t int64) int64 {
+	if d.DetectedAt.IsZero() {
+		return t
+	}
+	return min(t, d.DetectedAt.UnixNano())
 }
 
 // touch notes that in changed or was forgotten, for Changes.
@@ -245,7 +281,7 @@ func (in *incident) settle(at int64) {
 	case len(in.Firing) == 0 && in.Resolved == 0:
 		in.Resolved = resolvedAt(max(at, in.Opened, in.lastResolution()))
 	case len(in.Firing) > 0:
-		in.Resolved, in.Closed, in.Note = 0, "", ""
+		in.Resolved, in.Closed, in.Note, in.ClosedAt = 0, "", "", 0
 	}
 }
 
@@ -292,10 +328,19 @@ func (e *Engine) OpenCount() int {
 	return n
 }
 
-// expire forgets incidents resolved longer ago than they may reopen (see
-// keep), plus Lateness for detections that arrive late. It looks only
-// when now is past expireAt, the earliest expiry of the incidents held,
-// kept by its last look and by Add (0: unknown, look).
+// Created returns how many incidents the engine has opened since its
+// state began (the count is part of the state): an Add that opened one
+// (the last incident it returns, or one merged into another) moves it by
+// one. An incident a detection joins may have the id that detection would
+// have opened (see ID: another alert of the same series and time), so it
+// is this, not the id, that tells a new incident.
+func (e *Engine) Created() uint64 { return e.lastSeq }
+
+// expire forgets, at engine time now (see clock), the incidents past
+// their expiry: resolved longer ago than they may reopen (see keep), plus
+// Lateness for detections that arrive late. It looks only when now is
+// past expireAt, the earliest expiry of the incidents held, kept by its
+// last look and by Add (0: unknown, look).
 func (e *Engine) expire(now int64) {
 	if !e.scanAll && e.expireAt != 0 && now <= e.expireAt {
 		return
@@ -305,8 +350,8 @@ func (e *Engine) expire(now int64) {
 		if in.Resolved == 0 {
 			return false
 		}
-		if now-in.Resolved <= int64(e.keep(in)+e.cfg.Lateness) {
-			next = min(next, e.expiry(in))
+		if at := e.expiry(in); now <= at {
+			next = min(next, at)
 			return false
 		}
 		e.touch(in)
@@ -316,14 +361,46 @@ func (e *Engine) expire(now int64) {
 	e.expireAt = next
 }
 
-// expiry returns the event time after which resolved incident in is
-// forgotten (the largest time when that is later than time can say).
+// expiry returns the engine time after which resolved incident in is
+// forgotten (the largest time when that is later than time can say):
+// keep plus Lateness after it resolved. An incident resolved as stale
+// resolved at its latest evidence plus StaleAfter, often long before the
+// detection that found it stale (in a quiet partition), and its alerts
+// still fire: it is held from that detection (ClosedAt), and while one of
+// its alerts has not resolved, for StaleAfter, so that the resolution of
+// a fault that outlasted StaleAfter joins it (up to StaleAfter after it
+// was found stale; a later one is counted in DroppedStale).
 func (e *Engine) expiry(in *incident) int64 {
-	d := int64(e.keep(in) + e.cfg.Lateness)
-	if d > 0 && in.Resolved > math.MaxInt64-d {
+	from, hold := in.Resolved, e.keep(in)
+	if in.Closed == ClosedStale && in.ClosedAt != 0 {
+		from = max(from, in.ClosedAt, in.lastResolution())
+		if in.unresolved() {
+			hold = max(hold, e.cfg.StaleAfter)
+		}
+	}
+	d := int64(hold + e.cfg.Lateness)
+	if d > 0 && from > math.MaxInt64-d {
 		return math.MaxInt64
 	}
-	return in.Resolved + d
+	return from + d
+}
+
+// unresolved reports whether an alert of in (not an effect) fired and
+// has not resolved since: its latest member, in event-time order, is a
+// firing.
+func (in *incident) unresolved() bool {
+	seen := map[string]bool{}
+	for i := len(in.Members) - 1; i >= 0; i-- { // in event-time order (see insert)
+		m := &in.Members[i]
+		if m.Effect || seen[m.Fingerprint] {
+			continue
+		}
+		if m.Firing {
+			return true
+		}
+		seen[m.Fingerprint] = true
+	}
+	return false
 }
 
 // keep returns how long after resolving in still takes new evidence:
@@ -371,7 +448,10 @@ func (e *Engine) holds(near []*incident, m *member) bool {
 }
 
 // find returns the incident of near (see nearMember) m joins, and whether
-// it joins as an effect.
+// it joins as an effect: the first (by Seq) it is a symptom of, or else,
+// of those it is an effect of, the first in the order of before (two
+// links of one instant that the traffic may have moved from: the same
+// whichever arrived first, when both did before it).
 // An alert stays in its incident while it fires, and its resolution joins
 // it too; an alert that fires again joins its old incident only if that is
 // a link's (a flapping link is one incident), otherwise it is a new onset
@@ -389,28 +469,53 @@ func (e *Engine) find(near []*incident, m *member) (*incident, bool) {
 			return in, false
 		}
 	}
-	if m.Class == classTraffic {
-		for _, in := range near {
-			if e.live(in, m.Time) && e.effectOf(in, m) {
-				return in, true
-			}
+	if m.Class != classTraffic {
+		return nil, false
+	}
+	var best *incident
+	for _, in := range near {
+		if e.live(in, m.Time) && e.effectOf(in, m) && (best == nil || before(in, best)) {
+			best = in
 		}
 	}
-	return nil, false
+	return best, best != nil
 }
 
-// byAlert returns the incident of near (by Seq) m's alert belongs to, and
+// before reports whether a comes before b among the incidents traffic is
+// an effect of: the stronger class, then the one opened first, then the
+// smaller id. Not the one opened first on the stream (by Seq): of two
+// incidents of one instant, that is whichever detection arrived first.
+func before(a, b *incident) bool {
+	sa, sb := classStrength(a.class()), classStrength(b.class())
+	switch {
+	case sa != sb:
+		return sa > sb
+	case a.Opened != b.Opened:
+		return a.Opened < b.Opened
+	}
+	return a.ID < b.ID
+}
+
+// byAlert returns the incident of near m's alert belongs to, and
 // whether as an effect: for a resolution, the incident where the alert
-// fires, else the latest that has it; for a firing, the latest live one
-// where it is an effect, still fires, or that is a link's.
+// fires (the first opened), else the latest that has it; for a firing, the
+// latest live one where it is an effect, still fires, or that is a link's.
+// First and latest are by (Opened, id), not by Seq (the order incidents of
+// one instant opened on the stream).
 func (e *Engine) byAlert(near []*incident, m *member) (*incident, bool) {
 	var found *incident
-	effect := false
+	effect, fires := false, false
 	for _, in := range near {
-		if !m.Firing && in.Firing[m.Fingerprint] {
-			return in, false
-		}
-		if m.Firing && !e.live(in, m.Time) {
+		f := !m.Firing && in.Firing[m.Fingerprint]
+		switch {
+		case found != nil && fires && (!f || later(in, found)):
+			continue
+		case found != nil && !f && !later(in, found):
+			continue
+		case f:
+			found, effect, fires = in, false, true
+			continue
+		case m.Firing && !e.live(in, m.Time):
 			continue
 		}
 		if e.remember(in); !in.memo.alerts[m.Fingerprint] {
@@ -425,6 +530,15 @@ func (e *Engine) byAlert(near []*incident, m *member) (*incident, bool) {
 		}
 	}
 	return found, effect
+}
+
+// later reports whether a opened after b: at a later event time, or at
+// the same one with a larger id.
+func later(a, b *incident) bool {
+	if a.Opened != b.Opened {
+		return a.Opened > b.Opened
+	}
+	return a.ID > b.ID
 }
 
 // within reports whether t is no more than Window after from (or before it).
@@ -469,7 +583,7 @@ func (e *Engine) joins(in *incident, m *member) bool {
 		}
 		_, known := e.inv.Device(m.Device)
 		return cls == classSession && !known && e.within(m.Time, in.lastOnset(classSession)) &&
-			m.Time-in.Opened <= int64(e.cfg.SessionSpan)
+			m.Time-in.Opened <= int64(e.cfg.SessionSpan) && e.allUnknown(in)
 	case classHardware:
 		return cls == classHardware && in.Members[0].Device == m.Device && e.sameHardwareChain(in, m)
 	case classTraffic:
@@ -478,6 +592,23 @@ func (e *Engine) joins(in *incident, m *member) bool {
 		return cls == classOther && e.sameSeries(in, m)
 	}
 	return false
+}
+
+// allUnknown reports whether the inventory knows none of the devices of
+// in's members (not effects). A session of a device it does not know
+// joins by time alone only such an incident: one that holds a known
+// device's session may also be that session's link's (a link explains
+// the sessions of its devices, not those of a device nothing ties to it),
+// and which of the two it became would depend on which detection of
+// the instant came first.
+func (e *Engine) allUnknown(in *incident) bool {
+	own, _ := e.devices(in)
+	for d := range own {
+		if _, known := e.inv.Device(d); known {
+			return false
+		}
+	}
+	return true
 }
 
 // sameSeries reports whether in has a member (not an effect) on m's
@@ -653,8 +784,12 @@ func (e *Engine) peerDevice(m *member) string {
 }
 
 // class returns the incident's class: target when any member is a
-// target state, else link when any member is a link state, else the class
-// of its earliest member that is not an effect.
+// target state, else link when any member is a link state, else the
+// strongest class (see classStrength) of its earliest members that are not
+// effects: of members of one event time, that is the one the others are
+// symptoms of (a BFD session over a port, with that port's traffic), not
+// the one whose fingerprint sorts first, so the class, and the detections
+// the incident takes after, do not depend on which of them arrived first.
 func (in *incident) class() class {
 	if in.memo.clsN != len(in.Members) {
 		in.memo.cls, in.memo.clsN = in.classOf(), len(in.Members)
@@ -665,6 +800,7 @@ func (in *incident) class() class {
 // classOf is class, computed from the members.
 func (in *incident) classOf() class {
 	first, link := -1, false
+	cls := in.Members[0].Class // an incident of effects alone (none is) keeps its first
 	for i := range in.Members {
 		m := &in.Members[i]
 		if m.Effect {
@@ -674,14 +810,37 @@ func (in *incident) classOf() class {
 			return classTarget
 		}
 		link = link || m.linkState()
-		if first < 0 {
-			first = i
+		switch {
+		case first < 0:
+			first, cls = i, m.Class
+		case m.Time == in.Members[first].Time && classStrength(m.Class) > classStrength(cls):
+			cls = m.Class
 		}
 	}
 	if link {
 		return classLink
 	}
-	return in.Members[max(first, 0)].Class
+	return cls
+}
+
+// classStrength orders the classes by what explains what: a lost target
+// its neighbours' links, a link the sessions over it, a session the
+// traffic that moved, hardware (which no other class joins) above traffic
+// and anything else.
+func classStrength(c class) int {
+	switch c {
+	case classTarget:
+		return 5
+	case classLink:
+		return 4
+	case classSession:
+		return 3
+	case classHardware:
+		return 2
+	case classTraffic:
+		return 1
+	}
+	return 0
 }
 
 // lastOnset returns the event time of in's latest firing member of class

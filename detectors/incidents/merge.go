@@ -229,3 +229,69 @@ func (e *Engine) absorb(a, b *incident, at int64) {
 	}
 	e.incs = slices.DeleteFunc(e.incs, func(in *incident) bool { return in == b })
 }
+
+// reclaim makes members of in the traffic alerts it holds as effects
+// that are symptoms of it now (see symptom): traffic on a port of a link
+// whose state arrived after it (traffic on leaf3:e7 joins as an effect
+// the incident of leaf3:e2 flapping; leaf3:e7 going down at the same
+// instant then joins that incident too, and the traffic is on its port),
+// or traffic on a device the incident that held it as an effect turned
+// out to be the loss of (its target state arrived last, and absorbed the
+// link incident that held it). With the link's or the target's state
+// first, the traffic would have joined as a member. Each alert changes
+// role with all of its detections. It reports whether it changed in.
+//
+// Only in's own effects change role: one held by another incident stays
+// there, since an incident's members only grow (the update version of an
+// incident, schemas.IncidentUpdateVersion, counts them).
+func (e *Engine) reclaim(in *incident) bool {
+	var take map[string]bool
+	for i := range in.Members {
+		p := &in.Members[i]
+		if p.Effect && p.Firing && !take[p.Fingerprint] && e.live(in, p.Time) && e.symptom(in, p) {
+			if take == nil {
+				take = map[string]bool{}
+			}
+			take[p.Fingerprint] = true
+		}
+	}
+	if take == nil {
+		return false
+	}
+	for i := range in.Members {
+		if p := &in.Members[i]; take[p.Fingerprint] {
+			p.Effect = false
+			if p.Firing && p.Time < in.Opened {
+				in.Opened = p.Time
+			}
+		}
+	}
+	for fp := range take {
+		if in.lastOf(fp).Firing {
+			in.Firing[fp] = true
+		}
+	}
+	in.memo = memo{}
+	return true
+}
+
+// symptom reports whether traffic member p, an effect of in, now joins it
+// as a symptom: it is on the port of one of its members (see hasPort), or
+// on or facing the device in says was lost (see touchesTarget).
+func (e *Engine) symptom(in *incident, p *member) bool {
+	if p.Port != "" && e.hasPort(in, p.Device, p.Port) {
+		return true
+	}
+	return in.class() == classTarget && e.touchesTarget(in, p)
+}
+
+// lastOf returns in's latest member of alert fp, in event-time order; fp
+// must be one of in's.
+func (in *incident) lastOf(fp string) *member {
+	for i := len(in.Members) - 1; i >= 0; i-- {
+		if m := &in.Members[i]; m.Fingerprint == fp {
+			return m
+		}
+	}
+	return nil
+}

@@ -236,3 +236,92 @@ func TestLateResolution(t *testing.T) {
 		}
 	}
 }
+
+// permutations calls f with every order of dets.
+func permutations(dets []schemas.Detection, f func([]schemas.Detection)) {
+	var rec func(k int)
+	rec = func(k int) {
+		if k == len(dets) {
+			f(slices.Clone(dets))
+			return
+		}
+		for i := k; i < len(dets); i++ {
+			dets[k], dets[i] = dets[i], dets[k]
+			rec(k + 1)
+			dets[k], dets[i] = dets[i], dets[k]
+		}
+	}
+	rec(0)
+}
+
+// TestSameInstantOrder: detections of one instant give the same incidents
+// (rules, causes, evidence and roles) in every order they can arrive in.
+// Each case was found by feeding every order of random three-detection
+// bursts of one instant, and gave two outcomes before:
+//
+//   - BFD down on spine2:e2 (link spine2:e2 — leaf2:e2) with traffic on
+//     leaf2:e2 and spine2:e1: when leaf2's traffic came first, the BFD
+//     joined its traffic incident, whose class stayed traffic (that of the
+//     member whose fingerprint sorts first), so spine2:e1's traffic was
+//     not its effect and opened an incident of its own. Of members of one
+//     event time, the class is now the strongest's;
+//   - spine1's session over e1 and e1 flapping, with edge9's session (a
+//     device the inventory does not know, which joins by time alone): when
+//     spine1's session came first, edge9's joined it, and the link then
+//     took both. A session of an unknown device now joins by time only an
+//     incident of unknown devices;
+//   - leaf3:e7 down with its own traffic, and leaf3:e2 flapping: when the
+//     traffic came after the flap and before e7's state, it joined as an
+//     effect, and stayed one beside its port's link state. An effect on
+//     the port of a member (or its link peer) now becomes a member.
+//
+// Not every burst is order-free yet (see reclaim): traffic held as the
+// effect of one incident stays there when another that would take it
+// arrives later.
+func TestSameInstantOrder(t *testing.T) {
+	const mBFD = "/bfd/interfaces/interface/peers/peer/state/session-state"
+	for _, c := range []struct {
+		name string
+		dets []schemas.Detection
+		want int // incidents
+	}{
+		{"BFD down over a link, traffic at both ends", []schemas.Detection{
+			fire(0, "spine2", mBFD, "id=e2,local-discriminator=1", "session_down", 0, 1),
+			fire(0, "spine2", mOut, "name=e1", "level_shift", 9e8, 5e8),
+			fire(0, "leaf2", mOut, "name=e2", "level_shift", 0, 5e8),
+		}, 1},
+		{"an unknown device's session beside a flapping link", []schemas.Detection{
+			fire(0, "edge9", mBGP, bgp("10.1.1.1"), "session_down", 0, 1),
+			fire(0, "spine1", mBGP, bgp("10.1.1.1"), "session_down", 0, 1),
+			fire(0, "spine1", mOper, "name=e1", "flapping", 0, 1),
+		}, 2},
+		{"traffic on a port that goes down beside a flapping one", []schemas.Detection{
+			fire(0, "leaf3", mOper, "name=e7", "link_down", 0, 1),
+			fire(0, "leaf3", mIn, "name=e7", "ewma", 0, 5e8),
+			fire(0, "leaf3", mOper, "name=e2", "flapping", 0, 1),
+		}, 1},
+	} {
+		outcomes := map[string][]string{}
+		permutations(c.dets, func(order []schemas.Detection) {
+			e, _ := New(Config{}, fabricInventory())
+			feed(e, order)
+			var ids []string
+			for _, d := range order {
+				ids = append(ids, d.Device+" "+d.Keys+" "+d.Detector)
+			}
+			outcomes[strings.Join(signature(e.Open()), "\n")] = ids
+		})
+		for sig, order := range outcomes {
+			n := strings.Count(sig, "\n") + 1
+			if len(outcomes) != 1 || n != c.want {
+				t.Logf("%s: arrival order %q gives %d incidents:\n%s", c.name, order, n, sig)
+			}
+			if len(outcomes) == 1 && n != c.want {
+				t.Errorf("%s: %d incidents in every order, want %d", c.name, n, c.want)
+			}
+		}
+		if len(outcomes) != 1 {
+			t.Errorf("%s: %d different outcomes from the orders of %d detections of one instant, want 1", c.name, len(outcomes), len(c.dets))
+		}
+	}
+}

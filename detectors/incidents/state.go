@@ -31,22 +31,25 @@ const (
 // engineState is the serialised state: the incidents held and the count of
 // dropped resolutions. The configuration and inventory are not part of it.
 type engineState struct {
-	Incidents []*incident `json:"incidents"`
-	Dropped   int         `json:"dropped"`
-	LastSeq   uint64      `json:"lastSeq,omitempty"`
+	Incidents    []*incident `json:"incidents"`
+	Dropped      int         `json:"dropped"`
+	DroppedStale int         `json:"droppedStale,omitempty"`
+	LastSeq      uint64      `json:"lastSeq,omitempty"`
 }
 
-// engineMeta is the state of an engine besides its incidents.
+// engineMeta is the state of an engine besides its incidents. A field
+// left out when empty is one a build before it ignores.
 type engineMeta struct {
-	Dropped int    `json:"dropped"`
-	LastSeq uint64 `json:"lastSeq"`
+	Dropped      int    `json:"dropped"`
+	DroppedStale int    `json:"droppedStale,omitempty"`
+	LastSeq      uint64 `json:"lastSeq"`
 }
 
 // MarshalBinary returns the engine's whole state in one record: a kind
 // tag, a version byte and the incidents it holds (JSON). A restored engine
 // returns what the original would for the same detections.
 func (e *Engine) MarshalBinary() ([]byte, error) {
-	b, err := json.Marshal(engineState{Incidents: e.incs, Dropped: e.Dropped, LastSeq: e.lastSeq})
+	b, err := json.Marshal(engineState{Incidents: e.incs, Dropped: e.Dropped, DroppedStale: e.DroppedStale, LastSeq: e.lastSeq})
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode incident state: %w", err)
 	}
@@ -82,7 +85,7 @@ func (e *Engine) UnmarshalBinary(b []byte) error {
 		}
 		last = max(last, in.Seq)
 	}
-	e.incs, e.Dropped, e.lastSeq = st.Incidents, st.Dropped, last
+	e.incs, e.Dropped, e.DroppedStale, e.lastSeq = st.Incidents, st.Dropped, st.DroppedStale, last
 	e.reach, e.expireAt, e.staleAt, e.checkGone = nil, 0, 0, true
 	clear(e.changed)
 	for _, in := range e.incs {
@@ -143,7 +146,7 @@ func (e *Engine) Changes() ([]Record, error) {
 		out = append(out, rec)
 	}
 	if e.metaChanged {
-		b, _ := json.Marshal(engineMeta{Dropped: e.Dropped, LastSeq: e.lastSeq}) // two numbers
+		b, _ := json.Marshal(engineMeta{Dropped: e.Dropped, DroppedStale: e.DroppedStale, LastSeq: e.lastSeq}) // three numbers
 		out = append(out, Record{Key: MetaKey, Value: append(enc.AppendHeader(nil, tagMeta, metaVersion), b...)})
 	}
 	e.MarkWritten()
@@ -175,7 +178,7 @@ func (e *Engine) RestoreRecord(key string, value []byte) error {
 		if err := decodeRecord(value, tagMeta, metaVersion, &m); err != nil {
 			return fmt.Errorf("cannot restore incident state: %s: %w", key, err)
 		}
-		e.Dropped, e.lastSeq = m.Dropped, max(e.lastSeq, m.LastSeq)
+		e.Dropped, e.DroppedStale, e.lastSeq = m.Dropped, m.DroppedStale, max(e.lastSeq, m.LastSeq)
 		return nil
 	}
 	// Filed and looked at again at the next detection: the inventory may

@@ -142,6 +142,33 @@ func TestOpenedAcrossRestore(t *testing.T) {
 	}
 }
 
+// TestOpenedOneSeriesTwoAlerts: two alerts of one series at one sample
+// (the ensemble's and a rule's, whose fingerprints differ: see
+// incidents.TestOneSeriesTwoAlerts) are one incident, opened once. The
+// second joins it, and the id it would have opened is the incident's (the
+// id is the series and the event time); before, Process took that for an
+// incident opened, and Opened (the run summary's incident count) counted
+// it twice.
+func TestOpenedOneSeriesTwoAlerts(t *testing.T) {
+	c, err := New(Config{}, inventory.Fixed(testInventory()), nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ens := det(0, schemas.StateFiring, "leaf1", mTemp, "name=CPU0", "robust_z")
+	rule := det(0, schemas.StateFiring, "leaf1", mTemp, "name=CPU0", "drift")
+	rule.Labels["rule"] = "drift"
+	rule.Fingerprint, rule.ID = schemas.Fingerprint(rule.Labels), rule.ID+"/drift"
+	process(t, c, ens)
+	process(t, c, rule)
+	c.Committed(2)
+	if held := c.parts[0].e.Open(); len(held) != 1 {
+		t.Fatalf("%d incidents held, want 1", len(held))
+	}
+	if n := c.Opened(); n != 1 {
+		t.Errorf("Opened() = %d for one incident, want 1", n)
+	}
+}
+
 // TestDroppedResolutionCounted: the resolution of an alert no incident
 // holds (its firing came before the stage's state, or went to another
 // input partition, as after an inventory change re-keys its device) changes

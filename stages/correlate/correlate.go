@@ -112,9 +112,11 @@ func (c *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	if err := p.checkRestored(); err != nil {
 		return err
 	}
-	id, dropped := incidents.ID(d), p.e.Dropped
+	id, created := incidents.ID(d), p.e.Created()
+	dropped, droppedStale := p.e.Dropped, p.e.DroppedStale
 	removed, stale := p.e.Closed[incidents.ClosedDeviceRemoved], p.e.Closed[incidents.ClosedStale]
 	out := p.e.Add(d)
+	isNew := p.e.Created() != created
 	if n := p.e.Closed[incidents.ClosedDeviceRemoved] - removed; n > 0 {
 		c.updates.closed.WithLabelValues(incidents.ClosedDeviceRemoved).Add(float64(n))
 		c.log.Info("resolved incidents whose alerts fire on devices removed from the inventory", "partition", r.Partition, "incidents", n)
@@ -123,13 +125,22 @@ func (c *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 		c.updates.closed.WithLabelValues(incidents.ClosedStale).Add(float64(n))
 		c.log.Info("resolved incidents that took no evidence for engine.stale_after", "partition", r.Partition, "incidents", n, "stale_after", c.cfg.Engine.StaleAfter)
 	}
-	if p.e.Dropped != dropped {
+	switch {
+	case p.e.DroppedStale != droppedStale:
+		c.updates.dropped.WithLabelValues(ReasonStaleAlert).Inc()
+		c.log.Info("skipped the resolution of an alert that fired longer than engine.stale_after before: its incident was resolved as stale and forgotten (or its firing came before the partition's state began)",
+			"partition", r.Partition, "offset", r.Offset, "device", d.Device, "metric", d.Metric, "keys", d.Keys, "fingerprint", d.Fingerprint,
+			"fired_at", d.StartsAt, "stale_after", c.cfg.Engine.StaleAfter)
+	case p.e.Dropped != dropped:
 		c.updates.dropped.WithLabelValues(ReasonUnknownAlert).Inc()
 		c.log.Info("skipped the resolution of an alert no incident holds: its firing came before the partition's state began, or went to another partition",
 			"partition", r.Partition, "offset", r.Offset, "device", d.Device, "metric", d.Metric, "keys", d.Keys, "fingerprint", d.Fingerprint)
 	}
 	for _, in := range out { // incidents resolved without their alerts, merged into another, then the one d changed
-		switch opened := in.ID == id; { // opened counts incidents not merged into another
+		// opened counts incidents not merged into another: the one d
+		// opened, when the engine opened one (d may join an incident that
+		// has its would-be id: another alert of its series and time).
+		switch opened := isNew && in.ID == id; {
 		case in.MergedInto != "" && !opened:
 			p.opened--
 		case in.MergedInto == "" && opened:

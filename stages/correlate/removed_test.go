@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"bytes"
 	"log/slog"
 	"strings"
 	"testing"
@@ -107,5 +108,37 @@ func TestStaleStage(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(c.updates.closed.WithLabelValues(incidents.ClosedStale)); n != 1 {
 		t.Errorf("closed{reason=stale} = %v, want 1", n)
+	}
+}
+
+// TestStaleResolutionDroppedCounted: with engine.stale_after 1h, the
+// resolution of a link that went stale and was forgotten since (more than
+// stale_after after it was found stale) is dropped with its own reason and
+// log line, not as the resolution of an alert whose firing came before
+// the partition's state began. The resolution of one found stale minutes
+// before joins its incident.
+func TestStaleResolutionDroppedCounted(t *testing.T) {
+	var logged bytes.Buffer
+	c, err := New(Config{Engine: incidents.Config{StaleAfter: time.Hour}}, inventory.Fixed(testInventory()), nil, slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := det(0, schemas.StateFiring, "leaf1", mOper, "name=e1", "link_down")
+	updates(t, c, down)
+	updates(t, c, det(86400, schemas.StateFiring, "spine1", mTemp, "name=CPU0", "ewma")) // finds it stale
+	updates(t, c, det(86400+4*3600, schemas.StateFiring, "spine1", mOper, "name=e3", "link_down"))
+	up := det(86400+4*3600+60, schemas.StateResolved, "leaf1", mOper, "name=e1", "link_down")
+	up.StartsAt = down.EventTime
+	if got := updates(t, c, up); len(got) != 0 {
+		t.Errorf("%d updates for the resolution of a link found stale 4h before, want none", len(got))
+	}
+	if n := testutil.ToFloat64(c.updates.dropped.WithLabelValues(ReasonStaleAlert)); n != 1 {
+		t.Errorf("dropped{reason=%s} = %v, want 1", ReasonStaleAlert, n)
+	}
+	if n := testutil.ToFloat64(c.updates.dropped.WithLabelValues(ReasonUnknownAlert)); n != 0 {
+		t.Errorf("dropped{reason=%s} = %v, want 0", ReasonUnknownAlert, n)
+	}
+	if !strings.Contains(logged.String(), "fired longer than engine.stale_after before") || strings.Contains(logged.String(), "before the partition's state began,") {
+		t.Errorf("logged:\n%s\nwant the stale reason", logged.String())
 	}
 }
