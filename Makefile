@@ -58,18 +58,17 @@ check-fmt:
 staticcheck:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./...
 
+# Each target fuzzes for FUZZTIME; a failing one does not stop the others, and the run fails at the end.
+FUZZ_TARGETS ?= schemas:FuzzDecodeSamples schemas:FuzzDecodeDetection schemas:FuzzDecodePower \
+	stages/detect:FuzzRestoreState detectors/rate:FuzzRefreshDecode stages/correlate:FuzzCorrelate \
+	stages/power:FuzzRestoreState stages/maintain:FuzzRestoreState collectors/gnmi:FuzzDecode \
+	config:FuzzParse backtest:FuzzReadLabels backtest:FuzzWideSource
+
 fuzz:
-	$(GO) test ./schemas -run '^$$' -fuzz FuzzDecodeSamples -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
-	$(GO) test ./schemas -run '^$$' -fuzz FuzzDecodeDetection -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
-	$(GO) test ./schemas -run '^$$' -fuzz FuzzDecodePower -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
-	$(GO) test ./stages/detect -run '^$$' -fuzz FuzzRestoreState -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
-	$(GO) test ./detectors/rate -run '^$$' -fuzz FuzzRefreshDecode -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
-	$(GO) test ./stages/correlate -run '^$$' -fuzz FuzzCorrelate -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
-	$(GO) test ./stages/power -run '^$$' -fuzz FuzzRestoreState -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
-	$(GO) test ./stages/maintain -run '^$$' -fuzz FuzzRestoreState -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
-	$(GO) test ./collectors/gnmi -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
-	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
-	$(GO) test ./backtest -run '^$$' -fuzz FuzzReadLabels -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME)
+	@failed=""; for t in $(FUZZ_TARGETS); do \
+		pkg=./$${t%%:*} fn=$${t##*:}; echo "== $(GO) test $$pkg -fuzz $$fn"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) || failed="$$failed $$t"; \
+	done; if [ -n "$$failed" ]; then echo "fuzz failed:$$failed"; exit 1; fi
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
