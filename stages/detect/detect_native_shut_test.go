@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/telekernel/telekernel/detectors/stateevents"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -133,5 +135,54 @@ func TestDetectCheckpointAfterExplained(t *testing.T) {
 	}
 	if !maps.EqualFunc(a.SeriesStates(), b.SeriesStates(), slices.Equal) {
 		t.Error("the state restored from the changelog differs from the running stage's")
+	}
+}
+
+// TestDetectIOSXRUnshutOnChange is TestDetectIOSXRUnshutBesideOpenConfigOper
+// with both state leaves sent only on change (ON_CHANGE subscriptions; a
+// byte counter is the device's clock). The native state leaving
+// im-state-admin-down at 120 enables the interface for OpenConfig's
+// oper-status too (enabledAt): both link_downs fire, and a stage restored
+// from a checkpoint taken during the enable grace gives the same
+// detections. Before, only a shut put the sibling oper-status series on
+// the watch: the running stage never fired OpenConfig's link_down, and a
+// restored one (which watches every series that is due) did.
+func TestDetectIOSXRUnshutOnChange(t *testing.T) {
+	const ocKeys = "name=HundredGigE0/0/0/10"
+	rows := func(i int) []stateRow {
+		switch i {
+		case 0:
+			return []stateRow{{xrIfState, xrIfKeys, "im-state-up"}, {stateevents.MetricOperStatus, ocKeys, "UP"}}
+		case 100:
+			return []stateRow{{xrIfState, xrIfKeys, "im-state-admin-down"}, {stateevents.MetricOperStatus, ocKeys, "DOWN"}}
+		case 120:
+			return []stateRow{{xrIfState, xrIfKeys, "im-state-down"}} // enabled, the link still down
+		case 200:
+			return []stateRow{{xrIfState, xrIfKeys, "im-state-up"}, {stateevents.MetricOperStatus, ocKeys, "UP"}}
+		}
+		return nil
+	}
+	recs := nativeRecords(t, 300, 1, rows)
+	whole := summary(process(t, newTestDetect(t, Config{}), recs))
+	for _, want := range []string{"firing link_down oper-status@126", "firing link_down state@126"} {
+		if !slices.Contains(whole, want) {
+			t.Errorf("detections %v: want %q", whole, want)
+		}
+	}
+	a := newTestDetect(t, Config{})
+	changelog := map[string][]byte{}
+	for _, r := range recs[:123] {
+		process(t, a, []*kgo.Record{r})
+		maps.Copy(changelog, checkpoint(a))
+	}
+	b := newTestDetect(t, Config{})
+	for k, v := range changelog {
+		if err := b.Restore(0, []byte(k), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	da, db := summary(process(t, a, recs[123:])), summary(process(t, b, recs[123:]))
+	if !slices.Equal(da, db) {
+		t.Errorf("restored at 123: %v; uninterrupted: %v", db, da)
 	}
 }

@@ -406,7 +406,10 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 		// An admin-status series, or an oper-status one whose values carry
 		// the shut (IOS-XR's im-state-admin-down), going admin down
 		// explains the interface's other oper-status series going down.
-		if f != nil && (class == stateevents.ClassAdminStatus || class == stateevents.ClassOperStatus && shut) {
+		// Any change of an oper-status series may enable the others again
+		// (enabledAt: IOS-XR's admin down turning to down): they are
+		// watched, as a restore watches every series that is due.
+		if f != nil && (class == stateevents.ClassAdminStatus || class == stateevents.ClassOperStatus && st.se.Status() != was) {
 			for _, o := range f.opers {
 				if o == st {
 					continue
