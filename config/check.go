@@ -69,6 +69,18 @@ func (c *Config) validateTopics() error {
 			return fmt.Errorf("topics.%s: %w", f.field, err)
 		}
 	}
+	// A dead letter keeps its record's value and headers: on a topic a
+	// stage reads, it would be read, refused and dead-lettered again, for
+	// ever.
+	for _, f := range []struct{ field, name string }{
+		{"topics.samples", t.Samples}, {"topics.detections", t.Detections}, {"topics.alert_state", t.AlertState},
+		{"topics.power", t.Power}, {"topics.maintenance", t.Maintenance},
+		{"correlate.topic", c.Correlate.Topic}, {"correlate.input", c.Correlate.Input}, {"inventory.topic", c.Inventory.Topic},
+	} {
+		if f.name == t.DeadLetters {
+			return fmt.Errorf("topics.dead_letters: %q is %s, which stages read: a dead letter would come back to them for ever; name a topic of its own", t.DeadLetters, f.field)
+		}
+	}
 	return nil
 }
 

@@ -132,6 +132,10 @@ func TestCheckRefusesWhatRunRefuses(t *testing.T) {
 	f("clickhouse:\n  addr: [c:9000, c:native]\n", `bad.yaml:2: clickhouse.addr[1]: "c:native" is not host:port`)
 	f("topics:\n  samples: tk samples\n", `bad.yaml:2: topics.samples: "tk samples" has ' ': a Kafka topic name takes only`)
 	f("topics:\n  group_prefix: \"..\"\n", `bad.yaml:2: topics.group_prefix: ".." is not a Kafka topic name`)
+	// A dead letter on a topic stages read would come back to them for ever.
+	f("topics:\n  dead_letters: tk.samples\n", `bad.yaml:2: topics.dead_letters: "tk.samples" is topics.samples, which stages read`)
+	f("topics:\n  detections: tk.det\n  dead_letters: tk.det\n", `bad.yaml:3: topics.dead_letters: "tk.det" is topics.detections`)
+	f("topics:\n  dead_letters: tk.incidents\n", `bad.yaml:2: topics.dead_letters: "tk.incidents" is correlate.topic`)
 	f("parquet:\n  flush_interval: -1s\n", "bad.yaml:2: parquet.flush_interval: -1s must be positive")
 	f("clickhouse:\n  flush_rows: -5\n", "bad.yaml:2: clickhouse.flush_rows: -5 must be positive")
 	f("sim:\n  backfill: 1h\n  span: -1h\n", "bad.yaml:3: sim.span: -1h0m0s must not be negative")
@@ -142,6 +146,9 @@ func TestCheckRefusesWhatRunRefuses(t *testing.T) {
 	f("parquet:\n  enabled: true\n  flush_interval: 10\n", "bad.yaml:3: parquet.flush_interval: 10 is not a duration: give a unit, e.g. 10s")
 	f("kafka:\n  brokerz: [k:9092]\n", "bad.yaml:2: kafka.brokerz: unknown field (did you mean brokers?)")
 	f("kafka:\n  brokers: k:9092\n", `bad.yaml:2: kafka.brokers: "k:9092" is not a list`)
+	// A value that may hold a password (user:password@host, a URL) is not repeated.
+	f("kafka:\n  brokers: user:hunter2@k:9092\n", `bad.yaml:2: kafka.brokers: a value that may hold a password (not shown) is not a list`)
+	f("kafka:\n  brokers: SASL_SSL://user:hunter2@k:9092\n", `bad.yaml:2: kafka.brokers: a value that may hold a password (not shown) is not a list`)
 	f("kafka: {brokers: [k:9092], tls: {enabled: yes please}}\n", `bad.yaml:1: kafka.tls.enabled: "yes please" is not true or false`)
 	f("sim:\n  faults:\n    - {device: sim-01, kind: link_down, after: 5}\n", "bad.yaml:3: sim.faults[0].after: 5 is not a duration")
 	f("sim:\n  faults:\n    - {device: sim-01, knd: link_down}\n", "bad.yaml:3: sim.faults[0].knd: unknown field (did you mean kind?)")

@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/telekernel/telekernel/internal/oneline"
 	"github.com/telekernel/telekernel/internal/secret"
 )
 
@@ -43,19 +44,12 @@ func Decode(name string, data []byte, v any, check func() error) error {
 	if err := check(); err != nil {
 		path, _, _ := strings.Cut(err.Error(), ":")
 		if line := lineOf(&root, path); line > 0 {
-			return fmt.Errorf("%s:%d: %w", name, line, oneLineError{err})
+			return fmt.Errorf("%s:%d: %w", name, line, oneline.Error{Err: err})
 		}
-		return fmt.Errorf("%s: %w", name, oneLineError{err})
+		return fmt.Errorf("%s: %w", name, oneline.Error{Err: err})
 	}
 	return nil
 }
-
-// oneLineError is an error whose message is kept on one line (a map key or
-// value of the file in it may span several); it unwraps to the error.
-type oneLineError struct{ err error }
-
-func (e oneLineError) Error() string { return oneLine(e.err.Error()) }
-func (e oneLineError) Unwrap() error { return e.err }
 
 var (
 	reLine    = regexp.MustCompile(`(?s)^line (\d+): (.*)$`)
@@ -127,6 +121,12 @@ func at(name string, line int, path, msg string) string {
 // the type in the words of the README rather than Go's.
 func typeProblem(tag, value, goType string) string {
 	want := typeName(goType)
+	shown := strconv.Quote(value)
+	if strings.Contains(value, "@") || strings.Contains(value, "://") {
+		// user:password@host, or a URL that may carry one: not repeated
+		// into logs, as kafka.brokers and alertmanager.url are not.
+		shown = "a value that may hold a password (not shown)"
+	}
 	switch {
 	case tag == "seq":
 		return fmt.Sprintf("a list where %s belongs", want)
@@ -135,21 +135,21 @@ func typeProblem(tag, value, goType string) string {
 	case goType == "time.Duration" && tag == "int":
 		return fmt.Sprintf("%s is not a duration: give a unit, e.g. %ss (or %sms, %sm)", value, value, value, value)
 	case goType == "time.Duration":
-		return fmt.Sprintf("%q is not a duration like 10s, 1m30s or 500ms", value)
+		return fmt.Sprintf("%s is not a duration like 10s, 1m30s or 500ms", shown)
 	case goType == "time.Time":
-		return fmt.Sprintf("%q is not a time like 2026-11-23T10:00:00Z", value)
+		return fmt.Sprintf("%s is not a time like 2026-11-23T10:00:00Z", shown)
 	case strings.HasPrefix(goType, "[]"):
-		return fmt.Sprintf("%q is not a list (write [a, b] or one \"- item\" per line)", value)
+		return fmt.Sprintf("%s is not a list (write [a, b] or one \"- item\" per line)", shown)
 	case want == "a section":
-		return fmt.Sprintf("%q is not a section (write its fields indented below it)", value)
+		return fmt.Sprintf("%s is not a section (write its fields indented below it)", shown)
 	case goType == "bool":
-		return fmt.Sprintf("%q is not true or false", value)
+		return fmt.Sprintf("%s is not true or false", shown)
 	case tag == "int" && strings.HasPrefix(want, "an integer"):
 		// An integer yaml.v3 could not fit: too large, or negative
 		// where only 0 and up are allowed.
 		return fmt.Sprintf("%s is out of range for %s", value, want)
 	}
-	return fmt.Sprintf("%q is not %s", value, want)
+	return fmt.Sprintf("%s is not %s", shown, want)
 }
 
 // typeName names a Go type of a config field the way a user writing the
