@@ -35,8 +35,11 @@ func (e *Event) Where() string { return fmt.Sprintf("%s:%d", e.File, e.Line) }
 
 // ReadLabels reads labelled events from path in one of three formats:
 //   - JSON lines as the simulator writes labels.jsonl: device, metric,
-//     keys, kind, start, end (RFC 3339); rows of energy savings
-//     (kind admin_up_oper_down and the other saving reasons) are skipped;
+//     keys, kind, start, end (RFC 3339), one JSON object per line; the rows
+//     of one device with the same kind, start and end (the series of one
+//     fault) are one event, with the first row's keys; rows of energy
+//     savings (kind admin_up_oper_down and the other saving reasons) are
+//     skipped;
 //   - CSV with a header naming device (or node), start, end and optionally
 //     interface, keys, and kind (or event); other columns (the bigdama18
 //     layout's Host and Type) are ignored.
@@ -77,8 +80,9 @@ var savingKinds = map[string]bool{
 // simLabel is a line of the simulator's labels.jsonl: a sim.Label whose
 // effect_of (the fault a row of a topology fault is an effect of) is
 // accepted as any JSON and not used. Each row is an event on its own
-// device. Start and end are read as the CSV times are (parseLabelTime), so
-// that a bad time gets the same one-line message naming the field.
+// device (the rows of one fault's series merge, parseJSONLabels). Start
+// and end are read as the CSV times are (parseLabelTime), so that a bad
+// time gets the same one-line message naming the field.
 type simLabel struct {
 	sim.Label
 	EffectOf json.RawMessage `json:"effect_of"`
@@ -102,8 +106,15 @@ func jsonLabelTime(raw json.RawMessage) (time.Time, error) {
 	return parseLabelTime(s)
 }
 
+// parseJSONLabels parses labels.jsonl. The simulator writes a row per
+// series a fault affects (a traffic_spike's in-octets and in-unicast-pkts,
+// a link_down's counters and states at both ends), and an Event names no
+// series, so the rows of one device with the same kind, start and end are
+// one event, with the first row's keys and line: one event per device per
+// fault, as SimGroundTruth makes them.
 func parseJSONLabels(path string, b []byte) ([]Event, error) {
 	var out []Event
+	seen := map[jsonEventKey]bool{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(nil, 1<<20)
 	for line := 1; sc.Scan(); line++ {
@@ -116,6 +127,13 @@ func parseJSONLabels(path string, b []byte) ([]Event, error) {
 		d.DisallowUnknownFields()
 		if err := d.Decode(&l); err != nil {
 			return nil, fmt.Errorf("%s:%d: cannot parse label: %v", path, line, err)
+		}
+		if rest := string(bytes.TrimSpace(t[d.InputOffset():])); rest != "" {
+			// A second label (a lost newline) or garbage: the row is malformed.
+			if len(rest) > 40 {
+				rest = rest[:40] + "…"
+			}
+			return nil, fmt.Errorf("%s:%d: cannot parse label: %q after the JSON object", path, line, rest)
 		}
 		if savingKinds[l.Kind] {
 			continue // a saving is a state the power stage reports, not an event to detect
@@ -131,12 +149,23 @@ func parseJSONLabels(path string, b []byte) ([]Event, error) {
 		if err := e.check(); err != nil {
 			return nil, err
 		}
+		k := jsonEventKey{e.Device, e.Kind, e.Start.UnixNano(), e.End.UnixNano()}
+		if seen[k] {
+			continue // another series of a fault already read
+		}
+		seen[k] = true
 		out = append(out, e)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("cannot read labels %s: %w", path, err)
 	}
 	return out, nil
+}
+
+// jsonEventKey is what makes rows of labels.jsonl one event.
+type jsonEventKey struct {
+	device, kind string
+	start, end   int64
 }
 
 // labelColumns are the accepted CSV header names of each field.

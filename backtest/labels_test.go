@@ -53,6 +53,15 @@ func TestReadLabels(t *testing.T) {
 	f("labels.jsonl", `{"device":"sim-01","metric":"/interfaces/interface/state/counters/in-octets","keys":"name=Ethernet1","kind":"traffic_spike","start":"2026-11-23T10:45:00Z","end":"2026-11-23T10:55:00Z"}`+"\n",
 		[]Event{{Device: "sim-01", Keys: "name=Ethernet1", Kind: "traffic_spike", Start: time.Date(2026, 11, 23, 10, 45, 0, 0, time.UTC),
 			End: time.Date(2026, 11, 23, 10, 55, 0, 0, time.UTC), Line: 1}})
+	// A fault's rows of one device (one per series) are one event, with
+	// the first row's keys and line; the other end's rows another.
+	f("rows.jsonl", `{"device":"sim-02","metric":"/interfaces/interface/state/counters/in-octets","keys":"name=Ethernet1","kind":"link_down","start":"2026-11-23T10:45:00Z","end":"2026-11-23T10:55:00Z"}`+"\n"+
+		`{"device":"sim-02","metric":"/network-instances/network-instance/protocols/protocol/bgp/global/state/established","keys":"","kind":"link_down","start":"2026-11-23T10:45:00Z","end":"2026-11-23T10:55:00Z"}`+"\n"+
+		`{"device":"sim-00","metric":"/interfaces/interface/state/counters/in-octets","keys":"name=Ethernet4","kind":"link_down","start":"2026-11-23T10:45:00Z","end":"2026-11-23T10:55:00Z"}`+"\n",
+		[]Event{
+			{Device: "sim-02", Keys: "name=Ethernet1", Kind: "link_down", Start: time.Date(2026, 11, 23, 10, 45, 0, 0, time.UTC), End: time.Date(2026, 11, 23, 10, 55, 0, 0, time.UTC), Line: 1},
+			{Device: "sim-00", Keys: "name=Ethernet4", Kind: "link_down", Start: time.Date(2026, 11, 23, 10, 45, 0, 0, time.UTC), End: time.Date(2026, 11, 23, 10, 55, 0, 0, time.UTC), Line: 3},
+		})
 	// A row of a topology fault, with its peer and cause.
 	f("topo.jsonl", `{"device":"sim-00","metric":"/interfaces/interface/state/counters/in-octets","keys":"name=Ethernet2","kind":"reroute","start":"2026-11-23T10:45:00Z","end":"2026-11-23T10:55:00Z","peer_device":"sim-05","peer_keys":"name=Ethernet1","effect_of":{"kind":"link_down","device":"sim-05","keys":"name=Ethernet2"}}`+"\n",
 		[]Event{{Device: "sim-00", Keys: "name=Ethernet2", Kind: "reroute", Start: time.Date(2026, 11, 23, 10, 45, 0, 0, time.UTC),
@@ -108,6 +117,32 @@ func TestReadLabelsErrors(t *testing.T) {
 	f("k.jsonl", "{\"device\":\"a\",\"start\":true,\"end\":\"2026-01-01T00:01:00Z\"}\n", ":1: start: \"true\" is neither an epoch time (seconds, milliseconds…) nor RFC 3339 or YYYY-MM-DD HH:MM:SS[.fff]")
 	f("l.jsonl", "{\"device\":\"a\",\"start\":\"2026-01-01T00:00:00Z\"}\n", ":1: start and end are required")
 	f("h.jsonl", "{\"device\":\"a\",\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2026-01-01T00:01:00Z\",\"colour\":1}\n", ":1: cannot parse label")
+}
+
+// TestReadLabelsOneLabelPerLine: a labels.jsonl line holding two labels
+// (a lost newline when files were joined) or a label and then garbage is
+// a malformed row, with the one-line error of any other; before
+// 2026-12-07 the first label was kept and the rest of the line dropped.
+func TestReadLabelsOneLabelPerLine(t *testing.T) {
+	const label = `{"device":"a","start":"2026-01-01T00:00:00Z","end":"2026-01-01T00:01:00Z"}`
+	f := func(line, want string) {
+		t.Helper()
+		path := writeFile(t, "l.jsonl", label+"\n"+line+"\n")
+		ev, err := ReadLabels(path)
+		if err == nil {
+			t.Fatalf("%s: %d event(s), no error; want %q", line, len(ev), want)
+		}
+		if want = path + ":2: cannot parse label: " + want; err.Error() != want {
+			t.Errorf("%s: error %q, want %q", line, err, want)
+		}
+	}
+	f(label+strings.Replace(label, `"a"`, `"b"`, 1), `"{\"device\":\"b\",\"start\":\"2026-01-01T00:00:…" after the JSON object`)
+	f(label+" trailing", `"trailing" after the JSON object`)
+	f(label+"}", `"}" after the JSON object`)
+	// Blanks around the label are no content.
+	if ev, err := ReadLabels(writeFile(t, "b.jsonl", " "+label+" \t\r\n")); err != nil || len(ev) != 1 {
+		t.Errorf("a label between blanks: %d event(s), %v; want 1, no error", len(ev), err)
+	}
 }
 
 func TestCheckDevices(t *testing.T) {

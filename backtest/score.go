@@ -211,9 +211,12 @@ func StateBased(runs ...Stats) func(*schemas.Detection) bool {
 
 // Score matches firing detections to events: an event is detected by the
 // first firing detection on its device with an event time in
-// [start − Before, end + After]. Events outside sc.Data are set aside in
+// [start − Before, end + After], the After tail ending where the window of
+// the device's next event opens (never before the event's own end), so
+// that a detection of the next event does not also detect this one (see
+// eventWindows). Events outside sc.Data are set aside in
 // Report.Outside, and so are quiet windows outside it. Firing detections outside every window
-// (of the events and of sc.Quiet) become false incidents (on one device, each within Merge of the previous
+// (of the events, whole, and of sc.Quiet) become false incidents (on one device, each within Merge of the previous
 // one joins its incident), counted against every event of the data set (an
 // event's effects show on its peers and links) and against the device's
 // own events, per device-hour of exposure.
@@ -224,8 +227,9 @@ func Score(events []Event, dets []schemas.Detection, exp map[string]Exposure, sc
 	events, r.Outside = sc.split(events)
 	sc.Quiet, _ = sc.split(sc.Quiet)
 	var lat []time.Duration
-	for _, ev := range events {
-		er := scoreEvent(ev, firing[ev.Device], exp[ev.Device].Interval, sc)
+	his := eventWindows(events, sc)
+	for i, ev := range events {
+		er := scoreEvent(ev, his[i], firing[ev.Device], exp[ev.Device].Interval, sc)
 		if er.Detected {
 			r.Detected++
 			lat = append(lat, er.Latency)
@@ -290,14 +294,47 @@ func firingByDevice(dets []schemas.Detection) map[string][]*schemas.Detection {
 	return out
 }
 
+// eventWindows returns the end of each event's detection window: its
+// end + After, cut short just before the window of the next event on its
+// device (the first that starts after it) opens at its start − Before,
+// though never before its own end. A detection in the tail of one event
+// and the window of the next is the next one's, so one detection does not
+// detect two events of a device. Events of one device that overlap keep
+// their own [start, end].
+func eventWindows(events []Event, sc Scoring) []time.Time {
+	byDevice := map[string][]int{}
+	for i := range events {
+		byDevice[events[i].Device] = append(byDevice[events[i].Device], i)
+	}
+	his := make([]time.Time, len(events))
+	for i := range events {
+		ev := &events[i]
+		his[i] = ev.End.Add(sc.After)
+		for _, j := range byDevice[ev.Device] {
+			next := &events[j]
+			if !next.Start.After(ev.Start) {
+				continue
+			}
+			// The instant before the next event's window opens.
+			if cut := next.Start.Add(-sc.Before - time.Nanosecond); cut.Before(his[i]) {
+				his[i] = cut
+			}
+		}
+		if his[i].Before(ev.End) {
+			his[i] = ev.End
+		}
+	}
+	return his
+}
+
 // scoreEvent finds the first firing detection, and the first state-based
-// one, of fd (one device's, in firingByDevice's order) in ev's window. Of
-// the first detections at one time, it names the first on the event's keys
-// (its interface, its session) if there is one, else the first
-// state-based one if there is one.
-func scoreEvent(ev Event, fd []*schemas.Detection, interval time.Duration, sc Scoring) EventResult {
+// one, of fd (one device's, in firingByDevice's order) in ev's window,
+// [start − Before, hi]. Of the first detections at one time, it names the
+// first on the event's keys (its interface, its session) if there is one,
+// else the first state-based one if there is one.
+func scoreEvent(ev Event, hi time.Time, fd []*schemas.Detection, interval time.Duration, sc Scoring) EventResult {
 	er := EventResult{Event: ev}
-	lo, hi := ev.Start.Add(-sc.Before), ev.End.Add(sc.After)
+	lo := ev.Start.Add(-sc.Before)
 	rank := func(d *schemas.Detection) int {
 		r := 0
 		if ev.Keys != "" && d.Keys == ev.Keys {

@@ -84,6 +84,37 @@ func TestScoreLatencyAndWindows(t *testing.T) {
 	}
 }
 
+// TestScoreDetectionCreditsOneEvent: two events on one device, the second
+// starting 100 s after the first ends (bigdama18's bgpclear_first has two
+// such pairs, on spine1 and spine3). A detection inside the second, or
+// just before its start, is the second's: the first event's 300 s tail
+// stops at the second's start − Before, so one detection does not detect
+// both (before 2026-12-07 the first was detected, 210 s late, by the
+// second's detection). The tail still holds what comes before that cut.
+func TestScoreDetectionCreditsOneEvent(t *testing.T) {
+	events := []Event{
+		{Device: "spine1", Kind: "clearBGP", Start: sec(0), End: sec(100)},   // window [−10, 190)
+		{Device: "spine1", Kind: "clearBGP", Start: sec(200), End: sec(300)}, // window [190, 600]
+	}
+	exp := map[string]Exposure{"spine1": {Hours: 1, Interval: 5 * time.Second}}
+	f := func(at float64, first, second bool) {
+		t.Helper()
+		r := Score(events, []schemas.Detection{fire("spine1", at, "/bgp/established")}, exp, Scoring{})
+		if r.Events[0].Detected != first || r.Events[1].Detected != second || r.Detected != b2i(first)+b2i(second) {
+			t.Errorf("one detection at %v s: first detected %v (latency %v), second %v; want %v, %v",
+				at, r.Events[0].Detected, r.Events[0].Latency, r.Events[1].Detected, first, second)
+		}
+		if r.FalseAny != 0 || r.FalseOwn != 0 {
+			t.Errorf("one detection at %v s: %d / %d false incidents, want none", at, r.FalseAny, r.FalseOwn)
+		}
+	}
+	f(210, false, true) // inside the second
+	f(195, false, true) // just before the second's start
+	f(150, true, false) // in the first's tail, before the cut
+	f(190, false, true) // where the second's window opens
+	f(189.999, true, false)
+}
+
 // TestScoreIncidents checks the 60 s merging of false detections into
 // incidents, per device.
 func TestScoreIncidents(t *testing.T) {

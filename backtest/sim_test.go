@@ -2,7 +2,9 @@ package backtest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -114,6 +116,78 @@ func TestSimGroundTruth(t *testing.T) {
 	// The counter reset is in neither: a detection there is false.
 	if got, want := kinds(quiet), []string{"sim-00 reroute", "sim-04 fan_failure"}; !slices.Equal(got, want) {
 		t.Errorf("quiet windows %v, want %v", got, want)
+	}
+}
+
+// TestSimLabelsFileMatchesGroundTruth: `telekernel eval --format sim
+// --labels labels.jsonl` scores the simulator's own labels file, which has
+// a row per series a fault affects (a traffic_spike's in-octets and
+// in-unicast-pkts, a link_down's counters and states at both ends).
+// ReadLabels makes the rows of one device and fault one event, so the file
+// gives the events of SimGroundTruth (precursors aside, which no row
+// names) and one detection detects one event; before 2026-12-07 each row
+// was an event, a traffic_spike two and a link_down 16. (A reroute is left
+// out: its rows name the failed uplink as a link_down and the rerouted
+// traffic as a reroute, two kinds on the faulted device, where the ground
+// truth has one event.)
+func TestSimLabelsFileMatchesGroundTruth(t *testing.T) {
+	cfg := SimConfig(fabric(
+		sim.Fault{Device: "sim-03", Interface: "Ethernet3", Kind: sim.FaultTrafficSpike, After: time.Hour, Duration: 10 * time.Minute},
+		sim.Fault{Device: "sim-02", Interface: "Ethernet1", Kind: sim.FaultLinkDown, After: 2 * time.Hour, Duration: 5 * time.Minute},
+		sim.Fault{Device: "sim-03", Interface: "Ethernet2", Kind: sim.FaultBGPReset, After: 3 * time.Hour, Duration: 10 * time.Minute},
+		sim.Fault{Device: "sim-04", Component: "Fan1", Kind: sim.FaultFanFailure, After: 4 * time.Hour, Duration: time.Hour, Precursor: time.Hour},
+		sim.Fault{Device: "sim-05", Interface: "Ethernet2", Kind: sim.FaultOpticDegradation, After: 5 * time.Hour, Duration: time.Hour},
+	))
+	f, err := sim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	for _, l := range f.Labels() {
+		if err := enc.Encode(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events, err := ReadLabels(writeFile(t, "labels.jsonl", b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth, err := SimGroundTruth(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := func(e Event) string {
+		return fmt.Sprintf("%s %s %s %s…%s", e.Device, e.Kind, e.Keys, e.Start.Format(time.TimeOnly), e.End.Format(time.TimeOnly))
+	}
+	var got, want []string
+	for _, e := range events {
+		got = append(got, name(e))
+	}
+	for _, e := range truth.Events {
+		if e.Role != RolePrecursor {
+			want = append(want, name(e.Event))
+		}
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("%d rows give %d events\n%s\nwant the ground truth's %d\n%s", strings.Count(b.String(), "\n"), len(got),
+			strings.Join(got, "\n"), len(want), strings.Join(want, "\n"))
+	}
+	// One detection on the spiking interface detects one event.
+	spike := truth.Faults[0]
+	dets := []schemas.Detection{{Device: spike.Device, Metric: schemas.MetricInOctets, Keys: "name=" + spike.Interface, State: schemas.StateFiring,
+		EventTime: cfg.Start.Add(spike.After + 10*time.Second), Detector: "robust_z"}}
+	exp := map[string]Exposure{}
+	for i := range 6 {
+		exp[fmt.Sprintf("sim-%02d", i)] = Exposure{Hours: 6}
+	}
+	fromFile := Score(events, dets, exp, Scoring{})
+	gt, _ := truth.Scoring()
+	fromTruth := Score(gt, dets, exp, Scoring{})
+	if fromFile.Detected != 1 || fromTruth.Detected != 1 {
+		t.Errorf("one detection of the traffic_spike: %d events detected from labels.jsonl, %d from the ground truth, want 1 and 1", fromFile.Detected, fromTruth.Detected)
 	}
 }
 

@@ -225,7 +225,7 @@ func ScoreSim(t *SimTruth, dets []schemas.Detection, exp map[string]Exposure, sc
 			}
 			continue
 		}
-		er := scoreEvent(e.Event, firing[e.Device], exp[e.Device].Interval, sc)
+		er := scoreEvent(e.Event, e.End.Add(sc.After), firing[e.Device], exp[e.Device].Interval, sc)
 		switch e.Role {
 		case RoleDevice:
 			fr.EventResult, fr.Keys = er, e.Keys

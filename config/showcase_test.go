@@ -37,10 +37,18 @@ func TestShowcasePredictions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The worn parts: the degrading optic's series, and the failing
+		// fan (its labels also name the other fan and the temperatures,
+		// which it moves).
 		worn := map[[2]string]bool{}
 		for _, l := range fleet.Labels() {
-			if l.Kind == sim.FaultOpticDegradation || l.Kind == sim.FaultFanFailure {
+			if l.Kind == sim.FaultOpticDegradation {
 				worn[[2]string{l.Device, l.Keys}] = true
+			}
+		}
+		for _, f := range sc.Faults {
+			if f.Kind == sim.FaultFanFailure {
+				worn[[2]string{f.Device, "name=" + f.Component}] = true
 			}
 		}
 		tr, err := maintenance.New(cfg.Maintain.Model)

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,8 +126,39 @@ func TestFaultKinds(t *testing.T) {
 			t.Errorf("label %+v", l)
 		}
 	}
-	if len(kinds) != 5 || kinds[FaultFanFailure] != 3 || kinds[FaultCounterReset] != 5 {
+	if len(kinds) != 5 || kinds[FaultFanFailure] != 4 || kinds[FaultCounterReset] != 5 {
 		t.Errorf("labels by kind: %v", kinds)
+	}
+}
+
+// TestFanFailureLabelsOtherFan: when one fan stops, the chassis runs
+// about 12 degrees hotter and the other fan, which follows the hottest
+// sensor (80 rpm per degree), speeds up by about 960 rpm, some 20 times its
+// noise; the labels name it with the failed fan and the temperatures, the
+// failed fan first. Before 2026-12-07 the other fan was not labelled.
+func TestFanFailureLabelsOtherFan(t *testing.T) {
+	min := func(m int) time.Duration { return time.Duration(m) * time.Minute }
+	for _, failed := range []string{"Fan1", "Fan2"} {
+		other := map[string]string{"Fan1": "Fan2", "Fan2": "Fan1"}[failed]
+		cfg := Config{Devices: 1, Interfaces: 2, Start: t0, Interval: time.Minute}
+		base, _ := run(t, cfg, 20)
+		cfg.Faults = []Fault{{Device: "sim-00", Component: failed, Kind: FaultFanFailure, After: min(10), Duration: min(5)}}
+		with, f := run(t, cfg, 20)
+		k := schemas.SeriesKey{Device: "sim-00", Metric: schemas.MetricFanSpeed, Keys: "name=" + other}
+		if a, b := base[k][12].F64, with[k][12].F64; b-a < 500 {
+			t.Fatalf("%s stopped: %s at %.0f rpm, %.0f without the fault; want it faster", failed, other, b, a)
+		}
+		var got []string
+		for _, l := range f.Labels() {
+			got = append(got, l.Metric+" "+l.Keys)
+		}
+		want := []string{
+			schemas.MetricFanSpeed + " name=" + failed, schemas.MetricFanSpeed + " name=" + other,
+			schemas.MetricTemperature + " name=CPU", schemas.MetricTemperature + " name=Inlet",
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s stopped: labels name\n%s\nwant\n%s", failed, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
 	}
 }
 

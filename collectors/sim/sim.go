@@ -50,7 +50,7 @@ const (
 	FaultTrafficDrop      = "traffic_drop"      // inbound traffic × factor (default 0.05)
 	FaultLinkFlap         = "link_flap"         // oper-status toggles DOWN/UP every tick, no traffic while down
 	FaultOpticDegradation = "optic_degradation" // transceiver input power falls by factor dB (default 6) over the window, laser bias rises
-	FaultFanFailure       = "fan_failure"       // the fan stops (0 rpm); the chassis runs hotter; with a precursor its speed first falls by half (a worn bearing)
+	FaultFanFailure       = "fan_failure"       // the fan stops (0 rpm); the chassis runs hotter and the other fan faster; with a precursor its speed first falls by half (a worn bearing)
 	FaultPSUDegradation   = "psu_degradation"   // PSU efficiency falls by factor (default 0.1): more input current for the same output; with a precursor it falls gradually
 	FaultCounterReset     = "counter_reset"     // the interface counters restart from 0 at the start (as after a line-card reload)
 	FaultRxErrors         = "rx_errors"         // inbound frame errors (FCS) rise linearly to factor per second (default 2) over the window: a dirty connector or decaying transmitter; back to normal at the end
@@ -464,7 +464,7 @@ func New(cfg Config) (*Fleet, error) {
 			label(it.keys, schemas.MetricInOctets, schemas.MetricInUnicastPkts)
 		case FaultLinkFlap:
 			it.flap = append(it.flap, af)
-			label(it.keys, schemas.MetricOperStatus, schemas.MetricInOctets, schemas.MetricOutOctets)
+			label(it.keys, schemas.MetricOperStatus, schemas.MetricInOctets, schemas.MetricOutOctets, schemas.MetricInUnicastPkts, schemas.MetricOutUnicastPkts)
 		case FaultOpticDegradation:
 			it.degrade = append(it.degrade, af)
 			label(it.opticKeys, schemas.MetricOpticInputPower, schemas.MetricOpticLaserBias)
@@ -478,6 +478,13 @@ func New(cfg Config) (*Fleet, error) {
 			n := int(ft.Component[len(ft.Component)-1] - '1')
 			dev.fans[n] = append(dev.fans[n], af)
 			label("name="+ft.Component, schemas.MetricFanSpeed)
+			// The chassis runs hotter, so the other fans, which follow the
+			// hottest sensor, speed up.
+			for o := range dev.fans {
+				if o != n {
+					label(fmt.Sprintf("name=Fan%d", o+1), schemas.MetricFanSpeed)
+				}
+			}
 			label("name=CPU", schemas.MetricTemperature)
 			label("name=Inlet", schemas.MetricTemperature)
 		case FaultPSUDegradation:

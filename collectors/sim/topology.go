@@ -288,8 +288,8 @@ func (f *Fleet) addTopologyFault(ft Fault, af *activeFault) bool {
 }
 
 // labelLink writes the label rows of a link event on both ends: with
-// state, the interface and session series; without, the traffic only
-// (an effect).
+// state, the interface and session series; without, the traffic (octets
+// and packets) only (an effect).
 func (f *Fleet) labelLink(kind string, af *activeFault, lk *link, state bool, cause *Cause) {
 	for e := range 2 {
 		k, pk := lk.keys[e], lk.keys[1-e]
@@ -298,8 +298,12 @@ func (f *Fleet) labelLink(kind string, af *activeFault, lk *link, state bool, ca
 			row.Metric, row.Keys, row.PeerKeys = metric, keys, peerKeys
 			f.labels = append(f.labels, row)
 		}
+		// The packet counters follow the octets (a link down stops both,
+		// rerouted traffic raises both).
 		add(schemas.MetricInOctets, k.iface, pk.iface)
 		add(schemas.MetricOutOctets, k.iface, pk.iface)
+		add(schemas.MetricInUnicastPkts, k.iface, pk.iface)
+		add(schemas.MetricOutUnicastPkts, k.iface, pk.iface)
 		if !state {
 			continue
 		}

@@ -204,8 +204,8 @@ func TestLinkDown(t *testing.T) {
 		}
 		rows[r.Device]++
 	}
-	if len(rows) != 2 || rows[l.A.Device] != 8 || rows[l.B.Device] != 8 {
-		t.Errorf("label rows by device %v, want 8 on each end", rows)
+	if len(rows) != 2 || rows[l.A.Device] != 10 || rows[l.B.Device] != 10 {
+		t.Errorf("label rows by device %v, want 10 on each end", rows)
 	}
 }
 
@@ -233,8 +233,8 @@ func TestLinkFlapBothEnds(t *testing.T) {
 			n++
 		}
 	}
-	if n != 16 {
-		t.Errorf("%d link_flap rows with a peer, want 16", n)
+	if n != 20 {
+		t.Errorf("%d link_flap rows with a peer, want 20", n)
 	}
 	// Without flaps, the old behaviour: down on every other tick.
 	cfg.Faults[0].Flaps = 0
@@ -346,8 +346,8 @@ func TestReroute(t *testing.T) {
 			t.Errorf("reroute row %+v: want effect_of the link_down", r)
 		}
 	}
-	if kinds[FaultLinkDown] != 16 || kinds[FaultReroute] != 8 {
-		t.Errorf("label rows by kind %v, want 16 link_down and 8 reroute (2 uplinks × 2 ends × in/out)", kinds)
+	if kinds[FaultLinkDown] != 20 || kinds[FaultReroute] != 16 {
+		t.Errorf("label rows by kind %v, want 20 link_down and 16 reroute (2 uplinks × 2 ends × in/out octets and packets)", kinds)
 	}
 }
 
@@ -405,7 +405,7 @@ func TestTopologyValidation(t *testing.T) {
 	// A link flap on an edge port of a fabric keeps its one-ended form.
 	got, f := runTrace(t, fabric(Fault{Device: "sim-03", Interface: "Ethernet5", Kind: FaultLinkFlap, After: time.Minute, Duration: time.Minute}), 8)
 	checkStates(t, "edge flap", got.get(t, "sim-03", schemas.MetricOperStatus, "name=Ethernet5"), map[int]string{6: "DOWN", 7: "UP"})
-	if l := f.Labels(); len(l) != 3 || l[0].PeerDevice != "" {
+	if l := f.Labels(); len(l) != 5 || l[0].PeerDevice != "" {
 		t.Errorf("edge flap labels %+v", l)
 	}
 }
@@ -459,5 +459,57 @@ func TestPortFaultOnCabledPort(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no traffic_spike label on sim-04 Ethernet2: %+v", f.Labels())
+	}
+}
+
+// TestLinkFaultLabelsPackets: a link fault stops a port's traffic, so its
+// packet counters stall as its octet counters do (they follow the same
+// rates), and the labels name both, as a traffic_spike's name
+// in-unicast-pkts: a flap on an edge port, and a link_down, link_flap,
+// reroute or target_unreachable in a topology at both ends of the link.
+// Before 2026-12-07 only the octet counters were labelled.
+func TestLinkFaultLabelsPackets(t *testing.T) {
+	min := func(m int) time.Duration { return time.Duration(m) * time.Minute }
+	edge := Config{Devices: 2, Interfaces: 2, Start: t0, Interval: time.Minute,
+		Faults: []Fault{{Device: "sim-00", Interface: "Ethernet1", Kind: FaultLinkFlap, After: min(10), Duration: min(5)}}}
+	fab := func(kind string) Config {
+		cfg := fabric(Fault{Device: "sim-04", Interface: "Ethernet1", Kind: kind, After: min(10), Duration: min(5)})
+		cfg.Interval = time.Minute
+		return cfg
+	}
+	tgt := fab(FaultTargetUnreachable)
+	tgt.Faults[0].Interface = ""
+	for _, cfg := range []Config{edge, fab(FaultLinkDown), fab(FaultLinkFlap), fab(FaultReroute), tgt} {
+		ft := cfg.Faults[0]
+		got, f := runTrace(t, cfg, 20)
+		ends := []Endpoint{{Device: ft.Device, Interface: ft.Interface}}
+		if ft.Kind == FaultTargetUnreachable {
+			ends = ends[:0]
+			for _, lk := range f.Links() {
+				if lk.B.Device == ft.Device {
+					ends = append(ends, lk.A, lk.B)
+				}
+			}
+		} else if cfg.Topology.Spines > 0 {
+			lk := peerOf(t, f, ft.Device, ft.Interface)
+			ends = []Endpoint{lk.A, lk.B}
+		}
+		labelled := map[schemas.SeriesKey]bool{}
+		for _, l := range f.Labels() {
+			labelled[schemas.SeriesKey{Device: l.Device, Metric: l.Metric, Keys: l.Keys}] = true
+		}
+		for _, e := range ends {
+			for _, m := range []string{schemas.MetricInUnicastPkts, schemas.MetricOutUnicastPkts} {
+				k := schemas.SeriesKey{Device: e.Device, Metric: m, Keys: "name=" + e.Interface}
+				if ft.Kind != FaultTargetUnreachable { // an unreachable device sends no samples
+					if s := got.get(t, k.Device, k.Metric, k.Keys); delta(s, 9) == 0 || delta(s, 12) != 0 {
+						t.Fatalf("%s: %v increase before %d, during %d: not what the fault does", ft.Kind, k, delta(s, 9), delta(s, 12))
+					}
+				}
+				if !labelled[k] {
+					t.Errorf("%s on %s %s: %v stalls during the window but no label names it", ft.Kind, ft.Device, ft.Interface, k)
+				}
+			}
+		}
 	}
 }
