@@ -42,7 +42,8 @@ const (
 	maxDLQReasonBytes  = 1 << 10
 	maxDLQKeyBytes     = 1 << 10
 	// maxDLQOrigHeaders is the most of the original headers kept; more are
-	// dropped (and the dead letter marked truncated).
+	// dropped (and the dead letter marked truncated), as are headers over
+	// half the dead letter's limit or over what its other parts leave.
 	maxDLQOrigHeaders = 16 << 10
 	// recordOverhead covers a record's framing in a batch, generously.
 	recordOverhead = 256
@@ -51,29 +52,35 @@ const (
 // deadLetter builds the dead-letter record of rec: the original key, value
 // and headers, plus the reason, origin, stage and original size in headers,
 // cut so the whole record takes at most limit bytes (the value keeps its
-// head; the original headers are dropped when they alone exceed 16 KiB).
+// head; the original headers are dropped when they exceed 16 KiB, half of
+// limit, or what the rest of the dead letter leaves of it).
 func deadLetter(rec *kgo.Record, cause error, topic, stage string, limit int) *kgo.Record {
 	truncated := false
-	headers := make([]kgo.RecordHeader, 0, len(rec.Headers)+7)
-	if headersSize(rec.Headers) <= maxDLQOrigHeaders {
-		headers = append(headers, rec.Headers...)
-	} else {
-		truncated = true
-	}
-	headers = append(headers,
-		kgo.RecordHeader{Key: HeaderDLQReason, Value: []byte(cutUTF8(cause.Error(), maxDLQReasonBytes))},
-		kgo.RecordHeader{Key: HeaderDLQTopic, Value: []byte(rec.Topic)},
-		kgo.RecordHeader{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(int(rec.Partition)))},
-		kgo.RecordHeader{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(rec.Offset, 10))},
-		kgo.RecordHeader{Key: HeaderDLQStage, Value: []byte(stage)},
-		kgo.RecordHeader{Key: HeaderDLQOriginalBytes, Value: []byte(strconv.Itoa(len(rec.Value)))},
-	)
 	key := rec.Key
 	if len(key) > maxDLQKeyBytes {
 		key, truncated = key[:maxDLQKeyBytes], true
 	}
+	dlq := []kgo.RecordHeader{
+		{Key: HeaderDLQReason, Value: []byte(cutUTF8(cause.Error(), maxDLQReasonBytes))},
+		{Key: HeaderDLQTopic, Value: []byte(rec.Topic)},
+		{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(int(rec.Partition)))},
+		{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(rec.Offset, 10))},
+		{Key: HeaderDLQStage, Value: []byte(stage)},
+		{Key: HeaderDLQOriginalBytes, Value: []byte(strconv.Itoa(len(rec.Value)))},
+	}
+	// room is what limit leaves for the original headers and value once
+	// the framing, the key, the dead-letter headers and, in case, the
+	// truncated mark are counted.
+	room := max(0, limit-recordOverhead-len(key)-headersSize(dlq)-len(HeaderDLQTruncated)-len("true")-10)
+	headers := make([]kgo.RecordHeader, 0, len(rec.Headers)+len(dlq)+1)
+	if n := headersSize(rec.Headers); n <= min(maxDLQOrigHeaders, limit/2, room) {
+		headers = append(headers, rec.Headers...)
+		room -= n
+	} else {
+		truncated = true
+	}
+	headers = append(headers, dlq...)
 	value := rec.Value
-	room := max(0, limit-recordOverhead-len(key)-headersSize(headers)-len(HeaderDLQTruncated)-len("true")-10)
 	if len(value) > room {
 		value, truncated = value[:room], true
 	}

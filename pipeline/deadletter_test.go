@@ -69,6 +69,33 @@ func TestDeadLetterCut(t *testing.T) {
 	f("1 MiB of headers, 5000-byte key", hugeHeaders, DeadLetterMaxBytes, 1, true, false)
 }
 
+// TestDeadLetterHeadersWithinLimit: a dead letter keeps the original
+// headers only when they fit its limit: 10 KiB of them are kept under
+// DeadLetterMaxBytes but dropped (the dead letter marked truncated) under
+// the 4 KiB a writer shrinks to when the dead-letter topic rejects a
+// record, which they alone would exceed.
+func TestDeadLetterHeadersWithinLimit(t *testing.T) {
+	rec := &kgo.Record{Topic: "in", Key: []byte("k"), Value: make([]byte, 100)}
+	for i := range 10 {
+		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: "h" + strconv.Itoa(i), Value: make([]byte, 1000)})
+	}
+	f := func(limit int, wantKept bool) {
+		t.Helper()
+		dl := deadLetter(rec, io.ErrUnexpectedEOF, "dlq", "s", limit)
+		if n := recordSize(dl) + recordOverhead; n > limit {
+			t.Errorf("limit %d: dead letter takes %d bytes", limit, n)
+		}
+		if kept := header(dl, "h0") != ""; kept != wantKept {
+			t.Errorf("limit %d: original headers kept %v, want %v", limit, kept, wantKept)
+		}
+		if truncated := header(dl, HeaderDLQTruncated) == "true"; truncated == wantKept {
+			t.Errorf("limit %d: truncated header %v, want %v", limit, truncated, !wantKept)
+		}
+	}
+	f(DeadLetterMaxBytes, true)
+	f(deadLetterMinBytes, false)
+}
+
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
 
 // failSink is a sink whose Flush always fails. added counts the records

@@ -369,7 +369,9 @@ func (t *TransactRunner) Run(ctx context.Context) error {
 		if reached || ctx.Err() != nil {
 			return nil
 		}
-		fetches, ok := t.poll(ctx, pollTimeout, t.cfg.MaxPoll, true)
+		// A transaction's first poll, like fill's, takes at most its
+		// MaxRecords.
+		fetches, ok := t.poll(ctx, pollTimeout, min(t.cfg.MaxPoll, t.cfg.Transaction.MaxRecords), true)
 		if !ok {
 			return nil
 		}

@@ -132,6 +132,45 @@ func TestTransactCadence(t *testing.T) {
 	}
 }
 
+// TestMaxRecordsBoundsFirstPoll: transaction.max_records bounds a
+// transaction's first poll too, not only the polls that fill it: with 10
+// records waiting and max_records 2 (the default max poll is 10,000), no
+// transaction holds more than 2, so they are at least 5, where a first
+// poll of the whole backlog made one.
+func TestMaxRecordsBoundsFirstPoll(t *testing.T) {
+	cluster := newCluster(t, 1, "in")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kc := kafka.Config{Brokers: cluster.ListenAddrs()}
+	prod, err := kafka.Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	for i := range 10 {
+		if err := prod.ProduceSync(ctx, samplesRecord(t, "in", 1, 1e18+int64(i)*1e9)).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "s", Group: "g", Input: "in", Transaction: TransactionConfig{MaxRecords: 2}},
+		newSeriesProc(), NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	end, err := EndOffsets(ctx, prod, "in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.DrainTo(end)
+	if err := tr.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := tr.Stats()
+	if st.Records != 10 || st.Transactions < 5 {
+		t.Errorf("%d records in %d transactions, want 10 in at least 5 (max_records 2)", st.Records, st.Transactions)
+	}
+}
+
 // TestTransactCatchUp: on a real Kafka, a stage that starts behind its
 // input (200 records waiting, polled 10 at a time, each taking 1ms)
 // collects for the catch-up interval rather than its 1ms interval, so the

@@ -9,6 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/internal/oneline"
 )
 
 func sleepCtx(ctx context.Context, d time.Duration) {
@@ -44,11 +46,13 @@ const sessionCloseWait = 10 * time.Second
 // not. It returns nil to go on, or cause when it is fatal (see fatalKafka)
 // or the sessions were fenced maxFences times within fenceWindow: another
 // live instance shares the transactional ID, which it says in one ERROR
-// line.
+// line. The error it returns, and logs, is one line: a commit's error joins
+// one per partition, a line each.
 func (t *TransactRunner) renew(ctx context.Context, cause error) error {
 	if ctx.Err() != nil {
 		return nil
 	}
+	cause = oneline.Error{Err: cause}
 	fenced := errors.Is(cause, kerr.ProducerFenced)
 	if fenced {
 		t.fenceStreak++

@@ -50,7 +50,7 @@ func main() {
 		tracefile  = flag.String("trace", "", "write an execution trace of the detect stage's run to this file (go tool trace)")
 		workers    = flag.Int("workers", 0, "the detect stage's workers (detect.workers; 0: its default, 1)")
 		checkpoint = flag.Duration("checkpoint-interval", 0, "the detect stage's detect.transaction.checkpoint_interval (0: every transaction)")
-		maxRecords = flag.Int("txn-max-records", 0, "the detect stage's detect.transaction.max_records (0: its default, 10000); the messages of one tick of the fleet (--devices with --batch 1) make transactions of about one sample per series, as at steady state (a transaction ends after the poll that reaches the limit)")
+		maxRecords = flag.Int("txn-max-records", 0, "the detect stage's detect.transaction.max_records (0: its default, 10000); the messages of one tick of the fleet (--devices with --batch 1) make transactions of about one sample per series, as at steady state (a transaction holds at most that many messages)")
 		rounds     = flag.Int("rounds", 3, "rounds of passthrough and detect on the same input, alternating which goes first; the figures are medians")
 	)
 	flag.Parse()
