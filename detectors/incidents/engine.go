@@ -485,16 +485,7 @@ func (e *Engine) find(near []*incident, m *member) (*incident, bool) {
 // an effect of: the stronger class, then the one opened first, then the
 // smaller id. Not the one opened first on the stream (by Seq): of two
 // incidents of one instant, that is whichever detection arrived first.
-func before(a, b *incident) bool {
-	sa, sb := classStrength(a.class()), classStrength(b.class())
-	switch {
-	case sa != sb:
-		return sa > sb
-	case a.Opened != b.Opened:
-		return a.Opened < b.Opened
-	}
-	return a.ID < b.ID
-}
+func before(a, b *incident) bool { return outranks(a, b, classStrength) }
 
 // byAlert returns the incident of near m's alert belongs to, and
 // whether as an effect: for a resolution, the incident where the alert

@@ -122,8 +122,12 @@ func (e *Engine) rejoins(a, b *incident) bool {
 
 // survives reports whether a, rather than b, survives a merge of two
 // incidents that explain each other.
-func survives(a, b *incident) bool {
-	sa, sb := strength(a.class()), strength(b.class())
+func survives(a, b *incident) bool { return outranks(a, b, strength) }
+
+// outranks reports whether a comes before b: its class is the stronger
+// by rank, else it opened first, else its id is the smaller.
+func outranks(a, b *incident, rank func(class) int) bool {
+	sa, sb := rank(a.class()), rank(b.class())
 	switch {
 	case sa != sb:
 		return sa > sb

@@ -201,13 +201,7 @@ func TestStatsRetriedFlushIsNoReplacement(t *testing.T) {
 	w := newWriter(t, Config{})
 	add(t, w, 3, 120, mixed(t0))
 	add(t, w, 3, 121, mixed(t0+time.Hour.Nanoseconds()))
-	blocked := filepath.Join(w.Config().Root, "samples", "dt=2026-11-23", "hour=11")
-	if err := os.MkdirAll(filepath.Dir(blocked), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(blocked, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	blocked := blockHour(t, w, "hour=11")
 	if _, err := w.Flush(context.Background()); err == nil {
 		t.Fatal("the flush into a blocked folder succeeded")
 	}
@@ -272,9 +266,7 @@ func TestStatsMemoryIsBounded(t *testing.T) {
 	add(t, w, 0, 31, mixed(t0+3*time.Hour.Nanoseconds()))
 	// The second hour's folder is blocked by a file: the first file is
 	// written, the second is not.
-	if err := os.WriteFile(filepath.Join(w.Config().Root, "samples", "dt=2026-11-23", "hour=13"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	blockHour(t, w, "hour=13")
 	if _, err := w.Flush(context.Background()); err == nil {
 		t.Fatal("the flush into a blocked folder succeeded")
 	}

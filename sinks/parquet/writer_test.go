@@ -555,13 +555,7 @@ func TestFlushErrorMidway(t *testing.T) {
 	add(t, w, 3, 121, mixed(t0+time.Hour.Nanoseconds()))
 	// The second hour's folder is blocked by a file: the first file is
 	// written, the second is not.
-	blocked := filepath.Join(w.Config().Root, "samples", "dt=2026-11-23", "hour=11")
-	if err := os.MkdirAll(filepath.Dir(blocked), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(blocked, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	blocked := blockHour(t, w, "hour=11")
 	if files, err := w.Flush(context.Background()); err == nil || files != nil {
 		t.Fatalf("Flush = %v, %v; want an error and no files", files, err)
 	}
@@ -750,4 +744,19 @@ func TestConcurrentAddAndFlush(t *testing.T) {
 	if n, err := CountRows(w.Config().Root); err != nil || n != flushed {
 		t.Errorf("CountRows = %d, %v; want %d", n, err, flushed)
 	}
+}
+
+// blockHour puts a file where the folder of the samples' hour (of
+// 2026-11-23) goes, so a flush into it fails after the files of earlier
+// hours are in place, and returns its path.
+func blockHour(t *testing.T, w *Writer, hour string) string {
+	t.Helper()
+	blocked := filepath.Join(w.Config().Root, "samples", "dt=2026-11-23", hour)
+	if err := os.MkdirAll(filepath.Dir(blocked), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(blocked, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return blocked
 }
