@@ -12,8 +12,16 @@ import "strings"
 // it. Err must not be nil.
 type Error struct{ Err error }
 
-// Error returns Err's message with its line breaks written as "; ".
-func (e Error) Error() string { return strings.ReplaceAll(e.Err.Error(), "\n", "; ") }
+// Error returns Err's message with its line breaks written as "; ", and
+// the indentation after them dropped (a server's exception may quote an
+// indented statement).
+func (e Error) Error() string {
+	lines := strings.Split(e.Err.Error(), "\n")
+	for i := 1; i < len(lines); i++ {
+		lines[i] = strings.TrimLeft(lines[i], " \t")
+	}
+	return strings.Join(lines, "; ")
+}
 
 // Unwrap returns Err.
 func (e Error) Unwrap() error { return e.Err }

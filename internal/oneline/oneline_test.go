@@ -19,6 +19,15 @@ func TestError(t *testing.T) {
 	}
 }
 
+// TestErrorDropsIndentation: a quoted statement's indentation after a
+// line break is dropped.
+func TestErrorDropsIndentation(t *testing.T) {
+	err := Error{errors.New("syntax error at\n    device String,\n\tmetric String")}
+	if got, want := err.Error(), "syntax error at; device String,; metric String"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}
+
 type pathError struct{ path string }
 
 func (e *pathError) Error() string { return "path " + e.path }

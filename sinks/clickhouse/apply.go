@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/telekernel/telekernel/internal/oneline"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -104,7 +105,7 @@ func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 			if layout == schemas.LayoutModern && schemas.ChooseLayout(v) != schemas.LayoutModern {
 				hint = fmt.Sprintf(" (layout modern is forced on server %s, below its floor %s: set layout auto or legacy)", v, schemas.ModernLayoutFloor())
 			}
-			return rep, fmt.Errorf("cannot apply clickhouse ddl (%s layout) statement %d/%d %q: %w%s", layout, i+1, len(stmts), firstLine(stmt), flatError{err}, hint)
+			return rep, fmt.Errorf("cannot apply clickhouse ddl (%s layout) statement %d/%d %q: %w%s", layout, i+1, len(stmts), firstLine(stmt), oneline.Error{Err: err}, hint)
 		}
 	}
 	after, err := s.tables(ctx)

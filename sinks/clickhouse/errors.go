@@ -52,13 +52,6 @@ func (e *ConnectError) Error() string {
 // Unwrap returns the cause.
 func (e *ConnectError) Unwrap() error { return e.Err }
 
-// flatError is err with its text on one line (a server's exception may
-// quote the statement, line breaks and all); errors.Is and As see err.
-type flatError struct{ err error }
-
-func (e flatError) Error() string { return oneLine(e.err.Error()) }
-func (e flatError) Unwrap() error { return e.err }
-
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
