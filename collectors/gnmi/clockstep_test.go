@@ -2,9 +2,12 @@ package gnmi
 
 import (
 	"testing"
+	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	pb "github.com/openconfig/gnmi/proto/gnmi"
 
+	"github.com/telekernel/telekernel/collectors/publish"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -137,5 +140,45 @@ func TestDedupClockStepsBackTwice(t *testing.T) {
 	}
 	if st.ClockSteps != 2 {
 		t.Errorf("%d clock steps, want 2", st.ClockSteps)
+	}
+}
+
+// TestClockOffset: a device whose clock runs two hours ahead reports
+// offset +2h (telekernel_gnmi_clock_offset_seconds) from its first sample;
+// a notification stamped before its clock (a leaf's last change) does not
+// move it; once NTP steps its clock back the offset follows, to the
+// network's delay; with timestamp: receive it is 0.
+func TestClockOffset(t *testing.T) {
+	const sec = int64(1e9)
+	ahead := 2 * 3600 * sec
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	b := publish.NewBatch(mem, "dev1", schemas.SourceGNMI)
+	defer b.Release()
+	d := newDecoder(t, b, DecoderConfig{})
+	decode := func(r *pb.SubscribeResponse, recv, want int64) {
+		t.Helper()
+		if _, err := d.DecodeResponse(r, recv); err != nil {
+			t.Fatal(err)
+		}
+		if got := d.Stats().ClockOffset; got != want {
+			t.Fatalf("clock offset %v, want %v", time.Duration(got), time.Duration(want))
+		}
+	}
+	recv := ts1 - ahead
+	for i := range int64(6) { // every 10 s, two hours ahead
+		decode(counters(t, ts1+i*10*sec, "Ethernet1", uint64(i)), recv+i*10*sec, ahead)
+	}
+	decode(notif(t, ts1-3600*sec, "/interfaces/interface[name=Ethernet1]/state", upd(t, "oper-status", strv("UP"))), recv+55*sec, ahead)
+	for i := range int64(6) { // stepped back to the collector's time, received 20 ms later
+		at := recv + (60+i*10)*sec
+		decode(counters(t, at, "Ethernet1", uint64(6+i)), at+20e6, -20e6)
+	}
+	if d.Stats().ClockSteps != 1 {
+		t.Errorf("clock steps %d, want 1", d.Stats().ClockSteps)
+	}
+	_, rd := decodeAll(t, DecoderConfig{Timestamp: TimestampReceive}, counters(t, ts1, "Ethernet1", 1))
+	if got := rd.Stats().ClockOffset; got != 0 {
+		t.Errorf("timestamp: receive: clock offset %v, want 0", time.Duration(got))
 	}
 }

@@ -111,6 +111,13 @@ type DecoderStats struct {
 	// ClockSteps counts the times the device's clock was seen to step
 	// back (see "Clock steps" in dedup.go).
 	ClockSteps uint64
+	// ClockOffset is the device's clock less the collector's, in ns: the
+	// timestamp of the latest notification that moved the device's clock
+	// on (or stepped it back) less the time it was received; 0 with
+	// TimestampReceive. A device whose clock is hours off (a time zone
+	// taken for UTC, no NTP) moves the event-time clocks of the stages
+	// its samples reach: they judge a partition by its newest sample.
+	ClockOffset int64
 }
 
 // Dropped returns the count of updates dropped for reason.
@@ -341,8 +348,9 @@ func (d *Decoder) notification(raw []byte, recvNS int64) (int, error) {
 	if len(d.lldpDirty) > 0 {
 		samples += d.countLLDP(ts)
 	}
-	if samples > 0 && ts > d.clock {
-		d.clock = ts
+	if samples > 0 && ts >= d.clock {
+		d.clock = ts // also after a step back, which set it to ts
+		d.stats.ClockOffset = ts - recvNS
 	}
 	return samples, nil
 }

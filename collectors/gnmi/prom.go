@@ -15,7 +15,7 @@ type Metrics struct {
 	dropped, failures           *prometheus.CounterVec
 	repaired, cacheResets       *prometheus.CounterVec
 	lldpAged, clockSteps        *prometheus.CounterVec
-	up                          *prometheus.GaugeVec
+	up, clockOffset             *prometheus.GaugeVec
 }
 
 // NewMetrics registers the collector's metrics with reg:
@@ -27,8 +27,10 @@ type Metrics struct {
 // without a delete), telekernel_gnmi_clock_steps_total{target} (times
 // the device's clock stepped back and deduplication started over on its
 // new time line), telekernel_gnmi_failures_total{target,reason} (reason: a gRPC code,
-// stalled, no_response or malformed) and telekernel_gnmi_target_up{target}
-// (1 while every subscription of the target delivers responses). The last time a target's samples
+// stalled, no_response or malformed), telekernel_gnmi_target_up{target}
+// (1 while every subscription of the target delivers responses) and
+// telekernel_gnmi_clock_offset_seconds{target} (the device's clock less
+// the collector's, DecoderStats.ClockOffset). The last time a target's samples
 // reached Kafka is telekernel_publish_last_success_timestamp_seconds.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	cv := promvec.Counters(reg, "gnmi")
@@ -47,7 +49,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "telekernel", Subsystem: "gnmi", Name: "target_up",
 			Help: "1 while every subscription of the target delivers responses, 0 while one is retrying."}, []string{"target"}),
 	}
-	reg.MustRegister(m.up)
+	m.clockOffset = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "telekernel", Subsystem: "gnmi", Name: "clock_offset_seconds",
+		Help: "The device's clock less the collector's: the timestamp of the latest notification that moved the device's clock on, less its receive time (0 with timestamp: receive)."}, []string{"target"})
+	reg.MustRegister(m.up, m.clockOffset)
 	return m
 }
 
@@ -61,7 +65,7 @@ type streamMetrics struct {
 	dropped                     [dropReasonCount]prometheus.Counter
 	repaired, cacheResets       prometheus.Counter
 	lldpAged, clockSteps        prometheus.Counter
-	up                          prometheus.Gauge
+	up, clockOffset             prometheus.Gauge
 	last                        DecoderStats
 }
 
@@ -69,7 +73,8 @@ func (m *Metrics) forStream(target string) *streamMetrics {
 	sm := &streamMetrics{m: m, target: target, responses: m.responses.WithLabelValues(target),
 		updates: m.updates.WithLabelValues(target), samples: m.samples.WithLabelValues(target), up: m.up.WithLabelValues(target),
 		repaired: m.repaired.WithLabelValues(target, RepairInvalidUTF8), cacheResets: m.cacheResets.WithLabelValues(target),
-		lldpAged: m.lldpAged.WithLabelValues(target), clockSteps: m.clockSteps.WithLabelValues(target)}
+		lldpAged: m.lldpAged.WithLabelValues(target), clockSteps: m.clockSteps.WithLabelValues(target),
+		clockOffset: m.clockOffset.WithLabelValues(target)}
 	for i, r := range dropReasons {
 		sm.dropped[i] = m.dropped.WithLabelValues(target, r)
 	}
@@ -91,6 +96,9 @@ func (sm *streamMetrics) add(s DecoderStats) {
 	sm.cacheResets.Add(float64(s.CacheResets - sm.last.CacheResets))
 	sm.lldpAged.Add(float64(s.LLDPAged - sm.last.LLDPAged))
 	sm.clockSteps.Add(float64(s.ClockSteps - sm.last.ClockSteps))
+	if s.ClockOffset != sm.last.ClockOffset {
+		sm.clockOffset.Set(float64(s.ClockOffset) / 1e9)
+	}
 	for i := range s.Dropped {
 		if d := s.Dropped[i] - sm.last.Dropped[i]; d > 0 {
 			sm.dropped[i].Add(float64(d))
@@ -104,4 +112,5 @@ func (m *Metrics) forget(target string) {
 		v.DeletePartialMatch(prometheus.Labels{"target": target})
 	}
 	m.up.DeleteLabelValues(target)
+	m.clockOffset.DeleteLabelValues(target)
 }
