@@ -447,10 +447,12 @@ const topicReadyTimeout = 30 * time.Second
 // still spreading the new topic's metadata. Existing topics are left as
 // they are, also when the principal may not create topics (the broker
 // refuses the creation of an existing topic too): a topic that is missing
-// then is an error saying how to create it.
+// then is an error saying how to create it. An existing topic of a
+// Compacted spec whose cleanup.policy is not compact is an error too
+// (checkCompacted).
 func EnsureTopics(ctx context.Context, cl *kgo.Client, topics ...TopicSpec) error {
 	adm := kadm.NewClient(cl)
-	var created []string
+	var created, existing []string
 	for _, t := range topics {
 		cfg := map[string]*string{}
 		if t.Compacted {
@@ -471,6 +473,9 @@ func EnsureTopics(ctx context.Context, cl *kgo.Client, topics ...TopicSpec) erro
 				}
 				return fmt.Errorf("kafka: cannot create topic %s: %w (this principal may not create topics: create it with %s, or grant CREATE on it)", t.Name, err, how)
 			}
+			if t.Compacted {
+				existing = append(existing, t.Name)
+			}
 			continue
 		}
 		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
@@ -478,9 +483,48 @@ func EnsureTopics(ctx context.Context, cl *kgo.Client, topics ...TopicSpec) erro
 		}
 		if err == nil {
 			created = append(created, t.Name)
+		} else if t.Compacted {
+			existing = append(existing, t.Name)
 		}
 	}
+	if err := checkCompacted(ctx, adm, existing); err != nil {
+		return err
+	}
 	return waitTopicsReady(ctx, adm, created)
+}
+
+// checkCompacted refuses a topic of names, which hold state (a changelog,
+// a compacted topic keyed by series or id) and existed already, whose
+// cleanup.policy is not compact: retention would delete its oldest
+// records, the state of what changed least, and a restore would go on
+// without it. A principal that may not read topic configs is not
+// checked.
+func checkCompacted(ctx context.Context, adm *kadm.Client, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	rcs, err := adm.DescribeTopicConfigs(ctx, names...)
+	if isDenied(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("kafka: cannot read the configs of topics %s: %w", strings.Join(names, ", "), err)
+	}
+	for _, rc := range rcs {
+		if rc.Err != nil {
+			if isDenied(rc.Err) {
+				continue
+			}
+			return fmt.Errorf("kafka: cannot read the config of topic %s: %w", rc.Name, rc.Err)
+		}
+		for _, c := range rc.Configs {
+			if c.Key == "cleanup.policy" && !strings.Contains(c.MaybeValue(), "compact") {
+				return fmt.Errorf("kafka: topic %s holds state, but its cleanup.policy is %q: retention would delete the state of what changed least, and a restore would go on without it; set cleanup.policy=compact on it (kafka-configs.sh --alter --entity-type topics --entity-name %s --add-config cleanup.policy=compact)",
+					rc.Name, c.MaybeValue(), rc.Name)
+			}
+		}
+	}
+	return nil
 }
 
 // isDenied reports whether err is the broker refusing an operation for

@@ -3,12 +3,14 @@ package kafka
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -109,5 +111,48 @@ func TestEnsureTopicsWithoutCreate(t *testing.T) {
 	if err == nil || !errors.Is(err, kerr.TopicAuthorizationFailed) ||
 		!strings.Contains(err.Error(), "topic missing") || !strings.Contains(err.Error(), "6 partitions and cleanup.policy=compact") {
 		t.Errorf("a missing topic without CREATE: %v, want an error naming it and how to create it", err)
+	}
+}
+
+// TestEnsureTopicsRefusesStateWithoutCompaction: a state topic (a
+// changelog) created beforehand without cleanup.policy=compact is
+// refused with one line saying how to fix it, as retention would delete
+// the state of what changed least; one created compacted is used, and a
+// topic that holds no state is not checked. On kfake and on the real
+// broker (TK_KAFKA), whose configs are its own.
+func TestEnsureTopicsRefusesStateWithoutCompaction(t *testing.T) {
+	t.Run("kfake", func(t *testing.T) {
+		cluster, err := kfake.NewCluster(kfake.Ports(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cluster.Close()
+		refusesStateWithoutCompaction(t, cluster.ListenAddrs(), "")
+	})
+	t.Run("kafka", func(t *testing.T) {
+		refusesStateWithoutCompaction(t, []string{testenv.Service(t, "TK_KAFKA")}, fmt.Sprintf("tk.test.compact.%d.", time.Now().UnixNano()))
+	})
+}
+
+func refusesStateWithoutCompaction(t *testing.T, brokers []string, prefix string) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	plain, compacted := prefix+"plain", prefix+"compacted"
+	defer func() { _, _ = kadm.NewClient(cl).DeleteTopics(context.Background(), plain, compacted) }()
+	if err := EnsureTopics(ctx, cl, TopicSpec{Name: plain, Partitions: 1}, TopicSpec{Name: compacted, Partitions: 1, Compacted: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := EnsureTopics(ctx, cl, TopicSpec{Name: compacted, Partitions: 1, Compacted: true}); err != nil {
+		t.Errorf("an existing compacted state topic: %v, want it used", err)
+	}
+	err = EnsureTopics(ctx, cl, TopicSpec{Name: plain, Partitions: 1, Compacted: true})
+	if err == nil || !strings.Contains(err.Error(), "topic "+plain+` holds state, but its cleanup.policy is "delete"`) ||
+		!strings.Contains(err.Error(), "set cleanup.policy=compact") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("a state topic without compaction: %v, want one line saying to set cleanup.policy=compact", err)
 	}
 }
