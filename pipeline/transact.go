@@ -209,7 +209,13 @@ func NewTransactRunner(ctx context.Context, kc kafka.Config, cfg TransactConfig,
 	if t.sess, err = t.newSession(0); err != nil {
 		return nil, err
 	}
-	ropts, _ := kc.Opts()
+	// The changelog reader's options are read again (a password file
+	// rewritten since is read anew); failing, it would have no brokers.
+	ropts, err := kc.Opts()
+	if err != nil {
+		t.sess.Close()
+		return nil, err
+	}
 	t.reader, err = kgo.NewClient(append(ropts, kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
 	if err != nil {
 		t.sess.Close()
