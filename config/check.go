@@ -69,6 +69,13 @@ func (c *Config) validateTopics() error {
 			return fmt.Errorf("topics.%s: %w", f.field, err)
 		}
 	}
+	// The stages' changelogs are GROUP_PREFIX-STAGE-changelog, STAGE at
+	// most correlate-route; Kafka takes topic names up to 249 characters.
+	const stageSuffix = len("-correlate-route-changelog")
+	if len(t.GroupPrefix) > 249-stageSuffix {
+		return fmt.Errorf("topics.group_prefix: %d characters is too long: the stages' changelog topics (GROUP_PREFIX-STAGE-changelog, up to %d characters more) must fit Kafka's 249; keep it to %d",
+			len(t.GroupPrefix), stageSuffix, 249-stageSuffix)
+	}
 	// A dead letter keeps its record's value and headers: on a topic a
 	// stage reads, it would be read, refused and dead-lettered again, for
 	// ever.

@@ -132,6 +132,7 @@ func TestCheckRefusesWhatRunRefuses(t *testing.T) {
 	f("clickhouse:\n  addr: [c:9000, c:native]\n", `bad.yaml:2: clickhouse.addr[1]: "c:native" is not host:port`)
 	f("topics:\n  samples: tk samples\n", `bad.yaml:2: topics.samples: "tk samples" has ' ': a Kafka topic name takes only`)
 	f("topics:\n  group_prefix: \"..\"\n", `bad.yaml:2: topics.group_prefix: ".." is not a Kafka topic name`)
+	f("topics:\n  group_prefix: "+strings.Repeat("g", 224)+"\n", "bad.yaml:2: topics.group_prefix: 224 characters is too long")
 	// A dead letter on a topic stages read would come back to them for ever.
 	f("topics:\n  dead_letters: tk.samples\n", `bad.yaml:2: topics.dead_letters: "tk.samples" is topics.samples, which stages read`)
 	f("topics:\n  detections: tk.det\n  dead_letters: tk.det\n", `bad.yaml:3: topics.dead_letters: "tk.det" is topics.detections`)
