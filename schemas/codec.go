@@ -377,6 +377,12 @@ func checkSamplesSchema(s *arrow.Schema) error {
 // counts, string offsets, dictionary index bounds, null counts of required
 // columns, and kinds. Invalid UTF-8 is not an error here: it concerns single
 // rows, which CleanSamples drops.
+// maxDictEntries bounds a samples dictionary: SampleReader.SeriesIndex
+// packs the device, metric and keys indices in 21 bits each, so more
+// entries would give two series one index. A message of our collectors
+// holds a few thousand.
+const maxDictEntries = 1 << 21
+
 func validateSamples(rec arrow.RecordBatch) error {
 	n := rec.NumRows()
 	if n < 0 {
@@ -401,6 +407,10 @@ func validateSamples(rec arrow.RecordBatch) error {
 			}
 			if err := checkLayout(dict.Data(), 0); err != nil {
 				return fmt.Errorf("%w: column %s dictionary: %v", ErrMalformed, name, err)
+			}
+			if dict.Len() > maxDictEntries {
+				// SampleReader.SeriesIndex packs three indices in 21 bits each.
+				return fmt.Errorf("%w: column %s dictionary has %d entries, more than %d", ErrMalformed, name, dict.Len(), maxDictEntries)
 			}
 			if err := validateOffsets(dict); err != nil {
 				return fmt.Errorf("%w: column %s dictionary: %v", ErrMalformed, name, err)

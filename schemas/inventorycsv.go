@@ -27,7 +27,9 @@ func ParseInventoryCSV(file string, data []byte) (*Inventory, []InventoryProblem
 	add := func(line int, msg string) {
 		problems = append(problems, InventoryProblem{File: file, Line: line, Problem: msg})
 	}
-	r := csv.NewReader(bytes.NewReader(data))
+	// A spreadsheet's "CSV UTF-8" starts with a byte-order mark, which
+	// would be part of the first column's name.
+	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\ufeff"))))
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
 	header, err := r.Read()

@@ -273,7 +273,7 @@ func DecodePower(headers []Header, value []byte) (rows []PowerRow, err error) {
 		}
 		alloc.finish(err == nil)
 	}()
-	rd, _, err := openStream(value, alloc)
+	rd, src, err := openStream(value, alloc)
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +284,7 @@ func DecodePower(headers []Header, value []byte) (rows []PowerRow, err error) {
 	for i, f := range rd.Schema().Fields() {
 		w := powerSchema.Field(i)
 		if f.Name != w.Name || !arrow.TypeEqual(f.Type, w.Type) {
-			return nil, fmt.Errorf("%w: power column %d is %s %s, want %s %s", ErrMalformed, i, f.Name, f.Type, w.Name, w.Type)
+			return nil, fmt.Errorf("%w: power column %d is %s %s, want %s %s", ErrMalformed, i, printable([]byte(f.Name)), f.Type, w.Name, w.Type)
 		}
 	}
 	var out []PowerRow
@@ -298,6 +298,11 @@ func DecodePower(headers []Header, value []byte) (rows []PowerRow, err error) {
 	}
 	if err := rd.Err(); err != nil {
 		return nil, fmt.Errorf("%w: power stream: %v", ErrMalformed, err)
+	}
+	// As for samples, a value cut short or with bytes after its end is
+	// refused, not read in part.
+	if err := src.checkEnd(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
