@@ -134,6 +134,10 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		defer pub.Close()
 	}
 	if err != nil {
+		// The deferred closes (the shared sinks, the clients, the broker)
+		// must not run under stages that still run.
+		cancelStages()
+		_ = g.Wait()
 		return sum, err
 	}
 	// One deadline for the whole stop: the simulator's wind-down (inside

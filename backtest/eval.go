@@ -167,7 +167,9 @@ func NABEvents(c *nab.Corpus) []Event {
 }
 
 // ReadLabelFiles reads the labels of every path (a folder contributes its
-// *.csv and *.jsonl files).
+// *.csv and *.jsonl files). Labels that hold no event are an error: a run
+// given them would score nothing (the simulator's would fall back to its
+// own ground truth) and say nothing of it.
 func ReadLabelFiles(paths []string) ([]Event, error) {
 	files, err := expand(paths, ".csv", ".jsonl", ".json")
 	if err != nil {
@@ -180,6 +182,9 @@ func ReadLabelFiles(paths []string) ([]Event, error) {
 			return nil, err
 		}
 		out = append(out, ev...)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("labels %s hold no event: give labels that list at least one, or no --labels", strings.Join(files, ", "))
 	}
 	return out, nil
 }

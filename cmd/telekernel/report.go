@@ -209,6 +209,9 @@ func reportFromKafka(ctx context.Context, o reportOptions, feed func(int64, stri
 	if err != nil {
 		return err
 	}
+	if len(cfg.Kafka.Brokers) == 0 {
+		return errors.New("report: --kafka reads the samples topic: give -c FILE with kafka.brokers")
+	}
 	mem := memory.NewGoAllocator()
 	err = kafka.ReadAll(ctx, cfg.Kafka, cfg.Topics.Samples, func(r *kgo.Record) {
 		rec, err := schemas.DecodeSamples(mem, kafka.Headers(r), r.Value)

@@ -66,9 +66,16 @@ topic, as "telekernel run" does; with --print N it prints N ticks of samples as 
 			if len(cfg.Kafka.Brokers) == 0 {
 				return errors.New("sim: give --serve DIR to serve the devices, --kafka HOST:PORT to publish, or --print N to print samples")
 			}
+			// sim publishes the fleet, whatever the file says of the
+			// simulator in a run (a pipeline's file, reused for its kafka
+			// section, may turn it off).
+			on := true
+			cfg.Sim.Enabled = &on
 			opts := app.Options{Config: cfg, For: f.dur, Log: newConfigLogger(cmd.ErrOrStderr(), cfg), SimOnly: true}
 			sum, err := app.Run(cmd.Context(), opts)
-			fmt.Fprintln(cmd.OutOrStdout(), sum.String())
+			if started(sum, err) {
+				fmt.Fprintln(cmd.OutOrStdout(), sum.String())
+			}
 			return err
 		},
 	}
