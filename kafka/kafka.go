@@ -503,7 +503,14 @@ func checkCompacted(ctx context.Context, adm *kadm.Client, names []string) error
 	if len(names) == 0 {
 		return nil
 	}
+	// A topic another process of the group created a moment ago may not
+	// be known yet to the broker that answers: ask again for a while.
+	deadline := time.Now().Add(topicReadyTimeout)
 	rcs, err := adm.DescribeTopicConfigs(ctx, names...)
+	for unknownTopic(rcs, err) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+		rcs, err = adm.DescribeTopicConfigs(ctx, names...)
+	}
 	if isDenied(err) {
 		return nil
 	}
@@ -525,6 +532,20 @@ func checkCompacted(ctx context.Context, adm *kadm.Client, names []string) error
 		}
 	}
 	return nil
+}
+
+// unknownTopic reports whether the answer to a DescribeTopicConfigs names
+// a topic the broker does not know (yet).
+func unknownTopic(rcs kadm.ResourceConfigs, err error) bool {
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return true
+	}
+	for _, rc := range rcs {
+		if errors.Is(rc.Err, kerr.UnknownTopicOrPartition) {
+			return true
+		}
+	}
+	return false
 }
 
 // isDenied reports whether err is the broker refusing an operation for
