@@ -98,11 +98,7 @@ func TestEnsureTopicsWithoutCreate(t *testing.T) {
 		}
 		return resp, nil, true
 	})
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := newClient(t, cluster.ListenAddrs())
 	ctx := context.Background()
 	if err := EnsureTopics(ctx, cl, TopicSpec{Name: "there", Partitions: 3}); err != nil {
 		t.Errorf("an existing topic without CREATE: %v, want it used", err)
@@ -134,12 +130,19 @@ func TestEnsureTopicsRefusesStateWithoutCompaction(t *testing.T) {
 	})
 }
 
-func refusesStateWithoutCompaction(t *testing.T, brokers []string, prefix string) {
+// newClient returns a client of brokers, closed when t ends.
+func newClient(t *testing.T, brokers []string) *kgo.Client {
+	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+func refusesStateWithoutCompaction(t *testing.T, brokers []string, prefix string) {
+	cl := newClient(t, brokers)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	plain, compacted := prefix+"plain", prefix+"compacted"
@@ -150,7 +153,7 @@ func refusesStateWithoutCompaction(t *testing.T, brokers []string, prefix string
 	if err := EnsureTopics(ctx, cl, TopicSpec{Name: compacted, Partitions: 1, Compacted: true}); err != nil {
 		t.Errorf("an existing compacted state topic: %v, want it used", err)
 	}
-	err = EnsureTopics(ctx, cl, TopicSpec{Name: plain, Partitions: 1, Compacted: true})
+	err := EnsureTopics(ctx, cl, TopicSpec{Name: plain, Partitions: 1, Compacted: true})
 	if err == nil || !strings.Contains(err.Error(), "topic "+plain+` holds state, but its cleanup.policy is "delete"`) ||
 		!strings.Contains(err.Error(), "set cleanup.policy=compact") || strings.Contains(err.Error(), "\n") {
 		t.Errorf("a state topic without compaction: %v, want one line saying to set cleanup.policy=compact", err)
@@ -168,11 +171,7 @@ func TestEnsureTopicsStateTopicJustCreated(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := newClient(t, cluster.ListenAddrs())
 	ctx := context.Background()
 	if err := EnsureTopics(ctx, cl, TopicSpec{Name: "state", Partitions: 1, Compacted: true}); err != nil {
 		t.Fatal(err)

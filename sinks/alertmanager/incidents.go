@@ -3,7 +3,6 @@ package alertmanager
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -168,11 +167,7 @@ func (s *Sink) incidentLabels(ctx context.Context) (map[string]map[string]string
 	s.authorize(req)
 	resp, err := s.client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("alertmanager %s: cannot read the incident alerts it holds: %v", s.cfg.URL, err)
+		return nil, fmt.Errorf("alertmanager %s: cannot read the incident alerts it holds: %v", s.cfg.URL, requestError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

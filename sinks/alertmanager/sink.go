@@ -373,11 +373,7 @@ func (s *Sink) post(ctx context.Context, alerts []alert) error {
 	resp, err := s.client.Do(req)
 	if err != nil {
 		s.metrics.incErrors()
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("alertmanager %s: cannot post %d alerts: %v (is Alertmanager running there, and is the url right?)", s.cfg.URL, len(alerts), err)
+		return fmt.Errorf("alertmanager %s: cannot post %d alerts: %v (is Alertmanager running there, and is the url right?)", s.cfg.URL, len(alerts), requestError(err))
 	}
 	defer resp.Body.Close()
 	msg := bodySnippet(resp.Body)
@@ -417,6 +413,16 @@ func (s *Sink) post(ctx context.Context, alerts []alert) error {
 		s.metrics.incErrors()
 		return fmt.Errorf("%w: alertmanager %s: unexpected HTTP %d: %s", pipeline.ErrStop, s.cfg.URL, c, msg)
 	}
+}
+
+// requestError returns the cause of a request's error without the
+// method and URL http.Client puts around it (the caller names the URL).
+func requestError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // authorize sets the User-Agent and the credentials of req.
