@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -31,6 +32,13 @@ const (
 	SeverityInfo     = "info"
 	SeverityWarning  = "warning"
 	SeverityCritical = "critical"
+)
+
+// alertStates and severities are the values the JSON Schemas' enums of
+// state and severity allow; TestContractEnumsMatchSchemas keeps them equal.
+var (
+	alertStates = []string{StateFiring, StateResolved}
+	severities  = []string{SeverityInfo, SeverityWarning, SeverityCritical}
 )
 
 // AlertName is the alertname label of every detection.
@@ -121,8 +129,8 @@ func (d *Detection) Validate() error {
 		return err
 	}
 	switch {
-	case d.State != StateFiring && d.State != StateResolved:
-		return fmt.Errorf("detection: state %q is neither %q nor %q", d.State, StateFiring, StateResolved)
+	case !slices.Contains(alertStates, d.State):
+		return notOneOf("detection: state", d.State, alertStates)
 	case d.Device == "":
 		return errors.New("detection: device is empty")
 	case d.Metric == "":
@@ -131,8 +139,8 @@ func (d *Detection) Validate() error {
 		return errors.New("detection: detector is empty")
 	case math.IsNaN(d.Score) || d.Score < 0 || d.Score > 1:
 		return fmt.Errorf("detection: score %v is outside [0,1]", d.Score)
-	case d.Severity != SeverityInfo && d.Severity != SeverityWarning && d.Severity != SeverityCritical:
-		return fmt.Errorf("detection: severity %q is not info, warning or critical", d.Severity)
+	case !slices.Contains(severities, d.Severity):
+		return notOneOf("detection: severity", d.Severity, severities)
 	case d.EventTime.IsZero():
 		return errors.New("detection: eventTime is not set")
 	case d.DetectedAt.IsZero():
@@ -167,12 +175,14 @@ func (d *Detection) Validate() error {
 	return nil
 }
 
-// MarshalDetection validates d and encodes it as JSON. A nil Detectors,
-// Labels or Annotations is written as an empty array or object, never null,
-// as the JSON Schema requires.
+// MarshalDetection validates d and encodes it as JSON, times in UTC (see
+// utcPtr). A nil Detectors, Labels or Annotations is written as an empty
+// array or object, never null, as the JSON Schema requires.
 func MarshalDetection(d *Detection) ([]byte, error) {
 	return marshalValid(d, "detection", func() any {
 		out := *d
+		out.EventTime, out.DetectedAt, out.StartsAt = d.EventTime.UTC(), d.DetectedAt.UTC(), d.StartsAt.UTC()
+		out.EndsAt = utcPtr(d.EndsAt)
 		if out.Detectors == nil {
 			out.Detectors = []string{}
 		}

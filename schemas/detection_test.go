@@ -184,12 +184,12 @@ func TestDetectionRoundTrip(t *testing.T) {
 	}())
 }
 
-// detectionsEqual compares detections, times by instant and zone offset.
+// detectionsEqual compares a decoded detection a with b, times by instant;
+// a's times must be in UTC, as MarshalDetection writes them.
 func detectionsEqual(a, b *Detection) bool {
 	sameTime := func(x, y time.Time) bool {
 		_, ox := x.Zone()
-		_, oy := y.Zone()
-		return x.Equal(y) && ox == oy
+		return x.Equal(y) && ox == 0
 	}
 	if !sameTime(a.EventTime, b.EventTime) || !sameTime(a.DetectedAt, b.DetectedAt) || !sameTime(a.StartsAt, b.StartsAt) {
 		return false

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -48,6 +49,15 @@ const (
 const (
 	EvidenceMember = "member" // a symptom of the cause
 	EvidenceEffect = "effect" // a consequence, e.g. traffic rerouted to sibling uplinks
+)
+
+// The values the incident JSON Schema's enums allow;
+// TestContractEnumsMatchSchemas keeps them equal.
+var (
+	incidentStates = []string{IncidentOpen, IncidentResolved}
+	incidentRules  = []string{RuleLink, RuleDevice, RuleSession, RuleHardware, RuleSurge, RuleTraffic, RuleUnexplained}
+	entityKinds    = []string{EntityDevice, EntityInterface, EntitySession, EntityComponent}
+	evidenceRoles  = []string{EvidenceMember, EvidenceEffect}
 )
 
 //go:embed incident.v1.schema.json
@@ -123,22 +133,25 @@ type Incident struct {
 	MergedInto string `json:"mergedInto,omitempty"`
 }
 
-// Validate reports the first field that breaks the contract.
+// Validate reports the first field that breaks the contract: it refuses
+// what the JSON Schema refuses, and more (resolvedAt only while resolved).
 func (in *Incident) Validate() error {
 	if err := checkHead("incident", in.Version, IncidentVersion, in.ID); err != nil {
 		return err
 	}
 	switch {
-	case in.State != IncidentOpen && in.State != IncidentResolved:
-		return fmt.Errorf("incident: state %q is neither %q nor %q", in.State, IncidentOpen, IncidentResolved)
+	case !slices.Contains(incidentStates, in.State):
+		return notOneOf("incident: state", in.State, incidentStates)
 	case in.OpenedAt.IsZero() || in.UpdatedAt.IsZero():
 		return errors.New("incident: openedAt or updatedAt is not set")
 	case (in.State == IncidentResolved) != (in.ResolvedAt != nil):
 		return errors.New("incident: resolvedAt must be set exactly when resolved")
-	case in.Severity != SeverityInfo && in.Severity != SeverityWarning && in.Severity != SeverityCritical:
-		return fmt.Errorf("incident: severity %q is not info, warning or critical", in.Severity)
-	case in.Rule == "" || in.Cause == "":
-		return errors.New("incident: rule or cause is empty")
+	case !slices.Contains(severities, in.Severity):
+		return notOneOf("incident: severity", in.Severity, severities)
+	case !slices.Contains(incidentRules, in.Rule):
+		return notOneOf("incident: rule", in.Rule, incidentRules)
+	case in.Cause == "":
+		return errors.New("incident: cause is empty")
 	case math.IsNaN(in.Confidence) || in.Confidence < 0 || in.Confidence > 1:
 		return fmt.Errorf("incident: confidence %v is outside [0,1]", in.Confidence)
 	case len(in.Evidence) == 0:
@@ -148,15 +161,55 @@ func (in *Incident) Validate() error {
 	case in.MergedInto != "" && (in.State != IncidentResolved || in.MergedInto == in.ID):
 		return errors.New("incident: mergedInto is set on an open incident or names the incident itself")
 	}
+	for i, en := range in.Entities {
+		if err := en.validate(i); err != nil {
+			return err
+		}
+	}
+	for i, ev := range in.Evidence {
+		if err := ev.validate(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validate reports a field of entities[i] that breaks the contract.
+func (en *Entity) validate(i int) error {
+	switch {
+	case !slices.Contains(entityKinds, en.Kind):
+		return notOneOf(fmt.Sprintf("incident: entities[%d].kind", i), en.Kind, entityKinds)
+	case en.Device == "":
+		return fmt.Errorf("incident: entities[%d].device is empty", i)
+	}
+	return nil
+}
+
+// validate reports a field of evidence[i] that breaks the contract.
+func (ev *Evidence) validate(i int) error {
+	switch {
+	case !slices.Contains(evidenceRoles, ev.Role):
+		return notOneOf(fmt.Sprintf("incident: evidence[%d].role", i), ev.Role, evidenceRoles)
+	case !slices.Contains(alertStates, ev.State):
+		return notOneOf(fmt.Sprintf("incident: evidence[%d].state", i), ev.State, alertStates)
+	case !slices.Contains(severities, ev.Severity):
+		return notOneOf(fmt.Sprintf("incident: evidence[%d].severity", i), ev.Severity, severities)
+	}
 	return nil
 }
 
 // MarshalIncident validates in and encodes it as JSON, nil lists as empty
-// arrays.
+// arrays and times in UTC (see utcPtr).
 func MarshalIncident(in *Incident) ([]byte, error) {
 	return marshalValid(in, "incident", func() any {
 		out := *in
+		out.OpenedAt, out.UpdatedAt, out.ResolvedAt = in.OpenedAt.UTC(), in.UpdatedAt.UTC(), utcPtr(in.ResolvedAt)
 		out.Entities = nonNil(out.Entities)
+		out.Evidence = make([]Evidence, len(in.Evidence))
+		for i, ev := range in.Evidence {
+			ev.Time = ev.Time.UTC()
+			out.Evidence[i] = ev
+		}
 		return &out
 	})
 }

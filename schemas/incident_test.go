@@ -7,6 +7,74 @@ import (
 	"time"
 )
 
+// exampleIncident returns a valid open incident: a BGP session reset on b.
+func exampleIncident() *Incident {
+	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	return &Incident{Version: IncidentVersion, ID: "a1", State: IncidentOpen, OpenedAt: t0, UpdatedAt: t0,
+		Severity: SeverityWarning, Rule: RuleSession, Cause: "BGP/BFD session reset on b", Confidence: 0.8,
+		Entities: []Entity{{Kind: EntityDevice, Device: "b"}, {Kind: EntitySession, Device: "b", Name: "10.0.0.1"}},
+		Evidence: []Evidence{{Time: t0, Role: EvidenceMember, DetectionID: "d1", State: StateFiring, Device: "b", Severity: SeverityWarning}}}
+}
+
+// TestIncidentValidateRefusesWhatSchemaRefuses: MarshalIncident (through
+// Validate) used to accept an unknown rule, entity kind, evidence role,
+// state or severity and an entity without its device, all of which the
+// incident JSON Schema rejects. Validate refuses each, naming the field
+// and the allowed values, and so does UnmarshalIncident.
+func TestIncidentValidateRefusesWhatSchemaRefuses(t *testing.T) {
+	s := compileSchema(t, IncidentSchemaJSON(), "urn:telekernel:schema:incident:v1")
+	good, err := MarshalIncident(exampleIncident())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validateJSON(s, good); err != nil {
+		t.Fatalf("schema rejects the example: %v", err)
+	}
+	f := func(name string, change func(in *Incident), wantText string) {
+		t.Run(name, func(t *testing.T) {
+			in := exampleIncident()
+			change(in)
+			raw, err := json.Marshal(in) // past Validate
+			if err != nil {
+				t.Fatal(err)
+			}
+			if validateJSON(s, raw) == nil {
+				t.Fatalf("the schema accepts it, so Validate should too:\n%s", raw)
+			}
+			_, err = MarshalIncident(in)
+			if err == nil {
+				t.Fatal("MarshalIncident accepted what the JSON Schema rejects")
+			}
+			if !strings.Contains(err.Error(), wantText) {
+				t.Errorf("error %q does not say %q", err, wantText)
+			}
+			if _, err := UnmarshalIncident(raw); err == nil {
+				t.Error("UnmarshalIncident accepted it")
+			}
+		})
+	}
+	f("unknown rule", func(in *Incident) { in.Rule = "bogus" },
+		`rule "bogus" is not link, device, session, hardware, surge, traffic or unexplained`)
+	f("empty rule", func(in *Incident) { in.Rule = "" }, `rule ""`)
+	f("rule in capitals", func(in *Incident) { in.Rule = "LINK" }, `rule "LINK"`)
+	f("unknown entity kind", func(in *Incident) { in.Entities[1].Kind = "router" },
+		`entities[1].kind "router" is not device, interface, session or component`)
+	f("empty entity kind", func(in *Incident) { in.Entities[0].Kind = "" }, `entities[0].kind ""`)
+	f("device entity without device", func(in *Incident) { in.Entities[0].Device = "" }, "entities[0].device is empty")
+	f("session entity without device", func(in *Incident) { in.Entities[1].Device = "" }, "entities[1].device is empty")
+	f("empty evidence role", func(in *Incident) { in.Evidence[0].Role = "" }, `evidence[0].role "" is not member or effect`)
+	f("unknown evidence role", func(in *Incident) { in.Evidence[0].Role = "cause" }, `evidence[0].role "cause"`)
+	f("empty evidence state", func(in *Incident) { in.Evidence[0].State = "" }, `evidence[0].state "" is not firing or resolved`)
+	f("evidence state in capitals", func(in *Incident) { in.Evidence[0].State = "FIRING" }, `evidence[0].state "FIRING"`)
+	f("empty evidence severity", func(in *Incident) { in.Evidence[0].Severity = "" },
+		`evidence[0].severity "" is not info, warning or critical`)
+	f("unknown evidence severity", func(in *Incident) { in.Evidence[0].Severity = "page" }, `evidence[0].severity "page"`)
+	f("bad second evidence", func(in *Incident) {
+		in.Evidence = append(in.Evidence, in.Evidence[0])
+		in.Evidence[1].Role = "x"
+	}, "evidence[1].role")
+}
+
 // TestIncidentMergedInto: mergedInto is optional, in the JSON Schema,
 // allowed only on a resolved incident naming another, and omitted when
 // empty.

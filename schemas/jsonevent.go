@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -31,6 +32,33 @@ func checkHead(contract string, got, want int, id string) error {
 		return errors.New(contract + ": id is empty")
 	}
 	return nil
+}
+
+// notOneOf is the error of a field whose value v is none of allowed, the
+// values its JSON Schema enum lists; what is "contract: field".
+func notOneOf(what, v string, allowed []string) error {
+	return fmt.Errorf("%s %q is not %s", what, v, orList(allowed))
+}
+
+// orList writes values as "a, b or c".
+func orList(values []string) string {
+	if len(values) < 2 {
+		return strings.Join(values, "")
+	}
+	return strings.Join(values[:len(values)-1], ", ") + " or " + values[len(values)-1]
+}
+
+// utcPtr returns *t in UTC as a new pointer, or nil. The JSON contracts
+// write every time in UTC (RFC 3339 with Z, as docs/detections.md
+// promises): encoding/json writes a zone's offset only to the minute, so a
+// time in a zone whose offset has seconds (a historic LMT zone) would come
+// back as another instant, and an offset of 24 h or more fails to encode.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 // cloudEventHeaders returns the Kafka headers of a JSON contract message:

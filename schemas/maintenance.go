@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -47,6 +48,16 @@ const (
 const (
 	ThresholdDevice     = "device"     // the device's own alarm threshold
 	ThresholdConfigured = "configured" // telekernel's configuration
+)
+
+// The values the maintenance JSON Schema's enums allow (closeReason also
+// allows "" on an event that is not closed); TestContractEnumsMatchSchemas
+// keeps them equal.
+var (
+	maintenanceStates = []string{MaintenanceOpen, MaintenanceUpdate, MaintenanceClosed}
+	closeReasons      = []string{CloseRecovered, CloseFailed, CloseStale}
+	thresholdSources  = []string{ThresholdDevice, ThresholdConfigured}
+	directions        = []string{DirectionFalling, DirectionRising}
 )
 
 //go:embed maintenance.v1.schema.json
@@ -115,8 +126,8 @@ func (e *MaintenanceEvent) Validate() error {
 	switch {
 	case e.Key != MaintenanceKey(e.Device, e.Component, e.Signal):
 		return fmt.Errorf("maintenance: key %q does not match device, component and signal", e.Key)
-	case e.State != MaintenanceOpen && e.State != MaintenanceUpdate && e.State != MaintenanceClosed:
-		return fmt.Errorf("maintenance: state %q is not open, update or closed", e.State)
+	case !slices.Contains(maintenanceStates, e.State):
+		return notOneOf("maintenance: state", e.State, maintenanceStates)
 	case e.Device == "":
 		return errors.New("maintenance: device is empty")
 	case e.Metric == "":
@@ -127,18 +138,18 @@ func (e *MaintenanceEvent) Validate() error {
 		return errors.New("maintenance: eventTime, detectedAt, openedAt, predictedFailure and interval.earliest must be set")
 	case (e.State == MaintenanceClosed) != (e.ClosedAt != nil):
 		return errors.New("maintenance: closedAt is set exactly on closed events")
-	case e.State == MaintenanceClosed && e.CloseReason != CloseRecovered && e.CloseReason != CloseFailed && e.CloseReason != CloseStale:
-		return fmt.Errorf("maintenance: closeReason %q is not recovered, failed or stale", e.CloseReason)
+	case e.State == MaintenanceClosed && !slices.Contains(closeReasons, e.CloseReason):
+		return notOneOf("maintenance: closeReason", e.CloseReason, closeReasons)
 	case e.State != MaintenanceClosed && e.CloseReason != "":
 		return errors.New("maintenance: closeReason is set on an event that is not closed")
-	case e.Direction != DirectionFalling && e.Direction != DirectionRising:
-		return fmt.Errorf("maintenance: direction %q is not falling or rising", e.Direction)
-	case e.ThresholdSource != ThresholdDevice && e.ThresholdSource != ThresholdConfigured:
-		return fmt.Errorf("maintenance: thresholdSource %q is not device or configured", e.ThresholdSource)
+	case !slices.Contains(directions, e.Direction):
+		return notOneOf("maintenance: direction", e.Direction, directions)
+	case !slices.Contains(thresholdSources, e.ThresholdSource):
+		return notOneOf("maintenance: thresholdSource", e.ThresholdSource, thresholdSources)
 	case math.IsNaN(e.Confidence) || e.Confidence < 0 || e.Confidence > 1:
 		return fmt.Errorf("maintenance: confidence %v is outside [0,1]", e.Confidence)
-	case e.Severity != SeverityInfo && e.Severity != SeverityWarning && e.Severity != SeverityCritical:
-		return fmt.Errorf("maintenance: severity %q is not info, warning or critical", e.Severity)
+	case !slices.Contains(severities, e.Severity):
+		return notOneOf("maintenance: severity", e.Severity, severities)
 	case e.Interval.Latest != nil && e.Interval.Latest.Before(e.Interval.Earliest):
 		return errors.New("maintenance: interval.latest is before interval.earliest")
 	case e.LeadTimeSeconds < 0:
@@ -155,9 +166,16 @@ func (e *MaintenanceEvent) Validate() error {
 	return nil
 }
 
-// MarshalMaintenance validates e and encodes it as JSON.
+// MarshalMaintenance validates e and encodes it as JSON, times in UTC (see
+// utcPtr).
 func MarshalMaintenance(e *MaintenanceEvent) ([]byte, error) {
-	return marshalValid(e, "maintenance event", func() any { return e })
+	return marshalValid(e, "maintenance event", func() any {
+		out := *e
+		out.EventTime, out.DetectedAt, out.OpenedAt = e.EventTime.UTC(), e.DetectedAt.UTC(), e.OpenedAt.UTC()
+		out.ClosedAt, out.PredictedFailure = utcPtr(e.ClosedAt), e.PredictedFailure.UTC()
+		out.Interval = Interval{Earliest: e.Interval.Earliest.UTC(), Latest: utcPtr(e.Interval.Latest)}
+		return &out
+	})
 }
 
 // MaintenanceHeaders returns the Kafka headers of a maintenance message:
