@@ -11,10 +11,12 @@ import (
 )
 
 // ReadAll reads topic from its earliest retained record to its end as of
-// the call, read-committed, and calls fn with every data record. It returns
-// once every partition is read, so a partition that retention emptied, or
-// whose last offsets are transaction markers, does not hold it. kc is the
-// connection config; ReadAll uses its own client and closes it.
+// the call, read-committed, and calls fn with every data record below the
+// end offsets it lists when called: never one produced after those. It
+// returns once every partition is read, so a partition that retention
+// emptied, or whose last offsets are transaction markers, does not hold
+// it. kc is the connection config; ReadAll uses its own client and closes
+// it.
 func ReadAll(ctx context.Context, kc Config, topic string, fn func(*kgo.Record)) error {
 	cl, err := Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
@@ -37,10 +39,12 @@ func ReadAll(ctx context.Context, kc Config, topic string, fn func(*kgo.Record))
 	if err != nil {
 		return fmt.Errorf("kafka: cannot list end offsets of %s: %w", topic, err)
 	}
-	left := map[int32]int64{} // partition -> end offset still to reach
+	end := map[int32]int64{} // partition -> end offset as of the call
+	left := map[int32]bool{} // partitions whose end is still to reach
 	ends.Each(func(o kadm.ListedOffset) {
+		end[o.Partition] = o.Offset
 		if s, ok := starts.Lookup(o.Topic, o.Partition); ok && s.Offset < o.Offset {
-			left[o.Partition] = o.Offset
+			left[o.Partition] = true
 		}
 	})
 	for len(left) > 0 {
@@ -52,10 +56,15 @@ func ReadAll(ctx context.Context, kc Config, topic string, fn func(*kgo.Record))
 			return fmt.Errorf("kafka: cannot read %s: %w", topic, err)
 		}
 		fs.EachRecord(func(r *kgo.Record) {
-			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
+			e, ok := end[r.Partition]
+			if ok && r.Offset+1 >= e {
 				delete(left, r.Partition)
 			}
-			if !r.Attrs.IsControl() {
+			// A record at or past the end was produced after the call (or
+			// to a partition added since): the fetch that reaches the end
+			// may carry it, and a partition already read goes on being
+			// fetched while others are not.
+			if ok && r.Offset < e && !r.Attrs.IsControl() {
 				fn(r)
 			}
 		})
