@@ -82,9 +82,17 @@ func (p *process) stopBy() time.Time { return p.stop.mark().Add(p.drainTimeout) 
 // stopBy to check what the stages committed.
 func (p *process) waitDeadline() time.Time { return p.stopBy().Add(-checkReserve) }
 
+// ErrStoppedStarting is Run's error when ctx ended (a signal) before the
+// process had started: while it connected to Kafka, created its topics,
+// built its stages or started the simulator. What the start step then
+// failed with is the stop's doing, not a fault; the CLI exits 0 on it, as
+// after a stop once running.
+var ErrStoppedStarting = errors.New("stopped while starting")
+
 // Run runs the pipeline described by opts.Config until opts.For elapses,
 // the simulator's span ends, or ctx is done; then it stops the simulator,
-// lets every stage drain what was produced, and returns the summary.
+// lets every stage drain what was produced, and returns the summary. When
+// ctx ends before the process has started, Run returns ErrStoppedStarting.
 func Run(ctx context.Context, opts Options) (Summary, error) {
 	p := newProcess(opts)
 	var sum Summary
@@ -94,7 +102,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	closeKafka, err := p.connect(ctx)
 	defer closeKafka()
 	if err != nil {
-		return sum, err
+		return sum, p.startFailed(ctx, err)
 	}
 	sum.Brokers = p.env.Kafka.Brokers
 	// The endpoints outlive the signal: the stop (up to drainTimeout and
@@ -107,7 +115,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	defer p.env.close()
 	if !opts.SimOnly {
 		if err := p.buildStages(ctx); err != nil {
-			return sum, err
+			return sum, p.startFailed(ctx, err)
 		}
 	}
 	// The live state: for the summary's counts of a self-contained run,
@@ -138,7 +146,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		// must not run under stages that still run.
 		cancelStages()
 		_ = g.Wait()
-		return sum, err
+		return sum, p.startFailed(ctx, err)
 	}
 	// One deadline for the whole stop: the simulator's wind-down (inside
 	// runSource) counted against it already.
@@ -168,6 +176,20 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 	p.summarize(&sum)
 	return sum, errors.Join(p.srcErr, drainErr, waitErr)
+}
+
+// startFailed returns err, the error a start step failed with, or
+// ErrStoppedStarting when ctx ended meanwhile: a step cut short by the
+// stop fails with whatever it makes of the cancelled ctx (a Kafka
+// connection that "failed", a simulator with no device subscribed), which
+// is no fault of the system to report.
+func (p *process) startFailed(ctx context.Context, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	p.log.Info("stopped while starting")
+	p.log.Debug("the stop cut a start step short", "err", err)
+	return ErrStoppedStarting
 }
 
 // newProcess applies the defaults of opts.

@@ -2,12 +2,21 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/telekernel/telekernel/app/live"
+	"github.com/telekernel/telekernel/config"
 	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/pipeline"
 )
@@ -101,5 +110,73 @@ wait:
 		if time.Now().After(deadline) {
 			t.Fatal("/healthz still answers 3s after Run returned")
 		}
+	}
+}
+
+// TestStopWhileStarting stops a run (its ctx cancelled, as by SIGTERM)
+// at each step of its start: while it creates its topics (the broker
+// holds the request), while a stage is built (its database does not
+// answer), and while the simulator waits for its devices to subscribe.
+// Run returns ErrStoppedStarting, which the CLI takes for a clean stop,
+// and logs that it stopped while starting. Before, it failed with
+// whatever the step made of the cancelled ctx: a Kafka, a database or a
+// simulator error, and the process exited 1.
+func TestStopWhileStarting(t *testing.T) {
+	f := func(name string, setup func(t *testing.T, cluster *kfake.Cluster, opts *Options, signal func())) {
+		t.Run(name, func(t *testing.T) {
+			cluster := newCluster(t)
+			cfg := localConfig(t, cluster)
+			cfg.Sim.Devices, cfg.Sim.Interfaces = 2, 2
+			cfg.Stages = []string{"count"}
+			logs := &testenv.LogBuffer{}
+			opts := Options{Config: &cfg, Log: slog.New(slog.NewJSONHandler(logs, nil)), Stages: append(slices.Clip(Stages), countStage)}
+			ctx, signal := context.WithCancel(context.Background())
+			defer signal()
+			setup(t, cluster, &opts, signal)
+			start := time.Now()
+			_, err := Run(ctx, opts)
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("Run returned %v after the start began, want it to stop at once", took.Round(time.Millisecond))
+			}
+			if !errors.Is(err, ErrStoppedStarting) {
+				t.Errorf("Run returned %v, want ErrStoppedStarting", err)
+			}
+			if !strings.Contains(logs.String(), `"msg":"stopped while starting"`) {
+				t.Errorf("no log line saying the run stopped while starting:\n%s", logs.String())
+			}
+		})
+	}
+	f("creating topics", func(t *testing.T, cluster *kfake.Cluster, _ *Options, signal func()) {
+		release := make(chan struct{})
+		cluster.ControlKey(int16(kmsg.CreateTopics), func(kmsg.Request) (kmsg.Response, error, bool) {
+			signal()
+			cluster.SleepControl(func() { <-release })
+			return nil, nil, false
+		})
+		t.Cleanup(func() { close(release) }) // before the cluster closes
+	})
+	f("building a stage", func(_ *testing.T, _ *kfake.Cluster, opts *Options, signal func()) {
+		hold := StageDef{Name: "count", Input: samplesTopic, Build: func(ctx context.Context, env *Env) (Built, error) {
+			signal()
+			<-ctx.Done()
+			return Built{}, fmt.Errorf("clickhouse 127.0.0.1:9000: cannot connect: %w", ctx.Err())
+		}}
+		opts.Stages = append(slices.Clip(Stages), hold)
+	})
+	f("starting the simulator", func(_ *testing.T, _ *kfake.Cluster, opts *Options, signal func()) {
+		opts.Watch = func(*live.Watcher) { signal() } // once the stages run, before the simulator starts
+	})
+}
+
+// TestStartFailureIsNotAStop: a start that fails with no stop signal
+// (no broker at the address) still fails with its own error.
+func TestStartFailureIsNotAStop(t *testing.T) {
+	cfg := config.Default()
+	cfg.Kafka.Brokers = []string{"127.0.0.1:1"}
+	cfg.HTTP.Listen = "off"
+	cfg.Parquet.Root = t.TempDir()
+	_, err := Run(context.Background(), Options{Config: &cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err == nil || errors.Is(err, ErrStoppedStarting) || !strings.Contains(err.Error(), "kafka 127.0.0.1:1: cannot connect") {
+		t.Errorf("Run against no broker returned %v, want the Kafka error", err)
 	}
 }

@@ -43,11 +43,11 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 	cl, err := kafka.Connect(ctx, kc, kgo.MaxBufferedBytes(cfg.MaxBufferedBytes), kgo.ProducerLinger(5*time.Millisecond),
 		kgo.ProducerBatchMaxBytes(int32(max(cfg.MaxBatchBytes+batchFraming, producerBatchMax))))
 	if err != nil {
-		return err
+		return startFailed(ctx, log, err)
 	}
 	defer cl.Close()
 	if err := kafka.EnsureTopics(ctx, cl, kafka.TopicSpec{Name: cfg.Topic, Partitions: cfg.Partitions}); err != nil {
-		return err
+		return startFailed(ctx, log, err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
@@ -55,7 +55,7 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 	pub, err := publish.New(cl, publish.Config{Topic: cfg.Topic, MaxBatchBytes: batchBytes(ctx, cl, cfg, log)},
 		publish.WithLogger(log), publish.WithMetrics(publish.NewMetrics(reg)))
 	if err != nil {
-		return err
+		return startFailed(ctx, log, err)
 	}
 	defer pub.Close()
 	own := newOwner(kind, cfg, reg, log)
@@ -73,7 +73,7 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 		}
 		addr, err := httpserve.Serve(httpCtx, cfg.HTTP, reg, httpserve.Health{Ready: ready, Routes: map[string]http.Handler{"/targets": own}}, log)
 		if err != nil {
-			return err
+			return startFailed(ctx, log, err)
 		}
 		log.Info("serving /metrics, /healthz, /readyz and /targets", "addr", addr.String())
 	}
@@ -82,16 +82,16 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 	own.mu.Unlock()
 	run, setTargets, err := newCollector(kind, first, pub, reg, log)
 	if err != nil {
-		return err
+		return startFailed(ctx, log, err)
 	}
 	own.start(ctx, setTargets, ownerRecheck)
 	if err := own.setConfig(cfg); err != nil {
-		return err
+		return startFailed(ctx, log, err)
 	}
 	var group *share.Group
 	if cfg.Group.Enabled {
 		if group, err = share.Join(ctx, kc, cfg.Group, kind, own.setOwned, share.WithLogger(log)); err != nil {
-			return err
+			return startFailed(ctx, log, err)
 		}
 	}
 	log.Info("collecting", "collector", kind, "topic", cfg.Topic, "gnmi_targets", len(cfg.GNMI.Targets), "snmp_targets", len(cfg.SNMP.Targets), "group", own.group)
@@ -106,6 +106,20 @@ func Run(ctx context.Context, kind, path string, cfg *Config, log *slog.Logger) 
 	st := pub.Stats()
 	log.Info("collector stopped", "collector", kind, "samples_published", st.Samples, "batches", st.Batches, "publish_errors", st.Errors)
 	return err
+}
+
+// startFailed returns err, the error a start step failed with, or nil
+// when ctx ended meanwhile: a step the stop cut short fails with whatever
+// it makes of the cancelled ctx (a Kafka connection that "failed"), which
+// is no fault to report, and nothing was collected yet that could be lost.
+// A stop during start then exits as a stop once collecting does.
+func startFailed(ctx context.Context, log *slog.Logger, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	log.Info("stopped while starting")
+	log.Debug("the stop cut a start step short", "err", err)
+	return nil
 }
 
 // ownerRecheck is how often the owned targets are handed to the collector

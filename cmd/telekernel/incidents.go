@@ -48,7 +48,7 @@ It reads the topic from its start to its end as of the call (read-committed) and
 			}
 			incs, skipped, err := correlate.ReadIncidents(cmd.Context(), cfg.Kafka, topic)
 			if err != nil {
-				return fmt.Errorf("cannot list incidents: %w", err)
+				return stoppedBefore(cmd.Context(), "incidents", "the incidents were read", fmt.Errorf("cannot list incidents: %w", err))
 			}
 			if skipped > 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "telekernel: skipped %d records of %s that are not incidents this build reads\n", skipped, topic)

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,15 +39,30 @@ func main() {
 }
 
 // execute runs the command line args and returns the exit code. An error is
-// printed as one line on stderr.
+// printed as one line on stderr; app.ErrStoppedStarting (a signal before the
+// command had started) exits 0, as a stop once running does.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(stderr, "telekernel: "+oneLine(err.Error()))
+		if errors.Is(err, app.ErrStoppedStarting) {
+			return 0 // a stop, however early, is what was asked for
+		}
 		return 1
 	}
 	return 0
+}
+
+// stoppedBefore returns err, or, when ctx ended meanwhile (a signal), an
+// error saying command name was stopped before what: a command that reads
+// and exits did not do its job, but the read the stop cut short (a Kafka
+// connection that "failed") is no fault to report.
+func stoppedBefore(ctx context.Context, name, what string, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	return fmt.Errorf("%s: stopped before %s", name, what)
 }
 
 func oneLine(s string) string {

@@ -69,7 +69,7 @@ incident opened and resolved, and the cause, rule, confidence and suggested acti
 			if o.incident != "" {
 				f, err := reportIncident(cmd.Context(), o)
 				if err != nil {
-					return err
+					return stoppedBefore(cmd.Context(), "report", "the report was made", err)
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), f)
 				return nil
@@ -79,7 +79,7 @@ incident opened and resolved, and the cause, rule, confidence and suggested acti
 			}
 			d, err := collectReport(cmd.Context(), o)
 			if err != nil {
-				return err
+				return stoppedBefore(cmd.Context(), "report", "the report was made", err)
 			}
 			files, err := renderReport(d, o.device, o.out)
 			if err != nil {

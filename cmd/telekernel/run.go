@@ -152,7 +152,7 @@ line when stderr is a terminal, else as JSON lines.`,
 					fmt.Fprintln(cmd.OutOrStdout(), sum.String())
 				}
 				printPrevious(cmd.OutOrStdout(), sum)
-				if started(sum, err) || errors.Is(err, tui.ErrQuit) {
+				if started(sum, err) || errors.Is(err, tui.ErrQuit) || errors.Is(err, app.ErrStoppedStarting) {
 					fmt.Fprintln(cmd.OutOrStdout(), "telekernel: logs in "+logPath)
 				}
 				return err
