@@ -463,7 +463,7 @@ func (t *TransactRunner) transact(ctx, work context.Context, fetches kgo.Fetches
 	// (a topic rejecting writes, an authorization error) must abort it, or
 	// the offsets would commit without it.
 	if err := t.sess.Client().Flush(work); err != nil && work.Err() != nil {
-		t.abortOpen(ctx)
+		t.stopAborted(ctx, x)
 		return nil
 	}
 	x.mu.Lock()
@@ -493,7 +493,7 @@ func (t *TransactRunner) transact(ctx, work context.Context, fetches kgo.Fetches
 	case err != nil && work.Err() != nil:
 		// The stop's time ran out: End failed flushing, before it ended
 		// the transaction (or the commit's outcome is unknown).
-		t.abortOpen(ctx)
+		t.stopAborted(ctx, x)
 		return nil
 	case err != nil:
 		// No End error is retryable on this session (franz-go's docs), and
@@ -506,6 +506,16 @@ func (t *TransactRunner) transact(ctx, work context.Context, fetches kgo.Fetches
 	}
 	t.settle(x)
 	return nil
+}
+
+// stopAborted aborts x, the transaction a stop's final timeout cut short,
+// and says so: nothing is lost (its input is read again from the last
+// commit by whoever owns the partitions next), but it is done again, so
+// an operator who stopped the stage is told rather than left to guess.
+func (t *TransactRunner) stopAborted(ctx context.Context, x *txnState) {
+	t.abortOpen(ctx)
+	t.log.Warn("stopped before the last transaction could commit: aborted; its input is read again from the last commit",
+		"stage", t.cfg.Name, "records", x.records, "final_flush_timeout", FinalFlushTimeout)
 }
 
 // restoreFailed handles a partition whose state could not be restored: a

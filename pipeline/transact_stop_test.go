@@ -207,8 +207,9 @@ func (p *slowProc) Process(ctx context.Context, r *kgo.Record, emit func(*kgo.Re
 func TestTransactStopAbortsWhatCannotCommit(t *testing.T) {
 	ctx, kc, id, _ := transactInput(t, 5)
 	cl := testClient(t, ctx, kc)
+	var logs lockedLog
 	proc := &slowProc{countProc: newCountProc(id+".out", TransactionConfig{Interval: 5 * time.Second}), started: make(chan struct{})}
-	tr, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "slow", Group: id, Input: id, DeadLetterTopic: id + ".dlq"}, proc, NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+	tr, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "slow", Group: id, Input: id, DeadLetterTopic: id + ".dlq"}, proc, NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,6 +245,9 @@ func TestTransactStopAbortsWhatCannotCommit(t *testing.T) {
 	}
 	if o, ok := offs.Lookup(id, 0); ok && o.At > 5 {
 		t.Errorf("group committed offset %d, want at most 5: the transaction with the slow record could not commit", o.At)
+	}
+	if len(logs.lines("level=WARN", "stopped before the last transaction could commit", "records=")) != 1 {
+		t.Errorf("log %q: want one warning that the stop aborted the last transaction", logs.lines())
 	}
 }
 
