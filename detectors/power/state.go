@@ -334,9 +334,18 @@ func (e *Estimator) Silent(dst []string, before int64) []string {
 // records come in the same order on every owner. It returns how many
 // ports and PSUs went.
 func (e *Estimator) ForgetComponents(before int64) (ports, psus int) {
+	return e.ForgetComponentsEach(func(string) int64 { return before })
+}
+
+// ForgetComponentsEach is ForgetComponents with each device's own time
+// before (its time; a stage whose devices' clocks differ judges each on
+// its own).
+func (e *Estimator) ForgetComponentsEach(beforeOf func(device string) int64) (ports, psus int) {
+	var before int64 // of the device gone looks at
 	gone := func(ts int64) bool { return ts != 0 && ts < before }
 	var names []string
 	for name, d := range e.devices {
+		before = beforeOf(name)
 		for _, p := range d.ports {
 			if gone(max(p.in.LastTS, p.out.LastTS)) {
 				names = append(names, name)
@@ -354,6 +363,7 @@ func (e *Estimator) ForgetComponents(before int64) (ports, psus int) {
 	names = slices.Compact(names)
 	for _, name := range names {
 		d := e.devices[name]
+		before = beforeOf(name)
 		n := len(d.ports)
 		d.ports = slices.DeleteFunc(d.ports, func(p *port) bool { return gone(max(p.in.LastTS, p.out.LastTS)) })
 		ports += n - len(d.ports)

@@ -17,6 +17,7 @@ import (
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/internal/expiry"
 	"github.com/telekernel/telekernel/stages/internal/modelstage"
 )
 
@@ -39,24 +40,39 @@ func (c Config) WithDefaults() Config {
 }
 
 type maintainPart struct {
-	t          *maintenance.Tracker
-	maxTS      int64 // newest device time seen
+	t *maintenance.Tracker
+	// clock.Newest is the partition's clock: the newest sample time of
+	// its devices, each moved onto it by its offset (devs; clock.SweptTo
+	// is not used). lastExpire is where the last sweep was.
+	clock      expiry.Clock
 	lastExpire int64
-	clockAt    [2]int64 // maxTS and lastExpire at the last checkpoint
+	clockAt    [2]int64 // clock.Newest and lastExpire at the last checkpoint
+	devs       expiry.Devices
+	// dev and devName are the device of the last sample (dev nil: not
+	// known): a record is usually one device's.
+	dev      *expiry.Device
+	devName  string
+	restored bool // restored from the changelog: devices without keys are dropped before the next record
 }
 
-// maintainClockKey is the changelog key of a partition's clock (maxTS and
-// lastExpire), so a new owner expires silent series at the same points of
-// device time as the last one would have. It cannot be a series key: those
-// have three NUL-separated parts.
+// maintainClockKey is the changelog key of a partition's clock (its
+// newest sample time, on the partition's clock, and lastExpire), so a new
+// owner expires silent series at the same points of device time as the
+// last one would have. It cannot be a series key: those have three
+// NUL-separated parts.
 const maintainClockKey = "maintain-clock\x00"
 
 // maintainDeviceKeyPrefix starts the changelog key of a device's readings
 // (latest covariate values and PSU readings); the device name follows.
 const maintainDeviceKeyPrefix = "maintain-device\x00"
 
+// maintainOffsetKeyPrefix starts the changelog key of a device's offset
+// onto the partition's clock (expiry.AppendOffset; only a device whose
+// offset is not 0 has one); the device name follows.
+const maintainOffsetKeyPrefix = "maintain-offset\x00"
+
 func (p *maintainPart) appendClock(dst []byte) []byte {
-	dst = binary.AppendVarint(dst, p.maxTS)
+	dst = binary.AppendVarint(dst, p.clock.Newest)
 	return binary.AppendVarint(dst, p.lastExpire)
 }
 
@@ -69,7 +85,7 @@ func (p *maintainPart) restoreClock(b []byte) error {
 	if m <= 0 || n+m != len(b) {
 		return fmt.Errorf("maintain: partition clock record of %d bytes does not decode", len(b))
 	}
-	p.maxTS, p.lastExpire = maxTS, last
+	p.clock.Newest, p.lastExpire = maxTS, last
 	p.clockAt = [2]int64{maxTS, last}
 	return nil
 }
@@ -88,7 +104,11 @@ type Stage struct {
 	metrics                *pipeline.Metrics
 	now                    func() time.Time
 	parts                  map[int32]*maintainPart
-	emitted                atomic.Int64
+	// kept are the metrics the tracker keeps state of, by kind: only
+	// their samples place a device on its partition's clock, so a device
+	// is known while it holds keys.
+	kept    [2]map[string]bool // [0] gauges, [1] counters
+	emitted atomic.Int64
 }
 
 var _ pipeline.Processor = (*Stage)(nil)
@@ -99,15 +119,30 @@ func New(cfg Config, topic string, m *pipeline.Metrics, log *slog.Logger) (*Stag
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("maintain: %w", err)
 	}
-	return &Stage{cfg: cfg, topic: topic, SampleDecoder: pipeline.SampleDecoder{Mem: memory.NewGoAllocator()}, log: log.With("stage", "maintain"),
-		metrics: m, now: time.Now, parts: map[int32]*maintainPart{}}, nil
+	st := &Stage{cfg: cfg, topic: topic, SampleDecoder: pipeline.SampleDecoder{Mem: memory.NewGoAllocator()}, log: log.With("stage", "maintain"),
+		metrics: m, now: time.Now, parts: map[int32]*maintainPart{}, kept: [2]map[string]bool{{}, {}}}
+	for _, sig := range cfg.Model.WithDefaults().Signals {
+		st.kept[0][sig.Metric] = !sig.Counter
+		st.kept[1][sig.Metric] = sig.Counter
+		for _, m := range []string{sig.DeviceThresholdMetric, sig.Covariate} {
+			if m != "" {
+				st.kept[0][m] = true
+			}
+		}
+		if sig.Metric == schemas.MetricPSUEfficiency {
+			for _, m := range []string{schemas.MetricPSUOutPower, schemas.MetricPSUInVoltage, schemas.MetricPSUInCurrent, schemas.MetricPSUInPower} {
+				st.kept[0][m] = true
+			}
+		}
+	}
+	return st, nil
 }
 
 func (m *Stage) part(n int32) *maintainPart {
 	p := m.parts[n]
 	if p == nil {
 		t, _ := maintenance.New(m.cfg.Model) // validated in New
-		p = &maintainPart{t: t}
+		p = &maintainPart{t: t, devs: expiry.Devices{Tol: expiry.Tolerance(m.stale())}}
 		m.parts[n] = p
 	}
 	return p
@@ -121,24 +156,44 @@ func (m *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	}
 	defer release()
 	p := m.part(r.Partition)
+	if p.restored {
+		p.restored = false
+		p.forgetKeyless()
+	}
 	for i := 0; i < sr.Len(); i++ {
 		ts := sr.TS(i)
+		dev, metric := sr.Device(i), sr.Metric(i)
+		var kept bool
 		switch sr.Kind(i) {
 		case schemas.KindGauge:
 			f, _ := sr.F64(i)
-			p.t.Observe(ts, sr.Device(i), sr.Metric(i), sr.Keys(i), f)
+			p.t.Observe(ts, dev, metric, sr.Keys(i), f)
+			kept = m.kept[0][metric]
 		case schemas.KindCounter:
 			u, _ := sr.U64(i)
-			p.t.ObserveCounter(ts, sr.Device(i), sr.Metric(i), sr.Keys(i), u)
+			p.t.ObserveCounter(ts, dev, metric, sr.Keys(i), u)
+			kept = m.kept[1][metric]
 		default:
 			continue
 		}
-		p.maxTS = max(p.maxTS, ts)
+		if p.devName != dev || p.devName == "" {
+			p.dev = p.devs.Lookup(dev)
+			p.devName = strings.Clone(dev)
+		}
+		switch {
+		case kept && p.dev == nil:
+			p.dev = p.devs.Get(dev)
+			fallthrough
+		case p.dev != nil:
+			p.devs.Place(&p.clock, p.dev, p.devName, ts)
+		default: // a device that holds no key of the tracker's
+			p.devs.Pass(&p.clock, ts)
+		}
 	}
 	// Close the cases of series that went silent, once a bucket.
-	if p.maxTS-p.lastExpire >= int64(m.cfg.Model.Bucket) {
-		p.t.Expire(p.maxTS)
-		p.lastExpire = p.maxTS
+	if p.clock.Newest-p.lastExpire >= int64(m.cfg.Model.Bucket) {
+		m.expire(p)
+		p.lastExpire = p.clock.Newest
 	}
 	now := m.now().UTC()
 	for _, e := range p.t.Take() {
@@ -164,10 +219,13 @@ func (m *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 // changed, and the partition's clock when it moved.
 func (m *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 	for n, p := range m.parts {
-		if clock := [2]int64{p.maxTS, p.lastExpire}; clock != p.clockAt {
+		if clock := [2]int64{p.clock.Newest, p.lastExpire}; clock != p.clockAt {
 			p.clockAt = clock
 			emit(n, []byte(maintainClockKey), p.appendClock(nil))
 		}
+		p.devs.TakeChanged(func(dev string, val []byte) {
+			emit(n, []byte(maintainOffsetKeyPrefix+dev), val)
+		})
 		p.t.TakeDirtyDevices(func(dev string) {
 			val, ok := p.t.AppendDeviceState(nil, dev)
 			if !ok {
@@ -194,12 +252,23 @@ func (m *Stage) Restore(partition int32, key, value []byte) error {
 		}
 		return m.part(partition).restoreClock(value)
 	}
+	if dev, ok := strings.CutPrefix(string(key), maintainOffsetKeyPrefix); ok {
+		p := m.part(partition)
+		p.restored = true
+		if err := p.devs.RestoreOffset(dev, value); err != nil {
+			return fmt.Errorf("maintain: %w", err)
+		}
+		return nil
+	}
 	if dev, ok := strings.CutPrefix(string(key), maintainDeviceKeyPrefix); ok {
+		p := m.part(partition)
+		p.restored = true
 		if value == nil {
-			m.part(partition).t.ForgetDevice(dev)
+			p.t.ForgetDevice(dev)
 			return nil
 		}
-		if err := m.part(partition).t.RestoreDeviceState(dev, value); err != nil {
+		p.devs.Restored(dev)
+		if err := p.t.RestoreDeviceState(dev, value); err != nil {
 			if errors.Is(err, maintenance.ErrIncompatibleState) {
 				m.log.Warn("cannot restore a device's readings; its covariates and PSU efficiency wait for new readings", "device", dev, "err", err)
 				return nil
@@ -213,10 +282,12 @@ func (m *Stage) Restore(partition int32, key, value []byte) error {
 		return fmt.Errorf("maintain: %w", err)
 	}
 	p := m.part(partition)
+	p.restored = true
 	if value == nil {
 		p.t.Forget(k)
 		return nil
 	}
+	p.devs.Restored(k.Device)
 	if err := p.t.RestoreState(k, value); err != nil {
 		if errors.Is(err, maintenance.ErrIncompatibleState) {
 			m.log.Warn("cannot restore maintenance state; the series starts cold", "series", k.String(), "err", err)

@@ -125,7 +125,7 @@ func TestMaintainStage(t *testing.T) {
 	for p, pa := range mt.parts {
 		// The partition's clock too: a new owner expires silent series at
 		// the same points of device time.
-		if pb := mt2.parts[p]; pb == nil || pb.maxTS != pa.maxTS || pb.lastExpire != pa.lastExpire || pa.maxTS == 0 {
+		if pb := mt2.parts[p]; pb == nil || pb.clock.Newest != pa.clock.Newest || pb.lastExpire != pa.lastExpire || pa.clock.Newest == 0 {
 			t.Fatalf("partition %d clock not restored: %+v, want %+v", p, pb, pa)
 		}
 		a, b := mt.Tracker(p), mt2.Tracker(p)
@@ -191,7 +191,7 @@ func TestMaintainIgnoresAbsurdTimes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := mt.part(0).maxTS; got >= schemas.MaxSampleTime || got < ok {
+	if got := mt.part(0).clock.Newest; got >= schemas.MaxSampleTime || got < ok {
 		t.Errorf("stage clock at %v, want the good samples' time", time.Unix(0, got).UTC())
 	}
 	if d := mt.DroppedRows(); d.BadTimestamp != 1 {

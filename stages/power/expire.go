@@ -2,11 +2,14 @@ package power
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/internal/expiry"
 )
 
 // expire drops, after a record, the devices of partition n that had no
@@ -26,7 +29,7 @@ func (p *Stage) expire(n int32, pt *part, emit func(*kgo.Record)) error {
 		return nil
 	}
 	start := len(pt.gone)
-	pt.gone = pt.e.Silent(pt.gone, cutoff)
+	pt.gone = silent(pt, cutoff)
 	devs := pt.gone[start:]
 	resolved := 0
 	for _, dev := range devs {
@@ -38,8 +41,10 @@ func (p *Stage) expire(n int32, pt *part, emit func(*kgo.Record)) error {
 			}
 		}
 		pt.e.Forget(dev)
+		pt.devs.Forget(dev)
 	}
-	ports, psus := pt.e.ForgetComponents(cutoff)
+	pt.dev, pt.devName = nil, "" // it may be forgotten
+	ports, psus := p.forgetComponents(pt, cutoff)
 	if len(devs) == 0 && ports == 0 && psus == 0 {
 		return nil
 	}
@@ -49,6 +54,54 @@ func (p *Stage) expire(n int32, pt *part, emit func(*kgo.Record)) error {
 		"partition", n, "devices", len(devs), "firing_resolved", resolved, "ports", ports, "psus", psus,
 		"device_expiry", p.cfg.DeviceExpiry, "before", time.Unix(0, cutoff).UTC())
 	return nil
+}
+
+// silent appends to pt.gone, in name order, the devices of pt whose
+// latest sample, placed on the partition's clock (expiry.Devices), is
+// before cutoff, and returns it.
+func silent(pt *part, cutoff int64) []string {
+	start, gone := len(pt.gone), pt.gone
+	for _, dev := range pt.e.Silent(nil, cutoff) { // right for a device at offset 0: most
+		if pt.devs.Offset(dev) == 0 {
+			gone = append(gone, dev)
+		}
+	}
+	for _, dev := range pt.devs.Names() {
+		off := pt.devs.Offset(dev)
+		if last, _ := pt.e.LastSample(dev); off != 0 && last != 0 && last+off < cutoff {
+			gone = append(gone, dev)
+		}
+	}
+	slices.Sort(gone[start:])
+	return gone
+}
+
+// forgetComponents drops the ports and PSUs of pt's devices that had no
+// sample before cutoff, placed on the partition's clock (each device's
+// judged at cutoff moved back into its own time by its offset), and
+// returns how many went.
+func (p *Stage) forgetComponents(pt *part, cutoff int64) (ports, psus int) {
+	return pt.e.ForgetComponentsEach(func(dev string) int64 { return cutoff - pt.devs.Offset(dev) })
+}
+
+// restoredClock reads the sweep clock of pt, restored from the
+// changelog, back from its devices (each latest sample placed by its
+// offset; the device that holds the newest cannot have expired), as the
+// instance that wrote the state had it after its last record, and drops
+// the offsets of devices restored without state.
+func (p *Stage) restoredClock(pt *part) {
+	pt.restored = false
+	pt.clock = expiry.Clock{}
+	for _, dev := range pt.devs.Names() {
+		if pt.e.DeviceModel(dev) == nil {
+			pt.devs.Forget(dev)
+		}
+	}
+	pt.dev, pt.devName = nil, ""
+	for _, dev := range pt.e.Silent(nil, math.MaxInt64) {
+		last, _ := pt.e.LastSample(dev)
+		pt.clock.Restored(last+pt.devs.Offset(dev), p.cfg.DeviceExpiry)
+	}
 }
 
 // resolveStale emits the resolved detection of the residual alert of

@@ -75,6 +75,10 @@ const Detector = "power_residual"
 const (
 	powerStateKeyPrefix  = "power-model\x00"
 	powerDeviceKeyPrefix = "power-device\x00"
+	// powerOffsetKeyPrefix starts the key of a device's offset onto its
+	// partition's clock (expiry.AppendOffset; only a device whose offset
+	// is not 0 has one); the device name follows.
+	powerOffsetKeyPrefix = "power-offset\x00"
 )
 
 // Stage is the power stage: it reads sample batches, keeps a power
@@ -117,6 +121,15 @@ type part struct {
 	// changelog records.
 	clock expiry.Clock
 	gone  []string
+	// devs are the devices' offsets onto the clock; dev and devName the
+	// device of the last sample (a record is usually one device's).
+	devs    expiry.Devices
+	dev     *expiry.Device
+	devName string
+	// restored: records were restored since the last record; the clock
+	// is read back from the devices before the next (their offsets may
+	// come after them in the changelog).
+	restored bool
 }
 
 // New returns the power stage, writing power rows to topic and
@@ -134,7 +147,7 @@ func (p *Stage) part(n int32) *part {
 	pt := p.parts[n]
 	if pt == nil {
 		e, _ := power.New(p.cfg.Model) // validated in New
-		pt = &part{e: e, written: map[string]uint64{}}
+		pt = &part{e: e, written: map[string]uint64{}, devs: expiry.Devices{Tol: expiry.Tolerance(p.cfg.DeviceExpiry)}}
 		p.parts[n] = pt
 	}
 	return pt
@@ -149,6 +162,9 @@ func (p *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	defer release()
 	pt := p.part(r.Partition)
 	e := pt.e
+	if pt.restored {
+		p.restoredClock(pt)
+	}
 	before := e.Devices()
 	for i := 0; i < sr.Len(); i++ {
 		kind := sr.Kind(i)
@@ -163,8 +179,12 @@ func (p *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 		default:
 			s, _ = sr.Str(i)
 		}
-		e.Observe(sr.TS(i), sr.Device(i), sr.Metric(i), sr.Keys(i), kind, u, f, s)
-		pt.clock.Saw(sr.TS(i))
+		dev := sr.Device(i)
+		e.Observe(sr.TS(i), dev, sr.Metric(i), sr.Keys(i), kind, u, f, s)
+		if pt.dev == nil || pt.devName != dev {
+			pt.dev, pt.devName = pt.devs.Get(dev), strings.Clone(dev)
+		}
+		pt.devs.Place(&pt.clock, pt.dev, pt.devName, sr.TS(i))
 	}
 	p.devices.Add(int64(e.Devices() - before))
 	out := e.Take()
@@ -249,6 +269,9 @@ func (p *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 	for n, pt := range p.parts {
 		e := pt.e
 		p.checkpointGone(n, pt, emit)
+		pt.devs.TakeChanged(func(dev string, val []byte) {
+			emit(n, []byte(powerOffsetKeyPrefix+dev), val)
+		})
 		e.TakeDirty(func(dev string) {
 			val, ok := e.AppendDeviceState(nil, dev)
 			if !ok {
@@ -273,6 +296,13 @@ func (p *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 func (p *Stage) Restore(partition int32, key, value []byte) error {
 	pt := p.part(partition)
 	e := pt.e
+	pt.restored = true
+	if dev, ok := strings.CutPrefix(string(key), powerOffsetKeyPrefix); ok {
+		if err := pt.devs.RestoreOffset(dev, value); err != nil {
+			return fmt.Errorf("power: %w", err)
+		}
+		return nil
+	}
 	if dev, ok := strings.CutPrefix(string(key), powerDeviceKeyPrefix); ok {
 		if value == nil {
 			if e.DeviceModel(dev) != nil {
@@ -292,13 +322,12 @@ func (p *Stage) Restore(partition int32, key, value []byte) error {
 		if !known {
 			p.devices.Add(1)
 		}
-		last, _ := e.LastSample(dev)
-		pt.clock.Restored(last, p.cfg.DeviceExpiry)
+		pt.devs.Restored(dev)
 		return nil
 	}
 	name, ok := strings.CutPrefix(string(key), powerStateKeyPrefix)
 	if !ok {
-		return fmt.Errorf("power: changelog key %q is neither a model nor a device key", key)
+		return fmt.Errorf("power: changelog key %q is neither a model, a device nor an offset key", key)
 	}
 	if value == nil {
 		return nil

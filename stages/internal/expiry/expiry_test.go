@@ -68,3 +68,92 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestPlace: rule 1 places a device first seen more than the tolerance
+// from the partition's clock at its Newest, and one within it (or the
+// first of the partition) at offset 0; rule 2 lowers the offset of a
+// device whose sample jumps more than the tolerance ahead, placing it at
+// Newest; a jump behind is not corrected; a forgotten device is placed
+// anew. Each offset change (and a forgotten device) is one record.
+func TestPlace(t *testing.T) {
+	const h, tol = int64(time.Hour), int64(time.Hour) / 8
+	ds := Devices{Tol: Tolerance(time.Hour)}
+	if ds.Tol != tol {
+		t.Fatalf("Tolerance(1h) = %d, want %d", ds.Tol, tol)
+	}
+	var c Clock
+	const year = 365 * 24 * h
+	type step struct {
+		device string
+		ts     int64
+		placed int64
+		offset int64
+	}
+	for i, s := range []step{
+		{"a", 100 * h, 100 * h, 0},                              // the partition's first: offset 0
+		{"b", 100*h + tol, 100*h + tol, 0},                      // within the tolerance
+		{"ahead", 100*h + 48*h, 100*h + tol, -48*h + tol},       // rule 1, ahead: now
+		{"behind", 100*h - 20*year, 100*h + tol, 20*year + tol}, // rule 1, behind: now
+		{"a", 100*h + 2*tol, 100*h + 2*tol, 0},                  // on time
+		{"b", 100*h + 3*tol, 100*h + 3*tol, 0},                  // ahead by the tolerance: kept
+		{"a", 100*h + 6*tol, 100*h + 3*tol, -3 * tol},           // rule 2: a jump ahead, placed at Newest
+		{"a", 100*h + 7*tol, 100*h + 4*tol, -3 * tol},           // and on from there
+		{"b", 100*h - 10*h, 100*h - 10*h, 0},                    // behind: not corrected
+		{"behind", 100*h - 20*year + tol, 100*h + 2*tol, 20*year + tol},
+	} {
+		d := ds.Get(s.device)
+		if got := ds.Place(&c, d, s.device, s.ts); got != s.placed || d.Offset != s.offset {
+			t.Fatalf("step %d (%s at %d): placed %d offset %d; want %d, %d", i, s.device, s.ts, got, d.Offset, s.placed, s.offset)
+		}
+	}
+	if c.Newest != 100*h+4*tol {
+		t.Fatalf("Newest %d, want %d", c.Newest, 100*h+4*tol)
+	}
+	records := map[string][]byte{}
+	take := func() {
+		ds.TakeChanged(func(name string, value []byte) {
+			if value == nil {
+				delete(records, name)
+				return
+			}
+			records[name] = value
+		})
+	}
+	take()
+	if len(records) != 3 {
+		t.Fatalf("records %v, want one per device off the clock (ahead, behind, a)", records)
+	}
+	// A restore from the records (and the keys) knows what the writer knew.
+	var r Devices
+	for name, v := range records {
+		if err := r.RestoreOffset(name, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Restored("b")
+	for _, name := range []string{"a", "b", "ahead", "behind"} {
+		if got, want := r.Offset(name), ds.Offset(name); got != want {
+			t.Errorf("restored %s: offset %d, want %d", name, got, want)
+		}
+	}
+	ds.Forget("ahead")
+	ds.Forget("b") // offset 0: no record, no tombstone
+	take()
+	if _, ok := records["ahead"]; ok || len(records) != 2 {
+		t.Fatalf("records after forgetting ahead and b: %v", records)
+	}
+	// Forgotten, ahead is placed anew: its first sample is now.
+	d := ds.Get("ahead")
+	if got := ds.Place(&c, d, "ahead", 100*h+60*h); got != c.Newest || d.Offset != c.Newest-(100*h+60*h) {
+		t.Fatalf("ahead again: placed %d offset %d, Newest %d", got, d.Offset, c.Newest)
+	}
+	if _, err := ParseOffset([]byte{9, 1}); err == nil || err.Error() != "record of 2 bytes is not of version 1" {
+		t.Errorf("a record of another version: %v", err)
+	}
+	if _, err := ParseOffset([]byte{1}); err == nil || err.Error() != "record of 1 bytes does not decode" {
+		t.Errorf("a short record: %v", err)
+	}
+	if err := r.RestoreOffset("x", []byte{1, 0x80}); err == nil || err.Error() != "clock offset of device x: record of 2 bytes does not decode" {
+		t.Errorf("a bad record: %v", err)
+	}
+}

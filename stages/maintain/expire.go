@@ -1,0 +1,42 @@
+package maintain
+
+import "time"
+
+// stale returns maintain.model.stale with its default: its eighth is the
+// tolerance of the partition's clock (expiry.Tolerance of stale × 8).
+func (m *Stage) stale() time.Duration {
+	return m.cfg.Model.WithDefaults().Stale
+}
+
+// expire closes the cases of the series of p silent for stale and
+// forgets those silent for ten times as long, each device's judged at the
+// partition's clock moved back into its own time by its offset (most are
+// at offset 0; one whose clock is set ahead or behind the others' is
+// judged on its own clock), so its close events carry its own time.
+// Devices left without a key are then forgotten.
+func (m *Stage) expire(p *maintainPart) {
+	newest := p.clock.Newest
+	p.t.ExpireEach(func(dev string) int64 { return newest - p.devs.Offset(dev) })
+	p.forgetKeyless()
+}
+
+// forgetKeyless forgets the devices of p that hold no series and no
+// readings: their last key expired (or, restored, was a tombstone).
+func (p *maintainPart) forgetKeyless() {
+	if p.devs.Len() == 0 {
+		return
+	}
+	p.dev, p.devName = nil, "" // it may be forgotten
+	held := map[string]bool{}
+	for _, k := range p.t.Keys() {
+		held[k.Device] = true
+	}
+	for _, dev := range p.devs.Names() {
+		if held[dev] {
+			continue
+		}
+		if _, ok := p.t.AppendDeviceState(nil, dev); !ok {
+			p.devs.Forget(dev)
+		}
+	}
+}
