@@ -54,9 +54,13 @@ type Collector struct {
 
 	connects, failures atomic.Uint64
 	bp                 backpressure // the publishes' waits, for the stall timers
-	done               struct {
+	// counts is what Stats reads; it never waits for c.mu, which
+	// SetTargets holds while a removed target's streams produce their
+	// last batches (blocking while Kafka is slow).
+	counts struct {
 		sync.Mutex
-		stats DecoderStats // of streams that ended
+		ended DecoderStats         // of the streams of stopped targets
+		live  map[*stream]struct{} // the other streams
 	}
 }
 
@@ -224,20 +228,17 @@ func (c *Collector) forget(name string) {
 	}
 }
 
-// Stats returns the counters so far.
+// Stats returns the counters so far. It does not wait while Kafka is slow:
+// a stream blocked publishing holds its lock, so Stats reads the copy of
+// the counts each stream keeps (streamCounts), current as of the stream's
+// last message or flush.
 func (c *Collector) Stats() Stats {
-	c.done.Lock()
-	total := c.done.stats
-	c.done.Unlock()
-	c.mu.Lock()
-	for _, t := range c.targets {
-		for _, s := range t.streams {
-			s.mu.Lock()
-			addStats(&total, s.dec.Stats())
-			s.mu.Unlock()
-		}
+	c.counts.Lock()
+	total := c.counts.ended
+	for s := range c.counts.live {
+		addStats(&total, s.counts.get())
 	}
-	c.mu.Unlock()
+	c.counts.Unlock()
 	st := Stats{Responses: total.Responses, Updates: total.Updates, Samples: total.Samples, Dropped: map[string]uint64{},
 		Connects: c.connects.Load(), Failures: c.failures.Load()}
 	for i, r := range dropReasons {
@@ -353,6 +354,14 @@ func (c *Collector) startTarget(tc Target) (*target, error) {
 		}
 		t.streams = append(t.streams, st)
 	}
+	c.counts.Lock()
+	if c.counts.live == nil {
+		c.counts.live = map[*stream]struct{}{}
+	}
+	for _, st := range t.streams {
+		c.counts.live[st] = struct{}{}
+	}
+	c.counts.Unlock()
 	for _, st := range t.streams {
 		t.done.Add(1)
 		c.wg.Add(1)
@@ -394,11 +403,12 @@ func (t *target) stop() {
 	t.cancel()
 	t.done.Wait()
 	t.conn.Close()
-	t.c.done.Lock()
+	t.c.counts.Lock()
 	for _, s := range t.streams {
-		addStats(&t.c.done.stats, s.dec.Stats())
+		addStats(&t.c.counts.ended, s.dec.Stats())
+		delete(t.c.counts.live, s)
 	}
-	t.c.done.Unlock()
+	t.c.counts.Unlock()
 }
 
 // liveTLS is gRPC's TLS credentials over files that are loaded again when
@@ -450,6 +460,10 @@ type stream struct {
 	batch *publish.Batch
 	dec   *Decoder
 	since time.Time // when the batch's first row came
+	// counts is a copy of dec's counts for Stats, which must not wait
+	// for mu: mu is held across publishing, which blocks while Kafka is
+	// slow or away.
+	counts streamCounts
 	// attemptFirst is the first device timestamp published since the
 	// stream last (re)connected, 0 before (see target.upAt).
 	attemptFirst int64
@@ -468,6 +482,25 @@ type stream struct {
 	msg          RawMessage
 	up           bool        // delivering; see setUp
 	warnedNoSync atomic.Bool // the missing sync_response was logged
+}
+
+// streamCounts is a copy of a stream's decoder counts that Stats reads
+// without the stream's lock. Safe for concurrent use.
+type streamCounts struct {
+	mu sync.Mutex
+	st DecoderStats
+}
+
+func (c *streamCounts) set(st DecoderStats) {
+	c.mu.Lock()
+	c.st = st
+	c.mu.Unlock()
+}
+
+func (c *streamCounts) get() DecoderStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.st
 }
 
 // run subscribes until ctx ends, reconnecting with backoff.
@@ -707,6 +740,7 @@ func (s *stream) decode(ctx context.Context, recv time.Time) (Result, error) {
 	defer s.mu.Unlock()
 	before := s.batch.Len()
 	res, err := s.dec.Decode(s.msg.B, recv.UnixNano())
+	s.counts.set(s.dec.Stats())
 	if before == 0 && s.batch.Len() > 0 {
 		s.since = recv
 	}
@@ -735,6 +769,7 @@ func (s *stream) decode(ctx context.Context, recv time.Time) (Result, error) {
 
 // flushLocked produces the batch; s.mu is held.
 func (s *stream) flushLocked(ctx context.Context) {
+	s.counts.set(s.dec.Stats()) // before the publish, which may block
 	if s.m != nil {
 		s.m.add(s.dec.Stats())
 	}
