@@ -92,8 +92,9 @@ type wideColumn struct {
 // device (IOS-XR's state and line-state are both an interface's
 // oper-status), the first in the header is read and the others are not.
 // Each row is one batch per device. Empty cells are skipped, not
-// zeros; so are the missing-value tokens nan, NA, N/A, null, None and -
-// (in any case), infinities and a spreadsheet's error values (#N/A,
+// zeros; so are the missing-value tokens nan (signed too: C's printf
+// writes -nan), NA, N/A, null, None and - (in any case), infinities and a
+// spreadsheet's error values (#N/A,
 // #DIV/0!, …), which the source counts (SkipCounter). A
 // cell that is not a value of its column's kind is an error naming
 // FILE:LINE and the column. Files are read one at a time in the order
@@ -388,10 +389,12 @@ func isIndexName(name string) bool {
 func (s *wideSource) Skipped() int64 { return s.skipped }
 
 // missingTokens are the cells that exporters write for a missing value
-// (pandas, R, SQL, Python, spreadsheets), matched in any case, the
-// infinities (a float's overflow, a division by zero) and a spreadsheet's
-// error values (#N/A, #DIV/0!, …): no measurement.
-var missingTokens = [...]string{"nan", "na", "n/a", "null", "none", "-",
+// (pandas, R, SQL, Python, spreadsheets; C's printf and awk sign a NaN,
+// "-nan"), matched in any case, the infinities (a float's overflow, a
+// division by zero) and a spreadsheet's error values (#N/A, #DIV/0!, …):
+// no measurement. Without "-nan" here, a guessed column whose first cell
+// is one would settle as a state column.
+var missingTokens = [...]string{"nan", "+nan", "-nan", "na", "n/a", "null", "none", "-",
 	"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity",
 	"#n/a", "#div/0!", "#value!", "#ref!", "#num!", "#name?", "#null!"}
 
