@@ -206,7 +206,11 @@ type SimReport struct {
 // ScoreSim scores the detections of a simulated backtest fault by fault
 // and kind by kind; r is the Report of Score on t.Scoring() (for the false
 // incidents). A fault whose window on its device does not overlap sc.Data
-// is marked Outside and not scored.
+// is marked Outside and not scored. A device's part in a fault is detected
+// by a firing detection of the device in [start − Before, end + After], the
+// After tail cut as Score cuts it (eventWindows) before the window of the
+// device's next part in a fault, so that one detection does not detect two
+// faults of a device; so a precursor's window ends at its fault's start.
 func ScoreSim(t *SimTruth, dets []schemas.Detection, exp map[string]Exposure, sc Scoring, r *Report) SimReport {
 	sc = sc.withDefaults()
 	firing := firingByDevice(dets)
@@ -217,15 +221,25 @@ func ScoreSim(t *SimTruth, dets []schemas.Detection, exp map[string]Exposure, sc
 	for i, ft := range t.Faults {
 		out.Faults = append(out.Faults, FaultResult{Index: i, Kind: ft.Kind, Device: ft.Device, KindPath: kindPath(ft.Kind)})
 	}
+	var scored []SimEvent
 	for _, e := range t.Events {
-		fr := &out.Faults[e.Fault]
 		if sc.Data != nil && !sc.Data.Covers(&e.Event) {
 			if e.Role == RoleDevice {
+				fr := &out.Faults[e.Fault]
 				fr.EventResult, fr.Keys, fr.Outside = EventResult{Event: e.Event}, e.Keys, true
 			}
 			continue
 		}
-		er := scoreEvent(e.Event, e.End.Add(sc.After), firing[e.Device], exp[e.Device].Interval, sc)
+		scored = append(scored, e)
+	}
+	evs := make([]Event, len(scored))
+	for i := range scored {
+		evs[i] = scored[i].Event
+	}
+	his := eventWindows(evs, sc)
+	for i, e := range scored {
+		fr := &out.Faults[e.Fault]
+		er := scoreEvent(e.Event, his[i], firing[e.Device], exp[e.Device].Interval, sc)
 		switch e.Role {
 		case RoleDevice:
 			fr.EventResult, fr.Keys = er, e.Keys
