@@ -96,7 +96,7 @@ func buildCorrelateRoute(ctx context.Context, env *Env) (Built, error) {
 	if err := kafka.EnsureTopics(ctx, env.Admin, in); err != nil {
 		return Built{}, err
 	}
-	r := correlate.NewRoute(c.Input, inv)
+	r := correlate.NewRoute(c.Input, inv, c.Engine)
 	return Built{Proc: r, Progress: func() string { return fmt.Sprintf("routed %d", r.Routed()) }}, nil
 }
 

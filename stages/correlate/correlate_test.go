@@ -159,7 +159,7 @@ func TestCorrelateStage(t *testing.T) {
 	}
 
 	inv := inventory.Fixed(testInventory())
-	route := NewRoute("input", inv)
+	route := NewRoute("input", inv, incidents.Config{})
 	if s := runToEnd(t, ctx, kc, cl, "route", "detections", route); s.Records != 10 || s.DeadLetters != 1 || route.Routed() != 9 {
 		t.Fatalf("route: stats %+v, routed %d; want 10 records, 1 dead letter, 9 routed", s, route.Routed())
 	}

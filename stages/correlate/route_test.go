@@ -6,6 +6,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/detectors/incidents"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/inventory"
@@ -20,7 +21,7 @@ import (
 // there are several, and the incident stayed open for ever.
 func TestRouteKeepsAlertKey(t *testing.T) {
 	inv := inventory.Fixed(nil) // leaf1 unknown: keyed by its name
-	r := NewRoute("input", inv)
+	r := NewRoute("input", inv, incidents.Config{})
 	route := func(r *Route, d *schemas.Detection) string {
 		t.Helper()
 		v, err := schemas.MarshalDetection(d)
@@ -36,7 +37,7 @@ func TestRouteKeepsAlertKey(t *testing.T) {
 	}
 	fired := route(r, det(0, schemas.StateFiring, "leaf1", mOper, "name=e1", "link_down"))
 	inv.SetLive(testInventory()) // leaf1 in site fra1 now
-	restored := NewRoute("input", inv)
+	restored := NewRoute("input", inv, incidents.Config{})
 	r.Checkpoint(func(p int32, k, v []byte) {
 		if err := restored.Restore(p, k, v); err != nil {
 			t.Fatal(err)
