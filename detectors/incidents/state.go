@@ -49,6 +49,7 @@ type engineMeta struct {
 // tag, a version byte and the incidents it holds (JSON). A restored engine
 // returns what the original would for the same detections.
 func (e *Engine) MarshalBinary() ([]byte, error) {
+	e.inOrder()
 	b, err := json.Marshal(engineState{Incidents: e.incs, Dropped: e.Dropped, DroppedStale: e.DroppedStale, LastSeq: e.lastSeq})
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode incident state: %w", err)
@@ -85,8 +86,8 @@ func (e *Engine) UnmarshalBinary(b []byte) error {
 		}
 		last = max(last, in.Seq)
 	}
-	e.incs, e.Dropped, e.DroppedStale, e.lastSeq = st.Incidents, st.Dropped, st.DroppedStale, last
-	e.reach, e.expireAt, e.staleAt, e.checkGone = nil, 0, 0, true
+	e.incs, e.Dropped, e.DroppedStale, e.lastSeq, e.bySeq = st.Incidents, st.Dropped, st.DroppedStale, last, nil
+	e.reach, e.expireAt, e.staleAt, e.checkGone, e.openOK = nil, 0, 0, true, false
 	clear(e.changed)
 	for _, in := range e.incs {
 		e.touch(in)
@@ -164,7 +165,40 @@ func (e *Engine) MarkWritten() {
 
 // index finds the incident numbered seq in e.incs (kept by Seq).
 func (e *Engine) index(seq uint64) (int, bool) {
+	e.inOrder()
 	return slices.BinarySearchFunc(e.incs, seq, func(in *incident, s uint64) int { return cmp.Compare(in.Seq, s) })
+}
+
+// inOrder puts e.incs back in Seq order after RestoreRecord took records
+// out of it (see bySeq).
+func (e *Engine) inOrder() {
+	if e.bySeq == nil {
+		return
+	}
+	slices.SortFunc(e.incs, func(a, b *incident) int { return cmp.Compare(a.Seq, b.Seq) })
+	e.bySeq = nil
+}
+
+// restoreAt returns the position of the incident numbered seq in e.incs,
+// or where to insert it: as index, or, once a record came out of Seq
+// order, at the end (see bySeq).
+func (e *Engine) restoreAt(seq uint64) (int, bool) {
+	if e.bySeq != nil {
+		i, ok := e.bySeq[seq]
+		if !ok {
+			i = len(e.incs)
+		}
+		return i, ok
+	}
+	i, found := e.index(seq)
+	if !found && i < len(e.incs) {
+		e.bySeq = make(map[uint64]int, len(e.incs)+1)
+		for j, in := range e.incs {
+			e.bySeq[in.Seq] = j
+		}
+		i = len(e.incs)
+	}
+	return i, found
 }
 
 // RestoreRecord loads one record returned by Changes: an incident (nil:
@@ -188,11 +222,22 @@ func (e *Engine) RestoreRecord(key string, value []byte) error {
 	if !strings.HasPrefix(key, IncidentKeyPrefix) || err != nil || seq == 0 {
 		return fmt.Errorf("cannot restore incident state: key %q is neither %q nor %q and a number", key, MetaKey, IncidentKeyPrefix)
 	}
-	i, found := e.index(seq)
+	i, found := e.restoreAt(seq)
 	if value == nil {
-		if found {
-			e.incs = slices.Delete(e.incs, i, i+1)
+		if !found {
+			return nil
 		}
+		e.open -= e.incs[i].isOpen() // kept while openOK (OpenCount)
+		if e.bySeq == nil {
+			e.incs = slices.Delete(e.incs, i, i+1)
+			return nil
+		}
+		last := len(e.incs) - 1
+		e.incs[i] = e.incs[last]
+		e.bySeq[e.incs[i].Seq] = i
+		e.incs[last] = nil
+		e.incs = e.incs[:last]
+		delete(e.bySeq, seq)
 		return nil
 	}
 	in := new(incident)
@@ -205,11 +250,17 @@ func (e *Engine) RestoreRecord(key string, value []byte) error {
 	if in.Seq != seq {
 		return fmt.Errorf("cannot restore incident state: %s holds incident number %d", key, in.Seq)
 	}
-	if found {
+	switch {
+	case found:
+		e.open -= e.incs[i].isOpen()
 		e.incs[i] = in
-	} else {
+	case e.bySeq != nil:
+		e.bySeq[seq] = len(e.incs)
+		e.incs = append(e.incs, in)
+	default:
 		e.incs = slices.Insert(e.incs, i, in)
 	}
+	e.open += in.isOpen()
 	e.lastSeq = max(e.lastSeq, seq)
 	return nil
 }
