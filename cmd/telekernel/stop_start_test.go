@@ -51,6 +51,23 @@ func silentBroker(t *testing.T, ctx context.Context) (addr string, connected <-c
 	return ln.Addr().String(), first
 }
 
+// stopAtConnect returns a silent broker's address and a ctx that ends (the
+// stop signal) when something first connects to it, or after 5 s.
+func stopAtConnect(t *testing.T) (context.Context, string) {
+	t.Helper()
+	ctx, signal := context.WithCancel(context.Background())
+	t.Cleanup(signal)
+	addr, connected := silentBroker(t, ctx)
+	go func() {
+		select {
+		case <-connected:
+		case <-time.After(5 * time.Second):
+		}
+		signal()
+	}()
+	return ctx, addr
+}
+
 // TestStopWhileStartingExitsClean sends the stop (the ctx main's
 // signal.NotifyContext cancels on SIGINT or SIGTERM) to each command that
 // runs until stopped while it is still connecting to a Kafka that does not
@@ -61,18 +78,9 @@ func silentBroker(t *testing.T, ctx context.Context) (addr string, connected <-c
 func TestStopWhileStartingExitsClean(t *testing.T) {
 	f := func(args ...string) {
 		t.Helper()
-		ctx, signal := context.WithCancel(context.Background())
-		defer signal()
-		addr, connected := silentBroker(t, ctx)
+		ctx, addr := stopAtConnect(t)
 		cfg := writeFile(t, "c.yaml", "log: {format: text}\nhttp: {listen: \"off\"}\n")
 		args = append(args, "-c", cfg, "--kafka", addr)
-		go func() {
-			select {
-			case <-connected:
-				signal()
-			case <-time.After(5 * time.Second):
-			}
-		}()
 		var out, errb bytes.Buffer
 		start := time.Now()
 		code := execute(ctx, args, &out, &errb)
@@ -99,17 +107,8 @@ func TestStopWhileStartingExitsClean(t *testing.T) {
 func TestStopWhileReadingSaysStopped(t *testing.T) {
 	f := func(want string, args ...string) {
 		t.Helper()
-		ctx, signal := context.WithCancel(context.Background())
-		defer signal()
-		addr, connected := silentBroker(t, ctx)
+		ctx, addr := stopAtConnect(t)
 		cfg := writeFile(t, "c.yaml", "kafka: {brokers: ["+addr+"]}\n")
-		go func() {
-			select {
-			case <-connected:
-				signal()
-			case <-time.After(5 * time.Second):
-			}
-		}()
 		var out, errb bytes.Buffer
 		code := execute(ctx, append(args, "-c", cfg), &out, &errb)
 		if code != 1 || out.String() != "" || errb.String() != "telekernel: "+want+"\n" {
@@ -130,23 +129,14 @@ func TestStopWhileReadingSaysStopped(t *testing.T) {
 func TestCollectStopWhileStartingExitsClean(t *testing.T) {
 	t.Setenv("TK_TEST_COMMUNITY", "public")
 	for _, kind := range []string{"gnmi", "snmp"} {
-		ctx, signal := context.WithCancel(context.Background())
-		addr, connected := silentBroker(t, ctx)
+		ctx, addr := stopAtConnect(t)
 		target := "{name: r1, address: \"127.0.0.1:6030\"}"
 		if kind == "snmp" {
 			target = "{name: r1, address: \"127.0.0.1:161\", community: {env: TK_TEST_COMMUNITY}}"
 		}
 		cfg := writeFile(t, kind+".yaml", "kafka: {brokers: ["+addr+"]}\nlog: {format: text}\nhttp: {listen: \"off\"}\ncollect:\n  "+kind+":\n    targets: ["+target+"]\n")
-		go func() {
-			select {
-			case <-connected:
-				signal()
-			case <-time.After(5 * time.Second):
-			}
-		}()
 		var out, errb bytes.Buffer
 		code := execute(ctx, []string{"collect", kind, "-c", cfg}, &out, &errb)
-		signal()
 		stderr := errb.String()
 		if code != 0 || !strings.Contains(stderr, "stopped while starting") || strings.Contains(stderr, "cannot connect") {
 			t.Errorf("collect %s stopped while connecting to Kafka: exit %d, stderr %q; want exit 0 and a line saying it stopped while starting", kind, code, stderr)
