@@ -29,9 +29,11 @@ func (it *ckptItem) encode(sl *slab) {
 	it.value = sl.cut(func(b []byte) []byte { return appendState(b, st) })
 }
 
-// Checkpoint implements Processor: one changelog record per series changed
-// since the last checkpoint, keyed by series, then one per multivariate
-// group changed, partition by partition, then one per sibling group
+// Checkpoint implements Processor: the tombstones of the series expired
+// and one record per device offset changed (expire.go), then one
+// changelog record per series changed since the last checkpoint, keyed by
+// series, then one per multivariate group changed, partition by
+// partition, then one per sibling group
 // changed (detect_peer.go). Keys and values are cut from
 // shared slabs (see slab), not allocated one by one. A checkpoint of at
 // least minRows records is encoded by the stage's workers, each a
@@ -42,6 +44,7 @@ func (d *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 	items := d.ckpt[:0]
 	for p, ps := range d.parts {
 		d.checkpointGone(p, ps, emit)
+		ps.exp.devs.TakeChanged(func(dev string, value []byte) { emit(p, offsetKey(dev), value) })
 		for _, k := range ps.dirty {
 			if st := ps.series[k]; st != nil {
 				st.dirty = false

@@ -116,14 +116,22 @@ type Config struct {
 	Workers int `yaml:"workers"`
 	// SeriesExpiry drops the state of a counter or gauge series that had
 	// no sample for this long of event time (behind the newest sample of
-	// its input partition), resolving first an alert of it that fires:
+	// its input partition, each device's sample times moved onto it by
+	// the device's offset, so a device whose clock is set ahead or behind
+	// the others' expires no series but its own in its own time; see
+	// expire.go), resolving first an alert of it that fires:
 	// its memory is freed, a tombstone replaces its changelog record, and
 	// a series that comes back starts cold. Default DefaultSeriesExpiry; a negative
 	// value keeps every series for ever. State series (sent only on
 	// change) are kept while any series of their device has a sample
 	// within this; a device with none is gone, and its state series go
 	// too, a firing alert resolved first. Multivariate and sibling groups
-	// do not expire.
+	// do not expire. It should span more than two sample intervals: a
+	// sample more than half of it ahead of its partition's newest is
+	// taken for a device's clock jumping ahead (expiry.Tolerance,
+	// expiry.Devices.Place), so with devices polled together less often
+	// than that the partition's clock would not move and nothing would
+	// expire.
 	SeriesExpiry time.Duration `yaml:"series_expiry"`
 }
 

@@ -26,12 +26,17 @@ import (
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/internal/detections"
+	"github.com/telekernel/telekernel/stages/internal/expiry"
 )
 
 type seriesState struct {
 	kind    schemas.Kind
 	points  uint64 // values scored since the series began
 	counter rate.Counter
+	// dev is the series' device's place on its partition's clock
+	// (expire.go), cached so a sample is placed without a map lookup;
+	// set by addSeries, shared by the device's series.
+	dev     *expiry.Device
 	refresh rate.Refresh         // how often a counter's device refreshes it (a counter with no quiet rule)
 	quiet   *quietState          // an error counter's quiet rule (nil for other series)
 	drift   *driftState          // an optic power's envelope rule (nil for other series)
@@ -190,6 +195,7 @@ func (d *Stage) part(p int32) *partState {
 	if ps == nil {
 		ps = &partState{id: p, series: map[schemas.SeriesKey]*seriesState{}, groups: map[schemas.SeriesKey]*groupState{},
 			ifaces: map[schemas.SeriesKey]*ifaceState{}}
+		ps.exp.devs.Tol, ps.exp.series = expiry.Tolerance(d.cfg.SeriesExpiry), map[string]int32{}
 		d.parts[p] = ps
 	}
 	return ps
@@ -306,8 +312,9 @@ func (d *Stage) ensembleOf(kind schemas.Kind, metric string) (*ensemble.Shared, 
 	return sh, nil
 }
 
-// addSeries puts st in ps under k, links it to its interface and counts
-// it.
+// addSeries puts st in ps under k, links it to its interface and its
+// device (a new device's first sample places it: expiry.Devices.Place)
+// and counts it.
 func (d *Stage) addSeries(ps *partState, k schemas.SeriesKey, st *seriesState) {
 	if old := ps.series[k]; old != nil {
 		d.stateBytes.Add(-int64(old.stateBytes()))
@@ -315,7 +322,9 @@ func (d *Stage) addSeries(ps *partState, k schemas.SeriesKey, st *seriesState) {
 		unwatch(ps, old)
 	} else {
 		d.nseries.Add(1)
+		ps.exp.series[k.Device]++
 	}
+	st.dev = ps.exp.devs.Get(k.Device)
 	st.key, st.lane = k, d.lanes
 	d.lanes++
 	ps.series[k] = st
@@ -340,6 +349,11 @@ func (d *Stage) removeSeries(ps *partState, k schemas.SeriesKey) {
 		unwatch(ps, old)
 		d.nseries.Add(-1)
 		delete(ps.series, k)
+		if n := ps.exp.series[k.Device] - 1; n > 0 {
+			ps.exp.series[k.Device] = n
+		} else {
+			delete(ps.exp.series, k.Device) // expire forgets the device
+		}
 	}
 }
 
@@ -359,9 +373,10 @@ func (st *seriesState) stateBytes() int {
 }
 
 // seriesOverhead approximates the memory of a series beyond its detector
-// state: seriesState itself (272 bytes on 64-bit, the counter's rate and
-// refresh state among them; 248 before the refresh state kept a rate and
-// a pending decrease), its map entry (the key and the pointer) and about
+// state: seriesState itself (280 bytes on 64-bit, the counter's rate and
+// refresh state among them; 272 before it cached its device's place on
+// the partition's clock, 248 before the refresh state kept a rate and a
+// pending decrease), its map entry (the key and the pointer) and about
 // 64 bytes of key strings not shared with the device's other series.
 // It was a flat 200 until 2026-12-05, less than seriesState alone.
 const seriesOverhead = int64(unsafe.Sizeof(seriesState{})+unsafe.Sizeof(schemas.SeriesKey{})+unsafe.Sizeof(&seriesState{})) + 64
@@ -398,12 +413,22 @@ func (s *slab) cut(enc func([]byte) []byte) []byte {
 }
 
 // Restore implements Processor. A record of an unknown state version is
-// skipped with a warning: that series starts cold.
+// skipped with a warning: that series starts cold. A device's offset
+// (offsetKey) may come before or after its series; a changelog written
+// before the offsets has none: its devices are at offset 0.
 func (d *Stage) Restore(partition int32, key, value []byte) error {
 	d.wait()
 	k, err := pipeline.ParseStateKey(key)
 	if err != nil {
 		return err
+	}
+	if k.Device == "" && k.Metric == offsetMetric {
+		ps := d.part(partition)
+		ps.exp.restored = true
+		if err := ps.exp.devs.RestoreOffset(k.Keys, value); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		return nil
 	}
 	if k.Device == "" || k.Metric == "" {
 		// A series of rows the stages now drop (schemas.DropBadName):
@@ -418,7 +443,8 @@ func (d *Stage) Restore(partition int32, key, value []byte) error {
 	if strings.HasPrefix(k.Metric, multivarPrefix) {
 		return d.restoreGroup(ps, k, value)
 	}
-	if value == nil { // a tombstone
+	ps.exp.restored = true // the clock is read back before the next record
+	if value == nil {      // a tombstone
 		d.removeSeries(ps, k)
 		return nil
 	}
@@ -431,7 +457,11 @@ func (d *Stage) Restore(partition int32, key, value []byte) error {
 		return fmt.Errorf("restore %s: %w", k, err)
 	}
 	d.addSeries(ps, k, st)
-	d.restored(ps, st)
+	if st.last() != 0 {
+		// Its device was placed (a series with no sample yet leaves a new
+		// device's first sample to place it, as in the writer).
+		ps.exp.devs.Restored(k.Device)
+	}
 	return nil
 }
 

@@ -30,6 +30,9 @@ func (d *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	}
 	defer release()
 	ps := d.part(r.Partition)
+	if ps.exp.restored {
+		d.restoredClock(ps)
+	}
 	if d.inRec == nil {
 		d.inRec = map[uint64]int32{}
 	}
@@ -276,7 +279,9 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 		} else {
 			r, res = st.counter.Update(ts, v) // still is its usual self
 		}
-		ps.saw(st, ts)
+		if !ps.saw(st, ts) {
+			ps.place(st)
+		}
 		if res != rate.OK {
 			return nil
 		}
@@ -286,7 +291,9 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 		if x, ok = sr.F64(i); !ok {
 			return nil
 		}
-		ps.saw(st, ts)
+		if !ps.saw(st, ts) {
+			ps.place(st)
+		}
 	}
 	f := ps.stateOf(st.iface)
 	if f != nil && f.down(from, ts) {

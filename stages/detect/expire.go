@@ -16,15 +16,46 @@ import (
 )
 
 // expiryState is a partition's state for detect.series_expiry: its sweep
-// clock (the newest sample time of its series, state series included, and
-// the boundary swept to; not in the changelog, a restored partition reads
-// it back from its series, see expiry.Clock) and the series expired since
-// the last checkpoint.
+// clock (the newest sample time of its series, state series included,
+// each moved onto the partition's clock by its device's offset, and the
+// boundary swept to; not in the changelog, a restored partition reads it
+// back from its series, see expiry.Clock), its devices' offsets, and the
+// series expired since the last checkpoint.
 type expiryState struct {
 	clock expiry.Clock
+	// devs are the devices that hold series, with their offsets onto the
+	// clock (expiry.Devices): a device whose clock is set ahead or
+	// behind the others' (a wrong time zone, no NTP, an RTC reset)
+	// neither expires their series nor has its own expired. A series
+	// caches its device (seriesState.dev), so placing a sample is no map
+	// lookup. The offsets not 0 are in the changelog (offsetKey).
+	devs expiry.Devices
+	// series counts the series held per device: a device is forgotten
+	// (devs.Forget) when its last one expires.
+	series map[string]int32
+	// restored: series or offsets were restored since the last record;
+	// the clock is read back from them before the next (restoredClock):
+	// a device's offset may come before or after its series in the
+	// changelog.
+	restored bool
 	// gone are the series expired since the last checkpoint: tombstones
 	// for their changelog records.
 	gone []schemas.SeriesKey
+}
+
+// offsetMetric is the metric of the changelog key of a device's offset
+// onto its partition's clock (expiry.AppendOffset; only a device whose
+// offset is not 0 has one): offsetKey.
+const offsetMetric = "clock-offset"
+
+// offsetKey returns the changelog key of device's offset: an empty
+// device, offsetMetric, and the device in the keys' place. No series,
+// multivariate group or sibling group has an empty device (the stages
+// drop its samples: schemas.DropBadName), so it cannot be one's key; and
+// a build from before the offsets drops it on a restore with a warning
+// (see Restore), its devices at offset 0, as it had them.
+func offsetKey(device string) []byte {
+	return pipeline.StateKey(nil, schemas.SeriesKey{Metric: offsetMetric, Keys: device})
 }
 
 // seen returns the latest sample time of a counter or gauge series: a
@@ -33,8 +64,9 @@ type expiryState struct {
 // in the counter's field (see score).
 func (st *seriesState) seen() int64 { return max(st.counter.LastTS, st.refresh.Seen()) }
 
-// last returns the latest sample time of a series (0: none): seen for a
-// counter or gauge, its tracker's for a state series.
+// last returns the latest sample time of a series (0: none), in its
+// device's time: seen for a counter or gauge, its tracker's for a state
+// series.
 func (st *seriesState) last() int64 {
 	if st.se != nil {
 		return st.se.LastTS()
@@ -42,18 +74,43 @@ func (st *seriesState) last() int64 {
 	return st.seen()
 }
 
-// saw records that a counter or gauge series had a sample at ts.
-func (ps *partState) saw(st *seriesState, ts int64) {
+// placed returns last moved onto the partition's clock by the offset of
+// st's device (0: none).
+func (st *seriesState) placed() int64 {
+	if last := st.last(); last != 0 {
+		return last + st.dev.Offset
+	}
+	return 0
+}
+
+// saw records that a counter or gauge series had a sample at ts, placing
+// its device on the partition's clock. It is the hot path, inlined: it
+// places nearly every sample itself (expiry.Devices.PlaceFast) and
+// reports false for the others, which the caller places (place).
+func (ps *partState) saw(st *seriesState, ts int64) bool {
 	if st.kind == schemas.KindGauge {
 		st.counter.LastTS = max(st.counter.LastTS, ts)
 	}
-	ps.exp.clock.Saw(st.seen())
+	return ps.exp.devs.PlaceFast(&ps.exp.clock, st.dev, st.seen())
 }
 
-// sawState records that the state series st had a sample: a partition of
-// devices that report only state series (an SNMP target polled for its
-// ifOperStatus) sweeps too.
-func (ps *partState) sawState(st *seriesState) { ps.exp.clock.Saw(st.se.LastTS()) }
+// place places the device of st on the partition's clock at st's latest
+// sample, a counter or gauge's, where saw could not: its first sample,
+// or a jump ahead (expiry.Devices.Place).
+func (ps *partState) place(st *seriesState) {
+	ps.exp.devs.Place(&ps.exp.clock, st.dev, st.key.Device, st.seen())
+}
+
+// sawState records that the state series st had a sample, placing its
+// device on the partition's clock: a partition of devices that report
+// only state series (an SNMP target polled for its ifOperStatus) sweeps
+// too.
+func (ps *partState) sawState(st *seriesState) {
+	last := st.se.LastTS()
+	if last != 0 && !ps.exp.devs.PlaceFast(&ps.exp.clock, st.dev, last) {
+		ps.exp.devs.Place(&ps.exp.clock, st.dev, st.key.Device, last)
+	}
+}
 
 // firing reports whether any alert of a counter or gauge series is on:
 // its ensemble's, its quiet rule's or its envelope rule's.
@@ -61,10 +118,26 @@ func (st *seriesState) firing() bool {
 	return st.e.Firing() || st.quiet != nil && st.quiet.since != 0 || st.drift != nil && st.drift.since != 0
 }
 
-// restored advances the partition's clock to st, a series restored from
-// the changelog.
-func (d *Stage) restored(ps *partState, st *seriesState) {
-	ps.exp.clock.Restored(st.last(), d.cfg.SeriesExpiry)
+// restoredClock reads the sweep clock of ps, restored from the
+// changelog, back from its series (each latest sample placed by its
+// device's offset; the series that holds the newest cannot have
+// expired), as the instance that wrote the state had it after its last
+// record, and forgets the devices restored without a series (an offset
+// whose series were tombstones, or could not be restored).
+func (d *Stage) restoredClock(ps *partState) {
+	e := &ps.exp
+	e.restored = false
+	for _, dev := range e.devs.Names() {
+		if e.series[dev] == 0 {
+			e.devs.Forget(dev)
+		}
+	}
+	e.clock = expiry.Clock{}
+	for _, st := range ps.series {
+		if placed := st.placed(); placed != 0 {
+			e.clock.Restored(placed, d.cfg.SeriesExpiry)
+		}
+	}
 }
 
 // expire drops, after a record, the series of ps that had no sample for
@@ -72,11 +145,15 @@ func (d *Stage) restored(ps *partState, st *seriesState) {
 // has reached, once per boundary: a counter or gauge series on its own, a
 // state series (sent only on change, so silent for days on a live device)
 // only with its device, once none of the device's series has had a sample
-// for series_expiry (expired). An alert of theirs that fires is resolved
-// first (resolveStale, resolveGone). The boundaries are fixed in event
-// time, so an instance that restored the partition sweeps where the one
-// before it would have: the detections and the state are the same. The
-// record's held outputs go first, as the serial path emits them.
+// for series_expiry (expired). Sample times are compared placed on the
+// partition's clock (expiry.Devices: a device whose clock is off expires
+// no other's series, nor has its own expired); the detections carry the
+// device's own times. An alert of theirs that fires is resolved first
+// (resolveStale, resolveGone). A device whose last series goes is
+// forgotten: its next sample is a first one. The boundaries are fixed in
+// event time, so an instance that restored the partition sweeps where the
+// one before it would have: the detections and the state are the same.
+// The record's held outputs go first, as the serial path emits them.
 func (d *Stage) expire(ps *partState, emit func(*kgo.Record)) error {
 	cutoff, ok := ps.exp.clock.Due(d.cfg.SeriesExpiry)
 	if !ok {
@@ -109,6 +186,11 @@ func (d *Stage) expire(ps *partState, emit func(*kgo.Record)) error {
 		}
 		d.removeSeries(ps, k)
 	}
+	for i, k := range keys { // sorted: a device's keys are together
+		if (i == 0 || keys[i-1].Device != k.Device) && ps.exp.series[k.Device] == 0 {
+			ps.exp.devs.Forget(k.Device)
+		}
+	}
 	ps.exp.gone = append(ps.exp.gone, keys...)
 	d.metrics.Expired("detect", len(keys))
 	d.log.Info("dropped the state of series without a sample for detect.series_expiry; one that comes back starts cold",
@@ -117,22 +199,23 @@ func (d *Stage) expire(ps *partState, emit func(*kgo.Record)) error {
 	return nil
 }
 
-// expired returns the series of ps that go at a sweep with cutoff, in no
-// order: the counters and gauges whose latest sample is before it (not 0,
-// unknown), and every series of a device none of whose series has a
-// sample since: its state series, silent on a device that reports on,
-// go only then. gone holds those devices and their latest sample (0: none
-// known). It reads every series once, and those of the devices with a
-// state series (or a series with no sample) that is silent once more: a
-// sweep is once per boundary, nothing is kept per row. The stage's
-// goroutine writes what is read here (seen, the trackers), the workers do
+// expired returns the series of ps that go at a sweep with cutoff (on
+// the partition's clock), in no order: the counters and gauges whose
+// latest sample, placed, is before it (not 0, unknown), and every series
+// of a device none of whose series has a sample since: its state series,
+// silent on a device that reports on, go only then. gone holds those
+// devices and their latest sample in their own time (0: none known). It
+// reads every series once, and those of the devices with a state series
+// (or a series with no sample) that is silent once more: a sweep is once
+// per boundary, nothing is kept per row. The stage's goroutine writes
+// what is read here (seen, the trackers, the offsets), the workers do
 // not.
 func expired(ps *partState, cutoff int64) (keys []schemas.SeriesKey, gone map[string]int64) {
 	var held []*seriesState // silent series that go only with their device
 	for k, st := range ps.series {
-		switch last := st.last(); {
-		case last >= cutoff:
-		case st.e != nil && last != 0:
+		switch placed := st.placed(); {
+		case placed >= cutoff:
+		case st.e != nil && placed != 0:
 			keys = append(keys, k)
 		default:
 			held = append(held, st)
@@ -151,9 +234,9 @@ func expired(ps *partState, cutoff int64) (keys []schemas.SeriesKey, gone map[st
 			break
 		}
 		if at, ok := gone[k.Device]; ok {
-			if last := st.last(); last >= cutoff {
+			if st.placed() >= cutoff {
 				delete(gone, k.Device)
-			} else if last > at {
+			} else if last := st.last(); last > at {
 				gone[k.Device] = last
 			}
 		}

@@ -26,8 +26,9 @@ func BenchmarkExpireSweep(b *testing.B) {
 		cfg := stateevents.Config{}.WithDefaults()
 		for d := range devices {
 			dev := fmt.Sprintf("dev-%04d", d)
+			dv := ps.exp.devs.Restored(dev) // on the partition's clock: every series has its device
 			for c := range counters {
-				st := &seriesState{kind: schemas.KindCounter, e: new(ensemble.Ensemble)}
+				st := &seriesState{kind: schemas.KindCounter, e: new(ensemble.Ensemble), dev: dv}
 				st.counter.LastTS = cutoff + int64(time.Minute)
 				st.key = schemas.SeriesKey{Device: dev, Metric: schemas.MetricInOctets, Keys: fmt.Sprintf("name=e%d", c)}
 				ps.series[st.key] = st
@@ -36,7 +37,7 @@ func BenchmarkExpireSweep(b *testing.B) {
 				if !withStates {
 					break
 				}
-				st := &seriesState{kind: schemas.KindState, se: stateevents.New(stateevents.ClassOperStatus)}
+				st := &seriesState{kind: schemas.KindState, se: stateevents.New(stateevents.ClassOperStatus), dev: dv}
 				st.se.UpdateStatus(&cfg, t0.UnixNano(), "UP", false)
 				st.key = schemas.SeriesKey{Device: dev, Metric: stateevents.MetricOperStatus, Keys: fmt.Sprintf("name=e%d", s)}
 				ps.series[st.key] = st

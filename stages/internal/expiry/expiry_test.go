@@ -76,10 +76,18 @@ func TestCheck(t *testing.T) {
 // Newest; a jump behind is not corrected; a forgotten device is placed
 // anew. Each offset change (and a forgotten device) is one record.
 func TestPlace(t *testing.T) {
-	const h, tol = int64(time.Hour), int64(time.Hour) / 8
+	const h, tol = int64(time.Hour), int64(time.Hour) / 2
 	ds := Devices{Tol: Tolerance(time.Hour)}
 	if ds.Tol != tol {
 		t.Fatalf("Tolerance(1h) = %d, want %d", ds.Tol, tol)
+	}
+	// Keys that never expire: no offset, whatever the clocks.
+	never := Devices{Tol: Tolerance(-1)}
+	var nc Clock
+	for _, ts := range []int64{100 * h, 200 * h, 0, 300 * h} {
+		if d := never.Get("x"); never.Place(&nc, d, "x", ts) != ts || d.Offset != 0 {
+			t.Fatalf("expiry -1, sample at %d: offset %d, want none", ts, d.Offset)
+		}
 	}
 	var c Clock
 	const year = 365 * 24 * h
