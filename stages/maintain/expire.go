@@ -2,8 +2,8 @@ package maintain
 
 import "time"
 
-// stale returns maintain.model.stale with its default: its eighth is the
-// tolerance of the partition's clock (expiry.Tolerance of stale × 8).
+// stale returns maintain.model.stale with its default: the tolerance of
+// the partition's clock is expiry.Tolerance of it (half of it).
 func (m *Stage) stale() time.Duration {
 	return m.cfg.Model.WithDefaults().Stale
 }
