@@ -13,6 +13,7 @@ import (
 	"math"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
+	"github.com/telekernel/telekernel/detectors/internal/weight"
 	"github.com/telekernel/telekernel/internal/cfgcheck"
 )
 
@@ -84,9 +85,10 @@ type baseline struct {
 	n          uint64
 }
 
-func (b *baseline) add(x, alpha float64) {
+// add adds x with weight max(alpha, 1/n); sat is weight.Sat(alpha).
+func (b *baseline) add(x, alpha float64, sat uint64) {
 	b.n++
-	a := max(alpha, 1/float64(b.n))
+	a := weight.Of(alpha, b.n, sat)
 	diff := x - b.mean
 	inc := a * diff
 	b.mean += inc
@@ -102,13 +104,13 @@ func (b *baseline) sigma(frac float64) float64 {
 // returns false; after, the warmed-up score with the baseline's mean and
 // sigma, and true. It fills s in place: a Score returned by value and
 // copied was a store-forwarding stall on every point.
-func (b *baseline) start(s *Score, x float64, cfg *Config) bool {
+func (b *baseline) start(s *Score, x float64, cfg *Config, sat uint64) bool {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		s.Mean = b.mean
 		return false
 	}
 	if b.n < uint64(cfg.MinPoints) {
-		b.add(x, cfg.Alpha)
+		b.add(x, cfg.Alpha, sat)
 		s.Mean = b.mean
 		return false
 	}
@@ -120,7 +122,7 @@ func (b *baseline) start(s *Score, x float64, cfg *Config) bool {
 // (the larger wins; Dir is 0 when Stat is) and reports an alarm (Stat ≥ 1).
 // On an alarm the baseline restarts at x, the new level, keeping its scale;
 // otherwise x is added to it.
-func (b *baseline) finish(s *Score, x, up, down float64, cfg *Config, invH float64) bool {
+func (b *baseline) finish(s *Score, x, up, down float64, cfg *Config, invH float64, sat uint64) bool {
 	if up >= down {
 		s.Dir = 1
 	} else {
@@ -140,7 +142,7 @@ func (b *baseline) finish(s *Score, x, up, down float64, cfg *Config, invH float
 		b.n = uint64(cfg.MinPoints)
 		return true
 	}
-	b.add(x, cfg.Alpha)
+	b.add(x, cfg.Alpha, sat)
 	return false
 }
 
@@ -149,6 +151,7 @@ func (b *baseline) finish(s *Score, x, up, down float64, cfg *Config, invH float
 type CUSUM struct {
 	cfg      Config
 	invH     float64 // see exactInverse
+	sat      uint64  // weight.Sat(cfg.Alpha)
 	b        baseline
 	pos, neg float64
 }
@@ -185,7 +188,7 @@ func InitCUSUM(c *CUSUM, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("cusum: %w", err)
 	}
-	*c = CUSUM{cfg: cfg, invH: exactInverse(cfg.H)}
+	*c = CUSUM{cfg: cfg, invH: exactInverse(cfg.H), sat: weight.Sat(cfg.Alpha)}
 	return nil
 }
 
@@ -210,7 +213,7 @@ func (c *CUSUM) UpdateInto(x float64, s *Score) {
 		return
 	}
 	if b.n < uint64(c.cfg.MinPoints) {
-		b.add(x, c.cfg.Alpha)
+		b.add(x, c.cfg.Alpha, c.sat)
 		s.Mean = b.mean
 		return
 	}
@@ -246,7 +249,7 @@ func (c *CUSUM) UpdateInto(x float64, s *Score) {
 		c.pos, c.neg = 0, 0
 		return
 	}
-	b.add(x, c.cfg.Alpha)
+	b.add(x, c.cfg.Alpha, c.sat)
 }
 
 // StateBytes returns the bytes of state kept per series.
@@ -284,6 +287,7 @@ func (c *CUSUM) UnmarshalBinary(b []byte) error {
 type PageHinkley struct {
 	cfg       Config
 	invH      float64 // see exactInverse
+	sat       uint64  // weight.Sat(cfg.Alpha)
 	b         baseline
 	up, upMin float64 // cumulative sum of (z − K) and its minimum
 	dn, dnMax float64 // cumulative sum of (z + K) and its maximum
@@ -296,13 +300,13 @@ func NewPageHinkley(cfg Config) (*PageHinkley, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("page-hinkley: %w", err)
 	}
-	return &PageHinkley{cfg: cfg, invH: exactInverse(cfg.H)}, nil
+	return &PageHinkley{cfg: cfg, invH: exactInverse(cfg.H), sat: weight.Sat(cfg.Alpha)}, nil
 }
 
 // Update tests x, then adds it to the baseline.
 func (p *PageHinkley) Update(x float64) Score {
 	var s Score
-	if !p.b.start(&s, x, &p.cfg) {
+	if !p.b.start(&s, x, &p.cfg, p.sat) {
 		return s
 	}
 	z := 0.0
@@ -313,7 +317,7 @@ func (p *PageHinkley) Update(x float64) Score {
 	p.upMin = min(p.upMin, p.up)
 	p.dn += z + p.cfg.K
 	p.dnMax = max(p.dnMax, p.dn)
-	if p.b.finish(&s, x, p.up-p.upMin, p.dnMax-p.dn, &p.cfg, p.invH) {
+	if p.b.finish(&s, x, p.up-p.upMin, p.dnMax-p.dn, &p.cfg, p.invH, p.sat) {
 		p.up, p.upMin, p.dn, p.dnMax = 0, 0, 0, 0
 	}
 	return s

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"math/bits"
 
 	"github.com/telekernel/telekernel/detectors/alert"
 	"github.com/telekernel/telekernel/detectors/changepoint"
@@ -23,7 +24,8 @@ import (
 type Shared struct {
 	cfg    Config
 	mask   Mask
-	side   int8 // Config.Direction as a sign
+	side   int8    // Config.Direction as a sign
+	excZ   float64 // MinZ, or BandZ without the gate (excursion)
 	forest *hst.Forest
 }
 
@@ -35,7 +37,7 @@ func NewShared(cfg Config) (*Shared, error) {
 		return nil, fmt.Errorf("ensemble: %w", err)
 	}
 	mask, _ := cfg.mask()
-	s := &Shared{cfg: cfg, mask: mask, side: cfg.side()}
+	s := &Shared{cfg: cfg, mask: mask, side: cfg.side(), excZ: cmp.Or(cfg.MinZ, cfg.BandZ)}
 	if mask.Has(Forest) {
 		f, err := hst.NewForest(cfg.Forest)
 		if err != nil {
@@ -201,7 +203,6 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	// the series.
 	rs := e.rz.Score(x)
 	ws := e.ew.Update(x)
-	strength := e.sea.Strength(ts)
 	ss := e.sea.Score(ts, x)
 	cs := e.cus.Update(x)
 	if rs.WarmedUp {
@@ -210,7 +211,8 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	if ws.WarmedUp {
 		raw[EWMA], ready = math.Abs(ws.Z), ready|1<<EWMA
 	}
-	seasonalOK := ss.WarmedUp && strength >= c.SeasonalStrength
+	// Strength, a division, is read only where the profile scores.
+	seasonalOK := ss.WarmedUp && e.sea.Strength(ts) >= c.SeasonalStrength
 	if seasonalOK {
 		raw[Seasonal], ready = math.Abs(ss.Z), ready|1<<Seasonal
 	}
@@ -345,7 +347,9 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	}
 	r.WarmedUp = best >= 0 || lv.WarmedUp
 	r.Score = max(best, 0)
-	if e.ls != nil && e.level(ts, r, &lv, vetoed) {
+	// level decides only a shift's point and the points of an alert it
+	// owns (byLevel); the call is skipped on the others.
+	if e.ls != nil && (lv.Fire || e.al.Firing && e.byLevel) && e.level(ts, r, &lv, vetoed) {
 		if r.Transition == Fired {
 			e.echo = false // a level shift is an event of its own, wherever it falls
 		}
@@ -363,8 +367,12 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	// breaks the visited range's width beyond it: a leak, a climb that
 	// the baselines follow), beyond the floor from that range, not from
 	// the expected value, which climbed with it.
-	floor := max(unit, floorSigma(c, r.Expected, 0))
-	calm := ss.WarmedUp && (bs.Calm && math.Abs(x-r.Expected) > floor || bs.Far && bs.Beyond > floor)
+	// The floor, a division, is needed only for a calm or far break.
+	calm := false
+	if ss.WarmedUp && (bs.Calm || bs.Far) {
+		floor := max(unit, floorSigma(c, r.Expected, 0))
+		calm = bs.Calm && math.Abs(x-r.Expected) > floor || bs.Far && bs.Beyond > floor
+	}
 	// A run to the side of an open stretch away, in line with the series'
 	// recent points, is the stretch going on (away): the seasonal bins
 	// have yet to learn it.
@@ -505,12 +513,11 @@ func floorSigma(c *Config, expected, sigma float64) float64 {
 func (e *Ensemble) calibrate(raw *[numMembers]float64, ready Mask, hold, pend bool, r *Result) float64 {
 	c := &e.sh.cfg
 	best := -1.0
-	for m := Member(0); m < numMembers; m++ {
-		if !ready.Has(m) || m == LevelShift {
-			// Calibrators see only their member's scores, so a member that
-			// becomes ready late is compared with its own history only.
-			continue
-		}
+	// The ready members in order (Top is the first of the best): the
+	// calibrators see only their member's scores, so a member that becomes
+	// ready late is compared with its own history only.
+	for k := ready &^ (1 << LevelShift); k != 0; k &= k - 1 {
+		m := Member(bits.TrailingZeros16(uint16(k)))
 		cal := e.cal[m]
 		if !hold && e.pend[m] > 0 {
 			cal.Raise(e.pend[m])
@@ -546,10 +553,10 @@ func (e *Ensemble) calibrate(raw *[numMembers]float64, ready Mask, hold, pend bo
 // 0, or -1 when no member is ready.
 func (e *Ensemble) advance(raw *[numMembers]float64, ready Mask, hold bool) float64 {
 	best := -1.0
-	for m := Member(0); m < numMembers; m++ {
-		if !ready.Has(m) || m == LevelShift {
-			continue
-		}
+	// The ready members one by one (a loop over all of them mispredicted
+	// its tests of the mask).
+	for k := ready &^ (1 << LevelShift); k != 0; k &= k - 1 {
+		m := Member(bits.TrailingZeros16(uint16(k)))
 		cal := e.cal[m]
 		best = 0
 		if hold {
@@ -787,15 +794,14 @@ func (e *Ensemble) cooled() bool {
 // Config.Direction alerts on: what the density member counts. With no
 // spread at all, any other value is off.
 func (e *Ensemble) excursion(rs *robustz.Score, x, unit float64) bool {
-	c := &e.sh.cfg
 	if !rs.WarmedUp {
 		return false
 	}
 	d := x - rs.Median
-	if e.sh.side != 0 && d*float64(e.sh.side) < 0 {
+	if side := e.sh.side; side != 0 && d*float64(side) < 0 {
 		return false
 	}
-	return d != 0 && math.Abs(d) >= cmp.Or(c.MinZ, c.BandZ)*max(rs.Sigma, unit)
+	return d != 0 && math.Abs(d) >= e.sh.excZ*max(rs.Sigma, unit)
 }
 
 // StateBytes returns the bytes of state this series keeps.

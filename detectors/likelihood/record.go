@@ -126,7 +126,25 @@ func (r *Record) AddLog(g float64) {
 // leaves the record exactly as Add does, but takes the logarithm only of
 // a raw score that may raise the record (most do not), which is most of
 // the cost of Add.
+//
+// An ensemble calls it for each member on most points, so its common path
+// makes no call: a score at most the quiet limit, while the limit holds,
+// only decays the record (as addQuiet would); a score that may raise the
+// record, or a limit due for renewal, takes addQuiet.
 func (r *Record) AddQuiet(raw float64) {
+	if raw > r.lim || r.left == 0 {
+		r.addQuiet(raw)
+		return
+	}
+	if raw > 0 {
+		r.n++
+	}
+	r.left--
+	r.max *= 1 - r.cfg.Decay
+}
+
+// addQuiet is AddQuiet in full.
+func (r *Record) addQuiet(raw float64) {
 	if raw > 0 {
 		r.n++
 	}

@@ -112,6 +112,15 @@ type Detector struct {
 	// fracs counts the window's values that are not whole numbers (Whole).
 	// Not state: SetWindow counts them again.
 	fracs int
+	// atOld and atX are where, in sorted, the value the next Add evicts
+	// sits and where atV goes (lowerBound2), when at is set: Score of a
+	// full window searches for them, so that the search's chain of loads
+	// runs while the caller does other work (the ensemble's other
+	// members), and the Add of atV that follows only moves the values.
+	// Not state: any change to the window clears at.
+	atOld, atX int
+	atV        float64
+	at         bool
 }
 
 // New returns a detector of cfg with its defaults applied, or the first bad
@@ -151,7 +160,9 @@ func (d *Detector) Update(x float64) Score {
 // anomalous values out of the baseline calls Score, then Add only for the
 // values it accepts.
 func (d *Detector) Score(x float64) Score {
-	if math.IsNaN(x) || math.IsInf(x, 0) || d.n < d.cfg.MinPoints {
+	// x−x is 0 for every finite x and NaN for a NaN or an infinity: the
+	// cheaper test lets Score inline into its caller.
+	if x-x != 0 || d.n < d.cfg.MinPoints {
 		return Score{}
 	}
 	return d.score(x)
@@ -174,9 +185,16 @@ func (d *Detector) Add(x float64) {
 		// first zero.
 		old := d.ring[d.pos]
 		if x != old || x == 0 && d.negZero || d.odd {
-			replaceSorted(d.sorted, old, x)
+			if d.at && x == d.atV {
+				// Score searched for x: the same places, as x and atV
+				// compare equal (a −0 and a +0 alike).
+				moveSorted(d.sorted, d.atOld, d.atX, x)
+			} else {
+				replaceSorted(d.sorted, old, x)
+			}
 			d.fresh = false
 		}
+		d.at = false
 		if fraction(old) {
 			d.fracs--
 		}
@@ -211,6 +229,14 @@ func (d *Detector) MAD() float64 {
 }
 
 func (d *Detector) score(x float64) Score {
+	if d.n == len(d.ring) && !d.odd {
+		// Where Add would replace the oldest value with x (see atOld):
+		// not when Add keeps the window as it is.
+		if old := d.ring[d.pos]; x != old || x == 0 && d.negZero {
+			d.atOld, d.atX = lowerBound2(d.sorted, old, x)
+			d.atV, d.at = x, true
+		}
+	}
 	if !d.fresh {
 		d.med = sortedMedian(d.sorted)
 		d.madv, d.fresh = d.mad(d.med), !d.odd
@@ -389,9 +415,14 @@ func insertSorted(s []float64, x float64) []float64 {
 // replaceSorted removes one occurrence of old from ascending s and inserts
 // x, moving only the values between the two positions.
 func replaceSorted(s []float64, old, x float64) {
-	// s[r] == old; x goes before s[q]. Shift the values between the two
-	// places by one, toward old's.
 	r, q := lowerBound2(s, old, x)
+	moveSorted(s, r, q, x)
+}
+
+// moveSorted replaces s[r] (the value to remove) with x, which goes before
+// s[q] (r and q are lowerBound2 of the two in ascending s): it shifts the
+// values between the two places by one, toward r.
+func moveSorted(s []float64, r, q int, x float64) {
 	if q > r {
 		copy(s[r:q-1], s[r+1:q])
 		s[q-1] = x

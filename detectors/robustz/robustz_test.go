@@ -367,3 +367,64 @@ func TestLowerBound2(t *testing.T) {
 		}
 	}
 }
+
+// TestScoreThenAddSameBits: Add after Score (which finds where Add will
+// move the values) leaves the sorted window as replaceSorted does, bit for
+// bit, whether Add's value is the one scored, another, an equal zero of
+// the other sign, or comes after a SetWindow of another window or a second
+// Score.
+func TestScoreThenAddSameBits(t *testing.T) {
+	negZero := math.Copysign(0, -1)
+	rng := rand.New(rand.NewPCG(9, 10))
+	d := mustNew(t, Config{Window: 7, MinPoints: 3}.WithDefaults())
+	var ring, sorted []float64 // the reference, oldest first
+	pick := func() float64 {
+		switch rng.IntN(5) {
+		case 0:
+			return negZero
+		case 1:
+			return 0
+		case 2:
+			return float64(rng.IntN(3))
+		}
+		return rng.NormFloat64()
+	}
+	for i := 0; i < 20000; i++ {
+		x := pick()
+		switch rng.IntN(6) {
+		case 0:
+			d.Score(pick())
+		case 1:
+			d.Score(x)
+			d.Score(pick())
+		case 2:
+			d.Score(x)
+			if len(ring) > 0 {
+				ring[rng.IntN(len(ring))] = pick()
+			}
+			if err := d.SetWindow(ring); err != nil {
+				t.Fatal(err)
+			}
+			sorted = slices.Clone(d.sorted)
+		case 3:
+			if x == 0 {
+				d.Score(-x) // the other zero
+			}
+		default:
+			d.Score(x)
+		}
+		if len(ring) < 7 {
+			sorted = insertSorted(append(make([]float64, 0, 7), sorted...), x)
+			ring = append(ring, x)
+		} else {
+			replaceSorted(sorted, ring[0], x)
+			ring = append(ring[1:], x)
+		}
+		d.Add(x)
+		for j := range sorted {
+			if math.Float64bits(d.sorted[j]) != math.Float64bits(sorted[j]) {
+				t.Fatalf("add %d: sorted %v, want %v", i, d.sorted, sorted)
+			}
+		}
+	}
+}

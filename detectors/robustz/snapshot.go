@@ -30,7 +30,7 @@ func (d *Detector) SetWindow(values []float64) error {
 	d.pos = d.n % len(d.ring)
 	d.sorted = append(d.sorted[:0], values...)
 	slices.Sort(d.sorted)
-	d.fresh = false
+	d.fresh, d.at = false, false
 	d.negZero = slices.ContainsFunc(values, func(v float64) bool { return v == 0 && math.Signbit(v) })
 	d.odd = slices.ContainsFunc(values, func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) })
 	d.fracs = 0
