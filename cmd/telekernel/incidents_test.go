@@ -228,7 +228,7 @@ func TestIncidentsCommand(t *testing.T) {
 	inc := func(id, state string, at time.Time) *kgo.Record {
 		in := &schemas.Incident{Version: schemas.IncidentVersion, ID: id, State: state, OpenedAt: t0, UpdatedAt: at,
 			Severity: schemas.SeverityCritical, Rule: schemas.RuleLink, Cause: "link " + id + " down", Confidence: 0.9,
-			Evidence: []schemas.Evidence{{Time: t0, Role: schemas.EvidenceMember}}}
+			Evidence: []schemas.Evidence{{Time: t0, Role: schemas.EvidenceMember, State: schemas.StateFiring, Severity: schemas.SeverityCritical}}}
 		if state == schemas.IncidentResolved {
 			in.ResolvedAt = &at
 		}
