@@ -629,23 +629,21 @@ func (t *Tracker) emit(s *series, e *schemas.MaintenanceEvent, state string, now
 // readings and PSU readings silent for ten times as long. It goes through
 // the series in key order, so the events and the changelog keys it makes
 // come in the same order on every owner.
-func (t *Tracker) Expire(now int64) { t.ExpireEach(func(string) int64 { return now }) }
+func (t *Tracker) Expire(now int64) { t.ExpireEach(func(string, int64) int64 { return now }) }
 
-// ExpireEach is Expire with each device's own now (its time; a stage
-// whose devices' clocks differ judges each on its own), which also times
-// the device's stale closes.
-func (t *Tracker) ExpireEach(nowOf func(device string) int64) {
+// ExpireEach is Expire with now its own for each series, covariate and
+// PSU: nowOf(device, last) is the time, in the device's own time, that a
+// key of device whose latest sample was at last is judged at (a stage
+// whose devices' clocks differ judges each on its own); it also times the
+// key's stale close.
+func (t *Tracker) ExpireEach(nowOf func(device string, last int64) int64) {
 	stale := int64(t.cfg.Stale)
-	var dev string // the device of the series before, and its now
-	var now int64
 	for _, k := range t.Keys() {
 		s := t.series[k]
 		if s.lastTS == 0 {
 			continue
 		}
-		if k.Device != dev || dev == "" {
-			dev, now = k.Device, nowOf(k.Device)
-		}
+		now := nowOf(k.Device, s.lastTS)
 		if s.open && s.lastTS < now-stale {
 			e := s.last
 			t.emit(s, &e, schemas.MaintenanceClosed, now, schemas.CloseStale)
@@ -661,13 +659,13 @@ func (t *Tracker) ExpireEach(nowOf func(device string) int64) {
 	// A device's readings go when it has been silent as long: a device
 	// left with none gets a tombstone (AppendDeviceState reports false).
 	for k, c := range t.covs {
-		if c.ts < nowOf(k.Device)-10*stale {
+		if c.ts < nowOf(k.Device, c.ts)-10*stale {
 			delete(t.covs, k)
 			t.devDirty[k.Device] = true
 		}
 	}
 	for k, p := range t.psus {
-		if max(p.outTS, p.vTS, p.iTS, p.pTS) < nowOf(k.Device)-10*stale {
+		if last := max(p.outTS, p.vTS, p.iTS, p.pTS); last < nowOf(k.Device, last)-10*stale {
 			delete(t.psus, k)
 			t.devDirty[k.Device] = true
 		}

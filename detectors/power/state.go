@@ -334,18 +334,19 @@ func (e *Estimator) Silent(dst []string, before int64) []string {
 // records come in the same order on every owner. It returns how many
 // ports and PSUs went.
 func (e *Estimator) ForgetComponents(before int64) (ports, psus int) {
-	return e.ForgetComponentsEach(func(string) int64 { return before })
+	return e.ForgetComponentsIf(func(_ string, last int64) bool { return last < before })
 }
 
-// ForgetComponentsEach is ForgetComponents with each device's own time
-// before (its time; a stage whose devices' clocks differ judges each on
-// its own).
-func (e *Estimator) ForgetComponentsEach(beforeOf func(device string) int64) (ports, psus int) {
-	var before int64 // of the device gone looks at
-	gone := func(ts int64) bool { return ts != 0 && ts < before }
+// ForgetComponentsIf is ForgetComponents with a test of its own:
+// old(device, last) reports whether a port or PSU of device whose latest
+// sample was at last (not 0) goes (a stage whose devices' clocks differ
+// judges each on its own).
+func (e *Estimator) ForgetComponentsIf(old func(device string, last int64) bool) (ports, psus int) {
+	var dev string // the device gone looks at
+	gone := func(ts int64) bool { return ts != 0 && old(dev, ts) }
 	var names []string
 	for name, d := range e.devices {
-		before = beforeOf(name)
+		dev = name
 		for _, p := range d.ports {
 			if gone(max(p.in.LastTS, p.out.LastTS)) {
 				names = append(names, name)
@@ -363,7 +364,7 @@ func (e *Estimator) ForgetComponentsEach(beforeOf func(device string) int64) (po
 	names = slices.Compact(names)
 	for _, name := range names {
 		d := e.devices[name]
-		before = beforeOf(name)
+		dev = name
 		n := len(d.ports)
 		d.ports = slices.DeleteFunc(d.ports, func(p *port) bool { return gone(max(p.in.LastTS, p.out.LastTS)) })
 		ports += n - len(d.ports)

@@ -44,8 +44,8 @@ type expiryState struct {
 }
 
 // offsetMetric is the metric of the changelog key of a device's offset
-// onto its partition's clock (expiry.AppendOffset; only a device whose
-// offset is not 0 has one): offsetKey.
+// onto its partition's clock (expiry.Devices.TakeChanged; only a device
+// whose offset is not 0 has one): offsetKey.
 const offsetMetric = "clock-offset"
 
 // offsetKey returns the changelog key of device's offset: an empty
@@ -78,7 +78,7 @@ func (st *seriesState) last() int64 {
 // st's device (0: none).
 func (st *seriesState) placed() int64 {
 	if last := st.last(); last != 0 {
-		return last + st.dev.Offset
+		return st.dev.At(last)
 	}
 	return 0
 }

@@ -16,7 +16,9 @@ func (m *Stage) stale() time.Duration {
 // Devices left without a key are then forgotten.
 func (m *Stage) expire(p *maintainPart) {
 	newest := p.clock.Newest
-	p.t.ExpireEach(func(dev string) int64 { return newest - p.devs.Offset(dev) })
+	// A key is judged by the offset that held when it was last sampled
+	// (expiry.Device.At), in its device's own time.
+	p.t.ExpireEach(func(dev string, last int64) int64 { return newest - (p.devs.At(dev, last) - last) })
 	p.forgetKeyless()
 }
 

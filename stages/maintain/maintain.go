@@ -67,8 +67,8 @@ const maintainClockKey = "maintain-clock\x00"
 const maintainDeviceKeyPrefix = "maintain-device\x00"
 
 // maintainOffsetKeyPrefix starts the changelog key of a device's offset
-// onto the partition's clock (expiry.AppendOffset; only a device whose
-// offset is not 0 has one); the device name follows.
+// onto the partition's clock (expiry.Devices.TakeChanged; only a device
+// whose offset is not 0 has one); the device name follows.
 const maintainOffsetKeyPrefix = "maintain-offset\x00"
 
 func (p *maintainPart) appendClock(dst []byte) []byte {

@@ -61,14 +61,8 @@ func (p *Stage) expire(n int32, pt *part, emit func(*kgo.Record)) error {
 // before cutoff, and returns it.
 func silent(pt *part, cutoff int64) []string {
 	start, gone := len(pt.gone), pt.gone
-	for _, dev := range pt.e.Silent(nil, cutoff) { // right for a device at offset 0: most
-		if pt.devs.Offset(dev) == 0 {
-			gone = append(gone, dev)
-		}
-	}
-	for _, dev := range pt.devs.Names() {
-		off := pt.devs.Offset(dev)
-		if last, _ := pt.e.LastSample(dev); off != 0 && last != 0 && last+off < cutoff {
+	for _, dev := range pt.e.Silent(nil, math.MaxInt64) { // every device with a sample
+		if last, _ := pt.e.LastSample(dev); pt.devs.At(dev, last) < cutoff {
 			gone = append(gone, dev)
 		}
 	}
@@ -77,11 +71,11 @@ func silent(pt *part, cutoff int64) []string {
 }
 
 // forgetComponents drops the ports and PSUs of pt's devices that had no
-// sample before cutoff, placed on the partition's clock (each device's
-// judged at cutoff moved back into its own time by its offset), and
-// returns how many went.
+// sample before cutoff, each latest sample placed on the partition's
+// clock by the offset that held then (expiry.Device.At), and returns how
+// many went.
 func (p *Stage) forgetComponents(pt *part, cutoff int64) (ports, psus int) {
-	return pt.e.ForgetComponentsEach(func(dev string) int64 { return cutoff - pt.devs.Offset(dev) })
+	return pt.e.ForgetComponentsIf(func(dev string, last int64) bool { return pt.devs.At(dev, last) < cutoff })
 }
 
 // restoredClock reads the sweep clock of pt, restored from the
@@ -100,7 +94,7 @@ func (p *Stage) restoredClock(pt *part) {
 	pt.dev, pt.devName = nil, ""
 	for _, dev := range pt.e.Silent(nil, math.MaxInt64) {
 		last, _ := pt.e.LastSample(dev)
-		pt.clock.Restored(last+pt.devs.Offset(dev), p.cfg.DeviceExpiry)
+		pt.clock.Restored(pt.devs.At(dev, last), p.cfg.DeviceExpiry)
 	}
 }
 

@@ -76,8 +76,8 @@ const (
 	powerStateKeyPrefix  = "power-model\x00"
 	powerDeviceKeyPrefix = "power-device\x00"
 	// powerOffsetKeyPrefix starts the key of a device's offset onto its
-	// partition's clock (expiry.AppendOffset; only a device whose offset
-	// is not 0 has one); the device name follows.
+	// partition's clock (expiry.Devices.TakeChanged; only a device whose
+	// offset is not 0 has one); the device name follows.
 	powerOffsetKeyPrefix = "power-offset\x00"
 )
 

@@ -114,9 +114,16 @@ func Tolerance(expiry time.Duration) int64 {
 // device whose clock is set ahead or behind the others' (a wrong time
 // zone, no NTP, an RTC reset) neither expires their keys nor has its own
 // expired. Its keys' latest sample times are compared with a sweep's
-// cutoff as placed times; the times in the outputs stay the device's own.
+// cutoff as placed times (At); the times in the outputs stay the device's
+// own.
 type Device struct {
 	Offset int64 // ns added to the device's sample times
+	// prev is the offset before the last jump ahead (rule 2 of Place),
+	// since the sample time from which Offset holds: a key last sampled
+	// before it (a slower subscription's, not sampled since the jump)
+	// keeps its place on the clock by prev, so the jump does not expire
+	// it. Without a jump, prev is Offset.
+	prev, since int64
 	// fresh: not placed yet (Devices.Get made it); its first sample sets
 	// Offset (rule 1 of Place).
 	fresh bool
@@ -127,9 +134,9 @@ type Device struct {
 
 // Devices is the devices of a partition that hold keys, with their
 // offsets onto the partition's clock. An offset is state: a device whose
-// offset is not 0 has a changelog record (AppendOffset, ParseOffset),
-// written when it changes and tombstoned when it returns to 0 or the
-// device is forgotten; a device without one is at offset 0, as every
+// offset (or offset before a jump) is not 0 has a changelog record
+// (TakeChanged, RestoreOffset), written when it changes and tombstoned
+// when it returns to 0 or the device is forgotten; a device without one is at offset 0, as every
 // device of a changelog written before offsets. The zero Devices is empty
 // and ready to use; Tol must be set (Tolerance) before Place. It is not
 // safe for concurrent use.
@@ -179,6 +186,26 @@ func (ds *Devices) Offset(name string) int64 {
 	return 0
 }
 
+// At returns own, the latest sample time of a key of d, placed on the
+// partition's clock: by the offset that held when it was sampled (see
+// prev), so a key not sampled since its device's clock jumped ahead keeps
+// its place.
+func (d *Device) At(own int64) int64 {
+	if own < d.since {
+		return own + d.prev
+	}
+	return own + d.Offset
+}
+
+// At is Device.At of the device called name (own unmoved for one not
+// known).
+func (ds *Devices) At(name string, own int64) int64 {
+	if d := ds.m[name]; d != nil {
+		return d.At(own)
+	}
+	return own
+}
+
 // Place moves ts, a sample time of d (a device of ds), onto the clock c,
 // advances c to it and returns it (the placed time):
 //
@@ -200,10 +227,10 @@ func (ds *Devices) Place(c *Clock, d *Device, name string, ts int64) int64 {
 	case d.fresh:
 		d.fresh = false
 		if c.Newest != 0 && (ts-c.Newest > ds.Tol || c.Newest-ts > ds.Tol) {
-			ds.setOffset(d, name, c.Newest-ts)
+			ds.setOffset(d, name, c.Newest-ts, c.Newest-ts, 0)
 		}
 	case c.Newest != 0 && ts+d.Offset-c.Newest > ds.Tol:
-		ds.setOffset(d, name, c.Newest-ts)
+		ds.setOffset(d, name, c.Newest-ts, d.Offset, ts)
 	}
 	placed := ts + d.Offset
 	c.Saw(placed)
@@ -220,11 +247,13 @@ func (ds *Devices) Pass(c *Clock, ts int64) {
 	}
 }
 
-func (ds *Devices) setOffset(d *Device, name string, off int64) {
-	if off == d.Offset {
+// setOffset sets d's offset to off, prev and since to theirs (see
+// Device), and marks its record changed.
+func (ds *Devices) setOffset(d *Device, name string, off, prev, since int64) {
+	if off == d.Offset && prev == d.prev && since == d.since {
 		return
 	}
-	d.Offset = off
+	d.Offset, d.prev, d.since = off, prev, since
 	if !d.dirty {
 		d.dirty = true
 		ds.dirty = append(ds.dirty, strings.Clone(name))
@@ -239,7 +268,7 @@ func (ds *Devices) Forget(name string) {
 		return
 	}
 	delete(ds.m, name)
-	if d.Offset != 0 && !d.dirty {
+	if d.recorded() && !d.dirty {
 		ds.dirty = append(ds.dirty, strings.Clone(name))
 	}
 }
@@ -252,8 +281,8 @@ func (ds *Devices) TakeChanged(fn func(name string, value []byte)) {
 		var value []byte
 		if d := ds.m[name]; d != nil {
 			d.dirty = false
-			if d.Offset != 0 {
-				value = AppendOffset(nil, d.Offset)
+			if d.recorded() {
+				value = d.appendRecord(nil)
 			}
 		}
 		fn(name, value)
@@ -276,37 +305,50 @@ func (ds *Devices) Restored(name string) *Device {
 func (ds *Devices) RestoreOffset(name string, value []byte) error {
 	if value == nil {
 		if d := ds.m[name]; d != nil {
-			d.Offset = 0
+			d.Offset, d.prev, d.since = 0, 0, 0
 		}
 		return nil
 	}
-	off, err := ParseOffset(value)
-	if err != nil {
+	var r Device
+	if err := r.parseRecord(value); err != nil {
 		return fmt.Errorf("clock offset of device %s: %w", name, err)
 	}
-	ds.Restored(name).Offset = off
+	d := ds.Restored(name)
+	d.Offset, d.prev, d.since = r.Offset, r.prev, r.since
 	return nil
 }
+
+// recorded reports whether d has a changelog record: an offset, or one
+// before a jump, not 0.
+func (d *Device) recorded() bool { return d.Offset != 0 || d.prev != 0 }
 
 // offsetVersion is the version of a device's offset record.
 const offsetVersion = 1
 
-// AppendOffset appends the changelog record of a device's offset to dst:
-// a version byte and the offset, a varint.
-func AppendOffset(dst []byte, off int64) []byte {
-	return binary.AppendVarint(append(dst, offsetVersion), off)
+// appendRecord appends d's changelog record to dst: a version byte, then
+// Offset, prev and since, varints.
+func (d *Device) appendRecord(dst []byte) []byte {
+	dst = binary.AppendVarint(append(dst, offsetVersion), d.Offset)
+	return binary.AppendVarint(binary.AppendVarint(dst, d.prev), d.since)
 }
 
-// ParseOffset decodes a record written by AppendOffset.
-func ParseOffset(b []byte) (int64, error) {
+// parseRecord sets d's offsets from a record written by appendRecord.
+func (d *Device) parseRecord(b []byte) error {
 	if len(b) == 0 || b[0] != offsetVersion {
-		return 0, fmt.Errorf("record of %d bytes is not of version %d", len(b), offsetVersion)
+		return fmt.Errorf("record of %d bytes is not of version %d", len(b), offsetVersion)
 	}
-	off, n := binary.Varint(b[1:])
-	if n <= 0 || 1+n != len(b) {
-		return 0, fmt.Errorf("record of %d bytes does not decode", len(b))
+	rest := b[1:]
+	for _, f := range []*int64{&d.Offset, &d.prev, &d.since} {
+		v, n := binary.Varint(rest)
+		if n <= 0 {
+			return fmt.Errorf("record of %d bytes does not decode", len(b))
+		}
+		*f, rest = v, rest[n:]
 	}
-	return off, nil
+	if len(rest) != 0 {
+		return fmt.Errorf("record of %d bytes does not decode", len(b))
+	}
+	return nil
 }
 
 // PlaceFast places ts, a sample time of d, on the clock c as Place would

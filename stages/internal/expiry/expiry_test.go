@@ -155,13 +155,54 @@ func TestPlace(t *testing.T) {
 	if got := ds.Place(&c, d, "ahead", 100*h+60*h); got != c.Newest || d.Offset != c.Newest-(100*h+60*h) {
 		t.Fatalf("ahead again: placed %d offset %d, Newest %d", got, d.Offset, c.Newest)
 	}
-	if _, err := ParseOffset([]byte{9, 1}); err == nil || err.Error() != "record of 2 bytes is not of version 1" {
+	if err := r.RestoreOffset("x", []byte{9, 1}); err == nil || err.Error() != "clock offset of device x: record of 2 bytes is not of version 1" {
 		t.Errorf("a record of another version: %v", err)
 	}
-	if _, err := ParseOffset([]byte{1}); err == nil || err.Error() != "record of 1 bytes does not decode" {
+	if err := r.RestoreOffset("x", []byte{1, 2, 2}); err == nil || err.Error() != "clock offset of device x: record of 3 bytes does not decode" {
 		t.Errorf("a short record: %v", err)
+	}
+	if err := r.RestoreOffset("x", []byte{1, 2, 2, 2, 2}); err == nil || err.Error() != "clock offset of device x: record of 5 bytes does not decode" {
+		t.Errorf("a long record: %v", err)
 	}
 	if err := r.RestoreOffset("x", []byte{1, 0x80}); err == nil || err.Error() != "clock offset of device x: record of 2 bytes does not decode" {
 		t.Errorf("a bad record: %v", err)
 	}
+}
+
+// TestJumpKeepsEarlierKeys: after a device's clock jumps ahead (rule 2),
+// a key last sampled before the jump keeps its place on the clock (At
+// reads it by the offset that held then), one sampled since is placed by
+// the new offset, and a restore from the device's record places both the
+// same. Before, the jump moved every key of the device by its size: a
+// slower subscription's series looked two days old and expired.
+func TestJumpKeepsEarlierKeys(t *testing.T) {
+	const h = int64(time.Hour)
+	ds := Devices{Tol: Tolerance(time.Hour)}
+	var c Clock
+	other, dev := ds.Get("other"), ds.Get("dev")
+	ds.Place(&c, other, "other", 100*h)
+	ds.Place(&c, dev, "dev", 100*h)
+	before := 100 * h           // a slow key's last sample, before the jump
+	jump := 100*h + 48*h + h/60 // the device's clock set two days ahead
+	ds.Place(&c, other, "other", 100*h+h/60)
+	if got := ds.Place(&c, dev, "dev", jump); got != c.Newest || dev.Offset != -48*h {
+		t.Fatalf("jump: placed %d, offset %d; want Newest %d, %d", got, dev.Offset, c.Newest, -48*h)
+	}
+	check := func(what string, d *Device) {
+		t.Helper()
+		if got := d.At(before); got != before {
+			t.Errorf("%s: the key sampled before the jump at %d, want %d (its place then)", what, got, before)
+		}
+		if got := d.At(jump); got != jump-48*h {
+			t.Errorf("%s: the key sampled at the jump at %d, want %d", what, got, jump-48*h)
+		}
+	}
+	check("live", dev)
+	var r Devices
+	ds.TakeChanged(func(name string, value []byte) {
+		if err := r.RestoreOffset(name, value); err != nil {
+			t.Fatal(err)
+		}
+	})
+	check("restored", r.Lookup("dev"))
 }
