@@ -301,17 +301,21 @@ func firingByDevice(dets []schemas.Detection) map[string][]*schemas.Detection {
 // and the window of the next is the next one's, so one detection does not
 // detect two events of a device. Events of one device that overlap keep
 // their own [start, end].
-func eventWindows(events []Event, sc Scoring) []time.Time {
+func eventWindows(events []Event, sc Scoring) []time.Time { return windowsCutBy(events, events, sc) }
+
+// windowsCutBy is eventWindows with the windows of events cut by those of
+// the events of next (on the same device, starting after).
+func windowsCutBy(events, next []Event, sc Scoring) []time.Time {
 	byDevice := map[string][]int{}
-	for i := range events {
-		byDevice[events[i].Device] = append(byDevice[events[i].Device], i)
+	for i := range next {
+		byDevice[next[i].Device] = append(byDevice[next[i].Device], i)
 	}
 	his := make([]time.Time, len(events))
 	for i := range events {
 		ev := &events[i]
 		his[i] = ev.End.Add(sc.After)
 		for _, j := range byDevice[ev.Device] {
-			next := &events[j]
+			next := &next[j]
 			if !next.Start.After(ev.Start) {
 				continue
 			}

@@ -127,16 +127,23 @@ func SimGroundTruth(cfg sim.Config) (*SimTruth, error) {
 // firing detections in either are not false incidents. The windows of
 // faults the detect stage should stay silent on are in neither.
 func (t *SimTruth) Scoring() (events, quiet []Event) {
-	for _, e := range t.Events {
-		switch p := kindPath(e.Kind); {
-		case p.Expect == ExpectSilent:
-		case p.Expect == ExpectFire && (e.Role == RoleDevice || e.Role == RolePeer):
+	for i := range t.Events {
+		e := &t.Events[i]
+		switch {
+		case kindPath(e.Kind).Expect == ExpectSilent:
+		case scoresSim(e):
 			events = append(events, e.Event)
 		default:
 			quiet = append(quiet, e.Event)
 		}
 	}
 	return events, quiet
+}
+
+// scoresSim reports whether Score scores e as an event (Scoring): a
+// faulted device or a peer, of a kind the detect stage should fire on.
+func scoresSim(e *SimEvent) bool {
+	return kindPath(e.Kind).Expect == ExpectFire && (e.Role == RoleDevice || e.Role == RolePeer)
 }
 
 // FaultResult is how one injected fault was detected.
@@ -209,8 +216,9 @@ type SimReport struct {
 // is marked Outside and not scored. A device's part in a fault is detected
 // by a firing detection of the device in [start − Before, end + After], the
 // After tail cut as Score cuts it (eventWindows) before the window of the
-// device's next part in a fault, so that one detection does not detect two
-// faults of a device; so a precursor's window ends at its fault's start.
+// device's next part in a fault that Score scores (Scoring), so that one
+// detection does not detect two faults of a device; so a precursor's
+// window ends at its fault's start.
 func ScoreSim(t *SimTruth, dets []schemas.Detection, exp map[string]Exposure, sc Scoring, r *Report) SimReport {
 	sc = sc.withDefaults()
 	firing := firingByDevice(dets)
@@ -232,11 +240,19 @@ func ScoreSim(t *SimTruth, dets []schemas.Detection, exp map[string]Exposure, sc
 		}
 		scored = append(scored, e)
 	}
+	// Windows are cut by the events Score scores (Scoring: the faulted
+	// devices and their peers of kinds the stage should fire on), as Score
+	// cuts them, not by a silent or other stage's fault, which Score does
+	// not see: the same detection is the same fault's for both.
 	evs := make([]Event, len(scored))
+	var cutters []Event
 	for i := range scored {
 		evs[i] = scored[i].Event
+		if scoresSim(&scored[i]) {
+			cutters = append(cutters, scored[i].Event)
+		}
 	}
-	his := eventWindows(evs, sc)
+	his := windowsCutBy(evs, cutters, sc)
 	for i, e := range scored {
 		fr := &out.Faults[e.Fault]
 		er := scoreEvent(e.Event, his[i], firing[e.Device], exp[e.Device].Interval, sc)
