@@ -119,6 +119,11 @@ type Stage struct {
 	rows   []*seriesState                // scratch: the series of each row of the record
 	// stateRows is scratch: the rows of the record that go to state series.
 	stateRows []int
+	// stateGen counts the changes that may change what an interface's
+	// state series say (a state sample, a tick, a series added or
+	// removed); from 1, so a new ifaceState remembers nothing
+	// (ifaceState.downAt).
+	stateGen uint64
 	// unknownStates counts state values not understood, by reason.
 	unknownStates [3]prometheus.Counter
 	// held and shuts count link_downs held for shut_grace, and those a
@@ -153,8 +158,8 @@ func New(cfg Config, topic string, m *pipeline.Metrics, log *slog.Logger) (*Stag
 	d := &Stage{cfg: cfg, det: detections.Builder{Topic: topic, Source: cfg.Source, Metrics: m, Now: time.Now},
 		SampleDecoder: pipeline.SampleDecoder{Mem: arrowpool.New()}, log: log.With("stage", "detect"), metrics: m, parts: map[int32]*partState{}, shared: map[shareKey]*ensemble.Shared{},
 		groupOf: map[string][2]int{}}
-	d.workers, d.minRows = cfg.workerCount(), parallelMinRows
-	d.par.keep = func(r *kgo.Record) { d.par.held = append(d.par.held, r) }
+	d.workers, d.minRows, d.stateGen = cfg.workerCount(), parallelMinRows, 1
+	d.par.keep = func(r *kgo.Record) { d.par.held, d.par.heldAt = append(d.par.held, r), append(d.par.heldAt, d.par.seq) }
 	for _, r := range []stateevents.Reason{stateevents.ReasonUnknownValue, stateevents.ReasonIndeterminate} {
 		d.unknownStates[r] = m.UnknownStates(r.String())
 	}
@@ -316,6 +321,7 @@ func (d *Stage) ensembleOf(kind schemas.Kind, metric string) (*ensemble.Shared, 
 // device (a new device's first sample places it: expiry.Devices.Place)
 // and counts it.
 func (d *Stage) addSeries(ps *partState, k schemas.SeriesKey, st *seriesState) {
+	d.stateGen++ // its interface may gain a state series
 	if old := ps.series[k]; old != nil {
 		d.stateBytes.Add(-int64(old.stateBytes()))
 		unlinkIface(ps, old)
@@ -343,6 +349,7 @@ func (d *Stage) addSeries(ps *partState, k schemas.SeriesKey, st *seriesState) {
 }
 
 func (d *Stage) removeSeries(ps *partState, k schemas.SeriesKey) {
+	d.stateGen++ // its interface may lose a state series
 	if old := ps.series[k]; old != nil {
 		d.stateBytes.Add(-int64(old.stateBytes()))
 		unlinkIface(ps, old)

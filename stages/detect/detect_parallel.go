@@ -2,6 +2,7 @@ package detect
 
 import (
 	"cmp"
+	"math/bits"
 	"runtime"
 	"slices"
 	"sync/atomic"
@@ -20,7 +21,8 @@ import (
 const parallelMinRows = 256
 
 // How a record's deferred ensemble updates are spread (see parallel):
-// laneCount queues at least, laneSeries series made one after another
+// laneCount queues at least (a power of two, as their number: twice the
+// workers rounded up when more), laneSeries series made one after another
 // per queue, blockJobs jobs per block of a queue, a publication every
 // publishJobs jobs deferred, and at most batchJobs jobs run per claim of a
 // queue.
@@ -49,22 +51,20 @@ const (
 )
 
 // ensembleJob is one row's ensemble update, deferred by Process on a
-// record scored in parallel: the series, the point, its place among the
-// record's deferred updates, how many outputs the record had held before
-// it (so its detection takes its place among them), and the interface
-// state its description reads, as the serial path sees it on the row
-// (view: its index in parallel.views plus one, 0 when there is nothing to
-// explain).
+// record scored in parallel: the series' ensemble, the point, its place
+// among the record's deferred updates (seq: its series is
+// parallel.series[seq]) and the interface state its description reads,
+// as the serial path sees it on the row (view: its index in
+// parallel.views plus one, 0 when there is nothing to explain). A runner
+// reads the job only, not the series, which the calling goroutine is
+// writing meanwhile (on another core: the cache line would move), and
+// never writes it; at 32 bytes, two jobs fill a cache line, so a
+// publication (publishJobs, even) ends on a line's end.
 type ensembleJob struct {
-	st *seriesState
-	// e is st.e: a runner reads the job only, not the series, which the
-	// calling goroutine is writing meanwhile (on another core: the cache
-	// line would move).
 	e         *ensemble.Ensemble
 	seq, view int32
 	ts        int64
 	x         float64
-	held      int
 }
 
 // firedJob is a deferred update whose point fired or resolved an alert:
@@ -137,10 +137,13 @@ type jobBlock [blockJobs]ensembleJob
 // while they run; the fields runners share are atomic.
 type jobLane struct {
 	blocks []*jobBlock
-	pub    atomic.Int32 // jobs published: runners may run those below
-	done   atomic.Int32 // jobs run, advanced by the lane's holder
-	held   atomic.Bool  // a runner is running the lane's jobs
-	_      [64]byte     // the next lane's shared fields on another cache line
+	// The fields runners write on another cache line than blocks, which
+	// the calling goroutine reads for every job it appends.
+	_    [64]byte
+	pub  atomic.Int32 // jobs published: runners may run those below
+	done atomic.Int32 // jobs run, advanced by the lane's holder
+	held atomic.Bool  // a runner is running the lane's jobs
+	_    [64]byte     // the next lane's blocks on another cache line
 }
 
 // job returns the lane's k-th job.
@@ -187,8 +190,12 @@ type parallel struct {
 	active  atomic.Int32    // workers between enter and leave
 	runners []runner        // the calling goroutine's, then the workers'
 	views   []ifaceView     // the interface views of the jobs that have one
+	series  []*seriesState  // the series of each job, by seq (calling goroutine only)
 	held    []*kgo.Record
-	keep    func(*kgo.Record) // appends to held
+	// heldAt holds, for each of held, the jobs deferred before it was
+	// kept: a job's detection comes after the outputs kept before it.
+	heldAt []int32
+	keep   func(*kgo.Record) // appends to held and heldAt
 	// holds is HoldOutputs'; pending, that the last record's updates
 	// may still run and its outputs are held.
 	holds, pending bool
@@ -210,7 +217,8 @@ func (p *parallel) begin(n, w int) {
 			p.runners[i].wake = make(chan struct{}, 1)
 		}
 		p.released = make(chan struct{}, 1)
-		nl := max(laneCount, 2*w)
+		// A power of two, so a series' lane is a mask, not a division.
+		nl := 1 << bits.Len(uint(max(laneCount, 2*w)-1))
 		p.lanes, p.counts, p.pubbed = make([]jobLane, nl), make([]int32, nl), make([]int32, nl)
 	}
 	need := n/blockJobs + 1 // a lane has at most n jobs
@@ -229,18 +237,19 @@ func (p *parallel) begin(n, w int) {
 func (d *Stage) deferUpdate(st *seriesState, f *ifaceState, ts int64, x float64) {
 	p := &d.par
 	var view int32
-	if explainable(f) {
+	if explainableAt(f, d.stateGen) {
 		p.views = append(p.views, viewOf(f))
 		view = int32(len(p.views))
 	}
-	li := int(laneOf(st) % uint32(len(p.lanes)))
+	li := int(laneOf(st) & uint32(len(p.lanes)-1)) // modulo len(p.lanes), a power of two
 	l, k := &p.lanes[li], p.counts[li]
 	b := l.blocks[k/blockJobs]
 	if b == nil {
 		b = new(jobBlock)
 		l.blocks[k/blockJobs] = b
 	}
-	b[k%blockJobs] = ensembleJob{st: st, e: st.e, seq: p.seq, view: view, ts: ts, x: x, held: len(p.held)}
+	b[k%blockJobs] = ensembleJob{e: st.e, seq: p.seq, view: view, ts: ts, x: x}
+	p.series = append(p.series, st)
 	p.counts[li], p.seq = k+1, p.seq+1
 	if p.unpub++; p.unpub == publishJobs {
 		p.publish()
@@ -402,14 +411,14 @@ func (p *parallel) runLanes(r *runner, first, step int) bool {
 }
 
 // run runs the ensemble update of job j, keeping it in r.fired when it
-// fired or resolved an alert, and drops the job's pointers.
+// fired or resolved an alert. It does not write the job: the calling
+// goroutine may be appending to its cache line (reset drops its pointer).
 func (r *runner) run(j *ensembleJob) {
 	startsAt := update(j.e, j.ts, j.x, &r.res)
 	r.ran++
 	if r.res.Transition != ensemble.None {
 		r.fired = append(r.fired, firedJob{ensembleJob: *j, startsAt: startsAt, res: r.res})
 	}
-	j.st, j.e = nil, nil
 }
 
 // update runs the update of e at (ts, x) into res and returns the StartsAt
@@ -509,8 +518,8 @@ func (d *Stage) wait() {
 func (p *parallel) reset() {
 	for i := range p.lanes {
 		l := &p.lanes[i]
-		for k := l.done.Load(); k < p.counts[i]; k++ {
-			*l.job(k) = ensembleJob{} // not published (complete runs every published job)
+		for k, n := int32(0), p.counts[i]; k < n; k += blockJobs {
+			clear(l.blocks[k/blockJobs][:min(n-k, blockJobs)])
 		}
 		l.pub.Store(0)
 		l.done.Store(0)
@@ -524,8 +533,9 @@ func (p *parallel) reset() {
 	clear(p.pubbed)
 	clear(p.held)
 	clear(p.views)
+	clear(p.series)
 	p.seq, p.unpub = 0, 0
-	p.held, p.views = p.held[:0], p.views[:0]
+	p.held, p.heldAt, p.views, p.series = p.held[:0], p.heldAt[:0], p.views[:0], p.series[:0]
 }
 
 // flushJobs emits the held outputs and the deferred updates' detections
@@ -544,14 +554,14 @@ func (d *Stage) flushJobs(emit func(*kgo.Record)) error {
 	var none ifaceView
 	for i := range fired {
 		j := &fired[i]
-		for ; sent < j.held; sent++ {
+		for ; sent < len(p.held) && p.heldAt[sent] <= j.seq; sent++ {
 			emit(p.held[sent])
 		}
 		iface := &none
 		if j.view > 0 {
 			iface = &p.views[j.view-1]
 		}
-		if err := d.transition(emit, j.st, j.ts, j.x, j.startsAt, iface, &j.res); err != nil {
+		if err := d.transition(emit, p.series[j.seq], j.ts, j.x, j.startsAt, iface, &j.res); err != nil {
 			return err
 		}
 	}

@@ -215,12 +215,12 @@ func TestDetectWorkersShareSeries(t *testing.T) {
 				}
 			}
 		}
-		left := len(d.par.held) + len(d.par.views) + int(d.par.seq)
+		left := len(d.par.held) + len(d.par.heldAt) + len(d.par.views) + len(d.par.series) + int(d.par.seq)
 		for i := range d.par.lanes {
 			left += int(d.par.counts[i] + d.par.lanes[i].pub.Load() + d.par.lanes[i].done.Load())
 			for _, b := range d.par.lanes[i].blocks {
 				for k := range b {
-					if b != nil && (b[k].st != nil || b[k].e != nil) {
+					if b != nil && b[k].e != nil {
 						left++
 					}
 				}

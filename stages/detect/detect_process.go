@@ -296,7 +296,7 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 		}
 	}
 	f := ps.stateOf(st.iface)
-	if f != nil && f.down(from, ts) {
+	if f != nil && f.downAt(d.stateGen, from, ts) {
 		return nil
 	}
 	st.points++

@@ -70,6 +70,34 @@ type ifaceState struct {
 	parentKeys string
 	parent     *ifaceState
 	parentGen  uint64
+	// The last answers of down (isDown, for downFrom and downTo) and of
+	// explainable (explains), valid while the stage's stateGen is still
+	// downGen and explGen: an interface's counters and gauges of one
+	// poll ask the same of state series that did not change between them.
+	downGen, explGen uint64
+	downFrom, downTo int64
+	isDown, explains bool
+}
+
+// downAt is down(from, to), remembered until a state series changes
+// (stateGen is the stage's Stage.stateGen).
+func (f *ifaceState) downAt(stateGen uint64, from, to int64) bool {
+	if f.downGen != stateGen || f.downFrom != from || f.downTo != to {
+		f.downGen, f.downFrom, f.downTo, f.isDown = stateGen, from, to, f.down(from, to)
+	}
+	return f.isDown
+}
+
+// explainableAt is explainable(f), remembered until a state series
+// changes (stateGen is the stage's Stage.stateGen).
+func explainableAt(f *ifaceState, stateGen uint64) bool {
+	if f == nil {
+		return false
+	}
+	if f.explGen != stateGen {
+		f.explGen, f.explains = stateGen, explainable(f)
+	}
+	return f.explains
 }
 
 // stateOf returns the interface whose state explains the series tied to
@@ -361,6 +389,7 @@ func unlinkIface(ps *partState, st *seriesState) {
 // link-down or flapping alert on its interface's oper-status; an
 // oper-status going down explains a lost LLDP neighbour of its interface.
 func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *seriesState, emit func(*kgo.Record)) error {
+	d.stateGen++ // the interfaces' remembered answers are out of date
 	ts, cfg := sr.TS(i), &d.cfg.States
 	var ev stateevents.Event
 	switch class := st.se.Class(); class {
@@ -613,6 +642,7 @@ func unwatch(ps *partState, st *seriesState) {
 // its samples, and emits what changes. Series with nothing due any more
 // leave the watch.
 func (d *Stage) tickDevice(ps *partState, device string, ts int64, emit func(*kgo.Record)) error {
+	d.stateGen++ // as updateState
 	list := ps.watched[device]
 	for i := 0; i < len(list); i++ {
 		st := list[i]
