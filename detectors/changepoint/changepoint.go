@@ -228,20 +228,18 @@ func (c *CUSUM) UpdateInto(x float64, s *Score) {
 	z = max(-1e6, min(1e6, z))
 	c.pos = max(0, c.pos+z-c.cfg.K)
 	c.neg = max(0, c.neg-z-c.cfg.K)
-	up := c.pos
-	if up >= c.neg {
-		s.Dir = 1
-	} else {
-		up, s.Dir = c.neg, -1
-	}
+	// The larger side and its direction, and no direction at 0, chosen
+	// without a branch (selects of the bits): on a calm series which side
+	// leads, and whether both are 0, is noise, which branches mispredicted.
+	ge := b2u(c.pos >= c.neg) // 1: up leads (or ties), 0: down
+	pb, nb := math.Float64bits(c.pos), math.Float64bits(c.neg)
+	up := math.Float64frombits(nb ^ (pb^nb)&-ge)
 	if c.invH != 0 {
 		s.Stat = up * c.invH
 	} else {
 		s.Stat = up / c.cfg.H
 	}
-	if s.Stat == 0 {
-		s.Dir = 0
-	}
+	s.Dir = int8(2*ge-1) * int8(1-b2u(s.Stat == 0))
 	if s.Stat >= 1 {
 		s.Alarm = true
 		b.mean = x
@@ -350,4 +348,12 @@ func (p *PageHinkley) UnmarshalBinary(b []byte) error {
 	}
 	p.b, p.up, p.upMin, p.dn, p.dnMax = baseline{mean, vari, n}, up, upMin, dn, dnMax
 	return nil
+}
+
+// b2u is 1 for true and 0 for false; the compiler makes it a SETcc.
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }

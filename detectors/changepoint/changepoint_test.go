@@ -131,3 +131,47 @@ func TestExactInverse(t *testing.T) {
 		}
 	}
 }
+
+// TestCUSUMDirection: the statistic and direction of each point are the
+// ones of the comparisons they are chosen without (the larger side, up on
+// a tie, none at 0), on series that sit at their mean (both sides 0),
+// drift either way and jump, with H a power of two and not.
+func TestCUSUMDirection(t *testing.T) {
+	for _, h := range []float64{4, 5} {
+		c, err := NewCUSUM(Config{H: h})
+		must(t, err)
+		var dirs [3]int
+		x := 0.0
+		for i := range 20000 {
+			switch {
+			case i%1000 < 300: // flat: both sides stay at 0
+			case i%1000 < 600:
+				x += math.Sin(float64(i)) * 0.7
+			default:
+				x = float64(i%7) - 3 + 10*float64(i/3000%2)
+			}
+			s := c.Update(x)
+			if s.Alarm || !s.WarmedUp {
+				continue
+			}
+			up, dir := c.pos, int8(1)
+			if !(c.pos >= c.neg) {
+				up, dir = c.neg, -1
+			}
+			stat := up / h
+			if c.invH != 0 {
+				stat = up * c.invH
+			}
+			if stat == 0 {
+				dir = 0
+			}
+			if math.Float64bits(s.Stat) != math.Float64bits(stat) || s.Dir != dir {
+				t.Fatalf("h %v point %d: stat %v dir %d, want %v %d", h, i, s.Stat, s.Dir, stat, dir)
+			}
+			dirs[dir+1]++
+		}
+		if dirs[0] == 0 || dirs[1] == 0 || dirs[2] == 0 {
+			t.Errorf("h %v: directions down, none, up seen %v times: a case untested", h, dirs)
+		}
+	}
+}

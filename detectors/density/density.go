@@ -117,9 +117,12 @@ func (d *Detector) Update(off bool) bool {
 	d.n++
 	onset := off && !d.off
 	d.off = off
-	if !onset {
-		return false
-	}
+	return onset && d.onset()
+}
+
+// onset is Update's onset, apart so that Update, on every point of an
+// ensemble, is inlined.
+func (d *Detector) onset() bool {
 	d.last[d.next] = uint32(d.n)
 	if d.next++; d.next == d.k {
 		d.next = 0

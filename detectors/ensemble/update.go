@@ -203,8 +203,12 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	// the series.
 	rs := e.rz.Score(x)
 	ws := e.ew.Update(x)
-	ss := e.sea.Score(ts, x)
-	cs := e.cus.Update(x)
+	// The seasonal and CUSUM scores are filled in place: copies of the
+	// returned ones read their fields back before the stores completed.
+	var ss seasonal.Score
+	e.sea.ScoreInto(ts, x, &ss)
+	var cs changepoint.Score
+	e.cus.UpdateInto(x, &cs)
 	if rs.WarmedUp {
 		raw[RobustZ], ready = math.Abs(rs.Z), ready|1<<RobustZ
 	}
@@ -258,7 +262,9 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	}
 	var lv levelshift.Score
 	if e.ls != nil {
-		e.ls.UpdateUnit(ts, x, unit, &lv)
+		// The band's fields are read only on a shift's points and where
+		// the veto may hold (Below).
+		e.ls.UpdateLean(ts, x, unit, &lv)
 	}
 	// A point on the side Config.Direction ignores is not off the
 	// baseline, and level_shift's shift to that side fires nothing.
@@ -279,7 +285,7 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	// idle stretch, and a carrying level above it is one level_shift
 	// followed up a climb that stayed within its band at each point (a
 	// load interval's average of a CPU gone to 100 %).
-	vetoed := lv.Side == 0 && lv.Expected > 0 && r.Expected < lv.Lower &&
+	vetoed := lv.Side == 0 && e.ls != nil && e.ls.Below(&lv, r.Expected) &&
 		!(e.al.Firing && !e.byLevel && int(e.held) < c.Hold)
 	if vetoed && e.awaySide < 0 && ts-e.awayTS < e.sea.Period() {
 		// Back at the carrying level from a stretch below it, which the
@@ -341,12 +347,13 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	quiet := !scores && c.MinZ > 0 && !e.al.Firing && r.Z < c.MinZ && !bs.Break && !lv.Fire
 	var best float64
 	if quiet {
+		// The Score stays 0, as max(best, 0) would leave it.
 		best = e.advance(&raw, ready&mask, hold)
 	} else {
 		best = e.calibrate(&raw, ready&mask, hold, pend, r)
+		r.Score = max(best, 0)
 	}
 	r.WarmedUp = best >= 0 || lv.WarmedUp
-	r.Score = max(best, 0)
 	// level decides only a shift's point and the points of an alert it
 	// owns (byLevel); the call is skipped on the others.
 	if e.ls != nil && (lv.Fire || e.al.Firing && e.byLevel) && e.level(ts, r, &lv, vetoed) {
@@ -358,27 +365,36 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 		}
 		return
 	}
-	// A calm break on a series that has shown a full seasonal period
-	// fires whatever the baseline's spread (Config.RangeBreak), but not
-	// within the band's floor (floorSigma) or a unit (Config.WholeUnits)
-	// of the expected value: memory used creeping up by a few parts in a
-	// thousand breaks its warm-up's narrow grid at every step, and a rate
-	// of 0.6 reads 1, then 0.4 reads 0. So does a far break (a run of
-	// breaks the visited range's width beyond it: a leak, a climb that
-	// the baselines follow), beyond the floor from that range, not from
-	// the expected value, which climbed with it.
-	// The floor, a division, is needed only for a calm or far break.
-	calm := false
-	if ss.WarmedUp && (bs.Calm || bs.Far) {
-		floor := max(unit, floorSigma(c, r.Expected, 0))
-		calm = bs.Calm && math.Abs(x-r.Expected) > floor || bs.Far && bs.Beyond > floor
+	if quiet {
+		// What alert does on a quiet point (no alert on, the point not
+		// off the baseline, no break; Confirm is at least 1): a run off
+		// the baseline ends, and the Result's Firing stays false.
+		e.al.Above, e.armed = 0, false
+		r.Peak = e.al.Peak
+	} else {
+		// A calm break on a series that has shown a full seasonal period
+		// fires whatever the baseline's spread (Config.RangeBreak), but
+		// not within the band's floor (floorSigma) or a unit
+		// (Config.WholeUnits) of the expected value: memory used creeping
+		// up by a few parts in a thousand breaks its warm-up's narrow
+		// grid at every step, and a rate of 0.6 reads 1, then 0.4 reads 0.
+		// So does a far break (a run of breaks the visited range's width
+		// beyond it: a leak, a climb that the baselines follow), beyond
+		// the floor from that range, not from the expected value, which
+		// climbed with it. The floor, a division, is needed only for a
+		// calm or far break.
+		calm := false
+		if ss.WarmedUp && (bs.Calm || bs.Far) {
+			floor := max(unit, floorSigma(c, r.Expected, 0))
+			calm = bs.Calm && math.Abs(x-r.Expected) > floor || bs.Far && bs.Beyond > floor
+		}
+		// A run to the side of an open stretch away, in line with the
+		// series' recent points, is the stretch going on (away): the
+		// seasonal bins have yet to learn it.
+		along := e.awayTS != 0 && !e.al.Firing && r.Z >= c.MinZ && ts-e.awayTS < e.sea.Period() &&
+			(x-r.Expected)*float64(e.awaySide) > 0 && !offRecent(c, &rs, x, unit)
+		e.alert(ts, x, r, vetoed, bs.Break, calm, along)
 	}
-	// A run to the side of an open stretch away, in line with the series'
-	// recent points, is the stretch going on (away): the seasonal bins
-	// have yet to learn it.
-	along := e.awayTS != 0 && !e.al.Firing && r.Z >= c.MinZ && ts-e.awayTS < e.sea.Period() &&
-		(x-r.Expected)*float64(e.awaySide) > 0 && !offRecent(c, &rs, x, unit)
-	e.alert(ts, x, r, vetoed, bs.Break, calm, along)
 	if dense && !e.al.Firing && e.cooled() {
 		// Excursions closer together than ever (Config.Density), after
 		// the other members had their say on the point.
@@ -567,7 +583,9 @@ func (e *Ensemble) advance(raw *[numMembers]float64, ready Mask, hold bool) floa
 			cal.Raise(e.pend[m])
 			e.pend[m] = 0
 		}
-		cal.AddQuiet(raw[m])
+		if !cal.TryQuiet(raw[m]) { // no call on most points
+			cal.AddQuiet(raw[m])
+		}
 	}
 	return best
 }
@@ -578,6 +596,7 @@ func (e *Ensemble) advance(raw *[numMembers]float64, ready Mask, hold bool) floa
 // it decided the point (the other members' hysteresis is then skipped).
 func (e *Ensemble) level(ts int64, r *Result, lv *levelshift.Score, vetoed bool) bool {
 	c := &e.sh.cfg
+	e.ls.Band(lv)
 	score := 0.0
 	if lv.Side != 0 && lv.WarmedUp {
 		score = max(lv.Strength/(1+lv.Strength), c.Fire)

@@ -1,28 +1,22 @@
 package levelshift
 
-import "math"
-
-// restartCandidate reports whether the point (log lx, side of the band
-// side) restarts the series' candidate level, and does so: while the
-// series has no established level (fewer than MinPoints points within the
-// band), a positive point outside the band becomes the candidate instead,
-// so a level is established by MinPoints points that agree with each
-// other, as a later shift is confirmed by points that agree, and not by
-// the series' first positive reading (a series that starts with a spike
-// does not carry the spike as its level until Accept points have passed).
-// Points at zero are not evidence for a level: they stay a run below the
-// band, counted in the spread as always. A run the restart ends counts in
-// the spread as a run back in the band does.
-func (d *Detector) restartCandidate(lx float64, side int8) bool {
-	if d.Established() || side == 0 || math.IsInf(lx, -1) {
-		return false
-	}
+// restartCandidate restarts the series' candidate level at the point of
+// log lx, which UpdateUnit calls for a positive point outside the band
+// (log lx above -Inf, a side) while the series has no established level
+// (fewer than MinPoints points within the band): the point becomes the
+// candidate instead, so a level is established by MinPoints points that
+// agree with each other, as a later shift is confirmed by points that
+// agree, and not by the series' first positive reading (a series that
+// starts with a spike does not carry the spike as its level until Accept
+// points have passed). Points at zero are not evidence for a level: they
+// stay a run below the band, counted in the spread as always. A run the
+// restart ends counts in the spread as a run back in the band does.
+func (d *Detector) restartCandidate(lx float64) {
 	if d.run > 0 {
 		d.spread(int(d.run))
 	}
 	d.level, d.carry, d.n = lx, lx, 1
 	d.run, d.dir, d.calm = 0, 0, 0
-	return true
 }
 
 // Established reports whether the series has a level: MinPoints points

@@ -141,10 +141,11 @@ type Detector struct {
 	shifted bool    // a shift fired and has not ended
 	off     bool    // a negative value was seen: not on a ratio scale
 	lastTS  int64   // the previous point's time (UpdateAt), 0 when unknown
-	// expLevel is math.Exp(expAt), kept for band: the level does not move
-	// on points outside the band (a quiet counter's zeros), and the
-	// exponential was most of band's cost. Not state: 0 (never an
-	// exponential band keeps, as it recomputes on 0) until the first band.
+	// expLevel is math.Exp(expAt), kept for the band's fields (Band):
+	// the level does not move on points outside the band (a quiet
+	// counter's zeros), and the exponential was most of their cost. Not
+	// state: 0 (never an exponential the band keeps, as it recomputes on 0)
+	// until the first point.
 	expAt, expLevel float64
 }
 
@@ -194,6 +195,13 @@ type Score struct {
 	// WarmedUp is true when a shift can fire: a level is known from
 	// MinPoints points and the series' spread is within Spread.
 	WarmedUp bool
+
+	// lean is set by UpdateLean on a point whose band fields (Expected,
+	// Lower, Upper, Strength, Edge) it left for Band to set, from the log
+	// level the point was judged against, its log and the edge; above is
+	// for Below.
+	lean                 bool
+	lvl, lx, edge, above float64
 }
 
 // maxStrength caps Score.Strength (a point at zero is infinitely far in
@@ -227,7 +235,61 @@ func (d *Detector) UpdateAt(ts int64, x float64, s *Score) { d.UpdateUnit(ts, x,
 // each point at the level showed one event per unit. A level of 14 units
 // or more fires after Confirm points as before; 1 unit after 14 points.
 // The unit is the caller's judgement of this point, not state.
-func (d *Detector) UpdateUnit(ts int64, x, unit float64, s *Score) {
+func (d *Detector) UpdateUnit(ts int64, x, unit float64, s *Score) { d.update(ts, x, unit, s, false) }
+
+// UpdateLean is UpdateUnit for a caller that reads the band's fields
+// (Expected, Lower, Upper, Strength, Edge) on few points: it leaves them
+// zero, for Band to set as UpdateUnit does, bit for bit, until the
+// detector's next update; Below tells whether a value is below the band
+// without them on most points. They take an exponential whenever the
+// level moved (every point in the band) and three divisions.
+func (d *Detector) UpdateLean(ts int64, x, unit float64, s *Score) { d.update(ts, x, unit, s, true) }
+
+// Band sets the band's fields of a Score that UpdateLean left without
+// them (a Score of UpdateUnit has them already, and one of a point that
+// had none keeps them zero).
+func (d *Detector) Band(s *Score) {
+	if s.lean {
+		d.band(s, s.lvl, s.lx, s.edge)
+		s.lean, s.lvl, s.lx, s.edge, s.above = false, 0, 0, 0, 0
+	}
+}
+
+// band sets the band's fields of a point of log lx judged against the
+// log level lvl and the edge.
+func (d *Detector) band(s *Score, lvl, lx, edge float64) {
+	e := d.expLevel
+	if lvl != d.expAt || e == 0 {
+		e = math.Exp(lvl)
+		d.expAt, d.expLevel = lvl, e
+	}
+	s.Expected = e
+	s.Lower = e / d.cfg.Ratio
+	s.Upper = e * d.cfg.Ratio
+	s.Strength = min(math.Abs(lx-lvl)/d.lnR, maxStrength)
+	s.Edge = edge / d.lnR
+}
+
+// Below reports whether v is below the lower end of s's band, the level
+// positive: s.Expected > 0 && v < s.Lower once the fields are set (Band).
+// Of a Score of UpdateLean it sets them only when v·Ratio is not above
+// the bound UpdateLean left (above): most points are well above the
+// band's end, which then takes no exponential and, inlined, no call.
+func (d *Detector) Below(s *Score, v float64) bool {
+	return !(s.lean && v*d.cfg.Ratio > s.above) && d.below(s, v)
+}
+
+// below is Below with the band's fields set; kept out of line, so that
+// Below is inlined.
+//
+//go:noinline
+func (d *Detector) below(s *Score, v float64) bool {
+	d.Band(s)
+	return s.Expected > 0 && v < s.Lower
+}
+
+// update is UpdateUnit, or with lean UpdateLean.
+func (d *Detector) update(ts int64, x, unit float64, s *Score, lean bool) {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return
 	}
@@ -249,33 +311,58 @@ func (d *Detector) UpdateUnit(ts int64, x, unit float64, s *Score) {
 	if d.off {
 		return
 	}
-	if d.n == 0 {
+	lx := math.Log(x) // -Inf at 0
+	side := int8(0)
+	edge := d.lnR
+	// The first positive point, and one that restarts the candidate
+	// level, are judged against a level that is not established: the
+	// band's fields only.
+	candidate := d.n == 0
+	if candidate {
 		if !(x > 0) {
 			return
 		}
-		d.level, d.carry, d.n = math.Log(x), math.Log(x), 1
-		d.band(s, d.level, d.lnR)
-		return
-	}
-	lx := math.Log(x) // -Inf at 0
-	side := int8(0)
-	edge := d.edge()
-	switch dl := lx - d.level; {
-	case dl <= -edge:
-		side = -1
-	case dl >= edge:
-		side = 1
-		if d.carry-d.level >= d.lnR && math.Abs(lx-d.carry) < d.lnR {
-			// Back from an accepted idle level to within Ratio of the
-			// carrying level: a return, not a shift.
-			d.level, side = lx, 0
+		d.level, d.carry, d.n = lx, lx, 1
+	} else {
+		edge = d.edge()
+		switch dl := lx - d.level; {
+		case dl <= -edge:
+			side = -1
+		case dl >= edge:
+			side = 1
+			if d.carry-d.level >= d.lnR && math.Abs(lx-d.carry) < d.lnR {
+				// Back from an accepted idle level to within Ratio of the
+				// carrying level: a return, not a shift.
+				d.level, side = lx, 0
+			}
+		}
+		if side != 0 && !d.Established() && !math.IsInf(lx, -1) {
+			d.restartCandidate(lx)
+			edge, side, candidate = d.lnR, 0, true
 		}
 	}
-	if d.restartCandidate(lx, side) {
-		d.band(s, lx, d.lnR) // a candidate level is not established
+	// The band's fields depend on the level and the edge the point was
+	// judged against only (Band).
+	if lean {
+		s.lean, s.lvl, s.lx, s.edge = true, d.level, lx, edge
+		// A bound above Ratio times the band's lower end, for Below: the
+		// last exponential of the level taken (e), grown by the level's
+		// move δ since (e^δ ≤ 1 + δ + δ² below δ = 1.79), with a margin
+		// of a billionth, far above the rounding of the exponential, the
+		// products and the division (a few parts in 10^16). A value v
+		// with v·Ratio above it is above the band's end however they
+		// round. None (+Inf) after a move of 1 or more.
+		s.above = math.Inf(1)
+		if e, dl := d.expLevel, d.level-d.expAt; e > 0 && dl < 1 {
+			s.above = e * (1 + max(dl, 0)*(1+dl)) * (1 + 1e-9)
+		}
+	} else {
+		d.band(s, d.level, lx, edge)
+	}
+	s.WarmedUp = d.warm()
+	if candidate {
 		return
 	}
-	d.band(s, lx, edge)
 	s.Side = side
 	if side == 0 {
 		d.inBand(lx, s)
@@ -283,22 +370,6 @@ func (d *Detector) UpdateUnit(ts int64, x, unit float64, s *Score) {
 		d.outside(x, lx, side, dt, unit, s)
 	}
 	s.Shifted = d.shifted
-}
-
-// band sets the point's Score fields that depend on the level and the
-// edge (log space) the point was judged against only.
-func (d *Detector) band(s *Score, lx, edge float64) {
-	e := d.expLevel
-	if d.level != d.expAt || e == 0 {
-		e = math.Exp(d.level)
-		d.expAt, d.expLevel = d.level, e
-	}
-	s.Expected = e
-	s.Lower = e / d.cfg.Ratio
-	s.Upper = e * d.cfg.Ratio
-	s.Strength = min(math.Abs(lx-d.level)/d.lnR, maxStrength)
-	s.Edge = edge / d.lnR
-	s.WarmedUp = d.warm()
 }
 
 // edge returns how far from the level, in log space, a point is outside

@@ -576,3 +576,63 @@ func TestNoisyEdge(t *testing.T) {
 		}
 	}
 }
+
+// TestLeanSameBits: UpdateLean then Band gives UpdateUnit's Score, and
+// Below the comparison with its lower end, bit for bit, on series that
+// drop to zero, jump, climb slowly, turn negative and restart, with
+// values at, just above and far above the band's end (the level and the
+// exponential move between the points Below looks at).
+func TestLeanSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for k := range 40 {
+		c := Config{EventSize: float64(k % 2)}
+		a, _ := New(c)
+		b, _ := New(c)
+		level := math.Exp(rng.Float64()*40 - 20)
+		for i := range 3000 {
+			switch rng.IntN(200) {
+			case 0:
+				level *= 30
+			case 1:
+				level /= 30
+			case 2:
+				level = 0
+			case 3:
+				level = math.Exp(rng.Float64()*40 - 20)
+			}
+			level *= 1 + 0.01*rng.NormFloat64()
+			x := level * (1 + 0.3*rng.NormFloat64())
+			if k == 7 && i == 2000 {
+				x = -1 // off for good
+			}
+			ts := int64(i+1) * 5e9
+			var want, got Score
+			a.UpdateUnit(ts, x, float64(k%3), &want)
+			b.UpdateLean(ts, x, float64(k%3), &got)
+			var v float64
+			switch rng.IntN(5) {
+			case 0:
+				v = want.Lower
+			case 1:
+				v = math.Nextafter(want.Lower, math.Inf(1))
+			case 4:
+				v = math.Nextafter(want.Lower, math.Inf(-1))
+			case 2:
+				v = want.Expected * rng.Float64() * 20
+			default:
+				v = x
+			}
+			if i%2 == 0 {
+				if below, wantBelow := b.Below(&got, v), want.Expected > 0 && v < want.Lower; below != wantBelow {
+					t.Fatalf("series %d point %d: Below(%v) = %v, want %v (%+v)", k, i, v, below, wantBelow, want)
+				}
+			}
+			if i%3 == 0 {
+				b.Band(&got)
+				if got != want {
+					t.Fatalf("series %d point %d: %+v, want %+v", k, i, got, want)
+				}
+			}
+		}
+	}
+}

@@ -127,20 +127,31 @@ func (r *Record) AddLog(g float64) {
 // a raw score that may raise the record (most do not), which is most of
 // the cost of Add.
 //
-// An ensemble calls it for each member on most points, so its common path
-// makes no call: a score at most the quiet limit, while the limit holds,
-// only decays the record (as addQuiet would); a score that may raise the
-// record, or a limit due for renewal, takes addQuiet.
+// Its common path (TryQuiet) makes no call: a score at most the quiet
+// limit, while the limit holds, only decays the record (as addQuiet
+// would); a score that may raise the record, or a limit due for renewal,
+// takes addQuiet.
 func (r *Record) AddQuiet(raw float64) {
-	if raw > r.lim || r.left == 0 {
+	if !r.TryQuiet(raw) {
 		r.addQuiet(raw)
-		return
+	}
+}
+
+// TryQuiet is AddQuiet's common path, for a caller that calls it on every
+// point (an ensemble, for each member): when AddQuiet would only decay the
+// record (a score at most the quiet limit, while the limit holds), it
+// does so and reports true; otherwise it changes nothing and reports
+// false, and the caller calls AddQuiet. Unlike AddQuiet it is inlined.
+func (r *Record) TryQuiet(raw float64) bool {
+	if raw > r.lim || r.left == 0 {
+		return false
 	}
 	if raw > 0 {
 		r.n++
 	}
 	r.left--
 	r.max *= 1 - r.cfg.Decay
+	return true
 }
 
 // addQuiet is AddQuiet in full.

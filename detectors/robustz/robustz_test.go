@@ -366,6 +366,25 @@ func TestLowerBound2(t *testing.T) {
 			}
 		}
 	}
+	// lowerBound2Pos: values and keys of +0 and up, from the smallest
+	// subnormal to the largest float.
+	pos := []float64{0, math.SmallestNonzeroFloat64, 1e-300, 0.25, 1, 1.5, 2, 3, 1e6, 1e300, math.MaxFloat64}
+	for n := 0; n <= 130; n++ {
+		for range 50 {
+			s := make([]float64, n)
+			for i := range s {
+				s[i] = pos[rng.IntN(len(pos))]
+			}
+			slices.Sort(s)
+			for range 20 {
+				x, y := pos[rng.IntN(len(pos))], pos[rng.IntN(len(pos))]
+				gx, gy := lowerBound2Pos(s, x, y)
+				if wx, wy := linear(s, x), linear(s, y); gx != wx || gy != wy {
+					t.Fatalf("n %d, %v: lowerBound2Pos(%v, %v) = %d, %d, want %d, %d", n, s, x, y, gx, gy, wx, wy)
+				}
+			}
+		}
+	}
 }
 
 // TestScoreThenAddSameBits: Add after Score (which finds where Add will

@@ -293,8 +293,19 @@ func (d *Detector) Update(ts int64, x float64) Score {
 
 // Score scores x at ts without updating the model.
 func (d *Detector) Score(ts int64, x float64) Score {
+	var s Score
+	d.ScoreInto(ts, x, &s)
+	return s
+}
+
+// ScoreInto is Score writing the Score to *s, which it first zeroes: the
+// ensemble scores every point, and the copy of a returned Score (five
+// fields, so kept in memory) read it back in halves of two fields each,
+// which waited for the fields' stores to complete, on every point.
+func (d *Detector) ScoreInto(ts int64, x float64, s *Score) {
+	*s = Score{}
 	if math.IsNaN(x) || math.IsInf(x, 0) || d.n == 0 {
-		return Score{}
+		return
 	}
 	off := d.season[d.bin(ts)]
 	fresh := math.IsNaN(off)
@@ -302,9 +313,9 @@ func (d *Detector) Score(ts int64, x float64) Score {
 		off = 0
 	}
 	exp := d.level + off
-	s := Score{Expected: exp}
+	s.Expected = exp
 	if ts-d.first < int64(d.cfg.Period) || fresh {
-		return s
+		return
 	}
 	floor := max(d.cfg.MinSigma, d.cfg.MinSigmaFraction*math.Abs(d.level))
 	s.WarmedUp, s.Sigma = true, max(1.2533141373155001*d.mae, floor)
@@ -323,10 +334,9 @@ func (d *Detector) Score(ts int64, x float64) Score {
 		if x != exp {
 			s.Z = math.Copysign(1e6, x-exp)
 		}
-		return s
+		return
 	}
 	s.Z = (x - exp) / sigma
-	return s
 }
 
 // Add updates the level, the bin's offset and the residual scale with x.
