@@ -26,33 +26,7 @@ import (
 // Before the stall timer left out the collector's publish waits, both
 // devices were reported DOWN (stalled) here.
 func TestSlowBrokerIsNoStall(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "samples"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
-	gate := testenv.HoldProduce(cluster)
-	// A small buffer, so that publishing waits soon after the broker stops
-	// answering.
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.MaxBufferedBytes(256<<10))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	pub, err := publish.New(cl, publish.Config{Topic: "samples", MaxBatchBytes: 128 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// 16 interfaces a device, so that a few steps fill the buffer.
-	f, err := sim.New(sim.Config{Devices: 2, Interfaces: 16, Start: t0, Transceivers: true, Faults: []sim.Fault{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := agent.New(agent.Config{QueueTicks: 1}, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
+	gate, pub, a := heldBrokerFleet(t)
 	cfg := fastConfig(targetsOf(a, tlsfiles.Config{}))
 	// Batches go out on the flush timer (20 ms), as in a run's collector:
 	// the timer waits on one stream's publish, holding its batch, while the
@@ -101,4 +75,38 @@ func TestSlowBrokerIsNoStall(t *testing.T) {
 		t.Errorf("%d UP states, want one per device", n)
 	}
 	t.Logf("the fleet was held back for up to %v; %d samples published", time.Duration(longest.Load()).Round(time.Millisecond), pub.Stats().Samples)
+}
+
+// heldBrokerFleet returns a publisher to a kfake broker whose produce
+// requests gate can hold (testenv.HoldProduce), and a simulated fleet of
+// two devices stepped in lockstep with what is read from it. The client's
+// buffer is small and a device has 16 interfaces, so publishing waits a
+// few steps after the broker stops answering.
+func heldBrokerFleet(t *testing.T) (*testenv.Gate, *publish.Publisher, *agent.Agent) {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "samples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	gate := testenv.HoldProduce(cluster)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.MaxBufferedBytes(256<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	pub, err := publish.New(cl, publish.Config{Topic: "samples", MaxBatchBytes: 128 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := sim.New(sim.Config{Devices: 2, Interfaces: 16, Start: t0, Transceivers: true, Faults: []sim.Fault{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(agent.Config{QueueTicks: 1}, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	return gate, pub, a
 }

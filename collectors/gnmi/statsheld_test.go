@@ -8,14 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/telekernel/telekernel/collectors/gnmi"
-	"github.com/telekernel/telekernel/collectors/publish"
-	"github.com/telekernel/telekernel/collectors/sim"
-	"github.com/telekernel/telekernel/collectors/sim/agent"
-	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/internal/tlsfiles"
 )
 
@@ -27,30 +20,7 @@ import (
 // held by SetTargets while the targets stop: it waited for the broker
 // (as /metrics or /targets would, and the simulator's wait loop in app).
 func TestStatsWhileBrokerHeld(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "samples"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
-	gate := testenv.HoldProduce(cluster)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.MaxBufferedBytes(256<<10))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	pub, err := publish.New(cl, publish.Config{Topic: "samples", MaxBatchBytes: 128 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := sim.New(sim.Config{Devices: 2, Interfaces: 16, Start: t0, Transceivers: true, Faults: []sim.Fault{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := agent.New(agent.Config{QueueTicks: 1}, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
+	gate, pub, a := heldBrokerFleet(t)
 	c, stop := runCollector(t, fastConfig(targetsOf(a, tlsfiles.Config{})), pub, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	defer stop()
 	waitFor(t, 10*time.Second, "subscriptions", func() bool { return c.Stats().Connects == 2 })
