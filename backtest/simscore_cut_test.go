@@ -23,15 +23,7 @@ func TestScoreSimTailNotCutByUnscoredFault(t *testing.T) {
 			sim.Fault{Device: "sim-02", Interface: "Ethernet1", Kind: sim.FaultLinkDown, After: time.Hour, Duration: time.Minute},
 			other,
 		)
-		cfg.Start = t0
-		truth, err := SimGroundTruth(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		exp := map[string]Exposure{}
-		for i := range 6 {
-			exp[sim.DeviceName(i)] = Exposure{Hours: 3, Interval: 10 * time.Second}
-		}
+		truth, exp := fabricTruth(t, cfg, 3)
 		events, quiet := truth.Scoring()
 		sc := Scoring{Quiet: quiet}
 		dets := []schemas.Detection{fire("sim-02", 3600+195, "oper-status")}

@@ -19,15 +19,7 @@ func TestScoreSimDetectionCreditsOneFault(t *testing.T) {
 		sim.Fault{Device: "sim-02", Interface: "Ethernet1", Kind: sim.FaultLinkDown, After: time.Hour, Duration: time.Minute},
 		sim.Fault{Device: "sim-02", Interface: "Ethernet2", Kind: sim.FaultLinkDown, After: time.Hour + 200*time.Second, Duration: time.Minute},
 	)
-	cfg.Start = t0
-	truth, err := SimGroundTruth(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp := map[string]Exposure{}
-	for i := range 6 {
-		exp[sim.DeviceName(i)] = Exposure{Hours: 2, Interval: 10 * time.Second}
-	}
+	truth, exp := fabricTruth(t, cfg, 2)
 	events, quiet := truth.Scoring()
 	sc := Scoring{Quiet: quiet}
 	f := func(at float64, first, second bool) {
@@ -72,4 +64,20 @@ func TestScoreSimPrecursorBeforeStart(t *testing.T) {
 	f(-600, false, true) // during the wear
 	f(60, true, false)   // the failure
 	f(-5, true, true)    // within Before of the start: both windows hold it
+}
+
+// fabricTruth returns the ground truth of cfg started at t0 and the
+// exposure of its six devices over hours, read every 10 s.
+func fabricTruth(t *testing.T, cfg sim.Config, hours float64) (*SimTruth, map[string]Exposure) {
+	t.Helper()
+	cfg.Start = t0
+	truth, err := SimGroundTruth(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := map[string]Exposure{}
+	for i := range 6 {
+		exp[sim.DeviceName(i)] = Exposure{Hours: hours, Interval: 10 * time.Second}
+	}
+	return truth, exp
 }
