@@ -184,7 +184,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 // connection that "failed", a simulator with no device subscribed), which
 // is no fault of the system to report.
 func (p *process) startFailed(ctx context.Context, err error) error {
-	if ctx.Err() == nil {
+	if ctx.Err() == nil || errors.Is(err, ErrStoppedStarting) {
 		return err
 	}
 	p.log.Info("stopped while starting")
@@ -403,6 +403,11 @@ func (p *process) runSource(ctx, gctx context.Context, sum *Summary) (*publish.P
 		}
 		labels, err := p.runSim(srcCtx, pub, srcDone)
 		if err != nil {
+			if gctx.Err() == nil {
+				// For running out is a stop, as a signal is (Run's own
+				// check sees only the signal's ctx).
+				err = p.startFailed(srcCtx, err)
+			}
 			return pub, err
 		}
 		sum.Labels = labels

@@ -120,7 +120,8 @@ wait:
 // Run returns ErrStoppedStarting, which the CLI takes for a clean stop,
 // and logs that it stopped while starting. Before, it failed with
 // whatever the step made of the cancelled ctx: a Kafka, a database or a
-// simulator error, and the process exited 1.
+// simulator error, and the process exited 1. Options.For running out
+// while the simulator starts is such a stop.
 func TestStopWhileStarting(t *testing.T) {
 	f := func(name string, setup func(t *testing.T, cluster *kfake.Cluster, opts *Options, signal func())) {
 		t.Run(name, func(t *testing.T) {
@@ -141,8 +142,8 @@ func TestStopWhileStarting(t *testing.T) {
 			if !errors.Is(err, ErrStoppedStarting) {
 				t.Errorf("Run returned %v, want ErrStoppedStarting", err)
 			}
-			if !strings.Contains(logs.String(), `"msg":"stopped while starting"`) {
-				t.Errorf("no log line saying the run stopped while starting:\n%s", logs.String())
+			if n := strings.Count(logs.String(), `"msg":"stopped while starting"`); n != 1 {
+				t.Errorf("%d log lines saying the run stopped while starting, want one:\n%s", n, logs.String())
 			}
 		})
 	}
@@ -165,6 +166,12 @@ func TestStopWhileStarting(t *testing.T) {
 	})
 	f("starting the simulator", func(_ *testing.T, _ *kfake.Cluster, opts *Options, signal func()) {
 		opts.Watch = func(*live.Watcher) { signal() } // once the stages run, before the simulator starts
+	})
+	// --for is a stop too: running out while the simulator waits for its
+	// devices was reported as a simulator error ("only 0 of 2 devices
+	// subscribed").
+	f("--for running out while the simulator starts", func(_ *testing.T, _ *kfake.Cluster, opts *Options, _ func()) {
+		opts.For = time.Nanosecond
 	})
 }
 
