@@ -395,14 +395,40 @@ func Connect(ctx context.Context, c Config, extra ...kgo.Opt) (*kgo.Client, erro
 	}
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := cl.Ping(pctx); err != nil {
-		cl.Close()
+	if err := ping(pctx, cl); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(pctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("no broker answered within %v", timeout)
 		}
 		return nil, fmt.Errorf("kafka %s: cannot connect: %w (%s)", strings.Join(c.Brokers, ","), err, connectHint(err))
 	}
 	return cl, nil
+}
+
+// ping pings cl's brokers until ctx is done, then closes cl if the ping
+// failed. franz-go's ping of a broker that accepts the connection and
+// never answers goes on to its own dial timeout (10 s) whatever ctx says,
+// so a stop would wait that long: ping returns when ctx is done and
+// leaves the ping to end, and cl to close, behind it.
+func ping(ctx context.Context, cl *kgo.Client) error {
+	done := make(chan error, 1)
+	go func() {
+		err := cl.Ping(ctx)
+		if err != nil {
+			cl.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		go func() {
+			if <-done == nil {
+				cl.Close()
+			}
+		}()
+		return ctx.Err()
+	}
 }
 
 // connectHint says what to check after a failed first contact.
