@@ -12,7 +12,8 @@ import (
 
 // ReadAll reads topic from its earliest retained record to its end as of
 // the call, read-committed, and calls fn with every data record below the
-// end offsets it lists when called: never one produced after those. It
+// last stable offsets it lists when called: never one produced after
+// those, nor one of a transaction open then (it does not wait for it). It
 // returns once every partition is read, so a partition that retention
 // emptied, or whose last offsets are transaction markers, does not hold
 // it. kc is the connection config; ReadAll uses its own client and closes
@@ -32,7 +33,10 @@ func ReadAll(ctx context.Context, kc Config, topic string, fn func(*kgo.Record))
 	if err != nil {
 		return fmt.Errorf("kafka: cannot list start offsets of %s: %w", topic, err)
 	}
-	ends, err := adm.ListEndOffsets(ctx, topic)
+	// The last stable offsets, not the high watermarks: a transaction
+	// open now (a stage's, mid-interval) would hold a read-committed
+	// fetch short of its high watermark until it ends.
+	ends, err := adm.ListCommittedOffsets(ctx, topic)
 	if err == nil {
 		err = ends.Error()
 	}
