@@ -18,14 +18,7 @@ import (
 // gave them: a record at or past the end, or of a partition already read,
 // went to fn.
 func TestReadAllStopsAtEndAsOfCall(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.NumBrokers(1), kfake.SeedTopics(2, "t"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	kc := Config{Brokers: cluster.ListenAddrs()}
+	cluster, kc, ctx := readAllCluster(t, 2)
 	prod, err := Connect(ctx, kc, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		t.Fatal(err)
@@ -82,4 +75,18 @@ func TestReadAllStopsAtEndAsOfCall(t *testing.T) {
 	if len(got) != 1 || got[0] != "before" {
 		t.Errorf("ReadAll gave %q; want only the record produced before the call", got)
 	}
+}
+
+// readAllCluster starts a one-broker kfake cluster with topic "t" of the
+// given partitions and returns it, its connection config and a context
+// bounding the test; both end with the test.
+func readAllCluster(t *testing.T, partitions int32) (*kfake.Cluster, Config, context.Context) {
+	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.NumBrokers(1), kfake.SeedTopics(partitions, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return cluster, Config{Brokers: cluster.ListenAddrs()}, ctx
 }

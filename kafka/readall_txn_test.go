@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -15,14 +14,7 @@ import (
 // before it. It read to the high watermark, which a read-committed fetch
 // reaches only once the transaction ends: up to the transaction timeout.
 func TestReadAllPassesAnOpenTransaction(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	kc := Config{Brokers: cluster.ListenAddrs()}
+	_, kc, ctx := readAllCluster(t, 1)
 	plain, err := Connect(ctx, kc)
 	if err != nil {
 		t.Fatal(err)
