@@ -91,6 +91,11 @@ func (s *Sink) Apply(ctx context.Context) (ApplyReport, error) {
 		opts.Cluster = s.cfg.Cluster
 	}
 	ddl := schemas.ClickHouseDDL(s.cfg.Database, v, opts)
+	if before[schemas.TableSamples] {
+		if ddl, err = s.followSamples(ctx, ddl, v, opts); err != nil {
+			return rep, err
+		}
+	}
 	stmts := ddl
 	if allExist(stmts, before) {
 		// CREATE … IF NOT EXISTS would change nothing, and ON CLUSTER
@@ -188,6 +193,62 @@ func (s *Sink) upgradeViews(ctx context.Context, ddl []string, before map[string
 	return nil
 }
 
+// followSamples returns ddl, made for opts.Layout, with the statements of
+// the samples table, its rollup tables and their views in the layout the
+// existing samples table has. A server upgraded in place keeps its legacy
+// samples table (inserts follow the tables), and rollups of the modern
+// layout cannot read it (their views take nanosecond times and no
+// ts_frac): a missing rollup, or a view upgradeViews replaces, would fail
+// to be created, or roll up the wrong columns.
+func (s *Sink) followSamples(ctx context.Context, ddl []string, v schemas.ServerVersion, opts schemas.DDLOptions) ([]string, error) {
+	types, err := s.columnTypes(ctx, schemas.TableSamples)
+	if err != nil {
+		return nil, err
+	}
+	l := columnsLayout(schemas.TableSamples, types)
+	if l == opts.Layout {
+		return ddl, nil
+	}
+	opts.Layout = l
+	theirs := map[string]string{}
+	for _, stmt := range schemas.ClickHouseDDL(s.cfg.Database, v, opts) {
+		if name := samplesObject(stmt); name != "" {
+			theirs[name] = stmt
+		}
+	}
+	out := slices.Clone(ddl)
+	for i, stmt := range out {
+		if t, ok := theirs[samplesObject(stmt)]; ok {
+			out[i] = t
+		}
+	}
+	return out, nil
+}
+
+// samplesObject returns the name of the object stmt creates when it is
+// the samples table or one made from it (its per-node table, its rollup
+// tables and views: their names begin with the samples table's), else "".
+func samplesObject(stmt string) string {
+	m := createdObject.FindStringSubmatch(stmt)
+	if m == nil {
+		return ""
+	}
+	_, name, ok := strings.Cut(m[1], ".")
+	if name = strings.Trim(name, "`"); !ok || !strings.HasPrefix(name, schemas.TableSamples) {
+		return ""
+	}
+	return name
+}
+
+// columnsLayout returns the layout of table, whose columns and their types
+// are types: legacy when its time has a separate fraction column.
+func columnsLayout(table string, types map[string]string) schemas.Layout {
+	if _, ok := types[schemas.ClickHouseTimeColumn(table)+"_frac"]; ok {
+		return schemas.LayoutLegacy
+	}
+	return schemas.LayoutModern
+}
+
 // migrate adds the columns a table's layout has and the table lacks, and
 // sets rep.Layouts to the layout of each migrated table. On a cluster the
 // table is the Distributed one; a column its per-node table has already
@@ -206,10 +267,7 @@ func (s *Sink) migrate(ctx context.Context, ddl []string, rep *ApplyReport) erro
 				return err
 			}
 		}
-		l := schemas.LayoutModern
-		if _, ok := types[schemas.ClickHouseTimeColumn(table)+"_frac"]; ok {
-			l = schemas.LayoutLegacy
-		}
+		l := columnsLayout(table, types)
 		rep.Layouts[table] = l
 		for _, c := range schemas.ClickHouseColumns(table, l) {
 			if _, ok := types[c]; ok {
