@@ -170,14 +170,23 @@ func (c *Collector) SetTargets(targets []Target) error {
 	for _, t := range cfg.Targets {
 		want[t.Name] = t
 	}
+	// Cancel every target that goes before waiting for any: a wait lasts
+	// until the target's last batch is produced, which, with Kafka away,
+	// would hold the next target's subscription open meanwhile (and
+	// another process may collect it already).
+	var gone []*target
 	for name, t := range c.targets {
 		if nt, ok := want[name]; !ok || !reflect.DeepEqual(nt, t.cfg) {
-			t.stop()
+			t.cancel()
+			gone = append(gone, t)
 			delete(c.targets, name)
-			if !ok {
-				c.b.Log.Info("target removed", "target", name)
-				c.forget(name)
-			}
+		}
+	}
+	for _, t := range gone {
+		t.stop()
+		if _, ok := want[t.cfg.Name]; !ok {
+			c.b.Log.Info("target removed", "target", t.cfg.Name)
+			c.forget(t.cfg.Name)
 		}
 	}
 	for _, tc := range cfg.Targets {

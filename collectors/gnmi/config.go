@@ -402,9 +402,14 @@ func (t Target) stallTimeout(s Subscription) time.Duration {
 	case t.StallTimeout > 0:
 		return t.StallTimeout
 	}
-	iv := max(s.SampleInterval, s.HeartbeatInterval)
-	if s.Mode == "stream" && (s.StreamMode != "sample" || s.SuppressRedundant) && s.HeartbeatInterval == 0 {
-		return 0 // on-change without heartbeats may be silent for ever
+	// A stream that sends only changes is silent up to a heartbeat; one
+	// that samples sends every sample interval, whatever its heartbeat.
+	iv := s.SampleInterval
+	if s.Mode == "stream" && (s.StreamMode != "sample" || s.SuppressRedundant) {
+		if s.HeartbeatInterval == 0 {
+			return 0 // on-change without heartbeats may be silent for ever
+		}
+		iv = max(s.SampleInterval, s.HeartbeatInterval)
 	}
 	if iv > 0 {
 		return max(3*iv, 10*time.Second)
