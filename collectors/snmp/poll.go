@@ -253,7 +253,13 @@ func poll(ctx context.Context, t Target, st *state, b *publish.Batch) (pollResul
 	// since that answer (from its arrival to this request): a restart
 	// during an outage longer than the uptime before it, after which
 	// sysUpTime is higher than it was.
-	restart := st.polled && (uptime < st.uptime ||
+	//
+	// sysUpTime wraps to 0 after 497 days (2^32 centiseconds): a value
+	// lower than the last by no more than the time between the two
+	// answers (counted modulo 2^32) is that wrap, not a restart.
+	wrapped := st.polled && uptime < st.uptime &&
+		time.Duration(uptime-st.uptime)*10*time.Millisecond <= answered.Sub(st.upAt)+restartSlack
+	restart := st.polled && !wrapped && (uptime < st.uptime ||
 		time.Duration(uptime)*10*time.Millisecond+restartSlack < sent.Sub(st.upAt))
 	tab := table{}
 	for _, m := range t.MIBs {
