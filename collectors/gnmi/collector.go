@@ -148,26 +148,63 @@ const ShutdownGrace = 30 * time.Second
 // SetTargets replaces the target list while the collector runs: new targets
 // start, removed ones stop (their pending samples are produced), and those
 // whose settings changed restart. Subscriptions are looked up in the
-// collector's config. Before Run, and once Run's context has ended, it
-// only validates.
+// collector's config. Before Run it sets the list Run starts; once Run's
+// context has ended it only validates. A list that does not validate is
+// an error, but the targets it leaves out stop all the same.
 func (c *Collector) SetTargets(targets []Target) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	cfg := c.cfg
 	cfg.Targets = targets
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
+		// The targets that go stop all the same (a revoked bucket's are
+		// another process's once this returns); those that stay keep
+		// their config. A target's password or TLS file caught mid-rotation
+		// must not keep another target subscribed.
+		c.setTargets(c.staying(targets))
 		return fmt.Errorf("gnmi: %w", err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.setTargets(cfg.Targets)
+	return nil
+}
+
+// staying returns the targets of the running config whose names are in
+// targets.
+func (c *Collector) staying(targets []Target) []Target {
+	names := map[string]bool{}
+	for _, t := range targets {
+		names[t.Name] = true
+	}
+	var out []Target
 	if c.ctx == nil {
-		c.cfg.Targets = cfg.Targets
-		return nil
+		for _, t := range c.cfg.Targets {
+			if names[t.Name] {
+				out = append(out, t)
+			}
+		}
+		return out
+	}
+	for name, t := range c.targets {
+		if names[name] {
+			out = append(out, t.cfg)
+		}
+	}
+	return out
+}
+
+// setTargets makes targets, valid and defaulted, the ones collected; c.mu
+// is held.
+func (c *Collector) setTargets(targets []Target) {
+	if c.ctx == nil {
+		c.cfg.Targets = targets
+		return
 	}
 	if c.ctx.Err() != nil {
-		return nil // Run is returning: nothing new starts
+		return // Run is returning: nothing new starts
 	}
 	want := map[string]Target{}
-	for _, t := range cfg.Targets {
+	for _, t := range targets {
 		want[t.Name] = t
 	}
 	// Cancel every target that goes before waiting for any: a wait lasts
@@ -189,7 +226,7 @@ func (c *Collector) SetTargets(targets []Target) error {
 			c.forget(t.cfg.Name)
 		}
 	}
-	for _, tc := range cfg.Targets {
+	for _, tc := range targets {
 		if _, ok := c.targets[tc.Name]; ok {
 			continue
 		}
@@ -200,7 +237,6 @@ func (c *Collector) SetTargets(targets []Target) error {
 		}
 		c.targets[tc.Name] = t
 	}
-	return nil
 }
 
 // Unsubscribe ends the subscriptions of every target, for devices that are

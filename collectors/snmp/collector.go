@@ -104,20 +104,50 @@ func New(cfg Config, pub *publish.Publisher, opts ...Option) (*Collector, error)
 // flight of a removed or changed target is abandoned (it publishes
 // nothing; one already publishing finishes) before SetTargets returns, so
 // nothing of a removed target is collected after. It can be called while
-// Run runs.
+// Run runs. A list that does not validate is an error, but the targets it
+// leaves out are dropped all the same (a revoked bucket's are another
+// process's once this returns; a target's secret file caught
+// mid-rotation must not keep them), and those that stay keep their config.
 func (c *Collector) SetTargets(targets []Target) error {
+	c.mu.Lock()
 	cfg := c.cfg
+	c.mu.Unlock()
 	cfg.Targets = targets
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
+		c.setTargets(c.staying(targets))
 		return fmt.Errorf("snmp: %w", err)
 	}
+	c.setTargets(cfg.Targets)
+	return nil
+}
+
+// staying returns the targets of the running config whose names are in
+// targets.
+func (c *Collector) staying(targets []Target) []Target {
+	names := map[string]bool{}
+	for _, t := range targets {
+		names[t.Name] = true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Target
+	for _, t := range c.cfg.Targets {
+		if names[t.Name] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// setTargets makes targets, valid and defaulted, the ones polled.
+func (c *Collector) setTargets(targets []Target) {
 	now := time.Now()
 	c.mu.Lock()
 	var polling []chan struct{} // of the polls in flight abandoned
 	var forget []string
 	want := map[string]Target{}
-	for _, t := range cfg.Targets {
+	for _, t := range targets {
 		want[t.Name] = t
 	}
 	for name, t := range c.targets {
@@ -136,7 +166,7 @@ func (c *Collector) SetTargets(targets []Target) error {
 			}
 		}
 	}
-	for _, tc := range cfg.Targets {
+	for _, tc := range targets {
 		if _, ok := c.targets[tc.Name]; ok {
 			continue
 		}
@@ -149,7 +179,7 @@ func (c *Collector) SetTargets(targets []Target) error {
 		c.targets[tc.Name] = t
 		heap.Push(&c.queue, t)
 	}
-	c.cfg.Targets = cfg.Targets
+	c.cfg.Targets = targets
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -170,7 +200,6 @@ func (c *Collector) SetTargets(targets []Target) error {
 			c.b.Metrics.forget(name)
 		}
 	}
-	return nil
 }
 
 // Stats returns the counters so far.
