@@ -88,6 +88,21 @@ func (c *Config) validateTopics() error {
 			return fmt.Errorf("topics.dead_letters: %q is %s, which stages read: a dead letter would come back to them for ever; name a topic of its own", t.DeadLetters, f.field)
 		}
 	}
+	// The correlate route reads the detections and writes them to
+	// correlate.input; the correlate stage writes incidents, the inventory
+	// stage inventory records. Any of those on the samples or detections
+	// topic, or two on one, would be read back for ever or mixed into what
+	// every consumer of that topic reads.
+	own := []struct{ field, name string }{
+		{"correlate.input", c.Correlate.Input}, {"correlate.topic", c.Correlate.Topic}, {"inventory.topic", c.Inventory.Topic},
+	}
+	for i, f := range own {
+		for _, g := range append([]struct{ field, name string }{{"topics.samples", t.Samples}, {"topics.detections", t.Detections}}, own[:i]...) {
+			if f.name == g.name {
+				return fmt.Errorf("%s: %q is %s too: each needs a topic of its own", f.field, f.name, g.field)
+			}
+		}
+	}
 	return nil
 }
 

@@ -137,6 +137,12 @@ func TestCheckRefusesWhatRunRefuses(t *testing.T) {
 	f("topics:\n  dead_letters: tk.samples\n", `bad.yaml:2: topics.dead_letters: "tk.samples" is topics.samples, which stages read`)
 	f("topics:\n  detections: tk.det\n  dead_letters: tk.det\n", `bad.yaml:3: topics.dead_letters: "tk.det" is topics.detections`)
 	f("topics:\n  dead_letters: tk.incidents\n", `bad.yaml:2: topics.dead_letters: "tk.incidents" is correlate.topic`)
+	// The correlate route would read back what it writes, for ever; the
+	// others would mix their records into the detections.
+	f("correlate:\n  input: tk.detections\n", `bad.yaml:2: correlate.input: "tk.detections" is topics.detections too: each needs a topic of its own`)
+	f("correlate:\n  topic: tk.detections\n", `bad.yaml:2: correlate.topic: "tk.detections" is topics.detections too`)
+	f("inventory:\n  topic: tk.samples\n", `bad.yaml:2: inventory.topic: "tk.samples" is topics.samples too`)
+	f("correlate:\n  input: tk.inv\ninventory:\n  topic: tk.inv\n", `bad.yaml:4: inventory.topic: "tk.inv" is correlate.input too`)
 	f("parquet:\n  flush_interval: -1s\n", "bad.yaml:2: parquet.flush_interval: -1s must be positive")
 	f("clickhouse:\n  flush_rows: -5\n", "bad.yaml:2: clickhouse.flush_rows: -5 must be positive")
 	f("sim:\n  backfill: 1h\n  span: -1h\n", "bad.yaml:3: sim.span: -1h0m0s must not be negative")
