@@ -186,7 +186,14 @@ func (r *Runner) onRevoked(ctx context.Context, cl *kgo.Client, m map[string][]i
 	if r.stopped.Load() || n == 0 {
 		return
 	}
-	if err := r.flushLocked(ctx); err != nil {
+	// ctx is the client's, which only its Close ends, and Run waits for
+	// r.mu, held here, before it gets there: the flush also ends with
+	// work, finalFlushBudget after a stop, so a sink that hangs (and
+	// honours its context) cannot hold the stop.
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(r.work, cancel)()
+	if err := r.flushLocked(fctx); err != nil {
 		r.log.Warn("cannot flush on partition revocation; the new owner will re-read uncommitted records", "partitions", m, "err", err)
 	}
 	r.forgetLocked(m)
@@ -358,7 +365,9 @@ func (r *Runner) run(ctx context.Context) error {
 	// work, so a stop during a poll's records does not fail them.
 	work, cancelWork := afterStop(ctx, finalFlushBudget)
 	defer cancelWork()
+	r.mu.Lock() // onRevoked reads it, on the client's goroutine
 	r.work = work
+	r.mu.Unlock()
 	defer context.AfterFunc(ctx, func() { r.stopAt.CompareAndSwap(0, time.Now().UnixNano()) })()
 	lastFlush, lagAt := time.Now(), time.Now()
 	for {
