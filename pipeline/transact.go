@@ -452,6 +452,13 @@ func (t *TransactRunner) transact(ctx, work context.Context, fetches kgo.Fetches
 	err := t.fill(ctx, work, x)
 	t.flushHeld(work, x) // also into a transaction that aborts: nothing is held past it
 	if err != nil {
+		if work.Err() != nil && !errors.Is(err, errBadChangelog) && !errors.Is(err, errReplay) {
+			// The stop's time ran out in the transaction (a partition's
+			// restore waiting on a killed owner's open transaction): say
+			// so, as the other paths a stop aborts do.
+			t.stopAborted(ctx, x)
+			return nil
+		}
 		t.abortOpen(ctx)
 		t.countAbort()
 		return t.restoreFailed(ctx, err)
