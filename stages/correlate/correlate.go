@@ -62,6 +62,14 @@ type part struct {
 	// partition, since the runner drops one to restore it inside a
 	// transaction that goes on for the others.
 	opened int64
+	// mine holds the incidents this process opened in the partition
+	// since it was created or restored, while the engine holds them: id
+	// to state record key (incidents.IncidentKeyPrefix and its Seq), and
+	// back. Only their merges take from opened: a restored incident,
+	// opened by another process (or before a restore), was never counted.
+	// An incident leaves at its merge, or when the engine forgets it (its
+	// tombstone in Checkpoint).
+	mine, mineKeys map[string]string
 	// split holds the keys whose state was last written in parts;
 	// pending, the parts read on restore, until their head; incomplete,
 	// the heads read without their parts, until a later record of their
@@ -92,7 +100,7 @@ func (c *Stage) part(n int32) *part {
 	p := c.parts[n]
 	if p == nil {
 		e, _ := incidents.New(c.cfg.Engine, inv.Inv) // validated in New
-		p = &part{e: e, gen: inv.Gen, split: map[string]split{}}
+		p = &part{e: e, gen: inv.Gen, split: map[string]split{}, mine: map[string]string{}, mineKeys: map[string]string{}}
 		c.parts[n] = p
 	}
 	if p.gen != inv.Gen {
@@ -139,12 +147,19 @@ func (c *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	for _, in := range out { // incidents resolved without their alerts, merged into another, then the one d changed
 		// opened counts incidents not merged into another: the one d
 		// opened, when the engine opened one (d may join an incident that
-		// has its would-be id: another alert of its series and time).
+		// has its would-be id: another alert of its series and time),
+		// less those of mine merged since.
 		switch opened := isNew && in.ID == id; {
-		case in.MergedInto != "" && !opened:
-			p.opened--
-		case in.MergedInto == "" && opened:
+		case in.MergedInto != "":
+			if key, ok := p.mine[in.ID]; ok && !opened {
+				p.opened--
+				delete(p.mine, in.ID)
+				delete(p.mineKeys, key)
+			}
+		case opened:
 			p.opened++
+			key := incidents.IncidentKeyPrefix + strconv.FormatUint(p.e.Created(), 10)
+			p.mine[in.ID], p.mineKeys[key] = key, in.ID
 		}
 		val, err := schemas.MarshalIncident(in)
 		if err != nil {
@@ -203,6 +218,9 @@ func (c *Stage) Checkpoint(emit func(partition int32, key, value []byte)) {
 			var v []byte
 			if r.Value != nil {
 				v = c.zip.compress(r.Value)
+			} else if id, ok := p.mineKeys[r.Key]; ok {
+				delete(p.mine, id) // forgotten
+				delete(p.mineKeys, r.Key)
 			}
 			p.emitState(n, r.Key, v, emit)
 		}
