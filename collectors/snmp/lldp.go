@@ -58,10 +58,13 @@ func walkLLDP(g *gosnmp.GoSNMP, tab table) (int, bool, error) {
 // The local port is named by lldpLocPortId when its subtype is
 // interfaceName, else by lldpLocPortDesc, else by ifName of the ifIndex
 // equal to the local port number (as most agents number ports; needs mibs
-// if), else "lldpLocPortNum" and the number. The neighbour id is its
-// chassis id (a MAC address as aa:bb:cc:dd:ee:ff), or "lldpRemIndex" and
-// the row's index when the agent gives none. A port id that is a MAC or
-// network address is formatted the same way.
+// if), else "lldpLocPortNum" and the number. A port so named after the
+// interface of its number, by a name that repeats on the agent, is named
+// as that interface's series are keyed (interfaceNames: "Ethernet
+// (ifIndex 2)"). The neighbour id is its chassis id (a MAC address as
+// aa:bb:cc:dd:ee:ff), or "lldpRemIndex" and the row's index when the agent
+// gives none. A port id that is a MAC or network address is formatted the
+// same way.
 //
 // It then appends each local port's count of neighbours
 // (schemas.MetricLLDPNeighbors, keyed like the interface), for every port
@@ -78,12 +81,19 @@ func appendLLDP(tab table, ts int64, st *state, b *publish.Batch, res *pollResul
 	n := 0
 	s := schemas.Sample{TS: ts, Kind: schemas.KindState}
 	counts := map[string]int{} // local port → neighbours
+	var ifs map[string]ifaceName
+	if len(rows) > 0 {
+		ifs = interfaceNames(tab, &pollResult{}) // appendInterfaces counted its repairs
+	}
 	for idx := range rows {
 		parts := strings.Split(idx, ".")
 		if len(parts) != 3 {
 			continue // not TimeMark.LocalPortNum.Index
 		}
 		port := localPortName(tab, parts[1], res)
+		if i, ok := ifs[parts[1]]; ok && i.base == port {
+			port = i.unique
+		}
 		counts[port]++
 		id := lldpID(tab[colLLDPRemChassisID][idx], subtype(tab[colLLDPRemChassisST][idx]), chassisMAC, chassisNetAddr, res)
 		if id == "" {

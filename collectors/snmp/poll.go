@@ -197,7 +197,7 @@ type state struct {
 	upAt     time.Time           // when it came
 	polled   bool                // uptime is set
 	discon   map[string]uint64   // ifIndex -> ifCounterDiscontinuityTime
-	counters map[string]*counter // metric + "\x00" + interface keys -> its counter
+	counters map[string]*counter // metric + "\x00" + ifIndex + "\x00" + interface keys -> its counter
 	// lldpPorts are the local ports that have had an LLDP neighbour: each
 	// poll publishes their count, 0 when it is gone (appendLLDP).
 	lldpPorts map[string]bool
@@ -330,24 +330,89 @@ func appendBGP(tab table, ts int64, b *publish.Batch) int {
 	return len(tab[colBgpState])
 }
 
-// appendInterfaces appends the interfaces of tab, a complete walk of
-// IF-MIB's columns (walkColumns), and drops the counter state of those it
-// no longer has (ifIndex gone, or renamed).
-func appendInterfaces(tab table, ts int64, restart bool, st *state, b *publish.Batch, res *pollResult) int {
-	n := 0
-	// Rows: every ifIndex seen in any column, in ifDescr/ifName order.
-	rows := map[string]bool{}
+// ifaceName is an interface's name: base as the agent gives it (its
+// ifName, else its ifDescr, else "ifIndex" and its index), and unique,
+// the name its keys give it.
+type ifaceName struct{ base, unique string }
+
+// interfaceNames names the interfaces of tab (every ifIndex in ifName or
+// ifDescr) for their keys, uniquely on the agent: an interface whose base
+// name no other interface has is keyed by it, as
+// schemas.SNMPInterfaceKeys keys it; every interface whose base name
+// repeats (an agent without ifName whose interfaces share an ifDescr,
+// "Ethernet") is keyed by it followed by " (ifIndex N)". A name that
+// another interface's so suffixed name would take (an interface named
+// "Ethernet (ifIndex 2)" beside two "Ethernet") is suffixed too, so the
+// keys are unique whatever the names; they do not depend on the order of
+// the rows.
+func interfaceNames(tab table, res *pollResult) map[string]ifaceName {
+	names := map[string]ifaceName{}
 	for _, col := range []string{colIfName, colIfDescr} {
 		for idx := range tab[col] {
-			rows[idx] = true
+			if _, done := names[idx]; done {
+				continue
+			}
+			name, descr := res.text(tab[colIfName][idx]), res.text(tab[colIfDescr][idx])
+			if name == "" {
+				name = descr
+			}
+			if name == "" {
+				name = "ifIndex" + idx
+			}
+			names[idx] = ifaceName{base: name, unique: name}
 		}
 	}
+	count := make(map[string]int, len(names))
+	for _, n := range names {
+		count[n.base]++
+	}
+	suffix := func(idx string, n ifaceName) {
+		n.unique = n.base + " (ifIndex " + idx + ")"
+		names[idx] = n
+	}
+	for idx, n := range names {
+		if count[n.base] > 1 {
+			suffix(idx, n)
+		}
+	}
+	// Suffixed names are unique among themselves (the index ends them);
+	// suffix the names they would take until none does. Each round
+	// suffixes one more name at least, so this ends.
+	for {
+		taken := map[string]bool{}
+		for _, n := range names {
+			if n.unique != n.base {
+				taken[n.unique] = true
+			}
+		}
+		changed := false
+		for idx, n := range names {
+			if n.unique == n.base && taken[n.base] {
+				suffix(idx, n)
+				changed = true
+			}
+		}
+		if !changed {
+			return names
+		}
+	}
+}
+
+// appendInterfaces appends the interfaces of tab, a complete walk of
+// IF-MIB's columns (walkColumns), keyed by their names (interfaceNames),
+// and drops the counter state of those it no longer has (ifIndex gone, or
+// keyed otherwise). The counter state is the interface's, by ifIndex: two
+// interfaces of one name no longer share one.
+func appendInterfaces(tab table, ts int64, restart bool, st *state, b *publish.Batch, res *pollResult) int {
+	n := 0
+	rows := interfaceNames(tab, res)
 	var s schemas.Sample
 	s.TS = ts
-	present := make(map[string]bool, len(rows)) // the interfaces' keys
-	for idx := range rows {
-		s.Keys = schemas.SNMPInterfaceKeys(res.text(tab[colIfName][idx]), res.text(tab[colIfDescr][idx]), idx)
-		present[s.Keys] = true
+	present := make(map[string]bool, len(rows)) // ifIndex + "\x00" + keys
+	for idx, name := range rows {
+		s.Keys = schemas.SNMPInterfaceKeys(name.unique, "", idx)
+		id := idx + "\x00" + s.Keys
+		present[id] = true
 		discon := restart
 		if v, ok := tab[colIfDiscon][idx]; ok {
 			d := gosnmp.ToBigInt(v.Value).Uint64()
@@ -388,7 +453,7 @@ func appendInterfaces(tab table, ts int64, restart bool, st *state, b *publish.B
 				continue
 			}
 			raw := gosnmp.ToBigInt(v.Value).Uint64()
-			key := c.metric + "\x00" + s.Keys
+			key := c.metric + "\x00" + id
 			ctr := st.counters[key]
 			if ctr == nil {
 				ctr = &counter{}
@@ -419,7 +484,7 @@ func appendInterfaces(tab table, ts int64, restart bool, st *state, b *publish.B
 	// sessions) take a new ifIndex each time, so the state grew for ever.
 	// Back, an interface starts a new baseline as at its first poll.
 	for idx := range st.discon {
-		if !rows[idx] {
+		if _, ok := rows[idx]; !ok {
 			delete(st.discon, idx)
 		}
 	}
