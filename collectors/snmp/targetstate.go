@@ -8,8 +8,8 @@ import (
 	"github.com/telekernel/telekernel/schemas"
 )
 
-// DownAfter is how many polls of a target that was up must fail in a row
-// before the collector publishes it DOWN (schemas.MetricTargetState): one
+// DownAfter is how many polls of a target must fail in a row before the
+// collector publishes it DOWN (schemas.MetricTargetState): one
 // lost UDP answer is not a lost device.
 const DownAfter = 3
 
@@ -35,11 +35,15 @@ func (r *reach) answered(b *publish.Batch) int {
 	return 2
 }
 
-// failed counts a failed poll and reports whether the target, up until
-// now, has failed DownAfter polls in a row: it is then DOWN, once.
+// failed counts a failed poll and reports whether the target, not DOWN
+// until now, has failed DownAfter polls in a row: it is then DOWN, once.
+// A target this collector never had answer counts too: it may be known UP
+// downstream (another process polled it until its bucket moved here, or
+// this one did before a restart); the detect stage takes a device's first
+// state for its first value, so one never up anywhere raises nothing.
 func (r *reach) failed() bool {
 	r.fails++
-	if r.state != schemas.TargetUp || r.fails < DownAfter {
+	if r.state == schemas.TargetDown || r.fails < DownAfter {
 		return false
 	}
 	r.state = schemas.TargetDown

@@ -12,8 +12,9 @@ import (
 
 // TestReach: a target's UP goes out with its first answered poll, its
 // DOWN after DownAfter failed polls in a row (once, not per failure), its
-// UP again with the next answer; a target that never answered publishes
-// nothing. Steps: "a" an answered poll, "f" a failed one; want is what
+// UP again with the next answer; a target that never answered is DOWN
+// after DownAfter failed polls too (another process may have had it UP).
+// Steps: "a" an answered poll, "f" a failed one; want is what
 // each step publishes ("" none, "UP", "DOWN").
 func TestReach(t *testing.T) {
 	f := func(steps string, want ...string) {
@@ -44,6 +45,7 @@ func TestReach(t *testing.T) {
 	f("affa", "UP", "", "", "")
 	f("afffff", "UP", "", "", "DOWN", "", "")
 	f("afffaa", "UP", "", "", "DOWN", "UP", "")
-	f("ffffff", "", "", "", "", "", "")
-	f("fffa", "", "", "", "UP")
+	f("ffffff", "", "", "DOWN", "", "", "")
+	f("ffa", "", "", "UP")
+	f("fffa", "", "", "DOWN", "UP")
 }
