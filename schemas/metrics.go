@@ -183,6 +183,53 @@ func SNMPInterfaceKeys(ifName, ifDescr, ifIndex string) string {
 	return "name=" + EscapeKeyValue(name)
 }
 
+// KeyValue returns the value of name in canonical keys "a=1,b=2",
+// unescaped (EscapeKeyValue's inverse: "name=lag\,1" is "lag,1"); "" when
+// keys have no such key.
+func KeyValue(keys, name string) string {
+	for keys != "" {
+		k, rest, ok := strings.Cut(keys, "=")
+		if !ok {
+			return ""
+		}
+		end := valueEnd(rest)
+		if k == name {
+			return unescapeKeyValue(rest[:end])
+		}
+		keys = strings.TrimPrefix(rest[end:], ",")
+	}
+	return ""
+}
+
+// valueEnd returns the index in s of the first comma no backslash
+// escapes, or len(s).
+func valueEnd(s string) int {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case ',':
+			return i
+		}
+	}
+	return len(s)
+}
+
+// unescapeKeyValue drops the backslash before each escaped character of v.
+func unescapeKeyValue(v string) string {
+	if !strings.ContainsRune(v, '\\') {
+		return v
+	}
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\\' && i+1 < len(v) {
+			i++
+		}
+		b.WriteByte(v[i])
+	}
+	return b.String()
+}
+
 // EscapeKeyValue escapes backslash, comma and equals sign with a backslash,
 // as the collectors do in key values.
 func EscapeKeyValue(v string) string {

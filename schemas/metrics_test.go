@@ -144,3 +144,21 @@ func TestSNMPInterfaceKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyValue: KeyValue reads back each value EscapeKeyValue wrote, a
+// backslash, comma or equals sign in it included, and "" for a key the
+// keys do not have.
+func TestKeyValue(t *testing.T) {
+	for _, v := range []string{"Ethernet1", "Port 1, Slot 2", `a\b`, "x=y", `,=\`, ""} {
+		keys := "name=" + EscapeKeyValue(v) + ",id=" + EscapeKeyValue(v+"!")
+		if got := KeyValue(keys, "name"); got != v {
+			t.Errorf("KeyValue(%q, name) = %q, want %q", keys, got, v)
+		}
+		if got := KeyValue(keys, "id"); got != v+"!" {
+			t.Errorf("KeyValue(%q, id) = %q, want %q", keys, got, v+"!")
+		}
+		if got := KeyValue(keys, "other"); got != "" {
+			t.Errorf("KeyValue(%q, other) = %q, want none", keys, got)
+		}
+	}
+}

@@ -106,20 +106,7 @@ func declared(inv *schemas.InventoryIndex, device string) bool {
 // the collectors escape a backslash, comma or equals sign in a value with
 // a backslash ("name=lag\,1" is port "lag,1"), and the inventory names
 // ports as they are.
-func key(keys, name string) string {
-	for keys != "" {
-		k, rest, ok := strings.Cut(keys, "=")
-		if !ok {
-			return ""
-		}
-		end := valueEnd(rest)
-		if k == name {
-			return unescape(rest[:end])
-		}
-		keys = strings.TrimPrefix(rest[end:], ",")
-	}
-	return ""
-}
+func key(keys, name string) string { return schemas.KeyValue(keys, name) }
 
 // ifacePort returns the interface of keys: name=IF (OpenConfig, SR Linux,
 // IOS-XE) or interface-name=IF (IOS-XR's native models); "" for neither.
@@ -128,35 +115,6 @@ func ifacePort(keys string) string {
 		return n
 	}
 	return key(keys, "interface-name")
-}
-
-// valueEnd returns the index in s of the first comma no backslash
-// escapes, or len(s).
-func valueEnd(s string) int {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case ',':
-			return i
-		}
-	}
-	return len(s)
-}
-
-// unescape drops the backslash before each escaped character of v.
-func unescape(v string) string {
-	if !strings.ContainsRune(v, '\\') {
-		return v
-	}
-	var b strings.Builder
-	for i := 0; i < len(v); i++ {
-		if v[i] == '\\' && i+1 < len(v) {
-			i++
-		}
-		b.WriteByte(v[i])
-	}
-	return b.String()
 }
 
 // linkState reports whether m is a link going down or flapping (not an

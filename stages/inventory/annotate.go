@@ -58,12 +58,8 @@ func put(m map[string]string, k, v string) {
 	}
 }
 
-// keyValue returns the value of name in canonical keys "a=1,b=2".
-func keyValue(keys, name string) string {
-	for kv := range strings.SplitSeq(keys, ",") {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
-			return v
-		}
-	}
-	return ""
-}
+// keyValue returns the value of name in canonical keys "a=1,b=2",
+// unescaped: the collectors escape a backslash, comma or equals sign in a
+// value with a backslash ("name=Port 1\, Slot 2" is port "Port 1, Slot
+// 2"), and the inventory names ports as they are.
+func keyValue(keys, name string) string { return schemas.KeyValue(keys, name) }

@@ -1,7 +1,9 @@
 package inventory
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -15,23 +17,26 @@ import (
 // Follow reads the inventory topic into v: it reads the topic to its end
 // before it returns (read-committed; an absent or empty topic leaves v on
 // its base), then follows it in the background until ctx is done, setting
-// v's live inventory (View.SetLive) each time a poll changed it, so readers
-// of v see a new generation without a restart. A record that does not
-// decode is logged and skipped; its key keeps its previous record.
+// v's live inventory (View.SetLive) each time records changed it and the
+// follower has then read every partition up to its end, so readers of v see
+// a new generation without a restart and never a flush read in part (a
+// consumer fetches at most 1 MiB of a partition at a time, so one flush of
+// a large fleet takes several polls). A record that does not decode is
+// logged and skipped; its key keeps its previous record.
 func Follow(ctx context.Context, kc kafka.Config, topic string, v *View, log *slog.Logger) error {
 	cl, err := kafka.Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
 	if err != nil {
 		return err
 	}
-	f := &follower{cl: cl, topic: topic, v: v, log: log, m: NewMerger()}
-	left, err := f.ends(ctx)
+	f := &follower{cl: cl, topic: topic, v: v, log: log, m: NewMerger(), next: map[int32]int64{}}
+	left, err := f.ends(ctx, false)
 	if err != nil {
 		cl.Close()
 		return err
 	}
 	for len(left) > 0 {
-		if err := f.poll(ctx, left); err != nil {
+		if _, err := f.poll(ctx, left); err != nil {
 			cl.Close()
 			return err
 		}
@@ -41,7 +46,7 @@ func Follow(ctx context.Context, kc kafka.Config, topic string, v *View, log *sl
 	go func() {
 		defer cl.Close()
 		for ctx.Err() == nil {
-			if err := f.poll(ctx, nil); err != nil && ctx.Err() == nil {
+			if err := f.follow(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("cannot read the inventory topic; keeping the current inventory and retrying in a second", "topic", topic, "err", err)
 				select {
 				case <-ctx.Done():
@@ -53,6 +58,11 @@ func Follow(ctx context.Context, kc kafka.Config, topic string, v *View, log *sl
 	return nil
 }
 
+// recheck is how long a follower holding records it has not published
+// waits for more before it asks the brokers again whether it has read the
+// topic to its end.
+const recheck = time.Second
+
 // follower is the state of Follow.
 type follower struct {
 	cl    *kgo.Client
@@ -60,62 +70,132 @@ type follower struct {
 	v     *View
 	log   *slog.Logger
 	m     *Merger
+
+	next    map[int32]int64 // by partition, the offset after the last record read
+	pending bool            // records changed m since the last publish
 }
 
 // ends returns the end offset of each partition of the topic that holds
-// records; none when the topic does not exist.
-func (f *follower) ends(ctx context.Context) (map[int32]int64, error) {
+// records; none when the topic does not exist. The end is the high
+// watermark, or with committed the last stable offset: the end a
+// read-committed consumer can reach now.
+func (f *follower) ends(ctx context.Context, committed bool) (map[int32]int64, error) {
 	adm := kadm.NewClient(f.cl)
 	starts, err := adm.ListStartOffsets(ctx, f.topic)
 	if err != nil {
 		return nil, fmt.Errorf("inventory: cannot list start offsets of %s: %w", f.topic, err)
 	}
-	ends, err := adm.ListEndOffsets(ctx, f.topic)
+	list := adm.ListEndOffsets
+	if committed {
+		list = adm.ListCommittedOffsets
+	}
+	ends, err := list(ctx, f.topic)
 	if err != nil {
 		return nil, fmt.Errorf("inventory: cannot list end offsets of %s: %w", f.topic, err)
 	}
 	left := map[int32]int64{}
+	var failed error
 	ends.Each(func(o kadm.ListedOffset) {
-		if s, ok := starts.Lookup(o.Topic, o.Partition); ok && o.Err == nil && s.Err == nil && s.Offset < o.Offset {
+		if o.Partition < 0 {
+			return // the topic does not exist
+		}
+		s, ok := starts.Lookup(o.Topic, o.Partition)
+		switch {
+		case !ok:
+			failed = cmp.Or(failed, fmt.Errorf("no start offset listed for partition %d", o.Partition))
+		case o.Err != nil || s.Err != nil:
+			failed = cmp.Or(failed, o.Err, s.Err)
+		case s.Offset < o.Offset:
 			left[o.Partition] = o.Offset
 		}
 	})
+	if committed && failed != nil {
+		// A partition skipped might be one whose records are ahead.
+		return nil, fmt.Errorf("inventory: cannot list the offsets of %s: %w", f.topic, failed)
+	}
 	return left, nil
 }
 
-// poll applies one poll's records, crossing partitions off left as they
-// reach their end; when left is nil (following), a poll that changed the
-// records updates the view.
-func (f *follower) poll(ctx context.Context, left map[int32]int64) error {
-	fs := f.cl.PollFetches(ctx)
-	if ctx.Err() != nil {
-		return fmt.Errorf("inventory: cannot read %s: %w", f.topic, ctx.Err())
+// follow applies one poll's records and publishes the records once it has
+// read every partition up to the end the brokers give (ends): a poll that
+// leaves a partition short of the end its fetch reported, or a topic whose
+// end lies further, waits for the next polls, so the view never takes a
+// flush read in part. While it holds records it has not published, it
+// polls at most recheck long, so an error listing the ends is retried
+// without waiting for another record.
+func (f *follower) follow(ctx context.Context) error {
+	pctx := ctx
+	if f.pending {
+		var cancel context.CancelFunc
+		pctx, cancel = context.WithTimeout(ctx, recheck)
+		defer cancel()
 	}
-	if err := fs.Err0(); err != nil {
-		return fmt.Errorf("inventory: cannot read %s: %w", f.topic, err)
+	short, err := f.poll(pctx, nil)
+	if err != nil && (ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded)) {
+		return err
 	}
-	changed := false
-	fs.EachRecord(func(r *kgo.Record) {
-		if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
-			delete(left, r.Partition)
-		}
-		if r.Attrs.IsControl() {
-			return
-		}
-		if err := f.m.Apply(r.Key, r.Value); err != nil {
-			f.log.Warn("skipped an inventory record", "topic", f.topic, "offset", r.Offset, "err", err)
-			return
-		}
-		changed = true
-	})
-	if changed && left == nil {
-		f.publish()
+	if !f.pending || short {
+		return nil
 	}
+	ends, err := f.ends(ctx, true)
+	if err != nil {
+		return err
+	}
+	for p, end := range ends {
+		if f.next[p] < end {
+			return nil // records the brokers hold are still ahead
+		}
+	}
+	f.publish()
 	return nil
+}
+
+// poll applies one poll's records, crossing partitions off left as they
+// reach their end (the initial read). It reports whether a partition it
+// read records of is still short of the end its fetch reported, so the
+// records read so far are part of more.
+func (f *follower) poll(ctx context.Context, left map[int32]int64) (short bool, err error) {
+	fs := f.cl.PollFetches(ctx)
+	var perr error // the first partition's error; the others' records still apply
+	fs.EachPartition(func(p kgo.FetchTopicPartition) {
+		if p.Err != nil {
+			perr = cmp.Or(perr, p.Err)
+			return
+		}
+		if len(p.Records) == 0 {
+			return
+		}
+		for _, r := range p.Records {
+			f.next[r.Partition] = r.Offset + 1
+			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
+				delete(left, r.Partition)
+			}
+			if r.Attrs.IsControl() {
+				continue
+			}
+			if err := f.m.Apply(r.Key, r.Value); err != nil {
+				f.log.Warn("skipped an inventory record", "topic", f.topic, "offset", r.Offset, "err", err)
+				continue
+			}
+			f.pending = true
+		}
+		end := p.LastStableOffset // what a read-committed fetch reaches
+		if end < 0 {
+			end = p.HighWatermark
+		}
+		if f.next[p.Partition] < end {
+			short = true
+		}
+	})
+	if perr != nil {
+		return short, fmt.Errorf("inventory: cannot read %s: %w", f.topic, perr)
+	}
+	return short, nil
 }
 
 // publish hands the merged records to the view.
 func (f *follower) publish() {
+	f.pending = false
 	inv := f.m.Merged()
 	f.v.SetLive(inv)
 	if inv != nil {
