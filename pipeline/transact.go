@@ -122,8 +122,10 @@ type TransactRunner struct {
 	// dead-letter topic rejects one as too large. Run goroutine only.
 	dlqLimit int
 	// checkpointed is when the last transaction that committed a
-	// checkpoint began. Run goroutine only.
-	checkpointed time.Time
+	// checkpoint began; uncheckpointed says a transaction committed
+	// without one since (see checkpointLast). Run goroutine only.
+	checkpointed   time.Time
+	uncheckpointed bool
 	// drops turns the processor's dropped rows into metrics at each
 	// commit; dropped is their committed total. Run goroutine only.
 	drops   dropExporter
@@ -349,9 +351,12 @@ func (t *TransactRunner) reachedLocked(ctx context.Context) bool {
 // ends, the open transaction stops collecting input and commits what it
 // processed, with a checkpoint, within FinalFlushTimeout: a stopped stage
 // leaves its successor nothing to process again and nothing to replay. A
-// transaction that cannot commit in that time (a restore included) is
-// aborted within stopAbortWait more, and leaving the group takes at most
-// stopAbortWait too.
+// stop or a drain that comes between transactions commits one holding
+// only a checkpoint, in the same time, when transactions committed
+// without one since the last (see checkpointLast). A transaction that
+// cannot commit in that time (a restore included) is aborted within
+// stopAbortWait more, and leaving the group takes at most stopAbortWait
+// too.
 func (t *TransactRunner) Run(ctx context.Context) error {
 	work, cancelWork := afterStop(ctx, FinalFlushTimeout)
 	defer cancelWork()
@@ -373,12 +378,15 @@ func (t *TransactRunner) Run(ctx context.Context) error {
 		reached := t.reachedLocked(ctx)
 		t.mu.Unlock()
 		if reached || ctx.Err() != nil {
-			return nil
+			return t.checkpointLast(work)
 		}
 		// A transaction's first poll, like fill's, takes at most its
 		// MaxRecords.
 		fetches, ok := t.poll(ctx, pollTimeout, min(t.cfg.MaxPoll, t.cfg.Transaction.MaxRecords), true)
 		if !ok {
+			if ctx.Err() != nil {
+				return t.checkpointLast(work)
+			}
 			return nil
 		}
 		if fetches.NumRecords() == 0 {
@@ -637,6 +645,7 @@ func (t *TransactRunner) settle(x *txnState) {
 	if x.checkpoint {
 		t.checkpointed = x.start
 	}
+	t.uncheckpointed = !x.checkpoint
 	for _, p := range x.marked {
 		t.marked[p] = true
 	}

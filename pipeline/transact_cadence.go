@@ -71,7 +71,9 @@ type TransactionConfig struct {
 	// Transactions in between commit only outputs and offsets, and a
 	// restore replays the input from the last checkpoint to the committed
 	// offsets with the outputs discarded (the processor must be
-	// deterministic: the same input gives the same state). At most 5m. A
+	// deterministic: the same input gives the same state). A stop or a
+	// drain checkpoints too: in its last transaction, or, between
+	// transactions, in one holding only the checkpoint. At most 5m. A
 	// restore may run inside an open transaction, so the runner's
 	// transaction timeout defaults to twice the interval plus 10s (10s
 	// without it): a killed instance's open transaction then holds up

@@ -156,7 +156,8 @@ var errReplay = errors.New("processing the input since the last checkpoint")
 // was committed for that long, when x read a partition whose changelog
 // has no marker yet (its state would otherwise be committed with nothing
 // to restore it from), or when x is the last before a stop: ctx (the stop)
-// ended or x reaches the drain target (a stop leaves nothing to replay).
+// ended or x reaches the drain target (a stop leaves nothing to replay; a
+// stop between transactions has checkpointLast).
 func (t *TransactRunner) checkpointDue(ctx, work context.Context, x *txnState) bool {
 	every := t.cfg.Transaction.CheckpointInterval
 	if every == 0 || t.checkpointed.IsZero() || time.Since(t.checkpointed) >= every || ctx.Err() != nil {
@@ -168,6 +169,81 @@ func (t *TransactRunner) checkpointDue(ctx, work context.Context, x *txnState) b
 		}
 	}
 	return t.drained(work, x)
+}
+
+// checkpointLast runs as Run returns for a stop (work is then the stop's
+// time) or a reached drain target with no transaction open: when
+// CheckpointInterval is set and a transaction committed without a
+// checkpoint since the last one, it commits a transaction holding only a
+// checkpoint (no input: the state and its markers stand at the offsets
+// committed), so a stop leaves nothing to replay whether it came inside a
+// transaction (which checkpoints: see checkpointDue) or between two. It
+// has FinalFlushTimeout, within the stop's time; one that cannot commit in
+// it is aborted, with a warning, and the next owner replays the input
+// since the previous checkpoint. It is skipped when records were polled
+// and not processed (a poll that returned as the stop came): its commit
+// would commit their offsets too. Only a Holder's Flush error is
+// returned: it stops the stage as in any transaction.
+func (t *TransactRunner) checkpointLast(work context.Context) error {
+	if t.cfg.Transaction.CheckpointInterval == 0 || !t.uncheckpointed || work.Err() != nil {
+		return nil
+	}
+	t.mu.Lock()
+	restored := len(t.restored)
+	t.mu.Unlock()
+	if restored == 0 || len(t.sess.Client().UncommittedOffsets()) > 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(work, FinalFlushTimeout)
+	defer cancel()
+	x := &txnState{start: time.Now(), next: map[int32]int64{}, dead: map[string]int{}}
+	t.drops.since()
+	if err := t.sess.Begin(); err != nil {
+		t.log.Warn("the last checkpoint could not begin; the next owner replays the input since the previous checkpoint", "err", err)
+		return nil
+	}
+	t.flushHeld(ctx, x) // nothing is held between transactions; Flush comes before Checkpoint
+	if x.procErr == nil {
+		t.checkpoint(ctx, x)
+	}
+	if err := t.sess.Client().Flush(ctx); err != nil && ctx.Err() != nil {
+		t.lastCheckpointAborted(work, nil)
+		return nil
+	}
+	x.mu.Lock()
+	failed := x.prodErr
+	x.mu.Unlock()
+	commit := kgo.TryCommit
+	if x.procErr != nil || failed != nil {
+		commit = kgo.TryAbort
+	}
+	committed, err := t.sess.End(ctx, commit)
+	switch {
+	case x.procErr != nil:
+		return x.procErr
+	case err != nil && ctx.Err() != nil:
+		t.lastCheckpointAborted(work, nil)
+	case err != nil:
+		t.lastCheckpointAborted(work, err)
+	case !committed:
+		t.countAbort()
+		t.log.Warn("the last checkpoint was aborted (a rebalance, or a rejected write); the next owner replays the input since the previous checkpoint", "err", failed)
+	default:
+		t.settle(x)
+	}
+	return nil
+}
+
+// lastCheckpointAborted aborts the open transaction of checkpointLast, which
+// ran out of time (err nil) or failed with err, and says so.
+func (t *TransactRunner) lastCheckpointAborted(ctx context.Context, err error) {
+	t.abortOpen(ctx)
+	if err == nil {
+		t.log.Warn("stopped before the last checkpoint could commit: aborted; the next owner replays the input since the previous checkpoint",
+			"final_flush_timeout", FinalFlushTimeout)
+		return
+	}
+	t.log.Warn("the last checkpoint could not commit: aborted; the next owner replays the input since the previous checkpoint", "err", err)
 }
 
 // checkpoint writes into the open transaction x the state changed since
