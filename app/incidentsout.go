@@ -62,7 +62,7 @@ func restoreIncidents(ctx context.Context, am *alertmanager.Sink, c *config.Conf
 		return fmt.Errorf("alertmanager: cannot read the incidents from %s: %w", c.Correlate.Topic, err)
 	}
 	if err := am.RestoreIncidents(ctx, ins...); err != nil {
-		log.Warn("the open incidents are restored with their current labels: one whose devices, sites or cause changed since its first post may page again", "err", err)
+		log.Warn("the incidents are restored with their current labels: one whose devices, sites or cause changed since its first post may page again", "err", err)
 	}
 	log.Info("alertmanager bridge restored the open incidents", "open", am.Firing(), "topic", c.Correlate.Topic)
 	return nil

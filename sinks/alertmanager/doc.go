@@ -15,13 +15,27 @@
 // is posted with its endsAt. Everything added between two flushes goes out
 // in one request per Flush.
 //
+// At start the Sink is seeded (Restore) with the alerts firing as its
+// consumer group has consumed the detections up to its committed offsets
+// (alertstate.LoadAsOf: the compacted alerts topic, which the alertstate
+// stage's group writes, with the detections between that group's and the
+// bridge's committed offsets of each partition applied), then consumes on
+// from its committed offsets. It so neither posts firing again an alert it
+// had resolved, nor lets one it had posted firing expire, when the
+// alertstate stage lags it; it does not depend on what Alertmanager holds,
+// which keeps no alerts across its own restarts.
+//
 // With Config.Source incidents the Sink reads the incidents topic instead
 // and posts one alert per incident (IncidentLabels; the cause, confidence,
 // suggested action and member detections as annotations), keyed by the
 // incident id: an incident keeps the labels of its first post for its
 // life, so Alertmanager pages once however the incident grows, and a
 // resolved incident resolves the alert. RestoreIncidents seeds the open
-// ones at start, with the labels Alertmanager holds for them.
+// ones at start, with the labels Alertmanager holds for them; the updates
+// read again after a restart of an incident that was not open at the
+// restore (it changed and resolved while the bridge was down) are posted
+// with the labels Alertmanager holds too, so its first alert is the one
+// resolved.
 //
 // A record that is not a valid detection is returned as an error wrapping
 // schemas.ErrMalformed or schemas.ErrUnknownVersion, so the pipeline.Runner

@@ -126,30 +126,42 @@ func membersAnnotation(ev []schemas.Evidence, omitted int) string {
 // starts), like Restore does for detections; resolved ones remove their
 // alert. The next Flush posts the restored alerts.
 //
-// An open incident's alert keeps the labels Alertmanager holds for it
-// (GET /api/v2/alerts, alertname IncidentAlertName): those of its first
-// post, while ins holds the incident's latest update, whose devices,
-// sites or cause may have changed before the restart; its current labels
-// would be a second alert, and a second page. An incident Alertmanager
-// does not hold takes its current labels. If Alertmanager cannot be read,
-// every incident takes its current labels and the error is returned (the
-// incidents are restored all the same).
+// Every incident's alert keeps the labels Alertmanager holds for it
+// (GET /api/v2/alerts, alertname IncidentAlertName, read whenever ins is
+// not empty): those of its first post, while ins holds the incident's
+// latest update, whose devices, sites or cause may have changed before the
+// restart; its current labels would be a second alert, and a second page.
+// An open incident is seeded with them. One that is resolved in ins (or
+// not open) while Alertmanager holds it firing keeps them apart from the
+// firing set: its updates that the runner reads again from the committed
+// offset (it changed and resolved while the bridge was down) are posted
+// with them, so the alert Alertmanager holds is the one resolved. An incident
+// Alertmanager does not hold takes its current labels. If Alertmanager
+// cannot be read, every incident takes its current labels and the error
+// is returned (the incidents are restored all the same).
 func (s *Sink) RestoreIncidents(ctx context.Context, ins ...*schemas.Incident) error {
 	var posted map[string]map[string]string
 	var err error
-	if slices.ContainsFunc(ins, func(in *schemas.Incident) bool { return in.State == schemas.IncidentOpen }) {
+	if len(ins) > 0 {
 		posted, err = s.incidentLabels(ctx)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, in := range ins {
-		s.seed(in.ID, in.State == schemas.IncidentOpen, func() alert {
+		open := in.State == schemas.IncidentOpen
+		l, held := posted[in.ID]
+		s.seed(in.ID, open, func() alert {
 			a := s.incidentEvent(in).alert
-			if l, ok := posted[in.ID]; ok {
+			if held {
 				a.Labels = l
 			}
 			return a
 		})
+		if held && !open {
+			s.held[in.ID] = l
+		} else {
+			delete(s.held, in.ID)
+		}
 	}
 	return err
 }

@@ -116,7 +116,12 @@ type Sink struct {
 	mu      sync.Mutex
 	pending []event
 	active  map[string]active // by detection fingerprint
-	body    bytes.Buffer
+	// held are the labels Alertmanager held at RestoreIncidents for the
+	// incidents it restored not open (resolved while the bridge was down),
+	// by incident id: their updates read again after the restart are
+	// posted with them. A successful Flush of an update forgets them.
+	held map[string]map[string]string
+	body bytes.Buffer
 }
 
 var (
@@ -161,6 +166,7 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 		metrics:  o.metrics,
 		now:      o.now,
 		active:   map[string]active{},
+		held:     map[string]map[string]string{},
 	}
 	if cfg.Username != "" && strings.HasPrefix(cfg.URL, "http:") {
 		s.log.Warn("basic authentication over plain http sends the password in clear; use an https url")
@@ -222,11 +228,14 @@ func (s *Sink) event(d *schemas.Detection) event {
 	return ev
 }
 
-// Restore seeds the set of firing alerts, e.g. from the current state in
-// the compacted alerts topic when a process starts, so alerts that fired
-// before a restart keep being re-posted (and do not expire in
-// Alertmanager). Resolved detections remove their alert from the set. The
-// next Flush posts the restored firing alerts.
+// Restore seeds the set of firing alerts, e.g. when a process starts with
+// the state alertstate.LoadAsOf returns as the bridge's consumer group has
+// consumed the detections (the compacted alerts topic, with the detections
+// between the alertstate stage's and the bridge's committed offsets
+// applied), so alerts that fired before a restart keep being re-posted
+// (and do not expire in Alertmanager) and alerts the bridge resolved are
+// not posted firing again. Resolved detections remove their alert from
+// the set. The next Flush posts the restored firing alerts.
 func (s *Sink) Restore(ds ...*schemas.Detection) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -298,6 +307,13 @@ func (s *Sink) Flush(ctx context.Context) (int, error) {
 	next := make(map[string]active, len(s.active))
 	maps.Copy(next, s.active)
 	for _, ev := range s.pending {
+		if l, ok := s.held[ev.fp]; ok && ev.sticky {
+			if _, ok := next[ev.fp]; !ok {
+				// An incident restored resolved (or not open) whose alert
+				// Alertmanager holds: its first post's labels.
+				ev.alert.Labels = l
+			}
+		}
 		if prev, ok := next[ev.fp]; ok && !maps.Equal(prev.alert.Labels, ev.alert.Labels) {
 			if ev.sticky {
 				// An incident keeps the labels of its first post: one
@@ -334,6 +350,10 @@ func (s *Sink) Flush(ctx context.Context) (int, error) {
 		out = out[n:]
 	}
 	n := len(s.pending)
+	for _, ev := range s.pending {
+		// Posted: the active set holds its labels while it fires.
+		delete(s.held, ev.fp)
+	}
 	clear(s.pending)
 	s.pending = s.pending[:0]
 	s.active = next

@@ -3,7 +3,11 @@
 // Kafka has compacted the topic the latest record of every key is the
 // current state (firing or resolved) of that alert. An alerting system can
 // read the current alerts with nothing but a Kafka client and a JSON
-// parser; Load does that in Go.
+// parser; Load does that in Go. LoadAsOf returns the state as another
+// consumer group of the detections has consumed them up to its committed
+// offsets (the Alertmanager bridge's, when it restores its firing alerts):
+// Load's state with the detections between the two groups' committed
+// offsets applied where the alertstate stage lags it.
 //
 // Records are the detection records as they arrived (value and CloudEvents
 // headers unchanged), keyed by fingerprint. Resolved alerts stay in the
