@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -90,14 +91,18 @@ func (c *Config) validateTopics() error {
 	}
 	// The correlate route reads the detections and writes them to
 	// correlate.input; the correlate stage writes incidents, the inventory
-	// stage inventory records. Any of those on the samples or detections
-	// topic, or two on one, would be read back for ever or mixed into what
-	// every consumer of that topic reads.
+	// stage inventory records. Any of those on a topic of the others, or
+	// two on one, would be read back for ever or mixed into what every
+	// consumer of that topic reads.
 	own := []struct{ field, name string }{
 		{"correlate.input", c.Correlate.Input}, {"correlate.topic", c.Correlate.Topic}, {"inventory.topic", c.Inventory.Topic},
 	}
+	others := []struct{ field, name string }{
+		{"topics.samples", t.Samples}, {"topics.detections", t.Detections}, {"topics.alert_state", t.AlertState},
+		{"topics.power", t.Power}, {"topics.maintenance", t.Maintenance},
+	}
 	for i, f := range own {
-		for _, g := range append([]struct{ field, name string }{{"topics.samples", t.Samples}, {"topics.detections", t.Detections}}, own[:i]...) {
+		for _, g := range append(slices.Clip(others), own[:i]...) {
 			if f.name == g.name {
 				return fmt.Errorf("%s: %q is %s too: each needs a topic of its own", f.field, f.name, g.field)
 			}

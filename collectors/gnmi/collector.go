@@ -524,6 +524,7 @@ type stream struct {
 	dropsLogged  [dropReasonCount]uint64
 	dropWarned   [dropReasonCount]time.Time
 	failures     int
+	inRow        int // failed attempts since the stream last delivered
 	msg          RawMessage
 	up           bool        // delivering; see setUp
 	warnedNoSync atomic.Bool // the missing sync_response was logged
@@ -610,6 +611,7 @@ func (s *stream) narrow(err error) bool {
 // The collector's count goes up last, so whoever sees it finds the rest.
 func (s *stream) fail(err error) {
 	s.failures++
+	s.inRow++
 	defer s.t.c.failures.Add(1)
 	reason := describe(err)
 	s.setUp(false)
@@ -622,7 +624,7 @@ func (s *stream) fail(err error) {
 	}
 	s.dec.Reconnected()
 	s.mu.Unlock()
-	s.t.unreachable(err)
+	s.t.unreachable(err, s.inRow)
 	if s.m != nil {
 		s.m.failures(reasonCode(err)).Inc()
 	}

@@ -23,9 +23,6 @@ type targetState struct {
 	devTS     int64 // the latest device timestamp the target's streams published
 	wall      int64 // the collector's clock then
 	stateTS   int64 // the timestamp of the last state published
-	// neverUpFails counts the attempts that failed before the target was
-	// first published (see unreachable).
-	neverUpFails int
 }
 
 // reachable marks the target UP (reason established) when every one of its
@@ -88,18 +85,19 @@ func (t *target) upAt(at int64) {
 	}
 }
 
-// DownAfter is how many attempts in a row must fail before a target this
-// collector never had up is published DOWN.
+// DownAfter is how many attempts in a row of one of its streams must fail
+// before a target this collector never had up is published DOWN.
 const DownAfter = 3
 
 // unreachable publishes the target DOWN when it was published UP: one of
 // its streams ended, stalled or could not be re-established; and when
-// this collector never had it up, once DownAfter attempts failed in a row.
+// this collector never had it up, once inRow, the failed attempts in a row
+// of the stream that failed, reaches DownAfter.
 // That target may be known UP downstream: another process collected it
 // until its bucket moved here, or this one did before a restart. (The
 // detect stage takes a device's first state for its first value, not a
 // transition: a target never up anywhere, misconfigured, raises nothing.)
-func (t *target) unreachable(err error) {
+func (t *target) unreachable(err error, inRow int) {
 	if !t.c.cfg.publishesState() {
 		return
 	}
@@ -110,10 +108,7 @@ func (t *target) unreachable(err error) {
 	t.ts.mu.Lock()
 	pending := t.ts.upPending
 	t.ts.upPending = false
-	if t.ts.state == "" && !pending {
-		t.ts.neverUpFails++
-	}
-	onlyAfterUp := t.ts.neverUpFails < DownAfter
+	onlyAfterUp := pending || inRow < DownAfter
 	t.ts.mu.Unlock()
 	if pending { // up, lost before its samples went out: it was up all the same
 		t.publishState(schemas.TargetUp, schemas.TargetReasonEstablished, false, 0)
@@ -168,6 +163,7 @@ func (t *target) publishState(state, reason string, onlyAfterUp bool, at int64) 
 // The collector's count goes up last, so whoever sees it finds the rest.
 func (s *stream) delivering() {
 	defer s.t.c.connects.Add(1)
+	s.inRow = 0
 	s.setUp(true)
 	s.t.reachable()
 	s.mu.Lock()

@@ -98,8 +98,8 @@ func (a *fixedAgent) pollOnce(t *testing.T, st *state) []schemas.Sample {
 // interfaces share one ifDescr ("Ethernet", as cheap switches and some
 // virtual interfaces report), with steady 32-bit ifInErrors of 100 and 50
 // and steady 64-bit ifHCInOctets, publishes each interface under its own
-// keys, the name followed by its ifIndex ("name=Ethernet (ifIndex 1)"),
-// with its own counter state: every poll publishes 100 and 50, and no
+// keys (the lowest ifIndex "name=Ethernet", the other the name followed by
+// its ifIndex, "name=Ethernet (ifIndex 2)"), with its own counter state: every poll publishes 100 and 50, and no
 // wrap or discontinuity. Before, both were keyed "name=Ethernet" and
 // shared one counter state, so every poll saw the counter go down: the
 // 32-bit in-errors were published as jumps of ~2^32 (false wraps), the
@@ -120,10 +120,10 @@ func TestDuplicateIfDescrNoFalseWrap(t *testing.T) {
 	a := newFixedAgent(t, objs)
 	var st state
 	want := map[[2]string]uint64{
-		{schemas.MetricInErrors, "name=Ethernet (ifIndex 1)"}: 100,
+		{schemas.MetricInErrors, "name=Ethernet"}:             100,
 		{schemas.MetricInErrors, "name=Ethernet (ifIndex 2)"}: 50,
 		{schemas.MetricInErrors, "name=lo"}:                   7, // a name of its own: keyed as ever
-		{schemas.MetricInOctets, "name=Ethernet (ifIndex 1)"}: 9000,
+		{schemas.MetricInOctets, "name=Ethernet"}:             9000,
 		{schemas.MetricInOctets, "name=Ethernet (ifIndex 2)"}: 4000,
 	}
 	for p := range 3 {
@@ -163,13 +163,13 @@ func TestInterfaceNames(t *testing.T) {
 			"5": s("Ethernet (ifIndex 2)"), "6": s("ifIndex7"), "7": s(""), "8": s("uplink"), "9": s("uplink")},
 	}
 	want := map[string]string{
-		"1": "Gi0/1",                // ifName
-		"2": "Ethernet (ifIndex 2)", // repeated ifDescr
+		"1": "Gi0/1",    // ifName
+		"2": "Ethernet", // repeated ifDescr: the lowest ifIndex keeps it
 		"3": "Ethernet (ifIndex 3)",
-		"4": "Port 1, Slot 2",                                    // unique: as schemas.SNMPInterfaceKeys keys it
-		"5": "Ethernet (ifIndex 2) (ifIndex 5)",                  // would take 2's
-		"6": "ifIndex7 (ifIndex 6)", "7": "ifIndex7 (ifIndex 7)", // no name, beside a name of its form
-		"8": "uplink (ifIndex 8)", "9": "uplink (ifIndex 9)",
+		"4": "Port 1, Slot 2",                        // unique: as schemas.SNMPInterfaceKeys keys it
+		"5": "Ethernet (ifIndex 2)",                  // no one takes it
+		"6": "ifIndex7", "7": "ifIndex7 (ifIndex 7)", // no name, beside a name of its form
+		"8": "uplink", "9": "uplink (ifIndex 9)",
 	}
 	for range 20 { // map orders
 		got := map[string]string{}

@@ -255,10 +255,12 @@ func poll(ctx context.Context, t Target, st *state, b *publish.Batch) (pollResul
 	// sysUpTime is higher than it was.
 	//
 	// sysUpTime wraps to 0 after 497 days (2^32 centiseconds): a value
-	// lower than the last by no more than the time between the two
-	// answers (counted modulo 2^32) is that wrap, not a restart.
+	// lower than the last that moved on (modulo 2^32) by the time between
+	// the two answers is that wrap, not a restart; one that moved on by
+	// less restarted (during an outage across the wrap).
+	ahead := time.Duration(uptime-st.uptime) * 10 * time.Millisecond
 	wrapped := st.polled && uptime < st.uptime &&
-		time.Duration(uptime-st.uptime)*10*time.Millisecond <= answered.Sub(st.upAt)+restartSlack
+		ahead >= sent.Sub(st.upAt)-restartSlack && ahead <= answered.Sub(st.upAt)+restartSlack
 	restart := st.polled && !wrapped && (uptime < st.uptime ||
 		time.Duration(uptime)*10*time.Millisecond+restartSlack < sent.Sub(st.upAt))
 	tab := table{}
@@ -336,15 +338,16 @@ func appendBGP(tab table, ts int64, b *publish.Batch) int {
 type ifaceName struct{ base, unique string }
 
 // interfaceNames names the interfaces of tab (every ifIndex in ifName or
-// ifDescr) for their keys, uniquely on the agent: an interface whose base
-// name no other interface has is keyed by it, as
-// schemas.SNMPInterfaceKeys keys it; every interface whose base name
-// repeats (an agent without ifName whose interfaces share an ifDescr,
-// "Ethernet") is keyed by it followed by " (ifIndex N)". A name that
-// another interface's so suffixed name would take (an interface named
-// "Ethernet (ifIndex 2)" beside two "Ethernet") is suffixed too, so the
-// keys are unique whatever the names; they do not depend on the order of
-// the rows.
+// ifDescr) for their keys, uniquely on the agent: an interface is keyed
+// by its base name, as schemas.SNMPInterfaceKeys keys it, unless another
+// interface of a lower ifIndex has that name too (an agent without ifName
+// whose interfaces share an ifDescr, "Ethernet"); those are keyed by it
+// followed by " (ifIndex N)". So an interface keeps its keys when a
+// namesake comes or goes with a higher ifIndex (a dynamic interface), as
+// they mostly do. A name that another interface's so suffixed name would
+// take (an interface named "Ethernet (ifIndex 3)" beside two "Ethernet")
+// is suffixed too, so the keys are unique whatever the names; they do not
+// depend on the order of the rows.
 func interfaceNames(tab table, res *pollResult) map[string]ifaceName {
 	names := map[string]ifaceName{}
 	for _, col := range []string{colIfName, colIfDescr} {
@@ -362,16 +365,18 @@ func interfaceNames(tab table, res *pollResult) map[string]ifaceName {
 			names[idx] = ifaceName{base: name, unique: name}
 		}
 	}
-	count := make(map[string]int, len(names))
-	for _, n := range names {
-		count[n.base]++
+	first := make(map[string]string, len(names)) // base name -> its lowest ifIndex
+	for idx, n := range names {
+		if f, ok := first[n.base]; !ok || lowerIndex(idx, f) {
+			first[n.base] = idx
+		}
 	}
 	suffix := func(idx string, n ifaceName) {
 		n.unique = n.base + " (ifIndex " + idx + ")"
 		names[idx] = n
 	}
 	for idx, n := range names {
-		if count[n.base] > 1 {
+		if first[n.base] != idx {
 			suffix(idx, n)
 		}
 	}
@@ -396,6 +401,17 @@ func interfaceNames(tab table, res *pollResult) map[string]ifaceName {
 			return names
 		}
 	}
+}
+
+// lowerIndex reports whether ifIndex a comes before b: by number, or as
+// text where one is not a number.
+func lowerIndex(a, b string) bool {
+	x, errA := strconv.ParseUint(a, 10, 64)
+	y, errB := strconv.ParseUint(b, 10, 64)
+	if errA != nil || errB != nil {
+		return a < b
+	}
+	return x < y
 }
 
 // appendInterfaces appends the interfaces of tab, a complete walk of
