@@ -404,29 +404,23 @@ func Connect(ctx context.Context, c Config, extra ...kgo.Opt) (*kgo.Client, erro
 	return cl, nil
 }
 
-// ping pings cl's brokers until ctx is done, then closes cl if the ping
-// failed. franz-go's ping of a broker that accepts the connection and
-// never answers goes on to its own dial timeout (10 s) whatever ctx says,
-// so a stop would wait that long: ping returns when ctx is done and
-// leaves the ping to end, and cl to close, behind it.
+// ping pings cl's brokers until ctx is done, and closes cl unless the
+// ping succeeded in time. franz-go's ping of a broker that accepts the
+// connection and never answers goes on to its own dial timeout (10 s)
+// whatever ctx says, so a stop would wait that long: ping returns when
+// ctx is done and closes cl behind it at once (a client of a consumer
+// group must not join it meanwhile).
 func ping(ctx context.Context, cl *kgo.Client) error {
 	done := make(chan error, 1)
-	go func() {
-		err := cl.Ping(ctx)
+	go func() { done <- cl.Ping(ctx) }()
+	select {
+	case err := <-done:
 		if err != nil {
 			cl.Close()
 		}
-		done <- err
-	}()
-	select {
-	case err := <-done:
 		return err
 	case <-ctx.Done():
-		go func() {
-			if <-done == nil {
-				cl.Close()
-			}
-		}()
+		go cl.Close()
 		return ctx.Err()
 	}
 }
