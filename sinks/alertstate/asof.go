@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -120,12 +121,18 @@ func LoadAsOf(ctx context.Context, kc kafka.Config, topic string, at AsOf) (map[
 	}
 	defer rc.Close()
 	left := len(until)
+	next := map[int32]int64{} // by partition, the offset after the last record read
+	for p, o := range from {
+		next[p] = o.EpochOffset().Offset
+	}
 	for left > 0 {
-		fs := rc.PollFetches(ctx)
+		pctx, pcancel := context.WithTimeout(ctx, replayWait)
+		fs := rc.PollFetches(pctx)
+		pcancel()
 		if ctx.Err() != nil {
 			return nil, rp, fmt.Errorf("alertstate: cannot read %s up to %s's offsets: %w", at.Detections, at.Group, ctx.Err())
 		}
-		if err := fs.Err0(); err != nil {
+		if err := fs.Err0(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			return nil, rp, fmt.Errorf("alertstate: cannot read %s: %w", at.Detections, err)
 		}
 		fs.EachRecord(func(r *kgo.Record) {
@@ -139,6 +146,7 @@ func LoadAsOf(ctx context.Context, kc kafka.Config, topic string, at AsOf) (map[
 				delete(until, r.Partition)
 				left--
 			}
+			next[r.Partition] = r.Offset + 1
 			if r.Offset >= to || r.Attrs.IsControl() {
 				return
 			}
@@ -147,9 +155,30 @@ func LoadAsOf(ctx context.Context, kc kafka.Config, topic string, at AsOf) (map[
 				rp.Records++
 			}
 		})
+		if left == 0 || fs.NumRecords() > 0 {
+			continue
+		}
+		// Nothing for replayWait: retention may have deleted the rest of a
+		// range since it was listed, and nothing at or past its end would
+		// then come.
+		starts, err := adm.ListStartOffsets(ctx, at.Detections)
+		if err != nil {
+			continue
+		}
+		starts.Each(func(o kadm.ListedOffset) {
+			if to, ok := until[o.Partition]; ok && o.Err == nil && o.Offset >= to {
+				rp.Missed += to - next[o.Partition]
+				delete(until, o.Partition)
+				left--
+			}
+		})
 	}
 	return state, rp, nil
 }
+
+// replayWait is how long LoadAsOf's replay waits for records before it
+// checks whether retention deleted what is left to read.
+const replayWait = time.Second
 
 // Replay is what LoadAsOf read of the detections topic besides the alerts
 // topic.
