@@ -188,10 +188,10 @@ func stateOrder(st *seriesState) int {
 // CPU).
 func (d *Stage) seriesOf(ps *partState, sr *schemas.SampleReader, rows []*seriesState, i int) (*seriesState, error) {
 	idx := sr.SeriesIndex(i)
-	if p := d.period; p > 0 && p <= i && sr.SeriesIndex(i-p) == idx {
+	if p := d.period; p > 0 && p <= i && sr.SeriesIndex(i-p) == idx && sameKind(rows[i-p], sr, i) {
 		return rows[i-p], nil
 	}
-	if j, ok := d.inRec[idx]; ok {
+	if j, ok := d.inRec[idx]; ok && sameKind(rows[j], sr, i) {
 		d.period, d.inRec[idx] = i-int(j), int32(i)
 		return rows[j], nil
 	}
@@ -234,6 +234,18 @@ func (d *Stage) seriesOf(ps *partState, sr *schemas.SampleReader, rows []*series
 	d.inRec[idx] = int32(i)
 	d.markDirty(ps, st)
 	return st, nil
+}
+
+// sameKind reports whether row i may go to st, the series of an earlier
+// row of its record with the same keys: unless the row is a counter where
+// st is a gauge's, or the reverse (a kind change inside the record, which
+// seriesOf's lookup handles).
+func sameKind(st *seriesState, sr *schemas.SampleReader, i int) bool {
+	if st == nil || st.e == nil {
+		return true
+	}
+	k := sr.Kind(i)
+	return k == st.kind || k == schemas.KindState
 }
 
 func (d *Stage) markDirty(ps *partState, st *seriesState) {
@@ -290,6 +302,9 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 		var ok bool
 		if x, ok = sr.F64(i); !ok {
 			return nil
+		}
+		if st.kind == schemas.KindGauge && ts <= st.counter.LastTS {
+			return nil // a repeat or out of order, as a counter's (rate.Stale)
 		}
 		if !ps.saw(st, ts) {
 			ps.place(st)
