@@ -9,7 +9,12 @@ import (
 // stages: against the stage registry. Errors name the file, the line and
 // the field at fault.
 func ParseConfig(name string, data []byte) (*config.Config, error) {
-	c, err := config.Parse(name, data)
+	return parseConfigAs(name, data, nil)
+}
+
+// parseConfigAs is ParseConfig with config.ParseAs's adjust.
+func parseConfigAs(name string, data []byte, adjust func(*config.Config)) (*config.Config, error) {
+	c, err := config.ParseAs(name, data, adjust)
 	if err != nil {
 		return nil, err
 	}
@@ -25,4 +30,12 @@ func ParseConfig(name string, data []byte) (*config.Config, error) {
 // (ParseConfig).
 func LoadConfig(path string) (*config.Config, error) {
 	return yamlfile.ReadFile(path, ParseConfig)
+}
+
+// LoadConfigAs reads and parses the pipeline config file at path as
+// LoadConfig does, with adjust applied before validation (config.ParseAs).
+func LoadConfigAs(path string, adjust func(*config.Config)) (*config.Config, error) {
+	return yamlfile.ReadFile(path, func(name string, data []byte) (*config.Config, error) {
+		return parseConfigAs(name, data, adjust)
+	})
 }

@@ -346,13 +346,23 @@ func checkFlush(section string, every time.Duration, rows int) error {
 
 // Parse decodes YAML from data (named name in errors), applies defaults and
 // validates. Errors name the file, the line and the field at fault.
-func Parse(name string, data []byte) (*Config, error) {
+func Parse(name string, data []byte) (*Config, error) { return ParseAs(name, data, nil) }
+
+// ParseAs parses as Parse does, with adjust (when not nil) applied to the
+// defaulted config before it is validated: the command that runs one
+// stage of a pipeline's file narrows it to that stage first, so the
+// resources only other stages use (another stage's Parquet folder) are
+// not checked on its host.
+func ParseAs(name string, data []byte, adjust func(*Config)) (*Config, error) {
 	c := unset()
 	if err := yamlfile.Decode(name, data, &c, func() error {
 		if err := c.migrateCollector(); err != nil {
 			return err
 		}
 		c.applyDefaults()
+		if adjust != nil {
+			adjust(&c)
+		}
 		return c.Validate()
 	}); err != nil {
 		return nil, err

@@ -33,6 +33,9 @@ type runFlags struct {
 	// changed reports whether a flag was given (rather than left to its
 	// default).
 	changed func(name string) bool
+	// adjust, when set, changes the config before it is validated (the
+	// stage command narrows it to its stage: config.ParseAs).
+	adjust func(*config.Config)
 }
 
 // The commands runFlags serve; each registers only the flags that apply
@@ -71,7 +74,20 @@ func (f *runFlags) register(cmd *cobra.Command, use int) {
 
 // apply loads the config and applies the flags on top of it.
 func (f *runFlags) apply() (*config.Config, error) {
-	cfg, err := loadConfig(f.path)
+	if f.dur < 0 {
+		return nil, fmt.Errorf("--for: %v is not a positive duration", f.dur)
+	}
+	var cfg *config.Config
+	var err error
+	switch {
+	case f.path == "":
+		c := config.Default()
+		cfg = &c
+	case f.adjust != nil:
+		cfg, err = app.LoadConfigAs(f.path, f.adjust)
+	default:
+		cfg, err = loadConfig(f.path)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +120,9 @@ func (f *runFlags) apply() (*config.Config, error) {
 			return nil, fmt.Errorf("--speed: %q is not a positive number or \"max\"", f.speed)
 		}
 		cfg.Sim.Speed = v
+	}
+	if f.adjust != nil {
+		f.adjust(cfg)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("flags: %w", err)

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/telekernel/telekernel/app"
+	"github.com/telekernel/telekernel/config"
 )
 
 func newStageCmd() *cobra.Command {
@@ -26,6 +27,16 @@ restores each moved partition's detector state from its changelog topic before p
 			if !slices.Contains(app.StageNames(), name) {
 				return fmt.Errorf("stage: %q is not one of %s", name, strings.Join(app.StageNames(), ", "))
 			}
+			// The file is the pipeline's, with every stage: this process
+			// runs one, so it is checked as that stage's alone (another
+			// stage's Parquet folder need not exist on this host).
+			f.adjust = func(c *config.Config) {
+				c.Stages = []string{name}
+				off := false
+				c.Sim.Enabled = &off
+				enabled := true // naming the stage enables it
+				c.Parquet.Enabled = &enabled
+			}
 			cfg, err := f.apply()
 			if err != nil {
 				return err
@@ -33,11 +44,6 @@ restores each moved partition's detector state from its changelog topic before p
 			if len(cfg.Kafka.Brokers) == 0 {
 				return fmt.Errorf("stage %s: kafka.brokers is empty (a stage runs against a real Kafka; give -c FILE or --kafka)", name)
 			}
-			cfg.Stages = []string{name}
-			off := false
-			cfg.Sim.Enabled = &off
-			enabled := true // naming the stage enables it
-			cfg.Parquet.Enabled = &enabled
 			if err := app.CheckStage(cfg, name); err != nil {
 				return fmt.Errorf("stage %s: %w", name, err)
 			}
