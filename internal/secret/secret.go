@@ -33,7 +33,7 @@ func (s *Source) UnmarshalYAML(n *yaml.Node) error {
 		return typeError(n, PlainRefused+": give {file: PATH} or {env: VAR}")
 	case yaml.MappingNode:
 	default:
-		return typeError(n, "want {file: PATH} or {env: VAR}")
+		return typeError(n, WantSource)
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -53,6 +53,10 @@ func (s *Source) UnmarshalYAML(n *yaml.Node) error {
 	}
 	return nil
 }
+
+// WantSource is the error of a secret that is neither a mapping nor a
+// scalar (a list).
+const WantSource = "want {file: PATH} or {env: VAR}"
 
 // PlainRefused starts the error of a secret written in the config file.
 const PlainRefused = "a secret is never written in the config file"

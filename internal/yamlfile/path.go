@@ -120,10 +120,10 @@ func typeAt(v any, path string) reflect.Type {
 	return t
 }
 
-// pathOfType returns the path of a mapping's scalar value on line whose
-// field has type want, "" when there is none: a value refused unread (a
-// secret) is found by its field's type, since a flow mapping may hold
-// several values on one line.
+// pathOfType returns the path of a mapping's value on line, a scalar or a
+// list, whose field has type want, "" when there is none: a value refused
+// unread (a secret) is found by its field's type, since a flow mapping may
+// hold several values on one line.
 func pathOfType(root *yaml.Node, line int, v any, want reflect.Type) string {
 	var walk func(n *yaml.Node, path string) string
 	walk = func(n *yaml.Node, path string) string {
@@ -138,7 +138,7 @@ func pathOfType(root *yaml.Node, line int, v any, want reflect.Type) string {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, val := n.Content[i], n.Content[i+1]
 				p := join(path, k.Value)
-				if val.Kind == yaml.ScalarNode && val.Line == line && deref(typeAt(v, p)) == want {
+				if val.Kind != yaml.MappingNode && val.Line == line && deref(typeAt(v, p)) == want {
 					return p
 				}
 				if p := walk(val, p); p != "" {

@@ -93,7 +93,7 @@ func decodeError(name string, root *yaml.Node, v any, msgs []string) error {
 			out = append(out, at(name, line, path, typeProblem(tm[1], value, tm[3])))
 			continue
 		}
-		if strings.HasPrefix(msg, secret.PlainRefused) {
+		if strings.HasPrefix(msg, secret.PlainRefused) || strings.HasPrefix(msg, secret.WantSource) {
 			// The field, found without reading the value it refused.
 			path := pathOfType(root, line, v, reflect.TypeOf(secret.Source{}))
 			out = append(out, at(name, line, path, msg))

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/telekernel/telekernel/internal/cfgcheck"
@@ -117,6 +118,10 @@ func (c Config) WithDefaults() Config {
 // are read by New.
 func (c Config) Validate() error {
 	for i, a := range c.Addr {
+		if strings.Contains(a, "@") || strings.Contains(a, "/") {
+			// user:password@host or a URL: not repeated, it may hold a password.
+			return fmt.Errorf("addr[%d]: want host:port, without a user, password or scheme (credentials go in username and password)", i)
+		}
 		host, port, err := net.SplitHostPort(a)
 		p, perr := strconv.Atoi(port)
 		if err != nil || host == "" || perr != nil {
