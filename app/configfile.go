@@ -1,12 +1,16 @@
 package app
 
 import (
+	"fmt"
+
 	"github.com/telekernel/telekernel/config"
 	"github.com/telekernel/telekernel/internal/yamlfile"
+	"github.com/telekernel/telekernel/stages/inventory"
 )
 
-// ParseConfig parses a pipeline config as config.Parse does and checks its
-// stages: against the stage registry. Errors name the file, the line and
+// ParseConfig parses a pipeline config as config.Parse does, checks its
+// stages: against the stage registry and loads correlate.inventory as a
+// start would. Errors name the file, the line and
 // the field at fault.
 func ParseConfig(name string, data []byte) (*config.Config, error) {
 	return parseConfigAs(name, data, nil)
@@ -18,7 +22,15 @@ func parseConfigAs(name string, data []byte, adjust func(*config.Config)) (*conf
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckStages(c); err != nil {
+	err = CheckStages(c)
+	if err == nil && c.Correlate.Inventory != "" {
+		// What the stages' start loads (baseInventory): a file that does
+		// not load fails here, not at start.
+		if _, _, lerr := inventory.LoadFile(c.Correlate.Inventory); lerr != nil {
+			err = fmt.Errorf("correlate.inventory: %w", lerr)
+		}
+	}
+	if err != nil {
 		// Decode again only to place the error on its line.
 		var again config.Config
 		return nil, yamlfile.Decode(name, data, &again, func() error { return err })
