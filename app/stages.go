@@ -251,7 +251,7 @@ func buildPower(_ context.Context, env *Env) (Built, error) {
 	if err != nil {
 		return Built{}, err
 	}
-	return Built{Proc: p, Report: func(s *Summary, _ pipeline.Stats) { s.PowerMessages = p.Emitted() }}, nil
+	return Built{Proc: p, Report: func(s *Summary, _ pipeline.Stats) { s.PowerMessages = p.Rows() }}, nil
 }
 
 func buildMaintain(_ context.Context, env *Env) (Built, error) {

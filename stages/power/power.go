@@ -108,6 +108,12 @@ type Stage struct {
 
 	devices atomic.Int64
 	emitted atomic.Int64
+	// pending counts the power messages emitted since the last commit
+	// (Committed) or abort (Drop, which follows one); Committed moves them
+	// to rows, so Rows counts tk.power's messages alone, not the stage's
+	// residual detections.
+	pending int64
+	rows    atomic.Int64
 }
 
 var _ pipeline.Processor = (*Stage)(nil)
@@ -219,6 +225,7 @@ func (p *Stage) emitRows(emit func(*kgo.Record), rows []schemas.PowerRow) error 
 			return fmt.Errorf("%w: %v", pipeline.ErrStop, err)
 		}
 		emit(&kgo.Record{Topic: p.topic, Key: []byte(rows[i].Device), Value: val, Headers: hs})
+		p.pending++
 		i = j
 	}
 	return nil
@@ -346,6 +353,7 @@ func (p *Stage) Restore(partition int32, key, value []byte) error {
 
 // Drop implements Processor.
 func (p *Stage) Drop(partition int32) {
+	p.pending = 0 // the transaction aborted (or its partition went): its messages are not committed
 	if pt, ok := p.parts[partition]; ok {
 		p.devices.Add(-int64(pt.e.Devices()))
 		delete(p.parts, partition)
@@ -353,11 +361,19 @@ func (p *Stage) Drop(partition int32) {
 }
 
 // Committed implements Processor.
-func (p *Stage) Committed(n int) { p.emitted.Add(int64(n)) }
+func (p *Stage) Committed(n int) {
+	p.emitted.Add(int64(n))
+	p.rows.Add(min(p.pending, int64(n)))
+	p.pending = 0
+}
 
-// Emitted returns the number of messages committed. Safe for concurrent
-// use.
+// Emitted returns the number of messages committed, power messages and
+// residual detections. Safe for concurrent use.
 func (p *Stage) Emitted() int64 { return p.emitted.Load() }
+
+// Rows returns the number of power messages committed (one per device
+// and window). Safe for concurrent use.
+func (p *Stage) Rows() int64 { return p.rows.Load() }
 
 // Devices returns the number of devices tracked. Safe for concurrent use.
 func (p *Stage) Devices() int { return int(p.devices.Load()) }
