@@ -115,8 +115,11 @@ type Stage struct {
 	shared map[shareKey]*ensemble.Shared // per kind and metric, built on first use
 	inRec  map[uint64]int32              // series of the record being processed, by SeriesIndex: the latest row of it
 	period int                           // rows between two of one series in the last record looked up: a guess (seriesOf)
-	names  []string                      // scratch for detector names
-	rows   []*seriesState                // scratch: the series of each row of the record
+	// kindChanges are the series of the record being processed whose
+	// kind changed, in row order (seriesOf, resolved in scoreSerial).
+	kindChanges []kindChange
+	names       []string       // scratch for detector names
+	rows        []*seriesState // scratch: the series of each row of the record
 	// stateRows is scratch: the rows of the record that go to state series.
 	stateRows []int
 	// stateGen counts the changes that may change what an interface's

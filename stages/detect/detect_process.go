@@ -37,6 +37,8 @@ func (d *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 		d.inRec = map[uint64]int32{}
 	}
 	clear(d.inRec)
+	clear(d.kindChanges)
+	d.kindChanges = d.kindChanges[:0]
 	n := sr.Len()
 	if cap(d.rows) < n {
 		d.rows = make([]*seriesState, n)
@@ -89,7 +91,9 @@ func (d *Stage) scoreRows(ps *partState, sr *schemas.SampleReader, rows []*serie
 		return err
 	}
 	p := &d.par
-	if p.on = d.workers > 1 && len(rows) >= d.minRows; !p.on {
+	// A record with a kind change is scored serially: the old state's
+	// alerts are read between its rows (resolveKindChange).
+	if p.on = d.workers > 1 && len(rows) >= d.minRows && len(d.kindChanges) == 0; !p.on {
 		return d.scoreSerial(ps, sr, rows, stateRows, emit)
 	}
 	defer func() { p.on = false }()
@@ -137,6 +141,12 @@ func (d *Stage) scoreSerial(ps *partState, sr *schemas.SampleReader, rows []*ser
 				}
 				watched = ps.watched[dev] != nil
 			}
+		}
+		if len(d.kindChanges) > 0 && d.kindChanges[0].row == i {
+			if err := d.resolveKindChange(emit, d.kindChanges[0], ts); err != nil {
+				return err
+			}
+			d.kindChanges = d.kindChanges[1:]
 		}
 		if err := d.score(ps, sr, i, st, emit); err != nil {
 			return err
@@ -201,14 +211,14 @@ func (d *Stage) seriesOf(ps *partState, sr *schemas.SampleReader, rows []*series
 	if st != nil && st.e != nil && kind != st.kind && kind != schemas.KindState {
 		// A counter that was a gauge, or the reverse (a collector that
 		// learned the leaf's kind): what was learned is of the other
-		// kind, so the series starts cold; addSeries replaces it. One
-		// whose alert fires keeps its state until the alert resolves.
-		// Its ensemble may still be updated by a held record's workers:
-		// wait for them before reading it (rare: a kind change).
+		// kind, so the series starts cold; addSeries replaces it. An
+		// alert of the old state that fires when row i is scored is
+		// resolved there (scoreSerial), which the record scored serially
+		// sees exactly (rare: a kind change). The old state may still be
+		// updated by a held record's workers: wait for them first.
 		d.wait()
-		if !st.firing() {
-			st = nil
-		}
+		d.kindChanges = append(d.kindChanges, kindChange{row: i, old: st, kind: kind})
+		st = nil
 	}
 	if st == nil {
 		class := stateevents.Classify(k.Metric)
@@ -246,6 +256,24 @@ func sameKind(st *seriesState, sr *schemas.SampleReader, i int) bool {
 	}
 	k := sr.Kind(i)
 	return k == st.kind || k == schemas.KindState
+}
+
+// kindChange is a series whose kind changed at row of the record: old is
+// its state before, replaced in the partition by a cold one.
+type kindChange struct {
+	row  int
+	old  *seriesState
+	kind schemas.Kind // the new one
+}
+
+// resolveKindChange resolves, at ts, the alerts that fire of the series
+// whose kind c changed: its state, learned of the other kind, is gone.
+func (d *Stage) resolveKindChange(emit func(*kgo.Record), c kindChange, ts int64) error {
+	if !c.old.firing() {
+		return nil
+	}
+	return d.resolveSeries(emit, c.old, ts, fmt.Sprintf("resolved without a reading: the series changed from %s to %s, and its state, learned of the other kind, starts again cold",
+		c.old.kind, c.kind))
 }
 
 func (d *Stage) markDirty(ps *partState, st *seriesState) {

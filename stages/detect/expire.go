@@ -274,9 +274,15 @@ func (d *Stage) resolveGone(emit func(*kgo.Record), st *seriesState, last int64)
 // expires: the ensemble's (its detector and members as it fired) and its
 // rules'. Observed and expected are 0: there is no reading to report.
 func (d *Stage) resolveStale(emit func(*kgo.Record), st *seriesState, ts int64) error {
+	return d.resolveSeries(emit, st, ts, fmt.Sprintf("resolved without a reading: no sample since %s (detect.series_expiry %v), the series stopped",
+		time.Unix(0, st.seen()).UTC().Format(time.RFC3339), d.cfg.SeriesExpiry))
+}
+
+// resolveSeries emits, at ts, the resolved detection of each alert of st
+// that fires, st a counter or gauge series whose state goes (it expired,
+// or its kind changed), described by why.
+func (d *Stage) resolveSeries(emit func(*kgo.Record), st *seriesState, ts int64, why string) error {
 	k := st.key
-	why := fmt.Sprintf("resolved without a reading: no sample since %s (detect.series_expiry %v), the series stopped",
-		time.Unix(0, st.seen()).UTC().Format(time.RFC3339), d.cfg.SeriesExpiry)
 	if st.e.Firing() {
 		det := d.det.New(detections.Transition{Series: k, TS: ts, StartsAt: st.e.StartedAt()}, nil)
 		d.names = st.onset.Names(d.names[:0])
