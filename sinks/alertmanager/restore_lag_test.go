@@ -53,26 +53,8 @@ func restoreAsOf(ctx context.Context, t *testing.T, kc kafka.Config, s *Sink) {
 // again and re-posted every resend_interval, a resolved alert firing for
 // ever in Alertmanager.
 func TestRestoreFromLaggingAlertState(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.Ports(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	kc := kafka.Config{Brokers: c.ListenAddrs(), SessionTimeout: 6 * time.Second}
-	prod, err := kafka.Connect(ctx, kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	ctx, kc, prod := lagCluster(t)
 	const det, alerts = "tk.detections", "tk.alerts"
-	if err := kafka.EnsureTopics(ctx, prod, kafka.TopicSpec{Name: det, Partitions: 1}, kafka.TopicSpec{Name: det + ".dlq", Partitions: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if err := alertstate.EnsureTopic(ctx, prod, alerts, 1); err != nil {
-		t.Fatal(err)
-	}
 	firing := record(t, detection("a", schemas.StateFiring, schemas.SeverityWarning))
 	resolved := record(t, detection("a", schemas.StateResolved, schemas.SeverityWarning))
 	for _, r := range []*kgo.Record{firing, resolved} {
@@ -155,26 +137,8 @@ func TestRestoreFromLaggingAlertState(t *testing.T) {
 // nothing and never read a's firing detection again: Alertmanager resolved
 // a by its endsAt (4 x resend_interval) while it still fired.
 func TestRestoreMissesNoFiringAlert(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.Ports(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	kc := kafka.Config{Brokers: c.ListenAddrs(), SessionTimeout: 6 * time.Second}
-	prod, err := kafka.Connect(ctx, kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	ctx, kc, prod := lagCluster(t)
 	const det, alerts = "tk.detections", "tk.alerts"
-	if err := kafka.EnsureTopics(ctx, prod, kafka.TopicSpec{Name: det, Partitions: 1}, kafka.TopicSpec{Name: det + ".dlq", Partitions: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if err := alertstate.EnsureTopic(ctx, prod, alerts, 1); err != nil {
-		t.Fatal(err)
-	}
 	firing := record(t, detection("a", schemas.StateFiring, schemas.SeverityWarning))
 	firing.Topic = det
 	if err := prod.ProduceSync(ctx, firing).FirstErr(); err != nil {
@@ -213,4 +177,33 @@ func TestRestoreMissesNoFiringAlert(t *testing.T) {
 	if s2.Firing() != 1 {
 		t.Errorf("the restarted bridge re-posts %d alerts, want 1: alert a still fires but expires in Alertmanager after 4 x resend_interval", s2.Firing())
 	}
+}
+
+// lagCluster starts a kfake cluster with the detections topic (and its
+// dead-letter topic) and the alerts topic of the restore tests, and
+// returns a context bounding the test, the connection config and a
+// producer; all end with the test.
+func lagCluster(t *testing.T) (context.Context, kafka.Config, *kgo.Client) {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.Ports(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	kc := kafka.Config{Brokers: c.ListenAddrs(), SessionTimeout: 6 * time.Second}
+	prod, err := kafka.Connect(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prod.Close)
+	const det, alerts = "tk.detections", "tk.alerts"
+	if err := kafka.EnsureTopics(ctx, prod, kafka.TopicSpec{Name: det, Partitions: 1}, kafka.TopicSpec{Name: det + ".dlq", Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := alertstate.EnsureTopic(ctx, prod, alerts, 1); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, kc, prod
 }
