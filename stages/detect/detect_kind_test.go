@@ -19,21 +19,7 @@ import (
 // checkpoint taken before the change.
 func TestDetectKindChangeStartsCold(t *testing.T) {
 	const n, change = 400, 250
-	var recs []*kgo.Record
-	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
-	defer sb.Release()
-	for i := range n {
-		ts := t0.Add(time.Duration(i) * 10 * time.Second).UnixNano()
-		total := uint64(1e12) + uint64(i)*12_500_000 + uint64(i%7)*100_000 // 10 Mb/s, some jitter
-		s := schemas.Sample{TS: ts, Device: dev, Source: schemas.SourceGNMI, Metric: nativeClock, Keys: xrIfKeys}
-		if i < change {
-			s.Kind, s.F64 = schemas.KindGauge, float64(total)
-		} else {
-			s.Kind, s.U64 = schemas.KindCounter, total
-		}
-		sb.Append(&s)
-		recs = append(recs, recordOf(t, sb))
-	}
+	recs := kindChangeRecords(t, n, change, 1)
 	d := newTestDetect(t, Config{})
 	if dets := process(t, d, recs); len(dets) != 0 {
 		t.Errorf("detections across the kind change: %v", summary(dets))
@@ -95,4 +81,44 @@ func TestDetectQuietRuleNative(t *testing.T) {
 			t.Errorf("%s: error_run fired %v, want %v", c.metric, fired, c.want)
 		}
 	}
+}
+
+// TestKindChangeWithinRecord: TestDetectKindChangeStartsCold with several
+// ticks per record, the change inside one: the series starts cold at its
+// first counter row, and nothing fires. Before, seriesOf found the series
+// of a row by the record's earlier rows of it without looking at the row's
+// kind, so the first counter row was scored on the gauge's state (its
+// counter baseline 0: the whole running total over 10 s, a rate a million
+// times the usual), and the series fired.
+func TestKindChangeWithinRecord(t *testing.T) {
+	recs := kindChangeRecords(t, 400, 250, 6) // 250 is not a multiple of 6
+	d := newTestDetect(t, Config{})
+	if dets := process(t, d, recs); len(dets) != 0 {
+		t.Errorf("detections across a kind change within a record: %v", summary(dets))
+	}
+}
+
+// kindChangeRecords returns n samples of IOS-XR's native bytes-received
+// at 10 Mb/s, one every 10 s, as a gauge (its running total) before row
+// change and as a counter from it, perRecord samples to a record.
+func kindChangeRecords(t *testing.T, n, change, perRecord int) []*kgo.Record {
+	t.Helper()
+	var recs []*kgo.Record
+	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
+	defer sb.Release()
+	for i := range n {
+		ts := t0.Add(time.Duration(i) * 10 * time.Second).UnixNano()
+		total := uint64(1e12) + uint64(i)*12_500_000 + uint64(i%7)*100_000 // 10 Mb/s, some jitter
+		s := schemas.Sample{TS: ts, Device: dev, Source: schemas.SourceGNMI, Metric: nativeClock, Keys: xrIfKeys}
+		if i < change {
+			s.Kind, s.F64 = schemas.KindGauge, float64(total)
+		} else {
+			s.Kind, s.U64 = schemas.KindCounter, total
+		}
+		sb.Append(&s)
+		if (i+1)%perRecord == 0 || i == n-1 {
+			recs = append(recs, recordOf(t, sb))
+		}
+	}
+	return recs
 }
