@@ -15,8 +15,9 @@ import (
 )
 
 // Follow reads the inventory topic into v: it reads the topic to its end
-// before it returns (read-committed; an absent or empty topic leaves v on
-// its base), then follows it in the background until ctx is done, setting
+// before it returns (read-committed, to the last stable offsets as of the
+// call, so a transaction left open does not hold it; an absent or empty
+// topic leaves v on its base), then follows it in the background until ctx is done, setting
 // v's live inventory (View.SetLive) each time records changed it and the
 // follower has then read every partition up to its end, so readers of v see
 // a new generation without a restart and never a flush read in part (a
@@ -30,7 +31,7 @@ func Follow(ctx context.Context, kc kafka.Config, topic string, v *View, log *sl
 		return err
 	}
 	f := &follower{cl: cl, topic: topic, v: v, log: log, m: NewMerger(), next: map[int32]int64{}}
-	left, err := f.ends(ctx, false)
+	left, err := f.ends(ctx)
 	if err != nil {
 		cl.Close()
 		return err
@@ -76,20 +77,17 @@ type follower struct {
 }
 
 // ends returns the end offset of each partition of the topic that holds
-// records; none when the topic does not exist. The end is the high
-// watermark, or with committed the last stable offset: the end a
-// read-committed consumer can reach now.
-func (f *follower) ends(ctx context.Context, committed bool) (map[int32]int64, error) {
+// records; none when the topic does not exist. The end is the last stable
+// offset: the end a read-committed consumer can reach now (the high
+// watermark, past a transaction left open, it would reach only when the
+// transaction ends).
+func (f *follower) ends(ctx context.Context) (map[int32]int64, error) {
 	adm := kadm.NewClient(f.cl)
 	starts, err := adm.ListStartOffsets(ctx, f.topic)
 	if err != nil {
 		return nil, fmt.Errorf("inventory: cannot list start offsets of %s: %w", f.topic, err)
 	}
-	list := adm.ListEndOffsets
-	if committed {
-		list = adm.ListCommittedOffsets
-	}
-	ends, err := list(ctx, f.topic)
+	ends, err := adm.ListCommittedOffsets(ctx, f.topic)
 	if err != nil {
 		return nil, fmt.Errorf("inventory: cannot list end offsets of %s: %w", f.topic, err)
 	}
@@ -109,7 +107,7 @@ func (f *follower) ends(ctx context.Context, committed bool) (map[int32]int64, e
 			left[o.Partition] = o.Offset
 		}
 	})
-	if committed && failed != nil {
+	if failed != nil {
 		// A partition skipped might be one whose records are ahead.
 		return nil, fmt.Errorf("inventory: cannot list the offsets of %s: %w", f.topic, failed)
 	}
@@ -137,7 +135,7 @@ func (f *follower) follow(ctx context.Context) error {
 	if !f.pending || short {
 		return nil
 	}
-	ends, err := f.ends(ctx, true)
+	ends, err := f.ends(ctx)
 	if err != nil {
 		return err
 	}
