@@ -46,9 +46,12 @@ type View struct {
 	mod     time.Time
 	size    int64
 	checked time.Time
-	warned  string             // the last problem logged, so a file that stays bad logs once
-	live    *schemas.Inventory // from the topic; nil: none, the base applies
-	base    Snapshot           // the file's or fixed inventory
+	warned  string // the last problem logged, so a file that stays bad logs once
+	// problems are the problems of the file loaded: a changed file with
+	// more is taken for one being edited, and is not loaded.
+	problems []schemas.InventoryProblem
+	live     *schemas.Inventory // from the topic; nil: none, the base applies
+	base     Snapshot           // the file's or fixed inventory
 }
 
 // NewFile loads the inventory file at path, logging each problem as
@@ -69,7 +72,8 @@ func NewFile(path string, every time.Duration, log *slog.Logger) (*View, error) 
 	}
 	log.Info("inventory loaded", "file", path, "devices", len(inv.Devices), "links", len(inv.Links), "sessions", len(inv.Sessions))
 	s := snapshot(inv, 1)
-	return &View{path: path, every: every, log: log, cur: s, base: s, mod: st.ModTime(), size: st.Size(), checked: time.Now()}, nil
+	return &View{path: path, every: every, log: log, cur: s, base: s, mod: st.ModTime(), size: st.Size(), checked: time.Now(),
+		problems: problems}, nil
 }
 
 // Fixed returns a View of a base inventory that never changes (nil: none).
@@ -92,9 +96,12 @@ func snapshot(inv *schemas.Inventory, gen int) Snapshot {
 // Current returns the current inventory: the live one (SetLive) when
 // there is one, else the base. It re-reads the file first when `every` has
 // passed since the last look and the file's modification time or size
-// changed. A file that changed into one with problems, or that cannot be
-// read, keeps the previous inventory and logs one line naming the file,
-// line and problem.
+// changed. A file that changed into one with more problems than the file
+// loaded (one being edited, most likely), or that cannot be read, keeps
+// the previous inventory and logs one line naming the file, line and
+// problem; one with as many or fewer loads, its problems logged as at the
+// start, so a problem the operator left (a link to a device the file does
+// not list) does not keep every later edit out.
 func (v *View) Current(now time.Time) Snapshot {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -148,14 +155,54 @@ func (v *View) reload(now time.Time) {
 	switch {
 	case err != nil:
 		v.warn(err.Error())
-	case len(problems) > 0:
-		v.warn(fmt.Sprintf("%s (and %d more problems)", problems[0].Error(), len(problems)-1))
+	case len(problems) > len(v.problems):
+		v.warn(fmt.Sprintf("%s (%d problems, the inventory loaded had %d)", newProblem(problems, v.problems).Error(), len(problems), len(v.problems)))
 	default:
-		v.warned = ""
+		for _, p := range problems {
+			v.log.Warn("inventory problem; the rest of the file loads", "problem", p.Error())
+		}
+		v.warned, v.problems = "", problems
 		v.base = snapshot(inv, v.base.Gen+1)
 		v.pick()
 		v.log.Info("inventory reloaded", "file", v.path, "devices", len(inv.Devices), "links", len(inv.Links), "sessions", len(inv.Sessions))
 	}
+}
+
+// newProblem returns the first of problems that the loaded file's (old)
+// did not have, wherever its line: the one to name, not a problem the
+// operator left in the file. Entries are told apart by their text with
+// list indices taken out (devices[3] is devices[4] after an insertion).
+func newProblem(problems, old []schemas.InventoryProblem) schemas.InventoryProblem {
+	seen := map[string]int{}
+	for _, p := range old {
+		seen[withoutIndices(p.Problem)]++
+	}
+	for _, p := range problems {
+		k := withoutIndices(p.Problem)
+		if seen[k] == 0 {
+			return p
+		}
+		seen[k]--
+	}
+	return problems[0]
+}
+
+// withoutIndices returns s with the digits between brackets taken out.
+func withoutIndices(s string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range s {
+		switch {
+		case r == '[':
+			in = true
+		case r == ']':
+			in = false
+		case in && r >= '0' && r <= '9':
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // warn logs why the file did not reload, once per distinct problem.
