@@ -19,10 +19,11 @@ import (
 // call, so a transaction left open does not hold it; an absent or empty
 // topic leaves v on its base), then follows it in the background until ctx is done, setting
 // v's live inventory (View.SetLive) each time records changed it and the
-// follower has then read every partition up to its end, so readers of v see
-// a new generation without a restart and never a flush read in part (a
-// consumer fetches at most 1 MiB of a partition at a time, so one flush of
-// a large fleet takes several polls). A record that does not decode is
+// follower has then read every partition up to its end and a poll of
+// recheck brought nothing more, so readers of v see a new generation
+// without a restart and never a flush read in part (a consumer fetches at
+// most 1 MiB of a partition at a time, and the producer sends a large
+// flush in several requests). A record that does not decode is
 // logged and skipped; its key keeps its previous record.
 func Follow(ctx context.Context, kc kafka.Config, topic string, v *View, log *slog.Logger) error {
 	cl, err := kafka.Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
@@ -37,7 +38,7 @@ func Follow(ctx context.Context, kc kafka.Config, topic string, v *View, log *sl
 		return err
 	}
 	for len(left) > 0 {
-		if _, err := f.poll(ctx, left); err != nil {
+		if _, _, err := f.poll(ctx, left); err != nil {
 			cl.Close()
 			return err
 		}
@@ -119,8 +120,11 @@ func (f *follower) ends(ctx context.Context) (map[int32]int64, error) {
 // leaves a partition short of the end its fetch reported, or a topic whose
 // end lies further, waits for the next polls, so the view never takes a
 // flush read in part. While it holds records it has not published, it
-// polls at most recheck long, so an error listing the ends is retried
-// without waiting for another record.
+// polls at most recheck long, and publishes only after such a poll brought
+// nothing: a flush's produce requests land one after another, and the end
+// after the first may be all the brokers hold for a moment, so the quiet
+// poll keeps the view from taking the flush up to there. An error listing
+// the ends is retried without waiting for another record.
 func (f *follower) follow(ctx context.Context) error {
 	pctx := ctx
 	if f.pending {
@@ -128,11 +132,11 @@ func (f *follower) follow(ctx context.Context) error {
 		pctx, cancel = context.WithTimeout(ctx, recheck)
 		defer cancel()
 	}
-	short, err := f.poll(pctx, nil)
+	read, short, err := f.poll(pctx, nil)
 	if err != nil && (ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded)) {
 		return err
 	}
-	if !f.pending || short {
+	if !f.pending || short || read {
 		return nil
 	}
 	ends, err := f.ends(ctx)
@@ -149,10 +153,10 @@ func (f *follower) follow(ctx context.Context) error {
 }
 
 // poll applies one poll's records, crossing partitions off left as they
-// reach their end (the initial read). It reports whether a partition it
-// read records of is still short of the end its fetch reported, so the
-// records read so far are part of more.
-func (f *follower) poll(ctx context.Context, left map[int32]int64) (short bool, err error) {
+// reach their end (the initial read). It reports whether it read records,
+// and whether a partition it read records of is still short of the end its
+// fetch reported, so the records read so far are part of more.
+func (f *follower) poll(ctx context.Context, left map[int32]int64) (read, short bool, err error) {
 	fs := f.cl.PollFetches(ctx)
 	var perr error // the first partition's error; the others' records still apply
 	fs.EachPartition(func(p kgo.FetchTopicPartition) {
@@ -163,6 +167,7 @@ func (f *follower) poll(ctx context.Context, left map[int32]int64) (short bool, 
 		if len(p.Records) == 0 {
 			return
 		}
+		read = true
 		for _, r := range p.Records {
 			f.next[r.Partition] = r.Offset + 1
 			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
@@ -186,9 +191,9 @@ func (f *follower) poll(ctx context.Context, left map[int32]int64) (short bool, 
 		}
 	})
 	if perr != nil {
-		return short, fmt.Errorf("inventory: cannot read %s: %w", f.topic, perr)
+		return read, short, fmt.Errorf("inventory: cannot read %s: %w", f.topic, perr)
 	}
-	return short, nil
+	return read, short, nil
 }
 
 // publish hands the merged records to the view.
