@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
@@ -149,15 +150,26 @@ func (l *lldp) expire() bool {
 // links returns the links the neighbours describe, one per cable (both
 // ends reporting one cable give one link, a end the lower port), skipping
 // ports in taken (the operator's file says what is there). resolve maps an
-// LLDP system name to a device name.
+// LLDP system name to a device name. A port id is the port as the
+// neighbour's LLDP agent names it, often short (Gi0/0/0/3); where the
+// neighbour reports neighbours too, an id that is not one of the ports it
+// reports them on but abbreviates exactly one (portOf) is that port, as
+// its samples name it.
 func (l *lldp) links(taken map[schemas.Port]bool, resolve func(string) string) []schemas.InvLink {
+	ports := map[string][]string{} // by device, the ports it reports neighbours on
+	for k, n := range l.neighbors {
+		if !n.gone() {
+			ports[k.device] = append(ports[k.device], k.port)
+		}
+	}
 	seen := map[schemas.InvLink]bool{}
 	var out []schemas.InvLink
 	for k, n := range l.neighbors {
 		if n.system == "" || n.portID == "" {
 			continue
 		}
-		a, b := schemas.Port{Device: k.device, Interface: k.port}, schemas.Port{Device: resolve(n.system), Interface: n.portID}
+		dev := resolve(n.system)
+		a, b := schemas.Port{Device: k.device, Interface: k.port}, schemas.Port{Device: dev, Interface: portOf(ports[dev], n.portID)}
 		if taken[a] || taken[b] || a == b {
 			continue
 		}
@@ -172,3 +184,81 @@ func (l *lldp) links(taken map[schemas.Port]bool, resolve func(string) string) [
 	slices.SortFunc(out, compareLink)
 	return out
 }
+
+// portOf returns the one of ports that id names: id itself when it is one
+// of them, else the one port id abbreviates (or that abbreviates id), else
+// id. A name is a prefix of letters (and hyphens) and the rest (the
+// numbers); two names are one port when the rests are equal and one
+// prefix abbreviates the other (abbreviates).
+func portOf(ports []string, id string) string {
+	if slices.Contains(ports, id) {
+		return id
+	}
+	found := ""
+	for _, p := range ports {
+		if abbreviates(id, p) || abbreviates(p, id) {
+			if found != "" {
+				return id // two ports: which one is not known
+			}
+			found = p
+		}
+	}
+	return cmp.Or(found, id)
+}
+
+// abbreviates reports whether short is an abbreviation of long: the same
+// numbers after a letter prefix, and short's prefix taken from long's in
+// order, each letter either the one after the previous or the first of a
+// later word (a capital after a small letter, or a letter after a hyphen),
+// case aside: Gi of GigabitEthernet, Et of Ethernet, BE of Bundle-Ether,
+// Hu of HundredGigE, Po of Port-Channel.
+func abbreviates(short, long string) bool {
+	sp, sr := splitPort(short)
+	lp, lr := splitPort(long)
+	sp = strings.ReplaceAll(sp, "-", "")
+	if sr != lr || sr == "" || sp == "" || len(sp) >= len(lp) {
+		return false
+	}
+	return abbrevFrom(strings.ToLower(sp), lp, 0)
+}
+
+// abbrevFrom reports whether s (lower case) can be taken from long's
+// letters starting at long[i], which s[0] must match: the next letter
+// of s is long's next letter, or the first letter of a later word.
+func abbrevFrom(s, long string, i int) bool {
+	if lower(long[i]) != s[0] {
+		return false
+	}
+	if len(s) == 1 {
+		return true
+	}
+	for j := i + 1; j < len(long); j++ {
+		if long[j] == '-' {
+			continue
+		}
+		next := j == i+1 || long[j-1] == '-' || isUpper(long[j]) && !isUpper(long[j-1])
+		if next && abbrevFrom(s[1:], long, j) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitPort splits an interface name into its prefix of ASCII letters and
+// hyphens and the rest.
+func splitPort(name string) (prefix, rest string) {
+	i := 0
+	for i < len(name) && (name[i] == '-' || lower(name[i]) >= 'a' && lower(name[i]) <= 'z') {
+		i++
+	}
+	return name[:i], name[i:]
+}
+
+func lower(c byte) byte {
+	if isUpper(c) {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
