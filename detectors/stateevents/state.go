@@ -25,10 +25,16 @@ func (t *Tracker) StateBytes() int { return int(unsafe.Sizeof(*t)) + rawBytes }
 // a record of a tracker that holds none is as before holding was added.
 const heldBit = 0x80
 
+// preBit marks, in the alert byte of a record, a carrier-transitions
+// count before a decrease (Tracker.pre) after the raw value: a record
+// without one is as before it was kept.
+const preBit = 0x40
+
 // MarshalBinary encodes the state: a kind tag, a version byte (1), the
 // class, the verdict, the alert (its top bit set while it is held), the
-// times, the evidence counts, the recent transitions (oldest first) and
-// the raw value. A restored tracker continues bit-for-bit like the
+// times, the evidence counts, the recent transitions (oldest first), the
+// raw value and, when the alert byte has preBit, the count before a
+// decrease. A restored tracker continues bit-for-bit like the
 // original.
 func (t *Tracker) MarshalBinary() ([]byte, error) { return t.AppendBinary(nil) }
 
@@ -38,6 +44,9 @@ func (t *Tracker) AppendBinary(dst []byte) ([]byte, error) {
 	alert := byte(t.alert)
 	if t.held {
 		alert |= heldBit
+	}
+	if t.pre != 0 {
+		alert |= preBit
 	}
 	dst = append(dst, byte(t.class), byte(t.status), alert)
 	dst = enc.AppendBool(dst, t.wasUp)
@@ -53,7 +62,11 @@ func (t *Tracker) AppendBinary(dst []byte) ([]byte, error) {
 	}
 	raw := clipRaw(t.raw) // already clipped by UpdateStatus
 	dst = enc.AppendU(dst, uint64(len(raw)))
-	return append(dst, raw...), nil
+	dst = append(dst, raw...)
+	if t.pre != 0 {
+		dst = enc.AppendU(dst, t.pre)
+	}
+	return dst, nil
 }
 
 // clipRaw returns v cut to at most maxRaw bytes at a character boundary:
@@ -83,7 +96,7 @@ func (t *Tracker) UnmarshalBinary(b []byte) error {
 			r.Err = enc.ErrShort
 		}
 	}
-	n := Tracker{class: Class(h[0]), status: Status(h[1]), alert: Rule(h[2] &^ heldBit), held: h[2]&heldBit != 0}
+	n := Tracker{class: Class(h[0]), status: Status(h[1]), alert: Rule(h[2] &^ (heldBit | preBit)), held: h[2]&heldBit != 0}
 	n.wasUp = r.Bool()
 	for _, p := range [...]*int64{&n.startsAt, &n.lastTS, &n.changed, &n.downAt, &n.upAt} {
 		*p = r.I()
@@ -104,6 +117,11 @@ func (t *Tracker) UnmarshalBinary(b []byte) error {
 	}
 	if r.Err == nil {
 		n.raw, r.B = string(r.B[:nr]), r.B[nr:]
+	}
+	if h[2]&preBit != 0 {
+		if n.pre = r.U(); r.Err == nil && (n.pre == 0 || n.class != ClassCarrier) {
+			return fmt.Errorf("stateevents: state record holds a count before a decrease of %d", n.pre)
+		}
 	}
 	if err := r.Done(); err != nil {
 		return fmt.Errorf("stateevents: %w", err)

@@ -170,7 +170,10 @@ type Tracker struct {
 	// downAt and upAt bound the latest stretch the thing was down (or, for
 	// carrier-transitions, may have been): upAt <= downAt while it lasts.
 	downAt, upAt int64
-	count        uint64  // carrier-transitions: the latest count
+	count        uint64 // carrier-transitions: the latest count
+	// pre is a carrier-transitions count before a decrease, until the
+	// next sample tells a reset from a glitch (0: none pending).
+	pre          uint64
 	level        float64 // neighbours, LLDP: the latest count
 	base         float64 // neighbours, LLDP: the count before the drop
 	flaps        [MaxFlapCount]int64
@@ -358,14 +361,26 @@ func (t *Tracker) Explained(ts int64) Event {
 // interface's oper-status already showed a change in that interval: the
 // increment then fires nothing and counts toward no flapping (the
 // oper-status series carries the event). A decrease is a counter reset: a
-// new baseline, no event. A sample older than the latest changes nothing.
+// new baseline, no event, unless the next sample is back at or above the
+// count before it: the decrease was a glitch (an agent that read 0 once,
+// a sample a little behind), and the increments count from that count.
+// A sample older than the latest changes nothing.
 func (t *Tracker) UpdateCounter(cfg *Config, ts int64, v uint64, explained bool) Event {
 	prevTS, prev := t.lastTS, t.count
 	if ts < prevTS {
 		return Event{}
 	}
+	if t.pre != 0 && ts != prevTS {
+		if v >= t.pre {
+			prev = t.pre // a glitch: the count never went down
+		}
+		t.pre = 0
+	}
 	t.count = v
 	if prevTS == 0 || v < prev || ts == prevTS {
+		if prevTS != 0 && v < prev && ts != prevTS {
+			t.pre = prev
+		}
 		t.lastTS = ts
 		return Event{}
 	}
