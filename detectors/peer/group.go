@@ -271,6 +271,24 @@ func medianWithout(sorted []float64, x float64) float64 {
 	return (at(n/2-1) + at(n/2)) / 2
 }
 
+// Last returns the time of the latest reading the group took (0: none).
+func (g *Group) Last() int64 { return g.roundTS }
+
+// Gone appends to out a Resolved change at ts for each member whose alert
+// fires, and ends those alerts: the caller drops the group, whose device
+// stopped reporting (no round closes without a reading, so no member is
+// forgotten on its own).
+func (g *Group) Gone(ts int64, out []Change) []Change {
+	for i := range g.members {
+		m := &g.members[i]
+		if m.st.firing {
+			m.st.firing, m.st.run = false, 0
+			out = append(out, Change{Member: m.name, Event: Resolved, TS: ts, Since: m.since})
+		}
+	}
+	return out
+}
+
 // Firing returns the members whose alert fires, by name.
 func (g *Group) Firing() []string {
 	var out []string

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -205,6 +206,41 @@ func (d *Stage) restorePeer(p int32, k schemas.SeriesKey, value []byte) error {
 	pg := d.peerGroupOf(p, k.Device, kind)
 	pg.g = g
 	d.countPeer(pg)
+	return nil
+}
+
+// expirePeers drops the sibling groups of device, of partition ps, whose
+// last series expired (expire): the alerts that fire are resolved at the
+// group's latest reading plus series_expiry, as an expired series' are,
+// and the group's changelog record gets a tombstone (ps.exp.gone).
+func (d *Stage) expirePeers(ps *partState, device string, emit func(*kgo.Record)) error {
+	gs := d.peers.parts[ps.id]
+	for _, kind := range [...]peer.Kind{peer.Fan, peer.PSU} {
+		k := peerKey{device: device, kind: kind}
+		pg := gs[k]
+		if pg == nil {
+			continue
+		}
+		d.peers.changes = pg.g.Gone(pg.g.Last()+int64(d.cfg.SeriesExpiry), d.peers.changes[:0])
+		for i := range d.peers.changes {
+			if err := d.emitPeer(emit, device, kind, &d.peers.changes[i]); err != nil {
+				return err
+			}
+		}
+		d.stateBytes.Add(-int64(pg.bytes))
+		delete(gs, k)
+		d.peers.gen++ // no series caches it (the device has none left); for safety
+		if pg.dirty {
+			for i, o := range d.peers.dirty {
+				if o == pg {
+					d.peers.dirty = slices.Delete(d.peers.dirty, i, i+1)
+					d.peers.dirtyAt = slices.Delete(d.peers.dirtyAt, i, i+1)
+					break
+				}
+			}
+		}
+		ps.exp.gone = append(ps.exp.gone, pg.key)
+	}
 	return nil
 }
 

@@ -150,7 +150,8 @@ func (d *Stage) restoredClock(ps *partState) {
 // no other's series, nor has its own expired); the detections carry the
 // device's own times. An alert of theirs that fires is resolved first
 // (resolveStale, resolveGone). A device whose last series goes is
-// forgotten: its next sample is a first one. The boundaries are fixed in
+// forgotten, with its sibling groups (their alerts resolved, expirePeers):
+// its next sample is a first one. The boundaries are fixed in
 // event time, so an instance that restored the partition sweeps where the
 // one before it would have: the detections and the state are the same.
 // The record's held outputs go first, as the serial path emits them.
@@ -186,12 +187,16 @@ func (d *Stage) expire(ps *partState, emit func(*kgo.Record)) error {
 		}
 		d.removeSeries(ps, k)
 	}
+	ps.exp.gone = append(ps.exp.gone, keys...)
 	for i, k := range keys { // sorted: a device's keys are together
 		if (i == 0 || keys[i-1].Device != k.Device) && ps.exp.series[k.Device] == 0 {
 			ps.exp.devs.Forget(k.Device)
+			// Its sibling groups go with it (their alerts resolved).
+			if err := d.expirePeers(ps, k.Device, emit); err != nil {
+				return err
+			}
 		}
 	}
-	ps.exp.gone = append(ps.exp.gone, keys...)
 	d.metrics.Expired("detect", len(keys))
 	d.log.Info("dropped the state of series without a sample for detect.series_expiry; one that comes back starts cold",
 		"partition", ps.id, "series", len(keys), "devices_gone", len(gone), "firing_resolved", resolved,
