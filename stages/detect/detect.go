@@ -297,10 +297,10 @@ func (d *Stage) updateGroup(ps *partState, st *seriesState, ts int64, x float64,
 				g.onset[i] = min(c/pos, 1)
 			}
 		}
-		return d.emitGroup(emit, g, detections.Transition{Series: g.key, Firing: true, TS: ts, StartsAt: g.alert.StartsAt}, &s)
+		return d.emitGroup(emit, g, detections.Transition{Series: g.key, Firing: true, TS: ts, StartsAt: g.alert.StartsAt}, &s, "")
 	case alert.Resolved:
 		g.held = 0
-		return d.emitGroup(emit, g, detections.Transition{Series: g.key, TS: ts, StartsAt: startedAt}, &s)
+		return d.emitGroup(emit, g, detections.Transition{Series: g.key, TS: ts, StartsAt: startedAt}, &s, "")
 	}
 	return nil
 }
@@ -579,7 +579,12 @@ func spacing(st *seriesState, t detections.Transition) string {
 // distance, expected the model's mean distance (the dimension), the band
 // [0, distance at fire_z], and the contributors the series' shares of the
 // distance (its positive parts) on the point that fired, largest first.
-func (d *Stage) emitGroup(emit func(*kgo.Record), g *groupState, t detections.Transition, s *multivar.Score) error {
+// A resolution without a score (s nil: the group's series expired) is
+// described by why.
+func (d *Stage) emitGroup(emit func(*kgo.Record), g *groupState, t detections.Transition, s *multivar.Score, why string) error {
+	if s == nil {
+		s = &multivar.Score{}
+	}
 	k := g.key
 	grp := &d.cfg.Multivar.Groups[g.group]
 	cfg := &d.cfg.Multivar.Alert
@@ -601,6 +606,9 @@ func (d *Stage) emitGroup(emit func(*kgo.Record), g *groupState, t detections.Tr
 	det.Band, det.Contributors = schemas.Band{Lower: 0, Upper: d.groupBand[g.group]}, contrib
 	det.Annotations["description"] = fmt.Sprintf("Mahalanobis distance² %.4g over %d series (z %.1f, firing above %.4g)%s",
 		s.D2, len(grp.Metrics), s.Z, d.groupBand[g.group], top)
+	if why != "" {
+		det.Annotations["description"] = why
+	}
 	d.log.Info("detection", "state", det.State, "device", k.Device, "metric", k.Metric, "keys", k.Keys,
 		"event_time", det.EventTime, "d2", s.D2, "z", s.Z, "severity", det.Severity)
 	return d.det.Send(emit, det)

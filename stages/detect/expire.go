@@ -3,6 +3,7 @@ package detect
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -167,12 +168,17 @@ func (d *Stage) expire(ps *partState, emit func(*kgo.Record)) error {
 	if err := d.Flush(emit); err != nil { // the ensembles complete, their outputs first
 		return err
 	}
-	slices.SortFunc(keys, func(a, b schemas.SeriesKey) int {
-		return cmp.Or(cmp.Compare(a.Device, b.Device), cmp.Compare(a.Metric, b.Metric), cmp.Compare(a.Keys, b.Keys))
-	})
+	slices.SortFunc(keys, compareKeys)
 	resolved := 0
+	var groups map[schemas.SeriesKey]int64 // the multivariate groups of expired series: their latest sample
 	for _, k := range keys {
 		st := ps.series[k]
+		if gk, ok := d.groupKey(k); ok && ps.groups[gk] != nil {
+			if groups == nil {
+				groups = map[schemas.SeriesKey]int64{}
+			}
+			groups[gk] = max(groups[gk], st.seen())
+		}
 		switch {
 		case st.se != nil && st.se.Alert() != stateevents.RuleNone:
 			resolved++
@@ -188,6 +194,9 @@ func (d *Stage) expire(ps *partState, emit func(*kgo.Record)) error {
 		d.removeSeries(ps, k)
 	}
 	ps.exp.gone = append(ps.exp.gone, keys...)
+	if err := d.expireGroups(ps, groups, emit); err != nil {
+		return err
+	}
 	for i, k := range keys { // sorted: a device's keys are together
 		if (i == 0 || keys[i-1].Device != k.Device) && ps.exp.series[k.Device] == 0 {
 			ps.exp.devs.Forget(k.Device)
@@ -279,8 +288,14 @@ func (d *Stage) resolveGone(emit func(*kgo.Record), st *seriesState, last int64)
 // expires: the ensemble's (its detector and members as it fired) and its
 // rules'. Observed and expected are 0: there is no reading to report.
 func (d *Stage) resolveStale(emit func(*kgo.Record), st *seriesState, ts int64) error {
-	return d.resolveSeries(emit, st, ts, fmt.Sprintf("resolved without a reading: no sample since %s (detect.series_expiry %v), the series stopped",
-		time.Unix(0, st.seen()).UTC().Format(time.RFC3339), d.cfg.SeriesExpiry))
+	return d.resolveSeries(emit, st, ts, d.stopped(st.seen()))
+}
+
+// stopped describes the resolution of an alert whose series' last sample
+// was at seen and expired.
+func (d *Stage) stopped(seen int64) string {
+	return fmt.Sprintf("resolved without a reading: no sample since %s (detect.series_expiry %v), the series stopped",
+		time.Unix(0, seen).UTC().Format(time.RFC3339), d.cfg.SeriesExpiry)
 }
 
 // resolveSeries emits, at ts, the resolved detection of each alert of st
@@ -315,6 +330,60 @@ func (d *Stage) resolveSeries(emit func(*kgo.Record), st *seriesState, ts int64,
 		}
 	}
 	return nil
+}
+
+// compareKeys orders series keys by device, metric and keys.
+func compareKeys(a, b schemas.SeriesKey) int {
+	return cmp.Or(cmp.Compare(a.Device, b.Device), cmp.Compare(a.Metric, b.Metric), cmp.Compare(a.Keys, b.Keys))
+}
+
+// groupKey returns the key of the multivariate group series k belongs
+// to, if any.
+func (d *Stage) groupKey(k schemas.SeriesKey) (schemas.SeriesKey, bool) {
+	gs, ok := d.groupOf[k.Metric]
+	if !ok {
+		return schemas.SeriesKey{}, false
+	}
+	return schemas.SeriesKey{Device: k.Device, Metric: multivarPrefix + d.cfg.Multivar.Groups[gs[0]].Name, Keys: k.Keys}, true
+}
+
+// expireGroups drops the multivariate groups of ps none of whose series
+// is left after a sweep (groups: their keys and the latest sample of
+// their expired series): a firing alert is resolved at that sample plus
+// series_expiry, as an expired series' is, and the group's changelog
+// record gets a tombstone.
+func (d *Stage) expireGroups(ps *partState, groups map[schemas.SeriesKey]int64, emit func(*kgo.Record)) error {
+	for _, gk := range slices.SortedFunc(maps.Keys(groups), compareKeys) {
+		g := ps.groups[gk]
+		if d.groupHasSeries(ps, g) {
+			continue
+		}
+		if g.alert.Firing {
+			startedAt := g.alert.StartsAt
+			g.alert.Resolve()
+			t := detections.Transition{Series: gk, TS: groups[gk] + int64(d.cfg.SeriesExpiry), StartsAt: startedAt}
+			if err := d.emitGroup(emit, g, t, nil, d.stopped(groups[gk])); err != nil {
+				return err
+			}
+		}
+		if g.dirty {
+			g.dirty = false
+			ps.dirtyGroups = slices.DeleteFunc(ps.dirtyGroups, func(o *groupState) bool { return o == g })
+		}
+		d.dropGroup(ps, gk)
+		ps.exp.gone = append(ps.exp.gone, gk)
+	}
+	return nil
+}
+
+// groupHasSeries reports whether a series of g is held in ps.
+func (d *Stage) groupHasSeries(ps *partState, g *groupState) bool {
+	for _, m := range d.cfg.Multivar.Groups[g.group].Metrics {
+		if ps.series[schemas.SeriesKey{Device: g.key.Device, Metric: m, Keys: g.key.Keys}] != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // sinceOf returns where a rule keeps its firing point (nil: no rule).
