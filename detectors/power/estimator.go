@@ -208,7 +208,7 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 	d := e.device(device)
 	e.markDirty(d) // the live state moves with every sample
 	if ts > d.cur {
-		if d.cur != 0 {
+		if d.cur != 0 && d.cur != d.last { // Flush may have finished it
 			e.finishTick(d, d.cur)
 		}
 		d.cur = ts

@@ -287,6 +287,12 @@ func (e *Estimator) RestoreDeviceState(name string, b []byte) error {
 	if err := d.liveErr(); err != nil {
 		return fmt.Errorf("power: device %s state: %w", name, err)
 	}
+	if n := len(d.history) - e.cfg.ResidualHistory; n > 0 {
+		// Written under a longer residual_history: score against the
+		// last ResidualHistory windows (scoreResidual drops one a window
+		// only).
+		d.history = d.history[n:]
+	}
 	if model == "" {
 		model = DefaultModelName
 	}
