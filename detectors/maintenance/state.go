@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
@@ -20,8 +21,9 @@ const (
 )
 
 // ErrIncompatibleState is wrapped by RestoreState when a state was written
-// by another state version or for a signal that is no longer configured:
-// the series should start cold.
+// by another state version, for a signal that is no longer configured or
+// with a daily profile of another bucket or season: the series should
+// start cold.
 var ErrIncompatibleState = errors.New("incompatible maintenance state")
 
 // maxState bounds the floats of one restored slice.
@@ -81,8 +83,11 @@ func (t *Tracker) AppendState(dst []byte, k schemas.SeriesKey) (_ []byte, ok boo
 }
 
 // RestoreState loads the state of series k written by AppendState. Errors
-// wrap ErrIncompatibleState for another state version or a signal that is
-// no longer configured.
+// wrap ErrIncompatibleState for another state version, a signal that is
+// no longer configured or a daily profile learned under another bucket or
+// season. Buckets beyond Config.Window (a state written under a longer
+// window) are dropped, oldest first, and a device threshold that is not
+// finite is dropped.
 func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 	r := enc.Reader{B: b}
 	r.Header(tagSeries, seriesVersion)
@@ -130,8 +135,21 @@ func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 	if s.sig < 0 {
 		return fmt.Errorf("%w: state of %s is of signal %q, which is not configured", ErrIncompatibleState, k, name)
 	}
+	if s.hasThr && (math.IsNaN(s.devThr) || math.IsInf(s.devThr, 0)) {
+		s.devThr, s.hasThr = 0, false // no threshold (Observe refuses one now)
+	}
+	if s.profile != nil && len(s.profile) != t.period() {
+		// Learned under another bucket or season: its phases are not this
+		// configuration's (closeBucket would index beyond them).
+		return fmt.Errorf("%w: state of %s has a profile of %d phases, the configuration %d", ErrIncompatibleState, k, len(s.profile), t.period())
+	}
 	if len(s.bt) != len(s.by) || len(s.bc) != len(s.bt) {
 		return fmt.Errorf("maintenance: state of %s has %d bucket times, %d values and %d covariates", k, len(s.bt), len(s.by), len(s.bc))
+	}
+	if n := len(s.bt) - t.cfg.Window; n > 0 {
+		// Written under a longer window: the trend is fitted over the
+		// last Window buckets (closeBucket drops one a bucket only).
+		s.bt, s.by, s.bc = s.bt[n:], s.by[n:], s.bc[n:]
 	}
 	if s.open {
 		if err := json.Unmarshal([]byte(last), &s.last); err != nil {

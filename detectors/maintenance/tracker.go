@@ -152,9 +152,18 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 		if j := strings.Index(keys, ",severity="); j >= 0 {
 			comp, sev = keys[:j], keys[j+len(",severity="):]
 		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return // no threshold: one would be in every event of the case
+		}
 		s := t.get(i, device, t.cfg.Signals[i].Metric, comp)
 		if !s.hasThr || sev == "CRITICAL" {
 			s.devThr, s.hasThr = v, true
+			t.markDirty(s)
+		}
+		if s.bStart == 0 && ts > s.lastTS {
+			// No reading yet: the thresholds date the series, so Expire
+			// forgets it when they stop too.
+			s.lastTS = ts
 			t.markDirty(s)
 		}
 		return
