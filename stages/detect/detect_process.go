@@ -224,7 +224,7 @@ func (d *Stage) seriesOf(ps *partState, sr *schemas.SampleReader, rows []*series
 		class := stateevents.Classify(k.Metric)
 		st = &seriesState{kind: kind}
 		switch {
-		case kind == schemas.KindState && class.IsStatus(),
+		case class.IsStatus(), // a status sent as a number too (an enum's value: statusOf)
 			kind != schemas.KindState && (class == stateevents.ClassCarrier || class.IsLevel()):
 			st.se = stateevents.New(class)
 		case kind == schemas.KindState:

@@ -3,7 +3,9 @@ package detect
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -384,6 +386,25 @@ func unlinkIface(ps *partState, st *seriesState) {
 	f.sessions = slices.DeleteFunc(f.sessions, is)
 }
 
+// statusOf returns the status row i carries: its string, or a whole
+// number's digits (an enum sent as its value, the IF-MIB's 7 for
+// lowerLayerDown, which the trackers read as its name).
+func statusOf(sr *schemas.SampleReader, i int) (string, bool) {
+	switch sr.Kind(i) {
+	case schemas.KindState:
+		return sr.Str(i)
+	case schemas.KindCounter:
+		if u, ok := sr.U64(i); ok {
+			return strconv.FormatUint(u, 10), true
+		}
+	default:
+		if f, ok := sr.F64(i); ok && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			return strconv.FormatInt(int64(f), 10), true
+		}
+	}
+	return "", false
+}
+
 // updateState feeds row i to the state series st and emits the detection
 // of any transition. An admin-status going down explains (resolves) a
 // link-down or flapping alert on its interface's oper-status; an
@@ -413,7 +434,7 @@ func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *
 		}
 		ev = st.se.UpdateLevel(cfg, ts, v, class == stateevents.ClassLLDP && lldpExplained(st.iface, ts, cfg))
 	default:
-		v, ok := sr.Str(i)
+		v, ok := statusOf(sr, i)
 		if !ok {
 			return nil
 		}

@@ -130,7 +130,7 @@ func (d *Stage) decodeState(b []byte, metric string) (*seriesState, error) {
 	if st.kind != schemas.KindCounter && st.kind != schemas.KindGauge {
 		return nil, fmt.Errorf("state record has kind %d", st.kind)
 	}
-	if c := stateevents.Classify(metric); c == stateevents.ClassCarrier || c.IsLevel() {
+	if c := stateevents.Classify(metric); c == stateevents.ClassCarrier || c.IsLevel() || c.IsStatus() {
 		// Written before this build followed the metric as a state
 		// (seriesOf makes it a Tracker now): starts cold, as decodeTracker
 		// does for the reverse.
