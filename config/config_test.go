@@ -81,7 +81,7 @@ clickhouse:
 // TestErrorsNameLineAndField is the contract of `telekernel check`.
 func TestErrorsNameLineAndField(t *testing.T) {
 	f := func(doc, want string) { t.Helper(); wantParseError(t, doc, want) }
-	f("kafka:\n  brokers: [nocolon]\n", "bad.yaml:2: kafka.brokers: \"nocolon\" is not host:port")
+	f("kafka:\n  brokers: [nocolon]\n", "bad.yaml:2: kafka.brokers[0]: \"nocolon\" is not host:port")
 	f("kafka:\n  brokers: [\"tk:hunter2@k:9092\"]\n", "bad.yaml:2: kafka.brokers[0]: want host:port, without a user, password or scheme (credentials go in sasl)")
 	f("sim:\n  devices: 3\n  devcies: 4\n", "bad.yaml:3: sim.devcies: unknown field (did you mean devices?)")
 	f("detect:\n  alert:\n    fire_z: 6\n    resolve_z: 9\n", "bad.yaml:4: detect.alert.resolve_z: 9 must be positive and below fire_z (6)")

@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
+	"github.com/telekernel/telekernel/internal/hostport"
 	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/internal/tlsfiles"
 )
@@ -257,12 +258,8 @@ type SASLConfig struct {
 // Validate reports the first bad field.
 func (c Config) Validate() error {
 	for i, b := range c.Brokers {
-		if strings.Contains(b, "@") || strings.Contains(b, "/") {
-			// user:password@host or a URL: not repeated, it may hold a password.
-			return fmt.Errorf("brokers[%d]: want host:port, without a user, password or scheme (credentials go in sasl)", i)
-		}
-		if !strings.Contains(b, ":") {
-			return fmt.Errorf("brokers: %q is not host:port", b)
+		if err := hostport.Check(b, "sasl"); err != nil {
+			return fmt.Errorf("brokers[%d]: %w", i, err)
 		}
 	}
 	switch strings.ToUpper(c.SASL.Mechanism) {

@@ -4,13 +4,13 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"time"
 
 	pb "github.com/openconfig/gnmi/proto/gnmi"
 
 	"github.com/telekernel/telekernel/internal/cfgcheck"
+	"github.com/telekernel/telekernel/internal/hostport"
 	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/internal/tlsfiles"
 	"github.com/telekernel/telekernel/schemas"
@@ -330,8 +330,8 @@ func (t Target) validate(subs map[string]bool) error {
 	if t.Name == "" {
 		return errors.New("name: required")
 	}
-	if _, _, err := net.SplitHostPort(t.Address); err != nil {
-		return fmt.Errorf("address: %q is not host:port", t.Address)
+	if err := hostport.Check(t.Address, "username and password"); err != nil {
+		return fmt.Errorf("address: %w", err)
 	}
 	for j, s := range t.Subscriptions {
 		if !subs[s] {

@@ -13,6 +13,7 @@ import (
 	"github.com/gosnmp/gosnmp"
 
 	"github.com/telekernel/telekernel/internal/cfgcheck"
+	"github.com/telekernel/telekernel/internal/hostport"
 	"github.com/telekernel/telekernel/internal/secret"
 )
 
@@ -250,6 +251,10 @@ func (t Target) Weakness() string {
 }
 
 func (t Target) hostPort() (string, uint16, error) {
+	if hostport.Credentials(t.Address) {
+		// Not repeated: user:password@host or a URL may hold a password.
+		return "", 0, errors.New("want host or host:port, without a user, password or scheme (credentials go in community or v3)")
+	}
 	host, port, err := net.SplitHostPort(t.Address)
 	if err != nil {
 		if t.Address == "" || strings.Contains(t.Address, ":") && !strings.HasPrefix(t.Address, "[") {

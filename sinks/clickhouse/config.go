@@ -4,12 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/telekernel/telekernel/internal/cfgcheck"
+	"github.com/telekernel/telekernel/internal/hostport"
 	"github.com/telekernel/telekernel/internal/secret"
 	"github.com/telekernel/telekernel/internal/tlsfiles"
 	"github.com/telekernel/telekernel/schemas"
@@ -118,17 +116,8 @@ func (c Config) WithDefaults() Config {
 // are read by New.
 func (c Config) Validate() error {
 	for i, a := range c.Addr {
-		if strings.Contains(a, "@") || strings.Contains(a, "/") {
-			// user:password@host or a URL: not repeated, it may hold a password.
-			return fmt.Errorf("addr[%d]: want host:port, without a user, password or scheme (credentials go in username and password)", i)
-		}
-		host, port, err := net.SplitHostPort(a)
-		p, perr := strconv.Atoi(port)
-		if err != nil || host == "" || perr != nil {
-			return fmt.Errorf("addr[%d]: %q is not host:port", i, a)
-		}
-		if p <= 0 || p > 65535 {
-			return fmt.Errorf("addr[%d]: %q has a port outside 1-65535", i, a)
+		if err := hostport.Check(a, "username and password"); err != nil {
+			return fmt.Errorf("addr[%d]: %w", i, err)
 		}
 	}
 	if c.Database != "" && schemas.QuoteIdent(c.Database) != c.Database {
