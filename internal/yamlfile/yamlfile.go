@@ -41,6 +41,12 @@ func Decode(name string, data []byte, v any, check func() error) error {
 		}
 		return syntaxError(name, data, err)
 	}
+	var next yaml.Node
+	if err := dec.Decode(&next); err == nil {
+		// Only the first document is read: a file of several (joined
+		// with "---", as Kubernetes manifests are) would lose the rest.
+		return fmt.Errorf("%s:%d: a second YAML document; a config file holds one (merge them, or split the file)", name, docLine(data, &next))
+	}
 	if err := check(); err != nil {
 		path, _, _ := strings.Cut(err.Error(), ":")
 		if line := lineOf(&root, path); line > 0 {
@@ -49,6 +55,22 @@ func Decode(name string, data []byte, v any, check func() error) error {
 		return fmt.Errorf("%s: %w", name, oneline.Error{Err: err})
 	}
 	return nil
+}
+
+// docLine returns the line of the "---" that starts document n of data,
+// or n's first line if none is found before it.
+func docLine(data []byte, n *yaml.Node) int {
+	line := n.Line
+	if len(n.Content) > 0 {
+		line = n.Content[0].Line
+	}
+	lines := strings.Split(string(data), "\n")
+	for l := min(line, len(lines)); l >= 1; l-- {
+		if strings.HasPrefix(lines[l-1], "---") {
+			return l
+		}
+	}
+	return line
 }
 
 var (
