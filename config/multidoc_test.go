@@ -20,3 +20,13 @@ func TestSecondYAMLDocumentRefused(t *testing.T) {
 		t.Errorf("error %q: want one line naming two.yaml:4", err)
 	}
 }
+
+// TestTrailingEmptyYAMLDocument: a file ending in "---" (or "---" and a
+// comment) holds one document with content, and loads.
+func TestTrailingEmptyYAMLDocument(t *testing.T) {
+	for _, body := range []string{"sim:\n  devices: 3\n---\n", "sim:\n  devices: 3\n---\n# nothing\n", "---\nsim:\n  devices: 3\n...\n"} {
+		if _, err := Parse("x.yaml", []byte(body)); err != nil {
+			t.Errorf("%q: %v", body, err)
+		}
+	}
+}

@@ -41,11 +41,17 @@ func Decode(name string, data []byte, v any, check func() error) error {
 		}
 		return syntaxError(name, data, err)
 	}
-	var next yaml.Node
-	if err := dec.Decode(&next); err == nil {
+	for {
 		// Only the first document is read: a file of several (joined
 		// with "---", as Kubernetes manifests are) would lose the rest.
-		return fmt.Errorf("%s:%d: a second YAML document; a config file holds one (merge them, or split the file)", name, docLine(data, &next))
+		// An empty one (a trailing "---") holds nothing to lose.
+		var next yaml.Node
+		if err := dec.Decode(&next); err != nil {
+			break
+		}
+		if !emptyDoc(&next) {
+			return fmt.Errorf("%s:%d: a second YAML document; a config file holds one (merge them, or split the file)", name, docLine(data, &next))
+		}
 	}
 	if err := check(); err != nil {
 		path, _, _ := strings.Cut(err.Error(), ":")
@@ -55,6 +61,16 @@ func Decode(name string, data []byte, v any, check func() error) error {
 		return fmt.Errorf("%s: %w", name, oneline.Error{Err: err})
 	}
 	return nil
+}
+
+// emptyDoc reports whether document n holds nothing but null.
+func emptyDoc(n *yaml.Node) bool {
+	for _, c := range n.Content {
+		if c.Kind != yaml.ScalarNode || c.Tag != "!!null" {
+			return false
+		}
+	}
+	return true
 }
 
 // docLine returns the line of the "---" that starts document n of data,
