@@ -111,7 +111,8 @@ type Sim struct {
 	// pipeline takes. Simulated time never runs ahead of the wall clock:
 	// the fleet replays Backfill of history at Speed, then goes on live.
 	Speed float64 `yaml:"speed"`
-	// Backfill is how far in the past the simulation starts; default 24h.
+	// Backfill is how far in the past the simulation starts; default 24h
+	// when the file does not set it; 0s starts at the clock (no replay).
 	Backfill time.Duration `yaml:"backfill"`
 	// Span stops the simulator after this much simulated time; 0 runs
 	// until the process stops.
@@ -162,10 +163,12 @@ func Default() Config {
 
 // unset is the config before a file is read: the zero value, but with the
 // simulator's power model and transceivers on (a file may turn them off),
-// so the power and maintain stages have something to model by default.
+// so the power and maintain stages have something to model by default,
+// and its backfill at the default (a file may set 0s: no replay).
 func unset() Config {
 	var c Config
 	c.Sim.Power, c.Sim.Transceivers = true, true
+	c.Sim.Backfill = DefaultBackfill
 	return c
 }
 
@@ -205,9 +208,6 @@ func (c *Config) applyDefaults() {
 	}
 	if s.Speed == 0 {
 		s.Speed = DefaultSimSpeed
-	}
-	if s.Backfill == 0 {
-		s.Backfill = DefaultBackfill
 	}
 	// Faults left unset stay nil: the simulator picks its default fault for
 	// the fleet size it ends up with (flags may change it).
