@@ -18,7 +18,7 @@ func newCollectCmd() *cobra.Command {
 those under collect.snmp, and both publish Arrow batches per device to topics.samples through
 kafka. The file is the one every command reads; it is checked every collect.reload for a changed
 target list, which is applied without a restart. See collectors/README.md for the section.`,
-		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
+		Args:      oneOf("collect", "collector", []string{"gnmi", "snmp"}, "gnmi or snmp"),
 		ValidArgs: []string{"gnmi", "snmp"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file, err := requireConfig("collect", path, config.Load)
@@ -40,6 +40,6 @@ target list, which is applied without a restart. See collectors/README.md for th
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "", "config file (YAML)")
-	cmd.Flags().StringVar(&listen, "http", "", "metrics and health listen address, or \"off\" (default: http.listen of the config)")
+	cmd.Flags().StringVar(&listen, "http", "", "metrics, health and /targets listen address, or \"off\" (default: the config's collect.http.listen, "+collectors.DefaultHTTP+")")
 	return cmd
 }

@@ -21,12 +21,9 @@ SIGINT or SIGTERM (then it ends its current transaction or batch early, commits 
 within 10 s; it does not wait for the backlog). Start more processes with the
 same config to scale out: Kafka shares the partitions between them, and the detect stage
 restores each moved partition's detector state from its changelog topic before processing it.`,
-		Args: cobra.ExactArgs(1),
+		Args: oneOf("stage", "stage", app.StageNames(), "one of "+strings.Join(app.StageNames(), ", ")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if !slices.Contains(app.StageNames(), name) {
-				return fmt.Errorf("stage: %q is not one of %s", name, strings.Join(app.StageNames(), ", "))
-			}
 			// The file is the pipeline's, with every stage: this process
 			// runs one, so it is checked as that stage's alone (another
 			// stage's Parquet folder need not exist on this host).
@@ -57,4 +54,22 @@ restores each moved partition's detector state from its changelog topic before p
 	}
 	f.register(cmd, forStage)
 	return cmd
+}
+
+// oneOf returns the check of a command's one positional argument, a
+// what that must be one of choices (worded as list, e.g. "gnmi or snmp"):
+// a missing, extra or unknown one is one line of cmd naming the choices,
+// not cobra's wording.
+func oneOf(cmd, what string, choices []string, list string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		switch {
+		case len(args) == 0:
+			return fmt.Errorf("%s: give the %s to run, %s", cmd, what, list)
+		case len(args) > 1:
+			return fmt.Errorf("%s: give one %s to run, %s", cmd, what, list)
+		case !slices.Contains(choices, args[0]):
+			return fmt.Errorf("%s: %q is not %s", cmd, args[0], list)
+		}
+		return nil
+	}
 }
