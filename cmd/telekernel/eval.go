@@ -81,6 +81,9 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	if len(f.data) == 0 || f.format == "" {
 		return errors.New("eval: --data and --format are required")
 	}
+	if fl := cmd.Flags(); fl.Changed("sim") || fl.Changed("span") || fl.Changed("devices") {
+		return fmt.Errorf("eval: --format %s takes no --sim, --span or --devices (they set the fleet of --format sim)", f.format)
+	}
 	m := backtest.DefaultMapping()
 	if f.mapping != "" {
 		var err error
