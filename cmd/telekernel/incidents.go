@@ -33,7 +33,7 @@ and the suggested action; --json prints the incidents as a JSON array in the top
 It reads the topic from its start to its end as of the call (read-committed) and exits.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(path)
+			cfg, err := loadConfigWarning(path, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}

@@ -98,6 +98,18 @@ func loadConfig(path string) (*config.Config, error) {
 	return app.LoadConfig(path)
 }
 
+// loadConfigWarning loads path as loadConfig does and, for a file, logs
+// its deprecated spellings and risky settings on w, as the commands that
+// run do: a command that only reads Kafka with the file's credentials
+// warns of them too.
+func loadConfigWarning(path string, w io.Writer) (*config.Config, error) {
+	cfg, err := loadConfig(path)
+	if err == nil && path != "" && w != nil {
+		newConfigLogger(w, cfg)
+	}
+	return cfg, err
+}
+
 // requireConfig loads path with load (config.Load, or app.LoadConfig which
 // also loads what a start would); an empty path is command name's error,
 // as name needs -c FILE.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -37,6 +38,7 @@ type reportOptions struct {
 	days     int
 	interval time.Duration
 	incident string
+	warn     io.Writer // receives the config's warnings (stderr)
 }
 
 func newReportCmd() *cobra.Command {
@@ -66,6 +68,7 @@ incident opened and resolved, and the cause, rule, confidence and suggested acti
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.warn = cmd.ErrOrStderr()
 			if o.incident != "" {
 				f, err := reportIncident(cmd.Context(), o)
 				if err != nil {
@@ -205,7 +208,7 @@ func reportFromSim(o reportOptions, feed func(int64, string, string, string, sch
 }
 
 func reportFromKafka(ctx context.Context, o reportOptions, feed func(int64, string, string, string, schemas.Kind, uint64, float64, string), take func()) error {
-	cfg, err := loadConfig(o.config)
+	cfg, err := loadConfigWarning(o.config, o.warn)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ var (
 // reportIncident reads the latest update of incident id from the config's
 // incidents topic and draws its timeline into dir; it returns the file.
 func reportIncident(ctx context.Context, o reportOptions) (string, error) {
-	cfg, err := loadConfig(o.config)
+	cfg, err := loadConfigWarning(o.config, o.warn)
 	if err != nil {
 		return "", err
 	}
