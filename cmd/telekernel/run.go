@@ -51,9 +51,12 @@ func (f *runFlags) register(cmd *cobra.Command, use int) {
 	f.changed = fl.Changed
 	configHelp := "config file (YAML); default: the embedded default"
 	kafkaHelp := "Kafka bootstrap host:port list instead of the embedded broker"
-	if use == forStage {
+	switch use {
+	case forStage:
 		configHelp = "config file (YAML); a stage needs its kafka.brokers (or --kafka)"
 		kafkaHelp = "Kafka bootstrap host:port list instead of the config's kafka.brokers"
+	case forSim:
+		kafkaHelp = "Kafka bootstrap host:port list to publish to, instead of the config's kafka.brokers"
 	}
 	fl.StringVarP(&f.path, "config", "c", "", configHelp)
 	fl.DurationVar(&f.dur, "for", 0, "stop cleanly after this long (e.g. 20s), as on SIGTERM")

@@ -25,7 +25,8 @@ func newSchemaApplyCmd() *cobra.Command {
 		Use:   "apply [-c FILE] [--addr HOST:PORT] [--database NAME] [--cluster NAME]",
 		Short: "Create or migrate the ClickHouse tables and rollups (idempotent)",
 		Long: `Create or migrate the ClickHouse database, the samples, detections, power,
-maintenance and schema_version tables and the per-minute and per-hour rollups with
+maintenance, incidents, incident_members, inventory, inventory_links and schema_version
+tables and the per-minute and per-hour rollups (samples_1m, samples_1h) with
 their materialized views, in the layout the server's version supports (modern from
 21.8, legacy below). Existing tables keep their layout; columns they lack are added.
 Running it again changes nothing. The connection comes from the clickhouse section
