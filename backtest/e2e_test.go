@@ -3,6 +3,7 @@ package backtest
 import (
 	"compress/gzip"
 	"encoding/csv"
+	"fmt"
 	"log/slog"
 	"math"
 	"os"
@@ -228,8 +229,8 @@ func TestBacktestNABWithoutRangeBreak(t *testing.T) {
 var quiet = WithLogger(slog.New(slog.DiscardHandler))
 
 // TestBacktestBigdamaAll replays all of bigdama18 (3 experiments, 33 node
-// files, about 12.8 M points; 15–45 s under load) and checks the baseline
-// figures of docs/backtests.md. It runs under
+// files, about 12.8 M points; 15–45 s under load) and checks the README's
+// figures (bigdamaAllMisses). It runs under
 // TK_INTEGRATION=1 (make test) or TK_BACKTEST_FULL=1.
 func TestBacktestBigdamaAll(t *testing.T) {
 	if os.Getenv("TK_INTEGRATION") == "" && os.Getenv("TK_BACKTEST_FULL") == "" {
@@ -255,13 +256,37 @@ func TestBacktestBigdamaAll(t *testing.T) {
 	t.Logf("%d points in %v; detected %d/23 (%d within 30 s, %d state-based within one sample), median %v; false incidents %d any (%.2f/device-hour), %d own (%.2f) over %.2f device-hours",
 		res.Stats.Points, res.Stats.Elapsed.Round(time.Millisecond), r.Detected, r.Within30s, r.StateWithinOneSample, r.MedianLatency,
 		r.FalseAny, r.FalseAnyPerDeviceHour, r.FalseOwn, r.FalseOwnPerDeviceHour, r.DeviceHours)
-	// With level_shift and the gate's record handling
-	// (docs/backtests.md): 23/23 detected, 22 within 30 s, 0.05 false incidents
-	// per device-hour outside every event window (1) and 5.96 outside the
-	// device's own (123); before them 18/23, 13, 0.24 and 4.65. A
-	// regression guard, not the goal.
-	if r.Detected < 23 || r.Within30s < 23 || r.FalseAnyPerDeviceHour > 0.15 || r.FalseOwnPerDeviceHour > 6.4 {
-		t.Errorf("detected %d (floor 23), within 30 s %d (floor 23), false %.2f / %.2f per device-hour outside every event / own events (ceilings 0.15 / 6.4)",
-			r.Detected, r.Within30s, r.FalseAnyPerDeviceHour, r.FalseOwnPerDeviceHour)
+	// The README's figures, with the tolerances bigdamaAllMisses names.
+	for _, m := range bigdamaAllMisses(r) {
+		t.Error(m)
 	}
+}
+
+// bigdamaAllMisses returns how r breaks the README's figures for all of
+// bigdama18 (README.md, "Backtests", the row TestBigdamaVariants holds
+// as "recorded" under TK_BACKTEST_FULL=1): events detected, within 30 s,
+// state-based within one sample and the median and max latency exactly,
+// incidents outside the device's own events and firing detections up to
+// a tenth above the README's (slack), and false incidents outside every
+// event not above the README's at all (its headline is 0 per device-hour;
+// one incident is 0.05).
+func bigdamaAllMisses(r *Report) []string {
+	want := bigdamaRecorded()
+	got := measure(r, nil)
+	out := want.misses(got)
+	if got.FalseAny > want.FalseAny {
+		out = append(out, fmt.Sprintf("false incidents outside every event: %d, the README says %d", got.FalseAny, want.FalseAny))
+	}
+	return out
+}
+
+// bigdamaRecorded returns the figures of bigdama18 as recorded, the row
+// "recorded" of variants.
+func bigdamaRecorded() figures {
+	for _, v := range variants {
+		if v.run == "recorded" {
+			return v.want
+		}
+	}
+	panic("no variant recorded")
 }
