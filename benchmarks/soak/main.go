@@ -90,8 +90,12 @@ func runDay(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("embedded default, 24 h of simulated time at the default fleet and speed: %v, peak RSS %.1f MB (%d samples every 2s)\n  %s\n",
-		res.Took.Round(time.Second), mb(res.Peak), len(res.Samples), res.Summary)
+	sampled := int64(0)
+	for _, s := range res.Samples {
+		sampled = max(sampled, s.RSS)
+	}
+	fmt.Printf("embedded default, 24 h of simulated time at the default fleet and speed: %v, peak RSS %.1f MB (the process's maximum resident set; the largest of %d samples every 2s %.1f MB)\n  %s\n",
+		res.Took.Round(time.Second), mb(res.Peak), len(res.Samples), mb(sampled), res.Summary)
 	return nil
 }
 

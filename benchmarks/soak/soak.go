@@ -237,7 +237,10 @@ func (r Result) Report(o Options) string {
 // DayResult is what EmbeddedDay measured.
 type DayResult struct {
 	Samples []RSSSample
-	Peak    int64  // largest RSS sample
+	// Peak is the process's largest resident set (the kernel's maximum
+	// RSS at its exit), which a peak between two samples also reaches; at
+	// least the largest sample.
+	Peak    int64
 	Summary string // the run's summary line
 	Took    time.Duration
 }
@@ -282,6 +285,9 @@ http:
 		case err := <-done:
 			res.Took = time.Since(start)
 			res.Summary = strings.TrimSpace(out.String())
+			if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+				res.Peak = max(res.Peak, ru.Maxrss<<10) // kilobytes on Linux
+			}
 			if err != nil {
 				return res, fmt.Errorf("soak: telekernel run exited with %v (see %s)", err, errf.Name())
 			}
