@@ -54,7 +54,7 @@ func TestSoakShort(t *testing.T) {
 const dayMaxRSS = 1 << 30
 
 // TestEmbeddedDay runs the embedded default (in-process broker, the
-// default fleet of 20 devices at speed 600) over 24 h of simulated time:
+// showcase fleet of 10 devices at speed 600) over 24 h of simulated time:
 // its RSS must stay under 1 GiB throughout.
 func TestEmbeddedDay(t *testing.T) {
 	if testing.Short() {
