@@ -107,12 +107,12 @@ type Config struct {
 	// workers, and the stage's goroutine once it has read the record,
 	// claim in batches; under the stage's runner a record's last updates
 	// overlap the next record's reading (its detections are emitted then,
-	// within the same transaction). With two free cores two took about
-	// 0.55× one's wall time on a backlog at the same CPU per sample, and
-	// 1.1× its time with the second core busy (README, benchmarks/detect),
-	// hence the default: other stages of the process may hold that core.
-	// The detections, their order and the state are the same for any
-	// value.
+	// within the same transaction). With two free cores two took
+	// 0.72–0.85× one's wall time on a backlog at 1.2–1.35× the CPU per
+	// sample, and no less than one with the second core busy
+	// (docs/benchmarks.md), hence the default: other stages of the
+	// process may hold that core. The detections, their order and the
+	// state are the same for any value. At most MaxWorkers.
 	Workers int `yaml:"workers"`
 	// SeriesExpiry drops the state of a counter or gauge series that had
 	// no sample for this long of event time (behind the newest sample of
@@ -377,8 +377,8 @@ func (c Config) Validate() error {
 	if err := c.Transaction.Validate(); err != nil {
 		return fmt.Errorf("transaction.%w", err)
 	}
-	if c.Workers < 0 {
-		return fmt.Errorf("workers: %d must not be negative", c.Workers)
+	if c.Workers < 0 || c.Workers > MaxWorkers {
+		return fmt.Errorf("workers: %d must be between 0 and %d", c.Workers, MaxWorkers)
 	}
 	if err := expiry.Check("series_expiry", c.SeriesExpiry); err != nil {
 		return err
@@ -603,6 +603,11 @@ func gateFrom(e ensemble.Config, a alert.Config) ensemble.Config {
 	}
 	return e
 }
+
+// MaxWorkers bounds detect.workers: each worker is a goroutine and twice
+// as many job lanes, made at the first large record (a typo's billion
+// would exhaust memory there, not at the check).
+const MaxWorkers = 256
 
 // workerCount returns Workers, or 1 when it is unset.
 func (c Config) workerCount() int { return cmp.Or(c.Workers, 1) }

@@ -163,7 +163,8 @@ func toStrings(b [][]byte) []string {
 }
 
 // TestDetectWorkersConfig: detect.workers decodes, defaults to 1
-// and rejects a negative count naming the field.
+// and rejects a negative count, or one above MaxWorkers (a typo would
+// exhaust memory at the first large record), naming the field.
 func TestDetectWorkersConfig(t *testing.T) {
 	f := func(src string, want int, wantErr string) {
 		t.Helper()
@@ -190,7 +191,9 @@ func TestDetectWorkersConfig(t *testing.T) {
 	f("workers: 3", 3, "")
 	f("workers: 1", 1, "")
 	f("source: x", 1, "")
-	f("workers: -1", 0, "workers: -1 must not be negative")
+	f("workers: -1", 0, "workers: -1 must be between 0 and 256")
+	f("workers: 256", 256, "")
+	f("workers: 1000000000", 0, "workers: 1000000000 must be between 0 and 256") // a typo: refused at the check, not out of memory at the first record
 }
 
 // TestDetectWorkersShareSeries: with the default threshold, a record of
