@@ -13,9 +13,15 @@ package snmp
 //     the baseline. The published series never jumps, so no rate computed
 //     from it can spike; the interval of the discontinuity is only
 //     averaged over two polls.
+//   - A counter read from a column of another width than the last poll's
+//     (an interface's HC counter missing from one walk, so its 32-bit
+//     ifTable column stands in, or the HC column showing up) starts a new
+//     baseline the same way: the two columns count the same traffic from
+//     different values, so their difference is no increase.
 type counter struct {
 	raw   uint64 // last raw value
 	out   uint64 // last published value
+	bits  int    // width of the column raw came from
 	valid bool
 }
 
@@ -26,6 +32,7 @@ const (
 	publishValue outcome = iota // publish the returned value
 	wrapped                     // publish it; a 32-bit wrap was unwrapped
 	rebaselined                 // publish nothing: a discontinuity started a new baseline
+	switched                    // publish nothing: the value came from a column of another width, a new baseline
 )
 
 // update takes a new raw value of a counter of bits (32 or 64) width;
@@ -34,11 +41,14 @@ const (
 func (c *counter) update(raw uint64, bits int, discontinuity bool) (uint64, outcome) {
 	switch {
 	case !c.valid:
-		c.raw, c.out, c.valid = raw, raw, true
+		c.raw, c.out, c.bits, c.valid = raw, raw, bits, true
 		return c.out, publishValue
 	case discontinuity:
-		c.raw = raw
+		c.raw, c.bits = raw, bits
 		return c.out, rebaselined
+	case bits != c.bits:
+		c.raw, c.bits = raw, bits
+		return c.out, switched
 	case raw >= c.raw:
 		c.out += raw - c.raw
 		c.raw = raw

@@ -485,6 +485,8 @@ func appendInterfaces(tab table, ts int64, restart bool, st *state, b *publish.B
 					n++
 				}
 				continue
+			case switched:
+				continue
 			case wrapped:
 				res.wraps++
 			}
