@@ -105,8 +105,10 @@ func canonical(origin string, elems []elem) (metric, keys string, err error) {
 // path order, within one element sorted by key name, as key=value joined by
 // commas, e.g. "name=Ethernet1" or "name=Ethernet1,index=0". A key name that
 // an earlier element already used is qualified with its element's name
-// ("protocol.name=BGP"), so no two keys read alike. Backslash, comma and
-// equals sign in a value are escaped with a backslash.
+// ("protocol.name=BGP"), so no two keys read alike. An identityref value
+// loses its OpenConfig module (withoutModule), so the JSON_IETF key
+// "openconfig-policy-types:BGP" reads "BGP" as in PROTO. Backslash, comma
+// and equals sign in a value are escaped with a backslash.
 func canonicalKeys(elems []elem) string {
 	n := 0
 	for _, e := range elems {
@@ -135,7 +137,7 @@ func canonicalKeys(elems []elem) string {
 			seen = append(seen, k)
 			b.WriteString(k)
 			b.WriteByte('=')
-			escapeKey(&b, p.v)
+			escapeKey(&b, withoutModule(p.v))
 		}
 	}
 	return b.String()

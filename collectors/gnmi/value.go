@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -148,25 +149,34 @@ func fit(se *series, sc *scalar, s *schemas.Sample) bool {
 // identityref ("openconfig-platform-types:FAN" is "FAN"), so PROTO and
 // JSON_IETF encodings of one value agree. The result aliases b: the builder
 // copies it.
-func stateString(b []byte) string {
-	if len(b) > 11 && string(b[:11]) == "openconfig-" {
-		for i := 11; i < len(b); i++ {
-			if b[i] == ':' {
-				return bstr(b[i+1:])
-			}
+func stateString(b []byte) string { return withoutModule(bstr(b)) }
+
+// withoutModule returns s without the OpenConfig module prefix of an
+// identityref ("openconfig-policy-types:BGP" is "BGP"); other text is s.
+func withoutModule(s string) string {
+	if len(s) > 11 && s[:11] == "openconfig-" {
+		if i := strings.IndexByte(s[11:], ':'); i >= 0 {
+			return s[11+i+1:]
 		}
 	}
-	return bstr(b)
+	return s
 }
 
 // bstr views b as a string without copying; the string must not outlive b.
 func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func float32bytes(b []byte) float64 {
-	f := float64(math.Float32frombits(binary.BigEndian.Uint32(b)))
-	// float32 values like 12.3 print as 12.300000190734863 in float64:
-	// keep the float32's shortest decimal form.
-	g, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'g', -1, 32), 64)
+	return float32Decimal(math.Float32frombits(binary.BigEndian.Uint32(b)))
+}
+
+// float32Decimal widens f keeping its shortest decimal form: float32
+// values like 12.3 are 12.300000190734863 as a plain float64.
+func float32Decimal(f float32) float64 {
+	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+		return float64(f)
+	}
+	var buf [32]byte
+	g, _ := strconv.ParseFloat(bstr(strconv.AppendFloat(buf[:0], float64(f), 'g', -1, 32)), 64)
 	return g
 }
 
@@ -199,8 +209,8 @@ func parseTypedValue(raw []byte, sc *scalar) bool {
 				return false
 			}
 			raw = raw[n:]
-			if num == 6 { // float_val
-				sc.typ, sc.f = scFloat, float64(math.Float32frombits(v))
+			if num == 6 { // float_val: a float32, kept with its decimals
+				sc.typ, sc.f = scFloat, float32Decimal(math.Float32frombits(v))
 			}
 		case protowire.Fixed64Type:
 			v, n := protowire.ConsumeFixed64(raw)
