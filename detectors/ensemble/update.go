@@ -167,7 +167,9 @@ func New(cfg Config) (*Ensemble, error) {
 
 // Update scores the point (ts in Unix ns, x) with every member, calibrates
 // and combines their scores, and advances the alert. NaN and infinite
-// values are ignored: they return the zero Result and change nothing.
+// values are ignored: they return the zero Result and change nothing. So
+// are values beyond ±MaxValue, which no reading is (a garbled float, a
+// device's sentinel): their squares overflow the members' variances.
 func (e *Ensemble) Update(ts int64, x float64) Result {
 	var r Result
 	e.UpdateInto(ts, x, &r)
@@ -187,10 +189,17 @@ func (e *Ensemble) UpdateInto(ts int64, x float64, r *Result) { e.update(ts, x, 
 // and every Result field on the other points, are exactly UpdateInto's.
 func (e *Ensemble) Advance(ts int64, x float64, r *Result) { e.update(ts, x, r, false) }
 
+// MaxValue is the largest magnitude of a value the ensemble scores (Update
+// ignores the others, as it does NaN and infinities): the members' squared
+// deviations of values up to it stay finite, where one reading of 1e160
+// would set the ewma and CUSUM members' variance to +Inf and the seasonal
+// member's to NaN for good. A 64-bit counter's rate is below 2e19.
+const MaxValue = 1e150
+
 // update is UpdateInto, or with scores false Advance.
 func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 	*r = Result{}
-	if math.IsNaN(x) || math.IsInf(x, 0) {
+	if !(math.Abs(x) <= MaxValue) { // NaN, infinities and absurd values
 		return
 	}
 	c := &e.sh.cfg

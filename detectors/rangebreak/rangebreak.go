@@ -143,7 +143,12 @@ func (d *Detector) Update(x float64) Score {
 			d.step = (d.hi - d.lo) / float64(d.cfg.Bins)
 			d.low, d.high = 0, int64(d.cfg.Bins)
 			if d.step <= 0 { // a flat warm-up: a level is a thousandth of the value
-				d.step = math.Max(math.Abs(d.hi)*1e-3, 1e-9)
+				// (1e-9 at 0), at any scale: a floor of 1e-9 made a level
+				// of a flat 1e-12 (a bit error rate) a thousand times it.
+				d.step = math.Abs(d.hi) * 1e-3
+				if d.step == 0 {
+					d.step = 1e-9
+				}
 				d.high = 0
 			}
 			d.runLow, d.runHigh = d.low, d.high
