@@ -15,6 +15,7 @@ const (
 	DefaultSessionSpan      = 3 * time.Minute
 	DefaultLateness         = 30 * time.Minute
 	DefaultMaxEvidence      = 500
+	DefaultTargetLag        = 5 * time.Minute
 )
 
 // Config configures an Engine.
@@ -79,6 +80,16 @@ type Config struct {
 	// kept open. Default 0: never (incidents wait for their alerts to
 	// resolve).
 	StaleAfter time.Duration `yaml:"stale_after"`
+	// TargetLag is how long after the first symptom of an incident that
+	// involves a device the collector may report that device lost (a
+	// target_down or flapping target state) and still be taken as its
+	// cause, while the incident is open: an SNMP target is DOWN only after
+	// DownAfter (3) failed polls in a row, about 3 minutes after the
+	// device died at the default 60 s interval, and a gNMI stream of a
+	// device that lost power breaks only when TCP notices, while its
+	// neighbours see their links to it go down at once. Default
+	// DefaultTargetLag (5m).
+	TargetLag time.Duration `yaml:"target_lag"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -90,6 +101,7 @@ func (c Config) WithDefaults() Config {
 	cfgcheck.Default(&c.SessionSpan, DefaultSessionSpan)
 	cfgcheck.Default(&c.Lateness, DefaultLateness)
 	cfgcheck.Default(&c.MaxEvidence, DefaultMaxEvidence)
+	cfgcheck.Default(&c.TargetLag, DefaultTargetLag)
 	return c
 }
 
@@ -100,6 +112,7 @@ func (c Config) Validate() error {
 		cfgcheck.NonNegative("reopen", c.Reopen),
 		cfgcheck.NonNegative("lateness", c.Lateness),
 		cfgcheck.NonNegative("stale_after", c.StaleAfter),
+		cfgcheck.NonNegative("target_lag", c.TargetLag),
 		cfgcheck.Check(c.DeviceInterfaces < 2, "device_interfaces: must be at least 2"),
 		cfgcheck.Check(c.SurgePorts < 1, "surge_ports: must be at least 1"),
 		cfgcheck.Check(c.SessionSpan < c.Window, "session_span: %v must be at least window (%v)", c.SessionSpan, c.Window),

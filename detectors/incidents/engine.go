@@ -22,6 +22,12 @@ type incident struct {
 	Opened   int64 // event time of the first member, Unix ns
 	Updated  int64
 	Resolved int64 // event time it resolved; 0 while open
+	// Seen is the engine's time (the latest of its detections', see
+	// clock) when the incident last changed, from which a resolved one
+	// is held (see expiry): a device whose clock runs behind the others
+	// resolves its incidents at event times long before the engine's
+	// time. 0 in records written before it.
+	Seen int64 `json:",omitempty"`
 	// MergedInto is the id of the incident that absorbed this one; set
 	// only on the view published at the merge (the engine forgets it then).
 	MergedInto string `json:",omitempty"`
@@ -89,6 +95,10 @@ type Engine struct {
 	// was made; it is not part of the state.
 	Closed  map[string]int
 	lastSeq uint64 // the last Seq given
+	// latest is the engine's time: the latest time (see clock) of the
+	// detections it took, for Seen. Restored from the incidents' Seen
+	// and the counters' record.
+	latest int64
 
 	changed     map[uint64]bool // the Seq of every incident changed or forgotten since the last Changes
 	metaChanged bool            // Dropped or lastSeq changed since the last Changes
@@ -177,6 +187,7 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 	e.openOK = false
 	m := newMember(d, e.inv)
 	now := clock(d, m.Time)
+	e.latest = max(e.latest, now)
 	e.expire(now)
 	var out []*schemas.Incident
 	for _, c := range append(e.closeGone(now), e.closeStale(now)...) {
@@ -251,12 +262,14 @@ func clock(d *schemas.Detection, t int64) int64 {
 	return min(t, d.DetectedAt.UnixNano())
 }
 
-// touch notes that in changed or was forgotten, for Changes.
+// touch notes that in changed or was forgotten, for Changes, and when
+// (Seen).
 func (e *Engine) touch(in *incident) {
 	if e.changed == nil {
 		e.changed = map[uint64]bool{}
 	}
 	e.changed[in.Seq] = true
+	in.Seen = max(in.Seen, e.latest)
 }
 
 // insert adds m to in's members in (event time, fingerprint, firing
@@ -392,15 +405,19 @@ func (e *Engine) expire(now int64) {
 
 // expiry returns the engine time after which resolved incident in is
 // forgotten (the largest time when that is later than time can say):
-// keep plus Lateness after it resolved. An incident resolved as stale
-// resolved at its latest evidence plus StaleAfter, often long before the
-// detection that found it stale (in a quiet partition), and its alerts
-// still fire: it is held from that detection (ClosedAt), and while one of
-// its alerts has not resolved, for StaleAfter, so that the resolution of
-// a fault that outlasted StaleAfter joins it (up to StaleAfter after it
-// was found stale; a later one is counted in DroppedStale).
+// keep plus Lateness after it resolved, or after the engine's time when it
+// last changed (Seen) if that is later: an incident of a device whose
+// clock runs behind resolves at an event time the other devices' passed
+// long before, and its link's next flap must still find it. An incident
+// resolved as stale resolved at its latest evidence plus StaleAfter,
+// often long before the detection that found it stale (in a quiet
+// partition), and its alerts still fire: it is held from that detection
+// (ClosedAt), and while one of its alerts has not resolved, for
+// StaleAfter, so that the resolution of a fault that outlasted StaleAfter
+// joins it (up to StaleAfter after it was found stale; a later one is
+// counted in DroppedStale).
 func (e *Engine) expiry(in *incident) int64 {
-	from, hold := in.Resolved, e.keep(in)
+	from, hold := max(in.Resolved, in.Seen), e.keep(in)
 	if in.Closed == ClosedStale && in.ClosedAt != 0 {
 		from = max(from, in.ClosedAt, in.lastResolution())
 		if in.unresolved() {

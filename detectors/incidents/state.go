@@ -35,6 +35,7 @@ type engineState struct {
 	Dropped      int         `json:"dropped"`
 	DroppedStale int         `json:"droppedStale,omitempty"`
 	LastSeq      uint64      `json:"lastSeq,omitempty"`
+	Clock        int64       `json:"clock,omitempty"`
 }
 
 // engineMeta is the state of an engine besides its incidents. A field
@@ -43,6 +44,9 @@ type engineMeta struct {
 	Dropped      int    `json:"dropped"`
 	DroppedStale int    `json:"droppedStale,omitempty"`
 	LastSeq      uint64 `json:"lastSeq"`
+	// Clock is the engine's time (Engine.latest) when the record was
+	// written; left out by the builds before it.
+	Clock int64 `json:"clock,omitempty"`
 }
 
 // MarshalBinary returns the engine's whole state in one record: a kind
@@ -50,7 +54,7 @@ type engineMeta struct {
 // returns what the original would for the same detections.
 func (e *Engine) MarshalBinary() ([]byte, error) {
 	e.inOrder()
-	b, err := json.Marshal(engineState{Incidents: e.incs, Dropped: e.Dropped, DroppedStale: e.DroppedStale, LastSeq: e.lastSeq})
+	b, err := json.Marshal(engineState{Incidents: e.incs, Dropped: e.Dropped, DroppedStale: e.DroppedStale, LastSeq: e.lastSeq, Clock: e.latest})
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode incident state: %w", err)
 	}
@@ -85,12 +89,17 @@ func (e *Engine) UnmarshalBinary(b []byte) error {
 			in.Seq = uint64(i) + 1
 		}
 		last = max(last, in.Seq)
+		st.Clock = max(st.Clock, in.Seen)
 	}
 	e.incs, e.Dropped, e.DroppedStale, e.lastSeq, e.bySeq = st.Incidents, st.Dropped, st.DroppedStale, last, nil
+	e.latest = st.Clock
 	e.reach, e.expireAt, e.staleAt, e.checkGone, e.openOK = nil, 0, 0, true, false
 	clear(e.changed)
+	if e.changed == nil {
+		e.changed = map[uint64]bool{}
+	}
 	for _, in := range e.incs {
-		e.touch(in)
+		e.changed[in.Seq] = true // written again, Seen as it was
 	}
 	e.metaChanged = true
 	return nil
@@ -147,7 +156,7 @@ func (e *Engine) Changes() ([]Record, error) {
 		out = append(out, rec)
 	}
 	if e.metaChanged {
-		b, _ := json.Marshal(engineMeta{Dropped: e.Dropped, DroppedStale: e.DroppedStale, LastSeq: e.lastSeq}) // three numbers
+		b, _ := json.Marshal(engineMeta{Dropped: e.Dropped, DroppedStale: e.DroppedStale, LastSeq: e.lastSeq, Clock: e.latest}) // four numbers
 		out = append(out, Record{Key: MetaKey, Value: append(enc.AppendHeader(nil, tagMeta, metaVersion), b...)})
 	}
 	e.MarkWritten()
@@ -213,6 +222,7 @@ func (e *Engine) RestoreRecord(key string, value []byte) error {
 			return fmt.Errorf("cannot restore incident state: %s: %w", key, err)
 		}
 		e.Dropped, e.DroppedStale, e.lastSeq = m.Dropped, m.DroppedStale, max(e.lastSeq, m.LastSeq)
+		e.latest = max(e.latest, m.Clock)
 		return nil
 	}
 	// Filed and looked at again at the next detection: the inventory may
@@ -262,6 +272,7 @@ func (e *Engine) RestoreRecord(key string, value []byte) error {
 	}
 	e.open += in.isOpen()
 	e.lastSeq = max(e.lastSeq, seq)
+	e.latest = max(e.latest, in.Seen)
 	return nil
 }
 

@@ -54,11 +54,18 @@ func (e *Engine) touchesTarget(in *incident, m *member) bool {
 
 // targetJoins reports whether target member m joins in: an incident of the
 // same time that involves its device (a link to it, a session to it,
-// traffic on it or facing it), or another lost target's.
+// traffic on it or facing it), or another lost target's; or an open
+// incident (not a lost target's) that involves its device and opened no
+// more than TargetLag before it: the collector reports a device lost
+// later than its neighbours see their links to it go down.
 func (e *Engine) targetJoins(in *incident, m *member) bool {
-	switch in.class() {
+	switch cls := in.class(); cls {
 	case classLink, classSession, classTraffic, classTarget:
-		return e.involves(in, m.Device) && e.during(m.Time, in)
+		if !e.involves(in, m.Device) {
+			return false
+		}
+		late := cls != classTarget && in.Resolved == 0 && m.Time >= in.Opened && m.Time-in.Opened <= int64(e.cfg.TargetLag)
+		return late || e.during(m.Time, in)
 	}
 	return false
 }
