@@ -141,6 +141,9 @@ type Detector struct {
 	shifted bool    // a shift fired and has not ended
 	off     bool    // a negative value was seen: not on a ratio scale
 	lastTS  int64   // the previous point's time (UpdateAt), 0 when unknown
+	// idle counts the points at zero before the first positive one (and
+	// after a burst ended, see idleAgain): how long the series sat idle.
+	idle uint64
 	// expLevel is math.Exp(expAt), kept for the band's fields (Band):
 	// the level does not move on points outside the band (a quiet
 	// counter's zeros), and the exponential was most of their cost. Not
@@ -320,9 +323,15 @@ func (d *Detector) update(ts int64, x, unit float64, s *Score, lean bool) {
 	candidate := d.n == 0
 	if candidate {
 		if !(x > 0) {
+			if x == 0 {
+				d.idle++
+			}
 			return
 		}
 		d.level, d.carry, d.n = lx, lx, 1
+	} else if x == 0 && d.burst() {
+		d.idleAgain(s)
+		return
 	} else {
 		edge = d.edge()
 		switch dl := lx - d.level; {
@@ -370,6 +379,29 @@ func (d *Detector) update(ts int64, x, unit float64, s *Score, lean bool) {
 		d.outside(x, lx, side, dt, unit, s)
 	}
 	s.Shifted = d.shifted
+}
+
+// burst reports whether the series' positive level is a burst of an idle
+// series: held for fewer than Accept points after Accept points or more at
+// zero before it. Accept points make a level the series' own, as they make
+// a shift's level (outside); so they make idleness its own. A port idle
+// for a week that carries traffic for five minutes is idle again when the
+// traffic stops, not down; one idle for 40 minutes from a cold start that
+// then carries traffic is not idle by habit, and its failure fires.
+func (d *Detector) burst() bool {
+	accept := uint64(d.cfg.Accept)
+	return d.n < accept && d.idle >= accept
+}
+
+// idleAgain takes the series back to idle at a point at zero that ends a
+// burst: the level is forgotten, as before the first positive point (the
+// next one is a candidate again), a shift the burst fired ends, and the
+// point counts as idle.
+func (d *Detector) idleAgain(s *Score) {
+	s.Back = d.shifted
+	d.level, d.carry, d.n = 0, 0, 0
+	d.run, d.dir, d.calm, d.shifted = 0, 0, 0, false
+	d.idle++
 }
 
 // edge returns how far from the level, in log space, a point is outside
@@ -500,4 +532,4 @@ func (d *Detector) expectedUnits(unit float64) bool {
 func (d *Detector) Shifted() bool { return d.shifted }
 
 // StateBytes is the detector's memory in bytes.
-func (d *Detector) StateBytes() int { return 64 }
+func (d *Detector) StateBytes() int { return 72 }

@@ -12,23 +12,29 @@ import (
 // taken as it is). Version 3 adds the previous point's time after it; a
 // detector that has none (without an EventSize, fed by UpdateInto, or
 // restored from version 2 and not fed since) writes version 2, which a
-// build before version 3 reads.
-const stateVersion = 3
+// build before version 3 reads. Version 4 adds the idle count after the
+// time (written with the time, 0 or not); a detector that counted no
+// idle point writes version 2 or 3 as before.
+const stateVersion = 4
 
-// MarshalBinary encodes the state: a kind tag, a version byte (3, or 2
-// without the previous point's time), the
-// configuration's ratio, confirm and accept (so a record never restores
-// into a detector of another shape), then the level, the carrying level,
-// the spread, the counts, the flags, the spread's weight and (version 3)
-// the previous point's time. A restored
+// MarshalBinary encodes the state: a kind tag, a version byte (4, or 3
+// without an idle count, or 2 without the previous point's time either),
+// the configuration's ratio, confirm and accept (so a record never
+// restores into a detector of another shape), then the level, the
+// carrying level, the spread, the counts, the flags, the spread's weight,
+// (version 3) the previous point's time and (version 4) the idle count. A restored
 // detector scores bit-for-bit like the original.
 func (d *Detector) MarshalBinary() ([]byte, error) { return d.AppendBinary(nil) }
 
 // AppendBinary appends the encoded state to dst.
 func (d *Detector) AppendBinary(dst []byte) ([]byte, error) {
 	version := byte(stateVersion)
-	if d.lastTS == 0 {
+	switch {
+	case d.idle != 0:
+	case d.lastTS == 0:
 		version = 2
+	default:
+		version = 3
 	}
 	dst = enc.AppendHeader(dst, enc.TagLevelShift, version)
 	dst = enc.AppendF64(dst, d.cfg.Ratio)
@@ -47,6 +53,9 @@ func (d *Detector) AppendBinary(dst []byte) ([]byte, error) {
 	if version >= 3 {
 		dst = enc.AppendI(dst, d.lastTS)
 	}
+	if version >= 4 {
+		dst = enc.AppendU(dst, d.idle)
+	}
 	return dst, nil
 }
 
@@ -55,7 +64,7 @@ func (d *Detector) AppendBinary(dst []byte) ([]byte, error) {
 func (d *Detector) UnmarshalBinary(b []byte) error {
 	r := enc.Reader{B: b}
 	version := byte(stateVersion)
-	if len(b) >= 2 && (b[1] == 1 || b[1] == 2) {
+	if len(b) >= 2 && (b[1] >= 1 && b[1] <= 3) {
 		version = b[1]
 	}
 	r.Header(enc.TagLevelShift, version)
@@ -74,6 +83,9 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	}
 	if version >= 3 {
 		e.lastTS = r.I()
+	}
+	if version >= 4 {
+		e.idle = r.U()
 	}
 	if err := r.Done(); err != nil {
 		return fmt.Errorf("levelshift: %w", err)
