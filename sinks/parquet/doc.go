@@ -24,10 +24,15 @@
 // topic, partition and hour folder whose offset range overlaps it are
 // removed. Such files can only come from flushes that never committed, and
 // every one of their rows is written again (see Writer.Flush), so the lake
-// holds each row once. This relies on one writer per partition at a time,
-// which the consumer group gives: Stage drops the rows it buffered of a
-// partition the runner gave up without writing them (a failed flush on
-// revocation, a lost session), so it never writes them under the next owner.
+// holds each row once. A file that starts before the offset its partition
+// was read from is kept, and logged at WARN: the group's offsets went back
+// past committed files (a reset, or offsets that expired, after retention
+// deleted the topic's head), so its earlier rows are read by no one again;
+// the rows of the overlap are then in two files, none is lost. This relies
+// on one writer per partition at a time, which the consumer group gives:
+// Stage drops the rows it buffered of a partition the runner gave up
+// without writing them (a failed flush on revocation, a lost session), so
+// it never writes them under the next owner.
 //
 // Stage adapts a Writer to pipeline.Sink, for a pipeline.Runner.
 // A file is written under a temporary name (".tmp-NAME-RANDOM", NAME the

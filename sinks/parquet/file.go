@@ -98,6 +98,7 @@ type encoder struct {
 	vals   []pq.Value
 
 	removed []removedFile // files removed or overwritten since the caller last looked
+	kept    []string      // overlapping files kept since the caller last looked (see removeOverlaps)
 	stale   int           // stale temporary files removed since the caller last looked
 	// unremoved is the stale temporary files that could not be removed
 	// since the caller last looked; warned, those it has warned of.
@@ -166,14 +167,15 @@ func newEncoder(cfg Config) (*encoder, error) {
 	}, nil
 }
 
-// writeFile writes rows[order...] to f.Path durably and returns its size.
-// On error it leaves no temporary file behind.
-func (e *encoder) writeFile(f File, rows []row, order []uint32, strs []string) (size int64, err error) {
+// writeFile writes rows[order...] to f.Path durably and returns its size;
+// from is the offset the partition's re-read began at (see
+// removeOverlaps). On error it leaves no temporary file behind.
+func (e *encoder) writeFile(f File, from int64, rows []row, order []uint32, strs []string) (size int64, err error) {
 	dir := filepath.Dir(f.Path)
 	if err := mkdirDurable(dir); err != nil {
 		return 0, err
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(f.Path)+"-*")
+	tmp, err := os.CreateTemp(dir, tempName(filepath.Base(f.Path))+"-*")
 	if err != nil {
 		return 0, fmt.Errorf("cannot create file: %w", err)
 	}
@@ -210,7 +212,8 @@ func (e *encoder) writeFile(f File, rows []row, order []uint32, strs []string) (
 	// crashed run's files: remove those first, so no row is in two files.
 	k := partKey{f.Topic, f.Partition}
 	describe := func(path string) removedFile { return e.describe(k, path) }
-	removed, err := removeOverlaps(dir, entries, f, describe)
+	removed, kept, err := removeOverlaps(dir, entries, f, from, describe)
+	e.kept = append(e.kept, kept...)
 	e.forget(k, removed)
 	if err != nil {
 		return 0, err
@@ -389,7 +392,13 @@ func SyncDir(dir string) error {
 
 // removeOverlaps removes the data files in dir of f's topic and partition
 // whose offset range overlaps f's, except f's own name (which the rename
-// replaces), and returns their paths.
+// replaces), and returns them; from is the offset the partition's re-read
+// began at. An overlapping file that starts before from is kept and
+// returned in kept: its rows before from are not being read again (the
+// group's offsets went back past committed files: a reset to the earliest,
+// or offsets that expired, after retention deleted the topic's head), so
+// removing it would lose them; the rows of the overlap are then in two
+// files.
 //
 // Why this is safe: offsets are committed only after a flush has made all
 // its files durable, and a consumer re-reads from the committed offset. So
@@ -402,10 +411,9 @@ func SyncDir(dir string) error {
 // that one removes the old file if this one did not. Removing before the
 // rename means a reader never sees a row twice; it may briefly miss rows of
 // offsets that are not committed yet.
-func removeOverlaps(dir string, entries []os.DirEntry, f File, describe func(path string) removedFile) ([]removedFile, error) {
+func removeOverlaps(dir string, entries []os.DirEntry, f File, from int64, describe func(path string) removedFile) (removed []removedFile, kept []string, err error) {
 	prefix := f.Topic + "-" + strconv.FormatInt(int64(f.Partition), 10) + "-"
 	own := filepath.Base(f.Path)
-	var removed []removedFile
 	for _, e := range entries {
 		name := e.Name()
 		if name == own || e.IsDir() {
@@ -416,13 +424,17 @@ func removeOverlaps(dir string, entries []os.DirEntry, f File, describe func(pat
 			continue
 		}
 		p := filepath.Join(dir, name)
+		if first < from {
+			kept = append(kept, p)
+			continue
+		}
 		rf := describe(p)
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return removed, fmt.Errorf("cannot remove %s, which overlaps %s: %w", p, own, err)
+			return removed, kept, fmt.Errorf("cannot remove %s, which overlaps %s: %w", p, own, err)
 		}
 		removed = append(removed, rf)
 	}
-	return removed, nil
+	return removed, kept, nil
 }
 
 // removeStaleTemps removes the temporary files in dir (entries) of f's

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -83,6 +84,12 @@ type Writer struct {
 	keys     []sortKey   // Flush's sort keys, reused
 	series   map[[3]uint32]uint32
 	order    []uint32 // Flush's row order, reused
+	// from is, per partition, the offset of the first message added since
+	// the Writer was made or the partition was discarded: where its
+	// re-read began. A file of the partition that starts before it holds
+	// rows of offsets no one is reading again, so it is never removed (see
+	// removeOverlaps).
+	from map[partKey]int64
 }
 
 type partKey struct {
@@ -113,6 +120,7 @@ func New(cfg Config, opts ...Option) (*Writer, error) {
 		log:   o.logger.With("component", "sinks/parquet"),
 		enc:   enc,
 		parts: make(map[partKey]*partBuffer),
+		from:  make(map[partKey]int64),
 	}, nil
 }
 
@@ -203,6 +211,9 @@ func (w *Writer) Add(topic string, partition int32, offset int64, rec arrow.Reco
 	if b.msgs == 0 {
 		b.first = offset
 	}
+	if _, ok := w.from[key]; !ok {
+		w.from[key] = offset
+	}
 	b.last = offset
 	b.msgs++
 	w.buffered.Add(int64(n))
@@ -228,6 +239,12 @@ func checkSource(topic string, partition int32, offset int64) error {
 	if partition < 0 {
 		return fmt.Errorf("partition %d is negative", partition)
 	}
+	// The longest name a file of it gets: the temporary one, with offsets
+	// of up to 19 digits. File systems take names of at most 255 bytes.
+	if n := len(tempName(dataName(topic, partition, math.MaxInt64, math.MaxInt64))) + len("-4294967295"); n > maxNameBytes {
+		return fmt.Errorf("topic %q is %d characters, too long for the Parquet file names it makes (over %d bytes): name a topic of at most %d",
+			topic, len(topic), maxNameBytes, len(topic)-(n-maxNameBytes))
+	}
 	if offset < 0 {
 		return fmt.Errorf("offset %d is negative", offset)
 	}
@@ -246,6 +263,7 @@ func (w *Writer) Discard(topic string, partition int32) int {
 	defer w.mu.Unlock()
 	key := partKey{topic, partition}
 	maps.DeleteFunc(w.enc.unflushed, func(_ string, k partKey) bool { return k == key })
+	delete(w.from, key)
 	b := w.parts[key]
 	if b == nil {
 		return 0
@@ -401,9 +419,8 @@ func (w *Writer) flushPart(ctx context.Context, b *partBuffer) ([]File, error) {
 			Hour:        hour,
 		}
 		f.Path = filepath.Join(w.cfg.Root, w.cfg.Table,
-			"dt="+hour.Format("2006-01-02"), "hour="+hour.Format("15"),
-			fmt.Sprintf("%s-%d-%012d-%012d.parquet", b.topic, b.partition, hr.first, hr.last))
-		n, err := w.enc.writeFile(f, rows, w.order[start:end], b.strs)
+			"dt="+hour.Format("2006-01-02"), "hour="+hour.Format("15"), dataName(b.topic, b.partition, hr.first, hr.last))
+		n, err := w.enc.writeFile(f, w.from[partKey{b.topic, b.partition}], rows, w.order[start:end], b.strs)
 		for _, rf := range w.enc.removed {
 			if rf.unflushed {
 				continue // a failed flush's file, written again by its retry: nothing was re-delivered
@@ -417,6 +434,20 @@ func (w *Writer) flushPart(ctx context.Context, b *partBuffer) ([]File, error) {
 				"removed", rf.path, "by", f.Path, "rows", rf.rows)
 		}
 		w.enc.removed = w.enc.removed[:0]
+		for _, kept := range w.enc.kept {
+			if w.enc.warned[kept] {
+				continue
+			}
+			if w.enc.warned == nil {
+				w.enc.warned = map[string]bool{}
+			}
+			w.enc.warned[kept] = true
+			w.log.Warn("kept a file that the offsets being written overlap: it starts before the offsets this partition was read from "+
+				"(its group's offsets went back, e.g. a reset or expired offsets after retention deleted the topic's head), "+
+				"so its earlier rows cannot be written again; rows of the overlapping offsets are in two files",
+				"kept", kept, "by", f.Path)
+		}
+		w.enc.kept = w.enc.kept[:0]
 		if w.enc.stale > 0 {
 			w.log.Info("removed temporary files a crashed flush of this partition left", "topic", f.Topic, "partition", f.Partition,
 				"dt", hour.Format("2006-01-02"), "hour", hour.Format("15"), "removed", w.enc.stale)
@@ -445,6 +476,18 @@ func (w *Writer) flushPart(ctx context.Context, b *partBuffer) ([]File, error) {
 	}
 	return files, nil
 }
+
+// maxNameBytes is the longest file name file systems take (NAME_MAX).
+const maxNameBytes = 255
+
+// dataName is the name of the file of a partition's offsets first to last.
+func dataName(topic string, partition int32, first, last int64) string {
+	return fmt.Sprintf("%s-%d-%012d-%012d.parquet", topic, partition, first, last)
+}
+
+// tempName is the prefix of the temporary name of the file name, to which
+// os.CreateTemp appends "-" and random digits.
+func tempName(name string) string { return ".tmp-" + name }
 
 // floorDiv returns a/b rounded towards minus infinity, for b > 0.
 func floorDiv(a, b int64) int64 {
