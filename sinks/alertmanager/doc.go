@@ -12,7 +12,8 @@
 // (Config.ResendInterval × 4) and re-posted every Config.ResendInterval
 // while it fires, as Prometheus does, so an alert whose producer has gone
 // away resolves by itself instead of firing forever; a resolved detection
-// is posted with its endsAt. Everything added between two flushes goes out
+// is posted with its endsAt, or now when that device time is still ahead
+// (Alertmanager would take it as firing). Everything added between two flushes goes out
 // in one request per Flush.
 //
 // At start the Sink is seeded (Restore) with the alerts firing as its

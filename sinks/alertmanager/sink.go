@@ -330,6 +330,7 @@ func (s *Sink) Flush(ctx context.Context) (int, error) {
 			a.EndsAt = later(now, a.StartsAt).Add(ttl)
 			next[ev.fp] = active{alert: a, sentAt: now}
 		} else {
+			a = endedBy(a, now)
 			delete(next, ev.fp)
 		}
 		out = append(out, a)
@@ -366,8 +367,27 @@ func (s *Sink) Close(context.Context) error {
 	return nil
 }
 
+// resolve returns the firing alert a resolved now (a severity change
+// retires the alert posted with the old label), startsAt moved back to
+// now if it was later (a device clock ahead): see endedBy.
 func resolve(a alert, now time.Time) alert {
-	a.EndsAt = later(now, a.StartsAt)
+	a.EndsAt = now
+	return endedBy(a, now)
+}
+
+// endedBy returns the resolved alert a with an endsAt no later than now:
+// the endsAt of a detection is device time, and Alertmanager takes an
+// alert whose endsAt is in the future as firing (merged with the firing
+// post's later endsAt, it stays active for up to 4 × ResendInterval), so a
+// device whose clock runs ahead would not resolve. startsAt moves back
+// with it when it was later still.
+func endedBy(a alert, now time.Time) alert {
+	if a.EndsAt.After(now) {
+		a.EndsAt = now
+	}
+	if a.StartsAt.After(a.EndsAt) {
+		a.StartsAt = a.EndsAt
+	}
 	return a
 }
 

@@ -173,6 +173,7 @@ func TestFiringThenResolved(t *testing.T) {
 	}
 
 	res := detection("edge-1", schemas.StateResolved, schemas.SeverityCritical)
+	clk.t = res.EndsAt.Add(time.Second) // an endsAt still ahead is posted as now
 	add(t, s, res)
 	flush(t, s, 1)
 	got = am.received()
@@ -429,7 +430,7 @@ func TestBasicAuthNeverLogsThePassword(t *testing.T) {
 // another partition included, and the alerts already posted firing.
 func TestDropPartition(t *testing.T) {
 	am := newFakeAM(t)
-	clk := &clock{t: t0.Add(time.Minute)}
+	clk := &clock{t: t0.Add(11 * time.Minute)} // after the resolved detections' endsAt
 	s := newSink(t, Config{URL: am.URL}, WithClock(clk.now))
 	addFrom := func(p int32, d *schemas.Detection) {
 		r := record(t, d)
