@@ -25,12 +25,10 @@ func bigdamaReadmeReport(change func(r *Report)) *Report {
 	if change != nil {
 		change(r)
 	}
-	var lat []time.Duration
 	r.Detected, r.Missed, r.Within30s, r.StateWithinOneSample = 0, 0, 0, 0
 	for _, e := range r.Events {
 		if e.Detected {
 			r.Detected++
-			lat = append(lat, e.Latency)
 			if e.Latency <= 30*time.Second {
 				r.Within30s++
 			}

@@ -15,6 +15,7 @@ import (
 // PSU value is. Before, it was the float32 widened to float64:
 // 45.29999923706055 and -2.309999942779541.
 func TestFloatValKeepsItsDecimals(t *testing.T) {
+	//lint:ignore SA1019 float_val is deprecated, and what the targets this test is about send
 	f32 := func(f float32) *pb.TypedValue { return &pb.TypedValue{Value: &pb.TypedValue_FloatVal{FloatVal: f}} }
 	out, _ := decodeAll(t, DecoderConfig{}, notif(t, ts1, "/components",
 		upd(t, "component[name=CPU]/state/temperature/instant", f32(45.3)),

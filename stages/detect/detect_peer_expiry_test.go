@@ -61,8 +61,8 @@ func TestDetectPeerGroupExpiresWithDevice(t *testing.T) {
 	if g := d.peers.parts[0][peerKey{device: "r1", kind: peer.Fan}]; g != nil {
 		t.Errorf("r1's sibling group is still held: %d members", g.g.Members())
 	}
-	key := string(pipeline.StateKey(nil, schemas.SeriesKey{Device: "r1", Metric: peerPrefix + "fan"}))
-	if v, ok := checkpoint(d)[key]; !ok || v != nil {
+	key := pipeline.StateKey(nil, schemas.SeriesKey{Device: "r1", Metric: peerPrefix + "fan"})
+	if v, ok := checkpoint(d)[string(key)]; !ok || v != nil {
 		t.Errorf("checkpoint: r1's sibling group record %q (present %v), want a tombstone", v, ok)
 	}
 }
