@@ -70,7 +70,10 @@ func Credentials(pw secret.Source, field string, log *slog.Logger, c Config) (*s
 // Errors name the field at fault, e.g. "ca_file: cannot read /x: ...".
 func (c Config) Client() (*tls.Config, error) {
 	if !c.Enabled && !c.Enable {
-		if c.CAFile != "" || c.CertFile != "" || c.KeyFile != "" || c.InsecureSkipVerify {
+		// server_name counts too: a section that names only it (say a
+		// gNMI target's, replacing its defaults' tls) meant TLS, and
+		// would otherwise connect in plaintext.
+		if c.CAFile != "" || c.CertFile != "" || c.KeyFile != "" || c.ServerName != "" || c.InsecureSkipVerify {
 			return nil, errors.New("enabled: files or options are set but enabled is false")
 		}
 		return nil, nil
