@@ -1,6 +1,7 @@
 package snmp
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -126,8 +127,19 @@ func (t Target) inherit(d Target) Target {
 	if t.Community.IsZero() {
 		t.Community = d.Community
 	}
-	if t.V3 == (V3{}) {
-		t.V3 = d.V3
+	// Field by field, as the other fields: a target that names its own
+	// username or context keeps the defaults' protocols and passphrases
+	// (replacing v3 whole polled it noAuthNoPriv).
+	v, dv := &t.V3, d.V3
+	v.Username = cmp.Or(v.Username, dv.Username)
+	v.AuthProtocol = cmp.Or(v.AuthProtocol, dv.AuthProtocol)
+	v.PrivProtocol = cmp.Or(v.PrivProtocol, dv.PrivProtocol)
+	v.ContextName = cmp.Or(v.ContextName, dv.ContextName)
+	if v.AuthPassword.IsZero() {
+		v.AuthPassword = dv.AuthPassword
+	}
+	if v.PrivPassword.IsZero() {
+		v.PrivPassword = dv.PrivPassword
 	}
 	for _, f := range []struct {
 		dst *time.Duration
