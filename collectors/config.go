@@ -225,7 +225,8 @@ func (s *Section) Warnings() []string {
 const plaintextWarning = "username and password are sent in plaintext gRPC metadata; set tls.enabled: true"
 
 // warnRisky returns a function that logs one warning per gNMI target (by
-// name) whose credentials go over plaintext and per SNMPv3 target whose
+// name) whose credentials go over plaintext or whose tls does not verify
+// the device's certificate, and per SNMPv3 target whose
 // security is weak (snmp.Target.Weakness), the first time it sees the
 // target in a config.
 func warnRisky(log *slog.Logger) func(*Config) {
@@ -235,6 +236,10 @@ func warnRisky(log *slog.Logger) func(*Config) {
 			if t.PlaintextCredentials() && !warned[t.Name] {
 				warned[t.Name] = true
 				log.Warn("gNMI credentials over plaintext: "+plaintextWarning, "target", t.String())
+			}
+			if w := t.TLS.Warning(); w != "" && !warned["tls:"+t.Name] {
+				warned["tls:"+t.Name] = true
+				log.Warn("gNMI TLS without verification: tls."+w, "target", t.String())
 			}
 		}
 		for _, t := range c.SNMP.Targets {
