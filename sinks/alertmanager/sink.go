@@ -159,7 +159,7 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 	s := &Sink{
 		cfg:      cfg,
 		endpoint: strings.TrimRight(cfg.URL, "/") + "/api/v2/alerts",
-		client:   &http.Client{Transport: tr, Timeout: cfg.Timeout},
+		client:   &http.Client{Transport: tr, Timeout: cfg.Timeout, CheckRedirect: keepTLS},
 		password: pw,
 		token:    token,
 		log:      log,
@@ -453,6 +453,20 @@ func (s *Sink) post(ctx context.Context, alerts []alert) error {
 		s.metrics.incErrors()
 		return fmt.Errorf("%w: alertmanager %s: unexpected HTTP %d: %s", pipeline.ErrStop, s.cfg.URL, c, msg)
 	}
+}
+
+// keepTLS refuses a redirect from https to http: net/http would resend
+// the Authorization header (the password or the bearer token) in the
+// clear to the same host, as a proxy unaware of the TLS in front of it
+// redirects.
+func keepTLS(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return errors.New("refusing a redirect from https to " + req.URL.Scheme + " (it would send the credentials in the clear): set url to where Alertmanager answers")
+	}
+	return nil
 }
 
 // requestError returns the cause of a request's error without the
