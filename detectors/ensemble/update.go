@@ -26,6 +26,7 @@ type Shared struct {
 	mask   Mask
 	side   int8    // Config.Direction as a sign
 	excZ   float64 // MinZ, or BandZ without the gate (excursion)
+	flatG  float64 // the record of a flat series' robust z: BandZ as a log score (calibrate)
 	forest *hst.Forest
 }
 
@@ -37,7 +38,7 @@ func NewShared(cfg Config) (*Shared, error) {
 		return nil, fmt.Errorf("ensemble: %w", err)
 	}
 	mask, _ := cfg.mask()
-	s := &Shared{cfg: cfg, mask: mask, side: cfg.side(), excZ: cmp.Or(cfg.MinZ, cfg.BandZ)}
+	s := &Shared{cfg: cfg, mask: mask, side: cfg.side(), excZ: cmp.Or(cfg.MinZ, cfg.BandZ), flatG: likelihood.Log(cfg.BandZ)}
 	if mask.Has(Forest) {
 		f, err := hst.NewForest(cfg.Forest)
 		if err != nil {
@@ -359,7 +360,11 @@ func (e *Ensemble) update(ts int64, x float64, r *Result, scores bool) {
 		// The Score stays 0, as max(best, 0) would leave it.
 		best = e.advance(&raw, ready&mask, hold)
 	} else {
-		best = e.calibrate(&raw, ready&mask, hold, pend, r)
+		// A series that held one value other than 0 past the records'
+		// warm-up gave its members no score to calibrate by (flat,
+		// calibrate).
+		flat := rs.WarmedUp && rs.Median != 0 && e.n > uint64(c.Calibration.MinPoints)
+		best = e.calibrate(&raw, ready&mask, hold, pend, flat, r)
 		r.Score = max(best, 0)
 	}
 	r.WarmedUp = best >= 0 || lv.WarmedUp
@@ -534,8 +539,13 @@ func floorSigma(c *Config, expected, sigma float64) float64 {
 // sets r.Fired and r.Top, and returns the best score (-1 when no member
 // is ready). A held point's scores are kept out of the records, and when
 // pend is set they are remembered, to join the records when the point's
-// run ends without an alert (see Update).
-func (e *Ensemble) calibrate(raw *[numMembers]float64, ready Mask, hold, pend bool, r *Result) float64 {
+// run ends without an alert (see Update). With flat (the series held one
+// value other than 0 past the records' warm-up), the robust z member's
+// record, which never took a score above 0, is the band's edge (BandZ):
+// a flat sensor's first departure is measured against its band, the
+// floored spread, instead of waiting for the warm-up's non-zero scores
+// (a day at exactly 40 °C, then 60 °C for 10 minutes, fired nothing).
+func (e *Ensemble) calibrate(raw *[numMembers]float64, ready Mask, hold, pend, flat bool, r *Result) float64 {
 	c := &e.sh.cfg
 	best := -1.0
 	// The ready members in order (Top is the first of the best): the
@@ -550,6 +560,9 @@ func (e *Ensemble) calibrate(raw *[numMembers]float64, ready Mask, hold, pend bo
 		}
 		g := likelihood.Log(raw[m])
 		ratio := cal.RatioLog(g)
+		if flat && m == RobustZ && cal.Count() == 0 {
+			ratio = g / e.sh.flatG
+		}
 		switch {
 		case !hold:
 			cal.AddLog(g)

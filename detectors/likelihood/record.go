@@ -227,6 +227,10 @@ func (r *Record) Raise(g float64) { r.max = max(r.max, g) }
 // Log returns raw on the record's scale, log(1 + raw).
 func Log(raw float64) float64 { return logScore(raw) }
 
+// Count returns the non-zero raw scores the record took (and Skip
+// counted): the warm-up's count.
+func (r *Record) Count() uint64 { return r.n }
+
 // Max returns the current record, as log(1 + raw).
 func (r *Record) Max() float64 { return r.max }
 
