@@ -8,10 +8,10 @@ import (
 // bigdamaReadmeReport is a report with the README's figures for all of
 // bigdama18 ("Backtests": 23/23, 23 within 30 s, 12 state-based within one
 // sample, median 1 s, max 23 s, false incidents 0 outside every event and
-// 117 outside the device's own, 9 724 firing, 20.63 device-hours), with
+// 117 outside the device's own, 9 727 firing, 20.63 device-hours), with
 // change applied to it before its rates are computed.
 func bigdamaReadmeReport(change func(r *Report)) *Report {
-	r := &Report{FalseAny: 0, FalseOwn: 117, Firing: 9724, DeviceHours: 20.63}
+	r := &Report{FalseAny: 0, FalseOwn: 117, Firing: 9727, DeviceHours: 20.63}
 	for i := range 23 {
 		e := EventResult{Detected: true, Latency: 5 * time.Second}
 		switch {
