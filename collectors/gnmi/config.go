@@ -235,13 +235,30 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
+// inheritTLS fills what a target's tls leaves unset from the defaults',
+// as every other field is filled: a target that names its server_name
+// (a device dialled by its IP) or turns TLS on keeps the defaults' CA and
+// client certificate (replaced whole, mutual TLS was dropped without a
+// word, and a lone server_name turned TLS off). TLS on and
+// insecure_skip_verify are on when either says so; the client
+// certificate and its key go together.
+func inheritTLS(t, d tlsfiles.Config) tlsfiles.Config {
+	t.Enabled = t.Enabled || t.Enable || d.Enabled || d.Enable
+	t.Enable = false
+	t.CAFile = cmp.Or(t.CAFile, d.CAFile)
+	if t.CertFile == "" && t.KeyFile == "" {
+		t.CertFile, t.KeyFile = d.CertFile, d.KeyFile
+	}
+	t.ServerName = cmp.Or(t.ServerName, d.ServerName)
+	t.InsecureSkipVerify = t.InsecureSkipVerify || d.InsecureSkipVerify
+	return t
+}
+
 func (t Target) inherit(d Target) Target {
 	if len(t.Subscriptions) == 0 {
 		t.Subscriptions = d.Subscriptions
 	}
-	if !t.TLS.Enabled && t.TLS == (tlsfiles.Config{}) {
-		t.TLS = d.TLS
-	}
+	t.TLS = inheritTLS(t.TLS, d.TLS)
 	if t.Username == "" {
 		t.Username, t.Password = d.Username, d.Password
 	}
