@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -231,13 +230,7 @@ func (d *Stage) expirePeers(ps *partState, device string, emit func(*kgo.Record)
 		delete(gs, k)
 		d.peers.gen++ // no series caches it (the device has none left); for safety
 		if pg.dirty {
-			for i, o := range d.peers.dirty {
-				if o == pg {
-					d.peers.dirty = slices.Delete(d.peers.dirty, i, i+1)
-					d.peers.dirtyAt = slices.Delete(d.peers.dirtyAt, i, i+1)
-					break
-				}
-			}
+			d.peers.undirty(func(o *peerGroup, _ int32) bool { return o == pg })
 		}
 		ps.exp.gone = append(ps.exp.gone, pg.key)
 	}
@@ -251,14 +244,20 @@ func (d *Stage) dropPeers(p int32) {
 	}
 	delete(d.peers.parts, p)
 	d.peers.gen++ // the series' cached groups may be gone
+	d.peers.undirty(func(_ *peerGroup, at int32) bool { return at == p })
+}
+
+// undirty takes the groups drop picks (by group and partition) off the
+// dirty list: their state is written by no checkpoint.
+func (s *peerState) undirty(drop func(*peerGroup, int32) bool) {
 	keep := 0
-	for i, pg := range d.peers.dirty {
-		if d.peers.dirtyAt[i] != p {
-			d.peers.dirty[keep], d.peers.dirtyAt[keep] = pg, d.peers.dirtyAt[i]
+	for i, pg := range s.dirty {
+		if !drop(pg, s.dirtyAt[i]) {
+			s.dirty[keep], s.dirtyAt[keep] = pg, s.dirtyAt[i]
 			keep++
 		}
 	}
-	d.peers.dirty, d.peers.dirtyAt = d.peers.dirty[:keep], d.peers.dirtyAt[:keep]
+	s.dirty, s.dirtyAt = s.dirty[:keep], s.dirtyAt[:keep]
 }
 
 // peerStates adds every sibling group's record to out (SeriesStates).

@@ -67,9 +67,7 @@ func NewFile(path string, every time.Duration, log *slog.Logger) (*View, error) 
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range problems {
-		log.Warn("inventory problem; the rest of the file loads", "problem", p.Error())
-	}
+	logProblems(log, problems)
 	log.Info("inventory loaded", "file", path, "devices", len(inv.Devices), "links", len(inv.Links), "sessions", len(inv.Sessions))
 	s := snapshot(inv, 1)
 	return &View{path: path, every: every, log: log, cur: s, base: s, mod: st.ModTime(), size: st.Size(), checked: time.Now(),
@@ -158,13 +156,18 @@ func (v *View) reload(now time.Time) {
 	case len(problems) > len(v.problems):
 		v.warn(fmt.Sprintf("%s (%d problems, the inventory loaded had %d)", newProblem(problems, v.problems).Error(), len(problems), len(v.problems)))
 	default:
-		for _, p := range problems {
-			v.log.Warn("inventory problem; the rest of the file loads", "problem", p.Error())
-		}
+		logProblems(v.log, problems)
 		v.warned, v.problems = "", problems
 		v.base = snapshot(inv, v.base.Gen+1)
 		v.pick()
 		v.log.Info("inventory reloaded", "file", v.path, "devices", len(inv.Devices), "links", len(inv.Links), "sessions", len(inv.Sessions))
+	}
+}
+
+// logProblems logs each problem of a file that loads as one line.
+func logProblems(log *slog.Logger, problems []schemas.InventoryProblem) {
+	for _, p := range problems {
+		log.Warn("inventory problem; the rest of the file loads", "problem", p.Error())
 	}
 }
 
