@@ -38,6 +38,7 @@ import (
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
 	"github.com/telekernel/telekernel/internal/cfgcheck"
+	"github.com/telekernel/telekernel/internal/intmath"
 )
 
 // Defaults of Config.
@@ -205,7 +206,7 @@ func (d *Detector) ForgetSince(from, to int64, level float64) {
 		d.level = level
 	}
 	n := len(d.season)
-	steps := min(int64(n), floorDiv(to, d.binNS)-floorDiv(from, d.binNS)+1)
+	steps := min(int64(n), intmath.FloorDiv(to, d.binNS)-intmath.FloorDiv(from, d.binNS)+1)
 	b, last := d.bin(from), d.bin(to)
 	for range steps {
 		if b == last || d.kept[b/64]&(1<<(b%64)) == 0 {
@@ -265,24 +266,12 @@ func (d *Detector) bin(ts int64) int {
 	if ts == d.binTS {
 		return d.binAt
 	}
-	b := floorDiv(ts, d.binNS) % int64(len(d.season))
+	b := intmath.FloorDiv(ts, d.binNS) % int64(len(d.season))
 	if b < 0 {
 		b += int64(len(d.season))
 	}
 	d.binTS, d.binAt = ts, int(b)
 	return int(b)
-}
-
-// floorDiv returns a/b rounded down (b > 0): the index of the b-wide
-// interval a is in, before 1970 (a negative) as after it. Go's division
-// truncates towards zero, which put every timestamp before 1970 one bin
-// late.
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a < 0 && q*b != a {
-		q--
-	}
-	return q
 }
 
 // pos returns the position in its visit of a value at ts: 0 when it is

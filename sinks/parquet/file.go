@@ -13,6 +13,7 @@ import (
 
 	pq "github.com/parquet-go/parquet-go"
 
+	"github.com/telekernel/telekernel/internal/intmath"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -101,7 +102,8 @@ type encoder struct {
 	kept    []string      // overlapping files kept since the caller last looked (see removeOverlaps)
 	stale   int           // stale temporary files removed since the caller last looked
 	// unremoved is the stale temporary files that could not be removed
-	// since the caller last looked; warned, those it has warned of.
+	// since the caller last looked; warned, the paths warned of (those and
+	// the kept files), see firstWarning.
 	unremoved []staleTemp
 	warned    map[string]bool
 
@@ -131,6 +133,19 @@ type removedFile struct {
 	rows      int64
 	own       bool
 	unflushed bool
+}
+
+// firstWarning reports whether path was not warned of yet, and notes
+// it: a file left as it is is logged once, not at every flush.
+func (e *encoder) firstWarning(path string) bool {
+	if e.warned[path] {
+		return false
+	}
+	if e.warned == nil {
+		e.warned = map[string]bool{}
+	}
+	e.warned[path] = true
+	return true
 }
 
 func newEncoder(cfg Config) (*encoder, error) {
@@ -275,7 +290,7 @@ func (e *encoder) writeBatch(cols []*pq.ColumnWriter, rows []row, order []uint32
 			for k, i := range order {
 				ts := rows[i].ts
 				if !e.nanos {
-					ts = floorDiv(ts, 1000)
+					ts = intmath.FloorDiv(ts, 1000)
 				}
 				vals[k] = pq.Int64Value(ts)
 			}

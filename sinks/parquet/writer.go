@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/telekernel/telekernel/internal/intmath"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -201,7 +202,7 @@ func (w *Writer) Add(topic string, partition int32, offset int64, rec arrow.Reco
 		if v, ok := r.Str(i); ok {
 			row.str, row.valid = b.intern(v), row.valid|validStr
 		}
-		if h := floorDiv(ts, hourNanos); hr == nil || h != curHour {
+		if h := intmath.FloorDiv(ts, hourNanos); hr == nil || h != curHour {
 			curHour, hr = h, b.hour(h, offset)
 		}
 		hr.last = offset
@@ -382,7 +383,7 @@ func (w *Writer) flushPart(ctx context.Context, b *partBuffer) ([]File, error) {
 	hours := slices.Sorted(maps.Keys(b.hours))
 	for i := range keys {
 		k := &keys[i]
-		h, _ := slices.BinarySearch(hours, floorDiv(k.ts, hourNanos))
+		h, _ := slices.BinarySearch(hours, intmath.FloorDiv(k.ts, hourNanos))
 		k.hs = uint64(h)<<32 | uint64(seriesRank[k.hs])
 	}
 	slices.SortFunc(keys, func(a, b sortKey) int {
@@ -435,13 +436,9 @@ func (w *Writer) flushPart(ctx context.Context, b *partBuffer) ([]File, error) {
 		}
 		w.enc.removed = w.enc.removed[:0]
 		for _, kept := range w.enc.kept {
-			if w.enc.warned[kept] {
+			if !w.enc.firstWarning(kept) {
 				continue
 			}
-			if w.enc.warned == nil {
-				w.enc.warned = map[string]bool{}
-			}
-			w.enc.warned[kept] = true
 			w.log.Warn("kept a file that the offsets being written overlap: it starts before the offsets this partition was read from "+
 				"(its group's offsets went back, e.g. a reset or expired offsets after retention deleted the topic's head), "+
 				"so its earlier rows cannot be written again; rows of the overlapping offsets are in two files",
@@ -454,13 +451,9 @@ func (w *Writer) flushPart(ctx context.Context, b *partBuffer) ([]File, error) {
 			w.enc.stale = 0
 		}
 		for _, st := range w.enc.unremoved {
-			if w.enc.warned[st.path] {
+			if !w.enc.firstWarning(st.path) {
 				continue
 			}
-			if w.enc.warned == nil {
-				w.enc.warned = map[string]bool{}
-			}
-			w.enc.warned[st.path] = true
 			w.log.Warn("cannot remove a temporary file a crashed flush of this partition left; writing goes on, "+
 				"readers skip it and it holds no row that is not written again: remove it by hand",
 				"path", st.path, "err", st.err)
@@ -488,15 +481,6 @@ func dataName(topic string, partition int32, first, last int64) string {
 // tempName is the prefix of the temporary name of the file name, to which
 // os.CreateTemp appends "-" and random digits.
 func tempName(name string) string { return ".tmp-" + name }
-
-// floorDiv returns a/b rounded towards minus infinity, for b > 0.
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b < 0 {
-		q--
-	}
-	return q
-}
 
 // sortKey is a row's position in a file: 24 bytes per row during Flush.
 type sortKey struct {

@@ -23,6 +23,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	pq "github.com/parquet-go/parquet-go"
 
+	"github.com/telekernel/telekernel/internal/intmath"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -138,7 +139,7 @@ func want(ss []schemas.Sample, unit string) []schemas.Sample {
 	})
 	for i := range out {
 		if unit != TimestampNanos {
-			out[i].TS = floorDiv(out[i].TS, 1000) * 1000
+			out[i].TS = intmath.FloorDiv(out[i].TS, 1000) * 1000
 		}
 	}
 	return out
@@ -663,21 +664,6 @@ func TestEmptyFlush(t *testing.T) {
 	if files := flush(t, w); files != nil {
 		t.Errorf("flush of empty messages wrote %v", files)
 	}
-}
-
-func TestFloorDiv(t *testing.T) {
-	f := func(a, b, want int64) {
-		t.Helper()
-		if got := floorDiv(a, b); got != want {
-			t.Errorf("floorDiv(%d, %d) = %d, want %d", a, b, got, want)
-		}
-	}
-	f(0, 1000, 0)
-	f(999, 1000, 0)
-	f(1000, 1000, 1)
-	f(-1, 1000, -1)
-	f(-1000, 1000, -1)
-	f(-1001, 1000, -2)
 }
 
 func TestPreEpochTimestamps(t *testing.T) {
