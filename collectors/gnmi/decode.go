@@ -20,7 +20,7 @@ import (
 const (
 	DropDuplicate   = "duplicate"      // (series, timestamp) already published
 	DropBadValue    = "bad_value"      // value does not fit the metric's kind
-	DropUnsupported = "unsupported"    // value type the collector does not map (any, proto_bytes, leaf-lists)
+	DropUnsupported = "unsupported"    // value type the collector does not map (any, proto_bytes, leaf-lists, JSON list entries of scalars only)
 	DropBadPath     = "bad_path"       // path that cannot be parsed, is empty or holds a NUL byte
 	DropMalformed   = "malformed"      // update bytes that are not a valid gNMI Update
 	DropBadTime     = "bad_timestamp"  // notification timestamp outside the accepted window around now

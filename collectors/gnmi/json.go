@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	pb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/protobuf/proto"
 )
 
 // parseJSONScalar decodes one JSON scalar as sent in json_ietf_val (RFC
@@ -78,7 +81,9 @@ func decodeBase64(dst, src []byte) (int, bool) {
 // non-leaf path) into leaves and appends one sample per scalar leaf. In a
 // list, the scalar members at the top of each entry are its keys, as in
 // OpenConfig, where key leaves sit beside the config and state containers.
-// Leaf-lists are not mapped.
+// An entry of scalars only is dropped as unsupported: JSON does not mark
+// keys and the collector has no YANG schema, so its keys cannot be told
+// from its values. Leaf-lists are not mapped.
 func (d *Decoder) jsonTree(prefix, path, text []byte, ts int64) int {
 	base := slices.Clone(d.key)
 	dec := json.NewDecoder(bytes.NewReader(text))
@@ -108,6 +113,7 @@ func (d *Decoder) jsonTree(prefix, path, text []byte, ts int64) int {
 				d.drop(dropUnsupported)
 				return
 			}
+			example := "" // the list's metric, worked out at its first drop
 			for _, e := range x {
 				entry, ok := e.(map[string]any)
 				if !ok { // leaf-list
@@ -124,6 +130,15 @@ func (d *Decoder) jsonTree(prefix, path, text []byte, ts int64) int {
 					default:
 						keys = append(keys, stripModule(k)+"="+jsonText(v))
 					}
+				}
+				if len(rest) == 0 && len(keys) > 0 {
+					d.stats.Updates++
+					d.drop(dropUnsupported)
+					if example == "" {
+						example = memberMetric(prefix, path, sub)
+					}
+					d.example[dropUnsupported] = example
+					continue
 				}
 				slices.Sort(keys)
 				name := sub[len(sub)-1]
@@ -153,6 +168,28 @@ func (d *Decoder) jsonTree(prefix, path, text []byte, ts int64) int {
 	}
 	walk(nil, v)
 	return n
+}
+
+// memberMetric returns the metric of the JSON member sub of the value at
+// prefix+path, "" when the path cannot be read. It parses the paths: for
+// drops, not the hot path.
+func memberMetric(prefix, path []byte, sub []string) string {
+	var pp, p pb.Path
+	if proto.Unmarshal(prefix, &pp) != nil || proto.Unmarshal(path, &p) != nil {
+		return ""
+	}
+	origin, elems, err := pathOf(&pp, &p)
+	if err != nil {
+		return ""
+	}
+	for _, s := range sub {
+		elems = append(elems, parseJSONMember(s))
+	}
+	metric, _, err := canonical(origin, elems)
+	if err != nil {
+		return ""
+	}
+	return metric
 }
 
 func jsonText(v any) string {
