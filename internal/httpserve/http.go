@@ -104,7 +104,8 @@ type Health struct {
 // watched, and a liveness probe still passes meanwhile (Health.Ready may
 // report it stopping). It returns once the listener is open, so a port
 // already in use or a bad certificate fails the start. It warns when the
-// endpoints listen beyond loopback with neither TLS nor authentication.
+// endpoints listen beyond loopback without TLS: with no authentication,
+// or with a password that then travels in clear text.
 func Serve(ctx context.Context, c Config, g prometheus.Gatherer, h Health, log *slog.Logger) (net.Addr, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("http.%w", err)
@@ -115,9 +116,13 @@ func Serve(ctx context.Context, c Config, g prometheus.Gatherer, h Health, log *
 	if err != nil {
 		return nil, fmt.Errorf("http: cannot listen on %s: %w (set http.listen to a free address, or \"off\")", c.Listen, err)
 	}
-	if tc == nil && c.Username == "" {
-		if ap, ok := ln.Addr().(*net.TCPAddr); ok && !ap.IP.IsLoopback() {
+	if ap, ok := ln.Addr().(*net.TCPAddr); ok && tc == nil && !ap.IP.IsLoopback() {
+		if c.Username == "" {
 			log.Warn("the metrics and health endpoints are served without TLS or authentication beyond loopback; set http.tls and http.username", "addr", ln.Addr().String())
+		} else {
+			// Basic authentication without TLS sends the password, in
+			// base64, with every request: anyone on the path can read it.
+			log.Warn("http.username is set without http.tls: the password crosses the network in clear text; enable http.tls or bind http.listen to loopback", "addr", ln.Addr().String())
 		}
 	}
 	mux := http.NewServeMux()
