@@ -215,7 +215,7 @@ func (p *process) runSim(ctx context.Context, pub *publish.Publisher, done chan<
 	if err != nil {
 		return nil, err
 	}
-	col, err := gnmi.New(simCollectorConfig(devices.Targets(), sc.Interval, cfg.Sim.Speed), pub,
+	col, err := gnmi.New(simCollectorConfig(devices.Targets(), sc.Interval, float64(cfg.Sim.Speed)), pub,
 		gnmi.WithLogger(log), gnmi.WithMetrics(gnmi.NewMetrics(reg)))
 	if err != nil {
 		devices.Close()
@@ -250,9 +250,9 @@ func (p *process) runSim(ctx context.Context, pub *publish.Publisher, done chan<
 		}
 	}
 	log.Info("simulating a device fleet over gNMI", "devices", sc.Devices, "series", fleet.SamplesPerTick(),
-		"interval", sc.Interval.String(), "start", sc.Start, "speed", strconv.FormatFloat(cfg.Sim.Speed, 'g', -1, 64), "labels", cfg.Sim.LabelsFile)
+		"interval", sc.Interval.String(), "start", sc.Start, "speed", strconv.FormatFloat(float64(cfg.Sim.Speed), 'g', -1, 64), "labels", cfg.Sim.LabelsFile)
 	go func() {
-		err := devices.Run(ctx, cfg.Sim.Speed, cfg.Sim.Span)
+		err := devices.Run(ctx, float64(cfg.Sim.Speed), cfg.Sim.Span)
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			err = nil
 		}

@@ -114,7 +114,7 @@ func localConfig(t *testing.T, cluster *kfake.Cluster) config.Config {
 func TestEmbeddedDefaultFindsInjectedSpike(t *testing.T) {
 	cfg := localConfig(t, newCluster(t))
 	cfg.Sim.Devices = 5
-	cfg.Sim.Speed = math.Inf(1)
+	cfg.Sim.Speed = config.Speed(math.Inf(1))
 	cfg.Sim.Span = 6 * time.Hour
 	cfg.Sim.Start = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -209,7 +209,7 @@ func TestSecondRunOnSameTopics(t *testing.T) {
 	for run := 1; run <= 2; run++ {
 		cfg := localConfig(t, cluster)
 		cfg.Sim.Devices = 1
-		cfg.Sim.Speed = math.Inf(1)
+		cfg.Sim.Speed = config.Speed(math.Inf(1))
 		cfg.Sim.Span = 10 * time.Minute
 		cfg.Sim.Start = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(run) * time.Hour)
 		sum, err := Run(context.Background(), Options{Config: &cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})

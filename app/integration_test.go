@@ -64,7 +64,7 @@ func TestRealKafkaAndClickHouse(t *testing.T) {
 	cfg.Sim.LabelsFile = cfg.Parquet.Root + "/labels.jsonl"
 	const devices = 4
 	cfg.Sim.Devices = devices
-	cfg.Sim.Speed = math.Inf(1)
+	cfg.Sim.Speed = config.Speed(math.Inf(1))
 	cfg.Sim.Span = 4 * time.Hour
 	cfg.Sim.Start = time.Date(2026, 11, 1, 22, 0, 0, 0, time.UTC) // crosses midnight: two dt= partitions
 

@@ -31,7 +31,7 @@ func TestEmbeddedRunTwiceKeepsEarlierRun(t *testing.T) {
 		cfg.Parquet.Root = root
 		cfg.Sim.LabelsFile = filepath.Join(root, "labels.jsonl")
 		cfg.Sim.Devices = 1
-		cfg.Sim.Speed = math.Inf(1)
+		cfg.Sim.Speed = config.Speed(math.Inf(1))
 		cfg.Sim.Span = 10 * time.Minute
 		cfg.Sim.Start = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 		logs := &testenv.LogBuffer{}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/config"
 	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -26,9 +27,9 @@ func TestFleetEndWhileKafkaIsSlow(t *testing.T) {
 	gate := testenv.HoldProduce(cluster)
 	cfg := localConfig(t, cluster)
 	cfg.Sim.Devices, cfg.Sim.Interfaces, cfg.Sim.Interval = 3, 2, time.Second
-	cfg.Sim.Speed, cfg.Sim.Span = math.Inf(1), 3*time.Minute
+	cfg.Sim.Speed, cfg.Sim.Span = config.Speed(math.Inf(1)), 3*time.Minute
 	cfg.Sim.Start = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	stall := SimStallTimeout(cfg.Sim.Interval, cfg.Sim.Speed)
+	stall := SimStallTimeout(cfg.Sim.Interval, float64(cfg.Sim.Speed))
 	logs := &testenv.LogBuffer{}
 	// Hold Kafka from the first produce after the fleet starts stepping
 	// (its 180 steps take well under a second) until the stall timeout
@@ -102,7 +103,7 @@ func waitedForKafka(t *testing.T, logs string) time.Duration {
 func TestLostTargetAtFullSpeed(t *testing.T) {
 	cfg := localConfig(t, newCluster(t))
 	cfg.Sim.Devices, cfg.Sim.Interfaces, cfg.Sim.Topology.Spines = 4, 2, 2
-	cfg.Sim.Speed, cfg.Sim.Span = math.Inf(1), 2*time.Hour
+	cfg.Sim.Speed, cfg.Sim.Span = config.Speed(math.Inf(1)), 2*time.Hour
 	cfg.Sim.Start = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 	lostAt, lostFor := time.Hour, 5*time.Minute
 	cfg.Sim.Faults = []sim.Fault{{Device: "sim-02", Kind: sim.FaultTargetUnreachable, After: lostAt, Duration: lostFor}}

@@ -100,7 +100,7 @@ func TestAddingAStage(t *testing.T) {
 	cfg.Stages = []string{"count"}
 	cfg.Sim.LabelsFile = t.TempDir() + "/labels.jsonl"
 	cfg.Sim.Devices = 2
-	cfg.Sim.Speed = math.Inf(1)
+	cfg.Sim.Speed = config.Speed(math.Inf(1))
 	cfg.Sim.Span = 30 * time.Minute
 	cfg.Sim.Start = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	stages := append(slices.Clip(Stages), countStage)

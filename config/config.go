@@ -21,6 +21,7 @@ import (
 	"github.com/telekernel/telekernel/stages/inventory"
 	"github.com/telekernel/telekernel/stages/maintain"
 	"github.com/telekernel/telekernel/stages/power"
+	"gopkg.in/yaml.v3"
 )
 
 // Defaults.
@@ -99,6 +100,20 @@ type Topics struct {
 	GroupPrefix string `yaml:"group_prefix"`
 }
 
+// Speed is simulated seconds per wall second: a number, or .inf or max
+// for as fast as the pipeline takes.
+type Speed float64
+
+// UnmarshalYAML reads max as .inf, as the --speed flag does; anything else
+// as a number.
+func (s *Speed) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && n.Value == "max" {
+		*s = Speed(math.Inf(1))
+		return nil
+	}
+	return n.Decode((*float64)(s))
+}
+
 // Sim configures the simulated fleet of the embedded default.
 type Sim struct {
 	sim.Config `yaml:",inline"`
@@ -107,10 +122,11 @@ type Sim struct {
 	Showcase bool `yaml:"-"`
 	// Enabled runs the simulator; default true in `telekernel run`.
 	Enabled *bool `yaml:"enabled"`
-	// Speed is simulated seconds per wall second; .inf runs as fast as the
-	// pipeline takes. Simulated time never runs ahead of the wall clock:
-	// the fleet replays Backfill of history at Speed, then goes on live.
-	Speed float64 `yaml:"speed"`
+	// Speed is simulated seconds per wall second; .inf (or max, as the
+	// --speed flag takes it) runs as fast as the pipeline takes. Simulated
+	// time never runs ahead of the wall clock: the fleet replays Backfill
+	// of history at Speed, then goes on live.
+	Speed Speed `yaml:"speed"`
 	// Backfill is how far in the past the simulation starts; default 24h
 	// when the file does not set it; 0s starts at the clock (no replay).
 	Backfill time.Duration `yaml:"backfill"`
@@ -282,8 +298,8 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	if c.Sim.Speed < 0 || math.IsNaN(c.Sim.Speed) {
-		return fmt.Errorf("sim.speed: %v must be positive (or .inf)", c.Sim.Speed)
+	if c.Sim.Speed < 0 || math.IsNaN(float64(c.Sim.Speed)) {
+		return fmt.Errorf("sim.speed: %v must be positive (or .inf or max)", c.Sim.Speed)
 	}
 	if c.Sim.Backfill < 0 {
 		return fmt.Errorf("sim.backfill: %v must not be negative", c.Sim.Backfill)

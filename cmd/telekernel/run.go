@@ -116,13 +116,13 @@ func (f *runFlags) apply() (*config.Config, error) {
 	switch f.speed {
 	case "":
 	case "max":
-		cfg.Sim.Speed = math.Inf(1)
+		cfg.Sim.Speed = config.Speed(math.Inf(1))
 	default:
 		v, err := strconv.ParseFloat(f.speed, 64)
 		if err != nil || v <= 0 {
 			return nil, fmt.Errorf("--speed: %q is not a positive number or \"max\"", f.speed)
 		}
-		cfg.Sim.Speed = v
+		cfg.Sim.Speed = config.Speed(v)
 	}
 	if f.adjust != nil {
 		f.adjust(cfg)

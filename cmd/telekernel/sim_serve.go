@@ -78,7 +78,7 @@ func serveFleet(ctx context.Context, cfg *config.Config, s simServe, out io.Writ
 	}
 	var gnmiTargets, snmpTargets []map[string]any
 	for _, t := range devices.Targets() {
-		gt := map[string]any{"name": t.Name, "address": t.Addr, "stall_timeout": app.SimStallTimeout(sc.Interval, cfg.Sim.Speed).String()}
+		gt := map[string]any{"name": t.Name, "address": t.Addr, "stall_timeout": app.SimStallTimeout(sc.Interval, float64(cfg.Sim.Speed)).String()}
 		if pki != nil {
 			gt["tls"] = map[string]any{"enabled": true, "ca_file": pki.CAFile}
 		}
@@ -126,7 +126,7 @@ func serveFleet(ctx context.Context, cfg *config.Config, s simServe, out io.Writ
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	err = devices.Run(ctx, cfg.Sim.Speed, cfg.Sim.Span)
+	err = devices.Run(ctx, float64(cfg.Sim.Speed), cfg.Sim.Span)
 	if ctx.Err() != nil {
 		return nil
 	}
