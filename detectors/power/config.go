@@ -89,8 +89,9 @@ type Config struct {
 	// ResidualHistory is how many windows of residuals the z-score is
 	// computed over; default DefaultResidualHistory.
 	ResidualHistory int `yaml:"residual_history"`
-	// PSUMaxAge is how old a PSU reading may be and still count towards a
-	// device's measured power; default DefaultPSUMaxAge.
+	// PSUMaxAge is how long after it was last received (in the device's
+	// time, whatever the reading's own stamp) a PSU reading still counts
+	// towards a device's measured power; default DefaultPSUMaxAge.
 	PSUMaxAge time.Duration `yaml:"psu_max_age"`
 	// WarmUp is how many measurements a model must have been fitted on
 	// before residuals are scored; default DefaultWarmUp.

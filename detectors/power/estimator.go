@@ -41,6 +41,7 @@ type port struct {
 	optic     bool
 	hasOptic  bool
 	lag       string
+	operTS    int64 // the time of the oper-status sample operUp holds: an older one changes nothing
 	in, out   rate.Counter
 	inR, outR float64 // octets/s
 
@@ -63,9 +64,14 @@ func (p *port) isAdminUp() bool {
 	return p.operUp // no admin-status: an up link is administratively up
 }
 
+// psu holds a PSU's latest readings, each with its own timestamp (which
+// orders them: an older one is a late sample) and the device's time when
+// it was last received (which ages them: a device that stamps a value with
+// its last change re-sends a steady reading with an old timestamp).
 type psu struct {
-	v, i, p       float64
-	vTS, iTS, pTS int64
+	v, i, p             float64
+	vTS, iTS, pTS       int64
+	vSeen, iSeen, pSeen int64
 }
 
 type device struct {
@@ -203,7 +209,9 @@ func (d *device) psu(keys string) *psu {
 
 // Observe feeds one sample. Samples of one device must come in time order
 // (a device's series interleaved); a sample older than the device's open
-// tick updates state but starts no tick. Strings are not retained.
+// tick updates state but starts no tick, except a PSU reading or an
+// oper-status older than the one held (a late sample), which changes
+// nothing. Strings are not retained.
 func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.Kind, u uint64, f float64, str string) {
 	d := e.device(device)
 	e.markDirty(d) // the live state moves with every sample
@@ -227,9 +235,8 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 			p.outR = r
 		}
 	case schemas.MetricOperStatus:
-		if p, up := d.port(keys), str == "UP"; p.operUp != up {
-			p.operUp = up
-			e.markDirty(d)
+		if p, up := d.port(keys), str == "UP"; ts >= p.operTS {
+			p.operUp, p.operTS = up, ts
 		}
 	case schemas.MetricAdminStatus:
 		if p, up := d.port(keys), str == "UP"; p.adminUp != up || !p.hasAdmin {
@@ -258,25 +265,27 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 		}
 	case schemas.MetricPSUInVoltage:
 		p := d.psu(keys)
-		setReading(&p.v, &p.vTS, f, ts)
+		setReading(&p.v, &p.vTS, &p.vSeen, f, ts, d.cur)
 	case schemas.MetricPSUInCurrent:
 		p := d.psu(keys)
-		setReading(&p.i, &p.iTS, f, ts)
+		setReading(&p.i, &p.iTS, &p.iSeen, f, ts, d.cur)
 	case schemas.MetricPSUInPower:
 		p := d.psu(keys)
-		setReading(&p.p, &p.pTS, f, ts)
+		setReading(&p.p, &p.pTS, &p.pSeen, f, ts, d.cur)
 	}
 }
 
-// setReading keeps a PSU reading unless it is no measurement (NaN,
-// infinite, negative or beyond maxReading: one NaN fitted makes every
-// coefficient of the device model NaN for good) or older than the one held
-// (a late sample).
-func setReading(v *float64, at *int64, f float64, ts int64) {
+// setReading keeps a PSU reading stamped ts and received at now (the
+// device's open tick) unless it is no measurement (NaN, infinite, negative
+// or beyond maxReading: one NaN fitted makes every coefficient of the
+// device model NaN for good) or older than the one held (a late sample).
+// A reading re-sent with the stamp held (a device that stamps values with
+// their last change) is received again: it stays current.
+func setReading(v *float64, at, seen *int64, f float64, ts, now int64) {
 	if !reading(f) || ts < *at {
 		return
 	}
-	*v, *at = f, ts
+	*v, *at, *seen = f, ts, now
 }
 
 // maxReading bounds a PSU reading (watts, volts or amperes; a thousand
@@ -304,10 +313,13 @@ func (e *Estimator) Flush(ts int64) {
 
 // measured returns the PSU input power at ts, and whether there is a
 // measurement: every PSU of the device has a reading (input-power, or
-// input-voltage and input-current) no older than maxAge, and at least one
-// of them is new at ts. PSUs need not report at the same instant (gNMI
-// notifications per PSU; devices that stamp values with their last-change
-// time), but a tick that brings no new PSU value is not measured again.
+// input-voltage and input-current) received no longer than maxAge before
+// ts, and at least one of them was received at ts. PSUs need not report at
+// the same instant (gNMI notifications per PSU), nor stamp a reading when
+// it was read (devices that stamp values with their last-change time
+// re-send a steady one with that stamp): a reading ages from when it was
+// last received, not from its stamp. A tick that brings no PSU value is
+// not measured again.
 func (d *device) measured(ts, maxAge int64) (float64, bool) {
 	if len(d.psus) == 0 {
 		return 0, false
@@ -316,12 +328,12 @@ func (d *device) measured(ts, maxAge int64) (float64, bool) {
 	oldest := ts - maxAge
 	for _, p := range d.psus {
 		switch {
-		case p.pTS >= oldest && p.pTS >= min(p.vTS, p.iTS):
+		case p.pSeen >= oldest && p.pTS >= min(p.vTS, p.iTS):
 			sum += p.p
-			fresh = fresh || p.pTS == ts
-		case p.vTS >= oldest && p.iTS >= oldest:
+			fresh = fresh || p.pSeen == ts
+		case p.vSeen >= oldest && p.iSeen >= oldest:
 			sum += p.v * p.i
-			fresh = fresh || p.vTS == ts || p.iTS == ts
+			fresh = fresh || p.vSeen == ts || p.iSeen == ts
 		default:
 			return 0, false
 		}

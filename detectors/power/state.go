@@ -95,9 +95,13 @@ func (m *Model) RestoreState(b []byte) error {
 // State record kind tag and version of a device.
 // Version 2 adds the live state (counter baselines, rates, PSU readings,
 // the open tick and window); version 1 records still load, without it.
+// Version 3 adds when each PSU reading was last received and the time of
+// each port's oper-status; version 2 records still load, a reading
+// received when it was stamped and an oper-status of no time (the next
+// one replaces it).
 const (
 	tagDevice     byte = 0x72
-	deviceVersion byte = 2
+	deviceVersion byte = 3
 )
 
 // TakeDirty calls fn with every device whose state changed since the last
@@ -171,6 +175,7 @@ func (d *device) appendLive(dst []byte) []byte {
 			dst = enc.AppendF64(dst, v)
 		}
 		dst = enc.AppendU(dst, uint64(p.wN))
+		dst = enc.AppendI(dst, p.operTS)
 	}
 	dst = enc.AppendU(dst, uint64(len(d.psus)))
 	for i, p := range d.psus {
@@ -178,15 +183,16 @@ func (d *device) appendLive(dst []byte) []byte {
 		for _, v := range []float64{p.v, p.i, p.p} {
 			dst = enc.AppendF64(dst, v)
 		}
-		for _, v := range []int64{p.vTS, p.iTS, p.pTS} {
+		for _, v := range []int64{p.vTS, p.iTS, p.pTS, p.vSeen, p.iSeen, p.pSeen} {
 			dst = enc.AppendI(dst, v)
 		}
 	}
 	return dst
 }
 
-// readLive reads what appendLive wrote into d, whose ports are restored.
-func (d *device) readLive(r *enc.Reader, str func() string) {
+// readLive reads what appendLive wrote, in a record of version, into d,
+// whose ports are restored.
+func (d *device) readLive(r *enc.Reader, version byte, str func() string) {
 	for _, v := range []*int64{&d.cur, &d.last, &d.win, &d.winEnd} {
 		*v = r.I()
 	}
@@ -202,6 +208,9 @@ func (d *device) readLive(r *enc.Reader, str func() string) {
 			*v = r.F64()
 		}
 		p.wN = int(r.U())
+		if version >= 3 {
+			p.operTS = r.I()
+		}
 	}
 	n := r.U()
 	if r.Err == nil && n > uint64(len(r.B)) {
@@ -212,6 +221,10 @@ func (d *device) readLive(r *enc.Reader, str func() string) {
 		p := &psu{}
 		p.v, p.i, p.p = r.F64(), r.F64(), r.F64()
 		p.vTS, p.iTS, p.pTS = r.I(), r.I(), r.I()
+		p.vSeen, p.iSeen, p.pSeen = p.vTS, p.iTS, p.pTS
+		if version >= 3 {
+			p.vSeen, p.iSeen, p.pSeen = r.I(), r.I(), r.I()
+		}
 		d.psus = append(d.psus, p)
 	}
 }
@@ -254,8 +267,8 @@ func (d *device) liveErr() error {
 func (e *Estimator) RestoreDeviceState(name string, b []byte) error {
 	r := enc.Reader{B: b}
 	version := deviceVersion
-	if len(b) >= 2 && b[0] == tagDevice && b[1] == 1 {
-		version = 1 // without the live state: the device restarts its window
+	if len(b) >= 2 && b[0] == tagDevice && (b[1] == 1 || b[1] == 2) {
+		version = b[1] // 1: without the live state, the device restarts its window
 	}
 	r.Header(tagDevice, version)
 	str := func() string { return enc.ReadString(&r) }
@@ -276,7 +289,7 @@ func (e *Estimator) RestoreDeviceState(name string, b []byte) error {
 	firedAt := r.I()
 	d := &device{name: name, ports: ports, history: history, residual: alert.State{Firing: firing, StartsAt: firedAt}}
 	if version >= 2 {
-		d.readLive(&r, str)
+		d.readLive(&r, version, str)
 	}
 	if err := r.Done(); err != nil {
 		if errors.Is(err, enc.ErrVersion) {
@@ -333,12 +346,12 @@ func (e *Estimator) Silent(dst []string, before int64) []string {
 // ForgetComponents drops, from every device, the ports and PSUs whose
 // latest sample is before the time before (Unix ns), as Silent does
 // devices: a port by its octet counters (a port without a counter sample,
-// known only from its status, stays), a PSU by its readings (one without a
-// valid reading stays). A port removed or renamed is no longer modelled,
-// and a PSU removed no longer keeps its device from being measured. A
-// device that loses one is marked dirty, in name order, so the changelog
-// records come in the same order on every owner. It returns how many
-// ports and PSUs went.
+// known only from its status, stays), a PSU by when its readings were last
+// received, whatever their stamps (one without a valid reading stays). A
+// port removed or renamed is no longer modelled, and a PSU removed no
+// longer keeps its device from being measured. A device that loses one is
+// marked dirty, in name order, so the changelog records come in the same
+// order on every owner. It returns how many ports and PSUs went.
 func (e *Estimator) ForgetComponents(before int64) (ports, psus int) {
 	return e.ForgetComponentsIf(func(_ string, last int64) bool { return last < before })
 }
@@ -360,7 +373,7 @@ func (e *Estimator) ForgetComponentsIf(old func(device string, last int64) bool)
 			}
 		}
 		for _, p := range d.psus {
-			if gone(max(p.vTS, p.iTS, p.pTS)) {
+			if gone(max(p.vSeen, p.iSeen, p.pSeen)) {
 				names = append(names, name)
 				break
 			}
@@ -376,7 +389,7 @@ func (e *Estimator) ForgetComponentsIf(old func(device string, last int64) bool)
 		ports += n - len(d.ports)
 		k := 0
 		for i, p := range d.psus {
-			if gone(max(p.vTS, p.iTS, p.pTS)) {
+			if gone(max(p.vSeen, p.iSeen, p.pSeen)) {
 				continue
 			}
 			d.psus[k], d.psuK[k] = p, d.psuK[i]
