@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"testing"
 )
@@ -45,6 +46,9 @@ const (
 	readmeHits         = 28
 	readmeFalses       = 0
 	readmeMedianLead   = 49.2 // hours
+	// readmePowerMAPE is detectors/power/README.md's MAPE of the power
+	// model on this fleet (%), printed to two decimals.
+	readmePowerMAPE = 1.09
 )
 
 // maintMisses returns how sc breaks the README's figures (above) or
@@ -63,6 +67,9 @@ func maintMisses(sc maintScore) []string {
 	}
 	if sc.falses > readmeFalses || sc.perHundred() > 1 {
 		out = append(out, fmt.Sprintf("%d false predictions = %.2f per 100 device-days, README %d, goal ≤ 1", sc.falses, sc.perHundred(), readmeFalses))
+	}
+	if math.Abs(sc.powerMAPE-readmePowerMAPE) > 0.005 {
+		out = append(out, fmt.Sprintf("power model MAPE %.2f %%, detectors/power/README.md %.2f %%", sc.powerMAPE, readmePowerMAPE))
 	}
 	// The baseline is measured, not assumed: a static threshold alarm
 	// on the same medians leads by about nothing.

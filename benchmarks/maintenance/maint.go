@@ -161,7 +161,8 @@ func runMaintenance(f flags) (maintScore, error) {
 			apes = append(apes, math.Abs(r.ModelledW-r.MeasuredW)/r.MeasuredW)
 		}
 	}
-	fmt.Printf("power model on this fleet (4 ports per device, 6 PSUs losing efficiency over days): MAPE %.2f %% over %d device-windows\n\n", 100*meanOf(apes), len(apes))
+	sc.powerMAPE = 100 * meanOf(apes)
+	fmt.Printf("power model on this fleet (4 ports per device, 6 PSUs losing efficiency over days): MAPE %.2f %% over %d device-windows\n\n", sc.powerMAPE, len(apes))
 	return sc, nil
 }
 
@@ -183,6 +184,8 @@ type maintScore struct {
 	// degradation.
 	staticLead   float64
 	staticFalses int
+	// powerMAPE is the power model's MAPE on this fleet after 6 h, in %.
+	powerMAPE float64
 }
 
 // maxTTFRatio bounds how far a first prediction's time to failure may be

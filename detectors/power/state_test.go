@@ -102,6 +102,9 @@ func TestDeviceStateRestore(t *testing.T) {
 	if got > 1 {
 		t.Errorf("restored estimator: MAPE %.2f %%", got)
 	}
+	if coldMAPE < 5 { // the README's contrast: a cold estimator is far off
+		t.Errorf("cold estimator: MAPE %.2f %%, the README says above 5 %%", coldMAPE)
+	}
 	if err := b.RestoreDeviceState("x", []byte{tagDevice, 9}); !errors.Is(err, ErrIncompatibleState) {
 		t.Errorf("version 9: %v", err)
 	}
