@@ -16,6 +16,7 @@ const (
 	DefaultLateness         = 30 * time.Minute
 	DefaultMaxEvidence      = 500
 	DefaultTargetLag        = 5 * time.Minute
+	DefaultFarEndDevices    = 2
 )
 
 // Config configures an Engine.
@@ -90,6 +91,14 @@ type Config struct {
 	// neighbours see their links to it go down at once. Default
 	// DefaultTargetLag (5m).
 	TargetLag time.Duration `yaml:"target_lag"`
+	// FarEndDevices is how many devices whose links to one device go down
+	// within Window, every link down in the incident facing that device
+	// and nothing in it reported by the device itself, make that device
+	// down by inference (a device incident) instead of link incidents: a
+	// device no collector reports has no target state to name it (see
+	// farend.go). Links of one device alone (parallel links, a line card)
+	// are not enough. Default DefaultFarEndDevices (2).
+	FarEndDevices int `yaml:"far_end_devices"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -102,6 +111,7 @@ func (c Config) WithDefaults() Config {
 	cfgcheck.Default(&c.Lateness, DefaultLateness)
 	cfgcheck.Default(&c.MaxEvidence, DefaultMaxEvidence)
 	cfgcheck.Default(&c.TargetLag, DefaultTargetLag)
+	cfgcheck.Default(&c.FarEndDevices, DefaultFarEndDevices)
 	return c
 }
 
@@ -115,6 +125,7 @@ func (c Config) Validate() error {
 		cfgcheck.NonNegative("target_lag", c.TargetLag),
 		cfgcheck.Check(c.DeviceInterfaces < 2, "device_interfaces: must be at least 2"),
 		cfgcheck.Check(c.SurgePorts < 1, "surge_ports: must be at least 1"),
+		cfgcheck.Check(c.FarEndDevices < 2, "far_end_devices: must be at least 2"),
 		cfgcheck.Check(c.SessionSpan < c.Window, "session_span: %v must be at least window (%v)", c.SessionSpan, c.Window),
 		cfgcheck.Check(c.MaxEvidence < 2, "max_evidence: must be at least 2"),
 	)

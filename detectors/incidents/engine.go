@@ -610,7 +610,7 @@ func (e *Engine) joins(in *incident, m *member) bool {
 	}
 	switch m.Class {
 	case classLink:
-		return cls == classLink && e.recentLinkDown(in, m)
+		return cls == classLink && (e.recentLinkDown(in, m) || e.farEndJoins(in, m))
 	case classSession:
 		if cls != classLink && cls != classSession && cls != classTarget {
 			return false

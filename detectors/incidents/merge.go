@@ -82,6 +82,9 @@ func (e *Engine) pair(x, y *incident) (*incident, *incident) {
 	if x.class() == classSession && y.class() == classSession && (e.overlaps(x, y) || e.overlaps(y, x)) {
 		xy, yx = true, true // one reset seen as two: either may absorb the other
 	}
+	if x.class() == classLink && y.class() == classLink && (e.farEndOverlaps(x, y) || e.farEndOverlaps(y, x)) {
+		xy, yx = true, true // one far end lost, seen from two of its neighbours (farend.go)
+	}
 	if x.class() == classTarget || y.class() == classTarget {
 		// A lost target explains an incident of which one symptom is on
 		// it or faces it: that neighbour's other symptoms are its too.

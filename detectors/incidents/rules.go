@@ -18,6 +18,9 @@ type verdict struct {
 	action     string
 	confidence float64
 	planned    bool // every member follows from a shut (shutRule): the incident is info
+	// device is the device the cause names when no member is on it (a
+	// far end down by inference, farEndRule): the first entity.
+	device string
 }
 
 // describe returns the contract view of in: its rule, cause, entities and
@@ -61,6 +64,13 @@ func (e *Engine) describe(in *incident, joined string) *schemas.Incident {
 			Fingerprint: m.Fingerprint, State: state, Device: m.Device, Metric: m.Metric, Keys: m.Keys, Detector: m.Detector, Severity: m.Severity})
 	}
 	out.Entities = e.entities(in)
+	if v.device != "" {
+		en := schemas.Entity{Kind: schemas.EntityDevice, Device: v.device}
+		if d, ok := e.inv.Device(v.device); ok {
+			en.Site, en.Role = d.Site, d.Role
+		}
+		out.Entities = append([]schemas.Entity{en}, out.Entities...)
+	}
 	return out
 }
 
@@ -74,9 +84,10 @@ func rank(sev string) int {
 	return 0
 }
 
-// judge applies the rules in order: a lost target, device, link (a link
-// down, then an LLDP neighbour lost on a link that is up), session,
-// hardware, surge, traffic, unexplained.
+// judge applies the rules in order: a lost target, a shut, a far end
+// down by inference (farend.go), device, link (a link down, then an LLDP
+// neighbour lost on a link that is up), session, hardware, surge,
+// traffic, unexplained.
 func (e *Engine) judge(in *incident) verdict {
 	down := map[string][]string{} // device → interfaces with a link-state member
 	flapping := false
@@ -111,6 +122,9 @@ func (e *Engine) judge(in *incident) verdict {
 	}
 	switch {
 	case len(down) > 0:
+		if far, ok := e.farEnd(in, down); ok {
+			return e.farEndRule(far, down, flapping)
+		}
 		return e.linkRule(down, flapping)
 	case len(lldp) > 0:
 		return e.lldpRule(lldp)

@@ -1,0 +1,102 @@
+package incidents
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// The far-end rule: a device that no collector reports (or whose loss the
+// collector has not reported yet) has no target state to name it when it
+// dies, but its neighbours see their links to it go down together. Links
+// going down within Window whose inventory far ends are one device are
+// one incident, and when they are of FarEndDevices or more devices, every
+// link down in the incident faces that device and the device reported
+// nothing in it, the cause is that device, down by inference. A target
+// state of the device, when one comes, makes it a lost target's incident
+// as before (target.go).
+
+// farEndJoins reports whether link-state member m goes down within Window
+// of a firing link-state member of in whose inventory far end is the same
+// device as m's, on another device (links of one device are
+// recentLinkDown's). A link coming back up is not one going down with it.
+func (e *Engine) farEndJoins(in *incident, m *member) bool {
+	if !m.linkState() {
+		return false
+	}
+	q, ok := e.peer(schemas.Port{Device: m.Device, Interface: m.Port})
+	if !ok || q.Device == m.Device {
+		return false
+	}
+	if _, near := e.devices(in); !near[q.Device] { // the far ends of in's ports are among its peers
+		return false
+	}
+	for i := range in.Members {
+		p := &in.Members[i]
+		if p.Effect || !p.Firing || !p.linkState() || p.Device == m.Device || !e.within(m.Time, p.Time) {
+			continue
+		}
+		if r, ok := e.inv.Peer(schemas.Port{Device: p.Device, Interface: p.Port}); ok && r.Device == q.Device {
+			return true
+		}
+	}
+	return false
+}
+
+// farEndOverlaps reports whether a firing link-state symptom of b goes
+// down with one of a towards the same far end (farEndJoins): one device
+// lost, seen as two link incidents when each neighbour's session to it
+// arrived before its link's state and opened an incident of its own.
+func (e *Engine) farEndOverlaps(a, b *incident) bool {
+	for i := range b.Members {
+		if m := &b.Members[i]; m.Firing && !m.Effect && e.farEndJoins(a, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// farEnd returns the device every port of down (device → interfaces going
+// down) faces by the inventory, when there is one, ports of at least
+// FarEndDevices devices face it, and in has no member on it: a device
+// that reports its own ends down is alive, and the link rule names them.
+func (e *Engine) farEnd(in *incident, down map[string][]string) (string, bool) {
+	if len(down) < e.cfg.FarEndDevices {
+		return "", false
+	}
+	far := ""
+	for d, ifs := range down {
+		for _, i := range ifs {
+			q, ok := e.inv.Peer(schemas.Port{Device: d, Interface: i})
+			if !ok || far != "" && q.Device != far {
+				return "", false
+			}
+			far = q.Device
+		}
+	}
+	if own, _ := e.devices(in); far == "" || own[far] {
+		return "", false
+	}
+	return far, true
+}
+
+// farEndRule names device far, down by inference from its neighbours'
+// links to it (down, device → interfaces) going down together.
+func (e *Engine) farEndRule(far string, down map[string][]string, flapping bool) verdict {
+	var ports []string
+	for _, d := range sortedKeys(down) {
+		for _, i := range slices.Sorted(slices.Values(down[d])) {
+			ports = append(ports, schemas.Port{Device: d, Interface: i}.String())
+		}
+	}
+	what := "down"
+	if flapping {
+		what = "flapping"
+	}
+	return verdict{rule: schemas.RuleDevice, confidence: 0.7, device: far,
+		cause: fmt.Sprintf("device %s %s (inferred from its neighbours: %d links to it %s at once: %s)", far, what, len(ports), what, strings.Join(ports, ", ")),
+		action: fmt.Sprintf("check %s itself: power, a reload or a crash (its console log); the links to it from %s went down together, and it reports nothing here: collect it if it is not collected",
+			far, strings.Join(sortedKeys(down), ", "))}
+}
