@@ -135,7 +135,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	stageCtx, cancelStages := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelStages()
 	g, gctx := errgroup.WithContext(stageCtx)
-	done := p.startStages(g, gctx)
+	done := p.startStages(g, gctx, watcher)
 
 	pub, err := p.runSource(ctx, gctx, &sum)
 	if pub != nil {
@@ -356,8 +356,10 @@ func (p *process) newRunner(ctx context.Context, d StageDef, b Built) (stage, er
 }
 
 // startStages runs every stage in g and returns a channel per stage that
-// is closed once it stopped.
-func (p *process) startStages(g *errgroup.Group, gctx context.Context) map[string]chan struct{} {
+// is closed once it stopped. On the embedded broker, the records the
+// stages and the live view (watcher, when not nil) have read are deleted
+// as they go (retainEmbedded).
+func (p *process) startStages(g *errgroup.Group, gctx context.Context, watcher *live.Watcher) map[string]chan struct{} {
 	done := map[string]chan struct{}{}
 	for _, st := range p.stages {
 		ch := make(chan struct{})
@@ -373,7 +375,11 @@ func (p *process) startStages(g *errgroup.Group, gctx context.Context) map[strin
 		for _, st := range p.stages {
 			cs = append(cs, consumer{group: st.group, topic: st.topic})
 		}
-		go retainEmbedded(gctx, p.cluster, p.env.Admin, cs, p.log)
+		var floors []floor
+		if watcher != nil {
+			floors = append(floors, func(context.Context) (map[string]map[int32]int64, error) { return watcher.Positions(), nil })
+		}
+		go retainEmbedded(gctx, p.cluster, p.env.Admin, cs, p.log, floors...)
 	}
 	return done
 }

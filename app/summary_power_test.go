@@ -74,7 +74,7 @@ func TestPowerMessagesCountsOnlyPower(t *testing.T) {
 	stageCtx, cancelStages := context.WithCancel(context.Background())
 	defer cancelStages()
 	g, gctx := errgroup.WithContext(stageCtx)
-	done := p.startStages(g, gctx)
+	done := p.startStages(g, gctx, nil)
 	dctx, dcancel := context.WithDeadline(context.Background(), p.stopBy())
 	defer dcancel()
 	if err := p.drain(dctx, done); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -86,6 +87,19 @@ func NewWatcher(ctx context.Context, cfg Config) (*Watcher, error) {
 
 // Close closes the Kafka client.
 func (w *Watcher) Close() { w.cl.Close() }
+
+// Positions returns, by topic and partition, the offset after the last
+// record the view read: the embedded broker keeps the records from there
+// on (app/retention.go), as the view commits no offsets.
+func (w *Watcher) Positions() map[string]map[int32]int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]map[int32]int64, len(w.next))
+	for t, parts := range w.next {
+		out[t] = maps.Clone(parts)
+	}
+	return out
+}
 
 // Run reads until ctx is done.
 func (w *Watcher) Run(ctx context.Context) error {
