@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -19,12 +20,15 @@ import (
 // call, so a transaction left open does not hold it; an absent or empty
 // topic leaves v on its base), then follows it in the background until ctx is done, setting
 // v's live inventory (View.SetLive) each time records changed it and the
-// follower has then read every partition up to its end and a poll of
-// recheck brought nothing more, so readers of v see a new generation
-// without a restart and never a flush read in part (a consumer fetches at
-// most 1 MiB of a partition at a time, and the producer sends a large
-// flush in several requests). A record that does not decode is
-// logged and skipped; its key keeps its previous record.
+// follower has then read every record of the latest flush it read of
+// (the flush headers: see flushHeader), every partition up to its end,
+// and a poll of recheck brought nothing more, so readers of v see a new
+// generation without a restart and never a flush read in part (a consumer
+// fetches at most 1 MiB of a partition at a time, and the producer sends a
+// large flush in several requests, which may land seconds apart). A flush
+// the stage never finished (it stopped, or crashed, in the middle) is
+// taken with the next flush. A record that does not decode is logged and
+// skipped; its key keeps its previous record.
 func Follow(ctx context.Context, kc kafka.Config, topic string, v *View, log *slog.Logger) error {
 	cl, err := kafka.Connect(ctx, kc, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
@@ -75,6 +79,42 @@ type follower struct {
 
 	next    map[int32]int64 // by partition, the offset after the last record read
 	pending bool            // records changed m since the last publish
+	flush   flushRead       // the latest flush read of
+}
+
+// flushRead is what a follower has read of a flush.
+type flushRead struct {
+	seq        int64 // flushHeader
+	n, records int   // flushRecordsHeader, and the records read
+}
+
+// whole reports whether every record of the flush was read (true when
+// none was read, or the records carry no flush headers: an older release
+// wrote them).
+func (r flushRead) whole() bool { return r.records >= r.n }
+
+// count counts r, a record (not a transaction marker) read, in the
+// latest flush read of. The records of an earlier flush that come after
+// it (from another partition) are not counted: that flush is over before
+// the later one begins, so reading the topic to its end reads them.
+func (f *follower) count(r *kgo.Record) {
+	var seq int64
+	n := -1
+	for _, h := range r.Headers {
+		switch h.Key {
+		case flushHeader:
+			seq, _ = strconv.ParseInt(string(h.Value), 10, 64)
+		case flushRecordsHeader:
+			n, _ = strconv.Atoi(string(h.Value))
+		}
+	}
+	switch {
+	case seq <= 0 || n < 0 || seq < f.flush.seq:
+	case seq > f.flush.seq:
+		f.flush = flushRead{seq: seq, n: n, records: 1}
+	default:
+		f.flush.records++
+	}
 }
 
 // ends returns the end offset of each partition of the topic that holds
@@ -116,15 +156,17 @@ func (f *follower) ends(ctx context.Context) (map[int32]int64, error) {
 }
 
 // follow applies one poll's records and publishes the records once it has
-// read every partition up to the end the brokers give (ends): a poll that
+// read every record of the latest flush it read of and every partition up
+// to the end the brokers give (ends): a flush read in part, a poll that
 // leaves a partition short of the end its fetch reported, or a topic whose
 // end lies further, waits for the next polls, so the view never takes a
 // flush read in part. While it holds records it has not published, it
 // polls at most recheck long, and publishes only after such a poll brought
-// nothing: a flush's produce requests land one after another, and the end
-// after the first may be all the brokers hold for a moment, so the quiet
-// poll keeps the view from taking the flush up to there. An error listing
-// the ends is retried without waiting for another record.
+// nothing: records without flush headers (an older release's) cannot be
+// counted, and the end after a flush's first produce request may be all
+// the brokers hold for a moment, so the quiet poll keeps the view from
+// taking such a flush up to there. An error listing the ends is retried
+// without waiting for another record.
 func (f *follower) follow(ctx context.Context) error {
 	pctx := ctx
 	if f.pending {
@@ -136,7 +178,7 @@ func (f *follower) follow(ctx context.Context) error {
 	if err != nil && (ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded)) {
 		return err
 	}
-	if !f.pending || short || read {
+	if !f.pending || short || read || !f.flush.whole() {
 		return nil
 	}
 	ends, err := f.ends(ctx)
@@ -176,6 +218,7 @@ func (f *follower) poll(ctx context.Context, left map[int32]int64) (read, short 
 			if r.Attrs.IsControl() {
 				continue
 			}
+			f.count(r)
 			if err := f.m.Apply(r.Key, r.Value); err != nil {
 				f.log.Warn("skipped an inventory record", "topic", f.topic, "offset", r.Offset, "err", err)
 				continue

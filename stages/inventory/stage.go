@@ -57,6 +57,7 @@ type Stage struct {
 	gen       int               // the base generation published; 0: nothing published yet
 	dirty     bool              // the neighbours changed since the last publish
 	pending   int               // LLDP samples since the last flush
+	flushSeq  int64             // the sequence number of the last flush that wrote (see flushHeader)
 }
 
 var _ pipeline.Sink = (*Stage)(nil)
@@ -183,6 +184,11 @@ func (s *Stage) Flush(ctx context.Context) (int, error) {
 		}
 	}
 	if len(out) > 0 {
+		s.flushSeq = max(time.Now().UnixNano(), s.flushSeq+1)
+		seq, n := []byte(strconv.FormatInt(s.flushSeq, 10)), []byte(strconv.Itoa(len(out)))
+		for _, r := range out {
+			r.Headers = append(r.Headers, kgo.RecordHeader{Key: flushHeader, Value: seq}, kgo.RecordHeader{Key: flushRecordsHeader, Value: n})
+		}
 		if err := produceSync(ctx, s.out, out); err != nil {
 			s.dirty = true // expired neighbours are gone from l: publish again on retry
 			return 0, fmt.Errorf("inventory: cannot publish to %s: %w", s.cfg.Topic, err)
@@ -194,6 +200,18 @@ func (s *Stage) Flush(ctx context.Context) (int, error) {
 	s.published, s.gen, s.dirty, s.pending = recs, snap.Gen, false, 0
 	return len(out), nil
 }
+
+// The headers that tell a reader which flush a record belongs to, so a
+// follower takes a flush whole (Follow): a flush's produce requests land
+// one after another, and a reader cannot otherwise tell the end of what
+// the brokers hold from the end of the flush. flushHeader is the flush's
+// sequence number (decimal; a later flush has a larger one: the time it
+// began in Unix nanoseconds, past the previous flush's), flushRecordsHeader
+// the number of records it wrote.
+const (
+	flushHeader        = "telekernel-flush"
+	flushRecordsHeader = "telekernel-flush-records"
+)
 
 // record returns the topic record of device key (nil value: a tombstone).
 func (s *Stage) record(key string, value []byte) *kgo.Record {
