@@ -41,9 +41,13 @@ type port struct {
 	optic     bool
 	hasOptic  bool
 	lag       string
-	operTS    int64 // the time of the oper-status sample operUp holds: an older one changes nothing
 	in, out   rate.Counter
 	inR, outR float64 // octets/s
+
+	// The times of the samples the status and configuration above hold
+	// (oper-status, admin-status, port-speed, aggregate-id, transceiver
+	// present): an older one changes nothing (newer).
+	operTS, adminTS, speedTS, lagTS, opticTS int64
 
 	wW, wUtil float64 // window sums
 	wN        int
@@ -83,6 +87,7 @@ type device struct {
 
 	cur, last   int64 // ts of the open tick, of the last finished tick
 	win, winEnd int64
+	partTS      int64 // the time of the chassis part-no sample model holds: an older one changes nothing
 	measSum     float64
 	measN       int
 	modSum      float64
@@ -209,9 +214,11 @@ func (d *device) psu(keys string) *psu {
 
 // Observe feeds one sample. Samples of one device must come in time order
 // (a device's series interleaved); a sample older than the device's open
-// tick updates state but starts no tick, except a PSU reading or an
-// oper-status older than the one held (a late sample), which changes
-// nothing. Strings are not retained.
+// tick updates state but starts no tick, except a PSU reading, a port's
+// status or configuration (oper-status, admin-status, port-speed,
+// aggregate-id, transceiver present) or the chassis part-no older than the
+// one held (a late sample), which changes nothing. Strings are not
+// retained.
 func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.Kind, u uint64, f float64, str string) {
 	d := e.device(device)
 	e.markDirty(d) // the live state moves with every sample
@@ -235,33 +242,28 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 			p.outR = r
 		}
 	case schemas.MetricOperStatus:
-		if p, up := d.port(keys), str == "UP"; ts >= p.operTS {
-			p.operUp, p.operTS = up, ts
+		if p := d.port(keys); newer(&p.operTS, ts) {
+			p.operUp = str == "UP"
 		}
 	case schemas.MetricAdminStatus:
-		if p, up := d.port(keys), str == "UP"; p.adminUp != up || !p.hasAdmin {
-			p.adminUp, p.hasAdmin = up, true
-			e.markDirty(d)
+		if p := d.port(keys); newer(&p.adminTS, ts) {
+			p.adminUp, p.hasAdmin = str == "UP", true
 		}
 	case schemas.MetricPortSpeed:
-		if p := d.port(keys); p.speed != str {
+		if p := d.port(keys); newer(&p.speedTS, ts) && p.speed != str {
 			p.speed = strings.Clone(str)
-			e.markDirty(d)
 		}
 	case schemas.MetricAggregateID:
-		if p := d.port(keys); p.lag != str {
+		if p := d.port(keys); newer(&p.lagTS, ts) && p.lag != str {
 			p.lag = strings.Clone(str)
-			e.markDirty(d)
 		}
 	case schemas.MetricOpticPresent:
-		if p, in := d.port(strings.TrimSuffix(keys, transceiverSuffix)), str == "PRESENT"; p.optic != in || !p.hasOptic {
-			p.optic, p.hasOptic = in, true
-			e.markDirty(d)
+		if p := d.port(strings.TrimSuffix(keys, transceiverSuffix)); newer(&p.opticTS, ts) {
+			p.optic, p.hasOptic = str == "PRESENT", true
 		}
 	case schemas.MetricPartNo:
-		if keys == "name=Chassis" && str != "" && d.model.name != str {
+		if keys == "name=Chassis" && str != "" && newer(&d.partTS, ts) && d.model.name != str {
 			d.model = e.Model(strings.Clone(str))
-			e.markDirty(d)
 		}
 	case schemas.MetricPSUInVoltage:
 		p := d.psu(keys)
@@ -273,6 +275,18 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 		p := d.psu(keys)
 		setReading(&p.p, &p.pTS, &p.pSeen, f, ts, d.cur)
 	}
+}
+
+// newer reports whether a sample stamped ts is not older than the one held,
+// stamped *at, and if so holds its stamp: a sample older (a late or
+// re-ordered one) changes nothing, one of the same stamp (a re-send) is
+// taken again.
+func newer(at *int64, ts int64) bool {
+	if ts < *at {
+		return false
+	}
+	*at = ts
+	return true
 }
 
 // setReading keeps a PSU reading stamped ts and received at now (the

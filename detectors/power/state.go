@@ -99,9 +99,13 @@ func (m *Model) RestoreState(b []byte) error {
 // each port's oper-status; version 2 records still load, a reading
 // received when it was stamped and an oper-status of no time (the next
 // one replaces it).
+// Version 4 adds the time of each port's admin-status, port-speed,
+// aggregate-id and transceiver presence, and of the chassis part-no;
+// version 3 and older records still load, each of no time (the next
+// sample replaces it).
 const (
 	tagDevice     byte = 0x72
-	deviceVersion byte = 3
+	deviceVersion byte = 4
 )
 
 // TakeDirty calls fn with every device whose state changed since the last
@@ -154,8 +158,9 @@ func (e *Estimator) AppendDeviceState(dst []byte, device string) (_ []byte, ok b
 }
 
 // appendLive appends what a device accumulates between checkpoints: the
-// open tick and window, and per port (in d.ports order) and PSU the counter
-// baselines, rates, window sums and readings.
+// open tick and window, per port (in d.ports order) and PSU the counter
+// baselines, rates, window sums, readings and the times of the status and
+// configuration held, and the time of the part-no held.
 func (d *device) appendLive(dst []byte) []byte {
 	for _, v := range []int64{d.cur, d.last, d.win, d.winEnd} {
 		dst = enc.AppendI(dst, v)
@@ -175,7 +180,9 @@ func (d *device) appendLive(dst []byte) []byte {
 			dst = enc.AppendF64(dst, v)
 		}
 		dst = enc.AppendU(dst, uint64(p.wN))
-		dst = enc.AppendI(dst, p.operTS)
+		for _, v := range []int64{p.operTS, p.adminTS, p.speedTS, p.lagTS, p.opticTS} {
+			dst = enc.AppendI(dst, v)
+		}
 	}
 	dst = enc.AppendU(dst, uint64(len(d.psus)))
 	for i, p := range d.psus {
@@ -187,7 +194,7 @@ func (d *device) appendLive(dst []byte) []byte {
 			dst = enc.AppendI(dst, v)
 		}
 	}
-	return dst
+	return enc.AppendI(dst, d.partTS)
 }
 
 // readLive reads what appendLive wrote, in a record of version, into d,
@@ -211,6 +218,9 @@ func (d *device) readLive(r *enc.Reader, version byte, str func() string) {
 		if version >= 3 {
 			p.operTS = r.I()
 		}
+		if version >= 4 {
+			p.adminTS, p.speedTS, p.lagTS, p.opticTS = r.I(), r.I(), r.I(), r.I()
+		}
 	}
 	n := r.U()
 	if r.Err == nil && n > uint64(len(r.B)) {
@@ -226,6 +236,9 @@ func (d *device) readLive(r *enc.Reader, version byte, str func() string) {
 			p.vSeen, p.iSeen, p.pSeen = r.I(), r.I(), r.I()
 		}
 		d.psus = append(d.psus, p)
+	}
+	if version >= 4 {
+		d.partTS = r.I()
 	}
 }
 
@@ -267,7 +280,7 @@ func (d *device) liveErr() error {
 func (e *Estimator) RestoreDeviceState(name string, b []byte) error {
 	r := enc.Reader{B: b}
 	version := deviceVersion
-	if len(b) >= 2 && b[0] == tagDevice && (b[1] == 1 || b[1] == 2) {
+	if len(b) >= 2 && b[0] == tagDevice && b[1] >= 1 && b[1] < deviceVersion {
 		version = b[1] // 1: without the live state, the device restarts its window
 	}
 	r.Header(tagDevice, version)
