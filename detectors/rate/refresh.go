@@ -108,9 +108,9 @@ type Refresh struct {
 // A change that comes RefreshMaxHoldNS or more after the sample before it
 // (samples went missing) counts in neither the refresh period nor the
 // gaps, nor does the next change (its gap starts at a refresh seen late).
-// A counter that changed on RefreshGaps+1 samples in a row is read no
-// faster than it is refreshed: its refresh period is learned anew from
-// its next change.
+// A counter that changed on RefreshGaps+1 samples in a row and then holds
+// at a poll interval well under its period learns the period anew
+// (pollsFaster).
 func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 	prev := max(r.seen, c.LastTS)
 	if c.LastTS != 0 && ts <= prev {
@@ -185,6 +185,9 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 			return x, res
 		case g <= RefreshMaxHold && (h == 1 || g <= h+1):
 			// A gap of the refresh, not a stretch with no traffic.
+			if g > 1 && r.pollsFaster(g, dt) {
+				r.anchor, r.changes = r.changed-dt, 0
+			}
 			r.changes++
 			if r.changes == refreshMaxChanges {
 				r.anchor += (ts - r.anchor) / 2
@@ -194,16 +197,6 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 			r.anchor += dt // a stretch with no traffic is no refresh
 		}
 		r.note(g)
-		if g == 1 && r.n == RefreshGaps && slices.Max(r.gaps[:]) == 1 {
-			// Changes on RefreshGaps+1 samples in a row: the counter
-			// changes faster than it is read (a 30 s refresh read every
-			// 60 s), so the time between its changes is the poll
-			// interval, not its refresh. The period restarts here, so
-			// that read faster later (every 10 s) it is the refresh's
-			// from the first gaps on: a mean with the slow polls' gaps
-			// gave 53 % of the rate at first, and was off for an hour.
-			r.anchor, r.changes = ts, 0
-		}
 		return x, res
 	}
 	if r.held < math.MaxUint16 {
@@ -306,6 +299,22 @@ func (r *Refresh) period() float64 {
 		return 0
 	}
 	return float64(r.changed-r.anchor) / float64(r.changes)
+}
+
+// pollsFaster reports whether a counter that changed on every sample
+// RefreshGaps times in a row (read no faster than its device refreshes
+// it, so the period it learned is the poll interval) now held for g
+// samples over dt, a poll interval well under that period: the polls came
+// faster (a 30 s refresh read every 60 s, then every 10 s), and the
+// period is learned anew from this change. Before, the mean kept the slow
+// polls' gaps: the rates were 53 % of the counter's at first and more than
+// 2 % off for an hour. A busy counter that stops for a few samples (a
+// link flap) keeps its poll interval, and its period.
+func (r *Refresh) pollsFaster(g int, dt int64) bool {
+	if r.n < RefreshGaps || slices.Max(r.gaps[:]) != 1 {
+		return false
+	}
+	return float64(dt)/float64(g) < 0.75*r.period()
 }
 
 // note records a gap of g samples between two changes.
