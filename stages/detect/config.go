@@ -40,6 +40,22 @@ import (
 // points within detectors.*.resolve_z. Those gate settings have one home,
 // the ensemble section that applies to the series (detectors.counters,
 // detectors.gauges or the first matching detectors.metrics[] entry).
+//
+// A series takes its samples in time order: one not newer than the
+// series' latest (a repeat, a duplicate a second collector resends during
+// a target move, a sample reordered or published late) is dropped. One
+// more than expiry.StepBack (10 minutes) behind counts toward its device's
+// clock stepping back (NTP's first sync, a time zone set right, an RTC
+// reset at a reboot, one sample stamped far ahead): once the device's
+// samples behind span expiry.StepConfirm (a minute) of its time, with
+// none of its series sampled newer meanwhile, each of its series newer
+// than the step is taken back to it and takes the device's samples again
+// from there. Counters and gauges keep their baselines; a counter's next
+// sample starts its rate again (none spans the step); a state series
+// starts again from its latest value, an alert of it that fires resolved
+// ("the clock of device D stepped back by ..."). The samples of that
+// minute are dropped; samples behind from a second source while the device
+// reports on never take it back. See stages/detect/clockstep.go.
 type Config struct {
 	// Counters is the deprecated spelling of detectors.counters.robust_z,
 	// still read: WithDefaults writes it into detectors.counters when that
@@ -118,8 +134,9 @@ type Config struct {
 	// no sample for this long of event time (behind the newest sample of
 	// its input partition, each device's sample times moved onto it by
 	// the device's offset, so a device whose clock is set ahead or behind
-	// the others' expires no series but its own in its own time; see
-	// expire.go), resolving first an alert of it that fires:
+	// the others' expires no series but its own in its own time, and one
+	// whose clock steps back is placed on from where it was, see
+	// expire.go and clockstep.go), resolving first an alert of it that fires:
 	// its memory is freed, a tombstone replaces its changelog record, and
 	// a series that comes back starts cold. Default DefaultSeriesExpiry; a negative
 	// value keeps every series for ever. State series (sent only on

@@ -302,7 +302,7 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 		var r float64
 		var res rate.Result
 		if st.quiet == nil {
-			prev, pending, resets := st.seen(), st.refresh.Pending(), st.counter.Resets
+			prev, pending, resets := st.sampled(), st.refresh.Pending(), st.counter.Resets
 			r, res = st.refresh.Update(&st.counter, ts, v)
 			if pending != 0 && st.counter.Resets < resets {
 				// After a glitch: the rate spans the interval before it
@@ -319,6 +319,9 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 		} else {
 			r, res = st.counter.Update(ts, v) // still is its usual self
 		}
+		if res == rate.Stale { // a repeat or out of order: it changed nothing
+			return d.behind(ps, sr, i, st, st.seen(), emit)
+		}
 		if !ps.saw(st, ts) {
 			ps.place(st)
 		}
@@ -332,7 +335,7 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 			return nil
 		}
 		if st.kind == schemas.KindGauge && ts <= st.counter.LastTS {
-			return nil // a repeat or out of order, as a counter's (rate.Stale)
+			return d.behind(ps, sr, i, st, st.counter.LastTS, emit) // a repeat or out of order, as a counter's
 		}
 		if !ps.saw(st, ts) {
 			ps.place(st)

@@ -412,6 +412,14 @@ func statusOf(sr *schemas.SampleReader, i int) (string, bool) {
 func (d *Stage) updateState(ps *partState, sr *schemas.SampleReader, i int, st *seriesState, emit func(*kgo.Record)) error {
 	d.stateGen++ // the interfaces' remembered answers are out of date
 	ts, cfg := sr.TS(i), &d.cfg.States
+	if last := st.se.LastTS(); last-ts > behindBy {
+		// Older than the latest: it changes nothing (the trackers drop
+		// it), unless it counts toward its device's clock stepping back;
+		// once it has, the tracker starts again from it.
+		if _, err := d.stepBack(ps, st, ts, emit); err != nil {
+			return err
+		}
+	}
 	var ev stateevents.Event
 	switch class := st.se.Class(); class {
 	case stateevents.ClassCarrier:

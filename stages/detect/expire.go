@@ -62,8 +62,21 @@ func offsetKey(device string) []byte {
 // seen returns the latest sample time of a counter or gauge series: a
 // counter's rate state keeps its last accepted sample and its refresh
 // state its latest, held or not; a gauge's keeps its latest sample's time
-// in the counter's field (see score).
-func (st *seriesState) seen() int64 { return max(st.counter.LastTS, st.refresh.Seen()) }
+// in the counter's field (see score). 0 (none known) before its first
+// sample, and after its device's clock stepped back until its next
+// (takeBack: the counter's last sample is forgotten, its refresh state's
+// kept).
+func (st *seriesState) seen() int64 {
+	if st.counter.LastTS == 0 {
+		return 0
+	}
+	return st.sampled()
+}
+
+// sampled is seen for a series that took a sample (its counter's last
+// sample is known): inlined in saw, which seen's test would take over the
+// inlining budget.
+func (st *seriesState) sampled() int64 { return max(st.counter.LastTS, st.refresh.Seen()) }
 
 // last returns the latest sample time of a series (0: none), in its
 // device's time: seen for a counter or gauge, its tracker's for a state
@@ -92,14 +105,14 @@ func (ps *partState) saw(st *seriesState, ts int64) bool {
 	if st.kind == schemas.KindGauge {
 		st.counter.LastTS = max(st.counter.LastTS, ts)
 	}
-	return ps.exp.devs.PlaceFast(&ps.exp.clock, st.dev, st.seen())
+	return ps.exp.devs.PlaceFast(&ps.exp.clock, st.dev, st.sampled())
 }
 
 // place places the device of st on the partition's clock at st's latest
 // sample, a counter or gauge's, where saw could not: its first sample,
 // or a jump ahead (expiry.Devices.Place).
 func (ps *partState) place(st *seriesState) {
-	ps.exp.devs.Place(&ps.exp.clock, st.dev, st.key.Device, st.seen())
+	ps.exp.devs.Place(&ps.exp.clock, st.dev, st.key.Device, st.sampled())
 }
 
 // sawState records that the state series st had a sample, placing its

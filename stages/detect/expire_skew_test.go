@@ -82,7 +82,7 @@ type skewDevice struct {
 
 // skewRecords encodes n ticks 10 s apart, one record per tick: the rows
 // of each device that reports at the tick, at its time moved by the
-// device's shift.
+// device's shift (and by a row's own TS, 0 in most rows).
 func skewRecords(t *testing.T, n int, devices ...skewDevice) []*kgo.Record {
 	t.Helper()
 	sb := schemas.NewSampleBuilder(memory.NewGoAllocator())
@@ -95,7 +95,7 @@ func skewRecords(t *testing.T, n int, devices ...skewDevice) []*kgo.Record {
 			}
 			ts := t0.Add(time.Duration(i)*10*time.Second + dv.shift(i)).UnixNano()
 			for _, s := range dv.rows(dv.name, i) {
-				s.TS, s.Device, s.Source = ts, dv.name, schemas.SourceGNMI
+				s.TS, s.Device, s.Source = ts+s.TS, dv.name, schemas.SourceGNMI
 				sb.Append(&s)
 			}
 		}
@@ -205,9 +205,11 @@ var rfc3339 = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z`)
 // (tick 10), whose gauge fires on its last sample and whose link_down
 // fires at 300, which stops at 600 (both resolved without a reading an
 // hour later in its own time, and it is forgotten); one whose clock is
-// set two days ahead from 200 to 500 and is then set right (placed two
-// days behind from there, its series expire as it reports on, and it
-// starts anew, on time); one on time that stops at 100.
+// set two days ahead from 200 to 500 and is then set right (its samples
+// two days behind its series' latest count toward a step back from 500,
+// and a minute of them later, at 506, its clock has stepped back: its
+// series take its samples again, at offset 0); one on time that stops at
+// 100.
 func skewFleet(t *testing.T) []*kgo.Record {
 	t.Helper()
 	return skewRecords(t, 1100,
@@ -268,11 +270,12 @@ func TestDetectSkewRestore(t *testing.T) {
 		}
 	}
 	// The scenario: behind's offset set at its first sample (10) and
-	// tombstoned when it is forgotten; ahead's at its jump (200) and
-	// tombstoned when it is forgotten, set right; 2 devices and their
-	// series expired (stops, behind) and ahead's once.
-	if b, a := offsetAt[skewBehind], offsetAt[skewAhead]; len(b) != 2 || b[0] != 10 || len(a) != 2 || a[0] != 200 || len(offsetAt) != 2 {
-		t.Fatalf("offset records written after records %v, want behind's at 10 and ahead's at 200, each tombstoned later", offsetAt)
+	// tombstoned when it is forgotten; ahead's at its jump (200), with
+	// its samples behind counted at 500 and tombstoned when it has
+	// stepped back (506); 2 devices and their series expired (stops,
+	// behind).
+	if b, a := offsetAt[skewBehind], offsetAt[skewAhead]; len(b) != 2 || b[0] != 10 || !slices.Equal(a, []int{200, 500, 506}) || len(offsetAt) != 2 {
+		t.Fatalf("offset records written after records %v, want behind's at 10, tombstoned later, and ahead's at 200, 500 and 506", offsetAt)
 	}
 	forgotten := offsetAt[skewBehind][1]
 	if off := w.parts[0].exp.devs.Offset(skewAhead); off != 0 || w.parts[0].exp.devs.Lookup(skewBehind) != nil {
@@ -296,9 +299,7 @@ func TestDetectSkewRestore(t *testing.T) {
 	for i := 50; i < len(recs); i += 97 {
 		cuts = append(cuts, i)
 	}
-	if a := offsetAt[skewAhead][1]; a+1 < len(recs) {
-		cuts = append(cuts, a, a+1)
-	}
+	cuts = append(cuts, 505, 506, 507) // ahead's step back confirmed at 506
 	for _, cut := range cuts {
 		for _, order := range []string{"offsets first", "offsets last"} {
 			log := logs[cut]

@@ -7,8 +7,9 @@
 // same for any cut. Each device's sample times are moved onto the
 // partition's clock by its offset (Devices), so a device whose clock is
 // set ahead or behind the others' moves no other device's expiry; the
-// offsets are state, in the changelog. The stage keeps the keys, drops
-// them and writes their tombstones.
+// offsets are state, in the changelog. A device whose clock steps back
+// (Devices.Behind, Devices.Stepped) is placed on from where it was. The
+// stage keeps the keys, drops them and writes their tombstones.
 package expiry
 
 import (
@@ -124,6 +125,11 @@ type Device struct {
 	// keeps its place on the clock by prev, so the jump does not expire
 	// it. Without a jump, prev is Offset.
 	prev, since int64
+	// stepFrom and stepFirst count the device's samples behind
+	// (Devices.Behind) toward its clock stepping back: the latest sample
+	// time of its keys when the first of them came, and that one's time
+	// (the earliest since); 0 and 0 while none is counted.
+	stepFrom, stepFirst int64
 	// fresh: not placed yet (Devices.Get made it); its first sample sets
 	// Offset (rule 1 of Place).
 	fresh bool
@@ -134,10 +140,11 @@ type Device struct {
 
 // Devices is the devices of a partition that hold keys, with their
 // offsets onto the partition's clock. An offset is state: a device whose
-// offset (or offset before a jump) is not 0 has a changelog record
-// (TakeChanged, RestoreOffset), written when it changes and tombstoned
-// when it returns to 0 or the device is forgotten; a device without one is at offset 0, as every
-// device of a changelog written before offsets. The zero Devices is empty
+// offset (or offset before a jump) is not 0, or whose samples behind are
+// being counted toward a step back, has a changelog record (TakeChanged,
+// RestoreOffset), written when it changes and tombstoned when it returns
+// to 0 or the device is forgotten; a device without one is at offset 0,
+// as every device of a changelog written before offsets. The zero Devices is empty
 // and ready to use; Tol must be set (Tolerance) before Place. It is not
 // safe for concurrent use.
 type Devices struct {
@@ -220,8 +227,9 @@ func (ds *Devices) At(name string, own int64) int64 {
 //     at Newest too: its keys are kept across the gap, as when a clock
 //     jumps ahead.
 //
-// A jump behind is not corrected: the device's keys expire, it is
-// forgotten, and its next sample is a first one again.
+// A jump behind is not corrected here: a key's sample older than its
+// latest is its stage's to drop, or to count toward the device's clock
+// stepping back (Behind), after which Stepped places the device on.
 func (ds *Devices) Place(c *Clock, d *Device, name string, ts int64) int64 {
 	switch {
 	case d.fresh:
@@ -254,10 +262,86 @@ func (ds *Devices) setOffset(d *Device, name string, off, prev, since int64) {
 		return
 	}
 	d.Offset, d.prev, d.since = off, prev, since
+	ds.changed(d, name)
+}
+
+// changed marks d's record changed.
+func (ds *Devices) changed(d *Device, name string) {
 	if !d.dirty {
 		d.dirty = true
 		ds.dirty = append(ds.dirty, strings.Clone(name))
 	}
+}
+
+// StepBack is how far a device's sample must be behind the latest sample
+// of its key to count toward the device's clock stepping back (Behind):
+// well past what a second collector resends during a target move (its
+// group's session_timeout and 10 s behind, about a minute with the
+// default) and the reordering of a few seconds, which the stages drop,
+// as a key's samples older than its latest.
+const StepBack = 10 * time.Minute
+
+// StepConfirm is how much of the device's own time its samples behind
+// must span, with none of its keys sampled newer meanwhile, for its clock
+// to have stepped back (Behind): a few samples, and up to that long
+// blind after the step.
+const StepConfirm = time.Minute
+
+// Behind counts toward the clock of d (called name) stepping back a
+// sample of d at ts that came more than StepBack behind the latest sample
+// of its key, and reports whether the clock has stepped back, and when
+// the first of the samples behind was: they span StepConfirm of its own
+// time, and no key of d has had a sample newer than the latest one when
+// that first one came. newest returns the latest sample time of d's keys
+// (in its own time); it is called when a count starts and when it may
+// end. Where a key of d had a newer sample (samples behind from a second
+// source, late, while the device reports on: not its clock) the count
+// starts again from ts. The caller takes the step (Stepped) when it
+// reports true. The count is state, in d's record.
+func (ds *Devices) Behind(d *Device, name string, ts int64, newest func() int64) (first int64, stepped bool) {
+	if d.stepFrom == 0 {
+		d.stepFrom, d.stepFirst = newest(), ts
+		ds.changed(d, name)
+		return ts, false
+	}
+	first = min(d.stepFirst, ts)
+	if ts-first < int64(StepConfirm) {
+		if first != d.stepFirst {
+			d.stepFirst = first
+			ds.changed(d, name)
+		}
+		return first, false
+	}
+	from := newest()
+	if from <= d.stepFrom {
+		return first, true
+	}
+	d.stepFrom, d.stepFirst = from, ts
+	ds.changed(d, name)
+	return ts, false
+}
+
+// Stepped places d (called name) on c after its clock stepped back
+// (Behind) to `to`, the sample time that confirmed the step, from which
+// the caller takes d's keys back (those whose latest sample is newer no
+// longer hold their places on c): to is placed by the offset the
+// device's samples of that time had (At), unless that is more than Tol
+// behind c's Newest (the device's keys would expire for the step) or the
+// keys taken back held Newest and no other key holds it (held): then to
+// is placed at Newest, so that a partition restored from its keys reads
+// its clock back where it was. The offset before a jump ahead is
+// forgotten (every key of d is sampled before to, or taken back), and so
+// is the count of samples behind.
+func (ds *Devices) Stepped(c *Clock, d *Device, name string, to int64, held bool) {
+	off := d.At(to) - to
+	if held || c.Newest-(to+off) > ds.Tol {
+		off = c.Newest - to
+	}
+	if d.stepFrom != 0 {
+		d.stepFrom, d.stepFirst = 0, 0
+		ds.changed(d, name)
+	}
+	ds.setOffset(d, name, off, off, 0)
 }
 
 // Forget drops the device called name, its last key gone: its record
@@ -301,11 +385,11 @@ func (ds *Devices) Restored(name string) *Device {
 }
 
 // RestoreOffset restores the record of the device called name (value
-// nil: a tombstone, offset 0).
+// nil: a tombstone, offset 0 and no samples behind counted).
 func (ds *Devices) RestoreOffset(name string, value []byte) error {
 	if value == nil {
 		if d := ds.m[name]; d != nil {
-			d.Offset, d.prev, d.since = 0, 0, 0
+			d.Offset, d.prev, d.since, d.stepFrom, d.stepFirst = 0, 0, 0, 0, 0
 		}
 		return nil
 	}
@@ -314,38 +398,59 @@ func (ds *Devices) RestoreOffset(name string, value []byte) error {
 		return fmt.Errorf("clock offset of device %s: %w", name, err)
 	}
 	d := ds.Restored(name)
-	d.Offset, d.prev, d.since = r.Offset, r.prev, r.since
+	d.Offset, d.prev, d.since, d.stepFrom, d.stepFirst = r.Offset, r.prev, r.since, r.stepFrom, r.stepFirst
 	return nil
 }
 
 // recorded reports whether d has a changelog record: an offset, or one
-// before a jump, not 0.
-func (d *Device) recorded() bool { return d.Offset != 0 || d.prev != 0 }
+// before a jump, not 0, or samples behind counted.
+func (d *Device) recorded() bool { return d.Offset != 0 || d.prev != 0 || d.stepFrom != 0 }
 
-// offsetVersion is the version of a device's offset record.
-const offsetVersion = 1
+// The versions of a device's record: offsetVersion holds its offsets;
+// stepVersion, written only while samples behind are counted (Behind),
+// the count too. A device that counts none writes the record of builds
+// before the count, which read it.
+const (
+	offsetVersion = 1
+	stepVersion   = 2
+)
 
 // appendRecord appends d's changelog record to dst: a version byte, then
-// Offset, prev and since, varints.
+// Offset, prev and since, varints, and with stepVersion stepFrom and
+// stepFirst.
 func (d *Device) appendRecord(dst []byte) []byte {
-	dst = binary.AppendVarint(append(dst, offsetVersion), d.Offset)
-	return binary.AppendVarint(binary.AppendVarint(dst, d.prev), d.since)
+	v := byte(offsetVersion)
+	if d.stepFrom != 0 {
+		v = stepVersion
+	}
+	dst = binary.AppendVarint(append(dst, v), d.Offset)
+	dst = binary.AppendVarint(binary.AppendVarint(dst, d.prev), d.since)
+	if v == stepVersion {
+		dst = binary.AppendVarint(binary.AppendVarint(dst, d.stepFrom), d.stepFirst)
+	}
+	return dst
 }
 
-// parseRecord sets d's offsets from a record written by appendRecord.
+// parseRecord sets d's offsets (and its count of samples behind) from a
+// record written by appendRecord, of either version.
 func (d *Device) parseRecord(b []byte) error {
-	if len(b) == 0 || b[0] != offsetVersion {
+	if len(b) == 0 || b[0] != offsetVersion && b[0] != stepVersion {
+		// Worded as before stepVersion: the stages' tests and logs name it.
 		return fmt.Errorf("record of %d bytes is not of version %d", len(b), offsetVersion)
 	}
 	rest := b[1:]
-	for _, f := range []*int64{&d.Offset, &d.prev, &d.since} {
+	fields := []*int64{&d.Offset, &d.prev, &d.since, &d.stepFrom, &d.stepFirst}
+	if b[0] == offsetVersion {
+		fields = fields[:3]
+	}
+	for _, f := range fields {
 		v, n := binary.Varint(rest)
 		if n <= 0 {
 			return fmt.Errorf("record of %d bytes does not decode", len(b))
 		}
 		*f, rest = v, rest[n:]
 	}
-	if len(rest) != 0 {
+	if len(rest) != 0 || b[0] == stepVersion && d.stepFrom == 0 {
 		return fmt.Errorf("record of %d bytes does not decode", len(b))
 	}
 	return nil
