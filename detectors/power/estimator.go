@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/telekernel/telekernel/detectors/alert"
 	"github.com/telekernel/telekernel/detectors/rate"
@@ -277,17 +278,30 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 	}
 }
 
-// newer reports whether a sample stamped ts is not older than the one held,
+// newer reports whether a sample stamped ts is to replace the one held,
 // stamped *at, and if so holds its stamp: a sample older (a late or
 // re-ordered one) changes nothing, one of the same stamp (a re-send) is
-// taken again.
+// taken again, and so is one more than stepBack older (late).
 func newer(at *int64, ts int64) bool {
-	if ts < *at {
+	if late(*at, ts) {
 		return false
 	}
 	*at = ts
 	return true
 }
+
+// stepBack is how far behind the sample held one must be to be no late
+// sample but its device's clock stepping back (NTP's first sync after it
+// ran ahead, a time zone set right, an RTC reset) or the held one stamped
+// far ahead: it is taken, or the port's status and the PSU's reading
+// would stay frozen until the device's time passed the held stamp (hours,
+// or a year). Reordering and a second collector's resends during a
+// target move are seconds behind. The detect stage's expiry.StepBack.
+const stepBack = int64(10 * time.Minute)
+
+// late reports whether a sample stamped ts, after one stamped at, is a
+// late one that changes nothing: older, but by no more than stepBack.
+func late(at, ts int64) bool { return ts < at && at-ts <= stepBack }
 
 // setReading keeps a PSU reading stamped ts and received at now (the
 // device's open tick) unless it is no measurement (NaN, infinite, negative
@@ -296,7 +310,7 @@ func newer(at *int64, ts int64) bool {
 // A reading re-sent with the stamp held (a device that stamps values with
 // their last change) is received again: it stays current.
 func setReading(v *float64, at, seen *int64, f float64, ts, now int64) {
-	if !reading(f) || ts < *at {
+	if !reading(f) || late(*at, ts) {
 		return
 	}
 	*v, *at, *seen = f, ts, now
