@@ -21,13 +21,18 @@ import (
 // again: hours, or a year. A sample more than expiry.StepBack behind its
 // series' latest counts toward its device's clock stepping back instead
 // of only being dropped; once such samples span expiry.StepConfirm of the
-// device's time, with none of its series sampled newer meanwhile
-// (expiry.Devices.Behind), the device has stepped back (stepBack), and
-// each of its series whose latest sample is newer than the step's is
-// taken back to it (takeBack): it takes the device's samples again from
-// there. Duplicates a second collector resends during a target move
-// (about a minute behind) and reordered samples stay dropped, and so do
-// late samples from a second source while the device reports on.
+// device's time and continue into an input record after the one the
+// count began in, with none of its series sampled newer meanwhile
+// (expiry.Devices.Behind, RecordDone after each record), the device has
+// stepped back (stepBack), and each of its series whose latest sample is
+// newer than the step's is taken back to it (takeBack): it takes the
+// device's samples again from there. A device sending a record per
+// sample is blind for a minute after a step; one whose collector batches
+// 10 minutes of its samples a record, for the rest of the record the
+// step falls in (at least a minute). Duplicates a second collector sends
+// during a target move (about 20 s behind) and reordered samples stay
+// dropped, and so do late samples from a second source, one record or
+// many, while the device reports on between them.
 
 // behindBy is expiry.StepBack in nanoseconds: a series' sample more
 // than this behind its latest counts toward its device's step back.
@@ -54,20 +59,13 @@ func (d *Stage) behind(ps *partState, sr *schemas.SampleReader, i int, st *serie
 // latest, toward its device's clock stepping back, and reports
 // whether the device has stepped back: then its series newer than ts are
 // taken back (takeBack), and the caller takes the sample as any other. It
-// runs only on such samples; the scans of the partition's series (once
-// when a count starts and once when it may end) are as rare.
+// runs only on such samples; the scans of the partition's series (when a
+// count starts, at the end of its record, and once a record when it may
+// end) are as rare. The partition does not index its series by device,
+// and such a scan is no more than the step's own take-back.
 func (d *Stage) stepBack(ps *partState, st *seriesState, ts int64, emit func(*kgo.Record)) (bool, error) {
 	name := st.key.Device
-	newest := func() int64 {
-		var n int64
-		for k, o := range ps.series {
-			if k.Device == name {
-				n = max(n, o.last())
-			}
-		}
-		return n
-	}
-	first, stepped := ps.exp.devs.Behind(st.dev, name, ts, newest)
+	first, stepped := ps.exp.devs.Behind(st.dev, name, ts, func() int64 { return ps.newest(name) })
 	if !stepped {
 		return false, nil
 	}
@@ -99,6 +97,18 @@ func (d *Stage) stepBack(ps *partState, st *seriesState, ts int64, emit func(*kg
 		"partition", ps.id, "device", name, "step", step, "at", time.Unix(0, first).UTC(), "series", len(back),
 		"offset", time.Duration(st.dev.Offset))
 	return true, nil
+}
+
+// newest returns the latest sample time of device's series in ps (0:
+// none), in its own time.
+func (ps *partState) newest(device string) int64 {
+	var n int64
+	for k, o := range ps.series {
+		if k.Device == device {
+			n = max(n, o.last())
+		}
+	}
+	return n
 }
 
 // takeBack takes st, a series of a device whose clock stepped back to ts

@@ -47,15 +47,20 @@ import (
 // more than expiry.StepBack (10 minutes) behind counts toward its device's
 // clock stepping back (NTP's first sync, a time zone set right, an RTC
 // reset at a reboot, one sample stamped far ahead): once the device's
-// samples behind span expiry.StepConfirm (a minute) of its time, with
-// none of its series sampled newer meanwhile, each of its series newer
-// than the step is taken back to it and takes the device's samples again
-// from there. Counters and gauges keep their baselines; a counter's next
+// samples behind span expiry.StepConfirm (a minute) of its time and
+// continue into an input record after the one they began in, with none of
+// its series sampled newer meanwhile, each of its series newer than the
+// step is taken back to it and takes the device's samples again from
+// there. Counters and gauges keep their baselines; a counter's next
 // sample starts its rate again (none spans the step); a state series
 // starts again from its latest value, an alert of it that fires resolved
-// ("the clock of device D stepped back by ..."). The samples of that
-// minute are dropped; samples behind from a second source while the device
-// reports on never take it back. See stages/detect/clockstep.go.
+// ("the clock of device D stepped back by ..."). The samples until then
+// are dropped: a minute of them when the device's samples come a record
+// each, the rest of the record the step falls in (at least a minute) when
+// its collector batches them. Samples behind from a second source never
+// take it back while records of the device's own newer samples come
+// between the source's; two records behind in a row, with nothing newer
+// between, are taken for a step. See stages/detect/clockstep.go.
 type Config struct {
 	// Counters is the deprecated spelling of detectors.counters.robust_z,
 	// still read: WithDefaults writes it into detectors.counters when that

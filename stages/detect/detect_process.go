@@ -69,6 +69,9 @@ func (d *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	if err := d.scoreRows(ps, sr, rows, stateRows, emit); err != nil {
 		return err
 	}
+	// Samples behind counted toward a device's clock stepping back
+	// confirm it only in a later record (clockstep.go).
+	ps.exp.devs.RecordDone(ps.newest)
 	if err := d.expire(ps, emit); err != nil {
 		return err
 	}

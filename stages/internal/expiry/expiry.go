@@ -127,9 +127,15 @@ type Device struct {
 	prev, since int64
 	// stepFrom and stepFirst count the device's samples behind
 	// (Devices.Behind) toward its clock stepping back: the latest sample
-	// time of its keys when the first of them came, and that one's time
-	// (the earliest since); 0 and 0 while none is counted.
+	// time of its keys when the input record the first of them came in
+	// was done (Devices.RecordDone), and that one's time (the earliest
+	// since); 0 and 0 while none is counted.
 	stepFrom, stepFirst int64
+	// stepNew: the count began (or began again) in the input record at
+	// hand, which cannot confirm it. Not in the record: a checkpoint
+	// comes between records, after RecordDone cleared it, so a count
+	// restored began in a record before any the stage takes next.
+	stepNew bool
 	// fresh: not placed yet (Devices.Get made it); its first sample sets
 	// Offset (rule 1 of Place).
 	fresh bool
@@ -151,6 +157,7 @@ type Devices struct {
 	Tol   int64 // the tolerance (Tolerance of the stage's expiry)
 	m     map[string]*Device
 	dirty []string
+	begun []string // the devices whose count began in the record at hand (stepNew)
 }
 
 // Lookup returns the device called name, or nil.
@@ -275,37 +282,45 @@ func (ds *Devices) changed(d *Device, name string) {
 
 // StepBack is how far a device's sample must be behind the latest sample
 // of its key to count toward the device's clock stepping back (Behind):
-// well past what a second collector resends during a target move (its
-// group's session_timeout and 10 s behind, about a minute with the
-// default) and the reordering of a few seconds, which the stages drop,
-// as a key's samples older than its latest.
+// well past what a second collector sends during a target move (its
+// group's session_timeout and 10 s behind, about 20 s with the default)
+// and the reordering of a few seconds, which the stages drop, as a key's
+// samples older than its latest.
 const StepBack = 10 * time.Minute
 
 // StepConfirm is how much of the device's own time its samples behind
-// must span, with none of its keys sampled newer meanwhile, for its clock
-// to have stepped back (Behind): a few samples, and up to that long
-// blind after the step.
+// must span, and continue into an input record after the one the count
+// began in, with none of its keys sampled newer meanwhile, for its clock
+// to have stepped back (Behind): a few samples. After a step the device
+// is blind until then: a minute when it sends a record per sample, the
+// rest of the record the step falls in (and at least a minute) when a
+// collector batches its samples.
 const StepConfirm = time.Minute
 
 // Behind counts toward the clock of d (called name) stepping back a
 // sample of d at ts that came more than StepBack behind the latest sample
 // of its key, and reports whether the clock has stepped back, and when
 // the first of the samples behind was: they span StepConfirm of its own
-// time, and no key of d has had a sample newer than the latest one when
-// that first one came. newest returns the latest sample time of d's keys
-// (in its own time); it is called when a count starts and when it may
-// end. Where a key of d had a newer sample (samples behind from a second
-// source, late, while the device reports on: not its clock) the count
-// starts again from ts. The caller takes the step (Stepped) when it
-// reports true. The count is state, in d's record.
+// time and continue into an input record after the one that first came
+// in, and no key of d has had a sample newer than the latest one when
+// that record was done (RecordDone). One record is no evidence: a second
+// source's batch of samples behind, following the device's own, holds
+// minutes of them with nothing newer between (none can come inside it),
+// and a stage need not take a record's samples in its order. newest
+// returns the latest sample time of d's keys (in its own time); it is
+// called when a count starts and when it may end, once a record. Where a
+// key of d had a newer sample (samples behind from a second source, late,
+// while the device reports on: not its clock) the count starts again from
+// ts. The caller takes the step (Stepped) when it reports true. The count
+// is state, in d's record.
 func (ds *Devices) Behind(d *Device, name string, ts int64, newest func() int64) (first int64, stepped bool) {
 	if d.stepFrom == 0 {
 		d.stepFrom, d.stepFirst = newest(), ts
-		ds.changed(d, name)
+		ds.began(d, name)
 		return ts, false
 	}
 	first = min(d.stepFirst, ts)
-	if ts-first < int64(StepConfirm) {
+	if ts-first < int64(StepConfirm) || d.stepNew {
 		if first != d.stepFirst {
 			d.stepFirst = first
 			ds.changed(d, name)
@@ -317,8 +332,38 @@ func (ds *Devices) Behind(d *Device, name string, ts int64, newest func() int64)
 		return first, true
 	}
 	d.stepFrom, d.stepFirst = from, ts
-	ds.changed(d, name)
+	ds.began(d, name)
 	return ts, false
+}
+
+// began marks the count of d (called name) begun in the record at hand.
+func (ds *Devices) began(d *Device, name string) {
+	ds.changed(d, name)
+	if !d.stepNew {
+		d.stepNew = true
+		ds.begun = append(ds.begun, strings.Clone(name))
+	}
+}
+
+// RecordDone ends the input record at hand for the counts of samples
+// behind begun (or begun again) in it (Behind): each takes the latest
+// sample time of its device's keys now, newest(name), as the one no
+// sample may pass for the step to be confirmed in a later record. A
+// record's samples newer than its first behind are no evidence against
+// a step: the record straddles it, or its stage took its samples out of
+// order. The stage calls it after each record, before a checkpoint.
+func (ds *Devices) RecordDone(newest func(name string) int64) {
+	for _, name := range ds.begun {
+		if d := ds.m[name]; d != nil && d.stepNew {
+			d.stepNew = false
+			if n := newest(name); n > d.stepFrom {
+				d.stepFrom = n
+				ds.changed(d, name)
+			}
+		}
+	}
+	clear(ds.begun)
+	ds.begun = ds.begun[:0]
 }
 
 // Stepped places d (called name) on c after its clock stepped back
@@ -338,7 +383,7 @@ func (ds *Devices) Stepped(c *Clock, d *Device, name string, to int64, held bool
 		off = c.Newest - to
 	}
 	if d.stepFrom != 0 {
-		d.stepFrom, d.stepFirst = 0, 0
+		d.stepFrom, d.stepFirst, d.stepNew = 0, 0, false
 		ds.changed(d, name)
 	}
 	ds.setOffset(d, name, off, off, 0)
@@ -389,7 +434,7 @@ func (ds *Devices) Restored(name string) *Device {
 func (ds *Devices) RestoreOffset(name string, value []byte) error {
 	if value == nil {
 		if d := ds.m[name]; d != nil {
-			d.Offset, d.prev, d.since, d.stepFrom, d.stepFirst = 0, 0, 0, 0, 0
+			d.Offset, d.prev, d.since, d.stepFrom, d.stepFirst, d.stepNew = 0, 0, 0, 0, 0, false
 		}
 		return nil
 	}
@@ -398,7 +443,7 @@ func (ds *Devices) RestoreOffset(name string, value []byte) error {
 		return fmt.Errorf("clock offset of device %s: %w", name, err)
 	}
 	d := ds.Restored(name)
-	d.Offset, d.prev, d.since, d.stepFrom, d.stepFirst = r.Offset, r.prev, r.since, r.stepFrom, r.stepFirst
+	d.Offset, d.prev, d.since, d.stepFrom, d.stepFirst, d.stepNew = r.Offset, r.prev, r.since, r.stepFrom, r.stepFirst, false
 	return nil
 }
 

@@ -8,20 +8,22 @@ import (
 
 // TestBehind: samples behind count toward a step back from the first of
 // them; one earlier moves the count's start; a minute of them with the
-// device's keys no newer confirms the step, and where a key had a newer
-// sample meanwhile (a second source late while the device reports on) the
-// count starts again from the sample at hand. newest is read when a count
-// starts and when it may end only. The count is in the device's record
-// (version 2), which a restore reads back; a device that counts none
-// writes version 1, as before the count. Before, a device had no such
-// count: every sample older than its key's latest was dropped, for as
-// long as its clock was behind.
+// device's keys no newer confirms the step (each sample its own input
+// record here: TestBehindLaterRecord has several a record), and where a
+// key had a newer sample meanwhile (a second source late while the device
+// reports on) the count starts again from the sample at hand. newest is
+// read when a count starts and when it may end only. The count is in the
+// device's record (version 2), which a restore reads back; a device that
+// counts none writes version 1, as before the count. Before, a device had
+// no such count: every sample older than its key's latest was dropped,
+// for as long as its clock was behind.
 func TestBehind(t *testing.T) {
 	const s, h = int64(time.Second), int64(time.Hour)
 	ds := Devices{Tol: Tolerance(24 * time.Hour)}
 	d := ds.Get("r1")
 	latest, reads := 100*h, 0
 	newest := func() int64 { reads++; return latest }
+	done := func(string) int64 { return latest } // each sample ends its record
 	for i, c := range []struct {
 		ts, first int64
 		stepped   bool
@@ -33,6 +35,7 @@ func TestBehind(t *testing.T) {
 		{97*h + 50*s, 97*h - 10*s, true, 2},  // a minute of them, the keys no newer: stepped
 	} {
 		first, stepped := ds.Behind(d, "r1", c.ts, newest)
+		ds.RecordDone(done)
 		if first != c.first || stepped != c.stepped || reads != c.reads {
 			t.Fatalf("sample %d at %d: first %d, stepped %v, newest read %d times; want %d, %v, %d", i, c.ts, first, stepped, reads, c.first, c.stepped, c.reads)
 		}
