@@ -236,8 +236,8 @@ func TestMaintainRestoresWithoutOffsets(t *testing.T) {
 	if got, want := process(t, b, recs[100:]), process(t, a, recs[100:]); !slices.Equal(got, want) {
 		t.Errorf("events after the restore: %v, want %v", got, want)
 	}
-	err := newOpticStage(t).Restore(0, []byte(maintainOffsetKeyPrefix+"sim-00"), []byte{2, 1})
-	if err == nil || err.Error() != "maintain: clock offset of device sim-00: record of 2 bytes is not of version 1" {
+	err := newOpticStage(t).Restore(0, []byte(maintainOffsetKeyPrefix+"sim-00"), []byte{9, 1})
+	if err == nil || err.Error() != "maintain: clock offset of device sim-00: record of 2 bytes is not of version 1 or 2" {
 		t.Errorf("an offset record of another version: %v", err)
 	}
 }

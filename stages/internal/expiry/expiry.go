@@ -480,8 +480,7 @@ func (d *Device) appendRecord(dst []byte) []byte {
 // record written by appendRecord, of either version.
 func (d *Device) parseRecord(b []byte) error {
 	if len(b) == 0 || b[0] != offsetVersion && b[0] != stepVersion {
-		// Worded as before stepVersion: the stages' tests and logs name it.
-		return fmt.Errorf("record of %d bytes is not of version %d", len(b), offsetVersion)
+		return fmt.Errorf("record of %d bytes is not of version %d or %d", len(b), offsetVersion, stepVersion)
 	}
 	rest := b[1:]
 	fields := []*int64{&d.Offset, &d.prev, &d.since, &d.stepFrom, &d.stepFirst}
