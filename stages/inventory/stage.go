@@ -205,9 +205,10 @@ func (s *Stage) Flush(ctx context.Context) (int, error) {
 // follower takes a flush whole (Follow): a flush's produce requests land
 // one after another, and a reader cannot otherwise tell the end of what
 // the brokers hold from the end of the flush. flushHeader is the flush's
-// sequence number (decimal; a later flush has a larger one: the time it
-// began in Unix nanoseconds, past the previous flush's), flushRecordsHeader
-// the number of records it wrote.
+// sequence number (decimal: the time it began in Unix nanoseconds, past
+// the previous flush's; a stage whose clock stepped back across a restart
+// numbers a later flush lower, which a follower allows for),
+// flushRecordsHeader the number of records it wrote.
 const (
 	flushHeader        = "telekernel-flush"
 	flushRecordsHeader = "telekernel-flush-records"
