@@ -32,12 +32,14 @@ const (
 	// per partition).
 	embeddedSegmentBytes = 4 << 20
 	// checkpointWindow is how many offsets before its end checkpoints
-	// reads of a changelog partition: the transact runner writes the
+	// first reads of a changelog partition: the transact runner writes the
 	// changelog only in a checkpoint, the markers after the state, so the
 	// last records committed are a marker and its transaction's commit
-	// marker.
+	// marker. A window that holds no committed record (a checkpoint of
+	// more records was aborted after it) is read again twice as wide,
+	// down to the partition's start.
 	checkpointWindow = 16
-	// checkpointReadTimeout bounds that read; a partition not read to its
+	// checkpointReadTimeout bounds those reads; a partition not read to its
 	// end in it is not trimmed this time.
 	checkpointReadTimeout = 5 * time.Second
 )
@@ -180,9 +182,11 @@ func trimConsumed(ctx context.Context, adm *kadm.Client, consumers []consumer, f
 // GROUP-changelog as pipeline.NewTransactRunner names it; a stage without
 // one (a sink) is not held back, nor a partition whose last committed
 // record is state (the stage checkpoints in every transaction: a restore
-// replays nothing). A partition whose end holds neither, or that could not
-// be read, is held where it is. reader must read committed and keep
-// control records.
+// replays nothing). The last committed record is looked for in the last
+// checkpointWindow offsets, and further back while a read finds none
+// (aborted records, which a read-committed reader skips, fill the
+// window). A partition that holds neither, or that could not be read, is
+// held where it is. reader must read committed and keep control records.
 func checkpoints(reader *kgo.Client, consumers []consumer) floor {
 	adm := kadm.NewClient(reader)
 	input := map[string]string{} // changelog -> the input its partitions stand for
@@ -202,7 +206,7 @@ func checkpoints(reader *kgo.Client, consumers []consumer) floor {
 			return nil, fmt.Errorf("cannot list the start offsets of the changelogs: %w", err)
 		}
 		at := map[string]map[int32]int64{}
-		from := map[string]map[int32]kgo.Offset{}
+		first := map[string]map[int32]int64{} // the partition's start
 		end := map[string]map[int32]int64{}
 		ends.Each(func(o kadm.ListedOffset) {
 			switch {
@@ -211,33 +215,51 @@ func checkpoints(reader *kgo.Client, consumers []consumer) floor {
 			case o.Err != nil:
 				lowest(at, input[o.Topic], o.Partition, 0)
 			case o.Offset > 0:
-				if from[o.Topic] == nil {
-					from[o.Topic], end[o.Topic] = map[int32]kgo.Offset{}, map[int32]int64{}
+				if end[o.Topic] == nil {
+					first[o.Topic], end[o.Topic] = map[int32]int64{}, map[int32]int64{}
 				}
 				start, _ := starts.Lookup(o.Topic, o.Partition)
-				from[o.Topic][o.Partition] = kgo.NewOffset().At(max(start.Offset, o.Offset-checkpointWindow))
+				first[o.Topic][o.Partition] = start.Offset
 				end[o.Topic][o.Partition] = o.Offset
 			}
 		})
-		last := lastRecords(ctx, reader, from, end)
-		for t, parts := range end {
-			for p := range parts {
-				r := last[t][p]
-				switch {
-				case r == nil || string(r.Key) == pipeline.CheckpointKey && len(r.Value) != 8:
-					lowest(at, input[t], p, 0)
-				case string(r.Key) == pipeline.CheckpointKey:
-					lowest(at, input[t], p, int64(binary.BigEndian.Uint64(r.Value)))
+		ctx, cancel := context.WithTimeout(ctx, checkpointReadTimeout)
+		defer cancel()
+		for window := int64(checkpointWindow); len(end) > 0; window *= 2 {
+			from := map[string]map[int32]kgo.Offset{}
+			for t, parts := range end {
+				from[t] = map[int32]kgo.Offset{}
+				for p, o := range parts {
+					from[t][p] = kgo.NewOffset().At(max(first[t][p], o-window))
 				}
 			}
+			last := lastRecords(ctx, reader, from, end)
+			wider := map[string]map[int32]int64{} // read to the end, no committed record, the start not reached
+			for t, parts := range end {
+				for p, o := range parts {
+					r, read := last[t][p]
+					switch {
+					case read && r == nil && o-window > first[t][p]:
+						if wider[t] == nil {
+							wider[t] = map[int32]int64{}
+						}
+						wider[t][p] = o
+					case r == nil || string(r.Key) == pipeline.CheckpointKey && len(r.Value) != 8:
+						lowest(at, input[t], p, 0)
+					case string(r.Key) == pipeline.CheckpointKey:
+						lowest(at, input[t], p, int64(binary.BigEndian.Uint64(r.Value)))
+					}
+				}
+			}
+			end = wider
 		}
 		return at, nil
 	}
 }
 
 // lastRecords reads the partitions of from up to their end offsets and
-// returns, for those read to the end within checkpointReadTimeout, the
-// last record before it that is not a transaction marker, if any.
+// returns, for those read to the end before ctx is done, the last record
+// before it that is not a transaction marker (nil: none).
 func lastRecords(ctx context.Context, reader *kgo.Client, from map[string]map[int32]kgo.Offset, end map[string]map[int32]int64) map[string]map[int32]*kgo.Record {
 	type partition struct {
 		topic string
@@ -257,8 +279,6 @@ func lastRecords(ctx context.Context, reader *kgo.Client, from map[string]map[in
 	}
 	reader.AddConsumePartitions(from)
 	defer reader.RemoveConsumePartitions(remove)
-	ctx, cancel := context.WithTimeout(ctx, checkpointReadTimeout)
-	defer cancel()
 	last := map[partition]*kgo.Record{}
 	for len(left) > 0 {
 		fs := reader.PollFetches(ctx)
@@ -279,14 +299,17 @@ func lastRecords(ctx context.Context, reader *kgo.Client, from map[string]map[in
 			}
 		})
 	}
-	for k, r := range last {
-		if _, ok := left[k]; ok {
-			continue
+	for t, parts := range end {
+		for p := range parts {
+			k := partition{t, p}
+			if _, ok := left[k]; ok {
+				continue
+			}
+			if out[t] == nil {
+				out[t] = map[int32]*kgo.Record{}
+			}
+			out[t][p] = last[k]
 		}
-		if out[k.topic] == nil {
-			out[k.topic] = map[int32]*kgo.Record{}
-		}
-		out[k.topic][k.p] = r
 	}
 	return out
 }
