@@ -48,7 +48,9 @@ func buildInventory(ctx context.Context, env *Env) (Built, error) {
 		return Built{}, err
 	}
 	recs := map[string][]byte{}
+	var flush int64 // the largest flush number read: the stage's flushes go on above it
 	err = kafka.ReadAll(ctx, env.Kafka, c.Topic, func(r *kgo.Record) {
+		flush = max(flush, inventory.FlushNumber(r))
 		if r.Value == nil {
 			delete(recs, string(r.Key))
 			return
@@ -59,6 +61,7 @@ func buildInventory(ctx context.Context, env *Env) (Built, error) {
 		return Built{}, fmt.Errorf("inventory: cannot read %s: %w", c.Topic, err)
 	}
 	st.Seed(recs)
+	st.SeedFlush(flush)
 	return Built{Sink: st, FlushInterval: time.Second}, nil
 }
 

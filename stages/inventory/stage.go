@@ -76,6 +76,25 @@ func New(cfg Config, base *View, out Producer, m *Metrics, log *slog.Logger) (*S
 		l: newLLDP(cfg.LLDPExpiry.Nanoseconds()), published: map[string][]byte{}}, nil
 }
 
+// SeedFlush numbers the stage's flushes above seq, the largest flush
+// number of the records in its topic (FlushNumber), read before it
+// starts: a stage restarted with the wall clock behind the one before
+// (which numbers flushes by the clock) still numbers its flushes above
+// that one's, so a follower takes them as later (Follow).
+func (s *Stage) SeedFlush(seq int64) { s.flushSeq = max(s.flushSeq, seq) }
+
+// FlushNumber returns the number of the flush that wrote r (its
+// flushHeader), 0 when it carries none.
+func FlushNumber(r *kgo.Record) int64 {
+	for _, h := range r.Headers {
+		if h.Key == flushHeader {
+			n, _ := strconv.ParseInt(string(h.Value), 10, 64)
+			return max(n, 0)
+		}
+	}
+	return 0
+}
+
 // Seed takes the topic's current records (the latest value of each key,
 // read before the stage starts), so a restarted stage publishes only what
 // changed since, and keeps the links it published that its base does not
