@@ -93,15 +93,11 @@ type Config struct {
 	TargetLag time.Duration `yaml:"target_lag"`
 	// FarEndDevices is how many devices whose links to one device go down
 	// within Window, every link down in the incident facing that device
-	// (or one of several, each so faced) and nothing in it reported by the
-	// device itself, make that device down by inference (a device
-	// incident) instead of link incidents: a device no collector reports
-	// has no target state to name it (see farend.go). So many devices
-	// losing their LLDP neighbour on ports facing one device while the
-	// links stay up (or their sessions to it, beside one such port) make
-	// it not responding by inference. Links or ports of one device alone
-	// (parallel links, a line card) are not enough. Default
-	// DefaultFarEndDevices (2).
+	// and nothing in it reported by the device itself, make that device
+	// down by inference (a device incident) instead of link incidents: a
+	// device no collector reports has no target state to name it (see
+	// farend.go). Links of one device alone (parallel links, a line card)
+	// are not enough. Default DefaultFarEndDevices (2).
 	FarEndDevices int `yaml:"far_end_devices"`
 }
 

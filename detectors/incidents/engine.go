@@ -610,15 +610,12 @@ func (e *Engine) joins(in *incident, m *member) bool {
 	}
 	switch m.Class {
 	case classLink:
-		if m.lldp() && (cls == classLink || cls == classSession) && e.silentJoins(in, m) {
-			return true
-		}
 		return cls == classLink && (e.recentLinkDown(in, m) || e.farEndJoins(in, m))
 	case classSession:
 		if cls != classLink && cls != classSession && cls != classTarget {
 			return false
 		}
-		if e.involves(in, m.Device) && e.during(m.Time, in) || cls != classTarget && e.silentJoins(in, m) {
+		if e.involves(in, m.Device) && e.during(m.Time, in) {
 			return true
 		}
 		_, known := e.inv.Device(m.Device)

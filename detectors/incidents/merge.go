@@ -85,9 +85,6 @@ func (e *Engine) pair(x, y *incident) (*incident, *incident) {
 	if x.class() == classLink && y.class() == classLink && (e.farEndOverlaps(x, y) || e.farEndOverlaps(y, x)) {
 		xy, yx = true, true // one far end lost, seen from two of its neighbours (farend.go)
 	}
-	if linkOrSession(x) && linkOrSession(y) && (e.silentOverlaps(x, y) || e.silentOverlaps(y, x)) {
-		xy, yx = true, true // one far end not responding, seen from two of its neighbours (farend.go)
-	}
 	if x.class() == classTarget || y.class() == classTarget {
 		// A lost target explains an incident of which one symptom is on
 		// it or faces it: that neighbour's other symptoms are its too.
@@ -106,12 +103,6 @@ func (e *Engine) pair(x, y *incident) (*incident, *incident) {
 		return y, x
 	}
 	return nil, nil
-}
-
-// linkOrSession reports whether in is a link or a session incident.
-func linkOrSession(in *incident) bool {
-	c := in.class()
-	return c == classLink || c == classSession
 }
 
 // rejoins reports whether a, live when b opened and opened before it,

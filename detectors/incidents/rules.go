@@ -18,10 +18,9 @@ type verdict struct {
 	action     string
 	confidence float64
 	planned    bool // every member follows from a shut (shutRule): the incident is info
-	// devices are the devices the cause names when no member is on them
-	// (far ends down or not responding by inference, farEndRule and
-	// silentRule): the first entities.
-	devices []string
+	// device is the device the cause names when no member is on it (a
+	// far end down by inference, farEndRule): the first entity.
+	device string
 }
 
 // describe returns the contract view of in: its rule, cause, entities and
@@ -65,16 +64,12 @@ func (e *Engine) describe(in *incident, joined string) *schemas.Incident {
 			Fingerprint: m.Fingerprint, State: state, Device: m.Device, Metric: m.Metric, Keys: m.Keys, Detector: m.Detector, Severity: m.Severity})
 	}
 	out.Entities = e.entities(in)
-	if len(v.devices) > 0 {
-		first := make([]schemas.Entity, 0, len(v.devices)+len(out.Entities))
-		for _, dev := range v.devices {
-			en := schemas.Entity{Kind: schemas.EntityDevice, Device: dev}
-			if d, ok := e.inv.Device(dev); ok {
-				en.Site, en.Role = d.Site, d.Role
-			}
-			first = append(first, en)
+	if v.device != "" {
+		en := schemas.Entity{Kind: schemas.EntityDevice, Device: v.device}
+		if d, ok := e.inv.Device(v.device); ok {
+			en.Site, en.Role = d.Site, d.Role
 		}
-		out.Entities = append(first, out.Entities...)
+		out.Entities = append([]schemas.Entity{en}, out.Entities...)
 	}
 	return out
 }
@@ -89,10 +84,10 @@ func rank(sev string) int {
 	return 0
 }
 
-// judge applies the rules in order: a lost target, a shut, far ends
-// down by inference (farend.go), device, link (a link down), far ends not
-// responding by inference (farend.go), link (an LLDP neighbour lost on a
-// link that is up), session, hardware, surge, traffic, unexplained.
+// judge applies the rules in order: a lost target, a shut, a far end
+// down by inference (farend.go), device, link (a link down, then an LLDP
+// neighbour lost on a link that is up), session, hardware, surge,
+// traffic, unexplained.
 func (e *Engine) judge(in *incident) verdict {
 	down := map[string][]string{} // device → interfaces with a link-state member
 	flapping := false
@@ -127,18 +122,11 @@ func (e *Engine) judge(in *incident) verdict {
 	}
 	switch {
 	case len(down) > 0:
-		if far, ok := e.farEnds(in, down, nil); ok {
+		if far, ok := e.farEnd(in, down); ok {
 			return e.farEndRule(far, down, flapping)
 		}
 		return e.linkRule(down, flapping)
 	case len(lldp) > 0:
-		ports := map[string][]string{}
-		for _, m := range lldp {
-			ports[m.Device] = append(ports[m.Device], m.Port)
-		}
-		if far, ok := e.farEnds(in, ports, sessions); ok {
-			return e.silentRule(far, lldp, sessions)
-		}
 		return e.lldpRule(lldp)
 	case len(sessions) > 0:
 		return e.sessionRule(sessions)
