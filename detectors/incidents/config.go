@@ -97,7 +97,8 @@ type Config struct {
 	// down by inference (a device incident) instead of link incidents: a
 	// device no collector reports has no target state to name it (see
 	// farend.go). Links of one device alone (parallel links, a line card)
-	// are not enough. Default DefaultFarEndDevices (2).
+	// are not enough, nor those of fewer than half the devices the
+	// inventory links to that device. Default DefaultFarEndDevices (2).
 	FarEndDevices int `yaml:"far_end_devices"`
 }
 

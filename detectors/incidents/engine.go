@@ -74,8 +74,9 @@ type Engine struct {
 	// invDevices is whether the inventory lists any device: an empty
 	// one removes none (see closeGone).
 	invDevices bool
-	lastPeer   lastPeer    // the last answer of peer
-	incs       []*incident // open, or resolved less than Reopen ago, by Seq (but see bySeq)
+	neighbours map[string]int // device → the devices the inventory links to it (farEnd)
+	lastPeer   lastPeer       // the last answer of peer
+	incs       []*incident    // open, or resolved less than Reopen ago, by Seq (but see bySeq)
 	// bySeq, while RestoreRecord restores incidents out of Seq order (a
 	// compacted changelog holds them in the order they were last
 	// written), gives the position in incs of each Seq, incs being in no
@@ -136,7 +137,7 @@ func New(cfg Config, inv *schemas.Inventory) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("cannot create incident engine: %w", err)
 	}
-	return &Engine{cfg: cfg, inv: inv.Index(), invDevices: inv != nil && len(inv.Devices) > 0}, nil
+	return &Engine{cfg: cfg, inv: inv.Index(), invDevices: inv != nil && len(inv.Devices) > 0, neighbours: neighbourCounts(inv)}, nil
 }
 
 // SetInventory replaces the inventory; incidents already open keep their
@@ -146,6 +147,7 @@ func New(cfg Config, inv *schemas.Inventory) (*Engine, error) {
 func (e *Engine) SetInventory(inv *schemas.Inventory) {
 	e.inv = inv.Index()
 	e.invDevices = inv != nil && len(inv.Devices) > 0
+	e.neighbours = neighbourCounts(inv)
 	e.checkGone = true
 	e.invGen++
 	e.lastPeer = lastPeer{}

@@ -2,6 +2,7 @@ package incidents
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -30,7 +31,9 @@ func (e *Engine) farEndJoins(in *incident, m *member) bool {
 	if !ok || q.Device == m.Device {
 		return false
 	}
-	if _, near := e.devices(in); !near[q.Device] { // the far ends of in's ports are among its peers
+	if own, near := e.devices(in); !near[q.Device] || own[q.Device] {
+		// The far ends of in's ports are among its peers; one that
+		// reports in it is alive (a shut of its port, its own ends down).
 		return false
 	}
 	for i := range in.Members {
@@ -50,8 +53,9 @@ func (e *Engine) farEndJoins(in *incident, m *member) bool {
 // lost, seen as two link incidents when each neighbour's session to it
 // arrived before its link's state and opened an incident of its own.
 func (e *Engine) farEndOverlaps(a, b *incident) bool {
+	own, _ := e.devices(b)
 	for i := range b.Members {
-		if m := &b.Members[i]; m.Firing && !m.Effect && e.farEndJoins(a, m) {
+		if m := &b.Members[i]; m.Firing && !m.Effect && !own[e.peerDevice(m)] && e.farEndJoins(a, m) {
 			return true
 		}
 	}
@@ -60,10 +64,14 @@ func (e *Engine) farEndOverlaps(a, b *incident) bool {
 
 // farEnd returns the device every port of down (device → interfaces going
 // down) faces by the inventory, when there is one, ports of at least
-// FarEndDevices devices face it, and in has no member on it: a device
-// that reports its own ends down is alive, and the link rule names them.
+// FarEndDevices devices face it, and at least half the devices the
+// inventory links to it, they were all down at one instant (atOnce), and
+// in has no member on it: a device that reports its own ends down is
+// alive, and the link rule names them. Two of a spine's 48 leaves losing
+// their links to it within a minute are two faults (optics, cables), not
+// the spine: were it down, all 48 would.
 func (e *Engine) farEnd(in *incident, down map[string][]string) (string, bool) {
-	if len(down) < e.cfg.FarEndDevices {
+	if len(down) < e.cfg.FarEndDevices || !atOnce(in) {
 		return "", false
 	}
 	far := ""
@@ -76,10 +84,62 @@ func (e *Engine) farEnd(in *incident, down map[string][]string) (string, bool) {
 			far = q.Device
 		}
 	}
-	if own, _ := e.devices(in); far == "" || own[far] {
+	if own, _ := e.devices(in); far == "" || own[far] || 2*len(down) < e.neighbours[far] {
 		return "", false
 	}
 	return far, true
+}
+
+// neighbourCounts returns, per device, how many devices inv links to it.
+func neighbourCounts(inv *schemas.Inventory) map[string]int {
+	out := map[string]int{}
+	if inv == nil {
+		return out
+	}
+	seen := map[[2]string]bool{}
+	for _, l := range inv.Links {
+		a, b := l.A.Device, l.B.Device
+		if a == b || seen[[2]string{a, b}] {
+			continue
+		}
+		seen[[2]string{a, b}], seen[[2]string{b, a}] = true, true
+		out[a]++
+		out[b]++
+	}
+	return out
+}
+
+// atOnce reports whether the link-state alerts of in were all down at one
+// instant: the latest first onset comes before the earliest resolution
+// that follows one. A link back up before another went down is two
+// faults one after the other, not a device that went down.
+func atOnce(in *incident) bool {
+	onset, end := map[string]int64{}, map[string]int64{}
+	for i := range in.Members {
+		m := &in.Members[i]
+		if m.Effect || !m.linkState() {
+			continue
+		}
+		if _, ok := onset[m.Fingerprint]; !ok {
+			if m.Firing {
+				onset[m.Fingerprint] = m.Time
+			}
+			continue
+		}
+		if _, ok := end[m.Fingerprint]; !ok && !m.Firing {
+			end[m.Fingerprint] = m.Time
+		}
+	}
+	last := int64(math.MinInt64)
+	for _, t := range onset {
+		last = max(last, t)
+	}
+	for _, t := range end {
+		if t < last {
+			return false
+		}
+	}
+	return true
 }
 
 // farEndRule names device far, down by inference from its neighbours'
