@@ -1,13 +1,10 @@
 package app
 
 import (
-	"context"
 	"encoding/binary"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/pipeline"
@@ -32,18 +29,7 @@ func TestTrimWithoutChangelog(t *testing.T) { trimAfterCheckpoint(t, false) }
 func TestTrimAfterLargeAbortedCheckpoint(t *testing.T) { trimAfterCheckpoint(t, true) }
 
 func trimAfterCheckpoint(t *testing.T, abortLarge bool) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "in", "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cluster, cl, ctx := trimCluster(t, 1, "in", "out")
 	adm := kadm.NewClient(cl)
 	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}, "g-changelog"); err != nil {
 		t.Fatal(err)

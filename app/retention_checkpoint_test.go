@@ -1,13 +1,10 @@
 package app
 
 import (
-	"context"
 	"encoding/binary"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/pipeline"
@@ -24,18 +21,7 @@ import (
 // restored state missed them ("the input since the partition's checkpoint
 // was partly deleted by retention").
 func TestTrimKeepsCheckpointReplay(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(2, "in", "in2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cluster, cl, ctx := trimCluster(t, 2, "in", "in2")
 	adm := kadm.NewClient(cl)
 	for _, topic := range []string{"g-changelog", "h-changelog"} {
 		if _, err := adm.CreateTopic(ctx, 2, 1, map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}, topic); err != nil {

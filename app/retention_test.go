@@ -15,18 +15,7 @@ import (
 // a partition one of them has not committed on, and a topic no group
 // reads, keep everything.
 func TestTrimConsumed(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(2, "in", "other"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	_, cl, ctx := trimCluster(t, 2, "in", "other")
 	for _, topic := range []string{"in", "other"} {
 		for p := int32(0); p < 2; p++ {
 			for i := 0; i < 10; i++ {
@@ -65,4 +54,24 @@ func TestTrimConsumed(t *testing.T) {
 	if n != 1 {
 		t.Errorf("trimmed %d partitions, want 1", n)
 	}
+}
+
+// trimCluster starts an in-process broker with topics of partitions each
+// and returns it with a client that produces to the partition a record
+// names, and a context for the test; all end with the test.
+func trimCluster(t *testing.T, partitions int32, topics ...string) (*kfake.Cluster, *kgo.Client, context.Context) {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(partitions, topics...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cluster, cl, ctx
 }
