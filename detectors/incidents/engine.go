@@ -787,6 +787,9 @@ func (e *Engine) peer(port schemas.Port) (schemas.Port, bool) {
 // recentLinkDown reports whether in has a link-state member on m's device
 // within Window of m (interfaces of one device going down together).
 func (e *Engine) recentLinkDown(in *incident, m *member) bool {
+	if !m.linkState() {
+		return false
+	}
 	if own, _ := e.devices(in); !own[m.Device] { // link-state members are not effects
 		return false
 	}
