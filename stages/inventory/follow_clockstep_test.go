@@ -39,17 +39,7 @@ func (p *crashProducer) ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.
 // stage's, and ignored every later flush until the wall clock passed it:
 // the view kept the old inventory for an hour.
 func TestFollowAfterRestartWithClockBehind(t *testing.T) {
-	inv, _ := fleet(20, 2)
-	f := newFixture(t, Fixed(inv), slog.New(slog.DiscardHandler))
-	if n, err := f.st.Flush(f.ctx); err != nil || n != len(inv.Devices) {
-		t.Fatalf("first flush: %d records, %v", n, err)
-	}
-	v := Fixed(nil)
-	ctx, cancel := context.WithCancel(f.ctx)
-	defer cancel()
-	if err := Follow(ctx, f.kc, f.topic, v, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
+	inv, f, v := followedFleet(t)
 	model := func(m string) *View {
 		t.Helper()
 		inv2 := Normalize(inv)

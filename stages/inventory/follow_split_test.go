@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/schemas"
 )
 
 // splitProducer writes the records of one ProduceSync in two halves and
@@ -27,6 +29,25 @@ func (p *splitProducer) ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.
 	return append(res, p.cl.ProduceSync(ctx, rs[half:]...)...)
 }
 
+// followedFleet returns a fleet of 20 devices, a fixture whose stage has
+// flushed it once, and a view following the topic (until the test ends)
+// that has read that flush.
+func followedFleet(t *testing.T) (*schemas.Inventory, *fixture, *View) {
+	t.Helper()
+	inv, _ := fleet(20, 2)
+	f := newFixture(t, Fixed(inv), slog.New(slog.DiscardHandler))
+	if n, err := f.st.Flush(f.ctx); err != nil || n != len(inv.Devices) {
+		t.Fatalf("first flush: %d records, %v", n, err)
+	}
+	v := Fixed(nil)
+	ctx, cancel := context.WithCancel(f.ctx)
+	t.Cleanup(cancel)
+	if err := Follow(ctx, f.kc, f.topic, v, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	return inv, f, v
+}
+
 // TestFollowWaitsForTheWholeFlush: a flush whose second half reaches the
 // broker more than recheck after its first (the follower has read the
 // first half, a poll of recheck brought nothing, and the topic's end is
@@ -37,17 +58,7 @@ func (p *splitProducer) ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.
 // removes devices, the incident engine would resolve their incidents as
 // "device removed from the inventory").
 func TestFollowWaitsForTheWholeFlush(t *testing.T) {
-	inv, _ := fleet(20, 2)
-	f := newFixture(t, Fixed(inv), slog.New(slog.DiscardHandler))
-	if n, err := f.st.Flush(f.ctx); err != nil || n != len(inv.Devices) {
-		t.Fatalf("first flush: %d records, %v", n, err)
-	}
-	v := Fixed(nil)
-	ctx, cancel := context.WithCancel(f.ctx)
-	defer cancel()
-	if err := Follow(ctx, f.kc, f.topic, v, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
+	inv, f, v := followedFleet(t)
 	// changed counts the devices of the view's inventory that carry the
 	// second flush's model.
 	changed := func() (n, of int) {
