@@ -757,7 +757,7 @@ const dropWarnEvery = 5 * time.Minute
 // dropWhy says, per drop reason, what was dropped and what to do about it.
 var dropWhy = [dropReasonCount]string{
 	dropBadValue:    "values that do not fit their series are dropped: text, a fraction or a negative number in a counter, a number that cannot be read",
-	dropUnsupported: "values of a type the collector does not publish are dropped: leaf-lists, ANY, protobuf bytes, JSON lists without keys, and JSON list entries of scalars only, whose keys cannot be told from their values (subscribe to the entries' paths, or with encoding proto)",
+	dropUnsupported: "values of a type the collector does not publish are dropped: leaf-lists, ANY, protobuf bytes, JSON lists without keys, and JSON list entries of scalars only whose keys are not known, as no path from the device named them (subscribe to the entries' paths, or with encoding proto)",
 	dropBadPath:     "updates whose path cannot be read are dropped: invalid UTF-8 or a malformed key",
 	dropMalformed:   "updates that are not valid gNMI are dropped",
 	dropBadTime:     "device timestamps outside the accepted window around the receive time: their values are dropped; to keep them, widen max_past or max_future (negative: no bound) or set timestamp: receive",

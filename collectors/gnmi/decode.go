@@ -20,7 +20,7 @@ import (
 const (
 	DropDuplicate   = "duplicate"      // (series, timestamp) already published
 	DropBadValue    = "bad_value"      // value does not fit the metric's kind
-	DropUnsupported = "unsupported"    // value type the collector does not map (any, proto_bytes, leaf-lists, JSON list entries of scalars only)
+	DropUnsupported = "unsupported"    // value type the collector does not map (any, proto_bytes, leaf-lists, JSON list entries of scalars only whose keys are not known)
 	DropBadPath     = "bad_path"       // path that cannot be parsed, is empty or holds a NUL byte
 	DropMalformed   = "malformed"      // update bytes that are not a valid gNMI Update
 	DropBadTime     = "bad_timestamp"  // notification timestamp outside the accepted window around now
@@ -156,6 +156,13 @@ type Decoder struct {
 	derive bool
 
 	cacheBytes, maxCache int // estimated size of the caches, and its limit
+
+	// listKeys holds the key names the device sent per list (json.go's
+	// learnKeys), listKeysBytes their estimated size; listBuf is scratch
+	// for their lookups.
+	listKeys      map[string][]string
+	listKeysBytes int
+	listBuf       []byte
 
 	// past and future bound a device timestamp around the receive time
 	// (0: no bound).
@@ -460,6 +467,7 @@ func (d *Decoder) newSeries(prefix, path []byte, sub []string) (*series, error) 
 	if err != nil {
 		return nil, err
 	}
+	d.learnKeys(origin, elems)
 	for _, s := range sub {
 		elems = append(elems, parseJSONMember(s))
 	}
@@ -646,6 +654,7 @@ func (d *Decoder) delete(prefix, raw []byte) {
 	if err != nil {
 		return
 	}
+	d.learnKeys(origin, elems)
 	metric, keys, err := canonical(origin, elems)
 	if err != nil {
 		return

@@ -79,11 +79,10 @@ func decodeBase64(dst, src []byte) (int, bool) {
 
 // jsonTree flattens a JSON object (a container or list subtree sent for a
 // non-leaf path) into leaves and appends one sample per scalar leaf. In a
-// list, the scalar members at the top of each entry are its keys, as in
-// OpenConfig, where key leaves sit beside the config and state containers.
-// An entry of scalars only is dropped as unsupported: JSON does not mark
-// keys and the collector has no YANG schema, so its keys cannot be told
-// from its values. Leaf-lists are not mapped.
+// list, the keys of each entry are the members entryKeys names; the
+// entry's other scalars are leaves like any other. An entry of scalars
+// only whose keys are not known is dropped as unsupported: its keys could
+// not be told from its values. Leaf-lists are not mapped.
 func (d *Decoder) jsonTree(prefix, path, text []byte, ts int64) int {
 	base := slices.Clone(d.key)
 	dec := json.NewDecoder(bytes.NewReader(text))
@@ -95,8 +94,11 @@ func (d *Decoder) jsonTree(prefix, path, text []byte, ts int64) int {
 		return 0
 	}
 	n := 0
-	var walk func(sub []string, v any)
-	walk = func(sub []string, v any) {
+	var at *jsonBase // the path of the value, parsed at the first list
+	// walk flattens v, at the member path sub, whose YANG module (of its
+	// nearest module-qualified member) is mod, "" if none in the value.
+	var walk func(sub []string, mod string, v any)
+	walk = func(sub []string, mod string, v any) {
 		switch x := v.(type) {
 		case map[string]any:
 			names := make([]string, 0, len(x))
@@ -105,7 +107,11 @@ func (d *Decoder) jsonTree(prefix, path, text []byte, ts int64) int {
 			}
 			slices.Sort(names)
 			for _, k := range names {
-				walk(append(sub, k), x[k])
+				m := mod
+				if i := strings.IndexByte(k, ':'); i >= 0 {
+					m = k[:i]
+				}
+				walk(append(sub, k), m, x[k])
 			}
 		case []any:
 			if len(sub) == 0 {
@@ -113,6 +119,11 @@ func (d *Decoder) jsonTree(prefix, path, text []byte, ts int64) int {
 				d.drop(dropUnsupported)
 				return
 			}
+			if at == nil {
+				at = d.parseJSONBase(prefix, path)
+			}
+			learned, known := d.listKeysOf(at, sub)
+			openconfig := isOpenConfig(mod) || (mod == "" && isOpenConfig(at.module))
 			example := "" // the list's metric, worked out at its first drop
 			for _, e := range x {
 				entry, ok := e.(map[string]any)
@@ -121,6 +132,7 @@ func (d *Decoder) jsonTree(prefix, path, text []byte, ts int64) int {
 					d.drop(dropUnsupported)
 					return
 				}
+				named := entryKeys(entry, learned, known, openconfig)
 				var keys []string
 				rest := map[string]any{}
 				for k, v := range entry {
@@ -128,10 +140,14 @@ func (d *Decoder) jsonTree(prefix, path, text []byte, ts int64) int {
 					case map[string]any, []any:
 						rest[k] = v
 					default:
+						if named != nil && !slices.Contains(named, stripModule(k)) {
+							rest[k] = v
+							continue
+						}
 						keys = append(keys, stripModule(k)+"="+jsonText(v))
 					}
 				}
-				if len(rest) == 0 && len(keys) > 0 {
+				if named == nil && len(rest) == 0 && len(keys) > 0 {
 					d.stats.Updates++
 					d.drop(dropUnsupported)
 					if example == "" {
@@ -145,7 +161,7 @@ func (d *Decoder) jsonTree(prefix, path, text []byte, ts int64) int {
 				if len(keys) > 0 {
 					name += "\x01" + strings.Join(keys, "\x01")
 				}
-				walk(append(slices.Clone(sub[:len(sub)-1]), name), rest)
+				walk(append(slices.Clone(sub[:len(sub)-1]), name), mod, rest)
 			}
 		default:
 			d.stats.Updates++
@@ -166,8 +182,194 @@ func (d *Decoder) jsonTree(prefix, path, text []byte, ts int64) int {
 			n += d.appendScalar(se, &sc, ts)
 		}
 	}
-	walk(nil, v)
+	walk(nil, "", v)
 	return n
+}
+
+// Keys of JSON list entries. JSON does not mark which members of a list
+// entry are its keys, and the collector has no YANG schema. OpenConfig
+// puts only the keys beside an entry's config and state containers; IETF
+// models (RFC 7951, e.g. ietf-interfaces) put every leaf there, keys and
+// values (name beside enabled, oper-status, speed…). So entryKeys takes
+// the keys from the best evidence at hand, in this order:
+//
+//  1. the key names the device sent for the list in a path element
+//     (interfaces/interface[name=eth0]/…), remembered per list (learnKeys);
+//  2. an OpenConfig entry (a config or state container, or an openconfig-
+//     module): every top-level scalar;
+//  3. knownListKeys;
+//  4. an entry with containers and a member "name": name alone, as most
+//     lists of IETF and vendor models are keyed;
+//  5. else every top-level scalar, as in 2.
+//
+// An entry of scalars only is dropped under 2 and 5: nothing is left to
+// publish but keys that may be values.
+//
+// A wrong guess in 4 merges entries of one name into one series (a list
+// keyed by name and more); 5 lets a series change with a value that
+// changes, and the values are never published.
+
+// knownListKeys are the keys of well-known lists, by path (module prefixes
+// and origin dropped), whose entries hold leaves beside their keys without
+// config or state containers: the commonest IETF lists, and the one
+// vocabulary list with two keys (schemas.BGPInstanceKeys), which a sparse
+// OpenConfig tree may send without config and state.
+var knownListKeys = map[string][]string{
+	"/interfaces/interface":                                   {"name"}, // ietf-interfaces (and OpenConfig)
+	"/interfaces-state/interface":                             {"name"}, // ietf-interfaces, deprecated state tree
+	"/interfaces/interface/ipv4/address":                      {"ip"},   // ietf-ip
+	"/interfaces/interface/ipv6/address":                      {"ip"},
+	"/hardware/component":                                     {"name"},         // ietf-hardware
+	"/routing/control-plane-protocols/control-plane-protocol": {"name", "type"}, // ietf-routing
+	"/routing/ribs/rib":                                       {"name"},
+	"/network-instances/network-instance/protocols/protocol":  {"identifier", "name"}, // OpenConfig
+}
+
+// nameKey is the key of rule 4 above.
+var nameKey = []string{"name"}
+
+// entryKeys returns the names (module prefixes dropped) of the members
+// that key entry, a list entry, following the rules above: learned are
+// the names the device sent for the list, known its knownListKeys entry,
+// openconfig whether its module is an OpenConfig one. nil means every
+// top-level scalar.
+func entryKeys(entry map[string]any, learned, known []string, openconfig bool) []string {
+	switch {
+	case learned != nil && hasScalars(entry, learned):
+		return learned
+	case openconfig || hasMember(entry, "config", true) || hasMember(entry, "state", true):
+		return nil
+	case known != nil && hasScalars(entry, known):
+		return known
+	case hasMember(entry, "", true) && hasScalars(entry, nameKey):
+		return nameKey
+	}
+	return nil
+}
+
+// hasScalars reports whether entry has a scalar member of each of names.
+func hasScalars(entry map[string]any, names []string) bool {
+	for _, n := range names {
+		if !hasMember(entry, n, false) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasMember reports whether entry has a member named name (any name if
+// "") that is a container or list (container) or a scalar (!container).
+func hasMember(entry map[string]any, name string, container bool) bool {
+	for k, v := range entry {
+		if name != "" && stripModule(k) != name {
+			continue
+		}
+		switch v.(type) {
+		case map[string]any, []any:
+			if container {
+				return true
+			}
+		default:
+			if !container {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isOpenConfig(module string) bool {
+	return module == "openconfig" || strings.HasPrefix(module, "openconfig-")
+}
+
+// jsonBase is what the list keys need of the path of a JSON value.
+type jsonBase struct {
+	metric []byte // the path's metric, origin included; nil if unreadable
+	origin int    // the length of its origin part ("origin:")
+	module string // of the nearest module-qualified element, else the origin
+}
+
+// parseJSONBase parses the path of a JSON value (prefix+path) and learns
+// its list keys. It runs once per JSON value that holds a list.
+func (d *Decoder) parseJSONBase(prefix, path []byte) *jsonBase {
+	at := &jsonBase{}
+	var pp, p pb.Path
+	if proto.Unmarshal(prefix, &pp) != nil || proto.Unmarshal(path, &p) != nil {
+		return at
+	}
+	origin, elems, err := pathOf(&pp, &p)
+	if err != nil {
+		return at
+	}
+	d.learnKeys(origin, elems)
+	at.module = origin
+	for i := len(elems) - 1; i >= 0; i-- {
+		if j := strings.IndexByte(elems[i].name, ':'); j >= 0 {
+			at.module = elems[i].name[:j]
+			break
+		}
+	}
+	at.metric = appendOrigin([]byte{}, origin)
+	at.origin = len(at.metric)
+	for _, e := range elems {
+		at.metric = append(append(at.metric, '/'), stripModule(e.name)...)
+	}
+	return at
+}
+
+// listKeysOf returns the key names learned for the list at sub below at,
+// and its knownListKeys entry.
+func (d *Decoder) listKeysOf(at *jsonBase, sub []string) (learned, known []string) {
+	if at.metric == nil {
+		return nil, nil
+	}
+	d.listBuf = append(d.listBuf[:0], at.metric...)
+	for _, s := range sub {
+		if i := strings.IndexByte(s, '\x01'); i >= 0 {
+			s = s[:i]
+		}
+		d.listBuf = append(append(d.listBuf, '/'), stripModule(s)...)
+	}
+	return d.listKeys[string(d.listBuf)], knownListKeys[string(d.listBuf[at.origin:])]
+}
+
+// learnKeys remembers the key names of every list element of a path the
+// device sent (origin and elems), by the list's metric: what keys a JSON
+// entry of that list (entryKeys). It runs where a path is parsed anyway (a
+// new series, a delete, a JSON value holding a list), not per update. The
+// first names seen for a list stay, and past maxListKeysBytes no list is
+// added, so a device cannot make them grow without bound.
+func (d *Decoder) learnKeys(origin string, elems []elem) {
+	d.listBuf = appendOrigin(d.listBuf[:0], origin)
+	for _, e := range elems {
+		d.listBuf = append(append(d.listBuf, '/'), stripModule(e.name)...)
+		if len(e.keys) == 0 {
+			continue
+		}
+		if _, ok := d.listKeys[string(d.listBuf)]; ok || d.listKeysBytes > maxListKeysBytes {
+			continue
+		}
+		names := make([]string, len(e.keys))
+		for i, k := range e.keys {
+			names[i] = stripModule(k.k)
+		}
+		slices.Sort(names)
+		if d.listKeys == nil {
+			d.listKeys = map[string][]string{}
+		}
+		d.listKeys[string(d.listBuf)] = names
+		d.listKeysBytes += len(d.listBuf) + cacheEntryBytes
+		for _, n := range names {
+			d.listKeysBytes += len(n) + 16
+		}
+	}
+}
+
+func appendOrigin(dst []byte, origin string) []byte {
+	if keptOrigin(origin) {
+		dst = append(append(dst, origin...), ':')
+	}
+	return dst
 }
 
 // memberMetric returns the metric of the JSON member sub of the value at

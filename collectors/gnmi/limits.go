@@ -18,6 +18,11 @@ const (
 // (DecoderConfig.MaxCacheBytes).
 const DefaultMaxCacheBytes = 64 << 20
 
+// maxListKeysBytes bounds the estimated memory of the list keys a decoder
+// learns from the paths a device sends (json.go's learnKeys): lists are a
+// schema's, a few hundred, unless a device makes up names.
+const maxListKeysBytes = 1 << 20
+
 // Cache accounting: what an entry costs besides its strings (map slot,
 // string headers, the series struct).
 const (

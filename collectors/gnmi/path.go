@@ -87,7 +87,7 @@ func canonical(origin string, elems []elem) (metric, keys string, err error) {
 		return "", "", errEmptyPath
 	}
 	var b strings.Builder
-	if origin != "" && origin != "openconfig" && !strings.HasPrefix(origin, "openconfig-") {
+	if keptOrigin(origin) {
 		b.WriteString(origin)
 		b.WriteByte(':')
 	}
@@ -99,6 +99,12 @@ func canonical(origin string, elems []elem) (metric, keys string, err error) {
 		b.WriteString(stripModule(e.name))
 	}
 	return b.String(), canonicalKeys(elems), nil
+}
+
+// keptOrigin reports whether a metric names its path's origin: any but
+// none, "openconfig" and an OpenConfig module.
+func keptOrigin(origin string) bool {
+	return origin != "" && origin != "openconfig" && !strings.HasPrefix(origin, "openconfig-")
 }
 
 // canonicalKeys formats the list keys of a path: every element's keys in
