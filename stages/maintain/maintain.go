@@ -162,16 +162,12 @@ func (m *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	}
 	for i := 0; i < sr.Len(); i++ {
 		ts := sr.TS(i)
-		dev, metric := sr.Device(i), sr.Metric(i)
+		dev, metric, keys, kind := sr.Device(i), sr.Metric(i), sr.Keys(i), sr.Kind(i)
 		var kept bool
-		switch sr.Kind(i) {
+		switch kind {
 		case schemas.KindGauge:
-			f, _ := sr.F64(i)
-			p.t.Observe(ts, dev, metric, sr.Keys(i), f)
 			kept = m.kept[0][metric]
 		case schemas.KindCounter:
-			u, _ := sr.U64(i)
-			p.t.ObserveCounter(ts, dev, metric, sr.Keys(i), u)
 			kept = m.kept[1][metric]
 		default:
 			continue
@@ -180,16 +176,26 @@ func (m *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 			p.dev = p.devs.Lookup(dev)
 			p.devName = strings.Clone(dev)
 		}
-		switch {
-		case kept && p.dev == nil:
+		if kept && p.dev == nil {
 			p.dev = p.devs.Get(dev)
-			fallthrough
-		case p.dev != nil:
+		}
+		if p.dev != nil && p.mayBeBehind(ts) {
+			m.behind(r.Partition, p, ts, metric, keys)
+		}
+		if kind == schemas.KindGauge {
+			f, _ := sr.F64(i)
+			p.t.Observe(ts, dev, metric, keys, f)
+		} else {
+			u, _ := sr.U64(i)
+			p.t.ObserveCounter(ts, dev, metric, keys, u)
+		}
+		if p.dev != nil {
 			p.devs.Place(&p.clock, p.dev, p.devName, ts)
-		default: // a device that holds no key of the tracker's
+		} else { // a device that holds no key of the tracker's
 			p.devs.Pass(&p.clock, ts)
 		}
 	}
+	p.devs.RecordDone(p.t.Latest)
 	// Close the cases of series that went silent, once a bucket.
 	if p.clock.Newest-p.lastExpire >= int64(m.cfg.Model.Bucket) {
 		m.expire(p)

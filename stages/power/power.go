@@ -185,13 +185,17 @@ func (p *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 		default:
 			s, _ = sr.Str(i)
 		}
-		dev := sr.Device(i)
-		e.Observe(sr.TS(i), dev, sr.Metric(i), sr.Keys(i), kind, u, f, s)
+		dev, ts := sr.Device(i), sr.TS(i)
 		if pt.dev == nil || pt.devName != dev {
 			pt.dev, pt.devName = pt.devs.Get(dev), strings.Clone(dev)
 		}
-		pt.devs.Place(&pt.clock, pt.dev, pt.devName, sr.TS(i))
+		if pt.mayBeBehind(ts) {
+			p.behind(r.Partition, pt, ts)
+		}
+		e.Observe(ts, dev, sr.Metric(i), sr.Keys(i), kind, u, f, s)
+		pt.devs.Place(&pt.clock, pt.dev, pt.devName, ts)
 	}
+	p.recordDone(pt)
 	p.devices.Add(int64(e.Devices() - before))
 	out := e.Take()
 	if out.Unwritable > 0 {

@@ -1,0 +1,110 @@
+package maintenance
+
+import (
+	"math"
+
+	"github.com/telekernel/telekernel/schemas"
+)
+
+// Latest returns the latest sample time (Unix ns) device's series and
+// readings hold (0: none): a stage's reference for its samples far
+// behind, which may be its clock stepping back (StepBack).
+func (t *Tracker) Latest(device string) int64 {
+	var n int64
+	for k, s := range t.series {
+		if k.Device == device {
+			n = max(n, s.lastTS, s.ctr.LastTS)
+		}
+	}
+	for k, c := range t.covs {
+		if k.Device == device {
+			n = max(n, c.ts)
+		}
+	}
+	for k, p := range t.psus {
+		if k.Device == device {
+			n = max(n, p.outTS, p.vTS, p.iTS, p.pTS)
+		}
+	}
+	return n
+}
+
+// LastOf returns the latest sample time (Unix ns) the tracker holds of
+// the series or reading a sample of device, metric and keys goes to (0:
+// none, or a metric it keeps nothing of by itself, such as a device
+// threshold): a stage's reference for a sample far behind it.
+func (t *Tracker) LastOf(device, metric, keys string) int64 {
+	k := schemas.SeriesKey{Device: device, Metric: metric, Keys: keys}
+	var n int64
+	if s := t.series[k]; s != nil {
+		n = max(s.lastTS, s.ctr.LastTS)
+	}
+	if c, ok := t.covs[k]; ok {
+		n = max(n, c.ts)
+	}
+	if t.needPSU {
+		if p := t.psus[schemas.SeriesKey{Device: device, Keys: keys}]; p != nil {
+			switch metric {
+			case schemas.MetricPSUOutPower:
+				n = max(n, p.outTS)
+			case schemas.MetricPSUInVoltage:
+				n = max(n, p.vTS)
+			case schemas.MetricPSUInCurrent:
+				n = max(n, p.iTS)
+			case schemas.MetricPSUInPower:
+				n = max(n, p.pTS)
+			}
+		}
+	}
+	return n
+}
+
+// StepBack takes device back to to, the time of a sample that showed its
+// clock stepped back (NTP's first sync after it ran ahead, or a sample
+// stamped far ahead followed by the right time: a stage confirms it, as
+// stages/maintain does), so that its series take its samples from to on:
+// else each would ignore them (older than its open bucket, its counter's
+// last sample, its covariate's or PSU's reading) until the device's time
+// passed what it holds (hours, or a year). A series that holds a sample
+// after to loses what it holds from after it: its open bucket (its
+// values cannot be told apart by time), the closed buckets that end
+// after to (the trend is fitted on the buckets' times: the new ones
+// would come before them), and its counter's last sample, whose next one
+// starts its rate again; its latest sample time is to. The covariate and
+// PSU readings keep their values, stamped no later than to, so the
+// readings from to on replace them. What a series learned stays (its
+// baseline, season profile, covariate effect, threshold) and so does its
+// case: an open one goes on with the buckets from to on. A device not
+// known is left alone.
+func (t *Tracker) StepBack(device string, to int64) {
+	b := int64(t.cfg.Bucket)
+	for k, s := range t.series {
+		if k.Device != device || max(s.lastTS, s.ctr.LastTS) <= to {
+			continue
+		}
+		if s.ctr.LastTS > to {
+			s.ctr.LastTS, s.ctr.Last = 0, 0
+		}
+		s.bStart, s.vals, s.cvals = 0, s.vals[:0], s.cvals[:0]
+		n := len(s.bt)
+		for n > 0 && int64(math.Round(s.bt[n-1]*nsPerHour))+b/2 > to {
+			n--
+		}
+		s.bt, s.by, s.bc = s.bt[:n], s.by[:n], s.bc[:n]
+		s.lastTS = min(s.lastTS, to)
+		t.markDirty(s)
+	}
+	for k, c := range t.covs {
+		if k.Device == device && c.ts > to {
+			c.ts = to
+			t.covs[k] = c
+			t.devDirty[device] = true
+		}
+	}
+	for k, p := range t.psus {
+		if k.Device == device && max(p.outTS, p.vTS, p.iTS, p.pTS) > to {
+			p.outTS, p.vTS, p.iTS, p.pTS = min(p.outTS, to), min(p.vTS, to), min(p.iTS, to), min(p.pTS, to)
+			t.devDirty[device] = true
+		}
+	}
+}

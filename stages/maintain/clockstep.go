@@ -1,0 +1,66 @@
+package maintain
+
+import (
+	"time"
+
+	"github.com/telekernel/telekernel/stages/internal/expiry"
+)
+
+// A device's clock that steps back (NTP's first sync or a time zone set
+// right after it ran ahead, an RTC reset at a reboot), or one sample of a
+// series stamped far ahead, would leave the device's series ignoring
+// every sample older than what they hold (their open bucket, a counter's
+// last sample, a covariate's or PSU's reading) until its time passed it
+// again: no bucket, no prediction and no close for hours, or a year. As
+// in the detect stage (stages/detect/clockstep.go), a sample more than
+// expiry.StepBack behind the latest of its series counts toward its
+// device's clock stepping back; once such samples span
+// expiry.StepConfirm of its time and continue into an input record after
+// the one the count began in, with none of the device's series sampled
+// newer meanwhile (expiry.Devices.Behind, RecordDone after each record),
+// the device has stepped back: the tracker takes its series back to the
+// sample (maintenance.Tracker.StepBack: what they hold from after it goes,
+// what they learned and their cases stay) and the sample is taken as any
+// other. Late samples from a second source, while the device reports on
+// between them, are no step.
+
+// behindBy is expiry.StepBack in nanoseconds: a sample more than this
+// behind the latest of its series counts toward its device's step back.
+const behindBy = int64(expiry.StepBack)
+
+// mayBeBehind reports whether the sample at ts of p's device at hand
+// (p.dev, known) may be more than behindBy behind the latest of its
+// series: placed, it is more than that behind the partition's clock (the
+// series' latest, placed, is not after Newest). Nearly every sample is
+// not, and this inlined test keeps the tracker out of their way.
+func (p *maintainPart) mayBeBehind(ts int64) bool { return ts+p.dev.Offset < p.clock.Newest-behindBy }
+
+// behind takes the sample at ts of p's device at hand, of metric and
+// keys, when it is more than behindBy behind the latest of its series: it
+// counts toward the device's clock stepping back (stepBack).
+func (m *Stage) behind(n int32, p *maintainPart, ts int64, metric, keys string) {
+	if last := p.t.LastOf(p.devName, metric, keys); ts < last-behindBy {
+		m.stepBack(n, p, ts)
+	}
+}
+
+// stepBack counts the sample at ts of p's device at hand, behind the
+// latest of its series, toward the device's clock stepping back, and when
+// it has, takes the device back to ts: placed on the partition's clock
+// from there (expiry.Devices.Stepped), and in the tracker, with one WARN
+// line. The partition's clock is in the changelog, not read back from
+// the series, so the device is placed by its offset, never held at
+// Newest: placed no more than the tolerance behind it, a clock it alone
+// moved waits for its time no longer than that.
+func (m *Stage) stepBack(n int32, p *maintainPart, ts int64) {
+	name := p.devName
+	first, stepped := p.devs.Behind(p.dev, name, ts, func() int64 { return p.t.Latest(name) })
+	if !stepped {
+		return
+	}
+	last := p.t.Latest(name)
+	p.devs.Stepped(&p.clock, p.dev, name, ts, false)
+	p.t.StepBack(name, ts)
+	m.log.Warn("device clock stepped back: its health series take its samples again from its new time",
+		"partition", n, "device", name, "step", time.Duration(last-first), "at", time.Unix(0, first).UTC(), "offset", time.Duration(p.dev.Offset))
+}
