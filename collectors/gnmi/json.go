@@ -195,37 +195,45 @@ func (d *Decoder) jsonTree(prefix, path, text []byte, ts int64) int {
 //
 //  1. the key names the device sent for the list in a path element
 //     (interfaces/interface[name=eth0]/…), remembered per list (learnKeys);
-//  2. an OpenConfig entry (a config or state container, or an openconfig-
-//     module): every top-level scalar;
+//  2. an entry of origin openconfig or an openconfig- module: every
+//     top-level scalar;
 //  3. knownListKeys;
-//  4. an entry with containers and a member "name": name alone, as most
+//  4. an OpenConfig-shaped entry (a config or state container): every
+//     top-level scalar; after 3, as an ietf-hardware component has a
+//     state container beside its leaves;
+//  5. an entry with containers and a member "name": name alone, as most
 //     lists of IETF and vendor models are keyed;
-//  5. else every top-level scalar, as in 2.
+//  6. else every top-level scalar, as in 2.
 //
-// An entry of scalars only is dropped under 2 and 5: nothing is left to
+// An entry of scalars only is dropped under 2 and 6: nothing is left to
 // publish but keys that may be values.
 //
-// A wrong guess in 4 merges entries of one name into one series (a list
-// keyed by name and more); 5 lets a series change with a value that
-// changes, and the values are never published.
+// A wrong guess in 5 merges entries of one name into one series (a list
+// keyed by name and more: knownListKeys holds the OpenConfig ones); 6 lets
+// a series change with a value that changes, and the values are never
+// published.
 
 // knownListKeys are the keys of well-known lists, by path (module prefixes
-// and origin dropped), whose entries hold leaves beside their keys without
-// config or state containers: the commonest IETF lists, and the one
-// vocabulary list with two keys (schemas.BGPInstanceKeys), which a sparse
-// OpenConfig tree may send without config and state.
+// and origin dropped), whose entries hold leaves beside their keys (and
+// an ietf-hardware component a state container): the commonest IETF
+// lists, and the OpenConfig lists keyed by name and more, which a sparse
+// OpenConfig tree may send without config and state (rule 5 would key
+// them by name alone), among them the one vocabulary list with two keys
+// (schemas.BGPInstanceKeys).
 var knownListKeys = map[string][]string{
-	"/interfaces/interface":                                   {"name"}, // ietf-interfaces (and OpenConfig)
-	"/interfaces-state/interface":                             {"name"}, // ietf-interfaces, deprecated state tree
-	"/interfaces/interface/ipv4/address":                      {"ip"},   // ietf-ip
-	"/interfaces/interface/ipv6/address":                      {"ip"},
-	"/hardware/component":                                     {"name"},         // ietf-hardware
-	"/routing/control-plane-protocols/control-plane-protocol": {"name", "type"}, // ietf-routing
-	"/routing/ribs/rib":                                       {"name"},
-	"/network-instances/network-instance/protocols/protocol":  {"identifier", "name"}, // OpenConfig
+	"/interfaces/interface":                                     {"name"}, // ietf-interfaces (and OpenConfig)
+	"/interfaces-state/interface":                               {"name"}, // ietf-interfaces, deprecated state tree
+	"/interfaces/interface/ipv4/address":                        {"ip"},   // ietf-ip
+	"/interfaces/interface/ipv6/address":                        {"ip"},
+	"/hardware/component":                                       {"name"},         // ietf-hardware
+	"/routing/control-plane-protocols/control-plane-protocol":   {"name", "type"}, // ietf-routing
+	"/routing/ribs/rib":                                         {"name"},
+	"/network-instances/network-instance/protocols/protocol":    {"identifier", "name"}, // OpenConfig
+	"/acl/acl-sets/acl-set":                                     {"name", "type"},
+	"/module-catalog/organizations/organization/modules/module": {"name", "version"},
 }
 
-// nameKey is the key of rule 4 above.
+// nameKey is the key of rule 5 above.
 var nameKey = []string{"name"}
 
 // entryKeys returns the names (module prefixes dropped) of the members
@@ -237,10 +245,12 @@ func entryKeys(entry map[string]any, learned, known []string, openconfig bool) [
 	switch {
 	case learned != nil && hasScalars(entry, learned):
 		return learned
-	case openconfig || hasMember(entry, "config", true) || hasMember(entry, "state", true):
+	case openconfig:
 		return nil
 	case known != nil && hasScalars(entry, known):
 		return known
+	case hasMember(entry, "config", true) || hasMember(entry, "state", true):
+		return nil
 	case hasMember(entry, "", true) && hasScalars(entry, nameKey):
 		return nameKey
 	}
