@@ -1,6 +1,11 @@
 package power
 
-import "github.com/telekernel/telekernel/detectors/rate"
+import (
+	"strings"
+
+	"github.com/telekernel/telekernel/detectors/rate"
+	"github.com/telekernel/telekernel/schemas"
+)
 
 // StepBack takes device back to to, the time of a sample that showed its
 // clock stepped back (NTP's first sync after it ran ahead, or a sample
@@ -49,4 +54,75 @@ func (e *Estimator) StepBack(device string, to int64) {
 		back(&p.vTS, &p.iTS, &p.pTS, &p.vSeen, &p.iSeen, &p.pSeen)
 	}
 	back(&d.partTS)
+}
+
+// LastOf returns the stamp the estimator holds of the series a sample of
+// device, metric and keys goes to (Unix ns; 0: none, a series not known,
+// or a metric it keeps no stamp of, such as a temperature or a PSU's
+// output power): a stage's reference for a sample far behind the
+// device's latest (LastSample), which may be its clock stepping back, or
+// a value re-sent with its last-change stamp (the stamp held, however
+// old: no step).
+func (e *Estimator) LastOf(device, metric, keys string) int64 {
+	d := e.devices[device]
+	if d == nil {
+		return 0
+	}
+	port := func(keys string) *port {
+		for _, p := range d.ports {
+			if p.keys == keys {
+				return p
+			}
+		}
+		return nil
+	}
+	psu := func() *psu {
+		for i, k := range d.psuK {
+			if k == keys {
+				return d.psus[i]
+			}
+		}
+		return nil
+	}
+	switch metric {
+	case schemas.MetricInOctets, schemas.MetricOutOctets, schemas.MetricOperStatus, schemas.MetricAdminStatus,
+		schemas.MetricPortSpeed, schemas.MetricAggregateID:
+		p := port(keys)
+		if p == nil {
+			return 0
+		}
+		switch metric {
+		case schemas.MetricInOctets:
+			return p.in.LastTS
+		case schemas.MetricOutOctets:
+			return p.out.LastTS
+		case schemas.MetricOperStatus:
+			return p.operTS
+		case schemas.MetricAdminStatus:
+			return p.adminTS
+		case schemas.MetricPortSpeed:
+			return p.speedTS
+		}
+		return p.lagTS
+	case schemas.MetricOpticPresent:
+		if p := port(strings.TrimSuffix(keys, transceiverSuffix)); p != nil {
+			return p.opticTS
+		}
+	case schemas.MetricPartNo:
+		if keys == "name=Chassis" {
+			return d.partTS
+		}
+	case schemas.MetricPSUInVoltage, schemas.MetricPSUInCurrent, schemas.MetricPSUInPower:
+		p := psu()
+		switch {
+		case p == nil:
+		case metric == schemas.MetricPSUInVoltage:
+			return p.vTS
+		case metric == schemas.MetricPSUInCurrent:
+			return p.iTS
+		default:
+			return p.pTS
+		}
+	}
+	return 0
 }

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/telekernel/telekernel/detectors/alert"
 	"github.com/telekernel/telekernel/detectors/rate"
@@ -218,8 +217,8 @@ func (d *device) psu(keys string) *psu {
 // tick updates state but starts no tick, except a PSU reading, a port's
 // status or configuration (oper-status, admin-status, port-speed,
 // aggregate-id, transceiver present) or the chassis part-no older than the
-// one held (a late sample), which changes nothing. Strings are not
-// retained.
+// one held (a late sample, or one after the device's clock stepped back
+// before StepBack), which changes nothing. Strings are not retained.
 func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.Kind, u uint64, f float64, str string) {
 	d := e.device(device)
 	e.markDirty(d) // the live state moves with every sample
@@ -280,8 +279,8 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 
 // newer reports whether a sample stamped ts is to replace the one held,
 // stamped *at, and if so holds its stamp: a sample older (a late or
-// re-ordered one) changes nothing, one of the same stamp (a re-send) is
-// taken again, and so is one more than stepBack older (late).
+// re-ordered one, or a second source's, minutes late) changes nothing,
+// one of the same stamp (a re-send) is taken again.
 func newer(at *int64, ts int64) bool {
 	if late(*at, ts) {
 		return false
@@ -290,18 +289,14 @@ func newer(at *int64, ts int64) bool {
 	return true
 }
 
-// stepBack is how far behind the sample held one must be to be no late
-// sample but its device's clock stepping back (NTP's first sync after it
-// ran ahead, a time zone set right, an RTC reset) or the held one stamped
-// far ahead: it is taken, or the port's status and the PSU's reading
-// would stay frozen until the device's time passed the held stamp (hours,
-// or a year). Reordering and a second collector's resends during a
-// target move are seconds behind. The detect stage's expiry.StepBack.
-const stepBack = int64(10 * time.Minute)
-
 // late reports whether a sample stamped ts, after one stamped at, is a
-// late one that changes nothing: older, but by no more than stepBack.
-func late(at, ts int64) bool { return ts < at && at-ts <= stepBack }
+// late one that changes nothing: older, by any amount. A device whose
+// clock stepped back (or whose held stamp was far ahead) is taken back
+// by StepBack, which moves the stamps held back to the step, once its
+// stage confirmed it (stages/power): a sample merely older, even by 15
+// minutes, is as likely a second source's, late while the device reports
+// on, and taking it would measure the device at its readings of then.
+func late(at, ts int64) bool { return ts < at }
 
 // setReading keeps a PSU reading stamped ts and received at now (the
 // device's open tick) unless it is no measurement (NaN, infinite, negative

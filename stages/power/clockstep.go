@@ -15,17 +15,24 @@ import (
 // for hours, or a year, and then a first rate over the whole step. As in
 // the detect stage (stages/detect/clockstep.go), a sample more than
 // expiry.StepBack behind its device's latest counts toward the device's
-// clock stepping back; once such samples span expiry.StepConfirm of its
-// time and continue into an input record after the one the count began
-// in, with no newer sample of the device meanwhile
+// clock stepping back when its series (one the estimator keeps a stamp
+// of: a byte counter, a port's status or configuration, the part-no, a
+// PSU reading) is behind too: more than expiry.StepBack behind the stamp
+// held, or newer than it (the rest of the device moved ahead by one
+// sample of another series). Once such samples span expiry.StepConfirm of
+// its time and continue into an input record after the one the count
+// began in, with no newer sample of the device meanwhile
 // (expiry.Devices.Behind, RecordDone after each record), the device has
 // stepped back: the estimator takes it back to the sample
 // (power.Estimator.StepBack: its counters start their rates again, the
-// open window stamped ahead goes unwritten, the next tick opens one) and
-// the sample is taken as any other. The status and PSU readings of the
-// samples behind are taken meanwhile, as they are by the estimator
-// itself; their ticks and rates wait for the step. Late samples from a
-// second source, while the device reports on between them, are no step.
+// open window stamped ahead goes unwritten, the next tick opens one, the
+// stamps of its status and PSU readings go back to the step) and the
+// sample is taken as any other. Meanwhile the samples behind change
+// nothing, as the estimator's late samples. Late samples from a second
+// source, while the device reports on between them, are no step; nor are
+// values a device re-sends with their last-change stamps (the stamps
+// held, hours behind its counters), nor the first sample of a series (a
+// snapshot of such stamps, whatever its records).
 
 // behindBy is expiry.StepBack in nanoseconds: a sample more than this
 // behind its device's latest counts toward the device's step back.
@@ -38,13 +45,21 @@ const behindBy = int64(expiry.StepBack)
 // this inlined test keeps the estimator out of their way.
 func (pt *part) mayBeBehind(ts int64) bool { return ts+pt.dev.Offset < pt.clock.Newest-behindBy }
 
-// behind takes the sample at ts of pt's device at hand, when it is more
-// than behindBy behind the device's latest: it counts toward the device's
-// clock stepping back (stepBack).
-func (p *Stage) behind(n int32, pt *part, ts int64) {
-	if last, _ := pt.e.LastSample(pt.devName); ts < last-behindBy {
-		p.stepBack(n, pt, ts, last)
+// behind takes the sample at ts of pt's device at hand, of metric and
+// keys, when it is more than behindBy behind the device's latest: it
+// counts toward the device's clock stepping back (stepBack) unless its
+// series is not behind: not known, of a metric the estimator keeps no
+// stamp of, or sampled at most behindBy before the stamp held (a re-send
+// with the stamp held, or a late sample).
+func (p *Stage) behind(n int32, pt *part, ts int64, metric, keys string) {
+	last, _ := pt.e.LastSample(pt.devName)
+	if ts >= last-behindBy {
+		return
 	}
+	if own := pt.e.LastOf(pt.devName, metric, keys); own == 0 || ts <= own && ts >= own-behindBy {
+		return
+	}
+	p.stepBack(n, pt, ts, last)
 }
 
 // stepBack counts the sample at ts of pt's device at hand, behind its

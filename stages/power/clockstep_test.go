@@ -184,26 +184,33 @@ func stepRestores(t *testing.T, recs []*kgo.Record, cuts []int) {
 	}
 }
 
-// TestPowerClockOutlierSample: one byte counter sample of a device
-// stamped a year ahead (minute 30, a garbled timestamp) blinds the
-// device for about a minute, not a year: its windows from the next one
-// on are those of on time, and none is written a year ahead. A sample
-// stamped 3 h behind, alone among samples on time, is no step: the
-// device's windows are those of on time and nothing is logged. Before,
-// the sample ahead stopped every window of the device for a year (no
-// tick of its time finished) and left the counter stale as long.
+// TestPowerClockOutlierSample: one byte counter sample of a device, or
+// one CPU temperature, stamped a year ahead (minute 30, a garbled
+// timestamp) blinds the device for about a minute, not a year: its
+// windows from the next one on are those of on time, and none is written
+// a year ahead. A sample stamped 3 h behind, alone among samples on time,
+// is no step: the device's windows are those of on time and nothing is
+// logged. Before, the sample ahead stopped every window of the device
+// for a year (no tick of its time finished) and left the counter stale
+// as long.
 func TestPowerClockOutlierSample(t *testing.T) {
 	const ticks, at = 120, 30
 	start, _ := time.Parse(time.DateOnly, expiryStart)
 	want, _, _ := stepRun(t, skewRecords(t, ticks, onTime, nil), 0)
 	for _, c := range []struct {
-		name  string
-		shift time.Duration
-		warns int
-	}{{"a year ahead", 365 * 24 * time.Hour, 1}, {"3 h behind", -3 * time.Hour, 0}} {
+		name         string
+		metric, keys string
+		shift        time.Duration
+		warns        int
+	}{
+		{"a year ahead", schemas.MetricInOctets, "name=Ethernet1", 365 * 24 * time.Hour, 1},
+		{"3 h behind", schemas.MetricInOctets, "name=Ethernet1", -3 * time.Hour, 0},
+		// A metric the estimator keeps no stamp of: its ticks wait all the same.
+		{"a temperature a year ahead", "/components/component/state/temperature/instant", "name=CPU", 365 * 24 * time.Hour, 1},
+	} {
 		t.Run(c.name, func(t *testing.T) {
 			recs := stepRecords(t, ticks, func(i int, s *schemas.Sample) {
-				if i == at && s.Device == stepDevice && s.Metric == schemas.MetricInOctets && s.Keys == "name=Ethernet1" {
+				if i == at && s.Device == stepDevice && s.Metric == c.metric && s.Keys == c.keys {
 					s.TS += int64(c.shift)
 				}
 			})

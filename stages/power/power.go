@@ -185,14 +185,14 @@ func (p *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 		default:
 			s, _ = sr.Str(i)
 		}
-		dev, ts := sr.Device(i), sr.TS(i)
+		dev, ts, metric, keys := sr.Device(i), sr.TS(i), sr.Metric(i), sr.Keys(i)
 		if pt.dev == nil || pt.devName != dev {
 			pt.dev, pt.devName = pt.devs.Get(dev), strings.Clone(dev)
 		}
 		if pt.mayBeBehind(ts) {
-			p.behind(r.Partition, pt, ts)
+			p.behind(r.Partition, pt, ts, metric, keys)
 		}
-		e.Observe(ts, dev, sr.Metric(i), sr.Keys(i), kind, u, f, s)
+		e.Observe(ts, dev, metric, keys, kind, u, f, s)
 		pt.devs.Place(&pt.clock, pt.dev, pt.devName, ts)
 	}
 	p.recordDone(pt)
