@@ -53,16 +53,51 @@ type incident struct {
 // detection makes against the incidents it may concern (reach.go): its
 // class, and the devices of its members (not effects) and of their
 // inventory peers. Members only grow, so a memo is current while it counts
-// as many members (and, for the peers, the same inventory).
+// as many members (and, for the peers, the same inventory); Add brings it
+// up to date with the member it inserts (rememberAdded), so a detection
+// joining a long incident does not go over every member again, and
+// anything else that adds members (a merge) leaves it to be taken afresh.
+// reclaim, which turns effects into members, drops it.
 type memo struct {
-	clsN   int // members when cls was taken; 0: never
-	cls    class
+	clsN int // members when the class fields were taken; 0: never
+	cls  class
+	// The class fields, from which cls is taken: how many members (not effects) are target states
+	// and link states, the event time of the earliest member that is not
+	// an effect and the strongest class of those at that time (classOf),
+	// the devices of the target states, sorted (targetDevices), and how
+	// many members are effects.
+	targetN, linkN, effects int32
+	firstCls                class
+	firstAny                bool
+	firstT                  int64
+	targets                 []string
+
 	devN   int // members when own and near were taken; 0: never
 	devInv int // the inventory generation near was taken with
 	own    map[string]bool
 	near   map[string]bool // own, and the peer devices of the members' ports and sessions
 	alerts map[string]bool // the members' fingerprints, effects too
-	ents   entityList      // the entities of the first ents.n members (rules.go)
+	// Taken with own and near: the ports of the members (not effects;
+	// hasPort) and the devices of their inventory peers (anyJoins), the
+	// event times of each device's link-state members (effects too;
+	// recentLinkDown) and, by the device their inventory peer is on, the
+	// firing link-state members (not effects) in event-time order
+	// (farEndJoins).
+	ports    map[schemas.Port]bool
+	portPeer map[string]bool
+	linkAt   map[string][]int64
+	facing   map[string][]farLink
+
+	ents *entityList // the entities, for a long incident (rules.go)
+	tal  *tally      // what describe reads, for a long incident (tally.go)
+	cand *candidates // the members a lost target may take, for a long incident (tally.go)
+}
+
+// farLink is a firing link-state member facing a device: its event time
+// and its own device.
+type farLink struct {
+	t      int64
+	device string
 }
 
 // Engine keeps incidents from detections. It is not safe for concurrent
@@ -128,6 +163,9 @@ type Engine struct {
 	// reach finds, and looks for incidents to forget at every detection:
 	// the engine before reach and expireAt, for tests.
 	scanAll bool
+	// long, when not 0, is the fewest members of an incident that keeps a
+	// tally, its entities and its candidates, for tests (see longFrom).
+	long int
 }
 
 // New returns an Engine with cfg (defaults applied, then validated) and the
@@ -193,7 +231,7 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 	e.expire(now)
 	var out []*schemas.Incident
 	for _, c := range append(e.closeGone(now), e.closeStale(now)...) {
-		out = append(out, e.describe(c, ""))
+		out = append(out, e.describe(c, nil))
 	}
 	near := e.nearMember(&m)
 	if e.holds(near, &m) {
@@ -232,7 +270,7 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 	merged, in := e.mergeAll(in, m.Time)
 	for _, b := range merged {
 		e.touch(b)
-		out = append(out, e.describe(b, m.ID))
+		out = append(out, e.describe(b, &m))
 	}
 	if !effect && e.reclaim(in) {
 		in.settle(m.Time)
@@ -246,7 +284,7 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 	} else if e.staleAt != 0 {
 		e.staleAt = min(e.staleAt, e.staleFrom(in)) // opened or reopened
 	}
-	return append(out, e.describe(in, m.ID))
+	return append(out, e.describe(in, &m))
 }
 
 // clock returns the engine's time at detection d of event time t (Unix
@@ -277,10 +315,12 @@ func (e *Engine) touch(in *incident) {
 // insert adds m to in's members in (event time, fingerprint, firing
 // first, id) order, and moves Opened back when m is an earlier symptom.
 func (in *incident) insert(m member) {
-	i, _ := slices.BinarySearchFunc(in.Members, m, memberOrder)
+	i, found := slices.BinarySearchFunc(in.Members, m, memberOrder)
 	in.Members = slices.Insert(in.Members, i, m)
-	if i < in.memo.ents.n {
-		in.memo.ents = entityList{} // an earlier member: the order of the entities may change
+	if found {
+		// Two members of one place in memberOrder (one detection twice):
+		// the entities' order by member (entityList) cannot tell them apart.
+		in.memo.ents = nil
 	}
 	in.Updated = max(in.Updated, m.Time)
 	if !m.Effect && m.Firing && m.Time < in.Opened {
@@ -345,7 +385,7 @@ func (e *Engine) Open() []*schemas.Incident {
 	e.inOrder()
 	out := make([]*schemas.Incident, 0, len(e.incs))
 	for _, in := range e.incs {
-		out = append(out, e.describe(in, ""))
+		out = append(out, e.describe(in, nil))
 	}
 	return out
 }
@@ -724,6 +764,7 @@ func (e *Engine) remember(in *incident) {
 	mo := &in.memo
 	if mo.devN != len(in.Members) || mo.devInv != e.invGen {
 		mo.own, mo.near, mo.alerts = map[string]bool{}, map[string]bool{}, map[string]bool{}
+		mo.ports, mo.portPeer, mo.linkAt, mo.facing = nil, nil, nil, nil
 		for i := range in.Members {
 			e.memoAdd(mo, &in.Members[i])
 		}
@@ -733,9 +774,27 @@ func (e *Engine) remember(in *incident) {
 
 // rememberAdded brings in's memo up to date with m, just inserted, when
 // it was current before: its sets only grow with the members, so the one
-// member is added rather than all of a long incident's taken again.
+// member is added rather than all of a long incident's taken again. So
+// do its class, its entities and its tally.
 func (e *Engine) rememberAdded(in *incident, m *member) {
 	mo := &in.memo
+	if mo.clsN != 0 && mo.clsN == len(in.Members)-1 {
+		mo.classAdd(m)
+		mo.clsN++
+		mo.cls = in.classFrom(mo)
+	}
+	if l := mo.ents; l != nil && l.n == len(in.Members)-1 && l.inv == e.invGen {
+		e.entitiesAdd(l, m)
+		l.n++
+	}
+	if t := mo.tal; t != nil && t.n == len(in.Members)-1 && t.inv == e.invGen {
+		e.tallyAdd(t, m)
+		t.n++
+	}
+	if c := mo.cand; c != nil && c.n == len(in.Members)-1 && c.inv == e.invGen {
+		e.candidatesAdd(c, m)
+		c.n++
+	}
 	if mo.devN == 0 || mo.devN != len(in.Members)-1 || mo.devInv != e.invGen {
 		return
 	}
@@ -746,10 +805,40 @@ func (e *Engine) rememberAdded(in *incident, m *member) {
 // memoAdd adds member m to memo mo's sets.
 func (e *Engine) memoAdd(mo *memo, m *member) {
 	mo.alerts[m.Fingerprint] = true
-	if !m.Effect {
-		mo.own[m.Device], mo.near[m.Device] = true, true
-		if pd := e.peerDevice(m); pd != "" {
-			mo.near[pd] = true
+	if m.linkState() {
+		if mo.linkAt == nil {
+			mo.linkAt = map[string][]int64{}
+		}
+		mo.linkAt[m.Device] = append(mo.linkAt[m.Device], m.Time)
+	}
+	if m.Effect {
+		return
+	}
+	mo.own[m.Device], mo.near[m.Device] = true, true
+	if pd := e.peerDevice(m); pd != "" {
+		mo.near[pd] = true
+	}
+	if m.Port != "" {
+		if mo.ports == nil {
+			mo.ports = map[schemas.Port]bool{}
+		}
+		p := schemas.Port{Device: m.Device, Interface: m.Port}
+		mo.ports[p] = true
+		if q, ok := e.inv.Peer(p); ok {
+			if mo.portPeer == nil {
+				mo.portPeer = map[string]bool{}
+			}
+			mo.portPeer[q.Device] = true
+		}
+	}
+	if m.Firing && m.linkState() {
+		if q, ok := e.inv.Peer(schemas.Port{Device: m.Device, Interface: m.Port}); ok {
+			if mo.facing == nil {
+				mo.facing = map[string][]farLink{}
+			}
+			fs := mo.facing[q.Device]
+			i, _ := slices.BinarySearchFunc(fs, m.Time, func(f farLink, t int64) int { return cmp.Compare(f.t, t) })
+			mo.facing[q.Device] = slices.Insert(fs, i, farLink{t: m.Time, device: m.Device})
 		}
 	}
 }
@@ -761,16 +850,8 @@ func (e *Engine) hasPort(in *incident, device, iface string) bool {
 	if own, _ := e.devices(in); !own[device] && !(hasPeer && own[peer.Device]) {
 		return false
 	}
-	for i := range in.Members {
-		p := &in.Members[i]
-		if p.Port == "" || p.Effect {
-			continue
-		}
-		if (p.Device == device && p.Port == iface) || (hasPeer && p.Device == peer.Device && p.Port == peer.Interface) {
-			return true
-		}
-	}
-	return false
+	ports := in.memo.ports // members with no port are not in it
+	return ports[schemas.Port{Device: device, Interface: iface}] || hasPeer && ports[peer]
 }
 
 // peer returns the inventory's link peer of port. The last answer is kept
@@ -793,9 +874,9 @@ func (e *Engine) recentLinkDown(in *incident, m *member) bool {
 	if own, _ := e.devices(in); !own[m.Device] { // link-state members are not effects
 		return false
 	}
-	for i := range in.Members {
-		p := &in.Members[i]
-		if p.linkState() && p.Device == m.Device && e.within(m.Time, p.Time) {
+	ts := in.memo.linkAt[m.Device]
+	for i := len(ts) - 1; i >= 0; i-- { // the latest added first: most often within Window
+		if e.within(m.Time, ts[i]) {
 			return true
 		}
 	}
@@ -832,14 +913,60 @@ func (e *Engine) peerDevice(m *member) string {
 // symptoms of (a BFD session over a port, with that port's traffic), not
 // the one whose fingerprint sorts first, so the class, and the detections
 // the incident takes after, do not depend on which of them arrived first.
-func (in *incident) class() class {
-	if in.memo.clsN != len(in.Members) {
-		in.memo.cls, in.memo.clsN = in.classOf(), len(in.Members)
+func (in *incident) class() class { return in.classMemo().cls }
+
+// classFrom returns in's class from the class fields of mo, its memo.
+func (in *incident) classFrom(mo *memo) class {
+	switch {
+	case mo.targetN > 0:
+		return classTarget
+	case mo.linkN > 0:
+		return classLink
+	case !mo.firstAny:
+		return in.Members[0].Class // an incident of effects alone (none is) keeps its first
 	}
-	return in.memo.cls
+	return mo.firstCls
 }
 
-// classOf is class, computed from the members.
+// classMemo returns in's memo with its class fields up to date.
+func (in *incident) classMemo() *memo {
+	mo := &in.memo
+	if mo.clsN != len(in.Members) {
+		mo.targetN, mo.linkN, mo.firstAny, mo.targets, mo.effects = 0, 0, false, nil, 0
+		for i := range in.Members {
+			mo.classAdd(&in.Members[i])
+		}
+		mo.clsN = len(in.Members)
+		mo.cls = in.classFrom(mo)
+	}
+	return mo
+}
+
+// classAdd adds member m to mo's class fields.
+func (mo *memo) classAdd(m *member) {
+	if m.Effect {
+		mo.effects++
+		return
+	}
+	switch {
+	case m.isTarget():
+		mo.targetN++
+		if i, ok := slices.BinarySearch(mo.targets, m.Device); !ok {
+			mo.targets = slices.Insert(mo.targets, i, m.Device)
+		}
+	case m.linkState():
+		mo.linkN++
+	}
+	switch {
+	case !mo.firstAny || m.Time < mo.firstT:
+		mo.firstAny, mo.firstT, mo.firstCls = true, m.Time, m.Class
+	case m.Time == mo.firstT && classStrength(m.Class) > classStrength(mo.firstCls):
+		mo.firstCls = m.Class
+	}
+}
+
+// classOf is class, computed from the members by a pass over them (the
+// reference the memo's class is tested against).
 func (in *incident) classOf() class {
 	first, link := -1, false
 	cls := in.Members[0].Class // an incident of effects alone (none is) keeps its first

@@ -1,6 +1,7 @@
 package incidents
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -36,12 +37,17 @@ func (e *Engine) farEndJoins(in *incident, m *member) bool {
 		// reports in it is alive (a shut of its port, its own ends down).
 		return false
 	}
-	for i := range in.Members {
-		p := &in.Members[i]
-		if p.Effect || !p.Firing || !p.linkState() || p.Device == m.Device || !e.within(m.Time, p.Time) {
-			continue
-		}
-		if r, ok := e.inv.Peer(schemas.Port{Device: p.Device, Interface: p.Port}); ok && r.Device == q.Device {
+	// The firing link-state members facing q, by event time: those
+	// within Window of m, until one on another device.
+	fs := in.memo.facing[q.Device]
+	w := int64(e.cfg.Window)
+	from := m.Time - w
+	if m.Time < math.MinInt64+w {
+		from = math.MinInt64
+	}
+	i, _ := slices.BinarySearchFunc(fs, from, func(f farLink, t int64) int { return cmp.Compare(f.t, t) })
+	for ; i < len(fs) && e.within(m.Time, fs[i].t); i++ {
+		if fs[i].device != m.Device {
 			return true
 		}
 	}
@@ -151,12 +157,19 @@ func (e *Engine) farEndRule(far string, down map[string][]string, flapping bool)
 			ports = append(ports, schemas.Port{Device: d, Interface: i}.String())
 		}
 	}
+	return e.farEndVerdict(far, len(ports), strings.Join(ports, ", "), strings.Join(sortedKeys(down), ", "), flapping)
+}
+
+// farEndVerdict is farEndRule's verdict on device far, given the n links
+// to it down (ports, listed by device then interface) from the devices
+// from (listed, sorted).
+func (e *Engine) farEndVerdict(far string, n int, ports, from string, flapping bool) verdict {
 	what := "down"
 	if flapping {
 		what = "flapping"
 	}
 	return verdict{rule: schemas.RuleDevice, confidence: 0.7, device: far,
-		cause: fmt.Sprintf("device %s %s (inferred from its neighbours: %d links to it %s at once: %s)", far, what, len(ports), what, strings.Join(ports, ", ")),
+		cause: fmt.Sprintf("device %s %s (inferred from its neighbours: %d links to it %s at once: %s)", far, what, n, what, ports),
 		action: fmt.Sprintf("check %s itself: power, a reload or a crash (its console log); the links to it from %s went down together, and it reports nothing here: collect it if it is not collected",
-			far, strings.Join(sortedKeys(down), ", "))}
+			far, from)}
 }

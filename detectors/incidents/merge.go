@@ -178,8 +178,12 @@ func (e *Engine) overlaps(a, b *incident) bool {
 }
 
 // anyJoins reports whether a firing symptom of b (not an effect) would
-// join a.
+// join a. Of a long b, a lost target's incident a checks only those that
+// may join it (anyJoinsTarget).
 func (e *Engine) anyJoins(a, b *incident) bool {
+	if len(b.Members) >= e.longFrom() && a.class() == classTarget {
+		return e.anyJoinsTarget(a, b)
+	}
 	for i := range b.Members {
 		if m := &b.Members[i]; m.Firing && !m.Effect && e.joins(a, m) {
 			return true
@@ -252,6 +256,9 @@ func (e *Engine) absorb(a, b *incident, at int64) {
 // there, since an incident's members only grow (the update version of an
 // incident, schemas.IncidentUpdateVersion, counts them).
 func (e *Engine) reclaim(in *incident) bool {
+	if in.classMemo().effects == 0 {
+		return false
+	}
 	var take map[string]bool
 	for i := range in.Members {
 		p := &in.Members[i]

@@ -30,7 +30,22 @@ import (
 type reach struct {
 	of   map[string]map[*incident]struct{} // key → incidents filed under it
 	keys map[*incident]map[string]struct{} // incident → its keys
+	// A merge looks at the incidents filed under an incident's device
+	// keys (nearIncident), and a long incident has thousands of them (a
+	// lost spine's, one per leaf, each shared with the other spines'):
+	// shared counts, for each incident, the device keys it shares with
+	// each other incident, over the keys under which no more than
+	// narrowKey incidents were ever filed at once; past that a key is
+	// wide (a spine's, under which every leaf's session incident is
+	// filed), and listed, for each incident filed under it, in wide.
+	shared  map[*incident]map[*incident]int
+	wide    map[*incident]map[string]struct{}
+	wideKey map[string]bool
 }
+
+// narrowKey is the most incidents filed under a device key whose sharing
+// reach counts pair by pair (see reach.shared).
+const narrowKey = 8
 
 // reachKeys calls add with each key under which an incident holding m is
 // filed: its devices (m's own and the inventory peers of its port and
@@ -78,6 +93,28 @@ func (e *Engine) file(in *incident, members []member) {
 			r.of[k] = set
 		}
 		set[in] = struct{}{}
+		switch {
+		case k[0] != 'd':
+		case r.wideKey[k]:
+			r.widen(in, k)
+		case len(set) > narrowKey:
+			r.wideKey[k] = true
+			for o := range set {
+				for p := range set {
+					if o != p && o != in && p != in {
+						r.share(o, p, -1)
+					}
+				}
+				r.widen(o, k)
+			}
+		default:
+			for o := range set {
+				if o != in {
+					r.share(in, o, 1)
+					r.share(o, in, 1)
+				}
+			}
+		}
 	}
 	for i := range members {
 		e.reachKeys(&members[i], add)
@@ -96,19 +133,50 @@ func (e *Engine) unfile(in *incident) {
 	for k := range r.keys[in] {
 		if set := r.of[k]; set != nil {
 			delete(set, in)
+			if k[0] == 'd' && !r.wideKey[k] {
+				for o := range set {
+					r.share(o, in, -1)
+				}
+			}
 			if len(set) == 0 {
 				delete(r.of, k)
+				delete(r.wideKey, k)
 			}
 		}
 	}
 	delete(r.keys, in)
+	delete(r.shared, in)
+	delete(r.wide, in)
+}
+
+// share adds d to the count of device keys in shares with o.
+func (r *reach) share(in, o *incident, d int) {
+	s := r.shared[in]
+	if s == nil {
+		s = map[*incident]int{}
+		r.shared[in] = s
+	}
+	if s[o] += d; s[o] == 0 {
+		delete(s, o)
+	}
+}
+
+// widen lists wide device key k among in's.
+func (r *reach) widen(in *incident, k string) {
+	s := r.wide[in]
+	if s == nil {
+		s = map[string]struct{}{}
+		r.wide[in] = s
+	}
+	s[k] = struct{}{}
 }
 
 // reachIndex returns the index, filing every incident held when there is
 // none (after a restore or a new inventory).
 func (e *Engine) reachIndex() *reach {
 	if e.reach == nil {
-		e.reach = &reach{of: map[string]map[*incident]struct{}{}, keys: map[*incident]map[string]struct{}{}}
+		e.reach = &reach{of: map[string]map[*incident]struct{}{}, keys: map[*incident]map[string]struct{}{},
+			shared: map[*incident]map[*incident]int{}, wide: map[*incident]map[string]struct{}{}, wideKey: map[string]bool{}}
 		for _, in := range e.incs {
 			e.file(in, in.Members)
 		}
@@ -152,19 +220,39 @@ func (e *Engine) nearMember(m *member) []*incident {
 }
 
 // nearIncident returns the incidents but in that a merge may pair with in
-// (see reach), by Seq.
+// (see reach), by Seq: those filed under its device keys (those it shares
+// a narrow key with, and those under its wide keys), under "s" if it has
+// "u", under "u" if it has "s".
 func (e *Engine) nearIncident(in *incident) []*incident {
-	keys := e.reachIndex().keys[in]
-	return e.filed(in, func(add func(string)) {
-		for k := range keys {
-			switch k[0] {
-			case 'd':
-				add(k)
-			case 'u':
-				add("s")
-			case 's':
-				add("u")
+	if e.scanAll {
+		return e.incs
+	}
+	r := e.reachIndex()
+	keys := r.keys[in]
+	out := make([]*incident, 0, len(r.shared[in]))
+	for o := range r.shared[in] {
+		out = append(out, o)
+	}
+	seen := map[*incident]struct{}{}
+	under := func(k string) {
+		for o := range r.of[k] {
+			if _, ok := seen[o]; !ok && o != in {
+				seen[o] = struct{}{}
+				if _, ok := r.shared[in][o]; !ok {
+					out = append(out, o)
+				}
 			}
 		}
-	})
+	}
+	for k := range r.wide[in] {
+		under(k)
+	}
+	if _, ok := keys["u"]; ok {
+		under("s")
+	}
+	if _, ok := keys["s"]; ok {
+		under("u")
+	}
+	slices.SortFunc(out, func(a, b *incident) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out
 }

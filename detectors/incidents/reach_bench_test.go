@@ -70,7 +70,7 @@ func BenchmarkLongIncident(b *testing.B) {
 				// (its entities too) and the index stay those of the
 				// first n.
 				in.Members = in.Members[:n]
-				in.memo.devN, in.memo.clsN, in.memo.ents.n = n, n, n
+				in.memo.devN, in.memo.clsN, in.memo.ents.n, in.memo.tal.n = n, n, n, n
 				b.StartTimer()
 			}
 		})

@@ -1,6 +1,7 @@
 package incidents
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -25,11 +26,12 @@ type verdict struct {
 
 // describe returns the contract view of in: its rule, cause, entities and
 // evidence. Past MaxEvidence, the evidence lists the first half and the
-// latest in event time, and the detection joined (its id; "" for none)
-// wherever its event time falls, so every detection is listed by the
-// update of the incident it joined.
-func (e *Engine) describe(in *incident, joined string) *schemas.Incident {
-	v := e.judge(in)
+// latest in event time, and the detection joined (nil for none; the
+// members of its id) wherever its event time falls, so every detection is
+// listed by the update of the incident it joined.
+func (e *Engine) describe(in *incident, joined *member) *schemas.Incident {
+	t := e.tallied(in)
+	v := e.judge(in, t)
 	out := &schemas.Incident{Version: schemas.IncidentVersion, ID: in.ID, State: schemas.IncidentOpen,
 		OpenedAt: time.Unix(0, in.Opened).UTC(), UpdatedAt: time.Unix(0, in.Updated).UTC(), Severity: schemas.SeverityInfo,
 		Rule: v.rule, Cause: v.cause, Action: v.action, Confidence: v.confidence}
@@ -42,17 +44,32 @@ func (e *Engine) describe(in *incident, joined string) *schemas.Incident {
 	}
 	out.MergedInto = in.MergedInto
 	ms := in.Members // in event-time order (see insert)
+	if !v.planned {
+		sev := 0
+		if t != nil {
+			sev = t.sev
+		} else {
+			for i := range ms {
+				if !ms[i].Effect {
+					sev = max(sev, rank(ms[i].Severity))
+				}
+			}
+		}
+		out.Severity = [...]string{schemas.SeverityInfo, schemas.SeverityWarning, schemas.SeverityCritical}[sev]
+	}
+	// The first half and the latest of MaxEvidence, and between them the
+	// members of the joined detection's id.
 	first := e.cfg.MaxEvidence / 2
-	last := len(ms) - (e.cfg.MaxEvidence - first)
-	for i := range ms {
-		m := &ms[i]
-		if !m.Effect && !v.planned && rank(m.Severity) > rank(out.Severity) {
-			out.Severity = m.Severity
-		}
-		if i >= first && i < last && m.ID != joined {
-			out.EvidenceOmitted++
-			continue
-		}
+	last := max(first, len(ms)-(e.cfg.MaxEvidence-first))
+	if first >= len(ms) {
+		first, last = len(ms), len(ms)
+	}
+	mid := e.joinedBetween(t, ms, first, last, joined)
+	out.EvidenceOmitted = last - first - len(mid)
+	if len(ms) > 0 {
+		out.Evidence = make([]schemas.Evidence, 0, len(ms)-out.EvidenceOmitted)
+	}
+	add := func(m *member) {
 		role, state := schemas.EvidenceMember, schemas.StateResolved
 		if m.Effect {
 			role = schemas.EvidenceEffect
@@ -63,6 +80,15 @@ func (e *Engine) describe(in *incident, joined string) *schemas.Incident {
 		out.Evidence = append(out.Evidence, schemas.Evidence{Time: time.Unix(0, m.Time).UTC(), Role: role, DetectionID: m.ID,
 			Fingerprint: m.Fingerprint, State: state, Device: m.Device, Metric: m.Metric, Keys: m.Keys, Detector: m.Detector, Severity: m.Severity})
 	}
+	for i := range first {
+		add(&ms[i])
+	}
+	for _, i := range mid {
+		add(&ms[i])
+	}
+	for i := last; i < len(ms); i++ {
+		add(&ms[i])
+	}
 	out.Entities = e.entities(in)
 	if v.device != "" {
 		en := schemas.Entity{Kind: schemas.EntityDevice, Device: v.device}
@@ -70,6 +96,40 @@ func (e *Engine) describe(in *incident, joined string) *schemas.Incident {
 			en.Site, en.Role = d.Site, d.Role
 		}
 		out.Entities = append([]schemas.Entity{en}, out.Entities...)
+	}
+	return out
+}
+
+// joinedBetween returns the indexes in ms[first:last] of the members of
+// the joined detection's id ("" for none), in order. With a tally t,
+// which counts the members by id, the joined member itself is found by
+// its place in memberOrder when no other has its id.
+func (e *Engine) joinedBetween(t *tally, ms []member, first, last int, joined *member) []int {
+	if first >= last {
+		return nil
+	}
+	id := ""
+	if joined != nil {
+		id = joined.ID
+	}
+	if t != nil {
+		switch n := t.ids[id]; {
+		case n == 0:
+			return nil
+		case n == 1 && joined != nil:
+			if i, ok := slices.BinarySearchFunc(ms, *joined, memberOrder); ok {
+				if i >= first && i < last {
+					return []int{i}
+				}
+				return nil
+			}
+		}
+	}
+	var out []int
+	for i := first; i < last; i++ {
+		if ms[i].ID == id {
+			out = append(out, i)
+		}
 	}
 	return out
 }
@@ -87,8 +147,14 @@ func rank(sev string) int {
 // judge applies the rules in order: a lost target, a shut, a far end
 // down by inference (farend.go), device, link (a link down, then an LLDP
 // neighbour lost on a link that is up), session, hardware, surge,
-// traffic, unexplained.
-func (e *Engine) judge(in *incident) verdict {
+// traffic, unexplained. With t, in's tally, the first rules read it
+// rather than the members (judgeLong).
+func (e *Engine) judge(in *incident, t *tally) verdict {
+	if t != nil {
+		if v, ok := e.judgeLong(in, t); ok {
+			return v
+		}
+	}
 	down := map[string][]string{} // device → interfaces with a link-state member
 	flapping := false
 	var lldp, sessions, hardware, traffic []*member
@@ -281,33 +347,55 @@ func (e *Engine) linkRule(down map[string][]string, flapping bool) verdict {
 	devs := sortedKeys(down)
 	for _, d := range devs {
 		if len(down[d]) >= e.cfg.DeviceInterfaces {
-			ifs := slices.Sorted(slices.Values(down[d]))
-			return verdict{rule: schemas.RuleDevice, confidence: 0.8,
-				cause:  fmt.Sprintf("device %s: %d interfaces down at once (%s)", d, len(ifs), strings.Join(ifs, ", ")),
-				action: fmt.Sprintf("check %s itself: line card, power, a reload or the console log; the links on %s went down together", d, strings.Join(ifs, ", "))}
+			return deviceVerdict(d, down[d])
 		}
 	}
+	var ports []schemas.Port
+	for _, d := range devs {
+		for _, i := range slices.Sorted(slices.Values(down[d])) {
+			ports = append(ports, schemas.Port{Device: d, Interface: i})
+		}
+	}
+	n, links, bothEnds := e.links(down, ports)
+	return linkVerdict(n, links, bothEnds, flapping)
+}
+
+// deviceVerdict is linkRule's verdict on device d, whose interfaces ifs
+// went down.
+func deviceVerdict(d string, ifs []string) verdict {
+	ifs = slices.Sorted(slices.Values(ifs))
+	return verdict{rule: schemas.RuleDevice, confidence: 0.8,
+		cause:  fmt.Sprintf("device %s: %d interfaces down at once (%s)", d, len(ifs), strings.Join(ifs, ", ")),
+		action: fmt.Sprintf("check %s itself: line card, power, a reload or the console log; the links on %s went down together", d, strings.Join(ifs, ", "))}
+}
+
+// links returns how many links the ports of down (ports, by device then
+// interface) are on, listed (a port the inventory links to none by
+// itself), and whether both ends of every one are down.
+func (e *Engine) links(down map[string][]string, ports []schemas.Port) (int, string, bool) {
 	seen := map[schemas.Port]bool{}
 	var links []string
 	bothEnds := true
-	for _, d := range devs {
-		for _, i := range slices.Sorted(slices.Values(down[d])) {
-			p := schemas.Port{Device: d, Interface: i}
-			if seen[p] {
-				continue
-			}
-			seen[p] = true
-			l, ok := e.inv.Link(p)
-			if !ok {
-				links = append(links, p.String())
-				bothEnds = false
-				continue
-			}
-			seen[l.A], seen[l.B] = true, true
-			bothEnds = bothEnds && slices.Contains(down[l.A.Device], l.A.Interface) && slices.Contains(down[l.B.Device], l.B.Interface)
-			links = append(links, l.A.String()+" — "+l.B.String())
+	for _, p := range ports {
+		if seen[p] {
+			continue
 		}
+		seen[p] = true
+		l, ok := e.inv.Link(p)
+		if !ok {
+			links = append(links, p.String())
+			bothEnds = false
+			continue
+		}
+		seen[l.A], seen[l.B] = true, true
+		bothEnds = bothEnds && slices.Contains(down[l.A.Device], l.A.Interface) && slices.Contains(down[l.B.Device], l.B.Interface)
+		links = append(links, l.A.String()+" — "+l.B.String())
 	}
+	return len(links), strings.Join(links, ", "), bothEnds
+}
+
+// linkVerdict is linkRule's verdict on n links down (or flapping), listed.
+func linkVerdict(n int, links string, bothEnds, flapping bool) verdict {
 	what, act := "down", "check the optic and the fibre on %s; drain the link if it does not come back"
 	if flapping {
 		what, act = "flapping", "drain the link %s and check the optic and the fibre before returning it to service"
@@ -317,11 +405,11 @@ func (e *Engine) linkRule(down map[string][]string, flapping bool) verdict {
 		conf = 0.7
 	}
 	word := "link"
-	if len(links) > 1 {
+	if n > 1 {
 		word = "links"
 	}
 	return verdict{rule: schemas.RuleLink, confidence: conf,
-		cause: fmt.Sprintf("%s %s %s", word, strings.Join(links, ", "), what), action: fmt.Sprintf(act, strings.Join(links, ", "))}
+		cause: fmt.Sprintf("%s %s %s", word, links, what), action: fmt.Sprintf(act, links)}
 }
 
 // lldpRule names the ports that lost their LLDP neighbour while their
@@ -453,15 +541,18 @@ func (e *Engine) trafficRule(ms []*member) verdict {
 // in's members, each once, in the order the members first name them. An
 // entity is a function of its kind, device, name and (for a session)
 // port, given the inventory, so those skip the repeats before the
-// inventory is asked: a long incident's members name few entities. The
-// list is kept in in's memo and extended by the members added after the
-// last call, so a detection joining a long incident does not go over
-// every member again (insert drops it when a member lands before those it
-// covers; so does a new inventory). An incident of fewer than
-// entitiesMemoFrom members keeps no list: a storm's thousands of small
-// incidents would hold two maps each for little gain.
+// inventory is asked: a long incident's members name few entities.
+//
+// An incident of longFrom members or more keeps its entities in its
+// memo, each with the place in memberOrder of the first member that
+// names it, in that order; Add brings them up to date with the member it
+// inserts (rememberAdded), wherever it lands, so a detection joining a
+// long incident does not go over every member again. A new inventory, or
+// members added otherwise (a merge), take them afresh. A shorter incident
+// keeps none: a storm's thousands of small incidents would hold maps each
+// for little gain.
 func (e *Engine) entities(in *incident) []schemas.Entity {
-	if len(in.Members) < entitiesMemoFrom {
+	if len(in.Members) < e.longFrom() {
 		var out []schemas.Entity
 		seen, seenEntity := map[entityRef]bool{}, map[schemas.Entity]bool{}
 		for i := range in.Members {
@@ -469,71 +560,141 @@ func (e *Engine) entities(in *incident) []schemas.Entity {
 		}
 		return out
 	}
-	l := &in.memo.ents
-	if l.seen == nil || l.inv != e.invGen {
-		*l = entityList{inv: e.invGen, seen: map[entityRef]bool{}, seenEntity: map[schemas.Entity]bool{}}
+	l := in.memo.ents
+	if l == nil || l.n != len(in.Members) || l.inv != e.invGen {
+		l = &entityList{inv: e.invGen, refs: map[entityRef]int{}, of: map[schemas.Entity]int{}}
+		for i := range in.Members {
+			e.entitiesAdd(l, &in.Members[i])
+		}
+		l.n = len(in.Members)
+		in.memo.ents = l
 	}
-	for ; l.n < len(in.Members); l.n++ {
-		l.out = e.addEntities(l.out, l.seen, l.seenEntity, &in.Members[l.n])
+	out := make([]schemas.Entity, len(l.order))
+	for i, j := range l.order {
+		out[i] = l.ents[j].en
 	}
-	return slices.Clone(l.out)
+	return out
 }
-
-// entitiesMemoFrom is the fewest members whose entities an incident keeps.
-const entitiesMemoFrom = 64
 
 // entityRef is what an entity is a function of (see entities).
 type entityRef struct{ kind, device, name, port string }
 
 // entityList is the entities of an incident's first n members, with the
-// inventory generation they were taken with.
+// inventory generation they were taken with: each entity (ents) with
+// where it is named first, the entity of each ref (refs) and the index
+// in ents of each entity (of), and the indexes in ents in order.
 type entityList struct {
-	n, inv     int
-	out        []schemas.Entity
-	seen       map[entityRef]bool
-	seenEntity map[schemas.Entity]bool
+	n, inv int
+	ents   []entityAt
+	refs   map[entityRef]int
+	of     map[schemas.Entity]int
+	order  []int32
+}
+
+// entityAt is an entity and where it is named first.
+type entityAt struct {
+	en schemas.Entity
+	at entityKey
+}
+
+// entitiesAdd adds the entities member m names to l, or moves those it
+// names before their first member (it landed before it) to their place.
+func (e *Engine) entitiesAdd(l *entityList, m *member) {
+	refs, n := entityRefs(m)
+	for sub, r := range refs[:n] {
+		k := entityKey{t: m.Time, fp: m.Fingerprint, firing: m.Firing, id: m.ID, sub: uint8(sub)}
+		j, ok := l.refs[r]
+		if !ok {
+			x := e.entityOf(m, r)
+			if j, ok = l.of[x]; !ok { // two sessions' ports may name one entity
+				j = len(l.ents)
+				l.ents = append(l.ents, entityAt{en: x, at: k})
+				l.refs[r], l.of[x] = j, j
+				l.place(j)
+				continue
+			}
+			l.refs[r] = j
+		}
+		if k.compare(l.ents[j].at) < 0 {
+			i, _ := slices.BinarySearchFunc(l.order, int32(j), l.orderOf)
+			l.order = slices.Delete(l.order, i, i+1)
+			l.ents[j].at = k
+			l.place(j)
+		}
+	}
+}
+
+// orderOf orders indexes in l.ents by where their entities are named
+// first, then by index (members of one place in memberOrder; see insert).
+func (l *entityList) orderOf(a, b int32) int {
+	if c := l.ents[a].at.compare(l.ents[b].at); c != 0 {
+		return c
+	}
+	return cmp.Compare(a, b)
+}
+
+// place puts index j of l.ents in its place in l.order.
+func (l *entityList) place(j int) {
+	i, _ := slices.BinarySearchFunc(l.order, int32(j), l.orderOf)
+	l.order = slices.Insert(l.order, i, int32(j))
 }
 
 // addEntities appends to out the entities member m names that are not
 // in seen (by what they are a function of) or seenEntity (as they are),
 // and adds them to both.
 func (e *Engine) addEntities(out []schemas.Entity, seen map[entityRef]bool, seenEntity map[schemas.Entity]bool, m *member) []schemas.Entity {
-	add := func(r entityRef, en func() schemas.Entity) {
+	refs, n := entityRefs(m)
+	for _, r := range refs[:n] {
 		if seen[r] {
-			return
+			continue
 		}
 		seen[r] = true
-		x := en()
-		if d, ok := e.inv.Device(x.Device); ok {
-			x.Site, x.Role = d.Site, d.Role
-		}
+		x := e.entityOf(m, r)
 		if !seenEntity[x] { // two sessions' ports may name one entity
 			seenEntity[x] = true
 			out = append(out, x)
 		}
 	}
-	add(entityRef{schemas.EntityDevice, m.Device, "", ""}, func() schemas.Entity {
-		return schemas.Entity{Kind: schemas.EntityDevice, Device: m.Device}
-	})
+	return out
+}
+
+// entityRefs returns what each entity member m names is a function of,
+// in order: its device, then its component, session or interface, if
+// any; and how many.
+func entityRefs(m *member) ([2]entityRef, int) {
+	refs := [2]entityRef{{schemas.EntityDevice, m.Device, "", ""}}
 	switch {
 	case m.Class == classHardware:
-		add(entityRef{schemas.EntityComponent, m.Device, m.Component, ""}, func() schemas.Entity {
-			return schemas.Entity{Kind: schemas.EntityComponent, Device: m.Device, Name: m.Component}
-		})
+		refs[1] = entityRef{schemas.EntityComponent, m.Device, m.Component, ""}
 	case m.Neighbor != "":
-		add(entityRef{schemas.EntitySession, m.Device, m.Neighbor, m.Port}, func() schemas.Entity {
-			return schemas.Entity{Kind: schemas.EntitySession, Device: m.Device, Name: m.Neighbor, PeerDevice: e.peerDevice(m)}
-		})
+		refs[1] = entityRef{schemas.EntitySession, m.Device, m.Neighbor, m.Port}
 	case m.Port != "":
-		add(entityRef{schemas.EntityInterface, m.Device, m.Port, ""}, func() schemas.Entity {
-			en := schemas.Entity{Kind: schemas.EntityInterface, Device: m.Device, Name: m.Port}
-			if p, ok := e.inv.Peer(schemas.Port{Device: m.Device, Interface: m.Port}); ok {
-				en.PeerDevice, en.PeerInterface = p.Device, p.Interface
-			}
-			return en
-		})
+		refs[1] = entityRef{schemas.EntityInterface, m.Device, m.Port, ""}
+	default:
+		return refs, 1
 	}
-	return out
+	return refs, 2
+}
+
+// entityOf returns the entity member m names by r, one of its
+// entityRefs, with its device's site and role.
+func (e *Engine) entityOf(m *member, r entityRef) schemas.Entity {
+	x := schemas.Entity{Kind: r.kind, Device: m.Device}
+	switch r.kind {
+	case schemas.EntityComponent:
+		x.Name = m.Component
+	case schemas.EntitySession:
+		x.Name, x.PeerDevice = m.Neighbor, e.peerDevice(m)
+	case schemas.EntityInterface:
+		x.Name = m.Port
+		if p, ok := e.inv.Peer(schemas.Port{Device: m.Device, Interface: m.Port}); ok {
+			x.PeerDevice, x.PeerInterface = p.Device, p.Interface
+		}
+	}
+	if d, ok := e.inv.Device(x.Device); ok {
+		x.Site, x.Role = d.Site, d.Role
+	}
+	return x
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

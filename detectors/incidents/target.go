@@ -21,16 +21,9 @@ import (
 func (m *member) isTarget() bool { return m.Class == classTarget }
 
 // targetDevices returns the devices in whose target state in has a
-// member (not an effect).
-func (in *incident) targetDevices() []string {
-	var out []string
-	for i := range in.Members {
-		if m := &in.Members[i]; m.isTarget() && !m.Effect && !slices.Contains(out, m.Device) {
-			out = append(out, m.Device)
-		}
-	}
-	return out
-}
+// member (not an effect), sorted. The slice is in's memo: the caller must
+// not change it.
+func (in *incident) targetDevices() []string { return in.classMemo().targets }
 
 // touchesTarget reports whether m is a symptom of a lost target of in:
 // on that device, or on a port or session whose inventory peer it is,
@@ -70,12 +63,12 @@ func (e *Engine) targetJoins(in *incident, m *member) bool {
 	return false
 }
 
-// targetRule names the device the collector lost, with the links to it
-// that its neighbours saw go down (the lost device's own interface states,
-// which it reports only when it is back, are evidence, not part of the
-// cause, so the cause is named in full at the loss).
+// targetRule names the devices the collector lost (devs, sorted), with
+// the links to them that their neighbours saw go down (the lost device's
+// own interface states, which it reports only when it is back, are
+// evidence, not part of the cause, so the cause is named in full at the
+// loss).
 func (e *Engine) targetRule(devs []string, down map[string][]string, flapping bool) verdict {
-	slices.Sort(devs)
 	var links []string
 	for _, d := range sortedKeys(down) {
 		if slices.Contains(devs, d) {
@@ -85,14 +78,20 @@ func (e *Engine) targetRule(devs []string, down map[string][]string, flapping bo
 			links = append(links, schemas.Port{Device: d, Interface: i}.String())
 		}
 	}
+	return e.targetVerdict(devs, len(links), strings.Join(links, ", "), flapping)
+}
+
+// targetVerdict is targetRule's verdict on the devices devs (sorted),
+// given its n links to them down, listed.
+func (e *Engine) targetVerdict(devs []string, n int, links string, flapping bool) verdict {
 	name := strings.Join(devs, ", ")
 	what := "unreachable from the collector"
 	if flapping {
 		what = "flapping: the collector keeps losing and regaining it"
 	}
 	cause := fmt.Sprintf("device %s %s", name, what)
-	if len(links) > 0 {
-		cause += fmt.Sprintf("; %d links to it down (%s)", len(links), strings.Join(links, ", "))
+	if n > 0 {
+		cause += fmt.Sprintf("; %d links to it down (%s)", n, links)
 	}
 	return verdict{rule: schemas.RuleDevice, confidence: 0.9, cause: cause,
 		action: fmt.Sprintf("check %s's power and management reachability (console or out-of-band port, the management network); a reload or a crash shows in its logs when it is back", name)}
