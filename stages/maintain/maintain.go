@@ -107,8 +107,12 @@ type Stage struct {
 	// kept are the metrics the tracker keeps state of, by kind: only
 	// their samples place a device on its partition's clock, so a device
 	// is known while it holds keys.
-	kept    [2]map[string]bool // [0] gauges, [1] counters
-	emitted atomic.Int64
+	kept [2]map[string]bool // [0] gauges, [1] counters
+	// unstamped are the kept metrics the tracker keeps no time of by
+	// their own keys (device thresholds): a sample of one far ahead does
+	// not place its device (aheadOf).
+	unstamped map[string]bool
+	emitted   atomic.Int64
 }
 
 var _ pipeline.Processor = (*Stage)(nil)
@@ -120,8 +124,16 @@ func New(cfg Config, topic string, m *pipeline.Metrics, log *slog.Logger) (*Stag
 		return nil, fmt.Errorf("maintain: %w", err)
 	}
 	st := &Stage{cfg: cfg, topic: topic, SampleDecoder: pipeline.SampleDecoder{Mem: memory.NewGoAllocator()}, log: log.With("stage", "maintain"),
-		metrics: m, now: time.Now, parts: map[int32]*maintainPart{}, kept: [2]map[string]bool{{}, {}}}
-	for _, sig := range cfg.Model.WithDefaults().Signals {
+		metrics: m, now: time.Now, parts: map[int32]*maintainPart{}, kept: [2]map[string]bool{{}, {}}, unstamped: map[string]bool{}}
+	signals := cfg.Model.WithDefaults().Signals
+	for _, sig := range signals {
+		if sig.DeviceThresholdMetric != "" {
+			st.unstamped[sig.DeviceThresholdMetric] = true
+		}
+	}
+	for _, sig := range signals {
+		delete(st.unstamped, sig.Metric)
+		delete(st.unstamped, sig.Covariate)
 		st.kept[0][sig.Metric] = !sig.Counter
 		st.kept[1][sig.Metric] = sig.Counter
 		for _, m := range []string{sig.DeviceThresholdMetric, sig.Covariate} {
@@ -190,7 +202,9 @@ func (m *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 			p.t.ObserveCounter(ts, dev, metric, keys, u)
 		}
 		if p.dev != nil {
-			p.devs.Place(&p.clock, p.dev, p.devName, ts)
+			if !p.aheadOf(ts) || !m.unstamped[metric] {
+				p.devs.Place(&p.clock, p.dev, p.devName, ts)
+			}
 		} else { // a device that holds no key of the tracker's
 			p.devs.Pass(&p.clock, ts)
 		}
