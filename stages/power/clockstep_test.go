@@ -15,11 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
-	"github.com/telekernel/telekernel/stages/internal/stagetest"
 )
 
 // stepDevice is the device whose clock steps in these tests.
@@ -230,17 +228,11 @@ func TestPowerClockOutlierSample(t *testing.T) {
 	}
 }
 
-// stepRecords is skewRecords' fleet on time, with edit applied to each
+// stepRecords is fleetRecords' fleet on time, with edit applied to each
 // sample after its time is set.
 func stepRecords(t *testing.T, ticks int, edit func(tick int, s *schemas.Sample)) []*kgo.Record {
 	t.Helper()
-	start, _ := time.Parse(time.DateOnly, expiryStart)
-	fleet, err := sim.New(sim.Config{Devices: 3, Interfaces: 4, Start: start, Interval: time.Minute, Power: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return stagetest.FleetTicks(t, fleet, ticks, func(i int, s *schemas.Sample) bool {
-		s.TS = start.Add(time.Duration(i) * time.Minute).UnixNano()
+	return fleetRecords(t, ticks, func(i int, s *schemas.Sample) bool {
 		edit(i, s)
 		return true
 	})

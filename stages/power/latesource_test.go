@@ -7,9 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/schemas"
-	"github.com/telekernel/telekernel/stages/internal/stagetest"
 )
 
 // TestPowerLateSecondSource: a second source that publishes every sample
@@ -43,17 +41,8 @@ func TestPowerLateSecondSource(t *testing.T) {
 	}
 }
 
-// deviceRecords is skewRecords' fleet on time, one record a tick, with
-// dev's samples alone.
+// deviceRecords is fleetRecords' fleet on time with dev's samples alone.
 func deviceRecords(t *testing.T, ticks int, dev string) []*kgo.Record {
 	t.Helper()
-	start, _ := time.Parse(time.DateOnly, expiryStart)
-	fleet, err := sim.New(sim.Config{Devices: 3, Interfaces: 4, Start: start, Interval: time.Minute, Power: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return stagetest.FleetTicks(t, fleet, ticks, func(i int, s *schemas.Sample) bool {
-		s.TS = start.Add(time.Duration(i) * time.Minute).UnixNano()
-		return s.Device == dev
-	})
+	return fleetRecords(t, ticks, func(_ int, s *schemas.Sample) bool { return s.Device == dev })
 }

@@ -15,10 +15,24 @@ import (
 	"github.com/telekernel/telekernel/stages/internal/stagetest"
 )
 
-// skewRecords is ticks minutes of three simulated devices with power, one
-// record a minute, every row's time set (the fleet reuses one sample) and
-// moved by shift, and a device's rows dropped from a tick on (stop).
+// skewRecords is fleetRecords moved by shift, and a device's rows dropped
+// from a tick on (stop).
 func skewRecords(t testing.TB, ticks int, shift func(dev string, tick int) time.Duration, stop func(dev string, tick int) bool) []*kgo.Record {
+	t.Helper()
+	return fleetRecords(t, ticks, func(i int, s *schemas.Sample) bool {
+		if stop != nil && stop(s.Device, i) {
+			return false
+		}
+		s.TS += int64(shift(s.Device, i))
+		return true
+	})
+}
+
+// fleetRecords is ticks minutes of three simulated devices with power,
+// one record a minute, every row's time set on time (the fleet reuses one
+// sample), then passed to keep, which may edit it and drops it by
+// returning false.
+func fleetRecords(t testing.TB, ticks int, keep func(tick int, s *schemas.Sample) bool) []*kgo.Record {
 	t.Helper()
 	start, _ := time.Parse(time.DateOnly, expiryStart)
 	fleet, err := sim.New(sim.Config{Devices: 3, Interfaces: 4, Start: start, Interval: time.Minute, Power: true})
@@ -26,11 +40,8 @@ func skewRecords(t testing.TB, ticks int, shift func(dev string, tick int) time.
 		t.Fatal(err)
 	}
 	return stagetest.FleetTicks(t, fleet, ticks, func(i int, s *schemas.Sample) bool {
-		if stop != nil && stop(s.Device, i) {
-			return false
-		}
-		s.TS = start.Add(time.Duration(i)*time.Minute + shift(s.Device, i)).UnixNano()
-		return true
+		s.TS = start.Add(time.Duration(i) * time.Minute).UnixNano()
+		return keep(i, s)
 	})
 }
 
