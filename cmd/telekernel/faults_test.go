@@ -50,7 +50,7 @@ func startOwnKafka(t *testing.T) *ownKafka {
 	k := &ownKafka{addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir,
 		env: append(os.Environ(), "TK_LOCAL_DIR="+dir, "TK_KAFKA_PORT="+strconv.Itoa(port), "TK_KAFKA_CONTROLLER_PORT="+strconv.Itoa(ctl),
 			"TK_KAFKA_SASL_PORT="+strconv.Itoa(sasl),
-			"TK_KAFKA_PARTITIONS=3", "TK_KAFKA_HEAP_OPTS=-Xms128m -Xmx512m")}
+			"TK_KAFKA_PARTITIONS=3", "TK_KAFKA_HEAP_OPTS=-Xms128m -Xmx512m", "TK_KAFKA_CLEANER_BUFFER=16777216")}
 	k.script(t, "start")
 	t.Cleanup(func() { k.script(t, "stop") })
 	return k

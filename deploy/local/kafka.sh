@@ -93,6 +93,9 @@ num.network.threads=3
 num.io.threads=4
 log.retention.hours=24
 log.segment.bytes=67108864
+# The log cleaner's offset map (compacted topics: changelogs, __consumer_offsets), allocated on
+# the heap at start: Kafka's 128 MiB default, smaller for a test's broker with a small heap.
+log.cleaner.dedupe.buffer.size=${TK_KAFKA_CLEANER_BUFFER:-134217728}
 EOF
   # Broker logging (slf4j -> reload4j), INFO to a file in the data dir.
   cat >"$LOG4J" <<EOF

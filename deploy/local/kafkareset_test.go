@@ -86,7 +86,7 @@ func newOwnKafka(t *testing.T, dir string) *ownKafka {
 	return &ownKafka{t: t, localDir: dir, addr: fmt.Sprintf("127.0.0.1:%d", port), saslAddr: fmt.Sprintf("127.0.0.1:%d", sasl),
 		env: append(os.Environ(), "TK_LOCAL_DIR="+dir, "TK_KAFKA_PORT="+strconv.Itoa(port),
 			"TK_KAFKA_CONTROLLER_PORT="+strconv.Itoa(testenv.FreePort(t)), "TK_KAFKA_SASL_PORT="+strconv.Itoa(sasl),
-			"TK_KAFKA_PARTITIONS=1", "TK_KAFKA_HEAP_OPTS=-Xms128m -Xmx256m")}
+			"TK_KAFKA_PARTITIONS=1", "TK_KAFKA_HEAP_OPTS=-Xms128m -Xmx256m", "TK_KAFKA_CLEANER_BUFFER=16777216")}
 }
 
 // script runs kafka.sh cmd against the broker and returns its output.
