@@ -163,6 +163,9 @@ type Decoder struct {
 	listKeys      map[string][]string
 	listKeysBytes int
 	listBuf       []byte
+	// jsonBases holds the parsed paths of JSON values holding a list, by
+	// their raw bytes (json.go's jsonBaseOf); part of the caches.
+	jsonBases map[string]*jsonBase
 
 	// past and future bound a device timestamp around the receive time
 	// (0: no bound).

@@ -150,6 +150,9 @@ func decodeAll(t *testing.T, cfg DecoderConfig, rs ...*pb.SubscribeResponse) ([]
 		}
 	}
 	rec := b.NewRecord()
+	if rec == nil { // no sample
+		return nil, d
+	}
 	defer rec.Release()
 	out, err := schemas.Samples(rec)
 	if err != nil {

@@ -94,7 +94,7 @@ func (d *Decoder) jsonTree(prefix, path, text []byte, ts int64) int {
 		return 0
 	}
 	n := 0
-	var at *jsonBase // the path of the value, parsed at the first list
+	var at *jsonBase // the path of the value, looked up at the first list
 	// walk flattens v, at the member path sub, whose YANG module (of its
 	// nearest module-qualified member) is mod, "" if none in the value.
 	var walk func(sub []string, mod string, v any)
@@ -120,7 +120,7 @@ func (d *Decoder) jsonTree(prefix, path, text []byte, ts int64) int {
 				return
 			}
 			if at == nil {
-				at = d.parseJSONBase(prefix, path)
+				at = d.jsonBaseOf(prefix, path, base)
 			}
 			learned, known := d.listKeysOf(at, sub)
 			openconfig := isOpenConfig(mod) || (mod == "" && isOpenConfig(at.module))
@@ -209,26 +209,49 @@ func (d *Decoder) jsonTree(prefix, path, text []byte, ts int64) int {
 // publish but keys that may be values.
 //
 // A wrong guess in 5 merges entries of one name into one series (a list
-// keyed by name and more: knownListKeys holds the OpenConfig ones); 6 lets
+// keyed by name and more: knownListKeys holds the well-known ones); 6 lets
 // a series change with a value that changes, and the values are never
 // published.
 
 // knownListKeys are the keys of well-known lists, by path (module prefixes
 // and origin dropped), whose entries hold leaves beside their keys (and
-// an ietf-hardware component a state container): the commonest IETF
-// lists, and the OpenConfig lists keyed by name and more, which a sparse
+// an ietf-hardware component a state container): the commonest IETF and
+// IEEE lists that rules 4 to 6 get wrong (keyed by more than name, or by
+// something else, or entries of scalars only), each as its module's YANG
+// says, and the OpenConfig lists keyed by name and more, which a sparse
 // OpenConfig tree may send without config and state (rule 5 would key
 // them by name alone), among them the one vocabulary list with two keys
-// (schemas.BGPInstanceKeys).
+// (schemas.BGPInstanceKeys). A list with the same path in two modules
+// must have the same keys in both.
 var knownListKeys = map[string][]string{
-	"/interfaces/interface":                                     {"name"}, // ietf-interfaces (and OpenConfig)
-	"/interfaces-state/interface":                               {"name"}, // ietf-interfaces, deprecated state tree
-	"/interfaces/interface/ipv4/address":                        {"ip"},   // ietf-ip
-	"/interfaces/interface/ipv6/address":                        {"ip"},
-	"/hardware/component":                                       {"name"},         // ietf-hardware
-	"/routing/control-plane-protocols/control-plane-protocol":   {"name", "type"}, // ietf-routing
-	"/routing/ribs/rib":                                         {"name"},
-	"/network-instances/network-instance/protocols/protocol":    {"identifier", "name"}, // OpenConfig
+	"/interfaces/interface":                     {"name"}, // ietf-interfaces (and OpenConfig)
+	"/interfaces-state/interface":               {"name"}, // ietf-interfaces, deprecated state tree
+	"/interfaces/interface/ipv4/address":        {"ip"},   // ietf-ip (RFC 8344)
+	"/interfaces/interface/ipv4/neighbor":       {"ip"},
+	"/interfaces/interface/ipv6/address":        {"ip"},
+	"/interfaces/interface/ipv6/neighbor":       {"ip"},
+	"/interfaces-state/interface/ipv4/address":  {"ip"}, // ietf-ip, deprecated state tree
+	"/interfaces-state/interface/ipv4/neighbor": {"ip"},
+	"/interfaces-state/interface/ipv6/address":  {"ip"},
+	"/interfaces-state/interface/ipv6/neighbor": {"ip"},
+	"/hardware/component":                       {"name"}, // ietf-hardware
+	// ietf-routing (RFC 8349), and its deprecated state tree.
+	"/routing/control-plane-protocols/control-plane-protocol":       {"name", "type"},
+	"/routing-state/control-plane-protocols/control-plane-protocol": {"name", "type"},
+	"/routing/ribs/rib": {"name"},
+	// ietf-ospf (RFC 9129): area and neighbour.
+	"/routing/control-plane-protocols/control-plane-protocol/ospf/areas/area":                                         {"area-id"},
+	"/routing/control-plane-protocols/control-plane-protocol/ospf/areas/area/interfaces/interface/neighbors/neighbor": {"neighbor-router-id"},
+	// ietf-access-control-list (RFC 8519): the ACE counters of an
+	// interface's ACL, entries of scalars only.
+	"/acls/attachment-points/interface/ingress/acl-sets/acl-set/ace-statistics": {"name"},
+	"/acls/attachment-points/interface/egress/acl-sets/acl-set/ace-statistics":  {"name"},
+	// ieee802-dot1ab-lldp (IEEE Std 802.1ABcu-2021): a port's
+	// agent, one per destination MAC address, and its neighbours.
+	"/lldp/port":                     {"dest-mac-address", "name"},
+	"/lldp/port/remote-systems-data": {"remote-index", "time-mark"},
+	// OpenConfig.
+	"/network-instances/network-instance/protocols/protocol":    {"identifier", "name"},
 	"/acl/acl-sets/acl-set":                                     {"name", "type"},
 	"/module-catalog/organizations/organization/modules/module": {"name", "version"},
 }
@@ -299,8 +322,27 @@ type jsonBase struct {
 	module string // of the nearest module-qualified element, else the origin
 }
 
+// jsonBaseOf returns the jsonBase of the JSON value at prefix+path (raw:
+// both, as the leaves' cache keys start), cached: a device sends the same
+// tree every interval, and its path is parsed (and its list keys learned)
+// once, not at every update. The cache is sized into cacheBytes and starts
+// over with the series caches (trimCaches).
+func (d *Decoder) jsonBaseOf(prefix, path, raw []byte) *jsonBase {
+	if at, ok := d.jsonBases[string(raw)]; ok {
+		return at
+	}
+	d.trimCaches()
+	at := d.parseJSONBase(prefix, path)
+	if d.jsonBases == nil || len(d.jsonBases) >= maxSeries {
+		d.jsonBases = map[string]*jsonBase{}
+	}
+	d.jsonBases[string(raw)] = at
+	d.cacheBytes += len(raw) + len(at.metric) + len(at.module) + 2*cacheEntryBytes
+	return at
+}
+
 // parseJSONBase parses the path of a JSON value (prefix+path) and learns
-// its list keys. It runs once per JSON value that holds a list.
+// its list keys.
 func (d *Decoder) parseJSONBase(prefix, path []byte) *jsonBase {
 	at := &jsonBase{}
 	var pp, p pb.Path

@@ -112,6 +112,7 @@ func (d *Decoder) trimCaches() {
 		return
 	}
 	d.cache, d.canon, d.cacheBytes = map[string]*series{}, map[string]*series{}, 0
+	d.jsonBases = nil
 	d.lldp = nil // a loss right after this is missed: the neighbours are learned again
 	d.stats.CacheResets++
 }
