@@ -6,25 +6,34 @@ import (
 	"github.com/telekernel/telekernel/schemas"
 )
 
-// Latest returns the latest sample time (Unix ns) device's series and
-// readings hold (0: none): a stage's reference for its samples far
-// behind, which may be its clock stepping back (StepBack).
+// Latest returns the latest time (Unix ns) of a reading that device's
+// series and readings hold (0: none): a stage's reference for its
+// samples far behind, which may be its clock stepping back (StepBack).
+// The time a series holds counts only while it has an open bucket: one
+// without (no reading yet, or none since a step back) is dated by its
+// device thresholds (Observe), whose stamps are no reading's (the
+// maintain stage takes one stamped far ahead at its device's present;
+// one kept by an earlier build may be a year ahead). It reads device's
+// keys only (devKeys).
 func (t *Tracker) Latest(device string) int64 {
+	d := t.keysOf(device)
+	if d == nil {
+		return 0
+	}
 	var n int64
-	for k, s := range t.series {
-		if k.Device == device {
-			n = max(n, s.lastTS, s.ctr.LastTS)
+	for _, k := range d.series {
+		s := t.series[k]
+		n = max(n, s.ctr.LastTS)
+		if s.bStart != 0 {
+			n = max(n, s.lastTS)
 		}
 	}
-	for k, c := range t.covs {
-		if k.Device == device {
-			n = max(n, c.ts)
-		}
+	for _, k := range d.covs {
+		n = max(n, t.covs[k].ts)
 	}
-	for k, p := range t.psus {
-		if k.Device == device {
-			n = max(n, p.outTS, p.vTS, p.iTS, p.pTS)
-		}
+	for _, k := range d.psus {
+		p := t.psus[k]
+		n = max(n, p.outTS, p.vTS, p.iTS, p.pTS)
 	}
 	return n
 }
@@ -75,11 +84,17 @@ func (t *Tracker) LastOf(device, metric, keys string) int64 {
 // readings from to on replace them. What a series learned stays (its
 // baseline, season profile, covariate effect, threshold) and so does its
 // case: an open one goes on with the buckets from to on. A device not
-// known is left alone.
-func (t *Tracker) StepBack(device string, to int64) {
+// known is left alone. It reports whether it took anything back.
+func (t *Tracker) StepBack(device string, to int64) bool {
+	d := t.keysOf(device)
+	if d == nil {
+		return false
+	}
 	b := int64(t.cfg.Bucket)
-	for k, s := range t.series {
-		if k.Device != device || max(s.lastTS, s.ctr.LastTS) <= to {
+	took := false
+	for _, k := range d.series {
+		s := t.series[k]
+		if max(s.lastTS, s.ctr.LastTS) <= to {
 			continue
 		}
 		if s.ctr.LastTS > to {
@@ -93,18 +108,20 @@ func (t *Tracker) StepBack(device string, to int64) {
 		s.bt, s.by, s.bc = s.bt[:n], s.by[:n], s.bc[:n]
 		s.lastTS = min(s.lastTS, to)
 		t.markDirty(s)
+		took = true
 	}
-	for k, c := range t.covs {
-		if k.Device == device && c.ts > to {
+	for _, k := range d.covs {
+		if c := t.covs[k]; c.ts > to {
 			c.ts = to
 			t.covs[k] = c
-			t.devDirty[device] = true
+			t.devDirty[device], took = true, true
 		}
 	}
-	for k, p := range t.psus {
-		if k.Device == device && max(p.outTS, p.vTS, p.iTS, p.pTS) > to {
+	for _, k := range d.psus {
+		if p := t.psus[k]; max(p.outTS, p.vTS, p.iTS, p.pTS) > to {
 			p.outTS, p.vTS, p.iTS, p.pTS = min(p.outTS, to), min(p.vTS, to), min(p.iTS, to), min(p.pTS, to)
-			t.devDirty[device] = true
+			t.devDirty[device], took = true, true
 		}
 	}
+	return took
 }

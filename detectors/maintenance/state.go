@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 
@@ -164,24 +163,34 @@ func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 			return fmt.Errorf("maintenance: state of %s: last event is of %s %s, signal %s", k, s.last.Device, s.last.Metric, s.last.Signal)
 		}
 	}
+	if t.series[k] == nil {
+		t.addKey(k, seriesList)
+	}
 	t.series[k] = s
 	return nil
 }
 
 // Forget drops series k (a tombstone was restored).
-func (t *Tracker) Forget(k schemas.SeriesKey) { delete(t.series, k) }
+func (t *Tracker) Forget(k schemas.SeriesKey) {
+	if t.series[k] != nil {
+		delete(t.series, k)
+		t.dropKey(k, seriesList)
+	}
+}
 
 // ForgetDevice drops a device's readings (a tombstone was restored).
 func (t *Tracker) ForgetDevice(device string) {
-	for k := range t.covs {
-		if k.Device == device {
-			delete(t.covs, k)
-		}
+	d := t.keysOf(device)
+	if d == nil {
+		return
 	}
-	for k := range t.psus {
-		if k.Device == device {
-			delete(t.psus, k)
-		}
+	for _, k := range slices.Clone(d.covs) {
+		delete(t.covs, k)
+		t.dropKey(k, covList)
+	}
+	for _, k := range slices.Clone(d.psus) {
+		delete(t.psus, k)
+		t.dropKey(k, psuList)
 	}
 }
 
@@ -280,7 +289,17 @@ func (t *Tracker) RestoreDeviceState(device string, b []byte) error {
 		}
 		return fmt.Errorf("maintenance: readings of device %s: %w", device, err)
 	}
-	maps.Copy(t.covs, covs)
-	maps.Copy(t.psus, psus)
+	for k, c := range covs {
+		if _, ok := t.covs[k]; !ok {
+			t.addKey(k, covList)
+		}
+		t.covs[k] = c
+	}
+	for k, p := range psus {
+		if t.psus[k] == nil {
+			t.addKey(k, psuList)
+		}
+		t.psus[k] = p
+	}
 	return nil
 }

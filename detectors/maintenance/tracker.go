@@ -62,7 +62,8 @@ type Tracker struct {
 	covs     map[schemas.SeriesKey]covReading  // their latest values
 	out      []schemas.MaintenanceEvent
 	dirty    []schemas.SeriesKey
-	devDirty map[string]bool // devices whose covariate or PSU readings changed
+	devDirty map[string]bool     // devices whose covariate or PSU readings changed
+	byDev    map[string]*devKeys // each device's keys in series, covs and psus
 	scratch  []float64
 	needPSU  bool
 }
@@ -74,7 +75,7 @@ func New(cfg Config) (*Tracker, error) {
 		return nil, fmt.Errorf("maintenance: %w", err)
 	}
 	t := &Tracker{cfg: cfg, bySignal: map[string]int{}, byThr: map[string]int{}, series: map[schemas.SeriesKey]*series{}, psus: map[schemas.SeriesKey]*psuReading{},
-		isCov: map[string]bool{}, covs: map[schemas.SeriesKey]covReading{}, devDirty: map[string]bool{}}
+		isCov: map[string]bool{}, covs: map[schemas.SeriesKey]covReading{}, devDirty: map[string]bool{}, byDev: map[string]*devKeys{}}
 	for i, s := range cfg.Signals {
 		if s.Covariate != "" {
 			t.isCov[s.Covariate] = true
@@ -114,6 +115,7 @@ func (t *Tracker) get(sig int, device, metric, keys string) *series {
 		k = schemas.SeriesKey{Device: strings.Clone(device), Metric: strings.Clone(metric), Keys: strings.Clone(keys)}
 		s = &series{sig: sig, key: k}
 		t.series[k] = s
+		t.addKey(k, seriesList)
 	}
 	return s
 }
@@ -133,6 +135,7 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 		old, ok := t.covs[k]
 		if !ok {
 			k = schemas.SeriesKey{Device: strings.Clone(device), Metric: metric, Keys: strings.Clone(keys)}
+			t.addKey(k, covList)
 		}
 		if !ok || ts >= old.ts { // a late reading does not replace a newer one
 			t.covs[k] = covReading{v: v, ts: ts}
@@ -182,6 +185,7 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 		k = schemas.SeriesKey{Device: strings.Clone(device), Keys: strings.Clone(keys)}
 		p = &psuReading{}
 		t.psus[k] = p
+		t.addKey(k, psuList)
 	}
 	// A late reading does not replace a newer one. (outTS is zeroed once
 	// the efficiency of its time is taken, so a late output-power is kept
@@ -660,6 +664,7 @@ func (t *Tracker) ExpireEach(nowOf func(device string, last int64) int64) {
 		}
 		if s.lastTS < now-10*stale && !s.open {
 			delete(t.series, k)
+			t.dropKey(k, seriesList)
 			if !s.dirty {
 				t.dirty = append(t.dirty, k) // TakeDirty reports it: a tombstone
 			}
@@ -670,12 +675,14 @@ func (t *Tracker) ExpireEach(nowOf func(device string, last int64) int64) {
 	for k, c := range t.covs {
 		if c.ts < nowOf(k.Device, c.ts)-10*stale {
 			delete(t.covs, k)
+			t.dropKey(k, covList)
 			t.devDirty[k.Device] = true
 		}
 	}
 	for k, p := range t.psus {
 		if last := max(p.outTS, p.vTS, p.iTS, p.pTS); last < nowOf(k.Device, last)-10*stale {
 			delete(t.psus, k)
+			t.dropKey(k, psuList)
 			t.devDirty[k.Device] = true
 		}
 	}

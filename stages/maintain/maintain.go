@@ -109,8 +109,8 @@ type Stage struct {
 	// is known while it holds keys.
 	kept [2]map[string]bool // [0] gauges, [1] counters
 	// unstamped are the kept metrics the tracker keeps no time of by
-	// their own keys (device thresholds): a sample of one far ahead does
-	// not place its device (aheadOf).
+	// their own keys (device thresholds): a sample of one far ahead is
+	// taken at its device's present (aheadOf).
 	unstamped map[string]bool
 	emitted   atomic.Int64
 }
@@ -171,6 +171,7 @@ func (m *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	if p.restored {
 		p.restored = false
 		p.forgetKeyless()
+		m.correctRestored(r.Partition, p)
 	}
 	for i := 0; i < sr.Len(); i++ {
 		ts := sr.TS(i)
@@ -191,6 +192,9 @@ func (m *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 		if kept && p.dev == nil {
 			p.dev = p.devs.Get(dev)
 		}
+		if p.dev != nil && p.aheadOf(ts) && m.unstamped[metric] {
+			ts = p.present() // a threshold stamped far ahead: its value is taken, not its time
+		}
 		if p.dev != nil && p.mayBeBehind(ts) {
 			m.behind(r.Partition, p, ts, metric, keys)
 		}
@@ -202,9 +206,7 @@ func (m *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 			p.t.ObserveCounter(ts, dev, metric, keys, u)
 		}
 		if p.dev != nil {
-			if !p.aheadOf(ts) || !m.unstamped[metric] {
-				p.devs.Place(&p.clock, p.dev, p.devName, ts)
-			}
+			p.devs.Place(&p.clock, p.dev, p.devName, ts)
 		} else { // a device that holds no key of the tracker's
 			p.devs.Pass(&p.clock, ts)
 		}
