@@ -41,12 +41,16 @@ func (t *Tracker) Latest(device string) int64 {
 // LastOf returns the latest sample time (Unix ns) the tracker holds of
 // the series or reading a sample of device, metric and keys goes to (0:
 // none, or a metric it keeps nothing of by itself, such as a device
-// threshold): a stage's reference for a sample far behind it.
+// threshold): a stage's reference for a sample far behind it. As in
+// Latest, a series without an open bucket holds no reading's time.
 func (t *Tracker) LastOf(device, metric, keys string) int64 {
 	k := schemas.SeriesKey{Device: device, Metric: metric, Keys: keys}
 	var n int64
 	if s := t.series[k]; s != nil {
-		n = max(s.lastTS, s.ctr.LastTS)
+		n = s.ctr.LastTS
+		if s.bStart != 0 {
+			n = max(n, s.lastTS)
+		}
 	}
 	if c, ok := t.covs[k]; ok {
 		n = max(n, c.ts)
@@ -66,6 +70,27 @@ func (t *Tracker) LastOf(device, metric, keys string) int64 {
 		}
 	}
 	return n
+}
+
+// Dates reports whether a gauge sample of metric with value v dates a
+// key the tracker keeps its time of (a series' reading, a covariate's or
+// a PSU's), so that it counts in Latest and LastOf and a later sample far
+// behind it may count toward its device's clock stepping back. A device
+// threshold dates none (a series without readings is dated by it, but
+// Latest does not count that), nor does a value the tracker drops: NaN,
+// or ±Inf of a series metric that is no covariate.
+func (t *Tracker) Dates(metric string, v float64) bool {
+	if t.isCov[metric] && !math.IsNaN(v) {
+		return true
+	}
+	if i, ok := t.bySignal[metric]; ok {
+		return !t.cfg.Signals[i].Counter && !math.IsNaN(v) && !math.IsInf(v, 0)
+	}
+	switch metric {
+	case schemas.MetricPSUOutPower, schemas.MetricPSUInVoltage, schemas.MetricPSUInCurrent, schemas.MetricPSUInPower:
+		return t.needPSU // kept whatever their value
+	}
+	return false
 }
 
 // StepBack takes device back to to, the time of a sample that showed its

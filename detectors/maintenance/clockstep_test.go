@@ -10,8 +10,8 @@ import (
 // TestStepBack: a series whose samples ran 37 minutes ahead, taken back
 // to the right time (StepBack), keeps its baseline and drops the buckets that
 // end after the step (the open one too), takes the samples from the step
-// on into new buckets, and its latest sample time (LastOf, Latest) is the
-// step's, then theirs; a series of the device sampled before the step
+// on into new buckets, and holds no reading's time (LastOf, Latest) until
+// they come, then theirs (its time, for Expire, is the step's); a series of the device sampled before the step
 // only, and another device's, are left alone. A counter's rate starts
 // again. Before, there was no way back: every sample older than the open
 // bucket was ignored until the device's time passed it.
@@ -42,9 +42,9 @@ func TestStepBack(t *testing.T) {
 	biasBefore := len(tr.series[key("d", bias)].bt)
 	step := at(3*time.Hour + 22*time.Minute)
 	tr.StepBack("d", step)
-	if len(s.bt) != 4 || s.bStart != 0 || len(s.vals) != 0 || !s.hasBase || tr.LastOf("d", rx, key("d", rx).Keys) != step {
-		t.Errorf("after the step: %d buckets, open bucket at %d with %d values, baseline %v, latest %d; want the 4 that end by 3:20, none open, learned, the step",
-			len(s.bt), s.bStart, len(s.vals), s.hasBase, tr.LastOf("d", rx, key("d", rx).Keys))
+	if len(s.bt) != 4 || s.bStart != 0 || len(s.vals) != 0 || !s.hasBase || s.lastTS != step || tr.LastOf("d", rx, key("d", rx).Keys) != 0 {
+		t.Errorf("after the step: %d buckets, open bucket at %d with %d values, baseline %v, time %d, latest reading %d; want the 4 that end by 3:20, none open, learned, the step, none",
+			len(s.bt), s.bStart, len(s.vals), s.hasBase, s.lastTS, tr.LastOf("d", rx, key("d", rx).Keys))
 	}
 	if c := tr.series[key("d", fcs)]; c.ctr.LastTS != 0 {
 		t.Errorf("the counter's last sample at %d after the step, want none", c.ctr.LastTS)

@@ -219,20 +219,11 @@ func (t *Tracker) TakeDirtyDevices(fn func(device string)) {
 // AppendDeviceState appends the readings of device to dst, sorted so the
 // same readings give the same bytes; ok is false when there are none.
 func (t *Tracker) AppendDeviceState(dst []byte, device string) (_ []byte, ok bool) {
-	var covs, psus []schemas.SeriesKey
-	for k := range t.covs {
-		if k.Device == device {
-			covs = append(covs, k)
-		}
-	}
-	for k := range t.psus {
-		if k.Device == device {
-			psus = append(psus, k)
-		}
-	}
-	if len(covs)+len(psus) == 0 {
+	d := t.keysOf(device)
+	if d == nil || len(d.covs)+len(d.psus) == 0 {
 		return dst, false
 	}
+	covs, psus := slices.Clone(d.covs), slices.Clone(d.psus)
 	byKey := func(a, b schemas.SeriesKey) int {
 		return cmp.Or(cmp.Compare(a.Metric, b.Metric), cmp.Compare(a.Keys, b.Keys))
 	}
@@ -265,7 +256,8 @@ func (t *Tracker) AppendDeviceState(dst []byte, device string) (_ []byte, ok boo
 }
 
 // RestoreDeviceState loads a device's readings written by
-// AppendDeviceState. Errors wrap ErrIncompatibleState for another version.
+// AppendDeviceState, in place of those it held. Errors wrap
+// ErrIncompatibleState for another version.
 func (t *Tracker) RestoreDeviceState(device string, b []byte) error {
 	r := enc.Reader{B: b}
 	r.Header(tagDevice, deviceVersion)
@@ -289,17 +281,16 @@ func (t *Tracker) RestoreDeviceState(device string, b []byte) error {
 		}
 		return fmt.Errorf("maintenance: readings of device %s: %w", device, err)
 	}
+	// The record is all of the device's readings: an earlier record of
+	// its key restored before it may hold some since expired.
+	t.ForgetDevice(device)
 	for k, c := range covs {
-		if _, ok := t.covs[k]; !ok {
-			t.addKey(k, covList)
-		}
 		t.covs[k] = c
+		t.addKey(k, covList)
 	}
 	for k, p := range psus {
-		if t.psus[k] == nil {
-			t.addKey(k, psuList)
-		}
 		t.psus[k] = p
+		t.addKey(k, psuList)
 	}
 	return nil
 }

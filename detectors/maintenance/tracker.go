@@ -134,7 +134,7 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 		k := schemas.SeriesKey{Device: device, Metric: metric, Keys: keys}
 		old, ok := t.covs[k]
 		if !ok {
-			k = schemas.SeriesKey{Device: strings.Clone(device), Metric: metric, Keys: strings.Clone(keys)}
+			k = schemas.SeriesKey{Device: strings.Clone(device), Metric: strings.Clone(metric), Keys: strings.Clone(keys)}
 			t.addKey(k, covList)
 		}
 		if !ok || ts >= old.ts { // a late reading does not replace a newer one
@@ -165,7 +165,8 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 		}
 		if s.bStart == 0 && ts > s.lastTS {
 			// No reading yet: the thresholds date the series, so Expire
-			// forgets it when they stop too.
+			// forgets it when they stop too (its first reading dates it
+			// then: observe).
 			s.lastTS = ts
 			t.markDirty(s)
 		}
@@ -244,7 +245,8 @@ func (t *Tracker) observe(s *series, ts int64, v float64) {
 		return
 	}
 	b := int64(t.cfg.Bucket)
-	if s.bStart == 0 {
+	first := s.bStart == 0
+	if first {
 		s.bStart = ts - ts%b
 	}
 	if ts >= s.bStart+b {
@@ -258,7 +260,14 @@ func (t *Tracker) observe(s *series, ts int64, v float64) {
 			s.cvals = append(s.cvals, c.v)
 		}
 	}
-	s.lastTS = max(s.lastTS, ts) // a late sample of the open bucket counts in it, but is not news
+	if first {
+		// Its first reading (or first since a step back) dates it: a date
+		// its device thresholds gave it is no reading's (Observe), and
+		// kept, a reading before it would seem one behind (LastOf).
+		s.lastTS = ts
+	} else {
+		s.lastTS = max(s.lastTS, ts) // a late sample of the open bucket counts in it, but is not news
+	}
 	t.markDirty(s)
 }
 

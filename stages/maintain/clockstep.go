@@ -22,13 +22,14 @@ import (
 // sample (maintenance.Tracker.StepBack: what they hold from after it goes,
 // what they learned and their cases stay) and the sample is taken as any
 // other. Late samples from a second source, while the device reports on
-// between them, are no step. A device threshold stamped far ahead is
-// taken at its device's present (aheadOf): its value is the device's,
-// but no series of its metric holds its time, so nothing behind it could
-// count toward a step undoing it. Placed, it would set its device's
-// offset back by as much; kept as the time of its series (one without
-// readings yet, which its thresholds date), the series would not be
-// judged silent, nor its device forgotten, for as long.
+// between them, are no step. A gauge sample stamped far ahead that no
+// key keeps the time of (a device threshold, or a value the tracker
+// drops: maintenance.Tracker.Dates) is taken at its device's present
+// (aheadOf): nothing behind it could count toward a step undoing it.
+// Placed, it would set its device's offset back by as much; kept as the
+// time of its series (one without readings yet, which its thresholds
+// date), the series would not be judged silent, nor its device
+// forgotten, for as long.
 
 // behindBy is expiry.StepBack in nanoseconds: a sample more than this
 // behind the latest of its series counts toward its device's step back.
@@ -44,22 +45,27 @@ func (p *maintainPart) mayBeBehind(ts int64) bool { return ts+p.dev.Offset < p.c
 // aheadOf reports whether the sample at ts of p's device at hand (p.dev,
 // known) would be placed more than the tolerance ahead of the partition's
 // clock (expiry.Devices.Place would lower the device's offset to place it
-// at Newest). The stage takes such a sample of a metric the tracker keeps
-// no time of by its own keys (Stage.unstamped: device thresholds) at the
-// device's present instead: no series holds its time, so nothing behind
-// it counts toward a step (behind). Placed, the device's samples on time
-// would stay placed that far back, moving the partition's clock no more
-// (a device alone in its partition: no case would close, no series
-// expire); kept by the tracker, it would date a series without readings
-// (or with its first readings still to come) that far ahead, held as long.
-// A device whose clock did jump ahead is placed by the samples of its
-// series.
+// at Newest). The stage takes such a gauge sample that dates no key of
+// the tracker's (maintenance.Tracker.Dates: a device threshold, a NaN
+// reading) at the device's present instead, and places nothing with it:
+// no key holds its time, so nothing behind it counts toward a step
+// (behind). Placed, the device's samples on time would stay placed that
+// far back, moving the partition's clock no more (a device alone in its
+// partition: no case would close, no series expire); a device not placed
+// yet would be placed at the partition's clock, not by its first reading
+// (expiry.Devices.Place, rule 1), however far off its clock; kept by the
+// tracker, it would date a series without readings that far ahead, held
+// as long. A device whose clock did jump ahead is placed by the samples
+// its keys keep.
 func (p *maintainPart) aheadOf(ts int64) bool {
 	return p.clock.Newest != 0 && ts+p.dev.Offset-p.clock.Newest > p.devs.Tol
 }
 
 // present returns the partition's clock in the own time of p's device at
-// hand (p.dev, known): where its offset places a sample at Newest.
+// hand (p.dev, known): where its offset places a sample at Newest (the
+// device's own latest reading may be up to the tolerance before it, and
+// a device not placed yet is taken to be at offset 0: a series its
+// thresholds date is dated by its first reading once that comes).
 func (p *maintainPart) present() int64 { return p.clock.Newest - p.dev.Offset }
 
 // behind takes the sample at ts of p's device at hand, of metric and

@@ -39,6 +39,7 @@ func (p *maintainPart) forgetKeyless() {
 		}
 		if _, ok := p.t.AppendDeviceState(nil, dev); !ok {
 			p.devs.Forget(dev)
+			delete(p.unplaced, dev)
 		}
 	}
 }

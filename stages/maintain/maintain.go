@@ -53,6 +53,11 @@ type maintainPart struct {
 	dev      *expiry.Device
 	devName  string
 	restored bool // restored from the changelog: devices without keys are dropped before the next record
+	// unplaced are the devices new to the partition whose samples so far
+	// were taken at its clock, not placed (aheadOf): where the sample
+	// that places one finds the keys they dated after it, its clock is
+	// behind the partition's, and they are taken back to it.
+	unplaced map[string]bool
 }
 
 // maintainClockKey is the changelog key of a partition's clock (its
@@ -107,12 +112,8 @@ type Stage struct {
 	// kept are the metrics the tracker keeps state of, by kind: only
 	// their samples place a device on its partition's clock, so a device
 	// is known while it holds keys.
-	kept [2]map[string]bool // [0] gauges, [1] counters
-	// unstamped are the kept metrics the tracker keeps no time of by
-	// their own keys (device thresholds): a sample of one far ahead is
-	// taken at its device's present (aheadOf).
-	unstamped map[string]bool
-	emitted   atomic.Int64
+	kept    [2]map[string]bool // [0] gauges, [1] counters
+	emitted atomic.Int64
 }
 
 var _ pipeline.Processor = (*Stage)(nil)
@@ -124,16 +125,8 @@ func New(cfg Config, topic string, m *pipeline.Metrics, log *slog.Logger) (*Stag
 		return nil, fmt.Errorf("maintain: %w", err)
 	}
 	st := &Stage{cfg: cfg, topic: topic, SampleDecoder: pipeline.SampleDecoder{Mem: memory.NewGoAllocator()}, log: log.With("stage", "maintain"),
-		metrics: m, now: time.Now, parts: map[int32]*maintainPart{}, kept: [2]map[string]bool{{}, {}}, unstamped: map[string]bool{}}
-	signals := cfg.Model.WithDefaults().Signals
-	for _, sig := range signals {
-		if sig.DeviceThresholdMetric != "" {
-			st.unstamped[sig.DeviceThresholdMetric] = true
-		}
-	}
-	for _, sig := range signals {
-		delete(st.unstamped, sig.Metric)
-		delete(st.unstamped, sig.Covariate)
+		metrics: m, now: time.Now, parts: map[int32]*maintainPart{}, kept: [2]map[string]bool{{}, {}}}
+	for _, sig := range cfg.Model.WithDefaults().Signals {
 		st.kept[0][sig.Metric] = !sig.Counter
 		st.kept[1][sig.Metric] = sig.Counter
 		for _, m := range []string{sig.DeviceThresholdMetric, sig.Covariate} {
@@ -189,11 +182,23 @@ func (m *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 			p.dev = p.devs.Lookup(dev)
 			p.devName = strings.Clone(dev)
 		}
+		added := false
 		if kept && p.dev == nil {
-			p.dev = p.devs.Get(dev)
+			p.dev, added = p.devs.Get(dev), true
 		}
-		if p.dev != nil && p.aheadOf(ts) && m.unstamped[metric] {
-			ts = p.present() // a threshold stamped far ahead: its value is taken, not its time
+		undated := false
+		if p.dev != nil && kind == schemas.KindGauge && p.aheadOf(ts) {
+			if f, _ := sr.F64(i); !p.t.Dates(metric, f) {
+				// Stamped far ahead, and no key keeps its time: its value
+				// is taken, not its time, and it places no device.
+				ts, undated = p.present(), true
+				if added {
+					if p.unplaced == nil {
+						p.unplaced = map[string]bool{}
+					}
+					p.unplaced[p.devName] = true
+				}
+			}
 		}
 		if p.dev != nil && p.mayBeBehind(ts) {
 			m.behind(r.Partition, p, ts, metric, keys)
@@ -206,7 +211,13 @@ func (m *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 			p.t.ObserveCounter(ts, dev, metric, keys, u)
 		}
 		if p.dev != nil {
-			p.devs.Place(&p.clock, p.dev, p.devName, ts)
+			if !undated {
+				p.devs.Place(&p.clock, p.dev, p.devName, ts)
+				if len(p.unplaced) != 0 && p.unplaced[p.devName] {
+					delete(p.unplaced, p.devName)
+					p.t.StepBack(p.devName, ts)
+				}
+			}
 		} else { // a device that holds no key of the tracker's
 			p.devs.Pass(&p.clock, ts)
 		}
