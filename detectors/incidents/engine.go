@@ -77,20 +77,11 @@ type memo struct {
 	own    map[string]bool
 	near   map[string]bool // own, and the peer devices of the members' ports and sessions
 	alerts map[string]bool // the members' fingerprints, effects too
-	// Taken with own and near: the ports of the members (not effects;
-	// hasPort) and the devices of their inventory peers (anyJoins), the
-	// event times of each device's link-state members (effects too;
-	// recentLinkDown) and, by the device their inventory peer is on, the
-	// firing link-state members (not effects) in event-time order
-	// (farEndJoins).
-	ports    map[schemas.Port]bool
-	portPeer map[string]bool
-	linkAt   map[string][]int64
-	facing   map[string][]farLink
 
-	ents *entityList // the entities, for a long incident (rules.go)
-	tal  *tally      // what describe reads, for a long incident (tally.go)
-	cand *candidates // the members a lost target may take, for a long incident (tally.go)
+	ents  *entityList // the entities, for a long incident (rules.go)
+	tal   *tally      // what describe reads, for a long incident (tally.go)
+	cand  *candidates // the members a lost target may take, for a long incident (tally.go)
+	links *linkMemo   // its ports and link states, for a long incident (tally.go)
 }
 
 // farLink is a firing link-state member facing a device: its event time
@@ -163,6 +154,13 @@ type Engine struct {
 	// reach finds, and looks for incidents to forget at every detection:
 	// the engine before reach and expireAt, for tests.
 	scanAll bool
+	// wideAll checks a detection, or a merge, against every incident
+	// filed under a wide device key, not those its roles may meet (see
+	// reach.mayMeet): the engine before roles, for tests.
+	wideAll bool
+	// narrow, when not 0, is the most incidents filed under a device key
+	// whose sharing reach counts pair by pair, for tests (see keyNarrow).
+	narrow int
 	// long, when not 0, is the fewest members of an incident that keeps a
 	// tally, its entities and its candidates, for tests (see longFrom).
 	long int
@@ -764,7 +762,6 @@ func (e *Engine) remember(in *incident) {
 	mo := &in.memo
 	if mo.devN != len(in.Members) || mo.devInv != e.invGen {
 		mo.own, mo.near, mo.alerts = map[string]bool{}, map[string]bool{}, map[string]bool{}
-		mo.ports, mo.portPeer, mo.linkAt, mo.facing = nil, nil, nil, nil
 		for i := range in.Members {
 			e.memoAdd(mo, &in.Members[i])
 		}
@@ -775,7 +772,7 @@ func (e *Engine) remember(in *incident) {
 // rememberAdded brings in's memo up to date with m, just inserted, when
 // it was current before: its sets only grow with the members, so the one
 // member is added rather than all of a long incident's taken again. So
-// do its class, its entities and its tally.
+// do its class, its entities, its tally, its candidates and its links.
 func (e *Engine) rememberAdded(in *incident, m *member) {
 	mo := &in.memo
 	if mo.clsN != 0 && mo.clsN == len(in.Members)-1 {
@@ -795,6 +792,10 @@ func (e *Engine) rememberAdded(in *incident, m *member) {
 		e.candidatesAdd(c, m)
 		c.n++
 	}
+	if l := mo.links; l != nil && l.n == len(in.Members)-1 && l.inv == e.invGen {
+		e.linksAdd(l, m)
+		l.n++
+	}
 	if mo.devN == 0 || mo.devN != len(in.Members)-1 || mo.devInv != e.invGen {
 		return
 	}
@@ -805,12 +806,6 @@ func (e *Engine) rememberAdded(in *incident, m *member) {
 // memoAdd adds member m to memo mo's sets.
 func (e *Engine) memoAdd(mo *memo, m *member) {
 	mo.alerts[m.Fingerprint] = true
-	if m.linkState() {
-		if mo.linkAt == nil {
-			mo.linkAt = map[string][]int64{}
-		}
-		mo.linkAt[m.Device] = append(mo.linkAt[m.Device], m.Time)
-	}
 	if m.Effect {
 		return
 	}
@@ -818,40 +813,28 @@ func (e *Engine) memoAdd(mo *memo, m *member) {
 	if pd := e.peerDevice(m); pd != "" {
 		mo.near[pd] = true
 	}
-	if m.Port != "" {
-		if mo.ports == nil {
-			mo.ports = map[schemas.Port]bool{}
-		}
-		p := schemas.Port{Device: m.Device, Interface: m.Port}
-		mo.ports[p] = true
-		if q, ok := e.inv.Peer(p); ok {
-			if mo.portPeer == nil {
-				mo.portPeer = map[string]bool{}
-			}
-			mo.portPeer[q.Device] = true
-		}
-	}
-	if m.Firing && m.linkState() {
-		if q, ok := e.inv.Peer(schemas.Port{Device: m.Device, Interface: m.Port}); ok {
-			if mo.facing == nil {
-				mo.facing = map[string][]farLink{}
-			}
-			fs := mo.facing[q.Device]
-			i, _ := slices.BinarySearchFunc(fs, m.Time, func(f farLink, t int64) int { return cmp.Compare(f.t, t) })
-			mo.facing[q.Device] = slices.Insert(fs, i, farLink{t: m.Time, device: m.Device})
-		}
-	}
 }
 
-// hasPort reports whether in has a member on port (device, iface) or on its
-// link peer.
+// hasPort reports whether in has a member (not an effect) on port
+// (device, iface) or on its link peer.
 func (e *Engine) hasPort(in *incident, device, iface string) bool {
 	peer, hasPeer := e.peer(schemas.Port{Device: device, Interface: iface})
 	if own, _ := e.devices(in); !own[device] && !(hasPeer && own[peer.Device]) {
 		return false
 	}
-	ports := in.memo.ports // members with no port are not in it
-	return ports[schemas.Port{Device: device, Interface: iface}] || hasPeer && ports[peer]
+	if l := e.linksOf(in); l != nil {
+		return l.ports[schemas.Port{Device: device, Interface: iface}] || hasPeer && l.ports[peer]
+	}
+	for i := range in.Members {
+		p := &in.Members[i]
+		if p.Port == "" || p.Effect {
+			continue
+		}
+		if p.Device == device && p.Port == iface || hasPeer && p.Device == peer.Device && p.Port == peer.Interface {
+			return true
+		}
+	}
+	return false
 }
 
 // peer returns the inventory's link peer of port. The last answer is kept
@@ -874,9 +857,17 @@ func (e *Engine) recentLinkDown(in *incident, m *member) bool {
 	if own, _ := e.devices(in); !own[m.Device] { // link-state members are not effects
 		return false
 	}
-	ts := in.memo.linkAt[m.Device]
-	for i := len(ts) - 1; i >= 0; i-- { // the latest added first: most often within Window
-		if e.within(m.Time, ts[i]) {
+	if l := e.linksOf(in); l != nil {
+		ts := l.linkAt[m.Device]
+		for i := len(ts) - 1; i >= 0; i-- { // the latest added first: most often within Window
+			if e.within(m.Time, ts[i]) {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range in.Members {
+		if p := &in.Members[i]; p.linkState() && p.Device == m.Device && e.within(m.Time, p.Time) {
 			return true
 		}
 	}

@@ -37,9 +37,22 @@ func (e *Engine) farEndJoins(in *incident, m *member) bool {
 		// reports in it is alive (a shut of its port, its own ends down).
 		return false
 	}
+	l := e.linksOf(in)
+	if l == nil {
+		for i := range in.Members {
+			p := &in.Members[i]
+			if p.Effect || !p.Firing || !p.linkState() || p.Device == m.Device || !e.within(m.Time, p.Time) {
+				continue
+			}
+			if r, ok := e.inv.Peer(schemas.Port{Device: p.Device, Interface: p.Port}); ok && r.Device == q.Device {
+				return true
+			}
+		}
+		return false
+	}
 	// The firing link-state members facing q, by event time: those
 	// within Window of m, until one on another device.
-	fs := in.memo.facing[q.Device]
+	fs := l.facing[q.Device]
 	w := int64(e.cfg.Window)
 	from := m.Time - w
 	if m.Time < math.MinInt64+w {

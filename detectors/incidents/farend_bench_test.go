@@ -18,21 +18,7 @@ import (
 func BenchmarkStormFarEnd(b *testing.B) {
 	for _, n := range []int{500, 2000} {
 		inv := bigFabric(4, n)
-		storms := map[string][]schemas.Detection{}
-		for l := 1; l <= n; l++ {
-			leaf := fmt.Sprintf("leaf%d", l)
-			for s := 1; s <= 4; s++ {
-				storms["down"] = append(storms["down"], fire(l%50, leaf, mOper, fmt.Sprintf("name=e%d", s), "link_down", 0, 1))
-			}
-			storms["hung"] = append(storms["hung"], fire(90+l%10, leaf, mBGP, bgp(fmt.Sprintf("10.1.%d.0", l)), "session_down", 0, 1))
-		}
-		for s := 1; s <= 4; s++ {
-			storms["lost"] = append(storms["lost"], fire(0, fmt.Sprintf("spine%d", s), mTarget, "", "target_down", 0, 1))
-		}
-		storms["lost"] = append(storms["lost"], storms["down"]...)
-		for l := 1; l <= n; l++ {
-			storms["hung"] = append(storms["hung"], lldpLost(120+l%30, fmt.Sprintf("leaf%d", l), "e1"))
-		}
+		storms := farEndStorms(n)
 		for _, name := range []string{"down", "hung", "lost"} {
 			dets := storms[name]
 			b.Run(fmt.Sprintf("%s/leaves=%d", name, n), func(b *testing.B) {
@@ -50,4 +36,25 @@ func BenchmarkStormFarEnd(b *testing.B) {
 			})
 		}
 	}
+}
+
+// farEndStorms returns BenchmarkStormFarEnd's storms on bigFabric(4, n),
+// by name.
+func farEndStorms(n int) map[string][]schemas.Detection {
+	storms := map[string][]schemas.Detection{}
+	for l := 1; l <= n; l++ {
+		leaf := fmt.Sprintf("leaf%d", l)
+		for s := 1; s <= 4; s++ {
+			storms["down"] = append(storms["down"], fire(l%50, leaf, mOper, fmt.Sprintf("name=e%d", s), "link_down", 0, 1))
+		}
+		storms["hung"] = append(storms["hung"], fire(90+l%10, leaf, mBGP, bgp(fmt.Sprintf("10.1.%d.0", l)), "session_down", 0, 1))
+	}
+	for s := 1; s <= 4; s++ {
+		storms["lost"] = append(storms["lost"], fire(0, fmt.Sprintf("spine%d", s), mTarget, "", "target_down", 0, 1))
+	}
+	storms["lost"] = append(storms["lost"], storms["down"]...)
+	for l := 1; l <= n; l++ {
+		storms["hung"] = append(storms["hung"], lldpLost(120+l%30, fmt.Sprintf("leaf%d", l), "e1"))
+	}
+	return storms
 }

@@ -129,7 +129,8 @@ func TestLongMatchesPlain(t *testing.T) {
 // and latest of every incident d may concern, hasPort, recentLinkDown and
 // farEndJoins; whether a symptom of another incident would join it
 // (anyJoins); and the incidents a merge looks at (nearIncident) those
-// filed under any of its device keys.
+// filed under any of its device keys (under a wide one, those its roles
+// may meet: reach.mayMeet).
 func checkMemo(t *testing.T, e *Engine, d *schemas.Detection, where string) {
 	t.Helper()
 	probes := []member{newMember(d, e.inv)}
@@ -177,15 +178,15 @@ func checkMemo(t *testing.T, e *Engine, d *schemas.Detection, where string) {
 			}
 		}
 		r := e.reachIndex()
-		want := e.filed(in, func(add func(string)) {
-			for k := range r.keys[in] {
+		want := e.filed(in, func(add func(string, uint8)) {
+			for k, how := range r.keys[in] {
 				switch k[0] {
 				case 'd':
-					add(k)
+					add(k, how)
 				case 'u':
-					add("s")
+					add("s", 0)
 				case 's':
-					add("u")
+					add("u", 0)
 				}
 			}
 		})

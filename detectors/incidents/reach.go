@@ -25,11 +25,27 @@ import (
 // while an incident grows (one left over after its class changes costs a
 // check, never a miss); a new inventory changes the peers, so it refiles
 // every incident.
+//
+// Under a device key the rules need less than every incident filed: a
+// member reaches a device as its own, or as the peer of its port or
+// session, and a member that only faces a device joins an incident by it
+// when that incident has a member on it (hasPort, touchesTarget), when
+// both face it by link states (farEndJoins) or, as traffic, as an effect
+// of any incident it is near (effectOf); every other rule reads the
+// member's own device, or its fingerprint. So each device key of an
+// incident carries the roles by which its members reach the device
+// (roleOwn, roleLink, roleTraffic; effects too, and kept once added, so a
+// role is never missed when members change roles), and under a wide key
+// (see reach.shared: a spine's, under which every leaf's incident is
+// filed) a detection or a merge looks only at the incidents that may
+// concern it by their roles and its own (reach.mayMeet): a hung spine's
+// leaves, each with a session and an LLDP loss facing it, are no longer
+// checked against one another.
 
 // reach files the engine's incidents under their keys.
 type reach struct {
 	of   map[string]map[*incident]struct{} // key → incidents filed under it
-	keys map[*incident]map[string]struct{} // incident → its keys
+	keys map[*incident]map[string]uint8    // incident → its keys, with the roles of a device key
 	// A merge looks at the incidents filed under an incident's device
 	// keys (nearIncident), and a long incident has thousands of them (a
 	// lost spine's, one per leaf, each shared with the other spines'):
@@ -41,21 +57,57 @@ type reach struct {
 	shared  map[*incident]map[*incident]int
 	wide    map[*incident]map[string]struct{}
 	wideKey map[string]bool
+	roles   map[string]*keyRoles // wide key → the incidents filed under it by role
 }
 
 // narrowKey is the most incidents filed under a device key whose sharing
 // reach counts pair by pair (see reach.shared).
 const narrowKey = 8
 
+// The roles by which a member reaches the device of a device key (see
+// reachKeys): the device is its own; the inventory peer of its port, and
+// it is a link state (linkState); the peer of its port, and it is
+// traffic. A peer reached otherwise (a session's, an LLDP loss's) has no
+// role.
+const (
+	roleOwn uint8 = 1 << iota
+	roleLink
+	roleTraffic
+	roles = 3
+)
+
+// keyRoles are the incidents filed under a wide device key with each
+// role (by bit: own, link, traffic).
+type keyRoles [roles]map[*incident]struct{}
+
+// keyNarrow returns the most incidents filed under a device key whose
+// sharing reach counts pair by pair: narrowKey, or what a test set
+// (Engine.narrow).
+func (e *Engine) keyNarrow() int {
+	if e.narrow == 0 {
+		return narrowKey
+	}
+	return e.narrow
+}
+
 // reachKeys calls add with each key under which an incident holding m is
 // filed: its devices (m's own and the inventory peers of its port and
-// session; see joins, effectOf, touchesTarget), its fingerprint (byAlert)
-// and "u" for a session member of a device the inventory does not know.
-func (e *Engine) reachKeys(m *member, add func(string)) {
-	add("d" + m.Device)
+// session; see joins, effectOf, touchesTarget), with the roles by which m
+// reaches each (a device may come twice), its fingerprint (byAlert) and
+// "u" for a session member of a device the inventory does not know; the
+// keys that are not a device's have no role.
+func (e *Engine) reachKeys(m *member, add func(k string, how uint8)) {
+	add("d"+m.Device, roleOwn)
 	if m.Port != "" {
 		if p, ok := e.inv.Peer(schemas.Port{Device: m.Device, Interface: m.Port}); ok && p.Device != "" {
-			add("d" + p.Device)
+			var how uint8
+			switch {
+			case m.linkState():
+				how = roleLink
+			case m.Class == classTraffic:
+				how = roleTraffic
+			}
+			add("d"+p.Device, how)
 		}
 	}
 	if m.Neighbor != "" {
@@ -63,13 +115,13 @@ func (e *Engine) reachKeys(m *member, add func(string)) {
 		// one) has none: under "d" it would share a key with every such
 		// session's incident.
 		if s, ok := e.inv.Session(m.Device, m.Neighbor); ok && s.PeerDevice != "" {
-			add("d" + s.PeerDevice)
+			add("d"+s.PeerDevice, 0)
 		}
 	}
-	add("f" + m.Fingerprint)
+	add("f"+m.Fingerprint, 0)
 	if m.Class == classSession {
 		if _, known := e.inv.Device(m.Device); !known {
-			add("u")
+			add("u", 0)
 		}
 	}
 }
@@ -79,14 +131,21 @@ func (e *Engine) file(in *incident, members []member) {
 	r := e.reachIndex()
 	ks := r.keys[in]
 	if ks == nil {
-		ks = map[string]struct{}{}
+		ks = map[string]uint8{}
 		r.keys[in] = ks
 	}
-	add := func(k string) {
-		if _, ok := ks[k]; ok {
+	narrow := e.keyNarrow()
+	add := func(k string, how uint8) {
+		if had, ok := ks[k]; ok {
+			if how&^had != 0 {
+				ks[k] = had | how
+				if r.wideKey[k] {
+					r.role(in, k, how&^had)
+				}
+			}
 			return
 		}
-		ks[k] = struct{}{}
+		ks[k] = how
 		set := r.of[k]
 		if set == nil {
 			set = map[*incident]struct{}{}
@@ -96,8 +155,8 @@ func (e *Engine) file(in *incident, members []member) {
 		switch {
 		case k[0] != 'd':
 		case r.wideKey[k]:
-			r.widen(in, k)
-		case len(set) > narrowKey:
+			r.widen(in, k, how)
+		case len(set) > narrow:
 			r.wideKey[k] = true
 			for o := range set {
 				for p := range set {
@@ -105,7 +164,7 @@ func (e *Engine) file(in *incident, members []member) {
 						r.share(o, p, -1)
 					}
 				}
-				r.widen(o, k)
+				r.widen(o, k, r.keys[o][k])
 			}
 		default:
 			for o := range set {
@@ -120,7 +179,7 @@ func (e *Engine) file(in *incident, members []member) {
 		e.reachKeys(&members[i], add)
 	}
 	if in.class() == classSession {
-		add("s")
+		add("s", 0)
 	}
 }
 
@@ -138,9 +197,15 @@ func (e *Engine) unfile(in *incident) {
 					r.share(o, in, -1)
 				}
 			}
+			if kr := r.roles[k]; kr != nil {
+				for _, s := range kr {
+					delete(s, in)
+				}
+			}
 			if len(set) == 0 {
 				delete(r.of, k)
 				delete(r.wideKey, k)
+				delete(r.roles, k)
 			}
 		}
 	}
@@ -161,22 +226,75 @@ func (r *reach) share(in, o *incident, d int) {
 	}
 }
 
-// widen lists wide device key k among in's.
-func (r *reach) widen(in *incident, k string) {
+// widen lists wide device key k among in's, and in under k by its roles
+// how.
+func (r *reach) widen(in *incident, k string, how uint8) {
 	s := r.wide[in]
 	if s == nil {
 		s = map[string]struct{}{}
 		r.wide[in] = s
 	}
 	s[k] = struct{}{}
+	r.role(in, k, how)
+}
+
+// role files in under wide device key k by its roles how.
+func (r *reach) role(in *incident, k string, how uint8) {
+	if how == 0 {
+		return
+	}
+	kr := r.roles[k]
+	if kr == nil {
+		kr = &keyRoles{}
+		r.roles[k] = kr
+	}
+	for i := range kr {
+		if how&(1<<i) == 0 {
+			continue
+		}
+		if kr[i] == nil {
+			kr[i] = map[*incident]struct{}{}
+		}
+		kr[i][in] = struct{}{}
+	}
+}
+
+// mayMeet calls f with the incidents filed under key k that a member or
+// an incident reaching it by roles how may join, or take members of, as
+// a symptom or an effect (see reach): under a wide device key, with
+// neither a member on its device nor traffic facing it, those with a
+// member on it or traffic facing it, and, with link states facing it,
+// those with link states facing it too; every incident filed under any
+// other key, and, with all, under a wide one (the engine before roles,
+// for tests).
+func (r *reach) mayMeet(k string, how uint8, all bool, f func(*incident)) {
+	if all || !r.wideKey[k] || how&(roleOwn|roleTraffic) != 0 {
+		for in := range r.of[k] {
+			f(in)
+		}
+		return
+	}
+	kr := r.roles[k]
+	if kr == nil {
+		return
+	}
+	for i, s := range kr {
+		if uint8(1<<i) == roleLink && how&roleLink == 0 {
+			continue // link states facing it meet only link states facing it (farEndJoins)
+		}
+		for in := range s {
+			f(in)
+		}
+	}
 }
 
 // reachIndex returns the index, filing every incident held when there is
 // none (after a restore or a new inventory).
 func (e *Engine) reachIndex() *reach {
 	if e.reach == nil {
-		e.reach = &reach{of: map[string]map[*incident]struct{}{}, keys: map[*incident]map[string]struct{}{},
-			shared: map[*incident]map[*incident]int{}, wide: map[*incident]map[string]struct{}{}, wideKey: map[string]bool{}}
+		e.reach = &reach{of: map[string]map[*incident]struct{}{}, keys: map[*incident]map[string]uint8{},
+			shared: map[*incident]map[*incident]int{}, wide: map[*incident]map[string]struct{}{}, wideKey: map[string]bool{},
+			roles: map[string]*keyRoles{}}
 		for _, in := range e.incs {
 			e.file(in, in.Members)
 		}
@@ -184,23 +302,24 @@ func (e *Engine) reachIndex() *reach {
 	return e.reach
 }
 
-// filed returns the incidents filed under any of keys, but skip, by Seq.
-// With e.scanAll it returns every incident held (the reference the index
-// is tested against).
-func (e *Engine) filed(skip *incident, keys func(add func(string))) []*incident {
+// filed returns the incidents filed under any of keys, but skip, by Seq:
+// under a wide device key, those that may concern one reaching it by the
+// roles given (see mayMeet). With e.scanAll it returns every incident
+// held (the reference the index is tested against).
+func (e *Engine) filed(skip *incident, keys func(add func(k string, how uint8))) []*incident {
 	if e.scanAll {
 		return e.incs
 	}
 	r := e.reachIndex()
 	seen := map[*incident]struct{}{}
 	var out []*incident
-	keys(func(k string) {
-		for in := range r.of[k] {
+	keys(func(k string, how uint8) {
+		r.mayMeet(k, how, e.wideAll, func(in *incident) {
 			if _, ok := seen[in]; !ok && in != skip {
 				seen[in] = struct{}{}
 				out = append(out, in)
 			}
-		}
+		})
 	})
 	slices.SortFunc(out, func(a, b *incident) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out
@@ -209,20 +328,20 @@ func (e *Engine) filed(skip *incident, keys func(add func(string))) []*incident 
 // nearMember returns the incidents m may join, be an effect of or belong
 // to by its alert (see reach), by Seq.
 func (e *Engine) nearMember(m *member) []*incident {
-	return e.filed(nil, func(add func(string)) {
-		e.reachKeys(m, func(k string) {
+	return e.filed(nil, func(add func(string, uint8)) {
+		e.reachKeys(m, func(k string, how uint8) {
 			if k == "u" {
 				k = "s" // a session of an unknown device joins session incidents by time
 			}
-			add(k)
+			add(k, how)
 		})
 	})
 }
 
 // nearIncident returns the incidents but in that a merge may pair with in
 // (see reach), by Seq: those filed under its device keys (those it shares
-// a narrow key with, and those under its wide keys), under "s" if it has
-// "u", under "u" if it has "s".
+// a narrow key with, and those under its wide keys that its roles may
+// meet), under "s" if it has "u", under "u" if it has "s".
 func (e *Engine) nearIncident(in *incident) []*incident {
 	if e.scanAll {
 		return e.incs
@@ -234,24 +353,22 @@ func (e *Engine) nearIncident(in *incident) []*incident {
 		out = append(out, o)
 	}
 	seen := map[*incident]struct{}{}
-	under := func(k string) {
-		for o := range r.of[k] {
-			if _, ok := seen[o]; !ok && o != in {
-				seen[o] = struct{}{}
-				if _, ok := r.shared[in][o]; !ok {
-					out = append(out, o)
-				}
+	take := func(o *incident) {
+		if _, ok := seen[o]; !ok && o != in {
+			seen[o] = struct{}{}
+			if _, ok := r.shared[in][o]; !ok {
+				out = append(out, o)
 			}
 		}
 	}
 	for k := range r.wide[in] {
-		under(k)
+		r.mayMeet(k, keys[k], e.wideAll, take)
 	}
 	if _, ok := keys["u"]; ok {
-		under("s")
+		r.mayMeet("s", 0, e.wideAll, take)
 	}
 	if _, ok := keys["s"]; ok {
-		under("u")
+		r.mayMeet("u", 0, e.wideAll, take)
 	}
 	slices.SortFunc(out, func(a, b *incident) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out

@@ -71,6 +71,9 @@ func BenchmarkLongIncident(b *testing.B) {
 				// first n.
 				in.Members = in.Members[:n]
 				in.memo.devN, in.memo.clsN, in.memo.ents.n, in.memo.tal.n = n, n, n, n
+				if l := in.memo.links; l != nil {
+					l.n = n
+				}
 				b.StartTimer()
 			}
 		})

@@ -14,9 +14,10 @@ import (
 // members each time made a storm that ends in one incident (a spine's
 // thousands of links) quadratic. So an incident of longFrom members or
 // more keeps, besides its memo (engine.go), a tally of what describe
-// reads of them, its entities in order (rules.go) and its candidates for
-// a lost target's incident (anyJoinsTarget), which Add brings up to date
-// with the member it inserts (rememberAdded). The tally holds the
+// reads of them, its entities in order (rules.go), its candidates for
+// a lost target's incident (anyJoinsTarget) and its ports and link states
+// (linkMemo), which Add brings up to date with the member it inserts
+// (rememberAdded). The tally holds the
 // severity, the link states down by device and port (sorted, with their
 // far ends, for the link, far-end and target rules), whether they were
 // all down at one instant (atOnce), the detection ids (for the evidence
@@ -441,8 +442,86 @@ func (e *Engine) anyJoinsTarget(a, b *incident) bool {
 		}
 	}
 	own, near := e.devices(a)
-	return tryUnder(c.portPeer, own, try) || tryUnder(c.portPeer, a.memo.portPeer, try) ||
+	return tryUnder(c.portPeer, own, try) || tryUnder(c.portPeer, e.portPeers(a), try) ||
 		tryUnder(c.noPeer, own, try) || tryUnder(c.sessions, near, try)
+}
+
+// portPeers returns the devices of the inventory peers of the ports of
+// in's members (not effects): its links' for a long incident, else taken
+// by a pass over the members.
+func (e *Engine) portPeers(in *incident) map[string]bool {
+	if l := e.linksOf(in); l != nil {
+		return l.portPeer
+	}
+	out := map[string]bool{}
+	for i := range in.Members {
+		if p := &in.Members[i]; !p.Effect && p.Port != "" {
+			if q, ok := e.inv.Peer(schemas.Port{Device: p.Device, Interface: p.Port}); ok {
+				out[q.Device] = true
+			}
+		}
+	}
+	return out
+}
+
+// linkMemo is, for an incident's first n members taken with inventory
+// generation inv, the ports of the members (not effects; hasPort) and
+// the devices of their inventory peers (anyJoinsTarget), the event times
+// of each device's link-state members (effects too; recentLinkDown) and,
+// by the device their inventory peer is on, the firing link-state
+// members (not effects) in event-time order (farEndJoins). A shorter
+// incident than longFrom keeps none, and those rules go over its
+// members: a storm's thousands of small incidents held four maps each,
+// half again the heap of each (BenchmarkSmallIncidents).
+type linkMemo struct {
+	n, inv   int
+	ports    map[schemas.Port]bool
+	portPeer map[string]bool
+	linkAt   map[string][]int64
+	facing   map[string][]farLink
+}
+
+// linksOf returns in's links, taken afresh when they are not current, or
+// nil when in is shorter than longFrom.
+func (e *Engine) linksOf(in *incident) *linkMemo {
+	if len(in.Members) < e.longFrom() {
+		return nil
+	}
+	l := in.memo.links
+	if l == nil || l.n != len(in.Members) || l.inv != e.invGen {
+		l = &linkMemo{inv: e.invGen, ports: map[schemas.Port]bool{}, portPeer: map[string]bool{},
+			linkAt: map[string][]int64{}, facing: map[string][]farLink{}}
+		for i := range in.Members {
+			e.linksAdd(l, &in.Members[i])
+		}
+		l.n = len(in.Members)
+		in.memo.links = l
+	}
+	return l
+}
+
+// linksAdd adds member m to l.
+func (e *Engine) linksAdd(l *linkMemo, m *member) {
+	if m.linkState() {
+		l.linkAt[m.Device] = append(l.linkAt[m.Device], m.Time)
+	}
+	if m.Effect {
+		return
+	}
+	p := schemas.Port{Device: m.Device, Interface: m.Port}
+	if m.Port != "" {
+		l.ports[p] = true
+		if q, ok := e.inv.Peer(p); ok {
+			l.portPeer[q.Device] = true
+		}
+	}
+	if m.Firing && m.linkState() {
+		if q, ok := e.inv.Peer(p); ok {
+			fs := l.facing[q.Device]
+			i, _ := slices.BinarySearchFunc(fs, m.Time, func(f farLink, t int64) int { return cmp.Compare(f.t, t) })
+			l.facing[q.Device] = slices.Insert(fs, i, farLink{t: m.Time, device: m.Device})
+		}
+	}
 }
 
 // tryUnder reports whether try is true of the members filed in by under
