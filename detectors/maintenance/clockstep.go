@@ -77,14 +77,14 @@ func (t *Tracker) LastOf(device, metric, keys string) int64 {
 // a PSU's), so that it counts in Latest and LastOf and a later sample far
 // behind it may count toward its device's clock stepping back. A device
 // threshold dates none (a series without readings is dated by it, but
-// Latest does not count that), nor does a value the tracker drops: NaN,
-// or ±Inf of a series metric that is no covariate.
+// Latest does not count that), nor does a value the tracker drops: NaN
+// or ±Inf (Observe).
 func (t *Tracker) Dates(metric string, v float64) bool {
-	if t.isCov[metric] && !math.IsNaN(v) {
+	if t.isCov[metric] && finite(v) {
 		return true
 	}
 	if i, ok := t.bySignal[metric]; ok {
-		return !t.cfg.Signals[i].Counter && !math.IsNaN(v) && !math.IsInf(v, 0)
+		return !t.cfg.Signals[i].Counter && finite(v)
 	}
 	switch metric {
 	case schemas.MetricPSUOutPower, schemas.MetricPSUInVoltage, schemas.MetricPSUInCurrent, schemas.MetricPSUInPower:
@@ -122,6 +122,10 @@ func (t *Tracker) StepBack(device string, to int64) bool {
 		if max(s.lastTS, s.ctr.LastTS) <= to {
 			continue
 		}
+		// It held a sample after to: its latest is to now, so a counter
+		// that gave no rate yet (its last sample goes) stays dated
+		// (ExpireEach).
+		s.lastTS = to
 		if s.ctr.LastTS > to {
 			s.ctr.LastTS, s.ctr.Last = 0, 0
 		}
@@ -131,7 +135,6 @@ func (t *Tracker) StepBack(device string, to int64) bool {
 			n--
 		}
 		s.bt, s.by, s.bc = s.bt[:n], s.by[:n], s.bc[:n]
-		s.lastTS = min(s.lastTS, to)
 		t.markDirty(s)
 		took = true
 	}

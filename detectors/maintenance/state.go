@@ -256,8 +256,9 @@ func (t *Tracker) AppendDeviceState(dst []byte, device string) (_ []byte, ok boo
 }
 
 // RestoreDeviceState loads a device's readings written by
-// AppendDeviceState, in place of those it held. Errors wrap
-// ErrIncompatibleState for another version.
+// AppendDeviceState, in place of those it held; a covariate reading that
+// is not finite is dropped. Errors wrap ErrIncompatibleState for another
+// version.
 func (t *Tracker) RestoreDeviceState(device string, b []byte) error {
 	r := enc.Reader{B: b}
 	r.Header(tagDevice, deviceVersion)
@@ -265,7 +266,10 @@ func (t *Tracker) RestoreDeviceState(device string, b []byte) error {
 	covs := map[schemas.SeriesKey]covReading{}
 	for n, i := r.U(), uint64(0); i < n && r.Err == nil; i++ {
 		k := schemas.SeriesKey{Device: device, Metric: str(), Keys: str()}
-		covs[k] = covReading{v: r.F64(), ts: r.I()}
+		c := covReading{v: r.F64(), ts: r.I()}
+		if finite(c.v) { // an earlier build kept ±Inf (Observe drops it now)
+			covs[k] = c
+		}
 	}
 	psus := map[schemas.SeriesKey]*psuReading{}
 	for n, i := r.U(), uint64(0); i < n && r.Err == nil; i++ {

@@ -128,9 +128,12 @@ func (t *Tracker) markDirty(s *series) {
 }
 
 // Observe feeds one gauge sample. Samples of one series must come in time
-// order; older ones are ignored. Strings are not retained.
+// order; older ones are ignored. A NaN or ±Inf reading is dropped (a
+// device threshold's too). Strings are not retained.
 func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
-	if t.isCov[metric] && !math.IsNaN(v) {
+	// A covariate's ±Inf would make its bucket median, and the series
+	// corrected by it, infinite.
+	if t.isCov[metric] && finite(v) {
 		k := schemas.SeriesKey{Device: device, Metric: metric, Keys: keys}
 		old, ok := t.covs[k]
 		if !ok {
@@ -144,7 +147,7 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 	}
 	if i, ok := t.bySignal[metric]; ok {
 		if !t.cfg.Signals[i].Counter {
-			t.observe(t.get(i, device, metric, keys), ts, v)
+			t.observeNew(i, device, metric, keys, ts, v)
 		}
 		return
 	}
@@ -155,7 +158,7 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 		if j := strings.Index(keys, ",severity="); j >= 0 {
 			comp, sev = keys[:j], keys[j+len(",severity="):]
 		}
-		if math.IsNaN(v) || math.IsInf(v, 0) {
+		if !finite(v) {
 			return // no threshold: one would be in every event of the case
 		}
 		s := t.get(i, device, t.cfg.Signals[i].Metric, comp)
@@ -223,7 +226,20 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 		return
 	}
 	p.outTS = 0 // once per time
-	t.observe(t.get(t.bySignal[schemas.MetricPSUEfficiency], device, schemas.MetricPSUEfficiency, keys), ts, p.out/in)
+	t.observeNew(t.bySignal[schemas.MetricPSUEfficiency], device, schemas.MetricPSUEfficiency, keys, ts, p.out/in)
+}
+
+// finite reports whether v is a reading the tracker keeps: not NaN, not
+// ±Inf.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// observeNew feeds a reading of signal i to its series, made for it if
+// need be. A reading observe drops makes none: a series without readings
+// would hold no time by which ExpireEach could forget it.
+func (t *Tracker) observeNew(i int, device, metric, keys string, ts int64, v float64) {
+	if finite(v) {
+		t.observe(t.get(i, device, metric, keys), ts, v)
+	}
 }
 
 // ObserveCounter feeds one counter sample; counter signals track its rate
@@ -235,13 +251,18 @@ func (t *Tracker) ObserveCounter(ts int64, device, metric, keys string, v uint64
 	}
 	s := t.get(i, device, metric, keys)
 	r, res := s.ctr.Update(ts, v)
-	if res == rate.OK {
+	switch res {
+	case rate.OK:
 		t.observe(s, ts, r)
+	case rate.First, rate.Reset:
+		// No rate, but its counter's sample dates the series (ExpireEach)
+		// and is the next rate's start: a new owner must hold it too.
+		t.markDirty(s)
 	}
 }
 
 func (t *Tracker) observe(s *series, ts int64, v float64) {
-	if math.IsNaN(v) || math.IsInf(v, 0) || ts < s.bStart {
+	if !finite(v) || ts < s.bStart {
 		return
 	}
 	b := int64(t.cfg.Bucket)
@@ -657,21 +678,23 @@ func (t *Tracker) Expire(now int64) { t.ExpireEach(func(string, int64) int64 { r
 // PSU: nowOf(device, last) is the time, in the device's own time, that a
 // key of device whose latest sample was at last is judged at (a stage
 // whose devices' clocks differ judges each on its own); it also times the
-// key's stale close.
+// key's stale close. A series' latest sample is its latest reading's, or
+// device threshold's, or counter sample's: a counter that never gave a
+// rate (one sample, or only resets) is dated by its samples. One with
+// none (restored from an earlier build, whose StepBack took a counter's
+// only sample) holds nothing learned, and goes at the first sweep.
 func (t *Tracker) ExpireEach(nowOf func(device string, last int64) int64) {
 	stale := int64(t.cfg.Stale)
 	for _, k := range t.Keys() {
 		s := t.series[k]
-		if s.lastTS == 0 {
-			continue
-		}
-		now := nowOf(k.Device, s.lastTS)
-		if s.open && s.lastTS < now-stale {
+		last := max(s.lastTS, s.ctr.LastTS)
+		now := nowOf(k.Device, last)
+		if s.open && last < now-stale {
 			e := s.last
 			t.emit(s, &e, schemas.MaintenanceClosed, now, schemas.CloseStale)
 			s.open = false
 		}
-		if s.lastTS < now-10*stale && !s.open {
+		if last < now-10*stale && !s.open {
 			delete(t.series, k)
 			t.dropKey(k, seriesList)
 			if !s.dirty {
