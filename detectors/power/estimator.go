@@ -218,7 +218,9 @@ func (d *device) psu(keys string) *psu {
 // status or configuration (oper-status, admin-status, port-speed,
 // aggregate-id, transceiver present) or the chassis part-no older than the
 // one held (a late sample, or one after the device's clock stepped back
-// before StepBack), which changes nothing. Strings are not retained.
+// before StepBack), which changes nothing. A byte counter's rate beyond
+// what its port can carry (maxOverSpeed) is not taken, nor a PSU reading
+// that is not a gauge. Strings are not retained.
 func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.Kind, u uint64, f float64, str string) {
 	d := e.device(device)
 	e.markDirty(d) // the live state moves with every sample
@@ -234,12 +236,12 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 			return
 		}
 		p := d.port(keys)
-		if metric == schemas.MetricInOctets {
-			if r, res := p.in.Update(ts, u); res == rate.OK {
-				p.inR = r
-			}
-		} else if r, res := p.out.Update(ts, u); res == rate.OK {
-			p.outR = r
+		c, r := &p.in, &p.inR
+		if metric == schemas.MetricOutOctets {
+			c, r = &p.out, &p.outR
+		}
+		if v, res := c.Update(ts, u); res == rate.OK && p.carries(v) {
+			*r = v
 		}
 	case schemas.MetricOperStatus:
 		if p := d.port(keys); newer(&p.operTS, ts) {
@@ -265,16 +267,36 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 		if keys == "name=Chassis" && str != "" && newer(&d.partTS, ts) && d.model.name != str {
 			d.model = e.Model(strings.Clone(str))
 		}
-	case schemas.MetricPSUInVoltage:
+	case schemas.MetricPSUInVoltage, schemas.MetricPSUInCurrent, schemas.MetricPSUInPower:
+		if kind != schemas.KindGauge {
+			return // a reading of another kind has no f: it would be one of 0 W
+		}
 		p := d.psu(keys)
-		setReading(&p.v, &p.vTS, &p.vSeen, f, ts, d.cur)
-	case schemas.MetricPSUInCurrent:
-		p := d.psu(keys)
-		setReading(&p.i, &p.iTS, &p.iSeen, f, ts, d.cur)
-	case schemas.MetricPSUInPower:
-		p := d.psu(keys)
-		setReading(&p.p, &p.pTS, &p.pSeen, f, ts, d.cur)
+		switch metric {
+		case schemas.MetricPSUInVoltage:
+			setReading(&p.v, &p.vTS, &p.vSeen, f, ts, d.cur)
+		case schemas.MetricPSUInCurrent:
+			setReading(&p.i, &p.iTS, &p.iSeen, f, ts, d.cur)
+		default:
+			setReading(&p.p, &p.pTS, &p.pSeen, f, ts, d.cur)
+		}
 	}
+}
+
+// maxOverSpeed bounds a byte counter's rate by its port's speed: a rate
+// more than this many times the speed is no traffic (a counter that read
+// 0 or 2^64-1 for one sample, then its count again: the whole count over
+// one interval), and is not taken. The port keeps its last rate, as
+// through a reset, rather than count as full for a tick or two and teach
+// the shared model a load no port carried. The margin leaves room for
+// samples stamped apart from when their counters were read.
+const maxOverSpeed = 2
+
+// carries reports whether r octets/s is a rate p may carry: at most
+// maxOverSpeed times its speed, or any when its speed is not known.
+func (p *port) carries(r float64) bool {
+	bps := speedBps[p.speed]
+	return bps == 0 || r*8 <= maxOverSpeed*float64(bps)
 }
 
 // newer reports whether a sample stamped ts is to replace the one held,
