@@ -155,8 +155,8 @@ type Engine struct {
 	// the engine before reach and expireAt, for tests.
 	scanAll bool
 	// wideAll checks a detection, or a merge, against every incident
-	// filed under a wide device key, not those its roles may meet (see
-	// reach.mayMeet): the engine before roles, for tests.
+	// filed under a wide device key, not those its roles and times may
+	// meet (see reach.mayMeet): the engine before them, for tests.
 	wideAll bool
 	// narrow, when not 0, is the most incidents filed under a device key
 	// whose sharing reach counts pair by pair, for tests (see keyNarrow).

@@ -178,7 +178,7 @@ func checkMemo(t *testing.T, e *Engine, d *schemas.Detection, where string) {
 			}
 		}
 		r := e.reachIndex()
-		want := e.filed(in, func(add func(string, uint8)) {
+		want := e.filed(in, e.spanOf(in), func(add func(string, uint8)) {
 			for k, how := range r.keys[in] {
 				switch k[0] {
 				case 'd':

@@ -2,6 +2,7 @@ package incidents
 
 import (
 	"cmp"
+	"math"
 	"slices"
 
 	"github.com/telekernel/telekernel/schemas"
@@ -41,6 +42,16 @@ import (
 // concern it by their roles and its own (reach.mayMeet): a hung spine's
 // leaves, each with a session and an LLDP loss facing it, are no longer
 // checked against one another.
+//
+// And where neither has a member on the device, they meet by time: link
+// states facing it join by one another within Window (farEndJoins),
+// traffic facing it is an effect of an incident within Window of its
+// opening (effectOf), and every other rule reads a member's own device.
+// So under a wide key a detection, or an incident, with no member on the
+// device looks only at the incidents with one, or with a member, or their
+// opening, within Window of its time (its members' span): leaves losing
+// their uplinks to one spine minutes apart are no longer checked against
+// one another.
 
 // reach files the engine's incidents under their keys.
 type reach struct {
@@ -260,32 +271,89 @@ func (r *reach) role(in *incident, k string, how uint8) {
 }
 
 // mayMeet calls f with the incidents filed under key k that a member or
-// an incident reaching it by roles how may join, or take members of, as
-// a symptom or an effect (see reach): under a wide device key, with
-// neither a member on its device nor traffic facing it, those with a
-// member on it or traffic facing it, and, with link states facing it,
-// those with link states facing it too; every incident filed under any
-// other key, and, with all, under a wide one (the engine before roles,
-// for tests).
-func (r *reach) mayMeet(k string, how uint8, all bool, f func(*incident)) {
-	if all || !r.wideKey[k] || how&(roleOwn|roleTraffic) != 0 {
+// an incident reaching it by roles how, at the times of at (see around),
+// may join, or take members of, as a symptom or an effect (see reach):
+// under a wide device key, with a member on its device, every incident;
+// with traffic facing it, those with a member on it and those of a time
+// in at; with neither, those with a member on it, and those with traffic
+// facing it, or with link states facing it when it has some, of a time in
+// at; every incident filed under any other key, and, with all, under a
+// wide one (the engine before roles and times, for tests).
+func (r *reach) mayMeet(k string, how uint8, at when, all bool, f func(*incident)) {
+	if all || !r.wideKey[k] || how&roleOwn != 0 {
 		for in := range r.of[k] {
 			f(in)
 		}
 		return
 	}
 	kr := r.roles[k]
+	var own map[*incident]struct{}
+	if kr != nil {
+		own = kr[0] // roleOwn
+	}
+	if how&roleTraffic != 0 {
+		// Its traffic may be an effect of any incident near the device
+		// (a session facing it has no role), within Window of its opening.
+		for in := range r.of[k] {
+			if _, ok := own[in]; ok || at.meets(in) {
+				f(in)
+			}
+		}
+		return
+	}
 	if kr == nil {
 		return
 	}
 	for i, s := range kr {
-		if uint8(1<<i) == roleLink && how&roleLink == 0 {
+		role := uint8(1 << i)
+		if role == roleLink && how&roleLink == 0 {
 			continue // link states facing it meet only link states facing it (farEndJoins)
 		}
 		for in := range s {
-			f(in)
+			if role == roleOwn || at.meets(in) {
+				f(in)
+			}
 		}
 	}
+}
+
+// when is a span of event times, Unix ns, both ends included.
+type when struct{ lo, hi int64 }
+
+// always is every time: a querier whose time does not bound what it
+// meets.
+var always = when{math.MinInt64, math.MaxInt64}
+
+// meets reports whether in has a member, or its opening, in w.
+func (w when) meets(in *incident) bool {
+	lo, hi := in.times()
+	return hi >= w.lo && lo <= w.hi
+}
+
+// times returns the earliest and the latest event time of in's members
+// (in memberOrder: by event time first) and its opening.
+func (in *incident) times() (lo, hi int64) {
+	lo, hi = in.Opened, in.Opened
+	if n := len(in.Members); n > 0 {
+		lo, hi = min(lo, in.Members[0].Time), max(hi, in.Members[n-1].Time)
+	}
+	return lo, hi
+}
+
+// around returns the times within Window of lo to hi, the span of
+// what meets by time under a wide key: a firing member's event time
+// (nearMember; a resolution finds its incident by its alert, at any
+// time), an incident's members and opening (nearIncident).
+func (e *Engine) around(lo, hi int64) when {
+	w := int64(e.cfg.Window)
+	out := when{lo - w, hi + w}
+	if lo < math.MinInt64+w {
+		out.lo = math.MinInt64
+	}
+	if hi > math.MaxInt64-w {
+		out.hi = math.MaxInt64
+	}
+	return out
 }
 
 // reachIndex returns the index, filing every incident held when there is
@@ -304,9 +372,9 @@ func (e *Engine) reachIndex() *reach {
 
 // filed returns the incidents filed under any of keys, but skip, by Seq:
 // under a wide device key, those that may concern one reaching it by the
-// roles given (see mayMeet). With e.scanAll it returns every incident
-// held (the reference the index is tested against).
-func (e *Engine) filed(skip *incident, keys func(add func(k string, how uint8))) []*incident {
+// roles given at the times of at (see mayMeet). With e.scanAll it returns
+// every incident held (the reference the index is tested against).
+func (e *Engine) filed(skip *incident, at when, keys func(add func(k string, how uint8))) []*incident {
 	if e.scanAll {
 		return e.incs
 	}
@@ -314,7 +382,7 @@ func (e *Engine) filed(skip *incident, keys func(add func(k string, how uint8)))
 	seen := map[*incident]struct{}{}
 	var out []*incident
 	keys(func(k string, how uint8) {
-		r.mayMeet(k, how, e.wideAll, func(in *incident) {
+		r.mayMeet(k, how, at, e.wideAll, func(in *incident) {
 			if _, ok := seen[in]; !ok && in != skip {
 				seen[in] = struct{}{}
 				out = append(out, in)
@@ -328,7 +396,11 @@ func (e *Engine) filed(skip *incident, keys func(add func(k string, how uint8)))
 // nearMember returns the incidents m may join, be an effect of or belong
 // to by its alert (see reach), by Seq.
 func (e *Engine) nearMember(m *member) []*incident {
-	return e.filed(nil, func(add func(string, uint8)) {
+	at := always
+	if m.Firing {
+		at = e.around(m.Time, m.Time)
+	}
+	return e.filed(nil, at, func(add func(string, uint8)) {
 		e.reachKeys(m, func(k string, how uint8) {
 			if k == "u" {
 				k = "s" // a session of an unknown device joins session incidents by time
@@ -361,15 +433,20 @@ func (e *Engine) nearIncident(in *incident) []*incident {
 			}
 		}
 	}
+	at := e.spanOf(in)
 	for k := range r.wide[in] {
-		r.mayMeet(k, keys[k], e.wideAll, take)
+		r.mayMeet(k, keys[k], at, e.wideAll, take)
 	}
 	if _, ok := keys["u"]; ok {
-		r.mayMeet("s", 0, e.wideAll, take)
+		r.mayMeet("s", 0, at, e.wideAll, take)
 	}
 	if _, ok := keys["s"]; ok {
-		r.mayMeet("u", 0, e.wideAll, take)
+		r.mayMeet("u", 0, at, e.wideAll, take)
 	}
 	slices.SortFunc(out, func(a, b *incident) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out
 }
+
+// spanOf returns the times within Window of in's members and opening
+// (see around).
+func (e *Engine) spanOf(in *incident) when { return e.around(in.times()) }

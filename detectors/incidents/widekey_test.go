@@ -53,7 +53,8 @@ func TestHungSpineNotShared(t *testing.T) {
 // one that checks every incident filed under the key gives (wideAll),
 // with keys wide from 2, 3 or 4 incidents on or at the default, over
 // far-end minutes (silent, hung and lost spines, farEndScenario) and
-// BenchmarkStormFarEnd's storms on 40 leaves in shuffled orders, spine
+// BenchmarkStormFarEnd's storms on 40 leaves in shuffled orders, leaves
+// minutes apart with what meets them at any time (minutesApart), spine
 // storms (spineStorm) and random streams, with the inventory changing
 // and the engine restored (its index and memos dropped) now and then; and
 // its index finds every incident a rule may pair (checkWide).
@@ -81,6 +82,10 @@ func TestWideKeyMatchesAll(t *testing.T) {
 			dets, inv = append(dets, randomStream(rng, 150)...), withExternal(fabricInventory())
 		}
 		streams = append(streams, stream{fmt.Sprintf("spines %d", seed), inv, dets})
+	}
+	for seed := range uint64(12) {
+		rng := rand.New(rand.NewPCG(seed, 55))
+		streams = append(streams, stream{fmt.Sprintf("minutes apart %d", seed), bigFabric(4, 30), minutesApart(rng, 30, 1+rng.IntN(5))})
 	}
 	for i, s := range streams {
 		rng := rand.New(rand.NewPCG(uint64(i), 54))
