@@ -130,7 +130,9 @@ const (
 // while it fires, so a long decay does not become normal. A jump of more
 // than Step σ that the next point confirms is a step, not a drift (the
 // ensemble judges steps): the envelope is learned again from the new
-// level, and a firing rule resolves.
+// level, and a firing rule resolves. One the next point does not confirm
+// is a spike: it moves neither the level nor, once past, the history a
+// step is told by.
 //
 // The zero value is not usable: use New. It is not safe for concurrent use.
 type Drift struct {
@@ -219,10 +221,21 @@ func (d *Drift) Update(x float64) Event {
 		}
 		return None
 	}
+	// The previous point jumped and this one is back by the one before
+	// it: that was a spike (a loss of signal read once, a garbled
+	// value), which the median of three ignores, and the history
+	// forgets, so that it is not taken for the start of a step next.
+	// A point that jumps is kept out of the level until it is known
+	// for a spike or a step.
+	spike := jump(d.last, d.prev) && !jump(x, d.prev)
+	jumped := jump(x, d.last) && !spike
 	if !d.firing && !jump(x, d.last) {
 		d.learnNoise(math.Abs(x - d.last))
 	}
 	med := median3(d.prev, d.last, x)
+	if spike {
+		d.last = d.prev
+	}
 	d.prev, d.last = d.last, x
 	if d.firing {
 		return d.updateFiring(med)
@@ -240,7 +253,9 @@ func (d *Drift) Update(x float64) Event {
 		}
 		return None
 	}
-	d.level += (x - d.level) / float64(d.cfg.Level)
+	if !jumped {
+		d.level += (x - d.level) / float64(d.cfg.Level)
+	}
 	return d.updateWatching(med)
 }
 

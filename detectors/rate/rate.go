@@ -7,7 +7,9 @@
 // never shows up as a spike. Refresh (the detect stage's way) tells a wrap
 // from a reset: a Counter32 exported raw, or a 64-bit counter started near
 // 2^64, whose increase through the wrap is about what its last rate adds,
-// gives that rate.
+// gives that rate. Both Refresh and Glitch (for a counter whose every
+// sample gives a rate: the detect stage's error counters) tell a glitch,
+// a value read wrong once (0, or 2^64-1), from a reset by the next sample.
 package rate
 
 // Counter holds the last sample of one counter series. The zero value is
@@ -49,15 +51,30 @@ func (c *Counter) Update(ts int64, v uint64) (float64, Result) {
 		return 0, Stale
 	}
 	if v < c.Last {
-		c.LastTS, c.Last = ts, v
-		c.Resets++
-		return 0, Reset
+		return c.rebase(ts, v)
 	}
 	delta := v - c.Last
 	dt := ts - c.LastTS
 	c.LastTS, c.Last = ts, v
 	return float64(delta) / (float64(dt) / 1e9), OK
 }
+
+// rebase takes v at ts as the counter's new baseline, a reset: no rate.
+func (c *Counter) rebase(ts int64, v uint64) (float64, Result) {
+	c.LastTS, c.Last = ts, v
+	c.Resets++
+	return 0, Reset
+}
+
+// halfRange is half the range of a 64-bit counter. No counter counts it
+// in one interval (2^63 bytes in a second is 10^8 times a 400 Gb/s
+// port's), so a value that far or farther above the last one is behind
+// it modulo 2^64: 2^64-1 is an agent's -1 sent unsigned.
+const halfRange = 1 << 63
+
+// behind reports whether v, read after last, is behind it: lower, or
+// halfRange or more above it.
+func behind(last, v uint64) bool { return v < last || v-last >= halfRange }
 
 // UpdateWidth is Update for a counter that is bits wide (32 for SNMP's
 // Counter32, 64 otherwise). A decrease that is explained by one wrap of a

@@ -93,7 +93,9 @@ type Refresh struct {
 // above its value before it, or past it through a wrap: an agent that
 // read 0, or a little less, once) was a glitch: the next sample is taken
 // as if the glitch were a
-// still sample, so its rate is the counter's over both intervals. While
+// still sample, so its rate is the counter's over both intervals. A value
+// half the range or more above the last (2^64-1, an agent's -1; behind)
+// is such a decrease, no increase. While
 // the counter holds (hold > 1):
 //   - the first hold still samples since the last change are (0, Held);
 //   - a still sample after them (or RefreshMaxHoldNS after the last
@@ -128,7 +130,7 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		// counter is back at or above its value before it (the glitch is
 		// then a still sample), or below it by a wrap since, else it was
 		// one.
-		glitch := v >= r.pre
+		glitch := !behind(r.pre, v)
 		if !glitch {
 			_, glitch = r.wrap(&Counter{LastTS: r.preTS, Last: r.pre}, ts, v)
 		}
@@ -150,11 +152,13 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		// The first sample: the time since the last change is no refresh.
 		r.reset(ts)
 		return c.Update(ts, v)
-	case v < c.Last && !wrapped:
+	case behind(c.Last, v) && !wrapped:
 		// A reset, or a glitch: which one, the next sample tells (above),
-		// which Refresh learns from as it would have without it.
+		// which Refresh learns from as it would have without it. So is
+		// a value half the range or more above the last (2^64-1, an
+		// agent's -1): no count, and no rate.
 		r.pre, r.preTS = c.Last, c.LastTS
-		return c.Update(ts, v)
+		return c.rebase(ts, v)
 	case v > c.Last || wrapped:
 		// g: samples since the last change; dt: the time since it (c.LastTS
 		// may be a still sample's).

@@ -117,7 +117,8 @@ func (ps *partState) newest(device string) int64 {
 // counter forgets its last sample, so its next one starts its rate again
 // (none is computed across the step), and keeps what its rate.Refresh
 // learned of its device's refresh (a decrease pending, which would take
-// the rate back across the step, is dropped with it); a gauge forgets its
+// the rate back across the step, is dropped with it, as an error
+// counter's rate.Glitch's); a gauge forgets its
 // latest time. Their latest sample is then unknown (seen) until the next.
 // A state series' tracker starts again at ts from its latest value (its
 // status, count or level), with no alert: one that fires is resolved
@@ -130,6 +131,9 @@ func (d *Stage) takeBack(ps *partState, st *seriesState, ts int64, why string, e
 		st.counter.LastTS, st.counter.Last = 0, 0
 		if st.refresh.Pending() != 0 {
 			st.refresh = rate.Refresh{}
+		}
+		if st.quiet != nil {
+			st.quiet.glitch = rate.Glitch{}
 		}
 		return nil
 	}

@@ -252,8 +252,16 @@ func (d *Stage) newGroup(gi int) *groupState {
 }
 
 // updateGroup records x at ts in st's slot and, once every series of the
-// group has a value at ts, scores the vector.
+// group has a value at ts, scores the vector. A value the ensemble ignores
+// (not finite, or beyond ensemble.MaxValue) makes no vector, and a vector
+// at fire_z or beyond is kept out of the model until its run fires (the
+// hold then keeps the incident out): one off the model that fires
+// nothing, a reading of 0 or an absurd one, would widen its covariance by
+// its square, and blind it for hours (MaxFloat64 for good).
 func (d *Stage) updateGroup(ps *partState, st *seriesState, ts int64, x float64, emit func(*kgo.Record)) error {
+	if !(math.Abs(x) <= ensemble.MaxValue) {
+		return nil
+	}
 	g := st.grp
 	g.ts[st.slot], g.vals[st.slot] = ts, x
 	if !g.dirty {
@@ -272,11 +280,14 @@ func (d *Stage) updateGroup(ps *partState, st *seriesState, ts int64, x float64,
 	if err != nil {
 		return nil
 	}
-	if g.alert.Firing && s.Z >= d.cfg.Multivar.Alert.ResolveZ && int(g.held) < d.cfg.Multivar.Hold {
+	switch {
+	case g.alert.Firing && s.Z >= d.cfg.Multivar.Alert.ResolveZ && int(g.held) < d.cfg.Multivar.Hold:
 		// Keep the incident out of the model, as for the ensemble's
 		// baselines (MultivarConfig.Hold).
 		g.held++
-	} else {
+	case !g.alert.Firing && s.WarmedUp && s.Z >= d.cfg.Multivar.Alert.FireZ:
+		// A run off the model that is no incident yet: kept out too.
+	default:
 		_ = g.det.Add(g.vals) // checked by Score
 	}
 	if !s.WarmedUp {

@@ -320,7 +320,13 @@ func (d *Stage) score(ps *partState, sr *schemas.SampleReader, i int, st *series
 				from = prev
 			}
 		} else {
-			r, res = st.counter.Update(ts, v) // still is its usual self
+			// Still is its usual self; a glitch is told from a reset as
+			// above.
+			pending, resets := st.quiet.glitch.Pending(), st.counter.Resets
+			r, res = st.quiet.glitch.Update(&st.counter, ts, v)
+			if pending != 0 && st.counter.Resets < resets {
+				from = pending
+			}
 		}
 		if res == rate.Stale { // a repeat or out of order: it changed nothing
 			return d.behind(ps, sr, i, st, st.seen(), emit)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/telekernel/telekernel/detectors/rate"
 	"github.com/telekernel/telekernel/detectors/stateevents"
+	"github.com/telekernel/telekernel/internal/binenc"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/internal/detections"
 )
@@ -20,17 +21,25 @@ import (
 const QuietRule = "error_run"
 
 // quietStateBytes is the memory of a quiet rule beside the ensemble.
-const quietStateBytes = 56
+const quietStateBytes = 72
 
-// quietState is an error counter's quiet rule and when its
-// alert fired.
-type quietState = ruleState[rate.Quiet]
+// quietState is an error counter's quiet rule and when its alert fired,
+// and the counter's decrease pending (rate.Glitch: the counter gives a
+// rate on every sample, so it takes no rate.Refresh, which tells a glitch
+// from a reset on the others).
+type quietState struct {
+	ruleState[rate.Quiet]
+	glitch rate.Glitch
+}
 
 // newQuietState returns the quiet rule of a counter series of metric, or
 // nil when metric is not an error counter. Every rule starts
 // from d.quiet (New's), sharing its configuration.
 func (d *Stage) newQuietState(kind schemas.Kind, metric string) *quietState {
-	return newRule(kind == schemas.KindCounter && isQuietCounter(metric), d.quiet.Fresh)
+	if kind != schemas.KindCounter || !isQuietCounter(metric) {
+		return nil
+	}
+	return &quietState{ruleState: ruleState[rate.Quiet]{r: d.quiet.Fresh()}}
 }
 
 // isQuietCounter reports whether metric is a counter that stays still on
@@ -75,12 +84,34 @@ func appendQuiet(dst []byte, qs *quietState) []byte {
 	return appendRule(dst, qs.since, &qs.r)
 }
 
+// appendGlitch appends a quiet counter's decrease pending as version 7
+// records hold it after the rule: its length (uvarint), then
+// rate.(*Glitch).AppendBinary.
+func appendGlitch(dst []byte, qs *quietState) []byte {
+	body, _ := qs.glitch.AppendBinary(nil) // cannot fail: plain values
+	return append(binenc.AppendU(dst, uint64(len(body))), body...)
+}
+
 // decodeQuiet restores st's quiet rule (made for its metric by
-// newQuietState) from b, the bytes cutRule cut; nil b leaves it fresh. A
-// rule on a metric that has none is dropped.
-func decodeQuiet(b []byte, st *seriesState) error {
+// newQuietState) from b, the bytes cutRule cut, and the counter's
+// decrease pending from glitch (version 7); nil b or glitch leaves it
+// fresh. A rule on a metric that has none is dropped.
+func decodeQuiet(b, glitch []byte, st *seriesState) error {
 	if st.quiet == nil {
 		return nil
 	}
-	return decodeRule(b, "quiet counter", &st.quiet.r, &st.quiet.since)
+	if err := decodeRule(b, "quiet counter", &st.quiet.r, &st.quiet.since); err != nil {
+		return err
+	}
+	if glitch == nil {
+		return nil
+	}
+	rest, err := st.quiet.glitch.Decode(glitch)
+	switch {
+	case err != nil:
+		return err
+	case len(rest) != 0:
+		return fmt.Errorf("cannot decode counter glitch state: %d unexpected bytes", len(rest))
+	}
+	return nil
 }

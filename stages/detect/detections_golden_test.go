@@ -18,7 +18,9 @@ var updateDetections = flag.Bool("update-detections", false, "rewrite testdata/d
 
 // detectionsGolden holds every record the detect stage emitted for
 // goldenRecords, as the stage of 2026-12-02 wrote them (commit 786de83,
-// before the detection builder and the shared hysteresis): key, headers
+// before the detection builder and the shared hysteresis; the
+// multivariate group's distances since the first vectors of its runs off
+// the model are kept out of it, TestDetectMultivarOutlier): key, headers
 // and value, one record a line.
 const detectionsGolden = "testdata/detections.golden"
 

@@ -332,7 +332,7 @@ func (d *Stage) resolveSeries(emit func(*kgo.Record), st *seriesState, ts int64,
 	for _, r := range [...]struct {
 		rule  string
 		since *int64
-	}{{QuietRule, sinceOf(st.quiet)}, {DriftRule, sinceOf(st.drift)}} {
+	}{{QuietRule, quietSince(st.quiet)}, {DriftRule, sinceOf(st.drift)}} {
 		if r.since == nil || *r.since == 0 {
 			continue
 		}
@@ -405,6 +405,14 @@ func sinceOf[R any](rs *ruleState[R]) *int64 {
 		return nil
 	}
 	return &rs.since
+}
+
+// quietSince is sinceOf for a quiet rule.
+func quietSince(qs *quietState) *int64 {
+	if qs == nil {
+		return nil
+	}
+	return &qs.since
 }
 
 // checkpointGone emits the tombstones of ps's expired series that have

@@ -15,7 +15,9 @@ import (
 // which carries its quiet rule, is stateVersionQuiet, and an optic
 // power's, which carries its envelope rule, stateVersionDrift, and another
 // counter's that has learned how its device refreshes it
-// stateVersionRefresh. It reads them all,
+// stateVersionRefresh, and an error counter's while a decrease on it is
+// pending (a glitch or a reset: rate.Glitch) stateVersionGlitch. It reads
+// them all,
 // version 2 (the ensemble's record without the class byte) and the robust
 // z-score state of version 1 (migrated into the ensemble); a record of
 // another version is not restored: the series starts cold and a warning is
@@ -25,6 +27,7 @@ const (
 	stateVersionQuiet   = 4
 	stateVersionDrift   = 5
 	stateVersionRefresh = 6
+	stateVersionGlitch  = 7
 )
 
 // errStateVersion marks a changelog record this build cannot read.
@@ -52,12 +55,18 @@ var errStateConfig = errors.New("state of another detector configuration")
 // (drift.(*Drift).AppendBinary) in place of the quiet one. Another
 // counter whose rate.Refresh has learned anything writes version 6 alike,
 // with the refresh state (length uvarint, rate.(*Refresh).AppendBinary).
+// A series with a quiet rule whose counter has a decrease pending (the
+// next sample tells a glitch from a reset, rate.Glitch: one sample
+// interval) writes version 7: version 4's record with the decrease
+// (length uvarint, rate.(*Glitch).AppendBinary) after the rule.
 //
 // Integers are varints and floats IEEE 754 little endian (internal/binenc,
 // the detectors' codec), so a restored detector scores exactly as the one
 // that wrote the record.
 func appendState(dst []byte, st *seriesState) []byte {
 	switch {
+	case st.quiet != nil && st.quiet.glitch.Pending() != 0:
+		dst = appendGlitch(appendQuiet(append(dst, stateVersionGlitch), st.quiet), st.quiet)
 	case st.quiet != nil:
 		dst = appendQuiet(append(dst, stateVersionQuiet), st.quiet)
 	case st.drift != nil:
@@ -94,10 +103,10 @@ func (d *Stage) decodeState(b []byte, metric string) (*seriesState, error) {
 		return nil, binenc.ErrShort
 	}
 	version := b[0]
-	if version < 1 || version > stateVersionRefresh {
-		return nil, fmt.Errorf("%w %d (this build reads 1 to %d)", errStateVersion, version, stateVersionRefresh)
+	if version < 1 || version > stateVersionGlitch {
+		return nil, fmt.Errorf("%w %d (this build reads 1 to %d)", errStateVersion, version, stateVersionGlitch)
 	}
-	var quiet, drift, refresh []byte
+	var quiet, drift, refresh, glitch []byte
 	if version >= stateVersionQuiet {
 		what, rule := "quiet counter", &quiet
 		switch version {
@@ -109,6 +118,11 @@ func (d *Stage) decodeState(b []byte, metric string) (*seriesState, error) {
 		var err error
 		if *rule, b, err = cutRule(b[1:], what); err != nil {
 			return nil, err
+		}
+		if version == stateVersionGlitch {
+			if glitch, b, err = cutRule(b, "counter glitch"); err != nil {
+				return nil, err
+			}
 		}
 		version = stateVersion
 		if len(b) < 1 {
@@ -143,7 +157,7 @@ func (d *Stage) decodeState(b []byte, metric string) (*seriesState, error) {
 	st.e = sh.New()
 	st.quiet = d.newQuietState(st.kind, metric)
 	st.drift = d.newDriftState(st.kind, metric)
-	if err := decodeQuiet(quiet, st); err != nil {
+	if err := decodeQuiet(quiet, glitch, st); err != nil {
 		return nil, err
 	}
 	if err := decodeDrift(drift, st); err != nil {
@@ -168,6 +182,11 @@ func (d *Stage) decodeState(b []byte, metric string) (*seriesState, error) {
 	st.top = ensemble.Member(r.Byte())
 	if r.Err != nil {
 		return nil, r.Err
+	}
+	if q := st.quiet; q != nil && q.glitch.Pending() != 0 && (q.glitch.Pending() >= st.counter.LastTS || st.counter.Resets == 0) {
+		// The decrease came after the value before it, and was counted.
+		return nil, fmt.Errorf("cannot decode counter glitch state: decrease pending at %d, the counter's last sample at %d after %d resets",
+			q.glitch.Pending(), st.counter.LastTS, st.counter.Resets)
 	}
 	if err := st.e.UnmarshalBinary(r.B); err != nil {
 		return nil, fmt.Errorf("%w: %v", errStateConfig, err)

@@ -1,0 +1,122 @@
+package rate
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+// TestRefreshGlitchHigh: an agent that answers one poll with 2^64-1 (a
+// -1 sent unsigned), or with any value half the 64-bit range or more
+// above the last, and the true value again on the next, did not count
+// 2^63 or more in one interval (10^8 times a 400 Gb/s port's bytes in a
+// second): the read is no rate (Reset) and, as after a read of 0, the
+// next sample's rate is the counter's over both intervals. A counter
+// that goes on from such a value was reset to it: its next rate counts
+// from there. Before, the read was a rate of about 1.8e18 per second,
+// and the next sample a reset: one point that blinded the detect stage's
+// baselines to a traffic spike half an hour later (TestDetectBadValues).
+func TestRefreshGlitchHigh(t *testing.T) {
+	const base = 1e11
+	for name, tc := range map[string]struct {
+		every  int    // the device's refresh, in samples
+		glitch uint64 // the value read at sample 50
+	}{
+		"2^64-1":       {1, math.MaxUint64},
+		"2^63 above":   {1, base + 1<<63 + 1e6},
+		"2^64-1, 30 s": {3, math.MaxUint64},
+	} {
+		var r Refresh
+		var c Counter
+		var got []string
+		for i := range 100 {
+			v := uint64(base) + uint64(i/tc.every*tc.every)*10*100
+			if i == 50 {
+				v = tc.glitch
+			}
+			x, res := r.Update(&c, int64(i+1)*10e9, v)
+			switch {
+			case i == 50 && res != Reset:
+				got = append(got, fmt.Sprintf("%d: %v %.3g, want Reset", i, res, x))
+			case i > 50 && res == OK && math.Abs(x/100-1) > 0.01:
+				got = append(got, fmt.Sprintf("%d: rate %.3g", i, x))
+			case i > 50 && res != OK && res != Held:
+				got = append(got, fmt.Sprintf("%d: %v", i, res))
+			}
+		}
+		if c.Resets != 0 {
+			got = append(got, fmt.Sprintf("%d resets", c.Resets))
+		}
+		if len(got) != 0 {
+			t.Errorf("%s: %v", name, got)
+		}
+	}
+	// Reset to 2^64 - 10^6, and counting on from there (through the wrap).
+	var r Refresh
+	var c Counter
+	for i := range 20 {
+		r.Update(&c, int64(i+1)*10e9, uint64(base)+uint64(i)*1000)
+	}
+	if _, res := r.Update(&c, 210e9, math.MaxUint64-1e6+1); res != Reset {
+		t.Fatalf("a reset near 2^64: %v, want Reset", res)
+	}
+	for i, v := range []uint64{math.MaxUint64 - 1e6 + 1001, math.MaxUint64 - 1e6 + 2001} {
+		if x, res := r.Update(&c, int64(22+i)*10e9, v); res != OK || x != 100 {
+			t.Fatalf("%d after a reset near 2^64: %v %v, want OK 100", i+1, x, res)
+		}
+	}
+}
+
+// TestGlitchEverySample: a counter read on every sample (an error
+// counter, 5 per second from 10^6) that reads 0, a little below its last
+// value or 2^64-1 once, and its count again on the next, gives no rate
+// for the bad read and the counter's rate over both intervals on the
+// next, with no reset counted, also when g and c are restored from their
+// records right after the bad read; a clear (back near 0 and counting
+// from there) is a reset, and the rate after it counts from it.
+func TestGlitchEverySample(t *testing.T) {
+	for _, bad := range []uint64{0, 1e6 + 49*50 - 10, math.MaxUint64} {
+		for _, restore := range []bool{false, true} {
+			var g Glitch
+			var c Counter
+			var got []string
+			for i := range 100 {
+				v := uint64(1e6) + uint64(i)*50
+				if i == 50 {
+					v = bad
+				}
+				x, res := g.Update(&c, int64(i+1)*10e9, v)
+				switch {
+				case i == 50 && res != Reset:
+					got = append(got, fmt.Sprintf("%d: %v %.3g, want Reset", i, res, x))
+				case i > 50 && (res != OK || x != 5):
+					got = append(got, fmt.Sprintf("%d: %v %.3g", i, res, x))
+				}
+				if i == 50 && restore {
+					b, _ := g.AppendBinary(nil)
+					g = Glitch{}
+					if rest, err := g.Decode(b); err != nil || len(rest) != 0 {
+						t.Fatalf("decode: %v, %d bytes left", err, len(rest))
+					}
+				}
+			}
+			if c.Resets != 0 {
+				got = append(got, fmt.Sprintf("%d resets", c.Resets))
+			}
+			if len(got) != 0 {
+				t.Errorf("a read of %d (restored after it: %v): %v", bad, restore, got)
+			}
+		}
+	}
+	var g Glitch
+	var c Counter
+	for i := range 20 {
+		g.Update(&c, int64(i+1)*10e9, 1e6+uint64(i)*50)
+	}
+	if _, res := g.Update(&c, 210e9, 20); res != Reset {
+		t.Fatalf("a clear: %v, want Reset", res)
+	}
+	if x, res := g.Update(&c, 220e9, 70); res != OK || x != 5 || c.Resets != 1 {
+		t.Fatalf("after a clear: %v %v, %d resets, want OK 5, 1 reset", x, res, c.Resets)
+	}
+}
