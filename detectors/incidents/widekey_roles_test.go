@@ -187,67 +187,80 @@ func TestWideKeyRolesStreams(t *testing.T) {
 		spines, leaves := 2+rng.IntN(3), 5+rng.IntN(8)
 		dets := rolesStream(rng, 600, spines, leaves)
 		invs := []*schemas.Inventory{rolesFabric(spines, leaves, false), rolesFabric(spines, leaves, true), withExternal(fabricInventory()), nil, messyFabric(spines, leaves)}
-		inv := invs[0]
 		narrow := []int{1, 2, 3, 4, 0}[seed%5]
 		cfg := []Config{{}, {StaleAfter: 10 * time.Minute}, {Window: 10 * time.Second}, {Window: 3 * time.Minute, SessionSpan: 5 * time.Minute}}[seed%4]
-		newEngine := func() *Engine {
-			e, _ := New(cfg, inv)
-			e.narrow = narrow
-			return e
+		compareWide(t, fmt.Sprintf("seed %d", seed), rng, dets, invs, cfg, narrow)
+	}
+}
+
+// compareWide feeds dets to an engine of cfg on invs[0] with keys wide
+// from narrow incidents (0: the default), swapping the inventory for one
+// of invs and restoring the engine from its changelog or its whole state
+// now and then, and fails unless it gives, detection by detection, what
+// the engine checking every incident under a wide key gives (wideAll),
+// what one checking every incident gives (scanAll) and what one keeping
+// every memo gives (long 1), and its index finds every incident a rule
+// may pair (checkWide).
+func compareWide(t *testing.T, name string, rng *rand.Rand, dets []schemas.Detection, invs []*schemas.Inventory, cfg Config, narrow int) {
+	t.Helper()
+	inv := invs[0]
+	newEngine := func() *Engine {
+		e, _ := New(cfg, inv)
+		e.narrow = narrow
+		return e
+	}
+	e, ref, scan, lng := newEngine(), newEngine(), newEngine(), newEngine()
+	ref.wideAll, scan.scanAll, lng.long = true, true, 1
+	log := map[string][]byte{}
+	flush := func() {
+		recs, err := e.Changes()
+		if err != nil {
+			t.Fatal(err)
 		}
-		e, ref, scan, lng := newEngine(), newEngine(), newEngine(), newEngine()
-		ref.wideAll, scan.scanAll, lng.long = true, true, 1
-		log := map[string][]byte{}
-		flush := func() {
-			recs, err := e.Changes()
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range recs {
-				log[r.Key] = r.Value
-			}
+		for _, r := range recs {
+			log[r.Key] = r.Value
 		}
-		for i := range dets {
-			switch r := rng.IntN(200); {
-			case r < 3:
-				inv = invs[rng.IntN(len(invs))]
-				if rng.IntN(3) > 0 {
-					inv = invs[rng.IntN(2)]
-				}
-				for _, x := range []*Engine{e, ref, scan, lng} {
-					x.SetInventory(inv)
-				}
-			case r < 7:
-				// A restored engine looks for incidents of removed devices
-				// at its next detection (closeGone): so do the references,
-				// restored from their whole state.
-				flush()
-				if r < 5 {
-					e = restored(t, e, newEngine)
-				} else {
-					e = newEngine()
-					for k, v := range log {
-						if err := e.RestoreRecord(k, v); err != nil {
-							t.Fatal(err)
-						}
+	}
+	for i := range dets {
+		switch r := rng.IntN(200); {
+		case r < 3:
+			inv = invs[rng.IntN(len(invs))]
+			if rng.IntN(3) > 0 {
+				inv = invs[rng.IntN(min(2, len(invs)))]
+			}
+			for _, x := range []*Engine{e, ref, scan, lng} {
+				x.SetInventory(inv)
+			}
+		case r < 7:
+			// A restored engine looks for incidents of removed devices
+			// at its next detection (closeGone): so do the references,
+			// restored from their whole state.
+			flush()
+			if r < 5 {
+				e = restored(t, e, newEngine)
+			} else {
+				e = newEngine()
+				for k, v := range log {
+					if err := e.RestoreRecord(k, v); err != nil {
+						t.Fatal(err)
 					}
 				}
-				ref, scan, lng = restored(t, ref, newEngine), restored(t, scan, newEngine), restored(t, lng, newEngine)
-				ref.wideAll, scan.scanAll, lng.long = true, true, 1
 			}
-			d := &dets[i]
-			got, want, all, long := e.Add(d), ref.Add(d), scan.Add(d), lng.Add(d)
-			if !reflect.DeepEqual(long, want) {
-				t.Fatalf("seed %d, detection %d (%s %s): with every memo\n%s\nchecking every incident under wide keys\n%s", seed, i, d.State, d.ID, views(long), views(want))
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("seed %d, detection %d (%s %s): by the roles under wide keys\n%s\nchecking every incident under them\n%s", seed, i, d.State, d.ID, views(got), views(want))
-			}
-			if !reflect.DeepEqual(want, all) {
-				t.Fatalf("seed %d, detection %d (%s %s): checking every incident under wide keys\n%s\nchecking every incident\n%s", seed, i, d.State, d.ID, views(want), views(all))
-			}
-			checkWide(t, e, d, fmt.Sprintf("seed %d, detection %d", seed, i))
+			ref, scan, lng = restored(t, ref, newEngine), restored(t, scan, newEngine), restored(t, lng, newEngine)
+			ref.wideAll, scan.scanAll, lng.long = true, true, 1
 		}
+		d := &dets[i]
+		got, want, all, long := e.Add(d), ref.Add(d), scan.Add(d), lng.Add(d)
+		if !reflect.DeepEqual(long, want) {
+			t.Fatalf("%s, detection %d (%s %s): with every memo\n%s\nchecking every incident under wide keys\n%s", name, i, d.State, d.ID, views(long), views(want))
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s, detection %d (%s %s): by the roles under wide keys\n%s\nchecking every incident under them\n%s", name, i, d.State, d.ID, views(got), views(want))
+		}
+		if !reflect.DeepEqual(want, all) {
+			t.Fatalf("%s, detection %d (%s %s): checking every incident under wide keys\n%s\nchecking every incident\n%s", name, i, d.State, d.ID, views(want), views(all))
+		}
+		checkWide(t, e, d, fmt.Sprintf("%s, detection %d", name, i))
 	}
 }
 
