@@ -14,9 +14,14 @@ import (
 
 // State record kind tag and version of a series. The tag is outside the
 // range of detectors/internal/enc's tags.
+// A series whose device threshold has a change pending (Tracker.Observe:
+// thrNext) writes version 2, version 1's record and the pending threshold
+// and its time; the others write version 1, which builds before the
+// pending threshold read.
 const (
-	tagSeries     byte = 0x71
-	seriesVersion byte = 1
+	tagSeries            byte = 0x71
+	seriesVersion        byte = 1
+	seriesVersionPending byte = 2
 )
 
 // ErrIncompatibleState is wrapped by RestoreState when a state was written
@@ -47,7 +52,11 @@ func (t *Tracker) AppendState(dst []byte, k schemas.SeriesKey) (_ []byte, ok boo
 	if s == nil {
 		return dst, false
 	}
-	dst = enc.AppendHeader(dst, tagSeries, seriesVersion)
+	version := seriesVersion
+	if s.hasNext {
+		version = seriesVersionPending
+	}
+	dst = enc.AppendHeader(dst, tagSeries, version)
 	name := t.cfg.Signals[s.sig].Name
 	dst = enc.AppendString(dst, name)
 	dst = enc.AppendI(dst, s.bStart)
@@ -78,7 +87,12 @@ func (t *Tracker) AppendState(dst []byte, k schemas.SeriesKey) (_ []byte, ok boo
 		last, _ = json.Marshal(&s.last)
 	}
 	dst = enc.AppendU(dst, uint64(len(last)))
-	return append(dst, last...), true
+	dst = append(dst, last...)
+	if s.hasNext {
+		dst = enc.AppendF64(dst, s.thrNext)
+		dst = enc.AppendI(dst, s.thrNextTS)
+	}
+	return dst, true
 }
 
 // RestoreState loads the state of series k written by AppendState. Errors
@@ -89,7 +103,11 @@ func (t *Tracker) AppendState(dst []byte, k schemas.SeriesKey) (_ []byte, ok boo
 // finite is dropped.
 func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 	r := enc.Reader{B: b}
-	r.Header(tagSeries, seriesVersion)
+	version := seriesVersion
+	if len(b) >= 2 && b[1] == seriesVersionPending {
+		version = seriesVersionPending
+	}
+	r.Header(tagSeries, version)
 	str := func() string { return enc.ReadString(&r) }
 	name := str()
 	s := &series{key: k, sig: -1}
@@ -125,6 +143,9 @@ func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 	s.ctr.LastTS = r.I()
 	s.ctr.Last = r.U()
 	last := str()
+	if version == seriesVersionPending {
+		s.thrNext, s.thrNextTS, s.hasNext = r.F64(), r.I(), true
+	}
 	if err := r.Done(); err != nil {
 		if errors.Is(err, enc.ErrVersion) {
 			return fmt.Errorf("%w: %s: %w", ErrIncompatibleState, k, err)
@@ -136,6 +157,9 @@ func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 	}
 	if s.hasThr && (math.IsNaN(s.devThr) || math.IsInf(s.devThr, 0)) {
 		s.devThr, s.hasThr = 0, false // no threshold (Observe refuses one now)
+	}
+	if s.hasNext && (math.IsNaN(s.thrNext) || math.IsInf(s.thrNext, 0)) {
+		s.hasNext = false
 	}
 	if s.profile != nil && len(s.profile) != t.period() {
 		// Learned under another bucket or season: its phases are not this

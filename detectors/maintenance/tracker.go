@@ -31,6 +31,15 @@ type series struct {
 	hasBase            bool
 	devThr             float64
 	hasThr             bool
+	// A device threshold other than devThr, taken once a later one
+	// confirms it or a bucket of readings closes after it with no other
+	// (Observe, closeBucket): one garbled sample (a lower threshold read
+	// as the upper) would fail the series at the next bucket's close.
+	// In the series' record (version 2) while pending, so a restored
+	// tracker takes it where the one that wrote it would have.
+	thrNext   float64
+	thrNextTS int64
+	hasNext   bool
 
 	open       bool
 	failedHold bool
@@ -163,8 +172,14 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 		}
 		s := t.get(i, device, t.cfg.Signals[i].Metric, comp)
 		if !s.hasThr || sev == "CRITICAL" {
-			s.devThr, s.hasThr = v, true
-			t.markDirty(s)
+			switch {
+			case !s.hasThr || v == s.devThr || s.hasNext && v == s.thrNext:
+				s.devThr, s.hasThr, s.hasNext = v, true, false
+				t.markDirty(s)
+			default: // a change: the next threshold or bucket confirms it
+				s.thrNext, s.thrNextTS, s.hasNext = v, ts, true
+				t.markDirty(s)
+			}
 		}
 		if s.bStart == 0 && ts > s.lastTS {
 			// No reading yet: the thresholds date the series, so Expire
@@ -297,6 +312,11 @@ const nsPerHour = float64(time.Hour)
 func (t *Tracker) closeBucket(s *series) {
 	if len(s.vals) == 0 {
 		return
+	}
+	if s.hasNext && s.thrNextTS < s.bStart {
+		// The changed threshold stood through the bucket: the device's
+		// (it may send thresholds only when they change).
+		s.devThr, s.hasNext = s.thrNext, false
 	}
 	t.scratch = append(t.scratch[:0], s.vals...)
 	slices.Sort(t.scratch)
