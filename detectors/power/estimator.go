@@ -71,11 +71,30 @@ func (p *port) isAdminUp() bool {
 // psu holds a PSU's latest readings, each with its own timestamp (which
 // orders them: an older one is a late sample) and the device's time when
 // it was last received (which ages them: a device that stamps a value with
-// its last change re-sends a steady reading with an old timestamp).
+// its last change re-sends a steady reading with an old timestamp), and
+// for each a reading that jumped from it, not yet confirmed (setReading).
 type psu struct {
 	v, i, p             float64
 	vTS, iTS, pTS       int64
 	vSeen, iSeen, pSeen int64
+	vNext, iNext, pNext pending
+}
+
+// implied returns v, what a PSU's two readings received at a and b make a
+// third (input-power ≈ voltage × current, within its power factor), or
+// NaN when one of them has none.
+func implied(a, b int64, v float64) float64 {
+	if a == 0 || b == 0 {
+		return math.NaN()
+	}
+	return v
+}
+
+// pending is a PSU reading that jumped from the one held (ok: there is
+// one), taken only if the next reading confirms it.
+type pending struct {
+	v  float64
+	ok bool
 }
 
 type device struct {
@@ -220,7 +239,9 @@ func (d *device) psu(keys string) *psu {
 // one held (a late sample, or one after the device's clock stepped back
 // before StepBack), which changes nothing. A byte counter's rate beyond
 // what its port can carry (maxOverSpeed) is not taken, nor a PSU reading
-// that is not a gauge. Strings are not retained.
+// that is not a gauge, nor a port speed or transceiver presence that is
+// none (speedName), and a PSU reading that jumped waits for the next to
+// confirm it (setReading). Strings are not retained.
 func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.Kind, u uint64, f float64, str string) {
 	d := e.device(device)
 	e.markDirty(d) // the live state moves with every sample
@@ -252,6 +273,9 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 			p.adminUp, p.hasAdmin = str == "UP", true
 		}
 	case schemas.MetricPortSpeed:
+		if !speedName(str) {
+			return // garbled: the port keeps its last speed (see speedName)
+		}
 		if p := d.port(keys); newer(&p.speedTS, ts) && p.speed != str {
 			p.speed = strings.Clone(str)
 		}
@@ -260,6 +284,9 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 			p.lag = strings.Clone(str)
 		}
 	case schemas.MetricOpticPresent:
+		if str != "PRESENT" && str != "NOT_PRESENT" {
+			return // garbled: the port keeps its transceiver or none (see speedName)
+		}
 		if p := d.port(strings.TrimSuffix(keys, transceiverSuffix)); newer(&p.opticTS, ts) {
 			p.optic, p.hasOptic = str == "PRESENT", true
 		}
@@ -274,13 +301,36 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 		p := d.psu(keys)
 		switch metric {
 		case schemas.MetricPSUInVoltage:
-			setReading(&p.v, &p.vTS, &p.vSeen, f, ts, d.cur)
+			setReading(&p.v, &p.vTS, &p.vSeen, &p.vNext, f, ts, d.cur, implied(p.iSeen, p.pSeen, p.p/p.i))
 		case schemas.MetricPSUInCurrent:
-			setReading(&p.i, &p.iTS, &p.iSeen, f, ts, d.cur)
+			setReading(&p.i, &p.iTS, &p.iSeen, &p.iNext, f, ts, d.cur, implied(p.vSeen, p.pSeen, p.p/p.v))
 		default:
-			setReading(&p.p, &p.pTS, &p.pSeen, f, ts, d.cur)
+			setReading(&p.p, &p.pTS, &p.pSeen, &p.pNext, f, ts, d.cur, implied(p.vSeen, p.iSeen, p.v*p.i))
 		}
 	}
+}
+
+// speedName reports whether s is an OpenConfig port speed: SPEED_UNKNOWN,
+// or SPEED_ and a number of MB or GB (SPEED_2500MB, SPEED_100GB), known to
+// the model or not. Anything else (SPEED_?, a garbled byte) is no speed
+// and changes nothing, as a transceiver presence other than PRESENT or
+// NOT_PRESENT: taken as an unknown speed or no transceiver, one sample
+// fitted the port's watts to the rest of the device, and moved port
+// attributions on every device of the model by 10 to 80 % from then on.
+func speedName(s string) bool {
+	if s == "SPEED_UNKNOWN" {
+		return true
+	}
+	n, ok := strings.CutPrefix(s, "SPEED_")
+	if !ok || len(n) < 3 || (n[len(n)-2:] != "MB" && n[len(n)-2:] != "GB") {
+		return false
+	}
+	for _, c := range n[:len(n)-2] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // maxOverSpeed bounds a byte counter's rate by its port's speed: a rate
@@ -326,12 +376,45 @@ func late(at, ts int64) bool { return ts < at }
 // device model NaN for good) or older than the one held (a late sample).
 // A reading re-sent with the stamp held (a device that stamps values with
 // their last change) is received again: it stays current.
-func setReading(v *float64, at, seen *int64, f float64, ts, now int64) {
+//
+// A reading more than maxJump times above or below the one held is a jump:
+// it waits in next, and the device is not measured by it (measured),
+// until the next reading of the same input tells a glitch (a garbled
+// value, or one in other units, once: the next is back by the one held)
+// from a real change (a feed lost, a PSU failing or taking the load, units
+// that changed: the next is by the jump too), which it takes. Before the
+// model has its thousand points nothing else keeps one reading of 1e6
+// times the PSU's watts from moving every device of its model for good.
+// An input's first reading has none held: it is judged against want, what
+// the PSU's other two readings make it (implied; NaN: they do not), and
+// otherwise taken, so a device that reports milli-units from the start is
+// measured in them, as before.
+func setReading(v *float64, at, seen *int64, next *pending, f float64, ts, now int64, want float64) {
 	if !reading(f) || late(*at, ts) {
 		return
 	}
+	ref, held := *v, *seen != 0
+	if !held && finite(want) {
+		ref, held = want, true
+	}
+	if held && !near(f, ref) && !(next.ok && near(f, next.v)) {
+		*next = pending{v: f, ok: true}
+		return
+	}
 	*v, *at, *seen = f, ts, now
+	*next = pending{}
 }
+
+// maxJump is how many times above or below the reading held a PSU reading
+// may be and still be taken at once (setReading): load moving between
+// PSUs or with traffic stays well within it, a reading in other units (a
+// thousand times) or a garbled one is far beyond it. A reading from or to
+// 0 (a feed lost or back) is beyond any.
+const maxJump = 10
+
+// near reports whether PSU readings a and b are within maxJump times of
+// each other.
+func near(a, b float64) bool { return a <= maxJump*b && b <= maxJump*a }
 
 // maxReading bounds a PSU reading (watts, volts or amperes; a thousand
 // times more if a device reports milli-units): a value beyond it is no
@@ -364,7 +447,8 @@ func (e *Estimator) Flush(ts int64) {
 // it was read (devices that stamp values with their last-change time
 // re-send a steady one with that stamp): a reading ages from when it was
 // last received, not from its stamp. A tick that brings no PSU value is
-// not measured again.
+// not measured again, nor one while a reading it would use jumped and
+// waits for the next to confirm it (setReading).
 func (d *device) measured(ts, maxAge int64) (float64, bool) {
 	if len(d.psus) == 0 {
 		return 0, false
@@ -372,11 +456,18 @@ func (d *device) measured(ts, maxAge int64) (float64, bool) {
 	sum, fresh := 0.0, false
 	oldest := ts - maxAge
 	for _, p := range d.psus {
+		// A reading that jumped is a glitch or a step: the next tells.
 		switch {
 		case p.pSeen >= oldest && p.pTS >= min(p.vTS, p.iTS):
+			if p.pNext.ok {
+				return 0, false
+			}
 			sum += p.p
 			fresh = fresh || p.pSeen == ts
 		case p.vSeen >= oldest && p.iSeen >= oldest:
+			if p.vNext.ok || p.iNext.ok {
+				return 0, false
+			}
 			sum += p.v * p.i
 			fresh = fresh || p.vSeen == ts || p.iSeen == ts
 		default:

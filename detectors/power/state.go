@@ -103,9 +103,12 @@ func (m *Model) RestoreState(b []byte) error {
 // aggregate-id and transceiver presence, and of the chassis part-no;
 // version 3 and older records still load, each of no time (the next
 // sample replaces it).
+// Version 5 adds each PSU reading that jumped and waits for the next to
+// confirm it (setReading); version 4 and older records still load, with
+// none waiting.
 const (
 	tagDevice     byte = 0x72
-	deviceVersion byte = 4
+	deviceVersion byte = 5
 )
 
 // TakeDirty calls fn with every device whose state changed since the last
@@ -159,8 +162,9 @@ func (e *Estimator) AppendDeviceState(dst []byte, device string) (_ []byte, ok b
 
 // appendLive appends what a device accumulates between checkpoints: the
 // open tick and window, per port (in d.ports order) and PSU the counter
-// baselines, rates, window sums, readings and the times of the status and
-// configuration held, and the time of the part-no held.
+// baselines, rates, window sums, readings (and those waiting to be
+// confirmed) and the times of the status and configuration held, and the
+// time of the part-no held.
 func (d *device) appendLive(dst []byte) []byte {
 	for _, v := range []int64{d.cur, d.last, d.win, d.winEnd} {
 		dst = enc.AppendI(dst, v)
@@ -192,6 +196,10 @@ func (d *device) appendLive(dst []byte) []byte {
 		}
 		for _, v := range []int64{p.vTS, p.iTS, p.pTS, p.vSeen, p.iSeen, p.pSeen} {
 			dst = enc.AppendI(dst, v)
+		}
+		for _, n := range []pending{p.vNext, p.iNext, p.pNext} {
+			dst = enc.AppendBool(dst, n.ok)
+			dst = enc.AppendF64(dst, n.v)
 		}
 	}
 	return enc.AppendI(dst, d.partTS)
@@ -235,6 +243,11 @@ func (d *device) readLive(r *enc.Reader, version byte, str func() string) {
 		if version >= 3 {
 			p.vSeen, p.iSeen, p.pSeen = r.I(), r.I(), r.I()
 		}
+		if version >= 5 {
+			for _, n := range []*pending{&p.vNext, &p.iNext, &p.pNext} {
+				n.ok, n.v = r.Bool(), r.F64()
+			}
+		}
 		d.psus = append(d.psus, p)
 	}
 	if version >= 4 {
@@ -269,6 +282,11 @@ func (d *device) liveErr() error {
 		for _, v := range []float64{p.v, p.i, p.p} {
 			if !reading(v) {
 				return fmt.Errorf("a PSU reading of %v", v)
+			}
+		}
+		for _, n := range []pending{p.vNext, p.iNext, p.pNext} {
+			if n.ok && !reading(n.v) {
+				return fmt.Errorf("a PSU reading of %v waiting", n.v)
 			}
 		}
 	}

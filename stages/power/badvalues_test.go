@@ -211,10 +211,11 @@ func badDiff(got, want []schemas.PowerRow) (float64, string) {
 
 // TestPowerBadValues: one impossible or garbled sample of sim-00, at
 // minute 140, of every metric the power stage reads (PSU input voltage,
-// current and power; the byte counters, oper-status, part-no) and of
-// some it does not (PSU output power and capacity, temperatures, a fan,
-// optical power): NaN, ±Inf, -0, -1, 1e300, math.MaxFloat64, or the
-// value sent as a counter; for the byte counters (at 10^15 octets, months
+// current and power; the byte counters, oper-status, port-speed,
+// transceiver presence, part-no) and of some it does not (PSU output
+// power and capacity, temperatures, a fan, optical power): NaN, ±Inf, -0, -1, 1e300, math.MaxFloat64, or the
+// value sent as a counter, and for the PSU inputs the value times 1e3,
+// 1e6 or 1e-3; for the byte counters (at 10^15 octets, months
 // of traffic) one sample of 0 or of 2^64-1, a gauge's NaN, a wrap past
 // 2^64 and a clear to 0. For each, the stage returns no error and does
 // not panic, writes no power or energy that is not finite or is negative,
@@ -227,8 +228,12 @@ func badDiff(got, want []schemas.PowerRow) (float64, string) {
 // the next interval a rate of 300 to 10^8 times its port's speed, taken
 // as a full port (utilisation 0.15 or 0.21 over the window, not 0.09),
 // which after 2^64-1 moved both devices' port watts by 1.3 % for good,
-// and a PSU reading sent as a counter was one of 0 W (a residual alert
-// fired).
+// a PSU reading sent as a counter was one of 0 W (a residual alert
+// fired), and a PSU input reading 1e3 or 1e6 times too large moved both
+// devices' chassis watts from 93.5 W to 132.7-136.1 W or 100 W for good
+// (residual alerts firing on both at the end), one 1e-3 times too small
+// fired one on sim-00, and a port-speed of SPEED_? or a transceiver
+// presence of "\x7f" moved port rows of both devices by 10-80 %.
 func TestPowerBadValues(t *testing.T) {
 	var octets uint64 // sim-00 Ethernet1's in- or out-octets at badAt
 	want := badRun(t, badRecords(t, func(i int, s *schemas.Sample) {
@@ -292,6 +297,23 @@ func TestPowerBadValues(t *testing.T) {
 					s.F64 = v.v
 				})})
 		}
+		if g.input {
+			// A large but allowed reading (1e3 or 1e6 times the sample,
+			// as from a device that reports milli-units, or garbled),
+			// or one a thousand times too small, once.
+			for _, x := range []struct {
+				name string
+				k    float64
+			}{{"x1e3", 1e3}, {"x1e6", 1e6}, {"x1e-3", 1e-3}} {
+				probes = append(probes, probe{name: g.name + " " + x.name, metric: g.metric, keys: g.keys,
+					edit: at(func(s *schemas.Sample) {
+						if g.as != "" {
+							s.Metric = g.as
+						}
+						s.F64 *= x.k
+					})})
+			}
+		}
 		probes = append(probes, probe{name: g.name + " as a counter", metric: g.metric, keys: g.keys,
 			edit: at(func(s *schemas.Sample) {
 				if g.as != "" {
@@ -327,6 +349,8 @@ func TestPowerBadValues(t *testing.T) {
 	probes = append(probes,
 		probe{name: "oper-status empty", metric: schemas.MetricOperStatus, keys: "name=Ethernet1", edit: at(func(s *schemas.Sample) { s.Str = "" })},
 		probe{name: "part-no empty", metric: schemas.MetricPartNo, keys: "name=Chassis", edit: at(func(s *schemas.Sample) { s.Str = "" })},
+		probe{name: "port-speed garbled", metric: schemas.MetricPortSpeed, keys: "name=Ethernet1", edit: at(func(s *schemas.Sample) { s.Str = "SPEED_?" })},
+		probe{name: "transceiver present garbled", metric: schemas.MetricOpticPresent, keys: "name=Ethernet1-transceiver", edit: at(func(s *schemas.Sample) { s.Str = "\x7f" })},
 	)
 
 	firing := func(dets []*schemas.Detection) []string {
