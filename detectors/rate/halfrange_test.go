@@ -120,3 +120,26 @@ func TestGlitchEverySample(t *testing.T) {
 		t.Fatalf("after a clear: %v %v, %d resets, want OK 5, 1 reset", x, res, c.Resets)
 	}
 }
+
+// TestCounterHalfRangeIsReset: Counter.Update (the maintain stage's and
+// the power model's rates) takes a value half the 64-bit range or more
+// above the last (2^64-1, an agent's -1 read once) for a reset, as a
+// decrease, and the count after it starts the rate again. Before, it gave
+// a rate of about 3e17 per second.
+func TestCounterHalfRangeIsReset(t *testing.T) {
+	var c Counter
+	c.Update(1e9, 1000)
+	if r, res := c.Update(2e9, math.MaxUint64); res != Reset {
+		t.Errorf("2^64-1 after 1000: rate %g (%v), want Reset", r, res)
+	}
+	if r, res := c.Update(3e9, 1100); res != Reset {
+		t.Errorf("1100 after 2^64-1: rate %g (%v), want Reset", r, res)
+	}
+	if r, res := c.Update(4e9, 1200); res != OK || r != 100 {
+		t.Errorf("1200 a second after 1100: rate %g (%v), want 100, OK", r, res)
+	}
+	big := Counter{LastTS: 1e9, Last: 1 << 62}
+	if r, res := big.Update(2e9, 1<<62+1<<40); res != OK || r != 1<<40 {
+		t.Errorf("a counter near 2^62 counting 2^40 in a second: rate %g (%v), want 2^40, OK", r, res)
+	}
+}

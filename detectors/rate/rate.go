@@ -50,7 +50,9 @@ func (c *Counter) Update(ts int64, v uint64) (float64, Result) {
 	if ts <= c.LastTS {
 		return 0, Stale
 	}
-	if v < c.Last {
+	if behind(c.Last, v) {
+		// Lower, or half the range or more above (2^64-1, an agent's -1
+		// read once): a reset, no rate of 10^18 per second.
 		return c.rebase(ts, v)
 	}
 	delta := v - c.Last
