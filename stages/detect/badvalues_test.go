@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -19,6 +18,7 @@ import (
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/internal/stagetest"
 )
 
 // Bad-value probes: the fleet's ticks (10 s), the tick of the bad sample,
@@ -123,7 +123,7 @@ type badOut struct {
 func badRun(t *testing.T, recs []*kgo.Record, restoreAt int) badOut {
 	t.Helper()
 	var logs strings.Builder
-	newStage := func() *Stage {
+	newStage := func() pipeline.Processor {
 		d, err := New(badCfg(), "out", pipeline.NewMetrics(prometheus.NewRegistry()),
 			slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
 		if err != nil {
@@ -132,55 +132,14 @@ func badRun(t *testing.T, recs []*kgo.Record, restoreAt int) badOut {
 		return d
 	}
 	var out badOut
-	fail := func(format string, args ...any) { out.failures = append(out.failures, fmt.Sprintf(format, args...)) }
-	changelog := map[string][]byte{}
-	restore := func(at int) *Stage {
-		d := newStage()
-		for _, k := range slices.Sorted(maps.Keys(changelog)) {
-			if err := d.Restore(0, []byte(k), changelog[k]); err != nil {
-				fail("restore after record %d: %q: %v", at, k, err)
-			}
+	out.failures = stagetest.Restoring(newStage, recs, restoreAt, func(_ int, o *kgo.Record) error {
+		det, err := schemas.DecodeDetection(kafka.Headers(o), o.Value)
+		if err == nil {
+			out.dets = append(out.dets, det)
 		}
-		return d
-	}
-	d := newStage()
-	for i, r := range recs {
-		err := func() (err error) {
-			defer func() {
-				if v := recover(); v != nil {
-					err = fmt.Errorf("panic: %v", v)
-				}
-			}()
-			return d.Process(context.Background(), r, func(o *kgo.Record) {
-				det, err := schemas.DecodeDetection(kafka.Headers(o), o.Value)
-				if err != nil {
-					fail("record %d: %v", i, err)
-					return
-				}
-				out.dets = append(out.dets, det)
-			})
-		}()
-		if err != nil {
-			fail("record %d: %v", i, err)
-			return out
-		}
-		d.Checkpoint(func(_ int32, k, v []byte) {
-			if v == nil {
-				delete(changelog, string(k))
-			} else {
-				changelog[string(k)] = v
-			}
-		})
-		if i == restoreAt {
-			d = restore(i)
-		}
-	}
-	restore(len(recs))
-	for _, l := range strings.Split(logs.String(), "\n") {
-		if strings.Contains(l, "level=WARN") {
-			fail("%s", l)
-		}
-	}
+		return err
+	})
+	out.failures = append(out.failures, stagetest.Warnings(logs.String())...)
 	return out
 }
 

@@ -2,7 +2,6 @@ package maintain
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -21,6 +20,7 @@ import (
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
+	"github.com/telekernel/telekernel/stages/internal/stagetest"
 )
 
 // Bad-value probes: the fleet's ticks (a minute), the tick of the bad
@@ -142,55 +142,14 @@ func badRun(t *testing.T, recs []*kgo.Record, restoreAt int) badOut {
 	var logs strings.Builder
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	var out badOut
-	fail := func(format string, args ...any) { out.failures = append(out.failures, fmt.Sprintf(format, args...)) }
-	changelog := map[string][]byte{}
-	restore := func(at int) *Stage {
-		m := badStage(t, log)
-		for _, k := range slices.Sorted(maps.Keys(changelog)) {
-			if err := m.Restore(0, []byte(k), changelog[k]); err != nil {
-				fail("restore after record %d: %q: %v", at, k, err)
-			}
+	out.failures = stagetest.Restoring(func() pipeline.Processor { return badStage(t, log) }, recs, restoreAt, func(_ int, o *kgo.Record) error {
+		e, err := schemas.DecodeMaintenance(kafka.Headers(o), o.Value)
+		if err == nil {
+			out.events = append(out.events, e)
 		}
-		return m
-	}
-	m := badStage(t, log)
-	for i, r := range recs {
-		err := func() (err error) {
-			defer func() {
-				if v := recover(); v != nil {
-					err = fmt.Errorf("panic: %v", v)
-				}
-			}()
-			return m.Process(context.Background(), r, func(o *kgo.Record) {
-				e, err := schemas.DecodeMaintenance(kafka.Headers(o), o.Value)
-				if err != nil {
-					fail("record %d: %v", i, err)
-					return
-				}
-				out.events = append(out.events, e)
-			})
-		}()
-		if err != nil {
-			fail("record %d: %v", i, err)
-			return out
-		}
-		m.Checkpoint(func(_ int32, k, v []byte) {
-			if v == nil {
-				delete(changelog, string(k))
-			} else {
-				changelog[string(k)] = v
-			}
-		})
-		if i == restoreAt {
-			m = restore(i)
-		}
-	}
-	restore(len(recs))
-	for _, l := range strings.Split(logs.String(), "\n") {
-		if strings.Contains(l, "level=WARN") {
-			fail("%s", l)
-		}
-	}
+		return err
+	})
+	out.failures = append(out.failures, stagetest.Warnings(logs.String())...)
 	return out
 }
 

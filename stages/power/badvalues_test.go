@@ -1,7 +1,6 @@
 package power
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -21,6 +20,7 @@ import (
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/internal/modelstage"
+	"github.com/telekernel/telekernel/stages/internal/stagetest"
 )
 
 // Bad-value probes: the fleet, the minute of the bad sample, and the
@@ -86,7 +86,7 @@ type badOut struct {
 func badRun(t *testing.T, recs []*kgo.Record, restoreAt int) badOut {
 	t.Helper()
 	var logs strings.Builder
-	newStage := func() *Stage {
+	newStage := func() pipeline.Processor {
 		p, err := New(badCfg, "power", "detections", pipeline.NewMetrics(prometheus.NewRegistry()),
 			slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
 		if err != nil {
@@ -95,66 +95,25 @@ func badRun(t *testing.T, recs []*kgo.Record, restoreAt int) badOut {
 		return p
 	}
 	out := badOut{rows: map[string][]schemas.PowerRow{}}
-	fail := func(format string, args ...any) { out.failures = append(out.failures, fmt.Sprintf(format, args...)) }
-	changelog := map[string][]byte{}
-	restore := func(at int) *Stage {
-		p := newStage()
-		for _, k := range slices.Sorted(maps.Keys(changelog)) {
-			if err := p.Restore(0, []byte(k), changelog[k]); err != nil {
-				fail("restore after record %d: %q: %v", at, k, err)
+	out.failures = stagetest.Restoring(newStage, recs, restoreAt, func(_ int, o *kgo.Record) error {
+		switch o.Topic {
+		case "power":
+			rows, err := schemas.DecodePower(kafka.Headers(o), o.Value)
+			if err != nil {
+				return err
 			}
-		}
-		return p
-	}
-	p := newStage()
-	for i, r := range recs {
-		err := func() (err error) {
-			defer func() {
-				if v := recover(); v != nil {
-					err = fmt.Errorf("panic: %v", v)
-				}
-			}()
-			return p.Process(context.Background(), r, func(o *kgo.Record) {
-				switch o.Topic {
-				case "power":
-					rows, err := schemas.DecodePower(kafka.Headers(o), o.Value)
-					if err != nil {
-						fail("record %d: %v", i, err)
-						return
-					}
-					k := fmt.Sprintf("%s/%d", rows[0].Device, rows[0].WindowStart)
-					out.rows[k] = append(out.rows[k], rows...)
-				case "detections":
-					d, err := schemas.DecodeDetection(kafka.Headers(o), o.Value)
-					if err != nil {
-						fail("record %d: %v", i, err)
-						return
-					}
-					out.dets = append(out.dets, d)
-				}
-			})
-		}()
-		if err != nil {
-			fail("record %d: %v", i, err)
-			return out
-		}
-		p.Checkpoint(func(_ int32, k, v []byte) {
-			if v == nil {
-				delete(changelog, string(k))
-			} else {
-				changelog[string(k)] = v
+			k := fmt.Sprintf("%s/%d", rows[0].Device, rows[0].WindowStart)
+			out.rows[k] = append(out.rows[k], rows...)
+		case "detections":
+			d, err := schemas.DecodeDetection(kafka.Headers(o), o.Value)
+			if err != nil {
+				return err
 			}
-		})
-		if i == restoreAt {
-			p = restore(i)
+			out.dets = append(out.dets, d)
 		}
-	}
-	restore(len(recs))
-	for _, l := range strings.Split(logs.String(), "\n") {
-		if strings.Contains(l, "level=WARN") {
-			fail("%s", l)
-		}
-	}
+		return nil
+	})
+	out.failures = append(out.failures, stagetest.Warnings(logs.String())...)
 	return out
 }
 
