@@ -40,20 +40,7 @@ func (e *Engine) closeGone(now int64) []*incident {
 		if in.Resolved != 0 {
 			continue
 		}
-		var gone []string
-		for fp := range in.Firing {
-			m := in.lastFiring(fp)
-			if m == nil || !m.Known {
-				continue
-			}
-			if _, ok := e.inv.Device(m.Device); ok {
-				continue
-			}
-			delete(in.Firing, fp)
-			if !slices.Contains(gone, m.Device) {
-				gone = append(gone, m.Device)
-			}
-		}
+		gone := e.dropGone(in)
 		if len(gone) == 0 {
 			continue
 		}
@@ -61,15 +48,73 @@ func (e *Engine) closeGone(now int64) []*incident {
 		if len(in.Firing) > 0 {
 			continue // the others' alerts still fire; it resolves when they do
 		}
-		slices.Sort(gone)
-		word := "device "
-		if len(gone) > 1 {
-			word = "devices "
-		}
-		e.closeAs(in, resolvedAt(max(now, in.Updated)), ClosedDeviceRemoved, word+strings.Join(gone, ", ")+" removed from the inventory")
+		e.closeGoneAs(in, now, gone)
 		out = append(out, in)
 	}
 	return out
+}
+
+// closeGoneAs resolves in, whose firing alerts were all on the devices
+// gone (sorted), removed from the inventory, at engine time now.
+func (e *Engine) closeGoneAs(in *incident, now int64, gone []string) {
+	word := "device "
+	if len(gone) > 1 {
+		word = "devices "
+	}
+	e.closeAs(in, resolvedAt(max(now, in.Updated)), ClosedDeviceRemoved, word+strings.Join(gone, ", ")+" removed from the inventory")
+}
+
+// dropGone forgets that the alerts of in on devices removed from the
+// inventory fire (see gone), and returns those devices, sorted. One pass
+// over the members, from the latest, finds the last firing of each.
+func (e *Engine) dropGone(in *incident) []string {
+	if !e.invDevices {
+		return nil
+	}
+	var fps, gone []string
+	seen := make(map[string]bool, len(in.Firing))
+	for i := len(in.Members) - 1; i >= 0 && len(seen) < len(in.Firing); i-- {
+		m := &in.Members[i]
+		if !m.Firing || m.Effect || !in.Firing[m.Fingerprint] || seen[m.Fingerprint] {
+			continue
+		}
+		seen[m.Fingerprint] = true
+		if e.removed(m) {
+			fps = append(fps, m.Fingerprint)
+			if !slices.Contains(gone, m.Device) {
+				gone = append(gone, m.Device)
+			}
+		}
+	}
+	for _, fp := range fps {
+		delete(in.Firing, fp)
+	}
+	slices.Sort(gone)
+	return gone
+}
+
+// gone reports whether alert fp of in is on a device removed from the
+// inventory: its latest firing was on a device the inventory declared
+// then and lists no longer. The engine keeps no such alert firing (see
+// closeGone and Add), so that one restored, which looks again, decides
+// as one that was not.
+func (e *Engine) gone(in *incident, fp string) bool {
+	if !e.invDevices {
+		return false
+	}
+	m := in.lastFiring(fp)
+	return m != nil && e.removed(m)
+}
+
+// removed reports whether firing member m is on a device the inventory
+// declared when m fired and lists no longer; the callers check that it
+// lists devices (invDevices).
+func (e *Engine) removed(m *member) bool {
+	if !m.Known {
+		return false
+	}
+	_, ok := e.inv.Device(m.Device)
+	return !ok
 }
 
 // lastFiring returns in's latest firing member (not an effect) of alert

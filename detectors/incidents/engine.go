@@ -258,10 +258,15 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 	e.rememberAdded(in, &m)
 	e.file(in, []member{m})
 	if !effect {
-		if m.Firing {
-			in.Firing[m.Fingerprint] = true
-		} else {
+		// A late firing of an alert last fired on a device removed from
+		// the inventory since (see gone) does not fire it again: its
+		// incident stays resolved "device removed", as an engine
+		// restored here, which looks again (closeGone), has it.
+		switch {
+		case !m.Firing:
 			delete(in.Firing, m.Fingerprint)
+		case !e.gone(in, m.Fingerprint):
+			in.Firing[m.Fingerprint] = true
 		}
 	}
 	in.settle(m.Time)
@@ -270,8 +275,17 @@ func (e *Engine) Add(d *schemas.Detection) []*schemas.Incident {
 		e.touch(b)
 		out = append(out, e.describe(b, &m))
 	}
-	if !effect && e.reclaim(in) {
+	reclaimed := !effect && e.reclaim(in)
+	if reclaimed {
 		in.settle(m.Time)
+	}
+	if (reclaimed || len(merged) > 0) && in.Resolved == 0 {
+		// Members a merge or a reclaim brought may make an alert last
+		// fired on a removed device fire: dropped, as closeGone would
+		// after a restore.
+		if gone := e.dropGone(in); len(gone) > 0 && len(in.Firing) == 0 {
+			e.closeGoneAs(in, now, gone)
+		}
 	}
 	e.touch(in)
 	if in.Resolved != 0 {

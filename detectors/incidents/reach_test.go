@@ -115,7 +115,7 @@ func TestReachMatchesScan(t *testing.T) {
 				e.SetInventory(inv)
 			case r < 4:
 				flush()
-				e = restoredFromLog(t, inv, log)
+				e = restoredFromLog(t, Config{}, inv, log)
 			case r < 5:
 				flush()
 				b, err := e.MarshalBinary()
@@ -246,11 +246,11 @@ func withExternal(inv *schemas.Inventory) *schemas.Inventory {
 	return inv
 }
 
-// restoredFromLog returns an engine restored from the latest record of
-// every key of log.
-func restoredFromLog(t *testing.T, inv *schemas.Inventory, log map[string][]byte) *Engine {
+// restoredFromLog returns an engine of cfg and inv restored from the
+// latest record of every key of log.
+func restoredFromLog(t *testing.T, cfg Config, inv *schemas.Inventory, log map[string][]byte) *Engine {
 	t.Helper()
-	e, _ := New(Config{}, inv)
+	e, _ := New(cfg, inv)
 	for k, v := range log {
 		if err := e.RestoreRecord(k, v); err != nil {
 			t.Fatal(err)
