@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -36,9 +35,8 @@ const (
 var badCfg = Config{Config: modelstage.Config[power.Config]{Model: power.Config{WarmUp: 1}}}
 
 // badRecords returns the probes' fleet, two devices with power and
-// transceivers on one partition a minute a record, with edit applied to a
-// copy of each sample (nil: none): the fleet reuses one sample, whose
-// fields an edit would otherwise leave to the samples after it.
+// transceivers on one partition a minute a record, with edit applied to
+// each sample (nil: none).
 func badRecords(t *testing.T, edit func(tick int, s *schemas.Sample)) []*kgo.Record {
 	t.Helper()
 	start, _ := time.Parse(time.DateOnly, expiryStart)
@@ -46,28 +44,13 @@ func badRecords(t *testing.T, edit func(tick int, s *schemas.Sample)) []*kgo.Rec
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := kafka.RecordHeaders(schemas.SamplesHeaders())
-	var recs []*kgo.Record
-	for i := range badTicks {
-		b := schemas.NewSampleBuilder(memory.NewGoAllocator())
-		fleet.Next(func(s *schemas.Sample) {
-			c := *s
-			c.TS = start.Add(time.Duration(i) * time.Minute).UnixNano()
-			if edit != nil {
-				edit(i, &c)
-			}
-			b.Append(&c)
-		})
-		rec := b.NewRecord()
-		val, err := schemas.EncodeSamples(nil, rec)
-		rec.Release()
-		b.Release()
-		if err != nil {
-			t.Fatal(err)
+	return stagetest.FleetTicks(t, fleet, badTicks, func(i int, s *schemas.Sample) bool {
+		s.TS = start.Add(time.Duration(i) * time.Minute).UnixNano()
+		if edit != nil {
+			edit(i, s)
 		}
-		recs = append(recs, &kgo.Record{Topic: "samples", Value: val, Headers: hs})
-	}
-	return recs
+		return true
+	})
 }
 
 // badOut is what a probe's run wrote: the power rows by device and window

@@ -14,8 +14,10 @@ import (
 )
 
 // FleetTicks returns ticks of f, one message per tick (every device's
-// samples), on partition 0. edit (nil: none) sees each sample with its
-// tick's index first, may change it, and keeps it by returning true.
+// samples), on partition 0. edit (nil: none) sees a copy of each sample
+// with its tick's index first, may change it, and keeps it by returning
+// true: the fleet reuses one sample, whose fields an edit of it would
+// leave to the samples after it.
 func FleetTicks(t testing.TB, f *sim.Fleet, ticks int, edit func(tick int, s *schemas.Sample) bool) []*kgo.Record {
 	t.Helper()
 	hs := kafka.RecordHeaders(schemas.SamplesHeaders())
@@ -23,8 +25,9 @@ func FleetTicks(t testing.TB, f *sim.Fleet, ticks int, edit func(tick int, s *sc
 	for i := range ticks {
 		b := schemas.NewSampleBuilder(memory.NewGoAllocator())
 		f.Next(func(s *schemas.Sample) {
-			if edit == nil || edit(i, s) {
-				b.Append(s)
+			c := *s
+			if edit == nil || edit(i, &c) {
+				b.Append(&c)
 			}
 		})
 		rec := b.NewRecord()
