@@ -7,7 +7,7 @@ import "time"
 // by an earlier build (stages/maintain now takes one at its device's
 // present: aheadOf):
 //
-//   - before d661818 the stage placed it: its device's offset was set
+//   - builds before 2026-12-07 (d661818) placed it: its device's offset was set
 //     back by as much (a year), from the threshold's stamp on, where no
 //     key of the device holds a reading, so none could count toward a step
 //     undoing it. Each of the device's samples was then placed that far
