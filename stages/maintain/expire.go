@@ -19,12 +19,15 @@ func (m *Stage) expire(p *maintainPart) {
 	// A key is judged by the offset that held when it was last sampled
 	// (expiry.Device.At), in its device's own time.
 	p.t.ExpireEach(func(dev string, last int64) int64 { return newest - (p.devs.At(dev, last) - last) })
-	p.forgetKeyless()
+	p.forgetKeyless(true)
 }
 
 // forgetKeyless forgets the devices of p that hold no series and no
-// readings: their last key expired (or, restored, was a tombstone).
-func (p *maintainPart) forgetKeyless() {
+// readings: their last key expired (or, restored, was a tombstone). A
+// device not placed yet goes only at a sweep (swept): the instance that
+// wrote a restored one's record kept it, without a key (its first sample
+// a NaN reading stamped far ahead), until then.
+func (p *maintainPart) forgetKeyless(swept bool) {
 	if p.devs.Len() == 0 {
 		return
 	}
@@ -34,12 +37,27 @@ func (p *maintainPart) forgetKeyless() {
 		held[k.Device] = true
 	}
 	for _, dev := range p.devs.Names() {
-		if held[dev] {
+		if held[dev] || !swept && p.unplaced[dev] {
 			continue
 		}
 		if _, ok := p.t.AppendDeviceState(nil, dev); !ok {
 			p.devs.Forget(dev)
 			delete(p.unplaced, dev)
+		}
+	}
+}
+
+// restoredUnplaced sets p.unplaced, restored from the changelog, to the
+// devices whose records say they are not placed yet
+// (expiry.Devices.KeepUnplaced).
+func (p *maintainPart) restoredUnplaced() {
+	clear(p.unplaced)
+	for _, name := range p.devs.Names() {
+		if !p.devs.Lookup(name).Placed() {
+			if p.unplaced == nil {
+				p.unplaced = map[string]bool{}
+			}
+			p.unplaced[name] = true
 		}
 	}
 }

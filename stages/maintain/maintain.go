@@ -56,7 +56,9 @@ type maintainPart struct {
 	// unplaced are the devices new to the partition whose samples so far
 	// were taken at its clock, not placed (aheadOf): where the sample
 	// that places one finds the keys they dated after it, its clock is
-	// behind the partition's, and they are taken back to it.
+	// behind the partition's, and they are taken back to it. Their
+	// offset records say so (expiry.Devices.KeepUnplaced), so a restored
+	// partition has them too (restoredUnplaced).
 	unplaced map[string]bool
 }
 
@@ -73,7 +75,8 @@ const maintainDeviceKeyPrefix = "maintain-device\x00"
 
 // maintainOffsetKeyPrefix starts the changelog key of a device's offset
 // onto the partition's clock (expiry.Devices.TakeChanged; only a device
-// whose offset is not 0 has one); the device name follows.
+// whose offset is not 0, or that is not placed yet, has one); the device
+// name follows.
 const maintainOffsetKeyPrefix = "maintain-offset\x00"
 
 func (p *maintainPart) appendClock(dst []byte) []byte {
@@ -163,7 +166,8 @@ func (m *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	p := m.part(r.Partition)
 	if p.restored {
 		p.restored = false
-		p.forgetKeyless()
+		p.restoredUnplaced()
+		p.forgetKeyless(false)
 		m.correctRestored(r.Partition, p)
 	}
 	for i := 0; i < sr.Len(); i++ {
@@ -197,6 +201,7 @@ func (m *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 						p.unplaced = map[string]bool{}
 					}
 					p.unplaced[p.devName] = true
+					p.devs.KeepUnplaced(p.dev, p.devName)
 				}
 			}
 		}

@@ -139,6 +139,10 @@ type Device struct {
 	// fresh: not placed yet (Devices.Get made it); its first sample sets
 	// Offset (rule 1 of Place).
 	fresh bool
+	// unplaced: fresh, and its record says so (Devices.KeepUnplaced), so
+	// that a partition restored from it places the device by its first
+	// sample placed, as the one that wrote it does.
+	unplaced bool
 	// dirty: Offset changed, or the device was forgotten, since the last
 	// TakeChanged.
 	dirty bool
@@ -147,7 +151,8 @@ type Device struct {
 // Devices is the devices of a partition that hold keys, with their
 // offsets onto the partition's clock. An offset is state: a device whose
 // offset (or offset before a jump) is not 0, or whose samples behind are
-// being counted toward a step back, has a changelog record (TakeChanged,
+// being counted toward a step back, or that its stage keeps not placed
+// yet (KeepUnplaced), has a changelog record (TakeChanged,
 // RestoreOffset), written when it changes and tombstoned when it returns
 // to 0 or the device is forgotten; a device without one is at offset 0,
 // as every device of a changelog written before offsets. The zero Devices is empty
@@ -241,6 +246,10 @@ func (ds *Devices) Place(c *Clock, d *Device, name string, ts int64) int64 {
 	switch {
 	case d.fresh:
 		d.fresh = false
+		if d.unplaced { // its record goes: a tombstone, or the offset's
+			d.unplaced = false
+			ds.changed(d, name)
+		}
 		if c.Newest != 0 && (ts-c.Newest > ds.Tol || c.Newest-ts > ds.Tol) {
 			ds.setOffset(d, name, c.Newest-ts, c.Newest-ts, 0)
 		}
@@ -251,6 +260,26 @@ func (ds *Devices) Place(c *Clock, d *Device, name string, ts int64) int64 {
 	c.Saw(placed)
 	return placed
 }
+
+// KeepUnplaced gives d (called name), which Get made and Place has not
+// placed, a record saying it is not placed yet: a stage that takes a new
+// device's first samples without placing them (stamped far ahead, they
+// date no key) calls it, so that a partition restored from the changelog
+// places the device by its first sample placed (rule 1 of Place), as the
+// one that wrote it does; restored from its keys alone, it would be
+// placed at offset 0. The record goes when Place places the device, or
+// it is forgotten.
+func (ds *Devices) KeepUnplaced(d *Device, name string) {
+	if d.fresh && !d.unplaced {
+		d.unplaced = true
+		ds.changed(d, name)
+	}
+}
+
+// Placed reports whether d was placed on its partition's clock (Place),
+// or restored as placed: false for a device Get made, or restored from a
+// record KeepUnplaced wrote, before Place places it.
+func (d *Device) Placed() bool { return !d.fresh }
 
 // Pass advances the clock c with ts, a sample time of a device that is
 // not known and holds no key (its sample makes none): as Place would
@@ -422,19 +451,21 @@ func (ds *Devices) TakeChanged(fn func(name string, value []byte)) {
 
 // Restored marks the device called name known, one of its keys restored
 // from the changelog (at offset 0 unless its record says otherwise), and
-// returns it.
+// returns it: placed, unless its record says it is not yet
+// (KeepUnplaced), whichever of them is restored first.
 func (ds *Devices) Restored(name string) *Device {
 	d := ds.Get(name)
-	d.fresh = false
+	d.fresh = d.unplaced
 	return d
 }
 
 // RestoreOffset restores the record of the device called name (value
-// nil: a tombstone, offset 0 and no samples behind counted).
+// nil: a tombstone, placed at offset 0 and no samples behind counted).
 func (ds *Devices) RestoreOffset(name string, value []byte) error {
 	if value == nil {
 		if d := ds.m[name]; d != nil {
 			d.Offset, d.prev, d.since, d.stepFrom, d.stepFirst, d.stepNew = 0, 0, 0, 0, 0, false
+			d.fresh, d.unplaced = false, false
 		}
 		return nil
 	}
@@ -442,28 +473,37 @@ func (ds *Devices) RestoreOffset(name string, value []byte) error {
 	if err := r.parseRecord(value); err != nil {
 		return fmt.Errorf("clock offset of device %s: %w", name, err)
 	}
-	d := ds.Restored(name)
+	d := ds.Get(name)
 	d.Offset, d.prev, d.since, d.stepFrom, d.stepFirst, d.stepNew = r.Offset, r.prev, r.since, r.stepFrom, r.stepFirst, false
+	d.fresh, d.unplaced = r.unplaced, r.unplaced
 	return nil
 }
 
 // recorded reports whether d has a changelog record: an offset, or one
-// before a jump, not 0, or samples behind counted.
-func (d *Device) recorded() bool { return d.Offset != 0 || d.prev != 0 || d.stepFrom != 0 }
+// before a jump, not 0, samples behind counted, or kept not placed yet.
+func (d *Device) recorded() bool {
+	return d.Offset != 0 || d.prev != 0 || d.stepFrom != 0 || d.unplaced
+}
 
 // The versions of a device's record: offsetVersion holds its offsets;
 // stepVersion, written only while samples behind are counted (Behind),
-// the count too. A device that counts none writes the record of builds
-// before the count, which read it.
+// the count too; unplacedVersion, a device kept not placed yet
+// (KeepUnplaced: no offset, no count), the version byte alone. A device
+// that counts none writes the record of builds before the count, which
+// read it.
 const (
-	offsetVersion = 1
-	stepVersion   = 2
+	offsetVersion   = 1
+	stepVersion     = 2
+	unplacedVersion = 3
 )
 
 // appendRecord appends d's changelog record to dst: a version byte, then
 // Offset, prev and since, varints, and with stepVersion stepFrom and
-// stepFirst.
+// stepFirst; with unplacedVersion nothing.
 func (d *Device) appendRecord(dst []byte) []byte {
+	if d.unplaced {
+		return append(dst, unplacedVersion)
+	}
 	v := byte(offsetVersion)
 	if d.stepFrom != 0 {
 		v = stepVersion
@@ -476,11 +516,19 @@ func (d *Device) appendRecord(dst []byte) []byte {
 	return dst
 }
 
-// parseRecord sets d's offsets (and its count of samples behind) from a
-// record written by appendRecord, of either version.
+// parseRecord sets d's offsets (and its count of samples behind, or
+// that it is not placed yet) from a record written by appendRecord, of
+// any version.
 func (d *Device) parseRecord(b []byte) error {
-	if len(b) == 0 || b[0] != offsetVersion && b[0] != stepVersion {
-		return fmt.Errorf("record of %d bytes is not of version %d or %d", len(b), offsetVersion, stepVersion)
+	if len(b) == 0 || b[0] != offsetVersion && b[0] != stepVersion && b[0] != unplacedVersion {
+		return fmt.Errorf("record of %d bytes is not of version %d, %d or %d", len(b), offsetVersion, stepVersion, unplacedVersion)
+	}
+	if b[0] == unplacedVersion {
+		if len(b) != 1 {
+			return fmt.Errorf("record of %d bytes does not decode", len(b))
+		}
+		d.unplaced = true
+		return nil
 	}
 	rest := b[1:]
 	fields := []*int64{&d.Offset, &d.prev, &d.since, &d.stepFrom, &d.stepFirst}

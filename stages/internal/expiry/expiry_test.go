@@ -155,7 +155,7 @@ func TestPlace(t *testing.T) {
 	if got := ds.Place(&c, d, "ahead", 100*h+60*h); got != c.Newest || d.Offset != c.Newest-(100*h+60*h) {
 		t.Fatalf("ahead again: placed %d offset %d, Newest %d", got, d.Offset, c.Newest)
 	}
-	if err := r.RestoreOffset("x", []byte{9, 1}); err == nil || err.Error() != "clock offset of device x: record of 2 bytes is not of version 1 or 2" {
+	if err := r.RestoreOffset("x", []byte{9, 1}); err == nil || err.Error() != "clock offset of device x: record of 2 bytes is not of version 1, 2 or 3" {
 		t.Errorf("a record of another version: %v", err)
 	}
 	if err := r.RestoreOffset("x", []byte{1, 2, 2}); err == nil || err.Error() != "clock offset of device x: record of 3 bytes does not decode" {
