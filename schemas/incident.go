@@ -124,6 +124,13 @@ type Incident struct {
 	// size is bounded). Absent otherwise (version 1 readers need not know
 	// it; they see the evidence listed).
 	EvidenceOmitted int `json:"evidenceOmitted,omitempty"`
+	// EntitiesOmitted, when set, is how many entities Entities leaves out
+	// after its first ones: an incident naming more than the correlate
+	// stage's engine.max_entities entities lists the first that many in
+	// the order they are named (a storm of thousands of devices would
+	// otherwise outgrow a message). Absent otherwise (version 1 readers
+	// need not know it; they see the entities listed).
+	EntitiesOmitted int `json:"entitiesOmitted,omitempty"`
 	// MergedInto, when set, is the id of the incident that absorbed this
 	// one: a later detection showed a stronger cause that explains it (a
 	// link down explaining a session reset seen first). A merged incident
@@ -158,6 +165,8 @@ func (in *Incident) Validate() error {
 		return errors.New("incident: no evidence")
 	case in.EvidenceOmitted < 0:
 		return fmt.Errorf("incident: evidenceOmitted %d is negative", in.EvidenceOmitted)
+	case in.EntitiesOmitted < 0:
+		return fmt.Errorf("incident: entitiesOmitted %d is negative", in.EntitiesOmitted)
 	case in.MergedInto != "" && (in.State != IncidentResolved || in.MergedInto == in.ID):
 		return errors.New("incident: mergedInto is set on an open incident or names the incident itself")
 	}

@@ -15,6 +15,7 @@ const (
 	DefaultSessionSpan      = 3 * time.Minute
 	DefaultLateness         = 30 * time.Minute
 	DefaultMaxEvidence      = 500
+	DefaultMaxEntities      = 1000
 	DefaultTargetLag        = 5 * time.Minute
 	DefaultFarEndDevices    = 2
 )
@@ -63,6 +64,18 @@ type Config struct {
 	// broker's message size and stop the stage. The rules still see every
 	// member. Default DefaultMaxEvidence (500, about 155 KB).
 	MaxEvidence int `yaml:"max_evidence"`
+	// MaxEntities bounds the entities an incident's update lists: past it,
+	// the update keeps the first MaxEntities in the order they are named
+	// (a device down by inference, then those of the members in event-time
+	// order) and says how many it left out (EntitiesOmitted). Every update
+	// carries the whole incident, about 120 bytes of JSON per entity, so
+	// a storm of thousands of devices (a spine layer losing power under
+	// 2 000 leaves names 10 000 entities, 1.2 MB) would otherwise outgrow
+	// the producer's 1 MB record limit and stop the stage. The rules
+	// still see every member. Default DefaultMaxEntities (1000, about
+	// 120 KB: with the evidence's 155 KB, under a third of 1 MB, room for
+	// names three times as long).
+	MaxEntities int `yaml:"max_entities"`
 	// StaleAfter, when set, resolves an open incident that took no
 	// evidence for that long in event time (the engine's time at the
 	// latest detection, its event time or, when earlier, its DetectedAt,
@@ -111,6 +124,7 @@ func (c Config) WithDefaults() Config {
 	cfgcheck.Default(&c.SessionSpan, DefaultSessionSpan)
 	cfgcheck.Default(&c.Lateness, DefaultLateness)
 	cfgcheck.Default(&c.MaxEvidence, DefaultMaxEvidence)
+	cfgcheck.Default(&c.MaxEntities, DefaultMaxEntities)
 	cfgcheck.Default(&c.TargetLag, DefaultTargetLag)
 	cfgcheck.Default(&c.FarEndDevices, DefaultFarEndDevices)
 	return c
@@ -129,5 +143,6 @@ func (c Config) Validate() error {
 		cfgcheck.Check(c.FarEndDevices < 2, "far_end_devices: must be at least 2"),
 		cfgcheck.Check(c.SessionSpan < c.Window, "session_span: %v must be at least window (%v)", c.SessionSpan, c.Window),
 		cfgcheck.Check(c.MaxEvidence < 2, "max_evidence: must be at least 2"),
+		cfgcheck.Check(c.MaxEntities < 1, "max_entities: must be at least 1"),
 	)
 }

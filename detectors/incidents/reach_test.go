@@ -3,6 +3,7 @@ package incidents
 import (
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -142,7 +143,8 @@ func TestReachMatchesScan(t *testing.T) {
 // TestEntities: the entities of every incident held, over random streams
 // with the inventory changing (so one session's members may carry
 // different ports), are those of a plain pass that asks the inventory for
-// every member and keeps each entity's first appearance.
+// every member and keeps each entity's first appearance; past a limit,
+// the first of them, with how many in all.
 func TestEntities(t *testing.T) {
 	plain := func(e *Engine, ms []member) []schemas.Entity {
 		var out []schemas.Entity
@@ -186,8 +188,14 @@ func TestEntities(t *testing.T) {
 			}
 			e.Add(&dets[i])
 			for _, in := range e.incs {
-				if got, want := e.entities(in), plain(e, in.Members); !reflect.DeepEqual(got, want) {
-					t.Fatalf("seed %d, detection %d, incident %s: entities\n%+v\nwant\n%+v", seed, i, in.ID, got, want)
+				want := plain(e, in.Members)
+				if got, named := e.entities(in, nil, math.MaxInt); !reflect.DeepEqual(got, want) || named != len(want) {
+					t.Fatalf("seed %d, detection %d, incident %s: entities (%d named)\n%+v\nwant\n%+v", seed, i, in.ID, named, got, want)
+				}
+				// Past a limit, the first ones, and how many in all.
+				limit := 1 + i%7
+				if got, named := e.entities(in, nil, limit); !reflect.DeepEqual(got, want[:min(limit, len(want))]) || named != len(want) {
+					t.Fatalf("seed %d, detection %d, incident %s: the first %d entities (%d named)\n%+v\nwant %d of\n%+v", seed, i, in.ID, limit, named, got, len(want), want)
 				}
 				checked++
 			}

@@ -28,7 +28,8 @@ type verdict struct {
 // evidence. Past MaxEvidence, the evidence lists the first half and the
 // latest in event time, and the detection joined (nil for none; the
 // members of its id) wherever its event time falls, so every detection is
-// listed by the update of the incident it joined.
+// listed by the update of the incident it joined. Past MaxEntities, the
+// entities list the first named.
 func (e *Engine) describe(in *incident, joined *member) *schemas.Incident {
 	t := e.tallied(in)
 	v := e.judge(in, t)
@@ -89,14 +90,19 @@ func (e *Engine) describe(in *incident, joined *member) *schemas.Incident {
 	for i := last; i < len(ms); i++ {
 		add(&ms[i])
 	}
-	out.Entities = e.entities(in)
+	// The device down by inference, then the members' entities, the
+	// first MaxEntities of them.
+	var lead []schemas.Entity
 	if v.device != "" {
 		en := schemas.Entity{Kind: schemas.EntityDevice, Device: v.device}
 		if d, ok := e.inv.Device(v.device); ok {
 			en.Site, en.Role = d.Site, d.Role
 		}
-		out.Entities = append([]schemas.Entity{en}, out.Entities...)
+		lead = []schemas.Entity{en}
 	}
+	var named int
+	out.Entities, named = e.entities(in, lead, e.cfg.MaxEntities)
+	out.EntitiesOmitted = named - len(out.Entities)
 	return out
 }
 
@@ -537,28 +543,31 @@ func (e *Engine) trafficRule(ms []*member) verdict {
 		action: fmt.Sprintf("check what changed behind %s:%s (its peer, the traffic sources, the optic for errors)", dev, m.Port)}
 }
 
-// entities lists the devices, interfaces, sessions and components of
-// in's members, each once, in the order the members first name them. An
-// entity is a function of its kind, device, name and (for a session)
-// port, given the inventory, so those skip the repeats before the
-// inventory is asked: a long incident's members name few entities.
+// entities returns lead and then the devices, interfaces, sessions and
+// components of in's members, each once, in the order the members first
+// name them, up to limit entities in all; and how many that is without
+// the limit. An entity is a function of its kind, device, name and (for
+// a session) port, given the inventory, so those skip the repeats before
+// the inventory is asked: a long incident's members name few entities.
 //
 // An incident of longFrom members or more keeps its entities in its
 // memo, each with the place in memberOrder of the first member that
 // names it, in that order; Add brings them up to date with the member it
 // inserts (rememberAdded), wherever it lands, so a detection joining a
-// long incident does not go over every member again. A new inventory, or
-// members added otherwise (a merge), take them afresh. A shorter incident
-// keeps none: a storm's thousands of small incidents would hold maps each
-// for little gain.
-func (e *Engine) entities(in *incident) []schemas.Entity {
+// long incident does not go over every member again, and only the
+// entities listed are copied: a storm's incident naming thousands costs
+// each update no more than limit. A new inventory, or members added
+// otherwise (a merge), take them afresh. A shorter incident keeps none:
+// a storm's thousands of small incidents would hold maps each for little
+// gain.
+func (e *Engine) entities(in *incident, lead []schemas.Entity, limit int) ([]schemas.Entity, int) {
 	if len(in.Members) < e.longFrom() {
-		var out []schemas.Entity
+		out := lead
 		seen, seenEntity := map[entityRef]bool{}, map[schemas.Entity]bool{}
 		for i := range in.Members {
 			out = e.addEntities(out, seen, seenEntity, &in.Members[i])
 		}
-		return out
+		return out[:min(len(out), limit)], len(out)
 	}
 	l := in.memo.ents
 	if l == nil || l.n != len(in.Members) || l.inv != e.invGen {
@@ -569,11 +578,13 @@ func (e *Engine) entities(in *incident) []schemas.Entity {
 		l.n = len(in.Members)
 		in.memo.ents = l
 	}
-	out := make([]schemas.Entity, len(l.order))
-	for i, j := range l.order {
-		out[i] = l.ents[j].en
+	named := len(lead) + len(l.order)
+	out := make([]schemas.Entity, 0, min(named, limit))
+	out = append(out, lead[:min(len(lead), limit)]...)
+	for _, j := range l.order[:min(len(l.order), limit-len(out))] {
+		out = append(out, l.ents[j].en)
 	}
-	return out
+	return out, named
 }
 
 // entityRef is what an entity is a function of (see entities).
