@@ -157,6 +157,10 @@ func CorrelateInOrder(dets []schemas.Detection, inv *schemas.Inventory, ic incid
 		// message to fit: every member listed.
 		ic.MaxEvidence = math.MaxInt32
 	}
+	if ic.MaxEntities == 0 {
+		// Nor by the entities it names (an event's devices).
+		ic.MaxEntities = math.MaxInt32
+	}
 	e, err := incidents.New(ic, inv)
 	if err != nil {
 		return nil, nil, err
