@@ -87,6 +87,10 @@ type series struct {
 	gen          uint32        // Batch generation of midx and kidx
 	midx, kidx   int32         // dictionary indices in the current record
 	nbr          *lldpNeighbor // an LLDP neighbour's leaf: whose (nil for the others)
+	// alias is the vocabulary's series that the leaf's state values are
+	// published under too (an ieee802-dot1ab-lldp neighbour's system-name
+	// and port-id: lldp.go), nil for the others.
+	alias *series
 }
 
 // DecoderStats counts what a Decoder did. Plain counters: read them from the
@@ -494,7 +498,11 @@ func (d *Decoder) newSeries(prefix, path []byte, sub []string) (*series, error) 
 	info := classify(metric)
 	se := &series{metric: metric, keys: keys, info: info, kind: info.kind, lastTS: sentinelTS}
 	if info.lldp {
-		se.nbr = newLLDPNeighbor(keys)
+		if se.nbr = newLLDPNeighbor(metric, keys); se.nbr != nil {
+			if se.alias = lldpAlias(metric, se.nbr); se.alias != nil {
+				d.cacheBytes += len(se.alias.keys) + seriesEntryBytes
+			}
+		}
 	}
 	d.canon[ck] = se
 	return se, nil
@@ -545,6 +553,9 @@ func (d *Decoder) emit(se *series, ts int64) int {
 	d.stats.Samples++
 	if d.full != nil && (d.b.Len() >= d.maxRows || d.b.Size() >= d.maxBytes) {
 		d.full()
+	}
+	if se.alias != nil {
+		return 1 + d.emit(se.alias, ts) // a state, as knownLeaves fixes the leaves it is made for
 	}
 	return 1
 }
@@ -679,6 +690,9 @@ func (d *Decoder) forget(metric string, keys ...string) {
 			gone[se] = true
 			delete(d.canon, ck)
 			d.cacheBytes -= 2*len(ck) + seriesEntryBytes
+			if se.alias != nil {
+				d.cacheBytes -= len(se.alias.keys) + seriesEntryBytes
+			}
 		}
 	}
 	if len(gone) == 0 {

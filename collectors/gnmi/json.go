@@ -242,6 +242,17 @@ var knownListKeys = map[string][]string{
 	// ietf-ospf (RFC 9129): area and neighbour.
 	"/routing/control-plane-protocols/control-plane-protocol/ospf/areas/area":                                         {"area-id"},
 	"/routing/control-plane-protocols/control-plane-protocol/ospf/areas/area/interfaces/interface/neighbors/neighbor": {"neighbor-router-id"},
+	// ietf-bgp (draft-ietf-idr-bgp-model, its NMDA versions): a
+	// neighbour, keyed by its remote address, in the bgp container that
+	// augments a control-plane protocol, or below that container sent
+	// from its own root. The earlier, OpenConfig-shaped versions key it by
+	// neighbor-address beside config and state containers, which rule 4
+	// reads (an entry without remote-address skips this).
+	"/routing/control-plane-protocols/control-plane-protocol/bgp/neighbors/neighbor": {"remote-address"},
+	"/bgp/neighbors/neighbor": {"remote-address"},
+	// ietf-alarms (RFC 8632): an alarm, an entry of scalars only but for
+	// its optional histories.
+	"/alarms/alarm-list/alarm": {"alarm-type-id", "alarm-type-qualifier", "resource"},
 	// ietf-access-control-list (RFC 8519): the ACE counters of an
 	// interface's ACL, entries of scalars only.
 	"/acls/attachment-points/interface/ingress/acl-sets/acl-set/ace-statistics": {"name"},

@@ -17,6 +17,21 @@ import (
 // notification's time, after its updates and deletes. Only LLDP leaves and
 // deletes under /lldp do this work.
 //
+// IEEE 802.1AB. A device that streams ieee802-dot1ab-lldp instead
+// (ieeeLLDPEntry: /lldp/port[name][dest-mac-address]/
+// remote-systems-data[time-mark][remote-index]) has its neighbours counted
+// the same way, each one's id being its agent's destination MAC address,
+// time mark and remote index ("01-80-C2-00-00-0E/0/1"): its list entry's
+// keys less the local port. Its system-name and port-id are published
+// under the vocabulary's names too (schemas.MetricLLDPNeighborSystemName
+// and PortID, keyed schemas.LLDPNeighborKeys of the port and that id),
+// besides their own paths, as the SNMP collector maps LLDP-MIB: the
+// inventory makes its links of those, so the same neighbours give the
+// same links and counts in either model. A neighbour seen by two agents
+// of one port (nearest bridge and nearest customer bridge) is two entries
+// of the model and counts twice; a device streaming both models counts
+// each neighbour twice (subscribe to one).
+//
 // Aging. Many targets send no delete in SAMPLE mode: a neighbour that
 // goes simply stops being sampled. When the stream's resend interval is
 // known (DecoderConfig.ResendInterval: a SAMPLE subscription's sample
@@ -87,17 +102,47 @@ const lldpCadenceGaps = 16
 // 10 s, like the least stall timeout.
 const lldpMinHold = int64(10e9)
 
-// lldpNeighbor is the local port and id of an LLDP neighbour's leaf.
-type lldpNeighbor struct{ port, id string }
+// lldpNeighbor is the local port and id of an LLDP neighbour's leaf, and
+// the metric and canonical keys of the neighbour's list entry, which its
+// deletes and aging forget.
+type lldpNeighbor struct{ port, id, entry, keys string }
 
-// newLLDPNeighbor returns the neighbour of canonical keys, nil when they
-// are not "name=PORT,id=ID" (a list below the neighbour's).
-func newLLDPNeighbor(keys string) *lldpNeighbor {
+// newLLDPNeighbor returns the neighbour of an LLDP neighbour's leaf of
+// metric and canonical keys, nil when the keys are not its entry's
+// ("name=PORT,id=ID", or the IEEE form's four keys): a list below the
+// neighbour's.
+func newLLDPNeighbor(metric, keys string) *lldpNeighbor {
+	if strings.HasPrefix(metric, ieeeLLDPEntry+"/") {
+		agent, port := schemas.KeyValue(keys, "dest-mac-address"), schemas.KeyValue(keys, "name")
+		tm, idx := schemas.KeyValue(keys, "time-mark"), schemas.KeyValue(keys, "remote-index")
+		if keys != "dest-mac-address="+schemas.EscapeKeyValue(agent)+",name="+schemas.EscapeKeyValue(port)+
+			",remote-index="+schemas.EscapeKeyValue(idx)+",time-mark="+schemas.EscapeKeyValue(tm) {
+			return nil
+		}
+		return &lldpNeighbor{port: port, id: agent + "/" + tm + "/" + idx, entry: ieeeLLDPEntry, keys: keys}
+	}
 	port, id, ok := schemas.ParseLLDPNeighborKeys(keys)
 	if !ok {
 		return nil
 	}
-	return &lldpNeighbor{port: port, id: id}
+	return &lldpNeighbor{port: port, id: id, entry: lldpNeighborEntry, keys: keys}
+}
+
+// lldpAlias returns the vocabulary's series that an ieee802-dot1ab-lldp
+// neighbour's leaf (metric, of neighbour n) is published under too: its
+// system-name and port-id, which the inventory reads; nil for the others.
+func lldpAlias(metric string, n *lldpNeighbor) *series {
+	var name string
+	switch metric {
+	case ieeeLLDPEntry + "/system-name":
+		name = schemas.MetricLLDPNeighborSystemName
+	case ieeeLLDPEntry + "/port-id":
+		name = schemas.MetricLLDPNeighborPortID
+	default:
+		return nil
+	}
+	return &series{metric: name, keys: schemas.LLDPNeighborKeys(n.port, n.id), kind: schemas.KindState,
+		info: leafInfo{kind: schemas.KindState}, lastTS: sentinelTS}
 }
 
 // lldpPort is the neighbours the decoder has seen on one local port.
@@ -110,8 +155,9 @@ type lldpPort struct {
 
 // lldpSeen is what the decoder knows of one neighbour.
 type lldpSeen struct {
-	last    int64 // device time of its latest sample
-	sampled bool  // sampled again at least half an interval later: may age
+	last    int64         // device time of its latest sample
+	sampled bool          // sampled again at least half an interval later: may age
+	nbr     *lldpNeighbor // its entry
 }
 
 // lldpAging is a stream's aging state (see above); zero resend: none.
@@ -179,7 +225,7 @@ func (d *Decoder) noteLLDP(n *lldpNeighbor, ts int64) {
 	}
 	s, ok := p.ids[n.id]
 	if !ok {
-		p.ids[n.id] = lldpSeen{last: ts}
+		p.ids[n.id] = lldpSeen{last: ts, nbr: n}
 		d.cacheBytes += len(n.id) + cacheEntryBytes
 		d.changedLLDP(p)
 		return
@@ -237,13 +283,10 @@ func (d *Decoder) forgetLLDP(p *lldpPort, id string) {
 // and keys under /lldp): a neighbour's entry (or its state container), or
 // any subtree above it, down to the whole of /lldp.
 func (d *Decoder) deleteLLDP(metric, keys string) {
-	if metric != lldpNeighborEntry && metric != lldpNeighborEntry+"/state" &&
-		!strings.HasPrefix(lldpNeighborEntry, metric+"/") {
-		return
-	}
-	for port, p := range d.lldp {
-		for id := range p.ids {
-			if keysWithin(schemas.LLDPNeighborKeys(port, id), keys) {
+	for _, p := range d.lldp {
+		for id, s := range p.ids {
+			e := s.nbr.entry
+			if (metric == e || metric == e+"/state" || strings.HasPrefix(e, metric+"/")) && keysWithin(s.nbr.keys, keys) {
 				d.forgetLLDP(p, id)
 			}
 		}
@@ -293,12 +336,15 @@ func (d *Decoder) ageLLDP(ts int64) {
 	if ts-a.since <= hold {
 		return // a new subscription's first cycles: still re-learning
 	}
-	var aged []string // keys of the neighbours aged out (rare: allocates)
+	var aged map[string][]string // by entry, the keys of the neighbours aged out (rare: allocates)
 	for port, p := range d.lldp {
 		for id, s := range p.ids {
 			if s.sampled && ts-max(s.last, a.since) > hold {
 				d.forgetLLDP(p, id)
-				aged = append(aged, schemas.LLDPNeighborKeys(port, id))
+				if aged == nil {
+					aged = map[string][]string{}
+				}
+				aged[s.nbr.entry] = append(aged[s.nbr.entry], s.nbr.keys)
 				d.stats.LLDPAged++
 			}
 		}
@@ -307,8 +353,8 @@ func (d *Decoder) ageLLDP(ts int64) {
 			d.cacheBytes -= len(port) + len(p.count.keys) + seriesEntryBytes
 		}
 	}
-	if len(aged) > 0 {
-		d.forget(lldpNeighborEntry, aged...) // their leaves' series, in one scan
+	for entry, keys := range aged {
+		d.forget(entry, keys...) // their leaves' series, in one scan per model
 	}
 }
 

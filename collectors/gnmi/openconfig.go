@@ -13,7 +13,8 @@ type leafInfo struct {
 	// four bytes, big endian; base64 in JSON.
 	float32 bool
 	// lldp marks the leaves of an LLDP neighbour entry
-	// (lldpNeighborEntry/…), which the decoder counts per local port.
+	// (lldpNeighborEntry/… or ieeeLLDPEntry/…), which the decoder counts
+	// per local port.
 	lldp bool
 	// counting marks a leaf whose name reads as a count of events
 	// (countingSuffixes): a counter when its first value is a whole
@@ -25,16 +26,31 @@ type leafInfo struct {
 // name=LOCALPORT,id=NEIGHBOR.
 const lldpNeighborEntry = "/lldp/interfaces/interface/neighbors/neighbor"
 
+// ieeeLLDPEntry is the path of an LLDP neighbour's list entry in
+// ieee802-dot1ab-lldp (IEEE Std 802.1ABcu-2021), keyed
+// dest-mac-address=AGENT,name=LOCALPORT,remote-index=R,time-mark=T: the
+// port's list is keyed by name and the destination MAC address of its
+// LLDP agent, the neighbours' by time-mark and remote-index.
+const ieeeLLDPEntry = "/lldp/port/remote-systems-data"
+
 // knownLeaves holds the kinds the collector fixes: the vocabulary's fixed
 // leaves that devices publish (schemas.Metrics), so a counter is never read
 // as a gauge whatever type the device encodes it with. Derived and
-// SNMP-only names are not leaves a device sends.
+// SNMP-only names are not leaves a device sends. An ieee802-dot1ab-lldp
+// neighbour's system name and port id are text whatever they read, as
+// the vocabulary's names they are published under too (lldpAlias): a port
+// id that is an ifIndex ("527") comes in JSON_IETF as a string like a
+// 64-bit number, and as a gauge the inventory, which reads their text,
+// would take the neighbour for gone.
 var knownLeaves = func() map[string]leafInfo {
 	m := map[string]leafInfo{}
 	for _, v := range schemas.Metrics() {
 		if v.Fixed && (v.Origin == schemas.OriginOpenConfig || v.Origin == schemas.OriginNative) {
 			m[v.Name] = leafInfo{kind: v.Kind, float32: v.Float32}
 		}
+	}
+	for _, name := range []string{ieeeLLDPEntry + "/system-name", ieeeLLDPEntry + "/port-id"} {
+		m[name] = leafInfo{kind: schemas.KindState}
 	}
 	return m
 }()
@@ -106,7 +122,7 @@ func lastElem(metric string) string { return metric[strings.LastIndexByte(metric
 // (counting).
 func classify(metric string) leafInfo {
 	li := classifyKind(metric)
-	li.lldp = strings.HasPrefix(metric, lldpNeighborEntry+"/")
+	li.lldp = strings.HasPrefix(metric, lldpNeighborEntry+"/") || strings.HasPrefix(metric, ieeeLLDPEntry+"/")
 	li.counting = li.kind == 0 && counting(metric)
 	return li
 }
