@@ -366,8 +366,8 @@ var metricTable = [...]MetricInfo{
 	vGauge(MetricBGPPrefixesSent, "prefixes", "prefixes sent to a neighbour"),
 	vGauge(MetricBGPPrefixesInstalled, "prefixes", "prefixes from a neighbour installed"),
 	vState(MetricBFDSessionState, true, "BFD session state (UP, DOWN, …)"),
-	vState(MetricLLDPNeighborSystemName, false, "LLDP neighbour's system name on a local port (keys name=PORT,id=NEIGHBOR): read for the inventory's links"),
-	vState(MetricLLDPNeighborPortID, false, "LLDP neighbour's port id on a local port (keys name=PORT,id=NEIGHBOR): read for the inventory's links"),
+	vState(MetricLLDPNeighborSystemName, true, "LLDP neighbour's system name on a local port (keys name=PORT,id=NEIGHBOR): read for the inventory's links"),
+	vState(MetricLLDPNeighborPortID, true, "LLDP neighbour's port id on a local port (keys name=PORT,id=NEIGHBOR): read for the inventory's links"),
 
 	vState(MetricComponentOperStatus, false, "component operational status (ACTIVE, …)"),
 	vState(MetricPartNo, false, "component part number: read by the power model"),

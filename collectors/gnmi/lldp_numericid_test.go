@@ -31,3 +31,27 @@ func TestIEEELLDPNumericPortIDIsText(t *testing.T) {
 		t.Errorf("samples by metric %v, want one of each IEEE leaf and vocabulary name", n)
 	}
 }
+
+// TestOpenConfigLLDPNumericPortIDIsText: the OpenConfig form of the same
+// neighbour, a port id and a system name of digits in JSON_IETF, is
+// published as text. Before, the port id "527" became a gauge with empty
+// text, and the inventory, which reads the text, took the neighbour for
+// gone.
+func TestOpenConfigLLDPNumericPortIDIsText(t *testing.T) {
+	out, _ := decodeAll(t, DecoderConfig{},
+		notif(t, ts1, "", upd(t, "/", jsonv(`{"openconfig-lldp:lldp":{"interfaces":{"interface":[{"name":"eth0","neighbors":{"neighbor":[`+
+			`{"id":"n1","state":{"id":"n1","port-id":"527","system-name":"1001"}}]}}]}}}`))))
+	n := map[string]int{}
+	for _, s := range out {
+		switch s.Metric {
+		case schemas.MetricLLDPNeighborSystemName, schemas.MetricLLDPNeighborPortID:
+			n[s.Metric]++
+			if s.Kind != schemas.KindState || (s.Str != "527" && s.Str != "1001") {
+				t.Errorf("%s {%s}: kind %v %q, want the state 527 or 1001", s.Metric, s.Keys, s.Kind, s.Str)
+			}
+		}
+	}
+	if len(n) != 2 {
+		t.Errorf("samples by metric %v, want one of each", n)
+	}
+}
