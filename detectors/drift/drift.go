@@ -117,8 +117,10 @@ const (
 // (the mean absolute difference of consecutive points, which a slow drift
 // barely changes, as a Gaussian standard deviation σ, at least the
 // reading's resolution) and its envelope: the range of its first Warmup
-// points around their mean, carried after the warm-up by a slow level (an
-// exponentially weighted mean of time constant Level points) so that
+// points around their mean (each taken once the next point shows it was
+// no spike, whose place its median of three takes), carried after the
+// warm-up by a slow level (an exponentially weighted mean of time
+// constant Level points) so that
 // wander slower than the envelope's half-width per Level points moves the
 // envelope with it; an edge also widens by at most σ/Follow per point
 // towards a median just outside it. Each point is judged by the median of
@@ -198,14 +200,23 @@ func (d *Drift) Firing() bool { return d.firing }
 // envelope, +1 above, 0 none.
 func (d *Drift) Dir() int { return int(d.dir) }
 
+// maxValue is the largest magnitude of a point Update takes, as the
+// ensemble's (ensemble.MaxValue): no optic power is near it, and one such
+// point before the noise estimate can tell a spike (minNoisePoints) made
+// the noise, and so the band, about 10^298 wide for good.
+const maxValue = 1e150
+
 // Update feeds the next point and returns what changed. A point that is
-// not finite is ignored.
+// not finite, or beyond ±maxValue, is ignored.
 func (d *Drift) Update(x float64) Event {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
+	if !(math.Abs(x) <= maxValue) {
 		return None
 	}
 	if d.n == 0 {
+		// The first point, which the warm-up learns only through the
+		// median of three two points on (learn): it may be a spike.
 		d.relearn(x, x)
+		d.n = 1
 		return None
 	}
 	sigma := d.Sigma()
@@ -233,6 +244,14 @@ func (d *Drift) Update(x float64) Event {
 		d.learnNoise(math.Abs(x - d.last))
 	}
 	med := median3(d.prev, d.last, x)
+	// What the warm-up learns: the previous point, now that this one
+	// tells whether it jumped alone (a spike: a loss of signal read
+	// once); its median of three when it jumped, or before the noise can
+	// tell (minNoisePoints).
+	learn := med
+	if d.seen >= minNoisePoints && !jump(d.last, d.prev) {
+		learn = d.last
+	}
 	if spike {
 		d.last = d.prev
 	}
@@ -244,10 +263,18 @@ func (d *Drift) Update(x float64) Event {
 		d.n++
 	}
 	if int(d.n) <= d.cfg.Warmup {
-		// The range and the mean of the warm-up; lo and hi hold the
-		// range itself until its end.
-		d.lo, d.hi = min(d.lo, x), max(d.hi, x)
-		d.level += (x - d.level) / float64(d.n)
+		// The range and the mean of the warm-up's points, each learned
+		// a point late (learn), so that a spike in it widens neither, as
+		// it fires nothing after it; lo and hi hold the range itself
+		// until its end.
+		switch d.n {
+		case 2: // the start's second point: the first has no median yet
+		case 3: // the first point learned since the start or a step
+			d.lo, d.hi, d.level = learn, learn, learn
+		default:
+			d.lo, d.hi = min(d.lo, learn), max(d.hi, learn)
+			d.level += (learn - d.level) / float64(d.n-2)
+		}
 		if int(d.n) == d.cfg.Warmup {
 			d.lo, d.hi = d.level-d.lo, d.hi-d.level
 		}

@@ -9,13 +9,16 @@ import (
 // Glitch tells a glitch from a reset, as Refresh does, on a counter whose
 // every sample gives a rate (Counter.Update's: an error counter, whose
 // quiet rule reads every interval, holds nothing): a value behind the last
-// (lower, or 2^64-1 and the like: behind) is no rate (Reset) until the
-// next sample tells. Back at or above the value before it, the counter
-// did not reset: an agent read it wrong once, and the next rate is the
-// counter's over both intervals. Else it was a reset, and the next rate
-// counts from it. Taken for a reset, a read of 0 would make the next
-// rate the whole counter over one interval (months of errors in 10 s), a
-// point that blinds the ensemble's baselines to the next burst of errors.
+// (lower, or 2^64-1 and the like: behind), or a Counter32's bad read
+// above it (2^32-1, or 2^31 or more above: high32), is no rate (Reset)
+// until the next sample tells. Back at or above the value before it, the
+// counter did not reset: an agent read it wrong once, and the next rate
+// is the counter's over both intervals (so is a real climb of 2^31, one
+// sample late). Else it was a reset, and the next rate counts from it.
+// Taken for a reset, a read of 0 would make the next rate the whole
+// counter over one interval (months of errors in 10 s), a point that
+// blinds the ensemble's baselines to the next burst of errors; taken for
+// an increase, a read of 2^32-1 was alike.
 //
 // The zero value is ready to use. It is not safe for concurrent use.
 type Glitch struct {
@@ -24,9 +27,9 @@ type Glitch struct {
 }
 
 // Update feeds one sample of c through g and returns the rate and what
-// was done: c.Update's, but for a value behind the last (Reset, pending)
-// and the sample after it (as Counter.Update from the value before the
-// decrease, when that was a glitch).
+// was done: c.Update's, but for a value behind the last or high32 above
+// it (Reset, pending) and the sample after it (as Counter.Update from the
+// value before the bad read, when that was a glitch).
 func (g *Glitch) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 	if c.LastTS != 0 && ts <= c.LastTS {
 		return 0, Stale
@@ -38,7 +41,7 @@ func (g *Glitch) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		}
 		g.pre, g.preTS = 0, 0
 	}
-	if c.LastTS != 0 && behind(c.Last, v) {
+	if c.LastTS != 0 && (behind(c.Last, v) || high32(c.Last, v)) {
 		g.pre, g.preTS = c.Last, c.LastTS
 		return c.rebase(ts, v)
 	}

@@ -9,7 +9,8 @@
 // 2^64, whose increase through the wrap is about what its last rate adds,
 // gives that rate. Both Refresh and Glitch (for a counter whose every
 // sample gives a rate: the detect stage's error counters) tell a glitch,
-// a value read wrong once (0, or 2^64-1), from a reset by the next sample.
+// a value read wrong once (0, 2^64-1 or a Counter32's 2^32-1), from a
+// reset by the next sample.
 package rate
 
 // Counter holds the last sample of one counter series. The zero value is
@@ -77,6 +78,17 @@ const halfRange = 1 << 63
 // behind reports whether v, read after last, is behind it: lower, or
 // halfRange or more above it.
 func behind(last, v uint64) bool { return v < last || v-last >= halfRange }
+
+// high32 reports whether v, read after last, both below 2^32 (a
+// Counter32's values, maybe: SNMP's ifInErrors, or ifInOctets exported
+// raw), is above it by what an agent's bad read makes of such a counter:
+// 2^32-1 (its -1 sent unsigned, which a counter holds once in 2^32
+// values), or half the Counter32 range or more (which one counts in a
+// poll only far past the 20 Mb/s IF-MIB gives it). Taken for an increase,
+// that read was a rate of up to 4.3*10^8 per second over 10 s.
+func high32(last, v uint64) bool {
+	return v > last && v < wrap32 && (v == wrap32-1 || v-last >= wrap32/2)
+}
 
 // UpdateWidth is Update for a counter that is bits wide (32 for SNMP's
 // Counter32, 64 otherwise). A decrease that is explained by one wrap of a

@@ -95,7 +95,9 @@ type Refresh struct {
 // as if the glitch were a
 // still sample, so its rate is the counter's over both intervals. A value
 // half the range or more above the last (2^64-1, an agent's -1; behind)
-// is such a decrease, no increase. While
+// is such a decrease, no increase, and so is a Counter32's -1 (2^32-1),
+// or a value of a counter below 2^32 that is 2^31 or more above the last
+// when its last rate does not explain it (high32). While
 // the counter holds (hold > 1):
 //   - the first hold still samples since the last change are (0, Held);
 //   - a still sample after them (or RefreshMaxHoldNS after the last
@@ -152,11 +154,12 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		// The first sample: the time since the last change is no refresh.
 		r.reset(ts)
 		return c.Update(ts, v)
-	case behind(c.Last, v) && !wrapped:
+	case behind(c.Last, v) && !wrapped, r.high32(c, ts, v):
 		// A reset, or a glitch: which one, the next sample tells (above),
 		// which Refresh learns from as it would have without it. So is
 		// a value half the range or more above the last (2^64-1, an
-		// agent's -1): no count, and no rate.
+		// agent's -1), or a Counter32's -1 (high32): no count, and no
+		// rate.
 		r.pre, r.preTS = c.Last, c.LastTS
 		return c.rebase(ts, v)
 	case v > c.Last || wrapped:
@@ -274,8 +277,29 @@ func (r *Refresh) wrap(c *Counter, ts int64, v uint64) (uint64, bool) {
 	default:
 		return 0, false
 	}
-	want := r.rate * float64(ts-c.LastTS) / 1e9
-	return d, float64(d) >= want/wrapTolerance && float64(d) <= want*wrapTolerance
+	return d, r.expected(d, ts-c.LastTS)
+}
+
+// expected reports whether an increase of d over dt ns is within
+// wrapTolerance of what the counter's last rate adds over it.
+func (r *Refresh) expected(d uint64, dt int64) bool {
+	want := r.rate * float64(dt) / 1e9
+	return float64(d) >= want/wrapTolerance && float64(d) <= want*wrapTolerance
+}
+
+// high32 reports whether v, read after c.Last, is a Counter32's bad read
+// (the package's high32) that Update takes as a decrease, the next
+// sample to tell: 2^32-1 always; 2^31 or more above unless the last rate
+// adds about as much over the interval (expected: a Counter32 at 60 Mb/s
+// read every 5 minutes), or there is no last rate to tell (an increase,
+// as before). Such a counter whose rate changed more than wrapTolerance
+// times gives too low a rate, or none, for a sample or two, as a wrap
+// does then (a glitch's rate over both intervals leaves out a wrap).
+func (r *Refresh) high32(c *Counter, ts int64, v uint64) bool {
+	if c.LastTS == 0 || !high32(c.Last, v) {
+		return false
+	}
+	return v == wrap32-1 || r.rate > 0 && !r.expected(v-c.Last, ts-c.LastTS)
 }
 
 // keepRate keeps x, the counter's rate up to its value v, for wrap while

@@ -195,11 +195,13 @@ func badRel(a, b float64) float64 {
 // samples; a multivariate group of a port's traffic and one of a PSU's
 // input), with frame errors, a traffic spike and an optic's decay on the
 // probed interface, a PSU and a fan failing after it: a gauge's NaN,
-// ±Inf, -0, -40 (a loss of signal's dBm), ±1e300, MaxFloat64 or
-// SmallestNonzeroFloat64, or the reading lost (fan, PSU input, output
-// power, temperature, optic power and bias); a counter's one sample of 0
-// or of 2^64-1 (the count again on the next), a clear to 0, a repeat of
-// an old value (in-octets; in-errors, at 10^6), a wrap past 2^64; a
+// ±Inf, -0, -40 (a loss of signal's dBm), ±1e300, ±1e150, 1e100, 1e20,
+// MaxFloat64 or SmallestNonzeroFloat64, or the reading lost (fan, PSU
+// input, output power, temperature, optic power and bias); a counter's
+// one sample of 0 or of 2^64-1 (the count again on the next), a clear to
+// 0, a repeat of an old value (in-octets; in-errors, at 10^6), a wrap
+// past 2^64; a Counter32's one sample of 2^32-1 or 2^31 above (in-errors;
+// in-unicast-pkts exported modulo 2^32, which wraps); a
 // state's empty, garbled or miscased value (oper-status, admin-status).
 // For each, the stage returns no error and does not panic, logs no WARN
 // line, checkpoints state that restores right after the sample and at
@@ -214,7 +216,10 @@ func badRel(a, b float64) float64 {
 // 10 s) its ensemble to the errors; one PSU current of 0, ±1e300 or
 // MaxFloat64 the group to the PSU's failure (1e300: for good); one optic
 // power of -40 dBm or ±1e300 fired the drift rule ("left its envelope
-// slowly") and made it learn its envelope again.
+// slowly") and made it learn its envelope again; one in-errors of 2^32-1
+// or 2^31 above (a rate of up to 4.3e8/s) left its ensemble blind to
+// the errors, one 2^32-1 of in-unicast-pkts exported as a Counter32 its
+// ensemble to the spike.
 func TestDetectBadValues(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a hundred runs of 3.5 simulated hours")
@@ -255,7 +260,8 @@ func TestDetectBadValues(t *testing.T) {
 		name string
 		v    float64
 	}{{"NaN", math.NaN()}, {"+Inf", math.Inf(1)}, {"-Inf", math.Inf(-1)}, {"-0", math.Copysign(0, -1)},
-		{"-40", -40}, {"1e300", 1e300}, {"-1e300", -1e300}, {"MaxFloat64", math.MaxFloat64}, {"SmallestNonzero", math.SmallestNonzeroFloat64}}
+		{"-40", -40}, {"1e300", 1e300}, {"-1e300", -1e300}, {"MaxFloat64", math.MaxFloat64}, {"SmallestNonzero", math.SmallestNonzeroFloat64},
+		{"1e150", 1e150}, {"-1e150", -1e150}, {"1e100", 1e100}, {"1e20", 1e20}}
 	for _, g := range gauges {
 		for _, v := range values {
 			probes = append(probes, probe{name: g.name + " " + v.name, metric: g.metric, keys: g.keys,
@@ -289,6 +295,29 @@ func TestDetectBadValues(t *testing.T) {
 				}
 			}},
 		)
+	}
+	// A Counter32's -1 (2^32-1), or a value 2^31 or more above the last,
+	// read once: on in-errors (SNMP's ifInErrors is a Counter32; the
+	// probes' stay below 2^32), and on in-unicast-pkts exported as a
+	// Counter32 (ifInUcastPkts: its count modulo 2^32, which wraps every
+	// 13 minutes), which the stage takes through its wraps.
+	high32 := func(s *schemas.Sample) { s.U64 = 1<<32 - 1 }
+	above32 := func(s *schemas.Sample) { s.U64 = s.U64%(1<<32) + 1<<31 } // below 2^32 here
+	probes = append(probes,
+		probe{name: "in-errors one sample 2^32-1", metric: schemas.MetricInErrors, keys: "name=Ethernet2", edit: at(high32)},
+		probe{name: "in-errors one sample 2^31 above", metric: schemas.MetricInErrors, keys: "name=Ethernet2", edit: at(above32)},
+	)
+	for _, bad := range []struct {
+		name string
+		edit func(*schemas.Sample)
+	}{{"", nil}, {" one sample 2^32-1", high32}, {" one sample 2^31 above", above32}} {
+		probes = append(probes, probe{name: "in-unicast-pkts as a Counter32" + bad.name, metric: schemas.MetricInUnicastPkts, keys: "name=Ethernet2",
+			edit: func(i int, s *schemas.Sample) {
+				s.U64 %= 1 << 32
+				if i == badAt && bad.edit != nil {
+					bad.edit(s)
+				}
+			}})
 	}
 	// Counting from 2^64 - in-octets at badAt, it wraps past 2^64 at
 	// about badAt.
