@@ -26,9 +26,10 @@ const (
 // The incidents table: schemas.Incident flattened. update_version orders
 // the updates of one incident (IncidentUpdateVersion); entities and
 // evidence stay JSON for completeness, their commonest parts are columns.
-// merged_into (Incident.MergedInto) came after the others: a column added
-// later goes last, so Apply adds it to an existing table with ALTER TABLE
-// … ADD COLUMN, and the rows written before read it empty.
+// merged_into (Incident.MergedInto) and then entities_omitted
+// (Incident.EntitiesOmitted) came after the others: a column added later
+// goes last, so Apply adds it to an existing table with ALTER TABLE … ADD
+// COLUMN, and the rows written before read it empty (0).
 var incidentsColumns = []column{
 	{"id", "String", "", "incident id, stable for the incident's life"},
 	{"version", "UInt8", "", "incident contract version"},
@@ -45,11 +46,12 @@ var incidentsColumns = []column{
 	{"cause", "String", "", "the probable cause, for a person"},
 	{"confidence", "Float64", "", "of the cause, in [0,1]"},
 	{"action", "String", "", "suggested next step for a person; never applied"},
-	{"devices", "Array(LowCardinality(String))", "Array(String)", "devices of the affected entities, sorted"},
-	{"sites", "Array(LowCardinality(String))", "Array(String)", "sites of the affected entities, sorted; empty when the inventory does not know them"},
+	{"devices", "Array(LowCardinality(String))", "Array(String)", "devices of the listed entities, sorted"},
+	{"sites", "Array(LowCardinality(String))", "Array(String)", "sites of the listed entities, sorted; empty when the inventory does not know them"},
 	{"members", "UInt32", "", "member and effect detections"},
-	{"entities", "String CODEC(ZSTD(1))", "String", "affected entities as a JSON array"},
+	{"entities", "String CODEC(ZSTD(1))", "String", "affected entities as a JSON array: past correlate.engine.max_entities, the first named"},
 	{"merged_into", "String", "", "the incident this one was merged into; '' otherwise: filter merged_into = '' to count each cause once"},
+	{"entities_omitted", "UInt32", "", "affected entities left out of entities, devices and sites; 0 when the update lists them all"},
 }
 
 // The incident_members table: one row per evidence item of an incident.

@@ -231,7 +231,8 @@ CREATE TABLE IF NOT EXISTS telekernel.incidents_local ON CLUSTER tk_2s1r
     sites Array(String),
     members UInt32,
     entities String,
-    merged_into String
+    merged_into String,
+    entities_omitted UInt32
 )
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/tk_2s1r/{shard}/telekernel/incidents_local', '{replica}', update_version)
 PARTITION BY toYYYYMM(opened_at)
