@@ -84,6 +84,10 @@ type Refresh struct {
 	// reset or a glitch (preTS 0: none pending).
 	pre   uint64
 	preTS int64
+	// glitched: the last sample told a glitch (the value before it was
+	// read wrong), so the next climb of a counter below 2^32 by half that
+	// range or more is the counter's own (see high32).
+	glitched bool
 }
 
 // Update feeds one sample of the counter c through r and returns the rate
@@ -121,6 +125,8 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		return 0, Stale
 	}
 	r.seen = ts
+	glitched := r.glitched
+	r.glitched = false
 	if r.changed == 0 && c.LastTS != 0 {
 		// c was restored without r (a record written before Refresh, or
 		// after c's first sample only): its last sample is the last
@@ -137,6 +143,7 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 			_, glitch = r.wrap(&Counter{LastTS: r.preTS, Last: r.pre}, ts, v)
 		}
 		if glitch {
+			r.glitched = true
 			c.LastTS, c.Last = r.preTS, r.pre
 			c.Resets--
 			if r.held < math.MaxUint16 {
@@ -154,7 +161,7 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		// The first sample: the time since the last change is no refresh.
 		r.reset(ts)
 		return c.Update(ts, v)
-	case behind(c.Last, v) && !wrapped, r.high32(c, ts, v):
+	case behind(c.Last, v) && !wrapped, r.high32(c, ts, v, glitched):
 		// A reset, or a glitch: which one, the next sample tells (above),
 		// which Refresh learns from as it would have without it. So is
 		// a value half the range or more above the last (2^64-1, an
@@ -234,11 +241,12 @@ func (r *Refresh) reset(ts int64) {
 const refreshLate = 0x80
 
 // refreshRate is the bit of the record's gap index that says the record
-// holds Refresh.rate, and refreshPending that it ends with Refresh.pre and
-// preTS.
+// holds Refresh.rate, refreshPending that it ends with Refresh.pre and
+// preTS, and refreshGlitched is Refresh.glitched.
 const (
-	refreshRate    = 0x40
-	refreshPending = 0x20
+	refreshRate     = 0x40
+	refreshPending  = 0x20
+	refreshGlitched = 0x10
 )
 
 // Wraps: a counter's value below wrap32 may be a Counter32's (SNMP's
@@ -292,14 +300,21 @@ func (r *Refresh) expected(d uint64, dt int64) bool {
 // sample to tell: 2^32-1 always; 2^31 or more above unless the last rate
 // adds about as much over the interval (expected: a Counter32 at 60 Mb/s
 // read every 5 minutes), or there is no last rate to tell (an increase,
-// as before). Such a counter whose rate changed more than wrapTolerance
-// times gives too low a rate, or none, for a sample or two, as a wrap
-// does then (a glitch's rate over both intervals leaves out a wrap).
-func (r *Refresh) high32(c *Counter, ts int64, v uint64) bool {
+// as before), or the sample before told a glitch (glitched). Such a
+// counter whose rate changed more than wrapTolerance times gives too low
+// a rate, or none, for a few samples, as a wrap does then (a glitch's
+// rate over both intervals leaves out a wrap; the decrease rule can take
+// the wraps after it for glitches too: up to 12 samples in
+// TestRefreshCounter32Surge). That rate is the last: taken for the next
+// climb's too, it held that one as well, and so on, a rate 5 times too
+// low for as long as a Counter32 carried 70 Mb/s polled every 5 minutes,
+// before glitched; an agent does not read a counter wrong every other
+// poll.
+func (r *Refresh) high32(c *Counter, ts int64, v uint64, glitched bool) bool {
 	if c.LastTS == 0 || !high32(c.Last, v) {
 		return false
 	}
-	return v == wrap32-1 || r.rate > 0 && !r.expected(v-c.Last, ts-c.LastTS)
+	return v == wrap32-1 || r.rate > 0 && !glitched && !r.expected(v-c.Last, ts-c.LastTS)
 }
 
 // keepRate keeps x, the counter's rate up to its value v, for wrap while
@@ -556,18 +571,19 @@ func (r *Refresh) Seen() int64 { return r.seen }
 // change seen late (before its first gap, after an outage). A Refresh
 // that has not needs no record.
 func (r *Refresh) Holding() bool {
-	return r.n != 0 || r.held != 0 || r.preTS != 0 || r.rate != 0 || r.late
+	return r.n != 0 || r.held != 0 || r.preTS != 0 || r.rate != 0 || r.late || r.glitched
 }
 
 // AppendBinary appends r's state:
 //
 //	seen varint | changed varint | anchor varint | changes uvarint | held uvarint |
-//	n u8 | i u8 (its high bit: late; 0x40: a rate follows; 0x20: a decrease pending) |
-//	n gaps u8 | [rate f64] | [pre uvarint | preTS varint]
+//	n u8 | i u8 (its high bit: late; 0x40: a rate follows; 0x20: a decrease pending;
+//	0x10: glitched) | n gaps u8 | [rate f64] | [pre uvarint | preTS varint]
 //
 // A record without a rate (the counter's value cannot wrap, or it has no
 // rate) and no decrease pending is the one builds before the wraps and
-// glitches wrote.
+// glitches wrote. One with glitched (for one sample after a glitch) a
+// build before it does not read: that series starts cold there.
 func (r *Refresh) AppendBinary(dst []byte) ([]byte, error) {
 	dst = binenc.AppendI(dst, r.seen)
 	dst = binenc.AppendI(dst, r.changed)
@@ -583,6 +599,9 @@ func (r *Refresh) AppendBinary(dst []byte) ([]byte, error) {
 	}
 	if r.preTS != 0 {
 		i |= refreshPending
+	}
+	if r.glitched {
+		i |= refreshGlitched
 	}
 	dst = append(dst, r.n, i)
 	dst = append(dst, r.gaps[:r.n]...)
@@ -604,8 +623,8 @@ func (r *Refresh) Decode(b []byte) ([]byte, error) {
 	if rd.Err != nil {
 		return nil, fmt.Errorf("cannot decode counter refresh state: %w", rd.Err)
 	}
-	late, hasRate, pending := i&refreshLate != 0, i&refreshRate != 0, i&refreshPending != 0
-	i &^= refreshLate | refreshRate | refreshPending
+	late, hasRate, pending, glitched := i&refreshLate != 0, i&refreshRate != 0, i&refreshPending != 0, i&refreshGlitched != 0
+	i &^= refreshLate | refreshRate | refreshPending | refreshGlitched
 	if anchor > changed || changed > seen {
 		// A change comes no later than the sample it was seen in, and the
 		// period's anchor no later than the change: Update, given a state
@@ -615,7 +634,7 @@ func (r *Refresh) Decode(b []byte) ([]byte, error) {
 	if changes >= refreshMaxChanges || held > math.MaxUint16 || n > RefreshGaps || i >= RefreshGaps || int(n) > len(rd.B) {
 		return nil, fmt.Errorf("cannot decode counter refresh state: held %d, %d gaps at %d, %d bytes left", held, n, i, len(rd.B))
 	}
-	*r = Refresh{seen: seen, changed: changed, anchor: anchor, changes: uint32(changes), held: uint16(held), n: n, i: i, late: late}
+	*r = Refresh{seen: seen, changed: changed, anchor: anchor, changes: uint32(changes), held: uint16(held), n: n, i: i, late: late, glitched: glitched}
 	copy(r.gaps[:], rd.B[:n])
 	rd.B = rd.B[n:]
 	if hasRate {
