@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/telekernel/telekernel/schemas"
 )
@@ -51,7 +52,9 @@ import (
 // device looks only at the incidents with one, or with a member, or their
 // opening, within Window of its time (its members' span): leaves losing
 // their uplinks to one spine minutes apart are no longer checked against
-// one another.
+// one another. A wide key holds those it filters so by their times
+// (timeIndex), so such a detection finds those of its span by bisection
+// rather than by a look at each.
 
 // reach files the engine's incidents under their keys.
 type reach struct {
@@ -69,6 +72,10 @@ type reach struct {
 	wide    map[*incident]map[string]struct{}
 	wideKey map[string]bool
 	roles   map[string]*keyRoles // wide key → the incidents filed under it by role
+	// filedAt is the span at which each incident filed under a wide key
+	// is held in its keyRoles' time indexes: its times when last filed
+	// (they change only as it takes members, and file follows).
+	filedAt map[*incident]when
 }
 
 // narrowKey is the most incidents filed under a device key whose sharing
@@ -84,12 +91,15 @@ const (
 	roleOwn uint8 = 1 << iota
 	roleLink
 	roleTraffic
-	roles = 3
 )
 
-// keyRoles are the incidents filed under a wide device key with each
-// role (by bit: own, link, traffic).
-type keyRoles [roles]map[*incident]struct{}
+// keyRoles are the incidents filed under a wide device key: those with a
+// member on its device, and by their times every one, those with link
+// states facing it and those with traffic facing it (see mayMeet).
+type keyRoles struct {
+	own                map[*incident]struct{}
+	all, link, traffic timeIndex
+}
 
 // keyNarrow returns the most incidents filed under a device key whose
 // sharing reach counts pair by pair: narrowKey, or what a test set
@@ -192,6 +202,7 @@ func (e *Engine) file(in *incident, members []member) {
 	if in.class() == classSession {
 		add("s", 0)
 	}
+	r.retime(in)
 }
 
 // unfile removes in from the index.
@@ -209,8 +220,10 @@ func (e *Engine) unfile(in *incident) {
 				}
 			}
 			if kr := r.roles[k]; kr != nil {
-				for _, s := range kr {
-					delete(s, in)
+				delete(kr.own, in)
+				w := r.filedAt[in]
+				for _, x := range []*timeIndex{&kr.all, &kr.link, &kr.traffic} {
+					x.remove(in, w)
 				}
 			}
 			if len(set) == 0 {
@@ -223,6 +236,7 @@ func (e *Engine) unfile(in *incident) {
 	delete(r.keys, in)
 	delete(r.shared, in)
 	delete(r.wide, in)
+	delete(r.filedAt, in)
 }
 
 // share adds d to the count of device keys in shares with o.
@@ -244,30 +258,59 @@ func (r *reach) widen(in *incident, k string, how uint8) {
 	if s == nil {
 		s = map[string]struct{}{}
 		r.wide[in] = s
+		lo, hi := in.times()
+		r.filedAt[in] = when{lo, hi}
 	}
 	s[k] = struct{}{}
-	r.role(in, k, how)
-}
-
-// role files in under wide device key k by its roles how.
-func (r *reach) role(in *incident, k string, how uint8) {
-	if how == 0 {
-		return
-	}
 	kr := r.roles[k]
 	if kr == nil {
 		kr = &keyRoles{}
 		r.roles[k] = kr
 	}
-	for i := range kr {
-		if how&(1<<i) == 0 {
-			continue
+	kr.all.add(in, r.filedAt[in])
+	r.role(in, k, how)
+}
+
+// role files in under wide device key k by its roles how.
+func (r *reach) role(in *incident, k string, how uint8) {
+	kr := r.roles[k]
+	if how&roleOwn != 0 {
+		if kr.own == nil {
+			kr.own = map[*incident]struct{}{}
 		}
-		if kr[i] == nil {
-			kr[i] = map[*incident]struct{}{}
-		}
-		kr[i][in] = struct{}{}
+		kr.own[in] = struct{}{}
 	}
+	if how&roleLink != 0 {
+		kr.link.add(in, r.filedAt[in])
+	}
+	if how&roleTraffic != 0 {
+		kr.traffic.add(in, r.filedAt[in])
+	}
+}
+
+// retime moves in to its times in the time indexes of its wide keys
+// when a member it took changed them.
+func (r *reach) retime(in *incident) {
+	was, ok := r.filedAt[in]
+	if !ok {
+		return
+	}
+	lo, hi := in.times()
+	now := when{lo, hi}
+	if now == was {
+		return
+	}
+	for k := range r.wide[in] {
+		kr, has := r.roles[k], r.keys[in][k]
+		kr.all.move(in, was, now)
+		if has&roleLink != 0 {
+			kr.link.move(in, was, now)
+		}
+		if has&roleTraffic != 0 {
+			kr.traffic.move(in, was, now)
+		}
+	}
+	r.filedAt[in] = now
 }
 
 // mayMeet calls f with the incidents filed under key k that a member or
@@ -287,32 +330,121 @@ func (r *reach) mayMeet(k string, how uint8, at when, all bool, f func(*incident
 		return
 	}
 	kr := r.roles[k]
-	var own map[*incident]struct{}
-	if kr != nil {
-		own = kr[0] // roleOwn
+	if kr == nil {
+		return
+	}
+	for in := range kr.own {
+		f(in)
 	}
 	if how&roleTraffic != 0 {
 		// Its traffic may be an effect of any incident near the device
 		// (a session facing it has no role), within Window of its opening.
-		for in := range r.of[k] {
-			if _, ok := own[in]; ok || at.meets(in) {
-				f(in)
-			}
-		}
+		kr.all.meeting(at, f)
 		return
 	}
-	if kr == nil {
+	kr.traffic.meeting(at, f)
+	if how&roleLink != 0 {
+		kr.link.meeting(at, f) // link states facing it meet only link states facing it (farEndJoins)
+	}
+}
+
+// timeIndex holds incidents by their times: those spanning no more than
+// longSpan by their earliest time (then Seq), so that those meeting a
+// span are found by bisection, and the others, few, beside.
+type timeIndex struct {
+	short []timed
+	long  map[*incident]when
+}
+
+// timed is an incident of a timeIndex, at its times lo to hi.
+type timed struct {
+	lo, hi int64
+	in     *incident
+}
+
+// longSpan is the longest span of an incident that a timeIndex holds by
+// its earliest time: a querier looks at those from longSpan before its
+// span.
+const longSpan = int64(10 * time.Minute)
+
+// short reports whether w spans no more than longSpan (hi-lo wraps
+// below 0 past math.MaxInt64).
+func (w when) short() bool {
+	d := w.hi - w.lo
+	return d >= 0 && d <= longSpan
+}
+
+// add holds in at times w.
+func (x *timeIndex) add(in *incident, w when) {
+	if !w.short() {
+		if x.long == nil {
+			x.long = map[*incident]when{}
+		}
+		x.long[in] = w
 		return
 	}
-	for i, s := range kr {
-		role := uint8(1 << i)
-		if role == roleLink && how&roleLink == 0 {
-			continue // link states facing it meet only link states facing it (farEndJoins)
+	x.short = slices.Insert(x.short, x.search(in, w), timed{w.lo, w.hi, in})
+}
+
+// search returns where in, at times w, is or goes among x.short.
+func (x *timeIndex) search(in *incident, w when) int {
+	i, _ := slices.BinarySearchFunc(x.short, timed{lo: w.lo, in: in}, func(a, b timed) int {
+		if c := cmp.Compare(a.lo, b.lo); c != 0 {
+			return c
 		}
-		for in := range s {
-			if role == roleOwn || at.meets(in) {
-				f(in)
-			}
+		return cmp.Compare(a.in.Seq, b.in.Seq)
+	})
+	return i
+}
+
+// find returns where in, held at times w among x.short, is.
+func (x *timeIndex) find(in *incident, w when) (int, bool) {
+	for i := x.search(in, w); i < len(x.short) && x.short[i].lo == w.lo && x.short[i].in.Seq == in.Seq; i++ {
+		if x.short[i].in == in {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// remove drops in, if held at times w.
+func (x *timeIndex) remove(in *incident, w when) {
+	if _, ok := x.long[in]; ok {
+		delete(x.long, in)
+	} else if i, ok := x.find(in, w); ok {
+		x.short = slices.Delete(x.short, i, i+1)
+	}
+}
+
+// move holds in, held at times was, at times now: in place when only its
+// latest time grew (a member joined at its end).
+func (x *timeIndex) move(in *incident, was, now when) {
+	if now.lo == was.lo && now.short() {
+		if i, ok := x.find(in, was); ok {
+			x.short[i].hi = now.hi
+			return
+		}
+	}
+	x.remove(in, was)
+	x.add(in, now)
+}
+
+// meeting calls f with each incident held that has a time in at (see
+// when.meets).
+func (x *timeIndex) meeting(at when, f func(*incident)) {
+	from := at.lo - longSpan
+	if at.lo < math.MinInt64+longSpan {
+		from = math.MinInt64
+	}
+	i, _ := slices.BinarySearchFunc(x.short, from, func(a timed, t int64) int { return cmp.Compare(a.lo, t) })
+	for ; i < len(x.short) && x.short[i].lo <= at.hi; i++ {
+		if x.short[i].hi >= at.lo {
+			f(x.short[i].in)
+		}
+	}
+	for in, w := range x.long {
+		if w.hi >= at.lo && w.lo <= at.hi {
+			f(in)
 		}
 	}
 }
@@ -362,7 +494,7 @@ func (e *Engine) reachIndex() *reach {
 	if e.reach == nil {
 		e.reach = &reach{of: map[string]map[*incident]struct{}{}, keys: map[*incident]map[string]uint8{},
 			shared: map[*incident]map[*incident]int{}, wide: map[*incident]map[string]struct{}{}, wideKey: map[string]bool{},
-			roles: map[string]*keyRoles{}}
+			roles: map[string]*keyRoles{}, filedAt: map[*incident]when{}}
 		for _, in := range e.incs {
 			e.file(in, in.Members)
 		}
