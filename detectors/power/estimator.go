@@ -119,6 +119,9 @@ type device struct {
 	residual    alert.State // the residual alert (Firing, StartsAt)
 	x           []float64
 	dirty       bool // checkpointed state changed
+	// meas is the last measurement taken (W; ok: there is one), and step
+	// one that stepped away from it, not yet confirmed (steady).
+	meas, step pending
 }
 
 // Output is what an Estimator produced since the last Take.
@@ -381,14 +384,19 @@ func late(at, ts int64) bool { return ts < at }
 // it waits in next, and the device is not measured by it (measured),
 // until the next reading of the same input tells a glitch (a garbled
 // value, or one in other units, once: the next is back by the one held)
-// from a real change (a feed lost, a PSU failing or taking the load, units
-// that changed: the next is by the jump too), which it takes. Before the
-// model has its thousand points nothing else keeps one reading of 1e6
-// times the PSU's watts from moving every device of its model for good.
+// from a real change (a PSU failing or taking the load, units that
+// changed: the next is by the jump too), which it takes. Before the model
+// has its thousand points nothing else kept one reading of 1e6 times the
+// PSU's watts from moving every device of its model for good.
 // An input's first reading has none held: it is judged against want, what
 // the PSU's other two readings make it (implied; NaN: they do not), and
 // otherwise taken, so a device that reports milli-units from the start is
-// measured in them, as before.
+// measured in them, as before. A reading from or to 0 is no jump: a PSU
+// without load whose sensor reads 0 and a hundredth of an ampere by turns
+// left its device unmeasured at every other tick, each reading from 0
+// waiting for the next, back at 0; what such a reading does to its
+// device's watts (a feed lost, a glitch of 0 or from it) is judged by
+// steady.
 func setReading(v *float64, at, seen *int64, next *pending, f float64, ts, now int64, want float64) {
 	if !reading(f) || late(*at, ts) {
 		return
@@ -397,7 +405,7 @@ func setReading(v *float64, at, seen *int64, next *pending, f float64, ts, now i
 	if !held && finite(want) {
 		ref, held = want, true
 	}
-	if held && !near(f, ref) && !(next.ok && near(f, next.v)) {
+	if held && f != 0 && ref != 0 && !near(f, ref) && !(next.ok && near(f, next.v)) {
 		*next = pending{v: f, ok: true}
 		return
 	}
@@ -409,7 +417,8 @@ func setReading(v *float64, at, seen *int64, next *pending, f float64, ts, now i
 // may be and still be taken at once (setReading): load moving between
 // PSUs or with traffic stays well within it, a reading in other units (a
 // thousand times) or a garbled one is far beyond it. A reading from or to
-// 0 (a feed lost or back) is beyond any.
+// 0 (a feed lost or back, or noise at no load) is taken, its device's
+// measurement judged by steady.
 const maxJump = 10
 
 // near reports whether PSU readings a and b are within maxJump times of
@@ -477,6 +486,38 @@ func (d *device) measured(ts, maxAge int64) (float64, bool) {
 	return sum, fresh
 }
 
+// maxStep is how many times above or below the device's last measurement
+// taken one may be and still be taken at once (steady): noise, and load
+// moving with traffic or between PSUs, stay well within it; one PSU input
+// of two read at half or twice its value moves it by a quarter or a half.
+const maxStep = 1.25
+
+// steady reports whether a measurement of y W is taken: it is within
+// maxStep of the last one taken, or of the one before it that stepped
+// away (a step confirmed: a line card inserted, a PSU degrading or losing
+// its feed, units that changed), or there is none. Otherwise it waits as a
+// step, and the device is not measured at this tick. A PSU input reading
+// within maxJump of the one held is taken at once (setReading): read at
+// twice or a fifth of its value once, it measured its device a half or
+// two fifths off at that tick. Before the model has its thousand points
+// nothing else kept that out of the fit (whose residual scale it
+// inflated, moving every device's port watts by up to 12 % for hours),
+// and after it one minute of it in a window fired a residual alert. The
+// measurement, not its residual, is compared: the model moves between
+// ticks (by a thousand times at the first of a device in milli-units).
+func (d *device) steady(y float64) bool {
+	step := func(a, b float64) bool { return a > maxStep*b || b > maxStep*a }
+	switch {
+	case !d.meas.ok || !step(y, d.meas.v):
+	case d.step.ok && !step(y, d.step.v):
+	default:
+		d.step = pending{v: y, ok: true}
+		return false
+	}
+	d.meas, d.step = pending{v: y, ok: true}, pending{}
+	return true
+}
+
 func (e *Estimator) finishTick(d *device, ts int64) {
 	m := d.model
 	if len(d.x) != m.Len() {
@@ -495,6 +536,7 @@ func (e *Estimator) finishTick(d *device, ts int64) {
 	}
 	mod := m.Predict(x)
 	y, ok := d.measured(ts, int64(e.cfg.PSUMaxAge))
+	ok = ok && d.steady(y)
 	if ok && !d.residual.Firing {
 		// Keep gross outliers out of a fit that has converged.
 		if m.points < 1000 || math.Abs(y-mod) < 8*m.sigma+0.02*mod {

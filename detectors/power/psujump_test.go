@@ -90,14 +90,14 @@ func TestPSUReadingJump(t *testing.T) {
 	}
 }
 
-// TestPSUReadingStep: a change that persists is taken at the next reading:
-// a feed lost (PSU2's voltage and current to 0, PSU1 taking its load) at
-// minute 30 leaves that minute unmeasured and measures the next at the
-// load, and a device that reports milli-volts and milli-amperes from its
-// first sample is measured in them (a million times the watts) from its
-// first minute, as before. Before, the step's own minute was measured
-// too: this bounds what holding a jump back costs (that minute, and
-// nothing for a device in milli-units).
+// TestPSUReadingStep: a feed lost (PSU2's voltage and current to 0, PSU1
+// taking its load) at minute 30 measures that minute and every later one
+// at the load, and a device that reports milli-volts and milli-amperes
+// from its first sample is measured in them (a million times the watts)
+// from its first minute, as before. Before, the readings to 0 were jumps
+// that waited for the next: the step's own minute was not measured (a
+// change of the device's watts still waits one reading: steady,
+// TestPSUReadingWithinJumpHeld).
 func TestPSUReadingStep(t *testing.T) {
 	const step = 30
 	got, _ := jumpRun(t, func(psu, m string, min int, v float64) float64 {
@@ -111,10 +111,7 @@ func TestPSUReadingStep(t *testing.T) {
 		}
 		return v
 	})
-	if !math.IsNaN(got[step]) {
-		t.Errorf("minute %d, of the step: measured %v W, want not measured", step, got[step])
-	}
-	for m := step + 1; m < len(got); m++ {
+	for m := step; m < len(got); m++ {
 		if got[m] != 115 {
 			t.Fatalf("minute %d after the feed was lost: measured %v W, want 115", m, got[m])
 		}
@@ -130,8 +127,8 @@ func TestPSUReadingStep(t *testing.T) {
 // TestPSUReadingJumpRestored: a reading that jumped and waits for the next
 // is checkpointed (device state version 5): restored, the next reading
 // confirms it or not as in the estimator that wrote it. Before, a
-// version 4 record had no place for it: restored, the next reading of a
-// feed lost was a jump again, and one more minute went unmeasured.
+// version 4 record had no place for it: restored, the next reading in the
+// new units was a jump again, and one more minute went unmeasured.
 func TestPSUReadingJumpRestored(t *testing.T) {
 	at := func(min int) int64 { return t0.Add(time.Duration(min) * time.Minute).UnixNano() }
 	e, _ := New(Config{Window: time.Minute})
@@ -141,17 +138,17 @@ func TestPSUReadingJumpRestored(t *testing.T) {
 	for m := range 10 {
 		obs(e, m, 115)
 	}
-	obs(e, 10, 0) // a feed lost
+	obs(e, 10, 115e3) // units that changed
 	st, _ := e.AppendDeviceState(nil, "d")
 	r, _ := New(Config{Window: time.Minute})
 	if err := r.RestoreDeviceState("d", st); err != nil {
 		t.Fatal(err)
 	}
-	if p := r.devices["d"].psus[0]; p.p != 115 || !p.pNext.ok || p.pNext.v != 0 {
-		t.Fatalf("restored PSU holds %v W, waiting %+v; want 115 W, 0 W waiting", p.p, p.pNext)
+	if p := r.devices["d"].psus[0]; p.p != 115 || !p.pNext.ok || p.pNext.v != 115e3 {
+		t.Fatalf("restored PSU holds %v W, waiting %+v; want 115 W, 115e3 waiting", p.p, p.pNext)
 	}
-	obs(r, 11, 0)
-	if p := r.devices["d"].psus[0]; p.p != 0 || p.pNext.ok {
-		t.Errorf("after the next reading of 0 W: holds %v W, waiting %+v; want 0 W, none waiting", p.p, p.pNext)
+	obs(r, 11, 115e3)
+	if p := r.devices["d"].psus[0]; p.p != 115e3 || p.pNext.ok {
+		t.Errorf("after the next reading of 115e3: holds %v, waiting %+v; want 115e3, none waiting", p.p, p.pNext)
 	}
 }

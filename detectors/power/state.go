@@ -106,9 +106,13 @@ func (m *Model) RestoreState(b []byte) error {
 // Version 5 adds each PSU reading that jumped and waits for the next to
 // confirm it (setReading); version 4 and older records still load, with
 // none waiting.
+// Version 6 adds the device's last measurement taken and one that stepped
+// away from it, waiting for the next to confirm it (steady); version 5
+// and older records still load, with neither (the next measurement is
+// taken).
 const (
 	tagDevice     byte = 0x72
-	deviceVersion byte = 5
+	deviceVersion byte = 6
 )
 
 // TakeDirty calls fn with every device whose state changed since the last
@@ -163,8 +167,9 @@ func (e *Estimator) AppendDeviceState(dst []byte, device string) (_ []byte, ok b
 // appendLive appends what a device accumulates between checkpoints: the
 // open tick and window, per port (in d.ports order) and PSU the counter
 // baselines, rates, window sums, readings (and those waiting to be
-// confirmed) and the times of the status and configuration held, and the
-// time of the part-no held.
+// confirmed) and the times of the status and configuration held, the
+// time of the part-no held, and the last measurement taken and the step
+// waiting.
 func (d *device) appendLive(dst []byte) []byte {
 	for _, v := range []int64{d.cur, d.last, d.win, d.winEnd} {
 		dst = enc.AppendI(dst, v)
@@ -202,7 +207,12 @@ func (d *device) appendLive(dst []byte) []byte {
 			dst = enc.AppendF64(dst, n.v)
 		}
 	}
-	return enc.AppendI(dst, d.partTS)
+	dst = enc.AppendI(dst, d.partTS)
+	for _, n := range []pending{d.meas, d.step} {
+		dst = enc.AppendBool(dst, n.ok)
+		dst = enc.AppendF64(dst, n.v)
+	}
+	return dst
 }
 
 // readLive reads what appendLive wrote, in a record of version, into d,
@@ -253,6 +263,11 @@ func (d *device) readLive(r *enc.Reader, version byte, str func() string) {
 	if version >= 4 {
 		d.partTS = r.I()
 	}
+	if version >= 6 {
+		for _, n := range []*pending{&d.meas, &d.step} {
+			n.ok, n.v = r.Bool(), r.F64()
+		}
+	}
 }
 
 // liveErr reports live state that Observe could not have built, and that
@@ -288,6 +303,11 @@ func (d *device) liveErr() error {
 			if n.ok && !reading(n.v) {
 				return fmt.Errorf("a PSU reading of %v waiting", n.v)
 			}
+		}
+	}
+	for _, n := range []pending{d.meas, d.step} {
+		if !finite(n.v) || n.v < 0 {
+			return fmt.Errorf("a measurement of %v W", n.v)
 		}
 	}
 	return nil
