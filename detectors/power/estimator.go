@@ -119,8 +119,10 @@ type device struct {
 	residual    alert.State // the residual alert (Firing, StartsAt)
 	x           []float64
 	dirty       bool // checkpointed state changed
-	// meas is the last measurement taken (W; ok: there is one), and step
-	// one that stepped away from it, not yet confirmed (steady).
+	// meas is the measurement the next is judged by (W; ok: there is
+	// one): the last one taken, or one that stepped away and was followed
+	// by another step; step is one that stepped away from it, not yet
+	// confirmed (steady).
 	meas, step pending
 }
 
@@ -493,10 +495,11 @@ func (d *device) measured(ts, maxAge int64) (float64, bool) {
 const maxStep = 1.25
 
 // steady reports whether a measurement of y W is taken: it is within
-// maxStep of the last one taken, or of the one before it that stepped
-// away (a step confirmed: a line card inserted, a PSU degrading or losing
-// its feed, units that changed), or there is none. Otherwise it waits as a
-// step, and the device is not measured at this tick. A PSU input reading
+// maxStep of the one it is judged by (meas), or of the one before it
+// that stepped away (a step confirmed: a line card inserted, a PSU
+// degrading or losing its feed, units that changed), or there is none.
+// Otherwise it waits as a step, and the device is not measured at this
+// tick. A PSU input reading
 // within maxJump of the one held is taken at once (setReading): read at
 // twice or a fifth of its value once, it measured its device a half or
 // two fifths off at that tick. Before the model has its thousand points
@@ -505,12 +508,19 @@ const maxStep = 1.25
 // and after it one minute of it in a window fired a residual alert. The
 // measurement, not its residual, is compared: the model moves between
 // ticks (by a thousand times at the first of a device in milli-units).
+// A step followed by another, off it too, tells the load has moved away
+// (switching between two levels, ramping): the step becomes what the next
+// is judged by. Judged by the last one taken still, a load switching
+// between 200 and 280 W after one of 120 W taken was never measured again.
 func (d *device) steady(y float64) bool {
 	step := func(a, b float64) bool { return a > maxStep*b || b > maxStep*a }
 	switch {
 	case !d.meas.ok || !step(y, d.meas.v):
 	case d.step.ok && !step(y, d.step.v):
 	default:
+		if d.step.ok {
+			d.meas = d.step
+		}
 		d.step = pending{v: y, ok: true}
 		return false
 	}

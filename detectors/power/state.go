@@ -106,7 +106,8 @@ func (m *Model) RestoreState(b []byte) error {
 // Version 5 adds each PSU reading that jumped and waits for the next to
 // confirm it (setReading); version 4 and older records still load, with
 // none waiting.
-// Version 6 adds the device's last measurement taken and one that stepped
+// Version 6 adds the device's measurement the next is judged by (the
+// last taken, or a step followed by another) and one that stepped
 // away from it, waiting for the next to confirm it (steady); version 5
 // and older records still load, with neither (the next measurement is
 // taken).
