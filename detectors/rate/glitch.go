@@ -34,14 +34,19 @@ func (g *Glitch) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 	if c.LastTS != 0 && ts <= c.LastTS {
 		return 0, Stale
 	}
+	told := false // the bad read before v was a glitch
 	if g.preTS != 0 {
 		if !behind(g.pre, v) { // a glitch: as if it had not been read
 			c.LastTS, c.Last = g.preTS, g.pre
 			c.Resets--
+			told = true
 		}
 		g.pre, g.preTS = 0, 0
 	}
-	if c.LastTS != 0 && (behind(c.Last, v) || high32(c.Last, v)) {
+	// Right after a glitch, a climb of 2^31 or more from the value before
+	// it is the counter's own (its rate over both intervals): held again,
+	// a real climb was held at every sample after it, and never counted.
+	if c.LastTS != 0 && (behind(c.Last, v) || !told && high32(c.Last, v)) {
 		g.pre, g.preTS = c.Last, c.LastTS
 		return c.rebase(ts, v)
 	}
