@@ -3,6 +3,7 @@ package maintenance
 import (
 	"math"
 
+	"github.com/telekernel/telekernel/detectors/rate"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -103,8 +104,9 @@ func (t *Tracker) Dates(metric string, v float64) bool {
 // after to loses what it holds from after it: its open bucket (its
 // values cannot be told apart by time), the closed buckets that end
 // after to (the trend is fitted on the buckets' times: the new ones
-// would come before them), and its counter's last sample, whose next one
-// starts its rate again; its latest sample time is to. The covariate and
+// would come before them), and its counter's last sample (with a bad
+// read it held pending), whose next one starts its rate again; its
+// latest sample time is to. The covariate and
 // PSU readings keep their values, stamped no later than to, so the
 // readings from to on replace them. What a series learned stays (its
 // baseline, season profile, covariate effect, threshold) and so does its
@@ -128,6 +130,7 @@ func (t *Tracker) StepBack(device string, to int64) bool {
 		s.lastTS = to
 		if s.ctr.LastTS > to {
 			s.ctr.LastTS, s.ctr.Last = 0, 0
+			s.glitch = rate.Glitch{} // what it held was before the last sample
 		}
 		s.bStart, s.vals, s.cvals = 0, s.vals[:0], s.cvals[:0]
 		n := len(s.bt)

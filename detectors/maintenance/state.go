@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/telekernel/telekernel/detectors/internal/enc"
@@ -17,11 +16,15 @@ import (
 // A series whose device threshold has a change pending (Tracker.Observe:
 // thrNext) writes version 2, version 1's record and the pending threshold
 // and its time; the others write version 1, which builds before the
-// pending threshold read.
+// pending threshold read. A counter signal with a bad read pending
+// (series.glitch) writes version 3: version 1's record, whether a
+// threshold is pending (then it and its time), and the glitch state
+// (rate.(*Glitch).AppendBinary).
 const (
 	tagSeries            byte = 0x71
 	seriesVersion        byte = 1
 	seriesVersionPending byte = 2
+	seriesVersionGlitch  byte = 3
 )
 
 // ErrIncompatibleState is wrapped by RestoreState when a state was written
@@ -53,7 +56,10 @@ func (t *Tracker) AppendState(dst []byte, k schemas.SeriesKey) (_ []byte, ok boo
 		return dst, false
 	}
 	version := seriesVersion
-	if s.hasNext {
+	switch {
+	case s.glitch.Pending() != 0:
+		version = seriesVersionGlitch
+	case s.hasNext:
 		version = seriesVersionPending
 	}
 	dst = enc.AppendHeader(dst, tagSeries, version)
@@ -88,9 +94,15 @@ func (t *Tracker) AppendState(dst []byte, k schemas.SeriesKey) (_ []byte, ok boo
 	}
 	dst = enc.AppendU(dst, uint64(len(last)))
 	dst = append(dst, last...)
+	if version == seriesVersionGlitch {
+		dst = enc.AppendBool(dst, s.hasNext)
+	}
 	if s.hasNext {
 		dst = enc.AppendF64(dst, s.thrNext)
 		dst = enc.AppendI(dst, s.thrNextTS)
+	}
+	if version == seriesVersionGlitch {
+		dst, _ = s.glitch.AppendBinary(dst) // cannot fail: plain values
 	}
 	return dst, true
 }
@@ -104,8 +116,8 @@ func (t *Tracker) AppendState(dst []byte, k schemas.SeriesKey) (_ []byte, ok boo
 func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 	r := enc.Reader{B: b}
 	version := seriesVersion
-	if len(b) >= 2 && b[1] == seriesVersionPending {
-		version = seriesVersionPending
+	if len(b) >= 2 && (b[1] == seriesVersionPending || b[1] == seriesVersionGlitch) {
+		version = b[1]
 	}
 	r.Header(tagSeries, version)
 	str := func() string { return enc.ReadString(&r) }
@@ -143,8 +155,19 @@ func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 	s.ctr.LastTS = r.I()
 	s.ctr.Last = r.U()
 	last := str()
-	if version == seriesVersionPending {
+	if version == seriesVersionPending || version == seriesVersionGlitch && r.Bool() {
 		s.thrNext, s.thrNextTS, s.hasNext = r.F64(), r.I(), true
+	}
+	if version == seriesVersionGlitch && r.Err == nil {
+		var err error
+		if r.B, err = s.glitch.Decode(r.B); err != nil {
+			return fmt.Errorf("maintenance: state of %s: %w", k, err)
+		}
+		if p := s.glitch.Pending(); p == 0 || p >= s.ctr.LastTS {
+			// The bad read came after the value before it.
+			return fmt.Errorf("maintenance: state of %s: counter read pending after %d, its last sample at %d", k, p, s.ctr.LastTS)
+		}
+		s.ctr.Resets = 1 // the bad read's, which a glitch takes back
 	}
 	if err := r.Done(); err != nil {
 		if errors.Is(err, enc.ErrVersion) {
@@ -155,10 +178,13 @@ func (t *Tracker) RestoreState(k schemas.SeriesKey, b []byte) error {
 	if s.sig < 0 {
 		return fmt.Errorf("%w: state of %s is of signal %q, which is not configured", ErrIncompatibleState, k, name)
 	}
-	if s.hasThr && (math.IsNaN(s.devThr) || math.IsInf(s.devThr, 0)) {
-		s.devThr, s.hasThr = 0, false // no threshold (Observe refuses one now)
+	// An earlier build took a threshold Observe refuses now (NaN, ±Inf,
+	// out of thresholdBounds): no threshold.
+	thr := t.cfg.Signals[s.sig].DeviceThresholdMetric
+	if s.hasThr && !plausibleThreshold(thr, s.devThr) {
+		s.devThr, s.hasThr = 0, false
 	}
-	if s.hasNext && (math.IsNaN(s.thrNext) || math.IsInf(s.thrNext, 0)) {
+	if s.hasNext && !plausibleThreshold(thr, s.thrNext) {
 		s.hasNext = false
 	}
 	if s.profile != nil && len(s.profile) != t.period() {

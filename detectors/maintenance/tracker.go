@@ -45,9 +45,14 @@ type series struct {
 	failedHold bool
 	calm       int
 	lastTS     int64
-	ctr        rate.Counter             // counter signals: the last value
-	last       schemas.MaintenanceEvent // the case's last event, while open
-	dirty      bool
+	ctr        rate.Counter // counter signals: the last value
+	// glitch holds a counter signal's read behind the last (0, 2^64-1)
+	// or a Counter32's bad read above it (2^32-1, 2^31 or more) until
+	// the next sample tells a glitch from a reset (rate.Glitch). In the
+	// series' record (version 3) while pending.
+	glitch rate.Glitch
+	last   schemas.MaintenanceEvent // the case's last event, while open
+	dirty  bool
 }
 
 type covReading struct {
@@ -138,7 +143,8 @@ func (t *Tracker) markDirty(s *series) {
 
 // Observe feeds one gauge sample. Samples of one series must come in time
 // order; older ones are ignored. A NaN or ±Inf reading is dropped (a
-// device threshold's too). Strings are not retained.
+// device threshold's too, and one out of thresholdBounds). Strings are
+// not retained.
 func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 	// A covariate's ±Inf would make its bucket median, and the series
 	// corrected by it, infinite.
@@ -167,7 +173,7 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 		if j := strings.Index(keys, ",severity="); j >= 0 {
 			comp, sev = keys[:j], keys[j+len(",severity="):]
 		}
-		if !finite(v) {
+		if !plausibleThreshold(metric, v) {
 			return // no threshold: one would be in every event of the case
 		}
 		s := t.get(i, device, t.cfg.Signals[i].Metric, comp)
@@ -248,6 +254,30 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 // ±Inf.
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
+// thresholdBounds bound the device thresholds a transceiver can have
+// (schemas' units: above the first, up to the second). One beyond them,
+// garbled or a placeholder, which a device that sends thresholds only
+// when they change would put in force a bucket later, is dropped as NaN
+// is. A transceiver's management interface (SFF-8472, SFF-8636, CMIS)
+// encodes receive power in 0.1 µW steps of 16 bits, -40 to +8.2 dBm, and
+// laser bias in 2 µA steps of 16 bits times at most 4, up to 524 mA; a
+// coherent module's receive power in 0.01 dBm, yet no receiver's low
+// alarm sits below -60 dBm (1 nW) or above +20 dBm (100 mW, past every
+// receiver's damage level); an upper bias alarm at or below 0 mA (an
+// unprogrammed module's) would fail every working laser. Other threshold
+// metrics (configured) are taken when finite.
+var thresholdBounds = map[string][2]float64{
+	schemas.MetricThresholdInPowerLower: {-60, 20},
+	schemas.MetricThresholdBiasUpper:    {0, 1000},
+}
+
+// plausibleThreshold reports whether v is a device threshold of metric
+// the tracker takes: finite, and within thresholdBounds.
+func plausibleThreshold(metric string, v float64) bool {
+	b, ok := thresholdBounds[metric]
+	return finite(v) && (!ok || b[0] < v && v <= b[1])
+}
+
 // observeNew feeds a reading of signal i to its series, made for it if
 // need be. A reading observe drops makes none: a series without readings
 // would hold no time by which ExpireEach could forget it.
@@ -258,16 +288,27 @@ func (t *Tracker) observeNew(i int, device, metric, keys string, ts int64, v flo
 }
 
 // ObserveCounter feeds one counter sample; counter signals track its rate
-// per second. Other counters are ignored.
+// per second (a read behind the last, or a Counter32's bad read, waits
+// for the next sample: rate.Glitch). Other counters are ignored.
 func (t *Tracker) ObserveCounter(ts int64, device, metric, keys string, v uint64) {
 	i, ok := t.bySignal[metric]
 	if !ok || !t.cfg.Signals[i].Counter {
 		return
 	}
 	s := t.get(i, device, metric, keys)
-	r, res := s.ctr.Update(ts, v)
+	// Counter.Update took an agent's -1 read once (a Counter32's 2^32-1)
+	// for a rate of up to 7*10^7 per second, and the sample after a read
+	// of 0 for the whole count over one interval: in a bucket of a few
+	// polls, its median past the threshold failed the series.
+	pending, bad, resets := s.glitch.Pending(), s.ctr.LastTS, s.ctr.Resets
+	r, res := s.glitch.Update(&s.ctr, ts, v)
 	switch res {
 	case rate.OK:
+		if pending != 0 && s.ctr.Resets < resets {
+			// A glitch at bad: the rate spans its interval too, which
+			// counts in its bucket as it would have without the bad read.
+			t.observe(s, bad, r)
+		}
 		t.observe(s, ts, r)
 	case rate.First, rate.Reset:
 		// No rate, but its counter's sample dates the series (ExpireEach)
