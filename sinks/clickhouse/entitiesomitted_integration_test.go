@@ -73,67 +73,16 @@ func TestClusterApplyAddsEntitiesOmitted(t *testing.T) {
 		[]string{clusterNode1, clusterNode2})
 }
 
-// checkEntitiesOmittedUpgrade drops entities_omitted from s's incidents
-// table (and from the local tables of each of nodes, s's cluster), as the
-// builds before it created them, and writes an incident as those builds
-// did, without the column. Apply adds it (on every node) and reports it
-// once; the row written before reads 0, one written after its
+// checkEntitiesOmittedUpgrade upgrades s's incidents table from a build
+// before entities_omitted, with a row written by it
+// (upgradeIncidentsColumn): that row reads 0, one written after its
 // EntitiesOmitted. query runs a statement through s's server (the
 // Distributed tables on a cluster, an INSERT waiting for both shards).
 func checkEntitiesOmittedUpgrade(t *testing.T, s *Sink, query func(string) [][]any, nodes []string) {
 	t.Helper()
-	ctx := context.Background()
-	if _, err := s.Apply(ctx); err != nil {
-		t.Fatal(err)
-	}
-	tables := []string{schemas.TableIncidents}
-	if len(nodes) > 0 {
-		tables = append(tables, schemas.TableIncidents+schemas.LocalTableSuffix)
-	}
-	// Per node: 18.16 runs no ALTER … ON CLUSTER on a Distributed table
-	// of a cluster whose shards replicate internally (code 371).
-	for _, table := range tables {
-		drop := "ALTER TABLE " + s.db + "." + table + " DROP COLUMN entities_omitted"
-		if len(nodes) == 0 {
-			if err := s.conn.Exec(ctx, drop); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for _, node := range nodes {
-			nodeExec(t, node, drop)
-		}
-	}
-	l, err := s.layout(ctx, schemas.TableIncidents)
-	if err != nil {
-		t.Fatal(err)
-	}
 	t0 := testDay.Add(10 * time.Hour)
-	before := []schemas.Incident{omittedIncident("old", t0, 2, 0)}
-	c, err := incidentCols(before, schemas.LayoutModern)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := slices.DeleteFunc(schemas.ClickHouseColumns(schemas.TableIncidents, l), func(c string) bool { return c == "entities_omitted" })
-	query(docsInsert(s.db, schemas.TableIncidents, old, sinkRows(c, len(before))))
-
-	rep, err := s.Apply(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(rep.Added, []string{"incidents.entities_omitted"}) || len(rep.Created) != 0 {
-		t.Fatalf("upgrading Apply: added %v, created %v; want incidents.entities_omitted added only", rep.Added, rep.Created)
-	}
-	if rep, err := s.Apply(ctx); err != nil || rep.Changed() {
-		t.Fatalf("Apply after the upgrade: %+v, %v; want no change", rep, err)
-	}
-	for _, node := range nodes {
-		for _, table := range tables {
-			q := fmt.Sprintf("SELECT count() FROM system.columns WHERE database = '%s' AND table = '%s' AND name = 'entities_omitted'", s.db, table)
-			if n := nodeQuery(t, node, q); n != 1 {
-				t.Errorf("%s.%s on %s: %d entities_omitted columns, want 1", s.db, table, node, n)
-			}
-		}
-	}
+	upgradeIncidentsColumn(t, s, query, nodes, "entities_omitted", []schemas.Incident{omittedIncident("old", t0, 2, 0)})
+	ctx := context.Background()
 	if _, err := s.InsertIncidents(ctx, []schemas.Incident{omittedIncident("new", t0, 2, 9000)}); err != nil {
 		t.Fatal(err)
 	}

@@ -30,70 +30,19 @@ func TestClusterApplyAddsMergedInto(t *testing.T) {
 		[]string{clusterNode1, clusterNode2})
 }
 
-// checkMergedIntoUpgrade drops merged_into from s's incidents table (and
-// from the local tables of each of nodes, s's cluster), as the builds
-// before it created them, and writes an incident merged into another as
-// those builds did: no merged_into, bit 0 of update_version. Apply adds
-// the column (on every node) and reports it once; the rows written before
-// read it empty, their merge shows as bit 0 of update_version, and a
-// merge written after names the survivor, so filtering on an empty
-// merged_into counts each later cause once. query runs a statement
-// through s's server (the Distributed tables on a cluster, an INSERT
-// waiting for both shards).
+// checkMergedIntoUpgrade upgrades s's incidents table from a build before
+// merged_into, with an incident merged into another as those builds wrote
+// it: no merged_into, bit 0 of update_version (upgradeIncidentsColumn).
+// The rows written before read it empty, their merge shows as bit 0 of
+// update_version, and a merge written after names the survivor, so
+// filtering on an empty merged_into counts each later cause once. query
+// runs a statement through s's server (the Distributed tables on a
+// cluster, an INSERT waiting for both shards).
 func checkMergedIntoUpgrade(t *testing.T, s *Sink, query func(string) [][]any, nodes []string) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := s.Apply(ctx); err != nil {
-		t.Fatal(err)
-	}
-	tables := []string{schemas.TableIncidents}
-	if len(nodes) > 0 {
-		tables = append(tables, schemas.TableIncidents+schemas.LocalTableSuffix)
-	}
-	// Per node: 18.16 runs no ALTER … ON CLUSTER on a Distributed table
-	// of a cluster whose shards replicate internally (code 371).
-	for _, table := range tables {
-		drop := "ALTER TABLE " + s.db + "." + table + " DROP COLUMN merged_into"
-		if len(nodes) == 0 {
-			if err := s.conn.Exec(ctx, drop); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for _, node := range nodes {
-			nodeExec(t, node, drop)
-		}
-	}
-	l, err := s.layout(ctx, schemas.TableIncidents)
-	if err != nil {
-		t.Fatal(err)
-	}
 	t0 := testDay.Add(10 * time.Hour)
-	before := append(mergedIncident("old-s", "old-l", t0), mergedIncident("old-l", "", t0)...)
-	c, err := incidentCols(before, schemas.LayoutModern)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := slices.DeleteFunc(schemas.ClickHouseColumns(schemas.TableIncidents, l), func(c string) bool { return c == "merged_into" })
-	query(docsInsert(s.db, schemas.TableIncidents, old, sinkRows(c, len(before))))
-
-	rep, err := s.Apply(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(rep.Added, []string{"incidents.merged_into"}) || len(rep.Created) != 0 {
-		t.Fatalf("upgrading Apply: added %v, created %v; want incidents.merged_into added only", rep.Added, rep.Created)
-	}
-	if rep, err := s.Apply(ctx); err != nil || rep.Changed() {
-		t.Fatalf("Apply after the upgrade: %+v, %v; want no change", rep, err)
-	}
-	for _, node := range nodes {
-		for _, table := range tables {
-			q := fmt.Sprintf("SELECT count() FROM system.columns WHERE database = '%s' AND table = '%s' AND name = 'merged_into'", s.db, table)
-			if n := nodeQuery(t, node, q); n != 1 {
-				t.Errorf("%s.%s on %s: %d merged_into columns, want 1", s.db, table, node, n)
-			}
-		}
-	}
+	upgradeIncidentsColumn(t, s, query, nodes, "merged_into", append(mergedIncident("old-s", "old-l", t0), mergedIncident("old-l", "", t0)...))
 	after := append(mergedIncident("new-s", "new-l", t0), mergedIncident("new-l", "", t0)...)
 	if _, err := s.InsertIncidents(ctx, after); err != nil {
 		t.Fatal(err)
@@ -149,4 +98,63 @@ func mergedIncident(id, into string, t0 time.Time) []schemas.Incident {
 	at := t0.Add(time.Minute)
 	merged.State, merged.ResolvedAt, merged.MergedInto = schemas.IncidentResolved, &at, into
 	return []schemas.Incident{in, merged}
+}
+
+// upgradeIncidentsColumn drops column from s's incidents table (and from
+// the local tables of each of nodes, s's cluster), as the builds before
+// it created them, and writes before as those builds did, without the
+// column. Apply then adds it (on every node) and reports it once, and
+// again changes nothing. query runs a statement through s's server.
+func upgradeIncidentsColumn(t *testing.T, s *Sink, query func(string) [][]any, nodes []string, column string, before []schemas.Incident) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.Apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tables := []string{schemas.TableIncidents}
+	if len(nodes) > 0 {
+		tables = append(tables, schemas.TableIncidents+schemas.LocalTableSuffix)
+	}
+	// Per node: 18.16 runs no ALTER … ON CLUSTER on a Distributed table
+	// of a cluster whose shards replicate internally (code 371).
+	for _, table := range tables {
+		drop := "ALTER TABLE " + s.db + "." + table + " DROP COLUMN " + column
+		if len(nodes) == 0 {
+			if err := s.conn.Exec(ctx, drop); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, node := range nodes {
+			nodeExec(t, node, drop)
+		}
+	}
+	l, err := s.layout(ctx, schemas.TableIncidents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := incidentCols(before, schemas.LayoutModern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := slices.DeleteFunc(schemas.ClickHouseColumns(schemas.TableIncidents, l), func(c string) bool { return c == column })
+	query(docsInsert(s.db, schemas.TableIncidents, old, sinkRows(c, len(before))))
+
+	rep, err := s.Apply(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{schemas.TableIncidents + "." + column}; !slices.Equal(rep.Added, want) || len(rep.Created) != 0 {
+		t.Fatalf("upgrading Apply: added %v, created %v; want %v added only", rep.Added, rep.Created, want)
+	}
+	if rep, err := s.Apply(ctx); err != nil || rep.Changed() {
+		t.Fatalf("Apply after the upgrade: %+v, %v; want no change", rep, err)
+	}
+	for _, node := range nodes {
+		for _, table := range tables {
+			q := fmt.Sprintf("SELECT count() FROM system.columns WHERE database = '%s' AND table = '%s' AND name = '%s'", s.db, table, column)
+			if n := nodeQuery(t, node, q); n != 1 {
+				t.Errorf("%s.%s on %s: %d %s columns, want 1", s.db, table, node, n, column)
+			}
+		}
+	}
 }
