@@ -59,10 +59,10 @@ func (d *Stage) behind(ps *partState, sr *schemas.SampleReader, i int, st *serie
 // latest, toward its device's clock stepping back, and reports
 // whether the device has stepped back: then its series newer than ts are
 // taken back (takeBack), and the caller takes the sample as any other. It
-// runs only on such samples; the scans of the partition's series (when a
-// count starts, at the end of its record, and once a record when it may
-// end) are as rare. The partition does not index its series by device,
-// and such a scan is no more than the step's own take-back.
+// runs only on such samples, and reads the device's series (newest: when
+// a count starts, at the end of its record, and once a record when it may
+// end), not the partition's: a second source late while the device
+// reports on counts again record after record.
 func (d *Stage) stepBack(ps *partState, st *seriesState, ts int64, emit func(*kgo.Record)) (bool, error) {
 	name := st.key.Device
 	first, stepped := ps.exp.devs.Behind(st.dev, name, ts, func() int64 { return ps.newest(name) })
@@ -73,8 +73,8 @@ func (d *Stage) stepBack(ps *partState, st *seriesState, ts int64, emit func(*kg
 	// clock (expiry.Devices.Stepped).
 	var back []*seriesState
 	var from, theirs, others int64 // the latest sample of those, and the latest placed of theirs and the others
-	for k, o := range ps.series {
-		if last := o.last(); k.Device == name && last > ts {
+	for _, o := range ps.exp.series[name] {
+		if last := o.last(); last > ts {
 			back = append(back, o)
 			from, theirs = max(from, last), max(theirs, o.placed())
 		} else {
@@ -82,6 +82,14 @@ func (d *Stage) stepBack(ps *partState, st *seriesState, ts int64, emit func(*kg
 		}
 	}
 	c := &ps.exp.clock
+	if theirs >= c.Newest && others < c.Newest {
+		// Whether another device's series holds it: a scan, once a step.
+		for k, o := range ps.series {
+			if k.Device != name {
+				others = max(others, o.placed())
+			}
+		}
+	}
 	ps.exp.devs.Stepped(c, st.dev, name, ts, theirs >= c.Newest && others < c.Newest)
 	slices.SortFunc(back, func(a, b *seriesState) int { return compareKeys(a.key, b.key) })
 	step := time.Duration(from - first) // a sample interval short
@@ -97,18 +105,6 @@ func (d *Stage) stepBack(ps *partState, st *seriesState, ts int64, emit func(*kg
 		"partition", ps.id, "device", name, "step", step, "at", time.Unix(0, first).UTC(), "series", len(back),
 		"offset", time.Duration(st.dev.Offset))
 	return true, nil
-}
-
-// newest returns the latest sample time of device's series in ps (0:
-// none), in its own time.
-func (ps *partState) newest(device string) int64 {
-	var n int64
-	for k, o := range ps.series {
-		if k.Device == device {
-			n = max(n, o.last())
-		}
-	}
-	return n
 }
 
 // takeBack takes st, a series of a device whose clock stepped back to ts

@@ -203,7 +203,7 @@ func (d *Stage) part(p int32) *partState {
 	if ps == nil {
 		ps = &partState{id: p, series: map[schemas.SeriesKey]*seriesState{}, groups: map[schemas.SeriesKey]*groupState{},
 			ifaces: map[schemas.SeriesKey]*ifaceState{}}
-		ps.exp.devs.Tol, ps.exp.series = expiry.Tolerance(d.cfg.SeriesExpiry), map[string]int32{}
+		ps.exp.devs.Tol, ps.exp.series = expiry.Tolerance(d.cfg.SeriesExpiry), map[string][]*seriesState{}
 		d.parts[p] = ps
 	}
 	return ps
@@ -336,18 +336,19 @@ func (d *Stage) ensembleOf(kind schemas.Kind, metric string) (*ensemble.Shared, 
 // and counts it.
 func (d *Stage) addSeries(ps *partState, k schemas.SeriesKey, st *seriesState) {
 	d.stateGen++ // its interface may gain a state series
-	if old := ps.series[k]; old != nil {
+	old := ps.series[k]
+	if old != nil {
 		d.stateBytes.Add(-int64(old.stateBytes()))
 		unlinkIface(ps, old)
 		unwatch(ps, old)
 	} else {
 		d.nseries.Add(1)
-		ps.exp.series[k.Device]++
 	}
 	st.dev = ps.exp.devs.Get(k.Device)
 	st.key, st.lane = k, d.lanes
 	d.lanes++
 	ps.series[k] = st
+	ps.exp.addSeries(st, old)
 	linkIface(ps, st)
 	d.stateBytes.Add(int64(st.stateBytes()))
 	if st.se != nil {
@@ -370,11 +371,7 @@ func (d *Stage) removeSeries(ps *partState, k schemas.SeriesKey) {
 		unwatch(ps, old)
 		d.nseries.Add(-1)
 		delete(ps.series, k)
-		if n := ps.exp.series[k.Device] - 1; n > 0 {
-			ps.exp.series[k.Device] = n
-		} else {
-			delete(ps.exp.series, k.Device) // expire forgets the device
-		}
+		ps.exp.removeSeries(old)
 	}
 }
 

@@ -31,9 +31,9 @@ type expiryState struct {
 	// caches its device (seriesState.dev), so placing a sample is no map
 	// lookup. The offsets not 0 are in the changelog (offsetKey).
 	devs expiry.Devices
-	// series counts the series held per device: a device is forgotten
-	// (devs.Forget) when its last one expires.
-	series map[string]int32
+	// series are the series held per device, in no order (bydevice.go):
+	// a device is forgotten (devs.Forget) when its last one expires.
+	series map[string][]*seriesState
 	// restored: series or offsets were restored since the last record;
 	// the clock is read back from them before the next (restoredClock):
 	// a device's offset may come before or after its series in the
@@ -142,7 +142,7 @@ func (d *Stage) restoredClock(ps *partState) {
 	e := &ps.exp
 	e.restored = false
 	for _, dev := range e.devs.Names() {
-		if e.series[dev] == 0 {
+		if len(e.series[dev]) == 0 {
 			e.devs.Forget(dev)
 		}
 	}
@@ -211,7 +211,7 @@ func (d *Stage) expire(ps *partState, emit func(*kgo.Record)) error {
 		return err
 	}
 	for i, k := range keys { // sorted: a device's keys are together
-		if (i == 0 || keys[i-1].Device != k.Device) && ps.exp.series[k.Device] == 0 {
+		if (i == 0 || keys[i-1].Device != k.Device) && len(ps.exp.series[k.Device]) == 0 {
 			ps.exp.devs.Forget(k.Device)
 			// Its sibling groups go with it (their alerts resolved).
 			if err := d.expirePeers(ps, k.Device, emit); err != nil {
