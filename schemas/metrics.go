@@ -346,7 +346,7 @@ var metricTable = [...]MetricInfo{
 	vState(MetricOperStatus, true, "interface operational status (UP, DOWN, …)"),
 	vState(MetricAdminStatus, true, "interface administrative status"),
 	vState(MetricPortSpeed, false, "Ethernet port speed (SPEED_100GB, …): read by the power model"),
-	vState(MetricAggregateID, false, "the LAG an Ethernet port belongs to: read by the power model"),
+	vState(MetricAggregateID, true, "the LAG an Ethernet port belongs to: read by the power model"),
 
 	vGauge(MetricOpticInputPower, "dBm", "transceiver receive power"),
 	vGauge(MetricOpticOutputPower, "dBm", "transceiver transmit power"),
@@ -370,7 +370,7 @@ var metricTable = [...]MetricInfo{
 	vState(MetricLLDPNeighborPortID, true, "LLDP neighbour's port id on a local port (keys name=PORT,id=NEIGHBOR): read for the inventory's links"),
 
 	vState(MetricComponentOperStatus, false, "component operational status (ACTIVE, …)"),
-	vState(MetricPartNo, false, "component part number: read by the power model"),
+	vState(MetricPartNo, true, "component part number: read by the power model"),
 	vGauge(MetricTemperature, "degC", "component temperature"),
 	vGauge(MetricFanSpeed, "rpm", "fan speed"),
 	vPSU(MetricPSUInVoltage, "V", "power supply input voltage"),
