@@ -64,6 +64,12 @@ func BenchmarkSamplesBehind(b *testing.B) {
 				tick := lag + 10
 				emit := func(*kgo.Record) {}
 				recs := make([]*kgo.Record, 0, 2)
+				// Bytes are samples: its MB/s is millions of samples a second.
+				n := benchSeries
+				if late {
+					n *= 2
+				}
+				b.SetBytes(int64(n))
 				b.ReportAllocs()
 				for b.Loop() {
 					b.StopTimer()
