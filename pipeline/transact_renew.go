@@ -146,10 +146,11 @@ func fatalKafka(err error) string {
 		return "not retried: fix the credentials or the ACLs and restart"
 	case isTooLarge(err):
 		// franz-go refuses a record over its ProducerBatchMaxBytes
-		// (1,000,012 bytes uncompressed, the stages' setting) before the
-		// broker sees it, whatever the topic allows.
+		// (1,000,012 bytes uncompressed, its default, which the stages
+		// keep) before the broker sees it, whatever the topic allows.
 		return "not retried: a record is over the topic's max.message.bytes or the producer's 1,000,012-byte " +
-			"record limit (see uncompressed_bytes); raise the topic's if it is the lower, and restart"
+			"record limit (see uncompressed_bytes); raise the topic's if it is the lower, else bound what the stage " +
+			"writes per record (correlate: engine.max_entities, engine.max_evidence), and restart"
 	case errors.Is(err, kerr.InvalidTransactionTimeout):
 		return "not retried: the stage's transaction timeout is above the broker's transaction.max.timeout.ms; " +
 			"raise that, or lower transaction.checkpoint_interval (the timeout is twice it plus 10s), and restart"

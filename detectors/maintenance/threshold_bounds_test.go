@@ -1,6 +1,7 @@
 package maintenance
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -67,6 +68,34 @@ func TestImplausibleDeviceThreshold(t *testing.T) {
 		}
 		if r := restored.series[tc.k]; r.hasThr || r.hasNext {
 			t.Errorf("%s %g: restored with threshold %v (%v), pending %v (%v); want none", tc.metric, tc.v, r.devThr, r.hasThr, r.thrNext, r.hasNext)
+		}
+	}
+}
+
+// TestThresholdBoundsEdges: the bounds' edges as the README gives them:
+// an rx lower at or below -60 dBm or above +20 dBm, a bias upper at or
+// below 0 mA or above 1000 mA, is dropped; a metric without bounds takes
+// any finite value.
+func TestThresholdBoundsEdges(t *testing.T) {
+	for _, tc := range []struct {
+		metric string
+		v      float64
+		want   bool
+	}{
+		{schemas.MetricThresholdInPowerLower, -60, false},
+		{schemas.MetricThresholdInPowerLower, -59.99, true},
+		{schemas.MetricThresholdInPowerLower, 20, true},
+		{schemas.MetricThresholdInPowerLower, 20.01, false},
+		{schemas.MetricThresholdBiasUpper, 0, false},
+		{schemas.MetricThresholdBiasUpper, 0.001, true},
+		{schemas.MetricThresholdBiasUpper, 1000, true},
+		{schemas.MetricThresholdBiasUpper, 1000.1, false},
+		{schemas.MetricThresholdBiasUpper, math.NaN(), false},
+		{"/a/configured/threshold", 1e9, true},
+		{"/a/configured/threshold", math.Inf(1), false},
+	} {
+		if got := plausibleThreshold(tc.metric, tc.v); got != tc.want {
+			t.Errorf("plausibleThreshold(%s, %g) = %v, want %v", tc.metric, tc.v, got, tc.want)
 		}
 	}
 }

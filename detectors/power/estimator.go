@@ -504,7 +504,7 @@ const maxStep = 1.25
 // twice or a fifth of its value once, it measured its device a half or
 // two fifths off at that tick. Before the model has its thousand points
 // nothing else kept that out of the fit (whose residual scale it
-// inflated, moving every device's port watts by up to 12 % for hours),
+// inflated, moving every device's port watts by up to 18 % for hours),
 // and after it one minute of it in a window fired a residual alert. The
 // measurement, not its residual, is compared: the model moves between
 // ticks (by a thousand times at the first of a device in milli-units).

@@ -70,7 +70,7 @@ func (g *Glitch) Decode(b []byte) ([]byte, error) {
 	r := binenc.Reader{B: b}
 	pre, preTS := r.U(), r.I()
 	if r.Err != nil || preTS < 0 {
-		return nil, fmt.Errorf("cannot decode counter glitch state: decrease pending at %d: %v", preTS, r.Err)
+		return nil, fmt.Errorf("cannot decode counter glitch state: bad read pending at %d: %v", preTS, r.Err)
 	}
 	g.pre, g.preTS = pre, preTS
 	return r.B, nil

@@ -565,6 +565,12 @@ func (r *Refresh) Pending() int64 { return r.preTS }
 // before the first.
 func (r *Refresh) Seen() int64 { return r.seen }
 
+// Glitched reports whether the last sample told a glitch, which the next
+// climb of a counter below 2^32 reads (high32): for one sample. A record
+// holding it is one builds before it do not read (AppendBinary), so a
+// caller that versions its records may give it a version of its own.
+func (r *Refresh) Glitched() bool { return r.glitched }
+
 // Holding reports whether r has learned anything to keep: a gap, a held
 // sample, a decrease pending, the last rate of a value that could wrap
 // (a counter polled every RefreshMaxHoldNS or more records no gap) or a
@@ -583,7 +589,7 @@ func (r *Refresh) Holding() bool {
 // A record without a rate (the counter's value cannot wrap, or it has no
 // rate) and no decrease pending is the one builds before the wraps and
 // glitches wrote. One with glitched (for one sample after a glitch) a
-// build before it does not read: that series starts cold there.
+// build before it does not read: it refuses the record (Glitched).
 func (r *Refresh) AppendBinary(dst []byte) ([]byte, error) {
 	dst = binenc.AppendI(dst, r.seen)
 	dst = binenc.AppendI(dst, r.changed)

@@ -16,8 +16,9 @@ import (
 // power's, which carries its envelope rule, stateVersionDrift, and another
 // counter's that has learned how its device refreshes it
 // stateVersionRefresh, and an error counter's while a decrease on it is
-// pending (a glitch or a reset: rate.Glitch) stateVersionGlitch. It reads
-// them all,
+// pending (a glitch or a reset: rate.Glitch) stateVersionGlitch, and a
+// counter's whose refresh told a glitch at its last sample
+// (rate.Refresh.Glitched) stateVersionRefreshGlitched. It reads them all,
 // version 2 (the ensemble's record without the class byte) and the robust
 // z-score state of version 1 (migrated into the ensemble); a record of
 // another version is not restored: the series starts cold and a warning is
@@ -28,6 +29,12 @@ const (
 	stateVersionDrift   = 5
 	stateVersionRefresh = 6
 	stateVersionGlitch  = 7
+	// stateVersionRefreshGlitched is version 6's record whose refresh
+	// state holds a flag the builds before it refuse as a decode error,
+	// which stopped their restore: with a version of its own, they start
+	// that series cold, with a warning, as for any record they do not
+	// read. It is written for one sample after a glitch.
+	stateVersionRefreshGlitched = 8
 )
 
 // errStateVersion marks a changelog record this build cannot read.
@@ -58,7 +65,9 @@ var errStateConfig = errors.New("state of another detector configuration")
 // A series with a quiet rule whose counter has a decrease pending (the
 // next sample tells a glitch from a reset, rate.Glitch: one sample
 // interval) writes version 7: version 4's record with the decrease
-// (length uvarint, rate.(*Glitch).AppendBinary) after the rule.
+// (length uvarint, rate.(*Glitch).AppendBinary) after the rule. A
+// counter's version 6 record whose refresh told a glitch at the last
+// sample (rate.Refresh.Glitched) is version 8.
 //
 // Integers are varints and floats IEEE 754 little endian (internal/binenc,
 // the detectors' codec), so a restored detector scores exactly as the one
@@ -73,7 +82,11 @@ func appendState(dst []byte, st *seriesState) []byte {
 		dst = appendRule(append(dst, stateVersionDrift), st.drift.since, &st.drift.r)
 	case st.kind == schemas.KindCounter && st.refresh.Holding():
 		body, _ := st.refresh.AppendBinary(nil) // cannot fail: plain values
-		dst = append(binenc.AppendU(append(dst, stateVersionRefresh), uint64(len(body))), body...)
+		v := byte(stateVersionRefresh)
+		if st.refresh.Glitched() {
+			v = stateVersionRefreshGlitched
+		}
+		dst = append(binenc.AppendU(append(dst, v), uint64(len(body))), body...)
 	default:
 		dst = append(dst, stateVersion)
 	}
@@ -103,8 +116,8 @@ func (d *Stage) decodeState(b []byte, metric string) (*seriesState, error) {
 		return nil, binenc.ErrShort
 	}
 	version := b[0]
-	if version < 1 || version > stateVersionGlitch {
-		return nil, fmt.Errorf("%w %d (this build reads 1 to %d)", errStateVersion, version, stateVersionGlitch)
+	if version < 1 || version > stateVersionRefreshGlitched {
+		return nil, fmt.Errorf("%w %d (this build reads 1 to %d)", errStateVersion, version, stateVersionRefreshGlitched)
 	}
 	var quiet, drift, refresh, glitch []byte
 	if version >= stateVersionQuiet {
@@ -112,7 +125,7 @@ func (d *Stage) decodeState(b []byte, metric string) (*seriesState, error) {
 		switch version {
 		case stateVersionDrift:
 			what, rule = "drift", &drift
-		case stateVersionRefresh:
+		case stateVersionRefresh, stateVersionRefreshGlitched:
 			what, rule = "counter refresh", &refresh
 		}
 		var err error
