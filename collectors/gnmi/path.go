@@ -80,8 +80,8 @@ var errEmptyPath = errors.New("empty path")
 // is the path without list keys, "/a/b/c"; a non-OpenConfig origin is kept
 // in front as "origin:/a/b/c", and YANG module prefixes of element names
 // ("openconfig-interfaces:interfaces") are dropped, as is an OpenConfig
-// module named as the origin ("openconfig-lldp", as IOS-XR sends). See canonicalKeys for
-// the keys.
+// module named as the origin ("openconfig-lldp", as IOS-XR sends) and
+// ieee802-dot1ab-lldp (keptOrigin). See canonicalKeys for the keys.
 func canonical(origin string, elems []elem) (metric, keys string, err error) {
 	if len(elems) == 0 {
 		return "", "", errEmptyPath
@@ -102,10 +102,18 @@ func canonical(origin string, elems []elem) (metric, keys string, err error) {
 }
 
 // keptOrigin reports whether a metric names its path's origin: any but
-// none, "openconfig" and an OpenConfig module.
+// none, "openconfig", an OpenConfig module and ieee802-dot1ab-lldp. That
+// module, named as the origin, reads as its module prefix does
+// ("/ieee802-dot1ab-lldp:lldp/…"), so its neighbours are counted and
+// linked (lldp.go); no path of its /lldp tree is one of OpenConfig's.
+// Other modules keep their origin: their paths may read like another
+// model's (ietf-interfaces' /interfaces).
 func keptOrigin(origin string) bool {
-	return origin != "" && origin != "openconfig" && !strings.HasPrefix(origin, "openconfig-")
+	return origin != "" && origin != "openconfig" && !strings.HasPrefix(origin, "openconfig-") && origin != ieeeLLDPModule
 }
+
+// ieeeLLDPModule is the YANG module of ieeeLLDPEntry.
+const ieeeLLDPModule = "ieee802-dot1ab-lldp"
 
 // canonicalKeys formats the list keys of a path: every element's keys in
 // path order, within one element sorted by key name, as key=value joined by
