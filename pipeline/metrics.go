@@ -32,6 +32,9 @@ type Metrics struct {
 	// (detect.series_expiry), the power stage's devices
 	// (power.device_expiry).
 	expired *prometheus.CounterVec
+	// unmeasured counts the power stage's device ticks without a
+	// measurement, by reason (detectors/power.Unmeasured).
+	unmeasured *prometheus.CounterVec
 }
 
 // NewMetrics registers the runtime's metrics with reg.
@@ -69,6 +72,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			"Link downs held for detect.states.shut_grace (outcome held), and those of them an admin-status DOWN then showed to be a shut, announced as admin_down only (outcome shut); counted when processed, so input a restore replays counts again.", "outcome"),
 		expired: counter("detect", "series_expired_total",
 			"Series (detect) or devices (power) whose state was dropped (a tombstone in the changelog) because no sample came for detect.series_expiry or power.device_expiry of event time; one that comes back starts cold.", "stage"),
+		unmeasured: counter("power", "unmeasured_ticks_total",
+			"Device ticks (instants a device sent samples at) the power stage did not measure the device at, by reason: waiting (a PSU reading more than 10 times, or the device's PSU total more than 1.25 times, off the one held waits for the next to confirm it), stale (a PSU without a reading received within power.model.psu_max_age), none (no PSU readings); a tick that brings no PSU value is not counted. Counted when processed, so input a restore replays counts again.", "reason"),
 		droppedRows: counter("stage", "rows_dropped_total",
 			"Single rows of otherwise good messages that the stage dropped, by reason (bad_timestamp, invalid_utf8, bad_name).", "stage", "reason"),
 	}

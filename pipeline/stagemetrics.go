@@ -35,3 +35,10 @@ func (m *Metrics) LinkDownHolds(outcome string) prometheus.Counter {
 // stage dropped after they went silent
 // (telekernel_detect_series_expired_total{stage}).
 func (m *Metrics) Expired(stage string, n int) { m.expired.WithLabelValues(stage).Add(float64(n)) }
+
+// PowerUnmeasured returns the counter of the power stage's device ticks
+// without a measurement, by reason
+// (telekernel_power_unmeasured_ticks_total{reason}).
+func (m *Metrics) PowerUnmeasured(reason string) prometheus.Counter {
+	return m.unmeasured.WithLabelValues(reason)
+}

@@ -135,6 +135,46 @@ type Output struct {
 	// Unwritable counts the windows that closed without rows: a sum or
 	// an energy of theirs was not finite (finishTick, closeWindow).
 	Unwritable int
+	// Unmeasured counts the device ticks finished without a measurement,
+	// by reason. A tick that brings no PSU value is not counted: a
+	// device's PSUs may report less often than its ports.
+	Unmeasured [UnmeasuredReasons]int
+}
+
+// Unmeasured is why a device's tick was not measured: an index of
+// Output.Unmeasured.
+type Unmeasured int
+
+const (
+	// UnmeasuredWaiting: a PSU reading that jumped (setReading), or the
+	// device's total that stepped (steady), waits for the next to
+	// confirm it.
+	UnmeasuredWaiting Unmeasured = iota
+	// UnmeasuredStale: a PSU of the device has no reading (input-power,
+	// or input-voltage and input-current) received within psu_max_age.
+	UnmeasuredStale
+	// UnmeasuredNone: the device has no PSU reading at all.
+	UnmeasuredNone
+	// UnmeasuredReasons is the number of reasons.
+	UnmeasuredReasons
+
+	// What measured returns otherwise, not counted: a measurement, or
+	// none because the tick brought no PSU value.
+	isMeasured Unmeasured = -1
+	notNew     Unmeasured = -2
+)
+
+// String returns the reason's label value: waiting, stale or none.
+func (u Unmeasured) String() string {
+	switch u {
+	case UnmeasuredWaiting:
+		return "waiting"
+	case UnmeasuredStale:
+		return "stale"
+	case UnmeasuredNone:
+		return "none"
+	}
+	return fmt.Sprintf("Unmeasured(%d)", int(u))
 }
 
 // Estimator tracks the devices of one input partition: their port state
@@ -450,19 +490,20 @@ func (e *Estimator) Flush(ts int64) {
 	}
 }
 
-// measured returns the PSU input power at ts, and whether there is a
-// measurement: every PSU of the device has a reading (input-power, or
-// input-voltage and input-current) received no longer than maxAge before
-// ts, and at least one of them was received at ts. PSUs need not report at
+// measured returns the PSU input power at ts and isMeasured if there is
+// a measurement, or why not: every PSU of the device has a reading
+// (input-power, or input-voltage and input-current) received no longer
+// than maxAge before ts, and at least one of them was received at ts.
+// PSUs need not report at
 // the same instant (gNMI notifications per PSU), nor stamp a reading when
 // it was read (devices that stamp values with their last-change time
 // re-send a steady one with that stamp): a reading ages from when it was
 // last received, not from its stamp. A tick that brings no PSU value is
 // not measured again, nor one while a reading it would use jumped and
 // waits for the next to confirm it (setReading).
-func (d *device) measured(ts, maxAge int64) (float64, bool) {
+func (d *device) measured(ts, maxAge int64) (float64, Unmeasured) {
 	if len(d.psus) == 0 {
-		return 0, false
+		return 0, UnmeasuredNone
 	}
 	sum, fresh := 0.0, false
 	oldest := ts - maxAge
@@ -471,21 +512,24 @@ func (d *device) measured(ts, maxAge int64) (float64, bool) {
 		switch {
 		case p.pSeen >= oldest && p.pTS >= min(p.vTS, p.iTS):
 			if p.pNext.ok {
-				return 0, false
+				return 0, UnmeasuredWaiting
 			}
 			sum += p.p
 			fresh = fresh || p.pSeen == ts
 		case p.vSeen >= oldest && p.iSeen >= oldest:
 			if p.vNext.ok || p.iNext.ok {
-				return 0, false
+				return 0, UnmeasuredWaiting
 			}
 			sum += p.v * p.i
 			fresh = fresh || p.vSeen == ts || p.iSeen == ts
 		default:
-			return 0, false
+			return 0, UnmeasuredStale
 		}
 	}
-	return sum, fresh
+	if !fresh {
+		return 0, notNew
+	}
+	return sum, isMeasured
 }
 
 // maxStep is how many times above or below the device's last measurement
@@ -545,8 +589,14 @@ func (e *Estimator) finishTick(d *device, ts int64) {
 		}
 	}
 	mod := m.Predict(x)
-	y, ok := d.measured(ts, int64(e.cfg.PSUMaxAge))
-	ok = ok && d.steady(y)
+	y, why := d.measured(ts, int64(e.cfg.PSUMaxAge))
+	if why == isMeasured && !d.steady(y) {
+		why = UnmeasuredWaiting
+	}
+	if why >= 0 {
+		e.out.Unmeasured[why]++
+	}
+	ok := why == isMeasured
 	if ok && !d.residual.Firing {
 		// Keep gross outliers out of a fit that has converged.
 		if m.points < 1000 || math.Abs(y-mod) < 8*m.sigma+0.02*mod {

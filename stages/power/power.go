@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/detectors/alert"
@@ -103,6 +104,9 @@ type Stage struct {
 	det                    detections.Builder // to the detection topic
 	log                    *slog.Logger
 	metrics                *pipeline.Metrics
+	// unmeasured are telekernel_power_unmeasured_ticks_total's counters,
+	// by power.Unmeasured.
+	unmeasured [power.UnmeasuredReasons]prometheus.Counter
 
 	parts map[int32]*part
 
@@ -145,8 +149,12 @@ func New(cfg Config, topic, detectionsTopic string, m *pipeline.Metrics, log *sl
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("power: %w", err)
 	}
-	return &Stage{cfg: cfg, topic: topic, det: detections.Builder{Topic: detectionsTopic, Source: cfg.Source, Metrics: m, Now: time.Now},
-		SampleDecoder: pipeline.SampleDecoder{Mem: memory.NewGoAllocator()}, log: log.With("stage", "power"), metrics: m, parts: map[int32]*part{}}, nil
+	p := &Stage{cfg: cfg, topic: topic, det: detections.Builder{Topic: detectionsTopic, Source: cfg.Source, Metrics: m, Now: time.Now},
+		SampleDecoder: pipeline.SampleDecoder{Mem: memory.NewGoAllocator()}, log: log.With("stage", "power"), metrics: m, parts: map[int32]*part{}}
+	for r := range p.unmeasured {
+		p.unmeasured[r] = m.PowerUnmeasured(power.Unmeasured(r).String())
+	}
+	return p, nil
 }
 
 func (p *Stage) part(n int32) *part {
@@ -198,6 +206,11 @@ func (p *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	p.recordDone(pt)
 	p.devices.Add(int64(e.Devices() - before))
 	out := e.Take()
+	for why, n := range out.Unmeasured {
+		if n > 0 {
+			p.unmeasured[why].Add(float64(n))
+		}
+	}
 	if out.Unwritable > 0 {
 		p.log.Warn("power windows closed without rows: a mean or an energy of theirs is not finite (a PSU reading or a model far out of range)", "partition", r.Partition, "windows", out.Unwritable)
 	}
