@@ -259,12 +259,7 @@ func withExternal(inv *schemas.Inventory) *schemas.Inventory {
 func restoredFromLog(t *testing.T, cfg Config, inv *schemas.Inventory, log map[string][]byte) *Engine {
 	t.Helper()
 	e, _ := New(cfg, inv)
-	for k, v := range log {
-		if err := e.RestoreRecord(k, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return e
+	return replayed(t, e, log)
 }
 
 // compareScan feeds dets to an engine that checks every incident and to one

@@ -205,12 +205,7 @@ func compareIndexCurrent(t *testing.T, name string, rng *rand.Rand, dets []schem
 			if r < 5 {
 				e = restored(t, e, newEngine)
 			} else {
-				e = newEngine()
-				for k, v := range log {
-					if err := e.RestoreRecord(k, v); err != nil {
-						t.Fatal(err)
-					}
-				}
+				e = replayed(t, newEngine(), log)
 			}
 			ref = restored(t, ref, newEngine)
 			ref.wideAll = true

@@ -239,12 +239,7 @@ func compareWide(t *testing.T, name string, rng *rand.Rand, dets []schemas.Detec
 			if r < 5 {
 				e = restored(t, e, newEngine)
 			} else {
-				e = newEngine()
-				for k, v := range log {
-					if err := e.RestoreRecord(k, v); err != nil {
-						t.Fatal(err)
-					}
-				}
+				e = replayed(t, newEngine(), log)
 			}
 			ref, scan, lng = restored(t, ref, newEngine), restored(t, scan, newEngine), restored(t, lng, newEngine)
 			ref.wideAll, scan.scanAll, lng.long = true, true, 1
@@ -262,6 +257,18 @@ func compareWide(t *testing.T, name string, rng *rand.Rand, dets []schemas.Detec
 		}
 		checkWide(t, e, d, fmt.Sprintf("%s, detection %d", name, i))
 	}
+}
+
+// replayed restores e, a new engine, from log, its changelog's latest
+// record per key, and returns it.
+func replayed(t *testing.T, e *Engine, log map[string][]byte) *Engine {
+	t.Helper()
+	for k, v := range log {
+		if err := e.RestoreRecord(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
 }
 
 // restored returns an engine of newEngine restored from e's whole state.
