@@ -42,3 +42,17 @@ func (m *Metrics) Expired(stage string, n int) { m.expired.WithLabelValues(stage
 func (m *Metrics) PowerUnmeasured(reason string) prometheus.Counter {
 	return m.unmeasured.WithLabelValues(reason)
 }
+
+// PowerDropped returns the counter of the sample values the power stage
+// did not take as impossible, by reason
+// (telekernel_power_dropped_values_total{reason}).
+func (m *Metrics) PowerDropped(reason string) prometheus.Counter {
+	return m.powerDropped.WithLabelValues(reason)
+}
+
+// MaintainDropped returns the counter of the sample values the maintain
+// stage did not take as impossible, by reason
+// (telekernel_maintain_dropped_values_total{reason}).
+func (m *Metrics) MaintainDropped(reason string) prometheus.Counter {
+	return m.maintainDropped.WithLabelValues(reason)
+}

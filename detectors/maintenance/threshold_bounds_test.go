@@ -12,7 +12,7 @@ import (
 // device sends its thresholds only when they change (-7 dBm lower rx
 // power, 12 mA upper laser bias at minute 0) and once, at minute 45, a
 // value no transceiver can have (rx power lower above +20 dBm or below
-// -60 dBm; laser bias upper at or below 0 mA or above 1000 mA), never
+// -40 dBm; laser bias upper at or below 0 mA or above 1000 mA), never
 // repeated, keeps its thresholds and is not failed; a record holding
 // such a threshold (written by an earlier build) restores without it.
 // Before, the value was taken once a bucket closed after it: an rx
@@ -32,6 +32,7 @@ func TestImplausibleDeviceThreshold(t *testing.T) {
 	}{
 		{schemas.MetricThresholdInPowerLower, rx, 25},
 		{schemas.MetricThresholdInPowerLower, rx, 1e9},
+		{schemas.MetricThresholdInPowerLower, rx, -40},
 		{schemas.MetricThresholdInPowerLower, rx, -100},
 		{schemas.MetricThresholdInPowerLower, rx, -1e9},
 		{schemas.MetricThresholdBiasUpper, bias, 0},
@@ -73,7 +74,7 @@ func TestImplausibleDeviceThreshold(t *testing.T) {
 }
 
 // TestThresholdBoundsEdges: the bounds' edges as the README gives them:
-// an rx lower at or below -60 dBm or above +20 dBm, a bias upper at or
+// an rx lower at or below -40 dBm or above +20 dBm, a bias upper at or
 // below 0 mA or above 1000 mA, is dropped; a metric without bounds takes
 // any finite value.
 func TestThresholdBoundsEdges(t *testing.T) {
@@ -83,7 +84,8 @@ func TestThresholdBoundsEdges(t *testing.T) {
 		want   bool
 	}{
 		{schemas.MetricThresholdInPowerLower, -60, false},
-		{schemas.MetricThresholdInPowerLower, -59.99, true},
+		{schemas.MetricThresholdInPowerLower, -40, false},
+		{schemas.MetricThresholdInPowerLower, -39.99, true},
 		{schemas.MetricThresholdInPowerLower, 20, true},
 		{schemas.MetricThresholdInPowerLower, 20.01, false},
 		{schemas.MetricThresholdBiasUpper, 0, false},

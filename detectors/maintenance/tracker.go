@@ -80,6 +80,40 @@ type Tracker struct {
 	byDev    map[string]*devKeys // each device's keys in series, covs and psus
 	scratch  []float64
 	needPSU  bool
+	dropped  [DropReasons]int // since TakeDropped
+}
+
+// Drop is why Observe did not take a sample's value: an index of
+// TakeDropped's counts.
+type Drop int
+
+const (
+	// DropThreshold: a device threshold not finite, or out of
+	// thresholdBounds.
+	DropThreshold Drop = iota
+	// DropNotFinite: a NaN or ±Inf reading of a signal or a covariate.
+	DropNotFinite
+	// DropReasons is the number of reasons.
+	DropReasons
+)
+
+// String returns the reason's label value: threshold or not_finite.
+func (r Drop) String() string {
+	switch r {
+	case DropThreshold:
+		return "threshold"
+	case DropNotFinite:
+		return "not_finite"
+	}
+	return fmt.Sprintf("Drop(%d)", int(r))
+}
+
+// TakeDropped returns how many sample values Observe did not take since
+// the last call, by reason.
+func (t *Tracker) TakeDropped() [DropReasons]int {
+	d := t.dropped
+	t.dropped = [DropReasons]int{}
+	return d
 }
 
 // New returns a tracker.
@@ -143,8 +177,8 @@ func (t *Tracker) markDirty(s *series) {
 
 // Observe feeds one gauge sample. Samples of one series must come in time
 // order; older ones are ignored. A NaN or ±Inf reading is dropped (a
-// device threshold's too, and one out of thresholdBounds). Strings are
-// not retained.
+// device threshold's too, and one out of thresholdBounds), and counted
+// (TakeDropped). Strings are not retained.
 func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 	// A covariate's ±Inf would make its bucket median, and the series
 	// corrected by it, infinite.
@@ -162,9 +196,15 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 	}
 	if i, ok := t.bySignal[metric]; ok {
 		if !t.cfg.Signals[i].Counter {
+			if !finite(v) {
+				t.dropped[DropNotFinite]++
+			}
 			t.observeNew(i, device, metric, keys, ts, v)
 		}
 		return
+	}
+	if t.isCov[metric] && !finite(v) { // a covariate alone
+		t.dropped[DropNotFinite]++
 	}
 	if i, ok := t.byThr[metric]; ok {
 		// Keys are the component's plus ",severity=…"; the critical
@@ -174,6 +214,7 @@ func (t *Tracker) Observe(ts int64, device, metric, keys string, v float64) {
 			comp, sev = keys[:j], keys[j+len(",severity="):]
 		}
 		if !plausibleThreshold(metric, v) {
+			t.dropped[DropThreshold]++
 			return // no threshold: one would be in every event of the case
 		}
 		s := t.get(i, device, t.cfg.Signals[i].Metric, comp)
@@ -262,12 +303,17 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 // encodes receive power in 0.1 µW steps of 16 bits, -40 to +8.2 dBm, and
 // laser bias in 2 µA steps of 16 bits times at most 4, up to 524 mA; a
 // coherent module's receive power in 0.01 dBm, yet no receiver's low
-// alarm sits below -60 dBm (1 nW) or above +20 dBm (100 mW, past every
-// receiver's damage level); an upper bias alarm at or below 0 mA (an
-// unprogrammed module's) would fail every working laser. Other threshold
-// metrics (configured) are taken when finite.
+// alarm sits above +20 dBm (100 mW, past every receiver's damage level).
+// A low alarm at or below -40 dBm is no light: an unprogrammed module's
+// 0 mW, which devices report at the scale's floor, -40 dBm, or any value
+// below every receiver's sensitivity (-35 dBm at best). Taken, it held a
+// decaying optic's case back until its trend headed for no light: late,
+// or, lower, never. The signal's configured threshold stands instead
+// (TestMaintainNoLightThreshold of stages/maintain). An upper bias alarm
+// at or below 0 mA (an unprogrammed module's) would fail every working
+// laser. Other threshold metrics (configured) are taken when finite.
 var thresholdBounds = map[string][2]float64{
-	schemas.MetricThresholdInPowerLower: {-60, 20},
+	schemas.MetricThresholdInPowerLower: {-40, 20},
 	schemas.MetricThresholdBiasUpper:    {0, 1000},
 }
 

@@ -139,6 +139,41 @@ type Output struct {
 	// by reason. A tick that brings no PSU value is not counted: a
 	// device's PSUs may report less often than its ports.
 	Unmeasured [UnmeasuredReasons]int
+	// Dropped counts the samples whose value Observe did not take as
+	// impossible, by reason.
+	Dropped [DropReasons]int
+}
+
+// Drop is why a sample's value was not taken: an index of
+// Output.Dropped.
+type Drop int
+
+const (
+	// DropPSUReading: a PSU reading that is not a gauge, or is NaN,
+	// negative or beyond maxReading (setReading).
+	DropPSUReading Drop = iota
+	// DropOverSpeed: a byte counter's rate beyond maxOverSpeed times
+	// its port's speed (carries).
+	DropOverSpeed
+	// DropGarbled: a port speed or a transceiver presence that is none
+	// (speedName).
+	DropGarbled
+	// DropReasons is the number of reasons.
+	DropReasons
+)
+
+// String returns the reason's label value: psu_reading, over_speed or
+// garbled.
+func (r Drop) String() string {
+	switch r {
+	case DropPSUReading:
+		return "psu_reading"
+	case DropOverSpeed:
+		return "over_speed"
+	case DropGarbled:
+		return "garbled"
+	}
+	return fmt.Sprintf("Drop(%d)", int(r))
 }
 
 // Unmeasured is why a device's tick was not measured: an index of
@@ -286,7 +321,8 @@ func (d *device) psu(keys string) *psu {
 // what its port can carry (maxOverSpeed) is not taken, nor a PSU reading
 // that is not a gauge, nor a port speed or transceiver presence that is
 // none (speedName), and a PSU reading that jumped waits for the next to
-// confirm it (setReading). Strings are not retained.
+// confirm it (setReading); Output.Dropped counts the values not taken.
+// Strings are not retained.
 func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.Kind, u uint64, f float64, str string) {
 	d := e.device(device)
 	e.markDirty(d) // the live state moves with every sample
@@ -306,8 +342,12 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 		if metric == schemas.MetricOutOctets {
 			c, r = &p.out, &p.outR
 		}
-		if v, res := c.Update(ts, u); res == rate.OK && p.carries(v) {
-			*r = v
+		if v, res := c.Update(ts, u); res == rate.OK {
+			if p.carries(v) {
+				*r = v
+			} else {
+				e.out.Dropped[DropOverSpeed]++
+			}
 		}
 	case schemas.MetricOperStatus:
 		if p := d.port(keys); newer(&p.operTS, ts) {
@@ -319,6 +359,7 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 		}
 	case schemas.MetricPortSpeed:
 		if !speedName(str) {
+			e.out.Dropped[DropGarbled]++
 			return // garbled: the port keeps its last speed (see speedName)
 		}
 		if p := d.port(keys); newer(&p.speedTS, ts) && p.speed != str {
@@ -330,6 +371,7 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 		}
 	case schemas.MetricOpticPresent:
 		if str != "PRESENT" && str != "NOT_PRESENT" {
+			e.out.Dropped[DropGarbled]++
 			return // garbled: the port keeps its transceiver or none (see speedName)
 		}
 		if p := d.port(strings.TrimSuffix(keys, transceiverSuffix)); newer(&p.opticTS, ts) {
@@ -341,7 +383,11 @@ func (e *Estimator) Observe(ts int64, device, metric, keys string, kind schemas.
 		}
 	case schemas.MetricPSUInVoltage, schemas.MetricPSUInCurrent, schemas.MetricPSUInPower:
 		if kind != schemas.KindGauge {
+			e.out.Dropped[DropPSUReading]++
 			return // a reading of another kind has no f: it would be one of 0 W
+		}
+		if !reading(f) {
+			e.out.Dropped[DropPSUReading]++ // setReading drops it
 		}
 		p := d.psu(keys)
 		switch metric {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/detectors/maintenance"
@@ -115,7 +116,10 @@ type Stage struct {
 	// kept are the metrics the tracker keeps state of, by kind: only
 	// their samples place a device on its partition's clock, so a device
 	// is known while it holds keys.
-	kept    [2]map[string]bool // [0] gauges, [1] counters
+	kept [2]map[string]bool // [0] gauges, [1] counters
+	// dropped are telekernel_maintain_dropped_values_total's counters,
+	// by maintenance.Drop.
+	dropped [maintenance.DropReasons]prometheus.Counter
 	emitted atomic.Int64
 }
 
@@ -129,6 +133,9 @@ func New(cfg Config, topic string, m *pipeline.Metrics, log *slog.Logger) (*Stag
 	}
 	st := &Stage{cfg: cfg, topic: topic, SampleDecoder: pipeline.SampleDecoder{Mem: memory.NewGoAllocator()}, log: log.With("stage", "maintain"),
 		metrics: m, now: time.Now, parts: map[int32]*maintainPart{}, kept: [2]map[string]bool{{}, {}}}
+	for r := range st.dropped {
+		st.dropped[r] = m.MaintainDropped(maintenance.Drop(r).String())
+	}
 	for _, sig := range cfg.Model.WithDefaults().Signals {
 		st.kept[0][sig.Metric] = !sig.Counter
 		st.kept[1][sig.Metric] = sig.Counter
@@ -228,6 +235,11 @@ func (m *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 		}
 	}
 	p.devs.RecordDone(p.t.Latest)
+	for why, n := range p.t.TakeDropped() {
+		if n > 0 {
+			m.dropped[why].Add(float64(n))
+		}
+	}
 	// Close the cases of series that went silent, once a bucket.
 	if p.clock.Newest-p.lastExpire >= int64(m.cfg.Model.Bucket) {
 		m.expire(p)

@@ -107,6 +107,9 @@ type Stage struct {
 	// unmeasured are telekernel_power_unmeasured_ticks_total's counters,
 	// by power.Unmeasured.
 	unmeasured [power.UnmeasuredReasons]prometheus.Counter
+	// dropped are telekernel_power_dropped_values_total's counters, by
+	// power.Drop.
+	dropped [power.DropReasons]prometheus.Counter
 
 	parts map[int32]*part
 
@@ -153,6 +156,9 @@ func New(cfg Config, topic, detectionsTopic string, m *pipeline.Metrics, log *sl
 		SampleDecoder: pipeline.SampleDecoder{Mem: memory.NewGoAllocator()}, log: log.With("stage", "power"), metrics: m, parts: map[int32]*part{}}
 	for r := range p.unmeasured {
 		p.unmeasured[r] = m.PowerUnmeasured(power.Unmeasured(r).String())
+	}
+	for r := range p.dropped {
+		p.dropped[r] = m.PowerDropped(power.Drop(r).String())
 	}
 	return p, nil
 }
@@ -209,6 +215,11 @@ func (p *Stage) Process(_ context.Context, r *kgo.Record, emit func(*kgo.Record)
 	for why, n := range out.Unmeasured {
 		if n > 0 {
 			p.unmeasured[why].Add(float64(n))
+		}
+	}
+	for why, n := range out.Dropped {
+		if n > 0 {
+			p.dropped[why].Add(float64(n))
 		}
 	}
 	if out.Unwritable > 0 {

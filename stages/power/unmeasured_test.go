@@ -64,21 +64,5 @@ func TestPowerUnmeasuredCounted(t *testing.T) {
 // reg.
 func unmeasured(t *testing.T, reg *prometheus.Registry, reason string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "telekernel_power_unmeasured_ticks_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "reason" && l.GetValue() == reason {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+	return stagetest.Counter(t, reg, "telekernel_power_unmeasured_ticks_total", reason)
 }
