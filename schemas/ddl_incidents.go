@@ -46,12 +46,12 @@ var incidentsColumns = []column{
 	{"cause", "String", "", "the probable cause, for a person"},
 	{"confidence", "Float64", "", "of the cause, in [0,1]"},
 	{"action", "String", "", "suggested next step for a person; never applied"},
-	{"devices", "Array(LowCardinality(String))", "Array(String)", "devices of the listed entities, sorted"},
-	{"sites", "Array(LowCardinality(String))", "Array(String)", "sites of the listed entities, sorted; empty when the inventory does not know them"},
+	{"devices", "Array(LowCardinality(String))", "Array(String)", "devices of every entity the incident names, sorted"},
+	{"sites", "Array(LowCardinality(String))", "Array(String)", "sites of every entity the incident names, sorted; empty when the inventory does not know them"},
 	{"members", "UInt32", "", "member and effect detections"},
 	{"entities", "String CODEC(ZSTD(1))", "String", "affected entities as a JSON array: past correlate.engine.max_entities, the first named"},
 	{"merged_into", "String", "", "the incident this one was merged into; '' otherwise: filter merged_into = '' to count each cause once"},
-	{"entities_omitted", "UInt32", "", "affected entities left out of entities, devices and sites; 0 when the update lists them all"},
+	{"entities_omitted", "UInt32", "", "affected entities left out of entities; 0 when the update lists them all"},
 }
 
 // The incident_members table: one row per evidence item of an incident.

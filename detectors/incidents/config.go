@@ -72,9 +72,11 @@ type Config struct {
 	// a storm of thousands of devices (a spine layer losing power under
 	// 2 000 leaves names 10 000 entities, 1.2 MB) would otherwise outgrow
 	// the producer's 1 MB record limit and stop the stage. The rules
-	// still see every member. Default DefaultMaxEntities (1000, about
-	// 120 KB: with the evidence's 155 KB, under a third of 1 MB, room for
-	// names three times as long).
+	// still see every member, and such an update still names the devices
+	// and sites of every entity (Devices, Sites: a device's name and 3
+	// bytes each, bounded by the network; 20 KB for 2 000 leaves).
+	// Default DefaultMaxEntities (1000, about 120 KB: with the evidence's
+	// 155 KB, under a third of 1 MB, room for names three times as long).
 	MaxEntities int `yaml:"max_entities"`
 	// StaleAfter, when set, resolves an open incident that took no
 	// evidence for that long in event time (the engine's time at the

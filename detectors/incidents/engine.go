@@ -478,8 +478,8 @@ func (e *Engine) expiry(in *incident) int64 {
 			hold = max(hold, e.cfg.StaleAfter)
 		}
 	}
-	d := int64(hold + e.cfg.Lateness)
-	if d > 0 && from > math.MaxInt64-d {
+	d := int64(hold) + int64(e.cfg.Lateness)
+	if d < int64(hold) || d > 0 && from > math.MaxInt64-d { // a Window of centuries, plus Lateness, wraps
 		return math.MaxInt64
 	}
 	return from + d
@@ -642,9 +642,10 @@ func (e *Engine) within(t, from int64) bool {
 // symptom to its latest evidence. In event-time order that is t no more
 // than Window after the latest evidence; a detection that arrives late
 // (its partition behind the others) still finds the incident it belongs
-// to.
+// to. The span saturates (around): a Window of centuries would wrap.
 func (e *Engine) during(t int64, in *incident) bool {
-	return t >= in.Opened-int64(e.cfg.Window) && t <= in.Updated+int64(e.cfg.Window)
+	w := e.around(in.Opened, in.Updated)
+	return t >= w.lo && t <= w.hi
 }
 
 // joins reports whether m is a symptom of in.

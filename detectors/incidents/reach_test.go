@@ -189,13 +189,20 @@ func TestEntities(t *testing.T) {
 			e.Add(&dets[i])
 			for _, in := range e.incs {
 				want := plain(e, in.Members)
-				if got, named := e.entities(in, nil, math.MaxInt); !reflect.DeepEqual(got, want) || named != len(want) {
-					t.Fatalf("seed %d, detection %d, incident %s: entities (%d named)\n%+v\nwant\n%+v", seed, i, in.ID, named, got, want)
+				if got, named, ds, ss := e.entities(in, nil, math.MaxInt); !reflect.DeepEqual(got, want) || named != len(want) || ds != nil || ss != nil {
+					t.Fatalf("seed %d, detection %d, incident %s: entities (%d named; devices %q, sites %q)\n%+v\nwant\n%+v", seed, i, in.ID, named, ds, ss, got, want)
 				}
-				// Past a limit, the first ones, and how many in all.
+				// Past a limit, the first ones, how many in all, and the
+				// devices and sites of all.
 				limit := 1 + i%7
-				if got, named := e.entities(in, nil, limit); !reflect.DeepEqual(got, want[:min(limit, len(want))]) || named != len(want) {
-					t.Fatalf("seed %d, detection %d, incident %s: the first %d entities (%d named)\n%+v\nwant %d of\n%+v", seed, i, in.ID, limit, named, got, len(want), want)
+				wd, ws := []string(nil), []string(nil)
+				if len(want) > limit {
+					wd, ws = distinctOf(want)
+				}
+				if got, named, ds, ss := e.entities(in, nil, limit); !reflect.DeepEqual(got, want[:min(limit, len(want))]) || named != len(want) ||
+					!slices.Equal(ds, wd) || !slices.Equal(ss, ws) || (ds == nil) != (wd == nil) {
+					t.Fatalf("seed %d, detection %d, incident %s: the first %d entities (%d named; devices %q, sites %q, want %q and %q)\n%+v\nwant %d of\n%+v",
+						seed, i, in.ID, limit, named, ds, ss, wd, ws, got, len(want), want)
 				}
 				checked++
 			}

@@ -101,7 +101,7 @@ func (e *Engine) describe(in *incident, joined *member) *schemas.Incident {
 		lead = []schemas.Entity{en}
 	}
 	var named int
-	out.Entities, named = e.entities(in, lead, e.cfg.MaxEntities)
+	out.Entities, named, out.Devices, out.Sites = e.entities(in, lead, e.cfg.MaxEntities)
 	out.EntitiesOmitted = named - len(out.Entities)
 	return out
 }
@@ -256,7 +256,7 @@ func (e *Engine) planned(in *incident) (map[schemas.Port][]shutSpan, bool) {
 	}
 	during := func(p schemas.Port, t int64) bool {
 		for _, s := range sh[p] {
-			if t >= s.from-int64(e.cfg.Window) && (s.to == 0 || t <= s.to) {
+			if t >= e.around(s.from, s.from).lo && (s.to == 0 || t <= s.to) {
 				return true
 			}
 		}
@@ -545,10 +545,12 @@ func (e *Engine) trafficRule(ms []*member) verdict {
 
 // entities returns lead and then the devices, interfaces, sessions and
 // components of in's members, each once, in the order the members first
-// name them, up to limit entities in all; and how many that is without
-// the limit. An entity is a function of its kind, device, name and (for
-// a session) port, given the inventory, so those skip the repeats before
-// the inventory is asked: a long incident's members name few entities.
+// name them, up to limit entities in all; how many that is without the
+// limit; and, when that is more, the devices and the non-empty sites of
+// them all, sorted (nil otherwise: the entities returned say it). An
+// entity is a function of its kind, device, name and (for a session)
+// port, given the inventory, so those skip the repeats before the
+// inventory is asked: a long incident's members name few entities.
 //
 // An incident of longFrom members or more keeps its entities in its
 // memo, each with the place in memberOrder of the first member that
@@ -556,18 +558,24 @@ func (e *Engine) trafficRule(ms []*member) verdict {
 // inserts (rememberAdded), wherever it lands, so a detection joining a
 // long incident does not go over every member again, and only the
 // entities listed are copied: a storm's incident naming thousands costs
-// each update no more than limit. A new inventory, or members added
+// each update no more than limit, and a copy of its devices and sites,
+// which the memo keeps sorted too. A new inventory, or members added
 // otherwise (a merge), take them afresh. A shorter incident keeps none:
 // a storm's thousands of small incidents would hold maps each for little
 // gain.
-func (e *Engine) entities(in *incident, lead []schemas.Entity, limit int) ([]schemas.Entity, int) {
+func (e *Engine) entities(in *incident, lead []schemas.Entity, limit int) (listed []schemas.Entity, named int, devices, sites []string) {
 	if len(in.Members) < e.longFrom() {
 		out := lead
 		seen, seenEntity := map[entityRef]bool{}, map[schemas.Entity]bool{}
 		for i := range in.Members {
 			out = e.addEntities(out, seen, seenEntity, &in.Members[i])
 		}
-		return out[:min(len(out), limit)], len(out)
+		if len(out) > limit {
+			for _, x := range out {
+				devices, sites = addSorted(devices, x.Device), addSorted(sites, x.Site)
+			}
+		}
+		return out[:min(len(out), limit)], len(out), devices, sites
 	}
 	l := in.memo.ents
 	if l == nil || l.n != len(in.Members) || l.inv != e.invGen {
@@ -578,13 +586,27 @@ func (e *Engine) entities(in *incident, lead []schemas.Entity, limit int) ([]sch
 		l.n = len(in.Members)
 		in.memo.ents = l
 	}
-	named := len(lead) + len(l.order)
+	named = len(lead) + len(l.order)
 	out := make([]schemas.Entity, 0, min(named, limit))
 	out = append(out, lead[:min(len(lead), limit)]...)
 	for _, j := range l.order[:min(len(l.order), limit-len(out))] {
 		out = append(out, l.ents[j].en)
 	}
-	return out, named
+	if named > limit {
+		devices, sites = slices.Clone(l.devices), slices.Clone(l.sites)
+		for _, x := range lead {
+			devices, sites = addSorted(devices, x.Device), addSorted(sites, x.Site)
+		}
+	}
+	return out, named, devices, sites
+}
+
+// addSorted inserts v into sorted s unless it is there or empty.
+func addSorted(s []string, v string) []string {
+	if i, found := slices.BinarySearch(s, v); !found && v != "" {
+		return slices.Insert(s, i, v)
+	}
+	return s
 }
 
 // entityRef is what an entity is a function of (see entities).
@@ -593,13 +615,15 @@ type entityRef struct{ kind, device, name, port string }
 // entityList is the entities of an incident's first n members, with the
 // inventory generation they were taken with: each entity (ents) with
 // where it is named first, the entity of each ref (refs) and the index
-// in ents of each entity (of), and the indexes in ents in order.
+// in ents of each entity (of), the indexes in ents in order, and the
+// distinct devices and non-empty sites of the entities, sorted.
 type entityList struct {
-	n, inv int
-	ents   []entityAt
-	refs   map[entityRef]int
-	of     map[schemas.Entity]int
-	order  []int32
+	n, inv         int
+	ents           []entityAt
+	refs           map[entityRef]int
+	of             map[schemas.Entity]int
+	order          []int32
+	devices, sites []string
 }
 
 // entityAt is an entity and where it is named first.
@@ -622,6 +646,7 @@ func (e *Engine) entitiesAdd(l *entityList, m *member) {
 				l.ents = append(l.ents, entityAt{en: x, at: k})
 				l.refs[r], l.of[x] = j, j
 				l.place(j)
+				l.devices, l.sites = addSorted(l.devices, x.Device), addSorted(l.sites, x.Site)
 				continue
 			}
 			l.refs[r] = j

@@ -46,7 +46,7 @@ func TestEntityFieldOrder(t *testing.T) {
 			in.Entities = append(in.Entities, e)
 		}
 		for name, f := range map[string]func(schemas.Entity) string{"devices": device, "sites": site} {
-			got, want := entityField(in, f), entityFieldPlain(in, f)
+			got, want := entityField(in, nil, f), entityFieldPlain(in, f)
 			if got == nil || !slices.Equal(got, want) {
 				t.Fatalf("seed %d: %s of %d entities: %q, want %q", seed, name, n, got, want)
 			}
@@ -64,8 +64,8 @@ func BenchmarkEntityField(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if len(entityField(in, func(e schemas.Entity) string { return e.Device })) != 1000 ||
-			len(entityField(in, func(e schemas.Entity) string { return e.Site })) != 20 {
+		if len(entityField(in, nil, func(e schemas.Entity) string { return e.Device })) != 1000 ||
+			len(entityField(in, nil, func(e schemas.Entity) string { return e.Site })) != 20 {
 			b.Fatal("wrong count")
 		}
 	}

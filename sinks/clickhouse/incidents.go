@@ -79,8 +79,8 @@ func incidentCols(ins []schemas.Incident, l schemas.Layout) (cols, error) {
 		"cause":            colOf(ins, func(in *I) string { return in.Cause }),
 		"confidence":       colOf(ins, func(in *I) float64 { return in.Confidence }),
 		"action":           colOf(ins, func(in *I) string { return in.Action }),
-		"devices":          colOf(ins, func(in *I) []string { return entityField(in, func(e schemas.Entity) string { return e.Device }) }),
-		"sites":            colOf(ins, func(in *I) []string { return entityField(in, func(e schemas.Entity) string { return e.Site }) }),
+		"devices":          colOf(ins, func(in *I) []string { return entityField(in, in.Devices, entityDevice) }),
+		"sites":            colOf(ins, func(in *I) []string { return entityField(in, in.Sites, entitySite) }),
 		"members":          colOf(ins, func(in *I) uint32 { return uint32(len(in.Evidence) + in.EvidenceOmitted) }),
 		"entities":         entities,
 		"merged_into":      colOf(ins, func(in *I) string { return in.MergedInto }),
@@ -124,21 +124,33 @@ func memberCols(ms []member, l schemas.Layout) (cols, error) {
 }
 
 // entityField returns the distinct non-empty values of f over in's
-// entities, sorted. It sorts them all and drops the repeats, next to each
-// other then: an update lists up to engine.max_entities (1 000) entities,
-// and checking each value against those kept took half a million
-// compares for a storm's thousand devices. The result is a copy, so a
-// batch of rows does not hold every update's scratch.
-func entityField(in *schemas.Incident, f func(schemas.Entity) string) []string {
-	all := make([]string, 0, len(in.Entities))
+// entities and of of, sorted: of is the update's Devices or Sites, those
+// of every entity when it leaves entities out (a storm's devices past the
+// first engine.max_entities listed), nil from builds before them, whose
+// rows have the listed entities' only. It sorts them all and drops the
+// repeats, next to each other then: an update lists up to
+// engine.max_entities (1 000) entities, and checking each value against
+// those kept took half a million compares for a storm's thousand
+// devices. The result is a copy, so a batch of rows does not hold every
+// update's scratch.
+func entityField(in *schemas.Incident, of []string, f func(schemas.Entity) string) []string {
+	all := make([]string, 0, len(in.Entities)+len(of))
 	for _, e := range in.Entities {
 		if v := f(e); v != "" {
+			all = append(all, v)
+		}
+	}
+	for _, v := range of {
+		if v != "" {
 			all = append(all, v)
 		}
 	}
 	slices.Sort(all)
 	return slices.Clone(slices.Compact(all))
 }
+
+func entityDevice(e schemas.Entity) string { return e.Device }
+func entitySite(e schemas.Entity) string   { return e.Site }
 
 func nonNilSlice[T any](s []T) []T {
 	if s == nil {

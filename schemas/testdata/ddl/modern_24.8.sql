@@ -215,12 +215,12 @@ CREATE TABLE IF NOT EXISTS telekernel.incidents
     cause String COMMENT 'the probable cause, for a person',
     confidence Float64 COMMENT 'of the cause, in [0,1]',
     action String COMMENT 'suggested next step for a person; never applied',
-    devices Array(LowCardinality(String)) COMMENT 'devices of the listed entities, sorted',
-    sites Array(LowCardinality(String)) COMMENT 'sites of the listed entities, sorted; empty when the inventory does not know them',
+    devices Array(LowCardinality(String)) COMMENT 'devices of every entity the incident names, sorted',
+    sites Array(LowCardinality(String)) COMMENT 'sites of every entity the incident names, sorted; empty when the inventory does not know them',
     members UInt32 COMMENT 'member and effect detections',
     entities String COMMENT 'affected entities as a JSON array: past correlate.engine.max_entities, the first named' CODEC(ZSTD(1)),
     merged_into String COMMENT 'the incident this one was merged into; \'\' otherwise: filter merged_into = \'\' to count each cause once',
-    entities_omitted UInt32 COMMENT 'affected entities left out of entities, devices and sites; 0 when the update lists them all'
+    entities_omitted UInt32 COMMENT 'affected entities left out of entities; 0 when the update lists them all'
 )
 ENGINE = ReplacingMergeTree(update_version)
 PARTITION BY toYYYYMM(opened_at)
