@@ -86,7 +86,10 @@ type Refresh struct {
 	preTS int64
 	// glitched: the last sample told a glitch (the value before it was
 	// read wrong), so the next climb of a counter below 2^32 by half that
-	// range or more is the counter's own (see high32).
+	// range or more is the counter's own (see high32). Set with a
+	// decrease pending, the value it rebased c on below pre, it is a
+	// decrease right after a glitch, which the next sample may tell a wrap
+	// the glitch's rate left out (missedWrap).
 	glitched bool
 }
 
@@ -125,7 +128,11 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		return 0, Stale
 	}
 	r.seen = ts
-	glitched := r.glitched
+	// afterGlitch: the decrease pending came right after a glitch (no
+	// other decrease pending leaves glitched set: one whose sample told a
+	// glitch climbed from it).
+	afterGlitch := r.glitched && r.preTS != 0 && c.Last < r.pre
+	glitched := r.glitched && !afterGlitch
 	r.glitched = false
 	if r.changed == 0 && c.LastTS != 0 {
 		// c was restored without r (a record written before Refresh, or
@@ -133,6 +140,7 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		// change known, and the period is measured from it.
 		r.changed, r.anchor = c.LastTS, c.LastTS
 	}
+	missed := 0.0 // the counter's rate when the glitch's left a wrap out (missedWrap)
 	if r.preTS != 0 {
 		// The sample after a reset: the reset was a glitch when the
 		// counter is back at or above its value before it (the glitch is
@@ -141,6 +149,9 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		glitch := !behind(r.pre, v)
 		if !glitch {
 			_, glitch = r.wrap(&Counter{LastTS: r.preTS, Last: r.pre}, ts, v)
+		}
+		if d, ok := r.missedWrap(c, ts, v); glitch && afterGlitch && ok {
+			missed = float64(d) / (float64(ts-r.preTS) / 1e9)
 		}
 		if glitch {
 			r.glitched = true
@@ -168,6 +179,9 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		// agent's -1), or a Counter32's -1 (high32): no count, and no
 		// rate.
 		r.pre, r.preTS = c.Last, c.LastTS
+		if glitched && v < c.Last {
+			r.glitched = true // a decrease right after a glitch (missedWrap)
+		}
 		return c.rebase(ts, v)
 	case v > c.Last || wrapped:
 		// g: samples since the last change; dt: the time since it (c.LastTS
@@ -180,6 +194,11 @@ func (r *Refresh) Update(c *Counter, ts int64, v uint64) (float64, Result) {
 		x, res := float64(delta)/(float64(ts-c.LastTS)/1e9), OK
 		c.LastTS, c.Last = ts, v
 		r.keepRate(v, x)
+		if missed > 0 {
+			// The rate the next wrap or climb is checked against; this
+			// sample's stays the glitch's, as before (missedWrap).
+			r.rate = missed
+		}
 		lost, partial := ts-prev >= RefreshMaxHoldNS, r.late
 		if p := r.period(); h > 1 && p > 0 {
 			k, ok := r.gridPeriods(g)
@@ -293,6 +312,48 @@ func (r *Refresh) wrap(c *Counter, ts int64, v uint64) (uint64, bool) {
 func (r *Refresh) expected(d uint64, dt int64) bool {
 	want := r.rate * float64(dt) / 1e9
 	return float64(d) >= want/wrapTolerance && float64(d) <= want*wrapTolerance
+}
+
+// missedWrapTolerance is how far, as a factor either way, each increase
+// missedWrap reads may be from the one it expects.
+const missedWrapTolerance = 1.5
+
+// missedWrap tells, on the sample v at ts after a decrease right after a
+// glitch (c rebased on the decrease, r.pre the value before it, r.rate
+// the rate the glitch told) that tells a glitch again, whether both were
+// the increases of a counter below 2^32 that counts half its range or
+// more a poll (a busy 10G port polled every 10 s): the decrease a wrap,
+// v after it, each an increase of half the range or more, within
+// missedWrapTolerance of the glitch's rate over its interval plus half
+// the range, which is what that rate left out when the counter wrapped
+// across the glitch (its two intervals, each about these, held one wrap
+// more). It returns their sum, the increase over both intervals.
+//
+// Such a counter's first climb or wrap with no rate (or a wrong one) to
+// explain it (after its first sample, after a rise) is a bad read, maybe,
+// and the sample after it, at or above the value before it through a
+// wrap, a glitch whose rate over both intervals is too low: an ambiguity
+// that sample cannot resolve, nor the next decrease and the sample after
+// it, v. So v's rate stays the glitch's, as before (a counter that counts
+// less, read wrong twice in three samples, the second time about half
+// its range off, looks the same), but the rate the next wrap or climb is
+// checked against is the sum's (Update). Before, it was the glitch's, too
+// low, so each next wrap was taken for a bad read too: too low a rate, or
+// none, for up to 12 samples. A value of 0 is never a wrap (wrap).
+func (r *Refresh) missedWrap(c *Counter, ts int64, v uint64) (uint64, bool) {
+	if r.pre >= wrap32 || c.Last >= r.pre || c.Last == 0 || v >= wrap32 || r.rate <= 0 || c.LastTS <= r.preTS || ts <= c.LastTS {
+		return 0, false
+	}
+	d1 := wrap32 - r.pre + c.Last
+	d2 := v - c.Last
+	if v < c.Last { // v wrapped as well
+		d2 = wrap32 - c.Last + v
+	}
+	near := func(d uint64, dt int64) bool {
+		want := r.rate*float64(dt)/1e9 + wrap32/2
+		return d >= wrap32/2 && float64(d) >= want/missedWrapTolerance && float64(d) <= want*missedWrapTolerance
+	}
+	return d1 + d2, near(d1, c.LastTS-r.preTS) && near(d2, ts-c.LastTS)
 }
 
 // high32 reports whether v, read after c.Last, is a Counter32's bad read
