@@ -134,11 +134,13 @@ type Incident struct {
 	// Devices and Sites, set only with EntitiesOmitted, are the distinct
 	// devices and non-empty sites of every entity the incident names,
 	// listed or not, sorted: an update lists its first entities only, yet
-	// a query for any device of a storm must find its incident. They are
-	// bounded by the network (a device costs its name and 3 bytes: a
-	// storm of 2 000 leaves adds about 20 KB to an update). Absent
-	// otherwise (version 1 readers need not know them), and from builds
-	// before them, which list only the first entities' devices.
+	// a query for any device of a storm must find its incident. A device
+	// costs its name and 3 bytes (a storm of 2 000 leaves adds about
+	// 20 KB to an update); past 100 KB of names together (about 3 000
+	// devices of 30-character names) an update carries neither, so it
+	// still fits a record. Absent otherwise (version 1 readers need not
+	// know them), and from builds before them: then only the first
+	// entities' devices are known.
 	Devices []string `json:"devices,omitempty"`
 	Sites   []string `json:"sites,omitempty"`
 	// MergedInto, when set, is the id of the incident that absorbed this

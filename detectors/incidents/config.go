@@ -74,7 +74,8 @@ type Config struct {
 	// the producer's 1 MB record limit and stop the stage. The rules
 	// still see every member, and such an update still names the devices
 	// and sites of every entity (Devices, Sites: a device's name and 3
-	// bytes each, bounded by the network; 20 KB for 2 000 leaves).
+	// bytes each, 20 KB for 2 000 leaves; none past 100 KB of names,
+	// maxNamesBytes).
 	// Default DefaultMaxEntities (1000, about 120 KB: with the evidence's
 	// 155 KB, under a third of 1 MB, room for names three times as long).
 	MaxEntities int `yaml:"max_entities"`

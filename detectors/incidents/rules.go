@@ -574,6 +574,7 @@ func (e *Engine) entities(in *incident, lead []schemas.Entity, limit int) (liste
 			for _, x := range out {
 				devices, sites = addSorted(devices, x.Device), addSorted(sites, x.Site)
 			}
+			devices, sites = e.bounded(devices, sites)
 		}
 		return out[:min(len(out), limit)], len(out), devices, sites
 	}
@@ -597,8 +598,44 @@ func (e *Engine) entities(in *incident, lead []schemas.Entity, limit int) (liste
 		for _, x := range lead {
 			devices, sites = addSorted(devices, x.Device), addSorted(sites, x.Site)
 		}
+		devices, sites = e.bounded(devices, sites)
 	}
 	return out, named, devices, sites
+}
+
+// maxNamesBytes is the most bytes of names an update's Devices and Sites
+// take together (a name's JSON: its bytes, two quotes and a comma), about
+// 3 000 devices of 30-character names. Past it an update carries neither,
+// as a build before them: the rows' devices and sites are then the
+// listed entities' only. So an update stays under a record: with the
+// entities' and the evidence's bounds (under a third of one at the test
+// fabric's names), names three times as long still leave room for these
+// (TestOmittedUpdateNamesAllDevices). Without a bound, a storm of 18 000 devices of
+// 34-character names made an update of 1.01 MB, which the producer
+// refuses, and the stage stopped.
+const maxNamesBytes = 100_000
+
+// namesMax returns maxNamesBytes, or the engine's bound for tests.
+func (e *Engine) namesMax() int {
+	if e.names == 0 {
+		return maxNamesBytes
+	}
+	return e.names
+}
+
+// bounded returns devices and sites, or nil for both when their names
+// take more than namesMax bytes.
+func (e *Engine) bounded(devices, sites []string) ([]string, []string) {
+	n := 0
+	for _, l := range [...][]string{devices, sites} {
+		for _, v := range l {
+			n += len(v) + 3
+		}
+	}
+	if n > e.namesMax() {
+		return nil, nil
+	}
+	return devices, sites
 }
 
 // addSorted inserts v into sorted s unless it is there or empty.
