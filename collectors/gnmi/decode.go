@@ -189,8 +189,9 @@ type Decoder struct {
 
 	// per notification
 	psu       []psuReading
-	lldpDirty []*lldpPort // ports whose neighbours changed
-	lldpSeen  bool        // an LLDP neighbour's leaf came
+	lldpDirty []*lldpPort         // ports whose neighbours changed
+	lldpWhos  map[string]struct{} // scratch of countLLDP
+	lldpSeen  bool                // an LLDP neighbour's leaf came
 	badTS     bool
 	behind    bool // more than minClockStep behind clock
 	stats     DecoderStats
@@ -527,7 +528,11 @@ func (d *Decoder) emit(se *series, ts int64) int {
 		return 0
 	}
 	if se.nbr != nil {
-		d.noteLLDP(se.nbr, ts)
+		v := ""
+		if se.kind == schemas.KindState {
+			v = d.s.Str
+		}
+		d.noteLLDP(se.nbr, ts, v)
 	}
 	if d.dedup {
 		if ts <= se.lastTS && d.duplicate(se, ts) {
@@ -657,7 +662,9 @@ func (d *Decoder) legacyValue(prefix, path, raw []byte, ts int64) int {
 
 // delete forgets the series under a deleted path, so a list entry that
 // comes back later starts afresh and the caches do not keep what the
-// device no longer has.
+// device no longer has. The path may name only some keys of a list
+// entry (keyMatch). It teaches no list its keys (learnKeys): a key it
+// leaves out is a wildcard, not a key the list lacks.
 func (d *Decoder) delete(prefix, raw []byte) {
 	d.stats.Deletes++
 	var pp, p pb.Path
@@ -668,25 +675,25 @@ func (d *Decoder) delete(prefix, raw []byte) {
 	if err != nil {
 		return
 	}
-	d.learnKeys(origin, elems)
-	metric, keys, err := canonical(origin, elems)
+	metric, _, err := canonical(origin, elems)
 	if err != nil {
 		return
 	}
+	m := newKeyMatch(elems)
 	if len(d.lldp) > 0 && strings.HasPrefix(metric, "/lldp") {
-		d.deleteLLDP(metric, keys)
+		d.deleteLLDP(metric, m.within)
 	}
-	d.forget(metric, keys)
+	d.forget(metric, m.within)
 }
 
-// forget drops from the caches the series at or under metric whose keys
-// are within one of keys, and their estimated size. It scans both caches
-// once: for deletes and aged-out LLDP neighbours, not per update.
-func (d *Decoder) forget(metric string, keys ...string) {
+// forget drops from the caches the series at or under metric whose
+// canonical keys within accepts, and their estimated size. It scans both
+// caches once: for deletes and aged-out LLDP neighbours, not per update.
+func (d *Decoder) forget(metric string, within func(keys string) bool) {
 	gone := map[*series]bool{}
+	under := metric + "/"
 	for ck, se := range d.canon {
-		if (se.metric == metric || strings.HasPrefix(se.metric, metric+"/")) &&
-			slices.ContainsFunc(keys, func(k string) bool { return keysWithin(se.keys, k) }) {
+		if (se.metric == metric || strings.HasPrefix(se.metric, under)) && within(se.keys) {
 			gone[se] = true
 			delete(d.canon, ck)
 			d.cacheBytes -= 2*len(ck) + seriesEntryBytes
@@ -706,8 +713,108 @@ func (d *Decoder) forget(metric string, keys ...string) {
 	}
 }
 
-// keysWithin reports whether the canonical keys have the deleted path's
-// keys as a prefix.
+// keysWithin reports whether the canonical keys have the canonical keys
+// of a path naming every key of its lists (a neighbour's entry) as a
+// prefix: whether they are that entry's or an entry's under it.
 func keysWithin(keys, deleted string) bool {
 	return deleted == "" || keys == deleted || strings.HasPrefix(keys, deleted+",")
+}
+
+// keyMatch tells which series a deleted path's keys match. A key the
+// path leaves out of a list entry is a wildcard, as in gNMI paths:
+// /lldp/port[name=eth0] is the port's entries of every LLDP agent
+// ([dest-mac-address] left out), /interfaces/interface/subinterfaces/
+// subinterface[index=0] subinterface 0 of every interface. So each key
+// the path names is looked up in a series' canonical keys by its name,
+// qualified as canonicalKeys qualifies it there (protocol[name=bgp] is
+// "protocol.name=bgp" under network-instance[name], "name=bgp" alone):
+// the path's own canonical keys, a prefix of those of the series under
+// it when it names every key, are not one when it leaves a key out, and
+// may be one of another entry's ("name=bgp" of network-instance[name=bgp]).
+type keyMatch struct {
+	want []keyWant // the path's keys; nil when it names none
+}
+
+// keyWant is one key a deleted path names, as canonicalKeys writes it:
+// the key's name, its value, and its name qualified by its list's element
+// ("protocol.name"). qualified is set when an earlier element of the path
+// has a key of that name: the series' keys then have only the qualified
+// one.
+type keyWant struct {
+	name, value, qual string
+	qualified         bool
+}
+
+func newKeyMatch(elems []elem) keyMatch {
+	var m keyMatch
+	for i, e := range elems {
+		for _, p := range e.keys {
+			var b strings.Builder
+			escapeKey(&b, withoutModule(p.v))
+			name := stripModule(p.k)
+			qualified := slices.ContainsFunc(elems[:i], func(e elem) bool {
+				return slices.ContainsFunc(e.keys, func(p kv) bool { return stripModule(p.k) == name })
+			})
+			m.want = append(m.want, keyWant{name: name, value: b.String(), qual: stripModule(e.name) + "." + name, qualified: qualified})
+		}
+	}
+	return m
+}
+
+// within reports whether a series of canonical keys at or under the
+// deleted path is one it names.
+func (m *keyMatch) within(keys string) bool {
+	if m.want == nil {
+		return true
+	}
+	for i := range m.want {
+		if !m.want[i].in(keys) {
+			return false
+		}
+	}
+	return true
+}
+
+// in reports whether the canonical keys hold w's key with w's value: the
+// key qualified by w's element ("protocol.name") when they have it, else
+// the one of w's name, which is the first element's of that key name.
+func (w *keyWant) in(keys string) bool {
+	match := false
+	for {
+		eq := strings.IndexByte(keys, '=')
+		if eq < 0 {
+			return match
+		}
+		name, rest := keys[:eq], keys[eq+1:]
+		end := valueEnd(rest)
+		if name == w.qual {
+			return rest[:end] == w.value
+		}
+		if name == w.name && !w.qualified {
+			match = rest[:end] == w.value
+		}
+		if end == len(rest) {
+			return match
+		}
+		keys = rest[end+1:]
+	}
+}
+
+// valueEnd returns the end of the escaped key value s starts with: the
+// index of its first comma not escaped, else len(s).
+func valueEnd(s string) int {
+	for i := 0; ; i++ {
+		j := strings.IndexByte(s[i:], ',')
+		if j < 0 {
+			return len(s)
+		}
+		i += j
+		n := 0 // backslashes before it: an odd number escapes it
+		for k := i - 1; k >= 0 && s[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return i
+		}
+	}
 }

@@ -10,12 +10,26 @@ import (
 // LLDP neighbour counts. A device publishes an LLDP neighbour's leaves
 // (lldpNeighborEntry, keyed name=LOCALPORT,id=NEIGHBOR) while it has the
 // neighbour, and a delete of its list entry (or of a subtree above it)
-// when the neighbour is gone: no leaf says "gone". The decoder keeps, per
-// local port, the set of neighbour ids it has seen, and when the set
-// changes within a notification it publishes the port's count
-// (schemas.MetricLLDPNeighbors, keyed like the interface) at the
-// notification's time, after its updates and deletes. Only LLDP leaves and
-// deletes under /lldp do this work.
+// when the neighbour is gone: no leaf says "gone". A delete may name only
+// some keys (neighbor[id=X] of any interface): the others are wildcards
+// (keyMatch in decode.go). The decoder keeps, per local port, the
+// neighbour entries it has seen, and when the number of distinct
+// neighbours among them changes within a notification it publishes the
+// port's count (schemas.MetricLLDPNeighbors, keyed like the interface) at
+// the notification's time, after its updates and deletes. Only LLDP
+// leaves and deletes under /lldp do this work.
+//
+// Distinct neighbours. The count's drop is what the detect stage reads
+// as a lost neighbour (lldp_neighbor_lost), so one neighbour's entries
+// count once: a neighbour is its chassis id and port id when both came
+// in the notification that brought its entry (lldpWho), else its entry
+// id. An entry keeps what it was told: chassis and port ids coming in a
+// later notification would merge two entries and drop the count with no
+// neighbour lost, so such an entry counts on its own: with a target that
+// sends them apart from an entry's first leaves, a neighbour of two
+// agents counts twice, and one of its agents aging out reads as a loss.
+// So do chassis and port ids that are not text (a chassis id of digits in
+// JSON_IETF, read as a gauge).
 //
 // IEEE 802.1AB. A device that streams ieee802-dot1ab-lldp instead
 // (ieeeLLDPEntry: /lldp/port[name][dest-mac-address]/
@@ -29,8 +43,9 @@ import (
 // inventory makes its links of those, so the same neighbours give the
 // same links and counts in either model. A neighbour seen by two agents
 // of one port (nearest bridge and nearest customer bridge) is two entries
-// of the model and counts twice; a device streaming both models counts
-// each neighbour twice (subscribe to one).
+// of the model, and one of a device streaming both models one entry of
+// each: they count once (see above), and the count stays while one of
+// them is left. A delete of /lldp/port[name=P] is every agent of port P.
 //
 // Aging. Many targets send no delete in SAMPLE mode: a neighbour that
 // goes simply stops being sampled. When the stream's resend interval is
@@ -104,8 +119,29 @@ const lldpMinHold = int64(10e9)
 
 // lldpNeighbor is the local port and id of an LLDP neighbour's leaf, and
 // the metric and canonical keys of the neighbour's list entry, which its
-// deletes and aging forget.
-type lldpNeighbor struct{ port, id, entry, keys string }
+// deletes and aging forget; part tells the leaves that say who the
+// neighbour is (its chassis id and port id).
+type lldpNeighbor struct {
+	port, id, entry, keys string
+	part                  uint8 // lldpChassisID, lldpPortID, 0 for the other leaves
+}
+
+// Values of lldpNeighbor.part.
+const (
+	lldpChassisID = 1 + iota
+	lldpPortID
+)
+
+// lldpPart returns the lldpNeighbor.part of a leaf below an entry.
+func lldpPart(leaf string) uint8 {
+	switch leaf {
+	case "/chassis-id", "/state/chassis-id":
+		return lldpChassisID
+	case "/port-id", "/state/port-id":
+		return lldpPortID
+	}
+	return 0
+}
 
 // newLLDPNeighbor returns the neighbour of an LLDP neighbour's leaf of
 // metric and canonical keys, nil when the keys are not its entry's
@@ -119,13 +155,15 @@ func newLLDPNeighbor(metric, keys string) *lldpNeighbor {
 			",remote-index="+schemas.EscapeKeyValue(idx)+",time-mark="+schemas.EscapeKeyValue(tm) {
 			return nil
 		}
-		return &lldpNeighbor{port: port, id: agent + "/" + tm + "/" + idx, entry: ieeeLLDPEntry, keys: keys}
+		return &lldpNeighbor{port: port, id: agent + "/" + tm + "/" + idx, entry: ieeeLLDPEntry, keys: keys,
+			part: lldpPart(metric[len(ieeeLLDPEntry):])}
 	}
 	port, id, ok := schemas.ParseLLDPNeighborKeys(keys)
 	if !ok {
 		return nil
 	}
-	return &lldpNeighbor{port: port, id: id, entry: lldpNeighborEntry, keys: keys}
+	return &lldpNeighbor{port: port, id: id, entry: lldpNeighborEntry, keys: keys,
+		part: lldpPart(strings.TrimPrefix(metric, lldpNeighborEntry))}
 }
 
 // lldpAlias returns the vocabulary's series that an ieee802-dot1ab-lldp
@@ -147,17 +185,24 @@ func lldpAlias(metric string, n *lldpNeighbor) *series {
 
 // lldpPort is the neighbours the decoder has seen on one local port.
 type lldpPort struct {
-	ids   map[string]lldpSeen
-	count *series // its schemas.MetricLLDPNeighbors series
-	at    int64   // time of its last published count
-	dirty bool    // in d.lldpDirty
+	ids   map[string]lldpSeen // by entry id
+	count *series             // its schemas.MetricLLDPNeighbors series
+	at    int64               // time of its last published count
+	n     int                 // its last published count; -1 before
+	dirty bool                // in d.lldpDirty
 }
 
-// lldpSeen is what the decoder knows of one neighbour.
+// lldpSeen is what the decoder knows of one neighbour's entry.
 type lldpSeen struct {
 	last    int64         // device time of its latest sample
 	sampled bool          // sampled again at least half an interval later: may age
 	nbr     *lldpNeighbor // its entry
+	// who is the neighbour it counts as (told, at the end of the
+	// notification that brought the entry): its chassis and port ids
+	// when both came in that notification, which chassis and portID
+	// gather till then, else its id (lldpWho).
+	who, chassis, portID string
+	told                 bool
 }
 
 // lldpAging is a stream's aging state (see above); zero resend: none.
@@ -195,9 +240,9 @@ func (a *lldpAging) hold() int64 {
 	return max(3*iv, lldpMinHold)
 }
 
-// noteLLDP records that a leaf of neighbour n came at ts: a new id
-// changes its port's count.
-func (d *Decoder) noteLLDP(n *lldpNeighbor, ts int64) {
+// noteLLDP records that a leaf of neighbour n came at ts, of text value
+// v ("" if it is not text): a new id may change its port's count.
+func (d *Decoder) noteLLDP(n *lldpNeighbor, ts int64, v string) {
 	d.lldpSeen = true
 	a := &d.lldpAge
 	if a.resend > 0 {
@@ -217,7 +262,7 @@ func (d *Decoder) noteLLDP(n *lldpNeighbor, ts int64) {
 			d.lldp = map[string]*lldpPort{}
 		}
 		keys := schemas.LLDPPortKeys(n.port)
-		p = &lldpPort{ids: map[string]lldpSeen{},
+		p = &lldpPort{ids: map[string]lldpSeen{}, n: -1,
 			count: &series{metric: schemas.MetricLLDPNeighbors, keys: keys, kind: schemas.KindGauge,
 				info: leafInfo{kind: schemas.KindGauge}, lastTS: sentinelTS}}
 		d.lldp[n.port] = p
@@ -225,10 +270,16 @@ func (d *Decoder) noteLLDP(n *lldpNeighbor, ts int64) {
 	}
 	s, ok := p.ids[n.id]
 	if !ok {
-		p.ids[n.id] = lldpSeen{last: ts, nbr: n}
+		s = lldpSeen{last: ts, nbr: n}
 		d.cacheBytes += len(n.id) + cacheEntryBytes
+		d.notePart(&s, n.part, v)
+		p.ids[n.id] = s
 		d.changedLLDP(p)
 		return
+	}
+	if !s.told && n.part != 0 { // a new entry's chassis or port id
+		d.notePart(&s, n.part, v)
+		p.ids[n.id] = s
 	}
 	if a.resend == 0 || ts <= s.last {
 		return // the same sample's other leaves, or a stamp not newer
@@ -265,6 +316,22 @@ func (d *Decoder) clockStepsBack(ts int64) {
 	}
 }
 
+// notePart keeps v, the chassis id or port id (part) of entry s, until
+// lldpWho tells who s is.
+func (d *Decoder) notePart(s *lldpSeen, part uint8, v string) {
+	dst := &s.chassis
+	switch part {
+	case 0:
+		return
+	case lldpPortID:
+		dst = &s.portID
+	}
+	if *dst != v {
+		d.cacheBytes += len(v) - len(*dst)
+		*dst = strings.Clone(v) // v may alias the response
+	}
+}
+
 func (d *Decoder) changedLLDP(p *lldpPort) {
 	if !p.dirty {
 		p.dirty = true
@@ -272,22 +339,24 @@ func (d *Decoder) changedLLDP(p *lldpPort) {
 	}
 }
 
-// forgetLLDP drops neighbour id of port p.
-func (d *Decoder) forgetLLDP(p *lldpPort, id string) {
+// forgetLLDP drops neighbour id, s, of port p.
+func (d *Decoder) forgetLLDP(p *lldpPort, id string, s lldpSeen) {
 	delete(p.ids, id)
-	d.cacheBytes -= len(id) + cacheEntryBytes
+	d.cacheBytes -= len(id) + len(s.who) + len(s.chassis) + len(s.portID) + cacheEntryBytes
 	d.changedLLDP(p)
 }
 
 // deleteLLDP forgets the neighbours under a deleted path (canonical metric
 // and keys under /lldp): a neighbour's entry (or its state container), or
-// any subtree above it, down to the whole of /lldp.
-func (d *Decoder) deleteLLDP(metric, keys string) {
+// any subtree above it, down to the whole of /lldp, whose keys within
+// accepts (keyMatch).
+func (d *Decoder) deleteLLDP(metric string, within func(keys string) bool) {
 	for _, p := range d.lldp {
 		for id, s := range p.ids {
 			e := s.nbr.entry
-			if (metric == e || metric == e+"/state" || strings.HasPrefix(e, metric+"/")) && keysWithin(s.nbr.keys, keys) {
-				d.forgetLLDP(p, id)
+			if (metric == e || strings.HasPrefix(metric, e) && metric[len(e):] == "/state" ||
+				len(e) > len(metric) && e[len(metric)] == '/' && strings.HasPrefix(e, metric)) && within(s.nbr.keys) {
+				d.forgetLLDP(p, id, s)
 			}
 		}
 	}
@@ -340,7 +409,7 @@ func (d *Decoder) ageLLDP(ts int64) {
 	for port, p := range d.lldp {
 		for id, s := range p.ids {
 			if s.sampled && ts-max(s.last, a.since) > hold {
-				d.forgetLLDP(p, id)
+				d.forgetLLDP(p, id, s)
 				if aged == nil {
 					aged = map[string][]string{}
 				}
@@ -354,7 +423,10 @@ func (d *Decoder) ageLLDP(ts int64) {
 		}
 	}
 	for entry, keys := range aged {
-		d.forget(entry, keys...) // their leaves' series, in one scan per model
+		// Their leaves' series, in one scan per model.
+		d.forget(entry, func(k string) bool {
+			return slices.ContainsFunc(keys, func(e string) bool { return keysWithin(k, e) })
+		})
 	}
 }
 
@@ -369,14 +441,20 @@ func (d *Decoder) Reconnected() {
 }
 
 // countLLDP publishes the count of every port whose neighbours changed in
-// the notification, at ts (or just after the port's previous count, so that
-// a change is never dropped as a duplicate; not after a count from before
-// the device's clock stepped back, which is ahead of ts).
+// the notification, when it changed, at ts (or just after the port's
+// previous count, so that a change is never dropped as a duplicate; not
+// after a count from before the device's clock stepped back, which is
+// ahead of ts). The count is of distinct neighbours (lldpWho).
 func (d *Decoder) countLLDP(ts int64) int {
 	n := 0
 	for _, p := range d.lldpDirty {
 		p.dirty = false
-		d.s.F64 = float64(len(p.ids))
+		c := d.lldpWho(p)
+		if c == p.n {
+			continue // one of a neighbour's entries went or came
+		}
+		p.n = c
+		d.s.F64 = float64(c)
 		p.at = ts
 		if last := p.count.lastTS; ts == last || ts < last && !d.afterStep(p.count, ts) {
 			p.at = last + 1
@@ -385,4 +463,41 @@ func (d *Decoder) countLLDP(ts int64) int {
 	}
 	d.lldpDirty = d.lldpDirty[:0]
 	return n
+}
+
+// lldpWho tells who the new entries of port p are, and returns the
+// number of distinct neighbours among its entries. A neighbour is its
+// chassis id and port id, which the entries of one neighbour share: those
+// of the port's two LLDP agents (nearest bridge, nearest customer
+// bridge), those of the two models on a device streaming both. An entry
+// is told who it is at the end of the notification that brought it, from
+// the chassis and port ids that came with it, else by its id, and keeps
+// that: ids that came later would merge it into another entry's
+// neighbour, and the count's drop would read as a lost neighbour.
+func (d *Decoder) lldpWho(p *lldpPort) int {
+	for id, s := range p.ids {
+		if s.told {
+			continue
+		}
+		size := len(s.chassis) + len(s.portID)
+		if s.chassis != "" && s.portID != "" {
+			s.who = s.chassis + "\x00" + s.portID
+		} else {
+			s.who = id
+		}
+		s.chassis, s.portID, s.told = "", "", true
+		d.cacheBytes += len(s.who) - size
+		p.ids[id] = s
+	}
+	if len(p.ids) < 2 {
+		return len(p.ids)
+	}
+	if d.lldpWhos == nil {
+		d.lldpWhos = map[string]struct{}{}
+	}
+	clear(d.lldpWhos)
+	for _, s := range p.ids {
+		d.lldpWhos[s.who] = struct{}{}
+	}
+	return len(d.lldpWhos)
 }
