@@ -232,6 +232,9 @@ func (d *Drift) Update(x float64) Event {
 		return None
 	}
 	early := d.seen < minNoisePoints && !d.firing
+	// checked: the estimate was completed and checked by the point
+	// before, which it may have kept for this one to tell (checkNoise).
+	checked := d.seen == minNoisePoints && !d.firing
 	if early {
 		// Before the estimate can tell a jump every difference is
 		// learned, and checked once there are enough of them; the point
@@ -239,8 +242,9 @@ func (d *Drift) Update(x float64) Event {
 		// points before it were never judged, and the return from a
 		// spike among them would look like one (a step before the
 		// estimate can tell is not told either).
+		dev := d.dev
 		d.learnNoise(math.Abs(x - d.last))
-		d.checkNoise()
+		d.checkNoise(dev)
 	}
 	sigma := d.Sigma()
 	jump := func(a, b float64) bool {
@@ -248,6 +252,15 @@ func (d *Drift) Update(x float64) Event {
 	}
 	if !early && jump(d.last, d.prev) && jump(x, d.prev) && !jump(x, d.last) {
 		// The previous point jumped and this one stayed there: a step.
+		if checked && d.noisy(sigma) {
+			// The step's difference completed the estimate, which the
+			// check kept for this point to tell (checkNoise): it is
+			// no noise. The rest is kept as a whole estimate, not
+			// checked again against the new level's first points.
+			if d.unlearnNoise(math.Abs(d.last - d.prev)); d.seen != 0 {
+				d.seen = minNoisePoints
+			}
+		}
 		firing := d.firing
 		d.relearn(d.last, x)
 		if firing {
@@ -274,6 +287,15 @@ func (d *Drift) Update(x float64) Event {
 	learn := med
 	if d.seen >= minNoisePoints && !jump(d.last, d.prev) {
 		learn = d.last
+	}
+	if checked && spike && d.noisy(sigma) {
+		// The point that completed the estimate, far off, was a spike:
+		// its difference made the σ the check kept for this point to
+		// tell (checkNoise); it is no noise.
+		d.unlearnNoise(math.Abs(d.last - d.prev))
+		if d.noisy(d.Sigma()) {
+			d.dev, d.seen = 0, 0
+		}
 	}
 	if spike {
 		d.last = d.prev
@@ -334,6 +356,24 @@ func (d *Drift) learnNoise(diff float64) {
 	}
 }
 
+// unlearnNoise takes diff, the last difference learnNoise added, out of
+// the noise estimate again (checkNoise), or drops the estimate when it
+// cannot.
+func (d *Drift) unlearnNoise(diff float64) {
+	w := float64(min(d.seen, uint32(d.cfg.Memory)))
+	if w <= 1 {
+		d.dev, d.seen = 0, 0
+		return
+	}
+	dev := (w*d.dev - diff) / (w - 1)
+	if !(dev > 1e-9*diff) {
+		// Lost to rounding (a difference of 1e100 hides any noise).
+		d.dev, d.seen = 0, 0
+		return
+	}
+	d.dev, d.seen = dev, d.seen-1
+}
+
 // checkNoise drops the noise estimate of the first minNoisePoints
 // differences, which learned every one of them, when its σ is more than
 // maxNoiseSpread times the spread of the warm-up's medians of three (or
@@ -341,19 +381,42 @@ func (d *Drift) learnNoise(diff float64) {
 // contradicted (a loss of signal read once, a garbled 1e100) moved no
 // median, but its two differences made most of that σ, which would have
 // widened the band for hundreds of points. The estimate is learned again
-// from the next differences, which the check judges alike; after the
-// warm-up it is kept, whatever it is.
-func (d *Drift) checkNoise() {
-	if d.seen != minNoisePoints || int(d.n) > d.cfg.Warmup {
+// from the next differences, which the check judges alike while they can
+// all be learned before the warm-up ends; a check later than that is not
+// made, and the estimate is kept, whatever it is (dropped at the
+// warm-up's end, the rule watched with no estimate: it could not tell a
+// step, and fired on a σ of the reading's resolution: 156 of 560 series
+// read as -40 dBm every 20 to 60 points, 12 of which fired before the
+// decay they were fed, and 425 with a Warmup of 30, 45 of which fired:
+// TestDriftWarmupFlakyOptic). dev is the estimate before the difference
+// completing them.
+//
+// When that difference, the point's from the last, is alone what makes
+// the σ too wide (dev passes), the point may be a step as well as a spike,
+// which only the next point tells: the estimate is kept for it, and that
+// difference taken out again when it tells either (Update). Before, a
+// step on the point completing the estimate dropped it, and so was never
+// told: the warm-up's envelope spanned both levels, and a decay from the
+// new one never fired (TestDriftWarmupStepOnCheck).
+func (d *Drift) checkNoise(dev float64) {
+	if d.seen != minNoisePoints || !d.noisy(d.Sigma()) || int(d.n)+minNoisePoints > d.cfg.Warmup {
 		return
 	}
-	spread := d.hi - d.lo // the range of the medians learned so far
-	if int(d.n) == d.cfg.Warmup {
-		spread = d.lo + d.hi // the reaches around the level (Update)
+	if !d.noisy(max(dev*math.Sqrt(math.Pi)/2, d.quant)) {
+		return // the next point tells (Update)
 	}
-	if d.Sigma() > maxNoiseSpread*max(spread, d.quant) {
-		d.dev, d.seen = 0, 0
+	d.dev, d.seen = 0, 0
+}
+
+// noisy reports whether sigma, the noise σ of the warm-up's first
+// minNoisePoints differences, is more than maxNoiseSpread times the spread
+// of its medians of three (or the reading's resolution), when the check
+// is made or the point after (checkNoise).
+func (d *Drift) noisy(sigma float64) bool {
+	if int(d.n)+minNoisePoints > d.cfg.Warmup+1 {
+		return false
 	}
+	return sigma > maxNoiseSpread*max(d.hi-d.lo, d.quant)
 }
 
 // updateWatching judges med, the median of the last three points, after
