@@ -225,6 +225,7 @@ func Evaluate(ctx context.Context, name string, cfg detect.Config, ds *Dataset, 
 				st.Points += done.Points
 				st.Dropped = st.Dropped.Add(done.Dropped)
 				st.Detections += done.Detections
+				st.Firing += done.Firing
 				st.Elapsed += done.Elapsed
 				o.progress(st)
 			}))
@@ -298,8 +299,10 @@ func (s *Stats) Rate() float64 {
 	return float64(s.Points) / s.Elapsed.Seconds()
 }
 
-// ProgressLine formats running stats as one progress line.
+// ProgressLine formats running stats as one progress line: its detection
+// events are the firing and the resolved ones, of which the firing are
+// the table's "firing detections".
 func ProgressLine(st Stats) string {
-	return fmt.Sprintf("backtest: %d points, %d detections, %s, %.0f points/s", st.Points, st.Detections,
-		st.Elapsed.Round(time.Second), st.Rate())
+	return fmt.Sprintf("backtest: %d points, %d detection events (%d firing), %s, %.0f points/s", st.Points, st.Detections,
+		st.Firing, st.Elapsed.Round(time.Second), st.Rate())
 }

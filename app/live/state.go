@@ -18,6 +18,9 @@ import (
 const (
 	latestDetections = 50
 	listLimit        = 200
+	// closedPredictions bounds the closed predicted failures kept after
+	// the open ones (most recently closed first).
+	closedPredictions = 20
 )
 
 // Alert is one alert that is firing (shown when the correlate stage does
@@ -42,13 +45,18 @@ type Detection struct {
 	Summary              string
 }
 
-// Prediction is one open predicted failure.
+// Prediction is the latest event of one predicted failure, open or closed.
 type Prediction struct {
 	Device, Component, Signal string
 	Predicted                 time.Time     // when the signal is predicted to reach its threshold
 	TimeToFailure             time.Duration // Predicted − the event's device time
 	Confidence                float64
 	Severity                  string
+	// Closed is why the prediction closed (schemas.CloseFailed: the
+	// failure came; CloseRecovered, CloseStale), "" while open; ClosedAt
+	// is the device time it closed.
+	Closed   string
+	ClosedAt time.Time
 }
 
 // Energy is the latest power window of one device.
@@ -96,6 +104,9 @@ type Counts struct {
 	// causes (link, traffic, …), sorted.
 	Incidents, OpenIncidents int
 	IncidentRules            []string
+	// OpenPredicted are the predicted failures open now (not failed,
+	// recovered or stale).
+	OpenPredicted int
 }
 
 // Snapshot is the state at one moment; it shares nothing with State.
@@ -113,7 +124,7 @@ type Snapshot struct {
 	Incidents     []Incident
 	WithIncidents bool
 	Detections    []Detection  // latest first
-	Predictions   []Prediction // soonest failure first
+	Predictions   []Prediction // open, soonest failure first, then the latest closed, most recently closed first
 	Energy        []Energy     // by device
 	Savings       []Saving     // largest first
 	Counts        Counts
@@ -181,16 +192,22 @@ func isStateRule(detector string) bool { return slices.Contains(stateRules, dete
 // AddMaintenance records a maintenance event.
 func (s *State) AddMaintenance(e *schemas.MaintenanceEvent) {
 	s.seen(e.EventTime)
-	if e.State == schemas.MaintenanceClosed {
-		delete(s.predictions, e.Key)
-		return
-	}
 	if !s.predicted[e.Key] {
 		s.predicted[e.Key] = true
 		s.counts.Predicted++
 	}
-	s.predictions[e.Key] = Prediction{Device: e.Device, Component: e.Component, Signal: e.Signal, Predicted: e.PredictedFailure,
+	// A closed prediction stays, with its reason: the showcase's worn
+	// components close as failed seconds after they are predicted, and the
+	// view would otherwise list none of the predicted failures it counts.
+	p := Prediction{Device: e.Device, Component: e.Component, Signal: e.Signal, Predicted: e.PredictedFailure,
 		TimeToFailure: e.PredictedFailure.Sub(e.EventTime), Confidence: e.Confidence, Severity: e.Severity}
+	if e.State == schemas.MaintenanceClosed {
+		p.Closed, p.ClosedAt = cmp.Or(e.CloseReason, "closed"), e.EventTime
+		if e.ClosedAt != nil {
+			p.ClosedAt = *e.ClosedAt
+		}
+	}
+	s.predictions[e.Key] = p
 }
 
 // AddPower records the rows of one tk.power message.
@@ -230,12 +247,21 @@ func (s *State) Snapshot() Snapshot {
 	for i := len(s.detections) - 1; i >= len(s.detections)-n; i-- {
 		snap.Detections = append(snap.Detections, s.detections[i])
 	}
+	var open, closed []Prediction
 	for _, p := range s.predictions {
-		snap.Predictions = append(snap.Predictions, p)
+		if p.Closed == "" {
+			open = append(open, p)
+		} else {
+			closed = append(closed, p)
+		}
 	}
-	slices.SortFunc(snap.Predictions, func(a, b Prediction) int {
-		return cmp.Or(a.Predicted.Compare(b.Predicted), cmp.Compare(a.Device, b.Device), cmp.Compare(a.Component, b.Component))
-	})
+	order := func(a, b Prediction) int {
+		return cmp.Or(cmp.Compare(a.Device, b.Device), cmp.Compare(a.Component, b.Component), cmp.Compare(a.Signal, b.Signal))
+	}
+	slices.SortFunc(open, func(a, b Prediction) int { return cmp.Or(a.Predicted.Compare(b.Predicted), order(a, b)) })
+	slices.SortFunc(closed, func(a, b Prediction) int { return cmp.Or(b.ClosedAt.Compare(a.ClosedAt), order(a, b)) })
+	snap.Counts.OpenPredicted = len(open)
+	snap.Predictions = append(open[:min(len(open), listLimit)], closed[:min(len(closed), closedPredictions)]...)
 	for _, e := range s.energy {
 		snap.Energy = append(snap.Energy, e)
 	}

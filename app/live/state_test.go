@@ -47,7 +47,7 @@ func TestStateAlertsAndCounts(t *testing.T) {
 }
 
 // TestStatePredictionsAndPower checks predicted failures (counted once per
-// component, gone once closed), energy per device and savings.
+// component, listed as closed once closed), energy per device and savings.
 func TestStatePredictionsAndPower(t *testing.T) {
 	s := NewState()
 	ev := &schemas.MaintenanceEvent{Key: "k1", State: schemas.MaintenanceOpen, Device: "sim-04", Component: "name=Ethernet4-transceiver", Signal: "optic_rx_power",
@@ -61,9 +61,9 @@ func TestStatePredictionsAndPower(t *testing.T) {
 		t.Fatalf("predictions %+v, counts %+v", snap.Predictions, snap.Counts)
 	}
 	closed := up
-	closed.State = schemas.MaintenanceClosed
+	closed.State, closed.CloseReason = schemas.MaintenanceClosed, schemas.CloseRecovered
 	s.AddMaintenance(&closed)
-	if snap = s.Snapshot(); len(snap.Predictions) != 0 || snap.Counts.Predicted != 1 {
+	if snap = s.Snapshot(); len(snap.Predictions) != 1 || snap.Predictions[0].Closed != schemas.CloseRecovered || snap.Counts.Predicted != 1 || snap.Counts.OpenPredicted != 0 {
 		t.Fatalf("after close: predictions %+v, counts %+v", snap.Predictions, snap.Counts)
 	}
 	end := t0.Add(15 * time.Minute).UnixNano()

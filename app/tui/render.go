@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/telekernel/telekernel/app/live"
+	"github.com/telekernel/telekernel/schemas"
 )
 
 // frame is what the view knows besides the snapshot.
@@ -161,7 +162,7 @@ func alertsPane(s live.Snapshot) pane {
 		if a.Severity == "critical" {
 			cause = downStyle.Render(cause)
 		}
-		p.lines = append(p.lines, fmt.Sprintf("%s %s %s %s  %s", cause, a.Device, keyName(a.Keys), metricName(a.Metric), dimStyle.Render(age.String())))
+		p.lines = append(p.lines, fields(cause, a.Device, keyName(a.Keys), metricName(a.Metric))+"  "+dimStyle.Render(age.String()))
 	}
 	if len(p.lines) == 0 {
 		p.lines = []string{dimStyle.Render("none firing")}
@@ -216,7 +217,7 @@ func detectionsPane(s live.Snapshot) pane {
 		if d.StateEvent {
 			band = d.Detector
 		}
-		p.lines = append(p.lines, fmt.Sprintf("%s %s %s %s %s %s", d.Time.UTC().Format("15:04"), state, d.Device, keyName(d.Keys), metricName(d.Metric), band))
+		p.lines = append(p.lines, fields(d.Time.UTC().Format("15:04"), state, d.Device, keyName(d.Keys), metricName(d.Metric), band))
 	}
 	if len(p.lines) == 0 {
 		p.lines = []string{dimStyle.Render("no detections yet")}
@@ -224,10 +225,19 @@ func detectionsPane(s live.Snapshot) pane {
 	return p
 }
 
+// predictionsPane shows the open predicted failures, then the closed ones,
+// dimmed with how they closed: the header counts every component the run
+// predicted, and a worn one closes as failed soon after its prediction.
 func predictionsPane(s live.Snapshot) pane {
-	p := pane{title: fmt.Sprintf("Predicted failures (%d): time to failure, confidence", len(s.Predictions))}
+	c := s.Counts
+	p := pane{title: fmt.Sprintf("Predicted failures (%d, %d open): time to failure, confidence", c.Predicted, c.OpenPredicted)}
 	for _, f := range s.Predictions {
-		p.lines = append(p.lines, fmt.Sprintf("%s %s %s  in %s  %.0f%%", f.Device, keyName(f.Component), f.Signal, ttf(f.TimeToFailure), 100*f.Confidence))
+		what := fields(f.Device, keyName(f.Component), f.Signal)
+		if f.Closed != "" {
+			p.lines = append(p.lines, dimStyle.Render(fmt.Sprintf("%s  %s %s", what, closedName(f.Closed), f.ClosedAt.UTC().Format("15:04"))))
+			continue
+		}
+		p.lines = append(p.lines, fmt.Sprintf("%s  in %s  %.0f%%", what, ttf(f.TimeToFailure), 100*f.Confidence))
 	}
 	if len(p.lines) == 0 {
 		p.lines = []string{dimStyle.Render("no failure predicted")}
@@ -255,12 +265,37 @@ func energyPane(s live.Snapshot) pane {
 func savingsPane(s live.Snapshot) pane {
 	p := pane{title: fmt.Sprintf("Savings found (%d): %.1f kWh/day", s.Counts.Savings, s.Counts.SavingsKWh)}
 	for _, v := range s.Savings {
-		p.lines = append(p.lines, fmt.Sprintf("%s %s %s %s", v.Device, keyName(v.Component), v.Reason, upStyle.Render(fmt.Sprintf("%.2f kWh/day", v.KWhPerDay))))
+		p.lines = append(p.lines, fields(v.Device, keyName(v.Component), v.Reason, upStyle.Render(fmt.Sprintf("%.2f kWh/day", v.KWhPerDay))))
 	}
 	if len(p.lines) == 0 {
 		p.lines = []string{dimStyle.Render("none found yet")}
 	}
 	return p
+}
+
+// closedName says how a prediction closed, with the time to follow.
+func closedName(reason string) string {
+	switch reason {
+	case schemas.CloseFailed:
+		return "failed at"
+	case schemas.CloseRecovered:
+		return "recovered at"
+	case schemas.CloseStale:
+		return "stopped reporting at"
+	}
+	return reason + " at"
+}
+
+// fields joins the non-empty of vs with spaces: a detection of a whole
+// device (the power stage's residual) has no keys.
+func fields(vs ...string) string {
+	out := vs[:0:0]
+	for _, v := range vs {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // plural returns word, with an s unless n is 1.
@@ -285,8 +320,19 @@ func keyName(keys string) string {
 	return vals[len(vals)-1]
 }
 
-// metricName is the last element of a metric path.
-func metricName(metric string) string { return path.Base(metric) }
+// metricName is the last element of a metric path, with its parent when
+// it is a statistic of it (OpenConfig's instant, avg, min, max): the leaf
+// of .../input-power/instant is "input-power/instant", not "instant".
+func metricName(metric string) string {
+	leaf := path.Base(metric)
+	switch leaf {
+	case "instant", "avg", "min", "max":
+		if parent := path.Base(path.Dir(metric)); parent != "." && parent != "/" {
+			return parent + "/" + leaf
+		}
+	}
+	return leaf
+}
 
 func num(v float64) string {
 	switch a := max(v, -v); {

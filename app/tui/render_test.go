@@ -23,6 +23,8 @@ func fullSnapshot() live.Snapshot {
 		s.Detections = append(s.Detections, live.Detection{Time: t0, State: "firing", Device: dev, Metric: "/interfaces/interface/state/counters/in-octets",
 			Keys: "name=Ethernet3", Observed: 3.2e9, Expected: 6.1e8, BandLower: 4e8, BandUpper: 8e8})
 		s.Predictions = append(s.Predictions, live.Prediction{Device: dev, Component: "name=Fan1", Signal: "fan_speed", TimeToFailure: 90 * time.Minute, Confidence: 0.99})
+		s.Counts.Predicted++
+		s.Counts.OpenPredicted++
 		s.Energy = append(s.Energy, live.Energy{Device: dev, Watts: 200, KWhPerDay: 4.8})
 		s.Savings = append(s.Savings, live.Saving{Device: dev, Component: "name=Ethernet5", Reason: "admin_up_oper_down", KWhPerDay: 0.25})
 	}
@@ -45,7 +47,7 @@ func TestRenderFitsTheTerminal(t *testing.T) {
 				break
 			}
 		}
-		for _, title := range []string{"Stages", "Firing alerts (40)", "Latest detections", "Predicted failures (40)", "Energy per device (40)", "Savings found", "more"} {
+		for _, title := range []string{"Stages", "Firing alerts (40)", "Latest detections", "Predicted failures (40, 40 open)", "Energy per device (40)", "Savings found", "more"} {
 			if !strings.Contains(out, title) {
 				t.Errorf("%dx%d: no %q", size[0], size[1], title)
 			}
