@@ -679,7 +679,7 @@ func (d *Decoder) delete(prefix, raw []byte) {
 	if err != nil {
 		return
 	}
-	m := newKeyMatch(elems)
+	m := newKeyMatch(origin, elems)
 	if len(d.lldp) > 0 && strings.HasPrefix(metric, "/lldp") {
 		d.deleteLLDP(metric, m.within)
 	}
@@ -687,13 +687,14 @@ func (d *Decoder) delete(prefix, raw []byte) {
 }
 
 // forget drops from the caches the series at or under metric whose
-// canonical keys within accepts, and their estimated size. It scans both
-// caches once: for deletes and aged-out LLDP neighbours, not per update.
-func (d *Decoder) forget(metric string, within func(keys string) bool) {
+// metric and canonical keys within accepts, and their estimated size. It
+// scans both caches once: for deletes and aged-out LLDP neighbours, not
+// per update.
+func (d *Decoder) forget(metric string, within func(metric, keys string) bool) {
 	gone := map[*series]bool{}
 	under := metric + "/"
 	for ck, se := range d.canon {
-		if (se.metric == metric || strings.HasPrefix(se.metric, under)) && within(se.keys) {
+		if (se.metric == metric || strings.HasPrefix(se.metric, under)) && within(se.metric, se.keys) {
 			gone[se] = true
 			delete(d.canon, ck)
 			d.cacheBytes -= 2*len(ck) + seriesEntryBytes
@@ -731,6 +732,9 @@ func keysWithin(keys, deleted string) bool {
 // the path's own canonical keys, a prefix of those of the series under
 // it when it names every key, are not one when it leaves a key out, and
 // may be one of another entry's ("name=bgp" of network-instance[name=bgp]).
+// A list nested in one of the same element and key names
+// (group[name]/groups/group[name]) writes "group.name" for each but the
+// first: which is the path's is told by the place among them (keyWant.in).
 type keyMatch struct {
 	want []keyWant // the path's keys; nil when it names none
 }
@@ -739,15 +743,22 @@ type keyMatch struct {
 // the key's name, its value, and its name qualified by its list's element
 // ("protocol.name"). qualified is set when an earlier element of the path
 // has a key of that name: the series' keys then have only the qualified
-// one.
+// one. elem is the list's element name, at the length of the metric up to
+// and including it.
 type keyWant struct {
-	name, value, qual string
-	qualified         bool
+	name, value, qual, elem string
+	at                      int
+	qualified               bool
 }
 
-func newKeyMatch(elems []elem) keyMatch {
+func newKeyMatch(origin string, elems []elem) keyMatch {
 	var m keyMatch
+	at := 0
+	if keptOrigin(origin) {
+		at = len(origin) + 1
+	}
 	for i, e := range elems {
+		at += 1 + len(stripModule(e.name))
 		for _, p := range e.keys {
 			var b strings.Builder
 			escapeKey(&b, withoutModule(p.v))
@@ -755,46 +766,107 @@ func newKeyMatch(elems []elem) keyMatch {
 			qualified := slices.ContainsFunc(elems[:i], func(e elem) bool {
 				return slices.ContainsFunc(e.keys, func(p kv) bool { return stripModule(p.k) == name })
 			})
-			m.want = append(m.want, keyWant{name: name, value: b.String(), qual: stripModule(e.name) + "." + name, qualified: qualified})
+			m.want = append(m.want, keyWant{name: name, value: b.String(), qual: stripModule(e.name) + "." + name,
+				elem: stripModule(e.name), at: at, qualified: qualified})
 		}
 	}
 	return m
 }
 
-// within reports whether a series of canonical keys at or under the
-// deleted path is one it names.
-func (m *keyMatch) within(keys string) bool {
+// within reports whether a series of metric and canonical keys at or
+// under the deleted path is one it names.
+func (m *keyMatch) within(metric, keys string) bool {
 	if m.want == nil {
 		return true
 	}
 	for i := range m.want {
-		if !m.want[i].in(keys) {
+		if !m.want[i].in(metric, keys) {
 			return false
 		}
 	}
 	return true
 }
 
-// in reports whether the canonical keys hold w's key with w's value: the
-// key qualified by w's element ("protocol.name") when they have it, else
-// the one of w's name, which is the first element's of that key name.
-func (w *keyWant) in(keys string) bool {
-	match := false
+// in reports whether the canonical keys of a series of metric hold w's
+// key with w's value: the key qualified by w's element ("protocol.name")
+// when they have it, else the one of w's name, which is the first
+// element's of that key name. Lists of w's element name below w's in the
+// metric (group[name]/groups/group[name]) write theirs qualified alike,
+// after w's: w's is the last qualified one before theirs, or the
+// unqualified one when there are no more qualified ones than they (w's
+// element the first of that key name).
+func (w *keyWant) in(metric, keys string) bool {
+	q, first := 0, ""        // qualified ones, the first's value
+	unq, hasUnq := "", false // the unqualified one
+	for s := keys; ; {
+		eq := strings.IndexByte(s, '=')
+		if eq < 0 {
+			break
+		}
+		name, rest := s[:eq], s[eq+1:]
+		end := valueEnd(rest)
+		if name == w.qual {
+			if q == 0 {
+				first = rest[:end]
+			}
+			q++
+		} else if name == w.name {
+			unq, hasUnq = rest[:end], true
+		}
+		if end == len(rest) {
+			break
+		}
+		s = rest[end+1:]
+	}
+	i := q - 1
+	if q > 0 && w.at < len(metric) {
+		i -= elemsNamed(metric[w.at:], w.elem)
+	}
+	switch {
+	case i >= 0:
+		return nthValue(keys, w.qual, i) == w.value
+	case i == -1 && !w.qualified:
+		return hasUnq && unq == w.value
+	case q > 0: // fewer qualified keys than lists below: not lists of that key
+		return first == w.value
+	}
+	return false
+}
+
+// elemsNamed returns the number of elements named name in metric's path
+// s, its last element (the leaf) left out.
+func elemsNamed(s, name string) int {
+	n := 0
+	for {
+		i := strings.Index(s, name)
+		if i < 0 {
+			return n
+		}
+		if i > 0 && s[i-1] == '/' && i+len(name) < len(s) && s[i+len(name)] == '/' {
+			n++
+		}
+		s = s[i+len(name):]
+	}
+}
+
+// nthValue returns the value of the i-th key named name in the canonical
+// keys.
+func nthValue(keys, name string, i int) string {
 	for {
 		eq := strings.IndexByte(keys, '=')
 		if eq < 0 {
-			return match
+			return ""
 		}
-		name, rest := keys[:eq], keys[eq+1:]
+		n, rest := keys[:eq], keys[eq+1:]
 		end := valueEnd(rest)
-		if name == w.qual {
-			return rest[:end] == w.value
-		}
-		if name == w.name && !w.qualified {
-			match = rest[:end] == w.value
+		if n == name {
+			if i == 0 {
+				return rest[:end]
+			}
+			i--
 		}
 		if end == len(rest) {
-			return match
+			return ""
 		}
 		keys = rest[end+1:]
 	}

@@ -188,7 +188,7 @@ type lldpPort struct {
 	ids   map[string]lldpSeen // by entry id
 	count *series             // its schemas.MetricLLDPNeighbors series
 	at    int64               // time of its last published count
-	n     int                 // its last published count; -1 before
+	n     int                 // its last published count; -1 before (countLLDP)
 	dirty bool                // in d.lldpDirty
 }
 
@@ -350,12 +350,12 @@ func (d *Decoder) forgetLLDP(p *lldpPort, id string, s lldpSeen) {
 // and keys under /lldp): a neighbour's entry (or its state container), or
 // any subtree above it, down to the whole of /lldp, whose keys within
 // accepts (keyMatch).
-func (d *Decoder) deleteLLDP(metric string, within func(keys string) bool) {
+func (d *Decoder) deleteLLDP(metric string, within func(metric, keys string) bool) {
 	for _, p := range d.lldp {
 		for id, s := range p.ids {
 			e := s.nbr.entry
 			if (metric == e || strings.HasPrefix(metric, e) && metric[len(e):] == "/state" ||
-				len(e) > len(metric) && e[len(metric)] == '/' && strings.HasPrefix(e, metric)) && within(s.nbr.keys) {
+				len(e) > len(metric) && e[len(metric)] == '/' && strings.HasPrefix(e, metric)) && within(e, s.nbr.keys) {
 				d.forgetLLDP(p, id, s)
 			}
 		}
@@ -424,7 +424,7 @@ func (d *Decoder) ageLLDP(ts int64) {
 	}
 	for entry, keys := range aged {
 		// Their leaves' series, in one scan per model.
-		d.forget(entry, func(k string) bool {
+		d.forget(entry, func(_, k string) bool {
 			return slices.ContainsFunc(keys, func(e string) bool { return keysWithin(k, e) })
 		})
 	}
@@ -453,13 +453,18 @@ func (d *Decoder) countLLDP(ts int64) int {
 		if c == p.n {
 			continue // one of a neighbour's entries went or came
 		}
-		p.n = c
 		d.s.F64 = float64(c)
 		p.at = ts
 		if last := p.count.lastTS; ts == last || ts < last && !d.afterStep(p.count, ts) {
 			p.at = last + 1
 		}
-		n += d.emit(p.count, p.at)
+		// The last count published: one dropped with its notification
+		// (a timestamp out of bounds) is not, and the next change is
+		// compared with the one before it.
+		if k := d.emit(p.count, p.at); k > 0 {
+			p.n = c
+			n += k
+		}
 	}
 	d.lldpDirty = d.lldpDirty[:0]
 	return n
