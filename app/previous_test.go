@@ -101,7 +101,8 @@ func TestEmbeddedRunTwiceKeepsEarlierRun(t *testing.T) {
 }
 
 // snapshot returns the contents of the files under dir by their path
-// relative to dir, leaving out PreviousDir.
+// relative to dir, leaving out PreviousDir and the data folder's lock file
+// (which no run writes output in).
 func snapshot(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -113,6 +114,9 @@ func snapshot(t *testing.T, dir string) map[string]string {
 			if d.Name() == PreviousDir {
 				return filepath.SkipDir
 			}
+			return nil
+		}
+		if d.Name() == lockFileName {
 			return nil
 		}
 		b, err := os.ReadFile(path)

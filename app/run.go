@@ -93,9 +93,26 @@ var ErrStoppedStarting = errors.New("stopped while starting")
 // the simulator's span ends, or ctx is done; then it stops the simulator,
 // lets every stage drain what was produced, and returns the summary. When
 // ctx ends before the process has started, Run returns ErrStoppedStarting.
+// On the embedded broker it holds the data folder's lock (lockData) for
+// its life, and fails at once when another run holds it.
 func Run(ctx context.Context, opts Options) (Summary, error) {
 	p := newProcess(opts)
 	var sum Summary
+	// The data folder's lock, then the port, then the earlier run's
+	// output: a run that cannot start because another holds the folder
+	// or the port moves nothing.
+	unlock, err := p.lockData()
+	if err != nil {
+		return sum, err
+	}
+	defer unlock()
+	// The endpoints outlive the signal: the stop (up to drainTimeout and
+	// the final flush) can be watched, and a liveness probe still passes.
+	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHTTP()
+	if err := p.serveHTTP(httpCtx); err != nil {
+		return sum, err
+	}
 	if err := p.setAside(&sum); err != nil {
 		return sum, err
 	}
@@ -105,13 +122,6 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		return sum, p.startFailed(ctx, err)
 	}
 	sum.Brokers = p.env.Kafka.Brokers
-	// The endpoints outlive the signal: the stop (up to drainTimeout and
-	// the final flush) can be watched, and a liveness probe still passes.
-	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopHTTP()
-	if err := p.serveHTTP(httpCtx); err != nil {
-		return sum, err
-	}
 	defer p.env.close()
 	if !opts.SimOnly {
 		if err := p.buildStages(ctx); err != nil {
@@ -216,14 +226,37 @@ func newProcess(opts Options) *process {
 	return &process{opts: opts, cfg: opts.Config, log: opts.Log, reg: opts.Registry, start: opts.Now(), drainTimeout: opts.drainTimeout}
 }
 
-// setAside moves the output of an earlier run in the data folder into
-// DATA/_previous/STAMP/ (setAsideEarlierRun) when this process writes
-// there on the embedded broker, whose offsets restart at 0; with real
-// brokers the offsets go on, and the Parquet sink's overlap rule holds.
-func (p *process) setAside(sum *Summary) error {
+// ownsData reports whether this process writes in the data folder on the
+// embedded broker, whose offsets restart at 0: its Parquet files and
+// labels would collide with another such run's. With real brokers the
+// offsets go on, the Parquet sink's overlap rule holds, and processes of
+// one consumer group may share the folder.
+func (p *process) ownsData() bool {
 	cfg := p.cfg
 	writesLake := !p.opts.SimOnly && *cfg.Parquet.Enabled && cfg.Runs("parquet")
-	if len(cfg.Kafka.Brokers) > 0 || (!writesLake && !*cfg.Sim.Enabled) {
+	return len(cfg.Kafka.Brokers) == 0 && (writesLake || *cfg.Sim.Enabled)
+}
+
+// lockData takes the data folder's lock (lockData) for the process's life
+// when it owns the folder; the returned function releases it.
+func (p *process) lockData() (func(), error) {
+	if !p.ownsData() {
+		return func() {}, nil
+	}
+	unlock, err := lockData(p.cfg.Parquet.Root)
+	if errors.Is(err, errNoFlock) {
+		p.log.Warn("cannot lock the data folder; make sure no other telekernel run uses it", "folder", p.cfg.Parquet.Root, "err", err)
+		return func() {}, nil
+	}
+	return unlock, err
+}
+
+// setAside moves the output of an earlier run in the data folder into
+// DATA/_previous/STAMP/ (setAsideEarlierRun) when this process owns the
+// folder (ownsData).
+func (p *process) setAside(sum *Summary) error {
+	cfg := p.cfg
+	if !p.ownsData() {
 		return nil
 	}
 	prev, err := setAsideEarlierRun(cfg.Parquet.Root, cfg.Parquet.Config.WithDefaults().Table, cfg.Sim.LabelsFile, p.opts.Now())

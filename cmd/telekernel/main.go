@@ -13,14 +13,17 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/telekernel/telekernel/app"
 	"github.com/telekernel/telekernel/config"
+	"github.com/telekernel/telekernel/internal/yamlfile"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -45,7 +48,14 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(stderr, "telekernel: "+oneLine(err.Error()))
+		var el errLines
+		if errors.As(err, &el) {
+			for _, l := range el.lines {
+				fmt.Fprintln(stderr, "telekernel: "+l)
+			}
+		} else {
+			fmt.Fprintln(stderr, "telekernel: "+oneLine(unknownCommand(root, err)))
+		}
 		if errors.Is(err, app.ErrStoppedStarting) {
 			return 0 // a stop, however early, is what was asked for
 		}
@@ -65,6 +75,83 @@ func stoppedBefore(ctx context.Context, name, what string, err error) error {
 	return fmt.Errorf("%s: stopped before %s", name, what)
 }
 
+// errLines is an error of several (a config file's faults, each
+// "FILE:LINE: field: problem"): execute prints each on its own line.
+type errLines struct{ lines []string }
+
+func (e errLines) Error() string { return strings.Join(e.lines, "; ") }
+
+// fileErrors splits err, the faults of the config file path, into one
+// line each. The file's parser joins them on one line, each after "; "
+// and starting with the file's name; an error that is several lines is
+// split at its line breaks too.
+func fileErrors(path string, err error) errLines {
+	var el errLines
+	msg := strings.ReplaceAll(err.Error(), "; "+path+":", "\n"+path+":")
+	for _, l := range strings.Split(msg, "\n") {
+		if l = oneLine(l); l != "" {
+			el.lines = append(el.lines, l)
+		}
+	}
+	return el
+}
+
+// unknownCommand returns cobra's error for an unknown command as one line
+// with its suggestions, `unknown command "runn" for "telekernel" (did you
+// mean run?)`, and any other error's message as it is. (The root's
+// DisableSuggestions leaves cobra's block of suggestions out.)
+func unknownCommand(root *cobra.Command, err error) string {
+	msg := err.Error()
+	var name string
+	if _, serr := fmt.Sscanf(msg, "unknown command %q for", &name); serr != nil {
+		return msg
+	}
+	if s := root.SuggestionsFor(name); len(s) > 0 {
+		msg += " (did you mean " + strings.Join(s, " or ") + "?)"
+	}
+	return msg
+}
+
+// flagError is every command's error for flags that do not parse, worded
+// as the config's errors are: the flag first, then what is wrong and what
+// to give, and for an unknown flag the nearest one the command has.
+func flagError(cmd *cobra.Command, err error) error {
+	var unknown *pflag.NotExistError
+	var invalid *pflag.InvalidValueError
+	switch {
+	case errors.As(err, &unknown) && unknown.GetSpecifiedShortnames() == "":
+		if near := nearestFlag(cmd, unknown.GetSpecifiedName()); near != "" {
+			return fmt.Errorf("%w (did you mean --%s?)", err, near)
+		}
+	case errors.As(err, &invalid):
+		name, v := invalid.GetFlag().Name, invalid.GetValue()
+		switch invalid.GetFlag().Value.Type() {
+		case "duration":
+			if _, perr := strconv.ParseFloat(v, 64); perr == nil {
+				return fmt.Errorf("--%s: %q is not a duration: give a unit, e.g. %ss", name, v, v)
+			}
+			return fmt.Errorf("--%s: %q is not a duration (e.g. 60s)", name, v)
+		case "int":
+			return fmt.Errorf("--%s: %q is not an integer", name, v)
+		}
+	}
+	return err
+}
+
+// nearestFlag returns the visible flag of cmd nearest to name (as a
+// config field's "did you mean": yamlfile.Suggest), or "" if none is.
+func nearestFlag(cmd *cobra.Command, name string) string {
+	var names []string
+	visit := func(fl *pflag.Flag) {
+		if !fl.Hidden {
+			names = append(names, fl.Name)
+		}
+	}
+	cmd.Flags().VisitAll(visit)
+	cmd.InheritedFlags().VisitAll(visit)
+	return yamlfile.Suggest(names, name)
+}
+
 func oneLine(s string) string {
 	var parts []string
 	for _, l := range strings.Split(s, "\n") {
@@ -82,7 +169,11 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Long:          "telekernel collects gNMI and SNMP telemetry into Kafka as Arrow batches, detects anomalies in stream stages,\nand writes results to ClickHouse, Parquet and a detection topic. `telekernel run` with no arguments runs\neverything in one process on a simulated fleet.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// unknownCommand puts the suggestions on the error's line.
+		DisableSuggestions:         true,
+		SuggestionsMinimumDistance: 2,
 	}
+	root.SetFlagErrorFunc(flagError)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(), newStageCmd(), newSimCmd(), newSchemaCmd(), newCheckCmd(), newVersionCmd(), newEvalCmd(), newCollectCmd(), newReportCmd(), newIncidentsCmd())
@@ -174,7 +265,7 @@ password_file or tls.enable) are printed as warnings and do not fail the check.`
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := requireConfig("check", path, app.LoadConfig)
 			if err != nil {
-				return err
+				return fileErrors(path, err) // each of the file's errors on its line
 			}
 			for _, w := range append(c.Deprecated(), c.Warnings()...) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", path, w)

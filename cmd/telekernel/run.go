@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -67,7 +70,7 @@ func (f *runFlags) register(cmd *cobra.Command, use int) {
 		fl.IntVar(&f.devices, "devices", 0, "number of simulated devices (default 10; 20 with -c)")
 	}
 	if use != forSim {
-		fl.StringSliceVar(&f.clickhouse, "clickhouse", nil, "ClickHouse native host:port; creates the tables and writes samples and detections")
+		fl.StringSliceVar(&f.clickhouse, "clickhouse", nil, "ClickHouse native host:port; creates the tables and writes samples, detections, power, maintenance, incidents and the inventory")
 		fl.StringVar(&f.data, "data", "", "Parquet output folder (default ./telekernel-data)")
 	}
 	if use == forRun {
@@ -128,9 +131,52 @@ func (f *runFlags) apply() (*config.Config, error) {
 		f.adjust(cfg)
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("flags: %w", err)
+		return nil, f.byFlag(err)
 	}
 	return cfg, nil
+}
+
+// flagFields are the config fields each flag sets.
+var flagFields = []struct {
+	flag   string
+	fields []string
+}{
+	{"kafka", []string{"kafka.brokers"}},
+	{"clickhouse", []string{"clickhouse.addr"}},
+	{"data", []string{"parquet.root", "sim.labels_file"}},
+	{"http", []string{"http.listen"}},
+	{"devices", []string{"sim.devices"}},
+	{"speed", []string{"sim.speed"}},
+}
+
+// byFlag returns the validation error err ("field: problem") as the
+// error of the flag that set field, "--flag: problem": that is what the
+// user typed and can change. The error of a field no flag set stays the
+// config's, after "flags: " (the flags made the file's config invalid).
+func (f *runFlags) byFlag(err error) error {
+	field, problem, ok := strings.Cut(err.Error(), ": ")
+	if ok {
+		field, _, _ = strings.Cut(field, "[") // kafka.brokers[0]
+		for _, ff := range flagFields {
+			if f.changed != nil && f.changed(ff.flag) && slices.Contains(ff.fields, field) {
+				return fmt.Errorf("--%s: %s", ff.flag, problem)
+			}
+		}
+	}
+	return fmt.Errorf("flags: %w", err)
+}
+
+// listenError returns err naming --http when the run could not listen on
+// the address --http gave: the HTTP endpoints' error says to change
+// http.listen, which is not where the address came from. (The process's
+// other listeners, the embedded broker's and the simulated devices', take
+// any free port and do not fail so.)
+func (f *runFlags) listenError(err error) error {
+	var oe *net.OpError
+	if f.http == "" || f.http == "off" || !errors.As(err, &oe) || oe.Op != "listen" {
+		return err
+	}
+	return fmt.Errorf("--http: cannot listen on %s: %w (give --http a free address, or off)", f.http, oe.Err)
 }
 
 // started reports whether a run got as far as running (and so has a
@@ -177,7 +223,7 @@ line when stderr is a terminal, else as JSON lines.`,
 				if started(sum, err) || errors.Is(err, tui.ErrQuit) || errors.Is(err, app.ErrStoppedStarting) {
 					fmt.Fprintln(cmd.OutOrStdout(), "telekernel: logs in "+logPath)
 				}
-				return err
+				return f.listenError(err)
 			}
 			if fd, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(fd.Fd())) {
 				// The log lines and the status line share the terminal.
@@ -197,7 +243,7 @@ line when stderr is a terminal, else as JSON lines.`,
 				fmt.Fprintln(cmd.OutOrStdout(), sum.String())
 			}
 			printPrevious(cmd.OutOrStdout(), sum)
-			return err
+			return f.listenError(err)
 		},
 	}
 	f.register(cmd, forRun)

@@ -217,9 +217,10 @@ func collect(t reflect.Type, names *[]string) {
 	}
 }
 
-// suggest returns the name in names closest to s (edit distance at most 2,
-// or one being a prefix of the other), or "".
-func suggest(names []string, s string) string {
+// Suggest returns the name in names closest to s (edit distance at most
+// 2, or one being a prefix of the other), or "": the "did you mean" of a
+// misspelt field, or of a command's flag.
+func Suggest(names []string, s string) string {
 	best, bestD := "", 3
 	for _, n := range names {
 		d := distance(n, s)

@@ -112,7 +112,7 @@ func decodeError(name string, root *yaml.Node, v any, msgs []string) error {
 		if um := reUnknown.FindStringSubmatch(msg); um != nil {
 			path, _ := pathAt(root, line, um[1], findKey, used)
 			msg = "unknown field"
-			if s := suggest(fieldsAt(v, parentOf(path)), um[1]); s != "" {
+			if s := Suggest(fieldsAt(v, parentOf(path)), um[1]); s != "" {
 				msg += " (did you mean " + s + "?)"
 			}
 			out = append(out, at(name, line, path, msg))

@@ -92,8 +92,8 @@ func TestSyntaxErrors(t *testing.T) {
 func TestSuggest(t *testing.T) {
 	f := func(names []string, s, want string) {
 		t.Helper()
-		if got := suggest(names, s); got != want {
-			t.Errorf("suggest(%v, %q) = %q, want %q", names, s, got, want)
+		if got := Suggest(names, s); got != want {
+			t.Errorf("Suggest(%v, %q) = %q, want %q", names, s, got, want)
 		}
 	}
 	f([]string{"brokers", "tls", "sasl"}, "brokerz", "brokers")
