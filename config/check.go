@@ -135,7 +135,14 @@ func writableDir(dir string) error {
 	}
 	f, err := os.CreateTemp(p, ".telekernel-check-*")
 	if err != nil {
-		return fmt.Errorf("cannot write in %s: %s", p, strings.TrimPrefix(unwrapPath(err), "open "))
+		why := strings.TrimPrefix(unwrapPath(err), "open ")
+		if p != filepath.Clean(dir) {
+			// Name the folder asked for, which does not exist yet:
+			// "cannot write in /proc" alone reads as if /proc were
+			// missing.
+			return fmt.Errorf("cannot create %s: cannot write in %s: %s", dir, p, why)
+		}
+		return fmt.Errorf("cannot write in %s: %s", p, why)
 	}
 	name := f.Name()
 	f.Close()

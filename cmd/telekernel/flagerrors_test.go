@@ -24,6 +24,12 @@ func TestFlagErrorsNameTheFlag(t *testing.T) {
 	f(`--http: "9464" is not host:port (e.g. 127.0.0.1:9464) or off`, "run", "--http", "9464", "--no-tui")
 	file := writeFile(t, "file", "")
 	f("--data: "+file+" is not a folder ("+file+" is a file)", "run", "--data", file, "--http", "off", "--no-tui")
+	// A folder that cannot be made names itself, and where it could not
+	// be: before, "cannot write in /proc" alone.
+	if code, _, stderr := tk(t, "run", "--data", "/proc/nope/x", "--http", "off", "--no-tui"); code != 1 ||
+		!strings.HasPrefix(stderr, "telekernel: --data: cannot create /proc/nope/x: cannot write in /proc: ") {
+		t.Errorf("--data /proc/nope/x: exit %d, stderr %q; want 1 and the folder asked for named", code, stderr)
+	}
 	f(`--kafka: "a b:1" is not host:port`, "run", "--kafka", "a b:1", "--http", "off", "--no-tui")
 	f(`--clickhouse: "nope" is not host:port`, "run", "--clickhouse", "nope", "--http", "off", "--data", t.TempDir(), "--no-tui")
 
