@@ -63,6 +63,10 @@ func TestCLIMistakesInOneLine(t *testing.T) {
 	}
 	f(`unknown command "runn" for "telekernel" (did you mean run?)`, "runn")
 	f(`unknown command "frobnicate" for "telekernel"`, "frobnicate")
+	// A subcommand's, with its own suggestions: before, `schema ddll`
+	// printed the schema help and exited 0.
+	f(`unknown command "ddll" for "telekernel schema" (did you mean ddl?)`, "schema", "ddll")
+	f(`unknown command "nabb" for "telekernel eval" (did you mean nab?)`, "eval", "nabb")
 	f("unknown flag: --dvices (did you mean --devices?)", "run", "--dvices", "5")
 	f("unknown flag: --fr (did you mean --for?)", "stage", "detect", "--fr", "1s")
 	f("unknown flag: --frobnicate", "run", "--frobnicate")

@@ -54,7 +54,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stderr, "telekernel: "+l)
 			}
 		} else {
-			fmt.Fprintln(stderr, "telekernel: "+oneLine(unknownCommand(root, err)))
+			fmt.Fprintln(stderr, "telekernel: "+oneLine(unknownCommand(root, args, err)))
 		}
 		if errors.Is(err, app.ErrStoppedStarting) {
 			return 0 // a stop, however early, is what was asked for
@@ -100,13 +100,18 @@ func fileErrors(path string, err error) errLines {
 // with its suggestions, `unknown command "runn" for "telekernel" (did you
 // mean run?)`, and any other error's message as it is. (The root's
 // DisableSuggestions leaves cobra's block of suggestions out.)
-func unknownCommand(root *cobra.Command, err error) string {
+func unknownCommand(root *cobra.Command, args []string, err error) string {
 	msg := err.Error()
 	var name string
 	if _, serr := fmt.Sscanf(msg, "unknown command %q for", &name); serr != nil {
 		return msg
 	}
-	if s := root.SuggestionsFor(name); len(s) > 0 {
+	cmd, _, ferr := root.Find(args) // the command whose subcommand it is not
+	if ferr != nil {
+		cmd = root
+	}
+	cmd.SuggestionsMinimumDistance = 2 // cobra's default, which SuggestionsFor does not apply
+	if s := cmd.SuggestionsFor(name); len(s) > 0 {
 		msg += " (did you mean " + strings.Join(s, " or ") + "?)"
 	}
 	return msg
@@ -170,8 +175,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// unknownCommand puts the suggestions on the error's line.
-		DisableSuggestions:         true,
-		SuggestionsMinimumDistance: 2,
+		DisableSuggestions: true,
 	}
 	root.SetFlagErrorFunc(flagError)
 	root.SetOut(stdout)

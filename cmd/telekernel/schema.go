@@ -13,6 +13,9 @@ func newSchemaCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "schema",
 		Short: "Print the data contracts and the ClickHouse DDL",
+		// A mistyped subcommand is an error, not the help and exit 0.
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	var (
 		server string
