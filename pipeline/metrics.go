@@ -36,7 +36,7 @@ type Metrics struct {
 	// measurement, by reason (detectors/power.Unmeasured).
 	unmeasured *prometheus.CounterVec
 	// powerDropped and maintainDropped count the sample values the power
-	// and maintain stages did not take as impossible, by reason
+	// and maintain stages drop as impossible, by reason
 	// (detectors/power.Drop, detectors/maintenance.Drop).
 	powerDropped, maintainDropped *prometheus.CounterVec
 }
@@ -79,9 +79,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		unmeasured: counter("power", "unmeasured_ticks_total",
 			"Device ticks (instants a device sent samples at) the power stage did not measure the device at, by reason: waiting (a PSU reading more than 10 times, or the device's PSU total more than 1.25 times, off the one held waits for the next to confirm it), stale (a PSU without a reading received within power.model.psu_max_age), none (no PSU readings); a tick that brings no PSU value is not counted. Counted when processed, so input a restore replays counts again.", "reason"),
 		powerDropped: counter("power", "dropped_values_total",
-			"Samples whose value the power stage did not take as impossible, by reason: psu_reading (a PSU input reading not a gauge, NaN, negative or above 1e9), over_speed (a byte counter's rate above twice its port's speed), garbled (a port speed or transceiver presence that is none). Counted when processed, so input a restore replays counts again.", "reason"),
+			"Samples whose value the power stage drops as impossible, by reason: psu_reading (a PSU input reading not a gauge, NaN, negative or above 1e9), over_speed (a byte counter's rate above twice its port's speed), garbled (a port speed or transceiver presence that is none). Counted when processed, so input a restore replays counts again.", "reason"),
 		maintainDropped: counter("maintain", "dropped_values_total",
-			"Samples whose value the maintain stage did not take as impossible, by reason: threshold (a device alarm threshold not finite, or one no transceiver can have: input-power-lower at or below -40 dBm or above +20 dBm, laser-bias-current-upper at or below 0 mA or above 1000 mA), not_finite (a NaN or infinite reading of a health signal or covariate). Counted when processed, so input a restore replays counts again.", "reason"),
+			"Samples whose value the maintain stage drops as impossible, by reason: threshold (a device alarm threshold not finite, or one no transceiver can have: input-power-lower at or below -40 dBm or above +20 dBm, laser-bias-current-upper at or below 0 mA or above 1000 mA), not_finite (a NaN or infinite reading of a health signal or covariate). Counted when processed, so input a restore replays counts again.", "reason"),
 		droppedRows: counter("stage", "rows_dropped_total",
 			"Single rows of otherwise good messages that the stage dropped, by reason (bad_timestamp, invalid_utf8, bad_name).", "stage", "reason"),
 	}

@@ -44,14 +44,14 @@ func (m *Metrics) PowerUnmeasured(reason string) prometheus.Counter {
 }
 
 // PowerDropped returns the counter of the sample values the power stage
-// did not take as impossible, by reason
+// drops as impossible, by reason
 // (telekernel_power_dropped_values_total{reason}).
 func (m *Metrics) PowerDropped(reason string) prometheus.Counter {
 	return m.powerDropped.WithLabelValues(reason)
 }
 
 // MaintainDropped returns the counter of the sample values the maintain
-// stage did not take as impossible, by reason
+// stage drops as impossible, by reason
 // (telekernel_maintain_dropped_values_total{reason}).
 func (m *Metrics) MaintainDropped(reason string) prometheus.Counter {
 	return m.maintainDropped.WithLabelValues(reason)

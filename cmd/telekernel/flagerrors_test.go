@@ -14,24 +14,17 @@ import (
 // `flags: parquet.root: …`, and a taken --http port said "set http.listen
 // to a free address", none of them the flag that was typed.
 func TestFlagErrorsNameTheFlag(t *testing.T) {
-	f := func(want string, args ...string) {
-		t.Helper()
-		code, _, stderr := tk(t, args...)
-		if code != 1 || stderr != "telekernel: "+want+"\n" {
-			t.Errorf("%q: exit %d, stderr %q; want 1, %q", args, code, stderr, "telekernel: "+want+"\n")
-		}
-	}
-	f(`--http: "9464" is not host:port (e.g. 127.0.0.1:9464) or off`, "run", "--http", "9464", "--no-tui")
+	wantOneLineError(t, `--http: "9464" is not host:port (e.g. 127.0.0.1:9464) or off`, "run", "--http", "9464", "--no-tui")
 	file := writeFile(t, "file", "")
-	f("--data: "+file+" is not a folder ("+file+" is a file)", "run", "--data", file, "--http", "off", "--no-tui")
+	wantOneLineError(t, "--data: "+file+" is not a folder ("+file+" is a file)", "run", "--data", file, "--http", "off", "--no-tui")
 	// A folder that cannot be made names itself, and where it could not
 	// be: before, "cannot write in /proc" alone.
 	if code, _, stderr := tk(t, "run", "--data", "/proc/nope/x", "--http", "off", "--no-tui"); code != 1 ||
 		!strings.HasPrefix(stderr, "telekernel: --data: cannot create /proc/nope/x: cannot write in /proc: ") {
 		t.Errorf("--data /proc/nope/x: exit %d, stderr %q; want 1 and the folder asked for named", code, stderr)
 	}
-	f(`--kafka: "a b:1" is not host:port`, "run", "--kafka", "a b:1", "--http", "off", "--no-tui")
-	f(`--clickhouse: "nope" is not host:port`, "run", "--clickhouse", "nope", "--http", "off", "--data", t.TempDir(), "--no-tui")
+	wantOneLineError(t, `--kafka: "a b:1" is not host:port`, "run", "--kafka", "a b:1", "--http", "off", "--no-tui")
+	wantOneLineError(t, `--clickhouse: "nope" is not host:port`, "run", "--clickhouse", "nope", "--http", "off", "--data", t.TempDir(), "--no-tui")
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -39,7 +32,7 @@ func TestFlagErrorsNameTheFlag(t *testing.T) {
 	}
 	defer ln.Close()
 	addr := ln.Addr().String()
-	f("--http: cannot listen on "+addr+": bind: address already in use (give --http a free address, or off)",
+	wantOneLineError(t, "--http: cannot listen on "+addr+": bind: address already in use (give --http a free address, or off)",
 		"run", "--http", addr, "--data", t.TempDir(), "--for", "1s", "--no-tui")
 	// The address of a file is the file's to change.
 	cfg := writeFile(t, "tk.yaml", "http:\n  listen: "+addr+"\n")
@@ -54,25 +47,18 @@ func TestFlagErrorsNameTheFlag(t *testing.T) {
 // `--for 60` said `invalid argument "60" for "--for" flag: time: missing
 // unit in duration "60"`.
 func TestCLIMistakesInOneLine(t *testing.T) {
-	f := func(want string, args ...string) {
-		t.Helper()
-		code, _, stderr := tk(t, args...)
-		if code != 1 || stderr != "telekernel: "+want+"\n" {
-			t.Errorf("%q: exit %d, stderr %q; want 1, %q", args, code, stderr, "telekernel: "+want+"\n")
-		}
-	}
-	f(`unknown command "runn" for "telekernel" (did you mean run?)`, "runn")
-	f(`unknown command "frobnicate" for "telekernel"`, "frobnicate")
+	wantOneLineError(t, `unknown command "runn" for "telekernel" (did you mean run?)`, "runn")
+	wantOneLineError(t, `unknown command "frobnicate" for "telekernel"`, "frobnicate")
 	// A subcommand's, with its own suggestions: before, `schema ddll`
 	// printed the schema help and exited 0.
-	f(`unknown command "ddll" for "telekernel schema" (did you mean ddl?)`, "schema", "ddll")
-	f(`unknown command "nabb" for "telekernel eval" (did you mean nab?)`, "eval", "nabb")
-	f("unknown flag: --dvices (did you mean --devices?)", "run", "--dvices", "5")
-	f("unknown flag: --fr (did you mean --for?)", "stage", "detect", "--fr", "1s")
-	f("unknown flag: --frobnicate", "run", "--frobnicate")
-	f(`--for: "60" is not a duration: give a unit, e.g. 60s`, "run", "--for", "60")
-	f(`--for: "soon" is not a duration (e.g. 60s)`, "run", "--for", "soon")
-	f(`--devices: "ten" is not an integer`, "run", "--devices", "ten")
+	wantOneLineError(t, `unknown command "ddll" for "telekernel schema" (did you mean ddl?)`, "schema", "ddll")
+	wantOneLineError(t, `unknown command "nabb" for "telekernel eval" (did you mean nab?)`, "eval", "nabb")
+	wantOneLineError(t, "unknown flag: --dvices (did you mean --devices?)", "run", "--dvices", "5")
+	wantOneLineError(t, "unknown flag: --fr (did you mean --for?)", "stage", "detect", "--fr", "1s")
+	wantOneLineError(t, "unknown flag: --frobnicate", "run", "--frobnicate")
+	wantOneLineError(t, `--for: "60" is not a duration: give a unit, e.g. 60s`, "run", "--for", "60")
+	wantOneLineError(t, `--for: "soon" is not a duration (e.g. 60s)`, "run", "--for", "soon")
+	wantOneLineError(t, `--devices: "ten" is not an integer`, "run", "--devices", "ten")
 }
 
 // TestCheckPrintsEachErrorOnItsLine: check prints each error of a file on
@@ -111,5 +97,15 @@ func TestClickHouseHelpNamesItsTables(t *testing.T) {
 				t.Errorf("%s --help: the --clickhouse line does not name %s: %q", cmd, w, line)
 			}
 		}
+	}
+}
+
+// wantOneLineError runs telekernel with args and wants it to exit 1 with
+// want, after "telekernel: ", as the one line on stderr.
+func wantOneLineError(t *testing.T, want string, args ...string) {
+	t.Helper()
+	code, _, stderr := tk(t, args...)
+	if code != 1 || stderr != "telekernel: "+want+"\n" {
+		t.Errorf("%q: exit %d, stderr %q; want 1, %q", args, code, stderr, "telekernel: "+want+"\n")
 	}
 }

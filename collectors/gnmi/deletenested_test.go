@@ -56,16 +56,7 @@ func TestDeleteNestedSameList(t *testing.T) {
 				ups = append(ups, upd(t, p, u64v(7)))
 			}
 			out, _ := decodeAll(t, DecoderConfig{}, notif(t, ts1, "", ups...), deleteAt(t, ts1+1, tc.del), notif(t, ts1, "", ups...))
-			var again []int
-			for _, s := range out[len(paths):] {
-				for i, p := range paths {
-					if m, k, _, err := Series(p); err == nil && m == s.Metric && k == s.Keys {
-						again = append(again, i)
-					}
-				}
-			}
-			slices.Sort(again)
-			if !slices.Equal(again, tc.gone) {
+			if again := republished(out[len(paths):], paths); !slices.Equal(again, tc.gone) {
 				t.Errorf("published again (forgotten): %v, want %v", again, tc.gone)
 			}
 		})

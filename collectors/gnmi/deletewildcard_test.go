@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	pb "github.com/openconfig/gnmi/proto/gnmi"
+
+	"github.com/telekernel/telekernel/schemas"
 )
 
 // nearestCustomerBridge is the destination MAC address of the nearest
@@ -131,16 +133,7 @@ func TestDeleteSomeKeysSeries(t *testing.T) {
 				return notif(t, ts, "", us...)
 			}
 			out, _ := decodeAll(t, DecoderConfig{}, cycle(ts1), deleteAt(t, ts1+1, tc.del), cycle(ts1))
-			var again []int
-			for _, s := range out[len(paths):] {
-				for i, p := range paths {
-					if m, k, _, err := Series(p); err == nil && m == s.Metric && k == s.Keys {
-						again = append(again, i)
-					}
-				}
-			}
-			slices.Sort(again)
-			if !slices.Equal(again, tc.gone) {
+			if again := republished(out[len(paths):], paths); !slices.Equal(again, tc.gone) {
 				t.Errorf("published again (forgotten): %v, want %v", again, tc.gone)
 			}
 		})
@@ -165,4 +158,19 @@ func TestDeleteSomeKeysTeachesNoKeys(t *testing.T) {
 	if got, want := lldpCounts(t, out), []lldpCount{{1, "eth0", 1}}; !slices.Equal(got, want) {
 		t.Errorf("counts %v, want %v", got, want)
 	}
+}
+
+// republished returns, sorted, the indexes in paths of the series that
+// out publishes: after a delete, those it forgot.
+func republished(out []schemas.Sample, paths []string) []int {
+	var again []int
+	for _, s := range out {
+		for i, p := range paths {
+			if m, k, _, err := Series(p); err == nil && m == s.Metric && k == s.Keys {
+				again = append(again, i)
+			}
+		}
+	}
+	slices.Sort(again)
+	return again
 }

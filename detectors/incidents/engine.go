@@ -164,9 +164,9 @@ type Engine struct {
 	// long, when not 0, is the fewest members of an incident that keeps a
 	// tally, its entities and its candidates, for tests (see longFrom).
 	long int
-	// names, when not 0, is the most bytes of Devices and Sites an update
-	// carries, for tests (see namesMax).
-	names int
+	// namesBound, when not 0, is the most bytes of Devices and Sites an
+	// update carries, for tests (see namesMax).
+	namesBound int
 }
 
 // New returns an Engine with cfg (defaults applied, then validated) and the

@@ -37,7 +37,7 @@ func TestOmittedUpdateNamesAllDevices(t *testing.T) {
 		{
 			ref, _ := New(Config{MaxEntities: 1 << 30}, sited("site"))
 			e, _ := New(Config{MaxEntities: limit}, sited("site"))
-			ref.long, e.long, e.names = long, long, c.names
+			ref.long, e.long, e.namesBound = long, long, c.names
 			omitted, past, sites := 0, 0, map[string]bool{}
 			for i := range dets {
 				if i == len(dets)/2 {

@@ -617,10 +617,10 @@ const maxNamesBytes = 100_000
 
 // namesMax returns maxNamesBytes, or the engine's bound for tests.
 func (e *Engine) namesMax() int {
-	if e.names == 0 {
+	if e.namesBound == 0 {
 		return maxNamesBytes
 	}
-	return e.names
+	return e.namesBound
 }
 
 // bounded returns devices and sites, or nil for both when their names

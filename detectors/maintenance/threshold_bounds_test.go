@@ -11,7 +11,7 @@ import (
 // TestImplausibleDeviceThreshold: a healthy optic (-3 dBm, 6 mA) whose
 // device sends its thresholds only when they change (-7 dBm lower rx
 // power, 12 mA upper laser bias at minute 0) and once, at minute 45, a
-// value no transceiver can have (rx power lower above +20 dBm or below
+// value no transceiver can have (rx power lower above +20 dBm or at or below
 // -40 dBm; laser bias upper at or below 0 mA or above 1000 mA), never
 // repeated, keeps its thresholds and is not failed; a record holding
 // such a threshold (written by an earlier build) restores without it.

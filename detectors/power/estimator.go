@@ -139,7 +139,7 @@ type Output struct {
 	// by reason. A tick that brings no PSU value is not counted: a
 	// device's PSUs may report less often than its ports.
 	Unmeasured [UnmeasuredReasons]int
-	// Dropped counts the samples whose value Observe did not take as
+	// Dropped counts the samples whose value Observe dropped as
 	// impossible, by reason.
 	Dropped [DropReasons]int
 }
