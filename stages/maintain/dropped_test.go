@@ -65,21 +65,8 @@ func TestMaintainDroppedCounted(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
-			fleet, err := sim.New(sim.Config{Devices: 2, Interfaces: 2, Start: skewStart, Interval: time.Minute, Transceivers: true, Power: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			edited := 0
-			recs := stagetest.FleetTicks(t, fleet, 10, func(i int, s *schemas.Sample) bool {
-				s.TS = skewStart.Add(time.Duration(i) * time.Minute).UnixNano()
-				if tc.edit(i, s) {
-					edited++
-				}
-				return true
-			})
-			if float64(edited) != tc.want {
-				t.Fatalf("edited %d samples, want %g: the fleet's samples changed", edited, tc.want)
-			}
+			recs := stagetest.EditedTicks(t, sim.Config{Devices: 2, Interfaces: 2, Start: skewStart, Interval: time.Minute, Transceivers: true, Power: true},
+				10, int(tc.want), tc.edit)
 			reg := prometheus.NewRegistry()
 			var cfg Config
 			cfg.Model = maintenance.Config{Bucket: 5 * time.Minute, Window: 24, MinBuckets: 6, MinFit: 6, Baseline: 6, Horizon: 24 * time.Hour, Season: 15 * time.Minute,

@@ -70,21 +70,7 @@ func TestPowerDroppedCounted(t *testing.T) {
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
 			start, _ := time.Parse(time.DateOnly, expiryStart)
-			fleet, err := sim.New(sim.Config{Devices: 4, Interfaces: 4, Start: start, Interval: time.Minute, Power: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			edited := 0
-			recs := stagetest.FleetTicks(t, fleet, 10, func(i int, s *schemas.Sample) bool {
-				s.TS = start.Add(time.Duration(i) * time.Minute).UnixNano()
-				if tc.edit(i, s) {
-					edited++
-				}
-				return true
-			})
-			if float64(edited) != tc.want {
-				t.Fatalf("edited %d samples, want %g: the fleet's samples changed", edited, tc.want)
-			}
+			recs := stagetest.EditedTicks(t, sim.Config{Devices: 4, Interfaces: 4, Start: start, Interval: time.Minute, Power: true}, 10, int(tc.want), tc.edit)
 			reg := prometheus.NewRegistry()
 			p, err := New(Config{}, "power", "detections", pipeline.NewMetrics(reg), slog.New(slog.DiscardHandler))
 			if err != nil {

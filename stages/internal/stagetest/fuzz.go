@@ -3,6 +3,7 @@ package stagetest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -38,6 +39,32 @@ func FleetTicks(t testing.TB, f *sim.Fleet, ticks int, edit func(tick int, s *sc
 			t.Fatal(err)
 		}
 		recs = append(recs, &kgo.Record{Topic: "samples", Value: val, Headers: hs})
+	}
+	return recs
+}
+
+// EditedTicks returns ticks of a fleet of cfg at its Start and Interval,
+// one message per tick as FleetTicks gives them, each sample stamped with
+// its tick's time, after edit (which reports whether it changed the
+// sample) changed exactly want of them: a test of what a stage does with
+// some values fails, rather than passes, when the fleet stops sending
+// the samples it edits.
+func EditedTicks(t testing.TB, cfg sim.Config, ticks, want int, edit func(tick int, s *schemas.Sample) bool) []*kgo.Record {
+	t.Helper()
+	fleet, err := sim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := 0
+	recs := FleetTicks(t, fleet, ticks, func(i int, s *schemas.Sample) bool {
+		s.TS = cfg.Start.Add(time.Duration(i) * cfg.Interval).UnixNano()
+		if edit(i, s) {
+			edited++
+		}
+		return true
+	})
+	if edited != want {
+		t.Fatalf("edited %d samples, want %d: the fleet's samples changed", edited, want)
 	}
 	return recs
 }
