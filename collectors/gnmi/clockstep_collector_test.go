@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/telekernel/telekernel/collectors/gnmi"
+	"github.com/telekernel/telekernel/internal/testenv"
 )
 
 // TestClockStepBackCollected: a target whose clock ran ten minutes ahead
@@ -40,7 +41,7 @@ func TestClockStepBackCollected(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	c, logs, stop := collectLogged(t, "stepped", addr, reg)
 	dups := func() float64 {
-		return metricValue(t, reg, "telekernel_gnmi_dropped_total", "target=stepped", "reason=duplicate")
+		return testenv.MetricValue(t, reg, "telekernel_gnmi_dropped_total", "target=stepped", "reason=duplicate")
 	}
 	waitFor(t, 10*time.Second, "every notification decoded and counted", func() bool {
 		st := c.Stats()
@@ -50,7 +51,7 @@ func TestClockStepBackCollected(t *testing.T) {
 	if st := c.Stats(); st.Samples != 2*12*3 || st.Dropped[gnmi.DropDuplicate] != 3 {
 		t.Errorf("%d samples, %d duplicates; want %d and the resend's 3", st.Samples, st.Dropped[gnmi.DropDuplicate], 2*12*3)
 	}
-	if n := metricValue(t, reg, "telekernel_gnmi_clock_steps_total", "target=stepped"); n != 1 {
+	if n := testenv.MetricValue(t, reg, "telekernel_gnmi_clock_steps_total", "target=stepped"); n != 1 {
 		t.Errorf("telekernel_gnmi_clock_steps_total %v, want 1", n)
 	}
 	if w := logLines(logs, "level=WARN"); len(w) != 1 || !strings.Contains(w[0], "target=stepped") ||

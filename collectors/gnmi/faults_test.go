@@ -155,9 +155,11 @@ func TestStreamWithoutSync(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
 
-	up := func(target string) float64 { return metricValue(t, reg, "telekernel_gnmi_target_up", "target="+target) }
+	up := func(target string) float64 {
+		return testenv.MetricValue(t, reg, "telekernel_gnmi_target_up", "target="+target)
+	}
 	dropped := func() float64 {
-		return metricValue(t, reg, "telekernel_gnmi_dropped_total", "target=dups", "reason=duplicate")
+		return testenv.MetricValue(t, reg, "telekernel_gnmi_dropped_total", "target=dups", "reason=duplicate")
 	}
 	// Five dial timeouts: the old collector cut the stream after each.
 	waitFor(t, 10*time.Second, "five dial timeouts of deliveries", func() bool {
@@ -190,39 +192,6 @@ func TestStreamWithoutSync(t *testing.T) {
 	if d := st.Dropped[gnmi.DropDuplicate]; d != uint64(3*(dupSent.Load()-1)) || dropped() != float64(d) {
 		t.Errorf("duplicates: stats %d, metric %v, want %d", d, dropped(), 3*(dupSent.Load()-1))
 	}
-}
-
-// metricValue returns the value of the series of name with the given
-// labels ("name=value").
-func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			have := map[string]bool{}
-			for _, lp := range m.GetLabel() {
-				have[lp.GetName()+"="+lp.GetValue()] = true
-			}
-			match := true
-			for _, l := range labels {
-				match = match && have[l]
-			}
-			if !match {
-				continue
-			}
-			if m.Gauge != nil {
-				return m.Gauge.GetValue()
-			}
-			return m.Counter.GetValue()
-		}
-	}
-	return 0
 }
 
 // TestMaxMessageBytes: a response above a target's max_message_bytes fails

@@ -176,7 +176,7 @@ func TestLLDPSampleWithoutDeletes(t *testing.T) {
 		t.Errorf("LLDP neighbour counts (seconds, device port, count)\n%v, want\n%v", got, want)
 	}
 	for _, tg := range a.Targets() {
-		if n := metricValue(t, reg, "telekernel_gnmi_lldp_aged_total", "target="+tg.Name); n != aged[tg.Name] {
+		if n := testenv.MetricValue(t, reg, "telekernel_gnmi_lldp_aged_total", "target="+tg.Name); n != aged[tg.Name] {
 			t.Errorf("%s: telekernel_gnmi_lldp_aged_total %v, want %v", tg.Name, n, aged[tg.Name])
 		}
 	}

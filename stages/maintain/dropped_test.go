@@ -12,6 +12,7 @@ import (
 
 	"github.com/telekernel/telekernel/collectors/sim"
 	"github.com/telekernel/telekernel/detectors/maintenance"
+	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/internal/stagetest"
@@ -85,7 +86,7 @@ func TestMaintainDroppedCounted(t *testing.T) {
 				if r == tc.reason {
 					want = tc.want
 				}
-				if got := stagetest.Counter(t, reg, "telekernel_maintain_dropped_values_total", r); got != want {
+				if got := testenv.MetricValue(t, reg, "telekernel_maintain_dropped_values_total", "reason="+r); got != want {
 					t.Errorf("telekernel_maintain_dropped_values_total{reason=%q} = %g, want %g", r, got, want)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/internal/stagetest"
@@ -82,7 +83,7 @@ func TestPowerDroppedCounted(t *testing.T) {
 				if r == tc.reason {
 					want = tc.want
 				}
-				if got := stagetest.Counter(t, reg, "telekernel_power_dropped_values_total", r); got != want {
+				if got := testenv.MetricValue(t, reg, "telekernel_power_dropped_values_total", "reason="+r); got != want {
 					t.Errorf("telekernel_power_dropped_values_total{reason=%q} = %g, want %g", r, got, want)
 				}
 			}

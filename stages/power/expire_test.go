@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/kafka"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
@@ -241,23 +242,7 @@ func TestPowerDeviceExpiryRestore(t *testing.T) {
 // expired returns telekernel_detect_series_expired_total{stage} in reg.
 func expired(t *testing.T, reg *prometheus.Registry, stage string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "telekernel_detect_series_expired_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "stage" && l.GetValue() == stage {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+	return testenv.MetricValue(t, reg, "telekernel_detect_series_expired_total", "stage="+stage)
 }
 
 // firstDiff returns the index of the first line a and b differ at.

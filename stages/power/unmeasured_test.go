@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/telekernel/telekernel/collectors/sim"
+	"github.com/telekernel/telekernel/internal/testenv"
 	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 	"github.com/telekernel/telekernel/stages/internal/stagetest"
@@ -64,5 +65,5 @@ func TestPowerUnmeasuredCounted(t *testing.T) {
 // reg.
 func unmeasured(t *testing.T, reg *prometheus.Registry, reason string) float64 {
 	t.Helper()
-	return stagetest.Counter(t, reg, "telekernel_power_unmeasured_ticks_total", reason)
+	return testenv.MetricValue(t, reg, "telekernel_power_unmeasured_ticks_total", "reason="+reason)
 }
