@@ -226,16 +226,26 @@ func TestTransactStopAbortsWhatCannotCommit(t *testing.T) {
 	waitRun(t, ran, StopTimeout+5*time.Second)
 	t.Logf("Run returned %v after the stop", time.Since(stopped).Round(time.Millisecond))
 	adm := kadm.NewClient(cl)
-	stable, err := adm.ListCommittedOffsets(ctx, id+".out")
-	if err != nil {
-		t.Fatal(err)
+	// The abort's markers reach the partition after EndTxn returns (the
+	// coordinator writes them): a few seconds, far less than the
+	// transaction timeout (2 × 5 s + 10 s from the transaction's start)
+	// after which the broker would abort a transaction left open.
+	var s, e kadm.ListedOffset
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		stable, err := adm.ListCommittedOffsets(ctx, id+".out")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ends, err := adm.ListEndOffsets(ctx, id+".out")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ = stable.Lookup(id+".out", 0)
+		e, _ = ends.Lookup(id+".out", 0)
+		if s.Offset == e.Offset && e.Offset != 0 || time.Now().After(deadline) {
+			break
+		}
 	}
-	ends, err := adm.ListEndOffsets(ctx, id+".out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _ := stable.Lookup(id+".out", 0)
-	e, _ := ends.Lookup(id+".out", 0)
 	if s.Offset != e.Offset || e.Offset == 0 {
 		t.Errorf("output topic: last stable offset %d, end %d: the transaction was left open (want both equal, past the aborted outputs)", s.Offset, e.Offset)
 	}
