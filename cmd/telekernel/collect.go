@@ -36,7 +36,7 @@ target list, which is applied without a restart. See collectors/README.md for th
 					return fmt.Errorf("--http: %w", err)
 				}
 			}
-			return collectors.Run(cmd.Context(), args[0], path, cfg, log)
+			return httpFlagError(listen, collectors.Run(cmd.Context(), args[0], path, cfg, log))
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "", "config file (YAML)")

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+
 	"github.com/telekernel/telekernel/app"
 )
 
@@ -12,7 +14,8 @@ import (
 // naming that flag, not the config key it sets. Before, `--http 9464` said
 // `flags: http.listen: "9464" is not host:port`, `--data FILE` said
 // `flags: parquet.root: …`, and a taken --http port said "set http.listen
-// to a free address", none of them the flag that was typed.
+// to a free address" (in run, stage and sim), none of them the flag that
+// was typed.
 func TestFlagErrorsNameTheFlag(t *testing.T) {
 	wantOneLineError(t, `--http: "9464" is not host:port (e.g. 127.0.0.1:9464) or off`, "run", "--http", "9464", "--no-tui")
 	file := writeFile(t, "file", "")
@@ -34,6 +37,23 @@ func TestFlagErrorsNameTheFlag(t *testing.T) {
 	addr := ln.Addr().String()
 	wantOneLineError(t, "--http: cannot listen on "+addr+": bind: address already in use (give --http a free address, or off)",
 		"run", "--http", addr, "--data", t.TempDir(), "--for", "1s", "--no-tui")
+	// stage and sim take --http too: before, theirs said "set http.listen".
+	wantOneLineError(t, "--http: cannot listen on "+addr+": bind: address already in use (give --http a free address, or off)",
+		"stage", "detect", "--kafka", "127.0.0.1:1", "--http", addr)
+	wantOneLineError(t, "--http: cannot listen on "+addr+": bind: address already in use (give --http a free address, or off)",
+		"sim", "--kafka", "127.0.0.1:1", "--http", addr, "--for", "1s")
+	// collect's --http as well (the file's collect.http.listen is not where
+	// the address came from).
+	cluster, err := kfake.NewCluster(kfake.Ports(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	collect := writeFile(t, "collect.yaml", "kafka:\n  brokers: ["+cluster.ListenAddrs()[0]+"]\ncollect:\n  gnmi:\n    subscriptions:\n      - {name: c, paths: [/interfaces], sample_interval: 10s}\n    targets:\n      - {name: r1, address: \"127.0.0.1:1\"}\n")
+	if code, _, stderr := tk(t, "collect", "gnmi", "-c", collect, "--http", addr); code != 1 ||
+		!strings.HasSuffix(stderr, "\ntelekernel: --http: cannot listen on "+addr+": bind: address already in use (give --http a free address, or off)\n") {
+		t.Errorf("collect --http %s taken: exit %d, stderr %q; want 1 and the error naming --http", addr, code, stderr)
+	}
 	// The address of a file is the file's to change.
 	cfg := writeFile(t, "tk.yaml", "http:\n  listen: "+addr+"\n")
 	if code, _, stderr := tk(t, "run", "-c", cfg, "--data", t.TempDir(), "--for", "1s", "--no-tui"); code != 1 || !strings.Contains(stderr, "set http.listen to a free address") {

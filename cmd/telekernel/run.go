@@ -167,16 +167,21 @@ func (f *runFlags) byFlag(err error) error {
 }
 
 // listenError returns err naming --http when the run could not listen on
-// the address --http gave: the HTTP endpoints' error says to change
-// http.listen, which is not where the address came from. (The process's
-// other listeners, the embedded broker's and the simulated devices', take
-// any free port and do not fail so.)
-func (f *runFlags) listenError(err error) error {
+// the address --http gave (see httpFlagError).
+func (f *runFlags) listenError(err error) error { return httpFlagError(f.http, err) }
+
+// httpFlagError returns err naming --http when the process could not
+// listen on addr, the address --http gave ("" when not given): the HTTP
+// endpoints' error says to change http.listen (or collect.http.listen),
+// which is not where the address came from. (The process's other
+// listeners, the embedded broker's and the simulated devices', take any
+// free port and do not fail so.)
+func httpFlagError(addr string, err error) error {
 	var oe *net.OpError
-	if f.http == "" || f.http == "off" || !errors.As(err, &oe) || oe.Op != "listen" {
+	if addr == "" || addr == "off" || !errors.As(err, &oe) || oe.Op != "listen" {
 		return err
 	}
-	return fmt.Errorf("--http: cannot listen on %s: %w (give --http a free address, or off)", f.http, oe.Err)
+	return fmt.Errorf("--http: cannot listen on %s: %w (give --http a free address, or off)", addr, oe.Err)
 }
 
 // started reports whether a run got as far as running (and so has a

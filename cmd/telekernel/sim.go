@@ -76,7 +76,7 @@ topic, as "telekernel run" does; with --print N it prints N ticks of samples as 
 			if started(sum, err) {
 				fmt.Fprintln(cmd.OutOrStdout(), sum.String())
 			}
-			return err
+			return f.listenError(err)
 		},
 	}
 	f.register(cmd, forSim)

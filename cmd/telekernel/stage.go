@@ -49,7 +49,7 @@ restores each moved partition's detector state from its changelog topic before p
 			if started(sum, err) {
 				fmt.Fprintln(cmd.OutOrStdout(), sum.StageString())
 			}
-			return err
+			return f.listenError(err)
 		},
 	}
 	f.register(cmd, forStage)
