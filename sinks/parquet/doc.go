@@ -28,11 +28,20 @@
 // was read from is kept, and logged at WARN: the group's offsets went back
 // past committed files (a reset, or offsets that expired, after retention
 // deleted the topic's head), so its earlier rows are read by no one again;
-// the rows of the overlap are then in two files, none is lost. This relies
-// on one writer per partition at a time, which the consumer group gives:
-// Stage drops the rows it buffered of a partition the runner gave up
-// without writing them (a failed flush on revocation, a lost session), so
-// it never writes them under the next owner.
+// the rows of the overlap are then in two files, none is lost. Offsets
+// alone do not tell the messages of a topic that was deleted and recreated
+// under the same name (Kafka starts it again at offset 0, and drops the
+// group's offsets) from a re-delivery: each file records the Kafka
+// timestamp of its first message (telekernel.first_offset_time_ms), and an
+// overlapping file whose first message is not one the flush holds with that
+// timestamp (a re-delivery holds it: it re-reads that message, with the same
+// rows) is kept, renamed TOPIC-PARTITION-FIRST-LAST.tsMS.parquet (MS its
+// timestamp), logged at WARN; readers still read it, and no later flush
+// removes it. This relies on one writer per partition at a time, which
+// the consumer group gives: Stage drops the rows it buffered of a
+// partition the runner gave up without writing them (a failed flush on
+// revocation, a lost session), so it never writes them under the next
+// owner.
 //
 // Stage adapts a Writer to pipeline.Sink, for a pipeline.Runner.
 // A file is written under a temporary name (".tmp-NAME-RANDOM", NAME the
@@ -79,7 +88,8 @@
 // statistics of each row group and page let query engines skip data. The
 // file's key-value metadata names the contract (telekernel.schema=samples,
 // telekernel.version) and the source (telekernel.topic, telekernel.partition,
-// telekernel.first_offset, telekernel.last_offset); see ReadFileInfo.
+// telekernel.first_offset, telekernel.last_offset,
+// telekernel.first_offset_time_ms); see ReadFileInfo.
 //
 // # Memory
 //

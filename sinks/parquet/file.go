@@ -29,6 +29,11 @@ const (
 	MetaPartition   = "telekernel.partition"
 	MetaFirstOffset = "telekernel.first_offset"
 	MetaLastOffset  = "telekernel.last_offset"
+	// MetaFirstTime is the Kafka timestamp of the message at the first
+	// offset, in Unix milliseconds; absent when the Writer was not given it
+	// (Add rather than AddTimed). It tells a re-delivery of the same
+	// messages from a recreated topic's messages at the same offsets.
+	MetaFirstTime = "telekernel.first_offset_time_ms"
 )
 
 // fileRow declares the file schema; it is never instantiated with data.
@@ -100,6 +105,7 @@ type encoder struct {
 
 	removed []removedFile // files removed or overwritten since the caller last looked
 	kept    []string      // overlapping files kept since the caller last looked (see removeOverlaps)
+	aside   []movedFile   // files of other messages renamed out of the way since the caller last looked
 	stale   int           // stale temporary files removed since the caller last looked
 	// unremoved is the stale temporary files that could not be removed
 	// since the caller last looked; warned, the paths warned of (those and
@@ -182,10 +188,19 @@ func newEncoder(cfg Config) (*encoder, error) {
 	}, nil
 }
 
+// movedFile is a file renamed from one path to another.
+type movedFile struct{ from, to string }
+
+// stampFunc returns the Kafka timestamp (Unix ms, 0 when unknown) of the
+// message at offset that the Writer holds for the file being written, and
+// whether it holds one.
+type stampFunc func(offset int64) (ms int64, held bool)
+
 // writeFile writes rows[order...] to f.Path durably and returns its size;
-// from is the offset the partition's re-read began at (see
+// from is the offset the partition's re-read began at and stampAt the
+// Kafka timestamp of the message the Writer holds at an offset (see
 // removeOverlaps). On error it leaves no temporary file behind.
-func (e *encoder) writeFile(f File, from int64, rows []row, order []uint32, strs []string) (size int64, err error) {
+func (e *encoder) writeFile(f File, from int64, stampAt stampFunc, rows []row, order []uint32, strs []string) (size int64, err error) {
 	dir := filepath.Dir(f.Path)
 	if err := mkdirDurable(dir); err != nil {
 		return 0, err
@@ -227,15 +242,26 @@ func (e *encoder) writeFile(f File, from int64, rows []row, order []uint32, strs
 	// crashed run's files: remove those first, so no row is in two files.
 	k := partKey{f.Topic, f.Partition}
 	describe := func(path string) removedFile { return e.describe(k, path) }
-	removed, kept, err := removeOverlaps(dir, entries, f, from, describe)
+	removed, kept, aside, err := removeOverlaps(dir, entries, f, from, stampAt, describe)
 	e.kept = append(e.kept, kept...)
+	e.aside = append(e.aside, aside...)
 	e.forget(k, removed)
 	if err != nil {
 		return 0, err
 	}
 	var replaced []removedFile
 	if _, err := os.Stat(f.Path); err == nil {
-		replaced = append(replaced, describe(f.Path)) // the same offset range again: the rename replaces it
+		// The same offset range again: the rename replaces it, unless it
+		// holds other messages.
+		moved, err := keepOtherMessages(f.Path, f.FirstOffset, stampAt)
+		if err != nil {
+			return 0, err
+		}
+		if moved != "" {
+			e.aside = append(e.aside, movedFile{from: f.Path, to: moved})
+		} else {
+			replaced = append(replaced, describe(f.Path))
+		}
 	}
 	if err := os.Rename(tmp.Name(), f.Path); err != nil {
 		return 0, fmt.Errorf("cannot rename %s: %w", tmp.Name(), err)
@@ -258,6 +284,9 @@ func (e *encoder) encode(out io.Writer, f File, rows []row, order []uint32, strs
 	pw.SetKeyValueMetadata(MetaPartition, strconv.FormatInt(int64(f.Partition), 10))
 	pw.SetKeyValueMetadata(MetaFirstOffset, strconv.FormatInt(f.FirstOffset, 10))
 	pw.SetKeyValueMetadata(MetaLastOffset, strconv.FormatInt(f.LastOffset, 10))
+	if !f.FirstTime.IsZero() {
+		pw.SetKeyValueMetadata(MetaFirstTime, strconv.FormatInt(f.FirstTime.UnixMilli(), 10))
+	}
 
 	groupRows := e.cfg.RowGroupRows
 	inGroup := 0
@@ -415,6 +444,12 @@ func SyncDir(dir string) error {
 // removing it would lose them; the rows of the overlap are then in two
 // files.
 //
+// An overlapping file whose first message is not the one now read at its
+// first offset (keepOtherMessages) holds other messages: the topic was
+// deleted and recreated, and its offsets started again at 0. Its rows are
+// read by no one again, so it is kept, renamed out of the partition's
+// names, and returned in aside.
+//
 // Why this is safe: offsets are committed only after a flush has made all
 // its files durable, and a consumer re-reads from the committed offset. So
 // a file is either committed (its last offset is below the committed
@@ -426,7 +461,8 @@ func SyncDir(dir string) error {
 // that one removes the old file if this one did not. Removing before the
 // rename means a reader never sees a row twice; it may briefly miss rows of
 // offsets that are not committed yet.
-func removeOverlaps(dir string, entries []os.DirEntry, f File, from int64, describe func(path string) removedFile) (removed []removedFile, kept []string, err error) {
+func removeOverlaps(dir string, entries []os.DirEntry, f File, from int64, stampAt stampFunc,
+	describe func(path string) removedFile) (removed []removedFile, kept []string, aside []movedFile, err error) {
 	prefix := f.Topic + "-" + strconv.FormatInt(int64(f.Partition), 10) + "-"
 	own := filepath.Base(f.Path)
 	for _, e := range entries {
@@ -443,13 +479,55 @@ func removeOverlaps(dir string, entries []os.DirEntry, f File, from int64, descr
 			kept = append(kept, p)
 			continue
 		}
+		moved, err := keepOtherMessages(p, first, stampAt)
+		if err != nil {
+			return removed, kept, aside, err
+		}
+		if moved != "" {
+			aside = append(aside, movedFile{from: p, to: moved})
+			continue
+		}
 		rf := describe(p)
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return removed, kept, fmt.Errorf("cannot remove %s, which overlaps %s: %w", p, own, err)
+			return removed, kept, aside, fmt.Errorf("cannot remove %s, which overlaps %s: %w", p, own, err)
 		}
 		removed = append(removed, rf)
 	}
-	return removed, kept, nil
+	return removed, kept, aside, nil
+}
+
+// keepOtherMessages renames the data file at path, whose first offset is
+// first, out of the way when it holds other messages than those now read
+// at its offsets, and returns its new name ("" when it was left alone).
+// The file records its first message's Kafka timestamp (MetaFirstTime),
+// and the Writer either holds a message at first with another known
+// timestamp, or holds none there: a re-delivery re-reads the message at
+// first with the rows it had, so the flush that holds it writes them to
+// this folder and removes this file; no later flush finds it. The new
+// name, NAME.tsMS.parquet with MS the file's timestamp, is still read as
+// data by every reader, and is no name Flush gives, so no later flush
+// removes it. A file without the timestamp (written by Add) or that
+// cannot be read is left to the caller, as before this check.
+func keepOtherMessages(path string, first int64, stampAt stampFunc) (string, error) {
+	ms, held := stampAt(first)
+	if held && ms <= 0 {
+		return "", nil
+	}
+	f, pf, err := open(path, true)
+	if err != nil {
+		return "", nil
+	}
+	s, _ := pf.Lookup(MetaFirstTime)
+	f.Close()
+	fileMS, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || fileMS <= 0 || fileMS == ms {
+		return "", nil
+	}
+	to := strings.TrimSuffix(path, ".parquet") + ".ts" + strconv.FormatInt(fileMS, 10) + ".parquet"
+	if err := os.Rename(path, to); err != nil {
+		return "", fmt.Errorf("cannot keep %s, which holds other messages at the offsets being written: %w", path, err)
+	}
+	return to, nil
 }
 
 // removeStaleTemps removes the temporary files in dir (entries) of f's

@@ -1,10 +1,17 @@
 package parquet
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/telekernel/telekernel/schemas"
 )
 
 // TestCommittedRowsKeptWhenOffsetsGoBack is a restart whose group offsets
@@ -44,5 +51,77 @@ func TestCommittedRowsKeptWhenOffsetsGoBack(t *testing.T) {
 	}
 	if missing > 0 {
 		t.Errorf("%d rows of offsets 0-12 are not in the lake; files:\n%s", missing, strings.Join(lake(t, root), "\n"))
+	}
+}
+
+// sampleRecord returns a Kafka record of the samples in ss, as a collector
+// produces it, read from topic's partition at offset with Kafka timestamp
+// at.
+func sampleRecord(t *testing.T, partition int32, offset int64, at time.Time, ss []schemas.Sample) *kgo.Record {
+	t.Helper()
+	rec := record(t, memory.DefaultAllocator, ss)
+	defer rec.Release()
+	v, err := schemas.EncodeSamples(nil, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hs []kgo.RecordHeader
+	for _, h := range schemas.SamplesHeaders() {
+		hs = append(hs, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
+	return &kgo.Record{Topic: topic, Partition: partition, Offset: offset, Timestamp: at, Value: v, Headers: hs}
+}
+
+// TestStageTruncatedLogKeepsEarlierRows: the Stage buffered offsets 0-9 of
+// a partition when the client reads it again from offset 5, as after Kafka
+// truncated the partition's log at a leader change (the client resets to
+// the new leader's end offset, and offsets 5 and on hold other messages).
+// Before, Add dropped every buffered row of the partition, and the rows of
+// offsets 0-4, which Kafka still has and no one reads again, never reached
+// the lake though their offsets were committed. Now only the rows of 5-9
+// are dropped.
+func TestStageTruncatedLogKeepsEarlierRows(t *testing.T) {
+	w := newWriter(t, Config{})
+	st := NewStage(w, memory.DefaultAllocator)
+	at := time.UnixMilli(1_795_000_000_000)
+	for off := int64(0); off <= 9; off++ {
+		if err := st.Add(context.Background(), sampleRecord(t, 0, off, at.Add(time.Duration(off)*time.Millisecond), message(off))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := func(off int64) []schemas.Sample { return message(off + 100) }
+	for off := int64(5); off <= 12; off++ {
+		if err := st.Add(context.Background(), sampleRecord(t, 0, off, at.Add(time.Second+time.Duration(off)*time.Millisecond), other(off))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wantRows []schemas.Sample
+	for off := int64(0); off <= 4; off++ {
+		wantRows = append(wantRows, message(off)...)
+	}
+	for off := int64(5); off <= 12; off++ {
+		wantRows = append(wantRows, other(off)...)
+	}
+	if n := w.BufferedRows(); n != len(wantRows) {
+		t.Errorf("BufferedRows = %d, want %d", n, len(wantRows))
+	}
+	var got []schemas.Sample
+	for _, f := range flush(t, w) {
+		got = append(got, read(t, f.Path)...)
+		if f.FirstOffset != 0 {
+			t.Errorf("%s: first offset %d, want 0", f.Path, f.FirstOffset)
+		}
+	}
+	count := map[string]int{}
+	for _, s := range want(wantRows, TimestampMicros) {
+		count[fmt.Sprint(s)]++
+	}
+	for _, s := range got {
+		count[fmt.Sprint(s)]--
+	}
+	for s, n := range count {
+		if n != 0 {
+			t.Errorf("row %s: %d more in the lake than wanted", s, -n)
+		}
 	}
 }

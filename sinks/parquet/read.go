@@ -46,6 +46,11 @@ func ReadFileInfo(path string) (File, error) {
 	if perr != nil {
 		return File{}, perr
 	}
+	if s, ok := pf.Lookup(MetaFirstTime); ok {
+		if ms, err := strconv.ParseInt(s, 10, 64); err == nil && ms > 0 {
+			info.FirstTime = time.UnixMilli(ms).UTC()
+		}
+	}
 	hourDir, dtDir := filepath.Base(filepath.Dir(path)), filepath.Base(filepath.Dir(filepath.Dir(path)))
 	if dt, ok := strings.CutPrefix(dtDir, "dt="); ok {
 		if h, ok := strings.CutPrefix(hourDir, "hour="); ok {

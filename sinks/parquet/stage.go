@@ -22,8 +22,8 @@ import (
 // DropPartition drops them: the next owner writes them, and a later file of
 // them from this member would replace that owner's committed files. When a
 // partition is read again from an earlier offset all the same, Add drops
-// the partition's buffered rows, which are all being re-read, instead of
-// failing with ErrOffsetOrder.
+// the partition's buffered rows of that offset and after, which are being
+// re-read (Writer.DiscardFrom), instead of failing with ErrOffsetOrder.
 //
 // The Writer's methods are safe for concurrent use, and so are Stage's.
 type Stage struct {
@@ -57,10 +57,10 @@ func (s *Stage) Add(_ context.Context, r *kgo.Record) error {
 		return err
 	}
 	defer rec.Release()
-	err = s.w.Add(r.Topic, r.Partition, r.Offset, rec)
+	err = s.w.AddTimed(r.Topic, r.Partition, r.Offset, r.Timestamp, rec)
 	if errors.Is(err, ErrOffsetOrder) {
-		s.w.Discard(r.Topic, r.Partition)
-		err = s.w.Add(r.Topic, r.Partition, r.Offset, rec)
+		s.w.DiscardFrom(r.Topic, r.Partition, r.Offset)
+		err = s.w.AddTimed(r.Topic, r.Partition, r.Offset, r.Timestamp, rec)
 	}
 	return err
 }

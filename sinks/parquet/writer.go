@@ -24,7 +24,8 @@ import (
 
 // ErrOffsetOrder is returned (wrapped) by Add when a message's offset is not
 // after the last offset buffered for its partition. After a rebalance or a
-// seek, Discard the partition before adding from an earlier offset.
+// seek, Discard the partition (or DiscardFrom the earlier offset) before
+// adding from an earlier offset.
 var ErrOffsetOrder = errors.New("offset not after the last buffered offset")
 
 const hourNanos = int64(time.Hour)
@@ -45,6 +46,9 @@ type File struct {
 	Bytes int64
 	// Hour is the UTC hour of the file's samples (its dt= and hour= folder).
 	Hour time.Time
+	// FirstTime is the Kafka timestamp of the message at FirstOffset, to the
+	// millisecond (MetaFirstTime); zero when it was not given (Add).
+	FirstTime time.Time
 }
 
 // Stats are the Writer's running totals since New.
@@ -135,7 +139,23 @@ func (w *Writer) Config() Config { return w.cfg }
 // copies what it needs: the caller keeps ownership of rec and may release it
 // as soon as Add returns. A record with no rows is accepted and extends the
 // partition's offset range. On error nothing is buffered.
+//
+// Add does not know the message's Kafka timestamp; AddTimed, which Stage
+// calls, does, and keeps committed files of a topic that was deleted and
+// recreated.
 func (w *Writer) Add(topic string, partition int32, offset int64, rec arrow.RecordBatch) error {
+	return w.AddTimed(topic, partition, offset, time.Time{}, rec)
+}
+
+// AddTimed is Add for a message whose Kafka timestamp is known (zero means
+// unknown, as with Add). Offsets alone do not tell the messages of a topic
+// from those of a topic of the same name that was deleted and recreated,
+// which start again at offset 0: the files record the timestamp of their
+// first message (MetaFirstTime), and a flush removes or replaces a file
+// whose offsets it overlaps only when it holds the message at the file's
+// first offset with that timestamp (or one of them is unknown). A file of
+// other messages is kept, renamed out of the way (see keepOtherMessages).
+func (w *Writer) AddTimed(topic string, partition int32, offset int64, kafkaTime time.Time, rec arrow.RecordBatch) error {
 	if err := checkSource(topic, partition, offset); err != nil {
 		return fmt.Errorf("cannot add message: %w", err)
 	}
@@ -212,6 +232,7 @@ func (w *Writer) Add(topic string, partition int32, offset int64, rec arrow.Reco
 	if b.msgs == 0 {
 		b.first = offset
 	}
+	b.stamps = append(b.stamps, msgStamp{offset: offset, ms: unixMilli(kafkaTime), row: len(b.rows) - n})
 	if _, ok := w.from[key]; !ok {
 		w.from[key] = offset
 	}
@@ -262,6 +283,11 @@ func (w *Writer) BufferedRows() int { return int(w.buffered.Load()) }
 func (w *Writer) Discard(topic string, partition int32) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.discardLocked(topic, partition)
+}
+
+// discardLocked is Discard for a caller that holds w.mu.
+func (w *Writer) discardLocked(topic string, partition int32) int {
 	key := partKey{topic, partition}
 	maps.DeleteFunc(w.enc.unflushed, func(_ string, k partKey) bool { return k == key })
 	delete(w.from, key)
@@ -273,6 +299,50 @@ func (w *Writer) Discard(topic string, partition int32) int {
 	w.buffered.Add(-int64(n))
 	delete(w.parts, key)
 	return n
+}
+
+// DiscardFrom drops the rows buffered for topic's partition from the
+// messages at offset and after, which the partition is read again from,
+// and returns how many rows it dropped; the rows of earlier messages stay,
+// as no one reads them again. An offset at or before the first buffered
+// one is Discard. A consumer re-reads a partition from inside what it
+// buffered when Kafka truncated the partition's log after a leader change
+// (the client resets to the new leader's end offset).
+func (w *Writer) DiscardFrom(topic string, partition int32, offset int64) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b := w.parts[partKey{topic, partition}]
+	if b == nil || b.msgs == 0 || offset <= b.first {
+		return w.discardLocked(topic, partition)
+	}
+	i, _ := slices.BinarySearchFunc(b.stamps, offset, func(m msgStamp, off int64) int { return cmp.Compare(m.offset, off) })
+	if i == len(b.stamps) {
+		return 0
+	}
+	n := len(b.rows) - b.stamps[i].row
+	b.rows = b.rows[:b.stamps[i].row]
+	b.stamps = b.stamps[:i]
+	b.msgs = i
+	b.last = b.stamps[i-1].offset
+	b.rebuildHours()
+	w.buffered.Add(-int64(n))
+	return n
+}
+
+// rebuildHours recomputes the hour ranges of b's messages from their rows.
+func (b *partBuffer) rebuildHours() {
+	clear(b.hours)
+	for i, m := range b.stamps {
+		end := len(b.rows)
+		if i+1 < len(b.stamps) {
+			end = b.stamps[i+1].row
+		}
+		for _, r := range b.rows[m.row:end] {
+			hr := b.hour(intmath.FloorDiv(r.ts, hourNanos), m.offset)
+			hr.last = m.offset
+			hr.rows++
+		}
+	}
 }
 
 // Stats returns the running totals of successful flushes.
@@ -419,9 +489,12 @@ func (w *Writer) flushPart(ctx context.Context, b *partBuffer) ([]File, error) {
 			Rows:        int64(end - start),
 			Hour:        hour,
 		}
+		if ms, _ := b.stampAt(hr.first); ms > 0 {
+			f.FirstTime = time.UnixMilli(ms).UTC()
+		}
 		f.Path = filepath.Join(w.cfg.Root, w.cfg.Table,
 			"dt="+hour.Format("2006-01-02"), "hour="+hour.Format("15"), dataName(b.topic, b.partition, hr.first, hr.last))
-		n, err := w.enc.writeFile(f, w.from[partKey{b.topic, b.partition}], rows, w.order[start:end], b.strs)
+		n, err := w.enc.writeFile(f, w.from[partKey{b.topic, b.partition}], b.stampAt, rows, w.order[start:end], b.strs)
 		for _, rf := range w.enc.removed {
 			if rf.unflushed {
 				continue // a failed flush's file, written again by its retry: nothing was re-delivered
@@ -445,6 +518,13 @@ func (w *Writer) flushPart(ctx context.Context, b *partBuffer) ([]File, error) {
 				"kept", kept, "by", f.Path)
 		}
 		w.enc.kept = w.enc.kept[:0]
+		for _, a := range w.enc.aside {
+			w.log.Warn("kept a file that the offsets being written overlap under a new name: its first message is not one "+
+				"this flush re-reads (another Kafka timestamp at that offset, or none), so it holds other messages: "+
+				"the topic was deleted and recreated since, or another member wrote it after losing the partition",
+				"kept", a.to, "was", a.from, "by", f.Path)
+		}
+		w.enc.aside = w.enc.aside[:0]
 		if w.enc.stale > 0 {
 			w.log.Info("removed temporary files a crashed flush of this partition left", "topic", f.Topic, "partition", f.Partition,
 				"dt", hour.Format("2006-01-02"), "hour", hour.Format("15"), "removed", w.enc.stale)
@@ -512,11 +592,40 @@ type partBuffer struct {
 	partition   int32
 	first, last int64 // offsets of the first and last message added
 	msgs        int   // messages added, including empty ones
+	// stamps is the Kafka timestamp and first row of each message added,
+	// by increasing offset: 24 bytes per message.
+	stamps []msgStamp
 
 	rows  []row
 	strs  []string          // interned strings; a row's string fields index it
 	ids   map[string]uint32 // inverse of strs
 	hours map[int64]*hourRange
+}
+
+// msgStamp is the Kafka timestamp of the message at offset, in Unix
+// milliseconds (0 when unknown), and the index of its first row in rows.
+type msgStamp struct {
+	offset, ms int64
+	row        int
+}
+
+// unixMilli returns t in Unix milliseconds, 0 for the zero time and for the
+// times before 1970 that stand for "none" (Kafka's -1).
+func unixMilli(t time.Time) int64 {
+	if t.IsZero() || t.UnixMilli() <= 0 {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// stampAt returns the Kafka timestamp (Unix ms) of b's message at offset,
+// 0 when it is unknown, and whether b holds a message at offset.
+func (b *partBuffer) stampAt(offset int64) (ms int64, held bool) {
+	i, ok := slices.BinarySearchFunc(b.stamps, offset, func(m msgStamp, off int64) int { return cmp.Compare(m.offset, off) })
+	if !ok {
+		return 0, false
+	}
+	return b.stamps[i].ms, true
 }
 
 // hourRange is the offset range of the messages with rows in one hour.
@@ -537,6 +646,7 @@ func newPartBuffer(topic string, partition int32) *partBuffer {
 func (b *partBuffer) reset() {
 	b.first, b.last, b.msgs = 0, 0, 0
 	b.rows = b.rows[:0]
+	b.stamps = b.stamps[:0]
 	clear(b.strs)
 	b.strs = b.strs[:0]
 	clear(b.ids)

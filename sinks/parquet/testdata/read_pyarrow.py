@@ -61,9 +61,14 @@ def read_file(table_dir, path):
                                      for sc in (rg.sorting_columns or [])]}
         for j in range(rg.num_columns):
             c = rg.column(j)
-            if c.path_in_schema in ("device", "ts") and c.is_stats_set:
-                entry[c.path_in_schema + "_min"] = stat(c.statistics.min)
-                entry[c.path_in_schema + "_max"] = stat(c.statistics.max)
+            if c.path_in_schema == "device" and c.is_stats_set:
+                entry["device_min"] = stat(c.statistics.min)
+                entry["device_max"] = stat(c.statistics.max)
+            elif c.path_in_schema == "ts" and c.is_stats_set:
+                # The physical integers: statistics.min would make a
+                # datetime, which needs pandas for nanoseconds.
+                entry["ts_min"] = c.statistics.min_raw
+                entry["ts_max"] = c.statistics.max_raw
         entry["compression"] = sorted({rg.column(j).compression for j in range(rg.num_columns)})
         entry["paths"] = [rg.column(j).path_in_schema for j in range(rg.num_columns)]
         row_groups.append(entry)
