@@ -57,6 +57,17 @@ const minNoisePoints = 30
 // 0.5 % of series, which learn their noise again from the next points.
 const maxNoiseSpread = 4
 
+// maxSpreadNoise is how many times the noise σ of the warm-up's first
+// minNoisePoints differences the spread of its medians of three may be.
+// Measured on 2000 series each: Gaussian, Laplace, rounded and the
+// simulator's noise at most 6.7; a power swinging by ±0.5 dB within those
+// points on 0.2 dB of noise 10.7 (±1 dB: over it in 5 % of series, a ramp
+// of σ/3 per point in 9 %, which start the warm-up again). Two absurd
+// readings in a row move two medians: about 17, whatever their size (from
+// about 27 σ up); a step 30 or more. Beyond it, the warm-up learned blind
+// a jump it could not tell, and starts again (checkNoise).
+const maxSpreadNoise = 12
+
 // Config configures Drift. The zero value means every default.
 type Config struct {
 	Warmup int     `yaml:"warmup"` // default DefaultWarmup
@@ -139,14 +150,19 @@ const (
 // back inside the envelope by Margin σ (the same hysteresis on both
 // sides of the edge); the level, the envelope and the noise are held
 // while it fires, so a long decay does not become normal. A jump of more
-// than Step σ that the next point confirms is a step, not a drift (the
-// ensemble judges steps): the envelope is learned again from the new
-// level, and a firing rule resolves. One the next point does not confirm
-// is a spike: it moves neither the level nor, once past, the history a
-// step is told by. Before the noise estimate has 30 differences it cannot
-// tell a jump: they are all learned, and dropped for the next ones when
-// they make a σ far wider than the spread of the warm-up's medians of
-// three (checkNoise: one absurd reading among them).
+// than Step σ that the next two points confirm is a step, not a drift
+// (the ensemble judges steps): the envelope is learned again from the new
+// level, and a firing rule resolves (on the first point when the jump is
+// back inside its envelope: hold). One the next point, or the one after,
+// does not confirm is a spike (one absurd reading, or two in a row): it
+// moves neither the level nor, once past, the history a step is told by.
+// Before the noise estimate has 30 differences it cannot tell a jump:
+// they are all learned, and dropped for the next ones when they make a σ
+// far wider than the spread of the warm-up's medians of three (one absurd
+// reading among them), which learn no difference far beyond that spread
+// and tell a jump by it meanwhile (spikeLimit); a warm-up whose medians
+// spread far wider than that σ learned a jump blind (a step, or two absurd
+// readings in a row), and starts again (checkNoise).
 //
 // The zero value is not usable: use New. It is not safe for concurrent use.
 type Drift struct {
@@ -162,6 +178,7 @@ type Drift struct {
 	run    uint16  // medians in a row outside (firing: inside)
 	dir    int8    // -1 below, +1 above: the side of the run or the alert
 	firing bool
+	held   bool // last is a jump's second point, prev the point before the jump
 }
 
 // StateBytes is the memory of a Drift.
@@ -235,23 +252,57 @@ func (d *Drift) Update(x float64) Event {
 	// checked: the estimate was completed and checked by the point
 	// before, which it may have kept for this one to tell (checkNoise).
 	checked := d.seen == minNoisePoints && !d.firing
+	// scaled: the estimate is learned again (checkNoise dropped one), and
+	// a jump is told by the spread of the warm-up's medians meanwhile,
+	// once the two points before were judged so too (the return from a
+	// spike the blind estimate learned would look like a step).
+	limit := d.spikeLimit()
+	tell := math.Inf(1)
+	if int(d.n) > minNoisePoints+2 {
+		tell = limit
+	}
+	scaled := early && !math.IsInf(tell, 1)
 	if early {
 		// Before the estimate can tell a jump every difference is
-		// learned, and checked once there are enough of them; the point
-		// that completes them is judged with them. Not for a step: the
-		// points before it were never judged, and the return from a
-		// spike among them would look like one (a step before the
-		// estimate can tell is not told either).
-		dev := d.dev
-		d.learnNoise(math.Abs(x - d.last))
-		d.checkNoise(dev)
+		// learned (but for one beyond the limit, once it is learned
+		// again: spikeLimit), and checked once there are enough of
+		// them; the point that completes them is judged with them. Not
+		// for a step, unless scaled: the points before it were never
+		// judged, and the return from a spike among them would look like
+		// one (a step learned blind restarts the warm-up: checkNoise).
+		dev, diff := d.dev, math.Abs(x-d.last)
+		if diff <= limit {
+			d.learnNoise(diff)
+			if d.checkNoise(dev) {
+				d.relearn(d.last, x)
+				return None
+			}
+		}
 	}
 	sigma := d.Sigma()
 	jump := func(a, b float64) bool {
-		return d.seen >= minNoisePoints && sigma > 0 && math.Abs(a-b) > d.cfg.Step*sigma
+		if d.seen < minNoisePoints {
+			return math.Abs(a-b) > tell
+		}
+		return sigma > 0 && math.Abs(a-b) > d.cfg.Step*sigma
 	}
-	if !early && jump(d.last, d.prev) && jump(x, d.prev) && !jump(x, d.last) {
-		// The previous point jumped and this one stayed there: a step.
+	ev := None
+	if d.held && jump(x, d.last) && jump(x, d.prev) {
+		// x jumps from both the held jump's points and the point before
+		// it: the jump stayed until x, a step, which x jumps from in turn.
+		if d.firing {
+			ev = Resolved
+		}
+		d.relearn(d.last, d.last)
+	}
+	if (!early || scaled) && jump(d.last, d.prev) && jump(x, d.prev) && !jump(x, d.last) {
+		// The previous point jumped and this one stayed there: a step,
+		// or two absurd readings in a row (a module re-read), which only
+		// the next point tells: it is held for it (hold).
+		if d.hold(x) {
+			return None
+		}
+		// The jump's second point stayed there too: a step.
 		if checked && d.noisy(sigma) {
 			// The step's difference completed the estimate, which the
 			// check kept for this point to tell (checkNoise): it is
@@ -276,6 +327,7 @@ func (d *Drift) Update(x float64) Event {
 	// for a spike or a step.
 	spike := jump(d.last, d.prev) && !jump(x, d.prev)
 	jumped := jump(x, d.last) && !spike
+	d.held = false
 	if !early && !d.firing && !jump(x, d.last) {
 		d.learnNoise(math.Abs(x - d.last))
 	}
@@ -294,14 +346,24 @@ func (d *Drift) Update(x float64) Event {
 		// tell (checkNoise); it is no noise.
 		d.unlearnNoise(math.Abs(d.last - d.prev))
 		if d.noisy(d.Sigma()) {
-			d.dev, d.seen = 0, 0
+			d.dropNoise()
 		}
 	}
 	if spike {
 		d.last = d.prev
 	}
 	d.prev, d.last = d.last, x
+	// A median of three holding a jump (which the next point tells a
+	// spike or a step) or a spike's return holds a reading the rule
+	// throws out, which votes with a point in the noise's tail beside
+	// it: it is not judged. Before, a spike (or two in a row, held)
+	// beside a reading just past the band fired the rule
+	// (TestDriftSpikeBesideTail).
+	unjudged := jumped || spike
 	if d.firing {
+		if unjudged {
+			return None
+		}
 		return d.updateFiring(med)
 	}
 	if d.n < math.MaxUint32 {
@@ -323,10 +385,13 @@ func (d *Drift) Update(x float64) Event {
 		if int(d.n) == d.cfg.Warmup {
 			d.lo, d.hi = d.level-d.lo, d.hi-d.level
 		}
-		return None
+		return ev
 	}
 	if !jumped {
 		d.level += (x - d.level) / float64(d.cfg.Level)
+	}
+	if unjudged {
+		return None
 	}
 	return d.updateWatching(med)
 }
@@ -340,7 +405,31 @@ func median3(a, b, c float64) float64 {
 // first); the noise estimate is kept (an optic's reading is as noisy at
 // its new level).
 func (d *Drift) relearn(a, b float64) {
-	d.prev, d.last, d.lo, d.hi, d.level, d.n, d.run, d.dir, d.firing = a, b, min(a, b), max(a, b), (a+b)/2, 2, 0, 0, false
+	d.prev, d.last, d.lo, d.hi, d.level, d.n, d.run, d.dir, d.firing, d.held = a, b, min(a, b), max(a, b), (a+b)/2, 2, 0, 0, false, false
+}
+
+// hold reports whether x, the second point of a jump (from prev to last,
+// x staying there), is held for the next point to tell a step from two
+// absurd readings in a row: x takes last's place, prev stays the point
+// before the jump, and x is neither learned nor judged. The next point
+// staying there too is a step; one back by prev makes both a spike
+// (Update). A jump back inside the envelope's band of a firing rule is
+// told at once: no absurd reading lands there, and the optic replaced
+// ends the alert on its second reading. Before, the second of two absurd
+// readings was taken for a step and the return from them for another:
+// the envelope was learned again (the decay fired a whole warm-up late)
+// and a firing rule resolved (TestDriftTwoAbsurd).
+func (d *Drift) hold(x float64) bool {
+	if d.held {
+		return false
+	}
+	if d.firing {
+		if _, _, bandLo, bandHi := d.Envelope(); x >= bandLo && x <= bandHi {
+			return false
+		}
+	}
+	d.last, d.held = x, true
+	return true
 }
 
 // learnNoise adds the difference of two consecutive points to the noise
@@ -362,13 +451,13 @@ func (d *Drift) learnNoise(diff float64) {
 func (d *Drift) unlearnNoise(diff float64) {
 	w := float64(min(d.seen, uint32(d.cfg.Memory)))
 	if w <= 1 {
-		d.dev, d.seen = 0, 0
+		d.dropNoise()
 		return
 	}
 	dev := (w*d.dev - diff) / (w - 1)
 	if !(dev > 1e-9*diff) {
 		// Lost to rounding (a difference of 1e100 hides any noise).
-		d.dev, d.seen = 0, 0
+		d.dropNoise()
 		return
 	}
 	d.dev, d.seen = dev, d.seen-1
@@ -398,14 +487,60 @@ func (d *Drift) unlearnNoise(diff float64) {
 // step on the point completing the estimate dropped it, and so was never
 // told: the warm-up's envelope spanned both levels, and a decay from the
 // new one never fired (TestDriftWarmupStepOnCheck).
-func (d *Drift) checkNoise(dev float64) {
-	if d.seen != minNoisePoints || !d.noisy(d.Sigma()) || int(d.n)+minNoisePoints > d.cfg.Warmup {
-		return
+//
+// It reports a restart, with the estimate and the resolution dropped, when
+// the spread of the warm-up's medians is more than maxSpreadNoise σ: the
+// warm-up learned blind a jump that moved two medians or more, a step or
+// two absurd readings in a row, and the envelope is learned again from the
+// point (Update). Before, two readings of -40 dBm or 1e100 in a row among
+// the first 30 points made the envelope reach them and σ 0.3 dB or 10^98:
+// the decay never fired (TestDriftTwoAbsurd).
+func (d *Drift) checkNoise(dev float64) (restart bool) {
+	if d.seen != minNoisePoints || int(d.n)+minNoisePoints > d.cfg.Warmup {
+		return false
+	}
+	if d.hi-d.lo > maxSpreadNoise*d.Sigma() {
+		d.dev, d.seen, d.quant = 0, 0, 0
+		return true
+	}
+	if !d.noisy(d.Sigma()) {
+		return false
 	}
 	if !d.noisy(max(dev*math.Sqrt(math.Pi)/2, d.quant)) {
-		return // the next point tells (Update)
+		return false // the next point tells (Update)
 	}
+	d.dropNoise()
+	return false
+}
+
+// dropNoise drops the noise estimate (checkNoise), and the reading's
+// resolution with it when no median of the warm-up moved by as much: the
+// smallest difference seen may be one of the absurd reading's, the only
+// ones a flat series showed (TestDriftFlatAbsurd).
+func (d *Drift) dropNoise() {
 	d.dev, d.seen = 0, 0
+	if d.quant > d.hi-d.lo {
+		d.quant = 0
+	}
+}
+
+// spikeLimit returns the largest difference the warm-up's noise estimate
+// learns before it has minNoisePoints, and by which a jump is told
+// meanwhile: none (+Inf) at first, which it learns blind, and once the
+// warm-up has as many medians of three as the estimate differences
+// (after checkNoise dropped one) maxNoiseSpread times the σ the check
+// allows, 16 times their spread (or the reading's resolution): a larger
+// one is no noise of the series, but a spike's or a step's. Before, a flaky optic (a reading of -40 dBm or 1e100 every 20 to 60
+// points) had each estimate dropped for its one absurd reading until the
+// last, which held one too and was kept: its σ was 75 to 10^98 times the
+// noise, and the decay fired up to 186 points late or never
+// (TestDriftFlakyOpticDecay).
+func (d *Drift) spikeLimit() float64 {
+	scale := max(d.hi-d.lo, d.quant)
+	if int(d.n) <= minNoisePoints || scale == 0 {
+		return math.Inf(1)
+	}
+	return maxNoiseSpread * maxNoiseSpread * scale
 }
 
 // noisy reports whether sigma, the noise σ of the warm-up's first
@@ -415,6 +550,11 @@ func (d *Drift) checkNoise(dev float64) {
 func (d *Drift) noisy(sigma float64) bool {
 	if int(d.n)+minNoisePoints > d.cfg.Warmup+1 {
 		return false
+	}
+	if d.hi == d.lo {
+		// No median moved: every difference was a reading the next one
+		// contradicted, and the resolution may be theirs (dropNoise).
+		return sigma > 0 && d.dev > 0
 	}
 	return sigma > maxNoiseSpread*max(d.hi-d.lo, d.quant)
 }
@@ -470,17 +610,25 @@ func (d *Drift) updateFiring(med float64) Event {
 	return None
 }
 
-// The tag and version of Drift's binary record.
+// The tag and versions of Drift's binary record: a record holding a held
+// jump (its flags byte has bit 2) is version 2, which an older build
+// refuses rather than reading bit 2 as firing; any other is version 1, as
+// before held existed.
 const (
-	driftTag     = 0x64
-	driftVersion = 1
+	driftTag         = 0x64
+	driftVersion     = 1
+	driftVersionHeld = 2
 )
 
 // AppendBinary appends d's state: tag, version, prev, last, level, lo, hi, dev and
-// quant (f64), n, seen and run (uvarint), dir (varint), firing (byte). The
-// configuration is not stored.
+// quant (f64), n, seen and run (uvarint), dir (varint), and a byte of
+// firing (1) and held (2; version 2). The configuration is not stored.
 func (d *Drift) AppendBinary(dst []byte) ([]byte, error) {
-	dst = binenc.AppendHeader(dst, driftTag, driftVersion)
+	version := byte(driftVersion)
+	if d.held {
+		version = driftVersionHeld
+	}
+	dst = binenc.AppendHeader(dst, driftTag, version)
 	for _, f := range [...]float64{d.prev, d.last, d.level, d.lo, d.hi, d.dev, d.quant} {
 		dst = binenc.AppendF64(dst, f)
 	}
@@ -488,7 +636,14 @@ func (d *Drift) AppendBinary(dst []byte) ([]byte, error) {
 	dst = binenc.AppendU(dst, uint64(d.seen))
 	dst = binenc.AppendU(dst, uint64(d.run))
 	dst = binenc.AppendI(dst, int64(d.dir))
-	return binenc.AppendBool(dst, d.firing), nil
+	flags := byte(0)
+	if d.firing {
+		flags |= 1
+	}
+	if d.held {
+		flags |= 2
+	}
+	return append(dst, flags), nil
 }
 
 // errRecord marks a record Decode cannot read.
@@ -498,21 +653,25 @@ var errRecord = errors.New("cannot decode drift state")
 // a record of AppendBinary, and returns the rest of b.
 func (d *Drift) Decode(b []byte) ([]byte, error) {
 	r := binenc.Reader{B: b}
-	r.Header(driftTag, driftVersion)
+	version := byte(driftVersion)
+	if len(b) >= 2 && b[1] == driftVersionHeld {
+		version = driftVersionHeld
+	}
+	r.Header(driftTag, version)
 	prev, last, level, lo, hi, dev, quant := r.F64(), r.F64(), r.F64(), r.F64(), r.F64(), r.F64(), r.F64()
 	n, seen, run := r.U(), r.U(), r.U()
 	dir := r.I()
-	firing := r.Bool()
+	flags := r.Byte()
 	if r.Err != nil {
 		return nil, fmt.Errorf("%w: %v", errRecord, r.Err)
 	}
 	switch {
 	case math.IsNaN(lo) || math.IsNaN(hi) || math.IsNaN(level) || !(dev >= 0) || !(quant >= 0) || math.IsNaN(last) || math.IsNaN(prev),
-		n > math.MaxUint32, seen > math.MaxUint32, run > math.MaxUint16, dir < -1 || dir > 1:
+		n > math.MaxUint32, seen > math.MaxUint32, run > math.MaxUint16, dir < -1 || dir > 1, flags > 3, (version == driftVersionHeld) != (flags&2 != 0):
 		return nil, fmt.Errorf("%w: values out of range", errRecord)
 	}
 	*d = Drift{cfg: d.cfg, prev: prev, last: last, level: level, lo: lo, hi: hi, dev: dev, quant: quant,
-		n: uint32(n), seen: uint32(seen), run: uint16(run), dir: int8(dir), firing: firing}
+		n: uint32(n), seen: uint32(seen), run: uint16(run), dir: int8(dir), firing: flags&1 != 0, held: flags&2 != 0}
 	return r.B, nil
 }
 
