@@ -45,7 +45,10 @@ type Group struct {
 
 	mu    sync.Mutex // serialises the callbacks and guards owned
 	owned Owned
-	done  chan struct{}
+	// holding is owned.Len(), read without mu by the client's retry
+	// policy.
+	holding atomic.Int32
+	done    chan struct{}
 }
 
 // Option configures a Group.
@@ -57,7 +60,8 @@ func WithLogger(l *slog.Logger) Option { return func(g *Group) { g.log = l } }
 // Join creates the control topic if needed with cfg.Buckets partitions,
 // checks its partition count and joins the consumer group
 // cfg.Name+"."+kind; it returns once the client is connected, before the
-// first assignment (which arrives through onChange). Targets hash over
+// first assignment (which arrives through onChange) and before the join
+// itself, whose failure is logged at ERROR. Targets hash over
 // cfg.Buckets, never over the topic's count, so processes started before
 // and after the topic grew agree: Join fails if the topic has fewer
 // partitions (some buckets would have no owner), and logs one ERROR if it
@@ -106,11 +110,31 @@ func Join(ctx context.Context, kc kafka.Config, cfg Config, kind string, onChang
 		// and one that hangs is cut after a fifth, at most the client's
 		// default 10 s).
 		kgo.RequestTimeoutOverhead(min(cfg.SessionTimeout/5, 10*time.Second)),
+		// While it rejoins in a rebalance the process keeps its buckets
+		// (cooperative) and sends no heartbeat. If its JoinGroup never
+		// reaches the coordinator, or the answer is lost, the coordinator
+		// drops it a session after its last heartbeat and gives its
+		// buckets to the others, while it waits for the answer for the
+		// rebalance timeout and the overhead: with the client's default
+		// (60 s), and a join tried again for a session, it collected them
+		// 55 s after the others had taken them. The rebalance timeout is
+		// now the session, and a process owning buckets does not try a
+		// join again after a tenth of the session, so it gives them up at
+		// most the overhead after the others take them. Not shorter: the
+		// coordinator also drops a member that has not rejoined within
+		// the rebalance timeout, such as one still stopping the targets
+		// of buckets just revoked (their last batches going to a slow
+		// Kafka), and gives its other buckets away while it still
+		// collects them (TestSlowRevokeDuringRebalance).
+		kgo.RebalanceTimeout(cfg.SessionTimeout),
 		kgo.RetryTimeoutFn(func(key int16) time.Duration {
 			switch kmsg.Key(key) {
 			case kmsg.Heartbeat, kmsg.SyncGroup:
 				return cfg.SessionTimeout * 2 / 5
 			case kmsg.JoinGroup:
+				if g.holding.Load() > 0 {
+					return cfg.SessionTimeout / 10
+				}
 				return cfg.SessionTimeout
 			}
 			return 30 * time.Second
@@ -126,7 +150,7 @@ func Join(ctx context.Context, kc kafka.Config, cfg Config, kind string, onChang
 	if err != nil {
 		return nil, err
 	}
-	g.log.Info("joined the collector group", "group", g.name, "topic", cfg.Topic, "buckets", cfg.Buckets, "partitions", n, "session_timeout", cfg.SessionTimeout)
+	g.log.Info("joining the collector group", "group", g.name, "topic", cfg.Topic, "buckets", cfg.Buckets, "partitions", n, "session_timeout", cfg.SessionTimeout)
 	go g.drain()
 	return g, nil
 }
@@ -211,9 +235,7 @@ func (g *Group) checked(n int32) {
 
 // drain polls the control topic so that the client never buffers what
 // someone might write there; the records are ignored. Errors slow the loop
-// down. A failure to join the group (the client retries it) is logged at
-// ERROR once per reason until the process is assigned again: the process
-// collects nothing meanwhile. Other errors are logged at debug.
+// down and are reported (report).
 func (g *Group) drain() {
 	defer close(g.done)
 	logged := map[string]bool{}
@@ -229,17 +251,28 @@ func (g *Group) drain() {
 		if len(errs) == 0 {
 			continue
 		}
-		err := errs[0].Err
+		g.report(errs, logged)
+		time.Sleep(time.Second)
+	}
+}
+
+// report logs the errors of one poll. A failure to join the group (the
+// client retries it) is logged at ERROR once per reason (logged) until the
+// process is assigned again: the process collects nothing meanwhile. Other
+// errors are logged at debug. Every error is looked at: a poll returns the
+// topic's errors before the group's, and a group error behind one was
+// never logged.
+func (g *Group) report(errs []kgo.FetchError, logged map[string]bool) {
+	for _, fe := range errs {
 		var gs *kgo.ErrGroupSession
 		switch {
-		case errors.As(err, &gs) && !logged[gs.Error()]:
+		case !errors.As(fe.Err, &gs):
+			g.log.Debug("control topic fetch failed", "topic", g.topic, "err", fe.Err)
+		case !logged[gs.Error()]:
 			logged[gs.Error()] = true
 			g.log.Error("not in the collector group: this process collects none of its targets until it is assigned buckets again (retrying; logged once per reason)",
 				"group", g.name, "err", gs.Err, "hint", joinHint(gs.Err, g.name, g.topic))
-		default:
-			g.log.Debug("control topic fetch failed", "topic", g.topic, "err", err)
 		}
-		time.Sleep(time.Second)
 	}
 }
 
@@ -252,6 +285,13 @@ func joinHint(err error, group, topic string) string {
 		return "grant this Kafka principal READ on the consumer group " + group
 	case errors.Is(err, kerr.TopicAuthorizationFailed):
 		return "grant this Kafka principal DESCRIBE and READ on the topic " + topic
+	case errors.Is(err, kerr.CoordinatorNotAvailable), errors.Is(err, kerr.CoordinatorLoadInProgress), errors.Is(err, kerr.NotCoordinator):
+		// Kafka answers, but no broker serves groups: while a broker
+		// restarts for a moment, or for good when the __consumer_offsets
+		// topic cannot be created or has no leader.
+		return "Kafka answers but no broker coordinates the group; if this lasts, check the __consumer_offsets topic (it is not created while offsets.topic.replication.factor exceeds the brokers) and that its partitions have a leader"
+	case errors.Is(err, kerr.SaslAuthenticationFailed):
+		return "check kafka.sasl.username, the password its source holds and kafka.sasl.mechanism"
 	}
 	return "check that Kafka is reachable and this process may join the consumer group " + group
 }
@@ -279,6 +319,7 @@ func (g *Group) apply(reason string, add, del []int32) {
 		return
 	}
 	g.owned = g.owned.with(gained, lost)
+	g.holding.Store(int32(g.owned.Len()))
 	if g.onChange != nil {
 		g.onChange(Change{Owned: g.owned, Gained: gained, Lost: lost, Reason: reason})
 	}
