@@ -74,6 +74,24 @@ func (o *owned) reached(end, done map[string]map[int32]int64, committed map[stri
 	return true
 }
 
+// lag returns the records (and transaction markers) between the member's
+// position on each owned partition and end (from EndOffsets). The
+// position is what the member processed and committed (done) or, on a
+// partition it has processed nothing of since it got it (one caught up
+// before a restart, or idle since), what the group had committed then
+// (committed), as reached judges a drain.
+func (o *owned) lag(end, done map[string]map[int32]int64, committed map[string]map[int32]kgo.EpochOffset) int64 {
+	n := int64(0)
+	for t, ps := range end {
+		for p, off := range ps {
+			if o.parts[t][p] {
+				n += max(0, off-max(done[t][p], committed[t][p].Offset))
+			}
+		}
+	}
+	return n
+}
+
 // groupOffsets caches a group's committed offsets for a drain, fetched at
 // most every groupOffsetsEvery.
 type groupOffsets struct {

@@ -66,7 +66,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		catchUp: counter("stage", "catch_up_transactions_total",
 			"Committed transactions in which a poll found the stage behind its input, so they collected input for transaction.catch_up rather than transaction.interval.", "stage"),
 		aborts: counter("stage", "transaction_aborts_total",
-			"Transactions a transactional stage aborted to retry (a rebalance, a rejected write, a restore that failed): their input is processed again. An abort on the way out (a stop that could not commit, a fatal error) is not counted.", "stage"),
+			"Transactions a transactional stage aborted to retry (a rebalance, a rejected write, a restore that failed, a commit that failed on the broker's side, one that outlived the transaction timeout): their input is processed again. An abort on the way out (a stop that could not commit, a fatal error) is not counted.", "stage"),
 		lag: gauge("stage", "lag_records",
 			"Records (and transaction markers) between the stage's position and the end of its owned input partitions, sampled every few seconds."),
 		stateBytes: gauge("detect", "state_bytes", "Approximate bytes of per-series detector state in memory."),

@@ -290,17 +290,10 @@ func (r *Runner) sampleLag(ctx context.Context) {
 	if err != nil {
 		return
 	}
+	committed := r.client.CommittedOffsets()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	lag := int64(0)
-	for t, ps := range end {
-		for p, off := range ps {
-			if r.owned.parts[t][p] {
-				lag += max(0, off-r.done[t][p])
-			}
-		}
-	}
-	r.metrics.lag.WithLabelValues(r.cfg.Name).Set(float64(lag))
+	r.metrics.lag.WithLabelValues(r.cfg.Name).Set(float64(r.owned.lag(end, r.done, committed)))
 }
 
 // onLost forgets partitions the group took away without a revocation (the

@@ -126,6 +126,10 @@ type TransactRunner struct {
 	// without one since (see checkpointLast). Run goroutine only.
 	checkpointed   time.Time
 	uncheckpointed bool
+	// txnLimit, when above 0, is the most input records a transaction
+	// takes since one outlived the transaction timeout (see outlived).
+	// Run goroutine only.
+	txnLimit int
 	// drops turns the processor's dropped rows into metrics at each
 	// commit; dropped is their committed total. Run goroutine only.
 	drops   dropExporter
@@ -382,7 +386,7 @@ func (t *TransactRunner) Run(ctx context.Context) error {
 		}
 		// A transaction's first poll, like fill's, takes at most its
 		// MaxRecords.
-		fetches, ok := t.poll(ctx, pollTimeout, min(t.cfg.MaxPoll, t.cfg.Transaction.MaxRecords), true)
+		fetches, ok := t.poll(ctx, pollTimeout, min(t.cfg.MaxPoll, t.maxRecords()), true)
 		if !ok {
 			if ctx.Err() != nil {
 				return t.checkpointLast(work)
@@ -425,6 +429,7 @@ func (t *TransactRunner) logFetchErrors(fetches kgo.Fetches) {
 // txnState is the bookkeeping of one transaction.
 type txnState struct {
 	start                       time.Time
+	begun                       time.Time       // when Begin returned: restores before it are outside the broker's transaction
 	records, outputs, changelog int             // input records (control records too), outputs, changelog records
 	procErr                     error           // the processor's error; errRetryTxn to process again
 	next                        map[int32]int64 // next input offset per partition
@@ -435,6 +440,7 @@ type txnState struct {
 	behind                      bool            // a poll found the stage behind: collect for the catch-up interval
 	checkpoint                  bool            // the transaction holds a checkpoint
 	marked                      []int32         // partitions it writes a checkpoint marker for
+	cut                         bool            // the stop's time ran out before every record polled was processed
 }
 
 // transact processes one poll, and those fill adds, as one transaction. A
@@ -456,9 +462,14 @@ func (t *TransactRunner) transact(ctx, work context.Context, fetches kgo.Fetches
 	if err := t.sess.Begin(); err != nil {
 		return t.renew(ctx, fmt.Errorf("begin transaction: %w", err))
 	}
+	x.begun = time.Now()
 	t.processAll(work, fetches, x)
 	err := t.fill(ctx, work, x)
 	t.flushHeld(work, x) // also into a transaction that aborts: nothing is held past it
+	if x.cut {
+		t.stopAborted(ctx, x)
+		return nil
+	}
 	if err != nil {
 		if work.Err() != nil && !errors.Is(err, errBadChangelog) && !errors.Is(err, errReplay) {
 			// The stop's time ran out in the transaction (a partition's
@@ -497,7 +508,8 @@ func (t *TransactRunner) transact(ctx, work context.Context, fetches kgo.Fetches
 	// End waits as long as the broker makes it; only a stop's final
 	// timeout cancels it.
 	committed, err := t.sess.End(work, commit)
-	if x.procErr == errRetryTxn {
+	retried := x.procErr == errRetryTxn
+	if retried {
 		x.procErr, committed = nil, false
 	}
 	switch {
@@ -514,9 +526,18 @@ func (t *TransactRunner) transact(ctx, work context.Context, fetches kgo.Fetches
 		// No End error is retryable on this session (franz-go's docs), and
 		// a commit's outcome may be unknown: a new session learns from the
 		// broker what was committed.
-		return t.renew(ctx, fmt.Errorf("end transaction: %w", err))
+		err = fmt.Errorf("end transaction: %w", err)
+		if t.outlived(x) {
+			err = fmt.Errorf("%w (%w)", err, errOutlived)
+		}
+		if err := t.renew(ctx, err); err != nil || ctx.Err() != nil {
+			return err // on the way out: not counted
+		}
+		t.countAbort() // its input is processed again, as an abort's
+		return nil
 	case !committed:
-		t.aborted(ctx, failed)
+		t.outlived(x)
+		t.aborted(ctx, failed, retried)
 		return nil
 	}
 	t.settle(x)
@@ -560,14 +581,22 @@ func (t *TransactRunner) produce(ctx context.Context, x *txnState, r *kgo.Record
 }
 
 // processAll passes every record of fetches to the processor and produces
-// its outputs and dead letters in the open transaction.
+// its outputs and dead letters in the open transaction, on ctx (work); it
+// stops, marking x cut, once ctx ends.
 func (t *TransactRunner) processAll(ctx context.Context, fetches kgo.Fetches, x *txnState) {
 	produce := func(r *kgo.Record) { t.produce(ctx, x, r) }
 	emit := t.emitter(ctx, x)
 	fetches.EachRecord(func(r *kgo.Record) {
 		x.next[r.Partition] = r.Offset + 1
 		x.records++
-		if x.procErr != nil || r.Attrs.IsControl() {
+		if x.procErr != nil || x.cut || r.Attrs.IsControl() {
+			return
+		}
+		if ctx.Err() != nil {
+			// The stop's time ran out (ctx is work): x can only be
+			// aborted, so processing the rest of a large poll would only
+			// hold the stop past StopTimeout.
+			x.cut = true
 			return
 		}
 		t.records.Add(1)
@@ -593,10 +622,11 @@ func (t *TransactRunner) countAbort() {
 }
 
 // aborted handles a transaction that ended in an abort: a rebalance, a
-// rejected write or a retry. The session rewound to the committed offsets;
-// the state those records changed goes back to what the changelog holds,
-// and the records are processed again after a backoff.
-func (t *TransactRunner) aborted(ctx context.Context, failed error) {
+// rejected write or a retry (retried: aborted on purpose, whose cause was
+// logged). The session rewound to the committed offsets; the state those
+// records changed goes back to what the changelog holds, and the records
+// are processed again after a backoff.
+func (t *TransactRunner) aborted(ctx context.Context, failed error, retried bool) {
 	t.countAbort()
 	t.abortStreak++
 	byBroker := brokerAborted(failed)
@@ -610,6 +640,8 @@ func (t *TransactRunner) aborted(ctx context.Context, failed error) {
 		t.log.Error("a write was rejected; transaction aborted, retrying from the last commit with backoff", "err", failed)
 	case failed != nil && t.abortStreak%20 == 0:
 		t.log.Error("writes still rejected", "aborted", t.abortStreak, "err", failed)
+	case retried:
+		// Its cause is logged (shrinkDeadLetters): no rebalance.
 	case t.abortStreak == 1:
 		t.log.Info("transaction aborted by a rebalance; re-reading from the last commit")
 	}
@@ -640,6 +672,7 @@ func (t *TransactRunner) settle(x *txnState) {
 		t.log.Info("transactions commit again", "aborted", t.abortStreak, "new_sessions", t.renewStreak)
 	}
 	t.abortStreak, t.renewStreak, t.fenceStreak = 0, 0, 0
+	t.quick(x)
 	t.countCommitted(x.dead)
 	t.txns.Add(1)
 	if x.checkpoint {
@@ -706,14 +739,10 @@ func (t *TransactRunner) sampleLag(ctx context.Context) {
 	if err != nil {
 		return
 	}
+	committed := t.sess.Client().CommittedOffsets()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	lag := int64(0)
-	for p, off := range end[t.cfg.Input] {
-		if t.owned.parts[t.cfg.Input][p] {
-			lag += max(0, off-t.done[p])
-		}
-	}
+	lag := t.owned.lag(end, map[string]map[int32]int64{t.cfg.Input: t.done}, committed)
 	t.metrics.lag.WithLabelValues(t.cfg.Name).Set(float64(lag))
 }
 

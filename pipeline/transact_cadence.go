@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -56,7 +57,9 @@ type TransactionConfig struct {
 	// DefaultTransactionInterval, at most 5s.
 	Interval time.Duration `yaml:"interval"`
 	// MaxRecords is the most input records in one transaction; default
-	// DefaultTransactionMaxRecords.
+	// DefaultTransactionMaxRecords. A transaction that outlives the
+	// runner's transaction timeout (a backlog's polls slow to process)
+	// lowers it for those that follow, until they commit quickly again.
 	MaxRecords int `yaml:"max_records"`
 	// CatchUp is how long a transaction collects input once a poll found
 	// the stage behind (the next transaction decides afresh from its own
@@ -144,7 +147,7 @@ func cadence(cfg TransactionConfig, proc Processor) TransactionConfig {
 // aborts the transaction). It stops when ctx (the stop) ends; the records
 // polled are restored and processed on work.
 func (t *TransactRunner) fill(ctx, work context.Context, x *txnState) error {
-	for x.procErr == nil && x.records < t.cfg.Transaction.MaxRecords && ctx.Err() == nil {
+	for x.procErr == nil && x.records < t.maxRecords() && ctx.Err() == nil {
 		collect := t.cfg.Transaction.Interval
 		if x.behind {
 			collect = t.cfg.Transaction.CatchUp
@@ -155,7 +158,7 @@ func (t *TransactRunner) fill(ctx, work context.Context, x *txnState) error {
 		}
 		// A cancelled ctx ends the loop at its condition, after this poll's
 		// errors are logged.
-		fetches, ok := t.poll(ctx, min(wait, pollTimeout), min(t.cfg.MaxPoll, t.cfg.Transaction.MaxRecords-x.records), false)
+		fetches, ok := t.poll(ctx, min(wait, pollTimeout), min(t.cfg.MaxPoll, t.maxRecords()-x.records), false)
 		if !ok {
 			return nil
 		}
@@ -266,4 +269,50 @@ func (t *TransactRunner) restoreNew(ctx context.Context, fetches kgo.Fetches, x 
 		}
 	}
 	return nil
+}
+
+// maxRecords returns the most input records the next transaction takes:
+// the cadence's MaxRecords, or fewer since a transaction outlived the
+// transaction timeout (see outlived).
+func (t *TransactRunner) maxRecords() int {
+	if t.txnLimit > 0 {
+		return min(t.txnLimit, t.cfg.Transaction.MaxRecords)
+	}
+	return t.cfg.Transaction.MaxRecords
+}
+
+// errOutlived marks the failure of a transaction that outlived the
+// transaction timeout: the broker aborted it, and on some brokers the
+// producer's next request is then told it is fenced, which is not another
+// instance with its transactional id (see renew).
+var errOutlived = errors.New("the transaction outlived the transaction timeout")
+
+// outlived reports whether the failed transaction x took longer than the
+// transaction timeout, which the broker aborts it at. Its polls are not
+// cut short, so the same input in one transaction would outlive it again
+// on every retry: outlived then bounds the records of the transactions
+// that follow to what x processed in half the timeout, and says so.
+// Those that commit in under a quarter of it double the bound back,
+// until it reaches MaxRecords.
+func (t *TransactRunner) outlived(x *txnState) bool {
+	took := time.Since(x.begun)
+	if x.begun.IsZero() || took < t.cfg.TransactionTimeout || x.records == 0 {
+		return false
+	}
+	t.txnLimit = max(1, int(int64(x.records)*int64(t.cfg.TransactionTimeout/2)/int64(took)))
+	t.log.Warn("a transaction outlived the transaction timeout, so the broker aborted it: taking fewer input records per transaction until they commit quickly again",
+		"took", took.Round(time.Millisecond).String(), "transaction_timeout", t.cfg.TransactionTimeout.String(), "records", x.records, "max_records", t.maxRecords())
+	return true
+}
+
+// quick widens the bound outlived set after a transaction that committed
+// in under a quarter of the transaction timeout.
+func (t *TransactRunner) quick(x *txnState) {
+	if t.txnLimit == 0 || time.Since(x.begun) >= t.cfg.TransactionTimeout/4 {
+		return
+	}
+	if t.txnLimit *= 2; t.txnLimit >= t.cfg.Transaction.MaxRecords {
+		t.txnLimit = 0
+		t.log.Info("transactions take max_records input records again", "max_records", t.cfg.Transaction.MaxRecords)
+	}
 }

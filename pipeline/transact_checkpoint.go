@@ -26,8 +26,14 @@ func (t *TransactRunner) restore(ctx context.Context, p int32, ends kadm.ListedO
 		}
 	}()
 	o, ok := ends.Lookup(t.cfg.Changelog, p)
-	if !ok || o.Err != nil {
-		return fmt.Errorf("%s: restore partition %d: no end offset for %s (%v)", t.cfg.Name, p, t.cfg.Changelog, o.Err)
+	switch {
+	case !ok:
+		// NewTransactRunner checked the counts; partitions added to the
+		// input since fail here, retried until the changelog has them.
+		return fmt.Errorf("%s: restore partition %d: changelog %s has no partition %d: partitions were added to input %s since the changelog was made; add as many to %s (it must have as many as %s)",
+			t.cfg.Name, p, t.cfg.Changelog, p, t.cfg.Input, t.cfg.Changelog, t.cfg.Input)
+	case o.Err != nil:
+		return fmt.Errorf("%s: restore partition %d: no end offset for %s: %w", t.cfg.Name, p, t.cfg.Changelog, o.Err)
 	}
 	n, from := 0, int64(-1)
 	// bad says which record cannot be restored and how to get past it:

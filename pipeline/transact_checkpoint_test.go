@@ -216,7 +216,8 @@ func (p badProc) Process(ctx context.Context, r *kgo.Record, emit func(*kgo.Reco
 // smaller on each try) drop the partition's state; each retry restores
 // the last checkpoint and replays the input since it, so the count, the
 // outputs (one per good record, counting 1 to 49, each once) and the last
-// marker are exactly those of a run without aborts.
+// marker are exactly those of a run without aborts. Before, the retry's
+// abort was also logged as one a rebalance made; now only its cause is.
 func TestCheckpointAfterAbort(t *testing.T) {
 	ctx, kc, id, _ := transactInput(t, 30)
 	cl := testClient(t, ctx, kc)
@@ -256,6 +257,9 @@ func TestCheckpointAfterAbort(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(m.aborts.WithLabelValues("abort")); n != float64(st.Aborts) {
 		t.Errorf("telekernel_stage_transaction_aborts_total is %v, Stats says %d aborts", n, st.Aborts)
+	}
+	if strings.Contains(logs.String(), "aborted by a rebalance") {
+		t.Errorf("an abort to retry with smaller dead letters was logged as a rebalance's:\n%s", logs.String())
 	}
 	if !strings.Contains(logs.String(), "replayed=20") {
 		t.Errorf("no restore replayed offsets 10–29 after an abort:\n%s", logs.String())

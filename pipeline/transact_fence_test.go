@@ -235,7 +235,7 @@ func TestAbortedWriteWording(t *testing.T) {
 		log.buf.Reset()
 		log.mu.Unlock()
 		tr.abortStreak = 0
-		tr.aborted(ctx, fmt.Errorf("produce to in.out: %w", cause))
+		tr.aborted(ctx, fmt.Errorf("produce to in.out: %w", cause), false)
 		// The lines about the write: the runner's own (its group's
 		// "partitions assigned") may land in the log at any time.
 		lines := log.lines("level=", "produce to in.out")

@@ -47,13 +47,22 @@ const sessionCloseWait = 10 * time.Second
 // or the sessions were fenced maxFences times within fenceWindow: another
 // live instance shares the transactional ID, which it says in one ERROR
 // line. The error it returns, and logs, is one line: a commit's error joins
-// one per partition, a line each.
+// one per partition, a line each. When ctx (the stop) is done it only
+// forgets the state and returns nil.
 func (t *TransactRunner) renew(ctx context.Context, cause error) error {
 	if ctx.Err() != nil {
+		// Stopping: no new session, but the state the failed transaction
+		// changed must not reach the stop's last checkpoint
+		// (checkpointLast), which would write it, or a marker saying it
+		// stands at the offsets committed.
+		t.forgetAll()
 		return nil
 	}
 	cause = oneline.Error{Err: cause}
-	fenced := errors.Is(cause, kerr.ProducerFenced)
+	// A transaction that outlived its timeout is told it is fenced on some
+	// brokers (the abort bumped the producer's epoch): that says nothing of
+	// another instance.
+	fenced := errors.Is(cause, kerr.ProducerFenced) && !errors.Is(cause, errOutlived)
 	if fenced {
 		t.fenceStreak++
 		now := time.Now()
@@ -81,17 +90,7 @@ func (t *TransactRunner) renew(ctx context.Context, cause error) error {
 	case t.renewStreak%10 == 0:
 		t.log.Error("transactions still fail on the broker's side; retrying with backoff", "new_sessions", t.renewStreak, "err", cause)
 	}
-	t.mu.Lock()
-	t.gen++
-	gen := t.gen
-	for _, p := range t.toDrop {
-		t.proc.Drop(p)
-	}
-	for p := range t.restored {
-		t.proc.Drop(p)
-	}
-	t.toDrop, t.restored, t.done, t.owned = t.toDrop[:0], map[int32]bool{}, map[int32]int64{}, owned{}
-	t.mu.Unlock()
+	gen := t.forgetAll()
 	old, closed := t.sess, make(chan struct{})
 	go func() { old.Close(); close(closed) }()
 	select {
@@ -106,6 +105,23 @@ func (t *TransactRunner) renew(ctx context.Context, cause error) error {
 	t.sess = sess
 	sleepCtx(ctx, min(250*time.Millisecond<<min(t.renewStreak-1, 5), 5*time.Second))
 	return nil
+}
+
+// forgetAll drops the state of every partition and forgets what the
+// session owned and committed, ignoring its callbacks from now on (a new
+// session's have the generation it returns).
+func (t *TransactRunner) forgetAll() (gen int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.gen++
+	for _, p := range t.toDrop {
+		t.proc.Drop(p)
+	}
+	for p := range t.restored {
+		t.proc.Drop(p)
+	}
+	t.toDrop, t.restored, t.done, t.owned = t.toDrop[:0], map[int32]bool{}, map[int32]int64{}, owned{}
+	return t.gen
 }
 
 // stopAbortWait bounds an abort, and leaving the group, on a budget of

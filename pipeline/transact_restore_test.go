@@ -206,3 +206,24 @@ func TestRestoreBadChangelogSaysWhatToDo(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreChangelogShort: partitions were added to the input after the
+// changelog was made (the runner checks the counts only as it starts), so
+// a partition the group now assigns has no changelog partition. Before,
+// the restore failed with "no end offset for cl (<nil>)", retried for
+// ever; now its error says what is wrong and what to do (the retries go
+// on, and get past it once the changelog has the partition).
+func TestRestoreChangelogShort(t *testing.T) {
+	cluster := newCluster(t, 2, "cl")
+	p := &restoreProc{restored: map[int32][]string{}}
+	tr := newRestoreRunner(t, cluster.ListenAddrs(), p)
+	tr.cfg.Input = "in"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	fetches := kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: "in", Partitions: []kgo.FetchPartition{{Partition: 2, Records: []*kgo.Record{{Offset: 0}}}}}}}}
+	err := tr.restoreNew(ctx, fetches, nil)
+	want := "s: restore partition 2: changelog cl has no partition 2: partitions were added to input in since the changelog was made; add as many to cl (it must have as many as in)"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+}
