@@ -91,11 +91,12 @@ type RunnerConfig struct {
 // make re-delivery harmless). A slow sink slows consumption: nothing is
 // polled while a flush is running or being retried.
 type Runner struct {
-	cfg     RunnerConfig
-	client  *kgo.Client
-	sink    Sink
-	log     *slog.Logger
-	metrics *Metrics
+	cfg       RunnerConfig
+	client    *kgo.Client
+	sink      Sink
+	log       *slog.Logger
+	fetchErrs *fetchErrors // Run goroutine only (sampleLag too)
+	metrics   *Metrics
 
 	mu sync.Mutex // guards sink, done and epochs between the loop and callers
 	// done is the next offset of each partition given to the sink (or
@@ -144,7 +145,7 @@ func NewRunner(ctx context.Context, kc kafka.Config, cfg RunnerConfig, sink Sink
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = DefaultFlushInterval
 	}
-	r := &Runner{cfg: cfg, sink: sink, metrics: m, log: log.With("stage", cfg.Name), done: map[string]map[int32]int64{}, epochs: map[string]map[int32]int32{}, drops: newDropExporter(sink), work: context.Background()}
+	r := &Runner{cfg: cfg, sink: sink, metrics: m, log: log.With("stage", cfg.Name), fetchErrs: newFetchErrors(log.With("stage", cfg.Name)), done: map[string]map[int32]int64{}, epochs: map[string]map[int32]int32{}, drops: newDropExporter(sink), work: context.Background()}
 	cl, err := kafka.Connect(ctx, kc,
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topics...),
@@ -294,6 +295,7 @@ func (r *Runner) sampleLag(ctx context.Context) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.metrics.lag.WithLabelValues(r.cfg.Name).Set(float64(r.owned.lag(end, r.done, committed)))
+	r.fetchErrs.pastEnd(&r.owned, end, r.done)
 }
 
 // onLost forgets partitions the group took away without a revocation (the
@@ -394,11 +396,7 @@ func (r *Runner) run(ctx context.Context) error {
 			return r.final()
 		}
 		var runErr error
-		fetches.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-				r.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
-			}
-		})
+		errs := r.fetchErrs.report(fetches)
 		r.mu.Lock()
 		fetches.EachRecord(func(rec *kgo.Record) {
 			if runErr != nil || !r.owned.parts[rec.Topic][rec.Partition] {
@@ -447,6 +445,7 @@ func (r *Runner) run(ctx context.Context) error {
 		}
 		r.mu.Unlock()
 		r.client.AllowRebalance()
+		r.fetchErrs.backoff(ctx, fetches, errs)
 	}
 }
 

@@ -83,14 +83,15 @@ type TransactConfig struct {
 // renew) does not stop it: it starts over from the last commit with a new
 // session.
 type TransactRunner struct {
-	cfg     TransactConfig
-	kc      kafka.Config
-	opts    []kgo.Opt                 // the session's options without its callbacks
-	sess    *kgo.GroupTransactSession // replaced by renew; Run goroutine only
-	reader  *kgo.Client               // reads the changelog on restore
-	proc    Processor
-	log     *slog.Logger
-	metrics *Metrics
+	cfg       TransactConfig
+	fetchErrs *fetchErrors // Run goroutine only (sampleLag too)
+	kc        kafka.Config
+	opts      []kgo.Opt                 // the session's options without its callbacks
+	sess      *kgo.GroupTransactSession // replaced by renew; Run goroutine only
+	reader    *kgo.Client               // reads the changelog on restore
+	proc      Processor
+	log       *slog.Logger
+	metrics   *Metrics
 
 	mu sync.Mutex
 	// gen numbers the sessions: the callbacks of a session renew replaced
@@ -175,7 +176,7 @@ func NewTransactRunner(ctx context.Context, kc kafka.Config, cfg TransactConfig,
 	if cfg.Transaction.CatchUp > cfg.TransactionTimeout/2 {
 		return nil, fmt.Errorf("pipeline: %s: transaction.catch_up: %v must be at most half the transaction timeout (%v)", cfg.Name, cfg.Transaction.CatchUp, cfg.TransactionTimeout)
 	}
-	t := &TransactRunner{cfg: cfg, kc: kc, proc: proc, metrics: m, log: log.With("stage", cfg.Name),
+	t := &TransactRunner{cfg: cfg, kc: kc, proc: proc, metrics: m, log: log.With("stage", cfg.Name), fetchErrs: newFetchErrors(log.With("stage", cfg.Name)),
 		restored: map[int32]bool{}, marked: map[int32]bool{}, done: map[int32]int64{}, dlqLimit: DeadLetterMaxBytes, drops: newDropExporter(proc)}
 	if h, ok := proc.(Holder); ok {
 		h.HoldOutputs()
@@ -413,17 +414,8 @@ func (t *TransactRunner) poll(ctx context.Context, wait time.Duration, limit int
 	if fetches.IsClientClosed() || (ctxStops && ctx.Err() != nil) {
 		return nil, false
 	}
-	t.logFetchErrors(fetches)
+	t.fetchErrs.backoff(ctx, fetches, t.fetchErrs.report(fetches))
 	return fetches, true
-}
-
-// logFetchErrors logs the errors of a poll other than its timeout.
-func (t *TransactRunner) logFetchErrors(fetches kgo.Fetches) {
-	fetches.EachError(func(topic string, p int32, err error) {
-		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-			t.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
-		}
-	})
 }
 
 // txnState is the bookkeeping of one transaction.
@@ -742,8 +734,9 @@ func (t *TransactRunner) sampleLag(ctx context.Context) {
 	committed := t.sess.Client().CommittedOffsets()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	lag := t.owned.lag(end, map[string]map[int32]int64{t.cfg.Input: t.done}, committed)
-	t.metrics.lag.WithLabelValues(t.cfg.Name).Set(float64(lag))
+	done := map[string]map[int32]int64{t.cfg.Input: t.done}
+	t.metrics.lag.WithLabelValues(t.cfg.Name).Set(float64(t.owned.lag(end, done, committed)))
+	t.fetchErrs.pastEnd(&t.owned, end, done)
 }
 
 // Stats returns the counters so far. Safe for concurrent use.
