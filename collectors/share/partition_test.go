@@ -22,23 +22,7 @@ import (
 // timeout from the first failed one (and a held request for 10 s more), and
 // kept its buckets for seconds after the other had taken them.
 func TestCutOffMemberStopsBeforeOthersTake(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	var cutID sync.Map // the member id cut off -> true
-	release := make(chan struct{})
-	defer close(release) // before the cluster closes
-	hold := func(key kmsg.Key, member func(kmsg.Request) string) {
-		cluster.ControlKey(int16(key), func(r kmsg.Request) (kmsg.Response, error, bool) {
-			cluster.KeepControl()
-			if _, cut := cutID.Load(member(r)); cut {
-				cluster.SleepControl(func() { <-release })
-			}
-			return nil, nil, false
-		})
-	}
+	cluster, cutID, hold := cutOffCluster(t)
 	hold(kmsg.Heartbeat, func(r kmsg.Request) string { return r.(*kmsg.HeartbeatRequest).MemberID })
 	hold(kmsg.JoinGroup, func(r kmsg.Request) string { return r.(*kmsg.JoinGroupRequest).MemberID })
 	hold(kmsg.SyncGroup, func(r kmsg.Request) string { return r.(*kmsg.SyncGroupRequest).MemberID })
@@ -103,4 +87,30 @@ func TestCutOffMemberStopsBeforeOthersTake(t *testing.T) {
 	for _, e := range errs {
 		t.Error(e)
 	}
+}
+
+// cutOffCluster returns an in-process Kafka on which the requests of the
+// keys given to hold get no answer, until the test ends, when they come
+// from a member whose id is stored in cutID (the member func reads it
+// from the request): a member cut off from the coordinator.
+func cutOffCluster(t *testing.T) (*kfake.Cluster, *sync.Map, func(kmsg.Key, func(kmsg.Request) string)) {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.Ports(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	cutID := &sync.Map{} // the member id cut off -> true
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) }) // before the cluster closes
+	hold := func(key kmsg.Key, member func(kmsg.Request) string) {
+		cluster.ControlKey(int16(key), func(r kmsg.Request) (kmsg.Response, error, bool) {
+			cluster.KeepControl()
+			if _, cut := cutID.Load(member(r)); cut {
+				cluster.SleepControl(func() { <-release })
+			}
+			return nil, nil, false
+		})
+	}
+	return cluster, cutID, hold
 }

@@ -3,11 +3,9 @@ package share
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/telekernel/telekernel/kafka"
@@ -23,23 +21,7 @@ import (
 // and collected its buckets 55 s after b and c had taken them (b and c at
 // 6.5 s, a gave up at 61.7 s); now 1.2 s after.
 func TestCutOffWhileRejoiningGivesUpSoon(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.Ports(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	var cutID sync.Map // the member id cut off -> true
-	release := make(chan struct{})
-	defer close(release) // before the cluster closes
-	hold := func(key kmsg.Key, member func(kmsg.Request) string) {
-		cluster.ControlKey(int16(key), func(r kmsg.Request) (kmsg.Response, error, bool) {
-			cluster.KeepControl()
-			if _, cut := cutID.Load(member(r)); cut {
-				cluster.SleepControl(func() { <-release })
-			}
-			return nil, nil, false
-		})
-	}
+	cluster, cutID, hold := cutOffCluster(t)
 	hold(kmsg.JoinGroup, func(r kmsg.Request) string { return r.(*kmsg.JoinGroupRequest).MemberID })
 	hold(kmsg.SyncGroup, func(r kmsg.Request) string { return r.(*kmsg.SyncGroupRequest).MemberID })
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
