@@ -29,29 +29,7 @@ func TestCommittedRowsKeptWhenOffsetsGoBack(t *testing.T) {
 	w := newWriter(t, Config{Root: root})
 	run(t, w, 5, 12, 7) // the restart reads from the topic's new start
 
-	have := map[string]bool{}
-	for _, rel := range lake(t, root) {
-		fi, err := ReadFileInfo(filepath.Join(root, rel))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range read(t, filepath.Join(root, rel)) {
-			have[fmt.Sprint(fi.Partition, s)] = true
-		}
-	}
-	missing := 0
-	for off := int64(0); off <= 12; off++ {
-		for p := range int32(2) {
-			for _, s := range want(message(off), TimestampMicros) {
-				if !have[fmt.Sprint(p, s)] {
-					missing++
-				}
-			}
-		}
-	}
-	if missing > 0 {
-		t.Errorf("%d rows of offsets 0-12 are not in the lake; files:\n%s", missing, strings.Join(lake(t, root), "\n"))
-	}
+	missingRows(t, root, 12)
 }
 
 // sampleRecord returns a Kafka record of the samples in ss, as a collector
@@ -123,5 +101,34 @@ func TestStageTruncatedLogKeepsEarlierRows(t *testing.T) {
 		if n != 0 {
 			t.Errorf("row %s: %d more in the lake than wanted", s, -n)
 		}
+	}
+}
+
+// missingRows fails t when a row of message(0) to message(last), on both
+// partitions, is in no file of the lake under root.
+func missingRows(t *testing.T, root string, last int64) {
+	t.Helper()
+	have := map[string]bool{}
+	for _, rel := range lake(t, root) {
+		fi, err := ReadFileInfo(filepath.Join(root, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range read(t, filepath.Join(root, rel)) {
+			have[fmt.Sprint(fi.Partition, s)] = true
+		}
+	}
+	missing := 0
+	for off := int64(0); off <= last; off++ {
+		for p := range int32(2) {
+			for _, s := range want(message(off), TimestampMicros) {
+				if !have[fmt.Sprint(p, s)] {
+					missing++
+				}
+			}
+		}
+	}
+	if missing > 0 {
+		t.Errorf("%d rows of offsets 0-%d are not in the lake; files:\n%s", missing, last, strings.Join(lake(t, root), "\n"))
 	}
 }

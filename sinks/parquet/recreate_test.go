@@ -2,7 +2,6 @@ package parquet
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -217,27 +216,5 @@ func TestZombieFileKeptNotLost(t *testing.T) {
 	flush(t, a)
 	runTimed(t, b, 5, 11, message, stamp)
 
-	have := map[string]bool{}
-	for _, rel := range lake(t, root) {
-		fi, err := ReadFileInfo(filepath.Join(root, rel))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range read(t, filepath.Join(root, rel)) {
-			have[fmt.Sprint(fi.Partition, s)] = true
-		}
-	}
-	missing := 0
-	for off := int64(0); off <= 11; off++ {
-		for p := range int32(2) {
-			for _, s := range want(message(off), TimestampMicros) {
-				if !have[fmt.Sprint(p, s)] {
-					missing++
-				}
-			}
-		}
-	}
-	if missing > 0 {
-		t.Errorf("%d rows of offsets 0-11 are not in the lake; files:\n%s", missing, strings.Join(lake(t, root), "\n"))
-	}
+	missingRows(t, root, 11)
 }
