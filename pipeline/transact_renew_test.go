@@ -63,20 +63,7 @@ func TestFatalCommitErrorOneLine(t *testing.T) {
 	}
 	cluster.ControlKey(int16(kmsg.TxnOffsetCommit), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		cluster.KeepControl()
-		tr := req.(*kmsg.TxnOffsetCommitRequest)
-		resp := tr.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
-		for _, rt := range tr.Topics {
-			st := kmsg.NewTxnOffsetCommitResponseTopic()
-			st.Topic = rt.Topic
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
-				sp.Partition = rp.Partition
-				sp.ErrorCode = kerr.GroupAuthorizationFailed.Code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return resp, nil, true
+		return failedTxnCommit(req.(*kmsg.TxnOffsetCommitRequest), kerr.GroupAuthorizationFailed.Code), nil, true
 	})
 	tr, err := NewTransactRunner(ctx, kc, TransactConfig{Name: "detect", Group: "g", Input: "in", DeadLetterTopic: "dlq",
 		Transaction: TransactionConfig{Interval: time.Second}},

@@ -30,9 +30,9 @@ func (p stopOnProc) Process(ctx context.Context, r *kgo.Record, emit func(*kgo.R
 	return p.countProc.Process(ctx, r, emit)
 }
 
-// failedTxnCommit answers a transactional offset commit with an error no
-// retry gets past, for every partition.
-func failedTxnCommit(req *kmsg.TxnOffsetCommitRequest) *kmsg.TxnOffsetCommitResponse {
+// failedTxnCommit answers a transactional offset commit with the error
+// code (kerr), one no retry gets past, for every partition.
+func failedTxnCommit(req *kmsg.TxnOffsetCommitRequest, code int16) *kmsg.TxnOffsetCommitResponse {
 	resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
 	for _, rt := range req.Topics {
 		st := kmsg.NewTxnOffsetCommitResponseTopic()
@@ -40,7 +40,7 @@ func failedTxnCommit(req *kmsg.TxnOffsetCommitRequest) *kmsg.TxnOffsetCommitResp
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
 			sp.Partition = rp.Partition
-			sp.ErrorCode = kerr.OffsetMetadataTooLarge.Code
+			sp.ErrorCode = code
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)
@@ -81,7 +81,7 @@ func TestStopAfterFailedCommitKeepsState(t *testing.T) {
 		if !failing.CompareAndSwap(true, false) {
 			return nil, nil, false
 		}
-		return failedTxnCommit(req.(*kmsg.TxnOffsetCommitRequest)), nil, true
+		return failedTxnCommit(req.(*kmsg.TxnOffsetCommitRequest), kerr.OffsetMetadataTooLarge.Code), nil, true
 	})
 	cfg := TransactionConfig{Interval: 50 * time.Millisecond, CheckpointInterval: time.Minute}
 	newRunner := func(p Processor) *TransactRunner {
