@@ -62,10 +62,11 @@ const maxNoiseSpread = 4
 // Measured on 2000 series each: Gaussian, Laplace, rounded and the
 // simulator's noise at most 6.7; a power swinging by ±0.5 dB within those
 // points on 0.2 dB of noise 10.7 (±1 dB: over it in 5 % of series, a ramp
-// of σ/3 per point in 9 %, which start the warm-up again). Two absurd
-// readings in a row move two medians: about 17, whatever their size (from
-// about 27 σ up); a step 30 or more. Beyond it, the warm-up learned blind
-// a jump it could not tell, and starts again (checkNoise).
+// of σ/3 per point in 9 %). Two absurd readings in a row move two medians:
+// about 17, whatever their size (from about 27 σ up); a step 30 or more.
+// Beyond it, the warm-up learned blind a jump it could not tell, and
+// starts again (checkNoise), unless the medians spread as a steady
+// trend's do (trend: a ramp, a decay under way), which is learned.
 const maxSpreadNoise = 12
 
 // Config configures Drift. The zero value means every default.
@@ -494,12 +495,16 @@ func (d *Drift) unlearnNoise(diff float64) {
 // two absurd readings in a row, and the envelope is learned again from the
 // point (Update). Before, two readings of -40 dBm or 1e100 in a row among
 // the first 30 points made the envelope reach them and σ 0.3 dB or 10^98:
-// the decay never fired (TestDriftTwoAbsurd).
+// the decay never fired (TestDriftTwoAbsurd). Not when the medians spread
+// about their mean as a steady trend's do (trend): a decay already under
+// way is learned, as before the restart; it restarted the warm-up every
+// 30 points for as long as the decay lasted, which then never fired
+// (TestDriftDecayUnderWayAtStart).
 func (d *Drift) checkNoise(dev float64) (restart bool) {
 	if d.seen != minNoisePoints || int(d.n)+minNoisePoints > d.cfg.Warmup {
 		return false
 	}
-	if d.hi-d.lo > maxSpreadNoise*d.Sigma() {
+	if d.hi-d.lo > maxSpreadNoise*d.Sigma() && !d.trend() {
 		d.dev, d.seen, d.quant = 0, 0, 0
 		return true
 	}
@@ -511,6 +516,18 @@ func (d *Drift) checkNoise(dev float64) (restart bool) {
 	}
 	d.dropNoise()
 	return false
+}
+
+// trend reports whether the warm-up's medians (their range lo to hi and
+// their mean level, as the warm-up holds them) lie about their mean as a
+// steady trend's do, its middle half holding the mean. A jump learned
+// blind leaves the mean near the level of most of them: two absurd
+// readings in a row move 2 of about 28 medians; a step of the first or
+// the last quarter of them is told too (a step near the middle is not,
+// and is learned as before the restart existed).
+func (d *Drift) trend() bool {
+	quarter := (d.hi - d.lo) / 4
+	return d.level-d.lo >= quarter && d.hi-d.level >= quarter
 }
 
 // dropNoise drops the noise estimate (checkNoise), and the reading's
