@@ -26,6 +26,12 @@ func (t *TransactRunner) restore(ctx context.Context, p int32, ends kadm.ListedO
 		}
 	}()
 	o, ok := ends.Lookup(t.cfg.Changelog, p)
+	if topic, listed := ends.Lookup(t.cfg.Changelog, -1); !ok && listed {
+		// The topic itself could not be listed (kadm's partition -1: it
+		// is gone, or not described to this principal): no partition
+		// count is known.
+		o, ok = topic, true
+	}
 	switch {
 	case !ok:
 		// NewTransactRunner checked the counts; partitions added to the
@@ -33,7 +39,7 @@ func (t *TransactRunner) restore(ctx context.Context, p int32, ends kadm.ListedO
 		return fmt.Errorf("%s: restore partition %d: changelog %s has no partition %d: partitions were added to input %s since the changelog was made; add as many to %s (it must have as many as %s)",
 			t.cfg.Name, p, t.cfg.Changelog, p, t.cfg.Input, t.cfg.Changelog, t.cfg.Input)
 	case o.Err != nil:
-		return fmt.Errorf("%s: restore partition %d: no end offset for %s: %w", t.cfg.Name, p, t.cfg.Changelog, o.Err)
+		return fmt.Errorf("%s: restore partition %d: no end offset for changelog %s: %w", t.cfg.Name, p, t.cfg.Changelog, o.Err)
 	}
 	n, from := 0, int64(-1)
 	// bad says which record cannot be restored and how to get past it:

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/telekernel/telekernel/kafka"
@@ -225,5 +226,27 @@ func TestRestoreChangelogShort(t *testing.T) {
 	want := "s: restore partition 2: changelog cl has no partition 2: partitions were added to input in since the changelog was made; add as many to cl (it must have as many as in)"
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
+	}
+}
+
+// TestRestoreChangelogGone: the changelog topic is not there at all
+// (deleted under the running stage, or never created on this cluster), so
+// its listing holds only the topic's error. Before, the restore said the
+// changelog had no partition 1 because partitions were added to the input
+// since it was made, and to add as many to it: a wrong cause and a wrong
+// fix; now it says it has no end offset for the changelog, with the
+// broker's error.
+func TestRestoreChangelogGone(t *testing.T) {
+	cluster := newCluster(t, 2, "in")
+	p := &restoreProc{restored: map[int32][]string{}}
+	tr := newRestoreRunner(t, cluster.ListenAddrs(), p)
+	tr.cfg.Input = "in"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	fetches := kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: "in", Partitions: []kgo.FetchPartition{{Partition: 1, Records: []*kgo.Record{{Offset: 0}}}}}}}}
+	err := tr.restoreNew(ctx, fetches, nil)
+	if err == nil || strings.Contains(err.Error(), "partitions were added") || !errors.Is(err, kerr.UnknownTopicOrPartition) ||
+		!strings.HasPrefix(err.Error(), "s: restore partition 1: no end offset for changelog cl: ") {
+		t.Errorf("err = %v, want it to say there is no end offset for changelog cl, with UNKNOWN_TOPIC_OR_PARTITION", err)
 	}
 }
