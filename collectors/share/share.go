@@ -45,10 +45,7 @@ type Group struct {
 
 	mu    sync.Mutex // serialises the callbacks and guards owned
 	owned Owned
-	// holding is owned.Len(), read without mu by the client's retry
-	// policy.
-	holding atomic.Int32
-	done    chan struct{}
+	done  chan struct{}
 }
 
 // Option configures a Group.
@@ -118,9 +115,9 @@ func Join(ctx context.Context, kc kafka.Config, cfg Config, kind string, onChang
 		// rebalance timeout and the overhead: with the client's default
 		// (60 s), and a join tried again for a session, it collected them
 		// 55 s after the others had taken them. The rebalance timeout is
-		// now the session, and a process owning buckets does not try a
-		// join again after a tenth of the session, so it gives them up at
-		// most the overhead after the others take them. Not shorter: the
+		// now the session, so it gives them up at most the overhead after
+		// the others take them (TestCutOffWhileRejoiningGivesUpSoon). Not
+		// shorter: the
 		// coordinator also drops a member that has not rejoined within
 		// the rebalance timeout, such as one still stopping the targets
 		// of buckets just revoked (their last batches going to a slow
@@ -132,9 +129,6 @@ func Join(ctx context.Context, kc kafka.Config, cfg Config, kind string, onChang
 			case kmsg.Heartbeat, kmsg.SyncGroup:
 				return cfg.SessionTimeout * 2 / 5
 			case kmsg.JoinGroup:
-				if g.holding.Load() > 0 {
-					return cfg.SessionTimeout / 10
-				}
 				return cfg.SessionTimeout
 			}
 			return 30 * time.Second
@@ -319,7 +313,6 @@ func (g *Group) apply(reason string, add, del []int32) {
 		return
 	}
 	g.owned = g.owned.with(gained, lost)
-	g.holding.Store(int32(g.owned.Len()))
 	if g.onChange != nil {
 		g.onChange(Change{Owned: g.owned, Gained: gained, Lost: lost, Reason: reason})
 	}
