@@ -121,7 +121,7 @@ func (f *fetchErrors) pastEnd(o *owned, end, done map[string]map[int32]int64) {
 				continue
 			}
 			f.past[k] = true
-			f.log.Error("an input partition ends before the offset this stage reached on it: the topic was deleted and recreated, or its log truncated, and this stage reads nothing more of it; restart the stage to read it again (from the group's committed offset, or from the start when the group has none for the new topic)",
+			f.log.Error("an input partition ends before the offset this stage reached on it: the topic was deleted and recreated (this stage then reads nothing more of it), or its log truncated; if the stage's lag (telekernel_stage_lag_records) does not fall, restart the stage to read the partition again (from the group's committed offset, or from the start when the group has none for a new topic)",
 				"topic", t, "partition", p, "end_offset", off, "position", at)
 		}
 	}

@@ -115,9 +115,9 @@ func TestIntegrationTopicRecreatedUnderRunner(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `msg="an input partition ends before the offset this stage reached on it`
-	for deadline := time.Now().Add(3 * lagInterval); !strings.Contains(logs.String(), want); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(6 * lagInterval); !strings.Contains(logs.String(), want); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no ERROR within %v of the topic recreated:\n%.3000s", 3*lagInterval, logs.String())
+			t.Fatalf("no ERROR within %v of the topic recreated:\n%.3000s", 6*lagInterval, logs.String())
 		}
 	}
 	var line string

@@ -48,7 +48,7 @@ func failedTxnCommit(req *kmsg.TxnOffsetCommitRequest, code int16) *kmsg.TxnOffs
 	return resp
 }
 
-// TestStopAfterFailedCommitKeepsState: with checkpoint_interval set, a
+// TestStopAfterFailedCommitForgetsState: with checkpoint_interval set, a
 // stop lands in a transaction whose commit then fails on the broker's
 // side (its offsets are refused; it is aborted). Before, renew returned at
 // once on the stopped context without forgetting the state that
@@ -59,7 +59,7 @@ func failedTxnCommit(req *kmsg.TxnOffsetCommitRequest, code int16) *kmsg.TxnOffs
 // and counted 10 of 15 records; now the state is forgotten, the last
 // checkpoint is skipped, and the next instance replays from the older
 // marker and counts 15.
-func TestStopAfterFailedCommitKeepsState(t *testing.T) {
+func TestStopAfterFailedCommitForgetsState(t *testing.T) {
 	cluster := newCluster(t, 1, "in", "in.out", "dlq")
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
