@@ -408,7 +408,7 @@ func TestLayoutOf(t *testing.T) {
 			f(table, cols, l, "")
 		}
 	}
-	f(schemas.TableSamples, nil, 0, "table tk.samples does not exist (call EnsureTables first)")
+	f(schemas.TableSamples, nil, 0, "table tk.samples does not exist (run `telekernel schema apply`")
 	m := types(schemas.TableSamples, schemas.LayoutModern)
 	delete(m, "source")
 	delete(m, "kind")

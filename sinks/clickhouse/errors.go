@@ -60,8 +60,11 @@ func oneLine(s string) string {
 // ClickHouse server error codes used below (from the server's ErrorCodes).
 const (
 	codeUnexpectedEOF         = 3
+	codeThereIsNoColumn       = 8 // a column named in the INSERT is not in the table (some versions)
+	codeNoSuchColumnInTable   = 16
 	codeAttemptToReadAfterEOF = 32
 	codeUnknownTable          = 60
+	codeUnknownDatabase       = 81
 	codeFileDoesntExist       = 107
 	codeTimeoutExceeded       = 159
 	codeTooSlow               = 160
@@ -228,4 +231,44 @@ func connectError(cfg Config, err error) *ConnectError {
 func droppedMeanwhile(err error) bool {
 	var ex *ch.Exception
 	return errors.As(err, &ex) && (ex.Code == codeUnknownTable || ex.Code == codeFileDoesntExist)
+}
+
+// fixApply is what to do about a table or columns that are missing: the
+// command creates the database and tables and adds missing columns, as
+// the ClickHouse stages do when they start (EnsureTables).
+const fixApply = "run `telekernel schema apply` with this config (EnsureTables from Go) to create or migrate it; telekernel also applies it when it starts"
+
+// fixType is what to do about a column whose type differs from the one
+// the sink writes: schema apply adds columns but never changes a type.
+const fixType = "its type differs from what telekernel writes: `telekernel schema ddl` prints the column types; restore it with ALTER TABLE … MODIFY COLUMN"
+
+// columnTypeError is a column whose values the driver could not convert to
+// the column's type in the table: the table was altered by hand.
+type columnTypeError struct {
+	column string
+	err    error
+}
+
+func (e *columnTypeError) Error() string {
+	return fmt.Sprintf("column %s: %s", e.column, e.err)
+}
+
+func (e *columnTypeError) Unwrap() error { return e.err }
+
+// schemaHint returns what to do, as " (…)", about an insert that failed
+// because the table, a column of it or the database is missing, or a
+// column has another type; "" for any other error. Such an error stops
+// the stage (IsRetryable is false), so the line it logs has to say how
+// to get it going again.
+func schemaHint(err error) string {
+	var ex *ch.Exception
+	var ct *columnTypeError
+	switch {
+	case errors.As(err, &ex) && (ex.Code == codeUnknownTable || ex.Code == codeUnknownDatabase ||
+		ex.Code == codeNoSuchColumnInTable || ex.Code == codeThereIsNoColumn):
+		return " (the table or a column of it is missing: " + fixApply + ")"
+	case errors.As(err, &ct):
+		return " (" + fixType + ")"
+	}
+	return ""
 }

@@ -165,7 +165,10 @@ func nonNilSlice[T any](s []T) []T {
 // compacted topic are skipped.
 type IncidentsStage struct{ rowStage[schemas.Incident] }
 
-var _ pipeline.Sink = (*IncidentsStage)(nil)
+var (
+	_ pipeline.Sink             = (*IncidentsStage)(nil)
+	_ pipeline.PartitionDropper = (*IncidentsStage)(nil)
+)
 
 // NewIncidentsStage returns a stage sink that writes incidents to s.
 func NewIncidentsStage(s *Sink) *IncidentsStage {

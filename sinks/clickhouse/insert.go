@@ -134,7 +134,7 @@ func (s *Sink) insertError(table string, rows int, err error) error {
 		// The table may have been changed under us: look again next time.
 		s.forgetLayout(table)
 	}
-	return fmt.Errorf("cannot insert %d rows into %s.%s: %w", rows, s.cfg.Database, table, err)
+	return fmt.Errorf("cannot insert %d rows into %s.%s: %w%s", rows, s.cfg.Database, table, err, schemaHint(err))
 }
 
 // checkSamples checks the schema and required columns of every record and
@@ -353,7 +353,7 @@ func appendRun(dst columns, cols []string, sc *sampleScratch, recs []arrow.Recor
 			return fmt.Errorf("samples column %s has no source (this build does not know the layout)", name)
 		}
 		if err := dst.Column(i).Append(v); err != nil {
-			return fmt.Errorf("column %s: %w", name, err)
+			return &columnTypeError{column: name, err: err}
 		}
 	}
 	return nil

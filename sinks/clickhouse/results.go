@@ -19,7 +19,7 @@ func (c cols) appendTo(dst columns, names []string, table string) error {
 			return fmt.Errorf("%s column %s has no source (this build does not know the layout)", table, name)
 		}
 		if err := dst.Column(i).Append(v); err != nil {
-			return fmt.Errorf("column %s: %w", name, err)
+			return &columnTypeError{column: name, err: err}
 		}
 	}
 	return nil

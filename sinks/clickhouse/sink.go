@@ -347,7 +347,7 @@ func (s *Sink) forgetLayout(table string) {
 // DateTime64(9) time column.
 func layoutOf(db, table string, types map[string]string) (schemas.Layout, error) {
 	if len(types) == 0 {
-		return 0, fmt.Errorf("%w: table %s.%s does not exist (call EnsureTables first)", ErrSchemaMismatch, db, table)
+		return 0, fmt.Errorf("%w: table %s.%s does not exist (%s)", ErrSchemaMismatch, db, table, fixApply)
 	}
 	timeCol := schemas.ClickHouseTimeColumn(table)
 	l := schemas.LayoutModern
@@ -361,12 +361,12 @@ func layoutOf(db, table string, types map[string]string) (schemas.Layout, error)
 		}
 	}
 	if len(missing) > 0 {
-		return 0, fmt.Errorf("%w: table %s.%s lacks columns %s of the %s layout", ErrSchemaMismatch, db, table, strings.Join(missing, ", "), l)
+		return 0, fmt.Errorf("%w: table %s.%s lacks columns %s of the %s layout (%s)", ErrSchemaMismatch, db, table, strings.Join(missing, ", "), l, fixApply)
 	}
 	t := types[timeCol]
 	if (l == schemas.LayoutModern && !strings.HasPrefix(t, "DateTime64(9")) || (l == schemas.LayoutLegacy && !strings.HasPrefix(t, "DateTime")) {
-		return 0, fmt.Errorf("%w: table %s.%s column %s is %s, want %s in the %s layout",
-			ErrSchemaMismatch, db, table, timeCol, t, map[schemas.Layout]string{schemas.LayoutModern: "DateTime64(9, 'UTC')", schemas.LayoutLegacy: "DateTime('UTC')"}[l], l)
+		return 0, fmt.Errorf("%w: table %s.%s column %s is %s, want %s in the %s layout (%s)",
+			ErrSchemaMismatch, db, table, timeCol, t, map[schemas.Layout]string{schemas.LayoutModern: "DateTime64(9, 'UTC')", schemas.LayoutLegacy: "DateTime('UTC')"}[l], l, fixType)
 	}
 	return l, nil
 }

@@ -29,6 +29,8 @@ import (
 // credentials, a closed sink; see IsRetryable) wrap pipeline.ErrStop, so
 // the runner stops instead of retrying for ever. Re-delivered messages are
 // harmless: the table deduplicates on its sort key (see the package doc).
+// A partition the runner gives up with its records not written is dropped
+// from the stage (DropPartition), so its next owner alone writes them.
 //
 // A SamplesStage is used by one runner; its methods are safe for concurrent
 // use.
@@ -41,10 +43,21 @@ type SamplesStage struct {
 
 	mu   sync.Mutex
 	recs []arrow.RecordBatch
+	from []inputPartition // the partition each of recs came from
 	rows int
 }
 
-var _ pipeline.Sink = (*SamplesStage)(nil)
+// inputPartition names the Kafka partition a kept record or row came
+// from, for DropPartition.
+type inputPartition struct {
+	topic     string
+	partition int32
+}
+
+var (
+	_ pipeline.Sink             = (*SamplesStage)(nil)
+	_ pipeline.PartitionDropper = (*SamplesStage)(nil)
+)
 
 // NewSamplesStage returns a stage sink that writes to s. mem allocates the
 // decoded records; nil means memory.DefaultAllocator. The caller keeps
@@ -84,6 +97,7 @@ func (st *SamplesStage) Add(_ context.Context, r *kgo.Record) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.recs = append(st.recs, rec)
+	st.from = append(st.from, inputPartition{r.Topic, r.Partition})
 	st.rows += int(rec.NumRows())
 	return nil
 }
@@ -104,8 +118,35 @@ func (st *SamplesStage) Flush(ctx context.Context) (int, error) {
 		r.Release()
 		st.recs[i] = nil
 	}
-	st.recs, st.rows = st.recs[:0], 0
+	st.recs, st.from, st.rows = st.recs[:0], st.from[:0], 0
 	return n, nil
+}
+
+// DropPartition releases the records kept from topic's partition
+// (pipeline.PartitionDropper). The runner calls it when it gives the
+// partition up with them not written (its flush on revocation failed, or
+// the group took the partition away while a failed flush was retried):
+// the partition's next owner reads them again from the committed offset
+// and writes them. Kept, they would be written a second time once the
+// server is back, or twice in one INSERT if the partition came back to
+// this member, which reads it again too: rows that only FINAL hides, that
+// no block deduplication catches, and that count twice in the rollups'
+// avg and quantiles for good.
+func (st *SamplesStage) DropPartition(topic string, partition int32) {
+	from := inputPartition{topic, partition}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	recs, keep := st.recs[:0], st.from[:0]
+	for i, r := range st.recs {
+		if st.from[i] == from {
+			st.rows -= int(r.NumRows())
+			r.Release()
+			continue
+		}
+		recs, keep = append(recs, r), append(keep, st.from[i])
+	}
+	clear(st.recs[len(recs):])
+	st.recs, st.from = recs, keep
 }
 
 // Pending returns the number of rows kept and not yet inserted.
@@ -123,7 +164,7 @@ func (st *SamplesStage) Close() {
 	for _, r := range st.recs {
 		r.Release()
 	}
-	st.recs, st.rows = nil, 0
+	st.recs, st.from, st.rows = nil, nil, 0
 }
 
 // stageError makes an error that repeating the insert cannot fix stop the
@@ -152,6 +193,7 @@ type rowStage[T any] struct {
 
 	mu   sync.Mutex
 	rows []T
+	from []inputPartition // the partition each of rows came from
 }
 
 // Add decodes one message; bad input is dead-lettered by the runner.
@@ -168,6 +210,9 @@ func (st *rowStage[T]) Add(_ context.Context, r *kgo.Record) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.rows = append(st.rows, rows...)
+	for range rows {
+		st.from = append(st.from, inputPartition{r.Topic, r.Partition})
+	}
 	return nil
 }
 
@@ -183,8 +228,25 @@ func (st *rowStage[T]) Flush(ctx context.Context) (int, error) {
 		return 0, stageError(err)
 	}
 	clear(st.rows)
-	st.rows = st.rows[:0]
+	st.rows, st.from = st.rows[:0], st.from[:0]
 	return n, nil
+}
+
+// DropPartition forgets the rows kept from topic's partition
+// (pipeline.PartitionDropper), as SamplesStage.DropPartition does: their
+// next owner writes them.
+func (st *rowStage[T]) DropPartition(topic string, partition int32) {
+	from := inputPartition{topic, partition}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	rows, keep := st.rows[:0], st.from[:0]
+	for i := range st.rows {
+		if st.from[i] != from {
+			rows, keep = append(rows, st.rows[i]), append(keep, st.from[i])
+		}
+	}
+	clear(st.rows[len(rows):])
+	st.rows, st.from = rows, keep
 }
 
 // Pending returns the number of rows kept and not yet inserted.
@@ -220,9 +282,12 @@ type MaintenanceStage struct {
 }
 
 var (
-	_ pipeline.Sink = (*DetectionsStage)(nil)
-	_ pipeline.Sink = (*PowerStage)(nil)
-	_ pipeline.Sink = (*MaintenanceStage)(nil)
+	_ pipeline.Sink             = (*DetectionsStage)(nil)
+	_ pipeline.Sink             = (*PowerStage)(nil)
+	_ pipeline.Sink             = (*MaintenanceStage)(nil)
+	_ pipeline.PartitionDropper = (*DetectionsStage)(nil)
+	_ pipeline.PartitionDropper = (*PowerStage)(nil)
+	_ pipeline.PartitionDropper = (*MaintenanceStage)(nil)
 )
 
 // NewDetectionsStage returns a stage sink that writes detections to s.
