@@ -61,8 +61,10 @@ func restoreIncidents(ctx context.Context, am *alertmanager.Sink, c *config.Conf
 	if err != nil {
 		return fmt.Errorf("alertmanager: cannot read the incidents from %s: %w", c.Correlate.Topic, err)
 	}
+	// Alertmanager unreadable is RestoreIncidents' to say and to retry
+	// (at the first flush); an error here is a request it cannot build.
 	if err := am.RestoreIncidents(ctx, ins...); err != nil {
-		log.Warn("the incidents are restored with their current labels: one whose devices, sites or cause changed since its first post may page again", "err", err)
+		return fmt.Errorf("alertmanager: cannot restore the open incidents: %w", err)
 	}
 	log.Info("alertmanager bridge restored the open incidents", "open", am.Firing(), "topic", c.Correlate.Topic)
 	return nil

@@ -9,7 +9,8 @@
 // is an annotation, or also a label with Config.SeverityLabel (for routes
 // that match on it; the fingerprints then differ).
 // A firing detection is posted with endsAt a little in the future
-// (Config.ResendInterval × 4) and re-posted every Config.ResendInterval
+// (Config.ResendInterval × 4 from now, and a startsAt no later than now,
+// whatever the device's clock says) and re-posted every Config.ResendInterval
 // while it fires, as Prometheus does, so an alert whose producer has gone
 // away resolves by itself instead of firing forever; a resolved detection
 // is posted with its endsAt, or now when that device time is still ahead
@@ -32,7 +33,9 @@
 // incident id: an incident keeps the labels of its first post for its
 // life, so Alertmanager pages once however the incident grows, and a
 // resolved incident resolves the alert. RestoreIncidents seeds the open
-// ones at start, with the labels Alertmanager holds for them; the updates
+// ones at start, with the labels Alertmanager holds for them (read by the
+// first Flush, before it posts, when Alertmanager cannot be read at the
+// restore); the updates
 // read again after a restart of an incident that was not open at the
 // restore (it changed and resolved while the bridge was down) are posted
 // with the labels Alertmanager holds too, so its first alert is the one
@@ -40,9 +43,16 @@
 //
 // A record that is not a valid detection is returned as an error wrapping
 // schemas.ErrMalformed or schemas.ErrUnknownVersion, so the pipeline.Runner
-// dead-letters it. Connection errors, timeouts and HTTP 5xx, 408 and 429
+// dead-letters it.
+// Connection errors, timeouts and HTTP 5xx, 408 and 429
 // fail Flush and keep the batch, so the runner's retry posts it again
 // (re-posting is harmless: Alertmanager merges alerts by label set).
+// A request refused as too large (HTTP 413, a proxy's body size limit) is
+// split in halves until the parts fit; an alert too large alone is posted
+// with its annotations cut, or dropped (WARN, counted too_large) when its
+// labels do not fit. A redirect that keeps the method (307, 308) is
+// followed; one that would turn the POST into a GET (301, 302, 303) wraps
+// pipeline.ErrStop, naming where it leads.
 // A password from a file is read again before each request, so a rotated
 // one needs no restart, and rejected credentials (HTTP 401, 403) then fail
 // Flush and keep the batch: Alertmanager took the new password before the
@@ -54,8 +64,13 @@
 // pipeline.ErrStop: no retry can fix configuration. The TLS files
 // (Config.TLS) are loaded again when they change: the client certificate
 // and key at each new connection, the CA bundle before each request (a
-// changed bundle moves requests to new connections that verify with it). Alerts Alertmanager
-// rejects as invalid (HTTP 400, 422) are logged and counted as dropped.
+// changed bundle moves requests to new connections that verify with it).
+// A request Alertmanager rejects as invalid (HTTP 400, 422) is split down
+// to the alerts it rejects alone; such an alert is posted again with its
+// annotation names made valid ("runbook-url" as "runbook_url", which
+// Alertmanager before 0.28 requires), or, if that does not help (a label
+// name it rejects), logged with its labels and counted as dropped; the
+// others are posted.
 //
 // The Sink drops the detections (incidents) it holds unposted of an input
 // partition its runner lost (pipeline.PartitionDropper: the group gave the

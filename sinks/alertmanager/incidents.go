@@ -3,6 +3,7 @@ package alertmanager
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/telekernel/telekernel/pipeline"
 	"github.com/telekernel/telekernel/schemas"
 )
 
@@ -136,9 +138,14 @@ func membersAnnotation(ev []schemas.Evidence, omitted int) string {
 // firing set: its updates that the runner reads again from the committed
 // offset (it changed and resolved while the bridge was down) are posted
 // with them, so the alert Alertmanager holds is the one resolved. An incident
-// Alertmanager does not hold takes its current labels. If Alertmanager
-// cannot be read, every incident takes its current labels and the error
-// is returned (the incidents are restored all the same).
+// Alertmanager does not hold takes its current labels.
+//
+// If Alertmanager cannot be read (it is restarting too, or the proxy in
+// front of it has no backend yet), the incidents are restored all the
+// same, one WARN line says so, and the next Flush reads the labels
+// before it posts anything, failing (to be retried) until Alertmanager
+// answers: posting needs it anyway, and posting the current labels would
+// page again. It returns an error only for a request it cannot build.
 func (s *Sink) RestoreIncidents(ctx context.Context, ins ...*schemas.Incident) error {
 	var posted map[string]map[string]string
 	var err error
@@ -162,8 +169,58 @@ func (s *Sink) RestoreIncidents(ctx context.Context, ins ...*schemas.Incident) e
 		} else {
 			delete(s.held, in.ID)
 		}
+		if err != nil {
+			s.relabel[in.ID] = open
+		} else {
+			delete(s.relabel, in.ID)
+		}
 	}
-	return err
+	if err != nil {
+		s.log.Warn("cannot read the incident alerts Alertmanager holds; the first flush reads them before posting, so a restored incident keeps its first labels",
+			"incidents", len(ins), "err", err)
+	}
+	return nil
+}
+
+// relabelRestored gives the incidents RestoreIncidents restored while
+// Alertmanager could not be read the labels it holds for them, as
+// RestoreIncidents does when it can: an open one's alert in the firing
+// set takes them, one not open keeps them for its updates read again.
+// Until Alertmanager answers it returns the error (Flush fails and is
+// retried); when reading is refused for good (HTTP 401, 403, 404, 405 on
+// the GET alone), they keep their current labels. The caller holds s.mu.
+func (s *Sink) relabelRestored(ctx context.Context) error {
+	if len(s.relabel) == 0 {
+		return nil
+	}
+	posted, err := s.incidentLabels(ctx)
+	if errors.Is(err, pipeline.ErrStop) {
+		// Reading is refused for good while posting may not be (a proxy
+		// that lets only the POST through): the restored incidents take
+		// their current labels, as when nothing could be read.
+		s.log.Warn("Alertmanager refuses to list the alerts it holds; the incidents restored at start take their current labels, so one whose devices, sites or cause changed since its first post may page again",
+			"incidents", len(s.relabel), "err", err)
+		clear(s.relabel)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%w (the incidents restored at start are posted once it answers, with the labels it holds; will retry)", err)
+	}
+	for id, open := range s.relabel {
+		l, held := posted[id]
+		switch {
+		case !held:
+		case open:
+			if a, ok := s.active[id]; ok {
+				a.alert.Labels = l
+				s.active[id] = a
+			}
+		default:
+			s.held[id] = l
+		}
+	}
+	clear(s.relabel)
+	return nil
 }
 
 // incidentLabels returns the labels of the incident alerts Alertmanager
@@ -182,8 +239,12 @@ func (s *Sink) incidentLabels(ctx context.Context) (map[string]map[string]string
 		return nil, fmt.Errorf("alertmanager %s: cannot read the incident alerts it holds: %v", s.cfg.URL, requestError(err))
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("alertmanager %s: cannot read the incident alerts it holds: HTTP %d: %s", s.cfg.URL, resp.StatusCode, bodySnippet(resp.Body))
+	if c := resp.StatusCode; c != http.StatusOK {
+		err := fmt.Errorf("alertmanager %s: cannot read the incident alerts it holds: HTTP %d: %s", s.cfg.URL, c, bodySnippet(resp.Body))
+		if s.refusedForGood(c) {
+			err = fmt.Errorf("%w: %w", pipeline.ErrStop, err)
+		}
+		return nil, err
 	}
 	var held []alert
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxAlertsBody)).Decode(&held); err != nil {
@@ -200,4 +261,18 @@ func (s *Sink) incidentLabels(ctx context.Context) (map[string]map[string]string
 		}
 	}
 	return labels, nil
+}
+
+// refusedForGood reports whether HTTP status c of a request to
+// Alertmanager is one no retry fixes (see post): a wrong url, or
+// credentials refused that are not read again from a file.
+func (s *Sink) refusedForGood(c int) bool {
+	switch c {
+	case http.StatusNotFound, http.StatusMethodNotAllowed:
+		return true
+	case http.StatusUnauthorized, http.StatusForbidden:
+		reread := (s.cfg.Username != "" && s.password.FromFile()) || (s.token != nil && s.token.FromFile())
+		return !reread
+	}
+	return false
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -121,7 +122,11 @@ type Sink struct {
 	// by incident id: their updates read again after the restart are
 	// posted with them. A successful Flush of an update forgets them.
 	held map[string]map[string]string
-	body bytes.Buffer
+	// relabel are the incidents RestoreIncidents restored while
+	// Alertmanager could not be read, by id (true: open): the next Flush
+	// reads the labels it holds for them before it posts (relabelRestored).
+	relabel map[string]bool
+	body    bytes.Buffer
 }
 
 var (
@@ -167,6 +172,7 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 		now:      o.now,
 		active:   map[string]active{},
 		held:     map[string]map[string]string{},
+		relabel:  map[string]bool{},
 	}
 	if cfg.Username != "" && strings.HasPrefix(cfg.URL, "http:") {
 		s.log.Warn("basic authentication over plain http sends the password in clear; use an https url")
@@ -226,6 +232,50 @@ func (s *Sink) event(d *schemas.Detection) event {
 		ev.alert.EndsAt = *d.EndsAt
 	}
 	return ev
+}
+
+// annotationName returns k, or, if Alertmanager might reject k as an
+// annotation name (and with it the alert), k with every character outside
+// [a-zA-Z0-9_] replaced by an underscore ("runbook-url" becomes
+// "runbook_url"): an annotation must not keep an alert from paging.
+func annotationName(k string) string {
+	if validName(k) {
+		return k
+	}
+	var b strings.Builder
+	for i, c := range k {
+		if i == 0 && c >= '0' && c <= '9' {
+			b.WriteByte('_')
+		}
+		if isNameChar(c) {
+			b.WriteRune(c)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	if b.Len() == 0 {
+		return "_"
+	}
+	return b.String()
+}
+
+// validName reports whether n is a label or annotation name every
+// Alertmanager takes: [a-zA-Z_][a-zA-Z0-9_]* (Prometheus' legacy names;
+// 0.28 and later take UTF-8 names too).
+func validName(n string) bool {
+	if n == "" || (n[0] >= '0' && n[0] <= '9') {
+		return false
+	}
+	for _, c := range n {
+		if !isNameChar(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func isNameChar(c rune) bool {
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
 }
 
 // Restore seeds the set of firing alerts, e.g. when a process starts with
@@ -295,12 +345,16 @@ func (s *Sink) Firing() int {
 // detections flushed. On a retryable failure (connection error, timeout,
 // HTTP 5xx, 408, 429, and 401 or 403 with a password from a file, which
 // the retry reads again) it keeps everything, so a retry posts it again; on
-// HTTP 401, 403 (password from the environment or none), 404 or 405 the
-// error wraps pipeline.ErrStop. Flush blocks
-// for at most Config.Timeout per request.
+// HTTP 401, 403 (password from the environment or none), 404, 405 or a
+// redirect to a GET the error wraps pipeline.ErrStop. A request refused as
+// too large (413) or invalid (400, 422) is split (postSplitting). Flush
+// blocks for at most Config.Timeout per request.
 func (s *Sink) Flush(ctx context.Context) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.relabelRestored(ctx); err != nil {
+		return 0, err
+	}
 	now := s.now()
 	ttl := endsAtFactor * s.cfg.ResendInterval
 	out := make([]alert, 0, len(s.pending))
@@ -327,7 +381,7 @@ func (s *Sink) Flush(ctx context.Context) (int, error) {
 		}
 		a := ev.alert
 		if ev.firing {
-			a.EndsAt = later(now, a.StartsAt).Add(ttl)
+			a = firingUntil(a, now, ttl)
 			next[ev.fp] = active{alert: a, sentAt: now}
 		} else {
 			a = endedBy(a, now)
@@ -337,18 +391,14 @@ func (s *Sink) Flush(ctx context.Context) (int, error) {
 	}
 	for fp, a := range next {
 		if a.sentAt.IsZero() || now.Sub(a.sentAt) >= s.cfg.ResendInterval {
-			a.alert.EndsAt = later(now, a.alert.StartsAt).Add(ttl)
+			a.alert = firingUntil(a.alert, now, ttl)
 			a.sentAt = now
 			next[fp] = a
 			out = append(out, a.alert)
 		}
 	}
-	for len(out) > 0 {
-		n := min(len(out), MaxBatch)
-		if err := s.post(ctx, out[:n]); err != nil {
-			return 0, err
-		}
-		out = out[n:]
+	if err := s.postAll(ctx, out); err != nil {
+		return 0, err
 	}
 	n := len(s.pending)
 	for _, ev := range s.pending {
@@ -391,12 +441,167 @@ func endedBy(a alert, now time.Time) alert {
 	return a
 }
 
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
+// firingUntil returns the firing alert a to post at now: endsAt now + ttl,
+// and startsAt no later than now. The startsAt of a detection is device
+// time; one ahead of the bridge's clock (a device without NTP) would set
+// endsAt as far ahead, and an alert whose bridge stopped posting it would
+// fire that long instead of ttl.
+func firingUntil(a alert, now time.Time, ttl time.Duration) alert {
+	if a.StartsAt.After(now) {
+		a.StartsAt = now
 	}
+	a.EndsAt = now.Add(ttl)
 	return a
 }
+
+// postAll posts alerts in requests of at most MaxBatch alerts. The caller
+// holds s.mu.
+func (s *Sink) postAll(ctx context.Context, alerts []alert) error {
+	for len(alerts) > 0 {
+		n := min(len(alerts), MaxBatch)
+		if err := s.postSplitting(ctx, alerts[:n]); err != nil {
+			return err
+		}
+		alerts = alerts[n:]
+	}
+	return nil
+}
+
+// postSplitting posts alerts in one request, or, when the server refuses
+// it as too large (HTTP 413: a proxy's body size limit in front of
+// Alertmanager, 1 MiB by default in nginx), in two halves, and so on down
+// to one alert. A burst of alerts so reaches Alertmanager however small
+// the limit; stopping instead would fail on the same burst at every
+// restart. An alert too large alone goes with its annotations cut
+// (tooLarge). The caller holds s.mu.
+//
+// Likewise for a request Alertmanager rejects as invalid (HTTP 400, 422):
+// it is split down to the alerts it rejects alone (rejectedAlone: posted
+// with valid annotation names, or dropped with a WARN line and counted),
+// so one bad alert neither takes the others with it (a 422 stores none of
+// the request) nor has the whole request counted dropped; posting the
+// valid ones again is harmless.
+func (s *Sink) postSplitting(ctx context.Context, alerts []alert) error {
+	err := s.post(ctx, alerts)
+	var rejected *rejectedError
+	switch {
+	case errors.As(err, &rejected) && len(alerts) == 1:
+		return s.rejectedAlone(ctx, alerts[0], rejected)
+	case errors.Is(err, errTooLarge) && len(alerts) == 1:
+		return s.tooLarge(ctx, alerts[0])
+	case rejected == nil && !errors.Is(err, errTooLarge):
+		return err
+	}
+	half := len(alerts) / 2
+	if err := s.postSplitting(ctx, alerts[:half]); err != nil {
+		return err
+	}
+	return s.postSplitting(ctx, alerts[half:])
+}
+
+// maxAnnotation is the most bytes of an annotation value an alert too
+// large for the server alone is posted with.
+const maxAnnotation = 256
+
+// tooLarge posts a, which the server refused alone as too large, with
+// every annotation cut to maxAnnotation bytes: a page with a short
+// description is better than none. If that is still too large (its labels
+// are), a is dropped, with a WARN line and counted as too_large: no retry
+// can post it. The caller holds s.mu.
+func (s *Sink) tooLarge(ctx context.Context, a alert) error {
+	size := s.body.Len()
+	cut := a
+	cut.Annotations = make(map[string]string, len(a.Annotations))
+	for k, v := range a.Annotations {
+		cut.Annotations[k] = truncate(v, maxAnnotation)
+	}
+	err := s.post(ctx, []alert{cut})
+	var rejected *rejectedError
+	switch {
+	case errors.As(err, &rejected):
+		s.dropRejected(a, rejected)
+		return nil
+	case err == nil:
+		s.log.Warn("alert too large for the server alone (HTTP 413); posted it with its annotations cut: raise the request body limit of the proxy in front of Alertmanager",
+			"labels", a.Labels, "bytes", size)
+		return nil
+	case errors.Is(err, errTooLarge):
+		s.metrics.addDropped("too_large", 1)
+		s.log.Warn("alert too large for the server even with its annotations cut (HTTP 413); dropping it: raise the request body limit of the proxy in front of Alertmanager",
+			"fingerprint", schemas.Fingerprint(a.Labels), "alertname", truncate(a.Labels["alertname"], maxAnnotation),
+			"device", truncate(a.Labels["device"], maxAnnotation), "bytes", s.body.Len())
+		return nil
+	}
+	return err
+}
+
+// truncate returns v cut to at most n bytes, on a rune boundary, with an
+// ellipsis when cut.
+func truncate(v string, n int) string {
+	if len(v) <= n {
+		return v
+	}
+	const more = "…"
+	i := n - len(more)
+	for i > 0 && !utf8.RuneStart(v[i]) {
+		i--
+	}
+	return v[:i] + more
+}
+
+// rejectedAlone handles the alert a Alertmanager rejected alone as
+// invalid: if an annotation name may be why (Alertmanager before 0.28
+// takes only [a-zA-Z_][a-zA-Z0-9_]* names), a is posted again with those
+// names made valid (annotationName), so the alert pages; otherwise, or if
+// that is rejected too (a label name: the labels are the alert's
+// identity), it is dropped. The caller holds s.mu.
+func (s *Sink) rejectedAlone(ctx context.Context, a alert, e *rejectedError) error {
+	fixed, changed := a, false
+	fixed.Annotations = make(map[string]string, len(a.Annotations))
+	for k, v := range a.Annotations {
+		n := annotationName(k)
+		changed = changed || n != k
+		fixed.Annotations[n] = v
+	}
+	if !changed {
+		s.dropRejected(a, e)
+		return nil
+	}
+	err := s.post(ctx, []alert{fixed})
+	var again *rejectedError
+	switch {
+	case err == nil:
+		s.log.Warn("alertmanager rejected an alert's annotation names; posted it with them made valid", "labels", a.Labels, "reason", e.reason)
+		return nil
+	case errors.As(err, &again):
+		s.dropRejected(a, again)
+		return nil
+	case errors.Is(err, errTooLarge):
+		return s.tooLarge(ctx, fixed)
+	}
+	return err
+}
+
+// dropRejected counts and logs the alert a Alertmanager rejected alone:
+// no retry can post it.
+func (s *Sink) dropRejected(a alert, e *rejectedError) {
+	s.metrics.addDropped("rejected", 1)
+	s.log.Warn("alertmanager rejected an alert; dropping it", "status", e.status, "labels", a.Labels, "reason", e.reason)
+}
+
+// rejectedError is post's error for an HTTP 400 or 422: Alertmanager
+// rejected alerts of the request as invalid.
+type rejectedError struct {
+	status int
+	reason string
+}
+
+func (e *rejectedError) Error() string {
+	return fmt.Sprintf("alertmanager rejected alerts (HTTP %d): %s", e.status, e.reason)
+}
+
+// errTooLarge is post's error for an HTTP 413.
+var errTooLarge = errors.New("request too large")
 
 // post sends one request. The caller holds s.mu.
 func (s *Sink) post(ctx context.Context, alerts []alert) error {
@@ -421,13 +626,21 @@ func (s *Sink) post(ctx context.Context, alerts []alert) error {
 	case c >= 200 && c < 300:
 		s.metrics.addPosted(len(alerts))
 		return nil
-	case c == http.StatusBadRequest || c == http.StatusUnprocessableEntity:
-		// Alertmanager stores the valid alerts of a request and rejects the
-		// others; posting them again cannot help.
+	case c == http.StatusRequestEntityTooLarge:
 		s.metrics.incErrors()
-		s.metrics.addDropped("rejected", len(alerts))
-		s.log.Warn("alertmanager rejected alerts; dropping them", "status", c, "alerts", len(alerts), "reason", msg)
-		return nil
+		return fmt.Errorf("alertmanager %s: cannot post %d alerts (%d bytes): HTTP 413: %w", s.cfg.URL, len(alerts), s.body.Len(), errTooLarge)
+	case c >= 300 && c < 400:
+		// A 301, 302 or 303 keepTLS did not follow: following it
+		// would turn the POST into a GET, answered 200 without posting.
+		s.metrics.incErrors()
+		return fmt.Errorf("%w: alertmanager %s redirects POST /api/v2/alerts to %s (HTTP %d), which a client follows as a GET that posts nothing: set url to where Alertmanager answers",
+			pipeline.ErrStop, s.cfg.URL, location(resp), c)
+	case c == http.StatusBadRequest || c == http.StatusUnprocessableEntity:
+		// Alertmanager stores the valid alerts of a request it answers 400
+		// and none of one it answers 422 (the body does not match its
+		// schema); postSplitting finds the alerts it rejects.
+		s.metrics.incErrors()
+		return &rejectedError{status: c, reason: msg}
 	case (c == http.StatusUnauthorized || c == http.StatusForbidden) && s.cfg.Username != "" && s.password.FromFile():
 		// Alertmanager took a new password before the file was
 		// rewritten: the retry reads the file again.
@@ -458,15 +671,31 @@ func (s *Sink) post(ctx context.Context, alerts []alert) error {
 // keepTLS refuses a redirect from https to http: net/http would resend
 // the Authorization header (the password or the bearer token) in the
 // clear to the same host, as a proxy unaware of the TLS in front of it
-// redirects.
+// redirects. It does not follow a redirect that changes the method (a
+// 301, 302 or 303 of a POST, which net/http follows as a GET that
+// Alertmanager answers 200 with its alerts, so the alerts posted would be
+// lost without an error): the caller gets the redirect itself.
 func keepTLS(req *http.Request, via []*http.Request) error {
 	if len(via) >= 10 {
 		return errors.New("stopped after 10 redirects")
+	}
+	if req.Method != via[0].Method {
+		return http.ErrUseLastResponse
 	}
 	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
 		return errors.New("refusing a redirect from https to " + req.URL.Scheme + " (it would send the credentials in the clear): set url to where Alertmanager answers")
 	}
 	return nil
+}
+
+// location returns where resp redirects, without credentials, or "(no
+// Location)".
+func location(resp *http.Response) string {
+	u, err := resp.Location()
+	if err != nil {
+		return "(no Location)"
+	}
+	return u.Redacted()
 }
 
 // requestError returns the cause of a request's error without the

@@ -308,7 +308,7 @@ func TestRejectedAlertsAreDropped(t *testing.T) {
 	if v := testutil.ToFloat64(m.dropped.WithLabelValues("rejected")); v != 1 {
 		t.Errorf("dropped{rejected} = %v", v)
 	}
-	if !strings.Contains(logs.String(), "rejected alerts") {
+	if !strings.Contains(logs.String(), "rejected an alert") {
 		t.Errorf("no warning logged: %s", logs.String())
 	}
 }

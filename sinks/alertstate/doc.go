@@ -11,7 +11,9 @@
 //
 // Records are the detection records as they arrived (value and CloudEvents
 // headers unchanged), keyed by fingerprint. Resolved alerts stay in the
-// topic as their resolved record; nothing is deleted.
+// topic as their resolved record; the Sink deletes nothing. A tombstone
+// written by someone else (to retire an alert for good) deletes its key
+// for Load and LoadAsOf, as compaction will.
 //
 // The Sink drops the detections it holds of an input partition its runner
 // lost (pipeline.PartitionDropper), so it never writes an alert's older

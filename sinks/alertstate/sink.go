@@ -201,8 +201,9 @@ func (s *Sink) Flush(ctx context.Context) (int, error) {
 
 // Load reads topic from its start to its current end and returns the
 // latest detection of every fingerprint: the current state of every alert,
-// e.g. to seed alertmanager.Sink.Restore when a process starts. Records
-// that are not valid detections are skipped. kc is the connection config;
+// e.g. to seed alertmanager.Sink.Restore when a process starts. A
+// tombstone (a key without a value) deletes its key; other records that
+// are not valid detections are skipped. kc is the connection config;
 // Load uses its own client and closes it.
 func Load(ctx context.Context, kc kafka.Config, topic string) (map[string]*schemas.Detection, error) {
 	if topic == "" {
@@ -210,6 +211,12 @@ func Load(ctx context.Context, kc kafka.Config, topic string) (map[string]*schem
 	}
 	out := map[string]*schemas.Detection{}
 	err := kafka.ReadAll(ctx, kc, topic, func(r *kgo.Record) {
+		if r.Value == nil {
+			// A tombstone deletes its key, as compaction will: the earlier
+			// record of the key must not outlive it until then.
+			delete(out, string(r.Key))
+			return
+		}
 		if d, err := schemas.DecodeDetection(kafka.Headers(r), r.Value); err == nil {
 			out[d.Fingerprint] = d
 		}
