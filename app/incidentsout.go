@@ -62,7 +62,8 @@ func restoreIncidents(ctx context.Context, am *alertmanager.Sink, c *config.Conf
 		return fmt.Errorf("alertmanager: cannot read the incidents from %s: %w", c.Correlate.Topic, err)
 	}
 	// Alertmanager unreadable is RestoreIncidents' to say and to retry
-	// (at the first flush); an error here is a request it cannot build.
+	// (at the first flush): it returns nil today, and an error it may
+	// return one day ends the start.
 	if err := am.RestoreIncidents(ctx, ins...); err != nil {
 		return fmt.Errorf("alertmanager: cannot restore the open incidents: %w", err)
 	}

@@ -166,8 +166,8 @@ func (f *runFlags) byFlag(err error) error {
 	return fmt.Errorf("flags: %w", err)
 }
 
-// listenError returns err naming --http when the run could not listen on
-// the address --http gave (see httpFlagError).
+// listenError returns err naming --http when run, stage or sim could not
+// listen on the address --http gave (see httpFlagError).
 func (f *runFlags) listenError(err error) error { return httpFlagError(f.http, err) }
 
 // httpFlagError returns err naming --http when the process could not

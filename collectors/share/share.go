@@ -117,12 +117,12 @@ func Join(ctx context.Context, kc kafka.Config, cfg Config, kind string, onChang
 		// 55 s after the others had taken them. The rebalance timeout is
 		// now the session, so it gives them up at most the overhead after
 		// the others take them (TestCutOffWhileRejoiningGivesUpSoon). Not
-		// shorter: the
-		// coordinator also drops a member that has not rejoined within
-		// the rebalance timeout, such as one still stopping the targets
-		// of buckets just revoked (their last batches going to a slow
-		// Kafka), and gives its other buckets away while it still
-		// collects them (TestSlowRevokeDuringRebalance).
+		// shorter: the coordinator also drops a member that has not
+		// rejoined within the rebalance timeout, such as one still
+		// stopping the targets of buckets just revoked (their last
+		// batches going to a slow Kafka), and gives its other buckets
+		// away while it still collects them
+		// (TestSlowRevokeDuringRebalance).
 		kgo.RebalanceTimeout(cfg.SessionTimeout),
 		kgo.RetryTimeoutFn(func(key int16) time.Duration {
 			switch kmsg.Key(key) {

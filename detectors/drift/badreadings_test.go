@@ -152,8 +152,7 @@ func TestDriftTwoAbsurd(t *testing.T) {
 // TestDriftRoundTripHeld: a rule restored while it holds the second of two
 // absurd readings (hold) continues exactly as the one it was saved from,
 // and a record of an unknown flag, or of the held flag in version 1, is
-// refused. Before the hold there was
-// no such state to keep.
+// refused. Before the hold there was no such state to keep.
 func TestDriftRoundTripHeld(t *testing.T) {
 	a := newDrift(t)
 	rng := rand.New(rand.NewPCG(9, 10))

@@ -497,8 +497,9 @@ func (d *Drift) unlearnNoise(diff float64) {
 // the first 30 points made the envelope reach them and σ 0.3 dB or 10^98:
 // the decay never fired (TestDriftTwoAbsurd). Not when the medians spread
 // about their mean as a steady trend's do (trend): a decay already under
-// way is learned, as before the restart; it restarted the warm-up every
-// 30 points for as long as the decay lasted, which then never fired
+// way is learned, as before the restart existed. Before this exception,
+// such a decay restarted the warm-up every 30 points for as long as it
+// lasted, and from 0.7 σ a point never fired
 // (TestDriftDecayUnderWayAtStart).
 func (d *Drift) checkNoise(dev float64) (restart bool) {
 	if d.seen != minNoisePoints || int(d.n)+minNoisePoints > d.cfg.Warmup {
@@ -547,10 +548,11 @@ func (d *Drift) dropNoise() {
 // warm-up has as many medians of three as the estimate differences
 // (after checkNoise dropped one) maxNoiseSpread times the σ the check
 // allows, 16 times their spread (or the reading's resolution): a larger
-// one is no noise of the series, but a spike's or a step's. Before, a flaky optic (a reading of -40 dBm or 1e100 every 20 to 60
-// points) had each estimate dropped for its one absurd reading until the
-// last, which held one too and was kept: its σ was 75 to 10^98 times the
-// noise, and the decay fired up to 186 points late or never
+// one is no noise of the series, but a spike's or a step's. Before, a
+// flaky optic (a reading of -40 dBm or 1e100 every 20 to 60 points) had
+// each estimate dropped for its one absurd reading until the last, which
+// held one too and was kept: its σ was 75 to 10^98 times the noise, and
+// the decay fired up to 186 points late or never
 // (TestDriftFlakyOpticDecay).
 func (d *Drift) spikeLimit() float64 {
 	scale := max(d.hi-d.lo, d.quant)

@@ -145,7 +145,8 @@ func membersAnnotation(ev []schemas.Evidence, omitted int) string {
 // same, one WARN line says so, and the next Flush reads the labels
 // before it posts anything, failing (to be retried) until Alertmanager
 // answers: posting needs it anyway, and posting the current labels would
-// page again. It returns an error only for a request it cannot build.
+// page again. It always returns nil (a request it cannot build fails the
+// same way, at the first Flush); the error result is kept for callers.
 func (s *Sink) RestoreIncidents(ctx context.Context, ins ...*schemas.Incident) error {
 	var posted map[string]map[string]string
 	var err error
@@ -176,7 +177,7 @@ func (s *Sink) RestoreIncidents(ctx context.Context, ins ...*schemas.Incident) e
 		}
 	}
 	if err != nil {
-		s.log.Warn("cannot read the incident alerts Alertmanager holds; the first flush reads them before posting, so a restored incident keeps its first labels",
+		s.log.Warn("cannot read the incident alerts Alertmanager holds; the first flush reads them before posting, retrying until it answers, so a restored incident keeps the labels of its first post",
 			"incidents", len(ins), "err", err)
 	}
 	return nil
@@ -197,7 +198,8 @@ func (s *Sink) relabelRestored(ctx context.Context) error {
 	if errors.Is(err, pipeline.ErrStop) {
 		// Reading is refused for good while posting may not be (a proxy
 		// that lets only the POST through): the restored incidents take
-		// their current labels, as when nothing could be read.
+		// their current labels, as before this read existed; waiting
+		// would post nothing for good.
 		s.log.Warn("Alertmanager refuses to list the alerts it holds; the incidents restored at start take their current labels, so one whose devices, sites or cause changed since its first post may page again",
 			"incidents", len(s.relabel), "err", err)
 		clear(s.relabel)

@@ -23,7 +23,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "telekernel", Subsystem: "alertmanager", Name: "alerts_dropped_total",
-			Help: "Alerts not delivered, by reason (rejected: Alertmanager answered 400 or 422 for the alert alone; too_large: HTTP 413 for the alert alone, annotations cut).",
+			Help: "Alerts not delivered, by reason (rejected: Alertmanager answered 400 or 422 for the alert alone; too_large: HTTP 413 for the alert alone even with its annotations cut).",
 		}, []string{"reason"}),
 		errors: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "telekernel", Subsystem: "alertmanager", Name: "request_errors_total",

@@ -259,7 +259,7 @@ func TestRestoreIncidentsWhileAlertmanagerUnreachable(t *testing.T) {
 	p.down.Store(true)
 	var logs testenv.LogBuffer
 	s2 := newSink(t, Config{URL: p.URL, Timeout: 5 * time.Second, Source: SourceIncidents}, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-	_ = s2.RestoreIncidents(ctx, in) // the app logs its error and starts
+	_ = s2.RestoreIncidents(ctx, in) // nil: it logs that Alertmanager is unreachable
 	if _, err := s2.Flush(ctx); err == nil {
 		t.Fatal("a flush through a proxy answering 503 succeeded")
 	}
@@ -348,9 +348,9 @@ func TestDeviceAheadFiringExpires(t *testing.T) {
 // TestRestoreIncidentsReadsRefused: behind a proxy that lets the alerts'
 // POST through but answers a GET 403, a bridge restarted with an open
 // incident posts it with its current labels and keeps running, as it did
-// before the first flush read the labels Alertmanager holds. In this
-// session's first version of that read, the 403 stopped the bridge for
-// good at its first flush: no incident was ever posted again.
+// before the first flush read the labels Alertmanager holds. Before, in
+// the first version of that read, the 403 stopped the bridge for good at
+// its first flush: no incident was ever posted again.
 func TestRestoreIncidentsReadsRefused(t *testing.T) {
 	base := testenv.Service(t, "TK_ALERTMANAGER")
 	ctx := context.Background()

@@ -347,8 +347,11 @@ func (s *Sink) Firing() int {
 // the retry reads again) it keeps everything, so a retry posts it again; on
 // HTTP 401, 403 (password from the environment or none), 404, 405 or a
 // redirect to a GET the error wraps pipeline.ErrStop. A request refused as
-// too large (413) or invalid (400, 422) is split (postSplitting). Flush
-// blocks for at most Config.Timeout per request.
+// too large (413) or invalid (400, 422) is split (postSplitting). Before
+// it posts, it reads the labels of the incidents RestoreIncidents could
+// not read them for, and fails, keeping everything, until Alertmanager
+// answers (relabelRestored). Flush blocks for at most Config.Timeout per
+// request.
 func (s *Sink) Flush(ctx context.Context) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
