@@ -14,26 +14,37 @@ import (
 	"github.com/telekernel/telekernel/kafka"
 )
 
-// TestKilledMemberOnKafka kills (SIGKILL) a member process on the real
-// broker: the survivor must own all buckets within the session timeout
-// and 10 s (the README's bound), and when the killed process is started
-// again it takes a share, no bucket ever owned by both.
-func TestKilledMemberOnKafka(t *testing.T) {
+// The group of the kill and pause tests: buckets, and the session a
+// killed or paused member keeps them for.
+const buckets, session = 16, 6 * time.Second
+
+// joinOnKafka joins member a, in this process, to a fresh group (prefix
+// and random hex) on the real Kafka, and returns the spec startMember
+// takes for another member of it in a process of its own.
+func joinOnKafka(t *testing.T, ctx context.Context, prefix string) (a *member, spec string) {
+	t.Helper()
 	broker := testenv.Service(t, "TK_KAFKA")
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	id := "tk-share-kill-" + hex.EncodeToString(b)
-	const buckets, session = 16, 6 * time.Second
-	spec := fmt.Sprintf("%s %s %d %s", broker, id, buckets, session)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	a := &member{}
+	id := prefix + hex.EncodeToString(b)
+	a = &member{}
 	g, err := Join(ctx, kafka.Config{Brokers: []string{broker}}, Config{Enabled: true, Name: id, Topic: id, Buckets: buckets, SessionTimeout: session}, "test",
 		func(c Change) { a.mu.Lock(); a.owned = c.Owned; a.mu.Unlock() }, WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer g.Close()
+	t.Cleanup(g.Close)
+	return a, fmt.Sprintf("%s %s %d %s", broker, id, buckets, session)
+}
+
+// TestKilledMemberOnKafka kills (SIGKILL) a member process on the real
+// broker: the survivor must own all buckets within the session timeout
+// and 10 s (the README's bound), and when the killed process is started
+// again it takes a share, no bucket ever owned by both.
+func TestKilledMemberOnKafka(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	a, spec := joinOnKafka(t, ctx, "tk-share-kill-")
 	// bothOwn reports a bucket that a and p own, as far as p's output
 	// read so far says: one still owned by both after half a second (p's
 	// lines may be a moment behind).
@@ -99,21 +110,10 @@ func TestKilledMemberOnKafka(t *testing.T) {
 // pause, a frozen VM) past its session: the other takes its buckets, and
 // once resumed the paused process must give them up at once.
 func TestPausedMemberOnKafka(t *testing.T) {
-	broker := testenv.Service(t, "TK_KAFKA")
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	id := "tk-share-pause-" + hex.EncodeToString(b)
-	const buckets, session = 16, 6 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	a := &member{}
-	g, err := Join(ctx, kafka.Config{Brokers: []string{broker}}, Config{Enabled: true, Name: id, Topic: id, Buckets: buckets, SessionTimeout: session}, "test",
-		func(c Change) { a.mu.Lock(); a.owned = c.Owned; a.mu.Unlock() }, WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	p := startMember(t, fmt.Sprintf("%s %s %d %s", broker, id, buckets, session))
+	a, spec := joinOnKafka(t, ctx, "tk-share-pause-")
+	p := startMember(t, spec)
 	for len(a.buckets()) == 0 || len(p.buckets()) == 0 || len(a.buckets())+len(p.buckets()) != buckets {
 		if ctx.Err() != nil {
 			t.Fatalf("a owns %v, p %v", a.buckets(), p.buckets())
