@@ -61,12 +61,9 @@ func restoreIncidents(ctx context.Context, am *alertmanager.Sink, c *config.Conf
 	if err != nil {
 		return fmt.Errorf("alertmanager: cannot read the incidents from %s: %w", c.Correlate.Topic, err)
 	}
-	// Alertmanager unreadable is RestoreIncidents' to say and to retry
-	// (at the first flush): it returns nil today, and an error it may
-	// return one day ends the start.
-	if err := am.RestoreIncidents(ctx, ins...); err != nil {
-		return fmt.Errorf("alertmanager: cannot restore the open incidents: %w", err)
-	}
+	// Alertmanager unreadable is RestoreIncidents' to say, and the first
+	// flush's to retry.
+	am.RestoreIncidents(ctx, ins...)
 	log.Info("alertmanager bridge restored the open incidents", "open", am.Firing(), "topic", c.Correlate.Topic)
 	return nil
 }

@@ -145,9 +145,9 @@ func membersAnnotation(ev []schemas.Evidence, omitted int) string {
 // same, one WARN line says so, and the next Flush reads the labels
 // before it posts anything, failing (to be retried) until Alertmanager
 // answers: posting needs it anyway, and posting the current labels would
-// page again. It always returns nil (a request it cannot build fails the
-// same way, at the first Flush); the error result is kept for callers.
-func (s *Sink) RestoreIncidents(ctx context.Context, ins ...*schemas.Incident) error {
+// page again (a request it cannot build fails the same way, at the first
+// Flush).
+func (s *Sink) RestoreIncidents(ctx context.Context, ins ...*schemas.Incident) {
 	var posted map[string]map[string]string
 	var err error
 	if len(ins) > 0 {
@@ -180,7 +180,6 @@ func (s *Sink) RestoreIncidents(ctx context.Context, ins ...*schemas.Incident) e
 		s.log.Warn("cannot read the incident alerts Alertmanager holds; the first flush reads them before posting, retrying until it answers, so a restored incident keeps the labels of its first post",
 			"incidents", len(ins), "err", err)
 	}
-	return nil
 }
 
 // relabelRestored gives the incidents RestoreIncidents restored while
